@@ -1,0 +1,1 @@
+"""Thin routers: parse, authorize, call a service, serialize."""

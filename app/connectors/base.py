@@ -1,0 +1,105 @@
+"""The connector boundary: canonical types in and out, typed errors.
+
+A CRM connector reads deals in batches and writes results back. Errors are typed so the deal
+queue alone owns retry policy: `TransientError` → retried later (honouring `retry_after`),
+`PermanentError` → dead, visible and replayable through the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from app.rules.model import DealSnapshot, VerdictStatus
+
+
+class ConnectorError(Exception):
+    def __init__(self, message: str, *, correlation_id: str | None = None) -> None:
+        super().__init__(message)
+        self.correlation_id = correlation_id
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} (correlation id {self.correlation_id})" if self.correlation_id else base
+
+
+class TransientError(ConnectorError):
+    """Try again later. `retry_after` in seconds when the remote said how long."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, correlation_id: str | None = None
+    ) -> None:
+        super().__init__(message, correlation_id=correlation_id)
+        self.retry_after = retry_after
+
+
+class PermanentError(ConnectorError):
+    """Retrying cannot help (bad credentials, missing scope, validation refused our write)."""
+
+
+@dataclass
+class TaskSpec:
+    """The one roadmap task per deal. `open=False` means complete it (the deal is clear)."""
+
+    subject: str
+    body: str
+    open: bool = True
+    owner_id: str | None = None
+    due_at: datetime | None = None
+
+
+@dataclass
+class DealWriteBack:
+    """What the CRM record should show now. Connectors diff against `previous` and write less."""
+
+    crm: str
+    deal_id: str
+    status: VerdictStatus
+    summary: str
+    block: bool
+    checked_at: datetime
+    evaluation_url: str | None
+    task: TaskSpec | None  # None: there never was a problem, no task needed
+    task_id: str | None  # the stored CRM id of our task, if we made one before
+    note: str | None = None  # full findings, only when the verdict changed
+    # One-off tasks (e.g. a ledger promise that slipped): created once, never updated.
+    # Keyed so a retry cannot create a second one: the connector reports created keys back.
+    followups: dict[str, TaskSpec] = field(default_factory=dict)
+    previous: dict = field(default_factory=dict)  # what we last wrote (Deal.written)
+    # The snapshot just read. The closed-won guard lives in the connector: a blocked deal whose
+    # snapshot.stage.is_won is moved back (HubSpot, revert mode) or refused by the CRM (Salesforce).
+    snapshot: DealSnapshot | None = None
+
+
+@dataclass
+class WriteOutcome:
+    deal_id: str
+    written: dict = field(default_factory=dict)  # what the CRM holds now (stored as Deal.written)
+    task_id: str | None = None
+    task_open: bool = False
+    changes: dict = field(default_factory=dict)  # what this call changed, for the write log
+    followups_created: dict[str, str] = field(default_factory=dict)  # followup key → CRM task id
+    reverted_to_stage: str | None = None  # the guard moved the deal back to this stage
+    error: ConnectorError | None = None
+
+
+@runtime_checkable
+class CrmConnector(Protocol):
+    name: str  # "hubspot" | "salesforce" | "test"
+
+    def read_deals(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | None]:
+        """Current state of each deal; None where the deal no longer exists.
+
+        Raises TransientError / PermanentError when the whole batch cannot be read.
+        """
+        ...
+
+    def write_back(self, items: Sequence[DealWriteBack]) -> dict[str, WriteOutcome]:
+        """Apply each item idempotently; per-deal failures go into WriteOutcome.error."""
+        ...
+
+    def changed_deal_ids(self, since: datetime | None) -> list[str]:
+        """Deals modified since `since`, and deals in won stages (reconciliation)."""
+        ...

@@ -1,0 +1,1 @@
+"""Inbox, deal queue, worker, schedules and retry policy."""

@@ -1,0 +1,117 @@
+"""The ingest contract every webhook endpoint uses.
+
+In one transaction: insert the events idempotently (ON CONFLICT DO NOTHING on (source,
+dedup_key)), upsert one queue row per deal that a *new* event touches, commit. The endpoint
+answers only after `ingest_events` returns, so an acknowledgement means the event is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app.jobs.queue import enqueue_deals
+from app.models import WebhookEvent, utcnow
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    source: str  # the webhook route: hubspot | salesforce_outbound | salesforce_events | test
+    dedup_key: str  # unique per source, derived from what the CRM documents as identity
+    crm: str
+    deal_id: str | None
+    event_type: str | None = None
+    payload: dict = field(default_factory=dict)
+    # False: store for the record but queue nothing (e.g. our own write coming back).
+    actionable: bool = True
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    new: int = 0
+    duplicates: int = 0
+    queued_deals: int = 0
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def ingest_events(
+    engine_or_session: Engine | Session, events: Sequence[InboundEvent]
+) -> IngestResult:
+    """Store and queue `events` atomically. Raises on any database error: nothing is written."""
+    if isinstance(engine_or_session, Session):
+        return _ingest(engine_or_session, events)
+    with Session(engine_or_session) as session:
+        try:
+            result = _ingest(session, events)
+            session.commit()
+            return result
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
+    result = IngestResult(received=len(events))
+    if not events:
+        return result
+    # Within one delivery the same key may repeat; keep the first.
+    unique: dict[tuple[str, str], InboundEvent] = {}
+    for ev in events:
+        unique.setdefault((ev.source, ev.dedup_key), ev)
+    now = utcnow()
+    table = WebhookEvent.__table__
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .values(
+            [
+                {
+                    "source": ev.source,
+                    "dedup_key": ev.dedup_key,
+                    "crm": ev.crm,
+                    "deal_id": ev.deal_id,
+                    "event_type": ev.event_type,
+                    "status": "queued" if ev.actionable and ev.deal_id else "ignored",
+                    "payload": ev.payload,
+                    "received_at": now,
+                }
+                for ev in unique.values()
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["source", "dedup_key"])
+        .returning(table.c.source, table.c.dedup_key)
+    )
+    inserted = {(row.source, row.dedup_key) for row in session.execute(stmt)}
+    result.new = len(inserted)
+    result.duplicates = result.received - result.new
+
+    to_queue: dict[str, set[str]] = {}
+    for ev in events:
+        result.by_source.setdefault(ev.source, {"new": 0, "duplicate": 0})["duplicate"] += 1
+    for key, ev in unique.items():
+        if key in inserted:
+            counts = result.by_source[ev.source]
+            counts["new"] += 1
+            counts["duplicate"] -= 1
+            if ev.actionable and ev.deal_id:
+                to_queue.setdefault(ev.crm, set()).add(ev.deal_id)
+    for crm, deal_ids in sorted(to_queue.items()):
+        result.queued_deals += enqueue_deals(session, crm, deal_ids, reason="webhook")
+    return result
+
+
+def seen_keys(session: Session, source: str, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` are already in the inbox (for callers that pre-filter)."""
+    rows = session.exec(
+        select(WebhookEvent.dedup_key).where(
+            tuple_(WebhookEvent.source, WebhookEvent.dedup_key).in_([(source, k) for k in keys])
+        )
+    )
+    return set(rows)

@@ -1,0 +1,44 @@
+"""What the worker hands a processor and what it gets back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    crm: str
+    deal_id: str
+    attempts: int  # including this one
+    reason: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Literal["done", "retry", "dead"]
+    error: str | None = None
+    retry_after: float | None = None  # seconds, when the remote said so
+
+    @classmethod
+    def done(cls) -> Outcome:
+        return cls("done")
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> Outcome:
+        from app.connectors.base import PermanentError, TransientError
+
+        if isinstance(exc, TransientError):
+            return cls("retry", error=f"{type(exc).__name__}: {exc}", retry_after=exc.retry_after)
+        if isinstance(exc, PermanentError):
+            return cls("dead", error=f"{type(exc).__name__}: {exc}")
+        # Unknown failures are retried: a bug fixed and deployed lets them through; attempts cap it.
+        return cls("retry", error=f"{type(exc).__name__}: {exc}")
+
+
+class Processor(Protocol):
+    def process(self, batch: Sequence[QueueItem]) -> dict[int, Outcome]:
+        """An outcome per queue item id. Items missing from the result count as retry."""
+        ...

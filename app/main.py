@@ -1,0 +1,109 @@
+"""create_app(): routers, error rendering, lifespan (starts the embedded worker)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+
+from app import __version__
+from app.connectors.base import CrmConnector
+from app.db import make_engine
+from app.errors import DomainError
+from app.settings import Settings, get_settings
+
+
+def _routers():
+    # Imported here so that importing app.main stays cheap and cycle-free.
+    from app.api import (
+        admin,
+        approvals,
+        commitments,
+        dashboard,
+        deals,
+        exposure,
+        features,
+        mappings,
+        ops,
+        reports,
+        roadmap,
+        rules,
+        webhooks_hubspot,
+        webhooks_salesforce,
+        webhooks_test,
+    )
+
+    return [
+        ops.router,
+        admin.router,
+        webhooks_test.router,
+        webhooks_hubspot.router,
+        webhooks_salesforce.router,
+        features.router,
+        roadmap.router,
+        mappings.router,
+        rules.router,
+        deals.router,
+        exposure.router,
+        approvals.router,
+        commitments.router,
+        reports.router,
+        dashboard.router,
+    ]
+
+
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    connectors: dict[str, CrmConnector] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from app.jobs import runtime
+
+        runtime.startup(app)
+        try:
+            yield
+        finally:
+            runtime.shutdown(app)
+
+    app = FastAPI(
+        title="roadmap-guard",
+        version=__version__,
+        description=(
+            "Checks CRM deals against the product roadmap and blocks closed-won on features "
+            "that do not exist. API keys: `Authorization: Bearer rg_...`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    if connectors is None:
+        from app.connectors.registry import build_connectors
+
+        connectors = build_connectors(settings, engine)
+    app.state.connectors = connectors
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        body = {"error": {"code": exc.code, "message": exc.message}}
+        if exc.details is not None:
+            body["error"]["details"] = exc.details
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    for router in _routers():
+        app.include_router(router)
+
+    try:  # request ids and access logs, once the spine provides them
+        from app.logging import install_middleware
+
+        install_middleware(app)
+    except ImportError:
+        pass
+    return app

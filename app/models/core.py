@@ -1,0 +1,363 @@
+"""The shared tables: ingest, queue, deals and evaluations, roadmap catalog, rules, access.
+
+Domain packages may add tables in their own module under app/models/ and import it from
+app/models/__init__.py; Alembic reads SQLModel.metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.types import UTCDateTime, utcnow
+
+
+def _ts(nullable: bool = True, index: bool = False, **kw) -> Any:
+    return Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index), **kw
+    )
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _json(default_factory=dict) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+def _json_nullable() -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+# --- ingest and queue ---------------------------------------------------------------------
+
+
+class WebhookEvent(SQLModel, table=True):
+    """The durable inbox. One row per delivered event, deduplicated per source."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (UniqueConstraint("source", "dedup_key", name="uq_webhook_event_source_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)  # hubspot | salesforce_outbound | salesforce_events | test
+    dedup_key: str = Field(max_length=255)
+    crm: str = Field(max_length=32)
+    deal_id: str | None = Field(default=None, max_length=64)
+    event_type: str | None = Field(default=None, max_length=128)
+    status: str = Field(default="queued", max_length=16)  # queued | ignored
+    payload: dict = _json()
+    received_at: datetime = _created()
+
+
+class DealQueue(SQLModel, table=True):
+    """One row per deal: many events coalesce into one pending evaluation."""
+
+    __tablename__ = "deal_queue"
+    __table_args__ = (
+        UniqueConstraint("crm", "deal_id", name="uq_deal_queue_crm_deal"),
+        Index("ix_deal_queue_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=32)
+    deal_id: str = Field(max_length=64)
+    status: str = Field(default="pending", max_length=16)  # pending | running | done | dead
+    reason: str = Field(default="webhook", max_length=32)
+    due_at: datetime = _created()
+    attempts: int = 0
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_expires_at: datetime | None = _ts()
+    # An event arrived while the deal was running: run it again once the current run ends.
+    rerun: bool = False
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    queued_at: datetime = _created()  # first enqueue of the current cycle, for latency
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+    updated_at: datetime = _created()
+
+
+class PeriodicJob(SQLModel, table=True):
+    """A schedule that exactly one worker in the cluster runs each time it is due."""
+
+    __tablename__ = "periodic_job"
+
+    name: str = Field(primary_key=True, max_length=64)
+    interval_seconds: int
+    next_run_at: datetime = _created()
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_expires_at: datetime | None = _ts()
+    last_started_at: datetime | None = _ts()
+    last_finished_at: datetime | None = _ts()
+    last_status: str | None = Field(default=None, max_length=16)  # ok | error
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    state: dict = _json()  # e.g. a reconciliation cursor
+
+
+# --- deals, evaluations, dependency index ---------------------------------------------------
+
+
+class Deal(SQLModel, table=True):
+    """The latest known state of a deal, its latest verdict, and what we last wrote to the CRM."""
+
+    __tablename__ = "deal"
+    __table_args__ = (
+        UniqueConstraint("crm", "deal_id", name="uq_deal_crm_deal"),
+        Index("ix_deal_open_verdict", "is_closed", "verdict"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=32)
+    deal_id: str = Field(max_length=64)
+    name: str = Field(default="", max_length=512)
+    pipeline: str | None = Field(default=None, max_length=128)
+    stage_id: str | None = Field(default=None, max_length=128)
+    stage_label: str | None = Field(default=None, max_length=255)
+    is_won: bool = False
+    is_closed: bool = False
+    probability: float | None = None
+    amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
+    currency: str | None = Field(default=None, max_length=8)
+    close_date: date | None = None
+    owner_id: str | None = Field(default=None, max_length=128, index=True)
+    owner_name: str | None = Field(default=None, max_length=255)
+    account_name: str | None = Field(default=None, max_length=255)
+    url: str | None = Field(default=None, max_length=1024)
+    snapshot: dict = _json()  # DealSnapshot as JSON: re-evaluation needs no CRM read
+    snapshot_at: datetime | None = _ts()
+    verdict: str | None = Field(default=None, max_length=16)  # clear | warning | blocked
+    last_evaluation_id: int | None = None
+    tracked: bool = True  # false once the deal is deleted in the CRM
+    first_warning_at: datetime | None = _ts()
+    # Write-back state: what the CRM holds now, so we write only what changed.
+    crm_task_id: str | None = Field(default=None, max_length=64)
+    crm_task_open: bool = False
+    written: dict = _json()
+    written_verdict: str | None = Field(default=None, max_length=16)
+    written_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Evaluation(SQLModel, table=True):
+    """Every evaluation of a deal: the history engineering and auditors read."""
+
+    __tablename__ = "evaluation"
+    __table_args__ = (Index("ix_evaluation_deal", "crm", "deal_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=32)
+    deal_id: str = Field(max_length=64)
+    verdict: str = Field(max_length=16)
+    findings: list = _json(list)
+    references: list = _json(list)
+    trigger: str = Field(default="webhook", max_length=32)
+    rules_version: str | None = Field(default=None, max_length=64)
+    snapshot_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _created()
+
+
+class WriteBackLog(SQLModel, table=True):
+    """What was written to the CRM, when, and whether it worked."""
+
+    __tablename__ = "write_back_log"
+    __table_args__ = (Index("ix_write_back_log_deal", "crm", "deal_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=32)
+    deal_id: str = Field(max_length=64)
+    evaluation_id: int | None = None
+    changes: dict = _json()
+    outcome: str = Field(default="ok", max_length=16)  # ok | error | skipped
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _created()
+
+
+class DealFeature(SQLModel, table=True):
+    """The dependency index: deal → feature, with the evidence. Rebuilt on every evaluation."""
+
+    __tablename__ = "deal_feature"
+    __table_args__ = (
+        Index("ix_deal_feature_feature", "feature_key"),
+        Index("ix_deal_feature_deal", "crm", "deal_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=32)
+    deal_id: str = Field(max_length=64)
+    feature_key: str | None = Field(default=None, max_length=128)  # None: off-roadmap promise
+    feature_name: str = Field(default="", max_length=255)
+    source: str = Field(max_length=16)  # line_item | note
+    source_id: str | None = Field(default=None, max_length=64)
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
+    is_commitment: bool = False
+    promised_date: date | None = None
+    score: float = 100.0
+
+
+# --- roadmap catalog ------------------------------------------------------------------------
+
+
+class Feature(SQLModel, table=True):
+    __tablename__ = "feature"
+
+    key: str = Field(primary_key=True, max_length=128)
+    name: str = Field(max_length=255)
+    aliases: list = _json(list)
+    availability: str = Field(default="unknown", max_length=16)
+    target_date: date | None = None
+    confidence: float | None = None
+    skus: list = _json(list)
+    product_ids: list = _json(list)
+    source: str = Field(default="registry", max_length=64, index=True)
+    source_id: str | None = Field(default=None, max_length=128)
+    source_status: str | None = Field(default=None, max_length=128)
+    url: str | None = Field(default=None, max_length=1024)
+    guidance: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class RoadmapSource(SQLModel, table=True):
+    __tablename__ = "roadmap_source"
+
+    name: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)  # registry | http | productboard | jira
+    enabled: bool = True
+    config: dict = _json()  # never secrets: secrets are named by env var (e.g. token_env)
+    status_mapping: dict = _json()
+    etag: str | None = Field(default=None, max_length=255)
+    last_refresh_at: datetime | None = _ts()
+    last_success_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    feature_count: int = 0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class ProductMapping(SQLModel, table=True):
+    """A product (by SKU, product id or exact name) delivers these roadmap features."""
+
+    __tablename__ = "product_mapping"
+    __table_args__ = (UniqueConstraint("match_kind", "match_value", name="uq_product_mapping"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_kind: str = Field(max_length=16)  # sku | product_id | name
+    match_value: str = Field(max_length=255)
+    feature_keys: list = _json(list)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+class Rule(SQLModel, table=True):
+    __tablename__ = "rule"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=255)
+    enabled: bool = True
+    version: int = 1
+    definition: dict = _json()  # the validated RuleDefinition JSON
+    builtin: bool = False
+    deleted_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class RuleVersion(SQLModel, table=True):
+    __tablename__ = "rule_version"
+    __table_args__ = (UniqueConstraint("rule_id", "version", name="uq_rule_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str = Field(max_length=64)
+    version: int
+    definition: dict = _json()
+    enabled: bool = True
+    actor: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _created()
+
+
+# --- approvals and the commitment ledger (issue 6 extends) ----------------------------------
+
+
+class Approval(SQLModel, table=True):
+    __tablename__ = "approval"
+    __table_args__ = (Index("ix_approval_deal", "crm", "deal_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=32)
+    deal_id: str = Field(max_length=64)
+    feature_key: str | None = Field(default=None, max_length=128)
+    rule_id: str | None = Field(default=None, max_length=64)
+    promised_date: date | None = None
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    approver: str = Field(max_length=255)
+    expires_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+    revoked_by: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _created()
+
+
+class Commitment(SQLModel, table=True):
+    __tablename__ = "commitment"
+    __table_args__ = (
+        UniqueConstraint("crm", "deal_id", "feature_key", name="uq_commitment_deal_feature"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    crm: str = Field(max_length=32)
+    deal_id: str = Field(max_length=64)
+    deal_name: str = Field(default="", max_length=512)
+    account_name: str | None = Field(default=None, max_length=255)
+    owner_id: str | None = Field(default=None, max_length=128)
+    feature_key: str = Field(max_length=128, index=True)
+    feature_name: str = Field(default="", max_length=255)
+    availability_at_signing: str | None = Field(default=None, max_length=16)
+    target_date_at_signing: date | None = None
+    promised_date: date | None = None
+    amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
+    currency: str | None = Field(default=None, max_length=8)
+    approval_id: int | None = None
+    approver: str | None = Field(default=None, max_length=255)
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
+    signed_at: datetime = _created()
+    flagged_at: datetime | None = _ts()
+    flag_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    task_requested: bool = False
+
+
+# --- access and audit -------------------------------------------------------------------------
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255)
+    role: str = Field(max_length=32)
+    prefix: str = Field(max_length=16, unique=True)  # shown in lists; the key's first chars
+    key_hash: str = Field(max_length=128)  # sha256 of the whole key; keys are 256-bit random
+    created_by: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _created()
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=255)
+    action: str = Field(max_length=64)
+    entity_type: str = Field(max_length=64)
+    entity_id: str = Field(max_length=255)
+    before: dict | None = _json_nullable()
+    after: dict | None = _json_nullable()
+    created_at: datetime = _created()

@@ -1,0 +1,158 @@
+"""Canonical types every part of the service speaks. Connectors translate CRM wire formats into
+`DealSnapshot`; roadmap sources translate into `Feature`; the engine returns an `EvaluationResult`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Availability(StrEnum):
+    available = "available"  # generally available: sell it
+    beta = "beta"  # exists, not GA: sell as beta, no SLA promises
+    coming_soon = "coming_soon"  # committed with a target date: mention, never promise past it
+    uncertain = "uncertain"  # on the roadmap, not committed: do not promise
+    never = "never"  # will not be built: do not sell
+    unknown = "unknown"  # not on the roadmap at all
+
+
+class Severity(StrEnum):
+    info = "info"
+    warning = "warning"
+    block = "block"
+
+
+class VerdictStatus(StrEnum):
+    clear = "clear"
+    warning = "warning"
+    blocked = "blocked"
+
+
+SEVERITY_RANK = {Severity.info: 0, Severity.warning: 1, Severity.block: 2}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=False, extra="forbid")
+
+
+class Feature(_Model):
+    key: str
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    availability: Availability = Availability.unknown
+    target_date: date | None = None
+    confidence: float | None = None  # 0..1
+    skus: list[str] = Field(default_factory=list)
+    product_ids: list[str] = Field(default_factory=list)
+    source: str = "registry"
+    source_status: str | None = None
+    url: str | None = None
+    guidance: str | None = None  # what sales may say about it instead
+
+
+class ProductMappingEntry(_Model):
+    match_kind: str  # sku | product_id | name
+    match_value: str
+    feature_keys: list[str]
+
+
+class Stage(_Model):
+    id: str
+    label: str | None = None
+    is_won: bool = False
+    is_closed: bool = False
+    probability: float | None = None  # 0..1
+
+
+class LineItem(_Model):
+    id: str
+    name: str = ""
+    sku: str | None = None
+    product_id: str | None = None
+    quantity: float | None = None
+    amount: Decimal | None = None
+
+
+class Note(_Model):
+    id: str
+    body: str = ""  # plain text, HTML already stripped by the connector
+    created_at: datetime | None = None
+    author: str | None = None
+
+
+class DealSnapshot(_Model):
+    crm: str
+    deal_id: str
+    name: str = ""
+    pipeline: str | None = None
+    stage: Stage
+    amount: Decimal | None = None
+    currency: str | None = None
+    close_date: date | None = None
+    owner_id: str | None = None
+    owner_name: str | None = None
+    account_name: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    line_items: list[LineItem] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+    url: str | None = None
+    # CRM-specific facts a connector needs back at write time (e.g. previous stage); opaque here.
+    extra: dict = Field(default_factory=dict)
+
+
+class FeatureReference(_Model):
+    """One place where a deal depends on a feature, with the evidence quoted exactly."""
+
+    feature_key: str | None  # None: a promise that names nothing on the roadmap (unknown)
+    feature_name: str
+    source: str  # line_item | note
+    source_id: str | None = None
+    evidence: str  # the line item name, or the note's sentence, verbatim
+    score: float = 100.0  # match quality 0..100
+    is_commitment: bool = False  # promise language in the same sentence
+    is_question: bool = False
+    custom_build: bool = False  # "we'll build", "custom build"
+    promised_date: date | None = None
+    matched_text: str | None = None
+
+
+class Finding(_Model):
+    rule_id: str
+    rule_version: int = 1
+    rule_name: str = ""
+    severity: Severity
+    message: str  # plain language for the rep, with what may be said instead
+    feature_key: str | None = None
+    feature_name: str | None = None
+    availability: Availability | None = None
+    evidence: str | None = None
+    source: str | None = None
+    clause: str | None = None  # which clause of the rule matched, human readable
+    approved: bool = False
+    approved_by: str | None = None
+    approval_id: int | None = None
+
+
+class ApprovalGrant(_Model):
+    """An approval as the engine sees it: a finding on this deal for this feature no longer blocks."""
+
+    id: int
+    feature_key: str | None = None
+    rule_id: str | None = None
+    approver: str
+    promised_date: date | None = None
+
+
+class EvaluationResult(_Model):
+    status: VerdictStatus
+    findings: list[Finding] = Field(default_factory=list)
+    references: list[FeatureReference] = Field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.block and not f.approved]

@@ -1,0 +1,1 @@
+"""Business logic between routers/jobs and rules/connectors. Services flush; owners commit."""

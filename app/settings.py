@@ -1,0 +1,121 @@
+"""All configuration, from the environment (or a .env file). Every field is in README's table.
+
+Sections are grouped by owner so that connectors can add their own knobs without touching
+others'. A bad value stops start-up with one line naming the variable (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'data' / 'roadmap-guard.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # --- service -----------------------------------------------------------------------
+    database_url: str = Field(default_factory=_default_database_url)
+    worker_mode: Literal["embedded", "off"] = "embedded"
+    worker_batch_size: int = Field(default=50, ge=1, le=1000)
+    worker_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    lease_seconds: int = Field(default=120, ge=5, le=3600)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_base_seconds: float = Field(default=2.0, gt=0, le=600)
+    backoff_cap_seconds: float = Field(default=900.0, gt=0, le=86400)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    public_base_url: str = "http://localhost:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Evaluations of deals are linked from the CRM; this is where a rep's click lands.
+    dashboard_enabled: bool = True
+    cookie_secure: bool = True
+
+    # --- roadmap -------------------------------------------------------------------------
+    roadmap_refresh_seconds: int = Field(default=900, ge=30)
+    install_default_rules: bool = True
+
+    # --- hubspot (issue 4) -----------------------------------------------------------------
+    hubspot_access_token: SecretStr | None = None
+    hubspot_client_secret: SecretStr | None = None
+    # A second secret accepted during a rotation.
+    hubspot_client_secret_previous: SecretStr | None = None
+    hubspot_app_id: str | None = None
+    hubspot_portal_id: str | None = None
+    hubspot_api_base: str = "https://api.hubapi.com"
+    hubspot_signature_versions: str = "v3"
+    hubspot_guard_mode: Literal["revert", "warn"] = "revert"
+    hubspot_requests_per_10s: int = Field(default=100, ge=1)
+    hubspot_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    hubspot_reconcile_seconds: int = Field(default=600, ge=30)
+
+    # --- salesforce (issue 5) --------------------------------------------------------------
+    salesforce_instance_url: str | None = None
+    salesforce_access_token: SecretStr | None = None
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: SecretStr | None = None
+    salesforce_username: str | None = None
+    salesforce_password: SecretStr | None = None
+    salesforce_security_token: SecretStr | None = None
+    salesforce_private_key_file: str | None = None
+    salesforce_login_url: str = "https://login.salesforce.com"
+    salesforce_domain: str = "login"
+    salesforce_api_version: str = "61.0"
+    salesforce_org_id: str | None = None
+    salesforce_outbound_token: SecretStr | None = None
+    salesforce_events_secret: SecretStr | None = None
+    salesforce_integration_user_id: str | None = None
+    salesforce_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    salesforce_reconcile_seconds: int = Field(default=600, ge=30)
+    salesforce_ca_bundle: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> Settings:
+        if self.backoff_cap_seconds < self.backoff_base_seconds:
+            raise ValueError("BACKOFF_CAP_SECONDS must be >= BACKOFF_BASE_SECONDS")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per bad variable, named as the operator sets it."""
+    lines = []
+    for err in exc.errors():
+        name = "_".join(str(p) for p in err["loc"]).upper() or "SETTINGS"
+        lines.append(f"invalid configuration: {name}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        print(describe_validation_error(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Schedules of this domain (stub: the owner fills it in)."""

@@ -18,6 +18,7 @@ from app.models.core import (
     WebhookEvent,
     WriteBackLog,
 )
+from app.models.testcrm import TestCrmDeal, TestCrmNote, TestCrmTask
 from app.models.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -35,6 +36,9 @@ __all__ = [
     "RoadmapSource",
     "Rule",
     "RuleVersion",
+    "TestCrmDeal",
+    "TestCrmNote",
+    "TestCrmTask",
     "UTCDateTime",
     "WebhookEvent",
     "WriteBackLog",

@@ -1,0 +1,509 @@
+"""The deal pipeline: the worker's Processor.
+
+For each claimed batch, per CRM:
+
+    read snapshots in one batch  →  evaluate against the roadmap and rules  →  store the deal,
+    the evaluation and the dependency index (one transaction)  →  write back only what changed
+    (one batched connector call, outside any database transaction)  →  record what the CRM now
+    holds (one transaction).
+
+Events are hints: the snapshot is always read fresh, except for items queued because the roadmap
+or an approval changed (reason "roadmap" / "approval"): the deal itself did not change, so its
+stored snapshot is evaluated and no CRM read is spent.
+
+What we last wrote is kept on `Deal.written` in canonical keys (status, summary, block,
+evaluation_url, task); when a new evaluation would write the same thing, the connector is not
+called at all. `checked_at` is therefore "when roadmap-guard last changed this record".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+import structlog
+from sqlalchemy import delete, or_
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app.connectors.base import CrmConnector, DealWriteBack, TaskSpec, WriteOutcome
+from app.db import session_scope
+from app.jobs.types import Outcome, QueueItem
+from app.models import Approval, Deal, DealFeature, Evaluation, WriteBackLog, utcnow
+from app.rules.model import (
+    ApprovalGrant,
+    DealSnapshot,
+    EvaluationResult,
+    VerdictStatus,
+)
+from app.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+STORED_SNAPSHOT_REASONS = frozenset({"roadmap", "approval", "ledger"})
+CHUNK = 500
+
+
+class DealPipeline:
+    def __init__(
+        self, engine: Engine, settings: Settings, connectors: dict[str, CrmConnector]
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.connectors = connectors
+
+    # --- Processor ---------------------------------------------------------------------------
+
+    def process(self, batch: Sequence[QueueItem]) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        by_crm: dict[str, list[QueueItem]] = defaultdict(list)
+        for item in batch:
+            by_crm[item.crm].append(item)
+        for crm, items in by_crm.items():
+            connector = self.connectors.get(crm)
+            if connector is None:
+                dead = Outcome("dead", error=f"no connector is configured for CRM '{crm}'")
+                outcomes.update({item.id: dead for item in items})
+                continue
+            try:
+                outcomes.update(self._process_crm(connector, items))
+            except Exception as exc:  # the whole batch failed: the queue decides retry or dead
+                log.warning("batch failed", crm=crm, deals=len(items), error=str(exc))
+                failed = Outcome.from_exception(exc)
+                outcomes.update({item.id: failed for item in items})
+        return outcomes
+
+    def _process_crm(
+        self, connector: CrmConnector, items: Sequence[QueueItem]
+    ) -> dict[int, Outcome]:
+        crm = connector.name
+        now = utcnow()
+        deal_ids = [item.deal_id for item in items]
+        with Session(self.engine) as session:
+            stored = {
+                d.deal_id: d
+                for d in session.exec(
+                    select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(deal_ids))
+                )
+            }
+        from_store = {
+            item.deal_id
+            for item in items
+            if item.reason in STORED_SNAPSHOT_REASONS
+            and (deal := stored.get(item.deal_id)) is not None
+            and deal.tracked
+            and deal.snapshot
+        }
+        to_read = [d for d in deal_ids if d not in from_store]
+        snapshots: dict[str, DealSnapshot | None] = (
+            dict(connector.read_deals(to_read)) if to_read else {}
+        )
+        for deal_id in from_store:
+            snapshots[deal_id] = DealSnapshot.model_validate(stored[deal_id].snapshot)
+
+        plans: list[DealWriteBack] = []
+        with session_scope(self.engine) as session:
+            context = EvaluationContext.load(session, crm, deal_ids, now)
+            for item in items:
+                snapshot = snapshots.get(item.deal_id)
+                if snapshot is None:
+                    untrack(session, crm, item.deal_id)
+                    continue
+                deal, result, evaluation = evaluate_and_store(
+                    session, context, snapshot, trigger=item.reason
+                )
+                plan = self._plan_write(session, deal, snapshot, result, now)
+                if plan is not None:
+                    plans.append(plan)
+
+        outcomes = {item.id: Outcome.done() for item in items}
+        if not plans:
+            return outcomes
+        results = connector.write_back(plans)
+        item_by_deal = {item.deal_id: item for item in items}
+        with session_scope(self.engine) as session:
+            for plan in plans:
+                result = results.get(plan.deal_id)
+                item = item_by_deal[plan.deal_id]
+                if result is None:
+                    outcomes[item.id] = Outcome("retry", error="connector returned no outcome")
+                    continue
+                record_write(session, plan, result, now)
+                if result.error is not None:
+                    outcomes[item.id] = Outcome.from_exception(result.error)
+        return outcomes
+
+    # --- write planning ---------------------------------------------------------------------
+
+    def _plan_write(
+        self,
+        session: Session,
+        deal: Deal,
+        snapshot: DealSnapshot,
+        result: EvaluationResult,
+        now: datetime,
+    ) -> DealWriteBack | None:
+        from app.rules.messages import note_text, summary_text, task_text
+        from app.services import ledger
+
+        task = None
+        if result.status != VerdictStatus.clear:
+            subject, body = task_text(result, snapshot)
+            task = TaskSpec(subject=subject, body=body, open=True, owner_id=snapshot.owner_id)
+        elif deal.crm_task_id and deal.crm_task_open:
+            subject, body = task_text(result, snapshot)
+            task = TaskSpec(subject=subject, body=body, open=False, owner_id=snapshot.owner_id)
+
+        desired = canonical_write(
+            status=result.status,
+            summary=summary_text(result),
+            block=result.status == VerdictStatus.blocked,
+            evaluation_url=self.evaluation_url(deal),
+            task=task if task is not None else _task_from_written(deal.written),
+        )
+        previous_verdict = deal.written_verdict or VerdictStatus.clear.value
+        note = note_text(result, snapshot) if result.status.value != previous_verdict else None
+        followups = ledger.pending_followups(session, deal.crm, deal.deal_id)
+        # A blocked deal sitting in a won stage must reach the connector even when nothing we
+        # show has changed: the guard (revert, or the CRM's own rule) acts there.
+        guard = result.status == VerdictStatus.blocked and snapshot.stage.is_won
+        if desired == deal.written and not note and not followups and not guard:
+            return None
+        return DealWriteBack(
+            crm=deal.crm,
+            deal_id=deal.deal_id,
+            status=result.status,
+            summary=desired["summary"],
+            block=desired["block"],
+            checked_at=now,
+            evaluation_url=desired["evaluation_url"],
+            task=task,
+            task_id=deal.crm_task_id,
+            note=note,
+            followups=followups,
+            previous=dict(deal.written),
+            snapshot=snapshot,
+        )
+
+    def evaluation_url(self, deal: Deal) -> str:
+        base = self.settings.public_base_url.rstrip("/")
+        return f"{base}/dashboard/deals/{deal.crm}/{deal.deal_id}"
+
+
+def canonical_write(
+    *,
+    status: VerdictStatus,
+    summary: str,
+    block: bool,
+    evaluation_url: str,
+    task: TaskSpec | dict | None,
+) -> dict:
+    if isinstance(task, TaskSpec):
+        task = {"subject": task.subject, "body": task.body, "open": task.open}
+    return {
+        "status": status.value,
+        "summary": summary,
+        "block": block,
+        "evaluation_url": evaluation_url,
+        "task": task,
+    }
+
+
+def _task_from_written(written: dict) -> dict | None:
+    """No task wanted now: keep describing whatever task the CRM already holds (a closed one)."""
+    return written.get("task") if written else None
+
+
+def record_write(
+    session: Session, plan: DealWriteBack, result: WriteOutcome, now: datetime
+) -> None:
+    """Remember what the CRM holds now, so the next evaluation writes only differences."""
+    from app.services import ledger
+
+    deal = session.exec(
+        select(Deal).where(Deal.crm == plan.crm, Deal.deal_id == plan.deal_id)
+    ).one()
+    if result.task_id:
+        deal.crm_task_id = result.task_id
+        deal.crm_task_open = result.task_open
+    if result.error is None:
+        deal.written = canonical_write(
+            status=plan.status,
+            summary=plan.summary,
+            block=plan.block,
+            evaluation_url=plan.evaluation_url or "",
+            task=plan.task if plan.task is not None else plan.previous.get("task"),
+        )
+        deal.written_verdict = plan.status.value
+        deal.written_at = now
+    if result.followups_created:
+        ledger.mark_followups_created(
+            session, plan.crm, plan.deal_id, list(result.followups_created)
+        )
+    session.add(deal)
+    changes = dict(result.changes)
+    if result.reverted_to_stage:
+        changes["reverted_to_stage"] = result.reverted_to_stage
+    session.add(
+        WriteBackLog(
+            crm=plan.crm,
+            deal_id=plan.deal_id,
+            evaluation_id=deal.last_evaluation_id,
+            changes=changes,
+            outcome="error" if result.error else "ok",
+            error=str(result.error) if result.error else None,
+        )
+    )
+
+
+# --- evaluation and storage (shared by the worker path and stored re-evaluation) -------------
+
+
+class EvaluationContext:
+    """Everything an evaluation needs that is not the deal: loaded once per batch."""
+
+    def __init__(
+        self, catalog, rules, grants: dict[str, list[ApprovalGrant]], now: datetime
+    ) -> None:
+        self.catalog = catalog
+        self.rules = rules
+        self.grants = grants
+        self.now = now
+        self.rules_version = rules_fingerprint(rules)
+
+    @classmethod
+    def load(
+        cls, session: Session, crm: str, deal_ids: Iterable[str], now: datetime
+    ) -> EvaluationContext:
+        from app.services.catalog import load_catalog, load_rules
+
+        return cls(
+            load_catalog(session),
+            load_rules(session),
+            grants_by_deal(session, crm, deal_ids, now),
+            now,
+        )
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+
+def rules_fingerprint(rules) -> str:
+    ids = ",".join(sorted(f"{r.id}@{r.version}" for r in rules))
+    return hashlib.sha256(ids.encode()).hexdigest()[:16]
+
+
+def grants_by_deal(
+    session: Session, crm: str, deal_ids: Iterable[str], now: datetime
+) -> dict[str, list[ApprovalGrant]]:
+    """Active approvals for many deals in one query (expired and revoked ones do not count)."""
+    ids = list(deal_ids)
+    grants: dict[str, list[ApprovalGrant]] = defaultdict(list)
+    if not ids:
+        return grants
+    rows = session.exec(
+        select(Approval).where(
+            Approval.crm == crm,
+            Approval.deal_id.in_(ids),
+            Approval.revoked_at.is_(None),
+            or_(Approval.expires_at.is_(None), Approval.expires_at > now),
+        )
+    )
+    for row in rows:
+        grants[row.deal_id].append(
+            ApprovalGrant(
+                id=row.id,
+                feature_key=row.feature_key,
+                rule_id=row.rule_id,
+                approver=row.approver,
+                promised_date=row.promised_date,
+            )
+        )
+    return grants
+
+
+def apply_snapshot(deal: Deal, snapshot: DealSnapshot, now: datetime) -> None:
+    deal.name = snapshot.name[:512]
+    deal.pipeline = snapshot.pipeline
+    deal.stage_id = snapshot.stage.id
+    deal.stage_label = snapshot.stage.label
+    deal.is_won = snapshot.stage.is_won
+    deal.is_closed = snapshot.stage.is_closed
+    deal.probability = snapshot.stage.probability
+    deal.amount = snapshot.amount
+    deal.currency = snapshot.currency
+    deal.close_date = snapshot.close_date
+    deal.owner_id = snapshot.owner_id
+    deal.owner_name = snapshot.owner_name
+    deal.account_name = snapshot.account_name
+    deal.url = snapshot.url
+    deal.snapshot = snapshot.model_dump(mode="json")
+    deal.snapshot_at = now
+    deal.tracked = True
+    deal.updated_at = now
+
+
+def evaluate_and_store(
+    session: Session,
+    context: EvaluationContext,
+    snapshot: DealSnapshot,
+    *,
+    trigger: str,
+) -> tuple[Deal, EvaluationResult, Evaluation]:
+    """Upsert the deal from its snapshot, evaluate it, store the evaluation and dependencies."""
+    from app.rules.engine import evaluate
+    from app.services import ledger
+
+    deal = session.exec(
+        select(Deal).where(Deal.crm == snapshot.crm, Deal.deal_id == snapshot.deal_id)
+    ).first()
+    was_won = bool(deal and deal.is_won)
+    if deal is None:
+        deal = Deal(crm=snapshot.crm, deal_id=snapshot.deal_id)
+    apply_snapshot(deal, snapshot, context.now)
+    result = evaluate(
+        snapshot,
+        context.catalog,
+        context.rules,
+        approvals=context.grants.get(snapshot.deal_id, []),
+        today=context.today,
+    )
+    evaluation = _store_result(session, deal, result, trigger=trigger, context=context)
+    ledger.on_evaluated(session, deal, snapshot, result, was_won=was_won)
+    return deal, result, evaluation
+
+
+def _store_result(
+    session: Session,
+    deal: Deal,
+    result: EvaluationResult,
+    *,
+    trigger: str,
+    context: EvaluationContext,
+    references_changed: bool = True,
+) -> Evaluation:
+    evaluation = Evaluation(
+        crm=deal.crm,
+        deal_id=deal.deal_id,
+        verdict=result.status.value,
+        findings=[f.model_dump(mode="json") for f in result.findings],
+        references=[r.model_dump(mode="json") for r in result.references],
+        trigger=trigger,
+        rules_version=context.rules_version,
+        snapshot_hash=hashlib.sha256(
+            json.dumps(deal.snapshot, sort_keys=True, default=str).encode()
+        ).hexdigest(),
+        created_at=context.now,
+    )
+    session.add(evaluation)
+    session.flush()
+    if result.status != VerdictStatus.clear and deal.first_warning_at is None:
+        deal.first_warning_at = context.now
+    deal.verdict = result.status.value
+    deal.last_evaluation_id = evaluation.id
+    session.add(deal)
+    if references_changed:
+        replace_dependencies(session, deal, result)
+    return evaluation
+
+
+def replace_dependencies(session: Session, deal: Deal, result: EvaluationResult) -> None:
+    """Rebuild the deal → feature index rows for this deal from its latest references."""
+    session.execute(
+        delete(DealFeature).where(DealFeature.crm == deal.crm, DealFeature.deal_id == deal.deal_id)
+    )
+    for ref in result.references:
+        session.add(
+            DealFeature(
+                crm=deal.crm,
+                deal_id=deal.deal_id,
+                feature_key=ref.feature_key,
+                feature_name=ref.feature_name[:255],
+                source=ref.source,
+                source_id=ref.source_id,
+                evidence=ref.evidence,
+                is_commitment=ref.is_commitment,
+                promised_date=ref.promised_date,
+                score=ref.score,
+            )
+        )
+
+
+def untrack(session: Session, crm: str, deal_id: str) -> None:
+    """The deal is gone from the CRM: stop tracking it and drop it from the dependency index."""
+    deal = session.exec(select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id)).first()
+    if deal is not None:
+        deal.tracked = False
+        deal.updated_at = utcnow()
+        session.add(deal)
+    session.execute(
+        delete(DealFeature).where(DealFeature.crm == crm, DealFeature.deal_id == deal_id)
+    )
+
+
+def reevaluate_stored(
+    session: Session, crm: str, deal_ids: Sequence[str], trigger: str
+) -> list[str]:
+    """Re-evaluate deals from their stored snapshots (no CRM read), in the caller's transaction.
+
+    Stores an evaluation only for deals whose verdict or findings changed and returns their ids;
+    the caller queues those for write-back. Used by the roadmap fan-out and approvals.
+    """
+    now = utcnow()
+    changed: list[str] = []
+    ids = list(dict.fromkeys(deal_ids))
+    if not ids:
+        return changed
+    context = EvaluationContext.load(session, crm, [], now)
+    from app.rules.engine import evaluate
+
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        context.grants = grants_by_deal(session, crm, chunk, now)
+        deals = list(
+            session.exec(
+                select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(chunk), Deal.tracked == True)  # noqa: E712
+            )
+        )
+        last_ids = [d.last_evaluation_id for d in deals if d.last_evaluation_id]
+        previous = (
+            {e.id: e for e in session.exec(select(Evaluation).where(Evaluation.id.in_(last_ids)))}
+            if last_ids
+            else {}
+        )
+        for deal in deals:
+            if not deal.snapshot:
+                continue
+            snapshot = DealSnapshot.model_validate(deal.snapshot)
+            result = evaluate(
+                snapshot,
+                context.catalog,
+                context.rules,
+                approvals=context.grants.get(deal.deal_id, []),
+                today=context.today,
+            )
+            findings = [f.model_dump(mode="json") for f in result.findings]
+            references = [r.model_dump(mode="json") for r in result.references]
+            prev = previous.get(deal.last_evaluation_id)
+            verdict_changed = (
+                prev is None or prev.verdict != result.status.value or prev.findings != findings
+            )
+            refs_changed = prev is None or prev.references != references
+            if not verdict_changed and not refs_changed:
+                continue
+            _store_result(
+                session,
+                deal,
+                result,
+                trigger=trigger,
+                context=context,
+                references_changed=refs_changed,
+            )
+            if verdict_changed:
+                changed.append(deal.deal_id)
+        session.flush()
+    return changed

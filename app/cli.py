@@ -1,14 +1,17 @@
-"""`roadmap-guard` command line: serve | worker | migrate | apikey | setup <crm> | demo | ...
+"""`roadmap-guard` command line: serve | worker | migrate | apikey | queue | replay-dead | ...
 
-Each domain adds its sub-commands through a module in CLI_MODULES exposing
-`register(subparsers)`; every sub-command sets `func(args) -> int`.
+The core sub-commands live here. Each domain adds its own through a module in CLI_MODULES
+exposing `register(subparsers)`; every sub-command sets `func(args) -> int`.
+A bad setting stops any command with one line naming the variable, exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import threading
 
 CLI_MODULES = [
     "app.services.roadmap_cli",
@@ -18,9 +21,244 @@ CLI_MODULES = [
 ]
 
 
+def _settings(**overrides):
+    from app.settings import load_settings
+
+    return load_settings(**overrides)  # prints the bad variable and exits 2
+
+
+def _engine(settings):
+    from app.db import make_engine
+
+    return make_engine(settings.database_url)
+
+
+def _logging(settings) -> None:
+    from app.logging import configure_logging
+
+    configure_logging(settings)
+
+
+# --- serve / worker / migrate -------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+    from app.migrate import upgrade_to_head
+
+    settings = _settings()
+    _logging(settings)
+    engine = _engine(settings)
+    upgrade_to_head(engine)  # the embedded default needs no separate step; idempotent elsewhere
+    app = create_app(settings=settings, engine=engine)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,  # our handler (app/logging.py) renders uvicorn's records too
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app.connectors.registry import build_connectors
+    from app.jobs.runtime import default_processor
+    from app.jobs.schedules import ScheduleRunner
+    from app.jobs.worker import Worker, default_owner, install_signal_handlers
+
+    settings = _settings()
+    _logging(settings)
+    engine = _engine(settings)
+    connectors = build_connectors(settings, engine)
+    processor = default_processor(engine, settings, connectors)
+    owner = default_owner()
+    worker = Worker(engine, settings, processor, owner=owner, grace_seconds=args.grace)
+    if args.burst:
+        n = worker.run_until_empty()
+        print(f"processed {n} deals")
+        return 0
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    if not args.no_schedules:
+        runner = ScheduleRunner(engine, settings, connectors, owner=owner)
+        threading.Thread(
+            target=runner.run_forever,
+            args=(stop,),
+            kwargs={"poll_seconds": max(settings.worker_poll_seconds, 1.0)},
+            name="rg-schedules",
+            daemon=True,
+        ).start()
+    worker.run_forever(stop)
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from app.migrate import current_revision, upgrade_to_head
+
+    settings = _settings()
+    engine = _engine(settings)
+    upgrade_to_head(engine)
+    print(f"database at revision {current_revision(engine)}")
+    return 0
+
+
+# --- API keys ------------------------------------------------------------------------------------
+
+
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', 'unknown')}"
+
+
+def cmd_apikey_create(args: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from app.security import Role, create_api_key
+    from app.services import audit
+
+    settings = _settings()
+    with session_scope(_engine(settings)) as session:
+        row, key = create_api_key(
+            session, name=args.name, role=Role(args.role), created_by=_actor()
+        )
+        audit.record(
+            session,
+            actor=_actor(),
+            action="api_key.create",
+            entity_type="api_key",
+            entity_id=row.id,
+            after={"name": row.name, "role": row.role, "prefix": row.prefix},
+        )
+        key_id = row.id
+    print(f"created API key {key_id} ({args.role}, {args.name!r}); it is shown only this once:")
+    print(key)
+    return 0
+
+
+def cmd_apikey_list(_args: argparse.Namespace) -> int:
+    from sqlmodel import Session, select
+
+    from app.models import ApiKey
+
+    settings = _settings()
+    with Session(_engine(settings)) as session:
+        rows = session.exec(select(ApiKey).order_by(ApiKey.id)).all()
+    print(f"{'ID':>4}  {'ROLE':<12} {'PREFIX':<12} {'STATE':<8} {'CREATED':<20} NAME")
+    for r in rows:
+        state = "revoked" if r.revoked_at else "active"
+        created = r.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{r.id:>4}  {r.role:<12} {r.prefix:<12} {state:<8} {created:<20} {r.name}")
+    return 0
+
+
+def cmd_apikey_revoke(args: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from app.models import ApiKey, utcnow
+    from app.services import audit
+
+    settings = _settings()
+    with session_scope(_engine(settings)) as session:
+        row = session.get(ApiKey, args.id)
+        if row is None:
+            print(f"no API key with id {args.id}", file=sys.stderr)
+            return 1
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            session.add(row)
+            audit.record(
+                session,
+                actor=_actor(),
+                action="api_key.revoke",
+                entity_type="api_key",
+                entity_id=row.id,
+                after={"name": row.name, "role": row.role, "prefix": row.prefix},
+            )
+    print(f"revoked API key {args.id}")
+    return 0
+
+
+# --- queue -------------------------------------------------------------------------------------
+
+
+def cmd_queue(_args: argparse.Namespace) -> int:
+    from app.jobs.queue import queue_counts
+
+    settings = _settings()
+    with _engine(settings).connect() as conn:
+        counts = queue_counts(conn)
+    for status, n in counts.items():
+        print(f"{status:<8} {n}")
+    return 0
+
+
+def cmd_replay_dead(_args: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from app.jobs.queue import replay_dead
+    from app.services import audit
+
+    settings = _settings()
+    with session_scope(_engine(settings)) as session:
+        ids = replay_dead(session)
+        audit.record(
+            session,
+            actor=_actor(),
+            action="queue.replay_dead",
+            entity_type="deal_queue",
+            entity_id="*",
+            after={"replayed": len(ids), "ids": ids[:1000]},
+        )
+    print(f"replayed {len(ids)} dead deals")
+    return 0
+
+
+def register_core(sub) -> None:
+    p = sub.add_parser(
+        "serve", help="migrate, then run the API (and the worker, unless WORKER_MODE=off)"
+    )
+    p.add_argument("--host", default=None, help="default: HOST (127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="default: PORT (8000)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a standalone worker (any number, on PostgreSQL)")
+    p.add_argument("--burst", action="store_true", help="process what is due now, then exit")
+    p.add_argument("--no-schedules", action="store_true", help="do not run periodic jobs here")
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=20.0,
+        help="seconds the batch in hand may run after SIGTERM before its leases are released",
+    )
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="upgrade the database schema to the latest revision")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("apikey", help="create, list or revoke API keys")
+    keys = p.add_subparsers(dest="apikey_command", required=True)
+    c = keys.add_parser("create", help="create a key (printed once)")
+    c.add_argument(
+        "--role", required=True, choices=["admin", "revops", "engineering", "viewer", "approver"]
+    )
+    c.add_argument("--name", required=True)
+    c.set_defaults(func=cmd_apikey_create)
+    c = keys.add_parser("list", help="list keys (never the keys themselves)")
+    c.set_defaults(func=cmd_apikey_list)
+    c = keys.add_parser("revoke", help="revoke a key by id")
+    c.add_argument("id", type=int)
+    c.set_defaults(func=cmd_apikey_revoke)
+
+    p = sub.add_parser("queue", help="deal queue counts by status")
+    p.set_defaults(func=cmd_queue)
+
+    p = sub.add_parser("replay-dead", help="put every dead deal back in the queue")
+    p.set_defaults(func=cmd_replay_dead)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="roadmap-guard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    register_core(sub)
     for module in CLI_MODULES:
         importlib.import_module(module).register(sub)
     return parser

@@ -30,6 +30,7 @@ def _routers():
         reports,
         roadmap,
         rules,
+        testcrm,
         webhooks_hubspot,
         webhooks_salesforce,
         webhooks_test,
@@ -39,6 +40,7 @@ def _routers():
         ops.router,
         admin.router,
         webhooks_test.router,
+        testcrm.router,
         webhooks_hubspot.router,
         webhooks_salesforce.router,
         features.router,
@@ -100,10 +102,7 @@ def create_app(
     for router in _routers():
         app.include_router(router)
 
-    try:  # request ids and access logs, once the spine provides them
-        from app.logging import install_middleware
+    from app.logging import install_middleware
 
-        install_middleware(app)
-    except ImportError:
-        pass
+    install_middleware(app)  # request ids and access logs
     return app

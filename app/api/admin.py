@@ -1,3 +1,100 @@
-from fastapi import APIRouter
+"""API keys through the API (admin only). A key is shown once, in the create response; only its
+SHA-256 is stored, and neither the key nor its hash is logged or listed."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import select
+
+from app.api.deps import AdminPrincipal, SessionDep
+from app.errors import NotFound
+from app.models import ApiKey, utcnow
+from app.security import Role, create_api_key
+from app.services import audit
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    role: Role
+
+
+class ApiKeyPublic(BaseModel):
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_by: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The API key. Shown this once; store it now.")
+
+
+def _public(row: ApiKey) -> ApiKeyPublic:
+    return ApiKeyPublic.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API key (the key is in this response only)",
+)
+def create_key(body: ApiKeyCreate, principal: AdminPrincipal, session: SessionDep) -> ApiKeyCreated:
+    row, key = create_api_key(session, name=body.name, role=body.role, created_by=principal.actor)
+    public = _public(row)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="api_key.create",
+        entity_type="api_key",
+        entity_id=row.id,
+        after=public.model_dump(mode="json"),
+    )
+    return ApiKeyCreated(**public.model_dump(), key=key)
+
+
+@router.get("/api-keys", summary="List API keys (never the keys themselves)")
+def list_keys(_principal: AdminPrincipal, session: SessionDep) -> list[ApiKeyPublic]:
+    return [_public(r) for r in session.exec(select(ApiKey).order_by(ApiKey.id)).all()]
+
+
+def _revoke(key_id: int, principal, session) -> ApiKeyPublic:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"API key {key_id} not found")
+    before = _public(row)
+    if row.revoked_at is None:  # revoking twice keeps the first time
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.flush()
+    after = _public(row)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="api_key.revoke",
+        entity_type="api_key",
+        entity_id=row.id,
+        before=before.model_dump(mode="json"),
+        after=after.model_dump(mode="json"),
+    )
+    return after
+
+
+@router.delete("/api-keys/{key_id}", summary="Revoke an API key")
+def delete_key(key_id: int, principal: AdminPrincipal, session: SessionDep) -> ApiKeyPublic:
+    return _revoke(key_id, principal, session)
+
+
+@router.post("/api-keys/{key_id}/revoke", summary="Revoke an API key (same as DELETE)")
+def revoke_key(key_id: int, principal: AdminPrincipal, session: SessionDep) -> ApiKeyPublic:
+    return _revoke(key_id, principal, session)

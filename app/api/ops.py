@@ -1,3 +1,212 @@
-from fastapi import APIRouter
+"""Operator endpoints: liveness, readiness, metrics, and the deal queue (counts, dead rows,
+retry one, replay all)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import func, select, text
+from sqlmodel import Session
+
+from app import metrics
+from app.api.deps import EngineDep, Principal, SessionDep, require_roles
+from app.errors import Conflict, NotFound
+from app.jobs import queue
+from app.migrate import current_revision, head_revision
+from app.models import DealQueue
+from app.security import Role
+from app.services import audit
 
 router = APIRouter()
+
+QueueReader = Annotated[
+    Principal, Depends(require_roles(Role.revops, Role.engineering, Role.viewer))
+]
+QueueOperator = Annotated[Principal, Depends(require_roles(Role.revops))]
+
+
+@lru_cache(maxsize=1)
+def _head() -> str | None:
+    return head_revision()
+
+
+@router.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    tags=["ops"],
+    summary="Readiness: database reachable and migrations at head (503 with a reason if not)",
+)
+def readyz(engine: EngineDep) -> JSONResponse:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current = current_revision(engine)
+    except Exception as exc:
+        return JSONResponse(
+            {"status": "unavailable", "reason": f"database unreachable: {type(exc).__name__}"},
+            status_code=503,
+        )
+    head = _head()
+    if current != head:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "reason": f"migrations not at head (database {current}, code {head}): "
+                "run `roadmap-guard migrate`",
+            },
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "revision": current})
+
+
+def _scrape(engine) -> bytes:
+    with engine.connect() as conn:
+        counts = queue.queue_counts(conn)
+    for status, n in counts.items():
+        metrics.QUEUE_DEPTH.labels(status=status).set(n)
+    return generate_latest(REGISTRY)
+
+
+@router.get(
+    "/metrics",
+    tags=["ops"],
+    summary="Prometheus metrics (unauthenticated: expose only to the scraper's network)",
+)
+async def prometheus_metrics(engine: EngineDep) -> Response:
+    body = await run_in_threadpool(_scrape, engine)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+# --- the deal queue ---------------------------------------------------------------------------
+
+
+class QueueRow(BaseModel):
+    id: int
+    crm: str
+    deal_id: str
+    status: str
+    reason: str
+    attempts: int
+    due_at: datetime
+    last_error: str | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    queued_at: datetime
+    finished_at: datetime | None
+    updated_at: datetime
+
+
+class QueueRows(BaseModel):
+    status: str
+    total: int
+    limit: int
+    offset: int
+    items: list[QueueRow]
+
+
+class QueueView(BaseModel):
+    counts: dict[str, int]
+    rows: QueueRows
+
+
+class ReplayResult(BaseModel):
+    replayed: int
+    ids: list[int]
+
+
+def _row(r: DealQueue) -> QueueRow:
+    return QueueRow.model_validate(r, from_attributes=True)
+
+
+@router.get(
+    "/api/v1/queue",
+    tags=["ops"],
+    summary="Queue counts by status, and rows of one status (dead by default) with their errors",
+)
+def get_queue(
+    _principal: QueueReader,
+    session: SessionDep,
+    status: Literal["pending", "running", "done", "dead"] = "dead",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> QueueView:
+    counts = queue.queue_counts(session)
+    total = session.execute(
+        select(func.count()).select_from(DealQueue).where(DealQueue.status == status)
+    ).scalar_one()
+    rows = session.exec(
+        select(DealQueue)
+        .where(DealQueue.status == status)
+        .order_by(DealQueue.updated_at.desc(), DealQueue.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return QueueView(
+        counts=counts,
+        rows=QueueRows(
+            status=status, total=total, limit=limit, offset=offset, items=[_row(r) for r in rows]
+        ),
+    )
+
+
+def _get_row(session: Session, row_id: int) -> DealQueue:
+    row = session.get(DealQueue, row_id)
+    if row is None:
+        raise NotFound(f"queue row {row_id} not found")
+    return row
+
+
+@router.post(
+    "/api/v1/queue/{row_id}/retry",
+    tags=["ops"],
+    summary="Run a dead (or backing-off) deal again now, with a fresh attempt budget",
+)
+def retry_row(principal: QueueOperator, session: SessionDep, row_id: int) -> QueueRow:
+    row = _get_row(session, row_id)
+    if row.status not in ("dead", "pending"):
+        raise Conflict(
+            f"queue row {row_id} is {row.status}: only dead or pending rows can be retried",
+            details={"status": row.status},
+        )
+    before = _row(row).model_dump(mode="json")
+    queue.retry_now(session, row)
+    after = _row(row)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="queue.retry",
+        entity_type="deal_queue",
+        entity_id=row.id,
+        before=before,
+        after=after.model_dump(mode="json"),
+    )
+    return after
+
+
+@router.post(
+    "/api/v1/queue/replay-dead",
+    tags=["ops"],
+    summary="Put every dead deal back in the queue, due now",
+)
+def replay_dead(principal: QueueOperator, session: SessionDep) -> ReplayResult:
+    ids = queue.replay_dead(session)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="queue.replay_dead",
+        entity_type="deal_queue",
+        entity_id="*",
+        after={"replayed": len(ids), "ids": ids[:1000]},
+    )
+    return ReplayResult(replayed=len(ids), ids=ids)

@@ -7,14 +7,18 @@ run in flight may have read the deal before the change that caused the event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from app.models import DealQueue, utcnow
+from app.jobs.types import Outcome, QueueItem
+from app.models import DealQueue, UTCDateTime, utcnow
 
 
 def _insert(session: Session):
@@ -70,3 +74,266 @@ def enqueue_deals(
     )
     session.execute(stmt)
     return len(ids)
+
+
+# --- worker side: claim, record, release ------------------------------------------------------
+#
+# Every state change below is a conditional UPDATE that re-checks what the row must still be
+# (claimable; or running under this owner and this attempt). That guard is what makes the queue
+# correct on both databases: on PostgreSQL it complements FOR UPDATE SKIP LOCKED, on SQLite the
+# BEGIN IMMEDIATE of app/db.py serializes writers and the guard is the same code.
+
+
+def _claimable(now: datetime):
+    table = DealQueue.__table__
+    return or_(
+        and_(table.c.status == "pending", table.c.due_at <= now),
+        and_(table.c.status == "running", table.c.lease_expires_at < now),
+    )
+
+
+def claim_batch(
+    engine: Engine, *, owner: str, limit: int, lease_seconds: float, now: datetime | None = None
+) -> list[QueueItem]:
+    """Lease up to `limit` due deals to `owner`. Expired leases (a crashed worker) are due."""
+    now = now or utcnow()
+    table = DealQueue.__table__
+    with engine.begin() as conn:
+        pick = (
+            select(table.c.id)
+            .where(_claimable(now))
+            .order_by(table.c.due_at, table.c.id)
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        ids = list(conn.execute(pick).scalars())
+        if not ids:
+            return []
+        rows = conn.execute(
+            update(table)
+            .where(table.c.id.in_(ids), _claimable(now))
+            .values(
+                status="running",
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                started_at=now,
+                attempts=table.c.attempts + 1,
+                rerun=False,
+                updated_at=now,
+            )
+            .returning(table.c.id, table.c.crm, table.c.deal_id, table.c.attempts, table.c.reason)
+        ).all()
+    items = [
+        QueueItem(id=r.id, crm=r.crm, deal_id=r.deal_id, attempts=r.attempts, reason=r.reason)
+        for r in rows
+    ]
+    items.sort(key=lambda i: i.id)
+    return items
+
+
+def _held(item: QueueItem, owner: str):
+    """Still ours: running, leased to `owner`, and the same attempt (a fencing token)."""
+    table = DealQueue.__table__
+    return and_(
+        table.c.id == item.id,
+        table.c.status == "running",
+        table.c.lease_owner == owner,
+        table.c.attempts == item.attempts,
+    )
+
+
+def retry_delay(
+    attempts: int,
+    *,
+    base: float,
+    cap: float,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds until the next attempt: full-jitter exponential backoff, never before Retry-After.
+
+    Full jitter (uniform over [0, min(cap, base * 2**(attempts-1))]) spreads a burst of failures
+    over the window instead of sending them back in lockstep. A remote's Retry-After is a floor.
+    """
+    window = min(cap, base * 2 ** max(attempts - 1, 0))
+    backoff = (rng or random).uniform(0, window)
+    return max(float(retry_after or 0.0), backoff)
+
+
+@dataclass(frozen=True)
+class RecordedOutcome:
+    item: QueueItem
+    kind: str  # done | retry | dead | rerun | stale
+    queued_at: datetime | None = None
+    due_at: datetime | None = None
+
+
+def record_outcomes(
+    engine: Engine,
+    *,
+    owner: str,
+    outcomes: Sequence[tuple[QueueItem, Outcome]],
+    max_attempts: int,
+    backoff_base: float,
+    backoff_cap: float,
+    now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> list[RecordedOutcome]:
+    """Store each outcome, only where this owner still holds the lease ('stale' otherwise).
+
+    `rerun` (an event arrived while running) is read inside the UPDATE, never before it, so an
+    enqueue racing with this write is never lost: done or dead then become pending, due now.
+    """
+    now = now or utcnow()
+    table = DealQueue.__table__
+    rerun = table.c.rerun
+    recorded: list[RecordedOutcome] = []
+    with engine.begin() as conn:
+        for item, outcome in outcomes:
+            kind = outcome.kind
+            error = (outcome.error or "")[:4000] or None
+            if kind == "retry" and item.attempts >= max_attempts:
+                kind = "dead"
+                error = f"{error or 'retry'} (gave up after {item.attempts} attempts)"
+            common = {
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "finished_at": now,
+                "rerun": False,
+                "updated_at": now,
+            }
+            if kind == "retry":
+                delay = retry_delay(
+                    item.attempts,
+                    base=backoff_base,
+                    cap=backoff_cap,
+                    retry_after=outcome.retry_after,
+                    rng=rng,
+                )
+                due = now + timedelta(seconds=delay)
+                values = {**common, "status": "pending", "due_at": due, "last_error": error}
+            else:
+                final = "done" if kind == "done" else "dead"
+                values = {
+                    **common,
+                    "status": case((rerun, literal("pending")), else_=literal(final)),
+                    "due_at": case((rerun, literal(now, UTCDateTime())), else_=table.c.due_at),
+                    "attempts": case((rerun, literal(0)), else_=table.c.attempts),
+                    "queued_at": case(
+                        (rerun, literal(now, UTCDateTime())), else_=table.c.queued_at
+                    ),
+                    "last_error": None if kind == "done" else error,
+                }
+            row = conn.execute(
+                update(table)
+                .where(_held(item, owner))
+                .values(**values)
+                .returning(table.c.status, table.c.queued_at, table.c.due_at)
+            ).first()
+            if row is None:
+                recorded.append(RecordedOutcome(item, "stale"))
+                continue
+            if kind != "retry" and row.status == "pending":
+                kind = "rerun" if kind == "done" else "dead_rerun"
+            recorded.append(RecordedOutcome(item, kind, row.queued_at, row.due_at))
+    return recorded
+
+
+def extend_leases(
+    engine: Engine,
+    *,
+    owner: str,
+    items: Sequence[QueueItem],
+    lease_seconds: float,
+    now: datetime | None = None,
+) -> int:
+    """Heartbeat: keep rows leased while a slow batch is still being processed."""
+    if not items:
+        return 0
+    now = now or utcnow()
+    table = DealQueue.__table__
+    count = 0
+    with engine.begin() as conn:
+        for item in items:
+            count += conn.execute(
+                update(table)
+                .where(_held(item, owner))
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
+            ).rowcount
+    return count
+
+
+def release(
+    engine: Engine, *, owner: str, items: Sequence[QueueItem], now: datetime | None = None
+) -> int:
+    """Give unfinished rows back (shutdown): pending, due now, this attempt not counted."""
+    if not items:
+        return 0
+    now = now or utcnow()
+    table = DealQueue.__table__
+    count = 0
+    with engine.begin() as conn:
+        for item in items:
+            count += conn.execute(
+                update(table)
+                .where(_held(item, owner))
+                .values(
+                    status="pending",
+                    due_at=now,
+                    attempts=table.c.attempts - 1,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    rerun=False,
+                    updated_at=now,
+                )
+            ).rowcount
+    return count
+
+
+# --- operator side: counts, retry, replay ------------------------------------------------------
+
+STATUSES = ("pending", "running", "done", "dead")
+
+
+def queue_counts(session_or_conn: Session | Connection) -> dict[str, int]:
+    table = DealQueue.__table__
+    rows = session_or_conn.execute(
+        select(table.c.status, func.count()).group_by(table.c.status)
+    ).all()
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def retry_now(session: Session, row: DealQueue, *, now: datetime | None = None) -> None:
+    """A dead (or backing-off pending) row becomes due now with a fresh attempt budget."""
+    now = now or utcnow()
+    row.status = "pending"
+    row.due_at = now
+    row.attempts = 0
+    row.lease_owner = None
+    row.lease_expires_at = None
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+
+
+def replay_dead(session: Session, *, now: datetime | None = None) -> list[int]:
+    """Every dead row back to pending, due now, attempts reset. Returns the replayed ids."""
+    now = now or utcnow()
+    table = DealQueue.__table__
+    rows = session.execute(
+        update(table)
+        .where(table.c.status == "dead")
+        .values(
+            status="pending",
+            due_at=now,
+            attempts=0,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        .returning(table.c.id)
+    ).all()
+    return sorted(r.id for r in rows)

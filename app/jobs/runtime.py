@@ -1,17 +1,105 @@
 """Start and stop the in-process worker with the app (WORKER_MODE=embedded).
 
-Filled in by the spine: `startup(app)` starts the embedded worker thread and schedules,
-`shutdown(app)` stops them, finishing or releasing the batch in hand.
+`startup(app)` installs the default rules when asked, then (embedded mode) starts two daemon
+threads: the deal worker and the schedule runner. `shutdown(app)` stops them; the worker
+finishes the batch in hand or, after its grace period, gives the leases back.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from app.connectors.base import CrmConnector
+from app.db import session_scope
+from app.jobs.schedules import ScheduleRunner
+from app.jobs.types import Processor
+from app.jobs.worker import Worker, default_owner
+from app.settings import Settings
+
+log = structlog.get_logger("app.runtime")
+
+ProcessorFactory = Callable[[Engine, Settings, dict[str, CrmConnector]], Processor]
 
 
-def startup(app: FastAPI) -> None:  # pragma: no cover - replaced by the spine
-    return None
+def default_processor(
+    engine: Engine, settings: Settings, connectors: dict[str, CrmConnector]
+) -> Processor:
+    from app.services.pipeline import DealPipeline
+
+    return DealPipeline(engine, settings, connectors)
 
 
-def shutdown(app: FastAPI) -> None:  # pragma: no cover - replaced by the spine
-    return None
+@dataclass
+class EmbeddedRuntime:
+    stop_event: threading.Event
+    worker: Worker
+    threads: list[threading.Thread]
+
+    def stop(self, timeout: float) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout=timeout)
+
+
+def install_default_rules(engine: Engine) -> None:
+    from app.services.rules_service import install_default_rules as _install
+
+    with session_scope(engine) as session:
+        _install(session)
+
+
+def start_background(
+    engine: Engine,
+    settings: Settings,
+    connectors: dict[str, CrmConnector],
+    processor: Processor,
+    *,
+    grace_seconds: float = 20.0,
+) -> EmbeddedRuntime:
+    """The worker loop and schedule runner, each in a daemon thread (embedded and CLI worker)."""
+    owner = default_owner()
+    stop = threading.Event()
+    worker = Worker(engine, settings, processor, owner=owner, grace_seconds=grace_seconds)
+    runner = ScheduleRunner(engine, settings, connectors, owner=owner)
+    threads = [
+        threading.Thread(target=worker.run_forever, args=(stop,), name="rg-worker", daemon=True),
+        threading.Thread(
+            target=runner.run_forever,
+            args=(stop,),
+            kwargs={"poll_seconds": max(settings.worker_poll_seconds, 1.0)},
+            name="rg-schedules",
+            daemon=True,
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    return EmbeddedRuntime(stop_event=stop, worker=worker, threads=threads)
+
+
+def startup(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    engine: Engine = app.state.engine
+    if settings.install_default_rules:
+        install_default_rules(engine)
+    app.state.runtime = None
+    if settings.worker_mode != "embedded":
+        return
+    factory: ProcessorFactory = getattr(app.state, "processor_factory", None) or default_processor
+    connectors = app.state.connectors
+    processor = factory(engine, settings, connectors)
+    app.state.runtime = start_background(engine, settings, connectors, processor)
+    log.info("embedded worker started", owner=app.state.runtime.worker.owner)
+
+
+def shutdown(app: FastAPI) -> None:
+    runtime: EmbeddedRuntime | None = getattr(app.state, "runtime", None)
+    if runtime is None:
+        return
+    runtime.stop(timeout=runtime.worker.grace_seconds + 5)
+    app.state.runtime = None

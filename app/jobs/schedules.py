@@ -8,14 +8,22 @@ Modules that define schedules are listed in SCHEDULE_MODULES so every process se
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
+from sqlalchemy import or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector
+from app.models import PeriodicJob, utcnow
 from app.settings import Settings
+
+log = structlog.get_logger("app.schedules")
 
 
 @dataclass
@@ -61,3 +69,119 @@ def load_schedules() -> dict[str, Schedule]:
     for module in SCHEDULE_MODULES:
         importlib.import_module(module)
     return SCHEDULES
+
+
+# --- the runner ------------------------------------------------------------------------------
+
+
+class ScheduleRunner:
+    """Runs each due schedule on exactly one worker of the cluster.
+
+    Each pass makes sure a `periodic_job` row exists for every enabled schedule, then takes a
+    due row with a conditional UPDATE (due, and unleased or its lease expired): whoever's UPDATE
+    matches runs it; everyone else sees 0 rows. The same guard works on SQLite and PostgreSQL.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        connectors: dict[str, CrmConnector],
+        *,
+        owner: str,
+        schedules: dict[str, Schedule] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.connectors = connectors
+        self.owner = owner
+        self.clock = clock
+        self._schedules = schedules
+
+    def enabled(self) -> dict[str, Schedule]:
+        registry = self._schedules if self._schedules is not None else load_schedules()
+        return {
+            name: s for name, s in registry.items() if s.enabled(self.settings, self.connectors)
+        }
+
+    def _ensure_rows(self, schedules: dict[str, Schedule], now: datetime) -> None:
+        table = PeriodicJob.__table__
+        with self.engine.begin() as conn:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            for name, sched in sorted(schedules.items()):
+                interval = int(sched.interval(self.settings))
+                conn.execute(
+                    insert(table)
+                    .values(name=name, interval_seconds=interval, next_run_at=now, state={})
+                    .on_conflict_do_nothing(index_elements=["name"])
+                )
+
+    def _claim(self, name: str, now: datetime) -> dict | None:
+        table = PeriodicJob.__table__
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(table)
+                .where(
+                    table.c.name == name,
+                    table.c.next_run_at <= now,
+                    or_(table.c.lease_owner.is_(None), table.c.lease_expires_at < now),
+                )
+                .values(lease_owner=self.owner, lease_expires_at=now + lease, last_started_at=now)
+                .returning(table.c.state)
+            ).first()
+        return None if row is None else dict(row.state or {})
+
+    def _finish(self, name: str, interval: int, state: dict | None, error: str | None) -> None:
+        table = PeriodicJob.__table__
+        now = self.clock()
+        values: dict[str, Any] = {
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "last_finished_at": now,
+            "last_status": "error" if error else "ok",
+            "last_error": error,
+            "interval_seconds": interval,
+            "next_run_at": now + timedelta(seconds=interval),
+        }
+        if state is not None:
+            values["state"] = state
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(table)
+                .where(table.c.name == name, table.c.lease_owner == self.owner)
+                .values(**values)
+            )
+
+    def run_due(self) -> list[str]:
+        """One pass: run every schedule that is due and not held elsewhere. Returns names run."""
+        schedules = self.enabled()
+        if not schedules:
+            return []
+        self._ensure_rows(schedules, self.clock())
+        ran: list[str] = []
+        for name, sched in sorted(schedules.items()):
+            state = self._claim(name, self.clock())
+            if state is None:
+                continue
+            interval = int(sched.interval(self.settings))
+            ctx = JobContext(self.engine, self.settings, self.connectors, state=dict(state))
+            try:
+                new_state = sched.run(ctx)
+            except Exception as exc:
+                log.exception("schedule failed", schedule=name)
+                self._finish(name, interval, None, f"{type(exc).__name__}: {exc}"[:4000])
+            else:
+                self._finish(name, interval, new_state, None)
+                log.info("schedule ran", schedule=name)
+            ran.append(name)
+        return ran
+
+    def run_forever(self, stop_event: threading.Event, *, poll_seconds: float = 1.0) -> None:
+        while not stop_event.is_set():
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("schedule pass failed")
+            stop_event.wait(poll_seconds)

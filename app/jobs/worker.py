@@ -1,0 +1,225 @@
+"""The worker: claim a batch of due deals, hand it to the processor, record each outcome.
+
+Any number of workers (threads, processes, machines) share one queue: claims are leased rows,
+so a crashed worker's deals come back when its lease expires, and an outcome is written only
+while the lease is still this worker's (see app/jobs/queue.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.engine import Engine
+
+from app import metrics
+from app.jobs import queue
+from app.jobs.types import Outcome, Processor, QueueItem
+from app.models import utcnow
+from app.settings import Settings
+
+log = structlog.get_logger("app.worker")
+
+Clock = Callable[[], datetime]
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        processor: Processor,
+        *,
+        owner: str | None = None,
+        clock: Clock = utcnow,
+        grace_seconds: float = 20.0,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.processor = processor
+        self.owner = owner or default_owner()
+        self.clock = clock
+        # SIGTERM: how long the batch in hand may still run before its leases are given back.
+        self.grace_seconds = grace_seconds
+
+    # --- one step -----------------------------------------------------------------------
+
+    def claim(self) -> list[QueueItem]:
+        items = queue.claim_batch(
+            self.engine,
+            owner=self.owner,
+            limit=self.settings.worker_batch_size,
+            lease_seconds=self.settings.lease_seconds,
+            now=self.clock(),
+        )
+        if items:
+            log.debug("claimed", count=len(items), deal_ids=[i.deal_id for i in items])
+        return items
+
+    def process(self, items: Sequence[QueueItem]) -> dict[int, Outcome]:
+        """Run the processor; an exception escaping it is a retry for the whole batch."""
+        with structlog.contextvars.bound_contextvars(deal_ids=[i.deal_id for i in items]):
+            try:
+                return dict(self.processor.process(items))
+            except Exception as exc:
+                log.exception("batch failed", error=type(exc).__name__)
+                failed = Outcome(
+                    "retry",
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_after=getattr(exc, "retry_after", None),
+                )
+                return {item.id: failed for item in items}
+
+    def record(self, items: Sequence[QueueItem], outcomes: dict[int, Outcome]) -> int:
+        """Store outcomes (missing ones are retries). Returns how many were still ours."""
+        missing = Outcome("retry", error="processor returned no outcome for this deal")
+        results = queue.record_outcomes(
+            self.engine,
+            owner=self.owner,
+            outcomes=[(item, outcomes.get(item.id, missing)) for item in items],
+            max_attempts=self.settings.max_attempts,
+            backoff_base=self.settings.backoff_base_seconds,
+            backoff_cap=self.settings.backoff_cap_seconds,
+            now=self.clock(),
+        )
+        finished = utcnow()
+        applied = 0
+        for result in results:
+            item = result.item
+            metrics.OUTCOMES.labels(crm=item.crm, outcome=result.kind).inc()
+            if result.kind == "stale":
+                log.warning(
+                    "outcome ignored: lease lost", deal_id=item.deal_id, attempt=item.attempts
+                )
+                continue
+            applied += 1
+            if result.kind in ("done", "rerun") and result.queued_at is not None:
+                metrics.PROCESSING_SECONDS.observe(
+                    max((finished - result.queued_at).total_seconds(), 0.0)
+                )
+            if result.kind in ("retry", "dead", "dead_rerun"):
+                outcome = outcomes.get(item.id, missing)
+                log.warning(
+                    "deal not processed",
+                    deal_id=item.deal_id,
+                    crm=item.crm,
+                    outcome=result.kind,
+                    attempt=item.attempts,
+                    error=outcome.error,
+                    next_attempt_at=result.due_at.isoformat() if result.due_at else None,
+                )
+        return applied
+
+    def release(self, items: Sequence[QueueItem]) -> int:
+        released = queue.release(self.engine, owner=self.owner, items=items, now=self.clock())
+        log.info("released batch", count=released, deal_ids=[i.deal_id for i in items])
+        return released
+
+    def run_once(self) -> int:
+        """Claim one batch, process it, record it. Returns how many deals were claimed."""
+        items = self.claim()
+        if not items:
+            return 0
+        self.record(items, self.process(items))
+        return len(items)
+
+    def run_until_empty(self, max_batches: int | None = None) -> int:
+        """Drain what is due now (CLI `worker --burst`, tests). Returns deals processed."""
+        total = batches = 0
+        while max_batches is None or batches < max_batches:
+            n = self.run_once()
+            if not n:
+                break
+            total += n
+            batches += 1
+        return total
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def run_forever(self, stop_event: threading.Event) -> None:
+        """Loop until `stop_event`; then finish the batch in hand or, after the grace period,
+        give its leases back so another worker takes it at once instead of after expiry."""
+        log.info("worker started", owner=self.owner)
+        while not stop_event.is_set():
+            try:
+                items = self.claim()
+            except Exception:
+                log.exception("claim failed")
+                stop_event.wait(self.settings.worker_poll_seconds * 4)
+                continue
+            if not items:
+                stop_event.wait(self.settings.worker_poll_seconds)
+                continue
+            outcomes = self._process_watched(items, stop_event)
+            if outcomes is None:
+                self.release(items)
+                break
+            try:
+                self.record(items, outcomes)
+            except Exception:
+                # The leases run out and another attempt follows: nothing is lost.
+                log.exception("recording outcomes failed")
+        log.info("worker stopped", owner=self.owner)
+
+    def _process_watched(
+        self, items: Sequence[QueueItem], stop_event: threading.Event
+    ) -> dict[int, Outcome] | None:
+        """Process in a helper thread; renew the leases meanwhile; None if abandoned."""
+        box: dict[str, Any] = {}
+        ctx = structlog.contextvars.get_contextvars()
+
+        def _run() -> None:
+            structlog.contextvars.bind_contextvars(**ctx)
+            box["outcomes"] = self.process(items)
+
+        thread = threading.Thread(target=_run, name="worker-batch", daemon=True)
+        thread.start()
+        heartbeat = max(self.settings.lease_seconds / 3, 0.05)
+        next_beat = time.monotonic() + heartbeat
+        stop_deadline: float | None = None
+        while True:
+            thread.join(timeout=0.05)
+            if not thread.is_alive():
+                return box.get("outcomes", {})
+            now = time.monotonic()
+            if stop_event.is_set():
+                if stop_deadline is None:
+                    stop_deadline = now + self.grace_seconds
+                    log.info("stopping: finishing the batch in hand", grace=self.grace_seconds)
+                elif now >= stop_deadline:
+                    return None
+            if now >= next_beat:
+                next_beat = now + heartbeat
+                try:
+                    queue.extend_leases(
+                        self.engine,
+                        owner=self.owner,
+                        items=items,
+                        lease_seconds=self.settings.lease_seconds,
+                        now=self.clock(),
+                    )
+                except Exception:
+                    log.exception("lease renewal failed")
+
+
+def install_signal_handlers(stop_event: threading.Event) -> None:
+    """SIGTERM / SIGINT: stop claiming, finish or release the batch in hand, exit."""
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.info("signal received", signal=signal.Signals(signum).name)
+        stop_event.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)

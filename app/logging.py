@@ -1,0 +1,185 @@
+"""Structured logs: JSON by default, console when LOG_FORMAT=console.
+
+Every line carries the request id (HTTP) or the deal ids (worker) through structlog's context
+variables. A redaction step runs before rendering, so a secret or a whole webhook payload cannot
+reach the log even when a caller passes one by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.settings import Settings
+
+REDACTED = "[redacted]"
+OMITTED = "[omitted]"
+
+# Substrings of a key whose value must never be logged.
+_SECRET_MARKERS = (
+    "authorization",
+    "token",
+    "secret",
+    "password",
+    "signature",
+    "api_key",
+    "apikey",
+    "cookie",
+    "private_key",
+)
+# Keys whose value is a whole body: logged as its size only.
+_BODY_KEYS = frozenset({"payload", "body", "raw_body", "raw", "content"})
+# A value that looks like one of our API keys, wherever it appears.
+_API_KEY_PATTERN = re.compile(r"rg_[A-Za-z0-9_\-]{8,}")
+_REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+log = structlog.get_logger("app")
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(marker in lowered for marker in _SECRET_MARKERS)
+
+
+def _scrub(value: Any, depth: int = 0) -> Any:
+    if depth > 6:
+        return OMITTED
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = str(k)
+            if _is_secret_key(key):
+                out[key] = REDACTED
+            elif key.lower() in _BODY_KEYS:
+                out[key] = _summarize(v)
+            else:
+                out[key] = _scrub(v, depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        return [_scrub(v, depth + 1) for v in value]
+    if isinstance(value, str) and "rg_" in value:
+        return _API_KEY_PATTERN.sub(REDACTED, value)
+    return value
+
+
+def _summarize(value: Any) -> str:
+    if isinstance(value, str | bytes):
+        return f"{OMITTED} ({len(value)} bytes)"
+    if isinstance(value, Mapping | list | tuple):
+        return f"{OMITTED} ({len(value)} items)"
+    return OMITTED
+
+
+def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: secrets become [redacted], whole bodies their size."""
+    return _scrub(event_dict)
+
+
+def configure_logging(settings: Settings, *, stream: Any = None) -> None:
+    """Route structlog and stdlib logging through one renderer at LOG_LEVEL."""
+    level = getattr(logging, settings.log_level)
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if settings.log_format == "console"
+        else structlog.processors.JSONRenderer()
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact,
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    handler.set_name("roadmap-guard")
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if existing.get_name() == "roadmap-guard":
+            root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # uvicorn's own access log duplicates ours (which carries the request id).
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+
+
+class RequestIdMiddleware:
+    """X-Request-ID in (if well-formed) or generated; echoed in the response; bound to logs.
+
+    Plain ASGI rather than BaseHTTPMiddleware: no extra task per request on the ingest path.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = (
+            incoming if incoming and _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        )
+        started = time.perf_counter()
+        status = 500
+
+        async def _send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, _send)
+            finally:
+                log.info(
+                    "request",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+
+
+def install_middleware(app: FastAPI) -> None:
+    """Request ids for every route; configures logging once if the caller has not."""
+    if not structlog.is_configured():
+        configure_logging(app.state.settings)
+    app.add_middleware(RequestIdMiddleware)

@@ -1,0 +1,310 @@
+"""The deal queue and worker on SQLite and PostgreSQL: dedup, leases, retries, dead, replay."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.connectors.base import PermanentError, TransientError
+from app.jobs import queue
+from app.jobs.ingest import InboundEvent, ingest_events
+from app.jobs.types import Outcome
+from app.jobs.worker import Worker
+from app.models import DealQueue, WebhookEvent
+from tests.jobs.conftest import Clock, RecordingProcessor
+
+
+def _events(n_deals: int, per_deal: int = 3, prefix: str = "e") -> list[InboundEvent]:
+    return [
+        InboundEvent(
+            source="test",
+            dedup_key=f"{prefix}-{d}-{k}",
+            crm="test",
+            deal_id=f"D{d}",
+            event_type="deal.updated",
+            payload={"n": k},
+        )
+        for d in range(n_deals)
+        for k in range(per_deal)
+    ]
+
+
+def _count(engine, model) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(model)).one()
+
+
+def _row(engine, deal_id: str) -> DealQueue:
+    with Session(engine) as s:
+        return s.exec(select(DealQueue).where(DealQueue.deal_id == deal_id)).one()
+
+
+def test_duplicate_delivery_stores_once_and_processes_once(engine, worker_settings):
+    events = _events(5)
+    first = ingest_events(engine, events)
+    again = ingest_events(engine, events)
+    assert (first.new, first.duplicates) == (15, 0)
+    assert (again.new, again.duplicates, again.queued_deals) == (0, 15, 0)
+    assert _count(engine, WebhookEvent) == 15
+    assert _count(engine, DealQueue) == 5
+
+    processor = RecordingProcessor()
+    Worker(engine, worker_settings, processor).run_until_empty()
+    ingest_events(engine, events)  # a late redelivery after processing queues nothing
+    Worker(engine, worker_settings, processor).run_until_empty()
+    assert sorted(processor.deal_ids()) == [f"D{d}" for d in range(5)]
+
+
+def test_concurrent_duplicate_delivery_stores_once_and_processes_once(engine, worker_settings):
+    events = _events(20, per_deal=5)
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def deliver(order: int) -> None:
+        batch = events[::-1] if order % 2 else events  # different orders, same events
+        barrier.wait()
+        try:
+            ingest_events(engine, batch)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _count(engine, WebhookEvent) == 100
+    assert _count(engine, DealQueue) == 20
+
+    processor = RecordingProcessor()
+    workers = [Worker(engine, worker_settings, processor, owner=f"w{i}") for i in range(3)]
+    runners = [threading.Thread(target=w.run_until_empty) for w in workers]
+    for t in runners:
+        t.start()
+    for t in runners:
+        t.join()
+    assert sorted(processor.deal_ids()) == sorted(f"D{d}" for d in range(20))
+
+
+def test_killed_worker_deals_run_again_after_lease_expiry_and_late_outcome_is_ignored(
+    engine, worker_settings, clock: Clock
+):
+    ingest_events(engine, _events(3, per_deal=1))
+    crashed = Worker(engine, worker_settings, RecordingProcessor(), owner="crashed", clock=clock)
+    abandoned = crashed.claim()  # claimed, then the process "dies": nothing recorded
+    assert len(abandoned) == 3
+
+    survivor_proc = RecordingProcessor()
+    survivor = Worker(engine, worker_settings, survivor_proc, owner="survivor", clock=clock)
+    assert survivor.run_once() == 0  # the lease still holds
+    clock.advance(worker_settings.lease_seconds + 1)
+    assert survivor.run_once() == 3
+    assert sorted(survivor_proc.deal_ids()) == ["D0", "D1", "D2"]
+    assert all(item.attempts == 2 for item in survivor_proc.seen)
+
+    # The crashed worker wakes up and reports a failure: it no longer holds the lease.
+    late = {item.id: Outcome("dead", error="stale") for item in abandoned}
+    assert crashed.record(abandoned, late) == 0
+    for deal in ("D0", "D1", "D2"):
+        row = _row(engine, deal)
+        assert (row.status, row.last_error, row.lease_owner) == ("done", None, None)
+    assert survivor.run_once() == 0  # exactly once in effect
+
+
+def test_retry_after_is_a_floor_for_the_next_attempt(engine, worker_settings, clock: Clock):
+    ingest_events(engine, _events(1, per_deal=1))
+    processor = RecordingProcessor(
+        lambda _i: Outcome.from_exception(TransientError("429 from CRM", retry_after=300))
+    )
+    worker = Worker(engine, worker_settings, processor, clock=clock)
+    before = clock()
+    assert worker.run_once() == 1
+    row = _row(engine, "D0")
+    assert row.status == "pending"
+    assert "429 from CRM" in row.last_error
+    # The backoff window for attempt 1 is 2 s; the remote asked for 300 s.
+    assert row.due_at >= before + timedelta(seconds=300)
+    assert row.due_at <= clock() + timedelta(seconds=301)
+    clock.advance(299)
+    assert worker.run_once() == 0
+    clock.advance(2)
+    assert worker.run_once() == 1
+
+
+def test_backoff_is_exponential_with_full_jitter_and_capped():
+    rng = random.Random(7)
+    for attempts, window in [(1, 2.0), (2, 4.0), (3, 8.0), (10, 60.0)]:
+        delays = [queue.retry_delay(attempts, base=2.0, cap=60.0, rng=rng) for _ in range(300)]
+        assert all(0 <= d <= window for d in delays)
+        assert max(delays) > window * 0.8  # jitter spans the window
+        assert min(delays) < window * 0.2
+    assert queue.retry_delay(1, base=2.0, cap=60.0, retry_after=30, rng=rng) >= 30
+
+
+def test_dead_after_max_attempts_keeps_error_and_replay_brings_it_back(
+    engine, worker_settings, clock: Clock
+):
+    ingest_events(engine, _events(1, per_deal=1))
+    failing = RecordingProcessor(lambda _i: Outcome("retry", error="CRM timeout"))
+    worker = Worker(engine, worker_settings, failing, clock=clock)
+    for _ in range(worker_settings.max_attempts):
+        clock.advance(worker_settings.backoff_cap_seconds + 1)
+        assert worker.run_once() == 1
+    row = _row(engine, "D0")
+    assert row.status == "dead"
+    assert row.attempts == worker_settings.max_attempts
+    assert "CRM timeout" in row.last_error and "gave up after 3 attempts" in row.last_error
+    clock.advance(worker_settings.backoff_cap_seconds + 1)
+    assert worker.run_once() == 0  # dead rows are not claimed
+
+    with Session(engine) as s:
+        assert queue.replay_dead(s) == [row.id]
+        s.commit()
+    ok = RecordingProcessor()
+    assert Worker(engine, worker_settings, ok, clock=clock).run_once() == 1
+    assert ok.seen[0].attempts == 1  # a fresh attempt budget
+    assert _row(engine, "D0").status == "done"
+
+
+def test_permanent_error_is_dead_at_once(engine, worker_settings):
+    ingest_events(engine, _events(2, per_deal=1))
+    processor = RecordingProcessor(
+        lambda i: (
+            Outcome.from_exception(PermanentError("missing scope"))
+            if i.deal_id == "D0"
+            else Outcome.done()
+        )
+    )
+    Worker(engine, worker_settings, processor).run_once()
+    dead, done = _row(engine, "D0"), _row(engine, "D1")
+    assert (dead.status, dead.attempts) == ("dead", 1)
+    assert "missing scope" in dead.last_error
+    assert done.status == "done"
+
+
+def test_processor_exception_and_missing_outcomes_are_retries(engine, worker_settings):
+    ingest_events(engine, _events(2, per_deal=1))
+
+    class Exploding:
+        def process(self, batch):
+            raise RuntimeError("bug in the pipeline")
+
+    Worker(engine, worker_settings, Exploding()).run_once()
+    for deal in ("D0", "D1"):
+        row = _row(engine, deal)
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert "RuntimeError: bug in the pipeline" in row.last_error
+
+    class Forgetful:
+        def process(self, batch):
+            return {}
+
+    clock = Clock()
+    clock.advance(120)
+    Worker(engine, worker_settings, Forgetful(), clock=clock).run_once()
+    row = _row(engine, "D0")
+    assert (row.status, row.attempts) == ("pending", 2)
+    assert "no outcome" in row.last_error
+
+
+def test_event_while_running_runs_the_deal_again_after_it_finishes(engine, worker_settings):
+    ingest_events(engine, _events(1, per_deal=1, prefix="first"))
+    processor = RecordingProcessor()
+    worker = Worker(engine, worker_settings, processor)
+    items = worker.claim()
+    # A change arrives while the deal is being evaluated: the run in hand may have read it stale.
+    result = ingest_events(engine, _events(1, per_deal=1, prefix="second"))
+    assert result.queued_deals == 1
+    assert _count(engine, DealQueue) == 1
+    running = _row(engine, "D0")
+    assert (running.status, running.rerun) == ("running", True)
+
+    worker.record(items, processor.process(items))
+    row = _row(engine, "D0")
+    assert (row.status, row.rerun, row.attempts) == ("pending", False, 0)
+    assert worker.run_once() == 1
+    assert _row(engine, "D0").status == "done"
+    assert processor.deal_ids() == ["D0", "D0"]
+
+
+def test_stop_finishes_the_batch_in_hand(engine, worker_settings):
+    ingest_events(engine, _events(2, per_deal=1))
+    started, proceed = threading.Event(), threading.Event()
+
+    def slow(item):
+        started.set()
+        proceed.wait(5)
+        return Outcome.done()
+
+    worker = Worker(engine, worker_settings, RecordingProcessor(slow), grace_seconds=5)
+    stop = threading.Event()
+    loop = threading.Thread(target=worker.run_forever, args=(stop,))
+    loop.start()
+    assert started.wait(5)
+    stop.set()  # what SIGTERM does
+    time.sleep(0.2)
+    proceed.set()
+    loop.join(5)
+    assert not loop.is_alive()
+    assert {_row(engine, d).status for d in ("D0", "D1")} == {"done"}
+
+
+def test_stop_releases_the_batch_when_processing_outlasts_the_grace_period(engine, worker_settings):
+    ingest_events(engine, _events(2, per_deal=1))
+    started, never = threading.Event(), threading.Event()
+
+    def stuck(item):
+        started.set()
+        never.wait(10)
+        return Outcome.done()
+
+    worker = Worker(engine, worker_settings, RecordingProcessor(stuck), grace_seconds=0.2)
+    stop = threading.Event()
+    loop = threading.Thread(target=worker.run_forever, args=(stop,))
+    loop.start()
+    assert started.wait(5)
+    stop.set()
+    loop.join(5)
+    assert not loop.is_alive()
+    for deal in ("D0", "D1"):
+        row = _row(engine, deal)
+        assert (row.status, row.lease_owner, row.attempts) == ("pending", None, 0)
+    never.set()
+    # Another worker takes them at once, without waiting for a lease to expire.
+    other = RecordingProcessor()
+    assert Worker(engine, worker_settings, other).run_once() == 2
+
+
+def test_lease_is_renewed_while_a_slow_batch_runs(engine, worker_settings):
+    # model_copy does not validate: a lease far below the production minimum, to stay fast.
+    fast = worker_settings.model_copy(update={"lease_seconds": 0.3, "worker_poll_seconds": 0.05})
+    ingest_events(engine, _events(1, per_deal=1))
+    started, proceed = threading.Event(), threading.Event()
+
+    def slow(item):
+        started.set()
+        proceed.wait(5)
+        return Outcome.done()
+
+    slow_worker = Worker(engine, fast, RecordingProcessor(slow), owner="slow")
+    stop = threading.Event()
+    loop = threading.Thread(target=slow_worker.run_forever, args=(stop,))
+    loop.start()
+    assert started.wait(5)
+    thief = RecordingProcessor()
+    other = Worker(engine, fast, thief, owner="other")
+    deadline = time.monotonic() + 1.0  # three lease lengths
+    while time.monotonic() < deadline:
+        other.run_once()
+        time.sleep(0.05)
+    proceed.set()
+    stop.set()
+    loop.join(5)
+    assert thief.seen == []
+    assert _row(engine, "D0").status == "done"

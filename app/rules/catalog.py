@@ -1,0 +1,370 @@
+"""The roadmap catalog, precompiled once per roadmap version.
+
+Finding feature names in 20 KB of notes per deal must cost about one regex pass, so everything
+that does not depend on the text is built here once: a character trie of every name and alias
+compiled into a single regular expression (Python's `re` tries alternatives one by one, so a flat
+`a|b|c` over thousands of names is ~200x slower than the trie), the product mapping tables, and a
+deletion index for typo-tolerant matching. A `Catalog` is immutable from the outside and safe to
+share between threads (the only mutable parts are memo caches of pure functions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz.distance import OSA
+
+from app.rules.model import Feature, LineItem, ProductMappingEntry
+
+# Words that an all-caps acronym or a one-word feature name may collide with in ordinary prose
+# ("IT", "US", "ON", "Go", "Export"): such names only match when written as in the catalog.
+_COMMON_WORDS_TEXT = """a about above after again against all also am an and any are as ask at be
+because been before being below between both but by can could customer customers data day deal did
+do does doing done down during each few for from further get go going got had has have having he
+her here him his how i if in into is it its just know last let like make may me meeting might more
+most much must my need needs new next no nor not now of off on once one only or other our out over
+own plan per please quarter really same see she should so some still such sure team than that the
+their them then there these they this those through to too under until up us use used very via
+want was we well were what when where which while who why will with would year yes yet you your
+add call check close email export import report reports sign single start stop test view work"""
+COMMON_WORDS: frozenset[str] = frozenset(_COMMON_WORDS_TEXT.split())
+
+# Separator allowed between the words of a name: "multi-region" = "multi region" = "multiregion".
+_SEP = r"[\s\-_/]{0,3}"
+# Plural and possessive endings after a name: "SSOs", "dashboards", "Salesforce's", "APIs'".
+_SUFFIX = r"(?:'s|\u2019s|s'|es|s)?"
+_TOKEN = re.compile(r"[^\W_]+")
+_MIN_FUZZY_TOKEN = 4  # shorter words are too ambiguous to correct
+_MIN_FUZZY_TERM = 7  # a typo in a short name is a different word more often than not
+_NEGATIVE_CACHE_LIMIT = 200_000
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def term_key(text: str) -> str:
+    """The spelling-independent key of a name: lower-case letters and digits only."""
+    return "".join(_tokens(text))
+
+
+def _norm_code(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+@dataclass(slots=True, frozen=True)
+class Mention:
+    """A feature name found in a text: span into the text, the exact words, and match quality."""
+
+    start: int
+    end: int
+    feature_key: str
+    matched_text: str
+    score: float  # 100 for exact matches, the OSA similarity for typo-tolerant ones
+    fuzzy: bool = False
+
+
+@dataclass(slots=True, frozen=True)
+class _Term:
+    tokens: tuple[str, ...]
+    joined: str  # tokens joined by single spaces, what fuzzy windows are compared with
+    feature_keys: tuple[str, ...]
+
+
+def _trie_pattern(terms: Iterable[list[str]]) -> str:
+    """Regex source for a trie of token sequences; longer continuations are tried first."""
+    root: dict = {}
+    for tokens in terms:
+        node = root
+        for i, tok in enumerate(tokens):
+            if i:
+                node = node.setdefault(" ", {})
+            for ch in tok:
+                node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alternatives: list[str] = []
+        terminal = False
+        for ch in sorted(node):
+            if ch == "":
+                terminal = True
+                continue
+            atom = _SEP if ch == " " else re.escape(ch)
+            alternatives.append(atom + build(node[ch]))
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        return f"(?:{body})?" if terminal else body
+
+    return build(root)
+
+
+def _plural_variants(tokens: list[str]) -> list[list[str]]:
+    """Irregular plural spellings the generic suffix cannot produce ("policy" -> "policies")."""
+    last = tokens[-1]
+    if len(last) > 2 and last.endswith("y") and last[-2] not in "aeiou":
+        return [tokens[:-1] + [last[:-1] + "ies"]]
+    return []
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+class Catalog:
+    """Features and product mappings of one roadmap version, with matchers compiled once."""
+
+    def __init__(
+        self, features: Sequence[Feature], mappings: Sequence[ProductMappingEntry] = ()
+    ) -> None:
+        self._features: dict[str, Feature] = {f.key: f for f in features}
+        self._build_line_item_maps(mappings)
+        self._build_text_matchers()
+
+    # -- lookup -------------------------------------------------------------------------------
+
+    def get(self, key: str | None) -> Feature | None:
+        return self._features.get(key) if key is not None else None
+
+    @property
+    def features(self) -> list[Feature]:
+        return list(self._features.values())
+
+    def __len__(self) -> int:
+        return len(self._features)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._features
+
+    # -- line items ---------------------------------------------------------------------------
+
+    def _build_line_item_maps(self, mappings: Sequence[ProductMappingEntry]) -> None:
+        by_kind: dict[str, dict[str, list[str]]] = {"sku": {}, "product_id": {}, "name": {}}
+
+        def add(kind: str, value: str | None, keys: Iterable[str]) -> None:
+            if not value:
+                return
+            bucket = by_kind[kind].setdefault(_norm_code(value), [])
+            for key in keys:
+                if key not in bucket:
+                    bucket.append(key)
+
+        for entry in mappings:
+            if entry.match_kind in by_kind:
+                add(entry.match_kind, entry.match_value, entry.feature_keys)
+        for feature in self._features.values():
+            for sku in feature.skus:
+                add("sku", sku, [feature.key])
+            for pid in feature.product_ids:
+                add("product_id", pid, [feature.key])
+        self._by_sku = by_kind["sku"]
+        self._by_product_id = by_kind["product_id"]
+        self._by_name = by_kind["name"]
+        # Exact (spelling-independent) feature names and aliases, the last resort for line items.
+        self._by_feature_name: dict[str, list[str]] = {}
+        for feature in self._features.values():
+            for name in [feature.name, *feature.aliases]:
+                key = term_key(name)
+                if key:
+                    bucket = self._by_feature_name.setdefault(key, [])
+                    if feature.key not in bucket:
+                        bucket.append(feature.key)
+
+    def features_for_line_item(self, item: LineItem) -> tuple[list[str], str | None]:
+        """Feature keys a line item delivers and how they were found: SKU, then product id,
+        then exact product name (mapping first, then the feature's own name or alias)."""
+        if item.sku and (keys := self._by_sku.get(_norm_code(item.sku))):
+            return list(keys), "sku"
+        if item.product_id and (keys := self._by_product_id.get(_norm_code(item.product_id))):
+            return list(keys), "product_id"
+        if item.name:
+            if keys := self._by_name.get(_norm_code(item.name)):
+                return list(keys), "name"
+            if keys := self._by_feature_name.get(term_key(item.name)):
+                return list(keys), "name"
+        return [], None
+
+    # -- text ---------------------------------------------------------------------------------
+
+    def _build_text_matchers(self) -> None:
+        folded: dict[str, set[str]] = {}  # key -> feature keys, for names matched case-blind
+        exact_case: dict[str, set[str]] = {}  # original spelling -> feature keys
+        folded_terms: list[list[str]] = []
+        exact_terms: list[str] = []
+        terms: dict[tuple[str, ...], set[str]] = {}
+        for feature in self._features.values():
+            for name in dict.fromkeys([feature.name, *feature.aliases]):
+                tokens = _tokens(name)
+                if not tokens or len("".join(tokens)) < 2:
+                    continue
+                if self._is_case_sensitive(name, tokens):
+                    exact_case.setdefault(name.strip(), set()).add(feature.key)
+                    exact_terms.append(name.strip())
+                    continue
+                for variant in [tokens, *_plural_variants(tokens)]:
+                    folded.setdefault("".join(variant), set()).add(feature.key)
+                    folded_terms.append(variant)
+                terms.setdefault(tuple(tokens), set()).add(feature.key)
+
+        self._folded_keys = {k: tuple(sorted(v)) for k, v in folded.items()}
+        self._exact_keys = {k: tuple(sorted(v)) for k, v in exact_case.items()}
+        self._pattern: re.Pattern[str] | None = None
+        if folded_terms:
+            unique = {tuple(t): t for t in folded_terms}.values()
+            # Lower-cased text, case-sensitive pattern: sre's fast literal check in alternations
+            # only works without IGNORECASE (about twice as fast).
+            self._pattern = re.compile(
+                r"(?<![a-z0-9])(" + _trie_pattern(unique) + ")" + _SUFFIX + r"(?![a-z0-9])"
+            )
+        self._exact_pattern: re.Pattern[str] | None = None
+        if exact_terms:
+            alternation = "|".join(
+                re.escape(t) for t in sorted(set(exact_terms), key=len, reverse=True)
+            )
+            self._exact_pattern = re.compile(
+                r"(?<![^\W_])(" + alternation + r")(?:'s|s)?(?![^\W_])"
+            )
+
+        # Typo tolerance: every vocabulary word of a name, the names it occurs in, and its
+        # one-character deletions (a typo and the right word share a deletion, SymSpell-style).
+        self._terms = [
+            _Term(tokens=t, joined=" ".join(t), feature_keys=tuple(sorted(keys)))
+            for t, keys in terms.items()
+            if len(" ".join(t)) >= _MIN_FUZZY_TERM
+        ]
+        self._word_index: dict[str, list[tuple[int, int]]] = {}
+        for idx, term in enumerate(self._terms):
+            for pos, tok in enumerate(term.tokens):
+                self._word_index.setdefault(tok, []).append((idx, pos))
+        self._deletes: dict[str, set[str]] = {}
+        for word in self._word_index:
+            if len(word) >= _MIN_FUZZY_TOKEN and word.isalpha():
+                for variant in {word, *_deletions(word)}:
+                    self._deletes.setdefault(variant, set()).add(word)
+        vocabulary = {tok for t in terms for tok in t}
+        # Raw whitespace-split words known to need no correction; grows as notes are read.
+        self._known: set[str] = set(COMMON_WORDS) | vocabulary | {w + "s" for w in vocabulary}
+        self._known_base = frozenset(self._known)
+        self._corrections: dict[str, tuple[str, ...]] = {}
+
+    @staticmethod
+    def _is_case_sensitive(name: str, tokens: list[str]) -> bool:
+        """A name that is also an ordinary word ("IT", "Go", "Export") only matches as written."""
+        return len(tokens) == 1 and tokens[0] in COMMON_WORDS
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The compiled name matcher (over lower-cased text); benchmarks time it alone."""
+        return self._pattern
+
+    def find_mentions(self, text: str, *, fuzzy: bool = True) -> list[Mention]:
+        """Every feature name or alias in `text`, longest match first, in text order.
+
+        Exact matches come from one pass of the compiled trie; typo-tolerant matches are only
+        tried around words that are neither known English nor part of any name.
+        """
+        low = text.lower()
+        if len(low) != len(text):  # a few Unicode characters change length when lowered
+            low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+        mentions: list[Mention] = []
+        if self._pattern is not None:
+            for m in self._pattern.finditer(low):
+                keys = self._folded_keys.get(term_key(m.group(1)))
+                if keys:
+                    s, e = m.span()
+                    for key in keys:
+                        mentions.append(Mention(s, e, key, text[s:e], 100.0))
+        if self._exact_pattern is not None:
+            for m in self._exact_pattern.finditer(text):
+                s, e = m.span()
+                for key in self._exact_keys.get(m.group(1), ()):
+                    mentions.append(Mention(s, e, key, text[s:e], 100.0))
+        if fuzzy and self._terms:
+            mentions.extend(self._fuzzy_mentions(text, low, mentions))
+        mentions.sort(key=lambda m: (m.start, -m.end, m.feature_key))
+        return mentions
+
+    def _fuzzy_mentions(self, text: str, low: str, exact: list[Mention]) -> list[Mention]:
+        unknown = set(low.split()) - self._known
+        if not unknown:
+            return []
+        typos: dict[str, tuple[str, ...]] = {}
+        for raw in unknown:
+            plausible = False
+            for word in _TOKEN.findall(raw):  # "sigle-sign-on," -> sigle, sign, on
+                corrections = self._corrections.get(word)
+                if corrections is None:
+                    corrections = self._correct(word)
+                    self._corrections[word] = corrections
+                if corrections:
+                    typos[word] = corrections
+                    plausible = True
+            if not plausible:
+                # Never a typo of a name word: skip it cheaply next time (bounded memo).
+                if len(self._known) > _NEGATIVE_CACHE_LIMIT:
+                    self._known = set(self._known_base)
+                self._known.add(raw)
+        if not typos:
+            return []
+        taken = [(m.start, m.end) for m in exact]
+        found: dict[tuple[int, int, str], Mention] = {}
+        for word, corrections in typos.items():
+            for occurrence in re.finditer(
+                r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", low
+            ):
+                self._fuzzy_windows(text, low, occurrence, corrections, taken, found)
+        return list(found.values())
+
+    def _correct(self, word: str) -> tuple[str, ...]:
+        """Name words within about one edit of `word` (empty if it is not a plausible typo)."""
+        if len(word) < _MIN_FUZZY_TOKEN or not word.isalpha() or word in self._word_index:
+            return ()
+        candidates: set[str] = set()
+        for variant in {word, *_deletions(word)}:
+            candidates |= self._deletes.get(variant, set())
+        if word.endswith("s"):  # a typo in a plural: "dashbaords"
+            for variant in {word[:-1], *_deletions(word[:-1])}:
+                candidates |= self._deletes.get(variant, set())
+        return tuple(sorted(c for c in candidates if OSA.distance(word, c) <= 2))
+
+    def _fuzzy_windows(
+        self,
+        text: str,
+        low: str,
+        occurrence: re.Match[str],
+        corrections: tuple[str, ...],
+        taken: list[tuple[int, int]],
+        found: dict[tuple[int, int, str], Mention],
+    ) -> None:
+        """Compare the words around a typo with every name the corrected word belongs to."""
+        s, e = occurrence.span()
+        lo = max(0, s - 120)
+        left = [(m.start() + lo, m.end() + lo) for m in _TOKEN.finditer(low, lo, s)]
+        right = [m.span() for m in _TOKEN.finditer(low, e, e + 120)]
+        for correction in corrections:
+            for idx, pos in self._word_index.get(correction, ()):
+                term = self._terms[idx]
+                before = pos
+                after = len(term.tokens) - pos - 1
+                if before > len(left) or after > len(right):
+                    continue
+                spans = left[len(left) - before :] + [(s, e)] + right[:after]
+                start, end = spans[0][0], spans[-1][1]
+                if any(a < end and start < b for a, b in taken):
+                    continue  # these words already matched a name exactly
+                window = " ".join(low[a:b] for a, b in spans)
+                score = OSA.normalized_similarity(window, term.joined) * 100
+                if score < FUZZY_CUTOFF and window.endswith("s"):
+                    score = OSA.normalized_similarity(window[:-1], term.joined) * 100
+                if score < FUZZY_CUTOFF:
+                    continue
+                for key in term.feature_keys:
+                    k = (start, end, key)
+                    if k not in found or found[k].score < score:
+                        found[k] = Mention(start, end, key, text[start:end], round(score, 1), True)
+
+
+FUZZY_CUTOFF = 85.0  # OSA similarity (0..100) a misspelt name must reach: about 1 edit per 7 chars

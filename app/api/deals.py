@@ -1,3 +1,187 @@
-from fastapi import APIRouter
+"""Deals and their feature dependencies: lists for engineering, one deal in full.
 
-router = APIRouter()
+Also home of the listing conventions every read route of issue 6 shares: `limit`/`offset`,
+`sort=key,-key` over whitelisted keys, unknown query parameters refused (a typo in a filter
+must not silently widen an export), and CSV with `?format=csv` or `Accept: text/csv`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.api.deps import ReadPrincipal, SessionDep, SettingsDep
+from app.errors import Invalid
+from app.services import queries
+from app.services.queries import DealFilters, PageRequest, PageResult
+
+router = APIRouter(tags=["deals"])
+
+Verdict = Literal["clear", "warning", "blocked"]
+DealState = Literal["open", "closed", "won", "all"]
+Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE, description="page size")]
+Offset = Annotated[int, Query(ge=0)]
+Format = Annotated[Literal["json", "csv"] | None, Query(description="or Accept: text/csv")]
+
+
+def check_params(request: Request) -> None:
+    """Refuse query parameters the route does not define, naming them."""
+    route = request.scope.get("route")
+    if route is None:
+        return
+    known: set[str] = set()
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        known.update(p.alias for p in dependant.query_params)
+        stack.extend(dependant.dependencies)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise Invalid(
+            f"unknown query parameter(s): {', '.join(unknown)}",
+            details={"unknown": unknown, "allowed": sorted(known)},
+        )
+
+
+def wants_csv(request: Request, fmt: str | None) -> bool:
+    if fmt is not None:
+        return fmt == "csv"
+    accept = request.headers.get("accept", "")
+    return "text/csv" in accept and "application/json" not in accept
+
+
+def page_request(
+    request: Request, limit: int | None, offset: int, sort: str | None, default_sort: str, csv: bool
+) -> PageRequest:
+    check_params(request)
+    if limit is None:
+        limit = queries.CSV_MAX_ROWS if csv else 50
+    return PageRequest(limit=limit, offset=offset, sort=sort or default_sort)
+
+
+def respond(
+    result: PageResult | dict[str, Any],
+    *,
+    csv: bool,
+    columns: Sequence[str] = (),
+    rows: list[dict[str, Any]] | None = None,
+    filename: str = "export.csv",
+) -> JSONResponse | StreamingResponse:
+    if csv:
+        data = rows if rows is not None else result.items  # type: ignore[union-attr]
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if isinstance(result, PageResult):
+            headers["X-Total-Count"] = str(result.total)
+        return StreamingResponse(
+            queries.to_csv(data, columns), media_type="text/csv; charset=utf-8", headers=headers
+        )
+    body = result.as_json() if isinstance(result, PageResult) else result
+    return JSONResponse(body)
+
+
+@router.get("/api/v1/deals", summary="Deals, filtered by feature, verdict, owner and stage")
+def list_deals(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _principal: ReadPrincipal,
+    feature: str | None = None,
+    verdict: Verdict | None = None,
+    owner: Annotated[str | None, Query(description="owner id or name")] = None,
+    stage: Annotated[str | None, Query(description="stage id or label")] = None,
+    pipeline: str | None = None,
+    crm: str | None = None,
+    state: DealState = "open",
+    close_from: date | None = None,
+    close_to: date | None = None,
+    limit: Limit = None,
+    offset: Offset = 0,
+    sort: Annotated[str | None, Query(description=f"one of {sorted(queries.DEAL_SORTS)}")] = None,
+    format: Format = None,
+):
+    csv = wants_csv(request, format)
+    page = page_request(request, limit, offset, sort, "-amount", csv)
+    filters = DealFilters(
+        crm=crm,
+        pipeline=pipeline,
+        owner=owner,
+        stage=stage,
+        verdict=verdict,
+        close_from=close_from,
+        close_to=close_to,
+        state=state,
+        feature=feature,
+    )
+    _check_range(close_from, close_to)
+    result = queries.list_deals(session, filters, page, base_url=settings.public_base_url)
+    return respond(result, csv=csv, columns=queries.DEAL_COLUMNS, filename="deals.csv")
+
+
+@router.get(
+    "/api/v1/features/{key}/deals",
+    summary="Open deals that depend on a feature, with the quoted evidence",
+)
+def deals_for_feature(
+    key: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _principal: ReadPrincipal,
+    verdict: Verdict | None = None,
+    owner: str | None = None,
+    stage: str | None = None,
+    pipeline: str | None = None,
+    crm: str | None = None,
+    state: DealState = "open",
+    close_from: date | None = None,
+    close_to: date | None = None,
+    limit: Limit = None,
+    offset: Offset = 0,
+    sort: Annotated[str | None, Query(description=f"one of {sorted(queries.DEAL_SORTS)}")] = None,
+    format: Format = None,
+):
+    csv = wants_csv(request, format)
+    page = page_request(request, limit, offset, sort, "-amount", csv)
+    _check_range(close_from, close_to)
+    filters = DealFilters(
+        crm=crm,
+        pipeline=pipeline,
+        owner=owner,
+        stage=stage,
+        verdict=verdict,
+        close_from=close_from,
+        close_to=close_to,
+        state=state,
+    )
+    result = queries.feature_deals(session, key, filters, page, base_url=settings.public_base_url)
+    return respond(
+        result, csv=csv, columns=queries.FEATURE_DEAL_COLUMNS, filename=f"{key}-deals.csv"
+    )
+
+
+@router.get("/api/v1/deals/{crm}/{deal_id}", summary="One deal: findings, references, history")
+def get_deal(
+    crm: str,
+    deal_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _principal: ReadPrincipal,
+    history_limit: Annotated[int, Query(ge=1, le=500)] = 50,
+):
+    check_params(request)
+    return queries.deal_detail(
+        session, crm, deal_id, base_url=settings.public_base_url, history_limit=history_limit
+    )
+
+
+def _check_range(start: date | None, end: date | None) -> None:
+    if start and end and start > end:
+        raise Invalid(
+            "close_from is after close_to",
+            details={"close_from": start.isoformat(), "close_to": end.isoformat()},
+        )

@@ -1,3 +1,60 @@
-from fastapi import APIRouter
+"""Exposure: per feature, how many open deals and how much pipeline depend on it."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from app.api.deals import Format, Limit, Offset, _check_range, page_request, respond, wants_csv
+from app.api.deps import ReadPrincipal, SessionDep
+from app.rules.model import Availability
+from app.services import queries
+from app.services.queries import DealFilters
+
+router = APIRouter(tags=["exposure"])
+
+EXPOSURE_SORTS = ["amount", "weighted_amount", "deal_count", "feature_key", "target_date"]
+
+
+@router.get(
+    "/api/v1/exposure",
+    summary="Per feature: open deals and pipeline by stage, raw and probability-weighted",
+)
+def get_exposure(
+    request: Request,
+    session: SessionDep,
+    _principal: ReadPrincipal,
+    pipeline: str | None = None,
+    owner: Annotated[str | None, Query(description="owner id or name")] = None,
+    crm: str | None = None,
+    close_from: date | None = None,
+    close_to: date | None = None,
+    availability: Availability | None = None,
+    limit: Limit = None,
+    offset: Offset = 0,
+    sort: Annotated[str | None, Query(description=f"one of {EXPOSURE_SORTS}")] = None,
+    format: Format = None,
+    csv_rows: Annotated[
+        Literal["feature", "stage"], Query(description="CSV: one row per feature or per stage")
+    ] = "feature",
+):
+    csv = wants_csv(request, format)
+    page = page_request(request, limit, offset, sort, "-amount", csv)
+    _check_range(close_from, close_to)
+    filters = DealFilters(
+        crm=crm, pipeline=pipeline, owner=owner, close_from=close_from, close_to=close_to
+    )
+    result = queries.exposure(
+        session, filters, page, availability=availability.value if availability else None
+    )
+    if csv and csv_rows == "stage":
+        return respond(
+            result,
+            csv=True,
+            columns=queries.EXPOSURE_STAGE_COLUMNS,
+            rows=queries.exposure_stage_rows(result.items),
+            filename="exposure-by-stage.csv",
+        )
+    return respond(result, csv=csv, columns=queries.EXPOSURE_COLUMNS, filename="exposure.csv")

@@ -1,0 +1,631 @@
+"""Read-side queries for engineering and product: which open deals depend on which features.
+
+Every aggregate is computed by the database (GROUP BY over the dependency index joined to the
+deal table); Python only shapes one page of results. Sorting is by whitelisted keys so a query
+string can never name an arbitrary column, and a bad key is refused with the allowed list.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session
+
+from app.errors import Invalid, NotFound
+from app.models import (
+    Approval,
+    Commitment,
+    Deal,
+    DealFeature,
+    Evaluation,
+    Feature,
+    WriteBackLog,
+)
+
+MAX_PAGE = 500
+CSV_MAX_ROWS = 100_000
+
+# --- paging, sorting, CSV ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int | None  # None: everything (CSV exports)
+    offset: int = 0
+    sort: str = ""
+
+
+@dataclass
+class PageResult:
+    items: list[dict[str, Any]]
+    total: int
+    limit: int | None
+    offset: int
+    sort: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        body = {
+            "items": self.items,
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "sort": self.sort,
+        }
+        body.update(self.extra)
+        return body
+
+
+def order_by(sort: str, allowed: dict[str, ColumnElement], tiebreak: Sequence[ColumnElement]):
+    """`sort` is `key` or `-key` (descending), comma-separated; NULLs always last."""
+    clauses = []
+    for part in [p.strip() for p in sort.split(",") if p.strip()]:
+        desc = part.startswith("-")
+        key = part.lstrip("-+")
+        if key not in allowed:
+            raise Invalid(
+                f"sort: unknown key '{key}'",
+                details={"parameter": "sort", "allowed": sorted(allowed)},
+            )
+        col = allowed[key]
+        clauses.append(col.desc().nulls_last() if desc else col.asc().nulls_last())
+    return [*clauses, *(c.asc() for c in tiebreak)]
+
+
+def money(value: Any) -> float:
+    """Amounts leave as JSON numbers rounded to cents (SQLite sums NUMERIC as floats)."""
+    if value is None:
+        return 0.0
+    return float(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
+    """CSV text in chunks; lists are joined with ' | ' so a cell stays one cell."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    for row in rows:
+        cells = []
+        for col in columns:
+            value = row.get(col)
+            if isinstance(value, list | tuple):
+                value = " | ".join(str(v) for v in value)
+            cells.append("" if value is None else value)
+        writer.writerow(cells)
+        if buf.tell() > 64_000:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealFilters:
+    crm: str | None = None
+    pipeline: str | None = None
+    owner: str | None = None  # owner id or owner name
+    stage: str | None = None  # stage id or label
+    verdict: str | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    state: str = "open"  # open | closed | won | all
+    feature: str | None = None
+
+
+def _deal_conditions(f: DealFilters) -> list[ColumnElement]:
+    conds: list[ColumnElement] = [Deal.tracked.is_(True)]
+    if f.state == "open":
+        conds.append(Deal.is_closed.is_(False))
+    elif f.state == "closed":
+        conds.append(Deal.is_closed.is_(True))
+    elif f.state == "won":
+        conds.append(Deal.is_won.is_(True))
+    if f.crm:
+        conds.append(Deal.crm == f.crm)
+    if f.pipeline:
+        conds.append(Deal.pipeline == f.pipeline)
+    if f.owner:
+        conds.append(or_(Deal.owner_id == f.owner, Deal.owner_name == f.owner))
+    if f.stage:
+        conds.append(or_(Deal.stage_id == f.stage, Deal.stage_label == f.stage))
+    if f.verdict:
+        conds.append(Deal.verdict == f.verdict)
+    if f.close_from:
+        conds.append(Deal.close_date >= f.close_from)
+    if f.close_to:
+        conds.append(Deal.close_date <= f.close_to)
+    if f.feature:
+        conds.append(
+            select(DealFeature.id)
+            .where(
+                DealFeature.crm == Deal.crm,
+                DealFeature.deal_id == Deal.deal_id,
+                DealFeature.feature_key == f.feature,
+            )
+            .exists()
+        )
+    return conds
+
+
+def _amount() -> ColumnElement:
+    return func.coalesce(Deal.amount, 0)
+
+
+def _weighted() -> ColumnElement:
+    # A stage without a probability weighs nothing: unknown odds are not counted as certain.
+    return func.coalesce(Deal.amount, 0) * func.coalesce(Deal.probability, 0.0)
+
+
+# --- deals -------------------------------------------------------------------------------------
+
+DEAL_SORTS: dict[str, ColumnElement] = {
+    "amount": Deal.amount,
+    "close_date": Deal.close_date,
+    "name": Deal.name,
+    "owner": Deal.owner_name,
+    "stage": Deal.stage_label,
+    "verdict": Deal.verdict,
+    "updated_at": Deal.updated_at,
+    "probability": Deal.probability,
+}
+
+DEAL_COLUMNS = [
+    "crm",
+    "deal_id",
+    "name",
+    "account_name",
+    "pipeline",
+    "stage_id",
+    "stage_label",
+    "probability",
+    "amount",
+    "currency",
+    "close_date",
+    "owner_id",
+    "owner_name",
+    "verdict",
+    "is_closed",
+    "is_won",
+    "url",
+    "evaluation_url",
+]
+
+
+def evaluation_url(base_url: str, crm: str, deal_id: str) -> str:
+    return f"{base_url.rstrip('/')}/dashboard/deals/{crm}/{deal_id}"
+
+
+def deal_row(deal: Deal, base_url: str) -> dict[str, Any]:
+    return {
+        "crm": deal.crm,
+        "deal_id": deal.deal_id,
+        "name": deal.name,
+        "account_name": deal.account_name,
+        "pipeline": deal.pipeline,
+        "stage_id": deal.stage_id,
+        "stage_label": deal.stage_label,
+        "probability": deal.probability,
+        "amount": None if deal.amount is None else money(deal.amount),
+        "currency": deal.currency,
+        "close_date": deal.close_date.isoformat() if deal.close_date else None,
+        "owner_id": deal.owner_id,
+        "owner_name": deal.owner_name,
+        "verdict": deal.verdict,
+        "is_closed": deal.is_closed,
+        "is_won": deal.is_won,
+        "url": deal.url,
+        "evaluation_url": evaluation_url(base_url, deal.crm, deal.deal_id),
+        "updated_at": deal.updated_at.isoformat() if deal.updated_at else None,
+    }
+
+
+def list_deals(
+    session: Session, filters: DealFilters, page: PageRequest, *, base_url: str
+) -> PageResult:
+    conds = _deal_conditions(filters)
+    total = session.execute(select(func.count()).select_from(Deal).where(*conds)).scalar_one()
+    stmt = (
+        select(Deal)
+        .where(*conds)
+        .order_by(*order_by(page.sort, DEAL_SORTS, [Deal.id]))
+        .offset(page.offset)
+    )
+    if page.limit is not None:
+        stmt = stmt.limit(page.limit)
+    deals = session.execute(stmt).scalars().all()
+    return PageResult(
+        items=[deal_row(d, base_url) for d in deals],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        sort=page.sort,
+    )
+
+
+FEATURE_DEAL_COLUMNS = [*DEAL_COLUMNS, "sources", "evidence"]
+
+
+def feature_deals(
+    session: Session, key: str, filters: DealFilters, page: PageRequest, *, base_url: str
+) -> PageResult:
+    """Open deals that depend on one feature, with where and how each deal mentions it."""
+    feature = session.get(Feature, key)
+    if feature is None:
+        known = session.execute(
+            select(DealFeature.id).where(DealFeature.feature_key == key).limit(1)
+        ).first()
+        if known is None:
+            raise NotFound(f"feature '{key}' is not on the roadmap and no deal references it")
+    result = list_deals(session, _with_feature(filters, key), page, base_url=base_url)
+    ids = [row["deal_id"] for row in result.items]
+    refs: dict[tuple[str, str], list[DealFeature]] = {}
+    if ids:
+        rows = session.execute(
+            select(DealFeature)
+            .where(DealFeature.feature_key == key, DealFeature.deal_id.in_(ids))
+            .order_by(DealFeature.id)
+        ).scalars()
+        for ref in rows:
+            refs.setdefault((ref.crm, ref.deal_id), []).append(ref)
+    for row in result.items:
+        mine = refs.get((row["crm"], row["deal_id"]), [])
+        row["references"] = [
+            {
+                "source": r.source,
+                "source_id": r.source_id,
+                "evidence": r.evidence,
+                "is_commitment": r.is_commitment,
+                "promised_date": r.promised_date.isoformat() if r.promised_date else None,
+                "score": r.score,
+            }
+            for r in mine
+        ]
+        row["sources"] = sorted({r.source for r in mine})
+        row["evidence"] = [r.evidence for r in mine]
+    result.extra["feature"] = {
+        "key": key,
+        "name": feature.name if feature else key,
+        "availability": feature.availability if feature else "unknown",
+        "target_date": feature.target_date.isoformat() if feature and feature.target_date else None,
+    }
+    return result
+
+
+def _with_feature(f: DealFilters, key: str) -> DealFilters:
+    return DealFilters(**{**f.__dict__, "feature": key})
+
+
+# --- exposure ----------------------------------------------------------------------------------
+
+EXPOSURE_COLUMNS = [
+    "feature_key",
+    "feature_name",
+    "availability",
+    "target_date",
+    "deal_count",
+    "amount",
+    "weighted_amount",
+]
+EXPOSURE_STAGE_COLUMNS = [
+    "feature_key",
+    "feature_name",
+    "availability",
+    "target_date",
+    "pipeline",
+    "stage_id",
+    "stage_label",
+    "deal_count",
+    "amount",
+    "weighted_amount",
+]
+
+
+def _pairs():
+    """One row per (deal, feature) however many times the deal mentions the feature."""
+    return (
+        select(DealFeature.crm, DealFeature.deal_id, DealFeature.feature_key)
+        .where(DealFeature.feature_key.is_not(None))
+        .distinct()
+        .subquery("pairs")
+    )
+
+
+def exposure(
+    session: Session,
+    filters: DealFilters,
+    page: PageRequest,
+    *,
+    availability: str | None = None,
+) -> PageResult:
+    pairs = _pairs()
+    avail = func.coalesce(Feature.availability, literal("unknown"))
+    base_conds = [*_deal_conditions(filters)]
+    if availability:
+        base_conds.append(avail == availability)
+
+    def joined(stmt):
+        return (
+            stmt.select_from(pairs)
+            .join(Deal, and_(Deal.crm == pairs.c.crm, Deal.deal_id == pairs.c.deal_id))
+            .outerjoin(Feature, Feature.key == pairs.c.feature_key)
+            .where(*base_conds)
+        )
+
+    deal_count = func.count().label("deal_count")
+    amount = func.sum(_amount()).label("amount")
+    weighted = func.sum(_weighted()).label("weighted_amount")
+    name = func.coalesce(Feature.name, pairs.c.feature_key).label("feature_name")
+    per_feature = joined(
+        select(
+            pairs.c.feature_key,
+            name,
+            avail.label("availability"),
+            Feature.target_date,
+            deal_count,
+            amount,
+            weighted,
+        )
+    ).group_by(pairs.c.feature_key, Feature.name, Feature.availability, Feature.target_date)
+    sorts = {
+        "amount": amount,
+        "weighted_amount": weighted,
+        "deal_count": deal_count,
+        "feature_key": pairs.c.feature_key,
+        "target_date": Feature.target_date,
+    }
+    # Sorting by an aggregate label works on both databases when ordered by the expression.
+    order = order_by(page.sort, sorts, [pairs.c.feature_key])
+    grouped = per_feature.subquery("per_feature")
+    total = session.execute(select(func.count()).select_from(grouped)).scalar_one()
+    stmt = per_feature.order_by(*order).offset(page.offset)
+    if page.limit is not None:
+        stmt = stmt.limit(page.limit)
+    items: list[dict[str, Any]] = []
+    for r in session.execute(stmt).mappings():
+        items.append(
+            {
+                "feature_key": r["feature_key"],
+                "feature_name": r["feature_name"],
+                "availability": r["availability"],
+                "target_date": r["target_date"].isoformat() if r["target_date"] else None,
+                "deal_count": r["deal_count"],
+                "amount": money(r["amount"]),
+                "weighted_amount": money(r["weighted_amount"]),
+                "by_stage": [],
+            }
+        )
+    keys = [i["feature_key"] for i in items]
+    if keys:
+        by_stage = joined(
+            select(
+                pairs.c.feature_key,
+                Deal.pipeline,
+                Deal.stage_id,
+                Deal.stage_label,
+                func.count().label("deal_count"),
+                func.sum(_amount()).label("amount"),
+                func.sum(_weighted()).label("weighted_amount"),
+            )
+        ).where(pairs.c.feature_key.in_(keys))
+        by_stage = by_stage.group_by(
+            pairs.c.feature_key, Deal.pipeline, Deal.stage_id, Deal.stage_label
+        ).order_by(pairs.c.feature_key, Deal.pipeline, Deal.stage_id)
+        index = {i["feature_key"]: i for i in items}
+        for r in session.execute(by_stage).mappings():
+            index[r["feature_key"]]["by_stage"].append(
+                {
+                    "pipeline": r["pipeline"],
+                    "stage_id": r["stage_id"],
+                    "stage_label": r["stage_label"],
+                    "deal_count": r["deal_count"],
+                    "amount": money(r["amount"]),
+                    "weighted_amount": money(r["weighted_amount"]),
+                }
+            )
+    # Split by availability: a deal counts once per availability however many features of
+    # that availability it depends on, so the buckets are "pipeline at risk of this kind".
+    per_deal = joined(
+        select(
+            pairs.c.crm,
+            pairs.c.deal_id,
+            avail.label("availability"),
+            _amount().label("amount"),
+            _weighted().label("weighted"),
+        )
+    ).distinct()
+    per_deal = per_deal.subquery("per_deal_availability")
+    split = session.execute(
+        select(
+            per_deal.c.availability,
+            func.count().label("deal_count"),
+            func.sum(per_deal.c.amount).label("amount"),
+            func.sum(per_deal.c.weighted).label("weighted_amount"),
+        )
+        .group_by(per_deal.c.availability)
+        .order_by(per_deal.c.availability)
+    ).mappings()
+    by_availability = [
+        {
+            "availability": r["availability"],
+            "deal_count": r["deal_count"],
+            "amount": money(r["amount"]),
+            "weighted_amount": money(r["weighted_amount"]),
+        }
+        for r in split
+    ]
+    return PageResult(
+        items=items,
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        sort=page.sort,
+        extra={"by_availability": by_availability},
+    )
+
+
+def exposure_stage_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flatten a page of exposure into one CSV row per feature × stage."""
+    rows = []
+    for item in items:
+        for stage in item["by_stage"]:
+            rows.append(
+                {
+                    **{k: item[k] for k in EXPOSURE_COLUMNS[:4]},
+                    **stage,
+                }
+            )
+    return rows
+
+
+# --- one deal ----------------------------------------------------------------------------------
+
+
+def deal_detail(
+    session: Session, crm: str, deal_id: str, *, base_url: str, history_limit: int = 50
+) -> dict[str, Any]:
+    deal = session.execute(
+        select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id)
+    ).scalar_one_or_none()
+    if deal is None:
+        raise NotFound(f"no deal '{deal_id}' in crm '{crm}'")
+    latest = session.get(Evaluation, deal.last_evaluation_id) if deal.last_evaluation_id else None
+    if latest is None:
+        latest = session.execute(
+            select(Evaluation)
+            .where(Evaluation.crm == crm, Evaluation.deal_id == deal_id)
+            .order_by(Evaluation.created_at.desc(), Evaluation.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    evaluations = session.execute(
+        select(Evaluation)
+        .where(Evaluation.crm == crm, Evaluation.deal_id == deal_id)
+        .order_by(Evaluation.created_at.desc(), Evaluation.id.desc())
+        .limit(history_limit)
+    ).scalars()
+    writes = session.execute(
+        select(WriteBackLog)
+        .where(WriteBackLog.crm == crm, WriteBackLog.deal_id == deal_id)
+        .order_by(WriteBackLog.created_at.desc(), WriteBackLog.id.desc())
+        .limit(history_limit)
+    ).scalars()
+    refs = session.execute(
+        select(DealFeature)
+        .where(DealFeature.crm == crm, DealFeature.deal_id == deal_id)
+        .order_by(DealFeature.id)
+    ).scalars()
+    approvals = session.execute(
+        select(Approval)
+        .where(Approval.crm == crm, Approval.deal_id == deal_id)
+        .order_by(Approval.created_at.desc())
+    ).scalars()
+    commitments = session.execute(
+        select(Commitment)
+        .where(Commitment.crm == crm, Commitment.deal_id == deal_id)
+        .order_by(Commitment.id)
+    ).scalars()
+    snap = deal.snapshot or {}
+    return {
+        "deal": deal_row(deal, base_url),
+        "snapshot": {
+            "taken_at": deal.snapshot_at.isoformat() if deal.snapshot_at else None,
+            "line_items": [
+                {k: li.get(k) for k in ("id", "name", "sku", "quantity", "amount")}
+                for li in snap.get("line_items", [])
+            ],
+            "note_count": len(snap.get("notes", [])),
+        },
+        "references": [
+            {
+                "feature_key": r.feature_key,
+                "feature_name": r.feature_name,
+                "source": r.source,
+                "source_id": r.source_id,
+                "evidence": r.evidence,
+                "is_commitment": r.is_commitment,
+                "promised_date": r.promised_date.isoformat() if r.promised_date else None,
+            }
+            for r in refs
+        ],
+        "findings": list(latest.findings) if latest else [],
+        "evaluation_id": latest.id if latest else None,
+        "evaluations": [
+            {
+                "id": e.id,
+                "verdict": e.verdict,
+                "trigger": e.trigger,
+                "rules_version": e.rules_version,
+                "finding_count": len(e.findings or []),
+                "created_at": e.created_at.isoformat(),
+            }
+            for e in evaluations
+        ],
+        "write_backs": [
+            {
+                "id": w.id,
+                "evaluation_id": w.evaluation_id,
+                "outcome": w.outcome,
+                "changes": w.changes,
+                "error": w.error,
+                "created_at": w.created_at.isoformat(),
+            }
+            for w in writes
+        ],
+        "approvals": [approval_row(a) for a in approvals],
+        "commitments": [commitment_row(c) for c in commitments],
+    }
+
+
+def approval_row(a: Approval) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "crm": a.crm,
+        "deal_id": a.deal_id,
+        "feature_key": a.feature_key,
+        "rule_id": a.rule_id,
+        "promised_date": a.promised_date.isoformat() if a.promised_date else None,
+        "reason": a.reason,
+        "approver": a.approver,
+        "expires_at": a.expires_at.isoformat() if a.expires_at else None,
+        "revoked_at": a.revoked_at.isoformat() if a.revoked_at else None,
+        "revoked_by": a.revoked_by,
+        "created_at": a.created_at.isoformat(),
+    }
+
+
+def commitment_row(c: Commitment) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "crm": c.crm,
+        "deal_id": c.deal_id,
+        "deal_name": c.deal_name,
+        "account_name": c.account_name,
+        "owner_id": c.owner_id,
+        "feature_key": c.feature_key,
+        "feature_name": c.feature_name,
+        "availability_at_signing": c.availability_at_signing,
+        "target_date_at_signing": c.target_date_at_signing.isoformat()
+        if c.target_date_at_signing
+        else None,
+        "promised_date": c.promised_date.isoformat() if c.promised_date else None,
+        "amount": None if c.amount is None else money(c.amount),
+        "currency": c.currency,
+        "approval_id": c.approval_id,
+        "approver": c.approver,
+        "evidence": c.evidence,
+        "signed_at": c.signed_at.isoformat(),
+        "flagged": c.flagged_at is not None,
+        "flagged_at": c.flagged_at.isoformat() if c.flagged_at else None,
+        "flag_reason": c.flag_reason,
+        "task_requested": c.task_requested,
+    }

@@ -1,0 +1,93 @@
+"""Deal lists, deals per feature with evidence, and one deal in full, over the seeded set."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlmodel import Session
+
+from tests.dashboard.seed import seed
+
+
+@pytest.fixture
+def seeded(engine):
+    with Session(engine) as s:
+        seed(s)
+        s.commit()
+
+
+def _ids(r):
+    assert r.status_code == 200, r.text
+    return [i["deal_id"] for i in r.json()["items"]]
+
+
+def test_feature_deals_lists_open_dependants_with_quotes(client, api_key, seeded):
+    r = client.get("/api/v1/features/sso/deals", headers=api_key("engineering"))
+    assert _ids(r) == ["s3", "h2", "h1"]  # by amount, descending; h3 won, h4 untracked
+    h1 = r.json()["items"][2]
+    assert h1["sources"] == ["line_item", "note"]
+    assert h1["evidence"] == ["SSO add-on", "We promised SSO by Q3."]
+    assert (h1["stage_label"], h1["amount"], h1["close_date"], h1["owner_name"], h1["verdict"]) == (
+        "Qualified", 1000.0, "2026-12-15", "Alice Ng", "warning")  # fmt: skip
+    assert h1["evaluation_url"] == "http://testserver/dashboard/deals/hubspot/h1"
+    assert r.json()["feature"]["availability"] == "coming_soon"
+    assert _ids(client.get("/api/v1/features/sso/deals?crm=hubspot&sort=close_date",
+                           headers=api_key("viewer"))) == ["h1", "h2"]  # fmt: skip
+
+
+def test_feature_deals_csv_and_unknown_feature(client, api_key, seeded):
+    h = api_key("approver")
+    r = client.get("/api/v1/features/sso/deals?format=csv", headers=h)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [x["deal_id"] for x in rows] == ["s3", "h2", "h1"]
+    assert rows[2]["evidence"] == "SSO add-on | We promised SSO by Q3."
+    assert r.headers["x-total-count"] == "3"
+    r = client.get("/api/v1/features/nosuch/deals", headers=h)
+    assert r.status_code == 404 and "nosuch" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("verdict=blocked", ["s1", "h2"]),
+        ("feature=audit", ["s1", "h2"]),
+        ("owner=bob", ["s3", "h2"]),
+        ("stage=Negotiation&sort=-close_date", ["s3", "s1"]),
+        ("state=all&owner=alice", ["h3", "s1", "h1"]),
+        ("state=won", ["h3"]),
+        ("crm=salesforce&sort=amount", ["s3", "s1", "s2"]),  # no amount sorts last
+        ("sort=name&limit=2&offset=1", ["h2", "s1"]),
+    ],
+)
+def test_deal_list_filters_and_sorting(client, api_key, seeded, query, expected):
+    assert _ids(client.get(f"/api/v1/deals?{query}", headers=api_key("viewer"))) == expected
+
+
+def test_deal_list_refuses_bad_sort_and_filter(client, api_key, seeded):
+    h = api_key("viewer")
+    r = client.get("/api/v1/deals?sort=-password", headers=h)
+    assert r.status_code == 422
+    assert r.json()["error"]["details"]["parameter"] == "sort"
+    r = client.get("/api/v1/deals?verdict=red", headers=h)
+    assert r.status_code == 422 and "verdict" in r.text
+    r = client.get("/api/v1/deals?featur=sso", headers=h)
+    assert r.status_code == 422 and r.json()["error"]["details"]["unknown"] == ["featur"]
+
+
+def test_deal_detail_has_findings_references_and_history(client, api_key, seeded):
+    r = client.get("/api/v1/deals/hubspot/h2", headers=api_key("viewer"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["deal"]["verdict"] == "blocked"
+    assert [f["feature_key"] for f in body["findings"]] == ["audit"]
+    assert {x["feature_key"] for x in body["references"]} == {"sso", "audit"}
+    assert [e["verdict"] for e in body["evaluations"]] == ["blocked", "clear"]
+    assert body["write_backs"][0]["changes"] == {"block": True}
+    assert client.get("/api/v1/deals/hubspot/nope", headers=api_key("viewer")).status_code == 404
+
+
+def test_reads_need_a_key(client, seeded):
+    assert client.get("/api/v1/deals").status_code == 401
+    assert client.get("/api/v1/exposure").status_code == 401

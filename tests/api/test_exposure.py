@@ -1,0 +1,122 @@
+"""Exposure per feature over the seeded set; totals are hand-computed from tests/dashboard/seed.py.
+
+Open, tracked deals only: h3 (won) and h4 (deleted in the CRM) never count.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlmodel import Session
+
+from tests.dashboard.seed import seed
+
+
+@pytest.fixture
+def seeded(engine):
+    with Session(engine) as s:
+        seed(s)
+        s.commit()
+
+
+def _by_key(body):
+    return {i["feature_key"]: i for i in body["items"]}
+
+
+def test_exposure_totals_by_feature_stage_and_availability(client, api_key, seeded):
+    r = client.get("/api/v1/exposure", headers=api_key("engineering"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [i["feature_key"] for i in body["items"]] == ["audit", "sso", "scim", "api"]
+    items = _by_key(body)
+    # sso: h1 1000×0.2 + h2 2000×0.5 + s3 3000×0.8; h1 mentions it twice but counts once
+    assert (
+        items["sso"]["deal_count"],
+        items["sso"]["amount"],
+        items["sso"]["weighted_amount"],
+    ) == (3, 6000.0, 3600.0)
+    assert (
+        items["audit"]["deal_count"],
+        items["audit"]["amount"],
+        items["audit"]["weighted_amount"],
+    ) == (2, 7000.0, 5000.0)
+    # s2 has no amount and no probability: counted, worth nothing
+    assert (
+        items["api"]["deal_count"],
+        items["api"]["amount"],
+        items["api"]["weighted_amount"],
+    ) == (2, 1000.0, 200.0)
+    assert items["sso"]["availability"] == "coming_soon"
+    assert items["sso"]["target_date"] == "2026-09-30"
+    stages = {(s["pipeline"], s["stage_id"]): (s["deal_count"], s["amount"], s["weighted_amount"])
+              for s in items["sso"]["by_stage"]}  # fmt: skip
+    assert stages == {
+        ("default", "qualified"): (1, 1000.0, 200.0),
+        ("default", "proposal"): (1, 2000.0, 1000.0),
+        ("enterprise", "Negotiation"): (1, 3000.0, 2400.0),
+    }
+    split = {a["availability"]: (a["deal_count"], a["amount"], a["weighted_amount"])
+             for a in body["by_availability"]}  # fmt: skip
+    assert split == {
+        "coming_soon": (3, 6000.0, 3600.0),
+        "never": (2, 7000.0, 5000.0),
+        "available": (2, 1000.0, 200.0),
+        "uncertain": (1, 3000.0, 2400.0),
+    }
+    assert body["total"] == 4
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("crm=salesforce", {"audit": (1, 5000.0), "sso": (1, 3000.0), "scim": (1, 3000.0), "api": (1, 0.0)}),
+        ("owner=alice", {"audit": (1, 5000.0), "sso": (1, 1000.0), "api": (1, 1000.0)}),
+        ("owner=Bob%20Roy", {"sso": (2, 5000.0), "audit": (1, 2000.0), "scim": (1, 3000.0)}),
+        ("pipeline=default", {"sso": (2, 3000.0), "audit": (1, 2000.0), "api": (1, 1000.0)}),
+        ("close_from=2026-12-01&close_to=2026-12-31", {"audit": (1, 5000.0), "sso": (1, 1000.0), "api": (1, 1000.0)}),
+        ("availability=never", {"audit": (2, 7000.0)}),
+    ],
+)  # fmt: skip
+def test_exposure_filters(client, api_key, seeded, query, expected):
+    r = client.get(f"/api/v1/exposure?{query}", headers=api_key("viewer"))
+    assert r.status_code == 200, r.text
+    got = {k: (v["deal_count"], v["amount"]) for k, v in _by_key(r.json()).items()}
+    assert got == expected
+
+
+def test_exposure_paging_sorting_and_csv(client, api_key, seeded):
+    h = api_key("revops")
+    r = client.get("/api/v1/exposure?sort=feature_key&limit=2&offset=1", headers=h)
+    assert [i["feature_key"] for i in r.json()["items"]] == ["audit", "scim"]
+    assert r.json()["total"] == 4
+    r = client.get("/api/v1/exposure?sort=-deal_count,feature_key", headers=h)
+    assert [i["feature_key"] for i in r.json()["items"]] == ["sso", "api", "audit", "scim"]
+    r = client.get("/api/v1/exposure", headers={**h, "Accept": "text/csv"})
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [(x["feature_key"], x["amount"]) for x in rows][:2] == [
+        ("audit", "7000.0"),
+        ("sso", "6000.0"),
+    ]
+    r = client.get("/api/v1/exposure?format=csv&csv_rows=stage", headers=h)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == 3 + 2 + 1 + 2  # sso 3 stages, audit 2, scim 1, api 2
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("sort=secret_column", "sort"),
+        ("availability=maybe", "availability"),
+        ("close_from=yesterday", "close_from"),
+        ("ownr=alice", "ownr"),
+        ("close_from=2027-01-01&close_to=2026-01-01", "close_from"),
+        ("limit=0", "limit"),
+    ],
+)
+def test_exposure_bad_parameters_are_named(client, api_key, seeded, query, named):
+    r = client.get(f"/api/v1/exposure?{query}", headers=api_key("viewer"))
+    assert r.status_code == 422
+    assert named in r.text

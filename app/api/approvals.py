@@ -1,3 +1,150 @@
-from fastapi import APIRouter
+"""Approvals: approve one finding on one deal (approver or admin), list, revoke.
 
-router = APIRouter()
+The block lifts in the same request: the deal is re-evaluated from its stored snapshot and
+queued for write-back, so the CRM shows the approver's name within one worker poll.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import func, select
+
+from app.api.deals import Format, Limit, Offset, page_request, respond, wants_csv
+from app.api.deps import ApproverPrincipal, ReadPrincipal, SessionDep
+from app.models import Approval
+from app.services import approvals as service
+from app.services import queries
+from app.services.queries import PageResult
+
+router = APIRouter(tags=["approvals"])
+
+APPROVAL_SORTS = {
+    "created_at": Approval.created_at,
+    "expires_at": Approval.expires_at,
+    "approver": Approval.approver,
+    "deal_id": Approval.deal_id,
+    "feature_key": Approval.feature_key,
+}
+APPROVAL_COLUMNS = [
+    "id",
+    "crm",
+    "deal_id",
+    "feature_key",
+    "rule_id",
+    "promised_date",
+    "reason",
+    "approver",
+    "expires_at",
+    "revoked_at",
+    "revoked_by",
+    "created_at",
+    "status",
+]
+
+
+class ApprovalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    crm: str = Field(min_length=1, max_length=32)
+    deal_id: str = Field(min_length=1, max_length=64)
+    feature_key: str = Field(min_length=1, max_length=128)
+    rule_id: str | None = Field(default=None, max_length=64, description="only this rule's finding")
+    promised_date: date | None = None
+    reason: str = Field(min_length=3, max_length=4000)
+    expires_at: datetime = Field(description="ISO 8601 with a timezone")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must include a timezone, e.g. 2026-12-31T00:00:00Z")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+def _status(row: Approval, now: datetime) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def _row(row: Approval, now: datetime) -> dict:
+    return {**queries.approval_row(row), "status": _status(row, now)}
+
+
+@router.post("/api/v1/approvals", status_code=201, summary="Approve one finding on one deal")
+def create_approval(body: ApprovalCreate, session: SessionDep, principal: ApproverPrincipal):
+    row, changed = service.create_approval(
+        session,
+        actor=principal.actor,
+        approver=principal.name,
+        crm=body.crm,
+        deal_id=body.deal_id,
+        feature_key=body.feature_key,
+        rule_id=body.rule_id,
+        promised_date=body.promised_date,
+        reason=body.reason,
+        expires_at=body.expires_at,
+    )
+    now = service.utcnow()
+    return {**_row(row, now), "requeued": changed}
+
+
+@router.post("/api/v1/approvals/{approval_id}/revoke", summary="Revoke: the finding blocks again")
+def revoke_approval(approval_id: int, session: SessionDep, principal: ApproverPrincipal):
+    row, changed = service.revoke_approval(session, approval_id, actor=principal.actor)
+    return {**_row(row, service.utcnow()), "requeued": changed}
+
+
+@router.get("/api/v1/approvals", summary="Approvals, filtered; CSV with ?format=csv")
+def list_approvals(
+    request: Request,
+    session: SessionDep,
+    _principal: ReadPrincipal,
+    crm: str | None = None,
+    deal_id: str | None = None,
+    feature: str | None = None,
+    approver: str | None = None,
+    status: Literal["active", "expired", "revoked"] | None = None,
+    limit: Limit = None,
+    offset: Offset = 0,
+    sort: Annotated[str | None, Query(description=f"one of {sorted(APPROVAL_SORTS)}")] = None,
+    format: Format = None,
+):
+    csv = wants_csv(request, format)
+    page = page_request(request, limit, offset, sort, "-created_at", csv)
+    now = service.utcnow()
+    conds = service.list_approvals(
+        session,
+        crm=crm,
+        deal_id=deal_id,
+        feature_key=feature,
+        approver=approver,
+        status=status,
+        now=now,
+    )
+    total = session.execute(select(func.count()).select_from(Approval).where(*conds)).scalar_one()
+    stmt = (
+        select(Approval)
+        .where(*conds)
+        .order_by(*queries.order_by(page.sort, APPROVAL_SORTS, [Approval.id]))
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    items = [_row(r, now) for r in session.execute(stmt).scalars()]
+    result = PageResult(
+        items=items, total=total, limit=page.limit, offset=page.offset, sort=page.sort
+    )
+    return respond(result, csv=csv, columns=APPROVAL_COLUMNS, filename="approvals.csv")

@@ -1,3 +1,127 @@
-from fastapi import APIRouter
+"""The commitment ledger: promises recorded when deals were won, and which ones broke."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import func, or_, select
+
+from app.api.deals import Format, Limit, Offset, _check_range, page_request, respond, wants_csv
+from app.api.deps import ReadPrincipal, SessionDep
+from app.models import Commitment
+from app.models.types import utcnow
+from app.services import queries
+from app.services.queries import PageResult
+
+router = APIRouter(tags=["commitments"])
+
+COMMITMENT_SORTS = {
+    "signed_at": Commitment.signed_at,
+    "promised_date": Commitment.promised_date,
+    "amount": Commitment.amount,
+    "feature_key": Commitment.feature_key,
+    "flagged_at": Commitment.flagged_at,
+    "deal_name": Commitment.deal_name,
+}
+COMMITMENT_COLUMNS = [
+    "id",
+    "crm",
+    "deal_id",
+    "deal_name",
+    "account_name",
+    "owner_id",
+    "feature_key",
+    "feature_name",
+    "availability_at_signing",
+    "target_date_at_signing",
+    "promised_date",
+    "amount",
+    "currency",
+    "approver",
+    "approval_id",
+    "evidence",
+    "signed_at",
+    "flagged",
+    "flagged_at",
+    "flag_reason",
+    "task_requested",
+]
+
+
+def commitment_conditions(
+    *,
+    feature: str | None = None,
+    crm: str | None = None,
+    owner: str | None = None,
+    flagged: bool | None = None,
+    signed_from: date | None = None,
+    signed_to: date | None = None,
+) -> list:
+    conds = []
+    if feature:
+        conds.append(Commitment.feature_key == feature)
+    if crm:
+        conds.append(Commitment.crm == crm)
+    if owner:
+        conds.append(Commitment.owner_id == owner)
+    if flagged is True:
+        conds.append(Commitment.flagged_at.is_not(None))
+    elif flagged is False:
+        conds.append(Commitment.flagged_at.is_(None))
+    if signed_from:
+        conds.append(Commitment.signed_at >= _start_of(signed_from))
+    if signed_to:  # inclusive: the whole of the last day
+        conds.append(Commitment.signed_at < _start_of(signed_to + timedelta(days=1)))
+    return conds
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
+
+
+@router.get("/api/v1/commitments", summary="The commitment ledger; CSV with ?format=csv")
+def list_commitments(
+    request: Request,
+    session: SessionDep,
+    _principal: ReadPrincipal,
+    feature: str | None = None,
+    crm: str | None = None,
+    owner: Annotated[str | None, Query(description="deal owner id")] = None,
+    flagged: bool | None = None,
+    signed_from: date | None = None,
+    signed_to: date | None = None,
+    q: Annotated[str | None, Query(description="text in deal or account name")] = None,
+    limit: Limit = None,
+    offset: Offset = 0,
+    sort: Annotated[str | None, Query(description=f"one of {sorted(COMMITMENT_SORTS)}")] = None,
+    format: Format = None,
+):
+    csv = wants_csv(request, format)
+    page = page_request(request, limit, offset, sort, "-signed_at", csv)
+    _check_range(signed_from, signed_to)
+    conds = commitment_conditions(
+        feature=feature,
+        crm=crm,
+        owner=owner,
+        flagged=flagged,
+        signed_from=signed_from,
+        signed_to=signed_to,
+    )
+    if q:
+        like = f"%{q}%"
+        conds.append(or_(Commitment.deal_name.ilike(like), Commitment.account_name.ilike(like)))
+    total = session.execute(select(func.count()).select_from(Commitment).where(*conds)).scalar_one()
+    stmt = (
+        select(Commitment)
+        .where(*conds)
+        .order_by(*queries.order_by(page.sort, COMMITMENT_SORTS, [Commitment.id]))
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    items = [queries.commitment_row(c) for c in session.execute(stmt).scalars()]
+    result = PageResult(
+        items=items, total=total, limit=page.limit, offset=page.offset, sort=page.sort
+    )
+    return respond(result, csv=csv, columns=COMMITMENT_COLUMNS, filename="commitments.csv")

@@ -1,1 +1,264 @@
-"""Schedules of this domain (stub: the owner fills it in)."""
+"""Approvals: a named person lets one finding on one deal stand, with a reason and an expiry.
+
+An approval changes nothing in the CRM by itself: the deal is re-evaluated at once from its
+stored snapshot (the engine marks the matching finding approved, so it no longer blocks) and
+queued with reason "approval" so the worker writes the lifted block back within seconds.
+Revoking and expiry go through the same path in reverse. Every change is audited.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+import structlog
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from app.db import session_scope
+from app.errors import Conflict, Invalid, NotFound
+from app.jobs.queue import enqueue_deals
+from app.jobs.schedules import JobContext, schedule
+from app.models import Approval, Deal, DealFeature, Evaluation, utcnow
+from app.rules.model import ApprovalGrant
+from app.services import audit
+
+log = structlog.get_logger(__name__)
+
+SYSTEM_ACTOR = "system:approvals-expiry"
+EXPIRY_INTERVAL_SECONDS = 60
+
+
+def _grant(row: Approval) -> ApprovalGrant:
+    return ApprovalGrant(
+        id=row.id,
+        feature_key=row.feature_key,
+        rule_id=row.rule_id,
+        approver=row.approver,
+        promised_date=row.promised_date,
+    )
+
+
+def _active(now: datetime):
+    return (
+        Approval.revoked_at.is_(None),
+        or_(Approval.expires_at.is_(None), Approval.expires_at > now),
+    )
+
+
+def active_grants(session: Session, crm: str, deal_id: str, now: datetime) -> list[ApprovalGrant]:
+    """The approvals the engine honours for this deal now: not revoked, not expired."""
+    rows = session.execute(
+        select(Approval)
+        .where(Approval.crm == crm, Approval.deal_id == deal_id, *_active(now))
+        .order_by(Approval.id)
+    ).scalars()
+    return [_grant(r) for r in rows]
+
+
+def reevaluate_and_enqueue(
+    session: Session, crm: str, deal_ids: list[str], *, trigger: str = "approval"
+) -> list[str]:
+    """Re-evaluate from stored snapshots in this transaction; queue the changed ones to write."""
+    from app.services.pipeline import reevaluate_stored
+
+    session.flush()
+    changed = reevaluate_stored(session, crm, deal_ids, trigger)
+    if changed:
+        enqueue_deals(session, crm, changed, reason="approval")
+    return changed
+
+
+def create_approval(
+    session: Session,
+    *,
+    actor: str,
+    approver: str,
+    crm: str,
+    deal_id: str,
+    feature_key: str,
+    rule_id: str | None,
+    promised_date: date | None,
+    reason: str,
+    expires_at: datetime,
+    now: datetime | None = None,
+) -> tuple[Approval, list[str]]:
+    now = now or utcnow()
+    deal = session.execute(
+        select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id)
+    ).scalar_one_or_none()
+    if deal is None or not deal.tracked:
+        raise NotFound(f"no deal '{deal_id}' in crm '{crm}'")
+    if expires_at <= now:
+        raise Invalid(
+            "expires_at is in the past: an approval must expire in the future",
+            details={"field": "expires_at", "value": expires_at.isoformat()},
+        )
+    referenced = session.execute(
+        select(DealFeature.id)
+        .where(
+            DealFeature.crm == crm,
+            DealFeature.deal_id == deal_id,
+            DealFeature.feature_key == feature_key,
+        )
+        .limit(1)
+    ).first()
+    if referenced is None:
+        raise Invalid(
+            f"deal '{deal_id}' does not reference feature '{feature_key}'",
+            details={"field": "feature_key", "value": feature_key},
+        )
+    if rule_id is not None and not _has_finding(session, deal, feature_key, rule_id):
+        raise Invalid(
+            f"deal '{deal_id}' has no finding of rule '{rule_id}' on feature '{feature_key}'",
+            details={"field": "rule_id", "value": rule_id},
+        )
+    duplicate = session.execute(
+        select(Approval.id).where(
+            Approval.crm == crm,
+            Approval.deal_id == deal_id,
+            Approval.feature_key == feature_key,
+            Approval.rule_id.is_(None) if rule_id is None else Approval.rule_id == rule_id,
+            *_active(now),
+        )
+    ).first()
+    if duplicate is not None:
+        raise Conflict(
+            f"approval {duplicate[0]} already covers this finding; revoke it first",
+            details={"approval_id": duplicate[0]},
+        )
+    row = Approval(
+        crm=crm,
+        deal_id=deal_id,
+        feature_key=feature_key,
+        rule_id=rule_id,
+        promised_date=promised_date,
+        reason=reason,
+        approver=approver,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="approval.create",
+        entity_type="approval",
+        entity_id=row.id,
+        after=_audit_view(row),
+    )
+    changed = reevaluate_and_enqueue(session, crm, [deal_id])
+    return row, changed
+
+
+def revoke_approval(
+    session: Session, approval_id: int, *, actor: str, now: datetime | None = None
+) -> tuple[Approval, list[str]]:
+    now = now or utcnow()
+    row = session.get(Approval, approval_id)
+    if row is None:
+        raise NotFound(f"no approval {approval_id}")
+    if row.revoked_at is not None:
+        raise Conflict(f"approval {approval_id} was already revoked by {row.revoked_by}")
+    before = _audit_view(row)
+    row.revoked_at = now
+    row.revoked_by = actor
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="approval.revoke",
+        entity_type="approval",
+        entity_id=row.id,
+        before=before,
+        after=_audit_view(row),
+    )
+    changed = reevaluate_and_enqueue(session, row.crm, [row.deal_id])
+    return row, changed
+
+
+def expire_due(session: Session, since: datetime | None, now: datetime) -> dict[str, list[str]]:
+    """Approvals that expired in (since, now]: audit each, restore their deals' findings."""
+    conds = [
+        Approval.revoked_at.is_(None),
+        Approval.expires_at.is_not(None),
+        Approval.expires_at <= now,
+    ]
+    if since is not None:
+        conds.append(Approval.expires_at > since)
+    rows = session.execute(select(Approval).where(*conds).order_by(Approval.id)).scalars().all()
+    by_crm: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        audit.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="approval.expire",
+            entity_type="approval",
+            entity_id=row.id,
+            after=_audit_view(row),
+        )
+        by_crm[row.crm].add(row.deal_id)
+    changed: dict[str, list[str]] = {}
+    for crm, ids in by_crm.items():
+        changed[crm] = reevaluate_and_enqueue(session, crm, sorted(ids))
+    return changed
+
+
+@schedule("approvals.expire", interval=lambda _s: EXPIRY_INTERVAL_SECONDS)
+def expire_approvals(ctx: JobContext) -> dict:
+    """Runs every minute on one worker; the state remembers up to when expiries were handled,
+    so an approval's expiry is acted on exactly once even though the row itself is unchanged."""
+    since_raw = ctx.state.get("checked_until")
+    since = datetime.fromisoformat(since_raw) if since_raw else None
+    now = utcnow()
+    with session_scope(ctx.engine) as session:
+        changed = expire_due(session, since, now)
+    if any(changed.values()):
+        log.info("approvals_expired", requeued={k: len(v) for k, v in changed.items()})
+    return {"checked_until": now.isoformat()}
+
+
+def list_approvals(
+    session: Session,
+    *,
+    crm: str | None = None,
+    deal_id: str | None = None,
+    feature_key: str | None = None,
+    approver: str | None = None,
+    status: str | None = None,
+    now: datetime | None = None,
+):
+    """Conditions for the approvals list; status is active | expired | revoked."""
+    now = now or utcnow()
+    conds = []
+    if crm:
+        conds.append(Approval.crm == crm)
+    if deal_id:
+        conds.append(Approval.deal_id == deal_id)
+    if feature_key:
+        conds.append(Approval.feature_key == feature_key)
+    if approver:
+        conds.append(Approval.approver == approver)
+    if status == "active":
+        conds.extend(_active(now))
+    elif status == "revoked":
+        conds.append(Approval.revoked_at.is_not(None))
+    elif status == "expired":
+        conds.extend([Approval.revoked_at.is_(None), Approval.expires_at <= now])
+    return conds
+
+
+def _has_finding(session: Session, deal: Deal, feature_key: str, rule_id: str) -> bool:
+    if deal.last_evaluation_id is None:
+        return False
+    evaluation = session.get(Evaluation, deal.last_evaluation_id)
+    findings = evaluation.findings if evaluation else []
+    return any(
+        f.get("feature_key") == feature_key and f.get("rule_id") == rule_id for f in findings
+    )
+
+
+def _audit_view(row: Approval) -> dict:
+    return row.model_dump(mode="json")

@@ -1,0 +1,230 @@
+"""The commitment ledger: what was promised when a deal was signed, and whether it still holds.
+
+A deal that reaches a won stage with approved findings (someone signed off a promise) or with
+references to coming_soon features (sold on a date) gets one ledger entry per feature. When the
+roadmap later moves that feature's target date past the promised date, or its availability
+drops, the entry is flagged and the deal owner gets exactly one CRM task: the pipeline asks
+`pending_followups` while building the write-back and calls `mark_followups_created` once the
+connector reports the task made, so a retry never makes a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.connectors.base import TaskSpec
+from app.models import Approval, Commitment, Deal, Feature, utcnow
+from app.rules.model import Availability, DealSnapshot, EvaluationResult, FeatureReference
+
+# Higher is better for the customer; a fall in rank after signing is a broken promise.
+AVAILABILITY_RANK = {
+    Availability.available.value: 5,
+    Availability.beta.value: 4,
+    Availability.coming_soon.value: 3,
+    Availability.uncertain.value: 2,
+    Availability.unknown.value: 1,
+    Availability.never.value: 0,
+}
+FOLLOWUP_PREFIX = "commitment:"
+
+
+def on_evaluated(
+    session: Session,
+    deal: Deal,
+    snapshot: DealSnapshot,
+    result: EvaluationResult,
+    *,
+    was_won: bool,
+) -> None:
+    """Record the deal's promises when it is won.
+
+    Idempotent (one entry per deal and feature, by unique key), so it runs on every evaluation
+    of a won deal rather than only on the transition: a deal first seen already won, or won
+    while the worker was down, still gets its entries. `was_won` is accepted for the contract;
+    entries keep the date they were first recorded.
+    """
+    if not snapshot.stage.is_won:
+        return
+    wanted: dict[str, dict] = {}
+    approved = {f.feature_key: f for f in result.findings if f.approved and f.feature_key}
+    refs_by_key: dict[str, FeatureReference] = {}
+    for ref in result.references:
+        if ref.feature_key and ref.feature_key not in refs_by_key:
+            refs_by_key[ref.feature_key] = ref
+    keys = set(approved) | set(refs_by_key)
+    if not keys:
+        return
+    features = {
+        f.key: f
+        for f in session.execute(select(Feature).where(Feature.key.in_(keys))).scalars().all()
+    }
+    grants = _grants_by_id(session, [f.approval_id for f in approved.values() if f.approval_id])
+    for key in sorted(keys):
+        feature = features.get(key)
+        availability = feature.availability if feature else Availability.unknown.value
+        finding = approved.get(key)
+        if finding is None and availability != Availability.coming_soon.value:
+            continue  # available/beta features are not promises; unapproved gaps block the win
+        ref = refs_by_key.get(key)
+        grant = grants.get(finding.approval_id) if finding and finding.approval_id else None
+        promised = (
+            (grant.promised_date if grant else None)
+            or (ref.promised_date if ref else None)
+            or (feature.target_date if feature else None)
+        )
+        wanted[key] = {
+            "feature_name": (feature.name if feature else None)
+            or (ref.feature_name if ref else None)
+            or (finding.feature_name if finding else None)
+            or key,
+            "availability_at_signing": availability,
+            "target_date_at_signing": feature.target_date if feature else None,
+            "promised_date": promised,
+            "approval_id": finding.approval_id if finding else None,
+            "approver": finding.approved_by if finding else None,
+            "evidence": (ref.evidence if ref else None)
+            or (finding.evidence if finding else "")
+            or "",
+        }
+    if not wanted:
+        return
+    existing = set(
+        session.execute(
+            select(Commitment.feature_key).where(
+                Commitment.crm == deal.crm,
+                Commitment.deal_id == deal.deal_id,
+                Commitment.feature_key.in_(list(wanted)),
+            )
+        ).scalars()
+    )
+    now = utcnow()
+    for key, values in wanted.items():
+        if key in existing:
+            continue
+        session.add(
+            Commitment(
+                crm=deal.crm,
+                deal_id=deal.deal_id,
+                deal_name=(snapshot.name or "")[:512],
+                account_name=snapshot.account_name,
+                owner_id=snapshot.owner_id,
+                feature_key=key,
+                amount=snapshot.amount,
+                currency=snapshot.currency,
+                signed_at=now,
+                **values,
+            )
+        )
+    session.flush()
+
+
+def slip_reason(entry: Commitment, feature: Feature | None) -> str | None:
+    """Why this promise no longer holds, or None while it does."""
+    if feature is None:
+        return f"'{entry.feature_name}' is no longer on the roadmap"
+    was = AVAILABILITY_RANK.get(entry.availability_at_signing or "unknown", 1)
+    now = AVAILABILITY_RANK.get(feature.availability, 1)
+    if now < was:
+        return (
+            f"'{feature.name}' dropped from {entry.availability_at_signing} to "
+            f"{feature.availability} after the deal was signed"
+        )
+    if (
+        entry.promised_date is not None
+        and feature.target_date is not None
+        and feature.target_date > entry.promised_date
+        and feature.availability not in (Availability.available.value, Availability.beta.value)
+    ):
+        return (
+            f"'{feature.name}' now targets {feature.target_date.isoformat()}, after the "
+            f"promised {entry.promised_date.isoformat()}"
+        )
+    return None
+
+
+def on_features_changed(session: Session, feature_keys: Iterable[str]) -> list[tuple[str, str]]:
+    """Flag unflagged entries of these features whose promise broke; returns deals to re-queue
+    (their write-back carries the followup task)."""
+    keys = sorted(set(feature_keys))
+    if not keys:
+        return []
+    entries = (
+        session.execute(
+            select(Commitment).where(
+                Commitment.feature_key.in_(keys), Commitment.flagged_at.is_(None)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not entries:
+        return []
+    features = {
+        f.key: f
+        for f in session.execute(select(Feature).where(Feature.key.in_(keys))).scalars().all()
+    }
+    now = utcnow()
+    deals: dict[tuple[str, str], None] = {}
+    for entry in entries:
+        reason = slip_reason(entry, features.get(entry.feature_key))
+        if reason is None:
+            continue
+        entry.flagged_at = now
+        entry.flag_reason = reason
+        entry.task_requested = False
+        session.add(entry)
+        deals[(entry.crm, entry.deal_id)] = None
+    session.flush()
+    return list(deals)
+
+
+def pending_followups(session: Session, crm: str, deal_id: str) -> dict[str, TaskSpec]:
+    """Flagged entries whose task is not made yet, keyed `commitment:<id>`."""
+    entries = session.execute(
+        select(Commitment)
+        .where(
+            Commitment.crm == crm,
+            Commitment.deal_id == deal_id,
+            Commitment.flagged_at.is_not(None),
+            Commitment.task_requested.is_(False),
+        )
+        .order_by(Commitment.id)
+    ).scalars()
+    return {f"{FOLLOWUP_PREFIX}{e.id}": _task(e) for e in entries}
+
+
+def mark_followups_created(session: Session, crm: str, deal_id: str, keys: Sequence[str]) -> None:
+    ids = [int(k.removeprefix(FOLLOWUP_PREFIX)) for k in keys if k.startswith(FOLLOWUP_PREFIX)]
+    if not ids:
+        return
+    for entry in session.execute(
+        select(Commitment).where(
+            Commitment.crm == crm, Commitment.deal_id == deal_id, Commitment.id.in_(ids)
+        )
+    ).scalars():
+        entry.task_requested = True
+        session.add(entry)
+    session.flush()
+
+
+def _task(entry: Commitment) -> TaskSpec:
+    promised = entry.promised_date.isoformat() if entry.promised_date else "no date"
+    subject = f"Roadmap promise at risk: {entry.feature_name}"[:255]
+    body = (
+        f"When '{entry.deal_name}' was signed, the customer was promised "
+        f"'{entry.feature_name}' ({promised}). {entry.flag_reason or ''} "
+        "Talk to the customer and to product about a new date or an alternative."
+    ).strip()
+    if entry.approver:
+        body += f" The promise was approved by {entry.approver}."
+    return TaskSpec(subject=subject, body=body, open=True, owner_id=entry.owner_id)
+
+
+def _grants_by_id(session: Session, ids: list[int]) -> dict[int, Approval]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Approval).where(Approval.id.in_(ids))).scalars()
+    return {r.id: r for r in rows}

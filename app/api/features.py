@@ -1,3 +1,99 @@
-from fastapi import APIRouter
+"""/api/v1/features: every source's features (read); the built-in registry's (write)."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from app.api.deps import ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.rules.model import Availability
+from app.services import features_service as svc
+
+router = APIRouter(prefix="/api/v1/features", tags=["roadmap"])
+
+
+class FeaturePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[svc.FeaturePublic]
+
+
+class FeatureChange(BaseModel):
+    feature: svc.FeaturePublic
+    deals_reevaluated: int
+    deals_requeued: int
+
+
+class FeatureDeleted(BaseModel):
+    key: str
+    deals_reevaluated: int
+    deals_requeued: int
+
+
+@router.get("", summary="List and search features", operation_id="list_features")
+def list_features(
+    session: SessionDep,
+    _p: ReadPrincipal,
+    q: Annotated[str | None, Query(max_length=200, description="in key, name or aliases")] = None,
+    availability: Annotated[list[Availability] | None, Query()] = None,
+    source: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> FeaturePage:
+    total, rows = svc.list_features(
+        session, q=q, availability=availability, source=source, limit=limit, offset=offset
+    )
+    return FeaturePage(
+        total=total, limit=limit, offset=offset, items=[svc.to_public(r) for r in rows]
+    )
+
+
+@router.get("/{key}", summary="One feature", operation_id="get_feature")
+def get_feature(key: str, session: SessionDep, _p: ReadPrincipal) -> svc.FeaturePublic:
+    return svc.to_public(svc.get_row(session, key))
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a registry feature (re-evaluates open deals that now match it)",
+    operation_id="create_feature",
+)
+def create_feature(
+    body: svc.FeatureCreate, session: SessionDep, principal: RevOpsPrincipal
+) -> FeatureChange:
+    row, fanout = svc.create_feature(session, body, actor=principal.actor)
+    return FeatureChange(
+        feature=svc.to_public(row),
+        deals_reevaluated=fanout.candidates,
+        deals_requeued=fanout.requeued_count,
+    )
+
+
+@router.patch(
+    "/{key}",
+    summary="Edit a registry feature (partial); dependent open deals are re-evaluated",
+    operation_id="update_feature",
+)
+def update_feature(
+    key: str, body: svc.FeatureUpdate, session: SessionDep, principal: RevOpsPrincipal
+) -> FeatureChange:
+    row, fanout = svc.update_feature(session, key, body, actor=principal.actor)
+    return FeatureChange(
+        feature=svc.to_public(row),
+        deals_reevaluated=fanout.candidates,
+        deals_requeued=fanout.requeued_count,
+    )
+
+
+@router.delete("/{key}", summary="Delete a registry feature", operation_id="delete_feature")
+def delete_feature(
+    key: str, session: SessionDep, principal: RevOpsPrincipal, response: Response
+) -> FeatureDeleted:
+    fanout = svc.delete_feature(session, key, actor=principal.actor)
+    return FeatureDeleted(
+        key=key, deals_reevaluated=fanout.candidates, deals_requeued=fanout.requeued_count
+    )

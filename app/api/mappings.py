@@ -1,3 +1,167 @@
-from fastapi import APIRouter
+"""/api/v1/mappings: product SKU / product id / exact name → roadmap feature keys."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from app.api.deps import ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.errors import Invalid
+from app.services import mappings_service as svc
+
+router = APIRouter(prefix="/api/v1/mappings", tags=["roadmap"])
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+class MappingPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[svc.MappingPublic]
+
+
+class MappingChange(BaseModel):
+    mapping: svc.MappingPublic
+    deals_reevaluated: int
+    deals_requeued: int
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    deleted: int
+    deals_reevaluated: int
+    deals_requeued: int
+
+
+@router.get("", summary="List product mappings", operation_id="list_mappings")
+def list_mappings(
+    session: SessionDep,
+    _p: ReadPrincipal,
+    match_kind: Annotated[Literal["sku", "product_id", "name"] | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    feature_key: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> MappingPage:
+    total, rows = svc.list_mappings(
+        session, match_kind=match_kind, q=q, feature_key=feature_key, limit=limit, offset=offset
+    )
+    return MappingPage(
+        total=total, limit=limit, offset=offset, items=[svc.to_public(r) for r in rows]
+    )
+
+
+@router.get("/{mapping_id}", summary="One mapping", operation_id="get_mapping")
+def get_mapping(mapping_id: int, session: SessionDep, _p: ReadPrincipal) -> svc.MappingPublic:
+    return svc.to_public(svc.get_row(session, mapping_id))
+
+
+@router.post("", status_code=201, summary="Add a mapping", operation_id="create_mapping")
+def create_mapping(
+    body: svc.MappingIn, session: SessionDep, principal: RevOpsPrincipal
+) -> MappingChange:
+    row, fanout = svc.create_mapping(session, body, actor=principal.actor)
+    return MappingChange(
+        mapping=svc.to_public(row),
+        deals_reevaluated=fanout.candidates,
+        deals_requeued=fanout.requeued_count,
+    )
+
+
+@router.put(
+    "/{mapping_id}", summary="Replace a mapping's feature keys", operation_id="update_mapping"
+)
+def update_mapping(
+    mapping_id: int, body: svc.MappingUpdate, session: SessionDep, principal: RevOpsPrincipal
+) -> MappingChange:
+    row, fanout = svc.update_mapping(session, mapping_id, body, actor=principal.actor)
+    return MappingChange(
+        mapping=svc.to_public(row),
+        deals_reevaluated=fanout.candidates,
+        deals_requeued=fanout.requeued_count,
+    )
+
+
+@router.delete("/{mapping_id}", summary="Remove a mapping", operation_id="delete_mapping")
+def delete_mapping(mapping_id: int, session: SessionDep, principal: RevOpsPrincipal) -> dict:
+    fanout = svc.delete_mapping(session, mapping_id, actor=principal.actor)
+    return {"id": mapping_id, **fanout.as_dict()}
+
+
+@router.post(
+    "/import",
+    summary="Bulk import (all or nothing): CSV upload (multipart field 'file'), text/csv body, "
+    "or JSON list",
+    description=(
+        "CSV: header `match_kind,match_value,feature_keys`; several keys separated by `;`. "
+        "Errors name the CSV line (header = line 1) or the JSON item (1-based). "
+        "`replace=true` also deletes mappings absent from the import."
+    ),
+    operation_id="import_mappings",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {
+                    "schema": {"type": "array", "items": {"$ref": "#/components/schemas/MappingIn"}}
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+            "required": True,
+        }
+    },
+)
+async def import_mappings(
+    request: Request,
+    session: SessionDep,
+    principal: RevOpsPrincipal,
+    replace: Annotated[bool, Query()] = False,
+) -> ImportResult:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise Invalid("multipart import needs a file field named 'file'")
+        raw = await upload.read(MAX_IMPORT_BYTES + 1)
+        filename = (upload.filename or "").lower()
+        kind = "json" if filename.endswith(".json") else "csv"
+    else:
+        raw = await request.body()
+        kind = "json" if content_type == "application/json" else "csv"
+        if content_type not in ("application/json", "text/csv", "text/plain"):
+            raise Invalid(
+                f"unsupported content type '{content_type}': send text/csv, application/json "
+                "or multipart/form-data"
+            )
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise Invalid(f"import larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("import must be UTF-8 text") from None
+    if kind == "json":
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise Invalid(
+                f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+        rows = svc.parse_json(payload)
+    else:
+        rows = svc.parse_csv(text)
+    counts, fanout = svc.import_mappings(session, rows, actor=principal.actor, replace=replace)
+    return ImportResult(
+        **counts, deals_reevaluated=fanout.candidates, deals_requeued=fanout.requeued_count
+    )

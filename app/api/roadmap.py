@@ -1,3 +1,101 @@
-from fastapi import APIRouter
+"""/api/v1/roadmap/sources: source configuration, status mappings, last refresh, refresh now."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep, SettingsDep
+from app.services import roadmap_sources as svc
+from app.services.roadmap_refresh import refresh_source
+
+router = APIRouter(prefix="/api/v1/roadmap/sources", tags=["roadmap"])
+
+
+class SourceChange(BaseModel):
+    source: svc.SourcePublic
+    features_remapped: int = 0
+    deals_reevaluated: int = 0
+    deals_requeued: int = 0
+
+
+class RefreshOut(BaseModel):
+    source: str
+    ok: bool
+    not_modified: bool
+    error: str | None
+    fetched: int
+    created: int
+    updated: int
+    deleted: int
+    pages: int
+    deals_reevaluated: int
+    deals_requeued: int
+
+
+def _stale_after(settings) -> float:
+    # Two missed refreshes: the catalog is stale.
+    return 2.0 * settings.roadmap_refresh_seconds
+
+
+@router.get("", summary="Roadmap sources with status and last refresh", operation_id="list_sources")
+def list_sources(
+    session: SessionDep, settings: SettingsDep, _p: ReadPrincipal
+) -> list[svc.SourcePublic]:
+    return [
+        svc.to_public(session, r, stale_after=_stale_after(settings))
+        for r in svc.list_sources(session)
+    ]
+
+
+@router.get("/{name}", summary="One roadmap source", operation_id="get_source")
+def get_source(
+    name: str, session: SessionDep, settings: SettingsDep, _p: ReadPrincipal
+) -> svc.SourcePublic:
+    return svc.to_public(session, svc.get_source(session, name), stale_after=_stale_after(settings))
+
+
+@router.post("", status_code=201, summary="Add a roadmap source", operation_id="create_source")
+def create_source(
+    body: svc.SourceCreate, session: SessionDep, settings: SettingsDep, principal: RevOpsPrincipal
+) -> svc.SourcePublic:
+    row = svc.create_source(session, body, actor=principal.actor)
+    return svc.to_public(session, row, stale_after=_stale_after(settings))
+
+
+@router.patch(
+    "/{name}",
+    summary="Edit a source: enable/disable, config, status mapping (re-maps stored features)",
+    operation_id="update_source",
+)
+def update_source(
+    name: str,
+    body: svc.SourceUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: RevOpsPrincipal,
+) -> SourceChange:
+    row, fanout = svc.update_source(session, name, body, actor=principal.actor)
+    return SourceChange(
+        source=svc.to_public(session, row, stale_after=_stale_after(settings)),
+        deals_reevaluated=fanout.candidates,
+        deals_requeued=fanout.requeued_count,
+    )
+
+
+@router.delete("/{name}", summary="Remove a source and its features", operation_id="delete_source")
+def delete_source(name: str, session: SessionDep, principal: RevOpsPrincipal) -> dict:
+    fanout = svc.delete_source(session, name, actor=principal.actor)
+    return {"name": name, **fanout.as_dict()}
+
+
+@router.post(
+    "/{name}/refresh",
+    summary="Refresh now (a failure keeps the last good catalog and is recorded on the source)",
+    operation_id="refresh_source",
+)
+async def refresh(name: str, engine: EngineDep, principal: RevOpsPrincipal) -> RefreshOut:
+    # Its own transactions: the fetch must not run inside the request's transaction.
+    result = await run_in_threadpool(refresh_source, engine, name, actor=principal.actor)
+    return RefreshOut(**result.as_dict())

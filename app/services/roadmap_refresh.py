@@ -1,1 +1,271 @@
-"""Schedules of this domain (stub: the owner fills it in)."""
+"""Refreshing roadmap sources: periodically (one worker in the cluster, via @schedule) and on
+demand (POST /api/v1/roadmap/sources/{name}/refresh, `roadmap-guard roadmap refresh`).
+
+The fetch runs outside any database transaction (a slow roadmap API must not hold locks). Then,
+in ONE transaction: the source's features are replaced (created, updated, deleted), the status
+mapping turns source status names into availabilities, the change is audited, and the open
+deals that depend on a changed feature are re-evaluated and queued (fan-out). A failed fetch,
+a bad payload or a key clash changes no feature: the last good catalog stays, and the error,
+last success time and staleness are recorded on the source (API and ROADMAP_STALENESS gauge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app.connectors.roadmap import REGISTRY, SourceError, build_source, map_status
+from app.db import session_scope
+from app.errors import Invalid, NotFound
+from app.jobs.schedules import JobContext, schedule
+from app.metrics import ROADMAP_STALENESS
+from app.models import Feature as FeatureRow
+from app.models import RoadmapSource, utcnow
+from app.rules.model import Feature
+from app.services import audit
+from app.services.catalog import feature_from_row
+from app.services.fanout import ChangeScope, FanOutResult, fan_out, feature_scope
+
+log = structlog.get_logger(__name__)
+
+_FIELDS = (
+    "name",
+    "aliases",
+    "availability",
+    "target_date",
+    "confidence",
+    "skus",
+    "product_ids",
+    "source_status",
+    "url",
+    "guidance",
+)
+
+
+@dataclass
+class RefreshResult:
+    source: str
+    ok: bool
+    not_modified: bool = False
+    error: str | None = None
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    pages: int = 0
+    fanout: FanOutResult = field(default_factory=FanOutResult)
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "ok": self.ok,
+            "not_modified": self.not_modified,
+            "error": self.error,
+            "fetched": self.fetched,
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "pages": self.pages,
+            "deals_reevaluated": self.fanout.candidates,
+            "deals_requeued": self.fanout.requeued_count,
+        }
+
+
+class _RefreshRefused(Exception):
+    """The fetched catalog cannot be stored as is (duplicate keys, keys owned by another source)."""
+
+
+def staleness_seconds(row: RoadmapSource, now: datetime | None = None) -> float | None:
+    if row.kind == REGISTRY or row.last_success_at is None:
+        return None
+    return max(0.0, ((now or utcnow()) - row.last_success_at).total_seconds())
+
+
+def report_staleness(row: RoadmapSource, now: datetime | None = None) -> None:
+    """Keep the gauge current; a source that never succeeded reports -1 (no good catalog yet)."""
+    if row.kind == REGISTRY:
+        return
+    value = staleness_seconds(row, now)
+    ROADMAP_STALENESS.labels(source=row.name).set(-1 if value is None else value)
+
+
+def _apply(row: FeatureRow, feature: Feature) -> None:
+    for name in _FIELDS:
+        value = getattr(feature, name)
+        setattr(row, name, value.value if name == "availability" else value)
+
+
+def replace_source_features(
+    session: Session, source: RoadmapSource, fetched: list[Feature]
+) -> tuple[dict[str, int], ChangeScope, list[str]]:
+    """Make the stored features of `source` equal `fetched` (already status-mapped)."""
+    seen: set[str] = set()
+    dupes = sorted({f.key for f in fetched if f.key in seen or seen.add(f.key)})
+    if dupes:
+        raise _RefreshRefused(f"duplicate feature keys in the source: {', '.join(dupes[:10])}")
+    keys = [f.key for f in fetched]
+    clashes = []
+    for start in range(0, len(keys), 500):
+        clashes += session.exec(
+            select(FeatureRow.key, FeatureRow.source).where(
+                FeatureRow.key.in_(keys[start : start + 500]), FeatureRow.source != source.name
+            )
+        ).all()
+    if clashes:
+        shown = ", ".join(f"{k} (owned by {s})" for k, s in clashes[:10])
+        raise _RefreshRefused(f"feature keys already owned by another source: {shown}")
+
+    existing = {
+        r.key: r for r in session.exec(select(FeatureRow).where(FeatureRow.source == source.name))
+    }
+    now = utcnow()
+    counts = {"created": 0, "updated": 0, "deleted": 0}
+    scope = ChangeScope()
+    changed: list[str] = []
+    for feature in fetched:
+        feature = feature.model_copy(update={"source": source.name})
+        row = existing.pop(feature.key, None)
+        if row is None:
+            row = FeatureRow(key=feature.key, name=feature.name, source=source.name, created_at=now)
+            _apply(row, feature)
+            row.updated_at = now
+            session.add(row)
+            counts["created"] += 1
+            scope.merge(feature_scope(None, feature))
+            changed.append(feature.key)
+            continue
+        before = feature_from_row(row)
+        if before == feature:
+            continue
+        _apply(row, feature)
+        row.updated_at = now
+        session.add(row)
+        counts["updated"] += 1
+        scope.merge(feature_scope(before, feature))
+        changed.append(feature.key)
+    for row in existing.values():
+        scope.merge(feature_scope(feature_from_row(row), None))
+        changed.append(row.key)
+        session.delete(row)
+        counts["deleted"] += 1
+    session.flush()
+    return counts, scope, changed
+
+
+def remap_source_features(session: Session, source: RoadmapSource) -> tuple[int, ChangeScope]:
+    """Apply the source's (edited) status mapping to its stored features: no fetch needed."""
+    now = utcnow()
+    scope = ChangeScope()
+    count = 0
+    for row in session.exec(select(FeatureRow).where(FeatureRow.source == source.name)):
+        availability = map_status(row.source_status, source.status_mapping or {}).value
+        if availability == row.availability:
+            continue
+        before = feature_from_row(row)
+        row.availability = availability
+        row.updated_at = now
+        session.add(row)
+        scope.merge(feature_scope(before, feature_from_row(row)))
+        count += 1
+    session.flush()
+    return count, scope
+
+
+def refresh_source(
+    engine: Engine,
+    name: str,
+    *,
+    actor: str = "system:roadmap-refresh",
+    client: httpx.Client | None = None,
+) -> RefreshResult:
+    with Session(engine) as session:
+        row = session.get(RoadmapSource, name)
+        if row is None:
+            raise NotFound(f"roadmap source '{name}' does not exist")
+        if row.kind == REGISTRY:
+            raise Invalid("the built-in registry is edited through /api/v1/features, not refreshed")
+        kind, config, etag = row.kind, dict(row.config or {}), row.etag
+
+    fetched = None
+    error: str | None = None
+    try:
+        fetched = build_source(kind, name, config, client=client).fetch(etag)
+    except SourceError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug or an unforeseen payload: kept visible, catalog kept
+        error = f"{name}: unexpected {type(exc).__name__}: {exc}"[:1000]
+
+    result = RefreshResult(source=name, ok=error is None)
+    now = utcnow()
+    with session_scope(engine) as session:
+        row = session.get(RoadmapSource, name, with_for_update=True)
+        if row is None:
+            raise NotFound(f"roadmap source '{name}' does not exist")
+        row.last_refresh_at = now
+        if fetched is not None and not fetched.not_modified:
+            mapped = [
+                f.model_copy(
+                    update={"availability": map_status(f.source_status, row.status_mapping)}
+                )
+                for f in fetched.features
+            ]
+            try:  # refusals are decided before the first write: nothing to undo
+                counts, scope, changed = replace_source_features(session, row, mapped)
+            except _RefreshRefused as exc:
+                error = f"{name}: {exc}"
+                result.ok = False
+            else:
+                result.fetched, result.pages = len(mapped), fetched.pages
+                result.created, result.updated = counts["created"], counts["updated"]
+                result.deleted = counts["deleted"]
+                row.etag = fetched.etag
+                row.feature_count = len(mapped)
+                if changed:
+                    audit.record(
+                        session,
+                        actor=actor,
+                        action="roadmap.refresh",
+                        entity_type="roadmap_source",
+                        entity_id=name,
+                        before={"changed_keys": changed[:500]},
+                        after={**counts, "fetched": len(mapped)},
+                    )
+                result.fanout = fan_out(session, scope)
+        elif fetched is not None:
+            result.not_modified, result.pages = True, fetched.pages
+        if error is None:
+            row.last_success_at = now
+            row.last_error = None
+        else:
+            result.error = row.last_error = error
+        row.updated_at = now
+        session.add(row)
+    report_staleness(row, now)
+    log.info(
+        "roadmap source refreshed",
+        **{k: v for k, v in result.as_dict().items() if k != "source"},
+        source=name,
+    )
+    return result
+
+
+def refresh_all(engine: Engine, *, actor: str = "system:roadmap-refresh") -> list[RefreshResult]:
+    with Session(engine) as session:
+        names = session.exec(
+            select(RoadmapSource.name)
+            .where(RoadmapSource.enabled == True, RoadmapSource.kind != REGISTRY)  # noqa: E712
+            .order_by(RoadmapSource.name)
+        ).all()
+    return [refresh_source(engine, n, actor=actor) for n in names]
+
+
+@schedule("roadmap_refresh", interval=lambda s: s.roadmap_refresh_seconds)
+def scheduled_refresh(ctx: JobContext) -> dict:
+    """Refresh every enabled source; a failing one is recorded on its row and does not stop the rest."""
+    results = refresh_all(ctx.engine)
+    return {"last": {r.source: ("ok" if r.ok else "error") for r in results}}

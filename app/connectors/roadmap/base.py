@@ -1,0 +1,95 @@
+"""The roadmap source protocol: one `fetch` that returns the source's whole catalog, or says
+nothing changed since the ETag we hold.
+
+A source returns features with its own status name in `source_status`; turning that name into
+one of the six availabilities is the editable per-source status mapping's job
+(`apply_status_mapping`), so RevOps can change the mapping without re-fetching anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from app.rules.model import Availability, Feature
+
+
+class SourceError(Exception):
+    """The source could not be read (network, HTTP status, bad payload, missing secret).
+
+    The refresh keeps the last good catalog and records the message as the source's last_error,
+    so the message must be safe to show: never include a secret.
+    """
+
+
+class SourceConfigError(SourceError):
+    """The source's stored configuration cannot work (missing URL, unset env var...)."""
+
+
+@dataclass
+class FetchResult:
+    features: list[Feature] = field(default_factory=list)
+    etag: str | None = None
+    not_modified: bool = False  # 304: keep the catalog we have
+    pages: int = 0
+
+
+@runtime_checkable
+class RoadmapSource(Protocol):
+    name: str
+    kind: str
+
+    def fetch(self, etag: str | None = None) -> FetchResult:
+        """Read every feature of the source. Raises SourceError on any failure."""
+        ...
+
+
+def secret_from_env(config: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    """The value of the env var whose NAME is stored in config[key]; secrets never touch the DB."""
+    var = config.get(key)
+    if not var:
+        if required:
+            raise SourceConfigError(
+                f"config.{key} must name the environment variable holding the credential"
+            )
+        return None
+    value = os.environ.get(str(var))
+    if not value:
+        raise SourceConfigError(f"environment variable {var} (config.{key}) is not set")
+    return value
+
+
+def normalise_status(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def map_status(status: str | None, mapping: Mapping[str, str]) -> Availability:
+    """Source status name → availability; case and spacing do not matter; unmapped → unknown."""
+    wanted = normalise_status(status)
+    if not wanted:
+        return Availability.unknown
+    for name, availability in mapping.items():
+        if normalise_status(name) == wanted:
+            try:
+                return Availability(availability)
+            except ValueError:
+                return Availability.unknown
+    return Availability.unknown
+
+
+def apply_status_mapping(features: list[Feature], mapping: Mapping[str, str]) -> list[Feature]:
+    return [
+        f.model_copy(update={"availability": map_status(f.source_status, mapping)})
+        for f in features
+    ]
+
+
+def unmapped_statuses(statuses: list[str | None], mapping: Mapping[str, str]) -> list[str]:
+    known = {normalise_status(k) for k in mapping}
+    seen: dict[str, str] = {}
+    for status in statuses:
+        if status and normalise_status(status) not in known:
+            seen.setdefault(normalise_status(status), status)
+    return sorted(seen.values())

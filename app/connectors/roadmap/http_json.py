@@ -1,0 +1,135 @@
+"""A generic HTTP/JSON roadmap API (the format is documented in docs/roadmap.md).
+
+GET {url} → {"features": [{"key", "name", "status", "aliases", "target_date", "confidence",
+"skus", "product_ids", "url", "guidance"}], "next": "<url>" | null, "next_cursor": "..." | null}
+
+- Auth: config.auth_header (default Authorization) = config.auth_scheme + value of the env var
+  named by config.auth_env. The value is never stored.
+- ETag: the first page's ETag is kept; the next refresh sends If-None-Match and a 304 keeps the
+  catalog untouched.
+- Pagination: follow `next` (absolute or relative URL) or, failing that, `next_cursor` sent back
+  as the query parameter config.cursor_param (default "cursor").
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.connectors.roadmap._http import MAX_PAGES, make_client, request_json
+from app.connectors.roadmap.base import FetchResult, SourceConfigError, SourceError, secret_from_env
+from app.rules.model import Feature
+
+
+class HttpFeature(BaseModel):
+    """One item of the generic format; unknown fields are ignored so servers can send more."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    key: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=255)
+    status: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    target_date: date | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    skus: list[str] = Field(default_factory=list)
+    product_ids: list[str] = Field(default_factory=list)
+    url: str | None = None
+    guidance: str | None = None
+
+
+class HttpJsonSource:
+    kind = "http"
+
+    def __init__(self, name: str, config: dict[str, Any], client: httpx.Client | None = None):
+        self.name = name
+        self.config = config
+        self.url = config.get("url")
+        if not self.url:
+            raise SourceConfigError("config.url is required for an http source")
+        self._client = client
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.config.get("auth_env"):
+            value = secret_from_env(self.config, "auth_env")
+            scheme = self.config.get("auth_scheme", "Bearer")
+            headers[self.config.get("auth_header", "Authorization")] = (
+                f"{scheme} {value}" if scheme else str(value)
+            )
+        return headers
+
+    def fetch(self, etag: str | None = None) -> FetchResult:
+        client = self._client or make_client(self.config)
+        try:
+            return self._fetch(client, etag)
+        finally:
+            if self._client is None:
+                client.close()
+
+    def _fetch(self, client: httpx.Client, etag: str | None) -> FetchResult:
+        headers = self._headers()
+        url: str | None = self.url
+        params: dict[str, Any] | None = None
+        result = FetchResult()
+        cursor_param = self.config.get("cursor_param", "cursor")
+        while url is not None:
+            if result.pages >= MAX_PAGES:
+                raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
+            first = result.pages == 0
+            page_headers = dict(headers)
+            if first and etag:
+                page_headers["If-None-Match"] = etag
+            response, body = request_json(
+                client,
+                "GET",
+                url,
+                source=self.name,
+                headers=page_headers,
+                params=params,
+                allow_not_modified=first,
+            )
+            result.pages += 1
+            if body is None:  # 304 on the first page: nothing changed
+                return FetchResult(etag=etag, not_modified=True, pages=1)
+            if first:
+                result.etag = response.headers.get("ETag")
+            if not isinstance(body, dict) or not isinstance(body.get("features"), list):
+                raise SourceError(f"{self.name}: page {result.pages} has no 'features' list")
+            for index, item in enumerate(body["features"]):
+                try:
+                    parsed = HttpFeature.model_validate(item)
+                except ValidationError as exc:
+                    first_error = exc.errors()[0]
+                    where = ".".join(str(p) for p in first_error["loc"])
+                    raise SourceError(
+                        f"{self.name}: page {result.pages} features[{index}].{where}: {first_error['msg']}"
+                    ) from None
+                result.features.append(
+                    Feature(
+                        key=parsed.key,
+                        name=parsed.name,
+                        aliases=parsed.aliases,
+                        target_date=parsed.target_date,
+                        confidence=parsed.confidence,
+                        skus=parsed.skus,
+                        product_ids=parsed.product_ids,
+                        source=self.name,
+                        source_status=parsed.status,
+                        url=parsed.url,
+                        guidance=parsed.guidance,
+                    )
+                )
+            next_url = body.get("next")
+            cursor = body.get("next_cursor")
+            if next_url:
+                url, params = urljoin(str(response.url), str(next_url)), None
+            elif cursor:
+                url, params = self.url, {cursor_param: cursor}
+            else:
+                url = None
+        return result

@@ -1,0 +1,135 @@
+"""Jira Cloud issues as roadmap features, through JQL search.
+
+What Atlassian documents (REST API v3, "Issue search"):
+- GET /rest/api/3/search/jql?jql=...&fields=a,b&maxResults=N[&nextPageToken=T] (the
+  "enhanced search" that replaced /rest/api/3/search) → {"issues": [{"id", "key", "self",
+  "fields": {...}}], "nextPageToken": "..." (absent or null on the last page), "isLast": bool}.
+- Only the fields asked for come back; status is {"name", "statusCategory": {...}}, `duedate`
+  is "YYYY-MM-DD", date custom fields are "YYYY-MM-DD" (date-time fields carry a time).
+- Auth: Jira Cloud uses basic auth with an account e-mail and an API token; Data Center uses a
+  personal access token as a bearer token. config.email present → basic, else bearer.
+
+Config: base_url, jql, token_env (env var NAME), email (optional), target_date_field
+(default "duedate", e.g. "customfield_10015"), aliases_field (optional, labels-like list),
+page_size (default 100).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from typing import Any
+
+import httpx
+
+from app.connectors.roadmap._http import MAX_PAGES, make_client, request_json
+from app.connectors.roadmap.base import FetchResult, SourceConfigError, SourceError, secret_from_env
+from app.rules.model import Feature
+
+DEFAULT_STATUS_MAPPING = {
+    "Backlog": "uncertain",
+    "To Do": "uncertain",
+    "Selected for Development": "coming_soon",
+    "In Progress": "coming_soon",
+    "In Review": "coming_soon",
+    "Beta": "beta",
+    "Done": "available",
+    "Won't Do": "never",
+}
+
+
+def _date(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v.get("value") if isinstance(v, dict) else v) for v in value if v]
+    if isinstance(value, str) and value.strip():
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return []
+
+
+class JiraSource:
+    kind = "jira"
+
+    def __init__(self, name: str, config: dict[str, Any], client: httpx.Client | None = None):
+        self.name = name
+        self.config = config
+        self.base_url = str(config.get("base_url") or "").rstrip("/")
+        self.jql = config.get("jql")
+        if not self.base_url or not self.jql:
+            raise SourceConfigError("config.base_url and config.jql are required for a jira source")
+        self.date_field = str(config.get("target_date_field") or "duedate")
+        self.aliases_field = config.get("aliases_field")
+        self.page_size = int(config.get("page_size") or 100)
+        self._client = client
+
+    def _headers(self) -> dict[str, str]:
+        token = secret_from_env(self.config, "token_env")
+        email = self.config.get("email")
+        if email:
+            basic = base64.b64encode(f"{email}:{token}".encode()).decode()
+            auth = f"Basic {basic}"
+        else:
+            auth = f"Bearer {token}"
+        return {"Authorization": auth, "Accept": "application/json"}
+
+    def fetch(self, etag: str | None = None) -> FetchResult:
+        client = self._client or make_client(self.config)
+        try:
+            return self._fetch(client)
+        finally:
+            if self._client is None:
+                client.close()
+
+    def _fetch(self, client: httpx.Client) -> FetchResult:
+        headers = self._headers()
+        fields = ["summary", "status", self.date_field]
+        if self.aliases_field:
+            fields.append(str(self.aliases_field))
+        url = f"{self.base_url}/rest/api/3/search/jql"
+        result = FetchResult()
+        token: str | None = None
+        while True:
+            if result.pages >= MAX_PAGES:
+                raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
+            params: dict[str, Any] = {
+                "jql": self.jql,
+                "fields": ",".join(fields),
+                "maxResults": self.page_size,
+            }
+            if token:
+                params["nextPageToken"] = token
+            _, body = request_json(
+                client, "GET", url, source=self.name, headers=headers, params=params
+            )
+            result.pages += 1
+            if not isinstance(body, dict) or not isinstance(body.get("issues"), list):
+                raise SourceError(f"{self.name}: search page {result.pages} has no 'issues' list")
+            for index, issue in enumerate(body["issues"]):
+                fields_value = issue.get("fields") if isinstance(issue, dict) else None
+                if not isinstance(fields_value, dict) or not issue.get("key"):
+                    raise SourceError(f"{self.name}: issues[{index}] lacks key or fields")
+                status = fields_value.get("status") or {}
+                result.features.append(
+                    Feature(
+                        key=str(issue["key"]),
+                        name=str(fields_value.get("summary") or issue["key"])[:255],
+                        aliases=_strings(fields_value.get(self.aliases_field))
+                        if self.aliases_field
+                        else [],
+                        target_date=_date(fields_value.get(self.date_field)),
+                        source=self.name,
+                        source_status=status.get("name") if isinstance(status, dict) else None,
+                        url=f"{self.base_url}/browse/{issue['key']}",
+                    )
+                )
+            token = body.get("nextPageToken")
+            if not token or body.get("isLast") is True:
+                return result

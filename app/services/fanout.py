@@ -1,0 +1,178 @@
+"""Roadmap change fan-out: a changed feature or product mapping re-evaluates the open deals
+that depend on it, from their stored snapshots, and queues for write-back only those whose
+verdict or findings changed.
+
+Who depends on a change:
+- deals whose dependency index (DealFeature) names a changed feature key;
+- deals whose stored snapshot mentions a *new* matching term (a feature's new name, alias, SKU
+  or product id, or a changed mapping's value): they could not be in the index for that feature
+  yet. The snapshot JSON is pre-filtered in SQL with LIKE (same on SQLite and PostgreSQL) and
+  confirmed in Python against the line items and note bodies.
+Closed and untracked deals are never touched: their verdict no longer guards anything.
+Everything runs in the caller's transaction, so the roadmap change, the new evaluations and the
+queue rows commit together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlmodel import Session
+
+from app.jobs.queue import enqueue_deals
+from app.models import Deal, DealFeature
+from app.rules.model import Feature
+
+Reevaluate = Callable[[Session, str, Sequence[str], str], list[str]]
+
+
+@dataclass
+class FanOutResult:
+    candidates: int = 0  # open deals re-evaluated
+    requeued: dict[str, list[str]] = field(default_factory=dict)  # crm → deal ids queued
+
+    @property
+    def requeued_count(self) -> int:
+        return sum(len(v) for v in self.requeued.values())
+
+    def as_dict(self) -> dict:
+        return {"candidates": self.candidates, "requeued": self.requeued_count}
+
+
+@dataclass
+class ChangeScope:
+    """What a set of roadmap changes can affect: feature keys, note terms, line-item values."""
+
+    feature_keys: set[str] = field(default_factory=set)
+    terms: set[str] = field(default_factory=set)  # names / aliases that may now match a note
+    line_values: set[str] = field(default_factory=set)  # SKUs, product ids, product names
+
+    def __bool__(self) -> bool:
+        return bool(self.feature_keys or self.terms or self.line_values)
+
+    def merge(self, other: ChangeScope) -> ChangeScope:
+        self.feature_keys |= other.feature_keys
+        self.terms |= other.terms
+        self.line_values |= other.line_values
+        return self
+
+
+def feature_scope(before: Feature | None, after: Feature | None) -> ChangeScope:
+    """The scope of one feature change; empty when nothing a deal can see changed."""
+    if before is not None and after is not None and before == after:
+        return ChangeScope()
+    scope = ChangeScope()
+    old_terms = {t.casefold() for t in _terms(before)}
+    old_values = set(_values(before))
+    for f in (before, after):
+        if f is not None:
+            scope.feature_keys.add(f.key)
+    scope.terms = {t for t in _terms(after) if t.casefold() not in old_terms}
+    scope.line_values = {v for v in _values(after) if v not in old_values}
+    return scope
+
+
+def mapping_scope(values: Iterable[str], feature_keys: Iterable[str] = ()) -> ChangeScope:
+    return ChangeScope(feature_keys=set(feature_keys), line_values={v for v in values if v})
+
+
+def _terms(feature: Feature | None) -> list[str]:
+    if feature is None:
+        return []
+    return [t for t in [feature.name, *feature.aliases] if t and t.strip()]
+
+
+def _values(feature: Feature | None) -> list[str]:
+    if feature is None:
+        return []
+    return [v for v in [*feature.skus, *feature.product_ids] if v]
+
+
+def _like_pattern(term: str) -> str:
+    # The snapshot is stored as json.dumps text: match the JSON-escaped, lower-cased form.
+    escaped = json.dumps(term.casefold())[1:-1]
+    escaped = escaped.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _snapshot_mentions(snapshot: dict, terms: set[str], values: set[str]) -> bool:
+    lowered_values = {v.casefold() for v in values}
+    for item in snapshot.get("line_items") or []:
+        for k in ("sku", "product_id", "name"):
+            v = item.get(k)
+            if v and str(v).casefold() in lowered_values:
+                return True
+        name = str(item.get("name") or "").casefold()
+        if any(t in name for t in terms):
+            return True
+    if terms:
+        for note in snapshot.get("notes") or []:
+            body = str(note.get("body") or "").casefold()
+            if any(t in body for t in terms):
+                return True
+    return False
+
+
+def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[str]]:
+    """crm → open, tracked deal ids that the change can affect."""
+    found: dict[str, set[str]] = defaultdict(set)
+    open_deal = (Deal.is_closed == False, Deal.tracked == True)  # noqa: E712
+    if scope.feature_keys:
+        keys = sorted(scope.feature_keys)
+        for start in range(0, len(keys), 500):
+            stmt = (
+                select(DealFeature.crm, DealFeature.deal_id)
+                .join(Deal, (Deal.crm == DealFeature.crm) & (Deal.deal_id == DealFeature.deal_id))
+                .where(DealFeature.feature_key.in_(keys[start : start + 500]), *open_deal)
+                .distinct()
+            )
+            for crm, deal_id in session.execute(stmt):
+                found[crm].add(deal_id)
+    needles = {t.casefold() for t in scope.terms} | {v.casefold() for v in scope.line_values}
+    if needles:
+        text = func.lower(cast(Deal.snapshot, String))
+        likes = [text.like(_like_pattern(n), escape="\\") for n in sorted(needles)]
+        terms = {t.casefold() for t in scope.terms}
+        for start in range(0, len(likes), 50):
+            stmt = select(Deal.crm, Deal.deal_id, Deal.snapshot).where(
+                *open_deal, or_(*likes[start : start + 50])
+            )
+            for crm, deal_id, snapshot in session.execute(stmt):
+                if deal_id not in found[crm] and _snapshot_mentions(
+                    snapshot or {}, terms, scope.line_values
+                ):
+                    found[crm].add(deal_id)
+    return {crm: ids for crm, ids in found.items() if ids}
+
+
+def _default_reevaluate(session: Session, crm: str, ids: Sequence[str], trigger: str) -> list[str]:
+    from app.services.pipeline import reevaluate_stored
+
+    return reevaluate_stored(session, crm, ids, trigger=trigger)
+
+
+def fan_out(
+    session: Session,
+    scope: ChangeScope,
+    *,
+    reason: str = "roadmap",
+    reevaluate: Reevaluate | None = None,
+) -> FanOutResult:
+    """Re-evaluate the dependent open deals and queue the ones whose verdict changed."""
+    result = FanOutResult()
+    if not scope:
+        return result
+    session.flush()  # the re-evaluation reads the catalog through this session
+    reevaluate = reevaluate or _default_reevaluate
+    for crm, ids in sorted(dependent_open_deals(session, scope).items()):
+        ordered = sorted(ids)
+        result.candidates += len(ordered)
+        changed = reevaluate(session, crm, ordered, reason)
+        if changed:
+            enqueue_deals(session, crm, changed, reason=reason)
+            result.requeued[crm] = sorted(changed)
+    return result

@@ -1,0 +1,240 @@
+"""Roadmap features: list and search every source's features; create, edit and delete the
+built-in registry's. Every change is audited and fanned out in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import String, cast, func, or_
+from sqlmodel import Session, select
+
+from app.connectors.roadmap import REGISTRY
+from app.errors import Conflict, NotFound
+from app.models import Feature as FeatureRow
+from app.models import utcnow
+from app.rules.model import Availability, Feature
+from app.services import audit
+from app.services.catalog import feature_from_row
+from app.services.fanout import FanOutResult, fan_out, feature_scope
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
+
+
+def _clean_list(values: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for value in values:
+        value = value.strip()
+        if value:
+            seen.setdefault(value.casefold(), value)
+    return list(seen.values())
+
+
+class FeatureFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    aliases: list[str] = Field(default_factory=list, max_length=100)
+    availability: Availability = Availability.unknown
+    target_date: date | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    skus: list[str] = Field(default_factory=list, max_length=500)
+    product_ids: list[str] = Field(default_factory=list, max_length=500)
+    url: str | None = Field(default=None, max_length=1024)
+    guidance: str | None = Field(default=None, max_length=4000)
+
+    @field_validator("aliases", "skus", "product_ids")
+    @classmethod
+    def _strip(cls, values: list[str]) -> list[str]:
+        return _clean_list(values)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class FeatureCreate(FeatureFields):
+    key: str = Field(min_length=1, max_length=128, pattern=KEY_PATTERN)
+
+
+class FeatureUpdate(BaseModel):
+    """Partial update: only the fields sent change; send null to clear an optional field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    aliases: list[str] | None = Field(default=None, max_length=100)
+    availability: Availability | None = None
+    target_date: date | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    skus: list[str] | None = Field(default=None, max_length=500)
+    product_ids: list[str] | None = Field(default=None, max_length=500)
+    url: str | None = Field(default=None, max_length=1024)
+    guidance: str | None = Field(default=None, max_length=4000)
+
+    @field_validator("aliases", "skus", "product_ids")
+    @classmethod
+    def _strip(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _clean_list(values)
+
+
+class FeaturePublic(Feature):
+    source_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    editable: bool = False
+
+
+def to_public(row: FeatureRow) -> FeaturePublic:
+    data = feature_from_row(row).model_dump()
+    return FeaturePublic(
+        **data,
+        source_id=row.source_id,
+        created_at=row.created_at.isoformat() if row.created_at else None,
+        updated_at=row.updated_at.isoformat() if row.updated_at else None,
+        editable=row.source == REGISTRY,
+    )
+
+
+def list_features(
+    session: Session,
+    *,
+    q: str | None = None,
+    availability: list[Availability] | None = None,
+    source: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[FeatureRow]]:
+    stmt = select(FeatureRow)
+    if q:
+        pattern = f"%{q.strip().casefold()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(FeatureRow.key).like(pattern),
+                func.lower(FeatureRow.name).like(pattern),
+                func.lower(cast(FeatureRow.aliases, String)).like(pattern),
+            )
+        )
+    if availability:
+        stmt = stmt.where(FeatureRow.availability.in_([a.value for a in availability]))
+    if source:
+        stmt = stmt.where(FeatureRow.source == source)
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(stmt.order_by(FeatureRow.key).offset(offset).limit(limit)).all()
+    return total, list(rows)
+
+
+def get_row(session: Session, key: str) -> FeatureRow:
+    row = session.get(FeatureRow, key)
+    if row is None:
+        raise NotFound(f"feature '{key}' does not exist")
+    return row
+
+
+def _editable(row: FeatureRow) -> None:
+    if row.source != REGISTRY:
+        raise Conflict(
+            f"feature '{row.key}' is owned by roadmap source '{row.source}': change it there "
+            f"(or its status mapping under /api/v1/roadmap/sources/{row.source}); "
+            "the next refresh would overwrite an edit made here",
+            details={"source": row.source},
+        )
+
+
+def _json(row: FeatureRow) -> dict:
+    return feature_from_row(row).model_dump(mode="json")
+
+
+def create_feature(
+    session: Session, body: FeatureCreate, *, actor: str
+) -> tuple[FeatureRow, FanOutResult]:
+    existing = session.get(FeatureRow, body.key)
+    if existing is not None:
+        raise Conflict(
+            f"feature '{body.key}' already exists (source '{existing.source}')",
+            details={"key": body.key},
+        )
+    now = utcnow()
+    row = FeatureRow(**body.model_dump(), source=REGISTRY, created_at=now, updated_at=now)
+    row.availability = body.availability.value
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="feature.create",
+        entity_type="feature",
+        entity_id=row.key,
+        after=_json(row),
+    )
+    return row, fan_out(session, feature_scope(None, feature_from_row(row)))
+
+
+def update_feature(
+    session: Session, key: str, body: FeatureUpdate, *, actor: str
+) -> tuple[FeatureRow, FanOutResult]:
+    row = get_row(session, key)
+    _editable(row)
+    before = feature_from_row(row)
+    changes = body.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        changes.pop("name")
+    for list_field in ("aliases", "skus", "product_ids"):
+        if list_field in changes and changes[list_field] is None:
+            changes[list_field] = []
+    if changes.get("availability") is None:
+        changes.pop("availability", None)
+    else:
+        changes["availability"] = Availability(changes["availability"]).value
+    for name, value in changes.items():
+        setattr(row, name, value)
+    after = feature_from_row(row)
+    if after == before:
+        return row, FanOutResult()
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="feature.update",
+        entity_type="feature",
+        entity_id=key,
+        before=before.model_dump(mode="json"),
+        after=after.model_dump(mode="json"),
+    )
+    return row, fan_out(session, feature_scope(before, after))
+
+
+def delete_feature(session: Session, key: str, *, actor: str) -> FanOutResult:
+    from app.services.mappings_service import mappings_using
+
+    row = get_row(session, key)
+    _editable(row)
+    users = mappings_using(session, [key])
+    if users:
+        raise Conflict(
+            f"feature '{key}' is used by {len(users)} product mapping(s); remove it from them first",
+            details={
+                "mappings": [
+                    {"id": m.id, "match_kind": m.match_kind, "match_value": m.match_value}
+                    for m in users
+                ]
+            },
+        )
+    before = feature_from_row(row)
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="feature.delete",
+        entity_type="feature",
+        entity_id=key,
+        before=before.model_dump(mode="json"),
+    )
+    return fan_out(session, feature_scope(before, None))

@@ -1,0 +1,371 @@
+"""Product mappings: a product, found on a deal's line item by SKU, product id or exact name,
+delivers these roadmap features. Single edits and all-or-nothing bulk imports (CSV or JSON);
+every change is audited and fanned out to the open deals carrying that product.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import String, cast, func
+from sqlmodel import Session, select
+
+from app.errors import Conflict, Invalid, NotFound
+from app.models import Feature as FeatureRow
+from app.models import ProductMapping, utcnow
+from app.services import audit
+from app.services.fanout import FanOutResult, fan_out, mapping_scope
+
+MatchKind = Literal["sku", "product_id", "name"]
+CSV_COLUMNS = ("match_kind", "match_value", "feature_keys")
+
+
+def _clean_keys(keys: list[str]) -> list[str]:
+    cleaned = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
+    if not cleaned:
+        raise ValueError("must name at least one feature key")
+    return cleaned
+
+
+class MappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    match_kind: MatchKind
+    match_value: str = Field(min_length=1, max_length=255)
+    feature_keys: list[str] = Field(min_length=1, max_length=200)
+
+    @field_validator("match_value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("feature_keys")
+    @classmethod
+    def _keys(cls, keys: list[str]) -> list[str]:
+        return _clean_keys(keys)
+
+
+class MappingUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    feature_keys: list[str] = Field(min_length=1, max_length=200)
+
+    @field_validator("feature_keys")
+    @classmethod
+    def _keys(cls, keys: list[str]) -> list[str]:
+        return _clean_keys(keys)
+
+
+class MappingPublic(BaseModel):
+    id: int
+    match_kind: str
+    match_value: str
+    feature_keys: list[str]
+    created_at: str
+    updated_at: str
+
+
+def to_public(row: ProductMapping) -> MappingPublic:
+    return MappingPublic(
+        id=row.id,
+        match_kind=row.match_kind,
+        match_value=row.match_value,
+        feature_keys=list(row.feature_keys),
+        created_at=row.created_at.isoformat(),
+        updated_at=row.updated_at.isoformat(),
+    )
+
+
+def _json(row: ProductMapping) -> dict:
+    return {
+        "id": row.id,
+        "match_kind": row.match_kind,
+        "match_value": row.match_value,
+        "feature_keys": list(row.feature_keys),
+    }
+
+
+def unknown_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    wanted = set(keys)
+    if not wanted:
+        return set()
+    known = set(session.exec(select(FeatureRow.key).where(FeatureRow.key.in_(sorted(wanted)))))
+    return wanted - known
+
+
+def _check_keys(session: Session, keys: list[str]) -> None:
+    missing = unknown_keys(session, keys)
+    if missing:
+        details = [
+            {"path": f"feature_keys[{i}]", "message": f"unknown feature key '{k}'"}
+            for i, k in enumerate(keys)
+            if k in missing
+        ]
+        raise Invalid(f"unknown feature key(s): {', '.join(sorted(missing))}", details=details)
+
+
+def mappings_using(session: Session, feature_keys: Iterable[str]) -> list[ProductMapping]:
+    keys = set(feature_keys)
+    return [m for m in session.exec(select(ProductMapping)) if keys & set(m.feature_keys)]
+
+
+def list_mappings(
+    session: Session,
+    *,
+    match_kind: str | None = None,
+    q: str | None = None,
+    feature_key: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[ProductMapping]]:
+    stmt = select(ProductMapping)
+    if match_kind:
+        stmt = stmt.where(ProductMapping.match_kind == match_kind)
+    if q:
+        stmt = stmt.where(func.lower(ProductMapping.match_value).like(f"%{q.casefold()}%"))
+    if feature_key:
+        # Pre-filter on the JSON text, then confirm exactly (same on SQLite and PostgreSQL).
+        stmt = stmt.where(cast(ProductMapping.feature_keys, String).like(f'%"{feature_key}"%'))
+    rows = list(session.exec(stmt.order_by(ProductMapping.match_kind, ProductMapping.match_value)))
+    if feature_key:
+        rows = [r for r in rows if feature_key in r.feature_keys]
+    return len(rows), rows[offset : offset + limit]
+
+
+def get_row(session: Session, mapping_id: int) -> ProductMapping:
+    row = session.get(ProductMapping, mapping_id)
+    if row is None:
+        raise NotFound(f"mapping {mapping_id} does not exist")
+    return row
+
+
+def _find(session: Session, kind: str, value: str) -> ProductMapping | None:
+    return session.exec(
+        select(ProductMapping).where(
+            ProductMapping.match_kind == kind, ProductMapping.match_value == value
+        )
+    ).first()
+
+
+def create_mapping(
+    session: Session, body: MappingIn, *, actor: str
+) -> tuple[ProductMapping, FanOutResult]:
+    if _find(session, body.match_kind, body.match_value) is not None:
+        raise Conflict(f"a mapping for {body.match_kind} '{body.match_value}' already exists")
+    _check_keys(session, body.feature_keys)
+    now = utcnow()
+    row = ProductMapping(**body.model_dump(), created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="mapping.create",
+        entity_type="product_mapping",
+        entity_id=row.id,
+        after=_json(row),
+    )
+    return row, fan_out(session, mapping_scope([row.match_value]))
+
+
+def update_mapping(
+    session: Session, mapping_id: int, body: MappingUpdate, *, actor: str
+) -> tuple[ProductMapping, FanOutResult]:
+    row = get_row(session, mapping_id)
+    _check_keys(session, body.feature_keys)
+    before = _json(row)
+    if list(row.feature_keys) == body.feature_keys:
+        return row, FanOutResult()
+    row.feature_keys = body.feature_keys
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="mapping.update",
+        entity_type="product_mapping",
+        entity_id=row.id,
+        before=before,
+        after=_json(row),
+    )
+    return row, fan_out(session, mapping_scope([row.match_value]))
+
+
+def delete_mapping(session: Session, mapping_id: int, *, actor: str) -> FanOutResult:
+    row = get_row(session, mapping_id)
+    before = _json(row)
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="mapping.delete",
+        entity_type="product_mapping",
+        entity_id=mapping_id,
+        before=before,
+    )
+    return fan_out(session, mapping_scope([before["match_value"]]))
+
+
+# --- bulk import ------------------------------------------------------------------------------
+
+
+def parse_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
+    """CSV with a header row match_kind,match_value,feature_keys; keys split on ';' or '|'.
+
+    Returns (line number, raw row) pairs; the header is line 1.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise Invalid(
+            f"CSV header must have columns {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}",
+            details=[
+                {"row": 1, "path": "header", "message": f"missing column {c}"} for c in missing
+            ],
+        )
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for raw in reader:
+        line = reader.line_num
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if not any(row.values()):
+            continue  # blank line
+        keys = row.get("feature_keys", "").replace("|", ";")
+        row["feature_keys"] = [k for k in (p.strip() for p in keys.split(";")) if k]
+        extra = [k for k in row if k not in CSV_COLUMNS]
+        for k in extra:
+            row.pop(k)
+        rows.append((line, row))
+    return rows
+
+
+def parse_json(payload: Any) -> list[tuple[int, dict[str, Any]]]:
+    """A JSON list of mappings, or {"mappings": [...]}; rows are numbered from 1."""
+    if isinstance(payload, dict) and "mappings" in payload:
+        payload = payload["mappings"]
+    if not isinstance(payload, list):
+        raise Invalid('JSON import must be a list of mappings or {"mappings": [...]}')
+    return [(i + 1, item) for i, item in enumerate(payload)]
+
+
+def import_mappings(
+    session: Session,
+    rows: list[tuple[int, Any]],
+    *,
+    actor: str,
+    replace: bool = False,
+) -> tuple[dict[str, int], FanOutResult]:
+    """All or nothing: every row is checked first; any error writes nothing and lists them all."""
+    errors: list[dict[str, Any]] = []
+    parsed: list[tuple[int, MappingIn]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for row_no, raw in rows:
+        try:
+            item = MappingIn.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                errors.append(
+                    {
+                        "row": row_no,
+                        "path": ".".join(str(p) for p in err["loc"]) or "row",
+                        "message": err["msg"],
+                    }
+                )
+            continue
+        key = (item.match_kind, item.match_value)
+        if key in seen:
+            errors.append(
+                {
+                    "row": row_no,
+                    "path": "match_value",
+                    "message": f"duplicate of row {seen[key]} ({item.match_kind} '{item.match_value}')",
+                }
+            )
+            continue
+        seen[key] = row_no
+        parsed.append((row_no, item))
+    missing = unknown_keys(session, {k for _, item in parsed for k in item.feature_keys})
+    for row_no, item in parsed:
+        for i, k in enumerate(item.feature_keys):
+            if k in missing:
+                errors.append(
+                    {
+                        "row": row_no,
+                        "path": f"feature_keys[{i}]",
+                        "message": f"unknown feature key '{k}'",
+                    }
+                )
+    if not rows:
+        errors.append({"row": 0, "path": "", "message": "the import has no rows"})
+    if errors:
+        errors.sort(key=lambda e: e["row"])
+        rows_bad = sorted({e["row"] for e in errors})
+        raise Invalid(
+            f"import refused, nothing was written: {len(errors)} error(s) in row(s) "
+            + ", ".join(str(r) for r in rows_bad[:20]),
+            details=errors,
+        )
+
+    now = utcnow()
+    existing = {(m.match_kind, m.match_value): m for m in session.exec(select(ProductMapping))}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
+    before: list[dict] = []
+    after: list[dict] = []
+    touched: set[str] = set()
+    for _, item in parsed:
+        row = existing.get((item.match_kind, item.match_value))
+        if row is None:
+            row = ProductMapping(**item.model_dump(), created_at=now, updated_at=now)
+            session.add(row)
+            counts["created"] += 1
+        elif list(row.feature_keys) != item.feature_keys:
+            before.append(_json(row))
+            row.feature_keys = item.feature_keys
+            row.updated_at = now
+            session.add(row)
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+            continue
+        touched.add(item.match_value)
+        after.append(item.model_dump())
+    if replace:
+        for key, row in existing.items():
+            if key not in seen:
+                before.append(_json(row))
+                touched.add(row.match_value)
+                session.delete(row)
+                counts["deleted"] += 1
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="mapping.import",
+        entity_type="product_mapping",
+        entity_id="import",
+        before={"mappings": before},
+        after={"mappings": after, **counts},
+    )
+    return counts, fan_out(session, mapping_scope(touched))
+
+
+__all__ = [
+    "MappingIn",
+    "MappingPublic",
+    "MappingUpdate",
+    "create_mapping",
+    "delete_mapping",
+    "import_mappings",
+    "list_mappings",
+    "parse_csv",
+    "parse_json",
+    "update_mapping",
+]

@@ -1,0 +1,238 @@
+"""Roadmap sources: configuration, editable status mappings, and their last refresh result.
+
+The built-in registry is always listed (it needs no row to exist); the other kinds are rows of
+`roadmap_source`. A config never holds a secret, only the NAME of the environment variable
+that does (auth_env / token_env).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.connectors.roadmap import (
+    DEFAULT_STATUS_MAPPINGS,
+    REGISTRY,
+    unmapped_statuses,
+    validate_config,
+)
+from app.errors import Conflict, Invalid, NotFound
+from app.models import Feature as FeatureRow
+from app.models import RoadmapSource, utcnow
+from app.rules.model import Availability
+from app.services import audit
+from app.services.catalog import feature_from_row
+from app.services.fanout import ChangeScope, FanOutResult, fan_out, feature_scope
+from app.services.roadmap_refresh import remap_source_features, report_staleness, staleness_seconds
+
+SourceKind = Literal["http", "productboard", "jira"]
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
+
+
+class SourceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN, description="lower-case id, also the features' source")
+    kind: SourceKind
+    enabled: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+    status_mapping: dict[str, Availability] | None = Field(
+        default=None, description="source status name → availability; omitted: the kind's defaults"
+    )
+
+
+class SourceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    config: dict[str, Any] | None = None
+    status_mapping: dict[str, Availability] | None = Field(
+        default=None, description="replaces the whole mapping; unmapped statuses become unknown"
+    )
+
+
+class SourcePublic(BaseModel):
+    name: str
+    kind: str
+    enabled: bool
+    config: dict[str, Any]
+    status_mapping: dict[str, str]
+    unmapped_statuses: list[str]
+    feature_count: int
+    etag: str | None = None
+    last_refresh_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    staleness_seconds: float | None = None
+    stale: bool = False
+
+
+def _registry_row(session: Session) -> RoadmapSource:
+    count = session.exec(
+        select(func.count()).select_from(FeatureRow).where(FeatureRow.source == REGISTRY)
+    ).one()
+    return RoadmapSource(
+        name=REGISTRY, kind=REGISTRY, config={}, status_mapping={}, feature_count=count
+    )
+
+
+def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> SourcePublic:
+    statuses = session.exec(
+        select(FeatureRow.source_status).where(FeatureRow.source == row.name).distinct()
+    ).all()
+    staleness = staleness_seconds(row)
+    report_staleness(row)
+    never_ok = row.kind != REGISTRY and row.last_success_at is None
+    return SourcePublic(
+        name=row.name,
+        kind=row.kind,
+        enabled=row.enabled,
+        config=dict(row.config or {}),
+        status_mapping={k: str(v) for k, v in (row.status_mapping or {}).items()},
+        unmapped_statuses=[]
+        if row.kind == REGISTRY
+        else unmapped_statuses(list(statuses), row.status_mapping or {}),
+        feature_count=row.feature_count,
+        etag=row.etag,
+        last_refresh_at=row.last_refresh_at,
+        last_success_at=row.last_success_at,
+        last_error=row.last_error,
+        staleness_seconds=staleness,
+        stale=never_ok or (staleness is not None and staleness > stale_after),
+    )
+
+
+def list_sources(session: Session) -> list[RoadmapSource]:
+    rows = list(session.exec(select(RoadmapSource).order_by(RoadmapSource.name)))
+    if not any(r.name == REGISTRY for r in rows):
+        rows.insert(0, _registry_row(session))
+    return rows
+
+
+def get_source(session: Session, name: str) -> RoadmapSource:
+    if name == REGISTRY:
+        return session.get(RoadmapSource, name) or _registry_row(session)
+    row = session.get(RoadmapSource, name)
+    if row is None:
+        raise NotFound(f"roadmap source '{name}' does not exist")
+    return row
+
+
+def _snapshot(row: RoadmapSource) -> dict:
+    return {
+        "name": row.name,
+        "kind": row.kind,
+        "enabled": row.enabled,
+        "config": dict(row.config or {}),
+        "status_mapping": dict(row.status_mapping or {}),
+    }
+
+
+def _check_config(kind: str, config: dict[str, Any]) -> None:
+    errors = validate_config(kind, config)
+    if errors:
+        raise Invalid(
+            "invalid source configuration: "
+            + "; ".join(f"{e['path']}: {e['message']}" for e in errors),
+            details=errors,
+        )
+
+
+def create_source(session: Session, body: SourceCreate, *, actor: str) -> RoadmapSource:
+    if body.name == REGISTRY:
+        raise Conflict("'registry' is the built-in registry; choose another name")
+    if session.get(RoadmapSource, body.name) is not None:
+        raise Conflict(f"roadmap source '{body.name}' already exists")
+    _check_config(body.kind, body.config)
+    mapping = (
+        {k: v.value for k, v in body.status_mapping.items()}
+        if body.status_mapping is not None
+        else dict(DEFAULT_STATUS_MAPPINGS[body.kind])
+    )
+    now = utcnow()
+    row = RoadmapSource(
+        name=body.name,
+        kind=body.kind,
+        enabled=body.enabled,
+        config=body.config,
+        status_mapping=mapping,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="roadmap_source.create",
+        entity_type="roadmap_source",
+        entity_id=row.name,
+        after=_snapshot(row),
+    )
+    return row
+
+
+def update_source(
+    session: Session, name: str, body: SourceUpdate, *, actor: str
+) -> tuple[RoadmapSource, FanOutResult]:
+    if name == REGISTRY:
+        raise Conflict("the built-in registry has no configuration or status mapping to edit")
+    row = get_source(session, name)
+    before = _snapshot(row)
+    fields = body.model_fields_set
+    if "enabled" in fields and body.enabled is not None:
+        row.enabled = body.enabled
+    if "config" in fields and body.config is not None:
+        _check_config(row.kind, body.config)
+        if body.config != row.config:
+            row.config = body.config
+            row.etag = None  # another URL or query: the old ETag means nothing
+    scope = ChangeScope()
+    if "status_mapping" in fields and body.status_mapping is not None:
+        row.status_mapping = {k: v.value for k, v in body.status_mapping.items()}
+        session.add(row)
+        _, scope = remap_source_features(session, row)
+    after = _snapshot(row)
+    if after == before:
+        return row, FanOutResult()
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="roadmap_source.update",
+        entity_type="roadmap_source",
+        entity_id=name,
+        before=before,
+        after=after,
+    )
+    return row, fan_out(session, scope)
+
+
+def delete_source(session: Session, name: str, *, actor: str) -> FanOutResult:
+    """Remove the source and its features; deals that depended on them are re-evaluated."""
+    if name == REGISTRY:
+        raise Conflict("the built-in registry cannot be deleted; delete its features instead")
+    row = get_source(session, name)
+    before = _snapshot(row)
+    scope = ChangeScope()
+    features = list(session.exec(select(FeatureRow).where(FeatureRow.source == name)))
+    for feature in features:
+        scope.merge(feature_scope(feature_from_row(feature), None))
+        session.delete(feature)
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="roadmap_source.delete",
+        entity_type="roadmap_source",
+        entity_id=name,
+        before={**before, "feature_count": len(features)},
+    )
+    return fan_out(session, scope)

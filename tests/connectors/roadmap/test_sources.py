@@ -1,0 +1,247 @@
+"""The roadmap source clients against respx-mocked APIs answering in their documented shapes."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+
+import httpx
+import pytest
+import respx
+
+from app.connectors.roadmap import (
+    HttpJsonSource,
+    JiraSource,
+    ProductboardSource,
+    SourceConfigError,
+    SourceError,
+    apply_status_mapping,
+    unmapped_statuses,
+    validate_config,
+)
+from app.rules.model import Availability
+
+URL = "https://roadmap.example.com/api/features"
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch):
+    monkeypatch.setenv("ROADMAP_TOKEN", "s3cr3t-token")
+
+
+@respx.mock
+def test_http_source_follows_next_links_and_sends_auth_from_env():
+    respx.get(URL, params={"page": "2"}).mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "features": [
+                    {
+                        "key": "scim",
+                        "name": "SCIM",
+                        "status": "planned",
+                        "target_date": "2026-09-30",
+                    }
+                ],
+                "next": None,
+            },
+        )
+    )
+    # respx tries routes in order: the page-2 route (with its query) must come first.
+    first = respx.get(URL).mock(
+        return_value=httpx.Response(
+            200,
+            headers={"ETag": '"v1"'},
+            json={
+                "features": [
+                    {"key": "sso", "name": "Single sign-on", "status": "GA", "aliases": ["SSO"]}
+                ],
+                "next": "/api/features?page=2",
+            },
+        )
+    )
+    source = HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_TOKEN"})
+    result = source.fetch()
+    assert [f.key for f in result.features] == ["sso", "scim"]
+    assert result.etag == '"v1"' and result.pages == 2 and not result.not_modified
+    assert result.features[1].target_date == date(2026, 9, 30)
+    assert result.features[0].source_status == "GA"
+    assert first.calls[0].request.headers["Authorization"] == "Bearer s3cr3t-token"
+
+
+@respx.mock
+def test_http_source_cursor_pagination():
+    route = respx.get(URL)
+    route.side_effect = [
+        httpx.Response(200, json={"features": [{"key": "a", "name": "A"}], "next_cursor": "c2"}),
+        httpx.Response(200, json={"features": [{"key": "b", "name": "B"}]}),
+    ]
+    result = HttpJsonSource("acme", {"url": URL}).fetch()
+    assert [f.key for f in result.features] == ["a", "b"]
+    assert route.calls[1].request.url.params["cursor"] == "c2"
+
+
+@respx.mock
+def test_http_source_304_keeps_catalog():
+    route = respx.get(URL).mock(return_value=httpx.Response(304))
+    result = HttpJsonSource("acme", {"url": URL}).fetch(etag='"v1"')
+    assert result.not_modified and result.features == []
+    assert route.calls[0].request.headers["If-None-Match"] == '"v1"'
+
+
+@respx.mock
+def test_http_source_errors_name_the_problem_without_the_secret():
+    respx.get(URL).mock(return_value=httpx.Response(500, text="boom"))
+    with pytest.raises(SourceError, match="HTTP 500") as exc:
+        HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_TOKEN"}).fetch()
+    assert "s3cr3t" not in str(exc.value)
+
+
+@respx.mock
+def test_http_source_bad_item_is_refused_with_its_path():
+    respx.get(URL).mock(
+        return_value=httpx.Response(
+            200, json={"features": [{"key": "a", "name": "A"}, {"name": "x"}]}
+        )
+    )
+    with pytest.raises(SourceError, match=r"features\[1\]\.key"):
+        HttpJsonSource("acme", {"url": URL}).fetch()
+
+
+def test_missing_env_var_is_a_config_error(monkeypatch):
+    monkeypatch.delenv("ROADMAP_TOKEN")
+    with pytest.raises(SourceConfigError, match="ROADMAP_TOKEN"):
+        HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_TOKEN"}).fetch()
+
+
+@respx.mock
+def test_productboard_reads_features_with_version_header_and_links_next():
+    base = "https://api.productboard.com"
+    page2 = f"{base}/features?pageCursor=abc"
+    feature = {
+        "id": "9f1c",
+        "name": "Audit log export",
+        "description": "<p>x</p>",
+        "type": "feature",
+        "archived": False,
+        "status": {"id": "s1", "name": "Planned"},
+        "links": {"self": f"{base}/features/9f1c", "html": "https://acme.productboard.com/f/9f1c"},
+        "timeframe": {"startDate": "2026-04-01", "endDate": "2026-06-30", "granularity": "quarter"},
+    }
+    respx.get(page2).mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "data": [
+                    {**feature, "id": "old", "archived": True},
+                    {
+                        **feature,
+                        "id": "n1",
+                        "name": "Dark mode",
+                        "status": {"id": "s2", "name": "New idea"},
+                        "timeframe": {
+                            "startDate": "none",
+                            "endDate": "none",
+                            "granularity": "none",
+                        },
+                    },
+                ],
+                "links": {"next": None},
+            },
+        )
+    )
+    first = respx.get(f"{base}/features").mock(
+        return_value=httpx.Response(200, json={"data": [feature], "links": {"next": page2}})
+    )
+    result = ProductboardSource("pb", {"token_env": "ROADMAP_TOKEN"}).fetch()
+    assert [f.key for f in result.features] == ["pb-9f1c", "pb-n1"]  # archived left out
+    audit, dark = result.features
+    assert audit.target_date == date(2026, 6, 30) and audit.source_status == "Planned"
+    assert audit.url == "https://acme.productboard.com/f/9f1c" and dark.target_date is None
+    request = first.calls[0].request
+    assert request.headers["X-Version"] == "1"
+    assert request.headers["Authorization"] == "Bearer s3cr3t-token"
+
+
+@respx.mock
+def test_jira_search_jql_pages_with_next_page_token_and_custom_date_field():
+    base = "https://acme.atlassian.net"
+    route = respx.get(f"{base}/rest/api/3/search/jql")
+    route.side_effect = [
+        httpx.Response(
+            200,
+            json={
+                "issues": [
+                    {
+                        "id": "1",
+                        "key": "ROAD-1",
+                        "self": f"{base}/rest/api/3/issue/1",
+                        "fields": {
+                            "summary": "SAML SSO",
+                            "status": {"name": "In Progress"},
+                            "customfield_10015": "2026-10-01",
+                            "labels": ["saml"],
+                        },
+                    }
+                ],
+                "nextPageToken": "tok2",
+                "isLast": False,
+            },
+        ),
+        httpx.Response(
+            200,
+            json={
+                "issues": [
+                    {
+                        "id": "2",
+                        "key": "ROAD-2",
+                        "fields": {"summary": "Offline mode", "status": {"name": "Won't Do"}},
+                    }
+                ],
+                "isLast": True,
+            },
+        ),
+    ]
+    source = JiraSource(
+        "jira",
+        {
+            "base_url": base,
+            "jql": "project = ROAD",
+            "token_env": "ROADMAP_TOKEN",
+            "email": "ops@acme.com",
+            "target_date_field": "customfield_10015",
+            "aliases_field": "labels",
+        },
+    )
+    result = source.fetch()
+    assert [f.key for f in result.features] == ["ROAD-1", "ROAD-2"]
+    assert result.features[0].target_date == date(2026, 10, 1)
+    assert result.features[0].aliases == ["saml"]
+    assert result.features[0].url == f"{base}/browse/ROAD-1"
+    first, second = route.calls
+    assert first.request.url.params["jql"] == "project = ROAD"
+    assert "customfield_10015" in first.request.url.params["fields"]
+    assert "nextPageToken" not in first.request.url.params
+    assert second.request.url.params["nextPageToken"] == "tok2"
+    expected = base64.b64encode(b"ops@acme.com:s3cr3t-token").decode()
+    assert first.request.headers["Authorization"] == f"Basic {expected}"
+
+
+def test_status_mapping_is_case_blind_and_unmapped_becomes_unknown():
+    from app.rules.model import Feature
+
+    features = [
+        Feature(key="a", name="A", source_status="in progress"),
+        Feature(key="b", name="B", source_status="Parked"),
+    ]
+    mapping = {"In Progress": "coming_soon"}
+    mapped = apply_status_mapping(features, mapping)
+    assert [f.availability for f in mapped] == [Availability.coming_soon, Availability.unknown]
+    assert unmapped_statuses(["in progress", "Parked", None], mapping) == ["Parked"]
+
+
+def test_config_validation_refuses_secrets_and_missing_fields():
+    errors = validate_config("jira", {"base_url": "ftp://x", "api_token": "abc"})
+    paths = {e["path"] for e in errors}
+    assert {"config.jql", "config.token_env", "config.api_token", "config.base_url"} <= paths
+    assert validate_config("http", {"url": URL, "auth_env": "ROADMAP_TOKEN"}) == []

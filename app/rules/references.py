@@ -1,0 +1,474 @@
+"""Which roadmap features a deal depends on, with the evidence quoted exactly.
+
+Line items map to features through the product mapping. Notes are read sentence by sentence:
+a sentence that names a feature is a dependency; promise language in it ("will have", "by Q3",
+"we'll build") makes it a commitment with an optional promised date; a negation ("they don't
+need SSO") removes it; a question ("asked whether we support SCIM") keeps it as a dependency
+but never as a promise. A promise that names nothing on the roadmap still becomes a reference
+(feature_key=None, availability unknown) so off-roadmap promises are caught too.
+
+Only sentences holding a feature name or promise language are analysed; everything else costs
+one regex pass (the catalog's) plus one pass for promise language.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from app.rules.catalog import Catalog, Mention
+from app.rules.model import DealSnapshot, FeatureReference, Note
+
+_MONTHS = {
+    name: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_APOS = "['\u2019]"
+
+# Promise language: our side commits to something. Run once over each lower-cased note.
+_PROMISE = re.compile(
+    r"(?<![a-z0-9])(?:"
+    rf"(?:we|we{_APOS}ll|i|i{_APOS}ll|they|it|you|you{_APOS}ll|it{_APOS}ll)?\s*"
+    r"(?:will|shall|going to) (?:definitely |certainly |absolutely )?"
+    r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place)|deliver|ship|"
+    r"support|provide|build|add|develop|get|include|enable|make)"
+    rf"|we{_APOS}ll (?:have|deliver|ship|support|provide|build|add|develop|get|include|enable|make)"
+    r"|commit(?:ted|ting|s|ment)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
+    r"|assured? (?:them|him|her|the customer)|in the contract|into the contract|contractual(?:ly)?"
+    r"|written into|in the (?:msa|sow|order form)|custom[- ]?(?:build|built|development|dev|work|"
+    r"connector|integration|feature|module|version|code)"
+    r"|build (?:it|this|that|them|one|a|an) |by (?:q[1-4]|h[12]|(?:the )?end of|eo[qmy]|"
+    rf"next|{_MONTH_RE}|\d)|before (?:q[1-4]|(?:the )?end of|{_MONTH_RE})|no later than"
+    r"|next (?:quarter|month|release|sprint)|in time for"
+    r")(?![a-z0-9])"
+)
+_CUSTOM = re.compile(
+    r"(?<![a-z0-9])(?:custom[- ]?(?:build|built|development|dev|work|connector|integration|"
+    rf"feature|module|version|code)|(?:we|we{_APOS}ll|i{_APOS}ll|will|going to) (?:build|develop)"
+    r"|build (?:it|this|that|them|one|a|an) )"
+)
+_QUESTION = re.compile(
+    r"(?<![a-z0-9])(?:ask(?:ed|ing|s)? (?:whether|if|about|for|how|when)|wonder(?:ed|ing)? "
+    r"(?:whether|if|about)|want(?:s|ed)? to know|wanted to confirm|need(?:s|ed)? to confirm|"
+    r"(?:do|does|did) (?:we|you|it|the product|your product) (?:have|support|offer|do)|"
+    r"(?:is|are) there|(?:can|could|would) (?:we|you|it)|whether (?:we|you|it|the)|"
+    r"inquir(?:ed|ing|y)|any plans? (?:for|to)|question(?:s|ed)? (?:about|on|re))(?![a-z0-9])"
+)
+_NEG_BEFORE = re.compile(
+    r"(?<![a-z0-9])(?:(?:do|does|did|will|would)(?:n['\u2019]?t| not)|won['\u2019]?t|never|"
+    r"no longer|not) (?:really )?(?:need|require|want|care about|use|interested in|looking for)|"
+    r"no (?:need|requirement|interest|plans?) (?:for|in|to)|not (?:interested in|looking for)|"
+    r"(?:dropped|removed|waived) (?:the )?(?:requirement|need|ask) for|instead of|rather than"
+    r"|without(?![a-z0-9])"
+)
+_NEG_AFTER = re.compile(
+    r"(?<![a-z0-9])(?:(?:is|are|was|were)?(?:n['\u2019]?t| not)? ?(?:not |no longer )"
+    r"(?:needed|required|necessary|a requirement|a priority|relevant|in scope|wanted)|"
+    r"(?:is|are|was|were)n['\u2019]?t (?:needed|required|necessary|a requirement|a priority|"
+    r"relevant|in scope|wanted)|out of scope|no need(?! (?:for|to)))(?![a-z0-9])"
+)
+# Where one clause ends and another starts inside a sentence: negation and questions stay local.
+_CLAUSE = re.compile(r";|:|,? but |, however|,? although |,? whereas | - | \u2013 |\?(?=\s)")
+_DATE = re.compile(
+    r"(?<![a-z0-9])(?:"
+    r"(?P<q>q(?P<q_n>[1-4])(?:\s*(?:fy|cy)?\s*'?(?P<q_y>\d{4}|\d{2}))?)"
+    r"|(?P<h>h(?P<h_n>[12])(?:\s*(?:fy|cy)?\s*'?(?P<h_y>\d{4}|\d{2}))?)"
+    r"|(?P<nextq>next quarter)|(?P<thisq>(?:this|the) quarter|end of (?:the )?quarter|eoq)"
+    r"|(?P<nextm>next month)|(?P<nexty>next year)"
+    r"|(?P<eoy>end of (?:the )?year|year[- ]end|eoy)"
+    r"|(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))"
+    r"|(?P<us>(?P<us_m>\d{1,2})/(?P<us_d>\d{1,2})/(?P<us_y>\d{4}|\d{2}))"
+    rf"|(?P<md>(?P<md_m>{_MONTH_RE})\.?(?:\s+(?P<md_d>\d{{1,2}})(?:st|nd|rd|th)?(?![0-9]))?"
+    r"(?:,?\s+(?P<md_y>\d{4}))?)"
+    r"|(?P<dm>(?P<dm_d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    rf"(?P<dm_m>{_MONTH_RE})(?:,?\s+(?P<dm_y>\d{{4}}))?)"
+    r"|(?P<rel>(?:in|within) (?P<rel_n>\d{1,3}|a|one|two|three|four|six) (?P<rel_u>day|week|month)s?)"
+    r")(?![a-z0-9])"
+)
+_NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "six": 6}
+_UNKNOWN_OBJECT = re.compile(
+    r"(?:(?:[a-z0-9][\w\-/.&]*\s+){0,2})(?:integrations?|connectors?|features?|modules?|apis?|"
+    r"plug-?ins?|add-?ons?|extensions?|reports?|dashboards?|workflows?|capabilit(?:y|ies)|"
+    r"functionality|endpoints?|sync|versions?)(?![a-z0-9])|support for(?: [\w\-/.&]+){1,3}"
+)
+_LEADING_FILLER = re.compile(
+    r"^(?:(?:a|an|the|them|him|her|us|our|their|its|it|this|that|some|new|custom|will|we|"
+    r"build|add|have|deliver|and|to|for|with)\s+)+"
+)
+_ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "approx", "mr", "ms", "mrs", "dr", "inc", "no", "fig")
+
+
+@dataclass(slots=True)
+class _Clause:
+    start: int  # offsets into the note
+    end: int
+    question: bool = False
+    promise: bool = False
+    custom: bool = False
+    neg_before: list[int] = field(default_factory=list)  # negation cue end offsets
+    neg_after: list[int] = field(default_factory=list)  # negation cue start offsets
+
+
+def find_references(
+    snapshot: DealSnapshot, catalog: Catalog, *, today: date
+) -> list[FeatureReference]:
+    """Every feature the deal depends on: line items first, then notes in order; one reference
+    per (feature, line item or note), keeping the strongest evidence."""
+    found: dict[tuple[str | None, str | None, str], tuple[int, FeatureReference]] = {}
+    order = 0
+
+    def keep(ref: FeatureReference) -> None:
+        nonlocal order
+        key = (ref.feature_key, ref.source_id, ref.feature_name if ref.feature_key is None else "")
+        current = found.get(key)
+        if current is None:
+            found[key] = (order, ref)
+            order += 1
+        elif _strength(ref) > _strength(current[1]):
+            found[key] = (current[0], ref)
+
+    for item in snapshot.line_items:
+        keys, _how = catalog.features_for_line_item(item)
+        for key in keys:
+            feature = catalog.get(key)
+            keep(
+                FeatureReference(
+                    feature_key=key,
+                    feature_name=feature.name if feature else key,
+                    source="line_item",
+                    source_id=item.id,
+                    evidence=item.name or item.sku or item.product_id or item.id,
+                    matched_text=item.sku if _how == "sku" else item.name or None,
+                )
+            )
+    fallback = _anchor_date(snapshot, today)
+    for note in snapshot.notes:
+        for ref in note_references(note, catalog, anchor=fallback):
+            keep(ref)
+    return [ref for _, ref in sorted(found.values(), key=lambda pair: pair[0])]
+
+
+def _strength(ref: FeatureReference) -> tuple:
+    return (
+        ref.is_commitment,
+        ref.custom_build,
+        ref.promised_date is not None,
+        not ref.is_question,
+        ref.score,
+    )
+
+
+def _anchor_date(snapshot: DealSnapshot, today: date) -> date:
+    """What relative dates in a note without its own timestamp are resolved against."""
+    if snapshot.updated_at is not None:
+        return snapshot.updated_at.date()
+    if snapshot.created_at is not None:
+        return snapshot.created_at.date()
+    return today
+
+
+def note_references(note: Note, catalog: Catalog, *, anchor: date) -> list[FeatureReference]:
+    """References in one note, in sentence order (not yet deduplicated)."""
+    text = note.body
+    if not text or not text.strip():
+        return []
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    mentions = catalog.find_mentions(text)
+    promises = [m.start() for m in _PROMISE.finditer(low)]
+    if not mentions and not promises:
+        return []
+    ref_date = note.created_at.date() if note.created_at is not None else anchor
+
+    # Group mentions and promise cues by sentence.
+    sentences: dict[tuple[int, int], list[Mention]] = {}
+    last: tuple[int, int] | None = None
+    for m in mentions:
+        if last is None or not (last[0] <= m.start < last[1]):
+            last = _sentence_span(text, m.start, m.end)
+        sentences.setdefault(last, []).append(m)
+    for p in promises:
+        if not any(a <= p < b for a, b in sentences):
+            sentences.setdefault(_sentence_span(text, p, p + 1), [])
+
+    refs: list[FeatureReference] = []
+    for span in sorted(sentences):
+        refs.extend(_sentence_references(text, low, span, sentences[span], note, ref_date, catalog))
+    return refs
+
+
+def _sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence around text[start:end]: line breaks, tags and ". ! ?" end sentences."""
+    a = 0
+    for sep, width in (("\n", 1), (">", 1), (". ", 2), ("! ", 2), ("? ", 2), (".\t", 2)):
+        pos = text.rfind(sep, 0, start)
+        while pos > 0 and sep[0] == "." and _is_abbreviation(text, pos):
+            pos = text.rfind(sep, 0, pos)
+        if pos >= 0 and pos + width > a:
+            a = pos + width
+    b = len(text)
+    for sep, width in (("\n", 0), ("<", 0), (". ", 1), ("! ", 1), ("? ", 1), (".\t", 1)):
+        pos = text.find(sep, end)
+        while pos >= 0 and sep[0] == "." and _is_abbreviation(text, pos):
+            pos = text.find(sep, pos + 1)
+        if pos >= 0 and pos + width < b:
+            b = pos + width
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    head = text[max(0, dot - 7) : dot].lower()
+    return any(
+        head.endswith(abbr) and (len(head) == len(abbr) or not head[-len(abbr) - 1].isalnum())
+        for abbr in _ABBREVIATIONS
+    )
+
+
+def _clauses(low: str, a: int, b: int) -> list[_Clause]:
+    clauses: list[_Clause] = []
+    start = a
+    for m in _CLAUSE.finditer(low, a, b):
+        end = m.end() if m.group().startswith("?") else m.start()
+        clauses.append(_Clause(start, end))
+        start = m.end()
+    clauses.append(_Clause(start, b))
+    for c in clauses:
+        part = low[c.start : c.end]
+        c.question = part.rstrip().endswith("?") or _QUESTION.search(part) is not None
+        c.promise = _PROMISE.search(part) is not None
+        c.custom = _CUSTOM.search(part) is not None
+        c.neg_before = [c.start + m.end() for m in _NEG_BEFORE.finditer(part)]
+        c.neg_after = [c.start + m.start() for m in _NEG_AFTER.finditer(part)]
+    if low[a:b].rstrip().endswith("?"):
+        clauses[-1].question = True
+    return clauses
+
+
+def _sentence_references(
+    text: str,
+    low: str,
+    span: tuple[int, int],
+    mentions: list[Mention],
+    note: Note,
+    ref_date: date,
+    catalog: Catalog,
+) -> list[FeatureReference]:
+    a, b = span
+    evidence = text[a:b]
+    clauses = _clauses(low, a, b)
+
+    def clause_of(pos: int) -> _Clause:
+        for c in clauses:
+            if pos < c.end:
+                return c
+        return clauses[-1]
+
+    kept: list[tuple[Mention, _Clause]] = []
+    for m in _longest_only(mentions):
+        c = clause_of(m.start)
+        if any(p <= m.start for p in c.neg_before) or any(p >= m.end for p in c.neg_after):
+            continue  # "they don't need SSO", "SCIM is not required"
+        kept.append((m, c))
+    claimed = {id(c) for _, c in kept}
+    # A promise clause naming nothing ("...; we promised it by Q3") speaks about the sentence's
+    # features, unless it is custom-build language, which is an off-roadmap promise of its own.
+    orphan_promise = any(
+        c.promise and not c.question and not c.custom and id(c) not in claimed for c in clauses
+    )
+    refs: list[FeatureReference] = []
+    for m, c in kept:
+        question = c.question
+        commitment = not question and (c.promise or orphan_promise)
+        promised = None
+        if commitment:
+            promised = _promised_date(low, c.start, c.end, ref_date) or _promised_date(
+                low, a, b, ref_date
+            )
+        refs.append(
+            FeatureReference(
+                feature_key=m.feature_key,
+                feature_name=feature.name
+                if (feature := catalog.get(m.feature_key))
+                else m.feature_key,
+                source="note",
+                source_id=note.id,
+                evidence=evidence,
+                score=m.score,
+                is_commitment=commitment,
+                is_question=question,
+                custom_build=commitment and c.custom,
+                promised_date=promised,
+                matched_text=m.matched_text,
+            )
+        )
+    for c in clauses:
+        if not c.promise or c.question or id(c) in claimed:
+            continue
+        if kept and not c.custom:
+            continue  # attributed to the named features above
+        if any(p <= c.end for p in c.neg_before):
+            continue
+        name = _unknown_name(text, low, c.start, c.end, c.custom)
+        if name is None:
+            continue  # "we'll have the contract ready by Friday" promises no product
+        refs.append(
+            FeatureReference(
+                feature_key=None,
+                feature_name=name,
+                source="note",
+                source_id=note.id,
+                evidence=evidence,
+                score=100.0,
+                is_commitment=True,
+                custom_build=c.custom,
+                promised_date=_promised_date(low, c.start, c.end, ref_date)
+                or _promised_date(low, a, b, ref_date),
+            )
+        )
+        break  # one off-roadmap promise per sentence
+    return refs
+
+
+def _longest_only(mentions: list[Mention]) -> list[Mention]:
+    """Drop mentions nested inside a longer one ("SSO" inside "SAML SSO" of another feature)."""
+    out: list[Mention] = []
+    for m in mentions:
+        if any(
+            o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start)
+            for o in mentions
+        ):
+            continue
+        out.append(m)
+    return out
+
+
+def _unknown_name(text: str, low: str, a: int, b: int, custom: bool) -> str | None:
+    m = _UNKNOWN_OBJECT.search(low, a, b)
+    if m is None:
+        return "custom build" if custom else None
+    phrase = text[m.start() : m.end()].strip()
+    stripped = _LEADING_FILLER.sub("", phrase.lower())
+    name = phrase[len(phrase) - len(stripped) :] if stripped else phrase
+    if custom and not name.lower().startswith("custom"):
+        name = "custom " + name
+    return name
+
+
+# -- dates --------------------------------------------------------------------------------
+
+
+def _end_of_month(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _end_of_quarter(year: int, quarter: int) -> date:
+    return _end_of_month(year, quarter * 3)
+
+
+def _year(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    value = int(raw)
+    return 2000 + value if value < 100 else value
+
+
+def _promised_date(low: str, a: int, b: int, ref: date) -> date | None:
+    """The first date or quarter stated in low[a:b], resolved against `ref` (never in the past
+    relative to it unless a year says so)."""
+    for m in _DATE.finditer(low, a, b):
+        try:
+            resolved = _resolve(m, low, ref)
+        except (ValueError, OverflowError):
+            resolved = None
+        if resolved is not None:
+            return resolved
+    return None
+
+
+def _resolve(m: re.Match[str], low: str, ref: date) -> date | None:
+    kind = m.lastgroup
+    g = m.group
+    ref_quarter = (ref.month - 1) // 3 + 1
+    if kind == "q":
+        quarter, year = int(g("q_n")), _year(g("q_y"))
+        if year is None:
+            year = ref.year if _end_of_quarter(ref.year, quarter) >= ref else ref.year + 1
+        return _end_of_quarter(year, quarter)
+    if kind == "h":
+        half, year = int(g("h_n")), _year(g("h_y"))
+        month = 6 if half == 1 else 12
+        if year is None:
+            year = ref.year if _end_of_month(ref.year, month) >= ref else ref.year + 1
+        return _end_of_month(year, month)
+    if kind == "nextq":
+        quarter, year = ref_quarter + 1, ref.year
+        if quarter == 5:
+            quarter, year = 1, year + 1
+        return _end_of_quarter(year, quarter)
+    if kind == "thisq":
+        return _end_of_quarter(ref.year, ref_quarter)
+    if kind == "nextm":
+        month, year = (1, ref.year + 1) if ref.month == 12 else (ref.month + 1, ref.year)
+        return _end_of_month(year, month)
+    if kind == "nexty":
+        return date(ref.year + 1, 12, 31)
+    if kind == "eoy":
+        return date(ref.year, 12, 31)
+    if kind == "iso":
+        return date(int(g("iso_y")), int(g("iso_m")), int(g("iso_d")))
+    if kind == "us":
+        return date(_year(g("us_y")) or ref.year, int(g("us_m")), int(g("us_d")))
+    if kind in ("md", "dm"):
+        if kind == "md":
+            month_name, day_raw, year_raw = g("md_m"), g("md_d"), g("md_y")
+        else:
+            day_raw, month_name, year_raw = g("dm_d"), g("dm_m"), g("dm_y")
+        before = low[max(0, m.start() - 12) : m.start()]
+        if (
+            month_name == "may"
+            and not day_raw
+            and not year_raw
+            and not re.search(r"(?:by|in|of|until|before|early|mid|late)\s+$", before)
+        ):
+            return None  # "we may add it": the verb, not the month
+        month = _MONTHS[month_name]
+        year = _year(year_raw)
+        if day_raw:
+            day = int(day_raw)
+            if year is None:
+                year = ref.year if date(ref.year, month, day) >= ref else ref.year + 1
+            return date(year, month, day)
+        if year is None:
+            year = ref.year if _end_of_month(ref.year, month) >= ref else ref.year + 1
+        return _end_of_month(year, month)
+    if kind == "rel":
+        amount = _NUMBER_WORDS.get(g("rel_n")) or int(g("rel_n"))
+        unit = g("rel_u")
+        days = amount * (1 if unit == "day" else 7 if unit == "week" else 30)
+        return ref + timedelta(days=days)
+    return None

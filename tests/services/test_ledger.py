@@ -1,0 +1,158 @@
+"""The commitment ledger: promises recorded on win, flagged when the roadmap slips, and one
+followup task per broken promise through the pipeline's write-back."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session, select
+
+from app.models import Approval, Commitment, Deal, Feature
+from app.rules.model import (
+    DealSnapshot,
+    EvaluationResult,
+    FeatureReference,
+    Finding,
+    Severity,
+    Stage,
+    VerdictStatus,
+)
+from app.services import ledger
+
+WON = Stage(id="won", label="Closed won", is_won=True, is_closed=True, probability=1.0)
+OPEN = Stage(id="nego", label="Negotiation", probability=0.6)
+
+
+def _snapshot(stage=WON) -> DealSnapshot:
+    return DealSnapshot(
+        crm="test", deal_id="D1", name="Acme renewal", stage=stage, amount=Decimal("42000"),
+        currency="EUR", owner_id="owner-7", account_name="Acme",
+    )  # fmt: skip
+
+
+def _ref(key: str, evidence: str, promised: date | None = None) -> FeatureReference:
+    return FeatureReference(
+        feature_key=key, feature_name=key.upper(), source="note", evidence=evidence,
+        promised_date=promised,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def catalog(session: Session):
+    session.add(
+        Feature(key="sso", name="SSO", availability="coming_soon", target_date=date(2026, 6, 30))
+    )
+    session.add(Feature(key="scim", name="SCIM", availability="never"))
+    session.add(Feature(key="api", name="API", availability="available"))
+    session.add(Feature(key="audit", name="Audit", availability="beta"))
+    approval = Approval(crm="test", deal_id="D1", feature_key="scim", reason="strategic",
+                        approver="pat", promised_date=date(2026, 9, 1))  # fmt: skip
+    session.add(approval)
+    session.add(Deal(crm="test", deal_id="D1"))
+    session.commit()
+    return approval
+
+
+def _result(approval_id: int) -> EvaluationResult:
+    return EvaluationResult(
+        status=VerdictStatus.warning,
+        findings=[
+            Finding(rule_id="never", severity=Severity.block, message="SCIM will not be built",
+                    feature_key="scim", approved=True, approved_by="pat", approval_id=approval_id),
+            Finding(rule_id="soon", severity=Severity.warning, message="SSO is coming",
+                    feature_key="sso"),
+        ],
+        references=[
+            _ref("sso", "SSO by June"),
+            _ref("scim", "SCIM included", promised=date(2026, 8, 1)),
+            _ref("api", "API access"),
+            _ref("audit", "audit beta"),
+        ],
+    )  # fmt: skip
+
+
+def _entries(session: Session) -> dict[str, Commitment]:
+    session.expire_all()
+    return {c.feature_key: c for c in session.exec(select(Commitment))}
+
+
+def test_win_records_approved_and_coming_soon_promises_once(session, catalog):
+    deal = session.exec(select(Deal)).one()
+    ledger.on_evaluated(session, deal, _snapshot(OPEN), _result(catalog.id), was_won=False)
+    assert _entries(session) == {}  # not won: nothing promised yet
+
+    for _ in range(2):  # idempotent: a re-evaluation of the won deal adds nothing
+        ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
+        session.commit()
+    entries = _entries(session)
+    assert set(entries) == {"sso", "scim"}  # available and beta features are not promises
+    scim, sso = entries["scim"], entries["sso"]
+    assert (scim.approver, scim.approval_id, scim.promised_date) == (
+        "pat",
+        catalog.id,
+        date(2026, 9, 1),
+    )
+    assert (scim.availability_at_signing, scim.amount, scim.account_name) == (
+        "never",
+        Decimal("42000"),
+        "Acme",
+    )
+    assert (sso.approver, sso.promised_date, sso.evidence) == (
+        None,
+        date(2026, 6, 30),
+        "SSO by June",
+    )
+    assert sso.owner_id == "owner-7" and sso.deal_name == "Acme renewal"
+
+
+def test_slip_flags_entry_once_and_asks_for_one_followup(session, catalog):
+    deal = session.exec(select(Deal)).one()
+    ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
+    session.commit()
+    assert ledger.on_features_changed(session, ["sso", "scim"]) == []  # nothing moved yet
+
+    sso = session.get(Feature, "sso")
+    sso.target_date = date(2026, 8, 15)  # past the promised 2026-06-30
+    session.add(sso)
+    assert ledger.on_features_changed(session, ["sso"]) == [("test", "D1")]
+    session.commit()
+    entries = _entries(session)
+    assert entries["sso"].flagged_at is not None and "2026-08-15" in entries["sso"].flag_reason
+    assert entries["scim"].flagged_at is None
+
+    pending = ledger.pending_followups(session, "test", "D1")
+    key = f"commitment:{entries['sso'].id}"
+    assert list(pending) == [key]
+    assert pending[key].owner_id == "owner-7" and "SSO" in pending[key].subject
+    ledger.mark_followups_created(session, "test", "D1", [key])
+    session.commit()
+    assert ledger.pending_followups(session, "test", "D1") == {}
+    # A further change of the same feature does not flag (or task) the entry again.
+    sso.target_date = date(2026, 12, 1)
+    session.add(sso)
+    assert ledger.on_features_changed(session, ["sso"]) == []
+
+
+def test_availability_drop_and_removal_flag(session, catalog):
+    deal = session.exec(select(Deal)).one()
+    ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
+    sso = session.get(Feature, "sso")
+    sso.availability = "uncertain"
+    session.add(sso)
+    session.delete(session.get(Feature, "scim"))
+    session.flush()
+    assert ledger.on_features_changed(session, ["sso", "scim"]) == [("test", "D1")]
+    entries = _entries(session)
+    assert "coming_soon to uncertain" in entries["sso"].flag_reason
+    assert "no longer on the roadmap" in entries["scim"].flag_reason
+
+
+def test_feature_delivered_early_is_not_a_slip(session, catalog):
+    deal = session.exec(select(Deal)).one()
+    ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
+    sso = session.get(Feature, "sso")
+    sso.availability, sso.target_date = "available", date(2026, 12, 1)
+    session.add(sso)
+    assert ledger.on_features_changed(session, ["sso"]) == []

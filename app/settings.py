@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     hubspot_requests_per_10s: int = Field(default=100, ge=1)
     hubspot_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     hubspot_reconcile_seconds: int = Field(default=600, ge=30)
+    # Line-item property events carry no deal id: a schedule resolves them to deals in batches.
+    hubspot_line_item_resolve_seconds: int = Field(default=10, ge=1, le=3600)
+    # Daily API limit hit: how long the queue waits before trying the portal again.
+    hubspot_daily_limit_retry_seconds: int = Field(default=3600, ge=60)
+    # The guard property that HubSpot pipeline rules require before a won stage (see docs/hubspot.md).
+    hubspot_guard_property: str = "roadmap_guard_clearance"
 
     # --- salesforce (issue 5) --------------------------------------------------------------
     salesforce_instance_url: str | None = None

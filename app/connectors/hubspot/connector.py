@@ -1,0 +1,859 @@
+"""HubSpotConnector: deals in as DealSnapshots (batched), results out (batched, only what changed).
+
+Reading a claim of N deals costs, for N > 2: ceil(N/100) deal batch reads (with dealstage
+history), 2 v4 association batch reads per 1000 deals (line items, notes; plus pages), and
+ceil(items/100) + ceil(notes/100) batch reads pooled across the whole claim. For one or two
+deals a single GET per deal returns the properties, the history and the association ids at
+once, which is cheaper than three batch calls.
+
+Writing a claim: tasks updated in one batch, created in one batch (each already associated with
+its deal), notes created in one batch, then one batch update of the deals' properties (with the
+new task ids and any guard revert). Unchanged deals cost nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from html.parser import HTMLParser
+from typing import Any
+
+from app.connectors.base import (
+    ConnectorError,
+    DealWriteBack,
+    PermanentError,
+    TaskSpec,
+    TransientError,
+    WriteOutcome,
+)
+from app.connectors.hubspot import properties as P
+from app.connectors.hubspot.client import HubSpotApi
+from app.connectors.hubspot.guard import guard_action
+from app.rules.model import DealSnapshot, LineItem, Note, Stage
+
+BATCH = 100
+ASSOC_BATCH = 1000
+SINGLE_READ_MAX = 2
+TASK_TO_DEAL = 216
+NOTE_TO_DEAL = 214
+CHECKED_AT_REFRESH = timedelta(hours=24)
+
+
+def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+class _TextExtractor(HTMLParser):
+    BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self.BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def strip_html(body: str | None) -> str:
+    """Note bodies are HTML in HubSpot; rules read plain text."""
+    if not body:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(body)
+    parser.close()
+    text = html.unescape("".join(parser.parts)).replace("\xa0", " ")
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line)
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value)
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parse_date(value: Any) -> date | None:
+    parsed = _parse_dt(value)
+    return parsed.date() if parsed else None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value in (None, "") else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ms(dt: datetime) -> str:
+    return str(int(dt.timestamp() * 1000))
+
+
+class PipelineCache:
+    """Deal pipelines and their stages: which are won, closed, and how probable.
+
+    Loaded once, refreshed when a deal shows a stage id we have not seen (a stage was added)."""
+
+    def __init__(self, api: HubSpotApi) -> None:
+        self.api = api
+        self._stages: dict[str, dict[str, tuple[Stage, int]]] = {}
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        response = self.api.call(
+            "pipelines.get_all", self.api.api("crm.pipelines.pipelines_api").get_all, "deals"
+        )
+        stages: dict[str, dict[str, tuple[Stage, int]]] = {}
+        for pipeline in response.results or []:
+            by_id: dict[str, tuple[Stage, int]] = {}
+            for st in pipeline.stages or []:
+                meta = st.metadata or {}
+                probability = _float(meta.get("probability"))
+                closed = str(meta.get("isClosed", "false")).lower() == "true"
+                by_id[st.id] = (
+                    Stage(
+                        id=st.id,
+                        label=st.label,
+                        is_closed=closed,
+                        # HubSpot marks won stages as closed with probability 1.0.
+                        is_won=closed and probability is not None and probability >= 1.0,
+                        probability=probability,
+                    ),
+                    st.display_order or 0,
+                )
+            stages[pipeline.id] = by_id
+        with self._lock:
+            self._stages = stages
+            self._loaded = True
+
+    def stage(self, pipeline: str | None, stage_id: str | None, *, refreshed: list[bool]) -> Stage:
+        if not self._loaded:
+            self.refresh()
+            refreshed[0] = True
+        found = self._find(pipeline, stage_id)
+        if found is None and stage_id and not refreshed[0]:
+            self.refresh()
+            refreshed[0] = True
+            found = self._find(pipeline, stage_id)
+        return found or Stage(id=stage_id or "unknown", label=stage_id)
+
+    def _find(self, pipeline: str | None, stage_id: str | None) -> Stage | None:
+        if stage_id is None:
+            return None
+        if pipeline and pipeline in self._stages:
+            hit = self._stages[pipeline].get(stage_id)
+            return hit[0] if hit else None
+        for by_id in self._stages.values():
+            if stage_id in by_id:
+                return by_id[stage_id][0]
+        return None
+
+    def last_open_stage(self, pipeline: str | None) -> Stage | None:
+        candidates = [
+            (order, st)
+            for st, order in self._stages.get(pipeline or "", {}).values()
+            if not st.is_closed
+        ]
+        return max(candidates, key=lambda c: c[0])[1] if candidates else None
+
+    def won_stage_ids(self) -> list[str]:
+        if not self._loaded:
+            self.refresh()
+        return sorted(
+            {st.id for by_id in self._stages.values() for st, _ in by_id.values() if st.is_won}
+        )
+
+
+class HubSpotConnector:
+    name = "hubspot"
+
+    def __init__(
+        self,
+        api: HubSpotApi,
+        *,
+        portal_id: str | None = None,
+        app_id: str | None = None,
+        guard_mode: str = "revert",
+        guard_property: str = P.DEFAULT_GUARD,
+    ) -> None:
+        self.api = api
+        self.portal_id = portal_id
+        self.app_id = app_id
+        self.guard_mode = guard_mode
+        self.guard_property = guard_property
+        self.pipelines = PipelineCache(api)
+        # Markers of task creates whose response never arrived (timeout): search before
+        # creating again. Process-local; see docs/hubspot.md for the crash window.
+        self._pending_creates: set[str] = set()
+        self._pending_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> HubSpotConnector:
+        if settings.hubspot_access_token is None:
+            raise PermanentError("HUBSPOT_ACCESS_TOKEN is not set")
+        api = HubSpotApi(
+            access_token=settings.hubspot_access_token.get_secret_value(),
+            api_base=settings.hubspot_api_base,
+            timeout=settings.hubspot_timeout_seconds,
+            requests_per_10s=settings.hubspot_requests_per_10s,
+            portal_key=settings.hubspot_portal_id,
+            daily_retry_seconds=settings.hubspot_daily_limit_retry_seconds,
+        )
+        return cls(
+            api,
+            portal_id=settings.hubspot_portal_id,
+            app_id=settings.hubspot_app_id,
+            guard_mode=settings.hubspot_guard_mode,
+            guard_property=settings.hubspot_guard_property,
+        )
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _deal_properties(self) -> list[str]:
+        return P.DEAL_READ_PROPERTIES + sorted(P.own_properties(self.guard_property))
+
+    def read_deals(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | None]:
+        ids = list(dict.fromkeys(str(d) for d in deal_ids))
+        if not ids:
+            return {}
+        if len(ids) <= SINGLE_READ_MAX:
+            records = self._read_deals_single(ids)
+        else:
+            records = self._read_deals_batch(ids)
+        line_item_ids = sorted({i for r in records.values() if r for i in r["line_items"]})
+        note_ids = sorted({i for r in records.values() if r for i in r["notes"]})
+        items = self._batch_read("line_items", line_item_ids, P.LINE_ITEM_PROPERTIES)
+        notes = self._batch_read("notes", note_ids, P.NOTE_PROPERTIES)
+        refreshed = [False]
+        out: dict[str, DealSnapshot | None] = {}
+        for deal_id in ids:
+            record = records.get(deal_id)
+            out[deal_id] = (
+                None if record is None else self._snapshot(record, items, notes, refreshed)
+            )
+        return out
+
+    def _read_deals_single(self, ids: list[str]) -> dict[str, dict | None]:
+        basic = self.api.api("crm.deals.basic_api")
+        records: dict[str, dict | None] = {}
+        needs_paging: list[str] = []
+        for deal_id in ids:
+            obj = self.api.call(
+                "deals.get",
+                basic.get_by_id,
+                deal_id,
+                properties=self._deal_properties(),
+                properties_with_history=["dealstage"],
+                associations=["line_items", "notes"],
+                not_found_ok=True,
+            )
+            if obj is None:
+                records[deal_id] = None
+                continue
+            record = self._record(obj)
+            for key, assoc in (obj.associations or {}).items():
+                target = "line_items" if key.replace(" ", "_") == "line_items" else key
+                if target not in ("line_items", "notes"):
+                    continue
+                record[target] = [str(a.id) for a in assoc.results or []]
+                if assoc.paging is not None and assoc.paging.next is not None:
+                    needs_paging.append(deal_id)
+            records[deal_id] = record
+        if needs_paging:
+            for target in ("line_items", "notes"):
+                found = self._associations("deals", target, sorted(set(needs_paging)))
+                for deal_id in set(needs_paging):
+                    records[deal_id][target] = found.get(deal_id, [])
+        return records
+
+    def _read_deals_batch(self, ids: list[str]) -> dict[str, dict | None]:
+        batch = self.api.api("crm.deals.batch_api")
+        records: dict[str, dict | None] = {deal_id: None for deal_id in ids}
+        for chunk in _chunks(ids, BATCH):
+            response = self.api.call(
+                "deals.batch_read",
+                batch.read,
+                {
+                    "inputs": [{"id": d} for d in chunk],
+                    "properties": self._deal_properties(),
+                    "propertiesWithHistory": ["dealstage"],
+                },
+            )
+            for obj in response.results or []:
+                records[str(obj.id)] = self._record(obj)
+        present = [d for d, r in records.items() if r is not None]
+        line_items = self._associations("deals", "line_items", present)
+        notes = self._associations("deals", "notes", present)
+        for deal_id in present:
+            records[deal_id]["line_items"] = line_items.get(deal_id, [])
+            records[deal_id]["notes"] = notes.get(deal_id, [])
+        return records
+
+    @staticmethod
+    def _record(obj: Any) -> dict:
+        history = []
+        for entry in (getattr(obj, "properties_with_history", None) or {}).get(
+            "dealstage", []
+        ) or []:
+            history.append({"value": entry.value, "timestamp": entry.timestamp})
+        history.sort(key=lambda h: h["timestamp"] or datetime.min.replace(tzinfo=UTC), reverse=True)
+        return {
+            "id": str(obj.id),
+            "properties": dict(obj.properties or {}),
+            "history": history,
+            "line_items": [],
+            "notes": [],
+        }
+
+    def _associations(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, list[str]]:
+        """v4 batch association read, following each object's paging until done."""
+        batch = self.api.api("crm.associations.v4.batch_api")
+        found: dict[str, list[str]] = {}
+        pending: list[dict] = [{"id": i} for i in ids]
+        while pending:
+            next_round: list[dict] = []
+            for chunk in _chunks(pending, ASSOC_BATCH):
+                response = self.api.call(
+                    f"associations.{from_type}_{to_type}",
+                    batch.get_page,
+                    from_type,
+                    to_type,
+                    {"inputs": list(chunk)},
+                )
+                for result in response.results or []:
+                    from_id = str(result._from.id)
+                    found.setdefault(from_id, []).extend(
+                        str(t.to_object_id) for t in result.to or []
+                    )
+                    paging = result.paging
+                    if paging is not None and paging.next is not None and paging.next.after:
+                        next_round.append({"id": from_id, "after": paging.next.after})
+            pending = next_round
+        return found
+
+    def _batch_read(self, object_type: str, ids: list[str], props: list[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        api = self.api.api(
+            "crm.line_items.batch_api"
+            if object_type == "line_items"
+            else "crm.objects.notes.batch_api"
+        )
+        out: dict[str, dict] = {}
+        for chunk in _chunks(ids, BATCH):
+            response = self.api.call(
+                f"{object_type}.batch_read",
+                api.read,
+                {"inputs": [{"id": i} for i in chunk], "properties": props},
+            )
+            for obj in response.results or []:
+                out[str(obj.id)] = dict(obj.properties or {})
+        return out
+
+    def _snapshot(
+        self, record: dict, items: dict[str, dict], notes: dict[str, dict], refreshed: list[bool]
+    ) -> DealSnapshot:
+        props = record["properties"]
+        pipeline = props.get("pipeline")
+        stage = self.pipelines.stage(pipeline, props.get("dealstage"), refreshed=refreshed)
+        extra: dict[str, Any] = {
+            "crm_properties": {
+                name: props.get(name) or "" for name in P.own_properties(self.guard_property)
+            },
+        }
+        previous = self._previous_stage(record["history"], stage, pipeline, refreshed)
+        if previous is not None:
+            extra["previous_stage"] = previous.id
+            extra["previous_stage_label"] = previous.label
+        line_items = []
+        for li_id in record["line_items"]:
+            p = items.get(li_id)
+            if p is None:
+                continue
+            product_id = p.get("hs_product_id") or None
+            sku = p.get("hs_sku") or None
+            line_items.append(
+                LineItem(
+                    id=li_id,
+                    # No product: the SKU, then the name identify what is sold.
+                    name=p.get("name") or sku or product_id or "",
+                    sku=sku,
+                    product_id=product_id,
+                    quantity=_float(p.get("quantity")),
+                    amount=_decimal(p.get("amount")),
+                )
+            )
+        note_list = []
+        for note_id in record["notes"]:
+            p = notes.get(note_id)
+            if p is None:
+                continue
+            note_list.append(
+                Note(
+                    id=note_id,
+                    body=strip_html(p.get("hs_note_body")),
+                    created_at=_parse_dt(p.get("hs_timestamp") or p.get("hs_createdate")),
+                    author=p.get("hubspot_owner_id") or None,
+                )
+            )
+        deal_id = record["id"]
+        url = (
+            f"https://app.hubspot.com/contacts/{self.portal_id}/record/0-3/{deal_id}"
+            if self.portal_id
+            else None
+        )
+        return DealSnapshot(
+            crm=self.name,
+            deal_id=deal_id,
+            name=props.get("dealname") or "",
+            pipeline=pipeline,
+            stage=stage,
+            amount=_decimal(props.get("amount")),
+            currency=props.get("deal_currency_code") or None,
+            close_date=_parse_date(props.get("closedate")),
+            owner_id=props.get("hubspot_owner_id") or None,
+            created_at=_parse_dt(props.get("createdate")),
+            updated_at=_parse_dt(props.get("hs_lastmodifieddate")),
+            line_items=line_items,
+            notes=note_list,
+            url=url,
+            extra=extra,
+        )
+
+    def _previous_stage(
+        self, history: list[dict], current: Stage, pipeline: str | None, refreshed: list[bool]
+    ) -> Stage | None:
+        """The open stage the deal was in before it reached the current one."""
+        for entry in history:
+            value = entry["value"]
+            if not value or value == current.id:
+                continue
+            stage = self.pipelines.stage(pipeline, value, refreshed=refreshed)
+            if not stage.is_closed:
+                return stage
+        return self.pipelines.last_open_stage(pipeline) if current.is_won else None
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def write_back(self, items: Sequence[DealWriteBack]) -> dict[str, WriteOutcome]:
+        plans = [self._plan(item) for item in items]
+        outcomes = {p["deal_id"]: WriteOutcome(deal_id=p["deal_id"]) for p in plans}
+        failed: dict[str, ConnectorError] = {}
+
+        def fail(deal_ids: Iterable[str], error: ConnectorError) -> None:
+            for deal_id in deal_ids:
+                failed.setdefault(deal_id, error)
+
+        # 1. Tasks we know: update in place (a deleted one is created again below).
+        updates = [p for p in plans if p["task_update"] is not None]
+        for chunk in _chunks(updates, BATCH):
+            try:
+                missing = self._update_tasks(chunk)
+            except ConnectorError as exc:
+                fail([p["deal_id"] for p in chunk], exc)
+                continue
+            for p in chunk:
+                if p["task_id"] in missing:
+                    p["task_create"], p["task_update"], p["task_id"] = p["task_update"], None, None
+
+        # 2. Tasks to create (the roadmap task and one-off followups), found first if a previous
+        #    create may have succeeded without us hearing back.
+        creates: list[tuple[dict, str | None, str, dict]] = []  # plan, followup key, marker, props
+        for p in plans:
+            if p["deal_id"] in failed:
+                continue
+            if p["task_create"] is not None:
+                creates.append((p, None, p["task_marker"], p["task_create"]))
+            for key, (marker, props) in p["followups"].items():
+                creates.append((p, key, marker, props))
+        if creates:
+            try:
+                recovered = self._find_pending([c[2] for c in creates])
+            except ConnectorError as exc:
+                fail({c[0]["deal_id"] for c in creates}, exc)
+                recovered = {}
+                creates = []
+            fresh = []
+            for plan, key, marker, props in creates:
+                if marker in recovered:
+                    self._created(plan, key, recovered[marker])
+                    if key is None:  # bring the found task up to date
+                        try:
+                            self._update_tasks(
+                                [{**plan, "task_id": recovered[marker], "task_update": props}]
+                            )
+                        except ConnectorError as exc:
+                            fail([plan["deal_id"]], exc)
+                else:
+                    fresh.append((plan, key, marker, props))
+            for chunk in _chunks(fresh, BATCH):
+                chunk = [c for c in chunk if c[0]["deal_id"] not in failed]
+                if not chunk:
+                    continue
+                try:
+                    ids = self._create_tasks(chunk)
+                except ConnectorError as exc:
+                    fail({c[0]["deal_id"] for c in chunk}, exc)
+                    continue
+                for (plan, key, _marker, _props), task_id in zip(chunk, ids, strict=True):
+                    self._created(plan, key, task_id)
+
+        # 3. Notes with the full findings (verdict changed).
+        notes = [p for p in plans if p["note"] and p["deal_id"] not in failed]
+        for chunk in _chunks(notes, BATCH):
+            try:
+                self._create_notes(chunk)
+            except ConnectorError as exc:
+                fail([p["deal_id"] for p in chunk], exc)
+
+        # 4. Deal properties, the stored task id and the guard's revert, in one batch update.
+        for p in plans:
+            if p["deal_id"] in failed:
+                continue
+            task_id = p["task_id"] or ""
+            if task_id != (p["current"].get(P.TASK_ID) or ""):
+                p["props"][P.TASK_ID] = task_id
+            if p["props"] and P.CHECKED_AT not in p["props"]:
+                p["props"][P.CHECKED_AT] = p["checked_at_value"]
+        deal_updates = [p for p in plans if p["deal_id"] not in failed and p["props"]]
+        for chunk in _chunks(deal_updates, BATCH):
+            try:
+                self._update_deals(chunk)
+            except ConnectorError as exc:
+                fail([p["deal_id"] for p in chunk], exc)
+
+        for p in plans:
+            outcome = outcomes[p["deal_id"]]
+            if p["deal_id"] in failed:
+                outcome.error = failed[p["deal_id"]]
+                outcome.written = dict(p["previous"])
+                outcome.task_id = p["previous_task_id"]
+                outcome.task_open = bool(p["previous"].get("task_open"))
+                continue
+            written = {**p["current"], **p["props"]}
+            written.pop("dealstage", None)
+            written["task_hash"] = p["task_hash"]
+            written["task_open"] = p["task_open"]
+            written["followups"] = {**p["previous"].get("followups", {}), **p["followups_created"]}
+            outcome.written = written
+            outcome.task_id = p["task_id"]
+            outcome.task_open = bool(p["task_id"]) and p["task_open"]
+            outcome.followups_created = dict(p["followups_created"])
+            outcome.reverted_to_stage = p["revert_to"]
+            outcome.changes = {k: v for k, v in p["props"].items()}
+            if p["task_changed"]:
+                outcome.changes["task"] = "open" if p["task_open"] else "completed"
+            if p["note"]:
+                outcome.changes["note"] = True
+            if p["followups_created"]:
+                outcome.changes["followups"] = sorted(p["followups_created"])
+        return outcomes
+
+    def _plan(self, item: DealWriteBack) -> dict:
+        previous = dict(item.previous or {})
+        current = {k: previous.get(k, "") for k in P.own_properties(self.guard_property)}
+        if item.snapshot is not None:
+            # What HubSpot holds now beats what we remember writing (a user may have edited it).
+            current.update(item.snapshot.extra.get("crm_properties", {}))
+        desired = {
+            P.STATUS: item.status.value,
+            P.SUMMARY: item.summary or "",
+            P.EVALUATION_URL: item.evaluation_url or "",
+            self.guard_property: "" if item.block else "clear",
+        }
+        props = {k: v for k, v in desired.items() if (current.get(k) or "") != v}
+        checked_at_value = _ms(item.checked_at)
+        last_checked = _parse_dt(current.get(P.CHECKED_AT))
+        if last_checked is None or item.checked_at - last_checked > CHECKED_AT_REFRESH:
+            props[P.CHECKED_AT] = checked_at_value
+
+        action = guard_action(item, self.guard_mode)
+        if action.revert_to:
+            props["dealstage"] = action.revert_to
+        task = item.task
+        if action.message and task is None:
+            task = TaskSpec(subject="Roadmap check: blocked deal in a won stage", body="")
+        task_id = item.task_id or current.get(P.TASK_ID) or None
+        plan: dict[str, Any] = {
+            "deal_id": item.deal_id,
+            "previous": previous,
+            "previous_task_id": task_id,
+            "current": current,
+            "props": props,
+            "checked_at_value": checked_at_value,
+            "revert_to": action.revert_to,
+            "task_id": task_id,
+            "task_update": None,
+            "task_create": None,
+            "task_marker": P.TASK_MARKER.format(deal_id=item.deal_id),
+            "task_hash": previous.get("task_hash"),
+            "task_open": bool(previous.get("task_open")),
+            "task_changed": False,
+            "note": item.note,
+            "followups": {},
+            "followups_created": {},
+        }
+        owner = None
+        if item.snapshot is not None:
+            owner = item.snapshot.owner_id
+        if task is not None:
+            body = task.body
+            if action.message:
+                body = f"{action.message}\n\n{body}".strip()
+            task_props = self._task_properties(
+                task, body, plan["task_marker"], task.owner_id or owner
+            )
+            digest = hashlib.sha256(repr(sorted(task_props.items())).encode()).hexdigest()[:16]
+            if task_id is None:
+                if task.open:
+                    plan["task_create"] = task_props
+                    plan["task_changed"] = True
+            elif digest != plan["task_hash"] or bool(previous.get("task_open")) != task.open:
+                plan["task_update"] = task_props
+                plan["task_changed"] = True
+            plan["task_hash"] = digest
+            plan["task_open"] = task.open
+        done = previous.get("followups", {})
+        for key, spec in item.followups.items():
+            if key in done:
+                continue
+            marker = P.FOLLOWUP_MARKER.format(
+                deal_id=item.deal_id, key=re.sub(r"[^A-Za-z0-9]", "", key)
+            )
+            plan["followups"][key] = (
+                marker,
+                self._task_properties(spec, spec.body, marker, spec.owner_id or owner),
+            )
+        return plan
+
+    @staticmethod
+    def _task_properties(task: TaskSpec, body: str, marker: str, owner: str | None) -> dict:
+        due = task.due_at or datetime.now(UTC) + timedelta(days=1)
+        props = {
+            "hs_task_subject": task.subject[:250],
+            # The marker is a searchable token: it finds this task if a create response is lost.
+            "hs_task_body": f"{body}\n\n(roadmap-guard ref {marker})",
+            "hs_task_status": "NOT_STARTED" if task.open else "COMPLETED",
+            "hs_task_priority": "HIGH",
+            "hs_task_type": "TODO",
+            "hs_timestamp": _ms(due),
+        }
+        if owner:
+            props["hubspot_owner_id"] = owner
+        return props
+
+    def _created(self, plan: dict, key: str | None, task_id: str) -> None:
+        if key is None:
+            plan["task_id"] = task_id
+        else:
+            plan["followups_created"][key] = task_id
+
+    def _find_pending(self, markers: list[str]) -> dict[str, str]:
+        """Search for tasks whose create was sent but never answered (max 5 filter groups)."""
+        with self._pending_lock:
+            pending = [m for m in markers if m in self._pending_creates]
+        found: dict[str, str] = {}
+        search = self.api.api("crm.objects.tasks.search_api")
+        for chunk in _chunks(pending, 5):
+            response = self.api.call(
+                "tasks.search",
+                search.do_search,
+                {
+                    "filterGroups": [
+                        {
+                            "filters": [
+                                {
+                                    "propertyName": "hs_task_body",
+                                    "operator": "CONTAINS_TOKEN",
+                                    "value": m,
+                                }
+                            ]
+                        }
+                        for m in chunk
+                    ],
+                    "properties": ["hs_task_body"],
+                    "limit": 100,
+                },
+            )
+            for obj in response.results or []:
+                body = (obj.properties or {}).get("hs_task_body") or ""
+                for m in chunk:
+                    if m in body.split() or f"{m})" in body:
+                        found.setdefault(m, str(obj.id))
+        with self._pending_lock:
+            self._pending_creates.difference_update(pending)
+        return found
+
+    def _create_tasks(self, chunk: list[tuple[dict, str | None, str, dict]]) -> list[str]:
+        batch = self.api.api("crm.objects.tasks.batch_api")
+        markers = [c[2] for c in chunk]
+        with self._pending_lock:
+            self._pending_creates.update(markers)
+        response = self.api.call(
+            "tasks.batch_create",
+            batch.create,
+            {
+                "inputs": [
+                    {
+                        "properties": props,
+                        "associations": [
+                            {
+                                "to": {"id": plan["deal_id"]},
+                                "types": [
+                                    {
+                                        "associationCategory": "HUBSPOT_DEFINED",
+                                        "associationTypeId": TASK_TO_DEAL,
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                    for plan, _key, _marker, props in chunk
+                ]
+            },
+        )
+        with self._pending_lock:
+            self._pending_creates.difference_update(markers)
+        by_marker: dict[str, str] = {}
+        for obj in response.results or []:
+            body = (obj.properties or {}).get("hs_task_body") or ""
+            for marker in markers:
+                if f"ref {marker})" in body:
+                    by_marker[marker] = str(obj.id)
+        if len(by_marker) != len(markers):
+            raise TransientError("HubSpot tasks.batch_create: results do not match the inputs")
+        return [by_marker[m] for m in markers]
+
+    def _update_tasks(self, plans: Sequence[dict]) -> set[str]:
+        """Returns the task ids HubSpot no longer has (deleted by a user)."""
+        batch = self.api.api("crm.objects.tasks.batch_api")
+        response = self.api.call(
+            "tasks.batch_update",
+            batch.update,
+            {"inputs": [{"id": p["task_id"], "properties": p["task_update"]} for p in plans]},
+        )
+        returned = {str(obj.id) for obj in response.results or []}
+        return {p["task_id"] for p in plans} - returned
+
+    def _create_notes(self, plans: Sequence[dict]) -> None:
+        batch = self.api.api("crm.objects.notes.batch_api")
+        now = _ms(datetime.now(UTC))
+        self.api.call(
+            "notes.batch_create",
+            batch.create,
+            {
+                "inputs": [
+                    {
+                        "properties": {
+                            "hs_note_body": html.escape(p["note"]).replace("\n", "<br>"),
+                            "hs_timestamp": now,
+                        },
+                        "associations": [
+                            {
+                                "to": {"id": p["deal_id"]},
+                                "types": [
+                                    {
+                                        "associationCategory": "HUBSPOT_DEFINED",
+                                        "associationTypeId": NOTE_TO_DEAL,
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                    for p in plans
+                ]
+            },
+        )
+
+    def _update_deals(self, plans: Sequence[dict]) -> None:
+        batch = self.api.api("crm.deals.batch_api")
+        response = self.api.call(
+            "deals.batch_update",
+            batch.update,
+            {"inputs": [{"id": p["deal_id"], "properties": p["props"]} for p in plans]},
+        )
+        returned = {str(obj.id) for obj in response.results or []}
+        for p in plans:
+            if p["deal_id"] not in returned:
+                p["props"] = {}
+
+    # --- reconciliation and line-item resolution ----------------------------------------------------
+
+    def changed_deal_ids(self, since: datetime | None) -> list[str]:
+        """Deals modified since `since` (all open deals when None), and deals in won stages."""
+        search = self.api.api("crm.deals.search_api")
+        groups: list[dict] = []
+        if since is not None:
+            groups.append(
+                {
+                    "filters": [
+                        {
+                            "propertyName": "hs_lastmodifieddate",
+                            "operator": "GTE",
+                            "value": _ms(since),
+                        }
+                    ]
+                }
+            )
+        won = self.pipelines.won_stage_ids()
+        if won:
+            groups.append(
+                {"filters": [{"propertyName": "dealstage", "operator": "IN", "values": won}]}
+            )
+        if since is None:
+            groups = []  # first run: everything
+        ids: list[str] = []
+        after: str | None = None
+        while True:
+            body: dict[str, Any] = {
+                "filterGroups": groups,
+                "properties": ["hs_object_id"],
+                "limit": 200,
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            }
+            if after:
+                body["after"] = after
+            response = self.api.call("deals.search", search.do_search, body)
+            ids.extend(str(obj.id) for obj in response.results or [])
+            paging = response.paging
+            if paging is None or paging.next is None or not paging.next.after:
+                break
+            after = paging.next.after
+        return list(dict.fromkeys(ids))
+
+    def deals_for_line_items(self, line_item_ids: Sequence[str]) -> dict[str, list[str]]:
+        """line item id → the deal ids it belongs to (v4 associations, batched)."""
+        ids = sorted({str(i) for i in line_item_ids})
+        return self._associations("line_items", "deals", ids) if ids else {}

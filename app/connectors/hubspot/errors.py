@@ -1,0 +1,96 @@
+"""HubSpot failures → TransientError / PermanentError, in one table.
+
+HubSpot error bodies carry status, message, correlationId and category (and for 429s a
+policyName: TEN_SECONDLY_ROLLING, SECONDLY, DAILY). The correlation id goes into every error so
+HubSpot support can find the request.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from app.connectors.base import ConnectorError, PermanentError, TransientError
+
+# Seconds to wait on a rolling-limit 429 without Retry-After: the window is ten seconds.
+ROLLING_WAIT = 10.0
+
+
+def _body(exc: BaseException) -> dict:
+    raw = getattr(exc, "body", None)
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {"message": str(raw)[:300]}
+    return data if isinstance(data, dict) else {}
+
+
+def _header(exc: BaseException, name: str) -> str | None:
+    headers = getattr(exc, "headers", None) or {}
+    for key, value in dict(headers).items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def seconds_to_utc_midnight(now: datetime | None = None) -> float:
+    now = now or datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+def classify(
+    exc: BaseException, operation: str, *, daily_retry_seconds: float = 3600.0
+) -> tuple[ConnectorError, str]:
+    """Map an ApiException of any hubspot-api-client package. Returns (error, metrics result)."""
+    status = getattr(exc, "status", None)
+    body = _body(exc)
+    correlation = body.get("correlationId") or _header(exc, "x-hubspot-correlation-id")
+    message = body.get("message") or getattr(exc, "reason", None) or type(exc).__name__
+    category = body.get("category") or body.get("errorType")
+    text = f"HubSpot {operation}: HTTP {status}"
+    if category:
+        text += f" {category}"
+    text += f": {message}"
+    if status == 429:
+        policy = (body.get("policyName") or "").upper()
+        retry_after_header = _header(exc, "retry-after")
+        retry_after = float(retry_after_header) if _is_number(retry_after_header) else None
+        if policy == "DAILY" or "daily" in str(message).lower():
+            wait = retry_after or max(daily_retry_seconds, 60.0)
+            return (
+                TransientError(
+                    f"HubSpot daily API limit reached for this portal ({operation}); "
+                    f"stopping calls for {wait:.0f}s. Raise the portal's API limit or lower "
+                    "the load.",
+                    retry_after=wait,
+                    correlation_id=correlation,
+                ),
+                "rate_limited",
+            )
+        return (
+            TransientError(
+                text, retry_after=retry_after or ROLLING_WAIT, correlation_id=correlation
+            ),
+            "rate_limited",
+        )
+    if status is not None and (status >= 500 or status == 408):
+        retry_after_header = _header(exc, "retry-after")
+        retry_after = float(retry_after_header) if _is_number(retry_after_header) else None
+        return TransientError(text, retry_after=retry_after, correlation_id=correlation), "error"
+    if status in (401, 403):
+        hint = " (check HUBSPOT_ACCESS_TOKEN and its scopes: `roadmap-guard setup hubspot`)"
+        return PermanentError(text + hint, correlation_id=correlation), "error"
+    return PermanentError(text, correlation_id=correlation), "error"
+
+
+def _is_number(value: str | None) -> bool:
+    if value is None:
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True

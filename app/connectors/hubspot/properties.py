@@ -1,0 +1,105 @@
+"""Our HubSpot footprint: the property group, the deal properties, the task marker.
+
+Nothing outside this package knows these names (ARCHITECTURE: connectors translate).
+"""
+
+from __future__ import annotations
+
+GROUP_NAME = "roadmap_guard"
+GROUP_LABEL = "Roadmap guard"
+
+STATUS = "roadmap_guard_status"
+SUMMARY = "roadmap_guard_summary"
+CHECKED_AT = "roadmap_guard_checked_at"
+EVALUATION_URL = "roadmap_guard_evaluation_url"
+TASK_ID = "roadmap_guard_task_id"
+# The guard property: filled ("clear") only when the deal carries no unapproved blocking
+# finding. A HubSpot pipeline rule / conditional stage property requires it before a won stage.
+DEFAULT_GUARD = "roadmap_guard_clearance"
+
+OWN_PROPERTY_PREFIX = "roadmap_guard"
+
+DEAL_READ_PROPERTIES = [
+    "dealname",
+    "dealstage",
+    "pipeline",
+    "amount",
+    "deal_currency_code",
+    "closedate",
+    "hubspot_owner_id",
+    "createdate",
+    "hs_lastmodifieddate",
+]
+LINE_ITEM_PROPERTIES = ["name", "hs_sku", "hs_product_id", "quantity", "price", "amount"]
+NOTE_PROPERTIES = ["hs_note_body", "hs_timestamp", "hubspot_owner_id", "hs_createdate"]
+
+# The marker in our task bodies, so a task whose create response was lost can be found again.
+TASK_MARKER = "rgdeal{deal_id}"
+FOLLOWUP_MARKER = "rgfollow{deal_id}x{key}"
+
+
+def deal_properties(guard_property: str) -> list[dict]:
+    """Definitions for `setup hubspot` (CRM v3 properties API, objectType deals)."""
+    return [
+        {
+            "name": STATUS,
+            "label": "Roadmap status",
+            "type": "enumeration",
+            "fieldType": "select",
+            "groupName": GROUP_NAME,
+            "description": "roadmap-guard verdict: clear, warning or blocked.",
+            "options": [
+                {"label": "Clear", "value": "clear", "displayOrder": 0, "hidden": False},
+                {"label": "Warning", "value": "warning", "displayOrder": 1, "hidden": False},
+                {"label": "Blocked", "value": "blocked", "displayOrder": 2, "hidden": False},
+            ],
+        },
+        {
+            "name": SUMMARY,
+            "label": "Roadmap summary",
+            "type": "string",
+            "fieldType": "textarea",
+            "groupName": GROUP_NAME,
+            "description": "The top roadmap findings in plain language.",
+        },
+        {
+            "name": CHECKED_AT,
+            "label": "Roadmap checked at",
+            "type": "datetime",
+            "fieldType": "date",
+            "groupName": GROUP_NAME,
+            "description": "When roadmap-guard last checked this deal.",
+        },
+        {
+            "name": EVALUATION_URL,
+            "label": "Roadmap evaluation",
+            "type": "string",
+            "fieldType": "text",
+            "groupName": GROUP_NAME,
+            "description": "Link to the full evaluation in roadmap-guard.",
+        },
+        {
+            "name": TASK_ID,
+            "label": "Roadmap task id",
+            "type": "string",
+            "fieldType": "text",
+            "groupName": GROUP_NAME,
+            "description": "The roadmap-guard task on this deal (managed by roadmap-guard).",
+        },
+        {
+            "name": guard_property,
+            "label": "Roadmap clearance",
+            "type": "enumeration",
+            "fieldType": "select",
+            "groupName": GROUP_NAME,
+            "description": (
+                "Filled by roadmap-guard only while the deal has no blocking roadmap finding. "
+                "Require it in the pipeline's won stage to block closed-won."
+            ),
+            "options": [{"label": "Clear", "value": "clear", "displayOrder": 0, "hidden": False}],
+        },
+    ]
+
+
+def own_properties(guard_property: str) -> set[str]:
+    return {STATUS, SUMMARY, CHECKED_AT, EVALUATION_URL, TASK_ID, guard_property}

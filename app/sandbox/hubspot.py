@@ -1,0 +1,984 @@
+"""A fake HubSpot: a real HTTP server speaking HubSpot's documented JSON, for tests and `demo`.
+
+The real hubspot-api-client talks to it over HTTP (set HUBSPOT_API_BASE to `fake.base_url`).
+It serves what the connector uses: CRM v3 object batch read/create/update and search (deals,
+line items, notes, tasks), v4 batch association reads with paging, deal pipelines, property
+groups and properties (409 when they exist), and private-app token info. Ids are strings,
+batch answers carry `status`/`results` (207 with `errors` when some ids are missing), error
+bodies carry status/message/correlationId/category.
+
+Faults: `inject(kind, count, path=...)` makes the next matching calls answer 429 (with
+`policyName` and the X-HubSpot-RateLimit-* and Retry-After headers), 5xx, time out, or apply the
+change and then lose the response. `enforce_rate_limit(n)` answers 429 to any call beyond n in a
+rolling 10 s window. `calls` counts calls per endpoint; `max_calls_in_window()` reports the
+busiest 10 s.
+
+Every change (made through the API or through the `ui_*` helpers, which play a user in the
+HubSpot UI) is recorded as a webhook event; `deliver()` signs and posts them the way HubSpot does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+OBJECT_TYPES = {
+    "deal": "deals",
+    "deals": "deals",
+    "0-3": "deals",
+    "line_item": "line_items",
+    "line_items": "line_items",
+    "0-8": "line_items",
+    "note": "notes",
+    "notes": "notes",
+    "0-46": "notes",
+    "task": "tasks",
+    "tasks": "tasks",
+    "0-27": "tasks",
+}
+SINGULAR = {"deals": "DEAL", "line_items": "LINE_ITEM", "notes": "NOTE", "tasks": "TASK"}
+# HubSpot-defined association type ids (associations v4 docs), both directions.
+ASSOCIATION_TYPE_IDS = {
+    ("deals", "line_items"): 19,
+    ("line_items", "deals"): 20,
+    ("deals", "notes"): 213,
+    ("notes", "deals"): 214,
+    ("deals", "tasks"): 215,
+    ("tasks", "deals"): 216,
+}
+DEFAULT_PROPERTIES = {
+    "deals": ["dealname", "amount", "closedate", "createdate", "dealstage", "pipeline"],
+    "line_items": ["name", "price", "quantity", "amount", "createdate"],
+    "notes": ["hs_note_body", "hs_timestamp", "hs_createdate"],
+    "tasks": ["hs_task_subject", "hs_task_status", "hs_timestamp", "hs_createdate"],
+}
+MAX_BATCH = 100
+ASSOCIATION_PAGE = 500
+DEFAULT_SCOPES = [
+    "crm.objects.deals.read",
+    "crm.objects.deals.write",
+    "crm.objects.line_items.read",
+    "crm.schemas.deals.read",
+    "crm.schemas.deals.write",
+    "crm.objects.owners.read",
+]
+
+
+def _iso(ts: float | None = None) -> str:
+    ts = time.time() if ts is None else ts
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Fault:
+    kind: str  # 429 | daily | 500 | 502 | timeout | lost_response
+    remaining: int
+    path: str | None = None  # substring of the request path
+    method: str | None = None
+    retry_after: float | None = 1.0
+    delay: float = 2.0
+
+
+@dataclass
+class FakeHubSpot:
+    portal_id: str = "9990001"
+    app_id: str = "424242"
+    client_secret: str = "sandbox-client-secret"
+    access_token: str = "pat-sandbox-token"
+    scopes: list[str] = field(default_factory=lambda: list(DEFAULT_SCOPES))
+    association_page_size: int = ASSOCIATION_PAGE
+
+    def __post_init__(self) -> None:
+        self.lock = threading.RLock()
+        self.objects: dict[str, dict[str, dict]] = {t: {} for t in SINGULAR}
+        self.history: dict[tuple[str, str, str], list[dict]] = {}
+        self.assoc: dict[tuple[str, str, str], dict[str, int]] = {}
+        self.pipelines: list[dict] = []
+        self.groups: dict[str, dict[str, dict]] = {}
+        self.properties: dict[str, dict[str, dict]] = {}
+        self.calls: Counter[str] = Counter()
+        self.call_times: deque[float] = deque()
+        self.all_call_times: list[float] = []
+        self.faults: list[Fault] = []
+        self.rate_limit_per_10s: int | None = None
+        self.events: list[dict] = []
+        self._ids = itertools.count(10_000_001)
+        self._event_ids = itertools.count(1)
+        self.app = self._build_app()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+        self.default_pipeline()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> FakeHubSpot:
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="fake-hubspot", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake HubSpot did not start")
+            time.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeHubSpot:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- seeding and UI-side changes ------------------------------------------------------------
+
+    def default_pipeline(self) -> None:
+        stages = [
+            ("appointmentscheduled", "Appointment scheduled", "0.2", "false"),
+            ("qualifiedtobuy", "Qualified to buy", "0.4", "false"),
+            ("presentationscheduled", "Presentation scheduled", "0.6", "false"),
+            ("decisionmakerboughtin", "Decision maker bought-in", "0.8", "false"),
+            ("contractsent", "Contract sent", "0.9", "false"),
+            ("closedwon", "Closed won", "1.0", "true"),
+            ("closedlost", "Closed lost", "0.0", "true"),
+        ]
+        self.pipelines = [self._pipeline("default", "Sales pipeline", stages)]
+
+    def add_pipeline(self, pipeline_id: str, label: str, stages: list[tuple]) -> None:
+        with self.lock:
+            self.pipelines.append(self._pipeline(pipeline_id, label, stages))
+
+    def _pipeline(self, pipeline_id: str, label: str, stages: list[tuple]) -> dict:
+        now = _iso()
+        return {
+            "id": pipeline_id,
+            "label": label,
+            "displayOrder": len(self.pipelines),
+            "archived": False,
+            "createdAt": now,
+            "updatedAt": now,
+            "stages": [
+                {
+                    "id": sid,
+                    "label": slabel,
+                    "displayOrder": i,
+                    "metadata": {"isClosed": closed, "probability": prob},
+                    "archived": False,
+                    "createdAt": now,
+                    "updatedAt": now,
+                    "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+                }
+                for i, (sid, slabel, prob, closed) in enumerate(stages)
+            ],
+        }
+
+    def new_id(self) -> str:
+        return str(next(self._ids))
+
+    def create_object(
+        self,
+        object_type: str,
+        properties: dict[str, Any],
+        *,
+        object_id: str | None = None,
+        source: tuple[str, str | None] = ("CRM_UI", "userId:1"),
+        emit: bool = True,
+    ) -> str:
+        object_type = OBJECT_TYPES[object_type]
+        with self.lock:
+            oid = object_id or self.new_id()
+            now = time.time()
+            props = {k: (None if v is None else str(v)) for k, v in properties.items()}
+            props.setdefault("createdate", _iso(now))
+            props["hs_lastmodifieddate"] = _iso(now)
+            props["hs_object_id"] = oid
+            self.objects[object_type][oid] = {
+                "id": oid,
+                "properties": props,
+                "createdAt": _iso(now),
+                "updatedAt": _iso(now),
+                "archived": False,
+            }
+            for name, value in props.items():
+                self._record_history(object_type, oid, name, value, source, now)
+            if emit and object_type == "deals":
+                self._event("deal.creation", oid, source)
+        return oid
+
+    def _record_history(self, object_type, oid, name, value, source, now) -> None:
+        self.history.setdefault((object_type, oid, name), []).insert(
+            0,
+            {
+                "value": value,
+                "timestamp": _iso(now),
+                "sourceType": source[0],
+                "sourceId": source[1],
+            },
+        )
+
+    def update_object(
+        self,
+        object_type: str,
+        oid: str,
+        properties: dict[str, Any],
+        *,
+        source: tuple[str, str | None] = ("CRM_UI", "userId:1"),
+    ) -> dict:
+        object_type = OBJECT_TYPES[object_type]
+        with self.lock:
+            obj = self.objects[object_type][oid]
+            now = time.time()
+            for name, value in properties.items():
+                value = None if value is None else str(value)
+                if obj["properties"].get(name) == value:
+                    continue
+                obj["properties"][name] = value
+                self._record_history(object_type, oid, name, value, source, now)
+                if object_type in ("deals", "line_items"):
+                    kind = "deal" if object_type == "deals" else "line_item"
+                    self._event(f"{kind}.propertyChange", oid, source, name, value)
+            obj["properties"]["hs_lastmodifieddate"] = _iso(now)
+            obj["updatedAt"] = _iso(now)
+            return obj
+
+    def delete_object(self, object_type: str, oid: str) -> None:
+        object_type = OBJECT_TYPES[object_type]
+        with self.lock:
+            self.objects[object_type].pop(oid, None)
+            if object_type == "deals":
+                self._event("deal.deletion", oid, ("CRM_UI", "userId:1"))
+
+    def associate(
+        self,
+        from_type: str,
+        from_id: str,
+        to_type: str,
+        to_id: str,
+        *,
+        source: tuple[str, str | None] = ("CRM_UI", "userId:1"),
+        emit: bool = True,
+    ) -> None:
+        a, b = OBJECT_TYPES[from_type], OBJECT_TYPES[to_type]
+        with self.lock:
+            self.assoc.setdefault((a, from_id, b), {})[to_id] = ASSOCIATION_TYPE_IDS[(a, b)]
+            self.assoc.setdefault((b, to_id, a), {})[from_id] = ASSOCIATION_TYPE_IDS[(b, a)]
+            if emit and "deals" in (a, b):
+                deal_id, other_type, other = (
+                    (from_id, b, to_id) if a == "deals" else (to_id, a, from_id)
+                )
+                self._event(
+                    "deal.associationChange",
+                    deal_id,
+                    source,
+                    association=(f"DEAL_TO_{SINGULAR[other_type]}", other),
+                )
+
+    def associated(self, from_type: str, from_id: str, to_type: str) -> list[str]:
+        key = (OBJECT_TYPES[from_type], from_id, OBJECT_TYPES[to_type])
+        with self.lock:
+            return sorted(self.assoc.get(key, {}))
+
+    def add_deal(
+        self,
+        name: str,
+        *,
+        stage: str = "qualifiedtobuy",
+        pipeline: str = "default",
+        amount: float | None = 10000,
+        owner_id: str | None = "101",
+        line_items: Iterable[dict] = (),
+        notes: Iterable[str] = (),
+        emit: bool = True,
+    ) -> str:
+        """Seed a deal with its line items and notes (as a user would, in the UI)."""
+        deal_id = self.create_object(
+            "deals",
+            {
+                "dealname": name,
+                "dealstage": stage,
+                "pipeline": pipeline,
+                "amount": amount,
+                "hubspot_owner_id": owner_id,
+                "closedate": _iso(time.time() + 30 * 86400),
+            },
+            emit=emit,
+        )
+        for item in line_items:
+            li = self.create_object("line_items", item, emit=False)
+            self.associate("deals", deal_id, "line_items", li, emit=emit)
+        for body in notes:
+            note = self.create_object(
+                "notes", {"hs_note_body": body, "hs_timestamp": _iso()}, emit=False
+            )
+            self.associate("deals", deal_id, "notes", note, emit=emit)
+        return deal_id
+
+    def ui_set_stage(self, deal_id: str, stage: str) -> None:
+        self.update_object("deals", deal_id, {"dealstage": stage})
+
+    def tasks_for(self, deal_id: str) -> list[dict]:
+        with self.lock:
+            ids = self.associated("deals", deal_id, "tasks")
+            return [self.objects["tasks"][i] for i in ids if i in self.objects["tasks"]]
+
+    def notes_for(self, deal_id: str) -> list[dict]:
+        with self.lock:
+            ids = self.associated("deals", deal_id, "notes")
+            return [self.objects["notes"][i] for i in ids if i in self.objects["notes"]]
+
+    def deal(self, deal_id: str) -> dict:
+        return self.objects["deals"][deal_id]
+
+    # --- webhook events ---------------------------------------------------------------------
+
+    def _event(
+        self,
+        subscription_type: str,
+        object_id: str,
+        source: tuple[str, str | None],
+        property_name: str | None = None,
+        property_value: str | None = None,
+        association: tuple[str, str] | None = None,
+    ) -> None:
+        event: dict[str, Any] = {
+            "eventId": next(self._event_ids),
+            "subscriptionId": {
+                "deal.creation": 11,
+                "deal.deletion": 12,
+                "deal.propertyChange": 13,
+                "deal.associationChange": 14,
+                "line_item.propertyChange": 15,
+            }.get(subscription_type, 99),
+            "portalId": int(self.portal_id),
+            "appId": int(self.app_id),
+            "occurredAt": int(time.time() * 1000),
+            "subscriptionType": subscription_type,
+            "attemptNumber": 0,
+            "objectId": int(object_id),
+            "changeSource": source[0],
+            "changeFlag": {"deal.creation": "CREATED", "deal.deletion": "DELETED"}.get(
+                subscription_type, "UPDATED"
+            ),
+        }
+        if source[1]:
+            event["sourceId"] = source[1]
+        if property_name is not None:
+            event["propertyName"] = property_name
+            event["propertyValue"] = property_value if property_value is not None else ""
+        if association is not None:
+            event["fromObjectId"] = int(object_id)
+            event["toObjectId"] = int(association[1])
+            event["associationType"] = association[0]
+            event["associationRemoved"] = False
+            event["isPrimaryAssociation"] = False
+        self.events.append(event)
+
+    def drain_events(self) -> list[dict]:
+        with self.lock:
+            events, self.events = self.events, []
+            return events
+
+    def signed_request(
+        self,
+        url: str,
+        events: list[dict],
+        *,
+        timestamp_ms: int | None = None,
+        secret: str | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        """Body and headers exactly as HubSpot sends them (v3 signature over the target URL)."""
+        from app.connectors.hubspot.signatures import sign_v3
+
+        body = json.dumps(events, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        ts = str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000))
+        signature = sign_v3(secret or self.client_secret, "POST", url, body, ts)
+        return body, {
+            "Content-Type": "application/json",
+            "X-HubSpot-Signature-v3": signature,
+            "X-HubSpot-Request-Timestamp": ts,
+            "User-Agent": "HubSpot Connect 2.0 (http://dev.hubspot.com/)",
+        }
+
+    def deliver(
+        self,
+        url: str,
+        events: list[dict] | None = None,
+        *,
+        post: Callable[..., Any] | None = None,
+        batch_size: int = 100,
+    ) -> list[int]:
+        """POST events (default: all pending) in batches of up to 100; returns the statuses.
+
+        `post(url, content=..., headers=...)` defaults to httpx; tests pass a TestClient's post.
+        """
+        import httpx
+
+        events = self.drain_events() if events is None else events
+        statuses = []
+        for i in range(0, len(events), batch_size):
+            body, headers = self.signed_request(url, events[i : i + batch_size])
+            if post is None:
+                response = httpx.post(url, content=body, headers=headers, timeout=10)
+            else:
+                response = post(url, content=body, headers=headers)
+            statuses.append(response.status_code)
+        return statuses
+
+    # --- faults and accounting ------------------------------------------------------------------
+
+    def inject(self, kind: str, count: int = 1, **kw: Any) -> None:
+        with self.lock:
+            self.faults.append(Fault(kind=kind, remaining=count, **kw))
+
+    def enforce_rate_limit(self, per_10s: int | None) -> None:
+        self.rate_limit_per_10s = per_10s
+
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def reset_calls(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.all_call_times.clear()
+            self.call_times.clear()
+
+    def max_calls_in_window(self, window: float = 10.0) -> int:
+        times = sorted(self.all_call_times)
+        best = 0
+        j = 0
+        for i, t in enumerate(times):
+            while times[j] <= t - window:
+                j += 1
+            best = max(best, i - j + 1)
+        return best
+
+    # --- HTTP app ---------------------------------------------------------------------------
+
+    def _error(self, status: int, message: str, category: str, **extra: Any) -> JSONResponse:
+        body = {
+            "status": "error",
+            "message": message,
+            "correlationId": str(uuid.uuid4()),
+            "category": category,
+            **extra,
+        }
+        return JSONResponse(body, status_code=status, headers=extra.pop("_headers", None))
+
+    def _build_app(self) -> FastAPI:
+        app = FastAPI()
+        fake = self
+
+        @app.middleware("http")
+        async def _accounting(request: Request, call_next):
+            route = request.url.path
+            for prefix in ("/crm/v3/objects/", "/crm/v4/associations/", "/crm/v3/properties/"):
+                if route.startswith(prefix):
+                    break
+            key = f"{request.method} {route}"
+            auth = request.headers.get("authorization", "")
+            if auth != f"Bearer {fake.access_token}":
+                return fake._error(
+                    401,
+                    "Authentication credentials not found.",
+                    "INVALID_AUTHENTICATION",
+                )
+            now = time.monotonic()
+            with fake.lock:
+                fake.calls[key] += 1
+                fake.all_call_times.append(now)
+                fake.call_times.append(now)
+                while fake.call_times and fake.call_times[0] <= now - 10:
+                    fake.call_times.popleft()
+                fault = None
+                for f in fake.faults:
+                    if (
+                        f.remaining > 0
+                        and (f.path is None or f.path in route)
+                        and (f.method is None or f.method == request.method)
+                    ):
+                        f.remaining -= 1
+                        fault = f
+                        break
+                over = (
+                    fake.rate_limit_per_10s is not None
+                    and len(fake.call_times) > fake.rate_limit_per_10s
+                )
+            if over:
+                return fake._rate_limited("TEN_SECONDLY_ROLLING", 1.0)
+            if fault is not None:
+                if fault.kind in ("429", "rolling"):
+                    return fake._rate_limited("TEN_SECONDLY_ROLLING", fault.retry_after)
+                if fault.kind == "daily":
+                    return fake._rate_limited("DAILY", fault.retry_after)
+                if fault.kind.isdigit():
+                    return fake._error(
+                        int(fault.kind),
+                        "internal error" if fault.kind == "500" else "bad gateway",
+                        "INTERNAL_ERROR",
+                    )
+                if fault.kind == "timeout":
+                    import asyncio
+
+                    await asyncio.sleep(fault.delay)
+                    return fake._error(504, "timeout", "INTERNAL_ERROR")
+                if fault.kind == "lost_response":
+                    response = await call_next(request)
+                    import asyncio
+
+                    await asyncio.sleep(fault.delay)
+                    return response
+            return await call_next(request)
+
+        @app.get("/crm/v3/pipelines/{object_type}")
+        def pipelines(object_type: str):
+            if OBJECT_TYPES.get(object_type) != "deals":
+                return fake._error(400, f"Unknown object type {object_type}", "VALIDATION_ERROR")
+            with fake.lock:
+                return {"results": fake.pipelines}
+
+        @app.get("/crm/v3/objects/{object_type}/{object_id}")
+        def get_object(object_type: str, object_id: str, request: Request):
+            otype = OBJECT_TYPES.get(object_type)
+            if otype is None:
+                return fake._error(400, f"Unknown object type {object_type}", "VALIDATION_ERROR")
+
+            def _list(name: str) -> list[str]:
+                return [
+                    v for raw in request.query_params.getlist(name) for v in raw.split(",") if v
+                ]
+
+            with fake.lock:
+                obj = fake.objects[otype].get(object_id)
+                if obj is None:
+                    return fake._error(
+                        404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND"
+                    )
+                out = fake._render(
+                    otype,
+                    obj,
+                    _list("properties") or DEFAULT_PROPERTIES[otype],
+                    _list("propertiesWithHistory"),
+                )
+                associations = {}
+                for target in _list("associations"):
+                    ttype = OBJECT_TYPES.get(target)
+                    if ttype is None:
+                        continue
+                    linked = sorted(fake.assoc.get((otype, object_id, ttype), {}), key=int)
+                    if not linked:
+                        continue
+                    key = "line items" if ttype == "line_items" else ttype
+                    singular_from = SINGULAR[otype].lower()
+                    singular_to = SINGULAR[ttype].lower()
+                    entry = {
+                        "results": [
+                            {"id": i, "type": f"{singular_from}_to_{singular_to}"}
+                            for i in linked[:100]
+                        ]
+                    }
+                    if len(linked) > 100:
+                        entry["paging"] = {"next": {"after": "100", "link": ""}}
+                    associations[key] = entry
+                if associations:
+                    out["associations"] = associations
+            return out
+
+        @app.post("/crm/v3/objects/{object_type}/batch/read")
+        async def batch_read(object_type: str, request: Request):
+            otype = OBJECT_TYPES.get(object_type)
+            body = await request.json()
+            inputs = body.get("inputs") or []
+            if otype is None:
+                return fake._error(400, f"Unknown object type {object_type}", "VALIDATION_ERROR")
+            if len(inputs) > MAX_BATCH:
+                return fake._error(
+                    400, f"Batch input limit is {MAX_BATCH}, got {len(inputs)}", "VALIDATION_ERROR"
+                )
+            props = body.get("properties") or DEFAULT_PROPERTIES[otype]
+            with_history = body.get("propertiesWithHistory") or []
+            results, missing = [], []
+            with fake.lock:
+                for item in inputs:
+                    obj = fake.objects[otype].get(str(item.get("id")))
+                    if obj is None:
+                        missing.append(str(item.get("id")))
+                        continue
+                    results.append(fake._render(otype, obj, props, with_history))
+            return fake._batch(results, missing, otype, status_ok=200)
+
+        @app.post("/crm/v3/objects/{object_type}/batch/update")
+        async def batch_update(object_type: str, request: Request):
+            otype = OBJECT_TYPES.get(object_type)
+            body = await request.json()
+            inputs = body.get("inputs") or []
+            if otype is None or len(inputs) > MAX_BATCH:
+                return fake._error(400, "Invalid batch input", "VALIDATION_ERROR")
+            results, missing = [], []
+            with fake.lock:
+                for item in inputs:
+                    oid = str(item.get("id"))
+                    if oid not in fake.objects[otype]:
+                        missing.append(oid)
+                        continue
+                    bad = fake._unknown_properties(otype, item.get("properties") or {})
+                    if bad:
+                        return fake._error(
+                            400,
+                            f"Property values were not valid: {bad}",
+                            "VALIDATION_ERROR",
+                        )
+                    obj = fake.update_object(
+                        otype,
+                        oid,
+                        item.get("properties") or {},
+                        source=("INTEGRATION", fake.app_id),
+                    )
+                    results.append(fake._render(otype, obj, list(item["properties"]), []))
+            return fake._batch(results, missing, otype, status_ok=200)
+
+        @app.post("/crm/v3/objects/{object_type}/batch/create")
+        async def batch_create(object_type: str, request: Request):
+            otype = OBJECT_TYPES.get(object_type)
+            body = await request.json()
+            inputs = body.get("inputs") or []
+            if otype is None or len(inputs) > MAX_BATCH:
+                return fake._error(400, "Invalid batch input", "VALIDATION_ERROR")
+            results = []
+            with fake.lock:
+                for item in inputs:
+                    oid = fake.create_object(
+                        otype,
+                        item.get("properties") or {},
+                        source=("INTEGRATION", fake.app_id),
+                        emit=False,
+                    )
+                    for assoc in item.get("associations") or []:
+                        to_id = str(assoc["to"]["id"])
+                        type_id = assoc["types"][0]["associationTypeId"]
+                        target = next(
+                            (
+                                b
+                                for (a, b), t in ASSOCIATION_TYPE_IDS.items()
+                                if a == otype and t == type_id
+                            ),
+                            None,
+                        )
+                        if target is None or to_id not in fake.objects[target]:
+                            return fake._error(
+                                400, f"invalid association {assoc}", "VALIDATION_ERROR"
+                            )
+                        fake.associate(
+                            otype, oid, target, to_id, source=("INTEGRATION", fake.app_id)
+                        )
+                    obj = fake.objects[otype][oid]
+                    results.append(fake._render(otype, obj, list(item.get("properties") or {}), []))
+            return fake._batch(results, [], otype, status_ok=201)
+
+        @app.post("/crm/v3/objects/{object_type}/search")
+        async def search(object_type: str, request: Request):
+            otype = OBJECT_TYPES.get(object_type)
+            body = await request.json()
+            if otype is None:
+                return fake._error(400, "Unknown object type", "VALIDATION_ERROR")
+            limit = min(int(body.get("limit") or 10), 200)
+            after = int(body.get("after") or 0)
+            groups = body.get("filterGroups") or []
+            if len(groups) > 5 or sum(len(g.get("filters") or []) for g in groups) > 18:
+                return fake._error(400, "Too many filters", "VALIDATION_ERROR")
+            props = body.get("properties") or DEFAULT_PROPERTIES[otype]
+            with fake.lock:
+                matched = [
+                    o
+                    for o in fake.objects[otype].values()
+                    if not groups
+                    or any(fake._matches(otype, o, g.get("filters") or []) for g in groups)
+                ]
+                matched.sort(key=lambda o: int(o["id"]))
+                page = matched[after : after + limit]
+                out: dict[str, Any] = {
+                    "total": len(matched),
+                    "results": [fake._render(otype, o, props, []) for o in page],
+                }
+                if after + limit < len(matched):
+                    out["paging"] = {"next": {"after": str(after + limit), "link": ""}}
+            return out
+
+        @app.post("/crm/v4/associations/{from_type}/{to_type}/batch/read")
+        async def associations(from_type: str, to_type: str, request: Request):
+            a, b = OBJECT_TYPES.get(from_type), OBJECT_TYPES.get(to_type)
+            body = await request.json()
+            inputs = body.get("inputs") or []
+            if a is None or b is None:
+                return fake._error(400, "Unknown object type", "VALIDATION_ERROR")
+            if len(inputs) > 1000:
+                return fake._error(400, "Batch input limit is 1000", "VALIDATION_ERROR")
+            results, missing = [], []
+            with fake.lock:
+                for item in inputs:
+                    fid = str(item["id"])
+                    targets = sorted(
+                        fake.assoc.get((a, fid, b), {}).items(), key=lambda kv: int(kv[0])
+                    )
+                    if not targets:
+                        missing.append(fid)
+                        continue
+                    start = int(item.get("after") or 0)
+                    page = targets[start : start + fake.association_page_size]
+                    entry: dict[str, Any] = {
+                        "from": {"id": fid},
+                        "to": [
+                            {
+                                "toObjectId": int(tid),
+                                "associationTypes": [
+                                    {
+                                        "category": "HUBSPOT_DEFINED",
+                                        "typeId": type_id,
+                                        "label": None,
+                                    }
+                                ],
+                            }
+                            for tid, type_id in page
+                        ],
+                    }
+                    if start + fake.association_page_size < len(targets):
+                        nxt = str(start + fake.association_page_size)
+                        entry["paging"] = {"next": {"after": nxt, "link": ""}}
+                    results.append(entry)
+            now = _iso()
+            payload: dict[str, Any] = {
+                "status": "COMPLETE",
+                "results": results,
+                "startedAt": now,
+                "completedAt": now,
+            }
+            if missing:
+                payload["numErrors"] = len(missing)
+                payload["errors"] = [
+                    {
+                        "status": "error",
+                        "category": "OBJECT_NOT_FOUND",
+                        "message": f"No {SINGULAR[b]} is associated with {SINGULAR[a]} {m}.",
+                        "context": {"fromObjectId": [m]},
+                        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                    }
+                    for m in missing
+                ]
+                return JSONResponse(payload, status_code=207)
+            return payload
+
+        @app.post("/crm/v3/properties/{object_type}/groups")
+        async def create_group(object_type: str, request: Request):
+            body = await request.json()
+            otype = OBJECT_TYPES.get(object_type, object_type)
+            with fake.lock:
+                groups = fake.groups.setdefault(otype, {})
+                if body["name"] in groups:
+                    return fake._error(
+                        409,
+                        f"A property group named '{body['name']}' already exists.",
+                        "OBJECT_ALREADY_EXISTS",
+                    )
+                group = {
+                    "name": body["name"],
+                    "label": body.get("label", body["name"]),
+                    "displayOrder": body.get("displayOrder", -1),
+                    "archived": False,
+                }
+                groups[body["name"]] = group
+            return JSONResponse(group, status_code=201)
+
+        @app.post("/crm/v3/properties/{object_type}")
+        async def create_property(object_type: str, request: Request):
+            body = await request.json()
+            otype = OBJECT_TYPES.get(object_type, object_type)
+            with fake.lock:
+                props = fake.properties.setdefault(otype, {})
+                if body["name"] in props:
+                    return fake._error(
+                        409,
+                        f"Property named '{body['name']}' already exists.",
+                        "OBJECT_ALREADY_EXISTS",
+                    )
+                if body.get("groupName") not in fake.groups.get(otype, {}):
+                    return fake._error(
+                        400, f"group {body.get('groupName')} does not exist", "VALIDATION_ERROR"
+                    )
+                now = _iso()
+                prop = {
+                    "name": body["name"],
+                    "label": body["label"],
+                    "type": body["type"],
+                    "fieldType": body["fieldType"],
+                    "groupName": body["groupName"],
+                    "description": body.get("description", ""),
+                    "options": body.get("options", []),
+                    "createdAt": now,
+                    "updatedAt": now,
+                    "hidden": False,
+                    "formField": False,
+                    "calculated": False,
+                    "externalOptions": False,
+                    "hasUniqueValue": False,
+                    "modificationMetadata": {
+                        "archivable": True,
+                        "readOnlyDefinition": False,
+                        "readOnlyValue": False,
+                    },
+                }
+                props[body["name"]] = prop
+            return JSONResponse(prop, status_code=201)
+
+        @app.post("/oauth/v2/private-apps/get/access-token-info")
+        async def token_info(request: Request):
+            body = await request.json()
+            if body.get("tokenKey") != fake.access_token:
+                return fake._error(404, "Token not found", "OBJECT_NOT_FOUND")
+            return {
+                "userId": 1,
+                "hubId": int(fake.portal_id),
+                "appId": int(fake.app_id),
+                "scopes": fake.scopes,
+            }
+
+        return app
+
+    def _rate_limited(self, policy: str, retry_after: float | None) -> JSONResponse:
+        label = "ten_secondly_rolling" if policy != "DAILY" else "daily"
+        headers = {
+            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+            "X-HubSpot-RateLimit-Max": str(self.rate_limit_per_10s or 100),
+            "X-HubSpot-RateLimit-Remaining": "0",
+        }
+        if policy == "DAILY":
+            headers["X-HubSpot-RateLimit-Daily"] = "250000"
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = "0"
+        if retry_after is not None:
+            headers["Retry-After"] = str(int(retry_after) if retry_after >= 1 else retry_after)
+        body = {
+            "status": "error",
+            "message": f"You have reached your {label} limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": str(uuid.uuid4()),
+            "policyName": policy,
+            "requestId": uuid.uuid4().hex,
+        }
+        return JSONResponse(body, status_code=429, headers=headers)
+
+    def _unknown_properties(self, otype: str, props: dict) -> list[str]:
+        known = self.properties.get(otype)
+        if not known:
+            return []
+        return [p for p in props if p.startswith("roadmap_guard") and p not in known]
+
+    def _render(
+        self, otype: str, obj: dict, props: Iterable[str], with_history: Iterable[str]
+    ) -> dict:
+        names = set(props) | {"hs_object_id", "createdate", "hs_lastmodifieddate"}
+        out = {
+            "id": obj["id"],
+            "properties": {n: obj["properties"].get(n) for n in sorted(names)},
+            "createdAt": obj["createdAt"],
+            "updatedAt": obj["updatedAt"],
+            "archived": False,
+        }
+        with_history = list(with_history)
+        if with_history:
+            out["propertiesWithHistory"] = {
+                n: self.history.get((otype, obj["id"], n), []) for n in with_history
+            }
+        return out
+
+    def _batch(
+        self, results: list, missing: list[str], otype: str, *, status_ok: int
+    ) -> JSONResponse:
+        now = _iso()
+        payload: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now,
+            "completedAt": now,
+        }
+        if missing:
+            payload["numErrors"] = 1
+            payload["errors"] = [
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f"Could not get some {SINGULAR[otype]} objects, they may be "
+                    "deleted or not exist. Check that ids are valid.",
+                    "context": {"ids": missing},
+                }
+            ]
+            return JSONResponse(payload, status_code=207)
+        return JSONResponse(payload, status_code=status_ok)
+
+    def _matches(self, otype: str, obj: dict, filters: list[dict]) -> bool:
+        for f in filters:
+            name, op = f["propertyName"], f["operator"]
+            if name.startswith("associations."):
+                target = OBJECT_TYPES.get(name.split(".", 1)[1])
+                linked = self.assoc.get((otype, obj["id"], target), {}) if target else {}
+                if op == "EQ" and str(f.get("value")) not in linked:
+                    return False
+                if op == "IN" and not set(map(str, f.get("values") or [])) & set(linked):
+                    return False
+                continue
+            value = obj["properties"].get(name)
+            want = f.get("value")
+            if op == "EQ" and str(value) != str(want):
+                return False
+            if op == "NEQ" and str(value) == str(want):
+                return False
+            if op == "IN" and str(value) not in {str(v) for v in f.get("values") or []}:
+                return False
+            if op == "HAS_PROPERTY" and value in (None, ""):
+                return False
+            if op == "NOT_HAS_PROPERTY" and value not in (None, ""):
+                return False
+            if op == "CONTAINS_TOKEN" and str(want).lower() not in (value or "").lower().split():
+                return False
+            if op in ("GT", "GTE", "LT", "LTE"):
+                if value is None:
+                    return False
+                left, right = _comparable(value), _comparable(want)
+                ok = {
+                    "GT": left > right,
+                    "GTE": left >= right,
+                    "LT": left < right,
+                    "LTE": left <= right,
+                }[op]
+                if not ok:
+                    return False
+        return True
+
+
+def _comparable(value: Any) -> float:
+    """Search compares dates as epoch ms; accept ISO strings or numbers."""
+    text = str(value)
+    try:
+        return float(text)
+    except ValueError:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000

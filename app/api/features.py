@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.api.deps import ReadPrincipal, RevOpsPrincipal, SessionDep
@@ -90,9 +90,7 @@ def update_feature(
 
 
 @router.delete("/{key}", summary="Delete a registry feature", operation_id="delete_feature")
-def delete_feature(
-    key: str, session: SessionDep, principal: RevOpsPrincipal, response: Response
-) -> FeatureDeleted:
+def delete_feature(key: str, session: SessionDep, principal: RevOpsPrincipal) -> FeatureDeleted:
     fanout = svc.delete_feature(session, key, actor=principal.actor)
     return FeatureDeleted(
         key=key, deals_reevaluated=fanout.candidates, deals_requeued=fanout.requeued_count

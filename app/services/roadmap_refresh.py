@@ -185,9 +185,9 @@ def refresh_source(
 ) -> RefreshResult:
     with Session(engine) as session:
         row = session.get(RoadmapSource, name)
-        if row is None:
+        if row is None and name != REGISTRY:
             raise NotFound(f"roadmap source '{name}' does not exist")
-        if row.kind == REGISTRY:
+        if row is None or row.kind == REGISTRY:
             raise Invalid("the built-in registry is edited through /api/v1/features, not refreshed")
         kind, config, etag = row.kind, dict(row.config or {}), row.etag
 

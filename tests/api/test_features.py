@@ -1,0 +1,139 @@
+"""/api/v1/features: registry CRUD, search, roles, every validation path, audit."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.models import AuditLog
+from app.models import Feature as FeatureRow
+
+
+def _create(client, headers, **body):
+    payload = {"key": "sso", "name": "Single sign-on", "availability": "available", **body}
+    return client.post("/api/v1/features", json=payload, headers=headers)
+
+
+def test_create_get_update_delete_registry_feature_with_audit(client, api_key, engine):
+    revops = api_key("revops")
+    r = _create(client, revops, aliases=["SSO", " sso ", "SAML"], skus=["SKU-SSO"])
+    assert r.status_code == 201, r.text
+    assert r.json()["feature"]["aliases"] == ["SSO", "SAML"]  # stripped, case-blind dedup
+    assert r.json()["feature"]["editable"] is True
+
+    got = client.get("/api/v1/features/sso", headers=api_key("viewer")).json()
+    assert got["name"] == "Single sign-on" and got["source"] == "registry"
+
+    r = client.patch(
+        "/api/v1/features/sso",
+        json={"availability": "coming_soon", "target_date": "2026-12-31", "guidance": "Say Q4."},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["feature"]["availability"] == "coming_soon"
+    assert r.json()["feature"]["skus"] == ["SKU-SSO"]  # untouched by a partial update
+
+    assert client.delete("/api/v1/features/sso", headers=revops).status_code == 200
+    assert client.get("/api/v1/features/sso", headers=revops).status_code == 404
+
+    with Session(engine) as s:
+        actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
+        update = s.exec(select(AuditLog).where(AuditLog.action == "feature.update")).one()
+    assert actions == ["feature.create", "feature.update", "feature.delete"]
+    assert update.before["availability"] == "available"
+    assert update.after["availability"] == "coming_soon"
+    assert update.actor == "revops:test-revops"
+
+
+def test_list_search_filter_and_paginate(client, api_key):
+    revops = api_key("revops")
+    for key, name, availability, aliases in [
+        ("sso", "Single sign-on", "available", ["SAML"]),
+        ("scim", "SCIM provisioning", "coming_soon", []),
+        ("offline", "Offline mode", "never", []),
+    ]:
+        assert _create(client, revops, key=key, name=name, availability=availability,
+                       aliases=aliases).status_code == 201  # fmt: skip
+    viewer = api_key("viewer")
+    r = client.get("/api/v1/features?q=saml", headers=viewer).json()
+    assert [f["key"] for f in r["items"]] == ["sso"]
+    r = client.get(
+        "/api/v1/features?availability=never&availability=coming_soon", headers=viewer
+    ).json()
+    assert [f["key"] for f in r["items"]] == ["offline", "scim"]
+    r = client.get("/api/v1/features?limit=2&offset=2", headers=viewer).json()
+    assert r["total"] == 3 and [f["key"] for f in r["items"]] == ["sso"]
+
+
+def test_validation_errors_have_paths(client, api_key):
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/features",
+        json={"key": "bad key!", "name": "", "availability": "soon", "confidence": 2, "extra": 1},
+        headers=revops,
+    )
+    assert r.status_code == 422
+    locs = {tuple(e["loc"]) for e in r.json()["detail"]}
+    assert {
+        ("body", "key"),
+        ("body", "name"),
+        ("body", "availability"),
+        ("body", "confidence"),
+        ("body", "extra"),
+    } <= locs
+    r = client.post("/api/v1/features", json={"name": "No key"}, headers=revops)
+    assert r.status_code == 422 and ("body", "key") in {tuple(e["loc"]) for e in r.json()["detail"]}
+    assert _create(client, revops).status_code == 201
+    r = client.patch("/api/v1/features/sso", json={"target_date": "31/12/2026"}, headers=revops)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "target_date"]
+    r = client.get("/api/v1/features?limit=0", headers=revops)
+    assert r.status_code == 422
+
+
+def test_duplicate_key_409_unknown_404(client, api_key):
+    revops = api_key("revops")
+    assert _create(client, revops).status_code == 201
+    r = _create(client, revops)
+    assert r.status_code == 409 and "already exists" in r.json()["error"]["message"]
+    assert (
+        client.patch("/api/v1/features/nope", json={"name": "x"}, headers=revops).status_code == 404
+    )
+    assert client.delete("/api/v1/features/nope", headers=revops).status_code == 404
+    assert client.get("/api/v1/features/nope", headers=revops).status_code == 404
+
+
+def test_external_source_feature_is_read_only_here(client, api_key, engine):
+    with Session(engine) as s:
+        s.add(FeatureRow(key="ROAD-1", name="Audit log", source="jira", availability="beta"))
+        s.commit()
+    revops = api_key("revops")
+    r = client.patch("/api/v1/features/ROAD-1", json={"availability": "available"}, headers=revops)
+    assert r.status_code == 409
+    assert "owned by roadmap source 'jira'" in r.json()["error"]["message"]
+    assert client.delete("/api/v1/features/ROAD-1", headers=revops).status_code == 409
+    r = _create(client, revops, key="ROAD-1")
+    assert r.status_code == 409
+
+
+def test_feature_used_by_a_mapping_cannot_be_deleted(client, api_key):
+    revops = api_key("revops")
+    assert _create(client, revops).status_code == 201
+    r = client.post(
+        "/api/v1/mappings",
+        json={"match_kind": "sku", "match_value": "SSO-1", "feature_keys": ["sso"]},
+        headers=revops,
+    )
+    assert r.status_code == 201, r.text
+    r = client.delete("/api/v1/features/sso", headers=revops)
+    assert (
+        r.status_code == 409
+        and r.json()["error"]["details"]["mappings"][0]["match_value"] == "SSO-1"
+    )
+
+
+def test_roles(client, api_key):
+    for role in ("engineering", "viewer", "approver"):
+        headers = api_key(role)
+        assert client.get("/api/v1/features", headers=headers).status_code == 200
+        assert _create(client, headers).status_code == 403
+    assert client.get("/api/v1/features").status_code == 401
+    assert _create(client, api_key("admin")).status_code == 201

@@ -1,0 +1,174 @@
+"""/api/v1/mappings: CRUD, unknown feature keys, and all-or-nothing CSV/JSON imports."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from app.models import AuditLog, ProductMapping
+
+
+@pytest.fixture
+def revops(client, api_key):
+    headers = api_key("revops")
+    for key in ("sso", "scim", "audit"):
+        r = client.post("/api/v1/features", json={"key": key, "name": key.upper()}, headers=headers)
+        assert r.status_code == 201
+    return headers
+
+
+def _mappings(engine) -> dict[tuple[str, str], list[str]]:
+    with Session(engine) as s:
+        return {
+            (m.match_kind, m.match_value): m.feature_keys for m in s.exec(select(ProductMapping))
+        }
+
+
+def test_crud_and_unknown_key_named(client, revops, engine, api_key):
+    body = {"match_kind": "sku", "match_value": " ENT-SSO ", "feature_keys": ["sso", "scim"]}
+    r = client.post("/api/v1/mappings", json=body, headers=revops)
+    assert r.status_code == 201, r.text
+    mapping_id = r.json()["mapping"]["id"]
+    assert r.json()["mapping"]["match_value"] == "ENT-SSO"
+    assert client.post("/api/v1/mappings", json=body, headers=revops).status_code == 409
+
+    r = client.put(
+        f"/api/v1/mappings/{mapping_id}", json={"feature_keys": ["sso", "ghost"]}, headers=revops
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["details"] == [
+        {"path": "feature_keys[1]", "message": "unknown feature key 'ghost'"}
+    ]
+    r = client.put(
+        f"/api/v1/mappings/{mapping_id}", json={"feature_keys": ["audit"]}, headers=revops
+    )
+    assert r.status_code == 200 and r.json()["mapping"]["feature_keys"] == ["audit"]
+
+    listed = client.get("/api/v1/mappings?feature_key=audit", headers=api_key("viewer")).json()
+    assert [m["id"] for m in listed["items"]] == [mapping_id]
+    assert client.get("/api/v1/mappings?feature_key=sso", headers=revops).json()["total"] == 0
+
+    assert client.delete(f"/api/v1/mappings/{mapping_id}", headers=revops).status_code == 200
+    assert client.get(f"/api/v1/mappings/{mapping_id}", headers=revops).status_code == 404
+    with Session(engine) as s:
+        actions = [
+            a.action
+            for a in s.exec(select(AuditLog).where(AuditLog.entity_type == "product_mapping"))
+        ]
+    assert actions == ["mapping.create", "mapping.update", "mapping.delete"]
+
+
+def test_shape_errors_have_paths(client, revops):
+    r = client.post(
+        "/api/v1/mappings",
+        json={"match_kind": "color", "match_value": "  ", "feature_keys": []},
+        headers=revops,
+    )
+    assert r.status_code == 422
+    locs = {tuple(e["loc"]) for e in r.json()["detail"]}
+    assert {("body", "match_kind"), ("body", "match_value"), ("body", "feature_keys")} <= locs
+    assert client.post("/api/v1/mappings", json={"match_kind": "sku", "match_value": "X",
+                       "feature_keys": ["sso"], "extra": True}, headers=revops).status_code == 422  # fmt: skip
+    assert (
+        client.put(
+            "/api/v1/mappings/999", json={"feature_keys": ["sso"]}, headers=revops
+        ).status_code
+        == 404
+    )
+
+
+def test_csv_import_text_body_upserts(client, revops, engine):
+    csv_text = "match_kind,match_value,feature_keys\nsku,ENT-1,sso;scim\n\nname,Audit pack,audit\n"
+    r = client.post(
+        "/api/v1/mappings/import", content=csv_text, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 2
+    assert _mappings(engine) == {
+        ("sku", "ENT-1"): ["sso", "scim"],
+        ("name", "Audit pack"): ["audit"],
+    }
+    # Same file again: nothing changes.
+    r = client.post(
+        "/api/v1/mappings/import", content=csv_text, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.json()["unchanged"] == 2 and r.json()["created"] == 0
+
+
+def test_csv_import_is_all_or_nothing_with_row_numbers(client, revops, engine):
+    csv_text = (
+        "match_kind,match_value,feature_keys\n"
+        "sku,ENT-1,sso\n"  # line 2: fine
+        "colour,red,sso\n"  # line 3: bad kind
+        "sku,ENT-2,ghost|sso\n"  # line 4: unknown key
+        "sku,ENT-1,scim\n"  # line 5: duplicate of line 2
+    )
+    r = client.post(
+        "/api/v1/mappings/import",
+        files={"file": ("mappings.csv", csv_text.encode(), "text/csv")},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    errors = r.json()["error"]["details"]
+    assert [(e["row"], e["path"]) for e in errors] == [
+        (3, "match_kind"),
+        (4, "feature_keys[0]"),
+        (5, "match_value"),
+    ]
+    assert "ghost" in errors[1]["message"] and "row 2" in errors[2]["message"]
+    assert "nothing was written" in r.json()["error"]["message"]
+    assert _mappings(engine) == {}
+
+
+def test_csv_header_and_content_type_errors(client, revops):
+    r = client.post(
+        "/api/v1/mappings/import",
+        content="sku,features\nA,sso\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422 and "missing: match_kind" in r.json()["error"]["message"]
+    r = client.post(
+        "/api/v1/mappings/import", content=b"x", headers={**revops, "Content-Type": "image/png"}
+    )
+    assert r.status_code == 422 and "unsupported content type" in r.json()["error"]["message"]
+
+
+def test_json_import_replace_and_errors(client, revops, engine):
+    r = client.post(
+        "/api/v1/mappings",
+        json={"match_kind": "sku", "match_value": "OLD", "feature_keys": ["sso"]},
+        headers=revops,
+    )
+    assert r.status_code == 201
+    bad = [
+        {"match_kind": "sku", "match_value": "A", "feature_keys": ["sso"]},
+        {"match_kind": "sku"},
+    ]
+    r = client.post("/api/v1/mappings/import", json=bad, headers=revops)
+    assert r.status_code == 422
+    assert {(e["row"], e["path"]) for e in r.json()["error"]["details"]} == {
+        (2, "match_value"),
+        (2, "feature_keys"),
+    }
+    good = {
+        "mappings": [{"match_kind": "product_id", "match_value": "p-1", "feature_keys": ["scim"]}]
+    }
+    r = client.post("/api/v1/mappings/import?replace=true", json=good, headers=revops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["created"], r.json()["deleted"]) == (1, 1)
+    assert _mappings(engine) == {("product_id", "p-1"): ["scim"]}
+    r = client.post(
+        "/api/v1/mappings/import",
+        content=b"{not json",
+        headers={**revops, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422 and "invalid JSON" in r.json()["error"]["message"]
+
+
+def test_roles(client, revops, api_key):
+    body = {"match_kind": "sku", "match_value": "A", "feature_keys": ["sso"]}
+    assert (
+        client.post("/api/v1/mappings", json=body, headers=api_key("engineering")).status_code
+        == 403
+    )
+    assert client.get("/api/v1/mappings", headers=api_key("approver")).status_code == 200

@@ -1,0 +1,240 @@
+"""/api/v1/roadmap/sources: config, status mappings, refresh (ETag/304, failures keep the last
+good catalog), staleness in the API and the metrics gauge."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+from sqlmodel import Session, select
+
+from app.metrics import ROADMAP_STALENESS
+from app.models import AuditLog
+from app.models import Feature as FeatureRow
+
+URL = "https://roadmap.example.com/features"
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch):
+    monkeypatch.setenv("ACME_ROADMAP_TOKEN", "tok")
+
+
+def _page(*features, next_url=None):
+    return {"features": list(features), "next": next_url}
+
+
+def _source(client, headers, **extra):
+    body = {
+        "name": "acme",
+        "kind": "http",
+        "config": {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN"},
+        "status_mapping": {"GA": "available", "Planned": "coming_soon"},
+        **extra,
+    }
+    r = client.post("/api/v1/roadmap/sources", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _availability(engine) -> dict[str, str]:
+    with Session(engine) as s:
+        return {
+            f.key: f.availability
+            for f in s.exec(select(FeatureRow).where(FeatureRow.source == "acme"))
+        }
+
+
+@pytest.fixture
+def mock_api():
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="testserver").pass_through()
+        yield router
+
+
+def test_refresh_replaces_features_then_304_keeps_them(client, api_key, engine, mock_api):
+    revops = api_key("revops")
+    _source(client, revops)
+    route = mock_api.get(URL)
+    route.side_effect = [
+        httpx.Response(
+            200,
+            headers={"ETag": '"r1"'},
+            json=_page(
+                {"key": "sso", "name": "SSO", "status": "GA"},
+                {"key": "scim", "name": "SCIM", "status": "Planned", "target_date": "2026-09-30"},
+                {"key": "dark", "name": "Dark mode", "status": "Exploring"},
+            ),
+        ),
+        httpx.Response(304),
+        httpx.Response(
+            200, headers={"ETag": '"r2"'}, json=_page({"key": "sso", "name": "SSO", "status": "GA"})
+        ),
+    ]
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["ok"], r.json()["created"], r.json()["fetched"]) == (True, 3, 3)
+    assert _availability(engine) == {"sso": "available", "scim": "coming_soon", "dark": "unknown"}
+
+    source = client.get("/api/v1/roadmap/sources/acme", headers=api_key("viewer")).json()
+    assert source["etag"] == '"r1"' and source["feature_count"] == 3
+    assert source["unmapped_statuses"] == ["Exploring"]  # visible, so RevOps can map it
+    assert source["last_error"] is None and source["stale"] is False
+
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+    assert r["not_modified"] is True and r["ok"] is True
+    assert route.calls[1].request.headers["If-None-Match"] == '"r1"'
+    assert len(_availability(engine)) == 3
+
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+    assert (r["deleted"], r["updated"], r["created"]) == (2, 0, 0)
+    assert _availability(engine) == {"sso": "available"}
+    with Session(engine) as s:
+        refreshes = s.exec(select(AuditLog).where(AuditLog.action == "roadmap.refresh")).all()
+    assert len(refreshes) == 2  # the 304 changed nothing, so it audits nothing
+
+
+def test_failing_source_keeps_last_good_catalog_and_reports_staleness(
+    client, api_key, engine, mock_api
+):
+    revops = api_key("revops")
+    _source(client, revops)
+    route = mock_api.get(URL)
+    route.side_effect = [
+        httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"})),
+        httpx.Response(503, text="maintenance"),
+        httpx.ConnectError("refused"),
+        httpx.Response(200, json={"items": []}),
+    ]
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    for expected in ("HTTP 503", "ConnectError", "no 'features' list"):
+        r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+        assert r["ok"] is False and expected in r["error"]
+        assert _availability(engine) == {"sso": "available"}
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert "no 'features' list" in source["last_error"]
+    assert source["last_success_at"] is not None and source["staleness_seconds"] >= 0
+    gauge = ROADMAP_STALENESS.labels(source="acme")._value.get()
+    assert gauge >= 0
+
+
+def test_never_refreshed_source_is_stale(client, api_key):
+    revops = api_key("revops")
+    _source(client, revops)
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert source["stale"] is True and source["staleness_seconds"] is None
+    assert ROADMAP_STALENESS.labels(source="acme")._value.get() == -1
+
+
+def test_key_owned_by_another_source_fails_refresh_without_writing(
+    client, api_key, engine, mock_api
+):
+    revops = api_key("revops")
+    client.post("/api/v1/features", json={"key": "sso", "name": "SSO"}, headers=revops)
+    _source(client, revops)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(
+            200, json=_page({"key": "new", "name": "New"}, {"key": "sso", "name": "SSO 2"})
+        )
+    )
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+    assert r["ok"] is False and "sso (owned by registry)" in r["error"]
+    assert _availability(engine) == {}
+
+
+def test_status_mapping_edit_changes_availability(client, api_key, engine, mock_api):
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(
+            200,
+            json=_page(
+                {"key": "sso", "name": "SSO", "status": "GA"},
+                {"key": "dark", "name": "Dark", "status": "Exploring"},
+            ),
+        )
+    )
+    client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"status_mapping": {"ga": "beta", "exploring": "uncertain"}},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["source"]["unmapped_statuses"] == []
+    assert _availability(engine) == {"sso": "beta", "dark": "uncertain"}
+    with Session(engine) as s:
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "roadmap_source.update")).one()
+    assert entry.before["status_mapping"] == {"GA": "available", "Planned": "coming_soon"}
+    # An external feature is edited at its source, not here.
+    r = client.patch("/api/v1/features/sso", json={"availability": "never"}, headers=revops)
+    assert r.status_code == 409
+
+
+def test_source_validation(client, api_key):
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "j", "kind": "jira", "config": {"base_url": "ftp://x", "api_token": "abc"}},
+        headers=revops,
+    )
+    assert r.status_code == 422
+    paths = {d["path"] for d in r.json()["error"]["details"]}
+    assert {"config.jql", "config.token_env", "config.api_token", "config.base_url"} <= paths
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "Bad Name", "kind": "svn", "status_mapping": {"x": "soon"}},
+        headers=revops,
+    )
+    assert r.status_code == 422
+    locs = {tuple(e["loc"][:2]) for e in r.json()["detail"]}
+    assert {("body", "name"), ("body", "kind"), ("body", "status_mapping")} <= locs
+    _source(client, revops)
+    assert (
+        client.post(
+            "/api/v1/roadmap/sources",
+            json={"name": "acme", "kind": "http", "config": {"url": URL}},
+            headers=revops,
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            "/api/v1/roadmap/sources",
+            json={"name": "registry", "kind": "http", "config": {"url": URL}},
+            headers=revops,
+        ).status_code
+        == 409
+    )
+    assert client.post("/api/v1/roadmap/sources/nope/refresh", headers=revops).status_code == 404
+    assert (
+        client.post("/api/v1/roadmap/sources/registry/refresh", headers=revops).status_code == 422
+    )
+    assert (
+        client.patch(
+            "/api/v1/roadmap/sources/acme", json={"config": {}}, headers=revops
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post("/api/v1/roadmap/sources/acme/refresh", headers=api_key("viewer")).status_code
+        == 403
+    )
+
+
+def test_list_includes_registry_and_defaults(client, api_key):
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "pb", "kind": "productboard", "config": {"token_env": "PB_TOKEN"}},
+        headers=revops,
+    )
+    assert r.status_code == 201
+    assert r.json()["status_mapping"]["Released"] == "available"  # the kind's default mapping
+    names = [
+        s["name"]
+        for s in client.get("/api/v1/roadmap/sources", headers=api_key("engineering")).json()
+    ]
+    assert names == ["registry", "pb"]
+    assert client.delete("/api/v1/roadmap/sources/pb", headers=revops).status_code == 200
+    assert client.get("/api/v1/roadmap/sources/pb", headers=revops).status_code == 404

@@ -100,7 +100,7 @@ def list_commitments(
 ):
     csv = wants_csv(request, format)
     page = page_request(request, limit, offset, sort, "-signed_at", csv)
-    _check_range(signed_from, signed_to)
+    _check_range(signed_from, signed_to, ("signed_from", "signed_to"))
     conds = commitment_conditions(
         feature=feature,
         crm=crm,

@@ -179,9 +179,11 @@ def get_deal(
     )
 
 
-def _check_range(start: date | None, end: date | None) -> None:
+def _check_range(
+    start: date | None, end: date | None, names: tuple[str, str] = ("close_from", "close_to")
+) -> None:
     if start and end and start > end:
         raise Invalid(
-            "close_from is after close_to",
-            details={"close_from": start.isoformat(), "close_to": end.isoformat()},
+            f"{names[0]} is after {names[1]}",
+            details={names[0]: start.isoformat(), names[1]: end.isoformat()},
         )

@@ -1,3 +1,56 @@
-from fastapi import APIRouter
+"""The leadership report on commitments, per quarter, as JSON or CSV."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.api.deals import Format, _check_range, check_params, respond, wants_csv
+from app.api.deps import ReadPrincipal, SessionDep
+from app.errors import Invalid
+from app.models.types import utcnow
+from app.services import reports
+
+router = APIRouter(tags=["reports"])
+
+MAX_QUARTERS = 20
+
+
+@router.get(
+    "/api/v1/reports/commitments",
+    summary="Per quarter: off-roadmap commitments, overrides, time to resolve, blocked features",
+)
+def commitments_report(
+    request: Request,
+    session: SessionDep,
+    _principal: ReadPrincipal,
+    from_: Annotated[
+        date | None, Query(alias="from", description="first day; default: 4 quarters back")
+    ] = None,
+    to: Annotated[date | None, Query(description="last day; default: today")] = None,
+    crm: str | None = None,
+    top: Annotated[int, Query(ge=1, le=50, description="features per quarter")] = 5,
+    format: Format = None,
+):
+    check_params(request)
+    csv = wants_csv(request, format)
+    end = to or utcnow().date()
+    start = from_ or reports.quarter_bounds(reports.quarter_of(end))[0].replace(year=end.year - 1)
+    _check_range(start, end, ("from", "to"))
+    if (end.year - start.year) * 4 + (end.month - start.month) // 3 > MAX_QUARTERS:
+        raise Invalid(
+            f"from/to span more than {MAX_QUARTERS} quarters",
+            details={"from": start.isoformat(), "to": end.isoformat()},
+        )
+    report = reports.commitments_report(session, start=start, end=end, crm=crm, top=top)
+    if csv:
+        return respond(
+            report,
+            csv=True,
+            columns=reports.REPORT_COLUMNS,
+            rows=reports.report_rows(report),
+            filename="commitments-report.csv",
+        )
+    return report

@@ -1,0 +1,284 @@
+"""The leadership report, per quarter: off-roadmap commitments signed (count, amount, who
+approved), findings overridden by approvals, how long warnings take to resolve, and which
+features hold the most blocked pipeline.
+
+Quarters are calendar quarters in UTC. Counting and summing happen in SQL; the time to
+resolution pairs each deal's first non-clear evaluation with its next clear one using window
+functions (LAG/LEAD, on SQLite ≥ 3.25 and PostgreSQL alike), so only one row per resolved
+episode reaches Python, where the median is taken.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlmodel import Session
+
+from app.models import Approval, Commitment, Deal, Evaluation, UTCDateTime
+from app.services.queries import money
+
+# Promises on features that already exist are not "off-roadmap".
+ON_ROADMAP = ("available", "beta")
+
+
+def quarter_of(moment: date | datetime) -> str:
+    return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+
+
+def quarter_bounds(label: str) -> tuple[date, date]:
+    year, q = int(label[:4]), int(label[-1])
+    start = date(year, 3 * (q - 1) + 1, 1)
+    end = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+    return start, end
+
+
+def _aware(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _quarters(start: date, end: date) -> list[str]:
+    labels, cursor = [], date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
+    while cursor <= end:
+        labels.append(quarter_of(cursor))
+        cursor = quarter_bounds(labels[-1])[1]
+    return labels
+
+
+def commitments_report(
+    session: Session,
+    *,
+    start: date,
+    end: date,
+    crm: str | None = None,
+    top: int = 5,
+) -> dict[str, Any]:
+    """Everything between `start` and `end` (inclusive days), grouped by quarter."""
+    lo, hi = _aware(start), _aware(end + timedelta(days=1))
+    labels = _quarters(start, end)
+    quarters: dict[str, dict[str, Any]] = {
+        q: {
+            "quarter": q,
+            "commitments": {"count": 0, "amount": 0.0, "approvers": []},
+            "overridden_findings": {"count": 0, "by_approver": [], "by_feature": []},
+            "resolution": {"resolved": 0, "median_hours": None},
+            "top_blocked_features": [],
+        }
+        for q in labels
+    }
+
+    # 1. Off-roadmap commitments signed, per quarter and approver.
+    off_roadmap = or_(
+        Commitment.approval_id.is_not(None),
+        Commitment.availability_at_signing.is_(None),
+        Commitment.availability_at_signing.not_in(ON_ROADMAP),
+    )
+    conds = [Commitment.signed_at >= lo, Commitment.signed_at < hi, off_roadmap]
+    if crm:
+        conds.append(Commitment.crm == crm)
+    year = func.extract("year", Commitment.signed_at)
+    month = func.extract("month", Commitment.signed_at)
+    rows = session.execute(
+        select(
+            year.label("y"),
+            month.label("m"),
+            Commitment.approver,
+            func.count().label("n"),
+            func.sum(func.coalesce(Commitment.amount, 0)).label("amount"),
+        )
+        .where(*conds)
+        .group_by(year, month, Commitment.approver)
+    ).all()
+    per_approver: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
+    for y, m, approver, n, amount in rows:
+        q = quarter_of(date(int(y), int(m), 1))
+        if q not in quarters:
+            continue
+        block = quarters[q]["commitments"]
+        block["count"] += n
+        block["amount"] = money(block["amount"] + money(amount))
+        entry = per_approver[q][approver or "(not approved: coming soon)"]
+        entry[0] += n
+        entry[1] = money(entry[1] + money(amount))
+    for q, approvers in per_approver.items():
+        quarters[q]["commitments"]["approvers"] = [
+            {"approver": name, "count": n, "amount": amount}
+            for name, (n, amount) in sorted(approvers.items(), key=lambda kv: (-kv[1][1], kv[0]))
+        ]
+
+    # 2. Findings overridden: approvals granted in the quarter.
+    aconds = [Approval.created_at >= lo, Approval.created_at < hi]
+    if crm:
+        aconds.append(Approval.crm == crm)
+    ay = func.extract("year", Approval.created_at)
+    am = func.extract("month", Approval.created_at)
+    for dimension, column in (
+        ("by_approver", Approval.approver),
+        ("by_feature", Approval.feature_key),
+    ):
+        grouped: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for y, m, value, n in session.execute(
+            select(ay, am, column, func.count()).where(*aconds).group_by(ay, am, column)
+        ).all():
+            q = quarter_of(date(int(y), int(m), 1))
+            if q in quarters:
+                grouped[q][value or "(any)"] += n
+        for q, counts in grouped.items():
+            quarters[q]["overridden_findings"][dimension] = [
+                {dimension.removeprefix("by_"): k, "count": v}
+                for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+            if dimension == "by_approver":
+                quarters[q]["overridden_findings"]["count"] = sum(counts.values())
+
+    # 3. Time from first warning to resolution, by the quarter it was resolved in.
+    durations: dict[str, list[float]] = defaultdict(list)
+    for started, resolved in _resolved_episodes(session, lo, hi, crm):
+        q = quarter_of(resolved)
+        if q in quarters:
+            durations[q].append((resolved - started).total_seconds() / 3600)
+    for q, hours in durations.items():
+        quarters[q]["resolution"] = {
+            "resolved": len(hours),
+            "median_hours": round(statistics.median(hours), 2),
+        }
+
+    # 4. Blocked pipeline by feature, by the quarter the blocked deals are due to close.
+    for q, features in _blocked_by_feature(session, start, end, crm).items():
+        if q in quarters:
+            ranked = sorted(features.items(), key=lambda kv: (-kv[1][1], kv[0]))[:top]
+            quarters[q]["top_blocked_features"] = [
+                {"feature_key": k, "deal_count": n, "amount": money(a)} for k, (n, a) in ranked
+            ]
+
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "crm": crm,
+        "quarters": [quarters[q] for q in labels],
+    }
+
+
+def _resolved_episodes(
+    session: Session, lo: datetime, hi: datetime, crm: str | None
+) -> list[tuple[datetime, datetime]]:
+    """(first non-clear evaluation, next clear evaluation) per resolved episode ending in range."""
+    is_clear = case((Evaluation.verdict == "clear", 1), else_=0)
+    order = (Evaluation.created_at, Evaluation.id)
+    window = {"partition_by": (Evaluation.crm, Evaluation.deal_id), "order_by": order}
+    marked = select(
+        Evaluation.crm,
+        Evaluation.deal_id,
+        Evaluation.id,
+        Evaluation.created_at,
+        is_clear.label("clear"),
+        func.lag(is_clear).over(**window).label("prev_clear"),
+    )
+    if crm:
+        marked = marked.where(Evaluation.crm == crm)
+    marked = marked.where(Evaluation.created_at < hi).subquery("marked")
+    # Transitions only: a warning that starts an episode, or the clear that ends one.
+    transitions = (
+        select(
+            marked.c.clear,
+            marked.c.created_at,
+            func.lead(marked.c.created_at, type_=UTCDateTime())
+            .over(
+                partition_by=(marked.c.crm, marked.c.deal_id),
+                order_by=(marked.c.created_at, marked.c.id),
+            )
+            .label("next_at"),
+        )
+        .where(
+            or_(
+                and_(
+                    marked.c.clear == 0,
+                    or_(marked.c.prev_clear.is_(None), marked.c.prev_clear == 1),
+                ),
+                and_(marked.c.clear == 1, marked.c.prev_clear == 0),
+            )
+        )
+        .subquery("transitions")
+    )
+    rows = session.execute(
+        select(transitions.c.created_at, transitions.c.next_at).where(
+            transitions.c.clear == 0,
+            transitions.c.next_at.is_not(None),
+            transitions.c.next_at >= lo,
+        )
+    ).all()
+    return [(_utc(a), _utc(b)) for a, b in rows]
+
+
+def _utc(value: datetime | str) -> datetime:
+    # Window results over a subquery lose the column type on SQLite: parse what comes back.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _blocked_by_feature(
+    session: Session, start: date, end: date, crm: str | None
+) -> dict[str, dict[str, list]]:
+    """Attribute each blocked open deal's amount to the features of its unapproved blocking
+    findings (from its latest evaluation), by close-date quarter. Only blocked deals are read."""
+    conds = [
+        Deal.verdict == "blocked",
+        Deal.is_closed.is_(False),
+        Deal.tracked.is_(True),
+        Deal.close_date >= start,
+        Deal.close_date <= end,
+    ]
+    if crm:
+        conds.append(Deal.crm == crm)
+    rows = session.execute(
+        select(Deal.close_date, Deal.amount, Evaluation.findings)
+        .join(Evaluation, Evaluation.id == Deal.last_evaluation_id)
+        .where(*conds)
+    ).all()
+    out: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
+    for close_date, amount, findings in rows:
+        keys = {
+            f.get("feature_key")
+            for f in findings or []
+            if f.get("severity") == "block" and not f.get("approved") and f.get("feature_key")
+        }
+        for key in keys:
+            entry = out[quarter_of(close_date)][key]
+            entry[0] += 1
+            entry[1] += float(amount or 0)
+    return out
+
+
+def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One CSV row per quarter × section × item, so a spreadsheet can pivot it."""
+    rows: list[dict[str, Any]] = []
+    for q in report["quarters"]:
+        c = q["commitments"]
+        rows.append({"quarter": q["quarter"], "section": "commitments", "item": "total",
+                     "count": c["count"], "amount": c["amount"]})  # fmt: skip
+        for a in c["approvers"]:
+            rows.append({"quarter": q["quarter"], "section": "commitments_by_approver",
+                         "item": a["approver"], "count": a["count"], "amount": a["amount"]})  # fmt: skip
+        o = q["overridden_findings"]
+        rows.append({"quarter": q["quarter"], "section": "overridden_findings", "item": "total",
+                     "count": o["count"]})  # fmt: skip
+        for a in o["by_approver"]:
+            rows.append({"quarter": q["quarter"], "section": "overridden_by_approver",
+                         "item": a["approver"], "count": a["count"]})  # fmt: skip
+        for f in o["by_feature"]:
+            rows.append({"quarter": q["quarter"], "section": "overridden_by_feature",
+                         "item": f["feature"], "count": f["count"]})  # fmt: skip
+        r = q["resolution"]
+        rows.append({"quarter": q["quarter"], "section": "warning_resolution", "item": "median_hours",
+                     "count": r["resolved"], "value": r["median_hours"]})  # fmt: skip
+        for f in q["top_blocked_features"]:
+            rows.append({"quarter": q["quarter"], "section": "top_blocked_features",
+                         "item": f["feature_key"], "count": f["deal_count"], "amount": f["amount"]})  # fmt: skip
+    return rows
+
+
+REPORT_COLUMNS = ["quarter", "section", "item", "count", "amount", "value"]

@@ -1,0 +1,58 @@
+"""The ledger list: filters, sorting, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session
+
+from app.models import Commitment
+
+
+@pytest.fixture
+def ledger_rows(engine):
+    with Session(engine) as s:
+        for i, (crm, key, owner, signed, flagged, amount) in enumerate([
+            ("hubspot", "sso", "alice", datetime(2026, 1, 10, tzinfo=UTC), False, "1000"),
+            ("hubspot", "scim", "bob", datetime(2026, 2, 28, 23, 30, tzinfo=UTC), True, "3000"),
+            ("salesforce", "sso", "alice", datetime(2026, 3, 1, tzinfo=UTC), True, "2000"),
+        ]):  # fmt: skip
+            s.add(Commitment(crm=crm, deal_id=f"d{i}", deal_name=f"Deal {i}", feature_key=key,
+                             owner_id=owner, signed_at=signed, amount=Decimal(amount),
+                             promised_date=date(2026, 6, 30), approver="pat",
+                             flagged_at=signed if flagged else None,
+                             flag_reason="slipped" if flagged else None))  # fmt: skip
+        s.commit()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["d2", "d1", "d0"]),
+        ("feature=sso", ["d2", "d0"]),
+        ("crm=hubspot&sort=amount", ["d0", "d1"]),
+        ("owner=alice&flagged=true", ["d2"]),
+        ("flagged=false", ["d0"]),
+        ("signed_from=2026-02-01&signed_to=2026-02-28", ["d1"]),  # the whole last day counts
+        ("sort=-amount&limit=1&offset=1", ["d2"]),
+    ],
+)
+def test_commitment_filters(client, api_key, ledger_rows, query, expected):
+    r = client.get(f"/api/v1/commitments?{query}", headers=api_key("engineering"))
+    assert r.status_code == 200, r.text
+    assert [c["deal_id"] for c in r.json()["items"]] == expected
+
+
+def test_commitments_csv_and_bad_parameters(client, api_key, ledger_rows):
+    h = api_key("viewer")
+    r = client.get("/api/v1/commitments?flagged=true", headers={**h, "Accept": "text/csv"})
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [(x["deal_id"], x["flag_reason"], x["amount"]) for x in rows] == [
+        ("d2", "slipped", "2000.0"), ("d1", "slipped", "3000.0")]  # fmt: skip
+    assert client.get("/api/v1/commitments?sort=evidence", headers=h).status_code == 422
+    r = client.get("/api/v1/commitments?flagged=maybe", headers=h)
+    assert r.status_code == 422 and "flagged" in r.text

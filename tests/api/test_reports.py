@@ -1,0 +1,111 @@
+"""The leadership report: figures per quarter checked against a hand-built history."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session
+
+from app.models import Approval, Commitment, Deal, Evaluation
+
+
+def _at(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def history(engine):
+    with Session(engine) as s:
+        for crm, key, signed, approver, amount, availability in [
+            ("hubspot", "scim", _at(2026, 2, 10), "pat", "10000", "never"),
+            ("hubspot", "sso", _at(2026, 3, 1), None, "5000", "coming_soon"),
+            ("hubspot", "api", _at(2026, 3, 15), None, "999", "available"),  # on the roadmap
+            ("hubspot", "audit", _at(2026, 4, 2), "pat", "2500", "uncertain"),
+            ("salesforce", "scim", _at(2026, 5, 2), "lee", "1000", "never"),
+            ("hubspot", "scim", _at(2025, 12, 31, 23), "pat", "777", "never"),  # before range
+        ]:
+            s.add(Commitment(crm=crm, deal_id=f"{key}-{signed.month}", feature_key=key,
+                             signed_at=signed, approver=approver, amount=Decimal(amount),
+                             approval_id=1 if approver else None,
+                             availability_at_signing=availability))  # fmt: skip
+        for created, approver, key in [
+            (_at(2026, 2, 1), "pat", "scim"),
+            (_at(2026, 2, 20), "pat", "sso"),
+            (_at(2026, 4, 10), "lee", "scim"),
+        ]:
+            s.add(Approval(crm="hubspot", deal_id="x", feature_key=key, reason="r",
+                           approver=approver, created_at=created))  # fmt: skip
+        for deal_id, verdict, at in [
+            ("E1", "clear", _at(2026, 1, 1)),
+            ("E1", "warning", _at(2026, 1, 2, 0)),
+            ("E1", "blocked", _at(2026, 1, 2, 6)),
+            ("E1", "clear", _at(2026, 1, 2, 10)),  # 10 h
+            ("E1", "clear", _at(2026, 1, 3)),
+            ("E1", "warning", _at(2026, 3, 30)),
+            ("E1", "clear", _at(2026, 4, 1)),  # 48 h, resolved in Q2
+            ("E2", "warning", _at(2026, 2, 1, 0)),
+            ("E2", "clear", _at(2026, 2, 1, 2)),  # 2 h
+            ("E3", "warning", _at(2026, 3, 1)),  # never resolved
+        ]:
+            s.add(Evaluation(crm="hubspot", deal_id=deal_id, verdict=verdict, created_at=at))
+        for deal_id, amount, close, closed, findings in [
+            ("B1", "7000", date(2026, 5, 15), False,
+             [("scim", "block", False), ("sso", "block", True), ("api", "warning", False)]),
+            ("B2", "3000", date(2026, 6, 1), False, [("scim", "block", False), ("audit", "block", False)]),
+            ("B3", "9000", date(2026, 6, 1), True, [("scim", "block", False)]),
+        ]:  # fmt: skip
+            ev = Evaluation(crm="hubspot", deal_id=deal_id, verdict="blocked",
+                            findings=[{"feature_key": k, "severity": sev, "approved": ok}
+                                      for k, sev, ok in findings])  # fmt: skip
+            s.add(ev)
+            s.flush()
+            s.add(Deal(crm="hubspot", deal_id=deal_id, amount=Decimal(amount), close_date=close,
+                       is_closed=closed, verdict="blocked", last_evaluation_id=ev.id))  # fmt: skip
+        s.commit()
+
+
+def test_report_per_quarter(client, api_key, history):
+    r = client.get("/api/v1/reports/commitments?from=2026-01-01&to=2026-06-30",
+                   headers=api_key("viewer"))  # fmt: skip
+    assert r.status_code == 200, r.text
+    q1, q2 = r.json()["quarters"]
+    assert (q1["quarter"], q2["quarter"]) == ("2026-Q1", "2026-Q2")
+    assert (q1["commitments"]["count"], q1["commitments"]["amount"]) == (2, 15000.0)
+    assert q1["commitments"]["approvers"] == [
+        {"approver": "pat", "count": 1, "amount": 10000.0},
+        {"approver": "(not approved: coming soon)", "count": 1, "amount": 5000.0},
+    ]
+    assert (q2["commitments"]["count"], q2["commitments"]["amount"]) == (2, 3500.0)
+    assert q1["overridden_findings"]["count"] == 2
+    assert q1["overridden_findings"]["by_feature"] == [
+        {"feature": "scim", "count": 1}, {"feature": "sso", "count": 1}]  # fmt: skip
+    assert q2["overridden_findings"]["by_approver"] == [{"approver": "lee", "count": 1}]
+    assert q1["resolution"] == {"resolved": 2, "median_hours": 6.0}  # median of 10 h and 2 h
+    assert q2["resolution"] == {"resolved": 1, "median_hours": 48.0}
+    assert q1["top_blocked_features"] == []
+    assert q2["top_blocked_features"] == [
+        {"feature_key": "scim", "deal_count": 2, "amount": 10000.0},
+        {"feature_key": "audit", "deal_count": 1, "amount": 3000.0},
+    ]
+
+
+def test_report_crm_filter_and_csv(client, api_key, history):
+    h = api_key("engineering")
+    r = client.get(
+        "/api/v1/reports/commitments?from=2026-04-01&to=2026-06-30&crm=salesforce", headers=h
+    )
+    (q2,) = r.json()["quarters"]
+    assert q2["commitments"]["approvers"] == [{"approver": "lee", "count": 1, "amount": 1000.0}]
+    r = client.get(
+        "/api/v1/reports/commitments?from=2026-01-01&to=2026-06-30&format=csv", headers=h
+    )
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    totals = {(x["quarter"], x["section"], x["item"]): x for x in rows}
+    assert totals[("2026-Q1", "commitments", "total")]["amount"] == "15000.0"
+    assert totals[("2026-Q2", "top_blocked_features", "scim")]["count"] == "2"
+    r = client.get("/api/v1/reports/commitments?from=2026-07-01&to=2026-01-01", headers=h)
+    assert r.status_code == 422 and "from" in r.json()["error"]["message"]

@@ -1,0 +1,443 @@
+"""Rules as data: the JSON RevOps write, validated with a closed vocabulary.
+
+Shape (see `rule_json_schema()` for the full JSON Schema)::
+
+    {"id": "coming-soon-promised-late", "name": "...", "severity": "block",
+     "applies_to": "reference",
+     "scope": {"pipelines": ["default"], "min_stage_probability": 0.2, "min_amount": 10000},
+     "when": {"all": [
+        {"field": "feature.availability", "op": "in", "value": ["coming_soon", "uncertain"]},
+        {"field": "reference.is_commitment", "op": "eq", "value": true},
+        {"any": [
+            {"field": "feature.target_date", "op": "is_null"},
+            {"field": "feature.target_date", "op": "after",
+             "value": {"field": "deal.close_date", "offset_days": 30}}]}]},
+     "message": "{feature.name} is {feature.availability} ... {feature.guidance}"}
+
+Deal rules (`"applies_to": "deal"`) see deal fields directly and reference fields only inside
+`any_reference`, `all_references` or `count_references: {"where": ..., "op": "gte", "value": 2}`.
+
+Pydantic checks the shape (unknown keys, unknown fields and operators); a second pass checks
+meaning (operator fits the field's type, value fits the field, reference fields in the right
+scope, placeholders exist). All mistakes are reported together, each with its JSON path in
+`loc`, so the API can answer one 422 that lists every one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from app.rules.model import Availability, Severity
+
+Kind = Literal["enum", "str", "bool", "number", "date"]
+Scope_ = Literal["reference", "deal", "any"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    kind: Kind
+    scope: Scope_  # "reference": only for reference rules or inside a reference quantifier
+    values: tuple[str, ...] = ()  # the allowed values of an enum field
+    description: str = ""
+
+
+FIELDS: dict[str, FieldSpec] = {
+    "feature.key": FieldSpec("str", "reference", description="feature key (null if unknown)"),
+    "feature.name": FieldSpec("str", "reference"),
+    "feature.availability": FieldSpec(
+        "enum", "reference", tuple(a.value for a in Availability), "unknown if not on roadmap"
+    ),
+    "feature.target_date": FieldSpec("date", "reference"),
+    "feature.confidence": FieldSpec("number", "reference", description="0..1"),
+    "feature.source": FieldSpec("str", "reference"),
+    "feature.source_status": FieldSpec("str", "reference"),
+    "reference.source": FieldSpec("enum", "reference", ("line_item", "note")),
+    "reference.is_commitment": FieldSpec("bool", "reference"),
+    "reference.is_question": FieldSpec("bool", "reference"),
+    "reference.custom_build": FieldSpec("bool", "reference"),
+    "reference.promised_date": FieldSpec("date", "reference"),
+    "reference.score": FieldSpec("number", "reference", description="match quality 0..100"),
+    "deal.name": FieldSpec("str", "any"),
+    "deal.pipeline": FieldSpec("str", "any"),
+    "deal.stage": FieldSpec("str", "any", description="stage id"),
+    "deal.stage.label": FieldSpec("str", "any"),
+    "deal.stage.probability": FieldSpec("number", "any", description="0..1"),
+    "deal.stage.is_won": FieldSpec("bool", "any"),
+    "deal.stage.is_closed": FieldSpec("bool", "any"),
+    "deal.amount": FieldSpec("number", "any"),
+    "deal.currency": FieldSpec("str", "any"),
+    "deal.close_date": FieldSpec("date", "any"),
+    "deal.owner_id": FieldSpec("str", "any"),
+    "deal.line_item_count": FieldSpec("number", "any"),
+    "deal.note_count": FieldSpec("number", "any"),
+    "today": FieldSpec("date", "any", description="the evaluation date"),
+}
+FieldName = Literal[tuple(FIELDS)]  # type: ignore[valid-type]
+
+Op = Literal[
+    "eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "before", "after", "is_null", "not_null"
+]
+CountOp = Literal["eq", "ne", "lt", "lte", "gt", "gte"]
+OPS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "enum": ("eq", "ne", "in", "not_in", "is_null", "not_null"),
+    "str": ("eq", "ne", "in", "not_in", "is_null", "not_null"),
+    "bool": ("eq", "ne", "is_null", "not_null"),
+    "number": ("eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "is_null", "not_null"),
+    "date": ("eq", "ne", "before", "after", "lt", "lte", "gt", "gte", "is_null", "not_null"),
+}
+NULL_OPS = ("is_null", "not_null")
+LIST_OPS = ("in", "not_in")
+
+REFERENCE_PLACEHOLDERS = (
+    "feature.name",
+    "feature.key",
+    "feature.availability",
+    "feature.target_date",
+    "feature.confidence",
+    "feature.guidance",
+    "feature.url",
+    "reference.evidence",
+    "reference.source",
+    "reference.promised_date",
+    "reference.matched_text",
+)
+DEAL_PLACEHOLDERS = (
+    "deal.name",
+    "deal.close_date",
+    "deal.amount",
+    "deal.stage",
+    "deal.pipeline",
+    "deal.owner_name",
+    "rule.name",
+)
+QUANTIFIER_PLACEHOLDERS = ("matched.count", "matched.features")
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "reference": REFERENCE_PLACEHOLDERS + DEAL_PLACEHOLDERS,
+    "deal": DEAL_PLACEHOLDERS + QUANTIFIER_PLACEHOLDERS,
+}
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_FORMS = ("all", "any", "not", "field", "any_reference", "all_references", "count_references")
+_QUANTIFIERS = ("any_reference", "all_references", "count_references")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class FieldRef(_Strict):
+    """Compare with another field instead of a literal, optionally shifted by whole days."""
+
+    field: FieldName
+    offset_days: int = Field(default=0, ge=-36500, le=36500)
+
+
+Literal_ = str | int | float | bool
+Value = FieldRef | Literal_ | list[Literal_]
+
+
+class Condition(_Strict):
+    """One node of a `when` tree: exactly one of all / any / not / field (+ op, value) /
+    any_reference / all_references / count_references."""
+
+    all_: list[Condition] | None = Field(default=None, alias="all")
+    any_: list[Condition] | None = Field(default=None, alias="any")
+    not_: Condition | None = Field(default=None, alias="not")
+    field: FieldName | None = None
+    op: Op | None = None
+    value: Value | None = None
+    any_reference: Condition | None = None
+    all_references: Condition | None = None
+    count_references: CountReferences | None = None
+
+
+class CountReferences(_Strict):
+    """Number of the deal's references matching `where` (all of them if absent) compared with
+    `value`."""
+
+    where: Condition | None = None
+    op: CountOp
+    value: int = Field(ge=0)
+
+
+class RuleScope(_Strict):
+    """Which deals a rule looks at; every given constraint must hold (a missing deal value
+    fails the constraint)."""
+
+    pipelines: list[str] | None = None
+    stages: list[str] | None = None  # stage ids
+    min_stage_probability: float | None = Field(default=None, ge=0, le=1)
+    min_amount: float | None = Field(default=None, ge=0)
+
+
+class RuleDefinition(_Strict):
+    id: str | None = Field(default=None, pattern=_SLUG, description="slug, e.g. never-sold")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    enabled: bool = True
+    severity: Severity
+    scope: RuleScope = Field(default_factory=RuleScope)
+    applies_to: Literal["reference", "deal"] = "reference"
+    when: Condition
+    message: str = Field(min_length=1, max_length=2000)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check_meaning(cls, data: Any, handler: Any) -> RuleDefinition:
+        if isinstance(data, RuleDefinition):
+            return handler(data)
+        structural: ValidationError | None = None
+        result = None
+        try:
+            result = handler(data)
+        except ValidationError as exc:
+            structural = exc
+        if result is not None:
+            raw = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        elif isinstance(data, dict):
+            raw = data
+        else:
+            raise structural  # type: ignore[misc]  # not even an object: nothing more to say
+        problems = semantic_errors(raw)
+        if structural is None and not problems:
+            return result  # type: ignore[return-value]
+        details: list[InitErrorDetails] = []
+        seen: set[tuple] = set()
+        for err in structural.errors() if structural else []:
+            detail: InitErrorDetails = {
+                "type": err["type"],
+                "loc": err["loc"],
+                "input": err["input"],
+            }
+            if "ctx" in err:
+                detail["ctx"] = err["ctx"]
+            details.append(detail)
+            seen.add(tuple(err["loc"]))
+        for loc, message, value in problems:
+            if any(loc[: len(s)] == s or s[: len(loc)] == loc for s in seen):
+                continue  # pydantic already said what is wrong there
+            details.append(
+                {
+                    "type": PydanticCustomError("rule_invalid", "{reason}", {"reason": message}),
+                    "loc": loc,
+                    "input": value,
+                }
+            )
+        raise ValidationError.from_exception_data(cls.__name__, details)
+
+
+Condition.model_rebuild()
+CountReferences.model_rebuild()
+
+
+def rule_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule (validation mode), for the OpenAPI document."""
+    return RuleDefinition.model_json_schema(by_alias=True)
+
+
+# -- meaning -------------------------------------------------------------------------------
+
+Problem = tuple[tuple[str | int, ...], str, Any]
+
+
+def semantic_errors(raw: dict[str, Any]) -> list[Problem]:
+    """Mistakes pydantic's shape check cannot see, each with its JSON path. Works on raw JSON
+    defensively so it can run even when the shape is wrong elsewhere."""
+    problems: list[Problem] = []
+    applies_to = raw.get("applies_to", "reference")
+    if applies_to not in ("reference", "deal"):
+        applies_to = "reference"
+    if "when" in raw:
+        _check_node(raw["when"], ("when",), applies_to, problems)
+    message = raw.get("message")
+    if isinstance(message, str):
+        _check_message(message, applies_to, problems)
+    return problems
+
+
+def _check_message(message: str, applies_to: str, problems: list[Problem]) -> None:
+    allowed = PLACEHOLDERS[applies_to]
+    unknown = [p for p in _PLACEHOLDER.findall(message) if p.strip() not in allowed]
+    for name in unknown:
+        problems.append(
+            (
+                ("message",),
+                f"unknown placeholder {{{name}}}; a {applies_to} rule can use: "
+                + ", ".join("{" + p + "}" for p in allowed),
+                message,
+            )
+        )
+    if _PLACEHOLDER.sub("", message).count("{") or _PLACEHOLDER.sub("", message).count("}"):
+        problems.append((("message",), "unbalanced { or } in the message", message))
+
+
+def _check_node(node: Any, path: tuple, scope: str, problems: list[Problem]) -> None:
+    if not isinstance(node, dict):
+        return  # the shape check reports it
+    forms = [k for k in _FORMS if k in node]
+    if not forms:
+        if not any(k in node for k in ("op", "value")):
+            problems.append(
+                (path, "a condition needs one of: " + ", ".join(_FORMS), node),
+            )
+        else:
+            problems.append((path + ("field",), "field is required with op and value", node))
+        return
+    if len(forms) > 1:
+        problems.append(
+            (path, f"use exactly one of {', '.join(forms)} in one condition; nest them", node)
+        )
+        return
+    form = forms[0]
+    if form in ("all", "any"):
+        children = node[form]
+        if isinstance(children, list):
+            if not children:
+                problems.append((path + (form,), f"{form} needs at least one condition", children))
+            for i, child in enumerate(children):
+                _check_node(child, path + (form, i), scope, problems)
+        return
+    if form == "not":
+        _check_node(node["not"], path + ("not",), scope, problems)
+        return
+    if form in _QUANTIFIERS:
+        if scope != "deal":
+            problems.append(
+                (
+                    path + (form,),
+                    f"{form} only works in a rule that applies to the deal (or nested inside "
+                    "one); this rule already applies to each reference",
+                    node[form],
+                )
+            )
+            return
+        inner = node[form]
+        if form == "count_references":
+            if isinstance(inner, dict) and "where" in inner and inner["where"] is not None:
+                _check_node(inner["where"], path + (form, "where"), "reference", problems)
+        else:
+            _check_node(inner, path + (form,), "reference", problems)
+        return
+    _check_leaf(node, path, scope, problems)
+
+
+def _check_leaf(node: dict, path: tuple, scope: str, problems: list[Problem]) -> None:
+    name = node.get("field")
+    spec = FIELDS.get(name) if isinstance(name, str) else None
+    if spec is None:
+        return  # unknown field: the shape check lists the vocabulary
+    if spec.scope == "reference" and scope == "deal":
+        problems.append(
+            (
+                path + ("field",),
+                f"{name} describes one reference; in a deal rule use it inside any_reference, "
+                "all_references or count_references.where",
+                name,
+            )
+        )
+    op = node.get("op")
+    if op is None:
+        problems.append((path + ("op",), "op is required", node))
+        return
+    if not isinstance(op, str) or op not in OPS_BY_KIND[spec.kind]:
+        if isinstance(op, str) and op in Op.__args__:
+            problems.append(
+                (
+                    path + ("op",),
+                    f"{op} does not apply to {name} ({spec.kind} field); use one of: "
+                    + ", ".join(OPS_BY_KIND[spec.kind]),
+                    op,
+                )
+            )
+        return
+    has_value = "value" in node and node["value"] is not None
+    value = node.get("value")
+    if op in NULL_OPS:
+        if has_value:
+            problems.append((path + ("value",), f"{op} takes no value", value))
+        return
+    if not has_value:
+        problems.append((path + ("value",), f"{op} needs a value", None))
+        return
+    if op in LIST_OPS:
+        if not isinstance(value, list) or not value:
+            problems.append((path + ("value",), f"{op} needs a non-empty list of values", value))
+            return
+        for i, item in enumerate(value):
+            if (reason := _literal_problem(spec, name, item)) is not None:
+                problems.append((path + ("value", i), reason, item))
+        return
+    if isinstance(value, dict):
+        _check_field_ref(value, spec, name, path + ("value",), scope, problems)
+        return
+    if isinstance(value, list):
+        problems.append((path + ("value",), f"{op} compares with one value, not a list", value))
+        return
+    if (reason := _literal_problem(spec, name, value)) is not None:
+        problems.append((path + ("value",), reason, value))
+
+
+def _check_field_ref(
+    ref: dict, spec: FieldSpec, name: str, path: tuple, scope: str, problems: list[Problem]
+) -> None:
+    other_name = ref.get("field")
+    other = FIELDS.get(other_name) if isinstance(other_name, str) else None
+    if other is None:
+        return  # the shape check reports unknown fields
+    if other.kind != spec.kind or (spec.kind == "enum" and other.values != spec.values):
+        problems.append(
+            (
+                path + ("field",),
+                f"cannot compare {name} ({spec.kind}) with {other_name} ({other.kind})",
+                other_name,
+            )
+        )
+    if other.scope == "reference" and scope == "deal":
+        problems.append(
+            (
+                path + ("field",),
+                f"{other_name} describes one reference; use it inside a reference quantifier",
+                other_name,
+            )
+        )
+    if ref.get("offset_days") not in (None, 0) and spec.kind != "date":
+        problems.append(
+            (path + ("offset_days",), "offset_days only applies to dates", ref["offset_days"])
+        )
+
+
+def _literal_problem(spec: FieldSpec, name: str, value: Any) -> str | None:
+    if spec.kind == "enum":
+        if value not in spec.values:
+            return f"{name} is one of: {', '.join(spec.values)}; got {value!r}"
+    elif spec.kind == "str":
+        if not isinstance(value, str):
+            return f"{name} is text; got {value!r}"
+    elif spec.kind == "bool":
+        if not isinstance(value, bool):
+            return f"{name} is true or false; got {value!r}"
+    elif spec.kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{name} is a number; got {value!r}"
+    elif spec.kind == "date" and (not isinstance(value, str) or parse_date(value) is None):
+        return f"{name} is a date written YYYY-MM-DD (or compare with another date field); got {value!r}"
+    return None
+
+
+def parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

@@ -1,3 +1,104 @@
-from fastapi import APIRouter
+"""POST /webhooks/hubspot: HubSpot's signed webhook batches, acknowledged only once durable.
 
-router = APIRouter()
+Order matters: verify the signature over the raw body (401, nothing stored, if it fails), parse
+(400 if it is not a JSON array of at most 100 event objects), classify, then `ingest_events`
+commits the events and queue rows in one transaction; only then 200. A database failure is a
+503 with nothing stored, so HubSpot delivers again.
+"""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+
+from app import metrics
+from app.connectors.hubspot.events import MAX_EVENTS, SOURCE, classify_events
+from app.connectors.hubspot.signatures import request_uri, verify
+from app.errors import Invalid, ServiceUnavailable, Unauthorized
+from app.jobs.ingest import ingest_events
+
+router = APIRouter(tags=["webhooks"])
+log = structlog.get_logger("app.webhooks.hubspot")
+
+
+class HubSpotAck(BaseModel):
+    received: int
+    new: int
+    duplicates: int
+    queued_deals: int
+    ignored: dict[str, int]
+
+
+@router.post(
+    "/webhooks/hubspot",
+    summary="HubSpot webhook deliveries (signature v3; v1/v2 when configured); 200 means stored",
+)
+async def receive_hubspot(request: Request) -> HubSpotAck:
+    settings = request.app.state.settings
+    body = await request.body()
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.hubspot_client_secret, settings.hubspot_client_secret_previous)
+        if s is not None
+    ]
+    uri = request_uri(
+        settings.public_base_url,
+        request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
+        request.scope.get("query_string", b"").decode("latin-1"),
+    )
+    verdict = verify(
+        headers=request.headers,
+        method=request.method,
+        uri=uri,
+        body=body,
+        secrets=secrets,
+        versions=settings.hubspot_signature_versions.split(","),
+    )
+    if not verdict.ok:
+        metrics.EVENTS.labels(source=SOURCE, result="rejected").inc()
+        log.warning("hubspot signature refused", reason=verdict.reason)
+        raise Unauthorized(f"invalid HubSpot signature: {verdict.reason}")
+    try:
+        events = json.loads(body)
+    except ValueError as exc:
+        raise Invalid(f"body is not JSON: {exc}") from None
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise Invalid("body must be a JSON array of event objects")
+    if len(events) > MAX_EVENTS:
+        raise Invalid(f"at most {MAX_EVENTS} events per delivery, got {len(events)}")
+    missing = [i for i, e in enumerate(events) if "eventId" not in e or "subscriptionType" not in e]
+    if missing:
+        raise Invalid(f"events {missing[:10]} lack eventId or subscriptionType")
+    classified = classify_events(
+        events,
+        portal_id=settings.hubspot_portal_id,
+        app_id=settings.hubspot_app_id,
+        guard_property=settings.hubspot_guard_property,
+    )
+    engine = request.app.state.engine
+    try:
+        # Sync DB work off the event loop; the answer waits for the commit.
+        from starlette.concurrency import run_in_threadpool
+
+        result = await run_in_threadpool(ingest_events, engine, classified.events)
+    except SQLAlchemyError as exc:
+        log.error("ingest failed", source=SOURCE, error=type(exc).__name__, events=len(events))
+        metrics.EVENTS.labels(source=SOURCE, result="rejected").inc(len(events))
+        raise ServiceUnavailable("database unavailable: nothing stored, deliver again") from exc
+    metrics.EVENTS.labels(source=SOURCE, result="received").inc(result.new)
+    if result.duplicates:
+        metrics.EVENTS.labels(source=SOURCE, result="duplicate").inc(result.duplicates)
+    ignored_total = sum(classified.ignored.values())
+    if ignored_total:
+        metrics.EVENTS.labels(source=SOURCE, result="ignored").inc(ignored_total)
+    return HubSpotAck(
+        received=len(events),
+        new=result.new,
+        duplicates=result.duplicates,
+        queued_deals=result.queued_deals,
+        ignored=classified.ignored,
+    )

@@ -72,6 +72,8 @@ DEFAULT_SCOPES = [
     "crm.schemas.deals.read",
     "crm.schemas.deals.write",
     "crm.objects.owners.read",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
 ]
 
 

@@ -86,6 +86,7 @@ class HubSpotApi:
         fn: Callable[..., T],
         *args: Any,
         not_found_ok: bool = False,
+        ok_statuses: tuple[int, ...] = (),
         **kwargs: Any,
     ) -> T:
         """One API call: budget, timeout, metrics, typed errors. 404 → None if not_found_ok."""
@@ -107,7 +108,8 @@ class HubSpotApi:
                         f"HubSpot {operation}: unexpected response: {exc}"
                     ) from exc
                 raise
-            if not_found_ok and getattr(exc, "status", None) == 404:
+            status = getattr(exc, "status", None)
+            if (not_found_ok and status == 404) or status in ok_statuses:
                 crm_call(CONNECTOR, operation, "ok")
                 return None  # type: ignore[return-value]
             error, result_label = classify(

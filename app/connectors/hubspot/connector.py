@@ -13,7 +13,6 @@ new task ids and any guard revert). Unchanged deals cost nothing.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 import threading
@@ -560,13 +559,10 @@ class HubSpotConnector:
                 outcome.error = failed[p["deal_id"]]
                 outcome.written = dict(p["previous"])
                 outcome.task_id = p["previous_task_id"]
-                outcome.task_open = bool(p["previous"].get("task_open"))
+                outcome.task_open = bool((p["previous"].get("task") or {}).get("open"))
                 continue
             written = {**p["current"], **p["props"]}
             written.pop("dealstage", None)
-            written["task_hash"] = p["task_hash"]
-            written["task_open"] = p["task_open"]
-            written["followups"] = {**p["previous"].get("followups", {}), **p["followups_created"]}
             outcome.written = written
             outcome.task_id = p["task_id"]
             outcome.task_open = bool(p["task_id"]) and p["task_open"]
@@ -581,12 +577,26 @@ class HubSpotConnector:
                 outcome.changes["followups"] = sorted(p["followups_created"])
         return outcomes
 
+    def _current(self, item: DealWriteBack) -> dict[str, str]:
+        """What our properties hold in HubSpot now.
+
+        `previous` is what the pipeline recorded after our last successful write (canonical
+        keys); it is the truth for a stored snapshot (roadmap/approval re-evaluation), whose
+        property values predate that write. Without it (first write, or state lost), the
+        snapshot's values avoid rewriting what HubSpot already shows."""
+        crm = dict(item.snapshot.extra.get("crm_properties", {})) if item.snapshot else {}
+        current = {k: crm.get(k) or "" for k in P.own_properties(self.guard_property)}
+        previous = item.previous or {}
+        if "status" in previous:
+            current[P.STATUS] = previous.get("status") or ""
+            current[P.SUMMARY] = previous.get("summary") or ""
+            current[P.EVALUATION_URL] = previous.get("evaluation_url") or ""
+            current[self.guard_property] = "" if previous.get("block") else "clear"
+        return current
+
     def _plan(self, item: DealWriteBack) -> dict:
         previous = dict(item.previous or {})
-        current = {k: previous.get(k, "") for k in P.own_properties(self.guard_property)}
-        if item.snapshot is not None:
-            # What HubSpot holds now beats what we remember writing (a user may have edited it).
-            current.update(item.snapshot.extra.get("crm_properties", {}))
+        current = self._current(item)
         desired = {
             P.STATUS: item.status.value,
             P.SUMMARY: item.summary or "",
@@ -606,6 +616,7 @@ class HubSpotConnector:
         if action.message and task is None:
             task = TaskSpec(subject="Roadmap check: blocked deal in a won stage", body="")
         task_id = item.task_id or current.get(P.TASK_ID) or None
+        last_task = previous.get("task") or {}
         plan: dict[str, Any] = {
             "deal_id": item.deal_id,
             "previous": previous,
@@ -618,16 +629,13 @@ class HubSpotConnector:
             "task_update": None,
             "task_create": None,
             "task_marker": P.TASK_MARKER.format(deal_id=item.deal_id),
-            "task_hash": previous.get("task_hash"),
-            "task_open": bool(previous.get("task_open")),
+            "task_open": bool(last_task.get("open")),
             "task_changed": False,
             "note": item.note,
             "followups": {},
             "followups_created": {},
         }
-        owner = None
-        if item.snapshot is not None:
-            owner = item.snapshot.owner_id
+        owner = item.snapshot.owner_id if item.snapshot is not None else None
         if task is not None:
             body = task.body
             if action.message:
@@ -635,20 +643,21 @@ class HubSpotConnector:
             task_props = self._task_properties(
                 task, body, plan["task_marker"], task.owner_id or owner
             )
-            digest = hashlib.sha256(repr(sorted(task_props.items())).encode()).hexdigest()[:16]
+            same = (
+                last_task.get("subject") == task.subject
+                and last_task.get("body") == task.body
+                and bool(last_task.get("open")) == task.open
+                and not action.message
+            )
             if task_id is None:
                 if task.open:
                     plan["task_create"] = task_props
                     plan["task_changed"] = True
-            elif digest != plan["task_hash"] or bool(previous.get("task_open")) != task.open:
+            elif not same:
                 plan["task_update"] = task_props
                 plan["task_changed"] = True
-            plan["task_hash"] = digest
             plan["task_open"] = task.open
-        done = previous.get("followups", {})
         for key, spec in item.followups.items():
-            if key in done:
-                continue
             marker = P.FOLLOWUP_MARKER.format(
                 deal_id=item.deal_id, key=re.sub(r"[^A-Za-z0-9]", "", key)
             )

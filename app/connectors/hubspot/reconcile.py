@@ -1,1 +1,76 @@
-"""Schedules of this domain (stub: the owner fills it in)."""
+"""HubSpot schedules: reconciliation, and resolving line-item events to their deals.
+
+hubspot_reconcile: webhooks can be lost after HubSpot's retries give up; every
+HUBSPOT_RECONCILE_SECONDS it searches for deals modified since the last run (cursor in state,
+with a minute of overlap for clock skew) and for deals sitting in won stages (the guard must see
+them), and queues them with reason "reconcile".
+
+hubspot_line_items: line-item property events name the line item, not the deal. The webhook
+stores them without calling HubSpot (fast ack, no API budget in the request path); this job
+reads the stored events after its cursor, asks HubSpot for their deals in one v4 association
+batch per 1000 line items, and queues those deals.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from app.connectors.hubspot.events import CRM, LINE_ITEM_EVENT, SOURCE
+from app.jobs.queue import enqueue_deals
+from app.jobs.schedules import JobContext, schedule
+from app.models import WebhookEvent, utcnow
+
+OVERLAP = timedelta(minutes=1)
+LINE_ITEM_BATCH = 1000
+
+
+def _enabled(_settings, connectors) -> bool:
+    return "hubspot" in connectors
+
+
+@schedule("hubspot_reconcile", interval=lambda s: s.hubspot_reconcile_seconds, enabled=_enabled)
+def reconcile(ctx: JobContext) -> dict:
+    from datetime import datetime
+
+    connector = ctx.connectors["hubspot"]
+    started = utcnow()
+    since_raw = ctx.state.get("since")
+    since = datetime.fromisoformat(since_raw) - OVERLAP if since_raw else None
+    deal_ids = connector.changed_deal_ids(since)
+    with Session(ctx.engine) as session:
+        queued = enqueue_deals(session, CRM, deal_ids, reason="reconcile")
+        session.commit()
+    return {"since": started.isoformat(), "last_queued": queued}
+
+
+@schedule(
+    "hubspot_line_items",
+    interval=lambda s: s.hubspot_line_item_resolve_seconds,
+    enabled=_enabled,
+)
+def resolve_line_items(ctx: JobContext) -> dict:
+    connector = ctx.connectors["hubspot"]
+    cursor = int(ctx.state.get("after_event_id", 0))
+    with Session(ctx.engine) as session:
+        rows = session.exec(
+            select(WebhookEvent.id, WebhookEvent.payload)
+            .where(
+                WebhookEvent.source == SOURCE,
+                WebhookEvent.event_type == LINE_ITEM_EVENT,
+                WebhookEvent.id > cursor,
+            )
+            .order_by(WebhookEvent.id)
+            .limit(LINE_ITEM_BATCH)
+        ).all()
+    if not rows:
+        return {"after_event_id": cursor, "last_resolved": 0}
+    by_line_item = {str(payload.get("objectId")) for _id, payload in rows if payload}
+    deals = connector.deals_for_line_items(sorted(by_line_item))
+    deal_ids = {d for ids in deals.values() for d in ids}
+    with Session(ctx.engine) as session:
+        queued = enqueue_deals(session, CRM, deal_ids, reason="webhook")
+        session.commit()
+    # Advance only after the deals are queued: a failure above leaves the cursor for a retry.
+    return {"after_event_id": rows[-1][0], "last_resolved": queued}

@@ -1,3 +1,200 @@
-from fastapi import APIRouter
+"""/api/v1/rules: CRUD with every version kept, enable/disable, validate without saving, the
+JSON Schema, and simulation of draft rules against stored or posted deals."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.rules.schema import RuleDefinition, rule_json_schema
+from app.services import rules_service as svc
+from app.services.simulate import SimulateRequest, SimulationResult, run_simulation
+
+router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
+
+
+class RulePublic(BaseModel):
+    id: str
+    name: str
+    enabled: bool
+    version: int
+    builtin: bool
+    definition: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class RuleChange(RulePublic):
+    deals_queued: int = 0  # open deals queued to be evaluated with the new rules
+
+
+class RuleVersionPublic(BaseModel):
+    rule_id: str
+    version: int
+    enabled: bool
+    definition: dict[str, Any]
+    actor: str | None
+    created_at: datetime
+
+
+class ValidationError_(BaseModel):
+    loc: list[str | int]
+    path: str
+    msg: str
+    type: str
+
+
+class ValidationReport(BaseModel):
+    valid: bool
+    errors: list[ValidationError_]
+
+
+def _public(row, queued: int | None = None):
+    data = svc.rule_public(row)
+    return RuleChange(**data, deals_queued=queued) if queued is not None else RulePublic(**data)
+
+
+@router.get("", summary="List rules", operation_id="list_rules")
+def list_rules(
+    session: SessionDep, _p: ReadPrincipal, enabled: Annotated[bool | None, Query()] = None
+) -> list[RulePublic]:
+    return [_public(r) for r in svc.list_rules(session, enabled=enabled)]
+
+
+@router.get("/schema", summary="The JSON Schema of a rule definition", operation_id="rule_schema")
+def rule_schema(_p: ReadPrincipal) -> dict[str, Any]:
+    return rule_json_schema()
+
+
+@router.post(
+    "/validate",
+    summary="Validate a rule without saving: every mistake with its JSON path",
+    operation_id="validate_rule",
+)
+def validate_rule(
+    _p: ReadPrincipal,
+    body: Annotated[Any, Body(description="a rule definition (see /api/v1/rules/schema)")],
+) -> ValidationReport:
+    _, errors = svc.validate(body)
+    return ValidationReport(valid=not errors, errors=errors)
+
+
+@router.post(
+    "/simulate",
+    summary="Run draft rules against stored (or posted) deals; writes nothing",
+    description=(
+        "Returns verdict counts before and after, and the deals whose result changed "
+        "(paginate with offset/limit). With `stream=true` the answer is NDJSON: "
+        '`{"type":"progress","processed":n,"total":N}` lines, then `{"type":"result",...}`.'
+    ),
+    operation_id="simulate_rules",
+)
+def simulate(
+    body: SimulateRequest,
+    engine: EngineDep,
+    _p: RevOpsPrincipal,
+    stream: Annotated[bool, Query(description="stream progress as NDJSON")] = False,
+) -> SimulationResult:
+    if not stream:
+        # Its own session, rolled back: the request's session would commit.
+        with Session(engine) as session:
+            try:
+                return run_simulation(session, body)
+            finally:
+                session.rollback()
+    return StreamingResponse(_stream(engine, body), media_type="application/x-ndjson")  # type: ignore[return-value]
+
+
+def _stream(engine, body: SimulateRequest) -> Iterator[str]:
+    events: queue.Queue[dict | None] = queue.Queue(maxsize=1000)
+
+    def work() -> None:
+        try:
+            with Session(engine) as session:
+                try:
+                    result = run_simulation(
+                        session,
+                        body,
+                        progress=lambda done, total: events.put(
+                            {"type": "progress", "processed": done, "total": total}
+                        ),
+                    )
+                finally:
+                    session.rollback()
+            events.put({"type": "result", "result": result.model_dump(mode="json")})
+        except Exception as exc:  # reported in the stream: the 200 status is already sent
+            events.put({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        finally:
+            events.put(None)
+
+    threading.Thread(target=work, name="rules-simulate", daemon=True).start()
+    while (event := events.get()) is not None:
+        yield json.dumps(event) + "\n"
+
+
+@router.post("", status_code=201, summary="Create a rule", operation_id="create_rule")
+def create_rule(
+    body: RuleDefinition, session: SessionDep, principal: RevOpsPrincipal
+) -> RuleChange:
+    row, queued = svc.create_rule(session, body, actor=principal.actor)
+    return _public(row, queued)
+
+
+@router.get("/{rule_id}", summary="One rule", operation_id="get_rule")
+def get_rule(rule_id: str, session: SessionDep, _p: ReadPrincipal) -> RulePublic:
+    return _public(svc.get_rule(session, rule_id))
+
+
+@router.put("/{rule_id}", summary="Replace a rule (a new version)", operation_id="update_rule")
+def update_rule(
+    rule_id: str, body: RuleDefinition, session: SessionDep, principal: RevOpsPrincipal
+) -> RuleChange:
+    row, queued = svc.update_rule(session, rule_id, body, actor=principal.actor)
+    return _public(row, queued)
+
+
+@router.delete(
+    "/{rule_id}", summary="Delete a rule (versions are kept)", operation_id="delete_rule"
+)
+def delete_rule(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> dict:
+    queued = svc.delete_rule(session, rule_id, actor=principal.actor)
+    return {"id": rule_id, "deleted": True, "deals_queued": queued}
+
+
+@router.get(
+    "/{rule_id}/versions", summary="Every version of a rule", operation_id="list_rule_versions"
+)
+def versions(rule_id: str, session: SessionDep, _p: ReadPrincipal) -> list[RuleVersionPublic]:
+    return [
+        RuleVersionPublic(
+            rule_id=v.rule_id,
+            version=v.version,
+            enabled=v.enabled,
+            definition=v.definition,
+            actor=v.actor,
+            created_at=v.created_at,
+        )
+        for v in svc.list_versions(session, rule_id)
+    ]
+
+
+@router.post("/{rule_id}/enable", summary="Enable a rule", operation_id="enable_rule")
+def enable(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> RuleChange:
+    row, queued = svc.set_enabled(session, rule_id, True, actor=principal.actor)
+    return _public(row, queued)
+
+
+@router.post("/{rule_id}/disable", summary="Disable a rule", operation_id="disable_rule")
+def disable(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> RuleChange:
+    row, queued = svc.set_enabled(session, rule_id, False, actor=principal.actor)
+    return _public(row, queued)

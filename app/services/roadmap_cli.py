@@ -1,5 +1,159 @@
-"""CLI sub-commands of this domain (stub: the owner fills it in)."""
+"""CLI: `roadmap refresh [--source NAME]`, `rules simulate --file draft.json`,
+`mappings import FILE [--replace]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+
+def _engine() -> Engine:
+    from app.db import make_engine
+    from app.settings import get_settings
+
+    return make_engine(get_settings().database_url)
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from app.errors import DomainError
+    from app.services.roadmap_refresh import refresh_all, refresh_source
+
+    engine = _engine()
+    try:
+        results = (
+            [refresh_source(engine, args.source, actor="cli")]
+            if args.source
+            else refresh_all(engine, actor="cli")
+        )
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    if not results:
+        print("no enabled roadmap sources to refresh (the registry is edited through the API)")
+    for r in results:
+        if not r.ok:
+            print(f"{r.source}: FAILED, last good catalog kept: {r.error}")
+        elif r.not_modified:
+            print(f"{r.source}: not modified (ETag)")
+        else:
+            print(
+                f"{r.source}: {r.fetched} features in {r.pages} page(s): {r.created} new, "
+                f"{r.updated} changed, {r.deleted} removed; {r.fanout.candidates} open deals "
+                f"re-evaluated, {r.fanout.requeued_count} queued for write-back"
+            )
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+    from sqlmodel import Session
+    from tqdm import tqdm
+
+    from app.services.simulate import SimulateRequest, run_simulation
+
+    try:
+        raw = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"error: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(raw, list):  # a bare list of rule definitions
+        raw = {"rules": raw}
+    if args.base:
+        raw["base"] = args.base
+    try:
+        request = SimulateRequest.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}", file=sys.stderr)
+        return 2
+    engine = _engine()
+    with Session(engine) as session, tqdm(unit="deal", desc="simulating") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        result = run_simulation(session, request, progress=progress)
+        session.rollback()  # a simulation writes nothing
+    print(f"deals: {result.processed}, changed verdict: {result.changed}")
+    print(f"{'verdict':<10}{'before':>10}{'after':>10}")
+    for verdict in ("clear", "warning", "blocked"):
+        print(f"{verdict:<10}{result.before[verdict]:>10}{result.after[verdict]:>10}")
+    for deal in result.deals[: args.show]:
+        print(f"  {deal.crm}/{deal.deal_id} {deal.name!r}: {deal.before} -> {deal.after}")
+    return 0
+
+
+def _import_mappings(args: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from app.errors import DomainError
+    from app.services import mappings_service as svc
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        rows = (
+            svc.parse_json(json.loads(text))
+            if path.suffix.lower() == ".json"
+            else svc.parse_csv(text)
+        )
+        with session_scope(_engine()) as session:
+            counts, fanout = svc.import_mappings(session, rows, actor="cli", replace=args.replace)
+    except json.JSONDecodeError as exc:
+        print(f"error: invalid JSON: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for detail in exc.details or []:
+            print(
+                f"  row {detail.get('row')}: {detail.get('path')}: {detail.get('message')}",
+                file=sys.stderr,
+            )
+        return 1
+    print(
+        ", ".join(f"{k} {v}" for k, v in counts.items())
+        + f"; {fanout.candidates} open deals re-evaluated, {fanout.requeued_count} queued"
+    )
+    return 0
 
 
 def register(subparsers) -> None:
-    return None
+    roadmap = subparsers.add_parser("roadmap", help="roadmap sources")
+    roadmap_sub = roadmap.add_subparsers(dest="roadmap_command", required=True)
+    refresh = roadmap_sub.add_parser("refresh", help="refresh roadmap sources now")
+    refresh.add_argument("--source", help="only this source (default: every enabled source)")
+    refresh.set_defaults(func=_refresh)
+
+    rules = subparsers.add_parser("rules", help="rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    simulate = rules_sub.add_parser(
+        "simulate", help="run draft rules against the stored deals; writes nothing"
+    )
+    simulate.add_argument(
+        "--file", required=True, help="JSON: a list of rule definitions, or a simulate request"
+    )
+    simulate.add_argument(
+        "--base",
+        choices=["current", "none"],
+        help="add drafts to the current rules (default) or run them alone",
+    )
+    simulate.add_argument("--show", type=int, default=20, help="changed deals to list")
+    simulate.set_defaults(func=_simulate)
+
+    mappings = subparsers.add_parser("mappings", help="product → feature mappings")
+    mappings_sub = mappings.add_subparsers(dest="mappings_command", required=True)
+    imp = mappings_sub.add_parser(
+        "import", help="import mappings from CSV or JSON (all or nothing)"
+    )
+    imp.add_argument("file", help="CSV (match_kind,match_value,feature_keys) or .json")
+    imp.add_argument("--replace", action="store_true", help="delete mappings absent from the file")
+    imp.set_defaults(func=_import_mappings)

@@ -1,0 +1,277 @@
+"""Rules RevOps configure: create, edit (every version kept), enable/disable, delete, validate,
+and the default pack installed on first start.
+
+A rule change applies to every open deal: they are queued (reason "roadmap": evaluated from the
+stored snapshot, no CRM read) so a newly enabled block reaches the CRM without anyone touching
+the deal. Simulate first (POST /api/v1/rules/simulate) to see what a change would do.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from app.errors import Conflict, Invalid, NotFound
+from app.jobs.queue import enqueue_deals
+from app.models import Deal, Rule, RuleVersion, utcnow
+from app.rules.schema import RuleDefinition
+from app.services import audit
+
+DEFAULTS_ACTOR = "system:default-rules"
+
+
+def definition_json(definition: RuleDefinition, rule_id: str, enabled: bool) -> dict:
+    data = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["id"] = rule_id
+    data["enabled"] = enabled
+    return data
+
+
+def rule_public(row: Rule) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "enabled": row.enabled,
+        "version": row.version,
+        "builtin": row.builtin,
+        "definition": row.definition,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(e["loc"]), "path": _path(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors()
+    ]
+
+
+def _path(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def validate(raw: Any) -> tuple[RuleDefinition | None, list[dict[str, Any]]]:
+    try:
+        return RuleDefinition.model_validate(raw), []
+    except ValidationError as exc:
+        return None, validation_errors(exc)
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:56] or "rule"
+    return slug if slug[0].isalnum() else f"r{slug}"
+
+
+def _new_id(session: Session, name: str) -> str:
+    base = _slug(name)
+    candidate, n = base, 1
+    while session.get(Rule, candidate) is not None:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _add_version(session: Session, row: Rule, actor: str) -> None:
+    session.add(
+        RuleVersion(
+            rule_id=row.id,
+            version=row.version,
+            definition=row.definition,
+            enabled=row.enabled,
+            actor=actor,
+            created_at=row.updated_at,
+        )
+    )
+
+
+def _requeue_open_deals(session: Session) -> int:
+    """Every open deal is evaluated again with the new rules, from its stored snapshot."""
+    rows = session.exec(
+        select(Deal.crm, Deal.deal_id).where(Deal.is_closed == False, Deal.tracked == True)  # noqa: E712
+    ).all()
+    by_crm: dict[str, list[str]] = {}
+    for crm, deal_id in rows:
+        by_crm.setdefault(crm, []).append(deal_id)
+    total = 0
+    for crm, ids in by_crm.items():
+        for start in range(0, len(ids), 1000):
+            total += enqueue_deals(session, crm, ids[start : start + 1000], reason="roadmap")
+    return total
+
+
+def get_rule(session: Session, rule_id: str) -> Rule:
+    row = session.get(Rule, rule_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFound(f"rule '{rule_id}' does not exist")
+    return row
+
+
+def list_rules(session: Session, *, enabled: bool | None = None) -> list[Rule]:
+    stmt = select(Rule).where(Rule.deleted_at.is_(None))
+    if enabled is not None:
+        stmt = stmt.where(Rule.enabled == enabled)
+    return list(session.exec(stmt.order_by(Rule.id)))
+
+
+def list_versions(session: Session, rule_id: str) -> list[RuleVersion]:
+    if session.get(Rule, rule_id) is None:
+        raise NotFound(f"rule '{rule_id}' does not exist")
+    return list(
+        session.exec(
+            select(RuleVersion).where(RuleVersion.rule_id == rule_id).order_by(RuleVersion.version)
+        )
+    )
+
+
+def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> tuple[Rule, int]:
+    if definition.id:
+        existing = session.get(Rule, definition.id)
+        if existing is not None:
+            state = "was deleted" if existing.deleted_at else "already exists"
+            raise Conflict(f"rule '{definition.id}' {state}; choose another id")
+        rule_id = definition.id
+    else:
+        rule_id = _new_id(session, definition.name)
+    now = utcnow()
+    row = Rule(
+        id=rule_id,
+        name=definition.name,
+        enabled=definition.enabled,
+        version=1,
+        definition=definition_json(definition, rule_id, definition.enabled),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    _add_version(session, row, actor)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="rule.create",
+        entity_type="rule",
+        entity_id=rule_id,
+        after=row.definition,
+    )
+    return row, _requeue_open_deals(session) if row.enabled else 0
+
+
+def update_rule(
+    session: Session, rule_id: str, definition: RuleDefinition, *, actor: str
+) -> tuple[Rule, int]:
+    row = get_rule(session, rule_id)
+    if definition.id is not None and definition.id != rule_id:
+        raise Invalid(
+            f"the body's id '{definition.id}' differs from the rule's id '{rule_id}'; ids do not change",
+            details=[{"path": "id", "message": "must equal the id in the URL or be omitted"}],
+        )
+    new = definition_json(definition, rule_id, definition.enabled)
+    if new == row.definition:
+        return row, 0
+    before = row.definition
+    was_enabled = row.enabled
+    row.definition = new
+    row.name = definition.name
+    row.enabled = definition.enabled
+    row.version += 1
+    row.updated_at = utcnow()
+    session.add(row)
+    _add_version(session, row, actor)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="rule.update",
+        entity_type="rule",
+        entity_id=rule_id,
+        before={**before, "version": row.version - 1},
+        after={**new, "version": row.version},
+    )
+    return row, _requeue_open_deals(session) if (was_enabled or row.enabled) else 0
+
+
+def set_enabled(session: Session, rule_id: str, enabled: bool, *, actor: str) -> tuple[Rule, int]:
+    row = get_rule(session, rule_id)
+    if row.enabled == enabled:
+        return row, 0
+    before = row.definition
+    row.enabled = enabled
+    row.definition = {**row.definition, "enabled": enabled}
+    row.version += 1
+    row.updated_at = utcnow()
+    session.add(row)
+    _add_version(session, row, actor)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="rule.enable" if enabled else "rule.disable",
+        entity_type="rule",
+        entity_id=rule_id,
+        before={**before, "version": row.version - 1},
+        after={**row.definition, "version": row.version},
+    )
+    return row, _requeue_open_deals(session)
+
+
+def delete_rule(session: Session, rule_id: str, *, actor: str) -> int:
+    """Soft delete: the rule stops applying; its versions stay for the audit trail."""
+    row = get_rule(session, rule_id)
+    was_enabled = row.enabled
+    row.deleted_at = row.updated_at = utcnow()
+    row.enabled = False
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="rule.delete",
+        entity_type="rule",
+        entity_id=rule_id,
+        before={**row.definition, "version": row.version},
+    )
+    return _requeue_open_deals(session) if was_enabled else 0
+
+
+def install_default_rules(session: Session) -> int:
+    """Insert the default pack's rules that were never installed; idempotent. A default rule
+    RevOps edited or deleted is left alone. Returns how many were inserted."""
+    from app.rules.default_pack import DEFAULT_RULES
+
+    installed = 0
+    for raw in DEFAULT_RULES:
+        definition = RuleDefinition.model_validate(raw)
+        rule_id = definition.id or _slug(definition.name)
+        if session.get(Rule, rule_id) is not None:
+            continue
+        now = utcnow()
+        row = Rule(
+            id=rule_id,
+            name=definition.name,
+            enabled=definition.enabled,
+            version=1,
+            definition=definition_json(definition, rule_id, definition.enabled),
+            builtin=True,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        _add_version(session, row, DEFAULTS_ACTOR)
+        audit.record(
+            session,
+            actor=DEFAULTS_ACTOR,
+            action="rule.install_default",
+            entity_type="rule",
+            entity_id=rule_id,
+            after=row.definition,
+        )
+        installed += 1
+    session.flush()
+    return installed

@@ -1,0 +1,205 @@
+"""Rule simulation: run a draft rule set against the stored deal snapshots (or snapshots sent
+in the request) and compare with the rules in force. Writes nothing: only SELECTs run, and the
+callers roll the session back.
+
+Draft semantics with base="current": a draft whose id matches a current rule replaces it (a
+draft with enabled=false switches it off); other drafts are added. base="none": the drafts
+alone. References are found once per deal and shared by the before and after evaluations.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.models import Deal, utcnow
+from app.rules.model import ApprovalGrant, DealSnapshot, Finding, VerdictStatus
+from app.rules.schema import RuleDefinition
+
+Progress = Callable[[int, int], None]
+CHUNK = 500
+
+
+class SimulateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[RuleDefinition] = Field(default_factory=list, max_length=500)
+    base: Literal["current", "none"] = Field(
+        default="current",
+        description="current: drafts replace same-id rules and add to the rules in force; "
+        "none: the drafts alone",
+    )
+    snapshots: list[DealSnapshot] | None = Field(
+        default=None, max_length=5000, description="evaluate these instead of the stored deals"
+    )
+    include_closed: bool = False
+    only_changed: bool = Field(default=True, description="list only deals whose result changed")
+    limit: int = Field(default=100, ge=0, le=1000, description="deals listed in the answer")
+    offset: int = Field(default=0, ge=0)
+    today: date | None = None
+
+
+class SimulatedDeal(BaseModel):
+    crm: str
+    deal_id: str
+    name: str
+    before: VerdictStatus
+    after: VerdictStatus
+    verdict_changed: bool
+    findings_before: list[Finding]
+    findings_after: list[Finding]
+
+
+class SimulationResult(BaseModel):
+    processed: int
+    total: int
+    rules_before: list[str]
+    rules_after: list[str]
+    before: dict[str, int]
+    after: dict[str, int]
+    changed: int = Field(description="deals whose verdict changed")
+    findings_changed: int = Field(description="deals whose findings changed (verdict or not)")
+    matching: int = Field(description="deals that qualify for the list; page with offset/limit")
+    offset: int
+    deals: list[SimulatedDeal]
+
+
+def rule_sets(session: Session, request: SimulateRequest):
+    from app.rules.engine import StoredRule
+    from app.services.catalog import load_rules
+
+    current = load_rules(session)
+    drafts = []
+    for i, definition in enumerate(request.rules):
+        rule_id = definition.id or f"draft-{i + 1}"
+        drafts.append(
+            StoredRule(id=rule_id, version=0, enabled=definition.enabled, definition=definition)
+        )
+    if request.base == "none":
+        after = [d for d in drafts if d.enabled]
+    else:
+        replaced = {d.id for d in drafts}
+        after = [r for r in current if r.id not in replaced] + [d for d in drafts if d.enabled]
+    return current, after
+
+
+def _stored_snapshots(
+    session: Session, include_closed: bool
+) -> tuple[int, Iterator[list[tuple[str, DealSnapshot]]]]:
+    conditions = [Deal.tracked == True]  # noqa: E712
+    if not include_closed:
+        conditions.append(Deal.is_closed == False)  # noqa: E712
+    total = session.execute(select(func.count()).select_from(Deal).where(*conditions)).scalar_one()
+
+    def chunks() -> Iterator[list[tuple[str, DealSnapshot]]]:
+        last_id = 0
+        while True:
+            rows = session.execute(
+                select(Deal.id, Deal.snapshot)
+                .where(*conditions, Deal.id > last_id)
+                .order_by(Deal.id)
+                .limit(CHUNK)
+            ).all()
+            if not rows:
+                return
+            last_id = rows[-1][0]
+            yield [(str(r[0]), DealSnapshot.model_validate(r[1])) for r in rows if r[1]]
+
+    return total, chunks()
+
+
+def _posted(snapshots: list[DealSnapshot]) -> Iterator[list[tuple[str, DealSnapshot]]]:
+    for start in range(0, len(snapshots), CHUNK):
+        yield [(str(i), s) for i, s in enumerate(snapshots[start : start + CHUNK], start)]
+
+
+def _grants(
+    session: Session, snapshots: list[DealSnapshot], now
+) -> dict[tuple[str, str], list[ApprovalGrant]]:
+    from app.services.pipeline import grants_by_deal
+
+    by_crm: dict[str, list[str]] = {}
+    for s in snapshots:
+        by_crm.setdefault(s.crm, []).append(s.deal_id)
+    out: dict[tuple[str, str], list[ApprovalGrant]] = {}
+    for crm, ids in by_crm.items():
+        for deal_id, grants in grants_by_deal(session, crm, ids, now).items():
+            out[(crm, deal_id)] = grants
+    return out
+
+
+def run_simulation(
+    session: Session, request: SimulateRequest, *, progress: Progress | None = None
+) -> SimulationResult:
+    from app.rules.engine import evaluate
+    from app.rules.references import find_references
+    from app.services.catalog import load_catalog
+
+    now = utcnow()
+    today = request.today or now.date()
+    catalog = load_catalog(session)
+    before_rules, after_rules = rule_sets(session, request)
+    if request.snapshots is not None:
+        total, chunks = len(request.snapshots), _posted(request.snapshots)
+    else:
+        total, chunks = _stored_snapshots(session, request.include_closed)
+
+    counts_before: Counter[str] = Counter()
+    counts_after: Counter[str] = Counter()
+    changed = findings_changed = processed = matched = 0
+    listed: list[SimulatedDeal] = []
+    if progress:
+        progress(0, total)
+    for chunk in chunks:
+        grants = _grants(session, [s for _, s in chunk], now)
+        for _, snapshot in chunk:
+            approvals = grants.get((snapshot.crm, snapshot.deal_id), [])
+            references = find_references(snapshot, catalog, today=today)
+            before = evaluate(snapshot, catalog, before_rules, approvals=approvals, today=today,
+                              references=references)  # fmt: skip
+            after = evaluate(snapshot, catalog, after_rules, approvals=approvals, today=today,
+                             references=references)  # fmt: skip
+            processed += 1
+            counts_before[before.status.value] += 1
+            counts_after[after.status.value] += 1
+            verdict_changed = before.status != after.status
+            differs = verdict_changed or before.findings != after.findings
+            changed += verdict_changed
+            findings_changed += differs
+            if differs or not request.only_changed:
+                if request.offset <= matched < request.offset + request.limit:
+                    listed.append(
+                        SimulatedDeal(
+                            crm=snapshot.crm,
+                            deal_id=snapshot.deal_id,
+                            name=snapshot.name,
+                            before=before.status,
+                            after=after.status,
+                            verdict_changed=verdict_changed,
+                            findings_before=before.findings,
+                            findings_after=after.findings,
+                        )
+                    )
+                matched += 1
+        if progress:
+            progress(processed, total)
+    verdicts = [v.value for v in VerdictStatus]
+    return SimulationResult(
+        processed=processed,
+        total=total,
+        rules_before=[r.id for r in before_rules],
+        rules_after=[r.id for r in after_rules],
+        before={v: counts_before[v] for v in verdicts},
+        after={v: counts_after[v] for v in verdicts},
+        changed=changed,
+        findings_changed=findings_changed,
+        matching=matched,
+        offset=request.offset,
+        deals=listed,
+    )

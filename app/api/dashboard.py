@@ -1,3 +1,233 @@
-from fastapi import APIRouter
+"""The read-only dashboard: server-rendered pages, no front-end build.
 
-router = APIRouter()
+Outside /api, but behind the same API keys: sign-in posts a key once, which is kept in an
+HttpOnly, SameSite=Lax cookie (Secure unless COOKIE_SECURE=false for plain-http development)
+that `deps.get_principal` also accepts. Pages without a valid key redirect to the sign-in form.
+The deal page is the "evaluation link" the CRM record shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session, select
+
+from app.api.deps import Principal, SessionDep, SettingsDep
+from app.errors import NotFound
+from app.models import Commitment, Deal
+from app.security import Role, authenticate
+from app.services import queries
+from app.services.queries import DealFilters, PageRequest
+
+router = APIRouter(include_in_schema=False)
+
+COOKIE = "rg_api_key"
+COOKIE_MAX_AGE = 12 * 3600
+APP_DIR = Path(__file__).resolve().parent.parent
+templates = Jinja2Templates(directory=str(APP_DIR / "templates"))
+templates.env.filters["money"] = lambda v: "—" if v is None else f"{v:,.0f}"
+CHART_FEATURES = 20
+TABLE_ROWS = 50
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _enabled(request: Request) -> None:
+    if not request.app.state.settings.dashboard_enabled:
+        raise NotFound("the dashboard is disabled (DASHBOARD_ENABLED=false)")
+
+
+def _principal(request: Request) -> Principal | None:
+    key = request.cookies.get(COOKIE)
+    if not key:
+        return None
+    with Session(request.app.state.engine) as session:
+        row = authenticate(session, key)
+        return None if row is None else Principal(key_id=row.id, name=row.name, role=Role(row.role))
+
+
+def _to_signin(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/dashboard/signin?next={quote(target)}", status_code=303)
+
+
+def _safe_next(value: str | None) -> str:
+    # Only our own pages: an open redirect would turn the sign-in form into a phishing aid.
+    if value and value.startswith("/dashboard") and not value.startswith("//"):
+        return value
+    return "/dashboard"
+
+
+def _page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@router.get("/dashboard/static/dashboard.css")
+def stylesheet() -> FileResponse:
+    return FileResponse(APP_DIR / "static" / "dashboard.css", media_type="text/css")
+
+
+@router.get("/dashboard/signin")
+def signin_form(request: Request, next: str | None = None) -> Response:
+    _enabled(request)
+    return _page(request, "signin.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/dashboard/signin")
+def signin(
+    request: Request,
+    settings: SettingsDep,
+    api_key: Annotated[str, Form(max_length=256)],
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    _enabled(request)
+    with Session(request.app.state.engine) as session:
+        row = authenticate(session, api_key.strip())
+    if row is None:
+        return _page(
+            request,
+            "signin.html",
+            {"next": _safe_next(next), "error": "That key is not valid or has been revoked."},
+            status_code=401,
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        api_key.strip(),
+        max_age=COOKIE_MAX_AGE,
+        path="/",
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.post("/dashboard/signout")
+def signout(settings: SettingsDep) -> Response:
+    response = RedirectResponse("/dashboard/signin", status_code=303)
+    response.delete_cookie(
+        COOKIE, path="/", secure=settings.cookie_secure, httponly=True, samesite="lax"
+    )
+    return response
+
+
+def chart(items: list[dict], width: int = 640, bar: int = 22, gap: int = 8) -> dict:
+    """Geometry of the horizontal bar chart, computed here so the template only draws."""
+    top = max((i["amount"] for i in items), default=0.0) or 1.0
+    label_w, value_w = 200, 110
+    span = width - label_w - value_w
+    bars = []
+    for n, item in enumerate(items):
+        bars.append(
+            {
+                **item,
+                "y": n * (bar + gap),
+                "w": max(1.0, round(span * item["amount"] / top, 1)) if item["amount"] else 0.0,
+                "ww": round(span * item["weighted_amount"] / top, 1),
+            }
+        )
+    return {
+        "bars": bars,
+        "width": width,
+        "height": max(len(items), 1) * (bar + gap),
+        "bar": bar,
+        "label_w": label_w,
+        "span": span,
+    }
+
+
+@router.get("/dashboard")
+def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    _enabled(request)
+    principal = _principal(request)
+    if principal is None:
+        return _to_signin(request)
+    base = settings.public_base_url
+    exposure = queries.exposure(
+        session, DealFilters(), PageRequest(limit=CHART_FEATURES, sort="-amount")
+    )
+    blocked = queries.list_deals(
+        session,
+        DealFilters(verdict="blocked"),
+        PageRequest(limit=TABLE_ROWS, sort="-amount"),
+        base_url=base,
+    )
+    warned = queries.list_deals(
+        session,
+        DealFilters(verdict="warning"),
+        PageRequest(limit=TABLE_ROWS, sort="-amount"),
+        base_url=base,
+    )
+    ledger = [
+        queries.commitment_row(c)
+        for c in session.execute(
+            select(Commitment)
+            .order_by(Commitment.flagged_at.desc().nulls_last(), Commitment.signed_at.desc())
+            .limit(TABLE_ROWS)
+        ).scalars()
+    ]
+    return _page(
+        request,
+        "overview.html",
+        {
+            "principal": principal,
+            "exposure": exposure,
+            "chart": chart(exposure.items),
+            "blocked": blocked,
+            "warned": warned,
+            "ledger": ledger,
+        },
+    )
+
+
+@router.get("/dashboard/features/{key}")
+def feature_page(key: str, request: Request, session: SessionDep, settings: SettingsDep):
+    _enabled(request)
+    principal = _principal(request)
+    if principal is None:
+        return _to_signin(request)
+    try:
+        deals = queries.feature_deals(
+            session,
+            key,
+            DealFilters(),
+            PageRequest(limit=200, sort="-amount"),
+            base_url=settings.public_base_url,
+        )
+    except NotFound:
+        return _page(
+            request, "missing.html", {"principal": principal, "what": f"feature {key}"}, 404
+        )
+    return _page(request, "feature.html", {"principal": principal, "result": deals, "key": key})
+
+
+@router.get("/dashboard/deals/{crm}/{deal_id}")
+def deal_page(crm: str, deal_id: str, request: Request, session: SessionDep, settings: SettingsDep):
+    _enabled(request)
+    principal = _principal(request)
+    if principal is None:
+        return _to_signin(request)
+    exists = session.execute(
+        select(Deal.id).where(Deal.crm == crm, Deal.deal_id == deal_id)
+    ).first()
+    if exists is None:
+        return _page(
+            request,
+            "missing.html",
+            {"principal": principal, "what": f"deal {deal_id} in {crm}"},
+            status_code=404,
+        )
+    detail = queries.deal_detail(session, crm, deal_id, base_url=settings.public_base_url)
+    return _page(request, "deal.html", {"principal": principal, "d": detail})

@@ -1,0 +1,100 @@
+"""Dashboard pages over HTTP (fast, no browser): sign-in, cookie, redirects, seeded content."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.security import Role, create_api_key
+from app.settings import Settings
+from tests.dashboard.seed import seed
+
+
+@pytest.fixture
+def key(sqlite_engine):
+    with Session(sqlite_engine) as s:
+        seed(s)
+        _, key = create_api_key(s, name="erin", role=Role.engineering, created_by="tests")
+        s.commit()
+    return key
+
+
+def dashboard_settings(engine, **overrides) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=engine.url.render_as_string(hide_password=False),
+        worker_mode="off",
+        log_format="console",
+        public_base_url="http://testserver",
+        install_default_rules=False,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def web(sqlite_engine):
+    from app.main import create_app
+
+    app = create_app(
+        settings=dashboard_settings(sqlite_engine), engine=sqlite_engine, connectors={}
+    )
+    with TestClient(app) as c:
+        yield c
+
+
+def test_pages_redirect_to_signin_without_a_valid_key(web, key):
+    r = web.get("/dashboard/deals/hubspot/h1", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/dashboard/signin?next=/dashboard/deals/hubspot/h1"
+    web.cookies.set("rg_api_key", "rg_notavalidkey123")
+    assert web.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_signin_sets_a_secure_httponly_lax_cookie_and_refuses_bad_keys(web, key):
+    r = web.post("/dashboard/signin", data={"api_key": "rg_wrong_key_000", "next": "/dashboard"})
+    assert r.status_code == 401 and "not valid" in r.text
+    assert "set-cookie" not in r.headers
+    r = web.post("/dashboard/signin", data={"api_key": key, "next": "https://evil.example/"},
+                 follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard"  # no open redirect
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"rg_api_key={key};")
+    for attribute in ("HttpOnly", "Secure", "SameSite=lax", "Path=/"):
+        assert attribute.lower() in cookie.lower()
+    r = web.post("/dashboard/signout", follow_redirects=False)
+    assert 'rg_api_key="";' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
+
+
+def test_overview_and_deal_pages_show_seeded_data(web, key):
+    web.cookies.set("rg_api_key", key)
+    r = web.get("/dashboard")
+    assert r.status_code == 200
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    bars = re.findall(r'data-feature="(\w+)" data-amount="([\d.]+)"', r.text)
+    assert bars[:4] == [
+        ("audit", "7000.0"),
+        ("sso", "6000.0"),
+        ("scim", "3000.0"),
+        ("api", "1000.0"),
+    ]
+    blocked = r.text.split('id="blocked-deals"')[1].split("</table>")[0]
+    assert re.findall(r'data-deal="([\w/]+)"', blocked) == ["salesforce/s1", "hubspot/h2"]
+    r = web.get("/dashboard/deals/hubspot/h2")
+    assert r.status_code == 200
+    assert 'data-feature="audit" data-severity="block"' in r.text
+    assert "audit export is a must" in r.text
+    assert web.get("/dashboard/deals/hubspot/zz").status_code == 404
+    r = web.get("/dashboard/features/sso")
+    assert "We promised SSO by Q3." in r.text
+
+
+def test_dashboard_can_be_disabled(sqlite_engine, key):
+    from app.main import create_app
+
+    settings = dashboard_settings(sqlite_engine, dashboard_enabled=False)
+    app = create_app(settings=settings, engine=sqlite_engine, connectors={})
+    with TestClient(app) as c:
+        assert c.get("/dashboard/signin").status_code == 404

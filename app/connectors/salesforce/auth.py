@@ -1,0 +1,116 @@
+"""Sessions and logins: every call has a timeout, TLS trust is configurable, the version pinned.
+
+Auth, in the order tried:
+1. an access token with its instance URL (SALESFORCE_ACCESS_TOKEN + SALESFORCE_INSTANCE_URL);
+2. OAuth JWT bearer (SALESFORCE_USERNAME + SALESFORCE_CLIENT_ID + SALESFORCE_PRIVATE_KEY_FILE);
+3. OAuth client credentials (SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET, with
+   SALESFORCE_DOMAIN set to the org's My Domain, e.g. "acme.my");
+4. username + password + security token: development only (a warning is logged).
+simple-salesforce re-logs in by itself on INVALID_SESSION_ID for 2-4.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from simple_salesforce import Salesforce
+
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class TimeoutSession(requests.Session):
+    """A requests session that puts a timeout on every request unless the caller set one.
+
+    simple-salesforce passes no timeout of its own to most calls; without this a hung socket
+    would hold a worker's lease until it expires.
+    """
+
+    def __init__(self, timeout: float, verify: str | bool = True) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self.verify = verify
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        if kwargs.get("verify") is None and isinstance(self.verify, str):
+            # Passed per request: REQUESTS_CA_BUNDLE in the environment would otherwise win.
+            kwargs["verify"] = self.verify
+        return super().request(method, url, *args, **kwargs)
+
+
+def build_session(settings: Settings) -> TimeoutSession:
+    verify: str | bool = settings.salesforce_ca_bundle or True
+    return TimeoutSession(settings.salesforce_timeout_seconds, verify=verify)
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def auth_mode(settings: Settings) -> str:
+    if settings.salesforce_access_token and settings.salesforce_instance_url:
+        return "access_token"
+    if (
+        settings.salesforce_username
+        and settings.salesforce_client_id
+        and settings.salesforce_private_key_file
+    ):
+        return "jwt_bearer"
+    if (
+        settings.salesforce_client_id
+        and settings.salesforce_client_secret
+        and not settings.salesforce_username
+    ):
+        return "client_credentials"
+    if settings.salesforce_username and settings.salesforce_password:
+        return "password"
+    raise ValueError(
+        "Salesforce credentials incomplete: set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, "
+        "or SALESFORCE_USERNAME + SALESFORCE_CLIENT_ID + SALESFORCE_PRIVATE_KEY_FILE (JWT), "
+        "or SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET (client credentials)"
+    )
+
+
+def client_kwargs(settings: Settings, session: requests.Session) -> dict[str, Any]:
+    """The simple_salesforce.Salesforce(...) arguments for the configured auth mode."""
+    common: dict[str, Any] = {"version": settings.salesforce_api_version, "session": session}
+    mode = auth_mode(settings)
+    if mode == "access_token":
+        return {
+            **common,
+            "instance_url": settings.salesforce_instance_url,
+            "session_id": _secret(settings.salesforce_access_token),
+        }
+    if mode == "jwt_bearer":
+        return {
+            **common,
+            "username": settings.salesforce_username,
+            "consumer_key": settings.salesforce_client_id,
+            "privatekey_file": settings.salesforce_private_key_file,
+            "domain": settings.salesforce_domain,
+            "instance_url": settings.salesforce_instance_url,
+        }
+    if mode == "client_credentials":
+        return {
+            **common,
+            "consumer_key": settings.salesforce_client_id,
+            "consumer_secret": _secret(settings.salesforce_client_secret),
+            "domain": settings.salesforce_domain,
+        }
+    log.warning("salesforce: username/password login is for development only")
+    return {
+        **common,
+        "username": settings.salesforce_username,
+        "password": _secret(settings.salesforce_password),
+        "security_token": _secret(settings.salesforce_security_token) or "",
+        "domain": settings.salesforce_domain,
+    }
+
+
+def login(settings: Settings, session: requests.Session) -> Salesforce:
+    return Salesforce(**client_kwargs(settings, session))

@@ -1,0 +1,756 @@
+"""SalesforceConnector: opportunities in as DealSnapshots, results out through Composite.
+
+Reading a claim of N opportunities costs one Composite call per `salesforce_batch_size` (200)
+opportunities. Each carries, as subrequests (at most 5 queries per call, Salesforce's limit):
+- ONE SOQL query on Opportunity with child subqueries for OpportunityLineItems (Product2 name
+  and code, PricebookEntry), classic Notes, ContentDocumentLinks to enhanced notes (SNOTE) and
+  our own Tasks (found by the subject marker);
+- one ContentNote query for the linked notes' text: ContentNote is not a child relationship of
+  Opportunity (it hangs off ContentDocumentLink), so its TextPreview needs a semi-join query.
+  Only a note whose preview is full (it may be truncated) costs one more GET for the body blob,
+  which Composite cannot carry;
+- when the cache is cold, the OpportunityStage, TaskPriority and TaskStatus queries (won/closed
+  stages and the org's own task picklist values; nothing is hard-coded).
+Large child lists and pages are followed with `query_more`.
+
+Writing a claim: one Composite call per up to 5 sObject Collections requests of 200 records:
+opportunity field updates, task updates, task and note creates. Only changed values are sent;
+unchanged opportunities cost nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from app.connectors.base import (
+    ConnectorError,
+    DealWriteBack,
+    PermanentError,
+    TaskSpec,
+    TransientError,
+    WriteOutcome,
+)
+from app.connectors.salesforce.client import SalesforceApi, subrequest, subresponse_error
+from app.connectors.salesforce.errors import MISSING_CODES, classify, error_code
+from app.connectors.salesforce.ids import to18
+from app.rules.model import DealSnapshot, LineItem, Note, Stage
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TASK_MARKER = "[roadmap-guard]"  # subject prefix of our one task per opportunity
+MARKER_LIKE = "[roadmap-guard%"  # also matches follow-up markers "[roadmap-guard:<key>]"
+NOTE_MARKER = "[roadmap-guard]"  # title prefix of our notes: never read back as deal notes
+PREVIEW_CHARS = 255  # ContentNote.TextPreview length: a full preview may be truncated
+CHECKED_AT_REFRESH = timedelta(hours=24)
+META_TTL_SECONDS = 3600.0
+MAX_QUERIES_PER_COMPOSITE = 5
+COLLECTION_SIZE = 200
+SUBJECT_MAX = 255
+DESCRIPTION_MAX = 32000
+
+
+def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def _soql_str(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    text = str(value).replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _sf_dt(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def strip_html(text: str | None) -> str:
+    if not text:
+        return ""
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", text)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return re.sub(r"[ \t]+", " ", re.sub(r"\n\s*\n+", "\n", text)).strip()
+
+
+def followup_marker(key: str) -> str:
+    return f"[roadmap-guard:{hashlib.sha1(key.encode()).hexdigest()[:10]}]"
+
+
+def _children(record: dict, relationship: str) -> dict:
+    return record.get(relationship) or {"records": [], "done": True}
+
+
+@dataclass
+class OrgFacts:
+    """Per-org picklists and stage facts, cached for META_TTL_SECONDS."""
+
+    stages: dict[str, Stage] = field(default_factory=dict)
+    priority_high: str | None = None
+    status_open: str | None = None
+    status_done: str | None = None
+    loaded_at: float = 0.0
+
+    def fresh(self) -> bool:
+        return bool(self.stages) and time.monotonic() - self.loaded_at < META_TTL_SECONDS
+
+
+@dataclass(frozen=True)
+class FieldNames:
+    status: str
+    summary: str
+    block: str
+    checked_at: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FieldNames:
+        return cls(
+            status=settings.salesforce_status_field,
+            summary=settings.salesforce_summary_field,
+            block=settings.salesforce_block_field,
+            checked_at=settings.salesforce_checked_at_field,
+        )
+
+    def all(self) -> list[str]:
+        return [self.status, self.summary, self.block, self.checked_at]
+
+
+class SalesforceConnector:
+    name = "salesforce"
+
+    def __init__(self, settings: Settings, api: SalesforceApi | None = None) -> None:
+        self.settings = settings
+        self.api = api or SalesforceApi(settings)
+        self.fields = FieldNames.from_settings(settings)
+        self.batch_size = settings.salesforce_batch_size
+        self.integration_user_id = (
+            to18(settings.salesforce_integration_user_id)
+            if settings.salesforce_integration_user_id
+            else None
+        )
+        self.facts = OrgFacts()
+        self._facts_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SalesforceConnector:
+        return cls(settings)
+
+    # --- org facts ------------------------------------------------------------------------
+    def _facts_subrequests(self) -> list[dict]:
+        q = self.api.data_path + "query?q="
+        return [
+            subrequest(
+                "GET",
+                q + "SELECT ApiName, MasterLabel, IsWon, IsClosed, DefaultProbability "
+                "FROM OpportunityStage WHERE IsActive = true ORDER BY SortOrder",
+                "stages",
+            ),
+            subrequest(
+                "GET",
+                q
+                + "SELECT ApiName, IsDefault, IsHighPriority FROM TaskPriority ORDER BY SortOrder",
+                "priorities",
+            ),
+            subrequest(
+                "GET",
+                q + "SELECT ApiName, IsDefault, IsClosed FROM TaskStatus ORDER BY SortOrder",
+                "statuses",
+            ),
+        ]
+
+    def _load_facts(self, responses: dict[str, dict]) -> None:
+        for ref in ("stages", "priorities", "statuses"):
+            error = subresponse_error(responses[ref])
+            if error:
+                raise error
+        stages = {}
+        for st in responses["stages"]["body"]["records"]:
+            prob = st.get("DefaultProbability")
+            stages[st["ApiName"]] = Stage(
+                id=st["ApiName"],
+                label=st.get("MasterLabel") or st["ApiName"],
+                is_won=bool(st.get("IsWon")),
+                is_closed=bool(st.get("IsClosed")),
+                probability=None if prob is None else float(prob) / 100.0,
+            )
+        priorities = responses["priorities"]["body"]["records"]
+        statuses = responses["statuses"]["body"]["records"]
+        high = next((p for p in priorities if p.get("IsHighPriority")), None)
+        default_priority = next((p for p in priorities if p.get("IsDefault")), None)
+        open_status = next(
+            (s for s in statuses if s.get("IsDefault") and not s.get("IsClosed")), None
+        ) or next((s for s in statuses if not s.get("IsClosed")), None)
+        done_status = next((s for s in statuses if s.get("IsClosed")), None)
+        if open_status is None or done_status is None:
+            raise PermanentError("Salesforce TaskStatus has no open or no closed value")
+        with self._facts_lock:
+            self.facts = OrgFacts(
+                stages=stages,
+                priority_high=(high or default_priority or {}).get("ApiName"),
+                status_open=open_status["ApiName"],
+                status_done=done_status["ApiName"],
+                loaded_at=time.monotonic(),
+            )
+
+    def ensure_facts(self) -> OrgFacts:
+        """Load stage and task picklist facts if the cache is cold (one Composite call)."""
+        if not self.facts.fresh():
+            subs = self._facts_subrequests()
+            responses = self.api.composite("org_facts", subs)
+            self._load_facts({r["referenceId"]: r for r in responses})
+        return self.facts
+
+    def won_stages(self) -> list[str]:
+        return [s.id for s in self.ensure_facts().stages.values() if s.is_won]
+
+    # --- reading ----------------------------------------------------------------------------
+    def opportunity_soql(self, ids: Sequence[str]) -> str:
+        id_list = ", ".join(_soql_str(i) for i in ids)
+        own = ", ".join(self.fields.all())
+        return (
+            "SELECT Id, Name, StageName, Amount, CloseDate, OwnerId, Owner.Name, Account.Name, "
+            f"CreatedDate, LastModifiedDate, LastModifiedById, {own}, "
+            "(SELECT Id, Name, ProductCode, Quantity, TotalPrice, Product2Id, Product2.Name, "
+            "Product2.ProductCode, PricebookEntryId, PricebookEntry.Name FROM OpportunityLineItems), "
+            "(SELECT Id, Title, Body, CreatedDate, CreatedBy.Name FROM Notes), "
+            "(SELECT ContentDocumentId FROM ContentDocumentLinks "
+            "WHERE ContentDocument.FileType = 'SNOTE'), "
+            "(SELECT Id, Subject, Description, Status, Priority, OwnerId, IsClosed FROM Tasks "
+            f"WHERE Subject LIKE {_soql_str(MARKER_LIKE)}) "
+            f"FROM Opportunity WHERE Id IN ({id_list})"
+        )
+
+    def content_note_soql(self, ids: Sequence[str]) -> str:
+        id_list = ", ".join(_soql_str(i) for i in ids)
+        return (
+            "SELECT Id, Title, TextPreview, CreatedDate, CreatedBy.Name FROM ContentNote "
+            "WHERE Id IN (SELECT ContentDocumentId FROM ContentDocumentLink "
+            f"WHERE LinkedEntityId IN ({id_list}))"
+        )
+
+    def read_deals(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | None]:
+        result: dict[str, DealSnapshot | None] = {}
+        wanted: list[str] = []
+        for raw in deal_ids:
+            try:
+                wanted.append(to18(raw))
+            except ValueError:
+                raise PermanentError(f"not a Salesforce opportunity id: {raw!r}") from None
+        wanted = list(dict.fromkeys(wanted))
+        for chunk in _chunks(wanted, self.batch_size):
+            result.update(self._read_chunk(list(chunk)))
+        return {to18(raw): result.get(to18(raw)) for raw in deal_ids}
+
+    def _read_chunk(self, ids: list[str]) -> dict[str, DealSnapshot | None]:
+        q = self.api.data_path + "query?q="
+        subs = [] if self.facts.fresh() else self._facts_subrequests()
+        subs.append(subrequest("GET", q + self.opportunity_soql(ids), "opportunities"))
+        subs.append(subrequest("GET", q + self.content_note_soql(ids), "content_notes"))
+        responses = {r["referenceId"]: r for r in self.api.composite("read", subs)}
+        if "stages" in responses:
+            self._load_facts(responses)
+        for ref in ("opportunities", "content_notes"):
+            error = subresponse_error(responses[ref])
+            if error:
+                raise error
+        records = self._all_records(responses["opportunities"]["body"])
+        notes_by_id = {n["Id"]: n for n in self._all_records(responses["content_notes"]["body"])}
+        read_at = datetime.now(UTC)
+        unknown_stage = False
+        out: dict[str, DealSnapshot | None] = dict.fromkeys(ids)
+        for rec in records:
+            snapshot = self._snapshot(rec, notes_by_id, read_at)
+            unknown_stage |= snapshot.extra.get("unknown_stage", False)
+            out[to18(rec["Id"])] = snapshot
+        if unknown_stage:
+            self.facts.loaded_at = 0.0  # a stage we do not know: reload facts next time
+        return out
+
+    def _all_records(self, page: dict) -> list[dict]:
+        """All records of a query result, following nextRecordsUrl for the parent and children."""
+        records = list(page.get("records") or [])
+        while not page.get("done", True) and page.get("nextRecordsUrl"):
+            page = self.api.query_more(page["nextRecordsUrl"])
+            records.extend(page.get("records") or [])
+        for rec in records:
+            for _key, value in rec.items():
+                if isinstance(value, dict) and "records" in value and not value.get("done", True):
+                    value["records"] = self._all_records(value)
+                    value["done"] = True
+        return records
+
+    def _note_text(self, note: dict) -> str:
+        preview = note.get("TextPreview") or ""
+        if len(preview) < PREVIEW_CHARS:
+            return preview
+        # A full preview may be cut short: fetch the body blob (Composite cannot carry blobs).
+        path = f"{self.api.data_path}sobjects/ContentNote/{note['Id']}/Content"
+        return strip_html(self.api.blob(path).decode("utf-8", errors="replace"))
+
+    def _snapshot(
+        self, rec: dict, content_notes: dict[str, dict], read_at: datetime
+    ) -> DealSnapshot:
+        opp_id = to18(rec["Id"])
+        stage_name = rec.get("StageName") or ""
+        stage = self.facts.stages.get(stage_name)
+        unknown = stage is None
+        if stage is None:
+            stage = Stage(id=stage_name, label=stage_name)
+        line_items = []
+        for li in _children(rec, "OpportunityLineItems")["records"]:
+            product = li.get("Product2") or {}
+            entry = li.get("PricebookEntry") or {}
+            line_items.append(
+                LineItem(
+                    id=li["Id"],
+                    name=product.get("Name") or entry.get("Name") or li.get("Name") or "",
+                    sku=product.get("ProductCode") or li.get("ProductCode"),
+                    product_id=li.get("Product2Id"),
+                    quantity=li.get("Quantity"),
+                    amount=_decimal(li.get("TotalPrice")),
+                )
+            )
+        notes = []
+        for n in _children(rec, "Notes")["records"]:
+            title = n.get("Title") or ""
+            if title.startswith(NOTE_MARKER):
+                continue  # our own findings note: reading it back would feed us our own words
+            body = "\n".join(p for p in (title, n.get("Body") or "") if p)
+            notes.append(
+                Note(
+                    id=n["Id"],
+                    body=body,
+                    created_at=_parse_dt(n.get("CreatedDate")),
+                    author=(n.get("CreatedBy") or {}).get("Name"),
+                )
+            )
+        for link in _children(rec, "ContentDocumentLinks")["records"]:
+            cn = content_notes.get(link.get("ContentDocumentId"))
+            if cn is None or (cn.get("Title") or "").startswith(NOTE_MARKER):
+                continue
+            body = "\n".join(p for p in (cn.get("Title") or "", self._note_text(cn)) if p)
+            notes.append(
+                Note(
+                    id=cn["Id"],
+                    body=body,
+                    created_at=_parse_dt(cn.get("CreatedDate")),
+                    author=(cn.get("CreatedBy") or {}).get("Name"),
+                )
+            )
+        tasks = [
+            {
+                k: t.get(k)
+                for k in (
+                    "Id",
+                    "Subject",
+                    "Description",
+                    "Status",
+                    "Priority",
+                    "OwnerId",
+                    "IsClosed",
+                )
+            }
+            for t in _children(rec, "Tasks")["records"]
+        ]
+        close = rec.get("CloseDate")
+        return DealSnapshot(
+            crm=self.name,
+            deal_id=opp_id,
+            name=rec.get("Name") or "",
+            stage=stage,
+            amount=_decimal(rec.get("Amount")),
+            close_date=date.fromisoformat(close) if close else None,
+            owner_id=rec.get("OwnerId"),
+            owner_name=(rec.get("Owner") or {}).get("Name"),
+            account_name=(rec.get("Account") or {}).get("Name"),
+            created_at=_parse_dt(rec.get("CreatedDate")),
+            updated_at=_parse_dt(rec.get("LastModifiedDate")),
+            line_items=line_items,
+            notes=notes,
+            url=f"{self.api.instance_url}/lightning/r/Opportunity/{opp_id}/view",
+            extra={
+                "fields": {
+                    "status": rec.get(self.fields.status),
+                    "summary": rec.get(self.fields.summary),
+                    "block": rec.get(self.fields.block),
+                    "checked_at": rec.get(self.fields.checked_at),
+                },
+                "tasks": tasks,
+                "last_modified_by": rec.get("LastModifiedById"),
+                "read_at": read_at.isoformat(),
+                "unknown_stage": unknown,
+            },
+        )
+
+    # --- writing ----------------------------------------------------------------------------
+    def _current(self, item: DealWriteBack) -> tuple[dict, dict[str, dict]]:
+        """What the CRM holds now: the fresher of the snapshot just read and what we last wrote."""
+        snap = item.snapshot
+        extra = snap.extra if snap is not None else {}
+        read_at = _parse_dt(extra.get("read_at"))
+        written_at = _parse_dt(item.previous.get("written_at"))
+        snapshot_fields = extra.get("fields")
+        tasks = {t["Id"]: dict(t) for t in extra.get("tasks") or [] if t.get("Id")}
+        if snapshot_fields is not None and (
+            written_at is None or (read_at and read_at >= written_at)
+        ):
+            fields = dict(snapshot_fields)
+        else:
+            fields = dict(item.previous.get("fields") or {})
+            prev_task = item.previous.get("task")
+            if prev_task and prev_task.get("Id"):
+                tasks[prev_task["Id"]] = {**tasks.get(prev_task["Id"], {}), **prev_task}
+        return fields, tasks
+
+    def _plan(self, item: DealWriteBack, facts: OrgFacts) -> dict:
+        deal_id = to18(item.deal_id)
+        fields_now, tasks = self._current(item)
+        now = datetime.now(UTC)
+        wanted = {
+            "status": item.status.value,
+            "summary": item.summary[:4000],
+            "block": bool(item.block),
+        }
+        changes = {k: v for k, v in wanted.items() if fields_now.get(k) != v}
+        checked = _parse_dt(fields_now.get("checked_at"))
+        if changes or checked is None or now - checked > CHECKED_AT_REFRESH:
+            changes["checked_at"] = _sf_dt(item.checked_at or now)
+        names = {
+            "status": self.fields.status,
+            "summary": self.fields.summary,
+            "block": self.fields.block,
+            "checked_at": self.fields.checked_at,
+        }
+        opp_update = (
+            {
+                "attributes": {"type": "Opportunity"},
+                "Id": deal_id,
+                **{names[k]: v for k, v in changes.items()},
+            }
+            if changes
+            else None
+        )
+        plan: dict[str, Any] = {
+            "deal_id": deal_id,
+            "fields_now": fields_now,
+            "field_changes": changes,
+            "opp_update": opp_update,
+            "task_update": None,
+            "task_create": None,
+            "task_state": None,
+            "note_create": None,
+            "followup_creates": {},
+            "followups_found": {},
+            "outcome": WriteOutcome(deal_id=deal_id),
+        }
+        owner = None
+        if item.snapshot is not None:
+            owner = item.snapshot.owner_id
+        # The one task: found by stored id, else by the subject marker in the read query.
+        existing = None
+        if item.task_id and to18(item.task_id) in tasks:
+            existing = tasks[to18(item.task_id)]
+        elif item.task_id:
+            existing = {"Id": to18(item.task_id)}  # not seen in the read (renamed?): update by id
+        else:
+            ours = [
+                t
+                for t in tasks.values()
+                if (t.get("Subject") or "").startswith(TASK_MARKER + " ")
+                or t.get("Subject") == TASK_MARKER
+            ]
+            ours.sort(key=lambda t: bool(t.get("IsClosed")))
+            existing = ours[0] if ours else None
+        if item.task is not None:
+            body = self._task_fields(item.task, facts, owner)
+            if existing is None:
+                if item.task.open:
+                    plan["task_create"] = {
+                        "attributes": {"type": "Task"},
+                        "WhatId": deal_id,
+                        **body,
+                    }
+            else:
+                diff = {k: v for k, v in body.items() if existing.get(k) != v}
+                plan["task_state"] = existing
+                if diff:
+                    plan["task_update"] = {
+                        "attributes": {"type": "Task"},
+                        "Id": existing["Id"],
+                        **diff,
+                    }
+                    plan["task_wanted"] = {**existing, **body, "IsClosed": not item.task.open}
+        elif existing is not None:
+            plan["task_state"] = existing
+        if item.note:
+            plan["note_create"] = {
+                "attributes": {"type": "Note"},
+                "ParentId": deal_id,
+                "Title": f"{NOTE_MARKER} Roadmap check: {item.status.value}"[:80],
+                "Body": item.note[:DESCRIPTION_MAX],
+            }
+        for key, spec in item.followups.items():
+            marker = followup_marker(key)
+            found = next(
+                (t for t in tasks.values() if (t.get("Subject") or "").startswith(marker)), None
+            )
+            if found is not None:
+                plan["followups_found"][key] = found["Id"]
+                continue
+            body = self._task_fields(spec, facts, owner, marker=marker)
+            plan["followup_creates"][key] = {
+                "attributes": {"type": "Task"},
+                "WhatId": deal_id,
+                **body,
+            }
+        return plan
+
+    def _task_fields(
+        self, spec: TaskSpec, facts: OrgFacts, owner: str | None, *, marker: str = TASK_MARKER
+    ) -> dict:
+        body: dict[str, Any] = {
+            "Subject": f"{marker} {spec.subject}"[:SUBJECT_MAX],
+            "Description": spec.body[:DESCRIPTION_MAX],
+            "Status": facts.status_open if spec.open else facts.status_done,
+            "Priority": facts.priority_high,
+        }
+        owner_id = spec.owner_id or owner
+        if owner_id:
+            body["OwnerId"] = owner_id
+        if spec.due_at is not None:
+            body["ActivityDate"] = spec.due_at.date().isoformat()
+        return {k: v for k, v in body.items() if v is not None}
+
+    def write_back(self, items: Sequence[DealWriteBack]) -> dict[str, WriteOutcome]:
+        if not items:
+            return {}
+        facts = self.ensure_facts()
+        plans = [self._plan(item, facts) for item in items]
+        # Each entry: (collection method, record, plan, role, followup key)
+        ops: list[tuple[str, dict, dict, str, str | None]] = []
+        for plan in plans:
+            if plan["opp_update"]:
+                ops.append(("PATCH", plan["opp_update"], plan, "fields", None))
+        for plan in plans:
+            if plan["task_update"]:
+                ops.append(("PATCH", plan["task_update"], plan, "task_update", None))
+        for plan in plans:
+            if plan["task_create"]:
+                ops.append(("POST", plan["task_create"], plan, "task_create", None))
+            for key, rec in plan["followup_creates"].items():
+                ops.append(("POST", rec, plan, "followup", key))
+            if plan["note_create"]:
+                ops.append(("POST", plan["note_create"], plan, "note", None))
+        try:
+            results = self._run_collections(ops)
+        except ConnectorError as exc:
+            for plan in plans:
+                plan["outcome"].error = exc
+            return {p["deal_id"]: self._finish(p, failed_all=True) for p in plans}
+        retry_creates: list[tuple[str, dict, dict, str, str | None]] = []
+        for (_method, record, plan, role, key), res in zip(ops, results, strict=True):
+            if res.get("success"):
+                self._applied(plan, role, key, record, res.get("id"))
+                continue
+            errs = res.get("errors") or []
+            code = error_code(errs[0]) if errs else "UNKNOWN"
+            message = "; ".join(f"{error_code(e)}: {e.get('message', '')}" for e in errs) or code
+            if role == "task_update" and code in MISSING_CODES:
+                # Our stored task was deleted in Salesforce: create a fresh one (not a duplicate).
+                spec = next(i for i in items if to18(i.deal_id) == plan["deal_id"]).task
+                if spec is not None and spec.open:
+                    owner = plan["task_state"].get("OwnerId") if plan["task_state"] else None
+                    body = self._task_fields(spec, facts, owner)
+                    retry_creates.append(
+                        (
+                            "POST",
+                            {"attributes": {"type": "Task"}, "WhatId": plan["deal_id"], **body},
+                            plan,
+                            "task_create",
+                            None,
+                        )
+                    )
+                else:
+                    plan["outcome"].task_id = None
+                    plan["outcome"].task_open = False
+                continue
+            error = classify(code, message)
+            if code == "FIELD_CUSTOM_VALIDATION_EXCEPTION":
+                # Someone's validation rule refused our own write: retrying cannot change that.
+                error = PermanentError(
+                    f"Salesforce validation refused the roadmap write on {role}: {message}"
+                )
+            plan.setdefault("errors", []).append(error)
+            if plan["outcome"].error is None or isinstance(error, PermanentError):
+                plan["outcome"].error = error
+        if retry_creates:
+            try:
+                again = self._run_collections(retry_creates)
+            except ConnectorError as exc:
+                again = [
+                    {"success": False, "errors": [{"statusCode": "RETRY", "message": str(exc)}]}
+                ] * len(retry_creates)
+                for _m, _r, plan, _role, _k in retry_creates:
+                    plan["outcome"].error = exc
+            for (_m, record, plan, role, key), res in zip(retry_creates, again, strict=True):
+                if res.get("success"):
+                    self._applied(plan, role, key, record, res.get("id"))
+        return {p["deal_id"]: self._finish(p) for p in plans}
+
+    def _run_collections(self, ops: list[tuple[str, dict, dict, str, str | None]]) -> list[dict]:
+        """Send the records as sObject Collections subrequests, ≤5 per Composite call."""
+        if not ops:
+            return []
+        groups: list[tuple[str, list[int]]] = []
+        for method in ("PATCH", "POST"):
+            idx = [i for i, op in enumerate(ops) if op[0] == method]
+            for chunk in _chunks(idx, COLLECTION_SIZE):
+                groups.append((method, list(chunk)))
+        results: list[dict | None] = [None] * len(ops)
+        url = self.api.data_path + "composite/sobjects"
+        for call_groups in _chunks(groups, MAX_QUERIES_PER_COMPOSITE):
+            subs = [
+                subrequest(
+                    method, url, f"c{n}", {"allOrNone": False, "records": [ops[i][1] for i in idx]}
+                )
+                for n, (method, idx) in enumerate(call_groups)
+            ]
+            responses = self.api.composite("write", subs)
+            for (_method, idx), response in zip(call_groups, responses, strict=True):
+                error = subresponse_error(response)
+                body = response.get("body")
+                if error is not None or not isinstance(body, list) or len(body) != len(idx):
+                    err = error or TransientError("malformed sObject Collections response")
+                    for i in idx:
+                        results[i] = {
+                            "success": False,
+                            "errors": [
+                                {
+                                    "statusCode": getattr(err, "code", "SUBREQUEST_FAILED"),
+                                    "message": str(err),
+                                }
+                            ],
+                        }
+                    if isinstance(err, TransientError):
+                        raise err
+                    continue
+                for i, res in zip(idx, body, strict=True):
+                    results[i] = res
+        return [r or {"success": False, "errors": []} for r in results]
+
+    def _applied(
+        self, plan: dict, role: str, key: str | None, record: dict, new_id: str | None
+    ) -> None:
+        outcome: WriteOutcome = plan["outcome"]
+        if role == "fields":
+            plan["fields_applied"] = True
+            outcome.changes["fields"] = dict(plan["field_changes"])
+        elif role == "task_update":
+            plan["task_state"] = plan["task_wanted"]
+            closing = record.get("Status") == self.facts.status_done
+            outcome.changes["task"] = "completed" if closing else "updated"
+        elif role == "task_create":
+            outcome.task_id = new_id
+            outcome.task_open = True
+            plan["task_state"] = {
+                **{k: v for k, v in record.items() if k != "attributes"},
+                "Id": new_id,
+                "IsClosed": False,
+            }
+            outcome.changes["task"] = "created"
+        elif role == "followup" and key is not None and new_id:
+            outcome.followups_created[key] = new_id
+            outcome.changes.setdefault("followups", []).append(key)
+        elif role == "note":
+            outcome.changes["note"] = new_id
+
+    def _finish(self, plan: dict, *, failed_all: bool = False) -> WriteOutcome:
+        outcome: WriteOutcome = plan["outcome"]
+        fields = dict(plan["fields_now"])
+        if plan.get("fields_applied"):
+            fields.update(plan["field_changes"])
+        outcome.followups_created.update(plan["followups_found"])
+        task = plan["task_state"]
+        if task is not None and task.get("Id"):
+            outcome.task_id = task["Id"]
+            outcome.task_open = not task.get("IsClosed", False)
+        outcome.written = {
+            "fields": fields,
+            "task": (
+                {
+                    k: task.get(k)
+                    for k in (
+                        "Id",
+                        "Subject",
+                        "Description",
+                        "Status",
+                        "Priority",
+                        "OwnerId",
+                        "IsClosed",
+                    )
+                }
+                if task and task.get("Id")
+                else None
+            ),
+            "written_at": datetime.now(UTC).isoformat(),
+        }
+        if failed_all:
+            outcome.written = {}
+        return outcome
+
+    # --- reconciliation --------------------------------------------------------------------
+    def changed_since(self, since: datetime | None) -> tuple[list[str], datetime | None]:
+        """Opportunities modified after `since` (all open ones on the first run), with the latest
+        LastModifiedDate seen (the next cursor). Our own writes are left out."""
+        where = []
+        if since is None:
+            where.append("IsClosed = false")
+        else:
+            where.append(f"LastModifiedDate > {_sf_dt(since)}")
+        if self.integration_user_id:
+            where.append(f"LastModifiedById != {_soql_str(self.integration_user_id)}")
+        soql = (
+            "SELECT Id, LastModifiedDate FROM Opportunity WHERE "
+            + " AND ".join(where)
+            + " ORDER BY LastModifiedDate ASC"
+        )
+        records = self.api.query_all("reconcile", soql)
+        latest = max(
+            (_parse_dt(r.get("LastModifiedDate")) for r in records),
+            default=None,
+            key=lambda d: d or datetime.min.replace(tzinfo=UTC),
+        )
+        return [to18(r["Id"]) for r in records], latest
+
+    def changed_deal_ids(self, since: datetime | None) -> list[str]:
+        return self.changed_since(since)[0]

@@ -1,0 +1,91 @@
+"""One table deciding what a Salesforce error means: retry later, or stop and show someone.
+
+Salesforce answers REST errors as arrays of {errorCode, message, fields}; per-record results of
+sObject Collections carry {statusCode, message, fields}. Both are classified by code here, so
+the connector raises only TransientError / PermanentError and the deal queue owns retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import requests
+from simple_salesforce.exceptions import SalesforceError
+
+from app.connectors.base import ConnectorError, PermanentError, TransientError
+
+# The org's rolling 24-hour API allowance is spent: hammering it again soon cannot help.
+REQUEST_LIMIT_RETRY_SECONDS = 1800.0
+UNAVAILABLE_RETRY_SECONDS = 30.0
+
+TRANSIENT_CODES = {
+    "REQUEST_LIMIT_EXCEEDED",
+    "SERVER_UNAVAILABLE",
+    "UNABLE_TO_LOCK_ROW",
+    "QUERY_TIMEOUT",
+    "CONCURRENT_REQUESTS_LIMIT_EXCEEDED",
+    "TXN_SECURITY_METERING_ERROR",
+}
+# Codes that mean "the record is gone" (our stored task id points nowhere).
+MISSING_CODES = {
+    "ENTITY_IS_DELETED",
+    "NOT_FOUND",
+    "INVALID_CROSS_REFERENCE_KEY",
+    "INVALID_ID_FIELD",
+}
+
+
+def error_entries(content: Any) -> list[dict]:
+    """The [{errorCode|statusCode, message, fields}] entries of an error body, whatever its form."""
+    if isinstance(content, dict):
+        content = [content]
+    if not isinstance(content, list):
+        return [{"errorCode": "UNKNOWN", "message": str(content)[:500]}]
+    return [e for e in content if isinstance(e, dict)]
+
+
+def error_code(entry: dict) -> str:
+    return str(entry.get("errorCode") or entry.get("statusCode") or "UNKNOWN")
+
+
+def describe_errors(entries: Iterable[dict]) -> str:
+    parts = []
+    for e in entries:
+        fields = e.get("fields") or []
+        suffix = f" [{', '.join(fields)}]" if fields else ""
+        parts.append(f"{error_code(e)}: {e.get('message', '')}{suffix}")
+    return "; ".join(parts) or "unknown error"
+
+
+def classify(code: str, message: str, *, status: int | None = None) -> ConnectorError:
+    """A typed error for one Salesforce error code."""
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        return TransientError(
+            f"Salesforce API limit reached: {message}", retry_after=REQUEST_LIMIT_RETRY_SECONDS
+        )
+    if code in TRANSIENT_CODES or (status is not None and status >= 500):
+        return TransientError(
+            f"Salesforce: {code}: {message}", retry_after=UNAVAILABLE_RETRY_SECONDS
+        )
+    return PermanentError(f"Salesforce: {code}: {message}")
+
+
+def from_exception(exc: BaseException) -> ConnectorError:
+    """Map a simple-salesforce or requests exception to TransientError / PermanentError."""
+    if isinstance(exc, ConnectorError):
+        return exc
+    if isinstance(exc, requests.Timeout):
+        return TransientError(f"Salesforce did not answer in time: {type(exc).__name__}")
+    if isinstance(exc, requests.ConnectionError):
+        return TransientError(f"cannot reach Salesforce: {type(exc).__name__}")
+    if isinstance(exc, SalesforceError):
+        entries = error_entries(exc.content)
+        first = entries[0] if entries else {"errorCode": "UNKNOWN", "message": ""}
+        code = error_code(first)
+        if exc.status == 401:
+            return PermanentError(
+                f"Salesforce refused the credentials ({code}); renew the token or check the connected app"
+            )
+        return classify(code, describe_errors(entries), status=exc.status)
+    return TransientError(f"unexpected Salesforce failure: {type(exc).__name__}: {exc}")

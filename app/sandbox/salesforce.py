@@ -1,0 +1,1529 @@
+"""A fake Salesforce org over real HTTPS, for tests, benchmarks and local exploration.
+
+The real simple-salesforce client talks to it unchanged: simple-salesforce always builds
+https:// URLs, so the fake serves TLS with a certificate from a throwaway trustme CA, and the
+client trusts that CA through a requests session (`verify=<ca bundle>`), never by patching.
+
+What it serves (paths under /services/data/vXX.X/):
+- `query` and `query/<locator>`: a small SOQL interpreter for the shapes the connector uses
+  (fields, dotted lookups, child subqueries with an optional WHERE, `Id IN (...)`, one semi-join,
+  comparisons joined by AND, ORDER BY, LIMIT). Anything else is a 400 MALFORMED_QUERY that says
+  what is not understood; unknown columns are INVALID_FIELD, as Salesforce answers.
+- `sobjects/<Type>/describe`, `sobjects/<Type>/<id>` (GET, PATCH), `sobjects/<Type>` (POST),
+  `sobjects/ContentNote/<id>/Content` (the body blob).
+- `composite` (up to 25 subrequests, at most 5 of them queries or collections, allOrNone false)
+  and `composite/sobjects` (sObject Collections: up to 200 records, POST create / PATCH update).
+- The Metadata API `deploy` / `checkDeployStatus` SOAP calls that simple-salesforce sends, so
+  `setup salesforce --deploy` can be exercised: deploying the package adds the fields and turns
+  the validation rule on.
+Every response carries `Sforce-Limit-Info: api-usage=N/LIMIT`. Errors are arrays of
+{errorCode, message, fields}; per-record collection errors use {statusCode, message, fields}.
+
+The roadmap validation rule is emulated: changing StageName to a won stage while
+Roadmap_Block__c is true is refused with FIELD_CUSTOM_VALIDATION_EXCEPTION.
+
+Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED, 503 SERVER_UNAVAILABLE, and timeouts
+(the answer is held longer than the client waits). Every HTTP request is counted.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+import re
+import ssl
+import tempfile
+import threading
+import time
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from app.connectors.salesforce.ids import to18
+
+INTEGRATION_USER = to18("005000000000001")
+REP_USER = to18("005000000000002")
+ORG_ID = to18("00D000000000062")
+DEFAULT_VALIDATION_MESSAGE = (
+    "This opportunity depends on roadmap features that are not available "
+    "(see Roadmap Check Summary). Fix the line items or get a product approval before Closed Won."
+)
+
+ROADMAP_FIELDS = {
+    "Roadmap_Check_Status__c": "picklist",
+    "Roadmap_Check_Summary__c": "textarea",
+    "Roadmap_Block__c": "boolean",
+    "Roadmap_Checked_At__c": "datetime",
+}
+
+# object → (fields, lookups {relationship: (target object, id field)}, children {rel: (obj, fk)})
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "Opportunity": {
+        "fields": [
+            "Id",
+            "Name",
+            "StageName",
+            "Amount",
+            "CurrencyIsoCode",
+            "CloseDate",
+            "OwnerId",
+            "AccountId",
+            "Probability",
+            "IsClosed",
+            "IsWon",
+            "CreatedDate",
+            "LastModifiedDate",
+            "LastModifiedById",
+            "SystemModstamp",
+            "Description",
+        ],
+        "lookups": {
+            "Owner": ("User", "OwnerId"),
+            "Account": ("Account", "AccountId"),
+            "LastModifiedBy": ("User", "LastModifiedById"),
+        },
+        "children": {
+            "OpportunityLineItems": ("OpportunityLineItem", "OpportunityId"),
+            "Notes": ("Note", "ParentId"),
+            "ContentDocumentLinks": ("ContentDocumentLink", "LinkedEntityId"),
+            "Tasks": ("Task", "WhatId"),
+        },
+    },
+    "OpportunityLineItem": {
+        "fields": [
+            "Id",
+            "OpportunityId",
+            "Name",
+            "ProductCode",
+            "Product2Id",
+            "PricebookEntryId",
+            "Quantity",
+            "UnitPrice",
+            "TotalPrice",
+            "Description",
+        ],
+        "lookups": {
+            "Product2": ("Product2", "Product2Id"),
+            "PricebookEntry": ("PricebookEntry", "PricebookEntryId"),
+        },
+    },
+    "Product2": {"fields": ["Id", "Name", "ProductCode", "Description", "IsActive"]},
+    "PricebookEntry": {
+        "fields": ["Id", "Name", "ProductCode", "Product2Id", "UnitPrice"],
+        "lookups": {"Product2": ("Product2", "Product2Id")},
+    },
+    "Note": {
+        "fields": [
+            "Id",
+            "ParentId",
+            "Title",
+            "Body",
+            "CreatedDate",
+            "CreatedById",
+            "LastModifiedDate",
+        ],
+        "lookups": {"CreatedBy": ("User", "CreatedById")},
+    },
+    "ContentDocumentLink": {
+        "fields": ["Id", "LinkedEntityId", "ContentDocumentId", "ShareType", "Visibility"],
+        "lookups": {"ContentDocument": ("ContentDocument", "ContentDocumentId")},
+    },
+    "ContentDocument": {
+        "fields": ["Id", "Title", "FileType", "LatestPublishedVersionId", "CreatedDate"],
+    },
+    "ContentNote": {
+        "fields": [
+            "Id",
+            "Title",
+            "TextPreview",
+            "Content",
+            "ContentSize",
+            "FileType",
+            "CreatedDate",
+            "CreatedById",
+            "LastModifiedDate",
+        ],
+        "lookups": {"CreatedBy": ("User", "CreatedById")},
+    },
+    "Task": {
+        "fields": [
+            "Id",
+            "WhatId",
+            "OwnerId",
+            "Subject",
+            "Description",
+            "Status",
+            "Priority",
+            "IsClosed",
+            "ActivityDate",
+            "CreatedDate",
+            "LastModifiedDate",
+            "LastModifiedById",
+        ],
+    },
+    "OpportunityStage": {
+        "fields": [
+            "Id",
+            "ApiName",
+            "MasterLabel",
+            "IsActive",
+            "IsWon",
+            "IsClosed",
+            "DefaultProbability",
+            "SortOrder",
+        ],
+    },
+    "TaskPriority": {
+        "fields": ["Id", "ApiName", "MasterLabel", "IsDefault", "IsHighPriority", "SortOrder"],
+    },
+    "TaskStatus": {
+        "fields": ["Id", "ApiName", "MasterLabel", "IsDefault", "IsClosed", "SortOrder"],
+    },
+    "User": {"fields": ["Id", "Name", "Username", "IsActive"]},
+    "Account": {"fields": ["Id", "Name"]},
+}
+_STORE_OF = {"ContentDocument": "ContentNote"}  # ContentNote is a view of ContentDocument
+_PREFIX = {
+    "Opportunity": "006",
+    "OpportunityLineItem": "00k",
+    "Product2": "01t",
+    "PricebookEntry": "01u",
+    "Note": "002",
+    "ContentNote": "069",
+    "ContentDocumentLink": "06A",
+    "Task": "00T",
+    "User": "005",
+    "Account": "001",
+    "OpportunityStage": "01J",
+    "TaskPriority": "01J",
+    "TaskStatus": "01J",
+}
+PREVIEW_CHARS = 255  # ContentNote.TextPreview holds the start of the note's plain text
+
+
+def sf_datetime(value: datetime | None = None) -> str:
+    value = value or datetime.now(UTC)
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{value.microsecond // 1000:03d}+0000"
+    )
+
+
+def _parse_dt(value: str) -> datetime:
+    value = value.replace("Z", "+00:00")
+    if re.match(r".*[+-]\d{4}$", value):
+        value = value[:-2] + ":" + value[-2:]
+    return datetime.fromisoformat(value)
+
+
+class SalesforceApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or []
+
+    def body(self) -> list[dict]:
+        return [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
+
+
+# --- SOQL --------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<dt>\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2}))"
+    r"|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>!=|<=|>=|=|<|>)|(?P<punct>[(),])"
+    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_.]*))"
+)
+_KEYWORDS = {
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "IN",
+    "NOT",
+    "LIKE",
+    "ORDER",
+    "BY",
+    "LIMIT",
+    "ASC",
+    "DESC",
+    "TRUE",
+    "FALSE",
+    "NULL",
+    "NULLS",
+    "FIRST",
+    "LAST",
+    "GROUP",
+    "OFFSET",
+}
+
+
+@dataclass
+class _Query:
+    fields: list[str]
+    subqueries: list[_Query]
+    sobject: str
+    where: list[tuple] = field(default_factory=list)  # (path, op, value)
+    order_by: tuple[str, bool] | None = None
+    limit: int | None = None
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[tuple[str, str, int]] = []
+        pos = 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            m = _TOKEN.match(text, pos)
+            if not m or m.end() == pos:
+                self.fail(f"unexpected character {text[pos : pos + 10]!r}", pos)
+            kind = m.lastgroup or ""
+            value, start = m.group(kind), m.start(kind)
+            if kind == "ident" and value.upper() in _KEYWORDS:
+                kind, value = "kw", value.upper()
+            self.tokens.append((kind, value, start))
+            pos = m.end()
+        self.i = 0
+
+    def fail(self, message: str, pos: int | None = None) -> None:
+        where = f" at position {pos}" if pos is not None else ""
+        raise SalesforceApiError(
+            400,
+            "MALFORMED_QUERY",
+            f"{message}{where}. The fake Salesforce understands SELECT fields and child subqueries "
+            "FROM an object, WHERE comparisons joined by AND (=, !=, <, >, <=, >=, LIKE, IN with a "
+            "list or one semi-join), ORDER BY and LIMIT.",
+        )
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.i] if self.i < len(self.tokens) else ("eof", "", len(self.text))
+
+    def take(self, kind: str, value: str | None = None) -> str:
+        tok = self.peek()
+        if tok[0] != kind or (value is not None and tok[1] != value):
+            self.fail(f"expected {value or kind}, found {tok[1] or 'end of query'!r}", tok[2])
+        self.i += 1
+        return tok[1]
+
+    def query(self) -> _Query:
+        self.take("kw", "SELECT")
+        fields: list[str] = []
+        subs: list[_Query] = []
+        while True:
+            if self.peek()[1] == "(":
+                self.take("punct", "(")
+                subs.append(self.query())
+                self.take("punct", ")")
+            else:
+                fields.append(self.take("ident"))
+            if self.peek()[1] != ",":
+                break
+            self.take("punct", ",")
+        self.take("kw", "FROM")
+        q = _Query(fields=fields, subqueries=subs, sobject=self.take("ident"))
+        if self.peek()[1] == "WHERE":
+            self.take("kw", "WHERE")
+            q.where.append(self.condition())
+            while self.peek()[1] == "AND":
+                self.take("kw", "AND")
+                q.where.append(self.condition())
+            if self.peek()[1] == "OR":
+                self.fail("OR is not supported", self.peek()[2])
+        if self.peek()[1] == "ORDER":
+            self.take("kw", "ORDER")
+            self.take("kw", "BY")
+            path = self.take("ident")
+            desc = False
+            if self.peek()[1] in ("ASC", "DESC"):
+                desc = self.take("kw") == "DESC"
+            q.order_by = (path, desc)
+        if self.peek()[1] == "LIMIT":
+            self.take("kw", "LIMIT")
+            q.limit = int(self.take("num"))
+        return q
+
+    def value(self) -> Any:
+        kind, raw, pos = self.peek()
+        self.i += 1
+        if kind == "str":
+            return raw[1:-1].replace("\\'", "'").replace("\\\\", "\\")
+        if kind == "num":
+            return float(raw)
+        if kind == "dt":
+            return _parse_dt(raw)
+        if kind == "kw" and raw in ("TRUE", "FALSE"):
+            return raw == "TRUE"
+        if kind == "kw" and raw == "NULL":
+            return None
+        self.fail(f"expected a value, found {raw!r}", pos)
+
+    def condition(self) -> tuple:
+        path = self.take("ident")
+        kind, raw, pos = self.peek()
+        if kind == "op":
+            self.i += 1
+            return (path, raw, self.value())
+        if raw == "LIKE":
+            self.i += 1
+            return (path, "LIKE", self.value())
+        if raw == "IN":
+            self.i += 1
+            self.take("punct", "(")
+            if self.peek()[1] == "SELECT":
+                sub = self.query()
+                self.take("punct", ")")
+                return (path, "IN_SEMI", sub)
+            values = [self.value()]
+            while self.peek()[1] == ",":
+                self.take("punct", ",")
+                values.append(self.value())
+            self.take("punct", ")")
+            return (path, "IN", values)
+        self.fail(f"unsupported condition after {path!r}: {raw or 'end of query'!r}", pos)
+        raise AssertionError
+
+
+def parse_soql(text: str) -> _Query:
+    parser = _Parser(text)
+    q = parser.query()
+    if parser.i != len(parser.tokens):
+        parser.fail(f"unexpected {parser.peek()[1]!r}", parser.peek()[2])
+    return q
+
+
+# --- the org -----------------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    kind: str  # limit | unavailable | timeout
+    remaining: int
+    match: str | None = None  # substring of the request path (None: any)
+
+
+class FakeSalesforce:
+    """The org's data, its rules, its faults and its call counter. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        api_version: str = "61.0",
+        roadmap_fields_installed: bool = True,
+        validation_rule_active: bool = True,
+        api_limit: int = 100_000,
+    ) -> None:
+        self.api_version = api_version
+        self.lock = threading.RLock()
+        self.store: dict[str, dict[str, dict]] = defaultdict(dict)
+        self.children: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        self.type_of: dict[str, str] = {}
+        self._seq = itertools.count(1)
+        self.tokens = {"integration-token": INTEGRATION_USER, "rep-token": REP_USER}
+        self.org_id = ORG_ID
+        self.custom_fields: dict[str, str] = (
+            dict(ROADMAP_FIELDS) if roadmap_fields_installed else {}
+        )
+        self.unwritable_fields: set[str] = set()  # field-level security: not updateable
+        self.validation_rule_active = validation_rule_active
+        self.validation_message = DEFAULT_VALIDATION_MESSAGE
+        # Extra validation rules an admin might have: fn(old, new) -> error message or None.
+        self.extra_rules: list[Callable[[dict, dict], str | None]] = []
+        self.faults: list[Fault] = []
+        self.timeout_seconds = 2.0
+        self.api_limit = api_limit
+        self.api_used = 0
+        self.calls: list[tuple[str, str]] = []
+        self.deployments: dict[str, dict] = {}
+        self.page_size = 2000
+        self.page_size_with_children = 200
+        self._cursors: dict[str, list[dict]] = {}
+        self._seed_reference_data()
+
+    # -- seeding ------------------------------------------------------------------------
+    def new_id(self, sobject: str) -> str:
+        return to18(f"{_PREFIX[sobject]}{next(self._seq):012d}")
+
+    def insert(self, sobject: str, record: dict) -> str:
+        with self.lock:
+            rec = dict(record)
+            rec.setdefault("Id", self.new_id(sobject))
+            now = sf_datetime()
+            for name in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
+                if name in _SCHEMA[sobject]["fields"]:
+                    rec.setdefault(name, now)
+            if "LastModifiedById" in _SCHEMA[sobject]["fields"]:
+                rec.setdefault("LastModifiedById", REP_USER)
+            self.store[sobject][rec["Id"]] = rec
+            self.type_of[rec["Id"]] = sobject
+            for _rel, (child, fk) in _SCHEMA.get("Opportunity", {}).get("children", {}).items():
+                if child == sobject and rec.get(fk):
+                    self.children[(child, fk)][rec[fk]].append(rec["Id"])
+            if sobject == "Opportunity":
+                self._derive_stage(rec)
+            if sobject == "Task":
+                rec["IsClosed"] = self._status_closed(rec.get("Status"))
+            return rec["Id"]
+
+    def _seed_reference_data(self) -> None:
+        stages = [
+            ("Prospecting", False, False, 10),
+            ("Qualification", False, False, 20),
+            ("Negotiation/Review", False, False, 80),
+            ("Closed Won", True, True, 100),
+            ("Signed - Booked", True, True, 100),
+            ("Closed Lost", False, True, 0),
+        ]
+        for order, (name, won, closed, prob) in enumerate(stages):
+            self.insert(
+                "OpportunityStage",
+                {
+                    "ApiName": name,
+                    "MasterLabel": name,
+                    "IsActive": True,
+                    "IsWon": won,
+                    "IsClosed": closed,
+                    "DefaultProbability": float(prob),
+                    "SortOrder": order,
+                },
+            )
+        for order, (name, default, high) in enumerate(
+            [("High", False, True), ("Normal", True, False), ("Low", False, False)]
+        ):
+            self.insert(
+                "TaskPriority",
+                {
+                    "ApiName": name,
+                    "MasterLabel": name,
+                    "IsDefault": default,
+                    "IsHighPriority": high,
+                    "SortOrder": order,
+                },
+            )
+        for order, (name, default, closed) in enumerate(
+            [
+                ("Not Started", True, False),
+                ("In Progress", False, False),
+                ("Completed", False, True),
+                ("Deferred", False, False),
+            ]
+        ):
+            self.insert(
+                "TaskStatus",
+                {
+                    "ApiName": name,
+                    "MasterLabel": name,
+                    "IsDefault": default,
+                    "IsClosed": closed,
+                    "SortOrder": order,
+                },
+            )
+        self.insert(
+            "User",
+            {
+                "Id": INTEGRATION_USER,
+                "Name": "Roadmap Guard Integration",
+                "Username": "rg@example.com",
+                "IsActive": True,
+            },
+        )
+        self.insert(
+            "User",
+            {
+                "Id": REP_USER,
+                "Name": "Riley Rep",
+                "Username": "riley@example.com",
+                "IsActive": True,
+            },
+        )
+
+    def add_opportunity(
+        self,
+        name: str,
+        *,
+        stage: str = "Prospecting",
+        amount: float | None = 50000.0,
+        owner_id: str = REP_USER,
+        account: str | None = "Acme Corp",
+        line_items: list[dict] | None = None,
+        notes: list[str] | None = None,
+        content_notes: list[str] | None = None,
+        **fields: Any,
+    ) -> str:
+        """Seed an opportunity with products, classic notes and enhanced (Content) notes."""
+        with self.lock:
+            account_id = self.insert("Account", {"Name": account}) if account else None
+            opp_id = self.insert(
+                "Opportunity",
+                {
+                    "Name": name,
+                    "StageName": stage,
+                    "Amount": amount,
+                    "CloseDate": "2030-01-31",
+                    "OwnerId": owner_id,
+                    "AccountId": account_id,
+                    "CurrencyIsoCode": "USD",
+                    **fields,
+                },
+            )
+            for item in line_items or []:
+                product_id = self.insert(
+                    "Product2",
+                    {"Name": item["name"], "ProductCode": item.get("code"), "IsActive": True},
+                )
+                entry_id = self.insert(
+                    "PricebookEntry",
+                    {
+                        "Name": item["name"],
+                        "ProductCode": item.get("code"),
+                        "Product2Id": product_id,
+                        "UnitPrice": item.get("price", 100.0),
+                    },
+                )
+                qty = item.get("quantity", 1.0)
+                self.insert(
+                    "OpportunityLineItem",
+                    {
+                        "OpportunityId": opp_id,
+                        "Name": f"{name} {item['name']}",
+                        "ProductCode": item.get("code"),
+                        "Product2Id": product_id,
+                        "PricebookEntryId": entry_id,
+                        "Quantity": qty,
+                        "UnitPrice": item.get("price", 100.0),
+                        "TotalPrice": qty * item.get("price", 100.0),
+                    },
+                )
+            for body in notes or []:
+                self.insert(
+                    "Note",
+                    {"ParentId": opp_id, "Title": body[:40], "Body": body, "CreatedById": owner_id},
+                )
+            for body in content_notes or []:
+                self.add_content_note(opp_id, body)
+            return opp_id
+
+    def add_content_note(self, linked_id: str, html: str, title: str = "Call notes") -> str:
+        with self.lock:
+            text = re.sub(r"<[^>]+>", " ", html)
+            text = re.sub(r"\s+", " ", text).strip()
+            note_id = self.insert(
+                "ContentNote",
+                {
+                    "Title": title,
+                    "Content": html.encode(),
+                    "TextPreview": text[:PREVIEW_CHARS],
+                    "ContentSize": len(html.encode()),
+                    "FileType": "SNOTE",
+                    "CreatedById": REP_USER,
+                },
+            )
+            self.insert(
+                "ContentDocumentLink",
+                {
+                    "LinkedEntityId": linked_id,
+                    "ContentDocumentId": note_id,
+                    "ShareType": "V",
+                    "Visibility": "AllUsers",
+                },
+            )
+            return note_id
+
+    def opportunity(self, opp_id: str) -> dict:
+        return self.store["Opportunity"][to18(opp_id)]
+
+    def tasks_of(self, opp_id: str) -> list[dict]:
+        with self.lock:
+            return [
+                self.store["Task"][t]
+                for t in self.children[("Task", "WhatId")].get(to18(opp_id), [])
+            ]
+
+    # -- faults and counting ------------------------------------------------------------
+    def inject(self, kind: str, times: int = 1, match: str | None = None) -> None:
+        if kind not in ("limit", "unavailable", "timeout"):
+            raise ValueError(kind)
+        with self.lock:
+            self.faults.append(Fault(kind, times, match))
+
+    def _take_fault(self, path: str) -> str | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.remaining > 0 and (fault.match is None or fault.match in path):
+                    fault.remaining -= 1
+                    return fault.kind
+        return None
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.calls)
+
+    def calls_by_kind(self) -> Counter:
+        with self.lock:
+            return Counter(kind for _m, kind in self.calls)
+
+    def reset_calls(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    # -- rules --------------------------------------------------------------------------
+    def _stage(self, api_name: str | None) -> dict | None:
+        for st in self.store["OpportunityStage"].values():
+            if st["ApiName"] == api_name:
+                return st
+        return None
+
+    def _derive_stage(self, rec: dict) -> None:
+        st = self._stage(rec.get("StageName"))
+        rec["IsWon"] = bool(st and st["IsWon"])
+        rec["IsClosed"] = bool(st and st["IsClosed"])
+        if st:
+            rec["Probability"] = st["DefaultProbability"]
+
+    def _status_closed(self, status: str | None) -> bool:
+        return any(
+            s["ApiName"] == status and s["IsClosed"] for s in self.store["TaskStatus"].values()
+        )
+
+    def _check_fields(self, sobject: str, values: dict, *, creating: bool) -> None:
+        allowed = set(_SCHEMA[sobject]["fields"]) | (
+            set(self.custom_fields) if sobject == "Opportunity" else set()
+        )
+        for name in values:
+            if name in ("attributes", "Id"):
+                continue
+            if name not in allowed:
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on sobject of type {sobject}",
+                    [name],
+                )
+            if name in self.unwritable_fields or name in (
+                "IsClosed",
+                "IsWon",
+                "CreatedDate",
+                "LastModifiedDate",
+                "LastModifiedById",
+                "SystemModstamp",
+            ):
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
+                    [name],
+                )
+        if sobject == "Task":
+            if "Status" in values and not any(
+                s["ApiName"] == values["Status"] for s in self.store["TaskStatus"].values()
+            ):
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"Status: bad value for restricted picklist field: {values['Status']}",
+                    ["Status"],
+                )
+            if "Priority" in values and not any(
+                s["ApiName"] == values["Priority"] for s in self.store["TaskPriority"].values()
+            ):
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"Priority: bad value for restricted picklist field: {values['Priority']}",
+                    ["Priority"],
+                )
+            what = values.get("WhatId")
+            if creating and (not what or self.type_of.get(what) != "Opportunity"):
+                raise SalesforceApiError(
+                    400,
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    "Related To ID: id value of incorrect type",
+                    ["WhatId"],
+                )
+
+    def create(self, sobject: str, values: dict, user: str) -> str:
+        with self.lock:
+            if sobject not in ("Task", "Opportunity", "Note"):
+                raise SalesforceApiError(
+                    404, "NOT_FOUND", f"The requested resource does not exist: sobjects/{sobject}"
+                )
+            clean = {k: v for k, v in values.items() if k != "attributes"}
+            self._check_fields(sobject, clean, creating=True)
+            clean["LastModifiedById"] = user
+            return self.insert(sobject, clean)
+
+    def update(self, sobject: str, record_id: str, values: dict, user: str) -> None:
+        with self.lock:
+            try:
+                rid = to18(record_id)
+            except ValueError:
+                raise SalesforceApiError(400, "MALFORMED_ID", f"malformed id {record_id}") from None
+            rec = self.store.get(sobject, {}).get(rid)
+            if rec is None:
+                raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+            clean = {k: v for k, v in values.items() if k not in ("attributes", "Id")}
+            self._check_fields(sobject, clean, creating=False)
+            new = {**rec, **clean}
+            if sobject == "Opportunity":
+                if "StageName" in clean and self._stage(clean["StageName"]) is None:
+                    raise SalesforceApiError(
+                        400,
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f"Stage: bad value for restricted picklist field: {clean['StageName']}",
+                        ["StageName"],
+                    )
+                stage = self._stage(new.get("StageName"))
+                changed_stage = clean.get("StageName", rec.get("StageName")) != rec.get("StageName")
+                if (
+                    self.validation_rule_active
+                    and changed_stage
+                    and stage
+                    and stage["IsWon"]
+                    and new.get("Roadmap_Block__c") is True
+                ):
+                    raise SalesforceApiError(
+                        400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", self.validation_message
+                    )
+                for rule in self.extra_rules:
+                    msg = rule(rec, new)
+                    if msg:
+                        raise SalesforceApiError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", msg)
+                self._derive_stage(new)
+            if sobject == "Task":
+                new["IsClosed"] = self._status_closed(new.get("Status"))
+            new["LastModifiedDate"] = sf_datetime()
+            if "LastModifiedById" in _SCHEMA[sobject]["fields"]:
+                new["LastModifiedById"] = user
+            if "SystemModstamp" in _SCHEMA[sobject]["fields"]:
+                new["SystemModstamp"] = new["LastModifiedDate"]
+            rec.clear()
+            rec.update(new)
+
+    # -- query --------------------------------------------------------------------------
+    def _fields_of(self, sobject: str) -> set[str]:
+        base = set(_SCHEMA[sobject]["fields"])
+        return base | set(self.custom_fields) if sobject == "Opportunity" else base
+
+    def _validate(self, q: _Query) -> None:
+        if q.sobject not in _SCHEMA:
+            raise SalesforceApiError(
+                400, "INVALID_TYPE", f"sObject type '{q.sobject}' is not supported."
+            )
+        for path in q.fields + [w[0] for w in q.where] + ([q.order_by[0]] if q.order_by else []):
+            self._resolve_type(q.sobject, path)
+        for _path, op, value in q.where:
+            if op == "IN_SEMI":
+                if len(value.fields) != 1 or value.subqueries:
+                    raise SalesforceApiError(
+                        400, "MALFORMED_QUERY", "a semi-join selects exactly one Id field"
+                    )
+                self._validate(value)
+        for sub in q.subqueries:
+            rel = _SCHEMA[q.sobject].get("children", {}).get(sub.sobject)
+            if rel is None:
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_TYPE",
+                    f"Didn't understand relationship '{sub.sobject}' in FROM part of query call.",
+                )
+            if sub.subqueries:
+                raise SalesforceApiError(
+                    400, "MALFORMED_QUERY", "Nesting of semi join sub-selects is not supported"
+                )
+            self._validate(_Query(sub.fields, [], rel[0], sub.where, sub.order_by, sub.limit))
+
+    def _resolve_type(self, sobject: str, path: str) -> None:
+        parts = path.split(".")
+        current = sobject
+        for i, part in enumerate(parts):
+            if i < len(parts) - 1:
+                lookup = _SCHEMA[current].get("lookups", {}).get(part)
+                if lookup is None:
+                    raise SalesforceApiError(
+                        400,
+                        "INVALID_FIELD",
+                        f"Didn't understand relationship '{part}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name.",
+                    )
+                current = lookup[0]
+            elif part not in self._fields_of(current):
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{part}' on entity '{current}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.",
+                )
+
+    def _get(self, sobject: str, rec: dict, path: str) -> Any:
+        parts = path.split(".")
+        current_type, current = sobject, rec
+        for part in parts[:-1]:
+            target, id_field = _SCHEMA[current_type]["lookups"][part]
+            current = self.store[_STORE_OF.get(target, target)].get(current.get(id_field) or "")
+            current_type = target
+            if current is None:
+                return None
+        return current.get(parts[-1])
+
+    def _matches(self, sobject: str, rec: dict, where: list[tuple]) -> bool:
+        for path, op, value in where:
+            actual = self._get(sobject, rec, path)
+            if op == "IN_SEMI":
+                allowed = {r[value.fields[0]] for r in self._select(value)}
+                if actual not in allowed:
+                    return False
+                continue
+            if op == "IN":
+                norm = {
+                    to18(v)
+                    if isinstance(v, str) and path.endswith("Id") and len(v) in (15, 18)
+                    else v
+                    for v in value
+                }
+                if actual not in norm:
+                    return False
+                continue
+            if op == "LIKE":
+                pattern = "^" + re.escape(value).replace("%", ".*").replace("_", ".") + "$"
+                if actual is None or not re.match(pattern, str(actual), re.IGNORECASE):
+                    return False
+                continue
+            if isinstance(value, datetime) and isinstance(actual, str):
+                actual = _parse_dt(actual)
+            if isinstance(value, str) and path.endswith("Id") and len(value) in (15, 18):
+                value = to18(value)
+            ok = {
+                "=": lambda a, b: a == b,
+                "!=": lambda a, b: a != b,
+                "<": lambda a, b: a is not None and a < b,
+                ">": lambda a, b: a is not None and a > b,
+                "<=": lambda a, b: a is not None and a <= b,
+                ">=": lambda a, b: a is not None and a >= b,
+            }[op](actual, value)
+            if not ok:
+                return False
+        return True
+
+    def _candidates(self, q: _Query) -> list[dict]:
+        store = self.store[_STORE_OF.get(q.sobject, q.sobject)]
+        for path, op, value in q.where:
+            if path == "Id" and op == "IN":
+                ids = []
+                for v in value:
+                    try:
+                        ids.append(to18(v))
+                    except ValueError:
+                        raise SalesforceApiError(
+                            400, "INVALID_QUERY_FILTER_OPERATOR", f"invalid ID field: {v}"
+                        ) from None
+                return [store[i] for i in ids if i in store]
+        return list(store.values())
+
+    def _select(self, q: _Query) -> list[dict]:
+        # A semi-join is evaluated once, then treated as an IN list.
+        where = [
+            (p, "IN", sorted({r[v.fields[0]] for r in self._select(v)}))
+            if op == "IN_SEMI"
+            else (p, op, v)
+            for p, op, v in q.where
+        ]
+        q = _Query(q.fields, q.subqueries, q.sobject, where, q.order_by, q.limit)
+        rows = [r for r in self._candidates(q) if self._matches(q.sobject, r, q.where)]
+        if q.order_by:
+            path, desc = q.order_by
+            rows.sort(
+                key=lambda r: (
+                    self._get(q.sobject, r, path) is None,
+                    str(self._get(q.sobject, r, path)),
+                ),
+                reverse=desc,
+            )
+        if q.limit is not None:
+            rows = rows[: q.limit]
+        return rows
+
+    def _attrs(self, sobject: str, rec_id: str) -> dict:
+        return {
+            "type": sobject,
+            "url": f"/services/data/v{self.api_version}/sobjects/{sobject}/{rec_id}",
+        }
+
+    def _render(self, sobject: str, rec: dict, q: _Query) -> dict:
+        out: dict[str, Any] = {"attributes": self._attrs(sobject, rec["Id"])}
+        for path in q.fields:
+            parts = path.split(".")
+            if len(parts) == 1:
+                value = rec.get(path)
+                if isinstance(value, bytes):  # base64 fields come back as the blob's URL
+                    value = (
+                        f"/services/data/v{self.api_version}/sobjects/{sobject}/{rec['Id']}/{path}"
+                    )
+                out[path] = value
+                continue
+            # Lookups render as nested objects (or null), as the REST API does.
+            node, current_type, current = out, sobject, rec
+            for part in parts[:-1]:
+                target, id_field = _SCHEMA[current_type]["lookups"][part]
+                linked = self.store[_STORE_OF.get(target, target)].get(
+                    (current or {}).get(id_field) or ""
+                )
+                if linked is None:
+                    node[part] = None
+                    break
+                child = node.get(part) or {"attributes": self._attrs(target, linked["Id"])}
+                node[part] = child
+                node, current_type, current = child, target, linked
+            else:
+                node[parts[-1]] = current.get(parts[-1])
+        for sub in q.subqueries:
+            child_type, fk = _SCHEMA[sobject]["children"][sub.sobject]
+            ids = self.children[(child_type, fk)].get(rec["Id"], [])
+            child_q = _Query(sub.fields, [], child_type, sub.where, sub.order_by, sub.limit)
+            rows = [
+                self.store[child_type][i]
+                for i in ids
+                if self._matches(child_type, self.store[child_type][i], sub.where)
+            ]
+            if sub.limit is not None:
+                rows = rows[: sub.limit]
+            out[sub.sobject] = (
+                None
+                if not rows
+                else {
+                    "totalSize": len(rows),
+                    "done": True,
+                    "records": [self._render(child_type, r, child_q) for r in rows],
+                }
+            )
+        return out
+
+    def query(self, soql: str) -> dict:
+        with self.lock:
+            q = parse_soql(soql)
+            self._validate(q)
+            rows = [self._render(q.sobject, r, q) for r in self._select(q)]
+            size = self.page_size_with_children if q.subqueries else self.page_size
+            return self._page(rows, 0, size, total=len(rows))
+
+    def _page(self, rows: list[dict], offset: int, size: int, *, total: int) -> dict:
+        chunk = rows[offset : offset + size]
+        body: dict[str, Any] = {
+            "totalSize": total,
+            "done": offset + size >= len(rows),
+            "records": chunk,
+        }
+        if not body["done"]:
+            locator = f"01gFAKE{next(self._seq):08d}-{offset + size}"
+            self._cursors[locator] = rows
+            body["nextRecordsUrl"] = f"/services/data/v{self.api_version}/query/{locator}"
+        return body
+
+    def query_more(self, locator: str) -> dict:
+        with self.lock:
+            rows = self._cursors.pop(locator, None)
+            if rows is None:
+                raise SalesforceApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            offset = int(locator.rsplit("-", 1)[1])
+            size = (
+                self.page_size_with_children
+                if rows
+                and any(isinstance(v, dict) and "totalSize" in v for v in rows[0].values() if v)
+                else self.page_size
+            )
+            return self._page(rows, offset, size, total=len(rows))
+
+    def describe(self, sobject: str) -> dict:
+        if sobject not in _SCHEMA:
+            raise SalesforceApiError(
+                404, "NOT_FOUND", f"The requested resource does not exist: {sobject}"
+            )
+        fields = []
+        types = {"Id": "id", "Amount": "currency", "CloseDate": "date", "StageName": "picklist"}
+        for name in sorted(self._fields_of(sobject)):
+            ftype = self.custom_fields.get(name) or types.get(name, "string")
+            system = name in (
+                "Id",
+                "IsClosed",
+                "IsWon",
+                "CreatedDate",
+                "LastModifiedDate",
+                "LastModifiedById",
+                "SystemModstamp",
+            )
+            fields.append(
+                {
+                    "name": name,
+                    "label": name.replace("__c", "").replace("_", " "),
+                    "type": ftype,
+                    "custom": name.endswith("__c"),
+                    "updateable": not system and name not in self.unwritable_fields,
+                    "createable": not system and name not in self.unwritable_fields,
+                    "nillable": ftype != "boolean",
+                }
+            )
+        children = [
+            {"relationshipName": rel, "childSObject": obj, "field": fk}
+            for rel, (obj, fk) in _SCHEMA[sobject].get("children", {}).items()
+        ]
+        return {
+            "name": sobject,
+            "label": sobject,
+            "queryable": True,
+            "updateable": True,
+            "fields": fields,
+            "childRelationships": children,
+        }
+
+    # -- collections and composite --------------------------------------------------------
+    def collection(self, method: str, body: dict, user: str) -> list[dict]:
+        records = body.get("records")
+        if not isinstance(records, list) or not records:
+            raise SalesforceApiError(400, "JSON_PARSER_ERROR", "records must be a non-empty array")
+        if len(records) > 200:
+            raise SalesforceApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than 200 records into this call",
+            )
+        if body.get("allOrNone"):
+            raise SalesforceApiError(
+                400, "UNSUPPORTED_IN_FAKE", "the fake Salesforce supports allOrNone false only"
+            )
+        results = []
+        for rec in records:
+            sobject = (rec.get("attributes") or {}).get("type")
+            if not sobject:
+                results.append(
+                    {
+                        "success": False,
+                        "errors": [
+                            {
+                                "statusCode": "INVALID_TYPE",
+                                "message": "attributes.type is required",
+                                "fields": [],
+                            }
+                        ],
+                    }
+                )
+                continue
+            try:
+                if method == "POST":
+                    if rec.get("Id"):
+                        raise SalesforceApiError(
+                            400,
+                            "INVALID_FIELD_FOR_INSERT_UPDATE",
+                            "cannot specify Id in an insert call",
+                            ["Id"],
+                        )
+                    new_id = self.create(sobject, rec, user)
+                    results.append({"id": new_id, "success": True, "errors": []})
+                else:
+                    if not rec.get("Id"):
+                        raise SalesforceApiError(
+                            400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"]
+                        )
+                    self.update(sobject, rec["Id"], rec, user)
+                    results.append({"id": to18(rec["Id"]), "success": True, "errors": []})
+            except SalesforceApiError as exc:
+                code = "ENTITY_IS_DELETED" if exc.code == "NOT_FOUND" else exc.code
+                results.append(
+                    {
+                        "success": False,
+                        "errors": [
+                            {"statusCode": code, "message": exc.message, "fields": exc.fields}
+                        ],
+                    }
+                )
+        return results
+
+    def composite(self, body: dict, user: str) -> dict:
+        subrequests = body.get("compositeRequest")
+        if not isinstance(subrequests, list) or not subrequests:
+            raise SalesforceApiError(
+                400, "JSON_PARSER_ERROR", "compositeRequest must be a non-empty array"
+            )
+        if len(subrequests) > 25:
+            raise SalesforceApiError(
+                400, "LIMIT_EXCEEDED", "A composite request may contain at most 25 subrequests"
+            )
+        heavy = sum(
+            1
+            for s in subrequests
+            if "/query" in s.get("url", "") or "/composite/sobjects" in s.get("url", "")
+        )
+        if heavy > 5:
+            raise SalesforceApiError(
+                400, "LIMIT_EXCEEDED", "At most 5 subrequests may be queries or sObject Collections"
+            )
+        if body.get("allOrNone"):
+            raise SalesforceApiError(
+                400, "UNSUPPORTED_IN_FAKE", "the fake Salesforce supports allOrNone false only"
+            )
+        out = []
+        for sub in subrequests:
+            status, payload = self.dispatch(
+                sub.get("method", "GET"), sub.get("url", ""), sub.get("body"), user, nested=True
+            )
+            out.append(
+                {
+                    "body": payload,
+                    "httpHeaders": {},
+                    "httpStatusCode": status,
+                    "referenceId": sub.get("referenceId"),
+                }
+            )
+        return {"compositeResponse": out}
+
+    def dispatch(
+        self, method: str, url: str, body: Any, user: str, *, nested: bool = False
+    ) -> tuple[int, Any]:
+        """Route one REST request (top level or composite subrequest) → (status, JSON body)."""
+        parts = urlsplit(url)
+        prefix = f"/services/data/v{self.api_version}/"
+        if not parts.path.startswith(prefix):
+            return 404, [
+                {
+                    "errorCode": "NOT_FOUND",
+                    "message": f"API version must be v{self.api_version}: {parts.path}",
+                }
+            ]
+        rest = parts.path[len(prefix) :].strip("/")
+        try:
+            if rest == "query" and method == "GET":
+                q = parse_qs(parts.query).get("q")
+                if not q:
+                    raise SalesforceApiError(400, "MALFORMED_QUERY", "q is required")
+                return 200, self.query(q[0])
+            if rest.startswith("query/") and method == "GET":
+                return 200, self.query_more(rest.split("/", 1)[1])
+            if rest == "composite" and method == "POST" and not nested:
+                return 200, self.composite(body or {}, user)
+            if rest == "composite/sobjects" and method in ("POST", "PATCH"):
+                return 200, self.collection(method, body or {}, user)
+            segs = rest.split("/")
+            if segs[0] == "sobjects" and len(segs) >= 2:
+                sobject = segs[1]
+                if len(segs) == 3 and segs[2] == "describe" and method == "GET":
+                    return 200, self.describe(sobject)
+                if len(segs) == 2 and method == "POST":
+                    new_id = self.create(sobject, body or {}, user)
+                    return 201, {"id": new_id, "success": True, "errors": []}
+                if len(segs) == 3 and method == "PATCH":
+                    self.update(sobject, segs[2], body or {}, user)
+                    return 204, None
+                if len(segs) == 3 and method == "GET":
+                    rec = self.store.get(sobject, {}).get(to18(segs[2]))
+                    if rec is None:
+                        raise SalesforceApiError(
+                            404, "NOT_FOUND", "The requested resource does not exist"
+                        )
+                    return 200, {
+                        "attributes": self._attrs(sobject, rec["Id"]),
+                        **{k: v for k, v in rec.items() if not isinstance(v, bytes)},
+                    }
+            raise SalesforceApiError(
+                404, "NOT_FOUND", f"The requested resource does not exist: {method} {rest}"
+            )
+        except SalesforceApiError as exc:
+            return exc.status, exc.body()
+
+    # -- Metadata API (deploy) --------------------------------------------------------------
+    def deploy(self, soap_body: bytes) -> str:
+        from defusedxml.ElementTree import fromstring
+
+        root = fromstring(soap_body)
+        ns = {"met": "http://soap.sforce.com/2006/04/metadata"}
+        zipped = root.findtext(".//met:ZipFile", namespaces=ns) or ""
+        check_only = (root.findtext(".//met:checkOnly", namespaces=ns) or "").lower() == "true"
+        errors, components = [], 0
+        with zipfile.ZipFile(io.BytesIO(base64.b64decode(zipped))) as zf:
+            names = zf.namelist()
+            if "package.xml" not in names:
+                errors.append(("package.xml", "No package.xml found"))
+            for name in names:
+                if not name.startswith("objects/") or not name.endswith(".object"):
+                    continue
+                obj = fromstring(zf.read(name))
+                mns = {"m": ns["met"]}
+                for fld in obj.findall("m:fields", mns):
+                    fname, ftype = (
+                        fld.findtext("m:fullName", namespaces=mns),
+                        fld.findtext("m:type", namespaces=mns),
+                    )
+                    components += 1
+                    if not fname or not fname.endswith("__c"):
+                        errors.append((name, f"invalid custom field name {fname!r}"))
+                    elif not check_only:
+                        self.custom_fields[fname] = {
+                            "Checkbox": "boolean",
+                            "DateTime": "datetime",
+                            "LongTextArea": "textarea",
+                            "Picklist": "picklist",
+                        }.get(ftype or "", "string")
+                for rule in obj.findall("m:validationRules", mns):
+                    components += 1
+                    formula = rule.findtext("m:errorConditionFormula", namespaces=mns) or ""
+                    if "Roadmap_Block__c" not in formula:
+                        errors.append((name, "validation rule does not reference Roadmap_Block__c"))
+                    elif not check_only:
+                        self.validation_rule_active = (
+                            rule.findtext("m:active", namespaces=mns) or ""
+                        ) == "true"
+                        self.validation_message = (
+                            rule.findtext("m:errorMessage", namespaces=mns)
+                            or self.validation_message
+                        )
+        async_id = f"0Af{next(self._seq):012d}"
+        self.deployments[async_id] = {"errors": errors, "components": components}
+        return async_id
+
+    def deploy_status_xml(self, async_id: str) -> str:
+        dep = self.deployments.get(async_id)
+        if dep is None:
+            raise SalesforceApiError(400, "INVALID_ID_FIELD", f"unknown deployment {async_id}")
+        failures = "".join(
+            f"<componentFailures><componentType>CustomObject</componentType><fileName>{f}</fileName>"
+            f"<problemType>Error</problemType><problem>{p}</problem></componentFailures>"
+            for f, p in dep["errors"]
+        )
+        status = "Failed" if dep["errors"] else "Succeeded"
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns="http://soap.sforce.com/2006/04/metadata"><soapenv:Body><checkDeployStatusResponse><result>'
+            f"<id>{async_id}</id><done>true</done><status>{status}</status><success>{str(not dep['errors']).lower()}</success>"
+            f"<numberComponentErrors>{len(dep['errors'])}</numberComponentErrors><numberComponentsDeployed>{dep['components'] - len(dep['errors'])}</numberComponentsDeployed>"
+            f"<numberComponentsTotal>{dep['components']}</numberComponentsTotal><numberTestErrors>0</numberTestErrors><numberTestsCompleted>0</numberTestsCompleted><numberTestsTotal>0</numberTestsTotal>"
+            f"<details>{failures}</details></result></checkDeployStatusResponse></soapenv:Body></soapenv:Envelope>"
+        )
+
+
+# --- HTTP over TLS -------------------------------------------------------------------------
+
+
+def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_args: Any) -> None:
+            return None
+
+        def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
+            if body is None:
+                data = b""
+            elif isinstance(body, bytes):
+                data = body
+            elif isinstance(body, str):
+                data = body.encode()
+            else:
+                data = json.dumps(body).encode()
+            try:
+                self.send_response(status)
+                if data:
+                    self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                with fake.lock:
+                    used = fake.api_used
+                self.send_header("Sforce-Limit-Info", f"api-usage={used}/{fake.api_limit}")
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                pass  # the client gave up (a timeout we caused)
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            path = unquote(urlsplit(self.path).path)
+            kind = _kind(self.command, path)
+            with fake.lock:
+                fake.calls.append((self.command, kind))
+                fake.api_used += 1
+            fault = fake._take_fault(path)
+            if fault == "timeout":
+                time.sleep(fake.timeout_seconds)
+            elif fault == "limit":
+                return self._send(
+                    403,
+                    [
+                        {
+                            "message": "TotalRequests Limit exceeded.",
+                            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                        }
+                    ],
+                )
+            elif fault == "unavailable":
+                return self._send(
+                    503,
+                    [
+                        {
+                            "message": "Service temporarily unavailable",
+                            "errorCode": "SERVER_UNAVAILABLE",
+                        }
+                    ],
+                )
+            if path.startswith("/services/Soap/m/"):
+                return self._metadata(path, raw)
+            auth = self.headers.get("Authorization", "")
+            user = fake.tokens.get(auth.removeprefix("Bearer ").strip())
+            if user is None:
+                return self._send(
+                    401,
+                    [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+                )
+            blob = re.match(
+                rf"^/services/data/v{re.escape(fake.api_version)}/sobjects/ContentNote/(\w+)/Content$",
+                path,
+            )
+            if blob and self.command == "GET":
+                rec = fake.store["ContentNote"].get(blob.group(1))
+                if rec is None:
+                    return self._send(
+                        404,
+                        [
+                            {
+                                "errorCode": "NOT_FOUND",
+                                "message": "The requested resource does not exist",
+                            }
+                        ],
+                    )
+                return self._send(200, rec["Content"], "text/html")
+            body = None
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    return self._send(
+                        400, [{"errorCode": "JSON_PARSER_ERROR", "message": "body is not JSON"}]
+                    )
+            status, payload = fake.dispatch(self.command, self.path, body, user)
+            self._send(status, payload)
+
+        def _metadata(self, path: str, raw: bytes) -> None:
+            try:
+                if path.endswith("/deployRequest"):
+                    async_id = fake.deploy(raw)
+                    xml = (
+                        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+                        'xmlns="http://soap.sforce.com/2006/04/metadata"><soapenv:Body><deployResponse><result>'
+                        f"<done>false</done><id>{async_id}</id><state>Queued</state></result></deployResponse></soapenv:Body></soapenv:Envelope>"
+                    )
+                    return self._send(200, xml, "text/xml")
+                async_id = path.rsplit("/", 1)[1]
+                return self._send(200, fake.deploy_status_xml(async_id), "text/xml")
+            except (SalesforceApiError, zipfile.BadZipFile, ValueError) as exc:
+                return self._send(500, f"<fault>{exc}</fault>", "text/xml")
+
+        def _safe(self) -> None:
+            try:
+                self._handle()
+            except Exception as exc:  # a fake bug must surface as a 500, not a dropped socket
+                self._send(500, [{"errorCode": "UNKNOWN_EXCEPTION", "message": f"fake: {exc!r}"}])
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _safe
+
+    return Handler
+
+
+def _kind(method: str, path: str) -> str:
+    if "/composite/sobjects" in path:
+        return "collections"
+    if path.endswith("/composite"):
+        return "composite"
+    if "/query" in path:
+        return "query"
+    if path.endswith("/describe"):
+        return "describe"
+    if path.endswith("/Content"):
+        return "blob"
+    if path.startswith("/services/Soap/m/"):
+        return "metadata"
+    return f"sobject_{method.lower()}"
+
+
+class FakeSalesforceServer:
+    """Serve a FakeSalesforce over HTTPS on 127.0.0.1 with a throwaway CA.
+
+    `instance_url` and `ca_bundle` are what settings need (SALESFORCE_INSTANCE_URL,
+    SALESFORCE_CA_BUNDLE); the access tokens are in `fake.tokens`.
+    """
+
+    def __init__(self, fake: FakeSalesforce | None = None) -> None:
+        import trustme
+
+        self.fake = fake or FakeSalesforce()
+        self._ca = trustme.CA()
+        cert = self._ca.issue_cert("127.0.0.1", "localhost")
+        self._dir = tempfile.TemporaryDirectory(prefix="fake-sf-")
+        self.ca_bundle = str(Path(self._dir.name) / "ca.pem")
+        self._ca.cert_pem.write_to_path(self.ca_bundle)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.fake))
+        self.httpd.daemon_threads = True
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.instance_url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, name="fake-salesforce", daemon=True
+        )
+
+    def __enter__(self) -> FakeSalesforceServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.close()
+
+    def start(self) -> FakeSalesforceServer:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._dir.cleanup()
+
+
+def outbound_message(
+    notifications: list[tuple[str, str, dict[str, str | None]]],
+    *,
+    org_id: str = ORG_ID,
+    session_id: str | None = None,
+    sobject_type: str = "Opportunity",
+    instance: str = "https://example.my.salesforce.com",
+) -> bytes:
+    """An outbound message as Salesforce sends it: [(notification id, record id, fields)]."""
+    from xml.sax.saxutils import escape
+
+    session = (
+        f"<SessionId>{escape(session_id)}</SessionId>"
+        if session_id
+        else '<SessionId xsi:nil="true"/>'
+    )
+    items = []
+    for notification_id, record_id, fields in notifications:
+        cells = "".join(
+            f'<sf:{k} xsi:nil="true"/>' if v is None else f"<sf:{k}>{escape(str(v))}</sf:{k}>"
+            for k, v in {"Id": record_id, **fields}.items()
+        )
+        items.append(
+            f"<Notification><Id>{notification_id}</Id>"
+            f'<sObject xsi:type="sf:{sobject_type}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">{cells}</sObject></Notification>'
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        '<soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">'
+        f"<OrganizationId>{org_id}</OrganizationId><ActionId>04k000000000001AAA</ActionId>{session}"
+        f"<EnterpriseUrl>{instance}/services/Soap/c/61.0/{org_id[:15]}</EnterpriseUrl>"
+        f"<PartnerUrl>{instance}/services/Soap/u/61.0/{org_id[:15]}</PartnerUrl>"
+        + "".join(items)
+        + "</notifications></soapenv:Body></soapenv:Envelope>"
+    ).encode()

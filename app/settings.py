@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     salesforce_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     salesforce_reconcile_seconds: int = Field(default=600, ge=30)
     salesforce_ca_bundle: str | None = None
+    # Field API names on Opportunity (setup creates them with these names).
+    salesforce_status_field: str = "Roadmap_Check_Status__c"
+    salesforce_summary_field: str = "Roadmap_Check_Summary__c"
+    salesforce_block_field: str = "Roadmap_Block__c"
+    salesforce_checked_at_field: str = "Roadmap_Checked_At__c"
+    # Opportunities per SOQL query / per sObject Collections request (Salesforce allows 200).
+    salesforce_batch_size: int = Field(default=200, ge=1, le=200)
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,684 @@
+"""Evaluate a deal: rules x references -> findings -> verdict.
+
+Each rule's `when` tree is compiled once into closures over two small dicts (the reference's
+values and the deal's values), so evaluating 25 rules over a deal's references costs microseconds.
+When a predicate matches, a second walk explains it ("feature.availability in [coming_soon,
+uncertain] AND reference.is_commitment = true"); that walk only runs for findings.
+
+Missing data never raises: a comparison with a missing value is false (use is_null to catch
+missing values on purpose).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from app.rules.catalog import Catalog
+from app.rules.model import (
+    SEVERITY_RANK,
+    ApprovalGrant,
+    Availability,
+    DealSnapshot,
+    EvaluationResult,
+    Feature,
+    FeatureReference,
+    Finding,
+    Severity,
+    VerdictStatus,
+)
+from app.rules.references import find_references
+from app.rules.schema import (
+    FIELDS,
+    Condition,
+    CountReferences,
+    FieldRef,
+    RuleDefinition,
+    parse_date,
+)
+
+Values = dict[str, Any]
+Predicate = Callable[[Values | None, Values], bool]
+Explainer = Callable[[Values | None, Values], str]
+
+REFS = "__references__"  # deal-values key holding the reference values, for quantifiers
+
+FALLBACK_GUIDANCE = (
+    "Do not promise it. You can say the customer's request has been passed to product and "
+    "that you will confirm what is possible before they sign."
+)
+AVAILABILITY_WORDS = {
+    "available": "generally available",
+    "beta": "in beta (no SLA)",
+    "coming_soon": "coming soon",
+    "uncertain": "not committed on the roadmap",
+    "never": "not going to be built",
+    "unknown": "not on the roadmap",
+}
+
+
+@dataclass(eq=False)
+class StoredRule:
+    """A rule as stored: its id and version travel into every finding it produces."""
+
+    id: str
+    version: int
+    enabled: bool
+    definition: RuleDefinition
+
+    @cached_property
+    def compiled(self) -> CompiledRule:
+        return compile_rule(self.definition)
+
+
+@dataclass(slots=True)
+class CompiledRule:
+    predicate: Predicate
+    explain: Explainer
+    in_scope: Callable[[Values], bool]
+    # Availabilities a reference must have for the rule to possibly match (None: any). Lets
+    # the engine skip references without calling the predicate.
+    availabilities: frozenset[str] | None
+    message: list[tuple[bool, str]]  # (is_placeholder, text)
+    applies_to: str
+
+
+# -- compilation ---------------------------------------------------------------------------
+
+
+def compile_rule(definition: RuleDefinition) -> CompiledRule:
+    predicate, explain = _compile(definition.when)
+    return CompiledRule(
+        predicate=predicate,
+        explain=explain,
+        in_scope=_compile_scope(definition),
+        availabilities=_required_availabilities(definition.when)
+        if definition.applies_to == "reference"
+        else None,
+        message=_compile_message(definition.message),
+        applies_to=definition.applies_to,
+    )
+
+
+def _compile_scope(definition: RuleDefinition) -> Callable[[Values], bool]:
+    scope = definition.scope
+    pipelines = set(scope.pipelines) if scope.pipelines is not None else None
+    stages = set(scope.stages) if scope.stages is not None else None
+    min_probability = scope.min_stage_probability
+    min_amount = scope.min_amount
+
+    def in_scope(deal: Values) -> bool:
+        if pipelines is not None and deal["deal.pipeline"] not in pipelines:
+            return False
+        if stages is not None and deal["deal.stage"] not in stages:
+            return False
+        if min_probability is not None:
+            p = deal["deal.stage.probability"]
+            if p is None or not p >= min_probability:
+                return False
+        if min_amount is not None:
+            a = deal["deal.amount"]
+            if a is None or not a >= min_amount:
+                return False
+        return True
+
+    return in_scope
+
+
+def _getter(name: str) -> Callable[[Values | None, Values], Any]:
+    if FIELDS[name].scope == "reference":
+        return lambda r, d: r.get(name) if r is not None else None
+    return lambda r, d: d.get(name)
+
+
+def _literal(name: str, value: Any) -> Any:
+    kind = FIELDS[name].kind
+    if kind == "date" and isinstance(value, str):
+        return parse_date(value)
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, FieldRef):
+        if value.offset_days:
+            sign = "+" if value.offset_days > 0 else "-"
+            return f"{value.field} {sign} {abs(value.offset_days)} days"
+        return value.field
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+_OP_WORDS = {"eq": "=", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+
+
+def describe(node: Condition) -> str:
+    """A condition as a person would read it."""
+    if node.all_ is not None:
+        return " AND ".join(_paren(c) for c in node.all_)
+    if node.any_ is not None:
+        return " OR ".join(_paren(c) for c in node.any_)
+    if node.not_ is not None:
+        return f"NOT ({describe(node.not_)})"
+    if node.any_reference is not None:
+        return f"any reference: ({describe(node.any_reference)})"
+    if node.all_references is not None:
+        return f"all references: ({describe(node.all_references)})"
+    if node.count_references is not None:
+        return _describe_count(node.count_references)
+    op = node.op or ""
+    if op in ("is_null", "not_null"):
+        return f"{node.field} {'is empty' if op == 'is_null' else 'is set'}"
+    return f"{node.field} {_OP_WORDS.get(op, op.replace('_', ' '))} {_show(node.value)}"
+
+
+def _describe_count(count: CountReferences) -> str:
+    where = f" where ({describe(count.where)})" if count.where is not None else ""
+    return f"number of references{where} {_OP_WORDS[count.op]} {count.value}"
+
+
+def _paren(node: Condition) -> str:
+    text = describe(node)
+    return (
+        f"({text})" if (node.all_ or node.any_) and len(node.all_ or node.any_ or []) > 1 else text
+    )
+
+
+def _compile(node: Condition) -> tuple[Predicate, Explainer]:
+    if node.all_ is not None:
+        parts = [_compile(c) for c in node.all_]
+        preds = [p for p, _ in parts]
+
+        def all_pred(r: Values | None, d: Values) -> bool:
+            return all(p(r, d) for p in preds)
+
+        def all_explain(r: Values | None, d: Values) -> str:
+            texts = [e(r, d) for _, e in parts]
+            return " AND ".join(f"({t})" if " OR " in t else t for t in texts)
+
+        return all_pred, all_explain
+    if node.any_ is not None:
+        parts = [_compile(c) for c in node.any_]
+        preds = [p for p, _ in parts]
+
+        def any_pred(r: Values | None, d: Values) -> bool:
+            return any(p(r, d) for p in preds)
+
+        def any_explain(r: Values | None, d: Values) -> str:
+            for p, e in parts:
+                if p(r, d):
+                    return e(r, d)
+            return describe(node)
+
+        return any_pred, any_explain
+    if node.not_ is not None:
+        inner, _ = _compile(node.not_)
+        text = f"NOT ({describe(node.not_)})"
+        return (lambda r, d: not inner(r, d)), (lambda r, d: text)
+    if node.any_reference is not None or node.all_references is not None:
+        is_any = node.any_reference is not None
+        inner_node = node.any_reference if is_any else node.all_references
+        inner, inner_explain = _compile(inner_node)  # type: ignore[arg-type]
+
+        def quantifier(r: Values | None, d: Values) -> bool:
+            refs = d.get(REFS) or []
+            if is_any:
+                return any(inner(ref, d) for ref in refs)
+            return bool(refs) and all(inner(ref, d) for ref in refs)
+
+        def quantifier_explain(r: Values | None, d: Values) -> str:
+            refs = d.get(REFS) or []
+            if is_any:
+                for ref in refs:
+                    if inner(ref, d):
+                        name = ref.get("feature.name") or "a reference"
+                        return f"any reference: {inner_explain(ref, d)} ({name})"
+            return describe(node)
+
+        return quantifier, quantifier_explain
+    if node.count_references is not None:
+        count = node.count_references
+        where = _compile(count.where)[0] if count.where is not None else None
+        compare = _COMPARE[count.op]
+        target = float(count.value)
+
+        def matched(d: Values) -> int:
+            refs = d.get(REFS) or []
+            return len(refs) if where is None else sum(1 for ref in refs if where(ref, d))
+
+        text = _describe_count(count)
+        return (
+            (lambda r, d: compare(float(matched(d)), target)),
+            (lambda r, d: f"{text} (found {matched(d)})"),
+        )
+    return _compile_leaf(node)
+
+
+def _lt(a: Any, b: Any) -> bool:
+    return a < b
+
+
+def _le(a: Any, b: Any) -> bool:
+    return a <= b
+
+
+def _gt(a: Any, b: Any) -> bool:
+    return a > b
+
+
+def _ge(a: Any, b: Any) -> bool:
+    return a >= b
+
+
+def _eq(a: Any, b: Any) -> bool:
+    return a == b
+
+
+def _ne(a: Any, b: Any) -> bool:
+    return a != b
+
+
+_COMPARE = {
+    "eq": _eq,
+    "ne": _ne,
+    "lt": _lt,
+    "lte": _le,
+    "gt": _gt,
+    "gte": _ge,
+    "before": _lt,
+    "after": _gt,
+}
+
+
+def _compile_leaf(node: Condition) -> tuple[Predicate, Explainer]:
+    name = node.field
+    assert name is not None and node.op is not None  # guaranteed by schema validation
+    get = _getter(name)
+    op = node.op
+    text = describe(node)
+
+    def explain(r: Values | None, d: Values) -> str:
+        return text
+
+    if op == "is_null":
+        return (lambda r, d: get(r, d) is None), explain
+    if op == "not_null":
+        return (lambda r, d: get(r, d) is not None), explain
+    if op in ("in", "not_in"):
+        members = frozenset(_literal(name, v) for v in node.value)  # type: ignore[union-attr]
+        if op == "in":
+            return (lambda r, d: (v := get(r, d)) is not None and v in members), explain
+        return (lambda r, d: (v := get(r, d)) is not None and v not in members), explain
+    compare = _COMPARE[op]
+    value = node.value
+    if isinstance(value, FieldRef):
+        other = _getter(value.field)
+        shift = timedelta(days=value.offset_days) if FIELDS[name].kind == "date" else None
+
+        def ref_pred(r: Values | None, d: Values) -> bool:
+            a = get(r, d)
+            b = other(r, d)
+            if a is None or b is None:
+                return False
+            if shift:
+                try:
+                    b = b + shift
+                except OverflowError:
+                    return False
+            return compare(a, b)
+
+        def ref_explain(r: Values | None, d: Values) -> str:
+            return f"{text} ({_show(get(r, d))} vs {_show(other(r, d))})"
+
+        return ref_pred, ref_explain
+    literal = _literal(name, value)
+    if literal is None:  # unparseable literal slipped through: never true
+        return (lambda r, d: False), explain
+
+    def literal_pred(r: Values | None, d: Values) -> bool:
+        v = get(r, d)
+        return v is not None and compare(v, literal)
+
+    return literal_pred, explain
+
+
+def _required_availabilities(node: Condition) -> frozenset[str] | None:
+    """A set S such that the condition can only hold when feature.availability is in S."""
+    everything = frozenset(a.value for a in Availability)
+    if node.all_ is not None:
+        result: frozenset[str] | None = None
+        for child in node.all_:
+            sub = _required_availabilities(child)
+            if sub is not None:
+                result = sub if result is None else result & sub
+        return result
+    if node.any_ is not None:
+        subs = [_required_availabilities(c) for c in node.any_]
+        if any(s is None for s in subs):
+            return None
+        return frozenset().union(*subs)  # type: ignore[arg-type]
+    if node.field == "feature.availability" and isinstance(node.value, str | list):
+        values = frozenset(node.value if isinstance(node.value, list) else [node.value])
+        if node.op in ("eq", "in"):
+            return values
+        if node.op in ("ne", "not_in"):
+            return everything - values
+    return None
+
+
+def _compile_message(template: str) -> list[tuple[bool, str]]:
+    parts: list[tuple[bool, str]] = []
+    pos = 0
+    while (start := template.find("{", pos)) >= 0:
+        end = template.find("}", start)
+        if end < 0:
+            break
+        if start > pos:
+            parts.append((False, template[pos:start]))
+        parts.append((True, template[start + 1 : end].strip()))
+        pos = end + 1
+    if pos < len(template):
+        parts.append((False, template[pos:]))
+    return parts
+
+
+# -- values --------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def deal_values(snapshot: DealSnapshot, today: date) -> Values:
+    stage = snapshot.stage
+    return {
+        "deal.name": snapshot.name,
+        "deal.pipeline": snapshot.pipeline,
+        "deal.stage": stage.id,
+        "deal.stage.label": stage.label,
+        "deal.stage.probability": _number(stage.probability),
+        "deal.stage.is_won": stage.is_won,
+        "deal.stage.is_closed": stage.is_closed,
+        "deal.amount": _number(snapshot.amount),
+        "deal.currency": snapshot.currency,
+        "deal.close_date": snapshot.close_date,
+        "deal.owner_id": snapshot.owner_id,
+        "deal.line_item_count": float(len(snapshot.line_items)),
+        "deal.note_count": float(len(snapshot.notes)),
+        "today": today,
+    }
+
+
+def reference_values(ref: FeatureReference, feature: Feature | None) -> Values:
+    return {
+        "feature.key": ref.feature_key,
+        "feature.name": feature.name if feature else ref.feature_name,
+        "feature.availability": (
+            feature.availability.value if feature else Availability.unknown.value
+        ),
+        "feature.target_date": feature.target_date if feature else None,
+        "feature.confidence": _number(feature.confidence) if feature else None,
+        "feature.source": feature.source if feature else None,
+        "feature.source_status": feature.source_status if feature else None,
+        "reference.source": ref.source,
+        "reference.is_commitment": ref.is_commitment,
+        "reference.is_question": ref.is_question,
+        "reference.custom_build": ref.custom_build,
+        "reference.promised_date": ref.promised_date,
+        "reference.score": _number(ref.score),
+    }
+
+
+def format_date(value: date | None) -> str | None:
+    return f"{value:%b} {value.day}, {value.year}" if value else None
+
+
+def _render(
+    parts: list[tuple[bool, str]],
+    *,
+    rule: RuleDefinition,
+    snapshot: DealSnapshot,
+    ref: FeatureReference | None = None,
+    feature: Feature | None = None,
+    matched: list[FeatureReference] | None = None,
+) -> str:
+    out: list[str] = []
+    for is_placeholder, text in parts:
+        out.append(
+            _placeholder(text, rule, snapshot, ref, feature, matched) if is_placeholder else text
+        )
+    return "".join(out).strip()
+
+
+def _placeholder(
+    name: str,
+    rule: RuleDefinition,
+    snapshot: DealSnapshot,
+    ref: FeatureReference | None,
+    feature: Feature | None,
+    matched: list[FeatureReference] | None,
+) -> str:
+    if name == "feature.name":
+        return feature.name if feature else (ref.feature_name if ref else "")
+    if name == "feature.key":
+        return (feature.key if feature else None) or "(not on the roadmap)"
+    if name == "feature.availability":
+        availability = feature.availability.value if feature else "unknown"
+        return AVAILABILITY_WORDS[availability]
+    if name == "feature.target_date":
+        return format_date(feature.target_date if feature else None) or "no target date"
+    if name == "feature.confidence":
+        if feature and feature.confidence is not None:
+            return f"{round(feature.confidence * 100)}%"
+        return "unknown confidence"
+    if name == "feature.guidance":
+        return (feature.guidance if feature and feature.guidance else FALLBACK_GUIDANCE).strip()
+    if name == "feature.url":
+        return (feature.url if feature else None) or ""
+    if name == "reference.evidence":
+        return ref.evidence if ref else ""
+    if name == "reference.source":
+        if ref is None:
+            return ""
+        return "a line item" if ref.source == "line_item" else "a note"
+    if name == "reference.promised_date":
+        return (format_date(ref.promised_date) if ref else None) or "no stated date"
+    if name == "reference.matched_text":
+        return (ref.matched_text or ref.feature_name) if ref else ""
+    if name == "deal.name":
+        return snapshot.name or snapshot.deal_id
+    if name == "deal.close_date":
+        return format_date(snapshot.close_date) or "no close date"
+    if name == "deal.amount":
+        if snapshot.amount is None:
+            return "no amount"
+        amount = _number(snapshot.amount)
+        text = f"{amount:,.0f}" if amount is not None else str(snapshot.amount)
+        return f"{text} {snapshot.currency}" if snapshot.currency else text
+    if name == "deal.stage":
+        return snapshot.stage.label or snapshot.stage.id
+    if name == "deal.pipeline":
+        return snapshot.pipeline or ""
+    if name == "deal.owner_name":
+        return snapshot.owner_name or "the deal owner"
+    if name == "rule.name":
+        return rule.name
+    if name == "matched.count":
+        return str(len(matched or []))
+    if name == "matched.features":
+        names = list(dict.fromkeys(r.feature_name for r in matched or []))
+        return ", ".join(names)
+    return ""
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Hit:
+    finding: Finding
+    order: int
+    promised_date: date | None = None
+
+
+def evaluate(
+    snapshot: DealSnapshot,
+    catalog: Catalog,
+    rules: Sequence[StoredRule],
+    *,
+    approvals: Sequence[ApprovalGrant] = (),
+    today: date | None = None,
+    references: list[FeatureReference] | None = None,
+) -> EvaluationResult:
+    """Findings and verdict for one deal. Pass `references` to skip reading the notes again
+    (e.g. re-evaluating a stored snapshot after a roadmap change with unchanged text)."""
+    if today is None:
+        today = datetime.now(UTC).date()
+    refs = references if references is not None else find_references(snapshot, catalog, today=today)
+    deal = deal_values(snapshot, today)
+    features = [catalog.get(r.feature_key) for r in refs]
+    values = [reference_values(r, f) for r, f in zip(refs, features, strict=True)]
+    by_availability: dict[str, list[int]] = {}
+    for i, v in enumerate(values):
+        by_availability.setdefault(v["feature.availability"], []).append(i)
+    deal[REFS] = values
+
+    hits: list[_Hit] = []
+    for rule in sorted(rules, key=lambda r: r.id):
+        definition = rule.definition
+        if not rule.enabled or not definition.enabled:
+            continue
+        compiled = rule.compiled
+        if not compiled.in_scope(deal):
+            continue
+        if compiled.applies_to == "deal":
+            if compiled.predicate(None, deal):
+                matched = _matched_references(definition, compiled, refs, values, deal)
+                hits.append(
+                    _Hit(
+                        Finding(
+                            rule_id=rule.id,
+                            rule_version=rule.version,
+                            rule_name=definition.name,
+                            severity=definition.severity,
+                            message=_render(
+                                compiled.message,
+                                rule=definition,
+                                snapshot=snapshot,
+                                matched=matched,
+                            ),
+                            clause=compiled.explain(None, deal),
+                        ),
+                        order=-1,
+                    )
+                )
+            continue
+        if compiled.availabilities is None:
+            candidates: Sequence[int] = range(len(refs))
+        else:
+            candidates = sorted(
+                i for a in compiled.availabilities for i in by_availability.get(a, ())
+            )
+        for i in candidates:
+            if not compiled.predicate(values[i], deal):
+                continue
+            ref, feature = refs[i], features[i]
+            hits.append(
+                _Hit(
+                    Finding(
+                        rule_id=rule.id,
+                        rule_version=rule.version,
+                        rule_name=definition.name,
+                        severity=definition.severity,
+                        message=_render(
+                            compiled.message,
+                            rule=definition,
+                            snapshot=snapshot,
+                            ref=ref,
+                            feature=feature,
+                        ),
+                        feature_key=ref.feature_key,
+                        feature_name=feature.name if feature else ref.feature_name,
+                        availability=feature.availability if feature else Availability.unknown,
+                        evidence=ref.evidence,
+                        source=ref.source,
+                        clause=compiled.explain(values[i], deal),
+                    ),
+                    order=i,
+                    promised_date=ref.promised_date,
+                )
+            )
+    del deal[REFS]
+
+    for hit in hits:
+        grant = _grant_for(hit, approvals)
+        if grant is not None:
+            hit.finding.approved = True
+            hit.finding.approved_by = grant.approver
+            hit.finding.approval_id = grant.id
+    hits.sort(key=lambda h: (-SEVERITY_RANK[h.finding.severity], h.order, h.finding.rule_id))
+    findings = [h.finding for h in hits]
+    return EvaluationResult(status=verdict(findings), findings=findings, references=list(refs))
+
+
+def _matched_references(
+    definition: RuleDefinition,
+    compiled: CompiledRule,
+    refs: list[FeatureReference],
+    values: list[Values],
+    deal: Values,
+) -> list[FeatureReference]:
+    """The references a deal rule's quantifier was about (for {matched.*} placeholders)."""
+    node = definition.when
+    inner = node.any_reference or node.all_references
+    if inner is None and node.count_references is not None:
+        inner = node.count_references.where
+    if inner is None:
+        return list(refs) if node.count_references is not None else []
+    predicate = _compile(inner)[0]
+    return [r for r, v in zip(refs, values, strict=True) if predicate(v, deal)]
+
+
+def _grant_for(hit: _Hit, approvals: Sequence[ApprovalGrant]) -> ApprovalGrant | None:
+    """A grant covers a finding for its feature (and rule, if it names one); a grant given for a
+    promised date does not cover a later promise."""
+    for grant in sorted(approvals, key=lambda g: g.id):
+        if grant.feature_key != hit.finding.feature_key:
+            continue
+        if grant.rule_id is not None and grant.rule_id != hit.finding.rule_id:
+            continue
+        if (
+            grant.promised_date is not None
+            and hit.promised_date is not None
+            and hit.promised_date > grant.promised_date
+        ):
+            continue
+        return grant
+    return None
+
+
+def verdict(findings: Sequence[Finding]) -> VerdictStatus:
+    """Any unapproved block -> blocked; any warning or approved block -> warning; else clear."""
+    status = VerdictStatus.clear
+    for f in findings:
+        if f.severity == Severity.block and not f.approved:
+            return VerdictStatus.blocked
+        if f.severity in (Severity.warning, Severity.block):
+            status = VerdictStatus.warning
+    return status

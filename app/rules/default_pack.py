@@ -1,0 +1,156 @@
+"""The rule pack installed on first start; RevOps edit these like any other rule.
+
+Messages are written for the sales rep reading the CRM task: what is wrong, in plain words, and
+what they may say instead (the feature's guidance, or a safe fallback when product wrote none).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LATE = {
+    "any": [
+        {"field": "feature.target_date", "op": "is_null"},
+        {"field": "feature.target_date", "op": "after", "value": {"field": "deal.close_date"}},
+        {
+            "field": "feature.target_date",
+            "op": "after",
+            "value": {"field": "reference.promised_date"},
+        },
+    ]
+}
+_SOLD_OR_PROMISED = {
+    "any": [
+        {"field": "reference.is_commitment", "op": "eq", "value": True},
+        {"field": "reference.source", "op": "eq", "value": "line_item"},
+    ]
+}
+_SAY_INSTEAD = " What you can say instead: {feature.guidance}"
+
+DEFAULT_RULES: list[dict[str, Any]] = [
+    {
+        "id": "never-built",
+        "name": "Feature that will never be built",
+        "description": "Any dependency on a feature product has decided not to build blocks the deal.",
+        "severity": "block",
+        "applies_to": "reference",
+        "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+        "message": (
+            "{feature.name} is not going to be built, but this deal depends on it "
+            '({reference.source}: "{reference.evidence}"). Take it out of the deal and do not '
+            "promise it." + _SAY_INSTEAD
+        ),
+    },
+    {
+        "id": "unknown-promised",
+        "name": "Promise of something not on the roadmap",
+        "description": "A promise about a feature nobody has planned blocks the deal.",
+        "severity": "block",
+        "applies_to": "reference",
+        "when": {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "unknown"},
+                {"field": "reference.is_commitment", "op": "eq", "value": True},
+            ]
+        },
+        "message": (
+            'Something was promised that is not on the roadmap ({feature.name}): "'
+            '{reference.evidence}". Nobody has agreed to build it, so the customer cannot be '
+            "promised it." + _SAY_INSTEAD
+        ),
+    },
+    {
+        "id": "promised-past-target",
+        "name": "Coming-soon or uncertain feature sold or promised too early",
+        "description": (
+            "A coming-soon or uncertain feature that is on a line item or promised, when its "
+            "target date is after the close date or the promised date, or there is no target "
+            "date, blocks the deal."
+        ),
+        "severity": "block",
+        "applies_to": "reference",
+        "when": {
+            "all": [
+                {
+                    "field": "feature.availability",
+                    "op": "in",
+                    "value": ["coming_soon", "uncertain"],
+                },
+                _SOLD_OR_PROMISED,
+                _LATE,
+            ]
+        },
+        "message": (
+            "{feature.name} is {feature.availability} (target date: {feature.target_date}), "
+            "but this deal sells or promises it (promised date: {reference.promised_date}; "
+            'the deal closes {deal.close_date}; {reference.source}: "{reference.evidence}"). '
+            "It may not be ready in time, so it cannot be promised." + _SAY_INSTEAD
+        ),
+    },
+    {
+        "id": "uncertain-mentioned",
+        "name": "Uncertain feature mentioned",
+        "description": "Talking about a feature that is not committed is a risk: warn the rep.",
+        "severity": "warning",
+        "applies_to": "reference",
+        "when": {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "uncertain"},
+                {"field": "reference.source", "op": "eq", "value": "note"},
+                {"field": "reference.is_commitment", "op": "eq", "value": False},
+            ]
+        },
+        "message": (
+            "{feature.name} came up with the customer, but it is {feature.availability}: it "
+            'may never ship. Do not promise it or a date ("{reference.evidence}").' + _SAY_INSTEAD
+        ),
+    },
+    {
+        "id": "coming-soon-mentioned",
+        "name": "Coming-soon feature mentioned",
+        "description": "For information: the feature is committed with a target date.",
+        "severity": "info",
+        "applies_to": "reference",
+        "when": {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "coming_soon"},
+                {"not": {"all": [_SOLD_OR_PROMISED, _LATE]}},
+            ]
+        },
+        "message": (
+            "{feature.name} is coming soon: target date {feature.target_date} "
+            "(confidence {feature.confidence}). You may mention it; do not promise a date "
+            "earlier than the target." + _SAY_INSTEAD
+        ),
+    },
+    {
+        "id": "beta-sold",
+        "name": "Beta feature sold",
+        "description": "A beta feature on a line item or promised: sell it as beta, no SLA.",
+        "severity": "warning",
+        "applies_to": "reference",
+        "when": {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "beta"},
+                _SOLD_OR_PROMISED,
+            ]
+        },
+        "message": (
+            "{feature.name} is in beta. It can only be sold as a beta: no SLA, uptime or "
+            'support promises ({reference.source}: "{reference.evidence}").' + _SAY_INSTEAD
+        ),
+    },
+    {
+        "id": "custom-build",
+        "name": "Custom-build language",
+        "description": "Promising to build something for one customer needs product sign-off.",
+        "severity": "warning",
+        "applies_to": "reference",
+        "when": {"field": "reference.custom_build", "op": "eq", "value": True},
+        "message": (
+            'This sounds like a promise to build something for this customer: "'
+            '{reference.evidence}". Custom work has to be agreed with product before it is '
+            "offered." + _SAY_INSTEAD
+        ),
+    },
+]

@@ -1,0 +1,139 @@
+"""What the rep reads in the CRM: a one-line status, a task, and a note.
+
+Plain language for a salesperson: what is wrong, what may be said instead (already inside each
+finding's message), and how a block is lifted. Approved findings name who approved them.
+"""
+
+from __future__ import annotations
+
+from app.rules.model import DealSnapshot, EvaluationResult, Finding, Severity, VerdictStatus
+
+SUMMARY_LIMIT = 1000
+HOW_TO_LIFT = (
+    "To lift a block, change the deal (remove the line item, or correct the promise with the "
+    "customer in writing), or ask a product owner to approve it in roadmap-guard."
+)
+_LABEL = {Severity.block: "BLOCKER", Severity.warning: "WARNING", Severity.info: "FYI"}
+
+
+def _unapproved(result: EvaluationResult, severity: Severity) -> list[Finding]:
+    return [f for f in result.findings if f.severity == severity and not f.approved]
+
+
+def _approved(result: EvaluationResult) -> list[Finding]:
+    return [f for f in result.findings if f.approved]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _names(findings: list[Finding]) -> str:
+    return ", ".join(dict.fromkeys(f.feature_name or f.rule_name for f in findings))
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def summary_text(result: EvaluationResult) -> str:
+    """One short status for a CRM property (at most 1000 characters)."""
+    blocks = _unapproved(result, Severity.block)
+    warnings = _unapproved(result, Severity.warning)
+    approved = _approved(result)
+    parts: list[str] = []
+    if result.status == VerdictStatus.blocked:
+        parts.append(
+            f"Blocked by the roadmap check: {_plural(len(blocks), 'problem')} must be fixed or "
+            f"approved before this deal can close ({_names(blocks)})."
+        )
+    elif result.status == VerdictStatus.warning:
+        parts.append("Roadmap warnings: the deal may close, but read the roadmap task first.")
+    else:
+        checked = len({r.feature_key or r.feature_name for r in result.references})
+        parts.append(
+            "Roadmap check clear: nothing in this deal depends on features that are not ready"
+            + (f" ({_plural(checked, 'feature')} checked)." if checked else ".")
+        )
+    if warnings:
+        parts.append(f"Warnings: {_names(warnings)}.")
+    if approved:
+        parts.append(
+            "Approved: "
+            + "; ".join(
+                f"{f.feature_name or f.rule_name} by {f.approved_by}"
+                for f in {(f.feature_key, f.approved_by): f for f in approved}.values()
+            )
+            + "."
+        )
+    return _truncate(" ".join(parts), SUMMARY_LIMIT)
+
+
+def _finding_lines(f: Finding) -> list[str]:
+    head = f"[{_LABEL[f.severity]}] {f.message}"
+    if f.approved:
+        head = f"[APPROVED by {f.approved_by}] {f.message}"
+    return [head]
+
+
+def task_text(result: EvaluationResult, snapshot: DealSnapshot) -> tuple[str, str]:
+    """Subject and body of the one roadmap task per deal."""
+    deal = snapshot.name or snapshot.deal_id
+    blocks = _unapproved(result, Severity.block)
+    warnings = _unapproved(result, Severity.warning)
+    if result.status == VerdictStatus.blocked:
+        subject = f"Roadmap check: {deal} is blocked ({_plural(len(blocks), 'problem')} to fix)"
+    elif result.status == VerdictStatus.warning:
+        subject = f"Roadmap check: {deal} has {_plural(len(warnings) or 1, 'warning')}"
+    else:
+        subject = f"Roadmap check: {deal} is clear"
+    lines: list[str] = []
+    if result.status == VerdictStatus.clear:
+        lines.append("All roadmap problems on this deal are resolved. Nothing left to do.")
+    else:
+        lines.append(
+            "This deal depends on features that are not ready to be sold as described. "
+            "Please review each point below."
+        )
+    for f in blocks + warnings:
+        lines.append("")
+        lines.extend(_finding_lines(f))
+    if approved := _approved(result):
+        lines.append("")
+        lines.append("Already approved:")
+        for f in approved:
+            lines.extend(_finding_lines(f))
+    if blocks:
+        lines.append("")
+        lines.append(HOW_TO_LIFT)
+    return _truncate(subject, 250), "\n".join(lines)
+
+
+def note_text(result: EvaluationResult, snapshot: DealSnapshot) -> str:
+    """A fuller record for the deal's timeline: verdict, every finding, what was checked."""
+    status = {
+        VerdictStatus.blocked: "BLOCKED",
+        VerdictStatus.warning: "WARNING",
+        VerdictStatus.clear: "CLEAR",
+    }[result.status]
+    lines = [f"Roadmap check: {status}", summary_text(result)]
+    if result.findings:
+        lines.append("")
+        for f in result.findings:
+            lines.extend(_finding_lines(f))
+    if result.references:
+        lines.append("")
+        lines.append("Features this deal depends on:")
+        seen: set[str] = set()
+        for ref in result.references:
+            name = ref.feature_name
+            if name in seen:
+                continue
+            seen.add(name)
+            how = "line item" if ref.source == "line_item" else "note"
+            flag = ", promised" if ref.is_commitment else ", asked about" if ref.is_question else ""
+            lines.append(f"- {name} ({how}{flag})")
+    if _unapproved(result, Severity.block):
+        lines.append("")
+        lines.append(HOW_TO_LIFT)
+    return "\n".join(lines)

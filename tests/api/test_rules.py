@@ -1,0 +1,142 @@
+"""/api/v1/rules: CRUD, versions, enable/disable, validate, schema, and the default pack."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.models import AuditLog, Deal, DealQueue, Rule, RuleVersion
+
+NEVER = {
+    "id": "never-sold",
+    "name": "Never sold",
+    "severity": "block",
+    "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+    "message": "{feature.name} will never be built. {feature.guidance}",
+}
+
+
+def test_create_version_enable_disable_delete_with_audit(client, api_key, engine):
+    revops = api_key("revops")
+    r = client.post("/api/v1/rules", json=NEVER, headers=revops)
+    assert r.status_code == 201, r.text
+    assert (r.json()["id"], r.json()["version"], r.json()["enabled"]) == ("never-sold", 1, True)
+
+    changed = {**NEVER, "severity": "warning"}
+    r = client.put("/api/v1/rules/never-sold", json=changed, headers=revops)
+    assert r.status_code == 200 and r.json()["version"] == 2
+    r = client.post("/api/v1/rules/never-sold/disable", headers=revops)
+    assert (r.json()["version"], r.json()["enabled"]) == (3, False)
+    assert client.get("/api/v1/rules?enabled=true", headers=revops).json() == []
+    r = client.post("/api/v1/rules/never-sold/enable", headers=revops)
+    assert (r.json()["version"], r.json()["enabled"]) == (4, True)
+
+    versions = client.get("/api/v1/rules/never-sold/versions", headers=api_key("viewer")).json()
+    assert [(v["version"], v["enabled"], v["definition"]["severity"]) for v in versions] == [
+        (1, True, "block"),
+        (2, True, "warning"),
+        (3, False, "warning"),
+        (4, True, "warning"),
+    ]
+    assert versions[0]["actor"] == "revops:test-revops"
+
+    assert client.delete("/api/v1/rules/never-sold", headers=revops).status_code == 200
+    assert client.get("/api/v1/rules/never-sold", headers=revops).status_code == 404
+    with Session(engine) as s:
+        actions = [a.action for a in s.exec(select(AuditLog).where(AuditLog.entity_type == "rule"))]
+        assert len(s.exec(select(RuleVersion)).all()) == 4  # kept after deletion
+    assert actions == ["rule.create", "rule.update", "rule.disable", "rule.enable", "rule.delete"]
+
+
+def test_bad_rule_is_refused_with_every_path(client, api_key, engine):
+    bad = {
+        "name": "",
+        "severity": "fatal",
+        "when": {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "someday"},
+                {"field": "deal.amount", "op": "after", "value": 10},
+                {"field": "feature.colour", "op": "eq", "value": "red"},
+            ]
+        },
+        "message": "{feature.nmae}",
+        "surprise": 1,
+    }
+    r = client.post("/api/v1/rules", json=bad, headers=api_key("revops"))
+    assert r.status_code == 422
+    locs = {tuple(e["loc"][1:]) for e in r.json()["detail"]}
+    assert {
+        ("name",),
+        ("severity",),
+        ("surprise",),
+        ("when", "all", 0, "value"),
+        ("when", "all", 1, "op"),
+        ("when", "all", 2, "field"),
+        ("message",),
+    } <= locs
+    with Session(engine) as s:
+        assert s.exec(select(Rule)).all() == []
+
+    r = client.post("/api/v1/rules/validate", json=bad, headers=api_key("viewer"))
+    assert r.status_code == 200
+    report = r.json()
+    assert report["valid"] is False
+    assert "when.all[1].op" in {e["path"] for e in report["errors"]}
+    r = client.post("/api/v1/rules/validate", json=NEVER, headers=api_key("viewer"))
+    assert r.json() == {"valid": True, "errors": []}
+    with Session(engine) as s:
+        assert s.exec(select(Rule)).all() == []  # validate saves nothing
+
+
+def test_conflicts_and_not_found(client, api_key):
+    revops = api_key("revops")
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 409
+    r = client.put("/api/v1/rules/never-sold", json={**NEVER, "id": "other"}, headers=revops)
+    assert r.status_code == 422 and "ids do not change" in r.json()["error"]["message"]
+    assert client.put("/api/v1/rules/nope", json=NEVER, headers=revops).status_code == 404
+    assert client.post("/api/v1/rules/nope/enable", headers=revops).status_code == 404
+    assert client.get("/api/v1/rules/nope/versions", headers=revops).status_code == 404
+    no_id = {k: v for k, v in NEVER.items() if k != "id"}
+    r = client.post("/api/v1/rules", json=no_id, headers=revops)
+    assert r.status_code == 201 and r.json()["id"] == "never-sold-2"  # slug of the name, unique
+    assert (
+        client.post("/api/v1/rules", json=NEVER, headers=api_key("engineering")).status_code == 403
+    )
+
+
+def test_schema_endpoint_and_openapi_component(client, api_key):
+    schema = client.get("/api/v1/rules/schema", headers=api_key("viewer")).json()
+    assert "when" in schema["properties"] and schema["additionalProperties"] is False
+    openapi = client.get("/openapi.json").json()
+    assert "RuleDefinition" in openapi["components"]["schemas"]
+    body = openapi["paths"]["/api/v1/rules"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].endswith("/RuleDefinition")
+
+
+def test_rule_change_queues_open_deals_only(client, api_key, engine):
+    with Session(engine) as s:
+        for deal_id, closed in (("open-1", False), ("won-1", True)):
+            s.add(Deal(crm="test", deal_id=deal_id, is_closed=closed, snapshot={"x": 1}))
+        s.commit()
+    r = client.post("/api/v1/rules", json=NEVER, headers=api_key("revops"))
+    assert r.json()["deals_queued"] == 1
+    with Session(engine) as s:
+        queued = [(q.deal_id, q.reason) for q in s.exec(select(DealQueue))]
+    assert queued == [("open-1", "roadmap")]
+
+
+def test_default_rules_install_once_and_leave_edits_alone(engine):
+    from app.rules.default_pack import DEFAULT_RULES
+    from app.services.rules_service import install_default_rules
+
+    with Session(engine) as s:
+        assert install_default_rules(s) == len(DEFAULT_RULES) >= 7
+        s.commit()
+        first = s.exec(select(Rule)).first()
+        first.enabled = False
+        s.add(first)
+        s.commit()
+        assert install_default_rules(s) == 0
+        s.commit()
+        assert s.get(Rule, first.id).enabled is False
+        assert all(r.builtin for r in s.exec(select(Rule)))

@@ -1,0 +1,144 @@
+"""A roadmap change re-queues exactly the open deals that depend on it: not closed ones, not
+unrelated ones; new aliases and new product mappings reach deals not yet in the index."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from app.models import Deal, DealFeature, DealQueue, Rule, utcnow
+from app.rules.model import DealSnapshot, LineItem, Note, Stage
+from app.services import features_service, mappings_service
+from app.services.pipeline import apply_snapshot, reevaluate_stored
+
+ACTOR = "revops:test"
+
+
+def _snapshot(deal_id: str, *, closed=False, sku=None, note=None) -> DealSnapshot:
+    return DealSnapshot(
+        crm="test",
+        deal_id=deal_id,
+        name=f"Deal {deal_id}",
+        stage=Stage(id="won" if closed else "qualify", is_closed=closed, is_won=closed),
+        close_date=date(2026, 12, 31),
+        line_items=[LineItem(id="li", name="Add-on", sku=sku)] if sku else [],
+        notes=[Note(id="n", body=note)] if note else [],
+    )
+
+
+@pytest.fixture
+def world(engine):
+    """Two features, a 'never → block' rule, and deals evaluated once (index built)."""
+    with Session(engine, expire_on_commit=False) as s:
+        for key, name in (("sso", "Single sign-on"), ("scim", "SCIM provisioning")):
+            features_service.create_feature(
+                s,
+                features_service.FeatureCreate(
+                    key=key, name=name, availability="available", skus=[f"SKU-{key.upper()}"]
+                ),
+                actor=ACTOR,
+            )
+        s.add(
+            Rule(
+                id="never-sold",
+                name="Never sold",
+                definition={
+                    "id": "never-sold",
+                    "name": "Never sold",
+                    "severity": "block",
+                    "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+                    "message": "{feature.name} will never be built.",
+                },
+            )
+        )
+        snapshots = [
+            _snapshot("open-sso", sku="SKU-SSO"),
+            _snapshot("won-sso", closed=True, sku="SKU-SSO"),
+            _snapshot("open-scim", note="They need SCIM provisioning for onboarding."),
+            _snapshot("open-okta", note="The customer wants Okta login on day one."),
+            _snapshot("open-bundle", sku="BUNDLE-9"),
+        ]
+        now = utcnow()
+        for snap in snapshots:
+            deal = Deal(crm="test", deal_id=snap.deal_id)
+            apply_snapshot(deal, snap, now)
+            s.add(deal)
+        s.flush()
+        reevaluate_stored(s, "test", [x.deal_id for x in snapshots], trigger="webhook")
+        s.commit()
+    return engine
+
+
+def _queued(engine) -> dict[str, str]:
+    with Session(engine) as s:
+        return {q.deal_id: q.reason for q in s.exec(select(DealQueue))}
+
+
+def _clear_queue(engine) -> None:
+    with Session(engine) as s:
+        for q in s.exec(select(DealQueue)):
+            s.delete(q)
+        s.commit()
+
+
+def test_availability_change_requeues_only_dependent_open_deals(world):
+    with Session(world) as s:
+        assert {d.deal_id: d.verdict for d in s.exec(select(Deal))} == dict.fromkeys(
+            ["open-sso", "won-sso", "open-scim", "open-okta", "open-bundle"], "clear"
+        )
+        _, fanout = features_service.update_feature(
+            s, "sso", features_service.FeatureUpdate(availability="never"), actor=ACTOR
+        )
+        s.commit()
+    assert fanout.candidates == 1
+    assert _queued(world) == {"open-sso": "roadmap"}
+    with Session(world) as s:
+        assert s.exec(select(Deal.verdict).where(Deal.deal_id == "open-sso")).one() == "blocked"
+        assert s.exec(select(Deal.verdict).where(Deal.deal_id == "won-sso")).one() == "clear"
+
+
+def test_change_that_does_not_change_a_verdict_queues_nothing(world):
+    with Session(world) as s:
+        _, fanout = features_service.update_feature(
+            s, "sso", features_service.FeatureUpdate(target_date=date(2027, 1, 1)), actor=ACTOR
+        )
+        s.commit()
+    assert fanout.candidates == 1 and fanout.requeued_count == 0
+    assert _queued(world) == {}
+
+
+def test_new_alias_reaches_deals_not_yet_in_the_index(world):
+    with Session(world) as s:
+        assert not s.exec(select(DealFeature).where(DealFeature.deal_id == "open-okta")).all()
+        features_service.update_feature(
+            s,
+            "scim",
+            features_service.FeatureUpdate(aliases=["Okta login"], availability="never"),
+            actor=ACTOR,
+        )
+        s.commit()
+        index = s.exec(select(DealFeature.feature_key).where(DealFeature.deal_id == "open-okta"))
+        assert list(index) == ["scim"]
+    assert _queued(world) == {"open-scim": "roadmap", "open-okta": "roadmap"}
+
+
+def test_new_product_mapping_fans_out_to_deals_carrying_that_product(world):
+    with Session(world) as s:
+        features_service.update_feature(
+            s, "sso", features_service.FeatureUpdate(availability="never"), actor=ACTOR
+        )
+        s.commit()
+    _clear_queue(world)
+    with Session(world) as s:
+        _, fanout = mappings_service.create_mapping(
+            s,
+            mappings_service.MappingIn(
+                match_kind="sku", match_value="bundle-9", feature_keys=["sso"]
+            ),
+            actor=ACTOR,
+        )
+        s.commit()
+    assert fanout.candidates == 1
+    assert _queued(world) == {"open-bundle": "roadmap"}

@@ -1,0 +1,177 @@
+"""POST /webhooks/hubspot: signed, deduplicated, durable before the answer; own changes ignored."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.connectors.hubspot.events import dedup_key
+from app.jobs.schedules import JobContext
+from app.models import DealQueue, WebhookEvent
+from app.sandbox.hubspot import FakeHubSpot
+
+URL = "http://testserver/webhooks/hubspot"
+
+
+@pytest.fixture
+def client(make_app, hubspot_settings) -> TestClient:
+    with TestClient(make_app(connectors={}, **hubspot_settings)) as c:
+        yield c
+
+
+def _event(fake: FakeHubSpot, **kw) -> dict:
+    base = {
+        "eventId": 100,
+        "subscriptionId": 13,
+        "portalId": int(fake.portal_id),
+        "appId": int(fake.app_id),
+        "occurredAt": 1_700_000_000_000,
+        "subscriptionType": "deal.propertyChange",
+        "attemptNumber": 0,
+        "objectId": 555,
+        "propertyName": "dealstage",
+        "propertyValue": "contractsent",
+        "changeSource": "CRM_UI",
+        "sourceId": "userId:7",
+    }
+    return {**base, **kw}
+
+
+def _queued(engine) -> list[str]:
+    with Session(engine) as s:
+        return sorted(r.deal_id for r in s.exec(select(DealQueue)))
+
+
+def _stored(engine) -> list[WebhookEvent]:
+    with Session(engine) as s:
+        return list(s.exec(select(WebhookEvent)))
+
+
+def test_signed_stage_change_is_stored_and_queues_the_deal(client, fake, engine) -> None:
+    statuses = fake.deliver(URL, [_event(fake)], post=client.post)
+    assert statuses == [200]
+    assert _queued(engine) == ["555"]
+    [row] = _stored(engine)
+    assert row.source == "hubspot" and row.deal_id == "555" and row.status == "queued"
+
+
+def test_bad_signature_gets_401_and_nothing_is_stored(client, fake, engine) -> None:
+    body, headers = fake.signed_request(URL, [_event(fake)], secret="not-the-secret")
+    response = client.post(URL, content=body, headers=headers)
+    assert response.status_code == 401
+    assert "signature" in response.json()["error"]["message"]
+    assert _stored(engine) == [] and _queued(engine) == []
+
+
+def test_stale_timestamp_is_refused(client, fake, engine) -> None:
+    old = int(time.time() * 1000) - 6 * 60 * 1000
+    body, headers = fake.signed_request(URL, [_event(fake)], timestamp_ms=old)
+    assert client.post(URL, content=body, headers=headers).status_code == 401
+    assert _stored(engine) == []
+
+
+def test_redelivery_with_higher_attempt_number_is_a_duplicate(client, fake, engine) -> None:
+    first = client.post(
+        URL,
+        content=fake.signed_request(URL, [_event(fake)])[0],
+        headers=fake.signed_request(URL, [_event(fake)])[1],
+    )
+    assert first.json()["new"] == 1
+    body, headers = fake.signed_request(URL, [_event(fake, attemptNumber=3)])
+    again = client.post(URL, content=body, headers=headers).json()
+    assert again["duplicates"] == 1 and again["new"] == 0
+    assert len(_stored(engine)) == 1
+
+
+def test_same_event_id_in_another_subscription_is_not_a_duplicate(client, fake, engine) -> None:
+    events = [_event(fake), _event(fake, subscriptionId=14)]
+    assert dedup_key(events[0]) != dedup_key(events[1])
+    body, headers = fake.signed_request(URL, events)
+    assert client.post(URL, content=body, headers=headers).json()["new"] == 2
+
+
+def test_other_portal_and_own_changes_queue_nothing(client, fake, engine) -> None:
+    events = [
+        _event(fake, eventId=1, portalId=1),
+        _event(fake, eventId=2, changeSource="INTEGRATION", sourceId=fake.app_id),
+        _event(fake, eventId=3, propertyName="roadmap_guard_status", propertyValue="blocked"),
+        _event(fake, eventId=4, appId=1),
+    ]
+    body, headers = fake.signed_request(URL, events)
+    ack = client.post(URL, content=body, headers=headers).json()
+    assert ack["queued_deals"] == 0
+    assert ack["ignored"] == {"other_portal": 1, "ours": 1, "not_relevant": 1, "other_app": 1}
+    assert _queued(engine) == []
+
+
+def test_association_change_queues_the_deal_from_either_side(client, fake, engine) -> None:
+    events = [
+        _event(
+            fake,
+            eventId=1,
+            subscriptionType="deal.associationChange",
+            objectId=10,
+            fromObjectId=10,
+            toObjectId=20,
+            associationType="DEAL_TO_LINE_ITEM",
+        ),
+        _event(
+            fake,
+            eventId=2,
+            subscriptionType="deal.associationChange",
+            objectId=30,
+            fromObjectId=40,
+            toObjectId=30,
+            associationType="NOTE_TO_DEAL",
+        ),
+        _event(
+            fake,
+            eventId=3,
+            subscriptionType="deal.associationChange",
+            objectId=50,
+            fromObjectId=50,
+            toObjectId=60,
+            associationType="DEAL_TO_CONTACT",
+        ),
+    ]
+    body, headers = fake.signed_request(URL, events)
+    assert client.post(URL, content=body, headers=headers).status_code == 200
+    assert _queued(engine) == ["10", "30"]
+
+
+def test_more_than_100_events_is_refused_with_nothing_stored(client, fake, engine) -> None:
+    events = [_event(fake, eventId=i) for i in range(101)]
+    body, headers = fake.signed_request(URL, events)
+    response = client.post(URL, content=body, headers=headers)
+    assert response.status_code == 422 and "100" in response.json()["error"]["message"]
+    assert _stored(engine) == []
+
+
+def test_query_string_in_target_url_is_signed_over(client, fake, engine) -> None:
+    url = URL + "?tenant=acme%3Aeu"
+    body, headers = fake.signed_request(url, [_event(fake)])
+    assert client.post(url, content=body, headers=headers).status_code == 200
+
+
+def test_line_item_change_is_resolved_to_its_deal_by_the_schedule(
+    client, fake, engine, settings, connector
+) -> None:
+    deal = fake.add_deal("Acme", line_items=[{"name": "SSO add-on"}], emit=False)
+    [line_item] = fake.associated("deals", deal, "line_items")
+    fake.update_object("line_items", line_item, {"quantity": 5})
+    assert fake.deliver(URL, post=client.post) == [200]
+    assert _queued(engine) == []  # the ack did not call HubSpot
+    from app.connectors.hubspot.reconcile import resolve_line_items
+
+    state = resolve_line_items(
+        JobContext(engine=engine, settings=settings, connectors={"hubspot": connector})
+    )
+    assert _queued(engine) == [deal]
+    assert state["after_event_id"] > 0
+    again = resolve_line_items(
+        JobContext(engine=engine, settings=settings, connectors={"hubspot": connector}, state=state)
+    )
+    assert again["last_resolved"] == 0

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from app.models import Deal, DealFeature, Evaluation, Feature, WriteBackLog
+from app.models import Commitment, Deal, DealFeature, Evaluation, Feature, WriteBackLog
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -120,5 +120,23 @@ def seed(session: Session) -> None:
     )
     session.execute(
         Deal.__table__.update().where(Deal.deal_id == "h2").values(last_evaluation_id=blocked.id)
+    )
+    session.flush()
+    # h3 was won on a coming_soon promise that has since slipped.
+    session.add(
+        Commitment(
+            crm="hubspot",
+            deal_id="h3",
+            deal_name="Deal h3",
+            feature_key="sso",
+            feature_name="Single sign-on",
+            availability_at_signing="coming_soon",
+            promised_date=date(2026, 6, 30),
+            amount=Decimal("7000"),
+            approver="pat",
+            signed_at=T0,
+            flagged_at=T0 + timedelta(days=30),
+            flag_reason="target moved to 2026-09-30",
+        )
     )
     session.flush()

@@ -23,15 +23,15 @@ def key(sqlite_engine):
 
 
 def dashboard_settings(engine, **overrides) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=engine.url.render_as_string(hide_password=False),
-        worker_mode="off",
-        log_format="console",
-        public_base_url="http://testserver",
-        install_default_rules=False,
+    values = {
+        "database_url": engine.url.render_as_string(hide_password=False),
+        "worker_mode": "off",
+        "log_format": "console",
+        "public_base_url": "http://testserver",
+        "install_default_rules": False,
         **overrides,
-    )
+    }
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
@@ -82,6 +82,9 @@ def test_overview_and_deal_pages_show_seeded_data(web, key):
     ]
     blocked = r.text.split('id="blocked-deals"')[1].split("</table>")[0]
     assert re.findall(r'data-deal="([\w/]+)"', blocked) == ["salesforce/s1", "hubspot/h2"]
+    assert re.findall(r'data-commitment="\d+" data-feature="(\w+)" class="flagged"', r.text) == [
+        "sso"
+    ]
     r = web.get("/dashboard/deals/hubspot/h2")
     assert r.status_code == 200
     assert 'data-feature="audit" data-severity="block"' in r.text

@@ -3,6 +3,8 @@ good catalog), staleness in the API and the metrics gauge."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 import respx
@@ -238,3 +240,55 @@ def test_list_includes_registry_and_defaults(client, api_key):
     assert names == ["registry", "pb"]
     assert client.delete("/api/v1/roadmap/sources/pb", headers=revops).status_code == 200
     assert client.get("/api/v1/roadmap/sources/pb", headers=revops).status_code == 404
+
+
+def test_schedule_refreshes_every_enabled_source_and_records_failures(
+    client, api_key, engine, settings, mock_api
+):
+    from app.jobs.schedules import JobContext, load_schedules
+
+    revops = api_key("revops")
+    _source(client, revops)
+    _source(client, revops, name="broken", config={"url": "https://down.example.com/f"})
+    _source(client, revops, name="off", enabled=False, config={"url": "https://off.example.com/f"})
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"}))
+    )
+    mock_api.get("https://down.example.com/f").mock(return_value=httpx.Response(502))
+    job = load_schedules()["roadmap_refresh"]
+    assert job.interval(settings) == settings.roadmap_refresh_seconds
+    state = job.run(JobContext(engine=engine, settings=settings, connectors={}))
+    assert state == {"last": {"acme": "ok", "broken": "error"}}
+    assert _availability(engine) == {"sso": "available"}
+
+
+def test_cli_refresh_and_mappings_import(sqlite_engine, tmp_path, monkeypatch, capsys, mock_api):
+    from app.cli import main
+    from app.services.roadmap_sources import SourceCreate, create_source
+    from app.settings import get_settings
+
+    with Session(sqlite_engine) as s:
+        create_source(s, SourceCreate(name="acme", kind="http", config={"url": URL}), actor="t")
+        s.commit()
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "ga"}))
+    )
+    good = tmp_path / "m.csv"
+    good.write_text("match_kind,match_value,feature_keys\nsku,S-1,sso\n")
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps([{"match_kind": "sku", "match_value": "S-2", "feature_keys": ["zz"]}])
+    )
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    try:
+        assert main(["roadmap", "refresh", "--source", "acme"]) == 0
+        assert main(["mappings", "import", str(good)]) == 0
+        assert main(["mappings", "import", str(bad)]) == 1
+        assert main(["roadmap", "refresh", "--source", "nope"]) == 2
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr()
+    assert "acme: 1 features in 1 page(s): 1 new" in out.out
+    assert "created 1" in out.out
+    assert "row 1: feature_keys[0]: unknown feature key 'zz'" in out.err

@@ -1,0 +1,188 @@
+"""POST /api/v1/rules/simulate and `rules simulate`: verdict counts before/after, changed deals,
+posted snapshots, NDJSON progress, and proof that a simulation writes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+
+from app.models import Deal, Rule, utcnow
+from app.rules.model import DealSnapshot, LineItem, Stage
+from app.services import features_service
+from app.services.pipeline import apply_snapshot, reevaluate_stored
+
+NEVER = {
+    "id": "never-sold",
+    "name": "Never sold",
+    "severity": "block",
+    "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+    "message": "{feature.name} will never be built.",
+}
+BETA_WARN = {
+    "id": "beta-sold",
+    "name": "Beta sold",
+    "severity": "warning",
+    "when": {"field": "feature.availability", "op": "eq", "value": "beta"},
+    "message": "{feature.name} is beta.",
+}
+
+
+def _snapshot(deal_id: str, sku: str, *, closed: bool = False) -> DealSnapshot:
+    return DealSnapshot(
+        crm="test",
+        deal_id=deal_id,
+        name=f"Deal {deal_id}",
+        stage=Stage(id="s", is_closed=closed),
+        close_date=date(2026, 12, 31),
+        line_items=[LineItem(id="li", name="Add-on", sku=sku)],
+    )
+
+
+def seed(engine) -> None:
+    with Session(engine) as s:
+        for key, availability in (("offline", "never"), ("ai", "beta"), ("sso", "available")):
+            features_service.create_feature(
+                s,
+                features_service.FeatureCreate(
+                    key=key, name=key.upper(), availability=availability, skus=[f"SKU-{key}"]
+                ),
+                actor="t",
+            )
+        s.add(Rule(id="never-sold", name="Never sold", definition=NEVER))
+        now = utcnow()
+        snaps = [
+            _snapshot("d-offline", "SKU-offline"),
+            _snapshot("d-ai", "SKU-ai"),
+            _snapshot("d-ai-closed", "SKU-ai", closed=True),
+            _snapshot("d-sso", "SKU-sso"),
+        ]
+        for snap in snaps:
+            deal = Deal(crm="test", deal_id=snap.deal_id)
+            apply_snapshot(deal, snap, now)
+            s.add(deal)
+        s.flush()
+        reevaluate_stored(s, "test", [x.deal_id for x in snaps], trigger="webhook")
+        s.commit()
+
+
+def _table_state(engine) -> dict[str, list]:
+    state = {}
+    with engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            rows = conn.execute(text(f'SELECT * FROM "{table.name}"')).all()
+            state[table.name] = sorted(map(repr, rows))
+    return state
+
+
+def test_simulation_reports_counts_and_changes_and_writes_nothing(client, api_key, engine):
+    seed(engine)
+    headers = api_key("revops")
+    before = _table_state(engine)
+    r = client.post("/api/v1/rules/simulate", json={"rules": [BETA_WARN]}, headers=headers)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert result["processed"] == result["total"] == 3  # closed deals left out by default
+    assert result["before"] == {"clear": 2, "warning": 0, "blocked": 1}
+    assert result["after"] == {"clear": 1, "warning": 1, "blocked": 1}
+    assert result["rules_after"] == ["never-sold", "beta-sold"]
+    assert result["changed"] == 1
+    [deal] = result["deals"]
+    assert (deal["deal_id"], deal["before"], deal["after"]) == ("d-ai", "clear", "warning")
+    assert deal["findings_after"][0]["rule_id"] == "beta-sold"
+
+    # Switching the current rule off in the draft set, drafts alone, and closed deals included.
+    r = client.post(
+        "/api/v1/rules/simulate",
+        json={
+            "rules": [{**NEVER, "enabled": False}],
+            "include_closed": True,
+            "only_changed": False,
+            "limit": 2,
+            "offset": 1,
+        },  # fmt: skip
+        headers=headers,
+    ).json()
+    assert r["total"] == 4 and r["after"] == {"clear": 4, "warning": 0, "blocked": 0}
+    assert r["matching"] == 4 and len(r["deals"]) == 2
+    assert _table_state(engine) == before
+
+
+def test_simulation_of_posted_snapshots_and_bad_drafts(client, api_key, engine):
+    seed(engine)
+    headers = api_key("revops")
+    posted = [
+        _snapshot("x1", "SKU-ai").model_dump(mode="json"),
+        _snapshot("x2", "SKU-sso").model_dump(mode="json"),
+    ]
+    r = client.post(
+        "/api/v1/rules/simulate",
+        json={"rules": [BETA_WARN], "base": "none", "snapshots": posted},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["after"] == {"clear": 1, "warning": 1, "blocked": 0}
+    assert [d["deal_id"] for d in r.json()["deals"]] == ["x1"]
+
+    r = client.post(
+        "/api/v1/rules/simulate",
+        json={"rules": [{**BETA_WARN, "severity": "loud"}], "snapshots": [{"crm": "t"}]},
+        headers=headers,
+    )
+    assert r.status_code == 422
+    locs = {tuple(e["loc"][:4]) for e in r.json()["detail"]}
+    assert ("body", "rules", 0, "severity") in locs
+    assert ("body", "snapshots", 0, "deal_id") in locs
+    assert (
+        client.post("/api/v1/rules/simulate", json={}, headers=api_key("viewer")).status_code == 403
+    )
+
+
+def test_streamed_simulation_reports_progress_then_result(client, api_key, engine):
+    seed(engine)
+    headers = api_key("revops")
+    before = _table_state(engine)
+    with client.stream(
+        "POST", "/api/v1/rules/simulate?stream=true", json={"rules": [BETA_WARN]}, headers=headers
+    ) as r:
+        assert r.headers["content-type"].startswith("application/x-ndjson")
+        events = [json.loads(line) for line in r.iter_lines() if line]
+    assert events[0] == {"type": "progress", "processed": 0, "total": 3}
+    assert events[-2] == {"type": "progress", "processed": 3, "total": 3}
+    assert events[-1]["type"] == "result" and events[-1]["result"]["changed"] == 1
+    assert _table_state(engine) == before
+
+
+def test_cli_simulate_prints_counts(sqlite_engine, tmp_path, monkeypatch, capsys):
+    from app.cli import main
+    from app.settings import get_settings
+
+    seed(sqlite_engine)
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps([BETA_WARN]))
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    try:
+        assert main(["rules", "simulate", "--file", str(draft)]) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr()
+    assert "deals: 3, changed verdict: 1" in out.out
+    assert "warning" in out.out and "test/d-ai" in out.out
+    assert "simulating" in out.err  # the tqdm bar
+
+    draft.write_text(json.dumps([{"name": "x"}]))
+    get_settings.cache_clear()
+    try:
+        assert main(["rules", "simulate", "--file", str(draft)]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "rules.0.severity" in capsys.readouterr().err
+
+
+@pytest.fixture(autouse=True)
+def _no_db_env(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)

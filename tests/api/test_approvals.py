@@ -1,0 +1,174 @@
+"""Approvals end to end: the real engine, the pipeline and the test CRM.
+
+Approving lifts the block in the same request (re-evaluated from the stored snapshot, queued
+for write-back); the CRM summary names the approver; revoking and expiry restore the block.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from app.connectors.testcrm import TestCrmConnector
+from app.jobs.schedules import JobContext
+from app.jobs.types import QueueItem
+from app.models import (
+    Approval,
+    AuditLog,
+    Deal,
+    DealQueue,
+    Evaluation,
+    Feature,
+    ProductMapping,
+    TestCrmDeal,
+    utcnow,
+)
+from app.rules.model import DealSnapshot, LineItem, Stage
+from app.services.approvals import expire_approvals
+from app.services.pipeline import DealPipeline
+
+OPEN = Stage(id="negotiation", label="Negotiation", probability=0.6)
+
+
+@pytest.fixture
+def crm(engine, settings):
+    from app.services.rules_service import install_default_rules
+
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single Sign-On", aliases=["SSO"], availability="never"))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-SSO", feature_keys=["sso"]))
+        install_default_rules(s)
+        s.commit()
+    connector = TestCrmConnector(engine)
+    connector.put_deal(
+        DealSnapshot(
+            crm="test", deal_id="D1", name="Acme", stage=OPEN, amount=Decimal("50000"),
+            close_date=date.today() + timedelta(days=30), owner_id="owner-1",
+            line_items=[LineItem(id="li-1", name="SSO add-on", sku="SKU-SSO", quantity=1)],
+        )
+    )  # fmt: skip
+    return connector
+
+
+@pytest.fixture
+def pipeline(engine, settings, crm):
+    p = DealPipeline(engine, settings, {"test": crm})
+    p.process([QueueItem(id=1, crm="test", deal_id="D1", attempts=1, reason="webhook")])
+    return p
+
+
+@pytest.fixture
+def web(make_app, crm):
+    from fastapi.testclient import TestClient
+
+    with TestClient(make_app(connectors={"test": crm})) as c:
+        yield c
+
+
+def _write(pipeline):
+    pipeline.process([QueueItem(id=2, crm="test", deal_id="D1", attempts=1, reason="approval")])
+
+
+def _state(engine):
+    with Session(engine) as s:
+        deal = s.exec(select(Deal)).one()
+        latest = s.get(Evaluation, deal.last_evaluation_id)
+        crm_row = s.get(TestCrmDeal, "D1")
+        queue = s.exec(select(DealQueue).where(DealQueue.deal_id == "D1")).first()
+        return deal.verdict, latest.findings, crm_row.properties, queue
+
+
+def _body(**kw):
+    return {"crm": "test", "deal_id": "D1", "feature_key": "sso",
+            "reason": "Strategic account; SSO through the identity partner",
+            "expires_at": (utcnow() + timedelta(days=7)).isoformat(), **kw}  # fmt: skip
+
+
+def test_approval_lifts_the_block_and_revoking_restores_it(web, engine, pipeline, api_key):
+    verdict, _, props, _ = _state(engine)
+    assert verdict == "blocked" and props["block"] is True
+
+    r = web.post("/api/v1/approvals", json=_body(promised_date="2026-12-01"),
+                 headers=api_key("approver", name="pat"))  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["requeued"] == ["D1"] and r.json()["status"] == "active"
+    approval_id = r.json()["id"]
+    verdict, findings, _, queue = _state(engine)
+    assert verdict != "blocked"  # lifted in the request, before any write-back
+    sso = [f for f in findings if f["feature_key"] == "sso"]
+    assert sso and all(f["approved"] and f["approved_by"] == "pat" for f in sso)
+    assert (queue.status, queue.reason) == ("pending", "approval")
+    _write(pipeline)
+    _, _, props, _ = _state(engine)
+    assert props["block"] is False and "pat" in props["summary"]
+    detail = web.get("/api/v1/deals/test/D1", headers=api_key("viewer")).json()
+    assert detail["approvals"][0]["approver"] == "pat"
+
+    r = web.post(f"/api/v1/approvals/{approval_id}/revoke", headers=api_key("admin", name="root"))
+    assert r.status_code == 200 and r.json()["status"] == "revoked"
+    verdict, findings, _, _ = _state(engine)
+    assert verdict == "blocked" and not any(f["approved"] for f in findings)
+    _write(pipeline)
+    assert _state(engine)[2]["block"] is True
+    r = web.post(f"/api/v1/approvals/{approval_id}/revoke", headers=api_key("admin"))
+    assert r.status_code == 409
+    with Session(engine) as s:
+        actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
+    assert actions[-2:] == ["approval.create", "approval.revoke"]
+
+
+def test_expiry_restores_the_block_once(web, engine, settings, pipeline, api_key):
+    r = web.post("/api/v1/approvals", json=_body(), headers=api_key("approver"))
+    assert r.status_code == 201
+    _write(pipeline)
+    assert _state(engine)[2]["block"] is False
+    with Session(engine) as s:  # a week passes
+        s.execute(update(Approval).values(expires_at=utcnow() - timedelta(seconds=1)))
+        s.commit()
+
+    state = expire_approvals(JobContext(engine=engine, settings=settings, connectors={}, state={}))
+    verdict, _, _, queue = _state(engine)
+    assert verdict == "blocked" and queue.reason == "approval" and queue.status == "pending"
+    _write(pipeline)
+    assert _state(engine)[2]["block"] is True
+    expire_approvals(JobContext(engine=engine, settings=settings, connectors={}, state=state))
+    with Session(engine) as s:
+        expired = s.exec(select(AuditLog).where(AuditLog.action == "approval.expire")).all()
+    assert len(expired) == 1  # the next run does not act on it again
+    listed = web.get("/api/v1/approvals?status=expired", headers=api_key("viewer")).json()
+    assert [a["id"] for a in listed["items"]] == [r.json()["id"]]
+
+
+def test_approval_input_is_checked(web, pipeline, api_key):
+    h = api_key("approver")
+    cases = [
+        (_body(deal_id="nope"), 404, "nope"),
+        (_body(feature_key="audit"), 422, "does not reference"),
+        (_body(expires_at=(utcnow() - timedelta(hours=1)).isoformat()), 422, "expires_at"),
+        (_body(expires_at="2030-01-01T00:00:00"), 422, "timezone"),
+        (_body(rule_id="no-such-rule"), 422, "rule_id"),
+        (_body(reason="   "), 422, "reason"),
+        (_body(colour="red"), 422, "colour"),
+    ]
+    for body, status, named in cases:
+        r = web.post("/api/v1/approvals", json=body, headers=h)
+        assert (r.status_code, named in r.text) == (status, True), (body, r.text)
+    assert web.post("/api/v1/approvals", json=_body(), headers=h).status_code == 201
+    r = web.post("/api/v1/approvals", json=_body(), headers=h)
+    assert r.status_code == 409  # one active approval per finding
+
+
+def test_only_approvers_and_admins_approve_or_revoke(web, pipeline, api_key):
+    assert web.post("/api/v1/approvals", json=_body()).status_code == 401
+    assert web.post("/api/v1/approvals/1/revoke").status_code == 401
+    for role in ("viewer", "engineering", "revops"):
+        h = api_key(role)
+        assert web.post("/api/v1/approvals", json=_body(), headers=h).status_code == 403
+        assert web.post("/api/v1/approvals/1/revoke", headers=h).status_code == 403
+    r = web.post("/api/v1/approvals", json=_body(), headers=api_key("admin"))
+    assert r.status_code == 201
+    assert web.post("/api/v1/approvals/999/revoke", headers=api_key("approver")).status_code == 404

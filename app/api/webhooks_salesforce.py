@@ -1,3 +1,155 @@
-from fastapi import APIRouter
+"""Salesforce webhooks: Outbound Messages (SOAP) and signed JSON events, acked only once durable.
 
-router = APIRouter()
+POST /webhooks/salesforce/outbound?token=...: check the URL token (constant time), parse with
+defusedxml (no DTD, no entities), check the OrganizationId (15/18 chars), store the
+notifications with `ingest_events` (deduplicated on Notification Id), and only then answer the
+exact `notificationsResponse` envelope with <Ack>true</Ack>. Anything else is a SOAP fault, so
+Salesforce keeps the message in its queue and retries: a storage failure is a fault with HTTP 500.
+
+POST /webhooks/salesforce/events: JSON from Flow HTTP callouts, Apex or a Platform Event relay,
+authenticated by HMAC-SHA256 over "<timestamp>.<raw body>" (see docs/salesforce.md).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from app import metrics
+from app.connectors.salesforce import signatures
+from app.connectors.salesforce.events import (
+    EVENTS_SOURCE,
+    OUTBOUND_SOURCE,
+    OpportunityEventBatch,
+    json_events,
+    org_matches,
+    outbound_events,
+)
+from app.connectors.salesforce.outbound import (
+    ACK_ENVELOPE,
+    OutboundMessageError,
+    fault_envelope,
+    parse_outbound_message,
+)
+from app.errors import Invalid, ServiceUnavailable, Unauthorized
+from app.jobs.ingest import ingest_events
+
+router = APIRouter(tags=["webhooks"])
+log = structlog.get_logger("app.webhooks.salesforce")
+
+MAX_OUTBOUND_BYTES = 5 * 1024 * 1024  # 100 notifications with generous field lists
+MAX_EVENTS_BYTES = 1024 * 1024
+SOAP_TYPE = "text/xml; charset=utf-8"
+
+
+def _secret(value: object) -> str:
+    return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+
+
+def _fault(message: str, status: int, *, client: bool = True) -> Response:
+    return Response(
+        fault_envelope(message, client=client), status_code=status, media_type=SOAP_TYPE
+    )
+
+
+@router.post(
+    "/webhooks/salesforce/outbound",
+    summary="Salesforce Outbound Messages (SOAP); the Ack is sent only after the events are stored",
+    response_class=Response,
+    responses={200: {"content": {"text/xml": {}}}},
+)
+async def receive_outbound(request: Request, token: str | None = None) -> Response:
+    settings = request.app.state.settings
+    expected = settings.salesforce_outbound_token
+    if expected is None or settings.salesforce_org_id is None:
+        return _fault("outbound messages are not configured on this service", 503, client=False)
+    if not token or not hmac.compare_digest(token.encode(), _secret(expected).encode()):
+        metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="rejected").inc()
+        log.warning("salesforce outbound refused", reason="bad token")
+        return _fault("missing or wrong token in the endpoint URL", 401)
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_OUTBOUND_BYTES:
+        return _fault(f"message larger than {MAX_OUTBOUND_BYTES} bytes", 413)
+    body = await request.body()
+    if len(body) > MAX_OUTBOUND_BYTES:
+        return _fault(f"message larger than {MAX_OUTBOUND_BYTES} bytes", 413)
+    try:
+        message = parse_outbound_message(body)
+    except OutboundMessageError as exc:
+        metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="rejected").inc()
+        log.warning("salesforce outbound refused", reason=exc.code)
+        return _fault(str(exc), 400)
+    if not org_matches(settings.salesforce_org_id, message.organization_id):
+        metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="rejected").inc()
+        log.warning("salesforce outbound refused", reason="other organization")
+        return _fault("message from an organization this service does not serve", 403)
+    events = outbound_events(message, integration_user_id=settings.salesforce_integration_user_id)
+    try:
+        result = ingest_events(request.app.state.engine, events)
+    except SQLAlchemyError:
+        log.exception("salesforce outbound not stored")
+        return _fault("could not store the notifications; please retry", 500, client=False)
+    metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="received").inc(result.new)
+    metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="duplicate").inc(result.duplicates)
+    return Response(ACK_ENVELOPE, status_code=200, media_type=SOAP_TYPE)
+
+
+class SalesforceEventsAck(BaseModel):
+    received: int
+    new: int
+    duplicates: int
+    queued_deals: int
+
+
+@router.post(
+    "/webhooks/salesforce/events",
+    summary="Signed JSON opportunity events from Flow, Apex or a Platform Event relay",
+)
+async def receive_events(request: Request) -> SalesforceEventsAck:
+    settings = request.app.state.settings
+    secret = settings.salesforce_events_secret
+    if secret is None:
+        raise ServiceUnavailable(
+            "Salesforce JSON events are not configured (SALESFORCE_EVENTS_SECRET)"
+        )
+    body = await request.body()
+    if len(body) > MAX_EVENTS_BYTES:
+        raise Invalid(f"body larger than {MAX_EVENTS_BYTES} bytes")
+    try:
+        signatures.verify(
+            _secret(secret),
+            request.headers.get(signatures.TIMESTAMP_HEADER),
+            request.headers.get(signatures.SIGNATURE_HEADER),
+            body,
+        )
+    except signatures.SignatureError as exc:
+        metrics.EVENTS.labels(source=EVENTS_SOURCE, result="rejected").inc()
+        raise Unauthorized(f"invalid signature: {exc}") from None
+    try:
+        batch = OpportunityEventBatch.model_validate_json(body)
+    except ValidationError as exc:
+        raise Invalid(
+            "body is not a valid events batch",
+            details=[
+                {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
+            ],
+        ) from None
+    events = json_events(batch, integration_user_id=settings.salesforce_integration_user_id)
+    try:
+        result = ingest_events(request.app.state.engine, events)
+    except SQLAlchemyError:
+        log.exception("salesforce events not stored")
+        raise ServiceUnavailable("could not store the events; retry") from None
+    metrics.EVENTS.labels(source=EVENTS_SOURCE, result="received").inc(result.new)
+    metrics.EVENTS.labels(source=EVENTS_SOURCE, result="duplicate").inc(result.duplicates)
+    return SalesforceEventsAck(
+        received=result.received,
+        new=result.new,
+        duplicates=result.duplicates,
+        queued_deals=result.queued_deals,
+    )

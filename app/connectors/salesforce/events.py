@@ -1,0 +1,110 @@
+"""Turn what Salesforce sends (outbound notifications, signed JSON events) into InboundEvents.
+
+Identity for deduplication: an outbound message's Notification Id (Salesforce redelivers the
+same notification, even after an Ack, with the same Id); a JSON event's own `id` (a Flow can
+send `{!$Flow.InterviewGuid}`, Apex a UUID or the platform event's ReplayId).
+
+Loop guard: a change whose LastModifiedById (outbound) or `changedById` (JSON) is the
+integration user is our own write coming back; it is stored for the record and queues nothing.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.connectors.salesforce.ids import same_id, to18
+from app.connectors.salesforce.outbound import OutboundMessage
+from app.jobs.ingest import InboundEvent
+
+OUTBOUND_SOURCE = "salesforce_outbound"
+EVENTS_SOURCE = "salesforce_events"
+MAX_JSON_EVENTS = 200
+# sObject type → the field naming its opportunity.
+OPPORTUNITY_FIELD = {"Opportunity": "Id", "OpportunityLineItem": "OpportunityId", "Task": "WhatId"}
+
+
+def org_matches(configured: str | None, received: str) -> bool:
+    """OrganizationId check, accepting the 15- and the 18-character form of either side."""
+    return bool(configured) and same_id(configured, received)
+
+
+def outbound_events(
+    message: OutboundMessage, *, integration_user_id: str | None
+) -> list[InboundEvent]:
+    events = []
+    for n in message.notifications:
+        field = OPPORTUNITY_FIELD.get(n.sobject_type)
+        raw_id = n.fields.get(field) if field else None
+        deal_id = None
+        if raw_id:
+            try:
+                deal_id = to18(raw_id)
+            except ValueError:
+                deal_id = None
+        ours = same_id(n.fields.get("LastModifiedById"), integration_user_id)
+        events.append(
+            InboundEvent(
+                source=OUTBOUND_SOURCE,
+                dedup_key=n.notification_id,
+                crm="salesforce",
+                deal_id=deal_id,
+                event_type=f"outbound.{n.sobject_type or 'unknown'}",
+                # The fields the admin chose to send; never the SessionId (a live credential).
+                payload={
+                    "action_id": message.action_id,
+                    "sobject_type": n.sobject_type,
+                    "fields": n.fields,
+                    "own_change": ours,
+                },
+                actionable=bool(deal_id) and not ours,
+            )
+        )
+    return events
+
+
+class OpportunityEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(min_length=1, max_length=200, description="unique per event; the dedup key")
+    opportunity_id: str = Field(alias="opportunityId")
+    changed: list[str] = Field(default_factory=list, max_length=200, description="field names")
+    changed_by_id: str | None = Field(default=None, alias="changedById")
+    source: str | None = Field(
+        default=None, max_length=64, description="flow | apex | platform_event"
+    )
+
+    @field_validator("opportunity_id", "changed_by_id")
+    @classmethod
+    def _salesforce_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return to18(value)
+        except ValueError:
+            raise ValueError("must be a 15- or 18-character Salesforce id") from None
+
+
+class OpportunityEventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[OpportunityEvent] = Field(min_length=1, max_length=MAX_JSON_EVENTS)
+
+
+def json_events(
+    batch: OpportunityEventBatch, *, integration_user_id: str | None
+) -> list[InboundEvent]:
+    out = []
+    for ev in batch.events:
+        ours = same_id(ev.changed_by_id, integration_user_id)
+        out.append(
+            InboundEvent(
+                source=EVENTS_SOURCE,
+                dedup_key=ev.id,
+                crm="salesforce",
+                deal_id=ev.opportunity_id,
+                event_type=f"event.{ev.source or 'callout'}",
+                payload=ev.model_dump(mode="json", by_alias=True),
+                actionable=not ours,
+            )
+        )
+    return out

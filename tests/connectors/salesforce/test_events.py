@@ -1,0 +1,120 @@
+"""POST /webhooks/salesforce/events: HMAC over timestamp + raw body, then the events batch."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlmodel import Session, select
+
+from app.connectors.salesforce.signatures import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureError,
+    sign,
+    verify,
+)
+from app.models import DealQueue, WebhookEvent
+
+SECRET = "events-shared-secret"
+URL = "/webhooks/salesforce/events"
+
+
+@pytest.fixture
+def events_client(make_app):
+    app = make_app(
+        connectors={},
+        salesforce_events_secret=SecretStr(SECRET),
+        salesforce_integration_user_id="005000000000001AAA",
+    )
+    return TestClient(app)
+
+
+def signed(body: bytes, *, ts: int | None = None, secret: str = SECRET) -> dict[str, str]:
+    stamp = str(ts if ts is not None else int(time.time()))
+    return {
+        TIMESTAMP_HEADER: stamp,
+        SIGNATURE_HEADER: sign(secret, stamp, body),
+        "Content-Type": "application/json",
+    }
+
+
+def batch(*events: dict) -> bytes:
+    return json.dumps({"events": list(events)}).encode()
+
+
+def test_known_answer_signature():
+    # HMAC-SHA256(key="secret", msg="1700000000.{}") computed independently with openssl:
+    # printf '1700000000.{}' | openssl dgst -sha256 -hmac secret
+    assert sign("secret", "1700000000", b"{}") == (
+        "v1=b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163"
+    )
+    verify("secret", "1700000000", sign("secret", "1700000000", b"{}"), b"{}", now=1700000100)
+    with pytest.raises(SignatureError, match="window"):
+        verify("secret", "1700000000", sign("secret", "1700000000", b"{}"), b"{}", now=1700000301)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify("secret", "1700000000", sign("secret", "1700000000", b"{}"), b"{ }", now=1700000000)
+
+
+def test_signed_batch_is_stored_and_queued_with_15_char_ids_normalised(events_client, engine):
+    body = batch(
+        {
+            "id": "flow-1",
+            "opportunityId": "006000000000001",
+            "changed": ["StageName"],
+            "source": "flow",
+        },
+        {"id": "apex-1", "opportunityId": "006000000000002AAA", "changed": ["Amount"]},
+    )
+    r = events_client.post(URL, content=body, headers=signed(body))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"received": 2, "new": 2, "duplicates": 0, "queued_deals": 2}
+    with Session(engine) as s:
+        assert sorted(q.deal_id for q in s.exec(select(DealQueue))) == [
+            "006000000000001AAA",
+            "006000000000002AAA",
+        ]
+    again = events_client.post(URL, content=body, headers=signed(body))
+    assert again.json()["duplicates"] == 2
+
+
+def test_changes_by_the_integration_user_are_not_queued(events_client, engine):
+    body = batch(
+        {"id": "e1", "opportunityId": "006000000000003AAA", "changedById": "005000000000001"}
+    )
+    assert events_client.post(URL, content=body, headers=signed(body)).json()["queued_deals"] == 0
+    with Session(engine) as s:
+        assert [e.status for e in s.exec(select(WebhookEvent))] == ["ignored"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {TIMESTAMP_HEADER: "123", SIGNATURE_HEADER: "v1=00"},
+        "stale",
+        "wrong-secret",
+    ],
+)
+def test_bad_signatures_get_401_and_nothing_is_stored(events_client, engine, headers):
+    body = batch({"id": "e1", "opportunityId": "006000000000003AAA"})
+    if headers == "stale":
+        headers = signed(body, ts=int(time.time()) - 301)
+    elif headers == "wrong-secret":
+        headers = signed(body, secret="other")
+    r = events_client.post(URL, content=body, headers=headers)
+    assert r.status_code == 401
+    with Session(engine) as s:
+        assert list(s.exec(select(WebhookEvent))) == []
+
+
+def test_bad_shape_is_a_precise_422(events_client, engine):
+    body = batch({"id": "e1", "opportunityId": "not-an-id"})
+    r = events_client.post(URL, content=body, headers=signed(body))
+    assert r.status_code == 422
+    detail = r.json()["error"]["details"]
+    assert detail[0]["loc"] == ["events", 0, "opportunityId"]
+    assert "Salesforce id" in detail[0]["msg"]

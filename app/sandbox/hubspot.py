@@ -960,7 +960,7 @@ class FakeHubSpot:
                 return False
             if op == "NOT_HAS_PROPERTY" and value not in (None, ""):
                 return False
-            if op == "CONTAINS_TOKEN" and str(want).lower() not in (value or "").lower().split():
+            if op == "CONTAINS_TOKEN" and str(want).lower() not in _tokens(value):
                 return False
             if op in ("GT", "GTE", "LT", "LTE"):
                 if value is None:
@@ -975,6 +975,13 @@ class FakeHubSpot:
                 if not ok:
                     return False
         return True
+
+
+def _tokens(value: Any) -> set[str]:
+    """HubSpot search tokenizes text on anything that is not a letter or digit."""
+    import re
+
+    return set(re.findall(r"[a-z0-9]+", str(value or "").lower()))
 
 
 def _comparable(value: Any) -> float:

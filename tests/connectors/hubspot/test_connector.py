@@ -1,0 +1,270 @@
+"""The connector against the fake HubSpot over HTTP, with the real hubspot-api-client."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.connectors.base import DealWriteBack, PermanentError, TaskSpec, TransientError
+from app.connectors.hubspot.client import HubSpotApi
+from app.connectors.hubspot.connector import HubSpotConnector, strip_html
+from app.connectors.hubspot.ratelimit import TokenBucket
+from app.connectors.hubspot.setup import run_setup
+from app.rules.model import VerdictStatus
+
+
+def _writeback(
+    snapshot,
+    *,
+    status=VerdictStatus.blocked,
+    task_id=None,
+    previous=None,
+    task_open=True,
+    note=None,
+    body="SSO will never be built.",
+) -> DealWriteBack:
+    blocked = status == VerdictStatus.blocked
+    return DealWriteBack(
+        crm="hubspot",
+        deal_id=snapshot.deal_id,
+        status=status,
+        summary="Blocked: SSO will never be built." if blocked else "No roadmap issues.",
+        block=blocked,
+        checked_at=datetime.now(UTC),
+        evaluation_url=f"http://rg/dashboard/deals/hubspot/{snapshot.deal_id}",
+        task=TaskSpec(subject="Roadmap: remove SSO", body=body, open=task_open),
+        task_id=task_id,
+        note=note,
+        previous=previous or {},
+        snapshot=snapshot,
+    )
+
+
+def test_html_is_stripped_from_notes() -> None:
+    assert strip_html("<p>We&nbsp;promise <b>SSO</b></p><p>by Q3 &amp; more</p>") == (
+        "We promise SSO\nby Q3 & more"
+    )
+
+
+def test_read_builds_snapshots_with_stage_facts_and_fallbacks(fake, connector) -> None:
+    deal = fake.add_deal(
+        "Acme",
+        stage="contractsent",
+        line_items=[
+            {"name": "SSO add-on", "hs_sku": "SKU-SSO", "hs_product_id": "77", "quantity": "1"},
+            {"hs_sku": "SKU-AUDIT"},
+        ],
+        notes=["<div>Promised <i>offline mode</i></div>"],
+    )
+    fake.ui_set_stage(deal, "closedwon")
+    snap = connector.read_deals([deal])[deal]
+    assert snap.stage.is_won and snap.stage.is_closed and snap.stage.probability == 1.0
+    assert snap.extra["previous_stage"] == "contractsent"
+    names = sorted(li.name for li in snap.line_items)
+    assert names == ["SKU-AUDIT", "SSO add-on"]  # no name: the SKU stands in
+    assert [n.body for n in snap.notes] == ["Promised offline mode"]
+    assert snap.owner_id == "101"
+
+
+def test_batch_read_follows_association_paging_and_reports_missing(fake, api) -> None:
+    fake.association_page_size = 3
+    connector = HubSpotConnector(api, portal_id=fake.portal_id)
+    deals = [
+        fake.add_deal(f"D{i}", line_items=[{"name": f"item {i}-{j}"} for j in range(7)])
+        for i in range(3)
+    ]
+    fake.reset_calls()
+    snaps = connector.read_deals([*deals, "404404"])
+    assert snaps["404404"] is None
+    assert all(len(snaps[d].line_items) == 7 for d in deals)
+    assert fake.calls["POST /crm/v4/associations/deals/line_items/batch/read"] == 3  # 3+3+1
+    assert fake.calls["POST /crm/v3/objects/line_items/batch/read"] == 1  # 21 items pooled
+
+
+def test_unknown_stage_refreshes_the_pipeline_cache(fake, connector) -> None:
+    deal = fake.add_deal("Acme")
+    connector.read_deals([deal])
+    fake.add_pipeline("enterprise", "Enterprise", [("ent-won", "Signed", "1.0", "true")])
+    fake.update_object("deals", deal, {"pipeline": "enterprise", "dealstage": "ent-won"})
+    snap = connector.read_deals([deal])[deal]
+    assert snap.stage.is_won and snap.stage.label == "Signed"
+    assert fake.calls["GET /crm/v3/pipelines/deals"] == 2
+
+
+def test_blocked_deal_gets_properties_one_high_priority_task_and_note(fake, connector) -> None:
+    deal = fake.add_deal("Acme", owner_id="42")
+    snap = connector.read_deals([deal])[deal]
+    out = connector.write_back([_writeback(snap, note="Full findings")])[deal]
+    assert out.error is None and out.task_id and out.task_open
+    props = fake.deal(deal)["properties"]
+    assert props["roadmap_guard_status"] == "blocked"
+    assert props["roadmap_guard_task_id"] == out.task_id
+    assert props.get("roadmap_guard_clearance") in (None, "")
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_priority"] == "HIGH"
+    assert task["properties"]["hubspot_owner_id"] == "42"
+    assert [n["properties"]["hs_note_body"] for n in fake.notes_for(deal)] == ["Full findings"]
+
+
+def test_retry_with_stored_task_id_updates_in_place(fake, connector) -> None:
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    first = connector.write_back([_writeback(snap)])[deal]
+    prev = {
+        "status": "blocked",
+        "summary": "Blocked: SSO will never be built.",
+        "block": True,
+        "evaluation_url": f"http://rg/dashboard/deals/hubspot/{deal}",
+        "task": {
+            "subject": "Roadmap: remove SSO",
+            "body": "SSO will never be built.",
+            "open": True,
+        },
+    }
+    snap = connector.read_deals([deal])[deal]
+    fake.reset_calls()
+    again = connector.write_back([_writeback(snap, task_id=first.task_id, previous=prev)])[deal]
+    assert again.task_id == first.task_id and len(fake.tasks_for(deal)) == 1
+    assert fake.total_calls() == 0  # nothing changed: nothing written
+    changed = connector.write_back(
+        [_writeback(snap, task_id=first.task_id, previous=prev, body="Now also offline mode.")]
+    )[deal]
+    assert changed.changes["task"] == "open" and len(fake.tasks_for(deal)) == 1
+    assert "offline mode" in fake.tasks_for(deal)[0]["properties"]["hs_task_body"]
+
+
+def test_clear_deal_completes_its_task(fake, connector) -> None:
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    first = connector.write_back([_writeback(snap)])[deal]
+    snap = connector.read_deals([deal])[deal]
+    out = connector.write_back(
+        [_writeback(snap, status=VerdictStatus.clear, task_id=first.task_id, task_open=False)]
+    )[deal]
+    assert not out.task_open
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_status"] == "COMPLETED"
+    assert fake.deal(deal)["properties"]["roadmap_guard_clearance"] == "clear"
+
+
+def test_lost_create_response_is_found_again_not_duplicated(fake, connector) -> None:
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    fake.inject("lost_response", 1, path="/tasks/batch/create", delay=3.0)
+    out = connector.write_back([_writeback(snap)])[deal]
+    assert isinstance(out.error, TransientError)
+    assert len(fake.tasks_for(deal)) == 1  # HubSpot made it; we never heard
+    retry = connector.write_back([_writeback(snap)])[deal]
+    assert retry.error is None
+    assert len(fake.tasks_for(deal)) == 1
+    assert retry.task_id == fake.tasks_for(deal)[0]["id"]
+    assert fake.calls["POST /crm/v3/objects/tasks/search"] == 1
+
+
+def test_task_deleted_in_hubspot_is_created_again(fake, connector) -> None:
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    out = connector.write_back([_writeback(snap)])[deal]
+    fake.delete_object("tasks", out.task_id)
+    again = connector.write_back([_writeback(snap, task_id=out.task_id, body="changed")])[deal]
+    assert again.task_id != out.task_id and len(fake.tasks_for(deal)) == 1
+
+
+@pytest.mark.parametrize("mode", ["revert", "warn"])
+def test_closed_won_guard(fake, api, mode) -> None:
+    connector = HubSpotConnector(api, portal_id=fake.portal_id, guard_mode=mode)
+    deal = fake.add_deal("Acme", stage="contractsent")
+    fake.ui_set_stage(deal, "closedwon")
+    snap = connector.read_deals([deal])[deal]
+    out = connector.write_back([_writeback(snap)])[deal]
+    stage = fake.deal(deal)["properties"]["dealstage"]
+    body = fake.tasks_for(deal)[0]["properties"]["hs_task_body"]
+    if mode == "revert":
+        assert out.reverted_to_stage == "contractsent" and stage == "contractsent"
+        assert "moved this deal back" in body
+    else:
+        assert out.reverted_to_stage is None and stage == "closedwon"
+        assert "blocking roadmap findings" in body
+
+
+def test_rolling_429_is_transient_with_retry_after_and_correlation_id(fake, connector) -> None:
+    deal = fake.add_deal("Acme")
+    fake.inject("429", 1, retry_after=3)
+    with pytest.raises(TransientError) as err:
+        connector.read_deals([deal])
+    assert err.value.retry_after == 3.0 and err.value.correlation_id
+    assert fake.total_calls() == 1  # urllib3 did not retry the 429 on its own
+
+
+def test_daily_limit_stops_with_a_long_delay_and_says_so(fake, api) -> None:
+    connector = HubSpotConnector(api)
+    fake.inject("daily", 1, retry_after=None)
+    with pytest.raises(TransientError) as err:
+        connector.read_deals(["1", "2", "3"])
+    assert "daily API limit" in str(err.value) and err.value.retry_after >= 60
+
+
+def test_server_error_is_transient_and_bad_token_permanent(fake, api, connector) -> None:
+    fake.inject("502", 1)
+    with pytest.raises(TransientError):
+        connector.read_deals(["1"])
+    bad = HubSpotConnector(
+        HubSpotApi(access_token="wrong", api_base=fake.base_url, bucket=TokenBucket(100))
+    )
+    with pytest.raises(PermanentError) as err:
+        bad.read_deals(["1"])
+    assert "401" in str(err.value)
+
+
+def test_timeout_is_transient(fake, api) -> None:
+    slow = HubSpotApi(
+        access_token=fake.access_token,
+        api_base=fake.base_url,
+        timeout=0.3,
+        bucket=TokenBucket(100),
+    )
+    fake.inject("timeout", 1, delay=1.0)
+    with pytest.raises(TransientError):
+        HubSpotConnector(slow).read_deals(["1"])
+
+
+def test_token_bucket_holds_the_budget() -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    bucket = TokenBucket(10, clock=lambda: now[0], sleep=sleep)
+    for _ in range(30):
+        bucket.acquire()
+    # 10 at once, then 1 per second: 20 more take 20 s.
+    assert now[0] == pytest.approx(20.0)
+    bucket.block_for(60)
+    with pytest.raises(TransientError) as err:
+        bucket.acquire()
+    assert err.value.retry_after == pytest.approx(60.0)
+
+
+def test_setup_is_idempotent_and_checks_scopes(fake, api) -> None:
+    fake.scopes = [s for s in fake.scopes if s != "crm.objects.contacts.write"]
+    first = run_setup(api, guard_property="roadmap_guard_clearance", access_token=fake.access_token)
+    assert "roadmap_guard_status" in first.created and not first.existing
+    assert first.missing_scopes == ["crm.objects.contacts.write"]
+    second = run_setup(
+        api, guard_property="roadmap_guard_clearance", access_token=fake.access_token
+    )
+    assert not second.created and "roadmap_guard_status" in second.existing
+
+
+def test_changed_deal_ids_finds_recent_and_won_deals(fake, connector) -> None:
+    old = fake.add_deal("Old won", stage="closedwon")
+    fake.add_deal("Old open")
+    import time
+
+    time.sleep(0.01)  # HubSpot timestamps have millisecond precision
+    since = datetime.now(UTC)
+    time.sleep(0.01)
+    fresh = fake.add_deal("Fresh")
+    found = connector.changed_deal_ids(since)
+    assert set(found) == {old, fresh}

@@ -156,3 +156,59 @@ def test_feature_delivered_early_is_not_a_slip(session, catalog):
     sso.availability, sso.target_date = "available", date(2026, 12, 1)
     session.add(sso)
     assert ledger.on_features_changed(session, ["sso"]) == []
+
+
+def test_slip_creates_exactly_one_crm_task_through_the_pipeline(engine, settings):
+    """Won on a coming_soon feature → ledger entry; the date slips → one followup task in the
+    CRM, and further evaluations do not create another."""
+    from datetime import timedelta
+
+    from app.connectors.testcrm import TestCrmConnector
+    from app.jobs.types import QueueItem
+    from app.models import TestCrmTask
+    from app.rules.model import LineItem
+    from app.services.pipeline import DealPipeline
+    from app.services.rules_service import install_default_rules
+
+    target = date.today() + timedelta(days=60)
+    with Session(engine) as s:
+        s.add(
+            Feature(
+                key="sso", name="Single Sign-On", availability="coming_soon", target_date=target
+            )
+        )
+        install_default_rules(s)
+        s.commit()
+    crm = TestCrmConnector(engine)
+    crm.put_deal(
+        DealSnapshot(crm="test", deal_id="D1", name="Acme", stage=WON, amount=Decimal("9000"),
+                     owner_id="owner-1", line_items=[LineItem(id="l1", name="Single Sign-On")])
+    )  # fmt: skip
+    pipeline = DealPipeline(engine, settings, {"test": crm})
+    pipeline.process([QueueItem(id=1, crm="test", deal_id="D1", attempts=1, reason="webhook")])
+    with Session(engine) as s:
+        (entry,) = s.exec(select(Commitment)).all()
+        entry_id = entry.id
+        assert (entry.feature_key, entry.promised_date, entry.amount) == (
+            "sso",
+            target,
+            Decimal("9000"),
+        )
+        feature = s.get(Feature, "sso")
+        feature.target_date = target + timedelta(days=90)
+        s.add(feature)
+        assert ledger.on_features_changed(s, ["sso"]) == [("test", "D1")]
+        s.commit()
+
+    for n in range(3):  # the roadmap fan-out and later changes evaluate the deal again
+        pipeline.process(
+            [QueueItem(id=2 + n, crm="test", deal_id="D1", attempts=1, reason="roadmap")]
+        )
+    with Session(engine) as s:
+        followups = s.exec(select(TestCrmTask).where(TestCrmTask.followup_key.is_not(None))).all()
+        assert [(t.followup_key, t.owner_id) for t in followups] == [
+            (f"commitment:{entry_id}", "owner-1")
+        ]
+        assert "Single Sign-On" in followups[0].subject
+        assert s.exec(select(Commitment)).one().task_requested is True
+        assert ledger.pending_followups(s, "test", "D1") == {}

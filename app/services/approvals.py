@@ -22,6 +22,7 @@ from app.jobs.schedules import JobContext, schedule
 from app.models import Approval, Deal, DealFeature, Evaluation, utcnow
 from app.rules.model import ApprovalGrant
 from app.services import audit
+from app.services import ledger as _ledger  # noqa: F401  registers the ledger.check schedule
 
 log = structlog.get_logger(__name__)
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import structlog
 from sqlalchemy import select
 from sqlmodel import Session
 
 from app.connectors.base import TaskSpec
+from app.db import session_scope
+from app.jobs.queue import enqueue_deals
+from app.jobs.schedules import JobContext, schedule
 from app.models import Approval, Commitment, Deal, Feature, utcnow
 from app.rules.model import Availability, DealSnapshot, EvaluationResult, FeatureReference
 
@@ -29,6 +33,8 @@ AVAILABILITY_RANK = {
     Availability.never.value: 0,
 }
 FOLLOWUP_PREFIX = "commitment:"
+LEDGER_CHECK_SECONDS = 300
+log = structlog.get_logger(__name__)
 
 
 def on_evaluated(
@@ -228,3 +234,28 @@ def _grants_by_id(session: Session, ids: list[int]) -> dict[int, Approval]:
         return {}
     rows = session.execute(select(Approval).where(Approval.id.in_(ids))).scalars()
     return {r.id: r for r in rows}
+
+
+def check_all(session: Session) -> dict[str, list[str]]:
+    """Re-check every unflagged entry against the current roadmap; queue flagged deals.
+
+    The roadmap fan-out only re-evaluates open deals, and ledger deals are won (closed), so this
+    sweep is what guarantees a slip reaches the owner whichever way the roadmap changed.
+    """
+    keys = session.execute(
+        select(Commitment.feature_key).where(Commitment.flagged_at.is_(None)).distinct()
+    ).scalars()
+    by_crm: dict[str, list[str]] = {}
+    for crm, deal_id in on_features_changed(session, list(keys)):
+        by_crm.setdefault(crm, []).append(deal_id)
+    for crm, ids in by_crm.items():
+        enqueue_deals(session, crm, ids, reason="ledger")
+    return by_crm
+
+
+@schedule("ledger.check", interval=lambda _s: LEDGER_CHECK_SECONDS)
+def check_ledger(ctx: JobContext) -> None:
+    with session_scope(ctx.engine) as session:
+        flagged = check_all(session)
+    if flagged:
+        log.info("ledger_promises_broken", deals={k: len(v) for k, v in flagged.items()})

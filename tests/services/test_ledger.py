@@ -212,3 +212,21 @@ def test_slip_creates_exactly_one_crm_task_through_the_pipeline(engine, settings
         assert "Single Sign-On" in followups[0].subject
         assert s.exec(select(Commitment)).one().task_requested is True
         assert ledger.pending_followups(s, "test", "D1") == {}
+
+
+def test_ledger_sweep_flags_and_queues_won_deals(session, catalog, engine, settings):
+    from app.jobs.schedules import JobContext, load_schedules
+    from app.models import DealQueue
+
+    deal = session.exec(select(Deal)).one()
+    ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
+    sso = session.get(Feature, "sso")
+    sso.target_date = date(2027, 1, 1)
+    session.add(sso)
+    session.commit()
+    job = load_schedules()["ledger.check"]
+    job.run(JobContext(engine=engine, settings=settings, connectors={}))
+    session.expire_all()
+    queued = session.exec(select(DealQueue)).one()
+    assert (queued.deal_id, queued.reason) == ("D1", "ledger")
+    assert _entries(session)["sso"].flagged_at is not None

@@ -639,6 +639,21 @@ class FakeSalesforce:
             )
             return note_id
 
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Delete a record as a user would in the UI (no API call is counted)."""
+        with self.lock:
+            rid = to18(record_id)
+            rec = self.store[sobject].pop(rid)
+            self.type_of.pop(rid, None)
+            for (child, fk), index in self.children.items():
+                if child == sobject and rec.get(fk) in index:
+                    index[rec[fk]] = [i for i in index[rec[fk]] if i != rid]
+
+    def line_items_of(self, opp_id: str) -> list[dict]:
+        with self.lock:
+            ids = self.children[("OpportunityLineItem", "OpportunityId")].get(to18(opp_id), [])
+            return [self.store["OpportunityLineItem"][i] for i in ids]
+
     def opportunity(self, opp_id: str) -> dict:
         return self.store["Opportunity"][to18(opp_id)]
 

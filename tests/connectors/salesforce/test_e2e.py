@@ -1,0 +1,173 @@
+"""End to end: outbound message → worker → real simple-salesforce → fake org → validation rule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from simple_salesforce.exceptions import SalesforceMalformedRequest
+from sqlmodel import Session, select
+
+from app.jobs.worker import Worker
+from app.models import Deal, DealQueue, Feature, ProductMapping, WriteBackLog, utcnow
+from app.sandbox.salesforce import INTEGRATION_USER, REP_USER, outbound_message
+from app.services.pipeline import DealPipeline
+from tests.connectors.salesforce.conftest import OUTBOUND_TOKEN
+
+pytestmark = pytest.mark.slow
+SSO = {"name": "SSO add-on", "code": "SKU-SSO"}
+SEATS = {"name": "Platform seats", "code": "SKU-SEATS"}
+
+
+@pytest.fixture
+def seeded(engine):
+    from app.services.rules_service import install_default_rules
+
+    with Session(engine) as s:
+        s.add(
+            Feature(
+                key="sso",
+                name="Single Sign-On",
+                aliases=["SSO"],
+                availability="never",
+                guidance="Offer SAML through our identity partner instead.",
+            )
+        )
+        s.add(Feature(key="seats", name="Platform seats", availability="available"))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-SSO", feature_keys=["sso"]))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-SEATS", feature_keys=["seats"]))
+        install_default_rules(s)
+        s.commit()
+    return engine
+
+
+@pytest.fixture
+def service(seeded, sf_settings, connector, make_app, sf_overrides):
+    app = make_app(connectors={"salesforce": connector}, **sf_overrides)
+    pipeline = DealPipeline(seeded, sf_settings, {"salesforce": connector})
+    return TestClient(app), Worker(seeded, sf_settings, pipeline)
+
+
+_seq = iter(range(1, 10_000))
+
+
+def notify(
+    client: TestClient, opp_id: str, *, by: str = REP_USER, nid: str | None = None, **fields
+):
+    nid = nid or f"04l5g00000{next(_seq):05d}AAA"[:18]
+    body = outbound_message([(nid, opp_id, {"LastModifiedById": by, **fields})])
+    r = client.post(
+        f"/webhooks/salesforce/outbound?token={OUTBOUND_TOKEN}",
+        content=body,
+        headers={"Content-Type": "text/xml"},
+    )
+    assert r.status_code == 200 and "<Ack>true</Ack>" in r.text, r.text
+    return nid
+
+
+def our_tasks(fake, opp_id):
+    return [t for t in fake.tasks_of(opp_id) if t["Subject"].startswith("[roadmap-guard]")]
+
+
+def test_blocked_opportunity_is_flagged_refused_closed_won_then_cleared_and_won(service, fake, rep):
+    client, worker = service
+    opp = fake.add_opportunity("Acme renewal", stage="Negotiation/Review", line_items=[SSO, SEATS])
+    notify(client, opp, StageName="Negotiation/Review")
+    assert worker.run_until_empty() == 1
+
+    rec = fake.opportunity(opp)
+    assert rec["Roadmap_Block__c"] is True and rec["Roadmap_Check_Status__c"] == "blocked"
+    assert "Single Sign-On" in rec["Roadmap_Check_Summary__c"]
+    [task] = our_tasks(fake, opp)
+    assert task["IsClosed"] is False and task["Priority"] == "High" and task["OwnerId"] == REP_USER
+
+    # The rep tries Closed Won: the emulated validation rule refuses it.
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        rep.Opportunity.update(opp, {"StageName": "Closed Won"})
+    assert refused.value.content[0]["errorCode"] == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    assert fake.opportunity(opp)["StageName"] == "Negotiation/Review"
+
+    # Our write came back as an outbound message from the integration user: not queued again.
+    notify(client, opp, by=INTEGRATION_USER, Roadmap_Block__c="true")
+    assert worker.run_until_empty() == 0
+
+    # The rep removes the SSO line item: the deal is clear, the flag drops, the task completes.
+    for li in fake.line_items_of(opp):
+        if li["ProductCode"] == "SKU-SSO":
+            fake.delete("OpportunityLineItem", li["Id"])
+    notify(client, opp, StageName="Negotiation/Review")
+    assert worker.run_until_empty() == 1
+    rec = fake.opportunity(opp)
+    assert rec["Roadmap_Block__c"] is False and rec["Roadmap_Check_Status__c"] == "clear"
+    [task] = our_tasks(fake, opp)
+    assert task["IsClosed"] is True and task["Status"] == "Completed"
+
+    rep.Opportunity.update(opp, {"StageName": "Closed Won"})
+    assert fake.opportunity(opp)["IsWon"] is True
+
+
+def test_duplicate_and_repeated_deliveries_give_one_task(service, fake, engine):
+    client, worker = service
+    opp = fake.add_opportunity("Globex", line_items=[SSO])
+    nid = notify(client, opp)
+    notify(client, opp, nid=nid)  # redelivered after the Ack
+    notify(client, opp)  # a second change
+    worker.run_until_empty()
+    notify(client, opp)
+    worker.run_until_empty()
+    # Even if our stored task id were lost, the subject marker read with the deal finds it.
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == opp)).one()
+        deal.crm_task_id = None
+        deal.written = {}
+        s.add(deal)
+        s.commit()
+    notify(client, opp)
+    worker.run_until_empty()
+    assert len(our_tasks(fake, opp)) == 1
+
+
+def test_request_limit_and_503_are_retried_and_end_correct(service, fake, engine):
+    client, worker = service
+    opp = fake.add_opportunity("Initech", line_items=[SSO])
+    notify(client, opp)
+    fake.inject("limit", 1)
+    assert worker.run_until_empty() == 1
+    with Session(engine) as s:
+        row = s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one()
+        assert row.status == "pending" and "REQUEST_LIMIT_EXCEEDED" in (row.last_error or "")
+        # A spent daily allowance is not hammered: the retry waits at least the long delay.
+        assert row.due_at >= utcnow() + timedelta(seconds=1000)
+    fake.inject("unavailable", 1)
+    later = Worker(
+        engine, worker.settings, worker.processor, clock=lambda: utcnow() + timedelta(hours=1)
+    )
+    assert later.run_until_empty() == 1
+    even_later = Worker(
+        engine, worker.settings, worker.processor, clock=lambda: utcnow() + timedelta(hours=3)
+    )
+    assert even_later.run_until_empty() == 1
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is True
+    assert len(our_tasks(fake, opp)) == 1
+    with Session(engine) as s:
+        assert s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one().status == "done"
+
+
+def test_validation_refusing_our_own_write_is_recorded_and_dead(service, fake, engine):
+    client, worker = service
+    fake.extra_rules.append(
+        lambda old, new: (
+            "Integrations may not set the summary"
+            if new.get("Roadmap_Check_Summary__c") != old.get("Roadmap_Check_Summary__c")
+            else None
+        )
+    )
+    opp = fake.add_opportunity("Umbrella", line_items=[SSO])
+    notify(client, opp)
+    worker.run_until_empty()
+    with Session(engine) as s:
+        row = s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one()
+        assert row.status == "dead" and "FIELD_CUSTOM_VALIDATION_EXCEPTION" in row.last_error
+        log = s.exec(select(WriteBackLog).where(WriteBackLog.deal_id == opp)).one()
+        assert log.outcome == "error" and "Integrations may not set the summary" in log.error

@@ -217,6 +217,8 @@ class FakeHubSpot:
             props.setdefault("createdate", _iso(now))
             props["hs_lastmodifieddate"] = _iso(now)
             props["hs_object_id"] = oid
+            props.setdefault("hs_object_source", source[0])
+            props.setdefault("hs_object_source_id", source[1])
             self.objects[object_type][oid] = {
                 "id": oid,
                 "properties": props,

@@ -417,7 +417,7 @@ class HubSpotConnector:
         note_list = []
         for note_id in record["notes"]:
             p = notes.get(note_id)
-            if p is None:
+            if p is None or self._is_own_note(p):
                 continue
             note_list.append(
                 Note(
@@ -450,6 +450,12 @@ class HubSpotConnector:
             url=url,
             extra=extra,
         )
+
+    def _is_own_note(self, props: dict) -> bool:
+        """Our findings notes quote feature names; read back, they would block the deal."""
+        if self.app_id and props.get("hs_object_source_id") == str(self.app_id):
+            return True
+        return P.NOTE_FOOTER in (props.get("hs_note_body") or "")
 
     def _previous_stage(
         self, history: list[dict], current: Stage, pipeline: str | None, refreshed: list[bool]
@@ -786,7 +792,8 @@ class HubSpotConnector:
                 "inputs": [
                     {
                         "properties": {
-                            "hs_note_body": html.escape(p["note"]).replace("\n", "<br>"),
+                            "hs_note_body": html.escape(p["note"]).replace("\n", "<br>")
+                            + f"<br><br>{P.NOTE_FOOTER}",
                             "hs_timestamp": now,
                         },
                         "associations": [

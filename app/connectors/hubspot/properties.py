@@ -31,7 +31,16 @@ DEAL_READ_PROPERTIES = [
     "hs_lastmodifieddate",
 ]
 LINE_ITEM_PROPERTIES = ["name", "hs_sku", "hs_product_id", "quantity", "price", "amount"]
-NOTE_PROPERTIES = ["hs_note_body", "hs_timestamp", "hubspot_owner_id", "hs_createdate"]
+NOTE_PROPERTIES = [
+    "hs_note_body",
+    "hs_timestamp",
+    "hubspot_owner_id",
+    "hs_createdate",
+    "hs_object_source",
+    "hs_object_source_id",
+]
+# Our findings notes end with this line; they are not the rep's words and are never evaluated.
+NOTE_FOOTER = "Posted by roadmap-guard."
 
 # The marker in our task bodies, so a task whose create response was lost can be found again.
 TASK_MARKER = "rgdeal{deal_id}"

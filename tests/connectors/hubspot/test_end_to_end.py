@@ -1,0 +1,199 @@
+"""HubSpot end to end: fake HubSpot → signed webhooks → inbox → worker → pipeline → write-back.
+
+The real hubspot-api-client talks to the fake over HTTP; the worker is driven with run_once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.connectors.hubspot.client import HubSpotApi
+from app.connectors.hubspot.connector import HubSpotConnector
+from app.connectors.hubspot.ratelimit import TokenBucket
+from app.connectors.hubspot.reconcile import resolve_line_items
+from app.jobs.schedules import JobContext
+from app.jobs.worker import Worker
+from app.models import Deal, DealQueue, Feature, ProductMapping
+from app.services.pipeline import DealPipeline
+from app.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+URL = "http://testserver/webhooks/hubspot"
+SSO = {"name": "SSO add-on", "hs_sku": "SKU-SSO", "quantity": "1", "price": "900"}
+AUDIT = {"name": "Audit log", "hs_sku": "SKU-AUDIT", "quantity": "1", "price": "300"}
+
+
+@pytest.fixture
+def world(sqlite_engine, fake, hubspot_settings):
+    from app.services.rules_service import install_default_rules
+
+    engine = sqlite_engine
+    with Session(engine) as s:
+        s.add(
+            Feature(
+                key="sso",
+                name="Single Sign-On",
+                aliases=["SSO"],
+                availability="never",
+                guidance="Offer SAML through our identity partner instead.",
+            )
+        )
+        s.add(Feature(key="audit-log", name="Audit Log", availability="available"))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-SSO", feature_keys=["sso"]))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-AUDIT", feature_keys=["audit-log"]))
+        install_default_rules(s)
+        s.commit()
+    cfg = Settings(
+        _env_file=None,
+        database_url=engine.url.render_as_string(hide_password=False),
+        worker_mode="off",
+        log_format="console",
+        public_base_url="http://testserver",
+        install_default_rules=False,
+        backoff_base_seconds=0.2,
+        backoff_cap_seconds=2.0,
+    ).model_copy(update=hubspot_settings)
+    connector = HubSpotConnector(
+        HubSpotApi(
+            access_token=fake.access_token,
+            api_base=fake.base_url,
+            timeout=2.0,
+            bucket=TokenBucket(200),
+        ),
+        portal_id=fake.portal_id,
+        app_id=fake.app_id,
+    )
+    connectors = {"hubspot": connector}
+    from app.main import create_app
+
+    app = create_app(settings=cfg, engine=engine, connectors=connectors)
+    worker = Worker(engine, cfg, DealPipeline(engine, cfg, connectors))
+    with TestClient(app) as client:
+        yield {
+            "engine": engine,
+            "client": client,
+            "worker": worker,
+            "connector": connector,
+            "settings": cfg,
+        }
+
+
+def deliver(fake, world, events=None) -> list[dict]:
+    events = fake.drain_events() if events is None else events
+    acks = []
+    for i in range(0, len(events), 100):
+        body, headers = fake.signed_request(URL, events[i : i + 100])
+        response = world["client"].post(URL, content=body, headers=headers)
+        assert response.status_code == 200, response.text
+        acks.append(response.json())
+    return acks
+
+
+def drain(world, timeout: float = 30.0) -> None:
+    """Run the worker until no deal is pending (retries included)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if world["worker"].run_once():
+            continue
+        with Session(world["engine"]) as s:
+            left = s.exec(select(DealQueue).where(DealQueue.status.in_(("pending", "running"))))
+            if not left.first():
+                return
+        time.sleep(0.1)
+    raise AssertionError("queue did not drain")
+
+
+def deal_row(world, deal_id) -> Deal:
+    with Session(world["engine"]) as s:
+        return s.exec(select(Deal).where(Deal.deal_id == deal_id)).one()
+
+
+def test_stage_change_gives_properties_and_one_task(fake, world) -> None:
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    [ack] = deliver(fake, world)
+    assert ack["queued_deals"] == 1
+    drain(world)
+    props = fake.deal(deal)["properties"]
+    assert props["roadmap_guard_status"] == "blocked"
+    assert "Single Sign-On" in props["roadmap_guard_summary"]
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_priority"] == "HIGH"
+    assert deal_row(world, deal).crm_task_id == task["id"]
+
+
+def test_duplicate_and_out_of_order_deliveries_give_one_task(fake, world) -> None:
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "presentationscheduled")
+    fake.ui_set_stage(deal, "contractsent")
+    events = fake.drain_events()
+    deliver(fake, world, list(reversed(events)))
+    drain(world)
+    redelivered = [{**e, "attemptNumber": 1} for e in events]
+    acks = deliver(fake, world, redelivered)
+    assert acks[0]["duplicates"] == len(events)
+    deliver(fake, world, events[:1])
+    drain(world)
+    assert len(fake.tasks_for(deal)) == 1
+
+
+def test_deal_that_becomes_clear_gets_its_task_completed(fake, world) -> None:
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    [line_item] = fake.associated("deals", deal, "line_items")
+    fake.update_object("line_items", line_item, {"name": "Audit log", "hs_sku": "SKU-AUDIT"})
+    deliver(fake, world)
+    w = world
+    resolve_line_items(
+        JobContext(
+            engine=w["engine"], settings=w["settings"], connectors={"hubspot": w["connector"]}
+        )
+    )
+    drain(world)
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_status"] == "COMPLETED"
+    assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "clear"
+    assert fake.deal(deal)["properties"]["roadmap_guard_clearance"] == "clear"
+
+
+def test_blocked_deal_moved_to_won_is_reverted(fake, world) -> None:
+    deal = fake.add_deal("Acme", stage="contractsent", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "closedwon")
+    deliver(fake, world)
+    drain(world)
+    assert fake.deal(deal)["properties"]["dealstage"] == "contractsent"
+    [task] = fake.tasks_for(deal)
+    assert "moved this deal back" in task["properties"]["hs_task_body"]
+
+
+def test_own_writes_do_not_come_back_as_work(fake, world) -> None:
+    deal = fake.add_deal("Acme", stage="contractsent", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "closedwon")
+    deliver(fake, world)
+    drain(world)
+    echoes = fake.drain_events()  # our properties, the revert, task and note associations
+    assert echoes and all(e["changeSource"] == "INTEGRATION" for e in echoes)
+    acks = deliver(fake, world, echoes)
+    assert sum(a["queued_deals"] for a in acks) == 0
+    assert world["worker"].run_once() == 0
+
+
+def test_429_storm_ends_processed_within_budget(fake, world) -> None:
+    deals = [fake.add_deal(f"Deal {i}", line_items=[SSO, AUDIT], emit=False) for i in range(30)]
+    for d in deals:
+        fake.ui_set_stage(d, "contractsent")
+    world["connector"].api.bucket = TokenBucket(40, max_wait=2.0)
+    fake.inject("429", 4, retry_after=1)
+    fake.reset_calls()
+    deliver(fake, world)
+    drain(world, timeout=60)
+    assert all(len(fake.tasks_for(d)) == 1 for d in deals)
+    assert all(fake.deal(d)["properties"]["roadmap_guard_status"] == "blocked" for d in deals)
+    assert fake.max_calls_in_window(10.0) <= 40

@@ -1,0 +1,195 @@
+"""Time to re-evaluate the stored open deals after ONE roadmap feature changes.
+
+    .venv/bin/python -m benchmarks.reevaluate [--deals 50000] [--features 1000] [--notes-kb 2]
+
+Worst case on purpose: every stored deal carries the changed feature (a line item with its
+SKU), so the fan-out re-evaluates all of them from their stored snapshots (no CRM read), stores
+a new evaluation for each whose result changed and queues them for write-back, all in the one
+transaction of the feature edit. Two edits are timed:
+
+1. availability available → never: every verdict changes (N evaluations stored, N queued);
+2. a target-date change on the same feature that changes no verdict (nothing stored or queued).
+
+Runs on SQLite (a temporary file) and, if TEST_POSTGRES_URL is set, also on a fresh PostgreSQL
+database created and dropped by the script. Deals have `--line-items` line items and
+`--notes-kb` KB of notes (smaller than the per-deal benchmark so 50,000 deals fit in memory and
+disk quickly). Target: ≤ 60 s for 50,000 deals. Prints figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel, select
+from tqdm import tqdm
+
+import app.models  # noqa: F401  (every table on the metadata)
+from app.db import make_engine
+from app.models import Deal, Evaluation, ProductMapping, utcnow
+from app.models import Feature as FeatureRow
+from app.rules.model import LineItem
+from app.services import features_service
+from app.services.pipeline import apply_snapshot, reevaluate_stored
+from app.services.rules_service import install_default_rules
+from benchmarks._data import make_deal, make_features, make_mappings
+
+HOT = "hot-feature"
+
+
+def _seed(engine: Engine, args: argparse.Namespace) -> None:
+    features = make_features(args.features, aliases=3)
+    now = utcnow()
+    with Session(engine) as s:
+        s.execute(
+            insert(FeatureRow),
+            [
+                {
+                    **f.model_dump(mode="json"),
+                    "availability": f.availability.value,
+                    "target_date": f.target_date,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for f in features
+            ],  # fmt: skip
+        )
+        s.add(
+            FeatureRow(
+                key=HOT,
+                name="Hot feature",
+                availability="available",
+                skus=["SKU-HOT"],
+                created_at=now,
+                updated_at=now,
+            )  # fmt: skip
+        )
+        s.execute(
+            insert(ProductMapping),
+            [
+                {**m.model_dump(), "created_at": now, "updated_at": now}
+                for m in make_mappings(features)
+            ],
+        )
+        install_default_rules(s)
+        s.commit()
+
+    rng = random.Random(7)
+    batch: list[dict] = []
+    with Session(engine) as s:
+        for i in tqdm(range(args.deals), desc="generate + store deals", unit="deal"):
+            snap = make_deal(
+                features, rng, deal_id=f"D{i:06d}", line_items=args.line_items,
+                notes_kb=args.notes_kb, notes=2,
+            )  # fmt: skip
+            snap.line_items.append(LineItem(id=f"D{i:06d}-hot", name="Hot add-on", sku="SKU-HOT"))
+            deal = Deal(crm="hubspot", deal_id=snap.deal_id)
+            apply_snapshot(deal, snap, now)
+            row = deal.model_dump(exclude={"id"})
+            batch.append(row)
+            if len(batch) >= 2000:
+                s.execute(insert(Deal), batch)
+                batch.clear()
+        if batch:
+            s.execute(insert(Deal), batch)
+        s.commit()
+
+
+def _initial_evaluation(engine: Engine, n: int) -> float:
+    """Evaluate every deal once so the dependency index and last evaluations exist."""
+    t0 = time.perf_counter()
+    with Session(engine) as s:
+        ids = list(s.exec(select(Deal.deal_id).order_by(Deal.deal_id)))
+    step = 5000
+    for start in tqdm(range(0, len(ids), step), desc="initial evaluation", unit="5k deals"):
+        with Session(engine) as s:
+            reevaluate_stored(s, "hubspot", ids[start : start + step], trigger="webhook")
+            s.commit()
+    return time.perf_counter() - t0
+
+
+def _edit(engine: Engine, update: features_service.FeatureUpdate) -> tuple[float, int, int]:
+    t0 = time.perf_counter()
+    with Session(engine) as s:
+        _, fanout = features_service.update_feature(s, HOT, update, actor="benchmark")
+        s.commit()
+    return time.perf_counter() - t0, fanout.candidates, fanout.requeued_count
+
+
+def run(engine: Engine, label: str, args: argparse.Namespace) -> None:
+    SQLModel.metadata.create_all(engine)
+    t0 = time.perf_counter()
+    _seed(engine, args)
+    seed_s = time.perf_counter() - t0
+    initial_s = _initial_evaluation(engine, args.deals)
+    with Session(engine) as s:
+        evaluations = s.exec(select(Evaluation.id)).all()
+    print(f"\n[{label}] seeded {args.deals} deals in {seed_s:.1f} s; initial evaluation "
+          f"{initial_s:.1f} s ({len(evaluations)} evaluations)")  # fmt: skip
+
+    seconds, candidates, queued = _edit(
+        engine, features_service.FeatureUpdate(availability="never")
+    )
+    with Session(engine) as s:
+        in_queue = s.exec(text("SELECT count(*) FROM deal_queue")).one()[0]  # type: ignore[call-overload]
+    print(f"[{label}] availability available→never: {seconds:.1f} s for {candidates} open deals "
+          f"({candidates / seconds:,.0f} deals/s), {queued} verdicts changed, {in_queue} queue rows; "
+          f"target ≤ 60 s for 50,000")  # fmt: skip
+    seconds, candidates, queued = _edit(
+        engine, features_service.FeatureUpdate(target_date=date(2027, 3, 31))
+    )
+    print(f"[{label}] target-date change, no verdict change: {seconds:.1f} s for {candidates} "
+          f"deals ({candidates / seconds:,.0f} deals/s), {queued} queued")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=50_000)
+    parser.add_argument("--features", type=int, default=1000)
+    parser.add_argument("--line-items", type=int, default=5)
+    parser.add_argument("--notes-kb", type=float, default=2)
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args(argv)
+    print(f"{args.deals} deals, {args.features} features, {args.line_items + 1} line items and "
+          f"{args.notes_kb} KB of notes per deal, default rule pack")  # fmt: skip
+
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+            try:
+                run(engine, "sqlite", args)
+            finally:
+                engine.dispose()
+
+    pg = os.environ.get("TEST_POSTGRES_URL")
+    if pg:
+        admin_url = make_url(pg.replace("postgresql://", "postgresql+psycopg://", 1))
+        admin = make_engine(
+            admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+        )
+        name = f"rg_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(admin_url.set(database=name).render_as_string(hide_password=False))
+        try:
+            run(engine, "postgresql", args)
+        finally:
+            engine.dispose()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            admin.dispose()
+    else:
+        print("TEST_POSTGRES_URL not set: PostgreSQL not measured")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -26,6 +26,13 @@ def _created() -> Any:
     return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+def _updated() -> Any:
+    # onupdate: every UPDATE bumps it, so caches keyed on max(updated_at) cannot go stale.
+    return Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, onupdate=utcnow)
+    )
+
+
 def _json(default_factory=dict) -> Any:
     return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
 
@@ -78,7 +85,7 @@ class DealQueue(SQLModel, table=True):
     queued_at: datetime = _created()  # first enqueue of the current cycle, for latency
     started_at: datetime | None = _ts()
     finished_at: datetime | None = _ts()
-    updated_at: datetime = _created()
+    updated_at: datetime = _updated()
 
 
 class PeriodicJob(SQLModel, table=True):
@@ -140,7 +147,7 @@ class Deal(SQLModel, table=True):
     written_verdict: str | None = Field(default=None, max_length=16)
     written_at: datetime | None = _ts()
     created_at: datetime = _created()
-    updated_at: datetime = _created()
+    updated_at: datetime = _updated()
 
 
 class Evaluation(SQLModel, table=True):
@@ -219,7 +226,7 @@ class Feature(SQLModel, table=True):
     url: str | None = Field(default=None, max_length=1024)
     guidance: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _created()
-    updated_at: datetime = _created()
+    updated_at: datetime = _updated()
 
 
 class RoadmapSource(SQLModel, table=True):
@@ -236,7 +243,7 @@ class RoadmapSource(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     feature_count: int = 0
     created_at: datetime = _created()
-    updated_at: datetime = _created()
+    updated_at: datetime = _updated()
 
 
 class ProductMapping(SQLModel, table=True):
@@ -250,7 +257,7 @@ class ProductMapping(SQLModel, table=True):
     match_value: str = Field(max_length=255)
     feature_keys: list = _json(list)
     created_at: datetime = _created()
-    updated_at: datetime = _created()
+    updated_at: datetime = _updated()
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -267,7 +274,7 @@ class Rule(SQLModel, table=True):
     builtin: bool = False
     deleted_at: datetime | None = _ts()
     created_at: datetime = _created()
-    updated_at: datetime = _created()
+    updated_at: datetime = _updated()
 
 
 class RuleVersion(SQLModel, table=True):

@@ -1,0 +1,76 @@
+"""The test CRM's own "UI": put and delete deals, read back what roadmap-guard wrote.
+
+Putting a deal also queues it, as a CRM webhook would; the worker then reads it through the
+test connector like any other CRM. Only for exploration, demos and end-to-end tests.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from sqlmodel import select
+
+from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.connectors.testcrm import TestCrmConnector
+from app.errors import Invalid, NotFound
+from app.jobs.ingest import InboundEvent, ingest_events
+from app.models import TestCrmDeal, TestCrmNote, TestCrmTask, utcnow
+from app.rules.model import DealSnapshot
+
+router = APIRouter(prefix="/api/v1/test-crm", tags=["test CRM"])
+
+
+def _connector(request: Request) -> TestCrmConnector:
+    return request.app.state.connectors["test"]
+
+
+@router.put(
+    "/deals/{deal_id}", status_code=status.HTTP_202_ACCEPTED, operation_id="put_test_crm_deal"
+)
+def put_deal(
+    deal_id: str, snapshot: DealSnapshot, request: Request, engine: EngineDep, _: RevOpsPrincipal
+) -> dict:
+    if snapshot.crm != "test" or snapshot.deal_id != deal_id:
+        raise Invalid("snapshot.crm must be 'test' and snapshot.deal_id must match the path")
+    _connector(request).put_deal(snapshot)
+    event = InboundEvent(
+        source="test_crm",
+        dedup_key=f"{deal_id}:{utcnow().isoformat()}",
+        crm="test",
+        deal_id=deal_id,
+        event_type="deal.put",
+    )
+    result = ingest_events(engine, [event])
+    return {"deal_id": deal_id, "queued": result.queued_deals}
+
+
+@router.delete(
+    "/deals/{deal_id}", status_code=status.HTTP_202_ACCEPTED, operation_id="delete_test_crm_deal"
+)
+def delete_deal(deal_id: str, request: Request, engine: EngineDep, _: RevOpsPrincipal) -> dict:
+    _connector(request).delete_deal(deal_id)
+    event = InboundEvent(
+        source="test_crm",
+        dedup_key=f"{deal_id}:deleted:{utcnow().isoformat()}",
+        crm="test",
+        deal_id=deal_id,
+        event_type="deal.deleted",
+    )
+    ingest_events(engine, [event])
+    return {"deal_id": deal_id, "deleted": True}
+
+
+@router.get("/deals/{deal_id}", operation_id="get_test_crm_deal")
+def get_deal(deal_id: str, session: SessionDep, _: ReadPrincipal) -> dict:
+    """What the test CRM record shows: our properties, tasks and notes."""
+    row = session.get(TestCrmDeal, deal_id)
+    if row is None:
+        raise NotFound(f"no deal '{deal_id}' in the test CRM")
+    tasks = session.exec(select(TestCrmTask).where(TestCrmTask.deal_id == deal_id))
+    notes = session.exec(select(TestCrmNote).where(TestCrmNote.deal_id == deal_id))
+    return {
+        "deal_id": deal_id,
+        "deleted": row.deleted,
+        "properties": row.properties,
+        "tasks": [t.model_dump(mode="json") for t in tasks],
+        "notes": [n.model_dump(mode="json") for n in notes],
+    }

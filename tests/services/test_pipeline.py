@@ -1,0 +1,261 @@
+"""The pipeline end to end through the test CRM: read → evaluate → store → write back."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session, select
+
+from app.connectors.base import PermanentError, TransientError
+from app.connectors.testcrm import TestCrmConnector
+from app.jobs.types import QueueItem
+from app.models import (
+    Approval,
+    Deal,
+    DealFeature,
+    Evaluation,
+    Feature,
+    ProductMapping,
+    TestCrmDeal,
+    TestCrmNote,
+    TestCrmTask,
+    WriteBackLog,
+    utcnow,
+)
+from app.rules.model import DealSnapshot, LineItem, Note, Stage
+from app.services.pipeline import DealPipeline, reevaluate_stored
+
+OPEN = Stage(id="negotiation", label="Negotiation", probability=0.6)
+WON = Stage(id="won", label="Closed won", is_won=True, is_closed=True, probability=1.0)
+
+
+@pytest.fixture
+def seeded(engine):
+    from app.services.rules_service import install_default_rules
+
+    with Session(engine) as s:
+        s.add(
+            Feature(
+                key="sso",
+                name="Single Sign-On",
+                aliases=["SSO"],
+                availability="never",
+                guidance="Offer SAML through our identity partner instead.",
+            )
+        )
+        s.add(Feature(key="audit-log", name="Audit Log", availability="available"))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-SSO", feature_keys=["sso"]))
+        install_default_rules(s)
+        s.commit()
+    return engine
+
+
+@pytest.fixture
+def crm(seeded):
+    return TestCrmConnector(seeded)
+
+
+@pytest.fixture
+def pipeline(seeded, settings, crm):
+    return DealPipeline(seeded, settings, {"test": crm})
+
+
+def snapshot(deal_id="D1", *, line_items=(), notes=(), stage=OPEN) -> DealSnapshot:
+    return DealSnapshot(
+        crm="test",
+        deal_id=deal_id,
+        name=f"Acme {deal_id}",
+        stage=stage,
+        amount=Decimal("50000"),
+        currency="USD",
+        close_date=date.today() + timedelta(days=30),
+        owner_id="owner-1",
+        line_items=list(line_items),
+        notes=list(notes),
+    )
+
+
+SSO_LINE = LineItem(id="li-1", name="SSO add-on", sku="SKU-SSO", quantity=1)
+
+
+def item(deal_id="D1", reason="webhook", id_=1) -> QueueItem:
+    return QueueItem(id=id_, crm="test", deal_id=deal_id, attempts=1, reason=reason)
+
+
+def tasks(engine, deal_id="D1") -> list[TestCrmTask]:
+    with Session(engine) as s:
+        return list(s.exec(select(TestCrmTask).where(TestCrmTask.deal_id == deal_id)))
+
+
+def test_blocked_deal_gets_status_one_task_a_note_and_a_dependency(pipeline, crm, engine):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+
+    outcomes = pipeline.process([item()])
+
+    assert outcomes[1].kind == "done"
+    with Session(engine) as s:
+        row = s.get(TestCrmDeal, "D1")
+        assert row.properties["status"] == "blocked"
+        assert row.properties["block"] is True
+        assert row.properties["evaluation_url"].endswith("/dashboard/deals/test/D1")
+        deal = s.exec(select(Deal)).one()
+        assert deal.verdict == "blocked" and deal.crm_task_id and deal.crm_task_open
+        deps = list(s.exec(select(DealFeature)))
+        assert [(d.feature_key, d.source, d.evidence) for d in deps] == [
+            ("sso", "line_item", "SSO add-on")
+        ]
+        assert len(list(s.exec(select(TestCrmNote)))) == 1
+        assert s.exec(select(Evaluation)).one().verdict == "blocked"
+    (task,) = tasks(engine)
+    assert task.open and task.owner_id == "owner-1"
+
+
+def test_same_evaluation_again_writes_nothing(pipeline, crm, engine):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    pipeline.process([item()])
+    pipeline.process([item()])
+
+    assert crm.calls["write_back"] == 1
+    assert crm.calls["read_deals"] == 3
+    assert len(tasks(engine)) == 1
+    with Session(engine) as s:
+        assert len(list(s.exec(select(Evaluation)))) == 3
+        assert len(list(s.exec(select(WriteBackLog)))) == 1
+
+
+def test_deal_that_becomes_clear_gets_its_task_completed(pipeline, crm, engine):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    crm.put_deal(snapshot(line_items=[]))
+
+    pipeline.process([item()])
+
+    (task,) = tasks(engine)
+    assert not task.open
+    with Session(engine) as s:
+        assert s.get(TestCrmDeal, "D1").properties["status"] == "clear"
+        assert s.get(TestCrmDeal, "D1").properties["block"] is False
+        assert len(list(s.exec(select(TestCrmNote)))) == 2  # blocked, then clear
+        assert list(s.exec(select(DealFeature))) == []
+    # Clear and already completed: nothing more to write.
+    pipeline.process([item()])
+    assert crm.calls["write_back"] == 2
+
+
+def test_clear_deal_never_gets_a_task(pipeline, crm, engine):
+    crm.put_deal(snapshot(notes=[Note(id="n1", body="They use our Audit Log daily.")]))
+    pipeline.process([item()])
+
+    assert tasks(engine) == []
+    with Session(engine) as s:
+        assert s.get(TestCrmDeal, "D1").properties["status"] == "clear"
+        assert s.exec(select(DealFeature)).one().feature_key == "audit-log"
+
+
+def test_deleted_deal_stops_being_tracked(pipeline, crm, engine):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    crm.delete_deal("D1")
+
+    assert pipeline.process([item()])[1].kind == "done"
+
+    with Session(engine) as s:
+        assert s.exec(select(Deal)).one().tracked is False
+        assert list(s.exec(select(DealFeature))) == []
+
+
+def test_roadmap_requeue_uses_the_stored_snapshot_without_a_crm_read(pipeline, crm, engine):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    reads = crm.calls["read_deals"]
+
+    pipeline.process([item(reason="roadmap")])
+
+    assert crm.calls["read_deals"] == reads
+
+
+def test_transient_read_failure_retries_the_batch_with_retry_after(pipeline, crm):
+    crm.put_deal(snapshot("D1"))
+    crm.put_deal(snapshot("D2"))
+    crm.fail_next = [TransientError("rate limited", retry_after=30)]
+
+    outcomes = pipeline.process([item("D1", id_=1), item("D2", id_=2)])
+
+    assert {o.kind for o in outcomes.values()} == {"retry"}
+    assert outcomes[1].retry_after == 30
+
+
+def test_permanent_failure_is_dead(pipeline, crm):
+    crm.put_deal(snapshot("D1"))
+    crm.fail_next = [PermanentError("token lacks crm.objects.deals.read")]
+
+    assert pipeline.process([item()])[1].kind == "dead"
+
+
+def test_unconfigured_crm_is_dead(pipeline):
+    outcome = pipeline.process(
+        [QueueItem(id=9, crm="pipedrive", deal_id="x", attempts=1, reason="webhook")]
+    )
+    assert outcome[9].kind == "dead" and "pipedrive" in outcome[9].error
+
+
+def test_approval_lifts_the_block_and_names_the_approver(pipeline, crm, engine):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    with Session(engine) as s:
+        s.add(
+            Approval(crm="test", deal_id="D1", feature_key="sso", reason="CEO deal", approver="pat")
+        )
+        s.commit()
+
+    pipeline.process([item(reason="approval")])
+
+    with Session(engine) as s:
+        props = s.get(TestCrmDeal, "D1").properties
+        assert props["block"] is False
+        assert "pat" in props["summary"]
+        findings = s.exec(select(Evaluation).order_by(Evaluation.id.desc())).first().findings
+        assert any(f["approved"] and f["approved_by"] == "pat" for f in findings)
+
+
+def test_expired_approval_does_not_count(pipeline, crm, engine):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    with Session(engine) as s:
+        s.add(
+            Approval(
+                crm="test",
+                deal_id="D1",
+                feature_key="sso",
+                reason="old",
+                approver="pat",
+                expires_at=utcnow() - timedelta(minutes=1),
+            )
+        )
+        s.commit()
+    pipeline.process([item()])
+    with Session(engine) as s:
+        assert s.get(TestCrmDeal, "D1").properties["block"] is True
+
+
+def test_reevaluate_stored_returns_only_deals_whose_verdict_changed(pipeline, crm, engine):
+    crm.put_deal(snapshot("D1", line_items=[SSO_LINE]))
+    crm.put_deal(snapshot("D2", notes=[Note(id="n", body="They love the Audit Log.")]))
+    pipeline.process([item("D1", id_=1), item("D2", id_=2)])
+    with Session(engine) as s:
+        feature = s.get(Feature, "sso")
+        feature.availability = "available"
+        s.add(feature)
+        s.commit()
+
+    with Session(engine) as s:
+        changed = reevaluate_stored(s, "test", ["D1", "D2"], trigger="roadmap")
+        s.commit()
+
+    assert changed == ["D1"]
+    with Session(engine) as s:
+        assert s.exec(select(Deal).where(Deal.deal_id == "D1")).one().verdict == "clear"
+        latest = s.exec(select(Evaluation).order_by(Evaluation.id.desc())).first()
+        assert latest.trigger == "roadmap" and latest.deal_id == "D1"

@@ -447,7 +447,7 @@ class FakeSalesforce:
         self.deployments: dict[str, dict] = {}
         self.page_size = 2000
         self.page_size_with_children = 200
-        self._cursors: dict[str, list[dict]] = {}
+        self._cursors: dict[str, tuple[list[dict], int]] = {}
         self._seed_reference_data()
 
     # -- seeding ------------------------------------------------------------------------
@@ -607,7 +607,12 @@ class FakeSalesforce:
             for body in notes or []:
                 self.insert(
                     "Note",
-                    {"ParentId": opp_id, "Title": body[:40], "Body": body, "CreatedById": owner_id},
+                    {
+                        "ParentId": opp_id,
+                        "Title": "Meeting notes",
+                        "Body": body,
+                        "CreatedById": owner_id,
+                    },
                 )
             for body in content_notes or []:
                 self.add_content_note(opp_id, body)
@@ -1030,29 +1035,21 @@ class FakeSalesforce:
 
     def _page(self, rows: list[dict], offset: int, size: int, *, total: int) -> dict:
         chunk = rows[offset : offset + size]
-        body: dict[str, Any] = {
-            "totalSize": total,
-            "done": offset + size >= len(rows),
-            "records": chunk,
-        }
-        if not body["done"]:
+        done = offset + size >= len(rows)
+        body: dict[str, Any] = {"totalSize": total, "done": done, "records": chunk}
+        if not done:
             locator = f"01gFAKE{next(self._seq):08d}-{offset + size}"
-            self._cursors[locator] = rows
+            self._cursors[locator] = (rows, size)
             body["nextRecordsUrl"] = f"/services/data/v{self.api_version}/query/{locator}"
         return body
 
     def query_more(self, locator: str) -> dict:
         with self.lock:
-            rows = self._cursors.pop(locator, None)
-            if rows is None:
+            cursor = self._cursors.pop(locator, None)
+            if cursor is None:
                 raise SalesforceApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            rows, size = cursor
             offset = int(locator.rsplit("-", 1)[1])
-            size = (
-                self.page_size_with_children
-                if rows
-                and any(isinstance(v, dict) and "totalSize" in v for v in rows[0].values() if v)
-                else self.page_size
-            )
             return self._page(rows, offset, size, total=len(rows))
 
     def describe(self, sobject: str) -> dict:

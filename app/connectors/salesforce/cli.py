@@ -1,5 +1,133 @@
-"""CLI sub-commands of this domain (stub: the owner fills it in)."""
+"""`roadmap-guard setup salesforce [--out DIR] [--won-stage NAME ...] [--deploy] [--check-only]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+def _setup_parsers(subparsers) -> argparse._SubParsersAction:
+    """`setup` is shared by the CRMs: reuse its sub-parsers if another module made it first."""
+    setup = subparsers.choices.get("setup")
+    if setup is None:
+        setup = subparsers.add_parser("setup", help="install what a CRM needs (setup <crm>)")
+        crm = setup.add_subparsers(dest="crm", required=True)
+        setup.set_defaults(_crm_subparsers=crm)
+        return crm
+    existing = setup.get_default("_crm_subparsers")
+    if existing is not None:
+        return existing
+    return next(a for a in setup._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def register(subparsers) -> None:
-    return None
+    parser = _setup_parsers(subparsers).add_parser(
+        "salesforce",
+        help="write (and optionally deploy) the Salesforce fields and validation rule package",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("salesforce-metadata"), help="output folder"
+    )
+    parser.add_argument(
+        "--won-stage",
+        action="append",
+        default=[],
+        help="a won stage API name (repeatable); default: read IsWon stages from the org",
+    )
+    parser.add_argument("--deploy", action="store_true", help="deploy through the Metadata API")
+    parser.add_argument("--check-only", action="store_true", help="with --deploy: validate only")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings=None) -> int:
+    from app.connectors.base import ConnectorError
+    from app.connectors.salesforce import SalesforceConnector
+    from app.connectors.salesforce.connector import FieldNames
+    from app.connectors.salesforce.setup import (
+        build_package,
+        check_access,
+        deploy_package,
+        instructions,
+        rule_formula,
+    )
+    from app.settings import load_settings
+
+    settings = settings or load_settings()
+    names = FieldNames.from_settings(settings)
+    has_credentials = bool(
+        settings.salesforce_instance_url
+        or settings.salesforce_client_id
+        or settings.salesforce_username
+    )
+    connector = SalesforceConnector.from_settings(settings) if has_credentials else None
+    won = list(args.won_stage)
+    try:
+        if not won:
+            if connector is None:
+                print(
+                    "error: no Salesforce credentials to read won stages; pass --won-stage NAME",
+                    file=sys.stderr,
+                )
+                return 2
+            won = connector.won_stages()
+            if not won:
+                print(
+                    "error: the org has no active stage with IsWon; pass --won-stage NAME",
+                    file=sys.stderr,
+                )
+                return 2
+        files = build_package(args.out, names, won, settings.salesforce_api_version)
+        print(f"wrote {len(files)} files to {args.out}/ (Metadata API format)")
+        for path in files:
+            print(f"  {path}")
+        print(f"validation rule: {rule_formula(won, names.block)}")
+        if args.deploy:
+            if connector is None:
+                print("error: --deploy needs Salesforce credentials", file=sys.stderr)
+                return 2
+            api = connector.api
+            with tqdm(desc="deploying", unit="poll") as bar:
+                result = deploy_package(
+                    _DeployApi(api, check_only=args.check_only),
+                    args.out,
+                    progress=lambda state: (bar.set_postfix_str(state), bar.update(1)),
+                )
+            print(f"deployment {result['id']}: {result.get('state')}")
+            for err in (result.get("deployment_detail") or {}).get("errors") or []:
+                print(f"  {err.get('file')}: {err.get('message')}", file=sys.stderr)
+            if result.get("state") != "Succeeded":
+                return 1
+        if connector is not None:
+            report = check_access(connector.api.describe("Opportunity"), names)
+            for name in report.ok:
+                print(f"  ok         {name}: readable and writable by the integration user")
+            for name in report.missing:
+                print(
+                    f"  missing    {name}: not visible to the integration user (deploy, or assign the permission set)"
+                )
+            for name in report.read_only:
+                print(f"  read-only  {name}: the integration user cannot write it (permission set)")
+            if not report.ready:
+                print(instructions(settings, names))
+                return 1
+        else:
+            print("(no credentials: field access not checked)")
+    except ConnectorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(instructions(settings, names))
+    return 0
+
+
+class _DeployApi:
+    def __init__(self, api, *, check_only: bool) -> None:
+        self.api, self.check_only = api, check_only
+
+    def deploy(self, zip_path: str) -> dict:
+        return self.api.deploy(zip_path, check_only=self.check_only)
+
+    def deploy_status(self, async_id: str) -> dict:
+        return self.api.deploy_status(async_id)

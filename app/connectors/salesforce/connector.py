@@ -120,9 +120,14 @@ class OrgFacts:
     status_open: str | None = None
     status_done: str | None = None
     loaded_at: float = 0.0
+    stale: bool = False  # an unknown stage was seen: reload with the next read
 
     def fresh(self) -> bool:
-        return bool(self.stages) and time.monotonic() - self.loaded_at < META_TTL_SECONDS
+        return (
+            bool(self.stages)
+            and not self.stale
+            and time.monotonic() - self.loaded_at < META_TTL_SECONDS
+        )
 
 
 @dataclass(frozen=True)
@@ -293,7 +298,7 @@ class SalesforceConnector:
             unknown_stage |= snapshot.extra.get("unknown_stage", False)
             out[to18(rec["Id"])] = snapshot
         if unknown_stage:
-            self.facts.loaded_at = 0.0  # a stage we do not know: reload facts next time
+            self.facts.stale = True  # a stage we do not know: reload facts with the next read
         return out
 
     def _all_records(self, page: dict) -> list[dict]:

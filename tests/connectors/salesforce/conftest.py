@@ -40,8 +40,15 @@ def sf_overrides(sf_server: FakeSalesforceServer) -> dict:
 
 
 @pytest.fixture
-def sf_settings(settings: Settings, sf_overrides: dict) -> Settings:
-    return settings.model_copy(update=sf_overrides)
+def sf_settings(sf_overrides: dict, tmp_path) -> Settings:
+    """Standalone settings: connector tests need no database (e2e tests pass their engine)."""
+    base = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+        worker_mode="off",
+        public_base_url="http://testserver",
+    )
+    return base.model_copy(update=sf_overrides)
 
 
 @pytest.fixture

@@ -1,0 +1,253 @@
+"""What a Salesforce org needs: the fields, the validation rule, access for the integration user.
+
+`build_package` writes a Metadata API (mdapi) folder, deployable as is with `sf project deploy
+start --metadata-dir <dir>` or with `setup salesforce --deploy` (Metadata API through
+simple-salesforce):
+
+    package.xml
+    objects/Opportunity.object        the four CustomFields and the ValidationRule
+    permissionsets/Roadmap_Guard_Integration.permissionset   read/edit on the four fields
+
+The validation rule is the block itself: `AND(ISCHANGED(StageName), <won stage>,
+Roadmap_Block__c)`; the won stages come from the org's OpportunityStage (IsWon) or from the
+command line, never from a hard-coded "Closed Won".
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from app.connectors.salesforce.connector import FieldNames
+from app.settings import Settings
+
+MD_NS = "http://soap.sforce.com/2006/04/metadata"
+RULE_NAME = "Roadmap_Guard_Block_Closed_Won"
+PERMISSION_SET = "Roadmap_Guard_Integration"
+ERROR_MESSAGE = (
+    "Roadmap Guard: this opportunity depends on roadmap features that are not available. "
+    "Read Roadmap Check Summary and the roadmap task, fix the products or notes, or get a "
+    "product approval, then move it to a won stage."
+)
+STATUS_VALUES = ("clear", "warning", "blocked")
+
+
+def won_stage_formula(won_stages: Sequence[str]) -> str:
+    if not won_stages:
+        raise ValueError("at least one won stage is needed for the validation rule")
+
+    def pick(stage: str) -> str:
+        return f'ISPICKVAL(StageName, "{stage.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}")'
+
+    parts = [pick(s) for s in won_stages]
+    return parts[0] if len(parts) == 1 else f"OR({', '.join(parts)})"
+
+
+def rule_formula(won_stages: Sequence[str], block_field: str) -> str:
+    return f"AND(ISCHANGED(StageName), {won_stage_formula(won_stages)}, {block_field})"
+
+
+def _field_xml(names: FieldNames) -> str:
+    values = "".join(
+        f"<value><fullName>{v}</fullName><default>false</default><label>{v}</label></value>"
+        for v in STATUS_VALUES
+    )
+    return f"""
+    <fields>
+        <fullName>{names.status}</fullName>
+        <description>Roadmap check verdict written by roadmap-guard.</description>
+        <inlineHelpText>clear: sell as is; warning: read the summary; blocked: cannot be won yet.</inlineHelpText>
+        <label>Roadmap Check Status</label>
+        <required>false</required>
+        <trackHistory>false</trackHistory>
+        <type>Picklist</type>
+        <valueSet>
+            <restricted>true</restricted>
+            <valueSetDefinition><sorted>false</sorted>{values}</valueSetDefinition>
+        </valueSet>
+    </fields>
+    <fields>
+        <fullName>{names.summary}</fullName>
+        <description>The top roadmap findings in plain language, written by roadmap-guard.</description>
+        <label>Roadmap Check Summary</label>
+        <length>4000</length>
+        <trackHistory>false</trackHistory>
+        <type>LongTextArea</type>
+        <visibleLines>5</visibleLines>
+    </fields>
+    <fields>
+        <fullName>{names.block}</fullName>
+        <defaultValue>false</defaultValue>
+        <description>Set by roadmap-guard while the deal depends on features that cannot be promised; the validation rule {RULE_NAME} refuses won stages while it is set.</description>
+        <label>Roadmap Block</label>
+        <trackHistory>true</trackHistory>
+        <type>Checkbox</type>
+    </fields>
+    <fields>
+        <fullName>{names.checked_at}</fullName>
+        <description>When roadmap-guard last changed this record's roadmap fields.</description>
+        <label>Roadmap Checked At</label>
+        <required>false</required>
+        <trackHistory>false</trackHistory>
+        <type>DateTime</type>
+    </fields>"""
+
+
+def object_xml(names: FieldNames, won_stages: Sequence[str]) -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<CustomObject xmlns="{MD_NS}">{_field_xml(names)}
+    <validationRules>
+        <fullName>{RULE_NAME}</fullName>
+        <active>true</active>
+        <description>Refuses a move to a won stage while roadmap-guard has blocked the opportunity.</description>
+        <errorConditionFormula>{escape(rule_formula(won_stages, names.block))}</errorConditionFormula>
+        <errorDisplayField>StageName</errorDisplayField>
+        <errorMessage>{escape(ERROR_MESSAGE)}</errorMessage>
+    </validationRules>
+</CustomObject>
+"""
+
+
+def permission_set_xml(names: FieldNames) -> str:
+    perms = "".join(
+        f"""
+    <fieldPermissions>
+        <editable>true</editable>
+        <field>Opportunity.{name}</field>
+        <readable>true</readable>
+    </fieldPermissions>"""
+        for name in names.all()
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<PermissionSet xmlns="{MD_NS}">
+    <description>Assign to the roadmap-guard integration user: read and edit the roadmap fields.</description>{perms}
+    <hasActivationRequired>false</hasActivationRequired>
+    <label>Roadmap Guard Integration</label>
+</PermissionSet>
+"""
+
+
+def package_xml(names: FieldNames, api_version: str) -> str:
+    fields = "".join(f"<members>Opportunity.{n}</members>" for n in names.all())
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Package xmlns="{MD_NS}">
+    <types>{fields}<name>CustomField</name></types>
+    <types><members>Opportunity.{RULE_NAME}</members><name>ValidationRule</name></types>
+    <types><members>{PERMISSION_SET}</members><name>PermissionSet</name></types>
+    <version>{api_version}</version>
+</Package>
+"""
+
+
+def build_package(
+    out_dir: Path, names: FieldNames, won_stages: Sequence[str], api_version: str
+) -> list[Path]:
+    """Write the metadata folder; returns the files written."""
+    files = {
+        out_dir / "package.xml": package_xml(names, api_version),
+        out_dir / "objects" / "Opportunity.object": object_xml(names, won_stages),
+        out_dir / "permissionsets" / f"{PERMISSION_SET}.permissionset": permission_set_xml(names),
+    }
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return list(files)
+
+
+def zip_package(folder: Path, zip_path: Path) -> Path:
+    """package.xml at the zip's root, as a single-package deploy expects."""
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    return zip_path
+
+
+@dataclass
+class AccessReport:
+    missing: list[str] = field(default_factory=list)
+    read_only: list[str] = field(default_factory=list)
+    ok: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing and not self.read_only
+
+
+def check_access(describe: dict, names: FieldNames) -> AccessReport:
+    """From describe(Opportunity) as the integration user: are our fields there and updateable?"""
+    by_name = {f["name"]: f for f in describe.get("fields", [])}
+    report = AccessReport()
+    for name in names.all():
+        info = by_name.get(name)
+        if info is None:
+            report.missing.append(name)
+        elif not info.get("updateable"):
+            report.read_only.append(name)
+        else:
+            report.ok.append(name)
+    return report
+
+
+def deploy_package(
+    api,
+    folder: Path,
+    *,
+    poll_seconds: float = 2.0,
+    timeout_seconds: float = 600.0,
+    progress: Callable[[str], None] = lambda _s: None,
+) -> dict:
+    """Deploy through the Metadata API and wait for the result (checkDeployStatus)."""
+    tmp = Path(tempfile.mkdtemp(prefix="rg-sf-deploy-"))
+    try:
+        zip_path = zip_package(folder, tmp / "package.zip")
+        started = api.deploy(str(zip_path))
+        async_id = started.get("asyncId")
+        if not async_id:
+            raise RuntimeError(f"deploy did not return a job id: {started}")
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            status = api.deploy_status(async_id)
+            progress(str(status.get("state")))
+            if status.get("state") in ("Succeeded", "SucceededPartial", "Failed", "Canceled"):
+                return {"id": async_id, **status}
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"deployment {async_id} still {status.get('state')} after {timeout_seconds} s"
+                )
+            time.sleep(poll_seconds)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def instructions(settings: Settings, names: FieldNames) -> str:
+    endpoint = (
+        settings.public_base_url.rstrip("/")
+        + "/webhooks/salesforce/outbound?token=<SALESFORCE_OUTBOUND_TOKEN>"
+    )
+    events = settings.public_base_url.rstrip("/") + "/webhooks/salesforce/events"
+    return f"""
+Next steps in Salesforce Setup
+1. Assign the permission set "Roadmap Guard Integration" to the integration user, and set
+   SALESFORCE_INTEGRATION_USER_ID to that user's id (its changes are ignored on the way in).
+2. Outbound Message (Setup > Outbound Messages > New), object Opportunity:
+     Endpoint URL:   {endpoint}
+     Send as user:   the integration user;  Send Session ID: unchecked
+     Fields:         Id, StageName, Amount, LastModifiedById
+   Optionally a second one on Opportunity Product (OpportunityLineItem) with Id, OpportunityId,
+   LastModifiedById, so line-item changes are checked too.
+3. Record-Triggered Flow on Opportunity (A record is created or updated, after save), condition
+   "StageName Is Changed" OR any field you care about, action: the Outbound Message above.
+   Do the same on Opportunity Product for created/updated/deleted line items.
+4. Optional, for notes and other changes without an Outbound Message: a Flow HTTP callout or the
+   Apex trigger in docs/salesforce.md posting signed JSON to {events}
+   (secret: SALESFORCE_EVENTS_SECRET).
+5. Set SALESFORCE_ORG_ID to the org id (15 or 18 characters).
+Fields used: {", ".join(names.all())}; validation rule: Opportunity.{RULE_NAME}.
+"""

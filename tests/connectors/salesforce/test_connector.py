@@ -1,0 +1,307 @@
+"""SalesforceConnector against the fake org with the real simple-salesforce over HTTPS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from simple_salesforce import Salesforce
+
+from app.connectors.base import DealWriteBack, PermanentError, TaskSpec, TransientError
+from app.connectors.salesforce import SalesforceConnector
+from app.connectors.salesforce.auth import TimeoutSession, auth_mode, client_kwargs
+from app.connectors.salesforce.errors import REQUEST_LIMIT_RETRY_SECONDS
+from app.rules.model import VerdictStatus
+from app.sandbox.salesforce import INTEGRATION_USER, REP_USER
+from app.settings import Settings
+
+
+def write(
+    opp,
+    snapshot,
+    *,
+    status=VerdictStatus.blocked,
+    task_open=True,
+    task_id=None,
+    followups=None,
+    note=None,
+):
+    return DealWriteBack(
+        crm="salesforce",
+        deal_id=opp,
+        status=status,
+        summary=f"summary {status.value}",
+        block=status == VerdictStatus.blocked,
+        checked_at=datetime.now(UTC),
+        evaluation_url=None,
+        task=TaskSpec(subject="Roadmap problem", body="Do not promise SSO", open=task_open),
+        task_id=task_id,
+        note=note,
+        followups=followups or {},
+        snapshot=snapshot,
+    )
+
+
+def test_one_composite_call_reads_a_batch_with_items_notes_and_content_notes(connector, fake):
+    ids = [
+        fake.add_opportunity(
+            f"Deal {i}",
+            line_items=[
+                {"name": "SSO add-on", "code": "SKU-SSO"},
+                {"name": "Seats", "code": "SEATS"},
+            ],
+            notes=["Promised SSO by Q3"],
+            content_notes=["<p>Needs <b>audit log</b></p>"],
+        )
+        for i in range(5)
+    ]
+    snaps = connector.read_deals(ids)
+    assert fake.calls_by_kind() == {"composite": 1}  # facts + opportunities + notes in one call
+    snap = snaps[ids[0]]
+    assert [li.sku for li in snap.line_items] == ["SKU-SSO", "SEATS"]
+    assert [li.name for li in snap.line_items] == ["SSO add-on", "Seats"]
+    assert any("Promised SSO by Q3" in n.body for n in snap.notes)
+    assert any("Needs audit log" in n.body for n in snap.notes)
+    assert snap.owner_name == "Riley Rep" and snap.account_name == "Acme Corp"
+    fake.reset_calls()
+    connector.read_deals(ids)
+    assert fake.calls_by_kind() == {"composite": 1}  # facts cached: still one call
+
+
+def test_fifteen_char_ids_and_missing_opportunities(connector, fake):
+    opp = fake.add_opportunity("Deal")
+    gone = "006000000009999"
+    snaps = connector.read_deals([opp[:15], gone])
+    assert snaps[opp].deal_id == opp and snaps["006000000009999AAA"] is None
+
+
+def test_stage_facts_come_from_the_org_not_a_hard_coded_name(connector, fake):
+    opp = fake.add_opportunity("Booked", stage="Signed - Booked")
+    stage = connector.read_deals([opp])[opp].stage
+    assert stage.is_won and stage.is_closed and stage.probability == 1.0
+    assert set(connector.won_stages()) == {"Closed Won", "Signed - Booked"}
+
+
+def test_unknown_stage_reloads_the_facts_on_the_next_read(connector, fake):
+    opp = fake.add_opportunity("Deal")
+    connector.read_deals([opp])
+    fake.insert(
+        "OpportunityStage",
+        {
+            "ApiName": "Won - Verbal",
+            "MasterLabel": "Won - Verbal",
+            "IsActive": True,
+            "IsWon": True,
+            "IsClosed": True,
+            "DefaultProbability": 100.0,
+            "SortOrder": 9,
+        },
+    )
+    fake.opportunity(opp)["StageName"] = "Won - Verbal"
+    assert connector.read_deals([opp])[opp].stage.is_won is False  # not yet known
+    assert connector.read_deals([opp])[opp].stage.is_won is True
+
+
+def test_long_content_note_body_is_fetched_once_as_a_blob(connector, fake):
+    long_html = "<p>" + "We committed to SSO for the pilot. " * 20 + "</p>"
+    opp = fake.add_opportunity("Deal", content_notes=[long_html, "<p>short</p>"])
+    snap = connector.read_deals([opp])[opp]
+    assert fake.calls_by_kind() == {"composite": 1, "blob": 1}
+    assert max(len(n.body) for n in snap.notes) > 600
+
+
+def test_paged_results_are_followed(connector, fake):
+    fake.page_size_with_children = 3
+    ids = [fake.add_opportunity(f"Deal {i}") for i in range(7)]
+    snaps = connector.read_deals(ids)
+    assert all(snaps[i] is not None for i in ids)
+    assert fake.calls_by_kind()["query"] == 2  # two query_more pages after the first
+
+
+def test_write_back_sets_fields_and_one_task_then_writes_nothing_when_unchanged(connector, fake):
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    fake.reset_calls()
+    out = connector.write_back([write(opp, snap)])[opp]
+    assert out.error is None and out.task_open and out.changes["task"] == "created"
+    assert fake.calls_by_kind() == {"composite": 1}
+    rec = fake.opportunity(opp)
+    assert (rec["Roadmap_Check_Status__c"], rec["Roadmap_Block__c"]) == ("blocked", True)
+    [task] = fake.tasks_of(opp)
+    assert task["WhatId"] == opp and task["OwnerId"] == REP_USER
+    assert task["Priority"] == "High" and task["Status"] == "Not Started"  # read from the org
+    fake.reset_calls()
+    snap = connector.read_deals([opp])[opp]
+    again = connector.write_back([write(opp, snap, task_id=out.task_id)])[opp]
+    assert fake.calls_by_kind() == {"composite": 1}  # the read only: nothing to write
+    assert again.changes == {} and again.task_id == out.task_id
+
+
+def test_clear_completes_the_task_in_place(connector, fake):
+    opp = fake.add_opportunity("Deal")
+    first = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    snap = connector.read_deals([opp])[opp]
+    done = connector.write_back(
+        [write(opp, snap, status=VerdictStatus.clear, task_open=False, task_id=first.task_id)]
+    )[opp]
+    [task] = fake.tasks_of(opp)
+    assert task["Id"] == first.task_id and task["Status"] == "Completed" and task["IsClosed"]
+    assert done.task_open is False and done.changes["task"] == "completed"
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is False
+
+
+def test_task_deleted_in_salesforce_is_recreated_once(connector, fake):
+    opp = fake.add_opportunity("Deal")
+    first = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    fake.delete("Task", first.task_id)
+    snap = connector.read_deals([opp])[opp]
+    out = connector.write_back([write(opp, snap, task_id=first.task_id)])[opp]
+    assert out.error is None and out.task_id != first.task_id
+    assert len(fake.tasks_of(opp)) == 1
+
+
+def test_followups_are_created_once_even_when_the_result_was_lost(connector, fake):
+    opp = fake.add_opportunity("Deal")
+    follow = {"ledger:7": TaskSpec(subject="Promise slipped", body="tell the customer")}
+    out = connector.write_back([write(opp, connector.read_deals([opp])[opp], followups=follow)])[
+        opp
+    ]
+    assert list(out.followups_created) == ["ledger:7"]
+    # The pipeline did not record it (crash): the next write finds it by its marker.
+    again = connector.write_back([write(opp, connector.read_deals([opp])[opp], followups=follow)])[
+        opp
+    ]
+    assert again.followups_created == out.followups_created
+    assert sum("Promise slipped" in t["Subject"] for t in fake.tasks_of(opp)) == 1
+
+
+def test_our_note_is_written_but_never_read_back_as_a_deal_note(connector, fake):
+    opp = fake.add_opportunity("Deal", notes=["customer note"])
+    connector.write_back(
+        [write(opp, connector.read_deals([opp])[opp], note="SSO: never. Findings...")]
+    )
+    notes = connector.read_deals([opp])[opp].notes
+    assert [n.body for n in notes] == ["Meeting notes\ncustomer note"]
+
+
+def test_validation_refusing_our_write_is_a_permanent_error_in_the_outcome(connector, fake):
+    fake.extra_rules.append(
+        lambda old, new: "No integration edits" if new.get("Roadmap_Block__c") else None
+    )
+    opp = fake.add_opportunity("Deal")
+    out = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    assert isinstance(out.error, PermanentError) and "FIELD_CUSTOM_VALIDATION_EXCEPTION" in str(
+        out.error
+    )
+    assert out.written["fields"]["block"] is None  # nothing claimed that was not written
+
+
+def test_batches_use_few_calls(connector, fake, sf_settings):
+    ids = [fake.add_opportunity(f"Deal {i}") for i in range(450)]
+    snaps = connector.read_deals(ids)
+    assert fake.calls_by_kind() == {"composite": 3}  # 200 + 200 + 50
+    fake.reset_calls()
+    outs = connector.write_back([write(i, snaps[i]) for i in ids])
+    assert all(o.error is None for o in outs.values())
+    # 450 field updates + 450 task creates = 6 collections of ≤200 → 2 Composite calls (≤5 each)
+    assert fake.calls_by_kind() == {"composite": 2}
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind", "retry_after"),
+    [("limit", TransientError, REQUEST_LIMIT_RETRY_SECONDS), ("unavailable", TransientError, 30.0)],
+)
+def test_limits_and_outages_are_transient(connector, fake, fault, kind, retry_after):
+    opp = fake.add_opportunity("Deal")
+    fake.inject(fault)
+    with pytest.raises(kind) as info:
+        connector.read_deals([opp])
+    assert info.value.retry_after == retry_after
+    assert connector.read_deals([opp])[opp] is not None
+
+
+def test_timeout_is_transient(connector, fake):
+    fake.timeout_seconds = 2.5  # the client waits 1 s
+    fake.inject("timeout")
+    with pytest.raises(TransientError, match="in time"):
+        connector.read_deals([fake.add_opportunity("Deal")])
+
+
+def test_bad_token_is_permanent(sf_settings, fake):
+    from pydantic import SecretStr
+
+    bad = SalesforceConnector.from_settings(
+        sf_settings.model_copy(update={"salesforce_access_token": SecretStr("nope")})
+    )
+    with pytest.raises(PermanentError, match="credentials"):
+        bad.read_deals([fake.add_opportunity("Deal")])
+
+
+def test_limit_info_header_is_recorded(connector, fake):
+    connector.read_deals([fake.add_opportunity("Deal")])
+    used, total = connector.api.api_usage
+    assert used >= 1 and total == fake.api_limit
+
+
+def test_fake_refuses_queries_it_does_not_understand(sf_server):
+    sf = Salesforce(
+        instance_url=sf_server.instance_url,
+        session_id="rep-token",
+        version="61.0",
+        session=TimeoutSession(5.0, verify=sf_server.ca_bundle),
+    )
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.query("SELECT Id FROM Opportunity WHERE Name = 'a' OR Name = 'b'")
+    assert info.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.query("SELECT Nope__c FROM Opportunity")
+    assert info.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_reconcile_finds_changes_since_the_cursor_but_not_our_own(connector, fake):
+    a = fake.add_opportunity("A")
+    b = fake.add_opportunity("B", stage="Closed Lost")
+    ids, newest = connector.changed_since(None)
+    assert ids == [a] and newest is not None  # first run: open opportunities
+    fake.opportunity(b)["LastModifiedDate"] = (datetime.now(UTC) + timedelta(minutes=5)).strftime(
+        "%Y-%m-%dT%H:%M:%S.000+0000"
+    )
+    fake.opportunity(a)["LastModifiedById"] = INTEGRATION_USER
+    fake.opportunity(a)["LastModifiedDate"] = fake.opportunity(b)["LastModifiedDate"]
+    ids, _ = connector.changed_since(newest)
+    assert ids == [b]
+
+
+def test_auth_modes_are_chosen_from_settings():
+    base = Settings(_env_file=None)
+    jwt = base.model_copy(
+        update={
+            "salesforce_username": "u@x",
+            "salesforce_client_id": "cid",
+            "salesforce_private_key_file": "/k.pem",
+        }
+    )
+    assert auth_mode(jwt) == "jwt_bearer"
+    kwargs = client_kwargs(jwt, TimeoutSession(1.0))
+    assert (
+        kwargs["consumer_key"] == "cid"
+        and kwargs["privatekey_file"] == "/k.pem"
+        and kwargs["version"] == "61.0"
+    )
+    from pydantic import SecretStr
+
+    cc = base.model_copy(
+        update={
+            "salesforce_client_id": "cid",
+            "salesforce_client_secret": SecretStr("s"),
+            "salesforce_domain": "acme.my",
+        }
+    )
+    assert (
+        auth_mode(cc) == "client_credentials"
+        and client_kwargs(cc, TimeoutSession(1.0))["domain"] == "acme.my"
+    )
+    with pytest.raises(ValueError, match="incomplete"):
+        auth_mode(base)

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.errors import Conflict, Invalid, NotFound
@@ -262,8 +263,13 @@ def install_default_rules(session: Session) -> int:
             created_at=now,
             updated_at=now,
         )
-        session.add(row)
-        _add_version(session, row, DEFAULTS_ACTOR)
+        try:  # several processes may start at once: the first one installs, the others skip
+            with session.begin_nested():
+                session.add(row)
+                _add_version(session, row, DEFAULTS_ACTOR)
+                session.flush()
+        except IntegrityError:
+            continue
         audit.record(
             session,
             actor=DEFAULTS_ACTOR,

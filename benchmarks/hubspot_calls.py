@@ -23,20 +23,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pydantic import SecretStr  # noqa: E402
-from sqlmodel import Session, SQLModel  # noqa: E402
+from pydantic import SecretStr
+from sqlmodel import Session, SQLModel
 
-import app.models  # noqa: E402,F401
-from app.connectors.hubspot import HubSpotConnector  # noqa: E402
-from app.connectors.hubspot.client import HubSpotApi  # noqa: E402
-from app.connectors.hubspot.ratelimit import TokenBucket  # noqa: E402
-from app.db import make_engine  # noqa: E402
-from app.jobs.queue import enqueue_deals  # noqa: E402
-from app.jobs.worker import Worker  # noqa: E402
-from app.sandbox.demo import _seed_roadmap  # noqa: E402
-from app.sandbox.hubspot import FakeHubSpot  # noqa: E402
-from app.services.pipeline import DealPipeline  # noqa: E402
-from app.settings import Settings  # noqa: E402
+import app.models  # noqa: F401
+from app.connectors.hubspot import HubSpotConnector
+from app.connectors.hubspot.client import HubSpotApi
+from app.connectors.hubspot.ratelimit import TokenBucket
+from app.db import make_engine
+from app.jobs.queue import enqueue_deals
+from app.jobs.worker import Worker
+from app.sandbox.demo import _seed_roadmap
+from app.sandbox.hubspot import FakeHubSpot
+from app.services.pipeline import DealPipeline
+from app.settings import Settings
 
 
 def _line_items(i: int) -> list[dict]:

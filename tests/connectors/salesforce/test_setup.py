@@ -1,0 +1,115 @@
+"""`setup salesforce`: the metadata package, deployment through the Metadata API, access check;
+and the reconciliation schedule."""
+
+from __future__ import annotations
+
+import argparse
+import zipfile
+
+from defusedxml.ElementTree import parse
+from sqlmodel import Session, select
+
+from app.connectors.salesforce import cli
+from app.connectors.salesforce.connector import FieldNames
+from app.connectors.salesforce.setup import build_package, rule_formula, zip_package
+from app.jobs.schedules import JobContext, load_schedules
+from app.models import DealQueue
+from app.sandbox.salesforce import FakeSalesforce, FakeSalesforceServer
+
+NS = {"m": "http://soap.sforce.com/2006/04/metadata"}
+NAMES = FieldNames(
+    "Roadmap_Check_Status__c",
+    "Roadmap_Check_Summary__c",
+    "Roadmap_Block__c",
+    "Roadmap_Checked_At__c",
+)
+
+
+def args(out, *, won=(), deploy=False):
+    return argparse.Namespace(out=out, won_stage=list(won), deploy=deploy, check_only=False)
+
+
+def test_package_has_fields_rule_and_package_xml(tmp_path):
+    build_package(tmp_path, NAMES, ["Closed Won", 'Won "big"'], "61.0")
+    obj = parse(tmp_path / "objects" / "Opportunity.object").getroot()
+    fields = {
+        f.findtext("m:fullName", namespaces=NS): f.findtext("m:type", namespaces=NS)
+        for f in obj.findall("m:fields", NS)
+    }
+    assert fields == {
+        "Roadmap_Check_Status__c": "Picklist",
+        "Roadmap_Check_Summary__c": "LongTextArea",
+        "Roadmap_Block__c": "Checkbox",
+        "Roadmap_Checked_At__c": "DateTime",
+    }
+    formula = obj.find("m:validationRules/m:errorConditionFormula", NS).text
+    assert (
+        formula
+        == 'AND(ISCHANGED(StageName), OR(ISPICKVAL(StageName, "Closed Won"), ISPICKVAL(StageName, "Won \\"big\\"")), Roadmap_Block__c)'
+    )
+    assert "Roadmap Guard" in obj.find("m:validationRules/m:errorMessage", NS).text
+    members = [
+        m.text for m in parse(tmp_path / "package.xml").getroot().iter("{%s}members" % NS["m"])
+    ]
+    assert (
+        "Opportunity.Roadmap_Block__c" in members
+        and "Opportunity.Roadmap_Guard_Block_Closed_Won" in members
+    )
+    with zipfile.ZipFile(zip_package(tmp_path, tmp_path.parent / "p.zip")) as zf:
+        assert "package.xml" in zf.namelist() and "objects/Opportunity.object" in zf.namelist()
+    assert (
+        rule_formula(["Closed Won"], "X__c")
+        == 'AND(ISCHANGED(StageName), ISPICKVAL(StageName, "Closed Won"), X__c)'
+    )
+
+
+def test_without_credentials_won_stages_must_be_given(tmp_path, capsys):
+    from app.settings import Settings
+
+    settings = Settings(_env_file=None)
+    assert cli.run(args(tmp_path / "pkg"), settings=settings) == 2
+    assert cli.run(args(tmp_path / "pkg", won=["Closed Won"]), settings=settings) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Outbound Message" in out
+        and "/webhooks/salesforce/outbound?token=<SALESFORCE_OUTBOUND_TOKEN>" in out
+    )
+
+
+def test_setup_reads_won_stages_deploys_and_checks_access(tmp_path, sf_overrides, capsys):
+    from app.settings import Settings
+
+    # A fresh org without our fields: the integration user cannot see them yet.
+    with FakeSalesforceServer(
+        FakeSalesforce(roadmap_fields_installed=False, validation_rule_active=False)
+    ) as srv:
+        overrides = {
+            **sf_overrides,
+            "salesforce_instance_url": srv.instance_url,
+            "salesforce_ca_bundle": srv.ca_bundle,
+        }
+        settings = Settings(_env_file=None).model_copy(update=overrides)
+        assert cli.run(args(tmp_path / "a"), settings=settings) == 1
+        assert "missing    Roadmap_Block__c" in capsys.readouterr().out
+        assert cli.run(args(tmp_path / "b", deploy=True), settings=settings) == 0
+        out = capsys.readouterr().out
+        assert "Succeeded" in out and "ok         Roadmap_Block__c" in out
+        assert 'ISPICKVAL(StageName, "Signed - Booked")' in out  # read from the org's IsWon stages
+        assert srv.fake.validation_rule_active and "Roadmap_Block__c" in srv.fake.custom_fields
+        srv.fake.unwritable_fields.add("Roadmap_Block__c")
+        assert cli.run(args(tmp_path / "c"), settings=settings) == 1
+        assert "read-only  Roadmap_Block__c" in capsys.readouterr().out
+
+
+def test_reconcile_schedule_queues_changes_and_moves_its_cursor(
+    engine, connector, fake, sf_settings
+):
+    schedule = load_schedules()["salesforce_reconcile"]
+    assert schedule.enabled(sf_settings, {"salesforce": connector})
+    a = fake.add_opportunity("A")
+    ctx = JobContext(engine=engine, settings=sf_settings, connectors={"salesforce": connector})
+    state = schedule.run(ctx)
+    assert state["last_queued"] == 1 and state["since"]
+    with Session(engine) as s:
+        row = s.exec(select(DealQueue)).one()
+        assert (row.deal_id, row.reason) == (a, "reconcile")

@@ -11,6 +11,7 @@ share between threads (the only mutable parts are memo caches of pure functions)
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -28,7 +29,10 @@ most much must my need needs new next no nor not now of off on once one only or 
 own plan per please quarter really same see she should so some still such sure team than that the
 their them then there these they this those through to too under until up us use used very via
 want was we well were what when where which while who why will with would year yes yet you your
-add call check close email export import report reports sign single start stop test view work"""
+add call check close email export import report reports sign single start stop test view work
+team teams dive demo went sent sync said told asked wants needs price pricing legal deck user
+users admin week weeks month months today tomorrow follow next step steps call calls notes note
+deal deals contract renewal discount budget review security vendor vendors send sends"""
 COMMON_WORDS: frozenset[str] = frozenset(_COMMON_WORDS_TEXT.split())
 
 # Separator allowed between the words of a name: "multi-region" = "multi region" = "multiregion".
@@ -236,9 +240,21 @@ class Catalog:
             if len(" ".join(t)) >= _MIN_FUZZY_TERM
         ]
         self._word_index: dict[str, list[tuple[int, int]]] = {}
+        # (word, position, "next"/"prev", neighbouring word) -> names: a typo'd word is only
+        # compared with names whose neighbouring word is actually there ("Project X" has 1,000).
+        self._neighbours: dict[tuple[str, int, str, str], list[int]] = {}
         for idx, term in enumerate(self._terms):
+            n = len(term.tokens)
             for pos, tok in enumerate(term.tokens):
                 self._word_index.setdefault(tok, []).append((idx, pos))
+                if pos + 1 < n:
+                    key = (tok, pos, "next", term.tokens[pos + 1])
+                elif pos > 0:
+                    key = (tok, pos, "prev", term.tokens[pos - 1])
+                else:
+                    key = (tok, 0, "", "")
+                self._neighbours.setdefault(key, []).append(idx)
+        self._max_pos = max((len(t.tokens) for t in self._terms), default=1) - 1
         self._deletes: dict[str, set[str]] = {}
         for word in self._word_index:
             if len(word) >= _MIN_FUZZY_TOKEN and word.isalpha():
@@ -246,7 +262,9 @@ class Catalog:
                     self._deletes.setdefault(variant, set()).add(word)
         vocabulary = {tok for t in terms for tok in t}
         # Raw whitespace-split words known to need no correction; grows as notes are read.
-        self._known: set[str] = set(COMMON_WORDS) | vocabulary | {w + "s" for w in vocabulary}
+        inflected = {w + "s" for w in vocabulary} | {w + "es" for w in vocabulary}
+        inflected |= {w[:-1] for w in vocabulary if w.endswith("s")}
+        self._known: set[str] = set(COMMON_WORDS) | vocabulary | inflected
         self._known_base = frozenset(self._known)
         self._corrections: dict[str, tuple[str, ...]] = {}
 
@@ -309,62 +327,96 @@ class Catalog:
                 self._known.add(raw)
         if not typos:
             return []
-        taken = [(m.start, m.end) for m in exact]
+        taken = sorted((m.start, m.end) for m in exact)
         found: dict[tuple[int, int, str], Mention] = {}
         for word, corrections in typos.items():
-            for occurrence in re.finditer(
-                r"(?<![a-z0-9])" + re.escape(word) + r"(?![a-z0-9])", low
-            ):
-                self._fuzzy_windows(text, low, occurrence, corrections, taken, found)
+            pos = low.find(word)
+            while pos >= 0:
+                end = pos + len(word)
+                if (pos == 0 or not _is_word_char(low[pos - 1])) and (
+                    end == len(low) or not _is_word_char(low[end])
+                ):
+                    self._fuzzy_windows(text, low, pos, end, corrections, taken, found)
+                pos = low.find(word, end)
         return list(found.values())
 
     def _correct(self, word: str) -> tuple[str, ...]:
-        """Name words within about one edit of `word` (empty if it is not a plausible typo)."""
-        if len(word) < _MIN_FUZZY_TOKEN or not word.isalpha() or word in self._word_index:
-            return ()
+        """Name words one edit (two for long words) away from `word`; empty if none."""
+        if len(word) < _MIN_FUZZY_TOKEN or not word.isalpha() or word in self._known_base:
+            return ()  # too short, or a real word (English or part of a name) spelt right
         candidates: set[str] = set()
         for variant in {word, *_deletions(word)}:
             candidates |= self._deletes.get(variant, set())
         if word.endswith("s"):  # a typo in a plural: "dashbaords"
             for variant in {word[:-1], *_deletions(word[:-1])}:
                 candidates |= self._deletes.get(variant, set())
-        return tuple(sorted(c for c in candidates if OSA.distance(word, c) <= 2))
+        limit = 1 if len(word) < 8 else 2
+        return tuple(sorted(c for c in candidates if OSA.distance(word, c) <= limit))
 
     def _fuzzy_windows(
         self,
         text: str,
         low: str,
-        occurrence: re.Match[str],
+        s: int,
+        e: int,
         corrections: tuple[str, ...],
         taken: list[tuple[int, int]],
         found: dict[tuple[int, int, str], Mention],
     ) -> None:
-        """Compare the words around a typo with every name the corrected word belongs to."""
-        s, e = occurrence.span()
-        lo = max(0, s - 120)
-        left = [(m.start() + lo, m.end() + lo) for m in _TOKEN.finditer(low, lo, s)]
-        right = [m.span() for m in _TOKEN.finditer(low, e, e + 120)]
+        """Compare the words around a typo at low[s:e] with every name its correction is in."""
+        before_words = _TOKEN.findall(low, max(0, s - 40), s)
+        after_word = _TOKEN.search(low, e, e + 40)
+        nxt = after_word.group() if after_word else ""
+        prev = before_words[-1] if before_words else ""
+        candidates: list[tuple[int, int, str]] = []
         for correction in corrections:
-            for idx, pos in self._word_index.get(correction, ()):
-                term = self._terms[idx]
-                before = pos
-                after = len(term.tokens) - pos - 1
-                if before > len(left) or after > len(right):
-                    continue
-                spans = left[len(left) - before :] + [(s, e)] + right[:after]
-                start, end = spans[0][0], spans[-1][1]
-                if any(a < end and start < b for a, b in taken):
-                    continue  # these words already matched a name exactly
-                window = " ".join(low[a:b] for a, b in spans)
-                score = OSA.normalized_similarity(window, term.joined) * 100
-                if score < FUZZY_CUTOFF and window.endswith("s"):
-                    score = OSA.normalized_similarity(window[:-1], term.joined) * 100
-                if score < FUZZY_CUTOFF:
-                    continue
-                for key in term.feature_keys:
-                    k = (start, end, key)
-                    if k not in found or found[k].score < score:
-                        found[k] = Mention(start, end, key, text[start:end], round(score, 1), True)
+            candidates += [
+                (i, 0, correction) for i in self._neighbours.get((correction, 0, "", ""), ())
+            ]
+            for p in range(self._max_pos + 1):
+                for i in self._neighbours.get((correction, p, "next", nxt), ()):
+                    candidates.append((i, p, correction))
+                if p:
+                    for i in self._neighbours.get((correction, p, "prev", prev), ()):
+                        candidates.append((i, p, correction))
+        if not candidates:
+            return  # the usual case: an ordinary word that looks like a name word
+        lo, hi = max(0, s - 120), min(len(low), e + 120)
+        near = [(a, b) for a, b in taken[max(0, bisect_left(taken, (lo, 0)) - 1) :] if a < hi]
+        if any(a <= s and e <= b for a, b in near):
+            return  # the word is already part of an exactly matched name
+        left = [m.span() for m in _TOKEN.finditer(low, lo, s)]
+        right = [m.span() for m in _TOKEN.finditer(low, e, hi)]
+        left_words = [low[a:b] for a, b in left]
+        right_words = [low[a:b] for a, b in right]
+        for idx, pos, correction in dict.fromkeys(candidates):
+            term = self._terms[idx]
+            before = pos
+            after = len(term.tokens) - pos - 1
+            if before > len(left) or after > len(right):
+                continue
+            words = left_words[len(left) - before :] + [correction] + right_words[:after]
+            # Cheap filter first: at most one other word of the name may differ.
+            if sum(w != t for w, t in zip(words, term.tokens, strict=True)) > 2:
+                continue
+            spans = left[len(left) - before :] + [(s, e)] + right[:after]
+            start, end = spans[0][0], spans[-1][1]
+            if any(a < end and start < b for a, b in near):
+                continue  # these words already matched a name exactly
+            window = " ".join(low[a:b] for a, b in spans)
+            score = OSA.normalized_similarity(window, term.joined) * 100
+            if score < FUZZY_CUTOFF and window.endswith("s"):
+                score = OSA.normalized_similarity(window[:-1], term.joined) * 100
+            if score < FUZZY_CUTOFF:
+                continue
+            for key in term.feature_keys:
+                k = (start, end, key)
+                if k not in found or found[k].score < score:
+                    found[k] = Mention(start, end, key, text[start:end], round(score, 1), True)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum()
 
 
 FUZZY_CUTOFF = 85.0  # OSA similarity (0..100) a misspelt name must reach: about 1 edit per 7 chars

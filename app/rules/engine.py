@@ -572,7 +572,7 @@ def evaluate(
                 matched = _matched_references(definition, compiled, refs, values, deal)
                 hits.append(
                     _Hit(
-                        Finding(
+                        Finding.model_construct(
                             rule_id=rule.id,
                             rule_version=rule.version,
                             rule_name=definition.name,
@@ -601,7 +601,7 @@ def evaluate(
             ref, feature = refs[i], features[i]
             hits.append(
                 _Hit(
-                    Finding(
+                    Finding.model_construct(
                         rule_id=rule.id,
                         rule_version=rule.version,
                         rule_name=definition.name,
@@ -634,7 +634,9 @@ def evaluate(
             hit.finding.approval_id = grant.id
     hits.sort(key=lambda h: (-SEVERITY_RANK[h.finding.severity], h.order, h.finding.rule_id))
     findings = [h.finding for h in hits]
-    return EvaluationResult(status=verdict(findings), findings=findings, references=list(refs))
+    return EvaluationResult.model_construct(
+        status=verdict(findings), findings=findings, references=list(refs)
+    )
 
 
 def _matched_references(

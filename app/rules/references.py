@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -48,7 +49,6 @@ _APOS = "['\u2019]"
 # Promise language: our side commits to something. Run once over each lower-cased note.
 _PROMISE = re.compile(
     r"(?<![a-z0-9])(?:"
-    rf"(?:we|we{_APOS}ll|i|i{_APOS}ll|they|it|you|you{_APOS}ll|it{_APOS}ll)?\s*"
     r"(?:will|shall|going to) (?:definitely |certainly |absolutely )?"
     r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place)|deliver|ship|"
     r"support|provide|build|add|develop|get|include|enable|make)"
@@ -82,10 +82,21 @@ _NEG_BEFORE = re.compile(
     r"|without(?![a-z0-9])"
 )
 _NEG_AFTER = re.compile(
-    r"(?<![a-z0-9])(?:(?:is|are|was|were)?(?:n['\u2019]?t| not)? ?(?:not |no longer )"
-    r"(?:needed|required|necessary|a requirement|a priority|relevant|in scope|wanted)|"
-    r"(?:is|are|was|were)n['\u2019]?t (?:needed|required|necessary|a requirement|a priority|"
-    r"relevant|in scope|wanted)|out of scope|no need(?! (?:for|to)))(?![a-z0-9])"
+    r"(?<![a-z0-9])(?:(?:(?:is|are|was|were)n['\u2019]?t|not|no longer) (?:needed|required|"
+    r"necessary|a requirement|a priority|relevant|in scope|wanted)|out of scope|"
+    r"no need(?! (?:for|to)))(?![a-z0-9])"
+)
+_CUES = re.compile(
+    "|".join(
+        f"(?P<{name}>(?<![a-z0-9])(?:{pattern.pattern}))"
+        for name, pattern in (
+            ("custom", _CUSTOM),
+            ("neg_before", _NEG_BEFORE),
+            ("neg_after", _NEG_AFTER),
+            ("question", _QUESTION),
+            ("promise", _PROMISE),
+        )
+    )
 )
 # Where one clause ends and another starts inside a sentence: negation and questions stay local.
 _CLAUSE = re.compile(r";|:|,? but |, however|,? although |,? whereas | - | \u2013 |\?(?=\s)")
@@ -115,7 +126,18 @@ _LEADING_FILLER = re.compile(
     r"^(?:(?:a|an|the|them|him|her|us|our|their|its|it|this|that|some|new|custom|will|we|"
     r"build|add|have|deliver|and|to|for|with)\s+)+"
 )
-_ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "approx", "mr", "ms", "mrs", "dr", "inc", "no", "fig")
+_UNKNOWN_HINTS = (
+    "integration", "connector", "feature", "module", "api", "plug", "add-on", "addon",
+    "extension", "report", "dashboard", "workflow", "capabilit", "functionality", "endpoint",
+    "sync", "version", "support for", "custom", "build", "develop",
+)  # fmt: skip
+# Where sentences end: line breaks, HTML leftovers, and ". ! ?" before a space (not after an
+# abbreviation such as "e.g." or "approx.").
+_BOUNDARY = re.compile(
+    r"\n|<|>|[!?](?=\s)|\.(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)(?<![^a-z]vs\.)(?<!approx\.)"
+    r"(?<![^a-z]mr\.)(?<![^a-z]ms\.)(?<!mrs\.)(?<![^a-z]dr\.)(?<!inc\.)(?<![^a-z]no\.)"
+    r"(?=\s)"
+)
 
 
 @dataclass(slots=True)
@@ -196,21 +218,27 @@ def note_references(note: Note, catalog: Catalog, *, anchor: date) -> list[Featu
     if len(low) != len(text):
         low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
     mentions = catalog.find_mentions(text)
-    promises = [m.start() for m in _PROMISE.finditer(low)]
-    if not mentions and not promises:
-        return []
     ref_date = note.created_at.date() if note.created_at is not None else anchor
 
-    # Group mentions and promise cues by sentence.
+    # Group mentions by sentence.
+    cuts = [m.start() if m.group() in "\n<" else m.end() for m in _BOUNDARY.finditer(low)]
     sentences: dict[tuple[int, int], list[Mention]] = {}
-    last: tuple[int, int] | None = None
     for m in mentions:
-        if last is None or not (last[0] <= m.start < last[1]):
-            last = _sentence_span(text, m.start, m.end)
-        sentences.setdefault(last, []).append(m)
-    for p in promises:
-        if not any(a <= p < b for a, b in sentences):
-            sentences.setdefault(_sentence_span(text, p, p + 1), [])
+        sentences.setdefault(_sentence_span(text, cuts, m.start), []).append(m)
+    # Sentences naming nothing matter only if they promise a product-like thing or custom work
+    # ("we'll build them a custom connector"): find those through cheap substring hints.
+    checked = set(sentences)
+    for hint in _UNKNOWN_HINTS:
+        pos = low.find(hint)
+        while pos >= 0:
+            span = _sentence_span(text, cuts, pos)
+            if span not in checked:
+                checked.add(span)
+                if _PROMISE.search(low, span[0], span[1]):
+                    sentences[span] = []
+            pos = low.find(hint, pos + len(hint))
+    if not sentences:
+        return []
 
     refs: list[FeatureReference] = []
     for span in sorted(sentences):
@@ -218,35 +246,16 @@ def note_references(note: Note, catalog: Catalog, *, anchor: date) -> list[Featu
     return refs
 
 
-def _sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence around text[start:end]: line breaks, tags and ". ! ?" end sentences."""
-    a = 0
-    for sep, width in (("\n", 1), (">", 1), (". ", 2), ("! ", 2), ("? ", 2), (".\t", 2)):
-        pos = text.rfind(sep, 0, start)
-        while pos > 0 and sep[0] == "." and _is_abbreviation(text, pos):
-            pos = text.rfind(sep, 0, pos)
-        if pos >= 0 and pos + width > a:
-            a = pos + width
-    b = len(text)
-    for sep, width in (("\n", 0), ("<", 0), (". ", 1), ("! ", 1), ("? ", 1), (".\t", 1)):
-        pos = text.find(sep, end)
-        while pos >= 0 and sep[0] == "." and _is_abbreviation(text, pos):
-            pos = text.find(sep, pos + 1)
-        if pos >= 0 and pos + width < b:
-            b = pos + width
+def _sentence_span(text: str, cuts: list[int], pos: int) -> tuple[int, int]:
+    """The sentence holding text[pos], without surrounding whitespace."""
+    i = bisect_right(cuts, pos)
+    a = cuts[i - 1] if i else 0
+    b = cuts[i] if i < len(cuts) else len(text)
     while a < b and text[a].isspace():
         a += 1
     while b > a and text[b - 1].isspace():
         b -= 1
     return a, b
-
-
-def _is_abbreviation(text: str, dot: int) -> bool:
-    head = text[max(0, dot - 7) : dot].lower()
-    return any(
-        head.endswith(abbr) and (len(head) == len(abbr) or not head[-len(abbr) - 1].isalnum())
-        for abbr in _ABBREVIATIONS
-    )
 
 
 def _clauses(low: str, a: int, b: int) -> list[_Clause]:
@@ -257,13 +266,25 @@ def _clauses(low: str, a: int, b: int) -> list[_Clause]:
         clauses.append(_Clause(start, end))
         start = m.end()
     clauses.append(_Clause(start, b))
+    i = 0
+    for m in _CUES.finditer(low, a, b):  # one pass over the sentence for every kind of cue
+        while m.start() >= clauses[i].end and i + 1 < len(clauses):
+            i += 1
+        c = clauses[i]
+        kind = m.lastgroup
+        if kind == "custom":
+            c.custom = c.promise = True
+        elif kind == "promise":
+            c.promise = True
+        elif kind == "question":
+            c.question = True
+        elif kind == "neg_before":
+            c.neg_before.append(m.end())
+        else:
+            c.neg_after.append(m.start())
     for c in clauses:
-        part = low[c.start : c.end]
-        c.question = part.rstrip().endswith("?") or _QUESTION.search(part) is not None
-        c.promise = _PROMISE.search(part) is not None
-        c.custom = _CUSTOM.search(part) is not None
-        c.neg_before = [c.start + m.end() for m in _NEG_BEFORE.finditer(part)]
-        c.neg_after = [c.start + m.start() for m in _NEG_AFTER.finditer(part)]
+        if low[c.start : c.end].rstrip().endswith("?"):
+            c.question = True
     if low[a:b].rstrip().endswith("?"):
         clauses[-1].question = True
     return clauses
@@ -310,7 +331,7 @@ def _sentence_references(
                 low, a, b, ref_date
             )
         refs.append(
-            FeatureReference(
+            FeatureReference.model_construct(
                 feature_key=m.feature_key,
                 feature_name=feature.name
                 if (feature := catalog.get(m.feature_key))
@@ -337,7 +358,7 @@ def _sentence_references(
         if name is None:
             continue  # "we'll have the contract ready by Friday" promises no product
         refs.append(
-            FeatureReference(
+            FeatureReference.model_construct(
                 feature_key=None,
                 feature_name=name,
                 source="note",

@@ -1,0 +1,119 @@
+"""Per-deal evaluation time with a realistic roadmap and realistic deals.
+
+    .venv/bin/python -m benchmarks.evaluate [--deals 300] [--features 1000] [--rules 25]
+
+Setup: 1,000 features with 3 aliases each, 25 rules, deals with 20 line items and 20 KB of
+notes (10 notes). Every deal's notes are different (generated with typos, plurals, questions,
+negations, promises). Prints median and p99 of `evaluate()` per deal, and, measured in the same
+process on the same text, one plain pass of the catalog's compiled name matcher (lower-case the
+text + `findall`), i.e. the least any exact name search must cost. The ratio is the price of
+everything else: typo tolerance, sentences, promise/question/negation language, dates, line
+items, 25 rules, messages. No assertions: figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import date
+
+from tqdm import tqdm
+
+from app.rules.catalog import Catalog
+from app.rules.engine import StoredRule, evaluate
+from app.rules.references import find_references
+from app.rules.schema import RuleDefinition
+from benchmarks._data import make_deals, make_features, make_mappings, make_rules
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--features", type=int, default=1000)
+    parser.add_argument("--aliases", type=int, default=3)
+    parser.add_argument("--rules", type=int, default=25)
+    parser.add_argument("--line-items", type=int, default=20)
+    parser.add_argument("--notes-kb", type=float, default=20)
+    args = parser.parse_args(argv)
+
+    today = date(2026, 11, 25)
+    features = make_features(args.features, aliases=args.aliases)
+    mappings = make_mappings(features)
+    t0 = time.perf_counter()
+    catalog = Catalog(features, mappings)
+    build_ms = (time.perf_counter() - t0) * 1e3
+    rules = [
+        StoredRule(id=r["id"], version=1, enabled=True, definition=RuleDefinition.model_validate(r))
+        for r in make_rules(args.rules)
+    ]
+    deals = make_deals(
+        features,
+        args.warmup + args.deals,
+        line_items=args.line_items,
+        notes_kb=args.notes_kb,
+    )
+    note_bytes = statistics.mean(sum(len(n.body.encode()) for n in d.notes) for d in deals)
+    print(
+        f"setup: {len(features)} features x {args.aliases} aliases, {len(mappings)} mappings, "
+        f"{len(rules)} rules, {args.line_items} line items, {note_bytes / 1024:.1f} KB notes/deal; "
+        f"catalog build {build_ms:.0f} ms",
+        file=sys.stderr,
+    )
+    pattern = catalog.pattern
+    assert pattern is not None
+    for deal in deals[: args.warmup]:  # fills the catalog's memo of words that are not typos
+        evaluate(deal, catalog, rules, today=today)
+        rules[0].compiled  # noqa: B018
+
+    full: list[float] = []
+    plain: list[float] = []
+    stored: list[float] = []
+    findings = references = blocked = 0
+    for deal in tqdm(deals[args.warmup :], desc="deals", unit="deal", file=sys.stderr):
+        text = "\n".join(n.body for n in deal.notes)
+        t = time.perf_counter()
+        pattern.findall(text.lower())
+        plain.append(time.perf_counter() - t)
+
+        t = time.perf_counter()
+        result = evaluate(deal, catalog, rules, today=today)
+        full.append(time.perf_counter() - t)
+
+        refs = find_references(deal, catalog, today=today)
+        t = time.perf_counter()
+        evaluate(deal, catalog, rules, today=today, references=refs)
+        stored.append(time.perf_counter() - t)
+        findings += len(result.findings)
+        references += len(result.references)
+        blocked += result.status == "blocked"
+
+    n = len(full)
+    med, p99 = statistics.median(full) * 1e3, _pct(full, 0.99) * 1e3
+    base_med = statistics.median(plain) * 1e3
+    ratio = statistics.median([f / p for f, p in zip(full, plain, strict=True)])
+    print(f"deals measured:                     {n}")
+    print(f"references / findings per deal:     {references / n:.1f} / {findings / n:.1f}")
+    print(f"blocked deals:                      {blocked}/{n}")
+    print(f"evaluate() per deal:                median {med:.3f} ms   p99 {p99:.3f} ms")
+    print(f"plain compiled-matcher pass:        median {base_med:.3f} ms")
+    print(
+        f"ratio evaluate / plain pass:        {med / base_med:.2f}x (median of per-deal ratios {ratio:.2f}x)"
+    )
+    print(
+        f"evaluate() with stored references:  median {statistics.median(stored) * 1e3:.3f} ms   "
+        f"p99 {_pct(stored, 0.99) * 1e3:.3f} ms   (re-evaluation after a roadmap change)"
+    )
+    print("targets: median <= 1 ms per deal; <= 3x the plain pass")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -87,11 +87,16 @@ def staleness_seconds(row: RoadmapSource, now: datetime | None = None) -> float 
 
 
 def report_staleness(row: RoadmapSource, now: datetime | None = None) -> None:
-    """Keep the gauge current; a source that never succeeded reports -1 (no good catalog yet)."""
+    """Point the gauge at the source's last success, so each scrape reads the age at that
+    moment (not the age when we last looked); a source that never succeeded reports -1."""
     if row.kind == REGISTRY:
         return
-    value = staleness_seconds(row, now)
-    ROADMAP_STALENESS.labels(source=row.name).set(-1 if value is None else value)
+    child = ROADMAP_STALENESS.labels(source=row.name)
+    last_success = row.last_success_at
+    if last_success is None:
+        child.set_function(lambda: -1.0)
+    else:
+        child.set_function(lambda: max(0.0, (utcnow() - last_success).total_seconds()))
 
 
 def _apply(row: FeatureRow, feature: Feature) -> None:

@@ -271,3 +271,19 @@ def test_changed_deal_ids_finds_recent_and_won_deals(fake, connector) -> None:
     fresh = fake.add_deal("Fresh")
     found = connector.changed_deal_ids(since)
     assert set(found) == {old, fresh}
+
+
+def test_setup_hubspot_command(fake, monkeypatch, capsys, tmp_path) -> None:
+    from app.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env from the working tree
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", fake.access_token)
+    monkeypatch.setenv("HUBSPOT_API_BASE", fake.base_url)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://rg.example.com")
+    assert main(["setup", "hubspot"]) == 0
+    out = capsys.readouterr().out
+    assert "created  roadmap_guard_status" in out and "scopes: ok" in out
+    assert "https://rg.example.com/webhooks/hubspot" in out
+    assert "deal.propertyChange: dealstage" in out
+    assert main(["setup", "hubspot"]) == 0
+    assert "exists   roadmap_guard_status" in capsys.readouterr().out

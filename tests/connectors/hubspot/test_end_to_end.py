@@ -197,3 +197,15 @@ def test_429_storm_ends_processed_within_budget(fake, world) -> None:
     assert all(len(fake.tasks_for(d)) == 1 for d in deals)
     assert all(fake.deal(d)["properties"]["roadmap_guard_status"] == "blocked" for d in deals)
     assert fake.max_calls_in_window(10.0) <= 40
+
+
+def test_deleted_deal_stops_being_tracked(fake, world) -> None:
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    fake.delete_object("deals", deal)
+    [ack] = deliver(fake, world)
+    assert ack["queued_deals"] == 1
+    drain(world)
+    assert deal_row(world, deal).tracked is False

@@ -107,10 +107,15 @@ def _trie_pattern(terms: Iterable[list[str]]) -> str:
 
 
 def _plural_variants(tokens: list[str]) -> list[list[str]]:
-    """Irregular plural spellings the generic suffix cannot produce ("policy" -> "policies")."""
+    """Spellings the generic plural suffix cannot produce: "policy" -> "policies", and the
+    singular of a plural name ("Dashboards" -> "dashboard")."""
     last = tokens[-1]
     if len(last) > 2 and last.endswith("y") and last[-2] not in "aeiou":
         return [tokens[:-1] + [last[:-1] + "ies"]]
+    if len(last) > 4 and last.endswith("ies"):  # a plural name also matches its singular
+        return [tokens[:-1] + [last[:-3] + "y"]]
+    if len(last) > 3 and last.endswith("s") and not last.endswith("ss") and last.isalpha():
+        return [tokens[:-1] + [last[:-1]]]
     return []
 
 
@@ -303,7 +308,7 @@ class Catalog:
         if fuzzy and self._terms:
             mentions.extend(self._fuzzy_mentions(text, low, mentions))
         mentions.sort(key=lambda m: (m.start, -m.end, m.feature_key))
-        return mentions
+        return _longest_only(mentions)
 
     def _fuzzy_mentions(self, text: str, low: str, exact: list[Mention]) -> list[Mention]:
         unknown = set(low.split()) - self._known
@@ -401,8 +406,8 @@ class Catalog:
                 continue
             spans = left[len(left) - before :] + [(s, e)] + right[:after]
             start, end = spans[0][0], spans[-1][1]
-            if any(a < end and start < b for a, b in near):
-                continue  # these words already matched a name exactly
+            if any(a < end and start < b and not (start <= a and b <= end) for a, b in near):
+                continue  # crosses an exactly matched name
             window = " ".join(low[a:b] for a, b in spans)
             score = OSA.normalized_similarity(window, term.joined) * 100
             if score < FUZZY_CUTOFF and window.endswith("s"):
@@ -413,6 +418,20 @@ class Catalog:
                 k = (start, end, key)
                 if k not in found or found[k].score < score:
                     found[k] = Mention(start, end, key, text[start:end], round(score, 1), True)
+
+
+def _longest_only(mentions: list[Mention]) -> list[Mention]:
+    """Drop mentions inside a longer one ("SCIM" inside "SCIM provisoning"); `mentions` is
+    sorted by start, longest first. Equal spans (an alias shared by two features) are kept."""
+    kept: list[Mention] = []
+    best = (-1, -1)
+    for m in mentions:
+        if m.end <= best[1] and (m.start, m.end) != best:
+            continue
+        kept.append(m)
+        if m.end > best[1]:
+            best = (m.start, m.end)
+    return kept
 
 
 def _is_word_char(ch: str) -> bool:

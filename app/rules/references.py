@@ -57,7 +57,7 @@ _PROMISE = re.compile(
     r"|assured? (?:them|him|her|the customer)|in the contract|into the contract|contractual(?:ly)?"
     r"|written into|in the (?:msa|sow|order form)|custom[- ]?(?:build|built|development|dev|work|"
     r"connector|integration|feature|module|version|code)"
-    r"|build (?:it|this|that|them|one|a|an) |by (?:q[1-4]|h[12]|(?:the )?end of|eo[qmy]|"
+    r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9])|by (?:q[1-4]|h[12]|(?:the )?end of|eo[qmy]|"
     rf"next|{_MONTH_RE}|\d)|before (?:q[1-4]|(?:the )?end of|{_MONTH_RE})|no later than"
     r"|next (?:quarter|month|release|sprint)|in time for"
     r")(?![a-z0-9])"
@@ -65,7 +65,7 @@ _PROMISE = re.compile(
 _CUSTOM = re.compile(
     r"(?<![a-z0-9])(?:custom[- ]?(?:build|built|development|dev|work|connector|integration|"
     rf"feature|module|version|code)|(?:we|we{_APOS}ll|i{_APOS}ll|will|going to) (?:build|develop)"
-    r"|build (?:it|this|that|them|one|a|an) )"
+    r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9]))"
 )
 _QUESTION = re.compile(
     r"(?<![a-z0-9])(?:ask(?:ed|ing|s)? (?:whether|if|about|for|how|when)|wonder(?:ed|ing)? "
@@ -88,7 +88,7 @@ _NEG_AFTER = re.compile(
 )
 _CUES = re.compile(
     "|".join(
-        f"(?P<{name}>(?<![a-z0-9])(?:{pattern.pattern}))"
+        f"(?P<{name}>(?<![a-z0-9])(?:{pattern.pattern})(?![a-z0-9]))"
         for name, pattern in (
             ("custom", _CUSTOM),
             ("neg_before", _NEG_BEFORE),
@@ -99,7 +99,10 @@ _CUES = re.compile(
     )
 )
 # Where one clause ends and another starts inside a sentence: negation and questions stay local.
-_CLAUSE = re.compile(r";|:|,? but |, however|,? although |,? whereas | - | \u2013 |\?(?=\s)")
+_CLAUSE = re.compile(
+    r";|:|,? but |, however|,? although |,? whereas | - | \u2013 |\?(?=\s)"
+    r"|,? and (?=(?:we|i|they|he|she|you)(?:['\u2019 ]))"
+)
 _DATE = re.compile(
     r"(?<![a-z0-9])(?:"
     r"(?P<q>q(?P<q_n>[1-4])(?:\s*(?:fy|cy)?\s*'?(?P<q_y>\d{4}|\d{2}))?)"
@@ -120,7 +123,8 @@ _NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "six": 6}
 _UNKNOWN_OBJECT = re.compile(
     r"(?:(?:[a-z0-9][\w\-/.&]*\s+){0,2})(?:integrations?|connectors?|features?|modules?|apis?|"
     r"plug-?ins?|add-?ons?|extensions?|reports?|dashboards?|workflows?|capabilit(?:y|ies)|"
-    r"functionality|endpoints?|sync|versions?)(?![a-z0-9])|support for(?: [\w\-/.&]+){1,3}"
+    r"functionality|endpoints?|sync|versions?)(?![a-z0-9])|support for(?: (?!(?:by|in|before|"
+    r"until|next|for|to|and|with|on|this|that|from|at|q[1-4])(?![a-z0-9]))[\w\-/.&]+){1,3}"
 )
 _LEADING_FILLER = re.compile(
     r"^(?:(?:a|an|the|them|him|her|us|our|their|its|it|this|that|some|new|custom|will|we|"
@@ -310,7 +314,7 @@ def _sentence_references(
         return clauses[-1]
 
     kept: list[tuple[Mention, _Clause]] = []
-    for m in _longest_only(mentions):
+    for m in mentions:
         c = clause_of(m.start)
         if any(p <= m.start for p in c.neg_before) or any(p >= m.end for p in c.neg_after):
             continue  # "they don't need SSO", "SCIM is not required"
@@ -373,19 +377,6 @@ def _sentence_references(
         )
         break  # one off-roadmap promise per sentence
     return refs
-
-
-def _longest_only(mentions: list[Mention]) -> list[Mention]:
-    """Drop mentions nested inside a longer one ("SSO" inside "SAML SSO" of another feature)."""
-    out: list[Mention] = []
-    for m in mentions:
-        if any(
-            o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start)
-            for o in mentions
-        ):
-            continue
-        out.append(m)
-    return out
 
 
 def _unknown_name(text: str, low: str, a: int, b: int, custom: bool) -> str | None:

@@ -49,7 +49,7 @@ def test_package_has_fields_rule_and_package_xml(tmp_path):
     )
     assert "Roadmap Guard" in obj.find("m:validationRules/m:errorMessage", NS).text
     members = [
-        m.text for m in parse(tmp_path / "package.xml").getroot().iter("{%s}members" % NS["m"])
+        m.text for m in parse(tmp_path / "package.xml").getroot().iter(f"{{{NS['m']}}}members")
     ]
     assert (
         "Opportunity.Roadmap_Block__c" in members

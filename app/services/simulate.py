@@ -92,20 +92,26 @@ def rule_sets(session: Session, request: SimulateRequest):
 def _stored_snapshots(
     session: Session, include_closed: bool
 ) -> tuple[int, Iterator[list[tuple[str, DealSnapshot]]]]:
+    """Count now, then read the deals chunk by chunk, each chunk in its own short read
+    transaction: on SQLite every transaction takes the write lock (BEGIN IMMEDIATE), and a
+    long simulation must not hold it against webhooks and the worker."""
     conditions = [Deal.tracked == True]  # noqa: E712
     if not include_closed:
         conditions.append(Deal.is_closed == False)  # noqa: E712
     total = session.execute(select(func.count()).select_from(Deal).where(*conditions)).scalar_one()
+    bind = session.get_bind()
 
     def chunks() -> Iterator[list[tuple[str, DealSnapshot]]]:
         last_id = 0
         while True:
-            rows = session.execute(
-                select(Deal.id, Deal.snapshot)
-                .where(*conditions, Deal.id > last_id)
-                .order_by(Deal.id)
-                .limit(CHUNK)
-            ).all()
+            with Session(bind) as short:
+                rows = short.execute(
+                    select(Deal.id, Deal.snapshot)
+                    .where(*conditions, Deal.id > last_id)
+                    .order_by(Deal.id)
+                    .limit(CHUNK)
+                ).all()
+                short.rollback()
             if not rows:
                 return
             last_id = rows[-1][0]
@@ -156,8 +162,11 @@ def run_simulation(
     listed: list[SimulatedDeal] = []
     if progress:
         progress(0, total)
+    session.rollback()  # end the set-up read; each chunk reads in its own short transaction
     for chunk in chunks:
-        grants = _grants(session, [s for _, s in chunk], now)
+        with Session(session.get_bind()) as short:
+            grants = _grants(short, [s for _, s in chunk], now)
+            short.rollback()
         for _, snapshot in chunk:
             approvals = grants.get((snapshot.crm, snapshot.deal_id), [])
             references = find_references(snapshot, catalog, today=today)

@@ -646,15 +646,28 @@ def _matched_references(
     values: list[Values],
     deal: Values,
 ) -> list[FeatureReference]:
-    """The references a deal rule's quantifier was about (for {matched.*} placeholders)."""
-    node = definition.when
-    inner = node.any_reference or node.all_references
-    if inner is None and node.count_references is not None:
-        inner = node.count_references.where
-    if inner is None:
-        return list(refs) if node.count_references is not None else []
+    """The references the first quantifier of a deal rule is about (for {matched.*})."""
+    found = _first_quantifier(definition.when)
+    if found is None:
+        return []
+    inner = found[1]
+    if inner is None:  # count_references without a where: every reference
+        return list(refs)
     predicate = _compile(inner)[0]
     return [r for r, v in zip(refs, values, strict=True) if predicate(v, deal)]
+
+
+def _first_quantifier(node: Condition) -> tuple[str, Condition | None] | None:
+    if node.any_reference is not None:
+        return "any", node.any_reference
+    if node.all_references is not None:
+        return "all", node.all_references
+    if node.count_references is not None:
+        return "count", node.count_references.where
+    for child in [*(node.all_ or []), *(node.any_ or []), *([node.not_] if node.not_ else [])]:
+        if (found := _first_quantifier(child)) is not None:
+            return found
+    return None
 
 
 def _grant_for(hit: _Hit, approvals: Sequence[ApprovalGrant]) -> ApprovalGrant | None:

@@ -1,0 +1,427 @@
+"""Evaluation: default rules firing and not firing, clauses, scope, approvals, verdicts."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from app.rules.catalog import Catalog
+from app.rules.engine import StoredRule, evaluate, verdict
+from app.rules.model import ApprovalGrant, Finding, LineItem, Severity, Stage, VerdictStatus
+from app.rules.schema import RuleDefinition
+
+from .conftest import TODAY, make_deal
+
+
+def rule(data: dict[str, Any], *, version: int = 1, enabled: bool = True) -> StoredRule:
+    return StoredRule(
+        id=data["id"],
+        version=version,
+        enabled=enabled,
+        definition=RuleDefinition.model_validate(data),
+    )
+
+
+def fired(result) -> list[tuple[str, str | None]]:
+    return [(f.rule_id, f.feature_key) for f in result.findings]
+
+
+# (deal notes / line items, close date, rule ids (with feature) expected; status)
+DEFAULT_CASES = [
+    # never -> block, whatever the wording
+    (["They asked about multi-region."], None, [("never-built", "multi-region")], "blocked"),
+    # unknown promised -> block (+ custom-build warning)
+    (
+        ["We'll build them a custom connector for their ERP."],
+        None,
+        [("unknown-promised", None), ("custom-build", None)],
+        "blocked",
+    ),
+    # coming soon promised after the close date -> block
+    (["We promised SCIM by Q2."], date(2027, 3, 1), [("promised-past-target", "scim")], "blocked"),
+    # coming soon promised for a date before its target date -> block
+    (["We promised SCIM by Q1."], date(2027, 12, 1), [("promised-past-target", "scim")], "blocked"),
+    # coming soon promised, target before close and before the promise -> only info
+    (["We promised SCIM by Q3."], date(2027, 12, 1), [("coming-soon-mentioned", "scim")], "clear"),
+    # uncertain promised (no target date) -> block
+    (["Audit log is in the contract."], None, [("promised-past-target", "audit")], "blocked"),
+    # uncertain sold on a line item -> block
+    (
+        [LineItem(id="li", name="Compliance Pack")],
+        None,
+        [("promised-past-target", "audit")],
+        "blocked",
+    ),
+    # coming soon with no target date sold as a line item -> block
+    (
+        [LineItem(id="li", name="Retention policy")],
+        None,
+        [("promised-past-target", "retention")],
+        "blocked",
+    ),
+    # uncertain mentioned -> warning
+    (["Do we have an audit trail?"], None, [("uncertain-mentioned", "audit")], "warning"),
+    # coming soon mentioned -> info, verdict stays clear
+    (["They need SCIM."], None, [("coming-soon-mentioned", "scim")], "clear"),
+    # beta sold (line item or promise) -> warning; beta merely mentioned -> nothing
+    ([LineItem(id="li", name="AI", product_id="prod_ai")], None, [("beta-sold", "ai")], "warning"),
+    (["We will have the AI assistant in the contract."], None, [("beta-sold", "ai")], "warning"),
+    (["They liked the AI assistant demo."], None, [], "clear"),
+    # custom build of a named feature -> warning
+    (["We'll build SSO for them."], None, [("custom-build", "sso")], "warning"),
+    # available features, negations -> clear
+    (["They need SSO and Salesforce."], None, [], "clear"),
+    (["They don't need multi-region."], None, [], "clear"),
+]
+
+
+@pytest.mark.parametrize(("inputs", "close", "expected", "status"), DEFAULT_CASES)
+def test_default_rules(
+    catalog: Catalog,
+    default_rules: list[StoredRule],
+    inputs: list,
+    close: date | None,
+    expected: list[tuple[str, str | None]],
+    status: str,
+) -> None:
+    notes = [i for i in inputs if isinstance(i, str)]
+    items = [i for i in inputs if isinstance(i, LineItem)]
+    deal = make_deal(*notes, line_items=items, close_date=close or date(2027, 3, 1))
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    assert sorted(fired(result), key=str) == sorted(expected, key=str)
+    assert result.status == status
+
+
+def test_default_messages_are_plain_language_with_guidance(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal("We promised SCIM by Q2 and multi-region.", "Do we have an audit trail?")
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    by_rule = {f.rule_id: f for f in result.findings}
+    scim = by_rule["promised-past-target"]
+    assert "SCIM provisioning is coming soon (target date: Jun 30, 2027)" in scim.message
+    assert "Say SCIM is planned for mid-2027" in scim.message  # the feature's guidance
+    assert "We promised SCIM by Q2 and multi-region." in scim.message  # the evidence
+    assert "Offer the single-region 99.9% SLA" in by_rule["never-built"].message
+    # no guidance written: a safe fallback, never an empty placeholder
+    assert "What you can say instead: Do not promise it." in by_rule["uncertain-mentioned"].message
+    assert all("{" not in f.message for f in result.findings)
+
+
+def test_findings_carry_rule_version_evidence_and_the_matched_clause(catalog: Catalog) -> None:
+    r = rule(
+        {
+            "id": "late",
+            "name": "Late",
+            "severity": "block",
+            "when": {
+                "all": [
+                    {
+                        "field": "feature.availability",
+                        "op": "in",
+                        "value": ["coming_soon", "uncertain"],
+                    },
+                    {"field": "reference.is_commitment", "op": "eq", "value": True},
+                    {
+                        "any": [
+                            {"field": "feature.target_date", "op": "is_null"},
+                            {
+                                "field": "feature.target_date",
+                                "op": "after",
+                                "value": {"field": "deal.close_date", "offset_days": 30},
+                            },
+                        ]
+                    },
+                ]
+            },
+            "message": "{feature.name} late for {deal.name}",
+        },
+        version=7,
+    )
+    result = evaluate(make_deal("We promised SCIM by Q2."), catalog, [r], today=TODAY)
+    (f,) = result.findings
+    assert (f.rule_id, f.rule_version, f.rule_name, f.severity) == ("late", 7, "Late", "block")
+    assert (f.feature_key, f.feature_name, f.availability) == (
+        "scim",
+        "SCIM provisioning",
+        "coming_soon",
+    )
+    assert f.evidence == "We promised SCIM by Q2." and f.source == "note"
+    assert f.clause == (
+        "feature.availability in [coming_soon, uncertain] AND reference.is_commitment = true "
+        "AND feature.target_date after deal.close_date + 30 days (2027-06-30 vs 2027-03-01)"
+    )
+    assert f.message == "SCIM provisioning late for Acme - Platform"
+
+
+def test_offset_moves_the_comparison(catalog: Catalog) -> None:
+    def late_by(days: int) -> StoredRule:
+        return rule(
+            {
+                "id": "r",
+                "name": "r",
+                "severity": "warning",
+                "when": {
+                    "field": "feature.target_date",
+                    "op": "after",
+                    "value": {"field": "deal.close_date", "offset_days": days},
+                },
+                "message": "x",
+            }
+        )
+
+    deal = make_deal("They need SCIM.", close_date=date(2027, 6, 1))  # target 2027-06-30
+    assert evaluate(deal, catalog, [late_by(28)], today=TODAY).findings
+    assert not evaluate(deal, catalog, [late_by(29)], today=TODAY).findings
+
+
+@pytest.mark.parametrize(
+    ("scope", "applies"),
+    [
+        ({}, True),
+        ({"pipelines": ["enterprise"]}, True),
+        ({"pipelines": ["smb"]}, False),
+        ({"stages": ["negotiation"]}, True),
+        ({"stages": ["closedwon"]}, False),
+        ({"min_stage_probability": 0.5}, True),
+        ({"min_stage_probability": 0.7}, False),
+        ({"min_amount": 50000}, True),
+        ({"min_amount": 50001}, False),
+    ],
+)
+def test_scope_limits_which_deals_a_rule_sees(catalog: Catalog, scope: dict, applies: bool) -> None:
+    r = rule(
+        {
+            "id": "s",
+            "name": "s",
+            "severity": "warning",
+            "scope": scope,
+            "when": {"field": "feature.key", "op": "eq", "value": "sso"},
+            "message": "x",
+        }
+    )
+    deal = make_deal("They need SSO.", pipeline="enterprise", amount=Decimal(50000))
+    assert bool(evaluate(deal, catalog, [r], today=TODAY).findings) is applies
+
+
+def test_scope_with_missing_deal_values_does_not_apply(catalog: Catalog) -> None:
+    r = rule(
+        {
+            "id": "s",
+            "name": "s",
+            "severity": "warning",
+            "scope": {"min_amount": 1, "min_stage_probability": 0.1},
+            "when": {"field": "feature.key", "op": "eq", "value": "sso"},
+            "message": "x",
+        }
+    )
+    deal = make_deal("They need SSO.", stage=Stage(id="x"))
+    assert evaluate(deal, catalog, [r], today=TODAY).findings == []
+
+
+def test_deal_rules_count_and_quantify_over_references(catalog: Catalog) -> None:
+    r = rule(
+        {
+            "id": "many",
+            "name": "Many promises",
+            "severity": "warning",
+            "applies_to": "deal",
+            "when": {
+                "all": [
+                    {
+                        "count_references": {
+                            "where": {
+                                "field": "reference.is_commitment",
+                                "op": "eq",
+                                "value": True,
+                            },
+                            "op": "gte",
+                            "value": 2,
+                        }
+                    },
+                    {
+                        "not": {
+                            "all_references": {
+                                "field": "feature.availability",
+                                "op": "eq",
+                                "value": "available",
+                            }
+                        }
+                    },
+                ]
+            },
+            "message": "{matched.count} promises on {deal.name}: {matched.features}.",
+        }
+    )
+    one = make_deal("We promised SCIM by Q3.")
+    two = make_deal("We promised SCIM by Q3.", "Audit log is in the contract.")
+    assert evaluate(one, catalog, [r], today=TODAY).findings == []
+    (f,) = evaluate(two, catalog, [r], today=TODAY).findings
+    assert f.feature_key is None
+    assert f.message == "2 promises on Acme - Platform: SCIM provisioning, Audit log."
+    assert f.clause.startswith(
+        "number of references where (reference.is_commitment = true) >= 2 (found 2)"
+    )
+
+
+def test_approval_lifts_a_block_and_names_the_approver(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal("They asked about multi-region.")
+    grant = ApprovalGrant(id=5, feature_key="multi-region", approver="pat@example.com")
+    result = evaluate(deal, catalog, default_rules, approvals=[grant], today=TODAY)
+    (f,) = result.findings
+    assert f.approved and f.approved_by == "pat@example.com" and f.approval_id == 5
+    assert result.status == VerdictStatus.warning  # an approved block still warns
+    assert result.blocking == []
+
+
+@pytest.mark.parametrize(
+    ("grant", "lifted"),
+    [
+        (ApprovalGrant(id=1, feature_key="scim", approver="a"), True),
+        (
+            ApprovalGrant(id=1, feature_key="scim", rule_id="promised-past-target", approver="a"),
+            True,
+        ),
+        (ApprovalGrant(id=1, feature_key="scim", rule_id="never-built", approver="a"), False),
+        (ApprovalGrant(id=1, feature_key="audit", approver="a"), False),
+        # approved for a promise by Q2; the note promises Q2: covered
+        (
+            ApprovalGrant(id=1, feature_key="scim", approver="a", promised_date=date(2027, 6, 30)),
+            True,
+        ),
+        # approved for a promise by Q1 only: a later promise is not covered
+        (
+            ApprovalGrant(id=1, feature_key="scim", approver="a", promised_date=date(2027, 3, 31)),
+            False,
+        ),
+    ],
+)
+def test_approval_matching(
+    catalog: Catalog, default_rules: list[StoredRule], grant: ApprovalGrant, lifted: bool
+) -> None:
+    deal = make_deal("We promised SCIM by Q2.")
+    result = evaluate(deal, catalog, default_rules, approvals=[grant], today=TODAY)
+    (f,) = [f for f in result.findings if f.rule_id == "promised-past-target"]
+    assert f.approved is lifted
+    assert result.status == (VerdictStatus.warning if lifted else VerdictStatus.blocked)
+
+
+def test_disabled_rules_are_skipped(catalog: Catalog, default_rules: list[StoredRule]) -> None:
+    deal = make_deal("They asked about multi-region.")
+    off = [
+        StoredRule(id=r.id, version=r.version, enabled=False, definition=r.definition)
+        for r in default_rules
+    ]
+    assert evaluate(deal, catalog, off, today=TODAY).status == VerdictStatus.clear
+    data = {
+        "id": "n",
+        "name": "n",
+        "enabled": False,
+        "severity": "block",
+        "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+        "message": "x",
+    }
+    assert evaluate(deal, catalog, [rule(data)], today=TODAY).findings == []
+
+
+def test_findings_are_ordered_by_severity_then_evidence_then_rule(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal(
+        "They need SCIM. Do we have an audit trail? They asked about multi-region.",
+        line_items=[LineItem(id="li", name="AI", product_id="prod_ai")],
+    )
+    result = evaluate(deal, catalog, list(reversed(default_rules)), today=TODAY)
+    assert [f.severity for f in result.findings] == sorted(
+        (f.severity for f in result.findings),
+        key=lambda s: {"block": 0, "warning": 1, "info": 2}[s],
+    )
+    assert fired(result) == [
+        ("never-built", "multi-region"),
+        ("beta-sold", "ai"),
+        ("uncertain-mentioned", "audit"),
+        ("coming-soon-mentioned", "scim"),
+    ]
+    again = evaluate(deal, catalog, default_rules, today=TODAY)
+    assert again.model_dump() == result.model_dump()
+
+
+def test_precomputed_references_are_used_as_given(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal("They asked about multi-region.")
+    assert evaluate(deal, catalog, default_rules, today=TODAY, references=[]).status == "clear"
+
+
+def test_comparisons_with_missing_values_are_false(catalog: Catalog) -> None:
+    rules = [
+        rule({"id": f"r{i}", "name": "r", "severity": "block", "when": when, "message": "x"})
+        for i, when in enumerate(
+            [
+                {"field": "deal.amount", "op": "lt", "value": 10},
+                {"field": "deal.close_date", "op": "before", "value": "2030-01-01"},
+                {"field": "feature.target_date", "op": "ne", "value": "2030-01-01"},
+                {
+                    "field": "reference.promised_date",
+                    "op": "after",
+                    "value": {"field": "deal.close_date"},
+                },
+                {"field": "deal.stage.probability", "op": "not_in", "value": [0.5]},
+            ]
+        )
+    ]
+    deal = make_deal("They need SSO.", close_date=None, stage=Stage(id="x"))
+    assert evaluate(deal, catalog, rules, today=TODAY).findings == []
+    null_rule = rule(
+        {
+            "id": "n",
+            "name": "n",
+            "severity": "info",
+            "when": {"field": "deal.amount", "op": "is_null"},
+            "message": "x",
+        }
+    )
+    assert len(evaluate(deal, catalog, [null_rule], today=TODAY).findings) == 1
+
+
+def test_today_field_compares_with_deal_dates(catalog: Catalog) -> None:
+    r = rule(
+        {
+            "id": "overdue",
+            "name": "Close date passed",
+            "severity": "warning",
+            "applies_to": "deal",
+            "when": {"field": "deal.close_date", "op": "before", "value": {"field": "today"}},
+            "message": "{deal.name} was due {deal.close_date}",
+        }
+    )
+    deal = make_deal(close_date=date(2026, 11, 1))
+    (f,) = evaluate(deal, catalog, [r], today=TODAY).findings
+    assert f.message == "Acme - Platform was due Nov 1, 2026"
+    assert evaluate(deal, catalog, [r], today=date(2026, 10, 1)).findings == []
+
+
+@pytest.mark.parametrize(
+    ("severities", "approved", "status"),
+    [
+        ([], [], "clear"),
+        (["info"], [False], "clear"),
+        (["info", "warning"], [False, False], "warning"),
+        (["block"], [True], "warning"),
+        (["block", "block"], [True, False], "blocked"),
+        (["warning", "block"], [False, False], "blocked"),
+    ],
+)
+def test_verdict_is_the_highest_unapproved_severity(
+    severities: list[str], approved: list[bool], status: str
+) -> None:
+    findings = [
+        Finding(rule_id="r", severity=Severity(s), message="m", approved=a)
+        for s, a in zip(severities, approved, strict=True)
+    ]
+    assert verdict(findings) == status

@@ -1,0 +1,205 @@
+"""Rule JSON validation: every kind of mistake is refused with its exact JSON path."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from app.rules.default_pack import DEFAULT_RULES
+from app.rules.schema import RuleDefinition, rule_json_schema
+
+VALID: dict[str, Any] = {
+    "id": "late-promise",
+    "name": "Late promise",
+    "severity": "block",
+    "applies_to": "reference",
+    "scope": {"pipelines": ["default"], "min_stage_probability": 0.2, "min_amount": 1000},
+    "when": {
+        "all": [
+            {"field": "feature.availability", "op": "in", "value": ["coming_soon", "uncertain"]},
+            {"field": "reference.is_commitment", "op": "eq", "value": True},
+            {
+                "any": [
+                    {"field": "feature.target_date", "op": "is_null"},
+                    {
+                        "field": "feature.target_date",
+                        "op": "after",
+                        "value": {"field": "deal.close_date", "offset_days": 30},
+                    },
+                ]
+            },
+        ]
+    },
+    "message": "{feature.name} is {feature.availability}. {feature.guidance}",
+}
+
+
+def errors_of(data: dict[str, Any]) -> dict[tuple, str]:
+    with pytest.raises(ValidationError) as info:
+        RuleDefinition.model_validate(data)
+    return {tuple(e["loc"]): e["msg"] for e in info.value.errors()}
+
+
+def with_change(path: tuple, value: Any) -> dict[str, Any]:
+    data = copy.deepcopy(VALID)
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return data
+
+
+_DELETE = object()
+
+
+def test_valid_rule_round_trips_through_json() -> None:
+    rule = RuleDefinition.model_validate(VALID)
+    dumped = rule.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert RuleDefinition.model_validate(dumped) == rule
+    assert RuleDefinition.model_validate_json(json.dumps(VALID)) == rule
+    assert dumped["when"]["all"][2]["any"][1]["value"] == {
+        "field": "deal.close_date",
+        "offset_days": 30,
+    }
+
+
+@pytest.mark.parametrize("rule", DEFAULT_RULES, ids=[r["id"] for r in DEFAULT_RULES])
+def test_every_default_rule_is_valid(rule: dict[str, Any]) -> None:
+    assert RuleDefinition.model_validate(rule).id == rule["id"]
+
+
+MISTAKES = [
+    # (change path, new value, expected error loc, words in the message)
+    (("id",), "Not A Slug", ("id",), "pattern"),
+    (("severity",), "critical", ("severity",), "'info', 'warning' or 'block'"),
+    (("applies_to",), "account", ("applies_to",), "'reference' or 'deal'"),
+    (("surprise",), 1, ("surprise",), "Extra inputs"),
+    (("name",), _DELETE, ("name",), "Field required"),
+    (("when",), _DELETE, ("when",), "Field required"),
+    (("scope", "min_stage_probability"), 1.5, ("scope", "min_stage_probability"), "less than"),
+    (("scope", "regions"), ["eu"], ("scope", "regions"), "Extra inputs"),
+    (("when", "all", 0, "field"), "feature.colour", ("when", "all", 0, "field"), "feature.key"),
+    (("when", "all", 0, "op"), "contains", ("when", "all", 0, "op"), "'eq'"),
+    (("when", "all", 0, "op"), "before", ("when", "all", 0, "op"), "does not apply"),
+    (("when", "all", 0, "value"), ["soon"], ("when", "all", 0, "value", 0), "coming_soon"),
+    (("when", "all", 0, "value"), [], ("when", "all", 0, "value"), "non-empty list"),
+    (("when", "all", 0, "value"), "coming_soon", ("when", "all", 0, "value"), "non-empty list"),
+    (("when", "all", 1, "value"), "yes", ("when", "all", 1, "value"), "true or false"),
+    (("when", "all", 1, "value"), _DELETE, ("when", "all", 1, "value"), "needs a value"),
+    (("when", "all", 1, "op"), "gt", ("when", "all", 1, "op"), "does not apply"),
+    (("when", "all", 2, "any", 0, "value"), "x", ("when", "all", 2, "any", 0, "value"), "no value"),
+    (
+        ("when", "all", 2, "any", 1, "value"),
+        "next tuesday",
+        ("when", "all", 2, "any", 1, "value"),
+        "YYYY-MM-DD",
+    ),
+    (
+        ("when", "all", 2, "any", 1, "value"),
+        {"field": "deal.amount"},
+        ("when", "all", 2, "any", 1, "value", "field"),
+        "cannot compare",
+    ),
+    (
+        ("when", "all", 2, "any", 1, "value"),
+        {"field": "deal.close_date", "days": 3},
+        ("when", "all", 2, "any", 1, "value", "FieldRef", "days"),
+        "Extra inputs",
+    ),
+    (("when", "all", 2, "any"), [], ("when", "all", 2, "any"), "at least one"),
+    (("when", "all", 1), {"op": "eq", "value": True}, ("when", "all", 1, "field"), "required"),
+    (("when", "all", 1), {}, ("when", "all", 1), "needs one of"),
+    (
+        ("when", "all", 1),
+        {"all": [], "field": "deal.amount", "op": "is_null"},
+        ("when", "all", 1),
+        "exactly one",
+    ),
+    (
+        ("when", "all", 1),
+        {"any_reference": {"field": "reference.is_commitment", "op": "eq", "value": True}},
+        ("when", "all", 1, "any_reference"),
+        "applies to the deal",
+    ),
+    (("message",), "{feature.nam} is late", ("message",), "unknown placeholder {feature.nam}"),
+    (("message",), "oops } here", ("message",), "unbalanced"),
+    (
+        ("when", "all", 0, "value"),
+        {"field": "feature.name"},
+        ("when", "all", 0, "value"),
+        "non-empty",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "loc", "words"), MISTAKES, ids=[f"{m[2]}:{m[3]}" for m in MISTAKES]
+)
+def test_each_mistake_is_reported_at_its_json_path(
+    path: tuple, value: Any, loc: tuple, words: str
+) -> None:
+    errors = errors_of(with_change(path, value))
+    assert loc in errors, errors
+    assert words in errors[loc]
+
+
+def test_all_mistakes_are_reported_together() -> None:
+    data = copy.deepcopy(VALID)
+    data["severity"] = "fatal"  # shape
+    data["when"]["all"][0]["op"] = "after"  # meaning
+    data["when"]["all"][1]["value"] = 3  # meaning
+    data["message"] = "{deal.nme}"  # meaning
+    assert set(errors_of(data)) == {
+        ("severity",),
+        ("when", "all", 0, "op"),
+        ("when", "all", 1, "value"),
+        ("message",),
+    }
+
+
+def test_deal_rules_use_reference_fields_only_inside_quantifiers() -> None:
+    deal_rule = {
+        "id": "many-promises",
+        "name": "Many promises",
+        "severity": "warning",
+        "applies_to": "deal",
+        "when": {
+            "all": [
+                {"field": "deal.amount", "op": "gte", "value": 10000},
+                {
+                    "count_references": {
+                        "where": {"field": "reference.is_commitment", "op": "eq", "value": True},
+                        "op": "gte",
+                        "value": 3,
+                    }
+                },
+                {"any_reference": {"field": "feature.availability", "op": "eq", "value": "never"}},
+            ]
+        },
+        "message": "{matched.count} promises on {deal.name}: {matched.features}",
+    }
+    RuleDefinition.model_validate(deal_rule)
+    bad = copy.deepcopy(deal_rule)
+    bad["when"]["all"][0] = {"field": "feature.availability", "op": "eq", "value": "never"}
+    bad["when"]["all"][1]["count_references"]["op"] = "before"
+    bad["message"] = "{feature.name} on {deal.name}"
+    errors = errors_of(bad)
+    assert "inside any_reference" in errors[("when", "all", 0, "field")]
+    assert ("when", "all", 1, "count_references", "op") in errors
+    assert "unknown placeholder {feature.name}" in errors[("message",)]
+
+
+def test_json_schema_is_published_with_the_closed_vocabulary() -> None:
+    schema = rule_json_schema()
+    text = json.dumps(schema)
+    assert schema["additionalProperties"] is False
+    assert "feature.target_date" in text and "not_in" in text and "count_references" in text
+    condition = schema["$defs"]["Condition"]
+    assert {"all", "any", "not", "field", "op", "value"} <= set(condition["properties"])

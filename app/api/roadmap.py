@@ -56,6 +56,15 @@ def get_source(
     return svc.to_public(session, svc.get_source(session, name), stale_after=_stale_after(settings))
 
 
+@router.get(
+    "/{name}/statuses",
+    summary="The source's status names and what each maps to (Productboard: read live)",
+    operation_id="list_source_statuses",
+)
+def statuses(name: str, session: SessionDep, _p: ReadPrincipal) -> list[svc.SourceStatus]:
+    return svc.source_statuses(session, name)
+
+
 @router.post("", status_code=201, summary="Add a roadmap source", operation_id="create_source")
 def create_source(
     body: svc.SourceCreate, session: SessionDep, settings: SettingsDep, principal: RevOpsPrincipal

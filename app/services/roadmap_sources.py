@@ -17,12 +17,16 @@ from sqlmodel import Session, select
 from app.connectors.roadmap import (
     DEFAULT_STATUS_MAPPINGS,
     REGISTRY,
+    SourceError,
+    build_source,
+    map_status,
+    normalise_status,
     unmapped_statuses,
     validate_config,
 )
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from app.models import AuditLog, RoadmapSource, utcnow
 from app.models import Feature as FeatureRow
-from app.models import RoadmapSource, utcnow
 from app.rules.model import Availability
 from app.services import audit
 from app.services.catalog import feature_from_row
@@ -69,6 +73,16 @@ class SourcePublic(BaseModel):
     last_error: str | None = None
     staleness_seconds: float | None = None
     stale: bool = False
+    last_change: dict[str, Any] | None = Field(
+        default=None, description="what the last refresh that changed features did, and when"
+    )
+
+
+class SourceStatus(BaseModel):
+    name: str
+    availability: Availability
+    mapped: bool
+    features: int  # stored features of this source with this status
 
 
 def _registry_row(session: Session) -> RoadmapSource:
@@ -87,6 +101,16 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
     staleness = staleness_seconds(row)
     report_staleness(row)
     never_ok = row.kind != REGISTRY and row.last_success_at is None
+    last = session.exec(
+        select(AuditLog)
+        .where(
+            AuditLog.entity_type == "roadmap_source",
+            AuditLog.entity_id == row.name,
+            AuditLog.action == "roadmap.refresh",
+        )
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    ).first()
     return SourcePublic(
         name=row.name,
         kind=row.kind,
@@ -103,7 +127,42 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
         last_error=row.last_error,
         staleness_seconds=staleness,
         stale=never_ok or (staleness is not None and staleness > stale_after),
+        last_change={**(last.after or {}), "at": last.created_at.isoformat()} if last else None,
     )
+
+
+def source_statuses(session: Session, name: str) -> list[SourceStatus]:
+    """Every status name the source knows, with its mapping: the stored features' statuses,
+    plus, for Productboard, the workspace's statuses from GET /feature-statuses (so a status
+    no feature uses yet can be mapped ahead of time)."""
+    row = get_source(session, name)
+    if row.kind == REGISTRY:
+        return []
+    counts: dict[str, tuple[str, int]] = {}
+    for status, n in session.exec(
+        select(FeatureRow.source_status, func.count())
+        .where(FeatureRow.source == name, FeatureRow.source_status.is_not(None))
+        .group_by(FeatureRow.source_status)
+    ):
+        counts[normalise_status(status)] = (status, n)
+    if row.kind == "productboard":
+        try:
+            live = build_source(row.kind, name, dict(row.config or {})).status_names()
+        except SourceError as exc:
+            raise ServiceUnavailable(f"could not read the source's statuses: {exc}") from None
+        for status in live:
+            counts.setdefault(normalise_status(status), (status, 0))
+    mapping = row.status_mapping or {}
+    mapped = {normalise_status(k) for k in mapping}
+    return [
+        SourceStatus(
+            name=status,
+            availability=map_status(status, mapping),
+            mapped=key in mapped,
+            features=n,
+        )
+        for key, (status, n) in sorted(counts.items())
+    ]
 
 
 def list_sources(session: Session) -> list[RoadmapSource]:

@@ -88,6 +88,7 @@ def test_refresh_replaces_features_then_304_keeps_them(client, api_key, engine, 
     assert source["etag"] == '"r1"' and source["feature_count"] == 3
     assert source["unmapped_statuses"] == ["Exploring"]  # visible, so RevOps can map it
     assert source["last_error"] is None and source["stale"] is False
+    assert (source["last_change"]["created"], source["last_change"]["fetched"]) == (3, 3)
 
     r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
     assert r["not_modified"] is True and r["ok"] is True
@@ -297,3 +298,42 @@ def test_cli_refresh_and_mappings_import(sqlite_engine, tmp_path, monkeypatch, c
     assert "acme: 1 features in 1 page(s): 1 new" in out.out
     assert "created 1" in out.out
     assert "row 1: feature_keys[0]: unknown feature key 'zz'" in out.err
+
+
+def test_statuses_list_stored_and_productboard_workspace_statuses(client, api_key, mock_api):
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "pb", "kind": "productboard", "config": {"token_env": "ACME_ROADMAP_TOKEN"}},
+        headers=revops,
+    )
+    assert r.status_code == 201
+    feature = {"id": "f1", "name": "Dark mode", "status": {"id": "s9", "name": "Parked"},
+               "links": {"html": "https://x/f1"}, "timeframe": {"endDate": "none"}}  # fmt: skip
+    mock_api.get("https://api.productboard.com/features").mock(
+        return_value=httpx.Response(200, json={"data": [feature], "links": {"next": None}})
+    )
+    statuses = mock_api.get("https://api.productboard.com/feature-statuses")
+    statuses.side_effect = [
+        httpx.Response(
+            200,
+            json={
+                "data": [
+                    {"id": "s1", "name": "Planned", "completed": False},
+                    {"id": "s9", "name": "Parked", "completed": False},
+                ],
+                "links": {"next": None},
+            },
+        ),
+        httpx.Response(401, json={"errors": [{"detail": "unauthorized"}]}),
+    ]
+    assert client.post("/api/v1/roadmap/sources/pb/refresh", headers=revops).json()["ok"]
+    r = client.get("/api/v1/roadmap/sources/pb/statuses", headers=api_key("viewer"))
+    assert r.status_code == 200, r.text
+    assert r.json() == [
+        {"name": "Parked", "availability": "unknown", "mapped": False, "features": 1},
+        {"name": "Planned", "availability": "coming_soon", "mapped": True, "features": 0},
+    ]
+    assert statuses.calls[0].request.headers["X-Version"] == "1"
+    r = client.get("/api/v1/roadmap/sources/pb/statuses", headers=revops)
+    assert r.status_code == 503 and "HTTP 401" in r.json()["error"]["message"]

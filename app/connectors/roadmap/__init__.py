@@ -18,6 +18,7 @@ from app.connectors.roadmap.base import (
     SourceError,
     apply_status_mapping,
     map_status,
+    normalise_status,
     unmapped_statuses,
 )
 from app.connectors.roadmap.http_json import HttpJsonSource
@@ -118,6 +119,7 @@ __all__ = [
     "apply_status_mapping",
     "build_source",
     "map_status",
+    "normalise_status",
     "unmapped_statuses",
     "validate_config",
 ]

@@ -1,0 +1,72 @@
+"""What the rep reads: status summary, task and note."""
+
+from __future__ import annotations
+
+from app.rules.catalog import Catalog
+from app.rules.engine import StoredRule, evaluate
+from app.rules.messages import SUMMARY_LIMIT, note_text, summary_text, task_text
+from app.rules.model import ApprovalGrant, EvaluationResult, Finding, Severity, VerdictStatus
+
+from .conftest import TODAY, make_deal
+
+
+def test_blocked_deal_texts_say_what_is_wrong_what_to_say_and_how_to_lift(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal("We promised SCIM by Q2.", "Do we have an audit trail?")
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    summary = summary_text(result)
+    assert summary.startswith("Blocked by the roadmap check: 1 problem must be fixed or approved")
+    assert "SCIM provisioning" in summary and "Warnings: Audit log." in summary
+    subject, body = task_text(result, deal)
+    assert subject == "Roadmap check: Acme - Platform is blocked (1 problem to fix)"
+    assert "[BLOCKER] SCIM provisioning is coming soon" in body
+    assert "Say SCIM is planned for mid-2027" in body  # what may be said instead
+    assert "[WARNING] Audit log came up with the customer" in body
+    assert "ask a product owner to approve it in roadmap-guard" in body
+    note = note_text(result, deal)
+    assert note.startswith("Roadmap check: BLOCKED")
+    assert "- SCIM provisioning (note, promised)" in note
+    assert "- Audit log (note, asked about)" in note
+    assert "ask a product owner to approve it in roadmap-guard" in note
+
+
+def test_approved_findings_name_the_approver(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal("They asked about multi-region.")
+    grant = ApprovalGrant(id=1, feature_key="multi-region", approver="pat@example.com")
+    result = evaluate(deal, catalog, default_rules, approvals=[grant], today=TODAY)
+    assert "Approved: Multi-region failover by pat@example.com." in summary_text(result)
+    subject, body = task_text(result, deal)
+    assert "warning" in subject
+    assert "[APPROVED by pat@example.com]" in body
+    assert "approve it in roadmap-guard" not in body  # nothing left to lift
+    assert "[APPROVED by pat@example.com]" in note_text(result, deal)
+
+
+def test_clear_deal_texts(catalog: Catalog, default_rules: list[StoredRule]) -> None:
+    deal = make_deal("They need SSO.")
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    assert result.status == VerdictStatus.clear
+    assert summary_text(result).startswith("Roadmap check clear")
+    assert "(1 feature checked)" in summary_text(result)
+    subject, body = task_text(result, deal)
+    assert subject == "Roadmap check: Acme - Platform is clear"
+    assert "Nothing left to do" in body
+
+
+def test_summary_never_exceeds_the_crm_limit() -> None:
+    findings = [
+        Finding(
+            rule_id=f"r{i}",
+            severity=Severity.block,
+            message="m",
+            feature_key=f"f{i}",
+            feature_name=f"A very long feature name number {i} " * 3,
+        )
+        for i in range(200)
+    ]
+    result = EvaluationResult(status=VerdictStatus.blocked, findings=findings)
+    text = summary_text(result)
+    assert len(text) <= SUMMARY_LIMIT and text.endswith("\u2026")

@@ -81,6 +81,20 @@ class FeatureUpdate(BaseModel):
     def _strip(cls, values: list[str] | None) -> list[str] | None:
         return None if values is None else _clean_list(values)
 
+    @field_validator("name", "availability")
+    @classmethod
+    def _not_null(cls, value):
+        # Runs only for fields that were sent: a feature always has a name and availability.
+        if value is None:
+            raise ValueError("cannot be null")
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be blank")
+        return (
+            value.strip()
+            if isinstance(value, str) and not isinstance(value, Availability)
+            else value
+        )
+
 
 class FeaturePublic(Feature):
     source_id: str | None = None
@@ -181,14 +195,10 @@ def update_feature(
     _editable(row)
     before = feature_from_row(row)
     changes = body.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] is None:
-        changes.pop("name")
     for list_field in ("aliases", "skus", "product_ids"):
         if list_field in changes and changes[list_field] is None:
             changes[list_field] = []
-    if changes.get("availability") is None:
-        changes.pop("availability", None)
-    else:
+    if "availability" in changes:
         changes["availability"] = Availability(changes["availability"]).value
     for name, value in changes.items():
         setattr(row, name, value)

@@ -85,6 +85,14 @@ def test_validation_errors_have_paths(client, api_key):
     assert _create(client, revops).status_code == 201
     r = client.patch("/api/v1/features/sso", json={"target_date": "31/12/2026"}, headers=revops)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "target_date"]
+    r = client.patch(
+        "/api/v1/features/sso", json={"name": None, "availability": None}, headers=revops
+    )
+    assert r.status_code == 422
+    assert {tuple(e["loc"]) for e in r.json()["detail"]} == {
+        ("body", "name"),
+        ("body", "availability"),
+    }
     r = client.get("/api/v1/features?limit=0", headers=revops)
     assert r.status_code == 422
 

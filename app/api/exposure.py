@@ -15,7 +15,7 @@ from app.services.queries import DealFilters
 
 router = APIRouter(tags=["exposure"])
 
-EXPOSURE_SORTS = ["amount", "weighted_amount", "deal_count", "feature_key", "target_date"]
+EXPOSURE_SORTS = ["amount", "weighted_amount", "deal_count", "feature_key"]
 
 
 @router.get(

@@ -15,7 +15,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import null as sa_null
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
@@ -233,10 +234,23 @@ def deal_row(deal: Deal, base_url: str) -> dict[str, Any]:
 def list_deals(
     session: Session, filters: DealFilters, page: PageRequest, *, base_url: str
 ) -> PageResult:
-    conds = _deal_conditions(filters)
-    total = session.execute(select(func.count()).select_from(Deal).where(*conds)).scalar_one()
+    conds = _deal_conditions(DealFilters(**{**filters.__dict__, "feature": None}))
+    source = Deal.__table__
+    if filters.feature:
+        # Driven from the dependency index (one feature's rows), not a probe per open deal.
+        dependants = (
+            select(DealFeature.crm, DealFeature.deal_id)
+            .where(DealFeature.feature_key == filters.feature)
+            .distinct()
+            .subquery("dependants")
+        )
+        source = dependants.join(
+            Deal, and_(Deal.crm == dependants.c.crm, Deal.deal_id == dependants.c.deal_id)
+        )
+    total = session.execute(select(func.count()).select_from(source).where(*conds)).scalar_one()
     stmt = (
         select(Deal)
+        .select_from(source)
         .where(*conds)
         .order_by(*order_by(page.sort, DEAL_SORTS, [Deal.id]))
         .offset(page.offset)
@@ -348,130 +362,184 @@ def exposure(
     *,
     availability: str | None = None,
 ) -> PageResult:
-    pairs = _pairs()
+    """One statement: the open (deal, feature) pairs are built once (a materialized CTE) and
+    three aggregates are read from them, UNION ALL-ed with a `kind` column:
+
+    - `f`: per feature on the requested page (sorted and paged in SQL), with the total count;
+    - `s`: per feature × pipeline × stage, for the page's features only;
+    - `a`: per availability, counting a deal once however many such features it depends on.
+    """
+    deal_conds = _deal_conditions(filters)
     avail = func.coalesce(Feature.availability, literal("unknown"))
-    base_conds = [*_deal_conditions(filters)]
-    if availability:
-        base_conds.append(avail == availability)
-
-    def joined(stmt):
-        return (
-            stmt.select_from(pairs)
-            .join(Deal, and_(Deal.crm == pairs.c.crm, Deal.deal_id == pairs.c.deal_id))
-            .outerjoin(Feature, Feature.key == pairs.c.feature_key)
-            .where(*base_conds)
-        )
-
-    deal_count = func.count().label("deal_count")
-    amount = func.sum(_amount()).label("amount")
-    weighted = func.sum(_weighted()).label("weighted_amount")
-    name = func.coalesce(Feature.name, pairs.c.feature_key).label("feature_name")
-    per_feature = joined(
+    pairs = (
+        select(DealFeature.crm, DealFeature.deal_id, DealFeature.feature_key)
+        .where(DealFeature.feature_key.is_not(None))
+        .distinct()
+        .cte("pairs")
+    )
+    open_pairs = (
         select(
             pairs.c.feature_key,
-            name,
-            avail.label("availability"),
-            Feature.target_date,
-            deal_count,
-            amount,
-            weighted,
-        )
-    ).group_by(pairs.c.feature_key, Feature.name, Feature.availability, Feature.target_date)
-    sorts = {
-        "amount": amount,
-        "weighted_amount": weighted,
-        "deal_count": deal_count,
-        "feature_key": pairs.c.feature_key,
-        "target_date": Feature.target_date,
-    }
-    # Sorting by an aggregate label works on both databases when ordered by the expression.
-    order = order_by(page.sort, sorts, [pairs.c.feature_key])
-    grouped = per_feature.subquery("per_feature")
-    total = session.execute(select(func.count()).select_from(grouped)).scalar_one()
-    stmt = per_feature.order_by(*order).offset(page.offset)
-    if page.limit is not None:
-        stmt = stmt.limit(page.limit)
-    items: list[dict[str, Any]] = []
-    for r in session.execute(stmt).mappings():
-        items.append(
-            {
-                "feature_key": r["feature_key"],
-                "feature_name": r["feature_name"],
-                "availability": r["availability"],
-                "target_date": r["target_date"].isoformat() if r["target_date"] else None,
-                "deal_count": r["deal_count"],
-                "amount": money(r["amount"]),
-                "weighted_amount": money(r["weighted_amount"]),
-                "by_stage": [],
-            }
-        )
-    keys = [i["feature_key"] for i in items]
-    if keys:
-        by_stage = joined(
-            select(
-                pairs.c.feature_key,
-                Deal.pipeline,
-                Deal.stage_id,
-                Deal.stage_label,
-                func.count().label("deal_count"),
-                func.sum(_amount()).label("amount"),
-                func.sum(_weighted()).label("weighted_amount"),
-            )
-        ).where(pairs.c.feature_key.in_(keys))
-        by_stage = by_stage.group_by(
-            pairs.c.feature_key, Deal.pipeline, Deal.stage_id, Deal.stage_label
-        ).order_by(pairs.c.feature_key, Deal.pipeline, Deal.stage_id)
-        index = {i["feature_key"]: i for i in items}
-        for r in session.execute(by_stage).mappings():
-            index[r["feature_key"]]["by_stage"].append(
-                {
-                    "pipeline": r["pipeline"],
-                    "stage_id": r["stage_id"],
-                    "stage_label": r["stage_label"],
-                    "deal_count": r["deal_count"],
-                    "amount": money(r["amount"]),
-                    "weighted_amount": money(r["weighted_amount"]),
-                }
-            )
-    # Split by availability: a deal counts once per availability however many features of
-    # that availability it depends on, so the buckets are "pipeline at risk of this kind".
-    per_deal = joined(
-        select(
-            pairs.c.crm,
-            pairs.c.deal_id,
-            avail.label("availability"),
+            Deal.id.label("deal_pk"),
             _amount().label("amount"),
             _weighted().label("weighted"),
+            Deal.pipeline,
+            Deal.stage_id,
+            Deal.stage_label,
+            avail.label("availability"),
         )
-    ).distinct()
-    per_deal = per_deal.subquery("per_deal_availability")
-    split = session.execute(
+        .select_from(pairs)
+        .join(Deal, and_(Deal.crm == pairs.c.crm, Deal.deal_id == pairs.c.deal_id))
+        .outerjoin(Feature, Feature.key == pairs.c.feature_key)
+        .where(*deal_conds)
+    )
+    if availability:
+        open_pairs = open_pairs.where(avail == availability)
+    op = open_pairs.cte("open_pairs").prefix_with("MATERIALIZED")
+    per_feature = (
         select(
-            per_deal.c.availability,
+            op.c.feature_key,
             func.count().label("deal_count"),
-            func.sum(per_deal.c.amount).label("amount"),
-            func.sum(per_deal.c.weighted).label("weighted_amount"),
+            func.sum(op.c.amount).label("amount"),
+            func.sum(op.c.weighted).label("weighted_amount"),
         )
-        .group_by(per_deal.c.availability)
-        .order_by(per_deal.c.availability)
-    ).mappings()
-    by_availability = [
-        {
-            "availability": r["availability"],
-            "deal_count": r["deal_count"],
-            "amount": money(r["amount"]),
-            "weighted_amount": money(r["weighted_amount"]),
-        }
-        for r in split
-    ]
+        .group_by(op.c.feature_key)
+        .cte("per_feature")
+    )
+    sorts = {
+        "amount": per_feature.c.amount,
+        "weighted_amount": per_feature.c.weighted_amount,
+        "deal_count": per_feature.c.deal_count,
+        "feature_key": per_feature.c.feature_key,
+    }
+    paged = select(per_feature).order_by(*order_by(page.sort, sorts, [per_feature.c.feature_key]))
+    paged = paged.offset(page.offset)
+    if page.limit is not None:
+        paged = paged.limit(page.limit)
+    page_cte = paged.cte("page")
+    null = sa_null()
+    total = select(func.count()).select_from(per_feature).scalar_subquery()
+    features_part = select(
+        literal("f").label("kind"),
+        page_cte.c.feature_key.label("k"),
+        null.label("pipeline"),
+        null.label("stage_id"),
+        null.label("stage_label"),
+        page_cte.c.deal_count.label("n"),
+        page_cte.c.amount.label("amount"),
+        page_cte.c.weighted_amount.label("weighted"),
+        total.label("total"),
+    )
+    stages_part = (
+        select(
+            literal("s"),
+            op.c.feature_key,
+            op.c.pipeline,
+            op.c.stage_id,
+            op.c.stage_label,
+            func.count(),
+            func.sum(op.c.amount),
+            func.sum(op.c.weighted),
+            null,
+        )
+        .where(op.c.feature_key.in_(select(page_cte.c.feature_key)))
+        .group_by(op.c.feature_key, op.c.pipeline, op.c.stage_id, op.c.stage_label)
+    )
+    per_deal = (
+        select(op.c.deal_pk, op.c.availability, op.c.amount, op.c.weighted)
+        .distinct()
+        .subquery("per_deal")
+    )
+    split_part = select(
+        literal("a"),
+        per_deal.c.availability,
+        null,
+        null,
+        null,
+        func.count(),
+        func.sum(per_deal.c.amount),
+        func.sum(per_deal.c.weighted),
+        null,
+    ).group_by(per_deal.c.availability)
+    rows = session.execute(union_all(features_part, stages_part, split_part)).all()
+
+    features: list[dict[str, Any]] = []
+    index: dict[str, dict[str, Any]] = {}
+    total_features = 0
+    for kind, key, _p, _s, _l, n, amount, weighted, total_n in rows:
+        if kind == "f":
+            total_features = total_n or 0
+            item = {
+                "feature_key": key,
+                "feature_name": key,
+                "availability": "unknown",
+                "target_date": None,
+                "deal_count": n,
+                "amount": money(amount),
+                "weighted_amount": money(weighted),
+                "by_stage": [],
+            }
+            features.append(item)
+            index[key] = item
+    # Python sorts only what SQL already ordered: one page. UNION ALL keeps no order.
+    order = {r[1]: i for i, r in enumerate(_page_order(rows, page))}
+    features.sort(key=lambda i: order.get(i["feature_key"], 0))
+    by_availability = []
+    for kind, key, pipeline, stage_id, stage_label, n, amount, weighted, _t in rows:
+        if kind == "s" and key in index:
+            index[key]["by_stage"].append(
+                {
+                    "pipeline": pipeline,
+                    "stage_id": stage_id,
+                    "stage_label": stage_label,
+                    "deal_count": n,
+                    "amount": money(amount),
+                    "weighted_amount": money(weighted),
+                }
+            )
+        elif kind == "a":
+            by_availability.append(
+                {
+                    "availability": key,
+                    "deal_count": n,
+                    "amount": money(amount),
+                    "weighted_amount": money(weighted),
+                }
+            )
+    for item in features:
+        item["by_stage"].sort(key=lambda s: (s["pipeline"] or "", s["stage_id"] or ""))
+    by_availability.sort(key=lambda a: a["availability"])
+    if index:  # names, availability and dates for one page of features: a primary-key lookup
+        for f in session.execute(
+            select(Feature.key, Feature.name, Feature.availability, Feature.target_date).where(
+                Feature.key.in_(list(index))
+            )
+        ):
+            item = index[f.key]
+            item["feature_name"], item["availability"] = f.name, f.availability
+            item["target_date"] = f.target_date.isoformat() if f.target_date else None
+    if total_features == 0 and page.offset:
+        total_features = session.execute(select(func.count()).select_from(per_feature)).scalar_one()
     return PageResult(
-        items=items,
-        total=total,
+        items=features,
+        total=total_features,
         limit=page.limit,
         offset=page.offset,
         sort=page.sort,
         extra={"by_availability": by_availability},
     )
+
+
+def _page_order(rows, page: PageRequest) -> list:
+    """Re-apply the requested order to the page's feature rows (already chosen by SQL)."""
+    fields = {"deal_count": 5, "amount": 6, "weighted_amount": 7, "feature_key": 1}
+    ordered = sorted((r for r in rows if r[0] == "f"), key=lambda r: r[1])
+    for part in reversed([p.strip() for p in page.sort.split(",") if p.strip()]):
+        col = fields[part.lstrip("-+")]
+        present = [r for r in ordered if r[col] is not None]
+        present.sort(key=lambda r, c=col: r[c], reverse=part.startswith("-"))
+        ordered = present + [r for r in ordered if r[col] is None]
+    return ordered
 
 
 def exposure_stage_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,6 +20,9 @@ from sqlmodel import Session
 from app.jobs.types import Outcome, QueueItem
 from app.models import DealQueue, UTCDateTime, utcnow
 
+# Queue reasons the pipeline evaluates from the stored snapshot, without reading the CRM.
+SNAPSHOT_ONLY_REASONS = ("roadmap", "approval")
+
 
 def _insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -68,7 +71,13 @@ def enqueue_deals(
             "due_at": case((idle, stmt.excluded.due_at), else_=table.c.due_at),
             "attempts": case((idle, literal(0)), else_=table.c.attempts),
             "queued_at": case((idle, stmt.excluded.queued_at), else_=table.c.queued_at),
-            "reason": case((idle, stmt.excluded.reason), else_=table.c.reason),
+            # A reason that needs a CRM read (webhook, reconcile...) wins over one that
+            # re-evaluates the stored snapshot, or the change behind the event is never read.
+            "reason": case(
+                (idle, stmt.excluded.reason),
+                (stmt.excluded.reason.in_(SNAPSHOT_ONLY_REASONS), table.c.reason),
+                else_=stmt.excluded.reason,
+            ),
             "updated_at": func.coalesce(stmt.excluded.updated_at, table.c.updated_at),
         },
     )

@@ -308,3 +308,23 @@ def test_lease_is_renewed_while_a_slow_batch_runs(engine, worker_settings):
     loop.join(5)
     assert thief.seen == []
     assert _row(engine, "D0").status == "done"
+
+
+def test_an_event_needing_a_crm_read_wins_over_a_snapshot_only_reason(engine, worker_settings):
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["D1", "D2"], reason="roadmap")
+        s.commit()
+    worker = Worker(engine, worker_settings, RecordingProcessor())
+    items = worker.claim()
+    ingest_events(engine, [InboundEvent("test", "x1", "test", "D1")])  # while running
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["D2"], reason="approval")  # snapshot-only again
+        s.commit()
+    worker.record(items, {i.id: Outcome.done() for i in items})
+    assert _row(engine, "D1").reason == "webhook"  # the rerun reads the CRM
+    assert _row(engine, "D2").reason == "roadmap"
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["D3"], reason="roadmap")
+        queue.enqueue_deals(s, "test", ["D3"], reason="reconcile")  # while pending
+        s.commit()
+    assert _row(engine, "D3").reason == "reconcile"

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     # --- service -----------------------------------------------------------------------
     database_url: str = Field(default_factory=_default_database_url)
     worker_mode: Literal["embedded", "off"] = "embedded"
-    worker_batch_size: int = Field(default=50, ge=1, le=1000)
+    worker_batch_size: int = Field(default=200, ge=1, le=1000)
     worker_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     lease_seconds: int = Field(default=120, ge=5, le=3600)
     max_attempts: int = Field(default=8, ge=1, le=100)

@@ -164,8 +164,10 @@ class DealPipeline:
             evaluation_url=self.evaluation_url(deal),
             task=task if task is not None else _task_from_written(deal.written),
         )
-        previous_verdict = deal.written_verdict or VerdictStatus.clear.value
-        note = note_text(result, snapshot) if result.status.value != previous_verdict else None
+        # A note records each change of verdict on the deal's timeline. The first verdict needs
+        # none: the task it creates already carries the full findings (one CRM call fewer).
+        changed = deal.written_verdict is not None and result.status.value != deal.written_verdict
+        note = note_text(result, snapshot) if changed else None
         followups = ledger.pending_followups(session, deal.crm, deal.deal_id)
         # A blocked deal sitting in a won stage must reach the connector even when nothing we
         # show has changed: the guard (revert, or the CRM's own rule) acts there.
@@ -184,7 +186,12 @@ class DealPipeline:
             task_id=deal.crm_task_id,
             note=note,
             followups=followups,
-            previous=dict(deal.written),
+            # written_at lets a connector tell whether the record it just read is newer than
+            # what we last wrote (a stored-snapshot re-check reads nothing).
+            previous={
+                **deal.written,
+                "written_at": deal.written_at.isoformat() if deal.written_at else None,
+            },
             snapshot=snapshot,
         )
 

@@ -35,6 +35,16 @@ users admin week weeks month months today tomorrow follow next step steps call c
 deal deals contract renewal discount budget review security vendor vendors send sends"""
 COMMON_WORDS: frozenset[str] = frozenset(_COMMON_WORDS_TEXT.split())
 
+# Words that make a sentence worth reading even when it names no feature: a promise of an
+# "integration" or a "custom connector" that is not on the roadmap. Found by the same regex pass
+# as the names, so looking for them costs nothing extra.
+MARKER_WORDS = (
+    "integration", "connector", "feature", "module", "api", "plugin", "plug-in", "add-on",
+    "extension", "report", "dashboard", "workflow", "capability", "functionality", "endpoint",
+    "sync", "version", "custom", "build", "building", "develop", "support for",
+)  # fmt: skip
+_NON_WORD = re.compile(r"[\W_]+")
+
 # Separator allowed between the words of a name: "multi-region" = "multi region" = "multiregion".
 _SEP = r"[\s\-_/]{0,3}"
 # Plural and possessive endings after a name: "SSOs", "dashboards", "Salesforce's", "APIs'".
@@ -54,6 +64,14 @@ def term_key(text: str) -> str:
     return "".join(_tokens(text))
 
 
+def lower_same_length(text: str) -> str:
+    """`text.lower()`, keeping offsets valid (a few characters grow when lower-cased)."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    return low
+
+
 def _norm_code(value: str) -> str:
     return " ".join(value.split()).casefold()
 
@@ -68,6 +86,12 @@ class Mention:
     matched_text: str
     score: float  # 100 for exact matches, the OSA similarity for typo-tolerant ones
     fuzzy: bool = False
+
+
+@dataclass(slots=True)
+class Scan:
+    mentions: list[Mention]
+    markers: list[int]  # start offsets of product words ("integration", "custom", "build"...)
 
 
 @dataclass(slots=True, frozen=True)
@@ -219,9 +243,15 @@ class Catalog:
                 terms.setdefault(tuple(tokens), set()).add(feature.key)
 
         self._folded_keys = {k: tuple(sorted(v)) for k, v in folded.items()}
+        self._marker_keys: frozenset[str] = frozenset()
+        for word in MARKER_WORDS:
+            tokens = _tokens(word)
+            for variant in [tokens, *_plural_variants(tokens)]:
+                folded_terms.append(variant)
+                self._marker_keys |= {"".join(variant)}
         self._exact_keys = {k: tuple(sorted(v)) for k, v in exact_case.items()}
         self._pattern: re.Pattern[str] | None = None
-        if folded_terms:
+        if folded_terms:  # (never empty: the marker words are always there)
             unique = {tuple(t): t for t in folded_terms}.values()
             # Lower-cased text, case-sensitive pattern: sre's fast literal check in alternations
             # only works without IGNORECASE (about twice as fast).
@@ -284,36 +314,57 @@ class Catalog:
         return self._pattern
 
     def find_mentions(self, text: str, *, fuzzy: bool = True) -> list[Mention]:
-        """Every feature name or alias in `text`, longest match first, in text order.
+        """Every feature name or alias in `text`, longest match first, in text order."""
+        return self.scan(text, fuzzy=fuzzy).mentions
 
-        Exact matches come from one pass of the compiled trie; typo-tolerant matches are only
-        tried around words that are neither known English nor part of any name.
+    def scan(
+        self,
+        text: str,
+        *,
+        low: str | None = None,
+        fuzzy: bool = True,
+        typos: dict[str, tuple[str, ...]] | None = None,
+    ) -> Scan:
+        """Feature mentions and product-word markers in one pass of the compiled trie.
+
+        `low` is `text` lower-cased with the same length (computed if not given). Typo-tolerant
+        matches are only tried around words that are neither English nor name words: pass
+        `typos` (from `typo_candidates` over all of a deal's notes) to share that work.
         """
-        low = text.lower()
-        if len(low) != len(text):  # a few Unicode characters change length when lowered
-            low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+        if low is None:
+            low = lower_same_length(text)
         mentions: list[Mention] = []
+        markers: list[int] = []
         if self._pattern is not None:
+            folded, marker_keys = self._folded_keys, self._marker_keys
             for m in self._pattern.finditer(low):
-                keys = self._folded_keys.get(term_key(m.group(1)))
+                key = _NON_WORD.sub("", m.group(1))
+                keys = folded.get(key)
                 if keys:
                     s, e = m.span()
-                    for key in keys:
-                        mentions.append(Mention(s, e, key, text[s:e], 100.0))
+                    for feature_key in keys:
+                        mentions.append(Mention(s, e, feature_key, text[s:e], 100.0))
+                elif key in marker_keys:
+                    markers.append(m.start())
         if self._exact_pattern is not None:
             for m in self._exact_pattern.finditer(text):
                 s, e = m.span()
                 for key in self._exact_keys.get(m.group(1), ()):
                     mentions.append(Mention(s, e, key, text[s:e], 100.0))
         if fuzzy and self._terms:
-            mentions.extend(self._fuzzy_mentions(text, low, mentions))
-        mentions.sort(key=lambda m: (m.start, -m.end, m.feature_key))
-        return _longest_only(mentions)
+            if typos is None:
+                typos = self.typo_candidates(low)
+            if typos:
+                mentions.extend(self._fuzzy_mentions(text, low, mentions, typos))
+        if len(mentions) > 1:
+            mentions.sort(key=lambda m: (m.start, -m.end, m.feature_key))
+            mentions = _longest_only(mentions)
+        return Scan(mentions, markers)
 
-    def _fuzzy_mentions(self, text: str, low: str, exact: list[Mention]) -> list[Mention]:
+    def typo_candidates(self, low: str) -> dict[str, tuple[str, ...]]:
+        """Words of the lower-cased `low` that look like misspelt name words, with the name
+        words they may stand for. Ordinary words are memoised so each is examined once."""
         unknown = set(low.split()) - self._known
-        if not unknown:
-            return []
         typos: dict[str, tuple[str, ...]] = {}
         for raw in unknown:
             plausible = False
@@ -321,6 +372,8 @@ class Catalog:
                 corrections = self._corrections.get(word)
                 if corrections is None:
                     corrections = self._correct(word)
+                    if len(self._corrections) > _NEGATIVE_CACHE_LIMIT:
+                        self._corrections.clear()
                     self._corrections[word] = corrections
                 if corrections:
                     typos[word] = corrections
@@ -330,9 +383,16 @@ class Catalog:
                 if len(self._known) > _NEGATIVE_CACHE_LIMIT:
                     self._known = set(self._known_base)
                 self._known.add(raw)
-        if not typos:
-            return []
-        taken = sorted((m.start, m.end) for m in exact)
+        return typos
+
+    def _fuzzy_mentions(
+        self,
+        text: str,
+        low: str,
+        exact: list[Mention],
+        typos: dict[str, tuple[str, ...]],
+    ) -> list[Mention]:
+        taken: list[tuple[int, int]] | None = None
         found: dict[tuple[int, int, str], Mention] = {}
         for word, corrections in typos.items():
             pos = low.find(word)
@@ -341,6 +401,8 @@ class Catalog:
                 if (pos == 0 or not _is_word_char(low[pos - 1])) and (
                     end == len(low) or not _is_word_char(low[end])
                 ):
+                    if taken is None:
+                        taken = sorted((m.start, m.end) for m in exact)
                     self._fuzzy_windows(text, low, pos, end, corrections, taken, found)
                 pos = low.find(word, end)
         return list(found.values())

@@ -572,7 +572,7 @@ def evaluate(
                 matched = _matched_references(definition, compiled, refs, values, deal)
                 hits.append(
                     _Hit(
-                        Finding.model_construct(
+                        Finding(
                             rule_id=rule.id,
                             rule_version=rule.version,
                             rule_name=definition.name,
@@ -601,7 +601,7 @@ def evaluate(
             ref, feature = refs[i], features[i]
             hits.append(
                 _Hit(
-                    Finding.model_construct(
+                    Finding(
                         rule_id=rule.id,
                         rule_version=rule.version,
                         rule_name=definition.name,

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import calendar
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.rules.catalog import Catalog, Mention
+from app.rules.catalog import Catalog, Mention, lower_same_length
 from app.rules.model import DealSnapshot, FeatureReference, Note
 
 _MONTHS = {
@@ -130,11 +129,6 @@ _LEADING_FILLER = re.compile(
     r"^(?:(?:a|an|the|them|him|her|us|our|their|its|it|this|that|some|new|custom|will|we|"
     r"build|add|have|deliver|and|to|for|with)\s+)+"
 )
-_UNKNOWN_HINTS = (
-    "integration", "connector", "feature", "module", "api", "plug", "add-on", "addon",
-    "extension", "report", "dashboard", "workflow", "capabilit", "functionality", "endpoint",
-    "sync", "version", "support for", "custom", "build", "develop",
-)  # fmt: skip
 # Where sentences end: line breaks, HTML leftovers, and ". ! ?" before a space (not after an
 # abbreviation such as "e.g." or "approx.").
 _BOUNDARY = re.compile(
@@ -188,8 +182,11 @@ def find_references(
                 )
             )
     fallback = _anchor_date(snapshot, today)
-    for note in snapshot.notes:
-        for ref in note_references(note, catalog, anchor=fallback):
+    lows = [lower_same_length(note.body) for note in snapshot.notes]
+    # One look for misspelt names over all the notes: words repeat across a deal's notes.
+    typos = catalog.typo_candidates("\n".join(lows)) if lows else {}
+    for note, low in zip(snapshot.notes, lows, strict=True):
+        for ref in note_references(note, catalog, anchor=fallback, low=low, typos=typos):
             keep(ref)
     return [ref for _, ref in sorted(found.values(), key=lambda pair: pair[0])]
 
@@ -213,34 +210,42 @@ def _anchor_date(snapshot: DealSnapshot, today: date) -> date:
     return today
 
 
-def note_references(note: Note, catalog: Catalog, *, anchor: date) -> list[FeatureReference]:
+def note_references(
+    note: Note,
+    catalog: Catalog,
+    *,
+    anchor: date,
+    low: str | None = None,
+    typos: dict[str, tuple[str, ...]] | None = None,
+) -> list[FeatureReference]:
     """References in one note, in sentence order (not yet deduplicated)."""
     text = note.body
     if not text or not text.strip():
         return []
-    low = text.lower()
-    if len(low) != len(text):
-        low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
-    mentions = catalog.find_mentions(text)
+    if low is None:
+        low = lower_same_length(text)
+    scan = catalog.scan(text, low=low, typos=typos)
+    if not scan.mentions and not scan.markers:
+        return []
     ref_date = note.created_at.date() if note.created_at is not None else anchor
 
-    # Group mentions by sentence.
-    cuts = [m.start() if m.group() in "\n<" else m.end() for m in _BOUNDARY.finditer(low)]
+    # Group mentions by sentence; only sentences with a hit are ever delimited.
     sentences: dict[tuple[int, int], list[Mention]] = {}
-    for m in mentions:
-        sentences.setdefault(_sentence_span(text, cuts, m.start), []).append(m)
+    span = (-1, -1)
+    for m in scan.mentions:
+        if not span[0] <= m.start < span[1]:
+            span = _sentence_span(text, low, m.start, m.end)
+        sentences.setdefault(span, []).append(m)
     # Sentences naming nothing matter only if they promise a product-like thing or custom work
-    # ("we'll build them a custom connector"): find those through cheap substring hints.
-    checked = set(sentences)
-    for hint in _UNKNOWN_HINTS:
-        pos = low.find(hint)
-        while pos >= 0:
-            span = _sentence_span(text, cuts, pos)
-            if span not in checked:
-                checked.add(span)
-                if _PROMISE.search(low, span[0], span[1]):
-                    sentences[span] = []
-            pos = low.find(hint, pos + len(hint))
+    # ("we'll build them a custom connector"): the scan marked the words that suggest it.
+    checked = list(sentences)
+    for pos in scan.markers:
+        if any(a <= pos < b for a, b in checked):
+            continue
+        span = _sentence_span(text, low, pos, pos + 1)
+        checked.append(span)
+        if _PROMISE.search(low, span[0], span[1]):
+            sentences[span] = []
     if not sentences:
         return []
 
@@ -250,11 +255,26 @@ def note_references(note: Note, catalog: Catalog, *, anchor: date) -> list[Featu
     return refs
 
 
-def _sentence_span(text: str, cuts: list[int], pos: int) -> tuple[int, int]:
-    """The sentence holding text[pos], without surrounding whitespace."""
-    i = bisect_right(cuts, pos)
-    a = cuts[i - 1] if i else 0
-    b = cuts[i] if i < len(cuts) else len(text)
+def _cut(m: re.Match[str]) -> int:
+    return m.start() if m.group() in "\n<" else m.end()
+
+
+def _sentence_span(text: str, low: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence holding text[start:end], without surrounding whitespace. Searches only
+    near the hit: a few hundred characters back (further only if the sentence is longer)."""
+    a: int | None = None
+    lo = start
+    while a is None and lo > 0:
+        lo = max(0, lo - 250)
+        last = None
+        for last in _BOUNDARY.finditer(low, lo, start):  # noqa: B007  (only the last one counts)
+            pass
+        if last is not None:
+            a = _cut(last)
+    if a is None:
+        a = 0
+    m = _BOUNDARY.search(low, end)
+    b = _cut(m) if m else len(text)
     while a < b and text[a].isspace():
         a += 1
     while b > a and text[b - 1].isspace():
@@ -335,7 +355,7 @@ def _sentence_references(
                 low, a, b, ref_date
             )
         refs.append(
-            FeatureReference.model_construct(
+            FeatureReference(
                 feature_key=m.feature_key,
                 feature_name=feature.name
                 if (feature := catalog.get(m.feature_key))
@@ -362,7 +382,7 @@ def _sentence_references(
         if name is None:
             continue  # "we'll have the contract ready by Friday" promises no product
         refs.append(
-            FeatureReference.model_construct(
+            FeatureReference(
                 feature_key=None,
                 feature_name=name,
                 source="note",

@@ -12,6 +12,7 @@ missing values on purpose).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -200,7 +201,10 @@ def _compile(node: Condition) -> tuple[Predicate, Explainer]:
         preds = [p for p, _ in parts]
 
         def all_pred(r: Values | None, d: Values) -> bool:
-            return all(p(r, d) for p in preds)
+            for p in preds:  # noqa: SIM110  (a plain loop: cheaper than all() over a generator)
+                if not p(r, d):
+                    return False
+            return True
 
         def all_explain(r: Values | None, d: Values) -> str:
             texts = [e(r, d) for _, e in parts]
@@ -212,7 +216,10 @@ def _compile(node: Condition) -> tuple[Predicate, Explainer]:
         preds = [p for p, _ in parts]
 
         def any_pred(r: Values | None, d: Values) -> bool:
-            return any(p(r, d) for p in preds)
+            for p in preds:  # noqa: SIM110
+                if p(r, d):
+                    return True
+            return False
 
         def any_explain(r: Values | None, d: Values) -> str:
             for p, e in parts:
@@ -264,39 +271,15 @@ def _compile(node: Condition) -> tuple[Predicate, Explainer]:
     return _compile_leaf(node)
 
 
-def _lt(a: Any, b: Any) -> bool:
-    return a < b
-
-
-def _le(a: Any, b: Any) -> bool:
-    return a <= b
-
-
-def _gt(a: Any, b: Any) -> bool:
-    return a > b
-
-
-def _ge(a: Any, b: Any) -> bool:
-    return a >= b
-
-
-def _eq(a: Any, b: Any) -> bool:
-    return a == b
-
-
-def _ne(a: Any, b: Any) -> bool:
-    return a != b
-
-
 _COMPARE = {
-    "eq": _eq,
-    "ne": _ne,
-    "lt": _lt,
-    "lte": _le,
-    "gt": _gt,
-    "gte": _ge,
-    "before": _lt,
-    "after": _gt,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "before": operator.lt,
+    "after": operator.gt,
 }
 
 
@@ -345,9 +328,17 @@ def _compile_leaf(node: Condition) -> tuple[Predicate, Explainer]:
     if literal is None:  # unparseable literal slipped through: never true
         return (lambda r, d: False), explain
 
-    def literal_pred(r: Values | None, d: Values) -> bool:
-        v = get(r, d)
-        return v is not None and compare(v, literal)
+    if FIELDS[name].scope == "reference":  # the hot path: one closure, C-level comparison
+
+        def literal_pred(r: Values | None, d: Values) -> bool:
+            v = r.get(name) if r is not None else None
+            return v is not None and compare(v, literal)
+
+    else:
+
+        def literal_pred(r: Values | None, d: Values) -> bool:
+            v = d.get(name)
+            return v is not None and compare(v, literal)
 
     return literal_pred, explain
 

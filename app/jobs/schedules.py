@@ -47,6 +47,7 @@ SCHEDULES: dict[str, Schedule] = {}
 SCHEDULE_MODULES = [
     "app.services.roadmap_refresh",
     "app.services.approvals",
+    "app.services.ledger",
     "app.connectors.hubspot.reconcile",
     "app.connectors.salesforce.reconcile",
 ]

@@ -144,7 +144,7 @@ def make_features(n: int = 1000, *, aliases: int = 3, seed: int = 0) -> list[Fea
             name = f"{modifier} {noun}{suffix}"
             key = f"f-{i:04d}"
             candidates = [
-                codenames[i % len(codenames)],
+                codenames[i] if i < len(codenames) else f"Project {i}",
                 f"{name} add-on",
                 f"{modifier.split('-')[0]} {noun.split()[0].lower()} {i}",
             ]

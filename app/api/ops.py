@@ -12,8 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import func, select, text
-from sqlmodel import Session
+from sqlalchemy import func, text
+from sqlmodel import Session, select
 
 from app import metrics
 from app.api.deps import EngineDep, Principal, SessionDep, require_roles
@@ -142,9 +142,9 @@ def get_queue(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> QueueView:
     counts = queue.queue_counts(session)
-    total = session.execute(
+    total = session.exec(
         select(func.count()).select_from(DealQueue).where(DealQueue.status == status)
-    ).scalar_one()
+    ).one()
     rows = session.exec(
         select(DealQueue)
         .where(DealQueue.status == status)

@@ -1,0 +1,130 @@
+"""Operator endpoints: health, readiness, metrics, the queue view, retry and replay."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.db import make_engine
+from app.jobs.queue import enqueue_deals
+from app.main import create_app
+from app.migrate import upgrade_to_head
+from app.models import AuditLog, DealQueue, utcnow
+
+
+@pytest.fixture
+def client(make_app):
+    with TestClient(make_app(connectors={}), raise_server_exceptions=True) as c:
+        yield c
+
+
+def _seed(engine, **statuses: str) -> dict[str, int]:
+    """deal id → status; returns deal id → queue row id."""
+    with Session(engine) as s:
+        enqueue_deals(s, "test", list(statuses))
+        s.flush()
+        rows = s.exec(select(DealQueue)).all()
+        for row in rows:
+            row.status = statuses[row.deal_id]
+            if row.status == "dead":
+                row.attempts = 8
+                row.last_error = f"PermanentError: {row.deal_id} refused"
+            if row.status == "running":
+                row.lease_owner = "w1"
+            s.add(row)
+        s.commit()
+        return {r.deal_id: r.id for r in rows}
+
+
+def test_healthz_needs_no_key(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_is_503_until_migrations_are_at_head(settings, tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    app = create_app(settings=settings, engine=engine, connectors={})
+    with TestClient(app) as c:
+        before = c.get("/readyz")
+        assert before.status_code == 503
+        assert "roadmap-guard migrate" in before.json()["reason"]
+        upgrade_to_head(engine)
+        after = c.get("/readyz")
+    assert after.status_code == 200
+    assert after.json()["status"] == "ok"
+    engine.dispose()
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(settings):
+    engine = make_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 2}
+    )
+    with TestClient(create_app(settings=settings, engine=engine, connectors={})) as c:
+        response = c.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["reason"].startswith("database unreachable")
+
+
+def test_metrics_report_queue_depth_and_webhook_counts(client, engine, api_key):
+    _seed(engine, D1="pending", D2="pending", D3="dead")
+    client.post(
+        "/webhooks/test",
+        json={"events": [{"id": "m1", "deal_id": "D9"}]},
+        headers=api_key("revops"),
+    )
+    body = client.get("/metrics").text
+    assert 'roadmap_guard_queue_depth{status="pending"} 3.0' in body
+    assert 'roadmap_guard_queue_depth{status="dead"} 1.0' in body
+    assert 'roadmap_guard_webhook_events_total{result="received",source="test"}' in body
+
+
+def test_queue_view_counts_and_pages_dead_rows_with_their_errors(client, engine, api_key):
+    _seed(engine, D1="pending", D2="dead", D3="dead", D4="dead", D5="running")
+    headers = api_key("viewer")
+    page = client.get("/api/v1/queue?limit=2", headers=headers).json()
+    assert page["counts"] == {"pending": 1, "running": 1, "done": 0, "dead": 3}
+    assert (page["rows"]["status"], page["rows"]["total"]) == ("dead", 3)
+    assert len(page["rows"]["items"]) == 2
+    rest = client.get("/api/v1/queue?limit=2&offset=2", headers=headers).json()
+    deals = {i["deal_id"] for i in page["rows"]["items"] + rest["rows"]["items"]}
+    assert deals == {"D2", "D3", "D4"}
+    assert rest["rows"]["items"][0]["last_error"].startswith("PermanentError:")
+    running = client.get("/api/v1/queue?status=running", headers=headers).json()
+    assert [i["deal_id"] for i in running["rows"]["items"]] == ["D5"]
+    assert client.get("/api/v1/queue?status=lost", headers=headers).status_code == 422
+    assert client.get("/api/v1/queue?limit=0", headers=headers).status_code == 422
+
+
+def test_retrying_a_dead_row_makes_it_due_now_and_is_audited(client, engine, api_key):
+    ids = _seed(engine, D1="dead", D2="running", D3="done")
+    headers = api_key("revops", name="ops-alice")
+    started = utcnow()
+    response = client.post(f"/api/v1/queue/{ids['D1']}/retry", headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["attempts"]) == ("pending", 0)
+    with Session(engine) as s:
+        row = s.get(DealQueue, ids["D1"])
+        assert row.status == "pending" and row.due_at >= started.replace(microsecond=0)
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "queue.retry")).one()
+    assert entry.actor == "revops:ops-alice"
+    assert (entry.before["status"], entry.after["status"]) == ("dead", "pending")
+
+    assert client.post(f"/api/v1/queue/{ids['D2']}/retry", headers=headers).status_code == 409
+    assert client.post(f"/api/v1/queue/{ids['D3']}/retry", headers=headers).status_code == 409
+    assert client.post("/api/v1/queue/999999/retry", headers=headers).status_code == 404
+    viewer = api_key("viewer")
+    assert client.post(f"/api/v1/queue/{ids['D1']}/retry", headers=viewer).status_code == 403
+
+
+def test_replaying_dead_rows_requeues_all_of_them_and_is_audited(client, engine, api_key):
+    ids = _seed(engine, D1="dead", D2="dead", D3="done")
+    response = client.post("/api/v1/queue/replay-dead", headers=api_key("revops"))
+    assert response.json() == {"replayed": 2, "ids": sorted([ids["D1"], ids["D2"]])}
+    with Session(engine) as s:
+        statuses = {r.deal_id: (r.status, r.attempts) for r in s.exec(select(DealQueue))}
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "queue.replay_dead")).one()
+    assert statuses == {"D1": ("pending", 0), "D2": ("pending", 0), "D3": ("done", 0)}
+    assert entry.after["replayed"] == 2
+    again = client.post("/api/v1/queue/replay-dead", headers=api_key("admin"))
+    assert again.json()["replayed"] == 0

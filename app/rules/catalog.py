@@ -277,19 +277,18 @@ class Catalog:
         self._word_index: dict[str, list[tuple[int, int]]] = {}
         # (word, position, "next"/"prev", neighbouring word) -> names: a typo'd word is only
         # compared with names whose neighbouring word is actually there ("Project X" has 1,000).
-        self._neighbours: dict[tuple[str, int, str, str], list[int]] = {}
+        self._neighbours: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
         for idx, term in enumerate(self._terms):
             n = len(term.tokens)
             for pos, tok in enumerate(term.tokens):
                 self._word_index.setdefault(tok, []).append((idx, pos))
                 if pos + 1 < n:
-                    key = (tok, pos, "next", term.tokens[pos + 1])
+                    key = (tok, "next", term.tokens[pos + 1])
                 elif pos > 0:
-                    key = (tok, pos, "prev", term.tokens[pos - 1])
+                    key = (tok, "prev", term.tokens[pos - 1])
                 else:
-                    key = (tok, 0, "", "")
-                self._neighbours.setdefault(key, []).append(idx)
-        self._max_pos = max((len(t.tokens) for t in self._terms), default=1) - 1
+                    key = (tok, "", "")
+                self._neighbours.setdefault(key, []).append((idx, pos))
         self._deletes: dict[str, set[str]] = {}
         for word in self._word_index:
             if len(word) >= _MIN_FUZZY_TOKEN and word.isalpha():
@@ -436,16 +435,14 @@ class Catalog:
         nxt = after_word.group() if after_word else ""
         prev = before_words[-1] if before_words else ""
         candidates: list[tuple[int, int, str]] = []
+        neighbours = self._neighbours
         for correction in corrections:
-            candidates += [
-                (i, 0, correction) for i in self._neighbours.get((correction, 0, "", ""), ())
-            ]
-            for p in range(self._max_pos + 1):
-                for i in self._neighbours.get((correction, p, "next", nxt), ()):
-                    candidates.append((i, p, correction))
-                if p:
-                    for i in self._neighbours.get((correction, p, "prev", prev), ()):
-                        candidates.append((i, p, correction))
+            for key in (
+                (correction, "", ""),
+                (correction, "next", nxt),
+                (correction, "prev", prev),
+            ):
+                candidates += [(i, p, correction) for i, p in neighbours.get(key, ())]
         if not candidates:
             return  # the usual case: an ordinary word that looks like a name word
         lo, hi = max(0, s - 120), min(len(low), e + 120)
@@ -463,8 +460,11 @@ class Catalog:
             if before > len(left) or after > len(right):
                 continue
             words = left_words[len(left) - before :] + [correction] + right_words[:after]
-            # Cheap filter first: at most one other word of the name may differ.
-            if sum(w != t for w, t in zip(words, term.tokens, strict=True)) > 2:
+            # Cheap filter first: every other word must be right or one slip away.
+            if any(
+                w != t and (abs(len(w) - len(t)) > 1 or OSA.distance(w, t) > 1)
+                for w, t in zip(words, term.tokens, strict=True)
+            ):
                 continue
             spans = left[len(left) - before :] + [(s, e)] + right[:after]
             start, end = spans[0][0], spans[-1][1]

@@ -42,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", type=int, default=25)
     parser.add_argument("--line-items", type=int, default=20)
     parser.add_argument("--notes-kb", type=float, default=20)
+    parser.add_argument(
+        "--feature-share", type=float, default=0.06, help="share of note sentences naming a feature"
+    )
+    parser.add_argument(
+        "--line-item-share",
+        type=float,
+        default=0.25,
+        help="share of line items that deliver roadmap features",
+    )
     args = parser.parse_args(argv)
 
     today = date(2026, 11, 25)
@@ -59,11 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         args.warmup + args.deals,
         line_items=args.line_items,
         notes_kb=args.notes_kb,
+        feature_share=args.feature_share,
+        line_item_share=args.line_item_share,
     )
     note_bytes = statistics.mean(sum(len(n.body.encode()) for n in d.notes) for d in deals)
     print(
         f"setup: {len(features)} features x {args.aliases} aliases, {len(mappings)} mappings, "
-        f"{len(rules)} rules, {args.line_items} line items, {note_bytes / 1024:.1f} KB notes/deal; "
+        f"{len(rules)} rules, {args.line_items} line items ({args.line_item_share:.0%} roadmap), "
+        f"{note_bytes / 1024:.1f} KB notes/deal ({args.feature_share:.0%} of sentences name a "
+        "feature); "
         f"catalog build {build_ms:.0f} ms",
         file=sys.stderr,
     )

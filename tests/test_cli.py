@@ -1,0 +1,155 @@
+"""The core CLI: migrate, apikey create/list/revoke, queue, replay-dead, serve."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from app.cli import main
+from app.db import make_engine
+from app.jobs.queue import enqueue_deals
+from app.migrate import at_head
+from app.models import AuditLog, DealQueue
+from app.security import authenticate
+
+
+@pytest.fixture
+def db(monkeypatch, tmp_path):
+    """A fresh SQLite database named by DATABASE_URL, migrated by the CLI itself."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_migrate_brings_the_database_to_head(db, capsys):
+    assert at_head(db)
+    assert main(["migrate"]) == 0  # idempotent
+    assert "database at revision" in capsys.readouterr().out
+
+
+def test_apikey_create_prints_the_key_once_list_hides_it_and_revoke_disables_it(db, capsys):
+    capsys.readouterr()
+    assert main(["apikey", "create", "--role", "revops", "--name", "ops bot"]) == 0
+    out = capsys.readouterr().out
+    key = re.search(r"^(rg_\S+)$", out, re.M).group(1)
+    key_id = int(re.search(r"created API key (\d+)", out).group(1))
+    with Session(db) as s:
+        assert authenticate(s, key).role == "revops"
+
+    assert main(["apikey", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "ops bot" in listing and "active" in listing and key not in listing
+
+    assert main(["apikey", "revoke", str(key_id)]) == 0
+    with Session(db) as s:
+        assert authenticate(s, key) is None
+        actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
+    assert actions == ["api_key.create", "api_key.revoke"]
+    assert main(["apikey", "revoke", "999"]) == 1
+    with pytest.raises(SystemExit):
+        main(["apikey", "create", "--role", "overlord", "--name", "x"])
+
+
+def test_queue_counts_and_replay_dead(db, capsys):
+    with Session(db) as s:
+        enqueue_deals(s, "test", ["D1", "D2", "D3"])
+        s.flush()
+        for row in s.exec(select(DealQueue).where(DealQueue.deal_id != "D1")):
+            row.status = "dead"
+            s.add(row)
+        s.commit()
+    capsys.readouterr()
+    assert main(["queue"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^pending\s+1$", out, re.M) and re.search(r"^dead\s+2$", out, re.M)
+    assert main(["replay-dead"]) == 0
+    assert "replayed 2 dead deals" in capsys.readouterr().out
+    with Session(db) as s:
+        assert {r.status for r in s.exec(select(DealQueue))} == {"pending"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_migrates_by_itself_and_processes_a_test_delivery_with_its_embedded_worker(
+    tmp_path,
+):
+    """The quick start: one command, a fresh data folder, the worker inside the service."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'rg.db'}",
+        "WORKER_POLL_SECONDS": "0.1",
+        "LOG_FORMAT": "json",
+    }
+    env.pop("WORKER_MODE", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        else:
+            pytest.fail("serve never became ready")
+        created = subprocess.run(
+            [sys.executable, "-m", "app.cli", "apikey", "create", "--role", "admin", "--name", "t"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        key = created.stdout.strip().splitlines()[-1]
+        headers = {"Authorization": f"Bearer {key}"}
+        sent = httpx.post(
+            f"{base}/webhooks/test",
+            json={"events": [{"id": "e1", "deal_id": "D1", "type": "deal.updated"}]},
+            headers=headers,
+        )
+        assert sent.status_code == 200
+        counts: dict = {}
+        while time.monotonic() < deadline:
+            counts = httpx.get(f"{base}/api/v1/queue", headers=headers).json()["counts"]
+            if counts["pending"] == counts["running"] == 0:
+                break
+            time.sleep(0.2)
+        assert counts["done"] == 1, counts
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    assert server.returncode == 0, stderr[-2000:]
+    assert key not in stderr  # the key never reaches the log
+    assert '"request_id"' in stderr

@@ -7,8 +7,9 @@ need SSO") removes it; a question ("asked whether we support SCIM") keeps it as 
 but never as a promise. A promise that names nothing on the roadmap still becomes a reference
 (feature_key=None, availability unknown) so off-roadmap promises are caught too.
 
-Only sentences holding a feature name or promise language are analysed; everything else costs
-one regex pass (the catalog's) plus one pass for promise language.
+Cost: one regex pass per note (the catalog's trie, which also marks product words such as
+"integration" or "custom"), one look for misspelt names per deal, and then work only on the
+sentences around a hit; sentences are delimited locally, never for the whole note.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ _MONTHS = {
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _APOS = "['\u2019]"
 
-# Promise language: our side commits to something. Run once over each lower-cased note.
+# Promise language: our side commits to something.
 _PROMISE = re.compile(
     r"(?<![a-z0-9])(?:"
     r"(?:will|shall|going to) (?:definitely |certainly |absolutely )?"

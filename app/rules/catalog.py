@@ -45,8 +45,9 @@ MARKER_WORDS = (
 )  # fmt: skip
 _NON_WORD = re.compile(r"[\W_]+")
 
-# Separator allowed between the words of a name: "multi-region" = "multi region" = "multiregion".
-_SEP = r"[\s\-_/]{0,3}"
+# Separator allowed between the words of a name: "multi-region" = "multi region" = "multiregion";
+# a dot only between digits ("OAuth 2.0"), so a name never runs across a sentence end.
+_SEP = r"(?:[\s\-_/]{1,3}|\.(?=[0-9])|)"
 # Plural and possessive endings after a name: "SSOs", "dashboards", "Salesforce's", "APIs'".
 _SUFFIX = r"(?:'s|\u2019s|s'|es|s)?"
 _TOKEN = re.compile(r"[^\W_]+")

@@ -138,3 +138,23 @@ def test_empty_catalog_finds_nothing() -> None:
     catalog = Catalog([], [])
     assert catalog.find_mentions("SSO SCIM anything") == []
     assert catalog.features_for_line_item(LineItem(id="1", name="x", sku="y")) == ([], None)
+
+
+def test_names_with_regex_characters_compile_and_match() -> None:
+    catalog = Catalog(
+        [
+            Feature(key="ab", name="A/B testing"),
+            Feature(key="cpp", name="C++ SDK", aliases=["(beta) API*"]),
+            Feature(key="oauth", name="OAuth 2.0"),
+            Feature(key="cafe", name="Café mode"),
+        ]
+    )
+    assert [m.feature_key for m in catalog.find_mentions("We run A/B testing and a/b-testing")] == [
+        "ab",
+        "ab",
+    ]
+    assert [m.feature_key for m in catalog.find_mentions("needs OAuth 2.0 and beta API")] == [
+        "oauth",
+        "cpp",
+    ]
+    assert [m.feature_key for m in catalog.find_mentions("Turn on café mode")] == ["cafe"]

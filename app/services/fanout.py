@@ -27,6 +27,7 @@ from app.jobs.queue import enqueue_deals
 from app.models import Deal, DealFeature
 from app.rules.model import Feature
 
+ENQUEUE_CHUNK = 1000
 Reevaluate = Callable[[Session, str, Sequence[str], str], list[str]]
 
 
@@ -172,7 +173,8 @@ def fan_out(
         ordered = sorted(ids)
         result.candidates += len(ordered)
         changed = reevaluate(session, crm, ordered, reason)
+        for start in range(0, len(changed), ENQUEUE_CHUNK):  # SQLite caps bound parameters
+            enqueue_deals(session, crm, changed[start : start + ENQUEUE_CHUNK], reason=reason)
         if changed:
-            enqueue_deals(session, crm, changed, reason=reason)
             result.requeued[crm] = sorted(changed)
     return result

@@ -53,6 +53,8 @@ CASES = [
     ("No need for SCIM, they use a CSV import.", []),
     ("Not interested in the AI assistant.", []),
     ("SCIM is not required for phase one.", []),
+    ("Without SSO they won't sign.", [("sso", False, False, False, None)]),
+    ("They'd use SCIM instead of the audit trail.", [("scim", False, False, False, None)]),
     (
         "They don't need SSO but we promised SCIM by Q3.",
         [("scim", True, False, False, date(2027, 9, 30))],

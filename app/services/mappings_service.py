@@ -92,11 +92,12 @@ def _json(row: ProductMapping) -> dict:
 
 
 def unknown_keys(session: Session, keys: Iterable[str]) -> set[str]:
-    wanted = set(keys)
-    if not wanted:
-        return set()
-    known = set(session.exec(select(FeatureRow.key).where(FeatureRow.key.in_(sorted(wanted)))))
-    return wanted - known
+    wanted = sorted(set(keys))
+    known: set[str] = set()
+    for start in range(0, len(wanted), 500):  # SQLite caps bound parameters per statement
+        chunk = wanted[start : start + 500]
+        known |= set(session.exec(select(FeatureRow.key).where(FeatureRow.key.in_(chunk))))
+    return set(wanted) - known
 
 
 def _check_keys(session: Session, keys: list[str]) -> None:

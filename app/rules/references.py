@@ -79,6 +79,7 @@ _NEG_BEFORE = re.compile(
     r"no longer|not) (?:really )?(?:need|require|want|care about|use|interested in|looking for)|"
     r"no (?:need|requirement|interest|plans?) (?:for|in|to)|not (?:interested in|looking for)|"
     r"(?:dropped|removed|waived) (?:the )?(?:requirement|need|ask) for|instead of|rather than"
+    r"|(?<=, )not(?! just| only| yet)(?= )"  # "they need SSO, not SCIM"
 )  # not "without": "without SSO they won't sign" is a dependency
 _NEG_AFTER = re.compile(
     r"(?<![a-z0-9])(?:(?:(?:is|are|was|were)n['\u2019]?t|not|no longer) (?:needed|required|"

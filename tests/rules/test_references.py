@@ -54,6 +54,11 @@ CASES = [
     ("Not interested in the AI assistant.", []),
     ("SCIM is not required for phase one.", []),
     ("Without SSO they won't sign.", [("sso", False, False, False, None)]),
+    ("They need SSO, not SCIM.", [("sso", False, False, False, None)]),
+    (
+        "They need SSO, not just SCIM.",
+        [("sso", False, False, False, None), ("scim", False, False, False, None)],
+    ),
     ("They'd use SCIM instead of the audit trail.", [("scim", False, False, False, None)]),
     (
         "They don't need SSO but we promised SCIM by Q3.",

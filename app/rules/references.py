@@ -100,7 +100,7 @@ _CUES = re.compile(
 )
 # Where one clause ends and another starts inside a sentence: negation and questions stay local.
 _CLAUSE = re.compile(
-    r";|:|,? but |, however|,? although |,? whereas | - | \u2013 |\?(?=\s)"
+    r";|:|,? but |, however|,? although |,? whereas | - | \u2013 | ?\u2014 ?|\?(?=\s)"
     r"|,? and (?=(?:we|i|they|he|she|you)(?:['\u2019 ]))"
 )
 _DATE = re.compile(

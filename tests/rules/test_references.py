@@ -72,6 +72,12 @@ CASES = [
         "We will have SCIM by Q3; do we have audit logs?",
         [("scim", True, False, False, date(2027, 9, 30)), ("audit", False, True, False, None)],
     ),
+    ("Customer is asking for SSO by Q3 \u2014 can we commit?", [("sso", False, True, False, None)]),
+    ("SCIM \u2014 promised for Q3", [("scim", True, False, False, date(2027, 9, 30))]),
+    (
+        "SSO/SCIM both needed",
+        [("sso", False, False, False, None), ("scim", False, False, False, None)],
+    ),
     # past tense about a GA feature: a plain dependency
     ("They used SSO at their previous vendor.", [("sso", False, False, False, None)]),
     # a promise clause naming nothing refers to the sentence's feature

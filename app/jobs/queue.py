@@ -24,8 +24,44 @@ from app.models import DealQueue, UTCDateTime, utcnow
 SNAPSHOT_ONLY_REASONS = ("roadmap", "approval")
 
 
-def _insert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def _upsert_statement(dialect: str):
+    """The coalescing upsert, built once per dialect: executed with a list of rows
+    (executemany), its compiled form is cached, where a multi-row VALUES is recompiled for
+    every batch (that compile was most of the ingest time)."""
+    stmt = _UPSERTS.get(dialect)
+    if stmt is not None:
+        return stmt
+    table = DealQueue.__table__
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    running = table.c.status == "running"
+    # No IN (...): expanding parameters cannot be used with executemany.
+    idle = or_(table.c.status == "done", table.c.status == "dead")
+    snapshot_only = or_(*(insert.excluded.reason == r for r in SNAPSHOT_ONLY_REASONS))
+    stmt = insert.on_conflict_do_update(
+        index_elements=["crm", "deal_id"],
+        set_={
+            "status": case((running, literal("running")), else_=literal("pending")),
+            "rerun": case((running, literal(True)), else_=table.c.rerun),
+            # A pending row keeps its due time (a retry's backoff is not bypassed by chatter);
+            # a finished or dead one is due now.
+            "due_at": case((idle, insert.excluded.due_at), else_=table.c.due_at),
+            "attempts": case((idle, literal(0)), else_=table.c.attempts),
+            "queued_at": case((idle, insert.excluded.queued_at), else_=table.c.queued_at),
+            # A reason that needs a CRM read (webhook, reconcile...) wins over one that
+            # re-evaluates the stored snapshot, or the change behind the event is never read.
+            "reason": case(
+                (idle, insert.excluded.reason),
+                (snapshot_only, table.c.reason),
+                else_=insert.excluded.reason,
+            ),
+            "updated_at": func.coalesce(insert.excluded.updated_at, table.c.updated_at),
+        },
+    )
+    _UPSERTS[dialect] = stmt
+    return stmt
+
+
+_UPSERTS: dict[str, object] = {}
 
 
 def enqueue_deals(
@@ -42,46 +78,21 @@ def enqueue_deals(
         return 0
     now = utcnow()
     due = due_at or now
-    table = DealQueue.__table__
-    stmt = _insert(session)(table).values(
-        [
-            {
-                "crm": crm,
-                "deal_id": deal_id,
-                "status": "pending",
-                "reason": reason,
-                "due_at": due,
-                "attempts": 0,
-                "rerun": False,
-                "queued_at": now,
-                "updated_at": now,
-            }
-            for deal_id in ids
-        ]
-    )
-    running = table.c.status == "running"
-    idle = table.c.status.in_(("done", "dead"))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["crm", "deal_id"],
-        set_={
-            "status": case((running, literal("running")), else_=literal("pending")),
-            "rerun": case((running, literal(True)), else_=table.c.rerun),
-            # A pending row keeps its due time (a retry's backoff is not bypassed by chatter);
-            # a finished or dead one is due now.
-            "due_at": case((idle, stmt.excluded.due_at), else_=table.c.due_at),
-            "attempts": case((idle, literal(0)), else_=table.c.attempts),
-            "queued_at": case((idle, stmt.excluded.queued_at), else_=table.c.queued_at),
-            # A reason that needs a CRM read (webhook, reconcile...) wins over one that
-            # re-evaluates the stored snapshot, or the change behind the event is never read.
-            "reason": case(
-                (idle, stmt.excluded.reason),
-                (stmt.excluded.reason.in_(SNAPSHOT_ONLY_REASONS), table.c.reason),
-                else_=stmt.excluded.reason,
-            ),
-            "updated_at": func.coalesce(stmt.excluded.updated_at, table.c.updated_at),
-        },
-    )
-    session.execute(stmt)
+    rows = [
+        {
+            "crm": crm,
+            "deal_id": deal_id,
+            "status": "pending",
+            "reason": reason,
+            "due_at": due,
+            "attempts": 0,
+            "rerun": False,
+            "queued_at": now,
+            "updated_at": now,
+        }
+        for deal_id in ids
+    ]
+    session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
     return len(ids)
 
 

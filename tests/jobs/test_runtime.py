@@ -31,3 +31,15 @@ def test_worker_mode_off_starts_nothing(make_app):
     app.state.processor_factory = lambda *_: (_ for _ in ()).throw(AssertionError("built"))
     with TestClient(app):
         assert app.state.runtime is None
+
+
+def test_startup_installs_the_default_rules_when_asked(make_app, engine):
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from app.models import Rule
+
+    with TestClient(make_app(connectors={}, install_default_rules=True)):
+        pass
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(Rule)).one() > 0

@@ -617,8 +617,9 @@ def evaluate(
             )
     del deal[REFS]
 
+    grants = sorted(approvals, key=lambda g: g.id)
     for hit in hits:
-        grant = _grant_for(hit, approvals)
+        grant = _grant_for(hit, grants)
         if grant is not None:
             hit.finding.approved = True
             hit.finding.approved_by = grant.approver
@@ -664,7 +665,7 @@ def _first_quantifier(node: Condition) -> tuple[str, Condition | None] | None:
 def _grant_for(hit: _Hit, approvals: Sequence[ApprovalGrant]) -> ApprovalGrant | None:
     """A grant covers a finding for its feature (and rule, if it names one); a grant given for a
     promised date does not cover a later promise."""
-    for grant in sorted(approvals, key=lambda g: g.id):
+    for grant in approvals:  # sorted by id: the oldest matching grant is named
         if grant.feature_key != hit.finding.feature_key:
             continue
         if grant.rule_id is not None and grant.rule_id != hit.finding.rule_id:

@@ -346,15 +346,22 @@ def _sentence_references(
     orphan_promise = any(
         c.promise and not c.question and not c.custom and id(c) not in claimed for c in clauses
     )
+    dates: dict[tuple[int, int], date | None] = {}
+
+    def promised_in(c: _Clause) -> date | None:
+        """The date stated in the clause, else anywhere in the sentence."""
+        for span in ((c.start, c.end), (a, b)):
+            if span not in dates:
+                dates[span] = _promised_date(low, span[0], span[1], ref_date)
+            if dates[span] is not None:
+                return dates[span]
+        return None
+
     refs: list[FeatureReference] = []
     for m, c in kept:
         question = c.question
         commitment = not question and (c.promise or orphan_promise)
-        promised = None
-        if commitment:
-            promised = _promised_date(low, c.start, c.end, ref_date) or _promised_date(
-                low, a, b, ref_date
-            )
+        promised = promised_in(c) if commitment else None
         refs.append(
             FeatureReference(
                 feature_key=m.feature_key,
@@ -392,8 +399,7 @@ def _sentence_references(
                 score=100.0,
                 is_commitment=True,
                 custom_build=c.custom,
-                promised_date=_promised_date(low, c.start, c.end, ref_date)
-                or _promised_date(low, a, b, ref_date),
+                promised_date=promised_in(c),
             )
         )
         break  # one off-roadmap promise per sentence

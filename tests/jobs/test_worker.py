@@ -104,17 +104,23 @@ def test_killed_worker_deals_run_again_after_lease_expiry_and_late_outcome_is_ig
     survivor = Worker(engine, worker_settings, survivor_proc, owner="survivor", clock=clock)
     assert survivor.run_once() == 0  # the lease still holds
     clock.advance(worker_settings.lease_seconds + 1)
-    assert survivor.run_once() == 3
-    assert sorted(survivor_proc.deal_ids()) == ["D0", "D1", "D2"]
-    assert all(item.attempts == 2 for item in survivor_proc.seen)
+    taken = survivor.claim()
+    assert sorted(i.deal_id for i in taken) == ["D0", "D1", "D2"]
+    assert all(item.attempts == 2 for item in taken)
 
-    # The crashed worker wakes up and reports a failure: it no longer holds the lease.
+    # The crashed worker wakes up mid-run of the survivor and reports: it holds no lease now.
     late = {item.id: Outcome("dead", error="stale") for item in abandoned}
     assert crashed.record(abandoned, late) == 0
+    assert {(_row(engine, d).status, _row(engine, d).lease_owner) for d in ("D0", "D1")} == {
+        ("running", "survivor")
+    }
+    assert survivor.record(taken, survivor_proc.process(taken)) == 3
+    assert crashed.record(abandoned, late) == 0  # and after the survivor finished
     for deal in ("D0", "D1", "D2"):
         row = _row(engine, deal)
         assert (row.status, row.last_error, row.lease_owner) == ("done", None, None)
     assert survivor.run_once() == 0  # exactly once in effect
+    assert sorted(survivor_proc.deal_ids()) == ["D0", "D1", "D2"]
 
 
 def test_retry_after_is_a_floor_for_the_next_attempt(engine, worker_settings, clock: Clock):

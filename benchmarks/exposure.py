@@ -38,7 +38,9 @@ from sqlmodel import Session, SQLModel
 from app.db import make_engine
 from app.main import create_app
 from app.models import Deal, DealFeature, Feature, utcnow
+from app.rules.model import FeatureReference
 from app.security import Role, create_api_key
+from app.services.queries import dependency_values
 from app.settings import Settings
 
 AVAILABILITY = ["available", "beta", "coming_soon", "uncertain", "never", "unknown"]
@@ -65,7 +67,7 @@ def seed(engine, n_deals: int, n_features: int, rng: random.Random) -> int:
             crm = "hubspot" if i % 2 else "salesforce"
             stage, prob = rng.choice(STAGES)
             closed = i >= n_deals
-            deals.append({
+            deal = {
                 "crm": crm, "deal_id": f"d{i}", "name": f"Deal {i}",
                 "pipeline": rng.choice(["default", "enterprise", "smb"]),
                 "stage_id": "closedwon" if closed else stage, "stage_label": stage.title(),
@@ -76,14 +78,17 @@ def seed(engine, n_deals: int, n_features: int, rng: random.Random) -> int:
                 "tracked": True, "verdict": rng.choice(["clear", "warning", "blocked"]),
                 "snapshot": {}, "written": {}, "crm_task_open": False,
                 "created_at": now, "updated_at": now,
-            })  # fmt: skip
-            for key in set(rng.choices(keys, weights=weights, k=rng.randint(1, 3))):
-                for source in rng.sample(["line_item", "note"], k=rng.randint(1, 2)):
-                    refs.append({
-                        "crm": crm, "deal_id": f"d{i}", "feature_key": key,
-                        "feature_name": key, "source": source,
-                        "evidence": f"quote about {key}", "is_commitment": False, "score": 100.0,
-                    })  # fmt: skip
+            }  # fmt: skip
+            deals.append(deal)
+            references = [
+                FeatureReference(feature_key=key, feature_name=key, source=source,
+                                 evidence=f"quote about {key}",
+                                 is_commitment=rng.random() < 0.1)
+                for key in dict.fromkeys(rng.choices(keys, weights=weights, k=rng.randint(1, 3)))
+                for source in rng.sample(["line_item", "note"], k=rng.randint(1, 2))
+            ]  # fmt: skip
+            # The rows the pipeline would store (primary flag, copied deal facts).
+            refs += dependency_values(Deal(**deal), references)
             if len(deals) >= 5000:
                 conn.execute(insert(Deal), deals)
                 conn.execute(insert(DealFeature), refs)
@@ -92,7 +97,12 @@ def seed(engine, n_deals: int, n_features: int, rng: random.Random) -> int:
             conn.execute(insert(Deal), deals)
             conn.execute(insert(DealFeature), refs)
         ref_count = conn.execute(text("SELECT count(*) FROM deal_feature")).scalar_one()
-        conn.execute(text("ANALYZE"))
+    if engine.dialect.name == "postgresql":  # what autovacuum does to a settled table
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
     return ref_count
 
 

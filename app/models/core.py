@@ -185,12 +185,52 @@ class WriteBackLog(SQLModel, table=True):
 
 
 class DealFeature(SQLModel, table=True):
-    """The dependency index: deal → feature, with the evidence. Rebuilt on every evaluation."""
+    """The dependency index: deal → feature, with the evidence. Rebuilt on every evaluation.
+
+    Also the read model for exposure: one row per (deal, feature) is `is_primary` (the strongest
+    evidence), and each row carries a copy of the deal facts exposure filters and sums on, so
+    the aggregates read this table alone (no DISTINCT, no join to `deal`). The copies are
+    written by `pipeline.replace_dependencies`, which runs on every evaluation that read the
+    deal; `untrack` deletes the rows.
+    """
 
     __tablename__ = "deal_feature"
     __table_args__ = (
         Index("ix_deal_feature_feature", "feature_key"),
         Index("ix_deal_feature_deal", "crm", "deal_id"),
+        # Exposure over all open deals: per feature × stage, covering (no table reads).
+        Index(
+            "ix_deal_feature_open",
+            "deal_open",
+            "is_primary",
+            "feature_key",
+            "pipeline",
+            "stage_id",
+            "stage_label",
+            "amount",
+            "probability",
+        ),
+        # The availability split: open primary rows in deal order, covering.
+        Index(
+            "ix_deal_feature_by_deal",
+            "deal_open",
+            "is_primary",
+            "crm",
+            "deal_id",
+            "feature_key",
+            "amount",
+            "probability",
+        ),
+        # One feature's open dependants, already in amount order, with the page's keys.
+        Index(
+            "ix_deal_feature_dependants",
+            "feature_key",
+            "is_primary",
+            "deal_open",
+            "amount",
+            "crm",
+            "deal_id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -204,6 +244,19 @@ class DealFeature(SQLModel, table=True):
     is_commitment: bool = False
     promised_date: date | None = None
     score: float = 100.0
+    # Exactly one row per (crm, deal_id, feature_key) with a key: commitment before mention,
+    # line item before note, else the first. Rows without a feature key are never primary.
+    is_primary: bool = False
+    # Copies of the deal (see the class docstring). deal_open: tracked and not closed.
+    deal_open: bool = False
+    pipeline: str | None = Field(default=None, max_length=128)
+    stage_id: str | None = Field(default=None, max_length=128)
+    stage_label: str | None = Field(default=None, max_length=255)
+    owner_id: str | None = Field(default=None, max_length=128)
+    owner_name: str | None = Field(default=None, max_length=255)
+    close_date: date | None = None
+    amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
+    probability: float | None = None
 
 
 # --- roadmap catalog ------------------------------------------------------------------------

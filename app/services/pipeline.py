@@ -419,29 +419,26 @@ def _store_result(
 
 
 def replace_dependencies(session: Session, deal: Deal, result: EvaluationResult) -> None:
-    """Rebuild the deal → feature index rows for this deal from its latest references."""
+    """Rebuild the deal → feature index rows for this deal from its latest references.
+
+    The rows also carry the deal facts exposure reads (`queries.dependency_rows`), so this runs
+    whenever those facts may have changed: every evaluation that applied a fresh snapshot
+    (`evaluate_and_store` always passes references_changed=True). Re-evaluations from the
+    stored snapshot do not change the facts and skip it when the references are unchanged.
+    """
+    from app.services.queries import dependency_rows
+
     session.execute(
         delete(DealFeature).where(DealFeature.crm == deal.crm, DealFeature.deal_id == deal.deal_id)
     )
-    for ref in result.references:
-        session.add(
-            DealFeature(
-                crm=deal.crm,
-                deal_id=deal.deal_id,
-                feature_key=ref.feature_key,
-                feature_name=ref.feature_name[:255],
-                source=ref.source,
-                source_id=ref.source_id,
-                evidence=ref.evidence,
-                is_commitment=ref.is_commitment,
-                promised_date=ref.promised_date,
-                score=ref.score,
-            )
-        )
+    session.add_all(dependency_rows(deal, result.references))
 
 
 def untrack(session: Session, crm: str, deal_id: str) -> None:
-    """The deal is gone from the CRM: stop tracking it and drop it from the dependency index."""
+    """The deal is gone from the CRM: stop tracking it and drop it from the dependency index.
+
+    Deleting the rows also takes the deal out of exposure (its copied `deal_open` would be stale).
+    """
     deal = session.exec(select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id)).first()
     if deal is not None:
         deal.tracked = False

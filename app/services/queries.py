@@ -10,12 +10,24 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy import null as sa_null
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
@@ -30,6 +42,7 @@ from app.models import (
     Feature,
     WriteBackLog,
 )
+from app.rules.model import Availability, FeatureReference
 
 MAX_PAGE = 500
 CSV_MAX_ROWS = 100_000
@@ -108,6 +121,63 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[s
     yield buf.getvalue()
 
 
+# --- the read model: dependency rows carrying deal facts ----------------------------------------
+
+
+def _evidence_rank(ref: FeatureReference) -> tuple[bool, bool]:
+    """Lower is stronger: a commitment before a mention, a line item before a note."""
+    return (not ref.is_commitment, ref.source != "line_item")
+
+
+def dependency_values(deal: Deal, references: Sequence[FeatureReference]) -> list[dict[str, Any]]:
+    """The `deal_feature` rows of one deal, as column values (bulk inserts use them as they are).
+
+    The one definition of the read model: `pipeline.replace_dependencies` stores these, the
+    benchmark and the tests seed through it. Each row copies the deal facts exposure filters
+    and sums on, and one row per (deal, feature) is primary, so aggregates need neither
+    DISTINCT nor a join to `deal`.
+    """
+    primary: dict[str, int] = {}
+    for i, ref in enumerate(references):
+        if ref.feature_key is None:
+            continue
+        best = primary.get(ref.feature_key)
+        if best is None or _evidence_rank(ref) < _evidence_rank(references[best]):
+            primary[ref.feature_key] = i
+    facts = {
+        "crm": deal.crm,
+        "deal_id": deal.deal_id,
+        "deal_open": bool(deal.tracked and not deal.is_closed),
+        "pipeline": deal.pipeline,
+        "stage_id": deal.stage_id,
+        "stage_label": deal.stage_label,
+        "owner_id": deal.owner_id,
+        "owner_name": deal.owner_name,
+        "close_date": deal.close_date,
+        "amount": deal.amount,
+        "probability": deal.probability,
+    }
+    return [
+        {
+            **facts,
+            "feature_key": ref.feature_key,
+            "feature_name": ref.feature_name[:255],
+            "source": ref.source,
+            "source_id": ref.source_id,
+            "evidence": ref.evidence,
+            "is_commitment": ref.is_commitment,
+            "promised_date": ref.promised_date,
+            "score": ref.score,
+            "is_primary": ref.feature_key is not None and primary[ref.feature_key] == i,
+        }
+        for i, ref in enumerate(references)
+    ]
+
+
+def dependency_rows(deal: Deal, references: Sequence[FeatureReference]) -> list[DealFeature]:
+    return [DealFeature(**values) for values in dependency_values(deal, references)]
+
+
 # --- filters -----------------------------------------------------------------------------------
 
 
@@ -125,13 +195,13 @@ class DealFilters:
 
 
 def _deal_conditions(f: DealFilters) -> list[ColumnElement]:
-    conds: list[ColumnElement] = [Deal.tracked.is_(True)]
+    conds: list[ColumnElement] = [Deal.tracked == true()]
     if f.state == "open":
-        conds.append(Deal.is_closed.is_(False))
+        conds.append(Deal.is_closed == false())
     elif f.state == "closed":
-        conds.append(Deal.is_closed.is_(True))
+        conds.append(Deal.is_closed == true())
     elif f.state == "won":
-        conds.append(Deal.is_won.is_(True))
+        conds.append(Deal.is_won == true())
     if f.crm:
         conds.append(Deal.crm == f.crm)
     if f.pipeline:
@@ -159,13 +229,36 @@ def _deal_conditions(f: DealFilters) -> list[ColumnElement]:
     return conds
 
 
-def _amount() -> ColumnElement:
-    return func.coalesce(Deal.amount, 0)
+def _dependency_conditions(f: DealFilters) -> list[ColumnElement]:
+    """The filters on the deal facts copied onto primary dependency rows of open deals.
 
-
-def _weighted() -> ColumnElement:
-    # A stage without a probability weighs nothing: unknown odds are not counted as certain.
-    return func.coalesce(Deal.amount, 0) * func.coalesce(Deal.probability, 0.0)
+    Only `verdict` is not copied (a re-evaluation from the stored snapshot changes it without
+    touching the rows); it is checked against `deal`, one semi-join, when asked for.
+    """
+    conds: list[ColumnElement] = [DealFeature.deal_open == true(), DealFeature.is_primary == true()]
+    if f.crm:
+        conds.append(DealFeature.crm == f.crm)
+    if f.pipeline:
+        conds.append(DealFeature.pipeline == f.pipeline)
+    if f.owner:
+        conds.append(or_(DealFeature.owner_id == f.owner, DealFeature.owner_name == f.owner))
+    if f.stage:
+        conds.append(or_(DealFeature.stage_id == f.stage, DealFeature.stage_label == f.stage))
+    if f.close_from:
+        conds.append(DealFeature.close_date >= f.close_from)
+    if f.close_to:
+        conds.append(DealFeature.close_date <= f.close_to)
+    if f.verdict:
+        conds.append(
+            select(Deal.id)
+            .where(
+                Deal.crm == DealFeature.crm,
+                Deal.deal_id == DealFeature.deal_id,
+                Deal.verdict == f.verdict,
+            )
+            .exists()
+        )
+    return conds
 
 
 # --- deals -------------------------------------------------------------------------------------
@@ -179,6 +272,14 @@ DEAL_SORTS: dict[str, ColumnElement] = {
     "verdict": Deal.verdict,
     "updated_at": Deal.updated_at,
     "probability": Deal.probability,
+}
+# The sorts a feature's dependants can be ordered by from their dependency rows alone.
+DEPENDANT_SORTS: dict[str, ColumnElement] = {
+    "amount": DealFeature.amount,
+    "close_date": DealFeature.close_date,
+    "owner": DealFeature.owner_name,
+    "stage": DealFeature.stage_label,
+    "probability": DealFeature.probability,
 }
 
 DEAL_COLUMNS = [
@@ -231,33 +332,27 @@ def deal_row(deal: Deal, base_url: str) -> dict[str, Any]:
     }
 
 
+def _sort_keys(sort: str) -> set[str]:
+    return {p.strip().lstrip("-+") for p in sort.split(",") if p.strip()}
+
+
 def list_deals(
     session: Session, filters: DealFilters, page: PageRequest, *, base_url: str
 ) -> PageResult:
-    conds = _deal_conditions(DealFilters(**{**filters.__dict__, "feature": None}))
-    source = Deal.__table__
     if filters.feature:
-        # Driven from the dependency index (one feature's rows), not a probe per open deal.
-        dependants = (
-            select(DealFeature.crm, DealFeature.deal_id)
-            .where(DealFeature.feature_key == filters.feature)
-            .distinct()
-            .subquery("dependants")
+        total, deals = _dependants(session, filters, page)
+    else:
+        conds = _deal_conditions(filters)
+        total = session.execute(select(func.count()).select_from(Deal).where(*conds)).scalar_one()
+        stmt = (
+            select(Deal)
+            .where(*conds)
+            .order_by(*order_by(page.sort, DEAL_SORTS, [Deal.id]))
+            .offset(page.offset)
         )
-        source = dependants.join(
-            Deal, and_(Deal.crm == dependants.c.crm, Deal.deal_id == dependants.c.deal_id)
-        )
-    total = session.execute(select(func.count()).select_from(source).where(*conds)).scalar_one()
-    stmt = (
-        select(Deal)
-        .select_from(source)
-        .where(*conds)
-        .order_by(*order_by(page.sort, DEAL_SORTS, [Deal.id]))
-        .offset(page.offset)
-    )
-    if page.limit is not None:
-        stmt = stmt.limit(page.limit)
-    deals = session.execute(stmt).scalars().all()
+        if page.limit is not None:
+            stmt = stmt.limit(page.limit)
+        deals = list(session.execute(stmt).scalars())
     return PageResult(
         items=[deal_row(d, base_url) for d in deals],
         total=total,
@@ -265,6 +360,60 @@ def list_deals(
         offset=page.offset,
         sort=page.sort,
     )
+
+
+def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tuple[int, list]:
+    """One page of the deals depending on `filters.feature`, driven from its primary rows.
+
+    Open deals filtered and sorted on copied facts never touch `deal` until the page is known
+    (count and order come from `ix_deal_feature_dependants`); a verdict filter, a sort on a
+    column that is not copied, or closed deals join `deal`. Ties break on (crm, deal_id) on
+    both paths, so paging is stable.
+    """
+    rows = [DealFeature.feature_key == filters.feature, DealFeature.is_primary == true()]
+    tiebreak = [DealFeature.crm, DealFeature.deal_id]
+    copied = filters.state == "open" and not filters.verdict
+    if copied and _sort_keys(page.sort) <= set(DEPENDANT_SORTS):
+        conds = [*rows, *_dependency_conditions(filters)]
+        total = session.execute(
+            select(func.count()).select_from(DealFeature).where(*conds)
+        ).scalar_one()
+        stmt = (
+            select(DealFeature.crm, DealFeature.deal_id)
+            .where(*conds)
+            .order_by(*order_by(page.sort, DEPENDANT_SORTS, tiebreak))
+            .offset(page.offset)
+        )
+        if page.limit is not None:
+            stmt = stmt.limit(page.limit)
+        keys = [tuple(r) for r in session.execute(stmt)]
+        if not keys:
+            return total, []
+        by_key = {
+            (d.crm, d.deal_id): d
+            for d in session.execute(
+                select(Deal).where(tuple_(Deal.crm, Deal.deal_id).in_(keys))
+            ).scalars()
+        }
+        return total, [by_key[k] for k in keys if k in by_key]
+    order_sorts = {**DEAL_SORTS, **DEPENDANT_SORTS} if copied else DEAL_SORTS
+    conds = [*rows, *_deal_conditions(replace(filters, feature=None))]
+    if filters.state == "open":
+        conds.append(DealFeature.deal_open == true())
+    source = DealFeature.__table__.join(
+        Deal.__table__, and_(Deal.crm == DealFeature.crm, Deal.deal_id == DealFeature.deal_id)
+    )
+    total = session.execute(select(func.count()).select_from(source).where(*conds)).scalar_one()
+    stmt = (
+        select(Deal)
+        .select_from(source)
+        .where(*conds)
+        .order_by(*order_by(page.sort, order_sorts, tiebreak))
+        .offset(page.offset)
+    )
+    if page.limit is not None:
+        stmt = stmt.limit(page.limit)
+    return total, list(session.execute(stmt).scalars())
 
 
 FEATURE_DEAL_COLUMNS = [*DEAL_COLUMNS, "sources", "evidence"]
@@ -281,7 +430,7 @@ def feature_deals(
         ).first()
         if known is None:
             raise NotFound(f"feature '{key}' is not on the roadmap and no deal references it")
-    result = list_deals(session, _with_feature(filters, key), page, base_url=base_url)
+    result = list_deals(session, replace(filters, feature=key), page, base_url=base_url)
     ids = [row["deal_id"] for row in result.items]
     refs: dict[tuple[str, str], list[DealFeature]] = {}
     if ids:
@@ -316,10 +465,6 @@ def feature_deals(
     return result
 
 
-def _with_feature(f: DealFilters, key: str) -> DealFilters:
-    return DealFilters(**{**f.__dict__, "feature": key})
-
-
 # --- exposure ----------------------------------------------------------------------------------
 
 EXPOSURE_COLUMNS = [
@@ -345,14 +490,13 @@ EXPOSURE_STAGE_COLUMNS = [
 ]
 
 
-def _pairs():
-    """One row per (deal, feature) however many times the deal mentions the feature."""
-    return (
-        select(DealFeature.crm, DealFeature.deal_id, DealFeature.feature_key)
-        .where(DealFeature.feature_key.is_not(None))
-        .distinct()
-        .subquery("pairs")
-    )
+def _amount() -> ColumnElement:
+    return func.coalesce(DealFeature.amount, 0)
+
+
+def _weighted() -> ColumnElement:
+    # A stage without a probability weighs nothing: unknown odds are not counted as certain.
+    return func.coalesce(DealFeature.amount, 0) * func.coalesce(DealFeature.probability, 0.0)
 
 
 def exposure(
@@ -362,50 +506,49 @@ def exposure(
     *,
     availability: str | None = None,
 ) -> PageResult:
-    """One statement: the open (deal, feature) pairs are built once (a materialized CTE) and
-    three aggregates are read from them, UNION ALL-ed with a `kind` column:
+    """Exposure of open deals per feature, read from primary dependency rows alone.
 
-    - `f`: per feature on the requested page (sorted and paged in SQL), with the total count;
-    - `s`: per feature × pipeline × stage, for the page's features only;
-    - `a`: per availability, counting a deal once however many such features it depends on.
+    Statement 1 groups the rows once per feature × pipeline × stage (`cells`, at most a few
+    thousand rows, materialized); the per-feature totals, their sorted page and the page's
+    stage breakdown are read from it. Statement 2 is the availability split, which counts a
+    deal once however many features of one availability it depends on: one pass grouped by
+    deal with a flag per availability. Only `feature` (a thousand rows) is joined, for the
+    live availability; `deal` is not read.
     """
-    deal_conds = _deal_conditions(filters)
-    avail = func.coalesce(Feature.availability, literal("unknown"))
-    pairs = (
-        select(DealFeature.crm, DealFeature.deal_id, DealFeature.feature_key)
-        .where(DealFeature.feature_key.is_not(None))
-        .distinct()
-        .cte("pairs")
-    )
-    open_pairs = (
+    conds = _dependency_conditions(filters)
+    cells = (
         select(
-            pairs.c.feature_key,
-            Deal.id.label("deal_pk"),
-            _amount().label("amount"),
-            _weighted().label("weighted"),
-            Deal.pipeline,
-            Deal.stage_id,
-            Deal.stage_label,
-            avail.label("availability"),
+            DealFeature.feature_key,
+            DealFeature.pipeline,
+            DealFeature.stage_id,
+            DealFeature.stage_label,
+            func.count().label("n"),
+            func.sum(_amount()).label("amount"),
+            func.sum(_weighted()).label("weighted"),
         )
-        .select_from(pairs)
-        .join(Deal, and_(Deal.crm == pairs.c.crm, Deal.deal_id == pairs.c.deal_id))
-        .outerjoin(Feature, Feature.key == pairs.c.feature_key)
-        .where(*deal_conds)
-    )
-    if availability:
-        open_pairs = open_pairs.where(avail == availability)
-    op = open_pairs.cte("open_pairs").prefix_with("MATERIALIZED")
-    per_feature = (
-        select(
-            op.c.feature_key,
-            func.count().label("deal_count"),
-            func.sum(op.c.amount).label("amount"),
-            func.sum(op.c.weighted).label("weighted_amount"),
+        .where(*conds)
+        .group_by(
+            DealFeature.feature_key,
+            DealFeature.pipeline,
+            DealFeature.stage_id,
+            DealFeature.stage_label,
         )
-        .group_by(op.c.feature_key)
-        .cte("per_feature")
+        .cte("cells")
+        .prefix_with("MATERIALIZED")
     )
+    per_feature_q = select(
+        cells.c.feature_key,
+        func.sum(cells.c.n).label("deal_count"),
+        func.sum(cells.c.amount).label("amount"),
+        func.sum(cells.c.weighted).label("weighted_amount"),
+    ).group_by(cells.c.feature_key)
+    if availability:  # decided per feature (a thousand rows), not per dependency row
+        per_feature_q = (
+            per_feature_q.select_from(cells)
+            .outerjoin(Feature, Feature.key == cells.c.feature_key)
+            .where(func.coalesce(Feature.availability, literal("unknown")) == availability)
+        )
+    per_feature = per_feature_q.cte("per_feature")
     sorts = {
         "amount": per_feature.c.amount,
         "weighted_amount": per_feature.c.weighted_amount,
@@ -430,38 +573,18 @@ def exposure(
         page_cte.c.weighted_amount.label("weighted"),
         total.label("total"),
     )
-    stages_part = (
-        select(
-            literal("s"),
-            op.c.feature_key,
-            op.c.pipeline,
-            op.c.stage_id,
-            op.c.stage_label,
-            func.count(),
-            func.sum(op.c.amount),
-            func.sum(op.c.weighted),
-            null,
-        )
-        .where(op.c.feature_key.in_(select(page_cte.c.feature_key)))
-        .group_by(op.c.feature_key, op.c.pipeline, op.c.stage_id, op.c.stage_label)
-    )
-    per_deal = (
-        select(op.c.deal_pk, op.c.availability, op.c.amount, op.c.weighted)
-        .distinct()
-        .subquery("per_deal")
-    )
-    split_part = select(
-        literal("a"),
-        per_deal.c.availability,
+    stages_part = select(
+        literal("s"),
+        cells.c.feature_key,
+        cells.c.pipeline,
+        cells.c.stage_id,
+        cells.c.stage_label,
+        cells.c.n,
+        cells.c.amount,
+        cells.c.weighted,
         null,
-        null,
-        null,
-        func.count(),
-        func.sum(per_deal.c.amount),
-        func.sum(per_deal.c.weighted),
-        null,
-    ).group_by(per_deal.c.availability)
-    rows = session.execute(union_all(features_part, stages_part, split_part)).all()
+    ).where(cells.c.feature_key.in_(select(page_cte.c.feature_key)))
+    rows = session.execute(union_all(features_part, stages_part)).all()
 
     features: list[dict[str, Any]] = []
     index: dict[str, dict[str, Any]] = {}
@@ -474,7 +597,7 @@ def exposure(
                 "feature_name": key,
                 "availability": "unknown",
                 "target_date": None,
-                "deal_count": n,
+                "deal_count": int(n),
                 "amount": money(amount),
                 "weighted_amount": money(weighted),
                 "by_stage": [],
@@ -484,7 +607,6 @@ def exposure(
     # Python sorts only what SQL already ordered: one page. UNION ALL keeps no order.
     order = {r[1]: i for i, r in enumerate(_page_order(rows, page))}
     features.sort(key=lambda i: order.get(i["feature_key"], 0))
-    by_availability = []
     for kind, key, pipeline, stage_id, stage_label, n, amount, weighted, _t in rows:
         if kind == "s" and key in index:
             index[key]["by_stage"].append(
@@ -492,23 +614,13 @@ def exposure(
                     "pipeline": pipeline,
                     "stage_id": stage_id,
                     "stage_label": stage_label,
-                    "deal_count": n,
-                    "amount": money(amount),
-                    "weighted_amount": money(weighted),
-                }
-            )
-        elif kind == "a":
-            by_availability.append(
-                {
-                    "availability": key,
-                    "deal_count": n,
+                    "deal_count": int(n),
                     "amount": money(amount),
                     "weighted_amount": money(weighted),
                 }
             )
     for item in features:
         item["by_stage"].sort(key=lambda s: (s["pipeline"] or "", s["stage_id"] or ""))
-    by_availability.sort(key=lambda a: a["availability"])
     if index:  # names, availability and dates for one page of features: a primary-key lookup
         for f in session.execute(
             select(Feature.key, Feature.name, Feature.availability, Feature.target_date).where(
@@ -526,8 +638,75 @@ def exposure(
         limit=page.limit,
         offset=page.offset,
         sort=page.sort,
-        extra={"by_availability": by_availability},
+        extra={"by_availability": _availability_split(session, conds, availability)},
     )
+
+
+# The availability split packs, per deal, how many of its features have each availability into
+# one integer: AVAILABILITY_BITS bits per availability, so one SUM per row does what six MAX
+# flags would (twice as fast on SQLite). A deal would need 1,024 features of one availability
+# to overflow a field.
+AVAILABILITY_BITS = 10
+AVAILABILITY_ORDER = [a.value for a in Availability]
+
+
+def _availability_split(
+    session: Session, conds: list[ColumnElement], availability: str | None
+) -> list[dict[str, Any]]:
+    """Per availability: open deals depending on at least one such feature, each counted once.
+
+    One pass over primary rows in deal order (`ix_deal_feature_by_deal`, covering): per deal,
+    its packed availability counts, amount and weighted amount; then per distinct packing (a
+    few dozen) the deal count and sums, which Python unpacks into the six availabilities.
+    """
+    unknown = 1 << (AVAILABILITY_BITS * AVAILABILITY_ORDER.index("unknown"))
+    code = case(
+        *[
+            (Feature.availability == value, literal(1 << (AVAILABILITY_BITS * i), BigInteger))
+            for i, value in enumerate(AVAILABILITY_ORDER)
+        ],
+        else_=literal(unknown, BigInteger),
+    )
+    codes = select(Feature.key, code.label("bit")).subquery("codes")
+    per_deal = (
+        select(
+            func.sum(func.coalesce(codes.c.bit, unknown)).label("packed"),
+            func.max(_amount()).label("amount"),
+            func.max(_weighted()).label("weighted"),
+        )
+        .select_from(DealFeature)
+        .outerjoin(codes, codes.c.key == DealFeature.feature_key)
+        .where(*conds)
+        .group_by(DealFeature.crm, DealFeature.deal_id)
+        .subquery("per_deal")
+    )
+    rows = session.execute(
+        select(
+            per_deal.c.packed,
+            func.count(),
+            func.sum(per_deal.c.amount),
+            func.sum(per_deal.c.weighted),
+        ).group_by(per_deal.c.packed)
+    ).all()
+    mask = (1 << AVAILABILITY_BITS) - 1
+    totals: dict[str, list] = {}
+    for packed, n, amount, weighted in rows:
+        packed = int(packed)
+        for i, value in enumerate(AVAILABILITY_ORDER):
+            if (packed >> (AVAILABILITY_BITS * i)) & mask and availability in (None, value):
+                acc = totals.setdefault(value, [0, Decimal(0), Decimal(0)])
+                acc[0] += n
+                acc[1] += Decimal(str(amount or 0))
+                acc[2] += Decimal(str(weighted or 0))
+    return [
+        {
+            "availability": value,
+            "deal_count": n,
+            "amount": money(amount),
+            "weighted_amount": money(weighted),
+        }
+        for value, (n, amount, weighted) in sorted(totals.items())
+    ]
 
 
 def _page_order(rows, page: PageRequest) -> list:

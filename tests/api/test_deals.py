@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from sqlmodel import Session
@@ -91,3 +92,32 @@ def test_deal_detail_has_findings_references_and_history(client, api_key, seeded
 def test_reads_need_a_key(client, seeded):
     assert client.get("/api/v1/deals").status_code == 401
     assert client.get("/api/v1/exposure").status_code == 401
+
+
+def test_one_primary_row_per_deal_and_feature_with_the_strongest_evidence():
+    from app.models import Deal
+    from app.rules.model import FeatureReference
+    from app.services.queries import dependency_values
+
+    def ref(key, source, commitment=False):
+        return FeatureReference(feature_key=key, feature_name=key or "?", source=source,
+                                evidence=f"{key} {source}", is_commitment=commitment)  # fmt: skip
+
+    deal = Deal(crm="hubspot", deal_id="d1", tracked=True, is_closed=False, stage_id="demo",
+                amount=Decimal("10.50"), owner_name="Ann")  # fmt: skip
+    refs = [
+        ref("sso", "note"),
+        ref("sso", "line_item"),  # line item beats note
+        ref("scim", "line_item"),
+        ref("scim", "note", commitment=True),  # a commitment beats any mention
+        ref("api", "note"),
+        ref("api", "note"),  # equal evidence: the first wins
+        ref(None, "note", commitment=True),  # no feature: never primary
+    ]
+    rows = dependency_values(deal, refs)
+    assert [r["is_primary"] for r in rows] == [False, True, False, True, True, False, False]
+    assert {(r["deal_open"], r["stage_id"], r["amount"], r["owner_name"]) for r in rows} == {
+        (True, "demo", Decimal("10.50"), "Ann")
+    }
+    deal.is_closed = True
+    assert not any(r["deal_open"] for r in dependency_values(deal, refs))

@@ -120,3 +120,69 @@ def test_exposure_bad_parameters_are_named(client, api_key, seeded, query, named
     r = client.get(f"/api/v1/exposure?{query}", headers=api_key("viewer"))
     assert r.status_code == 422
     assert named in r.text
+
+
+def test_exposure_follows_the_pipeline_as_deal_facts_change(client, api_key, engine, settings):
+    """The deal facts exposure sums are copies on the dependency rows: every path that changes
+    a deal (a fresh read, closing it, deleting it in the CRM) must carry through."""
+    from datetime import date
+    from decimal import Decimal
+
+    from app.connectors.testcrm import TestCrmConnector
+    from app.jobs.types import QueueItem
+    from app.models import Feature, ProductMapping
+    from app.rules.model import DealSnapshot, LineItem, Note, Stage
+    from app.services.pipeline import DealPipeline, reevaluate_stored
+
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single Sign-On", aliases=["SSO"], availability="beta"))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-SSO", feature_keys=["sso"]))
+        s.commit()
+    crm = TestCrmConnector(engine)
+    pipeline = DealPipeline(engine, settings, {"test": crm})
+    h = api_key("viewer")
+
+    def put(stage: Stage, amount: str) -> None:
+        crm.put_deal(
+            DealSnapshot(
+                crm="test", deal_id="D1", name="Acme", stage=stage, amount=Decimal(amount),
+                currency="USD", close_date=date(2026, 12, 1), owner_id="o1",
+                line_items=[LineItem(id="li-1", name="SSO add-on", sku="SKU-SSO")],
+                notes=[Note(id="n-1", body="They need SSO before signing.")],
+            )
+        )  # fmt: skip
+        assert (
+            pipeline.process(
+                [QueueItem(id=1, crm="test", deal_id="D1", attempts=1, reason="webhook")]
+            )[1].kind
+            == "done"
+        )
+
+    def sso() -> tuple:
+        body = client.get("/api/v1/exposure", headers=h).json()
+        item = _by_key(body).get("sso")
+        if item is None:
+            return ()
+        stages = [(s["stage_id"], s["deal_count"]) for s in item["by_stage"]]
+        return item["deal_count"], item["amount"], item["weighted_amount"], stages
+
+    put(Stage(id="demo", label="Demo", probability=0.25), "1000")
+    # Mentioned in a line item and a note: one deal, one primary row.
+    assert sso() == (1, 1000.0, 250.0, [("demo", 1)])
+    put(Stage(id="proposal", label="Proposal", probability=0.5), "4000")
+    assert sso() == (1, 4000.0, 2000.0, [("proposal", 1)])
+    with Session(engine) as s:  # a re-evaluation from the stored snapshot keeps the facts
+        reevaluate_stored(s, "test", ["D1"], "roadmap")
+        s.commit()
+    assert sso() == (1, 4000.0, 2000.0, [("proposal", 1)])
+    r = client.get("/api/v1/features/sso/deals?owner=o1", headers=h).json()
+    assert [(d["deal_id"], d["stage_id"], d["sources"]) for d in r["items"]] == [
+        ("D1", "proposal", ["line_item", "note"])
+    ]
+    put(Stage(id="won", label="Won", probability=1.0, is_won=True, is_closed=True), "4000")
+    assert sso() == ()
+    put(Stage(id="demo", label="Demo", probability=0.25), "1000")  # reopened
+    assert sso() == (1, 1000.0, 250.0, [("demo", 1)])
+    crm.delete_deal("D1")
+    pipeline.process([QueueItem(id=2, crm="test", deal_id="D1", attempts=1, reason="webhook")])
+    assert sso() == ()

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from app.models import Commitment, Deal, DealFeature, Evaluation, Feature, WriteBackLog
+from app.models import Commitment, Deal, Evaluation, Feature, WriteBackLog
+from app.rules.model import EvaluationResult, FeatureReference, VerdictStatus
+from app.services.pipeline import replace_dependencies
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -48,45 +50,42 @@ def seed(session: Session) -> None:
     for i, row in enumerate(DEALS):
         (crm, deal_id, pipeline, stage_id, label, prob, amount, owner, close, won, closed,
          tracked, verdict, refs) = row  # fmt: skip
-        session.add(
-            Deal(
-                crm=crm,
-                deal_id=deal_id,
-                name=f"Deal {deal_id}",
-                pipeline=pipeline,
-                stage_id=stage_id,
-                stage_label=label,
-                probability=prob,
-                amount=Decimal(amount) if amount else None,
-                currency="USD",
-                close_date=close,
-                owner_id=owner,
-                owner_name=OWNER_NAMES[owner],
-                account_name=f"Account {deal_id}",
-                is_won=won,
-                is_closed=closed,
-                tracked=tracked,
-                verdict=verdict,
-                snapshot={
-                    "crm": crm,
-                    "deal_id": deal_id,
-                    "stage": {"id": stage_id},
-                    "line_items": [{"id": "li1", "name": "SSO add-on"}],
-                },
-                updated_at=T0 + timedelta(minutes=i),
-            )
+        deal = Deal(
+            crm=crm,
+            deal_id=deal_id,
+            name=f"Deal {deal_id}",
+            pipeline=pipeline,
+            stage_id=stage_id,
+            stage_label=label,
+            probability=prob,
+            amount=Decimal(amount) if amount else None,
+            currency="USD",
+            close_date=close,
+            owner_id=owner,
+            owner_name=OWNER_NAMES[owner],
+            account_name=f"Account {deal_id}",
+            is_won=won,
+            is_closed=closed,
+            tracked=tracked,
+            verdict=verdict,
+            snapshot={
+                "crm": crm,
+                "deal_id": deal_id,
+                "stage": {"id": stage_id},
+                "line_items": [{"id": "li1", "name": "SSO add-on"}],
+            },
+            updated_at=T0 + timedelta(minutes=i),
         )
-        for feature, source, evidence in refs:
-            session.add(
-                DealFeature(
-                    crm=crm,
-                    deal_id=deal_id,
-                    feature_key=feature,
-                    feature_name=dict((f[0], f[1]) for f in FEATURES)[feature],
-                    source=source,
-                    evidence=evidence,
-                )
-            )
+        session.add(deal)
+        # The dependency rows (and the deal facts copied onto them) as the pipeline writes them.
+        names = {f[0]: f[1] for f in FEATURES}
+        references = [
+            FeatureReference(feature_key=f, feature_name=names[f], source=source, evidence=quote)
+            for f, source, quote in refs
+        ]
+        replace_dependencies(
+            session, deal, EvaluationResult(status=VerdictStatus(verdict), references=references)
+        )
     # h2 history: clear, then blocked; one write-back.
     session.add(Evaluation(crm="hubspot", deal_id="h2", verdict="clear", created_at=T0))
     blocked = Evaluation(

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from rapidfuzz.distance import OSA
 
@@ -252,13 +253,19 @@ class Catalog:
                 self._marker_keys |= {"".join(variant)}
         self._exact_keys = {k: tuple(sorted(v)) for k, v in exact_case.items()}
         self._pattern: re.Pattern[str] | None = None
+        self._pattern_at_start: re.Pattern[str] | None = None
+        self._spelling_keys: dict[str, str] = {}  # matched spelling -> term key (memo)
         if folded_terms:  # (never empty: the marker words are always there)
             unique = {tuple(t): t for t in folded_terms}.values()
             # Lower-cased text, case-sensitive pattern: sre's fast literal check in alternations
-            # only works without IGNORECASE (about twice as fast).
-            self._pattern = re.compile(
-                r"(?<![a-z0-9])(" + _trie_pattern(unique) + ")" + _SUFFIX + r"(?![a-z0-9])"
-            )
+            # only works without IGNORECASE (about twice as fast). The match starts with the
+            # non-word character before the name: a pattern that starts with a character class
+            # lets `re` skip the letters inside words in a C loop instead of trying the trie at
+            # every character (~20% faster). The text's first character has nothing in front,
+            # so it is tried once with the same trie behind a look-behind.
+            trie = "(" + _trie_pattern(unique) + ")" + _SUFFIX + r"(?![a-z0-9])"
+            self._pattern = re.compile(r"[^a-z0-9]" + trie)
+            self._pattern_at_start = re.compile(trie)
         self._exact_pattern: re.Pattern[str] | None = None
         if exact_terms:
             alternation = "|".join(
@@ -310,7 +317,8 @@ class Catalog:
 
     @property
     def pattern(self) -> re.Pattern[str] | None:
-        """The compiled name matcher (over lower-cased text); benchmarks time it alone."""
+        """The compiled name matcher (over lower-cased text); benchmarks time it alone. Each
+        match includes the character before the name (group 1 is the name)."""
         return self._pattern
 
     def find_mentions(self, text: str, *, fuzzy: bool = True) -> list[Mention]:
@@ -335,17 +343,24 @@ class Catalog:
             low = lower_same_length(text)
         mentions: list[Mention] = []
         markers: list[int] = []
-        if self._pattern is not None:
+        if self._pattern is not None and self._pattern_at_start is not None:
             folded, marker_keys = self._folded_keys, self._marker_keys
-            for m in self._pattern.finditer(low):
-                key = _NON_WORD.sub("", m.group(1))
+            spelling_keys = self._spelling_keys
+            for m in self._name_matches(low):
+                spelling = m.group(1)
+                key = spelling_keys.get(spelling)
+                if key is None:
+                    key = _NON_WORD.sub("", spelling)
+                    if len(spelling_keys) > _NEGATIVE_CACHE_LIMIT:
+                        spelling_keys.clear()
+                    spelling_keys[spelling] = key
                 keys = folded.get(key)
                 if keys:
-                    s, e = m.span()
+                    s, e = m.start(1), m.end()
                     for feature_key in keys:
                         mentions.append(Mention(s, e, feature_key, text[s:e], 100.0))
                 elif key in marker_keys:
-                    markers.append(m.start())
+                    markers.append(m.start(1))
         if self._exact_pattern is not None:
             for m in self._exact_pattern.finditer(text):
                 s, e = m.span()
@@ -360,6 +375,16 @@ class Catalog:
             mentions.sort(key=lambda m: (m.start, -m.end, m.feature_key))
             mentions = _longest_only(mentions)
         return Scan(mentions, markers)
+
+    def _name_matches(self, low: str) -> Iterator[re.Match[str]]:
+        """Trie matches over `low`; group 1 starts where the name starts."""
+        assert self._pattern is not None and self._pattern_at_start is not None
+        first = self._pattern_at_start.match(low)
+        if first is None:
+            return self._pattern.finditer(low)
+        # A match is followed by a non-word character: the next name's separator is at
+        # first.end() or later.
+        return chain((first,), self._pattern.finditer(low, first.end()))
 
     def typo_candidates(self, low: str) -> dict[str, tuple[str, ...]]:
         """Words of the lower-cased `low` that look like misspelt name words, with the name

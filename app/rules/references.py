@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -45,6 +46,35 @@ _MONTHS = {
 }
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _APOS = "['\u2019]"
+
+
+class _WordStartPattern:
+    """A pattern whose matches all start at a word start, searched fast.
+
+    `re` has no way to skip positions for a pattern that starts with a look-behind, so it
+    runs the whole alternation at every character. Putting one consumed non-word character in
+    front (`[^a-z0-9](?:...)`) lets it skip every letter in a C loop: only word starts are
+    tried. Same matches as the plain pattern (group spans are unchanged; the match itself
+    starts one character early, so callers use the span of a named group); the one place
+    without a character in front, the start of the text, is tried with the plain pattern.
+    """
+
+    __slots__ = ("plain", "led")
+
+    def __init__(self, source: str) -> None:
+        self.plain = re.compile(source)
+        self.led = re.compile(r"[^a-z0-9](?:" + source + ")")
+
+    def finditer(self, low: str, a: int, b: int) -> Iterator[re.Match[str]]:
+        if a == 0:
+            first = self.plain.match(low, 0, b)
+            if first is not None:
+                yield first
+                a = first.end()  # every match ends with a word character
+            else:
+                a = 1
+        yield from self.led.finditer(low, a - 1, b)
+
 
 # Promise language: our side commits to something.
 _PROMISE = re.compile(
@@ -86,7 +116,7 @@ _NEG_AFTER = re.compile(
     r"necessary|a requirement|a priority|relevant|in scope|wanted)|out of scope|"
     r"no need(?! (?:for|to)))(?![a-z0-9])"
 )
-_CUES = re.compile(
+_CUES = _WordStartPattern(
     "|".join(
         f"(?P<{name}>(?<![a-z0-9])(?:{pattern.pattern})(?![a-z0-9]))"
         for name, pattern in (
@@ -99,11 +129,15 @@ _CUES = re.compile(
     )
 )
 # Where one clause ends and another starts inside a sentence: negation and questions stay local.
+# Every alternative starts with a literal character, so `re` skips letters in a C loop (the
+# equivalent "`,? but |...`" form costs a backtracking attempt at every character).
+_SUBJECT = r"(?=(?:we|i|they|he|she|you)(?:['\u2019 ]))"
 _CLAUSE = re.compile(
-    r";|:|,? but |, however|,? although |,? whereas | - | \u2013 | ?\u2014 ?|\?(?=\s)"
-    r"|,? and (?=(?:we|i|they|he|she|you)(?:['\u2019 ]))"
+    r";|:|\?(?=\s)|\u2014 ?"
+    rf"|,(?: but | however| although | whereas | and {_SUBJECT})"
+    rf"|(?: but | although | whereas | - | \u2013 | \u2014 ?| and {_SUBJECT})"
 )
-_DATE = re.compile(
+_DATE = _WordStartPattern(
     r"(?<![a-z0-9])(?:"
     r"(?P<q>q(?P<q_n>[1-4])(?:\s*(?:fy|cy)?\s*'?(?P<q_y>\d{4}|\d{2}))?)"
     r"|(?P<h>h(?P<h_n>[12])(?:\s*(?:fy|cy)?\s*'?(?P<h_y>\d{4}|\d{2}))?)"
@@ -132,10 +166,11 @@ _LEADING_FILLER = re.compile(
 )
 # Where sentences end: line breaks, HTML leftovers, and ". ! ?" before a space (not after an
 # abbreviation such as "e.g." or "approx.").
+# The character class comes first so `re` skips ordinary characters in a C loop.
 _BOUNDARY = re.compile(
-    r"\n|<|>|[!?](?=\s)|\.(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)(?<![^a-z]vs\.)(?<!approx\.)"
-    r"(?<![^a-z]mr\.)(?<![^a-z]ms\.)(?<!mrs\.)(?<![^a-z]dr\.)(?<!inc\.)(?<![^a-z]no\.)"
-    r"(?=\s)"
+    r"[\n<>!?.](?:(?<=[\n<>])|(?<=[!?])(?=\s)|(?<=\.)(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)"
+    r"(?<![^a-z]vs\.)(?<!approx\.)(?<![^a-z]mr\.)(?<![^a-z]ms\.)(?<!mrs\.)(?<![^a-z]dr\.)"
+    r"(?<!inc\.)(?<![^a-z]no\.)(?=\s))"
 )
 
 
@@ -293,10 +328,11 @@ def _clauses(low: str, a: int, b: int) -> list[_Clause]:
     clauses.append(_Clause(start, b))
     i = 0
     for m in _CUES.finditer(low, a, b):  # one pass over the sentence for every kind of cue
-        while m.start() >= clauses[i].end and i + 1 < len(clauses):
+        kind = m.lastgroup
+        start = m.start(kind)
+        while start >= clauses[i].end and i + 1 < len(clauses):
             i += 1
         c = clauses[i]
-        kind = m.lastgroup
         if kind == "custom":
             c.custom = c.promise = True
         elif kind == "promise":
@@ -304,9 +340,9 @@ def _clauses(low: str, a: int, b: int) -> list[_Clause]:
         elif kind == "question":
             c.question = True
         elif kind == "neg_before":
-            c.neg_before.append(m.end())
+            c.neg_before.append(m.end(kind))
         else:
-            c.neg_after.append(m.start())
+            c.neg_after.append(start)
     for c in clauses:
         if low[c.start : c.end].rstrip().endswith("?"):
             c.question = True
@@ -487,7 +523,8 @@ def _resolve(m: re.Match[str], low: str, ref: date) -> date | None:
             month_name, day_raw, year_raw = g("md_m"), g("md_d"), g("md_y")
         else:
             day_raw, month_name, year_raw = g("dm_d"), g("dm_m"), g("dm_y")
-        before = low[max(0, m.start() - 12) : m.start()]
+        at = m.start(kind)
+        before = low[max(0, at - 12) : at]
         if (
             month_name == "may"
             and not day_raw

@@ -16,7 +16,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from app.rules.catalog import Catalog
@@ -32,7 +32,7 @@ from app.rules.model import (
     Severity,
     VerdictStatus,
 )
-from app.rules.references import find_references
+from app.rules.references import find_references, trusted_model
 from app.rules.schema import (
     FIELDS,
     Condition,
@@ -84,8 +84,12 @@ class CompiledRule:
     # Availabilities a reference must have for the rule to possibly match (None: any). Lets
     # the engine skip references without calling the predicate.
     availabilities: frozenset[str] | None
-    message: list[tuple[bool, str]]  # (is_placeholder, text)
+    message: list[MessagePart]  # literal text, or a function rendering one placeholder
     applies_to: str
+    # Deal rules: which references {matched.*} is about ("none", "all", or those `matched`
+    # accepts): the first quantifier's inner condition, compiled once.
+    matched_kind: str = "none"
+    matched: Predicate | None = None
 
 
 # -- compilation ---------------------------------------------------------------------------
@@ -93,6 +97,12 @@ class CompiledRule:
 
 def compile_rule(definition: RuleDefinition) -> CompiledRule:
     predicate, explain = _compile(definition.when)
+    matched_kind, matched = "none", None
+    if definition.applies_to == "deal" and (found := _first_quantifier(definition.when)):
+        if found[1] is None:  # count_references without a where: every reference
+            matched_kind = "all"
+        else:
+            matched_kind, matched = "filter", _compile(found[1])[0]
     return CompiledRule(
         predicate=predicate,
         explain=explain,
@@ -102,6 +112,8 @@ def compile_rule(definition: RuleDefinition) -> CompiledRule:
         else None,
         message=_compile_message(definition.message),
         applies_to=definition.applies_to,
+        matched_kind=matched_kind,
+        matched=matched,
     )
 
 
@@ -195,10 +207,28 @@ def _paren(node: Condition) -> str:
     )
 
 
+class _Constant:
+    """An explainer whose text does not depend on the values (most leaves, and ANDs of them):
+    its text is joined once at compile time instead of at every finding."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, r: Values | None, d: Values) -> str:
+        return self.text
+
+
 def _compile(node: Condition) -> tuple[Predicate, Explainer]:
     if node.all_ is not None:
         parts = [_compile(c) for c in node.all_]
         preds = [p for p, _ in parts]
+        if all(isinstance(e, _Constant) for _, e in parts):
+            texts = [e.text for _, e in parts]  # type: ignore[attr-defined]
+            constant = _Constant(" AND ".join(f"({t})" if " OR " in t else t for t in texts))
+        else:
+            constant = None
 
         def all_pred(r: Values | None, d: Values) -> bool:
             for p in preds:  # noqa: SIM110  (a plain loop: cheaper than all() over a generator)
@@ -210,7 +240,7 @@ def _compile(node: Condition) -> tuple[Predicate, Explainer]:
             texts = [e(r, d) for _, e in parts]
             return " AND ".join(f"({t})" if " OR " in t else t for t in texts)
 
-        return all_pred, all_explain
+        return all_pred, constant or all_explain
     if node.any_ is not None:
         parts = [_compile(c) for c in node.any_]
         preds = [p for p, _ in parts]
@@ -230,8 +260,7 @@ def _compile(node: Condition) -> tuple[Predicate, Explainer]:
         return any_pred, any_explain
     if node.not_ is not None:
         inner, _ = _compile(node.not_)
-        text = f"NOT ({describe(node.not_)})"
-        return (lambda r, d: not inner(r, d)), (lambda r, d: text)
+        return (lambda r, d: not inner(r, d)), _Constant(f"NOT ({describe(node.not_)})")
     if node.any_reference is not None or node.all_references is not None:
         is_any = node.any_reference is not None
         inner_node = node.any_reference if is_any else node.all_references
@@ -289,9 +318,7 @@ def _compile_leaf(node: Condition) -> tuple[Predicate, Explainer]:
     get = _getter(name)
     op = node.op
     text = describe(node)
-
-    def explain(r: Values | None, d: Values) -> str:
-        return text
+    explain = _Constant(text)
 
     if op == "is_null":
         return (lambda r, d: get(r, d) is None), explain
@@ -367,19 +394,20 @@ def _required_availabilities(node: Condition) -> frozenset[str] | None:
     return None
 
 
-def _compile_message(template: str) -> list[tuple[bool, str]]:
-    parts: list[tuple[bool, str]] = []
+def _compile_message(template: str) -> list[MessagePart]:
+    """Literal text and placeholder renderers, looked up once (unknown names render empty)."""
+    parts: list[MessagePart] = []
     pos = 0
     while (start := template.find("{", pos)) >= 0:
         end = template.find("}", start)
         if end < 0:
             break
         if start > pos:
-            parts.append((False, template[pos:start]))
-        parts.append((True, template[start + 1 : end].strip()))
+            parts.append(template[pos:start])
+        parts.append(_PLACEHOLDERS.get(template[start + 1 : end].strip(), _empty))
         pos = end + 1
     if pos < len(template):
-        parts.append((False, template[pos:]))
+        parts.append(template[pos:])
     return parts
 
 
@@ -437,85 +465,96 @@ def reference_values(ref: FeatureReference, feature: Feature | None) -> Values:
 
 
 def format_date(value: date | None) -> str | None:
-    return f"{value:%b} {value.day}, {value.year}" if value else None
+    return _format_date(value) if value else None
+
+
+@lru_cache(maxsize=4096)
+def _format_date(value: date) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
 
 
 def _render(
-    parts: list[tuple[bool, str]],
-    *,
-    rule: RuleDefinition,
-    snapshot: DealSnapshot,
-    ref: FeatureReference | None = None,
-    feature: Feature | None = None,
-    matched: list[FeatureReference] | None = None,
-) -> str:
-    out: list[str] = []
-    for is_placeholder, text in parts:
-        out.append(
-            _placeholder(text, rule, snapshot, ref, feature, matched) if is_placeholder else text
-        )
-    return "".join(out).strip()
-
-
-def _placeholder(
-    name: str,
+    parts: list[MessagePart],
     rule: RuleDefinition,
     snapshot: DealSnapshot,
     ref: FeatureReference | None,
     feature: Feature | None,
     matched: list[FeatureReference] | None,
 ) -> str:
-    if name == "feature.name":
-        return feature.name if feature else (ref.feature_name if ref else "")
-    if name == "feature.key":
-        return (feature.key if feature else None) or "(not on the roadmap)"
-    if name == "feature.availability":
-        availability = feature.availability.value if feature else "unknown"
-        return AVAILABILITY_WORDS[availability]
-    if name == "feature.target_date":
-        return format_date(feature.target_date if feature else None) or "no target date"
-    if name == "feature.confidence":
-        if feature and feature.confidence is not None:
-            return f"{round(feature.confidence * 100)}%"
-        return "unknown confidence"
-    if name == "feature.guidance":
-        return (feature.guidance if feature and feature.guidance else FALLBACK_GUIDANCE).strip()
-    if name == "feature.url":
-        return (feature.url if feature else None) or ""
-    if name == "reference.evidence":
-        return ref.evidence if ref else ""
-    if name == "reference.source":
-        if ref is None:
-            return ""
-        return "a line item" if ref.source == "line_item" else "a note"
-    if name == "reference.promised_date":
-        return (format_date(ref.promised_date) if ref else None) or "no stated date"
-    if name == "reference.matched_text":
-        return (ref.matched_text or ref.feature_name) if ref else ""
-    if name == "deal.name":
-        return snapshot.name or snapshot.deal_id
-    if name == "deal.close_date":
-        return format_date(snapshot.close_date) or "no close date"
-    if name == "deal.amount":
-        if snapshot.amount is None:
-            return "no amount"
-        amount = _number(snapshot.amount)
-        text = f"{amount:,.0f}" if amount is not None else str(snapshot.amount)
-        return f"{text} {snapshot.currency}" if snapshot.currency else text
-    if name == "deal.stage":
-        return snapshot.stage.label or snapshot.stage.id
-    if name == "deal.pipeline":
-        return snapshot.pipeline or ""
-    if name == "deal.owner_name":
-        return snapshot.owner_name or "the deal owner"
-    if name == "rule.name":
-        return rule.name
-    if name == "matched.count":
-        return str(len(matched or []))
-    if name == "matched.features":
-        names = list(dict.fromkeys(r.feature_name for r in matched or []))
-        return ", ".join(names)
+    return "".join(
+        [p if p.__class__ is str else p(rule, snapshot, ref, feature, matched) for p in parts]  # type: ignore[operator]
+    ).strip()
+
+
+# Placeholder renderers: (rule, snapshot, ref, feature, matched) -> text.
+Renderer = Callable[
+    [RuleDefinition, DealSnapshot, "FeatureReference | None", "Feature | None", Any], str
+]
+MessagePart = str | Renderer
+
+
+def _empty(rule: Any, snapshot: Any, ref: Any, feature: Any, matched: Any) -> str:
     return ""
+
+
+def _feature_confidence(feature: Feature | None) -> str:
+    if feature and feature.confidence is not None:
+        return f"{round(feature.confidence * 100)}%"
+    return "unknown confidence"
+
+
+def _deal_amount(snapshot: DealSnapshot) -> str:
+    if snapshot.amount is None:
+        return "no amount"
+    amount = _number(snapshot.amount)
+    text = f"{amount:,.0f}" if amount is not None else str(snapshot.amount)
+    return f"{text} {snapshot.currency}" if snapshot.currency else text
+
+
+def _reference_source(ref: FeatureReference | None) -> str:
+    if ref is None:
+        return ""
+    return "a line item" if ref.source == "line_item" else "a note"
+
+
+_PLACEHOLDERS: dict[str, Renderer] = {
+    "feature.name": lambda rule, snap, ref, f, m: (
+        f.name if f else (ref.feature_name if ref else "")
+    ),
+    "feature.key": lambda rule, snap, ref, f, m: (f.key if f else None) or "(not on the roadmap)",
+    "feature.availability": lambda rule, snap, ref, f, m: AVAILABILITY_WORDS[
+        f.availability.value if f else "unknown"
+    ],
+    "feature.target_date": lambda rule, snap, ref, f, m: (
+        format_date(f.target_date if f else None) or "no target date"
+    ),
+    "feature.confidence": lambda rule, snap, ref, f, m: _feature_confidence(f),
+    "feature.guidance": lambda rule, snap, ref, f, m: (
+        f.guidance if f and f.guidance else FALLBACK_GUIDANCE
+    ).strip(),
+    "feature.url": lambda rule, snap, ref, f, m: (f.url if f else None) or "",
+    "reference.evidence": lambda rule, snap, ref, f, m: ref.evidence if ref else "",
+    "reference.source": lambda rule, snap, ref, f, m: _reference_source(ref),
+    "reference.promised_date": lambda rule, snap, ref, f, m: (
+        (format_date(ref.promised_date) if ref else None) or "no stated date"
+    ),
+    "reference.matched_text": lambda rule, snap, ref, f, m: (
+        (ref.matched_text or ref.feature_name) if ref else ""
+    ),
+    "deal.name": lambda rule, snap, ref, f, m: snap.name or snap.deal_id,
+    "deal.close_date": lambda rule, snap, ref, f, m: (
+        format_date(snap.close_date) or "no close date"
+    ),
+    "deal.amount": lambda rule, snap, ref, f, m: _deal_amount(snap),
+    "deal.stage": lambda rule, snap, ref, f, m: snap.stage.label or snap.stage.id,
+    "deal.pipeline": lambda rule, snap, ref, f, m: snap.pipeline or "",
+    "deal.owner_name": lambda rule, snap, ref, f, m: snap.owner_name or "the deal owner",
+    "rule.name": lambda rule, snap, ref, f, m: rule.name,
+    "matched.count": lambda rule, snap, ref, f, m: str(len(m or [])),
+    "matched.features": lambda rule, snap, ref, f, m: ", ".join(
+        dict.fromkeys(r.feature_name for r in m or [])
+    ),
+}
 
 
 # -- evaluation ----------------------------------------------------------------------------
@@ -526,6 +565,30 @@ class _Hit:
     finding: Finding
     order: int
     promised_date: date | None = None
+
+
+_DEAL_FINDING_FIELDS = frozenset(
+    ("rule_id", "rule_version", "rule_name", "severity", "message", "clause")
+)
+_REFERENCE_FINDING_FIELDS = _DEAL_FINDING_FIELDS | {
+    "feature_key",
+    "feature_name",
+    "availability",
+    "evidence",
+    "source",
+}
+
+
+def _finding(fields_set: frozenset[str], **values: Any) -> Finding:
+    """A Finding from values that already have the field types (rule ids and enums from a
+    validated rule, text from validated references): validating ~40 findings per deal again
+    would cost more than the rules. Same object as `Finding(**values)`."""
+    return trusted_model(Finding, fields_set, {**_FINDING_DEFAULTS, **values})
+
+
+_FINDING_DEFAULTS: dict[str, Any] = {
+    name: field.default for name, field in Finding.model_fields.items()
+}
 
 
 def evaluate(
@@ -558,27 +621,28 @@ def evaluate(
         compiled = rule.compiled
         if not compiled.in_scope(deal):
             continue
+        rule_id, version, name = rule.id, int(rule.version), definition.name
+        severity = Severity(definition.severity)
+        message, predicate, explain = compiled.message, compiled.predicate, compiled.explain
         if compiled.applies_to == "deal":
-            if compiled.predicate(None, deal):
-                matched = _matched_references(definition, compiled, refs, values, deal)
-                hits.append(
-                    _Hit(
-                        Finding(
-                            rule_id=rule.id,
-                            rule_version=rule.version,
-                            rule_name=definition.name,
-                            severity=definition.severity,
-                            message=_render(
-                                compiled.message,
-                                rule=definition,
-                                snapshot=snapshot,
-                                matched=matched,
-                            ),
-                            clause=compiled.explain(None, deal),
-                        ),
-                        order=-1,
-                    )
+            if predicate(None, deal):
+                if compiled.matched_kind == "all":
+                    matched = list(refs)
+                elif compiled.matched is not None:
+                    inner = compiled.matched
+                    matched = [r for r, v in zip(refs, values, strict=True) if inner(v, deal)]
+                else:
+                    matched = []
+                finding = _finding(
+                    _DEAL_FINDING_FIELDS,
+                    rule_id=rule_id,
+                    rule_version=version,
+                    rule_name=name,
+                    severity=severity,
+                    message=_render(message, definition, snapshot, None, None, matched),
+                    clause=explain(None, deal),
                 )
+                hits.append(_Hit(finding, order=-1))
             continue
         if compiled.availabilities is None:
             candidates: Sequence[int] = range(len(refs))
@@ -587,66 +651,40 @@ def evaluate(
                 i for a in compiled.availabilities for i in by_availability.get(a, ())
             )
         for i in candidates:
-            if not compiled.predicate(values[i], deal):
+            v = values[i]
+            if not predicate(v, deal):
                 continue
             ref, feature = refs[i], features[i]
-            hits.append(
-                _Hit(
-                    Finding(
-                        rule_id=rule.id,
-                        rule_version=rule.version,
-                        rule_name=definition.name,
-                        severity=definition.severity,
-                        message=_render(
-                            compiled.message,
-                            rule=definition,
-                            snapshot=snapshot,
-                            ref=ref,
-                            feature=feature,
-                        ),
-                        feature_key=ref.feature_key,
-                        feature_name=feature.name if feature else ref.feature_name,
-                        availability=feature.availability if feature else Availability.unknown,
-                        evidence=ref.evidence,
-                        source=ref.source,
-                        clause=compiled.explain(values[i], deal),
-                    ),
-                    order=i,
-                    promised_date=ref.promised_date,
-                )
+            finding = _finding(
+                _REFERENCE_FINDING_FIELDS,
+                rule_id=rule_id,
+                rule_version=version,
+                rule_name=name,
+                severity=severity,
+                message=_render(message, definition, snapshot, ref, feature, None),
+                feature_key=ref.feature_key,
+                feature_name=feature.name if feature else ref.feature_name,
+                availability=feature.availability if feature else Availability.unknown,
+                evidence=ref.evidence,
+                source=ref.source,
+                clause=explain(v, deal),
             )
+            hits.append(_Hit(finding, order=i, promised_date=ref.promised_date))
     del deal[REFS]
 
     grants = sorted(approvals, key=lambda g: g.id)
-    for hit in hits:
-        grant = _grant_for(hit, grants)
-        if grant is not None:
-            hit.finding.approved = True
-            hit.finding.approved_by = grant.approver
-            hit.finding.approval_id = grant.id
+    if grants:
+        for hit in hits:
+            grant = _grant_for(hit, grants)
+            if grant is not None:
+                hit.finding.approved = True
+                hit.finding.approved_by = grant.approver
+                hit.finding.approval_id = grant.id
     hits.sort(key=lambda h: (-SEVERITY_RANK[h.finding.severity], h.order, h.finding.rule_id))
     findings = [h.finding for h in hits]
     return EvaluationResult.model_construct(
         status=verdict(findings), findings=findings, references=list(refs)
     )
-
-
-def _matched_references(
-    definition: RuleDefinition,
-    compiled: CompiledRule,
-    refs: list[FeatureReference],
-    values: list[Values],
-    deal: Values,
-) -> list[FeatureReference]:
-    """The references the first quantifier of a deal rule is about (for {matched.*})."""
-    found = _first_quantifier(definition.when)
-    if found is None:
-        return []
-    inner = found[1]
-    if inner is None:  # count_references without a where: every reference
-        return list(refs)
-    predicate = _compile(inner)[0]
-    return [r for r, v in zip(refs, values, strict=True) if predicate(v, deal)]
 
 
 def _first_quantifier(node: Condition) -> tuple[str, Condition | None] | None:

@@ -6,6 +6,7 @@ services only flush.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,18 +36,67 @@ def make_engine(database_url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
-            # Let SQLAlchemy's BEGIN be a real BEGIN IMMEDIATE-free transaction (pysqlite default
-            # autobegins lazily, which loses the write lock ordering under concurrency).
+            # pysqlite's own implicit BEGIN is deferred and starts late; we issue BEGIN ourselves.
             dbapi_conn.isolation_level = None
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        _install_sqlite_write_lock(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(database_url, pool_pre_ping=True, **kwargs)
+
+
+_LOCK_HELD = "roadmap_guard_write_lock_held"
+WRITE_LOCK_TIMEOUT = 30.0
+
+
+def _install_sqlite_write_lock(engine: Engine) -> None:
+    """Serialize this process's SQLite write transactions on a Python lock, FIFO-fair.
+
+    Every write transaction starts with BEGIN IMMEDIATE, so a transaction that reads and then
+    writes cannot fail halfway on a lock upgrade. Without the lock, threads of one process
+    waiting for SQLite's write lock sleep in its busy handler (up to 100 ms a retry, unfair),
+    which made webhook acks wait seconds at the tail under concurrent senders. Connections
+    opened with `execution_options(read_only=True)` take a plain deferred BEGIN and no lock:
+    WAL lets them read while a writer works. Other processes still meet busy_timeout.
+    """
+    lock = threading.Lock()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        if conn.get_execution_options().get("read_only"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
+            raise TimeoutError(f"no SQLite write slot within {WRITE_LOCK_TIMEOUT:.0f}s")
+        conn.info[_LOCK_HELD] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn.info)
+            raise
+
+    def _release(info: dict) -> None:
+        if info.pop(_LOCK_HELD, False):
+            lock.release()
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn) -> None:
+        _release(conn.info)
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn) -> None:
+        _release(conn.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(_dbapi_conn, record) -> None:
+        # A connection returned mid-transaction (its Connection was never closed cleanly).
+        _release(record.info)
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine, for transactions that only read (no write lock on SQLite)."""
+    return engine.execution_options(read_only=True)
 
 
 def is_postgres(engine_or_session) -> bool:

@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.db import read_only
 from app.errors import Forbidden, Unauthorized
 from app.security import Role, authenticate
 from app.settings import Settings
@@ -25,8 +26,14 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    """One transaction per request: committed when the handler returns, rolled back on error.
+
+    GET and HEAD handlers only read: their transaction takes no write lock on SQLite.
+    """
+    engine = request.app.state.engine
+    if request.method in ("GET", "HEAD"):
+        engine = read_only(engine)
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -76,7 +83,7 @@ def get_principal(
     if not key:
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     # A short session of its own: authentication must not ride in the handler's transaction.
-    with Session(request.app.state.engine) as session:
+    with Session(read_only(request.app.state.engine)) as session:
         row = authenticate(session, key)
         if row is None:
             raise Unauthorized("invalid or revoked API key")

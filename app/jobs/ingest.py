@@ -68,27 +68,27 @@ def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
     table = WebhookEvent.__table__
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "source": ev.source,
+            "dedup_key": ev.dedup_key,
+            "crm": ev.crm,
+            "deal_id": ev.deal_id,
+            "event_type": ev.event_type,
+            "status": "queued" if ev.actionable and ev.deal_id else "ignored",
+            "payload": ev.payload,
+            "received_at": now,
+        }
+        for ev in unique.values()
+    ]
+    # One statement executed with a list of rows (insertmanyvalues): compiled once and cached,
+    # where a VALUES list built per call was compiled on every delivery.
     stmt = (
         insert(table)
-        .values(
-            [
-                {
-                    "source": ev.source,
-                    "dedup_key": ev.dedup_key,
-                    "crm": ev.crm,
-                    "deal_id": ev.deal_id,
-                    "event_type": ev.event_type,
-                    "status": "queued" if ev.actionable and ev.deal_id else "ignored",
-                    "payload": ev.payload,
-                    "received_at": now,
-                }
-                for ev in unique.values()
-            ]
-        )
         .on_conflict_do_nothing(index_elements=["source", "dedup_key"])
         .returning(table.c.source, table.c.dedup_key)
     )
-    inserted = {(row.source, row.dedup_key) for row in session.execute(stmt)}
+    inserted = {(row.source, row.dedup_key) for row in session.execute(stmt, rows)}
     result.new = len(inserted)
     result.duplicates = result.received - result.new
 

@@ -195,6 +195,9 @@ class Catalog:
                 add("sku", sku, [feature.key])
             for pid in feature.product_ids:
                 add("product_id", pid, [feature.key])
+        self._line_item_memo: dict[
+            tuple[str | None, str | None, str], tuple[list[str], str | None]
+        ] = {}
         self._by_sku = by_kind["sku"]
         self._by_product_id = by_kind["product_id"]
         self._by_name = by_kind["name"]
@@ -210,7 +213,18 @@ class Catalog:
 
     def features_for_line_item(self, item: LineItem) -> tuple[list[str], str | None]:
         """Feature keys a line item delivers and how they were found: SKU, then product id,
-        then exact product name (mapping first, then the feature's own name or alias)."""
+        then exact product name (mapping first, then the feature's own name or alias).
+        Memoised: the same products recur on deal after deal."""
+        memo_key = (item.sku, item.product_id, item.name)
+        found = self._line_item_memo.get(memo_key)
+        if found is None:
+            found = self._features_for_line_item(item)
+            if len(self._line_item_memo) > _NEGATIVE_CACHE_LIMIT:
+                self._line_item_memo.clear()
+            self._line_item_memo[memo_key] = found
+        return list(found[0]), found[1]
+
+    def _features_for_line_item(self, item: LineItem) -> tuple[list[str], str | None]:
         if item.sku and (keys := self._by_sku.get(_norm_code(item.sku))):
             return list(keys), "sku"
         if item.product_id and (keys := self._by_product_id.get(_norm_code(item.product_id))):
@@ -297,6 +311,10 @@ class Catalog:
                 else:
                     key = (tok, "", "")
                 self._neighbours.setdefault(key, []).append((idx, pos))
+        # Which neighbour a name word needs ("project" is always followed by a name word):
+        # a window is only read around a typo when its correction can have candidates.
+        self._needs_next = frozenset(w for w, kind, _ in self._neighbours if kind == "next")
+        self._needs_prev = frozenset(w for w, kind, _ in self._neighbours if kind == "prev")
         self._deletes: dict[str, set[str]] = {}
         for word in self._word_index:
             if len(word) >= _MIN_FUZZY_TOKEN and word.isalpha():
@@ -456,18 +474,23 @@ class Catalog:
         found: dict[tuple[int, int, str], Mention],
     ) -> None:
         """Compare the words around a typo at low[s:e] with every name its correction is in."""
-        before_words = _TOKEN.findall(low, max(0, s - 40), s)
-        after_word = _TOKEN.search(low, e, e + 40)
-        nxt = after_word.group() if after_word else ""
-        prev = before_words[-1] if before_words else ""
+        nxt: str | None = None
+        prev: str | None = None
         candidates: list[tuple[int, int, str]] = []
         neighbours = self._neighbours
         for correction in corrections:
-            for key in (
-                (correction, "", ""),
-                (correction, "next", nxt),
-                (correction, "prev", prev),
-            ):
+            keys = [(correction, "", "")]
+            if correction in self._needs_next:
+                if nxt is None:
+                    after_word = _TOKEN.search(low, e, e + 40)
+                    nxt = after_word.group() if after_word else ""
+                keys.append((correction, "next", nxt))
+            if correction in self._needs_prev:
+                if prev is None:
+                    before_words = _TOKEN.findall(low, max(0, s - 40), s)
+                    prev = before_words[-1] if before_words else ""
+                keys.append((correction, "prev", prev))
+            for key in keys:
                 candidates += [(i, p, correction) for i, p in neighbours.get(key, ())]
         if not candidates:
             return  # the usual case: an ordinary word that looks like a name word

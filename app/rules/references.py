@@ -175,6 +175,7 @@ _BOUNDARY = re.compile(
     r"(?<![^a-z]vs\.)(?<!approx\.)(?<![^a-z]mr\.)(?<![^a-z]ms\.)(?<!mrs\.)(?<![^a-z]dr\.)"
     r"(?<!inc\.)(?<![^a-z]no\.)(?=\s))"
 )
+_BOUNDARY_CHARS = "\n<>!?."
 
 
 @dataclass(slots=True)
@@ -338,19 +339,19 @@ def _cut(m: re.Match[str]) -> int:
 
 
 def _sentence_span(text: str, low: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence holding text[start:end], without surrounding whitespace. Searches only
-    near the hit: a few hundred characters back (further only if the sentence is longer)."""
-    a: int | None = None
-    lo = start
-    while a is None and lo > 0:
-        lo = max(0, lo - 250)
-        last = None
-        for last in _BOUNDARY.finditer(low, lo, start):  # noqa: B007  (only the last one counts)
-            pass
-        if last is not None:
-            a = _cut(last)
-    if a is None:
-        a = 0
+    """The sentence holding text[start:end], without surrounding whitespace. Looks only near
+    the hit: back from it for the last sentence end (`str.rfind` per boundary character, each
+    candidate confirmed by the regex), forward for the next one."""
+    a = 0
+    pos = start
+    while pos > 0:
+        pos = max(low.rfind(ch, 0, pos) for ch in _BOUNDARY_CHARS)
+        if pos < 0:
+            break
+        m = _BOUNDARY.match(low, pos, start)  # same end as a forward search up to the hit
+        if m is not None:
+            a = _cut(m)
+            break
     m = _BOUNDARY.search(low, end)
     b = _cut(m) if m else len(text)
     while a < b and text[a].isspace():

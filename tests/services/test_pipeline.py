@@ -260,3 +260,23 @@ def test_reevaluate_stored_returns_only_deals_whose_verdict_changed(pipeline, cr
         assert s.exec(select(Deal).where(Deal.deal_id == "D1")).one().verdict == "clear"
         latest = s.exec(select(Evaluation).order_by(Evaluation.id.desc())).first()
         assert latest.trigger == "roadmap" and latest.deal_id == "D1"
+
+
+def test_reevaluation_reuses_stored_references_only_when_asked(pipeline, crm, engine):
+    """Reuse skips re-reading notes; it must only be asked for when names did not change."""
+    crm.put_deal(snapshot(notes=[Note(id="n", body="We promised them SSO by March.")]))
+    pipeline.process([item()])
+    with Session(engine) as s:  # a rename: the note no longer names the feature
+        feature = s.get(Feature, "sso")
+        feature.name, feature.aliases = "Federated login", []
+        s.add(feature)
+        s.commit()
+
+    with Session(engine) as s:  # reused: the note is not read again, the dependency stands
+        reevaluate_stored(s, "test", ["D1"], "roadmap", reuse_references=True)
+        assert [d.feature_key for d in s.exec(select(DealFeature))] == ["sso"]
+        s.rollback()
+    with Session(engine) as s:  # read again: the renamed feature is no longer mentioned
+        reevaluate_stored(s, "test", ["D1"], "roadmap")
+        s.commit()
+        assert list(s.exec(select(DealFeature))) == []

@@ -28,20 +28,32 @@ from app.models import Deal, DealFeature
 from app.rules.model import Feature
 
 ENQUEUE_CHUNK = 1000
-Reevaluate = Callable[[Session, str, Sequence[str], str], list[str]]
+# Above this many dependent deals the fan-out queues them (reason "roadmap") instead of
+# re-evaluating inside the caller's transaction: a minutes-long write transaction would hold
+# SQLite's write lock and stall webhook acks. The worker re-evaluates them from their stored
+# snapshots in batches and writes back only the deals whose result changed.
+INLINE_LIMIT = 2000
+Reevaluate = Callable[..., list[str]]
 
 
 @dataclass
 class FanOutResult:
     candidates: int = 0  # open deals re-evaluated
     requeued: dict[str, list[str]] = field(default_factory=dict)  # crm → deal ids queued
+    deferred: int = 0  # dependent deals queued for the worker to re-evaluate (large fan-outs)
+    ledger_flagged: int = 0  # won deals whose recorded promise this change broke
 
     @property
     def requeued_count(self) -> int:
         return sum(len(v) for v in self.requeued.values())
 
     def as_dict(self) -> dict:
-        return {"candidates": self.candidates, "requeued": self.requeued_count}
+        return {
+            "candidates": self.candidates,
+            "requeued": self.requeued_count,
+            "deferred": self.deferred,
+            "ledger_flagged": self.ledger_flagged,
+        }
 
 
 @dataclass
@@ -51,6 +63,10 @@ class ChangeScope:
     feature_keys: set[str] = field(default_factory=set)
     terms: set[str] = field(default_factory=set)  # names / aliases that may now match a note
     line_values: set[str] = field(default_factory=set)  # SKUs, product ids, product names
+    # Whether anything that decides *which* features a deal mentions changed (names, aliases,
+    # SKUs, product ids, mappings, a feature added or removed). When not, stored references
+    # still hold and re-evaluation need not read the notes again.
+    matching_changed: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.feature_keys or self.terms or self.line_values)
@@ -59,6 +75,7 @@ class ChangeScope:
         self.feature_keys |= other.feature_keys
         self.terms |= other.terms
         self.line_values |= other.line_values
+        self.matching_changed |= other.matching_changed
         return self
 
 
@@ -74,11 +91,21 @@ def feature_scope(before: Feature | None, after: Feature | None) -> ChangeScope:
             scope.feature_keys.add(f.key)
     scope.terms = {t for t in _terms(after) if t.casefold() not in old_terms}
     scope.line_values = {v for v in _values(after) if v not in old_values}
+    scope.matching_changed = (
+        before is None
+        or after is None
+        or _terms(before) != _terms(after)
+        or _values(before) != _values(after)
+    )
     return scope
 
 
 def mapping_scope(values: Iterable[str], feature_keys: Iterable[str] = ()) -> ChangeScope:
-    return ChangeScope(feature_keys=set(feature_keys), line_values={v for v in values if v})
+    return ChangeScope(
+        feature_keys=set(feature_keys),
+        line_values={v for v in values if v},
+        matching_changed=True,
+    )
 
 
 def _terms(feature: Feature | None) -> list[str]:
@@ -150,10 +177,12 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
     return {crm: ids for crm, ids in found.items() if ids}
 
 
-def _default_reevaluate(session: Session, crm: str, ids: Sequence[str], trigger: str) -> list[str]:
+def _default_reevaluate(
+    session: Session, crm: str, ids: Sequence[str], trigger: str, *, reuse_references: bool
+) -> list[str]:
     from app.services.pipeline import reevaluate_stored
 
-    return reevaluate_stored(session, crm, ids, trigger=trigger)
+    return reevaluate_stored(session, crm, ids, trigger, reuse_references=reuse_references)
 
 
 def fan_out(
@@ -162,19 +191,46 @@ def fan_out(
     *,
     reason: str = "roadmap",
     reevaluate: Reevaluate | None = None,
+    inline_limit: int | None = None,
 ) -> FanOutResult:
-    """Re-evaluate the dependent open deals and queue the ones whose verdict changed."""
+    """Re-evaluate the dependent open deals and queue the ones whose verdict changed.
+
+    Also flags ledger entries (won deals) whose promise the change broke and queues those
+    deals, whose write-back carries the followup task.
+    """
+    from app.services import ledger
+
     result = FanOutResult()
     if not scope:
         return result
     session.flush()  # the re-evaluation reads the catalog through this session
     reevaluate = reevaluate or _default_reevaluate
-    for crm, ids in sorted(dependent_open_deals(session, scope).items()):
+    limit = INLINE_LIMIT if inline_limit is None else inline_limit
+    dependents = dependent_open_deals(session, scope)
+    total = sum(len(ids) for ids in dependents.values())
+    for crm, ids in sorted(dependents.items()):
         ordered = sorted(ids)
         result.candidates += len(ordered)
-        changed = reevaluate(session, crm, ordered, reason)
-        for start in range(0, len(changed), ENQUEUE_CHUNK):  # SQLite caps bound parameters
-            enqueue_deals(session, crm, changed[start : start + ENQUEUE_CHUNK], reason=reason)
+        if total > limit:
+            _enqueue(session, crm, ordered, reason)
+            result.deferred += len(ordered)
+            continue
+        changed = reevaluate(
+            session, crm, ordered, reason, reuse_references=not scope.matching_changed
+        )
+        _enqueue(session, crm, changed, reason)
         if changed:
             result.requeued[crm] = sorted(changed)
+    broken = ledger.on_features_changed(session, scope.feature_keys)
+    result.ledger_flagged = len(broken)
+    by_crm: dict[str, list[str]] = defaultdict(list)
+    for crm, deal_id in broken:
+        by_crm[crm].append(deal_id)
+    for crm, ids in by_crm.items():
+        _enqueue(session, crm, ids, "ledger")
     return result
+
+
+def _enqueue(session: Session, crm: str, ids: Sequence[str], reason: str) -> None:
+    for start in range(0, len(ids), ENQUEUE_CHUNK):  # SQLite caps bound parameters
+        enqueue_deals(session, crm, ids[start : start + ENQUEUE_CHUNK], reason=reason)

@@ -394,7 +394,17 @@ def _store_result(
     context: EvaluationContext,
     references_changed: bool = True,
 ) -> Evaluation:
-    evaluation = Evaluation(
+    evaluation = _new_evaluation(deal, result, trigger=trigger, context=context)
+    session.add(evaluation)
+    session.flush()
+    _apply_evaluation(session, deal, result, evaluation, context, references_changed)
+    return evaluation
+
+
+def _new_evaluation(
+    deal: Deal, result: EvaluationResult, *, trigger: str, context: EvaluationContext
+) -> Evaluation:
+    return Evaluation(
         crm=deal.crm,
         deal_id=deal.deal_id,
         verdict=result.status.value,
@@ -407,8 +417,17 @@ def _store_result(
         ).hexdigest(),
         created_at=context.now,
     )
-    session.add(evaluation)
-    session.flush()
+
+
+def _apply_evaluation(
+    session: Session,
+    deal: Deal,
+    result: EvaluationResult,
+    evaluation: Evaluation,
+    context: EvaluationContext,
+    references_changed: bool,
+) -> None:
+    """Point the deal at its (flushed) evaluation and keep the dependency index in step."""
     if result.status != VerdictStatus.clear and deal.first_warning_at is None:
         deal.first_warning_at = context.now
     deal.verdict = result.status.value
@@ -416,7 +435,6 @@ def _store_result(
     session.add(deal)
     if references_changed:
         replace_dependencies(session, deal, result)
-    return evaluation
 
 
 def replace_dependencies(session: Session, deal: Deal, result: EvaluationResult) -> None:
@@ -490,6 +508,7 @@ def reevaluate_stored(
             if last_ids
             else {}
         )
+        pending: list[tuple[Deal, EvaluationResult, Evaluation, bool]] = []
         for deal in deals:
             if not deal.snapshot:
                 continue
@@ -508,23 +527,21 @@ def reevaluate_stored(
                 today=context.today,
                 references=stored_refs,
             )
-            findings = [f.model_dump(mode="json") for f in result.findings]
-            references = [r.model_dump(mode="json") for r in result.references]
+            evaluation = _new_evaluation(deal, result, trigger=trigger, context=context)
             verdict_changed = (
-                prev is None or prev.verdict != result.status.value or prev.findings != findings
+                prev is None
+                or prev.verdict != evaluation.verdict
+                or prev.findings != evaluation.findings
             )
-            refs_changed = prev is None or prev.references != references
+            refs_changed = prev is None or prev.references != evaluation.references
             if not verdict_changed and not refs_changed:
                 continue
-            _store_result(
-                session,
-                deal,
-                result,
-                trigger=trigger,
-                context=context,
-                references_changed=refs_changed,
-            )
+            session.add(evaluation)
+            pending.append((deal, result, evaluation, refs_changed))
             if verdict_changed:
                 changed.append(deal.deal_id)
+        session.flush()  # one round of inserts for the chunk's evaluations
+        for deal, result, evaluation, refs_changed in pending:
+            _apply_evaluation(session, deal, result, evaluation, context, refs_changed)
         session.flush()
     return changed

@@ -142,3 +142,68 @@ def test_new_product_mapping_fans_out_to_deals_carrying_that_product(world):
         s.commit()
     assert fanout.candidates == 1
     assert _queued(world) == {"open-bundle": "roadmap"}
+
+
+def test_status_only_change_reuses_stored_references_and_a_rename_does_not(world):
+    from app.services.fanout import fan_out, feature_scope
+    from app.services.catalog import feature_from_row
+
+    calls: list[bool] = []
+
+    def spy(session, crm, ids, trigger, *, reuse_references):
+        calls.append(reuse_references)
+        return []
+
+    with Session(world) as s:
+        from app.models import Feature as FeatureRow
+
+        before = feature_from_row(s.get(FeatureRow, "sso"))
+        fan_out(
+            s,
+            feature_scope(before, before.model_copy(update={"availability": "beta"})),
+            reevaluate=spy,
+        )
+        fan_out(
+            s,
+            feature_scope(before, before.model_copy(update={"name": "SAML login"})),
+            reevaluate=spy,
+        )
+    assert calls == [True, False]
+
+
+def test_a_large_fan_out_is_queued_for_the_worker_not_evaluated_inline(world):
+    from app.models import Evaluation
+    from app.services.fanout import fan_out, mapping_scope
+
+    with Session(world) as s:
+        evaluations = len(s.exec(select(Evaluation)).all())
+        result = fan_out(s, mapping_scope(["SKU-SSO", "SKU-SCIM"], ["sso", "scim"]), inline_limit=1)
+        s.commit()
+        assert len(s.exec(select(Evaluation)).all()) == evaluations  # nothing evaluated inline
+    assert result.deferred == result.candidates == 2
+    assert _queued(world) == {"open-sso": "roadmap", "open-scim": "roadmap"}
+
+
+def test_a_slip_flags_won_promises_and_queues_their_followup(world):
+    from app.models import Commitment
+
+    with Session(world) as s:
+        s.add(
+            Commitment(
+                crm="test",
+                deal_id="won-sso",
+                feature_key="sso",
+                promised_date=date(2027, 1, 31),
+                evidence="SSO by January",
+            )
+        )
+        s.commit()
+    with Session(world) as s:
+        _, fanout = features_service.update_feature(
+            s, "sso", features_service.FeatureUpdate(availability="never"), actor=ACTOR
+        )
+        s.commit()
+    assert fanout.ledger_flagged == 1
+    assert _queued(world) == {"open-sso": "roadmap", "won-sso": "ledger"}
+    with Session(world) as s:
+        assert s.exec(select(Commitment)).one().flagged_at is not None

@@ -198,7 +198,9 @@ class DealFeature(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deal_feature_feature", "feature_key"),
         Index("ix_deal_feature_deal", "crm", "deal_id"),
-        # Exposure over all open deals: per feature × stage, covering (no table reads).
+        # Exposure reads open primary rows through these two alone (covering, the filter
+        # columns included: a table read per row would cost more than the scan). Per feature ×
+        # stage, in feature order:
         Index(
             "ix_deal_feature_open",
             "deal_open",
@@ -209,8 +211,12 @@ class DealFeature(SQLModel, table=True):
             "stage_label",
             "amount",
             "probability",
+            "crm",
+            "owner_id",
+            "owner_name",
+            "close_date",
         ),
-        # The availability split: open primary rows in deal order, covering.
+        # and the availability split, in deal order:
         Index(
             "ix_deal_feature_by_deal",
             "deal_open",
@@ -220,6 +226,10 @@ class DealFeature(SQLModel, table=True):
             "feature_key",
             "amount",
             "probability",
+            "pipeline",
+            "owner_id",
+            "owner_name",
+            "close_date",
         ),
         # One feature's open dependants, already in amount order, with the page's keys.
         Index(

@@ -24,6 +24,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     tuple_,
     union_all,
@@ -584,7 +585,17 @@ def exposure(
         cells.c.weighted,
         null,
     ).where(cells.c.feature_key.in_(select(page_cte.c.feature_key)))
-    rows = session.execute(union_all(features_part, stages_part)).all()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # PostgreSQL prices a hash aggregate over a sequential scan below the streaming
+        # aggregate over the covering index, which is presorted by the cells' keys: on the
+        # 50k-deal benchmark 73 ms against 50 ms. For this statement only.
+        session.execute(text("SET LOCAL enable_hashagg = off"))
+    try:
+        rows = session.execute(union_all(features_part, stages_part)).all()
+    finally:
+        if postgres:
+            session.execute(text("RESET enable_hashagg"))
 
     features: list[dict[str, Any]] = []
     index: dict[str, dict[str, Any]] = {}

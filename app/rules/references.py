@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import calendar
 import re
+import re._constants as _c
+import re._parser as _parser
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -57,29 +59,106 @@ class _WordStartPattern:
     `re` has no way to skip positions for a pattern that starts with a look-behind, so it
     runs the whole alternation at every character. Putting one consumed non-word character in
     front (`[^a-z0-9](?:...)`) lets it skip every letter in a C loop: only word starts are
-    tried. Same matches as the plain pattern (group spans are unchanged; the match itself
-    starts one character early, so callers use the span of a named group); the one place
-    without a character in front, the start of the text, is tried with the plain pattern.
+    tried; a look-ahead of the pattern's possible first two characters (worked out from the
+    pattern itself, see `_leading_atoms`) then turns most word starts away before the
+    alternation runs. Same matches as the plain pattern (group spans are unchanged; the match
+    itself starts one character early, so callers use the span of a named group); the one
+    place without a character in front, the start of the text, is tried with the plain pattern.
     """
 
     __slots__ = ("plain", "led")
 
     def __init__(self, source: str) -> None:
         self.plain = re.compile(source)
-        self.led = re.compile(r"[^a-z0-9](?:" + source + ")")
+        self.led = re.compile(r"[^a-z0-9]" + _lookahead(source) + "(?:" + source + ")")
 
     def finditer(self, low: str, a: int, b: int) -> Iterator[re.Match[str]]:
         if a == 0:
             first = self.plain.match(low, 0, b)
             if first is not None:
                 yield first
-                a = first.end()  # every match ends with a word character
+                a = first.end()  # matches end at a word end: the next one starts later
             else:
                 a = 1
         yield from self.led.finditer(low, a - 1, b)
 
 
-# Promise language: our side commits to something.
+def _lookahead(source: str, depth: int = 2) -> str:
+    """`(?=...)` accepting every way a match of `source` can begin (its first `depth`
+    characters, or fewer where the pattern is too loose to say), or "" if it can begin with
+    anything. Sound by construction: it only ever accepts more than the pattern."""
+    prefixes = _leading_atoms(list(_parser.parse(source)), [()], depth)
+    if any(not p or p[0] == "" for p in prefixes):
+        return ""  # some match can begin with anything
+    tree: dict[str, dict] = {}
+    for prefix in prefixes:
+        node = tree
+        for atom in prefix:
+            node = node.setdefault(atom, {})
+        node[""] = {}  # a shorter prefix accepts whatever follows it
+
+    def build(node: dict[str, dict]) -> str:
+        if "" in node:
+            return ""
+        return "(?:" + "|".join(atom + build(child) for atom, child in sorted(node.items())) + ")"
+
+    return "(?=" + build(tree) + ")"
+
+
+_Prefix = tuple[str, ...]  # regex atoms, one per character; a closed prefix ends in ""
+
+
+def _leading_atoms(items: list, prefixes: list[_Prefix], depth: int) -> list[_Prefix]:
+    """Extend each open prefix (shorter than `depth`, not closed) over the parsed `items`."""
+    for op, av in items:
+        open_ = [p for p in prefixes if len(p) < depth and not (p and p[-1] == "")]
+        if not open_:
+            break
+        done = [p for p in prefixes if p not in open_]
+        if op in (_c.ASSERT, _c.ASSERT_NOT, _c.AT):
+            continue  # zero width
+        if op is _c.LITERAL:
+            grown = [p + (re.escape(chr(av)),) for p in open_]
+        elif op is _c.IN and (atom := _class_atom(av)) is not None:
+            grown = [p + (atom,) for p in open_]
+        elif op is _c.SUBPATTERN:
+            grown = _leading_atoms(list(av[3]), open_, depth)
+        elif op is _c.BRANCH:
+            grown = [q for alt in av[1] for q in _leading_atoms(list(alt), open_, depth)]
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            # Taken: closed after one round (how many follow is not tracked); skipped (when it
+            # may be): still open, what follows the repeat may come first.
+            low_count, _high, item = av
+            grown = [_close(q) for q in _leading_atoms(list(item), open_, depth)]
+            if low_count == 0:
+                grown += open_
+        else:
+            grown = [_close(p) for p in open_]
+        prefixes = done + grown
+    return list(dict.fromkeys(prefixes))
+
+
+def _close(prefix: _Prefix) -> _Prefix:
+    return prefix if prefix and prefix[-1] == "" else (*prefix, "")
+
+
+def _class_atom(members: list) -> str | None:
+    """A parsed character class back as regex source; None for what is not rebuilt here."""
+    parts = []
+    for op, av in members:
+        if op is _c.LITERAL:
+            parts.append(re.escape(chr(av)))
+        elif op is _c.RANGE:
+            parts.append(re.escape(chr(av[0])) + "-" + re.escape(chr(av[1])))
+        elif op is _c.CATEGORY and av is _c.CATEGORY_DIGIT:
+            parts.append(r"\d")
+        elif op is _c.CATEGORY and av is _c.CATEGORY_SPACE:
+            parts.append(r"\s")
+        else:
+            return None
+    return "[" + "".join(parts) + "]"
+
+
 _PROMISE = re.compile(
     r"(?<![a-z0-9])(?:"
     r"(?:will|shall|going to) (?:definitely |certainly |absolutely )?"
@@ -185,8 +264,10 @@ class _Clause:
     question: bool = False
     promise: bool = False
     custom: bool = False
-    neg_before: list[int] = field(default_factory=list)  # negation cue end offsets
-    neg_after: list[int] = field(default_factory=list)  # negation cue start offsets
+    # Negation cue end / start offsets (tuples: most clauses have none, and an empty tuple
+    # costs nothing to create).
+    neg_before: tuple[int, ...] = ()
+    neg_after: tuple[int, ...] = ()
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -383,9 +464,9 @@ def _clauses(low: str, a: int, b: int) -> list[_Clause]:
         elif kind == "question":
             c.question = True
         elif kind == "neg_before":
-            c.neg_before.append(m.end(kind))
+            c.neg_before += (m.end(kind),)
         else:
-            c.neg_after.append(start)
+            c.neg_after += (start,)
     for c in clauses:
         if low[c.start : c.end].rstrip().endswith("?"):
             c.question = True
@@ -416,7 +497,9 @@ def _sentence_references(
     kept: list[tuple[Mention, _Clause]] = []
     for m in mentions:
         c = clause_of(m.start)
-        if any(p <= m.start for p in c.neg_before) or any(p >= m.end for p in c.neg_after):
+        if (c.neg_before and any(p <= m.start for p in c.neg_before)) or (
+            c.neg_after and any(p >= m.end for p in c.neg_after)
+        ):
             continue  # "they don't need SSO", "SCIM is not required"
         kept.append((m, c))
     claimed = {id(c) for _, c in kept}
@@ -464,7 +547,7 @@ def _sentence_references(
             continue
         if kept and not c.custom:
             continue  # attributed to the named features above
-        if any(p <= c.end for p in c.neg_before):
+        if c.neg_before and any(p <= c.end for p in c.neg_before):
             continue
         name = _unknown_name(text, low, c.start, c.end, c.custom)
         if name is None:

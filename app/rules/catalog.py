@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from app.rules.model import Feature, LineItem, ProductMappingEntry
@@ -513,33 +514,58 @@ class Catalog:
         right = [m.span() for m in _TOKEN.finditer(low, e, hi)]
         left_words = [low[a:b] for a, b in left]
         right_words = [low[a:b] for a, b in right]
+        # Candidates with the same shape (words before and after the typo) share one window:
+        # a code-name word such as "project" has dozens of names behind it.
+        shapes: dict[tuple[int, int, str], list[int]] = {}
         for idx, pos, correction in dict.fromkeys(candidates):
-            term = self._terms[idx]
             before = pos
-            after = len(term.tokens) - pos - 1
+            after = len(self._terms[idx].tokens) - pos - 1
             if before > len(left) or after > len(right):
                 continue
-            words = left_words[len(left) - before :] + [correction] + right_words[:after]
-            # Cheap filter first: every other word must be right or one slip away.
-            if any(
-                w != t and (abs(len(w) - len(t)) > 1 or OSA.distance(w, t) > 1)
-                for w, t in zip(words, term.tokens, strict=True)
-            ):
-                continue
+            shapes.setdefault((before, after, correction), []).append(idx)
+        for (before, after, correction), idxs in shapes.items():
             spans = left[len(left) - before :] + [(s, e)] + right[:after]
             start, end = spans[0][0], spans[-1][1]
             if any(a < end and start < b and not (start <= a and b <= end) for a, b in near):
                 continue  # crosses an exactly matched name
             window = " ".join(low[a:b] for a, b in spans)
-            score = OSA.normalized_similarity(window, term.joined) * 100
-            if score < FUZZY_CUTOFF and window.endswith("s"):
-                score = OSA.normalized_similarity(window[:-1], term.joined) * 100
-            if score < FUZZY_CUTOFF:
-                continue
-            for key in term.feature_keys:
-                k = (start, end, key)
-                if k not in found or found[k].score < score:
-                    found[k] = Mention(start, end, key, text[start:end], round(score, 1), True)
+            words = left_words[len(left) - before :] + [correction] + right_words[:after]
+            if len(idxs) > 4:  # one C call over every name of the shape, below the cutoff
+                idxs = self._close_names(window, idxs)
+            for idx in idxs:
+                term = self._terms[idx]
+                # Every other word must be right or one slip away.
+                if any(
+                    w != t and (abs(len(w) - len(t)) > 1 or OSA.distance(w, t) > 1)
+                    for w, t in zip(words, term.tokens, strict=True)
+                ):
+                    continue
+                score = OSA.normalized_similarity(window, term.joined) * 100
+                if score < FUZZY_CUTOFF and window.endswith("s"):
+                    score = OSA.normalized_similarity(window[:-1], term.joined) * 100
+                if score < FUZZY_CUTOFF:
+                    continue
+                for key in term.feature_keys:
+                    k = (start, end, key)
+                    if k not in found or found[k].score < score:
+                        found[k] = Mention(start, end, key, text[start:end], round(score, 1), True)
+
+    def _close_names(self, window: str, idxs: list[int]) -> list[int]:
+        """The names among `idxs` that may reach the cutoff against `window` (or against it
+        without a final "s"), found in one rapidfuzz call; a slightly lower cutoff than the
+        one applied afterwards, so rounding never drops a name."""
+        choices = [self._terms[i].joined for i in idxs]
+        keep: set[int] = set()
+        for probe in (window, window[:-1]) if window.endswith("s") else (window,):
+            for _choice, _score, i in process.extract(
+                probe,
+                choices,
+                scorer=OSA.normalized_similarity,
+                score_cutoff=_PREFILTER,
+                limit=None,
+            ):
+                keep.add(i)
+        return [idx for i, idx in enumerate(idxs) if i in keep]
 
 
 def _longest_only(mentions: list[Mention]) -> list[Mention]:
@@ -561,3 +587,4 @@ def _is_word_char(ch: str) -> bool:
 
 
 FUZZY_CUTOFF = 85.0  # OSA similarity (0..100) a misspelt name must reach: about 1 edit per 7 chars
+_PREFILTER = FUZZY_CUTOFF / 100 - 0.01

@@ -208,56 +208,87 @@ def record_outcomes(
     now = now or utcnow()
     table = DealQueue.__table__
     rerun = table.c.rerun
-    recorded: list[RecordedOutcome] = []
+    common = {
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "finished_at": now,
+        "rerun": False,
+        "updated_at": now,
+    }
+    recorded: dict[int, RecordedOutcome] = {}
+    # Finished rows with the same kind, error and attempt number take identical values: one
+    # fenced UPDATE per group (a batch of 500 done deals is one statement, not 500).
+    groups: dict[tuple[str, str | None, int], list[QueueItem]] = {}
+    retries: list[tuple[QueueItem, Outcome, str | None]] = []
+    for item, outcome in outcomes:
+        kind = outcome.kind
+        error = (outcome.error or "")[:4000] or None
+        if kind == "retry" and item.attempts >= max_attempts:
+            kind = "dead"
+            error = f"{error or 'retry'} (gave up after {item.attempts} attempts)"
+        if kind == "retry":
+            retries.append((item, outcome, error))
+        else:
+            groups.setdefault((kind, error, item.attempts), []).append(item)
     with engine.begin() as conn:
-        for item, outcome in outcomes:
-            kind = outcome.kind
-            error = (outcome.error or "")[:4000] or None
-            if kind == "retry" and item.attempts >= max_attempts:
-                kind = "dead"
-                error = f"{error or 'retry'} (gave up after {item.attempts} attempts)"
-            common = {
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "finished_at": now,
-                "rerun": False,
-                "updated_at": now,
+        for (kind, error, attempts), items in groups.items():
+            final = "done" if kind == "done" else "dead"
+            values = {
+                **common,
+                "status": case((rerun, literal("pending")), else_=literal(final)),
+                "due_at": case((rerun, literal(now, UTCDateTime())), else_=table.c.due_at),
+                "attempts": case((rerun, literal(0)), else_=table.c.attempts),
+                "queued_at": case((rerun, literal(now, UTCDateTime())), else_=table.c.queued_at),
+                "last_error": None if kind == "done" else error,
             }
-            if kind == "retry":
-                delay = retry_delay(
-                    item.attempts,
-                    base=backoff_base,
-                    cap=backoff_cap,
-                    retry_after=outcome.retry_after,
-                    rng=rng,
+            by_id = {item.id: item for item in items}
+            for start in range(0, len(items), 500):  # SQLite caps bound parameters
+                ids = [item.id for item in items[start : start + 500]]
+                rows = conn.execute(
+                    update(table)
+                    .where(
+                        table.c.id.in_(ids),
+                        table.c.status == "running",
+                        table.c.lease_owner == owner,
+                        table.c.attempts == attempts,
+                    )
+                    .values(**values)
+                    .returning(table.c.id, table.c.status, table.c.queued_at, table.c.due_at)
                 )
-                due = now + timedelta(seconds=delay)
-                values = {**common, "status": "pending", "due_at": due, "last_error": error}
-            else:
-                final = "done" if kind == "done" else "dead"
-                values = {
-                    **common,
-                    "status": case((rerun, literal("pending")), else_=literal(final)),
-                    "due_at": case((rerun, literal(now, UTCDateTime())), else_=table.c.due_at),
-                    "attempts": case((rerun, literal(0)), else_=table.c.attempts),
-                    "queued_at": case(
-                        (rerun, literal(now, UTCDateTime())), else_=table.c.queued_at
-                    ),
-                    "last_error": None if kind == "done" else error,
-                }
+                for row in rows:
+                    # A row that is pending again had an event arrive while it ran.
+                    got = (
+                        kind
+                        if row.status != "pending"
+                        else ("rerun" if kind == "done" else "dead_rerun")
+                    )
+                    recorded[row.id] = RecordedOutcome(
+                        by_id[row.id], got, row.queued_at, row.due_at
+                    )
+        for item, outcome, error in retries:
+            delay = retry_delay(
+                item.attempts,
+                base=backoff_base,
+                cap=backoff_cap,
+                retry_after=outcome.retry_after,
+                rng=rng,
+            )
+            values = {
+                **common,
+                "status": "pending",
+                "due_at": now + timedelta(seconds=delay),
+                "last_error": error,
+            }
             row = conn.execute(
                 update(table)
                 .where(_held(item, owner))
                 .values(**values)
-                .returning(table.c.status, table.c.queued_at, table.c.due_at)
+                .returning(table.c.queued_at, table.c.due_at)
             ).first()
-            if row is None:
-                recorded.append(RecordedOutcome(item, "stale"))
-                continue
-            if kind != "retry" and row.status == "pending":
-                kind = "rerun" if kind == "done" else "dead_rerun"
-            recorded.append(RecordedOutcome(item, kind, row.queued_at, row.due_at))
-    return recorded
+            if row is not None:
+                recorded[item.id] = RecordedOutcome(item, "retry", row.queued_at, row.due_at)
+    # In the order given; a row no longer held by this owner is stale (its outcome dropped).
+    return [recorded.get(item.id) or RecordedOutcome(item, "stale") for item, _ in outcomes]
 
 
 def extend_leases(

@@ -189,17 +189,29 @@ def on_features_changed(session: Session, feature_keys: Iterable[str]) -> list[t
 
 def pending_followups(session: Session, crm: str, deal_id: str) -> dict[str, TaskSpec]:
     """Flagged entries whose task is not made yet, keyed `commitment:<id>`."""
-    entries = session.execute(
-        select(Commitment)
-        .where(
-            Commitment.crm == crm,
-            Commitment.deal_id == deal_id,
-            Commitment.flagged_at.is_not(None),
-            Commitment.task_requested.is_(False),
-        )
-        .order_by(Commitment.id)
-    ).scalars()
-    return {f"{FOLLOWUP_PREFIX}{e.id}": _task(e) for e in entries}
+    return pending_followups_many(session, crm, [deal_id]).get(deal_id, {})
+
+
+def pending_followups_many(
+    session: Session, crm: str, deal_ids: Sequence[str]
+) -> dict[str, dict[str, TaskSpec]]:
+    """`pending_followups` for a whole claimed batch in one query: deal id → followups."""
+    found: dict[str, dict[str, TaskSpec]] = {}
+    ids = list(deal_ids)
+    for start in range(0, len(ids), 500):  # SQLite caps bound parameters
+        entries = session.execute(
+            select(Commitment)
+            .where(
+                Commitment.crm == crm,
+                Commitment.deal_id.in_(ids[start : start + 500]),
+                Commitment.flagged_at.is_not(None),
+                Commitment.task_requested.is_(False),
+            )
+            .order_by(Commitment.id)
+        ).scalars()
+        for e in entries:
+            found.setdefault(e.deal_id, {})[f"{FOLLOWUP_PREFIX}{e.id}"] = _task(e)
+    return found
 
 
 def mark_followups_created(session: Session, crm: str, deal_id: str, keys: Sequence[str]) -> None:

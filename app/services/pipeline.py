@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 import structlog
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, insert, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -108,15 +108,21 @@ class DealPipeline:
         plans: list[DealWriteBack] = []
         with session_scope(self.engine) as session:
             context = EvaluationContext.load(session, crm, deal_ids, now)
-            for item in items:
-                snapshot = snapshots.get(item.deal_id)
-                if snapshot is None:
-                    untrack(session, crm, item.deal_id)
-                    continue
-                deal, result, evaluation = evaluate_and_store(
-                    session, context, snapshot, trigger=item.reason
+            present = {d: snap for d, snap in snapshots.items() if snap is not None}
+            for deal_id in deal_ids:
+                if snapshots.get(deal_id) is None:
+                    untrack(session, crm, deal_id)
+            reasons = {item.deal_id: item.reason for item in items}
+            evaluated = evaluate_and_store_many(
+                session, context, list(present.values()), triggers=reasons
+            )
+            from app.services import ledger
+
+            followups = ledger.pending_followups_many(session, crm, list(present))
+            for deal, snapshot, result in evaluated:
+                plan = self._plan_write(
+                    deal, snapshot, result, now, followups.get(deal.deal_id, {})
                 )
-                plan = self._plan_write(session, deal, snapshot, result, now)
                 if plan is not None:
                     plans.append(plan)
 
@@ -126,13 +132,21 @@ class DealPipeline:
         results = connector.write_back(plans)
         item_by_deal = {item.deal_id: item for item in items}
         with session_scope(self.engine) as session:
+            deals = {
+                d.deal_id: d
+                for d in session.exec(
+                    select(Deal).where(
+                        Deal.crm == crm, Deal.deal_id.in_([p.deal_id for p in plans])
+                    )
+                )
+            }
             for plan in plans:
                 result = results.get(plan.deal_id)
                 item = item_by_deal[plan.deal_id]
                 if result is None:
                     outcomes[item.id] = Outcome("retry", error="connector returned no outcome")
                     continue
-                record_write(session, plan, result, now)
+                record_write(session, plan, result, now, deals[plan.deal_id])
                 if result.error is not None:
                     outcomes[item.id] = Outcome.from_exception(result.error)
         return outcomes
@@ -141,14 +155,13 @@ class DealPipeline:
 
     def _plan_write(
         self,
-        session: Session,
         deal: Deal,
         snapshot: DealSnapshot,
         result: EvaluationResult,
         now: datetime,
+        followups: dict[str, TaskSpec],
     ) -> DealWriteBack | None:
         from app.rules.messages import note_text, summary_text, task_text
-        from app.services import ledger
 
         task = None
         if result.status != VerdictStatus.clear:
@@ -169,7 +182,6 @@ class DealPipeline:
         # none: the task it creates already carries the full findings (one CRM call fewer).
         changed = deal.written_verdict is not None and result.status.value != deal.written_verdict
         note = note_text(result, snapshot) if changed else None
-        followups = ledger.pending_followups(session, deal.crm, deal.deal_id)
         # A blocked deal sitting in a won stage must reach the connector even when nothing we
         # show has changed: the guard (revert, or the CRM's own rule) acts there.
         guard = result.status == VerdictStatus.blocked and snapshot.stage.is_won
@@ -226,14 +238,9 @@ def _task_from_written(written: dict) -> dict | None:
 
 
 def record_write(
-    session: Session, plan: DealWriteBack, result: WriteOutcome, now: datetime
+    session: Session, plan: DealWriteBack, result: WriteOutcome, now: datetime, deal: Deal
 ) -> None:
     """Remember what the CRM holds now, so the next evaluation writes only differences."""
-    from app.services import ledger
-
-    deal = session.exec(
-        select(Deal).where(Deal.crm == plan.crm, Deal.deal_id == plan.deal_id)
-    ).one()
     if result.task_id:
         deal.crm_task_id = result.task_id
         deal.crm_task_open = result.task_open
@@ -248,6 +255,8 @@ def record_write(
         deal.written_verdict = plan.status.value
         deal.written_at = now
     if result.followups_created:
+        from app.services import ledger
+
         ledger.mark_followups_created(
             session, plan.crm, plan.deal_id, list(result.followups_created)
         )
@@ -362,27 +371,64 @@ def evaluate_and_store(
     *,
     trigger: str,
 ) -> tuple[Deal, EvaluationResult, Evaluation]:
-    """Upsert the deal from its snapshot, evaluate it, store the evaluation and dependencies."""
+    """Upsert one deal from its snapshot, evaluate it, store the evaluation and dependencies."""
+    ((deal, _snapshot, result),) = evaluate_and_store_many(
+        session, context, [snapshot], triggers={snapshot.deal_id: trigger}
+    )
+    return deal, result, session.get(Evaluation, deal.last_evaluation_id)
+
+
+def evaluate_and_store_many(
+    session: Session,
+    context: EvaluationContext,
+    snapshots: Sequence[DealSnapshot],
+    *,
+    triggers: dict[str, str],
+) -> list[tuple[Deal, DealSnapshot, EvaluationResult]]:
+    """Upsert deals (one crm) from fresh snapshots, evaluate, store evaluations and dependencies.
+
+    Batched for a claim: one select of the deals, one flush for all evaluations, one rewrite of
+    the dependency index. Every snapshot here is fresh, so the index rows (which copy deal
+    facts) are always rewritten.
+    """
     from app.rules.engine import evaluate
     from app.services import ledger
 
-    deal = session.exec(
-        select(Deal).where(Deal.crm == snapshot.crm, Deal.deal_id == snapshot.deal_id)
-    ).first()
-    was_won = bool(deal and deal.is_won)
-    if deal is None:
-        deal = Deal(crm=snapshot.crm, deal_id=snapshot.deal_id)
-    apply_snapshot(deal, snapshot, context.now)
-    result = evaluate(
-        snapshot,
-        context.catalog,
-        context.rules,
-        approvals=context.grants.get(snapshot.deal_id, []),
-        today=context.today,
-    )
-    evaluation = _store_result(session, deal, result, trigger=trigger, context=context)
-    ledger.on_evaluated(session, deal, snapshot, result, was_won=was_won)
-    return deal, result, evaluation
+    if not snapshots:
+        return []
+    crm = snapshots[0].crm
+    ids = [s.deal_id for s in snapshots]
+    deals: dict[str, Deal] = {}
+    for start in range(0, len(ids), CHUNK):
+        for d in session.exec(
+            select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(ids[start : start + CHUNK]))
+        ):
+            deals[d.deal_id] = d
+    done: list[tuple[Deal, DealSnapshot, EvaluationResult, Evaluation, bool]] = []
+    for snapshot in snapshots:
+        deal = deals.get(snapshot.deal_id) or Deal(crm=crm, deal_id=snapshot.deal_id)
+        was_won = bool(deal.is_won)
+        apply_snapshot(deal, snapshot, context.now)
+        result = evaluate(
+            snapshot,
+            context.catalog,
+            context.rules,
+            approvals=context.grants.get(snapshot.deal_id, []),
+            today=context.today,
+        )
+        evaluation = _new_evaluation(
+            deal, result, trigger=triggers.get(snapshot.deal_id, "webhook"), context=context
+        )
+        session.add(deal)
+        session.add(evaluation)
+        done.append((deal, snapshot, result, evaluation, was_won))
+    session.flush()  # ids for new deals and evaluations, in one round
+    for deal, _snapshot, result, evaluation, _was_won in done:
+        _apply_evaluation(session, deal, result, evaluation, context, references_changed=False)
+    replace_dependencies_many(session, [(deal, result) for deal, _s, result, _e, _w in done])
+    for deal, snapshot, result, _evaluation, was_won in done:
+        ledger.on_evaluated(session, deal, snapshot, result, was_won=was_won)
+    return [(deal, snapshot, result) for deal, snapshot, result, _e, _w in done]
 
 
 def _store_result(
@@ -438,19 +484,35 @@ def _apply_evaluation(
 
 
 def replace_dependencies(session: Session, deal: Deal, result: EvaluationResult) -> None:
-    """Rebuild the deal → feature index rows for this deal from its latest references.
+    """Rebuild the deal → feature index rows for this deal from its latest references."""
+    replace_dependencies_many(session, [(deal, result)])
 
-    The rows also carry the deal facts exposure reads (`queries.dependency_rows`), so this runs
-    whenever those facts may have changed: every evaluation that applied a fresh snapshot
-    (`evaluate_and_store` always passes references_changed=True). Re-evaluations from the
-    stored snapshot do not change the facts and skip it when the references are unchanged.
+
+def replace_dependencies_many(
+    session: Session, evaluated: Sequence[tuple[Deal, EvaluationResult]]
+) -> None:
+    """Rebuild the deal → feature index rows of these deals (one crm) from their references.
+
+    The rows also carry the deal facts exposure reads (`queries.dependency_values`), so this
+    runs whenever those facts may have changed: every evaluation of a fresh snapshot.
+    Re-evaluations from the stored snapshot do not change the facts and skip it when the
+    references are unchanged. Core inserts: no ORM objects for rows nobody reads back here.
     """
-    from app.services.queries import dependency_rows
+    from app.services.queries import dependency_values
 
-    session.execute(
-        delete(DealFeature).where(DealFeature.crm == deal.crm, DealFeature.deal_id == deal.deal_id)
-    )
-    session.add_all(dependency_rows(deal, result.references))
+    if not evaluated:
+        return
+    crm = evaluated[0][0].crm
+    ids = [deal.deal_id for deal, _ in evaluated]
+    for start in range(0, len(ids), CHUNK):
+        session.execute(
+            delete(DealFeature).where(
+                DealFeature.crm == crm, DealFeature.deal_id.in_(ids[start : start + CHUNK])
+            )
+        )
+    rows = [v for deal, result in evaluated for v in dependency_values(deal, result.references)]
+    if rows:
+        session.execute(insert(DealFeature), rows)
 
 
 def untrack(session: Session, crm: str, deal_id: str) -> None:
@@ -541,7 +603,10 @@ def reevaluate_stored(
             if verdict_changed:
                 changed.append(deal.deal_id)
         session.flush()  # one round of inserts for the chunk's evaluations
-        for deal, result, evaluation, refs_changed in pending:
-            _apply_evaluation(session, deal, result, evaluation, context, refs_changed)
+        for deal, result, evaluation, _refs_changed in pending:
+            _apply_evaluation(session, deal, result, evaluation, context, False)
+        replace_dependencies_many(
+            session, [(deal, result) for deal, result, _e, refs_changed in pending if refs_changed]
+        )
         session.flush()
     return changed

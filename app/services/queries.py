@@ -26,7 +26,6 @@ from sqlalchemy import (
     select,
     text,
     true,
-    tuple_,
     union_all,
 )
 from sqlalchemy import null as sa_null
@@ -390,12 +389,14 @@ def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tu
         keys = [tuple(r) for r in session.execute(stmt)]
         if not keys:
             return total, []
-        by_key = {
-            (d.crm, d.deal_id): d
-            for d in session.execute(
-                select(Deal).where(tuple_(Deal.crm, Deal.deal_id).in_(keys))
-            ).scalars()
-        }
+        ids_by_crm: dict[str, list[str]] = {}
+        for crm, deal_id in keys:
+            ids_by_crm.setdefault(crm, []).append(deal_id)
+        # One IN list per CRM: SQLite probes uq_deal_crm_deal for these, not for row values.
+        page_deals = select(Deal).where(
+            or_(*(and_(Deal.crm == crm, Deal.deal_id.in_(ids)) for crm, ids in ids_by_crm.items()))
+        )
+        by_key = {(d.crm, d.deal_id): d for d in session.execute(page_deals).scalars()}
         return total, [by_key[k] for k in keys if k in by_key]
     order_sorts = {**DEAL_SORTS, **DEPENDANT_SORTS} if copied else DEAL_SORTS
     conds = [*rows, *_deal_conditions(replace(filters, feature=None))]

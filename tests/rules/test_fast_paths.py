@@ -1,16 +1,21 @@
-"""The fast forms of the sentence regexes find exactly what the plain forms find.
+"""The fast paths give exactly what the plain forms give.
 
 Cue and date patterns are searched with a consumed non-word character and a look-ahead of their
-possible first characters in front (so `re` skips most of the text in C), and sentence starts
-are found with `str.rfind`. These tests compare them with the plain patterns on messy text."""
+possible first characters in front (so `re` skips most of the text in C), sentence starts are
+found with `str.rfind`, and rule predicates are generated as one Python function per rule.
+These tests compare each with the plain form on messy or generated input."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.rules.engine import REFS, _compile, _generated_predicate, deal_values, reference_values
+from app.rules.model import DealSnapshot
 from app.rules.references import (
     _BOUNDARY,
     _CUES,
@@ -19,7 +24,11 @@ from app.rules.references import (
     _lookahead,
     _sentence_span,
     _WordStartPattern,
+    find_references,
 )
+from app.rules.schema import FIELDS, OPS_BY_KIND, Condition
+
+from .test_properties import CATALOG, conditions, deal_conditions, snapshots
 
 WORDS = [
     "we", "will", "have", "we'll", "we\u2019ll", "build", "it", "custom", "connector", "by", "q3",
@@ -78,3 +87,66 @@ def test_sentence_start_is_the_last_boundary_before_the_hit(text: str, data: st.
         a += 1
     span = _sentence_span(text, text, start, start)
     assert span[0] == min(a, span[1])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    snapshot=snapshots,
+    when=st.one_of(conditions, deal_conditions),
+    today=st.dates(date(2, 1, 1), date(9998, 12, 31)),
+)
+def test_generated_predicates_agree_with_the_closures(
+    snapshot: DealSnapshot, when: dict, today: date
+) -> None:
+    node = Condition.model_validate(when)
+    generated = _generated_predicate(node)
+    assert generated is not None
+    closure = _compile(node)[0]
+    refs = find_references(snapshot, CATALOG, today=today)
+    deal = deal_values(snapshot, today)
+    values = [reference_values(r, CATALOG.get(r.feature_key)) for r in refs]
+    deal[REFS] = values
+    for r in [None, *values]:
+        try:
+            expected = bool(closure(r, deal))
+        except TypeError:
+            with pytest.raises(TypeError):
+                generated(r, deal)
+            continue
+        assert bool(generated(r, deal)) == expected
+
+
+def test_generated_predicates_keep_literals_out_of_the_source() -> None:
+    node = Condition.model_validate(
+        {"field": "feature.name", "op": "eq", "value": "x') or __import__('os') or ('"}
+    )
+    predicate = _generated_predicate(node)
+    assert predicate is not None
+    assert predicate({"feature.name": "x') or __import__('os') or ('"}, {}) is True
+    assert predicate({"feature.name": "x"}, {}) is False
+
+
+@pytest.mark.parametrize(
+    ("field", "literal", "values"),
+    [
+        ("reference.score", 80, [None, 79.0, 80.0, 81.0]),
+        ("feature.target_date", "2027-03-01", [None, date(2027, 2, 28), date(2027, 3, 1)]),
+        ("deal.close_date", "2027-03-01", [None, date(2027, 3, 1), date(2027, 3, 2)]),
+        ("feature.availability", "beta", [None, "beta", "never"]),
+        ("reference.is_commitment", True, [None, True, False]),
+    ],
+)
+def test_generated_predicates_agree_at_the_boundaries(field: str, literal, values: list) -> None:
+    kind = FIELDS[field].kind
+    for op in OPS_BY_KIND[kind]:
+        node = {"field": field, "op": op}
+        if op in ("in", "not_in"):
+            node["value"] = [literal]
+        elif op not in ("is_null", "not_null"):
+            node["value"] = literal
+        condition = Condition.model_validate(node)
+        generated, closure = _generated_predicate(condition), _compile(condition)[0]
+        assert generated is not None
+        for value in values:
+            r, d = {field: value}, {field: value}
+            assert bool(generated(r, d)) == bool(closure(r, d)), (op, value)

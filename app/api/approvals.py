@@ -51,7 +51,13 @@ class ApprovalCreate(BaseModel):
 
     crm: str = Field(min_length=1, max_length=32)
     deal_id: str = Field(min_length=1, max_length=64)
-    feature_key: str = Field(min_length=1, max_length=128)
+    feature_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="the feature whose finding is approved; omit for an off-roadmap promise "
+        "(then rule_id is required)",
+    )
     rule_id: str | None = Field(default=None, max_length=64, description="only this rule's finding")
     promised_date: date | None = None
     reason: str = Field(min_length=3, max_length=4000)

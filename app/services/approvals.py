@@ -78,7 +78,7 @@ def create_approval(
     approver: str,
     crm: str,
     deal_id: str,
-    feature_key: str,
+    feature_key: str | None,
     rule_id: str | None,
     promised_date: date | None,
     reason: str,
@@ -96,30 +96,46 @@ def create_approval(
             "expires_at is in the past: an approval must expire in the future",
             details={"field": "expires_at", "value": expires_at.isoformat()},
         )
-    referenced = session.execute(
-        select(DealFeature.id)
-        .where(
-            DealFeature.crm == crm,
-            DealFeature.deal_id == deal_id,
-            DealFeature.feature_key == feature_key,
-        )
-        .limit(1)
-    ).first()
-    if referenced is None:
-        raise Invalid(
-            f"deal '{deal_id}' does not reference feature '{feature_key}'",
-            details={"field": "feature_key", "value": feature_key},
-        )
-    if rule_id is not None and not _has_finding(session, deal, feature_key, rule_id):
-        raise Invalid(
-            f"deal '{deal_id}' has no finding of rule '{rule_id}' on feature '{feature_key}'",
-            details={"field": "rule_id", "value": rule_id},
-        )
+    if feature_key is None:
+        # An off-roadmap promise names no feature; the grant is scoped by its rule alone (the
+        # engine lets a feature-less grant cover every feature-less finding of that rule).
+        if rule_id is None:
+            raise Invalid(
+                "rule_id is required when feature_key is omitted (an off-roadmap promise)",
+                details={"field": "rule_id"},
+            )
+        if not _has_finding(session, deal, None, rule_id):
+            raise Invalid(
+                f"deal '{deal_id}' has no off-roadmap finding of rule '{rule_id}'",
+                details={"field": "rule_id", "value": rule_id},
+            )
+    else:
+        referenced = session.execute(
+            select(DealFeature.id)
+            .where(
+                DealFeature.crm == crm,
+                DealFeature.deal_id == deal_id,
+                DealFeature.feature_key == feature_key,
+            )
+            .limit(1)
+        ).first()
+        if referenced is None:
+            raise Invalid(
+                f"deal '{deal_id}' does not reference feature '{feature_key}'",
+                details={"field": "feature_key", "value": feature_key},
+            )
+        if rule_id is not None and not _has_finding(session, deal, feature_key, rule_id):
+            raise Invalid(
+                f"deal '{deal_id}' has no finding of rule '{rule_id}' on feature '{feature_key}'",
+                details={"field": "rule_id", "value": rule_id},
+            )
     duplicate = session.execute(
         select(Approval.id).where(
             Approval.crm == crm,
             Approval.deal_id == deal_id,
-            Approval.feature_key == feature_key,
+            Approval.feature_key.is_(None)
+            if feature_key is None
+            else Approval.feature_key == feature_key,
             Approval.rule_id.is_(None) if rule_id is None else Approval.rule_id == rule_id,
             *_active(now),
         )
@@ -252,7 +268,7 @@ def list_approvals(
     return conds
 
 
-def _has_finding(session: Session, deal: Deal, feature_key: str, rule_id: str) -> bool:
+def _has_finding(session: Session, deal: Deal, feature_key: str | None, rule_id: str) -> bool:
     if deal.last_evaluation_id is None:
         return False
     evaluation = session.get(Evaluation, deal.last_evaluation_id)

@@ -27,7 +27,7 @@ from app.models import (
     TestCrmDeal,
     utcnow,
 )
-from app.rules.model import DealSnapshot, LineItem, Stage
+from app.rules.model import DealSnapshot, LineItem, Note, Stage
 from app.services.approvals import expire_approvals
 from app.services.pipeline import DealPipeline
 
@@ -172,3 +172,31 @@ def test_only_approvers_and_admins_approve_or_revoke(web, pipeline, api_key):
     r = web.post("/api/v1/approvals", json=_body(), headers=api_key("admin"))
     assert r.status_code == 201
     assert web.post("/api/v1/approvals/999/revoke", headers=api_key("approver")).status_code == 404
+
+
+def test_an_off_roadmap_promise_is_approved_by_its_rule(web, engine, crm, pipeline, api_key):
+    crm.put_deal(
+        DealSnapshot(
+            crm="test", deal_id="D1", name="Acme", stage=OPEN, amount=Decimal("50000"),
+            close_date=date.today() + timedelta(days=30), owner_id="owner-1",
+            notes=[Note(id="n1", body="We promised we'll build them a custom connector for SAP.")],
+        )
+    )  # fmt: skip
+    pipeline.process([QueueItem(id=3, crm="test", deal_id="D1", attempts=1, reason="webhook")])
+    verdict, findings, _, _ = _state(engine)
+    off_roadmap = [f for f in findings if f["feature_key"] is None and f["severity"] == "block"]
+    assert verdict == "blocked" and off_roadmap
+
+    missing_rule = _body(feature_key=None)
+    r = web.post("/api/v1/approvals", json=missing_rule, headers=api_key("approver"))
+    assert r.status_code == 422 and "rule_id is required" in r.json()["error"]["message"]
+
+    rule_id = off_roadmap[0]["rule_id"]
+    r = web.post("/api/v1/approvals", json=_body(feature_key=None, rule_id=rule_id),
+                 headers=api_key("approver", name="pat"))  # fmt: skip
+    assert r.status_code == 201, r.text
+    verdict, findings, _, _ = _state(engine)
+    assert verdict != "blocked"
+    assert all(
+        f["approved"] for f in findings if f["feature_key"] is None and f["rule_id"] == rule_id
+    )

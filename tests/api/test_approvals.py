@@ -197,6 +197,5 @@ def test_an_off_roadmap_promise_is_approved_by_its_rule(web, engine, crm, pipeli
     assert r.status_code == 201, r.text
     verdict, findings, _, _ = _state(engine)
     assert verdict != "blocked"
-    assert all(
-        f["approved"] for f in findings if f["feature_key"] is None and f["rule_id"] == rule_id
-    )
+    covered = [f for f in findings if f["feature_key"] is None and f["rule_id"] == rule_id]
+    assert covered and all(f["approved"] and f["approved_by"] == "pat" for f in covered)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 17:36:27.166402
+Create Date: 2026-11-25
 """
 from __future__ import annotations
 
@@ -145,11 +145,24 @@ def upgrade() -> None:
     sa.Column('is_commitment', sa.Boolean(), nullable=False),
     sa.Column('promised_date', sa.Date(), nullable=True),
     sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('is_primary', sa.Boolean(), nullable=False),
+    sa.Column('deal_open', sa.Boolean(), nullable=False),
+    sa.Column('pipeline', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('stage_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('stage_label', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('owner_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('close_date', sa.Date(), nullable=True),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('probability', sa.Float(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('deal_feature', schema=None) as batch_op:
+        batch_op.create_index('ix_deal_feature_by_deal', ['deal_open', 'is_primary', 'crm', 'deal_id', 'feature_key', 'amount', 'probability', 'pipeline', 'owner_id', 'owner_name', 'close_date'], unique=False)
         batch_op.create_index('ix_deal_feature_deal', ['crm', 'deal_id'], unique=False)
+        batch_op.create_index('ix_deal_feature_dependants', ['feature_key', 'is_primary', 'deal_open', 'amount', 'crm', 'deal_id'], unique=False)
         batch_op.create_index('ix_deal_feature_feature', ['feature_key'], unique=False)
+        batch_op.create_index('ix_deal_feature_open', ['deal_open', 'is_primary', 'feature_key', 'pipeline', 'stage_id', 'stage_label', 'amount', 'probability', 'crm', 'owner_id', 'owner_name', 'close_date'], unique=False)
 
     op.create_table('deal_queue',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -271,6 +284,39 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('rule_id', 'version', name='uq_rule_version')
     )
+    op.create_table('test_crm_deal',
+    sa.Column('deal_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('snapshot', sa.JSON(), nullable=False),
+    sa.Column('properties', sa.JSON(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('deal_id')
+    )
+    op.create_table('test_crm_note',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deal_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('test_crm_note', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_test_crm_note_deal_id'), ['deal_id'], unique=False)
+
+    op.create_table('test_crm_task',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deal_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('open', sa.Boolean(), nullable=False),
+    sa.Column('followup_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('created_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('test_crm_task', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_test_crm_task_deal_id'), ['deal_id'], unique=False)
+
     op.create_table('webhook_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -308,6 +354,15 @@ def downgrade() -> None:
 
     op.drop_table('write_back_log')
     op.drop_table('webhook_event')
+    with op.batch_alter_table('test_crm_task', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_test_crm_task_deal_id'))
+
+    op.drop_table('test_crm_task')
+    with op.batch_alter_table('test_crm_note', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_test_crm_note_deal_id'))
+
+    op.drop_table('test_crm_note')
+    op.drop_table('test_crm_deal')
     op.drop_table('rule_version')
     op.drop_table('rule')
     op.drop_table('roadmap_source')
@@ -326,8 +381,11 @@ def downgrade() -> None:
 
     op.drop_table('deal_queue')
     with op.batch_alter_table('deal_feature', schema=None) as batch_op:
+        batch_op.drop_index('ix_deal_feature_open')
         batch_op.drop_index('ix_deal_feature_feature')
+        batch_op.drop_index('ix_deal_feature_dependants')
         batch_op.drop_index('ix_deal_feature_deal')
+        batch_op.drop_index('ix_deal_feature_by_deal')
 
     op.drop_table('deal_feature')
     with op.batch_alter_table('deal', schema=None) as batch_op:

@@ -385,6 +385,18 @@ _PY_OPS = {
 _MAX_GENERATED_DEPTH = 40
 
 
+def _shifted(value: Any, delta: timedelta) -> Any:
+    """`value + delta` for a date, None when missing or out of range (never true then)."""
+    if value is None:
+        return None
+    if not delta:
+        return value
+    try:
+        return value + delta
+    except OverflowError:
+        return None
+
+
 def _generated_predicate(node: Condition) -> Predicate | None:
     """The predicate of `node` as one generated Python function: comparisons with literals,
     and/or/not inline, anything else (quantifiers, counts, field-to-field comparisons) called as
@@ -398,6 +410,12 @@ def _generated_predicate(node: Condition) -> Predicate | None:
         namespace[name] = value
         return name
 
+    def getter(name: str) -> str:
+        key = const(name)
+        if FIELDS[name].scope == "reference":
+            return f"(r.get({key}) if r is not None else None)"
+        return f"d.get({key})"
+
     def expr(node: Condition, depth: int) -> str:
         if depth > _MAX_GENERATED_DEPTH:
             raise RecursionError
@@ -407,15 +425,33 @@ def _generated_predicate(node: Condition) -> Predicate | None:
             return "(" + " or ".join(["False", *(expr(c, depth + 1) for c in node.any_)]) + ")"
         if node.not_ is not None:
             return f"(not {expr(node.not_, depth + 1)})"
+        if node.any_reference is not None:
+            inner = expr(node.any_reference, depth + 1)
+            return f"any({inner} for r in (d.get({const(REFS)}) or ()))"
+        if node.all_references is not None:
+            inner = expr(node.all_references, depth + 1)
+            refs = f"(d.get({const(REFS)}) or ())"
+            return f"(bool({refs}) and all({inner} for r in {refs}))"
+        if node.count_references is not None:
+            count = node.count_references
+            refs = f"(d.get({const(REFS)}) or ())"
+            if count.where is None:
+                number = f"len({refs})"
+            else:
+                number = f"sum(1 for r in {refs} if {expr(count.where, depth + 1)})"
+            return f"(float({number}) {_PY_OPS[count.op]} {const(float(count.value))})"
         name, op = node.field, node.op
-        if name is None or op is None or isinstance(node.value, FieldRef):
+        if name is None or op is None:
             return f"{const(_compile(node)[0])}(r, d)"
-        key = const(name)
-        get = (
-            f"(r.get({key}) if r is not None else None)"
-            if FIELDS[name].scope == "reference"
-            else f"d.get({key})"
-        )
+        get = getter(name)
+        if isinstance(node.value, FieldRef):
+            other = getter(node.value.field)
+            if FIELDS[name].kind == "date":
+                delta = const(timedelta(days=node.value.offset_days))
+                other = f"{const(_shifted)}({other}, {delta})"
+            return (
+                f"((a := {get}) is not None and (b := {other}) is not None and a {_PY_OPS[op]} b)"
+            )
         if op == "is_null":
             return f"({get} is None)"
         if op == "not_null":

@@ -150,3 +150,46 @@ def test_generated_predicates_agree_at_the_boundaries(field: str, literal, value
         for value in values:
             r, d = {field: value}, {field: value}
             assert bool(generated(r, d)) == bool(closure(r, d)), (op, value)
+
+
+@pytest.mark.parametrize("offset", [-30, 0, 30])
+def test_generated_field_comparisons_agree_at_the_boundaries(offset: int) -> None:
+    close = date(2027, 3, 1)
+    shifted = date.fromordinal(close.toordinal() + offset)
+    targets = [None, shifted.replace(day=1) if shifted.day > 1 else shifted, shifted]
+    targets.append(date.fromordinal(shifted.toordinal() + 1))
+    for op in OPS_BY_KIND["date"]:
+        if op in ("in", "not_in", "is_null", "not_null"):
+            continue
+        condition = Condition.model_validate(
+            {
+                "field": "feature.target_date",
+                "op": op,
+                "value": {"field": "deal.close_date", "offset_days": offset},
+            }
+        )
+        generated, closure = _generated_predicate(condition), _compile(condition)[0]
+        assert generated is not None
+        for target in targets:
+            for close_date in (close, None, date.max):  # date.max + offset overflows
+                r, d = {"feature.target_date": target}, {"deal.close_date": close_date}
+                assert bool(generated(r, d)) == bool(closure(r, d)), (op, target, close_date)
+
+
+def test_generated_reference_counts_agree() -> None:
+    refs = [{"reference.is_commitment": flag} for flag in (True, True, False)]
+    for op in ("eq", "ne", "lt", "lte", "gt", "gte"):
+        for value in (1, 2, 3):
+            condition = Condition.model_validate(
+                {
+                    "count_references": {
+                        "where": {"field": "reference.is_commitment", "op": "eq", "value": True},
+                        "op": op,
+                        "value": value,
+                    }
+                }
+            )
+            generated, closure = _generated_predicate(condition), _compile(condition)[0]
+            assert generated is not None
+            for d in ({REFS: refs}, {REFS: []}, {}):
+                assert bool(generated(None, d)) == bool(closure(None, d)), (op, value, d)

@@ -524,22 +524,24 @@ def _sentence_references(
         question = c.question
         commitment = not question and (c.promise or orphan_promise)
         promised = promised_in(c) if commitment else None
-        refs.append(
-            _reference(
+        feature = catalog.get(m.feature_key)
+        refs.append(  # every field, in declaration order
+            trusted_model(
+                FeatureReference,
                 _NOTE_FIELDS,
-                feature_key=m.feature_key,
-                feature_name=feature.name
-                if (feature := catalog.get(m.feature_key))
-                else m.feature_key,
-                source="note",
-                source_id=note.id,
-                evidence=evidence,
-                score=m.score,
-                is_commitment=commitment,
-                is_question=question,
-                custom_build=commitment and c.custom,
-                promised_date=promised,
-                matched_text=m.matched_text,
+                {
+                    "feature_key": m.feature_key,
+                    "feature_name": feature.name if feature else m.feature_key,
+                    "source": "note",
+                    "source_id": note.id,
+                    "evidence": evidence,
+                    "score": m.score,
+                    "is_commitment": commitment,
+                    "is_question": question,
+                    "custom_build": commitment and c.custom,
+                    "promised_date": promised,
+                    "matched_text": m.matched_text,
+                },
             )
         )
     for c in clauses:

@@ -289,7 +289,7 @@ class EvaluationContext:
         self.rules = rules
         self.grants = grants
         self.now = now
-        self.rules_version = rules_fingerprint(rules)
+        self.rules_version = rules_version(rules)
 
     @classmethod
     def load(
@@ -309,7 +309,8 @@ class EvaluationContext:
         return self.now.date()
 
 
-def rules_fingerprint(rules) -> str:
+def rules_version(rules) -> str:
+    """A short id of the rule set (ids and versions) recorded on each evaluation."""
     ids = ",".join(sorted(f"{r.id}@{r.version}" for r in rules))
     return hashlib.sha256(ids.encode()).hexdigest()[:16]
 

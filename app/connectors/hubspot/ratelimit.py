@@ -1,21 +1,31 @@
-"""A per-portal token bucket: HubSpot's limits are per account, shared by every app in it.
+"""A per-portal call budget: HubSpot's limits are per account, shared by every app in it.
 
-Buckets live in a process-wide registry keyed by portal (or token fingerprint), so every
-connector instance in the process draws from the same budget. Capacity is the documented burst
-(requests per 10 s); tokens refill continuously. Waits are short (at most a few seconds); a
-longer wait becomes a TransientError so the deal queue, not a sleeping thread, owns it.
+HubSpot allows at most N calls in any rolling 10 s window (TEN_SECONDLY_ROLLING). A token bucket
+of capacity N refilling N/10 per second lets 2N through in some 10 s window (a full burst, then a
+window of refill), so this is a sliding-window log instead: the send times of the last N calls;
+call N+1 waits until the oldest of them is 10 s old. Budgets live in a process-wide registry
+keyed by portal (or token fingerprint), so every connector instance in the process draws from
+the same budget. Waits are short (at most a few seconds); a longer wait becomes a TransientError
+so the deal queue, not a sleeping thread, owns it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from app.connectors.base import TransientError
 
+WINDOW = 10.0
+# Waits end a millisecond past the window: clock jitter must not squeeze in one call too many.
+MARGIN = 0.001
+
 
 class TokenBucket:
+    """At most `per_10s` acquisitions in any rolling 10 s window, plus 429 pauses."""
+
     def __init__(
         self,
         per_10s: int,
@@ -25,49 +35,40 @@ class TokenBucket:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.capacity = float(per_10s)
-        self.rate = per_10s / 10.0
-        self.tokens = float(per_10s)
+        self.limit = int(per_10s)
         self.max_wait = max_wait
         self._clock = clock
         self._sleep = sleep
-        self._updated = clock()
+        self._sent: deque[float] = deque()
         self._blocked_until = 0.0
         self._lock = threading.Lock()
         self.waited = 0.0
 
-    def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self._updated) * self.rate)
-        self._updated = now
-
     def block_for(self, seconds: float) -> None:
-        """HubSpot said 429: empty the bucket and stop everyone in this process for a while."""
+        """HubSpot said 429: stop everyone in this process for a while."""
         with self._lock:
-            now = self._clock()
-            self._refill(now)
-            self.tokens = 0.0
-            self._blocked_until = max(self._blocked_until, now + seconds)
+            self._blocked_until = max(self._blocked_until, self._clock() + seconds)
+
+    def _wait(self, seconds: float, reason: str) -> None:
+        if seconds > self.max_wait:
+            raise TransientError(f"HubSpot rate limit: {reason}", retry_after=seconds)
+        self._sleep(seconds)
+        self.waited += seconds
 
     def acquire(self) -> None:
+        # Holding the lock while sleeping is deliberate: callers queue up in order.
         with self._lock:
             now = self._clock()
             if self._blocked_until > now:
-                wait = self._blocked_until - now
-                if wait > self.max_wait:
-                    raise TransientError(
-                        "HubSpot rate limit: portal budget paused", retry_after=wait
-                    )
-                self._sleep(wait)
+                self._wait(self._blocked_until - now, "portal budget paused")
                 now = self._clock()
-            self._refill(now)
-            if self.tokens < 1.0:
-                wait = (1.0 - self.tokens) / self.rate
-                if wait > self.max_wait:
-                    raise TransientError("HubSpot rate limit: budget exhausted", retry_after=wait)
-                self._sleep(wait)
-                self.waited += wait
+            while self._sent and self._sent[0] <= now - WINDOW:
+                self._sent.popleft()
+            if len(self._sent) >= self.limit:
+                self._wait(self._sent[0] + WINDOW + MARGIN - now, "budget exhausted")
                 now = self._clock()
-                self._refill(now)
-            self.tokens -= 1.0
+                self._sent.popleft()  # the oldest call has now left the window
+            self._sent.append(now)
 
 
 _BUCKETS: dict[str, TokenBucket] = {}

@@ -106,6 +106,31 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         ),
     },
     {
+        # Without it, an uncertain feature promised or sold with a target date before the close
+        # (and the promised) date fell between promised-past-target and uncertain-mentioned.
+        "id": "uncertain-promised",
+        "name": "Uncertain feature sold or promised",
+        "description": (
+            "An uncertain feature that is on a line item or promised warns the rep even when its "
+            "target date is in time: it is not committed, so it may never ship."
+        ),
+        "severity": "warning",
+        "applies_to": "reference",
+        "when": {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "uncertain"},
+                _SOLD_OR_PROMISED,
+                {"not": _LATE},
+            ]
+        },
+        "message": (
+            "{feature.name} is {feature.availability}: it is on the roadmap (target date: "
+            "{feature.target_date}) but not committed, and it may never ship. This deal sells or "
+            'promises it ({reference.source}: "{reference.evidence}"). Do not promise it or a '
+            "date." + _SAY_INSTEAD
+        ),
+    },
+    {
         "id": "coming-soon-mentioned",
         "name": "Coming-soon feature mentioned",
         "description": "For information: the feature is committed with a target date.",

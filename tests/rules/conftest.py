@@ -59,6 +59,13 @@ FEATURES = [
     ),
     Feature(key="dash", name="Custom dashboard", aliases=["dashboards"], availability="beta"),
     Feature(key="retention", name="Retention policy", availability="coming_soon"),
+    Feature(
+        key="residency",
+        name="EU data residency",
+        aliases=["data residency"],
+        availability=Availability.uncertain,
+        target_date=date(2027, 1, 31),  # before the default close date: "in time", still uncertain
+    ),
     Feature(key="it-portal", name="IT", availability="available"),
     Feature(key="export", name="Export", availability="available"),
 ]

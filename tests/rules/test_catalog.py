@@ -131,7 +131,7 @@ def test_line_items_map_by_sku_then_product_id_then_exact_name(
 def test_catalog_lookup(catalog: Catalog) -> None:
     assert catalog.get("sso") is not None and catalog.get("sso").name == "Single Sign-On"
     assert catalog.get("nope") is None and catalog.get(None) is None
-    assert "scim" in catalog and len(catalog) == 10
+    assert "scim" in catalog and len(catalog) == 11
 
 
 def test_empty_catalog_finds_nothing() -> None:

@@ -64,6 +64,34 @@ DEFAULT_CASES = [
     ),
     # uncertain mentioned -> warning
     (["Do we have an audit trail?"], None, [("uncertain-mentioned", "audit")], "warning"),
+    (["Do they need data residency?"], None, [("uncertain-mentioned", "residency")], "warning"),
+    # uncertain promised or sold, target date before the close and promised dates -> still a
+    # warning: not committed, so never silent
+    (
+        ["We promised data residency by March 2027."],
+        None,
+        [("uncertain-promised", "residency")],
+        "warning",
+    ),
+    (
+        ["Data residency is in the contract."],
+        None,
+        [("uncertain-promised", "residency")],
+        "warning",
+    ),
+    (
+        [LineItem(id="li", name="EU data residency")],
+        None,
+        [("uncertain-promised", "residency")],
+        "warning",
+    ),
+    # uncertain with a target date after the close date, promised -> block
+    (
+        ["Data residency is in the contract."],
+        date(2026, 12, 31),
+        [("promised-past-target", "residency")],
+        "blocked",
+    ),
     # coming soon mentioned -> info, verdict stays clear
     (["They need SCIM."], None, [("coming-soon-mentioned", "scim")], "clear"),
     # beta sold (line item or promise) -> warning; beta merely mentioned -> nothing

@@ -22,6 +22,7 @@ WORDS = [
     "Q3", "promised", "don't", "need", "asked", "whether", "?", ".", "custom", "connector",
     "build", "next", "quarter", "end", "of", "March", "<br>", "&nbsp;", "Sigle", "Sign-On",
     "2027-02-31", "13/45/2027", "in", "the", "contract", "May", "H2", "'s", "no", "not",
+    "data", "residency", "January", "2027",
 ]  # fmt: skip
 
 dates = st.one_of(st.none(), st.dates(date(1, 1, 1), date(9999, 12, 31)))
@@ -44,7 +45,8 @@ line_items = st.builds(
     LineItem,
     id=st.text(min_size=1, max_size=5),
     name=st.one_of(
-        st.sampled_from(["Compliance Pack", "AI", "Single Sign-On", ""]), st.text(max_size=20)
+        st.sampled_from(["Compliance Pack", "AI", "Single Sign-On", "EU data residency", ""]),
+        st.text(max_size=20),
     ),
     sku=st.one_of(st.none(), st.sampled_from(["SSO-ENT", "BUNDLE-SEC", "x"])),
     product_id=st.one_of(st.none(), st.sampled_from(["prod_ai", "prod_sf"])),
@@ -188,3 +190,16 @@ def test_default_pack_on_arbitrary_snapshots(snapshot: DealSnapshot) -> None:
     assert result.model_dump() == evaluate(snapshot, CATALOG, DEFAULTS, today=TODAY).model_dump()
     blocked = any(f.severity == "block" and not f.approved for f in result.findings)
     assert (result.status == "blocked") is blocked
+
+
+@settings(max_examples=150, deadline=None)
+@given(snapshot=snapshots)
+def test_default_pack_never_leaves_an_uncertain_or_never_feature_silent(
+    snapshot: DealSnapshot,
+) -> None:
+    result = evaluate(snapshot, CATALOG, DEFAULTS, today=TODAY)
+    warned = {f.feature_key for f in result.findings if f.severity in ("warning", "block")}
+    for ref in result.references:
+        feature = CATALOG.get(ref.feature_key)
+        if feature is not None and feature.availability in ("uncertain", "never"):
+            assert ref.feature_key in warned, ref

@@ -9,8 +9,8 @@ bodies carry status/message/correlationId/category.
 
 Faults: `inject(kind, count, path=...)` makes the next matching calls answer 429 (with
 `policyName` and the X-HubSpot-RateLimit-* and Retry-After headers), 5xx, time out, or apply the
-change and then lose the response. `enforce_rate_limit(n)` answers 429 to any call beyond n in a
-rolling 10 s window. `calls` counts calls per endpoint; `max_calls_in_window()` reports the
+change and then lose the response. `enforce_rate_limit(n)` answers 429 (TEN_SECONDLY_ROLLING) to
+any call beyond n in a rolling 10 s window, measured with `clock`. `calls` counts calls per endpoint; `max_calls_in_window()` reports the
 busiest 10 s.
 
 Every change (made through the API or through the `ui_*` helpers, which play a user in the
@@ -100,6 +100,8 @@ class FakeHubSpot:
     access_token: str = "pat-sandbox-token"
     scopes: list[str] = field(default_factory=lambda: list(DEFAULT_SCOPES))
     association_page_size: int = ASSOCIATION_PAGE
+    # What call times are measured with; a test shares a virtual clock with the client's budget.
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -509,7 +511,7 @@ class FakeHubSpot:
                     "Authentication credentials not found.",
                     "INVALID_AUTHENTICATION",
                 )
-            now = time.monotonic()
+            now = fake.clock()
             with fake.lock:
                 fake.calls[key] += 1
                 fake.all_call_times.append(now)

@@ -564,8 +564,15 @@ class HubSpotConnector:
             if p["deal_id"] in failed:
                 outcome.error = failed[p["deal_id"]]
                 outcome.written = dict(p["previous"])
-                outcome.task_id = p["previous_task_id"]
-                outcome.task_open = bool((p["previous"].get("task") or {}).get("open"))
+                # A task created before the failure exists in HubSpot: report it, so the retry
+                # updates it instead of creating a second one.
+                created = bool(p["task_id"]) and p["task_id"] != p["previous_task_id"]
+                outcome.task_id = p["task_id"] if created else p["previous_task_id"]
+                outcome.task_open = (
+                    p["task_open"]
+                    if created
+                    else bool((p["previous"].get("task") or {}).get("open"))
+                )
                 continue
             written = {**p["current"], **p["props"]}
             written.pop("dealstage", None)

@@ -174,6 +174,19 @@ def test_task_deleted_in_hubspot_is_created_again(fake, connector) -> None:
     assert again.task_id != out.task_id and len(fake.tasks_for(deal)) == 1
 
 
+def test_task_created_before_a_failed_deal_update_is_not_created_twice(fake, connector) -> None:
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    fake.inject("429", 1, path="/deals/batch/update", retry_after=1)
+    out = connector.write_back([_writeback(snap)])[deal]
+    [task] = fake.tasks_for(deal)
+    assert isinstance(out.error, TransientError) and out.task_id == task["id"]
+    connector.api.bucket = TokenBucket(1000)  # skip the 429 pause
+    retry = connector.write_back([_writeback(snap, task_id=out.task_id)])[deal]
+    assert retry.error is None and retry.task_id == task["id"]
+    assert len(fake.tasks_for(deal)) == 1
+
+
 @pytest.mark.parametrize("mode", ["revert", "warn"])
 def test_closed_won_guard(fake, api, mode) -> None:
     connector = HubSpotConnector(api, portal_id=fake.portal_id, guard_mode=mode)

@@ -6,6 +6,7 @@ The real hubspot-api-client talks to the fake over HTTP; the worker is driven wi
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -79,6 +80,7 @@ def world(sqlite_engine, fake, hubspot_settings):
             "client": client,
             "worker": worker,
             "connector": connector,
+            "connectors": connectors,
             "settings": cfg,
         }
 
@@ -94,11 +96,12 @@ def deliver(fake, world, events=None) -> list[dict]:
     return acks
 
 
-def drain(world, timeout: float = 30.0) -> None:
+def drain(world, timeout: float = 30.0, worker: Worker | None = None) -> None:
     """Run the worker until no deal is pending (retries included)."""
+    worker = worker or world["worker"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if world["worker"].run_once():
+        if worker.run_once():
             continue
         with Session(world["engine"]) as s:
             left = s.exec(select(DealQueue).where(DealQueue.status.in_(("pending", "running"))))
@@ -185,18 +188,56 @@ def test_own_writes_do_not_come_back_as_work(fake, world) -> None:
     assert world["worker"].run_once() == 0
 
 
-def test_429_storm_ends_processed_within_budget(fake, world) -> None:
-    deals = [fake.add_deal(f"Deal {i}", line_items=[SSO, AUDIT], emit=False) for i in range(30)]
+class VirtualClock:
+    """Shared by the client's budget and the fake: waiting for the window costs no real time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+def test_429_storm_ends_processed_within_the_rolling_limit(fake, world) -> None:
+    limit = 40
+    clock = VirtualClock()
+    fake.clock = clock
+    fake.enforce_rate_limit(limit)  # HubSpot's TEN_SECONDLY_ROLLING, measured on the fake's side
+    world["connector"].api.bucket = TokenBucket(
+        limit, max_wait=30.0, clock=clock, sleep=clock.sleep
+    )
+    # Claims of 10 deals: about 7 calls each, so 150 deals need several windows of budget.
+    cfg = world["settings"].model_copy(update={"worker_batch_size": 10})
+    worker = Worker(world["engine"], cfg, DealPipeline(world["engine"], cfg, world["connectors"]))
+    deals = [fake.add_deal(f"Deal {i}", line_items=[SSO, AUDIT], emit=False) for i in range(150)]
     for d in deals:
         fake.ui_set_stage(d, "contractsent")
-    world["connector"].api.bucket = TokenBucket(40, max_wait=2.0)
-    fake.inject("429", 4, retry_after=1)
+    fake.inject("429", 2, path="/deals/batch/update", retry_after=1)  # after the task create
+    fake.inject("429", 3, retry_after=2)
     fake.reset_calls()
     deliver(fake, world)
-    drain(world, timeout=60)
+    drain(world, timeout=90, worker=worker)
     assert all(len(fake.tasks_for(d)) == 1 for d in deals)
     assert all(fake.deal(d)["properties"]["roadmap_guard_status"] == "blocked" for d in deals)
-    assert fake.max_calls_in_window(10.0) <= 40
+    assert fake.total_calls() > 2 * limit  # the budget had to hold back
+    assert fake.max_calls_in_window(10.0) <= limit
+
+
+def test_daily_limit_429_parks_the_deal_and_says_so(fake, world) -> None:
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    fake.inject("daily", 1, retry_after=None)
+    assert world["worker"].run_once() == 1
+    with Session(world["engine"]) as s:
+        row = s.exec(select(DealQueue).where(DealQueue.deal_id == deal)).one()
+    assert row.status == "pending" and "daily API limit" in (row.last_error or "")
+    wait = row.due_at.replace(tzinfo=None) - datetime.now(UTC).replace(tzinfo=None)
+    assert wait > timedelta(minutes=30)  # parked for the queue, not retried in seconds
+    assert fake.tasks_for(deal) == []
 
 
 def test_deleted_deal_stops_being_tracked(fake, world) -> None:

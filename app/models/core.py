@@ -374,10 +374,19 @@ class Approval(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+def _feature_promise_key(context: Any) -> str | None:
+    # A promise on a roadmap feature is keyed by the feature unless a key is given.
+    return context.get_current_parameters().get("feature_key")
+
+
 class Commitment(SQLModel, table=True):
+    """One promise made when a deal was won: on a roadmap feature (`feature_key`), or off the
+    roadmap (`feature_key` None) under the approved rule; `promise_key` is what makes it one:
+    the feature key, or `rule:<rule_id>` for an off-roadmap promise."""
+
     __tablename__ = "commitment"
     __table_args__ = (
-        UniqueConstraint("crm", "deal_id", "feature_key", name="uq_commitment_deal_feature"),
+        UniqueConstraint("crm", "deal_id", "promise_key", name="uq_commitment_deal_promise"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -386,7 +395,17 @@ class Commitment(SQLModel, table=True):
     deal_name: str = Field(default="", max_length=512)
     account_name: str | None = Field(default=None, max_length=255)
     owner_id: str | None = Field(default=None, max_length=128)
-    feature_key: str = Field(max_length=128, index=True)
+    # Deal facts at signing, copied so the ledger filters like the other lists without a join.
+    pipeline: str | None = Field(default=None, max_length=128)
+    close_date: date | None = None
+    promise_key: str = Field(
+        default=None,
+        max_length=200,
+        nullable=False,
+        sa_column_kwargs={"default": _feature_promise_key},
+    )
+    feature_key: str | None = Field(default=None, max_length=128, index=True)
+    rule_id: str | None = Field(default=None, max_length=64)
     feature_name: str = Field(default="", max_length=255)
     availability_at_signing: str | None = Field(default=None, max_length=16)
     target_date_at_signing: date | None = None

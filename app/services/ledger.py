@@ -1,7 +1,10 @@
 """The commitment ledger: what was promised when a deal was signed, and whether it still holds.
 
 A deal that reaches a won stage with approved findings (someone signed off a promise) or with
-references to coming_soon features (sold on a date) gets one ledger entry per feature. When the
+references to coming_soon features (sold on a date) gets one ledger entry per feature, and one
+per approved rule for promises that name nothing on the roadmap (off-roadmap: no feature key,
+`promise_key` `rule:<rule_id>`); those have no feature to slip, so only feature promises are
+ever flagged. When the
 roadmap later moves that feature's target date past the promised date, or its availability
 drops, the entry is flagged and the deal owner gets exactly one CRM task: the pipeline asks
 `pending_followups` while building the write-back and calls `mark_followups_created` once the
@@ -21,7 +24,13 @@ from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
 from app.models import Approval, Commitment, Deal, Feature, utcnow
-from app.rules.model import Availability, DealSnapshot, EvaluationResult, FeatureReference
+from app.rules.model import (
+    Availability,
+    DealSnapshot,
+    EvaluationResult,
+    FeatureReference,
+    Finding,
+)
 
 # Higher is better for the customer; a fall in rank after signing is a broken promise.
 AVAILABILITY_RANK = {
@@ -33,6 +42,7 @@ AVAILABILITY_RANK = {
     Availability.never.value: 0,
 }
 FOLLOWUP_PREFIX = "commitment:"
+OFF_ROADMAP_PREFIX = "rule:"
 LEDGER_CHECK_SECONDS = 300
 log = structlog.get_logger(__name__)
 
@@ -47,7 +57,7 @@ def on_evaluated(
 ) -> None:
     """Record the deal's promises when it is won.
 
-    Idempotent (one entry per deal and feature, by unique key), so it runs on every evaluation
+    Idempotent (one entry per deal and promise key, by unique key), so it runs on every evaluation
     of a won deal rather than only on the transition: a deal first seen already won, or won
     while the worker was down, still gets its entries. `was_won` is accepted for the contract;
     entries keep the date they were first recorded.
@@ -56,18 +66,29 @@ def on_evaluated(
         return
     wanted: dict[str, dict] = {}
     approved = {f.feature_key: f for f in result.findings if f.approved and f.feature_key}
+    off_roadmap: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        if f.approved and not f.feature_key:
+            off_roadmap.setdefault(f"{OFF_ROADMAP_PREFIX}{f.rule_id}", []).append(f)
     refs_by_key: dict[str, FeatureReference] = {}
     for ref in result.references:
         if ref.feature_key and ref.feature_key not in refs_by_key:
             refs_by_key[ref.feature_key] = ref
     keys = set(approved) | set(refs_by_key)
-    if not keys:
+    if not keys and not off_roadmap:
         return
     features = {
         f.key: f
         for f in session.execute(select(Feature).where(Feature.key.in_(keys))).scalars().all()
     }
-    grants = _grants_by_id(session, [f.approval_id for f in approved.values() if f.approval_id])
+    grants = _grants_by_id(
+        session,
+        [
+            f.approval_id
+            for f in [*approved.values(), *(fs[0] for fs in off_roadmap.values())]
+            if f.approval_id
+        ],
+    )
     for key in sorted(keys):
         feature = features.get(key)
         availability = feature.availability if feature else Availability.unknown.value
@@ -82,6 +103,8 @@ def on_evaluated(
             or (feature.target_date if feature else None)
         )
         wanted[key] = {
+            "feature_key": key,
+            "rule_id": finding.rule_id if finding else None,
             "feature_name": (feature.name if feature else None)
             or (ref.feature_name if ref else None)
             or (finding.feature_name if finding else None)
@@ -95,14 +118,29 @@ def on_evaluated(
             or (finding.evidence if finding else "")
             or "",
         }
+    for key, findings in sorted(off_roadmap.items()):
+        first = findings[0]
+        grant = grants.get(first.approval_id) if first.approval_id else None
+        wanted[key] = {
+            "feature_key": None,
+            "rule_id": first.rule_id,
+            "feature_name": first.feature_name or first.rule_name or first.rule_id,
+            "availability_at_signing": Availability.unknown.value,
+            "target_date_at_signing": None,
+            "promised_date": grant.promised_date if grant else None,
+            "approval_id": first.approval_id,
+            "approver": first.approved_by,
+            # One approval covers every feature-less finding of its rule: keep every quote.
+            "evidence": "\n".join(dict.fromkeys(f.evidence for f in findings if f.evidence)),
+        }
     if not wanted:
         return
     existing = set(
         session.execute(
-            select(Commitment.feature_key).where(
+            select(Commitment.promise_key).where(
                 Commitment.crm == deal.crm,
                 Commitment.deal_id == deal.deal_id,
-                Commitment.feature_key.in_(list(wanted)),
+                Commitment.promise_key.in_(list(wanted)),
             )
         ).scalars()
     )
@@ -117,7 +155,9 @@ def on_evaluated(
                 deal_name=(snapshot.name or "")[:512],
                 account_name=snapshot.account_name,
                 owner_id=snapshot.owner_id,
-                feature_key=key,
+                pipeline=snapshot.pipeline,
+                close_date=snapshot.close_date,
+                promise_key=key,
                 amount=snapshot.amount,
                 currency=snapshot.currency,
                 signed_at=now,
@@ -255,7 +295,9 @@ def check_all(session: Session) -> dict[str, list[str]]:
     sweep is what guarantees a slip reaches the owner whichever way the roadmap changed.
     """
     keys = session.execute(
-        select(Commitment.feature_key).where(Commitment.flagged_at.is_(None)).distinct()
+        select(Commitment.feature_key)
+        .where(Commitment.flagged_at.is_(None), Commitment.feature_key.is_not(None))
+        .distinct()
     ).scalars()
     by_crm: dict[str, list[str]] = {}
     for crm, deal_id in on_features_changed(session, list(keys)):

@@ -870,7 +870,11 @@ def commitment_row(c: Commitment) -> dict[str, Any]:
         "deal_name": c.deal_name,
         "account_name": c.account_name,
         "owner_id": c.owner_id,
+        "pipeline": c.pipeline,
+        "close_date": c.close_date.isoformat() if c.close_date else None,
+        "promise_key": c.promise_key,
         "feature_key": c.feature_key,
+        "rule_id": c.rule_id,
         "feature_name": c.feature_name,
         "availability_at_signing": c.availability_at_signing,
         "target_date_at_signing": c.target_date_at_signing.isoformat()

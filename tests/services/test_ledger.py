@@ -230,3 +230,79 @@ def test_ledger_sweep_flags_and_queues_won_deals(session, catalog, engine, setti
     queued = session.exec(select(DealQueue)).one()
     assert (queued.deal_id, queued.reason) == ("D1", "ledger")
     assert _entries(session)["sso"].flagged_at is not None
+
+
+def test_won_deal_with_an_approved_off_roadmap_promise_is_recorded_and_reported(engine, settings):
+    """'We'll build a custom SAP connector' names nothing on the roadmap; once approved and won,
+    it is one ledger entry naming its approver, the sweep leaves it alone, and the leadership
+    report counts it."""
+    from datetime import timedelta
+
+    from app.connectors.testcrm import TestCrmConnector
+    from app.jobs.types import QueueItem
+    from app.models import Evaluation, utcnow
+    from app.rules.model import Note
+    from app.services import approvals, reports
+    from app.services.pipeline import DealPipeline
+    from app.services.rules_service import install_default_rules
+
+    with Session(engine) as s:
+        install_default_rules(s)
+        s.commit()
+    crm = TestCrmConnector(engine)
+    note = Note(id="n1", body="We promised we'll build them a custom connector for SAP.")
+
+    def put(stage: Stage) -> None:
+        crm.put_deal(
+            DealSnapshot(crm="test", deal_id="D1", name="Acme", stage=stage, pipeline="enterprise",
+                         amount=Decimal("80000"), close_date=date(2026, 12, 15),
+                         owner_id="owner-1", notes=[note])
+        )  # fmt: skip
+
+    put(OPEN)
+    pipeline = DealPipeline(engine, settings, {"test": crm})
+    pipeline.process([QueueItem(id=1, crm="test", deal_id="D1", attempts=1, reason="webhook")])
+    with Session(engine) as s:
+        deal = s.exec(select(Deal)).one()
+        findings = s.get(Evaluation, deal.last_evaluation_id).findings
+        (blocking,) = [f for f in findings if f["severity"] == "block"]
+        assert blocking["feature_key"] is None and deal.verdict == "blocked"
+        approvals.create_approval(
+            s, actor="apikey:pat", approver="pat", crm="test", deal_id="D1", feature_key=None,
+            rule_id=blocking["rule_id"], promised_date=date(2027, 3, 1), reason="strategic",
+            expires_at=utcnow() + timedelta(days=30),
+        )  # fmt: skip
+        s.commit()
+
+    put(WON)
+    for n in range(2):  # the win, then a re-evaluation: still one entry
+        pipeline.process(
+            [QueueItem(id=2 + n, crm="test", deal_id="D1", attempts=1, reason="webhook")]
+        )
+    with Session(engine) as s:
+        (entry,) = s.exec(select(Commitment)).all()
+        assert (entry.feature_key, entry.promise_key, entry.rule_id) == (
+            None,
+            f"rule:{blocking['rule_id']}",
+            blocking["rule_id"],
+        )
+        assert (entry.approver, entry.promised_date, entry.amount) == (
+            "pat",
+            date(2027, 3, 1),
+            Decimal("80000"),
+        )
+        assert (entry.pipeline, entry.close_date, entry.availability_at_signing) == (
+            "enterprise",
+            date(2026, 12, 15),
+            "unknown",
+        )
+        assert "custom connector for SAP" in entry.evidence
+        assert ledger.check_all(s) == {}  # no feature to slip: never flagged by the sweep
+        signed = entry.signed_at.date()
+        report = reports.commitments_report(s, start=signed, end=signed)
+    (quarter,) = report["quarters"]
+    assert quarter["commitments"] == {
+        "count": 1,
+        "amount": 80000.0,
+        "approvers": [{"approver": "pat", "count": 1, "amount": 80000.0}],
+    }

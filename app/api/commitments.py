@@ -19,6 +19,7 @@ router = APIRouter(tags=["commitments"])
 
 COMMITMENT_SORTS = {
     "signed_at": Commitment.signed_at,
+    "close_date": Commitment.close_date,
     "promised_date": Commitment.promised_date,
     "amount": Commitment.amount,
     "feature_key": Commitment.feature_key,
@@ -59,6 +60,9 @@ def commitment_conditions(
     feature: str | None = None,
     crm: str | None = None,
     owner: str | None = None,
+    pipeline: str | None = None,
+    close_from: date | None = None,
+    close_to: date | None = None,
     flagged: bool | None = None,
     signed_from: date | None = None,
     signed_to: date | None = None,
@@ -70,6 +74,12 @@ def commitment_conditions(
         conds.append(Commitment.crm == crm)
     if owner:
         conds.append(Commitment.owner_id == owner)
+    if pipeline:
+        conds.append(Commitment.pipeline == pipeline)
+    if close_from:
+        conds.append(Commitment.close_date >= close_from)
+    if close_to:
+        conds.append(Commitment.close_date <= close_to)
     if flagged is True:
         conds.append(Commitment.flagged_at.is_not(None))
     elif flagged is False:
@@ -93,6 +103,9 @@ def list_commitments(
     feature: str | None = None,
     crm: str | None = None,
     owner: Annotated[str | None, Query(description="deal owner id")] = None,
+    pipeline: Annotated[str | None, Query(description="the deal's pipeline when won")] = None,
+    close_from: Annotated[date | None, Query(description="deal close date, from")] = None,
+    close_to: Annotated[date | None, Query(description="deal close date, to (inclusive)")] = None,
     flagged: bool | None = None,
     signed_from: date | None = None,
     signed_to: date | None = None,
@@ -105,10 +118,14 @@ def list_commitments(
     csv = wants_csv(request, format)
     page = page_request(request, limit, offset, sort, "-signed_at", csv)
     _check_range(signed_from, signed_to, ("signed_from", "signed_to"))
+    _check_range(close_from, close_to)
     conds = commitment_conditions(
         feature=feature,
         crm=crm,
         owner=owner,
+        pipeline=pipeline,
+        close_from=close_from,
+        close_to=close_to,
         flagged=flagged,
         signed_from=signed_from,
         signed_to=signed_to,

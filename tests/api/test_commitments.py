@@ -16,12 +16,19 @@ from app.models import Commitment
 @pytest.fixture
 def ledger_rows(engine):
     with Session(engine) as s:
-        for i, (crm, key, owner, signed, flagged, amount) in enumerate([
-            ("hubspot", "sso", "alice", datetime(2026, 1, 10, tzinfo=UTC), False, "1000"),
-            ("hubspot", "scim", "bob", datetime(2026, 2, 28, 23, 30, tzinfo=UTC), True, "3000"),
-            ("salesforce", "sso", "alice", datetime(2026, 3, 1, tzinfo=UTC), True, "2000"),
+        for i, (crm, key, owner, signed, flagged, amount, pipeline, close) in enumerate([
+            ("hubspot", "sso", "alice", datetime(2026, 1, 10, tzinfo=UTC), False, "1000",
+             "default", date(2026, 1, 9)),
+            ("hubspot", "scim", "bob", datetime(2026, 2, 28, 23, 30, tzinfo=UTC), True, "3000",
+             "enterprise", date(2026, 2, 28)),
+            ("salesforce", "sso", "alice", datetime(2026, 3, 1, tzinfo=UTC), True, "2000",
+             "enterprise", date(2026, 3, 1)),
+            ("hubspot", None, "carol", datetime(2026, 3, 5, tzinfo=UTC), False, "500",
+             "default", None),  # off-roadmap, no close date known
         ]):  # fmt: skip
             s.add(Commitment(crm=crm, deal_id=f"d{i}", deal_name=f"Deal {i}", feature_key=key,
+                             promise_key=key or "rule:custom-build", pipeline=pipeline,
+                             close_date=close,
                              owner_id=owner, signed_at=signed, amount=Decimal(amount),
                              promised_date=date(2026, 6, 30), approver="pat",
                              flagged_at=signed if flagged else None,
@@ -32,13 +39,20 @@ def ledger_rows(engine):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("", ["d2", "d1", "d0"]),
+        ("", ["d3", "d2", "d1", "d0"]),
         ("feature=sso", ["d2", "d0"]),
-        ("crm=hubspot&sort=amount", ["d0", "d1"]),
+        ("crm=hubspot&sort=amount", ["d3", "d0", "d1"]),
         ("owner=alice&flagged=true", ["d2"]),
-        ("flagged=false", ["d0"]),
+        ("owner=carol", ["d3"]),
+        ("flagged=false", ["d3", "d0"]),
         ("signed_from=2026-02-01&signed_to=2026-02-28", ["d1"]),  # the whole last day counts
         ("sort=-amount&limit=1&offset=1", ["d2"]),
+        ("pipeline=enterprise", ["d2", "d1"]),
+        ("pipeline=default&crm=hubspot", ["d3", "d0"]),
+        ("close_from=2026-02-28", ["d2", "d1"]),  # both ends inclusive; unknown dates left out
+        ("close_to=2026-02-28&sort=close_date", ["d0", "d1"]),
+        ("close_from=2026-01-10&close_to=2026-02-28", ["d1"]),
+        ("pipeline=enterprise&owner=alice&close_to=2026-03-01", ["d2"]),
     ],
 )
 def test_commitment_filters(client, api_key, ledger_rows, query, expected):
@@ -56,3 +70,16 @@ def test_commitments_csv_and_bad_parameters(client, api_key, ledger_rows):
     assert client.get("/api/v1/commitments?sort=evidence", headers=h).status_code == 422
     r = client.get("/api/v1/commitments?flagged=maybe", headers=h)
     assert r.status_code == 422 and "flagged" in r.text
+    r = client.get("/api/v1/commitments?close_from=2026-03-01&close_to=2026-02-01", headers=h)
+    assert r.status_code == 422 and "close_from" in r.text
+
+
+def test_commitments_csv_carries_the_deal_facts(client, api_key, ledger_rows):
+    r = client.get("/api/v1/commitments?pipeline=default&format=csv", headers=api_key("viewer"))
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.headers["x-total-count"] == "2"
+    assert [(x["deal_id"], x["pipeline"], x["close_date"], x["feature_key"], x["promise_key"])
+            for x in rows] == [
+        ("d3", "default", "", "", "rule:custom-build"),
+        ("d0", "default", "2026-01-09", "sso", "sso"),
+    ]  # fmt: skip

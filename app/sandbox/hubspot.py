@@ -539,6 +539,8 @@ class FakeHubSpot:
                     return fake._rate_limited("TEN_SECONDLY_ROLLING", fault.retry_after)
                 if fault.kind == "daily":
                     return fake._rate_limited("DAILY", fault.retry_after)
+                if fault.kind == "400":
+                    return fake._error(400, "Property values were not valid", "VALIDATION_ERROR")
                 if fault.kind.isdigit():
                     return fake._error(
                         int(fault.kind),
@@ -650,7 +652,9 @@ class FakeHubSpot:
                         missing.append(oid)
                         continue
                     bad = fake._unknown_properties(otype, item.get("properties") or {})
+                    bad += fake._invalid_stage(otype, oid, item.get("properties") or {})
                     if bad:
+                        # One invalid input fails the whole batch, as HubSpot does.
                         return fake._error(
                             400,
                             f"Property values were not valid: {bad}",
@@ -892,6 +896,16 @@ class FakeHubSpot:
             "requestId": uuid.uuid4().hex,
         }
         return JSONResponse(body, status_code=429, headers=headers)
+
+    def _invalid_stage(self, otype: str, oid: str, props: dict) -> list[str]:
+        """HubSpot refuses a dealstage that is not a stage of the deal's pipeline."""
+        if otype != "deals" or not props.get("dealstage"):
+            return []
+        pipeline = props.get("pipeline") or self.objects["deals"][oid]["properties"].get("pipeline")
+        stages = {st["id"] for p in self.pipelines if p["id"] == pipeline for st in p["stages"]}
+        if props["dealstage"] in stages:
+            return []
+        return [f"{props['dealstage']} is not a valid dealstage of pipeline {pipeline}"]
 
     def _unknown_properties(self, otype: str, props: dict) -> list[str]:
         known = self.properties.get(otype)

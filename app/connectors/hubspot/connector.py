@@ -6,9 +6,10 @@ ceil(items/100) + ceil(notes/100) batch reads pooled across the whole claim. For
 deals a single GET per deal returns the properties, the history and the association ids at
 once, which is cheaper than three batch calls.
 
-Writing a claim: tasks updated in one batch, created in one batch (each already associated with
+Writing a claim: a guard revert costs one call per reverted deal (alone, so a refusal fails no
+other deal); then tasks updated in one batch, created in one batch (each already associated with
 its deal), notes created in one batch, then one batch update of the deals' properties (with the
-new task ids and any guard revert). Unchanged deals cost nothing.
+new task ids). Unchanged deals cost nothing.
 """
 
 from __future__ import annotations
@@ -179,13 +180,18 @@ class PipelineCache:
                 return by_id[stage_id][0]
         return None
 
-    def last_open_stage(self, pipeline: str | None) -> Stage | None:
-        candidates = [
-            (order, st)
-            for st, order in self._stages.get(pipeline or "", {}).values()
-            if not st.is_closed
-        ]
-        return max(candidates, key=lambda c: c[0])[1] if candidates else None
+    def stage_in(
+        self, pipeline: str | None, stage_id: str, *, refreshed: list[bool]
+    ) -> Stage | None:
+        """The stage only if it belongs to this pipeline (refreshing once on a miss)."""
+        if not pipeline:
+            return None
+        hit = self._stages.get(pipeline, {}).get(stage_id)
+        if hit is None and not refreshed[0]:
+            self.refresh()
+            refreshed[0] = True
+            hit = self._stages.get(pipeline, {}).get(stage_id)
+        return hit[0] if hit else None
 
     def won_stage_ids(self) -> list[str]:
         if not self._loaded:
@@ -460,15 +466,19 @@ class HubSpotConnector:
     def _previous_stage(
         self, history: list[dict], current: Stage, pipeline: str | None, refreshed: list[bool]
     ) -> Stage | None:
-        """The open stage the deal was in before it reached the current one."""
+        """The open stage of the deal's current pipeline it was in before the current one.
+
+        Entries from another pipeline (the deal was moved between pipelines) are skipped:
+        HubSpot refuses a stage that is not in the deal's pipeline. None: nothing to return to,
+        so the guard flags the deal instead of guessing a stage."""
         for entry in history:
             value = entry["value"]
             if not value or value == current.id:
                 continue
-            stage = self.pipelines.stage(pipeline, value, refreshed=refreshed)
-            if not stage.is_closed:
+            stage = self.pipelines.stage_in(pipeline, value, refreshed=refreshed)
+            if stage is not None and not stage.is_closed:
                 return stage
-        return self.pipelines.last_open_stage(pipeline) if current.is_won else None
+        return None
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -480,6 +490,24 @@ class HubSpotConnector:
         def fail(deal_ids: Iterable[str], error: ConnectorError) -> None:
             for deal_id in deal_ids:
                 failed.setdefault(deal_id, error)
+
+        # 0. Guard reverts first, one deal per call: HubSpot may refuse a stage move (a pipeline
+        #    rule, a stage it will not take), and that must not fail other deals' writes. A
+        #    refused revert becomes a flag, and the task written below says so.
+        for index, p in enumerate(plans):
+            if not p["revert_to"]:
+                continue
+            revert = {"deal_id": p["deal_id"], "props": {"dealstage": p["revert_to"]}}
+            try:
+                self._update_deals([revert])
+            except PermanentError as exc:
+                plans[index] = self._plan(items[index], revert_refused=str(exc)[:300])
+                continue
+            except ConnectorError as exc:
+                fail([p["deal_id"]], exc)
+                continue
+            if not revert["props"]:  # the deal is gone
+                p["revert_to"] = None
 
         # 1. Tasks we know: update in place (a deleted one is created again below).
         updates = [p for p in plans if p["task_update"] is not None]
@@ -582,6 +610,8 @@ class HubSpotConnector:
             outcome.followups_created = dict(p["followups_created"])
             outcome.reverted_to_stage = p["revert_to"]
             outcome.changes = {k: v for k, v in p["props"].items()}
+            if p["revert_to"]:
+                outcome.changes["dealstage"] = p["revert_to"]
             if p["task_changed"]:
                 outcome.changes["task"] = "open" if p["task_open"] else "completed"
             if p["note"]:
@@ -607,7 +637,7 @@ class HubSpotConnector:
             current[self.guard_property] = "" if previous.get("block") else "clear"
         return current
 
-    def _plan(self, item: DealWriteBack) -> dict:
+    def _plan(self, item: DealWriteBack, *, revert_refused: str | None = None) -> dict:
         previous = dict(item.previous or {})
         current = self._current(item)
         desired = {
@@ -622,9 +652,7 @@ class HubSpotConnector:
         if last_checked is None or item.checked_at - last_checked > CHECKED_AT_REFRESH:
             props[P.CHECKED_AT] = checked_at_value
 
-        action = guard_action(item, self.guard_mode)
-        if action.revert_to:
-            props["dealstage"] = action.revert_to
+        action = guard_action(item, self.guard_mode, revert_refused=revert_refused)
         task = item.task
         if action.message and task is None:
             task = TaskSpec(subject="Roadmap check: blocked deal in a won stage", body="")

@@ -1,8 +1,9 @@
 """The closed-won guard on HubSpot. No CRM lets a webhook veto a save, so the service acts after.
 
 revert (default): a deal with an unapproved blocking finding found in a won stage is moved back
-to the stage it came from (from dealstage history; failing that, the last open stage of its
-pipeline) and the task says so. warn: the deal is only flagged (status, task, guard property
+to the stage it came from (the latest open stage of its current pipeline in dealstage history)
+and the task says so. With no such stage, or when HubSpot refuses the move, it is flagged for
+manual review instead. warn: the deal is only flagged (status, task, guard property
 empty). Either way the guard property stays empty, so a HubSpot pipeline rule that requires it
 stops the move in the UI in the first place (docs/hubspot.md).
 """
@@ -21,7 +22,9 @@ class GuardAction:
     message: str | None
 
 
-def guard_action(item: DealWriteBack, mode: str) -> GuardAction:
+def guard_action(
+    item: DealWriteBack, mode: str, *, revert_refused: str | None = None
+) -> GuardAction:
     snapshot = item.snapshot
     if not item.block or snapshot is None or not snapshot.stage.is_won:
         return GuardAction(None, None, None)
@@ -42,6 +45,14 @@ def guard_action(item: DealWriteBack, mode: str) -> GuardAction:
             "to return to; it needs manual review.",
         )
     label = snapshot.extra.get("previous_stage_label") or target
+    if revert_refused:
+        return GuardAction(
+            None,
+            snapshot.stage.id,
+            f"roadmap-guard could not move this deal back from '{won}' to '{label}' "
+            f"(HubSpot refused: {revert_refused}). It has blocking roadmap findings and needs "
+            "manual review.",
+        )
     return GuardAction(
         target,
         snapshot.stage.id,

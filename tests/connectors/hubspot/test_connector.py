@@ -204,6 +204,45 @@ def test_closed_won_guard(fake, api, mode) -> None:
         assert "blocking roadmap findings" in body
 
 
+def test_revert_goes_only_to_a_stage_of_the_deals_own_pipeline(fake, connector) -> None:
+    fake.add_pipeline(
+        "enterprise",
+        "Enterprise",
+        [("ent-open", "Negotiation", "0.5", "false"), ("ent-won", "Signed", "1.0", "true")],
+    )
+    moved = fake.add_deal("Moved", stage="contractsent")  # history: a default-pipeline stage
+    fake.update_object("deals", moved, {"pipeline": "enterprise", "dealstage": "ent-won"})
+    normal = fake.add_deal("Normal", stage="contractsent")
+    fake.ui_set_stage(normal, "closedwon")
+    snaps = connector.read_deals([moved, normal])
+    assert "previous_stage" not in snaps[moved].extra
+    out = connector.write_back([_writeback(snaps[moved]), _writeback(snaps[normal])])
+    assert out[moved].error is None and out[moved].reverted_to_stage is None
+    assert fake.deal(moved)["properties"]["dealstage"] == "ent-won"
+    assert "manual review" in fake.tasks_for(moved)[0]["properties"]["hs_task_body"]
+    assert out[normal].error is None and out[normal].reverted_to_stage == "contractsent"
+    assert fake.deal(normal)["properties"]["dealstage"] == "contractsent"
+    for deal in (moved, normal):
+        assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "blocked"
+
+
+def test_refused_revert_is_flagged_and_fails_no_other_deal(fake, connector) -> None:
+    refused, other = (fake.add_deal(name, stage="contractsent") for name in ("A", "B"))
+    for deal in (refused, other):
+        fake.ui_set_stage(deal, "closedwon")
+    snaps = connector.read_deals([refused, other])
+    fake.inject("400", 1, path="/deals/batch/update")  # HubSpot refuses the first stage move
+    out = connector.write_back([_writeback(snaps[refused]), _writeback(snaps[other])])
+    assert out[refused].error is None and out[refused].reverted_to_stage is None
+    assert fake.deal(refused)["properties"]["dealstage"] == "closedwon"
+    body = fake.tasks_for(refused)[0]["properties"]["hs_task_body"]
+    assert "could not move this deal back" in body and "VALIDATION_ERROR" in body
+    assert out[other].error is None and out[other].reverted_to_stage == "contractsent"
+    assert fake.deal(other)["properties"]["dealstage"] == "contractsent"
+    for deal in (refused, other):
+        assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "blocked"
+
+
 def test_rolling_429_is_transient_with_retry_after_and_correlation_id(fake, connector) -> None:
     deal = fake.add_deal("Acme")
     fake.inject("429", 1, retry_after=3)

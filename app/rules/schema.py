@@ -28,16 +28,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 
 from app.rules.model import Availability, Severity
 
@@ -144,8 +149,45 @@ class FieldRef(_Strict):
     offset_days: int = Field(default=0, ge=-36500, le=36500)
 
 
-Literal_ = str | int | float | bool
-Value = FieldRef | Literal_ | list[Literal_]
+def _one_literal_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # The plain union reports one error per member (value.str, value.int, ...): say it once.
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "literal_type", "a value is text, a number or true/false; got {got}", {"got": value}
+        ) from None
+
+
+Literal_ = Annotated[str | int | float | bool, WrapValidator(_one_literal_error)]
+
+
+def _value_kind(value: Any) -> str:
+    """The one shape a value is validated as, so a mistake is reported once, at its path."""
+    if isinstance(value, dict | FieldRef):
+        return _FIELD_REF_TAG
+    if isinstance(value, list):
+        return _LIST_TAG
+    return _LITERAL_TAG
+
+
+_PYDANTIC_ERRORS = frozenset(get_args(ErrorType))
+_FIELD_REF_TAG, _LIST_TAG, _LITERAL_TAG = "<field-ref>", "<list>", "<literal>"
+_VALUE_TAGS = frozenset((_FIELD_REF_TAG, _LIST_TAG, _LITERAL_TAG))
+Value = Annotated[
+    Annotated[FieldRef, Tag(_FIELD_REF_TAG)]
+    | Annotated[list[Literal_], Tag(_LIST_TAG)]
+    | Annotated[Literal_, Tag(_LITERAL_TAG)],
+    Discriminator(_value_kind),
+]
+
+
+def _without_value_tags(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """pydantic puts the union tag in the path (`value.<field-ref>.days`); the rule's JSON
+    has no such key, so drop it (`value.days`)."""
+    return tuple(
+        part for i, part in enumerate(loc) if not (part in _VALUE_TAGS and loc[i - 1] == "value")
+    )
 
 
 class Condition(_Strict):
@@ -216,15 +258,17 @@ class RuleDefinition(_Strict):
         details: list[InitErrorDetails] = []
         seen: set[tuple] = set()
         for err in structural.errors() if structural else []:
+            loc = _without_value_tags(err["loc"])
+            kind = err["type"]
             detail: InitErrorDetails = {
-                "type": err["type"],
-                "loc": err["loc"],
+                "type": kind if kind in _PYDANTIC_ERRORS else PydanticCustomError(kind, err["msg"]),
+                "loc": loc,
                 "input": err["input"],
             }
             if "ctx" in err:
                 detail["ctx"] = err["ctx"]
             details.append(detail)
-            seen.add(tuple(err["loc"]))
+            seen.add(loc)
         for loc, message, value in problems:
             if any(loc[: len(s)] == s or s[: len(loc)] == loc for s in seen):
                 continue  # pydantic already said what is wrong there

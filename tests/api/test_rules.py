@@ -87,6 +87,27 @@ def test_bad_rule_is_refused_with_every_path(client, api_key, engine):
         assert s.exec(select(Rule)).all() == []  # validate saves nothing
 
 
+def test_wrong_compare_to_field_value_is_one_mistake_at_its_path(client, api_key, engine):
+    late = {
+        **NEVER,
+        "id": "late",
+        "when": {
+            "field": "feature.target_date",
+            "op": "after",
+            "value": {"field": "deal.close_date", "days": 3},
+        },
+    }
+    r = client.post("/api/v1/rules", json=late, headers=api_key("revops"))
+    assert r.status_code == 422
+    assert [(e["loc"], e["type"]) for e in r.json()["detail"]] == [
+        (["body", "when", "value", "days"], "extra_forbidden")
+    ]
+    report = client.post("/api/v1/rules/validate", json=late, headers=api_key("viewer")).json()
+    assert [e["path"] for e in report["errors"]] == ["when.value.days"]
+    with Session(engine) as s:
+        assert s.exec(select(Rule)).all() == []
+
+
 def test_conflicts_and_not_found(client, api_key):
     revops = api_key("revops")
     assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201

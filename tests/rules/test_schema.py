@@ -110,9 +110,22 @@ MISTAKES = [
     (
         ("when", "all", 2, "any", 1, "value"),
         {"field": "deal.close_date", "days": 3},
-        ("when", "all", 2, "any", 1, "value", "FieldRef", "days"),
+        ("when", "all", 2, "any", 1, "value", "days"),
         "Extra inputs",
     ),
+    (
+        ("when", "all", 2, "any", 1, "value"),
+        {"field": "deal.close_date", "offset_days": "soon"},
+        ("when", "all", 2, "any", 1, "value", "offset_days"),
+        "valid integer",
+    ),
+    (
+        ("when", "all", 0, "value"),
+        ["coming_soon", {"x": 1}],
+        ("when", "all", 0, "value", 1),
+        "text, a number or true/false",
+    ),
+    (("when", "all", 1, "value"), {"yes"}, ("when", "all", 1, "value"), "text, a number"),
     (("when", "all", 2, "any"), [], ("when", "all", 2, "any"), "at least one"),
     (("when", "all", 1), {"op": "eq", "value": True}, ("when", "all", 1, "field"), "required"),
     (("when", "all", 1), {}, ("when", "all", 1), "needs one of"),
@@ -148,6 +161,21 @@ def test_each_mistake_is_reported_at_its_json_path(
     errors = errors_of(with_change(path, value))
     assert loc in errors, errors
     assert words in errors[loc]
+
+
+@pytest.mark.parametrize(
+    ("value", "loc"),
+    [
+        ({"field": "deal.close_date", "days": 3}, ("when", "all", 2, "any", 1, "value", "days")),
+        ({"field": "deal.closing"}, ("when", "all", 2, "any", 1, "value", "field")),
+        ([True, None], ("when", "all", 2, "any", 1, "value", 1)),
+        ([["2027-01-01"]], ("when", "all", 2, "any", 1, "value", 0)),
+    ],
+)
+def test_a_wrong_value_is_one_mistake_at_its_own_path(value: Any, loc: tuple) -> None:
+    # one error, never one per member of the value union (value.FieldRef.days, value.str, ...)
+    errors = errors_of(with_change(("when", "all", 2, "any", 1, "value"), value))
+    assert list(errors) == [loc], errors
 
 
 def test_all_mistakes_are_reported_together() -> None:

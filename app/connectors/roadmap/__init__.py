@@ -87,6 +87,10 @@ def validate_config(kind: str, config: dict[str, Any]) -> list[dict[str, str]]:
                     "and name it in auth_env/token_env",
                 }
             )
+    if kind == "jira" and config.get("api") is not None and config["api"] not in jira.APIS:
+        errors.append(
+            {"path": "config.api", "message": f"one of: {', '.join(jira.APIS)} (Server / DC)"}
+        )
     for key in ("url", "base_url"):
         value = config.get(key)
         if value and not str(value).startswith(("http://", "https://")):

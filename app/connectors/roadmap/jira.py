@@ -1,22 +1,29 @@
-"""Jira Cloud issues as roadmap features, through JQL search.
+"""Jira issues as roadmap features, through JQL search, on Jira Cloud or Jira Server / Data
+Center.
 
-What Atlassian documents (REST API v3, "Issue search"):
-- GET /rest/api/3/search/jql?jql=...&fields=a,b&maxResults=N[&nextPageToken=T] (the
-  "enhanced search" that replaced /rest/api/3/search) → {"issues": [{"id", "key", "self",
-  "fields": {...}}], "nextPageToken": "..." (absent or null on the last page), "isLast": bool}.
+What Atlassian documents:
+- Cloud (REST API v3, "Issue search"): GET /rest/api/3/search/jql?jql=...&fields=a,b
+  &maxResults=N[&nextPageToken=T] (the "enhanced search" that replaced /rest/api/3/search) →
+  {"issues": [{"id", "key", "self", "fields": {...}}], "nextPageToken": "..." (absent or null
+  on the last page), "isLast": bool}.
+- Server / Data Center (REST API v2, which has no enhanced search): GET /rest/api/2/search
+  ?jql=...&fields=a,b&startAt=S&maxResults=N → {"expand", "startAt", "maxResults", "total",
+  "issues": [...]}. The server may cap maxResults below what was asked (default 50), so the
+  next startAt is this one plus the issues actually returned, until `total` is reached.
 - Only the fields asked for come back; status is {"name", "statusCategory": {...}}, `duedate`
   is "YYYY-MM-DD", date custom fields are "YYYY-MM-DD" (date-time fields carry a time).
 - Auth: Jira Cloud uses basic auth with an account e-mail and an API token; Data Center uses a
   personal access token as a bearer token. config.email present → basic, else bearer.
 
-Config: base_url, jql, token_env (env var NAME), email (optional), target_date_field
-(default "duedate", e.g. "customfield_10015"), aliases_field (optional, labels-like list),
-page_size (default 100).
+Config: base_url, jql, token_env (env var NAME), api ("cloud", the default, or "server" for
+Server / Data Center), email (optional), target_date_field (default "duedate", e.g.
+"customfield_10015"), aliases_field (optional, labels-like list), page_size (default 100).
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -25,6 +32,8 @@ import httpx
 from app.connectors.roadmap._http import MAX_PAGES, make_client, request_json
 from app.connectors.roadmap.base import FetchResult, SourceConfigError, SourceError, secret_from_env
 from app.rules.model import Feature
+
+APIS = ("cloud", "server")
 
 DEFAULT_STATUS_MAPPING = {
     "Backlog": "uncertain",
@@ -68,6 +77,9 @@ class JiraSource:
         self.date_field = str(config.get("target_date_field") or "duedate")
         self.aliases_field = config.get("aliases_field")
         self.page_size = int(config.get("page_size") or 100)
+        self.api = str(config.get("api") or "cloud")
+        if self.api not in APIS:
+            raise SourceConfigError(f"config.api is one of: {', '.join(APIS)}; got {self.api!r}")
         self._client = client
 
     def _headers(self) -> dict[str, str]:
@@ -89,47 +101,84 @@ class JiraSource:
                 client.close()
 
     def _fetch(self, client: httpx.Client) -> FetchResult:
-        headers = self._headers()
         fields = ["summary", "status", self.date_field]
         if self.aliases_field:
             fields.append(str(self.aliases_field))
-        url = f"{self.base_url}/rest/api/3/search/jql"
+        params: dict[str, Any] = {
+            "jql": self.jql,
+            "fields": ",".join(fields),
+            "maxResults": self.page_size,
+        }
+        pages = self._server_pages if self.api == "server" else self._cloud_pages
         result = FetchResult()
+        for body in pages(client, self._headers(), params, result):
+            for index, issue in enumerate(body["issues"]):
+                result.features.append(self._feature(issue, index))
+        return result
+
+    def _page(
+        self,
+        client: httpx.Client,
+        url: str,
+        headers: dict[str, str],
+        params: dict[str, Any],
+        result: FetchResult,
+    ) -> dict[str, Any]:
+        if result.pages >= MAX_PAGES:
+            raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
+        _, body = request_json(client, "GET", url, source=self.name, headers=headers, params=params)
+        result.pages += 1
+        if not isinstance(body, dict) or not isinstance(body.get("issues"), list):
+            raise SourceError(f"{self.name}: search page {result.pages} has no 'issues' list")
+        return body
+
+    def _cloud_pages(
+        self,
+        client: httpx.Client,
+        headers: dict[str, str],
+        params: dict[str, Any],
+        result: FetchResult,
+    ) -> Iterator[dict[str, Any]]:
+        url = f"{self.base_url}/rest/api/3/search/jql"
         token: str | None = None
         while True:
-            if result.pages >= MAX_PAGES:
-                raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
-            params: dict[str, Any] = {
-                "jql": self.jql,
-                "fields": ",".join(fields),
-                "maxResults": self.page_size,
-            }
-            if token:
-                params["nextPageToken"] = token
-            _, body = request_json(
-                client, "GET", url, source=self.name, headers=headers, params=params
-            )
-            result.pages += 1
-            if not isinstance(body, dict) or not isinstance(body.get("issues"), list):
-                raise SourceError(f"{self.name}: search page {result.pages} has no 'issues' list")
-            for index, issue in enumerate(body["issues"]):
-                fields_value = issue.get("fields") if isinstance(issue, dict) else None
-                if not isinstance(fields_value, dict) or not issue.get("key"):
-                    raise SourceError(f"{self.name}: issues[{index}] lacks key or fields")
-                status = fields_value.get("status") or {}
-                result.features.append(
-                    Feature(
-                        key=str(issue["key"]),
-                        name=str(fields_value.get("summary") or issue["key"])[:255],
-                        aliases=_strings(fields_value.get(self.aliases_field))
-                        if self.aliases_field
-                        else [],
-                        target_date=_date(fields_value.get(self.date_field)),
-                        source=self.name,
-                        source_status=status.get("name") if isinstance(status, dict) else None,
-                        url=f"{self.base_url}/browse/{issue['key']}",
-                    )
-                )
+            page_params = {**params, "nextPageToken": token} if token else params
+            body = self._page(client, url, headers, page_params, result)
+            yield body
             token = body.get("nextPageToken")
             if not token or body.get("isLast") is True:
-                return result
+                return
+
+    def _server_pages(
+        self,
+        client: httpx.Client,
+        headers: dict[str, str],
+        params: dict[str, Any],
+        result: FetchResult,
+    ) -> Iterator[dict[str, Any]]:
+        url = f"{self.base_url}/rest/api/2/search"
+        start = 0
+        while True:
+            body = self._page(client, url, headers, {**params, "startAt": start}, result)
+            yield body
+            total = body.get("total")
+            if not isinstance(total, int) or isinstance(total, bool):
+                raise SourceError(f"{self.name}: search page {result.pages} has no 'total'")
+            start += len(body["issues"])
+            if not body["issues"] or start >= total:
+                return
+
+    def _feature(self, issue: Any, index: int) -> Feature:
+        fields_value = issue.get("fields") if isinstance(issue, dict) else None
+        if not isinstance(fields_value, dict) or not issue.get("key"):
+            raise SourceError(f"{self.name}: issues[{index}] lacks key or fields")
+        status = fields_value.get("status") or {}
+        return Feature(
+            key=str(issue["key"]),
+            name=str(fields_value.get("summary") or issue["key"])[:255],
+            aliases=_strings(fields_value.get(self.aliases_field)) if self.aliases_field else [],
+            target_date=_date(fields_value.get(self.date_field)),
+            source=self.name,
+            source_status=status.get("name") if isinstance(status, dict) else None,
+            url=f"{self.base_url}/browse/{issue['key']}",
+        )

@@ -227,6 +227,88 @@ def test_jira_search_jql_pages_with_next_page_token_and_custom_date_field():
     assert first.request.headers["Authorization"] == f"Basic {expected}"
 
 
+def _server_issue(base: str, number: int, status: str, due: str | None = None) -> dict:
+    # the Jira Server / Data Center v2 search shape ("JIRA REST API Example - Query issues")
+    return {
+        "expand": "html",
+        "id": str(10000 + number),
+        "self": f"{base}/rest/api/2/issue/ROAD-{number}",
+        "key": f"ROAD-{number}",
+        "fields": {"summary": f"Feature {number}", "status": {"name": status}, "duedate": due},
+    }
+
+
+@respx.mock
+def test_jira_server_pages_with_start_at_until_total_even_when_the_server_caps_max_results():
+    base = "https://jira.acme.internal/jira"
+    route = respx.get(f"{base}/rest/api/2/search")
+    pages = [
+        [_server_issue(base, 1, "In Progress", "2027-03-31"), _server_issue(base, 2, "Done")],
+        [_server_issue(base, 3, "Backlog"), _server_issue(base, 4, "Won't Do")],
+        [_server_issue(base, 5, "Beta")],
+    ]
+    route.side_effect = [
+        httpx.Response(
+            200,
+            json={
+                "expand": "schema,names",
+                "startAt": start,
+                "maxResults": 2,  # capped by the server below the 100 asked for
+                "total": 5,
+                "issues": issues,
+            },
+        )
+        for start, issues in zip((0, 2, 4), pages, strict=True)
+    ]
+    source = JiraSource(
+        "jira-dc",
+        {
+            "base_url": base,
+            "api": "server",
+            "jql": "project = ROAD ORDER BY key",
+            "token_env": "ROADMAP_TOKEN",
+        },
+    )
+    result = source.fetch()
+    assert [f.key for f in result.features] == [f"ROAD-{n}" for n in range(1, 6)]
+    assert result.pages == 3
+    assert result.features[0].target_date == date(2027, 3, 31)
+    assert result.features[0].source_status == "In Progress"
+    assert result.features[0].url == f"{base}/browse/ROAD-1"
+    params = [call.request.url.params for call in route.calls]
+    assert [p["startAt"] for p in params] == ["0", "2", "4"]
+    assert {p["maxResults"] for p in params} == {"100"}
+    assert params[0]["jql"] == "project = ROAD ORDER BY key"
+    assert "duedate" in params[0]["fields"] and "nextPageToken" not in params[0]
+    assert route.calls[0].request.headers["Authorization"] == "Bearer s3cr3t-token"
+
+
+@respx.mock
+def test_jira_server_stops_on_an_empty_page_and_refuses_a_page_without_total():
+    base = "https://jira.acme.internal"
+    config = {"base_url": base, "api": "server", "jql": "project = ROAD", "token_env": "T"}
+    route = respx.get(f"{base}/rest/api/2/search")
+    route.side_effect = [
+        httpx.Response(200, json={"startAt": 0, "maxResults": 50, "total": 9, "issues": []})
+    ]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("T", "pat")
+        assert JiraSource("j", config).fetch().features == []
+        route.side_effect = [httpx.Response(200, json={"issues": [_server_issue(base, 1, "Done")]})]
+        with pytest.raises(SourceError, match="no 'total'"):
+            JiraSource("j", config).fetch()
+
+
+def test_jira_api_must_be_cloud_or_server():
+    config = {"base_url": "https://x", "jql": "project = X", "token_env": "T", "api": "dc"}
+    assert {"path": "config.api", "message": "one of: cloud, server (Server / DC)"} in (
+        validate_config("jira", config)
+    )
+    with pytest.raises(SourceConfigError, match="config.api"):
+        JiraSource("j", config)
+    assert validate_config("jira", {**config, "api": "server"}) == []
+
+
 def test_status_mapping_is_case_blind_and_unmapped_becomes_unknown():
     from app.rules.model import Feature
 

@@ -65,6 +65,7 @@ DEFAULT_PROPERTIES = {
 }
 MAX_BATCH = 100
 ASSOCIATION_PAGE = 500
+SEARCH_MAX_RESULTS = 10_000  # HubSpot search answers no more per query
 DEFAULT_SCOPES = [
     "crm.objects.deals.read",
     "crm.objects.deals.write",
@@ -100,6 +101,7 @@ class FakeHubSpot:
     access_token: str = "pat-sandbox-token"
     scopes: list[str] = field(default_factory=lambda: list(DEFAULT_SCOPES))
     association_page_size: int = ASSOCIATION_PAGE
+    search_max_results: int = SEARCH_MAX_RESULTS
     # What call times are measured with; a test shares a virtual clock with the client's budget.
     clock: Callable[[], float] = time.monotonic
 
@@ -117,6 +119,7 @@ class FakeHubSpot:
         self.faults: list[Fault] = []
         self.rate_limit_per_10s: int | None = None
         self.events: list[dict] = []
+        self.search_bodies: list[dict] = []
         self._ids = itertools.count(10_000_001)
         self._event_ids = itertools.count(1)
         self.app = self._build_app()
@@ -470,6 +473,7 @@ class FakeHubSpot:
             self.calls.clear()
             self.all_call_times.clear()
             self.call_times.clear()
+            self.search_bodies.clear()
 
     def max_calls_in_window(self, window: float = 10.0) -> int:
         times = sorted(self.all_call_times)
@@ -713,8 +717,15 @@ class FakeHubSpot:
             body = await request.json()
             if otype is None:
                 return fake._error(400, "Unknown object type", "VALIDATION_ERROR")
+            fake.search_bodies.append(body)
             limit = min(int(body.get("limit") or 10), 200)
             after = int(body.get("after") or 0)
+            if after + limit > fake.search_max_results:
+                return fake._error(
+                    400,
+                    f"Search results are limited to {fake.search_max_results}; page with a filter.",
+                    "VALIDATION_ERROR",
+                )
             groups = body.get("filterGroups") or []
             if len(groups) > 5 or sum(len(g.get("filters") or []) for g in groups) > 18:
                 return fake._error(400, "Too many filters", "VALIDATION_ERROR")

@@ -42,6 +42,7 @@ SINGLE_READ_MAX = 2
 TASK_TO_DEAL = 216
 NOTE_TO_DEAL = 214
 CHECKED_AT_REFRESH = timedelta(hours=24)
+SEARCH_PAGE = 200  # HubSpot's maximum search page
 
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -863,45 +864,44 @@ class HubSpotConnector:
     # --- reconciliation and line-item resolution ----------------------------------------------------
 
     def changed_deal_ids(self, since: datetime | None) -> list[str]:
-        """Deals modified since `since` (all open deals when None), and deals in won stages."""
+        """Deals modified since `since` (every deal when None), and won-stage deals we never
+        evaluated (no status property: won before install, or lost beyond the lookback).
+
+        Paged by keyset (hs_object_id > the last id seen, ascending, 200 a page), not by the
+        `after` offset: HubSpot search answers at most 10,000 results per query."""
         search = self.api.api("crm.deals.search_api")
-        groups: list[dict] = []
+        groups: list[list[dict]] = []
         if since is not None:
             groups.append(
-                {
-                    "filters": [
-                        {
-                            "propertyName": "hs_lastmodifieddate",
-                            "operator": "GTE",
-                            "value": _ms(since),
-                        }
-                    ]
-                }
+                [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": _ms(since)}]
             )
+        else:
+            groups.append([])
         won = self.pipelines.won_stage_ids()
-        if won:
+        if won and since is not None:
             groups.append(
-                {"filters": [{"propertyName": "dealstage", "operator": "IN", "values": won}]}
+                [
+                    {"propertyName": "dealstage", "operator": "IN", "values": won},
+                    {"propertyName": P.STATUS, "operator": "NOT_HAS_PROPERTY"},
+                ]
             )
-        if since is None:
-            groups = []  # first run: everything
         ids: list[str] = []
-        after: str | None = None
+        last = "0"
         while True:
+            key = {"propertyName": "hs_object_id", "operator": "GT", "value": last}
             body: dict[str, Any] = {
-                "filterGroups": groups,
+                "filterGroups": [{"filters": [*filters, key]} for filters in groups],
                 "properties": ["hs_object_id"],
-                "limit": 200,
+                "limit": SEARCH_PAGE,
                 "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             }
-            if after:
-                body["after"] = after
             response = self.api.call("deals.search", search.do_search, body)
-            ids.extend(str(obj.id) for obj in response.results or [])
+            page = [str(obj.id) for obj in response.results or []]
+            ids.extend(page)
             paging = response.paging
-            if paging is None or paging.next is None or not paging.next.after:
+            if not page or paging is None or paging.next is None:
                 break
-            after = paging.next.after
+            last = page[-1]
         return list(dict.fromkeys(ids))
 
     def deals_for_line_items(self, line_item_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -2,8 +2,10 @@
 
 hubspot_reconcile: webhooks can be lost after HubSpot's retries give up; every
 HUBSPOT_RECONCILE_SECONDS it searches for deals modified since the last run (cursor in state,
-with a minute of overlap for clock skew) and for deals sitting in won stages (the guard must see
-them), and queues them with reason "reconcile".
+with a minute of overlap for clock skew and search indexing; the first run looks back
+FIRST_LOOKBACK) and for deals in won stages that were never evaluated (the guard must see them),
+and queues them with reason "reconcile". Won deals already evaluated are not queued again: a
+change to them is a modification, and a roadmap change re-queues them by itself.
 
 hubspot_line_items: line-item property events name the line item, not the deal. The webhook
 stores them without calling HubSpot (fast ack, no API budget in the request path); this job
@@ -23,6 +25,8 @@ from app.jobs.schedules import JobContext, schedule
 from app.models import WebhookEvent, utcnow
 
 OVERLAP = timedelta(minutes=1)
+# The first run looks this far back, not at every deal ever (search stops at 10,000 results).
+FIRST_LOOKBACK = timedelta(days=7)
 LINE_ITEM_BATCH = 1000
 
 
@@ -37,7 +41,7 @@ def reconcile(ctx: JobContext) -> dict:
     connector = ctx.connectors["hubspot"]
     started = utcnow()
     since_raw = ctx.state.get("since")
-    since = datetime.fromisoformat(since_raw) - OVERLAP if since_raw else None
+    since = datetime.fromisoformat(since_raw) - OVERLAP if since_raw else started - FIRST_LOOKBACK
     deal_ids = connector.changed_deal_ids(since)
     with Session(ctx.engine) as session:
         queued = enqueue_deals(session, CRM, deal_ids, reason="reconcile")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -328,6 +329,70 @@ def test_changed_deal_ids_finds_recent_and_won_deals(fake, connector) -> None:
     fresh = fake.add_deal("Fresh")
     found = connector.changed_deal_ids(since)
     assert set(found) == {old, fresh}
+
+
+def _age(fake, deal_id: str, days: int) -> None:
+    """As if the deal was last modified `days` ago (search filters on this property)."""
+    stamp = datetime.fromtimestamp(time.time() - days * 86400, UTC).isoformat()
+    fake.objects["deals"][deal_id]["properties"]["hs_lastmodifieddate"] = stamp
+
+
+def test_reconcile_runs_look_back_a_week_then_follow_the_cursor(
+    fake, connector, engine, settings
+) -> None:
+    from sqlmodel import Session, delete, select
+
+    from app.connectors.hubspot.reconcile import reconcile
+    from app.jobs.schedules import JobContext
+    from app.models import DealQueue
+
+    def queued() -> set[str]:
+        with Session(engine) as s:
+            rows = s.exec(select(DealQueue)).all()
+            s.exec(delete(DealQueue))
+            s.commit()
+        return {r.deal_id for r in rows}
+
+    stale_open = fake.add_deal("Stale open")
+    fresh_open = fake.add_deal("Fresh open")
+    won_unchecked = fake.add_deal("Won, never checked", stage="closedwon")
+    won_checked = fake.add_deal("Won, checked", stage="closedwon")
+    fake.update_object("deals", won_checked, {"roadmap_guard_status": "clear"})
+    for deal in (stale_open, won_unchecked, won_checked):
+        _age(fake, deal, days=30)
+
+    def run(state: dict) -> dict:
+        ctx = JobContext(
+            engine=engine, settings=settings, connectors={"hubspot": connector}, state=state
+        )
+        return reconcile(ctx)
+
+    first = run({})
+    assert queued() == {fresh_open, won_unchecked}  # not every deal, not every won deal
+    assert first["last_queued"] == 2
+    cursor = datetime.fromisoformat(first["since"])
+    assert abs((datetime.now(UTC) - cursor).total_seconds()) < 60
+
+    fake.update_object("deals", won_unchecked, {"roadmap_guard_status": "blocked"})
+    for deal in (won_unchecked, fresh_open):
+        _age(fake, deal, days=1)  # evaluated since, then left alone
+    fake.update_object("deals", stale_open, {"amount": "5"})  # a change whose webhook was lost
+    second = run(first)
+    assert queued() == {stale_open}
+    assert datetime.fromisoformat(second["since"]) >= cursor
+    [search] = [b for b in fake.search_bodies[-1:]]
+    modified = search["filterGroups"][0]["filters"][0]
+    assert modified["propertyName"] == "hs_lastmodifieddate"
+    assert int(modified["value"]) <= int(cursor.timestamp() * 1000) - 60_000  # the overlap
+
+
+def test_changed_deal_ids_pages_past_the_search_result_cap_by_id(fake, connector) -> None:
+    fake.search_max_results = 300  # HubSpot's is 10,000; the same wall, closer
+    deals = {fake.add_deal(f"D{i}") for i in range(450)}
+    fake.reset_calls()
+    assert set(connector.changed_deal_ids(None)) == deals
+    assert fake.calls["POST /crm/v3/objects/deals/search"] == 3
+    assert all("after" not in body for body in fake.search_bodies)
 
 
 def test_setup_hubspot_command(fake, monkeypatch, capsys, tmp_path) -> None:

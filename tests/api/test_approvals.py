@@ -6,6 +6,8 @@ for write-back); the CRM summary names the approver; revoking and expiry restore
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -199,3 +201,76 @@ def test_an_off_roadmap_promise_is_approved_by_its_rule(web, engine, crm, pipeli
     assert verdict != "blocked"
     covered = [f for f in findings if f["feature_key"] is None and f["rule_id"] == rule_id]
     assert covered and all(f["approved"] and f["approved_by"] == "pat" for f in covered)
+
+
+@pytest.fixture
+def approval_rows(engine):
+    """Five approvals: three active, one expired, one revoked, created a day apart."""
+    import datetime as dt
+
+    now = utcnow()
+    day = dt.timedelta(days=1)
+    with Session(engine) as s:
+        for i, (approver, key, expires, revoked) in enumerate([
+            ("pat", "sso", now + 10 * day, False),
+            ("lee", "scim", now + 3 * day, False),
+            ("pat", "audit", now - day, False),  # expired
+            ("ann", "sso", now + 5 * day, True),  # revoked
+            ("lee", "api", now + 7 * day, False),
+        ]):  # fmt: skip
+            s.add(Approval(crm="test", deal_id=f"D{i}", feature_key=key, reason=f"why {i}",
+                           approver=approver, expires_at=expires,
+                           created_at=now - (10 - i) * day,
+                           revoked_at=now - day if revoked else None,
+                           revoked_by="root" if revoked else None))  # fmt: skip
+        s.commit()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "total"),
+    [
+        ("", ["D4", "D3", "D2", "D1", "D0"], 5),  # newest first
+        ("sort=created_at", ["D0", "D1", "D2", "D3", "D4"], 5),
+        ("sort=expires_at", ["D2", "D1", "D3", "D4", "D0"], 5),
+        ("sort=approver,-created_at", ["D3", "D4", "D1", "D2", "D0"], 5),
+        ("sort=-feature_key", ["D0", "D3", "D1", "D2", "D4"], 5),  # equal keys: by id
+        ("limit=2", ["D4", "D3"], 5),
+        ("limit=2&offset=2", ["D2", "D1"], 5),
+        ("limit=2&offset=4", ["D0"], 5),
+        ("limit=2&offset=9", [], 5),
+        ("status=active&sort=deal_id&limit=2&offset=1", ["D1", "D4"], 3),
+        ("approver=pat&sort=expires_at", ["D2", "D0"], 2),
+    ],
+)
+def test_approval_list_pages_and_sorts(client, api_key, approval_rows, query, expected, total):
+    r = client.get(f"/api/v1/approvals?{query}", headers=api_key("viewer"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert ([a["deal_id"] for a in body["items"]], body["total"]) == (expected, total)
+
+
+def test_approval_list_csv_has_every_row_with_its_status(client, api_key, approval_rows):
+    from app.api.approvals import APPROVAL_COLUMNS
+
+    h = api_key("engineering")
+    r = client.get("/api/v1/approvals?sort=created_at", headers={**h, "Accept": "text/csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="approvals.csv"' in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert list(rows[0]) == APPROVAL_COLUMNS
+    assert [(x["deal_id"], x["approver"], x["feature_key"], x["status"]) for x in rows] == [
+        ("D0", "pat", "sso", "active"),
+        ("D1", "lee", "scim", "active"),
+        ("D2", "pat", "audit", "expired"),
+        ("D3", "ann", "sso", "revoked"),
+        ("D4", "lee", "api", "active"),
+    ]
+    assert (rows[3]["revoked_by"], rows[0]["revoked_by"], rows[0]["reason"]) == (
+        "root",
+        "",
+        "why 0",
+    )
+    assert r.headers["x-total-count"] == "5"
+    r = client.get("/api/v1/approvals?status=expired&format=csv", headers=h)
+    assert [x["deal_id"] for x in csv.DictReader(io.StringIO(r.text))] == ["D2"]
+    assert client.get("/api/v1/approvals?sort=reason", headers=h).status_code == 422

@@ -121,3 +121,32 @@ def test_one_primary_row_per_deal_and_feature_with_the_strongest_evidence():
     }
     deal.is_closed = True
     assert not any(r["deal_open"] for r in dependency_values(deal, refs))
+
+
+def test_deal_list_csv_has_every_open_deal_and_the_deal_columns(client, api_key, seeded):
+    from app.services.queries import DEAL_COLUMNS
+
+    r = client.get("/api/v1/deals", headers={**api_key("viewer"), "Accept": "text/csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="deals.csv"' in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert list(rows[0]) == DEAL_COLUMNS
+    # Open, tracked deals by amount descending, no amount last; h3 is won, h4 untracked.
+    assert [x["deal_id"] for x in rows] == ["s1", "s3", "h2", "h1", "s2"]
+    assert r.headers["x-total-count"] == "5"
+    h1 = rows[3]
+    assert (h1["stage_label"], h1["amount"], h1["close_date"], h1["owner_name"], h1["verdict"],
+            h1["is_closed"]) == ("Qualified", "1000.0", "2026-12-15", "Alice Ng", "warning",
+                                 "False")  # fmt: skip
+    assert h1["evaluation_url"] == "http://testserver/dashboard/deals/hubspot/h1"
+    assert (rows[4]["amount"], rows[4]["close_date"]) == ("", "")  # unknown cells stay empty
+
+
+def test_deal_list_csv_applies_filters_sort_and_an_explicit_page(client, api_key, seeded):
+    h = api_key("engineering")
+    r = client.get("/api/v1/deals?state=all&owner=alice&sort=close_date&format=csv", headers=h)
+    assert [x["deal_id"] for x in csv.DictReader(io.StringIO(r.text))] == ["h3", "h1", "s1"]
+    r = client.get("/api/v1/deals?feature=sso&format=csv&limit=2&offset=1", headers=h)
+    # sso dependants: s3 (3000), h2 (2000), h1 (1000); the page skips one and keeps two.
+    assert [x["deal_id"] for x in csv.DictReader(io.StringIO(r.text))] == ["h2", "h1"]
+    assert r.headers["x-total-count"] == "3"

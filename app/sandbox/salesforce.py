@@ -147,6 +147,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
             "Content",
             "ContentSize",
             "FileType",
+            "LatestPublishedVersionId",
             "CreatedDate",
             "CreatedById",
             "LastModifiedDate",
@@ -198,6 +199,7 @@ _PREFIX = {
     "PricebookEntry": "01u",
     "Note": "002",
     "ContentNote": "069",
+    "ContentVersion": "068",
     "ContentDocumentLink": "06A",
     "Task": "00T",
     "User": "005",
@@ -620,19 +622,11 @@ class FakeSalesforce:
 
     def add_content_note(self, linked_id: str, html: str, title: str = "Call notes") -> str:
         with self.lock:
-            text = re.sub(r"<[^>]+>", " ", html)
-            text = re.sub(r"\s+", " ", text).strip()
             note_id = self.insert(
                 "ContentNote",
-                {
-                    "Title": title,
-                    "Content": html.encode(),
-                    "TextPreview": text[:PREVIEW_CHARS],
-                    "ContentSize": len(html.encode()),
-                    "FileType": "SNOTE",
-                    "CreatedById": REP_USER,
-                },
+                {"Title": title, "FileType": "SNOTE", "CreatedById": REP_USER},
             )
+            self.edit_content_note(note_id, html)
             self.insert(
                 "ContentDocumentLink",
                 {
@@ -643,6 +637,21 @@ class FakeSalesforce:
                 },
             )
             return note_id
+
+    def edit_content_note(self, note_id: str, html: str) -> None:
+        """Save a new body, as a user editing the note does: a new published version."""
+        with self.lock:
+            text = re.sub(r"<[^>]+>", " ", html)
+            text = re.sub(r"\s+", " ", text).strip()
+            self.store["ContentNote"][to18(note_id)].update(
+                {
+                    "Content": html.encode(),
+                    "TextPreview": text[:PREVIEW_CHARS],
+                    "ContentSize": len(html.encode()),
+                    "LatestPublishedVersionId": self.new_id("ContentVersion"),
+                    "LastModifiedDate": sf_datetime(),
+                }
+            )
 
     def delete(self, sobject: str, record_id: str) -> None:
         """Delete a record as a user would in the UI (no API call is counted)."""

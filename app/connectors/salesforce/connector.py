@@ -7,8 +7,11 @@ opportunities. Each carries, as subrequests (at most 5 queries per call, Salesfo
   our own Tasks (found by the subject marker);
 - one ContentNote query for the linked notes' text: ContentNote is not a child relationship of
   Opportunity (it hangs off ContentDocumentLink), so its TextPreview needs a semi-join query.
-  Only a note whose preview is full (it may be truncated) costs one more GET for the body blob,
-  which Composite cannot carry;
+  Only a note whose preview is full (it may be truncated) costs one more GET for the body blob:
+  Salesforce documents sObject Blob Get as unsupported in Composite and Composite Batch, and REST
+  answers a base64 field with its blob URL, so no JSON call carries several bodies. The body is
+  cached by (note id, LatestPublishedVersionId), so it is fetched once per edit of the note,
+  not once per evaluation of the opportunity;
 - when the cache is cold, the OpportunityStage, TaskPriority and TaskStatus queries (won/closed
   stages and the org's own task picklist values; nothing is hard-coded).
 Large child lists and pages are followed with `query_more`.
@@ -26,6 +29,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -56,6 +60,7 @@ CHECKED_AT_REFRESH = timedelta(hours=24)
 META_TTL_SECONDS = 3600.0
 MAX_QUERIES_PER_COMPOSITE = 5
 COLLECTION_SIZE = 200
+NOTE_BODY_CACHE_SIZE = 10_000  # long note bodies kept, by (note id, version)
 SUBJECT_MAX = 255
 DESCRIPTION_MAX = 32000
 
@@ -165,6 +170,8 @@ class SalesforceConnector:
         )
         self.facts = OrgFacts()
         self._facts_lock = threading.Lock()
+        self._note_bodies: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._note_bodies_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceConnector:
@@ -258,7 +265,8 @@ class SalesforceConnector:
     def content_note_soql(self, ids: Sequence[str]) -> str:
         id_list = ", ".join(_soql_str(i) for i in ids)
         return (
-            "SELECT Id, Title, TextPreview, CreatedDate, CreatedBy.Name FROM ContentNote "
+            "SELECT Id, Title, TextPreview, LatestPublishedVersionId, LastModifiedDate, CreatedDate, "
+            "CreatedBy.Name FROM ContentNote "
             "WHERE Id IN (SELECT ContentDocumentId FROM ContentDocumentLink "
             f"WHERE LinkedEntityId IN ({id_list}))"
         )
@@ -318,9 +326,21 @@ class SalesforceConnector:
         preview = note.get("TextPreview") or ""
         if len(preview) < PREVIEW_CHARS:
             return preview
-        # A full preview may be cut short: fetch the body blob (Composite cannot carry blobs).
+        # A full preview may be cut short: the body blob, fetched once per version of the note.
+        version = note.get("LatestPublishedVersionId") or note.get("LastModifiedDate") or ""
+        key = (note["Id"], str(version))
+        with self._note_bodies_lock:
+            cached = self._note_bodies.get(key)
+            if cached is not None:
+                self._note_bodies.move_to_end(key)
+                return cached
         path = f"{self.api.data_path}sobjects/ContentNote/{note['Id']}/Content"
-        return strip_html(self.api.blob(path).decode("utf-8", errors="replace"))
+        text = strip_html(self.api.blob(path).decode("utf-8", errors="replace"))
+        with self._note_bodies_lock:
+            self._note_bodies[key] = text
+            while len(self._note_bodies) > NOTE_BODY_CACHE_SIZE:
+                self._note_bodies.popitem(last=False)
+        return text
 
     def _snapshot(
         self, rec: dict, content_notes: dict[str, dict], read_at: datetime

@@ -110,6 +110,21 @@ def test_long_content_note_body_is_fetched_once_as_a_blob(connector, fake):
     assert max(len(n.body) for n in snap.notes) > 600
 
 
+def test_long_note_body_is_fetched_once_per_version_not_once_per_read(connector, fake):
+    long_html = "<p>" + "Pilot scope agreed with the customer. " * 8 + "They need SSO.</p>"
+    opp = fake.add_opportunity("Deal", content_notes=[long_html])
+    [note_id] = list(fake.store["ContentNote"])
+    assert "SSO" in connector.read_deals([opp])[opp].notes[0].body  # past the 255-char preview
+    fake.reset_calls()
+    connector.read_deals([opp])
+    assert fake.calls_by_kind() == {"composite": 1}  # unchanged note: no second blob GET
+    fake.edit_content_note(note_id, long_html.replace("SSO", "audit log export"))
+    fake.reset_calls()
+    body = connector.read_deals([opp])[opp].notes[0].body
+    assert fake.calls_by_kind() == {"composite": 1, "blob": 1}
+    assert "audit log export" in body and "SSO" not in body
+
+
 def test_paged_results_are_followed(connector, fake):
     fake.page_size_with_children = 3
     ids = [fake.add_opportunity(f"Deal {i}") for i in range(7)]

@@ -270,7 +270,8 @@ def test_server_error_is_transient_and_bad_token_permanent(fake, api, connector)
     )
     with pytest.raises(PermanentError) as err:
         bad.read_deals(["1"])
-    assert "401" in str(err.value)
+    assert "401 INVALID_AUTHENTICATION" in str(err.value)  # HubSpot's category, kept
+    assert err.value.correlation_id
 
 
 def test_timeout_is_transient(fake, api) -> None:

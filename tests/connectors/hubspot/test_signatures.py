@@ -29,6 +29,18 @@ def test_known_answer_v1() -> None:
     )
 
 
+def test_known_answer_v1_from_hubspots_docs() -> None:
+    # developers.hubspot.com "v1 request validation": the example request and its hash.
+    body = (
+        b'[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,'
+        b'"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,'
+        b'"changeSource":"CRM","changeFlag":"NEW","appId":54321}]'
+    )
+    assert sign_v1(SECRET, body) == (
+        "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"
+    )
+
+
 def test_known_answer_v2() -> None:
     assert sign_v2(SECRET, "POST", URL, BODY) == (
         "4fe4e3a7d3cf09db53be39d0a58130e2aaba074ec123a9e355b876a689a1c383"

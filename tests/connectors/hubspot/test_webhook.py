@@ -6,6 +6,9 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from app.connectors.hubspot.events import dedup_key
@@ -64,6 +67,56 @@ def test_bad_signature_gets_401_and_nothing_is_stored(client, fake, engine) -> N
     assert response.status_code == 401
     assert "signature" in response.json()["error"]["message"]
     assert _stored(engine) == [] and _queued(engine) == []
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "status"),
+    [("rotated-new-secret", "sandbox-client-secret", 200), ("rotated-new-secret", "older", 401)],
+)
+def test_previous_client_secret_is_accepted_during_a_rotation(
+    make_app, hubspot_settings, fake, engine, current, previous, status
+) -> None:
+    rotated = {
+        **hubspot_settings,
+        "hubspot_client_secret": SecretStr(current),
+        "hubspot_client_secret_previous": SecretStr(previous),
+    }
+    with TestClient(make_app(connectors={}, **rotated)) as client:
+        body, headers = fake.signed_request(URL, [_event(fake)])  # signed with the old secret
+        assert client.post(URL, content=body, headers=headers).status_code == status
+    assert len(_stored(engine)) == (1 if status == 200 else 0)
+
+
+def test_database_failure_is_503_with_nothing_stored(make_app, hubspot_settings, fake, engine):
+    def fail_on_queue(conn, cursor, statement, parameters, context, executemany):
+        # The inbox INSERT has already run in this transaction; the queue upsert fails.
+        if statement.lstrip().upper().startswith("INSERT INTO DEAL_QUEUE"):
+            raise OperationalError(statement, parameters, Exception("disk I/O error"))
+
+    app = make_app(connectors={}, **hubspot_settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        body, headers = fake.signed_request(URL, [_event(fake)])
+        event.listen(engine, "before_cursor_execute", fail_on_queue)
+        try:
+            response = client.post(URL, content=body, headers=headers)
+        finally:
+            event.remove(engine, "before_cursor_execute", fail_on_queue)
+        assert response.status_code == 503
+        assert "nothing stored" in response.json()["error"]["message"]
+        assert _stored(engine) == [] and _queued(engine) == []
+        # HubSpot delivers again and the event lands once.
+        assert client.post(URL, content=body, headers=headers).status_code == 200
+    assert len(_stored(engine)) == 1 and _queued(engine) == ["555"]
+
+
+def test_url_encoded_path_is_signed_over_as_received(client, fake, engine) -> None:
+    # %68 is not an escape HubSpot decodes: the signature covers the path exactly as sent,
+    # while routing sees /webhooks/hubspot.
+    url = "http://testserver/webhooks/%68ubspot"
+    body, headers = fake.signed_request(url, [_event(fake)])
+    assert client.post(url, content=body, headers=headers).status_code == 200
+    assert client.post(URL, content=body, headers=headers).status_code == 401
+    assert len(_stored(engine)) == 1
 
 
 def test_stale_timestamp_is_refused(client, fake, engine) -> None:

@@ -2,10 +2,12 @@
 approved), findings overridden by approvals, how long warnings take to resolve, and which
 features hold the most blocked pipeline.
 
-Quarters are calendar quarters in UTC. Counting and summing happen in SQL; the time to
-resolution pairs each deal's first non-clear evaluation with its next clear one using window
-functions (LAG/LEAD, on SQLite ≥ 3.25 and PostgreSQL alike), so only one row per resolved
-episode reaches Python, where the median is taken.
+Quarters are calendar quarters in UTC. Counting and summing happen in SQL. Time to resolution
+(docs/views.md defines it): an evaluation is "open" while it has a block or warning finding
+that is not approved; an episode runs from the first open evaluation to the first evaluation
+that is not, or to the deal's closing, whichever comes first. SQL marks each evaluation open or
+not (a JSON test over its findings, per dialect) and keeps only the transitions (LAG, on SQLite
+≥ 3.25 and PostgreSQL alike); Python pairs them per deal and takes the median.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
-from app.models import Approval, Commitment, Deal, Evaluation, UTCDateTime
+from app.models import Approval, Commitment, Deal, Evaluation
 from app.services.queries import money
 
 # Promises on features that already exist are not "off-roadmap".
@@ -63,7 +68,12 @@ def commitments_report(
         q: {
             "quarter": q,
             "commitments": {"count": 0, "amount": 0.0, "approvers": []},
-            "overridden_findings": {"count": 0, "by_approver": [], "by_feature": []},
+            "overridden_findings": {
+                "count": 0,
+                "by_approver": [],
+                "by_feature": [],
+                "revoked": 0,
+            },
             "resolution": {"resolved": 0, "median_hours": None},
             "top_blocked_features": [],
         }
@@ -109,12 +119,22 @@ def commitments_report(
             for name, (n, amount) in sorted(approvers.items(), key=lambda kv: (-kv[1][1], kv[0]))
         ]
 
-    # 2. Findings overridden: approvals granted in the quarter.
+    # 2. Findings overridden: approvals granted in the quarter and not revoked since (an expired
+    # approval did override its finding while it ran; a revoked one is counted apart).
     aconds = [Approval.created_at >= lo, Approval.created_at < hi]
     if crm:
         aconds.append(Approval.crm == crm)
     ay = func.extract("year", Approval.created_at)
     am = func.extract("month", Approval.created_at)
+    for y, m, n in session.execute(
+        select(ay, am, func.count())
+        .where(*aconds, Approval.revoked_at.is_not(None))
+        .group_by(ay, am)
+    ).all():
+        q = quarter_of(date(int(y), int(m), 1))
+        if q in quarters:
+            quarters[q]["overridden_findings"]["revoked"] += n
+    aconds.append(Approval.revoked_at.is_(None))
     for dimension, column in (
         ("by_approver", Approval.approver),
         ("by_feature", Approval.feature_key),
@@ -162,11 +182,30 @@ def commitments_report(
     }
 
 
+def _open_finding(session: Session) -> ColumnElement[bool]:
+    """SQL: the evaluation has a block or warning finding that is not approved."""
+    if session.get_bind().dialect.name == "postgresql":
+        elems = func.json_array_elements(Evaluation.findings).table_valued("value").alias("f")
+        severity = elems.c.value.op("->>")("severity")
+        unapproved = func.coalesce(elems.c.value.op("->>")("approved"), "false") != "true"
+    else:
+        elems = func.json_each(Evaluation.findings).table_valued("value").alias("f")
+        severity = func.json_extract(elems.c.value, "$.severity")
+        unapproved = func.coalesce(func.json_extract(elems.c.value, "$.approved"), 0) == 0
+    return exists(
+        select(literal(1)).select_from(elems).where(severity.in_(("block", "warning")), unapproved)
+    )
+
+
 def _resolved_episodes(
     session: Session, lo: datetime, hi: datetime, crm: str | None
 ) -> list[tuple[datetime, datetime]]:
-    """(first non-clear evaluation, next clear evaluation) per resolved episode ending in range."""
-    is_clear = case((Evaluation.verdict == "clear", 1), else_=0)
+    """(first open evaluation, its resolution) per episode resolved in [lo, hi).
+
+    Resolution: the first later evaluation that is not open, or the deal's closing if sooner.
+    """
+    # A clear verdict has no block or warning finding: only the others need the JSON test.
+    is_open = case((Evaluation.verdict == "clear", 0), (_open_finding(session), 1), else_=0)
     order = (Evaluation.created_at, Evaluation.id)
     window = {"partition_by": (Evaluation.crm, Evaluation.deal_id), "order_by": order}
     marked = select(
@@ -174,43 +213,61 @@ def _resolved_episodes(
         Evaluation.deal_id,
         Evaluation.id,
         Evaluation.created_at,
-        is_clear.label("clear"),
-        func.lag(is_clear).over(**window).label("prev_clear"),
+        is_open.label("open"),
+        func.lag(is_open).over(**window).label("prev_open"),
     )
     if crm:
         marked = marked.where(Evaluation.crm == crm)
     marked = marked.where(Evaluation.created_at < hi).subquery("marked")
-    # Transitions only: a warning that starts an episode, or the clear that ends one.
-    transitions = (
-        select(
-            marked.c.clear,
-            marked.c.created_at,
-            func.lead(marked.c.created_at, type_=UTCDateTime())
-            .over(
-                partition_by=(marked.c.crm, marked.c.deal_id),
-                order_by=(marked.c.created_at, marked.c.id),
-            )
-            .label("next_at"),
-        )
+    # Transitions only: the evaluation that opens an episode, or the one that ends it.
+    transitions = session.execute(
+        select(marked.c.crm, marked.c.deal_id, marked.c.open, marked.c.created_at)
         .where(
             or_(
                 and_(
-                    marked.c.clear == 0,
-                    or_(marked.c.prev_clear.is_(None), marked.c.prev_clear == 1),
+                    marked.c.open == 1,
+                    or_(marked.c.prev_open.is_(None), marked.c.prev_open == 0),
                 ),
-                and_(marked.c.clear == 1, marked.c.prev_clear == 0),
+                and_(marked.c.open == 0, marked.c.prev_open == 1),
             )
         )
-        .subquery("transitions")
-    )
-    rows = session.execute(
-        select(transitions.c.created_at, transitions.c.next_at).where(
-            transitions.c.clear == 0,
-            transitions.c.next_at.is_not(None),
-            transitions.c.next_at >= lo,
-        )
+        .order_by(marked.c.crm, marked.c.deal_id, marked.c.created_at, marked.c.id)
     ).all()
-    return [(_utc(a), _utc(b)) for a, b in rows]
+    closed_at = _closed_at(session, crm)
+    episodes: list[tuple[datetime, datetime]] = []
+    for deal, rows in groupby(transitions, key=lambda r: (r.crm, r.deal_id)):
+        closing = closed_at.get(deal)
+        started: datetime | None = None
+        for row in rows:
+            at = _utc(row.created_at)
+            if closing is not None and at >= closing:
+                break  # the deal closed first: whatever was open ends with it
+            if row.open:
+                started = at
+            elif started is not None:
+                episodes.append((started, at))
+                started = None
+        if started is not None and closing is not None:
+            episodes.append((started, closing))
+    return [(a, b) for a, b in episodes if lo <= b < hi]
+
+
+def _closed_at(session: Session, crm: str | None) -> dict[tuple[str, str], datetime]:
+    """When each closed deal was first evaluated closed: the first evaluation of the snapshot
+    its latest evaluation read (same `snapshot_hash`). A deal edited after closing counts from
+    the first evaluation after that edit: later, never earlier, than the closing."""
+    latest = aliased(Evaluation)
+    conds = [Deal.is_closed.is_(True), Evaluation.snapshot_hash == latest.snapshot_hash]
+    if crm:
+        conds.append(Deal.crm == crm)
+    rows = session.execute(
+        select(Evaluation.crm, Evaluation.deal_id, func.min(Evaluation.created_at))
+        .join(Deal, and_(Deal.crm == Evaluation.crm, Deal.deal_id == Evaluation.deal_id))
+        .join(latest, latest.id == Deal.last_evaluation_id)
+        .where(*conds)
+        .group_by(Evaluation.crm, Evaluation.deal_id)
+    ).all()
+    return {(c, d): _utc(at) for c, d, at in rows}
 
 
 def _utc(value: datetime | str) -> datetime:
@@ -266,6 +323,8 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         o = q["overridden_findings"]
         rows.append({"quarter": q["quarter"], "section": "overridden_findings", "item": "total",
                      "count": o["count"]})  # fmt: skip
+        rows.append({"quarter": q["quarter"], "section": "overridden_findings", "item": "revoked",
+                     "count": o["revoked"]})  # fmt: skip
         for a in o["by_approver"]:
             rows.append({"quarter": q["quarter"], "section": "overridden_by_approver",
                          "item": a["approver"], "count": a["count"]})  # fmt: skip

@@ -8,13 +8,21 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.models import Approval, Commitment, Deal, Evaluation
 
 
 def _at(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+def _findings(*severities: str, approved: bool = False) -> list[dict]:
+    return [{"rule_id": "r", "severity": sev, "approved": approved} for sev in severities]
+
+
+# What the engine stores with each verdict when nothing is approved.
+UNAPPROVED = {"clear": [], "warning": _findings("warning"), "blocked": _findings("block")}
 
 
 @pytest.fixture
@@ -32,13 +40,15 @@ def history(engine):
                              signed_at=signed, approver=approver, amount=Decimal(amount),
                              approval_id=1 if approver else None,
                              availability_at_signing=availability))  # fmt: skip
-        for created, approver, key in [
-            (_at(2026, 2, 1), "pat", "scim"),
-            (_at(2026, 2, 20), "pat", "sso"),
-            (_at(2026, 4, 10), "lee", "scim"),
+        for created, approver, key, revoked in [
+            (_at(2026, 2, 1), "pat", "scim", False),
+            (_at(2026, 2, 20), "pat", "sso", False),
+            (_at(2026, 4, 10), "lee", "scim", False),
+            (_at(2026, 4, 20), "ann", "sso", True),  # revoked later: not an override
         ]:
             s.add(Approval(crm="hubspot", deal_id="x", feature_key=key, reason="r",
-                           approver=approver, created_at=created))  # fmt: skip
+                           approver=approver, created_at=created,
+                           revoked_at=_at(2026, 4, 21) if revoked else None))  # fmt: skip
         for deal_id, verdict, at in [
             ("E1", "clear", _at(2026, 1, 1)),
             ("E1", "warning", _at(2026, 1, 2, 0)),
@@ -51,7 +61,8 @@ def history(engine):
             ("E2", "clear", _at(2026, 2, 1, 2)),  # 2 h
             ("E3", "warning", _at(2026, 3, 1)),  # never resolved
         ]:
-            s.add(Evaluation(crm="hubspot", deal_id=deal_id, verdict=verdict, created_at=at))
+            s.add(Evaluation(crm="hubspot", deal_id=deal_id, verdict=verdict, created_at=at,
+                             findings=UNAPPROVED[verdict]))  # fmt: skip
         for deal_id, amount, close, closed, findings in [
             ("B1", "7000", date(2026, 5, 15), False,
              [("scim", "block", False), ("sso", "block", True), ("api", "warning", False)]),
@@ -81,6 +92,7 @@ def test_report_per_quarter(client, api_key, history):
     ]
     assert (q2["commitments"]["count"], q2["commitments"]["amount"]) == (2, 3500.0)
     assert q1["overridden_findings"]["count"] == 2
+    assert (q1["overridden_findings"]["revoked"], q2["overridden_findings"]["revoked"]) == (0, 1)
     assert q1["overridden_findings"]["by_feature"] == [
         {"feature": "scim", "count": 1}, {"feature": "sso", "count": 1}]  # fmt: skip
     assert q2["overridden_findings"]["by_approver"] == [{"approver": "lee", "count": 1}]
@@ -107,5 +119,45 @@ def test_report_crm_filter_and_csv(client, api_key, history):
     totals = {(x["quarter"], x["section"], x["item"]): x for x in rows}
     assert totals[("2026-Q1", "commitments", "total")]["amount"] == "15000.0"
     assert totals[("2026-Q2", "top_blocked_features", "scim")]["count"] == "2"
+    assert totals[("2026-Q2", "overridden_findings", "total")]["count"] == "1"
+    assert totals[("2026-Q2", "overridden_findings", "revoked")]["count"] == "1"
     r = client.get("/api/v1/reports/commitments?from=2026-07-01&to=2026-01-01", headers=h)
     assert r.status_code == 422 and "from" in r.json()["error"]["message"]
+
+
+def test_a_warning_resolved_by_approval_or_by_closing_counts(client, api_key, engine, history):
+    """Q2 already holds E1's 48 h. E4's block is approved after 5 h (the verdict stays warning,
+    an info finding stays unapproved); E5 is still warned when it closes after 20 h; E6 is
+    approved before it closes. E7 closes clear of any warning; its later re-evaluation from the
+    stored snapshot opens nothing new."""
+    with Session(engine) as s:
+        for deal_id, verdict, at, findings, snapshot in [
+            ("E4", "blocked", _at(2026, 5, 1, 0), _findings("block"), "a"),
+            ("E4", "warning", _at(2026, 5, 1, 5),
+             _findings("block", approved=True) + _findings("info"), "a"),  # 5 h
+            ("E4", "warning", _at(2026, 5, 2), _findings("block", approved=True), "a"),
+            ("E5", "warning", _at(2026, 5, 10, 0), _findings("warning"), "open"),
+            ("E5", "warning", _at(2026, 5, 10, 20), _findings("warning"), "won"),  # closed: 20 h
+            ("E5", "warning", _at(2026, 5, 12), _findings("warning"), "won"),  # re-evaluated
+            ("E6", "warning", _at(2026, 6, 1, 0), _findings("warning"), "open"),
+            ("E6", "warning", _at(2026, 6, 1, 1), _findings("warning", approved=True), "open"),
+            ("E6", "warning", _at(2026, 6, 3), _findings("warning", approved=True), "won"),
+            ("E7", "clear", _at(2026, 6, 5), [], "lost"),
+            ("E7", "clear", _at(2026, 6, 6), [], "lost"),
+        ]:  # fmt: skip
+            ev = Evaluation(crm="hubspot", deal_id=deal_id, verdict=verdict, created_at=at,
+                            findings=findings, snapshot_hash=snapshot)  # fmt: skip
+            s.add(ev)
+            s.flush()
+            last = ev.id
+            if deal_id in ("E5", "E6", "E7"):
+                deal = s.exec(select(Deal).where(Deal.deal_id == deal_id)).first()
+                deal = deal or Deal(crm="hubspot", deal_id=deal_id, is_closed=True)
+                deal.last_evaluation_id = last
+                s.add(deal)
+        s.commit()
+    r = client.get("/api/v1/reports/commitments?from=2026-04-01&to=2026-06-30",
+                   headers=api_key("viewer"))  # fmt: skip
+    (q2,) = r.json()["quarters"]
+    # 48 h (E1), 5 h (E4), 20 h (E5), 1 h (E6): median (5 + 20) / 2.
+    assert q2["resolution"] == {"resolved": 4, "median_hours": 12.5}

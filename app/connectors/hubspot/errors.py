@@ -8,12 +8,13 @@ HubSpot support can find the request.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 from app.connectors.base import ConnectorError, PermanentError, TransientError
 
 # Seconds to wait on a rolling-limit 429 without Retry-After: the window is ten seconds.
 ROLLING_WAIT = 10.0
+# A DAILY 429 without Retry-After waits `daily_retry_seconds` (a setting), not "until midnight":
+# HubSpot resets the daily limit at midnight in the account's time zone, which we do not know.
 
 
 def _body(exc: BaseException) -> dict:
@@ -33,12 +34,6 @@ def _header(exc: BaseException, name: str) -> str | None:
         if key.lower() == name.lower():
             return value
     return None
-
-
-def seconds_to_utc_midnight(now: datetime | None = None) -> float:
-    now = now or datetime.now(UTC)
-    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (tomorrow - now).total_seconds()
 
 
 def classify(

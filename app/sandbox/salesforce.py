@@ -499,37 +499,15 @@ class FakeSalesforce:
                     "SortOrder": order,
                 },
             )
-        for order, (name, default, high) in enumerate(
-            [("High", False, True), ("Normal", True, False), ("Low", False, False)]
-        ):
-            self.insert(
-                "TaskPriority",
-                {
-                    "ApiName": name,
-                    "MasterLabel": name,
-                    "IsDefault": default,
-                    "IsHighPriority": high,
-                    "SortOrder": order,
-                },
-            )
-        for order, (name, default, closed) in enumerate(
-            [
+        self.set_task_picklists(
+            priorities=[("High", False, True), ("Normal", True, False), ("Low", False, False)],
+            statuses=[
                 ("Not Started", True, False),
                 ("In Progress", False, False),
                 ("Completed", False, True),
                 ("Deferred", False, False),
-            ]
-        ):
-            self.insert(
-                "TaskStatus",
-                {
-                    "ApiName": name,
-                    "MasterLabel": name,
-                    "IsDefault": default,
-                    "IsClosed": closed,
-                    "SortOrder": order,
-                },
-            )
+            ],
+        )
         self.insert(
             "User",
             {
@@ -548,6 +526,42 @@ class FakeSalesforce:
                 "IsActive": True,
             },
         )
+
+    def set_task_picklists(
+        self,
+        *,
+        priorities: list[tuple[str, bool, bool]],
+        statuses: list[tuple[str, bool, bool]],
+    ) -> None:
+        """Replace the org's Task picklists: priorities (name, IsDefault, IsHighPriority) and
+        statuses (name, IsDefault, IsClosed). Other values are then refused on write with
+        INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, as Salesforce does."""
+        with self.lock:
+            for sobject in ("TaskPriority", "TaskStatus"):
+                for rid in list(self.store[sobject]):
+                    self.delete(sobject, rid)
+            for order, (name, default, high) in enumerate(priorities):
+                self.insert(
+                    "TaskPriority",
+                    {
+                        "ApiName": name,
+                        "MasterLabel": name,
+                        "IsDefault": default,
+                        "IsHighPriority": high,
+                        "SortOrder": order,
+                    },
+                )
+            for order, (name, default, closed) in enumerate(statuses):
+                self.insert(
+                    "TaskStatus",
+                    {
+                        "ApiName": name,
+                        "MasterLabel": name,
+                        "IsDefault": default,
+                        "IsClosed": closed,
+                        "SortOrder": order,
+                    },
+                )
 
     def add_opportunity(
         self,

@@ -152,6 +152,27 @@ def test_write_back_sets_fields_and_one_task_then_writes_nothing_when_unchanged(
     assert again.changes == {} and again.task_id == out.task_id
 
 
+def test_task_priority_and_statuses_are_the_orgs_own_picklist_values(connector, fake, rep):
+    fake.set_task_picklists(
+        priorities=[("Routine", True, False), ("Urgent", False, True)],
+        statuses=[("Open", True, False), ("Waiting", False, False), ("Done", False, True)],
+    )
+    opp = fake.add_opportunity("Deal")
+    with pytest.raises(Exception, match="INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"):
+        rep.Task.create({"WhatId": opp, "Subject": "x", "Priority": "High"})  # not in this org
+    first = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    assert first.error is None
+    [task] = fake.tasks_of(opp)
+    assert (task["Priority"], task["Status"], task["IsClosed"]) == ("Urgent", "Open", False)
+    snap = connector.read_deals([opp])[opp]
+    done = connector.write_back(
+        [write(opp, snap, status=VerdictStatus.clear, task_open=False, task_id=first.task_id)]
+    )[opp]
+    assert done.error is None and done.changes["task"] == "completed"
+    [task] = fake.tasks_of(opp)
+    assert (task["Status"], task["IsClosed"]) == ("Done", True)
+
+
 def test_clear_completes_the_task_in_place(connector, fake):
     opp = fake.add_opportunity("Deal")
     first = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import httpx
 import structlog
@@ -45,6 +46,9 @@ _FIELDS = (
     "url",
     "guidance",
 )
+AUDIT_FEATURE_LIMIT = 500  # features listed with before/after in one refresh's audit entry
+
+FieldValues = dict[str, Any]
 
 
 @dataclass
@@ -105,9 +109,35 @@ def _apply(row: FeatureRow, feature: Feature) -> None:
         setattr(row, name, value.value if name == "availability" else value)
 
 
+def _values(feature: Feature) -> FieldValues:
+    return feature.model_dump(mode="json", include=set(_FIELDS))
+
+
+def _difference(before: Feature, after: Feature) -> tuple[FieldValues, FieldValues]:
+    """The fields that changed, as (old values, new values)."""
+    old, new = _values(before), _values(after)
+    names = [n for n in _FIELDS if old[n] != new[n]]
+    return {n: old[n] for n in names}, {n: new[n] for n in names}
+
+
+@dataclass
+class FeatureChanges:
+    """Per changed feature, in the order met: the changed fields' values before and after
+    (None before: created; None after: deleted)."""
+
+    keys: list[str] = field(default_factory=list)
+    before: dict[str, FieldValues | None] = field(default_factory=dict)
+    after: dict[str, FieldValues | None] = field(default_factory=dict)
+
+    def add(self, key: str, before: FieldValues | None, after: FieldValues | None) -> None:
+        self.keys.append(key)
+        if len(self.before) < AUDIT_FEATURE_LIMIT:
+            self.before[key], self.after[key] = before, after
+
+
 def replace_source_features(
     session: Session, source: RoadmapSource, fetched: list[Feature]
-) -> tuple[dict[str, int], ChangeScope, list[str]]:
+) -> tuple[dict[str, int], ChangeScope, FeatureChanges]:
     """Make the stored features of `source` equal `fetched` (already status-mapped)."""
     seen: set[str] = set()
     dupes = sorted({f.key for f in fetched if f.key in seen or seen.add(f.key)})
@@ -131,7 +161,7 @@ def replace_source_features(
     now = utcnow()
     counts = {"created": 0, "updated": 0, "deleted": 0}
     scope = ChangeScope()
-    changed: list[str] = []
+    changed = FeatureChanges()
     for feature in fetched:
         feature = feature.model_copy(update={"source": source.name})
         row = existing.pop(feature.key, None)
@@ -142,7 +172,7 @@ def replace_source_features(
             session.add(row)
             counts["created"] += 1
             scope.merge(feature_scope(None, feature))
-            changed.append(feature.key)
+            changed.add(feature.key, None, _values(feature))
             continue
         before = feature_from_row(row)
         if before == feature:
@@ -152,10 +182,11 @@ def replace_source_features(
         session.add(row)
         counts["updated"] += 1
         scope.merge(feature_scope(before, feature))
-        changed.append(feature.key)
+        changed.add(feature.key, *_difference(before, feature))
     for row in existing.values():
-        scope.merge(feature_scope(feature_from_row(row), None))
-        changed.append(row.key)
+        gone = feature_from_row(row)
+        scope.merge(feature_scope(gone, None))
+        changed.add(row.key, _values(gone), None)
         session.delete(row)
         counts["deleted"] += 1
     session.flush()
@@ -230,15 +261,25 @@ def refresh_source(
                 result.deleted = counts["deleted"]
                 row.etag = fetched.etag
                 row.feature_count = len(mapped)
-                if changed:
+                if changed.keys:
+                    listed = {
+                        "features_changed": len(changed.keys),
+                        "features_listed": len(changed.before),
+                        "features_limit": AUDIT_FEATURE_LIMIT,
+                    }
                     audit.record(
                         session,
                         actor=actor,
                         action="roadmap.refresh",
                         entity_type="roadmap_source",
                         entity_id=name,
-                        before={"changed_keys": changed[:500]},
-                        after={**counts, "fetched": len(mapped)},
+                        before={"features": changed.before},
+                        after={
+                            **counts,
+                            "fetched": len(mapped),
+                            **listed,
+                            "features": changed.after,
+                        },
                     )
                 result.fanout = fan_out(session, scope)
         elif fetched is not None:

@@ -159,7 +159,7 @@ def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> 
         action="rule.create",
         entity_type="rule",
         entity_id=rule_id,
-        after=row.definition,
+        after={**row.definition, "version": row.version},
     )
     return row, _requeue_open_deals(session) if row.enabled else 0
 
@@ -276,7 +276,7 @@ def install_default_rules(session: Session) -> int:
             action="rule.install_default",
             entity_type="rule",
             entity_id=rule_id,
-            after=row.definition,
+            after={**row.definition, "version": row.version},
         )
         installed += 1
     session.flush()

@@ -51,11 +51,21 @@ def test_crud_and_unknown_key_named(client, revops, engine, api_key):
     assert client.delete(f"/api/v1/mappings/{mapping_id}", headers=revops).status_code == 200
     assert client.get(f"/api/v1/mappings/{mapping_id}", headers=revops).status_code == 404
     with Session(engine) as s:
-        actions = [
-            a.action
-            for a in s.exec(select(AuditLog).where(AuditLog.entity_type == "product_mapping"))
-        ]
-    assert actions == ["mapping.create", "mapping.update", "mapping.delete"]
+        entries = list(
+            s.exec(
+                select(AuditLog)
+                .where(AuditLog.entity_type == "product_mapping")
+                .order_by(AuditLog.id)
+            )
+        )
+    assert [a.action for a in entries] == ["mapping.create", "mapping.update", "mapping.delete"]
+    created = {"id": mapping_id, "match_kind": "sku", "match_value": "ENT-SSO"}
+    assert [(a.before, a.after) for a in entries] == [
+        (None, {**created, "feature_keys": ["sso", "scim"]}),
+        ({**created, "feature_keys": ["sso", "scim"]}, {**created, "feature_keys": ["audit"]}),
+        ({**created, "feature_keys": ["audit"]}, None),
+    ]
+    assert {a.actor for a in entries} == {"revops:test-revops"}
 
 
 def test_shape_errors_have_paths(client, revops):
@@ -157,6 +167,14 @@ def test_json_import_replace_and_errors(client, revops, engine):
     assert r.status_code == 200, r.text
     assert (r.json()["created"], r.json()["deleted"]) == (1, 1)
     assert _mappings(engine) == {("product_id", "p-1"): ["scim"]}
+    with Session(engine) as s:
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "mapping.import")).one()
+    (old,) = entry.before["mappings"]  # the replaced mapping, as it was
+    assert (old["match_value"], old["feature_keys"]) == ("OLD", ["sso"])
+    assert entry.after["mappings"] == [
+        {"match_kind": "product_id", "match_value": "p-1", "feature_keys": ["scim"]}
+    ]
+    assert (entry.after["created"], entry.after["deleted"]) == (1, 1)
     r = client.post(
         "/api/v1/mappings/import",
         content=b"{not json",

@@ -103,6 +103,82 @@ def test_refresh_replaces_features_then_304_keeps_them(client, api_key, engine, 
     assert len(refreshes) == 2  # the 304 changed nothing, so it audits nothing
 
 
+def _refresh_entries(engine) -> list[AuditLog]:
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(AuditLog).where(AuditLog.action == "roadmap.refresh").order_by(AuditLog.id)
+            )
+        )
+
+
+def test_refresh_audit_records_each_feature_before_and_after(client, api_key, engine, mock_api):
+    revops = api_key("revops")
+    _source(client, revops)
+    route = mock_api.get(URL)
+    route.side_effect = [
+        httpx.Response(
+            200,
+            json=_page(
+                {"key": "sso", "name": "SSO", "status": "GA"},
+                {"key": "scim", "name": "SCIM", "status": "Planned", "target_date": "2026-09-30"},
+                {"key": "dark", "name": "Dark mode", "status": "Planned"},
+            ),
+        ),
+        httpx.Response(
+            200,
+            json=_page(
+                {"key": "sso", "name": "SSO", "status": "GA"},  # unchanged: not listed
+                {"key": "scim", "name": "SCIM", "status": "GA", "target_date": "2026-12-31"},
+            ),
+        ),
+    ]
+    client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
+    client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
+    created, changed = _refresh_entries(engine)
+
+    assert created.before["features"] == {"sso": None, "scim": None, "dark": None}
+    assert created.after["features"]["scim"]["target_date"] == "2026-09-30"
+    assert created.after["features"]["scim"]["availability"] == "coming_soon"
+    assert created.after["features"]["sso"]["name"] == "SSO"
+
+    assert changed.before["features"] == {
+        "scim": {
+            "availability": "coming_soon",
+            "target_date": "2026-09-30",
+            "source_status": "Planned",
+        },
+        "dark": {**created.after["features"]["dark"]},
+    }
+    assert changed.after["features"] == {
+        "scim": {"availability": "available", "target_date": "2026-12-31", "source_status": "GA"},
+        "dark": None,
+    }
+    assert (changed.after["updated"], changed.after["deleted"]) == (1, 1)
+    assert (changed.after["features_changed"], changed.after["features_listed"]) == (2, 2)
+
+
+def test_refresh_audit_lists_at_most_the_limit_and_says_so(
+    client, api_key, engine, mock_api, monkeypatch
+):
+    from app.services import roadmap_refresh
+
+    monkeypatch.setattr(roadmap_refresh, "AUDIT_FEATURE_LIMIT", 2)
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(
+            200, json=_page(*({"key": f"f{n}", "name": f"F{n}", "status": "GA"} for n in range(5)))
+        )
+    )
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    (entry,) = _refresh_entries(engine)
+    assert list(entry.before["features"]) == list(entry.after["features"]) == ["f0", "f1"]
+    assert entry.after["features_changed"] == 5
+    assert (entry.after["features_listed"], entry.after["features_limit"]) == (2, 2)
+    assert entry.after["created"] == 5
+
+
 def test_failing_source_keeps_last_good_catalog_and_reports_staleness(
     client, api_key, engine, mock_api
 ):

@@ -42,9 +42,25 @@ def test_create_version_enable_disable_delete_with_audit(client, api_key, engine
     assert client.delete("/api/v1/rules/never-sold", headers=revops).status_code == 200
     assert client.get("/api/v1/rules/never-sold", headers=revops).status_code == 404
     with Session(engine) as s:
-        actions = [a.action for a in s.exec(select(AuditLog).where(AuditLog.entity_type == "rule"))]
+        entries = list(
+            s.exec(select(AuditLog).where(AuditLog.entity_type == "rule").order_by(AuditLog.id))
+        )
         assert len(s.exec(select(RuleVersion)).all()) == 4  # kept after deletion
+    actions = [a.action for a in entries]
     assert actions == ["rule.create", "rule.update", "rule.disable", "rule.enable", "rule.delete"]
+
+    def seen(state: dict | None) -> tuple | None:  # (version, enabled, severity)
+        return state and (state["version"], state["enabled"], state["severity"])
+
+    assert [(seen(a.before), seen(a.after)) for a in entries] == [
+        (None, (1, True, "block")),
+        ((1, True, "block"), (2, True, "warning")),
+        ((2, True, "warning"), (3, False, "warning")),
+        ((3, False, "warning"), (4, True, "warning")),
+        ((4, True, "warning"), None),
+    ]
+    assert entries[0].after["when"] == NEVER["when"]
+    assert entries[1].after["message"] == NEVER["message"]
 
 
 def test_bad_rule_is_refused_with_every_path(client, api_key, engine):
@@ -153,6 +169,10 @@ def test_default_rules_install_once_and_leave_edits_alone(engine):
     with Session(engine) as s:
         assert install_default_rules(s) == len(DEFAULT_RULES) >= 7
         s.commit()
+        installed = s.exec(select(AuditLog).where(AuditLog.action == "rule.install_default"))
+        assert {(a.actor, a.before, a.after["id"], a.after["version"]) for a in installed} == {
+            ("system:default-rules", None, r["id"], 1) for r in DEFAULT_RULES
+        }
         first = s.exec(select(Rule)).first()
         first.enabled = False
         s.add(first)

@@ -23,7 +23,7 @@ from app.rules.model import ApprovalGrant, DealSnapshot, Finding, VerdictStatus
 from app.rules.schema import RuleDefinition
 
 Progress = Callable[[int, int], None]
-CHUNK = 500
+CHUNK = 500  # deals per read and per progress report; run_simulation(chunk_size=) overrides it
 
 
 class SimulateRequest(BaseModel):
@@ -90,7 +90,7 @@ def rule_sets(session: Session, request: SimulateRequest):
 
 
 def _stored_snapshots(
-    session: Session, include_closed: bool
+    session: Session, include_closed: bool, chunk_size: int
 ) -> tuple[int, Iterator[list[tuple[str, DealSnapshot]]]]:
     """Count now, then read the deals chunk by chunk, each chunk in its own short read
     transaction: on SQLite every transaction takes the write lock (BEGIN IMMEDIATE), and a
@@ -109,7 +109,7 @@ def _stored_snapshots(
                     select(Deal.id, Deal.snapshot)
                     .where(*conditions, Deal.id > last_id)
                     .order_by(Deal.id)
-                    .limit(CHUNK)
+                    .limit(chunk_size)
                 ).all()
                 short.rollback()
             if not rows:
@@ -120,9 +120,11 @@ def _stored_snapshots(
     return total, chunks()
 
 
-def _posted(snapshots: list[DealSnapshot]) -> Iterator[list[tuple[str, DealSnapshot]]]:
-    for start in range(0, len(snapshots), CHUNK):
-        yield [(str(i), s) for i, s in enumerate(snapshots[start : start + CHUNK], start)]
+def _posted(
+    snapshots: list[DealSnapshot], chunk_size: int
+) -> Iterator[list[tuple[str, DealSnapshot]]]:
+    for start in range(0, len(snapshots), chunk_size):
+        yield [(str(i), s) for i, s in enumerate(snapshots[start : start + chunk_size], start)]
 
 
 def _grants(
@@ -141,8 +143,14 @@ def _grants(
 
 
 def run_simulation(
-    session: Session, request: SimulateRequest, *, progress: Progress | None = None
+    session: Session,
+    request: SimulateRequest,
+    *,
+    progress: Progress | None = None,
+    chunk_size: int | None = None,
 ) -> SimulationResult:
+    """Progress is reported before the first deal and after each chunk of `chunk_size` deals
+    (default CHUNK, read at call time)."""
     from app.rules.engine import evaluate
     from app.rules.references import find_references
     from app.services.catalog import load_catalog
@@ -151,10 +159,13 @@ def run_simulation(
     today = request.today or now.date()
     catalog = load_catalog(session)
     before_rules, after_rules = rule_sets(session, request)
+    size = chunk_size or CHUNK
+    if size < 1:
+        raise ValueError("chunk_size must be at least 1")
     if request.snapshots is not None:
-        total, chunks = len(request.snapshots), _posted(request.snapshots)
+        total, chunks = len(request.snapshots), _posted(request.snapshots, size)
     else:
-        total, chunks = _stored_snapshots(session, request.include_closed)
+        total, chunks = _stored_snapshots(session, request.include_closed, size)
 
     counts_before: Counter[str] = Counter()
     counts_after: Counter[str] = Counter()

@@ -141,7 +141,10 @@ def test_simulation_of_posted_snapshots_and_bad_drafts(client, api_key, engine):
     )
 
 
-def test_streamed_simulation_reports_progress_then_result(client, api_key, engine):
+def test_streamed_simulation_reports_progress_then_result(client, api_key, engine, monkeypatch):
+    from app.services import simulate
+
+    monkeypatch.setattr(simulate, "CHUNK", 1)  # one progress line per deal
     seed(engine)
     headers = api_key("revops")
     before = _table_state(engine)
@@ -150,10 +153,30 @@ def test_streamed_simulation_reports_progress_then_result(client, api_key, engin
     ) as r:
         assert r.headers["content-type"].startswith("application/x-ndjson")
         events = [json.loads(line) for line in r.iter_lines() if line]
-    assert events[0] == {"type": "progress", "processed": 0, "total": 3}
-    assert events[-2] == {"type": "progress", "processed": 3, "total": 3}
+    assert events[:-1] == [
+        {"type": "progress", "processed": done, "total": 3} for done in (0, 1, 2, 3)
+    ]
     assert events[-1]["type"] == "result" and events[-1]["result"]["changed"] == 1
     assert _table_state(engine) == before
+
+
+@pytest.mark.parametrize("posted", [False, True], ids=["stored", "posted"])
+def test_progress_is_reported_after_each_chunk(engine, posted):
+    from app.services.simulate import SimulateRequest, run_simulation
+
+    seed(engine)
+    snapshots = [_snapshot(f"p{n}", "SKU-ai") for n in range(3)] if posted else None
+    request = SimulateRequest.model_validate(
+        {"rules": [BETA_WARN], "snapshots": snapshots and [s.model_dump() for s in snapshots]}
+    )
+    seen: list[tuple[int, int]] = []
+    with Session(engine) as s:
+        result = run_simulation(
+            s, request, progress=lambda done, total: seen.append((done, total)), chunk_size=2
+        )
+        s.rollback()
+    assert seen == [(0, 3), (2, 3), (3, 3)]  # before the first deal, after each chunk of two
+    assert result.processed == 3
 
 
 def test_cli_simulate_prints_counts(sqlite_engine, tmp_path, monkeypatch, capsys):

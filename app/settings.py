@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     hubspot_requests_per_10s: int = Field(default=100, ge=1)
     hubspot_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     hubspot_reconcile_seconds: int = Field(default=600, ge=30)
+    # The first reconciliation looks this far back, not at every deal (search caps at 10,000).
+    hubspot_reconcile_lookback_days: int = Field(default=7, ge=1, le=365)
     # Line-item property events carry no deal id: a schedule resolves them to deals in batches.
     hubspot_line_item_resolve_seconds: int = Field(default=10, ge=1, le=3600)
     # Daily API limit hit: how long the queue waits before trying the portal again.

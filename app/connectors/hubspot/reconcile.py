@@ -3,7 +3,7 @@
 hubspot_reconcile: webhooks can be lost after HubSpot's retries give up; every
 HUBSPOT_RECONCILE_SECONDS it searches for deals modified since the last run (cursor in state,
 with a minute of overlap for clock skew and search indexing; the first run looks back
-FIRST_LOOKBACK) and for deals in won stages that were never evaluated (the guard must see them),
+HUBSPOT_RECONCILE_LOOKBACK_DAYS) and for deals in won stages that were never evaluated (the guard must see them),
 and queues them with reason "reconcile". Won deals already evaluated are not queued again: a
 change to them is a modification, and a roadmap change re-queues them by itself.
 
@@ -25,8 +25,6 @@ from app.jobs.schedules import JobContext, schedule
 from app.models import WebhookEvent, utcnow
 
 OVERLAP = timedelta(minutes=1)
-# The first run looks this far back, not at every deal ever (search stops at 10,000 results).
-FIRST_LOOKBACK = timedelta(days=7)
 LINE_ITEM_BATCH = 1000
 
 
@@ -41,7 +39,10 @@ def reconcile(ctx: JobContext) -> dict:
     connector = ctx.connectors["hubspot"]
     started = utcnow()
     since_raw = ctx.state.get("since")
-    since = datetime.fromisoformat(since_raw) - OVERLAP if since_raw else started - FIRST_LOOKBACK
+    if since_raw:
+        since = datetime.fromisoformat(since_raw) - OVERLAP
+    else:
+        since = started - timedelta(days=ctx.settings.hubspot_reconcile_lookback_days)
     deal_ids = connector.changed_deal_ids(since)
     with Session(ctx.engine) as session:
         queued = enqueue_deals(session, CRM, deal_ids, reason="reconcile")

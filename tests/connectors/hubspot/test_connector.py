@@ -387,6 +387,26 @@ def test_reconcile_runs_look_back_a_week_then_follow_the_cursor(
     assert int(modified["value"]) <= int(cursor.timestamp() * 1000) - 60_000  # the overlap
 
 
+def test_first_reconcile_looks_back_the_configured_days(fake, connector, engine, settings) -> None:
+    from sqlmodel import Session, select
+
+    from app.connectors.hubspot.reconcile import reconcile
+    from app.jobs.schedules import JobContext
+    from app.models import DealQueue
+
+    month_old = fake.add_deal("Changed 30 days ago")
+    _age(fake, month_old, days=30)
+    ctx = JobContext(
+        engine=engine,
+        settings=settings.model_copy(update={"hubspot_reconcile_lookback_days": 45}),
+        connectors={"hubspot": connector},
+        state={},
+    )
+    reconcile(ctx)
+    with Session(engine) as s:
+        assert {r.deal_id for r in s.exec(select(DealQueue)).all()} == {month_old}
+
+
 def test_changed_deal_ids_pages_past_the_search_result_cap_by_id(fake, connector) -> None:
     fake.search_max_results = 300  # HubSpot's is 10,000; the same wall, closer
     deals = {fake.add_deal(f"D{i}") for i in range(450)}

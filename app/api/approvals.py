@@ -78,16 +78,8 @@ class ApprovalCreate(BaseModel):
         return value.strip()
 
 
-def _status(row: Approval, now: datetime) -> str:
-    if row.revoked_at is not None:
-        return "revoked"
-    if row.expires_at is not None and row.expires_at <= now:
-        return "expired"
-    return "active"
-
-
 def _row(row: Approval, now: datetime) -> dict:
-    return {**queries.approval_row(row), "status": _status(row, now)}
+    return {**queries.approval_row(row), "status": queries.approval_status(row, now)}
 
 
 @router.post("/api/v1/approvals", status_code=201, summary="Approve one finding on one deal")

@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -41,6 +41,7 @@ from app.models import (
     Evaluation,
     Feature,
     WriteBackLog,
+    utcnow,
 )
 from app.rules.model import Availability, FeatureReference
 
@@ -751,8 +752,15 @@ def exposure_stage_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def deal_detail(
-    session: Session, crm: str, deal_id: str, *, base_url: str, history_limit: int = 50
+    session: Session,
+    crm: str,
+    deal_id: str,
+    *,
+    base_url: str,
+    history_limit: int = 50,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
+    now = now or utcnow()
     deal = session.execute(
         select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id)
     ).scalar_one_or_none()
@@ -840,9 +848,18 @@ def deal_detail(
             }
             for w in writes
         ],
-        "approvals": [approval_row(a) for a in approvals],
+        "approvals": [{**approval_row(a), "status": approval_status(a, now)} for a in approvals],
         "commitments": [commitment_row(c) for c in commitments],
     }
+
+
+def approval_status(a: Approval, now: datetime) -> str:
+    """active | expired | revoked: what the engine honours at `now`."""
+    if a.revoked_at is not None:
+        return "revoked"
+    if a.expires_at is not None and a.expires_at <= now:
+        return "expired"
+    return "active"
 
 
 def approval_row(a: Approval) -> dict[str, Any]:

@@ -101,3 +101,28 @@ def test_dashboard_can_be_disabled(sqlite_engine, key):
     app = create_app(settings=settings, engine=sqlite_engine, connectors={})
     with TestClient(app) as c:
         assert c.get("/dashboard/signin").status_code == 404
+
+
+def test_deal_page_names_expired_and_revoked_approvals(web, key, sqlite_engine):
+    from datetime import timedelta
+
+    from app.models import Approval, utcnow
+
+    now = utcnow()
+    with Session(sqlite_engine) as s:
+        for feature, expires, revoked in [
+            ("audit", now + timedelta(days=3), False),  # active: no status shown
+            ("sso", now - timedelta(minutes=1), False),  # expired a minute ago
+            ("audit", now + timedelta(days=3), True),
+        ]:
+            s.add(Approval(crm="hubspot", deal_id="h2", feature_key=feature, reason="why",
+                           approver="pat", expires_at=expires, created_at=now - timedelta(days=1),
+                           revoked_at=now if revoked else None))  # fmt: skip
+        s.commit()
+    web.cookies.set("rg_api_key", key)
+    r = web.get("/dashboard/deals/hubspot/h2")
+    assert r.status_code == 200
+    table = r.text.split('id="approvals"')[1].split("</table>")[0]
+    statuses = re.findall(r"<td>([^<]*)</td></tr>", table)  # the last cell of each row
+    assert sorted(statuses) == ["", "expired", "revoked"]
+    assert len(re.findall(r'data-status="expired"', table)) == 1

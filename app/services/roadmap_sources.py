@@ -127,8 +127,16 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
         last_error=row.last_error,
         staleness_seconds=staleness,
         stale=never_ok or (staleness is not None and staleness > stale_after),
-        last_change={**(last.after or {}), "at": last.created_at.isoformat()} if last else None,
+        last_change=_change_counts(last),
     )
+
+
+def _change_counts(entry: AuditLog | None) -> dict[str, Any] | None:
+    """The counts of a refresh's audit entry; its per-feature diffs stay in the audit log."""
+    if entry is None:
+        return None
+    counts = {k: v for k, v in (entry.after or {}).items() if k != "features"}
+    return {**counts, "at": entry.created_at.isoformat()}
 
 
 def source_statuses(session: Session, name: str) -> list[SourceStatus]:

@@ -89,6 +89,7 @@ def test_refresh_replaces_features_then_304_keeps_them(client, api_key, engine, 
     assert source["unmapped_statuses"] == ["Exploring"]  # visible, so RevOps can map it
     assert source["last_error"] is None and source["stale"] is False
     assert (source["last_change"]["created"], source["last_change"]["fetched"]) == (3, 3)
+    assert "features" not in source["last_change"]  # diffs stay in the audit log, not the list
 
     r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
     assert r["not_modified"] is True and r["ok"] is True

@@ -13,6 +13,11 @@ What it serves (paths under /services/data/vXX.X/):
   `sobjects/ContentNote/<id>/Content` (the body blob).
 - `composite` (up to 25 subrequests, at most 5 of them queries or collections, allOrNone false)
   and `composite/sobjects` (sObject Collections: up to 200 records, POST create / PATCH update).
+- `/services/oauth2/token`: the OAuth JWT bearer and client credentials flows, answering the
+  documented token JSON (access_token, instance_url, id, token_type, issued_at; signature for
+  client credentials). Client credentials are refused on login/test.salesforce.com: they need
+  the org's My Domain host. Tests reach these hosts through `route_salesforce_hosts`, which
+  stands in for DNS on the requests session (the client itself is not patched).
 - The Metadata API `deploy` / `checkDeployStatus` SOAP calls that simple-salesforce sends, so
   `setup salesforce --deploy` can be exercised: deploying the package adds the fields and turns
   the validation rule on.
@@ -29,6 +34,8 @@ Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED, 503 SERVER_UNAVAILABLE,
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import itertools
 import json
@@ -433,6 +440,11 @@ class FakeSalesforce:
         self._seq = itertools.count(1)
         self.tokens = {"integration-token": INTEGRATION_USER, "rep-token": REP_USER}
         self.org_id = ORG_ID
+        self.my_domain = "fakeorg.my"  # the org's My Domain: https://fakeorg.my.salesforce.com
+        self.instance_url = "https://fakeorg.my.salesforce.com"  # set by FakeSalesforceServer
+        # OAuth connected apps: client id → {"secret", "public_key" (PEM), "run_as" user id}
+        self.connected_apps: dict[str, dict[str, Any]] = {}
+        self.token_requests: list[tuple[str, str]] = []  # (Host header, grant_type)
         self.custom_fields: dict[str, str] = (
             dict(ROADMAP_FIELDS) if roadmap_fields_installed else {}
         )
@@ -691,6 +703,129 @@ class FakeSalesforce:
                 self.store["Task"][t]
                 for t in self.children[("Task", "WhatId")].get(to18(opp_id), [])
             ]
+
+    # -- OAuth ------------------------------------------------------------------------------
+    def add_connected_app(
+        self,
+        client_id: str,
+        *,
+        secret: str | None = None,
+        public_key_pem: bytes | None = None,
+        run_as: str = INTEGRATION_USER,
+    ) -> None:
+        """A connected app: a secret (client credentials, run as `run_as`) and/or the certificate's
+        public key (JWT bearer, for pre-authorized users)."""
+        with self.lock:
+            self.connected_apps[client_id] = {
+                "secret": secret,
+                "public_key": public_key_pem,
+                "run_as": run_as,
+            }
+
+    def oauth_token(self, host: str, form: dict[str, str], authorization: str) -> tuple[int, dict]:
+        """POST /services/oauth2/token → (status, JSON): an access token or {error, description}."""
+        grant = form.get("grant_type", "")
+        with self.lock:
+            self.token_requests.append((host.split(":")[0], grant))
+        if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return self._jwt_bearer(form.get("assertion", ""))
+        if grant == "client_credentials":
+            return self._client_credentials(host.split(":")[0], authorization)
+        return 400, {
+            "error": "unsupported_grant_type",
+            "error_description": "grant type not supported",
+        }
+
+    def _jwt_bearer(self, assertion: str) -> tuple[int, dict]:
+        import jwt
+
+        try:
+            claims = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return 400, {"error": "invalid_grant", "error_description": "invalid assertion"}
+        app = self.connected_apps.get(str(claims.get("iss")))
+        if app is None or app["public_key"] is None:
+            return 400, {
+                "error": "invalid_client_id",
+                "error_description": "client identifier invalid",
+            }
+        try:
+            jwt.decode(
+                assertion,
+                app["public_key"],
+                algorithms=["RS256"],
+                audience=["https://login.salesforce.com", "https://test.salesforce.com"],
+                options={"require": ["exp", "sub", "aud", "iss"]},
+            )
+        except jwt.InvalidAudienceError:
+            return 400, {"error": "invalid_grant", "error_description": "audience is invalid"}
+        except jwt.ExpiredSignatureError:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "expired authorization code",
+            }
+        except jwt.PyJWTError:
+            return 400, {"error": "invalid_grant", "error_description": "invalid assertion"}
+        user = next(
+            (
+                u["Id"]
+                for u in self.store["User"].values()
+                if u.get("Username") == claims.get("sub") and u.get("IsActive")
+            ),
+            None,
+        )
+        if user is None:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "user hasn't approved this consumer",
+            }
+        return 200, self._issue(user, signature_key=None)
+
+    def _client_credentials(self, host: str, authorization: str) -> tuple[int, dict]:
+        if host in ("login.salesforce.com", "test.salesforce.com"):
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "request not supported on this domain",
+            }
+        if host != f"{self.my_domain}.salesforce.com":
+            return 400, {"error": "invalid_grant", "error_description": "unknown My Domain"}
+        try:
+            client_id, _, secret = (
+                base64.b64decode(authorization.removeprefix("Basic ").strip())
+                .decode()
+                .partition(":")
+            )
+        except ValueError:
+            client_id, secret = "", ""
+        app = self.connected_apps.get(client_id)
+        if app is None or not app["secret"] or not hmac.compare_digest(app["secret"], secret):
+            return 400, {
+                "error": "invalid_client",
+                "error_description": "invalid client credentials",
+            }
+        return 200, self._issue(app["run_as"], signature_key=app["secret"])
+
+    def _issue(self, user: str, *, signature_key: str | None) -> dict:
+        token = f"{self.org_id[:15]}!fake.{next(self._seq):08d}"
+        with self.lock:
+            self.tokens[token] = user
+        identity = f"https://login.salesforce.com/id/{self.org_id}/{user}"
+        issued_at = str(int(time.time() * 1000))
+        body = {
+            "access_token": token,
+            "scope": "api",
+            "instance_url": self.instance_url,
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+        }
+        if signature_key is not None:
+            # HMAC-SHA256 over id + issued_at with the client secret, base64-encoded.
+            digest = hmac.new(
+                signature_key.encode(), (identity + issued_at).encode(), hashlib.sha256
+            ).digest()
+            body["signature"] = base64.b64encode(digest).decode()
+        return body
 
     # -- faults and counting ------------------------------------------------------------
     def inject(self, kind: str, times: int = 1, match: str | None = None) -> None:
@@ -1405,6 +1540,12 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
                 )
             if path.startswith("/services/Soap/m/"):
                 return self._metadata(path, raw)
+            if path == "/services/oauth2/token" and self.command == "POST":
+                form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+                status, payload = fake.oauth_token(
+                    self.headers.get("Host", ""), form, self.headers.get("Authorization", "")
+                )
+                return self._send(status, payload)
             auth = self.headers.get("Authorization", "")
             user = fake.tokens.get(auth.removeprefix("Bearer ").strip())
             if user is None:
@@ -1479,6 +1620,8 @@ def _kind(method: str, path: str) -> str:
         return "blob"
     if path.startswith("/services/Soap/m/"):
         return "metadata"
+    if path.startswith("/services/oauth2/"):
+        return "oauth"
     return f"sobject_{method.lower()}"
 
 
@@ -1504,6 +1647,7 @@ class FakeSalesforceServer:
         self.httpd.daemon_threads = True
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.instance_url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        self.fake.instance_url = self.instance_url
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, name="fake-salesforce", daemon=True
         )
@@ -1523,6 +1667,26 @@ class FakeSalesforceServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._dir.cleanup()
+
+
+def route_salesforce_hosts(session: Any, server: FakeSalesforceServer) -> Any:
+    """Send the session's requests for *.salesforce.com to the fake server, keeping the Host
+    header: a stand-in for DNS, so simple-salesforce's own login URLs reach the fake unchanged."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    target = urlsplit(server.instance_url)
+
+    class _Route(HTTPAdapter):
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+            url = urlsplit(request.url or "")
+            if url.hostname and url.hostname.endswith(".salesforce.com"):
+                request.headers["Host"] = url.netloc
+                request.url = url._replace(netloc=target.netloc).geturl()
+            return super().send(request, *args, **kwargs)
+
+    session.mount("https://", _Route())
+    return session
 
 
 def outbound_message(

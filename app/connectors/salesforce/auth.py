@@ -2,9 +2,14 @@
 
 Auth, in the order tried:
 1. an access token with its instance URL (SALESFORCE_ACCESS_TOKEN + SALESFORCE_INSTANCE_URL);
-2. OAuth JWT bearer (SALESFORCE_USERNAME + SALESFORCE_CLIENT_ID + SALESFORCE_PRIVATE_KEY_FILE);
+2. OAuth JWT bearer (SALESFORCE_USERNAME + SALESFORCE_CLIENT_ID + SALESFORCE_PRIVATE_KEY_FILE).
+   simple-salesforce signs the JWT with aud = https://<domain>.salesforce.com, and Salesforce
+   accepts only login/test there: so the audience is "test" for sandboxes ("test", or a My
+   Domain containing ".sandbox."), else "login"; a My Domain in SALESFORCE_DOMAIN is where the
+   token is requested (simple-salesforce's `instance_url` is that host's prefix, not a URL);
 3. OAuth client credentials (SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET, with
-   SALESFORCE_DOMAIN set to the org's My Domain, e.g. "acme.my");
+   SALESFORCE_DOMAIN set to the org's My Domain, e.g. "acme.my": Salesforce serves this flow
+   only there, so "login"/"test" are refused before any call);
 4. username + password + security token: development only (a warning is logged).
 simple-salesforce re-logs in by itself on INVALID_SESSION_ID for 2-4.
 """
@@ -17,6 +22,7 @@ from typing import Any
 import requests
 from simple_salesforce import Salesforce
 
+from app.connectors.base import PermanentError
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,16 +92,26 @@ def client_kwargs(settings: Settings, session: requests.Session) -> dict[str, An
             "instance_url": settings.salesforce_instance_url,
             "session_id": _secret(settings.salesforce_access_token),
         }
+    domain = settings.salesforce_domain
     if mode == "jwt_bearer":
-        return {
+        sandbox = domain == "test" or ".sandbox." in f".{domain}."
+        kwargs = {
             **common,
             "username": settings.salesforce_username,
             "consumer_key": settings.salesforce_client_id,
             "privatekey_file": settings.salesforce_private_key_file,
-            "domain": settings.salesforce_domain,
-            "instance_url": settings.salesforce_instance_url,
+            "domain": "test" if sandbox else "login",
         }
+        if domain not in ("login", "test"):
+            kwargs["instance_url"] = domain  # token host https://<My Domain>.salesforce.com
+        return kwargs
     if mode == "client_credentials":
+        if domain in ("login", "test"):
+            raise PermanentError(
+                f"Salesforce client credentials need the org's My Domain: set SALESFORCE_DOMAIN "
+                f"to it (e.g. 'acme.my' for https://acme.my.salesforce.com), not {domain!r}; "
+                "Salesforce does not serve this flow on login/test.salesforce.com"
+            )
         return {
             **common,
             "consumer_key": settings.salesforce_client_id,

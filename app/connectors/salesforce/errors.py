@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import requests
-from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 from app.connectors.base import ConnectorError, PermanentError, TransientError
 
@@ -79,6 +79,12 @@ def from_exception(exc: BaseException) -> ConnectorError:
         return TransientError(f"Salesforce did not answer in time: {type(exc).__name__}")
     if isinstance(exc, requests.ConnectionError):
         return TransientError(f"cannot reach Salesforce: {type(exc).__name__}")
+    if isinstance(exc, SalesforceAuthenticationFailed):
+        # The login itself: an OAuth {error, error_description} or a SOAP fault (code = status
+        # when the answer was not JSON, e.g. a 503 page).
+        if isinstance(exc.code, int) and exc.code >= 500:
+            return TransientError(f"Salesforce login unavailable ({exc.code})")
+        return PermanentError(f"Salesforce refused the login ({exc.code}): {exc.auth_message}")
     if isinstance(exc, SalesforceError):
         entries = error_entries(exc.content)
         first = entries[0] if entries else {"errorCode": "UNKNOWN", "message": ""}

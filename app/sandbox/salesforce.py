@@ -1374,6 +1374,15 @@ class FakeSalesforce:
                 return 200, self.query(q[0])
             if rest.startswith("query/") and method == "GET":
                 return 200, self.query_more(rest.split("/", 1)[1])
+            if rest == "chatter/users/me" and method == "GET":
+                me = self.store["User"].get(user) or {"Id": user}
+                return 200, {
+                    "id": me["Id"],
+                    "username": me.get("Username"),
+                    "name": me.get("Name"),
+                    "displayName": me.get("Name"),
+                    "type": "User",
+                }
             if rest == "composite" and method == "POST" and not nested:
                 return 200, self.composite(body or {}, user)
             if rest == "composite/sobjects" and method in ("POST", "PATCH"):

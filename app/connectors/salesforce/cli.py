@@ -46,6 +46,7 @@ def run(args: argparse.Namespace, settings=None) -> int:
     from app.connectors.base import ConnectorError
     from app.connectors.salesforce import SalesforceConnector
     from app.connectors.salesforce.connector import FieldNames
+    from app.connectors.salesforce.ids import to18
     from app.connectors.salesforce.setup import (
         build_package,
         check_access,
@@ -101,15 +102,28 @@ def run(args: argparse.Namespace, settings=None) -> int:
             if result.get("state") != "Succeeded":
                 return 1
         if connector is not None:
+            # describe() answers for whoever these credentials log in as: name that user.
+            me = connector.api.whoami()
+            who = me.get("username") or me.get("id")
+            print(
+                f"field access checked as {who} ({me.get('name')}, {me.get('id')}): "
+                "the user these credentials log in as"
+            )
+            configured = settings.salesforce_integration_user_id
+            if configured and me.get("id") and to18(configured) != to18(me["id"]):
+                print(
+                    f"  warning: SALESFORCE_INTEGRATION_USER_ID is {configured}, not this user: "
+                    "run setup with the integration user's credentials to check its access"
+                )
             report = check_access(connector.api.describe("Opportunity"), names)
             for name in report.ok:
-                print(f"  ok         {name}: readable and writable by the integration user")
+                print(f"  ok         {name}: readable and writable by {who}")
             for name in report.missing:
                 print(
-                    f"  missing    {name}: not visible to the integration user (deploy, or assign the permission set)"
+                    f"  missing    {name}: not visible to {who} (deploy, or assign the permission set)"
                 )
             for name in report.read_only:
-                print(f"  read-only  {name}: the integration user cannot write it (permission set)")
+                print(f"  read-only  {name}: {who} cannot write it (permission set)")
             if not report.ready:
                 print(instructions(settings, names))
                 return 1

@@ -119,6 +119,11 @@ class SalesforceApi:
         sf = self.sf
         return self._call("describe", lambda: sf.restful(f"sobjects/{sobject}/describe"))
 
+    def whoami(self) -> dict:
+        """The user these credentials act as (Connect API User Detail: id, username, name)."""
+        sf = self.sf
+        return self._call("whoami", lambda: sf.restful("chatter/users/me"))
+
     def blob(self, path: str) -> bytes:
         """GET a base64 field's blob URL (e.g. a ContentNote's Content): raw bytes."""
         sf = self.sf

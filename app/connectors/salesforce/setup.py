@@ -86,7 +86,7 @@ def _field_xml(names: FieldNames) -> str:
         <defaultValue>false</defaultValue>
         <description>Set by roadmap-guard while the deal depends on features that cannot be promised; the validation rule {RULE_NAME} refuses won stages while it is set.</description>
         <label>Roadmap Block</label>
-        <trackHistory>true</trackHistory>
+        <trackHistory>false</trackHistory>
         <type>Checkbox</type>
     </fields>
     <fields>

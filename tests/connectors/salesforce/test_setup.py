@@ -7,6 +7,7 @@ import argparse
 import zipfile
 
 from defusedxml.ElementTree import parse
+from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from app.connectors.salesforce import cli
@@ -14,7 +15,7 @@ from app.connectors.salesforce.connector import FieldNames
 from app.connectors.salesforce.setup import build_package, rule_formula, zip_package
 from app.jobs.schedules import JobContext, load_schedules
 from app.models import DealQueue
-from app.sandbox.salesforce import FakeSalesforce, FakeSalesforceServer
+from app.sandbox.salesforce import INTEGRATION_USER, FakeSalesforce, FakeSalesforceServer
 
 NS = {"m": "http://soap.sforce.com/2006/04/metadata"}
 NAMES = FieldNames(
@@ -41,6 +42,10 @@ def test_package_has_fields_rule_and_package_xml(tmp_path):
         "Roadmap_Check_Summary__c": "LongTextArea",
         "Roadmap_Block__c": "Checkbox",
         "Roadmap_Checked_At__c": "DateTime",
+    }
+    # Field history tracking is capped per object: a full Opportunity limit would fail deploy.
+    assert {f.findtext("m:trackHistory", namespaces=NS) for f in obj.findall("m:fields", NS)} == {
+        "false"
     }
     formula = obj.find("m:validationRules/m:errorConditionFormula", NS).text
     assert (
@@ -90,7 +95,21 @@ def test_setup_reads_won_stages_deploys_and_checks_access(tmp_path, sf_overrides
         }
         settings = Settings(_env_file=None).model_copy(update=overrides)
         assert cli.run(args(tmp_path / "a"), settings=settings) == 1
-        assert "missing    Roadmap_Block__c" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        # Access is checked for whoever the credentials log in as, and setup says who that is.
+        assert (
+            f"field access checked as rg@example.com (Roadmap Guard Integration, {INTEGRATION_USER})"
+            in out
+        )
+        assert "missing    Roadmap_Block__c: not visible to rg@example.com" in out
+        assert "warning" not in out
+        rep_settings = settings.model_copy(
+            update={"salesforce_access_token": SecretStr("rep-token")}
+        )
+        assert cli.run(args(tmp_path / "r"), settings=rep_settings) == 1
+        out = capsys.readouterr().out
+        assert "field access checked as riley@example.com" in out
+        assert "warning: SALESFORCE_INTEGRATION_USER_ID" in out
         assert cli.run(args(tmp_path / "b", deploy=True), settings=settings) == 0
         out = capsys.readouterr().out
         assert "Succeeded" in out and "ok         Roadmap_Block__c" in out

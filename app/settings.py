@@ -75,7 +75,6 @@ class Settings(BaseSettings):
     salesforce_password: SecretStr | None = None
     salesforce_security_token: SecretStr | None = None
     salesforce_private_key_file: str | None = None
-    salesforce_login_url: str = "https://login.salesforce.com"
     salesforce_domain: str = "login"
     salesforce_api_version: str = "61.0"
     salesforce_org_id: str | None = None

@@ -7,8 +7,9 @@
    worker and the pipeline, including write-back: org-facts cache cold, then warm, then a
    re-evaluation after a stage change that writes nothing.
 2. A burst of N opportunities (10 line items, 3 notes each) through the worker, per batch size:
-   first read (every long note's body is one blob GET: Salesforce cannot batch them), then the
-   same N re-queued (note bodies cached by version: no blob GETs).
+   first read, then the same N re-queued (note bodies cached by version).
+Both with the RoadmapGuardNotes Apex REST resource that `setup salesforce` installs (the long
+bodies of a batch in one POST) and without it (404: one blob GET per long note).
 
 Targets (issue 5): <= 3 calls for one opportunity; <= 0.05 calls per opportunity in the burst.
 Prints figures; asserts nothing.
@@ -33,7 +34,7 @@ from app.db import make_engine
 from app.jobs.queue import enqueue_deals
 from app.jobs.worker import Worker
 from app.sandbox.demo import _seed_roadmap
-from app.sandbox.salesforce import INTEGRATION_USER, FakeSalesforceServer
+from app.sandbox.salesforce import INTEGRATION_USER, FakeSalesforce, FakeSalesforceServer
 from app.services.pipeline import DealPipeline
 from app.settings import Settings
 
@@ -53,6 +54,14 @@ CONTENT_NOTES = [
     + "They need the audit trail.</p>",
 ]
 assert len(CONTENT_NOTES[1]) >= 600
+
+
+def _server(apex: bool) -> FakeSalesforceServer:
+    return FakeSalesforceServer(FakeSalesforce(notes_resource_installed=apex))
+
+
+def _label(apex: bool) -> str:
+    return "with the Apex notes resource" if apex else "without it (blob GET per long note)"
 
 
 def _world(tmp: Path, srv: FakeSalesforceServer, batch: int):
@@ -99,8 +108,8 @@ def _add(fake, name: str) -> str:
     )
 
 
-def one() -> None:
-    with tempfile.TemporaryDirectory() as tmp, FakeSalesforceServer() as srv:
+def one(apex: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp, _server(apex) as srv:
         engine, worker = _world(Path(tmp), srv, 50)
         fake = srv.fake
         first, second = _add(fake, "One"), _add(fake, "Two")
@@ -116,13 +125,16 @@ def one() -> None:
             _run(engine, worker, [opp])
             rows.append((label, fake.count(), dict(fake.calls_by_kind())))
         verdict = fake.opportunity(first)["Roadmap_Check_Status__c"]
-    print(f"1. one opportunity (10 line items, 3 notes), verdict {verdict}, incl. write-back:")
+    print(
+        f"1. one opportunity (10 line items, 3 notes), verdict {verdict}, incl. write-back, "
+        f"{_label(apex)}:"
+    )
     for label, calls, detail in rows:
         print(f"   {label:32s} {calls} calls  {detail}")
 
 
-def burst(n: int, batch: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp, FakeSalesforceServer() as srv:
+def burst(n: int, batch: int, apex: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp, _server(apex) as srv:
         engine, worker = _world(Path(tmp), srv, batch)
         fake = srv.fake
         ids = [_add(fake, f"Deal {i}") for i in range(n)]
@@ -133,7 +145,10 @@ def burst(n: int, batch: int) -> None:
             rows.append((label, fake.count(), dict(fake.calls_by_kind()), seconds))
         tasks = len(fake.store["Task"])
         blocked = sum(1 for i in ids if fake.opportunity(i)["Roadmap_Block__c"])
-    print(f"2. burst of {n} opportunities (10 line items, 3 notes each), worker batch {batch}:")
+    print(
+        f"2. burst of {n} opportunities (10 line items, 3 notes each), worker batch {batch}, "
+        f"{_label(apex)}:"
+    )
     for label, calls, detail, seconds in rows:
         print(
             f"   {label:28s} {calls} calls = {calls / n:.4f} per opportunity  {detail}; "
@@ -146,10 +161,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deals", type=int, default=1000)
     parser.add_argument("--batch", type=int, nargs="+", default=[50, 200])
+    parser.add_argument(
+        "--apex", choices=["with", "without", "both"], default="both", help="notes Apex resource"
+    )
     args = parser.parse_args()
-    one()
+    modes = {"with": [True], "without": [False], "both": [True, False]}[args.apex]
+    for apex in modes:
+        one(apex)
     for batch in args.batch:
-        burst(args.deals, batch)
+        for apex in modes:
+            burst(args.deals, batch, apex)
     print("targets: <= 3 calls for one opportunity; <= 0.05 per opportunity in the burst")
 
 

@@ -19,8 +19,13 @@ What it serves (paths under /services/data/vXX.X/):
   the org's My Domain host. Tests reach these hosts through `route_salesforce_hosts`, which
   stands in for DNS on the requests session (the client itself is not patched).
 - The Metadata API `deploy` / `checkDeployStatus` SOAP calls that simple-salesforce sends, so
-  `setup salesforce --deploy` can be exercised: deploying the package adds the fields and turns
-  the validation rule on.
+  `setup salesforce --deploy` can be exercised: deploying the package adds the fields, turns
+  the validation rule on and installs the notes Apex class (if its test is run with it).
+- The Apex REST resource of that class, `POST /services/apexrest/roadmapguard/notes`
+  ({"ids": [...]} → [{noteId, versionId, content}], at most 200 ids). With
+  `notes_resource_installed` false (a switch) it answers 404 NOT_FOUND "Could not find a match
+  for URL", as Salesforce does for an Apex REST mapping no class declares. Composite
+  subrequests only reach /services/data/..., so it cannot be a subrequest.
 Every response carries `Sforce-Limit-Info: api-usage=N/LIMIT`. Errors are arrays of
 {errorCode, message, fields}; per-record collection errors use {statusCode, message, fields}.
 
@@ -216,6 +221,10 @@ _PREFIX = {
     "TaskStatus": "01J",
 }
 PREVIEW_CHARS = 255  # ContentNote.TextPreview holds the start of the note's plain text
+APEX_REST_PREFIX = "/services/apexrest/"
+NOTES_MAPPING = "roadmapguard/notes"  # @RestResource(urlMapping='/roadmapguard/notes')
+NOTES_CLASS = "RoadmapGuardNotes"
+NOTES_MAX_IDS = 200
 
 
 def sf_datetime(value: datetime | None = None) -> str:
@@ -428,6 +437,7 @@ class FakeSalesforce:
         api_version: str = "61.0",
         roadmap_fields_installed: bool = True,
         validation_rule_active: bool = True,
+        notes_resource_installed: bool = True,
         api_limit: int = 100_000,
     ) -> None:
         self.api_version = api_version
@@ -451,6 +461,9 @@ class FakeSalesforce:
         self.unwritable_fields: set[str] = set()  # field-level security: not updateable
         self.validation_rule_active = validation_rule_active
         self.validation_message = DEFAULT_VALIDATION_MESSAGE
+        # The RoadmapGuardNotes Apex REST class (setup salesforce): off = 404, as if not deployed.
+        self.notes_resource_installed = notes_resource_installed
+        self.notes_resource_forbidden = False  # installed, but the user lacks class access
         # Extra validation rules an admin might have: fn(old, new) -> error message or None.
         self.extra_rules: list[Callable[[dict, dict], str | None]] = []
         self.faults: list[Fault] = []
@@ -1414,6 +1427,54 @@ class FakeSalesforce:
         except SalesforceApiError as exc:
             return exc.status, exc.body()
 
+    # -- Apex REST ------------------------------------------------------------------------
+    def apex_rest(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        """/services/apexrest/<mapping>: only the RoadmapGuardNotes class exists, when installed."""
+        mapping = path[len(APEX_REST_PREFIX) :].strip("/")
+        if mapping != NOTES_MAPPING or not self.notes_resource_installed:
+            return 404, [{"errorCode": "NOT_FOUND", "message": "Could not find a match for URL"}]
+        if self.notes_resource_forbidden:
+            return 403, [
+                {
+                    "errorCode": "FORBIDDEN",
+                    "message": "You do not have access to the Apex class named 'RoadmapGuardNotes'.",
+                }
+            ]
+        if method != "POST":
+            return 405, [
+                {
+                    "errorCode": "METHOD_NOT_ALLOWED",
+                    "message": f"HTTP Method '{method}' not allowed. Allowed are POST",
+                }
+            ]
+        ids = (body or {}).get("ids") if isinstance(body, dict) else None
+        if ids is None:
+            ids = []
+        if not isinstance(ids, list):
+            return 400, [
+                {"errorCode": "JSON_PARSER_ERROR", "message": "ids must be a JSON array of Ids"}
+            ]
+        if len(ids) > NOTES_MAX_IDS:
+            return 400, []  # the class sets statusCode 400 and returns an empty list
+        out = []
+        with self.lock:
+            for raw in ids:
+                try:
+                    note = self.store["ContentNote"].get(to18(str(raw)))
+                except ValueError:
+                    return 400, [
+                        {"errorCode": "JSON_PARSER_ERROR", "message": f"Invalid ID: {raw}"}
+                    ]
+                if note is not None:
+                    out.append(
+                        {
+                            "noteId": note["Id"],
+                            "versionId": note.get("LatestPublishedVersionId"),
+                            "content": (note.get("Content") or b"").decode("utf-8", "replace"),
+                        }
+                    )
+        return 200, out
+
     # -- Metadata API (deploy) --------------------------------------------------------------
     def deploy(self, soap_body: bytes) -> str:
         from defusedxml.ElementTree import fromstring
@@ -1460,6 +1521,33 @@ class FakeSalesforce:
                             rule.findtext("m:errorMessage", namespaces=mns)
                             or self.validation_message
                         )
+            classes = {
+                n[len("classes/") : -len(".cls")]: zf.read(n).decode("utf-8", "replace")
+                for n in names
+                if n.startswith("classes/") and n.endswith(".cls")
+            }
+            for cls in classes:
+                components += 1
+                if f"classes/{cls}.cls-meta.xml" not in names:
+                    errors.append((f"classes/{cls}.cls", "missing .cls-meta.xml"))
+        if classes:
+            # Production runs Apex tests with a deploy that contains Apex: ours names its own.
+            level = root.findtext(".//met:testLevel", namespaces=ns) or ""
+            run = [t.text for t in root.iter(f"{{{ns['met']}}}runTests")]
+            tested = [t for t in run if "@IsTest" in classes.get(t or "", "")]
+            if level != "RunSpecifiedTests" or not tested:
+                errors.append(
+                    (
+                        "package.xml",
+                        "Average test coverage across all Apex Classes and Triggers is 0%, at "
+                        "least 75% test coverage is required.",
+                    )
+                )
+            source = classes.get(NOTES_CLASS, "")
+            if source and f"@RestResource(urlMapping='/{NOTES_MAPPING}')" not in source:
+                errors.append((f"classes/{NOTES_CLASS}.cls", "unexpected urlMapping"))
+            elif source and not errors and not check_only:
+                self.notes_resource_installed = True
         async_id = f"0Af{next(self._seq):012d}"
         self.deployments[async_id] = {"errors": errors, "components": components}
         return async_id
@@ -1562,6 +1650,14 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
                     401,
                     [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
                 )
+            if path.startswith(APEX_REST_PREFIX):
+                try:
+                    apex_body = json.loads(raw) if raw else None
+                except ValueError:
+                    return self._send(
+                        400, [{"errorCode": "JSON_PARSER_ERROR", "message": "body is not JSON"}]
+                    )
+                return self._send(*fake.apex_rest(self.command, path, apex_body))
             blob = re.match(
                 rf"^/services/data/v{re.escape(fake.api_version)}/sobjects/ContentNote/(\w+)/Content$",
                 path,
@@ -1627,6 +1723,8 @@ def _kind(method: str, path: str) -> str:
         return "describe"
     if path.endswith("/Content"):
         return "blob"
+    if path.startswith(APEX_REST_PREFIX):
+        return "apexrest"
     if path.startswith("/services/Soap/m/"):
         return "metadata"
     if path.startswith("/services/oauth2/"):

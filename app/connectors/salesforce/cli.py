@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace, settings=None) -> int:
     from app.connectors.base import ConnectorError
     from app.connectors.salesforce import SalesforceConnector
-    from app.connectors.salesforce.connector import FieldNames
+    from app.connectors.salesforce.connector import NOTES_RESOURCE, FieldNames
     from app.connectors.salesforce.ids import to18
     from app.connectors.salesforce.setup import (
         build_package,
@@ -124,6 +124,13 @@ def run(args: argparse.Namespace, settings=None) -> int:
                 )
             for name in report.read_only:
                 print(f"  read-only  {name}: {who} cannot write it (permission set)")
+            if connector.notes_resource_available():
+                print(f"  ok         Apex REST {NOTES_RESOURCE}: long notes are read in batches")
+            else:
+                print(
+                    f"  missing    Apex REST {NOTES_RESOURCE}: not callable by {who} (deploy, or "
+                    "assign the permission set); each long enhanced note costs one blob GET"
+                )
             if not report.ready:
                 print(instructions(settings, names))
                 return 1
@@ -141,7 +148,9 @@ class _DeployApi:
         self.api, self.check_only = api, check_only
 
     def deploy(self, zip_path: str) -> dict:
-        return self.api.deploy(zip_path, check_only=self.check_only)
+        from app.connectors.salesforce.setup import APEX_TESTS
+
+        return self.api.deploy(zip_path, check_only=self.check_only, tests=APEX_TESTS)
 
     def deploy_status(self, async_id: str) -> dict:
         return self.api.deploy_status(async_id)

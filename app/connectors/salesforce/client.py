@@ -134,11 +134,33 @@ class SalesforceApi:
 
         return self._call("note_body", _get)
 
-    def deploy(self, zip_path: str, *, check_only: bool = False) -> dict:
+    def apex_post(self, operation: str, path: str, body: dict) -> Any:
+        """POST JSON to an Apex REST resource (/services/apexrest/<path>): the decoded answer.
+        A missing (404) or forbidden (403) resource raises ApexResourceUnavailable, an exception
+        in the Apex code ApexResourceFailed; anything else maps as every other call does."""
         sf = self.sf
-        return self._call(
-            "deploy", lambda: sf.deploy(zip_path, sandbox=False, checkOnly=check_only)
-        )
+
+        def _post() -> Any:
+            try:
+                return sf.apexecute(path, method="POST", data=body)
+            except Exception as exc:
+                mapped = errors.apex_error(exc)
+                if mapped is None:
+                    raise
+                raise mapped from exc
+
+        return self._call(operation, _post)
+
+    def deploy(
+        self, zip_path: str, *, check_only: bool = False, tests: list[str] | None = None
+    ) -> dict:
+        """Metadata API deploy. With `tests`, only those Apex tests run (RunSpecifiedTests):
+        production requires tests for Apex, and the org's own tests are not ours to run."""
+        sf = self.sf
+        options: dict[str, Any] = {"checkOnly": check_only}
+        if tests:
+            options.update(testLevel="RunSpecifiedTests", tests=list(tests))
+        return self._call("deploy", lambda: sf.deploy(zip_path, sandbox=False, **options))
 
     def deploy_status(self, async_id: str) -> dict:
         sf = self.sf

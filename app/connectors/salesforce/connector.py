@@ -7,11 +7,15 @@ opportunities. Each carries, as subrequests (at most 5 queries per call, Salesfo
   our own Tasks (found by the subject marker);
 - one ContentNote query for the linked notes' text: ContentNote is not a child relationship of
   Opportunity (it hangs off ContentDocumentLink), so its TextPreview needs a semi-join query.
-  Only a note whose preview is full (it may be truncated) costs one more GET for the body blob:
-  Salesforce documents sObject Blob Get as unsupported in Composite and Composite Batch, and REST
-  answers a base64 field with its blob URL, so no JSON call carries several bodies. The body is
-  cached by (note id, LatestPublishedVersionId), so it is fetched once per edit of the note,
-  not once per evaluation of the opportunity;
+  A note whose preview is full (it may be truncated) needs its body: one POST per batch of up to
+  NOTE_BODY_BATCH of them to the Apex REST resource `setup salesforce` installs
+  (/services/apexrest/roadmapguard/notes, class RoadmapGuardNotes), after the Composite call:
+  Composite only carries /services/data resources, not /services/apexrest. Where the resource is
+  not installed (404 NOT_FOUND, or 403 without class access) the connector remembers that for
+  NOTES_RESOURCE_RETRY_SECONDS and fetches each body with one blob GET (sObject Blob Get is
+  unsupported in Composite, and REST answers a base64 field with its blob URL). Bodies are cached
+  by (note id, LatestPublishedVersionId): fetched once per edit of the note, not once per
+  evaluation of the opportunity;
 - when the cache is cold, the OpportunityStage, TaskPriority and TaskStatus queries (won/closed
   stages and the org's own task picklist values; nothing is hard-coded).
 Large child lists and pages are followed with `query_more`.
@@ -45,7 +49,13 @@ from app.connectors.base import (
     WriteOutcome,
 )
 from app.connectors.salesforce.client import SalesforceApi, subrequest, subresponse_error
-from app.connectors.salesforce.errors import MISSING_CODES, classify, error_code
+from app.connectors.salesforce.errors import (
+    MISSING_CODES,
+    ApexResourceFailed,
+    ApexResourceUnavailable,
+    classify,
+    error_code,
+)
 from app.connectors.salesforce.ids import to18
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
 from app.settings import Settings
@@ -61,6 +71,10 @@ META_TTL_SECONDS = 3600.0
 MAX_QUERIES_PER_COMPOSITE = 5
 COLLECTION_SIZE = 200
 NOTE_BODY_CACHE_SIZE = 10_000  # long note bodies kept, by (note id, version)
+NOTES_RESOURCE = "roadmapguard/notes"  # Apex REST urlMapping of RoadmapGuardNotes (setup.py)
+NOTE_BODY_BATCH = 200  # note ids per POST (the Apex class refuses more)
+NOTE_BODY_BATCH_BYTES = 1_000_000  # ContentSize per POST, well inside Apex's 6 MB heap
+NOTES_RESOURCE_RETRY_SECONDS = 3600.0  # after a 404, blob GETs until then (then ask again)
 SUBJECT_MAX = 255
 DESCRIPTION_MAX = 32000
 
@@ -172,6 +186,8 @@ class SalesforceConnector:
         self._facts_lock = threading.Lock()
         self._note_bodies: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._note_bodies_lock = threading.Lock()
+        # monotonic time until which the notes Apex resource counts as not installed
+        self._notes_resource_missing_until = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceConnector:
@@ -265,8 +281,8 @@ class SalesforceConnector:
     def content_note_soql(self, ids: Sequence[str]) -> str:
         id_list = ", ".join(_soql_str(i) for i in ids)
         return (
-            "SELECT Id, Title, TextPreview, LatestPublishedVersionId, LastModifiedDate, CreatedDate, "
-            "CreatedBy.Name FROM ContentNote "
+            "SELECT Id, Title, TextPreview, LatestPublishedVersionId, ContentSize, LastModifiedDate, "
+            "CreatedDate, CreatedBy.Name FROM ContentNote "
             "WHERE Id IN (SELECT ContentDocumentId FROM ContentDocumentLink "
             f"WHERE LinkedEntityId IN ({id_list}))"
         )
@@ -298,11 +314,12 @@ class SalesforceConnector:
                 raise error
         records = self._all_records(responses["opportunities"]["body"])
         notes_by_id = {n["Id"]: n for n in self._all_records(responses["content_notes"]["body"])}
+        bodies = self._long_note_bodies(notes_by_id.values())
         read_at = datetime.now(UTC)
         unknown_stage = False
         out: dict[str, DealSnapshot | None] = dict.fromkeys(ids)
         for rec in records:
-            snapshot = self._snapshot(rec, notes_by_id, read_at)
+            snapshot = self._snapshot(rec, notes_by_id, read_at, bodies)
             unknown_stage |= snapshot.extra.get("unknown_stage", False)
             out[to18(rec["Id"])] = snapshot
         if unknown_stage:
@@ -322,28 +339,114 @@ class SalesforceConnector:
                     value["done"] = True
         return records
 
-    def _note_text(self, note: dict) -> str:
-        preview = note.get("TextPreview") or ""
-        if len(preview) < PREVIEW_CHARS:
-            return preview
-        # A full preview may be cut short: the body blob, fetched once per version of the note.
+    @staticmethod
+    def _note_key(note: dict) -> tuple[str, str] | None:
+        """(note id, version) of a note whose full preview may be cut short; None if short."""
+        if len(note.get("TextPreview") or "") < PREVIEW_CHARS:
+            return None
         version = note.get("LatestPublishedVersionId") or note.get("LastModifiedDate") or ""
-        key = (note["Id"], str(version))
+        return (note["Id"], str(version))
+
+    def _cache_body(self, key: tuple[str, str], text: str) -> None:
+        with self._note_bodies_lock:
+            self._note_bodies[key] = text
+            self._note_bodies.move_to_end(key)
+            while len(self._note_bodies) > NOTE_BODY_CACHE_SIZE:
+                self._note_bodies.popitem(last=False)
+
+    def _cached_body(self, key: tuple[str, str]) -> str | None:
         with self._note_bodies_lock:
             cached = self._note_bodies.get(key)
             if cached is not None:
                 self._note_bodies.move_to_end(key)
-                return cached
+            return cached
+
+    def _long_note_bodies(self, notes: Iterable[dict]) -> dict[tuple[str, str], str]:
+        """The bodies of this chunk's long notes that are not cached, through the Apex resource:
+        one POST per NOTE_BODY_BATCH notes. Notes it cannot serve are left to `_note_text`."""
+        wanted: list[tuple[tuple[str, str], int]] = []
+        previews: dict[str, str] = {}
+        for note in notes:
+            key = self._note_key(note)
+            if key is None or (note.get("Title") or "").startswith(NOTE_MARKER):
+                continue
+            if self._cached_body(key) is None:
+                wanted.append((key, int(note.get("ContentSize") or 0)))
+                previews[note["Id"]] = note.get("TextPreview") or ""
+        found: dict[tuple[str, str], str] = {}
+        if not wanted or time.monotonic() < self._notes_resource_missing_until:
+            return found
+        batches: list[list[tuple[str, str]]] = [[]]
+        size = 0
+        for key, content_size in wanted:
+            if batches[-1] and (
+                len(batches[-1]) >= NOTE_BODY_BATCH or size + content_size > NOTE_BODY_BATCH_BYTES
+            ):
+                batches.append([])
+                size = 0
+            batches[-1].append(key)
+            size += content_size
+        for batch in batches:
+            try:
+                answer = self.api.apex_post(
+                    "note_bodies", NOTES_RESOURCE, {"ids": [note_id for note_id, _v in batch]}
+                )
+            except ApexResourceUnavailable as exc:
+                self._notes_resource_missing_until = time.monotonic() + NOTES_RESOURCE_RETRY_SECONDS
+                log.info(
+                    "salesforce: Apex resource %s not usable (%s); long notes are read one blob "
+                    "GET each. `roadmap-guard setup salesforce` installs it.",
+                    NOTES_RESOURCE,
+                    exc,
+                )
+                return found
+            except ApexResourceFailed as exc:
+                log.warning(
+                    "salesforce: %s failed, blob GETs for this batch: %s", NOTES_RESOURCE, exc
+                )
+                continue
+            versions = dict(batch)
+            for item in answer if isinstance(answer, list) else []:
+                note_id = str(item.get("noteId") or "")
+                if note_id in versions and isinstance(item.get("content"), str):
+                    key = (note_id, versions[note_id])
+                    found[key] = strip_html(item["content"])
+                    self._cache_body(key, found[key])
+            for note_id, version in batch:
+                # Not answered: deleted since the query (or no longer shared). Its preview is all
+                # there is; a blob GET would only be refused. Not cached: the next read asks again.
+                found.setdefault((note_id, version), previews[note_id])
+        return found
+
+    def notes_resource_available(self) -> bool:
+        """Is the notes Apex resource installed and callable (one POST with no ids)?"""
+        try:
+            self.api.apex_post("note_bodies", NOTES_RESOURCE, {"ids": []})
+        except (ApexResourceUnavailable, ApexResourceFailed):
+            return False
+        return True
+
+    def _note_text(self, note: dict, bodies: dict[tuple[str, str], str] | None = None) -> str:
+        key = self._note_key(note)
+        if key is None:
+            return note.get("TextPreview") or ""
+        if bodies and key in bodies:
+            return bodies[key]
+        cached = self._cached_body(key)
+        if cached is not None:
+            return cached
+        # A full preview may be cut short: the body blob, fetched once per version of the note.
         path = f"{self.api.data_path}sobjects/ContentNote/{note['Id']}/Content"
         text = strip_html(self.api.blob(path).decode("utf-8", errors="replace"))
-        with self._note_bodies_lock:
-            self._note_bodies[key] = text
-            while len(self._note_bodies) > NOTE_BODY_CACHE_SIZE:
-                self._note_bodies.popitem(last=False)
+        self._cache_body(key, text)
         return text
 
     def _snapshot(
-        self, rec: dict, content_notes: dict[str, dict], read_at: datetime
+        self,
+        rec: dict,
+        content_notes: dict[str, dict],
+        read_at: datetime,
+        bodies: dict[tuple[str, str], str] | None = None,
     ) -> DealSnapshot:
         opp_id = to18(rec["Id"])
         stage_name = rec.get("StageName") or ""
@@ -383,7 +486,7 @@ class SalesforceConnector:
             cn = content_notes.get(link.get("ContentDocumentId"))
             if cn is None or (cn.get("Title") or "").startswith(NOTE_MARKER):
                 continue
-            body = "\n".join(p for p in (cn.get("Title") or "", self._note_text(cn)) if p)
+            body = "\n".join(p for p in (cn.get("Title") or "", self._note_text(cn, bodies)) if p)
             notes.append(
                 Note(
                     id=cn["Id"],

@@ -36,6 +36,14 @@ MISSING_CODES = {
 }
 
 
+class ApexResourceUnavailable(PermanentError):
+    """An Apex REST resource answered 404 NOT_FOUND (not installed) or 403 (no class access)."""
+
+
+class ApexResourceFailed(PermanentError):
+    """An Apex REST resource ran and threw (500 APEX_ERROR, e.g. a governor limit)."""
+
+
 def error_entries(content: Any) -> list[dict]:
     """The [{errorCode|statusCode, message, fields}] entries of an error body, whatever its form."""
     if isinstance(content, dict):
@@ -95,3 +103,20 @@ def from_exception(exc: BaseException) -> ConnectorError:
             )
         return classify(code, describe_errors(entries), status=exc.status)
     return TransientError(f"unexpected Salesforce failure: {type(exc).__name__}: {exc}")
+
+
+def apex_error(exc: BaseException) -> ConnectorError | None:
+    """For a call to /services/apexrest/...: a missing or forbidden resource, or an exception
+    thrown by the Apex code, so the caller can fall back. None: map it as any other failure."""
+    if not isinstance(exc, SalesforceError):
+        return None
+    entries = error_entries(exc.content)
+    code = error_code(entries[0]) if entries else "UNKNOWN"
+    # 403 REQUEST_LIMIT_EXCEEDED is the org's allowance, not this resource: mapped as usual.
+    if exc.status == 404 or (exc.status == 403 and code not in TRANSIENT_CODES):
+        return ApexResourceUnavailable(
+            f"Apex REST resource unavailable ({exc.status}): {describe_errors(entries)}"
+        )
+    if exc.status == 500 and code == "APEX_ERROR":
+        return ApexResourceFailed(f"Apex REST resource failed: {describe_errors(entries)}")
+    return None

@@ -6,7 +6,13 @@ simple-salesforce):
 
     package.xml
     objects/Opportunity.object        the four CustomFields and the ValidationRule
-    permissionsets/Roadmap_Guard_Integration.permissionset   read/edit on the four fields
+    permissionsets/Roadmap_Guard_Integration.permissionset   read/edit on the four fields,
+                                      access to the RoadmapGuardNotes Apex class
+    classes/RoadmapGuardNotes.cls     Apex REST POST /services/apexrest/roadmapguard/notes:
+                                      full ContentNote bodies for a list of ids, so long
+                                      enhanced notes cost one call per batch, not one each
+    classes/RoadmapGuardNotesTest.cls its test (production deploys need 75% coverage); `--deploy`
+                                      runs only this test (RunSpecifiedTests)
 
 The validation rule is the block itself: `AND(ISCHANGED(StageName), <won stage>,
 Roadmap_Block__c)`; the won stages come from the org's OpportunityStage (IsWon) or from the
@@ -24,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from app.connectors.salesforce.connector import FieldNames
+from app.connectors.salesforce.connector import NOTE_BODY_BATCH, NOTES_RESOURCE, FieldNames
 from app.settings import Settings
 
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
@@ -36,6 +42,109 @@ ERROR_MESSAGE = (
     "product approval, then move it to a won stage."
 )
 STATUS_VALUES = ("clear", "warning", "blocked")
+NOTES_CLASS = "RoadmapGuardNotes"
+NOTES_TEST_CLASS = "RoadmapGuardNotesTest"
+APEX_TESTS = [NOTES_TEST_CLASS]  # RunSpecifiedTests: the org's other tests are not ours to run
+
+
+def notes_class_apex() -> str:
+    """Apex REST resource: the full text of enhanced notes, many per call.
+
+    REST cannot do this in bulk: a query answers ContentNote.Content with its blob URL, sObject
+    Blob Get serves one body per call, and Composite carries neither Blob Get nor Apex REST."""
+    return f"""/**
+ * roadmap-guard: full bodies of enhanced notes (ContentNote), many per call.
+ * POST /services/apexrest/{NOTES_RESOURCE}  {{"ids": ["069...", ...]}}  (at most {NOTE_BODY_BATCH})
+ * -> [{{"noteId": "069...", "versionId": "068...", "content": "<p>...</p>"}}, ...]
+ * Runs with sharing and in user mode: it answers only notes the calling user can read.
+ */
+@RestResource(urlMapping='/{NOTES_RESOURCE}')
+global with sharing class {NOTES_CLASS} {{
+    public static final Integer MAX_IDS = {NOTE_BODY_BATCH};
+
+    global class NoteBody {{
+        public Id noteId;
+        public Id versionId;
+        public String content;
+    }}
+
+    @HttpPost
+    global static List<NoteBody> bodies(List<Id> ids) {{
+        List<NoteBody> result = new List<NoteBody>();
+        if (ids == null || ids.isEmpty()) {{
+            return result;
+        }}
+        if (ids.size() > MAX_IDS) {{
+            RestContext.response.statusCode = 400;
+            return result;
+        }}
+        for (ContentNote note : [
+            SELECT Id, LatestPublishedVersionId, Content
+            FROM ContentNote
+            WHERE Id IN :ids
+            WITH USER_MODE
+        ]) {{
+            NoteBody body = new NoteBody();
+            body.noteId = note.Id;
+            body.versionId = note.LatestPublishedVersionId;
+            body.content = note.Content == null ? '' : note.Content.toString();
+            result.add(body);
+        }}
+        return result;
+    }}
+}}
+"""
+
+
+def notes_test_apex() -> str:
+    return f"""@IsTest
+private class {NOTES_TEST_CLASS} {{
+    private static List<{NOTES_CLASS}.NoteBody> post(List<Id> ids) {{
+        RestRequest req = new RestRequest();
+        req.requestURI = '/services/apexrest/{NOTES_RESOURCE}';
+        req.httpMethod = 'POST';
+        RestContext.request = req;
+        RestContext.response = new RestResponse();
+        return {NOTES_CLASS}.bodies(ids);
+    }}
+
+    @IsTest
+    static void returnsTheFullBodyOfLongNotes() {{
+        String text = 'We committed to SSO for the pilot. '.repeat(20);
+        ContentNote note = new ContentNote(Title = 'Call notes', Content = Blob.valueOf(text));
+        insert note;
+        Test.startTest();
+        List<{NOTES_CLASS}.NoteBody> bodies = post(new List<Id>{{ note.Id }});
+        Test.stopTest();
+        System.assertEquals(1, bodies.size());
+        System.assertEquals(note.Id, bodies[0].noteId);
+        System.assertNotEquals(null, bodies[0].versionId);
+        System.assert(bodies[0].content.length() > 255, 'the body, not the 255-character preview');
+        System.assert(bodies[0].content.contains('committed to SSO'));
+    }}
+
+    @IsTest
+    static void emptyAndTooManyIds() {{
+        System.assertEquals(0, post(new List<Id>()).size());
+        System.assertEquals(0, post(null).size());
+        List<Id> many = new List<Id>();
+        for (Integer i = 0; i <= {NOTES_CLASS}.MAX_IDS; i++) {{
+            many.add(UserInfo.getUserId());
+        }}
+        System.assertEquals(0, post(many).size());
+        System.assertEquals(400, RestContext.response.statusCode);
+    }}
+}}
+"""
+
+
+def apex_meta_xml(api_version: str) -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<ApexClass xmlns="{MD_NS}">
+    <apiVersion>{api_version}</apiVersion>
+    <status>Active</status>
+</ApexClass>
+"""
 
 
 def won_stage_formula(won_stages: Sequence[str]) -> str:
@@ -126,7 +235,11 @@ def permission_set_xml(names: FieldNames) -> str:
     )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <PermissionSet xmlns="{MD_NS}">
-    <description>Assign to the roadmap-guard integration user: read and edit the roadmap fields.</description>{perms}
+    <classAccesses>
+        <apexClass>{NOTES_CLASS}</apexClass>
+        <enabled>true</enabled>
+    </classAccesses>
+    <description>Assign to the roadmap-guard integration user: read and edit the roadmap fields, read note bodies in batches.</description>{perms}
     <hasActivationRequired>false</hasActivationRequired>
     <label>Roadmap Guard Integration</label>
 </PermissionSet>
@@ -140,6 +253,7 @@ def package_xml(names: FieldNames, api_version: str) -> str:
     <types>{fields}<name>CustomField</name></types>
     <types><members>Opportunity.{RULE_NAME}</members><name>ValidationRule</name></types>
     <types><members>{PERMISSION_SET}</members><name>PermissionSet</name></types>
+    <types><members>{NOTES_CLASS}</members><members>{NOTES_TEST_CLASS}</members><name>ApexClass</name></types>
     <version>{api_version}</version>
 </Package>
 """
@@ -153,6 +267,10 @@ def build_package(
         out_dir / "package.xml": package_xml(names, api_version),
         out_dir / "objects" / "Opportunity.object": object_xml(names, won_stages),
         out_dir / "permissionsets" / f"{PERMISSION_SET}.permissionset": permission_set_xml(names),
+        out_dir / "classes" / f"{NOTES_CLASS}.cls": notes_class_apex(),
+        out_dir / "classes" / f"{NOTES_CLASS}.cls-meta.xml": apex_meta_xml(api_version),
+        out_dir / "classes" / f"{NOTES_TEST_CLASS}.cls": notes_test_apex(),
+        out_dir / "classes" / f"{NOTES_TEST_CLASS}.cls-meta.xml": apex_meta_xml(api_version),
     }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

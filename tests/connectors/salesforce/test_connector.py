@@ -102,12 +102,36 @@ def test_unknown_stage_reloads_the_facts_on_the_next_read(connector, fake):
     assert connector.read_deals([opp])[opp].stage.is_won is True
 
 
-def test_long_content_note_body_is_fetched_once_as_a_blob(connector, fake):
-    long_html = "<p>" + "We committed to SSO for the pilot. " * 20 + "</p>"
-    opp = fake.add_opportunity("Deal", content_notes=[long_html, "<p>short</p>"])
-    snap = connector.read_deals([opp])[opp]
-    assert fake.calls_by_kind() == {"composite": 1, "blob": 1}
-    assert max(len(n.body) for n in snap.notes) > 600
+def _long_note(tag: str) -> str:
+    """An enhanced note whose telling part comes after the 255-character TextPreview."""
+    return "<p>" + "Call with the buyer went through the rollout plan. " * 7 + f"{tag}</p>"
+
+
+def test_long_note_bodies_of_a_batch_cost_one_apex_call(connector, fake):
+    ids = [
+        fake.add_opportunity(f"Deal {i}", content_notes=[_long_note(f"needs-sso-{i}"), "<p>ok</p>"])
+        for i in range(30)
+    ]
+    snaps = connector.read_deals(ids)
+    # One Composite for the reads, one POST to the Apex resource for all 30 bodies: no blob GETs.
+    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1}
+    for i, opp in enumerate(ids):
+        bodies = [n.body for n in snaps[opp].notes]
+        assert any(b.endswith(f"needs-sso-{i}") and len(b) > 300 for b in bodies), bodies
+    fake.reset_calls()
+    connector.read_deals(ids)
+    assert fake.calls_by_kind() == {"composite": 1}  # bodies cached by version
+
+
+def test_long_note_bodies_are_split_into_posts_the_apex_class_accepts(connector, fake, monkeypatch):
+    from app.connectors.salesforce import connector as module
+
+    monkeypatch.setattr(module, "NOTE_BODY_BATCH", 10)
+    ids = [
+        fake.add_opportunity(f"Deal {i}", content_notes=[_long_note(f"t{i}")]) for i in range(25)
+    ]
+    connector.read_deals(ids)
+    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 3}  # 10 + 10 + 5
 
 
 def test_long_note_body_is_fetched_once_per_version_not_once_per_read(connector, fake):
@@ -117,12 +141,71 @@ def test_long_note_body_is_fetched_once_per_version_not_once_per_read(connector,
     assert "SSO" in connector.read_deals([opp])[opp].notes[0].body  # past the 255-char preview
     fake.reset_calls()
     connector.read_deals([opp])
-    assert fake.calls_by_kind() == {"composite": 1}  # unchanged note: no second blob GET
+    assert fake.calls_by_kind() == {"composite": 1}  # unchanged note: not fetched again
     fake.edit_content_note(note_id, long_html.replace("SSO", "audit log export"))
     fake.reset_calls()
     body = connector.read_deals([opp])[opp].notes[0].body
-    assert fake.calls_by_kind() == {"composite": 1, "blob": 1}
+    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1}
     assert "audit log export" in body and "SSO" not in body
+
+
+def test_a_note_deleted_before_the_apex_call_is_read_from_its_preview(connector, fake):
+    opp = fake.add_opportunity("Deal", content_notes=[_long_note("gone")])
+    [note_id] = list(fake.store["ContentNote"])
+    answer = fake.apex_rest
+
+    def delete_first(method, path, body):
+        fake.delete("ContentNote", note_id)  # someone deletes it between the query and the POST
+        return answer(method, path, body)
+
+    fake.apex_rest = delete_first
+    body = connector.read_deals([opp])[opp].notes[0].body
+    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1}  # no blob GET to be refused
+    assert body.startswith("Call notes\nCall with the buyer") and "gone" not in body
+
+
+@pytest.mark.parametrize("state", ["not installed", "no class access"])
+def test_without_the_apex_resource_long_notes_fall_back_to_one_blob_get_each(
+    connector, fake, state
+):
+    if state == "not installed":
+        fake.notes_resource_installed = False  # 404 NOT_FOUND, as Salesforce answers
+    else:
+        fake.notes_resource_forbidden = True  # 403: the permission set is not assigned
+    ids = [
+        fake.add_opportunity(f"Deal {i}", content_notes=[_long_note(f"tail-{i}")]) for i in range(2)
+    ]
+    snaps = connector.read_deals(ids)
+    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1, "blob": 2}
+    assert all(snaps[o].notes[0].body.endswith(f"tail-{i}") for i, o in enumerate(ids))
+    # Remembered for this process: the next long note goes straight to its blob GET.
+    opp = fake.add_opportunity("Later", content_notes=[_long_note("later")])
+    fake.reset_calls()
+    assert connector.read_deals([opp])[opp].notes[0].body.endswith("later")
+    assert fake.calls_by_kind() == {"composite": 1, "blob": 1}
+
+
+def test_a_resource_installed_later_is_found_when_the_memory_expires(connector, fake, monkeypatch):
+    from app.connectors.salesforce import connector as module
+
+    monkeypatch.setattr(module, "NOTES_RESOURCE_RETRY_SECONDS", 0.0)
+    fake.notes_resource_installed = False
+    connector.read_deals([fake.add_opportunity("A", content_notes=[_long_note("a")])])
+    fake.notes_resource_installed = True  # the admin deployed `setup salesforce`
+    fake.reset_calls()
+    opp = fake.add_opportunity("B", content_notes=[_long_note("b")])
+    assert connector.read_deals([opp])[opp].notes[0].body.endswith("b")
+    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1}
+
+
+def test_an_outage_on_the_apex_call_is_transient_not_a_missing_resource(connector, fake):
+    opp = fake.add_opportunity("Deal", content_notes=[_long_note("tail")])
+    fake.inject("unavailable", match="/apexrest/")
+    with pytest.raises(TransientError):
+        connector.read_deals([opp])
+    fake.reset_calls()
+    assert connector.read_deals([opp])[opp].notes[0].body.endswith("tail")
+    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1}  # still used: not forgotten
 
 
 def test_paged_results_are_followed(connector, fake):

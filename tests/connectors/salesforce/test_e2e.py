@@ -171,3 +171,31 @@ def test_validation_refusing_our_own_write_is_recorded_and_dead(service, fake, e
         assert row.status == "dead" and "FIELD_CUSTOM_VALIDATION_EXCEPTION" in row.last_error
         log = s.exec(select(WriteBackLog).where(WriteBackLog.deal_id == opp)).one()
         assert log.outcome == "error" and "Integrations may not set the summary" in log.error
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_a_promise_past_the_note_preview_is_evaluated(service, fake, installed):
+    """The SSO promise sits after the 255-character TextPreview of each enhanced note: the verdict
+    needs the full body. With the Apex resource, one call carries every body of the batch."""
+    client, worker = service
+    fake.notes_resource_installed = installed
+    intro = "Call with the buyer went through the rollout plan and the seat count. " * 5
+    ids = [
+        fake.add_opportunity(
+            f"Deal {i}",
+            stage="Negotiation/Review",
+            line_items=[SEATS],
+            content_notes=[f"<p>{intro}We promised SSO by the pilot ({i}).</p>"],
+        )
+        for i in range(3)
+    ]
+    for opp in ids:
+        notify(client, opp)
+    fake.reset_calls()
+    assert worker.run_until_empty() == 3
+    assert all(fake.opportunity(o)["Roadmap_Block__c"] is True for o in ids)
+    kinds = fake.calls_by_kind()
+    if installed:
+        assert kinds["apexrest"] == 1 and kinds["blob"] == 0
+    else:
+        assert kinds["apexrest"] == 1 and kinds["blob"] == 3  # the probe, then one GET each

@@ -68,6 +68,48 @@ def test_package_has_fields_rule_and_package_xml(tmp_path):
     )
 
 
+def test_package_has_the_notes_apex_resource_its_test_and_class_access(tmp_path):
+    files = build_package(tmp_path, NAMES, ["Closed Won"], "61.0")
+    classes = tmp_path / "classes"
+    assert {p.name for p in files if p.parent == classes} == {
+        "RoadmapGuardNotes.cls",
+        "RoadmapGuardNotes.cls-meta.xml",
+        "RoadmapGuardNotesTest.cls",
+        "RoadmapGuardNotesTest.cls-meta.xml",
+    }
+    package = parse(tmp_path / "package.xml").getroot()
+    apex = next(
+        t
+        for t in package.findall("m:types", NS)
+        if t.findtext("m:name", namespaces=NS) == "ApexClass"
+    )
+    assert [m.text for m in apex.findall("m:members", NS)] == [
+        "RoadmapGuardNotes",
+        "RoadmapGuardNotesTest",
+    ]
+    assert package.findtext("m:version", namespaces=NS) == "61.0"
+    for name in ("RoadmapGuardNotes", "RoadmapGuardNotesTest"):
+        meta = parse(classes / f"{name}.cls-meta.xml").getroot()
+        assert meta.tag == f"{{{NS['m']}}}ApexClass"
+        assert meta.findtext("m:apiVersion", namespaces=NS) == "61.0"  # the pinned API version
+        assert meta.findtext("m:status", namespaces=NS) == "Active"
+    source = (classes / "RoadmapGuardNotes.cls").read_text()
+    assert "@RestResource(urlMapping='/roadmapguard/notes')" in source
+    assert "global with sharing class RoadmapGuardNotes" in source
+    assert "@HttpPost" in source and "global static List<NoteBody> bodies(List<Id> ids)" in source
+    assert "WITH USER_MODE" in source and "note.Content.toString()" in source
+    assert "MAX_IDS = 200" in source  # the connector's NOTE_BODY_BATCH
+    test = (classes / "RoadmapGuardNotesTest.cls").read_text()
+    assert test.startswith("@IsTest") and "insert note;" in test
+    assert "RoadmapGuardNotes.bodies(ids)" in test and "statusCode" in test
+    perms = parse(tmp_path / "permissionsets" / "Roadmap_Guard_Integration.permissionset").getroot()
+    access = perms.find("m:classAccesses", NS)
+    assert access.findtext("m:apexClass", namespaces=NS) == "RoadmapGuardNotes"
+    assert access.findtext("m:enabled", namespaces=NS) == "true"
+    with zipfile.ZipFile(zip_package(tmp_path, tmp_path.parent / "p.zip")) as zf:
+        assert "classes/RoadmapGuardNotes.cls" in zf.namelist()
+
+
 def test_without_credentials_won_stages_must_be_given(tmp_path, capsys):
     from app.settings import Settings
 
@@ -86,7 +128,11 @@ def test_setup_reads_won_stages_deploys_and_checks_access(tmp_path, sf_overrides
 
     # A fresh org without our fields: the integration user cannot see them yet.
     with FakeSalesforceServer(
-        FakeSalesforce(roadmap_fields_installed=False, validation_rule_active=False)
+        FakeSalesforce(
+            roadmap_fields_installed=False,
+            validation_rule_active=False,
+            notes_resource_installed=False,
+        )
     ) as srv:
         overrides = {
             **sf_overrides,
@@ -102,6 +148,7 @@ def test_setup_reads_won_stages_deploys_and_checks_access(tmp_path, sf_overrides
             in out
         )
         assert "missing    Roadmap_Block__c: not visible to rg@example.com" in out
+        assert "missing    Apex REST roadmapguard/notes: not callable by rg@example.com" in out
         assert "warning" not in out
         rep_settings = settings.model_copy(
             update={"salesforce_access_token": SecretStr("rep-token")}
@@ -115,6 +162,9 @@ def test_setup_reads_won_stages_deploys_and_checks_access(tmp_path, sf_overrides
         assert "Succeeded" in out and "ok         Roadmap_Block__c" in out
         assert 'ISPICKVAL(StageName, "Signed - Booked")' in out  # read from the org's IsWon stages
         assert srv.fake.validation_rule_active and "Roadmap_Block__c" in srv.fake.custom_fields
+        # The notes Apex class went in with its own test (RunSpecifiedTests) and answers.
+        assert srv.fake.notes_resource_installed
+        assert "ok         Apex REST roadmapguard/notes: long notes are read in batches" in out
         srv.fake.unwritable_fields.add("Roadmap_Block__c")
         assert cli.run(args(tmp_path / "c"), settings=settings) == 1
         assert "read-only  Roadmap_Block__c" in capsys.readouterr().out

@@ -102,6 +102,18 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
+    @field_validator("salesforce_api_version")
+    @classmethod
+    def _pinned_api_version(cls, value: str) -> str:
+        # setup's Apex note resource uses WITH USER_MODE, which Salesforce added in 57.0.
+        try:
+            major, minor = (int(part) for part in value.split("."))
+        except ValueError:
+            raise ValueError("must look like 61.0") from None
+        if (major, minor) < (57, 0):
+            raise ValueError("must be 57.0 or later")
+        return f"{major}.{minor}"
+
     @model_validator(mode="after")
     def _backoff_order(self) -> Settings:
         if self.backoff_cap_seconds < self.backoff_base_seconds:

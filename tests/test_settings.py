@@ -19,6 +19,8 @@ from app.cli import main
         ("LEASE_SECONDS", "soon"),
         ("DATABASE_URL", "mysql://db/roadmap"),
         ("LOG_FORMAT", "xml"),
+        ("SALESFORCE_API_VERSION", "v61"),
+        ("SALESFORCE_API_VERSION", "52.0"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_the_variable(

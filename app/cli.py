@@ -51,7 +51,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     _logging(settings)
     engine = _engine(settings)
-    upgrade_to_head(engine)  # the embedded default needs no separate step; idempotent elsewhere
+    # The embedded default needs no separate step. Idempotent at head, and replicas starting
+    # together take turns (an advisory lock on PostgreSQL, app/migrate.py).
+    upgrade_to_head(engine)
     app = create_app(settings=settings, engine=engine)
     uvicorn.run(
         app,
@@ -66,8 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from app.connectors.registry import build_connectors
     from app.jobs.runtime import default_processor
-    from app.jobs.schedules import ScheduleRunner
-    from app.jobs.worker import Worker, default_owner, install_signal_handlers
+    from app.jobs.worker import Worker, default_owner
 
     settings = _settings()
     _logging(settings)
@@ -76,6 +77,40 @@ def cmd_worker(args: argparse.Namespace) -> int:
     processor = default_processor(engine, settings, connectors)
     owner = default_owner()
     worker = Worker(engine, settings, processor, owner=owner, grace_seconds=args.grace)
+    metrics_server = _start_worker_metrics(args, settings, worker)
+    try:
+        return _run_worker(args, engine, settings, connectors, worker, owner)
+    finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
+
+
+def _start_worker_metrics(args: argparse.Namespace, settings, worker):
+    """`--metrics-port N`: this process's /metrics (outcomes, latency, CRM calls: with
+    WORKER_MODE=off they happen here, not in the API) and /healthz (the worker loop turns)."""
+    if args.metrics_port is None:
+        return None
+    import structlog
+
+    from app.metrics import start_metrics_server
+
+    host = args.metrics_host if args.metrics_host is not None else settings.host
+    try:
+        server = start_metrics_server(args.metrics_port, host, health=worker.health)
+    except OSError as exc:
+        print(f"cannot serve metrics on {host}:{args.metrics_port}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    structlog.get_logger("app.worker").info(
+        "metrics server listening", host=host, port=server.server_port
+    )
+    return server
+
+
+def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, owner) -> int:
+    from app.jobs.schedules import ScheduleRunner
+    from app.jobs.worker import install_signal_handlers
+
     if args.burst:
         n = worker.run_until_empty()
         print(f"processed {n} deals")
@@ -212,6 +247,13 @@ def cmd_replay_dead(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0-65535)")
+    return port
+
+
 def register_core(sub) -> None:
     p = sub.add_parser(
         "serve", help="migrate, then run the API (and the worker, unless WORKER_MODE=off)"
@@ -228,6 +270,20 @@ def register_core(sub) -> None:
         type=float,
         default=20.0,
         help="seconds the batch in hand may run after SIGTERM before its leases are released",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=None,
+        metavar="N",
+        help="serve this worker's Prometheus metrics (GET /metrics) and liveness (GET /healthz) "
+        "on port N (default: off; 0 picks a free port)",
+    )
+    p.add_argument(
+        "--metrics-host",
+        default=None,
+        metavar="ADDR",
+        help="address the metrics server binds (default: HOST, 127.0.0.1; the image sets 0.0.0.0)",
     )
     p.set_defaults(func=cmd_worker)
 

@@ -2,11 +2,22 @@
 
 Connectors report every CRM call through `crm_call`, so calls per deal can be read off
 production the same way the benchmarks count them on the fakes.
+
+The API renders the registry at GET /metrics. A standalone worker (`roadmap-guard worker
+--metrics-port N`) serves its own with `start_metrics_server`: its outcomes, processing latency
+and CRM calls happen in that process, not the API's.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import json
+import socket
+import threading
+from collections.abc import Callable
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 
 EVENTS = Counter(
     "roadmap_guard_webhook_events_total",
@@ -33,3 +44,59 @@ ROADMAP_STALENESS = Gauge(
 def crm_call(connector: str, operation: str, result: str = "ok") -> None:
     """Count one CRM API call. result: ok | rate_limited | error | timeout."""
     CRM_CALLS.labels(connector=connector, operation=operation, result=result).inc()
+
+
+# --- the standalone worker's exporter -------------------------------------------------------
+
+
+class _SilentHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """No access log: a scrape every few seconds is noise."""
+
+
+def metrics_wsgi_app(
+    health: Callable[[], tuple[bool, dict[str, object]]] | None = None,
+    registry: CollectorRegistry = REGISTRY,
+):
+    """Prometheus text on every path (like prometheus_client's own server), and
+    `GET /healthz`: 200 {"status": "ok", ...} or 503 {"status": "unhealthy", ...} as
+    `health()` says (200 when there is no `health`: the process answers)."""
+    prometheus = make_wsgi_app(registry)
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz":
+            try:
+                ok, details = health() if health is not None else (True, {})
+            except Exception as exc:  # a broken check is an unhealthy answer, not a 500
+                ok, details = False, {"error": type(exc).__name__}
+            body = json.dumps({"status": "ok" if ok else "unhealthy", **details}).encode()
+            start_response(
+                "200 OK" if ok else "503 Service Unavailable",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return prometheus(environ, start_response)
+
+    return app
+
+
+def start_metrics_server(
+    port: int,
+    addr: str = "0.0.0.0",
+    *,
+    health: Callable[[], tuple[bool, dict[str, object]]] | None = None,
+    registry: CollectorRegistry = REGISTRY,
+) -> WSGIServer:
+    """Serve this process's metrics (and /healthz) from a daemon thread, the way
+    `prometheus_client.start_http_server` does; port 0 picks a free port
+    (`server.server_port`). Stop it with `server.shutdown(); server.server_close()`."""
+
+    class _Server(ThreadingWSGIServer):
+        # IPv4 or IPv6, whichever `addr` is.
+        address_family = socket.getaddrinfo(addr or "0.0.0.0", port, type=socket.SOCK_STREAM)[0][0]
+
+    server = make_server(
+        addr, port, metrics_wsgi_app(health, registry), _Server, handler_class=_SilentHandler
+    )
+    threading.Thread(target=server.serve_forever, name="rg-metrics", daemon=True).start()
+    return server

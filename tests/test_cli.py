@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from app.cli import main
 from app.db import make_engine
+from app.jobs.ingest import InboundEvent, ingest_events
 from app.jobs.queue import enqueue_deals
 from app.migrate import at_head
 from app.models import AuditLog, DealQueue
@@ -155,3 +156,53 @@ def test_serve_migrates_by_itself_and_processes_a_test_delivery_with_its_embedde
     assert "Application shutdown complete" in stderr and "worker stopped" in stderr
     assert key not in stderr  # the key never reaches the log
     assert '"request_id"' in stderr
+
+
+@pytest.mark.slow
+def test_worker_metrics_port_serves_its_outcomes_crm_calls_and_health(db, tmp_path):
+    """WORKER_MODE=off deployments: the standalone worker's outcomes are visible on its own
+    metrics port, and /healthz there answers for the worker (the compose healthcheck)."""
+    ingest_events(
+        db,
+        [InboundEvent(source="test", dedup_key="w1", crm="test", deal_id="D1", payload={})],
+    )
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": str(db.url), "WORKER_POLL_SECONDS": "0.1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker", "--no-schedules", "--metrics-port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"  # HOST defaults to 127.0.0.1
+    body = ""
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                body = httpx.get(f"{base}/metrics").text
+            except httpx.TransportError:
+                body = ""
+            if 'roadmap_guard_outcomes_total{crm="test",outcome="done"} 1.0' in body:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the worker's metrics never showed the outcome:\n{body[-3000:]}")
+        assert "roadmap_guard_processing_seconds_count 1.0" in body
+        assert re.search(
+            r'roadmap_guard_crm_calls_total\{connector="test",operation="\w+",result="ok"\} [1-9]',
+            body,
+        )
+        health = httpx.get(f"{base}/healthz")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = worker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            raise
+    assert worker.returncode == 0, stderr[-2000:]
+    assert "metrics server listening" in stderr and "worker stopped" in stderr

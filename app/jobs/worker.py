@@ -53,6 +53,30 @@ class Worker:
         self.clock = clock
         # SIGTERM: how long the batch in hand may still run before its leases are given back.
         self.grace_seconds = grace_seconds
+        # Liveness (`health`): the loop beats on every turn, and while a batch runs.
+        self._last_beat = time.monotonic()
+        self._stopped = False
+
+    # --- liveness ---------------------------------------------------------------------------
+
+    def beat(self) -> None:
+        self._last_beat = time.monotonic()
+
+    def health(self, stale_after: float | None = None) -> tuple[bool, dict[str, Any]]:
+        """(healthy, details) for the worker's /healthz: the loop has turned within
+        `stale_after` seconds (default max(120, 10 x poll interval)) and has not stopped.
+
+        A database outage does not make it unhealthy: the loop keeps turning and retrying, and
+        a restart would not bring the database back (the API's /readyz reports that)."""
+        if stale_after is None:
+            stale_after = max(120.0, 10 * self.settings.worker_poll_seconds)
+        silent = time.monotonic() - self._last_beat
+        healthy = not self._stopped and silent <= stale_after
+        return healthy, {
+            "owner": self.owner,
+            "stopped": self._stopped,
+            "seconds_since_last_loop": round(silent, 3),
+        }
 
     # --- one step -----------------------------------------------------------------------
 
@@ -152,7 +176,16 @@ class Worker:
         """Loop until `stop_event`; then finish the batch in hand or, after the grace period,
         give its leases back so another worker takes it at once instead of after expiry."""
         log.info("worker started", owner=self.owner)
+        self._stopped = False
+        try:
+            self._loop(stop_event)
+        finally:
+            self._stopped = True
+        log.info("worker stopped", owner=self.owner)
+
+    def _loop(self, stop_event: threading.Event) -> None:
         while not stop_event.is_set():
+            self.beat()
             try:
                 items = self.claim()
             except Exception:
@@ -165,13 +198,12 @@ class Worker:
             outcomes = self._process_watched(items, stop_event)
             if outcomes is None:
                 self.release(items)
-                break
+                return
             try:
                 self.record(items, outcomes)
             except Exception:
                 # The leases run out and another attempt follows: nothing is lost.
                 log.exception("recording outcomes failed")
-        log.info("worker stopped", owner=self.owner)
 
     def _process_watched(
         self, items: Sequence[QueueItem], stop_event: threading.Event
@@ -191,6 +223,7 @@ class Worker:
         stop_deadline: float | None = None
         while True:
             thread.join(timeout=0.05)
+            self.beat()
             if not thread.is_alive():
                 return box.get("outcomes", {})
             now = time.monotonic()

@@ -1,0 +1,119 @@
+"""A standalone worker's own metrics server (`roadmap-guard worker --metrics-port N`): with
+WORKER_MODE=off the outcomes, processing latency and CRM calls happen in the worker process,
+so the API's /metrics cannot show them."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.jobs.ingest import InboundEvent, ingest_events
+from app.jobs.types import Outcome
+from app.jobs.worker import Worker
+from app.metrics import crm_call, start_metrics_server
+from tests.jobs.conftest import RecordingProcessor
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def _value(samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@pytest.fixture
+def metrics_server():
+    server = start_metrics_server(0, "127.0.0.1")  # port 0: the OS picks a free one
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_worker_metrics_server_serves_outcomes_latency_and_crm_calls(
+    engine, worker_settings, metrics_server
+):
+    base = f"http://127.0.0.1:{metrics_server.server_port}"
+    before = _samples(httpx.get(f"{base}/metrics").text)
+
+    def decide(item):
+        crm_call("test", "read_deals")  # what a connector does for each CRM call
+        return (
+            Outcome.done()
+            if item.deal_id != "D2"
+            else Outcome("dead", error="PermanentError: refused")
+        )
+
+    ingest_events(
+        engine,
+        [
+            InboundEvent(
+                source="test", dedup_key=f"m-{d}", crm="test", deal_id=d, event_type="x", payload={}
+            )
+            for d in ("D1", "D2", "D3")
+        ],
+    )
+    Worker(engine, worker_settings, RecordingProcessor(decide)).run_until_empty()
+
+    response = httpx.get(f"{base}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    after = _samples(response.text)
+
+    def delta(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    assert delta("roadmap_guard_outcomes_total", crm="test", outcome="done") == 2
+    assert delta("roadmap_guard_outcomes_total", crm="test", outcome="dead") == 1
+    assert delta("roadmap_guard_processing_seconds_count") == 2  # done deals only
+    assert delta("roadmap_guard_processing_seconds_sum") >= 0
+    calls = delta(
+        "roadmap_guard_crm_calls_total", connector="test", operation="read_deals", result="ok"
+    )
+    assert calls == 3
+
+
+def test_worker_healthz_follows_the_worker_loop(engine, worker_settings):
+    worker = Worker(
+        engine,
+        worker_settings.model_copy(update={"worker_poll_seconds": 0.05}),
+        RecordingProcessor(),
+    )
+    server = start_metrics_server(0, "127.0.0.1", health=worker.health)
+    base = f"http://127.0.0.1:{server.server_port}"
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
+    try:
+        thread.start()
+        time.sleep(0.2)
+        alive = httpx.get(f"{base}/healthz")
+        assert alive.status_code == 200
+        assert alive.json()["status"] == "ok" and alive.json()["owner"] == worker.owner
+        assert worker.health(stale_after=60)[0]
+
+        stop.set()
+        thread.join(timeout=10)
+        stopped = httpx.get(f"{base}/healthz")
+        assert stopped.status_code == 503
+        assert stopped.json()["status"] == "unhealthy" and stopped.json()["stopped"] is True
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_worker_loop_that_stopped_turning_is_unhealthy(engine, worker_settings):
+    worker = Worker(engine, worker_settings, RecordingProcessor())
+    worker.beat()
+    assert worker.health()[0]
+    worker._last_beat -= 500  # the loop has not turned for 500 s (stuck somewhere)
+    healthy, details = worker.health()
+    assert not healthy and details["seconds_since_last_loop"] >= 500

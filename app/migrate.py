@@ -1,17 +1,19 @@
-"""Alembic from code: `roadmap-guard migrate`, `serve` on the embedded default, /readyz."""
+"""Alembic from code: `roadmap-guard migrate`, `serve` (at every start), /readyz."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
-
-from alembic import command
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 ROOT = Path(__file__).resolve().parent.parent
+log = structlog.get_logger("app.migrate")
 
 
 def alembic_config(database_url: str) -> Config:
@@ -21,11 +23,36 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
+# The pg_advisory_xact_lock key: any constant bigint, the same in every replica (this one is
+# the first 63 bits of sha256("roadmap-guard:migrate")). Advisory locks are per database, so
+# other databases on the same server never wait on it.
+MIGRATION_LOCK_ID = 697278457190361188
+
+
 def upgrade_to_head(engine: Engine) -> None:
+    """Upgrade to the latest revision in one transaction; a no-op at head.
+
+    Replicas may start together (`serve` migrates at start): on PostgreSQL the transaction
+    first takes an advisory lock, so one process migrates while the others wait, then find
+    the schema at head and do nothing. Without it two processes both see an empty
+    `alembic_version` and the second fails on a duplicate CREATE TABLE. On SQLite the
+    transaction begins IMMEDIATE (app/db.py): the database's write lock serializes it.
+    """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            _lock_migrations(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _lock_migrations(conn: Connection) -> None:
+    """Hold the migration lock until this transaction ends (commit or rollback)."""
+    got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+    if got.scalar():
+        return
+    log.info("another process is migrating this database: waiting for it")
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
 
 
 def head_revision() -> str | None:

@@ -1,0 +1,143 @@
+"""app/db.py and app/migrate.py: SQLite connection settings, and migrations that replicas
+starting together can all run (a PostgreSQL advisory lock serializes them)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from app.db import make_engine
+from app.migrate import MIGRATION_LOCK_ID, at_head, upgrade_to_head
+from tests.conftest import PG_URL, _pg_admin_url
+
+
+@pytest.fixture
+def fresh_pg_url() -> Iterator[str]:
+    """An empty PostgreSQL database of its own (migrations start from nothing)."""
+    if not PG_URL:
+        pytest.skip("TEST_POSTGRES_URL is not set: PostgreSQL half of the suite not run")
+    admin = make_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT", pool_size=1)
+    name = f"rg_migrate_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+# One replica: connect, wait for the common start time, migrate. Processes, as replicas are
+# (alembic's `context` and `op` are module-level proxies: threads of one process cannot each
+# run their own upgrade).
+_REPLICA = """
+import sys, time
+from sqlalchemy import text
+from app.db import make_engine
+from app.migrate import upgrade_to_head
+engine = make_engine(sys.argv[1], pool_size=1)
+with engine.connect() as conn:
+    conn.execute(text("SELECT 1"))
+time.sleep(max(float(sys.argv[2]) - time.time(), 0))
+upgrade_to_head(engine)
+print("migrated")
+"""
+
+
+def _replicas_migrate_at_once(url: str, n: int) -> list[subprocess.CompletedProcess]:
+    start_at = time.time() + 8  # after every interpreter has started and connected
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _REPLICA, url, str(start_at)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    results = []
+    for proc in procs:
+        try:
+            out, err = proc.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        results.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return results
+
+
+def test_replicas_migrating_an_empty_postgresql_database_at_once_all_succeed(fresh_pg_url):
+    results = _replicas_migrate_at_once(fresh_pg_url, 4)
+    failed = [r.stderr[-1500:] for r in results if r.returncode != 0]
+    assert failed == [], "\n---\n".join(failed)
+    engine = make_engine(fresh_pg_url)
+    try:
+        assert at_head(engine)
+        assert "deal_queue" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_a_migration_waits_while_another_process_holds_the_migration_lock(fresh_pg_url):
+    holder = make_engine(fresh_pg_url, pool_size=1)
+    engine = make_engine(fresh_pg_url, pool_size=1)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            upgrade_to_head(engine)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    try:
+        with holder.begin() as conn:  # "another replica" mid-migration
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+            thread = threading.Thread(target=migrate, daemon=True)
+            thread.start()
+            assert not done.wait(1.5), "the upgrade did not wait for the lock"
+            assert "alembic_version" not in inspect(holder).get_table_names()
+        assert done.wait(60), "the upgrade never went on after the lock was released"
+        assert errors == []
+        assert at_head(engine)
+    finally:
+        holder.dispose()
+        engine.dispose()
+
+
+def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    try:
+        for _ in range(2):  # every pooled connection, not just the first
+            with engine.connect() as conn:
+                pragmas = {
+                    name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                    for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+                }
+            assert pragmas == {
+                "journal_mode": "wal",
+                "busy_timeout": 30000,
+                "foreign_keys": 1,
+                "synchronous": 1,  # NORMAL: safe with WAL, fewer fsyncs
+            }
+        assert (tmp_path / "pragmas.db-wal").exists()
+    finally:
+        engine.dispose()

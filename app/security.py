@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from app.models import ApiKey, utcnow
@@ -57,6 +59,26 @@ def authenticate(session: Session, key: str) -> ApiKey | None:
     return row
 
 
-def touch(session: Session, row: ApiKey) -> None:
-    row.last_used_at = utcnow()
-    session.add(row)
+# last_used_at is "used within the last minute" precise: one write per key per minute at most,
+# not one per request.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def touch_due(last_used_at: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a key last used at `last_used_at` should have it written again now."""
+    return last_used_at is None or last_used_at <= (now or utcnow()) - TOUCH_INTERVAL
+
+
+def touch(session: Session, key_id: int, now: datetime | None = None) -> bool:
+    """Set the key's last_used_at to now unless it was set within TOUCH_INTERVAL. A conditional
+    UPDATE, so requests and replicas racing for the same key write it once. True if written."""
+    now = now or utcnow()
+    result = session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - TOUCH_INTERVAL),
+        )
+        .values(last_used_at=now)
+    )
+    return result.rowcount == 1

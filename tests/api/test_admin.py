@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.api.deps import wait_for_touches
 from app.logging import configure_logging
-from app.models import ApiKey, AuditLog
+from app.models import ApiKey, AuditLog, utcnow
+from app.security import touch
 
 
 @pytest.fixture
@@ -96,3 +99,76 @@ def test_only_admins_manage_keys_and_bad_input_is_422(client, api_key):
         {"name": "", "role": "viewer"},
     ):
         assert client.post("/api/v1/admin/api-keys", json=bad, headers=admin).status_code == 422
+
+
+def test_the_dashboard_cookie_authorizes_reads_only(client, api_key, engine):
+    """A browser sends the cookie with requests other sites start (CSRF): it may read, and a
+    change needs the key in a header."""
+    admin = api_key("admin", name="dash")
+    key = admin["Authorization"].removeprefix("Bearer ")
+    client.cookies.set("rg_api_key", key)
+    try:
+        assert client.get("/api/v1/admin/api-keys").status_code == 200
+        assert client.get("/api/v1/queue").status_code == 200
+
+        body = {"name": "planted", "role": "admin"}
+        refused = client.post("/api/v1/admin/api-keys", json=body)
+        assert refused.status_code == 401
+        assert "only authorizes reads" in refused.json()["error"]["message"]
+        assert client.post("/api/v1/queue/replay-dead").status_code == 401
+        assert client.delete("/api/v1/admin/api-keys/1").status_code == 401
+        with Session(engine) as s:
+            assert s.exec(select(ApiKey).where(ApiKey.name == "planted")).first() is None
+            assert s.exec(select(AuditLog)).first() is None
+
+        # With the key in a header the same write goes through (the cookie is irrelevant).
+        assert client.post("/api/v1/admin/api-keys", json=body, headers=admin).status_code == 201
+    finally:
+        client.cookies.clear()
+
+
+def _last_used(engine, name: str):
+    wait_for_touches()  # the write happens off the request's path
+    with Session(engine) as s:
+        return s.exec(select(ApiKey).where(ApiKey.name == name)).one().last_used_at
+
+
+def test_last_used_at_is_recorded_at_most_once_a_minute_per_key(client, api_key, engine):
+    viewer = api_key("viewer", name="reader")
+    assert _last_used(engine, "reader") is None
+
+    started = utcnow()
+    assert client.get("/api/v1/queue", headers=viewer).status_code == 200
+    first = _last_used(engine, "reader")
+    assert first is not None and first >= started - timedelta(seconds=1)
+
+    for _ in range(3):  # within the minute: no more writes
+        assert client.get("/api/v1/queue", headers=viewer).status_code == 200
+    assert _last_used(engine, "reader") == first
+
+    # A minute later (the stored time and this app's own throttle both aged), the next
+    # request records it again, even one the key's role may not make.
+    with Session(engine) as s:
+        row = s.exec(select(ApiKey).where(ApiKey.name == "reader")).one()
+        row.last_used_at = first - timedelta(minutes=2)
+        s.add(row)
+        s.commit()
+    client.app.state.api_key_touches.clear()
+    assert client.post("/api/v1/queue/replay-dead", headers=viewer).status_code == 403
+    again = _last_used(engine, "reader")
+    assert again >= first
+
+    listed = client.get("/api/v1/admin/api-keys", headers=api_key("admin")).json()
+    shown = next(k for k in listed if k["name"] == "reader")["last_used_at"]
+    assert datetime.fromisoformat(shown.replace("Z", "+00:00")) == again
+
+
+def test_touch_writes_once_however_many_racers(engine, api_key):
+    api_key("viewer", name="racer")
+    with Session(engine) as s:
+        key_id = s.exec(select(ApiKey).where(ApiKey.name == "racer")).one().id
+        now = utcnow()
+        assert touch(s, key_id, now) is True
+        assert touch(s, key_id, now + timedelta(seconds=30)) is False  # within the interval
+        assert touch(s, key_id, now + timedelta(seconds=61)) is True
+        s.commit()

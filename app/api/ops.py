@@ -16,7 +16,7 @@ from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from app import metrics
-from app.api.deps import EngineDep, Principal, SessionDep, require_roles
+from app.api.deps import READ_ROLES, EngineDep, Principal, SessionDep, require_roles
 from app.errors import Conflict, NotFound
 from app.jobs import queue
 from app.migrate import current_revision, head_revision
@@ -26,9 +26,7 @@ from app.services import audit
 
 router = APIRouter()
 
-QueueReader = Annotated[
-    Principal, Depends(require_roles(Role.revops, Role.engineering, Role.viewer))
-]
+QueueReader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 QueueOperator = Annotated[Principal, Depends(require_roles(Role.revops))]
 
 

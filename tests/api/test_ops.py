@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
+from app.api import webhooks_test
 from app.db import make_engine
 from app.jobs.queue import enqueue_deals
+from app.jobs.types import Outcome
+from app.jobs.worker import Worker
 from app.main import create_app
+from app.metrics import crm_call
 from app.migrate import upgrade_to_head
 from app.models import AuditLog, DealQueue, utcnow
+from tests.jobs.conftest import RecordingProcessor
 
 
 @pytest.fixture
@@ -65,6 +72,17 @@ def test_readyz_is_503_when_the_database_is_unreachable(settings):
     assert response.json()["reason"].startswith("database unreachable")
 
 
+def _samples(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """GET /metrics, parsed: (name, sorted labels) → value."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
 def test_metrics_report_queue_depth_and_webhook_counts(client, engine, api_key):
     _seed(engine, D1="pending", D2="pending", D3="dead")
     client.post(
@@ -76,6 +94,63 @@ def test_metrics_report_queue_depth_and_webhook_counts(client, engine, api_key):
     assert 'roadmap_guard_queue_depth{status="pending"} 3.0' in body
     assert 'roadmap_guard_queue_depth{status="dead"} 1.0' in body
     assert 'roadmap_guard_webhook_events_total{result="received",source="test"}' in body
+
+
+def test_metrics_count_duplicates_rejections_outcomes_latency_and_crm_calls(
+    client, engine, api_key, settings, monkeypatch
+):
+    """Each counter moves by exactly what happened (the registry is per process, so the test
+    compares before and after)."""
+    headers = api_key("revops")
+    before = _samples(client)
+
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    first = {"events": [{"id": "x1", "deal_id": "D1"}, {"id": "x2", "deal_id": "D2"}]}
+    assert client.post("/webhooks/test", json=first, headers=headers).status_code == 200
+    redelivery = {"events": [*first["events"], {"id": "x3", "deal_id": "D3"}]}
+    ack = client.post("/webhooks/test", json=redelivery, headers=headers).json()
+    assert (ack["new"], ack["duplicates"]) == (1, 2)
+
+    def database_down(*_args, **_kwargs):
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    with monkeypatch.context() as m:
+        m.setattr(webhooks_test, "ingest_events", database_down)
+        down = {"events": [{"id": "y1", "deal_id": "D4"}, {"id": "y2", "deal_id": "D4"}]}
+        assert client.post("/webhooks/test", json=down, headers=headers).status_code == 503
+
+    refused = {"D2"}
+    processor = RecordingProcessor(
+        lambda item: (
+            Outcome("dead", error="PermanentError: refused")
+            if item.deal_id in refused
+            else Outcome.done()
+        )
+    )
+    assert Worker(engine, settings, processor).run_until_empty() == 3
+    crm_call("test", "read_deals")
+    crm_call("test", "read_deals")
+    crm_call("test", "update_deal", "rate_limited")
+
+    after = _samples(client)
+    events = "roadmap_guard_webhook_events_total"
+    assert delta(events, source="test", result="received") == 3
+    assert delta(events, source="test", result="duplicate") == 2
+    assert delta(events, source="test", result="rejected") == 2
+    outcomes = "roadmap_guard_outcomes_total"
+    assert delta(outcomes, crm="test", outcome="done") == 2
+    assert delta(outcomes, crm="test", outcome="dead") == 1
+    assert delta("roadmap_guard_processing_seconds_count") == 2  # finished evaluations
+    assert delta("roadmap_guard_processing_seconds_sum") > 0
+    assert delta("roadmap_guard_processing_seconds_bucket", le="+Inf") == 2
+    calls = "roadmap_guard_crm_calls_total"
+    assert delta(calls, connector="test", operation="read_deals", result="ok") == 2
+    assert delta(calls, connector="test", operation="update_deal", result="rate_limited") == 1
+    assert after[("roadmap_guard_queue_depth", (("status", "done"),))] == 2
+    assert after[("roadmap_guard_queue_depth", (("status", "dead"),))] == 1
 
 
 def test_queue_view_counts_and_pages_dead_rows_with_their_errors(client, engine, api_key):

@@ -1,5 +1,12 @@
-"""Every /api route × every role, and no key: 401 without a key, 403 for a role the route does
-not declare, anything else for a role it does. Routes added later are covered automatically."""
+"""Every /api route × every role, and no key: 401 without a key, 403 for a role the route may
+not serve, neither (and no 5xx) for a role it may.
+
+Who may do what is written down here, in EXPECTED, as the product intends it (README "API
+overview"): `admin` everything; `revops` writes rules, mappings, features, roadmap sources, the
+queue and the test CRM; `engineering` and `viewer` read; `approver` approves and reads. Each
+route's own `require_roles` declaration must equal its row, so a route declared with the wrong
+roles fails here, and a route added without a row fails until someone decides who may call it.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,77 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.connectors.testcrm import TestCrmConnector
 from app.main import create_app
 from app.security import Role, create_api_key
 from app.settings import Settings
+
+ADMIN = frozenset({Role.admin})
+READ = frozenset(Role)  # every role reads
+REVOPS = frozenset({Role.admin, Role.revops})
+APPROVE = frozenset({Role.admin, Role.approver})
+
+EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
+    # operations
+    ("GET", "/api/v1/queue"): READ,
+    ("POST", "/api/v1/queue/{row_id}/retry"): REVOPS,
+    ("POST", "/api/v1/queue/replay-dead"): REVOPS,
+    # admin: API keys
+    ("POST", "/api/v1/admin/api-keys"): ADMIN,
+    ("GET", "/api/v1/admin/api-keys"): ADMIN,
+    ("DELETE", "/api/v1/admin/api-keys/{key_id}"): ADMIN,
+    ("POST", "/api/v1/admin/api-keys/{key_id}/revoke"): ADMIN,
+    # the test CRM
+    ("GET", "/api/v1/test-crm/deals/{deal_id}"): READ,
+    ("PUT", "/api/v1/test-crm/deals/{deal_id}"): REVOPS,
+    ("DELETE", "/api/v1/test-crm/deals/{deal_id}"): REVOPS,
+    # features
+    ("GET", "/api/v1/features"): READ,
+    ("GET", "/api/v1/features/{key}"): READ,
+    ("POST", "/api/v1/features"): REVOPS,
+    ("PATCH", "/api/v1/features/{key}"): REVOPS,
+    ("DELETE", "/api/v1/features/{key}"): REVOPS,
+    # roadmap sources
+    ("GET", "/api/v1/roadmap/sources"): READ,
+    ("GET", "/api/v1/roadmap/sources/{name}"): READ,
+    ("GET", "/api/v1/roadmap/sources/{name}/statuses"): READ,
+    ("POST", "/api/v1/roadmap/sources"): REVOPS,
+    ("PATCH", "/api/v1/roadmap/sources/{name}"): REVOPS,
+    ("DELETE", "/api/v1/roadmap/sources/{name}"): REVOPS,
+    ("POST", "/api/v1/roadmap/sources/{name}/refresh"): REVOPS,
+    # product mappings
+    ("GET", "/api/v1/mappings"): READ,
+    ("GET", "/api/v1/mappings/{mapping_id}"): READ,
+    ("POST", "/api/v1/mappings"): REVOPS,
+    ("PUT", "/api/v1/mappings/{mapping_id}"): REVOPS,
+    ("DELETE", "/api/v1/mappings/{mapping_id}"): REVOPS,
+    ("POST", "/api/v1/mappings/import"): REVOPS,
+    # rules
+    ("GET", "/api/v1/rules"): READ,
+    ("GET", "/api/v1/rules/schema"): READ,
+    ("GET", "/api/v1/rules/{rule_id}"): READ,
+    ("GET", "/api/v1/rules/{rule_id}/versions"): READ,
+    ("POST", "/api/v1/rules/validate"): READ,  # a pure check: writes nothing, costs little
+    # Writes nothing either, but it is rule authoring and evaluates every stored deal.
+    ("POST", "/api/v1/rules/simulate"): REVOPS,
+    ("POST", "/api/v1/rules"): REVOPS,
+    ("PUT", "/api/v1/rules/{rule_id}"): REVOPS,
+    ("DELETE", "/api/v1/rules/{rule_id}"): REVOPS,
+    ("POST", "/api/v1/rules/{rule_id}/enable"): REVOPS,
+    ("POST", "/api/v1/rules/{rule_id}/disable"): REVOPS,
+    # dependencies
+    ("GET", "/api/v1/deals"): READ,
+    ("GET", "/api/v1/deals/{crm}/{deal_id}"): READ,
+    ("GET", "/api/v1/features/{key}/deals"): READ,
+    ("GET", "/api/v1/exposure"): READ,
+    # approvals
+    ("GET", "/api/v1/approvals"): READ,
+    ("POST", "/api/v1/approvals"): APPROVE,
+    ("POST", "/api/v1/approvals/{approval_id}/revoke"): APPROVE,
+    # ledger and reports
+    ("GET", "/api/v1/commitments"): READ,
+    ("GET", "/api/v1/reports/commitments"): READ,
+}
 
 
 def _allowed_roles(dependant) -> frozenset[Role] | None:
@@ -58,15 +133,42 @@ def matrix_app(sqlite_engine):
         install_default_rules=False,
         log_format="console",
     )
-    return create_app(settings=settings, engine=sqlite_engine, connectors={})
+    # The test CRM is always configured in production (app/connectors/registry.py).
+    connectors = {"test": TestCrmConnector(sqlite_engine)}
+    return create_app(settings=settings, engine=sqlite_engine, connectors=connectors)
 
 
-def test_every_api_route_declares_and_enforces_its_roles(matrix_app, sqlite_engine):
+def _name(roles) -> str:
+    return "{" + ", ".join(sorted(r.value for r in roles)) + "}"
+
+
+def test_every_api_route_is_in_the_table_and_declares_exactly_its_roles(matrix_app):
     routes = _api_routes(matrix_app)
     assert any(p == "/api/v1/queue" for _m, p, _r in routes), "route discovery is broken"
-    undeclared = [f"{m} {p}" for m, p, r in routes if _allowed_roles(r.dependant) is None]
-    assert undeclared == [], f"/api routes without a require_roles dependency: {undeclared}"
+    found = {(m, p) for m, p, _r in routes}
+    assert len(found) == len(routes), "a method and path served by two routes"
+    missing = sorted(f"{m} {p}" for m, p in found - EXPECTED.keys())
+    assert missing == [], (
+        f"/api routes with no row in EXPECTED (decide who may call them): {missing}"
+    )
+    gone = sorted(f"{m} {p}" for m, p in EXPECTED.keys() - found)
+    assert gone == [], f"rows in EXPECTED with no route (renamed or removed?): {gone}"
 
+    wrong = []
+    for method, path, route in routes:
+        declared = _allowed_roles(route.dependant)
+        expected = EXPECTED[(method, path)]
+        if declared is None:
+            wrong.append(
+                f"{method} {path}: no require_roles dependency, expected {_name(expected)}"
+            )
+        elif declared != expected:
+            wrong.append(f"{method} {path}: declares {_name(declared)}, expected {_name(expected)}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_every_api_route_enforces_its_roles(matrix_app, sqlite_engine):
+    routes = _api_routes(matrix_app)
     keys = {}
     with Session(sqlite_engine) as s:
         for role in Role:
@@ -77,9 +179,8 @@ def test_every_api_route_declares_and_enforces_its_roles(matrix_app, sqlite_engi
 
     failures = []
     with TestClient(matrix_app, raise_server_exceptions=False) as client:
-        for method, template, route in routes:
-            allowed = _allowed_roles(route.dependant)
-            assert Role.admin in allowed, f"{method} {template}: admin must always be allowed"
+        for method, template, _route in routes:
+            allowed = EXPECTED.get((method, template), frozenset({Role.admin}))
             path = _concrete(template)
             status = client.request(method, path, json={}).status_code
             if status != 401:
@@ -87,8 +188,12 @@ def test_every_api_route_declares_and_enforces_its_roles(matrix_app, sqlite_engi
             for role in Role:
                 headers = {"Authorization": f"Bearer {keys[role]}"}
                 status = client.request(method, path, json={}, headers=headers).status_code
-                if role in allowed and status in (401, 403):
+                if status >= 500:
+                    failures.append(
+                        f"{method} {template} as {role.value}: {status}, a server error"
+                    )
+                elif role in allowed and status in (401, 403):
                     failures.append(f"{method} {template} as {role.value}: {status}, allowed")
-                if role not in allowed and status != 403:
+                elif role not in allowed and status != 403:
                     failures.append(f"{method} {template} as {role.value}: {status}, expected 403")
-    assert failures == []
+    assert failures == [], "\n".join(failures)

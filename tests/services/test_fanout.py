@@ -145,8 +145,8 @@ def test_new_product_mapping_fans_out_to_deals_carrying_that_product(world):
 
 
 def test_status_only_change_reuses_stored_references_and_a_rename_does_not(world):
-    from app.services.fanout import fan_out, feature_scope
     from app.services.catalog import feature_from_row
+    from app.services.fanout import fan_out, feature_scope
 
     calls: list[bool] = []
 

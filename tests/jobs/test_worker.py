@@ -334,3 +334,49 @@ def test_an_event_needing_a_crm_read_wins_over_a_snapshot_only_reason(engine, wo
         queue.enqueue_deals(s, "test", ["D3"], reason="reconcile")  # while pending
         s.commit()
     assert _row(engine, "D3").reason == "reconcile"
+
+
+def test_ingest_stores_every_column_and_payload_exactly(engine):
+    """The inbox insert reads its rows from one JSON parameter: nothing may be lost or retyped."""
+    payload = {
+        "objectId": 1234567890123,
+        "propertyValue": "Über-Kunde — 50 % off, «SSO» ✓",
+        "nested": {"list": [1, 2.5, None, True, "x"], "empty": {}},
+        "quote": 'a "b" \\ c',
+    }
+    before = queue.utcnow()
+    result = ingest_events(
+        engine,
+        [
+            InboundEvent("hubspot", "p:1:2:3", "hubspot", "12345", "deal.propertyChange", payload),
+            InboundEvent("hubspot", "p:1:2:4", "hubspot", None, None, {}, actionable=True),
+            InboundEvent("hubspot", "p:1:2:5", "hubspot", "777", "deal.creation", actionable=False),
+        ],
+    )
+    assert (result.new, result.queued_deals) == (3, 1)
+    with Session(engine) as s:
+        rows = {r.dedup_key: r for r in s.exec(select(WebhookEvent))}
+        [queued] = s.exec(select(DealQueue)).all()
+    first = rows["p:1:2:3"]
+    assert (first.source, first.crm, first.deal_id, first.event_type, first.status) == (
+        "hubspot",
+        "hubspot",
+        "12345",
+        "deal.propertyChange",
+        "queued",
+    )
+    assert first.payload == payload
+    assert before <= first.received_at <= queue.utcnow()
+    assert (rows["p:1:2:4"].deal_id, rows["p:1:2:4"].event_type, rows["p:1:2:4"].payload) == (
+        None,
+        None,
+        {},
+    )
+    assert rows["p:1:2:4"].status == rows["p:1:2:5"].status == "ignored"
+    assert (queued.crm, queued.deal_id, queued.status, queued.reason) == (
+        "hubspot",
+        "12345",
+        "pending",
+        "webhook",
+    )
+    assert queued.due_at == queued.queued_at and before <= queued.due_at <= queue.utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -206,3 +208,83 @@ def test_worker_metrics_port_serves_its_outcomes_crm_calls_and_health(db, tmp_pa
             raise
     assert worker.returncode == 0, stderr[-2000:]
     assert "metrics server listening" in stderr and "worker stopped" in stderr
+
+
+GATED_WORKER = Path(__file__).parent / "jobs" / "_gated_worker.py"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("grace", "open_gate", "claimed_end"),
+    [
+        (120.0, True, "done"),  # the batch finishes within the grace period, then exit
+        (1.0, False, "pending"),  # the batch outlives the grace period: its leases go back
+    ],
+    ids=["finishes-batch", "releases-batch"],
+)
+def test_sigterm_while_a_batch_is_in_hand_exits_0_and_leaves_no_deal_running(
+    db, tmp_path, grace, open_gate, claimed_end
+):
+    """The real `worker` command gets SIGTERM while its processor holds a batch (it waits at a
+    gate, tests/jobs/_gated_worker.py). It exits 0, and every claimed deal is done or back to
+    pending with its lease released; the deals it never claimed are untouched."""
+    deals = [f"D{n}" for n in range(5)]
+    ingest_events(
+        db,
+        [
+            InboundEvent(source="test", dedup_key=f"t{d}", crm="test", deal_id=d, payload={})
+            for d in deals
+        ],
+    )
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(db.url),
+        "WORKER_POLL_SECONDS": "0.1",
+        "WORKER_BATCH_SIZE": "3",
+        "RG_TEST_GATE_DIR": str(gate),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, str(GATED_WORKER), "worker", "--no-schedules", "--grace", str(grace)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (gate / "claimed").exists():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the worker never claimed a batch:\n{worker.stderr.read()[-2000:]}")
+            time.sleep(0.05)
+        claimed = set(json.loads((gate / "claimed").read_text()))
+        assert len(claimed) == 3
+        with Session(db) as s:
+            running = {r.deal_id for r in s.exec(select(DealQueue)) if r.status == "running"}
+        assert running == claimed  # SIGTERM lands while the batch is in hand
+        worker.send_signal(signal.SIGTERM)
+        if open_gate:
+            (gate / "open").touch()
+        # Generous: the grace period plus start-up slack on a busy machine, not a timing claim.
+        _, stderr = worker.communicate(timeout=grace + 60)
+    except BaseException:
+        worker.kill()
+        worker.communicate()
+        raise
+    assert worker.returncode == 0, stderr[-2000:]
+    assert "signal received" in stderr and "worker stopped" in stderr
+    assert ("released batch" in stderr) is (not open_gate)
+
+    with Session(db) as s:
+        rows = {r.deal_id: r for r in s.exec(select(DealQueue))}
+    assert set(rows) == set(deals)
+    for deal_id in claimed:
+        row = rows[deal_id]
+        assert (row.status, row.lease_owner, row.lease_expires_at) == (claimed_end, None, None)
+        # Released: the interrupted attempt is not counted.
+        assert row.attempts == (1 if claimed_end == "done" else 0)
+    for deal_id in set(deals) - claimed:
+        row = rows[deal_id]
+        assert (row.status, row.lease_owner, row.attempts) == ("pending", None, 0)

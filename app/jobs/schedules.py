@@ -81,6 +81,11 @@ class ScheduleRunner:
     Each pass makes sure a `periodic_job` row exists for every enabled schedule, then takes a
     due row with a conditional UPDATE (due, and unleased or its lease expired): whoever's UPDATE
     matches runs it; everyone else sees 0 rows. The same guard works on SQLite and PostgreSQL.
+
+    While a job runs, a heartbeat thread renews its lease every `renew_every` seconds (default
+    LEASE_SECONDS / 3, as the worker renews batch leases), so a run longer than LEASE_SECONDS
+    never starts a second time elsewhere; if the runner dies, renewals stop, the lease expires
+    and another worker takes the schedule.
     """
 
     def __init__(
@@ -92,6 +97,7 @@ class ScheduleRunner:
         owner: str,
         schedules: dict[str, Schedule] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        renew_every: float | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -99,6 +105,9 @@ class ScheduleRunner:
         self.owner = owner
         self.clock = clock
         self._schedules = schedules
+        self.renew_every = (
+            renew_every if renew_every is not None else max(settings.lease_seconds / 3, 0.05)
+        )
 
     def enabled(self) -> dict[str, Schedule]:
         registry = self._schedules if self._schedules is not None else load_schedules()
@@ -133,6 +142,39 @@ class ScheduleRunner:
                 .returning(table.c.state)
             ).first()
         return None if row is None else dict(row.state or {})
+
+    def _renew(self, name: str) -> bool:
+        """Heartbeat: push the lease of a running job forward. False if it is no longer ours."""
+        table = PeriodicJob.__table__
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        with self.engine.begin() as conn:
+            renewed = conn.execute(
+                update(table)
+                .where(table.c.name == name, table.c.lease_owner == self.owner)
+                .values(lease_expires_at=self.clock() + lease)
+            ).rowcount
+        return renewed == 1
+
+    def _run_leased(self, name: str, sched: Schedule, ctx: JobContext) -> dict | None:
+        """Run the job in this thread while a heartbeat thread keeps its lease."""
+        stop = threading.Event()
+
+        def _heartbeat() -> None:
+            while not stop.wait(self.renew_every):
+                try:
+                    if not self._renew(name):
+                        log.warning("schedule lease lost while running", schedule=name)
+                        return
+                except Exception:
+                    log.exception("schedule lease renewal failed", schedule=name)
+
+        heartbeat = threading.Thread(target=_heartbeat, name=f"rg-lease-{name}", daemon=True)
+        heartbeat.start()
+        try:
+            return sched.run(ctx)
+        finally:
+            stop.set()
+            heartbeat.join()
 
     def _finish(self, name: str, interval: int, state: dict | None, error: str | None) -> None:
         table = PeriodicJob.__table__
@@ -169,7 +211,7 @@ class ScheduleRunner:
             interval = int(sched.interval(self.settings))
             ctx = JobContext(self.engine, self.settings, self.connectors, state=dict(state))
             try:
-                new_state = sched.run(ctx)
+                new_state = self._run_leased(name, sched, ctx)
             except Exception as exc:
                 log.exception("schedule failed", schedule=name)
                 self._finish(name, interval, None, f"{type(exc).__name__}: {exc}"[:4000])

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+import time
+from datetime import datetime, timedelta
 
+import pytest
 from sqlmodel import Session
 
 from app.jobs.schedules import JobContext, Schedule, ScheduleRunner
-from app.models import PeriodicJob
+from app.models import PeriodicJob, utcnow
+from tests.jobs._schedule_proc import LEASE_SECONDS, run_forever_job
 from tests.jobs.conftest import Clock
 
 
@@ -91,3 +96,64 @@ def test_a_disabled_schedule_gets_no_row_and_never_runs(engine, settings):
     )
     assert runner.run_due() == []
     assert _job(engine) is None and calls == []
+
+
+def _wait_for(condition, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout  # generous: a spawned process on a busy machine
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_running_schedule_keeps_its_lease_past_lease_seconds_until_its_runner_dies(
+    engine, settings
+):
+    """Runner A (a process) runs `slow` for longer than its lease: A's heartbeat renews the
+    lease, so runner B cannot start it a second time once the original lease time has passed.
+    Then A is killed: the renewals stop, the lease runs out, and B takes the schedule."""
+    settings = settings.model_copy(update={"lease_seconds": LEASE_SECONDS})
+    spawn = multiprocessing.get_context("spawn")
+    offset = spawn.Value("d", 0.0)  # seconds added to both runners' clocks
+
+    def clock() -> datetime:
+        return utcnow() + timedelta(seconds=offset.value)
+
+    calls: list[dict] = []
+    registry = {
+        "slow": Schedule(
+            name="slow",
+            interval=lambda s: 600,
+            run=lambda ctx: calls.append(dict(ctx.state)) or {"taken_over": True},
+            enabled=lambda s, c: True,
+        )
+    }
+    b = ScheduleRunner(engine, settings, {}, owner="b", schedules=registry, clock=clock)
+
+    a = spawn.Process(target=run_forever_job, args=(settings.database_url, "a", offset))
+    a.start()
+    try:
+        _wait_for(lambda: (_job(engine, "slow") or PeriodicJob()).lease_owner == "a", "A's claim")
+        first_expiry = _job(engine, "slow").lease_expires_at
+
+        offset.value += LEASE_SECONDS + 1  # the original lease is over; A is still running
+        _wait_for(
+            lambda: (
+                _job(engine, "slow").lease_expires_at
+                > first_expiry + timedelta(seconds=LEASE_SECONDS)
+            ),
+            "A to renew its lease",
+        )
+        assert b.run_due() == []
+        assert _job(engine, "slow").lease_owner == "a" and calls == []
+    finally:
+        a.kill()  # the runner dies mid-run: no finish, no more renewals
+        a.join(60)
+
+    assert b.run_due() == []  # its last renewal still holds
+    offset.value += LEASE_SECONDS + 1
+    assert b.run_due() == ["slow"]
+    job = _job(engine, "slow")
+    assert (job.lease_owner, job.last_status, job.state) == (None, "ok", {"taken_over": True})
+    assert len(calls) == 1

@@ -523,7 +523,9 @@ class HubSpotConnector:
                     p["task_create"], p["task_update"], p["task_id"] = p["task_update"], None, None
 
         # 2. Tasks to create (the roadmap task and one-off followups), found first if a previous
-        #    create may have succeeded without us hearing back.
+        #    create may have succeeded without us hearing back. Followups are always searched
+        #    for: a followup made by an earlier write whose outcome the pipeline never recorded
+        #    (a crash, a lost lease) is asked for again and must not become a second task.
         creates: list[tuple[dict, str | None, str, dict]] = []  # plan, followup key, marker, props
         for p in plans:
             if p["deal_id"] in failed:
@@ -534,7 +536,9 @@ class HubSpotConnector:
                 creates.append((p, key, marker, props))
         if creates:
             try:
-                recovered = self._find_pending([c[2] for c in creates])
+                recovered = self._find_pending(
+                    [c[2] for c in creates], always=[c[2] for c in creates if c[1] is not None]
+                )
             except ConnectorError as exc:
                 fail({c[0]["deal_id"] for c in creates}, exc)
                 recovered = {}
@@ -602,6 +606,9 @@ class HubSpotConnector:
                     if created
                     else bool((p["previous"].get("task") or {}).get("open"))
                 )
+                # Followups made before the failure exist too: reported, they are not asked
+                # for again.
+                outcome.followups_created = dict(p["followups_created"])
                 continue
             written = {**p["current"], **p["props"]}
             written.pop("dealstage", None)
@@ -731,10 +738,12 @@ class HubSpotConnector:
         else:
             plan["followups_created"][key] = task_id
 
-    def _find_pending(self, markers: list[str]) -> dict[str, str]:
-        """Search for tasks whose create was sent but never answered (max 5 filter groups)."""
+    def _find_pending(self, markers: list[str], always: Sequence[str] = ()) -> dict[str, str]:
+        """Search for tasks whose create was sent but never answered, and for the `always`
+        markers whatever happened before (max 5 filter groups per search)."""
+        searched = set(always)
         with self._pending_lock:
-            pending = [m for m in markers if m in self._pending_creates]
+            pending = [m for m in markers if m in self._pending_creates or m in searched]
         found: dict[str, str] = {}
         search = self.api.api("crm.objects.tasks.search_api")
         for chunk in _chunks(pending, 5):

@@ -24,6 +24,7 @@ def _writeback(
     task_open=True,
     note=None,
     body="SSO will never be built.",
+    followups=None,
 ) -> DealWriteBack:
     blocked = status == VerdictStatus.blocked
     return DealWriteBack(
@@ -37,6 +38,7 @@ def _writeback(
         task=TaskSpec(subject="Roadmap: remove SSO", body=body, open=task_open),
         task_id=task_id,
         note=note,
+        followups=followups or {},
         previous=previous or {},
         snapshot=snapshot,
     )
@@ -430,3 +432,53 @@ def test_setup_hubspot_command(fake, monkeypatch, capsys, tmp_path) -> None:
     assert "deal.propertyChange: dealstage" in out
     assert main(["setup", "hubspot"]) == 0
     assert "exists   roadmap_guard_status" in capsys.readouterr().out
+
+
+SLIPPED = {
+    "commitment:7": TaskSpec(
+        subject="Roadmap promise at risk: SSO", body="SSO slipped past the promised date."
+    )
+}
+
+
+def _followup_tasks(fake, deal: str) -> list[dict]:
+    return [
+        t
+        for t in fake.tasks_for(deal)
+        if t["properties"]["hs_task_subject"] == "Roadmap promise at risk: SSO"
+    ]
+
+
+def test_followup_task_is_created_once_even_when_the_result_was_lost(fake, connector) -> None:
+    deal = fake.add_deal("Acme", owner_id="42")
+    snap = connector.read_deals([deal])[deal]
+    out = connector.write_back([_writeback(snap, followups=SLIPPED)])[deal]
+    assert out.error is None and list(out.followups_created) == ["commitment:7"]
+    [task] = _followup_tasks(fake, deal)
+    assert task["id"] == out.followups_created["commitment:7"]
+    assert task["properties"]["hubspot_owner_id"] == "42"  # the deal owner gets it
+    # The pipeline did not record it (crash before its commit): the same followup comes again
+    # and is found by its marker, not created a second time.
+    snap = connector.read_deals([deal])[deal]
+    again = connector.write_back([_writeback(snap, task_id=out.task_id, followups=SLIPPED)])[deal]
+    assert again.error is None and again.followups_created == out.followups_created
+    assert len(_followup_tasks(fake, deal)) == 1
+
+
+def test_followup_created_before_a_failed_deal_update_is_reported_and_not_made_twice(
+    fake, connector
+) -> None:
+    deal = fake.add_deal("Acme", owner_id="42")
+    snap = connector.read_deals([deal])[deal]
+    fake.inject("429", 1, path="/deals/batch/update", retry_after=1)
+    out = connector.write_back([_writeback(snap, followups=SLIPPED)])[deal]
+    [task] = _followup_tasks(fake, deal)
+    assert isinstance(out.error, TransientError)
+    # Made in HubSpot before the failure: reported, so the pipeline marks it as made.
+    assert out.followups_created == {"commitment:7": task["id"]}
+    connector.api.bucket = TokenBucket(1000)  # skip the 429 pause
+    # Even if it is asked for again (the failed attempt's outcome was not recorded), the
+    # retry finds it instead of creating a second task.
+    retry = connector.write_back([_writeback(snap, task_id=out.task_id, followups=SLIPPED)])[deal]
+    assert retry.error is None and retry.followups_created == {"commitment:7": task["id"]}
+    assert len(_followup_tasks(fake, deal)) == 1

@@ -51,11 +51,12 @@ def seed(engine, n_deals: int, n_features: int, rng: random.Random) -> int:
     now = utcnow()
     keys = [f"feature-{i:04d}" for i in range(n_features)]
     weights = [1 / (i + 1) for i in range(n_features)]  # Zipf-like popularity
+    availability = {k: AVAILABILITY[i % 6] for i, k in enumerate(keys)}
     with engine.begin() as conn:
         conn.execute(
             insert(Feature),
             [
-                {"key": k, "name": f"Feature {i}", "availability": AVAILABILITY[i % 6],
+                {"key": k, "name": f"Feature {i}", "availability": availability[k],
                  "aliases": [], "skus": [], "product_ids": [], "source": "registry",
                  "created_at": now, "updated_at": now}
                 for i, k in enumerate(keys)
@@ -88,7 +89,7 @@ def seed(engine, n_deals: int, n_features: int, rng: random.Random) -> int:
                 for source in rng.sample(["line_item", "note"], k=rng.randint(1, 2))
             ]  # fmt: skip
             # The rows the pipeline would store (primary flag, copied deal facts).
-            refs += dependency_values(Deal(**deal), references)
+            refs += dependency_values(Deal(**deal), references, availability)
             if len(deals) >= 5000:
                 conn.execute(insert(Deal), deals)
                 conn.execute(insert(DealFeature), refs)

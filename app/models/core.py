@@ -191,7 +191,8 @@ class DealFeature(SQLModel, table=True):
     evidence), and each row carries a copy of the deal facts exposure filters and sums on, so
     the aggregates read this table alone (no DISTINCT, no join to `deal`). The copies are
     written by `pipeline.replace_dependencies`, which runs on every evaluation that read the
-    deal; `untrack` deletes the rows.
+    deal; `untrack` deletes the rows. The rows also copy their feature's availability, which
+    the roadmap fan-out keeps current.
     """
 
     __tablename__ = "deal_feature"
@@ -216,14 +217,14 @@ class DealFeature(SQLModel, table=True):
             "owner_name",
             "close_date",
         ),
-        # and the availability split, in deal order:
+        # and the availability split, in deal order (its own copy of the availability):
         Index(
             "ix_deal_feature_by_deal",
             "deal_open",
             "is_primary",
             "crm",
             "deal_id",
-            "feature_key",
+            "availability",
             "amount",
             "probability",
             "pipeline",
@@ -248,6 +249,13 @@ class DealFeature(SQLModel, table=True):
     deal_id: str = Field(max_length=64)
     feature_key: str | None = Field(default=None, max_length=128)  # None: off-roadmap promise
     feature_name: str = Field(default="", max_length=255)
+    # The feature's availability (`unknown` when not on the roadmap), for the exposure split.
+    # Written with the rows; the roadmap fan-out rewrites it for every row of a feature whose
+    # availability changes, in the transaction that changes it (`fanout.sync_availability`).
+    # The server default only serves writers that predate the column.
+    availability: str = Field(
+        default="unknown", max_length=16, sa_column_kwargs={"server_default": "unknown"}
+    )
     source: str = Field(max_length=16)  # line_item | note
     source_id: str | None = Field(default=None, max_length=64)
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, func, or_, select, update
 from sqlmodel import Session
 
 from app.jobs.queue import enqueue_deals
@@ -177,6 +177,35 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
     return {crm: ids for crm, ids in found.items() if ids}
 
 
+def sync_availability(session: Session, keys: Iterable[str]) -> int:
+    """Copy these features' current availability (`unknown` once deleted) onto their
+    dependency rows, in the caller's transaction; returns the rows rewritten.
+
+    Every change to a feature reaches here through `fan_out` (edit, delete, a roadmap refresh,
+    a source's status-mapping edit), whether or not its deals are then re-evaluated or their
+    references rewritten, so the exposure split never reads a stale availability. One UPDATE
+    per availability and chunk of keys over `ix_deal_feature_feature`; rows already right are
+    not written.
+    """
+    from app.services.queries import feature_availability
+
+    by_value: dict[str, list[str]] = defaultdict(list)
+    for key, availability in feature_availability(session, keys).items():
+        by_value[availability].append(key)
+    rewritten = 0
+    for availability, chunk_keys in sorted(by_value.items()):
+        for start in range(0, len(chunk_keys), 500):
+            rewritten += session.execute(
+                update(DealFeature)
+                .where(
+                    DealFeature.feature_key.in_(chunk_keys[start : start + 500]),
+                    DealFeature.availability != availability,
+                )
+                .values(availability=availability)
+            ).rowcount
+    return rewritten
+
+
 def _default_reevaluate(
     session: Session, crm: str, ids: Sequence[str], trigger: str, *, reuse_references: bool
 ) -> list[str]:
@@ -204,6 +233,7 @@ def fan_out(
     if not scope:
         return result
     session.flush()  # the re-evaluation reads the catalog through this session
+    sync_availability(session, scope.feature_keys)
     reevaluate = reevaluate or _default_reevaluate
     limit = INLINE_LIMIT if inline_limit is None else inline_limit
     dependents = dependent_open_deals(session, scope)

@@ -498,8 +498,10 @@ def replace_dependencies_many(
     runs whenever those facts may have changed: every evaluation of a fresh snapshot.
     Re-evaluations from the stored snapshot do not change the facts and skip it when the
     references are unchanged. Core inserts: no ORM objects for rows nobody reads back here.
+    Each row copies its feature's availability as the roadmap stands in this transaction
+    (one primary-key read of the features named); the fan-out keeps it current afterwards.
     """
-    from app.services.queries import dependency_values
+    from app.services.queries import dependency_values, feature_availability
 
     if not evaluated:
         return
@@ -511,7 +513,14 @@ def replace_dependencies_many(
                 DealFeature.crm == crm, DealFeature.deal_id.in_(ids[start : start + CHUNK])
             )
         )
-    rows = [v for deal, result in evaluated for v in dependency_values(deal, result.references)]
+    availability = feature_availability(
+        session, {ref.feature_key for _, result in evaluated for ref in result.references}
+    )
+    rows = [
+        v
+        for deal, result in evaluated
+        for v in dependency_values(deal, result.references, availability)
+    ]
     if rows:
         session.execute(insert(DealFeature), rows)
 

@@ -68,6 +68,54 @@ def test_exposure_totals_by_feature_stage_and_availability(client, api_key, seed
     assert body["total"] == 4
 
 
+def _split(client, headers) -> dict[str, tuple]:
+    body = client.get("/api/v1/exposure", headers=headers).json()
+    return {a["availability"]: (a["deal_count"], a["amount"], a["weighted_amount"])
+            for a in body["by_availability"]}  # fmt: skip
+
+
+def test_availability_split_follows_feature_edits_before_any_reevaluation(
+    client, api_key, engine, seeded, monkeypatch
+):
+    """The split reads the availability copied onto the dependency rows. An edit or a delete
+    must rewrite the copy in its own transaction: here the fan-out only queues the deals (as a
+    large one does), so nothing is re-evaluated and no row is rebuilt."""
+    from sqlmodel import select
+
+    from app.models import DealFeature, DealQueue
+    from app.services import fanout
+
+    monkeypatch.setattr(fanout, "INLINE_LIMIT", 0)
+    h, revops = api_key("viewer"), api_key("revops")
+    r = client.patch("/api/v1/features/sso", json={"availability": "available"}, headers=revops)
+    assert r.status_code == 200, r.text
+    # sso (coming_soon → available) joins api on h1 and s2: h1, h2, s2, s3
+    assert _split(client, h) == {
+        "available": (4, 6000.0, 3600.0),
+        "never": (2, 7000.0, 5000.0),
+        "uncertain": (1, 3000.0, 2400.0),
+    }
+    r = client.get("/api/v1/exposure?availability=available", headers=h).json()
+    assert {i["feature_key"] for i in r["items"]} == {"sso", "api"}
+    assert r["by_availability"] == [
+        {"availability": "available", "deal_count": 4, "amount": 6000.0, "weighted_amount": 3600.0}
+    ]
+    assert client.delete("/api/v1/features/sso", headers=revops).status_code == 200
+    assert _split(client, h) == {
+        "unknown": (3, 6000.0, 3600.0),
+        "available": (2, 1000.0, 200.0),
+        "never": (2, 7000.0, 5000.0),
+        "uncertain": (1, 3000.0, 2400.0),
+    }
+    with Session(engine) as s:
+        queued = {q.deal_id for q in s.exec(select(DealQueue))}
+        copies = set(
+            s.exec(select(DealFeature.availability).where(DealFeature.feature_key == "sso"))
+        )
+    assert queued == {"h1", "h2", "s3"}  # the open dependants wait for the worker
+    assert copies == {"unknown"}  # closed and untracked deals' rows too
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -169,6 +217,8 @@ def test_exposure_follows_the_pipeline_as_deal_facts_change(client, api_key, eng
     put(Stage(id="demo", label="Demo", probability=0.25), "1000")
     # Mentioned in a line item and a note: one deal, one primary row.
     assert sso() == (1, 1000.0, 250.0, [("demo", 1)])
+    # The rows the pipeline writes carry the feature's availability.
+    assert _split(client, h) == {"beta": (1, 1000.0, 250.0)}
     put(Stage(id="proposal", label="Proposal", probability=0.5), "4000")
     assert sso() == (1, 4000.0, 2000.0, [("proposal", 1)])
     with Session(engine) as s:  # a re-evaluation from the stored snapshot keeps the facts

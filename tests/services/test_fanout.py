@@ -207,3 +207,100 @@ def test_a_slip_flags_won_promises_and_queues_their_followup(world):
     assert _queued(world) == {"open-sso": "roadmap", "won-sso": "ledger"}
     with Session(world) as s:
         assert s.exec(select(Commitment)).one().flagged_at is not None
+
+
+def _split(session) -> dict[str, int]:
+    from app.services.queries import DealFilters, PageRequest, exposure
+
+    body = exposure(session, DealFilters(), PageRequest(limit=50))
+    return {a["availability"]: a["deal_count"] for a in body.extra["by_availability"]}
+
+
+def _rows(session, key: str) -> dict[int, str]:
+    rows = session.exec(select(DealFeature).where(DealFeature.feature_key == key))
+    return {r.id: r.availability for r in rows}
+
+
+def test_availability_copied_onto_the_rows_follows_an_edit_without_rewriting_them(world):
+    """The exposure split reads the availability copied onto deal_feature: a feature edit that
+    leaves the references alone (so the rows are not rewritten) must still update the copy."""
+    with Session(world) as s:
+        sso_rows = _rows(s, "sso")
+        assert set(sso_rows.values()) == {"available"}  # written by the pipeline
+        assert _split(s) == {"available": 2}  # open-sso, open-scim (won-sso is closed)
+        _, fanout = features_service.update_feature(
+            s, "sso", features_service.FeatureUpdate(availability="never"), actor=ACTOR
+        )
+        s.commit()
+        assert fanout.candidates == 1
+    with Session(world) as s:
+        after = _rows(s, "sso")
+        assert after.keys() == sso_rows.keys()  # the same rows: only the copy was updated
+        assert set(after.values()) == {"never"}  # closed deals' rows too
+        assert _split(s) == {"never": 1, "available": 1}
+
+
+def test_availability_copy_follows_a_deferred_fan_out_and_a_delete(world, monkeypatch):
+    """Large fan-outs only queue the deals; the copy must be right before the worker runs."""
+    from app.models import Feature as FeatureRow
+    from app.services import fanout as fanout_module
+    from app.services.catalog import feature_from_row
+    from app.services.fanout import fan_out, feature_scope
+
+    with Session(world) as s:
+        _, fanout = features_service.update_feature(
+            s, "scim", features_service.FeatureUpdate(availability="beta"), actor=ACTOR
+        )
+        s.commit()
+    assert _queued(world) == {}  # available → beta changes no verdict
+    with Session(world) as s:
+        assert set(_rows(s, "scim").values()) == {"beta"}
+        assert _split(s) == {"available": 1, "beta": 1}
+        row = s.get(FeatureRow, "sso")
+        before = feature_from_row(row)
+        row.availability = "coming_soon"
+        s.add(row)
+        result = fan_out(s, feature_scope(before, feature_from_row(row)), inline_limit=0)
+        s.commit()
+        assert result.deferred == 1
+        assert _split(s) == {"coming_soon": 1, "beta": 1}
+    monkeypatch.setattr(fanout_module, "INLINE_LIMIT", 0)  # the deal is queued, not rewritten
+    with Session(world) as s:
+        features_service.delete_feature(s, "sso", actor=ACTOR)
+        s.commit()
+        assert set(_rows(s, "sso").values()) == {"unknown"}
+        assert _split(s) == {"unknown": 1, "beta": 1}
+
+
+def test_status_mapping_edit_and_refresh_rewrite_the_availability_copy(world):
+    """A source's features change availability by a refresh or by a status-mapping edit."""
+    from app.models import Feature as FeatureRow
+    from app.models import RoadmapSource
+    from app.rules.model import Feature
+    from app.services import roadmap_sources
+    from app.services.fanout import fan_out
+    from app.services.roadmap_refresh import replace_source_features
+
+    with Session(world) as s:
+        s.delete(s.get(FeatureRow, "scim"))  # the registry's scim moves to the source
+        s.add(RoadmapSource(name="acme", kind="http", status_mapping={"GA": "available"}))
+        s.flush()
+        source = s.get(RoadmapSource, "acme")
+        fetched = [
+            Feature(key="scim", name="SCIM provisioning", availability="uncertain",
+                    source_status="Exploring"),
+        ]  # fmt: skip
+        _, scope, _ = replace_source_features(s, source, fetched)
+        fan_out(s, scope, inline_limit=0)  # refresh_source's fan-out; deals only queued
+        s.commit()
+        assert set(_rows(s, "scim").values()) == {"uncertain"}
+    with Session(world) as s:
+        roadmap_sources.update_source(
+            s,
+            "acme",
+            roadmap_sources.SourceUpdate(status_mapping={"Exploring": "never"}),
+            actor=ACTOR,
+        )
+        s.commit()
+        assert set(_rows(s, "scim").values()) == {"never"}
+        assert _split(s) == {"available": 1, "never": 1}

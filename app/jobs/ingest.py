@@ -75,7 +75,9 @@ def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
             "status": "queued" if ev.actionable and ev.deal_id else "ignored",
             "payload": ev.payload,
         }
-        for ev in unique.values()
+        # Sorted: concurrent deliveries of the same events lock the unique index in one order
+        # (in delivery order, two PostgreSQL transactions deadlocked on each other's keys).
+        for _, ev in sorted(unique.items(), key=lambda item: item[0])
     ]
     dialect = session.get_bind().dialect.name
     inserted = {
@@ -130,7 +132,8 @@ def _insert_statement(dialect: str):
         events = func.json_each(bindparam("rows", type_=String)).table_valued("value")
         values = [func.json_extract(events.c.value, f"$.{name}") for name in _INBOX_COLUMNS]
         insert = sqlite.insert
-    rows = select(*values, received_at).where(true())  # SQLite: WHERE before ON CONFLICT
+    # SQLite: a WHERE before ON CONFLICT (parser). ORDER BY keeps the sorted lock order.
+    rows = select(*values, received_at).where(true()).order_by(values[0], values[1])
     stmt = (
         insert(table)
         .from_select([*_INBOX_COLUMNS, "received_at"], rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -30,18 +31,16 @@ def _pg_admin_url() -> str:
     return url.render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def pg_database_url(worker_id: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for this run (and xdist worker), dropped afterwards."""
-    if not PG_URL:
-        pytest.skip("TEST_POSTGRES_URL is not set: PostgreSQL half of the suite not run")
+@contextmanager
+def scratch_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database named `prefix_<random>`, dropped (connections and
+    all) on exit; yields its URL."""
     admin = make_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT", pool_size=1)
-    name = f"rg_test_{worker_id}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        yield make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(
@@ -53,6 +52,15 @@ def pg_database_url(worker_id: str) -> Iterator[str]:
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url(worker_id: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this run (and xdist worker), dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("TEST_POSTGRES_URL is not set: PostgreSQL half of the suite not run")
+    with scratch_pg_database(f"rg_test_{worker_id}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

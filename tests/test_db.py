@@ -7,16 +7,14 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 
 from app.db import make_engine
 from app.migrate import MIGRATION_LOCK_ID, at_head, upgrade_to_head
-from tests.conftest import PG_URL, _pg_admin_url
+from tests.conftest import PG_URL, scratch_pg_database
 
 
 @pytest.fixture
@@ -24,23 +22,8 @@ def fresh_pg_url() -> Iterator[str]:
     """An empty PostgreSQL database of its own (migrations start from nothing)."""
     if not PG_URL:
         pytest.skip("TEST_POSTGRES_URL is not set: PostgreSQL half of the suite not run")
-    admin = make_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT", pool_size=1)
-    name = f"rg_migrate_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_pg_database("rg_migrate") as url:
+        yield url
 
 
 # One replica: connect, wait for the common start time, migrate. Processes, as replicas are

@@ -34,7 +34,6 @@ class TokenBucket:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.capacity = float(per_10s)
         self.limit = int(per_10s)
         self.max_wait = max_wait
         self._clock = clock
@@ -78,7 +77,7 @@ _REGISTRY_LOCK = threading.Lock()
 def bucket_for(portal_key: str, per_10s: int) -> TokenBucket:
     with _REGISTRY_LOCK:
         bucket = _BUCKETS.get(portal_key)
-        if bucket is None or bucket.capacity != float(per_10s):
+        if bucket is None or bucket.limit != per_10s:
             bucket = TokenBucket(per_10s)
             _BUCKETS[portal_key] = bucket
         return bucket

@@ -75,9 +75,7 @@ def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
             "status": "queued" if ev.actionable and ev.deal_id else "ignored",
             "payload": ev.payload,
         }
-        # Sorted: concurrent deliveries of the same events lock the unique index in one order
-        # (in delivery order, two PostgreSQL transactions deadlocked on each other's keys).
-        for _, ev in sorted(unique.items(), key=lambda item: item[0])
+        for ev in unique.values()
     ]
     dialect = session.get_bind().dialect.name
     inserted = {
@@ -132,7 +130,9 @@ def _insert_statement(dialect: str):
         events = func.json_each(bindparam("rows", type_=String)).table_valued("value")
         values = [func.json_extract(events.c.value, f"$.{name}") for name in _INBOX_COLUMNS]
         insert = sqlite.insert
-    # SQLite: a WHERE before ON CONFLICT (parser). ORDER BY keeps the sorted lock order.
+    # SQLite: a WHERE before ON CONFLICT (parser). ORDER BY: concurrent deliveries of the same
+    # events lock the unique index in one order (in delivery order, two PostgreSQL transactions
+    # deadlocked on each other's keys).
     rows = select(*values, received_at).where(true()).order_by(values[0], values[1])
     stmt = (
         insert(table)

@@ -13,7 +13,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, bindparam, case, func, literal, or_, select, true, update
+from sqlalchemy import (
+    JSON,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -26,13 +39,14 @@ SNAPSHOT_ONLY_REASONS = ("roadmap", "approval")
 
 
 def _deal_ids_source(dialect: str):
-    """The batch's deal ids as a one-column table from ONE bound parameter: a JSON array read
-    by json_each on SQLite, a text[] unnested on PostgreSQL. One parameter set instead of one
-    per row: SQLAlchemy's per-row bind processing was most of the ingest path's CPU."""
+    """The batch's deal ids as a one-column table from ONE bound parameter, a JSON array (as
+    the inbox insert takes its events): json_each on SQLite, json_array_elements_text on
+    PostgreSQL. One parameter set instead of one per row: SQLAlchemy's per-row bind processing
+    was most of the ingest path's CPU."""
+    ids = bindparam("deal_ids", type_=String)
     if dialect == "postgresql":
-        ids = bindparam("deal_ids", type_=postgresql.ARRAY(String))
-        return func.unnest(ids).table_valued("value").render_derived()
-    return func.json_each(bindparam("deal_ids", type_=String)).table_valued("value")
+        return func.json_array_elements_text(cast(ids, JSON)).table_valued("value").render_derived()
+    return func.json_each(ids).table_valued("value")
 
 
 def _upsert_statement(dialect: str):
@@ -112,15 +126,14 @@ def enqueue_deals(
     if not ids:
         return 0
     now = utcnow()
-    dialect = session.get_bind().dialect.name
     params = {
         "crm": crm,
         "reason": reason,
         "due_at": due_at or now,
         "now": now,
-        "deal_ids": ids if dialect == "postgresql" else json.dumps(ids),
+        "deal_ids": json.dumps(ids),
     }
-    session.execute(_upsert_statement(dialect), params)
+    session.execute(_upsert_statement(session.get_bind().dialect.name), params)
     return len(ids)
 
 

@@ -45,7 +45,7 @@ def _logging(settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import create_app
+    from app.main import create_app, freeze_startup_heap
     from app.migrate import upgrade_to_head
 
     settings = _settings()
@@ -55,6 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # together take turns (an advisory lock on PostgreSQL, app/migrate.py).
     upgrade_to_head(engine)
     app = create_app(settings=settings, engine=engine)
+    freeze_startup_heap()
     uvicorn.run(
         app,
         host=args.host or settings.host,
@@ -69,6 +70,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app.connectors.registry import build_connectors
     from app.jobs.runtime import default_processor
     from app.jobs.worker import Worker, default_owner
+    from app.main import freeze_startup_heap
 
     settings = _settings()
     _logging(settings)
@@ -77,6 +79,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     processor = default_processor(engine, settings, connectors)
     owner = default_owner()
     worker = Worker(engine, settings, processor, owner=owner, grace_seconds=args.grace)
+    freeze_startup_heap()
     metrics_server = _start_worker_metrics(args, settings, worker)
     try:
         return _run_worker(args, engine, settings, connectors, worker, owner)

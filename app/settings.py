@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # Evaluations of deals are linked from the CRM; this is where a rep's click lands.
     dashboard_enabled: bool = True
     cookie_secure: bool = True
+    # How long a process trusts an API key it has checked; a revocation made elsewhere (CLI,
+    # another replica) takes effect within this. 0: check every request against the database.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     # --- roadmap -------------------------------------------------------------------------
     roadmap_refresh_seconds: int = Field(default=900, ge=30)

@@ -28,10 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_bench_app():
-    """uvicorn --factory target: the service as `serve` builds it, settings from the env."""
-    from app.main import create_app
+    """uvicorn --factory target: the service as `roadmap-guard serve` builds it (settings from
+    the env, the start-up heap frozen), without its migration step (done here beforehand)."""
+    from app.main import create_app, freeze_startup_heap
 
-    return create_app()
+    app = create_app()
+    freeze_startup_heap()
+    return app
 
 
 def _free_port() -> int:

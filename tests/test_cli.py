@@ -288,3 +288,27 @@ def test_sigterm_while_a_batch_is_in_hand_exits_0_and_leaves_no_deal_running(
     for deal_id in set(deals) - claimed:
         row = rows[deal_id]
         assert (row.status, row.lease_owner, row.attempts) == ("pending", None, 0)
+
+
+def test_serve_freezes_the_start_up_heap_before_it_serves(db, monkeypatch):
+    """Full garbage collections that walked the start-up objects stopped every request for
+    60-100 ms under webhook load (docs/operations.md); `serve` freezes them first."""
+    import gc
+
+    import uvicorn
+
+    seen: dict[str, object] = {}
+
+    def fake_run(app, **kwargs) -> None:
+        seen["frozen"] = gc.get_freeze_count()
+        seen["app"] = app
+
+    monkeypatch.setenv("WORKER_MODE", "off")
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    gc.unfreeze()
+    try:
+        assert main(["serve"]) == 0
+    finally:
+        gc.unfreeze()  # a test process builds many apps: let them be collected
+    assert seen["app"] is not None
+    assert seen["frozen"] > 10_000

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
-from app.api.deps import AdminPrincipal, SessionDep
+from app.api.deps import AdminPrincipal, SessionDep, api_key_cache
 from app.errors import NotFound
 from app.models import ApiKey, utcnow
 from app.security import Role, create_api_key
@@ -68,10 +68,11 @@ def list_keys(_principal: AdminPrincipal, session: SessionDep) -> list[ApiKeyPub
     return [_public(r) for r in session.exec(select(ApiKey).order_by(ApiKey.id)).all()]
 
 
-def _revoke(key_id: int, principal, session) -> ApiKeyPublic:
+def _revoke(key_id: int, principal, session, request: Request) -> ApiKeyPublic:
     row = session.get(ApiKey, key_id)
     if row is None:
         raise NotFound(f"API key {key_id} not found")
+    api_key_cache(request.app).revoked(key_id)  # refused by this process from now on
     before = _public(row)
     if row.revoked_at is None:  # revoking twice keeps the first time
         row.revoked_at = utcnow()
@@ -91,10 +92,14 @@ def _revoke(key_id: int, principal, session) -> ApiKeyPublic:
 
 
 @router.delete("/api-keys/{key_id}", summary="Revoke an API key")
-def delete_key(key_id: int, principal: AdminPrincipal, session: SessionDep) -> ApiKeyPublic:
-    return _revoke(key_id, principal, session)
+def delete_key(
+    key_id: int, principal: AdminPrincipal, session: SessionDep, request: Request
+) -> ApiKeyPublic:
+    return _revoke(key_id, principal, session, request)
 
 
 @router.post("/api-keys/{key_id}/revoke", summary="Revoke an API key (same as DELETE)")
-def revoke_key(key_id: int, principal: AdminPrincipal, session: SessionDep) -> ApiKeyPublic:
-    return _revoke(key_id, principal, session)
+def revoke_key(
+    key_id: int, principal: AdminPrincipal, session: SessionDep, request: Request
+) -> ApiKeyPublic:
+    return _revoke(key_id, principal, session, request)

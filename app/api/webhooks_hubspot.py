@@ -1,7 +1,7 @@
 """POST /webhooks/hubspot: HubSpot's signed webhook batches, acknowledged only once durable.
 
 Order matters: verify the signature over the raw body (401, nothing stored, if it fails), parse
-(400 if it is not a JSON array of at most 100 event objects), classify, then `ingest_events`
+(400 if it is not a JSON array of at most 100 event objects), classify, then `store_delivery`
 commits the events and queue rows in one transaction; only then 200. A database failure is a
 503 with nothing stored, so HubSpot delivers again.
 """
@@ -13,13 +13,12 @@ import json
 import structlog
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
+from app.api.ingest import NotStored, store_delivery
 from app.connectors.hubspot.events import MAX_EVENTS, SOURCE, classify_events
 from app.connectors.hubspot.signatures import request_uri, verify
 from app.errors import Invalid, ServiceUnavailable, Unauthorized
-from app.jobs.ingest import ingest_events
 
 router = APIRouter(tags=["webhooks"])
 log = structlog.get_logger("app.webhooks.hubspot")
@@ -79,19 +78,10 @@ async def receive_hubspot(request: Request) -> HubSpotAck:
         app_id=settings.hubspot_app_id,
         guard_property=settings.hubspot_guard_property,
     )
-    engine = request.app.state.engine
     try:
-        # Sync DB work off the event loop; the answer waits for the commit.
-        from starlette.concurrency import run_in_threadpool
-
-        result = await run_in_threadpool(ingest_events, engine, classified.events)
-    except SQLAlchemyError as exc:
-        log.error("ingest failed", source=SOURCE, error=type(exc).__name__, events=len(events))
-        metrics.EVENTS.labels(source=SOURCE, result="rejected").inc(len(events))
+        result = await store_delivery(request, SOURCE, classified.events)
+    except NotStored as exc:
         raise ServiceUnavailable("database unavailable: nothing stored, deliver again") from exc
-    metrics.EVENTS.labels(source=SOURCE, result="received").inc(result.new)
-    if result.duplicates:
-        metrics.EVENTS.labels(source=SOURCE, result="duplicate").inc(result.duplicates)
     ignored_total = sum(classified.ignored.values())
     if ignored_total:
         metrics.EVENTS.labels(source=SOURCE, result="ignored").inc(ignored_total)

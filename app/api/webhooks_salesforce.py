@@ -2,7 +2,7 @@
 
 POST /webhooks/salesforce/outbound?token=...: check the URL token (constant time), parse with
 defusedxml (no DTD, no entities), check the OrganizationId (15/18 chars), store the
-notifications with `ingest_events` (deduplicated on Notification Id), and only then answer the
+notifications with `store_delivery` (deduplicated on Notification Id), and only then answer the
 exact `notificationsResponse` envelope with <Ack>true</Ack>. Anything else is a SOAP fault, so
 Salesforce keeps the message in its queue and retries: a storage failure is a fault with HTTP 500.
 
@@ -18,9 +18,9 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
+from app.api.ingest import NotStored, store_delivery
 from app.connectors.salesforce import signatures
 from app.connectors.salesforce.events import (
     EVENTS_SOURCE,
@@ -37,7 +37,6 @@ from app.connectors.salesforce.outbound import (
     parse_outbound_message,
 )
 from app.errors import Invalid, ServiceUnavailable, Unauthorized
-from app.jobs.ingest import ingest_events
 
 router = APIRouter(tags=["webhooks"])
 log = structlog.get_logger("app.webhooks.salesforce")
@@ -90,12 +89,9 @@ async def receive_outbound(request: Request, token: str | None = None) -> Respon
         return _fault("message from an organization this service does not serve", 403)
     events = outbound_events(message, integration_user_id=settings.salesforce_integration_user_id)
     try:
-        result = ingest_events(request.app.state.engine, events)
-    except SQLAlchemyError:
-        log.exception("salesforce outbound not stored")
+        await store_delivery(request, OUTBOUND_SOURCE, events)
+    except NotStored:
         return _fault("could not store the notifications; please retry", 500, client=False)
-    metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="received").inc(result.new)
-    metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="duplicate").inc(result.duplicates)
     return Response(ACK_ENVELOPE, status_code=200, media_type=SOAP_TYPE)
 
 
@@ -141,12 +137,9 @@ async def receive_events(request: Request) -> SalesforceEventsAck:
         ) from None
     events = json_events(batch, integration_user_id=settings.salesforce_integration_user_id)
     try:
-        result = ingest_events(request.app.state.engine, events)
-    except SQLAlchemyError:
-        log.exception("salesforce events not stored")
+        result = await store_delivery(request, EVENTS_SOURCE, events)
+    except NotStored:
         raise ServiceUnavailable("could not store the events; retry") from None
-    metrics.EVENTS.labels(source=EVENTS_SOURCE, result="received").inc(result.new)
-    metrics.EVENTS.labels(source=EVENTS_SOURCE, result="duplicate").inc(result.duplicates)
     return SalesforceEventsAck(
         received=result.received,
         new=result.new,

@@ -9,14 +9,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import SQLAlchemyError
 
-from app import metrics
-from app.api.deps import EngineDep, Principal, require_roles
+from app.api.deps import Principal, require_roles
+from app.api.ingest import NotStored, store_delivery
 from app.errors import ServiceUnavailable
-from app.jobs.ingest import InboundEvent, ingest_events
+from app.jobs.ingest import InboundEvent
 from app.security import Role
 
 router = APIRouter(tags=["webhooks"])
@@ -51,10 +50,10 @@ class IngestAck(BaseModel):
     "/webhooks/test",
     summary="Deliver test-CRM events (API key, admin or revops); 200 means stored",
 )
-def receive_test_events(
+async def receive_test_events(
     _principal: Annotated[Principal, Depends(require_roles(Role.revops))],
     delivery: TestDelivery,
-    engine: EngineDep,
+    request: Request,
 ) -> IngestAck:
     events = [
         InboundEvent(
@@ -68,15 +67,9 @@ def receive_test_events(
         for ev in delivery.events
     ]
     try:
-        result = ingest_events(engine, events)
-    except SQLAlchemyError as exc:
-        # Nothing was committed: the sender must deliver again.
-        log.error("ingest failed", source=SOURCE, error=type(exc).__name__, events=len(events))
-        metrics.EVENTS.labels(source=SOURCE, result="rejected").inc(len(events))
+        result = await store_delivery(request, SOURCE, events)
+    except NotStored as exc:
         raise ServiceUnavailable("database unavailable: nothing stored, deliver again") from exc
-    metrics.EVENTS.labels(source=SOURCE, result="received").inc(result.new)
-    if result.duplicates:
-        metrics.EVENTS.labels(source=SOURCE, result="duplicate").inc(result.duplicates)
     return IngestAck(
         received=result.received,
         new=result.new,

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlmodel import Session, select
 
-from app.api.deps import wait_for_touches
+from app.api.deps import ApiKeyCache, wait_for_touches
 from app.logging import configure_logging
 from app.models import ApiKey, AuditLog, utcnow
 from app.security import touch
@@ -172,3 +173,85 @@ def test_touch_writes_once_however_many_racers(engine, api_key):
         assert touch(s, key_id, now + timedelta(seconds=30)) is False  # within the interval
         assert touch(s, key_id, now + timedelta(seconds=61)) is True
         s.commit()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def key_lookups(engine):
+    """Every SELECT on api_key during the test (the authentication reads)."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM api_key" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def _revoke_elsewhere(engine, name: str) -> None:
+    """As the CLI or another replica would: straight in the database."""
+    with Session(engine) as s:
+        row = s.exec(select(ApiKey).where(ApiKey.name == name)).one()
+        row.revoked_at = utcnow()
+        s.add(row)
+        s.commit()
+
+
+def test_a_key_is_read_from_the_database_once_per_cache_period(client, api_key, key_lookups):
+    clock = _Clock()
+    client.app.state.api_key_cache = ApiKeyCache(5.0, clock=clock)
+    viewer = api_key("viewer", name="busy")
+    lookups = key_lookups
+    for _ in range(3):
+        assert client.get("/api/v1/queue", headers=viewer).status_code == 200
+    assert len(lookups) == 1
+    clock.now += 5.0
+    assert client.get("/api/v1/queue", headers=viewer).status_code == 200
+    assert len(lookups) == 2
+    # A wrong key is never remembered: each attempt is checked.
+    wrong = {"Authorization": "Bearer rg_" + "x" * 43}
+    for _ in range(2):
+        assert client.get("/api/v1/queue", headers=wrong).status_code == 401
+    assert len(lookups) == 4
+
+
+def test_a_key_revoked_through_the_api_is_refused_at_once_though_cached(client, api_key, engine):
+    client.app.state.api_key_cache = ApiKeyCache(300.0, clock=_Clock())
+    admin = api_key("admin", name="boss")
+    viewer = api_key("viewer", name="leaked")
+    assert client.get("/api/v1/queue", headers=viewer).status_code == 200  # now cached
+    with Session(engine) as s:
+        key_id = s.exec(select(ApiKey).where(ApiKey.name == "leaked")).one().id
+    assert client.delete(f"/api/v1/admin/api-keys/{key_id}", headers=admin).status_code == 200
+    refused = client.get("/api/v1/queue", headers=viewer)
+    assert refused.status_code == 401
+    assert "revoked" in refused.json()["error"]["message"]
+
+
+def test_a_key_revoked_elsewhere_is_refused_when_the_cache_period_ends(client, api_key, engine):
+    clock = _Clock()
+    client.app.state.api_key_cache = ApiKeyCache(5.0, clock=clock)
+    viewer = api_key("viewer", name="leaked")
+    assert client.get("/api/v1/queue", headers=viewer).status_code == 200
+    _revoke_elsewhere(engine, "leaked")
+    clock.now += 4.9  # the documented window: still trusted by this process
+    assert client.get("/api/v1/queue", headers=viewer).status_code == 200
+    clock.now += 0.1
+    assert client.get("/api/v1/queue", headers=viewer).status_code == 401
+
+
+def test_with_the_cache_off_every_request_checks_the_database(make_app, api_key, engine):
+    with TestClient(make_app(connectors={}, api_key_cache_seconds=0)) as client:
+        viewer = api_key("viewer", name="leaked")
+        assert client.get("/api/v1/queue", headers=viewer).status_code == 200
+        _revoke_elsewhere(engine, "leaked")
+        assert client.get("/api/v1/queue", headers=viewer).status_code == 401

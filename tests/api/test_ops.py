@@ -8,8 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from app.api import webhooks_test
 from app.db import make_engine
+from app.jobs import ingest as ingest_module
 from app.jobs.queue import enqueue_deals
 from app.jobs.types import Outcome
 from app.jobs.worker import Worker
@@ -118,7 +118,7 @@ def test_metrics_count_duplicates_rejections_outcomes_latency_and_crm_calls(
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
     with monkeypatch.context() as m:
-        m.setattr(webhooks_test, "ingest_events", database_down)
+        m.setattr(ingest_module, "_ingest", database_down)
         down = {"events": [{"id": "y1", "deal_id": "D4"}, {"id": "y2", "deal_id": "D4"}]}
         assert client.post("/webhooks/test", json=down, headers=headers).status_code == 503
 

@@ -1,7 +1,11 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from app.db import make_engine
@@ -32,9 +36,9 @@ def test_migrations_build_the_models_schema(db_backend, request, tmp_path):
         engine.dispose()
 
 
-def test_0003_backfills_the_availability_copied_onto_deal_feature(db_backend, request, tmp_path):
-    """Rows written before 0003 get their feature's availability; keys off the roadmap and
-    rows without a feature are unknown."""
+@contextmanager
+def _empty_database(db_backend, request, tmp_path) -> Iterator[Engine]:
+    """An empty database (PostgreSQL: the run's database, its schema emptied and rebuilt after)."""
     if db_backend == "postgresql":
         engine = make_engine(request.getfixturevalue("pg_database_url"))
         with engine.begin() as conn:
@@ -42,6 +46,19 @@ def test_0003_backfills_the_availability_copied_onto_deal_feature(db_backend, re
     else:
         engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     try:
+        yield engine
+    finally:
+        if db_backend == "postgresql":
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            SQLModel.metadata.create_all(engine)
+        engine.dispose()
+
+
+def test_0003_backfills_the_availability_copied_onto_deal_feature(db_backend, request, tmp_path):
+    """Rows written before 0003 get their feature's availability; keys off the roadmap and
+    rows without a feature are unknown."""
+    with _empty_database(db_backend, request, tmp_path) as engine:
         cfg = alembic_config(engine.url.render_as_string(hide_password=False))
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -71,9 +88,34 @@ def test_0003_backfills_the_availability_copied_onto_deal_feature(db_backend, re
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT deal_id, availability FROM deal_feature")).all()
         assert dict(rows) == {"d1": "never", "d2": "available", "d3": "unknown", "d4": "unknown"}
-    finally:
-        if db_backend == "postgresql":
-            with engine.begin() as conn:
-                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-            SQLModel.metadata.create_all(engine)
-        engine.dispose()
+
+
+def test_0004_marks_one_primary_row_per_deal_and_availability(db_backend, request, tmp_path):
+    """Rows written before 0004: per deal and availability, the primary row with the lowest id
+    stands for it; other rows (a second feature of that availability, non-primary rows) not."""
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0003")
+            conn.execute(
+                text(
+                    "INSERT INTO deal_feature (id, crm, deal_id, feature_key, feature_name, "
+                    "source, evidence, is_commitment, score, is_primary, deal_open, availability)"
+                    " VALUES (:id, 'test', :d, :k, '', 'note', '', false, 100, :p, true, :a)"
+                ),
+                [
+                    {"id": 1, "d": "d1", "k": "sso", "p": False, "a": "never"},
+                    {"id": 2, "d": "d1", "k": "sso", "p": True, "a": "never"},
+                    {"id": 3, "d": "d1", "k": "api", "p": True, "a": "available"},
+                    {"id": 4, "d": "d1", "k": "scim", "p": True, "a": "never"},
+                    {"id": 5, "d": "d2", "k": "scim", "p": True, "a": "never"},
+                    {"id": 6, "d": "d2", "k": None, "p": False, "a": "unknown"},
+                ],  # fmt: skip
+            )
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            first = conn.execute(
+                text("SELECT id FROM deal_feature WHERE availability_first ORDER BY id")
+            ).scalars()
+            assert list(first) == [2, 3, 5]

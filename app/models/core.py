@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.models.types import UTCDateTime, utcnow
@@ -217,16 +217,17 @@ class DealFeature(SQLModel, table=True):
             "owner_name",
             "close_date",
         ),
-        # and the availability split, in deal order (its own copy of the availability):
+        # and the availability split: one row per (deal, availability), the first of its
+        # availability (`availability_first`), grouped by availability, no per-deal grouping:
         Index(
-            "ix_deal_feature_by_deal",
+            "ix_deal_feature_split",
             "deal_open",
             "is_primary",
-            "crm",
-            "deal_id",
+            "availability_first",
             "availability",
             "amount",
             "probability",
+            "crm",
             "pipeline",
             "owner_id",
             "owner_name",
@@ -265,6 +266,10 @@ class DealFeature(SQLModel, table=True):
     # Exactly one row per (crm, deal_id, feature_key) with a key: commitment before mention,
     # line item before note, else the first. Rows without a feature key are never primary.
     is_primary: bool = False
+    # Exactly one primary row per (crm, deal_id, availability): the exposure split counts a deal
+    # once per availability by summing these rows. Written with the rows; re-derived for the
+    # deals of a feature whose availability changes (`queries.mark_availability_first`).
+    availability_first: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Copies of the deal (see the class docstring). deal_open: tracked and not closed.
     deal_open: bool = False
     pipeline: str | None = Field(default=None, max_length=128)

@@ -187,8 +187,9 @@ def sync_availability(session: Session, keys: Iterable[str]) -> int:
     per availability and chunk of keys over `ix_deal_feature_feature`; rows already right are
     not written.
     """
-    from app.services.queries import feature_availability
+    from app.services.queries import feature_availability, mark_availability_first
 
+    keys = list(keys)
     by_value: dict[str, list[str]] = defaultdict(list)
     for key, availability in feature_availability(session, keys).items():
         by_value[availability].append(key)
@@ -203,6 +204,8 @@ def sync_availability(session: Session, keys: Iterable[str]) -> int:
                 )
                 .values(availability=availability)
             ).rowcount
+    if rewritten:  # which row stands for each availability of the deals concerned
+        mark_availability_first(session, keys)
     return rewritten
 
 

@@ -16,7 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     and_,
     case,
     false,
@@ -26,7 +25,9 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
     union_all,
+    update,
 )
 from sqlalchemy import null as sa_null
 from sqlalchemy.sql import ColumnElement
@@ -166,6 +167,11 @@ def dependency_values(
         best = primary.get(ref.feature_key)
         if best is None or _evidence_rank(ref) < _evidence_rank(references[best]):
             primary[ref.feature_key] = i
+    unknown = Availability.unknown.value
+    first_of: dict[str, int] = {}  # availability -> the primary row that stands for it
+    for key, i in sorted(primary.items(), key=lambda item: item[1]):
+        first_of.setdefault(availability.get(key, unknown), i)
+    firsts = set(first_of.values())
     facts = {
         "crm": deal.crm,
         "deal_id": deal.deal_id,
@@ -184,7 +190,7 @@ def dependency_values(
             **facts,
             "feature_key": ref.feature_key,
             "feature_name": ref.feature_name[:255],
-            "availability": availability.get(ref.feature_key or "", Availability.unknown.value),
+            "availability": availability.get(ref.feature_key or "", unknown),
             "source": ref.source,
             "source_id": ref.source_id,
             "evidence": ref.evidence,
@@ -192,9 +198,46 @@ def dependency_values(
             "promised_date": ref.promised_date,
             "score": ref.score,
             "is_primary": ref.feature_key is not None and primary[ref.feature_key] == i,
+            "availability_first": i in firsts,
         }
         for i, ref in enumerate(references)
     ]
+
+
+def mark_availability_first(session: Session, feature_keys: Iterable[str]) -> int:
+    """Re-derive `availability_first` for every deal depending on one of `feature_keys`, after
+    their rows' availability changed (`fanout.sync_availability`), in the caller's transaction:
+    per deal and availability, the primary row with the lowest id stands for it. Returns the
+    rows changed. One UPDATE per 500 keys over `ix_deal_feature_feature` and
+    `ix_deal_feature_deal`.
+    """
+    keys = sorted(set(feature_keys))
+    changed = 0
+    for start in range(0, len(keys), 500):
+        deals = select(DealFeature.crm, DealFeature.deal_id).where(
+            DealFeature.feature_key.in_(keys[start : start + 500])
+        )
+        first = func.row_number().over(
+            partition_by=(DealFeature.crm, DealFeature.deal_id, DealFeature.availability),
+            order_by=DealFeature.id,
+        ) == literal(1)
+        ranked = (
+            select(DealFeature.id, case((first, true()), else_=false()).label("first"))
+            .where(
+                DealFeature.is_primary == true(),
+                tuple_(DealFeature.crm, DealFeature.deal_id).in_(deals),
+            )
+            .subquery("ranked")
+        )
+        changed += session.execute(
+            update(DealFeature)
+            .where(
+                DealFeature.id == ranked.c.id,
+                DealFeature.availability_first != ranked.c.first,
+            )
+            .values(availability_first=ranked.c.first)
+        ).rowcount
+    return changed
 
 
 def dependency_rows(
@@ -695,71 +738,37 @@ def exposure(
     )
 
 
-# The availability split packs, per deal, how many of its features have each availability into
-# one integer: AVAILABILITY_BITS bits per availability, so one SUM per row does what six MAX
-# flags would (twice as fast on SQLite). A deal would need 1,024 features of one availability
-# to overflow a field.
-AVAILABILITY_BITS = 10
-AVAILABILITY_ORDER = [a.value for a in Availability]
-
-
 def _availability_split(
     session: Session, conds: list[ColumnElement], availability: str | None
 ) -> list[dict[str, Any]]:
     """Per availability: open deals depending on at least one such feature, each counted once.
 
-    One pass over primary rows in deal order (`ix_deal_feature_by_deal`, covering): per deal,
-    its packed availability counts, amount and weighted amount; then per distinct packing (a
-    few dozen) the deal count and sums, which Python unpacks into the six availabilities. The
-    availability is the copy on the row (`fanout.sync_availability` rewrites it in the
-    transaction that changes a feature), so no row is joined to `feature`.
+    Each deal has one `availability_first` row per availability it depends on, so this is one
+    pass over those rows grouped by availability (`ix_deal_feature_split`, covering): no
+    grouping by deal and no join to `feature` (the availability is the copy on the row, kept
+    current by the roadmap fan-out). The filters are deal facts, the same on every row of a
+    deal, so they keep or drop a deal's rows together.
     """
-    unknown = 1 << (AVAILABILITY_BITS * AVAILABILITY_ORDER.index("unknown"))
-    code = case(
-        *[
-            (DealFeature.availability == value, literal(1 << (AVAILABILITY_BITS * i), BigInteger))
-            for i, value in enumerate(AVAILABILITY_ORDER)
-            if value != "unknown"
-        ],
-        else_=literal(unknown, BigInteger),
-    )
-    per_deal = (
+    query = (
         select(
-            func.sum(code).label("packed"),
-            func.max(_amount()).label("amount"),
-            func.max(_weighted()).label("weighted"),
-        )
-        .select_from(DealFeature)
-        .where(*conds)
-        .group_by(DealFeature.crm, DealFeature.deal_id)
-        .subquery("per_deal")
-    )
-    rows = session.execute(
-        select(
-            per_deal.c.packed,
+            DealFeature.availability,
             func.count(),
-            func.sum(per_deal.c.amount),
-            func.sum(per_deal.c.weighted),
-        ).group_by(per_deal.c.packed)
-    ).all()
-    mask = (1 << AVAILABILITY_BITS) - 1
-    totals: dict[str, list] = {}
-    for packed, n, amount, weighted in rows:
-        packed = int(packed)
-        for i, value in enumerate(AVAILABILITY_ORDER):
-            if (packed >> (AVAILABILITY_BITS * i)) & mask and availability in (None, value):
-                acc = totals.setdefault(value, [0, Decimal(0), Decimal(0)])
-                acc[0] += n
-                acc[1] += Decimal(str(amount or 0))
-                acc[2] += Decimal(str(weighted or 0))
+            func.sum(_amount()),
+            func.sum(_weighted()),
+        )
+        .where(*conds, DealFeature.availability_first == true())
+        .group_by(DealFeature.availability)
+    )
+    if availability:
+        query = query.where(DealFeature.availability == availability)
     return [
         {
             "availability": value,
-            "deal_count": n,
+            "deal_count": int(n),
             "amount": money(amount),
             "weighted_amount": money(weighted),
         }
-        for value, (n, amount, weighted) in sorted(totals.items())
+        for value, n, amount, weighted in sorted(session.execute(query).all())
     ]
 
 

@@ -116,6 +116,19 @@ def test_one_primary_row_per_deal_and_feature_with_the_strongest_evidence():
     ]
     rows = dependency_values(deal, refs)
     assert [r["is_primary"] for r in rows] == [False, True, False, True, True, False, False]
+    # One primary row stands for each availability the deal depends on (the exposure split
+    # counts the deal once per availability): sso and scim are both "never", api unknown.
+    availability = {"sso": "never", "scim": "never"}
+    rows = dependency_values(deal, refs, availability)
+    assert [r["availability_first"] for r in rows] == [
+        False,
+        True,
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
     assert {(r["deal_open"], r["stage_id"], r["amount"], r["owner_name"]) for r in rows} == {
         (True, "demo", Decimal("10.50"), "Ann")
     }

@@ -26,6 +26,7 @@ from datetime import date, datetime
 
 import structlog
 from sqlalchemy import delete, insert, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -452,18 +453,40 @@ def _new_evaluation(
     deal: Deal, result: EvaluationResult, *, trigger: str, context: EvaluationContext
 ) -> Evaluation:
     return Evaluation(
-        crm=deal.crm,
-        deal_id=deal.deal_id,
-        verdict=result.status.value,
-        findings=[f.model_dump(mode="json") for f in result.findings],
-        references=[r.model_dump(mode="json") for r in result.references],
-        trigger=trigger,
-        rules_version=context.rules_version,
-        snapshot_hash=hashlib.sha256(
+        **_evaluation_values(
+            deal,
+            result.status.value,
+            [f.model_dump(mode="json") for f in result.findings],
+            [r.model_dump(mode="json") for r in result.references],
+            trigger=trigger,
+            context=context,
+        )
+    )
+
+
+def _evaluation_values(
+    deal: Deal,
+    verdict: str,
+    findings: list[dict],
+    references: list[dict],
+    *,
+    trigger: str,
+    context: EvaluationContext,
+) -> dict:
+    """The `evaluation` row of a result (findings and references already dumped as JSON)."""
+    return {
+        "crm": deal.crm,
+        "deal_id": deal.deal_id,
+        "verdict": verdict,
+        "findings": findings,
+        "references": references,
+        "trigger": trigger,
+        "rules_version": context.rules_version,
+        "snapshot_hash": hashlib.sha256(
             json.dumps(deal.snapshot, sort_keys=True, default=str).encode()
         ).hexdigest(),
-        created_at=context.now,
-    )
+        "created_at": context.now,
+    }
 
 
 def _apply_evaluation(
@@ -475,13 +498,19 @@ def _apply_evaluation(
     references_changed: bool,
 ) -> None:
     """Point the deal at its (flushed) evaluation and keep the dependency index in step."""
-    if result.status != VerdictStatus.clear and deal.first_warning_at is None:
-        deal.first_warning_at = context.now
-    deal.verdict = result.status.value
-    deal.last_evaluation_id = evaluation.id
+    _point_at_evaluation(deal, result, evaluation.id, context)
     session.add(deal)
     if references_changed:
         replace_dependencies(session, deal, result)
+
+
+def _point_at_evaluation(
+    deal: Deal, result: EvaluationResult, evaluation_id: int | None, context: EvaluationContext
+) -> None:
+    if result.status != VerdictStatus.clear and deal.first_warning_at is None:
+        deal.first_warning_at = context.now
+    deal.verdict = result.status.value
+    deal.last_evaluation_id = evaluation_id
 
 
 def replace_dependencies(session: Session, deal: Deal, result: EvaluationResult) -> None:
@@ -566,6 +595,7 @@ def reevaluate_stored(
     context = EvaluationContext.load(session, crm, [], now)
     from app.rules.engine import evaluate
 
+    table = Evaluation.__table__
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         context.grants = grants_by_deal(session, crm, chunk, now)
@@ -575,12 +605,21 @@ def reevaluate_stored(
             )
         )
         last_ids = [d.last_evaluation_id for d in deals if d.last_evaluation_id]
+        # Only the columns compared below, as plain rows: no ORM objects for history rows.
         previous = (
-            {e.id: e for e in session.exec(select(Evaluation).where(Evaluation.id.in_(last_ids)))}
+            {
+                row.id: row
+                for row in session.execute(
+                    sa_select(
+                        table.c.id, table.c.verdict, table.c.findings, table.c.references
+                    ).where(table.c.id.in_(last_ids))
+                )
+            }
             if last_ids
             else {}
         )
-        pending: list[tuple[Deal, EvaluationResult, Evaluation, bool]] = []
+        pending: list[tuple[Deal, EvaluationResult, bool]] = []
+        rows: list[dict] = []
         for deal in deals:
             if not deal.snapshot:
                 continue
@@ -599,24 +638,32 @@ def reevaluate_stored(
                 today=context.today,
                 references=stored_refs,
             )
-            evaluation = _new_evaluation(deal, result, trigger=trigger, context=context)
-            verdict_changed = (
-                prev is None
-                or prev.verdict != evaluation.verdict
-                or prev.findings != evaluation.findings
-            )
-            refs_changed = prev is None or prev.references != evaluation.references
+            verdict = result.status.value
+            findings = [f.model_dump(mode="json") for f in result.findings]
+            references = [r.model_dump(mode="json") for r in result.references]
+            verdict_changed = prev is None or prev.verdict != verdict or prev.findings != findings
+            refs_changed = prev is None or prev.references != references
             if not verdict_changed and not refs_changed:
-                continue
-            session.add(evaluation)
-            pending.append((deal, result, evaluation, refs_changed))
+                continue  # the usual case after most roadmap changes: nothing is written
+            rows.append(
+                _evaluation_values(
+                    deal, verdict, findings, references, trigger=trigger, context=context
+                )
+            )
+            pending.append((deal, result, refs_changed))
             if verdict_changed:
                 changed.append(deal.deal_id)
-        session.flush()  # one round of inserts for the chunk's evaluations
-        for deal, result, evaluation, _refs_changed in pending:
-            _apply_evaluation(session, deal, result, evaluation, context, False)
+        if rows:
+            # One multi-row INSERT ... RETURNING for the chunk's evaluations (Core: an ORM
+            # object and a unit-of-work entry per row cost more than evaluating the deal).
+            new_ids = session.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+            for (deal, result, _refs_changed), evaluation_id in zip(pending, new_ids, strict=True):
+                _point_at_evaluation(deal, result, evaluation_id, context)
+                session.add(deal)
         replace_dependencies_many(
-            session, [(deal, result) for deal, result, _e, refs_changed in pending if refs_changed]
+            session, [(deal, result) for deal, result, refs_changed in pending if refs_changed]
         )
         session.flush()
     return changed

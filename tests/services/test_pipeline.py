@@ -280,3 +280,46 @@ def test_reevaluation_reuses_stored_references_only_when_asked(pipeline, crm, en
         reevaluate_stored(s, "test", ["D1"], "roadmap")
         s.commit()
         assert list(s.exec(select(DealFeature))) == []
+
+
+def test_reevaluate_stored_points_each_changed_deal_at_its_own_new_evaluation(
+    pipeline, crm, engine
+):
+    """The chunk's evaluations are inserted together: every changed deal must get the id of
+    the row written for it (not a neighbour's), the others keep theirs and get no new row."""
+    ids = [f"D{i}" for i in range(7)]
+    for i, deal_id in enumerate(ids):
+        lines = [SSO_LINE] if i % 2 == 0 else []
+        notes = [Note(id=f"n{i}", body=f"Call {i}: they love the Audit Log.")] if i % 3 else []
+        crm.put_deal(snapshot(deal_id, line_items=lines, notes=notes))
+    pipeline.process([item(deal_id, id_=i + 1) for i, deal_id in enumerate(ids)])
+    with Session(engine) as s:
+        before = {d.deal_id: d.last_evaluation_id for d in s.exec(select(Deal))}
+        rows_before = len(s.exec(select(Evaluation)).all())
+        feature = s.get(Feature, "sso")
+        feature.availability = "available"
+        s.add(feature)
+        s.commit()
+
+    with Session(engine) as s:
+        changed = reevaluate_stored(s, "test", list(reversed(ids)), trigger="roadmap")
+        in_session = {d.deal_id: (d.verdict, d.last_evaluation_id) for d in s.exec(select(Deal))}
+        s.commit()
+
+    assert sorted(changed) == ["D0", "D2", "D4", "D6"]
+    with Session(engine) as s:
+        deals = {d.deal_id: d for d in s.exec(select(Deal))}
+        assert len(s.exec(select(Evaluation)).all()) == rows_before + 4
+        for deal_id, deal in deals.items():
+            assert in_session[deal_id] == (deal.verdict, deal.last_evaluation_id)
+            evaluation = s.get(Evaluation, deal.last_evaluation_id)
+            assert evaluation.deal_id == deal_id and evaluation.crm == "test"
+            assert evaluation.verdict == deal.verdict
+            if deal_id in changed:
+                assert deal.last_evaluation_id != before[deal_id]
+                assert evaluation.trigger == "roadmap" and deal.verdict == "clear"
+                assert all(f["feature_key"] != "sso" for f in evaluation.findings)
+                assert [r["feature_key"] for r in evaluation.references][:1] == ["sso"]
+                assert evaluation.snapshot_hash and evaluation.rules_version
+            else:
+                assert deal.last_evaluation_id == before[deal_id]

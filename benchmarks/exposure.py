@@ -142,6 +142,8 @@ def run(url: str, label: str, args) -> None:
                 f"/api/v1/exposure?crm=hubspot&owner=owner-{rng.randrange(200)}"
                 "&close_from=2026-03-01&close_to=2026-12-31" for _ in range(n)],
             "exposure CSV, all features": ["/api/v1/exposure?format=csv"] * max(5, n // 4),
+            "exposure CSV, all features x stages": [
+                "/api/v1/exposure?format=csv&csv_rows=stage"] * max(5, n // 4),
             "features/{hottest}/deals": ["/api/v1/features/feature-0000/deals"] * n,
             "features/{random}/deals": [
                 f"/api/v1/features/feature-{rng.randrange(args.features):04d}/deals"

@@ -47,7 +47,13 @@ def get_exposure(
         crm=crm, pipeline=pipeline, owner=owner, close_from=close_from, close_to=close_to
     )
     result = queries.exposure(
-        session, filters, page, availability=availability.value if availability else None
+        session,
+        filters,
+        page,
+        availability=availability.value if availability else None,
+        # A CSV holds the rows alone: no split; stages only in the one-row-per-stage form.
+        by_stage=not csv or csv_rows == "stage",
+        split=not csv,
     )
     if csv and csv_rows == "stage":
         return respond(

@@ -77,7 +77,9 @@ class IngestWriter:
 
     Failure isolation: if a grouped transaction fails, nothing of it is committed and every
     delivery in it is tried again alone, so one bad delivery fails only its own request.
-    The thread starts on the first delivery and ends after `idle_seconds` without one.
+    The thread starts on the first delivery and ends after `idle_seconds` without one, or at
+    `close()` once the deliveries waiting then are committed (a later delivery starts it again:
+    an app may be started and stopped more than once, as tests do).
     """
 
     def __init__(
@@ -95,15 +97,13 @@ class IngestWriter:
         self._pending: deque[tuple[Sequence[InboundEvent], Future[IngestResult]]] = deque()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._closed = False
+        self._closing = False
         self.transactions = 0  # counters for tests and metrics
         self.deliveries = 0
 
     def submit(self, events: Sequence[InboundEvent]) -> Future[IngestResult]:
         future: Future[IngestResult] = Future()
         with self._cond:
-            if self._closed:
-                raise RuntimeError("the ingest writer is closed")
             self._pending.append((events, future))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -118,21 +118,25 @@ class IngestWriter:
         return await asyncio.wrap_future(self.submit(events))
 
     def close(self, timeout: float = 30.0) -> None:
-        """Refuse new deliveries, commit the waiting ones, stop the thread."""
+        """Commit the deliveries waiting now and stop the thread (at shutdown)."""
         with self._cond:
-            self._closed = True
+            self._closing = True
             thread = self._thread
             self._cond.notify()
-        if thread is not None:
-            thread.join(timeout)
+        try:
+            if thread is not None:
+                thread.join(timeout)
+        finally:
+            with self._cond:
+                self._closing = False
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                if not self._pending and not self._closed:
+                if not self._pending and not self._closing:
                     self._cond.wait(self.idle_seconds)
                 if not self._pending:
-                    self._thread = None  # idle or closed: the next submit starts a new one
+                    self._thread = None  # idle or closing: the next submit starts a new one
                     return
                 group = [self._pending.popleft()]
                 size = len(group[0][0])

@@ -106,7 +106,7 @@ def test_a_failing_delivery_fails_alone_and_the_others_of_its_group_are_committe
     assert _queued(engine) == 3
 
 
-def test_close_commits_what_was_accepted_and_refuses_more(engine):
+def test_close_commits_what_was_waiting_and_a_later_delivery_starts_again(engine):
     writer = IngestWriter(engine)
     held = _HeldFirstCommit(engine)
     try:
@@ -121,9 +121,11 @@ def test_close_commits_what_was_accepted_and_refuses_more(engine):
     finally:
         held.remove()
     assert [f.result(0).new for f in futures] == [1, 1]
-    with pytest.raises(RuntimeError, match="closed"):
-        writer.submit(_events(("c1", "D3")))
-    assert _stored(engine) == ["a1", "b1"]
+    assert writer._thread is None
+    # An app started again (tests do) keeps ingesting.
+    assert writer.submit(_events(("c1", "D3"))).result(10).new == 1
+    writer.close()
+    assert _stored(engine) == ["a1", "b1", "c1"]
 
 
 def test_the_thread_ends_when_idle_and_the_next_delivery_starts_another(sqlite_engine):

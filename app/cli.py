@@ -111,7 +111,7 @@ def _start_worker_metrics(args: argparse.Namespace, settings, worker):
 
 
 def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, owner) -> int:
-    from app.jobs.schedules import ScheduleRunner
+    from app.jobs.schedules import ScheduleRunner, ScheduleThread
     from app.jobs.worker import install_signal_handlers
 
     if args.burst:
@@ -120,16 +120,14 @@ def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, 
         return 0
     stop = threading.Event()
     install_signal_handlers(stop)
+    schedules = None
     if not args.no_schedules:
         runner = ScheduleRunner(engine, settings, connectors, owner=owner)
-        threading.Thread(
-            target=runner.run_forever,
-            args=(stop,),
-            kwargs={"poll_seconds": max(settings.worker_poll_seconds, 1.0)},
-            name="rg-schedules",
-            daemon=True,
-        ).start()
+        poll = max(settings.worker_poll_seconds, 1.0)
+        schedules = ScheduleThread(runner, stop, poll_seconds=poll).start()
     worker.run_forever(stop)
+    if schedules is not None:  # a running job gets the same grace as the deal batch
+        schedules.stop(args.grace)
     return 0
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector
 from app.db import session_scope
-from app.jobs.schedules import ScheduleRunner
+from app.jobs.schedules import ScheduleRunner, ScheduleThread
 from app.jobs.types import Processor
 from app.jobs.worker import Worker, default_owner
 from app.settings import Settings
@@ -39,12 +39,13 @@ def default_processor(
 class EmbeddedRuntime:
     stop_event: threading.Event
     worker: Worker
-    threads: list[threading.Thread]
+    worker_thread: threading.Thread
+    schedules: ScheduleThread
 
     def stop(self, timeout: float) -> None:
         self.stop_event.set()
-        for thread in self.threads:
-            thread.join(timeout=timeout)
+        self.worker_thread.join(timeout=timeout)
+        self.schedules.stop(timeout)
 
 
 def install_default_rules(engine: Engine) -> None:
@@ -67,19 +68,16 @@ def start_background(
     stop = threading.Event()
     worker = Worker(engine, settings, processor, owner=owner, grace_seconds=grace_seconds)
     runner = ScheduleRunner(engine, settings, connectors, owner=owner)
-    threads = [
-        threading.Thread(target=worker.run_forever, args=(stop,), name="rg-worker", daemon=True),
-        threading.Thread(
-            target=runner.run_forever,
-            args=(stop,),
-            kwargs={"poll_seconds": max(settings.worker_poll_seconds, 1.0)},
-            name="rg-schedules",
-            daemon=True,
-        ),
-    ]
-    for thread in threads:
-        thread.start()
-    return EmbeddedRuntime(stop_event=stop, worker=worker, threads=threads)
+    worker_thread = threading.Thread(
+        target=worker.run_forever, args=(stop,), name="rg-worker", daemon=True
+    )
+    worker_thread.start()
+    schedules = ScheduleThread(
+        runner, stop, poll_seconds=max(settings.worker_poll_seconds, 1.0)
+    ).start()
+    return EmbeddedRuntime(
+        stop_event=stop, worker=worker, worker_thread=worker_thread, schedules=schedules
+    )
 
 
 def startup(app: FastAPI) -> None:

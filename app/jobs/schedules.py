@@ -197,14 +197,36 @@ class ScheduleRunner:
                 .values(**values)
             )
 
-    def run_due(self) -> list[str]:
-        """One pass: run every schedule that is due and not held elsewhere. Returns names run."""
+    def release_leases(self) -> list[str]:
+        """Give back every schedule lease this runner holds: for a shutdown that cannot wait
+        for a running job. The schedule is due again at once on another worker instead of when
+        the lease expires (LEASE_SECONDS); the interrupted run stores no state (jobs keep their
+        cursors in the state they return, so the next run starts where the last finished one
+        did). Returns the schedules released."""
+        table = PeriodicJob.__table__
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(table)
+                .where(table.c.lease_owner == self.owner)
+                .values(lease_owner=None, lease_expires_at=None)
+                .returning(table.c.name)
+            ).all()
+        names = sorted(row.name for row in rows)
+        if names:
+            log.warning("schedule leases released at shutdown", schedules=names)
+        return names
+
+    def run_due(self, stop_event: threading.Event | None = None) -> list[str]:
+        """One pass: run every schedule that is due and not held elsewhere (none after
+        `stop_event` is set). Returns names run."""
         schedules = self.enabled()
         if not schedules:
             return []
         self._ensure_rows(schedules, self.clock())
         ran: list[str] = []
         for name, sched in sorted(schedules.items()):
+            if stop_event is not None and stop_event.is_set():
+                break
             state = self._claim(name, self.clock())
             if state is None:
                 continue
@@ -224,7 +246,39 @@ class ScheduleRunner:
     def run_forever(self, stop_event: threading.Event, *, poll_seconds: float = 1.0) -> None:
         while not stop_event.is_set():
             try:
-                self.run_due()
+                self.run_due(stop_event)
             except Exception:
                 log.exception("schedule pass failed")
             stop_event.wait(poll_seconds)
+
+
+class ScheduleThread:
+    """A runner's `run_forever` in a daemon thread, as `serve` (embedded) and `worker` run it.
+
+    `stop(timeout)` sets the stop event and waits up to `timeout` for a running job to finish;
+    a job still running then has its lease given back, so a restart or another worker runs it
+    at once rather than after LEASE_SECONDS.
+    """
+
+    def __init__(
+        self, runner: ScheduleRunner, stop_event: threading.Event, *, poll_seconds: float
+    ) -> None:
+        self.runner = runner
+        self.stop_event = stop_event
+        self.thread = threading.Thread(
+            target=runner.run_forever,
+            args=(stop_event,),
+            kwargs={"poll_seconds": poll_seconds},
+            name="rg-schedules",
+            daemon=True,
+        )
+
+    def start(self) -> ScheduleThread:
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.runner.release_leases()

@@ -16,13 +16,14 @@ def test_the_embedded_worker_runs_with_the_app_and_stops_with_it(make_app, engin
     app.state.processor_factory = lambda _engine, _settings, _connectors: processor
     with TestClient(app):
         runtime = app.state.runtime
-        assert runtime is not None and all(t.is_alive() for t in runtime.threads)
+        threads = [runtime.worker_thread, runtime.schedules.thread]
+        assert all(t.is_alive() for t in threads)
         ingest_events(engine, [InboundEvent("test", "e1", "test", "D1")])
         deadline = time.monotonic() + 10
         while not processor.seen and time.monotonic() < deadline:
             time.sleep(0.02)
     assert processor.deal_ids() == ["D1"]
-    assert not any(t.is_alive() for t in runtime.threads)
+    assert not any(t.is_alive() for t in threads)
     assert app.state.runtime is None
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from app.jobs.schedules import JobContext, Schedule, ScheduleRunner
+from app.jobs.schedules import JobContext, Schedule, ScheduleRunner, ScheduleThread
 from app.models import PeriodicJob, utcnow
 from tests.jobs._schedule_proc import LEASE_SECONDS, run_forever_job
 from tests.jobs.conftest import Clock
@@ -157,3 +157,49 @@ def test_a_running_schedule_keeps_its_lease_past_lease_seconds_until_its_runner_
     job = _job(engine, "slow")
     assert (job.lease_owner, job.last_status, job.state) == (None, "ok", {"taken_over": True})
     assert len(calls) == 1
+
+
+def test_a_stop_that_cannot_wait_for_a_running_job_gives_its_lease_back(engine, settings):
+    """SIGTERM while a job runs longer than the grace: the lease is released, so another worker
+    runs the schedule at once (not after LEASE_SECONDS); the interrupted run stores no state."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow(ctx: JobContext) -> dict:
+        started.set()
+        release.wait(30)
+        return {"from": "interrupted run"}
+
+    registry = {
+        "slow": Schedule(name="slow", interval=lambda s: 600, run=slow, enabled=lambda s, c: True)
+    }
+    a = ScheduleRunner(engine, settings, {}, owner="a", schedules=registry)
+    thread = ScheduleThread(a, threading.Event(), poll_seconds=0.05).start()
+    try:
+        assert started.wait(30)
+        assert _job(engine, "slow").lease_owner == "a"
+        thread.stop(timeout=0.1)  # the job is still running
+        assert thread.thread.is_alive()
+        assert _job(engine, "slow").lease_owner is None
+
+        calls: list[dict] = []
+        registry_b = _registry(calls)
+        registry_b["slow"] = registry_b.pop("refresh")
+        b = ScheduleRunner(engine, settings, {}, owner="b", schedules=registry_b)
+        assert b.run_due() == ["slow"]
+    finally:
+        release.set()
+        thread.thread.join(30)
+    job = _job(engine, "slow")
+    # A's late finish changes nothing: the lease it would finish under is no longer its own.
+    assert (job.lease_owner, job.state) == (None, {"cursor": 1})
+
+
+def test_a_stop_waits_for_a_job_that_finishes_within_the_grace(engine, settings):
+    calls: list[dict] = []
+    runner = ScheduleRunner(engine, settings, {}, owner="a", schedules=_registry(calls))
+    thread = ScheduleThread(runner, threading.Event(), poll_seconds=0.05).start()
+    _wait_for(lambda: calls, "the first run")
+    thread.stop(timeout=30)
+    assert not thread.thread.is_alive()
+    job = _job(engine)
+    assert (job.lease_owner, job.last_status, job.state) == (None, "ok", {"cursor": 1})

@@ -551,7 +551,9 @@ def replace_dependencies_many(
         for v in dependency_values(deal, result.references, availability)
     ]
     if rows:
-        session.execute(insert(DealFeature), rows)
+        # Core, not the ORM's bulk insert: the ORM leaves out each row's None values and sends
+        # every run of rows with the same columns as its own statement (a few rows each).
+        session.execute(insert(DealFeature.__table__), rows)
 
 
 def untrack(session: Session, crm: str, deal_id: str) -> None:

@@ -323,3 +323,39 @@ def test_reevaluate_stored_points_each_changed_deal_at_its_own_new_evaluation(
                 assert evaluation.snapshot_hash and evaluation.rules_version
             else:
                 assert deal.last_evaluation_id == before[deal_id]
+
+
+def test_dependency_rows_store_every_value_of_dependency_values_including_nulls(
+    pipeline, crm, engine
+):
+    """The index rows are one Core insert of `dependency_values`: rows with and without
+    None values (an off-roadmap promise has no feature key; a line item has no promised
+    date; the deal no owner name or amount) are all stored, each with exactly its values."""
+    from app.services.queries import dependency_values, feature_availability
+
+    bare = snapshot(
+        "D1",
+        line_items=[SSO_LINE],
+        notes=[
+            Note(id="n1", body="We promised them the Audit Log by March."),
+            Note(id="n2", body="We'll build them a custom connector for their ERP."),
+        ],
+    ).model_copy(update={"amount": None, "owner_name": None, "close_date": None})
+    crm.put_deal(bare)
+    pipeline.process([item()])
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == "D1")).one()
+        evaluation = s.get(Evaluation, deal.last_evaluation_id)
+        from app.rules.model import FeatureReference
+
+        refs = [FeatureReference.model_validate(r) for r in evaluation.references]
+        keys = {r.feature_key for r in refs if r.feature_key}
+        expected = dependency_values(deal, refs, feature_availability(s, keys))
+        stored = [
+            {k: getattr(row, k) for k in expected[0]}
+            for row in s.exec(select(DealFeature).order_by(DealFeature.id))
+        ]
+    assert {r["feature_key"] for r in expected} == {"sso", "audit-log", None}
+    assert any(r["promised_date"] is None for r in expected)
+    assert any(r["promised_date"] is not None for r in expected)
+    assert stored == expected

@@ -25,9 +25,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 import structlog
-from sqlalchemy import delete, insert, or_
+from sqlalchemy import bindparam, delete, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from app.connectors.base import CrmConnector, DealWriteBack, TaskSpec, WriteOutcome
@@ -513,6 +514,43 @@ def _point_at_evaluation(
     deal.last_evaluation_id = evaluation_id
 
 
+def _point_many_at_evaluations(
+    session: Session,
+    pending: Sequence[tuple[Deal, EvaluationResult, bool]],
+    evaluation_ids: Iterable[int],
+    context: EvaluationContext,
+) -> None:
+    """`_point_at_evaluation` for many deals as one executemany UPDATE by primary key.
+
+    Through the unit of work each deal was its own UPDATE statement on PostgreSQL (~1 ms
+    each). The loaded Deal objects get the same values as committed state, so the session
+    neither writes them again nor reads stale ones.
+    """
+    table = Deal.__table__
+    updated_at = utcnow()
+    params: list[dict] = []
+    for (deal, result, _refs_changed), evaluation_id in zip(pending, evaluation_ids, strict=True):
+        first_warning_at = deal.first_warning_at
+        if result.status != VerdictStatus.clear and first_warning_at is None:
+            first_warning_at = context.now
+        values = {
+            "verdict": result.status.value,
+            "last_evaluation_id": evaluation_id,
+            "first_warning_at": first_warning_at,
+            "updated_at": updated_at,
+        }
+        params.append({"_id": deal.id, **{f"_{k}": v for k, v in values.items()}})
+        for key, value in values.items():
+            set_committed_value(deal, key, value)
+    if params:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({key: bindparam(f"_{key}") for key in values}),
+            params,
+        )
+
+
 def replace_dependencies(session: Session, deal: Deal, result: EvaluationResult) -> None:
     """Rebuild the deal → feature index rows for this deal from its latest references."""
     replace_dependencies_many(session, [(deal, result)])
@@ -661,9 +699,7 @@ def reevaluate_stored(
             new_ids = session.execute(
                 insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
             ).scalars()
-            for (deal, result, _refs_changed), evaluation_id in zip(pending, new_ids, strict=True):
-                _point_at_evaluation(deal, result, evaluation_id, context)
-                session.add(deal)
+            _point_many_at_evaluations(session, pending, new_ids, context)
         replace_dependencies_many(
             session, [(deal, result) for deal, result, refs_changed in pending if refs_changed]
         )

@@ -285,8 +285,15 @@ def test_reevaluation_reuses_stored_references_only_when_asked(pipeline, crm, en
 def test_reevaluate_stored_points_each_changed_deal_at_its_own_new_evaluation(
     pipeline, crm, engine
 ):
-    """The chunk's evaluations are inserted together: every changed deal must get the id of
-    the row written for it (not a neighbour's), the others keep theirs and get no new row."""
+    """The chunk's evaluations are inserted together and the deals updated together: every
+    changed deal must get the id of the row written for it (not a neighbour's), its verdict
+    and its first warning time, in the database and on the session's Deal objects alike; the
+    others keep theirs and get no new row."""
+    with Session(engine) as s:
+        feature = s.get(Feature, "sso")
+        feature.availability = "available"
+        s.add(feature)
+        s.commit()
     ids = [f"D{i}" for i in range(7)]
     for i, deal_id in enumerate(ids):
         lines = [SSO_LINE] if i % 2 == 0 else []
@@ -294,16 +301,22 @@ def test_reevaluate_stored_points_each_changed_deal_at_its_own_new_evaluation(
         crm.put_deal(snapshot(deal_id, line_items=lines, notes=notes))
     pipeline.process([item(deal_id, id_=i + 1) for i, deal_id in enumerate(ids)])
     with Session(engine) as s:
-        before = {d.deal_id: d.last_evaluation_id for d in s.exec(select(Deal))}
+        deals = list(s.exec(select(Deal)))
+        assert {d.verdict for d in deals} == {"clear"}
+        assert all(d.first_warning_at is None for d in deals)
+        before = {d.deal_id: (d.last_evaluation_id, d.updated_at) for d in deals}
         rows_before = len(s.exec(select(Evaluation)).all())
         feature = s.get(Feature, "sso")
-        feature.availability = "available"
+        feature.availability = "never"
         s.add(feature)
         s.commit()
 
+    columns = ("verdict", "last_evaluation_id", "first_warning_at", "updated_at")
     with Session(engine) as s:
+        held = list(s.exec(select(Deal)))  # a caller holding the deals sees the new values
         changed = reevaluate_stored(s, "test", list(reversed(ids)), trigger="roadmap")
-        in_session = {d.deal_id: (d.verdict, d.last_evaluation_id) for d in s.exec(select(Deal))}
+        assert not s.dirty  # nothing left for the unit of work to write again
+        in_session = {d.deal_id: tuple(getattr(d, c) for c in columns) for d in held}
         s.commit()
 
     assert sorted(changed) == ["D0", "D2", "D4", "D6"]
@@ -311,18 +324,21 @@ def test_reevaluate_stored_points_each_changed_deal_at_its_own_new_evaluation(
         deals = {d.deal_id: d for d in s.exec(select(Deal))}
         assert len(s.exec(select(Evaluation)).all()) == rows_before + 4
         for deal_id, deal in deals.items():
-            assert in_session[deal_id] == (deal.verdict, deal.last_evaluation_id)
+            assert in_session[deal_id] == tuple(getattr(deal, c) for c in columns)
             evaluation = s.get(Evaluation, deal.last_evaluation_id)
             assert evaluation.deal_id == deal_id and evaluation.crm == "test"
             assert evaluation.verdict == deal.verdict
             if deal_id in changed:
-                assert deal.last_evaluation_id != before[deal_id]
-                assert evaluation.trigger == "roadmap" and deal.verdict == "clear"
-                assert all(f["feature_key"] != "sso" for f in evaluation.findings)
-                assert [r["feature_key"] for r in evaluation.references][:1] == ["sso"]
+                assert deal.last_evaluation_id != before[deal_id][0]
+                assert evaluation.trigger == "roadmap" and deal.verdict == "blocked"
+                assert deal.first_warning_at == evaluation.created_at
+                assert deal.updated_at > before[deal_id][1]
+                assert [f["feature_key"] for f in evaluation.findings][:1] == ["sso"]
                 assert evaluation.snapshot_hash and evaluation.rules_version
             else:
-                assert deal.last_evaluation_id == before[deal_id]
+                assert deal.last_evaluation_id == before[deal_id][0]
+                assert deal.first_warning_at is None and deal.verdict == "clear"
+                assert deal.updated_at == before[deal_id][1]
 
 
 def test_dependency_rows_store_every_value_of_dependency_values_including_nulls(

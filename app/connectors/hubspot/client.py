@@ -25,7 +25,7 @@ from urllib3.util.retry import Retry
 
 from app.connectors.base import ConnectorError, PermanentError, TransientError
 from app.connectors.hubspot.errors import classify
-from app.connectors.hubspot.ratelimit import TokenBucket, bucket_for
+from app.connectors.hubspot.ratelimit import TokenBucket, bucket_for, search_bucket_for
 from app.metrics import crm_call
 
 T = TypeVar("T")
@@ -59,6 +59,7 @@ class HubSpotApi:
         portal_key: str | None = None,
         daily_retry_seconds: float = 3600.0,
         bucket: TokenBucket | None = None,
+        search_bucket: TokenBucket | None = None,
     ) -> None:
         self.api_base = api_base.rstrip("/")
         self.timeout = timeout
@@ -66,6 +67,7 @@ class HubSpotApi:
         self._token = access_token
         key = portal_key or "token:" + hashlib.sha256(access_token.encode()).hexdigest()[:16]
         self.bucket = bucket or bucket_for(f"{self.api_base}|{key}", requests_per_10s)
+        self.search_bucket = search_bucket or search_bucket_for(f"{self.api_base}|{key}")
         self.client = hubspot.Client.create(
             access_token=access_token, retry=connect_only_retry(), host=self.api_base
         )
@@ -90,7 +92,12 @@ class HubSpotApi:
         ok_statuses: tuple[int, ...] = (),
         **kwargs: Any,
     ) -> T:
-        """One API call: budget, timeout, metrics, typed errors. 404 → None if not_found_ok."""
+        """One API call: budget, timeout, metrics, typed errors. 404 → None if not_found_ok.
+
+        Operations named `*.search` also draw from the per-second search budget."""
+        searching = operation.endswith(".search")
+        if searching:
+            self.search_bucket.acquire()
         self.bucket.acquire()
         try:
             result = fn(*args, _request_timeout=self.timeout, **kwargs)
@@ -119,6 +126,8 @@ class HubSpotApi:
             crm_call(CONNECTOR, operation, result_label)
             if result_label == "rate_limited" and isinstance(error, TransientError):
                 self.bucket.block_for(error.retry_after or 10.0)
+                if searching:
+                    self.search_bucket.block_for(error.retry_after or 10.0)
             raise error from exc
         crm_call(CONNECTOR, operation, "ok")
         return result

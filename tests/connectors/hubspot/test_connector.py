@@ -10,7 +10,7 @@ import pytest
 from app.connectors.base import DealWriteBack, PermanentError, TaskSpec, TransientError
 from app.connectors.hubspot.client import HubSpotApi
 from app.connectors.hubspot.connector import HubSpotConnector, strip_html
-from app.connectors.hubspot.ratelimit import TokenBucket
+from app.connectors.hubspot.ratelimit import SEARCH_PER_SECOND, TokenBucket
 from app.connectors.hubspot.setup import run_setup
 from app.rules.model import VerdictStatus
 
@@ -482,3 +482,35 @@ def test_followup_created_before_a_failed_deal_update_is_reported_and_not_made_t
     retry = connector.write_back([_writeback(snap, task_id=out.task_id, followups=SLIPPED)])[deal]
     assert retry.error is None and retry.followups_created == {"commitment:7": task["id"]}
     assert len(_followup_tasks(fake, deal)) == 1
+
+
+def test_search_calls_are_paced_to_the_search_limit_per_second(fake) -> None:
+    """CRM search has its own per-second limit on top of the 10 s budget: a burst of searches
+    (reconciliation pages, pending-task lookups) never sends more than 4 in any second."""
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    def clock() -> float:
+        return now[0]
+
+    api = HubSpotApi(
+        access_token=fake.access_token,
+        api_base=fake.base_url,
+        bucket=TokenBucket(1000, clock=clock, sleep=sleep),
+        search_bucket=TokenBucket(SEARCH_PER_SECOND, window=1.0, clock=clock, sleep=sleep),
+    )
+    search = api.api("crm.deals.search_api")
+    sent: list[float] = []
+    for _ in range(12):
+        api.call("deals.search", search.do_search, {"filterGroups": [], "limit": 1})
+        sent.append(now[0])
+    pipelines = api.api("crm.pipelines.pipelines_api")
+    for _ in range(3):  # other calls do not wait for the search limit
+        api.call("pipelines.read", pipelines.get_all, "deals")
+    assert now[0] == sent[-1]
+    busiest = max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent)
+    assert busiest == SEARCH_PER_SECOND == 4
+    assert sent[-1] == pytest.approx(2.0, abs=0.01)  # 12 searches: three full seconds' worth
+    assert len(fake.search_bodies) == 12

@@ -24,7 +24,9 @@ What it serves (paths under /services/data/vXX.X/):
 - The Apex REST resource of that class, `POST /services/apexrest/roadmapguard/notes`
   ({"ids": [...]} → [{noteId, versionId, content}], at most 200 ids). With
   `notes_resource_installed` false (a switch) it answers 404 NOT_FOUND "Could not find a match
-  for URL", as Salesforce does for an Apex REST mapping no class declares. Composite
+  for URL", as Salesforce does for an Apex REST mapping no class declares; with
+  `notes_resource_forbidden`, 403 FORBIDDEN (no class access); with `notes_resource_error` set
+  to a message, 500 APEX_ERROR with it (an uncaught exception in the class). Composite
   subrequests only reach /services/data/..., so it cannot be a subrequest.
 Every response carries `Sforce-Limit-Info: api-usage=N/LIMIT`. Errors are arrays of
 {errorCode, message, fields}; per-record collection errors use {statusCode, message, fields}.
@@ -464,6 +466,8 @@ class FakeSalesforce:
         # The RoadmapGuardNotes Apex REST class (setup salesforce): off = 404, as if not deployed.
         self.notes_resource_installed = notes_resource_installed
         self.notes_resource_forbidden = False  # installed, but the user lacks class access
+        # An exception inside the class (e.g. a heap limit): Salesforce answers 500 APEX_ERROR.
+        self.notes_resource_error: str | None = None
         # Extra validation rules an admin might have: fn(old, new) -> error message or None.
         self.extra_rules: list[Callable[[dict, dict], str | None]] = []
         self.faults: list[Fault] = []
@@ -1440,6 +1444,8 @@ class FakeSalesforce:
                     "message": "You do not have access to the Apex class named 'RoadmapGuardNotes'.",
                 }
             ]
+        if self.notes_resource_error is not None:
+            return 500, [{"errorCode": "APEX_ERROR", "message": self.notes_resource_error}]
         if method != "POST":
             return 405, [
                 {

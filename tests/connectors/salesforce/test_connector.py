@@ -185,6 +185,26 @@ def test_without_the_apex_resource_long_notes_fall_back_to_one_blob_get_each(
     assert fake.calls_by_kind() == {"composite": 1, "blob": 1}
 
 
+def test_an_exception_in_the_apex_class_falls_back_for_that_batch_only(connector, fake):
+    """500 APEX_ERROR (an uncaught exception in the class, as Salesforce reports it): the batch's
+    notes are read by blob GETs, and the resource is still used for the next read."""
+    fake.notes_resource_error = (
+        "System.LimitException: Apex heap size too large: 6291457\n\n"
+        "Class.RoadmapGuardNotes.readNotes: line 14, column 1"
+    )
+    ids = [
+        fake.add_opportunity(f"Deal {i}", content_notes=[_long_note(f"tail-{i}")]) for i in range(2)
+    ]
+    snaps = connector.read_deals(ids)
+    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1, "blob": 2}
+    assert all(snaps[o].notes[0].body.endswith(f"tail-{i}") for i, o in enumerate(ids))
+    fake.notes_resource_error = None
+    fake.reset_calls()
+    opp = fake.add_opportunity("Later", content_notes=[_long_note("later")])
+    assert connector.read_deals([opp])[opp].notes[0].body.endswith("later")
+    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1}  # not remembered as missing
+
+
 def test_a_resource_installed_later_is_found_when_the_memory_expires(connector, fake, monkeypatch):
     from app.connectors.salesforce import connector as module
 

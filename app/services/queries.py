@@ -96,25 +96,33 @@ def order_by(sort: str, allowed: dict[str, ColumnElement], tiebreak: Sequence[Co
     return [*clauses, *(c.asc() for c in tiebreak)]
 
 
+_CENT = Decimal("0.01")
+
+
 def money(value: Any) -> float:
-    """Amounts leave as JSON numbers rounded to cents (SQLite sums NUMERIC as floats)."""
+    """Amounts leave as JSON numbers rounded half up to cents. A float (SQLite sums NUMERIC as
+    floats) is rounded as the decimal it prints as; a Decimal as it is (no string round trip:
+    exports convert tens of thousands of amounts)."""
     if value is None:
         return 0.0
-    return float(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    if type(value) is not Decimal:
+        value = Decimal(str(value))
+    return float(value.quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
-    """CSV text in chunks; lists are joined with ' | ' so a cell stays one cell."""
+    """CSV text in chunks; lists are joined with ' | ' so a cell stays one cell, None is an
+    empty cell (the csv module writes it so)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(columns)
     for row in rows:
-        cells = []
-        for col in columns:
-            value = row.get(col)
-            if isinstance(value, list | tuple):
-                value = " | ".join(str(v) for v in value)
-            cells.append("" if value is None else value)
+        cells = [row.get(col) for col in columns]
+        if list in (kinds := set(map(type, cells))) or tuple in kinds:
+            cells = [
+                " | ".join(str(v) for v in value) if type(value) in (list, tuple) else value
+                for value in cells
+            ]
         writer.writerow(cells)
         if buf.tell() > 64_000:
             yield buf.getvalue()

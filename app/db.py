@@ -6,7 +6,9 @@ services only flush.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,23 +37,97 @@ def make_engine(database_url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            if checkpointer is not None:  # checkpoints are the checkpointer's; this a backstop
+                cur.execute(f"PRAGMA wal_autocheckpoint={WalCheckpointer.BACKSTOP_PAGES}")
             cur.close()
             # pysqlite's own implicit BEGIN is deferred and starts late; we issue BEGIN ourselves.
             dbapi_conn.isolation_level = None
 
-        _install_sqlite_write_lock(engine)
+        file_db = (
+            bool(url.database)
+            and url.database != ":memory:"
+            and "mode=memory" not in (database_url)
+        )
+        checkpointer = WalCheckpointer(url.database) if file_db else None
+        if checkpointer is not None:
+            _CHECKPOINTERS[engine] = checkpointer
+        _install_sqlite_write_lock(engine, checkpointer)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(database_url, pool_pre_ping=True, **kwargs)
 
 
+def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
+    """The checkpointer of a SQLite file engine (None for PostgreSQL and in-memory SQLite)."""
+    return _CHECKPOINTERS.get(engine)
+
+
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
 _LOCK_HELD = "roadmap_guard_write_lock_held"
 WRITE_LOCK_TIMEOUT = 30.0
 
 
-def _install_sqlite_write_lock(engine: Engine) -> None:
-    """Serialize this process's SQLite write transactions on a Python lock, FIFO-fair.
+class WalCheckpointer:
+    """Checkpoints a SQLite file's write-ahead log from a thread of its own.
+
+    Why: left to SQLite, the commit that pushes the WAL past 1,000 pages runs the checkpoint
+    itself, holding up that writer and every writer queued behind it (the webhook acks) for
+    tens of milliseconds; benchmarks/ingest.py showed it as bursts of acks delayed together.
+    Here every write commit pokes this thread, which runs `PRAGMA wal_checkpoint(PASSIVE)`
+    (waits for no reader or writer) on its own connection, at most every `every` seconds.
+    Connections keep an automatic checkpoint at BACKSTOP_PAGES, should this thread fall
+    behind. The thread starts on the first commit and ends after `idle` seconds without one.
+    """
+
+    BACKSTOP_PAGES = 10_000
+
+    def __init__(self, path: str, *, every: float = 0.2, idle: float = 5.0) -> None:
+        self.path = path
+        self.every = every
+        self.idle = idle
+        self.runs = 0
+        self._poked = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def poke(self) -> None:
+        with self._lock:
+            self._poked.set()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="rg-wal-checkpoint", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while True:
+                if not self._poked.wait(self.idle):
+                    with self._lock:
+                        if not self._poked.is_set():
+                            self._thread = None
+                            return
+                self._poked.clear()
+                if conn is None:
+                    conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.runs += 1
+                except sqlite3.Error:
+                    pass  # busy or gone: the next poke tries again; the backstop remains
+                threading.Event().wait(self.every)
+        finally:
+            if conn is not None:
+                conn.close()
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+
+def _install_sqlite_write_lock(engine: Engine, checkpointer: WalCheckpointer | None) -> None:
+    """Serialize this process's SQLite write transactions on a Python lock.
 
     Every write transaction starts with BEGIN IMMEDIATE, so a transaction that reads and then
     writes cannot fail halfway on a lock upgrade. Without the lock, threads of one process
@@ -80,13 +156,35 @@ def _install_sqlite_write_lock(engine: Engine) -> None:
         if info.pop(_LOCK_HELD, False):
             lock.release()
 
-    @event.listens_for(engine, "commit")
-    def _commit(conn) -> None:
-        _release(conn.info)
+    # Released once COMMIT / ROLLBACK has run, not at SQLAlchemy's "commit" / "rollback"
+    # events, which fire before it: released there, the next writer's BEGIN IMMEDIATE met the
+    # COMMIT still running (with any WAL checkpoint it triggers) and slept in SQLite's busy
+    # handler (1, 2, 5, 10... ms steps).
+    dialect = engine.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
 
-    @event.listens_for(engine, "rollback")
-    def _rollback(conn) -> None:
-        _release(conn.info)
+    def _info(proxied) -> dict:
+        record = getattr(proxied, "_connection_record", None)  # the pool's ad hoc proxies
+        return record.info if record is not None else proxied.info
+
+    def _commit(dbapi_connection) -> None:
+        try:
+            do_commit(dbapi_connection)
+        finally:
+            info = _info(dbapi_connection)
+            wrote = info.get(_LOCK_HELD, False)
+            _release(info)
+        if wrote and checkpointer is not None:
+            checkpointer.poke()
+
+    def _rollback(dbapi_connection) -> None:
+        try:
+            do_rollback(dbapi_connection)
+        finally:
+            _release(_info(dbapi_connection))
+
+    dialect.do_commit = _commit  # type: ignore[method-assign]
+    dialect.do_rollback = _rollback  # type: ignore[method-assign]
 
     @event.listens_for(engine.pool, "checkin")
     def _checkin(_dbapi_conn, record) -> None:

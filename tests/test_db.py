@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import inspect, text
 
-from app.db import make_engine
+from app.db import WalCheckpointer, make_engine, wal_checkpointer
 from app.migrate import MIGRATION_LOCK_ID, at_head, upgrade_to_head
 from tests.conftest import PG_URL, scratch_pg_database
 
@@ -32,7 +32,7 @@ def fresh_pg_url() -> Iterator[str]:
 _REPLICA = """
 import sys, time
 from sqlalchemy import text
-from app.db import make_engine
+from app.db import WalCheckpointer, make_engine, wal_checkpointer
 from app.migrate import upgrade_to_head
 engine = make_engine(sys.argv[1], pool_size=1)
 with engine.connect() as conn:
@@ -113,14 +113,94 @@ def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path):
             with engine.connect() as conn:
                 pragmas = {
                     name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                    for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+                    for name in (
+                        "journal_mode",
+                        "busy_timeout",
+                        "foreign_keys",
+                        "synchronous",
+                        "wal_autocheckpoint",
+                    )
                 }
             assert pragmas == {
                 "journal_mode": "wal",
                 "busy_timeout": 30000,
                 "foreign_keys": 1,
                 "synchronous": 1,  # NORMAL: safe with WAL, fewer fsyncs
+                "wal_autocheckpoint": WalCheckpointer.BACKSTOP_PAGES,  # the checkpointer's job
             }
         assert (tmp_path / "pragmas.db-wal").exists()
+    finally:
+        engine.dispose()
+
+
+def _wal_frames(path) -> int:
+    """Frames in the WAL not yet copied into the database (a PASSIVE checkpoint's report)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        _busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return log - done
+
+
+def test_writes_are_checkpointed_by_a_thread_of_their_own_off_the_commit(tmp_path):
+    """Commits never run the checkpoint (below the backstop); the checkpointer thread does,
+    after the write commits poke it, and ends when writes stop."""
+    path = tmp_path / "wal.db"
+    engine = make_engine(f"sqlite:///{path}")
+    checkpointer = wal_checkpointer(engine)
+    assert checkpointer is not None
+    checkpointer.every, checkpointer.idle = 0.0, 0.2
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x TEXT)")
+        ran = checkpointer.runs
+        for _ in range(20):  # ~2,000 pages: past SQLite's default autocheckpoint of 1,000
+            with engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                    "WHERE i < 100) INSERT INTO t SELECT hex(randomblob(2000)) FROM n"
+                )
+        deadline = time.monotonic() + 10
+        while checkpointer._thread is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert checkpointer._thread is None  # idle: gone
+        assert checkpointer.runs > ran
+        assert _wal_frames(path) == 0  # everything written is in the database file
+    finally:
+        engine.dispose()
+
+
+def test_the_write_lock_is_held_until_commit_has_run(tmp_path):
+    """The next writer of this process starts only once COMMIT has returned: with SQLite's busy
+    timeout at 0 on its connection, it would fail with 'database is locked' otherwise (the
+    lock was released at SQLAlchemy's commit event, before COMMIT)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'lock.db'}", pool_size=2)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x TEXT)")
+        errors: list[BaseException] = []
+        go = threading.Barrier(2)
+
+        def writer(n: int) -> None:
+            go.wait()
+            for _ in range(n):
+                try:
+                    with engine.begin() as conn:
+                        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                        conn.exec_driver_sql(
+                            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                            "WHERE i < 200) INSERT INTO t SELECT hex(randomblob(500)) FROM n"
+                        )
+                except Exception as exc:
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(40,)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 2 * 40 * 200
     finally:
         engine.dispose()

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.db import read_only, session_scope
 from app.errors import Forbidden, Unauthorized
@@ -146,7 +147,7 @@ def _credentials(
     return None
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_header)],
@@ -163,17 +164,10 @@ def get_principal(
     key_hash = hash_key(key)
     engine = request.app.state.engine
     cached = cache.get(key_hash)
-    if cached is not None:
-        principal, last_used_at = cached
-    else:
-        # A short session of its own: authentication must not ride in the handler's transaction.
-        with Session(read_only(engine)) as session:
-            row = authenticate(session, key)
-            if row is None:
-                raise Unauthorized("invalid or revoked API key")
-            principal = Principal(key_id=row.id, name=row.name, role=Role(row.role))
-            last_used_at = row.last_used_at
-        cache.put(key_hash, principal, last_used_at)
+    if cached is None:  # the database read off the event loop; a cache hit needs neither
+        cached = await run_in_threadpool(_lookup_key, engine, key)
+        cache.put(key_hash, *cached)
+    principal, last_used_at = cached
     assert principal.key_id is not None
     if _claim_touch(request, principal.key_id, last_used_at):
         # Off the request's path: it never waits for this write (on SQLite it would queue
@@ -181,6 +175,15 @@ def get_principal(
         _touch_pool.submit(_touch, engine, principal.key_id)
     request.state.principal = principal
     return principal
+
+
+def _lookup_key(engine: Engine, key: str) -> tuple[Principal, datetime | None]:
+    # A short session of its own: authentication must not ride in the handler's transaction.
+    with Session(read_only(engine)) as session:
+        row = authenticate(session, key)
+        if row is None:
+            raise Unauthorized("invalid or revoked API key")
+        return Principal(key_id=row.id, name=row.name, role=Role(row.role)), row.last_used_at
 
 
 _touch_lock = threading.Lock()
@@ -221,7 +224,7 @@ def require_roles(*roles: Role):
     """Dependency that admits the given roles; admin is always admitted."""
     allowed = {Role.admin, *roles}
 
-    def _check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def _check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"role '{principal.role.value}' may not do this; needs one of: {names}")

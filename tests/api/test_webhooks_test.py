@@ -100,6 +100,8 @@ def test_the_request_id_is_echoed_or_generated(client, api_key):
     response = client.post("/webhooks/test", json=_delivery(("e1", "D1")), headers=headers)
     assert response.headers["x-request-id"] == "req-123"
     generated = client.get("/healthz").headers["x-request-id"]
-    assert len(generated) == 32
+    again = client.get("/healthz").headers["x-request-id"]
+    assert len(generated) == len(again) == 32 and generated != again
+    assert int(generated, 16) >= 0  # hex
     bogus = client.get("/healthz", headers={"X-Request-ID": "bad id\n"}).headers["x-request-id"]
     assert bogus != "bad id\n"

@@ -236,3 +236,30 @@ def test_exposure_follows_the_pipeline_as_deal_facts_change(client, api_key, eng
     crm.delete_deal("D1")
     pipeline.process([QueueItem(id=2, crm="test", deal_id="D1", attempts=1, reason="webhook")])
     assert sso() == ()
+
+
+def test_the_split_runs_beside_the_cells_on_postgresql_with_the_same_result(
+    engine, seeded, monkeypatch
+):
+    """A read-only session on PostgreSQL computes the split on a second connection at the same
+    time; the numbers are the ones the sequential path gives. A session that may have written
+    (or SQLite) computes it in order, on its own connection."""
+    from app.db import read_only
+    from app.services import queries
+    from app.services.queries import DealFilters, PageRequest
+
+    calls: list[str] = []
+    real = queries._split_on_own_connection
+    monkeypatch.setattr(
+        queries,
+        "_split_on_own_connection",
+        lambda *a: calls.append("beside") or real(*a),
+    )
+    page = PageRequest(limit=10, sort="-amount")
+    with Session(read_only(engine)) as s:
+        beside = queries.exposure(s, DealFilters(), page).extra["by_availability"]
+    with Session(engine) as s:
+        in_order = queries.exposure(s, DealFilters(), page).extra["by_availability"]
+    assert beside == in_order and len(beside) == 4
+    expected = ["beside"] if engine.dialect.name == "postgresql" else []
+    assert calls == expected

@@ -5,7 +5,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from app.db import make_engine
@@ -55,14 +55,21 @@ def _empty_database(db_backend, request, tmp_path) -> Iterator[Engine]:
         engine.dispose()
 
 
+@contextmanager
+def _at_revision(engine: Engine, revision: str) -> Iterator[Connection]:
+    """A transaction on `engine` migrated to `revision`: rows written in it have that schema."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        yield conn
+
+
 def test_0003_backfills_the_availability_copied_onto_deal_feature(db_backend, request, tmp_path):
     """Rows written before 0003 get their feature's availability; keys off the roadmap and
     rows without a feature are unknown."""
     with _empty_database(db_backend, request, tmp_path) as engine:
-        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0002")
+        with _at_revision(engine, "0002") as conn:
             conn.execute(
                 text(
                     "INSERT INTO feature (key, name, aliases, availability, skus, product_ids, "
@@ -94,10 +101,7 @@ def test_0004_marks_one_primary_row_per_deal_and_availability(db_backend, reques
     """Rows written before 0004: per deal and availability, the primary row with the lowest id
     stands for it; other rows (a second feature of that availability, non-primary rows) not."""
     with _empty_database(db_backend, request, tmp_path) as engine:
-        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0003")
+        with _at_revision(engine, "0003") as conn:
             conn.execute(
                 text(
                     "INSERT INTO deal_feature (id, crm, deal_id, feature_key, feature_name, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,9 @@ from sqlmodel import Session, create_engine
 def make_engine(database_url: str, **kwargs) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
+        file_db = bool(url.database) and url.database != ":memory:"
+        file_db = file_db and "mode=memory" not in database_url
+        if file_db:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             database_url,
@@ -43,11 +46,6 @@ def make_engine(database_url: str, **kwargs) -> Engine:
             # pysqlite's own implicit BEGIN is deferred and starts late; we issue BEGIN ourselves.
             dbapi_conn.isolation_level = None
 
-        file_db = (
-            bool(url.database)
-            and url.database != ":memory:"
-            and "mode=memory" not in (database_url)
-        )
         checkpointer = WalCheckpointer(url.database) if file_db else None
         if checkpointer is not None:
             _CHECKPOINTERS[engine] = checkpointer
@@ -117,7 +115,7 @@ class WalCheckpointer:
                     self.runs += 1
                 except sqlite3.Error:
                     pass  # busy or gone: the next poke tries again; the backstop remains
-                threading.Event().wait(self.every)
+                time.sleep(self.every)
         finally:
             if conn is not None:
                 conn.close()

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.models import UTCDateTime, WebhookEvent, utcnow
 
@@ -147,37 +148,24 @@ class IngestWriter:
 
     def _commit(self, group: list[tuple[Sequence[InboundEvent], Future[IngestResult]]]) -> None:
         live = [(events, f) for events, f in group if f.set_running_or_notify_cancel()]
-        if not live:
-            return
+        if live:
+            self._store(live)
+
+    def _store(self, live: list[tuple[Sequence[InboundEvent], Future[IngestResult]]]) -> None:
         try:
-            with Session(self.engine) as session:
-                try:
-                    results = [_ingest(session, events) for events, _f in live]
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+            with session_scope(self.engine) as session:
+                results = [_ingest(session, events) for events, _f in live]
         except Exception as exc:
             if len(live) == 1:
                 live[0][1].set_exception(exc)
-                return
-            for events, future in live:  # alone, so only the failing delivery fails
-                self._commit_one(events, future)
+            else:
+                for item in live:  # alone, so only the failing delivery fails
+                    self._store([item])
             return
         self.transactions += 1
         self.deliveries += len(live)
         for (_events, future), result in zip(live, results, strict=True):
             future.set_result(result)
-
-    def _commit_one(self, events: Sequence[InboundEvent], future: Future[IngestResult]) -> None:
-        try:
-            result = ingest_events(self.engine, events)
-        except Exception as exc:
-            future.set_exception(exc)
-            return
-        self.transactions += 1
-        self.deliveries += 1
-        future.set_result(result)
 
 
 def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:

@@ -453,3 +453,93 @@ def test_verdict_is_the_highest_unapproved_severity(
         for s, a in zip(severities, approved, strict=True)
     ]
     assert verdict(findings) == status
+
+
+def test_every_placeholder_renders_for_a_roadmap_feature_and_for_an_unknown_one(
+    catalog: Catalog,
+) -> None:
+    placeholders = [
+        "feature.name",
+        "feature.key",
+        "feature.availability",
+        "feature.target_date",
+        "feature.confidence",
+        "feature.guidance",
+        "feature.url",
+        "reference.evidence",
+        "reference.source",
+        "reference.promised_date",
+        "reference.matched_text",
+        "deal.name",
+        "deal.close_date",
+        "deal.amount",
+        "deal.stage",
+        "deal.pipeline",
+        "deal.owner_name",
+        "rule.name",
+    ]
+    r = rule(
+        {
+            "id": "all",
+            "name": "Every placeholder",
+            "severity": "info",
+            "when": {"field": "reference.is_commitment", "op": "eq", "value": True},
+            "message": " | ".join("{" + p + "}" for p in placeholders),
+        }
+    )
+    deal = make_deal(
+        "We promised SCIM by Q2. We'll build them a custom connector for their ERP.",
+        amount=Decimal("125000.4"),
+        currency="EUR",
+    )
+    scim, custom = evaluate(deal, catalog, [r], today=TODAY).findings
+    assert scim.message.split(" | ") == [
+        "SCIM provisioning",
+        "scim",
+        "coming soon",
+        "Jun 30, 2027",
+        "70%",
+        "Say SCIM is planned for mid-2027; offer the CSV user import today.",
+        "",
+        "We promised SCIM by Q2.",
+        "a note",
+        "Jun 30, 2027",
+        "SCIM",
+        "Acme - Platform",
+        "Mar 1, 2027",
+        "125,000 EUR",
+        "negotiation",
+        "",
+        "the deal owner",
+        "Every placeholder",
+    ]
+    assert custom.message.split(" | ")[:11] == [
+        "custom connector",
+        "(not on the roadmap)",
+        "not on the roadmap",
+        "no target date",
+        "unknown confidence",
+        "Do not promise it. You can say the customer's request has been passed to product and "
+        "that you will confirm what is possible before they sign.",
+        "",
+        "We'll build them a custom connector for their ERP.",
+        "a note",
+        "no stated date",
+        "custom connector",
+    ]
+
+
+def test_message_text_is_data_not_code(catalog: Catalog) -> None:
+    # Messages are compiled into Python: quotes and backslashes in the text come out as written.
+    text = "He said \"{feature.key}\" \\n 'x' %s \\"
+    r = rule(
+        {
+            "id": "quoted",
+            "name": "Quotes",
+            "severity": "info",
+            "when": {"field": "reference.is_commitment", "op": "eq", "value": True},
+            "message": text,
+        }
+    )
+    (f,) = evaluate(make_deal("We promised SCIM by Q2."), catalog, [r], today=TODAY).findings
+    assert f.message == "He said \"scim\" \\n 'x' %s \\"

@@ -76,9 +76,14 @@ class StoredRule:
         return compile_rule(self.definition)
 
 
+Filter = Callable[[list[Values], Sequence[int], Values], list[int]]
+
+
 @dataclass(slots=True)
 class CompiledRule:
     predicate: Predicate
+    # The candidate indexes whose reference values the predicate accepts, in one call.
+    matching: Filter
     explain: Explainer
     in_scope: Callable[[Values], bool]
     # Availabilities a reference must have for the rule to possibly match (None: any). Lets
@@ -86,10 +91,11 @@ class CompiledRule:
     availabilities: frozenset[str] | None
     message: Renderer  # (rule, snapshot, ref, feature, matched) -> text
     applies_to: str
+    severity: Severity
     # Deal rules: which references {matched.*} is about ("none", "all", or those `matched`
     # accepts): the first quantifier's inner condition, compiled once.
     matched_kind: str = "none"
-    matched: Predicate | None = None
+    matched: Filter | None = None
 
 
 # -- compilation ---------------------------------------------------------------------------
@@ -98,16 +104,19 @@ class CompiledRule:
 def compile_rule(definition: RuleDefinition) -> CompiledRule:
     predicate, explain = _compile(definition.when)
     predicate = _generated_predicate(definition.when) or predicate
+    explain = _generated_explain(definition.when) or explain
     matched_kind, matched = "none", None
     if definition.applies_to == "deal" and (found := _first_quantifier(definition.when)):
         if found[1] is None:  # count_references without a where: every reference
             matched_kind = "all"
         else:
             matched_kind = "filter"
-            matched = _generated_predicate(found[1]) or _compile(found[1])[0]
+            matched = _generated_filter(found[1]) or _filter_of(_compile(found[1])[0])
     return CompiledRule(
         predicate=predicate,
+        matching=_generated_filter(definition.when) or _filter_of(predicate),
         explain=explain,
+        severity=Severity(definition.severity),
         in_scope=_compile_scope(definition),
         availabilities=_required_availabilities(definition.when)
         if definition.applies_to == "reference"
@@ -397,39 +406,43 @@ def _shifted(value: Any, delta: timedelta) -> Any:
         return None
 
 
-def _generated_predicate(node: Condition) -> Predicate | None:
-    """The predicate of `node` as one generated Python function: comparisons with literals,
-    and/or/not inline, anything else (quantifiers, counts, field-to-field comparisons) called as
-    the closure `_compile` builds. Same results as the closures, without a Python call per
-    leaf (~380 leaf calls per deal). Values never enter the source: field names and literals
-    are bound as constants. None if the tree is too deep to generate."""
-    namespace: dict[str, Any] = {}
+class _Source:
+    """Python source for a condition tree, for the generated functions below: comparisons with
+    literals, and/or/not inline, anything else (quantifiers, counts) called as the closure
+    `_compile` builds. Values never enter the source: field names and literals are bound as
+    constants (`_k0`, `_k1`... in `namespace`). Raises RecursionError past
+    `_MAX_GENERATED_DEPTH`."""
 
-    def const(value: Any) -> str:
-        name = f"_k{len(namespace)}"
-        namespace[name] = value
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {"_show": _show, "_wrap": _wrap_or}
+
+    def const(self, value: Any) -> str:
+        name = f"_k{len(self.namespace)}"
+        self.namespace[name] = value
         return name
 
-    def getter(name: str) -> str:
-        key = const(name)
+    def getter(self, name: str) -> str:
+        key = self.const(name)
         if FIELDS[name].scope == "reference":
             return f"(r.get({key}) if r is not None else None)"
         return f"d.get({key})"
 
-    def expr(node: Condition, depth: int) -> str:
+    def predicate(self, node: Condition, depth: int = 0) -> str:
+        """An expression over (r, d) that is true when `node` holds."""
         if depth > _MAX_GENERATED_DEPTH:
             raise RecursionError
+        const, getter, predicate = self.const, self.getter, self.predicate
         if node.all_ is not None:
-            return "(" + " and ".join(["True", *(expr(c, depth + 1) for c in node.all_)]) + ")"
+            return "(" + " and ".join(["True", *(predicate(c, depth + 1) for c in node.all_)]) + ")"
         if node.any_ is not None:
-            return "(" + " or ".join(["False", *(expr(c, depth + 1) for c in node.any_)]) + ")"
+            return "(" + " or ".join(["False", *(predicate(c, depth + 1) for c in node.any_)]) + ")"
         if node.not_ is not None:
-            return f"(not {expr(node.not_, depth + 1)})"
+            return f"(not {predicate(node.not_, depth + 1)})"
         if node.any_reference is not None:
-            inner = expr(node.any_reference, depth + 1)
+            inner = predicate(node.any_reference, depth + 1)
             return f"any({inner} for r in (d.get({const(REFS)}) or ()))"
         if node.all_references is not None:
-            inner = expr(node.all_references, depth + 1)
+            inner = predicate(node.all_references, depth + 1)
             refs = f"(d.get({const(REFS)}) or ())"
             return f"(bool({refs}) and all({inner} for r in {refs}))"
         if node.count_references is not None:
@@ -438,7 +451,7 @@ def _generated_predicate(node: Condition) -> Predicate | None:
             if count.where is None:
                 number = f"len({refs})"
             else:
-                number = f"sum(1 for r in {refs} if {expr(count.where, depth + 1)})"
+                number = f"sum(1 for r in {refs} if {predicate(count.where, depth + 1)})"
             return f"(float({number}) {_PY_OPS[count.op]} {const(float(count.value))})"
         name, op = node.field, node.op
         if name is None or op is None:
@@ -465,12 +478,97 @@ def _generated_predicate(node: Condition) -> Predicate | None:
             return "False"
         return f"((v := {get}) is not None and v {_PY_OPS[op]} {const(literal)})"
 
+    def explain(self, node: Condition, depth: int = 0) -> tuple[str, str | None]:
+        """An expression over (r, d) giving the text `_compile`'s explainer gives, and that
+        text itself when it does not depend on the values (then the source is a constant)."""
+        if depth > _MAX_GENERATED_DEPTH:
+            raise RecursionError
+        if node.all_ is not None:
+            parts = [self.explain(c, depth + 1) for c in node.all_]
+            if all(text is not None for _, text in parts):
+                return self._constant(" AND ".join(_wrap_or(t) for _, t in parts))  # type: ignore[arg-type]
+            pieces = [
+                self.const(_wrap_or(text)) if text is not None else f"_wrap({source})"
+                for source, text in parts
+            ]
+            return "(" + ' + " AND " + '.join(pieces) + ")", None
+        if node.any_ is not None:
+            # The first branch that holds explains the match (the description if none does).
+            source = self.const(describe(node))
+            for child in reversed(node.any_):
+                branch, _ = self.explain(child, depth + 1)
+                source = f"({branch} if {self.predicate(child, depth + 1)} else {source})"
+            return source, None
+        if node.not_ is not None:
+            return self._constant(f"NOT ({describe(node.not_)})")
+        if (
+            node.any_reference is not None
+            or node.all_references is not None
+            or node.count_references is not None
+        ):
+            return f"{self.const(_compile(node)[1])}(r, d)", None
+        if isinstance(node.value, FieldRef) and node.field is not None:
+            # The values compared, unshifted, as `_compile` shows them.
+            text, get = self.const(describe(node)), self.getter(node.field)
+            other = self.getter(node.value.field)
+            return f'({text} + " (" + _show({get}) + " vs " + _show({other}) + ")")', None
+        return self._constant(describe(node))
+
+    def _constant(self, text: str) -> tuple[str, str]:
+        return self.const(text), text
+
+    def function(self, signature: str, body: str) -> Callable[..., Any]:
+        source = f"def _generated({signature}):\n    return {body}\n"
+        exec(compile(source, "<rule>", "exec"), self.namespace)  # no data in the source
+        return self.namespace.pop("_generated")
+
+
+def _filter_of(predicate: Predicate) -> Filter:
+    """The filter of a predicate that could not be generated (a tree too deep)."""
+    return lambda values, candidates, d: [i for i in candidates if predicate(values[i], d)]
+
+
+def _wrap_or(text: str) -> str:
+    """A part of an AND as `_compile` joins it: an OR inside gets parentheses."""
+    return f"({text})" if " OR " in text else text
+
+
+def _generated_predicate(node: Condition) -> Predicate | None:
+    """The predicate of `node` as one generated Python function (see `_Source`). Same results
+    as the closures, without a Python call per leaf (~380 leaf calls per deal). None if the
+    tree is too deep to generate."""
     try:
-        source = f"def _generated(r, d):\n    return {expr(node, 0)}\n"
-        exec(compile(source, "<rule>", "exec"), namespace)  # no data in the source
+        code = _Source()
+        return code.function("r, d", code.predicate(node))
     except (RecursionError, SyntaxError, MemoryError):
         return None
-    return namespace["_generated"]
+
+
+def _generated_filter(node: Condition) -> Filter | None:
+    """`filter(values, candidates, d)`: the candidates i for which `node` holds on values[i],
+    in order. One generated loop: a rule that applies to every reference would otherwise call
+    its predicate ~30 times per deal."""
+    try:
+        code = _Source()
+        test = code.predicate(node)
+        loop = f"[i for i in candidates for r in (values[i],) if {test}]"
+        return code.function("values, candidates, d", loop)
+    except (RecursionError, SyntaxError, MemoryError):
+        return None
+
+
+def _generated_explain(node: Condition) -> Explainer | None:
+    """The explainer of `node` as one generated function: the same text as `_compile`'s
+    closures (tests/rules/test_fast_paths.py checks it), in one f-string instead of a call and
+    a join per AND/OR level (~40 findings per deal). None if the tree is too deep."""
+    try:
+        code = _Source()
+        source, text = code.explain(node)
+        if text is not None:
+            return _Constant(text)
+        return code.function("r, d", source)
+    except (RecursionError, SyntaxError, MemoryError):
+        return None
 
 
 def _required_availabilities(node: Condition) -> frozenset[str] | None:
@@ -660,13 +758,6 @@ _PLACEHOLDER_SOURCE: dict[str, str] = {
 # -- evaluation ----------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Hit:
-    finding: Finding
-    order: int
-    promised_date: date | None = None
-
-
 _DEAL_FINDING_FIELDS = frozenset(
     ("rule_id", "rule_version", "rule_name", "severity", "message", "clause")
 )
@@ -713,7 +804,9 @@ def evaluate(
         by_availability.setdefault(v["feature.availability"], []).append(i)
     deal[REFS] = values
 
-    hits: list[_Hit] = []
+    # (sort key..., finding, promised date): sorted by severity, reference order (deal rules
+    # first), rule id, then the order found (a stable sort, as before).
+    hits: list[tuple[int, int, str, int, Finding, date | None]] = []
     # Rules often share the availabilities they can match: their candidates are sorted once.
     candidates_for: dict[frozenset[str], list[int]] = {}
     for rule in sorted(rules, key=lambda r: r.id):
@@ -724,15 +817,15 @@ def evaluate(
         if not compiled.in_scope(deal):
             continue
         rule_id, version, name = rule.id, int(rule.version), definition.name
-        severity = Severity(definition.severity)
-        message, predicate, explain = compiled.message, compiled.predicate, compiled.explain
+        severity = compiled.severity
+        rank = -SEVERITY_RANK[severity]
+        message, explain = compiled.message, compiled.explain
         if compiled.applies_to == "deal":
-            if predicate(None, deal):
+            if compiled.predicate(None, deal):
                 if compiled.matched_kind == "all":
                     matched = list(refs)
                 elif compiled.matched is not None:
-                    inner = compiled.matched
-                    matched = [r for r, v in zip(refs, values, strict=True) if inner(v, deal)]
+                    matched = [refs[i] for i in compiled.matched(values, range(len(refs)), deal)]
                 else:
                     matched = []
                 finding = _finding(
@@ -744,7 +837,7 @@ def evaluate(
                     message=message(definition, snapshot, None, None, matched),
                     clause=explain(None, deal),
                 )
-                hits.append(_Hit(finding, order=-1))
+                hits.append((rank, -1, rule_id, len(hits), finding, None))
             continue
         wanted = compiled.availabilities
         if wanted is None:
@@ -757,10 +850,7 @@ def evaluate(
             )
         if not candidates:
             continue
-        for i in candidates:
-            v = values[i]
-            if not predicate(v, deal):
-                continue
+        for i in compiled.matching(values, candidates, deal):
             ref, feature = refs[i], features[i]
             # The hot path (~40 findings per deal): every field, in declaration order.
             finding = trusted_model(
@@ -777,25 +867,25 @@ def evaluate(
                     "availability": feature.availability if feature else Availability.unknown,
                     "evidence": ref.evidence,
                     "source": ref.source,
-                    "clause": explain(v, deal),
+                    "clause": explain(values[i], deal),
                     "approved": False,
                     "approved_by": None,
                     "approval_id": None,
                 },
             )
-            hits.append(_Hit(finding, order=i, promised_date=ref.promised_date))
+            hits.append((rank, i, rule_id, len(hits), finding, ref.promised_date))
     del deal[REFS]
 
     grants = sorted(approvals, key=lambda g: g.id)
     if grants:
-        for hit in hits:
-            grant = _grant_for(hit, grants)
+        for *_, finding, promised_date in hits:
+            grant = _grant_for(finding, promised_date, grants)
             if grant is not None:
-                hit.finding.approved = True
-                hit.finding.approved_by = grant.approver
-                hit.finding.approval_id = grant.id
-    hits.sort(key=lambda h: (-SEVERITY_RANK[h.finding.severity], h.order, h.finding.rule_id))
-    findings = [h.finding for h in hits]
+                finding.approved = True
+                finding.approved_by = grant.approver
+                finding.approval_id = grant.id
+    hits.sort()  # the keys before the finding are unique (the order found is one of them)
+    findings = [hit[4] for hit in hits]
     return EvaluationResult.model_construct(
         status=verdict(findings), findings=findings, references=list(refs)
     )
@@ -814,18 +904,20 @@ def _first_quantifier(node: Condition) -> tuple[str, Condition | None] | None:
     return None
 
 
-def _grant_for(hit: _Hit, approvals: Sequence[ApprovalGrant]) -> ApprovalGrant | None:
+def _grant_for(
+    finding: Finding, promised_date: date | None, approvals: Sequence[ApprovalGrant]
+) -> ApprovalGrant | None:
     """A grant covers a finding for its feature (and rule, if it names one); a grant given for a
     promised date does not cover a later promise."""
     for grant in approvals:  # sorted by id: the oldest matching grant is named
-        if grant.feature_key != hit.finding.feature_key:
+        if grant.feature_key != finding.feature_key:
             continue
-        if grant.rule_id is not None and grant.rule_id != hit.finding.rule_id:
+        if grant.rule_id is not None and grant.rule_id != finding.rule_id:
             continue
         if (
             grant.promised_date is not None
-            and hit.promised_date is not None
-            and hit.promised_date > grant.promised_date
+            and promised_date is not None
+            and promised_date > grant.promised_date
         ):
             continue
         return grant

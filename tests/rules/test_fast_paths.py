@@ -14,7 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.rules.engine import REFS, _compile, _generated_predicate, deal_values, reference_values
+from app.rules.engine import (
+    REFS,
+    _compile,
+    _Constant,
+    _generated_explain,
+    _generated_filter,
+    _generated_predicate,
+    deal_values,
+    reference_values,
+)
 from app.rules.model import DealSnapshot
 from app.rules.references import (
     _BOUNDARY,
@@ -114,6 +123,69 @@ def test_generated_predicates_agree_with_the_closures(
                 generated(r, deal)
             continue
         assert bool(generated(r, deal)) == expected
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    snapshot=snapshots,
+    when=st.one_of(conditions, deal_conditions),
+    today=st.dates(date(2, 1, 1), date(9998, 12, 31)),
+)
+def test_generated_explanations_and_filters_agree_with_the_closures(
+    snapshot: DealSnapshot, when: dict, today: date
+) -> None:
+    node = Condition.model_validate(when)
+    explain, matching = _generated_explain(node), _generated_filter(node)
+    assert explain is not None and matching is not None
+    predicate, closure_explain = _compile(node)
+    refs = find_references(snapshot, CATALOG, today=today)
+    deal = deal_values(snapshot, today)
+    values = [reference_values(r, CATALOG.get(r.feature_key)) for r in refs]
+    deal[REFS] = values
+    expected_matches: list[int] | None = []
+    for i, r in enumerate([None, *values]):
+        try:
+            expected = closure_explain(r, deal)
+            holds = predicate(r, deal)
+        except TypeError:  # the generated predicates raise alike (see above)
+            expected_matches = None if i else expected_matches
+            continue
+        assert explain(r, deal) == expected
+        if i and holds and expected_matches is not None:
+            expected_matches.append(i - 1)
+    if expected_matches is not None:
+        assert matching(values, range(len(values)), deal) == expected_matches
+
+
+def test_generated_explanations_show_the_compared_values_and_the_branch_taken() -> None:
+    node = Condition.model_validate(
+        {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "uncertain"},
+                {
+                    "any": [
+                        {"field": "feature.target_date", "op": "is_null"},
+                        {
+                            "field": "feature.target_date",
+                            "op": "after",
+                            "value": {"field": "deal.close_date", "offset_days": 30},
+                        },
+                    ]
+                },
+            ]
+        }
+    )
+    explain = _generated_explain(node)
+    d = {"deal.close_date": date(2027, 3, 1)}
+    assert explain({"feature.target_date": None}, d) == (
+        "feature.availability = uncertain AND feature.target_date is empty"
+    )
+    assert explain({"feature.target_date": date(2027, 6, 30)}, d) == (
+        "feature.availability = uncertain AND "
+        "feature.target_date after deal.close_date + 30 days (2027-06-30 vs 2027-03-01)"
+    )
+    constant = _generated_explain(Condition.model_validate({"not": node}))
+    assert isinstance(constant, _Constant)
 
 
 def test_generated_predicates_keep_literals_out_of_the_source() -> None:

@@ -2,9 +2,8 @@
 
 Finding feature names in 20 KB of notes per deal must cost about one regex pass, so everything
 that does not depend on the text is built here once: a character trie of every name and alias
-compiled into a single regular expression (Python's `re` tries alternatives one by one, so a flat
-`a|b|c` over thousands of names is ~200x slower than the trie), the product mapping tables, and a
-deletion index for typo-tolerant matching. A `Catalog` is immutable from the outside and safe to
+compiled into a single regular expression run by RE2 (`name_trie.py`), the product mapping
+tables, and a deletion index for typo-tolerant matching. A `Catalog` is immutable from the outside and safe to
 share between threads (the only mutable parts are memo caches of pure functions).
 """
 
@@ -12,14 +11,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from app.rules.model import Feature, LineItem, ProductMappingEntry
+from app.rules.name_trie import NameTrie
 
 # Words that an all-caps acronym or a one-word feature name may collide with in ordinary prose
 # ("IT", "US", "ON", "Go", "Export"): such names only match when written as in the catalog.
@@ -47,11 +46,6 @@ MARKER_WORDS = (
 )  # fmt: skip
 _NON_WORD = re.compile(r"[\W_]+")
 
-# Separator allowed between the words of a name: "multi-region" = "multi region" = "multiregion";
-# a dot only between digits ("OAuth 2.0"), so a name never runs across a sentence end.
-_SEP = r"(?:[\s\-_/]{1,3}|\.(?=[0-9])|)"
-# Plural and possessive endings after a name: "SSOs", "dashboards", "Salesforce's", "APIs'".
-_SUFFIX = r"(?:'s|\u2019s|s'|es|s)?"
 _TOKEN = re.compile(r"[^\W_]+")
 _MIN_FUZZY_TOKEN = 4  # shorter words are too ambiguous to correct
 _MIN_FUZZY_TERM = 7  # a typo in a short name is a different word more often than not
@@ -102,46 +96,6 @@ class _Term:
     tokens: tuple[str, ...]
     joined: str  # tokens joined by single spaces, what fuzzy windows are compared with
     feature_keys: tuple[str, ...]
-
-
-# `re` tries the alternatives of a trie node one by one (a cheap literal check each): common
-# letters first means fewer checks at each word start. Only letters and digits are reordered,
-# and two of them can never both match at one place, so the matches are the same in any order;
-# the separator (" ") keeps its place first, since it may match the empty string.
-_LETTER_ORDER = {ch: i for i, ch in enumerate(" etaoinshrdlcumwfgypbvkjxqz0123456789")}
-
-
-def _try_order(ch: str) -> tuple[int, str]:
-    return (_LETTER_ORDER.get(ch, len(_LETTER_ORDER)), ch)
-
-
-def _trie_pattern(terms: Iterable[list[str]]) -> str:
-    """Regex source for a trie of token sequences; longer continuations are tried first."""
-    root: dict = {}
-    for tokens in terms:
-        node = root
-        for i, tok in enumerate(tokens):
-            if i:
-                node = node.setdefault(" ", {})
-            for ch in tok:
-                node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:
-        alternatives: list[str] = []
-        terminal = False
-        for ch in sorted(node, key=_try_order):
-            if ch == "":
-                terminal = True
-                continue
-            atom = _SEP if ch == " " else re.escape(ch)
-            alternatives.append(atom + build(node[ch]))
-        if not alternatives:
-            return ""
-        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
-        return f"(?:{body})?" if terminal else body
-
-    return build(root)
 
 
 def _plural_variants(tokens: list[str]) -> list[list[str]]:
@@ -278,20 +232,11 @@ class Catalog:
                 folded_terms.append(variant)
                 self._marker_keys |= {"".join(variant)}
         self._exact_keys = {k: tuple(sorted(v)) for k, v in exact_case.items()}
-        self._pattern: re.Pattern[str] | None = None
-        self._pattern_at_start: re.Pattern[str] | None = None
         self._spelling_keys: dict[str, str] = {}  # matched spelling -> term key (memo)
-        if folded_terms:  # (never empty: the marker words are always there)
-            unique = {tuple(t): t for t in folded_terms}.values()
-            # Lower-cased text, case-sensitive pattern: sre's fast literal check in alternations
-            # only works without IGNORECASE (about twice as fast). The match starts with the
-            # non-word character before the name: a pattern that starts with a character class
-            # lets `re` skip the letters inside words in a C loop instead of trying the trie at
-            # every character (~20% faster). The text's first character has nothing in front,
-            # so it is tried once with the same trie behind a look-behind.
-            trie = "(" + _trie_pattern(unique) + ")" + _SUFFIX + r"(?![a-z0-9])"
-            self._pattern = re.compile(r"[^a-z0-9]" + trie)
-            self._pattern_at_start = re.compile(trie)
+        # (never empty: the marker words are always there)
+        self._names = NameTrie(
+            {tuple(t): t for t in folded_terms}.values(), warm_up=sorted(COMMON_WORDS)
+        )
         self._exact_pattern: re.Pattern[str] | None = None
         if exact_terms:
             alternation = "|".join(
@@ -346,10 +291,10 @@ class Catalog:
         return len(tokens) == 1 and tokens[0] in COMMON_WORDS
 
     @property
-    def pattern(self) -> re.Pattern[str] | None:
-        """The compiled name matcher (over lower-cased text); benchmarks time it alone. Each
-        match includes the character before the name (group 1 is the name)."""
-        return self._pattern
+    def pattern(self) -> NameTrie:
+        """The compiled name matcher (over lower-cased text); benchmarks time its `findall`
+        alone: the least an exact search for the names costs."""
+        return self._names
 
     def find_mentions(self, text: str, *, fuzzy: bool = True) -> list[Mention]:
         """Every feature name or alias in `text`, longest match first, in text order."""
@@ -373,24 +318,22 @@ class Catalog:
             low = lower_same_length(text)
         mentions: list[Mention] = []
         markers: list[int] = []
-        if self._pattern is not None and self._pattern_at_start is not None:
-            folded, marker_keys = self._folded_keys, self._marker_keys
-            spelling_keys = self._spelling_keys
-            for m in self._name_matches(low):
-                spelling = m.group(1)
-                key = spelling_keys.get(spelling)
-                if key is None:
-                    key = _NON_WORD.sub("", spelling)
-                    if len(spelling_keys) > _NEGATIVE_CACHE_LIMIT:
-                        spelling_keys.clear()
-                    spelling_keys[spelling] = key
-                keys = folded.get(key)
-                if keys:
-                    s, e = m.start(1), m.end()
-                    for feature_key in keys:
-                        mentions.append(Mention(s, e, feature_key, text[s:e], 100.0))
-                elif key in marker_keys:
-                    markers.append(m.start(1))
+        folded, marker_keys = self._folded_keys, self._marker_keys
+        spelling_keys = self._spelling_keys
+        for s, name_end, e in self._names.spans(low):
+            spelling = low[s:name_end]
+            key = spelling_keys.get(spelling)
+            if key is None:
+                key = _NON_WORD.sub("", spelling)
+                if len(spelling_keys) > _NEGATIVE_CACHE_LIMIT:
+                    spelling_keys.clear()
+                spelling_keys[spelling] = key
+            keys = folded.get(key)
+            if keys:
+                for feature_key in keys:
+                    mentions.append(Mention(s, e, feature_key, text[s:e], 100.0))
+            elif key in marker_keys:
+                markers.append(s)
         if self._exact_pattern is not None:
             for m in self._exact_pattern.finditer(text):
                 s, e = m.span()
@@ -405,16 +348,6 @@ class Catalog:
             mentions.sort(key=lambda m: (m.start, -m.end, m.feature_key))
             mentions = _longest_only(mentions)
         return Scan(mentions, markers)
-
-    def _name_matches(self, low: str) -> Iterator[re.Match[str]]:
-        """Trie matches over `low`; group 1 starts where the name starts."""
-        assert self._pattern is not None and self._pattern_at_start is not None
-        first = self._pattern_at_start.match(low)
-        if first is None:
-            return self._pattern.finditer(low)
-        # A match is followed by a non-word character: the next name's separator is at
-        # first.end() or later.
-        return chain((first,), self._pattern.finditer(low, first.end()))
 
     def typo_candidates(self, low: str) -> dict[str, tuple[str, ...]]:
         """Words of the lower-cased `low` that look like misspelt name words, with the name

@@ -1,0 +1,199 @@
+"""Every feature name in a lower-cased text, in one pass: the catalog's trie of names as one
+regular expression, run by RE2.
+
+What a match is (the plain `re` pattern `_re_source` builds says it most directly): a name's
+words with a separator of one to three spaces, dashes, underscores or slashes between them
+("multi-region" = "multi region" = "multi  region") or none ("multiregion"), or a dot before
+digits ("OAuth 2.0"); then an optional plural or possessive ending ("SSOs", "Salesforce's");
+with no letter or digit on either side. At each place the longest continuation wins (the trie
+tries to go on before it stops), and matches do not overlap.
+
+Why RE2: Python's `re` backtracks through the trie at every word start of the text (~20 ns per
+character of notes). RE2 runs it as a lazily built DFA in one forward scan (~2x faster on 20 KB
+of notes per deal, measured with the benchmark's catalog of 1,000 features x 3 aliases), with
+the same match at each place as backtracking gives (RE2's leftmost-first semantics are Perl's).
+RE2 has no look-around, so the pattern says the same thing differently: the character before a
+name is consumed (or the text starts there), so is the one after it (or the text ends there),
+and the next search starts again at that character; a dot separator is only offered before a
+word that starts with a digit. Non-ASCII whitespace is mapped to a space before the scan (RE2
+would compile the Unicode class into every separator of the trie, a 3x bigger program), so the
+character classes are ASCII.
+
+If RE2 cannot compile the trie within its memory budget (a roadmap far larger than 10,000
+names), the plain `re` pattern is used instead: same matches, slower.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Sequence
+
+from re2 import _re2  # google-re2: RE2's own bindings (binary wheels); the C++ object itself
+
+# Endings after a name: "SSOs", "dashboards", "Salesforce's", "APIs'" (tried in this order).
+_ENDINGS = ("'s", "\u2019s", "s'", "es", "s")
+_RE_SEP = r"(?:[\s\-_/]{1,3}|\.(?=[0-9])|)"
+_RE_SUFFIX = "(?:" + "|".join(re.escape(e) for e in _ENDINGS) + ")?"
+_RE2_SEP_RUN = r"[\t-\r\x1c-\x20\-_/]{1,3}"  # \s, once non-ASCII whitespace is a space
+
+_NON_ASCII_SPACE = re.compile(
+    "[" + "".join(chr(c) for c in range(128, sys.maxunicode + 1) if chr(c).isspace()) + "]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+_RE2_MAX_MEM = 64 << 20  # the DFA of 4,000 names needs ~15 MB; at 8 MB (default) it thrashes
+
+
+def _re2_literal(ch: str) -> str:
+    return ch if ch.isascii() and ch.isalnum() else f"\\x{{{ord(ch):x}}}"
+
+
+_RE2_SUFFIX = "((?:" + "|".join("".join(_re2_literal(c) for c in e) for e in _ENDINGS) + ")?)"
+
+
+def _trie(terms: Iterable[Sequence[str]]) -> dict:
+    """Token sequences as a character trie; " " stands for the separator between words and
+    "" marks the end of a name."""
+    root: dict = {}
+    for tokens in terms:
+        node = root
+        for i, tok in enumerate(tokens):
+            if i:
+                node = node.setdefault(" ", {})
+            for ch in tok:
+                node = node.setdefault(ch, {})
+        node[""] = {}
+    return root
+
+
+def _branches(node: dict) -> list[str]:
+    # The separator first: it may be empty, and then the next word competes with letters that
+    # continue this one ("multi region" against "multiregion..."); letters and digits exclude
+    # each other, so their order does not matter.
+    return sorted((ch for ch in node if ch), key=lambda ch: (ch != " ", ch))
+
+
+def _re_source(terms: Iterable[Sequence[str]]) -> str:
+    """The trie for Python's `re`: group 1 is the name; the ending and the check that no letter
+    or digit follows come after it. The meaning of a match, spelt plainly."""
+
+    def build(node: dict) -> str:
+        alternatives = [
+            (_RE_SEP if ch == " " else re.escape(ch)) + build(node[ch]) for ch in _branches(node)
+        ]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return "(" + build(_trie(terms)) + ")" + _RE_SUFFIX + r"(?![a-z0-9])"
+
+
+def _re2_source(terms: Iterable[Sequence[str]]) -> str:
+    """The same trie for RE2: group 1 the name, group 2 its ending; the characters around the
+    match are consumed instead of looked at."""
+
+    def alternatives(node: dict, digits_only: bool = False) -> list[str]:
+        out = []
+        for ch in _branches(node):
+            if digits_only and not ch.isdigit():
+                continue
+            if ch != " ":
+                out.append(_re2_literal(ch) + build(node[ch]))
+                continue
+            words = node[" "]
+            branch = f"(?:{_RE2_SEP_RUN})?(?:" + "|".join(alternatives(words)) + ")"
+            if numbers := alternatives(words, digits_only=True):
+                branch = "(?:" + branch + r"|\.(?:" + "|".join(numbers) + "))"
+            out.append(branch)
+        return out
+
+    def build(node: dict) -> str:
+        found = alternatives(node)
+        if not found:
+            return ""
+        body = found[0] if len(found) == 1 else "(?:" + "|".join(found) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return r"(?:^|[^a-z0-9])(" + build(_trie(terms)) + ")" + _RE2_SUFFIX + r"(?:[^a-z0-9]|$)"
+
+
+class NameTrie:
+    """Names (token sequences, lower case) found in lower-cased text; see the module doc."""
+
+    __slots__ = ("terms", "_re2", "_re", "_re_at_start")
+
+    def __init__(
+        self, terms: Iterable[Sequence[str]], *, warm_up: Iterable[str] = (), use_re2: bool = True
+    ) -> None:
+        """`warm_up`: ordinary words the notes are made of, read once with every name (below).
+        `use_re2=False` runs the plain `re` pattern (the tests compare the two)."""
+        self.terms = terms = [tuple(t) for t in terms]
+        self._re2 = None
+        if use_re2:
+            options = _re2.RE2.Options()
+            options.max_mem = _RE2_MAX_MEM
+            options.log_errors = False
+            compiled = _re2.RE2(_re2_source(terms).encode(), options)
+            self._re2 = compiled if compiled.ok() else None
+        self._re: re.Pattern[str] | None = None
+        self._re_at_start: re.Pattern[str] | None = None
+        if self._re2 is None:
+            # A match starts with the non-word character before the name, so `re` skips the
+            # letters inside words in a C loop; the text's first character is tried alone.
+            source = _re_source(terms)
+            self._re = re.compile(r"[^a-z0-9]" + source)
+            self._re_at_start = re.compile(source)
+        else:
+            # RE2 builds its DFA lazily, a state the first time a text reaches it: reading every
+            # name and the usual words once here (~80 ms for 4,000 names) spares the first
+            # deals after a roadmap change most of that (0.44 -> 0.23 ms for the first 30
+            # deals of the benchmark, 0.16 once warm).
+            self.spans(" . ".join([" ".join(t) for t in terms] + [" ".join(warm_up)]))
+
+    @property
+    def engine(self) -> str:
+        return "re2" if self._re2 is not None else "re"
+
+    def spans(self, low: str) -> list[tuple[int, int, int]]:
+        """(name start, name end, match end with the ending) of every match in `low`."""
+        if self._re2 is None:
+            return self._re_spans(low)
+        text = low
+        if not low.isascii():
+            text = _NON_ASCII_SPACE.sub(" ", text)  # one character for one: same offsets
+            text = _SURROGATE.sub("\ufffd", text)  # unencodable; a non-word character too
+        data = text.encode()
+        match, anchor, size = self._re2.Match, _UNANCHORED, len(data)
+        found: list[tuple[int, int, int]] = []
+        pos = 0
+        while True:
+            spans = match(anchor, data, pos, size)
+            start, end = spans[1]
+            if start < 0:
+                break
+            pos = spans[2][1]  # the character after the ending may lead the next name
+            found.append((start, end, pos))
+        if len(data) != len(low) and found:  # byte offsets to character offsets
+            found = [(_chars(data, a), _chars(data, b), _chars(data, c)) for a, b, c in found]
+        return found
+
+    def findall(self, low: str) -> list[str]:
+        """The names matched in `low`, as written there."""
+        return [low[a:b] for a, b, _ in self.spans(low)]
+
+    def _re_spans(self, low: str) -> list[tuple[int, int, int]]:
+        assert self._re is not None and self._re_at_start is not None
+        found = []
+        pos = 0
+        first = self._re_at_start.match(low)
+        if first is not None:
+            found.append((first.start(1), first.end(1), first.end()))
+            pos = first.end()
+        found += [(m.start(1), m.end(1), m.end()) for m in self._re.finditer(low, pos)]
+        return found
+
+
+def _chars(data: bytes, offset: int) -> int:
+    return len(data[:offset].decode())

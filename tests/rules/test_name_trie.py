@@ -102,3 +102,10 @@ def test_the_catalog_trie_agrees_with_re_on_realistic_notes(catalog: Catalog) ->
         plain = NameTrie(trie.terms, use_re2=False)
         for low in notes:
             assert trie.spans(low) == plain.spans(low)
+
+
+def test_a_trie_too_big_for_re2_runs_on_re(monkeypatch) -> None:
+    monkeypatch.setattr("app.rules.name_trie._RE2_MAX_TERMS", len(NAMES) - 1)
+    big = NameTrie(NAMES)
+    assert big.engine == "re"
+    assert big.spans("saml sso and oauth 2.0") == FAST.spans("saml sso and oauth 2.0")

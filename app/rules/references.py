@@ -73,13 +73,17 @@ class _WordStartPattern:
         self.led = re.compile(r"[^a-z0-9]" + _lookahead(source) + "(?:" + source + ")")
 
     def finditer(self, low: str, a: int, b: int) -> Iterator[re.Match[str]]:
-        if a == 0:
-            first = self.plain.match(low, 0, b)
-            if first is not None:
-                yield first
-                a = first.end()  # matches end at a word end: the next one starts later
-            else:
-                a = 1
+        if a:  # the usual case, without a generator in between (~50 sentences per deal)
+            return self.led.finditer(low, a - 1, b)
+        return self._from_text_start(low, b)
+
+    def _from_text_start(self, low: str, b: int) -> Iterator[re.Match[str]]:
+        first = self.plain.match(low, 0, b)
+        if first is not None:
+            yield first
+            a = first.end()  # matches end at a word end: the next one starts later
+        else:
+            a = 1
         yield from self.led.finditer(low, a - 1, b)
 
 
@@ -254,7 +258,9 @@ _BOUNDARY = re.compile(
     r"(?<![^a-z]vs\.)(?<!approx\.)(?<![^a-z]mr\.)(?<![^a-z]ms\.)(?<!mrs\.)(?<![^a-z]dr\.)"
     r"(?<!inc\.)(?<![^a-z]no\.)(?=\s))"
 )
-_BOUNDARY_CHARS = "\n<>!?."
+# The characters a sentence boundary can be, searched in the reversed note: the last one before
+# a hit in one C call (`re` cannot search backwards).
+_BOUNDARY_CHAR = re.compile(r"[\n<>!?.]")
 
 
 @dataclass(slots=True)
@@ -390,11 +396,12 @@ def note_references(
     ref_date = note.created_at.date() if note.created_at is not None else anchor
 
     # Group mentions by sentence; only sentences with a hit are ever delimited.
+    backwards = low[::-1]
     sentences: dict[tuple[int, int], list[Mention]] = {}
     span = (-1, -1)
     for m in scan.mentions:
         if not span[0] <= m.start < span[1]:
-            span = _sentence_span(text, low, m.start, m.end)
+            span = _sentence_span(text, low, m.start, m.end, backwards)
         sentences.setdefault(span, []).append(m)
     # Sentences naming nothing matter only if they promise a product-like thing or custom work
     # ("we'll build them a custom connector"): the scan marked the words that suggest it.
@@ -402,7 +409,7 @@ def note_references(
     for pos in scan.markers:
         if any(a <= pos < b for a, b in checked):
             continue
-        span = _sentence_span(text, low, pos, pos + 1)
+        span = _sentence_span(text, low, pos, pos + 1, backwards)
         checked.append(span)
         if _PROMISE.search(low, span[0], span[1]):
             sentences[span] = []
@@ -419,16 +426,22 @@ def _cut(m: re.Match[str]) -> int:
     return m.start() if m.group() in "\n<" else m.end()
 
 
-def _sentence_span(text: str, low: str, start: int, end: int) -> tuple[int, int]:
+def _sentence_span(
+    text: str, low: str, start: int, end: int, backwards: str | None = None
+) -> tuple[int, int]:
     """The sentence holding text[start:end], without surrounding whitespace. Looks only near
-    the hit: back from it for the last sentence end (`str.rfind` per boundary character, each
-    candidate confirmed by the regex), forward for the next one."""
+    the hit: back from it for the last sentence end (in `backwards`, `low` reversed: each
+    candidate character confirmed by the regex), forward for the next one."""
+    if backwards is None:
+        backwards = low[::-1]
+    size = len(low)
     a = 0
     pos = start
     while pos > 0:
-        pos = max(low.rfind(ch, 0, pos) for ch in _BOUNDARY_CHARS)
-        if pos < 0:
+        found = _BOUNDARY_CHAR.search(backwards, size - pos)  # the last one before pos
+        if found is None:
             break
+        pos = size - 1 - found.start()
         m = _BOUNDARY.match(low, pos, start)  # same end as a forward search up to the hit
         if m is not None:
             a = _cut(m)
@@ -467,11 +480,12 @@ def _clauses(low: str, a: int, b: int) -> list[_Clause]:
             c.neg_before += (m.end(kind),)
         else:
             c.neg_after += (start,)
-    for c in clauses:
-        if low[c.start : c.end].rstrip().endswith("?"):
-            c.question = True
-    if low[a:b].rstrip().endswith("?"):
-        clauses[-1].question = True
+    if low.find("?", a, b) >= 0:  # most sentences have no question mark to look for
+        for c in clauses:
+            if low[c.start : c.end].rstrip().endswith("?"):
+                c.question = True
+        if low[a:b].rstrip().endswith("?"):
+            clauses[-1].question = True
     return clauses
 
 
@@ -487,27 +501,27 @@ def _sentence_references(
     a, b = span
     evidence = text[a:b]
     clauses = _clauses(low, a, b)
-
-    def clause_of(pos: int) -> _Clause:
-        for c in clauses:
-            if pos < c.end:
-                return c
-        return clauses[-1]
+    last = clauses[-1]
 
     kept: list[tuple[Mention, _Clause]] = []
+    claimed: set[int] = set()  # ids of the clauses naming a kept feature
     for m in mentions:
-        c = clause_of(m.start)
+        c = last
+        if len(clauses) > 1:  # the clause the mention starts in
+            c = next((c for c in clauses if m.start < c.end), last)
         if (c.neg_before and any(p <= m.start for p in c.neg_before)) or (
             c.neg_after and any(p >= m.end for p in c.neg_after)
         ):
             continue  # "they don't need SSO", "SCIM is not required"
         kept.append((m, c))
-    claimed = {id(c) for _, c in kept}
+        claimed.add(id(c))
     # A promise clause naming nothing ("...; we promised it by Q3") speaks about the sentence's
     # features, unless it is custom-build language, which is an off-roadmap promise of its own.
-    orphan_promise = any(
-        c.promise and not c.question and not c.custom and id(c) not in claimed for c in clauses
-    )
+    orphan_promise = False
+    for c in clauses:
+        if c.promise and not c.question and not c.custom and id(c) not in claimed:
+            orphan_promise = True
+            break
     dates: dict[tuple[int, int], date | None] = {}
 
     def promised_in(c: _Clause) -> date | None:

@@ -272,6 +272,15 @@ class Catalog:
         # a window is only read around a typo when its correction can have candidates.
         self._needs_next = frozenset(w for w, kind, _ in self._neighbours if kind == "next")
         self._needs_prev = frozenset(w for w, kind, _ in self._neighbours if kind == "prev")
+        # The same names grouped by shape, (words before, words after) the neighbour key's word,
+        # in the order first met: a typo's window is compared with a shape's names together.
+        self._neighbour_shapes: dict[tuple[str, str, str], list[tuple[int, int, list[int]]]] = {}
+        for key, names in self._neighbours.items():
+            by_shape: dict[tuple[int, int], list[int]] = {}
+            for idx, pos in names:
+                after = len(self._terms[idx].tokens) - pos - 1
+                by_shape.setdefault((pos, after), []).append(idx)
+            self._neighbour_shapes[key] = [(b, a, idxs) for (b, a), idxs in by_shape.items()]
         self._deletes: dict[str, set[str]] = {}
         for word in self._word_index:
             if len(word) >= _MIN_FUZZY_TOKEN and word.isalpha():
@@ -421,8 +430,8 @@ class Catalog:
         """Compare the words around a typo at low[s:e] with every name its correction is in."""
         nxt: str | None = None
         prev: str | None = None
-        candidates: list[tuple[int, int, str]] = []
-        neighbours = self._neighbours
+        candidates: list[tuple[str, list[tuple[int, int, list[int]]]]] = []
+        neighbour_shapes = self._neighbour_shapes
         for correction in corrections:
             keys = [(correction, "", "")]
             if correction in self._needs_next:
@@ -436,7 +445,8 @@ class Catalog:
                     prev = before_words[-1] if before_words else ""
                 keys.append((correction, "prev", prev))
             for key in keys:
-                candidates += [(i, p, correction) for i, p in neighbours.get(key, ())]
+                if groups := neighbour_shapes.get(key):
+                    candidates.append((correction, groups))
         if not candidates:
             return  # the usual case: an ordinary word that looks like a name word
         lo, hi = max(0, s - 120), min(len(low), e + 120)
@@ -450,12 +460,10 @@ class Catalog:
         # Candidates with the same shape (words before and after the typo) share one window:
         # a code-name word such as "project" has dozens of names behind it.
         shapes: dict[tuple[int, int, str], list[int]] = {}
-        for idx, pos, correction in dict.fromkeys(candidates):
-            before = pos
-            after = len(self._terms[idx].tokens) - pos - 1
-            if before > len(left) or after > len(right):
-                continue
-            shapes.setdefault((before, after, correction), []).append(idx)
+        for correction, groups in candidates:
+            for before, after, idxs in groups:
+                if before <= len(left) and after <= len(right):
+                    shapes.setdefault((before, after, correction), []).extend(idxs)
         for (before, after, correction), idxs in shapes.items():
             spans = left[len(left) - before :] + [(s, e)] + right[:after]
             start, end = spans[0][0], spans[-1][1]

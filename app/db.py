@@ -6,21 +6,43 @@ services only flush.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
+import orjson
+from sqlalchemy import Table, event, insert, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns, written: orjson (~4x the standard library on deal snapshots, findings
+    and references, which every evaluation writes and every re-evaluation reads), falling
+    back to `json` for what orjson refuses (integers past 64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def json_loads(value: str | bytes) -> Any:
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value)
+
+
 def make_engine(database_url: str, **kwargs) -> Engine:
     url = make_url(database_url)
+    kwargs.setdefault("json_serializer", json_dumps)
+    kwargs.setdefault("json_deserializer", json_loads)
     if url.get_backend_name() == "sqlite":
         file_db = bool(url.database) and url.database != ":memory:"
         file_db = file_db and "mode=memory" not in database_url
@@ -53,7 +75,24 @@ def make_engine(database_url: str, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(database_url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(database_url, pool_pre_ping=True, **kwargs)
+    if url.get_backend_name() == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _custom_plans(dbapi_conn, _record) -> None:
+            # psycopg prepares a statement on its fifth run; PostgreSQL then settles on a
+            # generic plan, chosen with the table sizes of that moment and kept for the
+            # connection's life. A `DELETE ... WHERE deal_id IN (500 ids)` first prepared while
+            # deal_feature was small kept its sequential scan as the table grew to 100k rows:
+            # the 50k-deal re-evaluation went from 7 to 25 s per 5,000 deals. Plans made for
+            # each run's values cost a planning pass each and never go stale; statements stay
+            # prepared (parsed once).
+            cur = dbapi_conn.cursor()
+            cur.execute("SET plan_cache_mode = force_custom_plan")
+            cur.close()
+            dbapi_conn.commit()
+
+    return engine
 
 
 def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
@@ -214,3 +253,30 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict]) -> list[int]:
+    """Insert `rows` into `table` (integer primary key `id`) and return their ids, in order.
+
+    SQLite: one multi-row INSERT ... RETURNING. PostgreSQL: the ids are drawn from the
+    table's sequence first (one `nextval` per row in one statement) and the rows sent as one
+    executemany, which psycopg pipelines with a short prepared statement. The multi-row
+    INSERT ... RETURNING that SQLAlchemy builds instead is one statement of ~10,000
+    placeholders per 1,000 rows, which psycopg re-parses in Python on every run (too long for
+    its statement cache): 170 against 43 ms per 1,000 evaluation rows here.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        result = session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
+        )
+        return list(result.scalars())
+    ids = list(
+        session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": len(rows)},
+        ).scalars()
+    )
+    session.execute(insert(table), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)])
+    return ids

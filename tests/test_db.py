@@ -204,3 +204,66 @@ def test_the_write_lock_is_held_until_commit_has_run(tmp_path):
             assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 2 * 40 * 200
     finally:
         engine.dispose()
+
+
+def test_postgresql_statements_are_planned_for_their_values_never_generically(fresh_pg_url):
+    """psycopg prepares a statement on its fifth run, after which PostgreSQL may settle on a
+    generic plan made for the table sizes of that moment and keep it for the connection's
+    life (a sequential scan kept as the table grows). Every connection plans each run."""
+    engine = make_engine(fresh_pg_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (id integer PRIMARY KEY, v text)"))
+        with engine.connect() as conn:
+            conn.rollback()  # the setting is the session's, not a transaction's
+            assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+            for i in range(12):
+                conn.execute(text("SELECT v FROM t WHERE id = :id"), {"id": i}).all()
+            generic, custom = conn.execute(
+                text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                    "WHERE statement LIKE 'SELECT v FROM t WHERE id = %'"
+                )
+            ).one()
+        assert (generic, custom) == (0, custom) and custom > 0
+    finally:
+        engine.dispose()
+
+
+def test_json_columns_keep_what_orjson_alone_cannot(engine):
+    """JSON columns go through orjson, with the standard library behind it for integers past
+    64 bits, and non-string keys become strings as `json` makes them."""
+    from sqlmodel import Session
+
+    from app.db import json_dumps, json_loads
+    from app.models import WriteBackLog
+
+    assert json_loads(json_dumps({"big": 2**70, 1: "one"})) == {"big": 2**70, "1": "one"}
+    with Session(engine) as s:
+        row = WriteBackLog(crm="test", deal_id="D1", changes={"amount": 2**70, "ok": [1.5]})
+        s.add(row)
+        s.commit()
+        row_id = row.id
+    with Session(engine) as s:
+        assert s.get(WriteBackLog, row_id).changes == {"amount": 2**70, "ok": [1.5]}
+
+
+def test_insert_rows_returns_each_row_its_own_id(engine):
+    """db.insert_rows: ids in the order of the rows given (drawn from the sequence first on
+    PostgreSQL), each pointing at the row written for it."""
+    from sqlmodel import Session
+
+    from app.db import insert_rows
+    from app.models import WriteBackLog, utcnow
+
+    rows = [
+        {"crm": "test", "deal_id": f"D{i}", "changes": {}, "created_at": utcnow()} for i in range(7)
+    ]
+    with Session(engine) as s:
+        ids = insert_rows(s, WriteBackLog.__table__, rows)
+        s.commit()
+    assert len(set(ids)) == 7
+    with Session(engine) as s:
+        assert [s.get(WriteBackLog, i).deal_id for i in ids] == [f"D{i}" for i in range(7)]
+    with Session(engine) as s:
+        assert insert_rows(s, WriteBackLog.__table__, []) == []

@@ -32,7 +32,12 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 
-from re2 import _re2  # google-re2: RE2's own bindings (binary wheels); the C++ object itself
+try:  # google-re2: RE2's own bindings (binary wheels); the C++ object itself, whose public
+    # wrapper adds Python work to every match. Pinned below 2; should a release move this
+    # private module, names are matched by `re` (same matches, the old speed), not an error.
+    from re2 import _re2
+except ImportError:  # pragma: no cover - exercised only by a broken or missing install
+    _re2 = None
 
 # Endings after a name: "SSOs", "dashboards", "Salesforce's", "APIs'" (tried in this order).
 _ENDINGS = ("'s", "\u2019s", "s'", "es", "s")
@@ -44,7 +49,7 @@ _NON_ASCII_SPACE = re.compile(
     "[" + "".join(chr(c) for c in range(128, sys.maxunicode + 1) if chr(c).isspace()) + "]"
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+_UNANCHORED = _re2.RE2.Anchor.UNANCHORED if _re2 is not None else None
 _RE2_MEM_PER_TERM = 16 << 10  # DFA budget per name (the DFA needed ~13 KB per name)
 _RE2_MIN_MEM, _RE2_MAX_MEM = 64 << 20, 512 << 20
 _RE2_MAX_TERMS = 25_000
@@ -136,7 +141,7 @@ class NameTrie:
         `use_re2=False` runs the plain `re` pattern (the tests compare the two)."""
         self.terms = terms = [tuple(t) for t in terms]
         self._re2 = None
-        if use_re2 and len(terms) <= _RE2_MAX_TERMS:
+        if use_re2 and _re2 is not None and len(terms) <= _RE2_MAX_TERMS:
             options = _re2.RE2.Options()
             options.max_mem = min(_RE2_MAX_MEM, max(_RE2_MIN_MEM, _RE2_MEM_PER_TERM * len(terms)))
             options.log_errors = False

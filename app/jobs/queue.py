@@ -160,15 +160,26 @@ def claim_batch(
     now = now or utcnow()
     table = DealQueue.__table__
     with engine.begin() as conn:
-        pick = (
-            select(table.c.id)
-            .where(_claimable(now))
-            .order_by(table.c.due_at, table.c.id)
-            .limit(limit)
+        # Two picks, each read in order from `ix_deal_queue_claim` (status, due_at, id) and
+        # stopped after `limit` rows: due pending rows, and running rows whose lease expired.
+        # One query with the two conditions OR-ed gathered and sorted every due row on each
+        # claim (70 ms per claim with 20,000 deals queued by one roadmap change).
+        picks = (
+            and_(table.c.status == "pending", table.c.due_at <= now),
+            and_(table.c.status == "running", table.c.lease_expires_at < now),
         )
-        if conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        ids = list(conn.execute(pick).scalars())
+        found: list[tuple[datetime, int]] = []
+        for condition in picks:
+            pick = (
+                select(table.c.due_at, table.c.id)
+                .where(condition)
+                .order_by(table.c.status, table.c.due_at, table.c.id)
+                .limit(limit)
+            )
+            if conn.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            found.extend(tuple(row) for row in conn.execute(pick))
+        ids = [id_ for _due, id_ in sorted(found)[:limit]]
         if not ids:
             return []
         rows = conn.execute(

@@ -67,7 +67,8 @@ class DealQueue(SQLModel, table=True):
     __tablename__ = "deal_queue"
     __table_args__ = (
         UniqueConstraint("crm", "deal_id", name="uq_deal_queue_crm_deal"),
-        Index("ix_deal_queue_status_due", "status", "due_at"),
+        # Claims read due rows in order from it (jobs.queue.claim_batch).
+        Index("ix_deal_queue_claim", "status", "due_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -165,6 +166,10 @@ class Evaluation(SQLModel, table=True):
     trigger: str = Field(default="webhook", max_length=32)
     rules_version: str | None = Field(default=None, max_length=64)
     snapshot_hash: str | None = Field(default=None, max_length=64)
+    # The catalog matcher that found `references` (services.catalog.matcher_version): while
+    # it and the snapshot are unchanged, a re-evaluation reuses the references instead of
+    # reading the notes again.
+    matcher_version: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
 
 

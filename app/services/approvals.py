@@ -64,8 +64,7 @@ def reevaluate_and_enqueue(
     from app.services.pipeline import reevaluate_stored
 
     session.flush()
-    # An approval changes no roadmap term: the stored references still hold.
-    changed = reevaluate_stored(session, crm, deal_ids, trigger, reuse_references=True)
+    changed = reevaluate_stored(session, crm, deal_ids, trigger)
     if changed:
         enqueue_deals(session, crm, changed, reason="approval")
     return changed

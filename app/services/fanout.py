@@ -63,10 +63,6 @@ class ChangeScope:
     feature_keys: set[str] = field(default_factory=set)
     terms: set[str] = field(default_factory=set)  # names / aliases that may now match a note
     line_values: set[str] = field(default_factory=set)  # SKUs, product ids, product names
-    # Whether anything that decides *which* features a deal mentions changed (names, aliases,
-    # SKUs, product ids, mappings, a feature added or removed). When not, stored references
-    # still hold and re-evaluation need not read the notes again.
-    matching_changed: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.feature_keys or self.terms or self.line_values)
@@ -75,7 +71,6 @@ class ChangeScope:
         self.feature_keys |= other.feature_keys
         self.terms |= other.terms
         self.line_values |= other.line_values
-        self.matching_changed |= other.matching_changed
         return self
 
 
@@ -91,21 +86,11 @@ def feature_scope(before: Feature | None, after: Feature | None) -> ChangeScope:
             scope.feature_keys.add(f.key)
     scope.terms = {t for t in _terms(after) if t.casefold() not in old_terms}
     scope.line_values = {v for v in _values(after) if v not in old_values}
-    scope.matching_changed = (
-        before is None
-        or after is None
-        or _terms(before) != _terms(after)
-        or _values(before) != _values(after)
-    )
     return scope
 
 
 def mapping_scope(values: Iterable[str], feature_keys: Iterable[str] = ()) -> ChangeScope:
-    return ChangeScope(
-        feature_keys=set(feature_keys),
-        line_values={v for v in values if v},
-        matching_changed=True,
-    )
+    return ChangeScope(feature_keys=set(feature_keys), line_values={v for v in values if v})
 
 
 def _terms(feature: Feature | None) -> list[str]:
@@ -209,12 +194,10 @@ def sync_availability(session: Session, keys: Iterable[str]) -> int:
     return rewritten
 
 
-def _default_reevaluate(
-    session: Session, crm: str, ids: Sequence[str], trigger: str, *, reuse_references: bool
-) -> list[str]:
+def _default_reevaluate(session: Session, crm: str, ids: Sequence[str], trigger: str) -> list[str]:
     from app.services.pipeline import reevaluate_stored
 
-    return reevaluate_stored(session, crm, ids, trigger, reuse_references=reuse_references)
+    return reevaluate_stored(session, crm, ids, trigger)
 
 
 def fan_out(
@@ -248,9 +231,7 @@ def fan_out(
             _enqueue(session, crm, ordered, reason)
             result.deferred += len(ordered)
             continue
-        changed = reevaluate(
-            session, crm, ordered, reason, reuse_references=not scope.matching_changed
-        )
+        changed = reevaluate(session, crm, ordered, reason)
         _enqueue(session, crm, changed, reason)
         if changed:
             result.requeued[crm] = sorted(changed)

@@ -22,7 +22,9 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import bindparam, delete, insert, or_, update
@@ -32,7 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from app.connectors.base import CrmConnector, DealWriteBack, TaskSpec, WriteOutcome
-from app.db import session_scope
+from app.db import insert_rows, session_scope
 from app.jobs.types import Outcome, QueueItem
 from app.models import Approval, Deal, DealFeature, Evaluation, WriteBackLog, utcnow
 from app.rules.model import (
@@ -85,42 +87,62 @@ class DealPipeline:
         crm = connector.name
         now = utcnow()
         deal_ids = [item.deal_id for item in items]
+        reasons = {item.deal_id: item.reason for item in items}
         with Session(self.engine) as session:
-            stored = {
-                d.deal_id: d
-                for d in session.exec(
-                    select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(deal_ids))
+            stored_ids = set(
+                session.exec(
+                    select(Deal.deal_id).where(
+                        Deal.crm == crm,
+                        Deal.deal_id.in_(deal_ids),
+                        Deal.tracked == True,  # noqa: E712
+                        Deal.snapshot_at.is_not(None),
+                    )
                 )
-            }
+            )
         from_store = {
             item.deal_id
             for item in items
-            if item.reason in STORED_SNAPSHOT_REASONS
-            and (deal := stored.get(item.deal_id)) is not None
-            and deal.tracked
-            and deal.snapshot
+            if item.reason in STORED_SNAPSHOT_REASONS and item.deal_id in stored_ids
         }
         to_read = [d for d in deal_ids if d not in from_store]
         snapshots: dict[str, DealSnapshot | None] = (
             dict(connector.read_deals(to_read)) if to_read else {}
         )
-        for deal_id in from_store:
-            snapshots[deal_id] = DealSnapshot.model_validate(stored[deal_id].snapshot)
 
         plans: list[DealWriteBack] = []
         with session_scope(self.engine) as session:
+            from app.services import ledger
+
             context = EvaluationContext.load(session, crm, deal_ids, now)
             present = {d: snap for d, snap in snapshots.items() if snap is not None}
-            for deal_id in deal_ids:
+            for deal_id in to_read:
                 if snapshots.get(deal_id) is None:
                     untrack(session, crm, deal_id)
-            reasons = {item.deal_id: item.reason for item in items}
             evaluated = evaluate_and_store_many(
                 session, context, list(present.values()), triggers=reasons
             )
-            from app.services import ledger
-
-            followups = ledger.pending_followups_many(session, crm, list(present))
+            # Roadmap, approval and ledger items: the deal did not change, its stored snapshot
+            # is evaluated (references reused where they still hold) and only what changed is
+            # stored, as in the inline fan-out.
+            for ids in _chunks(sorted(from_store), CHUNK):
+                by_reason: dict[str, list[Deal]] = defaultdict(list)
+                for deal in session.exec(
+                    select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(ids))
+                ):
+                    by_reason[reasons[deal.deal_id]].append(deal)
+                for reason, deals in sorted(by_reason.items()):
+                    for done in reevaluate_stored_deals(session, context, deals, trigger=reason):
+                        evaluated.append((done.deal, done.snapshot, done.result))
+                        ledger.on_evaluated(
+                            session,
+                            done.deal,
+                            done.snapshot,
+                            done.result,
+                            was_won=done.snapshot.stage.is_won,
+                        )
+            followups = ledger.pending_followups_many(
+                session, crm, [deal.deal_id for deal, _s, _r in evaluated]
+            )
             for deal, snapshot, result in evaluated:
                 plan = self._plan_write(
                     deal, snapshot, result, now, followups.get(deal.deal_id, {})
@@ -134,23 +156,39 @@ class DealPipeline:
         results = connector.write_back(plans)
         item_by_deal = {item.deal_id: item for item in items}
         with session_scope(self.engine) as session:
+            # Core rows, not the snapshot-carrying Deal objects: only what record_write reads.
+            table = Deal.__table__
             deals = {
-                d.deal_id: d
-                for d in session.exec(
-                    select(Deal).where(
-                        Deal.crm == crm, Deal.deal_id.in_([p.deal_id for p in plans])
+                row.deal_id: row
+                for row in session.execute(
+                    sa_select(*(table.c[name] for name in ("id", "deal_id", *_RECORDED))).where(
+                        table.c.crm == crm, table.c.deal_id.in_([p.deal_id for p in plans])
                     )
                 )
             }
+            updates: list[dict] = []
+            logs: list[dict] = []
             for plan in plans:
                 result = results.get(plan.deal_id)
                 item = item_by_deal[plan.deal_id]
                 if result is None:
                     outcomes[item.id] = Outcome("retry", error="connector returned no outcome")
                     continue
-                record_write(session, plan, result, now, deals[plan.deal_id])
+                deal = deals[plan.deal_id]
+                values, log = record_write(session, plan, result, now, deal)
+                updates.append({"_id": deal.id, **{f"_{k}": v for k, v in values.items()}})
+                logs.append(log)
                 if result.error is not None:
                     outcomes[item.id] = Outcome.from_exception(result.error)
+            if updates:  # one executemany with one column set (the ORM split it in thousands)
+                session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("_id"))
+                    .values({name: bindparam(f"_{name}") for name in _RECORDED[1:]}),
+                    updates,
+                )
+            if logs:  # Core: nobody reads these ids back, so no RETURNING (see db.insert_rows)
+                session.execute(insert(WriteBackLog.__table__), logs)
         return outcomes
 
     # --- write planning ---------------------------------------------------------------------
@@ -239,43 +277,58 @@ def _task_from_written(written: dict) -> dict | None:
     return written.get("task") if written else None
 
 
+# What record_write reads of a deal (the first) and writes back (the others).
+_RECORDED = (
+    "last_evaluation_id",
+    "crm_task_id",
+    "crm_task_open",
+    "written",
+    "written_verdict",
+    "written_at",
+)
+
+
 def record_write(
-    session: Session, plan: DealWriteBack, result: WriteOutcome, now: datetime, deal: Deal
-) -> None:
-    """Remember what the CRM holds now, so the next evaluation writes only differences."""
+    session: Session, plan: DealWriteBack, result: WriteOutcome, now: datetime, deal: Any
+) -> tuple[dict, dict]:
+    """Remember what the CRM holds now, so the next evaluation writes only differences.
+
+    `deal` holds the `_RECORDED` columns as they are. Returns the new values of the written
+    ones and the `write_back_log` row, for the caller to write with the batch's others.
+    """
+    values = {name: getattr(deal, name) for name in _RECORDED[1:]}
     if result.task_id:
-        deal.crm_task_id = result.task_id
-        deal.crm_task_open = result.task_open
+        values["crm_task_id"] = result.task_id
+        values["crm_task_open"] = result.task_open
     if result.error is None:
-        deal.written = canonical_write(
+        values["written"] = canonical_write(
             status=plan.status,
             summary=plan.summary,
             block=plan.block,
             evaluation_url=plan.evaluation_url or "",
             task=plan.task if plan.task is not None else plan.previous.get("task"),
         )
-        deal.written_verdict = plan.status.value
-        deal.written_at = now
+        values["written_verdict"] = plan.status.value
+        values["written_at"] = now
     if result.followups_created:
         from app.services import ledger
 
         ledger.mark_followups_created(
             session, plan.crm, plan.deal_id, list(result.followups_created)
         )
-    session.add(deal)
     changes = dict(result.changes)
     if result.reverted_to_stage:
         changes["reverted_to_stage"] = result.reverted_to_stage
-    session.add(
-        WriteBackLog(
-            crm=plan.crm,
-            deal_id=plan.deal_id,
-            evaluation_id=deal.last_evaluation_id,
-            changes=changes,
-            outcome="error" if result.error else "ok",
-            error=str(result.error) if result.error else None,
-        )
-    )
+    log = {
+        "crm": plan.crm,
+        "deal_id": plan.deal_id,
+        "evaluation_id": deal.last_evaluation_id,
+        "changes": changes,
+        "outcome": "error" if result.error else "ok",
+        "error": str(result.error) if result.error else None,
+        "created_at": utcnow(),
+    }
+    return values, log
 
 
 # --- evaluation and storage (shared by the worker path and stored re-evaluation) -------------
@@ -285,25 +338,34 @@ class EvaluationContext:
     """Everything an evaluation needs that is not the deal: loaded once per batch."""
 
     def __init__(
-        self, catalog, rules, grants: dict[str, list[ApprovalGrant]], now: datetime
+        self,
+        catalog,
+        rules,
+        grants: dict[str, list[ApprovalGrant]],
+        now: datetime,
+        matcher_version: str | None = None,
     ) -> None:
         self.catalog = catalog
         self.rules = rules
         self.grants = grants
         self.now = now
         self.rules_version = rules_version(rules)
+        # services.catalog.matcher_version of `catalog`; None: stored references never reused
+        self.matcher_version = matcher_version
 
     @classmethod
     def load(
         cls, session: Session, crm: str, deal_ids: Iterable[str], now: datetime
     ) -> EvaluationContext:
-        from app.services.catalog import load_catalog, load_rules
+        from app.services.catalog import load_catalog_and_matcher, load_rules
 
+        catalog, matcher = load_catalog_and_matcher(session)
         return cls(
-            load_catalog(session),
+            catalog,
             load_rules(session),
             grants_by_deal(session, crm, deal_ids, now),
             now,
+            matcher,
         )
 
     @property
@@ -407,7 +469,8 @@ def evaluate_and_store_many(
             select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(ids[start : start + CHUNK]))
         ):
             deals[d.deal_id] = d
-    done: list[tuple[Deal, DealSnapshot, EvaluationResult, Evaluation, bool]] = []
+    done: list[tuple[Deal, DealSnapshot, EvaluationResult, bool]] = []
+    rows: list[dict] = []
     for snapshot in snapshots:
         deal = deals.get(snapshot.deal_id) or Deal(crm=crm, deal_id=snapshot.deal_id)
         was_won = bool(deal.is_won)
@@ -419,50 +482,28 @@ def evaluate_and_store_many(
             approvals=context.grants.get(snapshot.deal_id, []),
             today=context.today,
         )
-        evaluation = _new_evaluation(
-            deal, result, trigger=triggers.get(snapshot.deal_id, "webhook"), context=context
+        rows.append(
+            _evaluation_values(
+                deal,
+                result.status.value,
+                [f.model_dump(mode="json") for f in result.findings],
+                [r.model_dump(mode="json") for r in result.references],
+                trigger=triggers.get(snapshot.deal_id, "webhook"),
+                context=context,
+            )
         )
         session.add(deal)
-        session.add(evaluation)
-        done.append((deal, snapshot, result, evaluation, was_won))
-    session.flush()  # ids for new deals and evaluations, in one round
-    for deal, _snapshot, result, evaluation, _was_won in done:
-        _apply_evaluation(session, deal, result, evaluation, context, references_changed=False)
-    replace_dependencies_many(session, [(deal, result) for deal, _s, result, _e, _w in done])
-    for deal, snapshot, result, _evaluation, was_won in done:
+        done.append((deal, snapshot, result, was_won))
+    session.flush()  # ids for new deals, in one round
+    # History rows through Core (see db.insert_rows); the deals point at them.
+    for (deal, _snapshot, result, _was_won), evaluation_id in zip(
+        done, insert_rows(session, Evaluation.__table__, rows), strict=True
+    ):
+        _point_at_evaluation(deal, result, evaluation_id, context)
+    replace_dependencies_many(session, [(deal, result) for deal, _s, result, _w in done])
+    for deal, snapshot, result, was_won in done:
         ledger.on_evaluated(session, deal, snapshot, result, was_won=was_won)
-    return [(deal, snapshot, result) for deal, snapshot, result, _e, _w in done]
-
-
-def _store_result(
-    session: Session,
-    deal: Deal,
-    result: EvaluationResult,
-    *,
-    trigger: str,
-    context: EvaluationContext,
-    references_changed: bool = True,
-) -> Evaluation:
-    evaluation = _new_evaluation(deal, result, trigger=trigger, context=context)
-    session.add(evaluation)
-    session.flush()
-    _apply_evaluation(session, deal, result, evaluation, context, references_changed)
-    return evaluation
-
-
-def _new_evaluation(
-    deal: Deal, result: EvaluationResult, *, trigger: str, context: EvaluationContext
-) -> Evaluation:
-    return Evaluation(
-        **_evaluation_values(
-            deal,
-            result.status.value,
-            [f.model_dump(mode="json") for f in result.findings],
-            [r.model_dump(mode="json") for r in result.references],
-            trigger=trigger,
-            context=context,
-        )
-    )
+    return [(deal, snapshot, result) for deal, snapshot, result, _w in done]
 
 
 def _evaluation_values(
@@ -473,8 +514,11 @@ def _evaluation_values(
     *,
     trigger: str,
     context: EvaluationContext,
+    snapshot_hash: str | None = None,
 ) -> dict:
-    """The `evaluation` row of a result (findings and references already dumped as JSON)."""
+    """The `evaluation` row of a result (findings and references already dumped as JSON).
+    `snapshot_hash`: the stored snapshot's hash when known (a re-evaluation of the snapshot
+    its previous evaluation saw), else computed."""
     return {
         "crm": deal.crm,
         "deal_id": deal.deal_id,
@@ -483,26 +527,14 @@ def _evaluation_values(
         "references": references,
         "trigger": trigger,
         "rules_version": context.rules_version,
-        "snapshot_hash": hashlib.sha256(
-            json.dumps(deal.snapshot, sort_keys=True, default=str).encode()
-        ).hexdigest(),
+        "snapshot_hash": snapshot_hash or _snapshot_hash(deal.snapshot),
+        "matcher_version": context.matcher_version,
         "created_at": context.now,
     }
 
 
-def _apply_evaluation(
-    session: Session,
-    deal: Deal,
-    result: EvaluationResult,
-    evaluation: Evaluation,
-    context: EvaluationContext,
-    references_changed: bool,
-) -> None:
-    """Point the deal at its (flushed) evaluation and keep the dependency index in step."""
-    _point_at_evaluation(deal, result, evaluation.id, context)
-    session.add(deal)
-    if references_changed:
-        replace_dependencies(session, deal, result)
+def _snapshot_hash(snapshot: dict | None) -> str:
+    return hashlib.sha256(json.dumps(snapshot, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _point_at_evaluation(
@@ -594,6 +626,11 @@ def replace_dependencies_many(
         session.execute(insert(DealFeature.__table__), rows)
 
 
+def _chunks(values: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def untrack(session: Session, crm: str, deal_id: str) -> None:
     """The deal is gone from the CRM: stop tracking it and drop it from the dependency index.
 
@@ -610,98 +647,141 @@ def untrack(session: Session, crm: str, deal_id: str) -> None:
 
 
 def reevaluate_stored(
-    session: Session,
-    crm: str,
-    deal_ids: Sequence[str],
-    trigger: str,
-    *,
-    reuse_references: bool = False,
+    session: Session, crm: str, deal_ids: Sequence[str], trigger: str
 ) -> list[str]:
     """Re-evaluate deals from their stored snapshots (no CRM read), in the caller's transaction.
 
-    Stores an evaluation only for deals whose verdict or findings changed and returns their ids;
-    the caller queues those for write-back. Used by the roadmap fan-out and approvals.
-
-    `reuse_references`: the caller knows nothing that decides *which* features a deal mentions
-    has changed (an approval; a feature's availability, dates or guidance, not its names, SKUs
-    or mappings), so the stored references are still true and the notes need not be read again
-    (about 5x cheaper per deal with long notes).
+    Stores an evaluation only for deals whose verdict, findings or references changed and
+    returns the ids of those whose verdict or findings changed; the caller queues those for
+    write-back. Used by the roadmap fan-out and approvals; the worker's stored-snapshot items
+    go through `reevaluate_stored_deals` directly.
     """
     now = utcnow()
-    changed: list[str] = []
     ids = list(dict.fromkeys(deal_ids))
+    changed: list[str] = []
     if not ids:
         return changed
     context = EvaluationContext.load(session, crm, [], now)
-    from app.rules.engine import evaluate
-
-    table = Evaluation.__table__
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         context.grants = grants_by_deal(session, crm, chunk, now)
-        deals = list(
-            session.exec(
-                select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(chunk), Deal.tracked == True)  # noqa: E712
-            )
-        )
-        last_ids = [d.last_evaluation_id for d in deals if d.last_evaluation_id]
-        # Only the columns compared below, as plain rows: no ORM objects for history rows.
-        previous = (
-            {
-                row.id: row
-                for row in session.execute(
-                    sa_select(
-                        table.c.id, table.c.verdict, table.c.findings, table.c.references
-                    ).where(table.c.id.in_(last_ids))
-                )
-            }
-            if last_ids
-            else {}
-        )
-        pending: list[tuple[Deal, EvaluationResult, bool]] = []
-        rows: list[dict] = []
-        for deal in deals:
-            if not deal.snapshot:
-                continue
-            snapshot = DealSnapshot.model_validate(deal.snapshot)
-            prev = previous.get(deal.last_evaluation_id)
-            stored_refs = (
-                [FeatureReference.model_validate(r) for r in prev.references]
-                if reuse_references and prev is not None
-                else None
-            )
-            result = evaluate(
-                snapshot,
-                context.catalog,
-                context.rules,
-                approvals=context.grants.get(deal.deal_id, []),
-                today=context.today,
-                references=stored_refs,
-            )
-            verdict = result.status.value
-            findings = [f.model_dump(mode="json") for f in result.findings]
-            references = [r.model_dump(mode="json") for r in result.references]
-            verdict_changed = prev is None or prev.verdict != verdict or prev.findings != findings
-            refs_changed = prev is None or prev.references != references
-            if not verdict_changed and not refs_changed:
-                continue  # the usual case after most roadmap changes: nothing is written
-            rows.append(
-                _evaluation_values(
-                    deal, verdict, findings, references, trigger=trigger, context=context
-                )
-            )
-            pending.append((deal, result, refs_changed))
-            if verdict_changed:
-                changed.append(deal.deal_id)
-        if rows:
-            # One multi-row INSERT ... RETURNING for the chunk's evaluations (Core: an ORM
-            # object and a unit-of-work entry per row cost more than evaluating the deal).
-            new_ids = session.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-            ).scalars()
-            _point_many_at_evaluations(session, pending, new_ids, context)
-        replace_dependencies_many(
-            session, [(deal, result) for deal, result, refs_changed in pending if refs_changed]
-        )
-        session.flush()
+        deals = session.exec(
+            select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(chunk), Deal.tracked == True)  # noqa: E712
+        ).all()
+        for outcome in reevaluate_stored_deals(session, context, deals, trigger=trigger):
+            if outcome.verdict_changed:
+                changed.append(outcome.deal.deal_id)
     return changed
+
+
+@dataclass(slots=True)
+class StoredReevaluation:
+    deal: Deal
+    snapshot: DealSnapshot
+    result: EvaluationResult
+    verdict_changed: bool  # verdict or findings differ from the previous evaluation
+    stored: bool  # a new evaluation row was written
+
+
+def reevaluate_stored_deals(
+    session: Session, context: EvaluationContext, deals: Sequence[Deal], *, trigger: str
+) -> list[StoredReevaluation]:
+    """Re-evaluate loaded deals (one crm, at most CHUNK) from their stored snapshots.
+
+    A new evaluation row is written only where the verdict, findings or references changed:
+    the usual roadmap change leaves most deals as they were, and nothing is written for them.
+    The notes are read again only when they must be: the previous evaluation's references are
+    reused when it saw this same snapshot (`created_at >= snapshot_at`) under the same
+    catalog matcher (`matcher_version`; see services.catalog.matcher_version), which is true
+    after an availability, date, guidance, rule or approval change and false after a rename,
+    a new alias or mapping, or a matching-code upgrade.
+
+    Core statements throughout (one multi-row INSERT ... RETURNING for the evaluations, one
+    executemany UPDATE for the deals): an ORM object and a unit-of-work entry per history row
+    cost more than evaluating the deal.
+    """
+    from app.rules.engine import evaluate
+
+    table = Evaluation.__table__
+    deals = [d for d in deals if d.snapshot]
+    last_ids = [d.last_evaluation_id for d in deals if d.last_evaluation_id]
+    previous = (
+        {
+            row.id: row
+            for row in session.execute(
+                sa_select(
+                    table.c.id,
+                    table.c.verdict,
+                    table.c.findings,
+                    table.c.references,
+                    table.c.snapshot_hash,
+                    table.c.matcher_version,
+                    table.c.created_at,
+                ).where(table.c.id.in_(last_ids))
+            )
+        }
+        if last_ids
+        else {}
+    )
+    done: list[StoredReevaluation] = []
+    pending: list[tuple[Deal, EvaluationResult, bool]] = []
+    rows: list[dict] = []
+    for deal in deals:
+        snapshot = DealSnapshot.model_validate(deal.snapshot)
+        prev = previous.get(deal.last_evaluation_id)
+        same_snapshot = (
+            prev is not None
+            and deal.snapshot_at is not None
+            and prev.created_at >= deal.snapshot_at
+        )
+        reuse = (
+            same_snapshot
+            and context.matcher_version is not None
+            and prev.matcher_version == context.matcher_version
+        )
+        result = evaluate(
+            snapshot,
+            context.catalog,
+            context.rules,
+            approvals=context.grants.get(deal.deal_id, []),
+            today=context.today,
+            references=[FeatureReference.model_validate(r) for r in prev.references]
+            if reuse
+            else None,
+        )
+        verdict = result.status.value
+        findings = [f.model_dump(mode="json") for f in result.findings]
+        if reuse:
+            references, refs_changed = prev.references, False
+        else:
+            references = [r.model_dump(mode="json") for r in result.references]
+            refs_changed = prev is None or prev.references != references
+        verdict_changed = prev is None or prev.verdict != verdict or prev.findings != findings
+        # The matcher moved but found the same references: record the new version once, so
+        # the next re-evaluation reuses them.
+        matcher_moved = (
+            not reuse and prev is not None and prev.matcher_version != context.matcher_version
+        )
+        stored = verdict_changed or refs_changed or matcher_moved
+        done.append(StoredReevaluation(deal, snapshot, result, verdict_changed, stored))
+        if not stored:
+            continue
+        rows.append(
+            _evaluation_values(
+                deal,
+                verdict,
+                findings,
+                references,
+                trigger=trigger,
+                context=context,
+                snapshot_hash=prev.snapshot_hash if same_snapshot else None,
+            )
+        )
+        pending.append((deal, result, refs_changed))
+    if rows:
+        new_ids = insert_rows(session, table, rows)
+        _point_many_at_evaluations(session, pending, new_ids, context)
+    replace_dependencies_many(
+        session, [(deal, result) for deal, result, refs_changed in pending if refs_changed]
+    )
+    return done

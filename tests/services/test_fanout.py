@@ -144,31 +144,32 @@ def test_new_product_mapping_fans_out_to_deals_carrying_that_product(world):
     assert _queued(world) == {"open-bundle": "roadmap"}
 
 
-def test_status_only_change_reuses_stored_references_and_a_rename_does_not(world):
-    from app.services.catalog import feature_from_row
-    from app.services.fanout import fan_out, feature_scope
+def test_status_only_change_reuses_stored_references_and_a_new_alias_does_not(world, monkeypatch):
+    """A status edit re-checks the dependants without reading their notes again; a new alias
+    changes what the notes can mention, so they are read again."""
+    import app.rules.engine as engine_module
 
-    calls: list[bool] = []
+    reads: list[str] = []
+    real = engine_module.find_references
 
-    def spy(session, crm, ids, trigger, *, reuse_references):
-        calls.append(reuse_references)
-        return []
+    def counting(snapshot, catalog, *, today):
+        reads.append(snapshot.deal_id)
+        return real(snapshot, catalog, today=today)
 
+    monkeypatch.setattr(engine_module, "find_references", counting)
     with Session(world) as s:
-        from app.models import Feature as FeatureRow
-
-        before = feature_from_row(s.get(FeatureRow, "sso"))
-        fan_out(
-            s,
-            feature_scope(before, before.model_copy(update={"availability": "beta"})),
-            reevaluate=spy,
+        _, fanout = features_service.update_feature(
+            s, "scim", features_service.FeatureUpdate(availability="never"), actor=ACTOR
         )
-        fan_out(
-            s,
-            feature_scope(before, before.model_copy(update={"name": "SAML login"})),
-            reevaluate=spy,
+        s.commit()
+    assert fanout.requeued == {"test": ["open-scim"]}
+    assert reads == []
+    with Session(world) as s:
+        features_service.update_feature(
+            s, "scim", features_service.FeatureUpdate(aliases=["SCIM"]), actor=ACTOR
         )
-    assert calls == [True, False]
+        s.commit()
+    assert reads == ["open-scim"]
 
 
 def test_a_large_fan_out_is_queued_for_the_worker_not_evaluated_inline(world):

@@ -262,24 +262,80 @@ def test_reevaluate_stored_returns_only_deals_whose_verdict_changed(pipeline, cr
         assert latest.trigger == "roadmap" and latest.deal_id == "D1"
 
 
-def test_reevaluation_reuses_stored_references_only_when_asked(pipeline, crm, engine):
-    """Reuse skips re-reading notes; it must only be asked for when names did not change."""
-    crm.put_deal(snapshot(notes=[Note(id="n", body="We promised them SSO by March.")]))
-    pipeline.process([item()])
-    with Session(engine) as s:  # a rename: the note no longer names the feature
-        feature = s.get(Feature, "sso")
-        feature.name, feature.aliases = "Federated login", []
+@pytest.fixture
+def note_reads(monkeypatch):
+    """How many times the engine read a deal's notes and line items for references."""
+    import app.rules.engine as engine_module
+
+    reads: list[str] = []
+    real = engine_module.find_references
+
+    def counting(snapshot, catalog, *, today):
+        reads.append(snapshot.deal_id)
+        return real(snapshot, catalog, today=today)
+
+    monkeypatch.setattr(engine_module, "find_references", counting)
+    return reads
+
+
+def _edit_feature(engine, key: str, **values) -> None:
+    with Session(engine) as s:
+        feature = s.get(Feature, key)
+        for name, value in values.items():
+            setattr(feature, name, value)
         s.add(feature)
         s.commit()
 
-    with Session(engine) as s:  # reused: the note is not read again, the dependency stands
-        reevaluate_stored(s, "test", ["D1"], "roadmap", reuse_references=True)
+
+def test_reevaluation_reads_the_notes_again_only_when_the_matcher_changed(
+    pipeline, crm, engine, note_reads
+):
+    """Stored references are reused while the snapshot and the catalog matcher (names,
+    aliases, SKUs, mappings) are those the previous evaluation saw; a rename reads again."""
+    crm.put_deal(snapshot(notes=[Note(id="n", body="We promised them SSO by March.")]))
+    pipeline.process([item()])
+    assert note_reads == ["D1"]
+
+    _edit_feature(engine, "sso", availability="beta")  # status only: the references hold
+    with Session(engine) as s:
+        assert reevaluate_stored(s, "test", ["D1"], "roadmap") == ["D1"]
+        s.commit()
+    assert note_reads == ["D1"]  # not read again
+    with Session(engine) as s:
         assert [d.feature_key for d in s.exec(select(DealFeature))] == ["sso"]
-        s.rollback()
-    with Session(engine) as s:  # read again: the renamed feature is no longer mentioned
+
+    _edit_feature(engine, "sso", name="Federated login", aliases=[])  # a rename: read again
+    with Session(engine) as s:
         reevaluate_stored(s, "test", ["D1"], "roadmap")
         s.commit()
+    assert note_reads == ["D1", "D1"]
+    with Session(engine) as s:  # the renamed feature is no longer mentioned
         assert list(s.exec(select(DealFeature))) == []
+
+    _edit_feature(engine, "sso", availability="never")  # the new matcher is reused in turn
+    with Session(engine) as s:
+        reevaluate_stored(s, "test", ["D1"], "roadmap")
+        s.commit()
+    assert note_reads == ["D1", "D1"]
+
+
+def test_a_changed_snapshot_is_read_again_under_the_same_matcher(pipeline, crm, engine, note_reads):
+    """The reuse also requires that the previous evaluation saw the stored snapshot."""
+    crm.put_deal(snapshot(notes=[Note(id="n", body="They love the Audit Log.")]))
+    pipeline.process([item()])
+    with Session(engine) as s:  # a snapshot stored after its last evaluation
+        deal = s.exec(select(Deal)).one()
+        body = "We promised them SSO by March."
+        deal.snapshot = {**deal.snapshot, "notes": [{"id": "n", "body": body}]}
+        deal.snapshot_at = utcnow() + timedelta(seconds=1)
+        s.add(deal)
+        s.commit()
+    with Session(engine) as s:
+        assert reevaluate_stored(s, "test", ["D1"], "roadmap") == ["D1"]
+        s.commit()
+    assert note_reads == ["D1", "D1"]
+    with Session(engine) as s:
+        assert [d.feature_key for d in s.exec(select(DealFeature))] == ["sso"]
 
 
 def test_reevaluate_stored_points_each_changed_deal_at_its_own_new_evaluation(

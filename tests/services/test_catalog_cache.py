@@ -1,0 +1,81 @@
+"""services.catalog: the per-process catalog cache, its matcher version, and the reuse of a
+catalog's matchers when only what no note or line item can match changed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session
+
+from app.models import Feature, ProductMapping
+from app.rules.catalog import Catalog
+from app.rules.model import DealSnapshot, LineItem, Note, Stage
+from app.rules.references import find_references
+from app.services.catalog import load_catalog, load_catalog_and_matcher
+
+
+def _edit(engine, key: str, **values) -> None:
+    with Session(engine) as s:
+        row = s.get(Feature, key)
+        for name, value in values.items():
+            setattr(row, name, value)
+        s.add(row)
+        s.commit()
+
+
+def _load(engine) -> tuple[Catalog, str]:
+    with Session(engine) as s:
+        return load_catalog_and_matcher(s)
+
+
+def _keys(catalog: Catalog, body: str, sku: str | None = None) -> list[str | None]:
+    snapshot = DealSnapshot(
+        crm="test",
+        deal_id="D1",
+        name="Acme",
+        stage=Stage(id="qualify"),
+        notes=[Note(id="n", body=body)],
+        line_items=[LineItem(id="li", name="Add-on", sku=sku)] if sku else [],
+    )
+    return [r.feature_key for r in find_references(snapshot, catalog, today=date(2026, 12, 3))]
+
+
+def test_a_status_edit_keeps_the_matchers_and_a_rename_builds_new_ones(sqlite_engine, monkeypatch):
+    with Session(sqlite_engine) as s:
+        s.add(Feature(key="sso", name="Single sign-on", aliases=["SSO"], availability="beta"))
+        s.add(Feature(key="scim", name="SCIM provisioning", availability="available"))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-9", feature_keys=["scim"]))
+        s.commit()
+    built: list[int] = []
+    real_init = Catalog.__init__
+
+    def counting_init(self, features, mappings=()):
+        built.append(len(features))
+        real_init(self, features, mappings)
+
+    monkeypatch.setattr(Catalog, "__init__", counting_init)
+    first, matcher = _load(sqlite_engine)
+    assert built == [2]
+
+    _edit(sqlite_engine, "sso", availability="never", target_date=date(2027, 6, 30))
+    second, same = _load(sqlite_engine)
+    assert built == [2]  # not built again
+    assert same == matcher and second is not first
+    assert second.get("sso").availability == "never"  # the new roadmap, not the cached one
+    assert first.get("sso").availability == "beta"  # a catalog in use elsewhere is unchanged
+    assert _keys(second, "They need SSO next quarter.", sku="SKU-9") == ["scim", "sso"]
+
+    _edit(sqlite_engine, "sso", name="Federated login", aliases=[])
+    third, renamed = _load(sqlite_engine)
+    assert built == [2, 2] and renamed != matcher
+    assert _keys(third, "They need SSO and federated login.") == ["sso"]
+    assert _keys(third, "They need SSO.") == []
+
+    with Session(sqlite_engine) as s:  # a mapping is matching input too
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-10", feature_keys=["sso"]))
+        s.commit()
+    fourth, mapped = _load(sqlite_engine)
+    assert built == [2, 2, 2] and mapped != renamed
+    assert _keys(fourth, "Nothing here.", sku="SKU-10") == ["sso"]
+    with Session(sqlite_engine) as s:
+        assert load_catalog(s) is fourth  # nothing changed: the cached catalog itself

@@ -178,6 +178,36 @@ def test_roadmap_requeue_uses_the_stored_snapshot_without_a_crm_read(pipeline, c
     assert crm.calls["read_deals"] == reads
 
 
+def test_a_roadmap_item_rechecks_the_stored_snapshot_and_writes_only_what_changed(
+    pipeline, crm, engine, note_reads
+):
+    """The worker's roadmap items take the inline fan-out's path: the stored references are
+    reused (no note read), a new evaluation is stored and written back when the verdict
+    changed, and an item that changes nothing stores no evaluation and calls no CRM write."""
+    crm.put_deal(snapshot(notes=[Note(id="n", body="We promised them SSO by March.")]))
+    pipeline.process([item()])
+    writes = crm.calls["write_back"]
+    with Session(engine) as s:
+        evaluations = len(s.exec(select(Evaluation)).all())
+
+    _edit_feature(engine, "sso", availability="available")
+    assert pipeline.process([item(reason="roadmap")])[1].kind == "done"
+    with Session(engine) as s:
+        deal = s.exec(select(Deal)).one()
+        assert deal.verdict == "clear" and deal.written_verdict == "clear"
+        latest = s.get(Evaluation, deal.last_evaluation_id)
+        assert latest.trigger == "roadmap" and latest.verdict == "clear"
+        assert len(s.exec(select(Evaluation)).all()) == evaluations + 1
+    assert crm.calls["write_back"] == writes + 1
+    assert note_reads == ["D1"]  # the webhook's read only
+
+    assert pipeline.process([item(reason="roadmap", id_=2)])[2].kind == "done"
+    with Session(engine) as s:
+        assert len(s.exec(select(Evaluation)).all()) == evaluations + 1
+    assert crm.calls["write_back"] == writes + 1
+    assert note_reads == ["D1"]
+
+
 def test_transient_read_failure_retries_the_batch_with_retry_after(pipeline, crm):
     crm.put_deal(snapshot("D1"))
     crm.put_deal(snapshot("D2"))

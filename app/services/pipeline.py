@@ -368,6 +368,22 @@ class EvaluationContext:
             matcher,
         )
 
+    def evaluate(
+        self, snapshot: DealSnapshot, references: list[FeatureReference] | None = None
+    ) -> EvaluationResult:
+        """The engine's verdict on `snapshot` under this context's roadmap, rules and the
+        deal's approvals; `references`: stored ones still valid (the notes are not read)."""
+        from app.rules.engine import evaluate
+
+        return evaluate(
+            snapshot,
+            self.catalog,
+            self.rules,
+            approvals=self.grants.get(snapshot.deal_id, []),
+            today=self.today,
+            references=references,
+        )
+
     @property
     def today(self) -> date:
         return self.now.date()
@@ -456,7 +472,6 @@ def evaluate_and_store_many(
     the dependency index. Every snapshot here is fresh, so the index rows (which copy deal
     facts) are always rewritten.
     """
-    from app.rules.engine import evaluate
     from app.services import ledger
 
     if not snapshots:
@@ -475,13 +490,7 @@ def evaluate_and_store_many(
         deal = deals.get(snapshot.deal_id) or Deal(crm=crm, deal_id=snapshot.deal_id)
         was_won = bool(deal.is_won)
         apply_snapshot(deal, snapshot, context.now)
-        result = evaluate(
-            snapshot,
-            context.catalog,
-            context.rules,
-            approvals=context.grants.get(snapshot.deal_id, []),
-            today=context.today,
-        )
+        result = context.evaluate(snapshot)
         rows.append(
             _evaluation_values(
                 deal,
@@ -700,7 +709,6 @@ def reevaluate_stored_deals(
     executemany UPDATE for the deals): an ORM object and a unit-of-work entry per history row
     cost more than evaluating the deal.
     """
-    from app.rules.engine import evaluate
 
     table = Evaluation.__table__
     deals = [d for d in deals if d.snapshot]
@@ -739,12 +747,8 @@ def reevaluate_stored_deals(
             and context.matcher_version is not None
             and prev.matcher_version == context.matcher_version
         )
-        result = evaluate(
+        result = context.evaluate(
             snapshot,
-            context.catalog,
-            context.rules,
-            approvals=context.grants.get(deal.deal_id, []),
-            today=context.today,
             references=[FeatureReference.model_validate(r) for r in prev.references]
             if reuse
             else None,

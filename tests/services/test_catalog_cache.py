@@ -12,15 +12,7 @@ from app.rules.catalog import Catalog
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
 from app.rules.references import find_references
 from app.services.catalog import load_catalog, load_catalog_and_matcher
-
-
-def _edit(engine, key: str, **values) -> None:
-    with Session(engine) as s:
-        row = s.get(Feature, key)
-        for name, value in values.items():
-            setattr(row, name, value)
-        s.add(row)
-        s.commit()
+from tests.services.conftest import edit_feature
 
 
 def _load(engine) -> tuple[Catalog, str]:
@@ -57,7 +49,7 @@ def test_a_status_edit_keeps_the_matchers_and_a_rename_builds_new_ones(sqlite_en
     first, matcher = _load(sqlite_engine)
     assert built == [2]
 
-    _edit(sqlite_engine, "sso", availability="never", target_date=date(2027, 6, 30))
+    edit_feature(sqlite_engine, "sso", availability="never", target_date=date(2027, 6, 30))
     second, same = _load(sqlite_engine)
     assert built == [2]  # not built again
     assert same == matcher and second is not first
@@ -65,7 +57,7 @@ def test_a_status_edit_keeps_the_matchers_and_a_rename_builds_new_ones(sqlite_en
     assert first.get("sso").availability == "beta"  # a catalog in use elsewhere is unchanged
     assert _keys(second, "They need SSO next quarter.", sku="SKU-9") == ["scim", "sso"]
 
-    _edit(sqlite_engine, "sso", name="Federated login", aliases=[])
+    edit_feature(sqlite_engine, "sso", name="Federated login", aliases=[])
     third, renamed = _load(sqlite_engine)
     assert built == [2, 2] and renamed != matcher
     assert _keys(third, "They need SSO and federated login.") == ["sso"]

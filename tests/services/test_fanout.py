@@ -144,32 +144,22 @@ def test_new_product_mapping_fans_out_to_deals_carrying_that_product(world):
     assert _queued(world) == {"open-bundle": "roadmap"}
 
 
-def test_status_only_change_reuses_stored_references_and_a_new_alias_does_not(world, monkeypatch):
+def test_status_only_change_reuses_stored_references_and_a_new_alias_does_not(world, note_reads):
     """A status edit re-checks the dependants without reading their notes again; a new alias
     changes what the notes can mention, so they are read again."""
-    import app.rules.engine as engine_module
-
-    reads: list[str] = []
-    real = engine_module.find_references
-
-    def counting(snapshot, catalog, *, today):
-        reads.append(snapshot.deal_id)
-        return real(snapshot, catalog, today=today)
-
-    monkeypatch.setattr(engine_module, "find_references", counting)
     with Session(world) as s:
         _, fanout = features_service.update_feature(
             s, "scim", features_service.FeatureUpdate(availability="never"), actor=ACTOR
         )
         s.commit()
     assert fanout.requeued == {"test": ["open-scim"]}
-    assert reads == []
+    assert note_reads == []
     with Session(world) as s:
         features_service.update_feature(
             s, "scim", features_service.FeatureUpdate(aliases=["SCIM"]), actor=ACTOR
         )
         s.commit()
-    assert reads == ["open-scim"]
+    assert note_reads == ["open-scim"]
 
 
 def test_a_large_fan_out_is_queued_for_the_worker_not_evaluated_inline(world):

@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
 from app.services.pipeline import DealPipeline, reevaluate_stored
+from tests.services.conftest import edit_feature
 
 OPEN = Stage(id="negotiation", label="Negotiation", probability=0.6)
 WON = Stage(id="won", label="Closed won", is_won=True, is_closed=True, probability=1.0)
@@ -190,7 +191,7 @@ def test_a_roadmap_item_rechecks_the_stored_snapshot_and_writes_only_what_change
     with Session(engine) as s:
         evaluations = len(s.exec(select(Evaluation)).all())
 
-    _edit_feature(engine, "sso", availability="available")
+    edit_feature(engine, "sso", availability="available")
     assert pipeline.process([item(reason="roadmap")])[1].kind == "done"
     with Session(engine) as s:
         deal = s.exec(select(Deal)).one()
@@ -292,31 +293,6 @@ def test_reevaluate_stored_returns_only_deals_whose_verdict_changed(pipeline, cr
         assert latest.trigger == "roadmap" and latest.deal_id == "D1"
 
 
-@pytest.fixture
-def note_reads(monkeypatch):
-    """How many times the engine read a deal's notes and line items for references."""
-    import app.rules.engine as engine_module
-
-    reads: list[str] = []
-    real = engine_module.find_references
-
-    def counting(snapshot, catalog, *, today):
-        reads.append(snapshot.deal_id)
-        return real(snapshot, catalog, today=today)
-
-    monkeypatch.setattr(engine_module, "find_references", counting)
-    return reads
-
-
-def _edit_feature(engine, key: str, **values) -> None:
-    with Session(engine) as s:
-        feature = s.get(Feature, key)
-        for name, value in values.items():
-            setattr(feature, name, value)
-        s.add(feature)
-        s.commit()
-
-
 def test_reevaluation_reads_the_notes_again_only_when_the_matcher_changed(
     pipeline, crm, engine, note_reads
 ):
@@ -326,7 +302,7 @@ def test_reevaluation_reads_the_notes_again_only_when_the_matcher_changed(
     pipeline.process([item()])
     assert note_reads == ["D1"]
 
-    _edit_feature(engine, "sso", availability="beta")  # status only: the references hold
+    edit_feature(engine, "sso", availability="beta")  # status only: the references hold
     with Session(engine) as s:
         assert reevaluate_stored(s, "test", ["D1"], "roadmap") == ["D1"]
         s.commit()
@@ -334,7 +310,7 @@ def test_reevaluation_reads_the_notes_again_only_when_the_matcher_changed(
     with Session(engine) as s:
         assert [d.feature_key for d in s.exec(select(DealFeature))] == ["sso"]
 
-    _edit_feature(engine, "sso", name="Federated login", aliases=[])  # a rename: read again
+    edit_feature(engine, "sso", name="Federated login", aliases=[])  # a rename: read again
     with Session(engine) as s:
         reevaluate_stored(s, "test", ["D1"], "roadmap")
         s.commit()
@@ -342,7 +318,7 @@ def test_reevaluation_reads_the_notes_again_only_when_the_matcher_changed(
     with Session(engine) as s:  # the renamed feature is no longer mentioned
         assert list(s.exec(select(DealFeature))) == []
 
-    _edit_feature(engine, "sso", availability="never")  # the new matcher is reused in turn
+    edit_feature(engine, "sso", availability="never")  # the new matcher is reused in turn
     with Session(engine) as s:
         reevaluate_stored(s, "test", ["D1"], "roadmap")
         s.commit()

@@ -11,9 +11,9 @@ transaction of the feature edit. Three edits are timed:
    verdict changes (N evaluations stored, N queued);
 2. a target-date change on the same feature that changes no verdict (nothing stored or queued);
 3. availability never → available with the fan-out's default limit: 50,000 dependents exceed
-   it, so the edit only queues them; then a worker (DealPipeline, batch 500, a counting no-op
-   CRM) drains the queue. Timed: the edit, and the edit plus the drain (every deal re-checked
-   and every changed one written back).
+   it, so the edit only queues them; then a worker (DealPipeline, `--batch-size` 500; the
+   setting's default is 200) with a counting no-op CRM drains the queue. Timed: the edit, and
+   the edit plus the drain (every deal re-checked and every changed one written back).
 
 Runs on SQLite (a temporary file) and, if TEST_POSTGRES_URL is set, also on a fresh PostgreSQL
 database created and dropped by the script. Deals have `--line-items` line items and
@@ -154,11 +154,11 @@ class _CountingCrm:
         return []
 
 
-def _drain(engine: Engine) -> tuple[float, _CountingCrm]:
+def _drain(engine: Engine, batch_size: int) -> tuple[float, _CountingCrm]:
     settings = Settings(
         _env_file=None,
         database_url=engine.url.render_as_string(hide_password=False),
-        worker_batch_size=500,
+        worker_batch_size=batch_size,
     )
     crm = _CountingCrm()
     worker = Worker(engine, settings, DealPipeline(engine, settings, {"hubspot": crm}))
@@ -211,11 +211,14 @@ def run(engine: Engine, label: str, args: argparse.Namespace) -> None:
               f"{candidates} deals ({candidates / seconds:,.0f} deals/s), {queued} queued")  # fmt: skip
     finally:
         fanout.INLINE_LIMIT = default_limit
-    _drain(engine)  # write back the queued changes of edit 1, so edit 3 starts from a settled state
+    _drain(
+        engine, args.batch_size
+    )  # write back the queued changes of edit 1, so edit 3 starts from a settled state
     _vacuum(engine, args)
     seconds, candidates, _ = _edit(engine, features_service.FeatureUpdate(availability="available"))
-    drain_s, crm = _drain(engine)
-    print(f"[{label}] deferred, availability never→available: edit {seconds:.1f} s (queued "
+    drain_s, crm = _drain(engine, args.batch_size)
+    print(f"[{label}] deferred (batch {args.batch_size}), availability never→available: edit "
+          f"{seconds:.1f} s (queued "
           f"{candidates}), worker drain {drain_s:.1f} s, total {seconds + drain_s:.1f} s "
           f"({candidates / (seconds + drain_s):,.0f} deals/s); CRM reads {crm.reads}, "
           f"writes {crm.writes}")  # fmt: skip
@@ -227,6 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--features", type=int, default=1000)
     parser.add_argument("--line-items", type=int, default=5)
     parser.add_argument("--notes-kb", type=float, default=2)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=500,
+        help="the worker's WORKER_BATCH_SIZE for the deferred case (the setting's default is 200)",
+    )
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument(
         "--no-vacuum",

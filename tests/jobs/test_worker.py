@@ -380,3 +380,39 @@ def test_ingest_stores_every_column_and_payload_exactly(engine):
         "webhook",
     )
     assert queued.due_at == queued.queued_at and before <= queued.due_at <= queue.utcnow()
+
+
+def test_a_claim_takes_the_oldest_due_work_first_expired_leases_included(engine):
+    """Due pending rows and running rows whose lease expired are claimed together, oldest
+    `due_at` first, up to the limit; rows not yet due and live leases are left alone."""
+    from app.models import utcnow
+
+    now = utcnow()
+    rows = {
+        "pending-old": ("pending", now - timedelta(minutes=30), None),
+        "expired": ("running", now - timedelta(minutes=20), now - timedelta(seconds=1)),
+        "pending-mid": ("pending", now - timedelta(minutes=10), None),
+        "pending-new": ("pending", now - timedelta(minutes=5), None),
+        "live-lease": ("running", now - timedelta(minutes=40), now + timedelta(minutes=5)),
+        "not-due": ("pending", now + timedelta(minutes=1), None),
+    }
+    with Session(engine) as s:
+        for deal_id, (status, due_at, lease) in rows.items():
+            s.add(
+                DealQueue(
+                    crm="test",
+                    deal_id=deal_id,
+                    status=status,
+                    due_at=due_at,
+                    lease_owner="other" if lease else None,
+                    lease_expires_at=lease,
+                )
+            )
+        s.commit()
+
+    first = queue.claim_batch(engine, owner="w1", limit=3, lease_seconds=60, now=now)
+    assert sorted(i.deal_id for i in first) == ["expired", "pending-mid", "pending-old"]
+    rest = queue.claim_batch(engine, owner="w1", limit=3, lease_seconds=60, now=now)
+    assert [i.deal_id for i in rest] == ["pending-new"]
+    assert _row(engine, "live-lease").lease_owner == "other"
+    assert _row(engine, "not-due").status == "pending"

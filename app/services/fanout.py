@@ -194,12 +194,6 @@ def sync_availability(session: Session, keys: Iterable[str]) -> int:
     return rewritten
 
 
-def _default_reevaluate(session: Session, crm: str, ids: Sequence[str], trigger: str) -> list[str]:
-    from app.services.pipeline import reevaluate_stored
-
-    return reevaluate_stored(session, crm, ids, trigger)
-
-
 def fan_out(
     session: Session,
     scope: ChangeScope,
@@ -220,7 +214,8 @@ def fan_out(
         return result
     session.flush()  # the re-evaluation reads the catalog through this session
     sync_availability(session, scope.feature_keys)
-    reevaluate = reevaluate or _default_reevaluate
+    if reevaluate is None:
+        from app.services.pipeline import reevaluate_stored as reevaluate
     limit = INLINE_LIMIT if inline_limit is None else inline_limit
     dependents = dependent_open_deals(session, scope)
     total = sum(len(ids) for ids in dependents.values())

@@ -161,9 +161,12 @@ class DealPipeline:
             deals = {
                 row.deal_id: row
                 for row in session.execute(
-                    sa_select(*(table.c[name] for name in ("id", "deal_id", *_RECORDED))).where(
-                        table.c.crm == crm, table.c.deal_id.in_([p.deal_id for p in plans])
-                    )
+                    sa_select(
+                        *(
+                            table.c[name]
+                            for name in ("id", "deal_id", "last_evaluation_id", *_RECORDED)
+                        )
+                    ).where(table.c.crm == crm, table.c.deal_id.in_([p.deal_id for p in plans]))
                 )
             }
             updates: list[dict] = []
@@ -184,7 +187,7 @@ class DealPipeline:
                 session.execute(
                     update(table)
                     .where(table.c.id == bindparam("_id"))
-                    .values({name: bindparam(f"_{name}") for name in _RECORDED[1:]}),
+                    .values({name: bindparam(f"_{name}") for name in _RECORDED}),
                     updates,
                 )
             if logs:  # Core: nobody reads these ids back, so no RETURNING (see db.insert_rows)
@@ -277,15 +280,8 @@ def _task_from_written(written: dict) -> dict | None:
     return written.get("task") if written else None
 
 
-# What record_write reads of a deal (the first) and writes back (the others).
-_RECORDED = (
-    "last_evaluation_id",
-    "crm_task_id",
-    "crm_task_open",
-    "written",
-    "written_verdict",
-    "written_at",
-)
+# The deal columns record_write writes back (and reads, with `last_evaluation_id`).
+_RECORDED = ("crm_task_id", "crm_task_open", "written", "written_verdict", "written_at")
 
 
 def record_write(
@@ -293,10 +289,11 @@ def record_write(
 ) -> tuple[dict, dict]:
     """Remember what the CRM holds now, so the next evaluation writes only differences.
 
-    `deal` holds the `_RECORDED` columns as they are. Returns the new values of the written
-    ones and the `write_back_log` row, for the caller to write with the batch's others.
+    `deal` holds `last_evaluation_id` and the `_RECORDED` columns as they are. Returns the
+    new values of the `_RECORDED` columns and the `write_back_log` row, for the caller to
+    write with the batch's others.
     """
-    values = {name: getattr(deal, name) for name in _RECORDED[1:]}
+    values = {name: getattr(deal, name) for name in _RECORDED}
     if result.task_id:
         values["crm_task_id"] = result.task_id
         values["crm_task_open"] = result.task_open
@@ -671,8 +668,7 @@ def reevaluate_stored(
     if not ids:
         return changed
     context = EvaluationContext.load(session, crm, [], now)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for chunk in _chunks(ids, CHUNK):
         context.grants = grants_by_deal(session, crm, chunk, now)
         deals = session.exec(
             select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(chunk), Deal.tracked == True)  # noqa: E712
@@ -689,7 +685,6 @@ class StoredReevaluation:
     snapshot: DealSnapshot
     result: EvaluationResult
     verdict_changed: bool  # verdict or findings differ from the previous evaluation
-    stored: bool  # a new evaluation row was written
 
 
 def reevaluate_stored_deals(
@@ -705,9 +700,9 @@ def reevaluate_stored_deals(
     after an availability, date, guidance, rule or approval change and false after a rename,
     a new alias or mapping, or a matching-code upgrade.
 
-    Core statements throughout (one multi-row INSERT ... RETURNING for the evaluations, one
-    executemany UPDATE for the deals): an ORM object and a unit-of-work entry per history row
-    cost more than evaluating the deal.
+    Core statements throughout (the evaluations through `db.insert_rows`, one executemany
+    UPDATE for the deals): an ORM object and a unit-of-work entry per history row cost more
+    than evaluating the deal.
     """
 
     table = Evaluation.__table__
@@ -766,9 +761,8 @@ def reevaluate_stored_deals(
         matcher_moved = (
             not reuse and prev is not None and prev.matcher_version != context.matcher_version
         )
-        stored = verdict_changed or refs_changed or matcher_moved
-        done.append(StoredReevaluation(deal, snapshot, result, verdict_changed, stored))
-        if not stored:
+        done.append(StoredReevaluation(deal, snapshot, result, verdict_changed))
+        if not (verdict_changed or refs_changed or matcher_moved):
             continue
         rows.append(
             _evaluation_values(

@@ -11,7 +11,6 @@ import argparse
 import importlib
 import os
 import sys
-import threading
 
 CLI_MODULES = [
     "app.services.roadmap_cli",
@@ -112,13 +111,13 @@ def _start_worker_metrics(args: argparse.Namespace, settings, worker):
 
 def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, owner) -> int:
     from app.jobs.schedules import ScheduleRunner, ScheduleThread
-    from app.jobs.worker import install_signal_handlers
+    from app.jobs.worker import StopEvent, install_signal_handlers
 
     if args.burst:
         n = worker.run_until_empty()
         print(f"processed {n} deals")
         return 0
-    stop = threading.Event()
+    stop = StopEvent()
     install_signal_handlers(stop)
     schedules = None
     if not args.no_schedules:
@@ -126,8 +125,8 @@ def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, 
         poll = max(settings.worker_poll_seconds, 1.0)
         schedules = ScheduleThread(runner, stop, poll_seconds=poll).start()
     worker.run_forever(stop)
-    if schedules is not None:  # a running job gets the same grace as the deal batch
-        schedules.stop(args.grace)
+    if schedules is not None:  # a running job gets what is left of the same grace period
+        schedules.stop(stop.remaining(args.grace))
     return 0
 
 

@@ -19,7 +19,7 @@ from app.connectors.base import CrmConnector
 from app.db import session_scope
 from app.jobs.schedules import ScheduleRunner, ScheduleThread
 from app.jobs.types import Processor
-from app.jobs.worker import Worker, default_owner
+from app.jobs.worker import StopEvent, Worker, default_owner
 from app.settings import Settings
 
 log = structlog.get_logger("app.runtime")
@@ -37,15 +37,16 @@ def default_processor(
 
 @dataclass
 class EmbeddedRuntime:
-    stop_event: threading.Event
+    stop_event: StopEvent
     worker: Worker
     worker_thread: threading.Thread
     schedules: ScheduleThread
 
     def stop(self, timeout: float) -> None:
+        """Stop both threads within `timeout` in all (they wind down in parallel)."""
         self.stop_event.set()
-        self.worker_thread.join(timeout=timeout)
-        self.schedules.stop(timeout)
+        self.worker_thread.join(timeout=self.stop_event.remaining(timeout))
+        self.schedules.stop(self.stop_event.remaining(timeout))
 
 
 def install_default_rules(engine: Engine) -> None:
@@ -65,7 +66,7 @@ def start_background(
 ) -> EmbeddedRuntime:
     """The worker loop and schedule runner, each in a daemon thread (embedded and CLI worker)."""
     owner = default_owner()
-    stop = threading.Event()
+    stop = StopEvent()
     worker = Worker(engine, settings, processor, owner=owner, grace_seconds=grace_seconds)
     runner = ScheduleRunner(engine, settings, connectors, owner=owner)
     worker_thread = threading.Thread(

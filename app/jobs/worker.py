@@ -247,6 +247,29 @@ class Worker:
                     log.exception("lease renewal failed")
 
 
+class StopEvent(threading.Event):
+    """A stop request that remembers when it came.
+
+    The deal worker and the schedule thread stop on the same event, in parallel, and share
+    one grace period counted from the request: a supervisor that allows `grace` plus a little
+    (Kubernetes' terminationGracePeriodSeconds, systemd's TimeoutStopSec) must not see the
+    process wait `grace` for the worker and then `grace` again for a schedule job.
+    """
+
+    set_at: float | None = None
+
+    def set(self) -> None:
+        if self.set_at is None:
+            self.set_at = time.monotonic()
+        super().set()
+
+    def remaining(self, grace: float) -> float:
+        """What is left of `grace` since the request (all of it before one came)."""
+        if self.set_at is None:
+            return grace
+        return max(0.0, self.set_at + grace - time.monotonic())
+
+
 def install_signal_handlers(stop_event: threading.Event) -> None:
     """SIGTERM / SIGINT: stop claiming, finish or release the batch in hand, exit."""
 

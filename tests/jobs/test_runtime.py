@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from fastapi.testclient import TestClient
 
 from app.jobs.ingest import InboundEvent, ingest_events
+from app.jobs.runtime import EmbeddedRuntime
+from app.jobs.worker import StopEvent
 from tests.jobs.conftest import RecordingProcessor
 
 
@@ -44,3 +47,62 @@ def test_startup_installs_the_default_rules_when_asked(make_app, engine):
         pass
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(Rule)).one() > 0
+
+
+class _RecordingSchedules:
+    def __init__(self) -> None:
+        self.timeouts: list[float] = []
+
+    def stop(self, timeout: float) -> None:
+        self.timeouts.append(timeout)
+
+
+def _runtime(worker_thread: threading.Thread) -> tuple[EmbeddedRuntime, _RecordingSchedules]:
+    schedules = _RecordingSchedules()
+    runtime = EmbeddedRuntime(
+        stop_event=StopEvent(),
+        worker=None,  # type: ignore[arg-type]  # stop() only joins its thread
+        worker_thread=worker_thread,
+        schedules=schedules,  # type: ignore[arg-type]
+    )
+    return runtime, schedules
+
+
+def test_a_worker_that_used_the_grace_period_leaves_none_to_the_schedules():
+    """Both threads stop on one event, in parallel: the process waits `grace` once, not twice
+    (a supervisor allowing grace + a few seconds would otherwise kill it mid-job)."""
+    release = threading.Event()
+    stuck = threading.Thread(target=release.wait, args=(30,), daemon=True)
+    stuck.start()
+    runtime, schedules = _runtime(stuck)
+    try:
+        runtime.stop(timeout=0.2)
+        assert stuck.is_alive()  # the worker's batch outlived the grace period
+        assert len(schedules.timeouts) == 1
+        assert schedules.timeouts[0] < 0.1  # what was left of the 0.2 s, not 0.2 s again
+    finally:
+        release.set()
+        stuck.join(30)
+
+
+def test_a_worker_that_stops_at_once_leaves_the_grace_period_to_the_schedules():
+    done = threading.Thread(target=lambda: None)
+    done.start()
+    runtime, schedules = _runtime(done)
+    runtime.stop(timeout=30)
+    assert len(schedules.timeouts) == 1
+    assert 20 < schedules.timeouts[0] <= 30
+
+
+def test_a_stop_event_counts_the_grace_period_from_the_first_request():
+    stop = StopEvent()
+    assert stop.remaining(5) == 5  # no request yet: all of it
+    stop.set()
+    first = stop.set_at
+    assert first is not None
+    stop.set()  # a second SIGTERM does not restart the clock
+    assert stop.set_at == first
+    assert 0 < stop.remaining(5) <= 5
+    stop.set_at = first - 10  # as if the request came 10 s ago
+    assert stop.remaining(5) == 0.0
+    assert stop.is_set()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -43,6 +43,22 @@ class SimulateRequest(BaseModel):
     limit: int = Field(default=100, ge=0, le=1000, description="deals listed in the answer")
     offset: int = Field(default=0, ge=0)
     today: date | None = None
+
+    @field_validator("rules")
+    @classmethod
+    def _ids_are_unique(cls, rules: list[RuleDefinition]) -> list[RuleDefinition]:
+        """Two drafts with one id would both run (and both replace the same rule in force)."""
+        first: dict[str, int] = {}
+        for i, rule in enumerate(rules):
+            if rule.id is None:
+                continue
+            if rule.id in first:
+                raise ValueError(
+                    f"rules[{i}].id '{rule.id}' repeats rules[{first[rule.id]}].id: "
+                    "each draft needs its own id"
+                )
+            first[rule.id] = i
+        return rules
 
 
 class SimulatedDeal(BaseModel):
@@ -76,8 +92,15 @@ def rule_sets(session: Session, request: SimulateRequest):
 
     current = load_rules(session)
     drafts = []
+    taken = {d.id for d in request.rules if d.id}
     for i, definition in enumerate(request.rules):
-        rule_id = definition.id or f"draft-{i + 1}"
+        rule_id = definition.id
+        if rule_id is None:  # draft-N, past any id a draft was given
+            n = i + 1
+            while f"draft-{n}" in taken:
+                n += 1
+            rule_id = f"draft-{n}"
+            taken.add(rule_id)
         drafts.append(
             StoredRule(id=rule_id, version=0, enabled=definition.enabled, definition=definition)
         )

@@ -143,6 +143,31 @@ def test_simulation_of_posted_snapshots_and_bad_drafts(client, api_key, engine):
     )
 
 
+def test_drafts_with_one_id_are_refused_and_unnamed_drafts_get_ids_of_their_own(
+    client, api_key, engine
+):
+    seed(engine)
+    headers = api_key("revops")
+    r = client.post(
+        "/api/v1/rules/simulate",
+        json={"rules": [BETA_WARN, {**BETA_WARN, "severity": "block"}], "base": "none"},
+        headers=headers,
+    )
+    assert r.status_code == 422, r.text
+    [error] = r.json()["detail"]
+    assert error["loc"] == ["body", "rules"]
+    assert f"rules[1].id '{BETA_WARN['id']}' repeats rules[0].id" in error["msg"]
+
+    unnamed = {k: v for k, v in BETA_WARN.items() if k != "id"}
+    r = client.post(
+        "/api/v1/rules/simulate",
+        json={"rules": [unnamed, {**BETA_WARN, "id": "draft-1"}, unnamed], "base": "none"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["rules_after"] == ["draft-2", "draft-1", "draft-3"]
+
+
 def test_streamed_simulation_reports_progress_then_result(client, api_key, engine, monkeypatch):
     from app.services import simulate
 

@@ -22,6 +22,7 @@ def _routers():
     from app.api import (
         admin,
         approvals,
+        audit,
         commitments,
         dashboard,
         deals,
@@ -54,6 +55,7 @@ def _routers():
         approvals.router,
         commitments.router,
         reports.router,
+        audit.router,
         dashboard.router,
     ]
 

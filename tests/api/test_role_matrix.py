@@ -26,6 +26,7 @@ ADMIN = frozenset({Role.admin})
 READ = frozenset(Role)  # every role reads
 REVOPS = frozenset({Role.admin, Role.revops})
 APPROVE = frozenset({Role.admin, Role.approver})
+AUDIT = READ - {Role.viewer}  # the log names people and holds the configuration's history
 
 EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     # operations
@@ -41,6 +42,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/test-crm/deals/{deal_id}"): READ,
     ("PUT", "/api/v1/test-crm/deals/{deal_id}"): REVOPS,
     ("DELETE", "/api/v1/test-crm/deals/{deal_id}"): REVOPS,
+    # the audit log
+    ("GET", "/api/v1/audit"): AUDIT,
     # features
     ("GET", "/api/v1/features"): READ,
     ("GET", "/api/v1/features/{key}"): READ,

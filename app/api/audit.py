@@ -1,0 +1,113 @@
+"""/api/v1/audit: the record of every change (who, when, before and after), newest first.
+
+Every write through the API and the CLI appends to the audit log in the transaction of the
+change itself (app/services/audit.py); this is where RevOps, engineering and approvers read it
+back: "who switched this rule on", "when did SSO become coming_soon", "who revoked that key".
+The viewer role (dashboards, shared screens) does not: the log names people and holds the
+configuration's history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import select
+
+from app.api.deps import Principal, SessionDep, require_roles
+from app.errors import Invalid
+from app.models import AuditLog
+from app.security import Role
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+AuditPrincipal = Annotated[
+    Principal, Depends(require_roles(Role.revops, Role.engineering, Role.approver))
+]
+
+
+class AuditEntry(BaseModel):
+    id: int
+    created_at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: Any
+    after: Any
+
+
+class AuditPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[AuditEntry]
+
+
+@router.get(
+    "",
+    summary="The audit log, newest first (filter by entity, actor, action, time)",
+    operation_id="list_audit",
+)
+def list_audit(
+    session: SessionDep,
+    _p: AuditPrincipal,
+    entity_type: Annotated[
+        str | None, Query(max_length=64, description="rule, feature, mapping, roadmap_source, ...")
+    ] = None,
+    entity_id: Annotated[
+        str | None, Query(max_length=255, description="with entity_type: one entity's history")
+    ] = None,
+    actor: Annotated[str | None, Query(max_length=255, description="e.g. revops:alice")] = None,
+    action: Annotated[
+        str | None,
+        Query(max_length=64, description="exact (rule.update), or a prefix ending in '.' (rule.)"),
+    ] = None,
+    since: Annotated[datetime | None, Query(description="at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="before (ISO 8601)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AuditPage:
+    if entity_id is not None and entity_type is None:
+        raise Invalid(
+            "entity_id needs entity_type: ids are only unique within a type",
+            details=[{"path": "entity_type", "message": "required with entity_id"}],
+        )
+    if since is not None and until is not None and since >= until:
+        raise Invalid(
+            "since must be before until",
+            details=[{"path": "since", "message": f"{since.isoformat()} is not before until"}],
+        )
+    conditions = []
+    if entity_type is not None:
+        conditions.append(AuditLog.entity_type == entity_type)
+    if entity_id is not None:
+        conditions.append(AuditLog.entity_id == entity_id)
+    if actor is not None:
+        conditions.append(AuditLog.actor == actor)
+    if action is not None:
+        if action.endswith("."):
+            conditions.append(AuditLog.action.startswith(action, autoescape=True))
+        else:
+            conditions.append(AuditLog.action == action)
+    if since is not None:
+        conditions.append(AuditLog.created_at >= since)  # naive: UTC (UTCDateTime)
+    if until is not None:
+        conditions.append(AuditLog.created_at < until)
+    total = session.exec(select(func.count()).select_from(AuditLog).where(*conditions)).one()
+    rows = session.exec(
+        select(AuditLog)
+        .where(*conditions)
+        .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return AuditPage(
+        total=total,
+        limit=limit,
+        offset=offset,
+        items=[AuditEntry.model_validate(r, from_attributes=True) for r in rows],
+    )

@@ -14,6 +14,7 @@ from app.connectors.roadmap import REGISTRY
 from app.errors import Conflict, NotFound
 from app.models import Feature as FeatureRow
 from app.models import utcnow
+from app.rules.catalog import term_key
 from app.rules.model import Availability, Feature
 from app.services import audit
 from app.services.catalog import feature_from_row
@@ -163,6 +164,41 @@ def _json(row: FeatureRow) -> dict:
     return feature_from_row(row).model_dump(mode="json")
 
 
+def _refuse_name_clashes(session: Session, key: str, name: str, aliases: list[str]) -> None:
+    """A feature's name must not read as another feature's name or alias, nor its alias as
+    another's name: notes are matched by spelling-independent name (`term_key`), so both
+    features would be referenced wherever one is written, and the wrong one can block the
+    deal. Two features sharing an alias stay allowed on purpose: an ambiguous abbreviation
+    ("SSO" for SAML and OIDC sign-on) is a dependency on both."""
+    mine: dict[str, tuple[str, str]] = {}
+    for path, value in [("name", name), *((f"aliases[{i}]", a) for i, a in enumerate(aliases))]:
+        mine.setdefault(term_key(value), (path, value))
+    mine.pop("", None)
+    clashes = []
+    rows = session.exec(
+        select(FeatureRow.key, FeatureRow.name, FeatureRow.aliases).where(FeatureRow.key != key)
+    )
+    for other, other_name, other_aliases in rows:
+        for kind, value in [("name", other_name), *(("alias", a) for a in other_aliases or [])]:
+            found = mine.get(term_key(value))
+            if found is not None and (found[0] == "name" or kind == "name"):
+                clashes.append(
+                    {
+                        "path": found[0],
+                        "message": f"'{found[1]}' reads as the {kind} '{value}' of feature "
+                        f"'{other}'",
+                        "feature": other,
+                    }
+                )
+    if clashes:
+        raise Conflict(
+            "a name or alias would also match another feature in deal notes: "
+            + "; ".join(c["message"] for c in clashes[:5])
+            + (f" (and {len(clashes) - 5} more)" if len(clashes) > 5 else ""),
+            details=clashes,
+        )
+
+
 def create_feature(
     session: Session, body: FeatureCreate, *, actor: str
 ) -> tuple[FeatureRow, FanOutResult]:
@@ -172,6 +208,7 @@ def create_feature(
             f"feature '{body.key}' already exists (source '{existing.source}')",
             details={"key": body.key},
         )
+    _refuse_name_clashes(session, body.key, body.name, body.aliases)
     now = utcnow()
     row = FeatureRow(**body.model_dump(), source=REGISTRY, created_at=now, updated_at=now)
     row.availability = body.availability.value
@@ -200,6 +237,10 @@ def update_feature(
             changes[list_field] = []
     if "availability" in changes:
         changes["availability"] = Availability(changes["availability"]).value
+    if "name" in changes or "aliases" in changes:
+        _refuse_name_clashes(
+            session, key, changes.get("name", row.name), changes.get("aliases", row.aliases or [])
+        )
     for name, value in changes.items():
         setattr(row, name, value)
     after = feature_from_row(row)

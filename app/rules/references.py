@@ -287,7 +287,8 @@ def trusted_model(cls: type[_M], fields_set: frozenset[str], values: dict[str, A
     `values` holds every field in declaration order (defaults included) and `fields_set` the
     names a caller would have passed. Pydantic's `model_construct` does the same in a Python
     loop over the fields and costs 3x a validation; this costs a third of one. Only for
-    models without private attributes or extra fields (FeatureReference, Finding);
+    models without private attributes or extra fields (FeatureReference, Finding,
+    EvaluationResult);
     tests/rules/test_trusted_models.py checks it still builds the same object as validation.
     """
     obj = _new_object(cls)
@@ -455,7 +456,8 @@ def _sentence_span(
     return a, b
 
 
-def _clauses(low: str, a: int, b: int) -> list[_Clause]:
+def _clauses(low: str, a: int, b: int, cues: list[re.Match[str]]) -> list[_Clause]:
+    """The sentence low[a:b] cut into clauses, each marked with the `cues` found in it."""
     clauses: list[_Clause] = []
     start = a
     for m in _CLAUSE.finditer(low, a, b):
@@ -464,7 +466,7 @@ def _clauses(low: str, a: int, b: int) -> list[_Clause]:
         start = m.end()
     clauses.append(_Clause(start, b))
     i = 0
-    for m in _CUES.finditer(low, a, b):  # one pass over the sentence for every kind of cue
+    for m in cues:
         kind = m.lastgroup
         start = m.start(kind)
         while start >= clauses[i].end and i + 1 < len(clauses):
@@ -499,8 +501,15 @@ def _sentence_references(
     catalog: Catalog,
 ) -> list[FeatureReference]:
     a, b = span
+    cues = list(_CUES.finditer(low, a, b))  # one pass over the sentence for every kind of cue
+    if not cues and low.find("?", a, b) < 0:
+        # Most sentences: no promise, question or negation, so clauses cannot matter and every
+        # mention is a plain dependency (what the general path below gives them).
+        if not mentions:
+            return []
+        return _plain_references(text[a:b], mentions, note.id, catalog)
     evidence = text[a:b]
-    clauses = _clauses(low, a, b)
+    clauses = _clauses(low, a, b, cues)
     last = clauses[-1]
 
     kept: list[tuple[Mention, _Clause]] = []
@@ -522,22 +531,16 @@ def _sentence_references(
         if c.promise and not c.question and not c.custom and id(c) not in claimed:
             orphan_promise = True
             break
+    # The date stated in a promise's clause, else anywhere in the sentence: each span is read
+    # only when a promise needs it, and once.
     dates: dict[tuple[int, int], date | None] = {}
 
-    def promised_in(c: _Clause) -> date | None:
-        """The date stated in the clause, else anywhere in the sentence."""
-        for span in ((c.start, c.end), (a, b)):
-            if span not in dates:
-                dates[span] = _promised_date(low, span[0], span[1], ref_date)
-            if dates[span] is not None:
-                return dates[span]
-        return None
-
     refs: list[FeatureReference] = []
+    source_id = note.id
     for m, c in kept:
         question = c.question
         commitment = not question and (c.promise or orphan_promise)
-        promised = promised_in(c) if commitment else None
+        promised = _promised_in(low, c, a, b, ref_date, dates) if commitment else None
         feature = catalog.get(m.feature_key)
         refs.append(  # every field, in declaration order
             trusted_model(
@@ -547,7 +550,7 @@ def _sentence_references(
                     "feature_key": m.feature_key,
                     "feature_name": feature.name if feature else m.feature_key,
                     "source": "note",
-                    "source_id": note.id,
+                    "source_id": source_id,
                     "evidence": evidence,
                     "score": m.score,
                     "is_commitment": commitment,
@@ -574,16 +577,64 @@ def _sentence_references(
                 feature_key=None,
                 feature_name=name,
                 source="note",
-                source_id=note.id,
+                source_id=source_id,
                 evidence=evidence,
                 score=100.0,
                 is_commitment=True,
                 custom_build=c.custom,
-                promised_date=promised_in(c),
+                promised_date=_promised_in(low, c, a, b, ref_date, dates),
             )
         )
         break  # one off-roadmap promise per sentence
     return refs
+
+
+def _plain_references(
+    evidence: str, mentions: list[Mention], source_id: str, catalog: Catalog
+) -> list[FeatureReference]:
+    """Plain dependencies (no promise, question or negation) on the features `mentions` name."""
+    refs = []
+    get = catalog.get
+    for m in mentions:
+        key = m.feature_key
+        feature = get(key)
+        refs.append(  # every field, in declaration order
+            trusted_model(
+                FeatureReference,
+                _NOTE_FIELDS,
+                {
+                    "feature_key": key,
+                    "feature_name": feature.name if feature else key,
+                    "source": "note",
+                    "source_id": source_id,
+                    "evidence": evidence,
+                    "score": m.score,
+                    "is_commitment": False,
+                    "is_question": False,
+                    "custom_build": False,
+                    "promised_date": None,
+                    "matched_text": m.matched_text,
+                },
+            )
+        )
+    return refs
+
+
+def _promised_in(
+    low: str,
+    c: _Clause,
+    a: int,
+    b: int,
+    ref_date: date,
+    dates: dict[tuple[int, int], date | None],
+) -> date | None:
+    """The date stated in the clause, else anywhere in the sentence low[a:b] (memo: `dates`)."""
+    for span in ((c.start, c.end), (a, b)):
+        if span not in dates:
+            dates[span] = _promised_date(low, span[0], span[1], ref_date)
+        if dates[span] is not None:
+            return dates[span]
+    return None
 
 
 def _unknown_name(text: str, low: str, a: int, b: int, custom: bool) -> str | None:

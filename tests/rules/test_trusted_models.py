@@ -48,6 +48,7 @@ def test_references_and_findings_equal_validated_ones(catalog: Catalog, default_
     assert sources == {"note", "line_item"}
     assert any(r.feature_key is None for r in result.references)  # off-roadmap promise
     assert result.findings
+    _assert_same_as_validated(result)
     for ref in result.references:
         assert isinstance(ref, FeatureReference)
         _assert_same_as_validated(ref)

@@ -14,6 +14,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -467,8 +468,15 @@ class Catalog:
         near = [(a, b) for a, b in taken[max(0, bisect_left(taken, (lo, 0)) - 1) :] if a < hi]
         if any(a <= s and e <= b for a, b in near):
             return  # the word is already part of an exactly matched name
-        left = [m.span() for m in _TOKEN.finditer(low, lo, s)]
-        right = [m.span() for m in _TOKEN.finditer(low, e, hi)]
+        # Only as many words on each side as the longest name shape needs (a name has a few):
+        # the same last and first words as reading the whole 120 characters, for less.
+        most_before = most_after = 0
+        for _correction, groups in candidates:
+            for before, after, _idxs in groups:
+                most_before = max(most_before, before)
+                most_after = max(most_after, after)
+        left = _last_tokens(low, lo, s, most_before)
+        right = [m.span() for m in islice(_TOKEN.finditer(low, e, hi), most_after)]
         left_words = [low[a:b] for a, b in left]
         right_words = [low[a:b] for a, b in right]
         # Candidates with the same shape (words before and after the typo) share one window:
@@ -521,6 +529,20 @@ class Catalog:
             ):
                 keep.add(i)
         return [idx for i, idx in enumerate(idxs) if i in keep]
+
+
+def _last_tokens(low: str, lo: int, hi: int, count: int) -> list[tuple[int, int]]:
+    """The spans of the last `count` words (`_TOKEN`) in low[lo:hi] (all of them if fewer),
+    as `list(_TOKEN.finditer(low, lo, hi))[-count:]` gives them, reading back only as far as
+    needed: a word cut by a nearer start can only be the first one read, never one kept."""
+    if count <= 0:
+        return []
+    start = max(lo, hi - 12 * count)
+    while True:
+        spans = [m.span() for m in _TOKEN.finditer(low, start, hi)]
+        if len(spans) > count or start == lo:
+            return spans[-count:]
+        start = max(lo, start - 12 * count)
 
 
 def _longest_only(mentions: list[Mention]) -> list[Mention]:

@@ -29,9 +29,13 @@ from app.rules.references import (
     _BOUNDARY,
     _CUES,
     _DATE,
+    _OBJECT_WORD,
+    _UNKNOWN_OBJECT,
     _cut,
+    _first_char_class,
     _lookahead,
     _sentence_span,
+    _unknown_object,
     _WordStartPattern,
     find_references,
 )
@@ -82,6 +86,35 @@ def test_the_fast_patterns_really_skip_word_starts() -> None:
         assert check.match(start), start
     for start in ["b", "d", "yx", "r"]:
         assert not check.match(start), start
+    # The object words are led by the class of their first letters (or nothing, when unsure).
+    assert _OBJECT_WORD.pattern.startswith("(?=[acdefimprsvw])")
+    assert _first_char_class(r"ab|cd?|(?:ex|fy)z") == "(?=[acef])"
+    assert _first_char_class(r"a?b") == ""
+    assert _first_char_class(r"[ab]c|d") == ""
+
+
+OBJECT_WORDS = [
+    "integration", "connectors", "api", "plug-in", "add-ons", "report", "sync", "version",
+    "capabilities", "support for", "support", "for", "sap", "billing", "x/y", "a.b", "r&d",
+    "custom", "new", "by", "q3", "xintegration", "integrations2", "-", "build", "them", "a",
+]  # fmt: skip
+object_texts = st.lists(
+    st.tuples(
+        st.sampled_from(OBJECT_WORDS + WORDS),
+        st.sampled_from([*SEPARATORS, "  ", "\t", " \n ", "\u00a0"]),
+    ),
+    min_size=1,
+    max_size=30,
+).map(lambda parts: "".join(w + sep for w, sep in parts))
+
+
+@settings(max_examples=500, deadline=None)
+@given(object_texts, st.data())
+def test_unknown_object_search_matches_the_plain_one(text: str, data: st.DataObject) -> None:
+    a = data.draw(st.integers(0, len(text)))
+    b = data.draw(st.integers(a, len(text)))
+    fast, plain = _unknown_object(text, a, b), _UNKNOWN_OBJECT.search(text, a, b)
+    assert (fast and fast.span()) == (plain and plain.span())
 
 
 @settings(max_examples=300, deadline=None)

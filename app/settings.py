@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # How long a process trusts an API key it has checked; a revocation made elsewhere (CLI,
     # another replica) takes effect within this. 0: check every request against the database.
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # A webhook whose commit is not confirmed within this gets 503 (the CRM delivers again;
+    # duplicates are recognised). HubSpot gives up after 5 s.
+    webhook_ack_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
 
     # --- roadmap -------------------------------------------------------------------------
     roadmap_refresh_seconds: int = Field(default=900, ge=30)

@@ -8,6 +8,7 @@ CRM retries on (503 JSON, or a SOAP fault for Salesforce Outbound Messages).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import structlog
@@ -15,25 +16,71 @@ from fastapi import Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
+from app.errors import DomainError
 from app.jobs.ingest import InboundEvent, IngestResult, IngestWriter
 
 log = structlog.get_logger("app.webhooks")
 
 
 class NotStored(Exception):
-    """The delivery was not committed; the sender must deliver it again."""
+    """The delivery was not confirmed stored; the sender must deliver it again. `message` is
+    what to tell the sender."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes.
+
+    `await request.body()` reads all of it first: a 400 MB chunked POST cost 1.3 GB of memory
+    before its signature was even checked. A declared Content-Length over the limit is refused
+    before reading; a chunked body is counted as it arrives."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def store_delivery(
     request: Request, source: str, events: Sequence[InboundEvent]
 ) -> IngestResult:
+    """Commit the delivery; `NotStored` if that fails or is not confirmed within
+    WEBHOOK_ACK_TIMEOUT_SECONDS.
+
+    The bound is for senders that give up: HubSpot waits 5 s, then counts a failure and
+    delivers again later. A commit still waiting (SQLite locked by another process, PostgreSQL
+    overloaded) is not cancelled: it may land after the 503, and the next delivery of the
+    same events is then recognised as a duplicate."""
     writer: IngestWriter = request.app.state.ingest_writer
+    timeout = request.app.state.settings.webhook_ack_timeout_seconds
     try:
-        result = await writer.ingest(events)
+        # shield: a timeout must not cancel the writer's future (it completes it later).
+        result = await asyncio.wait_for(asyncio.shield(writer.ingest(events)), timeout)
     except SQLAlchemyError as exc:
         log.error("ingest failed", source=source, error=type(exc).__name__, events=len(events))
         metrics.EVENTS.labels(source=source, result="rejected").inc(len(events))
-        raise NotStored(type(exc).__name__) from exc
+        raise NotStored("database unavailable: nothing stored, deliver again") from exc
+    except TimeoutError as exc:
+        log.error("ingest not confirmed in time", source=source, timeout=timeout)
+        metrics.EVENTS.labels(source=source, result="rejected").inc(len(events))
+        raise NotStored(
+            f"database busy: not confirmed stored within {timeout:g} s, deliver again "
+            "(events stored meanwhile are recognised as duplicates)"
+        ) from exc
     metrics.EVENTS.labels(source=source, result="received").inc(result.new)
     if result.duplicates:
         metrics.EVENTS.labels(source=source, result="duplicate").inc(result.duplicates)

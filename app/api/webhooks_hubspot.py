@@ -1,7 +1,8 @@
 """POST /webhooks/hubspot: HubSpot's signed webhook batches, acknowledged only once durable.
 
-Order matters: verify the signature over the raw body (401, nothing stored, if it fails), parse
-(400 if it is not a JSON array of at most 100 event objects), classify, then `store_delivery`
+Order matters: read at most 1 MB of body (413 past it), verify the signature over the raw body
+(401, nothing stored, if it fails), parse (422 if it is not a JSON array of at most 100 event
+objects), classify, then `store_delivery`
 commits the events and queue rows in one transaction; only then 200. A database failure is a
 503 with nothing stored, so HubSpot delivers again.
 """
@@ -15,13 +16,15 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from app import metrics
-from app.api.ingest import NotStored, store_delivery
+from app.api.ingest import NotStored, read_body, store_delivery
 from app.connectors.hubspot.events import MAX_EVENTS, SOURCE, classify_events
 from app.connectors.hubspot.signatures import request_uri, verify
 from app.errors import Invalid, ServiceUnavailable, Unauthorized
 
 router = APIRouter(tags=["webhooks"])
 log = structlog.get_logger("app.webhooks.hubspot")
+# At most 100 events of well under 1 KB each; anything larger is not HubSpot.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class HubSpotAck(BaseModel):
@@ -38,7 +41,7 @@ class HubSpotAck(BaseModel):
 )
 async def receive_hubspot(request: Request) -> HubSpotAck:
     settings = request.app.state.settings
-    body = await request.body()
+    body = await read_body(request, MAX_BODY_BYTES)
     secrets = [
         s.get_secret_value()
         for s in (settings.hubspot_client_secret, settings.hubspot_client_secret_previous)
@@ -81,7 +84,7 @@ async def receive_hubspot(request: Request) -> HubSpotAck:
     try:
         result = await store_delivery(request, SOURCE, classified.events)
     except NotStored as exc:
-        raise ServiceUnavailable("database unavailable: nothing stored, deliver again") from exc
+        raise ServiceUnavailable(exc.message) from exc
     ignored_total = sum(classified.ignored.values())
     if ignored_total:
         metrics.EVENTS.labels(source=SOURCE, result="ignored").inc(ignored_total)

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from app import metrics
-from app.api.ingest import NotStored, store_delivery
+from app.api.ingest import NotStored, PayloadTooLarge, read_body, store_delivery
 from app.connectors.salesforce import signatures
 from app.connectors.salesforce.events import (
     EVENTS_SOURCE,
@@ -71,12 +71,10 @@ async def receive_outbound(request: Request, token: str | None = None) -> Respon
         metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="rejected").inc()
         log.warning("salesforce outbound refused", reason="bad token")
         return _fault("missing or wrong token in the endpoint URL", 401)
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > MAX_OUTBOUND_BYTES:
-        return _fault(f"message larger than {MAX_OUTBOUND_BYTES} bytes", 413)
-    body = await request.body()
-    if len(body) > MAX_OUTBOUND_BYTES:
-        return _fault(f"message larger than {MAX_OUTBOUND_BYTES} bytes", 413)
+    try:
+        body = await read_body(request, MAX_OUTBOUND_BYTES)
+    except PayloadTooLarge as exc:
+        return _fault(f"message {exc.message}", 413)
     try:
         message = parse_outbound_message(body)
     except OutboundMessageError as exc:
@@ -90,8 +88,8 @@ async def receive_outbound(request: Request, token: str | None = None) -> Respon
     events = outbound_events(message, integration_user_id=settings.salesforce_integration_user_id)
     try:
         await store_delivery(request, OUTBOUND_SOURCE, events)
-    except NotStored:
-        return _fault("could not store the notifications; please retry", 500, client=False)
+    except NotStored as exc:
+        return _fault(f"could not store the notifications: {exc.message}", 500, client=False)
     return Response(ACK_ENVELOPE, status_code=200, media_type=SOAP_TYPE)
 
 
@@ -113,9 +111,7 @@ async def receive_events(request: Request) -> SalesforceEventsAck:
         raise ServiceUnavailable(
             "Salesforce JSON events are not configured (SALESFORCE_EVENTS_SECRET)"
         )
-    body = await request.body()
-    if len(body) > MAX_EVENTS_BYTES:
-        raise Invalid(f"body larger than {MAX_EVENTS_BYTES} bytes")
+    body = await read_body(request, MAX_EVENTS_BYTES)
     try:
         signatures.verify(
             _secret(secret),
@@ -138,8 +134,8 @@ async def receive_events(request: Request) -> SalesforceEventsAck:
     events = json_events(batch, integration_user_id=settings.salesforce_integration_user_id)
     try:
         result = await store_delivery(request, EVENTS_SOURCE, events)
-    except NotStored:
-        raise ServiceUnavailable("could not store the events; retry") from None
+    except NotStored as exc:
+        raise ServiceUnavailable(exc.message) from None
     return SalesforceEventsAck(
         received=result.received,
         new=result.new,

@@ -69,7 +69,7 @@ async def receive_test_events(
     try:
         result = await store_delivery(request, SOURCE, events)
     except NotStored as exc:
-        raise ServiceUnavailable("database unavailable: nothing stored, deliver again") from exc
+        raise ServiceUnavailable(exc.message) from exc
     return IngestAck(
         received=result.received,
         new=result.new,

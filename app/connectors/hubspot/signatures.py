@@ -103,7 +103,12 @@ def verify(
     v3_sig = headers.get("x-hubspot-signature-v3")
     if v3_sig is not None and "v3" in allowed:
         timestamp = headers.get("x-hubspot-request-timestamp")
-        if not timestamp or not timestamp.isdigit():
+        # ASCII digits, and not absurdly many (int() of 5,000 digits raises, not refuses).
+        if (
+            not timestamp
+            or not (timestamp.isascii() and timestamp.isdigit())
+            or len(timestamp) > 16
+        ):
             return Verdict(False, "v3", "missing or malformed X-HubSpot-Request-Timestamp")
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         if abs(now_ms - int(timestamp)) > MAX_SKEW_MS:

@@ -1,0 +1,112 @@
+"""What the webhook routes refuse before doing any work, and how long an ack may wait."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from app.api.webhooks_hubspot import MAX_BODY_BYTES
+from app.models import DealQueue, WebhookEvent
+from app.sandbox.hubspot import FakeHubSpot
+
+URL = "http://testserver/webhooks/hubspot"
+
+
+def _event(fake: FakeHubSpot, **kw) -> dict:
+    return {
+        "eventId": 100,
+        "subscriptionId": 13,
+        "portalId": int(fake.portal_id),
+        "appId": int(fake.app_id),
+        "occurredAt": 1_700_000_000_000,
+        "subscriptionType": "deal.propertyChange",
+        "attemptNumber": 0,
+        "objectId": 555,
+        "propertyName": "dealstage",
+        "propertyValue": "contractsent",
+        "changeSource": "CRM_UI",
+        "sourceId": "userId:7",
+        **kw,
+    }
+
+
+def _stored(engine) -> int:
+    with Session(engine) as s:
+        return len(s.exec(select(WebhookEvent)).all())
+
+
+@pytest.fixture
+def client(make_app, hubspot_settings):
+    with TestClient(make_app(connectors={}, **hubspot_settings)) as c:
+        yield c
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(client, fake, engine) -> None:
+    big = b"[" + b" " * (MAX_BODY_BYTES + 1) + b"]"
+    # Declared length: refused from the header.
+    r = client.post(URL, content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"] == {
+        "code": "payload_too_large",
+        "message": f"body larger than {MAX_BODY_BYTES} bytes",
+    }
+
+    # Chunked (no Content-Length): counted as it arrives.
+    def chunks():
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b" " * 65536
+
+    r = client.post(URL, content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert _stored(engine) == 0
+
+    # A delivery under the limit still works.
+    body, headers = fake.signed_request(URL, [_event(fake)])
+    assert client.post(URL, content=body, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("stamp", ["9" * 5000, "-1700000000000", "1.7e12", " 1700000000000"])
+def test_a_malformed_timestamp_is_a_401_not_a_crash(client, fake, engine, stamp) -> None:
+    body, headers = fake.signed_request(URL, [_event(fake)])
+    r = client.post(URL, content=body, headers={**headers, "X-HubSpot-Request-Timestamp": stamp})
+    assert r.status_code == 401
+    assert "X-HubSpot-Request-Timestamp" in r.json()["error"]["message"]
+    assert _stored(engine) == 0
+
+
+def test_an_ack_not_confirmed_in_time_is_a_503_and_the_redelivery_a_duplicate(
+    make_app, hubspot_settings, fake, engine
+) -> None:
+    """A commit stuck behind a lock (another process holding SQLite, an overloaded server):
+    the sender hears 503 within the bound instead of timing out, the commit lands when the
+    lock goes, and the redelivery is recognised."""
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO DEAL_QUEUE"):
+            entered.set()
+            release.wait(30)
+
+    app = make_app(connectors={}, webhook_ack_timeout_seconds=0.3, **hubspot_settings)
+    with TestClient(app) as client:
+        body, headers = fake.signed_request(URL, [_event(fake)])
+        event.listen(engine, "before_cursor_execute", hold)
+        try:
+            r = client.post(URL, content=body, headers=headers)
+            assert entered.is_set()
+            assert r.status_code == 503
+            assert "not confirmed stored within 0.3 s" in r.json()["error"]["message"]
+        finally:
+            release.set()
+            app.state.ingest_writer.close()  # the held commit completes
+            event.remove(engine, "before_cursor_execute", hold)
+        assert _stored(engine) == 1
+        again = client.post(URL, content=body, headers=headers)
+        assert again.status_code == 200
+        assert (again.json()["new"], again.json()["duplicates"]) == (0, 1)
+    with Session(engine) as s:
+        assert [q.deal_id for q in s.exec(select(DealQueue))] == ["555"]

@@ -130,6 +130,9 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # stdlib records (uvicorn's "Exception in ASGI application", libraries) carry
+            # exc_info as a tuple: rendered to text here, or JSON shows "<traceback object>".
+            structlog.processors.format_exc_info,
             redact,
         ],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep, SettingsDep
 from app.services import roadmap_sources as svc
@@ -13,11 +13,29 @@ from app.services.roadmap_refresh import refresh_source
 router = APIRouter(prefix="/api/v1/roadmap/sources", tags=["roadmap"])
 
 
+class OrphanedMapping(BaseModel):
+    """A product mapping that names a feature which no longer exists: a line item it matches
+    no longer depends on that feature. Fix or delete it through /api/v1/mappings."""
+
+    id: int
+    match_kind: str
+    match_value: str
+    unknown_feature_keys: list[str]
+
+
 class SourceChange(BaseModel):
     source: svc.SourcePublic
     features_remapped: int = 0
     deals_reevaluated: int = 0
     deals_requeued: int = 0
+
+
+class SourceDeleted(BaseModel):
+    name: str
+    features_deleted: int = 0
+    deals_reevaluated: int = 0
+    deals_requeued: int = 0
+    orphaned_mappings: list[OrphanedMapping] = Field(default_factory=list)
 
 
 class RefreshOut(BaseModel):
@@ -32,6 +50,9 @@ class RefreshOut(BaseModel):
     pages: int
     deals_reevaluated: int
     deals_requeued: int
+    orphaned_mappings: list[OrphanedMapping] = Field(
+        default_factory=list, description="mappings naming a feature this refresh deleted"
+    )
 
 
 def _stale_after(settings) -> float:
@@ -85,18 +106,25 @@ def update_source(
     settings: SettingsDep,
     principal: RevOpsPrincipal,
 ) -> SourceChange:
-    row, fanout = svc.update_source(session, name, body, actor=principal.actor)
+    updated = svc.update_source(session, name, body, actor=principal.actor)
     return SourceChange(
-        source=svc.to_public(session, row, stale_after=_stale_after(settings)),
-        deals_reevaluated=fanout.candidates,
-        deals_requeued=fanout.requeued_count,
+        source=svc.to_public(session, updated.row, stale_after=_stale_after(settings)),
+        features_remapped=updated.features_remapped,
+        deals_reevaluated=updated.fanout.candidates,
+        deals_requeued=updated.fanout.requeued_count,
     )
 
 
 @router.delete("/{name}", summary="Remove a source and its features", operation_id="delete_source")
-def delete_source(name: str, session: SessionDep, principal: RevOpsPrincipal) -> dict:
-    fanout = svc.delete_source(session, name, actor=principal.actor)
-    return {"name": name, **fanout.as_dict()}
+def delete_source(name: str, session: SessionDep, principal: RevOpsPrincipal) -> SourceDeleted:
+    deleted = svc.delete_source(session, name, actor=principal.actor)
+    return SourceDeleted(
+        name=name,
+        features_deleted=deleted.features_deleted,
+        deals_reevaluated=deleted.fanout.candidates,
+        deals_requeued=deleted.fanout.requeued_count,
+        orphaned_mappings=[OrphanedMapping(**m) for m in deleted.orphaned_mappings],
+    )
 
 
 @router.post(

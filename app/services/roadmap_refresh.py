@@ -11,6 +11,8 @@ last success time and staleness are recorded on the source (API and ROADMAP_STAL
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,17 +22,21 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.connectors.roadmap import REGISTRY, SourceError, build_source, map_status
+from app.connectors.roadmap import REGISTRY, FetchResult, SourceError, build_source, map_status
 from app.db import session_scope
 from app.errors import Invalid, NotFound
 from app.jobs.schedules import JobContext, schedule
 from app.metrics import ROADMAP_STALENESS
 from app.models import Feature as FeatureRow
-from app.models import RoadmapSource, utcnow
+from app.models import ProductMapping, RoadmapSource, utcnow
 from app.rules.model import Feature
 from app.services import audit
 from app.services.catalog import feature_from_row
 from app.services.fanout import ChangeScope, FanOutResult, fan_out, feature_scope
+
+# The registry's key pattern (POST /api/v1/features): a fetched key must be one the API can
+# address (GET /api/v1/features/{key}) and a mapping import can name.
+from app.services.features_service import KEY_PATTERN
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +53,8 @@ _FIELDS = (
     "guidance",
 )
 AUDIT_FEATURE_LIMIT = 500  # features listed with before/after in one refresh's audit entry
+KEY_MAX_LENGTH = 128  # FeatureCreate.key's bound
+_KEY = re.compile(KEY_PATTERN)
 
 FieldValues = dict[str, Any]
 
@@ -63,6 +71,8 @@ class RefreshResult:
     deleted: int = 0
     pages: int = 0
     fanout: FanOutResult = field(default_factory=FanOutResult)
+    # product mappings that point at a feature this refresh deleted (see orphaned_mappings)
+    orphaned_mappings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -77,6 +87,7 @@ class RefreshResult:
             "pages": self.pages,
             "deals_reevaluated": self.fanout.candidates,
             "deals_requeued": self.fanout.requeued_count,
+            "orphaned_mappings": self.orphaned_mappings,
         }
 
 
@@ -101,6 +112,64 @@ def report_staleness(row: RoadmapSource, now: datetime | None = None) -> None:
         child.set_function(lambda: -1.0)
     else:
         child.set_function(lambda: max(0.0, (utcnow() - last_success).total_seconds()))
+
+
+def forget_staleness(name: str) -> None:
+    """Drop a deleted source's gauge series: a -1 left behind would keep its alert firing."""
+    with contextlib.suppress(KeyError):
+        ROADMAP_STALENESS.remove(name)
+
+
+def prune_staleness(names: set[str]) -> None:
+    """Drop the series of sources that no longer exist (deleted through another process)."""
+    for metric in ROADMAP_STALENESS.collect():
+        for sample in metric.samples:
+            if sample.labels.get("source") not in names:
+                forget_staleness(sample.labels["source"])
+
+
+def invalid_keys(fetched: FetchResult) -> str | None:
+    """The fetched keys the catalog cannot hold, named by where they were read; None if none."""
+    bad = [
+        f"{fetched.location(i)}.key: {f.key!r} is not a feature key (letters, digits, '.', '_', "
+        f"':', '-', starting with a letter or digit, at most {KEY_MAX_LENGTH} characters)"
+        for i, f in enumerate(fetched.features)
+        if len(f.key) > KEY_MAX_LENGTH or not _KEY.fullmatch(f.key)
+    ]
+    if not bad:
+        return None
+    more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+    return "; ".join(bad[:5]) + more
+
+
+def orphaned_mappings(session: Session, gone: set[str]) -> list[dict[str, Any]]:
+    """The product mappings that name one of the `gone` feature keys, each with the keys it
+    names that no longer exist: a line item they match would silently lose its dependency."""
+    if not gone:
+        return []
+    rows = [m for m in session.exec(select(ProductMapping)) if gone & set(m.feature_keys)]
+    named = sorted({k for m in rows for k in m.feature_keys})
+    existing: set[str] = set()
+    for start in range(0, len(named), 500):  # SQLite caps bound parameters per statement
+        chunk = named[start : start + 500]
+        existing |= set(session.exec(select(FeatureRow.key).where(FeatureRow.key.in_(chunk))))
+    return [
+        {
+            "id": m.id,
+            "match_kind": m.match_kind,
+            "match_value": m.match_value,
+            "unknown_feature_keys": [k for k in m.feature_keys if k not in existing],
+        }
+        for m in sorted(rows, key=lambda m: m.id or 0)
+        if not existing.issuperset(m.feature_keys)  # a key may have come back since
+    ]
+
+
+def still_orphaned(session: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of mappings reported orphaned earlier, those that still name a missing feature."""
+    gone = {k for e in entries for k in e.get("unknown_feature_keys", [])}
+    ids = {e.get("id") for e in entries}
+    return [e for e in orphaned_mappings(session, gone) if e["id"] in ids]
 
 
 def _apply(row: FeatureRow, feature: Feature) -> None:
@@ -128,6 +197,7 @@ class FeatureChanges:
     keys: list[str] = field(default_factory=list)
     before: dict[str, FieldValues | None] = field(default_factory=dict)
     after: dict[str, FieldValues | None] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)  # every deleted key, listed or not
 
     def add(self, key: str, before: FieldValues | None, after: FieldValues | None) -> None:
         self.keys.append(key)
@@ -187,6 +257,7 @@ def replace_source_features(
         gone = feature_from_row(row)
         scope.merge(feature_scope(gone, None))
         changed.add(row.key, _values(gone), None)
+        changed.deleted.add(row.key)
         session.delete(row)
         counts["deleted"] += 1
     session.flush()
@@ -236,6 +307,11 @@ def refresh_source(
     except Exception as exc:  # a bug or an unforeseen payload: kept visible, catalog kept
         error = f"{name}: unexpected {type(exc).__name__}: {exc}"[:1000]
 
+    if fetched is not None and not fetched.not_modified and error is None:
+        bad = invalid_keys(fetched)
+        if bad is not None:  # nothing is written: the last good catalog stays
+            error, fetched = f"{name}: {bad}", None
+
     result = RefreshResult(source=name, ok=error is None)
     now = utcnow()
     with session_scope(engine) as session:
@@ -261,6 +337,13 @@ def refresh_source(
                 result.deleted = counts["deleted"]
                 row.etag = fetched.etag
                 row.feature_count = len(mapped)
+                result.orphaned_mappings = orphaned_mappings(session, changed.deleted)
+                if result.orphaned_mappings:
+                    log.warning(
+                        "roadmap refresh left product mappings pointing at deleted features",
+                        source=name,
+                        mappings=result.orphaned_mappings,
+                    )
                 if changed.keys:
                     listed = {
                         "features_changed": len(changed.keys),
@@ -278,6 +361,7 @@ def refresh_source(
                             **counts,
                             "fetched": len(mapped),
                             **listed,
+                            "orphaned_mappings": result.orphaned_mappings,
                             "features": changed.after,
                         },
                     )
@@ -302,12 +386,13 @@ def refresh_source(
 
 def refresh_all(engine: Engine, *, actor: str = "system:roadmap-refresh") -> list[RefreshResult]:
     with Session(engine) as session:
-        names = session.exec(
-            select(RoadmapSource.name)
-            .where(RoadmapSource.enabled == True, RoadmapSource.kind != REGISTRY)  # noqa: E712
+        sources = session.exec(
+            select(RoadmapSource.name, RoadmapSource.enabled)
+            .where(RoadmapSource.kind != REGISTRY)
             .order_by(RoadmapSource.name)
         ).all()
-    return [refresh_source(engine, n, actor=actor) for n in names]
+    prune_staleness({n for n, _ in sources})  # sources deleted through another process
+    return [refresh_source(engine, n, actor=actor) for n, enabled in sources if enabled]
 
 
 @schedule("roadmap_refresh", interval=lambda s: s.roadmap_refresh_seconds)

@@ -7,9 +7,11 @@ that does (auth_env / token_env).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -19,10 +21,13 @@ from app.connectors.roadmap import (
     REGISTRY,
     SourceError,
     build_source,
+    config_errors,
+    config_warnings,
     map_status,
     normalise_status,
+    normalised_status_mapping,
+    status_mapping_errors,
     unmapped_statuses,
-    validate_config,
 )
 from app.errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from app.models import AuditLog, RoadmapSource, utcnow
@@ -31,7 +36,16 @@ from app.rules.model import Availability
 from app.services import audit
 from app.services.catalog import feature_from_row
 from app.services.fanout import ChangeScope, FanOutResult, fan_out, feature_scope
-from app.services.roadmap_refresh import remap_source_features, report_staleness, staleness_seconds
+from app.services.roadmap_refresh import (
+    forget_staleness,
+    orphaned_mappings,
+    remap_source_features,
+    report_staleness,
+    staleness_seconds,
+    still_orphaned,
+)
+
+log = structlog.get_logger(__name__)
 
 SourceKind = Literal["http", "productboard", "jira"]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
@@ -43,9 +57,13 @@ class SourceCreate(BaseModel):
     name: str = Field(pattern=NAME_PATTERN, description="lower-case id, also the features' source")
     kind: SourceKind
     enabled: bool = True
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="the kind's settings (docs/roadmap.md); never a secret"
+    )
     status_mapping: dict[str, Availability] | None = Field(
-        default=None, description="source status name → availability; omitted: the kind's defaults"
+        default=None,
+        description="source status name → availability (case and spacing ignored); omitted: "
+        "the kind's defaults",
     )
 
 
@@ -75,6 +93,15 @@ class SourcePublic(BaseModel):
     stale: bool = False
     last_change: dict[str, Any] | None = Field(
         default=None, description="what the last refresh that changed features did, and when"
+    )
+    orphaned_mappings: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="product mappings that still name a feature the last changing refresh "
+        "deleted (fix them: a line item they match no longer depends on that feature)",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what may stop the source from refreshing (an env var not set here)",
     )
 
 
@@ -111,6 +138,9 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
         .order_by(AuditLog.id.desc())
         .limit(1)
     ).first()
+    change = _change_counts(last)
+    if change and change.get("orphaned_mappings"):
+        change["orphaned_mappings"] = still_orphaned(session, change["orphaned_mappings"])
     return SourcePublic(
         name=row.name,
         kind=row.kind,
@@ -127,7 +157,9 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
         last_error=row.last_error,
         staleness_seconds=staleness,
         stale=never_ok or (staleness is not None and staleness > stale_after),
-        last_change=_change_counts(last),
+        last_change=change,
+        orphaned_mappings=change.get("orphaned_mappings", []) if change else [],
+        warnings=config_warnings(row.kind, row.config or {}),
     )
 
 
@@ -199,12 +231,16 @@ def _snapshot(row: RoadmapSource) -> dict:
     }
 
 
-def _check_config(kind: str, config: dict[str, Any]) -> None:
-    errors = validate_config(kind, config)
+def _check(
+    kind: str, config: dict[str, Any] | None, mapping: dict[str, Availability] | None
+) -> None:
+    """Every mistake of the config and the status mapping at once, each with its JSON path
+    ({loc, path, msg, type}, as the rules API reports them): 422."""
+    errors = config_errors(kind, config) if config is not None else []
+    errors += status_mapping_errors(mapping) if mapping is not None else []
     if errors:
         raise Invalid(
-            "invalid source configuration: "
-            + "; ".join(f"{e['path']}: {e['message']}" for e in errors),
+            "invalid roadmap source: " + "; ".join(f"{e['path']}: {e['msg']}" for e in errors),
             details=errors,
         )
 
@@ -214,9 +250,9 @@ def create_source(session: Session, body: SourceCreate, *, actor: str) -> Roadma
         raise Conflict("'registry' is the built-in registry; choose another name")
     if session.get(RoadmapSource, body.name) is not None:
         raise Conflict(f"roadmap source '{body.name}' already exists")
-    _check_config(body.kind, body.config)
+    _check(body.kind, body.config, body.status_mapping)
     mapping = (
-        {k: v.value for k, v in body.status_mapping.items()}
+        normalised_status_mapping(body.status_mapping)
         if body.status_mapping is not None
         else dict(DEFAULT_STATUS_MAPPINGS[body.kind])
     )
@@ -243,29 +279,34 @@ def create_source(session: Session, body: SourceCreate, *, actor: str) -> Roadma
     return row
 
 
-def update_source(
-    session: Session, name: str, body: SourceUpdate, *, actor: str
-) -> tuple[RoadmapSource, FanOutResult]:
+@dataclass
+class SourceUpdated:
+    row: RoadmapSource
+    features_remapped: int
+    fanout: FanOutResult
+
+
+def update_source(session: Session, name: str, body: SourceUpdate, *, actor: str) -> SourceUpdated:
     if name == REGISTRY:
         raise Conflict("the built-in registry has no configuration or status mapping to edit")
     row = get_source(session, name)
     before = _snapshot(row)
     fields = body.model_fields_set
+    _check(row.kind, body.config, body.status_mapping)
     if "enabled" in fields and body.enabled is not None:
         row.enabled = body.enabled
-    if "config" in fields and body.config is not None:
-        _check_config(row.kind, body.config)
-        if body.config != row.config:
-            row.config = body.config
-            row.etag = None  # another URL or query: the old ETag means nothing
+    if "config" in fields and body.config is not None and body.config != row.config:
+        row.config = body.config
+        row.etag = None  # another URL or query: the old ETag means nothing
     scope = ChangeScope()
+    remapped = 0
     if "status_mapping" in fields and body.status_mapping is not None:
-        row.status_mapping = {k: v.value for k, v in body.status_mapping.items()}
+        row.status_mapping = normalised_status_mapping(body.status_mapping)
         session.add(row)
-        _, scope = remap_source_features(session, row)
+        remapped, scope = remap_source_features(session, row)
     after = _snapshot(row)
     if after == before:
-        return row, FanOutResult()
+        return SourceUpdated(row, 0, FanOutResult())
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
@@ -278,11 +319,19 @@ def update_source(
         before=before,
         after=after,
     )
-    return row, fan_out(session, scope)
+    return SourceUpdated(row, remapped, fan_out(session, scope))
 
 
-def delete_source(session: Session, name: str, *, actor: str) -> FanOutResult:
-    """Remove the source and its features; deals that depended on them are re-evaluated."""
+@dataclass
+class SourceDeleted:
+    features_deleted: int
+    fanout: FanOutResult
+    orphaned_mappings: list[dict[str, Any]]
+
+
+def delete_source(session: Session, name: str, *, actor: str) -> SourceDeleted:
+    """Remove the source and its features; deals that depended on them are re-evaluated, and
+    the product mappings left naming a deleted feature are reported (not changed)."""
     if name == REGISTRY:
         raise Conflict("the built-in registry cannot be deleted; delete its features instead")
     row = get_source(session, name)
@@ -294,6 +343,13 @@ def delete_source(session: Session, name: str, *, actor: str) -> FanOutResult:
         session.delete(feature)
     session.delete(row)
     session.flush()
+    orphaned = orphaned_mappings(session, {f.key for f in features})
+    if orphaned:
+        log.warning(
+            "deleted roadmap source left product mappings pointing at its features",
+            source=name,
+            mappings=orphaned,
+        )
     audit.record(
         session,
         actor=actor,
@@ -301,5 +357,7 @@ def delete_source(session: Session, name: str, *, actor: str) -> FanOutResult:
         entity_type="roadmap_source",
         entity_id=name,
         before={**before, "feature_count": len(features)},
+        after={"orphaned_mappings": orphaned} if orphaned else None,
     )
-    return fan_out(session, scope)
+    forget_staleness(name)
+    return SourceDeleted(len(features), fan_out(session, scope), orphaned)

@@ -414,3 +414,209 @@ def test_statuses_list_stored_and_productboard_workspace_statuses(client, api_ke
     assert statuses.calls[0].request.headers["X-Version"] == "1"
     r = client.get("/api/v1/roadmap/sources/pb/statuses", headers=revops)
     assert r.status_code == 503 and "HTTP 401" in r.json()["error"]["message"]
+
+
+def test_every_config_mistake_is_refused_with_its_path_and_nothing_is_stored(client, api_key):
+    revops = api_key("revops")
+    bad = {"url": URL, "timeout_seconds": "x", "auth_evn": "FOO"}
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "hx2", "kind": "http", "config": bad},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    details = r.json()["error"]["details"]
+    assert {(tuple(d["loc"]), d["path"], d["type"]) for d in details} == {
+        (("config", "timeout_seconds"), "config.timeout_seconds", "float_type"),
+        (("config", "auth_evn"), "config.auth_evn", "extra_forbidden"),
+    }
+    assert client.get("/api/v1/roadmap/sources/hx2", headers=revops).status_code == 404
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "hx2", "kind": "http", "config": {"url": URL, "timeout_seconds": -1}},
+        headers=revops,
+    )
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["type"] == "greater_than"
+    _source(client, revops)
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"config": {"url": URL, "page_size": 10}, "status_mapping": {"GA": "x-ray"}},
+        headers=revops,
+    )
+    assert r.status_code == 422  # the availability's shape: pydantic's own 422
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={
+            "config": {"url": URL, "page_size": 10},
+            "status_mapping": {"GA": "available", "ga": "never"},
+        },
+        headers=revops,
+    )
+    assert r.status_code == 422  # config and mapping mistakes in one answer
+    assert {d["path"] for d in r.json()["error"]["details"]} == {
+        "config.page_size",
+        "status_mapping.ga",
+    }
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert source["config"] == {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN"}
+
+
+def test_unset_auth_env_is_a_warning_not_a_refusal(client, api_key, monkeypatch):
+    revops = api_key("revops")
+    monkeypatch.delenv("ACME_ROADMAP_TOKEN")
+    source = _source(client, revops)  # 201: the variable may be set on the workers only
+    assert len(source["warnings"]) == 1
+    assert "config.auth_env: environment variable ACME_ROADMAP_TOKEN" in source["warnings"][0]
+    monkeypatch.setenv("ACME_ROADMAP_TOKEN", "tok")
+    assert client.get("/api/v1/roadmap/sources/acme", headers=revops).json()["warnings"] == []
+
+
+def test_contradictory_status_mapping_is_refused_and_agreeing_spellings_stored_once(
+    client, api_key, engine, mock_api
+):
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"}))
+    )
+    client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"status_mapping": {"GA": "available", "ga": "never"}},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    (detail,) = r.json()["error"]["details"]
+    assert (detail["loc"], detail["type"]) == (["status_mapping", "ga"], "conflicting_status")
+    assert _availability(engine) == {"sso": "available"}
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "hx", "kind": "http", "config": {"url": URL},
+              "status_mapping": {"Beta ": "beta", " beta": "available"}},
+        headers=revops,
+    )  # fmt: skip
+    assert r.status_code == 422
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"status_mapping": {"GA": "beta", "ga": "beta", " G A": "never"}},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["source"]["status_mapping"] == {"GA": "beta", " G A": "never"}
+    assert r.json()["features_remapped"] == 1
+    assert _availability(engine) == {"sso": "beta"}
+
+
+def test_feature_key_outside_the_registry_pattern_fails_refresh_naming_page_and_item(
+    client, api_key, engine, mock_api
+):
+    revops = api_key("revops")
+    _source(client, revops)
+    route = mock_api.get(URL)
+    good = _page({"key": "sso", "name": "SSO", "status": "GA"})
+    route.side_effect = [
+        httpx.Response(200, json=good),
+        httpx.Response(200, json=_page({"key": "ok", "name": "OK"}, next_url="?page=2")),
+        httpx.Response(200, json=_page({"key": "fine", "name": "Fine"}, {"key": "x y/z", "name": "X"})),
+    ]  # fmt: skip
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+    assert r["ok"] is False and "page 2 features[1].key: 'x y/z' is not a feature key" in r["error"]
+    assert _availability(engine) == {"sso": "available"}  # the last good catalog stays
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert "features[1].key" in source["last_error"] and source["feature_count"] == 1
+
+
+def _map(client, headers, sku: str, *keys: str) -> int:
+    r = client.post(
+        "/api/v1/mappings",
+        json={"match_kind": "sku", "match_value": sku, "feature_keys": list(keys)},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["mapping"]["id"]
+
+
+def test_refresh_reports_mappings_left_pointing_at_deleted_features(
+    client, api_key, engine, mock_api
+):
+    revops = api_key("revops")
+    _source(client, revops)
+    route = mock_api.get(URL)
+    route.side_effect = [
+        httpx.Response(200, json=_page({"key": "hx-exp", "name": "Export", "status": "GA"},
+                                       {"key": "sso", "name": "SSO", "status": "GA"})),
+        httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"})),
+    ]  # fmt: skip
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    exp = _map(client, revops, "HX-EXP", "hx-exp", "sso")
+    _map(client, revops, "HX-SSO", "sso")
+
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+    assert (r["ok"], r["deleted"]) == (True, 1)
+    orphan = {"id": exp, "match_kind": "sku", "match_value": "HX-EXP",
+              "unknown_feature_keys": ["hx-exp"]}  # fmt: skip
+    assert r["orphaned_mappings"] == [orphan]
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert source["orphaned_mappings"] == [orphan]
+    assert source["last_change"]["orphaned_mappings"] == [orphan]
+
+    # fixed through the mappings API: the source stops reporting it
+    r = client.put(f"/api/v1/mappings/{exp}", json={"feature_keys": ["sso"]}, headers=revops)
+    assert r.status_code == 200, r.text
+    assert (
+        client.get("/api/v1/roadmap/sources/acme", headers=revops).json()["orphaned_mappings"] == []
+    )
+
+
+def test_delete_source_answers_like_patch_reports_orphans_and_drops_its_gauge(
+    client, api_key, engine, mock_api
+):
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(200, json=_page({"key": "hx-exp", "name": "Export"}))
+    )
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    exp = _map(client, revops, "HX-EXP", "hx-exp")
+    assert _gauge("acme") is not None
+
+    r = client.delete("/api/v1/roadmap/sources/acme", headers=revops)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {
+        "name",
+        "features_deleted",
+        "deals_reevaluated",
+        "deals_requeued",
+        "orphaned_mappings",
+    }
+    assert (body["name"], body["features_deleted"]) == ("acme", 1)
+    assert body["orphaned_mappings"] == [
+        {
+            "id": exp,
+            "match_kind": "sku",
+            "match_value": "HX-EXP",
+            "unknown_feature_keys": ["hx-exp"],
+        }
+    ]
+    assert _gauge("acme") is None  # no -1 left behind to keep an alert firing
+    metrics = client.get("/metrics").text
+    assert 'roadmap_guard_roadmap_source_staleness_seconds{source="acme"}' not in metrics
+    with Session(engine) as s:
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "roadmap_source.delete")).one()
+    assert entry.after == {"orphaned_mappings": body["orphaned_mappings"]}
+
+
+def test_scheduled_refresh_drops_gauge_series_of_sources_deleted_elsewhere(
+    client, api_key, engine, settings, mock_api
+):
+    from app.metrics import ROADMAP_STALENESS
+    from app.services.roadmap_refresh import refresh_all
+
+    revops = api_key("revops")
+    _source(client, revops, enabled=False)
+    ROADMAP_STALENESS.labels(source="gone-elsewhere").set(-1)
+    assert refresh_all(engine) == []
+    assert _gauge("gone-elsewhere") is None
+    assert _gauge("acme") == -1  # disabled, still there: its series stays

@@ -9,7 +9,6 @@ import httpx
 from app.connectors.roadmap.base import SourceError
 
 MAX_PAGES = 1000  # a loop guard: a source that always says "next" must not spin forever
-DEFAULT_TIMEOUT = 20.0
 
 
 def request_json(
@@ -43,6 +42,5 @@ def request_json(
         raise SourceError(f"{source}: {method} {url} did not answer JSON") from None
 
 
-def make_client(config: dict[str, Any]) -> httpx.Client:
-    timeout = float(config.get("timeout_seconds") or DEFAULT_TIMEOUT)
-    return httpx.Client(timeout=timeout, follow_redirects=True)
+def make_client(timeout_seconds: float) -> httpx.Client:
+    return httpx.Client(timeout=timeout_seconds, follow_redirects=True)

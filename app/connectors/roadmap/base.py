@@ -34,6 +34,12 @@ class FetchResult:
     etag: str | None = None
     not_modified: bool = False  # 304: keep the catalog we have
     pages: int = 0
+    # where each feature was read, parallel to `features` ("page 2 features[3]"), so a bad item
+    # found later (a key the catalog refuses) can be named
+    locations: list[str] = field(default_factory=list)
+
+    def location(self, index: int) -> str:
+        return self.locations[index] if index < len(self.locations) else f"item {index}"
 
 
 @runtime_checkable
@@ -77,6 +83,55 @@ def map_status(status: str | None, mapping: Mapping[str, str]) -> Availability:
             except ValueError:
                 return Availability.unknown
     return Availability.unknown
+
+
+def status_mapping_errors(mapping: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Mistakes a status mapping can hold beyond its shape, as {loc, path, msg, type}: a blank
+    status name, and two names that are the same status once case and spacing are ignored
+    but map to different availabilities (which one would win depends on key order, and
+    PostgreSQL's JSONB does not keep the order)."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    errors: list[dict[str, Any]] = []
+    for name, availability in mapping.items():
+        value = getattr(availability, "value", availability)
+        if not normalise_status(name):
+            errors.append(_mapping_error(name, "a status name must not be blank", "blank_status"))
+            continue
+        groups.setdefault(normalise_status(name), []).append((name, str(value)))
+    for entries in groups.values():
+        if len({availability for _, availability in entries}) > 1:
+            names = " and ".join(repr(name) for name, _ in entries)
+            targets = ", ".join(f"{name!r} → {availability}" for name, availability in entries)
+            errors.append(
+                _mapping_error(
+                    entries[1][0],
+                    f"{names} are the same status (case and spacing are ignored) but map to "
+                    f"different availabilities ({targets}); keep one",
+                    "conflicting_status",
+                )
+            )
+    return errors
+
+
+def _mapping_error(name: str, msg: str, type_: str) -> dict[str, Any]:
+    return {
+        "loc": ["status_mapping", name],
+        "path": f"status_mapping.{name}",
+        "msg": msg,
+        "type": type_,
+    }
+
+
+def normalised_status_mapping(mapping: Mapping[str, Any]) -> dict[str, str]:
+    """One entry per status (the first spelling given), so a stored mapping never holds two
+    keys for the same status. Call after `status_mapping_errors` found nothing."""
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, availability in mapping.items():
+        if normalise_status(name) not in seen:
+            seen.add(normalise_status(name))
+            out[name] = str(getattr(availability, "value", availability))
+    return out
 
 
 def apply_status_mapping(features: list[Feature], mapping: Mapping[str, str]) -> list[Feature]:

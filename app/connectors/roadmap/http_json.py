@@ -3,6 +3,10 @@
 GET {url} → {"features": [{"key", "name", "status", "aliases", "target_date", "confidence",
 "skus", "product_ids", "url", "guidance"}], "next": "<url>" | null, "next_cursor": "..." | null}
 
+- Config: `config.HttpConfig` (url, auth_env, auth_header, auth_scheme, cursor_param,
+  timeout_seconds), parsed when the source is built.
+- Keys: checked against the catalog's feature key pattern by the refresh, which names the page
+  and item of a bad one (`FetchResult.locations`).
 - Auth: config.auth_header (default Authorization) = config.auth_scheme + value of the env var
   named by config.auth_env. The value is never stored.
 - ETag: the first page's ETag is kept; the next refresh sends If-None-Match and a 304 keeps the
@@ -21,7 +25,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.connectors.roadmap._http import MAX_PAGES, make_client, request_json
-from app.connectors.roadmap.base import FetchResult, SourceConfigError, SourceError, secret_from_env
+from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
+from app.connectors.roadmap.config import HttpConfig, parse_config
 from app.rules.model import Feature
 
 
@@ -48,23 +53,20 @@ class HttpJsonSource:
     def __init__(self, name: str, config: dict[str, Any], client: httpx.Client | None = None):
         self.name = name
         self.config = config
-        self.url = config.get("url")
-        if not self.url:
-            raise SourceConfigError("config.url is required for an http source")
+        self.settings: HttpConfig = parse_config(self.kind, config)
+        self.url = self.settings.url
         self._client = client
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
-        if self.config.get("auth_env"):
+        if self.settings.auth_env:
             value = secret_from_env(self.config, "auth_env")
-            scheme = self.config.get("auth_scheme", "Bearer")
-            headers[self.config.get("auth_header", "Authorization")] = (
-                f"{scheme} {value}" if scheme else str(value)
-            )
+            scheme = self.settings.auth_scheme
+            headers[self.settings.auth_header] = f"{scheme} {value}" if scheme else str(value)
         return headers
 
     def fetch(self, etag: str | None = None) -> FetchResult:
-        client = self._client or make_client(self.config)
+        client = self._client or make_client(self.settings.timeout_seconds)
         try:
             return self._fetch(client, etag)
         finally:
@@ -76,7 +78,7 @@ class HttpJsonSource:
         url: str | None = self.url
         params: dict[str, Any] | None = None
         result = FetchResult()
-        cursor_param = self.config.get("cursor_param", "cursor")
+        cursor_param = self.settings.cursor_param
         while url is not None:
             if result.pages >= MAX_PAGES:
                 raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
@@ -104,11 +106,13 @@ class HttpJsonSource:
                 try:
                     parsed = HttpFeature.model_validate(item)
                 except ValidationError as exc:
-                    first_error = exc.errors()[0]
-                    where = ".".join(str(p) for p in first_error["loc"])
-                    raise SourceError(
-                        f"{self.name}: page {result.pages} features[{index}].{where}: {first_error['msg']}"
-                    ) from None
+                    where = f"page {result.pages} features[{index}]"
+                    problems = "; ".join(
+                        f"{where}{''.join(f'.{p}' for p in e['loc'])}: {e['msg']}"
+                        for e in exc.errors()
+                    )
+                    raise SourceError(f"{self.name}: {problems}") from None
+                result.locations.append(f"page {result.pages} features[{index}]")
                 result.features.append(
                     Feature(
                         key=parsed.key,

@@ -30,10 +30,9 @@ from typing import Any
 import httpx
 
 from app.connectors.roadmap._http import MAX_PAGES, make_client, request_json
-from app.connectors.roadmap.base import FetchResult, SourceConfigError, SourceError, secret_from_env
+from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
+from app.connectors.roadmap.config import JiraConfig, parse_config
 from app.rules.model import Feature
-
-APIS = ("cloud", "server")
 
 DEFAULT_STATUS_MAPPING = {
     "Backlog": "uncertain",
@@ -70,21 +69,18 @@ class JiraSource:
     def __init__(self, name: str, config: dict[str, Any], client: httpx.Client | None = None):
         self.name = name
         self.config = config
-        self.base_url = str(config.get("base_url") or "").rstrip("/")
-        self.jql = config.get("jql")
-        if not self.base_url or not self.jql:
-            raise SourceConfigError("config.base_url and config.jql are required for a jira source")
-        self.date_field = str(config.get("target_date_field") or "duedate")
-        self.aliases_field = config.get("aliases_field")
-        self.page_size = int(config.get("page_size") or 100)
-        self.api = str(config.get("api") or "cloud")
-        if self.api not in APIS:
-            raise SourceConfigError(f"config.api is one of: {', '.join(APIS)}; got {self.api!r}")
+        self.settings: JiraConfig = parse_config(self.kind, config)
+        self.base_url = self.settings.base_url.rstrip("/")
+        self.jql = self.settings.jql
+        self.date_field = self.settings.target_date_field
+        self.aliases_field = self.settings.aliases_field
+        self.page_size = self.settings.page_size
+        self.api = self.settings.api
         self._client = client
 
     def _headers(self) -> dict[str, str]:
         token = secret_from_env(self.config, "token_env")
-        email = self.config.get("email")
+        email = self.settings.email
         if email:
             basic = base64.b64encode(f"{email}:{token}".encode()).decode()
             auth = f"Basic {basic}"
@@ -93,7 +89,7 @@ class JiraSource:
         return {"Authorization": auth, "Accept": "application/json"}
 
     def fetch(self, etag: str | None = None) -> FetchResult:
-        client = self._client or make_client(self.config)
+        client = self._client or make_client(self.settings.timeout_seconds)
         try:
             return self._fetch(client)
         finally:
@@ -103,7 +99,7 @@ class JiraSource:
     def _fetch(self, client: httpx.Client) -> FetchResult:
         fields = ["summary", "status", self.date_field]
         if self.aliases_field:
-            fields.append(str(self.aliases_field))
+            fields.append(self.aliases_field)
         params: dict[str, Any] = {
             "jql": self.jql,
             "fields": ",".join(fields),
@@ -113,7 +109,9 @@ class JiraSource:
         result = FetchResult()
         for body in pages(client, self._headers(), params, result):
             for index, issue in enumerate(body["issues"]):
-                result.features.append(self._feature(issue, index))
+                where = f"page {result.pages} issues[{index}]"
+                result.features.append(self._feature(issue, where))
+                result.locations.append(where)
         return result
 
     def _page(
@@ -168,10 +166,10 @@ class JiraSource:
             if not body["issues"] or start >= total:
                 return
 
-    def _feature(self, issue: Any, index: int) -> Feature:
+    def _feature(self, issue: Any, where: str) -> Feature:
         fields_value = issue.get("fields") if isinstance(issue, dict) else None
         if not isinstance(fields_value, dict) or not issue.get("key"):
-            raise SourceError(f"{self.name}: issues[{index}] lacks key or fields")
+            raise SourceError(f"{self.name}: search {where} lacks key or fields")
         status = fields_value.get("status") or {}
         return Feature(
             key=str(issue["key"]),

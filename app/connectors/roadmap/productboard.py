@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 
 from app.connectors.roadmap._http import MAX_PAGES, make_client, request_json
 from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
+from app.connectors.roadmap.config import ProductboardConfig, parse_config
 from app.rules.model import Feature
-
-DEFAULT_BASE_URL = "https://api.productboard.com"
 
 # Productboard's default workspace statuses; RevOps edit this per workspace.
 DEFAULT_STATUS_MAPPING = {
@@ -57,18 +57,20 @@ class ProductboardSource:
     def __init__(self, name: str, config: dict[str, Any], client: httpx.Client | None = None):
         self.name = name
         self.config = config
-        self.base_url = str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        self.key_prefix = str(config.get("key_prefix", "pb-"))
+        self.settings: ProductboardConfig = parse_config(self.kind, config)
+        self.base_url = self.settings.base_url.rstrip("/")
+        self.key_prefix = self.settings.key_prefix
         self._client = client
 
     def _headers(self) -> dict[str, str]:
         token = secret_from_env(self.config, "token_env")
         return {"Authorization": f"Bearer {token}", "X-Version": "1", "Accept": "application/json"}
 
-    def _pages(self, client: httpx.Client, path: str) -> list[dict]:
+    def _pages(self, client: httpx.Client, path: str) -> list[tuple[str, Any]]:
+        """Every item of every page, with where it was read ("page 2 data[3]")."""
         headers = self._headers()
         url: str | None = f"{self.base_url}{path}"
-        items: list[dict] = []
+        items: list[tuple[str, Any]] = []
         pages = 0
         while url:
             pages += 1
@@ -77,29 +79,31 @@ class ProductboardSource:
             _, body = request_json(client, "GET", url, source=self.name, headers=headers)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise SourceError(f"{self.name}: {path} page {pages} has no 'data' list")
-            items.extend(body["data"])
-            url = (body.get("links") or {}).get("next")
+            items.extend((f"page {pages} data[{i}]", item) for i, item in enumerate(body["data"]))
+            next_url = (body.get("links") or {}).get("next")
+            url = urljoin(url, str(next_url)) if next_url else None
         self._last_pages = pages
         return items
 
     def fetch(self, etag: str | None = None) -> FetchResult:
-        client = self._client or make_client(self.config)
+        client = self._client or make_client(self.settings.timeout_seconds)
         try:
             raw = self._pages(client, "/features")
         finally:
             if self._client is None:
                 client.close()
-        features: list[Feature] = []
-        for index, item in enumerate(raw):
+        result = FetchResult(pages=self._last_pages)
+        for where, item in raw:
             if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
-                raise SourceError(f"{self.name}: features[{index}] lacks id or name")
+                raise SourceError(f"{self.name}: GET /features {where} lacks id or name")
             if item.get("archived"):
                 continue
             status = item.get("status") or {}
             timeframe = item.get("timeframe") or {}
-            features.append(
+            result.locations.append(f"GET /features {where}")
+            result.features.append(
                 Feature(
-                    key=f"{self.key_prefix}{item['id']}"[:128],
+                    key=f"{self.key_prefix}{item['id']}",
                     name=str(item["name"])[:255],
                     target_date=_date(timeframe.get("endDate")),
                     source=self.name,
@@ -108,15 +112,15 @@ class ProductboardSource:
                 )
             )
         # Productboard sends no ETag for lists: every refresh is a full read.
-        return FetchResult(features=features, pages=self._last_pages)
+        return result
 
     def status_names(self) -> list[str]:
-        client = self._client or make_client(self.config)
+        client = self._client or make_client(self.settings.timeout_seconds)
         try:
             return [
-                str(s.get("name"))
-                for s in self._pages(client, "/feature-statuses")
-                if s.get("name")
+                str(s["name"])
+                for _, s in self._pages(client, "/feature-statuses")
+                if isinstance(s, dict) and s.get("name")
             ]
         finally:
             if self._client is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.connectors.roadmap.base import FetchResult, SourceError
+from app.connectors.roadmap.config import parse_config
 
 REGISTRY = "registry"
 
@@ -19,6 +20,7 @@ class RegistrySource:
     def __init__(self, name: str = REGISTRY, config: dict[str, Any] | None = None, client=None):
         self.name = name
         self.config = config or {}
+        self.settings = parse_config(self.kind, self.config)
 
     def fetch(self, etag: str | None = None) -> FetchResult:
         raise SourceError("the built-in registry is edited through /api/v1/features, not refreshed")

@@ -16,6 +16,8 @@ from app.connectors.roadmap import (
     SourceConfigError,
     SourceError,
     apply_status_mapping,
+    normalised_status_mapping,
+    status_mapping_errors,
     unmapped_statuses,
     validate_config,
 )
@@ -65,6 +67,7 @@ def test_http_source_follows_next_links_and_sends_auth_from_env():
     assert [f.key for f in result.features] == ["sso", "scim"]
     assert result.etag == '"v1"' and result.pages == 2 and not result.not_modified
     assert result.features[1].target_date == date(2026, 9, 30)
+    assert result.locations == ["page 1 features[0]", "page 2 features[0]"]
     assert result.features[0].source_status == "GA"
     assert first.calls[0].request.headers["Authorization"] == "Bearer s3cr3t-token"
 
@@ -155,6 +158,7 @@ def test_productboard_reads_features_with_version_header_and_links_next():
     )
     result = ProductboardSource("pb", {"token_env": "ROADMAP_TOKEN"}).fetch()
     assert [f.key for f in result.features] == ["pb-9f1c", "pb-n1"]  # archived left out
+    assert result.locations == ["GET /features page 1 data[0]", "GET /features page 2 data[1]"]
     audit, dark = result.features
     assert audit.target_date == date(2026, 6, 30) and audit.source_status == "Planned"
     assert audit.url == "https://acme.productboard.com/f/9f1c" and dark.target_date is None
@@ -215,6 +219,7 @@ def test_jira_search_jql_pages_with_next_page_token_and_custom_date_field():
     )
     result = source.fetch()
     assert [f.key for f in result.features] == ["ROAD-1", "ROAD-2"]
+    assert result.locations == ["page 1 issues[0]", "page 2 issues[0]"]
     assert result.features[0].target_date == date(2026, 10, 1)
     assert result.features[0].aliases == ["saml"]
     assert result.features[0].url == f"{base}/browse/ROAD-1"
@@ -301,12 +306,59 @@ def test_jira_server_stops_on_an_empty_page_and_refuses_a_page_without_total():
 
 def test_jira_api_must_be_cloud_or_server():
     config = {"base_url": "https://x", "jql": "project = X", "token_env": "T", "api": "dc"}
-    assert {"path": "config.api", "message": "one of: cloud, server (Server / DC)"} in (
-        validate_config("jira", config)
-    )
+    assert [(e["path"], e["type"]) for e in validate_config("jira", config)] == [
+        ("config.api", "literal_error")
+    ]
     with pytest.raises(SourceConfigError, match="config.api"):
         JiraSource("j", config)
     assert validate_config("jira", {**config, "api": "server"}) == []
+
+
+def test_config_lists_every_mistake_with_its_path_and_type():
+    config = {"url": URL, "timeout_seconds": "x", "auth_evn": "FOO", "auth_scheme": "Bearer abc"}
+    errors = validate_config("http", config)
+    assert {(e["path"], e["type"]) for e in errors} == {
+        ("config.timeout_seconds", "float_type"),
+        ("config.auth_evn", "extra_forbidden"),
+        ("config.auth_scheme", "string_pattern_mismatch"),  # a token pasted after the scheme
+    }
+    assert all(e["loc"][0] == "config" for e in errors)
+    bounded = validate_config("http", {"url": URL, "timeout_seconds": -1})
+    assert [(e["path"], e["type"]) for e in bounded] == [("config.timeout_seconds", "greater_than")]
+    pb = validate_config("productboard", {"token_env": "PB TOKEN", "key_prefix": "pb /"})
+    assert {e["path"] for e in pb} == {"config.token_env", "config.key_prefix"}
+    jira = validate_config("jira", {"base_url": "https://x", "jql": "p = X", "token_env": "T",
+                                    "page_size": 0, "target_date_field": "due date"})  # fmt: skip
+    assert {e["path"] for e in jira} == {"config.page_size", "config.target_date_field"}
+    assert validate_config("registry", {}) == []
+    assert [e["path"] for e in validate_config("registry", {"url": URL})] == ["config.url"]
+
+
+def test_connectors_read_their_config_through_the_same_model():
+    # before: the stored string reached float() inside the refresh ("unexpected ValueError")
+    with pytest.raises(SourceConfigError) as exc:
+        HttpJsonSource("acme", {"url": URL, "timeout_seconds": "x", "auth_evn": "FOO"})
+    assert "config.timeout_seconds" in str(exc.value) and "config.auth_evn" in str(exc.value)
+    with pytest.raises(SourceConfigError, match="config.page_size"):
+        JiraSource("j", {"base_url": "https://x", "jql": "p = X", "token_env": "T",
+                         "page_size": "100"})  # fmt: skip
+    with pytest.raises(SourceConfigError, match="config.key_prefix"):
+        ProductboardSource("pb", {"token_env": "T", "key_prefix": "pb /"})
+
+
+def test_status_mapping_errors_name_contradictions_and_keep_agreeing_duplicates_once():
+    assert status_mapping_errors({"GA": "available", "ga": "available"}) == []
+    errors = status_mapping_errors(
+        {"GA": "available", " ga ": "never", "Beta": "beta", " ": "beta"}
+    )
+    assert [(e["path"], e["type"]) for e in errors] == [
+        ("status_mapping. ", "blank_status"),
+        ("status_mapping. ga ", "conflicting_status"),
+    ]
+    assert "'GA' and ' ga '" in errors[1]["msg"]
+    assert normalised_status_mapping({"GA": "available", "ga": Availability.available}) == {
+        "GA": "available"
+    }
 
 
 def test_status_mapping_is_case_blind_and_unmapped_becomes_unknown():
@@ -324,6 +376,21 @@ def test_status_mapping_is_case_blind_and_unmapped_becomes_unknown():
 
 def test_config_validation_refuses_secrets_and_missing_fields():
     errors = validate_config("jira", {"base_url": "ftp://x", "api_token": "abc"})
-    paths = {e["path"] for e in errors}
-    assert {"config.jql", "config.token_env", "config.api_token", "config.base_url"} <= paths
+    by_path = {e["path"]: e for e in errors}
+    assert {"config.jql", "config.token_env", "config.api_token", "config.base_url"} <= set(by_path)
+    assert by_path["config.api_token"]["type"] == "secret_in_config"
+    assert "secrets are not stored" in by_path["config.api_token"]["msg"]
     assert validate_config("http", {"url": URL, "auth_env": "ROADMAP_TOKEN"}) == []
+
+
+def test_jira_cloud_without_email_warns_that_an_api_token_needs_basic_auth(monkeypatch):
+    from app.connectors.roadmap import config_warnings
+
+    cloud = {"base_url": "https://acme.atlassian.net", "jql": "p = X", "token_env": "ROADMAP_TOKEN"}
+    (warning,) = config_warnings("jira", cloud)
+    assert warning.startswith("config.email:")
+    assert config_warnings("jira", {**cloud, "email": "ops@acme.com"}) == []
+    oauth = {**cloud, "base_url": "https://api.atlassian.com/ex/jira/1a2b"}
+    assert config_warnings("jira", oauth) == []  # an OAuth 2.0 bearer token: fine
+    monkeypatch.delenv("ROADMAP_TOKEN")
+    assert [w.split(":")[0] for w in config_warnings("jira", oauth)] == ["config.token_env"]

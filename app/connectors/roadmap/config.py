@@ -1,0 +1,163 @@
+"""One pydantic model per source kind for the stored `config`: closed (`extra="forbid"`),
+typed and bounded. The API validates a config with it before storing (every mistake, with its
+JSON path); each connector parses its config with the same model when it reads it.
+
+Secrets never live in a config: credentials come from the environment variable NAMED by
+`auth_env` / `token_env`, and a key that looks like a secret is refused with its own message.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.connectors.roadmap.base import SourceConfigError
+
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+HTTP_URL = r"^https?://[^\s/?#]+[^\s]*$"
+HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"  # an RFC 9110 token
+FIELD_ID = r"^[A-Za-z0-9_.\-]+$"  # a Jira field id: duedate, labels, customfield_10015
+DEFAULT_TIMEOUT = 20.0
+
+_SECRET_WORDS = ("token", "password", "secret", "apikey", "api_key", "authorization")
+ENV_NAME_KEYS = ("auth_env", "token_env")
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RegistryConfig(_Config):
+    """The built-in registry has nothing to configure."""
+
+
+class _RemoteConfig(_Config):
+    timeout_seconds: float = Field(
+        default=DEFAULT_TIMEOUT, gt=0, le=300, description="timeout of each request"
+    )
+
+
+class HttpConfig(_RemoteConfig):
+    url: str = Field(pattern=HTTP_URL, max_length=2048)
+    auth_env: str | None = Field(
+        default=None, pattern=ENV_NAME, max_length=128, description="env var holding the token"
+    )
+    auth_header: str = Field(default="Authorization", pattern=HEADER_NAME, max_length=128)
+    # No spaces: a scheme with a space in it is a token pasted into the config.
+    auth_scheme: str = Field(default="Bearer", pattern=r"^\S*$", max_length=64)
+    cursor_param: str = Field(default="cursor", min_length=1, max_length=64, pattern=r"^\S+$")
+
+
+class ProductboardConfig(_RemoteConfig):
+    token_env: str = Field(pattern=ENV_NAME, max_length=128)
+    base_url: str = Field(default="https://api.productboard.com", pattern=HTTP_URL, max_length=2048)
+    # prefix + Productboard's feature id (a UUID) must be a valid feature key
+    key_prefix: str = Field(
+        default="pb-", pattern=r"^([A-Za-z0-9][A-Za-z0-9._:\-]*)?$", max_length=32
+    )
+
+
+class JiraConfig(_RemoteConfig):
+    base_url: str = Field(pattern=HTTP_URL, max_length=2048)
+    jql: str = Field(min_length=1, max_length=8000)
+    token_env: str = Field(pattern=ENV_NAME, max_length=128)
+    api: Literal["cloud", "server"] = "cloud"
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
+    target_date_field: str = Field(default="duedate", pattern=FIELD_ID, max_length=128)
+    aliases_field: str | None = Field(default=None, pattern=FIELD_ID, max_length=128)
+    page_size: int = Field(default=100, ge=1, le=5000)  # Jira Cloud's enhanced search caps at 5000
+
+
+CONFIG_MODELS: dict[str, type[_Config]] = {
+    "registry": RegistryConfig,
+    "http": HttpConfig,
+    "productboard": ProductboardConfig,
+    "jira": JiraConfig,
+}
+
+
+def _path(loc: list[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _looks_secret(key: str) -> bool:
+    lowered = key.lower()
+    return key not in ENV_NAME_KEYS and any(word in lowered for word in _SECRET_WORDS)
+
+
+def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
+    """Every mistake in `config` for `kind`, as the rules API reports them: {loc, path, msg,
+    type}, loc starting with "config". Empty when the config can work."""
+    model = CONFIG_MODELS.get(kind)
+    if model is None:
+        return [
+            {
+                "loc": ["kind"],
+                "path": "kind",
+                "msg": f"unknown kind '{kind}'; one of: {', '.join(CONFIG_MODELS)}",
+                "type": "unknown_kind",
+            }
+        ]
+    try:
+        model.model_validate(config)
+    except ValidationError as exc:
+        errors = []
+        for e in exc.errors():
+            loc = ["config", *e["loc"]]
+            msg, type_ = e["msg"], e["type"]
+            if (
+                type_ == "extra_forbidden"
+                and len(e["loc"]) == 1
+                and _looks_secret(str(e["loc"][0]))
+            ):
+                msg = (
+                    "secrets are not stored; put the value in an environment variable "
+                    "and name it in auth_env/token_env"
+                )
+                type_ = "secret_in_config"
+            errors.append({"loc": loc, "path": _path(loc), "msg": msg, "type": type_})
+        return errors
+    return []
+
+
+def parse_config(kind: str, config: Any) -> Any:
+    """The typed config of a source; SourceConfigError naming every mistake otherwise."""
+    errors = config_errors(kind, config)
+    if errors:
+        raise SourceConfigError(
+            "invalid configuration: " + "; ".join(f"{e['path']}: {e['msg']}" for e in errors)
+        )
+    return CONFIG_MODELS[kind].model_validate(config)
+
+
+def config_warnings(kind: str, config: Any) -> list[str]:
+    """What may stop a valid config from working here: an env var it names that this process
+    does not have. A warning, not a refusal: the variable may be set on the workers only."""
+    if not isinstance(config, dict) or kind not in CONFIG_MODELS:
+        return []
+    warnings = [
+        f"config.{key}: environment variable {config[key]} is not set in this process; "
+        "refreshes fail wherever it is not set (the API's refresh now runs here, the "
+        "periodic one on a worker)"
+        for key in ENV_NAME_KEYS
+        if isinstance(config.get(key), str) and config[key] and not os.environ.get(config[key])
+    ]
+    base_url = str(config.get("base_url") or "")
+    if (
+        kind == "jira"
+        and config.get("api", "cloud") == "cloud"
+        and not config.get("email")
+        and ".atlassian.net" in base_url
+    ):
+        # Jira Cloud takes an API token only as basic auth with the account's e-mail; a bearer
+        # token works only for OAuth 2.0, through https://api.atlassian.com/ex/jira/<cloudId>.
+        warnings.append(
+            "config.email: not set, so the token is sent as a bearer token, which Jira Cloud "
+            "(*.atlassian.net) refuses for API tokens; set the account's e-mail"
+        )
+    return warnings

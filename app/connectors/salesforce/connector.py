@@ -51,8 +51,10 @@ from app.connectors.base import (
 from app.connectors.salesforce.client import SalesforceApi, subrequest, subresponse_error
 from app.connectors.salesforce.errors import (
     MISSING_CODES,
+    UNAVAILABLE_RETRY_SECONDS,
     ApexResourceFailed,
     ApexResourceUnavailable,
+    RequestTimedOut,
     classify,
     error_code,
 )
@@ -76,6 +78,9 @@ NOTE_BODY_BATCH = 200  # note ids per POST (the Apex class refuses more)
 NOTE_BODY_BATCH_BYTES = 1_000_000  # ContentSize per POST, well inside Apex's 6 MB heap
 NOTES_RESOURCE_RETRY_SECONDS = 3600.0  # after a 404, blob GETs until then (then ask again)
 SUBJECT_MAX = 255
+# Salesforce ends a REST call after 10 minutes (API Timeout Limits): a write we stopped waiting
+# for has landed or failed by then, so a create it carried may be repeated only after that.
+SALESFORCE_CALL_LIMIT_SECONDS = 600.0
 DESCRIPTION_MAX = 32000
 
 
@@ -188,6 +193,14 @@ class SalesforceConnector:
         self._note_bodies_lock = threading.Lock()
         # monotonic time until which the notes Apex resource counts as not installed
         self._notes_resource_missing_until = 0.0
+        # Opportunity id → (monotonic deadline, subject markers): a write carrying these creates
+        # got no answer, so it may still land. Until they show up or the deadline passes, they
+        # are not created again. Process-local (see docs/salesforce.md).
+        self._unconfirmed_creates: dict[str, tuple[float, set[str]]] = {}
+        self._unconfirmed_lock = threading.Lock()
+        self.lost_write_retry_seconds = max(
+            2 * settings.salesforce_timeout_seconds, UNAVAILABLE_RETRY_SECONDS
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceConnector:
@@ -560,9 +573,13 @@ class SalesforceConnector:
                 tasks[prev_task["Id"]] = {**tasks.get(prev_task["Id"], {}), **prev_task}
         return fields, tasks
 
-    def _plan(self, item: DealWriteBack, facts: OrgFacts) -> dict:
+    def _plan(
+        self, item: DealWriteBack, facts: OrgFacts, *, fresh_tasks: list[dict] | None = None
+    ) -> dict:
         deal_id = to18(item.deal_id)
         fields_now, tasks = self._current(item)
+        for task in fresh_tasks or []:  # read just now: newer than the snapshot's
+            tasks[task["Id"]] = {**tasks.get(task["Id"], {}), **task}
         now = datetime.now(UTC)
         wanted = {
             "status": item.status.value,
@@ -683,7 +700,24 @@ class SalesforceConnector:
         if not items:
             return {}
         facts = self.ensure_facts()
-        plans = [self._plan(item, facts) for item in items]
+        unconfirmed = self._unconfirmed([to18(i.deal_id) for i in items])
+        found: dict[str, list[dict]] = {}
+        check_error: ConnectorError | None = None
+        if unconfirmed:
+            # Check right before creating: an earlier write that got no answer may have landed.
+            try:
+                found = self._marker_tasks(sorted(unconfirmed))
+            except ConnectorError as exc:
+                check_error = exc
+        plans = []
+        for item in items:
+            deal_id = to18(item.deal_id)
+            plan = self._plan(
+                item, facts, fresh_tasks=found.get(deal_id, []) if deal_id in unconfirmed else None
+            )
+            if deal_id in unconfirmed:
+                self._hold_unconfirmed(plan, found.get(deal_id, []), check_error)
+            plans.append(plan)
         # Each entry: (collection method, record, plan, role, followup key)
         ops: list[tuple[str, dict, dict, str, str | None]] = []
         for plan in plans:
@@ -699,16 +733,19 @@ class SalesforceConnector:
                 ops.append(("POST", rec, plan, "followup", key))
             if plan["note_create"]:
                 ops.append(("POST", plan["note_create"], plan, "note", None))
-        try:
-            results = self._run_collections(ops)
-        except ConnectorError as exc:
-            for plan in plans:
-                plan["outcome"].error = exc
-            return {p["deal_id"]: self._finish(p, failed_all=True) for p in plans}
+        results = self._run_collections(ops)
         retry_creates: list[tuple[str, dict, dict, str, str | None]] = []
-        for (_method, record, plan, role, key), res in zip(ops, results, strict=True):
+        for op, res in zip(ops, results, strict=True):
+            _method, record, plan, role, key = op
             if res.get("success"):
                 self._applied(plan, role, key, record, res.get("id"))
+                continue
+            call_error = res.get("exception")
+            if isinstance(call_error, ConnectorError):
+                # The whole call failed (or was not sent after an earlier one failed).
+                if res.get("unanswered"):
+                    self._remember_unconfirmed([op])
+                self._fail(plan, call_error)
                 continue
             errs = res.get("errors") or []
             code = error_code(errs[0]) if errs else "UNKNOWN"
@@ -738,25 +775,111 @@ class SalesforceConnector:
                 error = PermanentError(
                     f"Salesforce validation refused the roadmap write on {role}: {message}"
                 )
-            plan.setdefault("errors", []).append(error)
-            if plan["outcome"].error is None or isinstance(error, PermanentError):
-                plan["outcome"].error = error
+            self._fail(plan, error)
         if retry_creates:
-            try:
-                again = self._run_collections(retry_creates)
-            except ConnectorError as exc:
-                again = [
-                    {"success": False, "errors": [{"statusCode": "RETRY", "message": str(exc)}]}
-                ] * len(retry_creates)
-                for _m, _r, plan, _role, _k in retry_creates:
-                    plan["outcome"].error = exc
-            for (_m, record, plan, role, key), res in zip(retry_creates, again, strict=True):
+            again = self._run_collections(retry_creates)
+            for op, res in zip(retry_creates, again, strict=True):
+                _m, record, plan, role, key = op
                 if res.get("success"):
                     self._applied(plan, role, key, record, res.get("id"))
+                    continue
+                if res.get("unanswered"):
+                    self._remember_unconfirmed([op])
+                error = res.get("exception")
+                if not isinstance(error, ConnectorError):
+                    errs = res.get("errors") or []
+                    code = error_code(errs[0]) if errs else "UNKNOWN"
+                    error = classify(code, "; ".join(e.get("message", "") for e in errs) or code)
+                self._fail(plan, error)
         return {p["deal_id"]: self._finish(p) for p in plans}
 
+    @staticmethod
+    def _fail(plan: dict, error: ConnectorError) -> None:
+        plan.setdefault("errors", []).append(error)
+        if plan["outcome"].error is None or isinstance(error, PermanentError):
+            plan["outcome"].error = error
+
+    # --- creates whose answer was lost ------------------------------------------------------
+    @staticmethod
+    def _create_marker(role: str, key: str | None) -> str | None:
+        if role == "task_create":
+            return TASK_MARKER
+        if role == "followup" and key is not None:
+            return followup_marker(key)
+        return None
+
+    def _remember_unconfirmed(self, ops: Iterable[tuple[str, dict, dict, str, str | None]]) -> None:
+        """These creates were sent and never answered: they may still land in Salesforce."""
+        deadline = time.monotonic() + SALESFORCE_CALL_LIMIT_SECONDS
+        with self._unconfirmed_lock:
+            for _method, _record, plan, role, key in ops:
+                marker = self._create_marker(role, key)
+                if marker is None:
+                    continue
+                _old, markers = self._unconfirmed_creates.get(plan["deal_id"], (0.0, set()))
+                self._unconfirmed_creates[plan["deal_id"]] = (deadline, markers | {marker})
+
+    def _unconfirmed(self, deal_ids: Iterable[str]) -> dict[str, tuple[float, set[str]]]:
+        with self._unconfirmed_lock:
+            return {
+                d: (deadline, set(markers))
+                for d in deal_ids
+                if d in self._unconfirmed_creates
+                for deadline, markers in [self._unconfirmed_creates[d]]
+            }
+
+    def _marker_tasks(self, deal_ids: Sequence[str]) -> dict[str, list[dict]]:
+        """Our tasks (roadmap and follow-ups) on these opportunities, read now."""
+        out: dict[str, list[dict]] = {}
+        for chunk in _chunks(deal_ids, self.batch_size):
+            soql = (
+                "SELECT Id, WhatId, Subject, Description, Status, Priority, OwnerId, IsClosed "
+                f"FROM Task WHERE WhatId IN ({', '.join(_soql_str(d) for d in chunk)}) "
+                f"AND Subject LIKE {_soql_str(MARKER_LIKE)}"
+            )
+            for rec in self.api.query_all("unconfirmed_tasks", soql):
+                task = {k: v for k, v in rec.items() if k not in ("attributes", "WhatId")}
+                out.setdefault(to18(rec["WhatId"]), []).append(task)
+        return out
+
+    def _hold_unconfirmed(
+        self, plan: dict, tasks: list[dict], check_error: ConnectorError | None
+    ) -> None:
+        """Drop the creates of a plan that an unanswered earlier write may still make."""
+        deal_id = plan["deal_id"]
+        with self._unconfirmed_lock:
+            deadline, markers = self._unconfirmed_creates.get(deal_id, (0.0, set()))
+            if check_error is None:
+                subjects = [t.get("Subject") or "" for t in tasks]
+                markers = {
+                    m for m in markers if not any(s == m or s.startswith(m + " ") for s in subjects)
+                }
+            now = time.monotonic()
+            if not markers or (now >= deadline and check_error is None):
+                self._unconfirmed_creates.pop(deal_id, None)  # landed, or can no longer land
+                return
+            self._unconfirmed_creates[deal_id] = (deadline, markers)
+        held = False
+        if TASK_MARKER in markers and plan["task_create"] is not None:
+            plan["task_create"] = None
+            held = True
+        for key in [k for k in plan["followup_creates"] if followup_marker(k) in markers]:
+            del plan["followup_creates"][key]
+            held = True
+        if held:
+            plan["outcome"].error = check_error or TransientError(
+                "an earlier roadmap write to Salesforce got no answer and may still create the "
+                "task; not creating another until it shows up or Salesforce's 10-minute call "
+                "limit has passed",
+                retry_after=min(max(deadline - now, 1.0), self.lost_write_retry_seconds),
+            )
+
     def _run_collections(self, ops: list[tuple[str, dict, dict, str, str | None]]) -> list[dict]:
-        """Send the records as sObject Collections subrequests, ≤5 per Composite call."""
+        """Send the records as sObject Collections subrequests, ≤5 per Composite call.
+
+        Never raises: a failed call marks its records failed with the error ("exception"),
+        and "unanswered" when it was sent but timed out (its records may still be written).
+        After a call fails, the rest are not sent; the results of earlier calls are kept."""
         if not ops:
             return []
         groups: list[tuple[str, list[int]]] = []
@@ -766,31 +889,46 @@ class SalesforceConnector:
                 groups.append((method, list(chunk)))
         results: list[dict | None] = [None] * len(ops)
         url = self.api.data_path + "composite/sobjects"
+        stopped: ConnectorError | None = None
         for call_groups in _chunks(groups, MAX_QUERIES_PER_COMPOSITE):
+            if stopped is not None:
+                for _method, idx in call_groups:
+                    for i in idx:
+                        results[i] = {"success": False, "exception": stopped}
+                continue
             subs = [
                 subrequest(
                     method, url, f"c{n}", {"allOrNone": False, "records": [ops[i][1] for i in idx]}
                 )
                 for n, (method, idx) in enumerate(call_groups)
             ]
-            responses = self.api.composite("write", subs)
+            try:
+                responses = self.api.composite("write", subs)
+            except ConnectorError as exc:
+                error: ConnectorError = exc
+                if isinstance(exc, RequestTimedOut):
+                    error = TransientError(
+                        f"{exc}; the write may still complete in Salesforce",
+                        retry_after=self.lost_write_retry_seconds,
+                    )
+                for _method, idx in call_groups:
+                    for i in idx:
+                        results[i] = {
+                            "success": False,
+                            "exception": error,
+                            "unanswered": isinstance(exc, RequestTimedOut),
+                        }
+                stopped = error
+                continue
             for (_method, idx), response in zip(call_groups, responses, strict=True):
                 error = subresponse_error(response)
                 body = response.get("body")
                 if error is not None or not isinstance(body, list) or len(body) != len(idx):
                     err = error or TransientError("malformed sObject Collections response")
                     for i in idx:
-                        results[i] = {
-                            "success": False,
-                            "errors": [
-                                {
-                                    "statusCode": getattr(err, "code", "SUBREQUEST_FAILED"),
-                                    "message": str(err),
-                                }
-                            ],
-                        }
+                        results[i] = {"success": False, "exception": err}
                     if isinstance(err, TransientError):
-                        raise err
+                        stopped = err
                     continue
                 for i, res in zip(idx, body, strict=True):
                     results[i] = res
@@ -822,7 +960,7 @@ class SalesforceConnector:
         elif role == "note":
             outcome.changes["note"] = new_id
 
-    def _finish(self, plan: dict, *, failed_all: bool = False) -> WriteOutcome:
+    def _finish(self, plan: dict) -> WriteOutcome:
         outcome: WriteOutcome = plan["outcome"]
         fields = dict(plan["fields_now"])
         if plan.get("fields_applied"):
@@ -852,8 +990,6 @@ class SalesforceConnector:
             ),
             "written_at": datetime.now(UTC).isoformat(),
         }
-        if failed_all:
-            outcome.written = {}
         return outcome
 
     # --- reconciliation --------------------------------------------------------------------

@@ -36,6 +36,11 @@ MISSING_CODES = {
 }
 
 
+class RequestTimedOut(TransientError):
+    """Sent, but no answer within our timeout: Salesforce may still run it to the end (a write
+    can land after we gave up; the connector must not repeat its creates blindly)."""
+
+
 class ApexResourceUnavailable(PermanentError):
     """An Apex REST resource answered 404 NOT_FOUND (not installed) or 403 (no class access)."""
 
@@ -83,8 +88,10 @@ def from_exception(exc: BaseException) -> ConnectorError:
     """Map a simple-salesforce or requests exception to TransientError / PermanentError."""
     if isinstance(exc, ConnectorError):
         return exc
+    if isinstance(exc, requests.ConnectTimeout):  # nothing was sent
+        return TransientError(f"cannot reach Salesforce: {type(exc).__name__}")
     if isinstance(exc, requests.Timeout):
-        return TransientError(f"Salesforce did not answer in time: {type(exc).__name__}")
+        return RequestTimedOut(f"Salesforce did not answer in time: {type(exc).__name__}")
     if isinstance(exc, requests.ConnectionError):
         return TransientError(f"cannot reach Salesforce: {type(exc).__name__}")
     if isinstance(exc, SalesforceAuthenticationFailed):

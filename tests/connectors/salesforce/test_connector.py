@@ -14,6 +14,7 @@ from app.connectors.salesforce.errors import REQUEST_LIMIT_RETRY_SECONDS
 from app.rules.model import VerdictStatus
 from app.sandbox.salesforce import INTEGRATION_USER, REP_USER
 from app.settings import Settings
+from tests.fakes.salesforce import HeldCall
 
 
 def write(
@@ -444,3 +445,67 @@ def test_auth_modes_are_chosen_from_settings():
     )
     with pytest.raises(ValueError, match="incomplete"):
         auth_mode(base)
+
+
+@pytest.fixture
+def quick_connector(sf_settings):
+    """A connector that gives up on an answer after half a second (a held call costs that)."""
+    return SalesforceConnector.from_settings(
+        sf_settings.model_copy(update={"salesforce_timeout_seconds": 0.5})
+    )
+
+
+def test_a_write_that_lands_after_our_timeout_never_gets_a_second_task(quick_connector, fake):
+    connector = quick_connector
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    held = HeldCall(fake, "/composite")
+    first = connector.write_back([write(opp, snap)])[opp]
+    assert isinstance(first.error, TransientError) and first.error.retry_after >= 0.5
+    # The queue's retry re-reads before the first write has landed in Salesforce.
+    snap = connector.read_deals([opp])[opp]
+    assert fake.tasks_of(opp) == []
+    retry = connector.write_back([write(opp, snap)])[opp]
+    assert isinstance(retry.error, TransientError) and "may still" in str(retry.error)
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is True  # the rest is written meanwhile
+    assert fake.tasks_of(opp) == []
+    held.finish()  # Salesforce completes the first write
+    [task] = fake.tasks_of(opp)
+    snap = connector.read_deals([opp])[opp]
+    last = connector.write_back([write(opp, snap)])[opp]
+    assert last.error is None and last.task_id == task["Id"]
+    assert len(fake.tasks_of(opp)) == 1
+
+
+def test_a_stored_snapshot_retry_checks_for_the_unanswered_create_before_creating(
+    quick_connector, fake
+):
+    connector = quick_connector
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    held = HeldCall(fake, "/composite")
+    assert connector.write_back([write(opp, snap)])[opp].error is not None
+    held.finish()
+    # A retry from the old snapshot (no task in it): the check right before creating finds it.
+    fake.reset_calls()
+    out = connector.write_back([write(opp, snap)])[opp]
+    [task] = fake.tasks_of(opp)
+    assert out.error is None and out.task_id == task["Id"]
+    assert fake.calls_by_kind()["query"] == 1
+
+
+def test_an_unanswered_write_that_never_landed_is_created_after_salesforces_call_limit(
+    quick_connector, fake, monkeypatch
+):
+    from app.connectors.salesforce import connector as module
+
+    monkeypatch.setattr(module, "SALESFORCE_CALL_LIMIT_SECONDS", 0.0)  # the 10 minutes are over
+    connector = quick_connector
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    held = HeldCall(fake, "/composite")
+    assert connector.write_back([write(opp, snap)])[opp].error is not None
+    held.finish(land=False)
+    out = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    [task] = fake.tasks_of(opp)
+    assert out.error is None and out.task_id == task["Id"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 
 class DomainError(Exception):
     status_code = 400
@@ -48,3 +50,28 @@ class Invalid(DomainError):
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "unavailable"
+
+
+def integrity_conflict(exc: IntegrityError) -> Conflict:
+    """The 409 for a write that broke a database constraint and was not caught by its service:
+    most often two requests writing the same thing at once, the second losing the race.
+
+    The request's transaction is rolled back, so nothing of it was written; the caller may
+    reload and retry. Details name the constraint (PostgreSQL: its name; SQLite: its columns).
+    """
+    constraint = _constraint(exc)
+    what = f" ({constraint})" if constraint else ""
+    return Conflict(
+        f"the write conflicts with existing data or a change made at the same time{what}; "
+        "nothing was written: reload and retry",
+        details={"constraint": constraint} if constraint else None,
+    )
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.orig, "diag", None)  # psycopg
+    if diag is not None and getattr(diag, "constraint_name", None):
+        return diag.constraint_name
+    message = str(exc.orig)  # sqlite3: "UNIQUE constraint failed: product_mapping.match_kind, ..."
+    _, found, columns = message.partition("constraint failed: ")
+    return (columns.strip() or None) if found else None

@@ -5,16 +5,20 @@ from __future__ import annotations
 import gc
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from app import __version__
 from app.connectors.base import CrmConnector
 from app.db import make_engine
-from app.errors import DomainError
+from app.errors import DomainError, integrity_conflict
 from app.jobs.ingest import IngestWriter
 from app.settings import Settings, get_settings
+
+log = structlog.get_logger("app.errors")
 
 
 def _routers():
@@ -104,6 +108,18 @@ def create_app(
             body["error"]["details"] = exc.details
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # The backstop for a constraint a service did not turn into its own 409 (a race the
+        # service did not foresee): the request's transaction is already rolled back.
+        conflict = integrity_conflict(exc)
+        log.warning(
+            "write refused by a database constraint",
+            path=request.url.path,
+            constraint=(conflict.details or {}).get("constraint"),
+        )
+        return await _domain_error(request, conflict)
 
     for router in _routers():
         app.include_router(router)

@@ -22,6 +22,7 @@ from app.rules.schema import RuleDefinition
 from app.services import audit
 
 DEFAULTS_ACTOR = "system:default-rules"
+NEW_ID_ATTEMPTS = 20  # parallel creates of one name each take the next free numbered slug
 
 
 def definition_json(definition: RuleDefinition, rule_id: str, enabled: bool) -> dict:
@@ -107,8 +108,11 @@ def _requeue_open_deals(session: Session) -> int:
     return total
 
 
-def get_rule(session: Session, rule_id: str) -> Rule:
-    row = session.get(Rule, rule_id)
+def get_rule(session: Session, rule_id: str, *, for_update: bool = False) -> Rule:
+    """The rule; `for_update` locks its row until the transaction ends (SELECT ... FOR UPDATE
+    on PostgreSQL; SQLite writers are serialized already, app/db.py), so parallel edits bump
+    its version one after the other, each reading the version the previous one wrote."""
+    row = session.get(Rule, rule_id, with_for_update=True if for_update else None)
     if row is None or row.deleted_at is not None:
         raise NotFound(f"rule '{rule_id}' does not exist")
     return row
@@ -137,9 +141,42 @@ def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> 
         if existing is not None:
             state = "was deleted" if existing.deleted_at else "already exists"
             raise Conflict(f"rule '{definition.id}' {state}; choose another id")
-        rule_id = definition.id
+        row = _insert_rule(session, definition, definition.id, actor=actor)
+        if row is None:  # created by a parallel request since the check above
+            raise Conflict(f"rule '{definition.id}' already exists; choose another id")
     else:
-        rule_id = _new_id(session, definition.name)
+        # The slug of the name, numbered when taken; a parallel create may take the same
+        # candidate first, then the next free one is tried.
+        for _ in range(NEW_ID_ATTEMPTS):
+            row = _insert_rule(session, definition, _new_id(session, definition.name), actor=actor)
+            if row is not None:
+                break
+        else:
+            raise Conflict(
+                f"no free id for a rule named '{definition.name}' after {NEW_ID_ATTEMPTS} "
+                "attempts (many created at once); retry, or give the rule an id"
+            )
+    audit.record(
+        session,
+        actor=actor,
+        action="rule.create",
+        entity_type="rule",
+        entity_id=row.id,
+        after={**row.definition, "version": row.version},
+    )
+    return row, _requeue_open_deals(session) if row.enabled else 0
+
+
+def _insert_rule(
+    session: Session,
+    definition: RuleDefinition,
+    rule_id: str,
+    *,
+    actor: str,
+    builtin: bool = False,
+) -> Rule | None:
+    """Insert the rule and its version 1 in a savepoint; None if the id is taken (by a row
+    this transaction cannot see yet: PostgreSQL waits for the other writer to commit)."""
     now = utcnow()
     row = Rule(
         id=rule_id,
@@ -147,27 +184,24 @@ def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> 
         enabled=definition.enabled,
         version=1,
         definition=definition_json(definition, rule_id, definition.enabled),
+        builtin=builtin,
         created_at=now,
         updated_at=now,
     )
-    session.add(row)
-    _add_version(session, row, actor)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="rule.create",
-        entity_type="rule",
-        entity_id=rule_id,
-        after={**row.definition, "version": row.version},
-    )
-    return row, _requeue_open_deals(session) if row.enabled else 0
+    try:
+        with session.begin_nested():
+            session.add(row)
+            _add_version(session, row, actor)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
 
 
 def update_rule(
     session: Session, rule_id: str, definition: RuleDefinition, *, actor: str
 ) -> tuple[Rule, int]:
-    row = get_rule(session, rule_id)
+    row = get_rule(session, rule_id, for_update=True)
     if definition.id is not None and definition.id != rule_id:
         raise Invalid(
             f"the body's id '{definition.id}' differs from the rule's id '{rule_id}'; ids do not change",
@@ -199,7 +233,7 @@ def update_rule(
 
 
 def set_enabled(session: Session, rule_id: str, enabled: bool, *, actor: str) -> tuple[Rule, int]:
-    row = get_rule(session, rule_id)
+    row = get_rule(session, rule_id, for_update=True)
     if row.enabled == enabled:
         return row, 0
     before = row.definition
@@ -224,7 +258,7 @@ def set_enabled(session: Session, rule_id: str, enabled: bool, *, actor: str) ->
 
 def delete_rule(session: Session, rule_id: str, *, actor: str) -> int:
     """Soft delete: the rule stops applying; its versions stay for the audit trail."""
-    row = get_rule(session, rule_id)
+    row = get_rule(session, rule_id, for_update=True)
     was_enabled = row.enabled
     row.deleted_at = row.updated_at = utcnow()
     row.enabled = False
@@ -252,23 +286,9 @@ def install_default_rules(session: Session) -> int:
         rule_id = definition.id or _slug(definition.name)
         if session.get(Rule, rule_id) is not None:
             continue
-        now = utcnow()
-        row = Rule(
-            id=rule_id,
-            name=definition.name,
-            enabled=definition.enabled,
-            version=1,
-            definition=definition_json(definition, rule_id, definition.enabled),
-            builtin=True,
-            created_at=now,
-            updated_at=now,
-        )
-        try:  # several processes may start at once: the first one installs, the others skip
-            with session.begin_nested():
-                session.add(row)
-                _add_version(session, row, DEFAULTS_ACTOR)
-                session.flush()
-        except IntegrityError:
+        # Several processes may start at once: the first one installs, the others skip.
+        row = _insert_rule(session, definition, rule_id, actor=DEFAULTS_ACTOR, builtin=True)
+        if row is None:
             continue
         audit.record(
             session,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.api.deps import ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.rules.model import Availability
 from app.services import features_service as svc
 
@@ -21,16 +22,12 @@ class FeaturePage(BaseModel):
     items: list[svc.FeaturePublic]
 
 
-class FeatureChange(BaseModel):
+class FeatureChange(FanOutCounts):
     feature: svc.FeaturePublic
-    deals_reevaluated: int
-    deals_requeued: int
 
 
-class FeatureDeleted(BaseModel):
+class FeatureDeleted(FanOutCounts):
     key: str
-    deals_reevaluated: int
-    deals_requeued: int
 
 
 @router.get("", summary="List and search features", operation_id="list_features")
@@ -66,11 +63,7 @@ def create_feature(
     body: svc.FeatureCreate, session: SessionDep, principal: RevOpsPrincipal
 ) -> FeatureChange:
     row, fanout = svc.create_feature(session, body, actor=principal.actor)
-    return FeatureChange(
-        feature=svc.to_public(row),
-        deals_reevaluated=fanout.candidates,
-        deals_requeued=fanout.requeued_count,
-    )
+    return FeatureChange(feature=svc.to_public(row), **fanout_counts(fanout))
 
 
 @router.patch(
@@ -82,16 +75,10 @@ def update_feature(
     key: str, body: svc.FeatureUpdate, session: SessionDep, principal: RevOpsPrincipal
 ) -> FeatureChange:
     row, fanout = svc.update_feature(session, key, body, actor=principal.actor)
-    return FeatureChange(
-        feature=svc.to_public(row),
-        deals_reevaluated=fanout.candidates,
-        deals_requeued=fanout.requeued_count,
-    )
+    return FeatureChange(feature=svc.to_public(row), **fanout_counts(fanout))
 
 
 @router.delete("/{key}", summary="Delete a registry feature", operation_id="delete_feature")
 def delete_feature(key: str, session: SessionDep, principal: RevOpsPrincipal) -> FeatureDeleted:
     fanout = svc.delete_feature(session, key, actor=principal.actor)
-    return FeatureDeleted(
-        key=key, deals_reevaluated=fanout.candidates, deals_requeued=fanout.requeued_count
-    )
+    return FeatureDeleted(key=key, **fanout_counts(fanout))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from app.api.deps import ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.errors import Invalid
 from app.services import mappings_service as svc
 
@@ -24,19 +25,19 @@ class MappingPage(BaseModel):
     items: list[svc.MappingPublic]
 
 
-class MappingChange(BaseModel):
+class MappingChange(FanOutCounts):
     mapping: svc.MappingPublic
-    deals_reevaluated: int
-    deals_requeued: int
 
 
-class ImportResult(BaseModel):
+class MappingDeleted(FanOutCounts):
+    id: int
+
+
+class ImportResult(FanOutCounts):
     created: int
     updated: int
     unchanged: int
     deleted: int
-    deals_reevaluated: int
-    deals_requeued: int
 
 
 @router.get("", summary="List product mappings", operation_id="list_mappings")
@@ -67,11 +68,7 @@ def create_mapping(
     body: svc.MappingIn, session: SessionDep, principal: RevOpsPrincipal
 ) -> MappingChange:
     row, fanout = svc.create_mapping(session, body, actor=principal.actor)
-    return MappingChange(
-        mapping=svc.to_public(row),
-        deals_reevaluated=fanout.candidates,
-        deals_requeued=fanout.requeued_count,
-    )
+    return MappingChange(mapping=svc.to_public(row), **fanout_counts(fanout))
 
 
 @router.put(
@@ -81,17 +78,15 @@ def update_mapping(
     mapping_id: int, body: svc.MappingUpdate, session: SessionDep, principal: RevOpsPrincipal
 ) -> MappingChange:
     row, fanout = svc.update_mapping(session, mapping_id, body, actor=principal.actor)
-    return MappingChange(
-        mapping=svc.to_public(row),
-        deals_reevaluated=fanout.candidates,
-        deals_requeued=fanout.requeued_count,
-    )
+    return MappingChange(mapping=svc.to_public(row), **fanout_counts(fanout))
 
 
 @router.delete("/{mapping_id}", summary="Remove a mapping", operation_id="delete_mapping")
-def delete_mapping(mapping_id: int, session: SessionDep, principal: RevOpsPrincipal) -> dict:
+def delete_mapping(
+    mapping_id: int, session: SessionDep, principal: RevOpsPrincipal
+) -> MappingDeleted:
     fanout = svc.delete_mapping(session, mapping_id, actor=principal.actor)
-    return {"id": mapping_id, **fanout.as_dict()}
+    return MappingDeleted(id=mapping_id, **fanout_counts(fanout))
 
 
 @router.post(
@@ -99,7 +94,9 @@ def delete_mapping(mapping_id: int, session: SessionDep, principal: RevOpsPrinci
     summary="Bulk import (all or nothing): CSV upload (multipart field 'file'), text/csv body, "
     "or JSON list",
     description=(
-        "CSV: header `match_kind,match_value,feature_keys`; several keys separated by `;`. "
+        "CSV: header `match_kind,match_value,feature_keys` (any case; `,`, `;` or tab "
+        "separated); several keys separated by `;` or `|`. A product is one mapping whatever "
+        "the case and spacing of its value. "
         "Errors name the CSV line (header = line 1) or the JSON item (1-based). "
         "`replace=true` also deletes mappings absent from the import."
     ),
@@ -148,7 +145,7 @@ async def import_mappings(
     if len(raw) > MAX_IMPORT_BYTES:
         raise Invalid(f"import larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark, as spreadsheets save, is not content
     except UnicodeDecodeError:
         raise Invalid("import must be UTF-8 text") from None
     if kind == "json":
@@ -162,6 +159,4 @@ async def import_mappings(
     else:
         rows = svc.parse_csv(text)
     counts, fanout = svc.import_mappings(session, rows, actor=principal.actor, replace=replace)
-    return ImportResult(
-        **counts, deals_reevaluated=fanout.candidates, deals_requeued=fanout.requeued_count
-    )
+    return ImportResult(**counts, **fanout_counts(fanout))

@@ -10,10 +10,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, event, false
 from sqlmodel import Field, SQLModel
 
 from app.models.types import UTCDateTime, utcnow
+from app.rules.catalog import _norm_code
 
 
 def _ts(nullable: bool = True, index: bool = False, **kw) -> Any:
@@ -328,17 +329,34 @@ class RoadmapSource(SQLModel, table=True):
 
 
 class ProductMapping(SQLModel, table=True):
-    """A product (by SKU, product id or exact name) delivers these roadmap features."""
+    """A product (by SKU, product id or exact name) delivers these roadmap features.
+
+    Unique per kind on `match_key`, the value as the catalog matches line items (whitespace
+    collapsed, case folded): "AI-ADDON" and "ai-addon" are one product, so one mapping.
+    """
 
     __tablename__ = "product_mapping"
-    __table_args__ = (UniqueConstraint("match_kind", "match_value", name="uq_product_mapping"),)
+    __table_args__ = (UniqueConstraint("match_kind", "match_key", name="uq_product_mapping_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     match_kind: str = Field(max_length=16)  # sku | product_id | name
     match_value: str = Field(max_length=255)
+    # Set from match_value on every insert and update (below); case folding can lengthen text.
+    match_key: str | None = Field(default=None, max_length=765, nullable=False)
     feature_keys: list = _json(list)
     created_at: datetime = _created()
     updated_at: datetime = _updated()
+
+
+def mapping_match_key(match_value: str) -> str:
+    """The value a mapping is unique on: the catalog's own normalisation of line-item codes."""
+    return _norm_code(match_value)
+
+
+@event.listens_for(ProductMapping, "before_insert")
+@event.listens_for(ProductMapping, "before_update")
+def _set_match_key(_mapper, _connection, target: ProductMapping) -> None:
+    target.match_key = mapping_match_key(target.match_value)
 
 
 # --- rules ------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from app.rules.model import Availability, Feature
 from app.services import audit
 from app.services.catalog import feature_from_row
 from app.services.fanout import FanOutResult, fan_out, feature_scope
+from app.services.search import contains_text
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
 
@@ -126,12 +127,12 @@ def list_features(
 ) -> tuple[int, list[FeatureRow]]:
     stmt = select(FeatureRow)
     if q:
-        pattern = f"%{q.strip().casefold()}%"
+        text = q.strip().casefold()
         stmt = stmt.where(
             or_(
-                func.lower(FeatureRow.key).like(pattern),
-                func.lower(FeatureRow.name).like(pattern),
-                func.lower(cast(FeatureRow.aliases, String)).like(pattern),
+                contains_text(func.lower(FeatureRow.key), text),
+                contains_text(func.lower(FeatureRow.name), text),
+                contains_text(func.lower(cast(FeatureRow.aliases, String)), text),
             )
         )
     if availability:

@@ -8,20 +8,25 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import String, cast, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.errors import Conflict, Invalid, NotFound
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, utcnow
+from app.models.core import mapping_match_key
 from app.services import audit
 from app.services.fanout import FanOutResult, fan_out, mapping_scope
+from app.services.search import contains_text
 
 MatchKind = Literal["sku", "product_id", "name"]
 CSV_COLUMNS = ("match_kind", "match_value", "feature_keys")
+CSV_DELIMITERS = (",", ";", "\t")  # ';': spreadsheets in locales with a decimal comma
 
 
 def _clean_keys(keys: list[str]) -> list[str]:
@@ -129,10 +134,12 @@ def list_mappings(
     if match_kind:
         stmt = stmt.where(ProductMapping.match_kind == match_kind)
     if q:
-        stmt = stmt.where(func.lower(ProductMapping.match_value).like(f"%{q.casefold()}%"))
+        stmt = stmt.where(contains_text(func.lower(ProductMapping.match_value), q.casefold()))
     if feature_key:
         # Pre-filter on the JSON text, then confirm exactly (same on SQLite and PostgreSQL).
-        stmt = stmt.where(cast(ProductMapping.feature_keys, String).like(f'%"{feature_key}"%'))
+        stmt = stmt.where(
+            contains_text(cast(ProductMapping.feature_keys, String), f'"{feature_key}"')
+        )
     rows = list(session.exec(stmt.order_by(ProductMapping.match_kind, ProductMapping.match_value)))
     if feature_key:
         rows = [r for r in rows if feature_key in r.feature_keys]
@@ -147,23 +154,42 @@ def get_row(session: Session, mapping_id: int) -> ProductMapping:
 
 
 def _find(session: Session, kind: str, value: str) -> ProductMapping | None:
+    """The mapping a line item with this value would match: case and spacing do not count."""
     return session.exec(
         select(ProductMapping).where(
-            ProductMapping.match_kind == kind, ProductMapping.match_value == value
+            ProductMapping.match_kind == kind,
+            ProductMapping.match_key == mapping_match_key(value),
         )
     ).first()
+
+
+def _already_mapped(body: MappingIn, existing: ProductMapping) -> Conflict:
+    same = "" if existing.match_value == body.match_value else " (case and spacing do not count)"
+    return Conflict(
+        f"{body.match_kind} '{body.match_value}' is already mapped by mapping {existing.id} "
+        f"({existing.match_kind} '{existing.match_value}'){same}: change that one "
+        f"(PUT /api/v1/mappings/{existing.id})",
+        details={"existing": _json(existing)},
+    )
 
 
 def create_mapping(
     session: Session, body: MappingIn, *, actor: str
 ) -> tuple[ProductMapping, FanOutResult]:
-    if _find(session, body.match_kind, body.match_value) is not None:
-        raise Conflict(f"a mapping for {body.match_kind} '{body.match_value}' already exists")
+    if (existing := _find(session, body.match_kind, body.match_value)) is not None:
+        raise _already_mapped(body, existing)
     _check_keys(session, body.feature_keys)
     now = utcnow()
     row = ProductMapping(**body.model_dump(), created_at=now, updated_at=now)
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # A parallel request created it since the check (PostgreSQL waited for its commit).
+        if (existing := _find(session, body.match_kind, body.match_value)) is None:
+            raise
+        raise _already_mapped(body, existing) from None
     audit.record(
         session,
         actor=actor,
@@ -218,34 +244,81 @@ def delete_mapping(session: Session, mapping_id: int, *, actor: str) -> FanOutRe
 # --- bulk import ------------------------------------------------------------------------------
 
 
-def parse_csv(text: str) -> list[tuple[int, dict[str, Any]]]:
+@dataclass(frozen=True)
+class RowError:
+    """A row refused while reading the file, reported with the validation errors of the rest."""
+
+    path: str
+    message: str
+
+
+def parse_csv(text: str) -> list[tuple[int, dict[str, Any] | RowError]]:
     """CSV with a header row match_kind,match_value,feature_keys; keys split on ';' or '|'.
 
-    Returns (line number, raw row) pairs; the header is line 1.
+    Header names ignore case and surrounding spaces; the delimiter is ',', or ';' or a tab when
+    the header is written with one. Returns (line number, raw row or RowError) pairs; the
+    header is line 1.
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
+    text = text.lstrip("\ufeff")
+    if not text.strip():
         raise Invalid(
-            f"CSV header must have columns {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}",
-            details=[
-                {"row": 1, "path": "header", "message": f"missing column {c}"} for c in missing
-            ],
+            "empty file: expected a header row match_kind,match_value,feature_keys and one "
+            "row per mapping",
+            details=[{"row": 1, "path": "header", "message": "empty file"}],
         )
-    rows: list[tuple[int, dict[str, Any]]] = []
-    for raw in reader:
+    header_line = next(line for line in text.splitlines() if line.strip())
+    delimiter, header = _csv_header(header_line)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    next(cells for cells in reader if cells)  # the header
+    rows: list[tuple[int, dict[str, Any] | RowError]] = []
+    for cells in reader:
         line = reader.line_num
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if not any(row.values()):
+        cells = [c.strip() for c in cells]
+        if not any(cells):
             continue  # blank line
+        if len(cells) > len(header) and any(cells[len(header) :]):
+            extra = [c for c in cells[len(header) :] if c]
+            hint = (
+                "; separate several feature keys with ';' or '|' inside one cell"
+                if delimiter == ","
+                else "; separate several feature keys with '|' inside one cell"
+            )
+            rows.append(
+                (
+                    line,
+                    RowError(
+                        path="row",
+                        message=f"{len(cells)} cells but the header has {len(header)} columns; "
+                        f"extra: {', '.join(repr(c) for c in extra)}{hint}",
+                    ),
+                )
+            )
+            continue
+        row = {name: cell for name, cell in zip(header, cells, strict=False) if name in CSV_COLUMNS}
         keys = row.get("feature_keys", "").replace("|", ";")
         row["feature_keys"] = [k for k in (p.strip() for p in keys.split(";")) if k]
-        extra = [k for k in row if k not in CSV_COLUMNS]
-        for k in extra:
-            row.pop(k)
         rows.append((line, row))
     return rows
+
+
+def _csv_header(line: str) -> tuple[str, list[str]]:
+    """The delimiter and the normalised column names of a CSV header line."""
+    found: dict[str, list[str]] = {}
+    for delimiter in CSV_DELIMITERS:
+        names = [h.strip().casefold() for h in next(csv.reader([line], delimiter=delimiter))]
+        if all(c in names for c in CSV_COLUMNS):
+            return delimiter, names
+        found[delimiter] = names
+    header = found[","]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    hint = ""
+    if len(header) == 1 and any(d in line for d in CSV_DELIMITERS[1:]):
+        hint = "; columns must be separated by ',' (or ';' or a tab, used the same on every line)"
+    raise Invalid(
+        f"CSV header must have columns {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}"
+        + hint,
+        details=[{"row": 1, "path": "header", "message": f"missing column {c}"} for c in missing],
+    )
 
 
 def parse_json(payload: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -267,8 +340,11 @@ def import_mappings(
     """All or nothing: every row is checked first; any error writes nothing and lists them all."""
     errors: list[dict[str, Any]] = []
     parsed: list[tuple[int, MappingIn]] = []
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str], tuple[int, str]] = {}  # (kind, match key) → first row, value
     for row_no, raw in rows:
+        if isinstance(raw, RowError):
+            errors.append({"row": row_no, "path": raw.path, "message": raw.message})
+            continue
         try:
             item = MappingIn.model_validate(raw)
         except ValidationError as exc:
@@ -281,17 +357,20 @@ def import_mappings(
                     }
                 )
             continue
-        key = (item.match_kind, item.match_value)
+        key = (item.match_kind, mapping_match_key(item.match_value))
         if key in seen:
+            first_row, first_value = seen[key]
+            spelt = "" if first_value == item.match_value else f", written '{first_value}' there"
             errors.append(
                 {
                     "row": row_no,
                     "path": "match_value",
-                    "message": f"duplicate of row {seen[key]} ({item.match_kind} '{item.match_value}')",
+                    "message": f"duplicate of row {first_row} ({item.match_kind} "
+                    f"'{item.match_value}'{spelt}; case and spacing do not count)",
                 }
             )
             continue
-        seen[key] = row_no
+        seen[key] = (row_no, item.match_value)
         parsed.append((row_no, item))
     missing = unknown_keys(session, {k for _, item in parsed for k in item.feature_keys})
     for row_no, item in parsed:
@@ -316,13 +395,13 @@ def import_mappings(
         )
 
     now = utcnow()
-    existing = {(m.match_kind, m.match_value): m for m in session.exec(select(ProductMapping))}
+    existing = {(m.match_kind, m.match_key): m for m in session.exec(select(ProductMapping))}
     counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
     before: list[dict] = []
     after: list[dict] = []
     touched: set[str] = set()
     for _, item in parsed:
-        row = existing.get((item.match_kind, item.match_value))
+        row = existing.get((item.match_kind, mapping_match_key(item.match_value)))
         if row is None:
             row = ProductMapping(**item.model_dump(), created_at=now, updated_at=now)
             session.add(row)
@@ -362,6 +441,7 @@ __all__ = [
     "MappingIn",
     "MappingPublic",
     "MappingUpdate",
+    "RowError",
     "create_mapping",
     "delete_mapping",
     "import_mappings",

@@ -1,5 +1,5 @@
 """Parallel writes of the same thing: each answers 200/201 or 409, never 500, and what is stored
-stays whole (consecutive rule versions, unique rule ids).
+stays whole (consecutive rule versions, one mapping per product, unique rule ids).
 
 Each test sends its requests from threads at once; a delay after every read of the contested
 table holds each request between its check and its insert, so without row locks or conflict
@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.models import AuditLog, Rule, RuleVersion
+from app.models import AuditLog, ProductMapping, Rule, RuleVersion
 
 PARALLEL = 10
 RULE = {
@@ -141,3 +141,24 @@ def test_parallel_rule_creates_with_one_id_create_one(raw_client, api_key, engin
     refused = [r.json()["error"] for r in answers if r.status_code == 409]
     assert all("never-built" in e["message"] for e in refused), refused
     assert _versions(engine, "never-built") == [1]
+
+
+def test_parallel_mapping_creates_for_one_sku_create_one(raw_client, api_key, engine):
+    revops = api_key("revops")
+    r = raw_client.post("/api/v1/features", json={"key": "sso", "name": "SSO"}, headers=revops)
+    assert r.status_code == 201
+    body = {"match_kind": "sku", "match_value": "ENT-SSO", "feature_keys": ["sso"]}
+    with slow_reads(engine, "product_mapping"):
+        answers = in_parallel(
+            lambda _: raw_client.post("/api/v1/mappings", json=body, headers=revops)
+        )
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] + [409] * (PARALLEL - 1), [r.text for r in answers]
+    (winner,) = [r.json()["mapping"]["id"] for r in answers if r.status_code == 201]
+    for r in answers:
+        if r.status_code == 409:
+            assert r.json()["error"]["details"]["existing"]["id"] == winner, r.text
+    with Session(engine) as s:
+        assert [m.id for m in s.exec(select(ProductMapping))] == [winner]
+        creates = s.exec(select(AuditLog).where(AuditLog.action == "mapping.create")).all()
+    assert len(creates) == 1

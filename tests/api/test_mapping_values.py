@@ -1,0 +1,258 @@
+"""/api/v1/mappings: a product is one mapping whatever the case and spacing of its value (as the
+catalog matches line items), imports read what spreadsheets write, searches are literal, and
+every write answers with the same fan-out counts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.models import ProductMapping, utcnow
+
+
+@pytest.fixture
+def revops(client, api_key):
+    headers = api_key("revops")
+    for key in ("sso", "scim", "audit", "snake_case", "percent"):
+        r = client.post("/api/v1/features", json={"key": key, "name": key.upper()}, headers=headers)
+        assert r.status_code == 201
+    return headers
+
+
+def _stored(engine) -> dict[tuple[str, str], list[str]]:
+    with Session(engine) as s:
+        return {
+            (m.match_kind, m.match_value): m.feature_keys for m in s.exec(select(ProductMapping))
+        }
+
+
+def _import_csv(client, headers, text: str):
+    return client.post(
+        "/api/v1/mappings/import", content=text, headers={**headers, "Content-Type": "text/csv"}
+    )
+
+
+# --- one product, one mapping ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("other", ["ai-addon", " Ai-Addon ", "AI-ADDON"])
+def test_a_value_differing_only_in_case_or_spacing_is_refused_naming_the_mapping(
+    client, revops, engine, other
+):
+    body = {"match_kind": "sku", "match_value": "AI-ADDON", "feature_keys": ["sso"]}
+    first = client.post("/api/v1/mappings", json=body, headers=revops)
+    assert first.status_code == 201
+    existing_id = first.json()["mapping"]["id"]
+
+    r = client.post(
+        "/api/v1/mappings", json={**body, "match_value": other, "feature_keys": ["scim"]},
+        headers=revops,
+    )  # fmt: skip
+    assert r.status_code == 409, r.text
+    error = r.json()["error"]
+    assert f"mapping {existing_id}" in error["message"] and "'AI-ADDON'" in error["message"]
+    assert error["details"]["existing"] == {
+        "id": existing_id,
+        "match_kind": "sku",
+        "match_value": "AI-ADDON",
+        "feature_keys": ["sso"],
+    }
+    assert _stored(engine) == {("sku", "AI-ADDON"): ["sso"]}
+    # Another kind is another product.
+    r = client.post(
+        "/api/v1/mappings", json={**body, "match_kind": "product_id", "match_value": other},
+        headers=revops,
+    )  # fmt: skip
+    assert r.status_code == 201
+
+
+def test_inner_whitespace_counts_once(client, revops):
+    body = {"match_kind": "name", "match_value": "Audit  pack", "feature_keys": ["audit"]}
+    assert client.post("/api/v1/mappings", json=body, headers=revops).status_code == 201
+    body["match_value"] = "audit pack"
+    assert client.post("/api/v1/mappings", json=body, headers=revops).status_code == 409
+
+
+def test_the_database_refuses_a_second_spelling(engine):
+    """The constraint is the database's: a writer that skips the service is refused too."""
+    now = utcnow()
+    with Session(engine) as s:
+        s.add(ProductMapping(match_kind="sku", match_value="CASE-1", feature_keys=["a"],
+                             created_at=now, updated_at=now))  # fmt: skip
+        s.commit()
+        s.add(ProductMapping(match_kind="sku", match_value="case-1 ", feature_keys=["b"],
+                             created_at=now, updated_at=now))  # fmt: skip
+        with pytest.raises(IntegrityError):
+            s.commit()
+
+
+def test_import_flags_a_second_spelling_as_a_duplicate_row(client, revops, engine):
+    r = _import_csv(
+        client,
+        revops,
+        "match_kind,match_value,feature_keys\nsku,CASE-1,sso\nsku,case-1,scim\nsku, CASE-1 ,scim\n",
+    )
+    assert r.status_code == 422, r.text
+    errors = r.json()["error"]["details"]
+    assert [(e["row"], e["path"]) for e in errors] == [(3, "match_value"), (4, "match_value")]
+    assert all("duplicate of row 2" in e["message"] for e in errors)
+    assert "written 'CASE-1' there" in errors[0]["message"]
+    assert _stored(engine) == {}
+
+    r = client.post(
+        "/api/v1/mappings/import",
+        json=[
+            {"match_kind": "sku", "match_value": "CASE-1", "feature_keys": ["sso"]},
+            {"match_kind": "sku", "match_value": "case-1", "feature_keys": ["scim"]},
+        ],
+        headers=revops,
+    )
+    assert r.status_code == 422
+    assert [e["row"] for e in r.json()["error"]["details"]] == [2]
+
+
+def test_import_updates_the_mapping_stored_with_another_spelling(client, revops, engine):
+    body = {"match_kind": "sku", "match_value": "CASE-1", "feature_keys": ["sso"]}
+    assert client.post("/api/v1/mappings", json=body, headers=revops).status_code == 201
+    r = _import_csv(client, revops, "match_kind,match_value,feature_keys\nsku,case-1,scim\n")
+    assert r.status_code == 200, r.text
+    assert (r.json()["created"], r.json()["updated"]) == (0, 1)
+    assert _stored(engine) == {("sku", "CASE-1"): ["scim"]}
+    # replace=true keeps it: the file names the same product.
+    r = client.post(
+        "/api/v1/mappings/import?replace=true",
+        content="match_kind,match_value,feature_keys\nsku,Case-1,scim\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert (r.json()["unchanged"], r.json()["deleted"]) == (1, 0)
+    assert _stored(engine) == {("sku", "CASE-1"): ["scim"]}
+
+
+# --- JSON with a byte order mark --------------------------------------------------------------
+
+BOM = b"\xef\xbb\xbf"
+ITEMS = [{"match_kind": "sku", "match_value": "BOM-1", "feature_keys": ["sso"]}]
+
+
+def test_json_import_with_a_byte_order_mark(client, revops, engine):
+    r = client.post(
+        "/api/v1/mappings/import",
+        content=BOM + json.dumps(ITEMS).encode(),
+        headers={**revops, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 1
+    upload = BOM + json.dumps({"mappings": [{**ITEMS[0], "feature_keys": ["scim"]}]}).encode()
+    r = client.post(
+        "/api/v1/mappings/import",
+        files={"file": ("mappings.json", upload, "application/json")},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["updated"] == 1
+    assert _stored(engine) == {("sku", "BOM-1"): ["scim"]}
+
+
+# --- CSV as spreadsheets write it -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["", "\n  \n", "\ufeff"])
+def test_csv_empty_file(client, revops, body):
+    r = _import_csv(client, revops, body)
+    assert r.status_code == 422
+    assert r.json()["error"]["message"].startswith("empty file")
+
+
+def test_csv_header_names_ignore_case_and_spaces(client, revops, engine):
+    r = _import_csv(client, revops, "Match_Kind, MATCH_VALUE ,Feature_Keys\nsku,ENT-1,sso;scim\n")
+    assert r.status_code == 200, r.text
+    assert _stored(engine) == {("sku", "ENT-1"): ["sso", "scim"]}
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_csv_separated_by_semicolons_or_tabs_is_read(client, revops, engine, delimiter):
+    d = delimiter
+    text = f"match_kind{d}match_value{d}feature_keys\nsku{d}ENT-1{d}sso|scim\nname{d}A, B{d}audit\n"
+    r = _import_csv(client, revops, text)
+    assert r.status_code == 200, r.text
+    assert _stored(engine) == {("sku", "ENT-1"): ["sso", "scim"], ("name", "A, B"): ["audit"]}
+
+
+def test_csv_with_an_unknown_delimiter_says_so(client, revops):
+    r = _import_csv(client, revops, "kind;value;keys\nsku;A;sso\n")
+    assert r.status_code == 422
+    message = r.json()["error"]["message"]
+    assert "missing: match_kind, match_value, feature_keys" in message
+    assert "separated by ','" in message
+
+
+def test_csv_extra_cells_are_a_row_error(client, revops, engine):
+    text = (
+        "match_kind,match_value,feature_keys\n"
+        "sku,ENT-1,sso,scim\n"  # line 2: the second key in a cell of its own
+        "sku,ENT-2,sso,\n"  # line 3: a trailing empty cell is fine
+        "sku,ENT-3,ghost\n"  # line 4: reported with the others
+    )
+    r = _import_csv(client, revops, text)
+    assert r.status_code == 422, r.text
+    errors = r.json()["error"]["details"]
+    assert [(e["row"], e["path"]) for e in errors] == [(2, "row"), (4, "feature_keys[0]")]
+    assert "4 cells but the header has 3 columns" in errors[0]["message"]
+    assert "'scim'" in errors[0]["message"]
+    assert _stored(engine) == {}
+    # In a ';' file the keys' own ';' splits cells too: the error says what to use instead.
+    r = _import_csv(client, revops, "match_kind;match_value;feature_keys\nsku;ENT-1;sso;scim\n")
+    assert r.status_code == 422
+    assert "'|'" in r.json()["error"]["details"][0]["message"]
+
+
+# --- literal search -----------------------------------------------------------------------------
+
+
+def test_search_takes_percent_and_underscore_literally(client, revops):
+    for value in ("PLAN_A", "PLANB", "100%", "1000"):
+        body = {"match_kind": "sku", "match_value": value, "feature_keys": ["sso"]}
+        assert client.post("/api/v1/mappings", json=body, headers=revops).status_code == 201
+
+    def mappings(q: str) -> list[str]:
+        r = client.get("/api/v1/mappings", params={"q": q}, headers=revops)
+        return [m["match_value"] for m in r.json()["items"]]
+
+    def features(q: str) -> list[str]:
+        r = client.get("/api/v1/features", params={"q": q}, headers=revops)
+        return [f["key"] for f in r.json()["items"]]
+
+    assert mappings("%") == ["100%"]
+    assert mappings("_") == ["PLAN_A"]
+    assert mappings("n_a") == ["PLAN_A"]
+    assert mappings("\\") == []
+    assert features("_") == ["snake_case"]
+    assert features("%") == []
+    assert features("e_c") == ["snake_case"]
+    # feature_key filter: an underscore in a key is not a wildcard either
+    body = {"match_kind": "sku", "match_value": "SNAKE", "feature_keys": ["snake_case"]}
+    assert client.post("/api/v1/mappings", json=body, headers=revops).status_code == 201
+    r = client.get("/api/v1/mappings", params={"feature_key": "snake_case"}, headers=revops)
+    assert [m["match_value"] for m in r.json()["items"]] == ["SNAKE"]
+
+
+# --- fan-out counts ---------------------------------------------------------------------------
+
+
+def test_every_mapping_write_answers_the_same_fan_out_fields(client, revops):
+    body = {"match_kind": "sku", "match_value": "ENT-1", "feature_keys": ["sso"]}
+    created = client.post("/api/v1/mappings", json=body, headers=revops).json()
+    mapping_id = created["mapping"]["id"]
+    updated = client.put(
+        f"/api/v1/mappings/{mapping_id}", json={"feature_keys": ["scim"]}, headers=revops
+    ).json()
+    r = client.delete(f"/api/v1/mappings/{mapping_id}", headers=revops)
+    assert r.status_code == 200
+    counts = {"deals_reevaluated", "deals_requeued"}
+    assert set(created) == set(updated) == {"mapping"} | counts
+    assert r.json() == {"id": mapping_id, "deals_reevaluated": 0, "deals_requeued": 0}
+    deleted_feature = client.delete("/api/v1/features/percent", headers=revops).json()
+    assert set(deleted_feature) == {"key"} | counts

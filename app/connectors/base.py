@@ -83,6 +83,9 @@ class WriteOutcome:
     followups_created: dict[str, str] = field(default_factory=dict)  # followup key → CRM task id
     reverted_to_stage: str | None = None  # the guard moved the deal back to this stage
     error: ConnectorError | None = None
+    # The deal was deleted (or merged away) between the read and the write: stop tracking it,
+    # as a read that finds it gone does. Not an error: there is nothing left to write to.
+    deal_gone: bool = False
 
 
 @runtime_checkable

@@ -177,6 +177,9 @@ class DealPipeline:
                 if result is None:
                     outcomes[item.id] = Outcome("retry", error="connector returned no outcome")
                     continue
+                if result.deal_gone:
+                    untrack(session, crm, plan.deal_id)
+                    continue
                 deal = deals[plan.deal_id]
                 values, log = record_write(session, plan, result, now, deal)
                 updates.append({"_id": deal.id, **{f"_{k}": v for k, v in values.items()}})

@@ -33,6 +33,7 @@ from app.connectors.base import (
 )
 from app.connectors.hubspot import properties as P
 from app.connectors.hubspot.client import HubSpotApi
+from app.connectors.hubspot.errors import RefusedError
 from app.connectors.hubspot.guard import guard_action
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
 
@@ -487,10 +488,38 @@ class HubSpotConnector:
         plans = [self._plan(item) for item in items]
         outcomes = {p["deal_id"]: WriteOutcome(deal_id=p["deal_id"]) for p in plans}
         failed: dict[str, ConnectorError] = {}
+        gone: set[str] = set()  # deleted since the read: nothing more is written for them
 
         def fail(deal_ids: Iterable[str], error: ConnectorError) -> None:
             for deal_id in deal_ids:
-                failed.setdefault(deal_id, error)
+                if deal_id not in gone:
+                    failed.setdefault(deal_id, error)
+
+        def done_with(deal_id: str) -> bool:
+            return deal_id in failed or deal_id in gone
+
+        def settle(parts: list[tuple[list, Any]], deal_of: Any) -> list[tuple[list, Any]]:
+            """Fail the refused parts' deals (a deal deleted since the read is gone instead);
+            return the parts that went through, with their results."""
+            ok, refused = [], {}
+            for part, result in parts:
+                if not isinstance(result, ConnectorError):
+                    ok.append((part, result))
+                elif isinstance(result, RefusedError) and len(part) == 1:
+                    refused[deal_of(part[0])] = result
+                else:
+                    fail({deal_of(x) for x in part}, result)
+            if refused:
+                try:
+                    missing = self._missing_deals(sorted(refused))
+                except ConnectorError as exc:
+                    fail(refused, exc)
+                    return ok
+                gone.update(missing)
+                for deal_id, error in refused.items():
+                    if deal_id not in missing:
+                        fail([deal_id], error)
+            return ok
 
         # 0. Guard reverts first, one deal per call: HubSpot may refuse a stage move (a pipeline
         #    rule, a stage it will not take), and that must not fail other deals' writes. A
@@ -511,16 +540,17 @@ class HubSpotConnector:
                 p["revert_to"] = None
 
         # 1. Tasks we know: update in place (a deleted one is created again below).
-        updates = [p for p in plans if p["task_update"] is not None]
+        updates = [p for p in plans if p["task_update"] is not None and not done_with(p["deal_id"])]
         for chunk in _chunks(updates, BATCH):
-            try:
-                missing = self._update_tasks(chunk)
-            except ConnectorError as exc:
-                fail([p["deal_id"] for p in chunk], exc)
-                continue
-            for p in chunk:
-                if p["task_id"] in missing:
-                    p["task_create"], p["task_update"], p["task_id"] = p["task_update"], None, None
+            parts = self._isolated(list(chunk), self._update_tasks)
+            for part, missing in settle(parts, lambda p: p["deal_id"]):
+                for p in part:
+                    if p["task_id"] in missing:
+                        p["task_create"], p["task_update"], p["task_id"] = (
+                            p["task_update"],
+                            None,
+                            None,
+                        )
 
         # 2. Tasks to create (the roadmap task and one-off followups), found first if a previous
         #    create may have succeeded without us hearing back. Followups are always searched
@@ -528,7 +558,7 @@ class HubSpotConnector:
         #    (a crash, a lost lease) is asked for again and must not become a second task.
         creates: list[tuple[dict, str | None, str, dict]] = []  # plan, followup key, marker, props
         for p in plans:
-            if p["deal_id"] in failed:
+            if done_with(p["deal_id"]):
                 continue
             if p["task_create"] is not None:
                 creates.append((p, None, p["task_marker"], p["task_create"]))
@@ -557,43 +587,42 @@ class HubSpotConnector:
                 else:
                     fresh.append((plan, key, marker, props))
             for chunk in _chunks(fresh, BATCH):
-                chunk = [c for c in chunk if c[0]["deal_id"] not in failed]
+                chunk = [c for c in chunk if not done_with(c[0]["deal_id"])]
                 if not chunk:
                     continue
-                try:
-                    ids = self._create_tasks(chunk)
-                except ConnectorError as exc:
-                    fail({c[0]["deal_id"] for c in chunk}, exc)
-                    continue
-                for (plan, key, _marker, _props), task_id in zip(chunk, ids, strict=True):
-                    self._created(plan, key, task_id)
+                # A refused batch (e.g. one deal deleted since the read, so its association is
+                # invalid) is split until the refused input is alone: the others are created.
+                parts = self._isolated(chunk, self._create_tasks)
+                for part, ids in settle(parts, lambda c: c[0]["deal_id"]):
+                    for (plan, key, _marker, _props), task_id in zip(part, ids, strict=True):
+                        self._created(plan, key, task_id)
 
         # 3. Notes with the full findings (verdict changed).
-        notes = [p for p in plans if p["note"] and p["deal_id"] not in failed]
+        notes = [p for p in plans if p["note"] and not done_with(p["deal_id"])]
         for chunk in _chunks(notes, BATCH):
-            try:
-                self._create_notes(chunk)
-            except ConnectorError as exc:
-                fail([p["deal_id"] for p in chunk], exc)
+            settle(self._isolated(list(chunk), self._create_notes), lambda p: p["deal_id"])
 
         # 4. Deal properties, the stored task id and the guard's revert, in one batch update.
         for p in plans:
-            if p["deal_id"] in failed:
+            if done_with(p["deal_id"]):
                 continue
             task_id = p["task_id"] or ""
             if task_id != (p["current"].get(P.TASK_ID) or ""):
                 p["props"][P.TASK_ID] = task_id
             if p["props"] and P.CHECKED_AT not in p["props"]:
                 p["props"][P.CHECKED_AT] = p["checked_at_value"]
-        deal_updates = [p for p in plans if p["deal_id"] not in failed and p["props"]]
+        deal_updates = [p for p in plans if not done_with(p["deal_id"]) and p["props"]]
         for chunk in _chunks(deal_updates, BATCH):
-            try:
-                self._update_deals(chunk)
-            except ConnectorError as exc:
-                fail([p["deal_id"] for p in chunk], exc)
+            parts = self._isolated(list(chunk), self._update_deals)
+            for _part, missing in settle(parts, lambda p: p["deal_id"]):
+                gone.update(missing)
 
         for p in plans:
             outcome = outcomes[p["deal_id"]]
+            if p["deal_id"] in gone:
+                outcome.deal_gone = True
+                outcome.written = dict(p["previous"])
+                continue
             if p["deal_id"] in failed:
                 outcome.error = failed[p["deal_id"]]
                 outcome.written = dict(p["previous"])
@@ -777,11 +806,30 @@ class HubSpotConnector:
         return found
 
     def _create_tasks(self, chunk: list[tuple[dict, str | None, str, dict]]) -> list[str]:
-        batch = self.api.api("crm.objects.tasks.batch_api")
         markers = [c[2] for c in chunk]
         with self._pending_lock:
             self._pending_creates.update(markers)
-        response = self.api.call(
+        try:
+            response = self._send_task_creates(chunk)
+        except RefusedError:
+            with self._pending_lock:  # refused: HubSpot created none of them
+                self._pending_creates.difference_update(markers)
+            raise
+        with self._pending_lock:
+            self._pending_creates.difference_update(markers)
+        by_marker: dict[str, str] = {}
+        for obj in response.results or []:
+            body = (obj.properties or {}).get("hs_task_body") or ""
+            for marker in markers:
+                if f"ref {marker})" in body:
+                    by_marker[marker] = str(obj.id)
+        if len(by_marker) != len(markers):
+            raise TransientError("HubSpot tasks.batch_create: results do not match the inputs")
+        return [by_marker[m] for m in markers]
+
+    def _send_task_creates(self, chunk: list[tuple[dict, str | None, str, dict]]) -> Any:
+        batch = self.api.api("crm.objects.tasks.batch_api")
+        return self.api.call(
             "tasks.batch_create",
             batch.create,
             {
@@ -804,17 +852,6 @@ class HubSpotConnector:
                 ]
             },
         )
-        with self._pending_lock:
-            self._pending_creates.difference_update(markers)
-        by_marker: dict[str, str] = {}
-        for obj in response.results or []:
-            body = (obj.properties or {}).get("hs_task_body") or ""
-            for marker in markers:
-                if f"ref {marker})" in body:
-                    by_marker[marker] = str(obj.id)
-        if len(by_marker) != len(markers):
-            raise TransientError("HubSpot tasks.batch_create: results do not match the inputs")
-        return [by_marker[m] for m in markers]
 
     def _update_tasks(self, plans: Sequence[dict]) -> set[str]:
         """Returns the task ids HubSpot no longer has (deleted by a user)."""
@@ -826,6 +863,32 @@ class HubSpotConnector:
         )
         returned = {str(obj.id) for obj in response.results or []}
         return {p["task_id"] for p in plans} - returned
+
+    def _isolated(self, chunk: list, send: Any) -> list[tuple[list, Any]]:
+        """`send(chunk)`; if HubSpot refuses the batch (4xx), each half again, down to single
+        inputs, so one bad input fails only itself. Returns (part, result or error) pairs."""
+        try:
+            return [(chunk, send(chunk))]
+        except RefusedError as exc:
+            if len(chunk) == 1:
+                return [(chunk, exc)]
+            half = len(chunk) // 2
+            return self._isolated(chunk[:half], send) + self._isolated(chunk[half:], send)
+        except ConnectorError as exc:
+            return [(chunk, exc)]
+
+    def _missing_deals(self, deal_ids: Sequence[str]) -> set[str]:
+        """The deals HubSpot no longer has (deleted or merged away since the read)."""
+        batch = self.api.api("crm.deals.batch_api")
+        found: set[str] = set()
+        for chunk in _chunks(list(deal_ids), BATCH):
+            response = self.api.call(
+                "deals.batch_read",
+                batch.read,
+                {"inputs": [{"id": d} for d in chunk], "properties": ["hs_object_id"]},
+            )
+            found.update(str(obj.id) for obj in response.results or [])
+        return set(deal_ids) - found
 
     def _create_notes(self, plans: Sequence[dict]) -> None:
         batch = self.api.api("crm.objects.notes.batch_api")
@@ -858,7 +921,8 @@ class HubSpotConnector:
             },
         )
 
-    def _update_deals(self, plans: Sequence[dict]) -> None:
+    def _update_deals(self, plans: Sequence[dict]) -> set[str]:
+        """Returns the deal ids HubSpot no longer has (deleted since the read)."""
         batch = self.api.api("crm.deals.batch_api")
         response = self.api.call(
             "deals.batch_update",
@@ -866,9 +930,12 @@ class HubSpotConnector:
             {"inputs": [{"id": p["deal_id"], "properties": p["props"]} for p in plans]},
         )
         returned = {str(obj.id) for obj in response.results or []}
+        missing = set()
         for p in plans:
             if p["deal_id"] not in returned:
                 p["props"] = {}
+                missing.add(p["deal_id"])
+        return missing
 
     # --- reconciliation and line-item resolution ----------------------------------------------------
 

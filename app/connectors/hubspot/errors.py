@@ -11,6 +11,12 @@ import json
 
 from app.connectors.base import ConnectorError, PermanentError, TransientError
 
+
+class RefusedError(PermanentError):
+    """HubSpot refused the request's input (a 4xx other than auth and rate limits). In a batch,
+    one bad input refuses all of them: sent alone, the others go through."""
+
+
 # Seconds to wait on a rolling-limit 429 without Retry-After: the window is ten seconds.
 ROLLING_WAIT = 10.0
 # A DAILY 429 without Retry-After waits `daily_retry_seconds` (a setting), not "until midnight":
@@ -78,6 +84,8 @@ def classify(
     if status in (401, 403):
         hint = " (check HUBSPOT_ACCESS_TOKEN and its scopes: `roadmap-guard setup hubspot`)"
         return PermanentError(text + hint, correlation_id=correlation), "error"
+    if status is not None and 400 <= status < 500:
+        return RefusedError(text, correlation_id=correlation), "error"
     return PermanentError(text, correlation_id=correlation), "error"
 
 

@@ -514,3 +514,48 @@ def test_search_calls_are_paced_to_the_search_limit_per_second(fake) -> None:
     assert busiest == SEARCH_PER_SECOND == 4
     assert sent[-1] == pytest.approx(2.0, abs=0.01)  # 12 searches: three full seconds' worth
     assert len(fake.search_bodies) == 12
+
+
+def test_a_deal_deleted_before_the_task_batch_fails_only_itself_and_is_gone(
+    fake, connector
+) -> None:
+    f1, f2, f3 = (fake.add_deal(name) for name in ("F1", "F2", "F3"))
+    snaps = connector.read_deals([f1, f2, f3])
+    fake.delete_object("deals", f1)  # between our read and our write
+    fake.reset_calls()
+    outs = connector.write_back([_writeback(snaps[d]) for d in (f1, f2, f3)])
+    assert outs[f1].deal_gone and outs[f1].error is None
+    for deal in (f2, f3):
+        [task] = fake.tasks_for(deal)
+        assert outs[deal].error is None and not outs[deal].deal_gone
+        assert outs[deal].task_id == task["id"]
+        assert fake.deal(deal)["properties"]["roadmap_guard_task_id"] == task["id"]
+    # The refused batch of 3, then halves [F1] and [F2, F3]: no call per deal.
+    assert fake.calls["POST /crm/v3/objects/tasks/batch/create"] == 3
+
+
+def test_a_refused_input_of_a_live_deal_fails_that_deal_alone(fake, connector) -> None:
+    good, bad = fake.add_deal("Good"), fake.add_deal("Bad")
+    snaps = connector.read_deals([good, bad])
+    refused = _writeback(snaps[bad], note="Findings")
+    outs = connector.write_back([_writeback(snaps[good], note="Findings"), refused])
+    assert outs[good].error is None and outs[bad].error is None
+    fake.inject("400", 1, path="/notes/batch/create")
+    again = connector.write_back(
+        [
+            _writeback(snaps[good], task_id=outs[good].task_id, note="Changed"),
+            _writeback(snaps[bad], task_id=outs[bad].task_id, note="Changed"),
+        ]
+    )
+    # The fake refuses the first call only: the halves go through. A refusal that stays
+    # (the lone input refused again) fails that deal as permanent, not gone.
+    assert all(o.error is None and not o.deal_gone for o in again.values())
+    assert [len(fake.notes_for(d)) for d in (good, bad)] == [2, 2]
+    fake.inject("400", 3, path="/notes/batch/create")
+    last = connector.write_back(
+        [
+            _writeback(snaps[good], task_id=outs[good].task_id, note="Again"),
+            _writeback(snaps[bad], task_id=outs[bad].task_id, note="Again"),
+        ]
+    )
+    assert all(isinstance(o.error, PermanentError) and not o.deal_gone for o in last.values())

@@ -250,3 +250,28 @@ def test_deleted_deal_stops_being_tracked(fake, world) -> None:
     assert ack["queued_deals"] == 1
     drain(world)
     assert deal_row(world, deal).tracked is False
+
+
+def test_deal_deleted_between_read_and_write_stops_being_tracked_and_spares_the_other(
+    fake, world, monkeypatch
+) -> None:
+    f1 = fake.add_deal("F1", line_items=[SSO], emit=False)
+    f2 = fake.add_deal("F2", line_items=[SSO], emit=False)
+    fake.ui_set_stage(f1, "contractsent")
+    fake.ui_set_stage(f2, "contractsent")
+    deliver(fake, world)
+    connector = world["connector"]
+    read = connector.read_deals
+
+    def read_then_delete(deal_ids):
+        snapshots = read(deal_ids)
+        fake.delete_object("deals", f1)  # a rep deletes F1 while we evaluate
+        return snapshots
+
+    monkeypatch.setattr(connector, "read_deals", read_then_delete)
+    drain(world)
+    assert deal_row(world, f1).tracked is False
+    assert deal_row(world, f2).tracked is True and len(fake.tasks_for(f2)) == 1
+    with Session(world["engine"]) as s:
+        rows = s.exec(select(DealQueue).where(DealQueue.deal_id.in_([f1, f2]))).all()
+    assert {r.status for r in rows} == {"done"}

@@ -53,7 +53,10 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs when the handler returns, before the answer is sent, so a
+# failing commit (a constraint, a lost connection) answers 409/5xx instead of a 200 for a write
+# that did not happen. With the default scope the commit ran after the response was sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer rg_...`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")

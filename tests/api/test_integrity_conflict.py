@@ -35,15 +35,9 @@ def raw_client(app):
         yield c
 
 
-AT_COMMIT_ANSWERED_BEFORE = pytest.mark.xfail(
-    strict=True,
-    reason="get_session commits after the response is sent, so a commit-time violation "
-    "cannot change the answer; fixed by Depends(get_session, scope='function') in app/api/deps.py",
-)
-
-
 @pytest.mark.parametrize(
-    "where", ["in-handler", pytest.param("at-commit", marks=AT_COMMIT_ANSWERED_BEFORE)]
+    "where",
+    ["in-handler", "at-commit"],  # at-commit: the commit runs before the answer
 )
 def test_constraint_violation_is_a_409_and_writes_nothing(raw_client, engine, where):
     r = raw_client.post(f"/test/conflict-{where}")

@@ -81,6 +81,16 @@ SUBJECT_MAX = 255
 # Salesforce ends a REST call after 10 minutes (API Timeout Limits): a write we stopped waiting
 # for has landed or failed by then, so a create it carried may be repeated only after that.
 SALESFORCE_CALL_LIMIT_SECONDS = 600.0
+# Per-record codes a write gets when its opportunity was deleted since the read: the update says
+# ENTITY_IS_DELETED, a Task or Note pointing at it FIELD_INTEGRITY_EXCEPTION ("Related To ID: id
+# value of incorrect type") or a cross-reference error. Each is confirmed by a query before the
+# deal counts as gone: the same codes can mean other things.
+GONE_HINT_CODES = {
+    "ENTITY_IS_DELETED",
+    "FIELD_INTEGRITY_EXCEPTION",
+    "INVALID_CROSS_REFERENCE_KEY",
+    "NOT_FOUND",
+}
 DESCRIPTION_MAX = 32000
 
 
@@ -734,6 +744,7 @@ class SalesforceConnector:
             if plan["note_create"]:
                 ops.append(("POST", plan["note_create"], plan, "note", None))
         results = self._run_collections(ops)
+        suspects: dict[str, tuple[dict, ConnectorError]] = {}  # maybe deleted since the read
         retry_creates: list[tuple[str, dict, dict, str, str | None]] = []
         for op, res in zip(ops, results, strict=True):
             _method, record, plan, role, key = op
@@ -775,6 +786,9 @@ class SalesforceConnector:
                 error = PermanentError(
                     f"Salesforce validation refused the roadmap write on {role}: {message}"
                 )
+            if code in GONE_HINT_CODES:
+                suspects.setdefault(plan["deal_id"], (plan, error))
+                continue
             self._fail(plan, error)
         if retry_creates:
             again = self._run_collections(retry_creates)
@@ -790,8 +804,37 @@ class SalesforceConnector:
                     errs = res.get("errors") or []
                     code = error_code(errs[0]) if errs else "UNKNOWN"
                     error = classify(code, "; ".join(e.get("message", "") for e in errs) or code)
+                    if code in GONE_HINT_CODES:
+                        suspects.setdefault(plan["deal_id"], (plan, error))
+                        continue
                 self._fail(plan, error)
+        if suspects:
+            self._settle_suspects(suspects)
         return {p["deal_id"]: self._finish(p) for p in plans}
+
+    def _settle_suspects(self, suspects: dict[str, tuple[dict, ConnectorError]]) -> None:
+        """An opportunity that no longer exists is gone (the pipeline stops tracking it);
+        for one that does, the error stands."""
+        try:
+            existing = self._existing_opportunities(sorted(suspects))
+        except ConnectorError as exc:
+            for plan, _error in suspects.values():
+                self._fail(plan, exc)
+            return
+        for deal_id, (plan, error) in suspects.items():
+            if deal_id in existing:
+                self._fail(plan, error)
+            else:
+                plan["gone"] = True
+
+    def _existing_opportunities(self, deal_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(deal_ids, self.batch_size):
+            soql = (
+                f"SELECT Id FROM Opportunity WHERE Id IN ({', '.join(_soql_str(d) for d in chunk)})"
+            )
+            found.update(to18(r["Id"]) for r in self.api.query_all("opportunities_exist", soql))
+        return found
 
     @staticmethod
     def _fail(plan: dict, error: ConnectorError) -> None:
@@ -962,6 +1005,10 @@ class SalesforceConnector:
 
     def _finish(self, plan: dict) -> WriteOutcome:
         outcome: WriteOutcome = plan["outcome"]
+        if plan.get("gone"):
+            # Deleted since the read: nothing to write to, and not an error to retry or show.
+            outcome.deal_gone = True
+            outcome.error = None
         fields = dict(plan["fields_now"])
         if plan.get("fields_applied"):
             fields.update(plan["field_changes"])

@@ -509,3 +509,20 @@ def test_an_unanswered_write_that_never_landed_is_created_after_salesforces_call
     out = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
     [task] = fake.tasks_of(opp)
     assert out.error is None and out.task_id == task["Id"]
+
+
+def test_an_opportunity_deleted_between_read_and_write_is_gone_and_spares_the_batch(
+    connector, fake
+):
+    gone, kept = fake.add_opportunity("Gone"), fake.add_opportunity("Kept")
+    snaps = connector.read_deals([gone, kept])
+    fake.delete("Opportunity", gone)  # a rep deletes it while we evaluate
+    outs = connector.write_back(
+        [write(gone, snaps[gone], note="findings"), write(kept, snaps[kept])]
+    )
+    # Salesforce answers ENTITY_IS_DELETED (fields) and FIELD_INTEGRITY_EXCEPTION (the task's
+    # WhatId); one query confirms the opportunity is gone.
+    assert outs[gone].deal_gone and outs[gone].error is None
+    [task] = fake.tasks_of(kept)
+    assert outs[kept].error is None and not outs[kept].deal_gone
+    assert outs[kept].task_id == task["Id"] and fake.opportunity(kept)["Roadmap_Block__c"]

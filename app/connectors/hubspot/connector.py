@@ -14,6 +14,7 @@ new task ids). Unchanged deals cost nothing.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import threading
@@ -599,6 +600,13 @@ class HubSpotConnector:
 
         # 3. Notes with the full findings (verdict changed).
         notes = [p for p in plans if p["note"] and not done_with(p["deal_id"])]
+        if notes:
+            try:
+                posted = self._find_pending([p["note_marker"] for p in notes], object_type="notes")
+            except ConnectorError as exc:
+                fail([p["deal_id"] for p in notes], exc)
+                posted, notes = {}, []
+            notes = [p for p in notes if p["note_marker"] not in posted]
         for chunk in _chunks(notes, BATCH):
             settle(self._isolated(list(chunk), self._create_notes), lambda p: p["deal_id"])
 
@@ -710,6 +718,14 @@ class HubSpotConnector:
             "task_open": bool(last_task.get("open")),
             "task_changed": False,
             "note": item.note,
+            # Stable across retries of this write (nothing newer was recorded in between), so
+            # a retry finds the note a lost response hid instead of posting a second one.
+            "note_marker": P.NOTE_MARKER.format(
+                deal_id=item.deal_id,
+                digest=hashlib.sha1(
+                    f"{previous.get('written_at')}|{item.status.value}".encode()
+                ).hexdigest()[:10],
+            ),
             "followups": {},
             "followups_created": {},
         }
@@ -767,24 +783,27 @@ class HubSpotConnector:
         else:
             plan["followups_created"][key] = task_id
 
-    def _find_pending(self, markers: list[str], always: Sequence[str] = ()) -> dict[str, str]:
-        """Search for tasks whose create was sent but never answered, and for the `always`
-        markers whatever happened before (max 5 filter groups per search)."""
+    def _find_pending(
+        self, markers: list[str], always: Sequence[str] = (), *, object_type: str = "tasks"
+    ) -> dict[str, str]:
+        """Search for tasks (or notes) whose create was sent but never answered, and for the
+        `always` markers whatever happened before (max 5 filter groups per search)."""
         searched = set(always)
         with self._pending_lock:
             pending = [m for m in markers if m in self._pending_creates or m in searched]
         found: dict[str, str] = {}
-        search = self.api.api("crm.objects.tasks.search_api")
+        search = self.api.api(f"crm.objects.{object_type}.search_api")
+        body_property = "hs_note_body" if object_type == "notes" else "hs_task_body"
         for chunk in _chunks(pending, 5):
             response = self.api.call(
-                "tasks.search",
+                f"{object_type}.search",
                 search.do_search,
                 {
                     "filterGroups": [
                         {
                             "filters": [
                                 {
-                                    "propertyName": "hs_task_body",
+                                    "propertyName": body_property,
                                     "operator": "CONTAINS_TOKEN",
                                     "value": m,
                                 }
@@ -792,12 +811,12 @@ class HubSpotConnector:
                         }
                         for m in chunk
                     ],
-                    "properties": ["hs_task_body"],
+                    "properties": [body_property],
                     "limit": 100,
                 },
             )
             for obj in response.results or []:
-                body = (obj.properties or {}).get("hs_task_body") or ""
+                body = (obj.properties or {}).get(body_property) or ""
                 for m in chunk:
                     if m in body.split() or f"{m})" in body:
                         found.setdefault(m, str(obj.id))
@@ -891,6 +910,19 @@ class HubSpotConnector:
         return set(deal_ids) - found
 
     def _create_notes(self, plans: Sequence[dict]) -> None:
+        markers = [p["note_marker"] for p in plans]
+        with self._pending_lock:  # until the answer arrives: a lost one is searched for
+            self._pending_creates.update(markers)
+        try:
+            self._send_notes(plans)
+        except RefusedError:
+            with self._pending_lock:  # refused: HubSpot created none of them
+                self._pending_creates.difference_update(markers)
+            raise
+        with self._pending_lock:
+            self._pending_creates.difference_update(markers)
+
+    def _send_notes(self, plans: Sequence[dict]) -> None:
         batch = self.api.api("crm.objects.notes.batch_api")
         now = _ms(datetime.now(UTC))
         self.api.call(
@@ -901,7 +933,7 @@ class HubSpotConnector:
                     {
                         "properties": {
                             "hs_note_body": html.escape(p["note"]).replace("\n", "<br>")
-                            + f"<br><br>{P.NOTE_FOOTER}",
+                            + f"<br><br>{P.NOTE_FOOTER} (ref {p['note_marker']})",
                             "hs_timestamp": now,
                         },
                         "associations": [

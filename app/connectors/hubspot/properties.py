@@ -45,6 +45,8 @@ NOTE_FOOTER = "Posted by roadmap-guard."
 # The marker in our task bodies, so a task whose create response was lost can be found again.
 TASK_MARKER = "rgdeal{deal_id}"
 FOLLOWUP_MARKER = "rgfollow{deal_id}x{key}"
+# One findings note per write: the same marker on every retry of it (see connector._plan).
+NOTE_MARKER = "rgnote{deal_id}x{digest}"
 
 
 def deal_properties(guard_property: str) -> list[dict]:

@@ -559,3 +559,24 @@ def test_a_refused_input_of_a_live_deal_fails_that_deal_alone(fake, connector) -
         ]
     )
     assert all(isinstance(o.error, PermanentError) and not o.deal_gone for o in last.values())
+
+
+def test_lost_note_create_response_is_found_again_not_posted_twice(fake, connector) -> None:
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    first = connector.write_back([_writeback(snap)])[deal]
+    previous = {"status": "warning", "written_at": "2025-01-01T00:00:00+00:00"}
+    fake.inject("lost_response", 1, path="/notes/batch/create", delay=3.0)
+    out = connector.write_back(
+        [_writeback(snap, task_id=first.task_id, note="Verdict changed", previous=previous)]
+    )[deal]
+    assert isinstance(out.error, TransientError)
+    assert len(fake.notes_for(deal)) == 1  # HubSpot posted it; we never heard
+    fake.reset_calls()
+    retry = connector.write_back(
+        [_writeback(snap, task_id=first.task_id, note="Verdict changed", previous=previous)]
+    )[deal]
+    assert retry.error is None and retry.changes.get("note")
+    assert len(fake.notes_for(deal)) == 1
+    assert fake.calls["POST /crm/v3/objects/notes/search"] == 1
+    assert fake.calls["POST /crm/v3/objects/notes/batch/create"] == 0

@@ -5,9 +5,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+
+
+def json_path(loc: Sequence[str | int]) -> str:
+    """A validation error's location as a JSON path: ("rules", 0, "severity") ->
+    "rules[0].severity"."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic errors as every error body lists them: {loc, path, msg, type}."""
+    return [
+        {"loc": list(e["loc"]), "path": json_path(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        for e in errors
+    ]
 
 
 class DomainError(Exception):

@@ -7,14 +7,17 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.connectors.base import CrmConnector
 from app.db import make_engine
-from app.errors import DomainError, integrity_conflict
+from app.errors import DomainError, integrity_conflict, validation_details
 from app.jobs.ingest import IngestWriter
 from app.settings import Settings, get_settings
 
@@ -120,6 +123,58 @@ def create_app(
             constraint=(conflict.details or {}).get("constraint"),
         )
         return await _domain_error(request, conflict)
+
+    @app.exception_handler(RequestValidationError)
+    async def _shape_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The usual error body, every mistake with its JSON path; FastAPI's own "detail" list
+        # is kept beside it for clients written against FastAPI's default.
+        errors = jsonable_encoder(exc.errors())
+        details = validation_details(
+            {
+                **e,
+                "loc": e["loc"][1:] if e["loc"][:1] == ["body"] and len(e["loc"]) > 1 else e["loc"],
+            }
+            for e in errors
+        )
+        first = details[0] if details else {"path": "body", "msg": "invalid request"}
+        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "invalid_request",
+                    "message": f"{first['path']}: {first['msg']}{more}",
+                    "details": details,
+                },
+                "detail": errors,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Routing's own answers (404 for an unknown path, 405 for a wrong method).
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return JSONResponse(
+            {"error": {"code": code, "message": message}, "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette's outermost middleware calls this, answers with it and re-raises, so the
+        # server logs the traceback; the caller gets the usual error body, and no internals.
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "internal",
+                    "message": "internal error: the request failed on our side; "
+                    "the service log has the details",
+                }
+            },
+            status_code=500,
+        )
 
     for router in _routers():
         app.include_router(router)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound, validation_details
 from app.jobs.queue import enqueue_deals
 from app.models import Deal, Rule, RuleVersion, utcnow
 from app.rules.schema import RuleDefinition
@@ -46,17 +46,7 @@ def rule_public(row: Rule) -> dict[str, Any]:
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": list(e["loc"]), "path": _path(e["loc"]), "msg": e["msg"], "type": e["type"]}
-        for e in exc.errors()
-    ]
-
-
-def _path(loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return validation_details(exc.errors())
 
 
 def validate(raw: Any) -> tuple[RuleDefinition | None, list[dict[str, Any]]]:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.connectors.roadmap.base import SourceConfigError
+from app.errors import json_path
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HTTP_URL = r"^https?://[^\s/?#]+[^\s]*$"
@@ -78,13 +79,6 @@ CONFIG_MODELS: dict[str, type[_Config]] = {
 }
 
 
-def _path(loc: list[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _looks_secret(key: str) -> bool:
     lowered = key.lower()
     return key not in ENV_NAME_KEYS and any(word in lowered for word in _SECRET_WORDS)
@@ -120,7 +114,7 @@ def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
                     "and name it in auth_env/token_env"
                 )
                 type_ = "secret_in_config"
-            errors.append({"loc": loc, "path": _path(loc), "msg": msg, "type": type_})
+            errors.append({"loc": loc, "path": json_path(loc), "msg": msg, "type": type_})
         return errors
     return []
 

@@ -45,6 +45,9 @@ MARKER_WORDS = (
     "integration", "connector", "feature", "module", "api", "plugin", "plug-in", "add-on",
     "extension", "report", "dashboard", "workflow", "capability", "functionality", "endpoint",
     "sync", "version", "custom", "build", "building", "develop", "support for",
+    # promise verbs: a promise of something no product word names ("a compliance trail")
+    "promise", "promised", "promises", "promising", "commit", "committed", "commits",
+    "commitment", "guarantee", "guaranteed", "guarantees", "guaranteeing", "assured",
 )  # fmt: skip
 _NON_WORD = re.compile(r"[\W_]+")
 

@@ -166,6 +166,26 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         ),
     },
     {
+        "id": "unknown-sold",
+        "name": "Product sold for a feature the roadmap does not know",
+        "description": "A line item maps to a feature whose availability is unknown, or that "
+        "is no longer on the roadmap (removed by its source or never added): ask before "
+        "promising what it delivers.",
+        "severity": "warning",
+        "applies_to": "reference",
+        "when": {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "unknown"},
+                {"field": "reference.source", "op": "eq", "value": "line_item"},
+            ]
+        },
+        "message": (
+            '"{reference.evidence}" is mapped to {feature.name}, which the roadmap does not '
+            "list with a known status. Ask product (or RevOps, who keep the product mappings) "
+            "what it delivers and when before promising anything about it." + _SAY_INSTEAD
+        ),
+    },
+    {
         "id": "custom-build",
         "name": "Custom-build language",
         "description": "Promising to build something for one customer needs product sign-off.",

@@ -214,10 +214,23 @@ _NEG_AFTER = re.compile(
     r"necessary|a requirement|a priority|relevant|in scope|wanted)|out of scope|"
     r"no need(?! (?:for|to)))(?![a-z0-9])"
 )
+# A promise taken back or refused ("we did not promise SCIM", "can't commit to it by Q3", "no
+# promises were made"): the clause is no commitment, whatever else in it sounds like one.
+_NEG_AUX = (
+    r"(?:(?:do|does|did|can|could|will|would|should|shall)(?:n['\u2019]?t| not)"
+    r"|cannot|can['\u2019]?t|won['\u2019]?t)"
+)
+_DENIED = re.compile(
+    rf"(?<![a-z0-9])(?:(?:{_NEG_AUX}|never|not|no longer|refused to|declined to|unable to|"
+    r"without)(?: (?:yet|really|actually|explicitly|formally|ever|any))? "
+    r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s)?|guaranteeing)"
+    r"|no (?:promises?|commitments?|guarantees?))(?![a-z0-9])"
+)
 _CUES = _WordStartPattern(
     "|".join(
         f"(?P<{name}>(?<![a-z0-9])(?:{pattern.pattern})(?![a-z0-9]))"
         for name, pattern in (
+            ("denied", _DENIED),  # first: at one position the first alternative wins
             ("custom", _CUSTOM),
             ("neg_before", _NEG_BEFORE),
             ("neg_after", _NEG_AFTER),
@@ -288,6 +301,7 @@ class _Clause:
     question: bool = False
     promise: bool = False
     custom: bool = False
+    denied: bool = False  # a promise taken back or refused: no commitment in this clause
     # Negation cue end / start offsets (tuples: most clauses have none, and an empty tuple
     # costs nothing to create).
     neg_before: tuple[int, ...] = ()
@@ -490,7 +504,9 @@ def _clauses(low: str, a: int, b: int, cues: list[re.Match[str]]) -> list[_Claus
         while start >= clauses[i].end and i + 1 < len(clauses):
             i += 1
         c = clauses[i]
-        if kind == "custom":
+        if kind == "denied":
+            c.denied = True
+        elif kind == "custom":
             c.custom = c.promise = True
         elif kind == "promise":
             c.promise = True
@@ -546,7 +562,7 @@ def _sentence_references(
     # features, unless it is custom-build language, which is an off-roadmap promise of its own.
     orphan_promise = False
     for c in clauses:
-        if c.promise and not c.question and not c.custom and id(c) not in claimed:
+        if c.promise and not (c.question or c.custom or c.denied) and id(c) not in claimed:
             orphan_promise = True
             break
     # The date stated in a promise's clause, else anywhere in the sentence: each span is read
@@ -557,7 +573,7 @@ def _sentence_references(
     source_id = note.id
     for m, c in kept:
         question = c.question
-        commitment = not question and (c.promise or orphan_promise)
+        commitment = not question and not c.denied and (c.promise or orphan_promise)
         promised = _promised_in(low, c, a, b, ref_date, dates) if commitment else None
         feature = catalog.get(m.feature_key)
         refs.append(  # every field, in declaration order
@@ -580,7 +596,7 @@ def _sentence_references(
             )
         )
     for c in clauses:
-        if not c.promise or c.question or id(c) in claimed:
+        if not c.promise or c.question or c.denied or id(c) in claimed:
             continue
         if kept and not c.custom:
             continue  # attributed to the named features above
@@ -676,13 +692,86 @@ def _unknown_object(low: str, a: int, b: int) -> re.Match[str] | None:
 def _unknown_name(text: str, low: str, a: int, b: int, custom: bool) -> str | None:
     m = _unknown_object(low, a, b)
     if m is None:
-        return "custom build" if custom else None
+        if custom:
+            return "custom build"
+        return _promised_object(text, low, a, b)
     phrase = text[m.start() : m.end()].strip()
     stripped = _LEADING_FILLER.sub("", phrase.lower())
     name = phrase[len(phrase) - len(stripped) :] if stripped else phrase
     if custom and not name.lower().startswith("custom"):
         name = "custom " + name
     return name
+
+
+# What follows "promised", "committed to", "guarantee": the thing promised, when no product
+# word names it ("promised them a compliance trail", "guarantee 99.99% uptime").
+_PROMISED_OBJECT = re.compile(
+    r"(?<![a-z0-9])(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)? to|guarantee(?:d|s)?|"
+    r"guaranteeing|assured?)(?: (?:them|him|her|us|you|the customer|the client|the buyer))?"
+    r"(?: to (?P<verb>[a-z]+))? (?P<rest>.)"
+)
+# Verbs after "promised to" that deliver something; "promised to send the pricing" does not.
+_DELIVERY_VERBS_TEXT = """deliver build provide ship add support have give include develop offer
+    make enable implement release launch create"""
+_DELIVERY_VERBS = frozenset(_DELIVERY_VERBS_TEXT.split())
+_DETERMINERS_TEXT = "a an the their our its some full native proper"
+_DETERMINERS = frozenset(_DETERMINERS_TEXT.split())
+# Where the promised thing's words end: a date, a condition, a purpose, another clause.
+_OBJECT_STOP_TEXT = """by before until in within for next on at to and so if when as because
+    after from with this that which who once soon asap or but"""
+_OBJECT_STOP = frozenset(_OBJECT_STOP_TEXT.split())
+# Things promised about the sale itself, not the product ("a revised quote by Monday").
+_SALE_WORDS_TEXT = """contract contracts call calls meeting meetings quote quotes proposal
+    proposals pricing price prices discount discounts decision demo demos follow-up followup email emails deck
+    answer answers update updates response responses reply timeline reference references sow
+    msa invoice redlines paperwork questionnaire trial credit credits refund rate rates
+    signature deadline intro introduction callback slot visit dinner lunch workshop session
+    review feedback summary recap notes agenda copy draft budget approval renewal terms nda
+    loi order poc pilot back anything something everything it this that them"""
+_SALE_WORDS = frozenset(_SALE_WORDS_TEXT.split())
+
+
+# Words that end the search: the phrase is not a thing ("guaranteed they will", "promised it
+# was not required", "promising etc.").
+_NOT_A_THING_TEXT = """we i you they he she it us them me may might will would can could should
+    shall must is are was were be been being not no never none nothing etc vs aren't isn't
+    wasn't weren't don't doesn't didn't won't can't cannot however although whereas out
+    written dropped promise promised promising committed commitment guarantee guaranteed
+    assured mr mrs ms dr approx ll"""
+_NOT_A_THING = frozenset(_NOT_A_THING_TEXT.split())
+_WORDLIKE = re.compile(r"[^\W\d_]{2}")
+
+
+def _promised_object(text: str, low: str, a: int, b: int) -> str | None:
+    """The thing promised after "promised", "committed to", "guarantee" in low[a:b]: up to
+    five words, determiners dropped, ending at a preposition, a date or punctuation. None when
+    it is about the sale itself ("a revised quote"), an action ("promised to send"), a date,
+    or no thing at all."""
+    m = _PROMISED_OBJECT.search(low, a, b)
+    if m is None:
+        return None
+    verb = m.group("verb")
+    if verb is not None and verb not in _DELIVERY_VERBS:
+        return None  # "promised to send the pricing", "committed to get back to them"
+    words: list[str] = []
+    start = m.start("rest")
+    for raw in text[start:b].split():
+        word = raw.strip(".,;:!?()\"'\u2018\u2019\u201c\u201d")
+        folded = word.lower()
+        if not words and (folded in _DETERMINERS or (verb is None and folded in _DELIVERY_VERBS)):
+            continue  # "a", "their"; "committed to deliver ..."
+        if not words and _DATE.plain.match(low, low.find(folded, start) if folded else start):
+            return None  # "guaranteed 15 July 2027": a date, not a thing
+        if not word or not word[0].isalnum() or folded in _OBJECT_STOP or folded in _NOT_A_THING:
+            break
+        words.append(word)
+        if not raw.endswith(word) or len(words) == 5:
+            break  # punctuation ends the phrase
+    if not words or not any(_WORDLIKE.search(w) for w in words):
+        return None
+    if words[-1].lower() in _SALE_WORDS or words[0].lower() in _SALE_WORDS:
+        return None
+    return " ".join(words)
 
 
 # -- dates --------------------------------------------------------------------------------

@@ -298,7 +298,8 @@ def test_reevaluation_reads_the_notes_again_only_when_the_matcher_changed(
 ):
     """Stored references are reused while the snapshot and the catalog matcher (names,
     aliases, SKUs, mappings) are those the previous evaluation saw; a rename reads again."""
-    crm.put_deal(snapshot(notes=[Note(id="n", body="We promised them SSO by March.")]))
+    # (Not a promise: a promise of a renamed "SSO" would become an off-roadmap reference.)
+    crm.put_deal(snapshot(notes=[Note(id="n", body="They need SSO for every user by March.")]))
     pipeline.process([item()])
     assert note_reads == ["D1"]
 

@@ -1,0 +1,129 @@
+"""Promise language the first reading missed: denied promises, and promises of things the
+roadmap does not name and the product vocabulary does not cover."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.rules.catalog import Catalog
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
+
+# (note, [(feature_key, is_commitment, is_question, custom_build, promised_date)])
+DENIED = [
+    ("We did not promise SCIM provisioning.", [("scim", False, False, False, None)]),
+    ("We didn't commit to SCIM.", [("scim", False, False, False, None)]),
+    (
+        "We can't commit to SCIM provisioning by January.",
+        [("scim", False, False, False, None)],
+    ),
+    ("I told them we never promised SCIM provisioning.", [("scim", False, False, False, None)]),
+    ("No promises were made about SCIM provisioning.", [("scim", False, False, False, None)]),
+    ("We won't guarantee the audit trail by Q3.", [("audit", False, False, False, None)]),
+    ("SCIM is not committed for Q3.", [("scim", False, False, False, None)]),
+    # the denial stays in its clause
+    (
+        "We did not promise SSO but we will have SCIM by Q3.",
+        [("sso", False, False, False, None), ("scim", True, False, False, date(2027, 9, 30))],
+    ),
+    # not a denial
+    ("We promised SCIM by Q3, not later.", [("scim", True, False, False, date(2027, 9, 30))]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), DENIED, ids=[c[0][:40] for c in DENIED])
+def test_a_denied_promise_is_a_dependency_not_a_commitment(
+    catalog: Catalog, body: str, expected: list[tuple]
+) -> None:
+    refs = find_references(make_deal(body), catalog, today=TODAY)
+    got = [
+        (r.feature_key, r.is_commitment, r.is_question, r.custom_build, r.promised_date)
+        for r in refs
+    ]
+    assert got == expected
+
+
+def test_a_denied_off_roadmap_promise_is_no_reference(catalog: Catalog) -> None:
+    for body in (
+        "We never promised a Slack integration.",
+        "We did not commit to a white-label mobile app.",
+    ):
+        assert find_references(make_deal(body), catalog, today=TODAY) == [], body
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "promised"),
+    [
+        ("We promised them a compliance trail.", "compliance trail", None),
+        (
+            "We committed to a white-label mobile app by Q3.",
+            "white-label mobile app",
+            date(2027, 9, 30),
+        ),
+        ("They were promised a dedicated EU data center.", "dedicated EU data center", None),
+        ("We guarantee a HIPAA compliant data export.", "HIPAA compliant data export", None),
+        ("We guarantee 99.99% uptime.", "99.99% uptime", None),
+        (
+            "Promised to deliver offline sync for the field team by March.",
+            "offline sync",
+            date(2027, 3, 31),
+        ),
+        ("Guaranteed them SOC 3 attestation.", "SOC 3 attestation", None),
+    ],  # fmt: skip
+)
+def test_any_promised_thing_the_roadmap_does_not_name_is_an_unknown_reference(
+    catalog: Catalog, body: str, name: str, promised: date | None
+) -> None:
+    (ref,) = find_references(make_deal(body), catalog, today=TODAY)
+    assert ref.feature_key is None
+    assert ref.feature_name == name
+    assert ref.is_commitment and not ref.custom_build
+    assert ref.promised_date == promised
+    assert ref.evidence == body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I promised to send the pricing by Friday.",
+        "We committed to a follow-up call next week.",
+        "Promised them a revised quote by Monday.",
+        "They committed to a decision by Q3.",
+        "We promised them an answer on the security questionnaire.",
+        "Guaranteed a discount if they sign this month.",
+        "They promised to get back to us next week.",
+        "We committed.",
+    ],
+)
+def test_promises_about_the_sale_itself_are_not_product_promises(
+    catalog: Catalog, body: str
+) -> None:
+    assert find_references(make_deal(body), catalog, today=TODAY) == []
+
+
+def test_a_line_item_mapped_to_a_feature_the_roadmap_no_longer_lists_warns() -> None:
+    """A source refresh removed the feature a product mapping points to: the deal that sells
+    the product keeps the dependency and the rep is told to ask, instead of a silent clear."""
+    from app.rules.default_pack import DEFAULT_RULES
+    from app.rules.engine import StoredRule, evaluate
+    from app.rules.model import Feature, LineItem, ProductMappingEntry
+    from app.rules.schema import RuleDefinition
+
+    catalog = Catalog(
+        [Feature(key="sso", name="Single sign-on", availability="available")],
+        [ProductMappingEntry(match_kind="sku", match_value="HX-EXP", feature_keys=["hx-exp"])],
+    )
+    deal = make_deal("")
+    deal.line_items = [LineItem(id="l1", name="HX export", sku="HX-EXP")]
+    rules = [
+        StoredRule(id=r["id"], version=1, enabled=True, definition=RuleDefinition.model_validate(r))
+        for r in DEFAULT_RULES
+    ]
+    result = evaluate(deal, catalog, rules, today=TODAY)
+    assert result.status == "warning"
+    [finding] = result.findings
+    assert (finding.rule_id, finding.feature_key) == ("unknown-sold", "hx-exp")
+    assert finding.message.startswith('"HX export" is mapped to hx-exp, which the roadmap')

@@ -287,7 +287,9 @@ class HubSpotConnector:
                 associations=["line_items", "notes"],
                 not_found_ok=True,
             )
-            if obj is None:
+            if obj is None or str(obj.id) != deal_id:
+                # Merged away: HubSpot answers the old id with the deal it was merged into,
+                # which is queued and read under its own id. This one is gone.
                 records[deal_id] = None
                 continue
             record = self._record(obj)

@@ -54,6 +54,18 @@ def _deal_of_association(event: dict) -> str | None:
     return None
 
 
+def merge_ids(event: dict) -> list[str]:
+    """The other deals a `deal.merge` event names besides its objectId: the primary, the merged
+    (secondary) ones, and the deal HubSpot may create from the merge (`newObjectId`)."""
+    ids = [
+        event.get("primaryObjectId"),
+        *(event.get("mergedObjectIds") or []),
+        event.get("newObjectId"),
+    ]
+    own = str(event.get("objectId") or "")
+    return [i for i in dict.fromkeys(str(i) for i in ids if i not in (None, "")) if i != own]
+
+
 def classify_events(
     events: Iterable[dict],
     *,
@@ -119,4 +131,19 @@ def classify_events(
                 actionable=actionable,
             )
         )
+        if kind == "deal.merge" and actionable:
+            # One queue row per deal the merge touched: reading a merged-away deal finds it gone
+            # (it reads back under another id), so it stops being tracked and counted in
+            # exposure; the surviving deal is read and evaluated with its new line items.
+            for other in merge_ids(event):
+                out.events.append(
+                    InboundEvent(
+                        source=SOURCE,
+                        dedup_key=f"{dedup_key(event)}:merge:{other}",
+                        crm=CRM,
+                        deal_id=other,
+                        event_type=kind,
+                        payload={"mergeEvent": dedup_key(event), "objectId": other},
+                    )
+                )
     return out

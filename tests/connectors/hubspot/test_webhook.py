@@ -228,3 +228,28 @@ def test_line_item_change_is_resolved_to_its_deal_by_the_schedule(
         JobContext(engine=engine, settings=settings, connectors={"hubspot": connector}, state=state)
     )
     assert again["last_resolved"] == 0
+
+
+def test_deal_merge_queues_every_deal_it_names(client, fake, engine) -> None:
+    # The merge payload HubSpot documents: primaryObjectId, mergedObjectIds (the secondaries),
+    # newObjectId (a deal created from the merge), numberOfPropertiesMoved.
+    merge = _event(
+        fake,
+        eventId=7,
+        subscriptionType="deal.merge",
+        objectId=900,
+        primaryObjectId=900,
+        mergedObjectIds=[901, 902],
+        newObjectId=903,
+        numberOfPropertiesMoved=4,
+    )
+    for key in ("propertyName", "propertyValue"):
+        merge.pop(key)
+    body, headers = fake.signed_request(URL, [merge])
+    response = client.post(URL, content=body, headers=headers)
+    assert response.status_code == 200 and response.json()["received"] == 1
+    assert _queued(engine) == ["900", "901", "902", "903"]
+    # Redelivered: nothing new is stored or queued.
+    body, headers = fake.signed_request(URL, [{**merge, "attemptNumber": 1}])
+    again = client.post(URL, content=body, headers=headers).json()
+    assert again["new"] == 0 and len(_stored(engine)) == 4

@@ -53,14 +53,13 @@ def list_mappings(
     total, rows = svc.list_mappings(
         session, match_kind=match_kind, q=q, feature_key=feature_key, limit=limit, offset=offset
     )
-    return MappingPage(
-        total=total, limit=limit, offset=offset, items=[svc.to_public(r) for r in rows]
-    )
+    return MappingPage(total=total, limit=limit, offset=offset, items=svc.publics(session, rows))
 
 
 @router.get("/{mapping_id}", summary="One mapping", operation_id="get_mapping")
 def get_mapping(mapping_id: int, session: SessionDep, _p: ReadPrincipal) -> svc.MappingPublic:
-    return svc.to_public(svc.get_row(session, mapping_id))
+    [public] = svc.publics(session, [svc.get_row(session, mapping_id)])
+    return public
 
 
 @router.post("", status_code=201, summary="Add a mapping", operation_id="create_mapping")

@@ -72,19 +72,35 @@ class MappingPublic(BaseModel):
     match_kind: str
     match_value: str
     feature_keys: list[str]
+    unknown_feature_keys: list[str] = Field(
+        default_factory=list,
+        description="feature keys no longer on the roadmap (a source refresh or delete removed "
+        "them): fix the mapping; deals selling the product get the unknown-sold warning",
+    )
     created_at: str
     updated_at: str
 
 
-def to_public(row: ProductMapping) -> MappingPublic:
+def to_public(
+    row: ProductMapping, unknown: set[str] | frozenset[str] = frozenset()
+) -> MappingPublic:
+    """`unknown`: the keys (of this row or more) known not to be features, see `publics`."""
     return MappingPublic(
         id=row.id,
         match_kind=row.match_kind,
         match_value=row.match_value,
         feature_keys=list(row.feature_keys),
+        unknown_feature_keys=[k for k in row.feature_keys if k in unknown],
         created_at=row.created_at.isoformat(),
         updated_at=row.updated_at.isoformat(),
     )
+
+
+def publics(session: Session, rows: Iterable[ProductMapping]) -> list[MappingPublic]:
+    """`to_public` for each row, with the keys that are no longer features found in one read."""
+    rows = list(rows)
+    unknown = unknown_keys(session, (k for r in rows for k in r.feature_keys))
+    return [to_public(r, unknown) for r in rows]
 
 
 def _json(row: ProductMapping) -> dict:

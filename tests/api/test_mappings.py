@@ -190,3 +190,26 @@ def test_roles(client, revops, api_key):
         == 403
     )
     assert client.get("/api/v1/mappings", headers=api_key("approver")).status_code == 200
+
+
+def test_a_mapping_whose_feature_left_the_roadmap_shows_it(client, api_key, engine):
+    """A source refresh or delete can remove a feature a mapping names (it cannot refuse, as
+    the registry's delete does): the mapping says which of its keys are gone."""
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/features",
+        json={"key": "sso", "name": "Single sign-on", "availability": "available"},
+        headers=revops,
+    )
+    assert r.status_code == 201, r.text
+    with Session(engine) as s:  # the state a refresh that dropped "hx-exp" leaves behind
+        row = ProductMapping(match_kind="sku", match_value="HX-EXP", feature_keys=["sso", "hx-exp"])
+        s.add(row)
+        s.commit()
+        mapping_id = row.id
+    listed = client.get("/api/v1/mappings", headers=api_key("viewer")).json()["items"]
+    assert [(m["feature_keys"], m["unknown_feature_keys"]) for m in listed] == [
+        (["sso", "hx-exp"], ["hx-exp"])
+    ]
+    one = client.get(f"/api/v1/mappings/{mapping_id}", headers=api_key("viewer")).json()
+    assert one["unknown_feature_keys"] == ["hx-exp"]

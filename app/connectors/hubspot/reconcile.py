@@ -50,6 +50,15 @@ def reconcile(ctx: JobContext) -> dict:
     return {"since": started.isoformat(), "last_queued": queued}
 
 
+# On PostgreSQL an inbox id is drawn when the event is inserted, not when it commits: an event
+# whose transaction commits late (a lock wait, a slow disk) becomes visible with a smaller id
+# than events already resolved, and a cursor that had moved past it would skip it for good.
+# The cursor therefore only moves past events received longer ago than any ingest transaction
+# lasts; newer ones are resolved at once and remembered (state "recent") so they are not
+# resolved twice. SQLite commits writers one at a time, in id order: no window.
+SETTLE = {"postgresql": timedelta(seconds=60)}
+
+
 @schedule(
     "hubspot_line_items",
     interval=lambda s: s.hubspot_line_item_resolve_seconds,
@@ -58,9 +67,10 @@ def reconcile(ctx: JobContext) -> dict:
 def resolve_line_items(ctx: JobContext) -> dict:
     connector = ctx.connectors["hubspot"]
     cursor = int(ctx.state.get("after_event_id", 0))
+    recent = {int(i) for i in ctx.state.get("recent", [])}
     with Session(ctx.engine) as session:
         rows = session.exec(
-            select(WebhookEvent.id, WebhookEvent.payload)
+            select(WebhookEvent.id, WebhookEvent.payload, WebhookEvent.received_at)
             .where(
                 WebhookEvent.source == SOURCE,
                 WebhookEvent.event_type == LINE_ITEM_EVENT,
@@ -69,13 +79,25 @@ def resolve_line_items(ctx: JobContext) -> dict:
             .order_by(WebhookEvent.id)
             .limit(LINE_ITEM_BATCH)
         ).all()
-    if not rows:
-        return {"after_event_id": cursor, "last_resolved": 0}
-    by_line_item = {str(payload.get("objectId")) for _id, payload in rows if payload}
-    deals = connector.deals_for_line_items(sorted(by_line_item))
-    deal_ids = {d for ids in deals.values() for d in ids}
-    with Session(ctx.engine) as session:
-        queued = enqueue_deals(session, CRM, deal_ids, reason="webhook")
-        session.commit()
+    horizon = utcnow() - SETTLE.get(ctx.engine.dialect.name, timedelta(0))
+    settled = cursor
+    for event_id, _payload, received_at in rows:
+        if received_at > horizon:
+            break
+        settled = event_id
+    todo = [(event_id, payload) for event_id, payload, _ in rows if event_id not in recent]
+    queued = 0
+    if todo:
+        by_line_item = {str(payload.get("objectId")) for _id, payload in todo if payload}
+        deals = connector.deals_for_line_items(sorted(by_line_item))
+        deal_ids = {d for ids in deals.values() for d in ids}
+        with Session(ctx.engine) as session:
+            queued = enqueue_deals(session, CRM, deal_ids, reason="webhook")
+            session.commit()
+        recent |= {event_id for event_id, _ in todo}
     # Advance only after the deals are queued: a failure above leaves the cursor for a retry.
-    return {"after_event_id": rows[-1][0], "last_resolved": queued}
+    return {
+        "after_event_id": settled,
+        "recent": sorted(i for i in recent if i > settled),
+        "last_resolved": queued,
+    }

@@ -223,7 +223,8 @@ def test_line_item_change_is_resolved_to_its_deal_by_the_schedule(
         JobContext(engine=engine, settings=settings, connectors={"hubspot": connector})
     )
     assert _queued(engine) == [deal]
-    assert state["after_event_id"] > 0
+    # Resolved events are behind the cursor, or (PostgreSQL, for a minute) remembered.
+    assert state["after_event_id"] > 0 or state["recent"]
     again = resolve_line_items(
         JobContext(engine=engine, settings=settings, connectors={"hubspot": connector}, state=state)
     )

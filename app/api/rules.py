@@ -198,3 +198,12 @@ def enable(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> Rul
 def disable(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> RuleChange:
     row, queued = svc.set_enabled(session, rule_id, False, actor=principal.actor)
     return _public(row, queued)
+
+
+@router.post(
+    "/{rule_id}/restore",
+    summary="Restore a deleted rule (disabled; enable it after a simulation)",
+    operation_id="restore_rule",
+)
+def restore(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> RulePublic:
+    return _public(svc.restore_rule(session, rule_id, actor=principal.actor))

@@ -9,6 +9,7 @@ the deal. Simulate first (POST /api/v1/rules/simulate) to see what a change woul
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,7 +58,9 @@ def validate(raw: Any) -> tuple[RuleDefinition | None, list[dict[str, Any]]]:
 
 
 def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:56] or "rule"
+    # Accents dropped, not the letters ("Überprüfung" -> "uberprufung", not "berpr-fung").
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.casefold()).strip("-")[:56] or "rule"
     return slug if slug[0].isalnum() else f"r{slug}"
 
 
@@ -129,8 +132,12 @@ def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> 
     if definition.id:
         existing = session.get(Rule, definition.id)
         if existing is not None:
-            state = "was deleted" if existing.deleted_at else "already exists"
-            raise Conflict(f"rule '{definition.id}' {state}; choose another id")
+            if existing.deleted_at:
+                raise Conflict(
+                    f"rule '{definition.id}' was deleted; restore it (POST /api/v1/rules/"
+                    f"{definition.id}/restore, then PUT the new definition) or choose another id"
+                )
+            raise Conflict(f"rule '{definition.id}' already exists; choose another id")
         row = _insert_rule(session, definition, definition.id, actor=actor)
         if row is None:  # created by a parallel request since the check above
             raise Conflict(f"rule '{definition.id}' already exists; choose another id")
@@ -263,6 +270,33 @@ def delete_rule(session: Session, rule_id: str, *, actor: str) -> int:
         before={**row.definition, "version": row.version},
     )
     return _requeue_open_deals(session) if was_enabled else 0
+
+
+def restore_rule(session: Session, rule_id: str, *, actor: str) -> Rule:
+    """Undo a delete. The rule comes back disabled, as a new version (its history stays
+    whole): enable it once a simulation shows what it will do."""
+    row = session.get(Rule, rule_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"rule '{rule_id}' does not exist")
+    if row.deleted_at is None:
+        raise Conflict(f"rule '{rule_id}' is not deleted")
+    row.deleted_at = None
+    row.enabled = False
+    row.definition = {**row.definition, "enabled": False}
+    row.version += 1  # the history shows it came back, and disabled
+    row.updated_at = utcnow()
+    session.add(row)
+    _add_version(session, row, actor)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="rule.restore",
+        entity_type="rule",
+        entity_id=rule_id,
+        after={**row.definition, "version": row.version},
+    )
+    return row
 
 
 def install_default_rules(session: Session) -> int:

@@ -78,6 +78,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("DELETE", "/api/v1/rules/{rule_id}"): REVOPS,
     ("POST", "/api/v1/rules/{rule_id}/enable"): REVOPS,
     ("POST", "/api/v1/rules/{rule_id}/disable"): REVOPS,
+    ("POST", "/api/v1/rules/{rule_id}/restore"): REVOPS,
     # dependencies
     ("GET", "/api/v1/deals"): READ,
     ("GET", "/api/v1/deals/{crm}/{deal_id}"): READ,

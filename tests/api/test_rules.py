@@ -63,6 +63,34 @@ def test_create_version_enable_disable_delete_with_audit(client, api_key, engine
     assert entries[1].after["message"] == NEVER["message"]
 
 
+def test_a_deleted_rule_can_be_restored_disabled_with_its_history(client, api_key, engine):
+    revops = api_key("revops")
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201
+    assert client.delete("/api/v1/rules/never-sold", headers=revops).status_code == 200
+
+    r = client.post("/api/v1/rules", json=NEVER, headers=revops)  # the id is not free again
+    assert r.status_code == 409
+    assert "POST /api/v1/rules/never-sold/restore" in r.json()["error"]["message"]
+
+    r = client.post("/api/v1/rules/never-sold/restore", headers=revops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["version"], r.json()["enabled"]) == (2, False)  # off until enabled
+    assert client.get("/api/v1/rules/never-sold", headers=revops).status_code == 200
+    r = client.post("/api/v1/rules/never-sold/restore", headers=revops)
+    assert r.status_code == 409 and "is not deleted" in r.json()["error"]["message"]
+    assert client.post("/api/v1/rules/ghost/restore", headers=revops).status_code == 404
+    assert (
+        client.post("/api/v1/rules/never-sold/restore", headers=api_key("viewer")).status_code
+        == 403
+    )
+
+    r = client.post("/api/v1/rules/never-sold/enable", headers=revops)
+    assert (r.json()["version"], r.json()["enabled"]) == (3, True)
+    with Session(engine) as s:
+        actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
+    assert actions == ["rule.create", "rule.delete", "rule.restore", "rule.enable"]
+
+
 def test_bad_rule_is_refused_with_every_path(client, api_key, engine):
     bad = {
         "name": "",
@@ -181,3 +209,11 @@ def test_default_rules_install_once_and_leave_edits_alone(engine):
         s.commit()
         assert s.get(Rule, first.id).enabled is False
         assert all(r.builtin for r in s.exec(select(Rule)))
+
+
+def test_a_rule_without_an_id_is_named_after_its_name_accents_dropped(client, api_key):
+    body = {k: v for k, v in NEVER.items() if k != "id"}
+    r = client.post("/api/v1/rules", json={**body, "name": "Überprüfung: café SSO"},
+                    headers=api_key("revops"))  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] == "uberprufung-cafe-sso"

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep
@@ -34,8 +34,17 @@ class RulePublic(BaseModel):
     updated_at: datetime
 
 
+class RuleWarning(BaseModel):
+    path: str
+    message: str
+
+
 class RuleChange(RulePublic):
     deals_queued: int = 0  # open deals queued to be evaluated with the new rules
+    warnings: list[RuleWarning] = Field(
+        default_factory=list,
+        description="valid but probably not meant, e.g. a feature key the roadmap lacks",
+    )
 
 
 class RuleVersionPublic(BaseModel):
@@ -57,11 +66,15 @@ class ValidationError_(BaseModel):
 class ValidationReport(BaseModel):
     valid: bool
     errors: list[ValidationError_]
+    warnings: list[RuleWarning] = Field(default_factory=list)
 
 
-def _public(row, queued: int | None = None):
+def _public(row, queued: int | None = None, session=None):
     data = svc.rule_public(row)
-    return RuleChange(**data, deals_queued=queued) if queued is not None else RulePublic(**data)
+    if queued is None:
+        return RulePublic(**data)
+    warnings = svc.warnings(session, row.definition) if session is not None else []
+    return RuleChange(**data, deals_queued=queued, warnings=warnings)
 
 
 @router.get("", summary="List rules", operation_id="list_rules")
@@ -83,10 +96,12 @@ def rule_schema(_p: ReadPrincipal) -> dict[str, Any]:
 )
 def validate_rule(
     _p: ReadPrincipal,
+    session: SessionDep,
     body: Annotated[Any, Body(description="a rule definition (see /api/v1/rules/schema)")],
 ) -> ValidationReport:
-    _, errors = svc.validate(body)
-    return ValidationReport(valid=not errors, errors=errors)
+    definition, errors = svc.validate(body)
+    warnings = svc.warnings(session, definition) if definition is not None else []
+    return ValidationReport(valid=not errors, errors=errors, warnings=warnings)
 
 
 @router.post(
@@ -147,7 +162,7 @@ def create_rule(
     body: RuleDefinition, session: SessionDep, principal: RevOpsPrincipal
 ) -> RuleChange:
     row, queued = svc.create_rule(session, body, actor=principal.actor)
-    return _public(row, queued)
+    return _public(row, queued, session)
 
 
 @router.get("/{rule_id}", summary="One rule", operation_id="get_rule")
@@ -160,7 +175,7 @@ def update_rule(
     rule_id: str, body: RuleDefinition, session: SessionDep, principal: RevOpsPrincipal
 ) -> RuleChange:
     row, queued = svc.update_rule(session, rule_id, body, actor=principal.actor)
-    return _public(row, queued)
+    return _public(row, queued, session)
 
 
 @router.delete(

@@ -311,6 +311,36 @@ def semantic_errors(raw: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def feature_key_literals(raw: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every feature key a rule names literally (`feature.key` compared with a value), with
+    the JSON path of the value: a key with no feature behind it is a rule that never matches,
+    which the caller may warn about (the roadmap may gain the feature later)."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+
+    def walk(node: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, list):
+            for i, child in enumerate(node):
+                walk(child, path + (i,))
+            return
+        if not isinstance(node, dict):
+            return
+        if node.get("field") == "feature.key":
+            value = node.get("value")
+            if isinstance(value, str):
+                found.append((path + ("value",), value))
+            elif isinstance(value, list):
+                found.extend(
+                    (path + ("value", i), v) for i, v in enumerate(value) if isinstance(v, str)
+                )
+            return
+        for key, child in node.items():
+            if isinstance(child, dict | list):
+                walk(child, path + (key,))
+
+    walk(raw.get("when"), ("when",))
+    return found
+
+
 def _check_message(message: str, applies_to: str, problems: list[Problem]) -> None:
     allowed = PLACEHOLDERS[applies_to]
     unknown = [p for p in _PLACEHOLDER.findall(message) if p.strip() not in allowed]

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Conflict, Invalid, NotFound, validation_details
+from app.errors import Conflict, Invalid, NotFound, json_path, validation_details
 from app.jobs.queue import enqueue_deals
 from app.models import Deal, Rule, RuleVersion, utcnow
 from app.rules.schema import RuleDefinition
@@ -48,6 +48,34 @@ def rule_public(row: Rule) -> dict[str, Any]:
 
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return validation_details(exc.errors())
+
+
+def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> list[dict]:
+    """What is valid but probably not meant: feature keys the roadmap does not have (a typo
+    makes a condition that never matches). Warned about, not refused: the roadmap may gain
+    the feature, and a rule about a retired key stays harmless."""
+    from app.models import Feature as FeatureRow
+    from app.rules.schema import feature_key_literals
+
+    raw = (
+        definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if isinstance(definition, RuleDefinition)
+        else definition
+    )
+    literals = feature_key_literals(raw)
+    if not literals:
+        return []
+    wanted = sorted({key for _path, key in literals})
+    known = set(session.exec(select(FeatureRow.key).where(FeatureRow.key.in_(wanted))))
+    return [
+        {
+            "path": json_path(path),
+            "message": f"'{key}' is not a feature key on the roadmap: this condition cannot "
+            "match until a feature with that key exists",
+        }
+        for path, key in literals
+        if key not in known
+    ]
 
 
 def validate(raw: Any) -> tuple[RuleDefinition | None, list[dict[str, Any]]]:

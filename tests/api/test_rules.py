@@ -126,7 +126,7 @@ def test_bad_rule_is_refused_with_every_path(client, api_key, engine):
     assert report["valid"] is False
     assert "when.all[1].op" in {e["path"] for e in report["errors"]}
     r = client.post("/api/v1/rules/validate", json=NEVER, headers=api_key("viewer"))
-    assert r.json() == {"valid": True, "errors": []}
+    assert r.json() == {"valid": True, "errors": [], "warnings": []}
     with Session(engine) as s:
         assert s.exec(select(Rule)).all() == []  # validate saves nothing
 
@@ -217,3 +217,42 @@ def test_a_rule_without_an_id_is_named_after_its_name_accents_dropped(client, ap
                     headers=api_key("revops"))  # fmt: skip
     assert r.status_code == 201, r.text
     assert r.json()["id"] == "uberprufung-cafe-sso"
+
+
+def test_a_feature_key_the_roadmap_lacks_is_a_warning_not_a_refusal(client, api_key):
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/features",
+        json={"key": "sso", "name": "Single sign-on", "availability": "available"},
+        headers=revops,
+    )
+    assert r.status_code == 201, r.text
+    rule = {
+        "id": "key-watch",
+        "name": "Key watch",
+        "severity": "info",
+        "when": {
+            "any": [
+                {"field": "feature.key", "op": "in", "value": ["sso", "scmi"]},
+                {"not": {"field": "feature.key", "op": "eq", "value": "sso"}},
+            ]
+        },
+        "message": "{feature.name} is watched.",
+    }
+    expected = [
+        {
+            "path": "when.any[0].value[1]",
+            "message": "'scmi' is not a feature key on the roadmap: this condition cannot "
+            "match until a feature with that key exists",
+        }
+    ]
+    r = client.post("/api/v1/rules/validate", json=rule, headers=api_key("viewer"))
+    assert r.status_code == 200
+    assert (r.json()["valid"], r.json()["warnings"]) == (True, expected)
+
+    r = client.post("/api/v1/rules", json=rule, headers=revops)
+    assert r.status_code == 201, r.text
+    assert r.json()["warnings"] == expected
+    fixed = {**rule, "when": {"field": "feature.key", "op": "in", "value": ["sso"]}}
+    r = client.put("/api/v1/rules/key-watch", json=fixed, headers=revops)
+    assert r.status_code == 200 and r.json()["warnings"] == []

@@ -240,6 +240,15 @@ def update_rule(
     row.definition = new
     row.name = definition.name
     row.enabled = definition.enabled
+    _new_version(session, row, actor=actor, action="rule.update", before=before)
+    return row, _requeue_open_deals(session) if (was_enabled or row.enabled) else 0
+
+
+def _new_version(
+    session: Session, row: Rule, *, actor: str, action: str, before: dict | None
+) -> None:
+    """Record `row`'s changed definition as its next version, and audit it (`before`: the
+    definition it replaces, None when there was none in force)."""
     row.version += 1
     row.updated_at = utcnow()
     session.add(row)
@@ -248,13 +257,12 @@ def update_rule(
     audit.record(
         session,
         actor=actor,
-        action="rule.update",
+        action=action,
         entity_type="rule",
-        entity_id=rule_id,
-        before={**before, "version": row.version - 1},
-        after={**new, "version": row.version},
+        entity_id=row.id,
+        before=None if before is None else {**before, "version": row.version - 1},
+        after={**row.definition, "version": row.version},
     )
-    return row, _requeue_open_deals(session) if (was_enabled or row.enabled) else 0
 
 
 def set_enabled(session: Session, rule_id: str, enabled: bool, *, actor: str) -> tuple[Rule, int]:
@@ -264,20 +272,8 @@ def set_enabled(session: Session, rule_id: str, enabled: bool, *, actor: str) ->
     before = row.definition
     row.enabled = enabled
     row.definition = {**row.definition, "enabled": enabled}
-    row.version += 1
-    row.updated_at = utcnow()
-    session.add(row)
-    _add_version(session, row, actor)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="rule.enable" if enabled else "rule.disable",
-        entity_type="rule",
-        entity_id=rule_id,
-        before={**before, "version": row.version - 1},
-        after={**row.definition, "version": row.version},
-    )
+    action = "rule.enable" if enabled else "rule.disable"
+    _new_version(session, row, actor=actor, action=action, before=before)
     return row, _requeue_open_deals(session)
 
 
@@ -311,19 +307,8 @@ def restore_rule(session: Session, rule_id: str, *, actor: str) -> Rule:
     row.deleted_at = None
     row.enabled = False
     row.definition = {**row.definition, "enabled": False}
-    row.version += 1  # the history shows it came back, and disabled
-    row.updated_at = utcnow()
-    session.add(row)
-    _add_version(session, row, actor)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="rule.restore",
-        entity_type="rule",
-        entity_id=rule_id,
-        after={**row.definition, "version": row.version},
-    )
+    # A new version: the history shows it came back, and disabled.
+    _new_version(session, row, actor=actor, action="rule.restore", before=None)
     return row
 
 

@@ -18,7 +18,8 @@ import hashlib
 import html
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
@@ -826,18 +827,26 @@ class HubSpotConnector:
             self._pending_creates.difference_update(pending)
         return found
 
-    def _create_tasks(self, chunk: list[tuple[dict, str | None, str, dict]]) -> list[str]:
-        markers = [c[2] for c in chunk]
+    @contextmanager
+    def _in_flight(self, markers: list[str]) -> Iterator[None]:
+        """Creates sent and not yet answered: until the answer arrives a lost one is searched
+        for by marker before anything is created again. An answer, or a refusal (HubSpot
+        created none of them), ends it; a timeout or lost connection does not."""
         with self._pending_lock:
             self._pending_creates.update(markers)
         try:
-            response = self._send_task_creates(chunk)
+            yield
         except RefusedError:
-            with self._pending_lock:  # refused: HubSpot created none of them
+            with self._pending_lock:
                 self._pending_creates.difference_update(markers)
             raise
         with self._pending_lock:
             self._pending_creates.difference_update(markers)
+
+    def _create_tasks(self, chunk: list[tuple[dict, str | None, str, dict]]) -> list[str]:
+        markers = [c[2] for c in chunk]
+        with self._in_flight(markers):
+            response = self._send_task_creates(chunk)
         by_marker: dict[str, str] = {}
         for obj in response.results or []:
             body = (obj.properties or {}).get("hs_task_body") or ""
@@ -912,17 +921,8 @@ class HubSpotConnector:
         return set(deal_ids) - found
 
     def _create_notes(self, plans: Sequence[dict]) -> None:
-        markers = [p["note_marker"] for p in plans]
-        with self._pending_lock:  # until the answer arrives: a lost one is searched for
-            self._pending_creates.update(markers)
-        try:
+        with self._in_flight([p["note_marker"] for p in plans]):
             self._send_notes(plans)
-        except RefusedError:
-            with self._pending_lock:  # refused: HubSpot created none of them
-                self._pending_creates.difference_update(markers)
-            raise
-        with self._pending_lock:
-            self._pending_creates.difference_update(markers)
 
     def _send_notes(self, plans: Sequence[dict]) -> None:
         batch = self.api.api("crm.objects.notes.batch_api")

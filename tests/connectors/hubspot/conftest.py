@@ -44,3 +44,22 @@ def hubspot_settings(fake: FakeHubSpot) -> dict:
         "hubspot_api_base": fake.base_url,
         "hubspot_timeout_seconds": 2.0,
     }
+
+
+def hubspot_event(fake: FakeHubSpot, **kw) -> dict:
+    """A deal.propertyChange webhook event of the fake portal, as HubSpot sends it."""
+    base = {
+        "eventId": 100,
+        "subscriptionId": 13,
+        "portalId": int(fake.portal_id),
+        "appId": int(fake.app_id),
+        "occurredAt": 1_700_000_000_000,
+        "subscriptionType": "deal.propertyChange",
+        "attemptNumber": 0,
+        "objectId": 555,
+        "propertyName": "dealstage",
+        "propertyValue": "contractsent",
+        "changeSource": "CRM_UI",
+        "sourceId": "userId:7",
+    }
+    return {**base, **kw}

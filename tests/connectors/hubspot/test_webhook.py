@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from app.connectors.hubspot.events import dedup_key
 from app.jobs.schedules import JobContext
 from app.models import DealQueue, WebhookEvent
-from app.sandbox.hubspot import FakeHubSpot
+from tests.connectors.hubspot.conftest import hubspot_event as _event
 
 URL = "http://testserver/webhooks/hubspot"
 
@@ -23,24 +23,6 @@ URL = "http://testserver/webhooks/hubspot"
 def client(make_app, hubspot_settings) -> TestClient:
     with TestClient(make_app(connectors={}, **hubspot_settings)) as c:
         yield c
-
-
-def _event(fake: FakeHubSpot, **kw) -> dict:
-    base = {
-        "eventId": 100,
-        "subscriptionId": 13,
-        "portalId": int(fake.portal_id),
-        "appId": int(fake.app_id),
-        "occurredAt": 1_700_000_000_000,
-        "subscriptionType": "deal.propertyChange",
-        "attemptNumber": 0,
-        "objectId": 555,
-        "propertyName": "dealstage",
-        "propertyValue": "contractsent",
-        "changeSource": "CRM_UI",
-        "sourceId": "userId:7",
-    }
-    return {**base, **kw}
 
 
 def _queued(engine) -> list[str]:

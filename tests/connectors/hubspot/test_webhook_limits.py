@@ -11,27 +11,9 @@ from sqlmodel import Session, select
 
 from app.api.webhooks_hubspot import MAX_BODY_BYTES
 from app.models import DealQueue, WebhookEvent
-from app.sandbox.hubspot import FakeHubSpot
+from tests.connectors.hubspot.conftest import hubspot_event as _event
 
 URL = "http://testserver/webhooks/hubspot"
-
-
-def _event(fake: FakeHubSpot, **kw) -> dict:
-    return {
-        "eventId": 100,
-        "subscriptionId": 13,
-        "portalId": int(fake.portal_id),
-        "appId": int(fake.app_id),
-        "occurredAt": 1_700_000_000_000,
-        "subscriptionType": "deal.propertyChange",
-        "attemptNumber": 0,
-        "objectId": 555,
-        "propertyName": "dealstage",
-        "propertyValue": "contractsent",
-        "changeSource": "CRM_UI",
-        "sourceId": "userId:7",
-        **kw,
-    }
 
 
 def _stored(engine) -> int:

@@ -11,6 +11,7 @@ and CRM calls happen in that process, not the API's.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
+
+_log = logging.getLogger(__name__)
 
 EVENTS = Counter(
     "roadmap_guard_webhook_events_total",
@@ -34,6 +37,11 @@ OUTCOMES = Counter("roadmap_guard_outcomes_total", "Processing outcomes", ["crm"
 CRM_CALLS = Counter(
     "roadmap_guard_crm_calls_total", "CRM API calls", ["connector", "operation", "result"]
 )
+CRM_CREDENTIALS_REFUSED = Gauge(
+    "roadmap_guard_crm_credentials_refused",
+    "1 while the CRM refuses our credentials or scopes (its deals are held, not dead), else 0",
+    ["crm"],
+)
 ROADMAP_STALENESS = Gauge(
     "roadmap_guard_roadmap_source_staleness_seconds",
     "Seconds since the roadmap source last refreshed successfully",
@@ -41,9 +49,35 @@ ROADMAP_STALENESS = Gauge(
 )
 
 
+_refused: set[str] = set()  # connectors whose last answered call refused our credentials
+_refused_lock = threading.Lock()
+
+
 def crm_call(connector: str, operation: str, result: str = "ok") -> None:
-    """Count one CRM API call. result: ok | rate_limited | error | timeout."""
+    """Count one CRM API call. result: ok | rate_limited | unauthorized | error | timeout.
+
+    `unauthorized` (the CRM refused our token or its scopes) also raises
+    roadmap_guard_crm_credentials_refused{crm} and logs an error once; the next call that
+    succeeds lowers it and says so. The deals meanwhile are held, not dead (CredentialsError).
+    """
     CRM_CALLS.labels(connector=connector, operation=operation, result=result).inc()
+    if result not in ("ok", "unauthorized"):
+        return  # a timeout or a 5xx says nothing about the credentials
+    refused = result == "unauthorized"
+    with _refused_lock:
+        changed = refused != (connector in _refused)
+        if changed:
+            (_refused.add if refused else _refused.discard)(connector)
+    CRM_CREDENTIALS_REFUSED.labels(crm=connector).set(1 if refused else 0)
+    if changed and refused:
+        _log.error(
+            "%s refused our credentials (%s): its deals are held, retried every few minutes, "
+            "until the token or its scopes are fixed",
+            connector,
+            operation,
+        )
+    elif changed:
+        _log.warning("%s accepts our credentials again: held deals go through", connector)
 
 
 # --- the standalone worker's exporter -------------------------------------------------------

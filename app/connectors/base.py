@@ -2,7 +2,8 @@
 
 A CRM connector reads deals in batches and writes results back. Errors are typed so the deal
 queue alone owns retry policy: `TransientError` → retried later (honouring `retry_after`),
-`PermanentError` → dead, visible and replayable through the API.
+`PermanentError` → dead, visible and replayable through the API, `CredentialsError` → held
+(retried every few minutes without spending attempts: nothing is wrong with the deal).
 """
 
 from __future__ import annotations
@@ -36,7 +37,29 @@ class TransientError(ConnectorError):
 
 
 class PermanentError(ConnectorError):
-    """Retrying cannot help (bad credentials, missing scope, validation refused our write)."""
+    """Retrying this deal cannot help (the CRM refused our write for this record)."""
+
+
+# How long a deal waits after the CRM refused our credentials: long enough not to hammer an
+# API that answers 401, short enough that fixing the token lets the backlog through soon.
+CREDENTIALS_RETRY_SECONDS = 300.0
+
+
+class CredentialsError(TransientError):
+    """The CRM refused our credentials or their scopes (an expired or revoked token, a missing
+    scope, a login refused). Nothing is wrong with the deal and every deal fails the same way
+    until an admin fixes the connection: the deal is held, retried every
+    `CREDENTIALS_RETRY_SECONDS` without spending its attempts, so a token that expired over a
+    weekend sends no deal to dead and needs no replay once fixed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = CREDENTIALS_RETRY_SECONDS,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, correlation_id=correlation_id)
 
 
 @dataclass
@@ -95,7 +118,8 @@ class CrmConnector(Protocol):
     def read_deals(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | None]:
         """Current state of each deal; None where the deal no longer exists.
 
-        Raises TransientError / PermanentError when the whole batch cannot be read.
+        Raises TransientError / PermanentError / CredentialsError when the whole batch cannot
+        be read.
         """
         ...
 

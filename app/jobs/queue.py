@@ -1,6 +1,7 @@
 """The deal queue: one row per (crm, deal), coalescing any number of events into one run.
 
-States: pending → running (leased) → done | pending (retry) | dead.
+States: pending → running (leased) → done | pending (retry) | dead. A held retry (the CRM
+refused our credentials, `Outcome.hold`) gives its attempt back, so it never reaches dead.
 An enqueue while running sets `rerun`, so the deal runs again after the current run ends: the
 run in flight may have read the deal before the change that caused the event.
 """
@@ -276,7 +277,7 @@ def record_outcomes(
     for item, outcome in outcomes:
         kind = outcome.kind
         error = (outcome.error or "")[:4000] or None
-        if kind == "retry" and item.attempts >= max_attempts:
+        if kind == "retry" and item.attempts >= max_attempts and not outcome.hold:
             kind = "dead"
             error = f"{error or 'retry'} (gave up after {item.attempts} attempts)"
         if kind == "retry":
@@ -332,6 +333,8 @@ def record_outcomes(
                 "due_at": now + timedelta(seconds=delay),
                 "last_error": error,
             }
+            if outcome.hold:  # this attempt is given back (see Outcome.hold)
+                values["attempts"] = table.c.attempts - 1
             row = conn.execute(
                 update(table)
                 .where(_held(item, owner))

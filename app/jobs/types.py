@@ -21,6 +21,9 @@ class Outcome:
     kind: Literal["done", "retry", "dead"]
     error: str | None = None
     retry_after: float | None = None  # seconds, when the remote said so
+    # A retry that spends no attempt (the CRM refused our credentials: not this deal's fault,
+    # and it must not reach dead while an admin renews the token).
+    hold: bool = False
 
     @classmethod
     def done(cls) -> Outcome:
@@ -28,8 +31,15 @@ class Outcome:
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> Outcome:
-        from app.connectors.base import PermanentError, TransientError
+        from app.connectors.base import CredentialsError, PermanentError, TransientError
 
+        if isinstance(exc, CredentialsError):
+            return cls(
+                "retry",
+                error=f"{type(exc).__name__}: {exc}",
+                retry_after=exc.retry_after,
+                hold=True,
+            )
         if isinstance(exc, TransientError):
             return cls("retry", error=f"{type(exc).__name__}: {exc}", retry_after=exc.retry_after)
         if isinstance(exc, PermanentError):

@@ -99,11 +99,9 @@ class Worker:
                 return dict(self.processor.process(items))
             except Exception as exc:
                 log.exception("batch failed", error=type(exc).__name__)
-                failed = Outcome(
-                    "retry",
-                    error=f"{type(exc).__name__}: {exc}",
-                    retry_after=getattr(exc, "retry_after", None),
-                )
+                failed = Outcome.from_exception(exc)
+                if failed.kind == "dead":  # a processor must not end a batch this way: retry
+                    failed = Outcome("retry", error=failed.error)
                 return {item.id: failed for item in items}
 
     def record(self, items: Sequence[QueueItem], outcomes: dict[int, Outcome]) -> int:

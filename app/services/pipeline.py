@@ -76,6 +76,7 @@ class DealPipeline:
             try:
                 outcomes.update(self._process_crm(connector, items))
             except Exception as exc:  # the whole batch failed: the queue decides retry or dead
+                # (a CredentialsError holds them: see app.metrics.crm_call for the alarm)
                 log.warning("batch failed", crm=crm, deals=len(items), error=str(exc))
                 failed = Outcome.from_exception(exc)
                 outcomes.update({item.id: failed for item in items})

@@ -121,3 +121,25 @@ def test_a_worker_loop_that_stopped_turning_is_unhealthy(engine, worker_settings
     worker._last_beat -= 500  # the loop has not turned for 500 s (stuck somewhere)
     healthy, details = worker.health()
     assert not healthy and details["seconds_since_last_loop"] >= 500
+
+
+def test_refused_credentials_raise_the_gauge_and_log_once_per_change(caplog):
+    from app.metrics import CRM_CREDENTIALS_REFUSED
+
+    gauge = CRM_CREDENTIALS_REFUSED.labels(crm="test-refusing")
+    caplog.set_level("INFO", logger="app.metrics")
+
+    def said(level: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelname == level]
+
+    crm_call("test-refusing", "read_deals", "unauthorized")
+    crm_call("test-refusing", "read_deals", "unauthorized")
+    crm_call("test-refusing", "read_deals", "timeout")  # says nothing about the token
+    assert gauge._value.get() == 1
+    assert len(said("ERROR")) == 1 and "refused our credentials" in said("ERROR")[0]
+
+    crm_call("test-refusing", "read_deals", "ok")
+    crm_call("test-refusing", "read_deals", "ok")
+    assert gauge._value.get() == 0
+    assert len(said("WARNING")) == 1 and "accepts our credentials again" in said("WARNING")[0]
+    assert len(said("ERROR")) == 1

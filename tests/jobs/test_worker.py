@@ -10,7 +10,12 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.connectors.base import PermanentError, TransientError
+from app.connectors.base import (
+    CREDENTIALS_RETRY_SECONDS,
+    CredentialsError,
+    PermanentError,
+    TransientError,
+)
 from app.jobs import queue
 from app.jobs.ingest import InboundEvent, ingest_events
 from app.jobs.types import Outcome
@@ -192,6 +197,43 @@ def test_permanent_error_is_dead_at_once(engine, worker_settings):
     assert (dead.status, dead.attempts) == ("dead", 1)
     assert "missing scope" in dead.last_error
     assert done.status == "done"
+
+
+def test_refused_credentials_hold_the_deal_without_spending_attempts(
+    engine, worker_settings, clock: Clock
+):
+    ingest_events(engine, _events(1, per_deal=1))
+    refusing = RecordingProcessor(
+        lambda _i: Outcome.from_exception(CredentialsError("HTTP 401: token expired"))
+    )
+    worker = Worker(engine, worker_settings, refusing, clock=clock)
+    for _ in range(worker_settings.max_attempts * 3):  # a retry would be dead after 3
+        before = clock()
+        assert worker.run_once() == 1
+        row = _row(engine, "D0")
+        assert (row.status, row.attempts) == ("pending", 0)
+        assert "CredentialsError: HTTP 401: token expired" in row.last_error
+        assert row.due_at >= before + timedelta(seconds=CREDENTIALS_RETRY_SECONDS)
+        clock.advance(CREDENTIALS_RETRY_SECONDS + 1)
+    assert [i.attempts for i in refusing.seen] == [1] * worker_settings.max_attempts * 3
+
+    ok = RecordingProcessor()
+    assert Worker(engine, worker_settings, ok, clock=clock).run_once() == 1
+    assert _row(engine, "D0").status == "done"
+
+
+def test_credentials_refused_inside_the_processor_hold_the_batch(engine, worker_settings):
+    ingest_events(engine, _events(2, per_deal=1))
+
+    class Refused:
+        def process(self, batch):
+            raise CredentialsError("Salesforce refused the login (400): invalid_grant")
+
+    Worker(engine, worker_settings, Refused()).run_once()
+    for deal in ("D0", "D1"):
+        row = _row(engine, deal)
+        assert (row.status, row.attempts) == ("pending", 0)
+        assert "invalid_grant" in row.last_error
 
 
 def test_processor_exception_and_missing_outcomes_are_retries(engine, worker_settings):

@@ -1,4 +1,4 @@
-"""HubSpot failures → TransientError / PermanentError, in one table.
+"""HubSpot failures → TransientError / PermanentError / CredentialsError, in one table.
 
 HubSpot error bodies carry status, message, correlationId and category (and for 429s a
 policyName: TEN_SECONDLY_ROLLING, SECONDLY, DAILY). The correlation id goes into every error so
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from app.connectors.base import ConnectorError, PermanentError, TransientError
+from app.connectors.base import ConnectorError, CredentialsError, PermanentError, TransientError
 
 
 class RefusedError(PermanentError):
@@ -82,8 +82,10 @@ def classify(
         retry_after = float(retry_after_header) if _is_number(retry_after_header) else None
         return TransientError(text, retry_after=retry_after, correlation_id=correlation), "error"
     if status in (401, 403):
+        # HubSpot answers 401 for a bad, expired or revoked token and 403 for a scope the app
+        # lacks: the connection, not the deal (deals are held until it is fixed).
         hint = " (check HUBSPOT_ACCESS_TOKEN and its scopes: `roadmap-guard setup hubspot`)"
-        return PermanentError(text + hint, correlation_id=correlation), "error"
+        return CredentialsError(text + hint, correlation_id=correlation), "unauthorized"
     if status is not None and 400 <= status < 500:
         return RefusedError(text, correlation_id=correlation), "error"
     return PermanentError(text, correlation_id=correlation), "error"

@@ -22,7 +22,7 @@ from typing import Any
 import requests
 from simple_salesforce import Salesforce
 
-from app.connectors.base import PermanentError
+from app.connectors.base import CredentialsError
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def client_kwargs(settings: Settings, session: requests.Session) -> dict[str, An
         return kwargs
     if mode == "client_credentials":
         if domain in ("login", "test"):
-            raise PermanentError(
+            raise CredentialsError(
                 f"Salesforce client credentials need the org's My Domain: set SALESFORCE_DOMAIN "
                 f"to it (e.g. 'acme.my' for https://acme.my.salesforce.com), not {domain!r}; "
                 "Salesforce does not serve this flow on login/test.salesforce.com"

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import requests
 from simple_salesforce import Salesforce
 
-from app.connectors.base import ConnectorError, TransientError
+from app.connectors.base import ConnectorError, CredentialsError, TransientError
 from app.connectors.salesforce import errors
 from app.connectors.salesforce.auth import build_session, login
 from app.metrics import crm_call
@@ -64,7 +64,9 @@ class SalesforceApi:
         except Exception as exc:  # mapped below; nothing is swallowed
             error = errors.from_exception(exc)
             outcome = "error"
-            if isinstance(error, TransientError):
+            if isinstance(error, CredentialsError):
+                outcome = "unauthorized"
+            elif isinstance(error, TransientError):
                 outcome = (
                     "timeout"
                     if isinstance(exc, requests.Timeout)

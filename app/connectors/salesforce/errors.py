@@ -2,7 +2,8 @@
 
 Salesforce answers REST errors as arrays of {errorCode, message, fields}; per-record results of
 sObject Collections carry {statusCode, message, fields}. Both are classified by code here, so
-the connector raises only TransientError / PermanentError and the deal queue owns retries.
+the connector raises only TransientError / PermanentError / CredentialsError (a refused login or
+token: the deals are held, not dead) and the deal queue owns retries.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import requests
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
-from app.connectors.base import ConnectorError, PermanentError, TransientError
+from app.connectors.base import ConnectorError, CredentialsError, PermanentError, TransientError
 
 # The org's rolling 24-hour API allowance is spent: hammering it again soon cannot help.
 REQUEST_LIMIT_RETRY_SECONDS = 1800.0
@@ -85,7 +86,8 @@ def classify(code: str, message: str, *, status: int | None = None) -> Connector
 
 
 def from_exception(exc: BaseException) -> ConnectorError:
-    """Map a simple-salesforce or requests exception to TransientError / PermanentError."""
+    """Map a simple-salesforce or requests exception to a TransientError, PermanentError or
+    CredentialsError."""
     if isinstance(exc, ConnectorError):
         return exc
     if isinstance(exc, requests.ConnectTimeout):  # nothing was sent
@@ -99,14 +101,15 @@ def from_exception(exc: BaseException) -> ConnectorError:
         # when the answer was not JSON, e.g. a 503 page).
         if isinstance(exc.code, int) and exc.code >= 500:
             return TransientError(f"Salesforce login unavailable ({exc.code})")
-        return PermanentError(f"Salesforce refused the login ({exc.code}): {exc.auth_message}")
+        return CredentialsError(f"Salesforce refused the login ({exc.code}): {exc.auth_message}")
     if isinstance(exc, SalesforceError):
         entries = error_entries(exc.content)
         first = entries[0] if entries else {"errorCode": "UNKNOWN", "message": ""}
         code = error_code(first)
         if exc.status == 401:
-            return PermanentError(
-                f"Salesforce refused the credentials ({code}); renew the token or check the connected app"
+            return CredentialsError(
+                f"Salesforce refused the credentials ({code}); renew the token or check the "
+                "connected app"
             )
         return classify(code, describe_errors(entries), status=exc.status)
     return TransientError(f"unexpected Salesforce failure: {type(exc).__name__}: {exc}")

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.connectors.base import DealWriteBack, PermanentError, TaskSpec, TransientError
+from app.connectors.base import (
+    CREDENTIALS_RETRY_SECONDS,
+    CredentialsError,
+    DealWriteBack,
+    PermanentError,
+    TaskSpec,
+    TransientError,
+)
 from app.connectors.hubspot.client import HubSpotApi
 from app.connectors.hubspot.connector import HubSpotConnector, strip_html
 from app.connectors.hubspot.ratelimit import SEARCH_PER_SECOND, TokenBucket
@@ -263,16 +270,17 @@ def test_daily_limit_stops_with_a_long_delay_and_says_so(fake, api) -> None:
     assert "daily API limit" in str(err.value) and err.value.retry_after >= 60
 
 
-def test_server_error_is_transient_and_bad_token_permanent(fake, api, connector) -> None:
+def test_server_error_is_transient_and_bad_token_a_credentials_error(fake, api, connector) -> None:
     fake.inject("502", 1)
     with pytest.raises(TransientError):
         connector.read_deals(["1"])
     bad = HubSpotConnector(
         HubSpotApi(access_token="wrong", api_base=fake.base_url, bucket=TokenBucket(100))
     )
-    with pytest.raises(PermanentError) as err:
+    with pytest.raises(CredentialsError) as err:
         bad.read_deals(["1"])
     assert "401 INVALID_AUTHENTICATION" in str(err.value)  # HubSpot's category, kept
+    assert err.value.retry_after == CREDENTIALS_RETRY_SECONDS
     assert err.value.correlation_id
 
 

@@ -240,6 +240,47 @@ def test_daily_limit_429_parks_the_deal_and_says_so(fake, world) -> None:
     assert fake.tasks_for(deal) == []
 
 
+def test_a_revoked_token_holds_the_deals_and_they_go_through_once_it_is_fixed(fake, world) -> None:
+    from sqlalchemy import update
+
+    from app import metrics
+
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    token = fake.access_token
+    fake.access_token = "pat-rotated-by-an-admin"  # ours now answers 401
+
+    def row() -> DealQueue:
+        with Session(world["engine"]) as s:
+            return s.exec(select(DealQueue).where(DealQueue.deal_id == deal)).one()
+
+    def due_now() -> None:
+        with Session(world["engine"]) as s:
+            s.exec(update(DealQueue).values(due_at=datetime.now(UTC) - timedelta(seconds=1)))
+            s.commit()
+
+    refused = metrics.CRM_CREDENTIALS_REFUSED.labels(crm="hubspot")
+    for _ in range(world["settings"].max_attempts + 2):  # more than it may ever fail
+        assert world["worker"].run_once() == 1
+        held = row()
+        assert (held.status, held.attempts) == ("pending", 0)
+        assert "INVALID_AUTHENTICATION" in held.last_error and "HUBSPOT_ACCESS_TOKEN" in (
+            held.last_error
+        )
+        wait = held.due_at.replace(tzinfo=None) - datetime.now(UTC).replace(tzinfo=None)
+        assert wait > timedelta(minutes=4)  # not hammering an API that refuses us
+        assert refused._value.get() == 1
+        due_now()
+    assert fake.tasks_for(deal) == []
+
+    fake.access_token = token  # the admin fixed it
+    drain(world)
+    assert row().status == "done"
+    assert len(fake.tasks_for(deal)) == 1
+    assert refused._value.get() == 0
+
+
 def test_deleted_deal_stops_being_tracked(fake, world) -> None:
     deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
     fake.ui_set_stage(deal, "contractsent")

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
-from app.connectors.base import PermanentError
+from app.connectors.base import CredentialsError
 from app.connectors.salesforce import SalesforceConnector
 from app.connectors.salesforce.auth import login
 from app.connectors.salesforce.client import SalesforceApi
@@ -78,9 +78,7 @@ def test_jwt_bearer_login_reads_opportunities_as_the_integration_user(
     assert list(_issued_tokens(fake).values()) == [INTEGRATION_USER]
 
 
-def test_jwt_signed_with_another_key_is_a_permanent_login_error(
-    sf_settings, sf_server, fake, tmp_path
-):
+def test_jwt_signed_with_another_key_is_a_credentials_error(sf_settings, sf_server, fake, tmp_path):
     key_file, _ = _key_pair(tmp_path)
     (tmp_path / "other").mkdir()
     _, other_public = _key_pair(tmp_path / "other")  # the connected app holds another key
@@ -91,7 +89,7 @@ def test_jwt_signed_with_another_key_is_a_permanent_login_error(
         salesforce_client_id="jwt-app",
         salesforce_private_key_file=key_file,
     )
-    with pytest.raises(PermanentError, match="invalid_grant"):
+    with pytest.raises(CredentialsError, match="invalid_grant"):
         _connector(settings, sf_server).read_deals([fake.add_opportunity("Deal")])
     assert _issued_tokens(fake) == {}
 
@@ -121,6 +119,6 @@ def test_client_credentials_refuse_login_and_test_domains_before_any_call(
         salesforce_client_secret=SecretStr("cc-secret"),
         salesforce_domain=domain,
     )
-    with pytest.raises(PermanentError, match="My Domain"):
+    with pytest.raises(CredentialsError, match="My Domain"):
         _connector(settings, sf_server).read_deals([fake.add_opportunity("Deal")])
     assert fake.count() == 0

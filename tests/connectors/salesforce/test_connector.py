@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from simple_salesforce import Salesforce
 
-from app.connectors.base import DealWriteBack, PermanentError, TaskSpec, TransientError
+from app.connectors.base import (
+    CredentialsError,
+    DealWriteBack,
+    PermanentError,
+    TaskSpec,
+    TransientError,
+)
 from app.connectors.salesforce import SalesforceConnector
 from app.connectors.salesforce.auth import TimeoutSession, auth_mode, client_kwargs
 from app.connectors.salesforce.errors import REQUEST_LIMIT_RETRY_SECONDS
@@ -367,13 +373,13 @@ def test_timeout_is_transient(connector, fake):
         connector.read_deals([fake.add_opportunity("Deal")])
 
 
-def test_bad_token_is_permanent(sf_settings, fake):
+def test_bad_token_is_a_credentials_error(sf_settings, fake):
     from pydantic import SecretStr
 
     bad = SalesforceConnector.from_settings(
         sf_settings.model_copy(update={"salesforce_access_token": SecretStr("nope")})
     )
-    with pytest.raises(PermanentError, match="credentials"):
+    with pytest.raises(CredentialsError, match="credentials"):
         bad.read_deals([fake.add_opportunity("Deal")])
 
 

@@ -30,6 +30,7 @@ from app.rules.references import (
     _CUES,
     _DATE,
     _OBJECT_WORD,
+    _PROMISE_AT,
     _UNKNOWN_OBJECT,
     _cut,
     _first_char_class,
@@ -71,7 +72,7 @@ def _fast_spans(pattern: _WordStartPattern, low: str, a: int, b: int) -> list[tu
 def test_cue_and_date_patterns_match_like_the_plain_ones(text: str, data: st.DataObject) -> None:
     a = data.draw(st.integers(0, len(text)))
     b = data.draw(st.integers(a, len(text)))
-    for pattern in (_CUES, _DATE):
+    for pattern in (_CUES, _DATE, _PROMISE_AT):
         assert _fast_spans(pattern, text, a, b) == _plain_spans(pattern.plain, text, a, b)
 
 
@@ -86,6 +87,12 @@ def test_the_fast_patterns_really_skip_word_starts() -> None:
         assert check.match(start), start
     for start in ["b", "d", "yx", "r"]:
         assert not check.match(start), start
+    # Four characters deep: ordinary words sharing a cue's first two letters are turned away.
+    cue_start = re.compile(_lookahead(_CUES.plain.pattern, 4))
+    for start in ["will ", "we'll", "by q", "could", "not "]:
+        assert cue_start.match(start), start
+    for start in ["and ", "because", "week", "what", "demo"]:
+        assert not cue_start.match(start), start
     # The object words are led by the class of their first letters (or nothing, when unsure).
     assert _OBJECT_WORD.pattern.startswith("(?=[acdefimprsvw])")
     assert _first_char_class(r"ab|cd?|(?:ex|fy)z") == "(?=[acef])"

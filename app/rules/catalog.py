@@ -334,20 +334,25 @@ class Catalog:
         low: str | None = None,
         fuzzy: bool = True,
         typos: dict[str, tuple[str, ...]] | None = None,
+        spans: list[tuple[int, int, int]] | None = None,
     ) -> Scan:
         """Feature mentions and product-word markers in one pass of the compiled trie.
 
         `low` is `text` lower-cased with the same length (computed if not given). Typo-tolerant
         matches are only tried around words that are neither English nor name words: pass
-        `typos` (from `typo_candidates` over all of a deal's notes) to share that work.
+        `typos` (from `typo_candidates` over all of a deal's notes) to share that work. `spans`
+        is the trie's pass over `low` when already made (`name_spans` reads all of a deal's
+        notes at once).
         """
         if low is None:
             low = lower_same_length(text)
+        if spans is None:
+            spans = self._names.spans(low)
         mentions: list[Mention] = []
         markers: list[int] = []
         folded, marker_keys = self._folded_keys, self._marker_keys
         spelling_keys = self._spelling_keys
-        for s, name_end, e in self._names.spans(low):
+        for s, name_end, e in spans:
             spelling = low[s:name_end]
             key = spelling_keys.get(spelling)
             if key is None:
@@ -375,6 +380,11 @@ class Catalog:
             mentions.sort(key=lambda m: (m.start, -m.end, m.feature_key))
             mentions = _longest_only(mentions)
         return Scan(mentions, markers)
+
+    def name_spans(self, lows: Sequence[str]) -> list[list[tuple[int, int, int]]]:
+        """The trie's pass over each lower-cased text, for `scan(spans=...)`: one search over
+        them all (see `NameTrie.spans_each`)."""
+        return self._names.spans_each(lows)
 
     def typo_candidates(self, low: str) -> dict[str, tuple[str, ...]]:
         """Words of the lower-cased `low` that look like misspelt name words, with the name

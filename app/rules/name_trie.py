@@ -170,11 +170,41 @@ class NameTrie:
         """(name start, name end, match end with the ending) of every match in `low`."""
         if self._re2 is None:
             return self._re_spans(low)
-        text = low
-        if not low.isascii():
-            text = _NON_ASCII_SPACE.sub(" ", text)  # one character for one: same offsets
-            text = _SURROGATE.sub("\ufffd", text)  # unencodable; a non-word character too
-        data = text.encode()
+        return self._re2_spans(_ascii_spaces(low))
+
+    def spans_each(self, lows: Sequence[str]) -> list[list[tuple[int, int, int]]]:
+        """`[self.spans(low) for low in lows]`, in one RE2 scan of the texts joined by NUL.
+
+        Why: each scan has a fixed cost (a search started, the text encoded), ~2 us a text,
+        and a deal has ~10 notes. The matches are the same: NUL is neither a name character,
+        a separator nor part of an ending, so no match runs across it, and as the (non-word)
+        character before and after each text it lets a name start or end there as the start
+        and end of the text itself do. Non-ASCII whitespace is mapped in the notes that have
+        any non-ASCII character only, before they are joined.
+        """
+        if len(lows) < 2 or self._re2 is None:
+            return [self.spans(low) for low in lows]
+        found = self._re2_spans("\x00".join([_ascii_spaces(low) for low in lows]))
+        out: list[list[tuple[int, int, int]]] = []
+        i, n, base = 0, len(found), 0
+        for low in lows:
+            end = base + len(low)
+            j = i
+            while j < n and found[j][0] < end:
+                j += 1
+            if base:
+                out.append([(a - base, b - base, c - base) for a, b, c in found[i:j]])
+            else:
+                out.append(found[i:j])
+            i, base = j, end + 1
+        return out
+
+    def _re2_spans(self, text: str) -> list[tuple[int, int, int]]:
+        assert self._re2 is not None
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # lone surrogates: unencodable, and non-word characters too
+            data = _SURROGATE.sub("\ufffd", text).encode()  # (rare: not looked for first)
         match, anchor, size = self._re2.Match, _UNANCHORED, len(data)
         found: list[tuple[int, int, int]] = []
         pos = 0
@@ -185,8 +215,8 @@ class NameTrie:
                 break
             pos = spans[2][1]  # the character after the ending may lead the next name
             found.append((start, end, pos))
-        if len(data) != len(low) and found:  # byte offsets to character offsets
-            found = [(_chars(data, a), _chars(data, b), _chars(data, c)) for a, b, c in found]
+        if size != len(text) and found:
+            found = _char_offsets(data, found)
         return found
 
     def findall(self, low: str) -> list[str]:
@@ -205,5 +235,25 @@ class NameTrie:
         return found
 
 
-def _chars(data: bytes, offset: int) -> int:
-    return len(data[:offset].decode())
+def _ascii_spaces(low: str) -> str:
+    """Non-ASCII whitespace as a space, one character for one (same offsets): see the module
+    docstring."""
+    return low if low.isascii() else _NON_ASCII_SPACE.sub(" ", low)
+
+
+def _char_offsets(data: bytes, found: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """UTF-8 byte offsets into `data` as character offsets. The offsets never decrease from
+    one to the next (a match ends before the next starts), so each stretch of bytes is
+    decoded once: a deal's notes are scanned as one text."""
+    out = []
+    last_byte = last_char = 0
+
+    def chars(offset: int) -> int:
+        nonlocal last_byte, last_char
+        last_char += len(data[last_byte:offset].decode())
+        last_byte = offset
+        return last_char
+
+    for a, b, c in found:
+        out.append((chars(a), chars(b), chars(c)))
+    return out

@@ -7,9 +7,9 @@ need SSO") removes it; a question ("asked whether we support SCIM") keeps it as 
 but never as a promise. A promise that names nothing on the roadmap still becomes a reference
 (feature_key=None, availability unknown) so off-roadmap promises are caught too.
 
-Cost: one regex pass per note (the catalog's trie, which also marks product words such as
-"integration" or "custom"), one look for misspelt names per deal, and then work only on the
-sentences around a hit; sentences are delimited locally, never for the whole note.
+Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
+such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
+the sentences around a hit; sentences are delimited locally, never for the whole note.
 """
 
 from __future__ import annotations
@@ -391,8 +391,11 @@ def find_references(
     lows = [lower_same_length(note.body) for note in snapshot.notes]
     # One look for misspelt names over all the notes: words repeat across a deal's notes.
     typos = catalog.typo_candidates("\n".join(lows)) if lows else {}
-    for note, low in zip(snapshot.notes, lows, strict=True):
-        for ref in note_references(note, catalog, anchor=fallback, low=low, typos=typos):
+    spans = catalog.name_spans(lows)
+    for note, low, note_spans in zip(snapshot.notes, lows, spans, strict=True):
+        for ref in note_references(
+            note, catalog, anchor=fallback, low=low, typos=typos, spans=note_spans
+        ):
             keep(ref)
     return [ref for _, ref in sorted(found.values(), key=lambda pair: pair[0])]
 
@@ -423,14 +426,16 @@ def note_references(
     anchor: date,
     low: str | None = None,
     typos: dict[str, tuple[str, ...]] | None = None,
+    spans: list[tuple[int, int, int]] | None = None,
 ) -> list[FeatureReference]:
-    """References in one note, in sentence order (not yet deduplicated)."""
+    """References in one note, in sentence order (not yet deduplicated). `low`, `typos` and
+    `spans` share work done for all of a deal's notes (see `Catalog.scan`)."""
     text = note.body
     if not text or not text.strip():
         return []
     if low is None:
         low = lower_same_length(text)
-    scan = catalog.scan(text, low=low, typos=typos)
+    scan = catalog.scan(text, low=low, typos=typos, spans=spans)
     if not scan.mentions and not scan.markers:
         return []
     ref_date = note.created_at.date() if note.created_at is not None else anchor

@@ -61,6 +61,16 @@ def test_re2_finds_the_same_names_as_re_in_any_text(text: str) -> None:
     assert FAST.spans(text) == PLAIN.spans(text)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(texts | st.sampled_from(["", "\x00", "sso\x00", "\u00e9"]), max_size=6))
+def test_the_notes_of_a_deal_scanned_together_give_each_note_s_own_names(
+    notes: list[str],
+) -> None:
+    each = [PLAIN.spans(text) for text in notes]
+    assert FAST.spans_each(notes) == [FAST.spans(text) for text in notes] == each
+    assert PLAIN.spans_each(notes) == each
+
+
 def test_names_next_to_each_other_and_at_both_ends_of_the_text() -> None:
     text = "sso scim sso,scim\u00a0sso"
     assert FAST.findall(text) == ["sso", "scim", "sso", "scim", "sso"]

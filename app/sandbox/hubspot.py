@@ -756,6 +756,13 @@ class FakeHubSpot:
                 return fake._error(400, "Unknown object type", "VALIDATION_ERROR")
             if len(inputs) > 1000:
                 return fake._error(400, "Batch input limit is 1000", "VALIDATION_ERROR")
+            bad = [str(i.get("id")) for i in inputs if not str(i.get("id", "")).isdigit()]
+            if bad:
+                # HubSpot's object ids are longs: an id that is not one fails the whole request
+                # (the same shape as its other input-parsing errors), not just its own input.
+                return fake._error(
+                    400, f"Invalid input: {bad[0]!r} is not a valid object id", "VALIDATION_ERROR"
+                )
             results, missing = [], []
             with fake.lock:
                 for item in inputs:

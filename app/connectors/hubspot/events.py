@@ -44,14 +44,27 @@ def dedup_key(event: dict) -> str:
     )
 
 
-def _deal_of_association(event: dict) -> str | None:
+def object_id(value: object) -> str | None:
+    """A HubSpot object id as text, or None when it is not one: HubSpot's ids are positive
+    integers. A signed event naming "abc" or -1 (a sender's bug) is stored for the record but
+    queues nothing: read in a batch it would fail the other deals of that batch."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip() if isinstance(value, int | str) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 20 or int(text) == 0:
+        return None
+    return str(int(text))
+
+
+def _deal_of_association(event: dict) -> tuple[bool, object]:
+    """(whether the association involves a deal we read, the raw id of that deal)."""
     kind = str(event.get("associationType") or "")
     left, _, right = kind.partition("_TO_")
     if left == "DEAL" and right in ASSOCIATED_TYPES:
-        return str(event.get("fromObjectId") or "") or None
+        return True, event.get("fromObjectId")
     if right == "DEAL" and left in ASSOCIATED_TYPES:
-        return str(event.get("toObjectId") or "") or None
-    return None
+        return True, event.get("toObjectId")
+    return False, None
 
 
 def merge_ids(event: dict) -> list[str]:
@@ -62,8 +75,9 @@ def merge_ids(event: dict) -> list[str]:
         *(event.get("mergedObjectIds") or []),
         event.get("newObjectId"),
     ]
-    own = str(event.get("objectId") or "")
-    return [i for i in dict.fromkeys(str(i) for i in ids if i not in (None, "")) if i != own]
+    own = object_id(event.get("objectId"))
+    valid = (object_id(i) for i in ids)
+    return [i for i in dict.fromkeys(i for i in valid if i is not None) if i != own]
 
 
 def classify_events(
@@ -92,11 +106,11 @@ def classify_events(
             and app_id is not None
             and (source_id == str(app_id) or source_id.endswith(f":{app_id}"))
         )
-        object_id = str(event.get("objectId") or "") or None
+        names_deal, raw_id = False, None  # whether the event names a deal to read, and its id
         if kind in ("deal.creation", "deal.deletion", "deal.restore", "deal.merge"):
-            deal_id = object_id
+            names_deal, raw_id = True, event.get("objectId")
         elif kind == "deal.propertyChange":
-            deal_id = object_id
+            names_deal, raw_id = True, event.get("objectId")
             name = event.get("propertyName")
             if name in own or str(name or "").startswith(P.OWN_PROPERTY_PREFIX):
                 actionable = False  # only our own properties changed
@@ -106,19 +120,30 @@ def classify_events(
             "line_item.associationChange",
             "note.associationChange",
         ):
-            deal_id = _deal_of_association(event)
-            if deal_id is None:
+            names_deal, raw_id = _deal_of_association(event)
+            if not names_deal:
                 actionable = False
         elif kind == LINE_ITEM_EVENT:
             # Resolved to its deal later by the hubspot_line_items schedule.
             actionable = False
         else:
             actionable = False
+        if names_deal:
+            deal_id = object_id(raw_id)
         if ours:
+            actionable = False
+        bad_id = names_deal and deal_id is None and actionable
+        if bad_id:
             actionable = False
         if not actionable:
             out.ignore(
-                "ours" if ours else "not_relevant" if kind != LINE_ITEM_EVENT else "to_resolve"
+                "ours"
+                if ours
+                else "bad_object_id"
+                if bad_id
+                else "not_relevant"
+                if kind != LINE_ITEM_EVENT
+                else "to_resolve"
             )
         out.events.append(
             InboundEvent(

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from app.connectors.hubspot.events import CRM, LINE_ITEM_EVENT, SOURCE
+from app.connectors.hubspot.events import CRM, LINE_ITEM_EVENT, SOURCE, object_id
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
 from app.models import WebhookEvent, utcnow
@@ -88,8 +88,11 @@ def resolve_line_items(ctx: JobContext) -> dict:
     todo = [(event_id, payload) for event_id, payload, _ in rows if event_id not in recent]
     queued = 0
     if todo:
-        by_line_item = {str(payload.get("objectId")) for _id, payload in todo if payload}
-        deals = connector.deals_for_line_items(sorted(by_line_item))
+        # An id HubSpot could not have sent ("abc", none) is skipped: in the batch call it
+        # would fail every time, and the cursor would never pass it.
+        by_line_item = {object_id(payload.get("objectId")) for _id, payload in todo if payload}
+        by_line_item.discard(None)
+        deals = connector.deals_for_line_items(sorted(by_line_item)) if by_line_item else {}
         deal_ids = {d for ids in deals.values() for d in ids}
         with Session(ctx.engine) as session:
             queued = enqueue_deals(session, CRM, deal_ids, reason="webhook")

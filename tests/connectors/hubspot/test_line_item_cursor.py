@@ -12,7 +12,7 @@ from app.jobs.schedules import JobContext
 from app.models import DealQueue, WebhookEvent, utcnow
 
 
-def _event(engine, event_id: int, line_item: str) -> None:
+def _event(engine, event_id: int, line_item: str | None) -> None:
     with Session(engine) as s:
         s.add(
             WebhookEvent(
@@ -21,7 +21,7 @@ def _event(engine, event_id: int, line_item: str) -> None:
                 dedup_key=f"e{event_id}",
                 crm="hubspot",
                 event_type=LINE_ITEM_EVENT,
-                payload={"objectId": int(line_item)},
+                payload={"objectId": int(line_item) if line_item else "not-an-id"},
             )
         )
         s.commit()
@@ -66,3 +66,16 @@ def test_a_late_commit_with_a_smaller_id_is_still_resolved(
         s.commit()
     state = run(state)
     assert (state["after_event_id"], state["recent"], state["last_resolved"]) == (10, [], 0)
+
+
+def test_an_event_with_an_impossible_line_item_id_does_not_stall_the_resolver(
+    fake, engine, settings, connector
+):
+    deal = fake.add_deal("Acme", line_items=[{"name": "SSO add-on"}], emit=False)
+    [item] = fake.associated("deals", deal, "line_items")
+    _event(engine, 1, None)  # "not-an-id": HubSpot's batch call would refuse it every time
+    _event(engine, 2, item)
+    ctx = JobContext(engine=engine, settings=settings, connectors={"hubspot": connector})
+    state = reconcile.resolve_line_items(ctx)
+    assert _queued(engine) == [deal]
+    assert state["last_resolved"] == 1

@@ -142,6 +142,31 @@ def test_other_portal_and_own_changes_queue_nothing(client, fake, engine) -> Non
     assert _queued(engine) == []
 
 
+def test_an_object_id_hubspot_could_not_send_is_stored_but_queues_nothing(
+    client, fake, engine
+) -> None:
+    events = [
+        _event(fake, eventId=1, objectId="abc"),
+        _event(fake, eventId=2, objectId=-7),
+        _event(fake, eventId=3, objectId=None),
+        _event(fake, eventId=4, objectId=True),
+        _event(
+            fake,
+            eventId=5,
+            subscriptionType="deal.associationChange",
+            fromObjectId="1; DROP",
+            toObjectId=20,
+            associationType="DEAL_TO_LINE_ITEM",
+        ),
+        _event(fake, eventId=6, objectId="0042"),  # a number as text: the same deal as 42
+    ]
+    body, headers = fake.signed_request(URL, events)
+    ack = client.post(URL, content=body, headers=headers).json()
+    assert ack["ignored"] == {"bad_object_id": 5}
+    assert _queued(engine) == ["42"]
+    assert len(_stored(engine)) == 6  # every event is kept for the record
+
+
 def test_association_change_queues_the_deal_from_either_side(client, fake, engine) -> None:
     events = [
         _event(

@@ -9,7 +9,8 @@ CRM retries on (503 JSON, or a SOAP fault for Salesforce Outbound Messages).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import structlog
 from fastapi import Request
@@ -34,6 +35,29 @@ class NotStored(Exception):
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "payload_too_large"
+
+
+def count_refusal(source: str, status: int, reason: str) -> None:
+    """One refused delivery: `rejected` in roadmap_guard_webhook_events_total and a warning.
+
+    Every refusal counts, not only bad signatures: a signed body that does not parse (a sender
+    whose payload changed shape) is the same alert for the operator, and it is otherwise
+    visible only in the sender's own delivery log."""
+    metrics.EVENTS.labels(source=source, result="rejected").inc()
+    log.warning("webhook delivery refused", source=source, status=status, reason=reason)
+
+
+@contextmanager
+def refusals(source: str) -> Iterator[None]:
+    """Count each 4xx a webhook route raises (`DomainError`) as a refusal, then re-raise it.
+
+    5xx answers are not refusals: the sender delivers again (`store_delivery` counts those)."""
+    try:
+        yield
+    except DomainError as exc:
+        if 400 <= exc.status_code < 500:
+            count_refusal(source, exc.status_code, exc.message)
+        raise
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import json
 
-import structlog
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from app import metrics
-from app.api.ingest import NotStored, read_body, store_delivery
+from app.api.ingest import NotStored, read_body, refusals, store_delivery
 from app.connectors.hubspot.events import MAX_EVENTS, SOURCE, classify_events
 from app.connectors.hubspot.signatures import request_uri, verify
 from app.errors import Invalid, ServiceUnavailable, Unauthorized
 
 router = APIRouter(tags=["webhooks"])
-log = structlog.get_logger("app.webhooks.hubspot")
 # At most 100 events of well under 1 KB each; anything larger is not HubSpot.
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -35,13 +33,8 @@ class HubSpotAck(BaseModel):
     ignored: dict[str, int]
 
 
-@router.post(
-    "/webhooks/hubspot",
-    summary="HubSpot webhook deliveries (signature v3; v1/v2 when configured); 200 means stored",
-)
-async def receive_hubspot(request: Request) -> HubSpotAck:
-    settings = request.app.state.settings
-    body = await read_body(request, MAX_BODY_BYTES)
+def _verified_events(request: Request, settings, body: bytes) -> list[dict]:
+    """The delivery's events, once its signature and shape are checked (401 / 422 otherwise)."""
     secrets = [
         s.get_secret_value()
         for s in (settings.hubspot_client_secret, settings.hubspot_client_secret_previous)
@@ -61,8 +54,6 @@ async def receive_hubspot(request: Request) -> HubSpotAck:
         versions=settings.hubspot_signature_versions.split(","),
     )
     if not verdict.ok:
-        metrics.EVENTS.labels(source=SOURCE, result="rejected").inc()
-        log.warning("hubspot signature refused", reason=verdict.reason)
         raise Unauthorized(f"invalid HubSpot signature: {verdict.reason}")
     try:
         events = json.loads(body)
@@ -75,6 +66,18 @@ async def receive_hubspot(request: Request) -> HubSpotAck:
     missing = [i for i, e in enumerate(events) if "eventId" not in e or "subscriptionType" not in e]
     if missing:
         raise Invalid(f"events {missing[:10]} lack eventId or subscriptionType")
+    return events
+
+
+@router.post(
+    "/webhooks/hubspot",
+    summary="HubSpot webhook deliveries (signature v3; v1/v2 when configured); 200 means stored",
+)
+async def receive_hubspot(request: Request) -> HubSpotAck:
+    settings = request.app.state.settings
+    with refusals(SOURCE):
+        body = await read_body(request, MAX_BODY_BYTES)
+        events = _verified_events(request, settings, body)
     classified = classify_events(
         events,
         portal_id=settings.hubspot_portal_id,

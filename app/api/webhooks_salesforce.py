@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import hmac
 
-import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from app import metrics
-from app.api.ingest import NotStored, PayloadTooLarge, read_body, store_delivery
+from app.api.ingest import (
+    NotStored,
+    PayloadTooLarge,
+    count_refusal,
+    read_body,
+    refusals,
+    store_delivery,
+)
 from app.connectors.salesforce import signatures
 from app.connectors.salesforce.events import (
     EVENTS_SOURCE,
@@ -39,7 +44,6 @@ from app.connectors.salesforce.outbound import (
 from app.errors import Invalid, ServiceUnavailable, Unauthorized
 
 router = APIRouter(tags=["webhooks"])
-log = structlog.get_logger("app.webhooks.salesforce")
 
 MAX_OUTBOUND_BYTES = 5 * 1024 * 1024  # 100 notifications with generous field lists
 MAX_EVENTS_BYTES = 1024 * 1024
@@ -48,6 +52,13 @@ SOAP_TYPE = "text/xml; charset=utf-8"
 
 def _secret(value: object) -> str:
     return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+
+
+def _refused(message: str, status: int) -> Response:
+    """A refused outbound message: counted and logged as every webhook refusal is, answered
+    with a SOAP fault (Salesforce retries it; the fault's text shows in its delivery log)."""
+    count_refusal(OUTBOUND_SOURCE, status, message)
+    return _fault(message, status)
 
 
 def _fault(message: str, status: int, *, client: bool = True) -> Response:
@@ -68,23 +79,17 @@ async def receive_outbound(request: Request, token: str | None = None) -> Respon
     if expected is None or settings.salesforce_org_id is None:
         return _fault("outbound messages are not configured on this service", 503, client=False)
     if not token or not hmac.compare_digest(token.encode(), _secret(expected).encode()):
-        metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="rejected").inc()
-        log.warning("salesforce outbound refused", reason="bad token")
-        return _fault("missing or wrong token in the endpoint URL", 401)
+        return _refused("missing or wrong token in the endpoint URL", 401)
     try:
         body = await read_body(request, MAX_OUTBOUND_BYTES)
     except PayloadTooLarge as exc:
-        return _fault(f"message {exc.message}", 413)
+        return _refused(f"message {exc.message}", 413)
     try:
         message = parse_outbound_message(body)
     except OutboundMessageError as exc:
-        metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="rejected").inc()
-        log.warning("salesforce outbound refused", reason=exc.code)
-        return _fault(str(exc), 400)
+        return _refused(str(exc), 400)
     if not org_matches(settings.salesforce_org_id, message.organization_id):
-        metrics.EVENTS.labels(source=OUTBOUND_SOURCE, result="rejected").inc()
-        log.warning("salesforce outbound refused", reason="other organization")
-        return _fault("message from an organization this service does not serve", 403)
+        return _refused("message from an organization this service does not serve", 403)
     events = outbound_events(message, integration_user_id=settings.salesforce_integration_user_id)
     try:
         await store_delivery(request, OUTBOUND_SOURCE, events)
@@ -111,26 +116,26 @@ async def receive_events(request: Request) -> SalesforceEventsAck:
         raise ServiceUnavailable(
             "Salesforce JSON events are not configured (SALESFORCE_EVENTS_SECRET)"
         )
-    body = await read_body(request, MAX_EVENTS_BYTES)
-    try:
-        signatures.verify(
-            _secret(secret),
-            request.headers.get(signatures.TIMESTAMP_HEADER),
-            request.headers.get(signatures.SIGNATURE_HEADER),
-            body,
-        )
-    except signatures.SignatureError as exc:
-        metrics.EVENTS.labels(source=EVENTS_SOURCE, result="rejected").inc()
-        raise Unauthorized(f"invalid signature: {exc}") from None
-    try:
-        batch = OpportunityEventBatch.model_validate_json(body)
-    except ValidationError as exc:
-        raise Invalid(
-            "body is not a valid events batch",
-            details=[
-                {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
-            ],
-        ) from None
+    with refusals(EVENTS_SOURCE):
+        body = await read_body(request, MAX_EVENTS_BYTES)
+        try:
+            signatures.verify(
+                _secret(secret),
+                request.headers.get(signatures.TIMESTAMP_HEADER),
+                request.headers.get(signatures.SIGNATURE_HEADER),
+                body,
+            )
+        except signatures.SignatureError as exc:
+            raise Unauthorized(f"invalid signature: {exc}") from None
+        try:
+            batch = OpportunityEventBatch.model_validate_json(body)
+        except ValidationError as exc:
+            raise Invalid(
+                "body is not a valid events batch",
+                details=[
+                    {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
+                ],
+            ) from None
     events = json_events(batch, integration_user_id=settings.salesforce_integration_user_id)
     try:
         result = await store_delivery(request, EVENTS_SOURCE, events)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.api.webhooks_hubspot import MAX_BODY_BYTES
+from app.connectors.hubspot.signatures import sign_v3
 from app.models import DealQueue, WebhookEvent
 from tests.connectors.hubspot.conftest import hubspot_event as _event
 
@@ -92,3 +95,36 @@ def test_an_ack_not_confirmed_in_time_is_a_503_and_the_redelivery_a_duplicate(
         assert (again.json()["new"], again.json()["duplicates"]) == (0, 1)
     with Session(engine) as s:
         assert [q.deal_id for q in s.exec(select(DealQueue))] == ["555"]
+
+
+def _rejected() -> float:
+    sample = REGISTRY.get_sample_value(
+        "roadmap_guard_webhook_events_total", {"source": "hubspot", "result": "rejected"}
+    )
+    return sample or 0.0
+
+
+def _signed_raw(fake, body: bytes) -> tuple[bytes, dict[str, str]]:
+    """A body that is not a valid delivery, correctly signed: the sender's own bug."""
+    ts = str(int(time.time() * 1000))
+    signature = sign_v3(fake.client_secret, "POST", URL, body, ts)
+    return body, {"X-HubSpot-Signature-v3": signature, "X-HubSpot-Request-Timestamp": ts}
+
+
+def test_every_refused_delivery_is_counted_as_rejected(client, fake, engine) -> None:
+    """A signed body that does not parse is the same alert as a bad signature: the sender's
+    payloads are not reaching us. Each refusal counts once; a stored delivery not at all."""
+    before = _rejected()
+    body, headers = fake.signed_request(URL, [_event(fake)])
+    refusals = [
+        (b"[" + b" " * (MAX_BODY_BYTES + 1) + b"]", {}, 413),
+        (body, {**headers, "X-HubSpot-Signature-v3": "not-it"}, 401),
+        (*_signed_raw(fake, b"not json"), 422),
+        (*_signed_raw(fake, b'[{"eventId": 1}]'), 422),  # no subscriptionType
+    ]
+    for content, hdrs, status in refusals:
+        assert client.post(URL, content=content, headers=hdrs).status_code == status
+    assert _rejected() - before == len(refusals)
+    assert client.post(URL, content=body, headers=headers).status_code == 200
+    assert _rejected() - before == len(refusals)
+    assert _stored(engine) == 1

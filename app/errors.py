@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -23,9 +25,28 @@ def json_path(loc: Sequence[str | int]) -> str:
 def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """pydantic errors as every error body lists them: {loc, path, msg, type}."""
     return [
-        {"loc": list(e["loc"]), "path": json_path(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        {
+            "loc": list(e["loc"]),
+            "path": json_path(e["loc"]),
+            "msg": e["msg"] + _did_you_mean(e),
+            "type": e["type"],
+        }
         for e in errors
     ]
+
+
+def _did_you_mean(error: Mapping[str, Any]) -> str:
+    """"; did you mean 'feature.availability'?" for a misspelt choice, else "".
+
+    A closed vocabulary answers a typo with every allowed value (27 field names for a rule's
+    `field`); the one the writer meant is what they need to see."""
+    given = error.get("input")
+    expected = (error.get("ctx") or {}).get("expected")
+    if error.get("type") not in ("literal_error", "enum") or not isinstance(given, str):
+        return ""
+    choices = re.findall(r"'([^']*)'", str(expected))
+    close = difflib.get_close_matches(given.strip().lower(), choices, n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close and close[0] != given else ""
 
 
 class DomainError(Exception):

@@ -152,6 +152,32 @@ def test_wrong_compare_to_field_value_is_one_mistake_at_its_path(client, api_key
         assert s.exec(select(Rule)).all() == []
 
 
+def test_a_misspelt_choice_is_answered_with_the_value_meant(client, api_key, engine):
+    """A typo in a closed vocabulary names the likely value, on create and on validate; a value
+    like nothing allowed gets the list alone."""
+    typo = {
+        **NEVER,
+        "severity": "blok",
+        "when": {
+            "all": [
+                {"field": "feature.availabilty", "op": "eq", "value": "never"},
+                {"field": "deal.amount", "op": "zzz", "value": 1},
+            ]
+        },
+    }
+    r = client.post("/api/v1/rules", json=typo, headers=api_key("revops"))
+    assert r.status_code == 422
+    msgs = {e["path"]: e["msg"] for e in r.json()["error"]["details"]}
+    assert msgs["severity"].endswith("; did you mean 'block'?")
+    assert msgs["when.all[0].field"].endswith("; did you mean 'feature.availability'?")
+    assert "did you mean" not in msgs["when.all[1].op"]
+    assert r.json()["error"]["message"].startswith("severity: Input should be")
+    report = client.post("/api/v1/rules/validate", json=typo, headers=api_key("viewer")).json()
+    assert {e["path"]: e["msg"] for e in report["errors"]} == msgs
+    with Session(engine) as s:
+        assert s.exec(select(Rule)).all() == []
+
+
 def test_conflicts_and_not_found(client, api_key):
     revops = api_key("revops")
     assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201

@@ -381,7 +381,11 @@ def test_statuses_list_stored_and_productboard_workspace_statuses(client, api_ke
     revops = api_key("revops")
     r = client.post(
         "/api/v1/roadmap/sources",
-        json={"name": "pb", "kind": "productboard", "config": {"token_env": "ACME_ROADMAP_TOKEN"}},
+        json={
+            "name": "pb",
+            "kind": "productboard",
+            "config": {"token_env": "ACME_ROADMAP_TOKEN", "api_version": "1"},
+        },
         headers=revops,
     )
     assert r.status_code == 201

@@ -58,6 +58,10 @@ class ProductboardConfig(_RemoteConfig):
     key_prefix: str = Field(
         default="pb-", pattern=r"^([A-Za-z0-9][A-Za-z0-9._:\-]*)?$", max_length=32
     )
+    # Productboard sunset REST API v1 on 2026-07-08; "1" is for workspaces still answering it.
+    api_version: Literal["1", "2"] = Field(
+        default="2", description="Productboard REST API version: '2', or '1' (sunset)"
+    )
 
 
 class JiraConfig(_RemoteConfig):
@@ -141,6 +145,11 @@ def config_warnings(kind: str, config: Any) -> list[str]:
         for key in ENV_NAME_KEYS
         if isinstance(config.get(key), str) and config[key] and not os.environ.get(config[key])
     ]
+    if kind == "productboard" and config.get("api_version") == "1":
+        warnings.append(
+            "config.api_version: Productboard sunset REST API v1 on 2026-07-08; "
+            "use '2' unless this workspace still answers v1"
+        )
     base_url = str(config.get("base_url") or "")
     if (
         kind == "jira"

@@ -118,56 +118,6 @@ def test_missing_env_var_is_a_config_error(monkeypatch):
 
 
 @respx.mock
-def test_productboard_reads_features_with_version_header_and_links_next():
-    base = "https://api.productboard.com"
-    page2 = f"{base}/features?pageCursor=abc"
-    feature = {
-        "id": "9f1c",
-        "name": "Audit log export",
-        "description": "<p>x</p>",
-        "type": "feature",
-        "archived": False,
-        "status": {"id": "s1", "name": "Planned"},
-        "links": {"self": f"{base}/features/9f1c", "html": "https://acme.productboard.com/f/9f1c"},
-        "timeframe": {"startDate": "2026-04-01", "endDate": "2026-06-30", "granularity": "quarter"},
-    }
-    respx.get(page2).mock(
-        return_value=httpx.Response(
-            200,
-            json={
-                "data": [
-                    {**feature, "id": "old", "archived": True},
-                    {
-                        **feature,
-                        "id": "n1",
-                        "name": "Dark mode",
-                        "status": {"id": "s2", "name": "New idea"},
-                        "timeframe": {
-                            "startDate": "none",
-                            "endDate": "none",
-                            "granularity": "none",
-                        },
-                    },
-                ],
-                "links": {"next": None},
-            },
-        )
-    )
-    first = respx.get(f"{base}/features").mock(
-        return_value=httpx.Response(200, json={"data": [feature], "links": {"next": page2}})
-    )
-    result = ProductboardSource("pb", {"token_env": "ROADMAP_TOKEN"}).fetch()
-    assert [f.key for f in result.features] == ["pb-9f1c", "pb-n1"]  # archived left out
-    assert result.locations == ["GET /features page 1 data[0]", "GET /features page 2 data[1]"]
-    audit, dark = result.features
-    assert audit.target_date == date(2026, 6, 30) and audit.source_status == "Planned"
-    assert audit.url == "https://acme.productboard.com/f/9f1c" and dark.target_date is None
-    request = first.calls[0].request
-    assert request.headers["X-Version"] == "1"
-    assert request.headers["Authorization"] == "Bearer s3cr3t-token"
-
-
-@respx.mock
 def test_jira_search_jql_pages_with_next_page_token_and_custom_date_field():
     base = "https://acme.atlassian.net"
     route = respx.get(f"{base}/rest/api/3/search/jql")

@@ -173,8 +173,9 @@ def _change_counts(entry: AuditLog | None) -> dict[str, Any] | None:
 
 def source_statuses(session: Session, name: str) -> list[SourceStatus]:
     """Every status name the source knows, with its mapping: the stored features' statuses,
-    plus, for Productboard, the workspace's statuses from GET /feature-statuses (so a status
-    no feature uses yet can be mapped ahead of time)."""
+    plus, for Productboard, the workspace's statuses read live (API v2: the feature
+    configuration's status values; v1: GET /feature-statuses), so a status no feature uses yet
+    can be mapped ahead of time."""
     row = get_source(session, name)
     if row.kind == REGISTRY:
         return []

@@ -6,9 +6,11 @@ import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
+from sqlmodel import Session
 
-from app.api.deps import ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.deps import Offset, ReadPrincipal, RevOpsPrincipal, RowId, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.errors import Invalid
 from app.services import mappings_service as svc
@@ -48,7 +50,7 @@ def list_mappings(
     q: Annotated[str | None, Query(max_length=200)] = None,
     feature_key: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> MappingPage:
     total, rows = svc.list_mappings(
         session, match_kind=match_kind, q=q, feature_key=feature_key, limit=limit, offset=offset
@@ -57,7 +59,7 @@ def list_mappings(
 
 
 @router.get("/{mapping_id}", summary="One mapping", operation_id="get_mapping")
-def get_mapping(mapping_id: int, session: SessionDep, _p: ReadPrincipal) -> svc.MappingPublic:
+def get_mapping(mapping_id: RowId, session: SessionDep, _p: ReadPrincipal) -> svc.MappingPublic:
     [public] = svc.publics(session, [svc.get_row(session, mapping_id)])
     return public
 
@@ -74,7 +76,7 @@ def create_mapping(
     "/{mapping_id}", summary="Replace a mapping's feature keys", operation_id="update_mapping"
 )
 def update_mapping(
-    mapping_id: int, body: svc.MappingUpdate, session: SessionDep, principal: RevOpsPrincipal
+    mapping_id: RowId, body: svc.MappingUpdate, session: SessionDep, principal: RevOpsPrincipal
 ) -> MappingChange:
     row, fanout = svc.update_mapping(session, mapping_id, body, actor=principal.actor)
     return MappingChange(mapping=svc.to_public(row), **fanout_counts(fanout))
@@ -82,7 +84,7 @@ def update_mapping(
 
 @router.delete("/{mapping_id}", summary="Remove a mapping", operation_id="delete_mapping")
 def delete_mapping(
-    mapping_id: int, session: SessionDep, principal: RevOpsPrincipal
+    mapping_id: RowId, session: SessionDep, principal: RevOpsPrincipal
 ) -> MappingDeleted:
     fanout = svc.delete_mapping(session, mapping_id, actor=principal.actor)
     return MappingDeleted(id=mapping_id, **fanout_counts(fanout))
@@ -147,6 +149,13 @@ async def import_mappings(
         text = raw.decode("utf-8-sig")  # a byte order mark, as spreadsheets save, is not content
     except UnicodeDecodeError:
         raise Invalid("import must be UTF-8 text") from None
+    # Parsing and the database work run in the thread pool, never on the event loop: blocked
+    # there waiting for SQLite's write slot, this handler stopped every other request from
+    # finishing, including the one holding the slot (found by schemathesis: a 30 s deadlock).
+    return await run_in_threadpool(_import, session, text, kind, principal.actor, replace)
+
+
+def _import(session: Session, text: str, kind: str, actor: str, replace: bool) -> ImportResult:
     if kind == "json":
         try:
             payload = json.loads(text)
@@ -157,5 +166,5 @@ async def import_mappings(
         rows = svc.parse_json(payload)
     else:
         rows = svc.parse_csv(text)
-    counts, fanout = svc.import_mappings(session, rows, actor=principal.actor, replace=replace)
+    counts, fanout = svc.import_mappings(session, rows, actor=actor, replace=replace)
     return ImportResult(**counts, **fanout_counts(fanout))

@@ -213,3 +213,62 @@ def test_a_mapping_whose_feature_left_the_roadmap_shows_it(client, api_key, engi
     ]
     one = client.get(f"/api/v1/mappings/{mapping_id}", headers=api_key("viewer")).json()
     assert one["unknown_feature_keys"] == ["hx-exp"]
+
+
+def test_an_import_waiting_for_the_write_slot_does_not_stall_other_requests(
+    client, revops, engine, monkeypatch
+):
+    """While an import waits for SQLite's write slot, the event loop still answers others.
+
+    Run on the event loop, the import's wait blocked every request of the process, the one
+    holding the slot included: its commit needs the loop (schemathesis found a 30 s deadlock).
+    The order of events is the assertion: /healthz must answer before the slot is released."""
+    import threading
+
+    from app.services import mappings_service
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the process-wide write slot exists on SQLite only")
+    order: list[str] = []
+    holding, waiting, release = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_the_slot() -> None:
+        with Session(engine) as s:
+            s.connection()  # BEGIN IMMEDIATE: takes the process's write slot
+            holding.set()
+            release.wait(10)
+            order.append("slot released")
+
+    original = mappings_service.import_mappings
+
+    def import_mappings(*args, **kwargs):
+        waiting.set()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(mappings_service, "import_mappings", import_mappings)
+    holder = threading.Thread(target=hold_the_slot)
+    holder.start()
+    assert holding.wait(5)
+    result: dict = {}
+    importer = threading.Thread(
+        target=lambda: result.update(
+            r=client.post(
+                "/api/v1/mappings/import",
+                content="match_kind,match_value,feature_keys\nsku,ENT-SSO,sso\n",
+                headers={**revops, "Content-Type": "text/csv"},
+            )
+        )
+    )
+    importer.start()
+    assert waiting.wait(5)
+    releaser = threading.Timer(5, release.set)  # only a fallback: the bug would wait for it
+    releaser.start()
+    assert client.get("/healthz").status_code == 200
+    order.append("healthz answered")
+    release.set()
+    holder.join(10)
+    importer.join(30)
+    releaser.cancel()
+    assert order == ["healthz answered", "slot released"]
+    assert result["r"].status_code == 200, result["r"].text
+    assert _mappings(engine) == {("sku", "ENT-SSO"): ["sso"]}

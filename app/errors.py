@@ -36,7 +36,7 @@ def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, An
 
 
 def _did_you_mean(error: Mapping[str, Any]) -> str:
-    """"; did you mean 'feature.availability'?" for a misspelt choice, else "".
+    """ "; did you mean 'feature.availability'?" for a misspelt choice, else "".
 
     A closed vocabulary answers a typo with every allowed value (27 field names for a rule's
     `field`); the one the writer meant is what they need to see."""

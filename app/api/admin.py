@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
-from app.api.deps import AdminPrincipal, SessionDep, api_key_cache
+from app.api.deps import AdminPrincipal, RowId, SessionDep, api_key_cache
 from app.errors import NotFound
 from app.models import ApiKey, utcnow
 from app.security import Role, create_api_key
@@ -93,13 +93,13 @@ def _revoke(key_id: int, principal, session, request: Request) -> ApiKeyPublic:
 
 @router.delete("/api-keys/{key_id}", summary="Revoke an API key")
 def delete_key(
-    key_id: int, principal: AdminPrincipal, session: SessionDep, request: Request
+    key_id: RowId, principal: AdminPrincipal, session: SessionDep, request: Request
 ) -> ApiKeyPublic:
     return _revoke(key_id, principal, session, request)
 
 
 @router.post("/api-keys/{key_id}/revoke", summary="Revoke an API key (same as DELETE)")
 def revoke_key(
-    key_id: int, principal: AdminPrincipal, session: SessionDep, request: Request
+    key_id: RowId, principal: AdminPrincipal, session: SessionDep, request: Request
 ) -> ApiKeyPublic:
     return _revoke(key_id, principal, session, request)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from app.api.deals import Format, Limit, Offset, page_request, respond, wants_csv
-from app.api.deps import ApproverPrincipal, ReadPrincipal, SessionDep
+from app.api.deps import ApproverPrincipal, ReadPrincipal, RowId, SessionDep
 from app.models import Approval
 from app.services import approvals as service
 from app.services import queries
@@ -101,7 +101,7 @@ def create_approval(body: ApprovalCreate, session: SessionDep, principal: Approv
 
 
 @router.post("/api/v1/approvals/{approval_id}/revoke", summary="Revoke: the finding blocks again")
-def revoke_approval(approval_id: int, session: SessionDep, principal: ApproverPrincipal):
+def revoke_approval(approval_id: RowId, session: SessionDep, principal: ApproverPrincipal):
     row, changed = service.revoke_approval(session, approval_id, actor=principal.actor)
     return {**_row(row, service.utcnow()), "requeued": changed}
 

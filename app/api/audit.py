@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.api.deps import Principal, SessionDep, require_roles
+from app.api.deps import Offset, Principal, SessionDep, require_roles
 from app.errors import Invalid
 from app.models import AuditLog
 from app.security import Role
@@ -69,7 +69,7 @@ def list_audit(
     since: Annotated[datetime | None, Query(description="at or after (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="before (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> AuditPage:
     if entity_id is not None and entity_type is None:
         raise Invalid(

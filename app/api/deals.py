@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.api.deps import ReadPrincipal, SessionDep, SettingsDep
+from app.api.deps import Offset, ReadPrincipal, SessionDep, SettingsDep
 from app.errors import Invalid
 from app.services import queries
 from app.services.queries import DealFilters, PageRequest, PageResult
@@ -24,7 +24,6 @@ router = APIRouter(tags=["deals"])
 Verdict = Literal["clear", "warning", "blocked"]
 DealState = Literal["open", "closed", "won", "all"]
 Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE, description="page size")]
-Offset = Annotated[int, Query(ge=0)]
 Format = Annotated[Literal["json", "csv"] | None, Query(description="or Accept: text/csv")]
 
 

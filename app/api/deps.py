@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated
 
 import structlog
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -50,6 +50,12 @@ def get_session(request: Request) -> Iterator[Session]:
             session.rollback()
             raise
 
+
+# Integers that reach SQL: the databases store 64-bit integers, and a larger one in a path or
+# query (an id of 30 digits) failed inside the driver with a 500 instead of a 422.
+DB_INT_MAX = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="the row's id")]
+Offset = Annotated[int, Query(ge=0, le=DB_INT_MAX, description="rows to skip")]
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]

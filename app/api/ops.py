@@ -16,7 +16,15 @@ from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from app import metrics
-from app.api.deps import READ_ROLES, EngineDep, Principal, SessionDep, require_roles
+from app.api.deps import (
+    READ_ROLES,
+    EngineDep,
+    Offset,
+    Principal,
+    RowId,
+    SessionDep,
+    require_roles,
+)
 from app.errors import Conflict, NotFound
 from app.jobs import queue
 from app.migrate import current_revision, head_revision
@@ -137,7 +145,7 @@ def get_queue(
     session: SessionDep,
     status: Literal["pending", "running", "done", "dead"] = "dead",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> QueueView:
     counts = queue.queue_counts(session)
     total = session.exec(
@@ -170,7 +178,7 @@ def _get_row(session: Session, row_id: int) -> DealQueue:
     tags=["ops"],
     summary="Run a dead (or backing-off) deal again now, with a fresh attempt budget",
 )
-def retry_row(principal: QueueOperator, session: SessionDep, row_id: int) -> QueueRow:
+def retry_row(principal: QueueOperator, session: SessionDep, row_id: RowId) -> QueueRow:
     row = _get_row(session, row_id)
     if row.status not in ("dead", "pending"):
         raise Conflict(

@@ -16,6 +16,9 @@ from app.services import reports
 router = APIRouter(tags=["reports"])
 
 MAX_QUARTERS = 20
+# Quarters are counted from a year before `from` to the quarter after `to`: dates at the ends
+# of the calendar (year 1, year 9999) had no such quarter and failed with a 500.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 
 @router.get(
@@ -36,6 +39,12 @@ def commitments_report(
 ):
     check_params(request)
     csv = wants_csv(request, format)
+    for name, day in (("from", from_), ("to", to)):
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise Invalid(
+                f"{name}: a date in the years {FIRST_YEAR} to {LAST_YEAR}",
+                details={name: day.isoformat()},
+            )
     end = to or utcnow().date()
     start = from_ or reports.quarter_bounds(reports.quarter_of(end))[0].replace(year=end.year - 1)
     _check_range(start, end, ("from", "to"))

@@ -31,11 +31,12 @@ ON_ROADMAP = ("available", "beta")
 
 
 def quarter_of(moment: date | datetime) -> str:
-    return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+    return f"{moment.year:04d}-Q{(moment.month - 1) // 3 + 1}"
 
 
 def quarter_bounds(label: str) -> tuple[date, date]:
-    year, q = int(label[:4]), int(label[-1])
+    year_text, _, q_text = label.rpartition("-Q")
+    year, q = int(year_text), int(q_text)
     start = date(year, 3 * (q - 1) + 1, 1)
     end = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
     return start, end

@@ -56,3 +56,31 @@ def test_unknown_paths_and_wrong_methods_answer_with_the_error_body(client, api_
     assert r.status_code == 405
     assert r.json()["error"]["code"] == "method_not_allowed"
     assert "GET" in r.headers["allow"]
+
+
+def test_ids_and_offsets_beyond_64_bits_are_a_422_not_a_500(app, api_key):
+    """The databases store 64-bit integers: a larger id or offset failed inside the driver
+    (SQLite: OverflowError; PostgreSQL: out of range) and answered 500. Found by schemathesis."""
+    huge = 2**64
+    admin = api_key("admin")
+    requests = [
+        ("GET", f"/api/v1/mappings/{huge}"),
+        ("PUT", f"/api/v1/mappings/{huge}"),
+        ("DELETE", f"/api/v1/mappings/{huge}"),
+        ("POST", f"/api/v1/approvals/{huge}/revoke"),
+        ("POST", f"/api/v1/queue/{huge}/retry"),
+        ("DELETE", f"/api/v1/admin/api-keys/{huge}"),
+        ("GET", f"/api/v1/deals?offset={huge}"),
+        ("GET", f"/api/v1/features?offset={huge}"),
+        ("GET", f"/api/v1/mappings?offset={huge}"),
+        ("GET", f"/api/v1/audit?offset={huge}"),
+        ("GET", f"/api/v1/queue?offset={huge}"),
+    ]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for method, url in requests:
+            r = client.request(method, url, headers=admin, json={"feature_keys": ["x"]})
+            assert r.status_code == 422, (method, url, r.status_code, r.text)
+            assert "less than or equal to 9223372036854775807" in r.json()["error"]["message"]
+        # The largest 64-bit id is a well-formed id that does not exist.
+        r = client.get(f"/api/v1/mappings/{2**63 - 1}", headers=admin)
+        assert r.status_code == 404

@@ -161,3 +161,15 @@ def test_a_warning_resolved_by_approval_or_by_closing_counts(client, api_key, en
     (q2,) = r.json()["quarters"]
     # 48 h (E1), 5 h (E4), 20 h (E5), 1 h (E6): median (5 + 20) / 2.
     assert q2["resolution"] == {"resolved": 4, "median_hours": 12.5}
+
+
+def test_report_dates_at_the_ends_of_the_calendar_are_a_422(client, api_key):
+    """Quarters around year 1 or 9999 do not exist; such a date was a 500 (schemathesis)."""
+    headers = api_key("viewer")
+    for query in ("to=0001-03-01", "from=9999-01-01&to=9999-12-31", "to=0479-05-21"):
+        r = client.get(f"/api/v1/reports/commitments?{query}", headers=headers)
+        assert r.status_code == 422, (query, r.text)
+        assert "a date in the years 1900 to 9998" in r.json()["error"]["message"]
+    r = client.get("/api/v1/reports/commitments?from=1900-01-01&to=1904-12-31", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["quarters"][0]["quarter"] == "1900-Q1"

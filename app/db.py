@@ -43,6 +43,9 @@ def make_engine(database_url: str, **kwargs) -> Engine:
     url = make_url(database_url)
     kwargs.setdefault("json_serializer", json_dumps)
     kwargs.setdefault("json_deserializer", json_loads)
+    # A failed statement's values (deal names, notes) stay out of exception messages, hence out
+    # of logs and of the queue's last_error, which the API shows.
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() == "sqlite":
         file_db = bool(url.database) and url.database != ":memory:"
         file_db = file_db and "mode=memory" not in database_url

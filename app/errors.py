@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 
 def json_path(loc: Sequence[str | int]) -> str:
@@ -105,6 +105,14 @@ def integrity_conflict(exc: IntegrityError) -> Conflict:
         "nothing was written: reload and retry",
         details={"constraint": constraint} if constraint else None,
     )
+
+
+def unstorable_value(exc: DataError) -> Invalid:
+    """The 422 for a value the database refused to store (a NUL character in text on
+    PostgreSQL, a number beyond its column). Nothing was written: the transaction is rolled
+    back. The driver's first line says what was wrong without the statement or its values."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "invalid value"
+    return Invalid(f"a value in the request cannot be stored: {reason}; nothing was written")
 
 
 def _constraint(exc: IntegrityError) -> str | None:

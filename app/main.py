@@ -11,13 +11,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.connectors.base import CrmConnector
 from app.db import make_engine
-from app.errors import DomainError, integrity_conflict, validation_details
+from app.errors import DomainError, integrity_conflict, unstorable_value, validation_details
 from app.jobs.ingest import IngestWriter
 from app.settings import Settings, get_settings
 
@@ -123,6 +123,14 @@ def create_app(
             constraint=(conflict.details or {}).get("constraint"),
         )
         return await _domain_error(request, conflict)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # The backstop for a value the database cannot store (PostgreSQL: a NUL character in
+        # text, a number out of its column's range): the request's transaction is rolled back.
+        invalid = unstorable_value(exc)
+        log.warning("value refused by the database", path=request.url.path, reason=invalid.message)
+        return await _domain_error(request, invalid)
 
     @app.exception_handler(RequestValidationError)
     async def _shape_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,6 +3,7 @@ starting together can all run (a PostgreSQL advisory lock serializes them)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -10,10 +11,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
 from app.db import WalCheckpointer, make_engine, wal_checkpointer
 from app.migrate import MIGRATION_LOCK_ID, at_head, upgrade_to_head
+from app.models.types import storable
 from tests.conftest import PG_URL, scratch_pg_database
 
 
@@ -267,3 +271,35 @@ def test_insert_rows_returns_each_row_its_own_id(engine):
         assert [s.get(WriteBackLog, i).deal_id for i in ids] == [f"D{i}" for i in range(7)]
     with Session(engine) as s:
         assert insert_rows(s, WriteBackLog.__table__, []) == []
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet=st.sampled_from("a\x00\ufffd ")),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(_json)
+def test_storable_replaces_every_nul_and_returns_clean_values_untouched(value):
+    cleaned = storable(value)
+    assert "\\u0000" not in json.dumps(cleaned)
+    if "\\u0000" not in json.dumps(value):
+        assert cleaned is value  # nothing copied on the common path
+    else:
+        assert json.dumps(cleaned) == json.dumps(value).replace("\\u0000", "\\ufffd")
+
+
+def test_a_failed_statement_does_not_carry_its_values_into_messages(tmp_path):
+    """Error messages reach logs and the queue's last_error (shown by the API): a deal's name or
+    note must not ride along in them."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (v TEXT NOT NULL UNIQUE)"))
+        conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": "Acme secret deal"})
+    with pytest.raises(Exception) as err, engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": "Acme secret deal"})
+    assert "UNIQUE" in str(err.value) and "Acme secret deal" not in str(err.value)
+    engine.dispose()

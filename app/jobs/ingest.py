@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import JSON, String, Text, bindparam, cast, column, func, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.models import UTCDateTime, WebhookEvent, utcnow
+from app.models.types import storable
 
 
 @dataclass(frozen=True)
@@ -168,30 +169,50 @@ class IngestWriter:
             future.set_result(result)
 
 
-def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
-    result = IngestResult(received=len(events))
-    if not events:
-        return result
+def _rows_json(events: Sequence[InboundEvent]) -> tuple[dict[tuple[str, str], InboundEvent], str]:
+    """The delivery's distinct events by (source, key), and their rows as JSON."""
     # Within one delivery the same key may repeat; keep the first.
     unique: dict[tuple[str, str], InboundEvent] = {}
     for ev in events:
         unique.setdefault((ev.source, ev.dedup_key), ev)
-    rows = [
-        {
-            "source": ev.source,
-            "dedup_key": ev.dedup_key,
-            "crm": ev.crm,
-            "deal_id": ev.deal_id,
-            "event_type": ev.event_type,
-            "status": "queued" if ev.actionable and ev.deal_id else "ignored",
-            "payload": ev.payload,
-        }
-        for ev in unique.values()
-    ]
+    return unique, json.dumps(
+        [
+            {
+                "source": ev.source,
+                "dedup_key": ev.dedup_key,
+                "crm": ev.crm,
+                "deal_id": ev.deal_id,
+                "event_type": ev.event_type,
+                "status": "queued" if ev.actionable and ev.deal_id else "ignored",
+                "payload": ev.payload,
+            }
+            for ev in unique.values()
+        ]
+    )
+
+
+def _storable_event(ev: InboundEvent) -> InboundEvent:
+    return replace(
+        ev,
+        dedup_key=storable(ev.dedup_key),
+        deal_id=storable(ev.deal_id),
+        event_type=storable(ev.event_type),
+        payload=storable(ev.payload),
+    )
+
+
+def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
+    result = IngestResult(received=len(events))
+    if not events:
+        return result
+    unique, rows_json = _rows_json(events)
+    if "\\u0000" in rows_json:  # a NUL in some text (one C-level scan): see `storable`
+        events = [_storable_event(ev) for ev in events]
+        unique, rows_json = _rows_json(events)
     dialect = session.get_bind().dialect.name
     # RETURNING (source, dedup_key) of the new rows, fetched in one call (not row by row).
     returned = session.execute(
-        _insert_statement(dialect), {"rows": json.dumps(rows), "received_at": utcnow()}
+        _insert_statement(dialect), {"rows": rows_json, "received_at": utcnow()}
     ).all()
     inserted = {(source, key) for source, key in returned}  # plain tuples: Row hashes slowly
     result.new = len(inserted)

@@ -3,13 +3,54 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+NUL = "\x00"
+# What a NUL character becomes: visible in a quote, and storable.
+NUL_REPLACEMENT = "\ufffd"
+M = TypeVar("M", bound=BaseModel)
+
+
+def storable(value: Any) -> Any:
+    """`value` with every NUL character in its text (nested dicts and lists included)
+    replaced by U+FFFD; the same object when there is none.
+
+    PostgreSQL text cannot hold NUL. Text from outside (a CRM deal name or note, a webhook
+    payload, a roadmap item) carrying one made every write of it fail: the deal went dead after
+    its attempts, a webhook batch was refused until its sender gave up on it, and a roadmap
+    refresh failed for good. Cleaned where such text enters, it is stored the same on both
+    databases."""
+    if isinstance(value, str):
+        return value.replace(NUL, NUL_REPLACEMENT) if NUL in value else value
+    if isinstance(value, dict):
+        changed, out = False, {}
+        for k, v in value.items():
+            ck, cv = storable(k), storable(v)
+            changed = changed or ck is not k or cv is not v
+            out[ck] = cv
+        return out if changed else value
+    if isinstance(value, list | tuple):
+        items = [storable(v) for v in value]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            return type(value)(items)
+        return value
+    return value
+
+
+def storable_model(model: M) -> M:
+    """`storable` for a pydantic model: the same model when no text of it holds NUL."""
+    dumped = model.model_dump()
+    cleaned = storable(dumped)
+    return model if cleaned is dumped else type(model).model_validate(cleaned)
 
 
 class UTCDateTime(TypeDecorator):

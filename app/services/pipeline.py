@@ -37,6 +37,7 @@ from app.connectors.base import CrmConnector, DealWriteBack, TaskSpec, WriteOutc
 from app.db import insert_rows, session_scope
 from app.jobs.types import Outcome, QueueItem
 from app.models import Approval, Deal, DealFeature, Evaluation, WriteBackLog, utcnow
+from app.models.types import storable_model
 from app.rules.model import (
     ApprovalGrant,
     DealSnapshot,
@@ -477,6 +478,7 @@ def evaluate_and_store_many(
 
     if not snapshots:
         return []
+    snapshots = [storable_model(s) for s in snapshots]  # CRM text with NUL (see `storable`)
     crm = snapshots[0].crm
     ids = [s.deal_id for s in snapshots]
     deals: dict[str, Deal] = {}

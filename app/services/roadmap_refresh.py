@@ -29,6 +29,7 @@ from app.jobs.schedules import JobContext, schedule
 from app.metrics import ROADMAP_STALENESS
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, RoadmapSource, utcnow
+from app.models.types import storable_model
 from app.rules.model import Feature
 from app.services import audit
 from app.services.catalog import feature_from_row
@@ -321,7 +322,7 @@ def refresh_source(
         row.last_refresh_at = now
         if fetched is not None and not fetched.not_modified:
             mapped = [
-                f.model_copy(
+                storable_model(f).model_copy(  # a roadmap item's text with NUL (`storable`)
                     update={"availability": map_status(f.source_status, row.status_mapping)}
                 )
                 for f in fetched.features

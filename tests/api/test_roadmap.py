@@ -624,3 +624,24 @@ def test_scheduled_refresh_drops_gauge_series_of_sources_deleted_elsewhere(
     assert refresh_all(engine) == []
     assert _gauge("gone-elsewhere") is None
     assert _gauge("acme") == -1  # disabled, still there: its series stays
+
+
+def test_a_roadmap_item_with_a_nul_character_is_stored_not_a_failed_refresh(
+    client, api_key, engine, mock_api
+):
+    """PostgreSQL text cannot hold NUL: one roadmap item carrying one failed every refresh of
+    its source. The item is stored with U+FFFD in its place, on both databases."""
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).respond(
+        200,
+        json=_page(
+            {"key": "sso", "name": "SSO", "status": "GA"},
+            {"key": "dark", "name": "Dark\u0000 mode", "status": "Planned"},
+        ),
+    )
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["ok"], r.json()["created"]) == (True, 2), r.json()
+    with Session(engine) as s:
+        assert s.get(FeatureRow, "dark").name == "Dark\ufffd mode"

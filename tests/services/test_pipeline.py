@@ -438,3 +438,33 @@ def test_dependency_rows_store_every_value_of_dependency_values_including_nulls(
     assert any(r["promised_date"] is None for r in expected)
     assert any(r["promised_date"] is not None for r in expected)
     assert stored == expected
+
+
+def test_crm_text_with_a_nul_character_is_stored_and_evaluated(seeded, settings, engine):
+    """PostgreSQL text cannot hold NUL: a deal name or note carrying one (pasted from another
+    tool) failed every attempt to store the deal, which went dead. It is stored with U+FFFD in
+    its place, on both databases, and the note still counts as evidence."""
+
+    class PastingCrm(TestCrmConnector):
+        def read_deals(self, deal_ids):
+            return {
+                deal_id: snap.model_copy(
+                    update={
+                        "name": "Acme\x00 Corp",
+                        "notes": [Note(id="n1", body="We promised SSO\x00 by June.")],
+                    }
+                )
+                for deal_id, snap in super().read_deals(deal_ids).items()
+            }
+
+    crm = PastingCrm(seeded)
+    crm.put_deal(snapshot())
+    outcomes = DealPipeline(seeded, settings, {"test": crm}).process([item()])
+
+    assert outcomes[1].kind == "done", outcomes[1]
+    with Session(engine) as s:
+        deal = s.exec(select(Deal)).one()
+        assert deal.name == "Acme\ufffd Corp" and deal.verdict == "blocked"
+        assert deal.snapshot["notes"][0]["body"] == "We promised SSO\ufffd by June."
+        [dep] = s.exec(select(DealFeature)).all()
+        assert (dep.feature_key, dep.evidence) == ("sso", "We promised SSO\ufffd by June.")

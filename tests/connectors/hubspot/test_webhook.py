@@ -261,3 +261,26 @@ def test_deal_merge_queues_every_deal_it_names(client, fake, engine) -> None:
     body, headers = fake.signed_request(URL, [{**merge, "attemptNumber": 1}])
     again = client.post(URL, content=body, headers=headers).json()
     assert again["new"] == 0 and len(_stored(engine)) == 4
+
+
+def test_a_nul_character_in_an_event_is_stored_not_a_refused_batch(client, fake, engine) -> None:
+    """PostgreSQL text cannot hold NUL: one event carrying one (a deal name pasted from another
+    tool) made the whole batch a 503 until HubSpot gave up on it, its other events lost."""
+    events = [
+        _event(
+            fake,
+            eventId=1,
+            objectId=41,
+            subscriptionType="deal.propertyChange",
+            propertyName="dealstage",
+            propertyValue="contract\u0000sent",
+        ),
+        _event(fake, eventId=2, objectId=42),
+    ]
+    body, headers = fake.signed_request(URL, events)
+    r = client.post(URL, content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["new"] == 2
+    assert _queued(engine) == ["41", "42"]
+    by_id = {e.payload["eventId"]: e.payload for e in _stored(engine)}
+    assert by_id[1]["propertyValue"] == "contract\ufffdsent"

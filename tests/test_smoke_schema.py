@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -110,3 +111,38 @@ def test_0004_marks_one_primary_row_per_deal_and_availability(db_backend, reques
                 text("SELECT id FROM deal_feature WHERE availability_first ORDER BY id")
             ).scalars()
             assert list(first) == [2, 3, 5]
+
+
+def test_0007_widens_ids_and_their_sequences_keeping_the_rows(db_backend, request, tmp_path):
+    """Rows written before 0007 keep their ids; new rows go on past INTEGER's last value, which
+    the SERIAL sequence refused before (its own type was INTEGER too); downgrade narrows back."""
+    if db_backend != "postgresql":
+        pytest.skip("SQLite ids are its 64-bit rowid already: 0007 changes nothing there")
+    event = (
+        "INSERT INTO webhook_event (source, dedup_key, crm, status, payload, received_at) "
+        "VALUES ('test', :k, 'test', 'ignored', '{}', CURRENT_TIMESTAMP) RETURNING id"
+    )
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0006") as conn:
+            assert conn.execute(text(event), {"k": "old"}).scalar() == 1
+        upgrade_to_head(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                text("SELECT setval(pg_get_serial_sequence('webhook_event', 'id'), 2147483647)")
+            )
+            assert conn.execute(text(event), {"k": "new"}).scalar() == 2147483648
+            rows = conn.execute(text("SELECT dedup_key, id FROM webhook_event")).all()
+            assert dict(rows) == {"old": 1, "new": 2147483648}
+            conn.execute(text("DELETE FROM webhook_event WHERE dedup_key = 'new'"))
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('webhook_event', 'id'), 1)"))
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        command.downgrade(cfg, "0006")
+        with engine.connect() as conn:
+            kind = conn.execute(
+                text(
+                    "SELECT data_type FROM information_schema.columns "
+                    "WHERE table_name = 'webhook_event' AND column_name = 'id'"
+                )
+            ).scalar()
+        assert kind == "integer"
+        upgrade_to_head(engine)

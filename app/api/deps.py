@@ -51,12 +51,11 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-# Integers that reach SQL: ids are INTEGER columns (32-bit on PostgreSQL), offsets BIGINT. A
-# larger one in a path or query failed inside the driver with a 500 instead of a 422.
-ID_MAX = 2**31 - 1
-OFFSET_MAX = 2**63 - 1
-RowId = Annotated[int, Path(ge=1, le=ID_MAX, description="the row's id")]
-Offset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description="rows to skip")]
+# Integers that reach SQL: ids and offsets are 64-bit (BIGINT on PostgreSQL, the rowid on
+# SQLite). A larger one in a path or query failed inside the driver with a 500, not a 422.
+DB_INT_MAX = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="the row's id")]
+Offset = Annotated[int, Query(ge=0, le=DB_INT_MAX, description="rows to skip")]
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]

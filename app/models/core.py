@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, event, false
 from sqlmodel import Field, SQLModel
 
-from app.models.types import UTCDateTime, utcnow
+from app.models.types import BigId, UTCDateTime, utcnow
 from app.rules.catalog import _norm_code
 
 
@@ -51,7 +51,7 @@ class WebhookEvent(SQLModel, table=True):
     __tablename__ = "webhook_event"
     __table_args__ = (UniqueConstraint("source", "dedup_key", name="uq_webhook_event_source_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     source: str = Field(max_length=32)  # hubspot | salesforce_outbound | salesforce_events | test
     dedup_key: str = Field(max_length=255)
     crm: str = Field(max_length=32)
@@ -72,7 +72,7 @@ class DealQueue(SQLModel, table=True):
         Index("ix_deal_queue_claim", "status", "due_at", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     crm: str = Field(max_length=32)
     deal_id: str = Field(max_length=64)
     status: str = Field(default="pending", max_length=16)  # pending | running | done | dead
@@ -119,7 +119,7 @@ class Deal(SQLModel, table=True):
         Index("ix_deal_open_verdict", "is_closed", "verdict"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     crm: str = Field(max_length=32)
     deal_id: str = Field(max_length=64)
     name: str = Field(default="", max_length=512)
@@ -139,7 +139,7 @@ class Deal(SQLModel, table=True):
     snapshot: dict = _json()  # DealSnapshot as JSON: re-evaluation needs no CRM read
     snapshot_at: datetime | None = _ts()
     verdict: str | None = Field(default=None, max_length=16)  # clear | warning | blocked
-    last_evaluation_id: int | None = None
+    last_evaluation_id: int | None = Field(default=None, sa_type=BigId)
     tracked: bool = True  # false once the deal is deleted in the CRM
     first_warning_at: datetime | None = _ts()
     # Write-back state: what the CRM holds now, so we write only what changed.
@@ -158,7 +158,7 @@ class Evaluation(SQLModel, table=True):
     __tablename__ = "evaluation"
     __table_args__ = (Index("ix_evaluation_deal", "crm", "deal_id", "created_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     crm: str = Field(max_length=32)
     deal_id: str = Field(max_length=64)
     verdict: str = Field(max_length=16)
@@ -180,10 +180,10 @@ class WriteBackLog(SQLModel, table=True):
     __tablename__ = "write_back_log"
     __table_args__ = (Index("ix_write_back_log_deal", "crm", "deal_id", "created_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     crm: str = Field(max_length=32)
     deal_id: str = Field(max_length=64)
-    evaluation_id: int | None = None
+    evaluation_id: int | None = Field(default=None, sa_type=BigId)
     changes: dict = _json()
     outcome: str = Field(default="ok", max_length=16)  # ok | error | skipped
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -251,7 +251,7 @@ class DealFeature(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     crm: str = Field(max_length=32)
     deal_id: str = Field(max_length=64)
     feature_key: str | None = Field(default=None, max_length=128)  # None: off-roadmap promise
@@ -338,7 +338,7 @@ class ProductMapping(SQLModel, table=True):
     __tablename__ = "product_mapping"
     __table_args__ = (UniqueConstraint("match_kind", "match_key", name="uq_product_mapping_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     match_kind: str = Field(max_length=16)  # sku | product_id | name
     match_value: str = Field(max_length=255)
     # Set from match_value on every insert and update (below); case folding can lengthen text.
@@ -380,7 +380,7 @@ class RuleVersion(SQLModel, table=True):
     __tablename__ = "rule_version"
     __table_args__ = (UniqueConstraint("rule_id", "version", name="uq_rule_version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     rule_id: str = Field(max_length=64)
     version: int
     definition: dict = _json()
@@ -396,7 +396,7 @@ class Approval(SQLModel, table=True):
     __tablename__ = "approval"
     __table_args__ = (Index("ix_approval_deal", "crm", "deal_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     crm: str = Field(max_length=32)
     deal_id: str = Field(max_length=64)
     feature_key: str | None = Field(default=None, max_length=128)
@@ -425,7 +425,7 @@ class Commitment(SQLModel, table=True):
         UniqueConstraint("crm", "deal_id", "promise_key", name="uq_commitment_deal_promise"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     crm: str = Field(max_length=32)
     deal_id: str = Field(max_length=64)
     deal_name: str = Field(default="", max_length=512)
@@ -448,7 +448,7 @@ class Commitment(SQLModel, table=True):
     promised_date: date | None = None
     amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
     currency: str | None = Field(default=None, max_length=8)
-    approval_id: int | None = None
+    approval_id: int | None = Field(default=None, sa_type=BigId)
     approver: str | None = Field(default=None, max_length=255)
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
     signed_at: datetime = _created()
@@ -463,7 +463,7 @@ class Commitment(SQLModel, table=True):
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     name: str = Field(max_length=255)
     role: str = Field(max_length=32)
     prefix: str = Field(max_length=16, unique=True)  # shown in lists; the key's first chars
@@ -478,7 +478,7 @@ class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     actor: str = Field(max_length=255)
     action: str = Field(max_length=64)
     entity_type: str = Field(max_length=64)

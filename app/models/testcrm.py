@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
-from app.models.types import UTCDateTime, utcnow
+from app.models.types import BigId, UTCDateTime, utcnow
 
 
 class TestCrmDeal(SQLModel, table=True):
@@ -31,7 +31,7 @@ class TestCrmTask(SQLModel, table=True):
     __test__ = False  # not a pytest test class
     __tablename__ = "test_crm_task"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     deal_id: str = Field(max_length=64, index=True)
     subject: str = Field(max_length=255)
     body: str = Field(default="", sa_column=Column(Text, nullable=False))
@@ -50,7 +50,7 @@ class TestCrmNote(SQLModel, table=True):
     __test__ = False  # not a pytest test class
     __tablename__ = "test_crm_note"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     deal_id: str = Field(max_length=64, index=True)
     body: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(

@@ -6,8 +6,14 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime
+from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.types import TypeDecorator
+
+# Row ids and the columns that point at them: 64-bit everywhere. PostgreSQL's INTEGER (and the
+# sequence SERIAL makes) ends at 2,147,483,647, which the tables rewritten on every evaluation
+# (deal_feature) or fed by every webhook reach within a year or two of busy use. SQLite keeps
+# INTEGER: only `INTEGER PRIMARY KEY` is its 64-bit rowid with autoincrement.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:

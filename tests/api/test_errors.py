@@ -59,11 +59,10 @@ def test_unknown_paths_and_wrong_methods_answer_with_the_error_body(client, api_
     assert "GET" in r.headers["allow"]
 
 
-def test_ids_and_offsets_beyond_their_columns_are_a_422_not_a_500(app, api_key):
-    """Ids are INTEGER columns (32-bit on PostgreSQL), offsets 64-bit: a larger one failed inside
-    the driver (SQLite: OverflowError; PostgreSQL: out of range) and answered 500. Found by
-    schemathesis."""
-    big_id, big_offset = 2**31, 2**63
+def test_ids_and_offsets_beyond_64_bits_are_a_422_not_a_500(app, api_key):
+    """Ids and offsets are 64-bit: a larger one failed inside the driver (SQLite: OverflowError;
+    PostgreSQL: out of range) and answered 500. Found by schemathesis."""
+    big_id = big_offset = 2**63
     admin = api_key("admin")
     requests = [
         ("GET", f"/api/v1/mappings/{big_id}"),
@@ -83,9 +82,43 @@ def test_ids_and_offsets_beyond_their_columns_are_a_422_not_a_500(app, api_key):
             r = client.request(method, url, headers=admin, json={"feature_keys": ["x"]})
             assert r.status_code == 422, (method, url, r.status_code, r.text)
             assert "less than or equal to" in r.json()["error"]["message"]
-        # The largest id an INTEGER column holds is well formed, and not found.
-        assert client.get(f"/api/v1/mappings/{2**31 - 1}", headers=admin).status_code == 404
+        # The largest id a BIGINT column holds (past INTEGER's) is well formed, and not found.
+        assert client.get(f"/api/v1/mappings/{2**63 - 1}", headers=admin).status_code == 404
+        assert client.post(f"/api/v1/queue/{2**63 - 1}/retry", headers=admin).status_code == 404
         assert client.get(f"/api/v1/features?offset={2**63 - 1}", headers=admin).status_code == 200
+
+
+def test_rows_with_ids_past_32_bits_are_stored_and_reached_through_the_api(app, api_key, engine):
+    """INTEGER ids (and SERIAL's sequence) ended at 2,147,483,647 on PostgreSQL: the tables fed by
+    every webhook and rewritten by every evaluation would reach it. Ids are 64-bit (0007)."""
+    from datetime import timedelta
+
+    from sqlmodel import Session, select
+
+    from app.models import DealFeature, DealQueue, utcnow
+
+    big = 2**31 + 7
+    with Session(engine) as s:
+        s.add(
+            DealQueue(
+                id=big,
+                crm="test",
+                deal_id="D1",
+                status="dead",
+                reason="webhook",
+                attempts=5,
+                due_at=utcnow() - timedelta(minutes=1),
+                last_error="PermanentError: refused",
+            )
+        )
+        s.add(DealFeature(id=big, crm="test", deal_id="D1", feature_key="sso", source="note"))
+        s.commit()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post(f"/api/v1/queue/{big}/retry", headers=api_key("admin"))
+        assert r.status_code == 200, r.text
+        assert (r.json()["id"], r.json()["status"]) == (big, "pending")
+    with Session(engine) as s:
+        assert s.exec(select(DealFeature.id)).one() == big
 
 
 def test_a_value_the_database_cannot_store_is_a_422_and_nothing_is_written(app, api_key, engine):

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # A webhook whose commit is not confirmed within this gets 503 (the CRM delivers again;
     # duplicates are recognised). HubSpot gives up after 5 s.
     webhook_ack_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
+    # How long stored webhook events and the record of CRM writes are kept (0: forever). At
+    # least 7 days: a webhook event is also what recognises a CRM's redelivery (HubSpot retries
+    # for up to 3 days, Salesforce Outbound Messages for 24 hours).
+    webhook_event_retention_days: int = Field(default=90, ge=0, le=36500)
+    write_back_log_retention_days: int = Field(default=365, ge=0, le=36500)
 
     # --- roadmap -------------------------------------------------------------------------
     roadmap_refresh_seconds: int = Field(default=900, ge=30)
@@ -119,6 +124,13 @@ class Settings(BaseSettings):
         if (major, minor) < (57, 0):
             raise ValueError("must be 57.0 or later")
         return f"{major}.{minor}"
+
+    @field_validator("webhook_event_retention_days", "write_back_log_retention_days")
+    @classmethod
+    def _retention(cls, days: int) -> int:
+        if 0 < days < 7:
+            raise ValueError("0 (keep forever) or at least 7 days")
+        return days
 
     @model_validator(mode="after")
     def _backoff_order(self) -> Settings:

@@ -50,6 +50,7 @@ SCHEDULE_MODULES = [
     "app.services.ledger",
     "app.connectors.hubspot.reconcile",
     "app.connectors.salesforce.reconcile",
+    "app.services.retention",
 ]
 
 

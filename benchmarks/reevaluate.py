@@ -45,6 +45,7 @@ from app.db import make_engine
 from app.jobs.worker import Worker
 from app.models import Deal, Evaluation, ProductMapping, utcnow
 from app.models import Feature as FeatureRow
+from app.models.core import mapping_match_key
 from app.rules.model import LineItem
 from app.services import fanout, features_service
 from app.services.pipeline import DealPipeline, apply_snapshot, reevaluate_stored
@@ -85,7 +86,13 @@ def _seed(engine: Engine, args: argparse.Namespace) -> None:
         s.execute(
             insert(ProductMapping),
             [
-                {**m.model_dump(), "created_at": now, "updated_at": now}
+                {
+                    **m.model_dump(),
+                    # Core inserts skip the model's before_insert hook that sets it.
+                    "match_key": mapping_match_key(m.match_value),
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for m in make_mappings(features)
             ],
         )

@@ -112,9 +112,23 @@ def money(value: Any) -> float:
     return float(value.quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
+# A text cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with an apostrophe (the
+    OWASP advice for CSV injection): deal names, note quotes and owner names come from the CRM,
+    where anyone who edits a deal can write '=HYPERLINK(...)' for the person opening the export.
+    Numbers (negative amounts included) are not text and stay numbers."""
+    if type(value) is str and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
     """CSV text in chunks; lists are joined with ' | ' so a cell stays one cell, None is an
-    empty cell (the csv module writes it so)."""
+    empty cell (the csv module writes it so), text that would run as a formula is made inert."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(columns)
@@ -125,6 +139,8 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[s
                 " | ".join(str(v) for v in value) if type(value) in (list, tuple) else value
                 for value in cells
             ]
+        if str in kinds or list in kinds or tuple in kinds:
+            cells = [_inert(value) for value in cells]
         writer.writerow(cells)
         if buf.tell() > 64_000:
             yield buf.getvalue()

@@ -40,3 +40,18 @@ def test_csv_cells_lists_joined_none_empty_and_chunked():
     assert parsed[1] == ["sso", "Ann | Bo", "demo", "2026-03-31"]
     assert parsed[2] == ["scim", "", "", ""]
     assert len(parsed) == 3 + 8000
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_is_made_inert():
+    """CSV injection: CRM text such as a deal name '=HYPERLINK(...)' must open as text."""
+    rows = [
+        {"deal": '=HYPERLINK("http://x","open")', "amount": -1200.5, "note": "+1 555 0100"},
+        {"deal": "@SUM(A1)", "amount": 3.0, "note": ["-rep", "fine"]},
+        {"deal": "\tTAB", "amount": None, "note": "Plain = text"},
+    ]
+    parsed = list(csv.reader(io.StringIO("".join(to_csv(rows, ["deal", "amount", "note"])))))
+    assert parsed[1:] == [
+        ['\'=HYPERLINK("http://x","open")', "-1200.5", "'+1 555 0100"],
+        ["'@SUM(A1)", "3.0", "'-rep | fine"],
+        ["'\tTAB", "", "Plain = text"],
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
@@ -17,20 +18,25 @@ from app.models import WebhookEvent
 SECRET = "events-shared-secret"
 
 
+@pytest.fixture
+def client(make_app) -> TestClient:
+    """Both Salesforce routes configured."""
+    app = make_app(
+        connectors={},
+        salesforce_events_secret=SecretStr(SECRET),
+        salesforce_outbound_token=SecretStr("outbound-token"),
+        salesforce_org_id="00D000000000001AAA",
+    )
+    return TestClient(app)
+
+
 def _chunks(total: int):
     size = 65536
     for _ in range(total // size + 2):
         yield b" " * size
 
 
-def test_oversized_event_batches_and_outbound_messages_get_413(make_app, engine):
-    app = make_app(
-        connectors={},
-        salesforce_events_secret=SecretStr("events-shared-secret"),
-        salesforce_outbound_token=SecretStr("outbound-token"),
-        salesforce_org_id="00D000000000001AAA",
-    )
-    client = TestClient(app)
+def test_oversized_event_batches_and_outbound_messages_get_413(client, engine):
     r = client.post("/webhooks/salesforce/events", content=_chunks(MAX_EVENTS_BYTES))
     assert r.status_code == 413
     assert r.json()["error"]["message"] == f"body larger than {MAX_EVENTS_BYTES} bytes"
@@ -53,15 +59,8 @@ def _rejected(source: str) -> float:
     return sample or 0.0
 
 
-def test_every_refused_delivery_is_counted_as_rejected(make_app):
+def test_every_refused_delivery_is_counted_as_rejected(client):
     """Too large, unsigned, and signed but malformed: each refusal counts once, on both routes."""
-    app = make_app(
-        connectors={},
-        salesforce_events_secret=SecretStr("events-shared-secret"),
-        salesforce_outbound_token=SecretStr("outbound-token"),
-        salesforce_org_id="00D000000000001AAA",
-    )
-    client = TestClient(app)
     events_before, outbound_before = _rejected(EVENTS_SOURCE), _rejected(OUTBOUND_SOURCE)
     bad_shape = b'{"events": [{"id": "e1", "opportunityId": "not-an-id"}]}'
     stamp = str(int(time.time()))

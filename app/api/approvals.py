@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
-from app.api.deals import Format, Limit, Offset, page_request, respond, wants_csv
-from app.api.deps import ApproverPrincipal, ReadPrincipal, RowId, SessionDep
+from app.api.deals import Format, Limit, page_request, respond, wants_csv
+from app.api.deps import ApproverPrincipal, Offset, ReadPrincipal, RowId, SessionDep
 from app.models import Approval
 from app.services import approvals as service
 from app.services import queries

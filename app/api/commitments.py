@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, or_, select
 
-from app.api.deals import Format, Limit, Offset, _check_range, page_request, respond, wants_csv
-from app.api.deps import ReadPrincipal, SessionDep
+from app.api.deals import Format, Limit, _check_range, page_request, respond, wants_csv
+from app.api.deps import Offset, ReadPrincipal, SessionDep
 from app.models import Commitment
 from app.models.types import utcnow
 from app.services import queries

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from app.api.deals import Format, Limit, Offset, _check_range, page_request, respond, wants_csv
-from app.api.deps import ReadPrincipal, SessionDep
+from app.api.deals import Format, Limit, _check_range, page_request, respond, wants_csv
+from app.api.deps import Offset, ReadPrincipal, SessionDep
 from app.rules.model import Availability
 from app.services import queries
 from app.services.queries import DealFilters

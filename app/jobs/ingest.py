@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.models import UTCDateTime, WebhookEvent, utcnow
-from app.models.types import storable
+from app.models.types import NUL_IN_JSON, storable
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
     if not events:
         return result
     unique, rows_json = _rows_json(events)
-    if "\\u0000" in rows_json:  # a NUL in some text (one C-level scan): see `storable`
+    if NUL_IN_JSON in rows_json:  # a NUL in some text: see `storable`
         events = [_storable_event(ev) for ev in events]
         unique, rows_json = _rows_json(events)
     dialect = session.get_bind().dialect.name

@@ -21,6 +21,9 @@ def utcnow() -> datetime:
 
 
 NUL = "\x00"
+# How JSON writes it (json.dumps and pydantic alike): one C-level scan of a serialised value
+# finds out whether `storable` has anything to do.
+NUL_IN_JSON = "\\u0000"
 # What a NUL character becomes: visible in a quote, and storable.
 NUL_REPLACEMENT = "\ufffd"
 M = TypeVar("M", bound=BaseModel)
@@ -53,7 +56,10 @@ def storable(value: Any) -> Any:
 
 
 def storable_model(model: M) -> M:
-    """`storable` for a pydantic model: the same model when no text of it holds NUL."""
+    """`storable` for a pydantic model: the same model when no text of it holds NUL (checked on
+    its JSON, so a deal read from the CRM is not walked value by value for a rare case)."""
+    if NUL_IN_JSON not in model.model_dump_json():
+        return model
     dumped = model.model_dump()
     cleaned = storable(dumped)
     return model if cleaned is dumped else type(model).model_validate(cleaned)

@@ -113,6 +113,36 @@ def test_0004_marks_one_primary_row_per_deal_and_availability(db_backend, reques
             assert list(first) == [2, 3, 5]
 
 
+def test_0008_labels_existing_rows_with_their_deals_own_currency(db_backend, request, tmp_path):
+    """Rows written before 0008 add their deal's own amount: they are labelled with the deal's
+    own currency (none where the deal has none), and the deal has no converted amount yet."""
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0007") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO deal (id, crm, deal_id, name, is_won, is_closed, snapshot, "
+                    "tracked, crm_task_open, written, created_at, updated_at, amount, currency) "
+                    "VALUES (:id, 'test', :d, '', false, false, '{}', true, false, '{}', "
+                    "'2026-12-01 00:00:00', '2026-12-01 00:00:00', 100, :c)"
+                ),
+                [{"id": 1, "d": "d1", "c": "EUR"}, {"id": 2, "d": "d2", "c": None}],
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO deal_feature (id, crm, deal_id, feature_key, feature_name, "
+                    "source, evidence, is_commitment, score, is_primary, deal_open, amount)"
+                    " VALUES (:id, 'test', :d, 'sso', '', 'note', '', false, 100, true, true, 100)"
+                ),
+                [{"id": 1, "d": "d1"}, {"id": 2, "d": "d2"}, {"id": 3, "d": "gone"}],
+            )
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            labels = conn.execute(text("SELECT id, currency FROM deal_feature ORDER BY id")).all()
+            homes = conn.execute(text("SELECT amount_home, home_currency FROM deal")).all()
+        assert [tuple(r) for r in labels] == [(1, "EUR"), (2, None), (3, None)]
+        assert [tuple(r) for r in homes] == [(None, None), (None, None)]
+
+
 def test_0007_widens_ids_and_their_sequences_keeping_the_rows(db_backend, request, tmp_path):
     """Rows written before 0007 keep their ids; new rows go on past INTEGER's last value, which
     the SERIAL sequence refused before (its own type was INTEGER too); downgrade narrows back."""

@@ -131,6 +131,11 @@ class Deal(SQLModel, table=True):
     probability: float | None = None
     amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
     currency: str | None = Field(default=None, max_length=8)
+    # The amount in the CRM's company currency (DealSnapshot.amount_home) and that currency.
+    amount_home: Decimal | None = Field(
+        default=None, sa_column=Column(Numeric(18, 2), nullable=True)
+    )
+    home_currency: str | None = Field(default=None, max_length=8)
     close_date: date | None = None
     owner_id: str | None = Field(default=None, max_length=128, index=True)
     owner_name: str | None = Field(default=None, max_length=255)
@@ -238,6 +243,7 @@ class DealFeature(SQLModel, table=True):
             "owner_id",
             "owner_name",
             "close_date",
+            "currency",
         ),
         # One feature's open dependants, already in amount order, with the page's keys.
         Index(
@@ -284,7 +290,11 @@ class DealFeature(SQLModel, table=True):
     owner_id: str | None = Field(default=None, max_length=128)
     owner_name: str | None = Field(default=None, max_length=255)
     close_date: date | None = None
+    # What pipeline totals add: the deal's amount in the CRM's company currency when the CRM
+    # converted it (Deal.amount_home), else its own amount; `currency` says which currency
+    # (None: not known). Totals label themselves from it (`queries.exposure`).
     amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
+    currency: str | None = Field(default=None, max_length=8)
     probability: float | None = None
 
 

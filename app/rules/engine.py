@@ -144,8 +144,10 @@ def _compile_scope(definition: RuleDefinition) -> Callable[[Values], bool]:
             p = deal["deal.stage.probability"]
             if p is None or not p >= min_probability:
                 return False
-        if min_amount is not None:
-            a = deal["deal.amount"]
+        if min_amount is not None:  # in the company currency when the CRM converted it
+            a = deal["deal.amount_home"]
+            if a is None:
+                a = deal["deal.amount"]
             if a is None or not a >= min_amount:
                 return False
         return True
@@ -652,6 +654,8 @@ def deal_values(snapshot: DealSnapshot, today: date) -> Values:
         "deal.stage.is_closed": stage.is_closed,
         "deal.amount": _number(snapshot.amount),
         "deal.currency": snapshot.currency,
+        "deal.amount_home": _number(snapshot.amount_home),
+        "deal.home_currency": snapshot.home_currency,
         "deal.close_date": snapshot.close_date,
         "deal.owner_id": snapshot.owner_id,
         "deal.line_item_count": float(len(snapshot.line_items)),

@@ -90,8 +90,15 @@ class DealSnapshot(_Model):
     name: str = ""
     pipeline: str | None = None
     stage: Stage
-    amount: Decimal | None = None
+    amount: Decimal | None = None  # in the deal's own currency
     currency: str | None = None
+    # The amount in the CRM's company (corporate) currency, converted by the CRM's own rates
+    # (HubSpot's `amount_in_home_currency`; Salesforce: Amount / CurrencyType.ConversionRate),
+    # and that currency's code when known. Pipeline totals add these, never `amount`, so a
+    # JPY deal and a USD deal are not summed as if they were one currency. None: the CRM did
+    # not say (a snapshot stored before this field existed, or a currency without a rate).
+    amount_home: Decimal | None = None
+    home_currency: str | None = None
     close_date: date | None = None
     owner_id: str | None = None
     owner_name: str | None = None

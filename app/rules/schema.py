@@ -81,8 +81,12 @@ FIELDS: dict[str, FieldSpec] = {
     "deal.stage.probability": FieldSpec("number", "any", description="0..1"),
     "deal.stage.is_won": FieldSpec("bool", "any"),
     "deal.stage.is_closed": FieldSpec("bool", "any"),
-    "deal.amount": FieldSpec("number", "any"),
+    "deal.amount": FieldSpec("number", "any", description="in the deal's own currency"),
     "deal.currency": FieldSpec("str", "any"),
+    "deal.amount_home": FieldSpec(
+        "number", "any", description="the amount in the CRM's company currency, as it converted it"
+    ),
+    "deal.home_currency": FieldSpec("str", "any", description="the CRM's company currency"),
     "deal.close_date": FieldSpec("date", "any"),
     "deal.owner_id": FieldSpec("str", "any"),
     "deal.line_item_count": FieldSpec("number", "any"),
@@ -221,6 +225,8 @@ class RuleScope(_Strict):
     pipelines: list[str] | None = None
     stages: list[str] | None = None  # stage ids
     min_stage_probability: float | None = Field(default=None, ge=0, le=1)
+    # Compared with the amount in the CRM's company currency when the CRM converted it
+    # (deal.amount_home), else with the deal's own amount.
     min_amount: float | None = Field(default=None, ge=0)
 
 

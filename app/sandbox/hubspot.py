@@ -104,6 +104,11 @@ class FakeHubSpot:
     search_max_results: int = SEARCH_MAX_RESULTS
     # What call times are measured with; a test shares a virtual clock with the client's budget.
     clock: Callable[[], float] = time.monotonic
+    # Multi-currency: the company currency and each additional currency's exchange rate to it
+    # (HubSpot's `conversionRate`: "the exchange rate from the additional currency to your
+    # company currency"). Deals' calculated `amount_in_home_currency` is derived from them.
+    company_currency: str = "USD"
+    exchange_rates: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -317,6 +322,7 @@ class FakeHubSpot:
         stage: str = "qualifiedtobuy",
         pipeline: str = "default",
         amount: float | None = 10000,
+        currency: str | None = None,
         owner_id: str | None = "101",
         line_items: Iterable[dict] = (),
         notes: Iterable[str] = (),
@@ -330,6 +336,7 @@ class FakeHubSpot:
                 "dealstage": stage,
                 "pipeline": pipeline,
                 "amount": amount,
+                **({"deal_currency_code": currency} if currency else {}),
                 "hubspot_owner_id": owner_id,
                 "closedate": _iso(time.time() + 30 * 86400),
             },
@@ -935,9 +942,12 @@ class FakeHubSpot:
         self, otype: str, obj: dict, props: Iterable[str], with_history: Iterable[str]
     ) -> dict:
         names = set(props) | {"hs_object_id", "createdate", "hs_lastmodifieddate"}
+        values = obj["properties"]
+        if otype == "deals" and "amount_in_home_currency" in names:
+            values = {**values, "amount_in_home_currency": self._home_amount(values)}
         out = {
             "id": obj["id"],
-            "properties": {n: obj["properties"].get(n) for n in sorted(names)},
+            "properties": {n: values.get(n) for n in sorted(names)},
             "createdAt": obj["createdAt"],
             "updatedAt": obj["updatedAt"],
             "archived": False,
@@ -948,6 +958,19 @@ class FakeHubSpot:
                 n: self.history.get((otype, obj["id"], n), []) for n in with_history
             }
         return out
+
+    def _home_amount(self, props: dict) -> str | None:
+        """The calculated "Amount in company currency": the amount times its currency's
+        exchange rate (a deal without a currency code is in the company currency); None for a
+        currency the portal has no rate for."""
+        amount = props.get("amount")
+        if amount in (None, ""):
+            return None
+        code = props.get("deal_currency_code") or self.company_currency
+        rate = 1.0 if code == self.company_currency else self.exchange_rates.get(code)
+        if rate is None:
+            return None
+        return str(round(float(amount) * rate, 2))
 
     def _batch(
         self, results: list, missing: list[str], otype: str, *, status_ok: int

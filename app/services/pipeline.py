@@ -436,6 +436,8 @@ def apply_snapshot(deal: Deal, snapshot: DealSnapshot, now: datetime) -> None:
     deal.probability = snapshot.stage.probability
     deal.amount = snapshot.amount
     deal.currency = snapshot.currency
+    deal.amount_home = snapshot.amount_home
+    deal.home_currency = snapshot.home_currency
     deal.close_date = snapshot.close_date
     deal.owner_id = snapshot.owner_id
     deal.owner_name = snapshot.owner_name

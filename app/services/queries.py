@@ -171,6 +171,14 @@ def feature_availability(session: Session, keys: Iterable[str | None]) -> dict[s
     return found
 
 
+def pipeline_amount(deal: Deal) -> dict[str, Any]:
+    """What a deal adds to pipeline totals, and in which currency: its amount in the CRM's
+    company currency when the CRM converted it, else its own amount in its own currency."""
+    if deal.amount_home is not None:
+        return {"amount": deal.amount_home, "currency": deal.home_currency}
+    return {"amount": deal.amount, "currency": deal.currency}
+
+
 def dependency_values(
     deal: Deal,
     references: Sequence[FeatureReference],
@@ -208,7 +216,7 @@ def dependency_values(
         "owner_id": deal.owner_id,
         "owner_name": deal.owner_name,
         "close_date": deal.close_date,
-        "amount": deal.amount,
+        **pipeline_amount(deal),
         "probability": deal.probability,
     }
     return [
@@ -777,19 +785,21 @@ def exposure(
             item["target_date"] = f.target_date.isoformat() if f.target_date else None
     if total_features == 0 and page.offset:
         total_features = session.execute(select(func.count()).select_from(per_feature)).scalar_one()
+    extra: dict[str, Any] = {}
+    if split:
+        by_availability = (
+            split_future.result()
+            if split_future is not None
+            else _availability_split(session, conds, availability)
+        )
+        extra = {"by_availability": by_availability, **exposure_currency(by_availability)}
     return PageResult(
         items=features,
         total=total_features,
         limit=page.limit,
         offset=page.offset,
         sort=page.sort,
-        extra={
-            "by_availability": split_future.result()
-            if split_future is not None
-            else _availability_split(session, conds, availability)
-        }
-        if split
-        else {},
+        extra=extra,
     )
 
 
@@ -821,6 +831,9 @@ def _availability_split(
             func.count(),
             func.sum(_amount()),
             func.sum(_weighted()),
+            func.min(case((DealFeature.amount.is_not(None), DealFeature.currency))),
+            func.max(case((DealFeature.amount.is_not(None), DealFeature.currency))),
+            func.sum(case((DealFeature.currency.is_(None) & DealFeature.amount.is_not(None), 1))),
         )
         .where(*conds, DealFeature.availability_first == true())
         .group_by(DealFeature.availability)
@@ -833,9 +846,29 @@ def _availability_split(
             "deal_count": int(n),
             "amount": money(amount),
             "weighted_amount": money(weighted),
+            **currency_label(low, high, unlabelled),
         }
-        for value, n, amount, weighted in sorted(session.execute(query).all())
+        for value, n, amount, weighted, low, high, unlabelled in sorted(
+            session.execute(query).all()
+        )
     ]
+
+
+def currency_label(low: str | None, high: str | None, unlabelled: int | None) -> dict[str, Any]:
+    """`currency`: the one currency every summed amount is in, else None; `mixed_currencies`:
+    the amounts are in more than one known currency (a CRM that does not convert, or deals
+    stored before amounts were converted: re-evaluating them converts them)."""
+    single = low is not None and low == high and not unlabelled
+    return {"currency": low if single else None, "mixed_currencies": low != high}
+
+
+def exposure_currency(split: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The label of a whole exposure answer from its availability split (which reads every
+    filtered deal once per availability)."""
+    codes = {s["currency"] for s in split if s["amount"] or s["currency"]}
+    mixed = any(s["mixed_currencies"] for s in split) or len(codes - {None}) > 1
+    single = len(codes) == 1 and not mixed
+    return {"currency": next(iter(codes)) if single else None, "mixed_currencies": mixed}
 
 
 def _page_order(rows, page: PageRequest) -> list:

@@ -293,7 +293,8 @@ def _blocked_by_feature(
     if crm:
         conds.append(Deal.crm == crm)
     rows = session.execute(
-        select(Deal.close_date, Deal.amount, Evaluation.findings)
+        # In the CRM's company currency when it converted the amount (see pipeline_amount).
+        select(Deal.close_date, func.coalesce(Deal.amount_home, Deal.amount), Evaluation.findings)
         .join(Evaluation, Evaluation.id == Deal.last_evaluation_id)
         .where(*conds)
     ).all()

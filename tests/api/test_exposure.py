@@ -98,8 +98,10 @@ def test_availability_split_follows_feature_edits_before_any_reevaluation(
     r = client.get("/api/v1/exposure?availability=available", headers=h).json()
     assert {i["feature_key"] for i in r["items"]} == {"sso", "api"}
     assert r["by_availability"] == [
-        {"availability": "available", "deal_count": 4, "amount": 6000.0, "weighted_amount": 3600.0}
-    ]
+        {"availability": "available", "deal_count": 4, "amount": 6000.0, "weighted_amount": 3600.0,
+         "currency": "USD", "mixed_currencies": False}
+    ]  # fmt: skip
+    assert (r["currency"], r["mixed_currencies"]) == ("USD", False)
     assert client.delete("/api/v1/features/sso", headers=revops).status_code == 200
     assert _split(client, h) == {
         "unknown": (3, 6000.0, 3600.0),
@@ -263,3 +265,71 @@ def test_the_split_runs_beside_the_cells_on_postgresql_with_the_same_result(
     assert beside == in_order and len(beside) == 4
     expected = ["beside"] if engine.dialect.name == "postgresql" else []
     assert calls == expected
+
+
+def test_exposure_adds_amounts_in_the_company_currency_and_labels_them(
+    client, api_key, engine, settings
+):
+    """Totals add each deal's amount as its CRM converted it to the company currency, never
+    its own amounts across currencies (JPY 1,500,000 is not 1.5M of pipeline in USD); the
+    answer says which currency they are in, and says so when it cannot (a deal stored before
+    conversion, in another currency)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlmodel import select
+
+    from app.connectors.testcrm import TestCrmConnector
+    from app.jobs.types import QueueItem
+    from app.models import Deal, DealFeature, Feature
+    from app.rules.model import DealSnapshot, Note, Stage
+    from app.services.pipeline import DealPipeline
+
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single Sign-On", aliases=["SSO"], availability="beta"))
+        s.commit()
+    crm = TestCrmConnector(engine)
+    pipeline = DealPipeline(engine, settings, {"test": crm})
+    h = api_key("viewer")
+    deals = {  # deal id: own amount, own currency, amount in USD as the CRM converted it
+        "D-usd": ("1000", "USD", "1000"),
+        "D-eur": ("900", "EUR", "1000"),
+        "D-jpy": ("1500000", "JPY", "10000"),
+    }
+    for n, (deal_id, (amount, currency, home)) in enumerate(deals.items(), start=1):
+        crm.put_deal(
+            DealSnapshot(
+                crm="test", deal_id=deal_id, name=deal_id, stage=Stage(id="demo", probability=0.5),
+                amount=Decimal(amount), currency=currency, amount_home=Decimal(home),
+                home_currency="USD", close_date=date(2026, 12, 1),
+                notes=[Note(id=f"n-{deal_id}", body="They need SSO before signing.")],
+            )
+        )  # fmt: skip
+        pipeline.process([QueueItem(id=n, crm="test", deal_id=deal_id, attempts=1, reason="x")])
+
+    body = client.get("/api/v1/exposure", headers=h).json()
+    sso = _by_key(body)["sso"]
+    assert (sso["deal_count"], sso["amount"], sso["weighted_amount"]) == (3, 12000.0, 6000.0)
+    assert (body["currency"], body["mixed_currencies"]) == ("USD", False)
+    assert [(a["availability"], a["amount"], a["currency"]) for a in body["by_availability"]] == [
+        ("beta", 12000.0, "USD")
+    ]
+    # Dependants sort by what they add to the pipeline: the JPY deal is the largest in USD.
+    r = client.get("/api/v1/features/sso/deals?sort=-amount", headers=h).json()
+    order = [d["deal_id"] for d in r["items"]]
+    assert order[0] == "D-jpy" and sorted(order[1:]) == ["D-eur", "D-usd"]  # 1,000 USD each
+    # The deal keeps its own amount and currency for display.
+    jpy = next(d for d in r["items"] if d["deal_id"] == "D-jpy")
+    assert (jpy["amount"], jpy["currency"]) == (1500000.0, "JPY")
+
+    # A deal stored before amounts were converted: its row adds its own EUR amount.
+    with Session(engine) as s:
+        row = s.exec(select(DealFeature).where(DealFeature.deal_id == "D-eur")).one()
+        row.amount, row.currency = Decimal("900"), "EUR"
+        deal = s.exec(select(Deal).where(Deal.deal_id == "D-eur")).one()
+        deal.amount_home = deal.home_currency = None
+        s.commit()
+    body = client.get("/api/v1/exposure", headers=h).json()
+    assert _by_key(body)["sso"]["amount"] == 11900.0
+    assert (body["currency"], body["mixed_currencies"]) == (None, True)
+    assert body["by_availability"][0]["mixed_currencies"] is True

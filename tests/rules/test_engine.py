@@ -235,6 +235,42 @@ def test_scope_limits_which_deals_a_rule_sees(catalog: Catalog, scope: dict, app
     assert bool(evaluate(deal, catalog, [r], today=TODAY).findings) is applies
 
 
+def test_scope_minimum_amount_is_in_the_company_currency_when_converted(catalog: Catalog) -> None:
+    """A RevOps threshold of 50,000 is in the company currency: a JPY 5,000,000 deal worth
+    33,500 USD is below it, a EUR 48,000 deal worth 52,800 USD above it. A deal its CRM did not
+    convert is compared by its own amount; `deal.amount_home` is a rule field too."""
+    r = rule(
+        {
+            "id": "s",
+            "name": "s",
+            "severity": "warning",
+            "scope": {"min_amount": 50000},
+            "when": {"field": "feature.key", "op": "eq", "value": "sso"},
+            "message": "x",
+        }
+    )
+    yen = make_deal("They need SSO.", amount=Decimal(5_000_000), currency="JPY",
+                    amount_home=Decimal(33_500), home_currency="USD")  # fmt: skip
+    euro = make_deal("They need SSO.", amount=Decimal(48_000), currency="EUR",
+                     amount_home=Decimal(52_800), home_currency="USD")  # fmt: skip
+    unconverted = make_deal("They need SSO.", amount=Decimal(60_000), currency="USD")
+    assert evaluate(yen, catalog, [r], today=TODAY).findings == []
+    assert evaluate(euro, catalog, [r], today=TODAY).findings
+    assert evaluate(unconverted, catalog, [r], today=TODAY).findings
+    big = rule(
+        {
+            "id": "big",
+            "name": "big",
+            "severity": "warning",
+            "applies_to": "deal",
+            "when": {"field": "deal.amount_home", "op": "gte", "value": 50000},
+            "message": "{deal.amount}",
+        }
+    )
+    assert not evaluate(yen, catalog, [big], today=TODAY).findings
+    assert evaluate(euro, catalog, [big], today=TODAY).findings[0].message == "48,000 EUR"
+
+
 def test_scope_with_missing_deal_values_does_not_apply(catalog: Catalog) -> None:
     r = rule(
         {

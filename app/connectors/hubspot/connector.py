@@ -216,9 +216,13 @@ class HubSpotConnector:
         app_id: str | None = None,
         guard_mode: str = "revert",
         guard_property: str = P.DEFAULT_GUARD,
+        company_currency: str | None = None,
     ) -> None:
         self.api = api
         self.portal_id = portal_id
+        # The label of `amount_in_home_currency` (HUBSPOT_COMPANY_CURRENCY): HubSpot converts
+        # the amount, but says which currency it converted to only to an app with one more scope.
+        self.company_currency = company_currency
         self.app_id = app_id
         self.guard_mode = guard_mode
         self.guard_property = guard_property
@@ -246,6 +250,7 @@ class HubSpotConnector:
             app_id=settings.hubspot_app_id,
             guard_mode=settings.hubspot_guard_mode,
             guard_property=settings.hubspot_guard_property,
+            company_currency=settings.hubspot_company_currency,
         )
 
     # --- reading ------------------------------------------------------------------------------
@@ -453,6 +458,10 @@ class HubSpotConnector:
             stage=stage,
             amount=_decimal(props.get("amount")),
             currency=props.get("deal_currency_code") or None,
+            # HubSpot's own conversion with the portal's exchange rates ("Amount in company
+            # currency", a calculated property): what its deal totals and reports add up.
+            amount_home=_decimal(props.get("amount_in_home_currency")),
+            home_currency=self.company_currency,
             close_date=_parse_date(props.get("closedate")),
             owner_id=props.get("hubspot_owner_id") or None,
             created_at=_parse_dt(props.get("createdate")),

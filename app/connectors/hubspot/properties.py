@@ -25,6 +25,7 @@ DEAL_READ_PROPERTIES = [
     "pipeline",
     "amount",
     "deal_currency_code",
+    "amount_in_home_currency",
     "closedate",
     "hubspot_owner_id",
     "createdate",

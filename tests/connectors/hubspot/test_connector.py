@@ -77,6 +77,29 @@ def test_read_builds_snapshots_with_stage_facts_and_fallbacks(fake, connector) -
     assert snap.owner_id == "101"
 
 
+def test_read_carries_the_amount_hubspot_converted_to_the_company_currency(fake, api) -> None:
+    """`amount_in_home_currency` (calculated by HubSpot with the portal's exchange rates) is
+    what pipeline totals add; the deal keeps its own amount and currency. One deal read alone,
+    two in a batch: both read paths ask for the property."""
+    from decimal import Decimal
+
+    fake.exchange_rates = {"EUR": 1.1, "JPY": 0.0067}
+    connector = HubSpotConnector(api, portal_id=fake.portal_id, company_currency="USD")
+    eur = fake.add_deal("Euro deal", amount=9000, currency="EUR")
+    jpy = fake.add_deal("Yen deal", amount=1500000, currency="JPY")
+    usd = fake.add_deal("Dollar deal", amount=2500)
+    gbp = fake.add_deal("No rate", amount=100, currency="GBP")
+    alone = connector.read_deals([eur])[eur]
+    assert (alone.amount, alone.currency) == (Decimal("9000"), "EUR")
+    assert (alone.amount_home, alone.home_currency) == (Decimal("9900.0"), "USD")
+    snaps = connector.read_deals([jpy, usd, gbp])
+    assert snaps[jpy].amount_home == Decimal("10050.0")
+    assert (snaps[usd].amount_home, snaps[usd].currency) == (Decimal("2500.0"), None)
+    assert snaps[gbp].amount_home is None  # a currency the portal has no rate for
+    unlabelled = HubSpotConnector(api, portal_id=fake.portal_id).read_deals([eur])[eur]
+    assert (unlabelled.amount_home, unlabelled.home_currency) == (Decimal("9900.0"), None)
+
+
 def test_batch_read_follows_association_paging_and_reports_missing(fake, api) -> None:
     fake.association_page_size = 3
     connector = HubSpotConnector(api, portal_id=fake.portal_id)

@@ -247,6 +247,47 @@ def cmd_replay_dead(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from app.connectors.base import ConnectorError
+    from app.connectors.registry import build_connectors
+    from app.services.backfill import backfill
+
+    settings = _settings()
+    engine = _engine(settings)
+    connectors = build_connectors(settings, engine)
+    connector = connectors.get(args.crm)
+    if connector is None:
+        configured = ", ".join(sorted(connectors)) or "none"
+        print(f"{args.crm} is not configured here (configured: {configured})", file=sys.stderr)
+        return 2
+    progress: list = []
+    with tqdm(desc=f"{args.crm} open deals", unit="deal") as bar:
+
+        def on_page(page, result) -> None:
+            if bar.total is None and result.total is not None:
+                bar.total = result.total
+            bar.update(len(page.ids))
+            progress[:] = [result]
+
+        try:
+            result = backfill(engine, connector, actor=_actor(), on_page=on_page)
+        except ConnectorError as exc:
+            done = progress[0].queued if progress else 0
+            print(
+                f"stopped after queueing {done} deals: {exc}. Run it again to go on: deals "
+                "already queued are not queued twice.",
+                file=sys.stderr,
+            )
+            return 1
+    print(
+        f"queued {result.queued} open {args.crm} deals ({result.listed} listed); "
+        "the worker reads them in its batches: `roadmap-guard queue` shows how many remain"
+    )
+    return 0
+
+
 def _port(value: str) -> int:
     port = int(value)
     if not 0 <= port <= 65535:
@@ -309,6 +350,13 @@ def register_core(sub) -> None:
 
     p = sub.add_parser("replay-dead", help="put every dead deal back in the queue")
     p.set_defaults(func=cmd_replay_dead)
+
+    p = sub.add_parser(
+        "backfill",
+        help="queue every open deal of a CRM, to be read and evaluated (after install or upgrade)",
+    )
+    p.add_argument("crm", choices=["hubspot", "salesforce", "test"])
+    p.set_defaults(func=cmd_backfill)
 
 
 def build_parser() -> argparse.ArgumentParser:

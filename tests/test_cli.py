@@ -312,3 +312,45 @@ def test_serve_freezes_the_start_up_heap_before_it_serves(db, monkeypatch):
         gc.unfreeze()  # a test process builds many apps: let them be collected
     assert seen["app"] is not None
     assert seen["frozen"] > 10_000
+
+
+def test_backfill_queues_every_open_hubspot_deal_once_with_progress(db, capsys, monkeypatch):
+    """`backfill hubspot` lists the portal's open deals (closed ones not), queues each once
+    with reason backfill, shows a progress bar with the CRM's total, and records the run; a
+    second run queues nothing twice. An unreachable CRM stops it with a message, exit 1."""
+    from app.connectors.hubspot import connector as hubspot_connector
+    from app.sandbox.hubspot import FakeHubSpot
+
+    monkeypatch.setattr(hubspot_connector, "SEARCH_PAGE", 2)  # several pages from a few deals
+    with FakeHubSpot() as fake:
+        open_ids = [fake.add_deal(f"Open {i}", emit=False) for i in range(5)]
+        fake.add_deal("Won", stage="closedwon", emit=False)
+        fake.add_deal("Lost", stage="closedlost", emit=False)
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", fake.access_token)
+        monkeypatch.setenv("HUBSPOT_API_BASE", fake.base_url)
+        monkeypatch.setenv("HUBSPOT_PORTAL_ID", fake.portal_id)
+        capsys.readouterr()
+        assert main(["backfill", "hubspot"]) == 0
+        out, err = capsys.readouterr()
+        assert "queued 5 open hubspot deals (5 listed)" in out
+        assert "5/5" in err  # the progress bar knew the total from the first page
+        with Session(db) as s:
+            rows = s.exec(select(DealQueue)).all()
+            assert sorted(r.deal_id for r in rows) == sorted(open_ids)
+            assert {(r.crm, r.reason, r.status) for r in rows} == {
+                ("hubspot", "backfill", "pending")
+            }
+            audit = s.exec(select(AuditLog).where(AuditLog.action == "queue.backfill")).one()
+            assert audit.after == {"listed": 5, "queued": 5}
+        assert main(["backfill", "hubspot"]) == 0
+        with Session(db) as s:
+            assert len(s.exec(select(DealQueue)).all()) == 5
+
+        fake.inject("500", count=50, path="/search")
+        assert main(["backfill", "hubspot"]) == 1
+        assert "Run it again to go on" in capsys.readouterr().err
+
+
+def test_backfill_of_a_crm_that_is_not_configured_says_which_are(db, capsys):
+    assert main(["backfill", "salesforce"]) == 2
+    assert "salesforce is not configured here (configured: test)" in capsys.readouterr().err

@@ -8,7 +8,7 @@ queue alone owns retry policy: `TransientError` → retried later (honouring `re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -111,6 +111,15 @@ class WriteOutcome:
     deal_gone: bool = False
 
 
+@dataclass
+class DealIdPage:
+    """One page of a CRM's deal ids (`open_deal_ids`), with how many the CRM said match in all
+    (None when it does not say), so a long listing can show its progress."""
+
+    ids: list[str]
+    total: int | None = None
+
+
 @runtime_checkable
 class CrmConnector(Protocol):
     name: str  # "hubspot" | "salesforce" | "test"
@@ -129,4 +138,8 @@ class CrmConnector(Protocol):
 
     def changed_deal_ids(self, since: datetime | None) -> list[str]:
         """Deals modified since `since`, and deals in won stages (reconciliation)."""
+        ...
+
+    def open_deal_ids(self) -> Iterator[DealIdPage]:
+        """Every open deal in the CRM, a page at a time (backfill: whoever modified it last)."""
         ...

@@ -8,7 +8,7 @@ Faults can be injected (`fail_next`) to exercise retry policy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from app.connectors.base import (
     ConnectorError,
+    DealIdPage,
     DealWriteBack,
     WriteOutcome,
 )
@@ -35,6 +36,7 @@ class TestCrmConnector:
         self.engine = engine
         self.fail_next: list[ConnectorError] = []  # raised by the next calls, in order
         self.calls: dict[str, int] = {}
+        self.page_size = 100  # deal ids per `open_deal_ids` page
 
     def _call(self, operation: str) -> None:
         self.calls[operation] = self.calls.get(operation, 0) + 1
@@ -95,6 +97,16 @@ class TestCrmConnector:
             if since is not None:
                 query = query.where(TestCrmDeal.updated_at > since)
             return list(session.exec(query))
+
+    def open_deal_ids(self) -> Iterator[DealIdPage]:
+        self._call("open_deal_ids")
+        with Session(self.engine) as session:
+            rows = list(session.exec(select(TestCrmDeal).where(TestCrmDeal.deleted == False)))  # noqa: E712
+        ids = sorted(
+            r.deal_id for r in rows if not DealSnapshot.model_validate(r.snapshot).stage.is_closed
+        )
+        for start in range(0, len(ids), self.page_size):
+            yield DealIdPage(ids=ids[start : start + self.page_size], total=len(ids))
 
     # --- write-back ---------------------------------------------------------------------------
 

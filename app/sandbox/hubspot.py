@@ -942,9 +942,7 @@ class FakeHubSpot:
         self, otype: str, obj: dict, props: Iterable[str], with_history: Iterable[str]
     ) -> dict:
         names = set(props) | {"hs_object_id", "createdate", "hs_lastmodifieddate"}
-        values = obj["properties"]
-        if otype == "deals" and "amount_in_home_currency" in names:
-            values = {**values, "amount_in_home_currency": self._home_amount(values)}
+        values = self._with_calculated(otype, obj["properties"])
         out = {
             "id": obj["id"],
             "properties": {n: values.get(n) for n in sorted(names)},
@@ -958,6 +956,24 @@ class FakeHubSpot:
                 n: self.history.get((otype, obj["id"], n), []) for n in with_history
             }
         return out
+
+    def _with_calculated(self, otype: str, props: dict) -> dict:
+        """The record's properties with the calculated ones HubSpot derives on read (and
+        searches on): a deal's `amount_in_home_currency` and `hs_is_closed` (its stage is a
+        closed one of its pipeline)."""
+        if otype != "deals":
+            return props
+        closed = any(
+            st["id"] == props.get("dealstage") and st["metadata"].get("isClosed") == "true"
+            for p in self.pipelines
+            if p["id"] == props.get("pipeline")
+            for st in p["stages"]
+        )
+        return {
+            **props,
+            "amount_in_home_currency": self._home_amount(props),
+            "hs_is_closed": "true" if closed else "false",
+        }
 
     def _home_amount(self, props: dict) -> str | None:
         """The calculated "Amount in company currency": the amount times its currency's
@@ -1007,7 +1023,7 @@ class FakeHubSpot:
                 if op == "IN" and not set(map(str, f.get("values") or [])) & set(linked):
                     return False
                 continue
-            value = obj["properties"].get(name)
+            value = self._with_calculated(otype, obj["properties"]).get(name)
             want = f.get("value")
             if op == "EQ" and str(value) != str(want):
                 return False

@@ -27,6 +27,7 @@ from typing import Any
 
 from app.connectors.base import (
     ConnectorError,
+    DealIdPage,
     DealWriteBack,
     PermanentError,
     TaskSpec,
@@ -986,9 +987,7 @@ class HubSpotConnector:
         """Deals modified since `since` (every deal when None), and won-stage deals we never
         evaluated (no status property: won before install, or lost beyond the lookback).
 
-        Paged by keyset (hs_object_id > the last id seen, ascending, 200 a page), not by the
-        `after` offset: HubSpot search answers at most 10,000 results per query."""
-        search = self.api.api("crm.deals.search_api")
+        Paged by keyset (see `_search_deal_ids`)."""
         groups: list[list[dict]] = []
         if since is not None:
             groups.append(
@@ -1004,8 +1003,24 @@ class HubSpotConnector:
                     {"propertyName": P.STATUS, "operator": "NOT_HAS_PROPERTY"},
                 ]
             )
-        ids: list[str] = []
+        ids = [i for page in self._search_deal_ids(groups) for i in page.ids]
+        return list(dict.fromkeys(ids))
+
+    def open_deal_ids(self) -> Iterator[DealIdPage]:
+        """Every open deal (HubSpot's calculated `hs_is_closed` is false), a search page at a
+        time, for a backfill. `total` is the search's count of matches when the first page
+        was read (deals created meanwhile are listed too; the total does not grow)."""
+        return self._search_deal_ids(
+            [[{"propertyName": "hs_is_closed", "operator": "EQ", "value": "false"}]]
+        )
+
+    def _search_deal_ids(self, groups: list[list[dict]]) -> Iterator[DealIdPage]:
+        """Deal ids matching any of the filter `groups`, one search page at a time, paged by
+        keyset (hs_object_id > the last id seen, ascending, 200 a page), not by the `after`
+        offset: HubSpot search answers at most 10,000 results per query."""
+        search = self.api.api("crm.deals.search_api")
         last = "0"
+        total: int | None = None
         while True:
             key = {"propertyName": "hs_object_id", "operator": "GT", "value": last}
             body: dict[str, Any] = {
@@ -1016,12 +1031,14 @@ class HubSpotConnector:
             }
             response = self.api.call("deals.search", search.do_search, body)
             page = [str(obj.id) for obj in response.results or []]
-            ids.extend(page)
+            if total is None:
+                total = response.total
+            if page:
+                yield DealIdPage(ids=page, total=total)
             paging = response.paging
             if not page or paging is None or paging.next is None:
-                break
+                return
             last = page[-1]
-        return list(dict.fromkeys(ids))
 
     def deals_for_line_items(self, line_item_ids: Sequence[str]) -> dict[str, list[str]]:
         """line item id → the deal ids it belongs to (v4 associations, batched)."""

@@ -1,0 +1,70 @@
+"""Backfill: queue every open deal a CRM holds, so the worker reads and evaluates each one.
+
+Webhooks and reconciliation only see deals that change: after install, reconciliation looks
+back `*_RECONCILE_LOOKBACK_DAYS`, so an open deal nobody touched for longer is never read, and
+engineering's exposure misses its pipeline. After an upgrade that reads more of each deal
+(0008: amounts in the company currency), stored deals keep what they had until read again.
+A backfill lists the CRM's open deals page by page (`CrmConnector.open_deal_ids`) and queues
+each page in its own transaction with reason `backfill`: an interrupted run keeps what it
+queued, and running it twice queues nothing twice (one queue row per deal). The worker then
+reads them in its usual batches, within the CRM's rate limits.
+
+Deals queued by a backfill are due at once, like a webhook's: webhooks arriving meanwhile wait
+behind them (a backfill of 20,000 HubSpot deals reads for about 20,000 / 100 per batch = 200
+batches). Run it when the queue is quiet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from app.connectors.base import CrmConnector, DealIdPage
+from app.db import session_scope
+from app.jobs.queue import enqueue_deals
+from app.services import audit
+
+REASON = "backfill"
+
+
+@dataclass
+class BackfillResult:
+    crm: str
+    listed: int = 0  # open deals the CRM listed
+    queued: int = 0  # queue rows written (a deal listed twice is queued once)
+    total: int | None = None  # what the CRM said it would list, when it says
+
+
+def backfill(
+    engine: Engine,
+    connector: CrmConnector,
+    *,
+    actor: str,
+    on_page: Callable[[DealIdPage, BackfillResult], None] | None = None,
+) -> BackfillResult:
+    """Queue every open deal of `connector`'s CRM; `on_page` is called after each page is
+    committed (a progress bar). The run is recorded in the audit log with its counts."""
+    result = BackfillResult(crm=connector.name)
+    seen: set[str] = set()
+    for page in connector.open_deal_ids():
+        fresh = [i for i in page.ids if i not in seen]
+        seen.update(fresh)
+        with session_scope(engine) as session:
+            result.queued += enqueue_deals(session, connector.name, fresh, reason=REASON)
+        result.listed += len(page.ids)
+        if result.total is None:
+            result.total = page.total
+        if on_page is not None:
+            on_page(page, result)
+    with session_scope(engine) as session:
+        audit.record(
+            session,
+            actor=actor,
+            action="queue.backfill",
+            entity_type="deal_queue",
+            entity_id=connector.name,
+            after={"listed": result.listed, "queued": result.queued},
+        )
+    return result

@@ -1,0 +1,43 @@
+"""Backfill: every open deal of a CRM queued once, each page committed as it is listed."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.connectors.testcrm import TestCrmConnector
+from app.models import DealQueue
+from app.rules.model import DealSnapshot, Stage
+from app.services.backfill import backfill
+
+
+def _put(crm: TestCrmConnector, deal_id: str, *, closed: bool = False) -> None:
+    stage = Stage(id="won" if closed else "demo", is_won=closed, is_closed=closed)
+    crm.put_deal(DealSnapshot(crm="test", deal_id=deal_id, stage=stage))
+
+
+def test_backfill_queues_open_deals_page_by_page_and_never_twice(engine):
+    crm = TestCrmConnector(engine)
+    crm.page_size = 2
+    for i in range(5):
+        _put(crm, f"D{i}")
+    _put(crm, "W1", closed=True)
+    crm.delete_deal("D4")  # gone from the CRM: not listed
+
+    committed: list[int] = []
+
+    def on_page(page, result) -> None:
+        with Session(engine) as s:  # what another connection sees: the page is committed
+            committed.append(len(s.exec(select(DealQueue)).all()))
+        assert result.total == 4
+
+    result = backfill(engine, crm, actor="test", on_page=on_page)
+    assert (result.listed, result.queued, result.total) == (4, 4, 4)
+    assert committed == [2, 4]
+    with Session(engine) as s:
+        rows = s.exec(select(DealQueue).order_by(DealQueue.deal_id)).all()
+    assert [(r.deal_id, r.reason) for r in rows] == [(f"D{i}", "backfill") for i in range(4)]
+
+    again = backfill(engine, crm, actor="test")
+    assert again.listed == 4
+    with Session(engine) as s:
+        assert len(s.exec(select(DealQueue)).all()) == 4  # one row per deal

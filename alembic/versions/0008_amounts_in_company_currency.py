@@ -1,5 +1,6 @@
 """Amounts in the CRM's company currency: deal.amount_home and deal.home_currency (what the
-CRM converted the amount to, with its own rates), deal_feature.currency (which currency the
+CRM converted the amount to, with its own rates), the same on commitment (at signing: the
+leadership report adds these), deal_feature.currency (which currency the
 row's `amount` is in: the company currency once its deal is evaluated again, until then the
 deal's own, copied here), and ix_deal_feature_split covering `currency` so the exposure split
 labels its totals without reading the table
@@ -47,6 +48,11 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("home_currency", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True)
         )
+    with op.batch_alter_table("commitment", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("amount_home", sa.Numeric(18, 2), nullable=True))
+        batch_op.add_column(
+            sa.Column("home_currency", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True)
+        )
     with op.batch_alter_table("deal_feature", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True)
@@ -67,6 +73,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_deal_feature_split")
         batch_op.drop_column("currency")
         batch_op.create_index("ix_deal_feature_split", SPLIT, unique=False)
+    with op.batch_alter_table("commitment", schema=None) as batch_op:
+        batch_op.drop_column("home_currency")
+        batch_op.drop_column("amount_home")
     with op.batch_alter_table("deal", schema=None) as batch_op:
         batch_op.drop_column("home_currency")
         batch_op.drop_column("amount_home")

@@ -21,7 +21,8 @@ COMMITMENT_SORTS = {
     "signed_at": Commitment.signed_at,
     "close_date": Commitment.close_date,
     "promised_date": Commitment.promised_date,
-    "amount": Commitment.amount,
+    # What the deal was worth in the company currency (its own amount where not converted).
+    "amount": func.coalesce(Commitment.amount_home, Commitment.amount),
     "feature_key": Commitment.feature_key,
     "flagged_at": Commitment.flagged_at,
     "deal_name": Commitment.deal_name,
@@ -44,6 +45,8 @@ COMMITMENT_COLUMNS = [
     "promised_date",
     "amount",
     "currency",
+    "amount_home",
+    "home_currency",
     "approver",
     "approval_id",
     "evidence",

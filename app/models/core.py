@@ -458,6 +458,11 @@ class Commitment(SQLModel, table=True):
     promised_date: date | None = None
     amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
     currency: str | None = Field(default=None, max_length=8)
+    # The amount in the CRM's company currency at signing (DealSnapshot.amount_home).
+    amount_home: Decimal | None = Field(
+        default=None, sa_column=Column(Numeric(18, 2), nullable=True)
+    )
+    home_currency: str | None = Field(default=None, max_length=8)
     approval_id: int | None = Field(default=None, sa_type=BigId)
     approver: str | None = Field(default=None, max_length=255)
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -160,6 +160,8 @@ def on_evaluated(
                 promise_key=key,
                 amount=snapshot.amount,
                 currency=snapshot.currency,
+                amount_home=snapshot.amount_home,
+                home_currency=snapshot.home_currency,
                 signed_at=now,
                 **values,
             )

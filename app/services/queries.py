@@ -1049,6 +1049,8 @@ def commitment_row(c: Commitment) -> dict[str, Any]:
         "promised_date": c.promised_date.isoformat() if c.promised_date else None,
         "amount": None if c.amount is None else money(c.amount),
         "currency": c.currency,
+        "amount_home": None if c.amount_home is None else money(c.amount_home),
+        "home_currency": c.home_currency,
         "approval_id": c.approval_id,
         "approver": c.approver,
         "evidence": c.evidence,

@@ -98,7 +98,8 @@ def commitments_report(
             month.label("m"),
             Commitment.approver,
             func.count().label("n"),
-            func.sum(func.coalesce(Commitment.amount, 0)).label("amount"),
+            # In the company currency where the CRM converted the amount (see pipeline_amount).
+            func.sum(func.coalesce(Commitment.amount_home, Commitment.amount, 0)).label("amount"),
         )
         .where(*conds)
         .group_by(year, month, Commitment.approver)

@@ -173,3 +173,40 @@ def test_report_dates_at_the_ends_of_the_calendar_are_a_422(client, api_key):
     r = client.get("/api/v1/reports/commitments?from=1900-01-01&to=1904-12-31", headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["quarters"][0]["quarter"] == "1900-Q1"
+
+
+def test_report_adds_amounts_in_the_company_currency(client, api_key, engine):
+    """A commitment signed on a JPY 1,500,000 deal adds what the CRM converted it to (10,000
+    USD), as does a blocked JPY deal; an amount the CRM did not convert adds as it is."""
+    with Session(engine) as s:
+        for deal_id, amount, currency, home in [
+            ("J1", "1500000", "JPY", "10000"),
+            ("E1", "900", "EUR", "1000"),
+            ("U1", "500", "USD", None),  # stored before conversion
+        ]:
+            home_amount = Decimal(home) if home else None
+            s.add(Commitment(crm="hubspot", deal_id=deal_id, feature_key="scim",
+                             signed_at=_at(2026, 2, 10), amount=Decimal(amount), currency=currency,
+                             amount_home=home_amount, home_currency="USD" if home else None,
+                             availability_at_signing="never"))  # fmt: skip
+            ev = Evaluation(crm="hubspot", deal_id=deal_id, verdict="blocked",
+                            findings=[{"feature_key": "scim", "severity": "block"}])  # fmt: skip
+            s.add(ev)
+            s.flush()
+            s.add(Deal(crm="hubspot", deal_id=deal_id, amount=Decimal(amount), currency=currency,
+                       amount_home=home_amount, close_date=date(2026, 3, 1), verdict="blocked",
+                       last_evaluation_id=ev.id))  # fmt: skip
+        s.commit()
+    h = api_key("viewer")
+    q1 = client.get("/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31",
+                    headers=h).json()["quarters"][0]  # fmt: skip
+    assert q1["commitments"]["amount"] == 11500.0
+    assert q1["top_blocked_features"] == [
+        {"feature_key": "scim", "deal_count": 3, "amount": 11500.0}
+    ]
+    rows = client.get("/api/v1/commitments?sort=-amount", headers=h).json()["items"]
+    assert [(r["deal_id"], r["amount"], r["currency"], r["amount_home"]) for r in rows] == [
+        ("J1", 1500000.0, "JPY", 10000.0),
+        ("E1", 900.0, "EUR", 1000.0),
+        ("U1", 500.0, "USD", None),
+    ]

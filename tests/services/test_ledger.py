@@ -28,7 +28,8 @@ OPEN = Stage(id="nego", label="Negotiation", probability=0.6)
 def _snapshot(stage=WON) -> DealSnapshot:
     return DealSnapshot(
         crm="test", deal_id="D1", name="Acme renewal", stage=stage, amount=Decimal("42000"),
-        currency="EUR", owner_id="owner-7", account_name="Acme",
+        currency="EUR", amount_home=Decimal("46200"), home_currency="USD", owner_id="owner-7",
+        account_name="Acme",
     )  # fmt: skip
 
 
@@ -99,6 +100,7 @@ def test_win_records_approved_and_coming_soon_promises_once(session, catalog):
         Decimal("42000"),
         "Acme",
     )
+    assert (scim.currency, scim.amount_home, scim.home_currency) == ("EUR", Decimal("46200"), "USD")
     assert (sso.approver, sso.promised_date, sso.evidence) == (
         None,
         date(2026, 6, 30),

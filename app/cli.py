@@ -272,7 +272,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             progress[:] = [result]
 
         try:
-            result = backfill(engine, connector, actor=_actor(), on_page=on_page)
+            result = backfill(
+                engine, connector, actor=_actor(), pace=args.pace or None, on_page=on_page
+            )
         except ConnectorError as exc:
             done = progress[0].queued if progress else 0
             print(
@@ -286,6 +288,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         "the worker reads them in its batches: `roadmap-guard queue` shows how many remain"
     )
     return 0
+
+
+def _pace(value: str) -> float:
+    pace = float(value)
+    if not pace >= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a pace (deals a minute, 0 or more)")
+    return pace
 
 
 def _port(value: str) -> int:
@@ -356,6 +365,14 @@ def register_core(sub) -> None:
         help="queue every open deal of a CRM, to be read and evaluated (after install or upgrade)",
     )
     p.add_argument("crm", choices=["hubspot", "salesforce", "test"])
+    p.add_argument(
+        "--pace",
+        type=_pace,
+        default=1000.0,
+        metavar="N",
+        help="deals a minute: later pages are due later, so webhooks arriving meanwhile go first "
+        "(default 1000; 0: every deal due at once)",
+    )
     p.set_defaults(func=cmd_backfill)
 
 

@@ -9,24 +9,29 @@ each page in its own transaction with reason `backfill`: an interrupted run keep
 queued, and running it twice queues nothing twice (one queue row per deal). The worker then
 reads them in its usual batches, within the CRM's rate limits.
 
-Deals queued by a backfill are due at once, like a webhook's: webhooks arriving meanwhile wait
-behind them (a backfill of 20,000 HubSpot deals reads for about 20,000 / 100 per batch = 200
-batches). Run it when the queue is quiet.
+Paced: the queue serves rows by due time, so 20,000 deals due at once would make every webhook
+arriving meanwhile wait behind them (a rep would see the warning tens of minutes late). Each
+page is due `listed so far / pace` minutes after the start instead: a webhook, due when it
+arrives, goes ahead of the backfill pages due later, and the backfill still runs at `pace`
+deals a minute when nothing else is waiting. `pace=None` makes every page due at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector, DealIdPage
 from app.db import session_scope
 from app.jobs.queue import enqueue_deals
+from app.models import utcnow
 from app.services import audit
 
 REASON = "backfill"
+DEFAULT_PACE = 1000.0  # deals a minute
 
 
 @dataclass
@@ -42,17 +47,23 @@ def backfill(
     connector: CrmConnector,
     *,
     actor: str,
+    pace: float | None = DEFAULT_PACE,
     on_page: Callable[[DealIdPage, BackfillResult], None] | None = None,
 ) -> BackfillResult:
-    """Queue every open deal of `connector`'s CRM; `on_page` is called after each page is
-    committed (a progress bar). The run is recorded in the audit log with its counts."""
+    """Queue every open deal of `connector`'s CRM, `pace` deals a minute (see the module
+    docstring); `on_page` is called after each page is committed (a progress bar). The run is
+    recorded in the audit log with its counts."""
     result = BackfillResult(crm=connector.name)
     seen: set[str] = set()
+    started = utcnow()
     for page in connector.open_deal_ids():
         fresh = [i for i in page.ids if i not in seen]
+        due = started + timedelta(minutes=len(seen) / pace) if pace else None
         seen.update(fresh)
         with session_scope(engine) as session:
-            result.queued += enqueue_deals(session, connector.name, fresh, reason=REASON)
+            result.queued += enqueue_deals(
+                session, connector.name, fresh, reason=REASON, due_at=due
+            )
         result.listed += len(page.ids)
         if result.total is None:
             result.total = page.total
@@ -65,6 +76,6 @@ def backfill(
             action="queue.backfill",
             entity_type="deal_queue",
             entity_id=connector.name,
-            after={"listed": result.listed, "queued": result.queued},
+            after={"listed": result.listed, "queued": result.queued, "pace": pace},
         )
     return result

@@ -30,7 +30,7 @@ def test_backfill_queues_open_deals_page_by_page_and_never_twice(engine):
             committed.append(len(s.exec(select(DealQueue)).all()))
         assert result.total == 4
 
-    result = backfill(engine, crm, actor="test", on_page=on_page)
+    result = backfill(engine, crm, actor="test", pace=None, on_page=on_page)
     assert (result.listed, result.queued, result.total) == (4, 4, 4)
     assert committed == [2, 4]
     with Session(engine) as s:
@@ -41,3 +41,27 @@ def test_backfill_queues_open_deals_page_by_page_and_never_twice(engine):
     assert again.listed == 4
     with Session(engine) as s:
         assert len(s.exec(select(DealQueue)).all()) == 4  # one row per deal
+
+
+def test_backfill_pages_are_due_at_its_pace_so_webhooks_go_first(engine):
+    """At 2 deals a minute, the second page of two is due a minute after the first: a webhook
+    queued meanwhile (due when it arrives) is claimed before it."""
+    from datetime import timedelta
+
+    from app.jobs.queue import claim_batch, enqueue_deals
+    from app.models import utcnow
+
+    crm = TestCrmConnector(engine)
+    crm.page_size = 2
+    for i in range(4):
+        _put(crm, f"D{i}")
+    start = utcnow()
+    backfill(engine, crm, actor="test", pace=2)
+    with Session(engine) as s:
+        due = {r.deal_id: r.due_at for r in s.exec(select(DealQueue))}
+        enqueue_deals(s, "test", ["W1"], reason="webhook")
+        s.commit()
+    assert due["D0"] == due["D1"] and due["D0"] - start < timedelta(seconds=5)
+    assert due["D2"] - due["D0"] == timedelta(minutes=1) == due["D3"] - due["D1"]
+    claimed = claim_batch(engine, owner="w", limit=10, lease_seconds=60)
+    assert sorted(i.deal_id for i in claimed) == ["D0", "D1", "W1"]

@@ -34,8 +34,21 @@ Every response carries `Sforce-Limit-Info: api-usage=N/LIMIT`. Errors are arrays
 The roadmap validation rule is emulated: changing StageName to a won stage while
 Roadmap_Block__c is true is refused with FIELD_CUSTOM_VALIDATION_EXCEPTION.
 
-Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED, 503 SERVER_UNAVAILABLE, and timeouts
-(the answer is held longer than the client waits). Every HTTP request is counted.
+Currencies: every org has one `Organization` record (`DefaultCurrencyIsoCode` is the
+`corporate_currency`, USD by default). By default the org is single-currency, as every new
+Salesforce org is: a query on `CurrencyType` answers 400 INVALID_TYPE "sObject type
+'CurrencyType' is not supported." and `Opportunity.CurrencyIsoCode` 400 INVALID_FIELD. With
+`currencies` (or `enable_multi_currency()`), `CurrencyType` exists (Id, IsoCode, ConversionRate
+against the corporate currency, IsCorporate, IsActive, DecimalPlaces; `set_currency` changes a
+rate or deactivates one) and every Opportunity has a `CurrencyIsoCode` (default: the corporate
+currency; `add_opportunity(currency=...)`). Dated rates (advanced currency management) are not
+modelled.
+
+Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED, 503 SERVER_UNAVAILABLE, 500
+UNKNOWN_EXCEPTION, and timeouts (the answer is held longer than the client waits); with
+`subrequest=True` one Composite subrequest fails that way (matched on its URL, query included)
+while the call itself answers 200. Every HTTP request is counted, every SOQL text logged
+(`queries`).
 """
 
 from __future__ import annotations
@@ -86,7 +99,6 @@ _SCHEMA: dict[str, dict[str, Any]] = {
             "Name",
             "StageName",
             "Amount",
-            "CurrencyIsoCode",
             "CloseDate",
             "OwnerId",
             "AccountId",
@@ -204,7 +216,35 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     },
     "User": {"fields": ["Id", "Name", "Username", "IsActive"]},
     "Account": {"fields": ["Id", "Name"]},
+    "Organization": {
+        "fields": [
+            "Id",
+            "Name",
+            "DefaultCurrencyIsoCode",
+            "OrganizationType",
+            "IsSandbox",
+            "InstanceName",
+        ],
+    },
+    # Multi-currency orgs only: a single-currency org answers INVALID_TYPE for it.
+    "CurrencyType": {
+        "fields": [
+            "Id",
+            "IsoCode",
+            "ConversionRate",
+            "IsCorporate",
+            "IsActive",
+            "DecimalPlaces",
+            "CreatedDate",
+            "LastModifiedDate",
+            "SystemModstamp",
+        ],
+    },
 }
+# Fields a multi-currency org adds (real orgs add CurrencyIsoCode to nearly every object that
+# has a currency field; the fake models it where the connector reads it).
+_MULTI_CURRENCY_FIELDS = {"Opportunity": ["CurrencyIsoCode"]}
+_MULTI_CURRENCY_ONLY = {"CurrencyType"}
 _STORE_OF = {"ContentDocument": "ContentNote"}  # ContentNote is a view of ContentDocument
 _PREFIX = {
     "Opportunity": "006",
@@ -221,6 +261,8 @@ _PREFIX = {
     "OpportunityStage": "01J",
     "TaskPriority": "01J",
     "TaskStatus": "01J",
+    "Organization": "00D",
+    "CurrencyType": "02u",
 }
 PREVIEW_CHARS = 255  # ContentNote.TextPreview holds the start of the note's plain text
 APEX_REST_PREFIX = "/services/apexrest/"
@@ -425,9 +467,37 @@ def parse_soql(text: str) -> _Query:
 
 @dataclass
 class Fault:
-    kind: str  # limit | unavailable | timeout
+    kind: str  # limit | unavailable | error | timeout (not for subrequests)
     remaining: int
     match: str | None = None  # substring of the request path (None: any)
+    # A Composite subrequest's own failure (the call answers 200, that subresponse fails);
+    # `match` is then a substring of the subrequest's URL, query string included.
+    subrequest: bool = False
+
+
+# What a fault answers, as Salesforce does: the status and the body of its error array.
+_FAULT_ANSWERS: dict[str, tuple[int, list[dict]]] = {
+    "limit": (
+        403,
+        [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+    ),
+    "unavailable": (
+        503,
+        [{"message": "Service temporarily unavailable", "errorCode": "SERVER_UNAVAILABLE"}],
+    ),
+    "error": (
+        500,
+        [
+            {
+                "message": "An unexpected error occurred. Please include this ErrorId if you "
+                "contact support: 1234567890-12345 (-1234567890)",
+                "errorCode": "UNKNOWN_EXCEPTION",
+            }
+        ],
+    ),
+}
+# Currencies without minor units (CurrencyType.DecimalPlaces 0), as Salesforce sets them.
+_ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX", "PYG"}
 
 
 class FakeSalesforce:
@@ -441,7 +511,13 @@ class FakeSalesforce:
         validation_rule_active: bool = True,
         notes_resource_installed: bool = True,
         api_limit: int = 100_000,
+        corporate_currency: str = "USD",
+        currencies: dict[str, float] | None = None,
     ) -> None:
+        """`corporate_currency` is the org's currency (Organization.DefaultCurrencyIsoCode).
+        `currencies` (ISO code → conversion rate against the corporate currency) makes the org
+        multi-currency, as `enable_multi_currency` does; None (the default of every org):
+        single-currency, where CurrencyType and Opportunity.CurrencyIsoCode do not exist."""
         self.api_version = api_version
         self.lock = threading.RLock()
         self.store: dict[str, dict[str, dict]] = defaultdict(dict)
@@ -479,7 +555,12 @@ class FakeSalesforce:
         self.page_size = 2000
         self.page_size_with_children = 200
         self._cursors: dict[str, tuple[list[dict], int]] = {}
+        self.queries: list[str] = []  # every SOQL text received, in order (reset_calls clears)
+        self.corporate_currency = corporate_currency
+        self.multi_currency = False
         self._seed_reference_data()
+        if currencies is not None:
+            self.enable_multi_currency(currencies)
 
     # -- seeding ------------------------------------------------------------------------
     def new_id(self, sobject: str) -> str:
@@ -495,6 +576,9 @@ class FakeSalesforce:
                     rec.setdefault(name, now)
             if "LastModifiedById" in _SCHEMA[sobject]["fields"]:
                 rec.setdefault("LastModifiedById", REP_USER)
+            if self.multi_currency:
+                for name in _MULTI_CURRENCY_FIELDS.get(sobject, []):
+                    rec.setdefault(name, self.corporate_currency)  # the creating user's, here
             self.store[sobject][rec["Id"]] = rec
             self.type_of[rec["Id"]] = sobject
             for _rel, (child, fk) in _SCHEMA.get("Opportunity", {}).get("children", {}).items():
@@ -555,6 +639,68 @@ class FakeSalesforce:
                 "IsActive": True,
             },
         )
+        self.insert(
+            "Organization",
+            {
+                "Id": self.org_id,
+                "Name": "Fake Org",
+                "DefaultCurrencyIsoCode": self.corporate_currency,
+                "OrganizationType": "Developer Edition",
+                "IsSandbox": False,
+                "InstanceName": "FAKE1",
+            },
+        )
+
+    # -- currencies -----------------------------------------------------------------------
+    def enable_multi_currency(self, currencies: dict[str, float] | None = None) -> None:
+        """Turn multi-currency on (in Salesforce, once on it cannot be turned off): CurrencyType
+        appears, with the corporate currency at rate 1 and `currencies` (ISO code → conversion
+        rate against the corporate currency), all active; Opportunity gets CurrencyIsoCode, and
+        every existing record the corporate currency, as Salesforce does on activation."""
+        with self.lock:
+            if self.multi_currency:
+                raise ValueError("the org is already multi-currency")
+            rates = dict(currencies or {})
+            if rates.setdefault(self.corporate_currency, 1.0) != 1.0:
+                raise ValueError(f"the corporate currency {self.corporate_currency} has rate 1")
+            self.multi_currency = True
+            for iso_code, rate in rates.items():
+                self.set_currency(iso_code, rate)
+            for sobject, names in _MULTI_CURRENCY_FIELDS.items():
+                for rec in self.store[sobject].values():
+                    for name in names:
+                        rec.setdefault(name, self.corporate_currency)
+
+    def set_currency(self, iso_code: str, rate: float | None = None, *, active: bool = True) -> str:
+        """Add a currency, or change its rate (against the corporate currency) or whether it is
+        active, as an admin does in Manage Currencies. Multi-currency orgs only."""
+        with self.lock:
+            if not self.multi_currency:
+                raise ValueError("a single-currency org has no CurrencyType")
+            corporate = iso_code == self.corporate_currency
+            if corporate and (not active or rate not in (None, 1.0)):
+                raise ValueError("the corporate currency stays active, at rate 1")
+            existing = next(
+                (c for c in self.store["CurrencyType"].values() if c["IsoCode"] == iso_code), None
+            )
+            if existing is None:
+                if rate is None:
+                    raise ValueError(f"{iso_code} is new: give its conversion rate")
+                return self.insert(
+                    "CurrencyType",
+                    {
+                        "IsoCode": iso_code,
+                        "ConversionRate": float(rate),
+                        "IsCorporate": corporate,
+                        "IsActive": active,
+                        "DecimalPlaces": 0 if iso_code in _ZERO_DECIMAL_CURRENCIES else 2,
+                    },
+                )
+            if rate is not None:
+                existing["ConversionRate"] = float(rate)
+            existing["IsActive"] = active
+            existing["LastModifiedDate"] = existing["SystemModstamp"] = sf_datetime()
+            return existing["Id"]
 
     def set_task_picklists(
         self,
@@ -603,10 +749,18 @@ class FakeSalesforce:
         line_items: list[dict] | None = None,
         notes: list[str] | None = None,
         content_notes: list[str] | None = None,
+        currency: str | None = None,
         **fields: Any,
     ) -> str:
-        """Seed an opportunity with products, classic notes and enhanced (Content) notes."""
+        """Seed an opportunity with products, classic notes and enhanced (Content) notes.
+        `currency`: its CurrencyIsoCode (multi-currency orgs only; default the corporate one)."""
         with self.lock:
+            if currency is not None:
+                if not self.multi_currency:
+                    raise ValueError("a single-currency org has no CurrencyIsoCode")
+                if not any(c["IsoCode"] == currency for c in self.store["CurrencyType"].values()):
+                    raise ValueError(f"{currency} is not a currency of this org")
+                fields["CurrencyIsoCode"] = currency
             account_id = self.insert("Account", {"Name": account}) if account else None
             opp_id = self.insert(
                 "Opportunity",
@@ -617,7 +771,6 @@ class FakeSalesforce:
                     "CloseDate": "2030-01-31",
                     "OwnerId": owner_id,
                     "AccountId": account_id,
-                    "CurrencyIsoCode": "USD",
                     **fields,
                 },
             )
@@ -845,16 +998,38 @@ class FakeSalesforce:
         return body
 
     # -- faults and counting ------------------------------------------------------------
-    def inject(self, kind: str, times: int = 1, match: str | None = None) -> None:
-        if kind not in ("limit", "unavailable", "timeout"):
+    def inject(
+        self, kind: str, times: int = 1, match: str | None = None, *, subrequest: bool = False
+    ) -> None:
+        """Fail the next `times` requests whose path contains `match`; with `subrequest`, the
+        next Composite subrequests whose URL (query string included) contains it."""
+        if kind not in ("limit", "unavailable", "error", "timeout") or (
+            subrequest and kind == "timeout"
+        ):
             raise ValueError(kind)
         with self.lock:
-            self.faults.append(Fault(kind, times, match))
+            self.faults.append(Fault(kind, times, match, subrequest))
 
     def _take_fault(self, path: str) -> str | None:
         with self.lock:
             for fault in self.faults:
-                if fault.remaining > 0 and (fault.match is None or fault.match in path):
+                if (
+                    fault.remaining > 0
+                    and not fault.subrequest
+                    and (fault.match is None or fault.match in path)
+                ):
+                    fault.remaining -= 1
+                    return fault.kind
+        return None
+
+    def _take_subrequest_fault(self, url: str) -> str | None:
+        with self.lock:
+            for fault in self.faults:
+                if (
+                    fault.remaining > 0
+                    and fault.subrequest
+                    and (fault.match is None or fault.match in url)
+                ):
                     fault.remaining -= 1
                     return fault.kind
         return None
@@ -870,6 +1045,7 @@ class FakeSalesforce:
     def reset_calls(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.queries.clear()
 
     # -- rules --------------------------------------------------------------------------
     def _stage(self, api_name: str | None) -> dict | None:
@@ -891,9 +1067,7 @@ class FakeSalesforce:
         )
 
     def _check_fields(self, sobject: str, values: dict, *, creating: bool) -> None:
-        allowed = set(_SCHEMA[sobject]["fields"]) | (
-            set(self.custom_fields) if sobject == "Opportunity" else set()
-        )
+        allowed = self._fields_of(sobject)
         for name in values:
             if name in ("attributes", "Id"):
                 continue
@@ -1007,10 +1181,16 @@ class FakeSalesforce:
     # -- query --------------------------------------------------------------------------
     def _fields_of(self, sobject: str) -> set[str]:
         base = set(_SCHEMA[sobject]["fields"])
+        if self.multi_currency:
+            base |= set(_MULTI_CURRENCY_FIELDS.get(sobject, []))
         return base | set(self.custom_fields) if sobject == "Opportunity" else base
 
+    def _has_type(self, sobject: str) -> bool:
+        """Does this org have the sObject type (CurrencyType: multi-currency orgs only)?"""
+        return sobject in _SCHEMA and (self.multi_currency or sobject not in _MULTI_CURRENCY_ONLY)
+
     def _validate(self, q: _Query) -> None:
-        if q.sobject not in _SCHEMA:
+        if not self._has_type(q.sobject):
             raise SalesforceApiError(
                 400, "INVALID_TYPE", f"sObject type '{q.sobject}' is not supported."
             )
@@ -1202,6 +1382,7 @@ class FakeSalesforce:
 
     def query(self, soql: str) -> dict:
         with self.lock:
+            self.queries.append(soql)
             q = parse_soql(soql)
             self._validate(q)
             rows = [self._render(q.sobject, r, q) for r in self._select(q)]
@@ -1228,7 +1409,7 @@ class FakeSalesforce:
             return self._page(rows, offset, size, total=len(rows))
 
     def describe(self, sobject: str) -> dict:
-        if sobject not in _SCHEMA:
+        if not self._has_type(sobject):
             raise SalesforceApiError(
                 404, "NOT_FOUND", f"The requested resource does not exist: {sobject}"
             )
@@ -1356,9 +1537,13 @@ class FakeSalesforce:
             )
         out = []
         for sub in subrequests:
-            status, payload = self.dispatch(
-                sub.get("method", "GET"), sub.get("url", ""), sub.get("body"), user, nested=True
-            )
+            fault = self._take_subrequest_fault(unquote(sub.get("url", "")))
+            if fault is not None:
+                status, payload = _FAULT_ANSWERS[fault]
+            else:
+                status, payload = self.dispatch(
+                    sub.get("method", "GET"), sub.get("url", ""), sub.get("body"), user, nested=True
+                )
             out.append(
                 {
                     "body": payload,
@@ -1621,26 +1806,8 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
             fault = fake._take_fault(path)
             if fault == "timeout":
                 time.sleep(fake.timeout_seconds)
-            elif fault == "limit":
-                return self._send(
-                    403,
-                    [
-                        {
-                            "message": "TotalRequests Limit exceeded.",
-                            "errorCode": "REQUEST_LIMIT_EXCEEDED",
-                        }
-                    ],
-                )
-            elif fault == "unavailable":
-                return self._send(
-                    503,
-                    [
-                        {
-                            "message": "Service temporarily unavailable",
-                            "errorCode": "SERVER_UNAVAILABLE",
-                        }
-                    ],
-                )
+            elif fault is not None:
+                return self._send(*_FAULT_ANSWERS[fault])
             if path.startswith("/services/Soap/m/"):
                 return self._metadata(path, raw)
             if path == "/services/oauth2/token" and self.command == "POST":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import requests
@@ -109,13 +109,16 @@ class SalesforceApi:
         )
 
     def query_all(self, operation: str, soql: str) -> list[dict]:
+        return [r for page in self.query_pages(operation, soql) for r in page.get("records", [])]
+
+    def query_pages(self, operation: str, soql: str) -> Iterator[dict]:
+        """Each page of a query's result (`totalSize`, `records`), following nextRecordsUrl."""
         sf = self.sf
         page = self._call(operation, lambda: sf.query(soql))
-        records = list(page.get("records", []))
+        yield page
         while not page.get("done", True) and page.get("nextRecordsUrl"):
             page = self.query_more(page["nextRecordsUrl"])
-            records.extend(page.get("records", []))
-        return records
+            yield page
 
     def describe(self, sobject: str) -> dict:
         sf = self.sf

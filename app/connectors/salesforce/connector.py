@@ -1,7 +1,8 @@
 """SalesforceConnector: opportunities in as DealSnapshots, results out through Composite.
 
 Reading a claim of N opportunities costs one Composite call per `salesforce_batch_size` (200)
-opportunities. Each carries, as subrequests (at most 5 queries per call, Salesforce's limit):
+opportunities, plus one for the org facts when they are not fresh (below). Each carries, as
+subrequests (at most 5 queries per call, Salesforce's limit):
 - ONE SOQL query on Opportunity with child subqueries for OpportunityLineItems (Product2 name
   and code, PricebookEntry), classic Notes, ContentDocumentLinks to enhanced notes (SNOTE) and
   our own Tasks (found by the subject marker);
@@ -16,9 +17,14 @@ opportunities. Each carries, as subrequests (at most 5 queries per call, Salesfo
   unsupported in Composite, and REST answers a base64 field with its blob URL). Bodies are cached
   by (note id, LatestPublishedVersionId): fetched once per edit of the note, not once per
   evaluation of the opportunity;
-- when the cache is cold, the OpportunityStage, TaskPriority and TaskStatus queries (won/closed
-  stages and the org's own task picklist values; nothing is hard-coded).
 Large child lists and pages are followed with `query_more`.
+
+Org facts, cached for META_TTL_SECONDS (and reloaded after an unknown stage), are five queries in
+one Composite call of their own: OpportunityStage, TaskPriority and TaskStatus (won/closed stages
+and the org's own task picklist values; nothing is hard-coded), Organization
+(DefaultCurrencyIsoCode) and CurrencyType (active currencies, their rates against the corporate
+one; a single-currency org has no CurrencyType). They are loaded before the opportunity query,
+which selects CurrencyIsoCode only in a multi-currency org (see `_read_chunk`).
 
 Writing a claim: one Composite call per up to 5 sObject Collections requests of 200 records:
 opportunity field updates, task updates, task and note creates. Only changed values are sent;
@@ -34,14 +40,15 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from app.connectors.base import (
     ConnectorError,
+    DealIdPage,
     DealWriteBack,
     PermanentError,
     TaskSpec,
@@ -57,6 +64,7 @@ from app.connectors.salesforce.errors import (
     RequestTimedOut,
     classify,
     error_code,
+    error_entries,
 )
 from app.connectors.salesforce.ids import to18
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
@@ -92,6 +100,7 @@ GONE_HINT_CODES = {
     "NOT_FOUND",
 }
 DESCRIPTION_MAX = 32000
+CENT = Decimal("0.01")  # converted amounts are rounded half-up to cents
 
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -147,12 +156,19 @@ def _children(record: dict, relationship: str) -> dict:
 
 @dataclass
 class OrgFacts:
-    """Per-org picklists and stage facts, cached for META_TTL_SECONDS."""
+    """Per-org picklists, stage and currency facts, cached for META_TTL_SECONDS."""
 
     stages: dict[str, Stage] = field(default_factory=dict)
     priority_high: str | None = None
     status_open: str | None = None
     status_done: str | None = None
+    # Organization.DefaultCurrencyIsoCode: a single-currency org's one currency.
+    org_currency: str | None = None
+    # Multi-currency org (CurrencyType exists): the corporate currency and the static
+    # ConversionRate of each active currency against it (the corporate one's is 1).
+    multi_currency: bool = False
+    corporate_currency: str | None = None
+    rates: dict[str, Decimal] = field(default_factory=dict)
     loaded_at: float = 0.0
     stale: bool = False  # an unknown stage was seen: reload with the next read
 
@@ -162,6 +178,30 @@ class OrgFacts:
             and not self.stale
             and time.monotonic() - self.loaded_at < META_TTL_SECONDS
         )
+
+    @property
+    def home_currency(self) -> str | None:
+        """The org's company currency: corporate (multi-currency) or its only one."""
+        return self.corporate_currency if self.multi_currency else self.org_currency
+
+    def home_amount(self, amount: Decimal | None, currency: str | None) -> Decimal | None:
+        """`amount`, in `currency`, converted to `home_currency`.
+
+        Single-currency org: the amount itself. Multi-currency org: amount / the static
+        CurrencyType.ConversionRate of its currency, rounded half-up to 0.01. None when there is
+        no amount, or when the currency has no active rate (a currency deactivated since the
+        record was saved, a record without CurrencyIsoCode, no corporate currency): no rate is
+        guessed. Dated exchange rates (advanced currency management, DatedConversionRate) are
+        not applied; neither is convertCurrency(), which converts to the integration user's
+        personal currency, not the corporate one."""
+        if amount is None:
+            return None
+        if not self.multi_currency:
+            return amount
+        rate = self.rates.get(currency or "")
+        if rate is None or rate <= 0 or self.corporate_currency is None:
+            return None
+        return (amount / rate).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -237,13 +277,52 @@ class SalesforceConnector:
                 q + "SELECT ApiName, IsDefault, IsClosed FROM TaskStatus ORDER BY SortOrder",
                 "statuses",
             ),
+            subrequest(
+                "GET", q + "SELECT DefaultCurrencyIsoCode FROM Organization LIMIT 1", "organization"
+            ),
+            subrequest(
+                "GET",
+                q + "SELECT IsoCode, ConversionRate, IsCorporate FROM CurrencyType "
+                "WHERE IsActive = true",
+                "currencies",
+            ),
         ]
 
+    @staticmethod
+    def _currency_facts(response: dict) -> tuple[bool, str | None, dict[str, Decimal]]:
+        """(multi-currency?, corporate currency, active rates) from the CurrencyType query.
+
+        A single-currency org has no CurrencyType: Salesforce answers 400 INVALID_TYPE ("sObject
+        type 'CurrencyType' is not supported."), an answer, not a failure. Any other failure (an
+        outage, a limit, no access) is raised like every facts error: taking it for
+        single-currency would label every amount of a multi-currency org with the wrong currency.
+        """
+        if int(response.get("httpStatusCode") or 0) == 400:
+            entries = error_entries(response.get("body"))
+            if entries and error_code(entries[0]) == "INVALID_TYPE":
+                return False, None, {}
+        error = subresponse_error(response)
+        if error:
+            raise error
+        corporate = None
+        rates: dict[str, Decimal] = {}
+        for currency in response["body"]["records"]:
+            iso_code = currency.get("IsoCode")
+            rate = _decimal(currency.get("ConversionRate"))
+            if not iso_code or rate is None or rate <= 0:
+                continue
+            rates[iso_code] = rate
+            if currency.get("IsCorporate"):
+                corporate = iso_code
+        return True, corporate, rates
+
     def _load_facts(self, responses: dict[str, dict]) -> None:
-        for ref in ("stages", "priorities", "statuses"):
+        for ref in ("stages", "priorities", "statuses", "organization"):
             error = subresponse_error(responses[ref])
             if error:
                 raise error
+        multi_currency, corporate, rates = self._currency_facts(responses["currencies"])
+        org = next(iter(responses["organization"]["body"].get("records") or []), {})
         stages = {}
         for st in responses["stages"]["body"]["records"]:
             prob = st.get("DefaultProbability")
@@ -270,11 +349,15 @@ class SalesforceConnector:
                 priority_high=(high or default_priority or {}).get("ApiName"),
                 status_open=open_status["ApiName"],
                 status_done=done_status["ApiName"],
+                org_currency=org.get("DefaultCurrencyIsoCode"),
+                multi_currency=multi_currency,
+                corporate_currency=corporate,
+                rates=rates,
                 loaded_at=time.monotonic(),
             )
 
     def ensure_facts(self) -> OrgFacts:
-        """Load stage and task picklist facts if the cache is cold (one Composite call)."""
+        """Load stage, task picklist and currency facts unless fresh (one Composite call)."""
         if not self.facts.fresh():
             subs = self._facts_subrequests()
             responses = self.api.composite("org_facts", subs)
@@ -285,11 +368,16 @@ class SalesforceConnector:
         return [s.id for s in self.ensure_facts().stages.values() if s.is_won]
 
     # --- reading ----------------------------------------------------------------------------
-    def opportunity_soql(self, ids: Sequence[str]) -> str:
+    def opportunity_soql(self, ids: Sequence[str], *, multi_currency: bool | None = None) -> str:
+        """`multi_currency` (default: the cached facts) adds CurrencyIsoCode, a field only
+        multi-currency orgs have (a single-currency org refuses it with INVALID_FIELD)."""
         id_list = ", ".join(_soql_str(i) for i in ids)
         own = ", ".join(self.fields.all())
+        if multi_currency is None:
+            multi_currency = self.facts.multi_currency
+        amount = "Amount, CurrencyIsoCode" if multi_currency else "Amount"
         return (
-            "SELECT Id, Name, StageName, Amount, CloseDate, OwnerId, Owner.Name, Account.Name, "
+            f"SELECT Id, Name, StageName, {amount}, CloseDate, OwnerId, Owner.Name, Account.Name, "
             f"CreatedDate, LastModifiedDate, LastModifiedById, {own}, "
             "(SELECT Id, Name, ProductCode, Quantity, TotalPrice, Product2Id, Product2.Name, "
             "Product2.ProductCode, PricebookEntryId, PricebookEntry.Name FROM OpportunityLineItems), "
@@ -324,13 +412,24 @@ class SalesforceConnector:
         return {to18(raw): result.get(to18(raw)) for raw in deal_ids}
 
     def _read_chunk(self, ids: list[str]) -> dict[str, DealSnapshot | None]:
+        # The org facts are loaded first, in their own Composite call, whenever they are not
+        # fresh (a process's first read, then once per META_TTL_SECONDS or after an unknown
+        # stage), instead of riding in the read's call as they once did:
+        # - the opportunity query may select CurrencyIsoCode only once the org is known to be
+        #   multi-currency (a single-currency org refuses the field), and a cold start does not
+        #   know that until CurrencyType has answered;
+        # - the five facts queries and the read's two would exceed Composite's five queries per
+        #   call anyway.
+        # So each reload costs one call, and every read uses currency facts of the same age as
+        # its stage facts (a multi-currency switch made since is seen at the next reload).
+        facts = self.ensure_facts()
         q = self.api.data_path + "query?q="
-        subs = [] if self.facts.fresh() else self._facts_subrequests()
-        subs.append(subrequest("GET", q + self.opportunity_soql(ids), "opportunities"))
-        subs.append(subrequest("GET", q + self.content_note_soql(ids), "content_notes"))
+        soql = self.opportunity_soql(ids, multi_currency=facts.multi_currency)
+        subs = [
+            subrequest("GET", q + soql, "opportunities"),
+            subrequest("GET", q + self.content_note_soql(ids), "content_notes"),
+        ]
         responses = {r["referenceId"]: r for r in self.api.composite("read", subs)}
-        if "stages" in responses:
-            self._load_facts(responses)
         for ref in ("opportunities", "content_notes"):
             error = subresponse_error(responses[ref])
             if error:
@@ -342,11 +441,11 @@ class SalesforceConnector:
         unknown_stage = False
         out: dict[str, DealSnapshot | None] = dict.fromkeys(ids)
         for rec in records:
-            snapshot = self._snapshot(rec, notes_by_id, read_at, bodies)
+            snapshot = self._snapshot(rec, notes_by_id, read_at, bodies, facts=facts)
             unknown_stage |= snapshot.extra.get("unknown_stage", False)
             out[to18(rec["Id"])] = snapshot
         if unknown_stage:
-            self.facts.stale = True  # a stage we do not know: reload facts with the next read
+            facts.stale = True  # a stage we do not know: reload facts with the next read
         return out
 
     def _all_records(self, page: dict) -> list[dict]:
@@ -470,10 +569,14 @@ class SalesforceConnector:
         content_notes: dict[str, dict],
         read_at: datetime,
         bodies: dict[tuple[str, str], str] | None = None,
+        *,
+        facts: OrgFacts | None = None,
     ) -> DealSnapshot:
+        """`facts`: those the opportunity query was built with (default: the cached ones)."""
+        facts = facts or self.facts
         opp_id = to18(rec["Id"])
         stage_name = rec.get("StageName") or ""
-        stage = self.facts.stages.get(stage_name)
+        stage = facts.stages.get(stage_name)
         unknown = stage is None
         if stage is None:
             stage = Stage(id=stage_name, label=stage_name)
@@ -534,12 +637,18 @@ class SalesforceConnector:
             for t in _children(rec, "Tasks")["records"]
         ]
         close = rec.get("CloseDate")
+        amount = _decimal(rec.get("Amount"))
+        # Multi-currency: each record's own CurrencyIsoCode; single-currency: the org's currency.
+        currency = rec.get("CurrencyIsoCode") if facts.multi_currency else facts.org_currency
         return DealSnapshot(
             crm=self.name,
             deal_id=opp_id,
             name=rec.get("Name") or "",
             stage=stage,
-            amount=_decimal(rec.get("Amount")),
+            amount=amount,
+            currency=currency,
+            amount_home=facts.home_amount(amount, currency),
+            home_currency=facts.home_currency,
             close_date=date.fromisoformat(close) if close else None,
             owner_id=rec.get("OwnerId"),
             owner_name=(rec.get("Owner") or {}).get("Name"),
@@ -1065,3 +1174,13 @@ class SalesforceConnector:
 
     def changed_deal_ids(self, since: datetime | None) -> list[str]:
         return self.changed_since(since)[0]
+
+    def open_deal_ids(self) -> Iterator[DealIdPage]:
+        """Every open opportunity, a query page (up to 2,000 ids) at a time, whoever modified it
+        last (reconciliation leaves our own writes out; a backfill must not), with the query's
+        totalSize."""
+        soql = "SELECT Id FROM Opportunity WHERE IsClosed = false ORDER BY Id"
+        for page in self.api.query_pages("backfill", soql):
+            ids = [to18(r["Id"]) for r in page.get("records") or []]
+            if ids:
+                yield DealIdPage(ids=ids, total=page.get("totalSize"))

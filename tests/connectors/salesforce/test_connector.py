@@ -63,7 +63,9 @@ def test_one_composite_call_reads_a_batch_with_items_notes_and_content_notes(con
         for i in range(5)
     ]
     snaps = connector.read_deals(ids)
-    assert fake.calls_by_kind() == {"composite": 1}  # facts + opportunities + notes in one call
+    # Cold start: one call for the org facts (stages, picklists, currencies: the opportunity
+    # query must know whether to select CurrencyIsoCode), one for opportunities + notes.
+    assert fake.calls_by_kind() == {"composite": 2}
     snap = snaps[ids[0]]
     assert [li.sku for li in snap.line_items] == ["SKU-SSO", "SEATS"]
     assert [li.name for li in snap.line_items] == ["SSO add-on", "Seats"]
@@ -120,8 +122,9 @@ def test_long_note_bodies_of_a_batch_cost_one_apex_call(connector, fake):
         for i in range(30)
     ]
     snaps = connector.read_deals(ids)
-    # One Composite for the reads, one POST to the Apex resource for all 30 bodies: no blob GETs.
-    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1}
+    # One Composite for the reads (+ one for the org facts at cold start), one POST to the Apex
+    # resource for all 30 bodies: no blob GETs.
+    assert fake.calls_by_kind() == {"composite": 2, "apexrest": 1}
     for i, opp in enumerate(ids):
         bodies = [n.body for n in snaps[opp].notes]
         assert any(b.endswith(f"needs-sso-{i}") and len(b) > 300 for b in bodies), bodies
@@ -138,7 +141,7 @@ def test_long_note_bodies_are_split_into_posts_the_apex_class_accepts(connector,
         fake.add_opportunity(f"Deal {i}", content_notes=[_long_note(f"t{i}")]) for i in range(25)
     ]
     connector.read_deals(ids)
-    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 3}  # 10 + 10 + 5
+    assert fake.calls_by_kind() == {"composite": 2, "apexrest": 3}  # facts, read; 10 + 10 + 5
 
 
 def test_long_note_body_is_fetched_once_per_version_not_once_per_read(connector, fake):
@@ -167,7 +170,8 @@ def test_a_note_deleted_before_the_apex_call_is_read_from_its_preview(connector,
 
     fake.apex_rest = delete_first
     body = connector.read_deals([opp])[opp].notes[0].body
-    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1}  # no blob GET to be refused
+    # facts + read (cold start), the POST, and no blob GET to be refused
+    assert fake.calls_by_kind() == {"composite": 2, "apexrest": 1}
     assert body.startswith("Call notes\nCall with the buyer") and "gone" not in body
 
 
@@ -183,7 +187,7 @@ def test_without_the_apex_resource_long_notes_fall_back_to_one_blob_get_each(
         fake.add_opportunity(f"Deal {i}", content_notes=[_long_note(f"tail-{i}")]) for i in range(2)
     ]
     snaps = connector.read_deals(ids)
-    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1, "blob": 2}
+    assert fake.calls_by_kind() == {"composite": 2, "apexrest": 1, "blob": 2}  # facts + read
     assert all(snaps[o].notes[0].body.endswith(f"tail-{i}") for i, o in enumerate(ids))
     # Remembered for this process: the next long note goes straight to its blob GET.
     opp = fake.add_opportunity("Later", content_notes=[_long_note("later")])
@@ -203,7 +207,7 @@ def test_an_exception_in_the_apex_class_falls_back_for_that_batch_only(connector
         fake.add_opportunity(f"Deal {i}", content_notes=[_long_note(f"tail-{i}")]) for i in range(2)
     ]
     snaps = connector.read_deals(ids)
-    assert fake.calls_by_kind() == {"composite": 1, "apexrest": 1, "blob": 2}
+    assert fake.calls_by_kind() == {"composite": 2, "apexrest": 1, "blob": 2}  # facts + read
     assert all(snaps[o].notes[0].body.endswith(f"tail-{i}") for i, o in enumerate(ids))
     fake.notes_resource_error = None
     fake.reset_calls()
@@ -345,7 +349,7 @@ def test_validation_refusing_our_write_is_a_permanent_error_in_the_outcome(conne
 def test_batches_use_few_calls(connector, fake, sf_settings):
     ids = [fake.add_opportunity(f"Deal {i}") for i in range(450)]
     snaps = connector.read_deals(ids)
-    assert fake.calls_by_kind() == {"composite": 3}  # 200 + 200 + 50
+    assert fake.calls_by_kind() == {"composite": 4}  # org facts (cold), 200 + 200 + 50
     fake.reset_calls()
     outs = connector.write_back([write(i, snaps[i]) for i in ids])
     assert all(o.error is None for o in outs.values())
@@ -418,6 +422,20 @@ def test_reconcile_finds_changes_since_the_cursor_but_not_our_own(connector, fak
     fake.opportunity(a)["LastModifiedDate"] = fake.opportunity(b)["LastModifiedDate"]
     ids, _ = connector.changed_since(newest)
     assert ids == [b]
+
+
+def test_open_deal_ids_pages_every_open_opportunity_even_those_we_wrote_last(connector, fake):
+    """A backfill lists every open opportunity page by page with the query's total, closed
+    ones not, and (unlike reconciliation) also those the integration user modified last."""
+    fake.page_size = 2
+    opened = [fake.add_opportunity(f"O{i}") for i in range(5)]
+    fake.add_opportunity("Won", stage="Closed Won")
+    fake.add_opportunity("Lost", stage="Closed Lost")
+    fake.opportunity(opened[0])["LastModifiedById"] = INTEGRATION_USER
+    pages = list(connector.open_deal_ids())
+    assert [len(p.ids) for p in pages] == [2, 2, 1]
+    assert {p.total for p in pages} == {5}
+    assert sorted(i for p in pages for i in p.ids) == sorted(opened)
 
 
 def test_auth_modes_are_chosen_from_settings():

@@ -368,7 +368,9 @@ def _dependency_conditions(f: DealFilters) -> list[ColumnElement]:
 # --- deals -------------------------------------------------------------------------------------
 
 DEAL_SORTS: dict[str, ColumnElement] = {
-    "amount": Deal.amount,
+    # By what the deal is worth in the company currency (its own amount where not converted):
+    # a JPY deal is not the largest because its number is.
+    "amount": func.coalesce(Deal.amount_home, Deal.amount),
     "close_date": Deal.close_date,
     "name": Deal.name,
     "owner": Deal.owner_name,

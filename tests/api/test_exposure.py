@@ -292,9 +292,10 @@ def test_exposure_adds_amounts_in_the_company_currency_and_labels_them(
     pipeline = DealPipeline(engine, settings, {"test": crm})
     h = api_key("viewer")
     deals = {  # deal id: own amount, own currency, amount in USD as the CRM converted it
-        "D-usd": ("1000", "USD", "1000"),
+        "D-usd": ("5000", "USD", "5000"),
         "D-eur": ("900", "EUR", "1000"),
         "D-jpy": ("1500000", "JPY", "10000"),
+        "D-jpy-small": ("150000", "JPY", "1000"),
     }
     for n, (deal_id, (amount, currency, home)) in enumerate(deals.items(), start=1):
         crm.put_deal(
@@ -309,16 +310,19 @@ def test_exposure_adds_amounts_in_the_company_currency_and_labels_them(
 
     body = client.get("/api/v1/exposure", headers=h).json()
     sso = _by_key(body)["sso"]
-    assert (sso["deal_count"], sso["amount"], sso["weighted_amount"]) == (3, 12000.0, 6000.0)
+    assert (sso["deal_count"], sso["amount"], sso["weighted_amount"]) == (4, 17000.0, 8500.0)
     assert (body["currency"], body["mixed_currencies"]) == ("USD", False)
     assert [(a["availability"], a["amount"], a["currency"]) for a in body["by_availability"]] == [
-        ("beta", 12000.0, "USD")
+        ("beta", 17000.0, "USD")
     ]
-    # Dependants sort by what they add to the pipeline: the JPY deal is the largest in USD.
-    r = client.get("/api/v1/features/sso/deals?sort=-amount", headers=h).json()
-    order = [d["deal_id"] for d in r["items"]]
-    assert order[0] == "D-jpy" and sorted(order[1:]) == ["D-eur", "D-usd"]  # 1,000 USD each
+    # Dependants and deal lists sort by what a deal is worth in USD, not by its number: the
+    # JPY 150,000 deal (1,000 USD) comes after the USD 5,000 one.
+    for path in ("/api/v1/features/sso/deals?sort=-amount", "/api/v1/deals?sort=-amount"):
+        order = [d["deal_id"] for d in client.get(path, headers=h).json()["items"]]
+        assert order[:2] == ["D-jpy", "D-usd"], path
+        assert sorted(order[2:]) == ["D-eur", "D-jpy-small"], path  # 1,000 USD each
     # The deal keeps its own amount and currency for display.
+    r = client.get("/api/v1/features/sso/deals", headers=h).json()
     jpy = next(d for d in r["items"] if d["deal_id"] == "D-jpy")
     assert (jpy["amount"], jpy["currency"]) == (1500000.0, "JPY")
 
@@ -330,6 +334,6 @@ def test_exposure_adds_amounts_in_the_company_currency_and_labels_them(
         deal.amount_home = deal.home_currency = None
         s.commit()
     body = client.get("/api/v1/exposure", headers=h).json()
-    assert _by_key(body)["sso"]["amount"] == 11900.0
+    assert _by_key(body)["sso"]["amount"] == 16900.0
     assert (body["currency"], body["mixed_currencies"]) == (None, True)
     assert body["by_availability"][0]["mixed_currencies"] is True

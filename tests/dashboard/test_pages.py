@@ -80,8 +80,10 @@ def test_overview_and_deal_pages_show_seeded_data(web, key):
         ("scim", "3000.0"),
         ("api", "1000.0"),
     ]
+    assert "bar: amount in USD;" in r.text and 'id="mixed-currencies"' not in r.text
     blocked = r.text.split('id="blocked-deals"')[1].split("</table>")[0]
     assert re.findall(r'data-deal="([\w/]+)"', blocked) == ["salesforce/s1", "hubspot/h2"]
+    assert re.search(r'<td class="num">[\d,.]+ USD</td>', blocked)  # each amount says its currency
     assert re.findall(r'data-commitment="\d+" data-feature="(\w+)" class="flagged"', r.text) == [
         "sso"
     ]

@@ -296,13 +296,14 @@ def test_exposure_adds_amounts_in_the_company_currency_and_labels_them(
         "D-eur": ("900", "EUR", "1000"),
         "D-jpy": ("1500000", "JPY", "10000"),
         "D-jpy-small": ("150000", "JPY", "1000"),
+        "D-none": (None, "EUR", None),  # no amount yet: adds nothing, changes no label
     }
     for n, (deal_id, (amount, currency, home)) in enumerate(deals.items(), start=1):
         crm.put_deal(
             DealSnapshot(
                 crm="test", deal_id=deal_id, name=deal_id, stage=Stage(id="demo", probability=0.5),
-                amount=Decimal(amount), currency=currency, amount_home=Decimal(home),
-                home_currency="USD", close_date=date(2026, 12, 1),
+                amount=amount and Decimal(amount), currency=currency,
+                amount_home=home and Decimal(home), home_currency="USD", close_date=date(2026, 12, 1),
                 notes=[Note(id=f"n-{deal_id}", body="They need SSO before signing.")],
             )
         )  # fmt: skip
@@ -310,7 +311,7 @@ def test_exposure_adds_amounts_in_the_company_currency_and_labels_them(
 
     body = client.get("/api/v1/exposure", headers=h).json()
     sso = _by_key(body)["sso"]
-    assert (sso["deal_count"], sso["amount"], sso["weighted_amount"]) == (4, 17000.0, 8500.0)
+    assert (sso["deal_count"], sso["amount"], sso["weighted_amount"]) == (5, 17000.0, 8500.0)
     assert (body["currency"], body["mixed_currencies"]) == ("USD", False)
     assert [(a["availability"], a["amount"], a["currency"]) for a in body["by_availability"]] == [
         ("beta", 17000.0, "USD")
@@ -320,7 +321,8 @@ def test_exposure_adds_amounts_in_the_company_currency_and_labels_them(
     for path in ("/api/v1/features/sso/deals?sort=-amount", "/api/v1/deals?sort=-amount"):
         order = [d["deal_id"] for d in client.get(path, headers=h).json()["items"]]
         assert order[:2] == ["D-jpy", "D-usd"], path
-        assert sorted(order[2:]) == ["D-eur", "D-jpy-small"], path  # 1,000 USD each
+        assert sorted(order[2:4]) == ["D-eur", "D-jpy-small"], path  # 1,000 USD each
+        assert order[4] == "D-none", path
     # The deal keeps its own amount and currency for display.
     r = client.get("/api/v1/features/sso/deals", headers=h).json()
     jpy = next(d for d in r["items"] if d["deal_id"] == "D-jpy")

@@ -187,9 +187,11 @@ def create_app(
     for router in _routers():
         app.include_router(router)
 
+    from app.api.nul import RefuseNulMiddleware
     from app.logging import install_middleware
 
-    install_middleware(app)  # request ids and access logs
+    app.add_middleware(RefuseNulMiddleware)  # one answer to a NUL on every database
+    install_middleware(app)  # request ids and access logs (outermost)
     return app
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 
@@ -121,19 +120,62 @@ def test_rows_with_ids_past_32_bits_are_stored_and_reached_through_the_api(app, 
         assert s.exec(select(DealFeature.id)).one() == big
 
 
-def test_a_value_the_database_cannot_store_is_a_422_and_nothing_is_written(app, api_key, engine):
-    """PostgreSQL refuses a NUL character in text: the request is a 422 naming why, not a 500.
-    Found by schemathesis (a NUL in a filter or a name)."""
-    if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite stores NUL characters: nothing to refuse")
+CSV = b"match_kind,match_value,feature_keys\nsku,SKU-1,sso\n"
+
+
+def test_a_nul_character_in_a_request_is_the_same_422_on_every_database(app, api_key, engine):
+    """PostgreSQL cannot store a NUL in text (a write was a 422 there, a filter too), SQLite
+    stored it: the same request now gets the same answer on both, before any route runs, and
+    nothing is written. Found by schemathesis (a NUL in a filter or a name)."""
     revops = api_key("revops")
+    message = (
+        "a value in the request cannot be stored: text cannot contain NUL (0x00) characters; "
+        "nothing was written"
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
-        r = client.post("/api/v1/features", json={"key": "nul", "name": "A\u0000B"}, headers=revops)
-        assert r.status_code == 422, r.text
-        assert r.json()["error"]["message"] == (
-            "a value in the request cannot be stored: PostgreSQL text fields cannot contain "
-            "NUL (0x00) bytes; nothing was written"
-        )
+        sso = {"key": "sso", "name": "Single sign-on"}
+        assert client.post("/api/v1/features", json=sso, headers=revops).status_code == 201
+        for r in (
+            client.post("/api/v1/features", json={"key": "nul", "name": "A\u0000B"}, headers=revops),
+            client.post("/api/v1/features", content=b'{"key": "nul", "name": "A\x00B"}',
+                        headers={**revops, "content-type": "application/json"}),
+            client.get("/api/v1/deals?crm=hub%00spot", headers=revops),
+            client.get("/api/v1/features/nul%00", headers=revops),
+            client.post("/api/v1/mappings/import", files={"file": ("m.csv", CSV.replace(b"SKU-1", b"SKU\x00-1"))},
+                        headers=revops),
+        ):  # fmt: skip
+            assert r.status_code == 422, r.text
+            assert r.json()["error"] == {"code": "invalid", "message": message}
+            assert r.headers["x-request-id"]
         assert client.get("/api/v1/features/nul", headers=revops).status_code == 404
-        r = client.get("/api/v1/deals?crm=hub%00spot", headers=revops)
-        assert r.status_code == 422, r.text
+        r = client.post("/api/v1/mappings/import", files={"file": ("m.csv", CSV)},
+                        headers=revops)  # fmt: skip
+        assert r.status_code == 200, r.text  # the same import without the NUL goes through
+        # A backslash before "u0000" is text, not a NUL: stored as written.
+        r = client.post(
+            "/api/v1/features", json={"key": "path", "name": "C:\\u0000 drive"}, headers=revops
+        )
+        assert r.status_code == 201, r.text
+        assert client.get("/api/v1/features/path", headers=revops).json()["name"] == (
+            "C:\\u0000 drive"
+        )
+
+
+def test_an_api_body_over_the_cap_is_a_413_before_any_route_runs(app, api_key):
+    """Bodies are read whole (to look for NUL characters) and capped: 8 MB, room for the 5 MB
+    mappings import with its framing; no key is needed to be refused."""
+    with TestClient(app, raise_server_exceptions=False) as client:
+        big = b"sku,SKU-1,sso\n" * (9 * 1024 * 1024 // 14)
+        r = client.post("/api/v1/mappings/import", content=big,
+                        headers={**api_key("revops"), "content-type": "text/csv"})  # fmt: skip
+        assert r.status_code == 413, r.text
+        assert r.json()["error"] == {
+            "code": "payload_too_large",
+            "message": "request body larger than 8 MB",
+        }
+        r = client.post("/api/v1/features", content=b"x" * (8 * 1024 * 1024 + 1))
+        assert r.status_code == 413
+        # Under the cap the route decides, as before: its own 5 MB import limit.
+        r = client.post("/api/v1/mappings/import", content=big[: 6 * 1024 * 1024],
+                        headers={**api_key("revops"), "content-type": "text/csv"})  # fmt: skip
+        assert r.status_code == 422 and "import larger than 5 MB" in r.json()["error"]["message"]

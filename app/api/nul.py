@@ -1,0 +1,106 @@
+"""NUL characters in API requests: one 422 on every database.
+
+PostgreSQL cannot store a NUL (0x00) in text: a write carrying one failed there with a 422
+(`errors.unstorable_value`), a filter carrying one too, while SQLite stored the one and
+matched nothing with the other. RevOps scripts run against both (SQLite on a laptop,
+PostgreSQL in production), so the same request must get the same answer: requests to `/api/`
+carrying a NUL in the path, the query or the body are refused before any route runs, with
+nothing written. Text from the CRMs and roadmap sources is not refused (it is stored with
+U+FFFD instead, `models.types.storable`): one pasted character must not stop a deal; that text
+does not come through here (webhooks are outside `/api/`).
+
+Plain ASGI: the body is read once and replayed to the route, so nothing else changes. Read
+whole, it is capped: an `/api/` body over `MAX_BODY_BYTES` (room for the 5 MB mappings import
+with its multipart framing) is a 413 as soon as it passes the cap, before any route runs or
+any key is checked, so no request can make the service hold more than that in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MESSAGE = (
+    "a value in the request cannot be stored: text cannot contain NUL (0x00) characters; "
+    "nothing was written"
+)
+# A NUL as raw byte, or as JSON's escape: `\u0000` after an even number of backslashes (an odd
+# number makes the backslash before `u` literal text, as in "C:\\u0000").
+_NUL_IN_BODY = re.compile(rb"\x00|(?<!\\)(?:\\\\)*\\u0000")
+_NUL_IN_URL = re.compile(rb"\x00|%00")
+_WITH_BODY = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+class RefuseNulMiddleware:
+    def __init__(self, app: ASGIApp, prefix: str = "/api/") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        if _NUL_IN_URL.search(scope.get("raw_path") or b"") or _NUL_IN_URL.search(
+            scope.get("query_string") or b""
+        ):
+            await _refuse(send, 422, "invalid", MESSAGE)
+            return
+        if scope.get("method") not in _WITH_BODY:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                await self.app(scope, _replay([message]), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                await _refuse(
+                    send,
+                    413,
+                    "payload_too_large",
+                    f"request body larger than {MAX_BODY_BYTES // (1024 * 1024)} MB",
+                )
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _NUL_IN_BODY.search(body):
+            await _refuse(send, 422, "invalid", MESSAGE)
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()  # after the body: a disconnect, as the server reports it
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -217,13 +217,18 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_queue(_args: argparse.Namespace) -> int:
-    from app.jobs.queue import queue_counts
+    from app.jobs.queue import pending_by_reason, queue_counts
 
     settings = _settings()
     with _engine(settings).connect() as conn:
         counts = queue_counts(conn)
+        reasons = pending_by_reason(conn)
     for status, n in counts.items():
         print(f"{status:<8} {n}")
+        if status == "pending":
+            for reason, c in reasons.items():
+                later = f" ({c['not_due']} not due yet)" if c["not_due"] else ""
+                print(f"  {reason:<12} {c['pending']}{later}")
     return 0
 
 

@@ -342,6 +342,8 @@ def test_backfill_queues_every_open_hubspot_deal_once_with_progress(db, capsys, 
             }
             audit = s.exec(select(AuditLog).where(AuditLog.action == "queue.backfill")).one()
             assert audit.after == {"listed": 5, "queued": 5, "pace": 1000.0}
+        assert main(["queue"]) == 0  # how far it has got
+        assert re.search(r"^  backfill\s+5\b", capsys.readouterr().out, re.M)
         assert main(["backfill", "hubspot"]) == 0
         with Session(db) as s:
             assert len(s.exec(select(DealQueue)).all()) == 5

@@ -123,6 +123,9 @@ class QueueRows(BaseModel):
 
 class QueueView(BaseModel):
     counts: dict[str, int]
+    # Pending rows per reason (webhook, reconcile, roadmap, backfill, ...), and how many of
+    # them are not due yet: how far a backfill or a roadmap fan-out has got.
+    pending_by_reason: dict[str, dict[str, int]] = {}
     rows: QueueRows
 
 
@@ -160,6 +163,7 @@ def get_queue(
     ).all()
     return QueueView(
         counts=counts,
+        pending_by_reason=queue.pending_by_reason(session),
         rows=QueueRows(
             status=status, total=total, limit=limit, offset=offset, items=[_row(r) for r in rows]
         ),

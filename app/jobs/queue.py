@@ -413,6 +413,23 @@ def queue_counts(session_or_conn: Session | Connection) -> dict[str, int]:
     return counts
 
 
+def pending_by_reason(
+    session_or_conn: Session | Connection, *, now: datetime | None = None
+) -> dict[str, dict[str, int]]:
+    """Pending rows per reason (webhook, reconcile, roadmap, backfill, ...): how many, and
+    how many are not due yet (a paced backfill's later pages, retries backing off), so a long
+    backfill or fan-out shows how far it is."""
+    now = now or utcnow()
+    table = DealQueue.__table__
+    later = func.sum(case((table.c.due_at > now, 1), else_=0))
+    rows = session_or_conn.execute(
+        select(table.c.reason, func.count(), later)
+        .where(table.c.status == "pending")
+        .group_by(table.c.reason)
+    ).all()
+    return {reason: {"pending": n, "not_due": int(w or 0)} for reason, n, w in sorted(rows)}
+
+
 def retry_now(session: Session, row: DealQueue, *, now: datetime | None = None) -> None:
     """A dead (or backing-off pending) row becomes due now with a fresh attempt budget."""
     now = now or utcnow()

@@ -158,6 +158,7 @@ def test_queue_view_counts_and_pages_dead_rows_with_their_errors(client, engine,
     headers = api_key("viewer")
     page = client.get("/api/v1/queue?limit=2", headers=headers).json()
     assert page["counts"] == {"pending": 1, "running": 1, "done": 0, "dead": 3}
+    assert page["pending_by_reason"] == {"webhook": {"pending": 1, "not_due": 0}}
     assert (page["rows"]["status"], page["rows"]["total"]) == ("dead", 3)
     assert len(page["rows"]["items"]) == 2
     rest = client.get("/api/v1/queue?limit=2&offset=2", headers=headers).json()

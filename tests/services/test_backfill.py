@@ -48,7 +48,7 @@ def test_backfill_pages_are_due_at_its_pace_so_webhooks_go_first(engine):
     queued meanwhile (due when it arrives) is claimed before it."""
     from datetime import timedelta
 
-    from app.jobs.queue import claim_batch, enqueue_deals
+    from app.jobs.queue import claim_batch, enqueue_deals, pending_by_reason
     from app.models import utcnow
 
     crm = TestCrmConnector(engine)
@@ -62,6 +62,11 @@ def test_backfill_pages_are_due_at_its_pace_so_webhooks_go_first(engine):
         enqueue_deals(s, "test", ["W1"], reason="webhook")
         s.commit()
     assert due["D0"] == due["D1"] and due["D0"] - start < timedelta(seconds=5)
+    with Session(engine) as s:  # how far it has got, as GET /api/v1/queue and the CLI say
+        assert pending_by_reason(s) == {
+            "backfill": {"pending": 4, "not_due": 2},
+            "webhook": {"pending": 1, "not_due": 0},
+        }
     assert due["D2"] - due["D0"] == timedelta(minutes=1) == due["D3"] - due["D1"]
     claimed = claim_batch(engine, owner="w", limit=10, lease_seconds=60)
     assert sorted(i.deal_id for i in claimed) == ["D0", "D1", "W1"]

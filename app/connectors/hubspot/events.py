@@ -24,7 +24,16 @@ SOURCE = "hubspot"
 CRM = "hubspot"
 MAX_EVENTS = 100
 
-DEAL_PROPERTIES = {"dealstage", "amount", "closedate", "pipeline", "hubspot_owner_id"}
+# What a deal's evaluation and totals read; a change to any other property queues nothing.
+# deal_currency_code: a new currency changes amount_in_home_currency, what totals add.
+DEAL_PROPERTIES = {
+    "dealstage",
+    "amount",
+    "deal_currency_code",
+    "closedate",
+    "pipeline",
+    "hubspot_owner_id",
+}
 LINE_ITEM_EVENT = "line_item.propertyChange"
 ASSOCIATED_TYPES = {"LINE_ITEM", "NOTE", "ENGAGEMENT"}
 

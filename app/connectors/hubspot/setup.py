@@ -28,6 +28,7 @@ WEBHOOK_SUBSCRIPTIONS = [
     "deal.deletion",
     "deal.propertyChange: dealstage",
     "deal.propertyChange: amount",
+    "deal.propertyChange: deal_currency_code",
     "deal.propertyChange: closedate",
     "deal.propertyChange: pipeline",
     "deal.propertyChange: hubspot_owner_id",

@@ -128,6 +128,23 @@ def test_same_event_id_in_another_subscription_is_not_a_duplicate(client, fake, 
     assert client.post(URL, content=body, headers=headers).json()["new"] == 2
 
 
+def test_a_change_of_currency_queues_the_deal_and_an_unread_property_does_not(
+    client, fake, engine
+) -> None:
+    """A new currency changes what the deal adds to pipeline totals (amount_in_home_currency);
+    a property the evaluation never reads (the deal's description) changes nothing."""
+    events = [
+        _event(
+            fake, eventId=1, objectId=501, propertyName="deal_currency_code", propertyValue="EUR"
+        ),
+        _event(fake, eventId=2, objectId=502, propertyName="description", propertyValue="x"),
+    ]
+    body, headers = fake.signed_request(URL, events)
+    ack = client.post(URL, content=body, headers=headers).json()
+    assert (ack["queued_deals"], ack["ignored"]) == (1, {"not_relevant": 1})
+    assert _queued(engine) == ["501"]
+
+
 def test_other_portal_and_own_changes_queue_nothing(client, fake, engine) -> None:
     events = [
         _event(fake, eventId=1, portalId=1),

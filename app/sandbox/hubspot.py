@@ -109,6 +109,9 @@ class FakeHubSpot:
     # company currency"). Deals' calculated `amount_in_home_currency` is derived from them.
     company_currency: str = "USD"
     exchange_rates: dict[str, float] = field(default_factory=dict)
+    # Whether the token may read the currencies settings (they need a scope of their own, which
+    # roadmap-guard does not ask for): False answers 403 MISSING_SCOPES.
+    currencies_readable: bool = True
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -885,6 +888,16 @@ class FakeHubSpot:
                 }
                 props[body["name"]] = prop
             return JSONResponse(prop, status_code=201)
+
+        @app.get("/settings/v3/currencies/company-currency")
+        def company_currency():
+            if not fake.currencies_readable:
+                return fake._error(
+                    403,
+                    "This app hasn't been granted all required scopes to make this call.",
+                    "MISSING_SCOPES",
+                )
+            return {"createdAt": "2024-01-15T10:30:00Z", "id": fake.company_currency}
 
         @app.post("/oauth/v2/private-apps/get/access-token-info")
         async def token_info(request: Request):

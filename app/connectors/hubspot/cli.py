@@ -34,7 +34,12 @@ def _setup_hubspot(args: argparse.Namespace) -> int:
     from app.connectors.base import ConnectorError
     from app.connectors.hubspot.client import HubSpotApi
     from app.connectors.hubspot.properties import deal_properties
-    from app.connectors.hubspot.setup import REQUIRED_SCOPES, instructions, run_setup
+    from app.connectors.hubspot.setup import (
+        REQUIRED_SCOPES,
+        currency_check,
+        instructions,
+        run_setup,
+    )
     from app.settings import load_settings
 
     settings = load_settings()
@@ -72,5 +77,7 @@ def _setup_hubspot(args: argparse.Namespace) -> int:
             print(f"  {scope}  ({REQUIRED_SCOPES[scope]})")
     else:
         print("scopes: ok")
+    currency_ok, currency_line = currency_check(report, settings.hubspot_company_currency)
+    print(currency_line)
     print(instructions(settings.public_base_url, settings.hubspot_guard_property))
-    return 1 if report.missing_scopes else 0
+    return 1 if report.missing_scopes or not currency_ok else 0

@@ -1,7 +1,7 @@
 """`roadmap-guard setup hubspot`: what HubSpot needs, installed or printed.
 
 Creates the "Roadmap guard" property group and the deal properties (409 = already there, so it
-can run any number of times), checks the private-app token's scopes, and prints the webhook
+can run any number of times), checks the private-app token's scopes and the configured company currency, and prints the webhook
 subscriptions and pipeline settings an admin must set by hand (HubSpot has no API for
 pipeline rules or private-app webhook subscriptions).
 """
@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.connectors.base import ConnectorError
 from app.connectors.hubspot import properties as P
 from app.connectors.hubspot.client import HubSpotApi
+
+COMPANY_CURRENCY_PATH = "/settings/v3/currencies/company-currency"
 
 # Tasks and notes are engagements: HubSpot gates them behind the contacts scopes.
 REQUIRED_SCOPES = {
@@ -43,6 +46,9 @@ class SetupReport:
     existing: list[str] = field(default_factory=list)
     missing_scopes: list[str] = field(default_factory=list)
     scopes_checked: bool = False
+    # The portal's company currency as HubSpot says it (None: not readable with this token),
+    # to check HUBSPOT_COMPANY_CURRENCY, the label of pipeline totals, against.
+    company_currency: str | None = None
 
 
 def run_setup(
@@ -63,6 +69,7 @@ def run_setup(
         report.scopes_checked = True
         granted = set(info["scopes"])
         report.missing_scopes = [s for s in REQUIRED_SCOPES if s not in granted]
+    report.company_currency = company_currency(api)
     groups = api.api("crm.properties.groups_api")
     group = api.call(
         "properties.create_group",
@@ -81,6 +88,44 @@ def run_setup(
         (report.created if created is not None else report.existing).append(definition["name"])
         progress(definition["name"])
     return report
+
+
+def company_currency(api: HubSpotApi) -> str | None:
+    """The portal's company currency (settings currencies API), or None when this token may
+    not read it: that API needs a scope of its own, which the service does not ask for. Only
+    setup reads it, to check the configured label; the service never depends on it."""
+    try:
+        answer = api.raw("settings.company_currency", "GET", COMPANY_CURRENCY_PATH)
+    except ConnectorError:
+        return None
+    code = answer.get("id") if isinstance(answer, dict) else None
+    return code if isinstance(code, str) and code else None
+
+
+def currency_check(report: SetupReport, configured: str | None) -> tuple[bool, str]:
+    """(ok, the line setup prints) for HUBSPOT_COMPANY_CURRENCY against what HubSpot says."""
+    actual = report.company_currency
+    if actual is None:
+        if configured:
+            return True, (
+                f"company currency: HUBSPOT_COMPANY_CURRENCY={configured} (HubSpot's currencies "
+                "settings are not readable with this token: check it by hand)"
+            )
+        return True, (
+            "company currency: not set; pipeline totals are in HubSpot's company currency but "
+            "unlabelled: set HUBSPOT_COMPANY_CURRENCY (e.g. USD)"
+        )
+    if configured is None:
+        return True, (
+            f"company currency: HubSpot says {actual}; set HUBSPOT_COMPANY_CURRENCY={actual} to "
+            "label pipeline totals"
+        )
+    if configured != actual:
+        return False, (
+            f"company currency: MISMATCH: HubSpot says {actual} but HUBSPOT_COMPANY_CURRENCY="
+            f"{configured}: pipeline totals would be labelled with the wrong currency"
+        )
+    return True, f"company currency: {actual} (matches HUBSPOT_COMPANY_CURRENCY)"
 
 
 def instructions(public_base_url: str, guard_property: str) -> str:

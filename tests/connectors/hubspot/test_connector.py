@@ -462,7 +462,35 @@ def test_setup_hubspot_command(fake, monkeypatch, capsys, tmp_path) -> None:
     assert "https://rg.example.com/webhooks/hubspot" in out
     assert "deal.propertyChange: dealstage" in out
     assert main(["setup", "hubspot"]) == 0
-    assert "exists   roadmap_guard_status" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "exists   roadmap_guard_status" in out
+    assert "HubSpot says USD; set HUBSPOT_COMPANY_CURRENCY=USD" in out
+
+
+@pytest.mark.parametrize(
+    ("configured", "readable", "exit_code", "line"),
+    [
+        ("USD", True, 0, "company currency: USD (matches HUBSPOT_COMPANY_CURRENCY)"),
+        ("EUR", True, 1, "MISMATCH: HubSpot says USD but HUBSPOT_COMPANY_CURRENCY=EUR"),
+        ("EUR", False, 0, "HUBSPOT_COMPANY_CURRENCY=EUR (HubSpot's currencies settings are not"),
+        (None, False, 0, "company currency: not set; pipeline totals are in HubSpot's company"),
+    ],
+)
+def test_setup_checks_the_company_currency_label_against_hubspot(
+    fake, monkeypatch, capsys, tmp_path, configured, readable, exit_code, line
+) -> None:
+    """The label of pipeline totals is configured (the currencies API needs a scope the
+    service does not ask for); setup reads it where the token may and refuses a wrong one."""
+    from app.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", fake.access_token)
+    monkeypatch.setenv("HUBSPOT_API_BASE", fake.base_url)
+    if configured:
+        monkeypatch.setenv("HUBSPOT_COMPANY_CURRENCY", configured)
+    fake.currencies_readable = readable
+    assert main(["setup", "hubspot"]) == exit_code
+    assert line in capsys.readouterr().out
 
 
 SLIPPED = {

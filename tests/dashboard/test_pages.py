@@ -96,6 +96,21 @@ def test_overview_and_deal_pages_show_seeded_data(web, key):
     assert "We promised SSO by Q3." in r.text
 
 
+def test_overview_says_when_its_totals_mix_currencies(web, key, sqlite_engine):
+    """A deal stored before amounts were converted, in another currency: the chart's totals
+    add amounts in two currencies, and the page says so instead of naming one."""
+    from sqlmodel import update
+
+    from app.models import DealFeature
+
+    with Session(sqlite_engine) as s:
+        s.exec(update(DealFeature).where(DealFeature.deal_id == "h2").values(currency="EUR"))
+        s.commit()
+    web.cookies.set("rg_api_key", key)
+    page = web.get("/dashboard").text
+    assert 'id="mixed-currencies"' in page and "bar: amount in USD" not in page
+
+
 def test_dashboard_can_be_disabled(sqlite_engine, key):
     from app.main import create_app
 

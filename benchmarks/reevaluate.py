@@ -5,7 +5,8 @@
 Worst case on purpose: every stored deal carries the changed feature (a line item with its
 SKU), so the fan-out re-evaluates all of them from their stored snapshots (no CRM read), stores
 a new evaluation for each whose result changed and queues them for write-back, all in the one
-transaction of the feature edit. Three edits are timed:
+transaction of the feature edit. First the what-if of edit 1 is timed (read-only: every deal
+evaluated twice, nothing written); then three edits:
 
 1. availability available → never, evaluated inline (the fan-out's limit lifted): every
    verdict changes (N evaluations stored, N queued);
@@ -41,7 +42,7 @@ from tqdm import tqdm
 
 import app.models  # noqa: F401  (every table on the metadata)
 from app.connectors.base import WriteOutcome
-from app.db import make_engine
+from app.db import make_engine, read_only
 from app.jobs.worker import Worker
 from app.models import Deal, Evaluation, ProductMapping, utcnow
 from app.models import Feature as FeatureRow
@@ -50,6 +51,7 @@ from app.rules.model import LineItem
 from app.services import fanout, features_service
 from app.services.pipeline import DealPipeline, apply_snapshot, reevaluate_stored
 from app.services.rules_service import install_default_rules
+from app.services.what_if import WhatIfRequest, what_if
 from app.settings import Settings
 from benchmarks._data import make_deal, make_features, make_mappings
 
@@ -197,6 +199,14 @@ def run(engine: Engine, label: str, args: argparse.Namespace) -> None:
         evaluations = s.exec(select(Evaluation.id)).all()
     print(f"\n[{label}] seeded {args.deals} deals in {seed_s:.1f} s; initial evaluation "
           f"{initial_s:.1f} s ({len(evaluations)} evaluations)")  # fmt: skip
+    # The what-if of the same edit first: read-only, every deal evaluated twice.
+    t0 = time.perf_counter()
+    with Session(read_only(engine)) as s:
+        answer = what_if(s, HOT, WhatIfRequest(availability="never", limit=0))
+    seconds = time.perf_counter() - t0
+    print(f"[{label}] what-if availability available→never (writes nothing): {seconds:.1f} s for "
+          f"{answer.deals} open deals ({answer.deals / seconds:,.0f} deals/s), "
+          f"{answer.newly_blocked.deal_count} would be blocked")  # fmt: skip
 
     default_limit = fanout.INLINE_LIMIT
     fanout.INLINE_LIMIT = 10**9  # 1 and 2: measure the inline re-evaluation itself

@@ -3,19 +3,15 @@ JSON Schema, and simulation of draft rules against stored or posted deals."""
 
 from __future__ import annotations
 
-import json
-import queue
-import threading
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.streaming import Progress, progress_stream
 from app.rules.schema import RuleDefinition, rule_json_schema
 from app.services import rules_service as svc
 from app.services.simulate import SimulateRequest, SimulationResult, run_simulation
@@ -127,34 +123,15 @@ def simulate(
                 return run_simulation(session, body)
             finally:
                 session.rollback()
-    return StreamingResponse(_stream(engine, body), media_type="application/x-ndjson")  # type: ignore[return-value]
 
+    def run(progress: Progress) -> SimulationResult:
+        with Session(engine) as session:
+            try:
+                return run_simulation(session, body, progress=progress)
+            finally:
+                session.rollback()
 
-def _stream(engine, body: SimulateRequest) -> Iterator[str]:
-    events: queue.Queue[dict | None] = queue.Queue(maxsize=1000)
-
-    def work() -> None:
-        try:
-            with Session(engine) as session:
-                try:
-                    result = run_simulation(
-                        session,
-                        body,
-                        progress=lambda done, total: events.put(
-                            {"type": "progress", "processed": done, "total": total}
-                        ),
-                    )
-                finally:
-                    session.rollback()
-            events.put({"type": "result", "result": result.model_dump(mode="json")})
-        except Exception as exc:  # reported in the stream: the 200 status is already sent
-            events.put({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
-        finally:
-            events.put(None)
-
-    threading.Thread(target=work, name="rules-simulate", daemon=True).start()
-    while (event := events.get()) is not None:
-        yield json.dumps(event) + "\n"
+    return progress_stream(run, name="rules-simulate")  # type: ignore[return-value]
 
 
 @router.post("", status_code=201, summary="Create a rule", operation_id="create_rule")

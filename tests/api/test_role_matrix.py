@@ -50,6 +50,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/features"): REVOPS,
     ("PATCH", "/api/v1/features/{key}"): REVOPS,
     ("DELETE", "/api/v1/features/{key}"): REVOPS,
+    ("POST", "/api/v1/features/{key}/what-if"): READ,  # writes nothing: engineering's question
     # roadmap sources
     ("GET", "/api/v1/roadmap/sources"): READ,
     ("GET", "/api/v1/roadmap/sources/{name}"): READ,

@@ -1,0 +1,289 @@
+"""Roadmap what-if: which open deals, and how much pipeline, a change to one feature would
+block or clear, before anyone makes it.
+
+Engineering and product ask "if SSO slips to Q3, or we drop it, who is hurt?" before they
+decide. The answer re-evaluates the feature's open dependants from their stored snapshots twice,
+under the roadmap as it is and with the feature changed, with the rules and approvals in force,
+and compares. Nothing is written: no evaluation, no queue row, no audit entry (the session is
+only read).
+
+The notes are not read again where the deal's last evaluation saw its current snapshot: its
+stored references are reused (an availability or date change cannot change what a note names),
+as the roadmap fan-out does. Amounts are what the deal adds to pipeline totals (its amount in
+the CRM's company currency where converted: `queries.pipeline_amount`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select, true
+from sqlmodel import Session
+
+from app.errors import NotFound
+from app.models import Deal, DealFeature, Evaluation, utcnow
+from app.models import Feature as FeatureRow
+from app.rules.model import Availability, DealSnapshot, Feature, FeatureReference, Finding
+from app.services.queries import money, pipeline_amount
+
+CHUNK = 500  # deals read and evaluated at a time
+
+
+class WhatIfRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    availability: Availability | None = Field(
+        default=None, description="the availability to try (unset: as it is)"
+    )
+    target_date: date | None = Field(
+        default=None, description="the target date to try; null: no date (unset: as it is)"
+    )
+    only_changed: bool = Field(default=True, description="list only deals whose result changes")
+    limit: int = Field(default=100, ge=0, le=1000, description="deals listed in the answer")
+    offset: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> WhatIfRequest:
+        if not ({"availability", "target_date"} & self.model_fields_set):
+            raise ValueError("give availability, target_date or both: nothing to try otherwise")
+        return self
+
+
+class PipelineFigure(BaseModel):
+    deal_count: int = 0
+    amount: float = 0.0
+    currency: str | None = Field(
+        default=None, description="the one currency of the amounts, null when mixed or unknown"
+    )
+
+
+class WhatIfDeal(BaseModel):
+    crm: str
+    deal_id: str
+    name: str
+    owner_name: str | None
+    stage_label: str | None
+    close_date: date | None
+    amount: float | None = Field(description="what the deal adds to pipeline totals")
+    currency: str | None
+    before: str
+    after: str
+    findings_after: list[Finding] = Field(description="the findings on this feature, after")
+
+
+class WhatIfResult(BaseModel):
+    feature_key: str
+    feature_name: str
+    availability: dict[str, str] = Field(description="before and after")
+    target_date: dict[str, date | None] = Field(description="before and after")
+    deals: int = Field(description="open deals depending on the feature, evaluated twice")
+    before: dict[str, int]
+    after: dict[str, int]
+    changed: int = Field(description="deals whose verdict or findings change")
+    newly_blocked: PipelineFigure
+    no_longer_blocked: PipelineFigure
+    matching: int = Field(description="deals that qualify for the list; page with offset/limit")
+    offset: int
+    items: list[WhatIfDeal]
+
+
+def require_feature(session: Session, key: str) -> FeatureRow:
+    row = session.get(FeatureRow, key)
+    if row is None:
+        raise NotFound(f"feature '{key}' is not on the roadmap")
+    return row
+
+
+class _ChangedCatalog:
+    """The catalog with one feature replaced, for evaluation from stored references (which
+    reads features through `get` alone)."""
+
+    def __init__(self, catalog: Any, feature: Feature) -> None:
+        self._catalog = catalog
+        self._feature = feature
+
+    def get(self, key: str | None) -> Feature | None:
+        return self._feature if key == self._feature.key else self._catalog.get(key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._catalog, name)
+
+
+def what_if(
+    session: Session,
+    key: str,
+    request: WhatIfRequest,
+    progress: Callable[[int, int], None] | None = None,
+) -> WhatIfResult:
+    """`progress(done, total)` after each chunk of deals (a streamed answer shows it)."""
+    from app.rules.engine import evaluate
+    from app.services.catalog import feature_from_row, load_catalog_and_matcher, load_rules
+    from app.services.pipeline import grants_by_deal
+
+    current = feature_from_row(require_feature(session, key))
+    changes: dict[str, Any] = {}
+    if "availability" in request.model_fields_set and request.availability is not None:
+        changes["availability"] = request.availability
+    if "target_date" in request.model_fields_set:
+        changes["target_date"] = request.target_date
+    tried = current.model_copy(update=changes)
+    catalog, matcher = load_catalog_and_matcher(session)
+    changed_catalog = _ChangedCatalog(catalog, tried)
+    rules = load_rules(session)
+    now = utcnow()
+    today = now.date()
+
+    dependants = session.execute(
+        select(DealFeature.crm, DealFeature.deal_id)
+        .where(
+            DealFeature.feature_key == key,
+            DealFeature.is_primary == true(),
+            DealFeature.deal_open == true(),
+        )
+        .order_by(DealFeature.crm, DealFeature.deal_id)
+    ).all()
+    before_counts: Counter[str] = Counter()
+    after_counts: Counter[str] = Counter()
+    blocked_now = _Figure()
+    cleared = _Figure()
+    listed: list[WhatIfDeal] = []
+    matching = changed = 0
+    for start in range(0, len(dependants), CHUNK):
+        chunk = dependants[start : start + CHUNK]
+        by_crm: dict[str, list[str]] = {}
+        for crm, deal_id in chunk:
+            by_crm.setdefault(crm, []).append(deal_id)
+        for crm, ids in by_crm.items():
+            grants = grants_by_deal(session, crm, ids, now)
+            deals = session.execute(
+                select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(ids), Deal.tracked == true())
+            ).scalars()
+            deals = [d for d in deals if d.snapshot]
+            stored = _stored_references(session, deals, matcher)
+            for deal in sorted(deals, key=lambda d: d.deal_id):
+                snapshot = DealSnapshot.model_validate(deal.snapshot)
+                refs = stored.get(deal.id)
+                if refs is None:
+                    from app.rules.references import find_references
+
+                    refs = find_references(snapshot, catalog, today=today)
+                approvals = grants.get(deal.deal_id, [])
+                was = evaluate(
+                    snapshot, catalog, rules, approvals=approvals, today=today, references=refs
+                )
+                becomes = evaluate(
+                    snapshot,
+                    changed_catalog,
+                    rules,
+                    approvals=approvals,
+                    today=today,
+                    references=refs,
+                )
+                before_counts[was.status.value] += 1
+                after_counts[becomes.status.value] += 1
+                differs = was.status != becomes.status or _dumped(was.findings) != _dumped(
+                    becomes.findings
+                )
+                changed += differs
+                amount = pipeline_amount(deal)
+                if becomes.status.value == "blocked" and was.status.value != "blocked":
+                    blocked_now.add(amount)
+                if was.status.value == "blocked" and becomes.status.value != "blocked":
+                    cleared.add(amount)
+                if request.only_changed and not differs:
+                    continue
+                matching += 1
+                if request.offset < matching <= request.offset + request.limit:
+                    listed.append(
+                        WhatIfDeal(
+                            crm=deal.crm,
+                            deal_id=deal.deal_id,
+                            name=deal.name,
+                            owner_name=deal.owner_name,
+                            stage_label=deal.stage_label,
+                            close_date=deal.close_date,
+                            amount=None if amount["amount"] is None else money(amount["amount"]),
+                            currency=amount["currency"],
+                            before=was.status.value,
+                            after=becomes.status.value,
+                            findings_after=[f for f in becomes.findings if f.feature_key == key],
+                        )
+                    )
+        if progress is not None:
+            progress(min(start + CHUNK, len(dependants)), len(dependants))
+    statuses = ("clear", "warning", "blocked")
+    return WhatIfResult(
+        feature_key=key,
+        feature_name=current.name,
+        availability={"before": current.availability.value, "after": tried.availability.value},
+        target_date={"before": current.target_date, "after": tried.target_date},
+        deals=sum(before_counts.values()),
+        before={s: before_counts[s] for s in statuses},
+        after={s: after_counts[s] for s in statuses},
+        changed=changed,
+        newly_blocked=blocked_now.figure(),
+        no_longer_blocked=cleared.figure(),
+        matching=matching,
+        offset=request.offset,
+        items=listed,
+    )
+
+
+class _Figure:
+    """Deals and the pipeline they add, with the currency label of `queries.exposure`."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.amount = 0.0
+        self.currencies: set[str | None] = set()
+
+    def add(self, amount: dict[str, Any]) -> None:
+        self.count += 1
+        if amount["amount"] is not None:
+            self.amount += money(amount["amount"])
+            self.currencies.add(amount["currency"])
+
+    def figure(self) -> PipelineFigure:
+        single = next(iter(self.currencies)) if len(self.currencies) == 1 else None
+        return PipelineFigure(deal_count=self.count, amount=money(self.amount), currency=single)
+
+
+def _stored_references(
+    session: Session, deals: list[Deal], matcher: str | None
+) -> dict[int, list[FeatureReference]]:
+    """deal row id -> the references of its last evaluation, where that evaluation saw the
+    deal's current snapshot under the current matcher (the rule `reevaluate_stored_deals`
+    follows); deals without such an evaluation have their notes read."""
+    ids = [d.last_evaluation_id for d in deals if d.last_evaluation_id]
+    if not ids or matcher is None:
+        return {}
+    rows = {
+        r.id: r
+        for r in session.execute(
+            select(
+                Evaluation.id,
+                Evaluation.references,
+                Evaluation.matcher_version,
+                Evaluation.created_at,
+            ).where(Evaluation.id.in_(ids))
+        )
+    }
+    out: dict[int, list[FeatureReference]] = {}
+    for deal in deals:
+        prev = rows.get(deal.last_evaluation_id)
+        if (
+            prev is not None
+            and prev.matcher_version == matcher
+            and deal.snapshot_at is not None
+            and prev.created_at >= deal.snapshot_at
+        ):
+            out[deal.id] = [FeatureReference.model_validate(r) for r in prev.references or []]
+    return out
+
+
+def _dumped(findings: list[Finding]) -> list[dict]:
+    return [f.model_dump(mode="json") for f in findings]

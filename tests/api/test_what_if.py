@@ -1,0 +1,219 @@
+"""Roadmap what-if end to end: the real engine, the default rule pack, the pipeline, the test CRM.
+
+SSO is coming soon with a target date before every deal closes, so mentioning, promising or
+selling it blocks nothing today. What would slipping it, or dropping it, do?
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.connectors.testcrm import TestCrmConnector
+from app.jobs.types import QueueItem
+from app.models import AuditLog, DealQueue, Evaluation, Feature, ProductMapping
+from app.rules.model import DealSnapshot, LineItem, Note, Stage
+from app.services.pipeline import DealPipeline
+
+OPEN = Stage(id="negotiation", label="Negotiation", probability=0.6)
+WON = Stage(id="won", label="Won", probability=1.0, is_won=True, is_closed=True)
+CLOSE = date.today() + timedelta(days=60)
+TARGET = date.today() + timedelta(days=30)
+
+
+def _deal(deal_id: str, *, amount: str, currency: str = "USD", home: str | None = None,
+          note: str | None = None, sku: bool = False, stage: Stage = OPEN) -> DealSnapshot:  # fmt: skip
+    return DealSnapshot(
+        crm="test", deal_id=deal_id, name=f"Deal {deal_id}", stage=stage,
+        amount=Decimal(amount), currency=currency,
+        amount_home=Decimal(home or amount), home_currency="USD",
+        close_date=CLOSE, owner_id="o1", owner_name="Alex Rep",
+        notes=[Note(id=f"n-{deal_id}", body=note)] if note else [],
+        line_items=[LineItem(id=f"li-{deal_id}", name="SSO add-on", sku="SKU-SSO")] if sku else [],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def seeded(engine, settings):
+    from app.services.rules_service import install_default_rules
+
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single Sign-On", aliases=["SSO"],
+                      availability="coming_soon", target_date=TARGET,
+                      guidance="Say it is planned; do not promise a date."))  # fmt: skip
+        s.add(Feature(key="api", name="Public API", availability="available"))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-SSO", feature_keys=["sso"]))
+        install_default_rules(s)
+        s.commit()
+    crm = TestCrmConnector(engine)
+    deals = [
+        _deal("D1", amount="10000", note="They need SSO before signing."),
+        _deal(
+            "D2",
+            amount="900",
+            currency="EUR",
+            home="1000",
+            note="We promised SSO to them by the end of next month.",
+        ),  # fmt: skip
+        _deal("D3", amount="5000", sku=True),
+        _deal("D4", amount="7000", sku=True, stage=WON),  # closed: guards nothing any more
+        _deal("D5", amount="3000", note="They use our Public API daily."),  # another feature
+    ]
+    pipeline = DealPipeline(engine, settings, {"test": crm})
+    for n, snapshot in enumerate(deals, start=1):
+        crm.put_deal(snapshot)
+        pipeline.process(
+            [QueueItem(id=n, crm="test", deal_id=snapshot.deal_id, attempts=1, reason="webhook")]
+        )
+    with Session(engine) as s:  # the write-backs of the seeding are not the what-if's
+        for row in s.exec(select(DealQueue)):
+            s.delete(row)
+        s.commit()
+    return crm
+
+
+def _counts(engine) -> tuple[int, int, int]:
+    with Session(engine) as s:
+        return tuple(
+            s.exec(select(func.count()).select_from(table)).one()
+            for table in (Evaluation, DealQueue, AuditLog)
+        )
+
+
+def test_dropping_a_feature_shows_the_deals_and_pipeline_it_would_block(
+    client, api_key, engine, seeded
+):
+    before = _counts(engine)
+    r = client.post("/api/v1/features/sso/what-if", json={"availability": "never"},
+                    headers=api_key("engineering"))  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["availability"], body["deals"]) == ({"before": "coming_soon", "after": "never"}, 3)
+    assert body["before"] == {"clear": 3, "warning": 0, "blocked": 0}
+    assert body["after"] == {"clear": 0, "warning": 0, "blocked": 3}
+    # In the company currency: the EUR 900 deal adds 1,000 USD.
+    assert body["newly_blocked"] == {"deal_count": 3, "amount": 16000.0, "currency": "USD"}
+    assert body["no_longer_blocked"] == {"deal_count": 0, "amount": 0.0, "currency": None}
+    items = {i["deal_id"]: i for i in body["items"]}
+    assert set(items) == {"D1", "D2", "D3"}  # not the won deal, not the API-only deal
+    assert (items["D2"]["amount"], items["D2"]["currency"]) == (1000.0, "USD")
+    finding = items["D3"]["findings_after"][0]
+    assert (finding["severity"], finding["feature_key"]) == ("block", "sso")
+    # Nothing written: no evaluation, no queue row, no audit entry, the feature unchanged.
+    assert _counts(engine) == before
+    assert client.get("/api/v1/features/sso", headers=api_key("viewer")).json()["availability"] == (
+        "coming_soon"
+    )
+
+
+def test_a_slip_past_the_close_dates_blocks_promises_and_sales_not_mentions(
+    client, api_key, seeded
+):
+    slipped = (CLOSE + timedelta(days=90)).isoformat()
+    h = api_key("viewer")
+    body = client.post("/api/v1/features/sso/what-if", json={"target_date": slipped},
+                       headers=h).json()  # fmt: skip
+    assert body["target_date"] == {"before": TARGET.isoformat(), "after": slipped}
+    assert body["after"] == {"clear": 1, "warning": 0, "blocked": 2}
+    assert body["newly_blocked"] == {"deal_count": 2, "amount": 6000.0, "currency": "USD"}
+    verdicts = {i["deal_id"]: (i["before"], i["after"]) for i in body["items"]}
+    # The mention stays clear; it is listed because its finding now names the new date.
+    assert verdicts == {"D1": ("clear", "clear"), "D2": ("clear", "blocked"),
+                        "D3": ("clear", "blocked")}  # fmt: skip
+    assert body["changed"] == 3
+    # No date at all: the same as a date after the close ("or there is none").
+    none = client.post("/api/v1/features/sso/what-if", json={"target_date": None},
+                       headers=h).json()  # fmt: skip
+    assert none["target_date"]["after"] is None and none["after"]["blocked"] == 2
+    # Every dependant listed, paged.
+    page = client.post("/api/v1/features/sso/what-if",
+                       json={"target_date": slipped, "only_changed": False, "limit": 2, "offset": 2},
+                       headers=h).json()  # fmt: skip
+    assert (page["matching"], page["offset"], len(page["items"])) == (3, 2, 1)
+
+
+def test_bringing_a_dropped_feature_back_shows_what_it_would_clear(client, api_key, engine, seeded):
+    with Session(engine) as s:  # dropped in the roadmap (no fan-out here: the deals keep
+        s.get(Feature, "sso").availability = "never"  # their last verdicts)
+        s.commit()
+    body = client.post("/api/v1/features/sso/what-if", json={"availability": "available"},
+                       headers=api_key("engineering")).json()  # fmt: skip
+    assert body["before"]["blocked"] == 3 and body["after"]["blocked"] == 0
+    assert body["no_longer_blocked"] == {"deal_count": 3, "amount": 16000.0, "currency": "USD"}
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "status", "says"),
+    [
+        ("sso", {}, 422, "give availability, target_date or both"),
+        ("sso", {"availabilty": "never"}, 422, "availabilty"),
+        ("sso", {"availability": "dropped"}, 422, "availability"),
+        ("sso", {"target_date": "next year"}, 422, "target_date"),
+        ("sso", {"availability": "never", "limit": 5000}, 422, "limit"),
+        ("nope", {"availability": "never"}, 404, "feature 'nope' is not on the roadmap"),
+    ],
+)
+def test_what_if_input_is_checked(client, api_key, seeded, path, payload, status, says):
+    r = client.post(f"/api/v1/features/{path}/what-if", json=payload, headers=api_key("viewer"))
+    assert r.status_code == status, r.text
+    assert says in r.text
+
+
+def test_deals_whose_last_evaluation_predates_their_snapshot_have_their_notes_read(
+    client, api_key, engine, seeded, monkeypatch
+):
+    """Stored references are reused only where the last evaluation saw the current snapshot;
+    otherwise the notes are read again, with the same answer."""
+    from sqlalchemy import update
+
+    import app.rules.references as references
+    from app.models import Deal, utcnow
+
+    h = api_key("engineering")
+    reused = client.post("/api/v1/features/sso/what-if", json={"availability": "never"},
+                         headers=h).json()  # fmt: skip
+    reads: list[str] = []
+    real = references.find_references
+    monkeypatch.setattr(
+        references,
+        "find_references",
+        lambda snapshot, catalog, *, today: (
+            reads.append(snapshot.deal_id) or real(snapshot, catalog, today=today)
+        ),
+    )
+    with Session(engine) as s:
+        s.exec(update(Deal).where(Deal.deal_id == "D2").values(snapshot_at=utcnow()))
+        s.commit()
+    again = client.post("/api/v1/features/sso/what-if", json={"availability": "never"},
+                        headers=h).json()  # fmt: skip
+    assert reads == ["D2"]
+    assert again == reused
+
+
+def test_a_streamed_what_if_reports_progress_then_the_same_answer(
+    client, api_key, seeded, monkeypatch
+):
+    import json
+
+    from app.services import what_if
+
+    monkeypatch.setattr(what_if, "CHUNK", 2)  # three dependants: two chunks
+    h = api_key("engineering")
+    plain = client.post("/api/v1/features/sso/what-if", json={"availability": "never"},
+                        headers=h).json()  # fmt: skip
+    r = client.post("/api/v1/features/sso/what-if?stream=true", json={"availability": "never"},
+                    headers=h)  # fmt: skip
+    assert r.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in r.text.splitlines()]
+    assert [(e["processed"], e["total"]) for e in lines if e["type"] == "progress"] == [
+        (2, 3),
+        (3, 3),
+    ]
+    assert lines[-1] == {"type": "result", "result": plain}
+    r = client.post("/api/v1/features/nope/what-if?stream=true", json={"availability": "never"},
+                    headers=h)  # fmt: skip
+    assert r.status_code == 404

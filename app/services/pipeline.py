@@ -687,6 +687,25 @@ def reevaluate_stored(
     return changed
 
 
+def saw_snapshot(prev: Any, deal: Deal) -> bool:
+    """Whether the evaluation `prev` (a row with `created_at`) was made of the deal's current
+    snapshot (made at or after the snapshot was stored)."""
+    return prev is not None and deal.snapshot_at is not None and prev.created_at >= deal.snapshot_at
+
+
+def references_reusable(prev: Any, deal: Deal, matcher_version: str | None) -> bool:
+    """Whether the references of the evaluation `prev` (a row with `created_at` and
+    `matcher_version`) still hold for the deal: it saw the current snapshot, under the catalog
+    matcher in force (services.catalog.matcher_version). True after an availability, date,
+    guidance, rule or approval change; false after a rename, a new alias or mapping, or a
+    matching-code upgrade."""
+    return (
+        saw_snapshot(prev, deal)
+        and matcher_version is not None
+        and prev.matcher_version == matcher_version
+    )
+
+
 @dataclass(slots=True)
 class StoredReevaluation:
     deal: Deal
@@ -740,16 +759,8 @@ def reevaluate_stored_deals(
     for deal in deals:
         snapshot = DealSnapshot.model_validate(deal.snapshot)
         prev = previous.get(deal.last_evaluation_id)
-        same_snapshot = (
-            prev is not None
-            and deal.snapshot_at is not None
-            and prev.created_at >= deal.snapshot_at
-        )
-        reuse = (
-            same_snapshot
-            and context.matcher_version is not None
-            and prev.matcher_version == context.matcher_version
-        )
+        same_snapshot = saw_snapshot(prev, deal)
+        reuse = references_reusable(prev, deal, context.matcher_version)
         result = context.evaluate(
             snapshot,
             references=[FeatureReference.model_validate(r) for r in prev.references]

@@ -255,9 +255,10 @@ class _Figure:
 def _stored_references(
     session: Session, deals: list[Deal], matcher: str | None
 ) -> dict[int, list[FeatureReference]]:
-    """deal row id -> the references of its last evaluation, where that evaluation saw the
-    deal's current snapshot under the current matcher (the rule `reevaluate_stored_deals`
-    follows); deals without such an evaluation have their notes read."""
+    """deal row id -> the references of its last evaluation where they still hold
+    (`pipeline.references_reusable`, as the fan-out decides); the other deals' notes are read."""
+    from app.services.pipeline import references_reusable
+
     ids = [d.last_evaluation_id for d in deals if d.last_evaluation_id]
     if not ids or matcher is None:
         return {}
@@ -275,12 +276,7 @@ def _stored_references(
     out: dict[int, list[FeatureReference]] = {}
     for deal in deals:
         prev = rows.get(deal.last_evaluation_id)
-        if (
-            prev is not None
-            and prev.matcher_version == matcher
-            and deal.snapshot_at is not None
-            and prev.created_at >= deal.snapshot_at
-        ):
+        if references_reusable(prev, deal, matcher):
             out[deal.id] = [FeatureReference.model_validate(r) for r in prev.references or []]
     return out
 

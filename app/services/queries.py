@@ -401,6 +401,8 @@ DEAL_COLUMNS = [
     "probability",
     "amount",
     "currency",
+    "amount_home",
+    "home_currency",
     "close_date",
     "owner_id",
     "owner_name",
@@ -428,6 +430,9 @@ def deal_row(deal: Deal, base_url: str) -> dict[str, Any]:
         "probability": deal.probability,
         "amount": None if deal.amount is None else money(deal.amount),
         "currency": deal.currency,
+        # In the CRM's company currency, as it converted the amount (None: not converted).
+        "amount_home": None if deal.amount_home is None else money(deal.amount_home),
+        "home_currency": deal.home_currency,
         "close_date": deal.close_date.isoformat() if deal.close_date else None,
         "owner_id": deal.owner_id,
         "owner_name": deal.owner_name,

@@ -327,6 +327,7 @@ def test_exposure_adds_amounts_in_the_company_currency_and_labels_them(
     r = client.get("/api/v1/features/sso/deals", headers=h).json()
     jpy = next(d for d in r["items"] if d["deal_id"] == "D-jpy")
     assert (jpy["amount"], jpy["currency"]) == (1500000.0, "JPY")
+    assert (jpy["amount_home"], jpy["home_currency"]) == (10000.0, "USD")  # and what it is worth
 
     # A deal stored before amounts were converted: its row adds its own EUR amount.
     with Session(engine) as s:

@@ -50,6 +50,8 @@ class WhatIfRequest(BaseModel):
     def _changes_something(self) -> WhatIfRequest:
         if not ({"availability", "target_date"} & self.model_fields_set):
             raise ValueError("give availability, target_date or both: nothing to try otherwise")
+        if "availability" in self.model_fields_set and self.availability is None:
+            raise ValueError("availability cannot be null: leave it out to keep it as it is")
         return self
 
 

@@ -151,6 +151,7 @@ def test_bringing_a_dropped_feature_back_shows_what_it_would_clear(client, api_k
     [
         ("sso", {}, 422, "give availability, target_date or both"),
         ("sso", {"availabilty": "never"}, 422, "availabilty"),
+        ("sso", {"availability": None}, 422, "availability cannot be null"),
         ("sso", {"availability": "dropped"}, 422, "availability"),
         ("sso", {"target_date": "next year"}, 422, "target_date"),
         ("sso", {"availability": "never", "limit": 5000}, 422, "limit"),

@@ -777,10 +777,16 @@ class HubSpotConnector:
     @staticmethod
     def _task_properties(task: TaskSpec, body: str, marker: str, owner: str | None) -> dict:
         due = task.due_at or datetime.now(UTC) + timedelta(days=1)
+        # HubSpot keeps and shows a task's body as rich text (HTML, as it stores what a user
+        # types: `<div>...<br></div>`): plain newlines would collapse into one paragraph and
+        # quoted note text could render as markup. The text is escaped, lines become <br>.
+        # The marker is a searchable token: it finds this task if a create response is lost.
+        text = html.escape(body).replace("\n", "<br>")
         props = {
             "hs_task_subject": task.subject[:250],
-            # The marker is a searchable token: it finds this task if a create response is lost.
-            "hs_task_body": f"{body}\n\n(roadmap-guard ref {marker})",
+            "hs_task_body": f"{text}<br><br>(roadmap-guard ref {marker})"
+            if text
+            else f"(roadmap-guard ref {marker})",
             "hs_task_status": "NOT_STARTED" if task.open else "COMPLETED",
             "hs_task_priority": "HIGH",
             "hs_task_type": "TODO",

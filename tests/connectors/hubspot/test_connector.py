@@ -170,6 +170,21 @@ def test_retry_with_stored_task_id_updates_in_place(fake, connector) -> None:
     assert "offline mode" in fake.tasks_for(deal)[0]["properties"]["hs_task_body"]
 
 
+def test_task_body_is_rich_text_with_lines_kept_and_quoted_markup_escaped(fake, connector):
+    """HubSpot shows a task body as HTML: each line stays a line, and a rep's note quoted in
+    it ("<b>must</b> have SSO & SCIM") shows as typed, not as markup."""
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    body = 'SSO is not on the roadmap.\nThey wrote: "<b>must</b> have SSO & SCIM"'
+    out = connector.write_back([_writeback(snap, body=body)])[deal]
+    assert out.error is None
+    stored = fake.tasks_for(deal)[0]["properties"]["hs_task_body"]
+    assert stored == (
+        "SSO is not on the roadmap.<br>They wrote: &quot;&lt;b&gt;must&lt;/b&gt; have SSO "
+        f"&amp; SCIM&quot;<br><br>(roadmap-guard ref rgdeal{deal})"
+    )
+
+
 def test_clear_deal_completes_its_task(fake, connector) -> None:
     deal = fake.add_deal("Acme")
     snap = connector.read_deals([deal])[deal]

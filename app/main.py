@@ -44,6 +44,7 @@ def _routers():
         webhooks_hubspot,
         webhooks_salesforce,
         webhooks_test,
+        what_if,
     )
 
     return [
@@ -54,6 +55,7 @@ def _routers():
         webhooks_hubspot.router,
         webhooks_salesforce.router,
         features.router,
+        what_if.router,
         roadmap.router,
         mappings.router,
         rules.router,

@@ -6,15 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlmodel import Session
 
-from app.api.deps import EngineDep, Offset, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.deps import Offset, ReadPrincipal, RevOpsPrincipal, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
-from app.api.streaming import Progress, progress_stream
-from app.db import read_only
 from app.rules.model import Availability
 from app.services import features_service as svc
-from app.services.what_if import WhatIfRequest, WhatIfResult, require_feature, what_if
 
 router = APIRouter(prefix="/api/v1/features", tags=["roadmap"])
 
@@ -86,32 +82,3 @@ def update_feature(
 def delete_feature(key: str, session: SessionDep, principal: RevOpsPrincipal) -> FeatureDeleted:
     fanout = svc.delete_feature(session, key, actor=principal.actor)
     return FeatureDeleted(key=key, **fanout_counts(fanout))
-
-
-@router.post(
-    "/{key}/what-if",
-    summary="What a change to this feature would block or clear: deals and pipeline; writes nothing",
-    operation_id="feature_what_if",
-)
-def feature_what_if(
-    key: str,
-    body: WhatIfRequest,
-    engine: EngineDep,
-    _p: ReadPrincipal,
-    stream: Annotated[bool, Query(description="stream progress as NDJSON")] = False,
-) -> WhatIfResult:
-    """Re-evaluates the feature's open dependants under the roadmap as it is and with the
-    change tried (availability, target date), with the rules and approvals in force, from the
-    stored snapshots. A read-only transaction: on SQLite it holds no write lock, so webhooks
-    and the worker go on meanwhile. With `stream=true` the answer is NDJSON:
-    `{"type":"progress","processed":n,"total":N}` lines, then `{"type":"result",...}`."""
-
-    def run(progress: Progress | None = None) -> WhatIfResult:
-        with Session(read_only(engine)) as session:
-            return what_if(session, key, body, progress)
-
-    if not stream:
-        return run()
-    with Session(read_only(engine)) as session:  # an unknown feature is a 404, not a stream
-        require_feature(session, key)
-    return progress_stream(run, name="feature-what-if")  # type: ignore[return-value]

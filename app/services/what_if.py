@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select, true
 from sqlmodel import Session
 
@@ -33,7 +33,9 @@ from app.services.queries import money, pipeline_amount
 CHUNK = 500  # deals read and evaluated at a time
 
 
-class WhatIfRequest(BaseModel):
+class _Tried(BaseModel):
+    """What to try for one feature: its availability, its target date, or both."""
+
     model_config = ConfigDict(extra="forbid")
 
     availability: Availability | None = Field(
@@ -42,17 +44,58 @@ class WhatIfRequest(BaseModel):
     target_date: date | None = Field(
         default=None, description="the target date to try; null: no date (unset: as it is)"
     )
-    only_changed: bool = Field(default=True, description="list only deals whose result changes")
-    limit: int = Field(default=100, ge=0, le=1000, description="deals listed in the answer")
-    offset: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
-    def _changes_something(self) -> WhatIfRequest:
+    def _changes_something(self) -> _Tried:
         if not ({"availability", "target_date"} & self.model_fields_set):
             raise ValueError("give availability, target_date or both: nothing to try otherwise")
         if "availability" in self.model_fields_set and self.availability is None:
             raise ValueError("availability cannot be null: leave it out to keep it as it is")
         return self
+
+    def applied(self, feature: Feature) -> Feature:
+        changes: dict[str, Any] = {}
+        if self.availability is not None:
+            changes["availability"] = self.availability
+        if "target_date" in self.model_fields_set:
+            changes["target_date"] = self.target_date
+        return feature.model_copy(update=changes)
+
+
+class _Listing(BaseModel):
+    only_changed: bool = Field(default=True, description="list only deals whose result changes")
+    limit: int = Field(default=100, ge=0, le=1000, description="deals listed in the answer")
+    offset: int = Field(default=0, ge=0)
+
+
+class WhatIfRequest(_Tried, _Listing):
+    """One feature's change (POST /api/v1/features/{key}/what-if)."""
+
+
+class FeatureChange(_Tried):
+    feature_key: str = Field(min_length=1, max_length=128)
+
+
+class ScenarioRequest(_Listing):
+    """Several features changed at once (POST /api/v1/roadmap/what-if): a release cut, a
+    quarter's plan slipping."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    changes: list[FeatureChange] = Field(min_length=1, max_length=100)
+
+    @field_validator("changes")
+    @classmethod
+    def _one_change_per_feature(cls, changes: list[FeatureChange]) -> list[FeatureChange]:
+        first: dict[str, int] = {}
+        for i, change in enumerate(changes):
+            if change.feature_key in first:
+                raise ValueError(
+                    f"changes[{i}].feature_key '{change.feature_key}' repeats "
+                    f"changes[{first[change.feature_key]}]: one change per feature"
+                )
+            first[change.feature_key] = i
+        return changes
 
 
 class PipelineFigure(BaseModel):
@@ -61,6 +104,13 @@ class PipelineFigure(BaseModel):
     currency: str | None = Field(
         default=None, description="the one currency of the amounts, null when mixed or unknown"
     )
+
+
+class FeatureTried(BaseModel):
+    feature_key: str
+    feature_name: str
+    availability: dict[str, str] = Field(description="before and after")
+    target_date: dict[str, date | None] = Field(description="before and after")
 
 
 class WhatIfDeal(BaseModel):
@@ -74,15 +124,12 @@ class WhatIfDeal(BaseModel):
     currency: str | None
     before: str
     after: str
-    findings_after: list[Finding] = Field(description="the findings on this feature, after")
+    findings_after: list[Finding] = Field(description="the findings on the changed features, after")
 
 
 class WhatIfResult(BaseModel):
-    feature_key: str
-    feature_name: str
-    availability: dict[str, str] = Field(description="before and after")
-    target_date: dict[str, date | None] = Field(description="before and after")
-    deals: int = Field(description="open deals depending on the feature, evaluated twice")
+    features: list[FeatureTried]
+    deals: int = Field(description="open deals depending on a changed feature, evaluated twice")
     before: dict[str, int]
     after: dict[str, int]
     changed: int = Field(description="deals whose verdict or findings change")
@@ -93,23 +140,17 @@ class WhatIfResult(BaseModel):
     items: list[WhatIfDeal]
 
 
-def require_feature(session: Session, key: str) -> FeatureRow:
-    row = session.get(FeatureRow, key)
-    if row is None:
-        raise NotFound(f"feature '{key}' is not on the roadmap")
-    return row
-
-
 class _ChangedCatalog:
-    """The catalog with one feature replaced, for evaluation from stored references (which
+    """The catalog with some features replaced, for evaluation from stored references (which
     reads features through `get` alone)."""
 
-    def __init__(self, catalog: Any, feature: Feature) -> None:
+    def __init__(self, catalog: Any, features: dict[str, Feature]) -> None:
         self._catalog = catalog
-        self._feature = feature
+        self._features = features
 
     def get(self, key: str | None) -> Feature | None:
-        return self._feature if key == self._feature.key else self._catalog.get(key)
+        tried = self._features.get(key) if key is not None else None
+        return tried if tried is not None else self._catalog.get(key)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._catalog, name)
@@ -121,18 +162,63 @@ def what_if(
     request: WhatIfRequest,
     progress: Callable[[int, int], None] | None = None,
 ) -> WhatIfResult:
+    """One feature's change: the scenario of that change alone."""
+    change = FeatureChange(
+        feature_key=key,
+        **request.model_dump(include=request.model_fields_set & {"availability", "target_date"}),
+    )
+    scenario = ScenarioRequest(
+        changes=[change],
+        only_changed=request.only_changed,
+        limit=request.limit,
+        offset=request.offset,
+    )
+    return run_scenario(session, scenario, progress)
+
+
+def features_as_they_are(session: Session, changes: list[FeatureChange]) -> dict[str, Feature]:
+    """The changed features as the roadmap has them now; a key not on the roadmap is a 404
+    (one change) or a 422 naming each such change (several)."""
+    from app.errors import Invalid
+    from app.services.catalog import feature_from_row
+
+    current: dict[str, Feature] = {}
+    missing = []
+    for i, change in enumerate(changes):
+        row = session.get(FeatureRow, change.feature_key)
+        if row is None:
+            missing.append(
+                {
+                    "path": f"changes[{i}].feature_key",
+                    "msg": f"feature '{change.feature_key}' is not on the roadmap",
+                }
+            )
+        else:
+            current[change.feature_key] = feature_from_row(row)
+    if missing and len(changes) == 1:
+        raise NotFound(missing[0]["msg"])
+    if missing:
+        raise Invalid(
+            f"{missing[0]['path']}: {missing[0]['msg']}"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            details=missing,
+        )
+    return current
+
+
+def run_scenario(
+    session: Session,
+    request: ScenarioRequest,
+    progress: Callable[[int, int], None] | None = None,
+) -> WhatIfResult:
     """`progress(done, total)` after each chunk of deals (a streamed answer shows it)."""
     from app.rules.engine import evaluate
-    from app.services.catalog import feature_from_row, load_catalog_and_matcher, load_rules
+    from app.services.catalog import load_catalog_and_matcher, load_rules
     from app.services.pipeline import grants_by_deal
 
-    current = feature_from_row(require_feature(session, key))
-    changes: dict[str, Any] = {}
-    if "availability" in request.model_fields_set and request.availability is not None:
-        changes["availability"] = request.availability
-    if "target_date" in request.model_fields_set:
-        changes["target_date"] = request.target_date
-    tried = current.model_copy(update=changes)
+    current = features_as_they_are(session, request.changes)
+    tried = {c.feature_key: c.applied(current[c.feature_key]) for c in request.changes}
+    keys = set(tried)
     catalog, matcher = load_catalog_and_matcher(session)
     changed_catalog = _ChangedCatalog(catalog, tried)
     rules = load_rules(session)
@@ -142,10 +228,11 @@ def what_if(
     dependants = session.execute(
         select(DealFeature.crm, DealFeature.deal_id)
         .where(
-            DealFeature.feature_key == key,
+            DealFeature.feature_key.in_(sorted(keys)),
             DealFeature.is_primary == true(),
             DealFeature.deal_open == true(),
         )
+        .group_by(DealFeature.crm, DealFeature.deal_id)
         .order_by(DealFeature.crm, DealFeature.deal_id)
     ).all()
     before_counts: Counter[str] = Counter()
@@ -212,17 +299,28 @@ def what_if(
                             currency=amount["currency"],
                             before=was.status.value,
                             after=becomes.status.value,
-                            findings_after=[f for f in becomes.findings if f.feature_key == key],
+                            findings_after=[f for f in becomes.findings if f.feature_key in keys],
                         )
                     )
         if progress is not None:
             progress(min(start + CHUNK, len(dependants)), len(dependants))
     statuses = ("clear", "warning", "blocked")
     return WhatIfResult(
-        feature_key=key,
-        feature_name=current.name,
-        availability={"before": current.availability.value, "after": tried.availability.value},
-        target_date={"before": current.target_date, "after": tried.target_date},
+        features=[
+            FeatureTried(
+                feature_key=c.feature_key,
+                feature_name=current[c.feature_key].name,
+                availability={
+                    "before": current[c.feature_key].availability.value,
+                    "after": tried[c.feature_key].availability.value,
+                },
+                target_date={
+                    "before": current[c.feature_key].target_date,
+                    "after": tried[c.feature_key].target_date,
+                },
+            )
+            for c in request.changes
+        ],
         deals=sum(before_counts.values()),
         before={s: before_counts[s] for s in statuses},
         after={s: after_counts[s] for s in statuses},

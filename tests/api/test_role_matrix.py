@@ -51,6 +51,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("PATCH", "/api/v1/features/{key}"): REVOPS,
     ("DELETE", "/api/v1/features/{key}"): REVOPS,
     ("POST", "/api/v1/features/{key}/what-if"): READ,  # writes nothing: engineering's question
+    ("POST", "/api/v1/roadmap/what-if"): READ,
     # roadmap sources
     ("GET", "/api/v1/roadmap/sources"): READ,
     ("GET", "/api/v1/roadmap/sources/{name}"): READ,

@@ -92,7 +92,15 @@ def test_dropping_a_feature_shows_the_deals_and_pipeline_it_would_block(
                     headers=api_key("engineering"))  # fmt: skip
     assert r.status_code == 200, r.text
     body = r.json()
-    assert (body["availability"], body["deals"]) == ({"before": "coming_soon", "after": "never"}, 3)
+    assert body["features"] == [
+        {
+            "feature_key": "sso",
+            "feature_name": "Single Sign-On",
+            "availability": {"before": "coming_soon", "after": "never"},
+            "target_date": {"before": TARGET.isoformat(), "after": TARGET.isoformat()},
+        }
+    ]
+    assert body["deals"] == 3
     assert body["before"] == {"clear": 3, "warning": 0, "blocked": 0}
     assert body["after"] == {"clear": 0, "warning": 0, "blocked": 3}
     # In the company currency: the EUR 900 deal adds 1,000 USD.
@@ -117,7 +125,7 @@ def test_a_slip_past_the_close_dates_blocks_promises_and_sales_not_mentions(
     h = api_key("viewer")
     body = client.post("/api/v1/features/sso/what-if", json={"target_date": slipped},
                        headers=h).json()  # fmt: skip
-    assert body["target_date"] == {"before": TARGET.isoformat(), "after": slipped}
+    assert body["features"][0]["target_date"] == {"before": TARGET.isoformat(), "after": slipped}
     assert body["after"] == {"clear": 1, "warning": 0, "blocked": 2}
     assert body["newly_blocked"] == {"deal_count": 2, "amount": 6000.0, "currency": "USD"}
     verdicts = {i["deal_id"]: (i["before"], i["after"]) for i in body["items"]}
@@ -128,7 +136,8 @@ def test_a_slip_past_the_close_dates_blocks_promises_and_sales_not_mentions(
     # No date at all: the same as a date after the close ("or there is none").
     none = client.post("/api/v1/features/sso/what-if", json={"target_date": None},
                        headers=h).json()  # fmt: skip
-    assert none["target_date"]["after"] is None and none["after"]["blocked"] == 2
+    assert none["features"][0]["target_date"]["after"] is None
+    assert none["after"]["blocked"] == 2
     # Every dependant listed, paged.
     page = client.post("/api/v1/features/sso/what-if",
                        json={"target_date": slipped, "only_changed": False, "limit": 2, "offset": 2},
@@ -218,3 +227,63 @@ def test_a_streamed_what_if_reports_progress_then_the_same_answer(
     r = client.post("/api/v1/features/nope/what-if?stream=true", json={"availability": "never"},
                     headers=h)  # fmt: skip
     assert r.status_code == 404
+
+
+def test_a_scenario_changes_several_features_at_once(client, api_key, engine, settings, seeded):
+    """A release cut: SSO dropped and the Public API slipped, in one answer. A deal depending
+    on both is evaluated once; the findings listed are those on the changed features."""
+    from app.rules.model import DealSnapshot, Note
+
+    both = DealSnapshot(crm="test", deal_id="D6", name="Deal D6", stage=OPEN,
+                        amount=Decimal("2000"), currency="USD", amount_home=Decimal("2000"),
+                        home_currency="USD", close_date=CLOSE,
+                        notes=[Note(id="n-D6", body="They need SSO and the Public API.")])  # fmt: skip
+    seeded.put_deal(both)
+    DealPipeline(engine, settings, {"test": seeded}).process(
+        [QueueItem(id=99, crm="test", deal_id="D6", attempts=1, reason="webhook")]
+    )
+    before = _counts(engine)
+    body = client.post(
+        "/api/v1/roadmap/what-if",
+        json={"changes": [{"feature_key": "sso", "availability": "never"},
+                          {"feature_key": "api", "availability": "uncertain"}],
+              "only_changed": False},
+        headers=api_key("engineering"),
+    ).json()  # fmt: skip
+    assert [f["feature_key"] for f in body["features"]] == ["sso", "api"]
+    assert body["deals"] == 5  # D1, D2, D3 (SSO), D5 (API), D6 (both) once
+    assert body["newly_blocked"]["deal_count"] == 4  # every SSO dependant; the API one is warned
+    items = {i["deal_id"]: i for i in body["items"]}
+    assert items["D5"]["after"] == "warning"
+    assert {f["feature_key"] for f in items["D6"]["findings_after"]} == {"sso", "api"}
+    assert _counts(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "says"),
+    [
+        ({"changes": []}, 422, "changes"),
+        ({"changes": [{"feature_key": "sso"}]}, 422, "give availability, target_date or both"),
+        (
+            {"changes": [{"feature_key": "sso", "availability": "never"},
+                         {"feature_key": "sso", "target_date": None}]},
+            422,
+            "changes[1].feature_key 'sso' repeats changes[0]",
+        ),
+        (
+            {"changes": [{"feature_key": "sso", "availability": "never"},
+                         {"feature_key": "gone", "availability": "never"}]},
+            422,
+            "changes[1].feature_key: feature 'gone' is not on the roadmap",
+        ),
+        ({"changes": [{"feature_key": "gone", "availability": "never"}]}, 404, "'gone'"),
+        ({"changes": [{"feature_key": "sso", "availability": "never", "owner": "x"}]}, 422, "owner"),
+    ],
+)  # fmt: skip
+def test_scenario_input_is_checked_before_anything_runs(
+    client, api_key, seeded, payload, status, says
+):
+    for query in ("", "?stream=true"):  # a streamed request is refused before it streams
+        r = client.post(f"/api/v1/roadmap/what-if{query}", json=payload, headers=api_key("viewer"))
+        assert r.status_code == status, r.text
+        assert says in r.text

@@ -213,6 +213,65 @@ def feature_page(key: str, request: Request, session: SessionDep, settings: Sett
     return _page(request, "feature.html", {"principal": principal, "result": deals, "key": key})
 
 
+@router.get("/dashboard/features/{key}/what-if")
+def what_if_page(
+    key: str,
+    request: Request,
+    session: SessionDep,
+    availability: str | None = None,
+    target_date: str | None = None,
+    no_target_date: bool = False,
+):
+    """The what-if of one feature (services/what_if.py) as a page: a GET form, so it runs in the
+    page's read-only transaction and the dashboard's cookie suffices. Without a change to try,
+    the form alone."""
+    from pydantic import ValidationError
+
+    from app.models import Feature as FeatureRow
+    from app.rules.model import Availability
+    from app.services.catalog import feature_from_row
+    from app.services.what_if import WhatIfRequest, what_if
+
+    _enabled(request)
+    principal = _principal(request)
+    if principal is None:
+        return _to_signin(request)
+    row = session.get(FeatureRow, key)
+    if row is None:
+        return _page(
+            request, "missing.html", {"principal": principal, "what": f"feature {key}"}, 404
+        )
+    chosen = {
+        "availability": availability or None,
+        "target_date": target_date or None,
+        "no_target_date": no_target_date,
+    }
+    tried: dict = {}
+    if chosen["availability"]:
+        tried["availability"] = chosen["availability"]
+    if no_target_date:
+        tried["target_date"] = None
+    elif chosen["target_date"]:
+        tried["target_date"] = chosen["target_date"]
+    context = {
+        "principal": principal,
+        "feature": feature_from_row(row),
+        "availabilities": [a.value for a in Availability],
+        "chosen": chosen,
+        "result": None,
+        "error": None,
+    }
+    if not tried:
+        return _page(request, "what_if.html", context)
+    try:
+        body = WhatIfRequest(**tried, limit=TABLE_ROWS)
+    except ValidationError as exc:
+        context["error"] = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        return _page(request, "what_if.html", context, status_code=422)
+    context["result"] = what_if(session, key, body)
+    return _page(request, "what_if.html", context)
+
+
 @router.get("/dashboard/deals/{crm}/{deal_id}")
 def deal_page(crm: str, deal_id: str, request: Request, session: SessionDep, settings: SettingsDep):
     _enabled(request)

@@ -143,3 +143,29 @@ def test_deal_page_names_expired_and_revoked_approvals(web, key, sqlite_engine):
     statuses = re.findall(r"<td>([^<]*)</td></tr>", table)  # the last cell of each row
     assert sorted(statuses) == ["", "expired", "revoked"]
     assert len(re.findall(r'data-status="expired"', table)) == 1
+
+
+def test_the_what_if_page_previews_a_change_to_a_feature(web, key):
+    """From a feature's page: links to try dropping it or removing its date, and a GET form;
+    the page shows the verdicts before and after, the pipeline newly blocked and the deals,
+    and changes nothing. A bad value is a 422 with the form and the reason."""
+    web.cookies.set("rg_api_key", key)
+    feature = web.get("/dashboard/features/sso").text
+    assert 'href="/dashboard/features/sso/what-if?availability=never"' in feature
+    form = web.get("/dashboard/features/sso/what-if")
+    assert form.status_code == 200
+    assert 'id="what-if-form"' in form.text and 'id="what-if-summary"' not in form.text
+    r = web.get("/dashboard/features/sso/what-if?availability=never")
+    assert r.status_code == 200
+    assert "coming_soon → <strong>never</strong>" in r.text
+    assert "preview of the 3 open deals" in r.text  # h1, h2, s3: not won h3, not untracked h4
+    summary = r.text.split('id="what-if-summary"')[1].split("</table>")[0]
+    assert re.findall(r'<td class="num">(\d+)</td>', summary) == ["3", "0", "0", "3", "0", "0"]
+    assert 'id="what-if-blocked"' in r.text
+    # Nothing was written: the feature is as it was.
+    assert "coming_soon" in web.get("/dashboard/features/sso").text
+    bad = web.get("/dashboard/features/sso/what-if?target_date=next+year")
+    assert bad.status_code == 422 and 'id="what-if-error"' in bad.text
+    assert "valid date" in bad.text
+    assert web.get("/dashboard/features/nope/what-if?availability=never").status_code == 404
+    assert web.get("/dashboard/features/sso/what-if?no_target_date=1").status_code == 200

@@ -213,6 +213,7 @@ def run_scenario(
 ) -> WhatIfResult:
     """`progress(done, total)` after each chunk of deals (a streamed answer shows it)."""
     from app.rules.engine import evaluate
+    from app.rules.references import find_references
     from app.services.catalog import load_catalog_and_matcher, load_rules
     from app.services.pipeline import grants_by_deal
 
@@ -257,8 +258,6 @@ def run_scenario(
                 snapshot = DealSnapshot.model_validate(deal.snapshot)
                 refs = stored.get(deal.id)
                 if refs is None:
-                    from app.rules.references import find_references
-
                     refs = find_references(snapshot, catalog, today=today)
                 approvals = grants.get(deal.deal_id, [])
                 was = evaluate(

@@ -273,9 +273,8 @@ def run_scenario(
                 )
                 before_counts[was.status.value] += 1
                 after_counts[becomes.status.value] += 1
-                differs = was.status != becomes.status or _dumped(was.findings) != _dumped(
-                    becomes.findings
-                )
+                # Models compare by value, as simulation compares them: no JSON dump per deal.
+                differs = was.status != becomes.status or was.findings != becomes.findings
                 changed += differs
                 amount = pipeline_amount(deal)
                 if becomes.status.value == "blocked" and was.status.value != "blocked":
@@ -378,7 +377,3 @@ def _stored_references(
         if references_reusable(prev, deal, matcher):
             out[deal.id] = [FeatureReference.model_validate(r) for r in prev.references or []]
     return out
-
-
-def _dumped(findings: list[Finding]) -> list[dict]:
-    return [f.model_dump(mode="json") for f in findings]

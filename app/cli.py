@@ -267,23 +267,23 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         configured = ", ".join(sorted(connectors)) or "none"
         print(f"{args.crm} is not configured here (configured: {configured})", file=sys.stderr)
         return 2
-    progress: list = []
+    queued = 0  # as of the last committed page
     with tqdm(desc=f"{args.crm} open deals", unit="deal") as bar:
 
         def on_page(page, result) -> None:
+            nonlocal queued
             if bar.total is None and result.total is not None:
                 bar.total = result.total
             bar.update(len(page.ids))
-            progress[:] = [result]
+            queued = result.queued
 
         try:
             result = backfill(
                 engine, connector, actor=_actor(), pace=args.pace or None, on_page=on_page
             )
         except ConnectorError as exc:
-            done = progress[0].queued if progress else 0
             print(
-                f"stopped after queueing {done} deals: {exc}. Run it again to go on: deals "
+                f"stopped after queueing {queued} deals: {exc}. Run it again to go on: deals "
                 "already queued are not queued twice.",
                 file=sys.stderr,
             )

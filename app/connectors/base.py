@@ -94,6 +94,12 @@ class DealWriteBack:
     # The snapshot just read. The closed-won guard lives in the connector: a blocked deal whose
     # snapshot.stage.is_won is moved back (HubSpot, revert mode) or refused by the CRM (Salesforce).
     snapshot: DealSnapshot | None = None
+    # An earlier write to this record began at this time and its outcome was never recorded
+    # (a worker killed mid-write, a batch abandoned at shutdown, a failure after part of it
+    # landed). Whatever it created may exist without our knowing its id, and the process that
+    # sent it may be gone with its memory: before creating a task or a note, the connector
+    # looks for ours by marker. None: the last write finished and was recorded.
+    unconfirmed_since: datetime | None = None
 
 
 @dataclass

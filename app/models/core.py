@@ -153,6 +153,9 @@ class Deal(SQLModel, table=True):
     written: dict = _json()
     written_verdict: str | None = Field(default=None, max_length=16)
     written_at: datetime | None = _ts()
+    # A write-back began at this time and has not been recorded as finished: the next write
+    # looks for what it may have created (tasks, notes) before creating any (migration 0009).
+    write_started_at: datetime | None = _ts()
     created_at: datetime = _created()
     updated_at: datetime = _updated()
 

@@ -151,6 +151,9 @@ class DealPipeline:
                 )
                 if plan is not None:
                     plans.append(plan)
+                    # Committed with the evaluations, before the CRM is called: if this write is
+                    # cut short, the next one knows to look for what it made (record_write clears it).
+                    deal.write_started_at = now
 
         outcomes = {item.id: Outcome.done() for item in items}
         if not plans:
@@ -254,6 +257,7 @@ class DealPipeline:
                 "written_at": deal.written_at.isoformat() if deal.written_at else None,
             },
             snapshot=snapshot,
+            unconfirmed_since=deal.write_started_at,
         )
 
     def evaluation_url(self, deal: Deal) -> str:
@@ -286,7 +290,14 @@ def _task_from_written(written: dict) -> dict | None:
 
 
 # The deal columns record_write writes back (and reads, with `last_evaluation_id`).
-_RECORDED = ("crm_task_id", "crm_task_open", "written", "written_verdict", "written_at")
+_RECORDED = (
+    "crm_task_id",
+    "crm_task_open",
+    "written",
+    "written_verdict",
+    "written_at",
+    "write_started_at",
+)
 
 
 def record_write(
@@ -312,6 +323,7 @@ def record_write(
         )
         values["written_verdict"] = plan.status.value
         values["written_at"] = now
+        values["write_started_at"] = None  # finished: the next write need not look for it
     if result.followups_created:
         from app.services import ledger
 

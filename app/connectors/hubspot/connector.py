@@ -569,7 +569,9 @@ class HubSpotConnector:
         # 2. Tasks to create (the roadmap task and one-off followups), found first if a previous
         #    create may have succeeded without us hearing back. Followups are always searched
         #    for: a followup made by an earlier write whose outcome the pipeline never recorded
-        #    (a crash, a lost lease) is asked for again and must not become a second task.
+        #    (a crash, a lost lease) is asked for again and must not become a second task. The
+        #    roadmap task is searched for when this process sent a create it never heard back
+        #    from, or when the pipeline says an earlier write was cut short (`unconfirmed`).
         creates: list[tuple[dict, str | None, str, dict]] = []  # plan, followup key, marker, props
         for p in plans:
             if done_with(p["deal_id"]):
@@ -581,7 +583,8 @@ class HubSpotConnector:
         if creates:
             try:
                 recovered = self._find_pending(
-                    [c[2] for c in creates], always=[c[2] for c in creates if c[1] is not None]
+                    [c[2] for c in creates],
+                    always=[c[2] for c in creates if c[1] is not None or c[0]["unconfirmed"]],
                 )
             except ConnectorError as exc:
                 fail({c[0]["deal_id"] for c in creates}, exc)
@@ -615,7 +618,11 @@ class HubSpotConnector:
         notes = [p for p in plans if p["note"] and not done_with(p["deal_id"])]
         if notes:
             try:
-                posted = self._find_pending([p["note_marker"] for p in notes], object_type="notes")
+                posted = self._find_pending(
+                    [p["note_marker"] for p in notes],
+                    always=[p["note_marker"] for p in notes if p["unconfirmed"]],
+                    object_type="notes",
+                )
             except ConnectorError as exc:
                 fail([p["deal_id"] for p in notes], exc)
                 posted, notes = {}, []
@@ -741,6 +748,9 @@ class HubSpotConnector:
             ),
             "followups": {},
             "followups_created": {},
+            # An earlier write was cut short (perhaps in another process): its task or note
+            # may exist, so they are searched for by marker before anything is created.
+            "unconfirmed": item.unconfirmed_since is not None,
         }
         owner = item.snapshot.owner_id if item.snapshot is not None else None
         if task is not None:

@@ -75,6 +75,9 @@ log = logging.getLogger(__name__)
 TASK_MARKER = "[roadmap-guard]"  # subject prefix of our one task per opportunity
 MARKER_LIKE = "[roadmap-guard%"  # also matches follow-up markers "[roadmap-guard:<key>]"
 NOTE_MARKER = "[roadmap-guard]"  # title prefix of our notes: never read back as deal notes
+# A cut-short write's notes are looked for from when it began, less this: our clock and
+# Salesforce's CreatedDate need not agree to the second.
+CUT_SHORT_CLOCK_SKEW = timedelta(minutes=2)
 PREVIEW_CHARS = 255  # ContentNote.TextPreview length: a full preview may be truncated
 CHECKED_AT_REFRESH = timedelta(hours=24)
 META_TTL_SECONDS = 3600.0
@@ -820,22 +823,33 @@ class SalesforceConnector:
             return {}
         facts = self.ensure_facts()
         unconfirmed = self._unconfirmed([to18(i.deal_id) for i in items])
+        # Writes the pipeline says were cut short (perhaps in another process, whose memory of
+        # unanswered creates is gone): what they made is read now, not taken from a snapshot
+        # that may predate them.
+        cut_short = {
+            to18(i.deal_id): i.unconfirmed_since for i in items if i.unconfirmed_since is not None
+        }
+        check = sorted(set(unconfirmed) | set(cut_short))
         found: dict[str, list[dict]] = {}
+        notes_found: dict[str, set[str]] = {}
         check_error: ConnectorError | None = None
-        if unconfirmed:
+        if check:
             # Check right before creating: an earlier write that got no answer may have landed.
             try:
-                found = self._marker_tasks(sorted(unconfirmed))
+                found = self._marker_tasks(check)
+                notes_found = self._our_notes_since(cut_short)
             except ConnectorError as exc:
                 check_error = exc
         plans = []
         for item in items:
             deal_id = to18(item.deal_id)
             plan = self._plan(
-                item, facts, fresh_tasks=found.get(deal_id, []) if deal_id in unconfirmed else None
+                item, facts, fresh_tasks=found.get(deal_id, []) if deal_id in check else None
             )
             if deal_id in unconfirmed:
                 self._hold_unconfirmed(plan, found.get(deal_id, []), check_error)
+            if deal_id in cut_short:
+                self._finish_cut_short(plan, notes_found.get(deal_id, set()), check_error)
             plans.append(plan)
         # Each entry: (collection method, record, plan, role, followup key)
         ops: list[tuple[str, dict, dict, str, str | None]] = []
@@ -993,6 +1007,44 @@ class SalesforceConnector:
                 task = {k: v for k, v in rec.items() if k not in ("attributes", "WhatId")}
                 out.setdefault(to18(rec["WhatId"]), []).append(task)
         return out
+
+    def _our_notes_since(self, since_by_deal: dict[str, datetime]) -> dict[str, set[str]]:
+        """Titles of our notes on these opportunities created since each one's cut-short write
+        began (less CUT_SHORT_CLOCK_SKEW: our clock and Salesforce's need not agree)."""
+        out: dict[str, set[str]] = {}
+        if not since_by_deal:
+            return out
+        since = min(since_by_deal.values()) - CUT_SHORT_CLOCK_SKEW
+        for chunk in _chunks(sorted(since_by_deal), self.batch_size):
+            soql = (
+                "SELECT Id, ParentId, Title, CreatedDate FROM Note "
+                f"WHERE ParentId IN ({', '.join(_soql_str(d) for d in chunk)}) "
+                f"AND Title LIKE {_soql_str(NOTE_MARKER + '%')} "
+                f"AND CreatedDate >= {_sf_dt(since)}"
+            )
+            for rec in self.api.query_all("cut_short_notes", soql):
+                parent = to18(rec["ParentId"])
+                created = _parse_dt(rec.get("CreatedDate"))
+                if created is None or created < since_by_deal[parent] - CUT_SHORT_CLOCK_SKEW:
+                    continue
+                out.setdefault(parent, set()).add(rec.get("Title") or "")
+        return out
+
+    def _finish_cut_short(
+        self, plan: dict, note_titles: set[str], check_error: ConnectorError | None
+    ) -> None:
+        """After a cut-short write: the tasks it made were read (`fresh_tasks`) and are updated
+        instead of created again; a verdict note it already posted is not posted twice. If they
+        could not be read, nothing is created now (the deal is retried)."""
+        if check_error is not None:
+            if plan["task_create"] or plan["followup_creates"] or plan["note_create"]:
+                plan["task_create"], plan["note_create"] = None, None
+                plan["followup_creates"].clear()
+                plan["outcome"].error = check_error
+            return
+        note = plan["note_create"]
+        if note is not None and note["Title"] in note_titles:
+            plan["note_create"] = None
 
     def _hold_unconfirmed(
         self, plan: dict, tasks: list[dict], check_error: ConnectorError | None

@@ -6,6 +6,7 @@ The real hubspot-api-client talks to the fake over HTTP; the worker is driven wi
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -316,3 +317,104 @@ def test_deal_deleted_between_read_and_write_stops_being_tracked_and_spares_the_
     with Session(world["engine"]) as s:
         rows = s.exec(select(DealQueue).where(DealQueue.deal_id.in_([f1, f2]))).all()
     assert {r.status for r in rows} == {"done"}
+
+
+def _fresh_process(fake, world) -> tuple[HubSpotConnector, DealPipeline]:
+    """Another worker process: its own connector, with none of the first one's memory."""
+    connector = HubSpotConnector(
+        HubSpotApi(
+            access_token=fake.access_token,
+            api_base=fake.base_url,
+            timeout=2.0,
+            bucket=TokenBucket(200),
+        ),
+        portal_id=world["connector"].portal_id,
+        app_id=world["connector"].app_id,
+    )
+    return connector, DealPipeline(world["engine"], world["settings"], {"hubspot": connector})
+
+
+def _dies_before_the_deal_update(world, monkeypatch):
+    """Run one claim in a worker that dies after HubSpot created the task or note, before
+    the deal's properties (with the task id) were updated and before anything was recorded."""
+
+    def dies(self, *args, **kwargs):
+        raise SystemExit("worker killed")  # not a CRM error: nothing is reported or recorded
+
+    monkeypatch.setattr(HubSpotConnector, "_update_deals", dies)
+    [item] = world["worker"].claim()
+    with pytest.raises(SystemExit):
+        world["worker"].process([item])
+    monkeypatch.undo()
+    return item
+
+
+@pytest.mark.parametrize("reason", ["webhook", "roadmap"])
+def test_a_task_created_by_a_dying_worker_is_found_not_made_twice(
+    fake, world, monkeypatch, reason
+) -> None:
+    """Whoever takes the deal next (another process, after a webhook read or from the stored
+    snapshot after a roadmap change) finds the task by its marker."""
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    item = _dies_before_the_deal_update(world, monkeypatch)
+    assert len(fake.tasks_for(deal)) == 1
+    assert deal_row(world, deal).crm_task_id is None  # nothing recorded
+
+    _connector, pipeline = _fresh_process(fake, world)
+    again = replace(item, reason=reason, attempts=item.attempts + 1)
+    assert pipeline.process([again])[item.id].kind == "done"
+    [task] = fake.tasks_for(deal)
+    assert deal_row(world, deal).crm_task_id == task["id"]
+    assert fake.deal(deal)["properties"]["roadmap_guard_task_id"] == task["id"]
+    assert deal_row(world, deal).write_started_at is None  # finished: nothing left to find
+
+
+def test_a_verdict_note_posted_by_a_dying_worker_is_found_not_posted_twice(
+    fake, world, monkeypatch
+) -> None:
+    deal = fake.add_deal("Acme", line_items=[SSO, AUDIT], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    assert fake.notes_for(deal) == []  # the first verdict's findings are in the task
+    sso = next(
+        li
+        for li in fake.associated("deals", deal, "line_items")
+        if fake.objects["line_items"][li]["properties"]["hs_sku"] == "SKU-SSO"
+    )
+    fake.update_object("line_items", sso, {"name": "Audit log", "hs_sku": "SKU-AUDIT"})
+    fake.ui_set_stage(deal, "decisionmakerboughtin")
+    deliver(fake, world)
+    item = _dies_before_the_deal_update(world, monkeypatch)
+    assert len(fake.notes_for(deal)) == 1  # blocked -> clear, on the deal's timeline
+
+    _connector, pipeline = _fresh_process(fake, world)
+    assert pipeline.process([replace(item, attempts=item.attempts + 1)])[item.id].kind == "done"
+    assert len(fake.notes_for(deal)) == 1
+    assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "clear"
+
+
+def test_a_note_posted_before_a_refused_deal_update_is_not_posted_again_on_retry(
+    fake, world
+) -> None:
+    """Same process, no crash: the write fails after the note went out (a 429 on the deal
+    update); the outcome is recorded as an error and the retry finds the note."""
+    deal = fake.add_deal("Acme", line_items=[SSO, AUDIT], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    sso = next(
+        li
+        for li in fake.associated("deals", deal, "line_items")
+        if fake.objects["line_items"][li]["properties"]["hs_sku"] == "SKU-SSO"
+    )
+    fake.update_object("line_items", sso, {"name": "Audit log", "hs_sku": "SKU-AUDIT"})
+    fake.ui_set_stage(deal, "decisionmakerboughtin")
+    deliver(fake, world)
+    fake.inject("429", 1, path="/deals/batch/update", retry_after=1)
+    drain(world)
+    assert len(fake.notes_for(deal)) == 1
+    assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "clear"
+    assert deal_row(world, deal).write_started_at is None

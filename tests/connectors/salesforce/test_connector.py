@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -550,3 +551,20 @@ def test_an_opportunity_deleted_between_read_and_write_is_gone_and_spares_the_ba
     [task] = fake.tasks_of(kept)
     assert outs[kept].error is None and not outs[kept].deal_gone
     assert outs[kept].task_id == task["Id"] and fake.opportunity(kept)["Roadmap_Block__c"]
+
+
+def test_a_cut_short_write_that_cannot_be_checked_creates_nothing_until_it_can(connector, fake):
+    """The pipeline says an earlier write was cut short; reading what it made fails: the
+    opportunity's fields are still written, but no task or note is created blind."""
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    item = replace(
+        write(opp, snap, note="SSO: never."), unconfirmed_since=datetime.now(UTC) - timedelta(1)
+    )
+    fake.inject("unavailable", 1, match="/query")
+    out = connector.write_back([item])[opp]
+    assert isinstance(out.error, TransientError)
+    assert fake.tasks_of(opp) == []
+    assert fake.opportunity(opp)["Roadmap_Check_Status__c"] == "blocked"
+    again = connector.write_back([item])[opp]
+    assert again.error is None and [t["Id"] for t in fake.tasks_of(opp)] == [again.task_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,9 @@ from fastapi.testclient import TestClient
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 from sqlmodel import Session, select
 
+from app.connectors.salesforce.connector import SalesforceConnector
+from app.connectors.salesforce.ids import to18
+from app.jobs.types import QueueItem
 from app.jobs.worker import Worker
 from app.models import Deal, DealQueue, Feature, ProductMapping, WriteBackLog, utcnow
 from app.sandbox.salesforce import INTEGRATION_USER, REP_USER, outbound_message
@@ -199,3 +203,79 @@ def test_a_promise_past_the_note_preview_is_evaluated(service, fake, installed):
         assert kinds["apexrest"] == 1 and kinds["blob"] == 0
     else:
         assert kinds["apexrest"] == 1 and kinds["blob"] == 3  # the probe, then one GET each
+
+
+def our_notes(fake, opp_id):
+    with fake.lock:
+        return [
+            n
+            for n in fake.store["Note"].values()
+            if n["ParentId"] == to18(opp_id) and n["Title"].startswith("[roadmap-guard]")
+        ]
+
+
+def _dies_after_salesforce_took_the_write(worker, monkeypatch) -> QueueItem:
+    """One claim in a worker killed after Salesforce took its write, before it was recorded."""
+    real = SalesforceConnector._run_collections
+
+    def then_dies(self, ops):
+        real(self, ops)
+        raise SystemExit("worker killed")  # not a CRM error: nothing reported or recorded
+
+    monkeypatch.setattr(SalesforceConnector, "_run_collections", then_dies)
+    [item] = worker.claim()
+    with pytest.raises(SystemExit):
+        worker.process([item])
+    monkeypatch.undo()
+    return item
+
+
+def _another_process(engine, sf_settings) -> DealPipeline:
+    connector = SalesforceConnector.from_settings(sf_settings)  # none of the first one's memory
+    return DealPipeline(engine, sf_settings, {"salesforce": connector})
+
+
+def test_a_task_made_by_a_dying_worker_is_found_from_a_stored_snapshot(
+    service, fake, engine, sf_settings, monkeypatch
+):
+    """The next check comes from the stored snapshot (a roadmap change), read before the task
+    existed: the cut-short write's task is read again and updated, not made twice."""
+    client, worker = service
+    opp = fake.add_opportunity("Initech", line_items=[SSO])
+    notify(client, opp)
+    item = _dies_after_salesforce_took_the_write(worker, monkeypatch)
+    assert len(our_tasks(fake, opp)) == 1
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == opp)).one()
+        assert deal.crm_task_id is None and deal.write_started_at is not None
+
+    again = replace(item, reason="roadmap", attempts=item.attempts + 1)
+    assert _another_process(engine, sf_settings).process([again])[item.id].kind == "done"
+    [task] = our_tasks(fake, opp)
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == opp)).one()
+        assert deal.crm_task_id == task["Id"] and deal.write_started_at is None
+
+
+def test_a_verdict_note_posted_by_a_dying_worker_is_not_posted_twice(
+    service, fake, engine, sf_settings, monkeypatch
+):
+    client, worker = service
+    opp = fake.add_opportunity("Umbrella", line_items=[SSO, SEATS])
+    notify(client, opp)
+    worker.run_until_empty()
+    assert our_notes(fake, opp) == []  # the first verdict's findings are in the task
+    for li in fake.line_items_of(opp):
+        if li["ProductCode"] == "SKU-SSO":
+            fake.delete("OpportunityLineItem", li["Id"])
+    notify(client, opp)
+    item = _dies_after_salesforce_took_the_write(worker, monkeypatch)
+    [note] = our_notes(fake, opp)
+    assert note["Title"] == "[roadmap-guard] Roadmap check: clear"
+
+    again = replace(item, attempts=item.attempts + 1)
+    assert _another_process(engine, sf_settings).process([again])[item.id].kind == "done"
+    assert len(our_notes(fake, opp)) == 1
+    assert fake.opportunity(opp)["Roadmap_Check_Status__c"] == "clear"
+    [task] = our_tasks(fake, opp)
+    assert task["IsClosed"] is True

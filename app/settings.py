@@ -72,11 +72,12 @@ class Settings(BaseSettings):
     hubspot_reconcile_lookback_days: int = Field(default=7, ge=1, le=365)
     # Line-item property events carry no deal id: a schedule resolves them to deals in batches.
     hubspot_line_item_resolve_seconds: int = Field(default=10, ge=1, le=3600)
-    # Daily API limit hit: how long the queue waits before trying the portal again.
+    # Daily API limit hit: the longest the queue waits before trying the portal again (the wait
+    # ends earlier at midnight in the portal's time zone, when HubSpot resets the limit).
     hubspot_daily_limit_retry_seconds: int = Field(default=3600, ge=60)
-    # The portal's company currency (ISO 4217, e.g. USD): the label of pipeline totals, which
-    # add each deal's `amount_in_home_currency`. HubSpot would tell it only to an app with one
-    # more scope, so it is configured; unset, totals are labelled "company currency".
+    # The portal's company currency (ISO 4217, e.g. USD), the label of pipeline totals (which
+    # add each deal's `amount_in_home_currency`), used only while HubSpot's account details,
+    # which say it, cannot be read. Unset then, totals are unlabelled.
     hubspot_company_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     # The guard property that HubSpot pipeline rules require before a won stage (see docs/hubspot.md).
     hubspot_guard_property: str = "roadmap_guard_clearance"

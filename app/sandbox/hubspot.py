@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -109,9 +110,10 @@ class FakeHubSpot:
     # company currency"). Deals' calculated `amount_in_home_currency` is derived from them.
     company_currency: str = "USD"
     exchange_rates: dict[str, float] = field(default_factory=dict)
-    # Whether the token may read the currencies settings (they need a scope of their own, which
-    # roadmap-guard does not ask for): False answers 403 MISSING_SCOPES.
-    currencies_readable: bool = True
+    # The account's time zone (account details; the daily API limit resets at midnight there)
+    # and whether the account details answer (False: 403, as for a token without `oauth`).
+    time_zone: str = "US/Eastern"
+    account_details_readable: bool = True
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -889,15 +891,29 @@ class FakeHubSpot:
                 props[body["name"]] = prop
             return JSONResponse(prop, status_code=201)
 
-        @app.get("/settings/v3/currencies/company-currency")
-        def company_currency():
-            if not fake.currencies_readable:
+        @app.get("/account-info/v3/details")
+        def account_details():
+            if not fake.account_details_readable:
                 return fake._error(
                     403,
                     "This app hasn't been granted all required scopes to make this call.",
                     "MISSING_SCOPES",
                 )
-            return {"createdAt": "2024-01-15T10:30:00Z", "id": fake.company_currency}
+            offset = datetime.now(UTC).astimezone(ZoneInfo(fake.time_zone)).utcoffset()
+            ms = int(offset.total_seconds() * 1000) if offset is not None else 0
+            sign = "-" if ms < 0 else "+"
+            hours, minutes = divmod(abs(ms) // 60_000, 60)
+            return {
+                "portalId": int(fake.portal_id),
+                "accountType": "STANDARD",
+                "timeZone": fake.time_zone,
+                "companyCurrency": fake.company_currency,
+                "additionalCurrencies": sorted(fake.exchange_rates),
+                "utcOffset": f"{sign}{hours:02d}:{minutes:02d}",
+                "utcOffsetMilliseconds": ms,
+                "uiDomain": "app.hubspot.com",
+                "dataHostingLocation": "na1",
+            }
 
         @app.post("/oauth/v2/private-apps/get/access-token-info")
         async def token_info(request: Request):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime, tzinfo
 from typing import Any, TypeVar
 
 import hubspot
@@ -24,6 +25,7 @@ import urllib3
 from urllib3.util.retry import Retry
 
 from app.connectors.base import ConnectorError, PermanentError, TransientError
+from app.connectors.hubspot.account import DAILY_RESET_MARGIN_SECONDS, seconds_until_midnight
 from app.connectors.hubspot.errors import classify
 from app.connectors.hubspot.ratelimit import TokenBucket, bucket_for, search_bucket_for
 from app.metrics import crm_call
@@ -64,6 +66,9 @@ class HubSpotApi:
         self.api_base = api_base.rstrip("/")
         self.timeout = timeout
         self.daily_retry_seconds = daily_retry_seconds
+        # The portal's time zone (account details, set by the connector once read): the daily
+        # limit resets at midnight there. None: a DAILY 429 waits daily_retry_seconds.
+        self.portal_time_zone: tzinfo | None = None
         self._token = access_token
         key = portal_key or "token:" + hashlib.sha256(access_token.encode()).hexdigest()[:16]
         self.bucket = bucket or bucket_for(f"{self.api_base}|{key}", requests_per_10s)
@@ -120,9 +125,7 @@ class HubSpotApi:
             if (not_found_ok and status == 404) or status in ok_statuses:
                 crm_call(CONNECTOR, operation, "ok")
                 return None  # type: ignore[return-value]
-            error, result_label = classify(
-                exc, operation, daily_retry_seconds=self.daily_retry_seconds
-            )
+            error, result_label = classify(exc, operation, daily_retry_seconds=self.daily_wait())
             crm_call(CONNECTOR, operation, result_label)
             if result_label == "rate_limited" and isinstance(error, TransientError):
                 self.bucket.block_for(error.retry_after or 10.0)
@@ -132,7 +135,25 @@ class HubSpotApi:
         crm_call(CONNECTOR, operation, "ok")
         return result
 
-    def raw(self, operation: str, method: str, path: str, body: Any = None) -> Any:
+    def daily_wait(self, now: datetime | None = None) -> float:
+        """How long a DAILY 429 without Retry-After stops calls: until just after the portal's
+        midnight, when HubSpot resets the limit, and never longer than daily_retry_seconds
+        (a limit raised meanwhile is noticed); daily_retry_seconds while the zone is unknown."""
+        zone = self.portal_time_zone
+        if zone is None:
+            return self.daily_retry_seconds
+        until = seconds_until_midnight(zone, now) + DAILY_RESET_MARGIN_SECONDS
+        return min(self.daily_retry_seconds, until)
+
+    def raw(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        ok_statuses: tuple[int, ...] = (),
+    ) -> Any:
         """An endpoint the client has no typed API for (e.g. private-app token info)."""
         api_client = self.api("crm.deals.basic_api").api_client
         return self.call(
@@ -147,4 +168,5 @@ class HubSpotApi:
             response_types_map={200: "object"},
             auth_settings=["oauth2"],
             _return_http_data_only=True,
+            ok_statuses=ok_statuses,
         )

@@ -25,6 +25,8 @@ from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from typing import Any
 
+import structlog
+
 from app.connectors.base import (
     ConnectorError,
     DealIdPage,
@@ -35,10 +37,13 @@ from app.connectors.base import (
     WriteOutcome,
 )
 from app.connectors.hubspot import properties as P
+from app.connectors.hubspot.account import AccountInfo
 from app.connectors.hubspot.client import HubSpotApi
 from app.connectors.hubspot.errors import RefusedError
 from app.connectors.hubspot.guard import guard_action
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
+
+log = structlog.get_logger(__name__)
 
 BATCH = 100
 ASSOC_BATCH = 1000
@@ -221,9 +226,12 @@ class HubSpotConnector:
     ) -> None:
         self.api = api
         self.portal_id = portal_id
-        # The label of `amount_in_home_currency` (HUBSPOT_COMPANY_CURRENCY): HubSpot converts
-        # the amount, but says which currency it converted to only to an app with one more scope.
+        # The label of `amount_in_home_currency`: HubSpot converts the amount, and says into
+        # which currency in the account details (read hourly: `account`). The configured
+        # HUBSPOT_COMPANY_CURRENCY stands in while they cannot be read; HubSpot's answer wins.
         self.company_currency = company_currency
+        self.account = AccountInfo(api)
+        self._currency_mismatch_logged = False
         self.app_id = app_id
         self.guard_mode = guard_mode
         self.guard_property = guard_property
@@ -272,13 +280,34 @@ class HubSpotConnector:
         items = self._batch_read("line_items", line_item_ids, P.LINE_ITEM_PROPERTIES)
         notes = self._batch_read("notes", note_ids, P.NOTE_PROPERTIES)
         refreshed = [False]
+        home_currency = self.home_currency()
         out: dict[str, DealSnapshot | None] = {}
         for deal_id in ids:
             record = records.get(deal_id)
             out[deal_id] = (
-                None if record is None else self._snapshot(record, items, notes, refreshed)
+                None
+                if record is None
+                else self._snapshot(record, items, notes, refreshed, home_currency)
             )
         return out
+
+    def home_currency(self) -> str | None:
+        """The company currency `amount_in_home_currency` is in: HubSpot's account details,
+        else HUBSPOT_COMPANY_CURRENCY, else unknown (totals unlabelled)."""
+        facts = self.account.facts()
+        actual = facts.company_currency if facts is not None else None
+        if actual is None:
+            return self.company_currency
+        mismatch = self.company_currency and actual != self.company_currency
+        if mismatch and not self._currency_mismatch_logged:
+            self._currency_mismatch_logged = True
+            log.warning(
+                "HUBSPOT_COMPANY_CURRENCY differs from the portal's company currency; "
+                "labelling amounts with HubSpot's",
+                configured=self.company_currency,
+                hubspot=actual,
+            )
+        return actual
 
     def _read_deals_single(self, ids: list[str]) -> dict[str, dict | None]:
         basic = self.api.api("crm.deals.basic_api")
@@ -400,7 +429,12 @@ class HubSpotConnector:
         return out
 
     def _snapshot(
-        self, record: dict, items: dict[str, dict], notes: dict[str, dict], refreshed: list[bool]
+        self,
+        record: dict,
+        items: dict[str, dict],
+        notes: dict[str, dict],
+        refreshed: list[bool],
+        home_currency: str | None,
     ) -> DealSnapshot:
         props = record["properties"]
         pipeline = props.get("pipeline")
@@ -462,7 +496,7 @@ class HubSpotConnector:
             # HubSpot's own conversion with the portal's exchange rates ("Amount in company
             # currency", a calculated property): what its deal totals and reports add up.
             amount_home=_decimal(props.get("amount_in_home_currency")),
-            home_currency=self.company_currency,
+            home_currency=home_currency,
             close_date=_parse_date(props.get("closedate")),
             owner_id=props.get("hubspot_owner_id") or None,
             created_at=_parse_dt(props.get("createdate")),

@@ -19,8 +19,9 @@ class RefusedError(PermanentError):
 
 # Seconds to wait on a rolling-limit 429 without Retry-After: the window is ten seconds.
 ROLLING_WAIT = 10.0
-# A DAILY 429 without Retry-After waits `daily_retry_seconds` (a setting), not "until midnight":
-# HubSpot resets the daily limit at midnight in the account's time zone, which we do not know.
+# A DAILY 429 without Retry-After waits `daily_retry_seconds`, which the client passes in as
+# the time to the portal's midnight (when HubSpot resets the limit) capped by the setting
+# (HubSpotApi.daily_wait).
 
 
 def _body(exc: BaseException) -> dict:

@@ -1,7 +1,7 @@
 """`roadmap-guard setup hubspot`: what HubSpot needs, installed or printed.
 
 Creates the "Roadmap guard" property group and the deal properties (409 = already there, so it
-can run any number of times), checks the private-app token's scopes and the configured company currency, and prints the webhook
+can run any number of times), checks the private-app token's scopes and shows the portal's company currency, and prints the webhook
 subscriptions and pipeline settings an admin must set by hand (HubSpot has no API for
 pipeline rules or private-app webhook subscriptions).
 """
@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 from app.connectors.base import ConnectorError
 from app.connectors.hubspot import properties as P
+from app.connectors.hubspot.account import read_account_details
 from app.connectors.hubspot.client import HubSpotApi
-
-COMPANY_CURRENCY_PATH = "/settings/v3/currencies/company-currency"
 
 # Tasks and notes are engagements: HubSpot gates them behind the contacts scopes.
 REQUIRED_SCOPES = {
@@ -91,15 +90,13 @@ def run_setup(
 
 
 def company_currency(api: HubSpotApi) -> str | None:
-    """The portal's company currency (settings currencies API), or None when this token may
-    not read it: that API needs a scope of its own, which the service does not ask for. Only
-    setup reads it, to check the configured label; the service never depends on it."""
+    """The portal's company currency from its account details (scope `oauth`, which every token
+    carries), or None when they cannot be read. The service reads the same details itself
+    (app/connectors/hubspot/account.py); setup shows what it will find."""
     try:
-        answer = api.raw("settings.company_currency", "GET", COMPANY_CURRENCY_PATH)
+        return read_account_details(api).company_currency
     except ConnectorError:
         return None
-    code = answer.get("id") if isinstance(answer, dict) else None
-    return code if isinstance(code, str) and code else None
 
 
 def currency_check(report: SetupReport, configured: str | None) -> tuple[bool, str]:
@@ -108,22 +105,20 @@ def currency_check(report: SetupReport, configured: str | None) -> tuple[bool, s
     if actual is None:
         if configured:
             return True, (
-                f"company currency: HUBSPOT_COMPANY_CURRENCY={configured} (HubSpot's currencies "
-                "settings are not readable with this token: check it by hand)"
+                f"company currency: HUBSPOT_COMPANY_CURRENCY={configured} (HubSpot's account "
+                "details are not readable with this token: check it by hand)"
             )
         return True, (
-            "company currency: not set; pipeline totals are in HubSpot's company currency but "
-            "unlabelled: set HUBSPOT_COMPANY_CURRENCY (e.g. USD)"
+            "company currency: unknown; HubSpot's account details are not readable with this "
+            "token, so pipeline totals are unlabelled: set HUBSPOT_COMPANY_CURRENCY (e.g. USD)"
         )
     if configured is None:
-        return True, (
-            f"company currency: HubSpot says {actual}; set HUBSPOT_COMPANY_CURRENCY={actual} to "
-            "label pipeline totals"
-        )
+        return True, f"company currency: {actual} (read from HubSpot; labels pipeline totals)"
     if configured != actual:
         return False, (
             f"company currency: MISMATCH: HubSpot says {actual} but HUBSPOT_COMPANY_CURRENCY="
-            f"{configured}: pipeline totals would be labelled with the wrong currency"
+            f"{configured}: the service labels totals with HubSpot's; correct or unset the "
+            "setting"
         )
     return True, f"company currency: {actual} (matches HUBSPOT_COMPANY_CURRENCY)"
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
+import time as clock
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,6 +16,11 @@ from app.connectors.base import (
     PermanentError,
     TaskSpec,
     TransientError,
+)
+from app.connectors.hubspot.account import (
+    DAILY_RESET_MARGIN_SECONDS,
+    parse_account_details,
+    seconds_until_midnight,
 )
 from app.connectors.hubspot.client import HubSpotApi
 from app.connectors.hubspot.connector import HubSpotConnector, strip_html
@@ -81,7 +88,6 @@ def test_read_carries_the_amount_hubspot_converted_to_the_company_currency(fake,
     """`amount_in_home_currency` (calculated by HubSpot with the portal's exchange rates) is
     what pipeline totals add; the deal keeps its own amount and currency. One deal read alone,
     two in a batch: both read paths ask for the property."""
-    from decimal import Decimal
 
     fake.exchange_rates = {"EUR": 1.1, "JPY": 0.0067}
     connector = HubSpotConnector(api, portal_id=fake.portal_id, company_currency="USD")
@@ -96,8 +102,28 @@ def test_read_carries_the_amount_hubspot_converted_to_the_company_currency(fake,
     assert snaps[jpy].amount_home == Decimal("10050.0")
     assert (snaps[usd].amount_home, snaps[usd].currency) == (Decimal("2500.0"), None)
     assert snaps[gbp].amount_home is None  # a currency the portal has no rate for
-    unlabelled = HubSpotConnector(api, portal_id=fake.portal_id).read_deals([eur])[eur]
-    assert (unlabelled.amount_home, unlabelled.home_currency) == (Decimal("9900.0"), None)
+    # Nothing configured: the label comes from the portal's account details.
+    read = HubSpotConnector(api, portal_id=fake.portal_id).read_deals([eur])[eur]
+    assert (read.amount_home, read.home_currency) == (Decimal("9900.0"), "USD")
+
+
+def test_the_company_currency_label_comes_from_hubspot_and_the_setting_stands_in(fake, api) -> None:
+    fake.exchange_rates = {"EUR": 1.1}
+    eur = fake.add_deal("Euro deal", amount=9000, currency="EUR")
+    fake.company_currency = "CHF"  # the portal's truth
+    wrong = HubSpotConnector(api, portal_id=fake.portal_id, company_currency="USD")
+    assert wrong.read_deals([eur])[eur].home_currency == "CHF"  # HubSpot's answer wins
+
+    fake.account_details_readable = False  # a token refused the account details
+    configured = HubSpotConnector(api, portal_id=fake.portal_id, company_currency="CHF")
+    snap = configured.read_deals([eur])[eur]
+    assert (snap.amount_home, snap.home_currency) == (Decimal("9900.0"), "CHF")
+    bare = HubSpotConnector(api, portal_id=fake.portal_id)
+    assert bare.read_deals([eur])[eur].home_currency is None  # unlabelled, still read
+    # The refused read is not repeated on every deal read: once per RETRY_SECONDS.
+    fake.reset_calls()
+    bare.read_deals([eur])
+    assert fake.calls["GET /account-info/v3/details"] == 0
 
 
 def test_batch_read_follows_association_paging_and_reports_missing(fake, api) -> None:
@@ -308,6 +334,74 @@ def test_daily_limit_stops_with_a_long_delay_and_says_so(fake, api) -> None:
     assert "daily API limit" in str(err.value) and err.value.retry_after >= 60
 
 
+def test_daily_limit_waits_until_midnight_in_the_portals_time_zone(fake) -> None:
+    """HubSpot resets the daily limit at midnight in the account's time zone, which the
+    account details say: calls resume then (never later than the configured wait)."""
+    fake.time_zone = "Asia/Tokyo"
+    api = HubSpotApi(
+        access_token=fake.access_token,
+        api_base=fake.base_url,
+        timeout=2.0,
+        bucket=TokenBucket(1000),
+        daily_retry_seconds=86_400,
+    )
+    connector = HubSpotConnector(api)
+    deal = fake.add_deal("Acme")
+    connector.read_deals([deal])  # the account details come with the first read
+    assert api.portal_time_zone == ZoneInfo("Asia/Tokyo")
+    fake.inject("daily", 1, retry_after=None)
+    with pytest.raises(TransientError) as err:
+        connector.read_deals([deal])
+    tokyo = datetime.now(ZoneInfo("Asia/Tokyo"))
+    midnight = datetime.combine(tokyo.date() + timedelta(days=1), time(0), ZoneInfo("Asia/Tokyo"))
+    expected = (midnight - tokyo).total_seconds() + DAILY_RESET_MARGIN_SECONDS
+    assert err.value.retry_after == pytest.approx(max(expected, 60.0), abs=5)
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "seconds"),
+    [
+        # 23:30 in New York (EST, UTC-5) is 04:30 UTC: half an hour to go.
+        ("America/New_York", datetime(2026, 12, 4, 4, 30, tzinfo=UTC), 1800.0),
+        # The night clocks go back (1 Nov 2026): the day has 25 hours. 00:30 EDT is 04:30 UTC;
+        # the next midnight (EST) is 05:00 UTC on 2 Nov: 24.5 hours.
+        ("America/New_York", datetime(2026, 11, 1, 4, 30, tzinfo=UTC), 88200.0),
+        ("Asia/Kolkata", datetime(2026, 12, 4, 18, 0, tzinfo=UTC), 1800.0),  # 23:30 IST
+    ],
+)
+def test_seconds_until_the_portals_midnight(zone, now, seconds) -> None:
+    assert seconds_until_midnight(ZoneInfo(zone), now) == seconds
+
+
+def test_daily_wait_is_the_shorter_of_midnight_and_the_setting(fake) -> None:
+    api = HubSpotApi(access_token="t", api_base=fake.base_url, daily_retry_seconds=3600)
+    late = datetime(2026, 12, 4, 4, 30, tzinfo=UTC)  # 23:30 in New York
+    early = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)  # 09:00 there
+    assert api.daily_wait(late) == 3600  # the zone is not known yet
+    api.portal_time_zone = ZoneInfo("America/New_York")
+    assert api.daily_wait(late) == 1800 + DAILY_RESET_MARGIN_SECONDS
+    assert api.daily_wait(early) == 3600
+
+
+@pytest.mark.parametrize(
+    ("answer", "currency", "offset_hours"),
+    [
+        ({"timeZone": "Europe/Berlin", "companyCurrency": "EUR"}, "EUR", None),
+        # A zone this machine does not know: the answer's fixed offset stands in.
+        ({"timeZone": "Mars/Olympus", "utcOffsetMilliseconds": 19_800_000}, None, 5.5),
+        ({"timeZone": 7, "companyCurrency": "euro"}, None, None),
+        ("not an object", None, None),
+    ],
+)
+def test_account_details_are_read_defensively(answer, currency, offset_hours) -> None:
+    facts = parse_account_details(answer)
+    assert facts.company_currency == currency
+    if offset_hours is None:
+        assert facts.time_zone is None or isinstance(facts.time_zone, ZoneInfo)
+    else:
+        assert facts.time_zone.utcoffset(None) == timedelta(hours=offset_hours)
+
+
 def test_server_error_is_transient_and_bad_token_a_credentials_error(fake, api, connector) -> None:
     fake.inject("502", 1)
     with pytest.raises(TransientError):
@@ -370,11 +464,9 @@ def test_setup_is_idempotent_and_checks_scopes(fake, api) -> None:
 def test_changed_deal_ids_finds_recent_and_won_deals(fake, connector) -> None:
     old = fake.add_deal("Old won", stage="closedwon")
     fake.add_deal("Old open")
-    import time
-
-    time.sleep(0.01)  # HubSpot timestamps have millisecond precision
+    clock.sleep(0.01)  # HubSpot timestamps have millisecond precision
     since = datetime.now(UTC)
-    time.sleep(0.01)
+    clock.sleep(0.01)
     fresh = fake.add_deal("Fresh")
     found = connector.changed_deal_ids(since)
     assert set(found) == {old, fresh}
@@ -382,7 +474,7 @@ def test_changed_deal_ids_finds_recent_and_won_deals(fake, connector) -> None:
 
 def _age(fake, deal_id: str, days: int) -> None:
     """As if the deal was last modified `days` ago (search filters on this property)."""
-    stamp = datetime.fromtimestamp(time.time() - days * 86400, UTC).isoformat()
+    stamp = datetime.fromtimestamp(clock.time() - days * 86400, UTC).isoformat()
     fake.objects["deals"][deal_id]["properties"]["hs_lastmodifieddate"] = stamp
 
 
@@ -479,7 +571,7 @@ def test_setup_hubspot_command(fake, monkeypatch, capsys, tmp_path) -> None:
     assert main(["setup", "hubspot"]) == 0
     out = capsys.readouterr().out
     assert "exists   roadmap_guard_status" in out
-    assert "HubSpot says USD; set HUBSPOT_COMPANY_CURRENCY=USD" in out
+    assert "company currency: USD (read from HubSpot" in out
 
 
 @pytest.mark.parametrize(
@@ -487,15 +579,16 @@ def test_setup_hubspot_command(fake, monkeypatch, capsys, tmp_path) -> None:
     [
         ("USD", True, 0, "company currency: USD (matches HUBSPOT_COMPANY_CURRENCY)"),
         ("EUR", True, 1, "MISMATCH: HubSpot says USD but HUBSPOT_COMPANY_CURRENCY=EUR"),
-        ("EUR", False, 0, "HUBSPOT_COMPANY_CURRENCY=EUR (HubSpot's currencies settings are not"),
-        (None, False, 0, "company currency: not set; pipeline totals are in HubSpot's company"),
+        ("EUR", False, 0, "HUBSPOT_COMPANY_CURRENCY=EUR (HubSpot's account details are not"),
+        (None, True, 0, "company currency: USD (read from HubSpot; labels pipeline totals)"),
+        (None, False, 0, "company currency: unknown; HubSpot's account details are not readable"),
     ],
 )
 def test_setup_checks_the_company_currency_label_against_hubspot(
     fake, monkeypatch, capsys, tmp_path, configured, readable, exit_code, line
 ) -> None:
-    """The label of pipeline totals is configured (the currencies API needs a scope the
-    service does not ask for); setup reads it where the token may and refuses a wrong one."""
+    """The label of pipeline totals is read from the account details; the setting stands in
+    where they are not readable, and setup refuses a setting that contradicts HubSpot."""
     from app.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -503,7 +596,7 @@ def test_setup_checks_the_company_currency_label_against_hubspot(
     monkeypatch.setenv("HUBSPOT_API_BASE", fake.base_url)
     if configured:
         monkeypatch.setenv("HUBSPOT_COMPANY_CURRENCY", configured)
-    fake.currencies_readable = readable
+    fake.account_details_readable = readable
     assert main(["setup", "hubspot"]) == exit_code
     assert line in capsys.readouterr().out
 

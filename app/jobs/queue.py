@@ -35,8 +35,10 @@ from sqlmodel import Session
 from app.jobs.types import Outcome, QueueItem
 from app.models import DealQueue, UTCDateTime, utcnow
 
-# Queue reasons the pipeline evaluates from the stored snapshot, without reading the CRM.
-SNAPSHOT_ONLY_REASONS = ("roadmap", "approval")
+# Queue reasons the pipeline evaluates from the stored snapshot, without reading the CRM
+# (app.services.pipeline.STORED_SNAPSHOT_REASONS is this set): a reason that needs a read never
+# gives way to one of these when rows coalesce.
+SNAPSHOT_ONLY_REASONS = ("roadmap", "approval", "ledger")
 
 
 def _deal_ids_source(dialect: str):

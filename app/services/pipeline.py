@@ -35,6 +35,7 @@ from sqlmodel import Session, select
 
 from app.connectors.base import CrmConnector, DealWriteBack, TaskSpec, WriteOutcome
 from app.db import insert_rows, session_scope
+from app.jobs.queue import SNAPSHOT_ONLY_REASONS
 from app.jobs.types import Outcome, QueueItem
 from app.models import Approval, Deal, DealFeature, Evaluation, WriteBackLog, utcnow
 from app.models.types import storable_model
@@ -49,7 +50,7 @@ from app.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-STORED_SNAPSHOT_REASONS = frozenset({"roadmap", "approval", "ledger"})
+STORED_SNAPSHOT_REASONS = frozenset(SNAPSHOT_ONLY_REASONS)
 CHUNK = 500
 
 
@@ -91,16 +92,18 @@ class DealPipeline:
         deal_ids = [item.deal_id for item in items]
         reasons = {item.deal_id: item.reason for item in items}
         with Session(self.engine) as session:
-            stored_ids = set(
-                session.exec(
-                    select(Deal.deal_id).where(
-                        Deal.crm == crm,
-                        Deal.deal_id.in_(deal_ids),
-                        Deal.tracked == True,  # noqa: E712
-                        Deal.snapshot_at.is_not(None),
-                    )
+            known = session.exec(
+                select(Deal.deal_id, Deal.is_won).where(
+                    Deal.crm == crm,
+                    Deal.deal_id.in_(deal_ids),
+                    Deal.tracked == True,  # noqa: E712
+                    Deal.snapshot_at.is_not(None),
                 )
-            )
+            ).all()
+        stored_ids = {deal_id for deal_id, _won in known}
+        # Won at the last evaluation, before this one: the guard protects the move into a won
+        # stage, not a deal signed earlier (see _plan_write).
+        won_before = {deal_id for deal_id, won in known if won}
         from_store = {
             item.deal_id
             for item in items
@@ -147,7 +150,12 @@ class DealPipeline:
             )
             for deal, snapshot, result in evaluated:
                 plan = self._plan_write(
-                    deal, snapshot, result, now, followups.get(deal.deal_id, {})
+                    deal,
+                    snapshot,
+                    result,
+                    now,
+                    followups.get(deal.deal_id, {}),
+                    was_won=deal.deal_id in won_before,
                 )
                 if plan is not None:
                     plans.append(plan)
@@ -211,21 +219,33 @@ class DealPipeline:
         result: EvaluationResult,
         now: datetime,
         followups: dict[str, TaskSpec],
+        *,
+        was_won: bool = False,
     ) -> DealWriteBack | None:
         from app.rules.messages import note_text, summary_text, task_text
 
+        # A signed deal: won when last evaluated, with no block of ours standing (the CRM let
+        # it close while we said it could). A promise breaking after the signature (a roadmap
+        # slip, an expired approval) shows in its status and summary and the ledger's
+        # follow-up task; it does not block the deal (a Salesforce validation rule would then
+        # refuse every later edit of it) nor, on HubSpot, move it out of closed-won. The guard
+        # is for a deal *reaching* a won stage while blocked.
+        signed = snapshot.stage.is_won and was_won and not (deal.written or {}).get("block")
         task = None
-        if result.status != VerdictStatus.clear:
+        # A signed deal gets no new or reopened roadmap task (nothing is left to resolve before
+        # closing); an open one it still has is kept up to date.
+        keeps_task = bool(deal.crm_task_id and deal.crm_task_open)
+        if result.status != VerdictStatus.clear and (keeps_task or not signed):
             subject, body = task_text(result, snapshot)
             task = TaskSpec(subject=subject, body=body, open=True, owner_id=snapshot.owner_id)
-        elif deal.crm_task_id and deal.crm_task_open:
+        elif keeps_task and result.status == VerdictStatus.clear:
             subject, body = task_text(result, snapshot)
             task = TaskSpec(subject=subject, body=body, open=False, owner_id=snapshot.owner_id)
 
         desired = canonical_write(
             status=result.status,
             summary=summary_text(result),
-            block=result.status == VerdictStatus.blocked,
+            block=result.status == VerdictStatus.blocked and not signed,
             evaluation_url=self.evaluation_url(deal),
             task=task if task is not None else _task_from_written(deal.written),
         )
@@ -235,7 +255,7 @@ class DealPipeline:
         note = note_text(result, snapshot) if changed else None
         # A blocked deal sitting in a won stage must reach the connector even when nothing we
         # show has changed: the guard (revert, or the CRM's own rule) acts there.
-        guard = result.status == VerdictStatus.blocked and snapshot.stage.is_won
+        guard = desired["block"] and snapshot.stage.is_won
         if desired == deal.written and not note and not followups and not guard:
             return None
         return DealWriteBack(

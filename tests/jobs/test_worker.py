@@ -21,6 +21,7 @@ from app.jobs.ingest import InboundEvent, ingest_events
 from app.jobs.types import Outcome
 from app.jobs.worker import Worker
 from app.models import DealQueue, WebhookEvent
+from app.services.pipeline import STORED_SNAPSHOT_REASONS
 from tests.jobs.conftest import Clock, RecordingProcessor
 
 
@@ -376,6 +377,13 @@ def test_an_event_needing_a_crm_read_wins_over_a_snapshot_only_reason(engine, wo
         queue.enqueue_deals(s, "test", ["D3"], reason="reconcile")  # while pending
         s.commit()
     assert _row(engine, "D3").reason == "reconcile"
+    # Every reason the pipeline evaluates from the stored snapshot gives way to a read.
+    for reason in sorted(STORED_SNAPSHOT_REASONS):
+        with Session(engine) as s:
+            queue.enqueue_deals(s, "test", [f"W-{reason}"], reason="webhook")
+            queue.enqueue_deals(s, "test", [f"W-{reason}"], reason=reason)  # while pending
+            s.commit()
+        assert _row(engine, f"W-{reason}").reason == "webhook", reason
 
 
 def test_ingest_stores_every_column_and_payload_exactly(engine):

@@ -468,3 +468,60 @@ def test_crm_text_with_a_nul_character_is_stored_and_evaluated(seeded, settings,
         assert deal.snapshot["notes"][0]["body"] == "We promised SSO\ufffd by June."
         [dep] = s.exec(select(DealFeature)).all()
         assert (dep.feature_key, dep.evidence) == ("sso", "We promised SSO\ufffd by June.")
+
+
+def _plans(crm, monkeypatch) -> list:
+    seen: list = []
+    real = crm.write_back
+
+    def spy(items):
+        seen.extend(items)
+        return real(items)
+
+    monkeypatch.setattr(crm, "write_back", spy)
+    return seen
+
+
+@pytest.mark.parametrize("reason", ["ledger", "roadmap", "approval", "webhook"])
+def test_a_signed_deal_is_not_blocked_or_reverted_when_a_promise_breaks_later(
+    pipeline, crm, engine, monkeypatch, reason
+):
+    """Won while clear: a feature that slips afterwards (re-checked from the stored snapshot,
+    or on the next edit of the won deal) is reported, not enforced: no block flag (Salesforce's
+    rule would refuse every later save), no guard (HubSpot would move it out of closed-won),
+    no new roadmap task."""
+    audit = LineItem(id="li-2", name="Audit Log", quantity=1)
+    crm.put_deal(snapshot(notes=[Note(id="n1", body="We promised the Audit Log by Q3.")]))
+    pipeline.process([item()])
+    crm.put_deal(
+        snapshot(stage=WON, line_items=[audit], notes=[Note(id="n1", body="Audit Log sold.")])
+    )
+    pipeline.process([item()])  # signed while clear
+    with Session(engine) as s:
+        assert s.exec(select(Deal)).one().verdict == "clear"
+    edit_feature(engine, "audit-log", availability="never")
+
+    plans = _plans(crm, monkeypatch)
+    assert pipeline.process([item(reason=reason)])[1].kind == "done"
+    [plan] = plans
+    assert plan.status.value == "blocked" and plan.block is False
+    assert plan.task is None
+    with Session(engine) as s:
+        row = s.get(TestCrmDeal, "D1")
+        assert row.properties["status"] == "blocked" and row.properties["block"] is False
+    assert tasks(engine) == []
+
+
+def test_a_deal_moved_to_won_while_blocked_is_still_guarded(pipeline, crm, engine, monkeypatch):
+    """Open and clear when last seen; won in the same edit that the roadmap turned against it:
+    it reached a won stage blocked, which the guard is for."""
+    audit = LineItem(id="li-2", name="Audit Log", quantity=1)
+    crm.put_deal(snapshot(line_items=[audit]))
+    pipeline.process([item()])
+    edit_feature(engine, "audit-log", availability="never")
+    crm.put_deal(snapshot(stage=WON, line_items=[audit]))
+    plans = _plans(crm, monkeypatch)
+    pipeline.process([item()])
+    [plan] = plans
+    assert plan.block is True and plan.snapshot.stage.is_won
+    assert plan.task is not None and plan.task.open

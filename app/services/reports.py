@@ -68,7 +68,14 @@ def commitments_report(
     quarters: dict[str, dict[str, Any]] = {
         q: {
             "quarter": q,
-            "commitments": {"count": 0, "amount": 0.0, "approvers": []},
+            "commitments": {
+                "count": 0,
+                "deals": 0,
+                "amount": 0.0,
+                "currency": None,
+                "mixed_currencies": False,
+                "approvers": [],
+            },
             "overridden_findings": {
                 "count": 0,
                 "by_approver": [],
@@ -92,29 +99,49 @@ def commitments_report(
         conds.append(Commitment.crm == crm)
     year = func.extract("year", Commitment.signed_at)
     month = func.extract("month", Commitment.signed_at)
+    # One row per deal (and approver): a deal that promised three features counts three
+    # commitments but adds its amount once, to the quarter and to each approver's line.
     rows = session.execute(
         select(
             year.label("y"),
             month.label("m"),
             Commitment.approver,
+            Commitment.crm,
+            Commitment.deal_id,
             func.count().label("n"),
             # In the company currency where the CRM converted the amount (see pipeline_amount).
-            func.sum(func.coalesce(Commitment.amount_home, Commitment.amount, 0)).label("amount"),
+            func.max(func.coalesce(Commitment.amount_home, Commitment.amount, 0)).label("amount"),
+            func.max(
+                case(
+                    (Commitment.amount_home.is_not(None), Commitment.home_currency),
+                    else_=Commitment.currency,
+                )
+            ).label("currency"),
         )
         .where(*conds)
-        .group_by(year, month, Commitment.approver)
+        .group_by(year, month, Commitment.approver, Commitment.crm, Commitment.deal_id)
     ).all()
     per_approver: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
-    for y, m, approver, n, amount in rows:
+    deal_amounts: dict[str, dict[tuple[str, str], Any]] = defaultdict(dict)
+    currencies: dict[str, set[str | None]] = defaultdict(set)
+    for y, m, approver, crm_name, deal_id, n, amount, currency in rows:
         q = quarter_of(date(int(y), int(m), 1))
         if q not in quarters:
             continue
-        block = quarters[q]["commitments"]
-        block["count"] += n
-        block["amount"] = money(block["amount"] + money(amount))
+        quarters[q]["commitments"]["count"] += n
+        deal_amounts[q][(crm_name, deal_id)] = amount
+        if amount:
+            currencies[q].add(currency)
         entry = per_approver[q][approver or "(not approved: coming soon)"]
         entry[0] += n
         entry[1] = money(entry[1] + money(amount))
+    for q, amounts in deal_amounts.items():
+        block = quarters[q]["commitments"]
+        block["deals"] = len(amounts)
+        block["amount"] = money(sum(money(a) for a in amounts.values()))
+        seen = currencies[q]
+        block["currency"] = next(iter(seen)) if len(seen) == 1 else None
+        block["mixed_currencies"] = len(seen) > 1
     for q, approvers in per_approver.items():
         quarters[q]["commitments"]["approvers"] = [
             {"approver": name, "count": n, "amount": amount}

@@ -210,3 +210,28 @@ def test_report_adds_amounts_in_the_company_currency(client, api_key, engine):
         ("E1", 900.0, "EUR", 1000.0),
         ("U1", 500.0, "USD", None),
     ]
+
+
+def test_a_deal_promising_several_features_adds_its_amount_once(client, api_key, engine):
+    """Two promises on one 100,000 USD deal are two commitments and one deal's pipeline; the
+    approvers' lines each show the deal they approved on."""
+    with Session(engine) as s:
+        for key, approver in [("scim", "pat"), ("sso", "pat"), ("audit", "lee")]:
+            s.add(Commitment(crm="hubspot", deal_id="BIG", feature_key=key,
+                             signed_at=_at(2026, 2, 10), approver=approver, approval_id=1,
+                             amount=Decimal("100000"), currency="USD",
+                             availability_at_signing="never"))  # fmt: skip
+        s.add(Commitment(crm="salesforce", deal_id="EU", feature_key="scim",
+                         signed_at=_at(2026, 3, 1), amount=Decimal("500"), currency="EUR",
+                         availability_at_signing="never"))  # fmt: skip
+        s.commit()
+    q1 = client.get("/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31",
+                    headers=api_key("viewer")).json()["quarters"][0]  # fmt: skip
+    block = q1["commitments"]
+    assert (block["count"], block["deals"], block["amount"]) == (4, 2, 100500.0)
+    assert (block["currency"], block["mixed_currencies"]) == (None, True)
+    assert block["approvers"] == [
+        {"approver": "lee", "count": 1, "amount": 100000.0},
+        {"approver": "pat", "count": 2, "amount": 100000.0},
+        {"approver": "(not approved: coming soon)", "count": 1, "amount": 500.0},
+    ]

@@ -305,6 +305,9 @@ def test_won_deal_with_an_approved_off_roadmap_promise_is_recorded_and_reported(
     (quarter,) = report["quarters"]
     assert quarter["commitments"] == {
         "count": 1,
+        "deals": 1,
         "amount": 80000.0,
+        "currency": entry.home_currency or entry.currency,
+        "mixed_currencies": False,
         "approvers": [{"approver": "pat", "count": 1, "amount": 80000.0}],
     }

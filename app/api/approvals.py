@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from app.api.deals import Format, Limit, page_request, respond, wants_csv
-from app.api.deps import ApproverPrincipal, Offset, ReadPrincipal, RowId, SessionDep
+from app.api.deps import ApproverPrincipal, Offset, ReadPrincipal, RowId, SafeDateTime, SessionDep
 from app.models import Approval
 from app.services import approvals as service
 from app.services import queries
@@ -61,7 +61,7 @@ class ApprovalCreate(BaseModel):
     rule_id: str | None = Field(default=None, max_length=64, description="only this rule's finding")
     promised_date: date | None = None
     reason: str = Field(min_length=3, max_length=4000)
-    expires_at: datetime = Field(description="ISO 8601 with a timezone")
+    expires_at: SafeDateTime = Field(description="ISO 8601 with a timezone")
 
     @field_validator("expires_at")
     @classmethod

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.api.deps import Offset, Principal, SessionDep, require_roles
+from app.api.deps import Offset, Principal, SafeDateTime, SessionDep, require_roles
 from app.errors import Invalid
 from app.models import AuditLog
 from app.security import Role
@@ -66,8 +66,8 @@ def list_audit(
         str | None,
         Query(max_length=64, description="exact (rule.update), or a prefix ending in '.' (rule.)"),
     ] = None,
-    since: Annotated[datetime | None, Query(description="at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="before (ISO 8601)")] = None,
+    since: Annotated[SafeDateTime | None, Query(description="at or after (ISO 8601)")] = None,
+    until: Annotated[SafeDateTime | None, Query(description="before (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> AuditPage:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, or_, select
 
 from app.api.deals import Format, Limit, _check_range, page_request, respond, wants_csv
-from app.api.deps import Offset, ReadPrincipal, SessionDep
+from app.api.deps import Offset, ReadPrincipal, SafeDate, SessionDep
 from app.models import Commitment
 from app.models.types import utcnow
 from app.services import queries
@@ -67,8 +67,8 @@ def commitment_conditions(
     close_from: date | None = None,
     close_to: date | None = None,
     flagged: bool | None = None,
-    signed_from: date | None = None,
-    signed_to: date | None = None,
+    signed_from: SafeDate | None = None,
+    signed_to: SafeDate | None = None,
 ) -> list:
     conds = []
     if feature:
@@ -110,8 +110,8 @@ def list_commitments(
     close_from: Annotated[date | None, Query(description="deal close date, from")] = None,
     close_to: Annotated[date | None, Query(description="deal close date, to (inclusive)")] = None,
     flagged: bool | None = None,
-    signed_from: date | None = None,
-    signed_to: date | None = None,
+    signed_from: SafeDate | None = None,
+    signed_to: SafeDate | None = None,
     q: Annotated[str | None, Query(description="text in deal or account name")] = None,
     limit: Limit = None,
     offset: Offset = 0,

@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import structlog
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -56,6 +57,26 @@ def get_session(request: Request) -> Iterator[Session]:
 DB_INT_MAX = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="the row's id")]
 Offset = Annotated[int, Query(ge=0, le=DB_INT_MAX, description="rows to skip")]
+
+# Dates and times from a request that the service shifts (a day added to an inclusive end, a
+# time zone converted to UTC for storage or comparison): at the calendar's ends (0001-01-01,
+# 9999-12-31) that arithmetic overflowed into a 500. Both are refused with a 422 instead.
+_FIRST, _LAST = date(1, 1, 2), date(9999, 12, 30)
+
+
+def _representable_date(value: date) -> date:
+    if not _FIRST <= value <= _LAST:
+        raise ValueError(f"must be between {_FIRST.isoformat()} and {_LAST.isoformat()}")
+    return value
+
+
+def _representable_datetime(value: datetime) -> datetime:
+    _representable_date(value.date())
+    return value
+
+
+SafeDate = Annotated[date, AfterValidator(_representable_date)]
+SafeDateTime = Annotated[datetime, AfterValidator(_representable_datetime)]
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]

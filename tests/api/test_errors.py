@@ -87,6 +87,36 @@ def test_ids_and_offsets_beyond_64_bits_are_a_422_not_a_500(app, api_key):
         assert client.get(f"/api/v1/features?offset={2**63 - 1}", headers=admin).status_code == 200
 
 
+def test_dates_at_the_ends_of_the_calendar_are_a_422_not_a_500(app, api_key):
+    """A day added to an inclusive end, or a time zone converted to UTC, overflowed at year 1
+    and 9999 and answered 500."""
+    admin = api_key("admin")
+    requests = [
+        ("GET", "/api/v1/commitments?signed_to=9999-12-31", None),
+        ("GET", "/api/v1/commitments?signed_from=0001-01-01", None),
+        ("GET", "/api/v1/audit?since=0001-01-01T00:00:00%2B01:00", None),
+        ("GET", "/api/v1/audit?until=9999-12-31T23:00:00-05:00", None),
+        (
+            "POST",
+            "/api/v1/approvals",
+            {
+                "crm": "hubspot",
+                "deal_id": "1",
+                "feature_key": "sso",
+                "reason": "ok then",
+                "expires_at": "9999-12-31T23:00:00-05:00",
+            },
+        ),  # fmt: skip
+    ]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for method, url, body in requests:
+            r = client.request(method, url, headers=admin, json=body)
+            assert r.status_code == 422, (method, url, r.status_code, r.text)
+            assert "must be between 0001-01-02 and 9999-12-30" in r.text, r.text
+        assert client.get("/api/v1/commitments?signed_to=9999-12-30", headers=admin).is_success
+        assert client.get("/api/v1/audit?until=9999-12-30T23:00:00-05:00", headers=admin).is_success
+
+
 def test_rows_with_ids_past_32_bits_are_stored_and_reached_through_the_api(app, api_key, engine):
     """INTEGER ids (and SERIAL's sequence) ended at 2,147,483,647 on PostgreSQL: the tables fed by
     every webhook and rewritten by every evaluation would reach it. Ids are 64-bit (0007)."""

@@ -24,7 +24,7 @@ import sqlmodel
 from alembic import op
 
 import app.models.types
-from app.rules.catalog import _norm_code  # the catalog's matching, not a copy of it
+from app.rules.catalog import norm_code as _norm_code  # the catalog's matching, not a copy of it
 
 revision: str = '0006'
 down_revision: str | None = '0005'

@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, eve
 from sqlmodel import Field, SQLModel
 
 from app.models.types import BigId, UTCDateTime, utcnow
-from app.rules.catalog import _norm_code
+from app.rules.catalog import norm_code
 
 
 def _ts(nullable: bool = True, index: bool = False, **kw) -> Any:
@@ -363,7 +363,7 @@ class ProductMapping(SQLModel, table=True):
 
 def mapping_match_key(match_value: str) -> str:
     """The value a mapping is unique on: the catalog's own normalisation of line-item codes."""
-    return _norm_code(match_value)
+    return norm_code(match_value)
 
 
 @event.listens_for(ProductMapping, "before_insert")

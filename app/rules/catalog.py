@@ -74,7 +74,7 @@ def lower_same_length(text: str) -> str:
     return low
 
 
-def _norm_code(value: str) -> str:
+def norm_code(value: str) -> str:
     return " ".join(value.split()).casefold()
 
 
@@ -166,7 +166,7 @@ class Catalog:
         def add(kind: str, value: str | None, keys: Iterable[str]) -> None:
             if not value:
                 return
-            bucket = by_kind[kind].setdefault(_norm_code(value), [])
+            bucket = by_kind[kind].setdefault(norm_code(value), [])
             for key in keys:
                 if key not in bucket:
                     bucket.append(key)
@@ -209,12 +209,12 @@ class Catalog:
         return list(found[0]), found[1]
 
     def _features_for_line_item(self, item: LineItem) -> tuple[list[str], str | None]:
-        if item.sku and (keys := self._by_sku.get(_norm_code(item.sku))):
+        if item.sku and (keys := self._by_sku.get(norm_code(item.sku))):
             return list(keys), "sku"
-        if item.product_id and (keys := self._by_product_id.get(_norm_code(item.product_id))):
+        if item.product_id and (keys := self._by_product_id.get(norm_code(item.product_id))):
             return list(keys), "product_id"
         if item.name:
-            if keys := self._by_name.get(_norm_code(item.name)):
+            if keys := self._by_name.get(norm_code(item.name)):
                 return list(keys), "name"
             if keys := self._by_feature_name.get(term_key(item.name)):
                 return list(keys), "name"

@@ -6,8 +6,10 @@ Who depends on a change:
 - deals whose dependency index (DealFeature) names a changed feature key;
 - deals whose stored snapshot mentions a *new* matching term (a feature's new name, alias, SKU
   or product id, or a changed mapping's value): they could not be in the index for that feature
-  yet. The snapshot JSON is pre-filtered in SQL with LIKE (same on SQLite and PostgreSQL) and
-  confirmed in Python against the line items and note bodies.
+  yet. The snapshot JSON is pre-filtered in SQL with LIKE on one ASCII word of each term (same
+  on SQLite and PostgreSQL; see `_needle`) and confirmed in Python against the line items and
+  note bodies by spelling-independent keys: a superset of what the matcher accepts, except a
+  misspelt name in a note (fuzzy matching), which reaches its deal at the deal's next change.
 Closed and untracked deals are never touched: their verdict no longer guards anything.
 Everything runs in the caller's transaction, so the roadmap change, the new evaluations and the
 queue rows commit together.
@@ -15,7 +17,7 @@ queue rows commit together.
 
 from __future__ import annotations
 
-import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from sqlmodel import Session
 
 from app.jobs.queue import enqueue_deals
 from app.models import Deal, DealFeature
+from app.rules.catalog import norm_code, term_key
 from app.rules.model import Feature
 
 ENQUEUE_CHUNK = 1000
@@ -105,27 +108,50 @@ def _values(feature: Feature | None) -> list[str]:
     return [v for v in [*feature.skus, *feature.product_ids] if v]
 
 
-def _like_pattern(term: str) -> str:
-    # The snapshot is stored as json.dumps text: match the JSON-escaped, lower-cased form.
-    escaped = json.dumps(term.casefold())[1:-1]
-    escaped = escaped.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+_ASCII_RUN = re.compile(r"[a-z0-9]+")
+
+
+def _needle(term: str) -> str:
+    """What the SQL pre-filter looks for in a snapshot's text for `term`: its longest run of
+    ASCII letters and digits (3 or more), else the whole term lower-cased.
+
+    The matcher is more forgiving than a substring: "Audit Log" matches "audit-log",
+    "AuditLog" and "Audit Log's", a SKU matches with other spacing, and a name with "ü" is
+    stored as it is (orjson writes UTF-8) but lower-cased by SQL as ASCII only (SQLite's
+    lower() and LIKE fold A-Z alone). One ASCII word of the term is in every text the matcher
+    accepts, in any case, on both databases; `_snapshot_mentions` then narrows the rows down.
+    """
+    folded = term.casefold()
+    runs = sorted(_ASCII_RUN.findall(folded), key=len, reverse=True)
+    if runs and len(runs[0]) >= 3:
+        return runs[0]
+    return folded.strip()
+
+
+def _like_pattern(needle: str) -> str:
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
 def _snapshot_mentions(snapshot: dict, terms: set[str], values: set[str]) -> bool:
-    lowered_values = {v.casefold() for v in values}
+    """Whether the change can affect this snapshot: a superset of what the matcher finds
+    (the re-evaluation that follows decides). Terms are compared by their spelling-independent
+    key (letters and digits, lower-cased), contained in the line item name or note; values
+    (SKU, product id, product name) as the catalog compares them (spacing and case aside)."""
+    term_keys = {k for k in (term_key(t) for t in terms) if k}
+    codes = {norm_code(v) for v in values}
     for item in snapshot.get("line_items") or []:
         for k in ("sku", "product_id", "name"):
             v = item.get(k)
-            if v and str(v).casefold() in lowered_values:
+            if v and norm_code(str(v)) in codes:
                 return True
-        name = str(item.get("name") or "").casefold()
-        if any(t in name for t in terms):
+        name = term_key(str(item.get("name") or ""))
+        if any(t in name for t in term_keys):
             return True
-    if terms:
+    if term_keys:
         for note in snapshot.get("notes") or []:
-            body = str(note.get("body") or "").casefold()
-            if any(t in body for t in terms):
+            body = term_key(str(note.get("body") or ""))
+            if any(t in body for t in term_keys):
                 return True
     return False
 
@@ -145,18 +171,17 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
             )
             for crm, deal_id in session.execute(stmt):
                 found[crm].add(deal_id)
-    needles = {t.casefold() for t in scope.terms} | {v.casefold() for v in scope.line_values}
+    needles = {_needle(t) for t in (*scope.terms, *scope.line_values)} - {""}
     if needles:
         text = func.lower(cast(Deal.snapshot, String))
         likes = [text.like(_like_pattern(n), escape="\\") for n in sorted(needles)]
-        terms = {t.casefold() for t in scope.terms}
         for start in range(0, len(likes), 50):
             stmt = select(Deal.crm, Deal.deal_id, Deal.snapshot).where(
                 *open_deal, or_(*likes[start : start + 50])
             )
             for crm, deal_id, snapshot in session.execute(stmt):
                 if deal_id not in found[crm] and _snapshot_mentions(
-                    snapshot or {}, terms, scope.line_values
+                    snapshot or {}, scope.terms, scope.line_values
                 ):
                     found[crm].add(deal_id)
     return {crm: ids for crm, ids in found.items() if ids}

@@ -295,3 +295,41 @@ def test_status_mapping_edit_and_refresh_rewrite_the_availability_copy(world):
         s.commit()
         assert set(_rows(s, "scim").values()) == {"never"}
         assert _split(s) == {"available": 1, "never": 1}
+
+
+def test_a_new_feature_reaches_deals_that_name_it_in_any_spelling_the_matcher_accepts(world):
+    """The pre-filter is looser than the matcher, never stricter: hyphens, case, a SKU with
+    other spacing, and non-ASCII names (stored as UTF-8, lower-cased by SQL as ASCII only)."""
+    deals = {
+        "hyphen-note": _snapshot("hyphen-note", note="They want the audit-log export."),
+        "hyphen-item": _snapshot("hyphen-item").model_copy(
+            update={"line_items": [LineItem(id="li", name="Audit-Log")]}
+        ),
+        "spaced-sku": _snapshot("spaced-sku").model_copy(
+            update={"line_items": [LineItem(id="li", name="Widget", sku="wid-1 ")]}
+        ),
+        "umlaut": _snapshot("umlaut", note="Die Zugriffsprüfung ist Pflicht."),
+        "umlaut-upper": _snapshot("umlaut-upper", note="ZUGRIFFSPRÜFUNG fehlt noch."),
+        "unrelated": _snapshot("unrelated", note="Nothing here about audits or logs."),
+    }
+    with Session(world) as s:
+        now = utcnow()
+        for snap in deals.values():
+            deal = Deal(crm="test", deal_id=snap.deal_id)
+            apply_snapshot(deal, snap, now)
+            s.add(deal)
+        s.flush()
+        reevaluate_stored(s, "test", list(deals), trigger="webhook")
+        s.commit()
+    _clear_queue(world)
+    with Session(world) as s:
+        for key, name, skus in (("audit", "Audit log", ["WID-1"]), ("acl", "Zugriffsprüfung", [])):
+            features_service.create_feature(
+                s,
+                features_service.FeatureCreate(key=key, name=name, availability="never", skus=skus),
+                actor=ACTOR,
+            )
+        s.commit()
+    assert _queued(world) == dict.fromkeys(
+        ["hyphen-note", "hyphen-item", "spaced-sku", "umlaut", "umlaut-upper"], "roadmap"
+    )

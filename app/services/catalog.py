@@ -4,7 +4,8 @@ Building a `Catalog` precompiles every feature's matchers, so it is built once p
 version, not per deal. The API and the workers run in different processes, so an in-memory
 "invalidate on write" would leave the other processes stale; instead every call runs one cheap
 fingerprint query (row counts and the latest `updated_at` of the feature and product_mapping
-tables, which every write path here bumps) and rebuilds only when it moved. The query runs in
+tables, which every write path here bumps, and on PostgreSQL the sum of their rows' `xmin`:
+see `_change_marks`) and rebuilds only when it moved. The query runs in
 the caller's session, so a transaction that has just changed the roadmap sees its own change.
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Table, Text, cast, func, literal_column, select
 from sqlmodel import Session
 
 from app.models import Feature as FeatureRow
@@ -62,15 +63,31 @@ def _cache_key(session: Session) -> str:
     return session.get_bind().url.render_as_string(hide_password=True)
 
 
+def _change_marks(session: Session, table: Table) -> list[Any]:
+    """Scalar subqueries that move whenever a row of `table` is added, edited or removed.
+
+    Row count and latest `updated_at` suffice on SQLite, whose writers are serialized: a write
+    stamps its rows after the one before it committed. PostgreSQL writers overlap: a
+    transaction that stamped its rows at T1 and commits after another one stamped T2 > T1
+    leaves the latest `updated_at` at T2, and a catalog loaded between the two commits stayed
+    cached for good (a roadmap refresh's long transaction against an edit through the API).
+    There the sum of the rows' `xmin` (the id of the transaction that wrote each row version;
+    kept by freezing since PostgreSQL 9.4) moves with every committed insert or update.
+    """
+    marks = [
+        select(func.count()).select_from(table).scalar_subquery(),
+        select(func.max(table.c.updated_at)).scalar_subquery(),
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        xmin = cast(cast(literal_column(f"{table.name}.xmin"), Text), BigInteger)
+        marks.append(select(func.sum(xmin)).select_from(table).scalar_subquery())
+    return marks
+
+
 def catalog_fingerprint(session: Session) -> tuple[Any, ...]:
     """One round trip; changes whenever a feature or mapping is added, edited or removed."""
     f, m = FeatureRow.__table__, ProductMapping.__table__
-    stmt = select(
-        select(func.count()).select_from(f).scalar_subquery(),
-        select(func.max(f.c.updated_at)).scalar_subquery(),
-        select(func.count()).select_from(m).scalar_subquery(),
-        select(func.max(m.c.updated_at)).scalar_subquery(),
-    )
+    stmt = select(*_change_marks(session, f), *_change_marks(session, m))
     return tuple(session.execute(stmt).one())
 
 
@@ -143,8 +160,8 @@ def matcher_version(features: Sequence[Feature], mappings: Sequence[ProductMappi
 
 def rules_fingerprint(session: Session) -> tuple[Any, ...]:
     r = Rule.__table__
-    stmt = select(func.count(), func.max(r.c.updated_at), func.sum(r.c.version)).select_from(r)
-    return tuple(session.execute(stmt).one())
+    versions = select(func.sum(r.c.version)).select_from(r).scalar_subquery()
+    return tuple(session.execute(select(*_change_marks(session, r), versions)).one())
 
 
 def load_rules(session: Session) -> list[StoredRule]:

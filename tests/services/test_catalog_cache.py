@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlmodel import Session
 
 from app.models import Feature, ProductMapping
@@ -71,3 +72,36 @@ def test_a_status_edit_keeps_the_matchers_and_a_rename_builds_new_ones(sqlite_en
     assert _keys(fourth, "Nothing here.", sku="SKU-10") == ["sso"]
     with Session(sqlite_engine) as s:
         assert load_catalog(s) is fourth  # nothing changed: the cached catalog itself
+
+
+def test_a_change_committed_after_a_later_stamped_one_still_reaches_the_cache(engine):
+    """PostgreSQL writers overlap: A stamps its feature first but commits last. A catalog
+    loaded between the commits must not stay cached once A's change is visible."""
+    from sqlalchemy import update
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serializes writers: a later stamp always follows an earlier commit")
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single sign-on", availability="available"))
+        s.add(Feature(key="scim", name="SCIM provisioning", availability="available"))
+        s.commit()
+    assert _load(engine)[0].get("sso").availability.value == "available"
+    slow = Session(engine)
+    slow.execute(
+        update(Feature).where(Feature.key == "sso").values(availability="never", updated_at=_t(1))
+    )  # stamped, not committed (a long roadmap refresh)
+    with Session(engine) as fast:
+        fast.execute(
+            update(Feature).where(Feature.key == "scim").values(guidance="x", updated_at=_t(2))
+        )
+        fast.commit()
+    assert _load(engine)[0].get("sso").availability.value == "available"  # A not visible yet
+    slow.commit()
+    slow.close()
+    assert _load(engine)[0].get("sso").availability.value == "never"
+
+
+def _t(minutes: int):
+    from datetime import UTC, datetime, timedelta
+
+    return datetime(2030, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes)

@@ -8,8 +8,9 @@ batch answers carry `status`/`results` (207 with `errors` when some ids are miss
 bodies carry status/message/correlationId/category.
 
 Faults: `inject(kind, count, path=...)` makes the next matching calls answer 429 (with
-`policyName` and the X-HubSpot-RateLimit-* and Retry-After headers), 5xx, time out, or apply the
-change and then lose the response. `enforce_rate_limit(n)` answers 429 (TEN_SECONDLY_ROLLING) to
+`policyName` and the X-HubSpot-RateLimit-* and Retry-After headers), 400, 423 Locked, 477
+Migration in Progress (with Retry-After), 5xx, time out, or apply the change and then lose the
+response. `enforce_rate_limit(n)` answers 429 (TEN_SECONDLY_ROLLING) to
 any call beyond n in a rolling 10 s window, measured with `clock`. `calls` counts calls per endpoint; `max_calls_in_window()` reports the
 busiest 10 s.
 
@@ -65,6 +66,8 @@ DEFAULT_PROPERTIES = {
     "tasks": ["hs_task_subject", "hs_task_status", "hs_timestamp", "hs_createdate"],
 }
 MAX_BATCH = 100
+# A batch read asking for property history takes at most 50 inputs (HubSpot answers 400).
+MAX_HISTORY_BATCH = 50
 ASSOCIATION_PAGE = 500
 SEARCH_MAX_RESULTS = 10_000  # HubSpot search answers no more per query
 DEFAULT_SCOPES = [
@@ -86,7 +89,7 @@ def _iso(ts: float | None = None) -> str:
 
 @dataclass
 class Fault:
-    kind: str  # 429 | daily | 500 | 502 | timeout | lost_response
+    kind: str  # 429 | daily | 400 | 423 | 477 | 500 | 502 | timeout | lost_response
     remaining: int
     path: str | None = None  # substring of the request path
     method: str | None = None
@@ -499,15 +502,12 @@ class FakeHubSpot:
 
     # --- HTTP app ---------------------------------------------------------------------------
 
-    def _error(self, status: int, message: str, category: str, **extra: Any) -> JSONResponse:
-        body = {
-            "status": "error",
-            "message": message,
-            "correlationId": str(uuid.uuid4()),
-            "category": category,
-            **extra,
-        }
-        return JSONResponse(body, status_code=status, headers=extra.pop("_headers", None))
+    def _error(self, status: int, message: str, category: str | None, **extra: Any) -> JSONResponse:
+        headers = extra.pop("_headers", None)
+        body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4())}
+        if category is not None:
+            body["category"] = category
+        return JSONResponse({**body, **extra}, status_code=status, headers=headers)
 
     def _build_app(self) -> FastAPI:
         app = FastAPI()
@@ -557,6 +557,18 @@ class FakeHubSpot:
                     return fake._rate_limited("DAILY", fault.retry_after)
                 if fault.kind == "400":
                     return fake._error(400, "Property values were not valid", "VALIDATION_ERROR")
+                # HubSpot's error-handling guide documents these two statuses, not their
+                # bodies: the common error body, without a category.
+                if fault.kind == "423":
+                    return fake._error(423, "Locked", None)
+                if fault.kind == "477":
+                    after = fault.retry_after
+                    return fake._error(
+                        477,
+                        "Migration in Progress",
+                        None,
+                        _headers={"Retry-After": str(int(after))} if after is not None else None,
+                    )
                 if fault.kind.isdigit():
                     return fake._error(
                         int(fault.kind),
@@ -643,6 +655,14 @@ class FakeHubSpot:
                 )
             props = body.get("properties") or DEFAULT_PROPERTIES[otype]
             with_history = body.get("propertiesWithHistory") or []
+            if with_history and len(inputs) > MAX_HISTORY_BATCH:
+                return fake._error(
+                    400,
+                    "The maximum number of inputs supported in a batch request for property "
+                    f"histories is {MAX_HISTORY_BATCH}. Please reduce the number of items and "
+                    "try again",
+                    "VALIDATION_ERROR",
+                )
             results, missing = [], []
             with fake.lock:
                 for item in inputs:

@@ -8,16 +8,18 @@
      "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com",
      "dataHostingLocation": "na1"}
 
-Two things need it. HubSpot converts each deal's amount into the company currency
+Three things need it. HubSpot converts each deal's amount into the company currency
 (`amount_in_home_currency`) but no deal property says which currency that is: the company
-currency labels pipeline totals. And HubSpot resets the daily API limit at midnight in the
+currency labels pipeline totals. HubSpot resets the daily API limit at midnight in the
 account's time zone: after a DAILY 429 the client waits until then (at most
-HUBSPOT_DAILY_LIMIT_RETRY_SECONDS) instead of a fixed time.
+HUBSPOT_DAILY_LIMIT_RETRY_SECONDS) instead of a fixed time. And `closedate` is a datetime, shown
+in local time: the deal's close date is its day in the account's time zone.
 
 Read lazily, at most once an hour per process. A failed read (network, a token refused) does
 not fail the deal read that asked: what was known is kept, HUBSPOT_COMPANY_CURRENCY and the
 fixed daily wait stand in until then, and the read is tried again after RETRY_SECONDS. A 429
-is the exception: it pauses every call to the portal, so it is raised to the caller as is.
+(or a 423 or 477) is the exception: it pauses every call to the portal, so it is raised to the
+caller as is.
 """
 
 from __future__ import annotations
@@ -113,8 +115,9 @@ class AccountInfo:
                 facts = read_account_details(self.api)
             except TransientError as exc:
                 if exc.retry_after is not None:
-                    # Rate limited: the portal is paused for every call, the caller's included;
-                    # say so now, with HubSpot's reason, rather than on the caller's next call.
+                    # Rate limited (or locked, or migrating: errors.py): the portal is paused
+                    # for every call, the caller's included; say so now, with HubSpot's reason,
+                    # rather than on the caller's next call.
                     raise
                 self._next_read = now + RETRY_SECONDS
                 log.warning(

@@ -26,7 +26,7 @@ from urllib3.util.retry import Retry
 
 from app.connectors.base import ConnectorError, PermanentError, TransientError
 from app.connectors.hubspot.account import DAILY_RESET_MARGIN_SECONDS, seconds_until_midnight
-from app.connectors.hubspot.errors import classify
+from app.connectors.hubspot.errors import PortalPausedError, classify
 from app.connectors.hubspot.ratelimit import TokenBucket, bucket_for, search_bucket_for
 from app.metrics import crm_call
 
@@ -127,7 +127,10 @@ class HubSpotApi:
                 return None  # type: ignore[return-value]
             error, result_label = classify(exc, operation, daily_retry_seconds=self.daily_wait())
             crm_call(CONNECTOR, operation, result_label)
-            if result_label == "rate_limited" and isinstance(error, TransientError):
+            # A 429, a 423 (locked: 2 s) or a 477 (migrating: Retry-After) pauses every call
+            # to the portal from this process, not only this one.
+            paused = result_label == "rate_limited" or isinstance(error, PortalPausedError)
+            if paused and isinstance(error, TransientError):
                 self.bucket.block_for(error.retry_after or 10.0)
                 if searching:
                     self.search_bucket.block_for(error.retry_after or 10.0)

@@ -1,15 +1,17 @@
 """HubSpotConnector: deals in as DealSnapshots (batched), results out (batched, only what changed).
 
-Reading a claim of N deals costs, for N > 2: ceil(N/100) deal batch reads (with dealstage
-history), 2 v4 association batch reads per 1000 deals (line items, notes; plus pages), and
-ceil(items/100) + ceil(notes/100) batch reads pooled across the whole claim. For one or two
-deals a single GET per deal returns the properties, the history and the association ids at
-once, which is cheaper than three batch calls.
+Reading a claim of N deals costs, for N > 2: ceil(N/50) deal batch reads (with dealstage
+history, which HubSpot serves for at most 50 inputs a call), 2 v4 association batch reads per
+1000 deals (line items, notes; plus pages), and ceil(items/100) + ceil(notes/100) batch reads
+pooled across the whole claim. For one or two deals a single GET per deal returns the
+properties, the history and the association ids at once, which is cheaper than three batch
+calls.
 
 Writing a claim: a guard revert costs one call per reverted deal (alone, so a refusal fails no
 other deal); then tasks updated in one batch, created in one batch (each already associated with
 its deal), notes created in one batch, then one batch update of the deals' properties (with the
-new task ids). Unchanged deals cost nothing.
+new task ids). Unchanged deals cost nothing. A deal whose revert, task or note failed still gets
+its properties (status, summary, guard property) written: the block must not wait for a task.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from typing import Any
@@ -37,7 +39,7 @@ from app.connectors.base import (
     WriteOutcome,
 )
 from app.connectors.hubspot import properties as P
-from app.connectors.hubspot.account import AccountInfo
+from app.connectors.hubspot.account import AccountFacts, AccountInfo
 from app.connectors.hubspot.client import HubSpotApi
 from app.connectors.hubspot.errors import RefusedError
 from app.connectors.hubspot.guard import guard_action
@@ -46,6 +48,9 @@ from app.rules.model import DealSnapshot, LineItem, Note, Stage
 log = structlog.get_logger(__name__)
 
 BATCH = 100
+# HubSpot answers 400 ("The maximum number of inputs supported in a batch request for property
+# histories is 50") to a batch read with propertiesWithHistory and more inputs than this.
+HISTORY_BATCH = 50
 ASSOC_BATCH = 1000
 SINGLE_READ_MAX = 2
 TASK_TO_DEAL = 216
@@ -105,9 +110,19 @@ def _parse_dt(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _parse_date(value: Any) -> date | None:
+def _parse_date(value: Any, zone: tzinfo | None = None) -> date | None:
+    """The calendar day of a date or datetime value. A datetime (an instant, e.g. `closedate`)
+    is the day it falls on in `zone`, the portal's time zone, when known (HubSpot shows
+    datetimes in local time, not UTC); a plain date ("2026-07-01") is that day anywhere."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
     parsed = _parse_dt(value)
-    return parsed.date() if parsed else None
+    if parsed is None:
+        return None
+    return (parsed.astimezone(zone) if zone is not None else parsed).date()
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -280,21 +295,25 @@ class HubSpotConnector:
         items = self._batch_read("line_items", line_item_ids, P.LINE_ITEM_PROPERTIES)
         notes = self._batch_read("notes", note_ids, P.NOTE_PROPERTIES)
         refreshed = [False]
-        home_currency = self.home_currency()
+        facts = self.account.facts()
+        home_currency = self._home_currency(facts)
+        zone = facts.time_zone if facts is not None else None
         out: dict[str, DealSnapshot | None] = {}
         for deal_id in ids:
             record = records.get(deal_id)
             out[deal_id] = (
                 None
                 if record is None
-                else self._snapshot(record, items, notes, refreshed, home_currency)
+                else self._snapshot(record, items, notes, refreshed, home_currency, zone)
             )
         return out
 
     def home_currency(self) -> str | None:
         """The company currency `amount_in_home_currency` is in: HubSpot's account details,
         else HUBSPOT_COMPANY_CURRENCY, else unknown (totals unlabelled)."""
-        facts = self.account.facts()
+        return self._home_currency(self.account.facts())
+
+    def _home_currency(self, facts: AccountFacts | None) -> str | None:
         actual = facts.company_currency if facts is not None else None
         if actual is None:
             return self.company_currency
@@ -347,7 +366,7 @@ class HubSpotConnector:
     def _read_deals_batch(self, ids: list[str]) -> dict[str, dict | None]:
         batch = self.api.api("crm.deals.batch_api")
         records: dict[str, dict | None] = {deal_id: None for deal_id in ids}
-        for chunk in _chunks(ids, BATCH):
+        for chunk in _chunks(ids, HISTORY_BATCH):
             response = self.api.call(
                 "deals.batch_read",
                 batch.read,
@@ -435,6 +454,7 @@ class HubSpotConnector:
         notes: dict[str, dict],
         refreshed: list[bool],
         home_currency: str | None,
+        zone: tzinfo | None = None,
     ) -> DealSnapshot:
         props = record["properties"]
         pipeline = props.get("pipeline")
@@ -497,7 +517,9 @@ class HubSpotConnector:
             # currency", a calculated property): what its deal totals and reports add up.
             amount_home=_decimal(props.get("amount_in_home_currency")),
             home_currency=home_currency,
-            close_date=_parse_date(props.get("closedate")),
+            # `closedate` is a datetime: the day is the one HubSpot shows in the portal's time
+            # zone (account details), UTC while that is unknown.
+            close_date=_parse_date(props.get("closedate"), zone),
             owner_id=props.get("hubspot_owner_id") or None,
             created_at=_parse_dt(props.get("createdate")),
             updated_at=_parse_dt(props.get("hs_lastmodifieddate")),
@@ -571,20 +593,24 @@ class HubSpotConnector:
 
         # 0. Guard reverts first, one deal per call: HubSpot may refuse a stage move (a pipeline
         #    rule, a stage it will not take), and that must not fail other deals' writes. A
-        #    refused revert becomes a flag, and the task written below says so.
+        #    refused revert (a 4xx refusal only) becomes a flag, and the task written below says
+        #    so. Any other failure (a 429, a 423 lock, a 5xx) fails the deal, to be retried:
+        #    it says nothing about whether HubSpot would take the move.
         for index, p in enumerate(plans):
             if not p["revert_to"]:
                 continue
             revert = {"deal_id": p["deal_id"], "props": {"dealstage": p["revert_to"]}}
             try:
                 self._update_deals([revert])
-            except PermanentError as exc:
+            except RefusedError as exc:
                 plans[index] = self._plan(items[index], revert_refused=str(exc)[:300])
                 continue
             except ConnectorError as exc:
                 fail([p["deal_id"]], exc)
                 continue
-            if not revert["props"]:  # the deal is gone
+            if revert["props"]:
+                p["reverted"] = True
+            else:  # the deal is gone
                 p["revert_to"] = None
 
         # 1. Tasks we know: update in place (a deleted one is created again below).
@@ -664,20 +690,28 @@ class HubSpotConnector:
         for chunk in _chunks(notes, BATCH):
             settle(self._isolated(list(chunk), self._create_notes), lambda p: p["deal_id"])
 
-        # 4. Deal properties, the stored task id and the guard's revert, in one batch update.
+        # 4. Deal properties and the stored task id, in one batch update. A deal whose revert,
+        #    task or note failed above gets its properties too (its outcome still carries that
+        #    error, so it is retried): a deal that turned blocked must not keep the guard
+        #    property "clear" (and reach closed-won) until its task goes through. Its stored
+        #    task id changes only to a task made in this write.
         for p in plans:
-            if done_with(p["deal_id"]):
+            if p["deal_id"] in gone:
                 continue
             task_id = p["task_id"] or ""
-            if task_id != (p["current"].get(P.TASK_ID) or ""):
+            # A failed write never clears the stored id (its task may be made on the retry).
+            settled = bool(task_id) or p["deal_id"] not in failed
+            if settled and task_id != (p["current"].get(P.TASK_ID) or ""):
                 p["props"][P.TASK_ID] = task_id
             if p["props"] and P.CHECKED_AT not in p["props"]:
                 p["props"][P.CHECKED_AT] = p["checked_at_value"]
-        deal_updates = [p for p in plans if not done_with(p["deal_id"]) and p["props"]]
+        deal_updates = [p for p in plans if p["deal_id"] not in gone and p["props"]]
+        props_written: set[str] = set()
         for chunk in _chunks(deal_updates, BATCH):
             parts = self._isolated(list(chunk), self._update_deals)
-            for _part, missing in settle(parts, lambda p: p["deal_id"]):
+            for part, missing in settle(parts, lambda p: p["deal_id"]):
                 gone.update(missing)
+                props_written.update(p["deal_id"] for p in part if p["props"])
 
         for p in plans:
             outcome = outcomes[p["deal_id"]]
@@ -700,6 +734,13 @@ class HubSpotConnector:
                 # Followups made before the failure exist too: reported, they are not asked
                 # for again.
                 outcome.followups_created = dict(p["followups_created"])
+                # So do a revert and the properties written despite the failure: the write log
+                # records them (the retry reads a deal already moved back and would not know).
+                if p["deal_id"] in props_written:
+                    outcome.changes = dict(p["props"])
+                if p["reverted"]:
+                    outcome.reverted_to_stage = p["revert_to"]
+                    outcome.changes["dealstage"] = p["revert_to"]
                 continue
             written = {**p["current"], **p["props"]}
             written.pop("dealstage", None)
@@ -765,6 +806,7 @@ class HubSpotConnector:
             "props": props,
             "checked_at_value": checked_at_value,
             "revert_to": action.revert_to,
+            "reverted": False,  # the revert went through (step 0 of write_back)
             "task_id": task_id,
             "task_update": None,
             "task_create": None,

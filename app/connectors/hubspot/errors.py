@@ -3,6 +3,12 @@
 HubSpot error bodies carry status, message, correlationId and category (and for 429s a
 policyName: TEN_SECONDLY_ROLLING, SECONDLY, DAILY). The correlation id goes into every error so
 HubSpot support can find the request.
+
+Two 4xx are not refusals (HubSpot's error-handling guide): 423 Locked ("Locks will last for 2
+seconds, so if you receive a 423 error, you should include a delay of at least 2 seconds
+between your API requests") and 477 Migration in Progress (the account is moving between data
+hosting locations; a Retry-After header says how many seconds to wait, typically up to 24
+hours). Both are transient and pause every call to the portal, as a 429 does.
 """
 
 from __future__ import annotations
@@ -13,12 +19,23 @@ from app.connectors.base import ConnectorError, CredentialsError, PermanentError
 
 
 class RefusedError(PermanentError):
-    """HubSpot refused the request's input (a 4xx other than auth and rate limits). In a batch,
-    one bad input refuses all of them: sent alone, the others go through."""
+    """HubSpot refused the request's input (a 4xx other than auth, rate limits, 423 and 477).
+    In a batch, one bad input refuses all of them: sent alone, the others go through."""
+
+
+class PortalPausedError(TransientError):
+    """HubSpot asked for a pause of every call to the portal (423 Locked, 477 Migration in
+    Progress): nothing is wrong with the input. The client pauses the portal's budget for
+    `retry_after`, as after a 429; a batch is never split on it."""
 
 
 # Seconds to wait on a rolling-limit 429 without Retry-After: the window is ten seconds.
 ROLLING_WAIT = 10.0
+# 423 Locked: HubSpot's locks last 2 seconds; wait at least that (longer if Retry-After says so).
+LOCKED_WAIT = 2.0
+# 477 Migration in Progress without Retry-After (HubSpot documents that it sends one): an hour.
+# A migration takes hours, and every retry of a deal spends one of its attempts.
+MIGRATION_WAIT = 3600.0
 # A DAILY 429 without Retry-After waits `daily_retry_seconds`, which the client passes in as
 # the time to the portal's midnight (when HubSpot resets the limit) capped by the setting
 # (HubSpotApi.daily_wait).
@@ -56,10 +73,10 @@ def classify(
     if category:
         text += f" {category}"
     text += f": {message}"
+    retry_after_header = _header(exc, "retry-after")
+    retry_after = float(retry_after_header) if _is_number(retry_after_header) else None
     if status == 429:
         policy = (body.get("policyName") or "").upper()
-        retry_after_header = _header(exc, "retry-after")
-        retry_after = float(retry_after_header) if _is_number(retry_after_header) else None
         if policy == "DAILY" or "daily" in str(message).lower():
             wait = retry_after or max(daily_retry_seconds, 60.0)
             return (
@@ -78,9 +95,28 @@ def classify(
             ),
             "rate_limited",
         )
+    if status == 423:
+        wait = max(retry_after or 0.0, LOCKED_WAIT)
+        return (
+            PortalPausedError(
+                f"{text} (locked by a burst of changes: pausing calls for {wait:g}s)",
+                retry_after=wait,
+                correlation_id=correlation,
+            ),
+            "error",
+        )
+    if status == 477:
+        wait = retry_after if retry_after is not None else MIGRATION_WAIT
+        return (
+            PortalPausedError(
+                f"{text} (HubSpot is migrating this portal between data hosting locations: "
+                f"pausing calls for {wait:.0f}s)",
+                retry_after=wait,
+                correlation_id=correlation,
+            ),
+            "error",
+        )
     if status is not None and (status >= 500 or status == 408):
-        retry_after_header = _header(exc, "retry-after")
-        retry_after = float(retry_after_header) if _is_number(retry_after_header) else None
         return TransientError(text, retry_after=retry_after, correlation_id=correlation), "error"
     if status in (401, 403):
         # HubSpot answers 401 for a bad, expired or revoked token and 403 for a scope the app

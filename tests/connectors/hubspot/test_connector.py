@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time as clock
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from app.connectors.hubspot.account import (
 )
 from app.connectors.hubspot.client import HubSpotApi
 from app.connectors.hubspot.connector import HubSpotConnector, strip_html
+from app.connectors.hubspot.errors import RefusedError
 from app.connectors.hubspot.ratelimit import SEARCH_PER_SECOND, TokenBucket
 from app.connectors.hubspot.setup import run_setup
 from app.rules.model import VerdictStatus
@@ -747,3 +748,155 @@ def test_lost_note_create_response_is_found_again_not_posted_twice(fake, connect
     assert len(fake.notes_for(deal)) == 1
     assert fake.calls["POST /crm/v3/objects/notes/search"] == 1
     assert fake.calls["POST /crm/v3/objects/notes/batch/create"] == 0
+
+
+def test_a_claim_above_50_deals_is_read_with_stage_history_in_batches_of_50(fake, api) -> None:
+    """HubSpot serves property history for at most 50 inputs per batch read (400 above it):
+    120 deals are read in three calls, none refused."""
+    batch = api.api("crm.deals.batch_api")
+    with pytest.raises(RefusedError) as err:  # the fake refuses as HubSpot does
+        api.call(
+            "deals.batch_read",
+            batch.read,
+            {"inputs": [{"id": str(i)} for i in range(51)], "propertiesWithHistory": ["dealstage"]},
+        )
+    assert "property histories is 50" in str(err.value)
+    connector = HubSpotConnector(api, portal_id=fake.portal_id)
+    deals = [fake.add_deal(f"D{i}", emit=False) for i in range(120)]
+    for deal in deals:
+        fake.ui_set_stage(deal, "contractsent")  # the history the guard needs
+    fake.reset_calls()
+    snaps = connector.read_deals(deals)
+    assert all(snaps[d] is not None for d in deals)
+    assert all(snaps[d].extra["previous_stage"] == "qualifiedtobuy" for d in deals)
+    assert fake.calls["POST /crm/v3/objects/deals/batch/read"] == 3  # 50 + 50 + 20
+
+
+def _unpaused_api(fake, slept: list[float]) -> HubSpotApi:
+    """A client whose budget records the pauses HubSpot asks for instead of sleeping them."""
+    return HubSpotApi(
+        access_token=fake.access_token,
+        api_base=fake.base_url,
+        timeout=2.0,
+        bucket=TokenBucket(1000, sleep=slept.append),
+    )
+
+
+def test_a_423_lock_is_transient_pauses_2s_and_does_not_split_the_batch(fake) -> None:
+    slept: list[float] = []
+    connector = HubSpotConnector(_unpaused_api(fake, slept), portal_id=fake.portal_id)
+    deals = [fake.add_deal(name) for name in ("A", "B", "C")]
+    snaps = connector.read_deals(deals)
+    fake.reset_calls()
+    fake.inject("423", 1, path="/tasks/batch/create")
+    outs = connector.write_back([_writeback(snaps[d]) for d in deals])
+    for deal in deals:
+        error = outs[deal].error
+        assert isinstance(error, TransientError) and not isinstance(error, PermanentError)
+        assert error.retry_after >= 2.0 and "423" in str(error)
+        assert fake.tasks_for(deal) == []
+    # Not a refusal of one input: sent once, not halved down to single deals.
+    assert fake.calls["POST /crm/v3/objects/tasks/batch/create"] == 1
+    assert slept and slept[0] == pytest.approx(2.0, abs=0.1)  # the next call waited the lock out
+
+
+def test_a_477_migration_is_transient_for_retry_after_and_pauses_the_portal(fake) -> None:
+    slept: list[float] = []
+    connector = HubSpotConnector(_unpaused_api(fake, slept), portal_id=fake.portal_id)
+    deal = fake.add_deal("Acme")
+    fake.inject("477", 1, retry_after=7200)
+    with pytest.raises(TransientError) as err:
+        connector.read_deals([deal])
+    assert not isinstance(err.value, PermanentError)
+    assert err.value.retry_after == 7200.0 and "migrating" in str(err.value)
+    fake.reset_calls()
+    with pytest.raises(TransientError) as again:  # every call waits: none is sent
+        connector.read_deals([deal])
+    assert again.value.retry_after == pytest.approx(7200.0, abs=5)
+    assert fake.total_calls() == 0
+
+
+def test_a_lock_on_the_guard_revert_is_retried_not_flagged_as_refused(fake) -> None:
+    slept: list[float] = []
+    connector = HubSpotConnector(_unpaused_api(fake, slept), portal_id=fake.portal_id)
+    deal = fake.add_deal("Acme", stage="contractsent")
+    fake.ui_set_stage(deal, "closedwon")
+    snap = connector.read_deals([deal])[deal]
+    fake.inject("423", 1, path="/deals/batch/update")  # the stage move
+    out = connector.write_back([_writeback(snap)])[deal]
+    assert isinstance(out.error, TransientError) and out.reverted_to_stage is None
+    assert fake.deal(deal)["properties"]["dealstage"] == "closedwon"
+    assert fake.tasks_for(deal) == []  # no task saying HubSpot refused the move
+    # The block is written all the same: the guard property stays empty.
+    props = fake.deal(deal)["properties"]
+    assert props["roadmap_guard_status"] == "blocked"
+    assert props.get("roadmap_guard_clearance") in (None, "")
+    retry = connector.write_back([_writeback(snap)])[deal]
+    assert retry.error is None and retry.reverted_to_stage == "contractsent"
+    assert fake.deal(deal)["properties"]["dealstage"] == "contractsent"
+    assert "moved this deal back" in fake.tasks_for(deal)[0]["properties"]["hs_task_body"]
+
+
+def test_a_refused_task_create_does_not_leave_a_blocked_deal_clear(fake, connector) -> None:
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    first = connector.write_back([_writeback(snap, status=VerdictStatus.clear, task_open=False)])[
+        deal
+    ]
+    assert first.error is None and first.task_id is None
+    assert fake.deal(deal)["properties"]["roadmap_guard_clearance"] == "clear"
+    recorded = {
+        "status": "clear",
+        "summary": "No roadmap issues.",
+        "block": False,
+        "evaluation_url": f"http://rg/dashboard/deals/hubspot/{deal}",
+        "task": {
+            "subject": "Roadmap: remove SSO",
+            "body": "SSO will never be built.",
+            "open": False,
+        },
+    }
+    snap = connector.read_deals([deal])[deal]
+    fake.inject("400", 5, path="/tasks/batch/create")
+    out = connector.write_back([_writeback(snap, previous=recorded, note="Now blocked")])[deal]
+    assert isinstance(out.error, PermanentError) and not out.deal_gone
+    props = fake.deal(deal)["properties"]
+    assert props["roadmap_guard_status"] == "blocked"
+    assert props["roadmap_guard_clearance"] != "clear"
+    assert props["roadmap_guard_summary"] == "Blocked: SSO will never be built."
+    assert props.get("roadmap_guard_task_id") in (None, "")  # no task: the id is left alone
+    assert out.task_id is None and fake.tasks_for(deal) == []
+
+
+def test_a_revert_is_reported_when_a_later_step_of_the_write_fails(fake) -> None:
+    """The stage move went through, the task create then hit a 429: the outcome still says the
+    deal was moved back (the write log keeps it), and the block is written."""
+    slept: list[float] = []
+    connector = HubSpotConnector(_unpaused_api(fake, slept), portal_id=fake.portal_id)
+    deal = fake.add_deal("Acme", stage="contractsent")
+    fake.ui_set_stage(deal, "closedwon")
+    snap = connector.read_deals([deal])[deal]
+    fake.inject("429", 1, path="/tasks/batch/create", retry_after=1)
+    out = connector.write_back([_writeback(snap)])[deal]
+    assert isinstance(out.error, TransientError)
+    assert fake.deal(deal)["properties"]["dealstage"] == "contractsent"
+    assert out.reverted_to_stage == "contractsent"
+    assert out.changes["dealstage"] == "contractsent"
+    assert out.changes["roadmap_guard_status"] == "blocked"
+    assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "blocked"
+
+
+def test_close_date_is_the_day_hubspot_shows_in_the_portals_time_zone(fake, api) -> None:
+    """`closedate` is a datetime (an instant): a close date picked as 1 July in a Berlin portal
+    is stored as 30 June 22:00 UTC and is 1 July there. Without the account details, UTC."""
+    fake.time_zone = "Europe/Berlin"
+    deals = [fake.add_deal(name) for name in ("A", "B", "C")]
+    for deal in deals:
+        fake.update_object("deals", deal, {"closedate": "2026-06-30T22:00:00.000Z"})
+    connector = HubSpotConnector(api, portal_id=fake.portal_id)
+    assert connector.read_deals(deals[:1])[deals[0]].close_date == date(2026, 7, 1)
+    batch = connector.read_deals(deals)
+    assert {batch[d].close_date for d in deals} == {date(2026, 7, 1)}
+    fake.account_details_readable = False
+    unknown = HubSpotConnector(api, portal_id=fake.portal_id)
+    assert unknown.read_deals(deals[:1])[deals[0]].close_date == date(2026, 6, 30)

@@ -117,10 +117,14 @@ class FakeHubSpot:
     # and whether the account details answer (False: 403, as for a token without `oauth`).
     time_zone: str = "US/Eastern"
     account_details_readable: bool = True
+    # How long a new object stays out of search results (HubSpot: "it may take a few moments
+    # for newly created or updated CRM objects to appear in search results"). 0: at once.
+    search_index_lag_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, dict]] = {t: {} for t in SINGULAR}
+        self.created_at_clock: dict[tuple[str, str], float] = {}
         self.history: dict[tuple[str, str, str], list[dict]] = {}
         self.assoc: dict[tuple[str, str, str], dict[str, int]] = {}
         self.pipelines: list[dict] = []
@@ -244,6 +248,7 @@ class FakeHubSpot:
                 "updatedAt": _iso(now),
                 "archived": False,
             }
+            self.created_at_clock[(object_type, oid)] = self.clock()
             for name, value in props.items():
                 self._record_history(object_type, oid, name, value, source, now)
             if emit and object_type == "deals":
@@ -763,11 +768,17 @@ class FakeHubSpot:
                 return fake._error(400, "Too many filters", "VALIDATION_ERROR")
             props = body.get("properties") or DEFAULT_PROPERTIES[otype]
             with fake.lock:
+                # HubSpot's search index trails writes: an object created in the last
+                # `search_index_lag_seconds` is not found yet.
+                indexed_before = fake.clock() - fake.search_index_lag_seconds
                 matched = [
                     o
                     for o in fake.objects[otype].values()
-                    if not groups
-                    or any(fake._matches(otype, o, g.get("filters") or []) for g in groups)
+                    if fake.created_at_clock.get((otype, o["id"]), 0.0) <= indexed_before
+                    and (
+                        not groups
+                        or any(fake._matches(otype, o, g.get("filters") or []) for g in groups)
+                    )
                 ]
                 matched.sort(key=lambda o: int(o["id"]))
                 page = matched[after : after + limit]

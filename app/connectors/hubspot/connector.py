@@ -20,7 +20,7 @@ import hashlib
 import html
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -51,6 +51,8 @@ BATCH = 100
 # HubSpot answers 400 ("The maximum number of inputs supported in a batch request for property
 # histories is 50") to a batch read with propertiesWithHistory and more inputs than this.
 HISTORY_BATCH = 50
+# A lost create is looked for among the newest this many tasks (or notes) of its deal.
+PENDING_LOOKUP_PER_DEAL = 100
 ASSOC_BATCH = 1000
 SINGLE_READ_MAX = 2
 TASK_TO_DEAL = 216
@@ -434,7 +436,7 @@ class HubSpotConnector:
         api = self.api.api(
             "crm.line_items.batch_api"
             if object_type == "line_items"
-            else "crm.objects.notes.batch_api"
+            else f"crm.objects.{object_type}.batch_api"
         )
         out: dict[str, dict] = {}
         for chunk in _chunks(ids, BATCH):
@@ -643,7 +645,7 @@ class HubSpotConnector:
         if creates:
             try:
                 recovered = self._find_pending(
-                    [c[2] for c in creates],
+                    [(c[0]["deal_id"], c[2]) for c in creates],
                     always=[c[2] for c in creates if c[1] is not None or c[0]["unconfirmed"]],
                 )
             except ConnectorError as exc:
@@ -679,7 +681,7 @@ class HubSpotConnector:
         if notes:
             try:
                 posted = self._find_pending(
-                    [p["note_marker"] for p in notes],
+                    [(p["deal_id"], p["note_marker"]) for p in notes],
                     always=[p["note_marker"] for p in notes if p["unconfirmed"]],
                     object_type="notes",
                 )
@@ -889,44 +891,50 @@ class HubSpotConnector:
             plan["followups_created"][key] = task_id
 
     def _find_pending(
-        self, markers: list[str], always: Sequence[str] = (), *, object_type: str = "tasks"
+        self,
+        wanted: Sequence[tuple[str, str]],
+        always: Collection[str] = (),
+        *,
+        object_type: str = "tasks",
     ) -> dict[str, str]:
-        """Search for tasks (or notes) whose create was sent but never answered, and for the
-        `always` markers whatever happened before (max 5 filter groups per search)."""
-        searched = set(always)
+        """Find, by marker, the tasks (or notes) whose create was sent but never answered, and
+        for the `always` markers whatever an earlier write may have made. `wanted` pairs each
+        marker with its deal. Returns marker -> object id.
+
+        Looked for among the objects associated with each deal (one v4 association read, one
+        batch read of the newest PENDING_LOOKUP_PER_DEAL of them), not with the search API:
+        HubSpot's search index trails a create by seconds ("it may take a few moments for
+        newly created objects to appear in search results"), so a retry soon after a lost
+        create would not find it there and would make a second one. Reads are consistent."""
+        always = set(always)
         with self._pending_lock:
-            pending = [m for m in markers if m in self._pending_creates or m in searched]
-        found: dict[str, str] = {}
-        search = self.api.api(f"crm.objects.{object_type}.search_api")
+            pending = [(d, m) for d, m in wanted if m in self._pending_creates or m in always]
+        if not pending:
+            return {}
+        markers_by_deal: dict[str, list[str]] = {}
+        for deal_id, marker in pending:
+            markers_by_deal.setdefault(deal_id, []).append(marker)
+        deal_ids = sorted(markers_by_deal)
+        associated = self._associations("deals", object_type, deal_ids)
+        newest = {
+            d: sorted(associated.get(d, []), key=lambda i: (len(i), i), reverse=True)[
+                :PENDING_LOOKUP_PER_DEAL
+            ]
+            for d in deal_ids
+        }
         body_property = "hs_note_body" if object_type == "notes" else "hs_task_body"
-        for chunk in _chunks(pending, 5):
-            response = self.api.call(
-                f"{object_type}.search",
-                search.do_search,
-                {
-                    "filterGroups": [
-                        {
-                            "filters": [
-                                {
-                                    "propertyName": body_property,
-                                    "operator": "CONTAINS_TOKEN",
-                                    "value": m,
-                                }
-                            ]
-                        }
-                        for m in chunk
-                    ],
-                    "properties": [body_property],
-                    "limit": 100,
-                },
-            )
-            for obj in response.results or []:
-                body = (obj.properties or {}).get(body_property) or ""
-                for m in chunk:
+        bodies = self._batch_read(
+            object_type, sorted({i for ids in newest.values() for i in ids}), [body_property]
+        )
+        found: dict[str, str] = {}
+        for deal_id in deal_ids:
+            for object_id in newest[deal_id]:
+                body = (bodies.get(object_id) or {}).get(body_property) or ""
+                for m in markers_by_deal[deal_id]:
                     if m in body.split() or f"{m})" in body:
-                        found.setdefault(m, str(obj.id))
+                        found.setdefault(m, object_id)
         with self._pending_lock:
-            self._pending_creates.difference_update(pending)
+            self._pending_creates.difference_update(m for _d, m in pending)
         return found
 
     @contextmanager

@@ -233,11 +233,17 @@ def test_lost_create_response_is_found_again_not_duplicated(fake, connector) -> 
     out = connector.write_back([_writeback(snap)])[deal]
     assert isinstance(out.error, TransientError)
     assert len(fake.tasks_for(deal)) == 1  # HubSpot made it; we never heard
+    # Retried at once: HubSpot's search index has not caught up with the create, its
+    # associations have. The task is found there.
+    fake.search_index_lag_seconds = 60
+    fake.reset_calls()
     retry = connector.write_back([_writeback(snap)])[deal]
     assert retry.error is None
     assert len(fake.tasks_for(deal)) == 1
     assert retry.task_id == fake.tasks_for(deal)[0]["id"]
-    assert fake.calls["POST /crm/v3/objects/tasks/search"] == 1
+    assert fake.calls["POST /crm/v4/associations/deals/tasks/batch/read"] == 1
+    assert fake.calls["POST /crm/v3/objects/tasks/batch/read"] == 1
+    assert fake.calls["POST /crm/v3/objects/tasks/search"] == 0
 
 
 def test_task_deleted_in_hubspot_is_created_again(fake, connector) -> None:
@@ -740,13 +746,15 @@ def test_lost_note_create_response_is_found_again_not_posted_twice(fake, connect
     )[deal]
     assert isinstance(out.error, TransientError)
     assert len(fake.notes_for(deal)) == 1  # HubSpot posted it; we never heard
+    fake.search_index_lag_seconds = 60  # retried before search would show it
     fake.reset_calls()
     retry = connector.write_back(
         [_writeback(snap, task_id=first.task_id, note="Verdict changed", previous=previous)]
     )[deal]
     assert retry.error is None and retry.changes.get("note")
     assert len(fake.notes_for(deal)) == 1
-    assert fake.calls["POST /crm/v3/objects/notes/search"] == 1
+    assert fake.calls["POST /crm/v4/associations/deals/notes/batch/read"] == 1
+    assert fake.calls["POST /crm/v3/objects/notes/search"] == 0
     assert fake.calls["POST /crm/v3/objects/notes/batch/create"] == 0
 
 

@@ -13,6 +13,15 @@ What it serves (paths under /services/data/vXX.X/):
   `sobjects/ContentNote/<id>/Content` (the body blob).
 - `composite` (up to 25 subrequests, at most 5 of them queries or collections, allOrNone false)
   and `composite/sobjects` (sObject Collections: up to 200 records, POST create / PATCH update).
+  Collections records of several types are processed, as Salesforce does, in chunks of
+  consecutive records of one type, and a request of more than 10 chunks is refused whole: 400
+  EXCEEDED_ID_LIMIT "Cannot have more than 10 chunks in a single operation. Please rearrange the
+  data to reduce chunking." (the message is Salesforce's; the code is the fake's best guess,
+  Salesforce's documentation does not give it).
+- Query strings are decoded as a server decodes them (`%XX`, `+` as a space) and strictly: a
+  character RFC 3986 does not allow in a query (a space, `[`, `]`, ...) or a `%` not followed by
+  two hex digits is refused with 400 MALFORMED_QUERY, in a Composite subrequest URL as in a
+  top-level request. A SOQL text put in a URL unencoded (`LIKE '[roadmap-guard%'`) is caught.
 - `/services/oauth2/token`: the OAuth JWT bearer and client credentials flows, answering the
   documented token JSON (access_token, instance_url, id, token_type, issued_at; signature for
   client credentials). Client credentials are refused on login/test.salesforce.com: they need
@@ -34,6 +43,12 @@ Every response carries `Sforce-Limit-Info: api-usage=N/LIMIT`. Errors are arrays
 The roadmap validation rule is emulated: changing StageName to a won stage while
 Roadmap_Block__c is true is refused with FIELD_CUSTOM_VALIDATION_EXCEPTION.
 
+Users: the integration user and a rep are seeded; `add_user` adds more, `set_user_active`
+deactivates one (a rep who left). A Task created with an inactive OwnerId, or updated while its
+owner (given, or the one it has) is inactive, is refused with INACTIVE_OWNER_OR_USER "operation
+performed with inactive user [<id>] as owner of task", as Salesforce does for a user without
+"Update Records with Inactive Owners". A Task created without OwnerId is owned by its creator.
+
 Currencies: every org has one `Organization` record (`DefaultCurrencyIsoCode` is the
 `corporate_currency`, USD by default). By default the org is single-currency, as every new
 Salesforce org is: a query on `CurrencyType` answers 400 INVALID_TYPE "sObject type
@@ -44,8 +59,10 @@ rate or deactivates one) and every Opportunity has a `CurrencyIsoCode` (default:
 currency; `add_opportunity(currency=...)`). Dated rates (advanced currency management) are not
 modelled.
 
-Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED, 503 SERVER_UNAVAILABLE, 500
-UNKNOWN_EXCEPTION, and timeouts (the answer is held longer than the client waits); with
+Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED for the 24-hour allowance ("limit":
+"TotalRequests Limit exceeded.") or the concurrency limit ("concurrent_limit": "ConcurrentRequests
+(Concurrent API Requests) Limit exceeded."), 503 SERVER_UNAVAILABLE, 500 UNKNOWN_EXCEPTION, and
+timeouts (the answer is held longer than the client waits); with
 `subrequest=True` one Composite subrequest fails that way (matched on its URL, query included)
 while the call itself answers 200. Every HTTP request is counted, every SOQL text logged
 (`queries`).
@@ -72,7 +89,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
 from app.connectors.salesforce.ids import to18
 
@@ -265,6 +282,9 @@ _PREFIX = {
     "CurrencyType": "02u",
 }
 PREVIEW_CHARS = 255  # ContentNote.TextPreview holds the start of the note's plain text
+COLLECTION_MAX_CHUNKS = 10  # runs of consecutive same-type records in one collection request
+# What RFC 3986 allows in a query besides %XX escapes: unreserved, sub-delims, ":", "@", "/", "?"
+_QUERY_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 APEX_REST_PREFIX = "/services/apexrest/"
 NOTES_MAPPING = "roadmapguard/notes"  # @RestResource(urlMapping='/roadmapguard/notes')
 NOTES_CLASS = "RoadmapGuardNotes"
@@ -284,6 +304,13 @@ def _parse_dt(value: str) -> datetime:
     if re.match(r".*[+-]\d{4}$", value):
         value = value[:-2] + ":" + value[-2:]
     return datetime.fromisoformat(value)
+
+
+def _decoded_url(url: str) -> str:
+    """The URL as the server reads it: path and query string percent-decoded ("+" a space)."""
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    return f"{path}?{unquote_plus(parts.query)}" if parts.query else path
 
 
 class SalesforceApiError(Exception):
@@ -467,7 +494,7 @@ def parse_soql(text: str) -> _Query:
 
 @dataclass
 class Fault:
-    kind: str  # limit | unavailable | error | timeout (not for subrequests)
+    kind: str  # limit | concurrent_limit | unavailable | error | timeout (not for subrequests)
     remaining: int
     match: str | None = None  # substring of the request path (None: any)
     # A Composite subrequest's own failure (the call answers 200, that subresponse fails);
@@ -480,6 +507,15 @@ _FAULT_ANSWERS: dict[str, tuple[int, list[dict]]] = {
     "limit": (
         403,
         [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+    ),
+    "concurrent_limit": (
+        403,
+        [
+            {
+                "message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+                "errorCode": "REQUEST_LIMIT_EXCEEDED",
+            }
+        ],
     ),
     "unavailable": (
         503,
@@ -650,6 +686,20 @@ class FakeSalesforce:
                 "InstanceName": "FAKE1",
             },
         )
+
+    def add_user(self, name: str, *, active: bool = True) -> str:
+        """Another user of the org (e.g. a rep who owns opportunities)."""
+        with self.lock:
+            n = next(self._seq)
+            return self.insert(
+                "User",
+                {"Name": name, "Username": f"user{n}@example.com", "IsActive": active},
+            )
+
+    def set_user_active(self, user_id: str, active: bool) -> None:
+        """Deactivate (or reactivate) a user, as an admin does when someone leaves."""
+        with self.lock:
+            self.store["User"][to18(user_id)]["IsActive"] = active
 
     # -- currencies -----------------------------------------------------------------------
     def enable_multi_currency(self, currencies: dict[str, float] | None = None) -> None:
@@ -1003,7 +1053,7 @@ class FakeSalesforce:
     ) -> None:
         """Fail the next `times` requests whose path contains `match`; with `subrequest`, the
         next Composite subrequests whose URL (query string included) contains it."""
-        if kind not in ("limit", "unavailable", "error", "timeout") or (
+        if kind not in ("limit", "concurrent_limit", "unavailable", "error", "timeout") or (
             subrequest and kind == "timeout"
         ):
             raise ValueError(kind)
@@ -1120,6 +1170,19 @@ class FakeSalesforce:
                     ["WhatId"],
                 )
 
+    def _check_task_owner(self, owner_id: str | None) -> None:
+        """A Task may not be assigned to, nor saved while owned by, an inactive user."""
+        try:
+            owner = self.store["User"].get(to18(owner_id)) if owner_id else None
+        except ValueError:
+            owner = None
+        if owner is not None and not owner.get("IsActive"):
+            raise SalesforceApiError(
+                400,
+                "INACTIVE_OWNER_OR_USER",
+                f"operation performed with inactive user [{owner_id}] as owner of task",
+            )
+
     def create(self, sobject: str, values: dict, user: str) -> str:
         with self.lock:
             if sobject not in ("Task", "Opportunity", "Note"):
@@ -1128,6 +1191,9 @@ class FakeSalesforce:
                 )
             clean = {k: v for k, v in values.items() if k != "attributes"}
             self._check_fields(sobject, clean, creating=True)
+            if sobject == "Task":
+                clean.setdefault("OwnerId", user)  # the creator owns it unless told otherwise
+                self._check_task_owner(clean["OwnerId"])
             clean["LastModifiedById"] = user
             return self.insert(sobject, clean)
 
@@ -1169,6 +1235,7 @@ class FakeSalesforce:
                         raise SalesforceApiError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", msg)
                 self._derive_stage(new)
             if sobject == "Task":
+                self._check_task_owner(new.get("OwnerId"))
                 new["IsClosed"] = self._status_closed(new.get("Status"))
             new["LastModifiedDate"] = sf_datetime()
             if "LastModifiedById" in _SCHEMA[sobject]["fields"]:
@@ -1465,6 +1532,18 @@ class FakeSalesforce:
             raise SalesforceApiError(
                 400, "UNSUPPORTED_IN_FAKE", "the fake Salesforce supports allOrNone false only"
             )
+        types = [
+            (rec.get("attributes") or {}).get("type") if isinstance(rec, dict) else None
+            for rec in records
+        ]
+        chunks = sum(1 for i, t in enumerate(types) if i == 0 or t != types[i - 1])
+        if chunks > COLLECTION_MAX_CHUNKS:
+            raise SalesforceApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "Cannot have more than 10 chunks in a single operation. Please rearrange the data "
+                "to reduce chunking.",
+            )
         results = []
         for rec in records:
             sobject = (rec.get("attributes") or {}).get("type")
@@ -1537,7 +1616,7 @@ class FakeSalesforce:
             )
         out = []
         for sub in subrequests:
-            fault = self._take_subrequest_fault(unquote(sub.get("url", "")))
+            fault = self._take_subrequest_fault(_decoded_url(sub.get("url", "")))
             if fault is not None:
                 status, payload = _FAULT_ANSWERS[fault]
             else:
@@ -1554,6 +1633,20 @@ class FakeSalesforce:
             )
         return {"compositeResponse": out}
 
+    @staticmethod
+    def _check_query_string(query: str) -> None:
+        """Refuse a query string a server could not decode as meant: a character RFC 3986 does
+        not allow there (a space, "[", ...), or a "%" that does not start a %XX escape."""
+        unescaped = re.sub(r"%[0-9A-Fa-f]{2}", "", query)
+        if "%" in unescaped or not _QUERY_CHARS.fullmatch(unescaped):
+            bad = "%" if "%" in unescaped else re.sub(_QUERY_CHARS, "", unescaped)[:1]
+            raise SalesforceApiError(
+                400,
+                "MALFORMED_QUERY",
+                f"the query string is not percent-encoded (found {bad!r}): encode a SOQL text "
+                "in a URL (spaces as + or %20, % as %25)",
+            )
+
     def dispatch(
         self, method: str, url: str, body: Any, user: str, *, nested: bool = False
     ) -> tuple[int, Any]:
@@ -1569,6 +1662,7 @@ class FakeSalesforce:
             ]
         rest = parts.path[len(prefix) :].strip("/")
         try:
+            self._check_query_string(parts.query)
             if rest == "query" and method == "GET":
                 q = parse_qs(parts.query).get("q")
                 if not q:

@@ -9,7 +9,7 @@ a 429/503 *with* Retry-After on GET/PUT/DELETE is retried after sleeping Retry-A
 times, inside the worker thread. POST (every batch endpoint, every create) is never retried on
 status or read errors. We install an explicit `Retry` that keeps only connect retries: a 429 is
 the queue's business (TransientError with retry_after), and a create whose response was lost
-is never blindly re-sent (write-back searches for the task first: HubSpotConnector._find_pending
+is never blindly re-sent (write-back looks for the task first: HubSpotConnector._find_pending
 in connector.py).
 """
 

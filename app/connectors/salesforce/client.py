@@ -71,7 +71,7 @@ class SalesforceApi:
                     "timeout"
                     if isinstance(exc, requests.Timeout)
                     else "rate_limited"
-                    if (error.retry_after == errors.REQUEST_LIMIT_RETRY_SECONDS)
+                    if isinstance(error, errors.RequestLimitExceeded)
                     else "error"
                 )
             crm_call("salesforce", operation, outcome)

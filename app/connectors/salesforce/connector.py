@@ -19,8 +19,13 @@ subrequests (at most 5 queries per call, Salesforce's limit):
   evaluation of the opportunity;
 Large child lists and pages are followed with `query_more`.
 
+Every SOQL text put in a Composite subrequest URL is percent-encoded (`_query_url`): a raw `%`
+(`LIKE '[roadmap-guard%'`), space or bracket is not something a server must accept or decode as
+meant.
+
 Org facts, cached for META_TTL_SECONDS (and reloaded after an unknown stage), are five queries in
-one Composite call of their own: OpportunityStage, TaskPriority and TaskStatus (won/closed stages
+one Composite call of their own: OpportunityStage (all stages, retired ones too: an opportunity
+may still sit in a stage made inactive since), TaskPriority and TaskStatus (won/closed stages
 and the org's own task picklist values; nothing is hard-coded), Organization
 (DefaultCurrencyIsoCode) and CurrencyType (active currencies, their rates against the corporate
 one; a single-currency org has no CurrencyType). They are loaded before the opportunity query,
@@ -28,7 +33,11 @@ which selects CurrencyIsoCode only in a multi-currency org (see `_read_chunk`).
 
 Writing a claim: one Composite call per up to 5 sObject Collections requests of 200 records:
 opportunity field updates, task updates, task and note creates. Only changed values are sent;
-unchanged opportunities cost nothing.
+unchanged opportunities cost nothing. Salesforce processes a collection's records in chunks of
+consecutive records of one type and refuses a request of more than 10 chunks, so each
+collection carries its records grouped by type (`_run_collections`), whatever order the deals
+came in. A task refused because its owner is an inactive user (INACTIVE_OWNER_OR_USER: the
+opportunity of a rep who left) is sent again without that owner (see `_owner_fallback`).
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote_plus
 
 from app.connectors.base import (
     ConnectorError,
@@ -88,6 +98,10 @@ NOTES_RESOURCE = "roadmapguard/notes"  # Apex REST urlMapping of RoadmapGuardNot
 NOTE_BODY_BATCH = 200  # note ids per POST (the Apex class refuses more)
 NOTE_BODY_BATCH_BYTES = 1_000_000  # ContentSize per POST, well inside Apex's 6 MB heap
 NOTES_RESOURCE_RETRY_SECONDS = 3600.0  # after a 404, blob GETs until then (then ask again)
+# A user a Task could not be assigned to (INACTIVE_OWNER_OR_USER) is not given tasks for this
+# long (then tried again: a user may be reactivated).
+INACTIVE_OWNER_RETRY_SECONDS = 3600.0
+INACTIVE_OWNER = "INACTIVE_OWNER_OR_USER"
 SUBJECT_MAX = 255
 # Salesforce ends a REST call after 10 minutes (API Timeout Limits): a write we stopped waiting
 # for has landed or failed by then, so a create it carried may be repeated only after that.
@@ -153,6 +167,10 @@ def followup_marker(key: str) -> str:
     return f"[roadmap-guard:{hashlib.sha1(key.encode()).hexdigest()[:10]}]"
 
 
+def _sobject_type(record: dict) -> str:
+    return str((record.get("attributes") or {}).get("type") or "")
+
+
 def _children(record: dict, relationship: str) -> dict:
     return record.get(relationship) or {"records": [], "done": True}
 
@@ -161,7 +179,10 @@ def _children(record: dict, relationship: str) -> dict:
 class OrgFacts:
     """Per-org picklists, stage and currency facts, cached for META_TTL_SECONDS."""
 
+    # Every stage, active or retired (an opportunity keeps a stage made inactive since).
     stages: dict[str, Stage] = field(default_factory=dict)
+    # The stages a user can still pick (OpportunityStage.IsActive).
+    active_stages: set[str] = field(default_factory=set)
     priority_high: str | None = None
     status_open: str | None = None
     status_done: str | None = None
@@ -251,6 +272,10 @@ class SalesforceConnector:
         # are not created again. Process-local (see docs/salesforce.md).
         self._unconfirmed_creates: dict[str, tuple[float, set[str]]] = {}
         self._unconfirmed_lock = threading.Lock()
+        # User id → monotonic deadline: refused as a Task owner (INACTIVE_OWNER_OR_USER), so not
+        # given tasks until then. Process-local, like the memories above.
+        self._inactive_owners: dict[str, float] = {}
+        self._inactive_owners_lock = threading.Lock()
         self.lost_write_retry_seconds = max(
             2 * settings.salesforce_timeout_seconds, UNAVAILABLE_RETRY_SECONDS
         )
@@ -260,33 +285,42 @@ class SalesforceConnector:
         return cls(settings)
 
     # --- org facts ------------------------------------------------------------------------
+    def _query_url(self, soql: str) -> str:
+        """The Query resource URL of a SOQL text, for a Composite subrequest: the text is
+        percent-encoded (spaces as +), as any query string must be."""
+        return f"{self.api.data_path}query?q={quote_plus(soql)}"
+
     def _facts_subrequests(self) -> list[dict]:
-        q = self.api.data_path + "query?q="
+        q = self._query_url
         return [
+            # Every stage, not only active ones: an opportunity can sit in a stage retired since.
             subrequest(
                 "GET",
-                q + "SELECT ApiName, MasterLabel, IsWon, IsClosed, DefaultProbability "
-                "FROM OpportunityStage WHERE IsActive = true ORDER BY SortOrder",
+                q(
+                    "SELECT ApiName, MasterLabel, IsActive, IsWon, IsClosed, DefaultProbability "
+                    "FROM OpportunityStage ORDER BY SortOrder"
+                ),
                 "stages",
             ),
             subrequest(
                 "GET",
-                q
-                + "SELECT ApiName, IsDefault, IsHighPriority FROM TaskPriority ORDER BY SortOrder",
+                q("SELECT ApiName, IsDefault, IsHighPriority FROM TaskPriority ORDER BY SortOrder"),
                 "priorities",
             ),
             subrequest(
                 "GET",
-                q + "SELECT ApiName, IsDefault, IsClosed FROM TaskStatus ORDER BY SortOrder",
+                q("SELECT ApiName, IsDefault, IsClosed FROM TaskStatus ORDER BY SortOrder"),
                 "statuses",
             ),
             subrequest(
-                "GET", q + "SELECT DefaultCurrencyIsoCode FROM Organization LIMIT 1", "organization"
+                "GET", q("SELECT DefaultCurrencyIsoCode FROM Organization LIMIT 1"), "organization"
             ),
             subrequest(
                 "GET",
-                q + "SELECT IsoCode, ConversionRate, IsCorporate FROM CurrencyType "
-                "WHERE IsActive = true",
+                q(
+                    "SELECT IsoCode, ConversionRate, IsCorporate FROM CurrencyType "
+                    "WHERE IsActive = true"
+                ),
                 "currencies",
             ),
         ]
@@ -327,7 +361,10 @@ class SalesforceConnector:
         multi_currency, corporate, rates = self._currency_facts(responses["currencies"])
         org = next(iter(responses["organization"]["body"].get("records") or []), {})
         stages = {}
+        active_stages = set()
         for st in responses["stages"]["body"]["records"]:
+            if st.get("IsActive"):
+                active_stages.add(st["ApiName"])
             prob = st.get("DefaultProbability")
             stages[st["ApiName"]] = Stage(
                 id=st["ApiName"],
@@ -349,6 +386,7 @@ class SalesforceConnector:
         with self._facts_lock:
             self.facts = OrgFacts(
                 stages=stages,
+                active_stages=active_stages,
                 priority_high=(high or default_priority or {}).get("ApiName"),
                 status_open=open_status["ApiName"],
                 status_done=done_status["ApiName"],
@@ -368,7 +406,9 @@ class SalesforceConnector:
         return self.facts
 
     def won_stages(self) -> list[str]:
-        return [s.id for s in self.ensure_facts().stages.values() if s.is_won]
+        """The won stages a user can still pick (the validation rule names these)."""
+        facts = self.ensure_facts()
+        return [s.id for s in facts.stages.values() if s.is_won and s.id in facts.active_stages]
 
     # --- reading ----------------------------------------------------------------------------
     def opportunity_soql(self, ids: Sequence[str], *, multi_currency: bool | None = None) -> str:
@@ -426,11 +466,10 @@ class SalesforceConnector:
         # So each reload costs one call, and every read uses currency facts of the same age as
         # its stage facts (a multi-currency switch made since is seen at the next reload).
         facts = self.ensure_facts()
-        q = self.api.data_path + "query?q="
         soql = self.opportunity_soql(ids, multi_currency=facts.multi_currency)
         subs = [
-            subrequest("GET", q + soql, "opportunities"),
-            subrequest("GET", q + self.content_note_soql(ids), "content_notes"),
+            subrequest("GET", self._query_url(soql), "opportunities"),
+            subrequest("GET", self._query_url(self.content_note_soql(ids)), "content_notes"),
         ]
         responses = {r["referenceId"]: r for r in self.api.composite("read", subs)}
         for ref in ("opportunities", "content_notes"):
@@ -676,30 +715,58 @@ class SalesforceConnector:
         )
 
     # --- writing ----------------------------------------------------------------------------
-    def _current(self, item: DealWriteBack) -> tuple[dict, dict[str, dict]]:
-        """What the CRM holds now: the fresher of the snapshot just read and what we last wrote."""
+    def _current(self, item: DealWriteBack, facts: OrgFacts) -> tuple[dict, dict[str, dict]]:
+        """What the CRM holds now: the fresher of the snapshot just read and what we last wrote.
+
+        `previous` is Deal.written, in the pipeline's canonical keys (status, summary, block,
+        evaluation_url, task {subject, body, open}; see canonical_write) plus written_at. It is
+        the truth for a stored snapshot (a roadmap or approval re-check), which was read before
+        that write. Its keys map onto the fields compared here: checked_at is taken as
+        written_at (the pipeline's "when roadmap-guard last changed this record"), and the task,
+        under the stored task id, as the record `_task_fields` makes of it (our last write set
+        every one of those fields)."""
         snap = item.snapshot
         extra = snap.extra if snap is not None else {}
+        previous = item.previous or {}
         read_at = _parse_dt(extra.get("read_at"))
-        written_at = _parse_dt(item.previous.get("written_at"))
+        written_at = _parse_dt(previous.get("written_at"))
         snapshot_fields = extra.get("fields")
         tasks = {t["Id"]: dict(t) for t in extra.get("tasks") or [] if t.get("Id")}
         if snapshot_fields is not None and (
             written_at is None or (read_at and read_at >= written_at)
         ):
-            fields = dict(snapshot_fields)
-        else:
-            fields = dict(item.previous.get("fields") or {})
-            prev_task = item.previous.get("task")
-            if prev_task and prev_task.get("Id"):
-                tasks[prev_task["Id"]] = {**tasks.get(prev_task["Id"], {}), **prev_task}
+            return dict(snapshot_fields), tasks
+        fields = dict(snapshot_fields or {})
+        if "status" in previous:
+            summary = previous.get("summary")
+            fields.update(
+                status=previous.get("status"),
+                summary=summary[:4000] if isinstance(summary, str) else summary,
+                block=previous.get("block"),
+                checked_at=previous.get("written_at"),
+            )
+        last_task = previous.get("task")
+        if isinstance(last_task, dict) and item.task_id:
+            task_id = to18(item.task_id)
+            spec = TaskSpec(
+                subject=str(last_task.get("subject") or ""),
+                body=str(last_task.get("body") or ""),
+                open=bool(last_task.get("open")),
+            )
+            owner = (item.task.owner_id if item.task else None) or (snap.owner_id if snap else None)
+            tasks[task_id] = {
+                **tasks.get(task_id, {}),
+                **self._task_fields(spec, facts, owner),
+                "Id": task_id,
+                "IsClosed": not spec.open,
+            }
         return fields, tasks
 
     def _plan(
         self, item: DealWriteBack, facts: OrgFacts, *, fresh_tasks: list[dict] | None = None
     ) -> dict:
         deal_id = to18(item.deal_id)
-        fields_now, tasks = self._current(item)
+        fields_now, tasks = self._current(item, facts)
         for task in fresh_tasks or []:  # read just now: newer than the snapshot's
             tasks[task["Id"]] = {**tasks.get(task["Id"], {}), **task}
         now = datetime.now(UTC)
@@ -800,6 +867,13 @@ class SalesforceConnector:
                 "WhatId": deal_id,
                 **body,
             }
+        owner_id = (item.task.owner_id if item.task else None) or owner
+        tasks_sent = plan["task_create"] or plan["task_update"] or plan["followup_creates"]
+        if tasks_sent and self._owner_inactive(owner_id):
+            plan["outcome"].changes["task_owner"] = (
+                f"owner {owner_id} is an inactive Salesforce user ({INACTIVE_OWNER}, refused "
+                "not long ago): tasks are not assigned to them"
+            )
         return plan
 
     def _task_fields(
@@ -812,7 +886,7 @@ class SalesforceConnector:
             "Priority": facts.priority_high,
         }
         owner_id = spec.owner_id or owner
-        if owner_id:
+        if owner_id and not self._owner_inactive(owner_id):  # else the integration user owns it
             body["OwnerId"] = owner_id
         if spec.due_at is not None:
             body["ActivityDate"] = spec.due_at.date().isoformat()
@@ -866,74 +940,138 @@ class SalesforceConnector:
                 ops.append(("POST", rec, plan, "followup", key))
             if plan["note_create"]:
                 ops.append(("POST", plan["note_create"], plan, "note", None))
-        results = self._run_collections(ops)
+        # Each round sends what the last one said is worth sending again (a deleted task made
+        # anew, a task without its inactive owner): a few records, at most four rounds (an
+        # update of a deleted task, its create, the create without the inactive owner).
+        by_deal = {to18(i.deal_id): i for i in items}
         suspects: dict[str, tuple[dict, ConnectorError]] = {}  # maybe deleted since the read
-        retry_creates: list[tuple[str, dict, dict, str, str | None]] = []
-        for op, res in zip(ops, results, strict=True):
-            _method, record, plan, role, key = op
-            if res.get("success"):
-                self._applied(plan, role, key, record, res.get("id"))
-                continue
-            call_error = res.get("exception")
-            if isinstance(call_error, ConnectorError):
-                # The whole call failed (or was not sent after an earlier one failed).
-                if res.get("unanswered"):
-                    self._remember_unconfirmed([op])
-                self._fail(plan, call_error)
-                continue
-            errs = res.get("errors") or []
-            code = error_code(errs[0]) if errs else "UNKNOWN"
-            message = "; ".join(f"{error_code(e)}: {e.get('message', '')}" for e in errs) or code
-            if role == "task_update" and code in MISSING_CODES:
-                # Our stored task was deleted in Salesforce: create a fresh one (not a duplicate).
-                spec = next(i for i in items if to18(i.deal_id) == plan["deal_id"]).task
-                if spec is not None and spec.open:
-                    owner = plan["task_state"].get("OwnerId") if plan["task_state"] else None
-                    body = self._task_fields(spec, facts, owner)
-                    retry_creates.append(
-                        (
-                            "POST",
-                            {"attributes": {"type": "Task"}, "WhatId": plan["deal_id"], **body},
-                            plan,
-                            "task_create",
-                            None,
-                        )
-                    )
-                else:
-                    plan["outcome"].task_id = None
-                    plan["outcome"].task_open = False
-                continue
-            error = classify(code, message)
-            if code == "FIELD_CUSTOM_VALIDATION_EXCEPTION":
-                # Someone's validation rule refused our own write: retrying cannot change that.
-                error = PermanentError(
-                    f"Salesforce validation refused the roadmap write on {role}: {message}"
-                )
-            if code in GONE_HINT_CODES:
-                suspects.setdefault(plan["deal_id"], (plan, error))
-                continue
-            self._fail(plan, error)
-        if retry_creates:
-            again = self._run_collections(retry_creates)
-            for op, res in zip(retry_creates, again, strict=True):
-                _m, record, plan, role, key = op
-                if res.get("success"):
-                    self._applied(plan, role, key, record, res.get("id"))
-                    continue
-                if res.get("unanswered"):
-                    self._remember_unconfirmed([op])
-                error = res.get("exception")
-                if not isinstance(error, ConnectorError):
-                    errs = res.get("errors") or []
-                    code = error_code(errs[0]) if errs else "UNKNOWN"
-                    error = classify(code, "; ".join(e.get("message", "") for e in errs) or code)
-                    if code in GONE_HINT_CODES:
-                        suspects.setdefault(plan["deal_id"], (plan, error))
-                        continue
-                self._fail(plan, error)
+        pending = ops
+        while pending:
+            results = self._run_collections(pending)
+            pending = [
+                again
+                for op, res in zip(pending, results, strict=True)
+                if (again := self._settle_result(op, res, by_deal, facts, suspects)) is not None
+            ]
         if suspects:
             self._settle_suspects(suspects)
         return {p["deal_id"]: self._finish(p) for p in plans}
+
+    def _settle_result(
+        self,
+        op: tuple[str, dict, dict, str, str | None],
+        res: dict,
+        items: dict[str, DealWriteBack],
+        facts: OrgFacts,
+        suspects: dict[str, tuple[dict, ConnectorError]],
+    ) -> tuple[str, dict, dict, str, str | None] | None:
+        """Record one record's result on its plan. Returns the record to send again, if any."""
+        _method, record, plan, role, key = op
+        if res.get("success"):
+            self._applied(plan, role, key, record, res.get("id"))
+            return None
+        call_error = res.get("exception")
+        if isinstance(call_error, ConnectorError):
+            # The whole call failed (or was not sent after an earlier one failed).
+            if res.get("unanswered"):
+                self._remember_unconfirmed([op])
+            self._fail(plan, call_error)
+            return None
+        errs = res.get("errors") or []
+        code = error_code(errs[0]) if errs else "UNKNOWN"
+        message = "; ".join(f"{error_code(e)}: {e.get('message', '')}" for e in errs) or code
+        if role == "task_update" and code in MISSING_CODES:
+            # Our stored task was deleted in Salesforce: create a fresh one (not a duplicate).
+            spec = items[plan["deal_id"]].task
+            if spec is not None and spec.open:
+                owner = plan["task_state"].get("OwnerId") if plan["task_state"] else None
+                body = self._task_fields(spec, facts, owner)
+                record = {"attributes": {"type": "Task"}, "WhatId": plan["deal_id"], **body}
+                return ("POST", record, plan, "task_create", None)
+            plan["outcome"].task_id = None
+            plan["outcome"].task_open = False
+            return None
+        if code == INACTIVE_OWNER and role in ("task_create", "task_update", "followup"):
+            fallback = self._owner_fallback(op, message)
+            if fallback is not False:
+                return fallback if isinstance(fallback, tuple) else None
+        error = classify(code, message)
+        if code == "FIELD_CUSTOM_VALIDATION_EXCEPTION":
+            # Someone's validation rule refused our own write: retrying cannot change that.
+            error = PermanentError(
+                f"Salesforce validation refused the roadmap write on {role}: {message}"
+            )
+        if code in GONE_HINT_CODES:
+            suspects.setdefault(plan["deal_id"], (plan, error))
+            return None
+        self._fail(plan, error)
+        return None
+
+    # --- tasks of inactive owners -----------------------------------------------------------
+    @staticmethod
+    def _user_key(user_id: str) -> str:
+        try:
+            return to18(user_id)  # a message may name the 15-character id
+        except ValueError:
+            return user_id
+
+    def _owner_inactive(self, owner_id: str | None) -> bool:
+        """Was this user refused as a Task owner (INACTIVE_OWNER_OR_USER) not long ago?"""
+        if not owner_id:
+            return False
+        owner_id = self._user_key(owner_id)
+        with self._inactive_owners_lock:
+            until = self._inactive_owners.get(owner_id)
+            if until is not None and time.monotonic() >= until:
+                del self._inactive_owners[owner_id]
+                until = None
+        return until is not None
+
+    def _owner_fallback(
+        self, op: tuple[str, dict, dict, str, str | None], message: str
+    ) -> tuple[str, dict, dict, str, str | None] | bool:
+        """A task refused with INACTIVE_OWNER_OR_USER: its owner (the opportunity's owner, a rep
+        who left: their open deals are common) is an inactive user. The deal must not go dead
+        for that after its fields were written, so the task is sent again:
+        - a create without OwnerId: the integration user, who creates it, owns it;
+        - an update without the OwnerId it carried, keeping the task's present owner; if that
+          owner is the inactive one (Salesforce refuses to save a record an inactive user owns),
+          with OwnerId = SALESFORCE_INTEGRATION_USER_ID.
+        The user is remembered for INACTIVE_OWNER_RETRY_SECONDS (later tasks are not assigned to
+        them), the outcome's `changes["task_owner"]` and the log say why. Returns the record to
+        send again; True when nothing is left to send (the update only moved the owner); False
+        when there is no fallback left (the error stands)."""
+        method, record, plan, role, key = op
+        named = re.search(r"\[(\w{15,18})\]", message)
+        sent = record.get("OwnerId")
+        present = (plan.get("task_state") or {}).get("OwnerId") if role == "task_update" else None
+        inactive = named.group(1) if named else (sent or present)
+        again = {k: v for k, v in record.items() if k != "OwnerId"}
+        if sent and sent != self.integration_user_id:
+            how = (
+                "created without an owner: the integration user owns it"
+                if role != "task_update"
+                else "updated without changing its owner"
+            )
+            new_owner = None if role != "task_update" else present
+        elif role == "task_update" and self.integration_user_id and sent is None:
+            again["OwnerId"] = self.integration_user_id
+            how = "reassigned to the integration user"
+            new_owner = self.integration_user_id
+        else:
+            return False
+        if inactive:
+            with self._inactive_owners_lock:
+                until = time.monotonic() + INACTIVE_OWNER_RETRY_SECONDS
+                self._inactive_owners[self._user_key(inactive)] = until
+        reason = f"owner {inactive or '?'} is an inactive Salesforce user ({INACTIVE_OWNER}): {how}"
+        plan["outcome"].changes["task_owner"] = reason
+        log.info("salesforce: task on opportunity %s: %s", plan["deal_id"], reason)
+        if role == "task_update":
+            plan["task_wanted"] = {**plan["task_wanted"], "OwnerId": new_owner}
+            if not set(again) - {"attributes", "Id"}:
+                return True  # only the owner was to change: the task stays as it is
+        return (method, again, plan, role, key)
 
     def _settle_suspects(self, suspects: dict[str, tuple[dict, ConnectorError]]) -> None:
         """An opportunity that no longer exists is gone (the pipeline stops tracking it);
@@ -1081,6 +1219,13 @@ class SalesforceConnector:
     def _run_collections(self, ops: list[tuple[str, dict, dict, str, str | None]]) -> list[dict]:
         """Send the records as sObject Collections subrequests, ≤5 per Composite call.
 
+        Salesforce processes a collection's records in chunks of consecutive records of one
+        type and refuses, whole, a request of more than 10 chunks ("Cannot have more than 10
+        chunks in a single operation"): deal by deal (Task, Note, Task, Note, ...) a batch of
+        creates would be refused. So each method's records are sent grouped by type, in the
+        order each type first appears: at most one chunk per type in a collection. Results are
+        mapped back by the index of each record in `ops`, not by position.
+
         Never raises: a failed call marks its records failed with the error ("exception"),
         and "unanswered" when it was sent but timed out (its records may still be written).
         After a call fails, the rest are not sent; the results of earlier calls are kept."""
@@ -1089,6 +1234,8 @@ class SalesforceConnector:
         groups: list[tuple[str, list[int]]] = []
         for method in ("PATCH", "POST"):
             idx = [i for i, op in enumerate(ops) if op[0] == method]
+            types = list(dict.fromkeys(_sobject_type(ops[i][1]) for i in idx))
+            idx.sort(key=lambda i: types.index(_sobject_type(ops[i][1])))  # stable
             for chunk in _chunks(idx, COLLECTION_SIZE):
                 groups.append((method, list(chunk)))
         results: list[dict | None] = [None] * len(ops)

@@ -16,8 +16,13 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 
 from app.connectors.base import ConnectorError, CredentialsError, PermanentError, TransientError
 
-# The org's rolling 24-hour API allowance is spent: hammering it again soon cannot help.
+# The org's rolling 24-hour API allowance is spent ("TotalRequests Limit exceeded."): hammering
+# it again soon cannot help.
 REQUEST_LIMIT_RETRY_SECONDS = 1800.0
+# Salesforce answers REQUEST_LIMIT_EXCEEDED for its concurrency limits too ("ConcurrentRequests
+# (Concurrent API Requests) Limit exceeded.", "ConcurrentPerOrgLongTxn Limit exceeded."): too
+# many long requests in flight at once in the org, which clears as they finish, within seconds.
+CONCURRENT_LIMIT_RETRY_SECONDS = 15.0
 UNAVAILABLE_RETRY_SECONDS = 30.0
 
 TRANSIENT_CODES = {
@@ -35,6 +40,11 @@ MISSING_CODES = {
     "INVALID_CROSS_REFERENCE_KEY",
     "INVALID_ID_FIELD",
 }
+
+
+class RequestLimitExceeded(TransientError):
+    """REQUEST_LIMIT_EXCEEDED: the org's 24-hour API allowance, or one of its concurrency limits
+    (`retry_after` says which: REQUEST_LIMIT_RETRY_SECONDS or CONCURRENT_LIMIT_RETRY_SECONDS)."""
 
 
 class RequestTimedOut(TransientError):
@@ -75,7 +85,14 @@ def describe_errors(entries: Iterable[dict]) -> str:
 def classify(code: str, message: str, *, status: int | None = None) -> ConnectorError:
     """A typed error for one Salesforce error code."""
     if code == "REQUEST_LIMIT_EXCEEDED":
-        return TransientError(
+        if "concurrent" in message.lower() and "totalrequests" not in message.lower():
+            return RequestLimitExceeded(
+                f"Salesforce concurrent request limit reached: {message}",
+                retry_after=CONCURRENT_LIMIT_RETRY_SECONDS,
+            )
+        # TotalRequests (the rolling 24-hour allowance), or a limit we cannot tell apart: wait
+        # long rather than spend the deal's attempts against a spent allowance.
+        return RequestLimitExceeded(
             f"Salesforce API limit reached: {message}", retry_after=REQUEST_LIMIT_RETRY_SECONDS
         )
     if code in TRANSIENT_CODES or (status is not None and status >= 500):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import pytest
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from app.connectors.base import (
     CredentialsError,
@@ -17,11 +19,29 @@ from app.connectors.base import (
 )
 from app.connectors.salesforce import SalesforceConnector
 from app.connectors.salesforce.auth import TimeoutSession, auth_mode, client_kwargs
-from app.connectors.salesforce.errors import REQUEST_LIMIT_RETRY_SECONDS
+from app.connectors.salesforce.errors import (
+    CONCURRENT_LIMIT_RETRY_SECONDS,
+    REQUEST_LIMIT_RETRY_SECONDS,
+    classify,
+)
 from app.rules.model import VerdictStatus
 from app.sandbox.salesforce import INTEGRATION_USER, REP_USER
+from app.services.pipeline import canonical_write
 from app.settings import Settings
 from tests.fakes.salesforce import HeldCall
+
+
+def composite_subrequests(connector, monkeypatch) -> list[dict]:
+    """Every Composite subrequest the connector sends from now on, as sent."""
+    sent: list[dict] = []
+    composite = connector.api.composite
+
+    def spy(operation, subrequests):
+        sent.extend(subrequests)
+        return composite(operation, subrequests)
+
+    monkeypatch.setattr(connector.api, "composite", spy)
+    return sent
 
 
 def write(
@@ -89,6 +109,31 @@ def test_stage_facts_come_from_the_org_not_a_hard_coded_name(connector, fake):
     opp = fake.add_opportunity("Booked", stage="Signed - Booked")
     stage = connector.read_deals([opp])[opp].stage
     assert stage.is_won and stage.is_closed and stage.probability == 1.0
+    assert set(connector.won_stages()) == {"Closed Won", "Signed - Booked"}
+
+
+def test_an_opportunity_in_a_retired_stage_is_read_with_that_stages_facts(connector, fake):
+    """A stage made inactive stays on the opportunities in it: it is still won (or lost), and
+    not an unknown stage that makes every read reload the facts. It is not a stage the
+    validation rule needs to name: no user can pick it any more."""
+    fake.insert(
+        "OpportunityStage",
+        {
+            "ApiName": "Won - Legacy",
+            "MasterLabel": "Won - Legacy",
+            "IsActive": False,
+            "IsWon": True,
+            "IsClosed": True,
+            "DefaultProbability": 100.0,
+            "SortOrder": 9,
+        },
+    )
+    opp = fake.add_opportunity("Old win", stage="Won - Legacy")
+    stage = connector.read_deals([opp])[opp].stage
+    assert stage.is_won and stage.is_closed and stage.label == "Won - Legacy"
+    fake.reset_calls()
+    connector.read_deals([opp])
+    assert fake.calls_by_kind() == {"composite": 1}  # facts still fresh: no reload
     assert set(connector.won_stages()) == {"Closed Won", "Signed - Booked"}
 
 
@@ -360,7 +405,11 @@ def test_batches_use_few_calls(connector, fake, sf_settings):
 
 @pytest.mark.parametrize(
     ("fault", "kind", "retry_after"),
-    [("limit", TransientError, REQUEST_LIMIT_RETRY_SECONDS), ("unavailable", TransientError, 30.0)],
+    [
+        ("limit", TransientError, REQUEST_LIMIT_RETRY_SECONDS),
+        ("concurrent_limit", TransientError, CONCURRENT_LIMIT_RETRY_SECONDS),
+        ("unavailable", TransientError, 30.0),
+    ],
 )
 def test_limits_and_outages_are_transient(connector, fake, fault, kind, retry_after):
     opp = fake.add_opportunity("Deal")
@@ -369,6 +418,26 @@ def test_limits_and_outages_are_transient(connector, fake, fault, kind, retry_af
         connector.read_deals([opp])
     assert info.value.retry_after == retry_after
     assert connector.read_deals([opp])[opp] is not None
+
+
+@pytest.mark.parametrize(
+    ("message", "retry_after"),
+    [
+        ("TotalRequests Limit exceeded.", REQUEST_LIMIT_RETRY_SECONDS),
+        (
+            "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+            CONCURRENT_LIMIT_RETRY_SECONDS,
+        ),
+        ("ConcurrentPerOrgLongTxn Limit exceeded.", CONCURRENT_LIMIT_RETRY_SECONDS),
+    ],
+)
+def test_request_limit_exceeded_waits_long_only_for_the_24_hour_allowance(message, retry_after):
+    """Salesforce says REQUEST_LIMIT_EXCEEDED for the spent 24-hour allowance and for its
+    concurrency limits alike; only the message tells them apart. A concurrency limit clears
+    within seconds: waiting half an hour for it would stall every deal for nothing."""
+    error = classify("REQUEST_LIMIT_EXCEEDED", message, status=403)
+    assert isinstance(error, TransientError) and error.retry_after == retry_after
+    assert CONCURRENT_LIMIT_RETRY_SECONDS <= 30.0 < REQUEST_LIMIT_RETRY_SECONDS
 
 
 def test_timeout_is_transient(connector, fake):
@@ -568,3 +637,158 @@ def test_a_cut_short_write_that_cannot_be_checked_creates_nothing_until_it_can(c
     assert fake.opportunity(opp)["Roadmap_Check_Status__c"] == "blocked"
     again = connector.write_back([item])[opp]
     assert again.error is None and [t["Id"] for t in fake.tasks_of(opp)] == [again.task_id]
+
+
+def test_soql_in_composite_subrequest_urls_is_percent_encoded(connector, fake, monkeypatch):
+    """The opportunity query carries `LIKE '[roadmap-guard%'`: unencoded, its `%` starts no
+    escape and its spaces end the URL. Every query URL decodes back to the SOQL as written."""
+    sent = composite_subrequests(connector, monkeypatch)
+    opp = fake.add_opportunity("Deal")
+    assert connector.read_deals([opp])[opp] is not None
+    queries = [s["url"] for s in sent if "/query" in s["url"]]
+    assert len(queries) == 7  # five org facts, the opportunities, the content notes
+    soql = [parse_qs(urlsplit(url).query)["q"][0] for url in queries]
+    assert [urlsplit(url).query for url in queries] == ["q=" + quote_plus(q) for q in soql]
+    assert any("WHERE Subject LIKE '[roadmap-guard%'" in q for q in soql)
+    assert set(soql) <= set(fake.queries)  # the org read exactly these texts
+
+
+def test_fake_refuses_a_subrequest_url_with_unencoded_soql(rep):
+    soql = "SELECT Id FROM Task WHERE Subject LIKE '[roadmap-guard%'"
+    body = {
+        "allOrNone": False,
+        "compositeRequest": [
+            {"method": "GET", "url": "/services/data/v61.0/query?q=" + soql, "referenceId": "a"}
+        ],
+    }
+    [answer] = rep.restful("composite", method="POST", json=body)["compositeResponse"]
+    assert answer["httpStatusCode"] == 400
+    assert answer["body"][0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_fake_refuses_a_collection_of_more_than_ten_chunks(rep, fake):
+    """Salesforce processes a collection in chunks of consecutive same-type records and
+    refuses, whole, a request of more than 10 of them."""
+    opp = fake.add_opportunity("Deal")
+    task = {"attributes": {"type": "Task"}, "WhatId": opp, "Subject": "x"}
+    note = {"attributes": {"type": "Note"}, "ParentId": opp, "Title": "n", "Body": "b"}
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        rep.restful(
+            "composite/sobjects",
+            method="POST",
+            json={"allOrNone": False, "records": [task, note] * 6},  # 12 chunks
+        )
+    assert "more than 10 chunks" in info.value.content[0]["message"]
+    assert fake.tasks_of(opp) == []
+    grouped = rep.restful(
+        "composite/sobjects",
+        method="POST",
+        json={"allOrNone": False, "records": [task] * 6 + [note] * 6},  # 2 chunks
+    )
+    assert all(r["success"] for r in grouped)
+
+
+def test_a_batch_of_deals_each_with_a_task_and_a_note_is_written_whole(connector, fake):
+    """A roadmap slip re-queues many deals, each needing its task, a follow-up and a verdict
+    note. Built deal by deal the collection would alternate Task, Note, Task, ... (far more
+    than 10 chunks) and Salesforce would refuse it whole: every deal would go dead."""
+    ids = [fake.add_opportunity(f"Deal {i}") for i in range(30)]
+    snaps = connector.read_deals(ids)
+    follow = {"ledger:1": TaskSpec(subject="Promise slipped", body="tell the customer")}
+    fake.reset_calls()
+    outs = connector.write_back(
+        [write(i, snaps[i], note=f"findings {n}", followups=follow) for n, i in enumerate(ids)]
+    )
+    assert all(o.error is None for o in outs.values()), {o.error for o in outs.values()}
+    assert fake.calls_by_kind() == {"composite": 1}
+    for n, opp in enumerate(ids):
+        out = outs[opp]
+        tasks = {t["Id"]: t for t in fake.tasks_of(opp)}
+        assert set(tasks) == {out.task_id, out.followups_created["ledger:1"]}
+        assert tasks[out.task_id]["Subject"].startswith("[roadmap-guard] ")
+        [note] = [r for r in fake.store["Note"].values() if r["ParentId"] == opp]
+        assert note["Id"] == out.changes["note"] and note["Body"] == f"findings {n}"
+
+
+def test_a_stored_snapshot_recheck_with_nothing_changed_sends_no_field_update(
+    connector, fake, monkeypatch
+):
+    """A roadmap re-check evaluates the stored snapshot, read before our last write; what we
+    wrote is `previous` = Deal.written in the pipeline's canonical keys. Nothing changed, so no
+    field and no task is written: only the follow-up the re-check asks for."""
+    opp = fake.add_opportunity("Deal")
+    stored = connector.read_deals([opp])[opp]
+    first = connector.write_back([write(opp, stored)])[opp]
+    assert first.error is None
+    item = write(opp, stored, task_id=first.task_id)
+    previous = canonical_write(
+        status=item.status,
+        summary=item.summary,
+        block=item.block,
+        evaluation_url="",
+        task=item.task,
+    )
+    sent = composite_subrequests(connector, monkeypatch)
+    follow = {"ledger:9": TaskSpec(subject="Promise slipped", body="tell the customer")}
+    again = connector.write_back(
+        [
+            replace(
+                item,
+                followups=follow,
+                previous={**previous, "written_at": datetime.now(UTC).isoformat()},
+            )
+        ]
+    )[opp]
+    assert again.error is None and list(again.changes) == ["followups"]
+    records = [r for s in sent for r in s["body"]["records"]]
+    assert [(r["attributes"]["type"], r.get("Id")) for r in records] == [("Task", None)]
+    assert again.task_id == first.task_id
+
+
+def test_a_task_for_an_opportunity_of_a_rep_who_left_is_owned_by_the_integration_user(
+    connector, fake, rep
+):
+    """Salesforce refuses a Task assigned to an inactive user (INACTIVE_OWNER_OR_USER). The
+    opportunities of reps who left are common: their tasks go to the integration user, the
+    deal does not go dead, and the outcome says why."""
+    left = fake.add_user("Lee Left", active=False)
+    with pytest.raises(SalesforceMalformedRequest, match="INACTIVE_OWNER_OR_USER"):
+        rep.Task.create({"WhatId": fake.add_opportunity("Probe"), "Subject": "x", "OwnerId": left})
+    opp = fake.add_opportunity("Orphan", owner_id=left)
+    follow = {"ledger:3": TaskSpec(subject="Promise slipped", body="tell the customer")}
+    out = connector.write_back([write(opp, connector.read_deals([opp])[opp], followups=follow)])[
+        opp
+    ]
+    assert out.error is None and out.changes["task"] == "created"
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is True
+    tasks = fake.tasks_of(opp)
+    assert len(tasks) == 2 and {t["OwnerId"] for t in tasks} == {INTEGRATION_USER}
+    assert {out.task_id, out.followups_created["ledger:3"]} == {t["Id"] for t in tasks}
+    assert left in out.changes["task_owner"] and "inactive" in out.changes["task_owner"]
+    # Remembered: the next task for that owner is not offered to them first.
+    other = fake.add_opportunity("Orphan 2", owner_id=left)
+    snap = connector.read_deals([other])[other]
+    fake.reset_calls()
+    out = connector.write_back([write(other, snap)])[other]
+    assert out.error is None and fake.calls_by_kind() == {"composite": 1}
+    [task] = fake.tasks_of(other)
+    assert task["OwnerId"] == INTEGRATION_USER and "inactive" in out.changes["task_owner"]
+
+
+def test_the_task_of_a_rep_who_left_since_is_reassigned_to_complete_it(connector, fake):
+    """The task was the rep's, then the rep was deactivated: Salesforce refuses to save a
+    record an inactive user owns, so completing it reassigns it to the integration user."""
+    sam = fake.add_user("Sam Seller")
+    opp = fake.add_opportunity("Deal", owner_id=sam)
+    first = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    assert fake.tasks_of(opp)[0]["OwnerId"] == sam
+    fake.set_user_active(sam, False)
+    snap = connector.read_deals([opp])[opp]
+    done = connector.write_back(
+        [write(opp, snap, status=VerdictStatus.clear, task_open=False, task_id=first.task_id)]
+    )[opp]
+    assert done.error is None and done.changes["task"] == "completed"
+    [task] = fake.tasks_of(opp)
+    assert task["Id"] == first.task_id and task["IsClosed"]
+    assert task["OwnerId"] == INTEGRATION_USER and "reassigned" in done.changes["task_owner"]
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is False

@@ -184,13 +184,12 @@ def _get_row(session: Session, row_id: int) -> DealQueue:
 )
 def retry_row(principal: QueueOperator, session: SessionDep, row_id: RowId) -> QueueRow:
     row = _get_row(session, row_id)
-    if row.status not in ("dead", "pending"):
+    before = _row(row).model_dump(mode="json")
+    if row.status not in queue.RETRYABLE or not queue.retry_now(session, row):
         raise Conflict(
             f"queue row {row_id} is {row.status}: only dead or pending rows can be retried",
             details={"status": row.status},
         )
-    before = _row(row).model_dump(mode="json")
-    queue.retry_now(session, row)
     after = _row(row)
     audit.record(
         session,

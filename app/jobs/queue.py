@@ -432,17 +432,32 @@ def pending_by_reason(
     return {reason: {"pending": n, "not_due": int(w or 0)} for reason, n, w in sorted(rows)}
 
 
-def retry_now(session: Session, row: DealQueue, *, now: datetime | None = None) -> None:
-    """A dead (or backing-off pending) row becomes due now with a fresh attempt budget."""
+RETRYABLE = ("dead", "pending")
+
+
+def retry_now(session: Session, row: DealQueue, *, now: datetime | None = None) -> bool:
+    """A dead (or backing-off pending) row becomes due now with a fresh attempt budget.
+
+    A conditional UPDATE, like every state change here: a worker may claim the row between the
+    caller reading it and this write, and a running row must not be turned back into a
+    pending one (a second worker would take it while the first still holds it). False, and
+    nothing written, when the row is no longer dead or pending."""
     now = now or utcnow()
-    row.status = "pending"
-    row.due_at = now
-    row.attempts = 0
-    row.lease_owner = None
-    row.lease_expires_at = None
-    row.updated_at = now
-    session.add(row)
-    session.flush()
+    table = DealQueue.__table__
+    changed = session.execute(
+        update(table)
+        .where(table.c.id == row.id, table.c.status.in_(RETRYABLE))
+        .values(
+            status="pending",
+            due_at=now,
+            attempts=0,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+    ).rowcount
+    session.refresh(row)
+    return bool(changed)
 
 
 def replay_dead(session: Session, *, now: datetime | None = None) -> list[int]:

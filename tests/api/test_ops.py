@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -204,3 +206,24 @@ def test_replaying_dead_rows_requeues_all_of_them_and_is_audited(client, engine,
     assert entry.after["replayed"] == 2
     again = client.post("/api/v1/queue/replay-dead", headers=api_key("admin"))
     assert again.json()["replayed"] == 0
+
+
+def test_a_retry_never_turns_a_row_claimed_meanwhile_back_into_pending(engine):
+    """The operator's request read the row pending; a worker claimed it before the write:
+    the retry changes nothing (the API answers 409) rather than let a second worker take it."""
+    from app.jobs import queue
+
+    ids = _seed(engine, D1="pending")
+    with Session(engine, expire_on_commit=False) as s:
+        row = s.get(DealQueue, ids["D1"])  # what the request read
+        s.expunge(row)
+    assert row.status == "pending"
+    [claimed] = queue.claim_batch(
+        engine, owner="worker-1", limit=10, lease_seconds=60, now=utcnow() + timedelta(hours=1)
+    )
+    assert claimed.deal_id == "D1"
+    with Session(engine) as s:
+        s.add(row)
+        assert queue.retry_now(s, row) is False
+        s.commit()
+        assert (row.status, row.lease_owner) == ("running", "worker-1")

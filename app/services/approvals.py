@@ -85,8 +85,11 @@ def create_approval(
     now: datetime | None = None,
 ) -> tuple[Approval, list[str]]:
     now = now or utcnow()
+    # The deal's row is locked (PostgreSQL; SQLite serializes writers already): two approvals
+    # of one finding sent at once would both pass the duplicate check below, and revoking one
+    # would leave the other lifting the block.
     deal = session.execute(
-        select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id)
+        select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id).with_for_update()
     ).scalar_one_or_none()
     if deal is None or not deal.tracked:
         raise NotFound(f"no deal '{deal_id}' in crm '{crm}'")
@@ -173,7 +176,7 @@ def revoke_approval(
     session: Session, approval_id: int, *, actor: str, now: datetime | None = None
 ) -> tuple[Approval, list[str]]:
     now = now or utcnow()
-    row = session.get(Approval, approval_id)
+    row = session.get(Approval, approval_id, with_for_update=True)  # one revoke at a time
     if row is None:
         raise NotFound(f"no approval {approval_id}")
     if row.revoked_at is not None:

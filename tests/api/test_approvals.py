@@ -274,3 +274,36 @@ def test_approval_list_csv_has_every_row_with_its_status(client, api_key, approv
     r = client.get("/api/v1/approvals?status=expired&format=csv", headers=h)
     assert [x["deal_id"] for x in csv.DictReader(io.StringIO(r.text))] == ["D2"]
     assert client.get("/api/v1/approvals?sort=reason", headers=h).status_code == 422
+
+
+@pytest.mark.slow
+def test_parallel_approvals_of_one_finding_make_one_and_parallel_revokes_revoke_once(
+    make_app, crm, engine, pipeline, api_key
+):
+    """Sent at once, with every read of approvals slowed so each request sits between its
+    duplicate check and its insert: one approval (201), the others 409; revoking it from
+    several requests at once revokes it once."""
+    from fastapi.testclient import TestClient
+
+    from tests.api.test_concurrent_writes import in_parallel, slow_reads
+
+    headers = api_key("approver", name="pat")
+    with TestClient(make_app(connectors={"test": crm}), raise_server_exceptions=False) as web:
+        with slow_reads(engine, "approval"):
+            answers = in_parallel(
+                lambda _: web.post("/api/v1/approvals", json=_body(), headers=headers), n=4
+            )
+        assert sorted(r.status_code for r in answers) == [201, 409, 409, 409], [
+            r.text for r in answers
+        ]
+        (approval_id,) = [r.json()["id"] for r in answers if r.status_code == 201]
+        with slow_reads(engine, "approval"):
+            revokes = in_parallel(
+                lambda _: web.post(f"/api/v1/approvals/{approval_id}/revoke", headers=headers),
+                n=4,
+            )
+        assert sorted(r.status_code for r in revokes) == [200, 409, 409, 409]
+    with Session(engine) as s:
+        assert len(s.exec(select(Approval)).all()) == 1
+        revoked = s.exec(select(AuditLog).where(AuditLog.action == "approval.revoke")).all()
+    assert len(revoked) == 1

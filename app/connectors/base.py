@@ -115,6 +115,10 @@ class WriteOutcome:
     # The deal was deleted (or merged away) between the read and the write: stop tracking it,
     # as a read that finds it gone does. Not an error: there is nothing left to write to.
     deal_gone: bool = False
+    # Someone changed the record in the CRM after the snapshot this write was planned from was
+    # read (a stored snapshot): the deal is queued to be read again, in case the change's own
+    # webhook was lost (reconciliation would not see it past our write).
+    reread: bool = False
 
 
 @dataclass

@@ -35,7 +35,7 @@ from sqlmodel import Session, select
 
 from app.connectors.base import CrmConnector, DealWriteBack, TaskSpec, WriteOutcome
 from app.db import insert_rows, session_scope
-from app.jobs.queue import SNAPSHOT_ONLY_REASONS
+from app.jobs.queue import SNAPSHOT_ONLY_REASONS, enqueue_deals
 from app.jobs.types import Outcome, QueueItem
 from app.models import Approval, Deal, DealFeature, Evaluation, WriteBackLog, utcnow
 from app.models.types import storable_model
@@ -184,12 +184,15 @@ class DealPipeline:
             }
             updates: list[dict] = []
             logs: list[dict] = []
+            reread: list[str] = []
             for plan in plans:
                 result = results.get(plan.deal_id)
                 item = item_by_deal[plan.deal_id]
                 if result is None:
                     outcomes[item.id] = Outcome("retry", error="connector returned no outcome")
                     continue
+                if result.reread:
+                    reread.append(plan.deal_id)
                 if result.deal_gone:
                     untrack(session, crm, plan.deal_id)
                     continue
@@ -208,6 +211,8 @@ class DealPipeline:
                 )
             if logs:  # Core: nobody reads these ids back, so no RETURNING (see db.insert_rows)
                 session.execute(insert(WriteBackLog.__table__), logs)
+            if reread:  # changed in the CRM since the snapshot written from: read it again
+                enqueue_deals(session, crm, reread, reason="reconcile")
         return outcomes
 
     # --- write planning ---------------------------------------------------------------------

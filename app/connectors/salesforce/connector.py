@@ -92,6 +92,11 @@ PREVIEW_CHARS = 255  # ContentNote.TextPreview length: a full preview may be tru
 CHECKED_AT_REFRESH = timedelta(hours=24)
 META_TTL_SECONDS = 3600.0
 MAX_QUERIES_PER_COMPOSITE = 5
+# A write planned from a snapshot read longer ago than this (a stored one) checks whether
+# someone changed the opportunity since (see `_flag_changed_since_read`), counting changes up
+# to STALE_SNAPSHOT_SKEW before the read (our clock and Salesforce's need not agree).
+STALE_SNAPSHOT_SECONDS = 60.0
+STALE_SNAPSHOT_SKEW = timedelta(minutes=2)
 COLLECTION_SIZE = 200
 NOTE_BODY_CACHE_SIZE = 10_000  # long note bodies kept, by (note id, version)
 NOTES_RESOURCE = "roadmapguard/notes"  # Apex REST urlMapping of RoadmapGuardNotes (setup.py)
@@ -945,9 +950,19 @@ class SalesforceConnector:
         # update of a deleted task, its create, the create without the inactive owner).
         by_deal = {to18(i.deal_id): i for i in items}
         suspects: dict[str, tuple[dict, ConnectorError]] = {}  # maybe deleted since the read
+        stale = self._stale_snapshots(plans, by_deal) if ops else {}
+        check = (
+            "SELECT Id, LastModifiedDate, LastModifiedById FROM Opportunity WHERE Id IN "
+            f"({', '.join(_soql_str(d) for d in sorted(stale))})"
+            if stale
+            else None
+        )
         pending = ops
         while pending:
-            results = self._run_collections(pending)
+            results, checked = self._run_collections(pending, check=check)
+            if check is not None:
+                self._flag_changed_since_read(plans, stale, checked)
+                check = None
             pending = [
                 again
                 for op, res in zip(pending, results, strict=True)
@@ -956,6 +971,52 @@ class SalesforceConnector:
         if suspects:
             self._settle_suspects(suspects)
         return {p["deal_id"]: self._finish(p) for p in plans}
+
+    def _stale_snapshots(
+        self, plans: list[dict], items: dict[str, DealWriteBack]
+    ) -> dict[str, datetime]:
+        """Opportunities written from a snapshot read a while ago (a stored one: a roadmap,
+        approval or ledger re-check), with when it was read. Only with the integration user
+        known: without it reconciliation does not leave our own writes out, and there is
+        nothing to make up for (see `_flag_changed_since_read`)."""
+        if not self.integration_user_id:
+            return {}
+        cutoff = datetime.now(UTC) - timedelta(seconds=STALE_SNAPSHOT_SECONDS)
+        out: dict[str, datetime] = {}
+        for plan in plans:
+            snapshot = items[plan["deal_id"]].snapshot
+            read_at = _parse_dt((snapshot.extra if snapshot is not None else {}).get("read_at"))
+            if read_at is not None and read_at < cutoff:
+                out[plan["deal_id"]] = read_at
+        return out
+
+    def _flag_changed_since_read(
+        self, plans: list[dict], stale: dict[str, datetime], checked: list[dict] | None
+    ) -> None:
+        """Mark `reread` the opportunities someone else changed after their snapshot was read.
+
+        Writing from a stored snapshot makes the integration user the last modifier, and
+        reconciliation leaves opportunities we modified last out: a rep's change made after
+        the read whose outbound message was lost would never be read. The check query runs in
+        the write's first Composite call, before its updates, so it costs no call of its own.
+        Clocks: LastModifiedDate is Salesforce's, read_at ours; a change up to
+        STALE_SNAPSHOT_SKEW before the read also counts (an extra read is harmless)."""
+        if checked is None:
+            return
+        by_id = {to18(r["Id"]): r for r in checked if r.get("Id")}
+        for plan in plans:
+            read_at = stale.get(plan["deal_id"])
+            rec = by_id.get(plan["deal_id"])
+            if read_at is None or rec is None:
+                continue
+            modified = _parse_dt(rec.get("LastModifiedDate"))
+            by = to18(rec["LastModifiedById"]) if rec.get("LastModifiedById") else None
+            if (
+                modified
+                and by != self.integration_user_id
+                and modified > read_at - STALE_SNAPSHOT_SKEW
+            ):
+                plan["outcome"].reread = True
 
     def _settle_result(
         self,
@@ -1216,7 +1277,9 @@ class SalesforceConnector:
                 retry_after=min(max(deadline - now, 1.0), self.lost_write_retry_seconds),
             )
 
-    def _run_collections(self, ops: list[tuple[str, dict, dict, str, str | None]]) -> list[dict]:
+    def _run_collections(
+        self, ops: list[tuple[str, dict, dict, str, str | None]], *, check: str | None = None
+    ) -> tuple[list[dict], list[dict] | None]:
         """Send the records as sObject Collections subrequests, ≤5 per Composite call.
 
         Salesforce processes a collection's records in chunks of consecutive records of one
@@ -1228,9 +1291,13 @@ class SalesforceConnector:
 
         Never raises: a failed call marks its records failed with the error ("exception"),
         and "unanswered" when it was sent but timed out (its records may still be written).
-        After a call fails, the rest are not sent; the results of earlier calls are kept."""
+        After a call fails, the rest are not sent; the results of earlier calls are kept.
+
+        `check`, a SOQL query, runs first in the first call (before its writes; one of that
+        call's 5 query-or-collection subrequests); its records are returned beside the results
+        (None if it failed or was not sent)."""
         if not ops:
-            return []
+            return [], None
         groups: list[tuple[str, list[int]]] = []
         for method in ("PATCH", "POST"):
             idx = [i for i, op in enumerate(ops) if op[0] == method]
@@ -1241,7 +1308,13 @@ class SalesforceConnector:
         results: list[dict | None] = [None] * len(ops)
         url = self.api.data_path + "composite/sobjects"
         stopped: ConnectorError | None = None
-        for call_groups in _chunks(groups, MAX_QUERIES_PER_COMPOSITE):
+        checked: list[dict] | None = None
+        calls: list[Sequence[tuple[str, list[int]]]] = []
+        if check is not None:
+            calls.append(groups[: MAX_QUERIES_PER_COMPOSITE - 1])
+            groups = groups[MAX_QUERIES_PER_COMPOSITE - 1 :]
+        calls.extend(_chunks(groups, MAX_QUERIES_PER_COMPOSITE))
+        for number, call_groups in enumerate(calls):
             if stopped is not None:
                 for _method, idx in call_groups:
                     for i in idx:
@@ -1253,6 +1326,9 @@ class SalesforceConnector:
                 )
                 for n, (method, idx) in enumerate(call_groups)
             ]
+            with_check = check is not None and number == 0
+            if with_check:
+                subs.insert(0, subrequest("GET", self._query_url(check), "check"))
             try:
                 responses = self.api.composite("write", subs)
             except ConnectorError as exc:
@@ -1271,6 +1347,10 @@ class SalesforceConnector:
                         }
                 stopped = error
                 continue
+            if with_check:
+                head, responses = responses[0], responses[1:]
+                if subresponse_error(head) is None and isinstance(head.get("body"), dict):
+                    checked = list(head["body"].get("records") or [])
             for (_method, idx), response in zip(call_groups, responses, strict=True):
                 error = subresponse_error(response)
                 body = response.get("body")
@@ -1283,7 +1363,7 @@ class SalesforceConnector:
                     continue
                 for i, res in zip(idx, body, strict=True):
                     results[i] = res
-        return [r or {"success": False, "errors": []} for r in results]
+        return [r or {"success": False, "errors": []} for r in results], checked
 
     def _applied(
         self, plan: dict, role: str, key: str | None, record: dict, new_id: str | None

@@ -218,8 +218,8 @@ def _dies_after_salesforce_took_the_write(worker, monkeypatch) -> QueueItem:
     """One claim in a worker killed after Salesforce took its write, before it was recorded."""
     real = SalesforceConnector._run_collections
 
-    def then_dies(self, ops):
-        real(self, ops)
+    def then_dies(self, ops, **kwargs):
+        real(self, ops, **kwargs)
         raise SystemExit("worker killed")  # not a CRM error: nothing reported or recorded
 
     monkeypatch.setattr(SalesforceConnector, "_run_collections", then_dies)
@@ -279,3 +279,42 @@ def test_a_verdict_note_posted_by_a_dying_worker_is_not_posted_twice(
     assert fake.opportunity(opp)["Roadmap_Check_Status__c"] == "clear"
     [task] = our_tasks(fake, opp)
     assert task["IsClosed"] is True
+
+
+def test_a_change_made_after_the_stored_snapshot_is_read_again_after_a_roadmap_write(
+    service, fake, engine, rep
+):
+    """A rep's edit whose outbound message was lost, then a roadmap change written from the
+    stored snapshot (read before that edit): our write makes the integration user the last
+    modifier, which reconciliation leaves out. The write's own check sees the rep's change
+    and queues the opportunity to be read again."""
+    from app.services import features_service
+
+    client, worker = service
+    opp = fake.add_opportunity("Hooli", stage="Qualification", line_items=[SEATS])
+    notify(client, opp)
+    assert worker.run_until_empty() == 1
+    with Session(engine) as s:  # the stored snapshot was read a while ago
+        deal = s.exec(select(Deal).where(Deal.deal_id == opp)).one()
+        snapshot = dict(deal.snapshot)
+        snapshot["extra"] = {
+            **snapshot["extra"],
+            "read_at": (utcnow() - timedelta(minutes=10)).isoformat(),
+        }
+        deal.snapshot = snapshot
+        s.add(deal)
+        s.commit()
+    rep.Opportunity.update(opp, {"StageName": "Negotiation/Review"})  # message lost
+
+    with Session(engine) as s:
+        features_service.update_feature(
+            s, "seats", features_service.FeatureUpdate(availability="never"), actor="revops:t"
+        )
+        s.commit()
+    worker.run_until_empty()  # the roadmap write, then the read it asked for
+    assert fake.opportunity(opp)["Roadmap_Check_Status__c"] == "blocked"
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == opp)).one()
+        assert deal.stage_id == "Negotiation/Review"  # the rep's change was read
+        log = s.exec(select(WriteBackLog).where(WriteBackLog.deal_id == opp)).all()
+    assert len(log) >= 2

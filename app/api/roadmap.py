@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -52,6 +54,9 @@ class RefreshOut(BaseModel):
     deals_requeued: int
     orphaned_mappings: list[OrphanedMapping] = Field(
         default_factory=list, description="mappings naming a feature this refresh deleted"
+    )
+    removals_accepted: bool = Field(
+        default=False, description="the refresh was told to store removals beyond the limit"
     )
 
 
@@ -132,7 +137,20 @@ def delete_source(name: str, session: SessionDep, principal: RevOpsPrincipal) ->
     summary="Refresh now (a failure keeps the last good catalog and is recorded on the source)",
     operation_id="refresh_source",
 )
-async def refresh(name: str, engine: EngineDep, principal: RevOpsPrincipal) -> RefreshOut:
+async def refresh(
+    name: str,
+    engine: EngineDep,
+    principal: RevOpsPrincipal,
+    accept_removals: Annotated[
+        bool,
+        Query(
+            description="store this refresh even if it removes more of the source's features "
+            "than config.max_removed_share allows (audited); for a removal that is real"
+        ),
+    ] = False,
+) -> RefreshOut:
     # Its own transactions: the fetch must not run inside the request's transaction.
-    result = await run_in_threadpool(refresh_source, engine, name, actor=principal.actor)
+    result = await run_in_threadpool(
+        refresh_source, engine, name, actor=principal.actor, accept_removals=accept_removals
+    )
     return RefreshOut(**result.as_dict())

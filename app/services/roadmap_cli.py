@@ -22,10 +22,17 @@ def _refresh(args: argparse.Namespace) -> int:
     from app.errors import DomainError
     from app.services.roadmap_refresh import refresh_all, refresh_source
 
+    accept = getattr(args, "accept_removals", False)
+    if accept and not args.source:
+        print(
+            "error: --accept-removals needs --source (accept one source's removals)",
+            file=sys.stderr,
+        )
+        return 2
     engine = _engine()
     try:
         results = (
-            [refresh_source(engine, args.source, actor="cli")]
+            [refresh_source(engine, args.source, actor="cli", accept_removals=accept)]
             if args.source
             else refresh_all(engine, actor="cli")
         )
@@ -44,6 +51,7 @@ def _refresh(args: argparse.Namespace) -> int:
                 f"{r.source}: {r.fetched} features in {r.pages} page(s): {r.created} new, "
                 f"{r.updated} changed, {r.deleted} removed; {r.fanout.candidates} open deals "
                 f"re-evaluated, {r.fanout.requeued_count} queued for write-back"
+                + (" (removals beyond the source's limit accepted)" if r.removals_accepted else "")
             )
     return 0 if all(r.ok for r in results) else 1
 
@@ -131,6 +139,12 @@ def register(subparsers) -> None:
     roadmap_sub = roadmap.add_subparsers(dest="roadmap_command", required=True)
     refresh = roadmap_sub.add_parser("refresh", help="refresh roadmap sources now")
     refresh.add_argument("--source", help="only this source (default: every enabled source)")
+    refresh.add_argument(
+        "--accept-removals",
+        action="store_true",
+        help="store the fetched catalog even if it removes more features than the source's "
+        "limit (config.max_removed_share), all of them included; audited. Needs --source",
+    )
     refresh.set_defaults(func=_refresh)
 
     rules = subparsers.add_parser("rules", help="rules")

@@ -12,7 +12,10 @@ last success time and staleness are recorded on the source (API and ROADMAP_STAL
 from __future__ import annotations
 
 import contextlib
+import math
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,6 +77,8 @@ class RefreshResult:
     fanout: FanOutResult = field(default_factory=FanOutResult)
     # product mappings that point at a feature this refresh deleted (see orphaned_mappings)
     orphaned_mappings: list[dict[str, Any]] = field(default_factory=list)
+    # more removals than the source's limit, stored because the caller accepted them
+    removals_accepted: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -89,11 +94,50 @@ class RefreshResult:
             "deals_reevaluated": self.fanout.candidates,
             "deals_requeued": self.fanout.requeued_count,
             "orphaned_mappings": self.orphaned_mappings,
+            "removals_accepted": self.removals_accepted,
         }
 
 
 class _RefreshRefused(Exception):
-    """The fetched catalog cannot be stored as is (duplicate keys, keys owned by another source)."""
+    """The fetched catalog cannot be stored as is (duplicate keys, keys owned by another source,
+    or more removals than the source allows)."""
+
+
+@dataclass(frozen=True)
+class RemovalLimit:
+    """How many stored features one refresh may remove (per-source config options)."""
+
+    max_share: float = 0.5
+    always_allowed: int = 2
+    accepted: bool = False  # an explicit `accept_removals`: no limit this once
+
+    @classmethod
+    def of(cls, config: dict[str, Any], *, accepted: bool = False) -> RemovalLimit:
+        share = config.get("max_removed_share", cls.max_share)
+        always = config.get("removals_always_allowed", cls.always_allowed)
+        return cls(float(share), int(always), accepted)
+
+    def refusal(self, stored: int, removed: int) -> str | None:
+        """Why removing `removed` of `stored` features is refused; None when allowed."""
+        if self.accepted or removed == 0:
+            return None
+        if removed >= stored:
+            what = f"would remove all {stored} of the source's features"
+        elif removed > self.always_allowed and removed > self.max_share * stored:
+            what = (
+                f"would remove {removed} of the source's {stored} features "
+                f"({removed / stored:.0%}, more than config.max_removed_share "
+                f"{self.max_share:.0%} and config.removals_always_allowed {self.always_allowed})"
+            )
+        else:
+            return None
+        return (
+            f"refused: the fetched catalog {what}; an empty or truncated answer (lost "
+            "permissions, a deploy) looks like this. The last good catalog is kept. If the "
+            "removal is real, accept it once (POST /api/v1/roadmap/sources/NAME/refresh"
+            "?accept_removals=true, or `roadmap-guard roadmap refresh --source NAME "
+            "--accept-removals`) or raise config.max_removed_share"
+        )
 
 
 def staleness_seconds(row: RoadmapSource, now: datetime | None = None) -> float | None:
@@ -102,31 +146,124 @@ def staleness_seconds(row: RoadmapSource, now: datetime | None = None) -> float 
     return max(0.0, ((now or utcnow()) - row.last_success_at).total_seconds())
 
 
-def report_staleness(row: RoadmapSource, now: datetime | None = None) -> None:
-    """Point the gauge at the source's last success, so each scrape reads the age at that
-    moment (not the age when we last looked); a source that never succeeded reports -1."""
+STALENESS_CACHE_SECONDS = 10.0  # a scrape reads the sources' last successes at most this often
+
+
+class _LastSuccesses:
+    """Every source's last_success_at as the DATABASE has it, read at scrape time (at most
+    every STALENESS_CACHE_SECONDS), so that every process (the API, each worker) reports the
+    same age, whichever process ran the last refresh. Bound to the engine of the last
+    `report_staleness` call; until then (or when the read fails) a process reports what it
+    saw itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+        self._read_at: float | None = None
+        self._rows: dict[str, datetime | None] = {}
+
+    def bind(self, engine: Engine | None) -> None:
+        if engine is None:
+            return
+        with self._lock:
+            if engine is not self._engine:
+                self._engine, self._read_at, self._rows = engine, None, {}
+
+    def note(self, name: str, last_success: datetime | None) -> None:
+        """What this process just wrote (or read): no need to wait for the next read."""
+        with self._lock:
+            if self._read_at is not None:
+                self._rows[name] = last_success
+
+    def lookup(self, name: str) -> tuple[bool, datetime | None] | None:
+        """(the source exists, its last success) from the database; None: cannot tell."""
+        with self._lock:
+            engine = self._engine
+            fresh = (
+                self._read_at is not None
+                and time.monotonic() - self._read_at < STALENESS_CACHE_SECONDS
+            )
+            if fresh:
+                return name in self._rows, self._rows.get(name)
+        if engine is None:
+            return None
+        try:
+            with Session(engine) as session:
+                rows = dict(
+                    session.exec(
+                        select(RoadmapSource.name, RoadmapSource.last_success_at).where(
+                            RoadmapSource.kind != REGISTRY
+                        )
+                    ).all()
+                )
+        except Exception as exc:  # a scrape must not fail: report what this process saw
+            log.warning("roadmap staleness: cannot read the sources", error=type(exc).__name__)
+            return None
+        with self._lock:
+            if engine is self._engine:
+                self._rows, self._read_at = rows, time.monotonic()
+        for other in rows.keys() - _reported:  # sources this process has not seen yet
+            _track(other, rows[other])
+        return name in rows, rows.get(name)
+
+
+_last_successes = _LastSuccesses()
+_reported: set[str] = set()  # sources with a gauge series in this process
+
+
+def _age(last_success: datetime | None) -> float:
+    if last_success is None:
+        return -1.0
+    return max(0.0, (utcnow() - last_success).total_seconds())
+
+
+def _track(name: str, seen: datetime | None) -> None:
+    """Give the source a series whose value is read from the database at each scrape."""
+
+    def value() -> float:
+        found = _last_successes.lookup(name)
+        if found is None:
+            return _age(seen)
+        exists, last_success = found
+        if not exists:  # deleted through another process: drop the series
+            forget_staleness(name)
+            return math.nan
+        return _age(last_success)
+
+    _reported.add(name)
+    ROADMAP_STALENESS.labels(source=name).set_function(value)
+
+
+def report_staleness(
+    row: RoadmapSource, now: datetime | None = None, *, engine: Engine | None = None
+) -> None:
+    """Point the gauge at the source's last success as the database has it, so each scrape
+    reads the age at that moment in every process alike (not the age when this process last
+    looked); a source that never succeeded reports -1."""
     if row.kind == REGISTRY:
         return
-    child = ROADMAP_STALENESS.labels(source=row.name)
-    last_success = row.last_success_at
-    if last_success is None:
-        child.set_function(lambda: -1.0)
-    else:
-        child.set_function(lambda: max(0.0, (utcnow() - last_success).total_seconds()))
+    _last_successes.bind(engine)
+    _last_successes.note(row.name, row.last_success_at)
+    _track(row.name, row.last_success_at)
 
 
 def forget_staleness(name: str) -> None:
     """Drop a deleted source's gauge series: a -1 left behind would keep its alert firing."""
+    _reported.discard(name)
     with contextlib.suppress(KeyError):
         ROADMAP_STALENESS.remove(name)
 
 
 def prune_staleness(names: set[str]) -> None:
     """Drop the series of sources that no longer exist (deleted through another process)."""
-    for metric in ROADMAP_STALENESS.collect():
-        for sample in metric.samples:
-            if sample.labels.get("source") not in names:
-                forget_staleness(sample.labels["source"])
+    series = {
+        sample.labels["source"]
+        for metric in ROADMAP_STALENESS.collect()
+        for sample in metric.samples
+        if "source" in sample.labels
+    }
+    for name in (series | _reported) - names:
+        forget_staleness(name)
 
 
 def invalid_keys(fetched: FetchResult) -> str | None:
@@ -207,9 +344,15 @@ class FeatureChanges:
 
 
 def replace_source_features(
-    session: Session, source: RoadmapSource, fetched: list[Feature]
+    session: Session,
+    source: RoadmapSource,
+    fetched: list[Feature],
+    removal_limit: RemovalLimit | None = None,
 ) -> tuple[dict[str, int], ChangeScope, FeatureChanges]:
-    """Make the stored features of `source` equal `fetched` (already status-mapped)."""
+    """Make the stored features of `source` equal `fetched` (already status-mapped).
+
+    `removal_limit`: refuse (nothing written) when more stored features would go than it
+    allows."""
     seen: set[str] = set()
     dupes = sorted({f.key for f in fetched if f.key in seen or seen.add(f.key)})
     if dupes:
@@ -229,6 +372,11 @@ def replace_source_features(
     existing = {
         r.key: r for r in session.exec(select(FeatureRow).where(FeatureRow.source == source.name))
     }
+    if removal_limit is not None:
+        removed = len(existing.keys() - seen)
+        refusal = removal_limit.refusal(len(existing), removed)
+        if refusal is not None:
+            raise _RefreshRefused(refusal)
     now = utcnow()
     counts = {"created": 0, "updated": 0, "deleted": 0}
     scope = ChangeScope()
@@ -290,7 +438,10 @@ def refresh_source(
     *,
     actor: str = "system:roadmap-refresh",
     client: httpx.Client | None = None,
+    accept_removals: bool = False,
 ) -> RefreshResult:
+    """Fetch the source and store its catalog. `accept_removals`: store it even if it removes
+    more features than the source's removal limit allows (all of them included); audited."""
     with Session(engine) as session:
         row = session.get(RoadmapSource, name)
         if row is None and name != REGISTRY:
@@ -327,8 +478,9 @@ def refresh_source(
                 )
                 for f in fetched.features
             ]
+            limit = RemovalLimit.of(dict(row.config or {}), accepted=accept_removals)
             try:  # refusals are decided before the first write: nothing to undo
-                counts, scope, changed = replace_source_features(session, row, mapped)
+                counts, scope, changed = replace_source_features(session, row, mapped, limit)
             except _RefreshRefused as exc:
                 error = f"{name}: {exc}"
                 result.ok = False
@@ -339,6 +491,18 @@ def refresh_source(
                 row.etag = fetched.etag
                 row.feature_count = len(mapped)
                 result.orphaned_mappings = orphaned_mappings(session, changed.deleted)
+                stored_before = len(mapped) - result.created + result.deleted
+                guarded = RemovalLimit.of(dict(row.config or {}))
+                if accept_removals and guarded.refusal(stored_before, result.deleted):
+                    result.removals_accepted = True
+                    log.warning(
+                        "roadmap refresh removed more features than the source's limit: "
+                        "accepted explicitly",
+                        source=name,
+                        actor=actor,
+                        deleted=result.deleted,
+                        stored_before=stored_before,
+                    )
                 if result.orphaned_mappings:
                     log.warning(
                         "roadmap refresh left product mappings pointing at deleted features",
@@ -361,6 +525,7 @@ def refresh_source(
                         after={
                             **counts,
                             "fetched": len(mapped),
+                            **({"removals_accepted": True} if result.removals_accepted else {}),
                             **listed,
                             "orphaned_mappings": result.orphaned_mappings,
                             "features": changed.after,
@@ -376,7 +541,7 @@ def refresh_source(
             result.error = row.last_error = error
         row.updated_at = now
         session.add(row)
-    report_staleness(row, now)
+    report_staleness(row, now, engine=engine)
     log.info(
         "roadmap source refreshed",
         **{k: v for k, v in result.as_dict().items() if k != "source"},

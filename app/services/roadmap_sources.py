@@ -26,6 +26,7 @@ from app.connectors.roadmap import (
     map_status,
     normalise_status,
     normalised_status_mapping,
+    shown_config,
     status_mapping_errors,
     unmapped_statuses,
 )
@@ -126,7 +127,7 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
         select(FeatureRow.source_status).where(FeatureRow.source == row.name).distinct()
     ).all()
     staleness = staleness_seconds(row)
-    report_staleness(row)
+    report_staleness(row, engine=session.get_bind())
     never_ok = row.kind != REGISTRY and row.last_success_at is None
     last = session.exec(
         select(AuditLog)
@@ -145,7 +146,7 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
         name=row.name,
         kind=row.kind,
         enabled=row.enabled,
-        config=dict(row.config or {}),
+        config=shown_config(row.config or {}),
         status_mapping={k: str(v) for k, v in (row.status_mapping or {}).items()},
         unmapped_statuses=[]
         if row.kind == REGISTRY

@@ -188,12 +188,12 @@ def test_failing_source_keeps_last_good_catalog_and_reports_staleness(
     route = mock_api.get(URL)
     route.side_effect = [
         httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"})),
-        httpx.Response(503, text="maintenance"),
+        httpx.Response(500, text="maintenance"),
         httpx.ConnectError("refused"),
         httpx.Response(200, json={"items": []}),
     ]
     assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
-    for expected in ("HTTP 503", "ConnectError", "no 'features' list"):
+    for expected in ("HTTP 500", "ConnectError", "no 'features' list"):
         r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
         assert r["ok"] is False and expected in r["error"]
         assert _availability(engine) == {"sso": "available"}
@@ -645,3 +645,266 @@ def test_a_roadmap_item_with_a_nul_character_is_stored_not_a_failed_refresh(
     assert (r.json()["ok"], r.json()["created"]) == (True, 2), r.json()
     with Session(engine) as s:
         assert s.get(FeatureRow, "dark").name == "Dark\ufffd mode"
+
+
+# --- an empty or truncated fetch does not wipe the catalog -------------------------------------
+
+
+def _features(n: int, prefix: str = "f") -> list[dict]:
+    return [
+        {"key": f"{prefix}{i}", "name": f"Feature {prefix}{i}", "status": "GA"} for i in range(n)
+    ]
+
+
+def _source_row(engine):
+    from app.models import RoadmapSource
+
+    with Session(engine) as s:
+        return s.get(RoadmapSource, "acme")
+
+
+def test_an_empty_fetch_is_refused_keeps_the_catalog_and_can_be_accepted_explicitly(
+    client, api_key, engine, mock_api
+):
+    from app.services.roadmap_refresh import refresh_source
+
+    revops = api_key("revops")
+    _source(client, revops)
+    route = mock_api.get(URL)
+    route.side_effect = [
+        httpx.Response(200, headers={"ETag": '"r1"'}, json=_page(*_features(2))),
+        httpx.Response(200, headers={"ETag": '"r2"'}, json=_page()),  # e.g. during a deploy
+        httpx.Response(200, headers={"ETag": '"r2"'}, json=_page()),
+    ]
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    first_success = _source_row(engine).last_success_at
+
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+    assert r["ok"] is False and r["deleted"] == 0
+    assert "would remove all 2 of the source's features" in r["error"]
+    assert "--accept-removals" in r["error"]
+    assert set(_availability(engine)) == {"f0", "f1"}
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert "would remove all 2" in source["last_error"]
+    assert source["etag"] == '"r1"'  # the refused catalog's ETag is not kept: no 304 trap
+    assert source["feature_count"] == 2
+    assert _source_row(engine).last_success_at == first_success  # the staleness grows
+    assert route.calls[2 - 1].request.headers["If-None-Match"] == '"r1"'
+
+    result = refresh_source(engine, "acme", actor="user:ops@example.com", accept_removals=True)
+    assert (result.ok, result.deleted, result.removals_accepted) == (True, 2, True)
+    assert _availability(engine) == {}
+    entry = _refresh_entries(engine)[-1]
+    assert entry.actor == "user:ops@example.com"
+    assert entry.after["removals_accepted"] is True and entry.after["deleted"] == 2
+    assert _source_row(engine).last_error is None
+
+
+def test_removing_more_than_the_configured_share_is_refused_small_changes_pass(
+    client, api_key, engine, mock_api
+):
+    revops = api_key("revops")
+    _source(client, revops)
+    route = mock_api.get(URL)
+    route.side_effect = [
+        httpx.Response(200, json=_page(*_features(10))),
+        httpx.Response(200, json=_page(*_features(4))),  # a truncated answer: 6 of 10 gone
+        httpx.Response(200, json=_page(*_features(8))),  # 2 removed: always allowed
+        httpx.Response(200, json=_page(*_features(3))),  # 5 of 8 with the share raised
+    ]
+    refresh = "/api/v1/roadmap/sources/acme/refresh"
+    assert client.post(refresh, headers=revops).json()["created"] == 10
+    r = client.post(refresh, headers=revops).json()
+    assert r["ok"] is False
+    assert "would remove 6 of the source's 10 features (60%" in r["error"]
+    assert len(_availability(engine)) == 10
+    r = client.post(refresh, headers=revops).json()
+    assert (r["ok"], r["deleted"]) == (True, 2)
+    config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "max_removed_share": 0.75}
+    patched = client.patch("/api/v1/roadmap/sources/acme", json={"config": config}, headers=revops)
+    assert patched.status_code == 200, patched.text
+    r = client.post(refresh, headers=revops).json()
+    assert (r["ok"], r["deleted"]) == (True, 5)
+
+
+def test_a_jira_search_that_suddenly_finds_nothing_is_refused(engine, mock_api):
+    """Jira answers 200 with no issues when the token's user loses Browse permission."""
+    from app.db import session_scope
+    from app.models import RoadmapSource
+    from app.services.roadmap_refresh import refresh_source
+
+    with session_scope(engine) as s:
+        s.add(
+            RoadmapSource(
+                name="jira",
+                kind="jira",
+                config={
+                    "base_url": "https://acme.atlassian.net",
+                    "jql": "labels = roadmap",
+                    "token_env": "ACME_ROADMAP_TOKEN",
+                    "email": "a@b.co",
+                },
+                status_mapping={"Done": "available"},
+            )
+        )
+    issue = lambda k: {"key": k, "fields": {"summary": k, "status": {"name": "Done"}}}  # noqa: E731
+    mock_api.get("https://acme.atlassian.net/rest/api/3/search/jql").side_effect = [
+        httpx.Response(200, json={"issues": [issue("RM-1"), issue("RM-2")], "isLast": True}),
+        httpx.Response(200, json={"issues": [], "isLast": True}),
+    ]
+    assert refresh_source(engine, "jira").ok
+    result = refresh_source(engine, "jira")
+    assert result.ok is False and "would remove all 2" in result.error
+    with Session(engine) as s:
+        assert sorted(s.exec(select(FeatureRow.key))) == ["RM-1", "RM-2"]
+
+
+def test_removal_limits_are_validated_config(client, api_key):
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={
+            "name": "acme",
+            "kind": "http",
+            "config": {"url": URL, "max_removed_share": 1.5, "removals_always_allowed": -1},
+        },
+        headers=api_key("revops"),
+    )
+    assert r.status_code == 422
+    paths = {d["path"] for d in r.json()["error"]["details"]}
+    assert paths == {"config.max_removed_share", "config.removals_always_allowed"}
+
+
+def test_cli_accept_removals(sqlite_engine, monkeypatch, capsys, mock_api):
+    from app.cli import main
+    from app.services.roadmap_sources import SourceCreate, create_source
+    from app.settings import get_settings
+
+    with Session(sqlite_engine) as s:
+        create_source(s, SourceCreate(name="acme", kind="http", config={"url": URL}), actor="t")
+        s.commit()
+    mock_api.get(URL).side_effect = [
+        httpx.Response(200, json=_page(*_features(3))),
+        httpx.Response(200, json=_page()),
+        httpx.Response(200, json=_page()),
+    ]
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    try:
+        assert main(["roadmap", "refresh", "--source", "acme"]) == 0
+        assert main(["roadmap", "refresh", "--source", "acme"]) == 1
+        assert main(["roadmap", "refresh", "--accept-removals"]) == 2  # one source at a time
+        assert main(["roadmap", "refresh", "--source", "acme", "--accept-removals"]) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert "acme: FAILED, last good catalog kept: acme: refused" in out
+    assert "3 removed" in out and "removals beyond the source's limit accepted" in out
+    entry = _refresh_entries(sqlite_engine)[-1]
+    assert entry.actor == "cli" and entry.after["removals_accepted"] is True
+
+
+# --- secrets in the source URL -------------------------------------------------------------------
+
+
+def test_a_url_with_a_secret_is_refused_with_its_field_and_nothing_is_stored(client, api_key):
+    revops = api_key("revops")
+    for url, path in (
+        ("https://roadmap.example.com/features?api_key=LIVE-123", "config.url"),
+        ("https://user:pw@roadmap.example.com/features", "config.url"),
+    ):
+        r = client.post(
+            "/api/v1/roadmap/sources",
+            json={"name": "acme", "kind": "http", "config": {"url": url}},
+            headers=revops,
+        )
+        assert r.status_code == 422, r.text
+        details = r.json()["error"]["details"]
+        assert [(d["path"], d["type"]) for d in details] == [(path, "secret_in_url")]
+        assert "LIVE-123" not in r.text and "pw@" not in r.text
+    _source(client, revops)
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"config": {"url": URL + "?token=abc"}},
+        headers=revops,
+    )
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["path"] == "config.url"
+    listed = client.get("/api/v1/roadmap/sources", headers=api_key("viewer")).text
+    assert "LIVE-123" not in listed and "token=abc" not in listed
+
+
+# --- the staleness gauge reads the database -------------------------------------------------
+
+
+def test_staleness_gauge_reports_the_databases_last_success_in_every_process(
+    client, api_key, engine
+):
+    """Worker A refreshed two hours ago; worker B has refreshed since (the row says a minute
+    ago). A's gauge must say a minute too, not the age of what A itself last saw."""
+    from datetime import timedelta
+
+    from app.db import session_scope
+    from app.models import RoadmapSource, utcnow
+    from app.services import roadmap_refresh
+
+    _source(client, api_key("revops"))
+    seen_by_a = _source_row(engine)
+    seen_by_a.last_success_at = utcnow() - timedelta(hours=2)
+    with session_scope(engine) as s:  # what worker B wrote
+        s.get(RoadmapSource, "acme").last_success_at = utcnow() - timedelta(minutes=1)
+    roadmap_refresh.report_staleness(seen_by_a, engine=engine)
+    assert 55 <= _gauge("acme") <= 600
+
+    with session_scope(engine) as s:  # B again, later: A follows after the cache's short life
+        s.get(RoadmapSource, "acme").last_success_at = utcnow() - timedelta(seconds=5)
+    roadmap_refresh._last_successes._read_at = None  # the cache's few seconds have passed
+    assert 0 <= _gauge("acme") <= 60
+
+
+def test_a_url_stored_with_a_secret_before_the_check_is_shown_without_it(client, api_key, engine):
+    from app.db import session_scope
+    from app.models import RoadmapSource
+
+    with session_scope(engine) as s:
+        s.add(
+            RoadmapSource(
+                name="old",
+                kind="http",
+                config={"url": "https://u:pw@roadmap.example.com/f?team=a&api_key=LIVE-123"},
+                status_mapping={},
+            )
+        )
+    r = client.get("/api/v1/roadmap/sources/old", headers=api_key("viewer"))
+    assert "LIVE-123" not in r.text and "pw@" not in r.text
+    body = r.json()
+    assert body["config"]["url"] == "https://roadmap.example.com/f?team=a&api_key=***"
+    assert any(w.startswith("config.url: stored with a credential") for w in body["warnings"])
+    result = client.post("/api/v1/roadmap/sources/old/refresh", headers=api_key("revops")).json()
+    assert result["ok"] is False and "LIVE-123" not in result["error"]
+
+
+def test_a_refused_removal_is_accepted_through_the_api_and_audited(
+    client, api_key, engine, mock_api
+):
+    """An empty answer would remove every feature of the source: refused (the catalog kept),
+    then stored when RevOps says the removal is real (?accept_removals=true)."""
+    revops = api_key("revops", name="alice")
+    _source(client, revops)
+    mock_api.get(URL).side_effect = [
+        httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"},
+                                       {"key": "scim", "name": "SCIM", "status": "GA"})),
+        httpx.Response(200, json=_page()),
+        httpx.Response(200, json=_page()),
+    ]  # fmt: skip
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+    assert r["ok"] is True and r["created"] == 2, r
+    refused = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+    assert refused["ok"] is False and "accept_removals=true" in refused["error"]
+    assert len(_availability(engine)) == 2  # the last good catalog
+    accepted = client.post(
+        "/api/v1/roadmap/sources/acme/refresh?accept_removals=true", headers=revops
+    ).json()
+    assert accepted["ok"] is True and accepted["deleted"] == 2
+    assert accepted["removals_accepted"] is True
+    assert _availability(engine) == {}
+    entry = _refresh_entries(engine)[-1]
+    assert entry.actor == "revops:alice" and entry.after.get("removals_accepted") is True

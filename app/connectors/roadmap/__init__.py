@@ -29,6 +29,7 @@ from app.connectors.roadmap.config import (
     config_errors,
     config_warnings,
     parse_config,
+    shown_config,
 )
 from app.connectors.roadmap.http_json import HttpJsonSource
 from app.connectors.roadmap.jira import JiraSource
@@ -94,6 +95,7 @@ __all__ = [
     "normalise_status",
     "normalised_status_mapping",
     "parse_config",
+    "shown_config",
     "status_mapping_errors",
     "unmapped_statuses",
     "validate_config",

@@ -1,14 +1,149 @@
-"""Shared HTTP plumbing for the roadmap sources: one GET with clear, secret-free errors."""
+"""Shared HTTP plumbing for the roadmap sources: one GET with clear, secret-free errors.
+
+- Credentials go to the configured origin only (scheme, host, port): a request, a redirect or a
+  `next` link to another origin is refused as a SourceError, never sent. Redirects are followed
+  here, by hand (the client never follows them itself: httpx strips only `Authorization` on a
+  cross-origin redirect, so a custom header such as `X-Api-Key` would go along).
+- 429 and 503 are retried in the call, honouring Retry-After (seconds or an HTTP date): at most
+  RETRY_ATTEMPTS tries and RETRY_BUDGET_SECONDS of waiting in all; longer waits belong to the
+  next scheduled refresh.
+- URLs in messages have their user-info and query values removed (`redact_url`).
+"""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from app.connectors.roadmap.base import SourceError
 
 MAX_PAGES = 1000  # a loop guard: a source that always says "next" must not spin forever
+MAX_REDIRECTS = 5
+RETRY_STATUSES = (429, 503)
+RETRY_ATTEMPTS = 3
+RETRY_BUDGET_SECONDS = 30.0
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _sleep(seconds: float) -> None:  # tests replace it
+    time.sleep(seconds)
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    parts = urlsplit(str(url))
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+def show_origin(url: str) -> str:
+    scheme, host, port = origin(url)
+    default = _DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{host}" + ("" if port == default else f":{port}")
+
+
+def redact_url(url: str) -> str:
+    """The URL without user-info, and with every query value replaced by `***`: safe in an
+    error message, a log line or last_error."""
+    parts = urlsplit(str(url))
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "&".join(f"{name}=***" for name, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def check_origin(url: str, allowed: str, *, source: str, what: str) -> None:
+    """SourceError unless `url` is on the origin of `allowed` (the configured URL)."""
+    if origin(url) != origin(allowed):
+        raise SourceError(
+            f"{source}: {what} {redact_url(url)} is on another origin than the configured "
+            f"{show_origin(allowed)}; refused, so the credentials are not sent there"
+        )
+
+
+class _Throttled(Exception):
+    def __init__(self, response: httpx.Response, wait: float):
+        super().__init__(response.status_code)
+        self.response = response
+        self.wait = wait
+
+
+def retry_after_seconds(response: httpx.Response, attempt: int) -> float:
+    """Retry-After as seconds (delta or HTTP date); exponential 1, 2, 4... s without it."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return float(2 ** (attempt - 1))
+
+
+def _stop(state: RetryCallState) -> bool:
+    """Stop after RETRY_ATTEMPTS tries, or when the wait asked for would exceed the budget."""
+    if state.attempt_number >= RETRY_ATTEMPTS:
+        return True
+    exc = state.outcome.exception() if state.outcome else None
+    wait = exc.wait if isinstance(exc, _Throttled) else 0.0
+    return state.idle_for + wait > RETRY_BUDGET_SECONDS
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    return exc.wait if isinstance(exc, _Throttled) else 0.0
+
+
+def _send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    source: str,
+    allowed: str,
+    headers: dict[str, str] | None,
+    params: dict[str, Any] | None,
+    json: Any,
+) -> httpx.Response:
+    """One request, following same-origin redirects by hand; a redirect elsewhere is refused."""
+    check_origin(url, allowed, source=source, what=f"{method}")
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            response = client.request(
+                method, url, headers=headers, params=params, json=json, follow_redirects=False
+            )
+        except httpx.TimeoutException:
+            raise SourceError(f"{source}: {method} {redact_url(url)} timed out") from None
+        except httpx.HTTPError as exc:
+            raise SourceError(
+                f"{source}: {method} {redact_url(url)} failed: {type(exc).__name__}"
+            ) from None
+        if not response.has_redirect_location:
+            return response
+        target = urljoin(str(response.url), response.headers["Location"])
+        check_origin(
+            target, allowed, source=source, what=f"{method} {redact_url(url)} redirected to"
+        )
+        url, params = target, None  # the Location carries its own query
+        if response.status_code == 303:
+            method, json = "GET", None
+    raise SourceError(f"{source}: {method} {redact_url(url)}: more than {MAX_REDIRECTS} redirects")
 
 
 def request_json(
@@ -17,30 +152,69 @@ def request_json(
     url: str,
     *,
     source: str,
+    origin_url: str | None = None,
     headers: dict[str, str] | None = None,
     params: dict[str, Any] | None = None,
     json: Any = None,
     allow_not_modified: bool = False,
 ) -> tuple[httpx.Response, Any]:
-    """Send one request; return (response, parsed JSON or None on 304). Raises SourceError."""
+    """Send one request; return (response, parsed JSON or None on 304). Raises SourceError.
+
+    `origin_url`: the configured URL whose origin alone may receive the request (and its
+    credentials); default: `url`'s own, so a redirect can never leave it."""
+    allowed = origin_url or url
+    tries = 0
+
+    def attempt() -> httpx.Response:
+        nonlocal tries
+        tries += 1
+        response = _send(
+            client,
+            method,
+            url,
+            source=source,
+            allowed=allowed,
+            headers=headers,
+            params=params,
+            json=json,
+        )
+        if response.status_code in RETRY_STATUSES:
+            raise _Throttled(response, retry_after_seconds(response, tries))
+        return response
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(_Throttled),
+        stop=_stop,
+        wait=_wait,
+        sleep=lambda seconds: _sleep(seconds),
+        reraise=True,
+    )
+    shown = redact_url(url)
     try:
-        response = client.request(method, url, headers=headers, params=params, json=json)
-    except httpx.TimeoutException:
-        raise SourceError(f"{source}: {method} {url} timed out") from None
-    except httpx.HTTPError as exc:
-        raise SourceError(f"{source}: {method} {url} failed: {type(exc).__name__}") from None
+        response = retrying(attempt)
+    except _Throttled as exc:
+        response = exc.response
+        detail = response.text[:200].strip().replace("\n", " ")
+        after = response.headers.get("Retry-After")
+        raise SourceError(
+            f"{source}: {method} {shown} answered HTTP {response.status_code} "
+            f"({tries} {'try' if tries == 1 else 'tries'})"
+            + (f" (Retry-After: {after[:40]})" if after else "")
+            + f": {detail}"
+        ) from None
     if allow_not_modified and response.status_code == 304:
         return response, None
     if response.status_code >= 400:
         detail = response.text[:200].strip().replace("\n", " ")
         raise SourceError(
-            f"{source}: {method} {url} answered HTTP {response.status_code}: {detail}"
+            f"{source}: {method} {shown} answered HTTP {response.status_code}: {detail}"
         )
     try:
         return response, response.json()
     except ValueError:
-        raise SourceError(f"{source}: {method} {url} did not answer JSON") from None
+        raise SourceError(f"{source}: {method} {shown} did not answer JSON") from None
 
 
 def make_client(timeout_seconds: float) -> httpx.Client:
-    return httpx.Client(timeout=timeout_seconds, follow_redirects=True)
+    # Redirects are followed by request_json, which refuses those to another origin.
+    return httpx.Client(timeout=timeout_seconds, follow_redirects=False)

@@ -9,7 +9,9 @@ Secrets never live in a config: credentials come from the environment variable N
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,6 +26,26 @@ DEFAULT_TIMEOUT = 20.0
 
 _SECRET_WORDS = ("token", "password", "secret", "apikey", "api_key", "authorization")
 ENV_NAME_KEYS = ("auth_env", "token_env")
+URL_KEYS = ("url", "base_url")
+# Query parameter names that carry a credential: one of these words in the name (split at
+# anything not a letter or digit, camelCase too), or one of the run-together spellings.
+_SECRET_PARAM_WORDS = {
+    "key",
+    "apikey",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "signature",
+    "sig",
+    "auth",
+    "authorization",
+    "credential",
+    "credentials",
+    "jwt",
+}
+_SECRET_PARAM_PARTS = ("apikey", "token", "secret", "password", "signature")
 
 
 class _Config(BaseModel):
@@ -37,6 +59,23 @@ class RegistryConfig(_Config):
 class _RemoteConfig(_Config):
     timeout_seconds: float = Field(
         default=DEFAULT_TIMEOUT, gt=0, le=300, description="timeout of each request"
+    )
+    # The removal guard (docs/roadmap.md, "A refresh that would empty the catalog"): a refresh
+    # that would delete every stored feature, or more than this share of them, is refused
+    # unless accepted explicitly.
+    max_removed_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="largest share of the stored features one refresh may remove (1: no limit "
+        "short of removing them all)",
+    )
+    removals_always_allowed: int = Field(
+        default=2,
+        ge=0,
+        le=100000,
+        description="a refresh may always remove this many features, whatever the share (small "
+        "sources), as long as it does not remove them all",
     )
 
 
@@ -88,6 +127,80 @@ def _looks_secret(key: str) -> bool:
     return key not in ENV_NAME_KEYS and any(word in lowered for word in _SECRET_WORDS)
 
 
+def _secret_param(name: str) -> bool:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    words = {w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w}
+    flat = re.sub(r"[^a-z0-9]", "", name.lower())
+    return bool(words & _SECRET_PARAM_WORDS) or any(p in flat for p in _SECRET_PARAM_PARTS)
+
+
+def url_secret_errors(config: Any) -> list[dict[str, Any]]:
+    """A URL of the config that carries a credential (user-info, or a query parameter named
+    like one): refused, since the config is shown to every reader, audited and logged."""
+    if not isinstance(config, dict):
+        return []
+    errors = []
+    for key in URL_KEYS:
+        value = config.get(key)
+        if not isinstance(value, str):
+            continue
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            continue  # the model reports a malformed URL
+        loc = ["config", key]
+        if "@" in parts.netloc:
+            errors.append(
+                {
+                    "loc": loc,
+                    "path": json_path(loc),
+                    "msg": "the URL carries user-info (user:password@): secrets are not "
+                    "stored; remove it and name the environment variable holding the "
+                    "credential in auth_env/token_env",
+                    "type": "secret_in_url",
+                }
+            )
+        names = sorted(
+            {n for n, _ in parse_qsl(parts.query, keep_blank_values=True) if _secret_param(n)}
+        )
+        if names:
+            errors.append(
+                {
+                    "loc": loc,
+                    "path": json_path(loc),
+                    "msg": f"the URL's query parameter{'s' if len(names) > 1 else ''} "
+                    f"{', '.join(repr(n) for n in names)} look{'' if len(names) > 1 else 's'} "
+                    "like a credential: secrets are not stored; remove "
+                    f"{'them' if len(names) > 1 else 'it'} and send the credential as a header "
+                    "named by auth_env (auth_header, auth_scheme)",
+                    "type": "secret_in_url",
+                }
+            )
+    return errors
+
+
+def shown_config(config: Any) -> dict[str, Any]:
+    """The config as readers may see it: a URL stored with a credential before such URLs were
+    refused has its user-info dropped and its credential-like query values replaced by ***."""
+    shown = dict(config) if isinstance(config, dict) else {}
+    for key in URL_KEYS:
+        value = shown.get(key)
+        if not isinstance(value, str):
+            continue
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            continue
+        netloc = parts.netloc.rpartition("@")[2]
+        query = "&".join(
+            f"{n}=***" if _secret_param(n) else (f"{n}={v}" if v else n)
+            for n, v in parse_qsl(parts.query, keep_blank_values=True)
+        )
+        if netloc != parts.netloc or (query and query != parts.query):
+            shown[key] = urlunsplit(parts._replace(netloc=netloc, query=query))
+    return shown
+
+
 def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
     """Every mistake in `config` for `kind`, as the rules API reports them: {loc, path, msg,
     type}, loc starting with "config". Empty when the config can work."""
@@ -101,10 +214,10 @@ def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
                 "type": "unknown_kind",
             }
         ]
+    errors = url_secret_errors(config)
     try:
         model.model_validate(config)
     except ValidationError as exc:
-        errors = []
         for e in exc.errors():
             loc = ["config", *e["loc"]]
             msg, type_ = e["msg"], e["type"]
@@ -119,8 +232,7 @@ def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
                 )
                 type_ = "secret_in_config"
             errors.append({"loc": loc, "path": json_path(loc), "msg": msg, "type": type_})
-        return errors
-    return []
+    return errors
 
 
 def parse_config(kind: str, config: Any) -> Any:
@@ -144,6 +256,11 @@ def config_warnings(kind: str, config: Any) -> list[str]:
         "periodic one on a worker)"
         for key in ENV_NAME_KEYS
         if isinstance(config.get(key), str) and config[key] and not os.environ.get(config[key])
+    ]
+    warnings += [
+        f"{e['path']}: stored with a credential in it (shown here without it); refreshes fail "
+        "until it is replaced: " + e["msg"]
+        for e in url_secret_errors(config)
     ]
     if kind == "productboard" and config.get("api_version") == "1":
         warnings.append(

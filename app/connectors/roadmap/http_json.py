@@ -12,7 +12,9 @@ GET {url} → {"features": [{"key", "name", "status", "aliases", "target_date", 
 - ETag: the first page's ETag is kept; the next refresh sends If-None-Match and a 304 keeps the
   catalog untouched.
 - Pagination: follow `next` (absolute or relative URL) or, failing that, `next_cursor` sent back
-  as the query parameter config.cursor_param (default "cursor").
+  as the query parameter config.cursor_param (default "cursor"). A `next` URL or a redirect to
+  another origin than config.url's (scheme, host, port) is refused: the credentials would go
+  along.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from urllib.parse import urljoin
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.connectors.roadmap._http import MAX_PAGES, make_client, request_json
+from app.connectors.roadmap._http import MAX_PAGES, check_origin, make_client, request_json
 from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
 from app.connectors.roadmap.config import HttpConfig, parse_config
 from app.rules.model import Feature
@@ -91,6 +93,7 @@ class HttpJsonSource:
                 "GET",
                 url,
                 source=self.name,
+                origin_url=self.url,
                 headers=page_headers,
                 params=params,
                 allow_not_modified=first,
@@ -132,6 +135,8 @@ class HttpJsonSource:
             cursor = body.get("next_cursor")
             if next_url:
                 url, params = urljoin(str(response.url), str(next_url)), None
+                where = f"page {result.pages} 'next'"
+                check_origin(url, self.url, source=self.name, what=where)
             elif cursor:
                 url, params = self.url, {cursor_param: cursor}
             else:

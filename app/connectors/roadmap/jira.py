@@ -17,7 +17,11 @@ What Atlassian documents:
 
 Config: base_url, jql, token_env (env var NAME), api ("cloud", the default, or "server" for
 Server / Data Center), email (optional), target_date_field (default "duedate", e.g.
-"customfield_10015"), aliases_field (optional, labels-like list), page_size (default 100).
+"customfield_10015"), aliases_field (optional: labels, a text list, or a list of objects such
+as components, fixVersions or a multi-select / user picker, read by `value`, then `name`, then
+`displayName`; anything else is skipped), page_size (default 100). A target_date_field that
+holds values but yields no date for any issue (fixVersions, a text field) is a refresh error:
+every target date would vanish silently.
 """
 
 from __future__ import annotations
@@ -55,9 +59,26 @@ def _date(value: Any) -> date | None:
         return None
 
 
+def _text(value: Any) -> str | None:
+    """A list entry as text: a string; an option's `value`; else a component's, version's or
+    user's `name` (then `displayName`). Anything else (a number, an empty or unknown object)
+    gives None: never the string "None"."""
+    if isinstance(value, dict):
+        for key in ("value", "name", "displayName"):
+            if isinstance(value.get(key), str) and value[key].strip():
+                return value[key].strip()
+        return None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
-        return [str(v.get("value") if isinstance(v, dict) else v) for v in value if v]
+        return [text for text in map(_text, value) if text]
+    if isinstance(value, dict):  # a single-select or user picker: one object
+        text = _text(value)
+        return [text] if text else []
     if isinstance(value, str) and value.strip():
         return [part.strip() for part in value.split(",") if part.strip()]
     return []
@@ -107,11 +128,24 @@ class JiraSource:
         }
         pages = self._server_pages if self.api == "server" else self._cloud_pages
         result = FetchResult()
+        undated: list[str] = []  # issues with a value in the date field that is not a date
         for body in pages(client, self._headers(), params, result):
             for index, issue in enumerate(body["issues"]):
                 where = f"page {result.pages} issues[{index}]"
-                result.features.append(self._feature(issue, where))
+                feature = self._feature(issue, where)
+                result.features.append(feature)
                 result.locations.append(where)
+                if feature.target_date is None and issue["fields"].get(self.date_field):
+                    undated.append(str(issue["key"]))
+        if undated and all(f.target_date is None for f in result.features):
+            # e.g. fixVersions (a list of versions) or a date-time text: every target date
+            # would silently vanish, and a promised feature without one blocks the deal
+            raise SourceError(
+                f"{self.name}: config.target_date_field {self.date_field!r} gave no date for any "
+                f"issue, though {len(undated)} of them have a value in it (e.g. {undated[0]}); "
+                "it must be a date field (YYYY-MM-DD), such as duedate or a date custom field; "
+                "the last good catalog is kept"
+            )
         return result
 
     def _page(
@@ -124,7 +158,15 @@ class JiraSource:
     ) -> dict[str, Any]:
         if result.pages >= MAX_PAGES:
             raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
-        _, body = request_json(client, "GET", url, source=self.name, headers=headers, params=params)
+        _, body = request_json(
+            client,
+            "GET",
+            url,
+            source=self.name,
+            origin_url=self.base_url,
+            headers=headers,
+            params=params,
+        )
         result.pages += 1
         if not isinstance(body, dict) or not isinstance(body.get("issues"), list):
             raise SourceError(f"{self.name}: search page {result.pages} has no 'issues' list")

@@ -3,7 +3,9 @@
 Productboard deprecated API v1 and sunset it on 2026-07-08; `api_version: "1"` is kept for
 workspaces still answering on it. Both versions page the same way: {"data": [...],
 "links": {"next": "<absolute url>" | null}}; the next page is fetched by following links.next
-verbatim (it carries its own pageCursor); no page size can be set.
+verbatim (it carries its own pageCursor), as long as it stays on config.base_url's origin (the
+token is sent with it: a link or redirect to another host is a refresh error); no page size can
+be set.
 
 What the v2 docs say (developer.productboard.com; every page has a `.md` twin listed in
 /llms.txt):
@@ -67,7 +69,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from app.connectors.roadmap._http import MAX_PAGES, make_client, request_json
+from app.connectors.roadmap._http import MAX_PAGES, check_origin, make_client, request_json
 from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
 from app.connectors.roadmap.config import ProductboardConfig, parse_config
 from app.rules.model import Feature
@@ -188,12 +190,17 @@ class ProductboardSource:
             pages += 1
             if pages > MAX_PAGES:
                 raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
-            _, body = request_json(client, "GET", url, source=self.name, headers=headers)
+            _, body = request_json(
+                client, "GET", url, source=self.name, origin_url=self.base_url, headers=headers
+            )
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise SourceError(f"{self.name}: {path} page {pages} has no 'data' list")
             items.extend((f"page {pages} data[{i}]", item) for i, item in enumerate(body["data"]))
             next_url = _obj(body.get("links")).get("next")
             url = urljoin(url, str(next_url)) if next_url else None
+            if url:
+                where = f"{path} page {pages} links.next"
+                check_origin(url, self.base_url, source=self.name, what=where)
         self._last_pages = pages
         return items
 
@@ -245,7 +252,9 @@ class ProductboardSource:
         """The status field's allowed values from the feature configuration: inline, and any
         further pages its `values.links.next` refers to."""
         url = f"{self.base_url}{V2_STATUS_CONFIG}"
-        _, body = request_json(client, "GET", url, source=self.name, headers=self._headers())
+        _, body = request_json(
+            client, "GET", url, source=self.name, origin_url=self.base_url, headers=self._headers()
+        )
         fields = _obj(_obj(body).get("data")).get("fields")
         if not isinstance(fields, dict):
             raise SourceError(f"{self.name}: GET {V2_STATUS_CONFIG} has no 'data.fields' object")

@@ -212,11 +212,23 @@ _NEG_BEFORE = re.compile(
     r"no (?:need|requirement|interest|plans?) (?:for|in|to)|not (?:interested in|looking for)|"
     r"(?:dropped|removed|waived) (?:the )?(?:requirement|need|ask) for|instead of|rather than"
     r"|(?<=, )not(?! just| only| yet)(?= )"  # "they need SSO, not SCIM"
+    r"|neither"
 )  # not "without": "without SSO they won't sign" is a dependency
+# "No SSO needed": checked at each mention (`_no_x_needed`), not as a cue: a cue starting with
+# "no" made every "now", "note", "nothing" run the whole cue alternation (~0.1 ms a deal).
+_NEEDED_AFTER = re.compile(r"(?: [a-z-]+)? (?:needed|required|necessary)(?![a-z0-9])")
 _NEG_AFTER = re.compile(
     r"(?<![a-z0-9])(?:(?:(?:is|are|was|were)n['\u2019]?t|not|no longer) (?:needed|required|"
     r"necessary|a requirement|a priority|relevant|in scope|wanted)|out of scope|"
-    r"no need(?! (?:for|to)))(?![a-z0-9])"
+    r"no need(?! (?:for|to))|not (?:a |an )?(?:blocker|dealbreaker|deal[- ]breaker|"
+    r"must[- ]have|showstopper|hard requirement)"
+    # Common words ("will", "was", "are") behind look-behinds, so a match starts at the rare
+    # word and only its word starts run this alternation (see _WordStartPattern).
+    r"|(?:(?<=won't )|(?<=won\u2019t )|(?<=wont )|(?<=will not ))be (?:needed|required|necessary)"
+    r"|(?:(?<=was )|(?<=were )|(?<=been )|(?<=got )|(?<=is )|(?<=are ))"
+    r"(?:dropped|removed|descoped)"
+    r"|nope|never be (?:built|delivered|shipped|available)|"
+    r"not (?:on|in) (?:the|our) roadmap)(?![a-z0-9])"
 )
 # A promise taken back or refused ("we did not promise SCIM", "can't commit to it by Q3", "no
 # promises were made"): the clause is no commitment, whatever else in it sounds like one.
@@ -228,7 +240,8 @@ _DENIED = re.compile(
     rf"(?<![a-z0-9])(?:(?:{_NEG_AUX}|never|not|no longer|refused to|declined to|unable to|"
     r"without)(?: (?:yet|really|actually|explicitly|formally|ever|any))? "
     r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s)?|guaranteeing)"
-    r"|no (?:promises?|commitments?|guarantees?))(?![a-z0-9])"
+    r"|no (?:promises?|commitments?|guarantees?)|not (?:a |any )?(?:promise|commitment|guarantee)"
+    r")(?![a-z0-9])"
 )
 _CUES = _WordStartPattern(
     "|".join(
@@ -309,6 +322,7 @@ class _Clause:
     promise: bool = False
     custom: bool = False
     denied: bool = False  # a promise taken back or refused: no commitment in this clause
+    sale: bool = False  # a promise of a sale item ("a business case"): its dates are the sale's
     # Negation cue end / start offsets (tuples: most clauses have none, and an empty tuple
     # costs nothing to create).
     neg_before: tuple[int, ...] = ()
@@ -500,7 +514,9 @@ def _sentence_span(
     return a, b
 
 
-def _clauses(low: str, a: int, b: int, cues: list[re.Match[str]]) -> list[_Clause]:
+def _clauses(
+    low: str, a: int, b: int, cues: list[re.Match[str]], names: list[Mention]
+) -> list[_Clause]:
     """The sentence low[a:b] cut into clauses, each marked with the `cues` found in it."""
     clauses: list[_Clause] = []
     start = a
@@ -519,9 +535,11 @@ def _clauses(low: str, a: int, b: int, cues: list[re.Match[str]]) -> list[_Claus
         if kind == "denied":
             c.denied = True
         elif kind == "custom":
-            c.custom = c.promise = True
+            if _ours(low, start, m.end(kind), c, True, names):
+                c.custom = c.promise = True
         elif kind == "promise":
-            c.promise = True
+            if _ours(low, start, m.end(kind), c, False, names):
+                c.promise = True
         elif kind == "question":
             c.question = True
         elif kind == "neg_before":
@@ -535,6 +553,134 @@ def _clauses(low: str, a: int, b: int, cues: list[re.Match[str]]) -> list[_Claus
         if low[a:b].rstrip().endswith("?"):
             clauses[-1].question = True
     return clauses
+
+
+# Who or what a promise cue is about, read only around the cue (a few per deal): the sale
+# itself ("we'll build a business case", "plan to sign by Q1", "committed to closing this"),
+# a condition ("if we had SCIM by Q1 they would sign"), or someone else's work or word
+# ("their team will build", "the competitor promised them") is no promise of ours.
+_SALE_EVENTS_TEXT = """sign signs signed signing signature close closes closed closing decision
+    decisions decide decides deciding contract contracts po pos purchase purchasing procurement
+    budget approval approvals approve approved renewal renew renews legal redlines paperwork
+    go-live golive kickoff kick-off"""
+_SALE_EVENTS = frozenset(_SALE_EVENTS_TEXT.split())
+# Objects of "build", "have", "provide", "committed to" that are part of selling, not product.
+_SALE_OBJECTS_TEXT = """plan plans case cases roi model models workspace workspaces environment
+    environments sandbox walkthrough walkthroughs walk-through presentation presentations
+    training trainings onboarding kickoff board exec execs executive executives leadership
+    business plan roadmap-review rollout migration timeline proposal deck slides"""
+_SALE_ITEMS_TEXT = """contract contracts call calls meeting meetings quote quotes proposal
+    proposals pricing price prices discount discounts decision demo demos follow-up followup
+    email emails deck answer answers update updates response responses reply timeline reference
+    references sow msa invoice redlines paperwork questionnaire trial credit credits refund
+    signature deadline intro introduction callback slot visit dinner lunch workshop session
+    sessions review reviews feedback summary recap notes agenda draft budget approval renewal
+    terms nda loi poc pilot"""
+_SALE_OBJECTS = (
+    frozenset(_SALE_OBJECTS_TEXT.split()) | _SALE_EVENTS | frozenset(_SALE_ITEMS_TEXT.split())
+)
+# Leading words skipped before the object: "build them a custom ...", "committed to weekly ...".
+_OBJECT_LEAD_TEXT = """a an the their our its some them him her us you me to weekly daily
+    monthly regular quick short full new custom proper detailed joint dedicated formal written"""
+_OBJECT_LEAD = frozenset(_OBJECT_LEAD_TEXT.split())
+_REPORTS_TEXT = "report reports summary summaries update updates readout"
+_REPORTS = frozenset(_REPORTS_TEXT.split())
+_BOARD = re.compile(r"(?<![a-z0-9])(?:board|exec(?:utive)?s?|leadership|c-?suite|cfo|ceo|cio)\b")
+_THEIR_SUBJECT = re.compile(
+    r"(?<![a-z0-9])(?:they|their|customer|client|partners?|integrators?|si|he|she|vendor)"
+    r"(?![a-z0-9])"
+)
+_THIRD_PARTY = re.compile(
+    r"(?<![a-z0-9])(?:competitors?|competition|incumbents?|rivals?|vendors?)(?![a-z0-9])"
+)
+
+
+_STRIP = ".,;:!?()[]\"'\u2018\u2019\u201c\u201d"
+
+
+def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mention]) -> bool:
+    """Whether the promise (or custom-build) cue low[s:e] in the clause `c` is a promise we
+    made about the product (see the comment above). Words inside a feature name (`names`:
+    "access reviews", "approvals") are never the sale's. Marks `c.sale` when the cue's object
+    is a sale item: a date in the same clause then belongs to it ("a rollout plan by Q1")."""
+    a = c.start
+    before = low[max(a, s - 48) : s]
+    if "if " in before or "unless " in before:
+        k = max(before.rfind("if "), before.rfind("unless "))
+        if (k == 0 or not before[k - 1].isalnum()) and "," not in before[k:]:
+            return False  # the cue inside a condition: "if we had SCIM by Q1 they would sign"
+    if ("compet" in before or "vendor" in before or "incumb" in before or "rival" in before) and (
+        _THIRD_PARTY.search(before)
+    ):
+        return False  # "Competitor (Okta) promised them SCIM by Q1"
+    cue = low[s:e]
+    head = cue[:2]
+    if head in ("by", "be", "no", "ne", "in") and not cue.startswith(("in the", "into")):
+        if c.sale:  # a date: the sale's own date does not count
+            return False
+        near = before[-32:].split()
+        if _SALE_EVENTS.isdisjoint(near):
+            return True
+        return all(_in_name(low.rfind(w, a, s), names) for w in _SALE_EVENTS.intersection(near))
+    if custom and head == "cu":
+        return True  # "custom connector": the object is named by the cue itself
+    if custom and head in ("wi", "go") and _THEIR_SUBJECT.search(low, max(a, s - 32), s):
+        return False  # "their team will build a connector to our API"
+    if head not in ("wi", "sh", "go", "we", "i", "i'", "i\u2019", "co", "pr", "gu", "as", "bu"):
+        return True  # "in the contract", "written into"
+    # The object after the verb: up to five words, to a stop word or punctuation.
+    n = 0
+    report = False
+    for raw in low[e : min(c.end, e + 80)].split():
+        w = raw.strip(_STRIP)
+        if n == 0 and (w in _OBJECT_LEAD or w in _DELIVERY_VERBS):
+            continue
+        if not w or w in _OBJECT_STOP:
+            break
+        if w in _SALE_OBJECTS and not _in_name(low.find(w, e), names):
+            c.sale = True
+            return False
+        report = report or w in _REPORTS
+        n += 1
+        if n == 5 or len(w) != len(raw):
+            break
+    if report and _BOARD.search(low, e, c.end):  # "a report ready for their board"
+        c.sale = True
+    return not c.sale
+
+
+def _in_name(pos: int, names: list[Mention]) -> bool:
+    return any(m.start <= pos < m.end for m in names)
+
+
+# The answer after a bare "Offline mode?" line: a negation that names nothing itself.
+_NEG_ANSWER = re.compile(
+    r"\s*(?:not (?:needed|required|necessary|a (?:blocker|priority|requirement|must-have))"
+    r"|nope|no|n/a|none)(?![a-z0-9])"
+)
+_LABEL_PUNCT = " \t\u2022*-\u2013\u2014:?.#>"
+
+
+_DO_WITHOUT = tuple(
+    f"{w} without " for w in ("fine", "live", "ok", "okay", "happy", "do", "manage", "cope")
+)
+
+
+def _no_x_needed(low: str, a: int, b: int, m: Mention) -> bool:
+    """ "No offline mode needed" ("no" just before the name, "needed", required or necessary
+    just after it) and "they are fine without offline mode" ("fine/live/do ... without" just
+    before it), within low[a:b] (the clause, or the sentence). Checked at each mention rather
+    than as cues: cues starting with "no", "live", "manage" made every "now", "note",
+    "management" run the whole cue alternation."""
+    s = m.start
+    if s - 3 >= a and low.startswith("no ", s - 3) and (s == 3 or not low[s - 4].isalnum()):
+        return _NEEDED_AFTER.match(low, m.end, b) is not None
+    return low.endswith(_DO_WITHOUT, max(a, s - 16), s)
+
+
+def _label_only(low: str, c: _Clause, m: Mention) -> bool:
+    """Whether the clause is nothing but the mentioned name (a "label: value" line)."""
+    return low[c.start : c.end].strip(_LABEL_PUNCT) == low[m.start : m.end]
 
 
 def _sentence_references(
@@ -553,9 +699,11 @@ def _sentence_references(
         # mention is a plain dependency (what the general path below gives them).
         if not mentions:
             return []
+        if low.find("no ", a, b) >= 0 or low.find(" without ", a, b) >= 0:  # rare
+            mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
         return _plain_references(text[a:b], mentions, note.id, catalog)
     evidence = text[a:b]
-    clauses = _clauses(low, a, b, cues)
+    clauses = _clauses(low, a, b, cues, mentions)
     last = clauses[-1]
 
     kept: list[tuple[Mention, _Clause]] = []
@@ -564,10 +712,20 @@ def _sentence_references(
         c = last
         if len(clauses) > 1:  # the clause the mention starts in
             c = next((c for c in clauses if m.start < c.end), last)
-        if (c.neg_before and any(p <= m.start for p in c.neg_before)) or (
-            c.neg_after and any(p >= m.end for p in c.neg_after)
+        if (
+            (c.neg_before and any(p <= m.start for p in c.neg_before))
+            or (c.neg_after and any(p >= m.end for p in c.neg_after))
+            or _no_x_needed(low, c.start, c.end, m)
         ):
             continue  # "they don't need SSO", "SCIM is not required"
+        if (c is not last or c.question) and _label_only(low, c, m):
+            # "Offline mode: not needed", "- Offline mode - nope", "Offline mode? Not needed."
+            if c is not last:
+                after = clauses[clauses.index(c) + 1]
+                if after.neg_after or after.neg_before:
+                    continue
+            elif _NEG_ANSWER.match(low, b):
+                continue
         kept.append((m, c))
         claimed.add(id(c))
     # A promise clause naming nothing ("...; we promised it by Q3") speaks about the sentence's

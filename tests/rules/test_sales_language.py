@@ -1,0 +1,156 @@
+"""What a reviewer's run of realistic sales notes showed the first reading got wrong: promises
+about the sale itself, the customer's own dates, conditions and other people's promises, label
+lines with their negation after the colon, ordinary words read as misspelt names, and short
+names that are everyday words."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.rules.catalog import Catalog
+from app.rules.model import Feature
+from app.rules.references import find_references
+
+from .conftest import FEATURES, TODAY, make_deal
+
+# The shared roadmap plus names that are everyday words.
+CATALOG = Catalog(
+    [
+        *FEATURES,
+        Feature(key="offline", name="Offline mode", availability="never"),
+        Feature(key="go", name="Go", availability="never"),
+        Feature(key="flow", name="Flow", availability="coming_soon"),
+        Feature(key="hub", name="Data Hub", aliases=["Hub"], availability="uncertain"),
+    ]
+)
+
+
+def got(body: str) -> list[tuple]:
+    return [
+        (r.feature_key, r.feature_name if r.feature_key is None else "", r.is_commitment)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "We'll build a business case with their CFO.",
+        "We will build a rollout plan by Q1.",
+        "We'll develop a migration plan.",
+        "We'll build an ROI model.",
+        "We'll build them a demo workspace by Friday.",
+        "Committed to weekly sync calls.",
+        "We'll have a report ready for their board by Q1.",
+        "We will provide a dashboard walkthrough next week.",
+        "Promised a custom training session next week.",
+    ],
+)
+def test_sales_process_work_is_no_off_roadmap_promise(body: str) -> None:
+    # no off-roadmap reference, and no commitment on a feature the sentence names
+    assert [ref for ref in got(body) if ref[0] is None or ref[2]] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("We'll build them a custom SAP connector.", [(None, "custom SAP connector", True)]),
+        ("We promised a custom integration with Workday.", [(None, "custom integration", True)]),
+        ("Our team will build a connector to their ERP.", [(None, "custom connector", True)]),
+        # someone else builds it: a dependency on the API, no custom build of ours
+        ("Their team will build a connector to our API.", []),
+    ],
+)
+def test_real_custom_builds_are_still_caught(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected
+
+
+# (note, [(feature_key, is_commitment)])
+NOT_OUR_PROMISE = [
+    # the customer's buying timeline
+    ("They need SCIM and plan to sign by Q1.", [("scim", False)]),
+    ("SCIM needed, decision expected by March.", [("scim", False)]),
+    (
+        "Procurement is committed to closing this by Q4, they want the audit trail.",
+        [("audit", False)],
+    ),
+    ("They need SCIM; we'll have the contract ready by Friday.", [("scim", False)]),
+    # conditions and other people's promises
+    ("If we had SCIM by Q1 they would sign.", [("scim", False)]),
+    ("If we can deliver SCIM by Q1, they'll sign.", [("scim", False)]),
+    ("Competitor (Okta) promised them SCIM by Q1.", [("scim", False)]),
+    ("PM said SCIM will ship by Q1 (not a commitment).", [("scim", False)]),
+    # still promises
+    ("They need SCIM by Q3.", [("scim", True)]),
+    ("We promised SCIM by Q1.", [("scim", True)]),
+    ("If they sign, we will have SCIM by Q1.", [("scim", True)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NOT_OUR_PROMISE, ids=[c[0][:40] for c in NOT_OUR_PROMISE]
+)
+def test_sale_dates_conditions_and_third_parties_are_not_our_commitments(
+    body: str, expected: list[tuple]
+) -> None:
+    refs = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert [(r.feature_key, r.is_commitment) for r in refs] == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Offline mode: not needed.", []),
+        ("Offline mode - not needed", []),
+        ("Offline mode? Not needed.", []),
+        ("\u2022 Offline mode \u2013 nope", []),
+        ("Offline mode is not a blocker.", []),
+        ("Offline mode is not a dealbreaker.", []),
+        ("Neither offline mode nor SSO is needed.", []),
+        ("No offline mode needed.", []),
+        ("Offline mode wont be needed.", []),
+        ("Offline mode was dropped from their requirements.", []),
+        ("They are fine without offline mode.", []),
+        ("We told them offline mode will never be built.", []),
+        ("Explained that offline mode is not on the roadmap.", []),
+        # not negated
+        ("Offline mode: required.", ["offline"]),
+        ("Offline mode: must-have; SSO not needed.", ["offline"]),
+        ("Without offline mode they won't sign.", ["offline"]),
+    ],
+)
+def test_negations_in_bullet_style_notes(body: str, expected: list[str]) -> None:
+    assert [key for key, _name, _c in got(body)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # ordinary words one slip from a name word are not typos of it
+        ("Offline model training is their use case.", []),
+        ("The offline node in the cluster.", []),
+        ("Offline modem", []),
+        ("Offline made easy", []),
+        ("Audio log from the call is attached.", []),
+        # everyday words that are short names
+        ("Go-live is planned for Q1.", []),
+        ("Go with the enterprise plan.", []),
+        ("Cash flow is tight.", []),
+        ("Flow-based pricing.", []),
+        ("Hub and spoke model for their offices.", []),
+        # the names themselves, and real typos
+        ("They want Flow by Q3.", ["flow"]),
+        ("They need the Data Hub and a Hub license.", ["hub", "hub"]),
+        ("Offlien mode is needed.", ["offline"]),
+        ("the audti log matters", ["audit"]),
+    ],
+)
+def test_everyday_words_are_not_feature_names(text: str, expected: list[str]) -> None:
+    assert [m.feature_key for m in CATALOG.find_mentions(text)] == expected
+
+
+def test_a_real_promise_keeps_its_date() -> None:
+    (ref,) = find_references(make_deal("We will have SCIM by Q3."), CATALOG, today=TODAY)
+    assert ref.is_commitment and ref.promised_date == date(2027, 9, 30)

@@ -92,9 +92,10 @@ PREVIEW_CHARS = 255  # ContentNote.TextPreview length: a full preview may be tru
 CHECKED_AT_REFRESH = timedelta(hours=24)
 META_TTL_SECONDS = 3600.0
 MAX_QUERIES_PER_COMPOSITE = 5
-# A write planned from a snapshot read longer ago than this (a stored one) checks whether
-# someone changed the opportunity since (see `_flag_changed_since_read`), counting changes up
-# to STALE_SNAPSHOT_SKEW before the read (our clock and Salesforce's need not agree).
+# Before a write, whether someone changed the opportunity since its snapshot was read (see
+# `_flag_changed_since_read`): by Salesforce's LastModifiedDate when the snapshot has it;
+# else, for a snapshot read more than STALE_SNAPSHOT_SECONDS ago, by our read time less
+# STALE_SNAPSHOT_SKEW (our clock and Salesforce's need not agree).
 STALE_SNAPSHOT_SECONDS = 60.0
 STALE_SNAPSHOT_SKEW = timedelta(minutes=2)
 COLLECTION_SIZE = 200
@@ -974,48 +975,63 @@ class SalesforceConnector:
 
     def _stale_snapshots(
         self, plans: list[dict], items: dict[str, DealWriteBack]
-    ) -> dict[str, datetime]:
-        """Opportunities written from a snapshot read a while ago (a stored one: a roadmap,
-        approval or ledger re-check), with when it was read. Only with the integration user
-        known: without it reconciliation does not leave our own writes out, and there is
-        nothing to make up for (see `_flag_changed_since_read`)."""
+    ) -> dict[str, tuple[datetime | None, datetime | None]]:
+        """The opportunities to check before writing (see `_flag_changed_since_read`), each
+        with its snapshot's LastModifiedDate (Salesforce's clock, when the read saw it) and
+        when we read it. Only with the integration user known: without it reconciliation
+        does not leave our own writes out, and there is nothing to make up for."""
         if not self.integration_user_id:
             return {}
-        cutoff = datetime.now(UTC) - timedelta(seconds=STALE_SNAPSHOT_SECONDS)
-        out: dict[str, datetime] = {}
+        out: dict[str, tuple[datetime | None, datetime | None]] = {}
         for plan in plans:
             snapshot = items[plan["deal_id"]].snapshot
-            read_at = _parse_dt((snapshot.extra if snapshot is not None else {}).get("read_at"))
-            if read_at is not None and read_at < cutoff:
-                out[plan["deal_id"]] = read_at
+            if snapshot is None:
+                continue
+            read_at = _parse_dt(snapshot.extra.get("read_at"))
+            if snapshot.updated_at is not None or read_at is not None:
+                out[plan["deal_id"]] = (snapshot.updated_at, read_at)
         return out
 
     def _flag_changed_since_read(
-        self, plans: list[dict], stale: dict[str, datetime], checked: list[dict] | None
+        self,
+        plans: list[dict],
+        seen: dict[str, tuple[datetime | None, datetime | None]],
+        checked: list[dict] | None,
     ) -> None:
         """Mark `reread` the opportunities someone else changed after their snapshot was read.
 
-        Writing from a stored snapshot makes the integration user the last modifier, and
-        reconciliation leaves opportunities we modified last out: a rep's change made after
-        the read whose outbound message was lost would never be read. The check query runs in
-        the write's first Composite call, before its updates, so it costs no call of its own.
-        Clocks: LastModifiedDate is Salesforce's, read_at ours; a change up to
-        STALE_SNAPSHOT_SKEW before the read also counts (an extra read is harmless)."""
+        Our write makes the integration user the last modifier, and both ways a change reaches
+        us then miss a change made between our read and our write: reconciliation leaves
+        opportunities we modified last out, and a rep's Outbound Message still queued when our
+        write lands is delivered with our user as LastModifiedById (Salesforce sends the
+        record as it is at delivery) and ignored as our own echo. So the write's first
+        Composite call starts with a query of LastModifiedDate and LastModifiedById, run before
+        its updates (no call of its own). A change by someone else after the one our read saw
+        (both Salesforce's clock) queues a read. A snapshot from before this was recorded has
+        no LastModifiedDate: then our read time, less STALE_SNAPSHOT_SKEW for the clocks, and
+        only for a snapshot older than STALE_SNAPSHOT_SECONDS (an extra read is harmless)."""
         if checked is None:
             return
+        stale_before = datetime.now(UTC) - timedelta(seconds=STALE_SNAPSHOT_SECONDS)
         by_id = {to18(r["Id"]): r for r in checked if r.get("Id")}
         for plan in plans:
-            read_at = stale.get(plan["deal_id"])
             rec = by_id.get(plan["deal_id"])
-            if read_at is None or rec is None:
+            if rec is None or plan["deal_id"] not in seen:
                 continue
+            last_seen, read_at = seen[plan["deal_id"]]
             modified = _parse_dt(rec.get("LastModifiedDate"))
             by = to18(rec["LastModifiedById"]) if rec.get("LastModifiedById") else None
-            if (
-                modified
-                and by != self.integration_user_id
-                and modified > read_at - STALE_SNAPSHOT_SKEW
-            ):
+            if modified is None or by == self.integration_user_id:
+                continue
+            if last_seen is not None:
+                changed = modified > last_seen
+            else:
+                changed = (
+                    read_at is not None
+                    and read_at < stale_before
+                    and modified > read_at - STALE_SNAPSHOT_SKEW
+                )
+            if changed:
                 plan["outcome"].reread = True
 
     def _settle_result(

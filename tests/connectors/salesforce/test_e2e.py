@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -318,3 +319,35 @@ def test_a_change_made_after_the_stored_snapshot_is_read_again_after_a_roadmap_w
         assert deal.stage_id == "Negotiation/Review"  # the rep's change was read
         log = s.exec(select(WriteBackLog).where(WriteBackLog.deal_id == opp)).all()
     assert len(log) >= 2
+
+
+def test_a_change_made_between_our_read_and_our_write_is_read_again(
+    service, fake, engine, rep, connector, monkeypatch
+):
+    """The rep edits the opportunity while we evaluate it. Their Outbound Message, still
+    queued when our write lands, is delivered as Salesforce sees the record then (last
+    modified by us) and is ignored as our echo; reconciliation skips it too. The write's own
+    check (Salesforce's LastModifiedDate against the one our read saw) queues a read."""
+    client, worker = service
+    opp = fake.add_opportunity("Pied Piper", stage="Qualification", line_items=[SSO])
+    real = type(connector).read_deals
+
+    def read_then_rep_edits(self, ids):
+        out = real(self, ids)
+        time.sleep(1.1)  # LastModifiedDate has whole seconds
+        rep.Opportunity.update(opp, {"StageName": "Negotiation/Review"})
+        return out
+
+    monkeypatch.setattr(type(connector), "read_deals", read_then_rep_edits)
+    notify(client, opp)
+    [item] = worker.claim()
+    worker.record([item], worker.process([item]))
+    monkeypatch.undo()
+    with Session(engine) as s:
+        row = s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one()
+        assert (row.status, row.reason) == ("pending", "reconcile")
+    worker.run_until_empty()
+    with Session(engine) as s:
+        assert s.exec(select(Deal).where(Deal.deal_id == opp)).one().stage_id == (
+            "Negotiation/Review"
+        )

@@ -5,7 +5,10 @@
     python3 tasks.py demo    # the same, against the sandbox HubSpot, with sample deals
     python3 tasks.py test    # create .venv, install with test extras, run the whole suite
 
-The virtualenv is reinstalled only when pyproject.toml changes (a hash stamp in .venv).
+The virtualenv is reinstalled only when pyproject.toml changes (a hash stamp in .venv), and
+recreated when it is broken (a half-made .venv without a working pip). The command then
+replaces this process (exec), so a signal sent to `tasks.py` (SIGTERM from a supervisor,
+Ctrl-C) reaches `roadmap-guard serve` itself and it shuts down as it should.
 Extra arguments are passed through: `python3 tasks.py test -m "not slow"`.
 """
 
@@ -22,13 +25,27 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
 
+def venv_works() -> bool:
+    """The venv's python runs and has pip (an interrupted `python -m venv` leaves neither)."""
+    if not (BIN / "python").exists():
+        return False
+    try:
+        done = subprocess.run(
+            [str(BIN / "python"), "-m", "pip", "--version"], capture_output=True, timeout=120
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
 def ensure_venv() -> None:
     stamp = VENV / ".roadmap-guard-installed"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == digest:
+    works = venv_works()
+    if works and stamp.exists() and stamp.read_text() == digest:
         return
-    if not (BIN / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    if not works:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
@@ -43,9 +60,17 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "setup":
         return 0
+    os.chdir(ROOT)
     if command == "test":
-        return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)
-    return subprocess.call([str(BIN / "roadmap-guard"), command, *rest], cwd=ROOT)
+        program, args = BIN / "python", ["-m", "pytest", *rest]
+    else:
+        program, args = BIN / "roadmap-guard", [command, *rest]
+    if os.name == "nt":  # no exec on Windows: a child, waited for
+        return subprocess.call([str(program), *args])
+    # exec: this process becomes the command, so signals reach it directly (subprocess.call
+    # would leave `serve` running when tasks.py is terminated).
+    os.execv(str(program), [str(program), *args])
+    return 0  # not reached
 
 
 if __name__ == "__main__":

@@ -11,12 +11,67 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_database_url() -> str:
     return f"sqlite:///{Path.cwd() / 'data' / 'roadmap-guard.db'}"
+
+
+# The longest schedule interval: a week. Intervals are stored in periodic_job's INTEGER column
+# (PostgreSQL: at most 2,147,483,647), and an overflow there stops every schedule on every worker.
+MAX_INTERVAL_SECONDS = 7 * 24 * 3600
+
+
+# The variables that make a Salesforce connector: any of them set means Salesforce is meant to
+# be configured, so the combination is checked at start-up (see `salesforce_auth_mode`).
+SALESFORCE_CREDENTIALS = (
+    "salesforce_instance_url",
+    "salesforce_access_token",
+    "salesforce_client_id",
+    "salesforce_client_secret",
+    "salesforce_username",
+    "salesforce_password",
+    "salesforce_private_key_file",
+)
+
+
+def salesforce_configured(settings: Settings) -> bool:
+    return any(getattr(settings, name) is not None for name in SALESFORCE_CREDENTIALS)
+
+
+def salesforce_auth_mode(settings: Settings) -> str:
+    """The Salesforce login the settings describe (the order of app/connectors/salesforce/auth.py);
+    ValueError naming the variables when the combination is incomplete."""
+    if settings.salesforce_access_token and settings.salesforce_instance_url:
+        return "access_token"
+    if (
+        settings.salesforce_username
+        and settings.salesforce_client_id
+        and settings.salesforce_private_key_file
+    ):
+        return "jwt_bearer"
+    if (
+        settings.salesforce_client_id
+        and settings.salesforce_client_secret
+        and not settings.salesforce_username
+    ):
+        return "client_credentials"
+    if settings.salesforce_username and settings.salesforce_password:
+        return "password"
+    raise ValueError(
+        "Salesforce credentials incomplete: set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, "
+        "or SALESFORCE_USERNAME + SALESFORCE_CLIENT_ID + SALESFORCE_PRIVATE_KEY_FILE (JWT), "
+        "or SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET (client credentials)"
+    )
 
 
 class Settings(BaseSettings):
@@ -52,7 +107,7 @@ class Settings(BaseSettings):
     write_back_log_retention_days: int = Field(default=365, ge=0, le=36500)
 
     # --- roadmap -------------------------------------------------------------------------
-    roadmap_refresh_seconds: int = Field(default=900, ge=30)
+    roadmap_refresh_seconds: int = Field(default=900, ge=30, le=MAX_INTERVAL_SECONDS)
     install_default_rules: bool = True
 
     # --- hubspot (issue 4) -----------------------------------------------------------------
@@ -65,16 +120,16 @@ class Settings(BaseSettings):
     hubspot_api_base: str = "https://api.hubapi.com"
     hubspot_signature_versions: str = "v3"
     hubspot_guard_mode: Literal["revert", "warn"] = "revert"
-    hubspot_requests_per_10s: int = Field(default=100, ge=1)
+    hubspot_requests_per_10s: int = Field(default=100, ge=1, le=10_000)
     hubspot_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    hubspot_reconcile_seconds: int = Field(default=600, ge=30)
+    hubspot_reconcile_seconds: int = Field(default=600, ge=30, le=MAX_INTERVAL_SECONDS)
     # The first reconciliation looks this far back, not at every deal (search caps at 10,000).
     hubspot_reconcile_lookback_days: int = Field(default=7, ge=1, le=365)
     # Line-item property events carry no deal id: a schedule resolves them to deals in batches.
     hubspot_line_item_resolve_seconds: int = Field(default=10, ge=1, le=3600)
     # Daily API limit hit: the longest the queue waits before trying the portal again (the wait
     # ends earlier at midnight in the portal's time zone, when HubSpot resets the limit).
-    hubspot_daily_limit_retry_seconds: int = Field(default=3600, ge=60)
+    hubspot_daily_limit_retry_seconds: int = Field(default=3600, ge=60, le=86400)
     # The portal's company currency (ISO 4217, e.g. USD), the label of pipeline totals (which
     # add each deal's `amount_in_home_currency`), used only while HubSpot's account details,
     # which say it, cannot be read. Unset then, totals are unlabelled.
@@ -98,7 +153,7 @@ class Settings(BaseSettings):
     salesforce_events_secret: SecretStr | None = None
     salesforce_integration_user_id: str | None = None
     salesforce_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
-    salesforce_reconcile_seconds: int = Field(default=600, ge=30)
+    salesforce_reconcile_seconds: int = Field(default=600, ge=30, le=MAX_INTERVAL_SECONDS)
     salesforce_ca_bundle: str | None = None
     # Field API names on Opportunity (setup creates them with these names).
     salesforce_status_field: str = "Roadmap_Check_Status__c"
@@ -107,6 +162,18 @@ class Settings(BaseSettings):
     salesforce_checked_at_field: str = "Roadmap_Checked_At__c"
     # Opportunities per SOQL query / per sObject Collections request (Salesforce allows 200).
     salesforce_batch_size: int = Field(default=200, ge=1, le=200)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        # SALESFORCE_EVENTS_SECRET= (or any optional setting given as "") means unset: an empty
+        # secret must never become a key that anyone can sign with.
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and field.default is None and isinstance(value, str | SecretStr):
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not text.strip():
+                return None
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -141,6 +208,38 @@ class Settings(BaseSettings):
     def _backoff_order(self) -> Settings:
         if self.backoff_cap_seconds < self.backoff_base_seconds:
             raise ValueError("BACKOFF_CAP_SECONDS must be >= BACKOFF_BASE_SECONDS")
+        return self
+
+    @model_validator(mode="after")
+    def _salesforce_credentials(self) -> Settings:
+        # Checked here, not at the first login: an incomplete set would otherwise pass start-up
+        # and then fail every deal (retried, then dead) instead of stopping with one line.
+        if not salesforce_configured(self):
+            return self
+        mode = salesforce_auth_mode(self)
+        if mode == "client_credentials" and self.salesforce_domain in ("login", "test"):
+            raise ValueError(
+                "SALESFORCE_DOMAIN must be the org's My Domain (e.g. acme.my) for client "
+                "credentials (SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET)"
+            )
+        if mode == "jwt_bearer":
+            path = Path(str(self.salesforce_private_key_file))
+            try:
+                key = path.read_bytes()
+            except OSError as exc:
+                raise ValueError(
+                    f"SALESFORCE_PRIVATE_KEY_FILE {str(path)!r} cannot be read: "
+                    f"{exc.strerror or type(exc).__name__}"
+                ) from None
+            try:
+                from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+                load_pem_private_key(key, password=None)
+            except Exception:
+                raise ValueError(
+                    f"SALESFORCE_PRIVATE_KEY_FILE {str(path)!r} is not an unencrypted PEM "
+                    "private key"
+                ) from None
         return self
 
     @property

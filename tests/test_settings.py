@@ -9,6 +9,10 @@ import sys
 import pytest
 
 from app.cli import main
+from app.connectors.registry import build_connectors
+from app.connectors.salesforce.auth import auth_mode
+from app.db import make_engine
+from app.settings import Settings, salesforce_configured
 
 
 @pytest.mark.parametrize(
@@ -21,6 +25,13 @@ from app.cli import main
         ("LOG_FORMAT", "xml"),
         ("SALESFORCE_API_VERSION", "v61"),
         ("SALESFORCE_API_VERSION", "52.0"),
+        # Beyond the periodic_job INTEGER column (and any sensible interval): refused at start-up.
+        ("ROADMAP_REFRESH_SECONDS", "3000000000"),
+        ("ROADMAP_REFRESH_SECONDS", "604801"),
+        ("HUBSPOT_RECONCILE_SECONDS", "3000000000"),
+        ("SALESFORCE_RECONCILE_SECONDS", "3000000000"),
+        ("HUBSPOT_DAILY_LIMIT_RETRY_SECONDS", "3000000000"),
+        ("HUBSPOT_REQUESTS_PER_10S", "3000000000"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_the_variable(
@@ -64,3 +75,141 @@ def test_the_console_entry_point_exits_2_on_a_bad_setting(tmp_path):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("invalid configuration: WORKER_MODE:")
+
+
+def _private_key_file(tmp_path) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "sf.key"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(path)
+
+
+def _startup_error(monkeypatch, tmp_path, capsys, **env: str) -> str:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exc:
+        main(["queue"])
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SALESFORCE_USERNAME": "rg@example.com"},
+        {"SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com"},
+        {"SALESFORCE_CLIENT_ID": "cid"},
+        {"SALESFORCE_USERNAME": "rg@example.com", "SALESFORCE_CLIENT_ID": "cid"},
+        {"SALESFORCE_ACCESS_TOKEN": "00D!x"},
+    ],
+)
+def test_incomplete_salesforce_credentials_stop_start_up(env, monkeypatch, tmp_path, capsys):
+    line = _startup_error(monkeypatch, tmp_path, capsys, **env)
+    assert line.startswith("invalid configuration:")
+    assert "Salesforce credentials incomplete" in line and "SALESFORCE_ACCESS_TOKEN" in line
+
+
+@pytest.mark.parametrize("content", [None, "", "not a key"])
+def test_an_unreadable_salesforce_private_key_stops_start_up(
+    content, monkeypatch, tmp_path, capsys
+):
+    path = tmp_path / "sf.key"
+    if content is not None:
+        path.write_text(content)
+    line = _startup_error(
+        monkeypatch,
+        tmp_path,
+        capsys,
+        SALESFORCE_USERNAME="rg@example.com",
+        SALESFORCE_CLIENT_ID="cid",
+        SALESFORCE_PRIVATE_KEY_FILE=str(path),
+    )
+    assert "SALESFORCE_PRIVATE_KEY_FILE" in line and str(path) in line
+
+
+def test_client_credentials_on_login_domain_stop_start_up(monkeypatch, tmp_path, capsys):
+    line = _startup_error(
+        monkeypatch, tmp_path, capsys, SALESFORCE_CLIENT_ID="cid", SALESFORCE_CLIENT_SECRET="s"
+    )
+    assert "SALESFORCE_DOMAIN" in line
+
+
+def test_complete_salesforce_credentials_are_accepted(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    key = _private_key_file(tmp_path)
+    jwt = Settings(
+        _env_file=None,
+        salesforce_username="rg@example.com",
+        salesforce_client_id="cid",
+        salesforce_private_key_file=key,
+    )
+    assert auth_mode(jwt) == "jwt_bearer"
+    token = Settings(
+        _env_file=None,
+        salesforce_access_token="00D!x",
+        salesforce_instance_url="https://acme.my.salesforce.com",
+    )
+    assert auth_mode(token) == "access_token"
+    assert not salesforce_configured(Settings(_env_file=None, salesforce_org_id="00D000000000001"))
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "SALESFORCE_EVENTS_SECRET",
+        "SALESFORCE_OUTBOUND_TOKEN",
+        "HUBSPOT_CLIENT_SECRET",
+        "HUBSPOT_CLIENT_SECRET_PREVIOUS",
+        "HUBSPOT_ACCESS_TOKEN",
+        "SALESFORCE_ACCESS_TOKEN",
+        "SALESFORCE_USERNAME",
+    ],
+)
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_an_empty_secret_or_optional_setting_counts_as_unset(
+    variable, blank, monkeypatch, tmp_path
+):
+    # `SALESFORCE_EVENTS_SECRET=` in .env must not make "" the signing key.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, blank)
+    settings = Settings(_env_file=None)
+    assert getattr(settings, variable.lower()) is None
+    assert not salesforce_configured(settings)
+    assert sorted(build_connectors(settings, make_engine("sqlite://"))) == ["test"]
+
+
+def test_every_seconds_setting_has_an_upper_bound():
+    # An unbounded interval or retry wait overflowed periodic_job.interval_seconds on PostgreSQL.
+    unbounded = []
+    for name, field in Settings.model_fields.items():
+        if field.annotation not in (int, float):
+            continue
+        if not any(getattr(m, "le", None) is not None for m in field.metadata):
+            unbounded.append(name)
+    assert unbounded == []
+
+
+def test_a_schedule_interval_never_exceeds_a_week():
+    from app.jobs.schedules import Schedule, _interval
+    from app.settings import MAX_INTERVAL_SECONDS
+
+    huge = Schedule(
+        name="x",
+        interval=lambda _s: 3_000_000_000,
+        run=lambda _c: {},
+        enabled=lambda _s, _c: True,
+    )
+    assert _interval(huge, Settings(_env_file=None)) == MAX_INTERVAL_SECONDS

@@ -7,10 +7,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Literal
 
+import structlog
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import func, text
 from sqlmodel import Session, select
@@ -33,6 +34,14 @@ from app.security import Role
 from app.services import audit
 
 router = APIRouter()
+log = structlog.get_logger("app.ops")
+
+# 0 while /metrics cannot read the database: the queue-depth gauge is then left out (not
+# reported stale), and everything kept in the process is still served.
+SCRAPE_DATABASE_UP = Gauge(
+    "roadmap_guard_metrics_database_up",
+    "1 if the last /metrics scrape read the deal queue from the database, 0 if it could not",
+)
 
 QueueReader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 QueueOperator = Annotated[Principal, Depends(require_roles(Role.revops))]
@@ -43,6 +52,21 @@ def _head() -> str | None:
     return head_revision()
 
 
+@lru_cache(maxsize=64)
+def _known_to_code(revision: str) -> bool:
+    """Whether this code's migrations include `revision` (a newer release's revision is not)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from app.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 @router.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -51,7 +75,8 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     tags=["ops"],
-    summary="Readiness: database reachable and migrations at head (503 with a reason if not)",
+    summary="Readiness: database reachable and migrations at head or newer (503 with a reason if "
+    "behind; a warning if the database is newer than this code)",
 )
 def readyz(engine: EngineDep) -> JSONResponse:
     try:
@@ -64,6 +89,17 @@ def readyz(engine: EngineDep) -> JSONResponse:
             status_code=503,
         )
     head = _head()
+    if current is not None and current != head and not _known_to_code(current):
+        # A rolling upgrade migrates first: replicas of the previous release still serve (the
+        # migrations are additive for one release); 503 here would take them all out at once.
+        return JSONResponse(
+            {
+                "status": "ok",
+                "revision": current,
+                "warning": f"database is at a newer migration ({current}) than this code "
+                f"({head}): finish rolling out the new release",
+            }
+        )
     if current != head:
         return JSONResponse(
             {
@@ -77,10 +113,17 @@ def readyz(engine: EngineDep) -> JSONResponse:
 
 
 def _scrape(engine) -> bytes:
-    with engine.connect() as conn:
-        counts = queue.queue_counts(conn)
-    for status, n in counts.items():
-        metrics.QUEUE_DEPTH.labels(status=status).set(n)
+    try:
+        with engine.connect() as conn:
+            counts = queue.queue_counts(conn)
+    except Exception as exc:  # a database outage must not hide the rest of the metrics
+        log.warning("metrics: cannot read queue depth", error=type(exc).__name__)
+        metrics.QUEUE_DEPTH.clear()
+        SCRAPE_DATABASE_UP.set(0)
+    else:
+        for status, n in counts.items():
+            metrics.QUEUE_DEPTH.labels(status=status).set(n)
+        SCRAPE_DATABASE_UP.set(1)
     return generate_latest(REGISTRY)
 
 

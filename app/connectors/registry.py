@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector
-from app.settings import Settings
+from app.settings import Settings, salesforce_configured
 
 
 def build_connectors(settings: Settings, engine: Engine) -> dict[str, CrmConnector]:
@@ -20,11 +20,7 @@ def build_connectors(settings: Settings, engine: Engine) -> dict[str, CrmConnect
         from app.connectors.hubspot import HubSpotConnector
 
         connectors["hubspot"] = HubSpotConnector.from_settings(settings)
-    if (
-        settings.salesforce_instance_url
-        or settings.salesforce_username
-        or settings.salesforce_client_id
-    ):
+    if salesforce_configured(settings):  # the combination was checked at start-up
         from app.connectors.salesforce import SalesforceConnector
 
         connectors["salesforce"] = SalesforceConnector.from_settings(settings)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector
 from app.models import PeriodicJob, utcnow
-from app.settings import Settings
+from app.settings import MAX_INTERVAL_SECONDS, Settings
 
 log = structlog.get_logger("app.schedules")
 
@@ -76,6 +76,12 @@ def load_schedules() -> dict[str, Schedule]:
 # --- the runner ------------------------------------------------------------------------------
 
 
+def _interval(sched: Schedule, settings: Settings) -> int:
+    """The schedule's interval in seconds, kept within 1 s .. a week: settings are bounded at
+    start-up; this guards the periodic_job INTEGER column against any other source."""
+    return max(1, min(int(sched.interval(settings)), MAX_INTERVAL_SECONDS))
+
+
 class ScheduleRunner:
     """Runs each due schedule on exactly one worker of the cluster.
 
@@ -121,7 +127,7 @@ class ScheduleRunner:
         with self.engine.begin() as conn:
             insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
             for name, sched in sorted(schedules.items()):
-                interval = int(sched.interval(self.settings))
+                interval = _interval(sched, self.settings)
                 conn.execute(
                     insert(table)
                     .values(name=name, interval_seconds=interval, next_run_at=now, state={})
@@ -231,7 +237,7 @@ class ScheduleRunner:
             state = self._claim(name, self.clock())
             if state is None:
                 continue
-            interval = int(sched.interval(self.settings))
+            interval = _interval(sched, self.settings)
             ctx = JobContext(self.engine, self.settings, self.connectors, state=dict(state))
             try:
                 new_state = self._run_leased(name, sched, ctx)

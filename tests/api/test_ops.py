@@ -64,6 +64,35 @@ def test_readyz_is_503_until_migrations_are_at_head(settings, tmp_path):
     engine.dispose()
 
 
+def test_readyz_is_ready_with_a_warning_when_the_database_is_newer_than_the_code(
+    settings, tmp_path
+):
+    # Rolling upgrade: the new release migrates first; the old replicas must stay ready.
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from app.migrate import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'rolling.db'}")
+    upgrade_to_head(engine)
+    app = create_app(settings=settings, engine=engine, connectors={})
+    with TestClient(app) as c:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999_next_release'"))
+        ahead = c.get("/readyz")
+        assert ahead.status_code == 200
+        assert ahead.json()["status"] == "ok"
+        assert "newer migration (9999_next_release)" in ahead.json()["warning"]
+
+        older = ScriptDirectory.from_config(alembic_config("sqlite://")).get_base()
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": older})
+        behind = c.get("/readyz")
+        assert behind.status_code == 503
+        assert "roadmap-guard migrate" in behind.json()["reason"]
+    engine.dispose()
+
+
 def test_readyz_is_503_when_the_database_is_unreachable(settings):
     engine = make_engine(
         "postgresql+psycopg://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 2}
@@ -96,6 +125,29 @@ def test_metrics_report_queue_depth_and_webhook_counts(client, engine, api_key):
     assert 'roadmap_guard_queue_depth{status="pending"} 3.0' in body
     assert 'roadmap_guard_queue_depth{status="dead"} 1.0' in body
     assert 'roadmap_guard_webhook_events_total{result="received",source="test"}' in body
+
+
+def test_metrics_still_answer_while_the_database_is_down(settings, make_app):
+    with TestClient(make_app(connectors={})) as c:
+        up = _samples(c)
+        assert up[("roadmap_guard_metrics_database_up", ())] == 1.0
+        assert ("roadmap_guard_queue_depth", (("status", "pending"),)) in up
+    down_engine = make_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 2}
+    )
+    app = create_app(settings=settings, engine=down_engine, connectors={})
+    with TestClient(app, raise_server_exceptions=True) as c:
+        response = c.get("/metrics")
+    assert response.status_code == 200
+    down = {
+        s.name: s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+    assert down["roadmap_guard_metrics_database_up"] == 0.0
+    assert "roadmap_guard_queue_depth" not in down  # skipped, not reported stale
+    assert "python_info" in down  # the rest of the registry is still rendered
+    down_engine.dispose()
 
 
 def test_metrics_count_duplicates_rejections_outcomes_latency_and_crm_calls(

@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import jwt
 import requests
 from simple_salesforce import Salesforce
 
 from app.connectors.base import CredentialsError
-from app.settings import Settings
+from app.settings import Settings, salesforce_auth_mode
 
 log = logging.getLogger(__name__)
 
@@ -59,27 +60,9 @@ def _secret(value: Any) -> str | None:
 
 
 def auth_mode(settings: Settings) -> str:
-    if settings.salesforce_access_token and settings.salesforce_instance_url:
-        return "access_token"
-    if (
-        settings.salesforce_username
-        and settings.salesforce_client_id
-        and settings.salesforce_private_key_file
-    ):
-        return "jwt_bearer"
-    if (
-        settings.salesforce_client_id
-        and settings.salesforce_client_secret
-        and not settings.salesforce_username
-    ):
-        return "client_credentials"
-    if settings.salesforce_username and settings.salesforce_password:
-        return "password"
-    raise ValueError(
-        "Salesforce credentials incomplete: set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, "
-        "or SALESFORCE_USERNAME + SALESFORCE_CLIENT_ID + SALESFORCE_PRIVATE_KEY_FILE (JWT), "
-        "or SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET (client credentials)"
-    )
+    """The configured login; ValueError when the credentials are incomplete (start-up refuses
+    such settings already: see Settings._salesforce_credentials)."""
+    return salesforce_auth_mode(settings)
 
 
 def client_kwargs(settings: Settings, session: requests.Session) -> dict[str, Any]:
@@ -129,4 +112,14 @@ def client_kwargs(settings: Settings, session: requests.Session) -> dict[str, An
 
 
 def login(settings: Settings, session: requests.Session) -> Salesforce:
-    return Salesforce(**client_kwargs(settings, session))
+    """A logged-in client. Settings that cannot make a login (incomplete credentials, a private
+    key file that cannot be read or parsed) raise CredentialsError: the deals are held until an
+    operator fixes them, not retried into the dead state. Network failures pass through."""
+    try:
+        return Salesforce(**client_kwargs(settings, session))
+    except requests.RequestException:
+        raise
+    except (ValueError, OSError, jwt.PyJWTError) as exc:
+        raise CredentialsError(
+            f"Salesforce login cannot be made from the settings: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -122,3 +122,32 @@ def test_client_credentials_refuse_login_and_test_domains_before_any_call(
     with pytest.raises(CredentialsError, match="My Domain"):
         _connector(settings, sf_server).read_deals([fake.add_opportunity("Deal")])
     assert fake.count() == 0
+
+
+@pytest.mark.parametrize("key", ["missing", "garbage"])
+def test_a_key_file_that_cannot_make_a_login_is_a_credentials_error_not_a_retry(
+    sf_settings, sf_server, fake, tmp_path, key
+):
+    # Start-up refuses such settings; if the file goes away (or is replaced) afterwards, the
+    # deals are held (CredentialsError), not retried eight times into the dead state.
+    key_file, public_key = _key_pair(tmp_path)
+    fake.add_connected_app("jwt-app", public_key_pem=public_key)
+    path = tmp_path / "connected-app.key"
+    if key == "missing":
+        path.unlink()
+    else:
+        path.write_text("not a key")
+    settings = _oauth_settings(
+        sf_settings,
+        salesforce_username="rg@example.com",
+        salesforce_client_id="jwt-app",
+        salesforce_private_key_file=str(path),
+    )
+    with pytest.raises(CredentialsError, match="cannot be made from the settings"):
+        _connector(settings, sf_server).read_deals([fake.add_opportunity("Deal")])
+
+
+def test_incomplete_credentials_at_login_are_a_credentials_error(sf_settings, sf_server, fake):
+    settings = _oauth_settings(sf_settings, salesforce_username="rg@example.com")
+    with pytest.raises(CredentialsError, match="incomplete"):
+        _connector(settings, sf_server).read_deals([fake.add_opportunity("Deal")])

@@ -1,0 +1,105 @@
+"""tasks.py, the one-command set-up: it repairs a half-made .venv and hands the process over to
+the command (exec), so a SIGTERM sent to `python3 tasks.py serve` reaches the service."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_tasks(monkeypatch, venv: Path):
+    spec = importlib.util.spec_from_file_location("roadmap_guard_tasks", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    monkeypatch.setattr(tasks, "VENV", venv)
+    monkeypatch.setattr(tasks, "BIN", venv / ("Scripts" if os.name == "nt" else "bin"))
+    return tasks
+
+
+def test_a_half_made_venv_without_pip_is_recreated(monkeypatch, tmp_path):
+    venv = tmp_path / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    tasks = _load_tasks(monkeypatch, venv)
+    real_run = subprocess.run
+    calls: list[list[str]] = []
+
+    def run(cmd, *args, **kwargs):
+        if cmd[1:] == ["-m", "pip", "--version"]:
+            return real_run(cmd, *args, **kwargs)  # the real check: this venv has no pip
+        calls.append([str(c) for c in cmd])
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(tasks.subprocess, "run", run)
+    assert tasks.venv_works() is False
+    tasks.ensure_venv()
+    assert calls[0][1:] == ["-m", "venv", "--clear", str(venv)]
+    assert any("install" in c for c in calls[1:])
+
+
+def test_a_working_venv_with_a_current_stamp_is_left_alone(monkeypatch, tmp_path):
+    venv = tmp_path / ".venv"
+    tasks = _load_tasks(monkeypatch, venv)
+    tasks.BIN.mkdir(parents=True)
+    (tasks.BIN / "python").write_text("")
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    (venv / ".roadmap-guard-installed").write_text(digest)
+    calls = []
+
+    def run(cmd, *args, **kwargs):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0)  # pip --version answers
+
+    monkeypatch.setattr(tasks.subprocess, "run", run)
+    tasks.ensure_venv()
+    assert [c[1:] for c in calls] == [["-m", "pip", "--version"]]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="exec and SIGTERM are POSIX")
+def test_serve_execs_so_sigterm_reaches_the_service(tmp_path):
+    # A copy of tasks.py over a .venv whose roadmap-guard is a stand-in that records its pid
+    # and the signal it receives.
+    shutil.copy(ROOT / "tasks.py", tmp_path / "tasks.py")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").symlink_to(sys.executable)
+    digest = hashlib.sha256((tmp_path / "pyproject.toml").read_bytes()).hexdigest()
+    (tmp_path / ".venv" / ".roadmap-guard-installed").write_text(digest)
+    service = bin_dir / "roadmap-guard"
+    service.write_text(
+        f"#!{sys.executable}\n"
+        "import os, signal, sys, time\n"
+        "def stop(*_):\n"
+        "    open('stopped', 'w').write('SIGTERM'); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "open('pid', 'w').write(f'{os.getpid()} {sys.argv[1:]}')\n"
+        "time.sleep(60)\n"
+    )
+    service.chmod(0o755)
+    proc = subprocess.Popen([sys.executable, "tasks.py", "serve", "--port", "1"], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        pid, argv = (tmp_path / "pid").read_text().split(" ", 1)
+        assert int(pid) == proc.pid  # the same process: no child left behind
+        assert argv == "['serve', '--port', '1']"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert (tmp_path / "stopped").read_text() == "SIGTERM"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -13,6 +13,12 @@ Plain ASGI: the body is read once and replayed to the route, so nothing else cha
 whole, it is capped: an `/api/` body over `MAX_BODY_BYTES` (room for the 5 MB mappings import
 with its multipart framing) is a 413 as soon as it passes the cap, before any route runs or
 any key is checked, so no request can make the service hold more than that in memory.
+
+Other paths are not buffered here (the webhook routes read their bodies themselves, with
+smaller caps, to verify signatures over the raw bytes), but their bodies are capped too, at the
+same limit: a declared Content-Length over it is a 413 before the route runs, and a body that
+passes it while a route reads it (FastAPI parsing a JSON or form parameter before any key is
+checked, as `/dashboard/signin` must) stops the reading, and the answer is that same 413.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MESSAGE = (
@@ -40,8 +47,11 @@ class RefuseNulMiddleware:
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if not scope["path"].startswith(self.prefix):
+            await _capped(self.app, scope, receive, send)
             return
         if _NUL_IN_URL.search(scope.get("raw_path") or b"") or _NUL_IN_URL.search(
             scope.get("query_string") or b""
@@ -76,6 +86,61 @@ class RefuseNulMiddleware:
             await _refuse(send, 422, "invalid", MESSAGE)
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+
+class _TooLarge(HTTPException):
+    """Raised from `receive` to stop a route reading a body past the cap. An HTTPException so
+    that FastAPI's body parsing re-raises it instead of answering 400; whatever answer the app
+    then makes, `_capped` sends the 413 instead."""
+
+    def __init__(self) -> None:
+        super().__init__(413, _TOO_LARGE)
+
+
+_TOO_LARGE = f"request body larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
+
+
+async def _capped(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run `app` with the request body capped at MAX_BODY_BYTES, without buffering it."""
+    if scope.get("method") not in _WITH_BODY:
+        await app(scope, receive, send)
+        return
+    declared = _content_length(scope)
+    if declared is not None and declared > MAX_BODY_BYTES:
+        await _refuse(send, 413, "payload_too_large", _TOO_LARGE)
+        return
+    size = 0
+    over = False
+    refused = False
+
+    async def counted() -> Message:
+        nonlocal size, over
+        if over:
+            raise _TooLarge()
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > MAX_BODY_BYTES:
+                over = True
+                raise _TooLarge()
+        return message
+
+    async def guarded(message: Message) -> None:
+        nonlocal refused
+        if not over:
+            await send(message)
+        elif not refused and message["type"] == "http.response.start":
+            refused = True
+            await _refuse(send, 413, "payload_too_large", _TOO_LARGE)
+
+    await app(scope, counted, guarded)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def _replay(messages: list[Message], then: Receive | None = None) -> Receive:

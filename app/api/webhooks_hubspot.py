@@ -2,7 +2,8 @@
 
 Order matters: read at most 1 MB of body (413 past it), verify the signature over the raw body
 (401, nothing stored, if it fails), parse (422 if it is not a JSON array of at most 100 event
-objects), classify, then `store_delivery`
+objects, if it holds NaN/Infinity, nests too deeply, or names merged deals other than as a list
+of integers; lone surrogates in its text are stored as U+FFFD), classify, then `store_delivery`
 commits the events and queue rows in one transaction; only then 200. A database failure is a
 503 with nothing stored, so HubSpot delivers again.
 """
@@ -16,7 +17,13 @@ from pydantic import BaseModel
 
 from app import metrics
 from app.api.ingest import NotStored, read_body, refusals, store_delivery
-from app.connectors.hubspot.events import MAX_EVENTS, SOURCE, classify_events
+from app.connectors.hubspot.events import (
+    MAX_EVENTS,
+    SOURCE,
+    classify_events,
+    valid_merged_ids,
+    without_lone_surrogates,
+)
 from app.connectors.hubspot.signatures import request_uri, verify
 from app.errors import Invalid, ServiceUnavailable, Unauthorized
 
@@ -55,10 +62,7 @@ def _verified_events(request: Request, settings, body: bytes) -> list[dict]:
     )
     if not verdict.ok:
         raise Unauthorized(f"invalid HubSpot signature: {verdict.reason}")
-    try:
-        events = json.loads(body)
-    except ValueError as exc:
-        raise Invalid(f"body is not JSON: {exc}") from None
+    events = _parse(body)
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         raise Invalid("body must be a JSON array of event objects")
     if len(events) > MAX_EVENTS:
@@ -66,7 +70,26 @@ def _verified_events(request: Request, settings, body: bytes) -> list[dict]:
     missing = [i for i, e in enumerate(events) if "eventId" not in e or "subscriptionType" not in e]
     if missing:
         raise Invalid(f"events {missing[:10]} lack eventId or subscriptionType")
-    return events
+    bad_merge = [i for i, e in enumerate(events) if not valid_merged_ids(e)]
+    if bad_merge:
+        raise Invalid(f"events {bad_merge[:10]}: mergedObjectIds must be a list of integers")
+    return [without_lone_surrogates(e) for e in events]
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse(body: bytes) -> object:
+    """JSON as HubSpot writes it: NaN and Infinity (which Python accepts, and PostgreSQL then
+    refuses to store) are a 422, and so is nesting too deep for the parser (a RecursionError
+    was a 500, which HubSpot retries)."""
+    try:
+        return json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise Invalid("body is not JSON HubSpot sends: nested too deeply") from None
+    except ValueError as exc:
+        raise Invalid(f"body is not JSON: {exc}") from None
 
 
 @router.post(

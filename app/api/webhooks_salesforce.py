@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
+from app import metrics
 from app.api.ingest import (
     NotStored,
     PayloadTooLarge,
@@ -54,6 +55,23 @@ def _secret(value: object) -> str:
     return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
 
 
+def _configured(value: object | None) -> str | None:
+    """The secret, or None when unset or blank: `SALESFORCE_EVENTS_SECRET=` in a .env file is
+    SecretStr(''), and an empty HMAC key would let anyone sign events."""
+    if value is None:
+        return None
+    secret = _secret(value)
+    return secret if secret.strip() else None
+
+
+def _count_ignored(source: str, events) -> None:
+    """Stored events that queue nothing (our own changes, records that are not opportunities):
+    `ignored` in roadmap_guard_webhook_events_total, as for HubSpot."""
+    ignored = sum(1 for e in events if not (e.actionable and e.deal_id))
+    if ignored:
+        metrics.EVENTS.labels(source=source, result="ignored").inc(ignored)
+
+
 def _refused(message: str, status: int) -> Response:
     """A refused outbound message: counted and logged as every webhook refusal is, answered
     with a SOAP fault (Salesforce retries it; the fault's text shows in its delivery log)."""
@@ -75,10 +93,10 @@ def _fault(message: str, status: int, *, client: bool = True) -> Response:
 )
 async def receive_outbound(request: Request, token: str | None = None) -> Response:
     settings = request.app.state.settings
-    expected = settings.salesforce_outbound_token
+    expected = _configured(settings.salesforce_outbound_token)
     if expected is None or settings.salesforce_org_id is None:
         return _fault("outbound messages are not configured on this service", 503, client=False)
-    if not token or not hmac.compare_digest(token.encode(), _secret(expected).encode()):
+    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
         return _refused("missing or wrong token in the endpoint URL", 401)
     try:
         body = await read_body(request, MAX_OUTBOUND_BYTES)
@@ -95,6 +113,7 @@ async def receive_outbound(request: Request, token: str | None = None) -> Respon
         await store_delivery(request, OUTBOUND_SOURCE, events)
     except NotStored as exc:
         return _fault(f"could not store the notifications: {exc.message}", 500, client=False)
+    _count_ignored(OUTBOUND_SOURCE, events)
     return Response(ACK_ENVELOPE, status_code=200, media_type=SOAP_TYPE)
 
 
@@ -111,7 +130,7 @@ class SalesforceEventsAck(BaseModel):
 )
 async def receive_events(request: Request) -> SalesforceEventsAck:
     settings = request.app.state.settings
-    secret = settings.salesforce_events_secret
+    secret = _configured(settings.salesforce_events_secret)
     if secret is None:
         raise ServiceUnavailable(
             "Salesforce JSON events are not configured (SALESFORCE_EVENTS_SECRET)"
@@ -120,7 +139,7 @@ async def receive_events(request: Request) -> SalesforceEventsAck:
         body = await read_body(request, MAX_EVENTS_BYTES)
         try:
             signatures.verify(
-                _secret(secret),
+                secret,
                 request.headers.get(signatures.TIMESTAMP_HEADER),
                 request.headers.get(signatures.SIGNATURE_HEADER),
                 body,
@@ -141,6 +160,7 @@ async def receive_events(request: Request) -> SalesforceEventsAck:
         result = await store_delivery(request, EVENTS_SOURCE, events)
     except NotStored as exc:
         raise ServiceUnavailable(exc.message) from None
+    _count_ignored(EVENTS_SOURCE, events)
     return SalesforceEventsAck(
         received=result.received,
         new=result.new,

@@ -209,3 +209,27 @@ def test_an_api_body_over_the_cap_is_a_413_before_any_route_runs(app, api_key):
         r = client.post("/api/v1/mappings/import", content=big[: 6 * 1024 * 1024],
                         headers={**api_key("revops"), "content-type": "text/csv"})  # fmt: skip
         assert r.status_code == 422 and "import larger than 5 MB" in r.json()["error"]["message"]
+
+
+def test_a_body_outside_the_api_over_the_cap_is_a_413_while_it_is_read(app):
+    """Paths outside /api/ that parse a body before any key is checked (the sign-in form,
+    /webhooks/test before its fix) are capped at the same 8 MB: a declared length at once, a
+    chunked body as soon as it passes the cap, with the same error body."""
+    too_large = {"code": "payload_too_large", "message": "request body larger than 8 MB"}
+    big = b"api_key=" + b"x" * (8 * 1024 * 1024)
+
+    def chunked():
+        for i in range(0, len(big), 1024 * 1024):
+            yield big[i : i + 1024 * 1024]
+
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/dashboard/signin", content=big, headers=form)
+        assert r.status_code == 413, r.text
+        assert r.json()["error"] == too_large
+        r = client.post("/dashboard/signin", content=chunked(), headers=form)
+        assert r.status_code == 413, r.text
+        assert r.json()["error"] == too_large
+        # Under the cap the route decides, as before.
+        r = client.post("/dashboard/signin", content=b"api_key=nope", headers=form)
+        assert r.status_code in (401, 404), r.text

@@ -8,6 +8,7 @@ from sqlalchemy import event, func
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
+from app.api import webhooks_test as route
 from app.models import DealQueue, WebhookEvent
 
 
@@ -105,3 +106,55 @@ def test_the_request_id_is_echoed_or_generated(client, api_key):
     assert int(generated, 16) >= 0  # hex
     bogus = client.get("/healthz", headers={"X-Request-ID": "bad id\n"}).headers["x-request-id"]
     assert bogus != "bad id\n"
+
+
+@pytest.fixture
+def parsed(monkeypatch) -> list[bytes]:
+    """Every body the route parses."""
+    seen: list[bytes] = []
+    real = route.TestDelivery.model_validate_json
+
+    def spy(data, **kwargs):
+        seen.append(data)
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(route.TestDelivery, "model_validate_json", spy)
+    return seen
+
+
+def test_the_key_is_checked_before_the_body_is_read_or_parsed(client, api_key, engine, parsed):
+    """An unauthenticated 9 MB body used to be read and parsed whole before the key check
+    (a 60 MB one doubled the service's memory): now it is a 401, or a 413 past the cap."""
+    body = _delivery(("e1", "D1"))
+    assert client.post("/webhooks/test", json=body).status_code == 401
+    for role in ("viewer", "engineering"):
+        assert client.post("/webhooks/test", json=body, headers=api_key(role)).status_code == 403
+    assert parsed == []
+    one = b'{"id":"x","deal_id":"1"}'
+    big = b'{"events":[' + b",".join([one] * (9 * 1024 * 1024 // len(one))) + b"]}"
+    json_type = {"content-type": "application/json"}
+
+    def chunked():
+        for i in range(0, len(big), 1024 * 1024):
+            yield big[i : i + 1024 * 1024]
+
+    for headers in (json_type, {**json_type, **api_key("revops")}):
+        for content in (big, chunked()):
+            r = client.post("/webhooks/test", content=content, headers=headers)
+            assert r.status_code in (401, 413), r.text
+            if "authorization" in {k.lower() for k in headers}:
+                assert r.status_code == 413
+                assert r.json()["error"]["code"] == "payload_too_large"
+    assert parsed == []
+    assert _counts(engine) == (0, 0)
+
+
+def test_a_body_that_is_not_json_is_a_422_like_any_malformed_delivery(client, api_key, engine):
+    r = client.post(
+        "/webhooks/test",
+        content=b'{"events": [',
+        headers={**api_key("revops"), "content-type": "application/json"},
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_request"
+    assert _counts(engine) == (0, 0)

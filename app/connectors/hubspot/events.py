@@ -14,8 +14,12 @@ to deals in batches (v4 associations, up to 1000 per call) and queues them.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import structlog
 
 from app.connectors.hubspot import properties as P
 from app.jobs.ingest import InboundEvent
@@ -23,6 +27,13 @@ from app.jobs.ingest import InboundEvent
 SOURCE = "hubspot"
 CRM = "hubspot"
 MAX_EVENTS = 100
+MAX_DEDUP_KEY = 255  # webhook_event.dedup_key
+log = structlog.get_logger("app.webhooks.hubspot")
+# Portals seen while HUBSPOT_PORTAL_ID is unset: each is logged once per process.
+_UNCHECKED_PORTALS: set[str] = set()
+# After json.loads a valid pair is one code point: any surrogate left in a str is a lone one
+# ("\ud800" in the JSON), which UTF-8 cannot encode and PostgreSQL refuses.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # What a deal's evaluation and totals read; a change to any other property queues nothing.
 # deal_currency_code: a new currency changes amount_in_home_currency, what totals add.
@@ -48,8 +59,48 @@ class Classified:
 
 
 def dedup_key(event: dict) -> str:
-    return ":".join(
-        str(event.get(k, "")) for k in ("portalId", "subscriptionId", "eventId", "occurredAt")
+    return storable_key(
+        ":".join(
+            str(event.get(k, "")) for k in ("portalId", "subscriptionId", "eventId", "occurredAt")
+        )
+    )
+
+
+def storable_key(key: str) -> str:
+    """`key`, or a digest of it (stable across redeliveries) when it would not fit the
+    dedup_key column: HubSpot's ids are short integers, but a signed event with odd ones must
+    not fail the insert of its whole delivery on PostgreSQL."""
+    if len(key) <= MAX_DEDUP_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def without_lone_surrogates(value: object) -> object:
+    """`value` with every lone surrogate in its text (keys included) replaced by U+FFFD, as a
+    NUL is (`models.types.storable`); the same object when there is none."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        changed, out = False, {}
+        for k, v in value.items():
+            ck, cv = without_lone_surrogates(k), without_lone_surrogates(v)
+            changed = changed or ck is not k or cv is not v
+            out[ck] = cv
+        return out if changed else value
+    if isinstance(value, list):
+        items = [without_lone_surrogates(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
+def valid_merged_ids(event: dict) -> bool:
+    """Whether the event's `mergedObjectIds`, when present, is what HubSpot documents: a list
+    of integers. A bare integer failed with a 500; a string "123" named deals 1, 2 and 3."""
+    ids = event.get("mergedObjectIds")
+    if ids is None:
+        return True
+    return isinstance(ids, list) and all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
     )
 
 
@@ -79,11 +130,8 @@ def _deal_of_association(event: dict) -> tuple[bool, object]:
 def merge_ids(event: dict) -> list[str]:
     """The other deals a `deal.merge` event names besides its objectId: the primary, the merged
     (secondary) ones, and the deal HubSpot may create from the merge (`newObjectId`)."""
-    ids = [
-        event.get("primaryObjectId"),
-        *(event.get("mergedObjectIds") or []),
-        event.get("newObjectId"),
-    ]
+    merged = event.get("mergedObjectIds") if valid_merged_ids(event) else None
+    ids = [event.get("primaryObjectId"), *(merged or []), event.get("newObjectId")]
     own = object_id(event.get("objectId"))
     valid = (object_id(i) for i in ids)
     return [i for i in dict.fromkeys(i for i in valid if i is not None) if i != own]
@@ -99,6 +147,7 @@ def classify_events(
     """Every event is stored (for the record); only the ones that matter queue a deal."""
     out = Classified()
     own = P.own_properties(guard_property)
+    seen_portals: set[str] = set()
     for event in events:
         kind = str(event.get("subscriptionType") or "")
         deal_id: str | None = None
@@ -106,6 +155,10 @@ def classify_events(
         if portal_id and str(event.get("portalId")) != str(portal_id):
             out.ignore("other_portal")
             continue
+        if not portal_id:
+            # Any portal that installed the app is accepted: HUBSPOT_PORTAL_ID should be set
+            # (docs/hubspot.md). Visible meanwhile, so a second portal is noticed.
+            seen_portals.add(str(event.get("portalId")))
         if app_id and event.get("appId") is not None and str(event.get("appId")) != str(app_id):
             out.ignore("other_app")
             continue
@@ -173,11 +226,18 @@ def classify_events(
                 out.events.append(
                     InboundEvent(
                         source=SOURCE,
-                        dedup_key=f"{dedup_key(event)}:merge:{other}",
+                        dedup_key=storable_key(f"{dedup_key(event)}:merge:{other}"),
                         crm=CRM,
                         deal_id=other,
                         event_type=kind,
                         payload={"mergeEvent": dedup_key(event), "objectId": other},
                     )
                 )
+    new_portals = seen_portals - _UNCHECKED_PORTALS
+    if new_portals and len(_UNCHECKED_PORTALS) < 1000:
+        _UNCHECKED_PORTALS.update(new_portals)
+        log.warning(
+            "HubSpot events accepted from a portal without a portal check: set HUBSPOT_PORTAL_ID",
+            portals=sorted(new_portals)[:10],
+        )
     return out

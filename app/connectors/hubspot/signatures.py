@@ -6,7 +6,10 @@ requests older (or further ahead) than five minutes are refused. The URI is the 
 called, rebuilt from the configured public base URL (never from proxy headers, which a client
 controls) with the percent-escapes HubSpot lists decoded; anything else stays encoded.
 v1: hex(SHA-256(secret + body)); v2: hex(SHA-256(secret + method + uri + body)); both have no
-timestamp, so they are accepted only when configured.
+timestamp, so a captured request verifies forever: they are accepted only when configured, and
+only when v3 is not. HubSpot sends the v3 headers beside the older signature on every request,
+so with v3 accepted a request carrying only v1/v2 is refused: otherwise anyone holding a
+captured delivery could drop its v3 headers and replay it on v1 outside the 5-minute window.
 """
 
 from __future__ import annotations
@@ -93,10 +96,12 @@ def verify(
 ) -> Verdict:
     """Check the request against every configured secret (two during a rotation).
 
-    v3 is preferred when its header is present; v1/v2 only when `versions` allows them.
-    `headers` must be case-insensitive (Starlette's are).
+    When `versions` allows v3, only v3 decides: a request without its headers is refused even
+    if v1/v2 are allowed too (they carry no timestamp: see the module docstring). v1/v2 are
+    checked only when `versions` allows them and not v3. `headers` must be case-insensitive
+    (Starlette's are).
     """
-    secrets = [s for s in secrets if s]
+    secrets = [s for s in secrets if s and s.strip()]
     allowed = {v.strip().lower() for v in versions}
     if not secrets:
         return Verdict(False, reason="no client secret configured")
@@ -119,6 +124,12 @@ def verify(
                 return Verdict(True, "v3")
         return Verdict(False, "v3", "v3 signature does not match")
     legacy = headers.get("x-hubspot-signature")
+    if "v3" in allowed and (legacy is not None or v3_sig is not None):
+        return Verdict(
+            False,
+            reason="no X-HubSpot-Signature-v3: v1/v2 signatures are not accepted while v3 is "
+            "(HubSpot sends v3 with every request)",
+        )
     version = (headers.get("x-hubspot-signature-version") or "v1").lower()
     if legacy is not None and version in allowed and version in {"v1", "v2"}:
         for secret in secrets:

@@ -6,9 +6,18 @@ send `{!$Flow.InterviewGuid}`, Apex a UUID or the platform event's ReplayId).
 
 Loop guard: a change whose LastModifiedById (outbound) or `changedById` (JSON) is the
 integration user is our own write coming back; it is stored for the record and queues nothing.
+
+Only opportunities are deals: an id that is not one (prefix 006; an Account 001..., a User
+005..., a Task whose WhatId is an Account) is stored for the record and queues nothing.
+
+What is stored must fit its column on PostgreSQL too (dedup_key 255, event_type 128): a longer
+Notification Id is stored under a digest of itself (stable across redeliveries), a longer
+sObject type is cut, so one odd notification cannot fail the insert of its whole message.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,6 +30,20 @@ EVENTS_SOURCE = "salesforce_events"
 MAX_JSON_EVENTS = 200
 # sObject type → the field naming its opportunity.
 OPPORTUNITY_FIELD = {"Opportunity": "Id", "OpportunityLineItem": "OpportunityId", "Task": "WhatId"}
+OPPORTUNITY_PREFIX = "006"  # Salesforce's key prefix of the Opportunity object
+MAX_DEDUP_KEY = 255  # webhook_event.dedup_key
+MAX_EVENT_TYPE = 128  # webhook_event.event_type
+
+
+def is_opportunity(record_id: str | None) -> bool:
+    return bool(record_id) and record_id.startswith(OPPORTUNITY_PREFIX)
+
+
+def storable_key(key: str) -> str:
+    """`key`, or a digest of it when it would not fit the dedup_key column."""
+    if len(key) <= MAX_DEDUP_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def org_matches(configured: str | None, received: str) -> bool:
@@ -41,14 +64,16 @@ def outbound_events(
                 deal_id = to18(raw_id)
             except ValueError:
                 deal_id = None
+        if not is_opportunity(deal_id):
+            deal_id = None
         ours = same_id(n.fields.get("LastModifiedById"), integration_user_id)
         events.append(
             InboundEvent(
                 source=OUTBOUND_SOURCE,
-                dedup_key=n.notification_id,
+                dedup_key=storable_key(n.notification_id),
                 crm="salesforce",
                 deal_id=deal_id,
-                event_type=f"outbound.{n.sobject_type or 'unknown'}",
+                event_type=f"outbound.{n.sobject_type or 'unknown'}"[:MAX_EVENT_TYPE],
                 # The fields the admin chose to send; never the SessionId (a live credential).
                 payload={
                     "action_id": message.action_id,
@@ -96,15 +121,16 @@ def json_events(
     out = []
     for ev in batch.events:
         ours = same_id(ev.changed_by_id, integration_user_id)
+        opportunity = is_opportunity(ev.opportunity_id)
         out.append(
             InboundEvent(
                 source=EVENTS_SOURCE,
                 dedup_key=ev.id,
                 crm="salesforce",
-                deal_id=ev.opportunity_id,
+                deal_id=ev.opportunity_id if opportunity else None,
                 event_type=f"event.{ev.source or 'callout'}",
                 payload=ev.model_dump(mode="json", by_alias=True),
-                actionable=not ours,
+                actionable=opportunity and not ours,
             )
         )
     return out

@@ -106,6 +106,13 @@ def parse_outbound_message(body: bytes) -> OutboundMessage:
         ) from None
     except ParseError as exc:
         raise OutboundMessageError("malformed_xml", f"malformed XML: {exc}") from None
+    except (LookupError, UnicodeError, ValueError, RecursionError) as exc:
+        # An XML declaration naming an encoding Python does not know (LookupError) or bytes
+        # that do not decode in the one it names: not an outbound message, and a client fault
+        # (a JSON 500 made Salesforce deliver it again and again).
+        raise OutboundMessageError(
+            "malformed_xml", f"malformed XML: {type(exc).__name__}: {exc}"[:300]
+        ) from None
     if root.tag != _q(SOAP_NS, "Envelope"):
         raise OutboundMessageError("not_soap", "root element must be a SOAP 1.1 Envelope")
     soap_body = root.find(_q(SOAP_NS, "Body"))

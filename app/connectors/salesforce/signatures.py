@@ -34,7 +34,11 @@ def verify(
     now: float | None = None,
     window: int = WINDOW_SECONDS,
 ) -> None:
-    """Raise SignatureError saying what is wrong; return None when the request is authentic."""
+    """Raise SignatureError saying what is wrong; return None when the request is authentic.
+
+    A blank secret verifies nothing: anyone can compute an HMAC with an empty key."""
+    if not secret.strip():
+        raise SignatureError("no events secret configured")
     if not timestamp:
         raise SignatureError(f"missing {TIMESTAMP_HEADER} header")
     if not signature:

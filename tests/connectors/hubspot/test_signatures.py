@@ -153,12 +153,7 @@ def test_v1_and_v2_only_when_configured() -> None:
     )
     assert not verify(headers=headers, method="POST", uri=URL, body=BODY, secrets=[SECRET]).ok
     assert verify(
-        headers=headers,
-        method="POST",
-        uri=URL,
-        body=BODY,
-        secrets=[SECRET],
-        versions=["v3", "v1"],
+        headers=headers, method="POST", uri=URL, body=BODY, secrets=[SECRET], versions=["v1"]
     ).ok
     v2 = Headers(
         {
@@ -183,3 +178,36 @@ def test_tampered_body_is_refused() -> None:
         now_ms=int(ts),
     )
     assert not result.ok
+
+
+@pytest.mark.parametrize("versions", [["v3", "v1"], ["v1", "v3"], ["v3", "v2", "v1"]])
+def test_with_v3_accepted_a_request_without_v3_headers_is_refused(versions) -> None:
+    """v1 has no timestamp: with v3,v1 a captured delivery could drop its v3 headers and be
+    replayed forever on v1. HubSpot sends v3 beside v1 on every request, so only v3 decides."""
+    ts = "1700000000000"
+    v3 = {
+        "X-HubSpot-Signature-v3": sign_v3(SECRET, "POST", URL, BODY, ts),
+        "X-HubSpot-Request-Timestamp": ts,
+    }
+    v1 = {"X-HubSpot-Signature": sign_v1(SECRET, BODY), "X-HubSpot-Signature-Version": "v1"}
+    common = {"method": "POST", "uri": URL, "body": BODY, "secrets": [SECRET], "versions": versions}
+    fresh = verify(headers=Headers({**v3, **v1}), now_ms=int(ts), **common)
+    assert fresh.ok and fresh.version == "v3"
+    # Ten minutes later the v3 signature is stale, and so is the whole request.
+    later = int(ts) + 10 * 60 * 1000
+    assert not verify(headers=Headers({**v3, **v1}), now_ms=later, **common).ok
+    replay = verify(headers=Headers(v1), now_ms=later, **common)
+    assert not replay.ok and "v3" in replay.reason
+    v2 = {
+        "X-HubSpot-Signature": sign_v2(SECRET, "POST", URL, BODY),
+        "X-HubSpot-Signature-Version": "v2",
+    }
+    assert not verify(headers=Headers(v2), now_ms=later, **common).ok
+
+
+def test_a_blank_secret_is_no_secret() -> None:
+    headers = Headers({"X-HubSpot-Signature": sign_v1(" ", BODY)})
+    result = verify(
+        headers=headers, method="POST", uri=URL, body=BODY, secrets=[" "], versions=["v1"]
+    )
+    assert not result.ok and result.reason == "no client secret configured"

@@ -301,3 +301,83 @@ def test_a_nul_character_in_an_event_is_stored_not_a_refused_batch(client, fake,
     assert _queued(engine) == ["41", "42"]
     by_id = {e.payload["eventId"]: e.payload for e in _stored(engine)}
     assert by_id[1]["propertyValue"] == "contract\ufffdsent"
+
+
+def _signed_raw(fake, body: bytes) -> dict[str, str]:
+    from app.connectors.hubspot.signatures import sign_v3
+
+    ts = str(int(time.time() * 1000))
+    return {
+        "Content-Type": "application/json",
+        "X-HubSpot-Signature-v3": sign_v3(fake.client_secret, "POST", URL, body, ts),
+        "X-HubSpot-Request-Timestamp": ts,
+    }
+
+
+@pytest.mark.parametrize("merged", ["901", 901, [901, "902"], [True], {"a": 1}])
+def test_merged_object_ids_that_are_not_a_list_of_integers_are_a_422(
+    client, fake, engine, merged
+) -> None:
+    """A bare integer was a 500 (retried forever); a string "901" queued deals 9, 0 and 1."""
+    merge = _event(fake, eventId=8, subscriptionType="deal.merge", objectId=900)
+    merge["mergedObjectIds"] = merged
+    body, headers = fake.signed_request(URL, [merge])
+    r = client.post(URL, content=body, headers=headers)
+    assert r.status_code == 422, r.text
+    assert "mergedObjectIds" in r.json()["error"]["message"]
+    assert _stored(engine) == [] and _queued(engine) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (
+            b'[{"eventId":6,"subscriptionId":1,"portalId":62515,"occurredAt":1,'
+            b'"subscriptionType":"deal.propertyChange","objectId":557,'
+            b'"propertyName":"amount","propertyValue":NaN}]',
+            "NaN",
+        ),
+        (b'[{"eventId":6,"subscriptionType":"deal.creation","objectId":-Infinity}]', "Infinity"),
+    ],
+)
+def test_json_hubspot_cannot_send_is_a_422_not_a_500(client, fake, engine, body, reason) -> None:
+    r = client.post(URL, content=body, headers=_signed_raw(fake, body))
+    assert r.status_code == 422, r.text
+    assert reason in r.json()["error"]["message"]
+    assert _stored(engine) == [] and _queued(engine) == []
+
+
+def test_a_lone_surrogate_is_stored_as_a_replacement_character(client, fake, engine) -> None:
+    """A lone surrogate (JSON "\\ud800") cannot be encoded in UTF-8: PostgreSQL refused the
+    insert and the whole batch was a 5xx on every retry. Stored as U+FFFD, like a NUL."""
+    body = (
+        b'[{"eventId":5,"subscriptionId":1,"portalId":%s,"occurredAt":1,'
+        b'"subscriptionType":"deal.propertyChange","objectId":556,'
+        b'"propertyName":"dealstage","propertyValue":"won \\ud800 \\udc00","k\\udfff":1},'
+        b'{"eventId":6,"subscriptionId":1,"portalId":%s,"occurredAt":1,'
+        b'"subscriptionType":"deal.creation","objectId":557,"emoji":"\\ud83d\\ude00"}]'
+    ) % (str(fake.portal_id).encode(), str(fake.portal_id).encode())
+    r = client.post(URL, content=body, headers=_signed_raw(fake, body))
+    assert r.status_code == 200, r.text
+    assert _queued(engine) == ["556", "557"]
+    by_id = {e.payload["eventId"]: e.payload for e in _stored(engine)}
+    assert by_id[5]["propertyValue"] == "won \ufffd \ufffd"
+    assert by_id[5]["k\ufffd"] == 1
+    assert by_id[6]["emoji"] == "\U0001f600"  # a valid pair is one character, kept
+
+
+def test_identity_fields_too_long_for_the_dedup_key_are_stored_under_a_digest(
+    client, fake, engine
+) -> None:
+    """portalId:subscriptionId:eventId:occurredAt over 255 characters failed the insert on
+    PostgreSQL (a 5xx on every retry): a digest of it is stored, stable across redeliveries."""
+    odd = _event(fake, eventId="9" * 300, objectId=43)
+    body, headers = fake.signed_request(URL, [odd, _event(fake, eventId=2, objectId=44)])
+    r = client.post(URL, content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert _queued(engine) == ["43", "44"]
+    keys = sorted(e.dedup_key for e in _stored(engine))
+    assert all(len(k) <= 255 for k in keys) and any(k.startswith("sha256:") for k in keys)
+    body, headers = fake.signed_request(URL, [{**odd, "attemptNumber": 1}])
+    assert client.post(URL, content=body, headers=headers).json()["duplicates"] == 1

@@ -118,3 +118,33 @@ def test_bad_shape_is_a_precise_422(events_client, engine):
     detail = r.json()["error"]["details"]
     assert detail[0]["loc"] == ["events", 0, "opportunityId"]
     assert "Salesforce id" in detail[0]["msg"]
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_events_secret_is_unset_not_an_empty_hmac_key(make_app, engine, blank):
+    """`SALESFORCE_EVENTS_SECRET=` in a .env file gives SecretStr(''): used as the HMAC key,
+    anyone could sign events. It is a 503, as when the secret is unset."""
+    client = TestClient(make_app(connectors={}, salesforce_events_secret=SecretStr(blank)))
+    body = batch({"id": "e1", "opportunityId": "006000000000003AAA"})
+    r = client.post(URL, content=body, headers=signed(body, secret=blank))
+    assert r.status_code == 503, r.text
+    assert "SALESFORCE_EVENTS_SECRET" in r.json()["error"]["message"]
+    with Session(engine) as s:
+        assert list(s.exec(select(WebhookEvent))) == []
+    with pytest.raises(SignatureError, match="no events secret"):
+        verify(blank, "1700000000", sign(blank, "1700000000", b"{}"), b"{}", now=1700000000)
+
+
+def test_ids_that_are_not_opportunities_are_stored_but_queue_nothing(events_client, engine):
+    """An Account (001...) or User (005...) id is not a deal: reading it as one fails."""
+    body = batch(
+        {"id": "e1", "opportunityId": "001000000000001AAA"},
+        {"id": "e2", "opportunityId": "005000000000002"},
+        {"id": "e3", "opportunityId": "006000000000003"},
+    )
+    r = events_client.post(URL, content=body, headers=signed(body))
+    assert r.json() == {"received": 3, "new": 3, "duplicates": 0, "queued_deals": 1}
+    with Session(engine) as s:
+        rows = {e.dedup_key: (e.status, e.deal_id) for e in s.exec(select(WebhookEvent))}
+        assert [q.deal_id for q in s.exec(select(DealQueue))] == ["006000000000003AAA"]
+    assert rows["e1"] == ("ignored", None) and rows["e2"] == ("ignored", None)

@@ -182,3 +182,75 @@ def test_storage_failure_is_a_server_fault_with_500(make_app, engine):
 def test_unconfigured_endpoint_refuses(make_app):
     r = post(TestClient(make_app(connectors={})), fixture("one_notification.xml"))
     assert r.status_code == 503 and "not configured" in r.text
+
+
+def test_a_blank_url_token_is_unset(make_app, engine):
+    """`SALESFORCE_OUTBOUND_TOKEN=` in a .env file is not a token: 503 as when unset."""
+    app = make_app(connectors={}, salesforce_org_id=ORG18, salesforce_outbound_token=" ")
+    r = post(
+        TestClient(app),
+        fixture("one_notification.xml"),
+        url="/webhooks/salesforce/outbound?token=%20",
+    )
+    assert r.status_code == 503 and "not configured" in r.text
+    assert stored(engine) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0" encoding="x-unknown"?><a/>',
+        b'<?xml version="1.0" encoding="utf-16"?><a/>',
+        b'<?xml version="1.0" encoding="ascii"?><a>\xff</a>',
+    ],
+)
+def test_an_unknown_or_wrong_encoding_is_a_client_fault_not_a_500(sf_client, engine, body):
+    """encoding="x-unknown" raised LookupError: a JSON 500, which Salesforce retried."""
+    r = post(sf_client, body)
+    assert r.status_code == 400, r.text
+    assert "<faultcode>soapenv:Client</faultcode>" in r.text and "malformed XML" in r.text
+    assert stored(engine) == []
+
+
+def test_values_too_long_for_their_columns_do_not_lose_the_message(sf_client, engine):
+    """On PostgreSQL a Notification Id over 255 characters or an xsi:type over ~120 failed the
+    insert of the whole message (a 500 on every retry). The id is stored under a digest (stable
+    across redeliveries), the type is cut; the other notifications are stored and queued."""
+    long_id = "X" * 300
+    body = outbound_message(
+        [("04l000000000004AAA", "006000000000004", {}), (long_id, "006000000000005", {})],
+        org_id=ORG18,
+    )
+    assert_acked(post(sf_client, body))
+    assert queued(engine) == ["006000000000004AAA", "006000000000005AAA"]
+    assert_acked(post(sf_client, body))  # redelivered: recognised, nothing added
+    assert len(stored(engine)) == 2
+    assert all(len(e.dedup_key) <= 255 for e in stored(engine))
+    odd_type = outbound_message(
+        [("04l000000000006AAA", "006000000000006", {})],
+        org_id=ORG18,
+        sobject_type="Opportunity" + "y" * 200,
+    )
+    assert_acked(post(sf_client, odd_type))
+    row = next(e for e in stored(engine) if e.dedup_key == "04l000000000006AAA")
+    assert len(row.event_type) <= 128 and row.deal_id is None and row.status == "ignored"
+
+
+@pytest.mark.parametrize(
+    ("sobject_type", "record_id", "fields"),
+    [
+        ("Opportunity", "001000000000001", {}),  # an Account id where an opportunity is expected
+        ("Task", "00T000000000001", {"WhatId": "001000000000001"}),  # a Task on an Account
+        ("OpportunityLineItem", "00k000000000001", {"OpportunityId": "005000000000009"}),
+    ],
+)
+def test_ids_that_are_not_opportunities_are_stored_but_queue_nothing(
+    sf_client, engine, sobject_type, record_id, fields
+):
+    body = outbound_message(
+        [("04l000000000007AAA", record_id, fields)], org_id=ORG18, sobject_type=sobject_type
+    )
+    assert_acked(post(sf_client, body))
+    [row] = stored(engine)
+    assert row.status == "ignored" and row.deal_id is None
+    assert queued(engine) == []

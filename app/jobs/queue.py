@@ -435,6 +435,18 @@ def pending_by_reason(
 RETRYABLE = ("dead", "pending")
 
 
+def _due_now_afresh(now: datetime) -> dict:
+    """A row an operator sends again: pending, due now, with a fresh attempt budget."""
+    return {
+        "status": "pending",
+        "due_at": now,
+        "attempts": 0,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
+
+
 def retry_now(session: Session, row: DealQueue, *, now: datetime | None = None) -> bool:
     """A dead (or backing-off pending) row becomes due now with a fresh attempt budget.
 
@@ -447,14 +459,7 @@ def retry_now(session: Session, row: DealQueue, *, now: datetime | None = None) 
     changed = session.execute(
         update(table)
         .where(table.c.id == row.id, table.c.status.in_(RETRYABLE))
-        .values(
-            status="pending",
-            due_at=now,
-            attempts=0,
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=now,
-        )
+        .values(**_due_now_afresh(now))
     ).rowcount
     session.refresh(row)
     return bool(changed)
@@ -467,14 +472,7 @@ def replay_dead(session: Session, *, now: datetime | None = None) -> list[int]:
     rows = session.execute(
         update(table)
         .where(table.c.status == "dead")
-        .values(
-            status="pending",
-            due_at=now,
-            attempts=0,
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=now,
-        )
+        .values(**_due_now_afresh(now))
         .returning(table.c.id)
     ).all()
     return sorted(r.id for r in rows)

@@ -113,20 +113,12 @@ class AccountInfo:
                 return self._facts
             try:
                 facts = read_account_details(self.api)
-            except TransientError as exc:
-                if exc.retry_after is not None:
+            except ConnectorError as exc:
+                if isinstance(exc, TransientError) and exc.retry_after is not None:
                     # Rate limited (or locked, or migrating: errors.py): the portal is paused
                     # for every call, the caller's included; say so now, with HubSpot's reason,
                     # rather than on the caller's next call.
                     raise
-                self._next_read = now + RETRY_SECONDS
-                log.warning(
-                    "hubspot account details not readable; keeping what was known",
-                    error=str(exc),
-                    retry_in_seconds=RETRY_SECONDS,
-                )
-                return self._facts
-            except ConnectorError as exc:
                 self._next_read = now + RETRY_SECONDS
                 log.warning(
                     "hubspot account details not readable; keeping what was known",

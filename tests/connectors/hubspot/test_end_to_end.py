@@ -371,9 +371,9 @@ def test_a_task_created_by_a_dying_worker_is_found_not_made_twice(
     assert deal_row(world, deal).write_started_at is None  # finished: nothing left to find
 
 
-def test_a_verdict_note_posted_by_a_dying_worker_is_found_not_posted_twice(
-    fake, world, monkeypatch
-) -> None:
+def _blocked_deal_turning_clear(fake, world) -> str:
+    """A deal written blocked (SSO sold), then changed so that it is clear: its next write
+    posts a verdict note. Returns its id; the change is delivered, not processed."""
     deal = fake.add_deal("Acme", line_items=[SSO, AUDIT], emit=False)
     fake.ui_set_stage(deal, "contractsent")
     deliver(fake, world)
@@ -387,6 +387,13 @@ def test_a_verdict_note_posted_by_a_dying_worker_is_found_not_posted_twice(
     fake.update_object("line_items", sso, {"name": "Audit log", "hs_sku": "SKU-AUDIT"})
     fake.ui_set_stage(deal, "decisionmakerboughtin")
     deliver(fake, world)
+    return deal
+
+
+def test_a_verdict_note_posted_by_a_dying_worker_is_found_not_posted_twice(
+    fake, world, monkeypatch
+) -> None:
+    deal = _blocked_deal_turning_clear(fake, world)
     item = _dies_before_the_deal_update(world, monkeypatch)
     assert len(fake.notes_for(deal)) == 1  # blocked -> clear, on the deal's timeline
 
@@ -401,18 +408,7 @@ def test_a_note_posted_before_a_refused_deal_update_is_not_posted_again_on_retry
 ) -> None:
     """Same process, no crash: the write fails after the note went out (a 429 on the deal
     update); the outcome is recorded as an error and the retry finds the note."""
-    deal = fake.add_deal("Acme", line_items=[SSO, AUDIT], emit=False)
-    fake.ui_set_stage(deal, "contractsent")
-    deliver(fake, world)
-    drain(world)
-    sso = next(
-        li
-        for li in fake.associated("deals", deal, "line_items")
-        if fake.objects["line_items"][li]["properties"]["hs_sku"] == "SKU-SSO"
-    )
-    fake.update_object("line_items", sso, {"name": "Audit log", "hs_sku": "SKU-AUDIT"})
-    fake.ui_set_stage(deal, "decisionmakerboughtin")
-    deliver(fake, world)
+    deal = _blocked_deal_turning_clear(fake, world)
     fake.inject("429", 1, path="/deals/batch/update", retry_after=1)
     drain(world)
     assert len(fake.notes_for(deal)) == 1

@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     # --- service -----------------------------------------------------------------------
-    database_url: str = Field(default_factory=_default_database_url)
+    # Not in repr(Settings): a PostgreSQL URL may carry the password.
+    database_url: str = Field(default_factory=_default_database_url, repr=False)
     worker_mode: Literal["embedded", "off"] = "embedded"
     worker_batch_size: int = Field(default=200, ge=1, le=1000)
     worker_poll_seconds: float = Field(default=0.5, gt=0, le=60)
@@ -178,12 +179,35 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must be a sqlite:/// or postgresql:// URL")
-        if value.startswith("postgresql://"):
+        """sqlite:///<file> or postgresql[+psycopg]://..., parsed here so that a URL the engine
+        would refuse later (another driver, an in-memory SQLite that every connection sees
+        empty, a malformed port) is one line at start-up, not a traceback."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+            url.port  # noqa: B018 (a malformed port raises here)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "is not a database URL (sqlite:///<file> or postgresql://user@host/db)"
+            ) from None
+        if url.drivername == "sqlite":
+            if not url.database or url.database == ":memory:":
+                raise ValueError(
+                    "needs a file, e.g. sqlite:///roadmap-guard.db (an in-memory database is "
+                    "empty for every connection)"
+                )
+            return value
+        if url.drivername == "postgresql":
             # psycopg 3 is the driver we ship.
-            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
-        return value
+            return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        if url.drivername == "postgresql+psycopg":
+            return value
+        raise ValueError(
+            f"must be a sqlite:/// or postgresql:// URL (driver {url.drivername!r} is not "
+            "installed; postgresql:// uses psycopg 3)"
+        )
 
     @field_validator("salesforce_api_version")
     @classmethod

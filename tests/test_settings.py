@@ -22,6 +22,11 @@ from app.settings import Settings, salesforce_configured
         ("WORKER_BATCH_SIZE", "0"),
         ("LEASE_SECONDS", "soon"),
         ("DATABASE_URL", "mysql://db/roadmap"),
+        ("DATABASE_URL", "postgresql+asyncpg://db/roadmap"),
+        ("DATABASE_URL", "sqlite://"),
+        ("DATABASE_URL", "sqlite:///:memory:"),
+        ("DATABASE_URL", "postgresql://user@db:54x2/roadmap"),
+        ("DATABASE_URL", "not a url"),
         ("LOG_FORMAT", "xml"),
         ("SALESFORCE_API_VERSION", "v61"),
         ("SALESFORCE_API_VERSION", "52.0"),
@@ -213,3 +218,11 @@ def test_a_schedule_interval_never_exceeds_a_week():
         enabled=lambda _s, _c: True,
     )
     assert _interval(huge, Settings(_env_file=None)) == MAX_INTERVAL_SECONDS
+
+
+def test_the_database_password_is_not_in_the_settings_repr(tmp_path):
+    settings = Settings(
+        _env_file=None, database_url="postgresql://roadmap:S3cretPW@db:5432/roadmap"
+    )
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert "S3cretPW" not in repr(settings) and "S3cretPW" not in str(settings)

@@ -268,17 +268,23 @@ _CLAUSE = re.compile(
     rf"|,(?: but | however| although | whereas | and {_SUBJECT})"
     rf"|(?: but | although | whereas | - | \u2013 | \u2014 ?| and {_SUBJECT})"
 )
+# The year after a quarter or half: "Q3 2027", "Q3'27", "Q3 FY27", "Q1 of 2028", or two digits
+# after a space only when no word follows ("Q3 27." yes; "by Q3 10 teams" is not 2010).
+_QY = (
+    r"(?:\s*(?:fy|cy)\s*'?(?P<{0}_y>\d{{4}}|\d{{2}})|\s*'(?P<{0}_ya>\d{{2}})"
+    r"|(?:\s+of)?\s+(?P<{0}_yl>(?:19|20)\d{{2}})(?![0-9])|\s+(?P<{0}_ys>\d{{2}})(?![0-9])(?!\s*[a-z]))"
+)
 _DATE = _WordStartPattern(
     r"(?<![a-z0-9])(?:"
-    r"(?P<q>q(?P<q_n>[1-4])(?:\s*(?:fy|cy)?\s*'?(?P<q_y>\d{4}|\d{2}))?)"
-    r"|(?P<h>h(?P<h_n>[12])(?:\s*(?:fy|cy)?\s*'?(?P<h_y>\d{4}|\d{2}))?)"
+    rf"(?P<q>q(?P<q_n>[1-4])(?:{_QY.format('q')})?)"
+    rf"|(?P<h>h(?P<h_n>[12])(?:{_QY.format('h')})?)"
     r"|(?P<nextq>next quarter)|(?P<thisq>(?:this|the) quarter|end of (?:the )?quarter|eoq)"
     r"|(?P<nextm>next month)|(?P<nexty>next year)"
     r"|(?P<eoy>end of (?:the )?year|year[- ]end|eoy)"
     r"|(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))"
-    r"|(?P<us>(?P<us_m>\d{1,2})/(?P<us_d>\d{1,2})/(?P<us_y>\d{4}|\d{2}))"
+    r"|(?P<us>(?P<us_m>\d{1,2})/(?P<us_d>\d{1,2})(?:/(?P<us_y>\d{4}|\d{2}))?(?![0-9/]))"
     rf"|(?P<md>(?P<md_m>{_MONTH_RE})\.?(?:\s+(?P<md_d>\d{{1,2}})(?:st|nd|rd|th)?(?![0-9]))?"
-    r"(?:,?\s+(?P<md_y>\d{4}))?)"
+    r"(?:,?\s+(?:of\s+)?(?P<md_y>\d{4}))?)"
     r"|(?P<dm>(?P<dm_d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
     rf"(?P<dm_m>{_MONTH_RE})(?:,?\s+(?P<dm_y>\d{{4}}))?)"
     r"|(?P<rel>(?:in|within) (?P<rel_n>\d{1,3}|a|one|two|three|four|six) (?P<rel_u>day|week|month)s?)"
@@ -975,17 +981,34 @@ def _promised_date(low: str, a: int, b: int, ref: date) -> date | None:
     return None
 
 
+# Before a bare month name ("by March", "in January", "end of March") or a year-less m/d
+# ("by 3/15"): without one, "promised SCIM to Jan, their IT lead" or "3/4 of the users" are
+# not dates.
+_DATE_LEAD = re.compile(
+    r"(?:by|in|of|on|until|till|before|after|early|mid|late|from|through|due|for|since)\s+$"
+)
+
+
+def _sane_year(year: int | None, ref: date) -> int | None:
+    """A stated year more than a year before the note is no promise date ("by March 1 2000
+    seats"): read as no year."""
+    return None if year is not None and year < ref.year - 1 else year
+
+
 def _resolve(m: re.Match[str], low: str, ref: date) -> date | None:
     kind = m.lastgroup
     g = m.group
     ref_quarter = (ref.month - 1) // 3 + 1
+    if kind in ("q", "h"):
+        raw = g(f"{kind}_y") or g(f"{kind}_ya") or g(f"{kind}_yl") or g(f"{kind}_ys")
+        m_year = _sane_year(_year(raw), ref)
     if kind == "q":
-        quarter, year = int(g("q_n")), _year(g("q_y"))
+        quarter, year = int(g("q_n")), m_year
         if year is None:
             year = ref.year if _end_of_quarter(ref.year, quarter) >= ref else ref.year + 1
         return _end_of_quarter(year, quarter)
     if kind == "h":
-        half, year = int(g("h_n")), _year(g("h_y"))
+        half, year = int(g("h_n")), m_year
         month = 6 if half == 1 else 12
         if year is None:
             year = ref.year if _end_of_month(ref.year, month) >= ref else ref.year + 1
@@ -1007,23 +1030,26 @@ def _resolve(m: re.Match[str], low: str, ref: date) -> date | None:
     if kind == "iso":
         return date(int(g("iso_y")), int(g("iso_m")), int(g("iso_d")))
     if kind == "us":
-        return date(_year(g("us_y")) or ref.year, int(g("us_m")), int(g("us_d")))
+        month, day = int(g("us_m")), int(g("us_d"))
+        year = _sane_year(_year(g("us_y")), ref)
+        if g("us_y") is None:
+            at = m.start(kind)
+            if not _DATE_LEAD.search(low, max(0, at - 12), at):
+                return None  # "3/4 of the users"
+        if year is None:
+            year = ref.year if date(ref.year, month, day) >= ref else ref.year + 1
+        return date(year, month, day)
     if kind in ("md", "dm"):
         if kind == "md":
             month_name, day_raw, year_raw = g("md_m"), g("md_d"), g("md_y")
         else:
             day_raw, month_name, year_raw = g("dm_d"), g("dm_m"), g("dm_y")
         at = m.start(kind)
-        before = low[max(0, at - 12) : at]
-        if (
-            month_name == "may"
-            and not day_raw
-            and not year_raw
-            and not re.search(r"(?:by|in|of|until|before|early|mid|late)\s+$", before)
-        ):
-            return None  # "we may add it": the verb, not the month
+        bare = kind == "md" and not day_raw and not year_raw
+        if bare and not _DATE_LEAD.search(low, max(0, at - 12), at):
+            return None  # "we may add it", "promised SCIM to Jan, their IT lead"
         month = _MONTHS[month_name]
-        year = _year(year_raw)
+        year = _sane_year(_year(year_raw), ref)
         if day_raw:
             day = int(day_raw)
             if year is None:

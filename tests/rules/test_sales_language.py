@@ -154,3 +154,33 @@ def test_everyday_words_are_not_feature_names(text: str, expected: list[str]) ->
 def test_a_real_promise_keeps_its_date() -> None:
     (ref,) = find_references(make_deal("We will have SCIM by Q3."), CATALOG, today=TODAY)
     assert ref.is_commitment and ref.promised_date == date(2027, 9, 30)
+
+
+@pytest.mark.parametrize(
+    ("body", "promised"),
+    [
+        # A number after the quarter is a count, not a year (it was 2050, 2010, 2025).
+        ("SCIM committed by H2 50 seats.", date(2026, 12, 31)),
+        ("Promised SCIM by Q3 10 teams onboarded.", date(2027, 9, 30)),
+        ("We promised SCIM by Q1 25 users.", date(2027, 3, 31)),
+        ("We promised SCIM by March 1 2000 seats.", date(2027, 3, 1)),
+        # "of <year>" keeps the year (it was dropped: Q1 of 2027).
+        ("We promised SCIM by Q1 of 2028.", date(2028, 3, 31)),
+        ("We promised SCIM by March of 2028.", date(2028, 3, 31)),
+        # Written years still count.
+        ("We promised SCIM by Q3 2027.", date(2027, 9, 30)),
+        ("We promised SCIM by Q3'28.", date(2028, 9, 30)),
+        ("We promised SCIM by Q3 FY28.", date(2028, 9, 30)),
+        ("We promised SCIM by Q2 28.", date(2028, 6, 30)),
+        # A year-less m/d after "by" is the next such day.
+        ("We promised SCIM by 3/15.", date(2027, 3, 15)),
+        ("We promised SCIM by 12/20.", date(2026, 12, 20)),
+        # Names and fractions are not dates.
+        ("We promised SCIM to Jan, their CTO.", None),
+        ("We promised SCIM to 3/4 of the users.", None),
+        ("We promised SCIM by end of March.", date(2027, 3, 31)),
+    ],
+)
+def test_promised_dates_read_as_a_rep_means_them(body: str, promised: date | None) -> None:
+    (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert ref.is_commitment and ref.promised_date == promised

@@ -183,8 +183,14 @@ _PROMISE = re.compile(
     r"(?<![a-z0-9])(?:"
     r"(?:will|shall|going to) (?:definitely |certainly |absolutely )?"
     r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place)|deliver|ship|"
-    r"support|provide|build|add|develop|get|include|enable|make)"
-    rf"|we{_APOS}ll (?:have|deliver|ship|support|provide|build|add|develop|get|include|enable|make)"
+    r"support|provide|build|add|develop|get|give|include|enable|make)"
+    rf"|we{_APOS}ll (?:have|deliver|ship|support|provide|build|add|develop|get|give|include|"
+    r"enable|make)"
+    # "we're delivering SCIM in Q1", "they'll get SCIM": behind look-behinds, so the common
+    # words ("we're", "they'll") do not start a match (see _WordStartPattern).
+    r"|(?:(?<=we're )|(?<=we\u2019re )|(?<=we are ))(?:delivering|shipping|adding|building)"
+    r"|(?:(?<=they'll )|(?<=they\u2019ll )|(?<=they will ))get"
+    r"|ship(?:s|ping)? (?:in|by|on|before)|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
     r"|commit(?:ted|ting|s|ment)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     r"|assured? (?:them|him|her|the customer)|in the contract|into the contract|contractual(?:ly)?"
     r"|written into|in the (?:msa|sow|order form)|custom[- ]?(?:build|built|development|dev|work|"
@@ -632,7 +638,9 @@ def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mentio
         return True  # "custom connector": the object is named by the cue itself
     if custom and head in ("wi", "go") and _THEIR_SUBJECT.search(low, max(a, s - 32), s):
         return False  # "their team will build a connector to our API"
-    if head not in ("wi", "sh", "go", "we", "i", "i'", "i\u2019", "co", "pr", "gu", "as", "bu"):
+    if head not in (
+        "wi", "sh", "go", "we", "i", "i'", "i\u2019", "co", "pr", "gu", "as", "bu", "ge", "de", "ad",
+    ):  # fmt: skip
         return True  # "in the contract", "written into"
     # The object after the verb: up to five words, to a stop word or punctuation.
     n = 0

@@ -184,3 +184,21 @@ def test_a_real_promise_keeps_its_date() -> None:
 def test_promised_dates_read_as_a_rep_means_them(body: str, promised: date | None) -> None:
     (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
     assert ref.is_commitment and ref.promised_date == promised
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("We'll give them SCIM in Q1.", [("scim", "", True)]),
+        ("They'll get SCIM in Q1.", [("scim", "", True)]),
+        ("We're delivering SCIM in Q1.", [("scim", "", True)]),
+        ("Told the CFO SCIM ships in January.", [("scim", "", True)]),
+        ("SCIM in Q1 - confirmed with customer.", [("scim", "", True)]),
+        # The same verbs about the sale itself promise nothing.
+        ("We're delivering the proposal on Friday, they need SCIM.", [("scim", "", False)]),
+        ("They'll get a quote by Friday; SCIM came up.", [("scim", "", False)]),
+        ("We're shipping a sandbox for the pilot.", []),
+    ],
+)
+def test_more_ways_of_promising_are_caught(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

@@ -138,7 +138,11 @@ def create_app(
     async def _shape_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # The usual error body, every mistake with its JSON path; FastAPI's own "detail" list
         # is kept beside it for clients written against FastAPI's default.
-        errors = jsonable_encoder(exc.errors())
+        # A body that is not UTF-8 comes back as the error's `input` bytes: shown with U+FFFD
+        # for what does not decode (jsonable_encoder's own bytes.decode() raised: a 500).
+        errors = jsonable_encoder(
+            exc.errors(), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")}
+        )
         details = validation_details(
             {
                 **e,

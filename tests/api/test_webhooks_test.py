@@ -158,3 +158,18 @@ def test_a_body_that_is_not_json_is_a_422_like_any_malformed_delivery(client, ap
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_request"
     assert _counts(engine) == (0, 0)
+
+
+def test_a_body_that_is_not_utf8_is_a_422_not_a_500(app, api_key):
+    """Found by schemathesis: the validation error carried the raw bytes, and shaping the
+    error body failed on them."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post(
+            "/webhooks/test",
+            content=b"r\xcb\x00\x1bFC\x01}\x86",
+            headers={**api_key("admin"), "Content-Type": "application/json"},
+        )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"]

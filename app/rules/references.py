@@ -282,10 +282,12 @@ _QY = (
 )
 _DATE = _WordStartPattern(
     r"(?<![a-z0-9])(?:"
-    rf"(?P<q>q(?P<q_n>[1-4])(?:{_QY.format('q')})?)"
+    r"(?P<q>(?:(?P<q_part>early|mid|late|beginning of|start of|end of)[- ]?)?"
+    rf"q(?P<q_n>[1-4])(?:{_QY.format('q')})?)"
     rf"|(?P<h>h(?P<h_n>[12])(?:{_QY.format('h')})?)"
     r"|(?P<nextq>next quarter)|(?P<thisq>(?:this|the) quarter|end of (?:the )?quarter|eoq)"
-    r"|(?P<nextm>next month)|(?P<nexty>next year)"
+    r"|(?P<nextm>next month)|(?P<nexty>next year)|(?P<eom>end of (?:the |this )?month|eom)"
+    r"|(?:(?<=in )|(?<=by )|(?<=until )|(?<=during )|(?<=before ))(?P<yr>(?P<yr_y>20\d{2}))(?![-/0-9]|\.[0-9])"
     r"|(?P<eoy>end of (?:the )?year|year[- ]end|eoy)"
     r"|(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))"
     r"|(?P<us>(?P<us_m>\d{1,2})/(?P<us_d>\d{1,2})(?:/(?P<us_y>\d{4}|\d{2}))?(?![0-9/]))"
@@ -1014,6 +1016,11 @@ def _resolve(m: re.Match[str], low: str, ref: date) -> date | None:
         quarter, year = int(g("q_n")), m_year
         if year is None:
             year = ref.year if _end_of_quarter(ref.year, quarter) >= ref else ref.year + 1
+        # "early Q3": the end of its first month ("mid": the second); read as the quarter's
+        # end, a promise made for early in a quarter looked safer than it is.
+        part = g("q_part")
+        if part in ("early", "beginning of", "start of", "mid"):
+            return _end_of_month(year, quarter * 3 - (1 if part == "mid" else 2))
         return _end_of_quarter(year, quarter)
     if kind == "h":
         half, year = int(g("h_n")), m_year
@@ -1033,6 +1040,11 @@ def _resolve(m: re.Match[str], low: str, ref: date) -> date | None:
         return _end_of_month(year, month)
     if kind == "nexty":
         return date(ref.year + 1, 12, 31)
+    if kind == "eom":
+        return _end_of_month(ref.year, ref.month)
+    if kind == "yr":
+        year = _sane_year(int(g("yr_y")), ref)
+        return date(year, 12, 31) if year is not None else None
     if kind == "eoy":
         return date(ref.year, 12, 31)
     if kind == "iso":

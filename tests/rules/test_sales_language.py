@@ -179,6 +179,14 @@ def test_a_real_promise_keeps_its_date() -> None:
         ("We promised SCIM to Jan, their CTO.", None),
         ("We promised SCIM to 3/4 of the users.", None),
         ("We promised SCIM by end of March.", date(2027, 3, 31)),
+        # Part of a quarter, the month's end, a bare year.
+        ("We promised SCIM by early Q3.", date(2027, 7, 31)),
+        ("We promised SCIM by mid Q3.", date(2027, 8, 31)),
+        ("We promised SCIM by late Q3.", date(2027, 9, 30)),
+        ("We promised SCIM by end of month.", date(2026, 11, 30)),
+        ("We promised SCIM by EOM.", date(2026, 11, 30)),
+        ("We promised SCIM in 2028.", date(2028, 12, 31)),
+        ("They have 2028 users; we promised SCIM.", None),
     ],
 )
 def test_promised_dates_read_as_a_rep_means_them(body: str, promised: date | None) -> None:

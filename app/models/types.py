@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -38,17 +39,28 @@ def storable(value: Any) -> Any:
     its attempts, a webhook batch was refused until its sender gave up on it, and a roadmap
     refresh failed for good. Cleaned where such text enters, it is stored the same on both
     databases."""
+    return map_text(value, _nul_free)
+
+
+def _nul_free(text: str) -> str:
+    return text.replace(NUL, NUL_REPLACEMENT) if NUL in text else text
+
+
+def map_text(value: Any, fix: Callable[[str], str]) -> Any:
+    """`value` with `fix` applied to every string in it (nested dicts, their keys, lists and
+    tuples included); the same object when `fix` returned each string unchanged, so the
+    usual clean value costs no copy."""
     if isinstance(value, str):
-        return value.replace(NUL, NUL_REPLACEMENT) if NUL in value else value
+        return fix(value)
     if isinstance(value, dict):
         changed, out = False, {}
         for k, v in value.items():
-            ck, cv = storable(k), storable(v)
+            ck, cv = map_text(k, fix), map_text(v, fix)
             changed = changed or ck is not k or cv is not v
             out[ck] = cv
         return out if changed else value
     if isinstance(value, list | tuple):
-        items = [storable(v) for v in value]
+        items = [map_text(v, fix) for v in value]
         if any(a is not b for a, b in zip(items, value, strict=True)):
             return type(value)(items)
         return value

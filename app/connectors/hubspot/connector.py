@@ -310,12 +310,9 @@ class HubSpotConnector:
             )
         return out
 
-    def home_currency(self) -> str | None:
+    def _home_currency(self, facts: AccountFacts | None) -> str | None:
         """The company currency `amount_in_home_currency` is in: HubSpot's account details,
         else HUBSPOT_COMPANY_CURRENCY, else unknown (totals unlabelled)."""
-        return self._home_currency(self.account.facts())
-
-    def _home_currency(self, facts: AccountFacts | None) -> str | None:
         actual = facts.company_currency if facts is not None else None
         if actual is None:
             return self.company_currency

@@ -23,6 +23,7 @@ import structlog
 
 from app.connectors.hubspot import properties as P
 from app.jobs.ingest import InboundEvent
+from app.models.types import map_text
 
 SOURCE = "hubspot"
 CRM = "hubspot"
@@ -78,19 +79,11 @@ def storable_key(key: str) -> str:
 def without_lone_surrogates(value: object) -> object:
     """`value` with every lone surrogate in its text (keys included) replaced by U+FFFD, as a
     NUL is (`models.types.storable`); the same object when there is none."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
-    if isinstance(value, dict):
-        changed, out = False, {}
-        for k, v in value.items():
-            ck, cv = without_lone_surrogates(k), without_lone_surrogates(v)
-            changed = changed or ck is not k or cv is not v
-            out[ck] = cv
-        return out if changed else value
-    if isinstance(value, list):
-        items = [without_lone_surrogates(v) for v in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
+    return map_text(value, _surrogate_free)
+
+
+def _surrogate_free(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def valid_merged_ids(event: dict) -> bool:

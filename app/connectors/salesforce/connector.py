@@ -951,18 +951,18 @@ class SalesforceConnector:
         # update of a deleted task, its create, the create without the inactive owner).
         by_deal = {to18(i.deal_id): i for i in items}
         suspects: dict[str, tuple[dict, ConnectorError]] = {}  # maybe deleted since the read
-        stale = self._stale_snapshots(plans, by_deal) if ops else {}
+        seen = self._seen_at_read(plans, by_deal) if ops else {}
         check = (
             "SELECT Id, LastModifiedDate, LastModifiedById FROM Opportunity WHERE Id IN "
-            f"({', '.join(_soql_str(d) for d in sorted(stale))})"
-            if stale
+            f"({', '.join(_soql_str(d) for d in sorted(seen))})"
+            if seen
             else None
         )
         pending = ops
         while pending:
             results, checked = self._run_collections(pending, check=check)
             if check is not None:
-                self._flag_changed_since_read(plans, stale, checked)
+                self._flag_changed_since_read(plans, seen, checked)
                 check = None
             pending = [
                 again
@@ -973,7 +973,7 @@ class SalesforceConnector:
             self._settle_suspects(suspects)
         return {p["deal_id"]: self._finish(p) for p in plans}
 
-    def _stale_snapshots(
+    def _seen_at_read(
         self, plans: list[dict], items: dict[str, DealWriteBack]
     ) -> dict[str, tuple[datetime | None, datetime | None]]:
         """The opportunities to check before writing (see `_flag_changed_since_read`), each

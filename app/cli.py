@@ -21,9 +21,12 @@ CLI_MODULES = [
 
 
 def _settings(**overrides):
+    from app.services import catalog
     from app.settings import load_settings
 
-    return load_settings(**overrides)  # prints the bad variable and exits 2
+    settings = load_settings(**overrides)  # prints the bad variable and exits 2
+    catalog.configure(settings)  # notes are read in this fiscal year by every command
+    return settings
 
 
 def _engine(settings):

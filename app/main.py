@@ -19,6 +19,7 @@ from app.connectors.base import CrmConnector
 from app.db import make_engine
 from app.errors import DomainError, integrity_conflict, unstorable_value, validation_details
 from app.jobs.ingest import IngestWriter
+from app.services import catalog as catalog_service
 from app.settings import Settings, get_settings
 
 log = structlog.get_logger("app.errors")
@@ -76,6 +77,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
+    catalog_service.configure(settings)  # the fiscal year notes' quarters are read in
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     # --- roadmap -------------------------------------------------------------------------
     roadmap_refresh_seconds: int = Field(default=900, ge=30, le=MAX_INTERVAL_SECONDS)
     install_default_rules: bool = True
+    # The month (1-12) the company's fiscal year starts in: how "by Q3", "next quarter", "1H27"
+    # or "FY27" in notes are read. FY27 is the fiscal year that ends in 2027 (with February as
+    # the start: Feb 2026 - Jan 2027). 1 is the calendar year.
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
 
     # --- hubspot (issue 4) -----------------------------------------------------------------
     hubspot_access_token: SecretStr | None = None

@@ -84,6 +84,17 @@ def test_queue_counts_and_replay_dead(db, capsys):
         assert {r.status for r in s.exec(select(DealQueue))} == {"pending"}
 
 
+def test_every_command_reads_notes_in_the_configured_fiscal_year(db, monkeypatch):
+    """A worker or `rules simulate` started from the CLI reads "by Q3" in the fiscal year
+    FISCAL_YEAR_START_MONTH names, not the calendar one."""
+    from app.services import catalog as catalog_service
+
+    monkeypatch.setattr(catalog_service, "_fiscal_year_start", 1)  # restored afterwards
+    monkeypatch.setenv("FISCAL_YEAR_START_MONTH", "7")
+    assert main(["queue"]) == 0
+    assert catalog_service.fiscal_year_start() == 7
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -37,6 +37,9 @@ from app.settings import Settings, salesforce_configured
         ("SALESFORCE_RECONCILE_SECONDS", "3000000000"),
         ("HUBSPOT_DAILY_LIMIT_RETRY_SECONDS", "3000000000"),
         ("HUBSPOT_REQUESTS_PER_10S", "3000000000"),
+        ("FISCAL_YEAR_START_MONTH", "13"),
+        ("FISCAL_YEAR_START_MONTH", "0"),
+        ("FISCAL_YEAR_START_MONTH", "july"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_the_variable(

@@ -178,8 +178,17 @@ class Catalog:
     """Features and product mappings of one roadmap version, with matchers compiled once."""
 
     def __init__(
-        self, features: Sequence[Feature], mappings: Sequence[ProductMappingEntry] = ()
+        self,
+        features: Sequence[Feature],
+        mappings: Sequence[ProductMappingEntry] = (),
+        *,
+        fiscal_year_start: int = 1,
     ) -> None:
+        """`fiscal_year_start`: the month (1-12) the company's fiscal year starts in, which is
+        how "by Q3", "next quarter", "1H27" or "FY27" in notes are read (1: calendar)."""
+        if not 1 <= fiscal_year_start <= 12:
+            raise ValueError(f"fiscal_year_start must be a month 1-12, got {fiscal_year_start}")
+        self.fiscal_year_start = fiscal_year_start
         self._features: dict[str, Feature] = {f.key: f for f in features}
         self._build_line_item_maps(mappings)
         self._build_text_matchers()

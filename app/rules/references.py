@@ -179,6 +179,8 @@ def _class_atom(members: list) -> str | None:
     return "[" + "".join(parts) + "]"
 
 
+# "by FY27", "before fiscal 2028", "by fiscal year end", "by 1H27" (the last through "by \d").
+_FY_CUE = r"(?:fy|fiscal(?: year)?)\s*'?\d+|fy[- ]end|fiscal[- ]year[- ]end"
 _PROMISE = re.compile(
     r"(?<![a-z0-9])(?:"
     r"(?:will|shall|going to) (?:definitely |certainly |absolutely )?"
@@ -196,7 +198,8 @@ _PROMISE = re.compile(
     r"|written into|in the (?:msa|sow|order form)|custom[- ]?(?:build|built|development|dev|work|"
     r"connector|integration|feature|module|version|code)"
     r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9])|by (?:q[1-4]|h[12]|(?:the )?end of|eo[qmy]|"
-    rf"next|{_MONTH_RE}|\d)|before (?:q[1-4]|(?:the )?end of|{_MONTH_RE})|no later than"
+    rf"eofy|{_FY_CUE}|next|{_MONTH_RE}|\d)|before (?:q[1-4]|(?:the )?end of|{_FY_CUE}|{_MONTH_RE})"
+    r"|no later than"
     r"|next (?:quarter|month|release|sprint)|in time for"
     r")(?![a-z0-9])"
 )
@@ -274,10 +277,11 @@ _CLAUSE = re.compile(
     rf"|,(?: but | however| although | whereas | and {_SUBJECT})"
     rf"|(?: but | although | whereas | - | \u2013 | \u2014 ?| and {_SUBJECT})"
 )
-# The year after a quarter or half: "Q3 2027", "Q3'27", "Q3 FY27", "Q1 of 2028", or two digits
-# after a space only when no word follows ("Q3 27." yes; "by Q3 10 teams" is not 2010).
+# The year after a quarter or half: "Q3 2027", "Q3'27", "Q3 FY27", "Q3 CY27" (a calendar
+# year: `{0}_cy`), "Q1 of 2028", or two digits after a space only when no word follows ("Q3 27."
+# yes; "by Q3 10 teams" is not 2010).
 _QY = (
-    r"(?:\s*(?:fy|cy)\s*'?(?P<{0}_y>\d{{4}}|\d{{2}})|\s*'(?P<{0}_ya>\d{{2}})"
+    r"(?:\s*(?:fy|(?P<{0}_cy>cy))\s*'?(?P<{0}_y>\d{{4}}|\d{{2}})|\s*'(?P<{0}_ya>\d{{2}})"
     r"|(?:\s+of)?\s+(?P<{0}_yl>(?:19|20)\d{{2}})(?![0-9])|\s+(?P<{0}_ys>\d{{2}})(?![0-9])(?!\s*[a-z]))"
 )
 _DATE = _WordStartPattern(
@@ -285,6 +289,13 @@ _DATE = _WordStartPattern(
     r"(?P<q>(?:(?P<q_part>early|mid|late|beginning of|start of|end of)[- ]?)?"
     rf"q(?P<q_n>[1-4])(?:{_QY.format('q')})?)"
     rf"|(?P<h>h(?P<h_n>[12])(?:{_QY.format('h')})?)"
+    # "1H27", "2H'27", "2H 2027", "1H FY27": the year is required ("2h" alone is two hours).
+    r"|(?P<nh>(?P<nh_n>[12])h(?:\s*(?P<nh_cy>cy)|\s*fy)?\s*'?(?P<nh_y>\d{4}|\d{2}))"
+    # "FY27", "FY 2027", "fiscal 2027", "CY27" (calendar): a whole fiscal or calendar year.
+    r"|(?P<fy>(?:fy|fiscal(?: year)?|(?P<fy_cy>cy|calendar year))\s*'?(?P<fy_y>\d{4}|\d{2}))"
+    r"|(?P<eofy>(?:(?:the )?end of (?:the |this )?(?:fiscal year|fy)|eofy|fy[- ]end"
+    r"|fiscal[- ]year[- ]end|(?:this|the) fiscal year(?!\s*'?\d)))"
+    r"|(?P<nextfy>next (?:fiscal year|fy))"
     r"|(?P<nextq>next quarter)|(?P<thisq>(?:this|the) quarter|end of (?:the )?quarter|eoq)"
     r"|(?P<nextm>next month)|(?P<nexty>next year)|(?P<eom>end of (?:the |this )?month|eom)"
     r"|(?:(?<=in )|(?<=by )|(?<=until )|(?<=during )|(?<=before ))(?P<yr>(?P<yr_y>20\d{2}))(?![-/0-9]|\.[0-9])"
@@ -760,7 +771,11 @@ def _sentence_references(
     for m, c in kept:
         question = c.question
         commitment = not question and not c.denied and (c.promise or orphan_promise)
-        promised = _promised_in(low, c, a, b, ref_date, dates) if commitment else None
+        promised = (
+            _promised_in(low, c, a, b, ref_date, dates, catalog.fiscal_year_start)
+            if commitment
+            else None
+        )
         feature = catalog.get(m.feature_key)
         refs.append(  # every field, in declaration order
             trusted_model(
@@ -802,7 +817,9 @@ def _sentence_references(
                 score=100.0,
                 is_commitment=True,
                 custom_build=c.custom,
-                promised_date=_promised_in(low, c, a, b, ref_date, dates),
+                promised_date=_promised_in(
+                    low, c, a, b, ref_date, dates, catalog.fiscal_year_start
+                ),
             )
         )
         break  # one off-roadmap promise per sentence
@@ -847,11 +864,12 @@ def _promised_in(
     b: int,
     ref_date: date,
     dates: dict[tuple[int, int], date | None],
+    fy_start: int,
 ) -> date | None:
     """The date stated in the clause, else anywhere in the sentence low[a:b] (memo: `dates`)."""
     for span in ((c.start, c.end), (a, b)):
         if span not in dates:
-            dates[span] = _promised_date(low, span[0], span[1], ref_date)
+            dates[span] = _promised_date(low, span[0], span[1], ref_date, fy_start)
         if dates[span] is not None:
             return dates[span]
     return None
@@ -967,8 +985,42 @@ def _end_of_month(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _end_of_quarter(year: int, quarter: int) -> date:
-    return _end_of_month(year, quarter * 3)
+def _month_end(index: int) -> date:
+    """The last day of the month `index` (year * 12 + month - 1)."""
+    return _end_of_month(index // 12, index % 12 + 1)
+
+
+# Fiscal years. A fiscal year starting in month `start` (1: the calendar year) is named by the
+# calendar year it ends in, the usual convention (with a February start, FY2027 runs from
+# February 2026 to January 2027); its quarters and halves are counted from its first month.
+# Periods are handled as month indexes (year * 12 + month - 1).
+
+
+def _fy_first_month(fy: int, start: int) -> int:
+    """The month index FY `fy` starts with."""
+    return fy * 12 + start - 1 if start == 1 else (fy - 1) * 12 + start - 1
+
+
+def _fiscal_year(day: date, start: int) -> int:
+    """The fiscal year `day` falls in."""
+    return day.year + 1 if start != 1 and day.month >= start else day.year
+
+
+def _period_end(fy: int | None, start: int, last: int, ref: date) -> date:
+    """The end of the fiscal period whose last month is month `last` (0-11) of FY `fy`; with
+    no year, of the next such period ending on or after `ref`."""
+    if fy is not None:
+        return _month_end(_fy_first_month(fy, start) + last)
+    fy = _fiscal_year(ref, start)
+    end = _month_end(_fy_first_month(fy, start) + last)
+    return end if end >= ref else _month_end(_fy_first_month(fy + 1, start) + last)
+
+
+def _current_quarter_end(ref: date, start: int) -> int:
+    """The month index the fiscal quarter holding `ref` ends with."""
+    index = ref.year * 12 + ref.month - 1
+    first = _fy_first_month(_fiscal_year(ref, start), start)
+    return first + (index - first) // 3 * 3 + 2
 
 
 def _year(raw: str | None) -> int | None:
@@ -978,12 +1030,13 @@ def _year(raw: str | None) -> int | None:
     return 2000 + value if value < 100 else value
 
 
-def _promised_date(low: str, a: int, b: int, ref: date) -> date | None:
+def _promised_date(low: str, a: int, b: int, ref: date, fy_start: int = 1) -> date | None:
     """The first date or quarter stated in low[a:b], resolved against `ref` (never in the past
-    relative to it unless a year says so)."""
+    relative to it unless a year says so); quarters, halves and fiscal years counted from a
+    fiscal year starting in month `fy_start`."""
     for m in _DATE.finditer(low, a, b):
         try:
-            resolved = _resolve(m, low, ref)
+            resolved = _resolve(m, low, ref, fy_start)
         except (ValueError, OverflowError):
             resolved = None
         if resolved is not None:
@@ -1005,36 +1058,39 @@ def _sane_year(year: int | None, ref: date) -> int | None:
     return None if year is not None and year < ref.year - 1 else year
 
 
-def _resolve(m: re.Match[str], low: str, ref: date) -> date | None:
+def _resolve(m: re.Match[str], low: str, ref: date, fy_start: int = 1) -> date | None:
     kind = m.lastgroup
     g = m.group
-    ref_quarter = (ref.month - 1) // 3 + 1
-    if kind in ("q", "h"):
-        raw = g(f"{kind}_y") or g(f"{kind}_ya") or g(f"{kind}_yl") or g(f"{kind}_ys")
-        m_year = _sane_year(_year(raw), ref)
-    if kind == "q":
-        quarter, year = int(g("q_n")), m_year
-        if year is None:
-            year = ref.year if _end_of_quarter(ref.year, quarter) >= ref else ref.year + 1
-        # "early Q3": the end of its first month ("mid": the second); read as the quarter's
-        # end, a promise made for early in a quarter looked safer than it is.
-        part = g("q_part")
-        if part in ("early", "beginning of", "start of", "mid"):
-            return _end_of_month(year, quarter * 3 - (1 if part == "mid" else 2))
-        return _end_of_quarter(year, quarter)
-    if kind == "h":
-        half, year = int(g("h_n")), m_year
-        month = 6 if half == 1 else 12
-        if year is None:
-            year = ref.year if _end_of_month(ref.year, month) >= ref else ref.year + 1
-        return _end_of_month(year, month)
+    if kind in ("q", "h", "nh", "fy"):
+        raw = g(f"{kind}_y")
+        if kind in ("q", "h"):
+            raw = raw or g(f"{kind}_ya") or g(f"{kind}_yl") or g(f"{kind}_ys")
+        year = _sane_year(_year(raw), ref)
+        # "CY27", "Q3 CY27": the calendar's year and quarters, whatever the fiscal year.
+        start = 1 if g(f"{kind}_cy") else fy_start
+        if kind == "fy":
+            return _period_end(year, start, 11, ref) if year is not None else None
+        if kind == "q":
+            quarter = int(g("q_n"))
+            # "early Q3": the end of its first month ("mid": the second); read as the
+            # quarter's end, a promise made for early in a quarter looked safer than it is.
+            part = g("q_part")
+            short = (
+                2 if part in ("early", "beginning of", "start of") else 1 if part == "mid" else 0
+            )
+            if year is None:  # the next such quarter: its end decides, not the part's
+                year = _fiscal_year(_period_end(None, start, quarter * 3 - 1, ref), start)
+            return _period_end(year, start, quarter * 3 - 1 - short, ref)
+        half = int(g(f"{kind}_n"))
+        return _period_end(year, start, half * 6 - 1, ref)
     if kind == "nextq":
-        quarter, year = ref_quarter + 1, ref.year
-        if quarter == 5:
-            quarter, year = 1, year + 1
-        return _end_of_quarter(year, quarter)
+        return _month_end(_current_quarter_end(ref, fy_start) + 3)
     if kind == "thisq":
-        return _end_of_quarter(ref.year, ref_quarter)
+        return _month_end(_current_quarter_end(ref, fy_start))
+    if kind == "eofy":
+        return _period_end(_fiscal_year(ref, fy_start), fy_start, 11, ref)
+    if kind == "nextfy":
+        return _period_end(_fiscal_year(ref, fy_start) + 1, fy_start, 11, ref)
     if kind == "nextm":
         month, year = (1, ref.year + 1) if ref.month == 12 else (ref.month + 1, ref.year)
         return _end_of_month(year, month)

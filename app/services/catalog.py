@@ -30,10 +30,31 @@ from app.rules.model import Feature, ProductMappingEntry
 if TYPE_CHECKING:
     from app.rules.catalog import Catalog
     from app.rules.engine import StoredRule
+    from app.settings import Settings
 
 _lock = threading.Lock()
 _catalogs: dict[str, tuple[tuple, Catalog, str]] = {}
 _rules: dict[str, tuple[tuple, list[StoredRule]]] = {}
+# The month the company's fiscal year starts in (settings.fiscal_year_start_month): how notes'
+# quarters and fiscal years are read. Set by `configure` when the app, a worker or a command
+# starts; until then the environment's settings say it.
+_fiscal_year_start: int | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Read notes in this process with `settings`' fiscal year (the app and CLI call this at
+    start-up, so a process built with explicit settings does not fall back to the
+    environment's)."""
+    global _fiscal_year_start
+    _fiscal_year_start = settings.fiscal_year_start_month
+
+
+def fiscal_year_start() -> int:
+    if _fiscal_year_start is None:
+        from app.settings import get_settings
+
+        return get_settings().fiscal_year_start_month
+    return _fiscal_year_start
 
 
 def feature_from_row(row: FeatureRow) -> Feature:
@@ -101,16 +122,18 @@ def load_catalog_and_matcher(session: Session) -> tuple[Catalog, str]:
 
     key = _cache_key(session)
     fingerprint = catalog_fingerprint(session)
+    fy_start = fiscal_year_start()
+    fingerprint = (*fingerprint, fy_start)
     cached = _catalogs.get(key)
     if cached is not None and cached[0] == fingerprint:
         return cached[1], cached[2]
     features = [feature_from_row(r) for r in session.execute(select(FeatureRow)).scalars()]
     mappings = [mapping_from_row(r) for r in session.execute(select(ProductMapping)).scalars()]
-    matcher = matcher_version(features, mappings)
+    matcher = matcher_version(features, mappings, fiscal_year_start=fy_start)
     if cached is not None and cached[2] == matcher:  # nothing a note or line item can match
         catalog = cached[1].with_features(features)
     else:
-        catalog = Catalog(features, mappings)
+        catalog = Catalog(features, mappings, fiscal_year_start=fy_start)
     with _lock:
         _catalogs[key] = (fingerprint, catalog, matcher)
     return catalog, matcher
@@ -137,10 +160,15 @@ def _package_version() -> str:
         return "unknown"
 
 
-def matcher_version(features: Sequence[Feature], mappings: Sequence[ProductMappingEntry]) -> str:
+def matcher_version(
+    features: Sequence[Feature],
+    mappings: Sequence[ProductMappingEntry],
+    *,
+    fiscal_year_start: int = 1,
+) -> str:
     """A fingerprint of everything besides the deal that decides which references
     `find_references` finds: each feature's key, name, aliases, SKUs and product ids, the
-    product mappings, and the matching code itself.
+    product mappings, the fiscal year notes' quarters are read in, and the matching code itself.
 
     An evaluation records it; re-evaluating the same stored snapshot under the same version
     (after an availability, date, guidance or rule change, an approval) reuses the stored
@@ -155,6 +183,8 @@ def matcher_version(features: Sequence[Feature], mappings: Sequence[ProductMappi
     digest.update(json.dumps(rows, separators=(",", ":")).encode())
     entries = sorted((m.match_kind, m.match_value, list(m.feature_keys)) for m in mappings)
     digest.update(json.dumps(entries, separators=(",", ":")).encode())
+    if fiscal_year_start != 1:  # (a calendar year leaves versions from before the setting)
+        digest.update(f"fiscal_year_start={fiscal_year_start}".encode())
     return digest.hexdigest()[:32]
 
 

@@ -236,3 +236,60 @@ def test_cli_simulate_prints_counts(sqlite_engine, tmp_path, monkeypatch, capsys
 @pytest.fixture(autouse=True)
 def _no_db_env(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
+
+
+LATE_FOR_PROMISE = {
+    "id": "late-for-promise",
+    "name": "Ships after the promised date",
+    "severity": "block",
+    "when": {
+        "field": "feature.target_date",
+        "op": "after",
+        "value": {"field": "reference.promised_date"},
+    },
+    "message": "{feature.name} ships after {reference.promised_date}.",
+}
+
+
+@pytest.mark.parametrize(("fiscal_start", "verdict"), [(1, "blocked"), (2, "clear")])
+def test_notes_are_read_in_the_configured_fiscal_year(
+    make_app, api_key, engine, monkeypatch, fiscal_start, verdict
+):
+    """FISCAL_YEAR_START_MONTH reaches note reading: "by Q3" written on 2026-11-25 is
+    2027-09-30 in a calendar year, and 2027-10-31 with a February start (Aug-Oct)."""
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from app.rules.model import Note
+    from app.services import catalog as catalog_service
+
+    monkeypatch.setattr(catalog_service, "_fiscal_year_start", None)  # restored afterwards
+    with Session(engine) as s:
+        features_service.create_feature(
+            s,
+            features_service.FeatureCreate(
+                key="scim",
+                name="SCIM",
+                availability="coming_soon",
+                target_date=date(2027, 10, 15),
+            ),
+            actor="t",
+        )
+        s.commit()
+    note = Note(
+        id="n1", body="We promised SCIM by Q3.", created_at=datetime(2026, 11, 25, tzinfo=UTC)
+    )
+    snap = DealSnapshot(crm="test", deal_id="fy", stage=Stage(id="s"), notes=[note])
+    with TestClient(make_app(fiscal_year_start_month=fiscal_start)) as client:
+        r = client.post(
+            "/api/v1/rules/simulate",
+            json={
+                "rules": [LATE_FOR_PROMISE],
+                "base": "none",
+                "snapshots": [snap.model_dump(mode="json")],
+            },
+            headers=api_key("revops"),
+        )
+    assert r.status_code == 200, r.text
+    assert r.json()["after"][verdict] == 1

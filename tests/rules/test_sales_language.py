@@ -210,3 +210,69 @@ def test_promised_dates_read_as_a_rep_means_them(body: str, promised: date | Non
 )
 def test_more_ways_of_promising_are_caught(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+def _promised(body: str, fiscal_year_start: int = 1) -> date | None:
+    catalog = Catalog(FEATURES, fiscal_year_start=fiscal_year_start)
+    (ref,) = find_references(make_deal(body), catalog, today=TODAY)
+    assert ref.is_commitment
+    return ref.promised_date
+
+
+# The note is from 2026-11-25. A fiscal year is named by the calendar year it ends in: with a
+# February start FY27 is Feb 2026 - Jan 2027, with a July start Jul 2026 - Jun 2027.
+@pytest.mark.parametrize(
+    ("body", "start", "promised"),
+    [
+        # Calendar (the default): fiscal words read as the calendar year.
+        ("SCIM ships by FY27.", 1, date(2027, 12, 31)),
+        ("We promised SCIM by FY 2028.", 1, date(2028, 12, 31)),
+        ("We promised SCIM by fiscal 2028.", 1, date(2028, 12, 31)),
+        ("We promised SCIM by fiscal year 2028.", 1, date(2028, 12, 31)),
+        ("We promised SCIM by 1H27.", 1, date(2027, 6, 30)),
+        ("We promised SCIM by 2H'27.", 1, date(2027, 12, 31)),
+        ("We promised SCIM by 1H FY28.", 1, date(2028, 6, 30)),
+        ("We promised SCIM by CY27.", 1, date(2027, 12, 31)),
+        ("SCIM before fiscal year end, as promised.", 1, date(2026, 12, 31)),
+        ("We promised SCIM by EOFY.", 1, date(2026, 12, 31)),
+        ("We promised SCIM by the end of the fiscal year.", 1, date(2026, 12, 31)),
+        ("We promised SCIM next fiscal year.", 1, date(2027, 12, 31)),
+        ("We promised SCIM by Q3.", 1, date(2027, 9, 30)),
+        ("We promised SCIM next quarter.", 1, date(2027, 3, 31)),
+        # "2h" alone is two hours, not a half year.
+        ("We promised SCIM, call took 2h.", 1, None),
+        # February start: FY27 is nearly over on 2026-11-25.
+        ("We promised SCIM by Q3.", 2, date(2027, 10, 31)),  # Q3 FY27 (Aug-Oct 2026) is past
+        ("We promised SCIM by Q4.", 2, date(2027, 1, 31)),
+        ("We promised SCIM by Q3 FY27.", 2, date(2026, 10, 31)),  # a year says so
+        ("We promised SCIM by early Q1.", 2, date(2027, 2, 28)),
+        ("SCIM ships by FY27.", 2, date(2027, 1, 31)),
+        ("We promised SCIM by FY28.", 2, date(2028, 1, 31)),
+        ("We promised SCIM by 1H28.", 2, date(2027, 7, 31)),
+        ("We promised SCIM this quarter.", 2, date(2027, 1, 31)),
+        ("We promised SCIM next quarter.", 2, date(2027, 4, 30)),
+        ("We promised SCIM by EOFY.", 2, date(2027, 1, 31)),
+        ("We promised SCIM next fiscal year.", 2, date(2028, 1, 31)),
+        # A calendar year or quarter stays the calendar's.
+        ("We promised SCIM by CY27.", 2, date(2027, 12, 31)),
+        ("We promised SCIM by Q3 CY27.", 2, date(2027, 9, 30)),
+        ("We promised SCIM by end of March.", 2, date(2027, 3, 31)),
+        # July start: FY27 is Jul 2026 - Jun 2027.
+        ("We promised SCIM by Q3.", 7, date(2027, 3, 31)),
+        ("We promised SCIM by Q1.", 7, date(2027, 9, 30)),
+        ("We promised SCIM by Q3 FY27.", 7, date(2027, 3, 31)),
+        ("We promised SCIM by H1.", 7, date(2026, 12, 31)),
+        ("We promised SCIM by H2.", 7, date(2027, 6, 30)),
+        ("SCIM ships by FY27.", 7, date(2027, 6, 30)),
+        ("We promised SCIM next quarter.", 7, date(2027, 3, 31)),
+        ("We promised SCIM by the end of the fiscal year.", 7, date(2027, 6, 30)),
+    ],
+)
+def test_fiscal_years_quarters_and_halves(body: str, start: int, promised: date | None) -> None:
+    assert _promised(body, start) == promised
+
+
+@pytest.mark.parametrize("month", [0, 13, -1])
+def test_a_fiscal_year_start_is_a_month(month: int) -> None:
+    with pytest.raises(ValueError, match="fiscal_year_start must be a month 1-12"):
+        Catalog(FEATURES, fiscal_year_start=month)

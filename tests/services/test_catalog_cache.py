@@ -42,9 +42,9 @@ def test_a_status_edit_keeps_the_matchers_and_a_rename_builds_new_ones(sqlite_en
     built: list[int] = []
     real_init = Catalog.__init__
 
-    def counting_init(self, features, mappings=()):
+    def counting_init(self, features, mappings=(), **kwargs):
         built.append(len(features))
-        real_init(self, features, mappings)
+        real_init(self, features, mappings, **kwargs)
 
     monkeypatch.setattr(Catalog, "__init__", counting_init)
     first, matcher = _load(sqlite_engine)
@@ -105,3 +105,31 @@ def _t(minutes: int):
     from datetime import UTC, datetime, timedelta
 
     return datetime(2030, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes)
+
+
+def test_a_new_fiscal_year_start_rebuilds_the_catalog_and_its_matcher_version(
+    sqlite_engine, monkeypatch
+):
+    """The fiscal year changes which dates notes promise, so stored references read under the
+    old one must not be reused: the matcher version differs and the cached catalog is rebuilt."""
+    from app.services import catalog as catalog_service
+    from app.settings import Settings
+
+    monkeypatch.setattr(catalog_service, "_fiscal_year_start", None)  # restored afterwards
+    with Session(sqlite_engine) as s:
+        s.add(Feature(key="scim", name="SCIM provisioning", aliases=["SCIM"]))
+        s.commit()
+    catalog_service.configure(Settings(_env_file=None, fiscal_year_start_month=1))
+    calendar, calendar_version = _load(sqlite_engine)
+    catalog_service.configure(Settings(_env_file=None, fiscal_year_start_month=7))
+    fiscal, fiscal_version = _load(sqlite_engine)
+    assert fiscal is not calendar and fiscal_version != calendar_version
+    assert (calendar.fiscal_year_start, fiscal.fiscal_year_start) == (1, 7)
+    snapshot = DealSnapshot(
+        crm="test",
+        deal_id="D1",
+        stage=Stage(id="qualify"),
+        notes=[Note(id="n", body="We promised SCIM by Q3.")],
+    )
+    (ref,) = find_references(snapshot, fiscal, today=date(2026, 12, 3))
+    assert ref.promised_date == date(2027, 3, 31)  # Q3 of Jul 2026 - Jun 2027

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 from contextlib import asynccontextmanager
 
 import structlog
@@ -142,8 +143,14 @@ def create_app(
         # is kept beside it for clients written against FastAPI's default.
         # A body that is not UTF-8 comes back as the error's `input` bytes: shown with U+FFFD
         # for what does not decode (jsonable_encoder's own bytes.decode() raised: a 500).
+        # A non-finite float echoed back (a query value read as NaN) is shown as text: JSON has
+        # no NaN, and the answer could not be written (a 500).
         errors = jsonable_encoder(
-            exc.errors(), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")}
+            exc.errors(),
+            custom_encoder={
+                bytes: lambda b: b.decode("utf-8", "replace"),
+                float: lambda f: f if math.isfinite(f) else str(f),
+            },
         )
         details = validation_details(
             {

@@ -19,15 +19,21 @@ smaller caps, to verify signatures over the raw bytes), but their bodies are cap
 same limit: a declared Content-Length over it is a 413 before the route runs, and a body that
 passes it while a route reads it (FastAPI parsing a JSON or form parameter before any key is
 checked, as `/dashboard/signin` must) stops the reading, and the answer is that same 413.
+
+A JSON body to `/api/` holding NaN, Infinity or a number past the largest double is refused
+here too (`non_finite_number`), for the same reason: nothing JSON cannot carry reaches a route.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import json_path
 
 MESSAGE = (
     "a value in the request cannot be stored: text cannot contain NUL (0x00) characters; "
@@ -37,6 +43,13 @@ MESSAGE = (
 # number makes the backslash before `u` literal text, as in "C:\\u0000").
 _NUL_IN_BODY = re.compile(rb"\x00|(?<!\\)(?:\\\\)*\\u0000")
 _NUL_IN_URL = re.compile(rb"\x00|%00")
+NON_FINITE_MESSAGE = (
+    "{path}: numbers must be finite (JSON has no NaN or Infinity, and nothing beyond ±1.8e308); "
+    "got {token}; nothing was written"
+)
+# What may spell a non-finite number: Python's json reads NaN and Infinity, and a literal past
+# the largest double as inf. Only a body holding one of these is parsed a second time.
+_MAYBE_NON_FINITE = re.compile(rb"NaN|Infinity|[eE][+]?[0-9]{3}")
 _WITH_BODY = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
@@ -84,6 +97,10 @@ class RefuseNulMiddleware:
         body = b"".join(chunks)
         if _NUL_IN_BODY.search(body):
             await _refuse(send, 422, "invalid", MESSAGE)
+            return
+        if _is_json(scope) and (found := non_finite_number(body)) is not None:
+            path, token = found
+            await _refuse(send, 422, "invalid", NON_FINITE_MESSAGE.format(path=path, token=token))
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
@@ -134,6 +151,41 @@ async def _capped(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
             await _refuse(send, 413, "payload_too_large", _TOO_LARGE)
 
     await app(scope, counted, guarded)
+
+
+def non_finite_number(body: bytes) -> tuple[str, str] | None:
+    """Where a JSON body holds NaN, Infinity or a number past the largest double, and which.
+
+    Python's json accepts them (NaN and Infinity are not JSON; `1e999` overflows to inf), and a
+    non-finite number then reached the database as null (a rule's value, which every later
+    evaluation refused), or an error answer that could not be written back (a 500). A body that
+    is not JSON at all is left to the route, which says where it breaks.
+    """
+    if not _MAYBE_NON_FINITE.search(body):
+        return None
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    stack: list[tuple[tuple[str | int, ...], object]] = [((), doc)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            token = "NaN" if value != value else ("-Infinity" if value < 0 else "Infinity")
+            return json_path(loc) or "body", token
+        if isinstance(value, dict):
+            stack.extend(((*loc, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers") or ():
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -25,6 +25,7 @@ scope, placeholders exist). All mistakes are reported together, each with its JS
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -143,7 +144,7 @@ _QUANTIFIERS = ("any_reference", "all_references", "count_references")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class FieldRef(_Strict):
@@ -158,6 +159,10 @@ def _one_literal_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any
     try:
         return handler(value)
     except ValidationError:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError(
+                "finite_number", "a number must be finite; got {got}", {"got": str(value)}
+            ) from None
         raise PydanticCustomError(
             "literal_type", "a value is text, a number or true/false; got {got}", {"got": value}
         ) from None

@@ -233,3 +233,58 @@ def test_a_body_outside_the_api_over_the_cap_is_a_413_while_it_is_read(app):
         # Under the cap the route decides, as before.
         r = client.post("/dashboard/signin", content=b"api_key=nope", headers=form)
         assert r.status_code in (401, 404), r.text
+
+
+def test_nan_infinity_and_overflowing_numbers_are_a_422_with_their_path(app, api_key, engine):
+    """Python's json reads NaN, Infinity and 1e999 (as inf), none of which JSON has: a rule
+    whose value was one was stored with null there, and every later evaluation refused it; an
+    error answer echoing one could not be written (a 500). Refused before any route runs, with
+    where it was, and nothing written."""
+    from sqlmodel import Session, select
+
+    from app.models import Rule
+
+    rule = (
+        '{"name": "Big", "severity": "block", "applies_to": "deal", "message": "big",'
+        ' "when": {"field": "deal.amount", "op": "gt", "value": %s}}'
+    )
+    revops = {**api_key("revops"), "content-type": "application/json"}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for token, shown in (("1e309", "Infinity"), ("-1E+400", "-Infinity"), ("NaN", "NaN"),
+                             ("Infinity", "Infinity")):  # fmt: skip
+            for path in ("/api/v1/rules", "/api/v1/rules/validate"):
+                r = client.post(path, content=(rule % token).encode(), headers=revops)
+                assert r.status_code == 422, (token, path, r.text)
+                assert r.json()["error"] == {
+                    "code": "invalid",
+                    "message": "when.value: numbers must be finite (JSON has no NaN or Infinity, "
+                    f"and nothing beyond ±1.8e308); got {shown}; nothing was written",
+                }
+        # Inside a list, and a text value spelling the words is still text.
+        body = rule % "[1, 2, NaN]"
+        r = client.post("/api/v1/rules/validate", content=body.replace('"gt"', '"in"').encode(),
+                        headers=revops)  # fmt: skip
+        assert r.status_code == 422 and r.json()["error"]["message"].startswith("when.value[2]: ")
+        r = client.post(
+            "/api/v1/rules",
+            json={"name": "NaN Infinity 1e999", "severity": "warning", "applies_to": "deal",
+                  "message": "Infinity", "when": {"field": "deal.amount", "op": "gt", "value": 1e300}},
+            headers=api_key("revops"),
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+    with Session(engine) as s:
+        assert [rule.name for rule in s.exec(select(Rule))] == ["NaN Infinity 1e999"]
+
+
+def test_a_non_finite_value_echoed_in_a_422_is_written_as_text(app):
+    """A query value read as NaN and refused: the answer echoes it as text, not a 500."""
+    from fastapi import Query
+
+    def bounded(x: float = Query(le=1)) -> dict:
+        return {"x": x}
+
+    app.add_api_route("/test/bounded", bounded, methods=["GET"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/test/bounded?x=inf")
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["input"] == "inf"

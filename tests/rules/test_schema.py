@@ -141,6 +141,21 @@ MISTAKES = [
         ("when", "all", 1, "any_reference"),
         "applies to the deal",
     ),
+    # Non-finite numbers (rules written in Python, or read by a lenient JSON parser): one was
+    # stored as null, and every later evaluation refused the rule.
+    (("scope", "min_amount"), float("inf"), ("scope", "min_amount"), "finite"),
+    (
+        ("scope", "min_stage_probability"),
+        float("nan"),
+        ("scope", "min_stage_probability"),
+        "finite",
+    ),
+    (
+        ("when", "all", 0, "value"),
+        ["coming_soon", float("nan")],
+        ("when", "all", 0, "value", 1),
+        "finite",
+    ),
     (("message",), "{feature.nam} is late", ("message",), "unknown placeholder {feature.nam}"),
     (("message",), "oops } here", ("message",), "unbalanced"),
     (

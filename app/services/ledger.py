@@ -4,9 +4,10 @@ A deal that reaches a won stage with approved findings (someone signed off a pro
 references to coming_soon features (sold on a date) gets one ledger entry per feature, and one
 per approved rule for promises that name nothing on the roadmap (off-roadmap: no feature key,
 `promise_key` `rule:<rule_id>`); those have no feature to slip, so only feature promises are
-ever flagged. When the
-roadmap later moves that feature's target date past the promised date, or its availability
-drops, the entry is flagged and the deal owner gets exactly one CRM task: the pipeline asks
+ever flagged. An entry's date and evidence come from the deal's strongest reference to the
+feature (`_promise_rank`), not its first. When the roadmap later moves that feature's target
+date past the promised date or drops the date it had at signing, or its availability drops,
+the entry is flagged and the deal owner gets exactly one CRM task: the pipeline asks
 `pending_followups` while building the write-back and calls `mark_followups_created` once the
 connector reports the task made, so a retry never makes a second one.
 """
@@ -31,6 +32,7 @@ from app.rules.model import (
     FeatureReference,
     Finding,
 )
+from app.services.queries import evidence_rank
 
 # Higher is better for the customer; a fall in rank after signing is a broken promise.
 AVAILABILITY_RANK = {
@@ -71,8 +73,11 @@ def on_evaluated(
         if f.approved and not f.feature_key:
             off_roadmap.setdefault(f"{OFF_ROADMAP_PREFIX}{f.rule_id}", []).append(f)
     refs_by_key: dict[str, FeatureReference] = {}
-    for ref in result.references:
-        if ref.feature_key and ref.feature_key not in refs_by_key:
+    for ref in result.references:  # the strongest reference per feature; ties keep the first
+        if ref.feature_key and (
+            ref.feature_key not in refs_by_key
+            or _promise_rank(ref) < _promise_rank(refs_by_key[ref.feature_key])
+        ):
             refs_by_key[ref.feature_key] = ref
     keys = set(approved) | set(refs_by_key)
     if not keys and not off_roadmap:
@@ -169,6 +174,13 @@ def on_evaluated(
     session.flush()
 
 
+def _promise_rank(ref: FeatureReference) -> tuple[bool, ...]:
+    """Lower is stronger: the read model's evidence rank (`queries.evidence_rank`: a commitment
+    before a mention, a line item before a note), then a dated promise before an undated one,
+    so "SCIM came up. ... We promised SCIM by Q1 2027." records the promise and its date."""
+    return (*evidence_rank(ref), ref.promised_date is None)
+
+
 def slip_reason(entry: Commitment, feature: Feature | None) -> str | None:
     """Why this promise no longer holds, or None while it does."""
     if feature is None:
@@ -189,6 +201,17 @@ def slip_reason(entry: Commitment, feature: Feature | None) -> str | None:
         return (
             f"'{feature.name}' now targets {feature.target_date.isoformat()}, after the "
             f"promised {entry.promised_date.isoformat()}"
+        )
+    if (
+        entry.promised_date is not None
+        and entry.target_date_at_signing is not None
+        and feature.target_date is None
+        and feature.availability not in (Availability.available.value, Availability.beta.value)
+    ):
+        # A date the roadmap had at signing and no longer has: nothing backs the promise now.
+        return (
+            f"'{feature.name}' no longer has a target date (it targeted "
+            f"{entry.target_date_at_signing.isoformat()} when the deal was signed)"
         )
     return None
 

@@ -152,7 +152,7 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[s
 # --- the read model: dependency rows carrying deal facts ----------------------------------------
 
 
-def _evidence_rank(ref: FeatureReference) -> tuple[bool, bool]:
+def evidence_rank(ref: FeatureReference) -> tuple[bool, bool]:
     """Lower is stronger: a commitment before a mention, a line item before a note."""
     return (not ref.is_commitment, ref.source != "line_item")
 
@@ -201,7 +201,7 @@ def dependency_values(
         if ref.feature_key is None:
             continue
         best = primary.get(ref.feature_key)
-        if best is None or _evidence_rank(ref) < _evidence_rank(references[best]):
+        if best is None or evidence_rank(ref) < evidence_rank(references[best]):
             primary[ref.feature_key] = i
     unknown = Availability.unknown.value
     first_of: dict[str, int] = {}  # availability -> the primary row that stands for it

@@ -83,3 +83,29 @@ def test_commitments_csv_carries_the_deal_facts(client, api_key, ledger_rows):
         ("d3", "default", "", "", "rule:custom-build"),
         ("d0", "default", "2026-01-09", "sso", "sso"),
     ]  # fmt: skip
+
+
+def test_removing_a_target_date_flags_the_signed_promise(client, api_key, engine):
+    """The roadmap says 'no date any more' (target_date null through the API): the promise made
+    on that date is flagged, with the reason the ledger list shows."""
+    from app.models import Feature
+
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="SSO", availability="coming_soon",
+                      target_date=date(2026, 6, 30)))  # fmt: skip
+        s.add(Commitment(crm="hubspot", deal_id="d0", deal_name="Deal 0", feature_key="sso",
+                         promise_key="sso", feature_name="SSO", owner_id="alice",
+                         availability_at_signing="coming_soon",
+                         target_date_at_signing=date(2026, 6, 30),
+                         promised_date=date(2026, 6, 30),
+                         signed_at=datetime(2026, 1, 10, tzinfo=UTC)))  # fmt: skip
+        s.commit()
+    r = client.patch("/api/v1/features/sso", json={"target_date": None}, headers=api_key("revops"))
+    assert r.status_code == 200, r.text
+    r = client.get("/api/v1/commitments?flagged=true", headers=api_key("viewer"))
+    assert [(c["deal_id"], c["flag_reason"]) for c in r.json()["items"]] == [
+        (
+            "d0",
+            "'SSO' no longer has a target date (it targeted 2026-06-30 when the deal was signed)",
+        )
+    ]

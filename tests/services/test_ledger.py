@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
-from app.models import Approval, Commitment, Deal, Feature
+from app.models import Approval, Commitment, Deal, Feature, utcnow
 from app.rules.model import (
     DealSnapshot,
     EvaluationResult,
@@ -33,10 +33,17 @@ def _snapshot(stage=WON) -> DealSnapshot:
     )  # fmt: skip
 
 
-def _ref(key: str, evidence: str, promised: date | None = None) -> FeatureReference:
+def _ref(
+    key: str,
+    evidence: str,
+    promised: date | None = None,
+    *,
+    commitment: bool = False,
+    source: str = "note",
+) -> FeatureReference:
     return FeatureReference(
-        feature_key=key, feature_name=key.upper(), source="note", evidence=evidence,
-        promised_date=promised,
+        feature_key=key, feature_name=key.upper(), source=source, evidence=evidence,
+        promised_date=promised, is_commitment=commitment,
     )  # fmt: skip
 
 
@@ -109,6 +116,106 @@ def test_win_records_approved_and_coming_soon_promises_once(session, catalog):
     assert sso.owner_id == "owner-7" and sso.deal_name == "Acme renewal"
 
 
+@pytest.mark.parametrize(
+    ("refs", "promised", "evidence"),
+    [
+        pytest.param(  # the casual mention comes first; the dated promise is the commitment
+            [_ref("sso", "SSO came up."),
+             _ref("sso", "We promised SSO by Q1 2026.", date(2026, 3, 31), commitment=True)],
+            date(2026, 3, 31), "We promised SSO by Q1 2026.", id="promise-after-mention",
+        ),
+        pytest.param(  # a dated mention is no promise: the undated commitment wins, and its
+            # date is the roadmap's (not the mention's, which would flag a slip that is none)
+            [_ref("sso", "SSO might land in Q1 2026.", date(2026, 3, 31)),
+             _ref("sso", "We promised SSO.", commitment=True)],
+            date(2026, 6, 30), "We promised SSO.", id="commitment-over-dated-mention",
+        ),
+        pytest.param(
+            [_ref("sso", "We promised SSO.", commitment=True),
+             _ref("sso", "We promised SSO by May.", date(2026, 5, 31), commitment=True)],
+            date(2026, 5, 31), "We promised SSO by May.", id="dated-over-undated",
+        ),
+        pytest.param(
+            [_ref("sso", "SSO came up."), _ref("sso", "Single Sign-On", source="line_item")],
+            date(2026, 6, 30), "Single Sign-On", id="line-item-over-note",
+        ),
+        pytest.param(
+            [_ref("sso", "Single Sign-On", source="line_item"),
+             _ref("sso", "We committed to SSO.", commitment=True)],
+            date(2026, 6, 30), "We committed to SSO.", id="commitment-over-line-item",
+        ),
+        pytest.param(  # equally strong: the first, as the read model's primary row
+            [_ref("sso", "We promised SSO by May.", date(2026, 5, 31), commitment=True),
+             _ref("sso", "We promised SSO by April.", date(2026, 4, 30), commitment=True)],
+            date(2026, 5, 31), "We promised SSO by May.", id="tie-keeps-first",
+        ),
+    ],
+)  # fmt: skip
+def test_entry_records_the_strongest_reference(session, catalog, refs, promised, evidence):
+    deal = session.exec(select(Deal)).one()
+    result = EvaluationResult(status=VerdictStatus.warning, references=refs)
+    ledger.on_evaluated(session, deal, _snapshot(), result, was_won=False)
+    sso = _entries(session)["sso"]
+    assert (sso.promised_date, sso.evidence) == (promised, evidence)
+
+
+def test_strongest_reference_decides_which_slip_breaks_the_promise(session, catalog):
+    """The promise is for Q1 2026 though the deal first mentions SSO casually: the roadmap
+    moving to May breaks it (reading the mention, the entry took the June target date)."""
+    deal = session.exec(select(Deal)).one()
+    result = EvaluationResult(
+        status=VerdictStatus.warning,
+        references=[
+            _ref("sso", "SSO came up."),
+            _ref("sso", "We promised SSO by Q1 2026.", date(2026, 3, 31), commitment=True),
+        ],
+    )
+    ledger.on_evaluated(session, deal, _snapshot(), result, was_won=False)
+    sso = session.get(Feature, "sso")
+    sso.target_date = date(2026, 5, 15)
+    session.add(sso)
+    assert ledger.on_features_changed(session, ["sso"]) == [("test", "D1")]
+    entry = _entries(session)["sso"]
+    assert "2026-05-15" in entry.flag_reason and "2026-03-31" in entry.flag_reason
+
+
+def test_notes_promise_after_a_mention_through_the_pipeline(engine, settings):
+    """'SCIM came up.' in one note, 'We promised SCIM by Q1 2027.' in a later one (within one
+    note the matcher keeps the strongest sentence): the win records the promised date, not the
+    roadmap's, so a slip to May 2027 flags it."""
+    from app.connectors.testcrm import TestCrmConnector
+    from app.jobs.types import QueueItem
+    from app.rules.model import Note
+    from app.services.pipeline import DealPipeline
+    from app.services.rules_service import install_default_rules
+
+    with Session(engine) as s:
+        s.add(Feature(key="scim", name="SCIM", availability="coming_soon",
+                      target_date=date(2027, 3, 15)))  # fmt: skip
+        install_default_rules(s)
+        s.commit()
+    crm = TestCrmConnector(engine)
+    notes = [
+        Note(id="n1", body="SCIM came up on the call. Pricing is agreed."),
+        Note(id="n2", body="Follow-up: we promised SCIM by Q1 2027."),
+    ]
+    crm.put_deal(
+        DealSnapshot(crm="test", deal_id="D1", name="Acme", stage=WON, amount=Decimal("9000"),
+                     owner_id="owner-1", notes=notes)
+    )  # fmt: skip
+    pipeline = DealPipeline(engine, settings, {"test": crm})
+    pipeline.process([QueueItem(id=1, crm="test", deal_id="D1", attempts=1, reason="webhook")])
+    with Session(engine) as s:
+        (entry,) = s.exec(select(Commitment)).all()
+        assert entry.promised_date == date(2027, 3, 31)
+        assert "we promised SCIM by Q1 2027" in entry.evidence
+        assert ledger.on_features_changed(s, ["scim"]) == []  # 2027-03-15 keeps the promise
+        feature = s.get(Feature, "scim")
+        feature.target_date = date(2027, 5, 1)
+        s.add(feature)
+        assert ledger.on_features_changed(s, ["scim"]) == [("test", "D1")]
+
+
 def test_slip_flags_entry_once_and_asks_for_one_followup(session, catalog):
     deal = session.exec(select(Deal)).one()
     ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
@@ -149,6 +256,46 @@ def test_availability_drop_and_removal_flag(session, catalog):
     entries = _entries(session)
     assert "coming_soon to uncertain" in entries["sso"].flag_reason
     assert "no longer on the roadmap" in entries["scim"].flag_reason
+
+
+def test_target_date_removed_flags_the_dated_promise(session, catalog):
+    """The roadmap no longer gives SSO a date: the promise of 2026-06-30 is at risk, though the
+    availability stays coming_soon. SCIM never had a target date (its promise was approved
+    against 'never'), so it has none to lose."""
+    deal = session.exec(select(Deal)).one()
+    ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
+    sso = session.get(Feature, "sso")
+    sso.target_date = None
+    session.add(sso)
+    session.flush()
+    assert ledger.on_features_changed(session, ["sso", "scim"]) == [("test", "D1")]
+    entries = _entries(session)
+    assert entries["sso"].flag_reason == (
+        "'SSO' no longer has a target date (it targeted 2026-06-30 when the deal was signed)"
+    )
+    assert entries["scim"].flagged_at is None
+    (task,) = ledger.pending_followups(session, "test", "D1").values()
+    assert "no longer has a target date" in task.body
+
+
+@pytest.mark.parametrize(
+    ("availability", "promised", "flagged"),
+    [
+        ("available", date(2026, 6, 30), False),  # delivered: no date needed any more
+        ("beta", date(2026, 6, 30), False),
+        ("coming_soon", None, False),  # nothing dated was promised
+        ("coming_soon", date(2026, 6, 30), True),
+    ],
+)
+def test_target_date_removal_only_breaks_a_dated_undelivered_promise(
+    session, catalog, availability, promised, flagged
+):
+    entry = Commitment(crm="test", deal_id="D1", deal_name="Acme", feature_key="sso",
+                       promise_key="sso", feature_name="SSO", availability_at_signing="coming_soon",
+                       target_date_at_signing=date(2026, 6, 30), promised_date=promised,
+                       signed_at=utcnow())  # fmt: skip
+    feature = Feature(key="sso", name="SSO", availability=availability, target_date=None)
+    assert (ledger.slip_reason(entry, feature) is not None) is flagged
 
 
 def test_feature_delivered_early_is_not_a_slip(session, catalog):

@@ -147,7 +147,13 @@ def get_rule(rule_id: str, session: SessionDep, _p: ReadPrincipal) -> RulePublic
     return _public(svc.get_rule(session, rule_id))
 
 
-@router.put("/{rule_id}", summary="Replace a rule (a new version)", operation_id="update_rule")
+@router.put(
+    "/{rule_id}",
+    summary="Replace a rule (a new version)",
+    description='The body replaces the rule\'s definition; without `"enabled"` the rule stays '
+    "switched on or off as it was.",
+    operation_id="update_rule",
+)
 def update_rule(
     rule_id: str, body: RuleDefinition, session: SessionDep, principal: RevOpsPrincipal
 ) -> RuleChange:
@@ -183,13 +189,13 @@ def versions(rule_id: str, session: SessionDep, _p: ReadPrincipal) -> list[RuleV
 @router.post("/{rule_id}/enable", summary="Enable a rule", operation_id="enable_rule")
 def enable(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> RuleChange:
     row, queued = svc.set_enabled(session, rule_id, True, actor=principal.actor)
-    return _public(row, queued)
+    return _public(row, queued, session)
 
 
 @router.post("/{rule_id}/disable", summary="Disable a rule", operation_id="disable_rule")
 def disable(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> RuleChange:
     row, queued = svc.set_enabled(session, rule_id, False, actor=principal.actor)
-    return _public(row, queued)
+    return _public(row, queued, session)
 
 
 @router.post(

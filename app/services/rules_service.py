@@ -232,14 +232,17 @@ def update_rule(
             f"the body's id '{definition.id}' differs from the rule's id '{rule_id}'; ids do not change",
             details=[{"path": "id", "message": "must equal the id in the URL or be omitted"}],
         )
-    new = definition_json(definition, rule_id, definition.enabled)
+    # A body without "enabled" keeps the rule as it is: editing a switched-off rule's message
+    # must not switch it on (enable/disable, or "enabled" given, change that).
+    enabled = definition.enabled if "enabled" in definition.model_fields_set else row.enabled
+    new = definition_json(definition, rule_id, enabled)
     if new == row.definition:
         return row, 0
     before = row.definition
     was_enabled = row.enabled
     row.definition = new
     row.name = definition.name
-    row.enabled = definition.enabled
+    row.enabled = enabled
     _new_version(session, row, actor=actor, action="rule.update", before=before)
     return row, _requeue_open_deals(session) if (was_enabled or row.enabled) else 0
 

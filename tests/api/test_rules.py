@@ -282,3 +282,31 @@ def test_a_feature_key_the_roadmap_lacks_is_a_warning_not_a_refusal(client, api_
     fixed = {**rule, "when": {"field": "feature.key", "op": "in", "value": ["sso"]}}
     r = client.put("/api/v1/rules/key-watch", json=fixed, headers=revops)
     assert r.status_code == 200 and r.json()["warnings"] == []
+    r = client.post("/api/v1/rules/key-watch/disable", headers=revops)
+    assert r.status_code == 200 and r.json()["warnings"] == []
+    r = client.put("/api/v1/rules/key-watch", json=rule, headers=revops)
+    assert r.json()["enabled"] is False  # an edit leaves a switched-off rule off
+    # Switching on a rule that names a key the roadmap lacks says so, as create and edit do.
+    r = client.post("/api/v1/rules/key-watch/enable", headers=revops)
+    assert r.status_code == 200 and r.json()["warnings"] == expected
+
+
+def test_an_edit_without_enabled_keeps_the_rule_on_or_off(client, api_key, engine):
+    """PUT replaces the definition; a body without "enabled" leaves the switch as it was (an
+    edit to a switched-off rule's message switched it back on, and queued every open deal)."""
+    revops = api_key("revops")
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201
+    assert client.post("/api/v1/rules/never-sold/disable", headers=revops).status_code == 200
+    edited = {k: v for k, v in NEVER.items() if k != "id"} | {"message": "Never. {feature.name}"}
+    r = client.put("/api/v1/rules/never-sold", json=edited, headers=revops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["version"], r.json()["enabled"], r.json()["deals_queued"]) == (3, False, 0)
+    assert r.json()["definition"]["enabled"] is False
+    r = client.put("/api/v1/rules/never-sold", json={**edited, "enabled": True}, headers=revops)
+    assert (r.json()["version"], r.json()["enabled"]) == (4, True)
+    r = client.put(
+        "/api/v1/rules/never-sold", json={**edited, "severity": "warning"}, headers=revops
+    )
+    assert (r.json()["version"], r.json()["enabled"]) == (5, True)
+    versions = client.get("/api/v1/rules/never-sold/versions", headers=revops).json()
+    assert [v["enabled"] for v in versions] == [True, False, False, True, True]

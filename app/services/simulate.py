@@ -91,6 +91,7 @@ def rule_sets(session: Session, request: SimulateRequest):
     from app.services.catalog import load_rules
 
     current = load_rules(session)
+    current_version = {r.id: r.version for r in current}
     drafts = []
     taken = {d.id for d in request.rules if d.id}
     for i, definition in enumerate(request.rules):
@@ -101,8 +102,12 @@ def rule_sets(session: Session, request: SimulateRequest):
                 n += 1
             rule_id = f"draft-{n}"
             taken.add(rule_id)
+        # A draft of a stored rule carries the version it would get when saved; a new one, 0.
+        version = current_version[rule_id] + 1 if rule_id in current_version else 0
         drafts.append(
-            StoredRule(id=rule_id, version=0, enabled=definition.enabled, definition=definition)
+            StoredRule(
+                id=rule_id, version=version, enabled=definition.enabled, definition=definition
+            )
         )
     if request.base == "none":
         after = [d for d in drafts if d.enabled]
@@ -165,6 +170,12 @@ def _grants(
     return out
 
 
+def _unversioned(findings: list[Finding]) -> list[Finding]:
+    """Findings as the rep sees them: a draft's rule version is not a change of its findings
+    (an unchanged draft, or one with only a new description, changes nothing on any deal)."""
+    return [f.model_copy(update={"rule_version": 0}) for f in findings]
+
+
 def run_simulation(
     session: Session,
     request: SimulateRequest,
@@ -212,7 +223,10 @@ def run_simulation(
             counts_before[before.status.value] += 1
             counts_after[after.status.value] += 1
             verdict_changed = before.status != after.status
-            differs = verdict_changed or before.findings != after.findings
+            differs = verdict_changed or (
+                before.findings != after.findings
+                and _unversioned(before.findings) != _unversioned(after.findings)
+            )
             changed += verdict_changed
             findings_changed += differs
             if differs or not request.only_changed:

@@ -113,6 +113,25 @@ def test_simulation_reports_counts_and_changes_and_writes_nothing(client, api_ke
     assert _table_state(engine) == before
 
 
+def test_a_draft_that_changes_nothing_changes_no_deal(client, api_key, engine):
+    """A draft of a stored rule is compared by what the rep would see: an unchanged copy, or
+    one with only a new description, changes no deal (its version alone made every finding of
+    the rule "changed"); a new message does, on the deals the rule fires on."""
+    seed(engine)
+    headers = api_key("revops")
+    for draft in (NEVER, {**NEVER, "description": "reworded"}):
+        r = client.post("/api/v1/rules/simulate", json={"rules": [draft]}, headers=headers)
+        assert r.status_code == 200, r.text
+        assert (r.json()["changed"], r.json()["findings_changed"], r.json()["deals"]) == (0, 0, [])
+    reworded = {**NEVER, "message": "{feature.name} is not on the roadmap."}
+    r = client.post("/api/v1/rules/simulate", json={"rules": [reworded]}, headers=headers).json()
+    assert (r["changed"], r["findings_changed"]) == (0, 1)
+    [deal] = r["deals"]
+    assert deal["deal_id"] == "d-offline"
+    assert [f["rule_version"] for f in deal["findings_before"]] == [1]
+    assert [f["rule_version"] for f in deal["findings_after"]] == [2]  # as it would be saved
+
+
 def test_simulation_of_posted_snapshots_and_bad_drafts(client, api_key, engine):
     seed(engine)
     headers = api_key("revops")

@@ -143,8 +143,8 @@ DEFAULT_RULES: list[dict[str, Any]] = [
             ]
         },
         "message": (
-            "{feature.name} is coming soon: target date {feature.target_date} "
-            "(confidence {feature.confidence}). You may mention it; do not promise a date "
+            "{feature.name} is coming soon (target date: {feature.target_date}, confidence: "
+            "{feature.confidence}). You may mention it; do not promise a date "
             "earlier than the target." + _SAY_INSTEAD
         ),
     },

@@ -727,7 +727,7 @@ Renderer = Callable[
 def _feature_confidence(feature: Feature | None) -> str:
     if feature and feature.confidence is not None:
         return f"{round(feature.confidence * 100)}%"
-    return "unknown confidence"
+    return "unknown"  # a bare figure like "70%": the default messages say "(confidence …)"
 
 
 def _deal_amount(snapshot: DealSnapshot) -> str:

@@ -70,3 +70,23 @@ def test_summary_never_exceeds_the_crm_limit() -> None:
     result = EvaluationResult(status=VerdictStatus.blocked, findings=findings)
     text = summary_text(result)
     assert len(text) <= SUMMARY_LIMIT and text.endswith("\u2026")
+
+
+def test_a_coming_soon_feature_without_date_or_confidence_reads_plainly(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """The retention policy is coming soon with neither a target date nor a confidence: the
+    message said "target date no target date (confidence unknown confidence)"."""
+    result = evaluate(
+        make_deal("They need a retention policy."), catalog, default_rules, today=TODAY
+    )
+    [finding] = result.findings
+    assert finding.rule_id == "coming-soon-mentioned"
+    assert finding.message.startswith(
+        "Retention policy is coming soon (target date: no target date, confidence: unknown). "
+        "You may mention it"
+    )
+    result = evaluate(make_deal("They need SCIM."), catalog, default_rules, today=TODAY)
+    assert result.findings[0].message.startswith(
+        "SCIM provisioning is coming soon (target date: Jun 30, 2027, confidence: 70%). "
+    )

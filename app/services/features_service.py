@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import String, cast, func, or_
+from sqlalchemy import exists, func, literal, or_
 from sqlmodel import Session, select
 
 from app.connectors.roadmap import REGISTRY
@@ -127,12 +127,12 @@ def list_features(
 ) -> tuple[int, list[FeatureRow]]:
     stmt = select(FeatureRow)
     if q:
-        text = q.strip().casefold()
+        text = q.strip().lower()  # as SQL lower() folds (casefold made "ß" "ss": no match)
         stmt = stmt.where(
             or_(
                 contains_text(func.lower(FeatureRow.key), text),
                 contains_text(func.lower(FeatureRow.name), text),
-                contains_text(func.lower(cast(FeatureRow.aliases, String)), text),
+                _an_alias_contains(session, text),
             )
         )
     if availability:
@@ -142,6 +142,19 @@ def list_features(
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
     rows = session.exec(stmt.order_by(FeatureRow.key).offset(offset).limit(limit)).all()
     return total, list(rows)
+
+
+def _an_alias_contains(session: Session, text: str):
+    """SQL: one of the feature's aliases contains `text`. Each alias on its own, not the JSON
+    column as text: that matched the JSON's own `", "` and brackets, and missed a non-ASCII
+    alias SQLite stores escaped (`\\u00df`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        alias = func.json_array_elements_text(FeatureRow.aliases).table_valued("value").alias("a")
+    else:
+        alias = func.json_each(FeatureRow.aliases).table_valued("value").alias("a")
+    return exists(
+        select(literal(1)).select_from(alias).where(contains_text(func.lower(alias.c.value), text))
+    )
 
 
 def get_row(session: Session, key: str) -> FeatureRow:

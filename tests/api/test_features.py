@@ -64,6 +64,22 @@ def test_list_search_filter_and_paginate(client, api_key):
     assert r["total"] == 3 and [f["key"] for f in r["items"]] == ["sso"]
 
 
+def test_search_reads_each_alias_not_the_json_it_is_stored_as(client, api_key):
+    """q= searched the aliases column cast to text: `", "` or `[` matched every feature with
+    two aliases, and an alias SQLite stores escaped (Straße as `Stra\\u00dfe`) was not found."""
+    revops = api_key("revops")
+    for key, aliases in [("sso", ["SAML", "SAML SSO"]), ("geo", ["Straße"]), ("scim", [])]:
+        r = _create(client, revops, key=key, name=key.upper(), aliases=aliases)
+        assert r.status_code == 201, r.text
+    for q, keys in [
+        ('", "', []), ("[", []), ('"', []), ("saml ss", ["sso"]), ("ml", ["sso"]),
+        ("straße", ["geo"]), ("stra", ["geo"]), ("%", []), ("sc", ["scim"]),
+    ]:  # fmt: skip
+        r = client.get("/api/v1/features", params={"q": q}, headers=api_key("viewer")).json()
+        assert [f["key"] for f in r["items"]] == keys, q
+        assert r["total"] == len(keys)
+
+
 def test_validation_errors_have_paths(client, api_key):
     revops = api_key("revops")
     r = client.post(

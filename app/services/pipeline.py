@@ -191,7 +191,10 @@ class DealPipeline:
                 if result is None:
                     outcomes[item.id] = Outcome("retry", error="connector returned no outcome")
                     continue
-                if result.reread:
+                # The guard moved the deal back: its own stage-change webhook is our write's
+                # echo (ignored), so read it again, or the deal stays closed-won here (counted
+                # as won, off the open pipeline) until a reconciliation.
+                if result.reread or result.reverted_to_stage:
                     reread.append(plan.deal_id)
                 if result.deal_gone:
                     untrack(session, crm, plan.deal_id)

@@ -175,6 +175,12 @@ def test_blocked_deal_moved_to_won_is_reverted(fake, world) -> None:
     assert fake.deal(deal)["properties"]["dealstage"] == "contractsent"
     [task] = fake.tasks_for(deal)
     assert "moved this deal back" in task["properties"]["hs_task_body"]
+    # Our copy follows: the revert's own webhook is an echo we ignore, so the deal is read
+    # again (it stayed closed-won here, off the open pipeline, until a reconciliation).
+    with Session(world["engine"]) as s:
+        row = s.exec(select(Deal).where(Deal.deal_id == deal)).one()
+    assert (row.stage_id, row.is_won, row.is_closed) == ("contractsent", False, False)
+    assert len(fake.tasks_for(deal)) == 1  # the read again writes nothing new
 
 
 def test_own_writes_do_not_come_back_as_work(fake, world) -> None:

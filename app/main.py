@@ -199,8 +199,12 @@ def create_app(
             status_code=500,
         )
 
-    for router in _routers():
-        app.include_router(router)
+    from fastapi import Depends
+
+    from app.api.deps import check_params
+
+    for router in _routers():  # every /api/ route refuses query parameters it does not define
+        app.include_router(router, dependencies=[Depends(check_params)])
 
     from app.api.nul import RefuseNulMiddleware
     from app.logging import install_middleware

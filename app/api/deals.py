@@ -27,25 +27,6 @@ Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE, description="page
 Format = Annotated[Literal["json", "csv"] | None, Query(description="or Accept: text/csv")]
 
 
-def check_params(request: Request) -> None:
-    """Refuse query parameters the route does not define, naming them."""
-    route = request.scope.get("route")
-    if route is None:
-        return
-    known: set[str] = set()
-    stack = [route.dependant]
-    while stack:
-        dependant = stack.pop()
-        known.update(p.alias for p in dependant.query_params)
-        stack.extend(dependant.dependencies)
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        raise Invalid(
-            f"unknown query parameter(s): {', '.join(unknown)}",
-            details={"unknown": unknown, "allowed": sorted(known)},
-        )
-
-
 def wants_csv(request: Request, fmt: str | None) -> bool:
     if fmt is not None:
         return fmt == "csv"
@@ -56,7 +37,6 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
 def page_request(
     request: Request, limit: int | None, offset: int, sort: str | None, default_sort: str, csv: bool
 ) -> PageRequest:
-    check_params(request)
     if limit is None:
         limit = queries.CSV_MAX_ROWS if csv else 50
     return PageRequest(limit=limit, offset=offset, sort=sort or default_sort)
@@ -172,7 +152,6 @@ def get_deal(
     _principal: ReadPrincipal,
     history_limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):
-    check_params(request)
     return queries.deal_detail(
         session, crm, deal_id, base_url=settings.public_base_url, history_limit=history_limit
     )

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import read_only, session_scope
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, Invalid, Unauthorized
 from app.security import TOUCH_INTERVAL, Role, authenticate, hash_key, touch, touch_due
 from app.settings import Settings
 
@@ -269,3 +269,24 @@ ReadPrincipal = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 RevOpsPrincipal = Annotated[Principal, Depends(require_roles(Role.revops))]
 ApproverPrincipal = Annotated[Principal, Depends(require_roles(Role.approver))]
 AdminPrincipal = Annotated[Principal, Depends(require_roles())]
+
+
+def check_params(request: Request) -> None:
+    """Refuse query parameters an /api/ route does not define, naming them: a misspelt filter
+    (`?availabilty=never`) silently answered with everything. Applied to every route (see
+    create_app); paths outside /api/ (webhooks, the dashboard) are left as they are."""
+    route = request.scope.get("route")
+    if route is None or not request.url.path.startswith("/api/"):
+        return
+    known: set[str] = set()
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        known.update(p.alias for p in dependant.query_params)
+        stack.extend(dependant.dependencies)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise Invalid(
+            f"unknown query parameter(s): {', '.join(unknown)}",
+            details={"unknown": unknown, "allowed": sorted(known)},
+        )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from app.api.deals import Format, _check_range, check_params, respond, wants_csv
+from app.api.deals import Format, _check_range, respond, wants_csv
 from app.api.deps import ReadPrincipal, SessionDep
 from app.errors import Invalid
 from app.models.types import utcnow
@@ -37,7 +37,6 @@ def commitments_report(
     top: Annotated[int, Query(ge=1, le=50, description="features per quarter")] = 5,
     format: Format = None,
 ):
-    check_params(request)
     csv = wants_csv(request, format)
     for name, day in (("from", from_), ("to", to)):
         if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:

@@ -288,3 +288,26 @@ def test_a_non_finite_value_echoed_in_a_422_is_written_as_text(app):
         r = client.get("/test/bounded?x=inf")
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["input"] == "inf"
+
+
+def test_every_api_route_refuses_a_query_parameter_it_does_not_define(client, api_key):
+    """A misspelt filter answered with everything on /features, /rules, /audit and /mappings
+    (only the deal and approval lists refused one): every /api/ route now names it."""
+    viewer = api_key("viewer")
+    for path, typo, allowed in (
+        ("/api/v1/features?availabilty=never", "availabilty", "availability"),
+        ("/api/v1/rules?enbled=true", "enbled", "enabled"),
+        ("/api/v1/audit?entity=rule", "entity", "entity_type"),
+        ("/api/v1/mappings?kind=sku", "kind", "limit"),
+        ("/api/v1/roadmap/sources?all=1", "all", None),
+    ):
+        r = client.get(path, headers=viewer)
+        assert r.status_code == 422, (path, r.text)
+        error = r.json()["error"]
+        assert error["message"] == f"unknown query parameter(s): {typo}"
+        assert error["details"]["unknown"] == [typo]
+        if allowed:
+            assert allowed in error["details"]["allowed"]
+    assert client.get("/api/v1/rules?enabled=true", headers=viewer).status_code == 200
+    # Outside /api/ nothing changes: a health check with a cache-buster still answers.
+    assert client.get("/healthz?nocache=1").status_code == 200

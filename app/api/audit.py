@@ -21,6 +21,7 @@ from app.api.deps import Offset, Principal, SafeDateTime, SessionDep, require_ro
 from app.errors import Invalid
 from app.models import AuditLog
 from app.security import Role
+from app.services.audit import EntityType
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -55,9 +56,7 @@ class AuditPage(BaseModel):
 def list_audit(
     session: SessionDep,
     _p: AuditPrincipal,
-    entity_type: Annotated[
-        str | None, Query(max_length=64, description="rule, feature, mapping, roadmap_source, ...")
-    ] = None,
+    entity_type: Annotated[EntityType | None, Query(description="what changed")] = None,
     entity_id: Annotated[
         str | None, Query(max_length=255, description="with entity_type: one entity's history")
     ] = None,

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session
 
 from app.models import AuditLog
+
+# What the audit log records changes of: the /api/v1/audit filter takes exactly these.
+EntityType = Literal[
+    "rule", "feature", "product_mapping", "roadmap_source", "approval", "api_key", "deal_queue"
+]
 
 
 def record(
@@ -12,7 +17,7 @@ def record(
     *,
     actor: str,
     action: str,
-    entity_type: str,
+    entity_type: EntityType,
     entity_id: str | int,
     before: Any = None,
     after: Any = None,

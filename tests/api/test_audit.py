@@ -96,6 +96,16 @@ def test_bad_filters_say_what_is_wrong(client, api_key):
         ("query", "limit"),
         ("query", "since"),
     }
+    # The type as the OpenAPI document said it ("mapping") is stored as product_mapping: an
+    # unknown type answered an empty page; now it is named, with the type meant.
+    r = client.get("/api/v1/audit?entity_type=mapping", headers=headers)
+    assert r.status_code == 422
+    [detail] = r.json()["error"]["details"]
+    assert detail["path"] == "query.entity_type"
+    assert "'product_mapping'" in detail["msg"] and "roadmap_source" in detail["msg"]
+    assert (
+        client.get("/api/v1/audit?entity_type=product_mapping", headers=headers).status_code == 200
+    )
 
 
 def test_the_viewer_role_and_anonymous_callers_cannot_read_it(client, api_key):

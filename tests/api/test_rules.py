@@ -310,3 +310,31 @@ def test_an_edit_without_enabled_keeps_the_rule_on_or_off(client, api_key, engin
     assert (r.json()["version"], r.json()["enabled"]) == (5, True)
     versions = client.get("/api/v1/rules/never-sold/versions", headers=revops).json()
     assert [v["enabled"] for v in versions] == [True, False, False, True, True]
+
+
+def test_a_rule_that_never_applies_or_shows_nothing_is_warned_about(client, api_key):
+    """An empty scope list matches no deal, and {matched.*} in a deal rule whose condition
+    names no references is always empty: both were accepted without a word."""
+    dead = {
+        "name": "Dead",
+        "severity": "warning",
+        "applies_to": "deal",
+        "scope": {"pipelines": [], "stages": []},
+        "when": {"field": "deal.amount", "op": "gt", "value": 1000},
+        "message": "{matched.count} features: {matched.features}",
+    }
+    r = client.post("/api/v1/rules/validate", json=dead, headers=api_key("viewer"))
+    assert r.status_code == 200 and r.json()["valid"] is True
+    warnings = {w["path"]: w["message"] for w in r.json()["warnings"]}
+    assert set(warnings) == {"scope.pipelines", "scope.stages", "message"}
+    assert "matches no deal" in warnings["scope.pipelines"]
+    assert "always 0 and empty" in warnings["message"]
+    r = client.post("/api/v1/rules", json=dead, headers=api_key("revops"))
+    assert r.status_code == 201 and len(r.json()["warnings"]) == 3
+    counted = {
+        **dead,
+        "scope": {"pipelines": ["default"]},
+        "when": {"count_references": {"op": "gte", "value": 2}},
+    }
+    r = client.post("/api/v1/rules/validate", json=counted, headers=api_key("viewer"))
+    assert r.json()["warnings"] == []

@@ -44,8 +44,12 @@ def _did_you_mean(error: Mapping[str, Any]) -> str:
     expected = (error.get("ctx") or {}).get("expected")
     if error.get("type") not in ("literal_error", "enum") or not isinstance(given, str):
         return ""
-    choices = re.findall(r"'([^']*)'", str(expected))
-    close = difflib.get_close_matches(given.strip().lower(), choices, n=1, cutoff=0.75)
+    return did_you_mean(given, re.findall(r"'([^']*)'", str(expected)))
+
+
+def did_you_mean(given: str, choices: Iterable[str]) -> str:
+    """ "; did you mean 'replace'?" when `given` is close to one of `choices`, else ""."""
+    close = difflib.get_close_matches(given.strip().lower(), list(choices), n=1, cutoff=0.75)
     return f"; did you mean '{close[0]}'?" if close and close[0] != given else ""
 
 

@@ -95,11 +95,14 @@ def delete_mapping(
     summary="Bulk import (all or nothing): CSV upload (multipart field 'file'), text/csv body, "
     "or JSON list",
     description=(
-        "CSV: header `match_kind,match_value,feature_keys` (any case; `,`, `;` or tab "
-        "separated); several keys separated by `;` or `|`. A product is one mapping whatever "
-        "the case and spacing of its value. "
-        "Errors name the CSV line (header = line 1) or the JSON item (1-based). "
-        "`replace=true` also deletes mappings absent from the import."
+        "CSV: header `match_kind,match_value,feature_keys` (any case, each column once; `,`, "
+        "`;` or tab separated, or what an Excel `sep=` first line names); lines end with \\n, "
+        "\\r\\n or \\r; several keys separated by `;` or `|`. A product is one mapping "
+        "whatever the case and spacing of its value. "
+        "Errors name the CSV line a row starts on or the JSON item (1-based), and "
+        '`feature_keys[i]` the key as sent. JSON: a list, or `{"mappings": [...]}` with no '
+        "other key. `replace=true` (a query parameter) also deletes mappings absent from the "
+        "import."
     ),
     operation_id="import_mappings",
     openapi_extra={

@@ -11,12 +11,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import String, cast, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound, did_you_mean, json_path
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, utcnow
 from app.models.core import mapping_match_key
@@ -27,6 +35,7 @@ from app.services.search import contains_text
 MatchKind = Literal["sku", "product_id", "name"]
 CSV_COLUMNS = ("match_kind", "match_value", "feature_keys")
 CSV_DELIMITERS = (",", ";", "\t")  # ';': spreadsheets in locales with a decimal comma
+JSON_WRAPPER_KEYS = ("mappings",)
 
 
 def _clean_keys(keys: list[str]) -> list[str]:
@@ -36,7 +45,32 @@ def _clean_keys(keys: list[str]) -> list[str]:
     return cleaned
 
 
-class MappingIn(BaseModel):
+class _SentKeys(BaseModel):
+    """Keeps `feature_keys` as sent, so that an error names the index the writer used: the
+    validator drops blank and repeated keys, which moves the ones after them."""
+
+    _sent_keys: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_sent_keys(cls, data: Any, handler: Any) -> Any:
+        if isinstance(data, cls):
+            return handler(data)
+        model = handler(data)
+        sent = data.get("feature_keys") if isinstance(data, dict) else None
+        model._sent_keys = (
+            [k.strip() if isinstance(k, str) else "" for k in sent]
+            if isinstance(sent, list)
+            else list(model.feature_keys)
+        )
+        return model
+
+    def sent_positions(self) -> list[tuple[int, str]]:
+        """(index in the list as sent, key) for every key named, repeats included."""
+        return [(i, k) for i, k in enumerate(self._sent_keys) if k]
+
+
+class MappingIn(_SentKeys):
     model_config = ConfigDict(extra="forbid")
 
     match_kind: MatchKind
@@ -56,7 +90,7 @@ class MappingIn(BaseModel):
         return _clean_keys(keys)
 
 
-class MappingUpdate(BaseModel):
+class MappingUpdate(_SentKeys):
     model_config = ConfigDict(extra="forbid")
 
     feature_keys: list[str] = Field(min_length=1, max_length=200)
@@ -121,12 +155,12 @@ def unknown_keys(session: Session, keys: Iterable[str]) -> set[str]:
     return set(wanted) - known
 
 
-def _check_keys(session: Session, keys: list[str]) -> None:
-    missing = unknown_keys(session, keys)
+def _check_keys(session: Session, body: MappingIn | MappingUpdate) -> None:
+    missing = unknown_keys(session, body.feature_keys)
     if missing:
         details = [
             {"path": f"feature_keys[{i}]", "message": f"unknown feature key '{k}'"}
-            for i, k in enumerate(keys)
+            for i, k in body.sent_positions()
             if k in missing
         ]
         raise Invalid(f"unknown feature key(s): {', '.join(sorted(missing))}", details=details)
@@ -194,7 +228,7 @@ def create_mapping(
 ) -> tuple[ProductMapping, FanOutResult]:
     if (existing := _find(session, body.match_kind, body.match_value)) is not None:
         raise _already_mapped(body, existing)
-    _check_keys(session, body.feature_keys)
+    _check_keys(session, body)
     now = utcnow()
     row = ProductMapping(**body.model_dump(), created_at=now, updated_at=now)
     try:
@@ -221,7 +255,7 @@ def update_mapping(
     session: Session, mapping_id: int, body: MappingUpdate, *, actor: str
 ) -> tuple[ProductMapping, FanOutResult]:
     row = get_row(session, mapping_id)
-    _check_keys(session, body.feature_keys)
+    _check_keys(session, body)
     before = _json(row)
     if list(row.feature_keys) == body.feature_keys:
         return row, FanOutResult()
@@ -272,8 +306,10 @@ def parse_csv(text: str) -> list[tuple[int, dict[str, Any] | RowError]]:
     """CSV with a header row match_kind,match_value,feature_keys; keys split on ';' or '|'.
 
     Header names ignore case and surrounding spaces; the delimiter is ',', or ';' or a tab when
-    the header is written with one. Returns (line number, raw row or RowError) pairs; the
-    header is line 1.
+    the header is written with one, or what an Excel `sep=` first line names. Lines end with
+    LF, CRLF or a lone CR (old Mac Excel). Blank lines before the header are skipped. Returns
+    (line number, raw row or RowError) pairs, numbered as the file's lines (the line a row
+    starts on); a file the reader cannot go through is refused naming the line.
     """
     text = text.lstrip("\ufeff")
     if not text.strip():
@@ -282,13 +318,21 @@ def parse_csv(text: str) -> list[tuple[int, dict[str, Any] | RowError]]:
             "row per mapping",
             details=[{"row": 1, "path": "header", "message": "empty file"}],
         )
-    header_line = next(line for line in text.splitlines() if line.strip())
-    delimiter, header = _csv_header(header_line)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    next(cells for cells in reader if cells)  # the header
+    # newline="": the lines end where the file's do (\n, \r\n or \r), and a quoted cell keeps
+    # its own line breaks for the csv reader.
+    lines = io.StringIO(text, newline="").readlines()
+    header_no, sep = _header_line(lines)
+    delimiter, header = _csv_header(lines[header_no - 1], header_no, sep)
+    reader = csv.reader(iter(lines[header_no:]), delimiter=delimiter, strict=True)
     rows: list[tuple[int, dict[str, Any] | RowError]] = []
-    for cells in reader:
-        line = reader.line_num
+    while True:
+        line = header_no + reader.line_num + 1  # the line this row starts on
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _csv_error(exc, lines, line, header_no + reader.line_num, delimiter) from None
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue  # blank line
@@ -311,39 +355,194 @@ def parse_csv(text: str) -> list[tuple[int, dict[str, Any] | RowError]]:
             )
             continue
         row = {name: cell for name, cell in zip(header, cells, strict=False) if name in CSV_COLUMNS}
-        keys = row.get("feature_keys", "").replace("|", ";")
-        row["feature_keys"] = [k for k in (p.strip() for p in keys.split(";")) if k]
+        # Every part is kept, blank ones too, so an error's feature_keys[i] is the cell's i-th.
+        keys = [k.strip() for k in row.get("feature_keys", "").replace("|", ";").split(";")]
+        row["feature_keys"] = keys if any(keys) else []
         rows.append((line, row))
     return rows
 
 
-def _csv_header(line: str) -> tuple[str, list[str]]:
-    """The delimiter and the normalised column names of a CSV header line."""
+def _header_line(lines: list[str]) -> tuple[int, str | None]:
+    """The header's line number (from 1), and the delimiter an Excel `sep=` line before it
+    names. Lines before it with nothing but spaces, delimiters or quotes are skipped."""
+    sep: str | None = None
+    sep_no = 0
+    for no, line in enumerate(lines, 1):
+        content = line.rstrip("\r\n")
+        if not content.strip(' \t,;"'):
+            continue
+        if not sep_no and content.lstrip(" ").lower().startswith("sep="):
+            sep = content.lstrip(" ")[4:]
+            sep = sep if sep == "\t" else sep.strip().strip('"')
+            if sep not in CSV_DELIMITERS:
+                shown = "a tab" if sep == "\t" else f"'{sep}'" if sep else "nothing"
+                raise Invalid(
+                    f"line {no}: the Excel line '{content.strip()}' names {shown} as the "
+                    "column separator; this import reads ',', ';' or a tab: save the file "
+                    "with one of them",
+                    details=[
+                        {"row": no, "path": "sep", "message": f"unsupported separator {shown}"}
+                    ],
+                )
+            sep_no = no
+            continue
+        return no, sep
+    raise Invalid(
+        f"no header row after the 'sep=' line {sep_no}: expected match_kind,match_value,"
+        "feature_keys and one row per mapping",
+        details=[{"row": sep_no + 1, "path": "header", "message": "no header row"}],
+    )
+
+
+def _csv_header(line: str, line_no: int, sep: str | None = None) -> tuple[str, list[str]]:
+    """The delimiter and the normalised column names of the CSV header on line `line_no`;
+    only `sep` is tried when the file names its delimiter (Excel's `sep=` line)."""
     found: dict[str, list[str]] = {}
-    for delimiter in CSV_DELIMITERS:
-        names = [h.strip().casefold() for h in next(csv.reader([line], delimiter=delimiter))]
-        if all(c in names for c in CSV_COLUMNS):
-            return delimiter, names
+    for delimiter in (sep,) if sep else CSV_DELIMITERS:
+        try:
+            cells = next(csv.reader([line], delimiter=delimiter), [])
+        except csv.Error as exc:
+            raise Invalid(
+                f"line {line_no}: the CSV header cannot be read: {exc}",
+                details=[{"row": line_no, "path": "header", "message": str(exc)}],
+            ) from None
+        names = [h.strip().casefold() for h in cells]
         found[delimiter] = names
-    header = found[","]
+        if all(c in names for c in CSV_COLUMNS):
+            _refuse_repeated_columns(names, line_no)
+            return delimiter, names
+    header = found[sep or ","]
     missing = [c for c in CSV_COLUMNS if c not in header]
     hint = ""
-    if len(header) == 1 and any(d in line for d in CSV_DELIMITERS[1:]):
+    if sep:
+        shown = "a tab" if sep == "\t" else f"'{sep}'"
+        hint = f"; the 'sep=' line says columns are separated by {shown}"
+    elif len(header) == 1 and any(d in line for d in CSV_DELIMITERS[1:]):
         hint = "; columns must be separated by ',' (or ';' or a tab, used the same on every line)"
     raise Invalid(
         f"CSV header must have columns {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}"
         + hint,
-        details=[{"row": 1, "path": "header", "message": f"missing column {c}"} for c in missing],
+        details=[
+            {"row": line_no, "path": "header", "message": f"missing column {c}"} for c in missing
+        ],
     )
 
 
+def _refuse_repeated_columns(names: list[str], line_no: int) -> None:
+    """A column named twice: which cell counts would be a guess (the last one did)."""
+    repeated = {c: [i + 1 for i, n in enumerate(names) if n == c] for c in CSV_COLUMNS}
+    details = [
+        {
+            "row": line_no,
+            "path": "header",
+            "message": f"column {c} appears {len(at)} times "
+            f"(columns {', '.join(str(i) for i in at)})",
+        }
+        for c, at in repeated.items()
+        if len(at) > 1
+    ]
+    if details:
+        named = ", ".join(d["message"].split(" ", 2)[1] for d in details)
+        raise Invalid(
+            f"CSV header names column(s) more than once: {named}; keep one of each",
+            details=details,
+        )
+
+
+def _csv_error(exc: csv.Error, lines: list[str], start: int, at: int, delimiter: str) -> Invalid:
+    """The 422 for a row the csv reader gave up on: `start` is the line it began on, `at` the
+    line the reader had reached."""
+    reason = str(exc)
+    open_quote = _open_quote_line(lines, start, at, delimiter)
+    if reason.startswith("unexpected end of data") and open_quote:
+        message = (
+            f"the quote opened on line {open_quote} is never closed (the cell runs to the end "
+            'of the file); close it, or write a quote inside a quoted cell as two: ""'
+        )
+        start = open_quote
+    elif reason.startswith("field larger than field limit"):
+        message = f"a cell longer than {csv.field_size_limit()} characters"
+        if open_quote:
+            message += (
+                f" (it runs from line {open_quote} to line {at} or further: is the quote "
+                f"opened on line {open_quote} never closed?)"
+            )
+    elif "expected after" in reason:
+        message = (
+            f"text after the closing quote of a cell ({reason}); a quote inside a quoted cell "
+            'is written as two: ""'
+        )
+        start = at
+    else:
+        message = reason
+    return Invalid(
+        f"CSV line {start}: {message}; nothing was written",
+        details=[{"row": start, "path": "row", "message": message}],
+    )
+
+
+def _open_quote_line(lines: list[str], start: int, end: int, delimiter: str) -> int | None:
+    """The line of the quote still open after lines `start`..`end` of a row, if one is."""
+    opened: int | None = None
+    field_start = True
+    for no in range(start, min(end, len(lines)) + 1):
+        line = lines[no - 1]
+        i = 0
+        while i < len(line):
+            char = line[i]
+            if opened is not None:
+                if char == '"':
+                    if line[i + 1 : i + 2] == '"':
+                        i += 1  # an escaped quote
+                    else:
+                        opened, field_start = None, False
+            elif char == '"' and field_start:
+                opened = no
+            else:
+                field_start = char in (delimiter, "\r", "\n")
+            i += 1
+    return opened
+
+
 def parse_json(payload: Any) -> list[tuple[int, dict[str, Any]]]:
-    """A JSON list of mappings, or {"mappings": [...]}; rows are numbered from 1."""
-    if isinstance(payload, dict) and "mappings" in payload:
-        payload = payload["mappings"]
+    """A JSON list of mappings, or {"mappings": [...]}; rows are numbered from 1.
+
+    Any other key of the wrapper is refused, naming it: a misspelt option must not be dropped
+    unseen (`replace` is a query parameter, or the CLI's --replace, never a body key)."""
+    if isinstance(payload, dict):
+        unknown = [k for k in payload if k not in JSON_WRAPPER_KEYS]
+        if unknown and set(payload) & set(CSV_COLUMNS) and "mappings" not in payload:
+            raise Invalid(
+                'JSON import must be a list of mappings or {"mappings": [...]}: this is one '
+                "mapping; put it in a list (or POST it to /api/v1/mappings)",
+                details=[{"row": 0, "path": "", "message": "a single mapping, not a list"}],
+            )
+        if unknown:
+            details = [{"row": 0, "path": k, "message": _unknown_wrapper_key(k)} for k in unknown]
+            raise Invalid(
+                "JSON import refused, nothing was written: "
+                + "; ".join(d["message"] for d in details)
+                + ' (the body is a list of mappings or {"mappings": [...]})',
+                details=details,
+            )
+        if "mappings" in payload:
+            payload = payload["mappings"]
     if not isinstance(payload, list):
         raise Invalid('JSON import must be a list of mappings or {"mappings": [...]}')
     return [(i + 1, item) for i, item in enumerate(payload)]
+
+
+def _unknown_wrapper_key(key: str) -> str:
+    hint = did_you_mean(key, (*JSON_WRAPPER_KEYS, "replace"))
+    query = (
+        "replace is not part of the body: ask for it as a query parameter, "
+        "POST /api/v1/mappings/import?replace=true (CLI: --replace)"
+    )
+    if key == "replace":
+        return f"unknown key 'replace': {query}"
+    if hint == "; did you mean 'replace'?":
+        return f"unknown key '{key}'{hint} {query}"
+    return f"unknown key '{key}'{hint}"
 
 
 def import_mappings(
@@ -368,7 +567,7 @@ def import_mappings(
                 errors.append(
                     {
                         "row": row_no,
-                        "path": ".".join(str(p) for p in err["loc"]) or "row",
+                        "path": json_path(err["loc"]) or "row",
                         "message": err["msg"],
                     }
                 )
@@ -390,7 +589,7 @@ def import_mappings(
         parsed.append((row_no, item))
     missing = unknown_keys(session, {k for _, item in parsed for k in item.feature_keys})
     for row_no, item in parsed:
-        for i, k in enumerate(item.feature_keys):
+        for i, k in item.sent_positions():  # the index as sent, before blanks and repeats went
             if k in missing:
                 errors.append(
                     {

@@ -209,6 +209,145 @@ def test_csv_extra_cells_are_a_row_error(client, revops, engine):
     assert "'|'" in r.json()["error"]["details"][0]["message"]
 
 
+@pytest.mark.parametrize("eol", ["\r", "\n", "\r\n"], ids=["cr", "lf", "crlf"])
+def test_csv_lines_may_end_with_cr_lf_or_both(client, revops, engine, eol):
+    """Old Mac Excel ends lines with a lone \r: it was a 500 (csv.Error)."""
+    lines = ["match_kind,match_value,feature_keys", "sku,ENT-1,sso;scim", "", "sku,ENT-2,ghost"]
+    r = _import_csv(client, revops, eol.join(lines) + eol)
+    assert r.status_code == 422, r.text
+    assert [(e["row"], e["path"]) for e in r.json()["error"]["details"]] == [(4, "feature_keys[0]")]
+    r = _import_csv(client, revops, eol.join(lines[:3]))
+    assert r.status_code == 200, r.text
+    assert _stored(engine) == {("sku", "ENT-1"): ["sso", "scim"]}
+
+
+def test_csv_cell_past_the_reader_limit_is_a_422_naming_the_line(client, revops, engine):
+    """A cell past csv.field_size_limit (131072) was a 500; a long quoted cell that never ends
+    is most likely an unclosed quote, and the error asks."""
+    long = "x" * 140_000
+    r = _import_csv(
+        client, revops, f"match_kind,match_value,feature_keys\nsku,A,sso\nsku,{long},sso\n"
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["details"] == [
+        {"row": 3, "path": "row", "message": "a cell longer than 131072 characters"}
+    ]
+    assert error["message"].startswith("CSV line 3:") and "nothing was written" in error["message"]
+    text = 'match_kind,match_value,feature_keys\nsku,A,sso\nsku,"B,sso\n' + "sku,C,sso\n" * 20_000
+    r = _import_csv(client, revops, text)
+    assert r.status_code == 422, r.text
+    assert "is the quote opened on line 3 never closed?" in r.json()["error"]["message"]
+    r = _import_csv(client, revops, long + "\n")  # the header line itself
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["row"] == 1
+    assert _stored(engine) == {}
+
+
+@pytest.mark.parametrize("before", ["   \n", "\t\r\n\n", ",,\n", ' ; ;""\n'])
+def test_csv_blank_lines_before_the_header_are_skipped(client, revops, engine, before):
+    """A whitespace-only first line was read as the header (the real one became a bad row)."""
+    r = _import_csv(client, revops, before + "match_kind,match_value,feature_keys\nsku,A,ghost\n")
+    assert r.status_code == 422, r.text
+    lines = before.count("\n") - before.count("\r\n") + before.count("\r")
+    assert [(e["row"], e["path"]) for e in r.json()["error"]["details"]] == [
+        (lines + 2, "feature_keys[0]")
+    ]
+    r = _import_csv(client, revops, before + "match_kind,match_value,feature_keys\nsku,A,sso\n")
+    assert r.status_code == 200, r.text
+    assert _stored(engine) == {("sku", "A"): ["sso"]}
+
+
+def test_csv_a_column_named_twice_is_refused_naming_it(client, revops, engine):
+    """The last of the two cells silently won: which one the writer meant is a guess."""
+    text = "match_kind,match_value,feature_keys,Feature_Keys\nsku,A,sso,scim\n"
+    r = _import_csv(client, revops, text)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert "feature_keys" in error["message"] and "more than once" in error["message"]
+    assert error["details"] == [
+        {
+            "row": 1,
+            "path": "header",
+            "message": "column feature_keys appears 2 times (columns 3, 4)",
+        }
+    ]
+    assert _stored(engine) == {}
+    # Unused columns may repeat (blank names of trailing delimiters, notes): they are not read.
+    text = "match_kind,match_value,feature_keys,note,note,,\nsku,A,sso,x,y,,\n"
+    assert _import_csv(client, revops, text).status_code == 200
+
+
+def test_csv_unclosed_quote_names_the_line_it_opened_on(client, revops, engine):
+    """It was read as one cell swallowing the rest of the file, reported as a blank
+    feature_keys (or a too long value) on the row the reader ended on."""
+    text = (
+        "match_kind,match_value,feature_keys\n"
+        'sku,"Two\nlines",sso\n'  # lines 2-3: a closed quoted cell over two lines is fine
+        'sku,B,"scim\n'  # line 4: never closed
+        "sku,C,audit\n"
+    )
+    r = _import_csv(client, revops, text)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["message"].startswith("CSV line 4: the quote opened on line 4 is never closed")
+    assert [(e["row"], e["path"]) for e in error["details"]] == [(4, "row")]
+    assert _stored(engine) == {}
+
+
+def test_csv_text_after_a_closing_quote_is_refused_naming_the_line(client, revops, engine):
+    """'"A"B' was read as 'AB': the quotes were lost without a word."""
+    r = _import_csv(
+        client, revops, 'match_kind,match_value,feature_keys\nsku,A,sso\nsku,"B"C,sso\n'
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["row"] == 3
+    assert 'written as two: ""' in r.json()["error"]["message"]
+    assert _stored(engine) == {}
+
+
+def test_csv_rows_are_numbered_by_the_line_they_start_on(client, revops):
+    text = 'match_kind,match_value,feature_keys\nsku,"Two\nlines",ghost\n'
+    r = _import_csv(client, revops, text)
+    assert [e["row"] for e in r.json()["error"]["details"]] == [2]
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_csv_excel_sep_line_is_honoured(client, revops, engine, sep):
+    """Excel writes (and reads) a first line 'sep=;' naming the delimiter: it is no header."""
+    rows = [["match_kind", "match_value", "feature_keys"], ["sku", "A", "sso|scim"]]
+    text = f"sep={sep}\r\n" + "".join(sep.join(r) + "\r\n" for r in rows)
+    rows.append(["sku", "B", "ghost"])
+    bad = f"sep={sep}\r\n" + "".join(sep.join(r) + "\r\n" for r in rows)
+    r = _import_csv(client, revops, bad)
+    assert r.status_code == 422, r.text
+    assert [e["row"] for e in r.json()["error"]["details"]] == [4]  # sep= is line 1
+    r = _import_csv(client, revops, text)
+    assert r.status_code == 200, r.text
+    assert _stored(engine) == {("sku", "A"): ["sso", "scim"]}
+
+
+def test_csv_sep_line_naming_another_delimiter_is_refused(client, revops, engine):
+    r = _import_csv(client, revops, "sep=|\nmatch_kind|match_value|feature_keys\nsku|A|sso\n")
+    assert r.status_code == 422, r.text
+    assert "'sep=|'" in r.json()["error"]["message"]
+    assert r.json()["error"]["details"][0]["row"] == 1
+    # The header must use the delimiter the sep= line names.
+    r = _import_csv(client, revops, "sep=;\nmatch_kind,match_value,feature_keys\nsku,A,sso\n")
+    assert r.status_code == 422, r.text
+    assert "the 'sep=' line says columns are separated by ';'" in r.json()["error"]["message"]
+    assert r.json()["error"]["details"][0]["row"] == 2
+    r = _import_csv(client, revops, "sep=,\n\n")
+    assert r.status_code == 422 and "no header row" in r.json()["error"]["message"]
+    assert _stored(engine) == {}
+
+
+def test_csv_feature_key_index_is_its_place_in_the_cell(client, revops):
+    """Blank and repeated keys are dropped before the check: the index must not move."""
+    r = _import_csv(client, revops, "match_kind,match_value,feature_keys\nsku,A,sso;sso;;ghost\n")
+    assert r.status_code == 422, r.text
+    assert [(e["row"], e["path"]) for e in r.json()["error"]["details"]] == [(2, "feature_keys[3]")]
+
+
 # --- literal search -----------------------------------------------------------------------------
 
 

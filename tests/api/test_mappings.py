@@ -183,6 +183,85 @@ def test_json_import_replace_and_errors(client, revops, engine):
     assert r.status_code == 422 and "invalid JSON" in r.json()["error"]["message"]
 
 
+GOOD = [{"match_kind": "sku", "match_value": "NEW", "feature_keys": ["scim"]}]
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "says"),
+    [
+        ({"mappings": GOOD, "replce": True}, "replce", "did you mean 'replace'? replace is not"),
+        ({"mappings": GOOD, "replace": True}, "replace", "?replace=true"),
+        ({"Mappings": GOOD}, "Mappings", "did you mean 'mappings'?"),
+        ({"mappings": GOOD, "comment": "q3"}, "comment", "unknown key 'comment'"),
+    ],
+)
+def test_json_import_refuses_unknown_wrapper_keys(client, revops, engine, body, key, says):
+    """A misspelt (or misplaced) option was dropped unseen: {"replce": true} imported without
+    deleting anything, and the writer believed the old mappings were gone."""
+    r = client.post("/api/v1/mappings/import", json=body, headers=revops)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert says in error["message"] and "nothing was written" in error["message"]
+    assert [(d["path"], says in d["message"]) for d in error["details"]] == [(key, True)]
+    assert _mappings(engine) == {}
+
+
+def test_unknown_key_index_is_the_one_sent(client, revops):
+    """Blank and repeated keys are dropped before the check; the index reported was the one
+    in the cleaned list (feature_keys[1] for the third key sent)."""
+    keys = ["sso", " sso ", "", "ghost"]
+    body = {"match_kind": "sku", "match_value": "A", "feature_keys": keys}
+    r = client.post("/api/v1/mappings", json=body, headers=revops)
+    assert r.status_code == 422, r.text
+    assert [d["path"] for d in r.json()["error"]["details"]] == ["feature_keys[3]"]
+    r = client.post("/api/v1/mappings", json={**body, "feature_keys": ["sso"]}, headers=revops)
+    mapping_id = r.json()["mapping"]["id"]
+    r = client.put(f"/api/v1/mappings/{mapping_id}", json={"feature_keys": keys}, headers=revops)
+    assert [d["path"] for d in r.json()["error"]["details"]] == ["feature_keys[3]"]
+    r = client.post(
+        "/api/v1/mappings/import",
+        json=[{**body, "match_value": "B"}, {**body, "feature_keys": ["ghost", "ghost", 7]}],
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    assert [(e["row"], e["path"]) for e in r.json()["error"]["details"]] == [
+        (1, "feature_keys[3]"),
+        (2, "feature_keys[2]"),  # the shape error names the item as sent too
+    ]
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        "match_kind,match_value,feature_keys\nsku,OLD,scim\nsku,NEW,scim\nsku,BAD,ghost\n",
+        'match_kind,match_value,feature_keys\nsku,OLD,scim\nsku,NEW,"scim\n',
+        "match_kind,match_value,feature_keys,feature_keys\nsku,OLD,scim,sso\n",
+        {"mappings": [*GOOD, {"match_kind": "sku", "match_value": "OLD", "feature_keys": []}]},
+        {"mappings": GOOD, "replce": True},
+    ],
+    ids=["bad-row", "unclosed-quote", "repeated-column", "bad-json-item", "unknown-json-key"],
+)
+def test_a_refused_import_changes_nothing(client, revops, engine, refused):
+    """replace=true with good rows before the bad one: no row is written, updated or
+    deleted, nothing is audited."""
+    for value in ("OLD", "KEEP"):
+        body = {"match_kind": "sku", "match_value": value, "feature_keys": ["sso"]}
+        assert client.post("/api/v1/mappings", json=body, headers=revops).status_code == 201
+    before = _mappings(engine)
+    if isinstance(refused, str):
+        r = client.post(
+            "/api/v1/mappings/import?replace=true",
+            content=refused,
+            headers={**revops, "Content-Type": "text/csv"},
+        )
+    else:
+        r = client.post("/api/v1/mappings/import?replace=true", json=refused, headers=revops)
+    assert r.status_code == 422, r.text
+    assert _mappings(engine) == before
+    with Session(engine) as s:
+        assert s.exec(select(AuditLog).where(AuditLog.action == "mapping.import")).all() == []
+
+
 def test_roles(client, revops, api_key):
     body = {"match_kind": "sku", "match_value": "A", "feature_keys": ["sso"]}
     assert (

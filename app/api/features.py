@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.api.deps import Offset, ReadPrincipal, RevOpsPrincipal, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.rules.model import Availability
 from app.services import features_service as svc
+from app.services import rules_service
 
 router = APIRouter(prefix="/api/v1/features", tags=["roadmap"])
 
@@ -28,6 +29,9 @@ class FeatureChange(FanOutCounts):
 
 class FeatureDeleted(FanOutCounts):
     key: str
+    warnings: list[dict] = Field(
+        default_factory=list, description="rules in force that name the deleted feature's key"
+    )
 
 
 @router.get("", summary="List and search features", operation_id="list_features")
@@ -81,4 +85,5 @@ def update_feature(
 @router.delete("/{key}", summary="Delete a registry feature", operation_id="delete_feature")
 def delete_feature(key: str, session: SessionDep, principal: RevOpsPrincipal) -> FeatureDeleted:
     fanout = svc.delete_feature(session, key, actor=principal.actor)
-    return FeatureDeleted(key=key, **fanout_counts(fanout))
+    warnings = rules_service.rules_naming_feature(session, key)
+    return FeatureDeleted(key=key, warnings=warnings, **fanout_counts(fanout))

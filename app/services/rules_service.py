@@ -79,6 +79,27 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
     ]
 
 
+def rules_naming_feature(session: Session, key: str) -> list[dict]:
+    """Where the rules in force name feature `key` (a removed feature's rules cannot match),
+    as warnings: {"rule_id", "path", "message"}."""
+    from app.rules.schema import feature_key_literals
+
+    rows = session.exec(
+        select(Rule).where(Rule.enabled == True, Rule.deleted_at.is_(None)).order_by(Rule.id)  # noqa: E712
+    )
+    return [
+        {
+            "rule_id": row.id,
+            "path": json_path(path),
+            "message": f"rule '{row.id}' names feature '{key}' at {json_path(path)}: that "
+            "condition cannot match until a feature with that key exists again",
+        }
+        for row in rows
+        for path, literal in feature_key_literals(row.definition)
+        if literal == key
+    ]
+
+
 _QUANTIFIERS = ("any_reference", "all_references", "count_references")
 
 

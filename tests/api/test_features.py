@@ -161,3 +161,32 @@ def test_roles(client, api_key):
         assert _create(client, headers).status_code == 403
     assert client.get("/api/v1/features").status_code == 401
     assert _create(client, api_key("admin")).status_code == 201
+
+
+def test_deleting_a_feature_a_rule_names_says_which_rule(client, api_key):
+    """A rule naming the deleted key can no longer match: the delete says so (it was silent),
+    without refusing it (the rule may be about to change too)."""
+    revops = api_key("revops")
+    for key in ("sso", "scim"):
+        assert _create(client, revops, key=key, name=key.upper()).status_code == 201
+    rule = {
+        "id": "sso-watch",
+        "name": "SSO watch",
+        "severity": "info",
+        "when": {"field": "feature.key", "op": "in", "value": ["scim", "sso"]},
+        "message": "{feature.name}",
+    }
+    assert client.post("/api/v1/rules", json=rule, headers=revops).status_code == 201
+    r = client.delete("/api/v1/features/sso", headers=revops)
+    assert r.status_code == 200, r.text
+    assert r.json()["warnings"] == [
+        {
+            "rule_id": "sso-watch",
+            "path": "when.value[1]",
+            "message": "rule 'sso-watch' names feature 'sso' at when.value[1]: that condition "
+            "cannot match until a feature with that key exists again",
+        }
+    ]
+    client.post("/api/v1/rules/sso-watch/disable", headers=revops)
+    r = client.delete("/api/v1/features/scim", headers=revops)
+    assert r.json()["warnings"] == []  # a switched-off rule is not in force

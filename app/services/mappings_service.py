@@ -613,7 +613,7 @@ def import_mappings(
     existing = {(m.match_kind, m.match_key): m for m in session.exec(select(ProductMapping))}
     counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
     before: list[dict] = []
-    after: list[dict] = []
+    changed: list[ProductMapping] = []
     touched: set[str] = set()
     for _, item in parsed:
         row = existing.get((item.match_kind, mapping_match_key(item.match_value)))
@@ -631,7 +631,7 @@ def import_mappings(
             counts["unchanged"] += 1
             continue
         touched.add(item.match_value)
-        after.append(item.model_dump())
+        changed.append(row)
     if replace:
         for key, row in existing.items():
             if key not in seen:
@@ -640,6 +640,8 @@ def import_mappings(
                 session.delete(row)
                 counts["deleted"] += 1
     session.flush()
+    # One entry for the import, the mappings it changed with their ids (as a single create or
+    # update records them), so a mapping's history can be followed through imports too.
     audit.record(
         session,
         actor=actor,
@@ -647,7 +649,7 @@ def import_mappings(
         entity_type="product_mapping",
         entity_id="import",
         before={"mappings": before},
-        after={"mappings": after, **counts},
+        after={"mappings": [_json(row) for row in changed], **counts},
     )
     return counts, fan_out(session, mapping_scope(touched))
 

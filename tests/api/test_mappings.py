@@ -171,8 +171,10 @@ def test_json_import_replace_and_errors(client, revops, engine):
         entry = s.exec(select(AuditLog).where(AuditLog.action == "mapping.import")).one()
     (old,) = entry.before["mappings"]  # the replaced mapping, as it was
     assert (old["match_value"], old["feature_keys"]) == ("OLD", ["sso"])
-    assert entry.after["mappings"] == [
-        {"match_kind": "product_id", "match_value": "p-1", "feature_keys": ["scim"]}
+    with Session(engine) as s:
+        new_id = s.exec(select(ProductMapping.id).where(ProductMapping.match_value == "p-1")).one()
+    assert entry.after["mappings"] == [  # with its id: its history is followed through imports
+        {"id": new_id, "match_kind": "product_id", "match_value": "p-1", "feature_keys": ["scim"]}
     ]
     assert (entry.after["created"], entry.after["deleted"]) == (1, 1)
     r = client.post(

@@ -5,7 +5,10 @@ a sentence that names a feature is a dependency; promise language in it ("will h
 "we'll build") makes it a commitment with an optional promised date; a negation ("they don't
 need SSO") removes it; a question ("asked whether we support SCIM") keeps it as a dependency
 but never as a promise. A promise that names nothing on the roadmap still becomes a reference
-(feature_key=None, availability unknown) so off-roadmap promises are caught too.
+(feature_key=None, availability unknown) so off-roadmap promises are caught too. A promise taken
+back ("we haven't promised SCIM", "SCIM won't ship in Q1"), the customer's own date ("they need
+SCIM by Q3") and service boilerplate ("committed to your success") are no commitments. HTML left
+in a note is read as text first (`plain_note_text`): evidence quotes the sentence as text.
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -15,6 +18,7 @@ the sentences around a hit; sentences are delimited locally, never for the whole
 from __future__ import annotations
 
 import calendar
+import html
 import re
 import re._constants as _c
 import re._parser as _parser
@@ -213,7 +217,10 @@ _QUESTION = re.compile(
     r"(?:whether|if|about)|want(?:s|ed)? to know|wanted to confirm|need(?:s|ed)? to confirm|"
     r"(?:do|does|did) (?:we|you|it|the product|your product) (?:have|support|offer|do)|"
     r"(?:is|are) there|(?:can|could|would) (?:we|you|it)|whether (?:we|you|it|the)|"
-    r"inquir(?:ed|ing|y)|any plans? (?:for|to)|question(?:s|ed)? (?:about|on|re))(?![a-z0-9])"
+    r"inquir(?:ed|ing|y)|any plans? (?:for|to)|question(?:s|ed)? (?:about|on|re)|"
+    # "not sure whether SCIM ships by Q1": doubt, not a promise
+    r"(?:not (?:sure|clear|certain)|unsure|unclear|uncertain|(?:do|does|did)(?:n['\u2019]?t| not)"
+    r" know) (?:whether|if))(?![a-z0-9])"
 )
 _NEG_BEFORE = re.compile(
     r"(?<![a-z0-9])(?:(?:do|does|did|will|would)(?:n['\u2019]?t| not)|won['\u2019]?t|never|"
@@ -240,18 +247,26 @@ _NEG_AFTER = re.compile(
     r"not (?:on|in) (?:the|our) roadmap)(?![a-z0-9])"
 )
 # A promise taken back or refused ("we did not promise SCIM", "can't commit to it by Q3", "no
-# promises were made"): the clause is no commitment, whatever else in it sounds like one.
-_NEG_AUX = (
-    r"(?:(?:do|does|did|can|could|will|would|should|shall)(?:n['\u2019]?t| not)"
-    r"|cannot|can['\u2019]?t|won['\u2019]?t)"
+# promises were made", "we haven't promised SCIM", "not in a position to commit"), or a
+# delivery said not to happen ("SCIM won't ship in Q1", "can't deliver it by Q3", "will not
+# have it by March"): the clause is no commitment, whatever else in it sounds like one.
+_PROMISE_VERB = r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s)?|guaranteeing)"
+# Only after a future or modal negation (group `fut`): "we don't ship on-prem" takes back no
+# promise.
+_DELIVERY_VERB = (
+    r"(?:ship(?:s|ping)?|deliver(?:ing)?|have|build|develop"
+    r"|be (?:ready|available|live|delivered|shipped|done|there|in place))"
 )
 _DENIED = re.compile(
-    rf"(?<![a-z0-9])(?:(?:{_NEG_AUX}|never|not|no longer|refused to|declined to|unable to|"
-    r"without)(?: (?:yet|really|actually|explicitly|formally|ever|any))? "
-    r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s)?|guaranteeing)"
+    r"(?<![a-z0-9])(?:(?:(?P<fut>(?:can|could|will|would|shall)(?:n['\u2019]?t| not)|cannot"
+    r"|can['\u2019]?t|won['\u2019]?t|never|unable to|not (?:in a position|able|going) to"
+    r"|in no position to)|(?:do|does|did|should)(?:n['\u2019]?t| not)|not|no longer|refused to"
+    r"|declined to|unwilling to|reluctant to|without|nobody|not (?:prepared|willing|ready) to)"
+    r"(?: be able to)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
+    rf"|any))? (?:{_PROMISE_VERB}|(?(fut){_DELIVERY_VERB}|(?!)))"
     r"|no (?:promises?|commitments?|guarantees?)|not (?:a |any )?(?:promise|commitment|guarantee)"
     r")(?![a-z0-9])"
-)
+)  # "we haven't promised", "isn't going to ship": `_TAKEN_BACK`, at the promise cue
 _CUES = _WordStartPattern(
     "|".join(
         f"(?P<{name}>(?<![a-z0-9])(?:{pattern.pattern})(?![a-z0-9]))"
@@ -273,7 +288,7 @@ _PROMISE_AT = _WordStartPattern(f"(?P<promise>{_PROMISE.pattern})")
 # equivalent "`,? but |...`" form costs a backtracking attempt at every character).
 _SUBJECT = r"(?=(?:we|i|they|he|she|you)(?:['\u2019 ]))"
 _CLAUSE = re.compile(
-    r";|:|\?(?=\s)|\u2014 ?"
+    r";|:|\?[!?\"')\]\u201d\u2019]*(?=\s)|\u2014 ?"
     rf"|,(?: but | however| although | whereas | and {_SUBJECT})"
     rf"|(?: but | although | whereas | - | \u2013 | \u2014 ?| and {_SUBJECT})"
 )
@@ -324,13 +339,15 @@ _UNKNOWN_OBJECT = re.compile(r"(?:(?:[a-z0-9][\w\-/.&]*\s+){0,2})" + _OBJECT_WOR
 _SPACE_RUN = re.compile(r"\s+")
 _LEADING_FILLER = re.compile(
     r"^(?:(?:a|an|the|them|him|her|us|our|their|its|it|this|that|some|new|custom|will|we|"
-    r"build|add|have|deliver|and|to|for|with)\s+)+"
+    r"build|building|add|have|deliver|and|to|for|with)\s+)+"
 )
 # Where sentences end: line breaks, HTML leftovers, and ". ! ?" before a space (not after an
-# abbreviation such as "e.g." or "approx.").
+# abbreviation such as "e.g." or "approx."); "!" and "?" also with closing quotes, brackets or
+# more "!?" after them ('asked "do we have SCIM?" then', "(SCIM?) then", "by Q1?! then").
 # The character class comes first so `re` skips ordinary characters in a C loop.
 _BOUNDARY = re.compile(
-    r"[\n<>!?.](?:(?<=[\n<>])|(?<=[!?])(?=\s)|(?<=\.)(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)"
+    r"[\n<>!?.](?:(?<=[\n<>])|(?<=[!?])[!?\"')\]\u201d\u2019]*(?=\s)"
+    r"|(?<=\.)(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)"
     r"(?<![^a-z]vs\.)(?<!approx\.)(?<![^a-z]mr\.)(?<![^a-z]ms\.)(?<!mrs\.)(?<![^a-z]dr\.)"
     r"(?<!inc\.)(?<![^a-z]no\.)(?=\s))"
 )
@@ -393,6 +410,68 @@ def _reference(fields_set: frozenset[str], **values: Any) -> FeatureReference:
     return trusted_model(FeatureReference, fields_set, {**_REFERENCE_DEFAULTS, **values})
 
 
+# HTML left in a note body (connectors strip it, but notes typed or synced elsewhere, and
+# Salesforce classic notes, keep some): inline tags ("<b>", "<a href=...>") are dropped so
+# "We <b>promised</b> SCIM" stays one sentence, block tags ("<p>", "<br>", "<li>", "</tr>") end
+# a line, table cells are a space, and character references ("&#39;", "&amp;", "&nbsp;") are
+# read as the characters they stand for. Tags not named here stay: their "<" and ">" still end
+# sentences (`_BOUNDARY`).
+_INLINE_TAGS_TEXT = """a abbr b big cite code del dfn em font i ins kbd mark q s samp small span
+    strike strong sub sup tt u var wbr o:p"""
+_INLINE_TAGS = frozenset(_INLINE_TAGS_TEXT.split())
+_BLOCK_TAGS_TEXT = """address article aside blockquote br dd div dl dt figcaption figure footer h1
+    h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody tfoot thead tr ul"""
+_BLOCK_TAGS = frozenset(_BLOCK_TAGS_TEXT.split())
+_CELL_TAGS = frozenset(("td", "th"))
+_MARKUP = re.compile(
+    r"</?(?P<tag>[a-zA-Z][a-zA-Z0-9]*(?::[a-zA-Z]+)?)(?:\s[^<>]*)?/?>"
+    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});"
+)
+
+
+def _markup_text(m: re.Match[str]) -> str:
+    tag = m.group("tag")
+    if tag is None:  # a character reference
+        return html.unescape(m.group()).replace("\xa0", " ")
+    tag = tag.lower()
+    if tag in _INLINE_TAGS:
+        return ""
+    if tag in _BLOCK_TAGS:
+        return "\n"
+    if tag in _CELL_TAGS:
+        return " "
+    return m.group()  # not a tag we know: left as it was
+
+
+def plain_note_text(body: str) -> str:
+    """A note body as the sentences are read: HTML tags and character references left in it
+    turned into plain text (see `_MARKUP`), no-break spaces into spaces. Evidence is quoted
+    from this text. The "<" and "&" are found with `str.find` (a `re` scan of a whole note
+    costs several times more) and `_MARKUP` is tried only there."""
+    lt, amp = body.find("<"), body.find("&")
+    if lt >= 0 or amp >= 0:
+        parts = []
+        done = 0  # body[:done] is in parts
+        while lt >= 0 or amp >= 0:
+            at = lt if amp < 0 or 0 <= lt < amp else amp
+            m = _MARKUP.match(body, at)
+            nxt = at + 1
+            if m is not None:
+                parts.append(body[done:at])
+                parts.append(_markup_text(m))
+                done = nxt = m.end()
+            if lt >= 0 and lt < nxt:
+                lt = body.find("<", nxt)
+            if amp >= 0 and amp < nxt:
+                amp = body.find("&", nxt)
+        if done:
+            parts.append(body[done:])
+            body = "".join(parts)
+    if "\xa0" in body:
+        body = body.replace("\xa0", " ")
+    return body
+
+
 def find_references(
     snapshot: DealSnapshot, catalog: Catalog, *, today: date
 ) -> list[FeatureReference]:
@@ -427,13 +506,14 @@ def find_references(
                 )
             )
     fallback = _anchor_date(snapshot, today)
-    lows = [lower_same_length(note.body) for note in snapshot.notes]
+    texts = [plain_note_text(note.body) for note in snapshot.notes]
+    lows = [lower_same_length(text) for text in texts]
     # One look for misspelt names over all the notes: words repeat across a deal's notes.
     typos = catalog.typo_candidates("\n".join(lows)) if lows else {}
     spans = catalog.name_spans(lows)
-    for note, low, note_spans in zip(snapshot.notes, lows, spans, strict=True):
+    for note, text, low, note_spans in zip(snapshot.notes, texts, lows, spans, strict=True):
         for ref in note_references(
-            note, catalog, anchor=fallback, low=low, typos=typos, spans=note_spans
+            note, catalog, anchor=fallback, text=text, low=low, typos=typos, spans=note_spans
         ):
             keep(ref)
     return [ref for _, ref in sorted(found.values(), key=lambda pair: pair[0])]
@@ -463,13 +543,18 @@ def note_references(
     catalog: Catalog,
     *,
     anchor: date,
+    text: str | None = None,
     low: str | None = None,
     typos: dict[str, tuple[str, ...]] | None = None,
     spans: list[tuple[int, int, int]] | None = None,
 ) -> list[FeatureReference]:
-    """References in one note, in sentence order (not yet deduplicated). `low`, `typos` and
-    `spans` share work done for all of a deal's notes (see `Catalog.scan`)."""
-    text = note.body
+    """References in one note, in sentence order (not yet deduplicated). `text` is the note's
+    `plain_note_text` when already made; `low` (`text` lower-cased), `typos` and `spans` share
+    work done for all of a deal's notes (see `Catalog.scan`)."""
+    if text is None:
+        text = plain_note_text(note.body)
+        if text is not note.body:  # `low` and `spans` were made from the body as it was
+            low = spans = None
     if not text or not text.strip():
         return []
     if low is None:
@@ -539,6 +624,21 @@ def _sentence_span(
     return a, b
 
 
+# A promise cue ("promised", "committed", "going to ship") right after one of these is taken
+# back: "we haven't promised", "SCIM isn't committed", "wasn't guaranteed", "isn't going to".
+_TAKEN_BACK = ("promis", "commit", "guarant", "going to")
+_NEG_TAILS = tuple(
+    f"{neg}{adverb}"
+    for neg in ("n't ", "n\u2019t ", " havent ", " hasnt ", " hadnt ", " isnt ", " arent ",
+                " wasnt ", " werent ")
+    for adverb in ("", "yet ", "ever ", "really ", "actually ", "been ")
+)  # fmt: skip
+
+
+# What may follow a question's "?": 'asked "do we have SCIM?"', "(SCIM by Q1?)", "by Q1?!".
+_AFTER_QUESTION = " \t\n!\"')]\u201d\u2019"
+
+
 def _clauses(
     low: str, a: int, b: int, cues: list[re.Match[str]], names: list[Mention]
 ) -> list[_Clause]:
@@ -563,7 +663,11 @@ def _clauses(
             if _ours(low, start, m.end(kind), c, True, names):
                 c.custom = c.promise = True
         elif kind == "promise":
-            if _ours(low, start, m.end(kind), c, False, names):
+            if low.startswith(_TAKEN_BACK, start) and low.endswith(
+                _NEG_TAILS, max(a, start - 16), start
+            ):
+                c.denied = True  # "we haven't promised SCIM", "SCIM isn't committed"
+            elif _ours(low, start, m.end(kind), c, False, names):
                 c.promise = True
         elif kind == "question":
             c.question = True
@@ -573,11 +677,18 @@ def _clauses(
             c.neg_after += (start,)
     if low.find("?", a, b) >= 0:  # most sentences have no question mark to look for
         for c in clauses:
-            if low[c.start : c.end].rstrip().endswith("?"):
+            if low[c.start : c.end].rstrip(_AFTER_QUESTION).endswith("?"):
                 c.question = True
-        if low[a:b].rstrip().endswith("?"):
+        if low[a:b].rstrip(_AFTER_QUESTION).endswith("?"):
             clauses[-1].question = True
     return clauses
+
+
+# Service boilerplate, not a product ("committed to your success", "guarantee your
+# satisfaction", "a dedicated CSM", "a long-term partnership"): no promise of a feature.
+_SERVICE_WORDS_TEXT = """success satisfaction excellence partnership partnerships relationship
+    relationships csm csms tam tams privacy safety"""
+_SERVICE_WORDS = frozenset(_SERVICE_WORDS_TEXT.split())
 
 
 # Who or what a promise cue is about, read only around the cue (a few per deal): the sale
@@ -602,10 +713,22 @@ _SALE_ITEMS_TEXT = """contract contracts call calls meeting meetings quote quote
     sessions review reviews feedback summary recap notes agenda draft budget approval renewal
     terms nda loi poc pilot"""
 _SALE_OBJECTS = (
-    frozenset(_SALE_OBJECTS_TEXT.split()) | _SALE_EVENTS | frozenset(_SALE_ITEMS_TEXT.split())
+    frozenset(_SALE_OBJECTS_TEXT.split())
+    | _SALE_EVENTS
+    | frozenset(_SALE_ITEMS_TEXT.split())
+    | _SERVICE_WORDS
+)
+# "your data is safe", "it stays secure": a state guaranteed, not a thing delivered.
+_STATES = frozenset(("safe", "secure", "protected", "private", "confidential"))
+_STATE_VERBS = frozenset(("is", "are", "be", "stays", "stay", "remains", "remain", "kept"))
+# Standard terms named in a promise clause ("uptime per our standard SLA"): no new promise.
+_STANDARD_TERMS = re.compile(
+    r"(?<![a-z0-9])per (?:our|the) (?:(?:standard|usual|normal|regular|default|existing) )?"
+    r"(?:slas?|service level agreement|support (?:policy|terms|plan)|terms of service|"
+    r"terms and conditions)(?![a-z0-9])"
 )
 # Leading words skipped before the object: "build them a custom ...", "committed to weekly ...".
-_OBJECT_LEAD_TEXT = """a an the their our its some them him her us you me to weekly daily
+_OBJECT_LEAD_TEXT = """a an the their our its your some them him her us you me to weekly daily
     monthly regular quick short full new custom proper detailed joint dedicated formal written"""
 _OBJECT_LEAD = frozenset(_OBJECT_LEAD_TEXT.split())
 _REPORTS_TEXT = "report reports summary summaries update updates readout"
@@ -615,6 +738,26 @@ _THEIR_SUBJECT = re.compile(
     r"(?<![a-z0-9])(?:they|their|customer|client|partners?|integrators?|si|he|she|vendor)"
     r"(?![a-z0-9])"
 )
+# Words for what the customer needs or asks for, around a date cue (`_ours`); "we need to
+# ship it by Q1" (`_OUR_SUBJECT` before "<word> to") is our word, not theirs.
+_NEEDED_BY_SOURCE = (
+    r"(?<![a-z0-9])(?:needs?|needed|requires?|required|requirements?|wants?|wanted|"
+    r"expects?|expected|expecting|expectations?|requests?|requested|requesting|demands?|"
+    r"demanded|must[- ]haves?|deadline|hoping|hopes?)(?![a-z0-9])(?P<to> to)?"
+)
+_NEEDED_BY = re.compile(_first_char_class(_NEEDED_BY_SOURCE) + _NEEDED_BY_SOURCE)
+# Its words as `str.split` leaves them (with the punctuation that may follow), for a quick
+# look before the search.
+_NEEDED_WORDS_TEXT = """need needs needed require requires required requirement requirements
+    want wants wanted expect expects expected expecting expectation expectations request requests
+    requested requesting demand demands demanded must must-have must-haves deadline hoping hope
+    hopes"""
+_NEEDED_WORDS = frozenset(
+    word + tail
+    for word in _NEEDED_WORDS_TEXT.split()
+    for tail in ("", ".", ",", ";", ":", ")", "!", "?", '"')
+)
+_OUR_SUBJECT = re.compile(r"(?<![a-z0-9])(?:we|i)(?:['\u2019](?:re|ve|m)| are| am| have)? ")
 _THIRD_PARTY = re.compile(
     r"(?<![a-z0-9])(?:competitors?|competition|incumbents?|rivals?|vendors?)(?![a-z0-9])"
 )
@@ -644,9 +787,24 @@ def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mentio
         if c.sale:  # a date: the sale's own date does not count
             return False
         near = before[-32:].split()
-        if _SALE_EVENTS.isdisjoint(near):
+        if not _SALE_EVENTS.isdisjoint(near) and not all(
+            _in_name(low.rfind(w, a, s), names) for w in _SALE_EVENTS.intersection(near)
+        ):
+            return False
+        # The customer's own date: "wants SCIM by Q1", "SCIM required by March", "by Q3 they
+        # need SCIM". The date the deal needs it by, not one we gave. (The words split
+        # already, and the few after the cue, are looked at before any search.)
+        hi = min(c.end, e + 24)
+        if _NEEDED_WORDS.isdisjoint(near) and _NEEDED_WORDS.isdisjoint(low[e:hi].split()):
             return True
-        return all(_in_name(low.rfind(w, a, s), names) for w in _SALE_EVENTS.intersection(near))
+        m = _NEEDED_BY.search(low, max(a, s - 32), hi)
+        while m is not None:
+            if not _in_name(m.start(), names) and not (
+                m.group("to") and _OUR_SUBJECT.search(low, max(a, m.start() - 12), m.start())
+            ):  # not "we need to ship SCIM by Q1", "we are expected to deliver it"
+                return False
+            m = _NEEDED_BY.search(low, m.end(), hi)
+        return True
     if custom and head == "cu":
         return True  # "custom connector": the object is named by the cue itself
     if custom and head in ("wi", "go") and _THEIR_SUBJECT.search(low, max(a, s - 32), s):
@@ -658,16 +816,20 @@ def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mentio
     # The object after the verb: up to five words, to a stop word or punctuation.
     n = 0
     report = False
+    prev = ""
     for raw in low[e : min(c.end, e + 80)].split():
         w = raw.strip(_STRIP)
         if n == 0 and (w in _OBJECT_LEAD or w in _DELIVERY_VERBS):
             continue
         if not w or w in _OBJECT_STOP:
             break
-        if w in _SALE_OBJECTS and not _in_name(low.find(w, e), names):
+        if (w in _SALE_OBJECTS and not _in_name(low.find(w, e), names)) or (
+            w in _STATES and prev in _STATE_VERBS
+        ):
             c.sale = True
             return False
         report = report or w in _REPORTS
+        prev = w
         n += 1
         if n == 5 or len(w) != len(raw):
             break
@@ -894,6 +1056,8 @@ def _unknown_object(low: str, a: int, b: int) -> re.Match[str] | None:
 
 
 def _unknown_name(text: str, low: str, a: int, b: int, custom: bool) -> str | None:
+    if low.find("per ", a, b) >= 0 and _STANDARD_TERMS.search(low, a, b):
+        return None  # "we guarantee uptime per our standard SLA": the terms every deal has
     m = _unknown_object(low, a, b)
     if m is None:
         if custom:
@@ -918,11 +1082,11 @@ _PROMISED_OBJECT = re.compile(
 _DELIVERY_VERBS_TEXT = """deliver build provide ship add support have give include develop offer
     make enable implement release launch create"""
 _DELIVERY_VERBS = frozenset(_DELIVERY_VERBS_TEXT.split())
-_DETERMINERS_TEXT = "a an the their our its some full native proper"
+_DETERMINERS_TEXT = "a an the their our its your some full native proper"
 _DETERMINERS = frozenset(_DETERMINERS_TEXT.split())
 # Where the promised thing's words end: a date, a condition, a purpose, another clause.
 _OBJECT_STOP_TEXT = """by before until in within for next on at to and so if when as because
-    after from with this that which who once soon asap or but"""
+    after from with this that which who once soon asap or but per via during throughout"""
 _OBJECT_STOP = frozenset(_OBJECT_STOP_TEXT.split())
 # Things promised about the sale itself, not the product ("a revised quote by Monday").
 _SALE_WORDS_TEXT = """contract contracts call calls meeting meetings quote quotes proposal
@@ -932,7 +1096,10 @@ _SALE_WORDS_TEXT = """contract contracts call calls meeting meetings quote quote
     signature deadline intro introduction callback slot visit dinner lunch workshop session
     review feedback summary recap notes agenda copy draft budget approval renewal terms nda
     loi order poc pilot back anything something everything it this that them"""
-_SALE_WORDS = frozenset(_SALE_WORDS_TEXT.split())
+_SALE_WORDS = frozenset(_SALE_WORDS_TEXT.split()) | _SERVICE_WORDS
+# The last word of a promised thing that is the customer's own, not something we deliver
+# ("we guarantee your data is safe").
+_THEIR_THINGS = frozenset(("data", "information", "business", "team", "teams", "users"))
 
 
 # Words that end the search: the phrase is not a thing ("guaranteed they will", "promised it
@@ -959,9 +1126,18 @@ def _promised_object(text: str, low: str, a: int, b: int) -> str | None:
         return None  # "promised to send the pricing", "committed to get back to them"
     words: list[str] = []
     start = m.start("rest")
+    # "committed to <verb>ing": delivering something, or an action ("committed to making this
+    # work", "committed to helping them"), not a thing.
+    action = verb is None and low.startswith("commit", m.start())
     for raw in text[start:b].split():
         word = raw.strip(".,;:!?()\"'\u2018\u2019\u201c\u201d")
         folded = word.lower()
+        if action:
+            action = False
+            if folded.endswith("ing"):
+                if _DELIVERY_VERBS.isdisjoint((folded[:-3], folded[:-3] + "e", folded[:-4])):
+                    return None
+                continue  # "committed to delivering ..."
         if not words and (folded in _DETERMINERS or (verb is None and folded in _DELIVERY_VERBS)):
             continue  # "a", "their"; "committed to deliver ..."
         if not words and _DATE.plain.match(low, low.find(folded, start) if folded else start):
@@ -973,7 +1149,8 @@ def _promised_object(text: str, low: str, a: int, b: int) -> str | None:
             break  # punctuation ends the phrase
     if not words or not any(_WORDLIKE.search(w) for w in words):
         return None
-    if words[-1].lower() in _SALE_WORDS or words[0].lower() in _SALE_WORDS:
+    last = words[-1].lower()
+    if last in _SALE_WORDS or words[0].lower() in _SALE_WORDS or last in _THEIR_THINGS:
         return None
     return " ".join(words)
 

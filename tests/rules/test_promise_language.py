@@ -24,6 +24,25 @@ DENIED = [
     ("No promises were made about SCIM provisioning.", [("scim", False, False, False, None)]),
     ("We won't guarantee the audit trail by Q3.", [("audit", False, False, False, None)]),
     ("SCIM is not committed for Q3.", [("scim", False, False, False, None)]),
+    ("We haven't promised SCIM provisioning.", [("scim", False, False, False, None)]),
+    ("We hadn't promised SCIM.", [("scim", False, False, False, None)]),
+    ("We havent promised SCIM.", [("scim", False, False, False, None)]),
+    ("We never once promised SCIM.", [("scim", False, False, False, None)]),
+    ("we never committed to SCIM.", [("scim", False, False, False, None)]),
+    ("SCIM isn't committed for Q3.", [("scim", False, False, False, None)]),
+    ("SCIM hasn't been committed for Q3.", [("scim", False, False, False, None)]),
+    ("SCIM wasn\u2019t guaranteed for Q3.", [("scim", False, False, False, None)]),
+    ("We are not in a position to commit to SCIM.", [("scim", False, False, False, None)]),
+    ("We are not able to promise SCIM by Q1.", [("scim", False, False, False, None)]),
+    ("We're unwilling to commit to SCIM by Q1.", [("scim", False, False, False, None)]),
+    ("We won't be able to commit to SCIM by Q1.", [("scim", False, False, False, None)]),
+    # a delivery said not to happen
+    ("SCIM won't ship in Q1.", [("scim", False, False, False, None)]),
+    ("SCIM will not ship by Q1.", [("scim", False, False, False, None)]),
+    ("SCIM isn't going to ship by Q1.", [("scim", False, False, False, None)]),
+    ("SCIM won't be ready by Q1.", [("scim", False, False, False, None)]),
+    ("We can't deliver SCIM by Q1.", [("scim", False, False, False, None)]),
+    ("We will not have SCIM by Q1.", [("scim", False, False, False, None)]),
     # the denial stays in its clause
     (
         "We did not promise SSO but we will have SCIM by Q3.",
@@ -31,6 +50,18 @@ DENIED = [
     ),
     # not a denial
     ("We promised SCIM by Q3, not later.", [("scim", True, False, False, date(2027, 9, 30))]),
+    (
+        "We don't ship on-prem, SCIM is promised by Q3.",
+        [("scim", True, False, False, date(2027, 9, 30))],
+    ),
+    (
+        "Our current commitment is SCIM by Q3.",
+        [("scim", True, False, False, date(2027, 9, 30))],
+    ),
+    (
+        "A significant commitment: SCIM by Q3.",
+        [("scim", True, False, False, date(2027, 9, 30))],
+    ),
 ]
 
 
@@ -50,6 +81,9 @@ def test_a_denied_off_roadmap_promise_is_no_reference(catalog: Catalog) -> None:
     for body in (
         "We never promised a Slack integration.",
         "We did not commit to a white-label mobile app.",
+        "We haven't promised a Slack integration.",
+        "We are not in a position to commit to a Slack integration.",
+        "We won't build a custom connector for them.",
     ):
         assert find_references(make_deal(body), catalog, today=TODAY) == [], body
 

@@ -77,14 +77,27 @@ NOT_OUR_PROMISE = [
         [("audit", False)],
     ),
     ("They need SCIM; we'll have the contract ready by Friday.", [("scim", False)]),
+    # the customer's own required date: the deal depends on it, nobody promised it
+    ("They need SCIM by Q3.", [("scim", False)]),
+    ("they need SCIM by Q3.", [("scim", False)]),
+    ("Customer wants SCIM by Q1.", [("scim", False)]),
+    ("SCIM required by March.", [("scim", False)]),
+    ("SCIM needed by Q2.", [("scim", False)]),
+    ("Customer expects SCIM by Q1.", [("scim", False)]),
+    ("They require SCIM before Q2.", [("scim", False)]),
+    ("They need to have SCIM by Q1.", [("scim", False)]),
+    ("By Q3 they need SCIM.", [("scim", False)]),
     # conditions and other people's promises
     ("If we had SCIM by Q1 they would sign.", [("scim", False)]),
     ("If we can deliver SCIM by Q1, they'll sign.", [("scim", False)]),
     ("Competitor (Okta) promised them SCIM by Q1.", [("scim", False)]),
     ("PM said SCIM will ship by Q1 (not a commitment).", [("scim", False)]),
     # still promises
-    ("They need SCIM by Q3.", [("scim", True)]),
     ("We promised SCIM by Q1.", [("scim", True)]),
+    ("We need to ship SCIM by Q1.", [("scim", True)]),
+    ("We're required to deliver SCIM by Q1.", [("scim", True)]),
+    ("They need SCIM and we'll have it by Q3.", [("scim", True)]),
+    ("Customer requested SCIM by Q1 and we committed to it.", [("scim", True)]),
     ("If they sign, we will have SCIM by Q1.", [("scim", True)]),
 ]
 
@@ -97,6 +110,131 @@ def test_sale_dates_conditions_and_third_parties_are_not_our_commitments(
 ) -> None:
     refs = find_references(make_deal(body), CATALOG, today=TODAY)
     assert [(r.feature_key, r.is_commitment) for r in refs] == expected
+
+
+# Service boilerplate: no product is promised, so nothing off the roadmap.
+SERVICE_BOILERPLATE = [
+    "Committed to your success.",
+    "We're committed to your success.",
+    "Committed to your success with the integration.",
+    "We guarantee your data is safe.",
+    "We guarantee your data is safe during the integration.",
+    "We guarantee your satisfaction.",
+    "We're committed to customer satisfaction.",
+    "Committed to a long-term partnership.",
+    "We are committed to making this partnership work.",
+    "You'll have a dedicated CSM.",
+    "We will provide a dedicated CSM for the integration.",
+    "Response times per our standard SLA are guaranteed.",
+    "We guarantee support per our standard SLA.",
+    "We guarantee uptime per our SLA.",
+    "Guaranteed 99.9% uptime per our standard SLA.",
+    "Promised support for the integration per our standard SLA.",
+]
+
+
+@pytest.mark.parametrize("body", SERVICE_BOILERPLATE, ids=[b[:40] for b in SERVICE_BOILERPLATE])
+def test_service_boilerplate_is_no_off_roadmap_promise(body: str) -> None:
+    assert [ref for ref in got(body) if ref[0] is None or ref[2]] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("We promised your team a Slack integration by Q3.", [(None, "Slack integration", True)]),
+        ("We committed to delivering a compliance trail.", [(None, "compliance trail", True)]),
+        ("We committed to building offline sync for them.", [(None, "offline sync", True)]),
+        ("We are committed to your success, and we'll have SCIM by Q1.", [("scim", "", True)]),
+    ],
+)
+def test_promises_next_to_boilerplate_are_still_caught(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected
+
+
+def readings(body: str) -> list[tuple]:
+    """(feature key, or the name of an off-roadmap thing; commitment; question; promised date)"""
+    return [
+        (r.feature_key or r.feature_name, r.is_commitment, r.is_question, r.promised_date)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+Q1 = date(2027, 3, 31)
+# (note, [(feature, is_commitment, is_question, promised_date)])
+HTML_MARKUP = [
+    # inline tags are not sentence ends
+    ("We <b>promised</b> SCIM by Q1.", [("scim", True, False, Q1)]),
+    ("We <b>promised</b> SCIM.", [("scim", True, False, None)]),
+    ("We <i>will</i> have SCIM.", [("scim", True, False, None)]),
+    ("<strong>We'll have SCIM</strong> by <u>Q1</u>.", [("scim", True, False, Q1)]),
+    (
+        'We promised <a href="https://wiki.example/scim">SCIM</a> by Q1.',
+        [("scim", True, False, Q1)],
+    ),
+    (
+        'We <span style="color:red">promised</span> SCIM by <em>Q1</em>.',
+        [("scim", True, False, Q1)],
+    ),
+    ('We <font color="red">promised</font> SCIM.', [("scim", True, False, None)]),
+    ("They <b>don't</b> need SCIM.", []),
+    # block tags still are
+    (
+        "<p>They need SSO</p><p>We promised SCIM by Q1</p>",
+        [("sso", False, False, None), ("scim", True, False, Q1)],
+    ),
+    (
+        "<ul><li>SSO is live</li><li>we promised SCIM by Q1</li></ul>",
+        [("sso", False, False, None), ("scim", True, False, Q1)],
+    ),
+    ("<div>We will have SCIM</div><div>Pricing by Q1</div>", [("scim", True, False, None)]),
+    (
+        "<tr><td>SSO</td><td>live</td></tr><tr><td>SCIM</td><td>promised by Q1</td></tr>",
+        [("sso", False, False, None), ("scim", True, False, Q1)],
+    ),
+    ("Offline mode<br>not needed", [("offline", False, False, None)]),
+    # character references read as the characters
+    ("we&#39;ll have SCIM.", [("scim", True, False, None)]),
+    ("We&#x27;ll&nbsp;have SCIM.", [("scim", True, False, None)]),
+    ("We&rsquo;ll build SCIM for them.", [("scim", True, False, None)]),
+    ("They don&#39;t need SCIM.", []),
+    ("They don&rsquo;t need SSO &amp; SCIM.", []),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), HTML_MARKUP, ids=[c[0][:40] for c in HTML_MARKUP])
+def test_html_left_in_notes_is_read_as_text(body: str, expected: list[tuple]) -> None:
+    assert readings(body) == expected
+
+
+def test_evidence_from_html_is_the_plain_sentence() -> None:
+    body = "Intro call.<br>We <b>promised</b> SCIM&nbsp;by Q1 &amp; SSO.<p>Next: pricing</p>"
+    refs = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert {r.evidence for r in refs} == {"We promised SCIM by Q1 & SSO."}
+
+
+# (note, [(feature, is_commitment, is_question, promised_date)])
+QUESTIONS = [
+    ('Customer asked "Will SCIM ship by Q1?"', [("scim", False, True, None)]),
+    ("Customer asked \u201cWill SCIM ship by Q1?\u201d", [("scim", False, True, None)]),
+    ("Will SCIM ship by Q1?!", [("scim", False, True, None)]),
+    ("They asked (will SCIM ship by Q1?) and moved on.", [("scim", False, True, None)]),
+    (
+        'He asked "SCIM by Q1?" We promised SSO by Q2.',
+        [("scim", False, True, None), ("sso", True, False, date(2027, 6, 30))],
+    ),
+    ("Not sure whether SCIM ships by Q1.", [("scim", False, True, None)]),
+    ("Unclear whether SCIM will be ready by Q1.", [("scim", False, True, None)]),
+    ("Not sure if we'll have SCIM by Q1.", [("scim", False, True, None)]),
+    ("Don't know if SCIM ships by Q1.", [("scim", False, True, None)]),
+    # not questions
+    ("We will have SCIM by Q1!", [("scim", True, False, Q1)]),
+    ("We are sure we'll have SCIM by Q1.", [("scim", True, False, Q1)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), QUESTIONS, ids=[c[0][:40] for c in QUESTIONS])
+def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -> None:
+    assert readings(body) == expected
 
 
 @pytest.mark.parametrize(

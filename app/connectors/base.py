@@ -8,9 +8,12 @@ queue alone owns retry policy: `TransientError` → retried later (honouring `re
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from html.parser import HTMLParser
 from typing import Protocol, runtime_checkable
 
 from app.rules.model import DealSnapshot, VerdictStatus
@@ -153,3 +156,77 @@ class CrmConnector(Protocol):
     def open_deal_ids(self) -> Iterator[DealIdPage]:
         """Every open deal in the CRM, a page at a time (backfill: whoever modified it last)."""
         ...
+
+
+class _TextExtractor(HTMLParser):
+    # Tags that end a line of text, and table cells, which are separated by a space ("SSO" and
+    # "needed" in two cells ran together as "SSOneeded").
+    BREAKS = frozenset(
+        [
+            "address",
+            "article",
+            "aside",
+            "blockquote",
+            "br",
+            "dd",
+            "div",
+            "dl",
+            "dt",
+            "figcaption",
+            "figure",
+            "footer",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "header",
+            "hr",
+            "li",
+            "main",
+            "nav",
+            "ol",
+            "p",
+            "pre",
+            "section",
+            "table",
+            "tbody",
+            "tfoot",
+            "thead",
+            "tr",
+            "ul",
+        ]
+    )
+    CELLS = frozenset(("td", "th"))
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self.BREAKS:
+            self.parts.append("\n")
+        elif tag in self.CELLS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.handle_starttag(tag, [])
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_to_text(body: str | None) -> str:
+    """A CRM note's HTML (HubSpot note bodies, Salesforce ContentNote content) as the plain
+    text notes are read in: block tags end lines, table cells are spaced, character references
+    and no-break spaces become the characters they stand for, blank lines go. One parser for
+    both CRMs (Salesforce's regex ran table cells together and ate text after a bare '<')."""
+    if not body:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(body)
+    parser.close()
+    text = html.unescape("".join(parser.parts)).replace("\xa0", " ")
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line)

@@ -24,7 +24,6 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
-from html.parser import HTMLParser
 from typing import Any
 
 import structlog
@@ -37,6 +36,7 @@ from app.connectors.base import (
     TaskSpec,
     TransientError,
     WriteOutcome,
+    html_to_text,
 )
 from app.connectors.hubspot import properties as P
 from app.connectors.hubspot.account import AccountFacts, AccountInfo
@@ -66,35 +66,9 @@ def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield seq[i : i + size]
 
 
-class _TextExtractor(HTMLParser):
-    BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in self.BREAKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.BREAKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def strip_html(body: str | None) -> str:
     """Note bodies are HTML in HubSpot; rules read plain text."""
-    if not body:
-        return ""
-    parser = _TextExtractor()
-    parser.feed(body)
-    parser.close()
-    text = html.unescape("".join(parser.parts)).replace("\xa0", " ")
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
-    return "\n".join(line for line in lines if line)
+    return html_to_text(body)
 
 
 def _parse_dt(value: Any) -> datetime | None:

@@ -43,7 +43,6 @@ opportunity of a rep who left) is sent again without that owner (see `_owner_fal
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 import re
 import threading
@@ -64,6 +63,7 @@ from app.connectors.base import (
     TaskSpec,
     TransientError,
     WriteOutcome,
+    html_to_text,
 )
 from app.connectors.salesforce.client import SalesforceApi, subrequest, subresponse_error
 from app.connectors.salesforce.errors import (
@@ -162,11 +162,8 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def strip_html(text: str | None) -> str:
-    if not text:
-        return ""
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", text)
-    text = html.unescape(re.sub(r"<[^>]+>", "", text))
-    return re.sub(r"[ \t]+", " ", re.sub(r"\n\s*\n+", "\n", text)).strip()
+    """ContentNote content is HTML; rules read plain text (classic Note bodies are text)."""
+    return html_to_text(text)
 
 
 def followup_marker(key: str) -> str:

@@ -6,10 +6,12 @@ Who depends on a change:
 - deals whose dependency index (DealFeature) names a changed feature key;
 - deals whose stored snapshot mentions a *new* matching term (a feature's new name, alias, SKU
   or product id, or a changed mapping's value): they could not be in the index for that feature
-  yet. The snapshot JSON is pre-filtered in SQL with LIKE on one ASCII word of each term (same
-  on SQLite and PostgreSQL; see `_needle`) and confirmed in Python against the line items and
-  note bodies by spelling-independent keys: a superset of what the matcher accepts, except a
-  misspelt name in a note (fuzzy matching), which reaches its deal at the deal's next change.
+  yet. The snapshot JSON is pre-filtered in SQL with LIKE on pieces of each term that every
+  spelling the matcher accepts contains (same on SQLite and PostgreSQL; see `_term_patterns`)
+  and confirmed in Python by the matcher itself (`_snapshot_mentions`): a superset of what the
+  re-evaluation finds, except a misspelt name in a note (fuzzy matching), which reaches its
+  deal at the deal's next change unless the rest of the snapshot lets it through the
+  pre-filter (see `_term_patterns` for the exact gaps).
 Closed and untracked deals are never touched: their verdict no longer guards anything.
 Everything runs in the caller's transaction, so the roadmap change, the new evaluations and the
 queue rows commit together.
@@ -17,18 +19,33 @@ queue rows commit together.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy import String, cast, func, or_, select, update
+from sqlalchemy import String, and_, cast, func, or_, select, true, update
 from sqlmodel import Session
 
 from app.jobs.queue import enqueue_deals
 from app.models import Deal, DealFeature
-from app.rules.catalog import norm_code, term_key
+
+# The matcher's own tokens and plural spellings (private to the catalog on purpose: the
+# pre-filter must follow them exactly, and tests/services/test_fanout.py checks it does).
+from app.rules.catalog import (
+    COMMON_WORDS,
+    _plural_variants,
+    _tokens,
+    lower_same_length,
+    norm_code,
+    term_key,
+)
 from app.rules.model import Feature
+
+if TYPE_CHECKING:
+    from app.rules.catalog import Catalog
 
 ENQUEUE_CHUNK = 1000
 # Above this many dependent deals the fan-out queues them (reason "roadmap") instead of
@@ -82,12 +99,12 @@ def feature_scope(before: Feature | None, after: Feature | None) -> ChangeScope:
     if before is not None and after is not None and before == after:
         return ChangeScope()
     scope = ChangeScope()
-    old_terms = {t.casefold() for t in _terms(before)}
+    old_terms = {_match_key(t) for t in _terms(before)}
     old_values = set(_values(before))
     for f in (before, after):
         if f is not None:
             scope.feature_keys.add(f.key)
-    scope.terms = {t for t in _terms(after) if t.casefold() not in old_terms}
+    scope.terms = {t for t in _terms(after) if _match_key(t) not in old_terms}
     scope.line_values = {v for v in _values(after) if v not in old_values}
     return scope
 
@@ -108,51 +125,215 @@ def _values(feature: Feature | None) -> list[str]:
     return [v for v in [*feature.skus, *feature.product_ids] if v]
 
 
-_ASCII_RUN = re.compile(r"[a-z0-9]+")
+def _match_key(term: str) -> tuple[str, ...]:
+    """What the matcher matches `term` by: its words lower-cased (`Catalog` tokens, with
+    `str.lower`, not `casefold`: "Straße" and "STRASSE" are different names to it), or the
+    name as written for a one-word name that is an ordinary word ("Export" is not "export").
+    Two spellings of a name with the same key match the same text; any other edit is a new
+    term whose mentions must be looked for."""
+    tokens = _tokens(term)
+    if len(tokens) == 1 and tokens[0] in COMMON_WORDS:  # Catalog._is_case_sensitive
+        return ("=", term.strip())
+    return tuple(tokens)
 
 
-def _needle(term: str) -> str:
-    """What the SQL pre-filter looks for in a snapshot's text for `term`: its longest run of
-    ASCII letters and digits (3 or more), else the whole term lower-cased.
+_WORD = re.compile(r"[^\W_]+")  # the catalog's word characters (`_tokens`)
+_CAMEL = re.compile(
+    r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])|(?<=[^\W_])(?=[A-Z][a-z])|(?<=[a-z])(?=[A-Z])"
+)
+_MULTI_S = re.compile("s{2,}")  # what "ß" and "ẞ" fold to
+TERM_PIECES = 3  # LIKE pieces AND-ed per term: past the longest few they narrow little
 
-    The matcher is more forgiving than a substring: "Audit Log" matches "audit-log",
-    "AuditLog" and "Audit Log's", a SKU matches with other spacing, and a name with "ü" is
-    stored as it is (orjson writes UTF-8) but lower-cased by SQL as ASCII only (SQLite's
-    lower() and LIKE fold A-Z alone). One ASCII word of the term is in every text the matcher
-    accepts, in any case, on both databases; `_snapshot_mentions` then narrows the rows down.
+
+def _literal(ch: str) -> bool:
+    """Whether SQL compares `ch` (a lower-case character the matcher looks for) as Python does.
+
+    SQLite lower-cases A-Z only (its LIKE ignores the case of ASCII letters alone), and only
+    ASCII is folded the same way by every PostgreSQL collation. So an ASCII letter or digit
+    is literal, except "k": Python lower-cases the Kelvin sign (U+212A) to it. A non-ASCII
+    character is literal when nothing else lower-cases to it (no case: CJK, digits); "ü" is
+    not ("Ü"), nor "ß" ("ẞ")."""
+    if ch.isascii():
+        return ch != "k"
+    return ch.upper() == ch
+
+
+def _like(piece: str) -> tuple[str, int]:
+    """A LIKE pattern matching `piece` in any text the matcher reads as it (lower-cased by
+    SQL), and how many characters it compares: `_` (one character) where SQL may hold another
+    character than Python's lower case (see `_literal`). Characters count, not bytes, on both
+    databases, and the snapshot JSON holds word characters as they are (orjson writes UTF-8;
+    PostgreSQL's json type keeps the text): only quotes, backslashes and control characters
+    are escaped, none of them a word character."""
+    out: list[str] = []
+    compared = 0
+    for ch in piece:
+        if _literal(ch):
+            out.append("\\" + ch if ch in "%_\\" else ch)
+            compared += 1
+        else:
+            out.append("_")
+    return "".join(out), compared
+
+
+def _cuts(words: Sequence[str]) -> set[int]:
+    """Offsets into the joined words where one word ends and the next begins."""
+    cuts, at = set(), 0
+    for word in words[:-1]:
+        at += len(word)
+        cuts.add(at)
+    return cuts
+
+
+def _stem_pieces(term: str, spellings: dict[str, list[tuple[str, ...]]]) -> list[str]:
+    """Pieces of `term` that every text in which the matcher finds it holds as they are, in
+    order, with at most a separator between two of them; [] for a term the matcher ignores.
+
+    How the matcher finds a name (see `Catalog._build_text_matchers`, `name_trie`): in notes,
+    the name's words, lower-cased (`str.lower`), joined by a separator it does not look at
+    (1-3 spaces, dashes, underscores or slashes, a dot before digits, or none: "CI/CD",
+    "CI-CD", "ci cd", "cicd"), with a plural or possessive ending ("proxies" for "Proxy",
+    "dashboard" for "Dashboards", "policy's"); a spelling counts for the name whenever its
+    letters and digits are the name's, whichever name in the catalog (`spellings`: the trie's
+    word sequences by joined letters) it was matched as ("plug-in", a product word, for a
+    feature named "Plugin"). On a line item, a product name whose letters and digits are
+    the name's ("Audit-Log" for "AuditLog").
+
+    So: the name's words joined, cut down to the part every plural spelling shares (the stem:
+    "prox" for proxy/proxies, "dashboard" for Dashboards/dashboard), cut at every place where
+    a separator may stand: between the words of this name and of any catalog name spelt with
+    the same letters, and where a product name is likely to split it (CamelCase, letters and
+    digits).
     """
-    folded = term.casefold()
-    runs = sorted(_ASCII_RUN.findall(folded), key=len, reverse=True)
-    if runs and len(runs[0]) >= 3:
-        return runs[0]
-    return folded.strip()
+    words = _tokens(term)
+    if not "".join(words):
+        return []
+    variants = [words, *_plural_variants(words)]
+    keys = sorted({"".join(v) for v in variants})
+    stem = os.path.commonprefix(keys)
+    cuts: set[int] = set()
+    for variant in variants:
+        cuts |= _cuts(variant)
+    for key in keys:
+        for other in spellings.get(key, ()):
+            cuts |= _cuts(other)
+    at = 0
+    for raw in _WORD.findall(term):
+        if len(raw.lower()) == len(raw):  # offsets hold ("İ" lower-cases to two characters)
+            cuts |= {at + m.start() for m in _CAMEL.finditer(raw)}
+        at += len(raw.lower())
+    bounds = sorted(c for c in cuts if 0 < c < len(stem))
+    return [stem[a:b] for a, b in zip([0, *bounds], [*bounds, len(stem)], strict=True)]
 
 
-def _like_pattern(needle: str) -> str:
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _term_patterns(term: str, spellings: dict[str, list[tuple[str, ...]]]) -> tuple[str, ...]:
+    """LIKE patterns (AND-ed) that the lower-cased snapshot JSON of every deal in which the
+    matcher can find `term` matches: its longest few `_stem_pieces` (see `_like` for the
+    characters SQL folds otherwise than Python); () when nothing can narrow it down.
+
+    A term with no character SQL compares as Python does (a name in Greek or Cyrillic
+    letters only: see `_literal`) cannot be narrowed: every open deal is read in Python.
+
+    Gaps, by design (false negatives; such a deal is re-evaluated at its next change):
+    - a misspelt name in a note ("singel sign-on", which the matcher's typo-tolerant search
+      finds): no substring search can tell a typo;
+    - a line item whose product name splits a one-word name elsewhere than `_stem_pieces`
+      cuts it ("Audit Log" for a feature named "Auditlog": same letters, but no piece of
+      "auditlog" is in it).
+    """
+    return _best(_like(p) for p in _stem_pieces(term, spellings))
 
 
-def _snapshot_mentions(snapshot: dict, terms: set[str], values: set[str]) -> bool:
+def _near_pattern(pieces: Sequence[str]) -> str:
+    """A regex, over a lower-cased note (`lower_same_length`), that every text the matcher
+    reads the name in matches: the pieces, from a word start (no ASCII letter or digit
+    before, as the trie requires), with up to three non-word characters between them (any
+    separator the trie allows). Cheap to run before the matcher itself, and tells "AI" from
+    "again", which LIKE cannot."""
+    return r"(?<![a-z0-9])" + r"[\W_]{0,3}".join(re.escape(p) for p in pieces)
+
+
+def _value_patterns(value: str) -> tuple[str, ...]:
+    """The LIKE pattern for a SKU, product id or mapped product name, compared by the catalog
+    after `norm_code` (whitespace collapsed, `casefold`): its words, cut where "ß"/"ẞ" may
+    stand for "ss", so "Straße Pack" reaches an item "STRASSE PACK" and the reverse.
+    Gap: other characters `casefold` expands (ligatures such as "ﬁ", the long "ſ") in a line
+    item where the value has plain letters."""
+    words = _WORD.findall(norm_code(value))
+    return _best(_like(p) for w in words for p in _MULTI_S.split(w) if p)
+
+
+def _best(likes: Iterable[tuple[str, int]]) -> tuple[str, ...]:
+    """The patterns comparing the most characters (at most TERM_PIECES, at least two
+    characters each unless none does); () when none compares a character."""
+    ranked = sorted({p: n for p, n in likes if n}.items(), key=lambda pn: (-pn[1], pn[0]))
+    if not ranked:
+        return ()
+    kept = [p for p, n in ranked if n >= 2][:TERM_PIECES] or [ranked[0][0]]
+    return tuple(f"%{p}%" for p in kept)
+
+
+def _spellings(catalog: Catalog) -> dict[str, list[tuple[str, ...]]]:
+    """The trie's word sequences (names, their plural spellings, product words) by the
+    letters they join to."""
+    found: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for words in catalog.pattern.terms:
+        if len(words) > 1:
+            found["".join(words)].append(tuple(words))
+    return found
+
+
+def _term_features(catalog: Catalog, terms: Iterable[str]) -> set[str]:
+    """The features the new terms name in `catalog` (the one the re-evaluation reads)."""
+    keys = {_match_key(t) for t in terms}
+    return {
+        f.key
+        for f in catalog.features
+        if any(_match_key(n) in keys for n in [f.name, *f.aliases] if n and n.strip())
+    }
+
+
+def _snapshot_mentions(
+    snapshot: dict,
+    term_keys: set[str],
+    codes: set[str],
+    catalog: Catalog | None,
+    features: set[str],
+    near: re.Pattern[str] | None = None,
+) -> bool:
     """Whether the change can affect this snapshot: a superset of what the matcher finds
-    (the re-evaluation that follows decides). Terms are compared by their spelling-independent
-    key (letters and digits, lower-cased), contained in the line item name or note; values
-    (SKU, product id, product name) as the catalog compares them (spacing and case aside)."""
-    term_keys = {k for k in (term_key(t) for t in terms) if k}
-    codes = {norm_code(v) for v in values}
+    (the re-evaluation that follows decides).
+
+    Line items: a value (SKU, product id, product name; `codes`, after `norm_code`) as the
+    catalog compares them; a product name whose letters and digits are a term's (`term_keys`,
+    the catalog's last resort before any product mapping decides). Notes: where `near` (the
+    new terms' `_near_pattern`s, a cheap superset of the matcher's exact matches) finds
+    something, read by the matcher itself, `catalog` (the one the re-evaluation reads), for a
+    mention of one of `features` (the features the new terms belong to): plurals,
+    separators, possessives and names spelt like another catalog name are as it finds them,
+    and a deal that merely holds the pieces ("approximately" for "Proxy", "again" for "AI")
+    is not re-evaluated. A misspelt mention counts only where `near` let the note through."""
     for item in snapshot.get("line_items") or []:
-        for k in ("sku", "product_id", "name"):
-            v = item.get(k)
-            if v and norm_code(str(v)) in codes:
-                return True
-        name = term_key(str(item.get("name") or ""))
-        if any(t in name for t in term_keys):
+        if codes:
+            for k in ("sku", "product_id", "name"):
+                v = item.get(k)
+                if v and norm_code(str(v)) in codes:
+                    return True
+        if term_keys and term_key(str(item.get("name") or "")) in term_keys:
             return True
-    if term_keys:
-        for note in snapshot.get("notes") or []:
-            body = term_key(str(note.get("body") or ""))
-            if any(t in body for t in term_keys):
-                return True
+    if catalog is None or not features:
+        return False
+    bodies = [b for b in (str(n.get("body") or "") for n in snapshot.get("notes") or []) if b]
+    if not bodies:
+        return False
+    lows = [lower_same_length(b) for b in bodies]
+    if near is not None and not any(near.search(low) for low in lows):
+        return False
+    typos = catalog.typo_candidates("\n".join(lows))  # as `find_references` reads them
+    for body, low, spans in zip(bodies, lows, catalog.name_spans(lows), strict=True):
+        scan = catalog.scan(body, low=low, typos=typos, spans=spans)
+        if any(m.feature_key in features for m in scan.mentions):
+            return True
     return False
 
 
@@ -171,19 +352,46 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
             )
             for crm, deal_id in session.execute(stmt):
                 found[crm].add(deal_id)
-    needles = {_needle(t) for t in (*scope.terms, *scope.line_values)} - {""}
-    if needles:
-        text = func.lower(cast(Deal.snapshot, String))
-        likes = [text.like(_like_pattern(n), escape="\\") for n in sorted(needles)]
-        for start in range(0, len(likes), 50):
-            stmt = select(Deal.crm, Deal.deal_id, Deal.snapshot).where(
-                *open_deal, or_(*likes[start : start + 50])
-            )
-            for crm, deal_id, snapshot in session.execute(stmt):
-                if deal_id not in found[crm] and _snapshot_mentions(
-                    snapshot or {}, scope.terms, scope.line_values
-                ):
-                    found[crm].add(deal_id)
+    terms = {t for t in scope.terms if "".join(_tokens(t))}
+    if not terms and not scope.line_values:
+        return {crm: ids for crm, ids in found.items() if ids}
+    catalog = None
+    features: set[str] = set()
+    spellings: dict[str, list[tuple[str, ...]]] = {}
+    if terms:
+        from app.services.catalog import load_catalog
+
+        catalog = load_catalog(session)  # cached: the re-evaluation that follows reads it too
+        # The features each term is new to (a term another feature already had found its
+        # deals for that one); all that have them if the scope does not say.
+        features = _term_features(catalog, terms)
+        features = features & scope.feature_keys or features
+        spellings = _spellings(catalog)
+    term_keys = {term_key(t) for t in terms}
+    codes = {norm_code(v) for v in scope.line_values}
+    near = None
+    if terms:
+        near = re.compile("|".join(_near_pattern(_stem_pieces(t, spellings)) for t in terms))
+    patterns = {_term_patterns(t, spellings) for t in terms}
+    patterns |= {_value_patterns(v) for v in scope.line_values}
+    text = cast(Deal.snapshot, String)
+    if session.get_bind().dialect.name != "sqlite":  # SQLite's LIKE ignores ASCII case itself
+        text = func.lower(text)
+    if () in patterns:  # a term with nothing to look for: every open deal is read
+        conditions = [true()]
+    else:
+        conditions = [
+            and_(*(text.like(p, escape="\\") for p in group)) for group in sorted(patterns)
+        ]
+    for start in range(0, len(conditions), 50):
+        stmt = select(Deal.crm, Deal.deal_id, Deal.snapshot).where(
+            *open_deal, or_(*conditions[start : start + 50])
+        )
+        for crm, deal_id, snapshot in session.execute(stmt):
+            if deal_id not in found[crm] and _snapshot_mentions(
+                snapshot or {}, term_keys, codes, catalog, features, near
+            ):
+                found[crm].add(deal_id)
     return {crm: ids for crm, ids in found.items() if ids}
 
 

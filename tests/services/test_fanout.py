@@ -333,3 +333,137 @@ def test_a_new_feature_reaches_deals_that_name_it_in_any_spelling_the_matcher_ac
     assert _queued(world) == dict.fromkeys(
         ["hyphen-note", "hyphen-item", "spaced-sku", "umlaut", "umlaut-upper"], "roadmap"
     )
+
+
+def _create(s, key: str, name: str, **values) -> None:
+    features_service.create_feature(
+        s,
+        features_service.FeatureCreate(key=key, name=name, availability="never", **values),
+        actor=ACTOR,
+    )
+
+
+def _update(s, key: str, **values) -> None:
+    features_service.update_feature(s, key, features_service.FeatureUpdate(**values), actor=ACTOR)
+
+
+# (case, what the deal says, set-up before the deal's evaluation is settled, the change).
+# Each change makes a feature named the way the deal names it `never` available: the deal must
+# be re-evaluated (blocked) and re-queued although it is not yet in the index for that feature.
+_NOT_YET_INDEXED = [
+    ("plural", "All their traffic goes through two proxies.", None,
+     lambda s: _create(s, "proxy", "Proxy")),
+    ("plural-ies", "Their retention policies are strict.", None,
+     lambda s: _create(s, "retention", "Retention Policy")),
+    ("punctuation", "They need CI-CD gates before go-live.", None,
+     lambda s: _create(s, "cicd", "CI/CD")),
+    ("sharp-s", "Die Straßenkarte fehlt noch.", None,
+     lambda s: _create(s, "karte", "Straßenkarte")),
+    ("capital-sharp-s", "DIE STRAẞENKARTE FEHLT NOCH.", None,
+     lambda s: _create(s, "karte", "Straßenkarte")),
+    ("possessive", "The audit trail's retention came up.", None,
+     lambda s: _create(s, "trail", "Audit trail")),
+    # "plug-in" is a product word of the matcher's: "Plugin" matches it by its letters.
+    ("alias-added", "They need our Outlook plug-in.", None,
+     lambda s: _update(s, "scim", aliases=["Plugin"], availability="never")),
+    ("name-changed", "They run two reverse proxies in front of it.",
+     lambda s: _create(s, "gateway", "API gateway"),
+     lambda s: _update(s, "gateway", name="Reverse proxy")),
+    ("line-item-camel-case", LineItem(id="li", name="Audit Log"), None,
+     lambda s: _create(s, "auditlog", "AuditLog")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("says", "setup", "change"),
+    [pytest.param(*case[1:], id=case[0]) for case in _NOT_YET_INDEXED],
+)
+def test_a_new_name_requeues_the_deals_the_matcher_finds_it_in(world, says, setup, change):
+    """The fan-out's pre-filter (SQL LIKE, then a word-bounded look and the matcher) lets
+    through every deal the matcher finds the new name in, however it is spelt there; an
+    unrelated deal that holds pieces of the names ("approximately", "policy", "ci", "audit")
+    is not re-evaluated."""
+    unrelated = "Approximately 40 seats; the policy team will confirm the CI budget and audits."
+    deals = [_snapshot("case", note=says if isinstance(says, str) else None)]
+    if isinstance(says, LineItem):
+        deals[0] = deals[0].model_copy(update={"line_items": [says]})
+    deals.append(_snapshot("unrelated", note=unrelated))
+    with Session(world) as s:
+        if setup is not None:
+            setup(s)
+        now = utcnow()
+        for snap in deals:
+            deal = Deal(crm="test", deal_id=snap.deal_id)
+            apply_snapshot(deal, snap, now)
+            s.add(deal)
+        s.flush()
+        reevaluate_stored(s, "test", ["case", "unrelated"], trigger="webhook")
+        s.commit()
+    _clear_queue(world)
+    with Session(world) as s:
+        change(s)
+        s.commit()
+        verdicts = dict(s.exec(select(Deal.deal_id, Deal.verdict)).all())
+    queued = _queued(world)
+    assert queued.get("case") == "roadmap"
+    assert verdicts["case"] == "blocked"
+    assert "unrelated" not in queued and verdicts["unrelated"] == "clear"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "new"),
+    [
+        ("SSO", "sso", False),  # same words: the matcher ignores case
+        ("Audit-Log", "audit log", False),  # and separators
+        ("Straße", "STRASSE", True),  # str.lower, not casefold: other words
+        ("Export", "export", True),  # an ordinary word matches only as written
+    ],
+)
+def test_a_renamed_term_is_new_when_the_matcher_reads_it_differently(before, after, new):
+    from app.rules.model import Feature
+    from app.services.fanout import feature_scope
+
+    old = Feature(key="f", name=before, availability="available")
+    scope = feature_scope(old, old.model_copy(update={"name": after}))
+    assert scope.terms == ({after} if new else set())
+
+
+def test_the_pre_filter_patterns_hold_in_every_spelling_the_matcher_accepts():
+    """`_term_patterns` (SQL) and `_near_pattern` (Python) against the matcher itself, over
+    plurals, possessives, separators, upper case, "ẞ" and the Kelvin sign, on SQLite's LIKE
+    (PostgreSQL compares the same lower-cased text)."""
+    import re
+    import sqlite3
+
+    import orjson
+
+    from app.rules.catalog import Catalog, lower_same_length
+    from app.rules.model import Feature
+    from app.services.fanout import _near_pattern, _spellings, _stem_pieces, _term_patterns
+
+    names = ["Proxy", "Retention Policy", "CI/CD", "Straßenkarte", "OAuth 2.0", "Dashboards",
+             "Key Vault", "Zugriffsprüfung", "Audit log", "AI", "Export", "HTTPServer"]  # fmt: skip
+    spellings = ["{}", "{}s", "{}'s", "{}\u2019s", "{}es", "{}s'"]
+    seps = [" ", "-", "/", "_", "  ", " - ", "", ".", "\n"]
+    db = sqlite3.connect(":memory:")
+    checked = 0
+    for name in names:
+        catalog = Catalog([Feature(key="f", name=name, availability="available")])
+        patterns = _term_patterns(name, _spellings(catalog))
+        near = re.compile(_near_pattern(_stem_pieces(name, _spellings(catalog))))
+        words = re.findall(r"[^\W_]+", name)
+        for sep in seps:
+            joined = sep.join(words)
+            plural = joined[:-1] + "ies" if joined.endswith("y") else joined
+            for text in {joined, joined.upper(), plural, joined.replace("ß", "ẞ").upper()}:
+                for form in spellings:
+                    note = "They want " + form.format(text.replace("K", "\u212a")) + " soon."
+                    if not catalog.find_mentions(note, fuzzy=False):
+                        continue
+                    checked += 1
+                    stored = orjson.dumps({"notes": [{"body": note}]}).decode()
+                    for p in patterns:
+                        (hit,) = db.execute("SELECT ? LIKE ? ESCAPE '\\'", (stored, p)).fetchone()
+                        assert hit, (name, note, p)
+                    assert near.search(lower_same_length(note)), (name, note)
+    assert checked > 500

@@ -7,8 +7,12 @@ need SSO") removes it; a question ("asked whether we support SCIM") keeps it as 
 but never as a promise. A promise that names nothing on the roadmap still becomes a reference
 (feature_key=None, availability unknown) so off-roadmap promises are caught too. A promise taken
 back ("we haven't promised SCIM", "SCIM won't ship in Q1"), the customer's own date ("they need
-SCIM by Q3") and service boilerplate ("committed to your success") are no commitments. HTML left
-in a note is read as text first (`plain_note_text`): evidence quotes the sentence as text.
+SCIM by Q3") and service boilerplate ("committed to your success") are no commitments, nor are
+the sale's own schedule ("we'll revisit next quarter") and deliveries already made ("we already
+delivered SCIM"). "ETA", "goes GA", "lands in", "slated for" promise only with a date in their
+clause; with several dates in a clause each feature takes the nearest after it. Names inside web
+and mail addresses are no mentions. HTML left in a note is read as text first
+(`plain_note_text`): evidence quotes the sentence as text.
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -202,9 +206,15 @@ _PROMISE = re.compile(
     r"|written into|in the (?:msa|sow|order form)|custom[- ]?(?:build|built|development|dev|work|"
     r"connector|integration|feature|module|version|code)"
     r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9])|by (?:q[1-4]|h[12]|(?:the )?end of|eo[qmy]|"
-    rf"eofy|{_FY_CUE}|next|{_MONTH_RE}|\d)|before (?:q[1-4]|(?:the )?end of|{_FY_CUE}|{_MONTH_RE})"
+    rf"eofy|{_FY_CUE}|next|{_MONTH_RE}|\d|(?:the )?(?:first|second) half"
+    r"|(?:early|mid|late)[- ](?:q[1-4]|20\d\d|next (?:year|quarter)))"
+    rf"|before (?:q[1-4]|(?:the )?end of|{_FY_CUE}|{_MONTH_RE})"
     r"|no later than"
     r"|next (?:quarter|month|release|sprint)|in time for"
+    # Promises only with a date in their clause (`_DATED_CUES`): "ETA for SCIM is Jan 2027",
+    # "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2". Last: the usual cues
+    # match before these are tried.
+    r"|eta|land(?:s|ing) (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
     r")(?![a-z0-9])"
 )
 _CUSTOM = re.compile(
@@ -254,7 +264,7 @@ _PROMISE_VERB = r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s
 # Only after a future or modal negation (group `fut`): "we don't ship on-prem" takes back no
 # promise.
 _DELIVERY_VERB = (
-    r"(?:ship(?:s|ping)?|deliver(?:ing)?|have|build|develop"
+    r"(?:ship(?:s|ping)?|deliver(?:ing)?|have|build|develop|go (?:ga|live)"
     r"|be (?:ready|available|live|delivered|shipped|done|there|in place))"
 )
 _DENIED = re.compile(
@@ -267,6 +277,19 @@ _DENIED = re.compile(
     r"|no (?:promises?|commitments?|guarantees?)|not (?:a |any )?(?:promise|commitment|guarantee)"
     r")(?![a-z0-9])"
 )  # "we haven't promised", "isn't going to ship": `_TAKEN_BACK`, at the promise cue
+# A delivery already made (`past`): "we (already) delivered", "SCIM has shipped", "was
+# released", "shipped to them last quarter". The words before the verb are look-behinds, so
+# only the rare verbs start a match (see _WordStartPattern).
+_PAST_DELIVERY = r"(?:delivered|shipped|released|launched|deployed|rolled out|went (?:live|ga))"
+_DELIVERED = re.compile(
+    # The verb's first letters first: at the other word starts the look-behinds are not tried.
+    r"(?=deli|ship|rele|laun|depl|roll|went)(?:"
+    r"(?:(?<=we )|(?<=they )|(?<=has )|(?<=have )|(?<=had )|(?<=was )|(?<=were )"
+    r"|(?<=been )|(?<=already )|(?<='ve )|(?<=\u2019ve )|(?<='d )|(?<=\u2019d ))"
+    + _PAST_DELIVERY
+    + rf"|{_PAST_DELIVERY}(?: [^\s.;:,!?]+){{0,6}}? (?:already|last (?:week|month|quarter|year"
+    r"|sprint|release)|ago|yesterday|earlier|previously))"
+)
 _CUES = _WordStartPattern(
     "|".join(
         f"(?P<{name}>(?<![a-z0-9])(?:{pattern.pattern})(?![a-z0-9]))"
@@ -277,6 +300,7 @@ _CUES = _WordStartPattern(
             ("neg_after", _NEG_AFTER),
             ("question", _QUESTION),
             ("promise", _PROMISE),
+            ("past", _DELIVERED),  # last: no promise cue starts like it
         )
     )
 )
@@ -299,13 +323,23 @@ _QY = (
     r"(?:\s*(?:fy|(?P<{0}_cy>cy))\s*'?(?P<{0}_y>\d{{4}}|\d{{2}})|\s*'(?P<{0}_ya>\d{{2}})"
     r"|(?:\s+of)?\s+(?P<{0}_yl>(?:19|20)\d{{2}})(?![0-9])|\s+(?P<{0}_ys>\d{{2}})(?![0-9])(?!\s*[a-z]))"
 )
+# "Q1 next year", "H1 next year", "first half of next fiscal year": the next fiscal year's.
+_NEXT_YEAR = r"\s+(?:of\s+)?(?P<{0}_next>next (?:fiscal )?year)"
 _DATE = _WordStartPattern(
     r"(?<![a-z0-9])(?:"
     r"(?P<q>(?:(?P<q_part>early|mid|late|beginning of|start of|end of)[- ]?)?"
-    rf"q(?P<q_n>[1-4])(?:{_QY.format('q')})?)"
-    rf"|(?P<h>h(?P<h_n>[12])(?:{_QY.format('h')})?)"
+    rf"q(?P<q_n>[1-4])(?:{_QY.format('q')}|{_NEXT_YEAR.format('q')})?)"
+    rf"|(?P<h>h(?P<h_n>[12])(?:{_QY.format('h')}|{_NEXT_YEAR.format('h')})?)"
     # "1H27", "2H'27", "2H 2027", "1H FY27": the year is required ("2h" alone is two hours).
-    r"|(?P<nh>(?P<nh_n>[12])h(?:\s*(?P<nh_cy>cy)|\s*fy)?\s*'?(?P<nh_y>\d{4}|\d{2}))"
+    r"|(?P<nh>(?P<nh_n>[12])h(?:(?:\s*(?P<nh_cy>cy)|\s*fy)?\s*'?(?P<nh_y>\d{4}|\d{2})"
+    rf"|{_NEXT_YEAR.format('nh')}))"
+    # "first half of next year", "the second half of 2027", "first half of FY28": a half.
+    r"|(?P<hw>(?P<hw_n>first|second|1st|2nd) half(?:\s+of)?(?:\s+the)?"
+    rf"(?:{_NEXT_YEAR.format('hw')}|\s+(?:(?:fy|fiscal(?: year)?)\s*'?)?(?P<hw_y>20\d{{2}})"
+    r"|\s+(?:fy|fiscal(?: year)?)\s*'?(?P<hw_ys>\d{2})|\s+(?:fiscal )?year)?)"
+    # "early 2027", "mid-2027", "late next year", "end of 2027": calendar months of a year.
+    r"|(?P<yp>(?P<yp_part>early|beginning of|start of|mid|middle of|late|end of)[- ]"
+    r"(?:(?P<yp_y>20\d{2})(?![-/0-9]|\.[0-9])|(?P<yp_next>next year)))"
     # "FY27", "FY 2027", "fiscal 2027", "CY27" (calendar): a whole fiscal or calendar year.
     r"|(?P<fy>(?:fy|fiscal(?: year)?|(?P<fy_cy>cy|calendar year))\s*'?(?P<fy_y>\d{4}|\d{2}))"
     r"|(?P<eofy>(?:(?:the )?end of (?:the |this )?(?:fiscal year|fy)|eofy|fy[- ]end"
@@ -365,6 +399,8 @@ class _Clause:
     custom: bool = False
     denied: bool = False  # a promise taken back or refused: no commitment in this clause
     sale: bool = False  # a promise of a sale item ("a business case"): its dates are the sale's
+    dated: bool = False  # a cue that promises only with a date in the clause ("ETA", "lands in")
+    past: bool = False  # a delivery already made ("we already delivered"): promises no more
     # Negation cue end / start offsets (tuples: most clauses have none, and an empty tuple
     # costs nothing to create).
     neg_before: tuple[int, ...] = ()
@@ -564,19 +600,29 @@ def note_references(
         return []
     ref_date = note.created_at.date() if note.created_at is not None else anchor
 
-    # Group mentions by sentence; only sentences with a hit are ever delimited.
+    # Group mentions by sentence; only sentences with a hit are ever delimited. A name inside
+    # a web or mail address ("https://docs.acme.com/sso-setup", "scim-team@acme.com") is none:
+    # looked at only when the characters around the name are not plain text's.
     backwards = low[::-1]
     sentences: dict[tuple[int, int], list[Mention]] = {}
     span = (-1, -1)
     for m in scan.mentions:
-        if not span[0] <= m.start < span[1]:
-            span = _sentence_span(text, low, m.start, m.end, backwards)
+        s, e = m.start, m.end
+        if not (
+            (s == 0 or low[s - 1] in _PLAIN_BEFORE)
+            and (low[e : e + 1] in _PLAIN_AFTER or low[e : e + 2] in _PLAIN_DOT)
+        ) and _in_address(low, s, e):
+            continue
+        if not span[0] <= s < span[1]:
+            span = _sentence_span(text, low, s, e, backwards)
         sentences.setdefault(span, []).append(m)
     # Sentences naming nothing matter only if they promise a product-like thing or custom work
     # ("we'll build them a custom connector"): the scan marked the words that suggest it.
     checked = list(sentences)
     for pos in scan.markers:
         if any(a <= pos < b for a, b in checked):
+            continue
+        if not (pos == 0 or low[pos - 1] in " \t\n") and _in_address(low, pos, pos + 1):
             continue
         span = _sentence_span(text, low, pos, pos + 1, backwards)
         checked.append(span)
@@ -589,6 +635,31 @@ def note_references(
     for span in sorted(sentences):
         refs.extend(_sentence_references(text, low, span, sentences[span], note, ref_date, catalog))
     return refs
+
+
+# A web or mail address: "https://docs.acme.com/sso-setup", "www.acme.com/scim", "scim-team@
+# acme.com".
+_ADDRESS = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"'()\[\]]+"
+    r"|[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+"
+)
+
+
+_PLAIN_BEFORE = " \t\n(\"'[\u201c\u2018"
+_PLAIN_AFTER = " \t\n,;:!?)\"'\u201d\u2019]"  # and "" (the end of the text)
+_PLAIN_DOT = (". ", ".\n", ".")
+_NOT_SPACE = re.compile(r"\S*")
+
+
+def _in_address(low: str, s: int, e: int) -> bool:
+    """Whether low[s:e] is inside a web or mail address: only the text between the spaces
+    around it is read."""
+    i = max(low.rfind(" ", 0, s), low.rfind("\n", 0, s), low.rfind("\t", 0, s)) + 1
+    j = _NOT_SPACE.match(low, e).end()
+    word = low[i:j]
+    if "@" not in word and "://" not in word and "www." not in word:
+        return False
+    return any(m.start() <= s - i and e - i <= m.end() for m in _ADDRESS.finditer(word))
 
 
 def _cut(m: re.Match[str]) -> int:
@@ -640,7 +711,13 @@ _AFTER_QUESTION = " \t\n!\"')]\u201d\u2019"
 
 
 def _clauses(
-    low: str, a: int, b: int, cues: list[re.Match[str]], names: list[Mention]
+    low: str,
+    a: int,
+    b: int,
+    cues: list[re.Match[str]],
+    names: list[Mention],
+    ref_date: date,
+    fy_start: int,
 ) -> list[_Clause]:
     """The sentence low[a:b] cut into clauses, each marked with the `cues` found in it."""
     clauses: list[_Clause] = []
@@ -651,6 +728,7 @@ def _clauses(
         start = m.end()
     clauses.append(_Clause(start, b))
     i = 0
+    settle = False  # a delivery already made, or a promise that needs a date: read at the end
     for m in cues:
         kind = m.lastgroup
         start = m.start(kind)
@@ -667,14 +745,35 @@ def _clauses(
                 _NEG_TAILS, max(a, start - 16), start
             ):
                 c.denied = True  # "we haven't promised SCIM", "SCIM isn't committed"
-            elif _ours(low, start, m.end(kind), c, False, names):
-                c.promise = True
+            else:
+                ours = _ours(low, start, m.end(kind), c, False, names)
+                if ours is _DATED:
+                    c.dated = settle = True
+                elif ours:
+                    c.promise = True
+        elif kind == "past":
+            c.past = settle = True
         elif kind == "question":
             c.question = True
         elif kind == "neg_before":
             c.neg_before += (m.end(kind),)
         else:
             c.neg_after += (start,)
+    if settle:
+        for i, c in enumerate(clauses):
+            if c.past:  # "we already delivered SCIM by Q3", "shipped last quarter as promised"
+                # still one with a promise in the future: "we shipped SSO and will have SCIM"
+                c.promise = c.promise and any(
+                    m.lastgroup in ("promise", "custom")
+                    and c.start <= m.start(m.lastgroup) < c.end
+                    and low.startswith(_FUTURE_CUES, m.start(m.lastgroup))
+                    for m in cues
+                )
+            elif c.dated and not c.promise:  # "ETA for SCIM is Jan 2027": with its date
+                end = c.end
+                if low.startswith(":", end) and i + 1 < len(clauses):
+                    end = clauses[i + 1].end  # "SCIM ETA: Q1"
+                c.promise = bool(_promised_dates(low, c.start, end, ref_date, fy_start))
     if low.find("?", a, b) >= 0:  # most sentences have no question mark to look for
         for c in clauses:
             if low[c.start : c.end].rstrip(_AFTER_QUESTION).endswith("?"):
@@ -684,6 +783,15 @@ def _clauses(
     return clauses
 
 
+# Promise cues that speak of the future: a delivery already made in their clause does not
+# take them back ("we shipped SSO and will have SCIM by Q1").
+_FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding", "building", "get")
+# Cues that are a promise only with a date in their clause, and only when ours: "ETA for SCIM
+# is Jan 2027", "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2". `_ours`
+# answers `_DATED` for them.
+_DATED_CUES = ("eta", "land", "slated", "goes ", "going ga", "going live", "go ")
+_DATED = "dated"
+_DATED_HEADS = frozenset(cue[:2] for cue in _DATED_CUES)
 # Service boilerplate, not a product ("committed to your success", "guarantee your
 # satisfaction", "a dedicated CSM", "a long-term partnership"): no promise of a feature.
 _SERVICE_WORDS_TEXT = """success satisfaction excellence partnership partnerships relationship
@@ -700,6 +808,14 @@ _SALE_EVENTS_TEXT = """sign signs signed signing signature close closes closed c
     budget approval approvals approve approved renewal renew renews legal redlines paperwork
     go-live golive kickoff kick-off"""
 _SALE_EVENTS = frozenset(_SALE_EVENTS_TEXT.split())
+# The sale's own schedule before a date cue: "we'll revisit next quarter", "follow-up meeting
+# next month about SCIM", "let's reconnect by Q1 on SSO", "check in next quarter".
+_SCHEDULE_WORDS_TEXT = """revisit revisiting reconnect reconnecting follow follow-up follow-ups
+    followup followups meeting meetings meet meets call calls check check-in check-ins checkin
+    catch-up catchup sync syncs regroup touch touch-base touchpoint circle discuss discussing
+    discussion talk talks chat demo demos workshop session sessions qbr"""
+_SCHEDULE_WORDS = frozenset(_SCHEDULE_WORDS_TEXT.split())
+_SALE_TIMES = _SALE_EVENTS | _SCHEDULE_WORDS
 # Objects of "build", "have", "provide", "committed to" that are part of selling, not product.
 _SALE_OBJECTS_TEXT = """plan plans case cases roi model models workspace workspaces environment
     environments sandbox walkthrough walkthroughs walk-through presentation presentations
@@ -766,9 +882,10 @@ _THIRD_PARTY = re.compile(
 _STRIP = ".,;:!?()[]\"'\u2018\u2019\u201c\u201d"
 
 
-def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mention]) -> bool:
+def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mention]) -> bool | str:
     """Whether the promise (or custom-build) cue low[s:e] in the clause `c` is a promise we
-    made about the product (see the comment above). Words inside a feature name (`names`:
+    made about the product (see the comment above); `_DATED` for a cue that promises only
+    with a date in its clause (`_DATED_CUES`). Words inside a feature name (`names`:
     "access reviews", "approvals") are never the sale's. Marks `c.sale` when the cue's object
     is a sale item: a date in the same clause then belongs to it ("a rollout plan by Q1")."""
     a = c.start
@@ -783,20 +900,32 @@ def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mentio
         return False  # "Competitor (Okta) promised them SCIM by Q1"
     cue = low[s:e]
     head = cue[:2]
-    if head in ("by", "be", "no", "ne", "in") and not cue.startswith(("in the", "into")):
+    dated = head in _DATED_HEADS and cue.startswith(_DATED_CUES)
+    if dated or (head in ("by", "be", "no", "ne", "in") and not cue.startswith(("in the", "into"))):
         if c.sale:  # a date: the sale's own date does not count
             return False
         near = before[-32:].split()
-        if not _SALE_EVENTS.isdisjoint(near) and not all(
-            _in_name(low.rfind(w, a, s), names) for w in _SALE_EVENTS.intersection(near)
+        hi = min(c.end, e + 24)
+        after = low[e:hi].split()
+        # The sale's own date or schedule, before the cue or just after it ("next month we
+        # reconnect"): "plan to sign by Q1", "we'll revisit next quarter".
+        if not _SALE_TIMES.isdisjoint(near) and not all(
+            _in_name(low.rfind(w, a, s), names) for w in _SALE_TIMES.intersection(near)
         ):
+            return False
+        if not _SCHEDULE_WORDS.isdisjoint(after):  # rare: then only the next two words count
+            soon = after[:1] if after[0][-1] in _STRIP else after[:2]
+            if not _SCHEDULE_WORDS.isdisjoint(soon) and not all(
+                _in_name(low.find(w, e, hi), names) for w in _SCHEDULE_WORDS.intersection(soon)
+            ):
+                return False
+        if dated and not _dated_ours(low, s, e, c, names, before):
             return False
         # The customer's own date: "wants SCIM by Q1", "SCIM required by March", "by Q3 they
         # need SCIM". The date the deal needs it by, not one we gave. (The words split
         # already, and the few after the cue, are looked at before any search.)
-        hi = min(c.end, e + 24)
-        if _NEEDED_WORDS.isdisjoint(near) and _NEEDED_WORDS.isdisjoint(low[e:hi].split()):
-            return True
+        if _NEEDED_WORDS.isdisjoint(near) and _NEEDED_WORDS.isdisjoint(after):
+            return _DATED if dated else True
         m = _NEEDED_BY.search(low, max(a, s - 32), hi)
         while m is not None:
             if not _in_name(m.start(), names) and not (
@@ -804,7 +933,7 @@ def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mentio
             ):  # not "we need to ship SCIM by Q1", "we are expected to deliver it"
                 return False
             m = _NEEDED_BY.search(low, m.end(), hi)
-        return True
+        return _DATED if dated else True
     if custom and head == "cu":
         return True  # "custom connector": the object is named by the cue itself
     if custom and head in ("wi", "go") and _THEIR_SUBJECT.search(low, max(a, s - 32), s):
@@ -836,6 +965,41 @@ def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mentio
     if report and _BOARD.search(low, e, c.end):  # "a report ready for their board"
         c.sale = True
     return not c.sale
+
+
+# "no ETA", "don't have an ETA", "without a firm ETA": no date given.
+_NO_ETA = re.compile(
+    r"(?:(?<![a-z0-9])(?:no|not|without)|n['\u2019]?t (?:have|give|share|know))"
+    r"(?: (?:an?|any|the|firm|real|official|committed))* $"
+)
+
+
+def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], before: str) -> bool:
+    """For a cue promising only with a date ("ETA", "goes GA", "lands in", "slated for"):
+    not when its subject is theirs ("they go live in Q1", "their go-live lands in Q1"; a
+    feature named in between makes it ours: "told the customer SCIM goes GA in Q1"), nor "no
+    ETA", nor the ETA of a sale item ("ETA on the contract")."""
+    theirs = list(_THEIR_SUBJECT.finditer(before))
+    if theirs:
+        at = s - len(before) + theirs[-1].end()
+        if not any(at <= m.start < s for m in names):
+            return False
+    if low.startswith("eta", s):
+        if _NO_ETA.search(before):
+            c.denied = True  # "no ETA for SCIM yet", "we don't have an ETA for SCIM by Q1"
+            return False
+        n = 0
+        for raw in low[e : min(c.end, e + 48)].split():
+            w = raw.strip(_STRIP)
+            if w in ("for", "on", "of") or w in _OBJECT_LEAD:
+                continue
+            if w in _SALE_OBJECTS and not _in_name(low.find(w, e), names):
+                c.sale = True
+                return False
+            n += 1
+            if n == 3 or len(w) != len(raw):
+                break
+    return True
 
 
 def _in_name(pos: int, names: list[Mention]) -> bool:
@@ -892,7 +1056,7 @@ def _sentence_references(
             mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
         return _plain_references(text[a:b], mentions, note.id, catalog)
     evidence = text[a:b]
-    clauses = _clauses(low, a, b, cues, mentions)
+    clauses = _clauses(low, a, b, cues, mentions, ref_date, catalog.fiscal_year_start)
     last = clauses[-1]
 
     kept: list[tuple[Mention, _Clause]] = []
@@ -917,6 +1081,9 @@ def _sentence_references(
                 continue
         kept.append((m, c))
         claimed.add(id(c))
+    # The date stated in a promise's clause, else anywhere in the sentence: each span is read
+    # only when a promise needs it, and once.
+    dates: dict[tuple[int, int], list[tuple[int, date]]] = {}
     # A promise clause naming nothing ("...; we promised it by Q3") speaks about the sentence's
     # features, unless it is custom-build language, which is an off-roadmap promise of its own.
     orphan_promise = False
@@ -924,9 +1091,6 @@ def _sentence_references(
         if c.promise and not (c.question or c.custom or c.denied) and id(c) not in claimed:
             orphan_promise = True
             break
-    # The date stated in a promise's clause, else anywhere in the sentence: each span is read
-    # only when a promise needs it, and once.
-    dates: dict[tuple[int, int], date | None] = {}
 
     refs: list[FeatureReference] = []
     source_id = note.id
@@ -934,7 +1098,7 @@ def _sentence_references(
         question = c.question
         commitment = not question and not c.denied and (c.promise or orphan_promise)
         promised = (
-            _promised_in(low, c, a, b, ref_date, dates, catalog.fiscal_year_start)
+            _promised_in(low, c, a, b, ref_date, dates, catalog.fiscal_year_start, m.end)
             if commitment
             else None
         )
@@ -1025,15 +1189,24 @@ def _promised_in(
     a: int,
     b: int,
     ref_date: date,
-    dates: dict[tuple[int, int], date | None],
+    dates: dict[tuple[int, int], list[tuple[int, date]]],
     fy_start: int,
+    at: int = -1,
 ) -> date | None:
-    """The date stated in the clause, else anywhere in the sentence low[a:b] (memo: `dates`)."""
+    """The date stated in the clause, else anywhere in the sentence low[a:b] (memo: `dates`).
+    With several, the first one after `at` (the feature's name: "SSO by Q1 and SCIM by Q3"),
+    else the last one before it."""
     for span in ((c.start, c.end), (a, b)):
-        if span not in dates:
-            dates[span] = _promised_date(low, span[0], span[1], ref_date, fy_start)
-        if dates[span] is not None:
-            return dates[span]
+        found = dates.get(span)
+        if found is None:
+            found = dates[span] = _promised_dates(low, span[0], span[1], ref_date, fy_start)
+        if found:
+            if len(found) > 1:
+                for pos, day in found:
+                    if pos >= at:
+                        return day
+                return found[-1][1]
+            return found[0][1]
     return None
 
 
@@ -1207,18 +1380,21 @@ def _year(raw: str | None) -> int | None:
     return 2000 + value if value < 100 else value
 
 
-def _promised_date(low: str, a: int, b: int, ref: date, fy_start: int = 1) -> date | None:
-    """The first date or quarter stated in low[a:b], resolved against `ref` (never in the past
-    relative to it unless a year says so); quarters, halves and fiscal years counted from a
-    fiscal year starting in month `fy_start`."""
+def _promised_dates(
+    low: str, a: int, b: int, ref: date, fy_start: int = 1
+) -> list[tuple[int, date]]:
+    """Every date or quarter stated in low[a:b] with its offset, resolved against `ref` (never
+    in the past relative to it unless a year says so); quarters, halves and fiscal years
+    counted from a fiscal year starting in month `fy_start`."""
+    found = []
     for m in _DATE.finditer(low, a, b):
         try:
             resolved = _resolve(m, low, ref, fy_start)
         except (ValueError, OverflowError):
             resolved = None
         if resolved is not None:
-            return resolved
-    return None
+            found.append((m.start(m.lastgroup), resolved))
+    return found
 
 
 # Before a bare month name ("by March", "in January", "end of March") or a year-less m/d
@@ -1238,6 +1414,18 @@ def _sane_year(year: int | None, ref: date) -> int | None:
 def _resolve(m: re.Match[str], low: str, ref: date, fy_start: int = 1) -> date | None:
     kind = m.lastgroup
     g = m.group
+    if kind == "yp":  # "early 2027" (31 March), "mid-2027" (30 June), "late 2027", "end of"
+        part = g("yp_part")
+        month = 3 if part in ("early", "beginning of", "start of") else 6 if "mid" in part else 12
+        year = ref.year + 1 if g("yp_next") else _sane_year(int(g("yp_y")), ref)
+        return _end_of_month(year, month) if year is not None else None
+    if kind == "hw":
+        raw = g("hw_y") or g("hw_ys")
+        year, start = _sane_year(_year(raw), ref), fy_start
+        if g("hw_next"):
+            year = _fiscal_year(ref, start) + 1
+        half = 1 if g("hw_n") in ("first", "1st") else 2
+        return _period_end(year, start, half * 6 - 1, ref)
     if kind in ("q", "h", "nh", "fy"):
         raw = g(f"{kind}_y")
         if kind in ("q", "h"):
@@ -1245,6 +1433,8 @@ def _resolve(m: re.Match[str], low: str, ref: date, fy_start: int = 1) -> date |
         year = _sane_year(_year(raw), ref)
         # "CY27", "Q3 CY27": the calendar's year and quarters, whatever the fiscal year.
         start = 1 if g(f"{kind}_cy") else fy_start
+        if kind != "fy" and g(f"{kind}_next"):  # "Q1 next year": of the next fiscal year
+            year = _fiscal_year(ref, start) + 1
         if kind == "fy":
             return _period_end(year, start, 11, ref) if year is not None else None
         if kind == "q":

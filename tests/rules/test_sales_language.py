@@ -325,6 +325,17 @@ def test_a_real_promise_keeps_its_date() -> None:
         ("We promised SCIM by EOM.", date(2026, 11, 30)),
         ("We promised SCIM in 2028.", date(2028, 12, 31)),
         ("They have 2028 users; we promised SCIM.", None),
+        # Parts of a year: early = 31 March, the first half = 30 June, mid = 30 June, late and
+        # the end = 31 December (they read late, as a whole year, or not at all).
+        ("We promised SCIM early next year.", date(2027, 3, 31)),
+        ("We promised SCIM in the first half of next year.", date(2027, 6, 30)),
+        ("We promised SCIM in early 2027.", date(2027, 3, 31)),
+        ("We promised SCIM by mid-2027.", date(2027, 6, 30)),
+        ("We promised SCIM by late 2027.", date(2027, 12, 31)),
+        ("We promised SCIM by end of 2027.", date(2027, 12, 31)),
+        ("We promised SCIM by the end of 2027.", date(2027, 12, 31)),
+        ("We promised SCIM by the second half of 2027.", date(2027, 12, 31)),
+        ("SCIM ships by late next year.", date(2027, 12, 31)),
     ],
 )
 def test_promised_dates_read_as_a_rep_means_them(body: str, promised: date | None) -> None:
@@ -404,6 +415,14 @@ def _promised(body: str, fiscal_year_start: int = 1) -> date | None:
         ("SCIM ships by FY27.", 7, date(2027, 6, 30)),
         ("We promised SCIM next quarter.", 7, date(2027, 3, 31)),
         ("We promised SCIM by the end of the fiscal year.", 7, date(2027, 6, 30)),
+        # The first half of next year is next fiscal year's first half, like 1H28.
+        ("We promised SCIM in the first half of next year.", 1, date(2027, 6, 30)),
+        ("We promised SCIM in the first half of next year.", 2, date(2027, 7, 31)),
+        ("We promised SCIM by H1 next year.", 2, date(2027, 7, 31)),
+        ("We promised SCIM by 1H next year.", 2, date(2027, 7, 31)),
+        ("We promised SCIM by H2 next fiscal year.", 7, date(2028, 6, 30)),
+        ("We promised SCIM by the first half of FY28.", 7, date(2027, 12, 31)),
+        ("We promised SCIM early next year.", 7, date(2027, 3, 31)),  # calendar months
     ],
 )
 def test_fiscal_years_quarters_and_halves(body: str, start: int, promised: date | None) -> None:
@@ -414,3 +433,132 @@ def test_fiscal_years_quarters_and_halves(body: str, start: int, promised: date 
 def test_a_fiscal_year_start_is_a_month(month: int) -> None:
     with pytest.raises(ValueError, match="fiscal_year_start must be a month 1-12"):
         Catalog(FEATURES, fiscal_year_start=month)
+
+
+Q2 = date(2027, 6, 30)
+Q3 = date(2027, 9, 30)
+# (note, [(feature, is_commitment, is_question, promised_date)])
+SALE_SCHEDULE = [
+    # a date about a meeting, revisit, follow-up, reconnect or check-in is the sale's schedule
+    ("We discussed SCIM; we'll revisit next quarter.", [("scim", False, False, None)]),
+    ("Follow-up meeting next month about SCIM.", [("scim", False, False, None)]),
+    ("Let's reconnect in Q1 on SSO.", [("sso", False, False, None)]),
+    ("Let's reconnect by Q1 on SSO.", [("sso", False, False, None)]),
+    ("We'll check in next quarter about SCIM.", [("scim", False, False, None)]),
+    ("We'll revisit SCIM next quarter.", [("scim", False, False, None)]),
+    ("Next month we reconnect about SCIM.", [("scim", False, False, None)]),
+    # still promises
+    ("We'll deliver SCIM next quarter.", [("scim", True, False, Q1)]),
+    ("Demo went well, we'll deliver SCIM next quarter.", [("scim", True, False, Q1)]),
+    ("We'll have SCIM by Q1 and a follow-up call next week.", [("scim", True, False, Q1)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), SALE_SCHEDULE, ids=[c[0][:40] for c in SALE_SCHEDULE]
+)
+def test_the_sales_own_schedule_is_no_promise(body: str, expected: list[tuple]) -> None:
+    assert readings(body) == expected
+
+
+# (note, [(feature, is_commitment, is_question, promised_date)])
+DATED_STATEMENTS = [
+    # our statement of when it comes, with a date: a commitment with that date
+    ("ETA for SCIM is Jan 2027.", [("scim", True, False, date(2027, 1, 31))]),
+    ("SCIM ETA: Q1.", [("scim", True, False, Q1)]),
+    ("Gave them an ETA of Q1 for SCIM.", [("scim", True, False, Q1)]),
+    ("SCIM goes GA in Q1.", [("scim", True, False, Q1)]),
+    ("Told the customer SCIM goes GA in Q1.", [("scim", True, False, Q1)]),
+    ("SCIM will go live in Q1.", [("scim", True, False, Q1)]),
+    ("Told them SCIM lands in Q1.", [("scim", True, False, Q1)]),
+    ("SCIM will be live by March.", [("scim", True, False, Q1)]),
+    ("SCIM is slated for Q2.", [("scim", True, False, Q2)]),
+    # no date, a question, a negation, the customer's need or go-live, a sale item's ETA
+    ("SCIM goes GA soon.", [("scim", False, False, None)]),
+    ("Asked for an ETA on SCIM by Q1.", [("scim", False, True, None)]),
+    ("Is SCIM slated for Q2?", [("scim", False, True, None)]),
+    ("No ETA for SCIM yet, maybe Q1.", [("scim", False, False, None)]),
+    ("We don't have an ETA for SCIM by Q1.", [("scim", False, False, None)]),
+    ("SCIM won't go GA in Q1.", [("scim", False, False, None)]),
+    ("They need SCIM to go live by Q1.", [("scim", False, False, None)]),
+    ("Customer goes live in Q1 and needs SSO.", [("sso", False, False, None)]),
+    ("The PO lands in Q1, SCIM is needed.", [("scim", False, False, None)]),
+    ("ETA on the contract is Jan 2027, they need SCIM.", [("scim", False, False, None)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), DATED_STATEMENTS, ids=[c[0][:40] for c in DATED_STATEMENTS]
+)
+def test_eta_ga_lands_and_slated_are_promises_with_their_date(
+    body: str, expected: list[tuple]
+) -> None:
+    assert readings(body) == expected
+
+
+# (note, [(feature, is_commitment, is_question, promised_date)])
+SEVERAL_DATES = [
+    # each feature takes the date nearest after it in its clause
+    (
+        "We promised SSO by Q1 and SCIM by Q3.",
+        [("sso", True, False, Q1), ("scim", True, False, Q3)],
+    ),
+    (
+        "We will have SSO by Q1 and SCIM and the audit trail by Q3.",
+        [("sso", True, False, Q1), ("scim", True, False, Q3), ("audit", True, False, Q3)],
+    ),
+    ("SCIM goes GA in Q1 and SSO by Q3.", [("scim", True, False, Q1), ("sso", True, False, Q3)]),
+    # one date: every feature's
+    ("We will have SSO and SCIM by Q3.", [("sso", True, False, Q3), ("scim", True, False, Q3)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), SEVERAL_DATES, ids=[c[0][:40] for c in SEVERAL_DATES]
+)
+def test_each_feature_takes_its_own_date(body: str, expected: list[tuple]) -> None:
+    assert readings(body) == expected
+
+
+# (note, [(feature, is_commitment, is_question, promised_date)])
+IN_ADDRESSES = [
+    ("See https://docs.acme.com/sso-setup for details.", []),
+    ("Mail scim-team@acme.com about it.", []),
+    ("Setup guide at www.acme.com/sso, shared with IT.", [("it-portal", False, False, None)]),
+    # the note's other text still counts
+    ("Mail scim-team@acme.com about SSO.", [("sso", False, False, None)]),
+    ("We promised SCIM (https://acme.com/scim) by Q1.", [("scim", True, False, Q1)]),
+    ("See https://docs.acme.com/sso-setup; we promised SCIM by Q1.", [("scim", True, False, Q1)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), IN_ADDRESSES, ids=[c[0][:40] for c in IN_ADDRESSES])
+def test_names_inside_web_and_mail_addresses_are_not_mentions(
+    body: str, expected: list[tuple]
+) -> None:
+    assert readings(body) == expected
+
+
+# (note, [(feature, is_commitment, is_question, promised_date)])
+DELIVERED = [
+    # a delivery already made is no promise (a dependency at most)
+    ("We already delivered SCIM to them in Q3.", [("scim", False, False, None)]),
+    ("SCIM shipped to them last quarter.", [("scim", False, False, None)]),
+    ("We already delivered SCIM to them by Q3.", [("scim", False, False, None)]),
+    ("We shipped SCIM to them by Q3.", [("scim", False, False, None)]),
+    ("SCIM was delivered by Q3 as promised.", [("scim", False, False, None)]),
+    ("We've delivered SCIM, as promised in the contract.", [("scim", False, False, None)]),
+    ("We already shipped SCIM to them in Q3 as promised.", [("scim", False, False, None)]),
+    ("We delivered a custom connector last year.", []),
+    # still promises
+    ("SCIM will be delivered by Q3.", [("scim", True, False, Q3)]),
+    (
+        "We shipped SSO last year; we'll have SCIM by Q1.",
+        [("sso", False, False, None), ("scim", True, False, Q1)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), DELIVERED, ids=[c[0][:40] for c in DELIVERED])
+def test_a_delivery_already_made_is_no_promise(body: str, expected: list[tuple]) -> None:
+    assert readings(body) == expected

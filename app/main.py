@@ -7,7 +7,7 @@ import math
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -198,8 +198,6 @@ def create_app(
             },
             status_code=500,
         )
-
-    from fastapi import Depends
 
     from app.api.deps import check_params
 

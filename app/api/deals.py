@@ -146,7 +146,6 @@ def deals_for_feature(
 def get_deal(
     crm: str,
     deal_id: str,
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     _principal: ReadPrincipal,

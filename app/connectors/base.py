@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from typing import Protocol, runtime_checkable
 
 from app.rules.model import DealSnapshot, VerdictStatus
+from app.rules.references import BLOCK_TAGS, CELL_TAGS
 
 
 class ConnectorError(Exception):
@@ -160,45 +161,10 @@ class CrmConnector(Protocol):
 
 class _TextExtractor(HTMLParser):
     # Tags that end a line of text, and table cells, which are separated by a space ("SSO" and
-    # "needed" in two cells ran together as "SSOneeded").
-    BREAKS = frozenset(
-        [
-            "address",
-            "article",
-            "aside",
-            "blockquote",
-            "br",
-            "dd",
-            "div",
-            "dl",
-            "dt",
-            "figcaption",
-            "figure",
-            "footer",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "header",
-            "hr",
-            "li",
-            "main",
-            "nav",
-            "ol",
-            "p",
-            "pre",
-            "section",
-            "table",
-            "tbody",
-            "tfoot",
-            "thead",
-            "tr",
-            "ul",
-        ]
-    )
-    CELLS = frozenset(("td", "th"))
+    # "needed" in two cells ran together as "SSOneeded"): the note reader's own lists, which it
+    # applies to HTML left in a note body.
+    BREAKS = BLOCK_TAGS
+    CELLS = CELL_TAGS
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -457,8 +457,8 @@ _INLINE_TAGS_TEXT = """a abbr b big cite code del dfn em font i ins kbd mark q s
 _INLINE_TAGS = frozenset(_INLINE_TAGS_TEXT.split())
 _BLOCK_TAGS_TEXT = """address article aside blockquote br dd div dl dt figcaption figure footer h1
     h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody tfoot thead tr ul"""
-_BLOCK_TAGS = frozenset(_BLOCK_TAGS_TEXT.split())
-_CELL_TAGS = frozenset(("td", "th"))
+BLOCK_TAGS = frozenset(_BLOCK_TAGS_TEXT.split())
+CELL_TAGS = frozenset(("td", "th"))
 _MARKUP = re.compile(
     r"</?(?P<tag>[a-zA-Z][a-zA-Z0-9]*(?::[a-zA-Z]+)?)(?:\s[^<>]*)?/?>"
     r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});"
@@ -472,9 +472,9 @@ def _markup_text(m: re.Match[str]) -> str:
     tag = tag.lower()
     if tag in _INLINE_TAGS:
         return ""
-    if tag in _BLOCK_TAGS:
+    if tag in BLOCK_TAGS:
         return "\n"
-    if tag in _CELL_TAGS:
+    if tag in CELL_TAGS:
         return " "
     return m.group()  # not a tag we know: left as it was
 

@@ -352,6 +352,50 @@ def feature_key_literals(raw: dict[str, Any]) -> list[tuple[tuple[str | int, ...
     return found
 
 
+def _names_references(node: Any) -> bool:
+    if isinstance(node, list):
+        return any(_names_references(n) for n in node)
+    if not isinstance(node, dict):
+        return False
+    return any(q in node for q in _QUANTIFIERS) or any(
+        _names_references(node.get(k)) for k in ("all", "any", "not")
+    )
+
+
+def shape_warnings(raw: dict[str, Any]) -> list[dict]:
+    """Valid, but does nothing or shows nothing: an empty scope list (no deal is in it), and
+    {matched.*} in a deal rule whose condition looks at no references (always empty).
+    Warnings, not refusals: stored rules written so are loaded as before."""
+    out = []
+    if not isinstance(raw, dict):
+        return out
+    scope = raw.get("scope") if isinstance(raw.get("scope"), dict) else {}
+    for name in ("pipelines", "stages"):
+        if scope.get(name) == []:
+            out.append(
+                {
+                    "path": f"scope.{name}",
+                    "message": f"an empty list of {name} matches no deal: this rule never "
+                    f"applies (leave {name} out to apply to every one)",
+                }
+            )
+    message = raw.get("message") if isinstance(raw.get("message"), str) else ""
+    if (
+        raw.get("applies_to") == "deal"
+        and "{matched." in message
+        and not _names_references(raw.get("when"))
+    ):
+        out.append(
+            {
+                "path": "message",
+                "message": "{matched.count} and {matched.features} are about the references "
+                "a condition names (any_reference, all_references, count_references); this "
+                "rule's condition names none, so they are always 0 and empty",
+            }
+        )
+    return out
+
+
 def _check_message(message: str, applies_to: str, problems: list[Problem]) -> None:
     allowed = PLACEHOLDERS[applies_to]
     unknown = [p for p in _PLACEHOLDER.findall(message) if p.strip() not in allowed]

@@ -358,6 +358,7 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
     catalog = None
     features: set[str] = set()
     spellings: dict[str, list[tuple[str, ...]]] = {}
+    near = None
     if terms:
         from app.services.catalog import load_catalog
 
@@ -367,11 +368,9 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
         features = _term_features(catalog, terms)
         features = features & scope.feature_keys or features
         spellings = _spellings(catalog)
+        near = re.compile("|".join(_near_pattern(_stem_pieces(t, spellings)) for t in terms))
     term_keys = {term_key(t) for t in terms}
     codes = {norm_code(v) for v in scope.line_values}
-    near = None
-    if terms:
-        near = re.compile("|".join(_near_pattern(_stem_pieces(t, spellings)) for t in terms))
     patterns = {_term_patterns(t, spellings) for t in terms}
     patterns |= {_value_patterns(v) for v in scope.line_values}
     text = cast(Deal.snapshot, String)

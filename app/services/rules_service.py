@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from app.errors import Conflict, Invalid, NotFound, json_path, validation_details
 from app.jobs.queue import enqueue_deals
 from app.models import Deal, Rule, RuleVersion, utcnow
-from app.rules.schema import RuleDefinition
+from app.rules.schema import RuleDefinition, feature_key_literals, shape_warnings
 from app.services import audit
 
 DEFAULTS_ACTOR = "system:default-rules"
@@ -55,7 +55,6 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
     makes a condition that never matches). Warned about, not refused: the roadmap may gain
     the feature, and a rule about a retired key stays harmless."""
     from app.models import Feature as FeatureRow
-    from app.rules.schema import feature_key_literals
 
     raw = (
         definition.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -82,8 +81,6 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
 def rules_naming_feature(session: Session, key: str) -> list[dict]:
     """Where the rules in force name feature `key` (a removed feature's rules cannot match),
     as warnings: {"rule_id", "path", "message"}."""
-    from app.rules.schema import feature_key_literals
-
     rows = session.exec(
         select(Rule).where(Rule.enabled == True, Rule.deleted_at.is_(None)).order_by(Rule.id)  # noqa: E712
     )
@@ -98,53 +95,6 @@ def rules_naming_feature(session: Session, key: str) -> list[dict]:
         for path, literal in feature_key_literals(row.definition)
         if literal == key
     ]
-
-
-_QUANTIFIERS = ("any_reference", "all_references", "count_references")
-
-
-def _names_references(node: Any) -> bool:
-    if isinstance(node, list):
-        return any(_names_references(n) for n in node)
-    if not isinstance(node, dict):
-        return False
-    return any(q in node for q in _QUANTIFIERS) or any(
-        _names_references(node.get(k)) for k in ("all", "any", "not")
-    )
-
-
-def shape_warnings(raw: dict[str, Any]) -> list[dict]:
-    """Valid, but does nothing or shows nothing: an empty scope list (no deal is in it), and
-    {matched.*} in a deal rule whose condition looks at no references (always empty).
-    Warnings, not refusals: stored rules written so are loaded as before."""
-    out = []
-    if not isinstance(raw, dict):
-        return out
-    scope = raw.get("scope") if isinstance(raw.get("scope"), dict) else {}
-    for name in ("pipelines", "stages"):
-        if scope.get(name) == []:
-            out.append(
-                {
-                    "path": f"scope.{name}",
-                    "message": f"an empty list of {name} matches no deal: this rule never "
-                    f"applies (leave {name} out to apply to every one)",
-                }
-            )
-    message = raw.get("message") if isinstance(raw.get("message"), str) else ""
-    if (
-        raw.get("applies_to") == "deal"
-        and "{matched." in message
-        and not _names_references(raw.get("when"))
-    ):
-        out.append(
-            {
-                "path": "message",
-                "message": "{matched.count} and {matched.features} are about the references "
-                "a condition names (any_reference, all_references, count_references); this "
-                "rule's condition names none, so they are always 0 and empty",
-            }
-        )
-    return out
 
 
 def validate(raw: Any) -> tuple[RuleDefinition | None, list[dict[str, Any]]]:

@@ -38,8 +38,10 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -237,14 +239,24 @@ class RuleScope(_Strict):
 
 class RuleDefinition(_Strict):
     id: str | None = Field(default=None, pattern=_SLUG, description="slug, e.g. never-sold")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": r"\S"})
     description: str = Field(default="", max_length=2000)
     enabled: bool = True
     severity: Severity
     scope: RuleScope = Field(default_factory=RuleScope)
     applies_to: Literal["reference", "deal"] = "reference"
     when: Condition
-    message: str = Field(min_length=1, max_length=2000)
+    message: str = Field(min_length=1, max_length=2000, json_schema_extra={"pattern": r"\S"})
+
+    @field_validator("name", "message")
+    @classmethod
+    def _not_blank(cls, value: str, info: ValidationInfo) -> str:
+        """Blank text is refused when a rule is written, not when a stored one is read:
+        rules saved before this check (`load_rules` passes context `stored`) must still load,
+        or one old rule would stop every evaluation."""
+        if not value.strip() and not (info.context or {}).get("stored"):
+            raise ValueError("must not be blank")
+        return value
 
     @model_validator(mode="wrap")
     @classmethod

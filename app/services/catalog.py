@@ -214,7 +214,9 @@ def load_rules(session: Session) -> list[StoredRule]:
             id=row.id,
             version=row.version,
             enabled=True,
-            definition=RuleDefinition.model_validate(row.definition),
+            # Stored rules are read leniently: a rule saved before a check was added
+            # still loads (see RuleDefinition._not_blank).
+            definition=RuleDefinition.model_validate(row.definition, context={"stored": True}),
         )
         for row in rows
     ]

@@ -338,3 +338,33 @@ def test_a_rule_that_never_applies_or_shows_nothing_is_warned_about(client, api_
     }
     r = client.post("/api/v1/rules/validate", json=counted, headers=api_key("viewer"))
     assert r.json()["warnings"] == []
+
+
+def test_blank_name_or_message_is_refused_but_a_stored_one_still_loads(client, api_key, engine):
+    """Whitespace is no name and no message for the rep: refused on create, edit and validate.
+    A rule stored before the check (written straight to the table here) must still load, or
+    one old rule would stop every evaluation."""
+    from app.services.catalog import load_rules
+
+    revops = api_key("revops")
+    blank = NEVER | {"name": " \t", "message": "\n "}
+    r = client.post("/api/v1/rules", json=blank, headers=revops)
+    assert r.status_code == 422
+    problems = {tuple(e["loc"][1:]): e["msg"] for e in r.json()["detail"]}
+    assert "must not be blank" in problems[("name",)]
+    assert "must not be blank" in problems[("message",)]
+    report = client.post("/api/v1/rules/validate", json=blank, headers=revops).json()
+    assert {e["path"] for e in report["errors"]} == {"name", "message"}
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201
+    r = client.put("/api/v1/rules/never-sold", json=NEVER | {"message": "  "}, headers=revops)
+    assert r.status_code == 422
+    with Session(engine) as s:
+        row = s.get(Rule, "never-sold")
+        assert row.version == 1 and row.definition["message"] == NEVER["message"]
+        row.definition = {**row.definition, "name": "  "}
+        s.add(row)
+        s.commit()
+    with Session(engine) as s:
+        assert [r.definition.name for r in load_rules(s)] == ["  "]
+    schema = client.get("/api/v1/rules/schema", headers=revops).json()
+    assert schema["properties"]["name"]["pattern"] == r"\S"

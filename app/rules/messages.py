@@ -55,6 +55,10 @@ def summary_text(result: EvaluationResult) -> str:
             "Roadmap check clear: nothing in this deal depends on features that are not ready"
             + (f" ({_plural(checked, 'feature')} checked)." if checked else ".")
         )
+    # A feature already named as a block is not named again as a warning: the rep has one
+    # thing to fix about it (the task still lists every finding).
+    blocked_names = {f.feature_name or f.rule_name for f in blocks}
+    warnings = [f for f in warnings if (f.feature_name or f.rule_name) not in blocked_names]
     if warnings:
         parts.append(f"Warnings: {_names(warnings)}.")
     if approved:

@@ -90,3 +90,24 @@ def test_a_coming_soon_feature_without_date_or_confidence_reads_plainly(
     assert result.findings[0].message.startswith(
         "SCIM provisioning is coming soon (target date: Jun 30, 2027, confidence: 70%). "
     )
+
+
+def test_a_blocked_feature_is_not_named_again_among_the_warnings(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """One feature promised (block) and asked about again (warning): the summary names it once,
+    as the block; another feature's warning is still named; the task keeps both findings."""
+    deal = make_deal(
+        "We promised the audit trail by Q1.",
+        "Do we have an audit trail?",
+        "Is EU data residency possible?",
+    )
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    severities = {(f.feature_name, f.severity) for f in result.findings}
+    assert ("Audit log", Severity.block) in severities
+    assert ("Audit log", Severity.warning) in severities
+    summary = summary_text(result)
+    assert "(Audit log)." in summary
+    assert "Warnings: EU data residency." in summary
+    _subject, body = task_text(result, deal)
+    assert "[WARNING] Audit log" in body

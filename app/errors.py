@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
 import re
+import types
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
 
 
@@ -22,17 +26,78 @@ def json_path(loc: Sequence[str | int]) -> str:
     return out
 
 
-def validation_details(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """pydantic errors as every error body lists them: {loc, path, msg, type}."""
+def validation_details(
+    errors: Iterable[Mapping[str, Any]], model: Any = None
+) -> list[dict[str, Any]]:
+    """pydantic errors as every error body lists them: {loc, path, msg, type}.
+
+    `model` is the type the errors' locations start from (a route's body model): with it, a
+    key that is not allowed is answered with the key meant, or with the keys allowed there."""
     return [
         {
             "loc": list(e["loc"]),
             "path": json_path(e["loc"]),
-            "msg": e["msg"] + _did_you_mean(e),
+            "msg": e["msg"] + _did_you_mean(e) + _unknown_key_hint(e, model),
             "type": e["type"],
         }
         for e in errors
     ]
+
+
+def _unknown_key_hint(error: Mapping[str, Any], model: Any) -> str:
+    """ "; did you mean 'snapshots'?" for a misspelt key, else "; allowed here: ..." (a key
+    from another shape, such as `sku` where a mapping takes `match_kind` and `match_value`).
+
+    pydantic's "Extra inputs are not permitted" names neither; the allowed keys are found by
+    following the error's location through `model`'s fields."""
+    loc = error.get("loc") or ()
+    if model is None or error.get("type") != "extra_forbidden" or not loc:
+        return ""
+    given = loc[-1]
+    allowed = keys_at(model, loc[:-1])
+    if not allowed or not isinstance(given, str):
+        return ""
+    return did_you_mean(given, allowed) or "; allowed here: " + ", ".join(allowed)
+
+
+def keys_at(model: Any, loc: Sequence[str | int]) -> list[str]:
+    """The keys an object at `loc` inside `model` may have (several shapes: all of them)."""
+    kinds = _members(model)
+    for part in loc:
+        step: list[Any] = []
+        for kind in kinds:
+            origin = typing.get_origin(kind)
+            if isinstance(part, int):
+                if origin in (list, tuple, set, frozenset, collections.abc.Sequence):
+                    step.extend(_members(typing.get_args(kind)[0]))
+            elif _is_model(kind):
+                for name, field in kind.model_fields.items():
+                    if part in (name, field.alias):
+                        step.extend(_members(field.annotation))
+            elif origin in (dict, collections.abc.Mapping) and len(typing.get_args(kind)) == 2:
+                step.extend(_members(typing.get_args(kind)[1]))
+        # A part that is no key (a union's tag such as "<field-ref>" or a member's name):
+        # the location stays where it was.
+        kinds = step or kinds
+    keys: dict[str, None] = {}
+    for kind in kinds:
+        if _is_model(kind):
+            keys.update(dict.fromkeys(f.alias or n for n, f in kind.model_fields.items()))
+    return list(keys)
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, BaseModel)
+
+
+def _members(kind: Any) -> list[Any]:
+    """`kind` without Annotated/Optional/Union wrappers: every type it may be."""
+    origin = typing.get_origin(kind)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(kind)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(kind) for m in _members(arg)]
+    return [kind]
 
 
 def _did_you_mean(error: Mapping[str, Any]) -> str:

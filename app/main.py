@@ -138,7 +138,7 @@ def create_app(
         return await _domain_error(request, invalid)
 
     @app.exception_handler(RequestValidationError)
-    async def _shape_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _shape_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         # The usual error body, every mistake with its JSON path; FastAPI's own "detail" list
         # is kept beside it for clients written against FastAPI's default.
         # A body that is not UTF-8 comes back as the error's `input` bytes: shown with U+FFFD
@@ -152,13 +152,17 @@ def create_app(
                 float: lambda f: f if math.isfinite(f) else str(f),
             },
         )
-        details = validation_details(
-            {
-                **e,
-                "loc": e["loc"][1:] if e["loc"][:1] == ["body"] and len(e["loc"]) > 1 else e["loc"],
-            }
+        body_field = getattr(request.scope.get("route"), "body_field", None)
+        body_model = body_field.field_info.annotation if body_field is not None else None
+        details = [
+            detail
             for e in errors
-        )
+            for detail in (
+                validation_details([{**e, "loc": e["loc"][1:]}], model=body_model)
+                if e["loc"][:1] == ["body"] and len(e["loc"]) > 1
+                else validation_details([e])
+            )
+        ]
         first = details[0] if details else {"path": "body", "msg": "invalid request"}
         more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
         return JSONResponse(

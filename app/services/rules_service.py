@@ -47,7 +47,7 @@ def rule_public(row: Rule) -> dict[str, Any]:
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return validation_details(exc.errors())
+    return validation_details(exc.errors(), model=RuleDefinition)
 
 
 def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> list[dict]:

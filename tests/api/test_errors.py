@@ -311,3 +311,50 @@ def test_every_api_route_refuses_a_query_parameter_it_does_not_define(client, ap
     assert client.get("/api/v1/rules?enabled=true", headers=viewer).status_code == 200
     # Outside /api/ nothing changes: a health check with a cache-buster still answers.
     assert client.get("/healthz?nocache=1").status_code == 200
+
+
+def test_a_key_that_is_not_allowed_is_answered_with_the_key_meant_or_the_keys_allowed(
+    client, api_key
+):
+    """pydantic's "Extra inputs are not permitted" names neither; the answer follows the key's
+    location through the body's model, inside lists, optional fields and rule unions."""
+    revops = api_key("revops")
+
+    def msgs(r) -> dict[str, str]:
+        assert r.status_code == 422, r.text
+        return {d["path"]: d["msg"] for d in r.json()["error"]["details"]}
+
+    r = client.post("/api/v1/rules/simulate", json={"snapshot": []}, headers=revops)
+    assert msgs(r)["snapshot"].endswith("; did you mean 'snapshots'?")
+    deal = {
+        "crm": "hubspot",
+        "deal_id": "1",
+        "stage": {"id": "s", "probabilty": 0.3},
+        "line_items": [{"id": "li", "nam": "x"}],
+    }
+    r = client.post("/api/v1/rules/simulate", json={"snapshots": [deal]}, headers=revops)
+    assert msgs(r) == {
+        "snapshots[0].stage.probabilty": "Extra inputs are not permitted; did you mean "
+        "'probability'?",
+        "snapshots[0].line_items[0].nam": "Extra inputs are not permitted; did you mean 'name'?",
+    }
+    # A key from another shape: nothing is close, so the keys allowed there are listed.
+    r = client.post("/api/v1/mappings", json={"sku": "A-1", "feature_keys": ["x"]}, headers=revops)
+    assert msgs(r)["sku"] == (
+        "Extra inputs are not permitted; allowed here: match_kind, match_value, feature_keys"
+    )
+    rule = {
+        "name": "Big deals",
+        "severity": "info",
+        "applies_to": "deal",
+        "when": {"field": "deal.amount", "op": "gt", "value": {"field": "deal.amount", "day": 1}},
+        "message": "m",
+        "scoep": {},
+    }
+    for path in ("/api/v1/rules", "/api/v1/rules/validate"):
+        r = client.post(path, json=rule, headers=revops)
+        found = (
+            msgs(r) if r.status_code == 422 else {e["path"]: e["msg"] for e in r.json()["errors"]}
+        )
+        assert found["scoep"].endswith("; did you mean 'scope'?")
+        assert found["when.value.day"].endswith("; allowed here: field, offset_days")

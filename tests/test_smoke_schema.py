@@ -176,3 +176,29 @@ def test_0007_widens_ids_and_their_sequences_keeping_the_rows(db_backend, reques
             ).scalar()
         assert kind == "integer"
         upgrade_to_head(engine)
+
+
+def test_0010_adds_needed_by_to_deal_feature_and_downgrade_drops_it(db_backend, request, tmp_path):
+    """Rows written before 0010 keep their promised date and have no needed-by date until the
+    deal is evaluated again; the column takes a date; downgrade drops it."""
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0009") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO deal_feature (id, crm, deal_id, feature_key, feature_name, "
+                    "source, evidence, is_commitment, promised_date, score, is_primary, "
+                    "deal_open) VALUES (1, 'test', 'd1', 'scim', '', 'note', '', true, "
+                    "'2027-03-31', 100, true, true)"
+                )
+            )
+        upgrade_to_head(engine)
+        with engine.begin() as conn:
+            before = conn.execute(text("SELECT promised_date, needed_by FROM deal_feature")).one()
+            conn.execute(text("UPDATE deal_feature SET needed_by = '2027-09-30' WHERE id = 1"))
+            after = conn.execute(text("SELECT needed_by FROM deal_feature")).scalar()
+        assert (str(before[0]), before[1], str(after)) == ("2027-03-31", None, "2027-09-30")
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        command.downgrade(cfg, "0009")
+        columns = {c["name"] for c in inspect(engine).get_columns("deal_feature")}
+        assert "needed_by" not in columns and "promised_date" in columns
+        upgrade_to_head(engine)

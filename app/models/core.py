@@ -277,6 +277,7 @@ class DealFeature(SQLModel, table=True):
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
     is_commitment: bool = False
     promised_date: date | None = None
+    needed_by: date | None = None  # the customer's own date: "they need SCIM by Q3"
     score: float = 100.0
     # Exactly one row per (crm, deal_id, feature_key) with a key: commitment before mention,
     # line item before note, else the first. Rows without a feature key are never primary.

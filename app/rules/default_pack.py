@@ -149,6 +149,43 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         ),
     },
     {
+        "id": "needed-before-target",
+        "name": "Needed before it is due",
+        "description": (
+            "The customer needs a coming-soon or uncertain feature by a date before its target "
+            "date, or it has no target date: warn the rep before they agree to the customer's "
+            "date."
+        ),
+        "severity": "warning",
+        "applies_to": "reference",
+        "when": {
+            "all": [
+                {
+                    "field": "feature.availability",
+                    "op": "in",
+                    "value": ["coming_soon", "uncertain"],
+                },
+                {"field": "reference.needed_by", "op": "not_null"},
+                {
+                    "any": [
+                        {"field": "feature.target_date", "op": "is_null"},
+                        {
+                            "field": "feature.target_date",
+                            "op": "after",
+                            "value": {"field": "reference.needed_by"},
+                        },
+                    ]
+                },
+            ]
+        },
+        "message": (
+            "The customer needs {feature.name} by {reference.needed_by}, but it is "
+            "{feature.availability} (target date: {feature.target_date}), so it may not be ready "
+            'by then ({reference.source}: "{reference.evidence}"). Do not agree to their date; '
+            "tell them when it is planned and check with product first." + _SAY_INSTEAD
+        ),
+    },
+    {
         "id": "beta-sold",
         "name": "Beta feature sold",
         "description": "A beta feature on a line item or promised: sell it as beta, no SLA.",

@@ -679,6 +679,7 @@ def reference_values(ref: FeatureReference, feature: Feature | None) -> Values:
             "reference.is_question": ref.is_question,
             "reference.custom_build": ref.custom_build,
             "reference.promised_date": ref.promised_date,
+            "reference.needed_by": ref.needed_by,
             "reference.score": _number(ref.score),
         }
     availability = feature.availability
@@ -700,6 +701,7 @@ def reference_values(ref: FeatureReference, feature: Feature | None) -> Values:
         "reference.is_question": ref.is_question,
         "reference.custom_build": ref.custom_build,
         "reference.promised_date": ref.promised_date,
+        "reference.needed_by": ref.needed_by,
         "reference.score": _number(ref.score),
     }
 
@@ -771,6 +773,7 @@ _PLACEHOLDER_SOURCE: dict[str, str] = {
     "reference.evidence": "(ref.evidence if ref else '')",
     "reference.source": "_source(ref)",
     "reference.promised_date": "((_date(ref.promised_date) if ref else None) or 'no stated date')",
+    "reference.needed_by": "((_date(ref.needed_by) if ref else None) or 'no stated date')",
     "reference.matched_text": "((ref.matched_text or ref.feature_name) if ref else '')",
     "deal.name": "(snap.name or snap.deal_id)",
     "deal.close_date": "(_date(snap.close_date) or 'no close date')",

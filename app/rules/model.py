@@ -125,6 +125,7 @@ class FeatureReference(_Model):
     is_question: bool = False
     custom_build: bool = False  # "we'll build", "custom build"
     promised_date: date | None = None
+    needed_by: date | None = None  # the customer's own date: "they need SCIM by Q3"
     matched_text: str | None = None
 
 

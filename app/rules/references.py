@@ -6,13 +6,16 @@ a sentence that names a feature is a dependency; promise language in it ("will h
 need SSO") removes it; a question ("asked whether we support SCIM") keeps it as a dependency
 but never as a promise. A promise that names nothing on the roadmap still becomes a reference
 (feature_key=None, availability unknown) so off-roadmap promises are caught too. A promise taken
-back ("we haven't promised SCIM", "SCIM won't ship in Q1"), the customer's own date ("they need
-SCIM by Q3") and service boilerplate ("committed to your success") are no commitments, nor are
-the sale's own schedule ("we'll revisit next quarter") and deliveries already made ("we already
-delivered SCIM"). "ETA", "goes GA", "lands in", "slated for" promise only with a date in their
-clause; with several dates in a clause each feature takes the nearest after it. Names inside web
-and mail addresses are no mentions. HTML left in a note is read as text first
-(`plain_note_text`): evidence quotes the sentence as text.
+back ("we haven't promised SCIM", "SCIM won't ship in Q1"; a later clause may promise it again:
+"...but we will have it by Q2"), the customer's own date ("they need SCIM by Q3": kept as
+`needed_by`, resolved as promised dates are) and service boilerplate ("committed to your
+success", "the best service") are no commitments, nor are the sale's own schedule ("we'll
+revisit next quarter", "Next quarter: call about SCIM") and deliveries already made ("we already
+delivered SCIM"). "ETA", "goes GA", "lands in", "slated for", "scheduled for", "planned for"
+promise only with a date in their clause, and only when ours; with several dates in a clause
+each feature takes the one in its part of the clause ("SSO by Q1 and SCIM by Q3", "By Q1 SSO, by
+Q3 SCIM"), else the nearest after it. Names inside web and mail addresses are no mentions. HTML
+left in a note is read as text first (`plain_note_text`): evidence quotes the sentence as text.
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -27,7 +30,7 @@ import re
 import re._constants as _c
 import re._parser as _parser
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -212,9 +215,10 @@ _PROMISE = re.compile(
     r"|no later than"
     r"|next (?:quarter|month|release|sprint)|in time for"
     # Promises only with a date in their clause (`_DATED_CUES`): "ETA for SCIM is Jan 2027",
-    # "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2". Last: the usual cues
-    # match before these are tried.
+    # "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2", "scheduled for Q2",
+    # "we have SSO planned for March". Last: the usual cues match before these are tried.
     r"|eta|land(?:s|ing) (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
+    r"|scheduled (?:for|to|in)|planned (?:for|in)"
     r")(?![a-z0-9])"
 )
 _CUSTOM = re.compile(
@@ -313,8 +317,10 @@ _PROMISE_AT = _WordStartPattern(f"(?P<promise>{_PROMISE.pattern})")
 _SUBJECT = r"(?=(?:we|i|they|he|she|you)(?:['\u2019 ]))"
 _CLAUSE = re.compile(
     r";|:|\?[!?\"')\]\u201d\u2019]*(?=\s)|\u2014 ?"
-    rf"|,(?: but | however| although | whereas | and {_SUBJECT})"
-    rf"|(?: but | although | whereas | - | \u2013 | \u2014 ?| and {_SUBJECT})"
+    # ", we promised SCIM": a comma before a new subject starts a clause ("They can't have
+    # downtime, we promised SCIM": the negation stays in its own clause).
+    rf"|,(?: but | however| although | whereas | and {_SUBJECT}| {_SUBJECT})"
+    rf"|(?: but | however(?=[ ,])| although | whereas | - | \u2013 | \u2014 ?| and {_SUBJECT})"
 )
 # The year after a quarter or half: "Q3 2027", "Q3'27", "Q3 FY27", "Q3 CY27" (a calendar
 # year: `{0}_cy`), "Q1 of 2028", or two digits after a space only when no word follows ("Q3 27."
@@ -405,6 +411,9 @@ class _Clause:
     # costs nothing to create).
     neg_before: tuple[int, ...] = ()
     neg_after: tuple[int, ...] = ()
+    # The customer's own dates ("they need SCIM by Q3"): (date cue start, end of the cue's
+    # clause, offset of the need word), kept by the clause holding the need word.
+    needed: tuple[tuple[int, int, int], ...] = ()
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -560,6 +569,7 @@ def _strength(ref: FeatureReference) -> tuple:
         ref.is_commitment,
         ref.custom_build,
         ref.promised_date is not None,
+        ref.needed_by is not None,
         not ref.is_question,
         ref.score,
     )
@@ -738,15 +748,17 @@ def _clauses(
         if kind == "denied":
             c.denied = True
         elif kind == "custom":
-            if _ours(low, start, m.end(kind), c, True, names):
-                c.custom = c.promise = True
+            if _ours(low, start, m.end(kind), c, True, names, b):
+                c.promise = True
+                # "If they need SCIM by Q1, we will build it": the feature named, not custom work
+                c.custom = not (names and _refers_back(low, start, m.end(kind)))
         elif kind == "promise":
             if low.startswith(_TAKEN_BACK, start) and low.endswith(
                 _NEG_TAILS, max(a, start - 16), start
             ):
                 c.denied = True  # "we haven't promised SCIM", "SCIM isn't committed"
             else:
-                ours = _ours(low, start, m.end(kind), c, False, names)
+                ours = _ours(low, start, m.end(kind), c, False, names, b)
                 if ours is _DATED:
                     c.dated = settle = True
                 elif ours:
@@ -763,12 +775,19 @@ def _clauses(
         for i, c in enumerate(clauses):
             if c.past:  # "we already delivered SCIM by Q3", "shipped last quarter as promised"
                 # still one with a promise in the future: "we shipped SSO and will have SCIM"
-                c.promise = c.promise and any(
-                    m.lastgroup in ("promise", "custom")
-                    and c.start <= m.start(m.lastgroup) < c.end
-                    and low.startswith(_FUTURE_CUES, m.start(m.lastgroup))
-                    for m in cues
+                future = next(
+                    (
+                        m.start(m.lastgroup)
+                        for m in cues
+                        if m.lastgroup in ("promise", "custom")
+                        and c.start <= m.start(m.lastgroup) < c.end
+                        and low.startswith(_FUTURE_CUES, m.start(m.lastgroup))
+                    ),
+                    -1,
                 )
+                c.promise = c.promise and future >= 0
+                if c.promise:
+                    _split_past(low, clauses, i, cues, future)
             elif c.dated and not c.promise:  # "ETA for SCIM is Jan 2027": with its date
                 end = c.end
                 if low.startswith(":", end) and i + 1 < len(clauses):
@@ -780,16 +799,85 @@ def _clauses(
                 c.question = True
         if low[a:b].rstrip(_AFTER_QUESTION).endswith("?"):
             clauses[-1].question = True
+    if len(clauses) > 1 and any(c.needed for c in clauses):  # rare: "by Q3, they need SCIM"
+        _place_needed(clauses)
     return clauses
+
+
+_BACK_REFERENCE = re.compile(r" (it|this|that)(?![a-z0-9])")
+
+
+def _refers_back(low: str, s: int, e: int) -> bool:
+    """Whether the custom-build cue low[s:e] builds "it", "this" or "that": a thing named
+    before it ("we will build it", "build this for them"; not "build that custom connector")."""
+    cue = low[s:e]
+    if cue.endswith((" it", " this", " that")):
+        word, at = cue.rsplit(" ", 1)[1], e
+    else:
+        m = _BACK_REFERENCE.match(low, e)
+        if m is None:
+            return False
+        word, at = m.group(1), m.end()
+    if word == "it":
+        return True
+    after = low[at : at + 24].split()[:1]  # "this"/"that" as pronouns, not determiners
+    return not after or not after[0][0].isalnum() or after[0].strip(_STRIP) in _OBJECT_STOP
+
+
+def _clause_at(clauses: list[_Clause], pos: int) -> _Clause:
+    return next((c for c in clauses if pos < c.end), clauses[-1])
+
+
+def _place_needed(clauses: list[_Clause]) -> None:
+    """Each customer's date to the clause of its need word ("By Q3, they need SCIM"), unless
+    the date's own clause is a promise of ours ("we'll have it by Q3, they need SCIM")."""
+    entries = [entry for c in clauses for entry in c.needed]
+    for c in clauses:
+        c.needed = ()
+    for entry in entries:
+        home, origin = _clause_at(clauses, entry[2]), _clause_at(clauses, entry[0])
+        if home is not origin and origin.promise:
+            continue
+        home.needed += (entry,)
+
+
+def _split_past(
+    low: str, clauses: list[_Clause], i: int, cues: list[re.Match[str]], future: int
+) -> None:
+    """A clause with a delivery already made and a promise still to come, cut at the " and " or
+    comma between the two: "We shipped SSO last year and will have SCIM by Q1", "SSO shipped
+    last year and SCIM will be ready by Q1" (SSO delivered, SCIM promised)."""
+    c = clauses[i]
+    past = next(
+        m.start("past")
+        for m in cues
+        if m.lastgroup == "past" and c.start <= m.start("past") < c.end
+    )
+    lo, hi = (past, future) if past < future else (future, past)
+    if past < future:  # the last joint before the promise
+        cut = max(low.rfind(" and ", lo, hi), low.rfind(", ", lo, hi))
+    else:  # the first one after it
+        found = [k for k in (low.find(" and ", lo, hi), low.find(", ", lo, hi)) if k >= 0]
+        cut = min(found) if found else -1
+    if cut < 0:
+        return
+    joint = 5 if low.startswith(" and ", cut) else 2
+    first, second = replace(c, end=cut), replace(c, start=cut + joint)
+    done, promised = (first, second) if past < future else (second, first)
+    done.promise = False
+    promised.past = False
+    clauses[i : i + 1] = [first, second]
 
 
 # Promise cues that speak of the future: a delivery already made in their clause does not
 # take them back ("we shipped SSO and will have SCIM by Q1").
 _FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding", "building", "get")
 # Cues that are a promise only with a date in their clause, and only when ours: "ETA for SCIM
-# is Jan 2027", "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2". `_ours`
-# answers `_DATED` for them.
-_DATED_CUES = ("eta", "land", "slated", "goes ", "going ga", "going live", "go ")
+# is Jan 2027", "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2", "SCIM is
+# scheduled for Q2", "we have SSO planned for March". `_ours` answers `_DATED` for them.
+_DATED_CUES = (
+    "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
+)  # fmt: skip
 _DATED = "dated"
 _DATED_HEADS = frozenset(cue[:2] for cue in _DATED_CUES)
 # Service boilerplate, not a product ("committed to your success", "guarantee your
@@ -834,6 +922,11 @@ _SALE_OBJECTS = (
     | frozenset(_SALE_ITEMS_TEXT.split())
     | _SERVICE_WORDS
 )
+# "the best service", "excellent customer support": service praised, not a thing delivered.
+_SERVICE_NOUNS = frozenset(("service", "services", "support", "experience", "care"))
+_PRAISE_TEXT = """best great excellent outstanding exceptional superior first-class
+    world-class top-notch high-quality quality white-glove possible customer"""
+_PRAISE = frozenset(_PRAISE_TEXT.split())
 # "your data is safe", "it stays secure": a state guaranteed, not a thing delivered.
 _STATES = frozenset(("safe", "secure", "protected", "private", "confidential"))
 _STATE_VERBS = frozenset(("is", "are", "be", "stays", "stay", "remains", "remain", "kept"))
@@ -880,14 +973,18 @@ _THIRD_PARTY = re.compile(
 
 
 _STRIP = ".,;:!?()[]\"'\u2018\u2019\u201c\u201d"
+_JOINTS = ",;:-\u2013\u2014"  # what stands between two clauses
 
 
-def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mention]) -> bool | str:
-    """Whether the promise (or custom-build) cue low[s:e] in the clause `c` is a promise we
-    made about the product (see the comment above); `_DATED` for a cue that promises only
-    with a date in its clause (`_DATED_CUES`). Words inside a feature name (`names`:
-    "access reviews", "approvals") are never the sale's. Marks `c.sale` when the cue's object
-    is a sale item: a date in the same clause then belongs to it ("a rollout plan by Q1")."""
+def _ours(
+    low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mention], b: int
+) -> bool | str:
+    """Whether the promise (or custom-build) cue low[s:e] in the clause `c` of the sentence
+    ending at `b` is a promise we made about the product (see the comment above); `_DATED` for
+    a cue that promises only with a date in its clause (`_DATED_CUES`). Words inside a feature
+    name (`names`: "access reviews", "approvals") are never the sale's. Marks `c.sale` when the
+    cue's object is a sale item: a date in the same clause then belongs to it ("a rollout plan
+    by Q1"); adds to `c.needed` a date that is the customer's ("they need SCIM by Q3")."""
     a = c.start
     before = low[max(a, s - 48) : s]
     if "if " in before or "unless " in before:
@@ -905,8 +1002,18 @@ def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mentio
         if c.sale:  # a date: the sale's own date does not count
             return False
         near = before[-32:].split()
-        hi = min(c.end, e + 24)
-        after = low[e:hi].split()
+        if (
+            c.end < b
+            and not low[e : c.end].strip()
+            and not any(c.start <= n.start < c.end for n in names)
+        ):
+            # A clause that is a date and nothing more: the words after it are in the next
+            # one ("Next quarter: call about SCIM", "By Q3, they need SCIM").
+            hi = min(b, e + 24)
+            after = [w for w in low[e:hi].split() if w.strip(_JOINTS)]
+        else:
+            hi = min(c.end, e + 24)
+            after = low[e:hi].split()
         # The sale's own date or schedule, before the cue or just after it ("next month we
         # reconnect"): "plan to sign by Q1", "we'll revisit next quarter".
         if not _SALE_TIMES.isdisjoint(near) and not all(
@@ -931,6 +1038,7 @@ def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mentio
             if not _in_name(m.start(), names) and not (
                 m.group("to") and _OUR_SUBJECT.search(low, max(a, m.start() - 12), m.start())
             ):  # not "we need to ship SCIM by Q1", "we are expected to deliver it"
+                c.needed += ((s, c.end, m.start()),)
                 return False
             m = _NEEDED_BY.search(low, m.end(), hi)
         return _DATED if dated else True
@@ -952,8 +1060,10 @@ def _ours(low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mentio
             continue
         if not w or w in _OBJECT_STOP:
             break
-        if (w in _SALE_OBJECTS and not _in_name(low.find(w, e), names)) or (
-            w in _STATES and prev in _STATE_VERBS
+        if (
+            (w in _SALE_OBJECTS and not _in_name(low.find(w, e), names))
+            or (w in _STATES and prev in _STATE_VERBS)
+            or (w in _SERVICE_NOUNS and prev in _PRAISE)
         ):
             c.sale = True
             return False
@@ -974,16 +1084,47 @@ _NO_ETA = re.compile(
 )
 
 
+# Negated just before a dated cue: "SCIM is not scheduled for Q2", "doesn't land in Q1".
+_NOT_BEFORE = re.compile(
+    r"(?:(?<![a-z0-9])(?:not|never|no longer)|n['\u2019]t"
+    r"|(?<![a-z0-9])(?:is|are|was|were|does|do|did|has|have)nt)"
+    r"(?: (?:yet|currently|officially|really|actually|even|been|being))? $"
+)
+# The customer's own projects: "Rollout is scheduled for Q2 with SCIM" (but "the SCIM rollout
+# is scheduled for Q2" is the feature's).
+_PROJECT_WORDS_TEXT = """rollout roll-out onboarding implementation migration deployment pilot
+    poc training cutover"""
+_PROJECT_WORDS = frozenset(_PROJECT_WORDS_TEXT.split())
+_HAVE = (" have ", " has ", " had ", "'ve ", "\u2019ve ")
+# Between "their" and a dated cue: told, not owned ("their CTO was told SCIM is slated ...").
+_TOLD = re.compile(r"(?<![a-z0-9])(?:that|told|said|says|confirmed|informed|knows?)(?![a-z0-9])")
+
+
 def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], before: str) -> bool:
-    """For a cue promising only with a date ("ETA", "goes GA", "lands in", "slated for"):
-    not when its subject is theirs ("they go live in Q1", "their go-live lands in Q1"; a
-    feature named in between makes it ours: "told the customer SCIM goes GA in Q1"), nor "no
-    ETA", nor the ETA of a sale item ("ETA on the contract")."""
+    """For a cue promising only with a date ("ETA", "goes GA", "lands in", "slated for",
+    "scheduled for", "planned for"): not when its subject is theirs ("they go live in Q1",
+    "their go-live lands in Q1", "they planned for SCIM in Q2"; a feature named in between
+    makes it ours: "told the customer SCIM goes GA in Q1", not when owned: "their SCIM rollout
+    is scheduled for Q2"), nor a project of theirs ("rollout is scheduled for Q2"), nor
+    negated ("SCIM is not scheduled for Q2"), nor "no ETA", nor the ETA of a sale item ("ETA
+    on the contract")."""
     theirs = list(_THEIR_SUBJECT.finditer(before))
     if theirs:
-        at = s - len(before) + theirs[-1].end()
+        last = theirs[-1]
+        at = s - len(before) + last.end()
         if not any(at <= m.start < s for m in names):
             return False
+        owned = last.group() == "their" or before.startswith(_HAVE, last.end())
+        if owned and not _TOLD.search(before, last.end()):
+            return False  # "their SCIM rollout is scheduled for Q2", "they have SSO planned"
+    if _NOT_BEFORE.search(before):
+        return False
+    near = before[-32:].split()
+    if not _PROJECT_WORDS.isdisjoint(near):
+        for w in _PROJECT_WORDS.intersection(near):
+            k = low.rfind(w, max(c.start, s - 32), s)
+            if not any(m.end in (k - 1, k) for m in names):
+                return False
     if low.startswith("eta", s):
         if _NO_ETA.search(before):
             c.denied = True  # "no ETA for SCIM yet", "we don't have an ETA for SCIM by Q1"
@@ -1086,22 +1227,48 @@ def _sentence_references(
     dates: dict[tuple[int, int], list[tuple[int, date]]] = {}
     # A promise clause naming nothing ("...; we promised it by Q3") speaks about the sentence's
     # features, unless it is custom-build language, which is an off-roadmap promise of its own.
-    orphan_promise = False
-    for c in clauses:
-        if c.promise and not (c.question or c.custom or c.denied) and id(c) not in claimed:
-            orphan_promise = True
-            break
+    # Its date comes first for them; after a denial it is a promise made again: "We can't
+    # deliver SCIM by Q1 but we will have it by Q2".
+    orphan = next(
+        (
+            c
+            for c in clauses
+            if c.promise and not (c.question or c.custom or c.denied) and id(c) not in claimed
+        ),
+        None,
+    )
 
     refs: list[FeatureReference] = []
     source_id = note.id
+    fy_start = catalog.fiscal_year_start
+    # The customer's dates ("they need SCIM by Q3, we promised SSO") are no promised date of
+    # another clause's feature.
+    theirs = (
+        [(cl, entry[0], entry[1]) for cl in clauses for entry in cl.needed]
+        if len(clauses) > 1
+        else None
+    )
     for m, c in kept:
         question = c.question
-        commitment = not question and not c.denied and (c.promise or orphan_promise)
+        said = c if c.promise and not c.denied else orphan  # the clause promising it
+        commitment = not question and said is not None and (not c.denied or said.start >= c.end)
         promised = (
-            _promised_in(low, c, a, b, ref_date, dates, catalog.fiscal_year_start, m.end)
-            if commitment
+            _promised_in(
+                low,
+                said,
+                a,
+                b,
+                ref_date,
+                dates,
+                fy_start,
+                m.start,
+                m.end,
+                [(lo, hi) for cl, lo, hi in theirs if cl is not c] if theirs else None,
+            )
+            if commitment and said is not None
             else None
         )
+        needed = _needed_in(low, c, a, b, ref_date, fy_start, m.start, m.end) if c.needed else None
         feature = catalog.get(m.feature_key)
         refs.append(  # every field, in declaration order
             trusted_model(
@@ -1118,6 +1285,7 @@ def _sentence_references(
                     "is_question": question,
                     "custom_build": commitment and c.custom,
                     "promised_date": promised,
+                    "needed_by": needed,
                     "matched_text": m.matched_text,
                 },
             )
@@ -1143,9 +1311,7 @@ def _sentence_references(
                 score=100.0,
                 is_commitment=True,
                 custom_build=c.custom,
-                promised_date=_promised_in(
-                    low, c, a, b, ref_date, dates, catalog.fiscal_year_start
-                ),
+                promised_date=_promised_in(low, c, a, b, ref_date, dates, fy_start),
             )
         )
         break  # one off-roadmap promise per sentence
@@ -1176,6 +1342,7 @@ def _plain_references(
                     "is_question": False,
                     "custom_build": False,
                     "promised_date": None,
+                    "needed_by": None,
                     "matched_text": m.matched_text,
                 },
             )
@@ -1191,23 +1358,76 @@ def _promised_in(
     ref_date: date,
     dates: dict[tuple[int, int], list[tuple[int, date]]],
     fy_start: int,
-    at: int = -1,
+    s: int = -1,
+    e: int = -1,
+    skip: list[tuple[int, int]] | None = None,
 ) -> date | None:
-    """The date stated in the clause, else anywhere in the sentence low[a:b] (memo: `dates`).
-    With several, the first one after `at` (the feature's name: "SSO by Q1 and SCIM by Q3"),
-    else the last one before it."""
+    """The date stated in the clause, else anywhere in the sentence low[a:b] (memo: `dates`)
+    outside the `skip` spans (another clause's customer dates); with several, the one for the
+    feature's name at low[s:e] (`_date_for`)."""
     for span in ((c.start, c.end), (a, b)):
         found = dates.get(span)
         if found is None:
             found = dates[span] = _promised_dates(low, span[0], span[1], ref_date, fy_start)
+        if skip and span == (a, b):
+            found = [(p, d) for p, d in found if not any(lo <= p < hi for lo, hi in skip)]
         if found:
             if len(found) > 1:
-                for pos, day in found:
-                    if pos >= at:
-                        return day
-                return found[-1][1]
+                return _date_for(low, found, span[0], span[1], s, e)
             return found[0][1]
     return None
+
+
+def _needed_in(
+    low: str, c: _Clause, a: int, b: int, ref_date: date, fy_start: int, s: int, e: int
+) -> date | None:
+    """The customer's own date for the name at low[s:e] in the clause `c` ("they need SCIM by
+    Q3", "SCIM required by March", "By Q3, they need SCIM"): the first date from each of the
+    clause's `needed` cues, resolved as promised dates are."""
+    found: dict[int, date] = {}
+    for cue, end, _ in c.needed:
+        first = _promised_dates(low, cue, end, ref_date, fy_start)[:1]
+        found.update(first)
+    if not found:
+        return None
+    if len(found) == 1:
+        return next(iter(found.values()))
+    return _date_for(low, sorted(found.items()), a, b, s, e)
+
+
+# Where a clause's parts end: "SSO by Q1 and SCIM by Q3", "By Q1 SSO, by Q3 SCIM".
+_PART_JOINTS = (", ", " and ")
+# What may stand before a date that opens its part: "by Q3 SCIM", "in Q3 SCIM".
+_DATE_OPENERS = frozenset(("", "by", "by the", "in", "before", "until", "till", "for", "from"))
+
+
+def _part_start(low: str, lo: int, pos: int) -> int:
+    k = max(low.rfind(", ", lo, pos), low.rfind(" and ", lo, pos))
+    return lo if k < 0 else k + (2 if low.startswith(", ", k) else 5)
+
+
+def _date_for(low: str, found: list[tuple[int, date]], lo: int, hi: int, s: int, e: int) -> date:
+    """Of several dates in low[lo:hi] (offset, date), the one for the name at low[s:e]: one in
+    the name's own part of the clause (parts cut at ", " and " and "), the first after the name
+    else the last before it ("SSO by Q1 and SCIM by Q3", "By Q1 we'll have SSO, by Q3 SCIM");
+    else that of the nearest part before it opening with its date ("By Q1 we'll have SSO and
+    SCIM, by Q3 the audit trail"); else the first after the name, else the last before it."""
+    if s >= 0:
+        start = _part_start(low, lo, s)
+        ends = [k for k in (low.find(j, e, hi) for j in _PART_JOINTS) if k >= 0]
+        end = min(ends) if ends else hi
+        inside = [(pos, day) for pos, day in found if start <= pos < end]
+        if inside:
+            return next((day for pos, day in inside if pos >= e), inside[-1][1])
+        earlier = [(pos, day) for pos, day in found if pos < s]
+        if earlier:
+            pos, day = earlier[-1]
+            if low[_part_start(low, lo, pos) : pos].strip(" \t:-") in _DATE_OPENERS:
+                return day
+    for pos, day in found:
+        if pos >= e:
+            return day
+    return found[-1][1]
 
 
 def _unknown_object(low: str, a: int, b: int) -> re.Match[str] | None:

@@ -76,6 +76,9 @@ FIELDS: dict[str, FieldSpec] = {
     "reference.is_question": FieldSpec("bool", "reference"),
     "reference.custom_build": FieldSpec("bool", "reference"),
     "reference.promised_date": FieldSpec("date", "reference"),
+    "reference.needed_by": FieldSpec(
+        "date", "reference", description="the customer's own date: 'they need SCIM by Q3'"
+    ),
     "reference.score": FieldSpec("number", "reference", description="match quality 0..100"),
     "deal.name": FieldSpec("str", "any"),
     "deal.pipeline": FieldSpec("str", "any"),
@@ -123,6 +126,7 @@ REFERENCE_PLACEHOLDERS = (
     "reference.evidence",
     "reference.source",
     "reference.promised_date",
+    "reference.needed_by",
     "reference.matched_text",
 )
 DEAL_PLACEHOLDERS = (

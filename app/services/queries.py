@@ -232,6 +232,7 @@ def dependency_values(
             "evidence": ref.evidence,
             "is_commitment": ref.is_commitment,
             "promised_date": ref.promised_date,
+            "needed_by": ref.needed_by,
             "score": ref.score,
             "is_primary": ref.feature_key is not None and primary[ref.feature_key] == i,
             "availability_first": i in firsts,
@@ -579,6 +580,7 @@ def feature_deals(
                 "evidence": r.evidence,
                 "is_commitment": r.is_commitment,
                 "promised_date": r.promised_date.isoformat() if r.promised_date else None,
+                "needed_by": r.needed_by.isoformat() if r.needed_by else None,
                 "score": r.score,
             }
             for r in mine
@@ -982,6 +984,7 @@ def deal_detail(
                 "evidence": r.evidence,
                 "is_commitment": r.is_commitment,
                 "promised_date": r.promised_date.isoformat() if r.promised_date else None,
+                "needed_by": r.needed_by.isoformat() if r.needed_by else None,
             }
             for r in refs
         ],

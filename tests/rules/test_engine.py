@@ -94,6 +94,39 @@ DEFAULT_CASES = [
     ),
     # coming soon mentioned -> info, verdict stays clear
     (["They need SCIM."], None, [("coming-soon-mentioned", "scim")], "clear"),
+    # needed by the customer before the target date, or with none -> warning
+    (
+        ["They need SCIM by Q1."],
+        None,
+        [("needed-before-target", "scim"), ("coming-soon-mentioned", "scim")],
+        "warning",
+    ),
+    (
+        ["They need the audit trail by Q3."],
+        None,
+        [("needed-before-target", "audit"), ("uncertain-mentioned", "audit")],
+        "warning",
+    ),
+    (
+        [LineItem(id="li", name="Retention policy"), "Retention policy required by March."],
+        None,
+        [
+            ("promised-past-target", "retention"),
+            ("needed-before-target", "retention"),
+            ("coming-soon-mentioned", "retention"),
+        ],
+        "blocked",
+    ),
+    # needed after the target date, not needed by a date, or an available feature -> no warning
+    (["They need SCIM by Q3."], None, [("coming-soon-mentioned", "scim")], "clear"),
+    (
+        ["They need data residency by March."],
+        None,
+        [("uncertain-mentioned", "residency")],
+        "warning",
+    ),
+    (["We promised SCIM by Q3."], date(2027, 12, 1), [("coming-soon-mentioned", "scim")], "clear"),
+    (["They need SSO by Q1."], None, [], "clear"),
     # beta sold (line item or promise) -> warning; beta merely mentioned -> nothing
     ([LineItem(id="li", name="AI", product_id="prod_ai")], None, [("beta-sold", "ai")], "warning"),
     (["We will have the AI assistant in the contract."], None, [("beta-sold", "ai")], "warning"),
@@ -505,6 +538,7 @@ def test_every_placeholder_renders_for_a_roadmap_feature_and_for_an_unknown_one(
         "reference.evidence",
         "reference.source",
         "reference.promised_date",
+        "reference.needed_by",
         "reference.matched_text",
         "deal.name",
         "deal.close_date",
@@ -540,6 +574,7 @@ def test_every_placeholder_renders_for_a_roadmap_feature_and_for_an_unknown_one(
         "We promised SCIM by Q2.",
         "a note",
         "Jun 30, 2027",
+        "no stated date",
         "SCIM",
         "Acme - Platform",
         "Mar 1, 2027",
@@ -549,7 +584,7 @@ def test_every_placeholder_renders_for_a_roadmap_feature_and_for_an_unknown_one(
         "the deal owner",
         "Every placeholder",
     ]
-    assert custom.message.split(" | ")[:11] == [
+    assert custom.message.split(" | ")[:12] == [
         "custom connector",
         "(not on the roadmap)",
         "not on the roadmap",
@@ -561,8 +596,33 @@ def test_every_placeholder_renders_for_a_roadmap_feature_and_for_an_unknown_one(
         "We'll build them a custom connector for their ERP.",
         "a note",
         "no stated date",
+        "no stated date",
         "custom connector",
     ]
+
+
+def test_rules_can_use_the_customers_needed_by_date(catalog: Catalog) -> None:
+    r = rule(
+        {
+            "id": "needed-before-close",
+            "name": "Needed before the close",
+            "severity": "warning",
+            "when": {
+                "field": "reference.needed_by",
+                "op": "before",
+                "value": {"field": "deal.close_date"},
+            },
+            "message": "{feature.name} is needed by {reference.needed_by}.",
+        }
+    )
+    close = date(2027, 6, 1)
+    (f,) = evaluate(
+        make_deal("They need SCIM by Q1.", close_date=close), catalog, [r], today=TODAY
+    ).findings
+    assert f.message == "SCIM provisioning is needed by Mar 31, 2027."
+    for body in ("They need SCIM by Q3.", "We promised SCIM by Q1.", "They need SCIM."):
+        deal = make_deal(body, close_date=close)
+        assert evaluate(deal, catalog, [r], today=TODAY).findings == [], body
 
 
 def test_message_text_is_data_not_code(catalog: Catalog) -> None:

@@ -48,6 +48,40 @@ DENIED = [
         "We did not promise SSO but we will have SCIM by Q3.",
         [("sso", False, False, False, None), ("scim", True, False, False, date(2027, 9, 30))],
     ),
+    # ... and a later clause may promise it again, with its own date
+    (
+        "We can't deliver SCIM by Q1 but we will have it by Q2",
+        [("scim", True, False, False, date(2027, 6, 30))],
+    ),
+    (
+        "We can\u2019t deliver SCIM by Q1, however we will have it by Q2.",
+        [("scim", True, False, False, date(2027, 6, 30))],
+    ),
+    (
+        "We cannot ship the audit trail in Q1 however we'll deliver it by Q3.",
+        [("audit", True, False, False, date(2027, 9, 30))],
+    ),
+    (
+        "We won't have SSO by Q1; we'll have it by Q2.",
+        [("sso", True, False, False, date(2027, 6, 30))],
+    ),
+    ("We did not promise SCIM but we will build it.", [("scim", True, False, False, None)]),
+    (
+        "We can't deliver SCIM by Q1, we promised them a discount instead.",
+        [("scim", False, False, False, None)],
+    ),
+    ("We can't commit to SCIM by Q1 but we'll try.", [("scim", False, False, False, None)]),
+    # a negation in another comma-joined clause does not take the promise back
+    ("They can't have downtime, we promised SCIM", [("scim", True, False, False, None)]),
+    ("They can\u2019t have downtime, we promised SSO.", [("sso", True, False, False, None)]),
+    (
+        "They don't want downtime, we committed to the audit trail by Q2.",
+        [("audit", True, False, False, date(2027, 6, 30))],
+    ),
+    (
+        "They don't need SSO, we'll have SCIM by Q3.",
+        [("scim", True, False, False, date(2027, 9, 30))],
+    ),
     # not a denial
     ("We promised SCIM by Q3, not later.", [("scim", True, False, False, date(2027, 9, 30))]),
     (

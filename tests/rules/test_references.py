@@ -234,5 +234,15 @@ def test_one_reference_per_feature_and_source_keeping_the_strongest(catalog: Cat
     ]
 
 
+def test_the_reference_with_the_customers_date_is_kept(catalog: Catalog) -> None:
+    body = "They need SCIM. SCIM is needed by Q3. SCIM again."
+    (ref,) = find_references(make_deal(body), catalog, today=TODAY)
+    assert (ref.is_commitment, ref.needed_by, ref.evidence) == (
+        False,
+        date(2027, 9, 30),
+        "SCIM is needed by Q3.",
+    )
+
+
 def test_empty_and_blank_notes_give_nothing(catalog: Catalog) -> None:
     assert find_references(make_deal("", "   \n "), catalog, today=TODAY) == []

@@ -61,6 +61,9 @@ def test_sales_process_work_is_no_off_roadmap_promise(body: str) -> None:
         ("Our team will build a connector to their ERP.", [(None, "custom connector", True)]),
         # someone else builds it: a dependency on the API, no custom build of ours
         ("Their team will build a connector to our API.", []),
+        # "it" is the feature named: a promise of it, no custom build of something else
+        ("They need SCIM and we will build it by Q1.", [("scim", "", True)]),
+        ("If they need SCIM by Q1, we will build it.", [("scim", "", True)]),
     ],
 )
 def test_real_custom_builds_are_still_caught(body: str, expected: list[tuple]) -> None:
@@ -87,6 +90,8 @@ NOT_OUR_PROMISE = [
     ("They require SCIM before Q2.", [("scim", False)]),
     ("They need to have SCIM by Q1.", [("scim", False)]),
     ("By Q3 they need SCIM.", [("scim", False)]),
+    ("By Q3, they need SCIM.", [("scim", False)]),
+    ("They need SCIM by Q3, we promised SSO.", [("scim", False), ("sso", True)]),
     # conditions and other people's promises
     ("If we had SCIM by Q1 they would sign.", [("scim", False)]),
     ("If we can deliver SCIM by Q1, they'll sign.", [("scim", False)]),
@@ -130,6 +135,11 @@ SERVICE_BOILERPLATE = [
     "We guarantee uptime per our SLA.",
     "Guaranteed 99.9% uptime per our standard SLA.",
     "Promised support for the integration per our standard SLA.",
+    "We are committed to providing the best service",
+    "We\u2019re committed to providing excellent customer service.",
+    "We are committed to the best possible support.",
+    "Committed to world-class service for the integration.",
+    "We guarantee great customer experience.",
 ]
 
 
@@ -145,6 +155,8 @@ def test_service_boilerplate_is_no_off_roadmap_promise(body: str) -> None:
         ("We committed to delivering a compliance trail.", [(None, "compliance trail", True)]),
         ("We committed to building offline sync for them.", [(None, "offline sync", True)]),
         ("We are committed to your success, and we'll have SCIM by Q1.", [("scim", "", True)]),
+        ("We're committed to the best service and we'll have SCIM by Q1.", [("scim", "", True)]),
+        ("We'll build a custom notification service.", [(None, "custom build", True)]),
     ],
 )
 def test_promises_next_to_boilerplate_are_still_caught(body: str, expected: list[tuple]) -> None:
@@ -447,10 +459,15 @@ SALE_SCHEDULE = [
     ("We'll check in next quarter about SCIM.", [("scim", False, False, None)]),
     ("We'll revisit SCIM next quarter.", [("scim", False, False, None)]),
     ("Next month we reconnect about SCIM.", [("scim", False, False, None)]),
+    ("Next quarter: call about SCIM", [("scim", False, False, None)]),
+    ("Next month: demo of SSO.", [("sso", False, False, None)]),
+    ("Next quarter - meeting about the audit trail.", [("audit", False, False, None)]),
     # still promises
     ("We'll deliver SCIM next quarter.", [("scim", True, False, Q1)]),
     ("Demo went well, we'll deliver SCIM next quarter.", [("scim", True, False, Q1)]),
     ("We'll have SCIM by Q1 and a follow-up call next week.", [("scim", True, False, Q1)]),
+    ("Next quarter: we deliver SCIM.", [("scim", True, False, Q1)]),
+    ("By Q3, we will have SCIM.", [("scim", True, False, Q3)]),
 ]
 
 
@@ -473,6 +490,11 @@ DATED_STATEMENTS = [
     ("Told them SCIM lands in Q1.", [("scim", True, False, Q1)]),
     ("SCIM will be live by March.", [("scim", True, False, Q1)]),
     ("SCIM is slated for Q2.", [("scim", True, False, Q2)]),
+    ("SCIM is scheduled for Q2", [("scim", True, False, Q2)]),
+    ("We have SSO planned for March", [("sso", True, False, Q1)]),
+    ("We\u2019ve got the audit trail scheduled for Q3.", [("audit", True, False, Q3)]),
+    ("SCIM planned for Q2 per the roadmap.", [("scim", True, False, Q2)]),
+    ("Told them SCIM is scheduled to ship in Q2.", [("scim", True, False, Q2)]),
     # no date, a question, a negation, the customer's need or go-live, a sale item's ETA
     ("SCIM goes GA soon.", [("scim", False, False, None)]),
     ("Asked for an ETA on SCIM by Q1.", [("scim", False, True, None)]),
@@ -484,6 +506,19 @@ DATED_STATEMENTS = [
     ("Customer goes live in Q1 and needs SSO.", [("sso", False, False, None)]),
     ("The PO lands in Q1, SCIM is needed.", [("scim", False, False, None)]),
     ("ETA on the contract is Jan 2027, they need SCIM.", [("scim", False, False, None)]),
+    ("SCIM is scheduled.", [("scim", False, False, None)]),
+    ("SCIM is not scheduled for Q2.", [("scim", False, False, None)]),
+    ("SSO isn\u2019t planned for March.", [("sso", False, False, None)]),
+    # the customer's own plans and projects
+    ("They planned for SCIM in Q2.", [("scim", False, False, None)]),
+    ("They\u2019ve planned for SSO in March.", [("sso", False, False, None)]),
+    ("They have SCIM planned for Q2 internally.", [("scim", False, False, None)]),
+    ("The customer has SSO planned for March.", [("sso", False, False, None)]),
+    ("Their rollout is scheduled for Q2, they need SCIM.", [("scim", False, False, None)]),
+    ("Their SCIM rollout is scheduled for Q2.", [("scim", False, False, None)]),
+    ("Rollout is scheduled for Q2 with SSO.", [("sso", False, False, None)]),
+    ("Demo scheduled for Monday, SCIM discussed.", [("scim", False, False, None)]),
+    ("Meeting planned for March about SSO.", [("sso", False, False, None)]),
 ]
 
 
@@ -510,6 +545,17 @@ SEVERAL_DATES = [
     ("SCIM goes GA in Q1 and SSO by Q3.", [("scim", True, False, Q1), ("sso", True, False, Q3)]),
     # one date: every feature's
     ("We will have SSO and SCIM by Q3.", [("sso", True, False, Q3), ("scim", True, False, Q3)]),
+    # a part opening with its date gives it to the features in it
+    ("By Q1 we'll have SSO, by Q3 SCIM", [("sso", True, False, Q1), ("scim", True, False, Q3)]),
+    (
+        "By Q1 we\u2019ll have the audit trail and by Q3 SCIM.",
+        [("audit", True, False, Q1), ("scim", True, False, Q3)],
+    ),
+    ("In Q1 we'll ship SSO, in Q3 SCIM.", [("sso", True, False, Q1), ("scim", True, False, Q3)]),
+    (
+        "By Q1 we'll have SSO and SCIM, by Q3 the audit trail.",
+        [("sso", True, False, Q1), ("scim", True, False, Q1), ("audit", True, False, Q3)],
+    ),
 ]
 
 
@@ -556,9 +602,76 @@ DELIVERED = [
         "We shipped SSO last year; we'll have SCIM by Q1.",
         [("sso", False, False, None), ("scim", True, False, Q1)],
     ),
+    (
+        "We shipped SSO last year and will have SCIM by Q1",
+        [("sso", False, False, None), ("scim", True, False, Q1)],
+    ),
+    (
+        "We delivered the audit trail last quarter but will have SCIM by Q1.",
+        [("audit", False, False, None), ("scim", True, False, Q1)],
+    ),
+    (
+        "SSO shipped last year and SCIM will be ready by Q1.",
+        [("sso", False, False, None), ("scim", True, False, Q1)],
+    ),
+    (
+        "We will have SCIM by Q1 and already shipped SSO last year.",
+        [("scim", True, False, Q1), ("sso", False, False, None)],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("body", "expected"), DELIVERED, ids=[c[0][:40] for c in DELIVERED])
 def test_a_delivery_already_made_is_no_promise(body: str, expected: list[tuple]) -> None:
     assert readings(body) == expected
+
+
+# (note, [(feature, is_commitment, promised_date, needed_by)])
+NEEDED_BY = [
+    # the customer's own date: kept as needed_by, never as a promised date
+    ("They need SCIM by Q3.", [("scim", False, None, Q3)]),
+    ("SCIM required by March.", [("scim", False, None, Q1)]),
+    ("Customer wants the audit trail by Q1.", [("audit", False, None, Q1)]),
+    ("They require SCIM before FY28.", [("scim", False, None, date(2028, 12, 31))]),
+    ("They need to have SCIM by next quarter.", [("scim", False, None, Q1)]),
+    ("By Q3 they need SCIM.", [("scim", False, None, Q3)]),
+    ("By Q3, they need SCIM.", [("scim", False, None, Q3)]),
+    ("They need SCIM to go live by Q1.", [("scim", False, None, Q1)]),
+    ("They need SSO by Q1 and SCIM by Q3.", [("sso", False, None, Q1), ("scim", False, None, Q3)]),
+    # with a promise of ours: each date where it belongs
+    ("They need SCIM by Q1; we promised it by Q3.", [("scim", True, Q3, Q1)]),
+    ("Customer requested SCIM by Q1 and we committed to it.", [("scim", True, Q1, Q1)]),
+    (
+        "They need SCIM by Q3, we promised SSO.",
+        [("scim", False, None, Q3), ("sso", True, None, None)],
+    ),
+    ("We'll have it by Q3, they need SCIM.", [("scim", True, Q3, None)]),
+    # no date of theirs
+    ("We need to ship SCIM by Q1.", [("scim", True, Q1, None)]),
+    ("They need SCIM and plan to sign by Q1.", [("scim", False, None, None)]),
+    ("SCIM needed, decision expected by March.", [("scim", False, None, None)]),
+    ("They need SCIM.", [("scim", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), NEEDED_BY, ids=[c[0][:40] for c in NEEDED_BY])
+def test_the_customers_own_date_is_kept_as_needed_by(body: str, expected: list[tuple]) -> None:
+    refs = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert [
+        (r.feature_key, r.is_commitment, r.promised_date, r.needed_by) for r in refs
+    ] == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "start", "needed"),
+    [
+        ("They need SCIM by Q3.", 1, Q3),
+        ("They need SCIM by Q3.", 2, date(2027, 10, 31)),  # Q3 FY27 (Aug-Oct 2026) is past
+        ("They need SCIM by EOFY.", 7, date(2027, 6, 30)),
+        ("SCIM required by the first half of next year.", 2, date(2027, 7, 31)),
+    ],
+)
+def test_needed_by_dates_are_read_like_promised_dates(body: str, start: int, needed: date) -> None:
+    catalog = Catalog(FEATURES, fiscal_year_start=start)
+    (ref,) = find_references(make_deal(body), catalog, today=TODAY)
+    assert not ref.is_commitment and ref.needed_by == needed

@@ -418,6 +418,7 @@ def test_dependency_rows_store_every_value_of_dependency_values_including_nulls(
         notes=[
             Note(id="n1", body="We promised them the Audit Log by March."),
             Note(id="n2", body="We'll build them a custom connector for their ERP."),
+            Note(id="n3", body="They need SSO by Q3."),
         ],
     ).model_copy(update={"amount": None, "owner_name": None, "close_date": None})
     crm.put_deal(bare)
@@ -437,7 +438,48 @@ def test_dependency_rows_store_every_value_of_dependency_values_including_nulls(
     assert {r["feature_key"] for r in expected} == {"sso", "audit-log", None}
     assert any(r["promised_date"] is None for r in expected)
     assert any(r["promised_date"] is not None for r in expected)
+    assert any(r["needed_by"] is None for r in expected)
+    assert any(r["needed_by"] is not None for r in expected)
     assert stored == expected
+
+
+def test_the_customers_needed_by_date_is_stored_and_shown(pipeline, crm, engine):
+    """'They need the Audit Log by March': the date is the customer's, not a promise. It is
+    kept on the evaluation's references and on the dependency row, and the deal and the
+    feature's dependants show it beside the promised date."""
+    from app.services.queries import DealFilters, PageRequest, deal_detail, feature_deals
+
+    crm.put_deal(
+        snapshot(
+            "D1",
+            notes=[
+                Note(id="n1", body="They need the Audit Log by March."),
+                Note(id="n2", body="Audit Log came up again."),
+            ],
+        )
+    )
+    pipeline.process([item()])
+    march = date(date.today().year + (date.today().month > 3), 3, 31)
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == "D1")).one()
+        evaluation = s.get(Evaluation, deal.last_evaluation_id)
+        assert [(r["source_id"], r["needed_by"]) for r in evaluation.references] == [
+            ("n1", march.isoformat()),
+            ("n2", None),
+        ]
+        rows = s.exec(select(DealFeature).order_by(DealFeature.id)).all()
+        assert [(r.source_id, r.is_commitment, r.promised_date, r.needed_by) for r in rows] == [
+            ("n1", False, None, march),
+            ("n2", False, None, None),
+        ]
+        detail = deal_detail(s, "test", "D1", base_url="http://x")
+        assert [(r["promised_date"], r["needed_by"]) for r in detail["references"]] == [
+            (None, march.isoformat()),
+            (None, None),
+        ]
+        page = feature_deals(s, "audit-log", DealFilters(), PageRequest(limit=10), base_url="")
+        (row,) = page.items
+        assert [r["needed_by"] for r in row["references"]] == [march.isoformat(), None]
 
 
 def test_crm_text_with_a_nul_character_is_stored_and_evaluated(seeded, settings, engine):

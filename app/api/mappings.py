@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.api.deps import Offset, ReadPrincipal, RevOpsPrincipal, RowId, SessionDep
@@ -27,8 +27,15 @@ class MappingPage(BaseModel):
     items: list[svc.MappingPublic]
 
 
+_OVERLAP = (
+    "the mapping's SKU or product id is already one of a feature's own: a deal selling it "
+    "references both (not a refusal)"
+)
+
+
 class MappingChange(FanOutCounts):
     mapping: svc.MappingPublic
+    warnings: list[svc.MappingWarning] = Field(default_factory=list, description=_OVERLAP)
 
 
 class MappingDeleted(FanOutCounts):
@@ -40,6 +47,11 @@ class ImportResult(FanOutCounts):
     updated: int
     unchanged: int
     deleted: int
+    warnings: list[svc.ImportWarning] = Field(
+        default_factory=list,
+        description="rows whose SKU or product id is already one of a feature's own: a deal "
+        "selling it references both (not a refusal)",
+    )
 
 
 @router.get("", summary="List product mappings", operation_id="list_mappings")
@@ -69,7 +81,11 @@ def create_mapping(
     body: svc.MappingIn, session: SessionDep, principal: RevOpsPrincipal
 ) -> MappingChange:
     row, fanout = svc.create_mapping(session, body, actor=principal.actor)
-    return MappingChange(mapping=svc.to_public(row), **fanout_counts(fanout))
+    return MappingChange(
+        mapping=svc.to_public(row),
+        warnings=svc.overlap_warnings(session, row, path="match_value"),
+        **fanout_counts(fanout),
+    )
 
 
 @router.put(
@@ -79,7 +95,11 @@ def update_mapping(
     mapping_id: RowId, body: svc.MappingUpdate, session: SessionDep, principal: RevOpsPrincipal
 ) -> MappingChange:
     row, fanout = svc.update_mapping(session, mapping_id, body, actor=principal.actor)
-    return MappingChange(mapping=svc.to_public(row), **fanout_counts(fanout))
+    return MappingChange(
+        mapping=svc.to_public(row),
+        warnings=svc.overlap_warnings(session, row, path="feature_keys"),
+        **fanout_counts(fanout),
+    )
 
 
 @router.delete("/{mapping_id}", summary="Remove a mapping", operation_id="delete_mapping")
@@ -170,4 +190,5 @@ def _import(session: Session, text: str, kind: str, actor: str, replace: bool) -
     else:
         rows = svc.parse_csv(text)
     counts, fanout = svc.import_mappings(session, rows, actor=actor, replace=replace)
-    return ImportResult(**counts, **fanout_counts(fanout))
+    warnings = svc.import_warnings(session, rows)
+    return ImportResult(**counts, warnings=warnings, **fanout_counts(fanout))

@@ -115,6 +115,27 @@ class MappingPublic(BaseModel):
     updated_at: str
 
 
+class MappingWarning(BaseModel):
+    """A mapping for a SKU or product id that a feature already lists among its own: the
+    catalog adds the two up, so a deal selling the product references both. Not a refusal."""
+
+    path: str = Field(description="where in the body: match_value (feature_keys for an edit)")
+    message: str
+    match_kind: str
+    match_value: str
+    claimed_by: list[str] = Field(
+        description="features whose own skus / product_ids already name this value"
+    )
+    deals_will_reference: list[str] = Field(
+        description="what a deal selling the product references: the mapping's features, "
+        "then the claiming features it does not name"
+    )
+
+
+class ImportWarning(MappingWarning):
+    row: int = Field(description="the CSV line the row starts on, or the JSON item (from 1)")
+
+
 def to_public(
     row: ProductMapping, unknown: set[str] | frozenset[str] = frozenset()
 ) -> MappingPublic:
@@ -164,6 +185,98 @@ def _check_keys(session: Session, body: MappingIn | MappingUpdate) -> None:
             if k in missing
         ]
         raise Invalid(f"unknown feature key(s): {', '.join(sorted(missing))}", details=details)
+
+
+# --- overlap with the features' own SKUs and product ids ----------------------------------------
+
+_OWN_CODES = {"sku": "SKUs", "product_id": "product ids"}
+
+
+def _own_claims(session: Session) -> dict[tuple[str, str], list[str]]:
+    """(match kind, match key) → the features listing that value among their own skus or
+    product_ids, in key order: what the catalog unions with a mapping of that value."""
+    claims: dict[tuple[str, str], list[str]] = {}
+    for key, skus, product_ids in session.exec(
+        select(FeatureRow.key, FeatureRow.skus, FeatureRow.product_ids).order_by(FeatureRow.key)
+    ):
+        for kind, values in (("sku", skus), ("product_id", product_ids)):
+            for value in values or []:
+                if isinstance(value, str) and value.strip():
+                    claimants = claims.setdefault((kind, mapping_match_key(value)), [])
+                    if key not in claimants:
+                        claimants.append(key)
+    return claims
+
+
+def _overlap(
+    claims: dict[tuple[str, str], list[str]],
+    match_kind: str,
+    match_value: str,
+    feature_keys: list[str],
+    path: str,
+) -> dict[str, Any] | None:
+    claimed_by = claims.get((match_kind, mapping_match_key(match_value)))
+    if not claimed_by:
+        return None
+    added = [k for k in claimed_by if k not in feature_keys]
+    references = [*feature_keys, *added]
+    whose = ", ".join(f"'{k}'" for k in claimed_by)
+    claim = (
+        f"feature {whose} already claims {match_kind} '{match_value}' (one of its own "
+        if len(claimed_by) == 1
+        else f"features {whose} already claim {match_kind} '{match_value}' (among their own "
+    ) + f"{_OWN_CODES[match_kind]})"
+    if added:
+        message = (
+            f"{claim}; a mapping adds to what features claim, so a deal selling it will "
+            f"reference {', '.join(references)}, not only {', '.join(feature_keys)}"
+        )
+    else:
+        message = (
+            f"{claim}: this mapping repeats it; a deal selling it references "
+            f"{', '.join(references)} either way"
+        )
+    return {
+        "path": path,
+        "message": message,
+        "match_kind": match_kind,
+        "match_value": match_value,
+        "claimed_by": list(claimed_by),
+        "deals_will_reference": references,
+    }
+
+
+def overlap_warnings(session: Session, row: ProductMapping, *, path: str) -> list[dict[str, Any]]:
+    """A stored mapping's value is among a feature's own SKUs or product ids: what a deal
+    selling it will reference, as warnings {path, message, match_kind, match_value, claimed_by,
+    deals_will_reference}. Name mappings never overlap: a name is matched by a mapping first
+    and by a feature's own name only without one."""
+    if row.match_kind not in _OWN_CODES:
+        return []
+    found = _overlap(
+        _own_claims(session), row.match_kind, row.match_value, list(row.feature_keys), path
+    )
+    return [found] if found else []
+
+
+def import_warnings(session: Session, rows: list[tuple[int, Any]]) -> list[dict[str, Any]]:
+    """`overlap_warnings` for each row of an import that went through, with its `row`."""
+    claims = _own_claims(session)
+    if not claims:
+        return []
+    warnings = []
+    for row_no, raw in rows:
+        kind = raw.get("match_kind") if isinstance(raw, dict) else None
+        value = raw.get("match_value") if isinstance(raw, dict) else None
+        if kind not in _OWN_CODES or not isinstance(value, str):
+            continue
+        if (kind, mapping_match_key(value)) not in claims:
+            continue  # only the rows that overlap are read again
+        item = MappingIn.model_validate(raw)
+        found = _overlap(claims, kind, item.match_value, item.feature_keys, "match_value")
+        if found:
+            warnings.append({"row": row_no, **found})
+    return warnings
 
 
 def mappings_using(session: Session, feature_keys: Iterable[str]) -> list[ProductMapping]:
@@ -655,14 +768,18 @@ def import_mappings(
 
 
 __all__ = [
+    "ImportWarning",
     "MappingIn",
     "MappingPublic",
     "MappingUpdate",
+    "MappingWarning",
     "RowError",
     "create_mapping",
     "delete_mapping",
     "import_mappings",
+    "import_warnings",
     "list_mappings",
+    "overlap_warnings",
     "parse_csv",
     "parse_json",
     "update_mapping",

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -233,11 +233,65 @@ def _snapshot(row: RoadmapSource) -> dict:
     }
 
 
+_AVAILABILITIES = frozenset(a.value for a in Availability)
+
+
+def validate_create(raw: Any) -> tuple[SourceCreate | None, list[dict[str, Any]]]:
+    """A create body, or every mistake it has: see `body_errors`."""
+    errors = body_errors(SourceCreate, raw)
+    return (None, errors) if errors else (SourceCreate.model_validate(raw), [])
+
+
+def validate_update(raw: Any, kind: str) -> tuple[SourceUpdate | None, list[dict[str, Any]]]:
+    """An edit body for a stored source of `kind`, or every mistake it has: see `body_errors`."""
+    errors = body_errors(SourceUpdate, raw, kind=kind)
+    return (None, errors) if errors else (SourceUpdate.model_validate(raw), [])
+
+
+def body_errors(
+    model: type[SourceCreate] | type[SourceUpdate], raw: Any, *, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """Every mistake of a create or edit body in one list, as pydantic reports them ({loc,
+    msg, type, ...}, loc from the body's root): its shape (name, kind, enabled, unknown keys,
+    each availability), the config against its kind's model, and the status mapping's
+    contradictions. `kind`: the stored source's (an edit carries none); a create's is the
+    body's, and a config is checked only against a kind that is valid, since which model
+    applies is not known otherwise. One pass over everything, so a writer never fixes one
+    mistake only to be shown the next."""
+    try:
+        model.model_validate(raw)
+        errors: list[dict[str, Any]] = []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    if not isinstance(raw, dict):
+        return errors
+    refused = {e["loc"][0] for e in errors if e["loc"]}
+    if kind is None and "kind" not in refused:
+        kind = raw.get("kind")
+    config = raw.get("config", {} if model is SourceCreate else None)
+    found: list[dict[str, Any]] = []
+    if kind is not None and "config" not in refused and isinstance(config, dict):
+        found += config_errors(kind, config)
+    mapping = raw.get("status_mapping")
+    if isinstance(mapping, dict):
+        # An entry whose availability is misspelt is reported above; the rest are compared.
+        found += status_mapping_errors(
+            {k: v for k, v in mapping.items() if isinstance(v, str) and v in _AVAILABILITIES}
+        )
+    errors += [{k: v for k, v in e.items() if k != "path"} for e in found]
+    # In the order of the model's fields (as documented), keys it does not have last.
+    order = {field: i for i, field in enumerate(model.model_fields)}
+    errors.sort(key=lambda e: order.get(e["loc"][0], len(order)) if e["loc"] else -1)
+    return errors
+
+
 def _check(
     kind: str, config: dict[str, Any] | None, mapping: dict[str, Availability] | None
 ) -> None:
     """Every mistake of the config and the status mapping at once, each with its JSON path
-    ({loc, path, msg, type}, as the rules API reports them): 422."""
+    ({loc, path, msg, type}, as the rules API reports them): 422. The guard for callers that
+    build the body themselves; the API reports these with the body's other mistakes first
+    (`body_errors`), so a body that reaches here from it passes."""
     errors = config_errors(kind, config) if config is not None else []
     errors += status_mapping_errors(mapping) if mapping is not None else []
     if errors:
@@ -288,10 +342,15 @@ class SourceUpdated:
     fanout: FanOutResult
 
 
-def update_source(session: Session, name: str, body: SourceUpdate, *, actor: str) -> SourceUpdated:
+def editable_source(session: Session, name: str) -> RoadmapSource:
+    """The stored source an edit applies to: 409 for the built-in registry, 404 if none."""
     if name == REGISTRY:
         raise Conflict("the built-in registry has no configuration or status mapping to edit")
-    row = get_source(session, name)
+    return get_source(session, name)
+
+
+def update_source(session: Session, name: str, body: SourceUpdate, *, actor: str) -> SourceUpdated:
+    row = editable_source(session, name)
     before = _snapshot(row)
     fields = body.model_fields_set
     _check(row.kind, body.config, body.status_mapping)

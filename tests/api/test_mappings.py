@@ -353,3 +353,130 @@ def test_an_import_waiting_for_the_write_slot_does_not_stall_other_requests(
     assert order == ["healthz answered", "slot released"]
     assert result["r"].status_code == 200, result["r"].text
     assert _mappings(engine) == {("sku", "ENT-SSO"): ["sso"]}
+
+
+# --- a mapping for a SKU or product id a feature already claims -----------------------------------
+
+
+@pytest.fixture
+def claiming(client, revops):
+    """Feature 'copilot' claims SKU AI-ADDON and product id pid-7 among its own codes."""
+    r = client.post(
+        "/api/v1/features",
+        json={"key": "copilot", "name": "Copilot", "skus": ["AI-ADDON"], "product_ids": ["pid-7"]},
+        headers=revops,
+    )
+    assert r.status_code == 201, r.text
+    return revops
+
+
+def _line_item_features(engine, **codes) -> list[str]:
+    """What the catalog makes a deal's line item with these codes reference."""
+    from app.rules.model import LineItem
+    from app.services.catalog import load_catalog
+
+    with Session(engine) as s:
+        return load_catalog(s).features_for_line_item(LineItem(id="li-1", **codes))[0]
+
+
+def test_a_mapping_for_a_sku_a_feature_claims_warns_naming_both_features(client, claiming, engine):
+    body = {"match_kind": "sku", "match_value": "ai-addon ", "feature_keys": ["sso"]}
+    r = client.post("/api/v1/mappings", json=body, headers=claiming)
+    assert r.status_code == 201, r.text  # a warning, not a refusal
+    (warning,) = r.json()["warnings"]
+    assert {k: v for k, v in warning.items() if k != "message"} == {
+        "path": "match_value",
+        "match_kind": "sku",
+        "match_value": "ai-addon",
+        "claimed_by": ["copilot"],
+        "deals_will_reference": ["sso", "copilot"],
+    }
+    assert warning["message"] == (
+        "feature 'copilot' already claims sku 'ai-addon' (one of its own SKUs); a mapping adds "
+        "to what features claim, so a deal selling it will reference sso, copilot, not only sso"
+    )
+    # The warning says what the catalog does.
+    assert _line_item_features(engine, sku="AI-ADDON") == ["sso", "copilot"]
+    mapping_id = r.json()["mapping"]["id"]
+    # Pointed at the claiming feature: redundant, said as such.
+    r = client.put(
+        f"/api/v1/mappings/{mapping_id}", json={"feature_keys": ["copilot"]}, headers=claiming
+    )
+    assert r.status_code == 200, r.text
+    (warning,) = r.json()["warnings"]
+    assert (warning["path"], warning["claimed_by"], warning["deals_will_reference"]) == (
+        "feature_keys",
+        ["copilot"],
+        ["copilot"],
+    )
+    assert "this mapping repeats it" in warning["message"]
+    assert _line_item_features(engine, sku="AI-ADDON") == ["copilot"]
+    # Product ids are claimed the same way; a name mapping never overlaps (a name is matched
+    # by its mapping before any feature's own name), nor does an unclaimed SKU.
+    for body, claimed in (
+        ({"match_kind": "product_id", "match_value": "PID-7", "feature_keys": ["scim"]}, True),
+        ({"match_kind": "name", "match_value": "AI-ADDON", "feature_keys": ["scim"]}, False),
+        ({"match_kind": "sku", "match_value": "pid-7", "feature_keys": ["scim"]}, False),
+    ):
+        r = client.post("/api/v1/mappings", json=body, headers=claiming)
+        assert r.status_code == 201, r.text
+        assert bool(r.json()["warnings"]) is claimed, body
+    assert r.json()["warnings"] == []
+    assert _line_item_features(engine, product_id="pid-7") == ["scim", "copilot"]
+
+
+def test_a_sku_claimed_by_several_features_names_each(client, claiming, engine):
+    r = client.post(
+        "/api/v1/features",
+        json={"key": "copilot-pro", "name": "Copilot Pro", "skus": ["AI-ADDON"]},
+        headers=claiming,
+    )
+    assert r.status_code == 201
+    body = {"match_kind": "sku", "match_value": "AI-ADDON", "feature_keys": ["copilot", "sso"]}
+    (warning,) = client.post("/api/v1/mappings", json=body, headers=claiming).json()["warnings"]
+    assert warning["claimed_by"] == ["copilot", "copilot-pro"]
+    assert warning["deals_will_reference"] == ["copilot", "sso", "copilot-pro"]
+    assert "features 'copilot', 'copilot-pro' already claim sku 'AI-ADDON'" in warning["message"]
+    assert _line_item_features(engine, sku="AI-ADDON") == ["copilot", "sso", "copilot-pro"]
+
+
+def test_an_import_warns_for_each_row_a_feature_already_claims(client, claiming, engine):
+    csv_text = (
+        "match_kind,match_value,feature_keys\n"
+        "sku,ENT-SSO,sso\n"
+        "sku,AI-ADDON,sso|scim\n"
+        "product_id,pid-7,copilot\n"
+        "name,AI-ADDON,audit\n"
+    )
+    r = client.post(
+        "/api/v1/mappings/import",
+        content=csv_text,
+        headers={**claiming, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 4
+    warnings = r.json()["warnings"]
+    assert [
+        (w["row"], w["path"], w["match_kind"], w["match_value"], w["claimed_by"],
+         w["deals_will_reference"])
+        for w in warnings
+    ] == [
+        (3, "match_value", "sku", "AI-ADDON", ["copilot"], ["sso", "scim", "copilot"]),
+        (4, "match_value", "product_id", "pid-7", ["copilot"], ["copilot"]),
+    ]  # fmt: skip
+    assert "will reference sso, scim, copilot" in warnings[0]["message"]
+    assert "this mapping repeats it" in warnings[1]["message"]
+    # JSON: the same warnings, rows numbered by item.
+    items = [
+        {"match_kind": "sku", "match_value": "ENT-SSO", "feature_keys": ["sso"]},
+        {"match_kind": "sku", "match_value": "ai-addon", "feature_keys": ["scim"]},
+    ]
+    r = client.post("/api/v1/mappings/import", json=items, headers=claiming)
+    assert (r.status_code, r.json()["updated"], r.json()["unchanged"]) == (200, 1, 1), r.text
+    assert [(w["row"], w["deals_will_reference"]) for w in r.json()["warnings"]] == [
+        (2, ["scim", "copilot"])
+    ]
+    assert _line_item_features(engine, sku="AI-ADDON") == ["scim", "copilot"]
+    # Nothing claimed: no warnings.
+    r = client.post("/api/v1/mappings/import", json=items[:1], headers=claiming)
+    assert r.json()["warnings"] == []

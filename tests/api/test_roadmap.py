@@ -447,7 +447,11 @@ def test_every_config_mistake_is_refused_with_its_path_and_nothing_is_stored(cli
         json={"config": {"url": URL, "page_size": 10}, "status_mapping": {"GA": "x-ray"}},
         headers=revops,
     )
-    assert r.status_code == 422  # the availability's shape: pydantic's own 422
+    assert r.status_code == 422  # the availability's shape and the config's, in one answer
+    assert [d["path"] for d in r.json()["error"]["details"]] == [
+        "config.page_size",
+        "status_mapping.GA",
+    ]
     r = client.patch(
         "/api/v1/roadmap/sources/acme",
         json={
@@ -757,6 +761,195 @@ def test_a_jira_search_that_suddenly_finds_nothing_is_refused(engine, mock_api):
     assert result.ok is False and "would remove all 2" in result.error
     with Session(engine) as s:
         assert sorted(s.exec(select(FeatureRow.key))) == ["RM-1", "RM-2"]
+
+
+# --- one 422 for every mistake of a source body ---------------------------------------------------
+
+
+def _sources_state(client, headers, engine) -> tuple:
+    """What a refused write must leave as it was: the listed sources, and the audit log."""
+    listed = client.get("/api/v1/roadmap/sources", headers=headers).json()
+    for source in listed:
+        source.pop("staleness_seconds")  # grows with the clock
+    with Session(engine) as s:
+        audited = len(s.exec(select(AuditLog)).all())
+    return listed, audited
+
+
+def _refused(r) -> list[tuple[str, str]]:
+    """(path, type) of each mistake of a 422, after checking its shape is the usual one."""
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "invalid_request"
+    details = error["details"]
+    assert error["message"].startswith(f"{details[0]['path']}: ")
+    if len(details) > 1:
+        assert error["message"].endswith(f"(and {len(details) - 1} more)")
+    assert all(set(d) == {"loc", "path", "msg", "type"} for d in details)
+    # FastAPI's own list beside it, located from the body as FastAPI locates them.
+    assert [e["loc"] for e in r.json()["detail"]] == [["body", *d["loc"]] for d in details]
+    return [(d["path"], d["type"]) for d in details]
+
+
+@pytest.mark.parametrize(
+    ("config", "config_errors"),
+    [
+        ({}, [("config.url", "missing")]),  # a generic HTTP source without a url
+        ({"url": URL, "auth_evn": "X"}, [("config.auth_evn", "extra_forbidden")]),
+        ({"url": URL, "api_key": "LIVE-1"}, [("config.api_key", "secret_in_config")]),
+        ({"url": URL + "?token=LIVE-1"}, [("config.url", "secret_in_url")]),
+    ],
+)
+def test_a_create_with_a_misspelt_availability_and_a_config_mistake_is_one_422(
+    client, api_key, engine, config, config_errors
+):
+    revops = api_key("revops")
+    before = _sources_state(client, revops, engine)
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "acme", "kind": "http", "config": config,
+              "status_mapping": {"GA": "availble", "Planned": "coming_soon"}},
+        headers=revops,
+    )  # fmt: skip
+    assert _refused(r) == [*config_errors, ("status_mapping.GA", "enum")]
+    assert r.json()["error"]["details"][-1]["msg"].endswith("; did you mean 'available'?")
+    assert "LIVE-1" not in r.text
+    assert _sources_state(client, revops, engine) == before
+
+
+def test_a_create_lists_name_kind_config_and_mapping_mistakes_together(client, api_key, engine):
+    revops = api_key("revops")
+    before = _sources_state(client, revops, engine)
+    # Name, config and mapping: the kind is valid, so its config is checked too.
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "Bad Name", "kind": "jira", "config": {"base_url": URL},
+              "status_mapping": {"Done": "shipped", "done ": "available", " ": "beta"},
+              "colour": "red"},
+        headers=revops,
+    )  # fmt: skip
+    assert _refused(r) == [
+        ("name", "string_pattern_mismatch"),
+        ("config.jql", "missing"),
+        ("config.token_env", "missing"),
+        ("status_mapping.Done", "enum"),
+        ("status_mapping. ", "blank_status"),
+        ("colour", "extra_forbidden"),
+    ]
+    # A misspelt kind: which config model applies is unknown, so the config is not judged;
+    # the mapping still is, and so is every other field.
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "acme", "kind": "htp", "enabled": "perhaps", "config": {"urll": URL},
+              "status_mapping": {"GA": "available", "ga": "never", "Beta": "betta"}},
+        headers=revops,
+    )  # fmt: skip
+    assert _refused(r) == [
+        ("kind", "literal_error"),
+        ("enabled", "bool_parsing"),
+        ("status_mapping.Beta", "enum"),
+        ("status_mapping.ga", "conflicting_status"),
+    ]
+    assert "did you mean 'http'?" in r.json()["error"]["details"][0]["msg"]
+    # A config that is not an object is one mistake, not also every key its model requires.
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "acme", "kind": "http", "config": [URL], "status_mapping": {"GA": "x"}},
+        headers=revops,
+    )
+    assert _refused(r) == [("config", "dict_type"), ("status_mapping.GA", "enum")]
+    for body in ([], "acme", None):
+        r = client.post("/api/v1/roadmap/sources", json=body, headers=revops)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", body
+    assert _sources_state(client, revops, engine) == before
+    # The same body without its mistakes is stored.
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "acme", "kind": "http", "config": {"url": URL},
+              "status_mapping": {"GA": "available"}},
+        headers=revops,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+
+
+def test_an_edit_checks_its_config_against_the_stored_kind_with_every_other_mistake(
+    client, api_key, engine, mock_api
+):
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"}))
+    )
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    before = _sources_state(client, revops, engine)
+    features = _availability(engine)
+    # A Jira config on an HTTP source: judged as the stored kind's (http) config.
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"enabled": "no way", "config": {"base_url": URL, "jql": "project = X"},
+              "status_mapping": {"GA": "availabel", "Planned": "beta", "planned": "never"},
+              "kind": "jira"},
+        headers=revops,
+    )  # fmt: skip
+    assert _refused(r) == [
+        ("enabled", "bool_parsing"),
+        ("config.url", "missing"),
+        ("config.base_url", "extra_forbidden"),
+        ("config.jql", "extra_forbidden"),
+        ("status_mapping.GA", "enum"),
+        ("status_mapping.planned", "conflicting_status"),
+        ("kind", "extra_forbidden"),  # a source's kind is not edited
+    ]
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"config": {}, "status_mapping": {"GA": "x"}},
+        headers=revops,
+    )
+    assert _refused(r) == [("config.url", "missing"), ("status_mapping.GA", "enum")]
+    assert _sources_state(client, revops, engine) == before
+    assert _availability(engine) == features  # nothing re-mapped
+    # No config in the edit: the stored one is not judged again, the mapping alone is.
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme", json={"status_mapping": {"GA": "x"}}, headers=revops
+    )
+    assert _refused(r) == [("status_mapping.GA", "enum")]
+    # The source must exist before its kind can judge the config: 404, and 409 for the registry.
+    r = client.patch("/api/v1/roadmap/sources/nope", json={"config": {}}, headers=revops)
+    assert r.status_code == 404
+    r = client.patch("/api/v1/roadmap/sources/registry", json={"config": {}}, headers=revops)
+    assert r.status_code == 409
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"config": {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN"},
+              "status_mapping": {"GA": "beta"}},
+        headers=revops,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["features_remapped"] == 1 and _availability(engine) == {"sso": "beta"}
+
+
+def test_source_bodies_are_still_documented_in_openapi(client):
+    """The routes read their bodies themselves (to list every mistake at once); the OpenAPI
+    document still describes them as the models do."""
+    spec = client.get("/openapi.json").json()
+
+    def resolved(schema):
+        while "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        return schema
+
+    create = spec["paths"]["/api/v1/roadmap/sources"]["post"]["requestBody"]
+    schema = resolved(create["content"]["application/json"]["schema"])
+    assert create["required"] is True and schema["required"] == ["name", "kind"]
+    assert schema["additionalProperties"] is False
+    mapping = schema["properties"]["status_mapping"]["anyOf"][0]["additionalProperties"]
+    assert "coming_soon" in resolved(mapping)["enum"]
+    edit = spec["paths"]["/api/v1/roadmap/sources/{name}"]["patch"]["requestBody"]
+    assert set(resolved(edit["content"]["application/json"]["schema"])["properties"]) == {
+        "enabled",
+        "config",
+        "status_mapping",
+    }
 
 
 def test_removal_limits_are_validated_config(client, api_key):

@@ -63,4 +63,10 @@ def get_exposure(
             rows=queries.exposure_stage_rows(result.items),
             filename="exposure-by-stage.csv",
         )
-    return respond(result, csv=csv, columns=queries.EXPOSURE_COLUMNS, filename="exposure.csv")
+    return respond(
+        result,
+        csv=csv,
+        columns=queries.EXPOSURE_COLUMNS,
+        rows=queries.exposure_feature_rows(result.items) if csv else None,
+        filename="exposure.csv",
+    )

@@ -230,6 +230,7 @@ class DealFeature(SQLModel, table=True):
             "owner_id",
             "owner_name",
             "close_date",
+            "currency",  # each feature's and stage's totals say their currency
         ),
         # and the availability split: one row per (deal, availability), the first of its
         # availability (`availability_first`), grouped by availability, no per-deal grouping:

@@ -606,6 +606,7 @@ EXPOSURE_COLUMNS = [
     "deal_count",
     "amount",
     "weighted_amount",
+    "currency",  # the row's own: see exposure_csv_currency
 ]
 EXPOSURE_STAGE_COLUMNS = [
     "feature_key",
@@ -618,6 +619,7 @@ EXPOSURE_STAGE_COLUMNS = [
     "deal_count",
     "amount",
     "weighted_amount",
+    "currency",
 ]
 
 
@@ -647,9 +649,10 @@ def exposure(
 
     Statement 1 groups the rows once per feature × pipeline × stage (`cells`, at most a few
     thousand rows, materialized); the per-feature totals, their sorted page and the page's
-    stage breakdown are read from it. Statement 2 is the availability split, which counts a
-    deal once however many features of one availability it depends on: one pass grouped by
-    deal over the availability copied onto the rows. Only the per-feature `availability`
+    stage breakdown are read from it, each with its own currency label (`currency_label` from
+    the cells' min and max currency and unlabelled rows). Statement 2 is the availability
+    split, which counts a deal once however many features of one availability it depends on:
+    one pass grouped by deal over the availability copied onto the rows. Only the per-feature `availability`
     filter joins `feature` (a thousand rows); `deal` is not read.
     """
     conds = _dependency_conditions(filters)
@@ -662,6 +665,11 @@ def exposure(
             func.count().label("n"),
             func.sum(_amount()).label("amount"),
             func.sum(_weighted()).label("weighted"),
+            # The cell's currency label (`currency_label`), plain aggregates as in the split;
+            # features and stages are labelled from these, with no second pass over the rows.
+            func.min(DealFeature.currency).label("low"),
+            func.max(DealFeature.currency).label("high"),
+            (func.count() - func.count(DealFeature.currency)).label("unlabelled"),
         )
         .where(*conds)
         .group_by(
@@ -678,6 +686,9 @@ def exposure(
         func.sum(cells.c.n).label("deal_count"),
         func.sum(cells.c.amount).label("amount"),
         func.sum(cells.c.weighted).label("weighted_amount"),
+        func.min(cells.c.low).label("low"),
+        func.max(cells.c.high).label("high"),
+        func.sum(cells.c.unlabelled).label("unlabelled"),
     ).group_by(cells.c.feature_key)
     if availability:  # decided per feature (a thousand rows), not per dependency row
         per_feature_q = (
@@ -709,6 +720,9 @@ def exposure(
         page_cte.c.amount.label("amount"),
         page_cte.c.weighted_amount.label("weighted"),
         total.label("total"),
+        page_cte.c.low,
+        page_cte.c.high,
+        page_cte.c.unlabelled,
     )
     stages_part = select(
         literal("s"),
@@ -720,6 +734,9 @@ def exposure(
         cells.c.amount,
         cells.c.weighted,
         null,
+        cells.c.low,
+        cells.c.high,
+        cells.c.unlabelled,
     ).where(cells.c.feature_key.in_(select(page_cte.c.feature_key)))
     bind = session.get_bind()
     postgres = bind.dialect.name == "postgresql"
@@ -753,7 +770,7 @@ def exposure(
     features: list[dict[str, Any]] = []
     index: dict[str, dict[str, Any]] = {}
     total_features = 0
-    for kind, key, _p, _s, _l, n, amount, weighted, total_n in rows:
+    for kind, key, _p, _s, _l, n, amount, weighted, total_n, low, high, unlabelled in rows:
         if kind == "f":
             total_features = total_n or 0
             item = {
@@ -764,6 +781,7 @@ def exposure(
                 "deal_count": int(n),
                 "amount": money(amount),
                 "weighted_amount": money(weighted),
+                **currency_label(low, high, unlabelled),
                 "by_stage": [],
             }
             features.append(item)
@@ -771,7 +789,7 @@ def exposure(
     # Python sorts only what SQL already ordered: one page. UNION ALL keeps no order.
     order = {r[1]: i for i, r in enumerate(_page_order(rows, page))}
     features.sort(key=lambda i: order.get(i["feature_key"], 0))
-    for kind, key, pipeline, stage_id, stage_label, n, amount, weighted, _t in rows:
+    for kind, key, pipeline, stage_id, stage_label, n, amount, weighted, _t, *label in rows:
         if kind == "s" and key in index:
             index[key]["by_stage"].append(
                 {
@@ -781,6 +799,7 @@ def exposure(
                     "deal_count": int(n),
                     "amount": money(amount),
                     "weighted_amount": money(weighted),
+                    **currency_label(*label),
                 }
             )
     for item in features:
@@ -897,8 +916,21 @@ def _page_order(rows, page: PageRequest) -> list:
     return ordered
 
 
+def exposure_csv_currency(row: Mapping[str, Any]) -> str | None:
+    """A CSV row's `currency` cell: the one currency its amounts are in, `mixed` when they add
+    up several (the sum is no amount of any one currency), empty when it is not known. JSON
+    says the same with `currency: null` and `mixed_currencies: true`."""
+    return "mixed" if row["mixed_currencies"] else row["currency"]
+
+
+def exposure_feature_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A page of exposure as CSV rows, one per feature, each with its own currency cell."""
+    return [{**item, "currency": exposure_csv_currency(item)} for item in items]
+
+
 def exposure_stage_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flatten a page of exposure into one CSV row per feature × stage."""
+    """Flatten a page of exposure into one CSV row per feature × stage, each stage's own
+    currency in its currency cell."""
     rows = []
     for item in items:
         for stage in item["by_stage"]:
@@ -906,6 +938,7 @@ def exposure_stage_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 {
                     **{k: item[k] for k in EXPOSURE_COLUMNS[:4]},
                     **stage,
+                    "currency": exposure_csv_currency(stage),
                 }
             )
     return rows

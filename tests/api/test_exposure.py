@@ -340,3 +340,79 @@ def test_exposure_adds_amounts_in_the_company_currency_and_labels_them(
     assert _by_key(body)["sso"]["amount"] == 16900.0
     assert (body["currency"], body["mixed_currencies"]) == (None, True)
     assert body["by_availability"][0]["mixed_currencies"] is True
+
+
+def test_each_feature_and_stage_says_its_own_currency_in_json_and_csv(
+    client, api_key, engine, seeded
+):
+    """A feature's amount is labelled with the currency of its own deals: the one currency
+    they share, else `mixed_currencies` (JSON) / `mixed` (CSV), else not known (null / empty).
+    Stages likewise."""
+    from sqlmodel import select
+
+    from app.models import DealFeature
+
+    h = api_key("engineering")
+    body = client.get("/api/v1/exposure", headers=h).json()
+    assert {k: (i["currency"], i["mixed_currencies"]) for k, i in _by_key(body).items()} == {
+        k: ("USD", False) for k in ("sso", "audit", "api", "scim")
+    }
+    # h2 (sso and audit, default/proposal) was stored in EUR before amounts were converted;
+    # s2 (api, no amount) has no currency at all.
+    with Session(engine) as s:
+        for row in s.exec(select(DealFeature).where(DealFeature.deal_id.in_(["h2", "s2"]))):
+            row.currency = "EUR" if row.deal_id == "h2" else None
+            s.add(row)
+        s.commit()
+    body = client.get("/api/v1/exposure", headers=h).json()
+    items = _by_key(body)
+    assert {k: (i["currency"], i["mixed_currencies"]) for k, i in items.items()} == {
+        "sso": (None, True),  # h1, s3 in USD, h2 in EUR
+        "audit": (None, True),  # s1 in USD, h2 in EUR
+        "api": (None, False),  # h1 in USD, s2 unknown: not known, not known to be mixed
+        "scim": ("USD", False),
+    }
+    assert (body["currency"], body["mixed_currencies"]) == (None, True)
+    stages = {
+        (s["stage_id"], s["currency"], s["mixed_currencies"]) for s in items["sso"]["by_stage"]
+    }
+    assert stages == {
+        ("qualified", "USD", False),
+        ("proposal", "EUR", False),  # one stage of a mixed feature: its own currency
+        ("Negotiation", "USD", False),
+    }
+    # Filtered and paged (per-feature availability joins `feature`): the same labels.
+    r = client.get("/api/v1/exposure?availability=never&limit=1", headers=h).json()
+    assert [(i["feature_key"], i["currency"], i["mixed_currencies"]) for i in r["items"]] == [
+        ("audit", None, True)
+    ]
+    r = client.get("/api/v1/exposure?crm=salesforce", headers=h).json()
+    assert {i["feature_key"]: i["currency"] for i in r["items"]} == {
+        "audit": "USD",  # without h2, audit is s1 alone
+        "sso": "USD",
+        "scim": "USD",
+        "api": None,
+    }
+
+    r = client.get("/api/v1/exposure?format=csv", headers=h)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert list(rows[0])[-4:] == ["deal_count", "amount", "weighted_amount", "currency"]
+    assert {x["feature_key"]: x["currency"] for x in rows} == {
+        "sso": "mixed",
+        "audit": "mixed",
+        "api": "",
+        "scim": "USD",
+    }
+    r = client.get("/api/v1/exposure?format=csv&csv_rows=stage", headers=h)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert list(rows[0])[-1] == "currency"
+    assert {(x["feature_key"], x["stage_id"]): x["currency"] for x in rows} == {
+        ("sso", "qualified"): "USD",
+        ("sso", "proposal"): "EUR",
+        ("sso", "Negotiation"): "USD",
+        ("audit", "proposal"): "EUR",
+        ("audit", "Negotiation"): "USD",
+        ("api", "qualified"): "USD",
+        ("api", "Prospecting"): "",
+        ("scim", "Negotiation"): "USD",
+    }

@@ -37,7 +37,7 @@ def validation_details(
         {
             "loc": list(e["loc"]),
             "path": json_path(e["loc"]),
-            "msg": e["msg"] + _did_you_mean(e) + _unknown_key_hint(e, model),
+            "msg": error_message(e, model),
             "type": e["type"],
         }
         for e in errors
@@ -98,6 +98,12 @@ def _members(kind: Any) -> list[Any]:
     if origin in (typing.Union, types.UnionType):
         return [m for arg in typing.get_args(kind) for m in _members(arg)]
     return [kind]
+
+
+def error_message(error: Mapping[str, Any], model: Any = None) -> str:
+    """A pydantic error's `msg` with the hint that makes it actionable: the choice or the key
+    most likely meant, or the keys allowed where a key is not (see `validation_details`)."""
+    return error["msg"] + _did_you_mean(error) + _unknown_key_hint(error, model)
 
 
 def _did_you_mean(error: Mapping[str, Any]) -> str:

@@ -50,7 +50,7 @@ class ImportResult(FanOutCounts):
     warnings: list[svc.ImportWarning] = Field(
         default_factory=list,
         description="rows whose SKU or product id is already one of a feature's own: a deal "
-        "selling it references both (not a refusal)",
+        "selling it references both (not a refusal); CSV header columns that are not read",
     )
 
 
@@ -186,9 +186,9 @@ def _import(session: Session, text: str, kind: str, actor: str, replace: bool) -
             raise Invalid(
                 f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
-        rows = svc.parse_json(payload)
+        rows, column_warnings = svc.parse_json(payload), []
     else:
-        rows = svc.parse_csv(text)
+        rows, column_warnings = svc.read_csv(text)
     counts, fanout = svc.import_mappings(session, rows, actor=actor, replace=replace)
-    warnings = svc.import_warnings(session, rows)
+    warnings = column_warnings + svc.import_warnings(session, rows)
     return ImportResult(**counts, warnings=warnings, **fanout_counts(fanout))

@@ -6,6 +6,7 @@ every change is audited and fanned out to the open deals carrying that product.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from sqlalchemy import String, cast, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Conflict, Invalid, NotFound, did_you_mean, json_path
+from app.errors import Conflict, Invalid, NotFound, did_you_mean, error_message, json_path
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, utcnow
 from app.models.core import mapping_match_key
@@ -132,8 +133,17 @@ class MappingWarning(BaseModel):
     )
 
 
-class ImportWarning(MappingWarning):
+class ImportWarning(BaseModel):
+    """A `MappingWarning` for one row of an import (`path` match_value), or a CSV header column
+    that is not read (`path` header; the mapping fields are null)."""
+
     row: int = Field(description="the CSV line the row starts on, or the JSON item (from 1)")
+    path: str = Field(description="match_value, or header for a column that is not read")
+    message: str
+    match_kind: str | None = None
+    match_value: str | None = None
+    claimed_by: list[str] | None = None
+    deals_will_reference: list[str] | None = None
 
 
 def to_public(
@@ -416,13 +426,22 @@ class RowError:
 
 
 def parse_csv(text: str) -> list[tuple[int, dict[str, Any] | RowError]]:
+    """The rows of `read_csv` alone."""
+    return read_csv(text)[0]
+
+
+def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], list[dict[str, Any]]]:
     """CSV with a header row match_kind,match_value,feature_keys; keys split on ';' or '|'.
 
     Header names ignore case and surrounding spaces; the delimiter is ',', or ';' or a tab when
     the header is written with one, or what an Excel `sep=` first line names. Lines end with
     LF, CRLF or a lone CR (old Mac Excel). Blank lines before the header are skipped. Returns
     (line number, raw row or RowError) pairs, numbered as the file's lines (the line a row
-    starts on); a file the reader cannot go through is refused naming the line.
+    starts on), and warnings for header columns that are not read; a file the reader cannot go
+    through is refused naming the line.
+
+    Other columns (a spreadsheet's "description", "owner") are allowed, and ignored: the
+    answer's warnings name them, so a misspelt optional column is not lost unnoticed.
     """
     text = text.lstrip("\ufeff")
     if not text.strip():
@@ -472,7 +491,17 @@ def parse_csv(text: str) -> list[tuple[int, dict[str, Any] | RowError]]:
         keys = [k.strip() for k in row.get("feature_keys", "").replace("|", ";").split(";")]
         row["feature_keys"] = keys if any(keys) else []
         rows.append((line, row))
-    return rows
+    unread = [name for name in header if name and name not in CSV_COLUMNS]
+    warnings = [
+        {
+            "row": header_no,
+            "path": "header",
+            "message": f"column '{name}' is not read (the columns read are "
+            f"{', '.join(CSV_COLUMNS)}); its cells are ignored",
+        }
+        for name in dict.fromkeys(unread)
+    ]
+    return rows, warnings
 
 
 def _header_line(lines: list[str]) -> tuple[int, str | None]:
@@ -533,12 +562,27 @@ def _csv_header(line: str, line_no: int, sep: str | None = None) -> tuple[str, l
     elif len(header) == 1 and any(d in line for d in CSV_DELIMITERS[1:]):
         hint = "; columns must be separated by ',' (or ';' or a tab, used the same on every line)"
     raise Invalid(
-        f"CSV header must have columns {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}"
+        f"CSV header must have columns {', '.join(CSV_COLUMNS)}; missing: "
+        + ", ".join(c + _column_meant(c, header) for c in missing)
         + hint,
         details=[
-            {"row": line_no, "path": "header", "message": f"missing column {c}"} for c in missing
+            {
+                "row": line_no,
+                "path": "header",
+                "message": f"missing column {c}" + _column_meant(c, header),
+            }
+            for c in missing
         ],
     )
+
+
+def _column_meant(column: str, header: list[str]) -> str:
+    """ " (is 'feature_key' meant to be feature_keys?)" when a header name is close to a
+    missing column, else ""."""
+    close = difflib.get_close_matches(
+        column, [h for h in header if h not in CSV_COLUMNS], n=1, cutoff=0.75
+    )
+    return f" (is '{close[0]}' meant to be {column}?)" if close else ""
 
 
 def _refuse_repeated_columns(names: list[str], line_no: int) -> None:
@@ -681,7 +725,7 @@ def import_mappings(
                     {
                         "row": row_no,
                         "path": json_path(err["loc"]) or "row",
-                        "message": err["msg"],
+                        "message": error_message(err, MappingIn),
                     }
                 )
             continue
@@ -782,5 +826,6 @@ __all__ = [
     "overlap_warnings",
     "parse_csv",
     "parse_json",
+    "read_csv",
     "update_mapping",
 ]

@@ -480,3 +480,49 @@ def test_an_import_warns_for_each_row_a_feature_already_claims(client, claiming,
     # Nothing claimed: no warnings.
     r = client.post("/api/v1/mappings/import", json=items[:1], headers=claiming)
     assert r.json()["warnings"] == []
+
+
+def test_columns_not_read_are_warned_about_and_misspelt_names_answered(client, revops, engine):
+    """A spreadsheet's own columns are allowed and ignored, and the answer names each; a
+    missing column is answered with the header name probably meant; a misspelt key or choice
+    in a JSON row is answered with the one meant."""
+    csv_text = "match_kind,match_value,feature_keys,Description,nots\nsku,ENT-1,sso,Main SKU,x\n"
+    r = client.post(
+        "/api/v1/mappings/import", content=csv_text, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 1
+    assert [(w["row"], w["path"], w["message"]) for w in r.json()["warnings"]] == [
+        (
+            1,
+            "header",
+            f"column '{name}' is not read (the columns read are match_kind, match_value, "
+            "feature_keys); its cells are ignored",
+        )
+        for name in ("description", "nots")
+    ]
+    assert r.json()["warnings"][0]["claimed_by"] is None
+    assert _mappings(engine) == {("sku", "ENT-1"): ["sso"]}
+
+    r = client.post(
+        "/api/v1/mappings/import",
+        content="match_kind,match_value,feature_key\nsku,ENT-2,sso\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["message"] == (
+        "CSV header must have columns match_kind, match_value, feature_keys; missing: "
+        "feature_keys (is 'feature_key' meant to be feature_keys?)"
+    )
+    assert error["details"][0]["message"] == (
+        "missing column feature_keys (is 'feature_key' meant to be feature_keys?)"
+    )
+
+    rows = [{"match_kind": "skus", "match_value": "ENT-3", "feature_key": ["sso"]}]
+    r = client.post("/api/v1/mappings/import", json={"mappings": rows}, headers=revops)
+    assert r.status_code == 422
+    said = {d["path"]: d["message"] for d in r.json()["error"]["details"]}
+    assert said["match_kind"].endswith("; did you mean 'sku'?")
+    assert said["feature_key"].endswith("; did you mean 'feature_keys'?")
+    assert _mappings(engine) == {("sku", "ENT-1"): ["sso"]}

@@ -434,6 +434,8 @@ def test_every_config_mistake_is_refused_with_its_path_and_nothing_is_stored(cli
         (("config", "timeout_seconds"), "config.timeout_seconds", "float_type"),
         (("config", "auth_evn"), "config.auth_evn", "extra_forbidden"),
     }
+    said = {d["path"]: d["msg"] for d in details}
+    assert said["config.auth_evn"].endswith("; did you mean 'auth_env'?")
     assert client.get("/api/v1/roadmap/sources/hx2", headers=revops).status_code == 404
     r = client.post(
         "/api/v1/roadmap/sources",
@@ -452,6 +454,9 @@ def test_every_config_mistake_is_refused_with_its_path_and_nothing_is_stored(cli
         "config.page_size",
         "status_mapping.GA",
     ]
+    # Nothing close to page_size: the keys an http config may have are listed.
+    assert "; allowed here: " in r.json()["error"]["details"][0]["msg"]
+    assert "auth_env" in r.json()["error"]["details"][0]["msg"]
     r = client.patch(
         "/api/v1/roadmap/sources/acme",
         json={

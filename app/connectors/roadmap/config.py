@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.connectors.roadmap.base import SourceConfigError
-from app.errors import json_path
+from app.errors import error_message, json_path
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HTTP_URL = r"^https?://[^\s/?#]+[^\s]*$"
@@ -220,7 +220,7 @@ def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
     except ValidationError as exc:
         for e in exc.errors():
             loc = ["config", *e["loc"]]
-            msg, type_ = e["msg"], e["type"]
+            msg, type_ = error_message(e, model), e["type"]
             if (
                 type_ == "extra_forbidden"
                 and len(e["loc"]) == 1

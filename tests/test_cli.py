@@ -367,3 +367,57 @@ def test_backfill_queues_every_open_hubspot_deal_once_with_progress(db, capsys, 
 def test_backfill_of_a_crm_that_is_not_configured_says_which_are(db, capsys):
     assert main(["backfill", "salesforce"]) == 2
     assert "salesforce is not configured here (configured: test)" in capsys.readouterr().err
+
+
+def test_mappings_import_prints_each_row_a_feature_already_claims_after_the_summary(
+    db, tmp_path, capsys
+):
+    """Rows for a SKU or product id a feature lists among its own are stored (exit 0), and
+    each gets one warning line: the row, the value, the claiming feature, what deals selling
+    it will reference; the import's other warnings (a column not read) are printed too."""
+    from app.services.features_service import FeatureCreate, create_feature
+    from app.settings import get_settings
+
+    with Session(db) as s:
+        for key, skus, product_ids in (
+            ("copilot", ["AI-ADDON"], ["pid-7"]),
+            ("scim", [], []),
+            ("sso", [], []),
+        ):
+            body = FeatureCreate(key=key, name=key.upper(), skus=skus, product_ids=product_ids)
+            create_feature(s, body, actor="test")
+        s.commit()
+    csv_file = tmp_path / "mappings.csv"
+    csv_file.write_text(
+        "match_kind,match_value,feature_keys,owner\n"
+        "sku,ENT-SSO,sso,ann\n"
+        "sku,ai-addon,sso|scim,bob\n"
+        "product_id,PID-7,copilot,\n"
+    )
+    json_file = tmp_path / "mappings.json"
+    json_file.write_text(
+        json.dumps([{"match_kind": "sku", "match_value": "AI-ADDON", "feature_keys": ["scim"]}])
+    )
+    get_settings.cache_clear()  # the roadmap commands read DATABASE_URL through it
+    try:
+        capsys.readouterr()
+        assert main(["mappings", "import", str(csv_file)]) == 0  # warnings are not errors
+        csv_out = capsys.readouterr().out.splitlines()
+        assert main(["mappings", "import", str(json_file)]) == 0
+        json_out = capsys.readouterr().out.splitlines()
+    finally:
+        get_settings.cache_clear()
+    assert csv_out == [
+        "created 3, updated 0, unchanged 0, deleted 0; 0 open deals re-evaluated, 0 queued",
+        "warning: row 1: header: column 'owner' is not read (the columns read are match_kind, "
+        "match_value, feature_keys); its cells are ignored",
+        "warning: row 3: sku 'ai-addon' is already claimed by feature copilot as one of its own "
+        "SKUs; deals selling it will reference sso, scim, copilot",
+        "warning: row 4: product_id 'PID-7' is already claimed by feature copilot as one of its "
+        "own product ids; deals selling it will reference copilot",
+    ]
+    assert json_out[1:] == [
+        "warning: row 1: sku 'AI-ADDON' is already claimed by feature copilot as one of its own "
+        "SKUs; deals selling it will reference scim, copilot"
+    ]
+    assert json_out[0].startswith("created 0, updated 1, unchanged 0")

@@ -25,6 +25,11 @@ class FeaturePage(BaseModel):
 
 class FeatureChange(FanOutCounts):
     feature: svc.FeaturePublic
+    warnings: list[svc.MappingOverlap] = Field(
+        default_factory=list,
+        description="SKUs or product ids sent that a product mapping already names: a deal "
+        "selling one references the mapping's features and this one (not a refusal)",
+    )
 
 
 class FeatureDeleted(FanOutCounts):
@@ -67,7 +72,11 @@ def create_feature(
     body: svc.FeatureCreate, session: SessionDep, principal: RevOpsPrincipal
 ) -> FeatureChange:
     row, fanout = svc.create_feature(session, body, actor=principal.actor)
-    return FeatureChange(feature=svc.to_public(row), **fanout_counts(fanout))
+    return FeatureChange(
+        feature=svc.to_public(row),
+        warnings=svc.mapping_overlaps(session, row, body),
+        **fanout_counts(fanout),
+    )
 
 
 @router.patch(
@@ -79,7 +88,11 @@ def update_feature(
     key: str, body: svc.FeatureUpdate, session: SessionDep, principal: RevOpsPrincipal
 ) -> FeatureChange:
     row, fanout = svc.update_feature(session, key, body, actor=principal.actor)
-    return FeatureChange(feature=svc.to_public(row), **fanout_counts(fanout))
+    return FeatureChange(
+        feature=svc.to_public(row),
+        warnings=svc.mapping_overlaps(session, row, body),
+        **fanout_counts(fanout),
+    )
 
 
 @router.delete("/{key}", summary="Delete a registry feature", operation_id="delete_feature")

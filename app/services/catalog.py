@@ -127,8 +127,17 @@ def load_catalog_and_matcher(session: Session) -> tuple[Catalog, str]:
     cached = _catalogs.get(key)
     if cached is not None and cached[0] == fingerprint:
         return cached[1], cached[2]
-    features = [feature_from_row(r) for r in session.execute(select(FeatureRow)).scalars()]
-    mappings = [mapping_from_row(r) for r in session.execute(select(ProductMapping)).scalars()]
+    # In key (and id) order: PostgreSQL returns an updated row elsewhere in an unordered
+    # scan, and the order decides the order of a line item's features (and of the warnings
+    # that predict them, `mappings_service.own_claims`).
+    features = [
+        feature_from_row(r)
+        for r in session.execute(select(FeatureRow).order_by(FeatureRow.key)).scalars()
+    ]
+    mappings = [
+        mapping_from_row(r)
+        for r in session.execute(select(ProductMapping).order_by(ProductMapping.id)).scalars()
+    ]
     matcher = matcher_version(features, mappings, fiscal_year_start=fy_start)
     if cached is not None and cached[2] == matcher:  # nothing a note or line item can match
         catalog = cached[1].with_features(features)

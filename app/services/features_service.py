@@ -5,15 +5,17 @@ built-in registry's. Every change is audited and fanned out in the caller's tran
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from sqlalchemy import exists, func, literal, or_
 from sqlmodel import Session, select
 
 from app.connectors.roadmap import REGISTRY
 from app.errors import Conflict, NotFound
 from app.models import Feature as FeatureRow
-from app.models import utcnow
+from app.models import ProductMapping, utcnow
+from app.models.core import mapping_match_key
 from app.rules.catalog import term_key
 from app.rules.model import Availability, Feature
 from app.services import audit
@@ -33,7 +35,37 @@ def _clean_list(values: list[str]) -> list[str]:
     return list(seen.values())
 
 
-class FeatureFields(BaseModel):
+CODE_FIELDS = {"skus": "sku", "product_ids": "product_id"}  # body field → mapping match_kind
+
+
+class _SentCodes(BaseModel):
+    """Keeps `skus` and `product_ids` as sent, so that a warning names the index the writer
+    used: the validator drops blank and repeated values, which moves the ones after them."""
+
+    _sent_codes: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_sent_codes(cls, data: Any, handler: Any) -> Any:
+        if isinstance(data, cls):
+            return handler(data)
+        model = handler(data)
+        if isinstance(data, dict):
+            model._sent_codes = {
+                name: [v.strip().casefold() if isinstance(v, str) else "" for v in data[name]]
+                for name in CODE_FIELDS
+                if isinstance(data.get(name), list)
+            }
+        return model
+
+    def sent_index(self, name: str, position: int, value: str) -> int:
+        """Where the kept value at `position` of list `name` was in the list as sent."""
+        sent = self._sent_codes.get(name, [])
+        folded = value.casefold()
+        return next((i for i, v in enumerate(sent) if v == folded), position)
+
+
+class FeatureFields(_SentCodes):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=255)
@@ -63,7 +95,7 @@ class FeatureCreate(FeatureFields):
     key: str = Field(min_length=1, max_length=128, pattern=KEY_PATTERN)
 
 
-class FeatureUpdate(BaseModel):
+class FeatureUpdate(_SentCodes):
     """Partial update: only the fields sent change; send null to clear an optional field."""
 
     model_config = ConfigDict(extra="forbid")
@@ -103,6 +135,21 @@ class FeaturePublic(Feature):
     created_at: str | None = None
     updated_at: str | None = None
     editable: bool = False
+
+
+class MappingOverlap(BaseModel):
+    """One of the feature's own SKUs or product ids that a product mapping already names: the
+    catalog adds the two up, so a deal selling the product references both. Not a refusal."""
+
+    path: str = Field(description="where in the body: skus[i] or product_ids[i], as sent")
+    message: str
+    match_kind: str
+    match_value: str = Field(description="the SKU or product id as the feature lists it")
+    claimed_by: list[str] = Field(description="the features the product mapping names")
+    deals_will_reference: list[str] = Field(
+        description="what a deal selling the product references: the mapping's features, "
+        "then the features claiming it among their own (this one included) it does not name"
+    )
 
 
 def to_public(row: FeatureRow) -> FeaturePublic:
@@ -273,6 +320,71 @@ def update_feature(
         after=after.model_dump(mode="json"),
     )
     return row, fan_out(session, feature_scope(before, after))
+
+
+# --- overlap with product mappings --------------------------------------------------------------
+
+_CODE_NAMES = {"sku": "SKU", "product_id": "product id"}
+
+
+def mapping_overlaps(
+    session: Session, row: FeatureRow, body: FeatureFields | FeatureUpdate
+) -> list[dict[str, Any]]:
+    """The SKUs and product ids the body sets on a (stored) feature that a product mapping
+    already names: what a deal selling each will reference, as warnings {path, message,
+    match_kind, match_value, claimed_by, deals_will_reference}. The API's create and edit
+    answer with them; a roadmap refresh does not (it is not a RevOps edit)."""
+    from app.services.mappings_service import own_claims  # what the catalog unions, in order
+
+    sent: list[tuple[str, int, str, str]] = []  # (field, position, match kind, value)
+    for name, kind in CODE_FIELDS.items():
+        sent += [(name, i, kind, v) for i, v in enumerate(getattr(body, name) or [])]
+    mapped: dict[tuple[str, str], ProductMapping] = {}
+    for kind in CODE_FIELDS.values():
+        keys = {mapping_match_key(v) for _, _, k, v in sent if k == kind}
+        if keys:  # at most 500 values a field: within SQLite's bound-parameter cap
+            stmt = select(ProductMapping).where(
+                ProductMapping.match_kind == kind, ProductMapping.match_key.in_(sorted(keys))
+            )
+            mapped |= {(kind, m.match_key): m for m in session.exec(stmt)}
+    if not mapped:
+        return []
+    claims = own_claims(session)
+    warnings = []
+    for name, position, kind, value in sent:
+        mapping = mapped.get((kind, mapping_match_key(value)))
+        if mapping is None:
+            continue
+        mapped_keys = list(mapping.feature_keys)
+        claimants = claims.get((kind, mapping_match_key(value)), [row.key])
+        references = [*mapped_keys, *(k for k in claimants if k not in mapped_keys)]
+        maps = (
+            f"mapping {mapping.id} already maps {kind} '{mapping.match_value}' to "
+            f"{', '.join(mapped_keys)}"
+        )
+        if row.key in mapped_keys:
+            message = (
+                f"{maps}: this {_CODE_NAMES[kind]} repeats it; a deal selling it references "
+                f"{', '.join(references)} either way"
+            )
+        else:
+            without = [k for k in references if k != row.key]
+            message = (
+                f"{maps}; a feature's own {_CODE_NAMES[kind]}s add to what a mapping names, so "
+                f"a deal selling it will reference {', '.join(references)}, not only "
+                f"{', '.join(without)}"
+            )
+        warnings.append(
+            {
+                "path": f"{name}[{body.sent_index(name, position, value)}]",
+                "message": message,
+                "match_kind": kind,
+                "match_value": value,
+                "claimed_by": mapped_keys,
+                "deals_will_reference": references,
+            }
+        )
+    return warnings
 
 
 def delete_feature(session: Session, key: str, *, actor: str) -> FanOutResult:

@@ -202,7 +202,7 @@ def _check_keys(session: Session, body: MappingIn | MappingUpdate) -> None:
 _OWN_CODES = {"sku": "SKUs", "product_id": "product ids"}
 
 
-def _own_claims(session: Session) -> dict[tuple[str, str], list[str]]:
+def own_claims(session: Session) -> dict[tuple[str, str], list[str]]:
     """(match kind, match key) → the features listing that value among their own skus or
     product_ids, in key order: what the catalog unions with a mapping of that value."""
     claims: dict[tuple[str, str], list[str]] = {}
@@ -264,14 +264,14 @@ def overlap_warnings(session: Session, row: ProductMapping, *, path: str) -> lis
     if row.match_kind not in _OWN_CODES:
         return []
     found = _overlap(
-        _own_claims(session), row.match_kind, row.match_value, list(row.feature_keys), path
+        own_claims(session), row.match_kind, row.match_value, list(row.feature_keys), path
     )
     return [found] if found else []
 
 
 def import_warnings(session: Session, rows: list[tuple[int, Any]]) -> list[dict[str, Any]]:
     """`overlap_warnings` for each row of an import that went through, with its `row`."""
-    claims = _own_claims(session)
+    claims = own_claims(session)
     if not claims:
         return []
     warnings = []
@@ -824,6 +824,7 @@ __all__ = [
     "import_warnings",
     "list_mappings",
     "overlap_warnings",
+    "own_claims",
     "parse_csv",
     "parse_json",
     "read_csv",

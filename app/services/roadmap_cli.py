@@ -109,13 +109,14 @@ def _import_mappings(args: argparse.Namespace) -> int:
         print(f"error: cannot read {path}: {exc}", file=sys.stderr)
         return 2
     try:
-        rows = (
-            svc.parse_json(json.loads(text))
+        rows, warnings = (
+            (svc.parse_json(json.loads(text)), [])
             if path.suffix.lower() == ".json"
-            else svc.parse_csv(text)
+            else svc.read_csv(text)
         )
         with session_scope(_engine()) as session:
             counts, fanout = svc.import_mappings(session, rows, actor="cli", replace=args.replace)
+            warnings += svc.import_warnings(session, rows)
     except json.JSONDecodeError as exc:
         print(f"error: invalid JSON: {exc}", file=sys.stderr)
         return 2
@@ -131,7 +132,29 @@ def _import_mappings(args: argparse.Namespace) -> int:
         ", ".join(f"{k} {v}" for k, v in counts.items())
         + f"; {fanout.candidates} open deals re-evaluated, {fanout.requeued_count} queued"
     )
+    for warning in warnings:  # stored all the same: warnings are not errors
+        print(f"warning: {_import_warning_line(warning)}")
     return 0
+
+
+def _import_warning_line(warning: dict) -> str:
+    """One line for an import warning: a row whose SKU or product id a feature already claims
+    among its own (whose, and what a deal selling it will reference), or any other (its
+    message)."""
+    where = f"row {warning['row']}"
+    claimed_by = warning.get("claimed_by")
+    if not claimed_by:
+        return f"{where}: {warning['path']}: {warning['message']}"
+    codes = "SKUs" if warning["match_kind"] == "sku" else "product ids"
+    whose = (
+        f"feature {claimed_by[0]} as one of its own {codes}"
+        if len(claimed_by) == 1
+        else f"features {', '.join(claimed_by)} as one of their own {codes}"
+    )
+    return (
+        f"{where}: {warning['match_kind']} '{warning['match_value']}' is already claimed by "
+        f"{whose}; deals selling it will reference {', '.join(warning['deals_will_reference'])}"
+    )
 
 
 def register(subparsers) -> None:

@@ -190,3 +190,92 @@ def test_deleting_a_feature_a_rule_names_says_which_rule(client, api_key):
     client.post("/api/v1/rules/sso-watch/disable", headers=revops)
     r = client.delete("/api/v1/features/scim", headers=revops)
     assert r.json()["warnings"] == []  # a switched-off rule is not in force
+
+
+# --- a feature's own SKU or product id that a product mapping already names ---------------------
+
+
+def _line_item_features(engine, **codes) -> list[str]:
+    """What the catalog makes a deal's line item with these codes reference."""
+    from app.rules.model import LineItem
+    from app.services.catalog import load_catalog
+
+    with Session(engine) as s:
+        return load_catalog(s).features_for_line_item(LineItem(id="li-1", **codes))[0]
+
+
+def _mapping(client, headers, kind, value, keys) -> int:
+    body = {"match_kind": kind, "match_value": value, "feature_keys": keys}
+    r = client.post("/api/v1/mappings", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()["mapping"]["id"]
+
+
+def test_a_feature_claiming_a_mapped_sku_warns_naming_what_deals_will_reference(
+    client, api_key, engine
+):
+    revops = api_key("revops")
+    for key in ("sso", "copilot"):
+        assert _create(client, revops, key=key, name=key.upper()).status_code == 201
+    sku_mapping = _mapping(client, revops, "sku", "AI-ADDON", ["sso"])
+    pid_mapping = _mapping(client, revops, "product_id", "pid-7", ["copilot"])
+
+    r = client.patch(
+        "/api/v1/features/copilot",
+        json={"skus": ["", " ai-addon ", "OTHER"], "product_ids": ["PID-7"]},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text  # a warning, not a refusal: stored as sent
+    assert r.json()["feature"]["skus"] == ["ai-addon", "OTHER"]
+    assert r.json()["feature"]["product_ids"] == ["PID-7"]
+    assert "deals_reevaluated" in r.json()
+    sku_warning, pid_warning = r.json()["warnings"]
+    assert sku_warning == {
+        "path": "skus[1]",  # the index as sent, the blank one counted
+        "message": f"mapping {sku_mapping} already maps sku 'AI-ADDON' to sso; a feature's own "
+        "SKUs add to what a mapping names, so a deal selling it will reference sso, copilot, "
+        "not only sso",
+        "match_kind": "sku",
+        "match_value": "ai-addon",
+        "claimed_by": ["sso"],
+        "deals_will_reference": ["sso", "copilot"],
+    }
+    # The mapping already delivers this very feature: redundant, said as such.
+    assert {k: v for k, v in pid_warning.items() if k != "message"} == {
+        "path": "product_ids[0]",
+        "match_kind": "product_id",
+        "match_value": "PID-7",
+        "claimed_by": ["copilot"],
+        "deals_will_reference": ["copilot"],
+    }
+    assert pid_warning["message"] == (
+        f"mapping {pid_mapping} already maps product_id 'pid-7' to copilot: this product id "
+        "repeats it; a deal selling it references copilot either way"
+    )
+    # The warnings say what the catalog does.
+    assert _line_item_features(engine, sku="AI-ADDON") == ["sso", "copilot"]
+    assert _line_item_features(engine, product_id="pid-7") == ["copilot"]
+
+    # A new feature claiming it too: every claimant is named; a product id mapping does not
+    # cover a SKU spelt the same, nor does an unmapped SKU warn.
+    r = _create(client, revops, key="copilot-pro", name="Copilot Pro", skus=["AI-ADDON", "pid-7"])
+    assert r.status_code == 201, r.text
+    (warning,) = r.json()["warnings"]
+    assert (warning["path"], warning["claimed_by"], warning["deals_will_reference"]) == (
+        "skus[0]",
+        ["sso"],
+        ["sso", "copilot", "copilot-pro"],
+    )
+    assert warning["message"].endswith(
+        "will reference sso, copilot, copilot-pro, not only sso, copilot"
+    )
+    assert _line_item_features(engine, sku="AI-ADDON") == ["sso", "copilot", "copilot-pro"]
+    assert _line_item_features(engine, sku="pid-7") == ["copilot-pro"]
+
+    # An edit that does not send skus or product_ids does not repeat the warnings.
+    for body in ({"availability": "beta"}, {"skus": []}, {"product_ids": None}):
+        r = client.patch("/api/v1/features/copilot", json=body, headers=revops)
+        assert (r.status_code, r.json()["warnings"]) == (200, []), body
+    assert (
+        _create(client, revops, key="audit", name="Audit", skus=["AUD-1"]).json()["warnings"] == []
+    )

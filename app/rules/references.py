@@ -7,15 +7,19 @@ need SSO") removes it; a question ("asked whether we support SCIM") keeps it as 
 but never as a promise. A promise that names nothing on the roadmap still becomes a reference
 (feature_key=None, availability unknown) so off-roadmap promises are caught too. A promise taken
 back ("we haven't promised SCIM", "SCIM won't ship in Q1"; a later clause may promise it again:
-"...but we will have it by Q2"), the customer's own date ("they need SCIM by Q3": kept as
-`needed_by`, resolved as promised dates are) and service boilerplate ("committed to your
-success", "the best service") are no commitments, nor are the sale's own schedule ("we'll
-revisit next quarter", "Next quarter: call about SCIM") and deliveries already made ("we already
+"...but we will have it by Q2", as may the next sentence, of the one feature this one names:
+"SCIM won't be ready for launch. We promised it by Q3 though."; "it" after the denial of an
+off-roadmap thing is that thing: "We can't deliver the Slack integration by Q1 but we will have
+it by Q2"), the customer's own date ("they need SCIM by Q3": kept as `needed_by`, resolved as
+promised dates are) and service boilerplate ("committed to your success", "the best service")
+are no commitments, nor are the sale's own schedule ("we'll revisit next quarter", "Next
+quarter: call about SCIM", "Next quarter: SCIM call.") and deliveries already made ("we already
 delivered SCIM"). "ETA", "goes GA", "lands in", "slated for", "scheduled for", "planned for"
 promise only with a date in their clause, and only when ours; with several dates in a clause
 each feature takes the one in its part of the clause ("SSO by Q1 and SCIM by Q3", "By Q1 SSO, by
 Q3 SCIM"), else the nearest after it. Names inside web and mail addresses are no mentions. HTML
-left in a note is read as text first (`plain_note_text`): evidence quotes the sentence as text.
+left in a note is read as text first (`plain_note_text`): evidence quotes the sentence as text
+(both sentences for a promise of "it" in the next one).
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -320,7 +324,9 @@ _CLAUSE = re.compile(
     # ", we promised SCIM": a comma before a new subject starts a clause ("They can't have
     # downtime, we promised SCIM": the negation stays in its own clause).
     rf"|,(?: but | however| although | whereas | and {_SUBJECT}| {_SUBJECT})"
-    rf"|(?: but | however(?=[ ,])| although | whereas | - | \u2013 | \u2014 ?| and {_SUBJECT})"
+    # " though " as " although ": "We can't deliver SCIM by Q1 though we will have it by Q2"
+    rf"|(?: but | however(?=[ ,])| although | though | whereas | - | \u2013 | \u2014 ?"
+    rf"| and {_SUBJECT})"
 )
 # The year after a quarter or half: "Q3 2027", "Q3'27", "Q3 FY27", "Q3 CY27" (a calendar
 # year: `{0}_cy`), "Q1 of 2028", or two digits after a space only when no word follows ("Q3 27."
@@ -642,9 +648,102 @@ def note_references(
         return []
 
     refs: list[FeatureReference] = []
-    for span in sorted(sentences):
-        refs.extend(_sentence_references(text, low, span, sentences[span], note, ref_date, catalog))
+    spans = sorted(sentences)
+    carried_end = -1  # the end of a sentence whose "it" is the feature of the one before
+    for span in spans:
+        mentions = sentences[span]
+        got = _sentence_references(
+            text, low, span, mentions, note, ref_date, catalog, span[0] < carried_end
+        )
+        refs.extend(got)
+        if not (got and mentions):
+            continue
+        # One feature named, and not yet promised with a date: the next sentence may promise
+        # "it" ("We can't deliver SCIM by Q1. However, we will have it by Q2.").
+        ref = got[0]
+        if len(got) > 1 or len(mentions) > 1:
+            key = ref.feature_key
+            if any(r.feature_key != key for r in got) or any(
+                m.feature_key != key for m in mentions
+            ):
+                continue
+            ref = max(got, key=_strength)
+        if ref.is_commitment and ref.promised_date is not None:
+            continue
+        # Most sentences are followed by no "it", "this" or "that" near the next one's start:
+        # three `in` tests on a slice (a regex or `str.find`s cost more) turn them away before
+        # it is delimited.
+        near = low[span[1] : span[1] + _PRONOUN_REACH]
+        if not (" it" in near or " this" in near or " that" in near) and (
+            (near[:1] == " " and near[1:2] > " ")  # a word after one space: in the tests
+            or not near.lstrip().startswith(_PRONOUN_FIRST)
+        ):
+            continue
+        carried = _carried_promise(text, low, span, ref, mentions, sentences, ref_date, catalog)
+        if carried is not None:
+            refs.append(carried)
+            carried_end = span[0] + len(carried.evidence)
     return refs
+
+
+_PRONOUN_FIRST = ("it", "this", "that")
+# How far into the next sentence its "it" may be: at the start of the promise ("However, we
+# will have it by Q2", "We promised it by Q3 though", "It will be ready by Q2").
+_PRONOUN_REACH = 80
+
+
+def _carried_promise(
+    text: str,
+    low: str,
+    span: tuple[int, int],
+    ref: FeatureReference,
+    mentions: list[Mention],
+    sentences: dict[tuple[int, int], list[Mention]],
+    ref_date: date,
+    catalog: Catalog,
+) -> FeatureReference | None:
+    """`ref` (of the one feature the sentence `span` names) as a commitment, when
+    the sentence right after it promises "it", "this" or "that" (`_pronoun_promised`) and
+    names no feature itself: "We can't deliver SCIM by Q1. However, we will have it by Q2.",
+    "SCIM won't be ready for launch. We promised it by Q3 though." The evidence quotes both
+    sentences: the rep reads what "it" is and what was promised. A sentence naming two
+    features gives none (`note_references`): "it" is not guessed."""
+    a1, a = span
+    size = len(low)
+    while a < size and low[a].isspace():
+        a += 1
+    if a >= size or low[a] in "<>":
+        return None
+    m = _BOUNDARY.search(low, a)
+    b = _cut(m) if m else size
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    if any(a <= start < b and named for (start, _), named in sentences.items()):
+        return None  # it names a feature of its own
+    if next(_PROMISE_AT.finditer(low, a, b), None) is None:
+        return None
+    cues = list(_CUES.finditer(low, a, b))
+    fy_start = catalog.fiscal_year_start
+    clauses = _clauses(low, a, b, cues, mentions, ref_date, fy_start)
+    said = next(
+        (
+            c
+            for c in clauses
+            if c.promise
+            and not (c.question or c.denied or c.custom)
+            and _pronoun_promised(low, c, cues, span[1] + _PRONOUN_REACH)
+        ),
+        None,
+    )
+    if said is None:
+        return None
+    skip = [(lo, hi) for c in clauses if c is not said for lo, hi, _ in c.needed]
+    promised = _promised_in(low, said, a, b, ref_date, {}, fy_start, skip=skip or None)
+    values = dict(ref.__dict__)
+    values.update(
+        evidence=text[a1:b], is_commitment=True, is_question=False, promised_date=promised
+    )
+    return trusted_model(FeatureReference, _NOTE_FIELDS, values)
 
 
 # A web or mail address: "https://docs.acme.com/sso-setup", "www.acme.com/scim", "scim-team@
@@ -804,12 +903,17 @@ def _clauses(
     return clauses
 
 
-_BACK_REFERENCE = re.compile(r" (it|this|that)(?![a-z0-9])")
+_BACK_REFERENCE = re.compile(r"(?: to| them| for| on)? (it|this|that)(?![a-z0-9])")
+# After "this" or "that" as a pronoun ("we'll have that ready by Q2"), besides `_OBJECT_STOP`.
+_PRONOUN_STATES = frozenset(
+    ("ready", "done", "live", "available", "delivered", "shipped", "built", "finished")
+)
 
 
 def _refers_back(low: str, s: int, e: int) -> bool:
-    """Whether the custom-build cue low[s:e] builds "it", "this" or "that": a thing named
-    before it ("we will build it", "build this for them"; not "build that custom connector")."""
+    """Whether the promise or custom-build cue low[s:e] is about "it", "this" or "that": a
+    thing named before it ("we will build it", "build this for them", "committed to it", "ETA
+    for it", "have that ready"; not "build that custom connector")."""
     cue = low[s:e]
     if cue.endswith((" it", " this", " that")):
         word, at = cue.rsplit(" ", 1)[1], e
@@ -821,7 +925,60 @@ def _refers_back(low: str, s: int, e: int) -> bool:
     if word == "it":
         return True
     after = low[at : at + 24].split()[:1]  # "this"/"that" as pronouns, not determiners
-    return not after or not after[0][0].isalnum() or after[0].strip(_STRIP) in _OBJECT_STOP
+    if not after or not after[0][0].isalnum():
+        return True
+    word = after[0].strip(_STRIP)
+    return word in _OBJECT_STOP or word in _PRONOUN_STATES
+
+
+# A clause opening with "it", "this" or "that" as its subject: "It will be ready by Q2",
+# "However, that is promised for Q3", "It's committed for Q3".
+_PRONOUN_SUBJECT = re.compile(
+    r"(?:(?:however|but|though|still|and|so|yet|anyway|instead|now|actually|also|then)"
+    r"[,;:]?\s+)*(?:it|this|that)(?:['\u2019](?:s|ll)| (?:is|will|would|should|shall|was|has"
+    r"|can|could|must|goes|ships|lands|gets))(?![a-z0-9])"
+)
+_CLAUSE_LEAD = " \t\n\"'(\u201c\u2018*-\u2022"
+
+
+def _pronoun_promised(
+    low: str, c: _Clause, cues: list[re.Match[str]], limit: int | None = None
+) -> bool:
+    """Whether the promise clause `c` promises "it", "this" or "that", a thing named before
+    it: the object of a promise cue ("we will have it by Q2", "committed to it", "we'll build
+    it") or the clause's subject ("It will be ready by Q2", "That is promised for Q3"); with
+    `limit`, only a pronoun before that offset."""
+    end = c.end if limit is None else min(c.end, limit)
+    k = c.start
+    while k < end and low[k] in _CLAUSE_LEAD:
+        k += 1
+    if k < end and _PRONOUN_SUBJECT.match(low, k, c.end):
+        return True
+    for m in cues:
+        kind = m.lastgroup
+        if (
+            kind in ("promise", "custom")
+            and c.start <= m.start(kind) < end
+            and m.end(kind) <= end
+            and _refers_back(low, m.start(kind), m.end(kind))
+        ):
+            return True
+    return False
+
+
+def _referred_name(text: str, low: str, clauses: list[_Clause], i: int, custom: bool) -> str | None:
+    """The off-roadmap thing that a promise of "it" in clauses[i] speaks of: the one the
+    nearest clause before it names ("We can't deliver the Slack integration by Q1 but we will
+    have it by Q2"); None when that clause names two ("the Slack integration or the Teams
+    connector": not guessed) or is about the sale."""
+    for prev in reversed(clauses[:i]):
+        first = _OBJECT_WORD.search(low, prev.start, prev.end)
+        if first is None:
+            continue
+        if prev.sale or _OBJECT_WORD.search(low, first.end(), prev.end):
+            return None
+        return _unknown_name(text, low, prev.start, prev.end, custom)
+    return None
 
 
 def _clause_at(clauses: list[_Clause], pos: int) -> _Clause:
@@ -903,6 +1060,11 @@ _SCHEDULE_WORDS_TEXT = """revisit revisiting reconnect reconnecting follow follo
     catch-up catchup sync syncs regroup touch touch-base touchpoint circle discuss discussing
     discussion talk talks chat demo demos workshop session sessions qbr"""
 _SCHEDULE_WORDS = frozenset(_SCHEDULE_WORDS_TEXT.split())
+# Its words as `str.split` leaves them, with the punctuation that may follow ("Next quarter:
+# SCIM call.").
+_SCHEDULE_AFTER = frozenset(
+    word + tail for word in _SCHEDULE_WORDS for tail in ("", ".", ",", ";", ":", ")", "!", "?")
+)
 _SALE_TIMES = _SALE_EVENTS | _SCHEDULE_WORDS
 # Objects of "build", "have", "provide", "committed to" that are part of selling, not product.
 _SALE_OBJECTS_TEXT = """plan plans case cases roi model models workspace workspaces environment
@@ -1020,10 +1182,15 @@ def _ours(
             _in_name(low.rfind(w, a, s), names) for w in _SALE_TIMES.intersection(near)
         ):
             return False
-        if not _SCHEDULE_WORDS.isdisjoint(after):  # rare: then only the next two words count
+        if not _SCHEDULE_AFTER.isdisjoint(after):  # rare: then only the next two words count
             soon = after[:1] if after[0][-1] in _STRIP else after[:2]
-            if not _SCHEDULE_WORDS.isdisjoint(soon) and not all(
-                _in_name(low.find(w, e, hi), names) for w in _SCHEDULE_WORDS.intersection(soon)
+            if names and _SCHEDULE_AFTER.isdisjoint(soon):
+                # or the word after a name they open with: "Next quarter: audit trail call."
+                n = next((n for n in names if e <= n.start < hi), None)
+                if n is not None and not low[e : n.start].strip(_JOINTS + " \t"):
+                    soon = low[n.end : hi].split()[:1]
+            if not _SCHEDULE_AFTER.isdisjoint(soon) and not all(
+                _in_name(low.find(w, e, hi), names) for w in _SCHEDULE_AFTER.intersection(soon)
             ):
                 return False
         if dated and not _dated_ours(low, s, e, c, names, before):
@@ -1185,7 +1352,10 @@ def _sentence_references(
     note: Note,
     ref_date: date,
     catalog: Catalog,
+    referred: bool = False,
 ) -> list[FeatureReference]:
+    """The references of the sentence low[a:b] (`span`) naming `mentions`. `referred`: its
+    "it" is the feature of the sentence before (`_carried_promise`), no off-roadmap thing."""
     a, b = span
     cues = list(_CUES.finditer(low, a, b))  # one pass over the sentence for every kind of cue
     if not cues and low.find("?", a, b) < 0:
@@ -1290,14 +1460,28 @@ def _sentence_references(
                 },
             )
         )
-    for c in clauses:
+    for i, c in enumerate(clauses):
         if not c.promise or c.question or c.denied or id(c) in claimed:
             continue
         if kept and not c.custom:
             continue  # attributed to the named features above
         if c.neg_before and any(p <= c.end for p in c.neg_before):
             continue
-        name = _unknown_name(text, low, c.start, c.end, c.custom)
+        name = None
+        if (
+            (i or referred)
+            and _unknown_object(low, c.start, c.end) is None
+            and _pronoun_promised(low, c, cues)
+        ):
+            # "it" names what a clause before did: "We can't deliver the Slack integration by
+            # Q1 but we will have it by Q2"; or the sentence before: "Multi-region is not in
+            # Q1. We'll build it for them by Q3." (no custom build of something else)
+            if i:
+                name = _referred_name(text, low, clauses, i, c.custom)
+            if name is None and referred:
+                continue
+        if name is None:
+            name = _unknown_name(text, low, c.start, c.end, c.custom)
         if name is None:
             continue  # "we'll have the contract ready by Friday" promises no product
         refs.append(

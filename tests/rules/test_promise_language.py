@@ -62,6 +62,14 @@ DENIED = [
         [("audit", True, False, False, date(2027, 9, 30))],
     ),
     (
+        "We can't deliver SCIM by Q1 though we will have it by Q2",
+        [("scim", True, False, False, date(2027, 6, 30))],
+    ),
+    (
+        "SSO won’t ship in Q1, though we’ll have it by Q2.",
+        [("sso", True, False, False, date(2027, 6, 30))],
+    ),
+    (
         "We won't have SSO by Q1; we'll have it by Q2.",
         [("sso", True, False, False, date(2027, 6, 30))],
     ),
@@ -111,6 +119,114 @@ def test_a_denied_promise_is_a_dependency_not_a_commitment(
     assert got == expected
 
 
+Q2, Q3 = date(2027, 6, 30), date(2027, 9, 30)
+# The next sentence promising "it", "this" or "that": the one feature the sentence before names.
+# (note, [(feature_key, is_commitment, is_question, custom_build, promised_date)])
+ACROSS_SENTENCES = [
+    (
+        "We can't deliver SCIM by Q1. However, we will have it by Q2.",
+        [("scim", True, False, False, Q2)],
+    ),
+    (
+        "SCIM won't be ready for launch. We promised it by Q3 though.",
+        [("scim", True, False, False, Q3)],
+    ),
+    (
+        "We can\u2019t deliver SCIM by Q1. However, we\u2019ll have it by Q2.",
+        [("scim", True, False, False, Q2)],
+    ),
+    (
+        "We won't have the audit trail by Q1. But we'll deliver it by Q3.",
+        [("audit", True, False, False, Q3)],
+    ),
+    ("SSO won't ship in Q1. It will be ready by Q2.", [("sso", True, False, False, Q2)]),
+    ("SSO won\u2019t ship in Q1. It\u2019s committed for Q3.", [("sso", True, False, False, Q3)]),
+    ("We can't deliver SCIM by Q1.\nWe will have it by Q2.", [("scim", True, False, False, Q2)]),
+    (
+        "We can't promise SCIM by Q1. Though we committed to it by Q3.",
+        [("scim", True, False, False, Q3)],
+    ),
+    (
+        "Multi-region is not in Q1. We'll build it for them by Q3.",
+        [("multi-region", True, False, False, Q3)],
+    ),
+    ("SCIM can't ship in Q1. That is promised for Q2.", [("scim", True, False, False, Q2)]),
+    ("We can't deliver SCIM by Q1. ETA for it is Q2.", [("scim", True, False, False, Q2)]),
+    (
+        "We can't deliver SCIM by Q1. We'll have that ready by Q2.",
+        [("scim", True, False, False, Q2)],
+    ),
+    ("Will SCIM ship by Q1? We promised it by Q3.", [("scim", True, False, False, Q3)]),
+    ("They need SCIM. We promised it by Q3.", [("scim", True, False, False, Q3)]),
+    # "it" is SCIM: no custom build of something else
+    ("We promised SCIM. We'll build it for them.", [("scim", True, False, False, None)]),
+    ("We promised SCIM. We'll have it by Q3.", [("scim", True, False, False, Q3)]),
+    # the sentence before names two features: "it" is not guessed
+    (
+        "We can't deliver SSO or SCIM by Q1. However, we will have it by Q2.",
+        [("sso", False, False, False, None), ("scim", False, False, False, None)],
+    ),
+    (
+        "SSO and the audit trail won't be ready. We promised it by Q3 though.",
+        [("sso", False, False, False, None), ("audit", False, False, False, None)],
+    ),
+    # not a pronoun promise about it: as before
+    (
+        "We can't deliver SCIM by Q1. We won't have it by Q2 either.",
+        [("scim", False, False, False, None)],
+    ),
+    ("We can't deliver SCIM by Q1. Can we have it by Q2?", [("scim", False, False, False, None)]),
+    ("They need SCIM. They want it by Q3.", [("scim", False, False, False, None)]),
+    ("They need SCIM. We'll revisit it next quarter.", [("scim", False, False, False, None)]),
+    (
+        "We can't deliver SCIM by Q1. We promised them a discount by Q2.",
+        [("scim", False, False, False, None)],
+    ),
+    ("We can't deliver SCIM by Q1. That deal closes by Q2.", [("scim", False, False, False, None)]),
+    # only the sentence right before, and one naming a feature
+    (
+        "We can't deliver SCIM by Q1. The team is busy. We will have it by Q2.",
+        [("scim", False, False, False, None)],
+    ),
+    ("Great call today. We promised it by Q3.", []),
+    # the next sentence names its own feature: that one is promised
+    (
+        "We can't deliver SCIM by Q1. We will have SSO by Q2.",
+        [("scim", False, False, False, None), ("sso", True, False, False, Q2)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), ACROSS_SENTENCES, ids=[c[0][:40] for c in ACROSS_SENTENCES]
+)
+def test_a_promise_of_it_in_the_next_sentence_is_the_features(
+    catalog: Catalog, body: str, expected: list[tuple]
+) -> None:
+    refs = find_references(make_deal(body), catalog, today=TODAY)
+    got = [
+        (r.feature_key, r.is_commitment, r.is_question, r.custom_build, r.promised_date)
+        for r in refs
+    ]
+    assert got == expected
+    for r in refs:
+        assert r.evidence in body  # quoted exactly
+
+
+def test_a_promise_in_the_next_sentence_quotes_both_sentences(catalog: Catalog) -> None:
+    # the rep sees which feature "it" is, and the promise
+    body = "Intro went well. We can't deliver SCIM by Q1. However, we will have it by Q2. Pricing next."
+    (ref,) = find_references(make_deal(body), catalog, today=TODAY)
+    assert ref.evidence == "We can't deliver SCIM by Q1. However, we will have it by Q2."
+    assert ref.matched_text == "SCIM" and ref.is_commitment and ref.promised_date == Q2
+
+
+def test_a_promise_in_the_next_sentence_keeps_the_customers_date(catalog: Catalog) -> None:
+    body = "They need SCIM by Q1. We promised it by Q3."
+    (ref,) = find_references(make_deal(body), catalog, today=TODAY)
+    assert (ref.is_commitment, ref.promised_date, ref.needed_by) == (True, Q3, date(2027, 3, 31))
+
+
 def test_a_denied_off_roadmap_promise_is_no_reference(catalog: Catalog) -> None:
     for body in (
         "We never promised a Slack integration.",
@@ -118,6 +234,8 @@ def test_a_denied_off_roadmap_promise_is_no_reference(catalog: Catalog) -> None:
         "We haven't promised a Slack integration.",
         "We are not in a position to commit to a Slack integration.",
         "We won't build a custom connector for them.",
+        # two things before "it": not guessed
+        "We can't deliver the Slack integration or the Teams connector by Q1 but we will have it.",
     ):
         assert find_references(make_deal(body), catalog, today=TODAY) == [], body
 
@@ -140,6 +258,32 @@ def test_a_denied_off_roadmap_promise_is_no_reference(catalog: Catalog) -> None:
             date(2027, 3, 31),
         ),
         ("Guaranteed them SOC 3 attestation.", "SOC 3 attestation", None),
+        # a denial, then a promise of "it": the thing named before
+        (
+            "We can't deliver the Slack integration by Q1 but we will have it by Q2",
+            "Slack integration",
+            date(2027, 6, 30),
+        ),
+        (
+            "We can\u2019t deliver a Slack integration by Q1, however we\u2019ll have it by Q2.",
+            "Slack integration",
+            date(2027, 6, 30),
+        ),
+        (
+            "We won't have the Workday connector by Q1; we'll deliver it by Q3.",
+            "Workday connector",
+            date(2027, 9, 30),
+        ),
+        (
+            "We can't deliver the Slack integration by Q1 though it will be ready by Q2",
+            "Slack integration",
+            date(2027, 6, 30),
+        ),
+        (
+            "They asked for a Slack integration, we promised it by Q2.",
+            "Slack integration",
+            date(2027, 6, 30),
+        ),
     ],  # fmt: skip
 )
 def test_any_promised_thing_the_roadmap_does_not_name_is_an_unknown_reference(

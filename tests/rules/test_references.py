@@ -136,6 +136,12 @@ def test_abbreviations_do_not_end_a_sentence(catalog: Catalog) -> None:
         ("Promised a Slack integration by Q3.", "Slack integration", False),
         ("We will add support for Okta Workforce by March.", "support for Okta Workforce", False),
         ("Agreed to a custom build for their warehouse team.", "custom build", True),
+        # "it" after a denial is the thing the denial named, as "we'll build them a ..." names it
+        (
+            "We can't deliver the Slack integration by Q1 but we will build it by Q2",
+            "custom Slack integration",
+            True,
+        ),
     ],
 )
 def test_promises_of_things_not_on_the_roadmap_become_unknown_references(

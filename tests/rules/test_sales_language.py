@@ -462,11 +462,22 @@ SALE_SCHEDULE = [
     ("Next quarter: call about SCIM", [("scim", False, False, None)]),
     ("Next month: demo of SSO.", [("sso", False, False, None)]),
     ("Next quarter - meeting about the audit trail.", [("audit", False, False, None)]),
+    # the schedule word after the name, with the sentence's full stop or other punctuation
+    ("Next quarter: SCIM call.", [("scim", False, False, None)]),
+    ("Next quarter: SCIM call", [("scim", False, False, None)]),
+    ("Next month: SSO demo.", [("sso", False, False, None)]),
+    ("Next quarter - SCIM workshop!", [("scim", False, False, None)]),
+    ("Next quarter: audit trail call.", [("audit", False, False, None)]),
+    ("Next quarter SCIM sync.", [("scim", False, False, None)]),
+    ("By Q1: SSO check-in.", [("sso", False, False, None)]),
     # still promises
     ("We'll deliver SCIM next quarter.", [("scim", True, False, Q1)]),
     ("Demo went well, we'll deliver SCIM next quarter.", [("scim", True, False, Q1)]),
     ("We'll have SCIM by Q1 and a follow-up call next week.", [("scim", True, False, Q1)]),
     ("Next quarter: we deliver SCIM.", [("scim", True, False, Q1)]),
+    ("Next quarter: SCIM.", [("scim", True, False, Q1)]),
+    ("Next quarter: SCIM, as promised.", [("scim", True, False, Q1)]),
+    ("We'll deliver SCIM next quarter. Call on Monday.", [("scim", True, False, Q1)]),
     ("By Q3, we will have SCIM.", [("scim", True, False, Q3)]),
 ]
 

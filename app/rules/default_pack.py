@@ -181,8 +181,8 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "message": (
             "The customer needs {feature.name} by {reference.needed_by}, but it is "
             "{feature.availability} (target date: {feature.target_date}), so it may not be ready "
-            'by then ({reference.source}: "{reference.evidence}"). Do not agree to their date; '
-            "tell them when it is planned and check with product first." + _SAY_INSTEAD
+            'by then ({reference.source}: "{reference.evidence}"). Do not agree to their date '
+            "or offer another one; check with product first." + _SAY_INSTEAD
         ),
     },
     {

@@ -111,3 +111,22 @@ def test_a_blocked_feature_is_not_named_again_among_the_warnings(
     assert "Warnings: EU data residency." in summary
     _subject, body = task_text(result, deal)
     assert "[WARNING] Audit log" in body
+
+
+def test_needed_before_target_offers_no_date_product_has_not_given(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """The customer needs a feature with no target date by Q1: the warning says it has none and
+    asks the rep not to offer a date of their own (it said "tell them when it is planned" of a
+    feature that is not planned); with a target date it quotes it."""
+    result = evaluate(
+        make_deal("They need a retention policy by Q1."), catalog, default_rules, today=TODAY
+    )
+    [message] = [f.message for f in result.findings if f.rule_id == "needed-before-target"]
+    assert "(target date: no target date)" in message
+    assert "Do not agree to their date or offer another one; check with product first." in message
+    assert "when it is planned" not in message
+    result = evaluate(make_deal("They need SCIM by Q1."), catalog, default_rules, today=TODAY)
+    [message] = [f.message for f in result.findings if f.rule_id == "needed-before-target"]
+    assert message.startswith("The customer needs SCIM provisioning by Mar 31, 2027")
+    assert "(target date: Jun 30, 2027)" in message

@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     # or "FY27" in notes are read. FY27 is the fiscal year that ends in 2027 (with February as
     # the start: Feb 2026 - Jan 2027). 1 is the calendar year.
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    # The time zone the sales team works in (an IANA name such as America/New_York): the day a
+    # note was written on, and so what its "next quarter" or "end of month" means, and what
+    # "today" is for rules. A note written at 6 pm in San Francisco on 31 March is 1 April in
+    # UTC, and its "next quarter" would be a quarter late.
+    business_timezone: str = "UTC"
 
     # --- hubspot (issue 4) -----------------------------------------------------------------
     hubspot_access_token: SecretStr | None = None
@@ -212,6 +217,14 @@ class Settings(BaseSettings):
             f"must be a sqlite:/// or postgresql:// URL (driver {url.drivername!r} is not "
             "installed; postgresql:// uses psycopg 3)"
         )
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from app.rules.catalog import time_zone
+
+        time_zone(value)  # ValueError naming what is wrong
+        return value
 
     @field_validator("salesforce_api_version")
     @classmethod

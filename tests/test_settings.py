@@ -40,6 +40,10 @@ from app.settings import Settings, salesforce_configured
         ("FISCAL_YEAR_START_MONTH", "13"),
         ("FISCAL_YEAR_START_MONTH", "0"),
         ("FISCAL_YEAR_START_MONTH", "july"),
+        ("BUSINESS_TIMEZONE", "PST"),
+        ("BUSINESS_TIMEZONE", "+02:00"),
+        ("BUSINESS_TIMEZONE", "America/San_Fransisco"),
+        ("BUSINESS_TIMEZONE", "../../etc/passwd"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_the_variable(
@@ -229,3 +233,12 @@ def test_the_database_password_is_not_in_the_settings_repr(tmp_path):
     )
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert "S3cretPW" not in repr(settings) and "S3cretPW" not in str(settings)
+
+
+def test_the_business_timezone_error_says_what_a_zone_name_looks_like(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="unknown time zone 'PST': use an IANA name such as"):
+        Settings(_env_file=None, business_timezone="PST")
+    assert Settings(_env_file=None, business_timezone="America/Los_Angeles").business_timezone == (
+        "America/Los_Angeles"
+    )

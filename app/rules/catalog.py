@@ -14,7 +14,9 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
 from itertools import islice
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -174,6 +176,20 @@ def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+def time_zone(name: str) -> tzinfo:
+    """The zone an IANA name such as "America/New_York" names; ValueError saying what is
+    wrong otherwise (an abbreviation like "PST" or an offset like "+02:00" is not one)."""
+    if name == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name such as America/New_York, "
+            "Europe/Berlin or UTC"
+        ) from None
+
+
 class Catalog:
     """Features and product mappings of one roadmap version, with matchers compiled once."""
 
@@ -183,12 +199,17 @@ class Catalog:
         mappings: Sequence[ProductMappingEntry] = (),
         *,
         fiscal_year_start: int = 1,
+        timezone: str = "UTC",
     ) -> None:
         """`fiscal_year_start`: the month (1-12) the company's fiscal year starts in, which is
-        how "by Q3", "next quarter", "1H27" or "FY27" in notes are read (1: calendar)."""
+        how "by Q3", "next quarter", "1H27" or "FY27" in notes are read (1: calendar).
+        `timezone`: the IANA zone the sales team works in, which decides the day a note was
+        written on (`local_date`) and so what its relative dates mean."""
         if not 1 <= fiscal_year_start <= 12:
             raise ValueError(f"fiscal_year_start must be a month 1-12, got {fiscal_year_start}")
         self.fiscal_year_start = fiscal_year_start
+        self.timezone = timezone
+        self._zone = time_zone(timezone)
         self._features: dict[str, Feature] = {f.key: f for f in features}
         self._build_line_item_maps(mappings)
         self._build_text_matchers()
@@ -205,6 +226,13 @@ class Catalog:
         clone = copy.copy(self)
         clone._features = {f.key: f for f in features}
         return clone
+
+    def local_date(self, moment: datetime) -> date:
+        """The day `moment` falls on where the sales team works (a naive datetime is UTC, as
+        every timestamp the connectors parse)."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(self._zone).date()
 
     # -- lookup -------------------------------------------------------------------------------
 

@@ -827,7 +827,7 @@ def evaluate(
     """Findings and verdict for one deal. Pass `references` to skip reading the notes again
     (e.g. re-evaluating a stored snapshot after a roadmap change with unchanged text)."""
     if today is None:
-        today = datetime.now(UTC).date()
+        today = catalog.local_date(datetime.now(UTC))
     refs = references if references is not None else find_references(snapshot, catalog, today=today)
     deal = deal_values(snapshot, today)
     get = catalog.get

@@ -556,7 +556,7 @@ def find_references(
                     matched_text=item.sku if _how == "sku" else item.name or None,
                 )
             )
-    fallback = _anchor_date(snapshot, today)
+    fallback = _anchor_date(snapshot, today, catalog)
     texts = [plain_note_text(note.body) for note in snapshot.notes]
     lows = [lower_same_length(text) for text in texts]
     # One look for misspelt names over all the notes: words repeat across a deal's notes.
@@ -581,12 +581,13 @@ def _strength(ref: FeatureReference) -> tuple:
     )
 
 
-def _anchor_date(snapshot: DealSnapshot, today: date) -> date:
-    """What relative dates in a note without its own timestamp are resolved against."""
+def _anchor_date(snapshot: DealSnapshot, today: date, catalog: Catalog) -> date:
+    """What relative dates in a note without its own timestamp are resolved against: the day
+    the deal was last changed on, where the sales team works."""
     if snapshot.updated_at is not None:
-        return snapshot.updated_at.date()
+        return catalog.local_date(snapshot.updated_at)
     if snapshot.created_at is not None:
-        return snapshot.created_at.date()
+        return catalog.local_date(snapshot.created_at)
     return today
 
 
@@ -614,7 +615,9 @@ def note_references(
     scan = catalog.scan(text, low=low, typos=typos, spans=spans)
     if not scan.mentions and not scan.markers:
         return []
-    ref_date = note.created_at.date() if note.created_at is not None else anchor
+    # The day it was written where the sales team works: at 7 pm on 31 March in Los Angeles,
+    # "next quarter" is Q2 (it is 1 April in UTC).
+    ref_date = catalog.local_date(note.created_at) if note.created_at is not None else anchor
 
     # Group mentions by sentence; only sentences with a hit are ever delimited. A name inside
     # a web or mail address ("https://docs.acme.com/sso-setup", "scim-team@acme.com") is none:

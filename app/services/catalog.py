@@ -39,14 +39,17 @@ _rules: dict[str, tuple[tuple, list[StoredRule]]] = {}
 # quarters and fiscal years are read. Set by `configure` when the app, a worker or a command
 # starts; until then the environment's settings say it.
 _fiscal_year_start: int | None = None
+# The same for settings.business_timezone: the day a note was written on, and "today".
+_business_timezone: str | None = None
 
 
 def configure(settings: Settings) -> None:
-    """Read notes in this process with `settings`' fiscal year (the app and CLI call this at
-    start-up, so a process built with explicit settings does not fall back to the
-    environment's)."""
-    global _fiscal_year_start
+    """Read notes in this process with `settings`' fiscal year and time zone (the app and CLI
+    call this at start-up, so a process built with explicit settings does not fall back to
+    the environment's)."""
+    global _fiscal_year_start, _business_timezone
     _fiscal_year_start = settings.fiscal_year_start_month
+    _business_timezone = settings.business_timezone
 
 
 def fiscal_year_start() -> int:
@@ -55,6 +58,14 @@ def fiscal_year_start() -> int:
 
         return get_settings().fiscal_year_start_month
     return _fiscal_year_start
+
+
+def business_timezone() -> str:
+    if _business_timezone is None:
+        from app.settings import get_settings
+
+        return get_settings().business_timezone
+    return _business_timezone
 
 
 def feature_from_row(row: FeatureRow) -> Feature:
@@ -122,8 +133,8 @@ def load_catalog_and_matcher(session: Session) -> tuple[Catalog, str]:
 
     key = _cache_key(session)
     fingerprint = catalog_fingerprint(session)
-    fy_start = fiscal_year_start()
-    fingerprint = (*fingerprint, fy_start)
+    fy_start, zone = fiscal_year_start(), business_timezone()
+    fingerprint = (*fingerprint, fy_start, zone)
     cached = _catalogs.get(key)
     if cached is not None and cached[0] == fingerprint:
         return cached[1], cached[2]
@@ -138,11 +149,11 @@ def load_catalog_and_matcher(session: Session) -> tuple[Catalog, str]:
         mapping_from_row(r)
         for r in session.execute(select(ProductMapping).order_by(ProductMapping.id)).scalars()
     ]
-    matcher = matcher_version(features, mappings, fiscal_year_start=fy_start)
+    matcher = matcher_version(features, mappings, fiscal_year_start=fy_start, timezone=zone)
     if cached is not None and cached[2] == matcher:  # nothing a note or line item can match
         catalog = cached[1].with_features(features)
     else:
-        catalog = Catalog(features, mappings, fiscal_year_start=fy_start)
+        catalog = Catalog(features, mappings, fiscal_year_start=fy_start, timezone=zone)
     with _lock:
         _catalogs[key] = (fingerprint, catalog, matcher)
     return catalog, matcher
@@ -174,10 +185,12 @@ def matcher_version(
     mappings: Sequence[ProductMappingEntry],
     *,
     fiscal_year_start: int = 1,
+    timezone: str = "UTC",
 ) -> str:
     """A fingerprint of everything besides the deal that decides which references
     `find_references` finds: each feature's key, name, aliases, SKUs and product ids, the
-    product mappings, the fiscal year notes' quarters are read in, and the matching code itself.
+    product mappings, the fiscal year notes' quarters are read in, the time zone their days
+    are, and the matching code itself.
 
     An evaluation records it; re-evaluating the same stored snapshot under the same version
     (after an availability, date, guidance or rule change, an approval) reuses the stored
@@ -194,6 +207,8 @@ def matcher_version(
     digest.update(json.dumps(entries, separators=(",", ":")).encode())
     if fiscal_year_start != 1:  # (a calendar year leaves versions from before the setting)
         digest.update(f"fiscal_year_start={fiscal_year_start}".encode())
+    if timezone != "UTC":  # (likewise)
+        digest.update(f"timezone={timezone}".encode())
     return digest.hexdigest()[:32]
 
 

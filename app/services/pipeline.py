@@ -428,7 +428,8 @@ class EvaluationContext:
 
     @property
     def today(self) -> date:
-        return self.now.date()
+        """Today where the sales team works (settings.business_timezone)."""
+        return self.catalog.local_date(self.now)
 
 
 def rules_version(rules) -> str:

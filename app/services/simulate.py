@@ -190,8 +190,8 @@ def run_simulation(
     from app.services.catalog import load_catalog
 
     now = utcnow()
-    today = request.today or now.date()
     catalog = load_catalog(session)
+    today = request.today or catalog.local_date(now)
     before_rules, after_rules = rule_sets(session, request)
     size = chunk_size or CHUNK
     if size < 1:

@@ -224,7 +224,7 @@ def run_scenario(
     changed_catalog = _ChangedCatalog(catalog, tried)
     rules = load_rules(session)
     now = utcnow()
-    today = now.date()
+    today = catalog.local_date(now)
 
     dependants = session.execute(
         select(DealFeature.crm, DealFeature.deal_id)

@@ -278,29 +278,65 @@ def test_notes_are_read_in_the_configured_fiscal_year(
     2027-09-30 in a calendar year, and 2027-10-31 with a February start (Aug-Oct)."""
     from datetime import UTC, datetime
 
+    after = _simulate_one_note(
+        lambda: make_app(fiscal_year_start_month=fiscal_start),
+        api_key,
+        engine,
+        monkeypatch,
+        "We promised SCIM by Q3.",
+        written=datetime(2026, 11, 25, tzinfo=UTC),
+        target=date(2027, 10, 15),
+    )
+    assert after[verdict] == 1
+
+
+@pytest.mark.parametrize(
+    ("zone", "verdict"), [("UTC", "clear"), ("America/Los_Angeles", "blocked")]
+)
+def test_notes_are_dated_in_the_business_timezone(
+    make_app, api_key, engine, monkeypatch, zone, verdict
+):
+    """BUSINESS_TIMEZONE reaches note reading: "next quarter" written at 7 pm on 31 March in
+    Los Angeles (02:00 on 1 April UTC) is Q2, ending 2027-06-30, before SCIM's target date of
+    2027-08-15 (blocked); read as 1 April it would be Q3, ending 2027-09-30 (clear)."""
+    from datetime import UTC, datetime
+
+    after = _simulate_one_note(
+        lambda: make_app(business_timezone=zone),
+        api_key,
+        engine,
+        monkeypatch,
+        "We'll have SCIM for them next quarter.",
+        written=datetime(2027, 4, 1, 2, 0, tzinfo=UTC),
+        target=date(2027, 8, 15),
+    )
+    assert after[verdict] == 1
+
+
+def _simulate_one_note(new_app, api_key, engine, monkeypatch, body, *, written, target) -> dict:
+    """The draft LATE_FOR_PROMISE's verdict counts on one snapshot with one note, `body`,
+    written at `written`, about SCIM (coming soon, target date `target`), in the app `new_app`
+    builds (after the note-reading settings are saved: building it sets them)."""
     from fastapi.testclient import TestClient
 
     from app.rules.model import Note
     from app.services import catalog as catalog_service
 
-    monkeypatch.setattr(catalog_service, "_fiscal_year_start", None)  # restored afterwards
+    # `configure` sets both when the app starts: restored afterwards
+    monkeypatch.setattr(catalog_service, "_fiscal_year_start", None)
+    monkeypatch.setattr(catalog_service, "_business_timezone", None)
     with Session(engine) as s:
         features_service.create_feature(
             s,
             features_service.FeatureCreate(
-                key="scim",
-                name="SCIM",
-                availability="coming_soon",
-                target_date=date(2027, 10, 15),
+                key="scim", name="SCIM", availability="coming_soon", target_date=target
             ),
             actor="t",
         )
         s.commit()
-    note = Note(
-        id="n1", body="We promised SCIM by Q3.", created_at=datetime(2026, 11, 25, tzinfo=UTC)
-    )
+    note = Note(id="n1", body=body, created_at=written)
     snap = DealSnapshot(crm="test", deal_id="fy", stage=Stage(id="s"), notes=[note])
-    with TestClient(make_app(fiscal_year_start_month=fiscal_start)) as client:
+    with TestClient(new_app()) as client:
         r = client.post(
             "/api/v1/rules/simulate",
             json={
@@ -311,4 +347,4 @@ def test_notes_are_read_in_the_configured_fiscal_year(
             headers=api_key("revops"),
         )
     assert r.status_code == 200, r.text
-    assert r.json()["after"][verdict] == 1
+    return r.json()["after"]

@@ -158,3 +158,26 @@ def test_names_with_regex_characters_compile_and_match() -> None:
         "cpp",
     ]
     assert [m.feature_key for m in catalog.find_mentions("Turn on café mode")] == ["cafe"]
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "day"),
+    [
+        ("UTC", "2027-04-01T02:00:00+00:00", "2027-04-01"),
+        ("America/Los_Angeles", "2027-04-01T02:00:00+00:00", "2027-03-31"),  # 7 pm PDT
+        ("America/Los_Angeles", "2027-01-01T07:30:00+00:00", "2026-12-31"),  # 11:30 pm PST
+        ("America/Los_Angeles", "2027-04-01T02:00:00", "2027-03-31"),  # naive: UTC
+        ("Asia/Tokyo", "2027-03-31T16:00:00+00:00", "2027-04-01"),
+        ("Europe/Berlin", "2027-03-31T23:30:00+02:00", "2027-03-31"),
+    ],
+)
+def test_local_date_is_the_day_where_the_sales_team_works(zone: str, moment: str, day: str) -> None:
+    from datetime import date, datetime
+
+    catalog = Catalog([], timezone=zone)
+    assert catalog.local_date(datetime.fromisoformat(moment)) == date.fromisoformat(day)
+
+
+def test_an_unknown_time_zone_is_refused_with_what_a_name_looks_like() -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'EST5'"):
+        Catalog([], timezone="EST5")

@@ -133,3 +133,42 @@ def test_a_new_fiscal_year_start_rebuilds_the_catalog_and_its_matcher_version(
     )
     (ref,) = find_references(snapshot, fiscal, today=date(2026, 12, 3))
     assert ref.promised_date == date(2027, 3, 31)  # Q3 of Jul 2026 - Jun 2027
+
+
+def test_a_new_business_timezone_rebuilds_the_catalog_and_its_matcher_version(
+    sqlite_engine, monkeypatch
+):
+    """The time zone decides the day a note was written on, so references stored under another
+    must not be reused: "next quarter" written at 02:00 UTC on 1 April is Q3 in UTC and Q2 in
+    Los Angeles (still 31 March there)."""
+    from datetime import UTC, datetime
+
+    from app.services import catalog as catalog_service
+    from app.settings import Settings
+
+    monkeypatch.setattr(catalog_service, "_fiscal_year_start", None)  # restored afterwards
+    monkeypatch.setattr(catalog_service, "_business_timezone", None)
+    with Session(sqlite_engine) as s:
+        s.add(Feature(key="scim", name="SCIM provisioning", aliases=["SCIM"]))
+        s.commit()
+    catalog_service.configure(Settings(_env_file=None))
+    utc, utc_version = _load(sqlite_engine)
+    catalog_service.configure(Settings(_env_file=None, business_timezone="America/Los_Angeles"))
+    local, local_version = _load(sqlite_engine)
+    assert local is not utc and local_version != utc_version
+    assert (utc.timezone, local.timezone) == ("UTC", "America/Los_Angeles")
+    snapshot = DealSnapshot(
+        crm="test",
+        deal_id="D1",
+        stage=Stage(id="qualify"),
+        notes=[
+            Note(
+                id="n",
+                body="We'll have SCIM for them next quarter.",
+                created_at=datetime(2027, 4, 1, 2, 0, tzinfo=UTC),
+            )
+        ],
+    )
+    today = date(2027, 4, 2)
+    ((in_utc,), (in_la,)) = (find_references(snapshot, c, today=today) for c in (utc, local))
+    assert (in_utc.promised_date, in_la.promised_date) == (date(2027, 9, 30), date(2027, 6, 30))

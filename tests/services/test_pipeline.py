@@ -567,3 +567,17 @@ def test_a_deal_moved_to_won_while_blocked_is_still_guarded(pipeline, crm, engin
     [plan] = plans
     assert plan.block is True and plan.snapshot.stage.is_won
     assert plan.task is not None and plan.task.open
+
+
+def test_today_is_the_day_where_the_sales_team_works() -> None:
+    """Rules' `today` (close dates in the past, promises already due) is the business time
+    zone's day: 7 pm on 31 March in Los Angeles is 1 April in UTC."""
+    from datetime import UTC, datetime
+
+    from app.rules.catalog import Catalog
+    from app.services.pipeline import EvaluationContext
+
+    now = datetime(2027, 4, 1, 2, 0, tzinfo=UTC)
+    local = EvaluationContext(Catalog([], timezone="America/Los_Angeles"), [], {}, now)
+    utc = EvaluationContext(Catalog([]), [], {}, now)
+    assert (local.today, utc.today) == (date(2027, 3, 31), date(2027, 4, 1))

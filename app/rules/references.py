@@ -6,20 +6,27 @@ a sentence that names a feature is a dependency; promise language in it ("will h
 need SSO") removes it; a question ("asked whether we support SCIM") keeps it as a dependency
 but never as a promise. A promise that names nothing on the roadmap still becomes a reference
 (feature_key=None, availability unknown) so off-roadmap promises are caught too. A promise taken
-back ("we haven't promised SCIM", "SCIM won't ship in Q1"; a later clause may promise it again:
-"...but we will have it by Q2", as may the next sentence, of the one feature this one names:
-"SCIM won't be ready for launch. We promised it by Q3 though."; "it" after the denial of an
-off-roadmap thing is that thing: "We can't deliver the Slack integration by Q1 but we will have
-it by Q2"), the customer's own date ("they need SCIM by Q3": kept as `needed_by`, resolved as
-promised dates are) and service boilerplate ("committed to your success", "the best service")
-are no commitments, nor are the sale's own schedule ("we'll revisit next quarter", "Next
-quarter: call about SCIM", "Next quarter: SCIM call.") and deliveries already made ("we already
-delivered SCIM"). "ETA", "goes GA", "lands in", "slated for", "scheduled for", "planned for"
-promise only with a date in their clause, and only when ours; with several dates in a clause
-each feature takes the one in its part of the clause ("SSO by Q1 and SCIM by Q3", "By Q1 SSO, by
-Q3 SCIM"), else the nearest after it. Names inside web and mail addresses are no mentions. HTML
-left in a note is read as text first (`plain_note_text`): evidence quotes the sentence as text
-(both sentences for a promise of "it" in the next one).
+back ("we haven't promised SCIM", "SCIM won't ship in Q1") or a date denied ("- SCIM: not by
+Q1", "SCIM: not before Q3"; not after a promise in its clause: "SCIM by Q1, not by Q3") is
+none, and its date is no promised date of another clause ("We'll have SCIM, but not by Q1": no
+date); a later clause may promise it again: "...but we will have it by Q2", as may the next
+sentence, of the one feature this one names: "SCIM won't be ready for launch. We promised it by
+Q3 though."; "it" after the denial of an off-roadmap thing is that thing: "We can't deliver the
+Slack integration by Q1 but we will have it by Q2", also in the next sentence when the denial
+names one such thing and no feature and that sentence names none of its own: "We can't build a
+Slack integration by Q1. We'll have it by Q2."), the customer's own date ("they need SCIM by
+Q3", or their go-live, launch or rollout with a requirement in the sentence: "Their go-live is
+scheduled for Q2, SCIM required", "Go-live planned for March; they need SSO for it"; kept as
+`needed_by`, resolved as promised dates are) and service boilerplate ("committed to your
+success", "the best service") are no commitments, nor are the sale's own schedule ("we'll
+revisit next quarter", "Next quarter: call about SCIM", "Next quarter: SCIM call.", "Next
+quarter: SCIM, call scheduled.") and deliveries already made ("we already delivered SCIM").
+"ETA", "goes GA", "lands in", "slated for", "scheduled for", "planned for" promise only with a
+date in their clause, and only when ours ("SCIM is scheduled for Q2" is); with several dates in
+a clause each feature takes the one in its part of the clause ("SSO by Q1 and SCIM by Q3", "By
+Q1 SSO, by Q3 SCIM"), else the nearest after it. Names inside web and mail addresses are no
+mentions. HTML left in a note is read as text first (`plain_note_text`): evidence quotes the
+sentence as text (both sentences for a promise of "it" in the next one).
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -659,20 +666,26 @@ def note_references(
             text, low, span, mentions, note, ref_date, catalog, span[0] < carried_end
         )
         refs.extend(got)
-        if not (got and mentions):
-            continue
-        # One feature named, and not yet promised with a date: the next sentence may promise
-        # "it" ("We can't deliver SCIM by Q1. However, we will have it by Q2.").
-        ref = got[0]
-        if len(got) > 1 or len(mentions) > 1:
-            key = ref.feature_key
-            if any(r.feature_key != key for r in got) or any(
-                m.feature_key != key for m in mentions
-            ):
+        ref: FeatureReference | None = None
+        if mentions:
+            if not got:
                 continue
-            ref = max(got, key=_strength)
-        if ref.is_commitment and ref.promised_date is not None:
-            continue
+            # One feature named, and not yet promised with a date: the next sentence may
+            # promise "it" ("We can't deliver SCIM by Q1. However, we will have it by Q2.").
+            ref = got[0]
+            if len(got) > 1 or len(mentions) > 1:
+                key = ref.feature_key
+                if any(r.feature_key != key for r in got) or any(
+                    m.feature_key != key for m in mentions
+                ):
+                    continue
+                ref = max(got, key=_strength)
+            if ref.is_commitment and ref.promised_date is not None:
+                continue
+        elif got:
+            continue  # an off-roadmap promise of its own
+        # (else an off-roadmap thing whose promise was denied: "We can't build a Slack
+        # integration by Q1. We'll have it by Q2.", `_carried_promise`)
         # Most sentences are followed by no "it", "this" or "that" near the next one's start:
         # three `in` tests on a slice (a regex or `str.find`s cost more) turn them away before
         # it is delimited.
@@ -682,7 +695,9 @@ def note_references(
             or not near.lstrip().startswith(_PRONOUN_FIRST)
         ):
             continue
-        carried = _carried_promise(text, low, span, ref, mentions, sentences, ref_date, catalog)
+        carried = _carried_promise(
+            text, low, span, ref, mentions, sentences, ref_date, catalog, note.id
+        )
         if carried is not None:
             refs.append(carried)
             carried_end = span[0] + len(carried.evidence)
@@ -699,19 +714,30 @@ def _carried_promise(
     text: str,
     low: str,
     span: tuple[int, int],
-    ref: FeatureReference,
+    ref: FeatureReference | None,
     mentions: list[Mention],
     sentences: dict[tuple[int, int], list[Mention]],
     ref_date: date,
     catalog: Catalog,
+    source_id: str,
 ) -> FeatureReference | None:
     """`ref` (of the one feature the sentence `span` names) as a commitment, when
     the sentence right after it promises "it", "this" or "that" (`_pronoun_promised`) and
     names no feature itself: "We can't deliver SCIM by Q1. However, we will have it by Q2.",
     "SCIM won't be ready for launch. We promised it by Q3 though." The evidence quotes both
     sentences: the rep reads what "it" is and what was promised. A sentence naming two
-    features gives none (`note_references`): "it" is not guessed."""
+    features gives none (`note_references`): "it" is not guessed.
+
+    With `ref` None (the sentence names no feature and gave no reference): the one
+    off-roadmap thing its denial names, as an unknown reference ("We can't build a Slack
+    integration by Q1. We'll have it by Q2."; "...We'll build it for them by Q3." a custom
+    Slack integration); none when it names two such things or none, or has no denial, or the
+    next sentence names a thing of its own ("We'll have a Teams connector by Q2")."""
     a1, a = span
+    if ref is None:  # exactly one thing named: two cheap searches before any delimiting
+        first = _OBJECT_WORD.search(low, a1, a)
+        if first is None or _OBJECT_WORD.search(low, first.end(), a) is not None:
+            return None
     size = len(low)
     while a < size and low[a].isspace():
         a += 1
@@ -723,6 +749,8 @@ def _carried_promise(
         b -= 1
     if any(a <= start < b and named for (start, _), named in sentences.items()):
         return None  # it names a feature of its own
+    if ref is None and _OBJECT_WORD.search(low, a, b) is not None:
+        return None  # it names a thing of its own
     if next(_PROMISE_AT.finditer(low, a, b), None) is None:
         return None
     cues = list(_CUES.finditer(low, a, b))
@@ -733,7 +761,7 @@ def _carried_promise(
             c
             for c in clauses
             if c.promise
-            and not (c.question or c.denied or c.custom)
+            and not (c.question or c.denied or (c.custom and ref is not None))
             and _pronoun_promised(low, c, cues, span[1] + _PRONOUN_REACH)
         ),
         None,
@@ -741,7 +769,28 @@ def _carried_promise(
     if said is None:
         return None
     skip = [(lo, hi) for c in clauses if c is not said for lo, hi, _ in c.needed]
+    skip += [(c.start, c.end) for c in clauses if c.denied]  # "..., but not by Q2"
     promised = _promised_in(low, said, a, b, ref_date, {}, fy_start, skip=skip or None)
+    if ref is None:
+        # Last, as the dearest: the denial ("We can't build a Slack integration by Q1").
+        cues = list(_CUES.finditer(low, a1, span[1]))
+        if not any(c.denied for c in _clauses(low, a1, span[1], cues, [], ref_date, fy_start)):
+            return None
+        name = _unknown_name(text, low, a1, span[1], said.custom)
+        if name is None:
+            return None
+        return _reference(
+            _UNKNOWN_FIELDS,
+            feature_key=None,
+            feature_name=name,
+            source="note",
+            source_id=source_id,
+            evidence=text[a1:b],
+            score=100.0,
+            is_commitment=True,
+            custom_build=said.custom,
+            promised_date=promised,
+        )
     values = dict(ref.__dict__)
     values.update(
         evidence=text[a1:b], is_commitment=True, is_question=False, promised_date=promised
@@ -818,6 +867,11 @@ _NEG_TAILS = tuple(
 )  # fmt: skip
 
 
+# Date cues that "not" just before denies: "not by Q1", "not before Q3", "not next quarter",
+# "not in time for launch", "not shipping in Q1".
+_NOT_DATE_CUES = ("by ", "before ", "next ", "in time ", "shipping ")
+
+
 # What may follow a question's "?": 'asked "do we have SCIM?"', "(SCIM by Q1?)", "by Q1?!".
 _AFTER_QUESTION = " \t\n!\"')]\u201d\u2019"
 
@@ -850,7 +904,7 @@ def _clauses(
         if kind == "denied":
             c.denied = True
         elif kind == "custom":
-            if _ours(low, start, m.end(kind), c, True, names, b):
+            if _ours(low, start, m.end(kind), c, True, names, a, b):
                 c.promise = True
                 # "If they need SCIM by Q1, we will build it": the feature named, not custom work
                 c.custom = not (names and _refers_back(low, start, m.end(kind)))
@@ -859,8 +913,18 @@ def _clauses(
                 _NEG_TAILS, max(a, start - 16), start
             ):
                 c.denied = True  # "we haven't promised SCIM", "SCIM isn't committed"
+            elif (
+                not c.promise
+                and start - 4 >= a
+                and low.startswith("not ", start - 4)
+                and (start - 4 == a or not low[start - 5].isalnum())
+                and low.startswith(_NOT_DATE_CUES, start)
+            ):
+                # A date denied: "- SCIM: not by Q1", "SCIM: not before Q3" (not after a
+                # promise in the clause: "We promised SCIM by Q1, not by Q3").
+                c.denied = True
             else:
-                ours = _ours(low, start, m.end(kind), c, False, names, b)
+                ours = _ours(low, start, m.end(kind), c, False, names, a, b)
                 if ours is _DATED:
                     c.dated = settle = True
                 elif ours:
@@ -1142,14 +1206,22 @@ _JOINTS = ",;:-\u2013\u2014"  # what stands between two clauses
 
 
 def _ours(
-    low: str, s: int, e: int, c: _Clause, custom: bool, names: list[Mention], b: int
+    low: str,
+    s: int,
+    e: int,
+    c: _Clause,
+    custom: bool,
+    names: list[Mention],
+    a0: int,
+    b: int,
 ) -> bool | str:
     """Whether the promise (or custom-build) cue low[s:e] in the clause `c` of the sentence
-    ending at `b` is a promise we made about the product (see the comment above); `_DATED` for
+    low[a0:b] is a promise we made about the product (see the comment above); `_DATED` for
     a cue that promises only with a date in its clause (`_DATED_CUES`). Words inside a feature
     name (`names`: "access reviews", "approvals") are never the sale's. Marks `c.sale` when the
     cue's object is a sale item: a date in the same clause then belongs to it ("a rollout plan
-    by Q1"); adds to `c.needed` a date that is the customer's ("they need SCIM by Q3")."""
+    by Q1"); adds to `c.needed` a date that is the customer's ("they need SCIM by Q3", "their
+    go-live is scheduled for Q2, SCIM required")."""
     a = c.start
     before = low[max(a, s - 48) : s]
     if "if " in before or "unless " in before:
@@ -1167,6 +1239,12 @@ def _ours(
         if c.sale:  # a date: the sale's own date does not count
             return False
         near = before[-32:].split()
+        # The customer's go-live, launch or rollout with a requirement in the sentence: their
+        # date ("Their go-live is scheduled for Q2, SCIM required"). Two set looks first.
+        if (
+            not _MILESTONE_NEAR.isdisjoint(near) or (dated and cue.startswith(_GO_LIVE))
+        ) and _their_milestone(low, s, c, names, near, a0, b):
+            return False
         if (
             c.end < b
             and not low[e : c.end].strip()
@@ -1188,10 +1266,12 @@ def _ours(
         if not _SCHEDULE_AFTER.isdisjoint(after):  # rare: then only the next two words count
             soon = after[:1] if after[0][-1] in _STRIP else after[:2]
             if names and _SCHEDULE_AFTER.isdisjoint(soon):
-                # or the word after a name they open with: "Next quarter: audit trail call."
+                # or the word after a name they open with: "Next quarter: audit trail call.",
+                # also after a comma: "Next quarter: SCIM, call scheduled."
                 n = next((n for n in names if e <= n.start < hi), None)
                 if n is not None and not low[e : n.start].strip(_JOINTS + " \t"):
-                    soon = low[n.end : hi].split()[:1]
+                    soon = low[n.end : hi].split()[:2]
+                    soon = soon[1:] if soon[:1] == [","] else soon[:1]
             if not _SCHEDULE_AFTER.isdisjoint(soon) and not all(
                 _in_name(low.find(w, e, hi), names) for w in _SCHEDULE_AFTER.intersection(soon)
             ):
@@ -1245,6 +1325,75 @@ def _ours(
     if report and _BOARD.search(low, e, c.end):  # "a report ready for their board"
         c.sale = True
     return not c.sale
+
+
+# The customer's own milestones: "their go-live", "launch", "rollout" (also "go live" spelt
+# apart), as `str.split` leaves them; and the words that may stand between one and the date cue
+# ("Their go-live is currently scheduled for Q2").
+_MILESTONE_WORDS_TEXT = "go-live golive live launch rollout roll-out cutover"
+_MILESTONE_WORDS = frozenset(_MILESTONE_WORDS_TEXT.split())
+_MILESTONE_NEAR = frozenset(w + tail for w in _MILESTONE_WORDS for tail in ("", ",", ":"))
+_MILESTONE_LINKS_TEXT = "is are was were will be has have had been currently now still date dates"
+_MILESTONE_LINKS = frozenset(_MILESTONE_LINKS_TEXT.split())
+_GO_LIVE = ("go live", "goes live", "going live")  # the dated cue: "Customer goes live in Q1"
+_OURS_BEFORE = re.compile(r"(?<![a-z0-9])(?:we|our|i|us)(?![a-z0-9])")
+# Before a milestone word used as a verb ("will launch", "they'll roll out"): its subject
+# decides.
+_MODALS = frozenset(("will", "shall", "would", "can", "could", "should", "may", "might", "to"))
+_WILL = ("'ll", "\u2019ll")
+
+
+def _their_milestone(
+    low: str,
+    s: int,
+    c: _Clause,
+    names: list[Mention],
+    near: list[str],
+    a0: int,
+    b: int,
+) -> bool:
+    """Whether the date cue at low[s] in the clause `c` of the sentence low[a0:b] dates the
+    customer's go-live, launch or rollout (the milestone word just before the cue, only such
+    words as "is", "currently" in between: "Their go-live is scheduled for Q2", "Go-live
+    planned for March", "Launch by Q3"; or their subject's "go live": "Customer goes live in
+    Q1"), and the sentence states a requirement ("SCIM required", "they need SSO for it"):
+    the date is then when they need it, added to `c.needed`. Not a milestone after one of our
+    words or a feature's name ("we'll launch by Q2", "the SCIM rollout is scheduled for Q2",
+    "SCIM will launch by Q2": ours), nor a requirement of ours ("we need to ship it")."""
+    k, verb = s, True  # where the milestone starts; "they go live", "they'll launch"
+    if not low.startswith(_GO_LIVE, s):
+        k = -1
+        for i in range(len(near) - 1, -1, -1):
+            w = near[i].strip(_STRIP)
+            if w in _MILESTONE_WORDS:
+                if w == "live":  # "go live" as a noun
+                    if i == 0 or near[i - 1] != "go":
+                        return False
+                    w, i = "go live", i - 1
+                k = low.rfind(w, max(c.start, s - 48), s)
+                verb = i > 0 and (near[i - 1] in _MODALS or near[i - 1].endswith(_WILL))
+                break
+            if w not in _MILESTONE_LINKS:
+                return False
+        if k < 0:
+            return False
+    lo = max(c.start, k - 48)
+    if verb:  # their subject, no feature named after it: "Customer goes live in Q1"
+        theirs = list(_THEIR_SUBJECT.finditer(low, lo, k))
+        at = theirs[-1].end() if theirs else k
+        if not theirs or any(at <= m.start < k for m in names) or _OURS_BEFORE.search(low, at, k):
+            return False  # "SCIM will launch by Q2", "We'll launch by Q2"
+    elif any(c.start <= m.start < k for m in names) or _OURS_BEFORE.search(low, lo, k):
+        return False  # "the SCIM rollout is scheduled for Q2", "our rollout"
+    m = _NEEDED_BY.search(low, a0, b)
+    while m is not None:
+        if not _in_name(m.start(), names) and not (
+            m.group("to") and _OUR_SUBJECT.search(low, max(a0, m.start() - 12), m.start())
+        ):
+            c.needed += ((s, c.end, m.start()),)
+            return True
+        m = _NEEDED_BY.search(low, m.end(), b)
+    return False
 
 
 # "no ETA", "don't have an ETA", "without a firm ETA": no date given.
@@ -1415,9 +1564,11 @@ def _sentence_references(
     source_id = note.id
     fy_start = catalog.fiscal_year_start
     # The customer's dates ("they need SCIM by Q3, we promised SSO") are no promised date of
-    # another clause's feature.
+    # another clause's feature, nor is a date denied ("We'll have SCIM, but not by Q1", "We
+    # can't deliver SCIM by Q1 but we will build it") any clause's (`None`: skipped for all).
     theirs = (
         [(cl, entry[0], entry[1]) for cl in clauses for entry in cl.needed]
+        + [(None, cl.start, cl.end) for cl in clauses if cl.denied]
         if len(clauses) > 1
         else None
     )
@@ -1498,7 +1649,16 @@ def _sentence_references(
                 score=100.0,
                 is_commitment=True,
                 custom_build=c.custom,
-                promised_date=_promised_in(low, c, a, b, ref_date, dates, fy_start),
+                promised_date=_promised_in(
+                    low,
+                    c,
+                    a,
+                    b,
+                    ref_date,
+                    dates,
+                    fy_start,
+                    skip=[(lo, hi) for cl, lo, hi in theirs if cl is None] if theirs else None,
+                ),
             )
         )
         break  # one off-roadmap promise per sentence

@@ -79,6 +79,17 @@ DENIED = [
         [("scim", False, False, False, None)],
     ),
     ("We can't commit to SCIM by Q1 but we'll try.", [("scim", False, False, False, None)]),
+    # the denied clause's date is no promised date of a promise in another clause
+    ("We can't deliver SCIM by Q1 but we will build it.", [("scim", True, False, False, None)]),
+    # a date denied: "not by Q1" (a bullet's value, or a clause of its own)
+    ("- SCIM: not by Q1", [("scim", False, False, False, None)]),
+    ("\u2022 SCIM \u2013 not by Q1", [("scim", False, False, False, None)]),
+    ("SCIM: not before Q3", [("scim", False, False, False, None)]),
+    ("SCIM not by Q1.", [("scim", False, False, False, None)]),
+    ("Audit trail: not next quarter.", [("audit", False, False, False, None)]),
+    ("We can deliver SCIM, but not by Q1.", [("scim", False, False, False, None)]),
+    ("We'll have SCIM, but not by Q1.", [("scim", True, False, False, None)]),
+    ("SCIM: not by Q1, but by Q2.", [("scim", True, False, False, date(2027, 6, 30))]),
     # a negation in another comma-joined clause does not take the promise back
     ("They can't have downtime, we promised SCIM", [("scim", True, False, False, None)]),
     ("They can\u2019t have downtime, we promised SSO.", [("sso", True, False, False, None)]),
@@ -92,6 +103,8 @@ DENIED = [
     ),
     # not a denial
     ("We promised SCIM by Q3, not later.", [("scim", True, False, False, date(2027, 9, 30))]),
+    ("We promised SCIM by Q1, not by Q3.", [("scim", True, False, False, date(2027, 3, 31))]),
+    ("SCIM by Q1, not next quarter.", [("scim", True, False, False, date(2027, 3, 31))]),
     (
         "We don't ship on-prem, SCIM is promised by Q3.",
         [("scim", True, False, False, date(2027, 9, 30))],
@@ -194,6 +207,37 @@ ACROSS_SENTENCES = [
         "We can't deliver SCIM by Q1. We will have SSO by Q2.",
         [("scim", False, False, False, None), ("sso", True, False, False, Q2)],
     ),
+    # a date denied in a bullet, then "it" promised
+    ("- SCIM: not by Q1. We'll have it by Q2.", [("scim", True, False, False, Q2)]),
+    # the one off-roadmap thing a denial names: "it" in the next sentence is that thing
+    (
+        "We can't build a Slack integration by Q1. We'll have it by Q2.",
+        [("Slack integration", True, False, False, Q2)],
+    ),
+    (
+        "We can\u2019t deliver the Workday connector by Q1. However, it will be ready by Q3.",
+        [("Workday connector", True, False, False, Q3)],
+    ),
+    (
+        "We won't have the Slack integration by Q1. We'll build it for them by Q3.",
+        [("custom Slack integration", True, False, True, Q3)],
+    ),
+    # not guessed: two things; a sentence in between; the next one asks or is the customer's
+    (
+        "We can't build a Slack integration or a Teams connector by Q1. We'll have it by Q2.",
+        [],
+    ),
+    (
+        "We can't build a Slack integration by Q1. The team is busy. We'll have it by Q2.",
+        [],
+    ),
+    ("We can't build a Slack integration by Q1. Can we have it by Q2?", []),
+    ("We can't build a Slack integration by Q1. They want it by Q2.", []),
+    # the next sentence names its own thing: that one is promised
+    (
+        "We can't build a Slack integration by Q1. We'll have a Teams connector by Q2.",
+        [("Teams connector", True, False, False, Q2)],
+    ),
 ]
 
 
@@ -205,7 +249,13 @@ def test_a_promise_of_it_in_the_next_sentence_is_the_features(
 ) -> None:
     refs = find_references(make_deal(body), catalog, today=TODAY)
     got = [
-        (r.feature_key, r.is_commitment, r.is_question, r.custom_build, r.promised_date)
+        (
+            r.feature_key or r.feature_name,  # an off-roadmap thing: its name
+            r.is_commitment,
+            r.is_question,
+            r.custom_build,
+            r.promised_date,
+        )
         for r in refs
     ]
     assert got == expected
@@ -281,6 +331,12 @@ def test_a_denied_off_roadmap_promise_is_no_reference(catalog: Catalog) -> None:
         ),
         (
             "They asked for a Slack integration, we promised it by Q2.",
+            "Slack integration",
+            date(2027, 6, 30),
+        ),
+        # ... or in the next sentence: the evidence quotes both
+        (
+            "We can't build a Slack integration by Q1. We'll have it by Q2.",
             "Slack integration",
             date(2027, 6, 30),
         ),

@@ -470,6 +470,9 @@ SALE_SCHEDULE = [
     ("Next quarter: audit trail call.", [("audit", False, False, None)]),
     ("Next quarter SCIM sync.", [("scim", False, False, None)]),
     ("By Q1: SSO check-in.", [("sso", False, False, None)]),
+    # ... also after a comma
+    ("Next quarter: SCIM, call scheduled.", [("scim", False, False, None)]),
+    ("Next month: SSO, demo booked.", [("sso", False, False, None)]),
     # still promises
     ("We'll deliver SCIM next quarter.", [("scim", True, False, Q1)]),
     ("Demo went well, we'll deliver SCIM next quarter.", [("scim", True, False, Q1)]),
@@ -477,6 +480,7 @@ SALE_SCHEDULE = [
     ("Next quarter: we deliver SCIM.", [("scim", True, False, Q1)]),
     ("Next quarter: SCIM.", [("scim", True, False, Q1)]),
     ("Next quarter: SCIM, as promised.", [("scim", True, False, Q1)]),
+    ("Next quarter: SCIM, then SSO.", [("scim", True, False, Q1), ("sso", True, False, Q1)]),
     ("We'll deliver SCIM next quarter. Call on Monday.", [("scim", True, False, Q1)]),
     ("By Q3, we will have SCIM.", [("scim", True, False, Q3)]),
 ]
@@ -657,6 +661,29 @@ NEEDED_BY = [
         [("scim", False, None, Q3), ("sso", True, None, None)],
     ),
     ("We'll have it by Q3, they need SCIM.", [("scim", True, Q3, None)]),
+    # their go-live, launch or rollout, with a requirement in the sentence: their date
+    ("Their go-live is scheduled for Q2, SCIM required", [("scim", False, None, Q2)]),
+    ("Go-live planned for March; they need SSO for it", [("sso", False, None, Q1)]),
+    ("Their go live is scheduled for Q2, SCIM required.", [("scim", False, None, Q2)]),
+    ("Go-live by Q3, they need the audit trail.", [("audit", False, None, Q3)]),
+    ("Launch planned for Q2; they need SCIM.", [("scim", False, None, Q2)]),
+    (
+        "Their launch is planned for Q3 and they need the audit trail.",
+        [("audit", False, None, Q3)],
+    ),
+    ("Rollout scheduled for Q2, SCIM is a must-have.", [("scim", False, None, Q2)]),
+    ("SCIM is required: their go-live is planned for Q2.", [("scim", False, None, Q2)]),
+    ("Customer goes live in Q1 and needs SSO.", [("sso", False, None, Q1)]),
+    ("They'll launch by Q2; SCIM required.", [("scim", False, None, Q2)]),
+    # ours, whatever else the sentence says
+    ("SCIM is scheduled for Q2", [("scim", True, Q2, None)]),
+    ("SCIM is scheduled for Q2, ahead of their go-live.", [("scim", True, Q2, None)]),
+    ("SCIM is scheduled for Q2 and they need it for go-live.", [("scim", True, Q2, None)]),
+    ("We'll launch SCIM by Q2; they need it.", [("scim", True, Q2, None)]),
+    ("SCIM will launch by Q2, they need it.", [("scim", True, Q2, None)]),
+    ("The SCIM rollout is scheduled for Q2; it is required.", [("scim", True, Q2, None)]),
+    # no requirement: no date of theirs
+    ("Their go-live is scheduled for Q2, SCIM discussed.", [("scim", False, None, None)]),
     # no date of theirs
     ("We need to ship SCIM by Q1.", [("scim", True, Q1, None)]),
     ("They need SCIM and plan to sign by Q1.", [("scim", False, None, None)]),

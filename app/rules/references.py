@@ -15,8 +15,11 @@ Q3 though."; "it" after the denial of an off-roadmap thing is that thing: "We ca
 Slack integration by Q1 but we will have it by Q2", also in the next sentence when the denial
 names one such thing and no feature and that sentence names none of its own: "We can't build a
 Slack integration by Q1. We'll have it by Q2."), the customer's own date ("they need SCIM by
-Q3", or their go-live, launch or rollout with a requirement in the sentence: "Their go-live is
-scheduled for Q2, SCIM required", "Go-live planned for March; they need SSO for it"; kept as
+Q3"; "in <date>" only so, with a need word about the feature and not in the past: "They need
+SCIM in Q3", "SCIM is required in March", not "They needed SSO in March"; or their go-live,
+launch or rollout with a requirement about the feature: "Their go-live is scheduled for Q2,
+SCIM required", "Go-live in Q2, SCIM required", "Go-live planned for March; they need SSO for
+it", not SCIM's in "Go-live planned for March with SCIM, training required"; kept as
 `needed_by`, resolved as promised dates are) and service boilerplate ("committed to your
 success", "the best service") are no commitments, nor are the sale's own schedule ("we'll
 revisit next quarter", "Next quarter: call about SCIM", "Next quarter: SCIM call.", "Next
@@ -25,8 +28,11 @@ quarter: SCIM, call scheduled.") and deliveries already made ("we already delive
 date in their clause, and only when ours ("SCIM is scheduled for Q2" is); with several dates in
 a clause each feature takes the one in its part of the clause ("SSO by Q1 and SCIM by Q3", "By
 Q1 SSO, by Q3 SCIM"), else the nearest after it. Names inside web and mail addresses are no
-mentions. HTML left in a note is read as text first (`plain_note_text`): evidence quotes the
-sentence as text (both sentences for a promise of "it" in the next one).
+mentions. An off-roadmap promise without a date is dated by a promise of "it" in the next
+sentence, under the same limits as after a denial ("We promised a Slack integration. We'll have
+it by Q2.": one reference, by Q2). HTML left in a note is read as text first
+(`plain_note_text`): evidence quotes the sentence as text (both sentences for a promise of "it"
+in the next one).
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -425,8 +431,11 @@ class _Clause:
     neg_before: tuple[int, ...] = ()
     neg_after: tuple[int, ...] = ()
     # The customer's own dates ("they need SCIM by Q3"): (date cue start, end of the cue's
-    # clause, offset of the need word), kept by the clause holding the need word.
-    needed: tuple[tuple[int, int, int], ...] = ()
+    # clause, start and end of the need word), kept by the clause holding the need word. An
+    # end of -1: the date is every feature's in the clause ("they need SCIM by Q3"); else only
+    # the features the need word is about (`_tied`: "They need SCIM in Q3", "Go-live planned
+    # for March with SCIM, training required": not SCIM's).
+    needed: tuple[tuple[int, int, int, int], ...] = ()
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -683,7 +692,11 @@ def note_references(
             if ref.is_commitment and ref.promised_date is not None:
                 continue
         elif got:
-            continue  # an off-roadmap promise of its own
+            # An off-roadmap promise of its own (one a sentence): only one without a date
+            # may be dated by the next ("We promised a Slack integration. We'll have it by Q2.")
+            ref = got[0]
+            if ref.promised_date is not None or ref.feature_key is not None:
+                continue
         # (else an off-roadmap thing whose promise was denied: "We can't build a Slack
         # integration by Q1. We'll have it by Q2.", `_carried_promise`)
         # Most sentences are followed by no "it", "this" or "that" near the next one's start:
@@ -732,9 +745,15 @@ def _carried_promise(
     off-roadmap thing its denial names, as an unknown reference ("We can't build a Slack
     integration by Q1. We'll have it by Q2."; "...We'll build it for them by Q3." a custom
     Slack integration); none when it names two such things or none, or has no denial, or the
-    next sentence names a thing of its own ("We'll have a Teams connector by Q2")."""
+    next sentence names a thing of its own ("We'll have a Teams connector by Q2").
+
+    With `ref` an off-roadmap promise without a date (feature_key None): the same, with the
+    promise's name and the next sentence's date ("We promised a Slack integration. We'll have
+    it by Q2."; "...We'll build it for them by Q3." the Slack integration as a custom build),
+    under the same limits; `find_references` keeps it over the undated one (same name)."""
     a1, a = span
-    if ref is None:  # exactly one thing named: two cheap searches before any delimiting
+    unknown = ref is None or ref.feature_key is None
+    if unknown:  # exactly one thing named: two cheap searches before any delimiting
         first = _OBJECT_WORD.search(low, a1, a)
         if first is None or _OBJECT_WORD.search(low, first.end(), a) is not None:
             return None
@@ -749,7 +768,7 @@ def _carried_promise(
         b -= 1
     if any(a <= start < b and named for (start, _), named in sentences.items()):
         return None  # it names a feature of its own
-    if ref is None and _OBJECT_WORD.search(low, a, b) is not None:
+    if unknown and _OBJECT_WORD.search(low, a, b) is not None:
         return None  # it names a thing of its own
     if next(_PROMISE_AT.finditer(low, a, b), None) is None:
         return None
@@ -761,14 +780,14 @@ def _carried_promise(
             c
             for c in clauses
             if c.promise
-            and not (c.question or c.denied or (c.custom and ref is not None))
+            and not (c.question or c.denied or (c.custom and not unknown))
             and _pronoun_promised(low, c, cues, span[1] + _PRONOUN_REACH)
         ),
         None,
     )
     if said is None:
         return None
-    skip = [(lo, hi) for c in clauses if c is not said for lo, hi, _ in c.needed]
+    skip = [(lo, hi) for c in clauses if c is not said for lo, hi, _, _ in c.needed]
     skip += [(c.start, c.end) for c in clauses if c.denied]  # "..., but not by Q2"
     promised = _promised_in(low, said, a, b, ref_date, {}, fy_start, skip=skip or None)
     if ref is None:
@@ -795,7 +814,11 @@ def _carried_promise(
     values.update(
         evidence=text[a1:b], is_commitment=True, is_question=False, promised_date=promised
     )
-    return trusted_model(FeatureReference, _NOTE_FIELDS, values)
+    if not unknown:
+        return trusted_model(FeatureReference, _NOTE_FIELDS, values)
+    if said.custom:
+        values["custom_build"] = True  # "We'll build it for them by Q3"
+    return trusted_model(FeatureReference, _UNKNOWN_FIELDS, values)
 
 
 # A web or mail address: "https://docs.acme.com/sso-setup", "www.acme.com/scim", "scim-team@
@@ -937,6 +960,15 @@ def _clauses(
             c.neg_before += (m.end(kind),)
         else:
             c.neg_after += (start,)
+    if names and _IN_DATE.search(low, a, b) is not None:
+        # "They need SCIM in Q3", "Go-live in Q2, SCIM required": "in <date>" is no promise
+        # cue, but the customer's date when a requirement of theirs is about it (`_ours`).
+        for s, e in _in_dates(low, a, b):
+            if not any(
+                m.lastgroup == "promise" and m.start("promise") <= s < m.end("promise")
+                for m in cues
+            ):  # not inside a cue: "SCIM ships in January"
+                _ours(low, s, e, _clause_at(clauses, s), False, names, a, b, True)
     if settle:
         for i, c in enumerate(clauses):
             if c.past:  # "we already delivered SCIM by Q3", "shipped last quarter as promised"
@@ -1214,6 +1246,7 @@ def _ours(
     names: list[Mention],
     a0: int,
     b: int,
+    date_cue: bool = False,
 ) -> bool | str:
     """Whether the promise (or custom-build) cue low[s:e] in the clause `c` of the sentence
     low[a0:b] is a promise we made about the product (see the comment above); `_DATED` for
@@ -1221,7 +1254,9 @@ def _ours(
     name (`names`: "access reviews", "approvals") are never the sale's. Marks `c.sale` when the
     cue's object is a sale item: a date in the same clause then belongs to it ("a rollout plan
     by Q1"); adds to `c.needed` a date that is the customer's ("they need SCIM by Q3", "their
-    go-live is scheduled for Q2, SCIM required")."""
+    go-live is scheduled for Q2, SCIM required"). `date_cue`: low[s:e] is "in <date>", read
+    only for the customer's date ("They need SCIM in Q3": tied to the features the need word
+    is about, and not a need in the past: "They needed SSO in March")."""
     a = c.start
     before = low[max(a, s - 48) : s]
     if "if " in before or "unless " in before:
@@ -1235,7 +1270,11 @@ def _ours(
     cue = low[s:e]
     head = cue[:2]
     dated = head in _DATED_HEADS and cue.startswith(_DATED_CUES)
-    if dated or (head in ("by", "be", "no", "ne", "in") and not cue.startswith(("in the", "into"))):
+    if (
+        date_cue
+        or dated
+        or (head in ("by", "be", "no", "ne", "in") and not cue.startswith(("in the", "into")))
+    ):
         if c.sale:  # a date: the sale's own date does not count
             return False
         near = before[-32:].split()
@@ -1284,14 +1323,22 @@ def _ours(
         if _NEEDED_WORDS.isdisjoint(near) and _NEEDED_WORDS.isdisjoint(after):
             return _DATED if dated else True
         m = _NEEDED_BY.search(low, max(a, s - 32), hi)
+        theirs = False
         while m is not None:
-            if not _in_name(m.start(), names) and not (
-                m.group("to") and _OUR_SUBJECT.search(low, max(a, m.start() - 12), m.start())
-            ):  # not "we need to ship SCIM by Q1", "we are expected to deliver it"
-                c.needed += ((s, c.end, m.start()),)
-                return False
+            if (
+                not _in_name(m.start(), names)
+                and not (
+                    m.group("to") and _OUR_SUBJECT.search(low, max(a, m.start() - 12), m.start())
+                )  # not "we need to ship SCIM by Q1", "we are expected to deliver it"
+                and not (date_cue and _past_need(low, a, m))
+            ):
+                if not date_cue:
+                    c.needed += ((s, c.end, m.start(), -1),)
+                    return False
+                c.needed += ((s, c.end, m.start(), m.end()),)  # each need word: `_tied`
+                theirs = True
             m = _NEEDED_BY.search(low, m.end(), hi)
-        return _DATED if dated else True
+        return False if theirs else _DATED if dated else True
     if custom and head == "cu":
         return True  # "custom connector": the object is named by the cue itself
     if custom and head in ("wi", "go") and _THEIR_SUBJECT.search(low, max(a, s - 32), s):
@@ -1357,7 +1404,9 @@ def _their_milestone(
     words as "is", "currently" in between: "Their go-live is scheduled for Q2", "Go-live
     planned for March", "Launch by Q3"; or their subject's "go live": "Customer goes live in
     Q1"), and the sentence states a requirement ("SCIM required", "they need SSO for it"):
-    the date is then when they need it, added to `c.needed`. Not a milestone after one of our
+    the date is then when they need it, added to `c.needed` for the features each need word
+    is about (`_tied`: not SCIM's in "Go-live planned for March with SCIM, training
+    required"). Not a milestone after one of our
     words or a feature's name ("we'll launch by Q2", "the SCIM rollout is scheduled for Q2",
     "SCIM will launch by Q2": ours), nor a requirement of ours ("we need to ship it")."""
     k, verb = s, True  # where the milestone starts; "they go live", "they'll launch"
@@ -1386,14 +1435,30 @@ def _their_milestone(
     elif any(c.start <= m.start < k for m in names) or _OURS_BEFORE.search(low, lo, k):
         return False  # "the SCIM rollout is scheduled for Q2", "our rollout"
     m = _NEEDED_BY.search(low, a0, b)
+    theirs = False
     while m is not None:
         if not _in_name(m.start(), names) and not (
             m.group("to") and _OUR_SUBJECT.search(low, max(a0, m.start() - 12), m.start())
-        ):
-            c.needed += ((s, c.end, m.start()),)
-            return True
+        ):  # each need word, for the features it is about (`_tied`)
+            c.needed += ((s, c.end, m.start(), m.end()),)
+            theirs = True
         m = _NEEDED_BY.search(low, m.end(), b)
-    return False
+    return theirs
+
+
+# A need in the past: "They needed SSO in March", "the customer wanted SCIM in 2025".
+_PAST_NEEDS = frozenset(("needed", "required", "wanted", "requested", "expected", "demanded"))
+_NEED_SUBJECTS_TEXT = "they he she we i it customer client team company who"
+_NEED_SUBJECTS = frozenset(_NEED_SUBJECTS_TEXT.split())
+
+
+def _past_need(low: str, a: int, m: re.Match[str]) -> bool:
+    """Whether the need word `m` is a verb in the past: after a subject ("They needed SSO",
+    "the customer had wanted"), not a participle ("SCIM needed", "SCIM is required")."""
+    word = low[m.start() : m.start("to")] if m.group("to") else m.group()
+    if word not in _PAST_NEEDS:
+        return False
+    return not _NEED_SUBJECTS.isdisjoint(low[max(a, m.start() - 24) : m.start()].split()[-2:])
 
 
 # "no ETA", "don't have an ETA", "without a firm ETA": no date given.
@@ -1515,9 +1580,16 @@ def _sentence_references(
         # mention is a plain dependency (what the general path below gives them).
         if not mentions:
             return []
-        if low.find("no ", a, b) >= 0 or low.find(" without ", a, b) >= 0:  # rare
-            mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
-        return _plain_references(text[a:b], mentions, note.id, catalog)
+        # ... unless the customer's date is stated with "in" ("They need SCIM in Q3", rare:
+        # a date after " in " and a need word, three cheap looks, then the general path).
+        if not (
+            _IN_DATE.search(low, a, b) is not None
+            and _in_dates(low, a, b)
+            and _NEEDED_BY.search(low, a, b)
+        ):
+            if low.find("no ", a, b) >= 0 or low.find(" without ", a, b) >= 0:  # rare
+                mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
+            return _plain_references(text[a:b], mentions, note.id, catalog)
     evidence = text[a:b]
     clauses = _clauses(low, a, b, cues, mentions, ref_date, catalog.fiscal_year_start)
     last = clauses[-1]
@@ -1592,7 +1664,7 @@ def _sentence_references(
             if commitment and said is not None
             else None
         )
-        needed = _needed_in(low, c, a, b, ref_date, fy_start, m.start, m.end) if c.needed else None
+        needed = _needed_in(low, c, a, b, ref_date, fy_start, m, mentions) if c.needed else None
         feature = catalog.get(m.feature_key)
         refs.append(  # every field, in declaration order
             trusted_model(
@@ -1726,20 +1798,118 @@ def _promised_in(
 
 
 def _needed_in(
-    low: str, c: _Clause, a: int, b: int, ref_date: date, fy_start: int, s: int, e: int
+    low: str,
+    c: _Clause,
+    a: int,
+    b: int,
+    ref_date: date,
+    fy_start: int,
+    m: Mention,
+    names: list[Mention],
 ) -> date | None:
-    """The customer's own date for the name at low[s:e] in the clause `c` ("they need SCIM by
-    Q3", "SCIM required by March", "By Q3, they need SCIM"): the first date from each of the
-    clause's `needed` cues, resolved as promised dates are."""
+    """The customer's own date for the mention `m` in the clause `c` ("they need SCIM by Q3",
+    "SCIM required by March", "By Q3, they need SCIM"): the first date from each of the
+    clause's `needed` cues (of those tied to a need word, only where it is about `m`:
+    `_tied`), resolved as promised dates are."""
     found: dict[int, date] = {}
-    for cue, end, _ in c.needed:
+    for cue, end, need_start, need_end in c.needed:
+        if need_end >= 0 and not _tied(low, need_start, need_end, m, names):
+            continue  # "Go-live planned for March with SCIM, training required"
         first = _promised_dates(low, cue, end, ref_date, fy_start)[:1]
         found.update(first)
     if not found:
         return None
     if len(found) == 1:
         return next(iter(found.values()))
-    return _date_for(low, sorted(found.items()), a, b, s, e)
+    return _date_for(low, sorted(found.items()), a, b, m.start, m.end)
+
+
+# What may stand between a need word and the feature it is about, after it ("they need the
+# audit trail", "they need to have SSO") or before it ("SCIM is absolutely a must-have"); and
+# what joins several ("they need SSO and SCIM", "SSO, SCIM required").
+_TIE_AFTER_TEXT = "to have get use see the a an their full working both also"
+_TIE_AFTER = frozenset(_TIE_AFTER_TEXT.split())
+_TIE_BEFORE_TEXT = """is are was were be will would also still a an absolutely definitely really
+    strictly hard firm key real clear top their : ("""
+_TIE_BEFORE = frozenset(_TIE_BEFORE_TEXT.split())
+_TIE_JOINS = frozenset(("and", "or", "&", "plus", ","))
+# After a need word that is a noun, or "hoping": "a hard requirement for SCIM", "the must-have
+# is SCIM", "hoping for SCIM".
+_NEED_NOUNS = ("requirement", "must", "deadline", "expectation", "demand", "hop")
+_NEED_NOUN_LINKS = frozenset(("for", "of", "is", "are", ":"))
+_TIE_TOKEN = re.compile(r"[a-z0-9][\w'\u2019&/-]*|[,&:(]")
+# How far apart a need word and its feature may be.
+_TIE_REACH = 60
+_DATE_WORDS = frozenset(("in", "by", "before", "until"))  # "SCIM in Q3 is a must-have"
+
+
+def _tied(low: str, ns: int, ne: int, m: Mention, names: list[Mention]) -> bool:
+    """Whether the need word low[ns:ne] is about the mention `m`: what it needs ("they need
+    SSO for it", "they need training and SCIM": a list) or what is required ("SCIM
+    required", "SCIM is a must-have", "SSO and SCIM are required"), with only such words as
+    `_TIE_AFTER`, `_TIE_BEFORE`, other names and a date between ("SCIM in Q3 is a
+    must-have"); not "they need training" for SCIM named elsewhere, nor "with SCIM, training
+    required"."""
+    if m.start >= ne:
+        lo, hi, after = ne, m.start, True
+    elif m.end <= ns:
+        lo, hi, after = m.end, ns, False
+    else:
+        return False
+    if hi - lo > _TIE_REACH:
+        return False
+    links = _TIE_AFTER if after else _TIE_BEFORE
+    noun = after and low.startswith(_NEED_NOUNS, ns)
+    listed = False  # a word of a list after the need word ("training and"): a join must follow
+    dated = lo  # the end of a date read in between
+    for t in _TIE_TOKEN.finditer(low, lo, hi):
+        w = t.group()
+        if t.start() < dated:
+            continue
+        if w in _DATE_WORDS and (d := _date_at(low, t.end() + 1, hi)) is not None:
+            if listed:
+                return False  # "they need training in Q3, SCIM discussed"
+            dated = d.end()
+        elif w in _TIE_JOINS or _in_name(t.start(), names):
+            listed = False
+        elif w in links or (noun and w in _NEED_NOUN_LINKS):
+            continue
+        elif after and w not in _OBJECT_STOP and w not in _NOT_A_THING:
+            listed = True
+        else:
+            return False
+    return not listed
+
+
+# The word "in" before what may be a date: "in Q3", "in January", "in 2027", "in two weeks",
+# "in the first half of 2027" (not "in the contract", "in place", "in production"). It starts
+# with a literal, so `re` finds candidates in C; `_in_dates` reads the date.
+_IN_DATE = re.compile(
+    r"in (?<![a-z0-9]in )(?=[0-9qhfsemlbcnyjaod]|t(?!he )"
+    r"|the (?:first|second|1st|2nd|quarter)(?![a-z0-9]))"
+)
+
+
+def _in_dates(low: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Each "in <date>" in the sentence low[a:b], as the offsets of "in" and the date's end:
+    "in Q3", "in January", "in two weeks", "in the first half of 2027"."""
+    found = []
+    for m in _IN_DATE.finditer(low, a, b):
+        at = m.start()
+        d = (
+            _date_at(low, at + 3, b)
+            or (low.startswith("the ", at + 3) and _date_at(low, at + 7, b))
+            or _date_at(low, at, b)  # "in two weeks": the date starts with "in"
+        )
+        if d:
+            found.append((at, d.end()))
+    return found
+
+
+def _date_at(low: str, pos: int, b: int) -> re.Match[str] | None:
+    """A date starting at low[pos] (before `b`); the character before it turns most positions
+    away first (`_WordStartPattern`)."""
+    return _DATE.led.match(low, pos - 1, b) if pos else _DATE.plain.match(low, 0, b)
 
 
 # Where a clause's parts end: "SSO by Q1 and SCIM by Q3", "By Q1 SSO, by Q3 SCIM".

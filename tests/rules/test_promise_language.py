@@ -238,6 +238,57 @@ ACROSS_SENTENCES = [
         "We can't build a Slack integration by Q1. We'll have a Teams connector by Q2.",
         [("Teams connector", True, False, False, Q2)],
     ),
+    # an off-roadmap thing promised without a date: "it" in the next sentence dates it (one
+    # reference, the dated one)
+    (
+        "We promised a Slack integration. We'll have it by Q2.",
+        [("Slack integration", True, False, False, Q2)],
+    ),
+    (
+        "We'll have a Slack integration. It will be ready by Q3.",
+        [("Slack integration", True, False, False, Q3)],
+    ),
+    (
+        "We committed to the Workday connector. We promised it by Q3 though.",
+        [("Workday connector", True, False, False, Q3)],
+    ),
+    (
+        "We'll build them a custom connector. It will be ready by Q2.",
+        [("custom connector", True, False, True, Q2)],
+    ),
+    (
+        "We promised a Slack integration. We'll build it for them by Q3.",
+        [("Slack integration", True, False, True, Q3)],
+    ),
+    # ... not when it has a date already, names two things, or the next sentence is not a
+    # promise of "it" right after it
+    (
+        "We promised a Slack integration by Q1. We'll have it by Q2.",
+        [("Slack integration", True, False, False, date(2027, 3, 31))],
+    ),
+    (
+        "We promised a Slack integration or a Teams connector. We'll have it by Q2.",
+        [("Slack integration", True, False, False, None)],
+    ),
+    (
+        "We promised a Slack integration. The team is busy. We'll have it by Q2.",
+        [("Slack integration", True, False, False, None)],
+    ),
+    (
+        "We promised a Slack integration. Can we have it by Q2?",
+        [("Slack integration", True, False, False, None)],
+    ),
+    (
+        "We promised a Slack integration. They want it by Q2.",
+        [("Slack integration", True, False, False, None)],
+    ),
+    (
+        "We promised a Slack integration. We'll have a Teams connector by Q2.",
+        [
+            ("Slack integration", True, False, False, None),
+            ("Teams connector", True, False, False, Q2),
+        ],
+    ),
 ]
 
 
@@ -337,6 +388,12 @@ def test_a_denied_off_roadmap_promise_is_no_reference(catalog: Catalog) -> None:
         # ... or in the next sentence: the evidence quotes both
         (
             "We can't build a Slack integration by Q1. We'll have it by Q2.",
+            "Slack integration",
+            date(2027, 6, 30),
+        ),
+        # a promise without a date, dated in the next sentence: one reference, quoting both
+        (
+            "We promised a Slack integration. We'll have it by Q2.",
             "Slack integration",
             date(2027, 6, 30),
         ),

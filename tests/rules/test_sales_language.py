@@ -682,8 +682,46 @@ NEEDED_BY = [
     ("We'll launch SCIM by Q2; they need it.", [("scim", True, Q2, None)]),
     ("SCIM will launch by Q2, they need it.", [("scim", True, Q2, None)]),
     ("The SCIM rollout is scheduled for Q2; it is required.", [("scim", True, Q2, None)]),
+    # ... only for the features the requirement is about (what it needs, or what is required)
+    ("Go-live planned for March with SCIM; they need training", [("scim", False, None, None)]),
+    ("Go-live planned for March with SCIM, training required.", [("scim", False, None, None)]),
+    ("Go-live in Q2 with SCIM, they need training.", [("scim", False, None, None)]),
+    (
+        "Go-live planned for March, SSO discussed, SCIM required.",
+        [("sso", False, None, None), ("scim", False, None, Q1)],
+    ),
+    (
+        "Go-live by Q3; they need SSO and SCIM.",
+        [("sso", False, None, Q3), ("scim", False, None, Q3)],
+    ),
+    ("Go-live by Q3; they need training and SCIM.", [("scim", False, None, Q3)]),
+    ("Go-live by Q3, SCIM is absolutely a must-have.", [("scim", False, None, Q3)]),
     # no requirement: no date of theirs
     ("Their go-live is scheduled for Q2, SCIM discussed.", [("scim", False, None, None)]),
+    # "in <date>" with a requirement of theirs: their date as well
+    ("They need SCIM in Q3", [("scim", False, None, Q3)]),
+    ("SCIM is required in March", [("scim", False, None, Q1)]),
+    ("Go-live in Q2, SCIM required", [("scim", False, None, Q2)]),
+    ("The customer needs SSO in January", [("sso", False, None, date(2027, 1, 31))]),
+    ("In Q3 they need SCIM.", [("scim", False, None, Q3)]),
+    ("SCIM in Q3 is a must-have.", [("scim", False, None, Q3)]),
+    ("They are hoping for SCIM in Q3.", [("scim", False, None, Q3)]),
+    ("They need SCIM in two weeks.", [("scim", False, None, date(2026, 12, 9))]),
+    (
+        "They need SSO and SCIM in Q3.",
+        [("sso", False, None, Q3), ("scim", False, None, Q3)],
+    ),
+    ("They need SCIM in Q1; we promised it by Q3.", [("scim", True, Q3, Q1)]),
+    # ... not our own "in <date>", a past need, nor a date without a requirement of theirs
+    ("We'll have SCIM in Q3", [("scim", True, Q3, None)]),
+    ("SCIM ships in January", [("scim", True, date(2027, 1, 31), None)]),
+    ("We'll have SCIM in Q3, they need it.", [("scim", True, Q3, None)]),
+    ("They needed SSO in 2024", [("sso", False, None, None)]),
+    ("They needed SSO in March.", [("sso", False, None, None)]),
+    ("We discussed SCIM in Q3 planning", [("scim", False, None, None)]),
+    ("SCIM needed, decision in March.", [("scim", False, None, None)]),
+    ("They need training in Q3, SCIM discussed.", [("scim", False, None, None)]),
+    ("If they need SCIM in Q1, they will sign.", [("scim", False, None, None)]),
     # no date of theirs
     ("We need to ship SCIM by Q1.", [("scim", True, Q1, None)]),
     ("They need SCIM and plan to sign by Q1.", [("scim", False, None, None)]),

@@ -35,7 +35,9 @@ def sf_overrides(sf_server: FakeSalesforceServer) -> dict:
         "salesforce_org_id": ORG_ID,
         "salesforce_outbound_token": SecretStr(OUTBOUND_TOKEN),
         "salesforce_integration_user_id": INTEGRATION_USER,
-        "salesforce_timeout_seconds": 1.0,
+        # Generous: a 450-record Composite write takes the fake well over a second on a
+        # loaded CI machine. Tests of our timeout use quick_connector.
+        "salesforce_timeout_seconds": 10.0,
     }
 
 
@@ -54,6 +56,14 @@ def sf_settings(sf_overrides: dict, tmp_path) -> Settings:
 @pytest.fixture
 def connector(sf_settings: Settings) -> SalesforceConnector:
     return SalesforceConnector.from_settings(sf_settings)
+
+
+@pytest.fixture
+def quick_connector(sf_settings: Settings) -> SalesforceConnector:
+    """A connector that gives up on an answer after half a second (a held call costs that)."""
+    return SalesforceConnector.from_settings(
+        sf_settings.model_copy(update={"salesforce_timeout_seconds": 0.5})
+    )
 
 
 @pytest.fixture

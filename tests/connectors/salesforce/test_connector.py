@@ -440,11 +440,11 @@ def test_request_limit_exceeded_waits_long_only_for_the_24_hour_allowance(messag
     assert CONCURRENT_LIMIT_RETRY_SECONDS <= 30.0 < REQUEST_LIMIT_RETRY_SECONDS
 
 
-def test_timeout_is_transient(connector, fake):
-    fake.timeout_seconds = 2.5  # the client waits 1 s
+def test_timeout_is_transient(quick_connector, fake):
+    fake.timeout_seconds = 1.5  # the client waits 0.5 s
     fake.inject("timeout")
     with pytest.raises(TransientError, match="in time"):
-        connector.read_deals([fake.add_opportunity("Deal")])
+        quick_connector.read_deals([fake.add_opportunity("Deal")])
 
 
 def test_bad_token_is_a_credentials_error(sf_settings, fake):
@@ -539,14 +539,6 @@ def test_auth_modes_are_chosen_from_settings():
     )
     with pytest.raises(ValueError, match="incomplete"):
         auth_mode(base)
-
-
-@pytest.fixture
-def quick_connector(sf_settings):
-    """A connector that gives up on an answer after half a second (a held call costs that)."""
-    return SalesforceConnector.from_settings(
-        sf_settings.model_copy(update={"salesforce_timeout_seconds": 0.5})
-    )
 
 
 def test_a_write_that_lands_after_our_timeout_never_gets_a_second_task(quick_connector, fake):

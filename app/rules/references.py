@@ -1332,10 +1332,11 @@ def _ours(
                 )  # not "we need to ship SCIM by Q1", "we are expected to deliver it"
                 and not (date_cue and _past_need(low, a, m))
             ):
+                # each need word, for the features it is about (`_tied`): not SCIM's date in
+                # "They need training by Q3, SCIM discussed"
+                c.needed += ((s, c.end, m.start(), m.end()),)
                 if not date_cue:
-                    c.needed += ((s, c.end, m.start(), -1),)
                     return False
-                c.needed += ((s, c.end, m.start(), m.end()),)  # each need word: `_tied`
                 theirs = True
             m = _NEEDED_BY.search(low, m.end(), hi)
         return False if theirs else _DATED if dated else True

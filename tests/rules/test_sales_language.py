@@ -727,6 +727,8 @@ NEEDED_BY = [
     ("They need SCIM and plan to sign by Q1.", [("scim", False, None, None)]),
     ("SCIM needed, decision expected by March.", [("scim", False, None, None)]),
     ("They need SCIM.", [("scim", False, None, None)]),
+    # a need word's date is for what it needs, not for every feature in the sentence
+    ("They need training by Q3, SCIM discussed.", [("scim", False, None, None)]),
 ]
 
 

@@ -24,7 +24,7 @@ _log = logging.getLogger(__name__)
 
 EVENTS = Counter(
     "roadmap_guard_webhook_events_total",
-    "Webhook events by source and result (received, duplicate, rejected, ignored)",
+    "Webhook events by source and result (received, duplicate, rejected, ignored, malformed)",
     ["source", "result"],
 )
 QUEUE_DEPTH = Gauge("roadmap_guard_queue_depth", "Deal queue rows by status", ["status"])

@@ -1,10 +1,13 @@
 """POST /webhooks/hubspot: HubSpot's signed webhook batches, acknowledged only once durable.
 
 Order matters: read at most 1 MB of body (413 past it), verify the signature over the raw body
-(401, nothing stored, if it fails), parse (422 if it is not a JSON array of at most 100 event
-objects, if it holds NaN/Infinity, nests too deeply, or names merged deals other than as a list
-of integers; lone surrogates in its text are stored as U+FFFD), classify, then `store_delivery`
-commits the events and queue rows in one transaction; only then 200. A database failure is a
+(401, nothing stored, if it fails), parse (422 if it is not a JSON array of at most 100
+elements, if it holds NaN/Infinity or nests too deeply; lone surrogates in its text are stored
+as U+FFFD), classify, then `store_delivery` commits the events and queue rows in one
+transaction; only then 200. A malformed element of a signed delivery (not an object, no
+eventId or subscriptionType, mergedObjectIds not a list of integers) is stored for the record,
+queues nothing and is named in the answer: HubSpot retries any 4xx but 400/401/403/404/405
+ten times and then drops the delivery, so refusing it would lose its good events. A database failure is a
 503 with nothing stored, so HubSpot delivers again.
 """
 
@@ -21,7 +24,6 @@ from app.connectors.hubspot.events import (
     MAX_EVENTS,
     SOURCE,
     classify_events,
-    valid_merged_ids,
     without_lone_surrogates,
 )
 from app.connectors.hubspot.signatures import request_uri, verify
@@ -38,10 +40,13 @@ class HubSpotAck(BaseModel):
     duplicates: int
     queued_deals: int
     ignored: dict[str, int]
+    # What was wrong with each malformed event ("event 3: lacks eventId"), stored, not queued.
+    malformed: list[str] = []
 
 
-def _verified_events(request: Request, settings, body: bytes) -> list[dict]:
-    """The delivery's events, once its signature and shape are checked (401 / 422 otherwise)."""
+def _verified_events(request: Request, settings, body: bytes) -> list[object]:
+    """The delivery's events, once its signature and shape are checked (401 / 422 otherwise).
+    Each element may still be malformed: `classify_events` stores such an event aside."""
     secrets = [
         s.get_secret_value()
         for s in (settings.hubspot_client_secret, settings.hubspot_client_secret_previous)
@@ -63,16 +68,11 @@ def _verified_events(request: Request, settings, body: bytes) -> list[dict]:
     if not verdict.ok:
         raise Unauthorized(f"invalid HubSpot signature: {verdict.reason}")
     events = _parse(body)
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+    if not isinstance(events, list):
         raise Invalid("body must be a JSON array of event objects")
     if len(events) > MAX_EVENTS:
         raise Invalid(f"at most {MAX_EVENTS} events per delivery, got {len(events)}")
-    missing = [i for i, e in enumerate(events) if "eventId" not in e or "subscriptionType" not in e]
-    if missing:
-        raise Invalid(f"events {missing[:10]} lack eventId or subscriptionType")
-    bad_merge = [i for i, e in enumerate(events) if not valid_merged_ids(e)]
-    if bad_merge:
-        raise Invalid(f"events {bad_merge[:10]}: mergedObjectIds must be a list of integers")
+    # One malformed event is not a reason to refuse the others (`events.malformed`).
     return [without_lone_surrogates(e) for e in events]
 
 
@@ -114,10 +114,13 @@ async def receive_hubspot(request: Request) -> HubSpotAck:
     ignored_total = sum(classified.ignored.values())
     if ignored_total:
         metrics.EVENTS.labels(source=SOURCE, result="ignored").inc(ignored_total)
+    if classified.problems:  # the sender's bug, stored aside: alert on it like a refusal
+        metrics.EVENTS.labels(source=SOURCE, result="malformed").inc(len(classified.problems))
     return HubSpotAck(
         received=len(events),
         new=result.new,
         duplicates=result.duplicates,
         queued_deals=result.queued_deals,
         ignored=classified.ignored,
+        malformed=classified.problems,
     )

@@ -15,6 +15,7 @@ to deals in batches (v4 associations, up to 1000 per call) and queues them.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ ASSOCIATED_TYPES = {"LINE_ITEM", "NOTE", "ENGAGEMENT"}
 class Classified:
     events: list[InboundEvent] = field(default_factory=list)
     ignored: dict[str, int] = field(default_factory=dict)
+    # "event 3: lacks eventId": what was wrong with each malformed event (`malformed`).
+    problems: list[str] = field(default_factory=list)
 
     def ignore(self, reason: str) -> None:
         self.ignored[reason] = self.ignored.get(reason, 0) + 1
@@ -97,6 +100,31 @@ def valid_merged_ids(event: dict) -> bool:
     )
 
 
+def malformed(event: object) -> str | None:
+    """What makes one event of a signed delivery unusable, or None: not an object, no
+    `eventId` or `subscriptionType` (its identity and kind), `mergedObjectIds` not a list of
+    integers. Such an event is stored for the record and queues nothing; the delivery's other
+    events are kept. Refusing the delivery (a 4xx other than 400/401/403/404/405) made HubSpot
+    retry it ten times and then drop it, every good event in it lost."""
+    if not isinstance(event, dict):
+        return f"not an event object but {type(event).__name__}"
+    lacking = [k for k in ("eventId", "subscriptionType") if event.get(k) is None]
+    if lacking:
+        return "lacks " + " and ".join(lacking)
+    if not valid_merged_ids(event):
+        return "mergedObjectIds is not a list of integers"
+    return None
+
+
+def content_key(payload: dict) -> str:
+    """The dedup key of an event without a usable identity: a digest of its content (less
+    the attempt number, so HubSpot's redeliveries of it collapse into one row)."""
+    content = {k: v for k, v in payload.items() if k != "attemptNumber"}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"malformed:{digest}"
+
+
 def object_id(value: object) -> str | None:
     """A HubSpot object id as text, or None when it is not one: HubSpot's ids are positive
     integers. A signed event naming "abc" or -1 (a sender's bug) is stored for the record but
@@ -131,17 +159,37 @@ def merge_ids(event: dict) -> list[str]:
 
 
 def classify_events(
-    events: Iterable[dict],
+    events: Iterable[object],
     *,
     portal_id: str | None,
     app_id: str | None,
     guard_property: str = P.DEFAULT_GUARD,
 ) -> Classified:
-    """Every event is stored (for the record); only the ones that matter queue a deal."""
+    """Every event is stored (for the record); only the ones that matter queue a deal. A
+    malformed event (`malformed`) is stored as received under a digest of its content."""
     out = Classified()
     own = P.own_properties(guard_property)
     seen_portals: set[str] = set()
-    for event in events:
+    for index, event in enumerate(events):
+        problem = malformed(event)
+        if problem is not None:
+            out.ignore("malformed")
+            out.problems.append(f"event {index}: {problem}")
+            payload = event if isinstance(event, dict) else {"value": event}
+            kind = payload.get("subscriptionType")
+            out.events.append(
+                InboundEvent(
+                    source=SOURCE,
+                    dedup_key=content_key(payload),
+                    crm=CRM,
+                    deal_id=None,
+                    event_type=kind[:128] if isinstance(kind, str) and kind else None,
+                    payload=payload,
+                    actionable=False,
+                )
+            )
+            continue
+        assert isinstance(event, dict)  # `malformed` said so
         kind = str(event.get("subscriptionType") or "")
         deal_id: str | None = None
         actionable = True
@@ -226,6 +274,12 @@ def classify_events(
                         payload={"mergeEvent": dedup_key(event), "objectId": other},
                     )
                 )
+    if out.problems:
+        log.warning(
+            "HubSpot delivery with malformed events: stored, nothing queued for them",
+            malformed=len(out.problems),
+            problems=out.problems[:10],
+        )
     new_portals = seen_portals - _UNCHECKED_PORTALS
     if new_portals and len(_UNCHECKED_PORTALS) < 1000:
         _UNCHECKED_PORTALS.update(new_portals)

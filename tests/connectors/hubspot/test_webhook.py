@@ -315,17 +315,49 @@ def _signed_raw(fake, body: bytes) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("merged", ["901", 901, [901, "902"], [True], {"a": 1}])
-def test_merged_object_ids_that_are_not_a_list_of_integers_are_a_422(
+def test_merged_object_ids_that_are_not_a_list_of_integers_are_stored_but_queue_nothing(
     client, fake, engine, merged
 ) -> None:
     """A bare integer was a 500 (retried forever); a string "901" queued deals 9, 0 and 1."""
     merge = _event(fake, eventId=8, subscriptionType="deal.merge", objectId=900)
     merge["mergedObjectIds"] = merged
-    body, headers = fake.signed_request(URL, [merge])
+    body, headers = fake.signed_request(URL, [merge, _event(fake, eventId=9, objectId=42)])
     r = client.post(URL, content=body, headers=headers)
-    assert r.status_code == 422, r.text
-    assert "mergedObjectIds" in r.json()["error"]["message"]
-    assert _stored(engine) == [] and _queued(engine) == []
+    assert r.status_code == 200, r.text
+    assert r.json()["malformed"] == ["event 0: mergedObjectIds is not a list of integers"]
+    assert _queued(engine) == ["42"]
+    assert sorted(e.payload.get("eventId") for e in _stored(engine)) == [8, 9]
+
+
+def test_a_malformed_event_is_kept_aside_and_the_deliverys_other_events_are_stored(
+    client, fake, engine
+) -> None:
+    """HubSpot retries any 4xx but 400/401/403/404/405 ten times, then drops the delivery: a
+    422 for one bad event lost every good event with it."""
+    no_id = _event(fake, objectId=41)
+    del no_id["eventId"]
+    events = [_event(fake, eventId=1, objectId=42), no_id, "deal.creation", {"eventId": 5}]
+    body, headers = fake.signed_request(URL, events)
+    r = client.post(URL, content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    ack = r.json()
+    assert ack["malformed"] == [
+        "event 1: lacks eventId",
+        "event 2: not an event object but str",
+        "event 3: lacks subscriptionType",
+    ]
+    assert (ack["received"], ack["new"], ack["ignored"]) == (4, 4, {"malformed": 3})
+    assert _queued(engine) == ["42"]  # nothing for deal 41: the event has no identity to track
+    rows = _stored(engine)
+    assert sorted(r.dedup_key.startswith("malformed:") for r in rows) == [False, True, True, True]
+    assert {r.status for r in rows if r.payload.get("objectId") != 42} == {"ignored"}
+    assert {"value": "deal.creation"} in [r.payload for r in rows]
+    # HubSpot's redelivery of the same events (a higher attemptNumber) stores nothing new
+    again = [dict(e, attemptNumber=2) if isinstance(e, dict) else e for e in events]
+    body, headers = fake.signed_request(URL, again)
+    ack = client.post(URL, content=body, headers=headers).json()
+    assert (ack["new"], ack["duplicates"]) == (0, 4)
+    assert len(_stored(engine)) == 4
 
 
 @pytest.mark.parametrize(

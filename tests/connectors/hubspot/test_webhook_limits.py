@@ -120,7 +120,7 @@ def test_every_refused_delivery_is_counted_as_rejected(client, fake, engine) -> 
         (b"[" + b" " * (MAX_BODY_BYTES + 1) + b"]", {}, 413),
         (body, {**headers, "X-HubSpot-Signature-v3": "not-it"}, 401),
         (*_signed_raw(fake, b"not json"), 422),
-        (*_signed_raw(fake, b'[{"eventId": 1}]'), 422),  # no subscriptionType
+        (*_signed_raw(fake, b'{"eventId": 1}'), 422),  # an object, not an array
     ]
     for content, hdrs, status in refusals:
         assert client.post(URL, content=content, headers=hdrs).status_code == status
@@ -128,3 +128,18 @@ def test_every_refused_delivery_is_counted_as_rejected(client, fake, engine) -> 
     assert client.post(URL, content=body, headers=headers).status_code == 200
     assert _rejected() - before == len(refusals)
     assert _stored(engine) == 1
+
+
+def test_malformed_events_are_counted_apart(client, fake, engine) -> None:
+    """A malformed event in a signed delivery is stored aside (the delivery's other events are
+    kept) and counted, so the sender's bug still shows on a dashboard."""
+
+    def malformed() -> float:
+        labels = {"source": "hubspot", "result": "malformed"}
+        return REGISTRY.get_sample_value("roadmap_guard_webhook_events_total", labels) or 0.0
+
+    before, rejected = malformed(), _rejected()
+    body, headers = _signed_raw(fake, b'[{"eventId": 1}, 7]')
+    assert client.post(URL, content=body, headers=headers).status_code == 200
+    assert malformed() - before == 2 and _rejected() == rejected
+    assert _stored(engine) == 2

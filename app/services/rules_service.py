@@ -1,5 +1,5 @@
 """Rules RevOps configure: create, edit (every version kept), enable/disable, delete, validate,
-and the default pack installed on first start.
+and the default pack installed on first start (and kept up to the pack while nobody edits it).
 
 A rule change applies to every open deal: they are queued (reason "roadmap": evaluated from the
 stored snapshot, no CRM read) so a newly enabled block reaches the CRM without anyone touching
@@ -12,7 +12,9 @@ import re
 import unicodedata
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -23,6 +25,7 @@ from app.rules.schema import RuleDefinition, feature_key_literals, shape_warning
 from app.services import audit
 
 DEFAULTS_ACTOR = "system:default-rules"
+log = structlog.get_logger("app.rules")
 NEW_ID_ATTEMPTS = 20  # parallel creates of one name each take the next free numbered slug
 
 
@@ -335,15 +338,18 @@ def restore_rule(session: Session, rule_id: str, *, actor: str) -> Rule:
 
 
 def install_default_rules(session: Session) -> int:
-    """Insert the default pack's rules that were never installed; idempotent. A default rule
-    RevOps edited or deleted is left alone. Returns how many were inserted."""
+    """Insert the default pack's rules that were never installed, and bring the ones nobody
+    has changed up to the pack (`_follow_pack`); idempotent. A default rule RevOps edited,
+    switched off or on, or deleted is left alone. Returns how many were inserted."""
     from app.rules.default_pack import DEFAULT_RULES
 
-    installed = 0
+    installed = followed = 0
     for raw in DEFAULT_RULES:
         definition = RuleDefinition.model_validate(raw)
         rule_id = definition.id or _slug(definition.name)
-        if session.get(Rule, rule_id) is not None:
+        existing = session.get(Rule, rule_id)
+        if existing is not None:
+            followed += _follow_pack(session, existing, definition)
             continue
         # Several processes may start at once: the first one installs, the others skip.
         row = _insert_rule(session, definition, rule_id, actor=DEFAULTS_ACTOR, builtin=True)
@@ -359,4 +365,51 @@ def install_default_rules(session: Session) -> int:
         )
         installed += 1
     session.flush()
+    if followed:
+        queued = _requeue_open_deals(session)
+        log.info("default rules updated to this release's pack", rules=followed, queued=queued)
     return installed
+
+
+def _without_enabled(definition: dict) -> dict:
+    return {k: v for k, v in definition.items() if k != "enabled"}
+
+
+def _follow_pack(session: Session, row: Rule, definition: RuleDefinition) -> int:
+    """Update a default rule to this release's pack when nobody but the installer ever wrote
+    a version of it: a rule installed by an earlier release keeps that release's wording
+    otherwise ("tell them when it is planned" of a feature with no plan). Written as a new
+    version by DEFAULTS_ACTOR, audited as `rule.update_default`; its on/off state is kept.
+    1 if it was updated, else 0."""
+    if not row.builtin or row.deleted_at is not None:
+        return 0
+    if _without_enabled(definition_json(definition, row.id, row.enabled)) == _without_enabled(
+        row.definition
+    ):
+        return 0
+    if _changed_by_someone(session, row.id):
+        return 0
+    # Parallel start-ups: the row lock orders them; the later one finds the pack in place.
+    row = get_rule(session, row.id, for_update=True)
+    session.refresh(row)
+    new = definition_json(definition, row.id, row.enabled)
+    if _without_enabled(new) == _without_enabled(row.definition):
+        return 0
+    before = row.definition
+    row.definition = new
+    row.name = definition.name
+    _new_version(session, row, actor=DEFAULTS_ACTOR, action="rule.update_default", before=before)
+    return 1
+
+
+def _changed_by_someone(session: Session, rule_id: str) -> bool:
+    """Whether any version of the rule was written by anyone but the default installer."""
+    other = session.exec(
+        select(RuleVersion.id)
+        .where(
+            RuleVersion.rule_id == rule_id,
+            or_(RuleVersion.actor.is_(None), RuleVersion.actor != DEFAULTS_ACTOR),
+        )
+        .limit(1)
+    ).first()
+    return other is not None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
-from app.models import AuditLog, Deal, DealQueue, Rule, RuleVersion
+from app.models import AuditLog, Deal, DealQueue, Rule, RuleVersion, utcnow
 
 NEVER = {
     "id": "never-sold",
@@ -235,6 +235,63 @@ def test_default_rules_install_once_and_leave_edits_alone(engine):
         s.commit()
         assert s.get(Rule, first.id).enabled is False
         assert all(r.builtin for r in s.exec(select(Rule)))
+
+
+def test_default_rules_nobody_changed_follow_the_pack_and_edited_ones_stay(engine):
+    """An install made by an earlier release keeps that release's default wording unless the
+    start-up brings the rules nobody touched up to the pack."""
+    from app.rules.default_pack import DEFAULT_RULES
+    from app.rules.schema import RuleDefinition
+    from app.services.rules_service import (
+        DEFAULTS_ACTOR,
+        install_default_rules,
+        set_enabled,
+        update_rule,
+    )
+
+    untouched, edited, switched_off, deleted = (r["id"] for r in DEFAULT_RULES[:4])
+    with Session(engine) as s:
+        install_default_rules(s)
+        s.add(Deal(crm="test", deal_id="open-1", is_closed=False, snapshot={"x": 1}))
+        s.commit()
+        # As an earlier release installed them: another message, written by the installer.
+        for rule_id in (untouched, edited, switched_off, deleted):
+            row = s.get(Rule, rule_id)
+            row.definition = {**row.definition, "message": "Old wording."}
+            version = s.exec(select(RuleVersion).where(RuleVersion.rule_id == rule_id)).one()
+            version.definition = row.definition
+            s.add_all([row, version])
+        s.commit()
+        old = s.get(Rule, edited).definition
+        mine = {**old, "message": "Our own wording."}
+        update_rule(s, edited, RuleDefinition.model_validate(mine), actor="revops:ann")
+        set_enabled(s, switched_off, False, actor="revops:ann")
+        s.get(Rule, deleted).deleted_at = utcnow()
+        s.commit()
+        s.exec(delete(DealQueue))
+        s.commit()
+
+        assert install_default_rules(s) == 0  # nothing new to insert
+        s.commit()
+        pack = {r["id"]: r for r in DEFAULT_RULES}
+        row = s.get(Rule, untouched)
+        assert row.definition["message"] == pack[untouched]["message"] != "Old wording."
+        assert (row.version, row.enabled) == (2, True)
+        [audit_row] = s.exec(select(AuditLog).where(AuditLog.action == "rule.update_default"))
+        assert (audit_row.actor, audit_row.entity_id) == (DEFAULTS_ACTOR, untouched)
+        assert audit_row.before["message"] == "Old wording."
+        assert s.get(Rule, edited).definition["message"] == "Our own wording."
+        assert s.get(Rule, switched_off).definition["message"] == "Old wording."
+        assert s.get(Rule, deleted).definition["message"] == "Old wording."
+        # the open deal is evaluated again with the new wording
+        assert [q.deal_id for q in s.exec(select(DealQueue))] == ["open-1"]
+        # a second start-up (or a parallel one) finds the pack in place
+        install_default_rules(s)
+        s.commit()
+        assert s.get(Rule, untouched).version == 2
+        assert (
+            len(s.exec(select(AuditLog).where(AuditLog.action == "rule.update_default")).all()) == 1
+        )
 
 
 def test_a_rule_without_an_id_is_named_after_its_name_accents_dropped(client, api_key):

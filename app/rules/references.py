@@ -24,6 +24,10 @@ it", not SCIM's in "Go-live planned for March with SCIM, training required"; kep
 success", "the best service") are no commitments, nor are the sale's own schedule ("we'll
 revisit next quarter", "Next quarter: call about SCIM", "Next quarter: SCIM call.", "Next
 quarter: SCIM, call scheduled.") and deliveries already made ("we already delivered SCIM").
+What a contract document holds is a commitment ("SCIM is in the contract", "The MSA includes
+SCIM", "Added SCIM to the order form", "SCIM is part of the SOW"), unless negated or refused ("SCIM
+is not in the contract", "We refused to put SCIM in the MSA") or asked for by the customer
+("They want SCIM in the contract": a dependency).
 "ETA", "goes GA", "lands in", "slated for", "scheduled for", "planned for" promise only with a
 date in their clause, and only when ours ("SCIM is scheduled for Q2" is); with several dates in
 a clause each feature takes the one in its part of the clause ("SSO by Q1 and SCIM by Q3", "By
@@ -207,6 +211,9 @@ def _class_atom(members: list) -> str | None:
     return "[" + "".join(parts) + "]"
 
 
+# Contract documents, as `_PROMISE`'s contract cues name them.
+_DOCS = ("contract", "msa", "sow", "order form", "agreement", "statement of work")
+_DOCS_RE = "(?:contract|msa|sow|order form|agreement|statement of work)"
 # "by FY27", "before fiscal 2028", "by fiscal year end", "by 1H27" (the last through "by \d").
 _FY_CUE = r"(?:fy|fiscal(?: year)?)\s*'?\d+|fy[- ]end|fiscal[- ]year[- ]end"
 _PROMISE = re.compile(
@@ -223,7 +230,15 @@ _PROMISE = re.compile(
     r"|ship(?:s|ping)? (?:in|by|on|before)|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
     r"|commit(?:ted|ting|s|ment)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     r"|assured? (?:them|him|her|the customer)|in the contract|into the contract|contractual(?:ly)?"
-    r"|written into|in the (?:msa|sow|order form)|custom[- ]?(?:build|built|development|dev|work|"
+    r"|written into|in the (?:msa|sow|order form)"
+    # What the contract holds: "The MSA includes SCIM", "SCIM is part of the SOW", "Added SCIM
+    # to the contract" (`_is_contract_cue`: refused, negated or asked for, it is none).
+    rf"|{_DOCS_RE}s? (?:now |also )?(?:includes?|included|lists|covers|contains|specifies)"
+    r"|(?:part of|included in|covered (?:by|in|under)|listed (?:in|on)|specified in) the "
+    rf"(?:signed |final )?{_DOCS_RE}"
+    r"|to the (?:signed |final )?(?:contract|msa|sow|order form)(?! (?:team|manager|owner|desk"
+    r"|review|reviewer|signer|stage|phase|process|negotiation|call|meeting|discussion))"
+    r"|custom[- ]?(?:build|built|development|dev|work|"
     r"connector|integration|feature|module|version|code)"
     r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9])|by (?:q[1-4]|h[12]|(?:the )?end of|eo[qmy]|"
     rf"eofy|{_FY_CUE}|next|{_MONTH_RE}|\d|(?:the )?(?:first|second) half"
@@ -328,6 +343,35 @@ _CUES = _WordStartPattern(
 # Promise language in a sentence naming nothing but a product word ("a custom connector"):
 # re would try _PROMISE's look-behind at every character of it.
 _PROMISE_AT = _WordStartPattern(f"(?P<promise>{_PROMISE.pattern})")
+# A contract cue after a negation or a refusal of ours: no commitment ("SCIM is not in the
+# contract", "SCIM isn't part of the SOW", "We refused to put SCIM in the contract", "SCIM
+# was not added to the order form"). Anchored at the cue.
+_CONTRACT_DENIED = re.compile(
+    r"(?:(?<![a-z0-9])(?:not|never|no longer|cannot|isnt|wasnt|arent|werent)|n['\u2019]t"
+    r"|(?<![a-z0-9])(?:refus|declin|unwilling|reluctant)[a-z]*)"
+    r"(?: (?:yet|been|be|ever|currently|actually|explicitly|formally|really|going|able|to))*"
+    r"(?: (?:put|add|added|include|included|write|written|list|listed|place|placed)"
+    r"(?: [^ ,;:.!?]+){0,4}?)? $"
+)
+# A contract cue after the customer's request: what they ask to have in it, not what it holds
+# ("They want SCIM in the contract", "Legal wants SCIM written into the contract", "They asked
+# us to add SCIM to the contract"); the feature stays a dependency.
+_CONTRACT_ASKED = re.compile(
+    r"(?<![a-z0-9])(?:wants?|wanted|wanting|ask(?:s|ed|ing)?|request(?:s|ed|ing)"
+    r"|insist(?:s|ed|ing)?|push(?:es|ed|ing)? for|demand(?:s|ed|ing)?|hop(?:e|es|ed|ing))"
+    r"(?![a-z0-9])"
+)
+
+
+def _is_contract_cue(cue: str) -> bool:
+    """Whether the promise cue `cue` places a feature in a contract document."""
+    return (
+        cue.endswith(_DOCS)
+        or cue == "written into"
+        or (cue.startswith(_DOCS) and not cue.startswith("contractual"))
+    )
+
+
 # Where one clause ends and another starts inside a sentence: negation and questions stay local.
 # Every alternative starts with a literal character, so `re` skips letters in a C loop (the
 # equivalent "`,? but |...`" form costs a backtracking attempt at every character).
@@ -335,8 +379,9 @@ _SUBJECT = r"(?=(?:we|i|they|he|she|you)(?:['\u2019 ]))"
 _CLAUSE = re.compile(
     r";|:|\?[!?\"')\]\u201d\u2019]*(?=\s)|\u2014 ?"
     # ", we promised SCIM": a comma before a new subject starts a clause ("They can't have
-    # downtime, we promised SCIM": the negation stays in its own clause).
-    rf"|,(?: but | however| although | whereas | and {_SUBJECT}| {_SUBJECT})"
+    # downtime, we promised SCIM": the negation stays in its own clause), also after "so"
+    # ("They asked for it, so we added SCIM to the contract": the question stays in its own).
+    rf"|,(?: but | however| although | whereas | and {_SUBJECT}| so {_SUBJECT}| {_SUBJECT})"
     # " though " as " although ": "We can't deliver SCIM by Q1 though we will have it by Q2"
     rf"|(?: but | however(?=[ ,])| although | though | whereas | - | \u2013 | \u2014 ?"
     rf"| and {_SUBJECT})"
@@ -936,6 +981,10 @@ def _clauses(
                 _NEG_TAILS, max(a, start - 16), start
             ):
                 c.denied = True  # "we haven't promised SCIM", "SCIM isn't committed"
+            elif _is_contract_cue(low[start : m.end(kind)]) and (
+                _CONTRACT_DENIED.search(low, max(c.start, start - 48), start) is not None
+            ):
+                c.denied = True  # "SCIM is not in the contract", "refused to put it in the MSA"
             elif (
                 not c.promise
                 and start - 4 >= a
@@ -1268,6 +1317,11 @@ def _ours(
     ):
         return False  # "Competitor (Okta) promised them SCIM by Q1"
     cue = low[s:e]
+    if not custom and _is_contract_cue(cue):
+        # In the contract: ours, unless the customer asks for it to be ("They want SCIM in
+        # the contract"; not "They asked for it, so we added SCIM to the contract").
+        asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
+        return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     head = cue[:2]
     dated = head in _DATED_HEADS and cue.startswith(_DATED_CUES)
     if (

@@ -48,6 +48,14 @@ DEFAULT_CASES = [
     (["We promised SCIM by Q3."], date(2027, 12, 1), [("coming-soon-mentioned", "scim")], "clear"),
     # uncertain promised (no target date) -> block
     (["Audit log is in the contract."], None, [("promised-past-target", "audit")], "blocked"),
+    (["The MSA includes the audit trail."], None, [("promised-past-target", "audit")], "blocked"),
+    # ... asked for in the contract, not yet promised -> the warning a mention gets
+    (
+        ["They want the audit trail in the MSA."],
+        None,
+        [("uncertain-mentioned", "audit")],
+        "warning",
+    ),
     # uncertain sold on a line item -> block
     (
         [LineItem(id="li", name="Compliance Pack")],

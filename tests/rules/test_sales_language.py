@@ -753,3 +753,48 @@ def test_needed_by_dates_are_read_like_promised_dates(body: str, start: int, nee
     catalog = Catalog(FEATURES, fiscal_year_start=start)
     (ref,) = find_references(make_deal(body), catalog, today=TODAY)
     assert not ref.is_commitment and ref.needed_by == needed
+
+
+# What the contract holds is what was sold: (note, [(feature, off-roadmap name, commitment)])
+CONTRACT_LANGUAGE = [
+    # the document includes it, it is part of the document, it was added to it
+    ("Added SCIM to the contract.", [("scim", "", True)]),
+    ("The contract includes SCIM provisioning.", [("scim", "", True)]),
+    ("Contract includes SCIM provisioning at no extra cost.", [("scim", "", True)]),
+    ("The MSA includes SCIM.", [("scim", "", True)]),
+    ("Order form lists SCIM provisioning.", [("scim", "", True)]),
+    ("SOW covers SCIM provisioning.", [("scim", "", True)]),
+    ("SCIM is part of the SOW.", [("scim", "", True)]),
+    ("SCIM is included in the order form.", [("scim", "", True)]),
+    ("SCIM is covered by the MSA.", [("scim", "", True)]),
+    ("SCIM is listed on the signed order form.", [("scim", "", True)]),
+    ("They asked for it, so we added SCIM to the contract.", [("scim", "", True)]),
+    ("The MSA includes a Slack integration.", [(None, "Slack integration", True)]),
+    # ... unless it is not, or we refused it
+    ("SCIM is not in the contract.", [("scim", "", False)]),
+    ("SCIM isn't part of the SOW.", [("scim", "", False)]),
+    ("SCIM is not yet part of the SOW.", [("scim", "", False)]),
+    ("SCIM is not included in the contract.", [("scim", "", False)]),
+    ("SCIM was not added to the contract.", [("scim", "", False)]),
+    ("We did not put SCIM in the contract.", [("scim", "", False)]),
+    ("We refused to put SCIM in the contract.", [("scim", "", False)]),
+    ("We won't add SCIM to the order form.", [("scim", "", False)]),
+    ("The contract does not include SCIM.", [("scim", "", False)]),
+    ("The contract no longer includes SCIM.", [("scim", "", False)]),
+    # ... or the customer asks for it to be: a dependency, not yet a promise
+    ("They want SCIM in the contract.", [("scim", "", False)]),
+    ("Legal wants SCIM written into the contract.", [("scim", "", False)]),
+    ("They asked us to add SCIM to the contract.", [("scim", "", False)]),
+    ("Customer requested SCIM be added to the MSA.", [("scim", "", False)]),
+    # ... or the words are about the paperwork, not its content
+    ("Sent the SCIM questions to the contract team.", [("scim", "", False)]),
+    ("SCIM was key to the agreement.", [("scim", "", False)]),
+    ("The contract includes a 30-day termination clause.", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), CONTRACT_LANGUAGE, ids=[c[0][:40] for c in CONTRACT_LANGUAGE]
+)
+def test_what_the_contract_holds_is_a_commitment(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

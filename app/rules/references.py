@@ -211,9 +211,11 @@ def _class_atom(members: list) -> str | None:
     return "[" + "".join(parts) + "]"
 
 
-# Contract documents, as `_PROMISE`'s contract cues name them.
-_DOCS = ("contract", "msa", "sow", "order form", "agreement", "statement of work")
-_DOCS_RE = "(?:contract|msa|sow|order form|agreement|statement of work)"
+# Contract documents, and the offers that become one, as `_PROMISE`'s contract cues name them.
+_DOCS = (
+    "contract", "msa", "sow", "order form", "agreement", "statement of work", "quote", "proposal",
+)  # fmt: skip
+_DOCS_RE = "(?:contract|msa|sow|order form|agreement|statement of work|quote|proposal)"
 # "by FY27", "before fiscal 2028", "by fiscal year end", "by 1H27" (the last through "by \d").
 _FY_CUE = r"(?:fy|fiscal(?: year)?)\s*'?\d+|fy[- ]end|fiscal[- ]year[- ]end"
 _PROMISE = re.compile(
@@ -230,13 +232,14 @@ _PROMISE = re.compile(
     r"|ship(?:s|ping)? (?:in|by|on|before)|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
     r"|commit(?:ted|ting|s|ment)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     r"|assured? (?:them|him|her|the customer)|in the contract|into the contract|contractual(?:ly)?"
-    r"|written into|in the (?:msa|sow|order form)"
+    r"|written into|in the (?:msa|sow|order form|quote|proposal)"
     # What the contract holds: "The MSA includes SCIM", "SCIM is part of the SOW", "Added SCIM
     # to the contract" (`_is_contract_cue`: refused, negated or asked for, it is none).
     rf"|{_DOCS_RE}s? (?:now |also )?(?:includes?|included|lists|covers|contains|specifies)"
     r"|(?:part of|included in|covered (?:by|in|under)|listed (?:in|on)|specified in) the "
     rf"(?:signed |final )?{_DOCS_RE}"
-    r"|to the (?:signed |final )?(?:contract|msa|sow|order form)(?! (?:team|manager|owner|desk"
+    r"|to the (?:signed |final )?(?:contract|msa|sow|order form|quote|proposal)"
+    r"(?! (?:team|manager|owner|desk"
     r"|review|reviewer|signer|stage|phase|process|negotiation|call|meeting|discussion))"
     r"|custom[- ]?(?:build|built|development|dev|work|"
     r"connector|integration|feature|module|version|code)"

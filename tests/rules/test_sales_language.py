@@ -770,6 +770,12 @@ CONTRACT_LANGUAGE = [
     ("SCIM is listed on the signed order form.", [("scim", "", True)]),
     ("They asked for it, so we added SCIM to the contract.", [("scim", "", True)]),
     ("The MSA includes a Slack integration.", [(None, "Slack integration", True)]),
+    # the offer that becomes the contract
+    ("Quote includes SCIM provisioning.", [("scim", "", True)]),
+    ("Added SCIM to the proposal.", [("scim", "", True)]),
+    ("SCIM is in the quote.", [("scim", "", True)]),
+    ("Sent the quote to their procurement team; SCIM discussed.", [("scim", "", False)]),
+    ("We'll have the proposal ready by Friday, they need SCIM.", [("scim", "", False)]),
     # ... unless it is not, or we refused it
     ("SCIM is not in the contract.", [("scim", "", False)]),
     ("SCIM isn't part of the SOW.", [("scim", "", False)]),

@@ -24,6 +24,8 @@ it", not SCIM's in "Go-live planned for March with SCIM, training required"; kep
 success", "the best service") are no commitments, nor are the sale's own schedule ("we'll
 revisit next quarter", "Next quarter: call about SCIM", "Next quarter: SCIM call.", "Next
 quarter: SCIM, call scheduled.") and deliveries already made ("we already delivered SCIM").
+A promise reported with "would" is ours after our word of telling ("Told them SCIM would be
+ready by renewal"; not "SCIM would help them", "They said SCIM would be ...").
 What a contract document holds is a commitment ("SCIM is in the contract", "The MSA includes
 SCIM", "Added SCIM to the order form", "SCIM is part of the SOW"), unless negated or refused ("SCIM
 is not in the contract", "We refused to put SCIM in the MSA") or asked for by the customer
@@ -220,7 +222,11 @@ _DOCS_RE = "(?:contract|msa|sow|order form|agreement|statement of work|quote|pro
 _FY_CUE = r"(?:fy|fiscal(?: year)?)\s*'?\d+|fy[- ]end|fiscal[- ]year[- ]end"
 _PROMISE = re.compile(
     r"(?<![a-z0-9])(?:"
-    r"(?:will|shall|going to) (?:definitely |certainly |absolutely )?"
+    # Reported: "told them SCIM would be ready by renewal" (`_ours`: only after a word of
+    # telling; "SCIM would help them" is no promise).
+    r"would (?:definitely |certainly )?(?:have(?! to)|be (?:ready|available|live|delivered|"
+    r"shipped|done|there|in place)|deliver|ship|support|provide|include)"
+    r"|(?:will|shall|going to) (?:definitely |certainly |absolutely )?"
     r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place)|deliver|ship|"
     r"support|provide|build|add|develop|get|give|include|enable|make)"
     rf"|we{_APOS}ll (?:have|deliver|ship|support|provide|build|add|develop|get|give|include|"
@@ -346,6 +352,12 @@ _CUES = _WordStartPattern(
 # Promise language in a sentence naming nothing but a product word ("a custom connector"):
 # re would try _PROMISE's look-behind at every character of it.
 _PROMISE_AT = _WordStartPattern(f"(?P<promise>{_PROMISE.pattern})")
+# Telling the customer, before a reported "would" ("Told them SCIM would be ready by Q2").
+_TOLD = re.compile(
+    r"(?<![a-z0-9])(?:told|tell|telling|said|say|says|saying|assured|informed|confirmed"
+    r"|promised|let (?:them|him|her|the customer|the client) know|mentioned|explained)"
+    r"(?![a-z0-9])"
+)
 # A contract cue after a negation or a refusal of ours: no commitment ("SCIM is not in the
 # contract", "SCIM isn't part of the SOW", "We refused to put SCIM in the contract", "SCIM
 # was not added to the order form"). Anchored at the cue.
@@ -1326,6 +1338,12 @@ def _ours(
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     head = cue[:2]
+    if head == "wo":  # reported: ours only after our word of telling
+        told = [m.start() for m in _TOLD.finditer(low, max(a, s - 60), s)]
+        if not told:
+            return False  # "SCIM would help them", "it would have been easier"
+        if _THEIR_SUBJECT.search(low, max(a, told[-1] - 20), told[-1]) is not None:
+            return False  # "They said SCIM would be available from their other vendor"
     dated = head in _DATED_HEADS and cue.startswith(_DATED_CUES)
     if (
         date_cue
@@ -1403,6 +1421,7 @@ def _ours(
         return False  # "their team will build a connector to our API"
     if head not in (
         "wi", "sh", "go", "we", "i", "i'", "i\u2019", "co", "pr", "gu", "as", "bu", "ge", "de", "ad",
+        "wo",
     ):  # fmt: skip
         return True  # "in the contract", "written into"
     # The object after the verb: up to five words, to a stop word or punctuation.

@@ -804,3 +804,29 @@ CONTRACT_LANGUAGE = [
 )
 def test_what_the_contract_holds_is_a_commitment(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+# A promise reported with "would": ours after our word of telling, else a wish or a condition.
+REPORTED_PROMISES = [
+    ("Told them SCIM would be ready before renewal.", [("scim", "", True)]),
+    ("Told the customer SCIM would be available in Q2.", [("scim", "", True)]),
+    ("AE told them SCIM would be ready in Q2.", [("scim", "", True)]),
+    ("I said SCIM would be delivered by March.", [("scim", "", True)]),
+    ("SCIM would be nice to have.", [("scim", "", False)]),
+    ("SCIM would help them a lot.", [("scim", "", False)]),
+    ("It would be great to have SCIM.", [("scim", "", False)]),
+    ("Told them they would have to wait for SCIM.", [("scim", "", False)]),
+    ("Told them SCIM would not be ready by Q1.", [("scim", "", False)]),
+    ("Told them we would have a proposal ready by Friday; SCIM came up.", [("scim", "", False)]),
+    ("They said SCIM would be available from their other vendor.", [("scim", "", False)]),
+    ("Customer said SCIM would be a deal breaker.", [("scim", "", False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), REPORTED_PROMISES, ids=[c[0][:40] for c in REPORTED_PROMISES]
+)
+def test_a_promise_reported_with_would_is_ours_only_when_we_told_them(
+    body: str, expected: list[tuple]
+) -> None:
+    assert got(body) == expected

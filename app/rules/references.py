@@ -16,7 +16,8 @@ Slack integration by Q1 but we will have it by Q2", also in the next sentence wh
 names one such thing and no feature and that sentence names none of its own: "We can't build a
 Slack integration by Q1. We'll have it by Q2."), the customer's own date ("they need SCIM by
 Q3"; "in <date>" only so, with a need word about the feature and not in the past: "They need
-SCIM in Q3", "SCIM is required in March", not "They needed SSO in March"; or their go-live,
+SCIM in Q3", "SCIM is required in March", not "They needed SSO in March"; their deadline:
+"Their deadline for SCIM is Q3", not SCIM's in "Deadline for X is Q2, SCIM discussed"; or their go-live,
 launch or rollout with a requirement about the feature: "Their go-live is scheduled for Q2,
 SCIM required", "Go-live in Q2, SCIM required", "Go-live planned for March; they need SSO for
 it", not SCIM's in "Go-live planned for March with SCIM, training required"; kept as
@@ -1033,6 +1034,11 @@ def _clauses(
                 for m in cues
             ):  # not inside a cue: "SCIM ships in January"
                 _ours(low, s, e, _clause_at(clauses, s), False, names, a, b, True)
+    if names and low.find("deadline", a, b) >= 0:
+        # "Their deadline for SCIM is Q3", "SCIM deadline is March 1": no cue either, read as
+        # "in <date>" is (the need word "deadline" is about the feature: `_tied`).
+        for s, e in _deadline_dates(low, a, b):
+            _ours(low, s, e, _clause_at(clauses, s), False, names, a, b, True)
     if settle:
         for i, c in enumerate(clauses):
             if c.past:  # "we already delivered SCIM by Q3", "shipped last quarter as promised"
@@ -1658,11 +1664,15 @@ def _sentence_references(
         if not mentions:
             return []
         # ... unless the customer's date is stated with "in" ("They need SCIM in Q3", rare:
-        # a date after " in " and a need word, three cheap looks, then the general path).
+        # a date after " in " and a need word, three cheap looks, then the general path) or
+        # as their deadline ("Their deadline for SCIM is Q3").
         if not (
-            _IN_DATE.search(low, a, b) is not None
-            and _in_dates(low, a, b)
-            and _NEEDED_BY.search(low, a, b)
+            (
+                _IN_DATE.search(low, a, b) is not None
+                and _in_dates(low, a, b)
+                and _NEEDED_BY.search(low, a, b)
+            )
+            or low.find("deadline", a, b) >= 0
         ):
             if low.find("no ", a, b) >= 0 or low.find(" without ", a, b) >= 0:  # rare
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
@@ -1947,6 +1957,15 @@ def _tied(low: str, ns: int, ne: int, m: Mention, names: list[Mention]) -> bool:
             if listed:
                 return False  # "they need training in Q3, SCIM discussed"
             dated = d.end()
+        elif (
+            noun
+            and w in _NEED_NOUN_LINKS
+            and (
+                _date_at(low, t.end() + 1 + 6 * low.startswith("still ", t.end() + 1), hi)
+                is not None
+            )
+        ):
+            return False  # the noun's own date ends it: "Deadline for X is Q2, SCIM discussed"
         elif w in _TIE_JOINS or _in_name(t.start(), names):
             listed = False
         elif w in links or (noun and w in _NEED_NOUN_LINKS):
@@ -1980,6 +1999,22 @@ def _in_dates(low: str, a: int, b: int) -> list[tuple[int, int]]:
         )
         if d:
             found.append((at, d.end()))
+    return found
+
+
+_DEADLINE_IS = re.compile(r"deadline[^.;:!?]{0,40}? (?:is|was|remains) (?:still )?")
+
+
+def _deadline_dates(low: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Each date stated as a deadline in the sentence low[a:b] ("Their deadline for SCIM is
+    Q3", "the SCIM deadline is the end of March"), as the offsets of the verb before it and
+    of the date's end."""
+    found = []
+    for m in _DEADLINE_IS.finditer(low, a, b):
+        at = m.end()
+        d = _date_at(low, at, b) or (low.startswith("the ", at) and _date_at(low, at + 4, b))
+        if d:
+            found.append((low.rfind(" ", m.start(), at - 1) + 1, d.end()))
     return found
 
 

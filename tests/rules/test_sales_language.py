@@ -729,6 +729,16 @@ NEEDED_BY = [
     ("They need SCIM.", [("scim", False, None, None)]),
     # a need word's date is for what it needs, not for every feature in the sentence
     ("They need training by Q3, SCIM discussed.", [("scim", False, None, None)]),
+    # their deadline, stated with "is"
+    ("Their deadline for SCIM is Q3.", [("scim", False, None, Q3)]),
+    ("SCIM deadline is March 1.", [("scim", False, None, date(2027, 3, 1))]),
+    ("Their deadline for SCIM is still Q3.", [("scim", False, None, Q3)]),
+    (
+        "Deadline for the audit trail is still Q2, SCIM discussed.",
+        [("audit", False, None, date(2027, 6, 30)), ("scim", False, None, None)],
+    ),
+    ("Their deadline is Q3; SCIM came up.", [("scim", False, None, None)]),
+    ("We promised SCIM by Q2; their deadline is Q3.", [("scim", True, Q2, None)]),
 ]
 
 

@@ -124,6 +124,18 @@ def did_you_mean(given: str, choices: Iterable[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close and close[0] != given else ""
 
 
+class ErrorInfo(BaseModel):
+    code: str  # "not_found", "invalid", "invalid_request", "conflict", "unauthorized", ...
+    message: str  # what is wrong, in a sentence; for 422s the first mistake and its path
+    details: Any = None  # per error: for 422s, every mistake as {loc, path, msg, type}
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer's body (documented in the OpenAPI document: `document_errors`)."""
+
+    error: ErrorInfo
+
+
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"

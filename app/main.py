@@ -71,6 +71,51 @@ def _routers():
     ]
 
 
+_ERROR_ANSWERS = {
+    401: "no API key, or one that is unknown or revoked",
+    403: "the key's role may not do this",
+    404: "what the path names does not exist",
+    409: "the change conflicts with the current state (taken id, parallel write): reload, retry",
+    422: "the request is invalid: every mistake with its JSON path in error.details",
+}
+
+
+def document_errors(router) -> None:
+    """Declare in the OpenAPI document the error answers an /api/ route can give, each with the
+    one error body (`errors.ErrorResponse`): 401 and 403 where a key is required, 404 where the
+    path names something, 409 for writes, 422 everywhere (query parameters are checked on every
+    route), and `text/csv` beside JSON where `format=csv` is offered. Idempotent: routers are
+    module singletons and apps are built more than once (tests)."""
+    from fastapi.routing import APIRoute
+    from fastapi.security.base import SecurityBase
+
+    from app.errors import ErrorResponse
+
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or not route.path.startswith("/api/"):
+            continue
+        names, secured, stack = set(), False, [route.dependant]
+        while stack:
+            dependant = stack.pop()
+            names.update(p.alias for p in dependant.query_params)
+            secured = secured or isinstance(dependant.call, SecurityBase)
+            stack.extend(dependant.dependencies)
+        codes = [422]
+        if secured:
+            codes += [401, 403]
+        if "{" in route.path:
+            codes.append(404)
+        if route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
+            codes.append(409)
+        for code in sorted(codes):
+            route.responses.setdefault(
+                code, {"model": ErrorResponse, "description": _ERROR_ANSWERS[code]}
+            )
+        if "format" in names:
+            ok = route.responses.setdefault(route.status_code or 200, {})
+            ok.setdefault("content", {}).setdefault("text/csv", {"schema": {"type": "string"}})
+
+
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
@@ -206,6 +251,7 @@ def create_app(
     from app.api.deps import check_params
 
     for router in _routers():  # every /api/ route refuses query parameters it does not define
+        document_errors(router)
         app.include_router(router, dependencies=[Depends(check_params)])
 
     from app.api.nul import RefuseNulMiddleware

@@ -358,3 +358,41 @@ def test_a_key_that_is_not_allowed_is_answered_with_the_key_meant_or_the_keys_al
         )
         assert found["scoep"].endswith("; did you mean 'scope'?")
         assert found["when.value.day"].endswith("; allowed here: field, offset_days")
+
+
+def test_the_openapi_document_declares_each_routes_error_answers_with_the_error_body(
+    client, api_key
+):
+    """A client generated from the OpenAPI document knows which errors each route gives and
+    what they look like; real answers match what is declared."""
+    from app.errors import ErrorResponse
+
+    doc = client.get("/openapi.json").json()
+    ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    operations = [
+        (path, method, op)
+        for path, ops in doc["paths"].items()
+        if path.startswith("/api/")
+        for method, op in ops.items()
+    ]
+    assert len(operations) > 40
+    for path, method, op in operations:
+        declared = set(op["responses"])
+        expected = {"401", "403", "422"}
+        expected |= {"404"} if "{" in path else set()
+        expected |= {"409"} if method in ("post", "put", "patch", "delete") else set()
+        assert expected <= declared, (method, path, declared)
+        for code in expected:
+            assert op["responses"][code]["content"]["application/json"]["schema"] == ref
+    assert "text/csv" in doc["paths"]["/api/v1/deals"]["get"]["responses"]["200"]["content"]
+    assert "text/csv" not in doc["paths"]["/api/v1/rules"]["get"]["responses"]["200"]["content"]
+    # ... and the answers are the declared body
+    for r in (
+        client.get("/api/v1/rules/nope", headers=api_key("viewer")),  # 404
+        client.get("/api/v1/rules"),  # 401
+        client.post("/api/v1/rules", json={}, headers=api_key("viewer")),  # 403
+        client.post("/api/v1/rules", json={"name": 1}, headers=api_key("revops")),  # 422
+        client.get("/api/v1/rules?colour=red", headers=api_key("viewer")),  # 422
+    ):
+        assert r.status_code in (401, 403, 404, 422), r.text
+        assert ErrorResponse.model_validate(r.json()).error.message

@@ -74,7 +74,7 @@ def _routers():
 _ERROR_ANSWERS = {
     401: "no API key, or one that is unknown or revoked",
     403: "the key's role may not do this",
-    404: "what the path names does not exist",
+    404: "what the path (or the body of a write) names does not exist",
     409: "the change conflicts with the current state (taken id, parallel write): reload, retry",
     422: "the request is invalid: every mistake with its JSON path in error.details",
 }
@@ -83,7 +83,7 @@ _ERROR_ANSWERS = {
 def document_errors(router) -> None:
     """Declare in the OpenAPI document the error answers an /api/ route can give, each with the
     one error body (`errors.ErrorResponse`): 401 and 403 where a key is required, 404 where the
-    path names something, 409 for writes, 422 everywhere (query parameters are checked on every
+    path or a write's body names something, 409 for writes, 422 everywhere (query parameters are checked on every
     route), and `text/csv` beside JSON where `format=csv` is offered. Idempotent: routers are
     module singletons and apps are built more than once (tests)."""
     from fastapi.routing import APIRoute
@@ -103,9 +103,10 @@ def document_errors(router) -> None:
         codes = [422]
         if secured:
             codes += [401, 403]
-        if "{" in route.path:
+        writes = bool(route.methods & {"POST", "PUT", "PATCH", "DELETE"})
+        if "{" in route.path or writes:  # a write may name what it is about in its body
             codes.append(404)
-        if route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
+        if writes:
             codes.append(409)
         for code in sorted(codes):
             route.responses.setdefault(
@@ -197,6 +198,19 @@ def create_app(
                 float: lambda f: f if math.isfinite(f) else str(f),
             },
         )
+        # FastAPI's "JSON decode error" at ["body", <offset>] reads as a mistake at path "[12]":
+        # said instead as what it is, and where.
+        errors = [
+            {
+                **e,
+                "loc": ["body"],
+                "msg": f"not valid JSON (at character {e['loc'][1]}): "
+                f"{(e.get('ctx') or {}).get('error', 'cannot be parsed')}",
+            }
+            if e.get("type") == "json_invalid" and len(e["loc"]) == 2
+            else e
+            for e in errors
+        ]
         body_field = getattr(request.scope.get("route"), "body_field", None)
         body_model = body_field.field_info.annotation if body_field is not None else None
         details = [
@@ -223,8 +237,25 @@ def create_app(
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Routing's own answers (404 for an unknown path, 405 for a wrong method).
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's "There was an error parsing the body" (a 400 unlike every other
+            # malformed body): JSON that is not UTF-8 text.
+            cause = exc.__cause__
+            msg = f"not valid JSON: not UTF-8 text ({cause.reason} at byte {cause.start})"
+            detail = {"loc": ["body"], "path": "body", "msg": msg, "type": "json_invalid"}
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "invalid_request",
+                        "message": f"body: {msg}",
+                        "details": [detail],
+                    },
+                    "detail": [{k: detail[k] for k in ("loc", "msg", "type")}],
+                },
+                status_code=422,
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return JSONResponse(

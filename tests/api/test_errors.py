@@ -379,8 +379,9 @@ def test_the_openapi_document_declares_each_routes_error_answers_with_the_error_
     for path, method, op in operations:
         declared = set(op["responses"])
         expected = {"401", "403", "422"}
-        expected |= {"404"} if "{" in path else set()
-        expected |= {"409"} if method in ("post", "put", "patch", "delete") else set()
+        writes = method in ("post", "put", "patch", "delete")
+        expected |= {"404"} if "{" in path or writes else set()
+        expected |= {"409"} if writes else set()
         assert expected <= declared, (method, path, declared)
         for code in expected:
             assert op["responses"][code]["content"]["application/json"]["schema"] == ref
@@ -396,3 +397,23 @@ def test_the_openapi_document_declares_each_routes_error_answers_with_the_error_
     ):
         assert r.status_code in (401, 403, 404, 422), r.text
         assert ErrorResponse.model_validate(r.json()).error.message
+
+
+def test_a_body_that_is_not_json_says_so_and_where(client, api_key):
+    """FastAPI answered a body that is not UTF-8 with a 400 'There was an error parsing the
+    body', unlike every other malformed body, and one that does not parse with a mistake at
+    path "[1]"."""
+    headers = {**api_key("revops"), "Content-Type": "application/json"}
+    r = client.post("/api/v1/roadmap/what-if", content=b'{"a": "\xff"}', headers=headers)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["message"] == "body: not valid JSON: not UTF-8 text (invalid start byte at byte 7)"
+    assert [d["path"] for d in error["details"]] == ["body"]
+    r = client.post("/api/v1/rules", content=b"{bad", headers=headers)
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["message"] == (
+        "body: not valid JSON (at character 1): Expecting property name enclosed in double quotes"
+    )
+    assert [d["path"] for d in error["details"]] == ["body"]

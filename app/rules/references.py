@@ -973,6 +973,8 @@ def _clauses(
     clauses: list[_Clause] = []
     start = a
     for m in _CLAUSE.finditer(low, a, b):
+        if m.group() == ":" and _deadline_colon(low, start, m.end(), b):
+            continue  # "Hard deadline for SCIM: March 1": one clause, as with "is"
         end = m.end() if m.group().startswith("?") else m.start()
         clauses.append(_Clause(start, end))
         start = m.end()
@@ -2002,19 +2004,37 @@ def _in_dates(low: str, a: int, b: int) -> list[tuple[int, int]]:
     return found
 
 
-_DEADLINE_IS = re.compile(r"deadline[^.;:!?]{0,40}? (?:is|was|remains) (?:still )?")
+_DEADLINE_IS = re.compile(
+    r"deadline[^.;:!?]{0,40}?(?P<verb> (?:is|was|remains) (?:still )?|: ?)"
+    r"(?:the )?(?:end of (?!(?:the |this )?(?:month|quarter|year|fiscal|fy)))?"
+)
+
+
+def _deadline_colon(low: str, start: int, colon_end: int, b: int) -> bool:
+    """Whether the colon ending at `colon_end` states a deadline's date ("Hard deadline for
+    SCIM: March 1"): "deadline" in its clause (from `start`) and a date just after it."""
+    k = low.rfind("deadline", start, colon_end)
+    if k < 0:
+        return False
+    m = _DEADLINE_IS.match(low, k, b)
+    return (
+        m is not None and m.start("verb") == colon_end - 1 and _date_at(low, m.end(), b) is not None
+    )
 
 
 def _deadline_dates(low: str, a: int, b: int) -> list[tuple[int, int]]:
     """Each date stated as a deadline in the sentence low[a:b] ("Their deadline for SCIM is
-    Q3", "the SCIM deadline is the end of March"), as the offsets of the verb before it and
-    of the date's end."""
+    Q3", "the SCIM deadline is the end of March", "Hard deadline for SCIM: March 1"), as the
+    offsets of the verb (or colon) before it and of the date's end. "the end of" before a
+    month is the month's end, as in "by the end of March"; before a period ("the end of the
+    quarter") it is part of the date."""
     found = []
     for m in _DEADLINE_IS.finditer(low, a, b):
         at = m.end()
-        d = _date_at(low, at, b) or (low.startswith("the ", at) and _date_at(low, at + 4, b))
+        d = _date_at(low, at, b)
         if d:
-            found.append((low.rfind(" ", m.start(), at - 1) + 1, d.end()))
+            verb = m.start("verb")
+            found.append((verb + (low[verb] == " "), d.end()))
     return found
 
 

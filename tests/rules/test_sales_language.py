@@ -737,6 +737,16 @@ NEEDED_BY = [
         "Deadline for the audit trail is still Q2, SCIM discussed.",
         [("audit", False, None, date(2027, 6, 30)), ("scim", False, None, None)],
     ),
+    # ... "the end of <month>" is the month's end; a colon states it as "is" does
+    ("The deadline for SCIM is the end of March.", [("scim", False, None, date(2027, 3, 31))]),
+    ("Hard deadline for SCIM: March 1.", [("scim", False, None, date(2027, 3, 1))]),
+    ("SCIM deadline: end of Q2.", [("scim", False, None, date(2027, 6, 30))]),
+    (
+        "Deadline for the audit trail: Q2, SCIM discussed.",
+        [("audit", False, None, date(2027, 6, 30)), ("scim", False, None, None)],
+    ),
+    ("Deadline: Q3. SCIM discussed.", [("scim", False, None, None)]),
+    ("Deadline for SCIM: we promised it by Q2.", [("scim", True, Q2, None)]),
     ("Their deadline is Q3; SCIM came up.", [("scim", False, None, None)]),
     ("We promised SCIM by Q2; their deadline is Q3.", [("scim", True, Q2, None)]),
 ]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, or_, select
 
 from app.api.deals import Format, Limit, _check_range, page_request, respond, wants_csv
-from app.api.deps import Offset, ReadPrincipal, SafeDate, SessionDep
+from app.api.deps import Offset, QueryDate, ReadPrincipal, SafeDate, SessionDep
 from app.models import Commitment
 from app.models.types import utcnow
 from app.services import queries
@@ -107,8 +107,10 @@ def list_commitments(
     crm: str | None = None,
     owner: Annotated[str | None, Query(description="deal owner id")] = None,
     pipeline: Annotated[str | None, Query(description="the deal's pipeline when won")] = None,
-    close_from: Annotated[date | None, Query(description="deal close date, from")] = None,
-    close_to: Annotated[date | None, Query(description="deal close date, to (inclusive)")] = None,
+    close_from: Annotated[QueryDate | None, Query(description="deal close date, from")] = None,
+    close_to: Annotated[
+        QueryDate | None, Query(description="deal close date, to (inclusive)")
+    ] = None,
     flagged: bool | None = None,
     signed_from: SafeDate | None = None,
     signed_to: SafeDate | None = None,

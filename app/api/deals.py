@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.api.deps import Offset, ReadPrincipal, SessionDep, SettingsDep
+from app.api.deps import Offset, QueryDate, ReadPrincipal, SessionDep, SettingsDep
 from app.errors import Invalid
 from app.services import queries
 from app.services.queries import DealFilters, PageRequest, PageResult
@@ -75,8 +75,8 @@ def list_deals(
     pipeline: str | None = None,
     crm: str | None = None,
     state: DealState = "open",
-    close_from: date | None = None,
-    close_to: date | None = None,
+    close_from: QueryDate | None = None,
+    close_to: QueryDate | None = None,
     limit: Limit = None,
     offset: Offset = 0,
     sort: Annotated[str | None, Query(description=f"one of {sorted(queries.DEAL_SORTS)}")] = None,
@@ -116,8 +116,8 @@ def deals_for_feature(
     pipeline: str | None = None,
     crm: str | None = None,
     state: DealState = "open",
-    close_from: date | None = None,
-    close_to: date | None = None,
+    close_from: QueryDate | None = None,
+    close_to: QueryDate | None = None,
     limit: Limit = None,
     offset: Offset = 0,
     sort: Annotated[str | None, Query(description=f"one of {sorted(queries.DEAL_SORTS)}")] = None,

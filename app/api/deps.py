@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -75,7 +76,20 @@ def _representable_datetime(value: datetime) -> datetime:
     return value
 
 
-SafeDate = Annotated[date, AfterValidator(_representable_date)]
+def _not_a_timestamp(value: object) -> object:
+    """pydantic reads a number as Unix time: "close_from=0" was 1970-01-01, a typo in a filter
+    that matched every deal. A date in a request is written as a date."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(?:\.\d*)?\s*", value)
+    ):
+        raise ValueError("must be a date as YYYY-MM-DD (e.g. 2027-03-31), not a number")
+    return value
+
+
+# A date from a query string (see `_not_a_timestamp`).
+QueryDate = Annotated[date, BeforeValidator(_not_a_timestamp)]
+# ... that the service shifts (see `_representable_date`).
+SafeDate = Annotated[QueryDate, AfterValidator(_representable_date)]
 SafeDateTime = Annotated[datetime, AfterValidator(_representable_datetime)]
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

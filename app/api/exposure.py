@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from app.api.deals import Format, Limit, _check_range, page_request, respond, wants_csv
-from app.api.deps import Offset, ReadPrincipal, SessionDep
+from app.api.deps import Offset, QueryDate, ReadPrincipal, SessionDep
 from app.rules.model import Availability
 from app.services import queries
 from app.services.queries import DealFilters
@@ -29,8 +28,8 @@ def get_exposure(
     pipeline: str | None = None,
     owner: Annotated[str | None, Query(description="owner id or name")] = None,
     crm: str | None = None,
-    close_from: date | None = None,
-    close_to: date | None = None,
+    close_from: QueryDate | None = None,
+    close_to: QueryDate | None = None,
     availability: Availability | None = None,
     limit: Limit = None,
     offset: Offset = 0,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from app.api.deals import Format, _check_range, respond, wants_csv
-from app.api.deps import ReadPrincipal, SessionDep
+from app.api.deps import QueryDate, ReadPrincipal, SessionDep
 from app.errors import Invalid
 from app.models.types import utcnow
 from app.services import reports
@@ -30,9 +29,9 @@ def commitments_report(
     session: SessionDep,
     _principal: ReadPrincipal,
     from_: Annotated[
-        date | None, Query(alias="from", description="first day; default: 4 quarters back")
+        QueryDate | None, Query(alias="from", description="first day; default: 4 quarters back")
     ] = None,
-    to: Annotated[date | None, Query(description="last day; default: today")] = None,
+    to: Annotated[QueryDate | None, Query(description="last day; default: today")] = None,
     crm: str | None = None,
     top: Annotated[int, Query(ge=1, le=50, description="features per quarter")] = 5,
     format: Format = None,

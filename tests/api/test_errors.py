@@ -117,6 +117,27 @@ def test_dates_at_the_ends_of_the_calendar_are_a_422_not_a_500(app, api_key):
         assert client.get("/api/v1/audit?until=9999-12-30T23:00:00-05:00", headers=admin).is_success
 
 
+def test_a_date_in_a_query_is_a_date_not_a_unix_time(client, api_key):
+    """pydantic reads "0" as Unix time: close_from=0 filtered from 1970-01-01 (every deal),
+    and "86400" was 1970-01-02. Every date filter refuses a number and says what it wants."""
+    viewer = api_key("viewer")
+    for url in (
+        "/api/v1/deals?close_from=0",
+        "/api/v1/deals?close_to=86400",
+        "/api/v1/features/sso/deals?close_from=0",
+        "/api/v1/exposure?close_to=0",
+        "/api/v1/commitments?close_from=0",
+        "/api/v1/commitments?signed_to=1.5",
+        "/api/v1/reports/commitments?from=0",
+    ):
+        r = client.get(url, headers=viewer)
+        assert r.status_code == 422, (url, r.text)
+        body = r.json()["error"]
+        assert body["code"] == "invalid_request"
+        assert "must be a date as YYYY-MM-DD (e.g. 2027-03-31), not a number" in body["message"]
+    assert client.get("/api/v1/deals?close_from=2027-01-01", headers=viewer).status_code == 200
+
+
 def test_rows_with_ids_past_32_bits_are_stored_and_reached_through_the_api(app, api_key, engine):
     """INTEGER ids (and SERIAL's sequence) ended at 2,147,483,647 on PostgreSQL: the tables fed by
     every webhook and rewritten by every evaluation would reach it. Ids are 64-bit (0007)."""

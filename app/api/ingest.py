@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import structlog
 from fastapi import Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
-from app.errors import DomainError
+from app.errors import DomainError, ErrorResponse
 from app.jobs.ingest import InboundEvent, IngestResult, IngestWriter
 
 log = structlog.get_logger("app.webhooks")
@@ -35,6 +36,23 @@ class NotStored(Exception):
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "payload_too_large"
+
+
+def webhook_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a JSON webhook route for the OpenAPI document (`responses=`), each
+    with the one error body, as `main.document_errors` declares them for /api/ routes. What a
+    sender does with each (retry or drop) is in docs/hubspot.md and docs/salesforce.md."""
+    return {code: {"model": ErrorResponse, "description": _WEBHOOK_ERRORS[code]} for code in codes}
+
+
+_WEBHOOK_ERRORS = {
+    401: "missing, wrong or expired signature (or API key): refused, nothing stored",
+    403: "the key's role may not deliver events",
+    413: "body larger than the route's limit: refused before it is read in full",
+    422: "the body is not what the sender documents (every mistake in error.details): nothing stored",
+    503: "not configured on this service, or the delivery could not be stored in time: "
+    "deliver again (nothing was acknowledged)",
+}
 
 
 def count_refusal(source: str, status: int, reason: str) -> None:

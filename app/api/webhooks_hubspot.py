@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from app import metrics
-from app.api.ingest import NotStored, read_body, refusals, store_delivery
+from app.api.ingest import NotStored, read_body, refusals, store_delivery, webhook_errors
 from app.connectors.hubspot.events import (
     MAX_EVENTS,
     SOURCE,
@@ -95,6 +95,7 @@ def _parse(body: bytes) -> object:
 @router.post(
     "/webhooks/hubspot",
     summary="HubSpot webhook deliveries (signature v3; v1/v2 when configured); 200 means stored",
+    responses=webhook_errors(401, 413, 422, 503),
 )
 async def receive_hubspot(request: Request) -> HubSpotAck:
     settings = request.app.state.settings

@@ -26,6 +26,7 @@ from app.api.ingest import (
     read_body,
     refusals,
     store_delivery,
+    webhook_errors,
 )
 from app.connectors.salesforce import signatures
 from app.connectors.salesforce.events import (
@@ -85,11 +86,28 @@ def _fault(message: str, status: int, *, client: bool = True) -> Response:
     )
 
 
+# The outbound route's faults (Salesforce keeps the message and retries each).
+_OUTBOUND_FAULTS = {
+    400: "not an Outbound Message envelope",
+    401: "missing or wrong token in the endpoint URL",
+    403: "from an organization this service does not serve",
+    413: "message larger than 5 MB",
+    500: "the notifications could not be stored",
+    503: "outbound messages are not configured",
+}
+
+
 @router.post(
     "/webhooks/salesforce/outbound",
     summary="Salesforce Outbound Messages (SOAP); the Ack is sent only after the events are stored",
     response_class=Response,
-    responses={200: {"content": {"text/xml": {}}}},
+    responses={
+        200: {"content": {"text/xml": {}}, "description": "the Ack envelope"},
+        **{
+            code: {"content": {"text/xml": {}}, "description": f"SOAP fault: {why}"}
+            for code, why in _OUTBOUND_FAULTS.items()
+        },
+    },
 )
 async def receive_outbound(request: Request, token: str | None = None) -> Response:
     settings = request.app.state.settings
@@ -127,6 +145,7 @@ class SalesforceEventsAck(BaseModel):
 @router.post(
     "/webhooks/salesforce/events",
     summary="Signed JSON opportunity events from Flow, Apex or a Platform Event relay",
+    responses=webhook_errors(401, 413, 422, 503),
 )
 async def receive_events(request: Request) -> SalesforceEventsAck:
     settings = request.app.state.settings

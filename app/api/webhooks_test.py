@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.api.deps import Principal, require_roles
-from app.api.ingest import NotStored, read_body, store_delivery
+from app.api.ingest import NotStored, read_body, store_delivery, webhook_errors
 from app.api.nul import MAX_BODY_BYTES
 from app.errors import ServiceUnavailable
 from app.jobs.ingest import InboundEvent
@@ -64,6 +64,7 @@ class IngestAck(BaseModel):
 @router.post(
     "/webhooks/test",
     summary="Deliver test-CRM events (API key, admin or revops); 200 means stored",
+    responses=webhook_errors(401, 403, 413, 422, 503),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -420,6 +420,35 @@ def test_the_openapi_document_declares_each_routes_error_answers_with_the_error_
         assert ErrorResponse.model_validate(r.json()).error.message
 
 
+def test_the_openapi_document_declares_the_webhooks_refusals(client, api_key):
+    """Webhook routes declare their refusals too: JSON ones with the error body, the
+    Salesforce Outbound Message route with its SOAP faults; a real refusal is the body
+    declared."""
+    from app.errors import ErrorResponse
+
+    paths = client.get("/openapi.json").json()["paths"]
+    ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, codes in (
+        ("/webhooks/hubspot", {"401", "413", "422", "503"}),
+        ("/webhooks/salesforce/events", {"401", "413", "422", "503"}),
+        ("/webhooks/test", {"401", "403", "413", "422", "503"}),
+    ):
+        responses = paths[path]["post"]["responses"]
+        assert codes <= set(responses), (path, set(responses))
+        for code in codes:
+            assert responses[code]["content"]["application/json"]["schema"] == ref
+            assert responses[code]["description"]
+    outbound = paths["/webhooks/salesforce/outbound"]["post"]["responses"]
+    for code in ("400", "401", "403", "413", "500", "503"):
+        assert set(outbound[code]["content"]) == {"text/xml"}, code
+    r = client.post("/webhooks/test", json={"events": []}, headers=api_key("revops"))
+    assert r.status_code == 422
+    assert ErrorResponse.model_validate(r.json()).error.details
+    r = client.post("/webhooks/test", json={"events": []}, headers=api_key("viewer"))
+    assert r.status_code == 403
+    assert ErrorResponse.model_validate(r.json()).error.message
+
+
 def test_a_body_that_is_not_json_says_so_and_where(client, api_key):
     """FastAPI answered a body that is not UTF-8 with a 400 'There was an error parsing the
     body', unlike every other malformed body, and one that does not parse with a mistake at

@@ -1566,7 +1566,9 @@ _PROJECT_WORDS_TEXT = """rollout roll-out onboarding implementation migration de
 _PROJECT_WORDS = frozenset(_PROJECT_WORDS_TEXT.split())
 _HAVE = (" have ", " has ", " had ", "'ve ", "\u2019ve ")
 # Between "their" and a dated cue: told, not owned ("their CTO was told SCIM is slated ...").
-_TOLD = re.compile(r"(?<![a-z0-9])(?:that|told|said|says|confirmed|informed|knows?)(?![a-z0-9])")
+_TOLD_THAT = re.compile(
+    r"(?<![a-z0-9])(?:that|told|said|says|confirmed|informed|knows?)(?![a-z0-9])"
+)
 
 
 def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], before: str) -> bool:
@@ -1584,7 +1586,7 @@ def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], befo
         if not any(at <= m.start < s for m in names):
             return False
         owned = last.group() == "their" or before.startswith(_HAVE, last.end())
-        if owned and not _TOLD.search(before, last.end()):
+        if owned and not _TOLD_THAT.search(before, last.end()):
             return False  # "their SCIM rollout is scheduled for Q2", "they have SSO planned"
     if _NOT_BEFORE.search(before):
         return False

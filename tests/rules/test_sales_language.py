@@ -832,6 +832,10 @@ REPORTED_PROMISES = [
     ("Told the customer SCIM would be available in Q2.", [("scim", "", True)]),
     ("AE told them SCIM would be ready in Q2.", [("scim", "", True)]),
     ("I said SCIM would be delivered by March.", [("scim", "", True)]),
+    # every word of telling counts (a second `_TOLD` once hid "mentioned", "explained")
+    ("Mentioned SCIM would be ready before renewal.", [("scim", "", True)]),
+    ("I explained SCIM would be live before their rollout.", [("scim", "", True)]),
+    ("They mentioned SCIM would be nice.", [("scim", "", False)]),
     ("SCIM would be nice to have.", [("scim", "", False)]),
     ("SCIM would help them a lot.", [("scim", "", False)]),
     ("It would be great to have SCIM.", [("scim", "", False)]),

@@ -1738,6 +1738,10 @@ def _sentence_references(
     for m, c in kept:
         question = c.question
         said = c if c.promise and not c.denied else orphan  # the clause promising it
+        if question and said is orphan and said is not None and said.start >= c.end:
+            # a question answered with a promise of it is a promise: "They asked about SCIM,
+            # so we promised it by Q3" (not "..., we promised a follow-up": no "it")
+            question = not _pronoun_promised(low, said, cues)
         commitment = not question and said is not None and (not c.denied or said.start >= c.end)
         promised = (
             _promised_in(

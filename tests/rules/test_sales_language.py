@@ -854,3 +854,26 @@ def test_a_promise_reported_with_would_is_ours_only_when_we_told_them(
     body: str, expected: list[tuple]
 ) -> None:
     assert got(body) == expected
+
+
+# A question answered, in the same sentence, with a promise of "it" is a promise.
+ANSWERED_QUESTIONS = [
+    ("They asked about SCIM, so we promised it by Q3.", ("scim", True, False, Q3)),
+    (
+        "They asked whether we support SCIM; we committed to it for Q2.",
+        ("scim", True, False, Q2),
+    ),
+    ("They asked about SCIM, we promised a follow-up call.", ("scim", False, True, None)),
+    ("They asked about SCIM; we will send the docs.", ("scim", False, True, None)),
+    ("Asked whether SCIM ships by Q1, we will confirm it next week.", ("scim", False, True, None)),
+    ("We promised it by Q3? They asked about SCIM.", ("scim", False, True, None)),
+    ("Did we promise SCIM by Q3?", ("scim", False, True, None)),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), ANSWERED_QUESTIONS, ids=[c[0][:40] for c in ANSWERED_QUESTIONS]
+)
+def test_a_question_answered_with_a_promise_is_a_promise(body: str, expected: tuple) -> None:
+    (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert (ref.feature_key, ref.is_commitment, ref.is_question, ref.promised_date) == expected

@@ -1248,7 +1248,7 @@ _SALE_ITEMS_TEXT = """contract contracts call calls meeting meetings quote quote
     references sow msa invoice redlines paperwork questionnaire trial credit credits refund
     signature deadline intro introduction callback slot visit dinner lunch workshop session
     sessions review reviews feedback summary recap notes agenda draft budget approval renewal
-    terms nda loi poc pilot"""
+    term terms seat seats license licenses licence licences deal deals nda loi poc pilot"""
 _SALE_OBJECTS = (
     frozenset(_SALE_OBJECTS_TEXT.split())
     | _SALE_EVENTS
@@ -1299,6 +1299,14 @@ _NEEDED_WORDS = frozenset(
     for word in _NEEDED_WORDS_TEXT.split()
     for tail in ("", ".", ",", ";", ":", ")", "!", "?", '"')
 )
+# The customer as the subject of "promised", "committed", "guaranteed" (active; "they were
+# promised SCIM" is ours): their promise, to their board or to us, is none of ours.
+_THEIR_PROMISER = re.compile(
+    r"(?<![a-z0-9])(?:they|(?:their|the customer['\u2019]s|the client['\u2019]s) [a-z-]+"
+    r"|(?:the )?(?:customer|client|prospect)(?:['\u2019]s [a-z-]+)?)(?:['\u2019]ve)? "
+    r"(?:(?:have|has|had|also|already|just|then|now|publicly|internally|verbally|formally) )*$"
+)
+_THEIR_VERB_HEADS = frozenset(("co", "pr", "gu"))
 _OUR_SUBJECT = re.compile(r"(?<![a-z0-9])(?:we|i)(?:['\u2019](?:re|ve|m)| are| am| have)? ")
 _THIRD_PARTY = re.compile(
     r"(?<![a-z0-9])(?:competitors?|competition|incumbents?|rivals?|vendors?)(?![a-z0-9])"
@@ -1346,6 +1354,15 @@ def _ours(
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     head = cue[:2]
+    if (
+        head in _THEIR_VERB_HEADS
+        and not cue.startswith("commitment")
+        and _THEIR_PROMISER.search(low[max(a, s - 48) : s]) is not None
+    ):
+        # "Their CIO promised SCIM to his board", "They committed to a 3-year term"; a date
+        # in the clause is their promise's ("... by Q3"), as a sale item's is
+        c.sale = True
+        return False
     if head == "wo":  # reported: ours only after our word of telling
         told = [m.start() for m in _TOLD.finditer(low, max(a, s - 60), s)]
         if not told:

@@ -877,3 +877,32 @@ ANSWERED_QUESTIONS = [
 def test_a_question_answered_with_a_promise_is_a_promise(body: str, expected: tuple) -> None:
     (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
     assert (ref.feature_key, ref.is_commitment, ref.is_question, ref.promised_date) == expected
+
+
+# The customer's own promise (to their board, their users, or a term of the sale) is none of
+# ours, nor is a date in its clause; a promise made to them is.
+THEIR_PROMISES = [
+    ("Their CIO promised SCIM to his board by Q3.", [("scim", "", False)]),
+    ("The customer's CISO promised SSO to the auditors.", [("sso", "", False)]),
+    ("Customer guaranteed their auditors SCIM by Q2.", [("scim", "", False)]),
+    ("They've already promised their users SCIM.", [("scim", "", False)]),
+    ("They have committed to SCIM internally.", [("scim", "", False)]),
+    ("The customer committed to a 3-year term; SCIM discussed.", [("scim", "", False)]),
+    ("They were promised SCIM by Q3.", [("scim", "", True)]),
+    ("Customer was promised SCIM by Q3.", [("scim", "", True)]),
+    ("They say we promised SCIM by Q3.", [("scim", "", True)]),
+    # ... nor ours of a term of the sale, which no feature in the sentence inherits
+    ("We committed to a 3-year term; SCIM discussed.", [("scim", "", False)]),
+    ("We committed to 50 seats, SCIM discussed.", [("scim", "", False)]),
+    (
+        "Their CIO promised his board SCIM by Q3, and we will have it by Q2.",
+        [("scim", "", True)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), THEIR_PROMISES, ids=[c[0][:40] for c in THEIR_PROMISES]
+)
+def test_the_customers_own_promise_is_not_ours(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

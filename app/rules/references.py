@@ -1299,6 +1299,40 @@ _NEEDED_WORDS = frozenset(
     for word in _NEEDED_WORDS_TEXT.split()
     for tail in ("", ".", ",", ";", ":", ")", "!", "?", '"')
 )
+# A feature listed after a sale item as a second object of the promise ("We promised them a
+# discount and SCIM by Q3", "committed to 200 seats plus SCIM"): the joint before it, and
+# the words after it that show a clause of its own instead ("..., and SCIM came up").
+_LIST_JOINT = re.compile(r"(?:,| and| plus| as well as| &)(?: also| the| a| an| full| working)* $")
+_OWN_CLAUSE_TEXT = """is was are were came comes come got gets has had have will would wo
+    needs need needed discussed mentioned raised asked question questions requested"""
+_OWN_CLAUSE = frozenset(_OWN_CLAUSE_TEXT.split())
+_ABOUT_NOUNS_TEXT = "docs documentation overview info details roadmap faq guide"
+_ABOUT_NOUNS = frozenset(_ABOUT_NOUNS_TEXT.split())
+
+
+def _listed_with(low: str, e: int, end: int, names: list[Mention]) -> bool:
+    """Whether a feature is the next object of the promise whose object, after low[e], is a
+    sale item: listed after it with a joint, the sale item's words no more than a few and
+    none that starts something else ("a follow-up call to discuss pricing and SCIM")."""
+    n = next((n for n in names if e < n.start < end), None)
+    if n is None or n.start - e > 60:
+        return False
+    joint = _LIST_JOINT.search(low, e, n.start)
+    if joint is None:
+        return False
+    words = low[e : joint.start()].split()
+    while words and words[0] in _OBJECT_LEAD:  # "committed to", "promised them"
+        del words[0]
+    if len(words) > 6 or any(w.strip(_STRIP) in _OBJECT_STOP for w in words):
+        return False
+    after = low[n.end : min(end, n.end + 24)].split()
+    if not after:
+        return True
+    word = after[0].strip(_STRIP).split("'")[0]
+    # not a clause of its own, nor a sale item about the feature ("a demo and SCIM overview")
+    return word not in _OWN_CLAUSE and word not in _SALE_OBJECTS and word not in _ABOUT_NOUNS
+
+
 # The customer as the subject of "promised", "committed", "guaranteed" (active; "they were
 # promised SCIM" is ours): their promise, to their board or to us, is none of ours.
 _THEIR_PROMISER = re.compile(
@@ -1464,6 +1498,8 @@ def _ours(
             or (w in _STATES and prev in _STATE_VERBS)
             or (w in _SERVICE_NOUNS and prev in _PRAISE)
         ):
+            if names and _listed_with(low, e, c.end, names):
+                return True  # "We promised them a discount and SCIM by Q3": SCIM too
             c.sale = True
             return False
         report = report or w in _REPORTS

@@ -906,3 +906,28 @@ THEIR_PROMISES = [
 )
 def test_the_customers_own_promise_is_not_ours(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+# A feature listed after a sale item as what was promised is promised too; a feature that
+# starts a clause of its own, or a sale item about it, is not.
+LISTED_WITH_SALE_ITEMS = [
+    ("We promised them a discount and SCIM by Q3.", [("scim", "", True)]),
+    ("We committed to 200 seats plus SCIM.", [("scim", "", True)]),
+    ("We promised a discount, SCIM and SSO by Q3.", [("scim", "", True), ("sso", "", True)]),
+    ("We promised them a discount and the audit trail by Q3.", [("audit", "", True)]),
+    ("We committed to a call next week and SCIM was discussed.", [("scim", "", False)]),
+    ("We promised a follow-up call to discuss pricing and SCIM.", [("scim", "", False)]),
+    ("We promised a demo and SCIM came up.", [("scim", "", False)]),
+    ("We promised a demo and SCIM overview next week.", [("scim", "", False)]),
+    ("We promised a demo and SCIM docs.", [("scim", "", False)]),
+    ("We committed to the renewal and SCIM questions will follow.", [("scim", "", False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), LISTED_WITH_SALE_ITEMS, ids=[c[0][:40] for c in LISTED_WITH_SALE_ITEMS]
+)
+def test_a_feature_listed_with_a_sale_item_is_promised_too(
+    body: str, expected: list[tuple]
+) -> None:
+    assert got(body) == expected

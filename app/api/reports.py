@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 
@@ -14,9 +15,11 @@ from app.services import reports
 
 router = APIRouter(tags=["reports"])
 
-MAX_QUARTERS = 20
-# Quarters are counted from a year before `from` to the quarter after `to`: dates at the ends
-# of the calendar (year 1, year 9999) had no such quarter and failed with a 500.
+
+MAX_QUARTERS = 20  # in one report
+# The default reaches a year before `to`, and `Quarters` the start of the quarter after it:
+# at the ends of the calendar (year 1, year 9999) there was none, and the report failed with a
+# 500.
 FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 
@@ -43,15 +46,27 @@ def commitments_report(
                 f"{name}: a date in the years {FIRST_YEAR} to {LAST_YEAR}",
                 details={name: day.isoformat()},
             )
-    end = to or utcnow().date()
-    start = from_ or reports.quarter_bounds(reports.quarter_of(end))[0].replace(year=end.year - 1)
+    settings = request.app.state.settings
+    fiscal = {
+        "fiscal_year_start": settings.fiscal_year_start_month,
+        "timezone": settings.business_timezone,
+    }
+    # today where the sales team works
+    end = to or utcnow().astimezone(ZoneInfo(settings.business_timezone)).date()
+    if from_ is None:  # the quarter holding `end` and the four before it
+        this = reports.Quarters(end, end, **fiscal).starts[0]
+        start = this.replace(year=this.year - 1)
+    else:
+        start = from_
     _check_range(start, end, ("from", "to"))
-    if (end.year - start.year) * 4 + (end.month - start.month) // 3 > MAX_QUARTERS:
+    fy_start = settings.fiscal_year_start_month
+    span = reports.quarter_index(end, fy_start) - reports.quarter_index(start, fy_start) + 1
+    if span > MAX_QUARTERS:
         raise Invalid(
             f"from/to span more than {MAX_QUARTERS} quarters",
             details={"from": start.isoformat(), "to": end.isoformat()},
         )
-    report = reports.commitments_report(session, start=start, end=end, crm=crm, top=top)
+    report = reports.commitments_report(session, start=start, end=end, crm=crm, top=top, **fiscal)
     if csv:
         return respond(
             report,

@@ -2,7 +2,11 @@
 approved), findings overridden by approvals, how long warnings take to resolve, and which
 features hold the most blocked pipeline.
 
-Quarters are calendar quarters in UTC. Counting and summing happen in SQL. Time to resolution
+Quarters are the company's fiscal quarters (FISCAL_YEAR_START_MONTH; labelled "2026-Q3" when
+the fiscal year is the calendar year, "FY2027-Q1" otherwise, a fiscal year named by the year it
+ends in, as notes' "FY27" is read), and days are days in BUSINESS_TIMEZONE: a commitment signed
+at 6 pm in San Francisco on 31 March is in the quarter of 31 March (`Quarters`). Counting and
+summing happen in SQL. Time to resolution
 (docs/views.md defines it): an evaluation is "open" while it has a block or warning finding
 that is not approved; an episode runs from the first open evaluation to the first evaluation
 that is not, or to the deal's closing, whichever comes first. SQL marks each evaluation open or
@@ -17,6 +21,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
@@ -30,28 +35,67 @@ from app.services.queries import money
 ON_ROADMAP = ("available", "beta")
 
 
-def quarter_of(moment: date | datetime) -> str:
-    return f"{moment.year:04d}-Q{(moment.month - 1) // 3 + 1}"
+def quarter_index(day: date, fiscal_year_start: int = 1) -> int:
+    """The fiscal quarter holding `day`, counted from the one starting in month
+    `fiscal_year_start` of year 0: consecutive quarters have consecutive numbers."""
+    return (day.year * 12 + day.month - fiscal_year_start) // 3
 
 
-def quarter_bounds(label: str) -> tuple[date, date]:
-    year_text, _, q_text = label.rpartition("-Q")
-    year, q = int(year_text), int(q_text)
-    start = date(year, 3 * (q - 1) + 1, 1)
-    end = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
-    return start, end
+class Quarters:
+    """The fiscal quarters that hold the local days `start`..`end`, their bounds as instants
+    (local midnights, in UTC), and which quarter a day, an instant, or (in SQL) a timestamp
+    column falls in. Bounds are compared, never converted in SQL: no time zone functions, the
+    same on SQLite and PostgreSQL."""
 
+    def __init__(
+        self, start: date, end: date, *, fiscal_year_start: int = 1, timezone: str = "UTC"
+    ) -> None:
+        self.fy_start = fiscal_year_start
+        self.zone = ZoneInfo(timezone)
+        index = self._index(start)
+        last = self._index(end)
+        self.labels: list[str] = []
+        self.starts: list[date] = []
+        while index <= last:
+            self.labels.append(self._label(index))
+            self.starts.append(self._first_day(index))
+            index += 1
+        self.first_index = self._index(start)
+        self.after = self._first_day(last + 1)
+        # instants: the start of each quarter and the end of the last
+        self.bounds = [self.instant(day) for day in [*self.starts, self.after]]
 
-def _aware(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    def _index(self, day: date) -> int:
+        return quarter_index(day, self.fy_start)
 
+    def _first_day(self, index: int) -> date:
+        months = index * 3 + self.fy_start - 1
+        return date(months // 12, months % 12 + 1, 1)
 
-def _quarters(start: date, end: date) -> list[str]:
-    labels, cursor = [], date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
-    while cursor <= end:
-        labels.append(quarter_of(cursor))
-        cursor = quarter_bounds(labels[-1])[1]
-    return labels
+    def _label(self, index: int) -> str:
+        first = self._first_day(index)
+        if self.fy_start == 1:
+            return f"{first.year:04d}-Q{(first.month - 1) // 3 + 1}"
+        months_in = (first.month - self.fy_start) % 12
+        fiscal_year = first.year + (first.month >= self.fy_start)
+        return f"FY{fiscal_year:04d}-Q{months_in // 3 + 1}"
+
+    def instant(self, day: date) -> datetime:
+        """The local midnight starting `day`, in UTC."""
+        return datetime.combine(day, time.min, tzinfo=self.zone).astimezone(UTC)
+
+    def of_day(self, day: date) -> str | None:
+        offset = self._index(day) - self.first_index
+        return self.labels[offset] if 0 <= offset < len(self.labels) else None
+
+    def of_instant(self, moment: datetime) -> str | None:
+        return self.of_day(_utc(moment).astimezone(self.zone).date())
+
+    def sql_index(self, column: Any) -> ColumnElement[int]:
+        """SQL: the position in `labels` of the quarter holding the timestamp `column` (-1
+        outside them). Aware bounds, as every timestamp filter here compares."""
+        whens = [(column < bound, i - 1) for i, bound in enumerate(self.bounds[1:], start=1)]
+        return case(*whens, else_=-1) if whens else literal(-1)
 
 
 def commitments_report(
@@ -61,10 +105,14 @@ def commitments_report(
     end: date,
     crm: str | None = None,
     top: int = 5,
+    fiscal_year_start: int = 1,
+    timezone: str = "UTC",
 ) -> dict[str, Any]:
-    """Everything between `start` and `end` (inclusive days), grouped by quarter."""
-    lo, hi = _aware(start), _aware(end + timedelta(days=1))
-    labels = _quarters(start, end)
+    """Everything between `start` and `end` (inclusive local days), grouped by fiscal quarter
+    (`Quarters`)."""
+    periods = Quarters(start, end, fiscal_year_start=fiscal_year_start, timezone=timezone)
+    lo, hi = periods.instant(start), periods.instant(end + timedelta(days=1))
+    labels = periods.labels
     quarters: dict[str, dict[str, Any]] = {
         q: {
             "quarter": q,
@@ -97,37 +145,44 @@ def commitments_report(
     conds = [Commitment.signed_at >= lo, Commitment.signed_at < hi, off_roadmap]
     if crm:
         conds.append(Commitment.crm == crm)
-    year = func.extract("year", Commitment.signed_at)
-    month = func.extract("month", Commitment.signed_at)
+    # The quarter in a subquery, grouped on by name: PostgreSQL does not see two renderings
+    # of one expression with bound parameters as the same in SELECT and GROUP BY.
+    signed = (
+        select(
+            periods.sql_index(Commitment.signed_at).label("q"),
+            Commitment.approver,
+            Commitment.crm,
+            Commitment.deal_id,
+            # In the company currency where the CRM converted the amount (see pipeline_amount).
+            func.coalesce(Commitment.amount_home, Commitment.amount, 0).label("amount"),
+            case(
+                (Commitment.amount_home.is_not(None), Commitment.home_currency),
+                else_=Commitment.currency,
+            ).label("currency"),
+        )
+        .where(*conds)
+        .subquery("signed")
+    )
     # One row per deal (and approver): a deal that promised three features counts three
     # commitments but adds its amount once, to the quarter and to each approver's line.
     rows = session.execute(
         select(
-            year.label("y"),
-            month.label("m"),
-            Commitment.approver,
-            Commitment.crm,
-            Commitment.deal_id,
+            signed.c.q,
+            signed.c.approver,
+            signed.c.crm,
+            signed.c.deal_id,
             func.count().label("n"),
-            # In the company currency where the CRM converted the amount (see pipeline_amount).
-            func.max(func.coalesce(Commitment.amount_home, Commitment.amount, 0)).label("amount"),
-            func.max(
-                case(
-                    (Commitment.amount_home.is_not(None), Commitment.home_currency),
-                    else_=Commitment.currency,
-                )
-            ).label("currency"),
-        )
-        .where(*conds)
-        .group_by(year, month, Commitment.approver, Commitment.crm, Commitment.deal_id)
+            func.max(signed.c.amount).label("amount"),
+            func.max(signed.c.currency).label("currency"),
+        ).group_by(signed.c.q, signed.c.approver, signed.c.crm, signed.c.deal_id)
     ).all()
     per_approver: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
     deal_amounts: dict[str, dict[tuple[str, str], Any]] = defaultdict(dict)
     currencies: dict[str, set[str | None]] = defaultdict(set)
-    for y, m, approver, crm_name, deal_id, n, amount, currency in rows:
-        q = quarter_of(date(int(y), int(m), 1))
-        if q not in quarters:
+    for index, approver, crm_name, deal_id, n, amount, currency in rows:
+        if not 0 <= index < len(labels):
             continue
+        q = labels[index]
         quarters[q]["commitments"]["count"] += n
         deal_amounts[q][(crm_name, deal_id)] = amount
         if amount:
@@ -153,28 +208,33 @@ def commitments_report(
     aconds = [Approval.created_at >= lo, Approval.created_at < hi]
     if crm:
         aconds.append(Approval.crm == crm)
-    ay = func.extract("year", Approval.created_at)
-    am = func.extract("month", Approval.created_at)
-    for y, m, n in session.execute(
-        select(ay, am, func.count())
-        .where(*aconds, Approval.revoked_at.is_not(None))
-        .group_by(ay, am)
+    granted = (
+        select(
+            periods.sql_index(Approval.created_at).label("q"),
+            Approval.approver,
+            Approval.feature_key,
+            Approval.revoked_at.is_not(None).label("revoked"),
+        )
+        .where(*aconds)
+        .subquery("granted")
+    )
+    for index, n in session.execute(
+        select(granted.c.q, func.count()).where(granted.c.revoked).group_by(granted.c.q)
     ).all():
-        q = quarter_of(date(int(y), int(m), 1))
-        if q in quarters:
-            quarters[q]["overridden_findings"]["revoked"] += n
-    aconds.append(Approval.revoked_at.is_(None))
+        if 0 <= index < len(labels):
+            quarters[labels[index]]["overridden_findings"]["revoked"] += n
     for dimension, column in (
-        ("by_approver", Approval.approver),
-        ("by_feature", Approval.feature_key),
+        ("by_approver", granted.c.approver),
+        ("by_feature", granted.c.feature_key),
     ):
         grouped: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for y, m, value, n in session.execute(
-            select(ay, am, column, func.count()).where(*aconds).group_by(ay, am, column)
+        for index, value, n in session.execute(
+            select(granted.c.q, column, func.count())
+            .where(~granted.c.revoked)
+            .group_by(granted.c.q, column)
         ).all():
-            q = quarter_of(date(int(y), int(m), 1))
-            if q in quarters:
-                grouped[q][value or "(any)"] += n
+            if 0 <= index < len(labels):
+                grouped[labels[index]][value or "(any)"] += n
         for q, counts in grouped.items():
             quarters[q]["overridden_findings"][dimension] = [
                 {dimension.removeprefix("by_"): k, "count": v}
@@ -186,8 +246,8 @@ def commitments_report(
     # 3. Time from first warning to resolution, by the quarter it was resolved in.
     durations: dict[str, list[float]] = defaultdict(list)
     for started, resolved in _resolved_episodes(session, lo, hi, crm):
-        q = quarter_of(resolved)
-        if q in quarters:
+        q = periods.of_instant(resolved)
+        if q is not None:
             durations[q].append((resolved - started).total_seconds() / 3600)
     for q, hours in durations.items():
         quarters[q]["resolution"] = {
@@ -196,8 +256,8 @@ def commitments_report(
         }
 
     # 4. Blocked pipeline by feature, by the quarter the blocked deals are due to close.
-    for q, features in _blocked_by_feature(session, start, end, crm).items():
-        if q in quarters:
+    for q, features in _blocked_by_feature(session, start, end, crm, periods).items():
+        if q is not None:
             ranked = sorted(features.items(), key=lambda kv: (-kv[1][1], kv[0]))[:top]
             quarters[q]["top_blocked_features"] = [
                 {"feature_key": k, "deal_count": n, "amount": money(a)} for k, (n, a) in ranked
@@ -307,8 +367,8 @@ def _utc(value: datetime | str) -> datetime:
 
 
 def _blocked_by_feature(
-    session: Session, start: date, end: date, crm: str | None
-) -> dict[str, dict[str, list]]:
+    session: Session, start: date, end: date, crm: str | None, periods: Quarters
+) -> dict[str | None, dict[str, list]]:
     """Attribute each blocked open deal's amount to the features of its unapproved blocking
     findings (from its latest evaluation), by close-date quarter. Only blocked deals are read."""
     conds = [
@@ -326,7 +386,7 @@ def _blocked_by_feature(
         .join(Evaluation, Evaluation.id == Deal.last_evaluation_id)
         .where(*conds)
     ).all()
-    out: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
+    out: dict[str | None, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
     for close_date, amount, findings in rows:
         keys = {
             f.get("feature_key")
@@ -334,7 +394,7 @@ def _blocked_by_feature(
             if f.get("severity") == "block" and not f.get("approved") and f.get("feature_key")
         }
         for key in keys:
-            entry = out[quarter_of(close_date)][key]
+            entry = out[periods.of_day(close_date)][key]
             entry[0] += 1
             entry[1] += float(amount or 0)
     return out

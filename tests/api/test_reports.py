@@ -235,3 +235,66 @@ def test_a_deal_promising_several_features_adds_its_amount_once(client, api_key,
         {"approver": "pat", "count": 2, "amount": 100000.0},
         {"approver": "(not approved: coming soon)", "count": 1, "amount": 500.0},
     ]
+
+
+def test_report_quarters_are_fiscal_quarters_in_the_business_time_zone(make_app, api_key, engine):
+    """A company whose fiscal year starts in February, selling from Los Angeles: quarters run
+    Feb-Apr, May-Jul, ...; FY2027 is the one ending in January 2027 (as notes' "FY27" is read);
+    a commitment signed at 8 pm on 30 April in Los Angeles (1 May in UTC) is in the first."""
+    from fastapi.testclient import TestClient
+
+    with Session(engine) as s:
+        for deal_id, signed in [
+            ("early", _at(2026, 5, 1, 3)),  # 30 April, 20:00 in Los Angeles
+            ("late", _at(2026, 5, 1, 12)),  # 1 May, 05:00
+            ("before", _at(2026, 2, 1, 7)),  # 31 January, 23:00: FY2026
+        ]:
+            s.add(Commitment(crm="hubspot", deal_id=deal_id, feature_key="scim", signed_at=signed,
+                             amount=Decimal("100"), availability_at_signing="never"))  # fmt: skip
+        s.add(Approval(crm="hubspot", deal_id="x", feature_key="scim", reason="r",
+                       approver="pat", created_at=_at(2026, 8, 1, 6)))  # 31 July in LA  # fmt: skip
+        for deal_id, close in [("B1", date(2026, 7, 31)), ("B2", date(2026, 8, 1))]:
+            ev = Evaluation(crm="hubspot", deal_id=deal_id, verdict="blocked",
+                            findings=[{"feature_key": "scim", "severity": "block"}])  # fmt: skip
+            s.add(ev)
+            s.flush()
+            s.add(Deal(crm="hubspot", deal_id=deal_id, amount=Decimal("10"), close_date=close,
+                       verdict="blocked", last_evaluation_id=ev.id))  # fmt: skip
+        s.commit()
+    app = make_app(fiscal_year_start_month=2, business_timezone="America/Los_Angeles")
+    with TestClient(app) as client:
+        r = client.get("/api/v1/reports/commitments?from=2026-02-01&to=2026-10-31",
+                       headers=api_key("viewer"))  # fmt: skip
+    assert r.status_code == 200, r.text
+    quarters = {q["quarter"]: q for q in r.json()["quarters"]}
+    assert list(quarters) == ["FY2027-Q1", "FY2027-Q2", "FY2027-Q3"]
+    assert quarters["FY2027-Q1"]["commitments"]["count"] == 1  # "early"; "before" is out of range
+    assert quarters["FY2027-Q2"]["commitments"]["count"] == 1  # "late"
+    assert quarters["FY2027-Q2"]["overridden_findings"]["count"] == 1
+    assert quarters["FY2027-Q3"]["overridden_findings"]["count"] == 0
+    blocked = {q: [f["deal_count"] for f in v["top_blocked_features"]] for q, v in quarters.items()}
+    assert blocked == {"FY2027-Q1": [], "FY2027-Q2": [1], "FY2027-Q3": [1]}
+
+
+def test_report_quarter_index_and_labels():
+    """Consecutive quarters across year ends, and the labels of both conventions."""
+    from app.services.reports import Quarters
+
+    q = Quarters(date(2026, 11, 15), date(2027, 2, 1), fiscal_year_start=11)
+    assert q.labels == ["FY2027-Q1", "FY2027-Q2"]  # Nov-Jan, Feb-Apr
+    assert q.starts == [date(2026, 11, 1), date(2027, 2, 1)]
+    assert q.of_day(date(2027, 1, 31)) == "FY2027-Q1"
+    assert q.of_day(date(2027, 5, 1)) is None
+    calendar = Quarters(date(2025, 12, 31), date(2026, 1, 1))
+    assert calendar.labels == ["2025-Q4", "2026-Q1"]
+    assert calendar.of_instant(_at(2026, 1, 1, 0)) == "2026-Q1"
+
+
+def test_report_spans_at_most_twenty_quarters(client, api_key):
+    headers = api_key("viewer")
+    r = client.get("/api/v1/reports/commitments?from=2021-01-01&to=2025-12-31", headers=headers)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["quarters"]) == 20
+    r = client.get("/api/v1/reports/commitments?from=2021-01-01&to=2026-01-01", headers=headers)
+    assert r.status_code == 422
+    assert r.json()["error"]["message"] == "from/to span more than 20 quarters"

@@ -112,12 +112,14 @@ class Settings(BaseSettings):
     install_default_rules: bool = True
     # The month (1-12) the company's fiscal year starts in: how "by Q3", "next quarter", "1H27"
     # or "FY27" in notes are read. FY27 is the fiscal year that ends in 2027 (with February as
-    # the start: Feb 2026 - Jan 2027). 1 is the calendar year.
+    # the start: Feb 2026 - Jan 2027). 1 is the calendar year. Also the commitments report's
+    # quarters.
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     # The time zone the sales team works in (an IANA name such as America/New_York): the day a
     # note was written on, and so what its "next quarter" or "end of month" means, and what
     # "today" is for rules. A note written at 6 pm in San Francisco on 31 March is 1 April in
-    # UTC, and its "next quarter" would be a quarter late.
+    # UTC, and its "next quarter" would be a quarter late. Also the days (so the quarters) of
+    # the commitments report.
     business_timezone: str = "UTC"
 
     # --- hubspot (issue 4) -----------------------------------------------------------------

@@ -56,8 +56,10 @@ Salesforce org is: a query on `CurrencyType` answers 400 INVALID_TYPE "sObject t
 `currencies` (or `enable_multi_currency()`), `CurrencyType` exists (Id, IsoCode, ConversionRate
 against the corporate currency, IsCorporate, IsActive, DecimalPlaces; `set_currency` changes a
 rate or deactivates one) and every Opportunity has a `CurrencyIsoCode` (default: the corporate
-currency; `add_opportunity(currency=...)`). Dated rates (advanced currency management) are not
-modelled.
+currency; `add_opportunity(currency=...)`). `enable_dated_rates()` turns on advanced currency
+management: `DatedConversionRate` exists (IsoCode, ConversionRate, StartDate, NextStartDate: each
+currency's rate periods, the last one open-ended); without it that query answers INVALID_TYPE,
+as in an org without the feature.
 
 Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED for the 24-hour allowance ("limit":
 "TotalRequests Limit exceeded.") or the concurrency limit ("concurrent_limit": "ConcurrentRequests
@@ -257,6 +259,19 @@ _SCHEMA: dict[str, dict[str, Any]] = {
             "SystemModstamp",
         ],
     },
+    # Multi-currency orgs with advanced currency management only: INVALID_TYPE without it.
+    "DatedConversionRate": {
+        "fields": [
+            "Id",
+            "IsoCode",
+            "ConversionRate",
+            "StartDate",
+            "NextStartDate",
+            "CreatedDate",
+            "LastModifiedDate",
+            "SystemModstamp",
+        ],
+    },
 }
 # Fields a multi-currency org adds (real orgs add CurrencyIsoCode to nearly every object that
 # has a currency field; the fake models it where the connector reads it).
@@ -280,6 +295,7 @@ _PREFIX = {
     "TaskStatus": "01J",
     "Organization": "00D",
     "CurrencyType": "02u",
+    "DatedConversionRate": "04w",
 }
 PREVIEW_CHARS = 255  # ContentNote.TextPreview holds the start of the note's plain text
 COLLECTION_MAX_CHUNKS = 10  # runs of consecutive same-type records in one collection request
@@ -594,6 +610,7 @@ class FakeSalesforce:
         self.queries: list[str] = []  # every SOQL text received, in order (reset_calls clears)
         self.corporate_currency = corporate_currency
         self.multi_currency = False
+        self.dated_rates = False  # advanced currency management
         self._seed_reference_data()
         if currencies is not None:
             self.enable_multi_currency(currencies)
@@ -720,6 +737,27 @@ class FakeSalesforce:
                 for rec in self.store[sobject].values():
                     for name in names:
                         rec.setdefault(name, self.corporate_currency)
+
+    def enable_dated_rates(self, periods: dict[str, list[tuple[str, float]]]) -> None:
+        """Turn on advanced currency management: DatedConversionRate appears with, for each ISO
+        code, its (StartDate "YYYY-MM-DD", ConversionRate) periods; each one's NextStartDate is
+        the next period's start, the last one's null. The corporate currency stays at 1."""
+        with self.lock:
+            if not self.multi_currency:
+                raise ValueError("advanced currency management needs multi-currency")
+            self.dated_rates = True
+            for iso_code, entries in periods.items():
+                ordered = sorted(entries)
+                for i, (start, rate) in enumerate(ordered):
+                    self.insert(
+                        "DatedConversionRate",
+                        {
+                            "IsoCode": iso_code,
+                            "ConversionRate": float(rate),
+                            "StartDate": start,
+                            "NextStartDate": ordered[i + 1][0] if i + 1 < len(ordered) else None,
+                        },
+                    )
 
     def set_currency(self, iso_code: str, rate: float | None = None, *, active: bool = True) -> str:
         """Add a currency, or change its rate (against the corporate currency) or whether it is
@@ -1253,7 +1291,10 @@ class FakeSalesforce:
         return base | set(self.custom_fields) if sobject == "Opportunity" else base
 
     def _has_type(self, sobject: str) -> bool:
-        """Does this org have the sObject type (CurrencyType: multi-currency orgs only)?"""
+        """Does this org have the sObject type (CurrencyType: multi-currency orgs only;
+        DatedConversionRate: with advanced currency management)?"""
+        if sobject == "DatedConversionRate":
+            return self.dated_rates
         return sobject in _SCHEMA and (self.multi_currency or sobject not in _MULTI_CURRENCY_ONLY)
 
     def _validate(self, q: _Query) -> None:

@@ -24,11 +24,12 @@ Every SOQL text put in a Composite subrequest URL is percent-encoded (`_query_ur
 meant.
 
 Org facts, cached for META_TTL_SECONDS (and reloaded after an unknown stage), are five queries in
-one Composite call of their own: OpportunityStage (all stages, retired ones too: an opportunity
+one Composite call of their own (and a sixth in a second one, in multi-currency orgs only): OpportunityStage (all stages, retired ones too: an opportunity
 may still sit in a stage made inactive since), TaskPriority and TaskStatus (won/closed stages
 and the org's own task picklist values; nothing is hard-coded), Organization
-(DefaultCurrencyIsoCode) and CurrencyType (active currencies, their rates against the corporate
-one; a single-currency org has no CurrencyType). They are loaded before the opportunity query,
+(DefaultCurrencyIsoCode), CurrencyType (active currencies, their rates against the corporate
+one; a single-currency org has no CurrencyType) and DatedConversionRate (the rate periods of
+advanced currency management; an org without it has no such type). They are loaded before the opportunity query,
 which selects CurrencyIsoCode only in a multi-currency org (see `_read_chunk`).
 
 Writing a claim: one Composite call per up to 5 sObject Collections requests of 200 records:
@@ -47,6 +48,7 @@ import logging
 import re
 import threading
 import time
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -196,6 +198,9 @@ class OrgFacts:
     multi_currency: bool = False
     corporate_currency: str | None = None
     rates: dict[str, Decimal] = field(default_factory=dict)
+    # Advanced currency management (DatedConversionRate exists): each currency's rate periods,
+    # (StartDate, NextStartDate or None, rate) in order of StartDate; empty without it.
+    dated_rates: dict[str, list[tuple[date, date | None, Decimal]]] = field(default_factory=dict)
     loaded_at: float = 0.0
     stale: bool = False  # an unknown stage was seen: reload with the next read
 
@@ -211,24 +216,37 @@ class OrgFacts:
         """The org's company currency: corporate (multi-currency) or its only one."""
         return self.corporate_currency if self.multi_currency else self.org_currency
 
-    def home_amount(self, amount: Decimal | None, currency: str | None) -> Decimal | None:
-        """`amount`, in `currency`, converted to `home_currency`.
+    def home_amount(
+        self, amount: Decimal | None, currency: str | None, on: date | None = None
+    ) -> Decimal | None:
+        """`amount`, in `currency`, converted to `home_currency`, for an opportunity closing `on`.
 
-        Single-currency org: the amount itself. Multi-currency org: amount / the static
-        CurrencyType.ConversionRate of its currency, rounded half-up to 0.01. None when there is
-        no amount, or when the currency has no active rate (a currency deactivated since the
-        record was saved, a record without CurrencyIsoCode, no corporate currency): no rate is
-        guessed. Dated exchange rates (advanced currency management, DatedConversionRate) are
-        not applied; neither is convertCurrency(), which converts to the integration user's
-        personal currency, not the corporate one."""
+        Single-currency org: the amount itself. Multi-currency org: amount / the conversion
+        rate of its currency, rounded half-up to 0.01: with advanced currency management the
+        dated rate of the period holding `on` (the close date, as Salesforce converts
+        opportunity amounts), else, or outside every period, the static
+        CurrencyType.ConversionRate. None when there is no amount, or when the currency has no
+        active rate (a currency deactivated since the record was saved, a record without
+        CurrencyIsoCode, no corporate currency): no rate is guessed. convertCurrency() is not
+        used: it converts to the integration user's personal currency, not the corporate one."""
         if amount is None:
             return None
         if not self.multi_currency:
             return amount
-        rate = self.rates.get(currency or "")
+        rate = self._dated_rate(currency, on) or self.rates.get(currency or "")
         if rate is None or rate <= 0 or self.corporate_currency is None:
             return None
         return (amount / rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    def _dated_rate(self, currency: str | None, on: date | None) -> Decimal | None:
+        periods = self.dated_rates.get(currency or "")
+        if not periods or on is None:
+            return None
+        i = bisect_right(periods, on, key=lambda period: period[0]) - 1
+        if i < 0:
+            return None
+        _start, next_start, rate = periods[i]
+        return rate if next_start is None or on < next_start else None
 
 
 @dataclass(frozen=True)
@@ -328,6 +346,25 @@ class SalesforceConnector:
             ),
         ]
 
+    def _load_dated_rates(self) -> dict[str, list[tuple[date, date | None, Decimal]]]:
+        """The rate periods of advanced currency management: a Composite call of its own (the
+        facts call holds the five queries one Composite request may), made by multi-currency
+        orgs only, once per facts load."""
+        [response] = self.api.composite(
+            "dated_rates",
+            [
+                subrequest(
+                    "GET",
+                    self._query_url(
+                        "SELECT IsoCode, ConversionRate, StartDate, NextStartDate "
+                        "FROM DatedConversionRate ORDER BY StartDate"
+                    ),
+                    "dated_rates",
+                )
+            ],
+        )
+        return self._dated_rates(response)
+
     @staticmethod
     def _currency_facts(response: dict) -> tuple[bool, str | None, dict[str, Decimal]]:
         """(multi-currency?, corporate currency, active rates) from the CurrencyType query.
@@ -356,12 +393,49 @@ class SalesforceConnector:
                 corporate = iso_code
         return True, corporate, rates
 
+    def _dated_rates(self, response: dict) -> dict[str, list[tuple[date, date | None, Decimal]]]:
+        """Each currency's rate periods from the DatedConversionRate query, every page of it.
+
+        An org without advanced currency management (or without multi-currency) has no such
+        type: 400 INVALID_TYPE, the answer "none". Any other failure is raised, as for
+        CurrencyType: the static rates in its place would convert with the wrong rate."""
+        if int(response.get("httpStatusCode") or 0) == 400:
+            entries = error_entries(response.get("body"))
+            if entries and error_code(entries[0]) == "INVALID_TYPE":
+                return {}
+        error = subresponse_error(response)
+        if error:
+            raise error
+        out: dict[str, list[tuple[date, date | None, Decimal]]] = {}
+        page = response["body"]
+        while True:
+            for rec in page.get("records") or []:
+                rate = _decimal(rec.get("ConversionRate"))
+                start = rec.get("StartDate")
+                if not rec.get("IsoCode") or not start or rate is None or rate <= 0:
+                    continue
+                following = rec.get("NextStartDate")
+                out.setdefault(rec["IsoCode"], []).append(
+                    (
+                        date.fromisoformat(start),
+                        date.fromisoformat(following) if following else None,
+                        rate,
+                    )
+                )
+            if page.get("done", True) or not page.get("nextRecordsUrl"):
+                break
+            page = self.api.query_more(page["nextRecordsUrl"])
+        for periods in out.values():
+            periods.sort(key=lambda period: period[0])
+        return out
+
     def _load_facts(self, responses: dict[str, dict]) -> None:
         for ref in ("stages", "priorities", "statuses", "organization"):
             error = subresponse_error(responses[ref])
             if error:
                 raise error
         multi_currency, corporate, rates = self._currency_facts(responses["currencies"])
+        dated_rates = self._load_dated_rates() if multi_currency else {}
         org = next(iter(responses["organization"]["body"].get("records") or []), {})
         stages = {}
         active_stages = set()
@@ -397,6 +471,7 @@ class SalesforceConnector:
                 multi_currency=multi_currency,
                 corporate_currency=corporate,
                 rates=rates,
+                dated_rates=dated_rates,
                 loaded_at=time.monotonic(),
             )
 
@@ -692,7 +767,9 @@ class SalesforceConnector:
             stage=stage,
             amount=amount,
             currency=currency,
-            amount_home=facts.home_amount(amount, currency),
+            amount_home=facts.home_amount(
+                amount, currency, date.fromisoformat(close) if close else None
+            ),
             home_currency=facts.home_currency,
             close_date=date.fromisoformat(close) if close else None,
             owner_id=rec.get("OwnerId"),

@@ -94,8 +94,11 @@ def test_cold_start_in_a_multi_currency_org_reads_currencies_on_the_first_read(c
         Decimal("10000.00"),
         "USD",
     )
-    # Org facts (with CurrencyType) in one call first, then the read that selects the field.
-    assert multi.calls_by_kind() == {"composite": 2}
+    # Org facts (with CurrencyType) in one call first, then DatedConversionRate in its own
+    # (INVALID_TYPE here: no advanced currency management), then the read that selects the
+    # field.
+    assert multi.calls_by_kind() == {"composite": 3}
+    assert connector.facts.dated_rates == {}
     currency_query = next(i for i, q in enumerate(multi.queries) if "FROM CurrencyType" in q)
     opportunity_query = multi.queries.index(_opportunity_queries(multi)[0])
     assert currency_query < opportunity_query
@@ -189,3 +192,61 @@ def test_the_fake_org_in_multi_currency_mode_answers_like_salesforce():
     assert (org["Id"], org["DefaultCurrencyIsoCode"]) == (ORG_ID, "EUR")
     with pytest.raises(ValueError, match="not a currency"):
         fake.add_opportunity("Deal", currency="CHF")
+
+
+# Advanced currency management: EUR's rate periods against the corporate USD.
+EUR_PERIODS = [("0001-01-01", 0.8), ("2026-01-01", 0.9), ("2026-07-01", 1.0)]
+
+
+@pytest.mark.parametrize(
+    ("close", "home"),
+    [
+        ("2025-05-01", Decimal("1125.00")),  # 900 / 0.8
+        ("2026-01-01", Decimal("1000.00")),  # the first day of a period is in it
+        ("2026-06-30", Decimal("1000.00")),  # the day before the next one is not
+        ("2026-07-01", Decimal("900.00")),  # the open-ended last period
+        ("2031-01-01", Decimal("900.00")),
+    ],
+)
+def test_dated_rates_convert_by_the_close_date(connector, multi, close, home):
+    """As Salesforce converts opportunity amounts with advanced currency management: the rate
+    of the period holding CloseDate, not the static CurrencyType rate (0.9 here)."""
+    multi.enable_dated_rates({"EUR": EUR_PERIODS})
+    opp = multi.add_opportunity("Berlin", amount=900.0, currency="EUR", CloseDate=close)
+    snap = connector.read_deals([opp])[opp]
+    assert (snap.currency, snap.amount_home, snap.home_currency) == ("EUR", home, "USD")
+
+
+def test_a_currency_without_dated_periods_keeps_its_static_rate(connector, multi):
+    multi.enable_dated_rates({"EUR": EUR_PERIODS})
+    opp = multi.add_opportunity("Tokyo", amount=1_500_000.0, currency="JPY", CloseDate="2026-03-01")
+    assert connector.read_deals([opp])[opp].amount_home == Decimal("10000.00")  # / 150
+
+
+def test_every_page_of_dated_rates_is_read(connector, multi):
+    """A long history of rates (daily ones, many currencies) comes in pages: each is read."""
+    multi.enable_dated_rates({"EUR": [(f"2026-{m:02d}-01", 0.5 + m / 10) for m in range(1, 13)]})
+    multi.page_size = 5
+    opp = multi.add_opportunity("Berlin", amount=1100.0, currency="EUR", CloseDate="2026-12-15")
+    assert connector.read_deals([opp])[opp].amount_home == Decimal("647.06")  # 1100 / 1.7
+    assert len(connector.facts.dated_rates["EUR"]) == 12
+    assert multi.calls_by_kind()["query"] == 2  # 12 rates, 5 a page: two more pages
+
+
+@pytest.mark.parametrize("kind", ["unavailable", "error", "limit"])
+def test_a_dated_rates_failure_is_not_taken_for_static_rates(connector, multi, kind):
+    """Only INVALID_TYPE means "no advanced currency management"; an outage fails the read (the
+    queue retries it) rather than convert with a rate of the wrong period."""
+    multi.enable_dated_rates({"EUR": EUR_PERIODS})
+    opp = multi.add_opportunity("Berlin", amount=900.0, currency="EUR", CloseDate="2025-05-01")
+    multi.inject(kind, match="FROM DatedConversionRate", subrequest=True)
+    with pytest.raises(TransientError):
+        connector.read_deals([opp])
+    assert _opportunity_queries(multi) == []
+    assert connector.read_deals([opp])[opp].amount_home == Decimal("1125.00")
+
+
+def test_a_single_currency_org_is_not_asked_for_dated_rates(connector, fake):
+    opp = fake.add_opportunity("Deal", amount=100.0)
+    connector.read_deals([opp])
+    assert not any("DatedConversionRate" in q for q in fake.queries)

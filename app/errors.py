@@ -103,7 +103,28 @@ def _members(kind: Any) -> list[Any]:
 def error_message(error: Mapping[str, Any], model: Any = None) -> str:
     """A pydantic error's `msg` with the hint that makes it actionable: the choice or the key
     most likely meant, or the keys allowed where a key is not (see `validation_details`)."""
-    return error["msg"] + _did_you_mean(error) + _unknown_key_hint(error, model)
+    return (
+        error["msg"] + _did_you_mean(error) + _unknown_key_hint(error, model) + _format_hint(error)
+    )
+
+
+# pydantic's date and time errors say what failed ("input is too short" for "Q3 2027"), not
+# what to write instead.
+_DATE_ERRORS = frozenset(
+    ("date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type")
+)
+_DATETIME_ERRORS = frozenset(("datetime_parsing", "datetime_from_date_parsing", "datetime_type"))
+
+
+def _format_hint(error: Mapping[str, Any]) -> str:
+    """ "; write a date as YYYY-MM-DD (e.g. 2027-09-30)" after a date that does not parse, and
+    the ISO 8601 form after a time that does not."""
+    kind = error.get("type")
+    if kind in _DATE_ERRORS:
+        return "; write a date as YYYY-MM-DD (e.g. 2027-09-30)"
+    if kind in _DATETIME_ERRORS:
+        return "; write a time as ISO 8601 with its offset (e.g. 2027-09-30T17:00:00Z)"
+    return ""
 
 
 def _did_you_mean(error: Mapping[str, Any]) -> str:

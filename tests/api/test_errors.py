@@ -138,6 +138,30 @@ def test_a_date_in_a_query_is_a_date_not_a_unix_time(client, api_key):
     assert client.get("/api/v1/deals?close_from=2027-01-01", headers=viewer).status_code == 200
 
 
+def test_a_date_or_time_that_does_not_parse_says_how_to_write_one(client, api_key):
+    """pydantic says "input is too short" for "Q3 2027"; the answer says what to write."""
+    r = client.post(
+        "/api/v1/features",
+        json={
+            "key": "scim",
+            "name": "SCIM",
+            "availability": "coming_soon",
+            "target_date": "Q3 2027",
+        },
+        headers=api_key("revops"),
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["message"] == (
+        "target_date: Input should be a valid date or datetime, input is too short; "
+        "write a date as YYYY-MM-DD (e.g. 2027-09-30)"
+    )
+    r = client.get("/api/v1/audit?since=yesterday", headers=api_key("admin"))
+    assert r.status_code == 422
+    assert r.json()["error"]["message"].endswith(
+        "; write a time as ISO 8601 with its offset (e.g. 2027-09-30T17:00:00Z)"
+    )
+
+
 def test_rows_with_ids_past_32_bits_are_stored_and_reached_through_the_api(app, api_key, engine):
     """INTEGER ids (and SERIAL's sequence) ended at 2,147,483,647 on PostgreSQL: the tables fed by
     every webhook and rewritten by every evaluation would reach it. Ids are 64-bit (0007)."""

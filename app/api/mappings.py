@@ -115,7 +115,8 @@ def delete_mapping(
     summary="Bulk import (all or nothing): CSV upload (multipart field 'file'), text/csv body, "
     "or JSON list",
     description=(
-        "CSV: header `match_kind,match_value,feature_keys` (any case, each column once; `,`, "
+        "CSV: header `match_kind,match_value,feature_keys`, or short `sku,feature_keys` "
+        "(or `product_id` or `name`) (any case, each column once; `,`, "
         "`;` or tab separated, or what an Excel `sep=` first line names); lines end with \\n, "
         "\\r\\n or \\r; several keys separated by `;` or `|`. A product is one mapping "
         "whatever the case and spacing of its value. "

@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,6 +36,10 @@ from app.services.search import contains_text
 
 MatchKind = Literal["sku", "product_id", "name"]
 CSV_COLUMNS = ("match_kind", "match_value", "feature_keys")
+# The short form of the header: a column named after the kind of value it holds ("sku",
+# "feature_keys", as a product catalog export has it), instead of match_kind and match_value.
+# With several, the first here is read (a "name" beside "sku" is the product's description).
+CSV_KIND_COLUMNS: tuple[str, ...] = ("sku", "product_id", "name")
 CSV_DELIMITERS = (",", ";", "\t")  # ';': spreadsheets in locales with a decimal comma
 JSON_WRAPPER_KEYS = ("mappings",)
 
@@ -431,7 +436,8 @@ def parse_csv(text: str) -> list[tuple[int, dict[str, Any] | RowError]]:
 
 
 def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], list[dict[str, Any]]]:
-    """CSV with a header row match_kind,match_value,feature_keys; keys split on ';' or '|'.
+    """CSV with a header row match_kind,match_value,feature_keys, or the short form
+    sku,feature_keys (or product_id or name: `CSV_KIND_COLUMNS`); keys split on ';' or '|'.
 
     Header names ignore case and surrounding spaces; the delimiter is ',', or ';' or a tab when
     the header is written with one, or what an Excel `sep=` first line names. Lines end with
@@ -454,7 +460,8 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
     # its own line breaks for the csv reader.
     lines = io.StringIO(text, newline="").readlines()
     header_no, sep = _header_line(lines)
-    delimiter, header = _csv_header(lines[header_no - 1], header_no, sep)
+    delimiter, header, kind = _csv_header(lines[header_no - 1], header_no, sep)
+    read = CSV_COLUMNS if kind is None else (kind, "feature_keys")
     reader = csv.reader(iter(lines[header_no:]), delimiter=delimiter, strict=True)
     rows: list[tuple[int, dict[str, Any] | RowError]] = []
     while True:
@@ -486,18 +493,24 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
                 )
             )
             continue
-        row = {name: cell for name, cell in zip(header, cells, strict=False) if name in CSV_COLUMNS}
+        row = {name: cell for name, cell in zip(header, cells, strict=False) if name in read}
+        if kind is not None:  # "sku,feature_keys": the kind is the column's name
+            row = {
+                "match_kind": kind,
+                "match_value": row.get(kind, ""),
+                "feature_keys": row.get("feature_keys", ""),
+            }
         # Every part is kept, blank ones too, so an error's feature_keys[i] is the cell's i-th.
         keys = [k.strip() for k in row.get("feature_keys", "").replace("|", ";").split(";")]
         row["feature_keys"] = keys if any(keys) else []
         rows.append((line, row))
-    unread = [name for name in header if name and name not in CSV_COLUMNS]
+    unread = [name for name in header if name and name not in read]
     warnings = [
         {
             "row": header_no,
             "path": "header",
             "message": f"column '{name}' is not read (the columns read are "
-            f"{', '.join(CSV_COLUMNS)}); its cells are ignored",
+            f"{', '.join(read)}); its cells are ignored",
         }
         for name in dict.fromkeys(unread)
     ]
@@ -536,9 +549,12 @@ def _header_line(lines: list[str]) -> tuple[int, str | None]:
     )
 
 
-def _csv_header(line: str, line_no: int, sep: str | None = None) -> tuple[str, list[str]]:
-    """The delimiter and the normalised column names of the CSV header on line `line_no`;
-    only `sep` is tried when the file names its delimiter (Excel's `sep=` line)."""
+def _csv_header(
+    line: str, line_no: int, sep: str | None = None
+) -> tuple[str, list[str], str | None]:
+    """The delimiter, the normalised column names of the CSV header on line `line_no`, and
+    the match kind its short form names (None for match_kind,match_value); only `sep` is
+    tried when the file names its delimiter (Excel's `sep=` line)."""
     found: dict[str, list[str]] = {}
     for delimiter in (sep,) if sep else CSV_DELIMITERS:
         try:
@@ -548,11 +564,16 @@ def _csv_header(line: str, line_no: int, sep: str | None = None) -> tuple[str, l
                 f"line {line_no}: the CSV header cannot be read: {exc}",
                 details=[{"row": line_no, "path": "header", "message": str(exc)}],
             ) from None
-        names = [h.strip().casefold() for h in cells]
+        # "Feature keys", "Product-ID": spaces and hyphens as underscores
+        names = [_SEPARATORS.sub("_", h.strip().casefold()) for h in cells]
         found[delimiter] = names
         if all(c in names for c in CSV_COLUMNS):
-            _refuse_repeated_columns(names, line_no)
-            return delimiter, names
+            _refuse_repeated_columns(names, line_no, CSV_COLUMNS)
+            return delimiter, names, None
+        kind = _short_form(names)
+        if kind is not None:
+            _refuse_repeated_columns(names, line_no, (kind, "feature_keys"))
+            return delimiter, names, kind
     header = found[sep or ","]
     missing = [c for c in CSV_COLUMNS if c not in header]
     hint = ""
@@ -562,7 +583,8 @@ def _csv_header(line: str, line_no: int, sep: str | None = None) -> tuple[str, l
     elif len(header) == 1 and any(d in line for d in CSV_DELIMITERS[1:]):
         hint = "; columns must be separated by ',' (or ';' or a tab, used the same on every line)"
     raise Invalid(
-        f"CSV header must have columns {', '.join(CSV_COLUMNS)}; missing: "
+        f"CSV header must have columns {', '.join(CSV_COLUMNS)} (or, short, sku, product_id "
+        "or name, and feature_keys); missing: "
         + ", ".join(c + _column_meant(c, header) for c in missing)
         + hint,
         details=[
@@ -585,9 +607,21 @@ def _column_meant(column: str, header: list[str]) -> str:
     return f" (is '{close[0]}' meant to be {column}?)" if close else ""
 
 
-def _refuse_repeated_columns(names: list[str], line_no: int) -> None:
+_SEPARATORS = re.compile(r"[\s-]+")
+
+
+def _short_form(names: list[str]) -> str | None:
+    """The kind column of a short-form header ("sku,feature_keys"), or None: feature_keys, no
+    match_kind or match_value (a half-written long form is refused as such), and a kind
+    column."""
+    if "feature_keys" not in names or "match_kind" in names or "match_value" in names:
+        return None
+    return next((kind for kind in CSV_KIND_COLUMNS if kind in names), None)
+
+
+def _refuse_repeated_columns(names: list[str], line_no: int, columns: Sequence[str]) -> None:
     """A column named twice: which cell counts would be a guess (the last one did)."""
-    repeated = {c: [i + 1 for i, n in enumerate(names) if n == c] for c in CSV_COLUMNS}
+    repeated = {c: [i + 1 for i, n in enumerate(names) if n == c] for c in columns}
     details = [
         {
             "row": line_no,

@@ -512,7 +512,8 @@ def test_columns_not_read_are_warned_about_and_misspelt_names_answered(client, r
     assert r.status_code == 422
     error = r.json()["error"]
     assert error["message"] == (
-        "CSV header must have columns match_kind, match_value, feature_keys; missing: "
+        "CSV header must have columns match_kind, match_value, feature_keys (or, short, sku, "
+        "product_id or name, and feature_keys); missing: "
         "feature_keys (is 'feature_key' meant to be feature_keys?)"
     )
     assert error["details"][0]["message"] == (
@@ -526,3 +527,43 @@ def test_columns_not_read_are_warned_about_and_misspelt_names_answered(client, r
     assert said["match_kind"].endswith("; did you mean 'sku'?")
     assert said["feature_key"].endswith("; did you mean 'feature_keys'?")
     assert _mappings(engine) == {("sku", "ENT-1"): ["sso"]}
+
+
+def test_csv_short_form_names_the_kind_in_its_column(client, revops, engine):
+    """A product catalog's export: 'SKU,Feature Keys' (or product_id, or name) instead of
+    match_kind and match_value. Beside a sku, a 'name' column is the product's description:
+    the sku is read, and the answer says the name column is not."""
+    csv_text = "SKU,Name,Feature Keys\nENT-1,Enterprise bundle,sso|scim\nAUD-1,Audit add-on,audit\n"
+    r = client.post(
+        "/api/v1/mappings/import", content=csv_text, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 2
+    assert _mappings(engine) == {("sku", "ENT-1"): ["sso", "scim"], ("sku", "AUD-1"): ["audit"]}
+    assert [w["message"] for w in r.json()["warnings"] if w["path"] == "header"] == [
+        "column 'name' is not read (the columns read are sku, feature_keys); its cells are ignored"
+    ]
+    r = client.post(
+        "/api/v1/mappings/import",
+        content="product_id,feature_keys\nprod_9,audit\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    assert _mappings(engine)[("product_id", "prod_9")] == ["audit"]
+    # a half-written long form is not read as the short one
+    r = client.post(
+        "/api/v1/mappings/import",
+        content="match_kind,sku,feature_keys\nsku,ENT-2,sso\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["details"] == [
+        {"row": 1, "path": "header", "message": "missing column match_value"}
+    ]
+    r = client.post(
+        "/api/v1/mappings/import",
+        content="sku,sku,feature_keys\nA,B,sso\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422
+    assert "column sku appears 2 times" in r.json()["error"]["details"][0]["message"]

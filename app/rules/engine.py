@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -597,6 +598,15 @@ def _required_availabilities(node: Condition) -> frozenset[str] | None:
     return None
 
 
+_QUOTE_STOP = re.compile(r'([.!?])(["\u201d])\.')
+
+
+def _tidy_quote_stops(text: str) -> str:
+    """'..." connector.". Nobody' -> '... connector." Nobody': a quoted note sentence keeps
+    its own stop; the template's after it is dropped."""
+    return _QUOTE_STOP.sub(r"\1\2", text) if '".' in text or "\u201d." in text else text
+
+
 def _compile_message(template: str) -> Renderer:
     """The template as one generated function: literal text and every placeholder's expression
     in a single f-string (unknown names render empty). A renderer call per placeholder and a
@@ -624,6 +634,9 @@ def _compile_message(template: str) -> Renderer:
     if pos < len(template):
         literal(template[pos:])
     body = 'f"' + "".join(pieces) + '".strip()' if pieces else '""'
+    if '".' in template:  # a quoted sentence before a full stop: 'connector.". Nobody'
+        namespace["_tidy"] = _tidy_quote_stops
+        body = f"_tidy({body})"
     source = f"def _render(rule, snap, ref, f, m):\n    return {body}\n"
     exec(compile(source, "<message>", "exec"), namespace)  # no template text in the source
     return namespace["_render"]

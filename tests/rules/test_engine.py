@@ -647,3 +647,27 @@ def test_message_text_is_data_not_code(catalog: Catalog) -> None:
     )
     (f,) = evaluate(make_deal("We promised SCIM by Q2."), catalog, [r], today=TODAY).findings
     assert f.message == "He said \"scim\" \\n 'x' %s \\"
+
+
+@pytest.mark.parametrize(
+    ("note", "message"),
+    [
+        ("We promised SCIM by Q2.", 'Said: "We promised SCIM by Q2." Then'),
+        ("Did we promise SCIM by Q2?", 'Said: "Did we promise SCIM by Q2?" Then'),
+        ("We promised SCIM by Q2", 'Said: "We promised SCIM by Q2". Then'),
+    ],
+)
+def test_a_quoted_sentence_keeps_its_own_full_stop(catalog: Catalog, note, message) -> None:
+    """'...by Q2.". Then' read as a typo in every message quoting a note: the quoted
+    sentence's stop stands, the template's after the quote is dropped."""
+    r = rule(
+        {
+            "id": "quoting",
+            "name": "Quoting",
+            "severity": "info",
+            "when": {"field": "feature.key", "op": "eq", "value": "scim"},
+            "message": 'Said: "{reference.evidence}". Then',
+        }
+    )
+    (f,) = evaluate(make_deal(note), catalog, [r], today=TODAY).findings
+    assert f.message == message

@@ -1341,6 +1341,12 @@ _THEIR_PROMISER = re.compile(
     r"(?:(?:have|has|had|also|already|just|then|now|publicly|internally|verbally|formally) )*$"
 )
 _THEIR_VERB_HEADS = frozenset(("co", "pr", "gu"))
+# After a date: "or they walk", "or no deal", "otherwise they won't sign", "else we lose it".
+_ULTIMATUM_LEADS = frozenset((",", "or", "otherwise", "otherwise,", "else", "or,"))
+_ULTIMATUM = re.compile(
+    r",? (?:or|otherwise|else),? (?:they|the customer|the client|we lose|we'll lose|no deal"
+    r"|it'?s a no|the deal)(?![a-z0-9])"
+)
 _OUR_SUBJECT = re.compile(r"(?<![a-z0-9])(?:we|i)(?:['\u2019](?:re|ve|m)| are| am| have)? ")
 _THIRD_PARTY = re.compile(
     r"(?<![a-z0-9])(?:competitors?|competition|incumbents?|rivals?|vendors?)(?![a-z0-9])"
@@ -1430,6 +1436,10 @@ def _ours(
         else:
             hi = min(c.end, e + 24)
             after = low[e:hi].split()
+        # The customer's ultimatum: their date, not ours ("SCIM by Q2 or they walk").
+        if after and after[0] in _ULTIMATUM_LEADS and _ULTIMATUM.match(low, e, c.end):
+            c.needed += ((s, c.end, -1, -1),)
+            return False
         # The sale's own date or schedule, before the cue or just after it ("next month we
         # reconnect"): "plan to sign by Q1", "we'll revisit next quarter".
         if not _SALE_TIMES.isdisjoint(near) and not all(

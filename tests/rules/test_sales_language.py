@@ -748,6 +748,12 @@ NEEDED_BY = [
     ("Deadline: Q3. SCIM discussed.", [("scim", False, None, None)]),
     ("Deadline for SCIM: we promised it by Q2.", [("scim", True, Q2, None)]),
     ("Their deadline is Q3; SCIM came up.", [("scim", False, None, None)]),
+    # their ultimatum: their date, no promise of ours
+    ("SCIM by Q2 or they walk.", [("scim", False, None, Q2)]),
+    ("SCIM by Q2, otherwise they won't sign.", [("scim", False, None, Q2)]),
+    ("SCIM by Q2 or no deal.", [("scim", False, None, Q2)]),
+    ("We promised SCIM by Q2 or they walk.", [("scim", True, Q2, Q2)]),
+    ("SCIM by Q2 or Q3.", [("scim", True, Q2, None)]),
     ("We promised SCIM by Q2; their deadline is Q3.", [("scim", True, Q2, None)]),
 ]
 

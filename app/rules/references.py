@@ -1341,6 +1341,15 @@ _THEIR_PROMISER = re.compile(
     r"(?:(?:have|has|had|also|already|just|then|now|publicly|internally|verbally|formally) )*$"
 )
 _THEIR_VERB_HEADS = frozenset(("co", "pr", "gu"))
+# Our own team asked to commit or deliver ("get product to commit to SCIM", "asked
+# engineering to deliver SCIM by Q2"): before the cue, in its clause.
+_INTERNAL_ASK = re.compile(
+    r"(?<![a-z0-9])(?:get|getting|got|ask|asked|asking|need|needs|want|wants|push|pushing"
+    r"|pushed|chase|chasing|escalate[ds]?|escalating|waiting for|waiting on)"
+    r"(?: the)? (?:product|pm|pms|product managers?|engineering|eng|r&d|dev|devs|developers"
+    r"|leadership|management|our cto|the cto|cto|cpo|vp product)(?: team| org)?"
+    r" to "
+)
 # After a date: "or they walk", "or no deal", "otherwise they won't sign", "else we lose it".
 _ULTIMATUM_LEADS = frozenset((",", "or", "otherwise", "otherwise,", "else", "or,"))
 _ULTIMATUM = re.compile(
@@ -1394,6 +1403,11 @@ def _ours(
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     head = cue[:2]
+    if " to " in before and _INTERNAL_ASK.search(before) is not None:
+        # an ask of our own team, not a word to the customer: "Action item: get product to
+        # commit to SCIM by Q2", "asked engineering to deliver SCIM by Q2" (the date is theirs)
+        c.sale = True
+        return False
     if (
         head in _THEIR_VERB_HEADS
         and not cue.startswith("commitment")

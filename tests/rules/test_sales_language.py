@@ -937,3 +937,24 @@ def test_a_feature_listed_with_a_sale_item_is_promised_too(
     body: str, expected: list[tuple]
 ) -> None:
     assert got(body) == expected
+
+
+# An ask of our own team (product, engineering) is no word given to the customer.
+INTERNAL_ASKS = [
+    ("Action item: get product to commit to SCIM by Q2.", [("scim", "", False)]),
+    ("Asked engineering to deliver SCIM by Q2.", [("scim", "", False)]),
+    ("Need the PM to commit to a date for SCIM.", [("scim", "", False)]),
+    ("Waiting on product to confirm SCIM by Q2.", [("scim", "", False)]),
+    ("Asked product to commit; we promised SCIM by Q3 anyway.", [("scim", "", True)]),
+    (
+        "Product team to deliver SCIM by Q2 per our commitment to the customer.",
+        [("scim", "", True)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), INTERNAL_ASKS, ids=[c[0][:40] for c in INTERNAL_ASKS]
+)
+def test_an_ask_of_our_own_team_is_no_promise(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

@@ -1222,7 +1222,7 @@ _SERVICE_WORDS = frozenset(_SERVICE_WORDS_TEXT.split())
 _SALE_EVENTS_TEXT = """sign signs signed signing signature close closes closed closing decision
     decisions decide decides deciding contract contracts po pos purchase purchasing procurement
     budget approval approvals approve approved renewal renew renews legal redlines paperwork
-    go-live golive kickoff kick-off"""
+    go-live golive kickoff kick-off review reviews poc pilot trial questionnaire rfp"""
 _SALE_EVENTS = frozenset(_SALE_EVENTS_TEXT.split())
 # The sale's own schedule before a date cue: "we'll revisit next quarter", "follow-up meeting
 # next month about SCIM", "let's reconnect by Q1 on SSO", "check in next quarter".
@@ -1515,6 +1515,9 @@ def _ours(
         w = raw.strip(_STRIP)
         if n == 0 and (w in _OBJECT_LEAD or w in _DELIVERY_VERBS):
             continue
+        if n == 0 and w in _SENDING:
+            c.sale = True  # "promised to send the SOC2 report by Friday": paperwork
+            return False
         if not w or w in _OBJECT_STOP:
             break
         if (
@@ -2207,6 +2210,10 @@ _PROMISED_OBJECT = re.compile(
 _DELIVERY_VERBS_TEXT = """deliver build provide ship add support have give include develop offer
     make enable implement release launch create"""
 _DELIVERY_VERBS = frozenset(_DELIVERY_VERBS_TEXT.split())
+# What is sent is information about the product, not the product ("promised to send the SOC2
+# report", "committed to sharing the roadmap deck").
+_SENDING_TEXT = "send sending share sharing email emailing forward forwarding"
+_SENDING = frozenset(_SENDING_TEXT.split())
 _DETERMINERS_TEXT = "a an the their our its your some full native proper"
 _DETERMINERS = frozenset(_DETERMINERS_TEXT.split())
 # Where the promised thing's words end: a date, a condition, a purpose, another clause.

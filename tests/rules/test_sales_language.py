@@ -958,3 +958,21 @@ INTERNAL_ASKS = [
 )
 def test_an_ask_of_our_own_team_is_no_promise(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+# The sale's paperwork and events, around a date or a promise: no promise of a feature.
+SALE_PAPERWORK = [
+    ("Next step: security review by Jan 15; SSO docs sent.", [("sso", "", False)]),
+    ("Security review by Jan 15, SSO discussed.", [("sso", "", False)]),
+    ("Promised to send the SOC2 report by Friday.", []),
+    ("Committed to sharing the SCIM roadmap by Q1.", [("scim", "", False)]),
+    ("We promised SCIM by Q2 for the pilot.", [("scim", "", True)]),
+    ("We promised them a custom usage report by Q2.", [(None, "usage report", True)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), SALE_PAPERWORK, ids=[c[0][:40] for c in SALE_PAPERWORK]
+)
+def test_the_sales_paperwork_is_no_feature_promise(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

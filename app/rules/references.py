@@ -459,7 +459,7 @@ _UNKNOWN_OBJECT = re.compile(r"(?:(?:[a-z0-9][\w\-/.&]*\s+){0,2})" + _OBJECT_WOR
 _SPACE_RUN = re.compile(r"\s+")
 _LEADING_FILLER = re.compile(
     r"^(?:(?:a|an|the|them|him|her|us|our|their|its|it|this|that|some|new|custom|will|we|"
-    r"build|building|add|have|deliver|and|to|for|with)\s+)+"
+    r"build|building|add|have|deliver|give|get|provide|offer|enable|make|and|to|for|with)\s+)+"
 )
 # Where sentences end: line breaks, HTML leftovers, and ". ! ?" before a space (not after an
 # abbreviation such as "e.g." or "approx."); "!" and "?" also with closing quotes, brackets or
@@ -1248,7 +1248,8 @@ _SALE_ITEMS_TEXT = """contract contracts call calls meeting meetings quote quote
     references sow msa invoice redlines paperwork questionnaire trial credit credits refund
     signature deadline intro introduction callback slot visit dinner lunch workshop session
     sessions review reviews feedback summary recap notes agenda draft budget approval renewal
-    term terms seat seats license licenses licence licences deal deals nda loi poc pilot"""
+    term terms seat seats license licenses licence licences deal deals nda loi poc pilot program
+    programs programme"""
 _SALE_OBJECTS = (
     frozenset(_SALE_OBJECTS_TEXT.split())
     | _SALE_EVENTS
@@ -1258,7 +1259,8 @@ _SALE_OBJECTS = (
 # "the best service", "excellent customer support": service praised, not a thing delivered.
 _SERVICE_NOUNS = frozenset(("service", "services", "support", "experience", "care"))
 _PRAISE_TEXT = """best great excellent outstanding exceptional superior first-class
-    world-class top-notch high-quality quality white-glove possible customer"""
+    world-class top-notch high-quality quality white-glove possible customer priority premium
+    dedicated named enterprise standard vip 24/7"""
 _PRAISE = frozenset(_PRAISE_TEXT.split())
 # "your data is safe", "it stays secure": a state guaranteed, not a thing delivered.
 _STATES = frozenset(("safe", "secure", "protected", "private", "confidential"))

@@ -976,3 +976,21 @@ SALE_PAPERWORK = [
 )
 def test_the_sales_paperwork_is_no_feature_promise(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+# Service levels and programs are the account's, not a product promise; a product named
+# after a giving verb is named without it.
+SERVICE_PROMISES = [
+    ("Promised them priority support and a named TAM.", []),
+    ("We promised them 24/7 support.", []),
+    ("We will add them to the beta program for new features.", []),
+    ("We'll give them API access.", [(None, "API", True)]),
+    ("We promised them a dedicated instance.", [(None, "dedicated instance", True)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), SERVICE_PROMISES, ids=[c[0][:40] for c in SERVICE_PROMISES]
+)
+def test_service_levels_are_no_product_promise(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

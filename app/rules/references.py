@@ -1343,8 +1343,16 @@ _THEIR_PROMISER = re.compile(
     r"(?:(?:have|has|had|also|already|just|then|now|publicly|internally|verbally|formally) )*$"
 )
 _THEIR_VERB_HEADS = frozenset(("co", "pr", "gu"))
+# A word of `_THEIR_PROMISER` as `str.split` leaves it (only these can start one).
+_THEIR_WORDS_TEXT = """they they've their customer customer's customer’s client client's
+    client’s prospect prospect's"""
+_THEIR_WORDS = frozenset(_THEIR_WORDS_TEXT.split())
 # Our own team asked to commit or deliver ("get product to commit to SCIM", "asked
-# engineering to deliver SCIM by Q2"): before the cue, in its clause.
+# engineering to deliver SCIM by Q2"): before the cue, in its clause. Its team words, as
+# `str.split` leaves them, are looked for first.
+_INTERNAL_ASK_WORDS_TEXT = """product pm pms manager managers engineering eng r&d dev devs
+    developers leadership management cto cpo"""
+_INTERNAL_ASK_WORDS = frozenset(_INTERNAL_ASK_WORDS_TEXT.split())
 _INTERNAL_ASK = re.compile(
     r"(?<![a-z0-9])(?:get|getting|got|ask|asked|asking|need|needs|want|wants|push|pushing"
     r"|pushed|chase|chasing|escalate[ds]?|escalating|waiting for|waiting on)"
@@ -1405,13 +1413,21 @@ def _ours(
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     head = cue[:2]
-    if " to " in before and _INTERNAL_ASK.search(before) is not None:
+    # Two rare readings, looked for only when a word of theirs is among the few before the
+    # cue: a set test first, the regex after (`_INTERNAL_ASK_WORDS`, `_THEIR_WORDS`).
+    words = set(before[-48:].split())
+    if (
+        " to " in before
+        and not _INTERNAL_ASK_WORDS.isdisjoint(words)
+        and _INTERNAL_ASK.search(before) is not None
+    ):
         # an ask of our own team, not a word to the customer: "Action item: get product to
         # commit to SCIM by Q2", "asked engineering to deliver SCIM by Q2" (the date is theirs)
         c.sale = True
         return False
     if (
         head in _THEIR_VERB_HEADS
+        and not _THEIR_WORDS.isdisjoint(words)
         and not cue.startswith("commitment")
         and _THEIR_PROMISER.search(low[max(a, s - 48) : s]) is not None
     ):

@@ -239,6 +239,8 @@ _PROMISE = re.compile(
     r"|ship(?:s|ping)? (?:in|by|on|before)|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
     r"|commit(?:ted|ting|s|ment)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     r"|assured? (?:them|him|her|the customer)|in the contract|into the contract|contractual(?:ly)?"
+    # "Gave them our word on SCIM", "SCIM is locked in for Q2"
+    r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked in (?:for|by)"
     r"|written into|in the (?:msa|sow|order form|quote|proposal)"
     # What the contract holds: "The MSA includes SCIM", "SCIM is part of the SOW", "Added SCIM
     # to the contract" (`_is_contract_cue`: refused, negated or asked for, it is none).
@@ -260,6 +262,7 @@ _PROMISE = re.compile(
     # "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2", "scheduled for Q2",
     # "we have SSO planned for March". Last: the usual cues match before these are tried.
     r"|eta|land(?:s|ing) (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
+    r"|coming (?:in|by|on|before)"
     r"|scheduled (?:for|to|in)|planned (?:for|in)"
     r")(?![a-z0-9])"
 )
@@ -1205,6 +1208,7 @@ _FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding",
 # scheduled for Q2", "we have SSO planned for March". `_ours` answers `_DATED` for them.
 _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
+    "coming",
 )  # fmt: skip
 _DATED = "dated"
 _DATED_HEADS = frozenset(cue[:2] for cue in _DATED_CUES)
@@ -1434,6 +1438,9 @@ def _ours(
         # "Their CIO promised SCIM to his board", "They committed to a 3-year term"; a date
         # in the clause is their promise's ("... by Q3"), as a sale item's is
         c.sale = True
+        return False
+    if head == "lo" and not _SALE_WORDS.isdisjoint(w.strip(_STRIP) for w in before[-32:].split()):
+        c.sale = True  # "Pricing is locked in for Q2": the sale's terms, and their date
         return False
     if head == "wo":  # reported: ours only after our word of telling
         told = [m.start() for m in _TOLD.finditer(low, max(a, s - 60), s)]

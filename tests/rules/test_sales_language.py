@@ -994,3 +994,22 @@ SERVICE_PROMISES = [
 )
 def test_service_levels_are_no_product_promise(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+# More ways of giving our word: "coming in <date>" (as "lands in"), "gave them our word",
+# "locked in for"; not about the sale's own terms, nor someone else coming in.
+OUR_WORD = [
+    ("Told them SCIM is coming in Q2.", [("scim", "", True)]),
+    ("SCIM coming by Q3, per product.", [("scim", "", True)]),
+    ("Their team is coming in March for training; SCIM discussed.", [("scim", "", False)]),
+    ("They are coming in Q2 to sign, SCIM needed.", [("scim", "", False)]),
+    ("Gave them my word on SCIM.", [("scim", "", True)]),
+    ("We did not give them our word on SCIM.", [("scim", "", False)]),
+    ("SCIM is locked in for Q2.", [("scim", "", True)]),
+    ("Pricing is locked in for Q2; SCIM discussed.", [("scim", "", False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), OUR_WORD, ids=[c[0][:40] for c in OUR_WORD])
+def test_more_ways_of_giving_our_word(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

@@ -907,13 +907,6 @@ THEIR_PROMISES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"), THEIR_PROMISES, ids=[c[0][:40] for c in THEIR_PROMISES]
-)
-def test_the_customers_own_promise_is_not_ours(body: str, expected: list[tuple]) -> None:
-    assert got(body) == expected
-
-
 # A feature listed after a sale item as what was promised is promised too; a feature that
 # starts a clause of its own, or a sale item about it, is not.
 LISTED_WITH_SALE_ITEMS = [
@@ -930,15 +923,6 @@ LISTED_WITH_SALE_ITEMS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"), LISTED_WITH_SALE_ITEMS, ids=[c[0][:40] for c in LISTED_WITH_SALE_ITEMS]
-)
-def test_a_feature_listed_with_a_sale_item_is_promised_too(
-    body: str, expected: list[tuple]
-) -> None:
-    assert got(body) == expected
-
-
 # An ask of our own team (product, engineering) is no word given to the customer.
 INTERNAL_ASKS = [
     ("Action item: get product to commit to SCIM by Q2.", [("scim", "", False)]),
@@ -953,13 +937,6 @@ INTERNAL_ASKS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"), INTERNAL_ASKS, ids=[c[0][:40] for c in INTERNAL_ASKS]
-)
-def test_an_ask_of_our_own_team_is_no_promise(body: str, expected: list[tuple]) -> None:
-    assert got(body) == expected
-
-
 # The sale's paperwork and events, around a date or a promise: no promise of a feature.
 SALE_PAPERWORK = [
     ("Next step: security review by Jan 15; SSO docs sent.", [("sso", "", False)]),
@@ -971,13 +948,6 @@ SALE_PAPERWORK = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"), SALE_PAPERWORK, ids=[c[0][:40] for c in SALE_PAPERWORK]
-)
-def test_the_sales_paperwork_is_no_feature_promise(body: str, expected: list[tuple]) -> None:
-    assert got(body) == expected
-
-
 # Service levels and programs are the account's, not a product promise; a product named
 # after a giving verb is named without it.
 SERVICE_PROMISES = [
@@ -987,13 +957,6 @@ SERVICE_PROMISES = [
     ("We'll give them API access.", [(None, "API", True)]),
     ("We promised them a dedicated instance.", [(None, "dedicated instance", True)]),
 ]
-
-
-@pytest.mark.parametrize(
-    ("body", "expected"), SERVICE_PROMISES, ids=[c[0][:40] for c in SERVICE_PROMISES]
-)
-def test_service_levels_are_no_product_promise(body: str, expected: list[tuple]) -> None:
-    assert got(body) == expected
 
 
 # More ways of giving our word: "coming in <date>" (as "lands in"), "gave them our word",
@@ -1010,6 +973,21 @@ OUR_WORD = [
 ]
 
 
-@pytest.mark.parametrize(("body", "expected"), OUR_WORD, ids=[c[0][:40] for c in OUR_WORD])
-def test_more_ways_of_giving_our_word(body: str, expected: list[tuple]) -> None:
+# Whose word it is, table by table (above): one test, each case named by its table.
+WHOSE_WORD = {
+    "their-own-promise": THEIR_PROMISES,
+    "listed-with-sale-item": LISTED_WITH_SALE_ITEMS,
+    "internal-ask": INTERNAL_ASKS,
+    "sale-paperwork": SALE_PAPERWORK,
+    "service-level": SERVICE_PROMISES,
+    "our-word": OUR_WORD,
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [case for cases in WHOSE_WORD.values() for case in cases],
+    ids=[f"{name}:{body[:40]}" for name, cases in WHOSE_WORD.items() for body, _ in cases],
+)
+def test_whose_word_it_is(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected

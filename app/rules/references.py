@@ -1347,6 +1347,16 @@ _THEIR_PROMISER = re.compile(
     r"(?:(?:have|has|had|also|already|just|then|now|publicly|internally|verbally|formally) )*$"
 )
 _THEIR_VERB_HEADS = frozenset(("co", "pr", "gu"))
+# The customer asking for our word: "They want us to commit", "the customer needs a
+# commitment", "their CIO asked for a guarantee".
+_THEIR_REQUEST = re.compile(
+    r"(?<![a-z0-9])(?:they|(?:their|the customer['\u2019]s|the client['\u2019]s) [a-z-]+"
+    r"|(?:the )?(?:customer|client|prospect))(?:['\u2019](?:re|ve))? (?:are |is |have |has )?"
+    r"(?:still |really |also )?(?:want(?:s|ed|ing)?|need(?:s|ed|ing)?|ask(?:s|ed|ing)?"
+    r"|expect(?:s|ed|ing)?|requir(?:e|es|ed|ing)|request(?:s|ed|ing)?|push(?:es|ed|ing)?"
+    r"|insist(?:s|ed|ing)?)(?: (?:us|you|for|on))?(?: to)?(?: (?:a|an|some|our|your|firm|"
+    r"written|formal))* $"
+)
 # A word of `_THEIR_PROMISER` as `str.split` leaves it (only these can start one).
 _THEIR_WORDS_TEXT = """they they've their customer customer's customer’s client client's
     client’s prospect prospect's"""
@@ -1438,6 +1448,16 @@ def _ours(
         # "Their CIO promised SCIM to his board", "They committed to a 3-year term"; a date
         # in the clause is their promise's ("... by Q3"), as a sale item's is
         c.sale = True
+        return False
+    if (
+        head in _THEIR_VERB_HEADS
+        and not _THEIR_WORDS.isdisjoint(words)
+        and _THEIR_REQUEST.search(low[max(a, s - 48) : s]) is not None
+    ):
+        # "They want us to commit to SCIM by Q2", "They need a commitment on SCIM": asked of
+        # us, not given; a date in the clause is the date they want it by
+        c.needed += ((s, c.end, -1, -1),)
+        c.sale = True  # (the date is no promise of ours either)
         return False
     if head == "lo" and not _SALE_WORDS.isdisjoint(w.strip(_STRIP) for w in before[-32:].split()):
         c.sale = True  # "Pricing is locked in for Q2": the sale's terms, and their date

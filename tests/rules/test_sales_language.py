@@ -748,6 +748,11 @@ NEEDED_BY = [
     ("Deadline: Q3. SCIM discussed.", [("scim", False, None, None)]),
     ("Deadline for SCIM: we promised it by Q2.", [("scim", True, Q2, None)]),
     ("Their deadline is Q3; SCIM came up.", [("scim", False, None, None)]),
+    # their request for our word: their date, no promise of ours
+    ("They want us to commit to SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("They need a commitment on SCIM by Q3.", [("scim", False, None, Q3)]),
+    ("Their CIO asked us to promise SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("They want SCIM; we committed to it by Q2.", [("scim", True, Q2, None)]),
     # their ultimatum: their date, no promise of ours
     ("SCIM by Q2 or they walk.", [("scim", False, None, Q2)]),
     ("SCIM by Q2, otherwise they won't sign.", [("scim", False, None, Q2)]),

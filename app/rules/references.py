@@ -1446,7 +1446,11 @@ def _ours(
         and _THEIR_PROMISER.search(low[max(a, s - 48) : s]) is not None
     ):
         # "Their CIO promised SCIM to his board", "They committed to a 3-year term"; a date
-        # in the clause is their promise's ("... by Q3"), as a sale item's is
+        # in the clause is their promise's ("... by Q3"), so the date they need it by, unless
+        # they promise a step of the sale ("They promised to sign by Q3 if we have SCIM")
+        following = low[e : e + 24].split()[:2]
+        if not (following[:1] == ["to"] and following[1:] and following[1] in _SALE_EVENTS):
+            c.needed += ((s, c.end, -1, -1),)
         c.sale = True
         return False
     if (

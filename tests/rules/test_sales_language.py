@@ -748,6 +748,9 @@ NEEDED_BY = [
     ("Deadline: Q3. SCIM discussed.", [("scim", False, None, None)]),
     ("Deadline for SCIM: we promised it by Q2.", [("scim", True, Q2, None)]),
     ("Their deadline is Q3; SCIM came up.", [("scim", False, None, None)]),
+    # their own promise of the feature (to their board): their date; of a step of the sale: none
+    ("Their CIO promised SCIM to his board by Q3.", [("scim", False, None, Q3)]),
+    ("They promised to sign by Q3 if we have SCIM.", [("scim", False, None, None)]),
     # their request for our word: their date, no promise of ours
     ("They want us to commit to SCIM by Q2.", [("scim", False, None, Q2)]),
     ("They need a commitment on SCIM by Q3.", [("scim", False, None, Q3)]),

@@ -83,9 +83,9 @@ _ERROR_ANSWERS = {
 def document_errors(router) -> None:
     """Declare in the OpenAPI document the error answers an /api/ route can give, each with the
     one error body (`errors.ErrorResponse`): 401 and 403 where a key is required, 404 where the
-    path or a write's body names something, 409 for writes, 422 everywhere (query parameters are checked on every
-    route), and `text/csv` beside JSON where `format=csv` is offered. Idempotent: routers are
-    module singletons and apps are built more than once (tests)."""
+    path or a write's body names something, 409 for writes, 422 everywhere (query parameters
+    are checked on every route), and `text/csv` beside JSON where `format=csv` is offered.
+    Idempotent: routers are module singletons and apps are built more than once (tests)."""
     from fastapi.routing import APIRoute
     from fastapi.security.base import SecurityBase
 

@@ -59,7 +59,7 @@ def commitments_report(
     else:
         start = from_
     _check_range(start, end, ("from", "to"))
-    fy_start = settings.fiscal_year_start_month
+    fy_start = fiscal["fiscal_year_start"]
     span = reports.quarter_index(end, fy_start) - reports.quarter_index(start, fy_start) + 1
     if span > MAX_QUARTERS:
         raise Invalid(

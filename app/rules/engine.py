@@ -604,7 +604,7 @@ _QUOTE_STOP = re.compile(r'([.!?])(["\u201d])\.')
 def _tidy_quote_stops(text: str) -> str:
     """'..." connector.". Nobody' -> '... connector." Nobody': a quoted note sentence keeps
     its own stop; the template's after it is dropped."""
-    return _QUOTE_STOP.sub(r"\1\2", text) if '".' in text or "\u201d." in text else text
+    return _QUOTE_STOP.sub(r"\1\2", text)
 
 
 def _compile_message(template: str) -> Renderer:
@@ -634,7 +634,7 @@ def _compile_message(template: str) -> Renderer:
     if pos < len(template):
         literal(template[pos:])
     body = 'f"' + "".join(pieces) + '".strip()' if pieces else '""'
-    if '".' in template:  # a quoted sentence before a full stop: 'connector.". Nobody'
+    if '".' in template or "\u201d." in template:  # a quote before a stop: 'connector.". Nobody'
         namespace["_tidy"] = _tidy_quote_stops
         body = f"_tidy({body})"
     source = f"def _render(rule, snap, ref, f, m):\n    return {body}\n"

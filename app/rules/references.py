@@ -1357,7 +1357,8 @@ _THEIR_REQUEST = re.compile(
     r"|insist(?:s|ed|ing)?)(?: (?:us|you|for|on))?(?: to)?(?: (?:a|an|some|our|your|firm|"
     r"written|formal))* $"
 )
-# A word of `_THEIR_PROMISER` as `str.split` leaves it (only these can start one).
+# A word of `_THEIR_PROMISER` and `_THEIR_REQUEST` as `str.split` leaves it (only these can
+# start one).
 _THEIR_WORDS_TEXT = """they they've their customer customer's customer’s client client's
     client’s prospect prospect's"""
 _THEIR_WORDS = frozenset(_THEIR_WORDS_TEXT.split())
@@ -1427,11 +1428,13 @@ def _ours(
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     head = cue[:2]
-    # Two rare readings, looked for only when a word of theirs is among the few before the
-    # cue: a set test first, the regex after (`_INTERNAL_ASK_WORDS`, `_THEIR_WORDS`).
-    words = set(before[-48:].split())
+    # Three rare readings, looked for only when one of their words is among the words before
+    # the cue: a set test first, the regex after (`_INTERNAL_ASK_WORDS`, `_THEIR_WORDS`).
+    verb = head in _THEIR_VERB_HEADS
+    words = set(before.split()) if verb or " to " in before else None
     if (
-        " to " in before
+        words is not None
+        and " to " in before
         and not _INTERNAL_ASK_WORDS.isdisjoint(words)
         and _INTERNAL_ASK.search(before) is not None
     ):
@@ -1439,30 +1442,23 @@ def _ours(
         # commit to SCIM by Q2", "asked engineering to deliver SCIM by Q2" (the date is theirs)
         c.sale = True
         return False
-    if (
-        head in _THEIR_VERB_HEADS
-        and not _THEIR_WORDS.isdisjoint(words)
-        and not cue.startswith("commitment")
-        and _THEIR_PROMISER.search(low[max(a, s - 48) : s]) is not None
-    ):
-        # "Their CIO promised SCIM to his board", "They committed to a 3-year term"; a date
-        # in the clause is their promise's ("... by Q3"), so the date they need it by, unless
-        # they promise a step of the sale ("They promised to sign by Q3 if we have SCIM")
-        following = low[e : e + 24].split()[:2]
-        if not (following[:1] == ["to"] and following[1:] and following[1] in _SALE_EVENTS):
+    if verb and words is not None and not _THEIR_WORDS.isdisjoint(words):
+        if not cue.startswith("commitment") and _THEIR_PROMISER.search(before) is not None:
+            # "Their CIO promised SCIM to his board", "They committed to a 3-year term"; a
+            # date in the clause is their promise's ("... by Q3"), so the date they need it
+            # by, unless they promise a step of the sale ("They promised to sign by Q3 if we
+            # have SCIM")
+            following = low[e : e + 24].split()[:2]
+            if not (following[:1] == ["to"] and following[1:] and following[1] in _SALE_EVENTS):
+                c.needed += ((s, c.end, -1, -1),)
+            c.sale = True
+            return False
+        if _THEIR_REQUEST.search(before) is not None:
+            # "They want us to commit to SCIM by Q2", "They need a commitment on SCIM": asked
+            # of us, not given; a date in the clause is the date they want it by
             c.needed += ((s, c.end, -1, -1),)
-        c.sale = True
-        return False
-    if (
-        head in _THEIR_VERB_HEADS
-        and not _THEIR_WORDS.isdisjoint(words)
-        and _THEIR_REQUEST.search(low[max(a, s - 48) : s]) is not None
-    ):
-        # "They want us to commit to SCIM by Q2", "They need a commitment on SCIM": asked of
-        # us, not given; a date in the clause is the date they want it by
-        c.needed += ((s, c.end, -1, -1),)
-        c.sale = True  # (the date is no promise of ours either)
-        return False
+            c.sale = True  # (the date is no promise of ours either)
+            return False
     if head == "lo" and not _SALE_WORDS.isdisjoint(w.strip(_STRIP) for w in before[-32:].split()):
         c.sale = True  # "Pricing is locked in for Q2": the sale's terms, and their date
         return False

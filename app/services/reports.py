@@ -52,18 +52,13 @@ class Quarters:
     ) -> None:
         self.fy_start = fiscal_year_start
         self.zone = ZoneInfo(timezone)
-        index = self._index(start)
-        last = self._index(end)
-        self.labels: list[str] = []
-        self.starts: list[date] = []
-        while index <= last:
-            self.labels.append(self._label(index))
-            self.starts.append(self._first_day(index))
-            index += 1
         self.first_index = self._index(start)
-        self.after = self._first_day(last + 1)
+        indexes = range(self.first_index, self._index(end) + 1)
+        self.labels = [self._label(i) for i in indexes]
+        self.starts = [self._first_day(i) for i in indexes]
         # instants: the start of each quarter and the end of the last
-        self.bounds = [self.instant(day) for day in [*self.starts, self.after]]
+        after = self._first_day(indexes.stop)
+        self.bounds = [self.instant(day) for day in [*self.starts, after]]
 
     def _index(self, day: date) -> int:
         return quarter_index(day, self.fy_start)

@@ -757,6 +757,7 @@ class SalesforceConnector:
             for t in _children(rec, "Tasks")["records"]
         ]
         close = rec.get("CloseDate")
+        close_date = date.fromisoformat(close) if close else None
         amount = _decimal(rec.get("Amount"))
         # Multi-currency: each record's own CurrencyIsoCode; single-currency: the org's currency.
         currency = rec.get("CurrencyIsoCode") if facts.multi_currency else facts.org_currency
@@ -767,11 +768,9 @@ class SalesforceConnector:
             stage=stage,
             amount=amount,
             currency=currency,
-            amount_home=facts.home_amount(
-                amount, currency, date.fromisoformat(close) if close else None
-            ),
+            amount_home=facts.home_amount(amount, currency, close_date),
             home_currency=facts.home_currency,
-            close_date=date.fromisoformat(close) if close else None,
+            close_date=close_date,
             owner_id=rec.get("OwnerId"),
             owner_name=(rec.get("Owner") or {}).get("Name"),
             account_name=(rec.get("Account") or {}).get("Name"),

@@ -56,7 +56,7 @@ import re._parser as _parser
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
@@ -241,6 +241,9 @@ _PROMISE = re.compile(
     r"|assured? (?:them|him|her|the customer)|in the contract|into the contract|contractual(?:ly)?"
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked in (?:for|by)"
+    # "Agreed to deliver SCIM within 90 days", "We'll throw in SCIM" (given at no charge)
+    r"|agree(?:d|s)? to (?:deliver|ship|build|provide|include|add|develop|support|give|enable)"
+    r"|(?:throw(?:s|ing)?|threw|thrown) (?:in|them in)"
     r"|written into|in the (?:msa|sow|order form|quote|proposal)"
     # What the contract holds: "The MSA includes SCIM", "SCIM is part of the SOW", "Added SCIM
     # to the contract" (`_is_contract_cue`: refused, negated or asked for, it is none).
@@ -313,7 +316,7 @@ _PROMISE_VERB = r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s
 # Only after a future or modal negation (group `fut`): "we don't ship on-prem" takes back no
 # promise.
 _DELIVERY_VERB = (
-    r"(?:ship(?:s|ping)?|deliver(?:ing)?|have|build|develop|go (?:ga|live)"
+    r"(?:ship(?:s|ping)?|deliver(?:ing)?|have|build|develop|go (?:ga|live)|throw (?:it |them )?in"
     r"|be (?:ready|available|live|delivered|shipped|done|there|in place))"
 )
 _DENIED = re.compile(
@@ -322,7 +325,7 @@ _DENIED = re.compile(
     r"|in no position to)|(?:do|does|did|should)(?:n['\u2019]?t| not)|not|no longer|refused to"
     r"|declined to|unwilling to|reluctant to|without|nobody|not (?:prepared|willing|ready) to)"
     r"(?: be able to)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
-    rf"|any))? (?:{_PROMISE_VERB}|(?(fut){_DELIVERY_VERB}|(?!)))"
+    rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!)))"
     r"|no (?:promises?|commitments?|guarantees?)|not (?:a |any )?(?:promise|commitment|guarantee)"
     r")(?![a-z0-9])"
 )  # "we haven't promised", "isn't going to ship": `_TAKEN_BACK`, at the promise cue
@@ -444,7 +447,11 @@ _DATE = _WordStartPattern(
     r"(?:,?\s+(?:of\s+)?(?P<md_y>\d{4}))?)"
     r"|(?P<dm>(?P<dm_d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
     rf"(?P<dm_m>{_MONTH_RE})(?:,?\s+(?P<dm_y>\d{{4}}))?)"
-    r"|(?P<rel>(?:in|within) (?P<rel_n>\d{1,3}|a|one|two|three|four|six) (?P<rel_u>day|week|month)s?)"
+    r"|(?P<rel>(?:in|within) (?P<rel_n>\d{1,3}|a|one|two|three|four|six) (?P<rel_u>day|week|month)s?"
+    # "within 90 days of signature": counted from the deal's close date (`_When.close`)
+    r"(?P<rel_of> (?:of|after|from|following) (?:the |their |our |contract |deal )*"
+    r"(?:signature|signing|close|closing|contract|purchase|kick-?off|go-?live|go live"
+    r"|onboarding))?)"
     r")(?![a-z0-9])"
 )
 _NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "six": 6}
@@ -644,7 +651,14 @@ def find_references(
     spans = catalog.name_spans(lows)
     for note, text, low, note_spans in zip(snapshot.notes, texts, lows, spans, strict=True):
         for ref in note_references(
-            note, catalog, anchor=fallback, text=text, low=low, typos=typos, spans=note_spans
+            note,
+            catalog,
+            anchor=fallback,
+            text=text,
+            low=low,
+            typos=typos,
+            spans=note_spans,
+            close=snapshot.close_date,
         ):
             keep(ref)
     return [ref for _, ref in sorted(found.values(), key=lambda pair: pair[0])]
@@ -680,8 +694,10 @@ def note_references(
     low: str | None = None,
     typos: dict[str, tuple[str, ...]] | None = None,
     spans: list[tuple[int, int, int]] | None = None,
+    close: date | None = None,
 ) -> list[FeatureReference]:
-    """References in one note, in sentence order (not yet deduplicated). `text` is the note's
+    """References in one note, in sentence order (not yet deduplicated). `close` is the deal's
+    close date: "within 90 days of signature" counts from it. `text` is the note's
     `plain_note_text` when already made; `low` (`text` lower-cased), `typos` and `spans` share
     work done for all of a deal's notes (see `Catalog.scan`)."""
     if text is None:
@@ -698,6 +714,7 @@ def note_references(
     # The day it was written where the sales team works: at 7 pm on 31 March in Los Angeles,
     # "next quarter" is Q2 (it is 1 April in UTC).
     ref_date = catalog.local_date(note.created_at) if note.created_at is not None else anchor
+    when = _When(ref_date, catalog.fiscal_year_start, close)
 
     # Group mentions by sentence; only sentences with a hit are ever delimited. A name inside
     # a web or mail address ("https://docs.acme.com/sso-setup", "scim-team@acme.com") is none:
@@ -736,7 +753,7 @@ def note_references(
     for span in spans:
         mentions = sentences[span]
         got = _sentence_references(
-            text, low, span, mentions, note, ref_date, catalog, span[0] < carried_end
+            text, low, span, mentions, note, when, catalog, span[0] < carried_end
         )
         refs.extend(got)
         ref: FeatureReference | None = None
@@ -773,7 +790,7 @@ def note_references(
         ):
             continue
         carried = _carried_promise(
-            text, low, span, ref, mentions, sentences, ref_date, catalog, note.id
+            text, low, span, ref, mentions, sentences, when, catalog, note.id
         )
         if carried is not None:
             refs.append(carried)
@@ -794,7 +811,7 @@ def _carried_promise(
     ref: FeatureReference | None,
     mentions: list[Mention],
     sentences: dict[tuple[int, int], list[Mention]],
-    ref_date: date,
+    when: _When,
     catalog: Catalog,
     source_id: str,
 ) -> FeatureReference | None:
@@ -837,8 +854,7 @@ def _carried_promise(
     if next(_PROMISE_AT.finditer(low, a, b), None) is None:
         return None
     cues = list(_CUES.finditer(low, a, b))
-    fy_start = catalog.fiscal_year_start
-    clauses = _clauses(low, a, b, cues, mentions, ref_date, fy_start)
+    clauses = _clauses(low, a, b, cues, mentions, when)
     said = next(
         (
             c
@@ -853,11 +869,11 @@ def _carried_promise(
         return None
     skip = [(lo, hi) for c in clauses if c is not said for lo, hi, _, _ in c.needed]
     skip += [(c.start, c.end) for c in clauses if c.denied]  # "..., but not by Q2"
-    promised = _promised_in(low, said, a, b, ref_date, {}, fy_start, skip=skip or None)
+    promised = _promised_in(low, said, a, b, when, {}, skip=skip or None)
     if ref is None:
         # Last, as the dearest: the denial ("We can't build a Slack integration by Q1").
         cues = list(_CUES.finditer(low, a1, span[1]))
-        if not any(c.denied for c in _clauses(low, a1, span[1], cues, [], ref_date, fy_start)):
+        if not any(c.denied for c in _clauses(low, a1, span[1], cues, [], when)):
             return None
         name = _unknown_name(text, low, a1, span[1], said.custom)
         if name is None:
@@ -945,7 +961,7 @@ def _sentence_span(
 
 # A promise cue ("promised", "committed", "going to ship") right after one of these is taken
 # back: "we haven't promised", "SCIM isn't committed", "wasn't guaranteed", "isn't going to".
-_TAKEN_BACK = ("promis", "commit", "guarant", "going to")
+_TAKEN_BACK = ("promis", "commit", "guarant", "going to", "agree")
 _NEG_TAILS = tuple(
     f"{neg}{adverb}"
     for neg in ("n't ", "n\u2019t ", " havent ", " hasnt ", " hadnt ", " isnt ", " arent ",
@@ -969,8 +985,7 @@ def _clauses(
     b: int,
     cues: list[re.Match[str]],
     names: list[Mention],
-    ref_date: date,
-    fy_start: int,
+    when: _When,
 ) -> list[_Clause]:
     """The sentence low[a:b] cut into clauses, each marked with the `cues` found in it."""
     clauses: list[_Clause] = []
@@ -1065,7 +1080,7 @@ def _clauses(
                 end = c.end
                 if low.startswith(":", end) and i + 1 < len(clauses):
                     end = clauses[i + 1].end  # "SCIM ETA: Q1"
-                c.promise = bool(_promised_dates(low, c.start, end, ref_date, fy_start))
+                c.promise = bool(_promised_dates(low, c.start, end, when))
     if low.find("?", a, b) >= 0:  # most sentences have no question mark to look for
         for c in clauses:
             if low[c.start : c.end].rstrip(_AFTER_QUESTION).endswith("?"):
@@ -1346,7 +1361,7 @@ _THEIR_PROMISER = re.compile(
     r"|(?:the )?(?:customer|client|prospect)(?:['\u2019]s [a-z-]+)?)(?:['\u2019]ve)? "
     r"(?:(?:have|has|had|also|already|just|then|now|publicly|internally|verbally|formally) )*$"
 )
-_THEIR_VERB_HEADS = frozenset(("co", "pr", "gu"))
+_THEIR_VERB_HEADS = frozenset(("co", "pr", "gu", "ag"))
 # The customer asking for our word: "They want us to commit", "the customer needs a
 # commitment", "their CIO asked for a guarantee".
 _THEIR_REQUEST = re.compile(
@@ -1549,7 +1564,7 @@ def _ours(
         return False  # "their team will build a connector to our API"
     if head not in (
         "wi", "sh", "go", "we", "i", "i'", "i\u2019", "co", "pr", "gu", "as", "bu", "ge", "de", "ad",
-        "wo",
+        "wo", "ag", "th",
     ):  # fmt: skip
         return True  # "in the contract", "written into"
     # The object after the verb: up to five words, to a stop word or punctuation.
@@ -1779,7 +1794,7 @@ def _sentence_references(
     span: tuple[int, int],
     mentions: list[Mention],
     note: Note,
-    ref_date: date,
+    when: _When,
     catalog: Catalog,
     referred: bool = False,
 ) -> list[FeatureReference]:
@@ -1807,7 +1822,7 @@ def _sentence_references(
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
             return _plain_references(text[a:b], mentions, note.id, catalog)
     evidence = text[a:b]
-    clauses = _clauses(low, a, b, cues, mentions, ref_date, catalog.fiscal_year_start)
+    clauses = _clauses(low, a, b, cues, mentions, when)
     last = clauses[-1]
 
     kept: list[tuple[Mention, _Clause]] = []
@@ -1850,7 +1865,6 @@ def _sentence_references(
 
     refs: list[FeatureReference] = []
     source_id = note.id
-    fy_start = catalog.fiscal_year_start
     # The customer's dates ("they need SCIM by Q3, we promised SSO") are no promised date of
     # another clause's feature, nor is a date denied ("We'll have SCIM, but not by Q1", "We
     # can't deliver SCIM by Q1 but we will build it") any clause's (`None`: skipped for all).
@@ -1874,9 +1888,8 @@ def _sentence_references(
                 said,
                 a,
                 b,
-                ref_date,
+                when,
                 dates,
-                fy_start,
                 m.start,
                 m.end,
                 [(lo, hi) for cl, lo, hi in theirs if cl is not c] if theirs else None,
@@ -1884,7 +1897,7 @@ def _sentence_references(
             if commitment and said is not None
             else None
         )
-        needed = _needed_in(low, c, a, b, ref_date, fy_start, m, mentions) if c.needed else None
+        needed = _needed_in(low, c, a, b, when, m, mentions) if c.needed else None
         feature = catalog.get(m.feature_key)
         refs.append(  # every field, in declaration order
             trusted_model(
@@ -1946,9 +1959,8 @@ def _sentence_references(
                     c,
                     a,
                     b,
-                    ref_date,
+                    when,
                     dates,
-                    fy_start,
                     skip=[(lo, hi) for cl, lo, hi in theirs if cl is None] if theirs else None,
                 ),
             )
@@ -1994,9 +2006,8 @@ def _promised_in(
     c: _Clause,
     a: int,
     b: int,
-    ref_date: date,
+    when: _When,
     dates: dict[tuple[int, int], list[tuple[int, date]]],
-    fy_start: int,
     s: int = -1,
     e: int = -1,
     skip: list[tuple[int, int]] | None = None,
@@ -2007,7 +2018,7 @@ def _promised_in(
     for span in ((c.start, c.end), (a, b)):
         found = dates.get(span)
         if found is None:
-            found = dates[span] = _promised_dates(low, span[0], span[1], ref_date, fy_start)
+            found = dates[span] = _promised_dates(low, span[0], span[1], when)
         if skip and span == (a, b):
             found = [(p, d) for p, d in found if not any(lo <= p < hi for lo, hi in skip)]
         if found:
@@ -2022,8 +2033,7 @@ def _needed_in(
     c: _Clause,
     a: int,
     b: int,
-    ref_date: date,
-    fy_start: int,
+    when: _When,
     m: Mention,
     names: list[Mention],
 ) -> date | None:
@@ -2035,7 +2045,7 @@ def _needed_in(
     for cue, end, need_start, need_end in c.needed:
         if need_end >= 0 and not _tied(low, need_start, need_end, m, names):
             continue  # "Go-live planned for March with SCIM, training required"
-        first = _promised_dates(low, cue, end, ref_date, fy_start)[:1]
+        first = _promised_dates(low, cue, end, when)[:1]
         found.update(first)
     if not found:
         return None
@@ -2384,16 +2394,23 @@ def _year(raw: str | None) -> int | None:
     return 2000 + value if value < 100 else value
 
 
-def _promised_dates(
-    low: str, a: int, b: int, ref: date, fy_start: int = 1
-) -> list[tuple[int, date]]:
-    """Every date or quarter stated in low[a:b] with its offset, resolved against `ref` (never
-    in the past relative to it unless a year says so); quarters, halves and fiscal years
-    counted from a fiscal year starting in month `fy_start`."""
+class _When(NamedTuple):
+    """What a note's dates are read against: `ref`, the day it was written (dates are never in
+    the past relative to it unless a year says so); `fy_start`, the month the fiscal year
+    starts in (quarters, halves, fiscal years); `close`, the deal's close date, the signature
+    that "within 90 days of signature" counts from (None: unknown, counted from `ref`)."""
+
+    ref: date
+    fy_start: int = 1
+    close: date | None = None
+
+
+def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, date]]:
+    """Every date or quarter stated in low[a:b] with its offset, resolved against `when`."""
     found = []
     for m in _DATE.finditer(low, a, b):
         try:
-            resolved = _resolve(m, low, ref, fy_start)
+            resolved = _resolve(m, low, when)
         except (ValueError, OverflowError):
             resolved = None
         if resolved is not None:
@@ -2415,7 +2432,8 @@ def _sane_year(year: int | None, ref: date) -> int | None:
     return None if year is not None and year < ref.year - 1 else year
 
 
-def _resolve(m: re.Match[str], low: str, ref: date, fy_start: int = 1) -> date | None:
+def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
+    ref, fy_start = when.ref, when.fy_start
     kind = m.lastgroup
     g = m.group
     if kind == "yp":  # "early 2027" (31 March), "mid-2027" (30 June), "late 2027", "end of"
@@ -2509,5 +2527,6 @@ def _resolve(m: re.Match[str], low: str, ref: date, fy_start: int = 1) -> date |
         amount = _NUMBER_WORDS.get(g("rel_n")) or int(g("rel_n"))
         unit = g("rel_u")
         days = amount * (1 if unit == "day" else 7 if unit == "week" else 30)
-        return ref + timedelta(days=days)
+        start = when.close if g("rel_of") and when.close is not None else ref
+        return start + timedelta(days=days)
     return None

@@ -348,6 +348,11 @@ def test_a_real_promise_keeps_its_date() -> None:
         ("We promised SCIM by the end of 2027.", date(2027, 12, 31)),
         ("We promised SCIM by the second half of 2027.", date(2027, 12, 31)),
         ("SCIM ships by late next year.", date(2027, 12, 31)),
+        # Counted from the note (25 Nov 2026); "of signature" from the close date (1 Mar 2027).
+        ("We'll deliver SCIM within 90 days.", date(2027, 2, 23)),
+        ("Agreed to deliver SCIM within 90 days of signature.", date(2027, 5, 30)),
+        ("We'll deliver SCIM within 3 months of contract signature.", date(2027, 5, 30)),
+        ("SCIM in two weeks after the kickoff, we promised.", date(2027, 3, 15)),
     ],
 )
 def test_promised_dates_read_as_a_rep_means_them(body: str, promised: date | None) -> None:
@@ -371,6 +376,12 @@ def test_promised_dates_read_as_a_rep_means_them(body: str, promised: date | Non
 )
 def test_more_ways_of_promising_are_caught(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+def test_days_of_signature_without_a_close_date_count_from_the_note() -> None:
+    deal = make_deal("Agreed to deliver SCIM within 90 days of signature.", close_date=None)
+    (ref,) = find_references(deal, CATALOG, today=TODAY)
+    assert ref.is_commitment and ref.promised_date == date(2027, 2, 23)
 
 
 def _promised(body: str, fiscal_year_start: int = 1) -> date | None:
@@ -981,6 +992,23 @@ OUR_WORD = [
 ]
 
 
+# Agreeing to deliver, and throwing a feature in (giving it at no charge), are our word; the
+# customer's agreement, a sale item thrown in, and either denied are not.
+AGREED_OR_THROWN_IN = [
+    ("Agreed to deliver SCIM.", [("scim", "", True)]),
+    ("We agreed to build the audit trail for them.", [("audit", "", True)]),
+    ("We'll throw in SCIM.", [("scim", "", True)]),
+    ("Threw in SCIM for free.", [("scim", "", True)]),
+    ("Threw in two extra training days and SCIM.", [("scim", "", True)]),
+    ("They agreed to provide test users for SSO.", [("sso", "", False)]),
+    ("We'll throw in a discount, they want SCIM.", [("scim", "", False)]),
+    ("We'll throw in extra seats if they sign by Q4, they want SCIM.", [("scim", "", False)]),
+    ("Didn't agree to deliver SCIM.", [("scim", "", False)]),
+    ("We haven't agreed to deliver SCIM.", [("scim", "", False)]),
+    ("We won't throw in SCIM.", [("scim", "", False)]),
+]
+
+
 # Whose word it is, table by table (above): one test, each case named by its table.
 WHOSE_WORD = {
     "their-own-promise": THEIR_PROMISES,
@@ -989,6 +1017,7 @@ WHOSE_WORD = {
     "sale-paperwork": SALE_PAPERWORK,
     "service-level": SERVICE_PROMISES,
     "our-word": OUR_WORD,
+    "agreed-or-thrown-in": AGREED_OR_THROWN_IN,
 }
 
 

@@ -308,6 +308,24 @@ _NEG_AFTER = re.compile(
     r"|nope|never be (?:built|delivered|shipped|available)|"
     r"not (?:on|in) (?:the|our) roadmap)(?![a-z0-9])"
 )
+# A feature taken out of the deal: "Removed SCIM from the order form", "Took multi-region out of
+# the contract", "SCIM struck from the SOW". What it names (`rm_obj`; none: the clause's words
+# before the verb) is no dependency any more.
+_REMOVED = re.compile(
+    r"(?:remov(?:e|ed|es|ing)|drop(?:s|ped|ping)?|struck|strike|pull(?:s|ed|ing)?|took|taken"
+    r"|tak(?:e|es|ing)|descop(?:e|ed|es|ing)|delet(?:e|ed|es|ing)|exclud(?:e|ed|es|ing)"
+    r"|cut(?:s|ting)?)"
+    r"(?P<rm_obj>(?: (?!from |out )[^\s.;:!?,]+){0,6}) (?:out of|from) "
+    r"(?:the |their |our |this )?(?:signed |final |draft |revised |new )?"
+    r"(?:contract|deal|scope|order form|sow|msa|quote|proposal|requirements|rfp|renewal|order"
+    r"|agreement)s?(?![a-z0-9])"
+)
+# Before the removal verb: it is refused or not done ("They refused to remove SCIM from the
+# contract", "we can't drop SCIM from the SOW"), and the feature stays in the deal.
+_NOT_REMOVED = re.compile(
+    r"(?:n['\u2019]?t|not|never|cannot|refus(?:e|ed|es|ing) to|declin(?:e|ed|es|ing) to"
+    r"|unwilling to|won['\u2019]?t)(?: (?:be|to|want to|agree to|let us|allow us to))? $"
+)
 # A promise taken back or refused ("we did not promise SCIM", "can't commit to it by Q3", "no
 # promises were made", "we haven't promised SCIM", "not in a position to commit"), or a
 # delivery said not to happen ("SCIM won't ship in Q1", "can't deliver it by Q3", "will not
@@ -350,6 +368,7 @@ _CUES = _WordStartPattern(
             ("custom", _CUSTOM),
             ("neg_before", _NEG_BEFORE),
             ("neg_after", _NEG_AFTER),
+            ("removed", _REMOVED),  # after the negations: "dropped the requirement for"
             ("question", _QUESTION),
             ("promise", _PROMISE),
             ("past", _DELIVERED),  # last: no promise cue starts like it
@@ -501,6 +520,7 @@ class _Clause:
     # costs nothing to create).
     neg_before: tuple[int, ...] = ()
     neg_after: tuple[int, ...] = ()
+    removed: tuple[tuple[int, int], ...] = ()  # spans taken out of the deal (`_REMOVED`)
     # The customer's own dates ("they need SCIM by Q3"): (date cue start, end of the cue's
     # clause, start and end of the need word), kept by the clause holding the need word. An
     # end of -1: the date is every feature's in the clause ("they need SCIM by Q3"); else only
@@ -1043,6 +1063,13 @@ def _clauses(
             c.question = True
         elif kind == "neg_before":
             c.neg_before += (m.end(kind),)
+        elif kind == "removed":
+            if _NOT_REMOVED.search(low, max(c.start, start - 24), start) is not None:
+                continue  # "They refused to remove SCIM from the contract"
+            if m.start("rm_obj") < m.end("rm_obj"):  # "removed SCIM from the order form"
+                c.removed += ((m.start("rm_obj"), m.end("rm_obj")),)
+            else:  # "SCIM struck from the SOW"
+                c.removed += ((c.start, start),)
         else:
             c.neg_after += (start,)
     if names and _IN_DATE.search(low, a, b) is not None:
@@ -1834,6 +1861,7 @@ def _sentence_references(
         if (
             (c.neg_before and any(p <= m.start for p in c.neg_before))
             or (c.neg_after and any(p >= m.end for p in c.neg_after))
+            or (c.removed and any(lo <= m.start and m.end <= hi for lo, hi in c.removed))
             or _no_x_needed(low, c.start, c.end, m)
         ):
             continue  # "they don't need SSO", "SCIM is not required"

@@ -144,6 +144,14 @@ DEFAULT_CASES = [
     # available features, negations -> clear
     (["They need SSO and Salesforce."], None, [], "clear"),
     (["They don't need multi-region."], None, [], "clear"),
+    # a feature taken out of the deal no longer blocks it; one they refuse to drop still does
+    (["Removed multi-region failover from the order form."], None, [], "clear"),
+    (
+        ["They refused to remove multi-region from the contract."],
+        None,
+        [("never-built", "multi-region")],
+        "blocked",
+    ),
 ]
 
 

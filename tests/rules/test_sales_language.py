@@ -263,12 +263,22 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Offline mode wont be needed.", []),
         ("Offline mode was dropped from their requirements.", []),
         ("They are fine without offline mode.", []),
+        # taken out of the deal: what the removal names, or the clause before its verb
+        ("Removed offline mode from the order form.", []),
+        ("Took offline mode out of the contract.", []),
+        ("Offline mode struck from the SOW.", []),
+        ("Removed offline mode and SSO from scope.", []),
+        ("We're taking offline mode out of the deal since it won't ship.", []),
         ("We told them offline mode will never be built.", []),
         ("Explained that offline mode is not on the roadmap.", []),
         # not negated
         ("Offline mode: required.", ["offline"]),
         ("Offline mode: must-have; SSO not needed.", ["offline"]),
         ("Without offline mode they won't sign.", ["offline"]),
+        ("They need SSO, removed offline mode from the order form.", ["sso"]),
+        ("Dropped the discount from the quote, offline mode still required.", ["offline"]),
+        ("They refused to remove offline mode from the contract.", ["offline"]),
+        ("We can't drop offline mode from the SOW.", ["offline"]),
     ],
 )
 def test_negations_in_bullet_style_notes(body: str, expected: list[str]) -> None:

@@ -1399,6 +1399,13 @@ _THEIR_REQUEST = re.compile(
     r"|insist(?:s|ed|ing)?)(?: (?:us|you|for|on))?(?: to)?(?: (?:a|an|some|our|your|firm|"
     r"written|formal))* $"
 )
+# Our yes to their request for our word, later in the sentence: "They asked us to commit to
+# SCIM by Q2 and we did", "They want a guarantee on SCIM; we gave it".
+_GRANTED = re.compile(
+    r"(?:,? (?:and|so|which)|;|,) (?:we|i)(?: have)? (?:did|agreed(?: to it)?|said yes"
+    r"|confirmed(?: it)?|gave (?:it|one|them one|our word)|committed(?: to it)?)(?![a-z0-9])"
+    r"(?! not| never)"
+)
 # A word of `_THEIR_PROMISER` and `_THEIR_REQUEST` as `str.split` leaves it (only these can
 # start one).
 _THEIR_WORDS_TEXT = """they they've their customer customer's customer’s client client's
@@ -1496,6 +1503,8 @@ def _ours(
             c.sale = True
             return False
         if _THEIR_REQUEST.search(before) is not None:
+            if _GRANTED.search(low, e, b) is not None:
+                return True  # "They asked us to commit to SCIM by Q2 and we did"
             # "They want us to commit to SCIM by Q2", "They need a commitment on SCIM": asked
             # of us, not given; a date in the clause is the date they want it by
             c.needed += ((s, c.end, -1, -1),)

@@ -1002,6 +1002,17 @@ OUR_WORD = [
 ]
 
 
+# The customer asking for our word, and our yes to it later in the sentence.
+REQUEST_GRANTED = [
+    ("They asked us to commit to SCIM by Q2 and we did.", [("scim", "", True)]),
+    ("They asked us to commit to SCIM by Q2, which we did.", [("scim", "", True)]),
+    ("They want a guarantee on SCIM by Q3; we gave it.", [("scim", "", True)]),
+    ("They asked us to commit to SCIM by Q2 and we said yes.", [("scim", "", True)]),
+    ("They asked us to commit to SCIM by Q2 and we did not.", [("scim", "", False)]),
+    ("They asked us to commit to SCIM by Q2 but we declined.", [("scim", "", False)]),
+]
+
+
 # Agreeing to deliver, and throwing a feature in (giving it at no charge), are our word; the
 # customer's agreement, a sale item thrown in, and either denied are not.
 AGREED_OR_THROWN_IN = [
@@ -1028,6 +1039,7 @@ WHOSE_WORD = {
     "service-level": SERVICE_PROMISES,
     "our-word": OUR_WORD,
     "agreed-or-thrown-in": AGREED_OR_THROWN_IN,
+    "request-granted": REQUEST_GRANTED,
 }
 
 

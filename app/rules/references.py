@@ -265,7 +265,8 @@ _PROMISE = re.compile(
     # "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2", "scheduled for Q2",
     # "we have SSO planned for March". Last: the usual cues match before these are tried.
     r"|eta|land(?:s|ing) (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
-    r"|coming (?:in|by|on|before)"
+    r"|coming (?:in|by|on|before)|releas(?:es|ing) (?:in|by|on|before)|targeted (?:for|in)"
+    r"|on track (?:for|to)"
     r"|scheduled (?:for|to|in)|planned (?:for|in)"
     r")(?![a-z0-9])"
 )
@@ -1250,7 +1251,7 @@ _FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding",
 # scheduled for Q2", "we have SSO planned for March". `_ours` answers `_DATED` for them.
 _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
-    "coming",
+    "coming", "releas", "targeted", "on track",
 )  # fmt: skip
 _DATED = "dated"
 _DATED_HEADS = frozenset(cue[:2] for cue in _DATED_CUES)
@@ -1738,7 +1739,7 @@ _NOT_BEFORE = re.compile(
 # The customer's own projects: "Rollout is scheduled for Q2 with SCIM" (but "the SCIM rollout
 # is scheduled for Q2" is the feature's).
 _PROJECT_WORDS_TEXT = """rollout roll-out onboarding implementation migration deployment pilot
-    poc training cutover"""
+    poc training cutover project projects"""
 _PROJECT_WORDS = frozenset(_PROJECT_WORDS_TEXT.split())
 _HAVE = (" have ", " has ", " had ", "'ve ", "\u2019ve ")
 # Between "their" and a dated cue: told, not owned ("their CTO was told SCIM is slated ...").

@@ -531,6 +531,10 @@ DATED_STATEMENTS = [
     ("We\u2019ve got the audit trail scheduled for Q3.", [("audit", True, False, Q3)]),
     ("SCIM planned for Q2 per the roadmap.", [("scim", True, False, Q2)]),
     ("Told them SCIM is scheduled to ship in Q2.", [("scim", True, False, Q2)]),
+    ("SCIM releases in Q2.", [("scim", True, False, Q2)]),
+    ("SCIM is targeted for Q2.", [("scim", True, False, Q2)]),
+    ("SCIM is on track for Q2.", [("scim", True, False, Q2)]),
+    ("The SCIM project is on track for Q2.", [("scim", True, False, Q2)]),
     # no date, a question, a negation, the customer's need or go-live, a sale item's ETA
     ("SCIM goes GA soon.", [("scim", False, False, None)]),
     ("Asked for an ETA on SCIM by Q1.", [("scim", False, True, None)]),
@@ -555,6 +559,11 @@ DATED_STATEMENTS = [
     ("Rollout is scheduled for Q2 with SSO.", [("sso", False, False, None)]),
     ("Demo scheduled for Monday, SCIM discussed.", [("scim", False, False, None)]),
     ("Meeting planned for March about SSO.", [("sso", False, False, None)]),
+    ("They are on track to sign by Q4, SCIM needed.", [("scim", False, False, None)]),
+    ("Their SCIM rollout is targeted for Q2.", [("scim", False, False, None)]),
+    ("SCIM is not targeted for Q2.", [("scim", False, False, None)]),
+    ("The project is on track for March, they want SCIM.", [("scim", False, False, None)]),
+    ("The project is scheduled for March, they want SCIM.", [("scim", False, False, None)]),
 ]
 
 

@@ -306,8 +306,18 @@ _NEG_AFTER = re.compile(
     r"|(?:(?<=won't )|(?<=won\u2019t )|(?<=wont )|(?<=will not ))be (?:needed|required|necessary)"
     r"|(?:(?<=was )|(?<=were )|(?<=been )|(?<=got )|(?<=is )|(?<=are ))"
     r"(?:dropped|removed|descoped)"
-    r"|nope|never be (?:built|delivered|shipped|available)|"
-    r"not (?:on|in) (?:the|our) roadmap)(?![a-z0-9])"
+    r"|nope)(?![a-z0-9])"
+)
+# What we said of the feature's future: it does not come ("will never be built", "not on the
+# roadmap", "not planned", "won't be built"). The mentions before it in its clause are no
+# dependency ("Explained offline mode is not on the roadmap"), unless a need word comes before
+# them there: "They need offline mode, which is not on the roadmap" still depends on it.
+_UNAVAILABLE = re.compile(
+    r"(?<![a-z0-9])(?:never be (?:built|delivered|shipped|available)"
+    r"|not (?:on|in) (?:the|our) roadmap"
+    r"|(?:not|never|(?:is|are|was|were)n['\u2019]?t) planned"
+    r"(?! (?:for|in|until|before|by|next|this)(?![a-z0-9]))"
+    r"|(?:(?<=won't )|(?<=won\u2019t )|(?<=wont )|(?<=will not ))be built)(?![a-z0-9])"
 )
 # A feature taken out of the deal: "Removed SCIM from the order form", "Took multi-region out of
 # the contract", "SCIM struck from the SOW". What it names (`rm_obj`; none: the clause's words
@@ -369,6 +379,7 @@ _CUES = _WordStartPattern(
             ("custom", _CUSTOM),
             ("neg_before", _NEG_BEFORE),
             ("neg_after", _NEG_AFTER),
+            ("unavailable", _UNAVAILABLE),
             ("removed", _REMOVED),  # after the negations: "dropped the requirement for"
             ("question", _QUESTION),
             ("promise", _PROMISE),
@@ -522,6 +533,7 @@ class _Clause:
     neg_before: tuple[int, ...] = ()
     neg_after: tuple[int, ...] = ()
     removed: tuple[tuple[int, int], ...] = ()  # spans taken out of the deal (`_REMOVED`)
+    unavailable: tuple[int, ...] = ()  # starts of "not on the roadmap" (`_UNAVAILABLE`)
     # The customer's own dates ("they need SCIM by Q3"): (date cue start, end of the cue's
     # clause, start and end of the need word), kept by the clause holding the need word. An
     # end of -1: the date is every feature's in the clause ("they need SCIM by Q3"); else only
@@ -1064,6 +1076,8 @@ def _clauses(
             c.question = True
         elif kind == "neg_before":
             c.neg_before += (m.end(kind),)
+        elif kind == "unavailable":
+            c.unavailable += (start,)
         elif kind == "removed":
             if _NOT_REMOVED.search(low, max(c.start, start - 24), start) is not None:
                 continue  # "They refused to remove SCIM from the contract"
@@ -1791,6 +1805,15 @@ def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], befo
     return True
 
 
+def _unavailable(low: str, c: _Clause, m: Mention) -> bool:
+    """Whether a statement that the feature does not come (`_UNAVAILABLE`) after the mention
+    `m` in the clause `c` makes it no dependency: not when a need word stands in the clause
+    before that statement ("They need offline mode, which is not on the roadmap", "Offline
+    mode is a must-have for them, which will never be built")."""
+    after = [p for p in c.unavailable if p >= m.end]
+    return bool(after) and _NEEDED_WORDS.isdisjoint(low[c.start : after[-1]].split())
+
+
 def _in_name(pos: int, names: list[Mention]) -> bool:
     return any(m.start <= pos < m.end for m in names)
 
@@ -1872,6 +1895,7 @@ def _sentence_references(
             (c.neg_before and any(p <= m.start for p in c.neg_before))
             or (c.neg_after and any(p >= m.end for p in c.neg_after))
             or (c.removed and any(lo <= m.start and m.end <= hi for lo, hi in c.removed))
+            or (c.unavailable and _unavailable(low, c, m))
             or _no_x_needed(low, c.start, c.end, m)
         ):
             continue  # "they don't need SSO", "SCIM is not required"
@@ -1879,7 +1903,7 @@ def _sentence_references(
             # "Offline mode: not needed", "- Offline mode - nope", "Offline mode? Not needed."
             if c is not last:
                 after = clauses[clauses.index(c) + 1]
-                if after.neg_after or after.neg_before:
+                if after.neg_after or after.neg_before or after.unavailable:
                     continue
             elif _NEG_ANSWER.match(low, b):
                 continue

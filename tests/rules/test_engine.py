@@ -144,6 +144,14 @@ DEFAULT_CASES = [
     # available features, negations -> clear
     (["They need SSO and Salesforce."], None, [], "clear"),
     (["They don't need multi-region."], None, [], "clear"),
+    # told it will not come: no dependency, unless they need it all the same
+    (["Explained multi-region failover is not planned."], None, [], "clear"),
+    (
+        ["They need multi-region, which is not on the roadmap."],
+        None,
+        [("never-built", "multi-region")],
+        "blocked",
+    ),
     # a feature taken out of the deal no longer blocks it; one they refuse to drop still does
     (["Removed multi-region failover from the order form."], None, [], "clear"),
     (

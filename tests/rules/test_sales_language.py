@@ -269,6 +269,11 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Offline mode struck from the SOW.", []),
         ("Removed offline mode and SSO from scope.", []),
         ("We're taking offline mode out of the deal since it won't ship.", []),
+        # what we said of its future: it does not come
+        ("Offline mode isn't planned.", []),
+        ("Explained offline mode is not planned; they accepted the SLA.", []),
+        ("Offline mode won't be built.", []),
+        ("Offline mode: not planned.", []),
         ("We told them offline mode will never be built.", []),
         ("Explained that offline mode is not on the roadmap.", []),
         # not negated
@@ -279,6 +284,11 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Dropped the discount from the quote, offline mode still required.", ["offline"]),
         ("They refused to remove offline mode from the contract.", ["offline"]),
         ("We can't drop offline mode from the SOW.", ["offline"]),
+        # ... unless they need it all the same, or only a date is denied
+        ("They need offline mode, which is not on the roadmap.", ["offline"]),
+        ("Offline mode is a must-have for them, which will never be built.", ["offline"]),
+        ("They require offline mode but it will never be built.", ["offline"]),
+        ("Offline mode is not planned for Q2.", ["offline"]),
     ],
 )
 def test_negations_in_bullet_style_notes(body: str, expected: list[str]) -> None:

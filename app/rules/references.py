@@ -356,6 +356,10 @@ _DENIED = re.compile(
     r"(?: be able to)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
     rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!)))"
     r"|no (?:promises?|commitments?|guarantees?)|not (?:a |any )?(?:promise|commitment|guarantee)"
+    # "SCIM is not something we will build by Q1", "nothing we can commit to"
+    r"|(?:not|nothing|(?:is|are|was|were)n['\u2019]?t)(?: (?:something|anything|a thing))?"
+    r"(?: that)? (?:we|i)(?:['\u2019]ll| will| would| can| could| are going to| plan to)?"
+    rf" (?:build|deliver|ship|develop|have|offer|support|provide|{_PROMISE_VERB})"
     r")(?![a-z0-9])"
 )  # "we haven't promised", "isn't going to ship": `_TAKEN_BACK`, at the promise cue
 # A delivery already made (`past`): "we (already) delivered", "SCIM has shipped", "was

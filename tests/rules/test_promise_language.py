@@ -43,6 +43,9 @@ DENIED = [
     ("SCIM won't be ready by Q1.", [("scim", False, False, False, None)]),
     ("We can't deliver SCIM by Q1.", [("scim", False, False, False, None)]),
     ("We will not have SCIM by Q1.", [("scim", False, False, False, None)]),
+    ("SCIM is not something we will build by Q1.", [("scim", False, False, False, None)]),
+    ("SCIM isn't something we'll have by Q2.", [("scim", False, False, False, None)]),
+    ("SCIM is nothing we can promise.", [("scim", False, False, False, None)]),
     # the denial stays in its clause
     (
         "We did not promise SSO but we will have SCIM by Q3.",

@@ -1028,8 +1028,10 @@ def _clauses(
     clauses: list[_Clause] = []
     start = a
     for m in _CLAUSE.finditer(low, a, b):
-        if m.group() == ":" and _deadline_colon(low, start, m.end(), b):
-            continue  # "Hard deadline for SCIM: March 1": one clause, as with "is"
+        if m.group() == ":" and (
+            _deadline_colon(low, start, m.end(), b) or _need_label(low, start, m.start(), names)
+        ):
+            continue  # "Hard deadline for SCIM: March 1", "Needs: SCIM by Q2": one clause
         end = m.end() if m.group().startswith("?") else m.start()
         clauses.append(_Clause(start, end))
         start = m.end()
@@ -2123,7 +2125,7 @@ def _needed_in(
 # What may stand between a need word and the feature it is about, after it ("they need the
 # audit trail", "they need to have SSO") or before it ("SCIM is absolutely a must-have"); and
 # what joins several ("they need SSO and SCIM", "SSO, SCIM required").
-_TIE_AFTER_TEXT = "to have get use see the a an their full working both also"
+_TIE_AFTER_TEXT = "to have get use see the a an their full working both also :"
 _TIE_AFTER = frozenset(_TIE_AFTER_TEXT.split())
 _TIE_BEFORE_TEXT = """is are was were be will would also still a an absolutely definitely really
     strictly hard firm key real clear top their : ("""
@@ -2215,6 +2217,24 @@ _DEADLINE_IS = re.compile(
     r"deadline[^.;:!?]{0,40}?(?P<verb> (?:is|was|remains) (?:still )?|: ?)"
     r"(?:the )?(?:end of (?!(?:the |this )?(?:month|quarter|year|fiscal|fy)))?"
 )
+
+
+# A label naming what the customer needs, before a colon: "Needs: SCIM by Q2", "Key
+# requirements: SCIM by Q3". What follows is their need, and its date theirs.
+_NEED_LABELS_TEXT = "needs need requirements requirement required must-haves must-have asks wants"
+_NEED_LABELS = frozenset(_NEED_LABELS_TEXT.split())
+
+
+def _need_label(low: str, start: int, colon: int, names: list[Mention]) -> bool:
+    """Whether low[start:colon], before a colon, is a label of at most three words ending in
+    a need word and naming no feature ("Needs", "- Their requirements"; not "SCIM is
+    required", a statement of its own)."""
+    words = low[start:colon].split()
+    return (
+        0 < len(words) <= 3
+        and words[-1] in _NEED_LABELS
+        and not any(start <= n.start < colon for n in names)
+    )
 
 
 def _deadline_colon(low: str, start: int, colon_end: int, b: int) -> bool:

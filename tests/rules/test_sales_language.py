@@ -713,6 +713,12 @@ NEEDED_BY = [
     ),
     ("Rollout scheduled for Q2, SCIM is a must-have.", [("scim", False, None, Q2)]),
     ("SCIM is required: their go-live is planned for Q2.", [("scim", False, None, Q2)]),
+    # a need label before a colon: what follows is their need, not our promise
+    ("Needs: SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("Champion: Jane. Needs: SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("- Their needs: SCIM by Q2", [("scim", False, None, Q2)]),
+    ("They need: SCIM by Q3.", [("scim", False, None, Q3)]),
+    ("Needs: we promised SCIM by Q2.", [("scim", True, Q2, None)]),
     ("Customer goes live in Q1 and needs SSO.", [("sso", False, None, Q1)]),
     ("They'll launch by Q2; SCIM required.", [("scim", False, None, Q2)]),
     # ours, whatever else the sentence says

@@ -1137,7 +1137,27 @@ def _clauses(
             clauses[-1].question = True
     if len(clauses) > 1 and any(c.needed for c in clauses):  # rare: "by Q3, they need SCIM"
         _place_needed(clauses)
+    if len(clauses) > 1 and any(c.denied for c in clauses[1:]):
+        _disclaim(low, clauses, names, when)
     return clauses
+
+
+def _disclaim(low: str, clauses: list[_Clause], names: list[Mention], when: _When) -> None:
+    """A denial after a promise that names nothing of its own takes the promise back: "We
+    will have SCIM by Q3 but can't guarantee it", "SCIM lands in Q3, but we can't promise
+    that", "Told them SCIM by Q3, though not guaranteed". Not one naming a feature, a thing
+    or a date of its own ("..., but we can't promise the audit log", "... but can't do it
+    by Q1"): that is a denial of something else."""
+    for i in range(1, len(clauses)):
+        c = clauses[i]
+        if not c.denied or c.promise or any(c.start <= m.start < c.end for m in names):
+            continue
+        if _OBJECT_WORD.search(low, c.start, c.end) or _promised_dates(low, c.start, c.end, when):
+            continue
+        for before in clauses[:i]:
+            if before.promise:
+                before.promise = False
+                before.denied = True
 
 
 _BACK_REFERENCE = re.compile(r"(?: to| them| for| on)? (it|this|that)(?![a-z0-9])")

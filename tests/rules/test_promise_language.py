@@ -46,6 +46,22 @@ DENIED = [
     ("SCIM is not something we will build by Q1.", [("scim", False, False, False, None)]),
     ("SCIM isn't something we'll have by Q2.", [("scim", False, False, False, None)]),
     ("SCIM is nothing we can promise.", [("scim", False, False, False, None)]),
+    # a disclaimer after the promise takes it back, unless it names something of its own
+    ("We will have SCIM by Q3 but can't guarantee it.", [("scim", False, False, False, None)]),
+    ("SCIM lands in Q3, but we can't promise that.", [("scim", False, False, False, None)]),
+    ("Told them SCIM by Q3, though not guaranteed.", [("scim", False, False, False, None)]),
+    (
+        "Told them SCIM ships in Q3 but that is not a commitment.",
+        [("scim", False, False, False, None)],
+    ),
+    (
+        "We'll have SCIM by Q3 but we can't build a Slack connector.",
+        [("scim", True, False, False, date(2027, 9, 30))],
+    ),
+    (
+        "We'll have SCIM by Q3, but we can't promise the audit log.",
+        [("scim", True, False, False, date(2027, 9, 30)), ("audit", False, False, False, None)],
+    ),
     # the denial stays in its clause
     (
         "We did not promise SSO but we will have SCIM by Q3.",

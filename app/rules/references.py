@@ -482,14 +482,20 @@ _DATE = _WordStartPattern(
     r"(?:,?\s+(?:of\s+)?(?P<md_y>\d{4}))?)"
     r"|(?P<dm>(?P<dm_d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
     rf"(?P<dm_m>{_MONTH_RE})(?:,?\s+(?P<dm_y>\d{{4}}))?)"
-    r"|(?P<rel>(?:in|within) (?P<rel_n>\d{1,3}|a|one|two|three|four|six) (?P<rel_u>day|week|month)s?"
+    # "in 90 days", "within the next 60 days", "in a couple of weeks", "in a few months"
+    r"|(?P<rel>(?:in|within) (?:the (?:next )?)?(?P<rel_n>\d{1,3}|a couple of|a few|a|one|two|three"
+    r"|four|five|six|seven|eight|nine|ten|eleven|twelve) (?P<rel_u>day|week|month)s?"
     # "within 90 days of signature": counted from the deal's close date (`_When.close`)
     r"(?P<rel_of> (?:of|after|from|following) (?:the |their |our |contract |deal )*"
     r"(?:signature|signing|close|closing|contract|purchase|kick-?off|go-?live|go live"
     r"|onboarding))?)"
     r")(?![a-z0-9])"
 )
-_NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "six": 6}
+_NUMBER_WORDS = {
+    "a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "a couple of": 2, "a few": 3,  # "a few": read as three
+}  # fmt: skip
 # What every match of _UNKNOWN_OBJECT contains (the object word, or "support for ..."): found
 # first, it tells where the full pattern can start (see `_unknown_object`).
 _OBJECT_WORD_SOURCE = (
@@ -2528,7 +2534,8 @@ def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, da
 # ("by 3/15"): without one, "promised SCIM to Jan, their IT lead" or "3/4 of the users" are
 # not dates.
 _DATE_LEAD = re.compile(
-    r"(?:by|in|of|on|until|till|before|after|early|mid|late|from|through|due|for|since)\s+$"
+    r"(?:(?:by|in|of|on|until|till|before|after|early|mid|late|from|through|due|for|since)\s+"
+    r"|(?:early|mid|late)-)$"
 )
 
 
@@ -2632,7 +2639,9 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
     if kind == "rel":
         amount = _NUMBER_WORDS.get(g("rel_n")) or int(g("rel_n"))
         unit = g("rel_u")
-        days = amount * (1 if unit == "day" else 7 if unit == "week" else 30)
         start = when.close if g("rel_of") and when.close is not None else ref
-        return start + timedelta(days=days)
+        if unit == "month":  # the same day that many months on (the month's last, if shorter)
+            last = _month_end(start.year * 12 + start.month - 1 + amount)
+            return last.replace(day=min(start.day, last.day))
+        return start + timedelta(days=amount * (7 if unit == "week" else 1))
     return None

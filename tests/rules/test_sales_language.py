@@ -5,7 +5,7 @@ names that are everyday words."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -371,7 +371,13 @@ def test_a_real_promise_keeps_its_date() -> None:
         # Counted from the note (25 Nov 2026); "of signature" from the close date (1 Mar 2027).
         ("We'll deliver SCIM within 90 days.", date(2027, 2, 23)),
         ("Agreed to deliver SCIM within 90 days of signature.", date(2027, 5, 30)),
-        ("We'll deliver SCIM within 3 months of contract signature.", date(2027, 5, 30)),
+        ("We'll deliver SCIM within 3 months of contract signature.", date(2027, 6, 1)),
+        # months are calendar months, a shorter month's last day at most
+        ("We promised SCIM in twelve months.", date(2027, 11, 25)),
+        ("We promised SCIM in the next 60 days.", date(2027, 1, 24)),
+        ("We promised SCIM in a couple of weeks.", date(2026, 12, 9)),
+        ("We promised SCIM in a few months.", date(2027, 2, 25)),
+        ("We promised SCIM by mid-March.", date(2027, 3, 31)),
         ("SCIM in two weeks after the kickoff, we promised.", date(2027, 3, 15)),
     ],
 )
@@ -1075,3 +1081,13 @@ WHOSE_WORD = {
 )
 def test_whose_word_it_is(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+def test_months_from_a_months_last_day_end_on_a_shorter_months_last_day() -> None:
+    deal = make_deal("We promised SCIM in a month.")
+    written = datetime(2027, 1, 31, 12, tzinfo=UTC)
+    deal = deal.model_copy(
+        update={"notes": [deal.notes[0].model_copy(update={"created_at": written})]}
+    )
+    (ref,) = find_references(deal, CATALOG, today=TODAY)
+    assert ref.promised_date == date(2027, 2, 28)

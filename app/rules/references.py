@@ -227,7 +227,8 @@ _PROMISE = re.compile(
     # telling; "SCIM would help them" is no promise).
     r"would (?:definitely |certainly )?(?:have(?! to)|be (?:ready|available|live|delivered|"
     r"shipped|done|there|in place)|deliver|ship|support|provide|include)"
-    r"|(?:will|shall|going to) (?:definitely |certainly |absolutely )?"
+    r"|(?:will|shall|going to) (?:definitely |certainly |absolutely |also |likely |probably "
+    r"|most likely )?"
     r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place)|deliver|ship|"
     r"support|provide|build|add|develop|get|give|include|enable|make)"
     rf"|we{_APOS}ll (?:have|deliver|ship|support|provide|build|add|develop|get|give|include|"

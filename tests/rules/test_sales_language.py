@@ -394,6 +394,9 @@ def test_promised_dates_read_as_a_rep_means_them(body: str, promised: date | Non
         ("We're delivering SCIM in Q1.", [("scim", "", True)]),
         ("Told the CFO SCIM ships in January.", [("scim", "", True)]),
         ("SCIM in Q1 - confirmed with customer.", [("scim", "", True)]),
+        # a word between "will" and the verb, as "will probably have SCIM by Q2" already was
+        ("We will likely deliver SCIM in Q2.", [("scim", "", True)]),
+        ("We will also have SCIM in Q2.", [("scim", "", True)]),
         # The same verbs about the sale itself promise nothing.
         ("We're delivering the proposal on Friday, they need SCIM.", [("scim", "", False)]),
         ("They'll get a quote by Friday; SCIM came up.", [("scim", "", False)]),

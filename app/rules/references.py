@@ -799,6 +799,14 @@ def note_references(
         got = _sentence_references(
             text, low, span, mentions, note, when, catalog, span[0] < carried_end
         )
+        if got and _DISCLAIMER.match(low, span[1]) and any(r.is_commitment for r in got):
+            # the next sentence takes it back: "We will have SCIM by Q3. No promises." (an
+            # off-roadmap thing is a reference only as a promise: it goes)
+            got = [
+                _withdrawn(r) if r.is_commitment else r
+                for r in got
+                if r.feature_key is not None or not r.is_commitment
+            ]
         refs.extend(got)
         ref: FeatureReference | None = None
         if mentions:
@@ -840,6 +848,28 @@ def note_references(
             refs.append(carried)
             carried_end = span[0] + len(carried.evidence)
     return refs
+
+
+# A sentence that does nothing but take back the promise of the one before it: "Can't
+# guarantee it though.", "Not a commitment.", "No promises." (matched from the end of the
+# sentence before; a sentence naming anything else is no disclaimer).
+_DISCLAIMER = re.compile(
+    r"[.!;]?\s+(?:but |however,? |though,? |that said,? )?(?:"
+    r"(?:we |i )?(?:can(?:no|['\u2019])?t|cannot|could(?:n['\u2019]?t| not)|won['\u2019]?t"
+    r"|will not|did(?:n['\u2019]?t| not)|do(?:n['\u2019]?t| not)) (?:guarantee|promise|commit(?: to)?)"
+    r"(?: (?:it|that|this|the date|the timing|a date|anything))?"
+    r"|(?:(?:this|that|it) (?:is|was) |that['\u2019]s |it['\u2019]s )?not (?:a |an )?(?:firm )?"
+    r"(?:commitment|promise|guarantee)|no (?:firm )?(?:promises?|commitments?|guarantees?)"
+    r"|not (?:committed|guaranteed|promised))"
+    r"(?: (?:though|yet|at this point|for now|either))?\s*(?:[.!)]|\n|$)"
+)
+
+
+def _withdrawn(ref: FeatureReference) -> FeatureReference:
+    """`ref` as a dependency only: its promise was taken back."""
+    return ref.model_copy(
+        update={"is_commitment": False, "promised_date": None, "custom_build": False}
+    )
 
 
 _PRONOUN_FIRST = ("it", "this", "that")

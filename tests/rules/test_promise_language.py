@@ -54,6 +54,15 @@ DENIED = [
         "Told them SCIM ships in Q3 but that is not a commitment.",
         [("scim", False, False, False, None)],
     ),
+    # ... or in a sentence of its own right after it
+    ("We will have SCIM by Q3. Can't guarantee it though.", [("scim", False, False, False, None)]),
+    ("Told them SCIM lands in Q3. Not a commitment.", [("scim", False, False, False, None)]),
+    ("SCIM by Q3. No promises.", [("scim", False, False, False, None)]),
+    ("We'll build them a custom connector. No promises.", []),
+    (
+        "We will have SCIM by Q3. No promises on the audit trail.",
+        [("scim", True, False, False, date(2027, 9, 30)), ("audit", False, False, False, None)],
+    ),
     (
         "We'll have SCIM by Q3 but we can't build a Slack connector.",
         [("scim", True, False, False, date(2027, 9, 30))],

@@ -673,6 +673,8 @@ def find_references(
             found[key] = (current[0], ref)
 
     for item in snapshot.line_items:
+        if item.quantity is not None and item.quantity <= 0:
+            continue  # none sold (a placeholder at 0, a credit below it): no dependency
         keys, _how = catalog.features_for_line_item(item)
         for key in keys:
             feature = catalog.get(key)

@@ -231,6 +231,19 @@ def test_line_items_become_references_with_the_item_as_evidence(catalog: Catalog
     ]
 
 
+def test_line_items_selling_nothing_are_no_dependency(catalog: Catalog) -> None:
+    deal = make_deal(
+        line_items=[
+            LineItem(id="li1", name="Security bundle", sku="BUNDLE-SEC", quantity=0),
+            LineItem(id="li2", name="AI credit", product_id="prod_ai", quantity=-1),
+            LineItem(id="li3", name="AI", product_id="prod_ai", quantity=0.5),
+            LineItem(id="li4", name="AI", product_id="prod_ai"),  # no quantity: sold
+        ]
+    )
+    refs = find_references(deal, catalog, today=TODAY)
+    assert [(r.feature_key, r.source_id) for r in refs] == [("ai", "li3"), ("ai", "li4")]
+
+
 def test_one_reference_per_feature_and_source_keeping_the_strongest(catalog: Catalog) -> None:
     body = "They need SCIM. Asked whether SCIM works with Okta. We promised SCIM by Q3. SCIM again."
     refs = find_references(make_deal(body, "SCIM mentioned in another note."), catalog, today=TODAY)

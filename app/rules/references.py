@@ -242,6 +242,7 @@ _PROMISE = re.compile(
     r"|assured? (?:them|him|her|the customer)|in the contract|into the contract|contractual(?:ly)?"
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked in (?:for|by)"
+    r"|gave (?:them|him|her|the customer|the client) a verbal(?: (?:on|for|yes))?"
     # "Agreed to deliver SCIM within 90 days", "We'll throw in SCIM" (given at no charge)
     r"|agree(?:d|s)? to (?:deliver|ship|build|provide|include|add|develop|support|give|enable)"
     r"|(?:throw(?:s|ing)?|threw|thrown) (?:in|them in)"
@@ -268,7 +269,7 @@ _PROMISE = re.compile(
     r"|eta|land(?:s|ing) (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
     r"|coming (?:in|by|on|before)|releas(?:es|ing) (?:in|by|on|before)|targeted (?:for|in)"
     r"|on track (?:for|to)"
-    r"|scheduled (?:for|to|in)|planned (?:for|in)"
+    r"|scheduled (?:for|to|in)|planned (?:for|in)|pencil(?:l)?ed in"
     r")(?![a-z0-9])"
 )
 _CUSTOM = re.compile(
@@ -1330,7 +1331,7 @@ _FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding",
 # scheduled for Q2", "we have SSO planned for March". `_ours` answers `_DATED` for them.
 _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
-    "coming", "releas", "targeted", "on track",
+    "coming", "releas", "targeted", "on track", "pencil",
 )  # fmt: skip
 _DATED = "dated"
 _DATED_HEADS = frozenset(cue[:2] for cue in _DATED_CUES)
@@ -2280,7 +2281,8 @@ _DEADLINE_IS = re.compile(
 
 # A label naming what the customer needs, before a colon: "Needs: SCIM by Q2", "Key
 # requirements: SCIM by Q3". What follows is their need, and its date theirs.
-_NEED_LABELS_TEXT = "needs need requirements requirement required must-haves must-have asks wants"
+_NEED_LABELS_TEXT = """needs need requirements requirement required must-haves must-have asks wants
+    deadline deadlines"""
 _NEED_LABELS = frozenset(_NEED_LABELS_TEXT.split())
 
 

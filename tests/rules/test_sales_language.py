@@ -554,6 +554,7 @@ DATED_STATEMENTS = [
     ("SCIM is targeted for Q2.", [("scim", True, False, Q2)]),
     ("SCIM is on track for Q2.", [("scim", True, False, Q2)]),
     ("The SCIM project is on track for Q2.", [("scim", True, False, Q2)]),
+    ("We've pencilled in SCIM for Q2.", [("scim", True, False, Q2)]),
     # no date, a question, a negation, the customer's need or go-live, a sale item's ETA
     ("SCIM goes GA soon.", [("scim", False, False, None)]),
     ("Asked for an ETA on SCIM by Q1.", [("scim", False, True, None)]),
@@ -583,6 +584,7 @@ DATED_STATEMENTS = [
     ("SCIM is not targeted for Q2.", [("scim", False, False, None)]),
     ("The project is on track for March, they want SCIM.", [("scim", False, False, None)]),
     ("The project is scheduled for March, they want SCIM.", [("scim", False, False, None)]),
+    ("They pencilled in a call for Q2, SCIM discussed.", [("scim", False, False, None)]),
 ]
 
 
@@ -728,6 +730,7 @@ NEEDED_BY = [
     ("- Their needs: SCIM by Q2", [("scim", False, None, Q2)]),
     ("They need: SCIM by Q3.", [("scim", False, None, Q3)]),
     ("Needs: we promised SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Deadline: SCIM by Q3.", [("scim", False, None, Q3)]),
     ("Customer goes live in Q1 and needs SSO.", [("sso", False, None, Q1)]),
     ("They'll launch by Q2; SCIM required.", [("scim", False, None, Q2)]),
     # ours, whatever else the sentence says
@@ -1030,6 +1033,8 @@ OUR_WORD = [
     ("Their team is coming in March for training; SCIM discussed.", [("scim", "", False)]),
     ("They are coming in Q2 to sign, SCIM needed.", [("scim", "", False)]),
     ("Gave them my word on SCIM.", [("scim", "", True)]),
+    ("Gave them a verbal on SCIM.", [("scim", "", True)]),
+    ("They gave us a verbal on the deal, SCIM needed.", [("scim", "", False)]),
     ("We did not give them our word on SCIM.", [("scim", "", False)]),
     ("SCIM is locked in for Q2.", [("scim", "", True)]),
     ("Pricing is locked in for Q2; SCIM discussed.", [("scim", "", False)]),

@@ -812,6 +812,13 @@ def note_references(
         got = _sentence_references(
             text, low, span, mentions, note, when, catalog, span[0] < carried_end
         )
+        if (
+            got
+            and _IT_NOT_NEEDED_NEXT.match(low, span[1])
+            and len({r.feature_key for r in got}) == 1
+            and not any(r.is_commitment for r in got)
+        ):
+            continue  # "Offline mode came up. They don't need it."
         if got and _DISCLAIMER.match(low, span[1]) and any(r.is_commitment for r in got):
             # the next sentence takes it back: "We will have SCIM by Q3. No promises." (an
             # off-roadmap thing is a reference only as a promise: it goes)
@@ -876,6 +883,37 @@ _DISCLAIMER = re.compile(
     r"|not (?:committed|guaranteed|promised))"
     r"(?: (?:though|yet|at this point|for now|either))?\s*(?:[.!)]|\n|$)"
 )
+
+
+# "It" is not needed: "they don't need it", "they can live without it", "it's not a blocker".
+# After the clause naming the one feature of a sentence ("Offline mode came up, but they don't
+# need it"), or as the whole next sentence ("Offline mode came up. They don't need it."), the
+# feature is no dependency.
+_IT_NOT_NEEDED_SOURCE = (
+    r"(?:(?:do|does|did)(?:n['\u2019]?t| not)|no longer|won['\u2019]?t|will not)"
+    r"(?: really| actually| even)? (?:need|require|want|care about|use) (?:it|that|this)"
+    # (not "they can't live without it", "would not be fine without it")
+    r"|(?<!n't )(?<!n\u2019t )(?<!not )(?<!cannot )(?<!n't be )(?<!n\u2019t be )(?<!not be )"
+    r"(?:fine|ok|okay|happy|good|live|do|manage|cope) without (?:it|that|this)"
+    r"|(?:it|that|this)(?:['\u2019]s| is| was)(?: not|n['\u2019]t) (?:a |an )?(?:real |hard )?"
+    r"(?:blocker|dealbreaker|deal[- ]breaker|must[- ]have|requirement|priority|need)"
+)
+_IT_NOT_NEEDED = re.compile(rf"(?<![a-z0-9])(?:{_IT_NOT_NEEDED_SOURCE})(?![a-z0-9])")
+_IT_NOT_NEEDED_NEXT = re.compile(
+    r"[.!;]?\s+(?:but |however,? )?(?:they|the customer|customer|client|the client|he|she)?"
+    rf"(?:['\u2019]re| are| is| can| could)? ?(?:{_IT_NOT_NEEDED_SOURCE})"
+    r"(?: (?:anymore|any more|now|for now|after all|either))?\s*(?:[.!)]|\n|$)"
+)
+
+
+def _it_not_needed(low: str, mentions: list[Mention], after: int, b: int) -> bool:
+    """Whether low[after:b], after what names the sentence's only feature (`mentions`), says
+    "it" is not needed ("..., but they can live without it"). Not with two features named:
+    which one "it" is, is not guessed."""
+    key = mentions[0].feature_key
+    if any(m.feature_key != key for m in mentions):
+        return False
+    return after < b and _IT_NOT_NEEDED.search(low, after, b) is not None
 
 
 def _withdrawn(ref: FeatureReference) -> FeatureReference:
@@ -1970,6 +2008,8 @@ def _sentence_references(
         ):
             if low.find("no ", a, b) >= 0 or low.find(" without ", a, b) >= 0:  # rare
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
+                if mentions and _it_not_needed(low, mentions, mentions[-1].end, b):
+                    return []  # "Offline mode came up, but they can live without it"
             return _plain_references(text[a:b], mentions, note.id, catalog)
     evidence = text[a:b]
     clauses = _clauses(low, a, b, cues, mentions, when)
@@ -1999,6 +2039,13 @@ def _sentence_references(
                 continue
         kept.append((m, c))
         claimed.add(id(c))
+    if (
+        kept
+        and len(clauses) > 1
+        and not any(c.promise for c in clauses)
+        and _it_not_needed(low, [m for m, _ in kept], max(c.end for _, c in kept), b)
+    ):
+        return []  # "Offline mode came up, but they don't need it"
     # The date stated in a promise's clause, else anywhere in the sentence: each span is read
     # only when a promise needs it, and once.
     dates: dict[tuple[int, int], list[tuple[int, date]]] = {}

@@ -274,6 +274,11 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Explained offline mode is not planned; they accepted the SLA.", []),
         ("Offline mode won't be built.", []),
         ("Offline mode: not planned.", []),
+        # "it" not needed, after the one feature named or as the next sentence
+        ("They asked about offline mode; they don't need it.", []),
+        ("Offline mode came up, but they can live without it.", []),
+        ("Offline mode came up, but it's not a blocker.", []),
+        ("Offline mode came up. They don't need it anymore.", []),
         ("We told them offline mode will never be built.", []),
         ("Explained that offline mode is not on the roadmap.", []),
         # not negated
@@ -289,6 +294,11 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Offline mode is a must-have for them, which will never be built.", ["offline"]),
         ("They require offline mode but it will never be built.", ["offline"]),
         ("Offline mode is not planned for Q2.", ["offline"]),
+        ("Offline mode is a must-have, they can't live without it.", ["offline"]),
+        ("Offline mode came up; they would not be fine without it.", ["offline"]),
+        ("Offline mode came up. It's a blocker.", ["offline"]),
+        # which feature "it" is, is not guessed
+        ("They asked about offline mode and SSO; they don't need it.", ["offline", "sso"]),
     ],
 )
 def test_negations_in_bullet_style_notes(body: str, expected: list[str]) -> None:

@@ -292,6 +292,10 @@ _NEG_BEFORE = re.compile(
     r"no longer|not) (?:really )?(?:need|require|want|care about|use|interested in|looking for)|"
     r"no (?:need|requirement|interest|plans?) (?:for|in|to)|not (?:interested in|looking for)|"
     r"(?:dropped|removed|waived) (?:the )?(?:requirement|need|ask) for|instead of|rather than"
+    # a need given up: "They used to need SCIM", "decided against SCIM", "They deprioritized
+    # SCIM", "They are not asking for SCIM anymore"
+    r"|used to (?:need|require|want|ask for)|decided against|depriori(?:ti[sz]|ti[sz]ed|ti[sz]ing)"
+    r"|(?:not|no longer|stopped) asking (?:for|about)"
     r"|(?<=, )not(?! just| only| yet)(?= )"  # "they need SSO, not SCIM"
     r"|neither"
 )  # not "without": "without SSO they won't sign" is a dependency
@@ -299,7 +303,7 @@ _NEG_BEFORE = re.compile(
 # "no" made every "now", "note", "nothing" run the whole cue alternation (~0.1 ms a deal).
 _NEEDED_AFTER = re.compile(r"(?: [a-z-]+)? (?:needed|required|necessary)(?![a-z0-9])")
 _NEG_AFTER = re.compile(
-    r"(?<![a-z0-9])(?:(?:(?:is|are|was|were)n['\u2019]?t|not|no longer) (?:needed|required|"
+    r"(?<![a-z0-9])(?:(?:(?:is|are|was|were)n['\u2019]?t|not|no longer|never) (?:needed|required|"
     r"necessary|a requirement|a priority|relevant|in scope|wanted)|out of scope|"
     r"no need(?! (?:for|to))|not (?:a |an )?(?:blocker|dealbreaker|deal[- ]breaker|"
     r"must[- ]have|showstopper|hard requirement)"
@@ -308,6 +312,9 @@ _NEG_AFTER = re.compile(
     r"|(?:(?<=won't )|(?<=won\u2019t )|(?<=wont )|(?<=will not ))be (?:needed|required|necessary)"
     r"|(?:(?<=was )|(?<=were )|(?<=been )|(?<=got )|(?<=is )|(?<=are ))"
     r"(?:dropped|removed|descoped)"
+    # set aside: "Multi-region is off the table", "discussed and dismissed", "a non-issue",
+    # "Multi-region: parked"
+    r"|off the table|dismissed|(?:a )?non-issue|not (?:an issue|a concern)|parked"
     r"|nope)(?![a-z0-9])"
 )
 # What we said of the feature's future: it does not come ("will never be built", "not on the

@@ -279,6 +279,16 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Offline mode came up, but they can live without it.", []),
         ("Offline mode came up, but it's not a blocker.", []),
         ("Offline mode came up. They don't need it anymore.", []),
+        # a need given up or set aside
+        ("Offline mode was discussed and dismissed.", []),
+        ("They used to need offline mode, not anymore.", []),
+        ("Offline mode is off the table.", []),
+        ("Offline mode is a non-issue.", []),
+        ("They decided against offline mode.", []),
+        ("They deprioritized offline mode.", []),
+        ("Offline mode: parked.", []),
+        ("They are not asking for offline mode anymore.", []),
+        ("Offline mode was never a requirement.", []),
         ("We told them offline mode will never be built.", []),
         ("Explained that offline mode is not on the roadmap.", []),
         # not negated
@@ -297,6 +307,8 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Offline mode is a must-have, they can't live without it.", ["offline"]),
         ("Offline mode came up; they would not be fine without it.", ["offline"]),
         ("Offline mode came up. It's a blocker.", ["offline"]),
+        ("They dismissed the competitor, they need offline mode.", ["offline"]),
+        ("Price is off the table, offline mode required.", ["offline"]),
         # which feature "it" is, is not guessed
         ("They asked about offline mode and SSO; they don't need it.", ["offline", "sso"]),
     ],

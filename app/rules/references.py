@@ -229,17 +229,23 @@ _PROMISE = re.compile(
     r"shipped|done|there|in place)|deliver|ship|support|provide|include)"
     r"|(?:will|shall|going to) (?:definitely |certainly |absolutely |also |likely |probably "
     r"|most likely )?"
-    r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place)|deliver|ship|"
-    r"support|provide|build|add|develop|get|give|include|enable|make)"
+    r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place|included"
+    r"|supported)|deliver|ship|support|provide|build|add|develop|get|give|include|enable|make"
+    # bending the roadmap for the deal: "We'll prioritize SCIM for them", "fast-track"
+    r"|ensure|prioriti[sz]e|fast[- ]?track|expedite|accelerate)"
     rf"|we{_APOS}ll (?:have|deliver|ship|support|provide|build|add|develop|get|give|include|"
-    r"enable|make)"
+    r"enable|make|ensure|prioriti[sz]e|fast[- ]?track|expedite|accelerate)"
+    r"|(?:on|to|onto) (?:the|our) roadmap for (?:them|him|her|the customer|the client"
+    r"|this (?:deal|customer|client))"
     # "we're delivering SCIM in Q1", "they'll get SCIM": behind look-behinds, so the common
     # words ("we're", "they'll") do not start a match (see _WordStartPattern).
     r"|(?:(?<=we're )|(?<=we\u2019re )|(?<=we are ))(?:delivering|shipping|adding|building)"
     r"|(?:(?<=they'll )|(?<=they\u2019ll )|(?<=they will ))get"
     r"|ship(?:s|ping)? (?:in|by|on|before)|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
     r"|commit(?:ted|ting|s|ment)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
-    r"|assured? (?:them|him|her|the customer)|in the contract|into the contract|contractual(?:ly)?"
+    r"|assur(?:e|ed|ing) (?:them|him|her|the customer|the client|(?:the|their) (?:cto|cio|ciso"
+    r"|cfo|ceo|vp|champion|buyer|team|it team|security team))"
+    r"|in the contract|into the contract|contractual(?:ly)?"
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked in (?:for|by)"
     r"|gave (?:them|him|her|the customer|the client) a verbal(?: (?:on|for|yes))?"
@@ -1538,6 +1544,13 @@ _THEIR_PROMISER = re.compile(
     r"|(?:the )?(?:customer|client|prospect)(?:['\u2019]s [a-z-]+)?)(?:['\u2019]ve)? "
     r"(?:(?:have|has|had|also|already|just|then|now|publicly|internally|verbally|formally) )*$"
 )
+# Verbs of bending the roadmap for a deal, as a promise cue ends with them (`_ours`).
+_STEERING = (
+    "ensure", "prioritize", "prioritise", "fast-track", "fast track", "fasttrack", "expedite",
+    "accelerate",
+)  # fmt: skip
+_STEERING_FILLER_TEXT = "the a an up them our that work on building delivering shipping getting"
+_STEERING_FILLER = frozenset(_STEERING_FILLER_TEXT.split())
 _THEIR_VERB_HEADS = frozenset(("co", "pr", "gu", "ag"))
 # The customer asking for our word: "They want us to commit", "the customer needs a
 # commitment", "their CIO asked for a guarantee".
@@ -1621,6 +1634,19 @@ def _ours(
     ):
         return False  # "Competitor (Okta) promised them SCIM by Q1"
     cue = low[s:e]
+    if cue.endswith(_STEERING):
+        # Bending the roadmap for the deal: ours, of the feature named right after ("We'll
+        # prioritize SCIM for them"), not theirs ("They will prioritize SCIM internally") nor
+        # of anything else ("We'll prioritize their support tickets").
+        if _THEIR_SUBJECT.search(before) is not None:
+            return False
+        if not any(
+            e <= m.start <= e + 32 and _STEERING_FILLER.issuperset(low[e : m.start].split())
+            for m in names
+        ):
+            return False
+    elif cue.endswith(("included", "supported")) and not any(a <= m.start < s for m in names):
+        return False  # "SCIM will be included", not "Training will be included, SCIM discussed"
     if not custom and _is_contract_cue(cue):
         # In the contract: ours, unless the customer asks for it to be ("They want SCIM in
         # the contract"; not "They asked for it, so we added SCIM to the contract").

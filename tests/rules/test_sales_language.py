@@ -1091,6 +1091,23 @@ AGREED_OR_THROWN_IN = [
 ]
 
 
+# Bending the roadmap for the deal is our word, of the feature named right after the verb;
+# so are assurances to their people and what "will be included".
+STEERING = [
+    ("We'll prioritize SCIM for them.", [("scim", "", True)]),
+    ("We'll fast-track the SCIM work.", [("scim", "", True)]),
+    ("We will expedite SCIM.", [("scim", "", True)]),
+    ("We will ensure SCIM is available before go-live.", [("scim", "", True)]),
+    ("We'll put SCIM on the roadmap for them.", [("scim", "", True)]),
+    ("I assured the CTO SCIM is coming.", [("scim", "", True)]),
+    ("SCIM will absolutely be included.", [("scim", "", True)]),
+    ("They will prioritize SCIM internally.", [("scim", "", False)]),
+    ("We won't prioritize SCIM.", [("scim", "", False)]),
+    ("We'll prioritize their support tickets, SCIM needed.", [("scim", "", False)]),
+    ("Training will be included, SCIM discussed.", [("scim", "", False)]),
+]
+
+
 # Whose word it is, table by table (above): one test, each case named by its table.
 WHOSE_WORD = {
     "their-own-promise": THEIR_PROMISES,
@@ -1101,6 +1118,7 @@ WHOSE_WORD = {
     "our-word": OUR_WORD,
     "agreed-or-thrown-in": AGREED_OR_THROWN_IN,
     "request-granted": REQUEST_GRANTED,
+    "steering": STEERING,
 }
 
 

@@ -825,14 +825,13 @@ def note_references(
         got = _sentence_references(
             text, low, span, mentions, note, when, catalog, span[0] < carried_end
         )
-        if (
-            got
-            and _IT_NOT_NEEDED_NEXT.match(low, span[1])
-            and len({r.feature_key for r in got}) == 1
-            and not any(r.is_commitment for r in got)
-        ):
-            continue  # "Offline mode came up. They don't need it."
-        if got and _DISCLAIMER.match(low, span[1]) and any(r.is_commitment for r in got):
+        back = _TAKEN_BACK_NEXT.match(low, span[1]) if got else None  # one look, both kinds
+        if back is None:
+            pass
+        elif back.start("unneeded") >= 0:
+            if len({r.feature_key for r in got}) == 1 and not any(r.is_commitment for r in got):
+                continue  # "Offline mode came up. They don't need it."
+        elif any(r.is_commitment for r in got):
             # the next sentence takes it back: "We will have SCIM by Q3. No promises." (an
             # off-roadmap thing is a reference only as a promise: it goes)
             got = [
@@ -886,8 +885,8 @@ def note_references(
 # A sentence that does nothing but take back the promise of the one before it: "Can't
 # guarantee it though.", "Not a commitment.", "No promises." (matched from the end of the
 # sentence before; a sentence naming anything else is no disclaimer).
-_DISCLAIMER = re.compile(
-    r"[.!;]?\s+(?:but |however,? |though,? |that said,? )?(?:"
+_DISCLAIMER = (
+    r"(?:but |however,? |though,? |that said,? )?(?:"
     r"(?:we |i )?(?:can(?:no|['\u2019])?t|cannot|could(?:n['\u2019]?t| not)|won['\u2019]?t"
     r"|will not|did(?:n['\u2019]?t| not)|do(?:n['\u2019]?t| not)) (?:guarantee|promise|commit(?: to)?)"
     r"(?: (?:it|that|this|the date|the timing|a date|anything))?"
@@ -895,7 +894,7 @@ _DISCLAIMER = re.compile(
     r"(?:commitment|promise|guarantee)|no (?:firm )?(?:promises?|commitments?|guarantees?)"
     r"|not (?:committed|guaranteed|promised))"
     r"(?: (?:though|yet|at this point|for now|either))?\s*(?:[.!)]|\n|$)"
-)
+)  # in `_TAKEN_BACK_NEXT`
 
 
 # "It" is not needed: "they don't need it", "they can live without it", "it's not a blocker".
@@ -911,11 +910,17 @@ _IT_NOT_NEEDED_SOURCE = (
     r"|(?:it|that|this)(?:['\u2019]s| is| was)(?: not|n['\u2019]t) (?:a |an )?(?:real |hard )?"
     r"(?:blocker|dealbreaker|deal[- ]breaker|must[- ]have|requirement|priority|need)"
 )
-_IT_NOT_NEEDED = re.compile(rf"(?<![a-z0-9])(?:{_IT_NOT_NEEDED_SOURCE})(?![a-z0-9])")
-_IT_NOT_NEEDED_NEXT = re.compile(
-    r"[.!;]?\s+(?:but |however,? )?(?:they|the customer|customer|client|the client|he|she)?"
+_IT_NOT_NEEDED = re.compile(
+    _first_char_class(_IT_NOT_NEEDED_SOURCE)
+    + rf"(?<![a-z0-9])(?:{_IT_NOT_NEEDED_SOURCE})(?![a-z0-9])"
+)
+# The next sentence, from the end of this one: a disclaimer (`_DISCLAIMER`) or "it" not needed
+# (`unneeded`), and nothing else. One match a sentence for both.
+_TAKEN_BACK_NEXT = re.compile(
+    rf"[.!;]?\s+(?:(?P<disclaimer>{_DISCLAIMER})|(?P<unneeded>(?:but |however,? )?"
+    r"(?:they|the customer|customer|client|the client|he|she)?"
     rf"(?:['\u2019]re| are| is| can| could)? ?(?:{_IT_NOT_NEEDED_SOURCE})"
-    r"(?: (?:anymore|any more|now|for now|after all|either))?\s*(?:[.!)]|\n|$)"
+    r"(?: (?:anymore|any more|now|for now|after all|either))?\s*(?:[.!)]|\n|$)))"
 )
 
 
@@ -2075,6 +2080,7 @@ def _sentence_references(
     if (
         kept
         and len(clauses) > 1
+        and _IT_NOT_NEEDED.search(low, kept[0][1].end, b) is not None  # rare: looked at first
         and not any(c.promise for c in clauses)
         and _it_not_needed(low, [m for m, _ in kept], max(c.end for _, c in kept), b)
     ):

@@ -2362,8 +2362,8 @@ def _tied(low: str, ns: int, ne: int, m: Mention, names: list[Mention]) -> bool:
 # "in the first half of 2027" (not "in the contract", "in place", "in production"). It starts
 # with a literal, so `re` finds candidates in C; `_in_dates` reads the date.
 _IN_DATE = re.compile(
-    r"in (?<![a-z0-9]in )(?=[0-9qhfsemlbcnyjaod]|t(?!he )"
-    r"|the (?:first|second|1st|2nd|quarter)(?![a-z0-9]))"
+    r"(?:in (?<![a-z0-9]in )|(?<![a-z0-9])within )(?=[0-9qhfsemlbcnyjaod]|t(?!he )"
+    r"|the (?:first|second|1st|2nd|quarter|next)(?![a-z0-9]))"
 )
 
 

@@ -861,6 +861,12 @@ def test_the_customers_own_date_is_kept_as_needed_by(body: str, expected: list[t
         ("They need SCIM by Q3.", 2, date(2027, 10, 31)),  # Q3 FY27 (Aug-Oct 2026) is past
         ("They need SCIM by EOFY.", 7, date(2027, 6, 30)),
         ("SCIM required by the first half of next year.", 2, date(2027, 7, 31)),
+        # "within" and "in the next" as "in": from the note (25 Nov 2026), or from the close
+        # date (1 Mar 2027) for "of signature", "of go-live"
+        ("They need SCIM within 30 days.", 1, date(2026, 12, 25)),
+        ("They need SCIM in the next 60 days.", 1, date(2027, 1, 24)),
+        ("SCIM required within 90 days of signature.", 1, date(2027, 5, 30)),
+        ("They need SCIM within 30 days of go-live.", 1, date(2027, 3, 31)),
     ],
 )
 def test_needed_by_dates_are_read_like_promised_dates(body: str, start: int, needed: date) -> None:

@@ -7,7 +7,9 @@ exact `notificationsResponse` envelope with <Ack>true</Ack>. Anything else is a 
 Salesforce keeps the message in its queue and retries: a storage failure is a fault with HTTP 500.
 
 POST /webhooks/salesforce/events: JSON from Flow HTTP callouts, Apex or a Platform Event relay,
-authenticated by HMAC-SHA256 over "<timestamp>.<raw body>" (see docs/salesforce.md).
+authenticated by HMAC-SHA256 over "<timestamp>.<raw body>" (see docs/salesforce.md). A
+malformed event is stored aside and named in the answer (`malformed`), the batch's others kept:
+neither a Flow nor an Apex queueable sends a refused batch again. No valid event at all: 422.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ from app.connectors.salesforce import signatures
 from app.connectors.salesforce.events import (
     EVENTS_SOURCE,
     OUTBOUND_SOURCE,
-    OpportunityEventBatch,
     json_events,
+    malformed_events,
     org_matches,
     outbound_events,
+    parse_events,
 )
 from app.connectors.salesforce.outbound import (
     ACK_ENVELOPE,
@@ -140,6 +143,9 @@ class SalesforceEventsAck(BaseModel):
     new: int
     duplicates: int
     queued_deals: int
+    # What was wrong with each malformed event ("event 2: opportunityId: ..."): stored for the
+    # record, nothing queued for it; the batch's other events are kept.
+    malformed: list[str] = []
 
 
 @router.post(
@@ -166,7 +172,7 @@ async def receive_events(request: Request) -> SalesforceEventsAck:
         except signatures.SignatureError as exc:
             raise Unauthorized(f"invalid signature: {exc}") from None
         try:
-            batch = OpportunityEventBatch.model_validate_json(body)
+            parsed = parse_events(body)
         except ValidationError as exc:
             raise Invalid(
                 "body is not a valid events batch",
@@ -174,15 +180,25 @@ async def receive_events(request: Request) -> SalesforceEventsAck:
                     {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
                 ],
             ) from None
-    events = json_events(batch, integration_user_id=settings.salesforce_integration_user_id)
+        if not parsed.events:  # nothing usable: the sender's mistake, said in full
+            raise Invalid(
+                "no valid event in the batch",
+                details=[e for _, _, errors in parsed.malformed for e in errors],
+            )
+    events = json_events(
+        parsed.events, integration_user_id=settings.salesforce_integration_user_id
+    ) + malformed_events(parsed)
     try:
         result = await store_delivery(request, EVENTS_SOURCE, events)
     except NotStored as exc:
         raise ServiceUnavailable(exc.message) from None
     _count_ignored(EVENTS_SOURCE, events)
+    if parsed.malformed:  # the sender's bug, stored aside: alert on it like a refusal
+        metrics.EVENTS.labels(source=EVENTS_SOURCE, result="malformed").inc(len(parsed.malformed))
     return SalesforceEventsAck(
         received=result.received,
         new=result.new,
         duplicates=result.duplicates,
         queued_deals=result.queued_deals,
+        malformed=parsed.problems(),
     )

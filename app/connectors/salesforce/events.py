@@ -18,11 +18,15 @@ sObject type is cut, so one odd notification cannot fail the insert of its whole
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.connectors.salesforce.ids import same_id, to18
 from app.connectors.salesforce.outbound import OutboundMessage
+from app.errors import error_message
 from app.jobs.ingest import InboundEvent
 
 OUTBOUND_SOURCE = "salesforce_outbound"
@@ -109,17 +113,86 @@ class OpportunityEvent(BaseModel):
             raise ValueError("must be a 15- or 18-character Salesforce id") from None
 
 
-class OpportunityEventBatch(BaseModel):
+class EventsEnvelope(BaseModel):
+    """The batch around the events: `{"events": [...]}`, 1 to 200 of them. Each event is
+    checked on its own (`parse_events`)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    events: list[OpportunityEvent] = Field(min_length=1, max_length=MAX_JSON_EVENTS)
+    events: list[Any] = Field(min_length=1, max_length=MAX_JSON_EVENTS)
+
+
+@dataclass
+class ParsedEvents:
+    events: list[OpportunityEvent] = field(default_factory=list)
+    # (index in the batch, the element as sent, its errors with `loc` from the batch's root)
+    malformed: list[tuple[int, Any, list[dict[str, Any]]]] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """What was wrong with each malformed event, e.g. "event 2: opportunityId: must be a
+        15- or 18-character Salesforce id"."""
+        return [
+            f"event {i}: "
+            + "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'][2:]) or 'event'}: {e['msg']}" for e in errs
+            )
+            for i, _, errs in self.malformed
+        ]
+
+
+def parse_events(body: bytes) -> ParsedEvents:
+    """The batch's events, each checked on its own: one malformed event (a Flow variable left
+    blank for one record) does not cost the batch's good ones, which a Flow or an Apex
+    queueable does not send again. Raises `ValidationError` when the batch itself is wrong
+    (not JSON, not `{"events": [...]}`, no events, more than 200)."""
+    envelope = EventsEnvelope.model_validate_json(body)
+    out = ParsedEvents()
+    for index, element in enumerate(envelope.events):
+        try:
+            out.events.append(OpportunityEvent.model_validate(element))
+        except ValidationError as exc:
+            errors = [
+                {
+                    "loc": ["events", index, *e["loc"]],
+                    "msg": error_message(e, OpportunityEvent).removeprefix("Value error, "),
+                }
+                for e in exc.errors(include_url=False)
+            ]
+            out.malformed.append((index, element, errors))
+    return out
+
+
+def malformed_events(parsed: ParsedEvents) -> list[InboundEvent]:
+    """Each malformed event as received, stored for the record under a digest of its
+    content (a redelivery of it is a duplicate); it queues nothing."""
+    out = []
+    for _, element, errors in parsed.malformed:
+        try:
+            text = json.dumps(element, sort_keys=True, ensure_ascii=False, allow_nan=False)
+            payload = element if isinstance(element, dict) else {"value": element}
+        except ValueError:  # NaN or Infinity: no JSON column stores them
+            text = repr(element)
+            payload = {"unstorable": text[:2000]}
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        out.append(
+            InboundEvent(
+                source=EVENTS_SOURCE,
+                dedup_key=f"malformed:{digest}",
+                crm="salesforce",
+                deal_id=None,
+                event_type="event.malformed",
+                payload={"event": payload, "errors": errors},
+                actionable=False,
+            )
+        )
+    return out
 
 
 def json_events(
-    batch: OpportunityEventBatch, *, integration_user_id: str | None
+    events: list[OpportunityEvent], *, integration_user_id: str | None
 ) -> list[InboundEvent]:
     out = []
-    for ev in batch.events:
+    for ev in events:
         ours = same_id(ev.changed_by_id, integration_user_id)
         opportunity = is_opportunity(ev.opportunity_id)
         out.append(

@@ -71,7 +71,13 @@ def test_signed_batch_is_stored_and_queued_with_15_char_ids_normalised(events_cl
     )
     r = events_client.post(URL, content=body, headers=signed(body))
     assert r.status_code == 200, r.text
-    assert r.json() == {"received": 2, "new": 2, "duplicates": 0, "queued_deals": 2}
+    assert r.json() == {
+        "received": 2,
+        "new": 2,
+        "duplicates": 0,
+        "queued_deals": 2,
+        "malformed": [],
+    }
     with Session(engine) as s:
         assert sorted(q.deal_id for q in s.exec(select(DealQueue))) == [
             "006000000000001AAA",
@@ -120,6 +126,49 @@ def test_bad_shape_is_a_precise_422(events_client, engine):
     assert "Salesforce id" in detail[0]["msg"]
 
 
+def test_a_malformed_event_is_stored_aside_and_the_others_are_kept(events_client, engine):
+    """A Flow or an Apex queueable does not send a refused batch again: one bad event must not
+    cost the good ones. It is stored for the record, named in the answer, and queues nothing."""
+    body = (
+        b'{"events": [{"id": "e1", "opportunityId": "006000000000003"},'
+        b' {"id": "e2", "opportunityId": "not-an-id"}, 7,'
+        b' {"id": "e4", "opportunityId": "006000000000004", "score": NaN}]}'
+    )
+    r = events_client.post(URL, content=body, headers=signed(body))
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert (answer["received"], answer["new"], answer["queued_deals"]) == (4, 4, 1)
+    assert answer["malformed"] == [
+        "event 1: opportunityId: must be a 15- or 18-character Salesforce id",
+        "event 2: event: Input should be a valid dictionary or instance of OpportunityEvent",
+        "event 3: score: Extra inputs are not permitted; allowed here: id, opportunityId, "
+        "changed, changedById, source",
+    ]
+    with Session(engine) as s:
+        assert [q.deal_id for q in s.exec(select(DealQueue))] == ["006000000000003AAA"]
+        stored = {e.dedup_key: e for e in s.exec(select(WebhookEvent))}
+    aside = [e for key, e in stored.items() if key.startswith("malformed:")]
+    assert len(aside) == 3 and {(e.status, e.deal_id) for e in aside} == {("ignored", None)}
+    by_id = {e.payload["event"].get("id"): e for e in aside if "id" in e.payload["event"]}
+    assert by_id["e2"].payload["errors"][0]["loc"] == ["events", 1, "opportunityId"]
+    # NaN has no place in a JSON column: kept as text
+    assert any("unstorable" in e.payload["event"] for e in aside)
+    again = events_client.post(URL, content=body, headers=signed(body))
+    assert again.json()["duplicates"] == 4
+
+
+def test_a_batch_with_no_valid_event_is_a_422_naming_each(events_client, engine):
+    body = batch({"id": "e1", "opportunityId": "bad"}, {"opportunityId": "006000000000003"})
+    r = events_client.post(URL, content=body, headers=signed(body))
+    assert r.status_code == 422
+    assert [d["loc"] for d in r.json()["error"]["details"]] == [
+        ["events", 0, "opportunityId"],
+        ["events", 1, "id"],
+    ]
+    with Session(engine) as s:
+        assert list(s.exec(select(WebhookEvent))) == []
+
+
 @pytest.mark.parametrize("blank", ["", "   "])
 def test_a_blank_events_secret_is_unset_not_an_empty_hmac_key(make_app, engine, blank):
     """`SALESFORCE_EVENTS_SECRET=` in a .env file gives SecretStr(''): used as the HMAC key,
@@ -143,7 +192,13 @@ def test_ids_that_are_not_opportunities_are_stored_but_queue_nothing(events_clie
         {"id": "e3", "opportunityId": "006000000000003"},
     )
     r = events_client.post(URL, content=body, headers=signed(body))
-    assert r.json() == {"received": 3, "new": 3, "duplicates": 0, "queued_deals": 1}
+    assert r.json() == {
+        "received": 3,
+        "new": 3,
+        "duplicates": 0,
+        "queued_deals": 1,
+        "malformed": [],
+    }
     with Session(engine) as s:
         rows = {e.dedup_key: (e.status, e.deal_id) for e in s.exec(select(WebhookEvent))}
         assert [q.deal_id for q in s.exec(select(DealQueue))] == ["006000000000003AAA"]

@@ -288,7 +288,9 @@ def import_warnings(session: Session, rows: list[tuple[int, Any]]) -> list[dict[
         if (kind, mapping_match_key(value)) not in claims:
             continue  # only the rows that overlap are read again
         item = MappingIn.model_validate(raw)
-        found = _overlap(claims, kind, item.match_value, item.feature_keys, "match_value")
+        found = _overlap(
+            claims, kind, item.match_value, item.feature_keys, column_path(raw, "match_value")
+        )
         if found:
             warnings.append({"row": row_no, **found})
     return warnings
@@ -430,6 +432,20 @@ class RowError:
     message: str
 
 
+class ShortFormRow(dict):
+    """A row of the CSV's short form ("sku,feature_keys"): its match_value came from the
+    column named after its kind, and an error about it names that column (`column_path`)."""
+
+    value_column: str = "match_value"
+
+
+def column_path(raw: object, path: str) -> str:
+    """`path` as the file the row came from names it: "sku" for match_value in the short form."""
+    if path == "match_value" and isinstance(raw, ShortFormRow):
+        return raw.value_column
+    return path
+
+
 def parse_csv(text: str) -> list[tuple[int, dict[str, Any] | RowError]]:
     """The rows of `read_csv` alone."""
     return read_csv(text)[0]
@@ -495,11 +511,12 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
             continue
         row = {name: cell for name, cell in zip(header, cells, strict=False) if name in read}
         if kind is not None:  # "sku,feature_keys": the kind is the column's name
-            row = {
-                "match_kind": kind,
-                "match_value": row.get(kind, ""),
-                "feature_keys": row.get("feature_keys", ""),
-            }
+            row = ShortFormRow(
+                match_kind=kind,
+                match_value=row.get(kind, ""),
+                feature_keys=row.get("feature_keys", ""),
+            )
+            row.value_column = kind
         # Every part is kept, blank ones too, so an error's feature_keys[i] is the cell's i-th.
         keys = [k.strip() for k in row.get("feature_keys", "").replace("|", ";").split(";")]
         row["feature_keys"] = keys if any(keys) else []
@@ -758,7 +775,7 @@ def import_mappings(
                 errors.append(
                     {
                         "row": row_no,
-                        "path": json_path(err["loc"]) or "row",
+                        "path": column_path(raw, json_path(err["loc"]) or "row"),
                         "message": error_message(err, MappingIn),
                     }
                 )
@@ -770,7 +787,7 @@ def import_mappings(
             errors.append(
                 {
                     "row": row_no,
-                    "path": "match_value",
+                    "path": column_path(raw, "match_value"),
                     "message": f"duplicate of row {first_row} ({item.match_kind} "
                     f"'{item.match_value}'{spelt}; case and spacing do not count)",
                 }

@@ -567,3 +567,19 @@ def test_csv_short_form_names_the_kind_in_its_column(client, revops, engine):
     )
     assert r.status_code == 422
     assert "column sku appears 2 times" in r.json()["error"]["details"][0]["message"]
+
+
+def test_csv_short_form_errors_name_the_files_own_column(client, revops, engine):
+    """A row error about the value names the column the file has ('sku'), not match_value."""
+    r = client.post(
+        "/api/v1/mappings/import",
+        content="SKU,Feature Keys\n,sso\nENT-1,sso\nent-1 ,scim\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422
+    assert [(d["row"], d["path"]) for d in r.json()["error"]["details"]] == [
+        (2, "sku"),
+        (4, "sku"),
+    ]
+    assert "duplicate of row 3" in r.json()["error"]["details"][1]["message"]
+    assert _mappings(engine) == {}

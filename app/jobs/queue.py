@@ -38,7 +38,7 @@ from app.models import DealQueue, UTCDateTime, utcnow
 # Queue reasons the pipeline evaluates from the stored snapshot, without reading the CRM
 # (app.services.pipeline.STORED_SNAPSHOT_REASONS is this set): a reason that needs a read never
 # gives way to one of these when rows coalesce.
-SNAPSHOT_ONLY_REASONS = ("roadmap", "approval", "ledger")
+SNAPSHOT_ONLY_REASONS = ("roadmap", "approval", "ledger", "reread")
 
 
 def _deal_ids_source(dialect: str):

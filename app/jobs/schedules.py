@@ -51,6 +51,7 @@ SCHEDULE_MODULES = [
     "app.connectors.hubspot.reconcile",
     "app.connectors.salesforce.reconcile",
     "app.services.retention",
+    "app.services.reread",
 ]
 
 

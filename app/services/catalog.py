@@ -173,6 +173,12 @@ def _code_digest() -> bytes:
     return digest.digest()
 
 
+def reading_version() -> str:
+    """A fingerprint of the reading code alone (`_code_digest`): it changes with a release
+    that reads notes differently, not with the catalog (`services.reread`)."""
+    return _code_digest().hex()[:32]
+
+
 def _package_version() -> str:
     try:
         return importlib.metadata.version("roadmap-guard")

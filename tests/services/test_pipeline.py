@@ -581,3 +581,47 @@ def test_today_is_the_day_where_the_sales_team_works() -> None:
     local = EvaluationContext(Catalog([], timezone="America/Los_Angeles"), [], {}, now)
     utc = EvaluationContext(Catalog([]), [], {}, now)
     assert (local.today, utc.today) == (date(2027, 3, 31), date(2027, 4, 1))
+
+
+def test_a_release_that_reads_notes_differently_rereads_open_deals_once(
+    pipeline, crm, engine, note_reads
+):
+    """An upgrade's new reading reaches every open deal without a CRM read: the `reread`
+    schedule queues the open deals a different reading evaluated, the worker re-reads their
+    stored snapshots and writes back what changed; closed deals and a second run queue nothing."""
+    from app.models import DealQueue
+    from app.services.reread import reread_after_upgrade
+
+    body = "Removed SSO from the order form."  # SSO never comes: read as a dependency, blocked
+    crm.put_deal(snapshot(notes=[Note(id="n", body=body)]))
+    crm.put_deal(snapshot("D2", notes=[Note(id="n2", body=body)], stage=WON))
+    crm.put_deal(snapshot("D3", line_items=[SSO_LINE]))
+    pipeline.process([item(), item("D2", id_=2), item("D3", id_=3)])
+    with Session(engine) as s:  # as an older release left them: SSO read as a dependency
+        for deal in s.exec(select(Deal).where(Deal.deal_id.in_(["D1", "D2"]))):
+            latest = s.get(Evaluation, deal.last_evaluation_id)
+            latest.matcher_version = "an-older-release"
+            deal.verdict = deal.written_verdict = latest.verdict = "blocked"
+            s.add_all([deal, latest])
+        s.commit()
+    reads, writes = crm.calls["read_deals"], crm.calls["write_back"]
+
+    from app.jobs.schedules import JobContext, load_schedules
+
+    state = load_schedules()["reread"].run(
+        JobContext(engine=engine, settings=pipeline.settings, connectors={})
+    )
+    assert state["reading"]
+    with Session(engine) as s:
+        assert [(q.deal_id, q.reason) for q in s.exec(select(DealQueue))] == [("D1", "reread")]
+    assert pipeline.process([item(reason="reread")])[1].kind == "done"
+
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == "D1")).one()
+        assert deal.verdict == "clear" and deal.written_verdict == "clear"
+        assert s.get(Evaluation, deal.last_evaluation_id).trigger == "reread"
+        again, queued = reread_after_upgrade(s, state)
+        assert (again, queued) == (state, 0)
+    assert crm.calls["read_deals"] == reads  # from the stored snapshot
+    assert crm.calls["write_back"] == writes + 1
+    assert note_reads[-1] == "D1"  # its notes were read again, under the current reading

@@ -1,0 +1,78 @@
+"""After an upgrade that reads notes differently, every open deal reads its notes again.
+
+Each evaluation records the catalog matcher that found its references
+(`services.catalog.matcher_version`: the catalog's names, mappings and settings, and the
+reading code itself). A roadmap or mapping change re-evaluates the deals it can affect
+(`services.fanout`); a new release of the reading code affects every deal, and nothing else
+would re-read one until its next change in the CRM: a misreading the release fixed (a false
+block, a missed promise) would stay on the deal meanwhile.
+
+The `reread` schedule (one worker, every `INTERVAL_SECONDS`) compares the reading code's digest
+with the one it saw last (its state). When they differ (a new release, or the first run after
+this job was added), it queues every open, tracked deal whose latest evaluation used another
+matcher than the current one, with reason `reread`: the worker re-evaluates each from its
+stored snapshot (no CRM read) and writes back only what changed, as for a rule change. A catalog
+change alone does not trigger it: the fan-out re-reads the deals that change concerns. During a
+rolling upgrade an old and a new worker may each queue the deals once (their digests differ):
+re-reading twice is harmless.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from app.db import session_scope
+from app.jobs.queue import enqueue_deals
+from app.jobs.schedules import JobContext, schedule
+from app.models import Deal, Evaluation
+from app.services.catalog import load_catalog_and_matcher, reading_version
+
+log = structlog.get_logger("app.reread")
+
+INTERVAL_SECONDS = 300
+REASON = "reread"
+_CHUNK = 1000  # SQLite caps bound parameters
+
+
+def stale_open_deals(session: Session, matcher: str) -> dict[str, list[str]]:
+    """Open, tracked deals with a stored snapshot whose latest evaluation used a matcher other
+    than `matcher` (or recorded none), by CRM, in id order."""
+    rows = session.execute(
+        select(Deal.crm, Deal.deal_id)
+        .join(Evaluation, Evaluation.id == Deal.last_evaluation_id)
+        .where(
+            Deal.is_closed.is_(False),
+            Deal.tracked.is_(True),
+            or_(Evaluation.matcher_version.is_(None), Evaluation.matcher_version != matcher),
+        )
+        .order_by(Deal.crm, Deal.deal_id)
+    )
+    out: dict[str, list[str]] = {}
+    for crm, deal_id in rows:
+        out.setdefault(crm, []).append(deal_id)
+    return out
+
+
+def reread_after_upgrade(session: Session, state: dict) -> tuple[dict, int]:
+    """Queue the stale open deals when the reading code changed since `state` (the job's):
+    (the new state, how many deals were queued)."""
+    code = reading_version()
+    if state.get("reading") == code:
+        return state, 0
+    _, matcher = load_catalog_and_matcher(session)
+    queued = 0
+    for crm, ids in stale_open_deals(session, matcher).items():
+        for start in range(0, len(ids), _CHUNK):
+            queued += enqueue_deals(session, crm, ids[start : start + _CHUNK], reason=REASON)
+    return {**state, "reading": code}, queued
+
+
+@schedule("reread", interval=lambda _s: INTERVAL_SECONDS)
+def reread(ctx: JobContext) -> dict:
+    with session_scope(ctx.engine) as session:
+        state, queued = reread_after_upgrade(session, ctx.state)
+    if queued:
+        log.info("reading_changed_deals_queued", deals=queued)
+    return state

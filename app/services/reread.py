@@ -19,6 +19,8 @@ re-reading twice is harmless.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import structlog
 from sqlalchemy import or_, select
 from sqlmodel import Session
@@ -26,7 +28,7 @@ from sqlmodel import Session
 from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
-from app.models import Deal, Evaluation
+from app.models import Deal, Evaluation, utcnow
 from app.services.catalog import load_catalog_and_matcher, reading_version
 
 log = structlog.get_logger("app.reread")
@@ -34,6 +36,9 @@ log = structlog.get_logger("app.reread")
 INTERVAL_SECONDS = 300
 REASON = "reread"
 _CHUNK = 1000  # SQLite caps bound parameters
+# Each further chunk of deals is due this much later, so webhooks arriving meanwhile are not
+# queued behind all of them (the worker re-evaluates ~1,500 stored deals a second).
+PACE_SECONDS = 2.0
 
 
 def stale_open_deals(session: Session, matcher: str) -> dict[str, list[str]]:
@@ -63,9 +68,13 @@ def reread_after_upgrade(session: Session, state: dict) -> tuple[dict, int]:
         return state, 0
     _, matcher = load_catalog_and_matcher(session)
     queued = 0
+    now = utcnow()
     for crm, ids in stale_open_deals(session, matcher).items():
         for start in range(0, len(ids), _CHUNK):
-            queued += enqueue_deals(session, crm, ids[start : start + _CHUNK], reason=REASON)
+            due = now + timedelta(seconds=PACE_SECONDS * (queued // _CHUNK))
+            queued += enqueue_deals(
+                session, crm, ids[start : start + _CHUNK], reason=REASON, due_at=due
+            )
     return {**state, "reading": code}, queued
 
 

@@ -62,6 +62,12 @@ def respond(
     return JSONResponse(body)
 
 
+_PROMISED = (
+    "true: deals promised the feature or buying it (a commitment in a note, or a line item); "
+    "false: deals that only mention or ask about it"
+)
+
+
 @router.get("/api/v1/deals", summary="Deals, filtered by feature, verdict, owner and stage")
 def list_deals(
     request: Request,
@@ -69,6 +75,7 @@ def list_deals(
     settings: SettingsDep,
     _principal: ReadPrincipal,
     feature: str | None = None,
+    promised: Annotated[bool | None, Query(description=_PROMISED)] = None,
     verdict: Verdict | None = None,
     owner: Annotated[str | None, Query(description="owner id or name")] = None,
     stage: Annotated[str | None, Query(description="stage id or label")] = None,
@@ -94,7 +101,13 @@ def list_deals(
         close_to=close_to,
         state=state,
         feature=feature,
+        promised=promised,
     )
+    if promised is not None and feature is None:
+        raise Invalid(
+            "promised needs feature: it says how a deal depends on that feature",
+            details=[{"path": "feature", "message": "required with promised"}],
+        )
     _check_range(close_from, close_to)
     result = queries.list_deals(session, filters, page, base_url=settings.public_base_url)
     return respond(result, csv=csv, columns=queries.DEAL_COLUMNS, filename="deals.csv")
@@ -110,6 +123,7 @@ def deals_for_feature(
     session: SessionDep,
     settings: SettingsDep,
     _principal: ReadPrincipal,
+    promised: Annotated[bool | None, Query(description=_PROMISED)] = None,
     verdict: Verdict | None = None,
     owner: str | None = None,
     stage: str | None = None,
@@ -135,6 +149,7 @@ def deals_for_feature(
         close_from=close_from,
         close_to=close_to,
         state=state,
+        promised=promised,
     )
     result = queries.feature_deals(session, key, filters, page, base_url=settings.public_base_url)
     return respond(

@@ -299,6 +299,9 @@ class DealFilters:
     close_to: date | None = None
     state: str = "open"  # open | closed | won | all
     feature: str | None = None
+    # With `feature`: True, deals promised it or buying it (a commitment in a note, or a line
+    # item); False, deals that only mention or ask about it.
+    promised: bool | None = None
 
 
 def _deal_conditions(f: DealFilters) -> list[ColumnElement]:
@@ -323,7 +326,7 @@ def _deal_conditions(f: DealFilters) -> list[ColumnElement]:
         conds.append(Deal.close_date >= f.close_from)
     if f.close_to:
         conds.append(Deal.close_date <= f.close_to)
-    if f.feature:
+    if f.feature:  # (list_deals reads a feature's dependants from its rows: `_dependants`)
         conds.append(
             select(DealFeature.id)
             .where(
@@ -485,6 +488,11 @@ def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tu
     both paths, so paging is stable.
     """
     rows = [DealFeature.feature_key == filters.feature, DealFeature.is_primary == true()]
+    if filters.promised is not None:
+        # The primary row is the strongest evidence (a commitment, then a line item, then a
+        # mention): the deal was promised the feature, or buys it, exactly when it is one.
+        promised = or_(DealFeature.is_commitment == true(), DealFeature.source == "line_item")
+        rows.append(promised if filters.promised else ~promised)
     tiebreak = [DealFeature.crm, DealFeature.deal_id]
     copied = filters.state == "open" and not filters.verdict
     if copied and _sort_keys(page.sort) <= set(DEPENDANT_SORTS):

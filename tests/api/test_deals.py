@@ -38,6 +38,35 @@ def test_feature_deals_lists_open_dependants_with_quotes(client, api_key, seeded
                            headers=api_key("viewer"))) == ["h1", "h2"]  # fmt: skip
 
 
+def test_deals_promised_a_feature_or_only_mentioning_it(client, api_key, seeded, engine):
+    """Engineering's question: which open deals were promised SSO (or buy it), and which only
+    talk about it. h1 buys the SSO add-on; h2 and s3 mention SSO in notes."""
+    h = api_key("engineering")
+    assert _ids(client.get("/api/v1/features/sso/deals?promised=true", headers=h)) == ["h1"]
+    assert _ids(client.get("/api/v1/features/sso/deals?promised=false", headers=h)) == [
+        "s3",
+        "h2",
+    ]
+    # a commitment in a note counts as a promise too
+    from sqlmodel import select
+
+    from app.models import DealFeature
+
+    with Session(engine) as s:
+        row = s.exec(
+            select(DealFeature).where(DealFeature.deal_id == "h2", DealFeature.feature_key == "sso")
+        ).one()
+        row.is_commitment = True
+        s.add(row)
+        s.commit()
+    assert _ids(client.get("/api/v1/deals?feature=sso&promised=true", headers=h)) == ["h2", "h1"]
+    r = client.get("/api/v1/deals?promised=true", headers=h)
+    assert r.status_code == 422
+    assert r.json()["error"]["details"] == [
+        {"path": "feature", "message": "required with promised"}
+    ]
+
+
 def test_feature_deals_csv_and_unknown_feature(client, api_key, seeded):
     h = api_key("approver")
     r = client.get("/api/v1/features/sso/deals?format=csv", headers=h)

@@ -249,6 +249,8 @@ _PROMISE = re.compile(
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked in (?:for|by)"
     r"|gave (?:them|him|her|the customer|the client) a verbal(?: (?:on|for|yes))?"
+    # "Order form signed with SCIM as a future deliverable"
+    r"|as an? (?:future |contractual |committed )?deliverable"
     # "Agreed to deliver SCIM within 90 days", "We'll throw in SCIM" (given at no charge)
     r"|agree(?:d|s)? to (?:deliver|ship|build|provide|include|add|develop|support|give|enable)"
     r"|(?:throw(?:s|ing)?|threw|thrown) (?:in|them in)"
@@ -1549,6 +1551,12 @@ _THEIR_PROMISER = re.compile(
     r"|(?:the )?(?:customer|client|prospect)(?:['\u2019]s [a-z-]+)?)(?:['\u2019]ve)? "
     r"(?:(?:have|has|had|also|already|just|then|now|publicly|internally|verbally|formally) )*$"
 )
+# The contract's own terms: what a contract cue is about when its clause names no feature
+# ("Roadmap disclaimer added to the MSA", "Liability cap is in the contract").
+_CONTRACT_TERMS_TEXT = """disclaimer disclaimers clause clauses language terms indemnity
+    indemnification liability payment pricing price discount renewal termination sla slas
+    uptime warranty warranties nda dpa exhibit addendum redline redlines cap caps"""
+_CONTRACT_TERMS = frozenset(_CONTRACT_TERMS_TEXT.split())
 # Verbs of bending the roadmap for a deal, as a promise cue ends with them (`_ours`).
 _STEERING = (
     "ensure", "prioritize", "prioritise", "fast-track", "fast track", "fasttrack", "expedite",
@@ -1655,6 +1663,11 @@ def _ours(
     if not custom and _is_contract_cue(cue):
         # In the contract: ours, unless the customer asks for it to be ("They want SCIM in
         # the contract"; not "They asked for it, so we added SCIM to the contract").
+        if not any(c.start <= m.start < c.end for m in names) and not _CONTRACT_TERMS.isdisjoint(
+            w.strip(_STRIP) for w in low[c.start : c.end].split()
+        ):
+            c.sale = True  # "Roadmap disclaimer added to the MSA; SCIM mentioned": its terms
+            return False
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     head = cue[:2]

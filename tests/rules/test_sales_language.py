@@ -889,6 +889,11 @@ CONTRACT_LANGUAGE = [
     ("SCIM is covered by the MSA.", [("scim", "", True)]),
     ("SCIM is listed on the signed order form.", [("scim", "", True)]),
     ("They asked for it, so we added SCIM to the contract.", [("scim", "", True)]),
+    ("Order form signed with SCIM as a future deliverable.", [("scim", "", True)]),
+    ("Added a clause for SCIM to the contract.", [("scim", "", True)]),
+    # the contract's own terms, with a feature only mentioned beside them
+    ("Roadmap disclaimer added to the MSA; SCIM mentioned.", [("scim", "", False)]),
+    ("Liability cap is in the contract, they need SCIM.", [("scim", "", False)]),
     ("The MSA includes a Slack integration.", [(None, "Slack integration", True)]),
     # the offer that becomes the contract
     ("Quote includes SCIM provisioning.", [("scim", "", True)]),

@@ -694,6 +694,7 @@ def reference_values(ref: FeatureReference, feature: Feature | None) -> Values:
             "reference.promised_date": ref.promised_date,
             "reference.needed_by": ref.needed_by,
             "reference.score": _number(ref.score),
+            "reference.hedged": ref.hedged,
         }
     availability = feature.availability
     confidence = feature.confidence
@@ -716,6 +717,7 @@ def reference_values(ref: FeatureReference, feature: Feature | None) -> Values:
         "reference.promised_date": ref.promised_date,
         "reference.needed_by": ref.needed_by,
         "reference.score": _number(ref.score),
+        "reference.hedged": ref.hedged,
     }
 
 

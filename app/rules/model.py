@@ -127,6 +127,10 @@ class FeatureReference(_Model):
     promised_date: date | None = None
     needed_by: date | None = None  # the customer's own date: "they need SCIM by Q3"
     matched_text: str | None = None
+    # A commitment said with a hedge: "we might have SCIM by Q2", "hopefully by Q2",
+    # "tentatively Q2", "targeted for Q2". Still a commitment (the customer heard the date);
+    # rules may treat it apart (`reference.hedged`).
+    hedged: bool = False
 
 
 class Finding(_Model):

@@ -739,6 +739,7 @@ def find_references(
 def _strength(ref: FeatureReference) -> tuple:
     return (
         ref.is_commitment,
+        not ref.hedged,  # the firmest word given: "We will have SCIM by Q2" over "might"
         ref.custom_build,
         ref.promised_date is not None,
         ref.needed_by is not None,
@@ -939,7 +940,12 @@ def _it_not_needed(low: str, mentions: list[Mention], after: int, b: int) -> boo
 def _withdrawn(ref: FeatureReference) -> FeatureReference:
     """`ref` as a dependency only: its promise was taken back."""
     return ref.model_copy(
-        update={"is_commitment": False, "promised_date": None, "custom_build": False}
+        update={
+            "is_commitment": False,
+            "promised_date": None,
+            "custom_build": False,
+            "hedged": False,
+        }
     )
 
 
@@ -1034,10 +1040,15 @@ def _carried_promise(
             is_commitment=True,
             custom_build=said.custom,
             promised_date=promised,
+            hedged=_hedged(low, said, said),
         )
     values = dict(ref.__dict__)
     values.update(
-        evidence=text[a1:b], is_commitment=True, is_question=False, promised_date=promised
+        evidence=text[a1:b],
+        is_commitment=True,
+        is_question=False,
+        promised_date=promised,
+        hedged=_hedged(low, said, said),
     )
     if not unknown:
         return trusted_model(FeatureReference, _NOTE_FIELDS, values)
@@ -2167,6 +2178,7 @@ def _sentence_references(
                     "promised_date": promised,
                     "needed_by": needed,
                     "matched_text": m.matched_text,
+                    "hedged": commitment and _hedged(low, said, c),
                 },
             )
         )
@@ -2214,10 +2226,32 @@ def _sentence_references(
                     dates,
                     skip=[(lo, hi) for cl, lo, hi in theirs if cl is None] if theirs else None,
                 ),
+                hedged=_hedged(low, c, c),
             )
         )
         break  # one off-roadmap promise per sentence
     return refs
+
+
+# Hedges on a promise: it was still said, but not as a firm word. "may" is no hedge after a
+# date word ("by May", "in May") nor before a day ("May 15").
+_HEDGE = re.compile(
+    r"(?<![a-z0-9])(?:might|maybe|possibly|perhaps|hopefully|potentially|tentative(?:ly)?"
+    r"|probably|likely|(?<!by )(?<!in )(?<!of )(?<!until )(?<!before )(?<!early )(?<!mid )"
+    r"(?<!late )(?<!end of )may(?! \d)(?!-)|should|could|aim(?:s|ed|ing)? (?:to|for)"
+    r"|hop(?:e|es|ed|ing) to|best case|if all goes well|fingers crossed|subject to change"
+    r"|target(?:s|ed|ing)?|pencil(?:l)?ed in|ballpark|rough(?:ly)?|estimated?)(?![a-z0-9])"
+)
+
+
+def _hedged(low: str, said: _Clause | None, c: _Clause) -> bool:
+    """Whether the promise of the clause `said` (the feature named in `c`) was hedged: a
+    hedge word in either clause ("We might have SCIM by Q2", "SCIM by Q2, hopefully")."""
+    if said is None:
+        return False
+    if _HEDGE.search(low, said.start, said.end) is not None:
+        return True
+    return c is not said and _HEDGE.search(low, c.start, c.end) is not None
 
 
 def _plain_references(
@@ -2246,6 +2280,7 @@ def _plain_references(
                     "promised_date": None,
                     "needed_by": None,
                     "matched_text": m.matched_text,
+                    "hedged": False,
                 },
             )
         )

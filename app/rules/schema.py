@@ -73,6 +73,11 @@ FIELDS: dict[str, FieldSpec] = {
     "feature.source_status": FieldSpec("str", "reference"),
     "reference.source": FieldSpec("enum", "reference", ("line_item", "note")),
     "reference.is_commitment": FieldSpec("bool", "reference"),
+    "reference.hedged": FieldSpec(
+        "bool",
+        "reference",
+        description="a commitment said with a hedge: 'might', 'hopefully', 'targeted for'",
+    ),
     "reference.is_question": FieldSpec("bool", "reference"),
     "reference.custom_build": FieldSpec("bool", "reference"),
     "reference.promised_date": FieldSpec("date", "reference"),

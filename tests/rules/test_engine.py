@@ -687,3 +687,37 @@ def test_a_quoted_sentence_keeps_its_own_full_stop(catalog: Catalog, note, messa
     )
     (f,) = evaluate(make_deal(note), catalog, [r], today=TODAY).findings
     assert f.message == message
+
+
+def test_a_rule_can_treat_hedged_promises_apart(catalog: Catalog) -> None:
+    """RevOps may keep the block for firm promises and only warn on hedged ones."""
+    firm = rule(
+        {
+            "id": "firm",
+            "name": "Firm promise",
+            "severity": "block",
+            "when": {
+                "all": [
+                    {"field": "reference.is_commitment", "op": "eq", "value": True},
+                    {"field": "reference.hedged", "op": "eq", "value": False},
+                ]
+            },
+            "message": "{feature.name} promised",
+        }
+    )
+    hedged = rule(
+        {
+            "id": "hedged",
+            "name": "Hedged promise",
+            "severity": "warning",
+            "when": {"field": "reference.hedged", "op": "eq", "value": True},
+            "message": "{feature.name} hinted",
+        }
+    )
+    said = {
+        "We will have SCIM by Q2.": ("blocked", ["firm"]),
+        "We might have SCIM by Q2.": ("warning", ["hedged"]),
+    }
+    for body, (status, fired) in said.items():
+        result = evaluate(make_deal(body), catalog, [firm, hedged], today=TODAY)
+        assert (result.status, [f.rule_id for f in result.findings]) == (status, fired), body

@@ -1150,3 +1150,33 @@ def test_months_from_a_months_last_day_end_on_a_shorter_months_last_day() -> Non
     )
     (ref,) = find_references(deal, CATALOG, today=TODAY)
     assert ref.promised_date == date(2027, 2, 28)
+
+
+# A promise said with a hedge is still a commitment (the customer heard the date), marked
+# `hedged` for rules that treat it apart. (note, is_commitment, hedged)
+HEDGED = [
+    ("We might have SCIM by Q2.", True, True),
+    ("SCIM by Q2, hopefully.", True, True),
+    ("Possibly SCIM by Q2.", True, True),
+    ("We should have SCIM by Q2.", True, True),
+    ("SCIM is targeted for Q2.", True, True),
+    ("We've pencilled in SCIM for Q2.", True, True),
+    ("We will have SCIM by Q2.", True, False),
+    ("We promised SCIM by May.", True, False),  # the month, not the modal
+    ("We promised SCIM by May 15.", True, False),
+    ("They need SCIM by Q2, maybe sooner.", False, False),  # no promise to hedge
+]
+
+
+@pytest.mark.parametrize(("body", "commitment", "hedged"), HEDGED, ids=[c[0][:40] for c in HEDGED])
+def test_a_hedged_promise_is_a_commitment_marked_hedged(
+    body: str, commitment: bool, hedged: bool
+) -> None:
+    (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert (ref.is_commitment, ref.hedged) == (commitment, hedged)
+
+
+def test_the_firm_promise_is_kept_over_a_hedged_one_in_the_same_note() -> None:
+    body = "We might have SCIM by Q1. Told them we will have SCIM by Q2."
+    (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert (ref.hedged, ref.evidence) == (False, "Told them we will have SCIM by Q2.")

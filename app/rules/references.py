@@ -828,7 +828,15 @@ def note_references(
         got = _sentence_references(
             text, low, span, mentions, note, when, catalog, span[0] < carried_end
         )
-        back = _TAKEN_BACK_NEXT.match(low, span[1]) if got else None  # one look, both kinds
+        back = None
+        if got:
+            # One look for both kinds, only when the next sentence is short enough to be one
+            # (they are under 80 characters; two `find`s cost less than a failed match).
+            end = span[1]
+            if (
+                low.find(".", end + 1, end + 80) >= 0 or low.find("\n", end, end + 80) >= 0
+            ) and low[end : end + 24].lstrip(".!; \t\n").split(" ", 1)[0] in _TAKEN_BACK_FIRST:
+                back = _TAKEN_BACK_NEXT.match(low, end)
         if back is None:
             pass
         elif back.start("unneeded") >= 0:
@@ -919,12 +927,24 @@ _IT_NOT_NEEDED = re.compile(
 )
 # The next sentence, from the end of this one: a disclaimer (`_DISCLAIMER`) or "it" not needed
 # (`unneeded`), and nothing else. One match a sentence for both.
+# The first words a `_TAKEN_BACK_NEXT` sentence can start with (its first word, as
+# `str.split(" ")` leaves it): a set test before the match.
+_TAKEN_BACK_FIRST_TEXT = """but however however, though though, that that's that’s said we i can can't
+    can’t cant cannot could couldn't couldn’t won't won’t wont will did didn't didn’t do
+    don't don’t does doesn't doesn’t this it it's it’s not no they they're they’re the
+    customer client he she fine ok okay happy good live manage cope nope"""
+_TAKEN_BACK_FIRST = frozenset(_TAKEN_BACK_FIRST_TEXT.split())
 _TAKEN_BACK_NEXT = re.compile(
     rf"[.!;]?\s+(?:(?P<disclaimer>{_DISCLAIMER})|(?P<unneeded>(?:but |however,? )?"
     r"(?:they|the customer|customer|client|the client|he|she)?"
     rf"(?:['\u2019]re| are| is| can| could)? ?(?:{_IT_NOT_NEEDED_SOURCE})"
     r"(?: (?:anymore|any more|now|for now|after all|either))?\s*(?:[.!)]|\n|$)))"
 )
+
+
+def _mentions_it(low: str, a: int, b: int) -> bool:
+    """Whether low[a:b] holds "it", "that" or "this", which every `_IT_NOT_NEEDED` holds."""
+    return low.find(" it", a, b) >= 0 or low.find("that", a, b) >= 0 or low.find("this", a, b) >= 0
 
 
 def _it_not_needed(low: str, mentions: list[Mention], after: int, b: int) -> bool:
@@ -1573,6 +1593,8 @@ _STEERING = (
     "ensure", "prioritize", "prioritise", "fast-track", "fast track", "fasttrack", "expedite",
     "accelerate",
 )  # fmt: skip
+# How the cues ending in `_STEERING` or "be included" begin: "will", "we'll", "shall", "going".
+_WILL_HEADS = frozenset(("wi", "we", "sh", "go"))
 _STEERING_FILLER_TEXT = "the a an up them our that work on building delivering shipping getting"
 _STEERING_FILLER = frozenset(_STEERING_FILLER_TEXT.split())
 _THEIR_VERB_HEADS = frozenset(("co", "pr", "gu", "ag"))
@@ -1658,7 +1680,8 @@ def _ours(
     ):
         return False  # "Competitor (Okta) promised them SCIM by Q1"
     cue = low[s:e]
-    if cue.endswith(_STEERING):
+    head = cue[:2]
+    if head in _WILL_HEADS and cue.endswith(_STEERING):
         # Bending the roadmap for the deal: ours, of the feature named right after ("We'll
         # prioritize SCIM for them"), not theirs ("They will prioritize SCIM internally") nor
         # of anything else ("We'll prioritize their support tickets").
@@ -1669,7 +1692,11 @@ def _ours(
             for m in names
         ):
             return False
-    elif cue.endswith(("included", "supported")) and not any(a <= m.start < s for m in names):
+    elif (
+        head in _WILL_HEADS
+        and cue.endswith(("included", "supported"))
+        and not any(a <= m.start < s for m in names)
+    ):
         return False  # "SCIM will be included", not "Training will be included, SCIM discussed"
     if not custom and _is_contract_cue(cue):
         # In the contract: ours, unless the customer asks for it to be ("They want SCIM in
@@ -1681,7 +1708,6 @@ def _ours(
             return False
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
-    head = cue[:2]
     # Three rare readings, looked for only when one of their words is among the words before
     # the cue: a set test first, the regex after (`_INTERNAL_ASK_WORDS`, `_THEIR_WORDS`).
     verb = head in _THEIR_VERB_HEADS
@@ -2070,7 +2096,11 @@ def _sentence_references(
         ):
             if low.find("no ", a, b) >= 0 or low.find(" without ", a, b) >= 0:  # rare
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
-                if mentions and _it_not_needed(low, mentions, mentions[-1].end, b):
+                if (
+                    mentions
+                    and _mentions_it(low, mentions[-1].end, b)
+                    and _it_not_needed(low, mentions, mentions[-1].end, b)
+                ):
                     return []  # "Offline mode came up, but they can live without it"
             return _plain_references(text[a:b], mentions, note.id, catalog)
     evidence = text[a:b]
@@ -2104,7 +2134,8 @@ def _sentence_references(
     if (
         kept
         and len(clauses) > 1
-        and _IT_NOT_NEEDED.search(low, kept[0][1].end, b) is not None  # rare: looked at first
+        and _mentions_it(low, kept[0][1].end, b)  # three `find`s before the regex
+        and _IT_NOT_NEEDED.search(low, kept[0][1].end, b) is not None
         and not any(c.promise for c in clauses)
         and _it_not_needed(low, [m for m, _ in kept], max(c.end for _, c in kept), b)
     ):
@@ -2136,6 +2167,9 @@ def _sentence_references(
         if len(clauses) > 1
         else None
     )
+    # A hedge word anywhere in the sentence (one set test): only then is each promise's
+    # clause looked at (`_hedged`).
+    hedgy = not _HEDGE_STARTS.isdisjoint(low[a:b].split()) if kept else False
     for m, c in kept:
         question = c.question
         said = c if c.promise and not c.denied else orphan  # the clause promising it
@@ -2178,7 +2212,7 @@ def _sentence_references(
                     "promised_date": promised,
                     "needed_by": needed,
                     "matched_text": m.matched_text,
-                    "hedged": commitment and _hedged(low, said, c),
+                    "hedged": commitment and hedgy and _hedged(low, said, c),
                 },
             )
         )
@@ -2226,7 +2260,8 @@ def _sentence_references(
                     dates,
                     skip=[(lo, hi) for cl, lo, hi in theirs if cl is None] if theirs else None,
                 ),
-                hedged=_hedged(low, c, c),
+                hedged=not _HEDGE_STARTS.isdisjoint(low[c.start : c.end].split())
+                and _hedged(low, c, c),
             )
         )
         break  # one off-roadmap promise per sentence
@@ -2235,12 +2270,23 @@ def _sentence_references(
 
 # Hedges on a promise: it was still said, but not as a firm word. "may" is no hedge after a
 # date word ("by May", "in May") nor before a day ("May 15").
-_HEDGE = re.compile(
+_HEDGE_SOURCE = (
     r"(?<![a-z0-9])(?:might|maybe|possibly|perhaps|hopefully|potentially|tentative(?:ly)?"
-    r"|probably|likely|(?<!by )(?<!in )(?<!of )(?<!until )(?<!before )(?<!early )(?<!mid )"
-    r"(?<!late )(?<!end of )may(?! \d)(?!-)|should|could|aim(?:s|ed|ing)? (?:to|for)"
+    r"|probably|likely|(?=may)(?<!by )(?<!in )(?<!of )(?<!until )(?<!before )(?<!early )"
+    r"(?<!mid )(?<!late )(?<!end of )may(?! \d)(?!-)|should|could|aim(?:s|ed|ing)? (?:to|for)"
     r"|hop(?:e|es|ed|ing) to|best case|if all goes well|fingers crossed|subject to change"
     r"|target(?:s|ed|ing)?|pencil(?:l)?ed in|ballpark|rough(?:ly)?|estimated?)(?![a-z0-9])"
+)
+_HEDGE = re.compile(_first_char_class(_HEDGE_SOURCE) + _HEDGE_SOURCE)
+
+
+# The words `_HEDGE` can start with, as `str.split` leaves them: looked for first, as a set.
+_HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tentative tentatively
+    probably likely may should could aim aims aimed aiming hope hopes hoped hoping best if
+    fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
+    estimate estimated"""
+_HEDGE_STARTS = frozenset(
+    w + tail for w in _HEDGE_STARTS_TEXT.split() for tail in ("", ",", ".", ";", ":", ")", "!")
 )
 
 
@@ -2409,8 +2455,10 @@ def _tied(low: str, ns: int, ne: int, m: Mention, names: list[Mention]) -> bool:
 # The word "in" before what may be a date: "in Q3", "in January", "in 2027", "in two weeks",
 # "in the first half of 2027" (not "in the contract", "in place", "in production"). It starts
 # with a literal, so `re` finds candidates in C; `_in_dates` reads the date.
+# "in <date>", or "within <date>" (the literal "in " first, so `re` finds candidates fast; then
+# "in" is a word of its own, or the end of the word "within").
 _IN_DATE = re.compile(
-    r"(?:in (?<![a-z0-9]in )|(?<![a-z0-9])within )(?=[0-9qhfsemlbcnyjaod]|t(?!he )"
+    r"in (?:(?<![a-z0-9]in )|(?<=within )(?<![a-z0-9]within ))(?=[0-9qhfsemlbcnyjaod]|t(?!he )"
     r"|the (?:first|second|1st|2nd|quarter|next)(?![a-z0-9]))"
 )
 
@@ -2421,6 +2469,8 @@ def _in_dates(low: str, a: int, b: int) -> list[tuple[int, int]]:
     found = []
     for m in _IN_DATE.finditer(low, a, b):
         at = m.start()
+        if at >= 4 and low.startswith("with", at - 4):
+            at -= 4  # "within 30 days": the date starts at "within"
         d = (
             _date_at(low, at + 3, b)
             or (low.startswith("the ", at + 3) and _date_at(low, at + 7, b))

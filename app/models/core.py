@@ -279,6 +279,8 @@ class DealFeature(SQLModel, table=True):
     is_commitment: bool = False
     promised_date: date | None = None
     needed_by: date | None = None  # the customer's own date: "they need SCIM by Q3"
+    # a commitment said with a hedge ("might", "hopefully"): FeatureReference.hedged
+    hedged: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     score: float = 100.0
     # Exactly one row per (crm, deal_id, feature_key) with a key: commitment before mention,
     # line item before note, else the first. Rows without a feature key are never primary.

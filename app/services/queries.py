@@ -233,6 +233,7 @@ def dependency_values(
             "is_commitment": ref.is_commitment,
             "promised_date": ref.promised_date,
             "needed_by": ref.needed_by,
+            "hedged": ref.hedged,
             "score": ref.score,
             "is_primary": ref.feature_key is not None and primary[ref.feature_key] == i,
             "availability_first": i in firsts,
@@ -587,6 +588,7 @@ def feature_deals(
                 "source_id": r.source_id,
                 "evidence": r.evidence,
                 "is_commitment": r.is_commitment,
+                "hedged": r.hedged,
                 "promised_date": r.promised_date.isoformat() if r.promised_date else None,
                 "needed_by": r.needed_by.isoformat() if r.needed_by else None,
                 "score": r.score,
@@ -1024,6 +1026,7 @@ def deal_detail(
                 "source_id": r.source_id,
                 "evidence": r.evidence,
                 "is_commitment": r.is_commitment,
+                "hedged": r.hedged,
                 "promised_date": r.promised_date.isoformat() if r.promised_date else None,
                 "needed_by": r.needed_by.isoformat() if r.needed_by else None,
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -109,6 +110,24 @@ def test_overview_says_when_its_totals_mix_currencies(web, key, sqlite_engine):
     web.cookies.set("rg_api_key", key)
     page = web.get("/dashboard").text
     assert 'id="mixed-currencies"' in page and "bar: amount in USD" not in page
+
+
+def test_deal_page_says_what_was_promised_and_how_firmly(web, key, sqlite_engine):
+    from sqlmodel import update
+
+    from app.models import DealFeature
+
+    with Session(sqlite_engine) as s:
+        s.exec(
+            update(DealFeature)
+            .where(DealFeature.deal_id == "h2", DealFeature.feature_key == "audit")
+            .values(is_commitment=True, hedged=True, promised_date=date(2027, 6, 30))
+        )
+        s.commit()
+    web.cookies.set("rg_api_key", key)
+    page = web.get("/dashboard/deals/hubspot/h2").text
+    assert '<span class="promise">promised (hedged) by 2027-06-30</span>' in page
+    assert page.count('class="promise"') == 1  # SSO is only needed there
 
 
 def test_dashboard_can_be_disabled(sqlite_engine, key):

@@ -625,3 +625,23 @@ def test_a_release_that_reads_notes_differently_rereads_open_deals_once(
     assert crm.calls["read_deals"] == reads  # from the stored snapshot
     assert crm.calls["write_back"] == writes + 1
     assert note_reads[-1] == "D1"  # its notes were read again, under the current reading
+
+
+def test_a_hedged_promise_is_marked_on_the_dependency_index(pipeline, crm, engine):
+    """The deal views read the index: which promises were said firmly and which with a hedge."""
+    from app.services.queries import deal_detail
+
+    notes = [
+        Note(id="n1", body="We might have SSO by Q2."),
+        Note(id="n2", body="Audit Log: we will have it by Q2."),
+    ]
+    crm.put_deal(snapshot(notes=notes))
+    pipeline.process([item()])
+    with Session(engine) as s:
+        rows = {r.feature_key: (r.is_commitment, r.hedged) for r in s.exec(select(DealFeature))}
+        detail = deal_detail(s, "test", "D1", base_url="http://x")
+    assert rows == {"sso": (True, True), "audit-log": (True, False)}
+    assert {r["feature_key"]: r["hedged"] for r in detail["references"]} == {
+        "sso": True,
+        "audit-log": False,
+    }

@@ -1698,6 +1698,16 @@ def _ours(
         and not any(a <= m.start < s for m in names)
     ):
         return False  # "SCIM will be included", not "Training will be included, SCIM discussed"
+    if (
+        " be " in cue
+        and not any(a <= m.start < s for m in names)
+        and not _SALE_OBJECTS.isdisjoint(w.strip(_STRIP) for w in low[a:s].split())
+    ):
+        # What "will be ready" is said of is its subject: a sale item's readiness ("The
+        # proposal will be ready by Friday, they need SCIM", "Training will be ready by Q1,
+        # SCIM discussed") promises no feature, and its date is the sale's.
+        c.sale = True
+        return False
     if not custom and _is_contract_cue(cue):
         # In the contract: ours, unless the customer asks for it to be ("They want SCIM in
         # the contract"; not "They asked for it, so we added SCIM to the contract").

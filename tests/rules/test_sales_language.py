@@ -1119,6 +1119,16 @@ STEERING = [
 ]
 
 
+# What "will be ready" is said of: a sale item's readiness promises no feature.
+READY_SUBJECT = [
+    ("Training will be ready by Q1, SCIM discussed.", [("scim", "", False)]),
+    ("The proposal will be ready by Friday, they need SCIM.", [("scim", "", False)]),
+    ("The sandbox will be ready by Monday; SCIM demo then.", [("scim", "", False)]),
+    ("The SCIM connector will be ready by Q1.", [("scim", "", True)]),
+    ("Training will be ready by Q1; SCIM next quarter.", [("scim", "", True)]),
+]
+
+
 # Whose word it is, table by table (above): one test, each case named by its table.
 WHOSE_WORD = {
     "their-own-promise": THEIR_PROMISES,
@@ -1130,6 +1140,7 @@ WHOSE_WORD = {
     "agreed-or-thrown-in": AGREED_OR_THROWN_IN,
     "request-granted": REQUEST_GRANTED,
     "steering": STEERING,
+    "ready-subject": READY_SUBJECT,
 }
 
 

@@ -2285,6 +2285,7 @@ _HEDGE_SOURCE = (
     r"|probably|likely|(?=may)(?<!by )(?<!in )(?<!of )(?<!until )(?<!before )(?<!early )"
     r"(?<!mid )(?<!late )(?<!end of )may(?! \d)(?!-)|should|could|aim(?:s|ed|ing)? (?:to|for)"
     r"|hop(?:e|es|ed|ing) to|best case|if all goes well|fingers crossed|subject to change"
+    r"|tr(?:y|ies|ied|ying) to|(?:do|doing|did) (?:our|my) best|best[- ]effort"
     r"|target(?:s|ed|ing)?|pencil(?:l)?ed in|ballpark|rough(?:ly)?|estimated?)(?![a-z0-9])"
 )
 _HEDGE = re.compile(_first_char_class(_HEDGE_SOURCE) + _HEDGE_SOURCE)
@@ -2294,7 +2295,7 @@ _HEDGE = re.compile(_first_char_class(_HEDGE_SOURCE) + _HEDGE_SOURCE)
 _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tentative tentatively
     probably likely may should could aim aims aimed aiming hope hopes hoped hoping best if
     fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
-    estimate estimated"""
+    estimate estimated try tries tried trying best-effort"""
 _HEDGE_STARTS = frozenset(
     w + tail for w in _HEDGE_STARTS_TEXT.split() for tail in ("", ",", ".", ";", ":", ")", "!")
 )

@@ -1172,7 +1172,10 @@ HEDGED = [
     ("We should have SCIM by Q2.", True, True),
     ("SCIM is targeted for Q2.", True, True),
     ("We've pencilled in SCIM for Q2.", True, True),
+    ("We'll try to have SCIM by Q2.", True, True),
+    ("We'll do our best to deliver SCIM by Q2.", True, True),
     ("We will have SCIM by Q2.", True, False),
+    ("They tried to get SCIM working; we promised SCIM by Q2.", True, False),  # theirs
     ("We promised SCIM by May.", True, False),  # the month, not the modal
     ("We promised SCIM by May 15.", True, False),
     ("They need SCIM by Q2, maybe sooner.", False, False),  # no promise to hedge

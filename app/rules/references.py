@@ -925,8 +925,6 @@ _IT_NOT_NEEDED = re.compile(
     _first_char_class(_IT_NOT_NEEDED_SOURCE)
     + rf"(?<![a-z0-9])(?:{_IT_NOT_NEEDED_SOURCE})(?![a-z0-9])"
 )
-# The next sentence, from the end of this one: a disclaimer (`_DISCLAIMER`) or "it" not needed
-# (`unneeded`), and nothing else. One match a sentence for both.
 # The first words a `_TAKEN_BACK_NEXT` sentence can start with (its first word, as
 # `str.split(" ")` leaves it): a set test before the match.
 _TAKEN_BACK_FIRST_TEXT = """but however however, though though, that that's that’s said we i can can't
@@ -934,6 +932,8 @@ _TAKEN_BACK_FIRST_TEXT = """but however however, though though, that that's that
     don't don’t does doesn't doesn’t this it it's it’s not no they they're they’re the
     customer client he she fine ok okay happy good live manage cope nope"""
 _TAKEN_BACK_FIRST = frozenset(_TAKEN_BACK_FIRST_TEXT.split())
+# The next sentence, from the end of this one: a disclaimer (`_DISCLAIMER`) or "it" not needed
+# (`unneeded`), and nothing else. One match a sentence for both.
 _TAKEN_BACK_NEXT = re.compile(
     rf"[.!;]?\s+(?:(?P<disclaimer>{_DISCLAIMER})|(?P<unneeded>(?:but |however,? )?"
     r"(?:they|the customer|customer|client|the client|he|she)?"
@@ -951,10 +951,12 @@ def _it_not_needed(low: str, mentions: list[Mention], after: int, b: int) -> boo
     """Whether low[after:b], after what names the sentence's only feature (`mentions`), says
     "it" is not needed ("..., but they can live without it"). Not with two features named:
     which one "it" is, is not guessed."""
+    if not _mentions_it(low, after, b):  # three `find`s before the regex
+        return False
     key = mentions[0].feature_key
     if any(m.feature_key != key for m in mentions):
         return False
-    return after < b and _IT_NOT_NEEDED.search(low, after, b) is not None
+    return _IT_NOT_NEEDED.search(low, after, b) is not None
 
 
 def _withdrawn(ref: FeatureReference) -> FeatureReference:
@@ -2106,11 +2108,7 @@ def _sentence_references(
         ):
             if low.find("no ", a, b) >= 0 or low.find(" without ", a, b) >= 0:  # rare
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
-                if (
-                    mentions
-                    and _mentions_it(low, mentions[-1].end, b)
-                    and _it_not_needed(low, mentions, mentions[-1].end, b)
-                ):
+                if mentions and _it_not_needed(low, mentions, mentions[-1].end, b):
                     return []  # "Offline mode came up, but they can live without it"
             return _plain_references(text[a:b], mentions, note.id, catalog)
     evidence = text[a:b]
@@ -2144,8 +2142,6 @@ def _sentence_references(
     if (
         kept
         and len(clauses) > 1
-        and _mentions_it(low, kept[0][1].end, b)  # three `find`s before the regex
-        and _IT_NOT_NEEDED.search(low, kept[0][1].end, b) is not None
         and not any(c.promise for c in clauses)
         and _it_not_needed(low, [m for m, _ in kept], max(c.end for _, c in kept), b)
     ):

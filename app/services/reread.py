@@ -42,8 +42,8 @@ PACE_SECONDS = 2.0
 
 
 def stale_open_deals(session: Session, matcher: str) -> dict[str, list[str]]:
-    """Open, tracked deals with a stored snapshot whose latest evaluation used a matcher other
-    than `matcher` (or recorded none), by CRM, in id order."""
+    """Open, tracked deals whose latest evaluation used a matcher other than `matcher` (or
+    recorded none), by CRM, in id order."""
     rows = session.execute(
         select(Deal.crm, Deal.deal_id)
         .join(Evaluation, Evaluation.id == Deal.last_evaluation_id)

@@ -6,6 +6,7 @@ real pipelines), then times requests through the real app (TestClient, real auth
 
   GET /api/v1/exposure                      (first page, default sort by amount)
   GET /api/v1/exposure?crm=...&owner=...    (filtered)
+  GET /api/v1/exposure?promised=true|false  (promises apart from mentions)
   GET /api/v1/features/{key}/deals          (hottest feature, and random ones)
 
 on SQLite (a file, WAL) and on PostgreSQL when TEST_POSTGRES_URL is set (a scratch database
@@ -141,6 +142,8 @@ def run(url: str, label: str, args) -> None:
             "exposure (crm + owner + close range)": [
                 f"/api/v1/exposure?crm=hubspot&owner=owner-{rng.randrange(200)}"
                 "&close_from=2026-03-01&close_to=2026-12-31" for _ in range(n)],
+            "exposure?promised=true": ["/api/v1/exposure?promised=true"] * n,
+            "exposure?promised=false": ["/api/v1/exposure?promised=false"] * n,
             "exposure CSV, all features": ["/api/v1/exposure?format=csv"] * max(5, n // 4),
             "exposure CSV, all features x stages": [
                 "/api/v1/exposure?format=csv&csv_rows=stage"] * max(5, n // 4),

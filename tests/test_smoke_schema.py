@@ -202,3 +202,41 @@ def test_0010_adds_needed_by_to_deal_feature_and_downgrade_drops_it(db_backend, 
         columns = {c["name"] for c in inspect(engine).get_columns("deal_feature")}
         assert "needed_by" not in columns and "promised_date" in columns
         upgrade_to_head(engine)
+
+
+def test_0013_marks_promised_rows_and_puts_a_promise_first_of_its_availability(
+    db_backend, request, tmp_path
+):
+    """Rows written before 0013: a commitment or a line item is `promised`; per deal and
+    availability, the promised primary row with the lowest id now stands for it (else the
+    primary row with the lowest id); downgrade drops the column and keeps the marks."""
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0012") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO deal_feature (id, crm, deal_id, feature_key, feature_name, "
+                    "source, evidence, is_commitment, score, is_primary, deal_open, "
+                    "availability, availability_first) VALUES "
+                    "(:id, 'test', :d, :k, '', :s, '', :c, 100, :p, true, :a, :f)"
+                ),
+                [
+                    {"id": 1, "d": "d1", "k": "api", "s": "note", "c": False, "p": True, "a": "never", "f": True},
+                    {"id": 2, "d": "d1", "k": "sso", "s": "note", "c": False, "p": False, "a": "never", "f": False},
+                    {"id": 3, "d": "d1", "k": "sso", "s": "line_item", "c": False, "p": True, "a": "never", "f": False},
+                    {"id": 4, "d": "d1", "k": "scim", "s": "note", "c": True, "p": True, "a": "never", "f": False},
+                    {"id": 5, "d": "d2", "k": "scim", "s": "note", "c": True, "p": True, "a": "never", "f": True},
+                    {"id": 6, "d": "d2", "k": "api", "s": "note", "c": False, "p": True, "a": "available", "f": True},
+                ],
+            )  # fmt: skip
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            promised = conn.execute(text("SELECT id FROM deal_feature WHERE promised ORDER BY id"))
+            first = conn.execute(
+                text("SELECT id FROM deal_feature WHERE availability_first ORDER BY id")
+            )
+            assert (list(promised.scalars()), list(first.scalars())) == ([3, 4, 5], [3, 5, 6])
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        command.downgrade(cfg, "0012")
+        columns = {c["name"] for c in inspect(engine).get_columns("deal_feature")}
+        assert "promised" not in columns and "availability_first" in columns
+        upgrade_to_head(engine)

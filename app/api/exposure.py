@@ -31,6 +31,15 @@ def get_exposure(
     close_from: QueryDate | None = None,
     close_to: QueryDate | None = None,
     availability: Availability | None = None,
+    promised: Annotated[
+        bool | None,
+        Query(
+            description="true: count, per feature, only the deals promised it or buying it (a "
+            "commitment in a note, or a line item); false: only those that mention or ask about "
+            "it. The availability split counts a deal where at least one feature of that "
+            "availability is kept."
+        ),
+    ] = None,
     limit: Limit = None,
     offset: Offset = 0,
     sort: Annotated[str | None, Query(description=f"one of {EXPOSURE_SORTS}")] = None,
@@ -43,7 +52,12 @@ def get_exposure(
     page = page_request(request, limit, offset, sort, "-amount", csv)
     _check_range(close_from, close_to)
     filters = DealFilters(
-        crm=crm, pipeline=pipeline, owner=owner, close_from=close_from, close_to=close_to
+        crm=crm,
+        pipeline=pipeline,
+        owner=owner,
+        close_from=close_from,
+        close_to=close_to,
+        promised=promised,
     )
     result = queries.exposure(
         session,

@@ -231,9 +231,11 @@ class DealFeature(SQLModel, table=True):
             "owner_name",
             "close_date",
             "currency",  # each feature's and stage's totals say their currency
+            "promised",  # exposure of promises apart from mentions
         ),
         # and the availability split: one row per (deal, availability), the first of its
-        # availability (`availability_first`), grouped by availability, no per-deal grouping:
+        # availability (`availability_first`), grouped by availability, no per-deal grouping
+        # (`promised` last: a filter, not an order):
         Index(
             "ix_deal_feature_split",
             "deal_open",
@@ -248,6 +250,7 @@ class DealFeature(SQLModel, table=True):
             "owner_name",
             "close_date",
             "currency",
+            "promised",
         ),
         # One feature's open dependants, already in amount order, with the page's keys.
         Index(
@@ -285,9 +288,15 @@ class DealFeature(SQLModel, table=True):
     # Exactly one row per (crm, deal_id, feature_key) with a key: commitment before mention,
     # line item before note, else the first. Rows without a feature key are never primary.
     is_primary: bool = False
+    # The deal was promised the feature or buys it: a commitment, or a line item. On the
+    # primary row it says how the deal depends on the feature (exposure's `promised` filter).
+    promised: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Exactly one primary row per (crm, deal_id, availability): the exposure split counts a deal
-    # once per availability by summing these rows. Written with the rows; re-derived for the
-    # deals of a feature whose availability changes (`queries.mark_availability_first`).
+    # once per availability by summing these rows. A promised row before a mention, then the
+    # first: so the row says whether the deal was promised any feature of that availability,
+    # and the split of promises and of mentions alone read the same rows. Written with the
+    # rows; re-derived for the deals of a feature whose availability changes
+    # (`queries.mark_availability_first`).
     availability_first: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Copies of the deal (see the class docstring). deal_open: tracked and not closed.
     deal_open: bool = False

@@ -204,8 +204,10 @@ def dependency_values(
         if best is None or evidence_rank(ref) < evidence_rank(references[best]):
             primary[ref.feature_key] = i
     unknown = Availability.unknown.value
-    first_of: dict[str, int] = {}  # availability -> the primary row that stands for it
-    for key, i in sorted(primary.items(), key=lambda item: item[1]):
+    promised = [ref.is_commitment or ref.source == "line_item" for ref in references]
+    # availability -> the primary row that stands for it: a promised one if any, then the first
+    first_of: dict[str, int] = {}
+    for key, i in sorted(primary.items(), key=lambda item: (not promised[item[1]], item[1])):
         first_of.setdefault(availability.get(key, unknown), i)
     firsts = set(first_of.values())
     facts = {
@@ -236,6 +238,7 @@ def dependency_values(
             "hedged": ref.hedged,
             "score": ref.score,
             "is_primary": ref.feature_key is not None and primary[ref.feature_key] == i,
+            "promised": promised[i],
             "availability_first": i in firsts,
         }
         for i, ref in enumerate(references)
@@ -245,7 +248,8 @@ def dependency_values(
 def mark_availability_first(session: Session, feature_keys: Iterable[str]) -> int:
     """Re-derive `availability_first` for every deal depending on one of `feature_keys`, after
     their rows' availability changed (`fanout.sync_availability`), in the caller's transaction:
-    per deal and availability, the primary row with the lowest id stands for it. Returns the
+    per deal and availability, the promised primary row with the lowest id stands for it, else
+    the primary row with the lowest id (as `dependency_values` chooses). Returns the
     rows changed. One UPDATE per 500 keys over `ix_deal_feature_feature` and
     `ix_deal_feature_deal`.
     """
@@ -257,7 +261,7 @@ def mark_availability_first(session: Session, feature_keys: Iterable[str]) -> in
         )
         first = func.row_number().over(
             partition_by=(DealFeature.crm, DealFeature.deal_id, DealFeature.availability),
-            order_by=DealFeature.id,
+            order_by=(DealFeature.promised.desc(), DealFeature.id),
         ) == literal(1)
         ranked = (
             select(DealFeature.id, case((first, true()), else_=false()).label("first"))
@@ -340,13 +344,24 @@ def _deal_conditions(f: DealFilters) -> list[ColumnElement]:
     return conds
 
 
+def _promised(promised: bool) -> ColumnElement:
+    """Primary rows of deals promised the feature or buying it (`promised`), or of deals that
+    only mention or ask about it. The primary row is the strongest evidence (a commitment,
+    then a line item, then a mention): the deal was promised the feature, or buys it, exactly
+    when it is one of those (`DealFeature.promised`)."""
+    return DealFeature.promised == (true() if promised else false())
+
+
 def _dependency_conditions(f: DealFilters) -> list[ColumnElement]:
     """The filters on the deal facts copied onto primary dependency rows of open deals.
 
     Only `verdict` is not copied (a re-evaluation from the stored snapshot changes it without
     touching the rows); it is checked against `deal`, one semi-join, when asked for.
+    `promised` keeps the rows by how the deal depends on the row's feature (`_promised`).
     """
     conds: list[ColumnElement] = [DealFeature.deal_open == true(), DealFeature.is_primary == true()]
+    if f.promised is not None:
+        conds.append(_promised(f.promised))
     if f.crm:
         conds.append(DealFeature.crm == f.crm)
     if f.pipeline:
@@ -490,10 +505,8 @@ def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tu
     """
     rows = [DealFeature.feature_key == filters.feature, DealFeature.is_primary == true()]
     if filters.promised is not None:
-        # The primary row is the strongest evidence (a commitment, then a line item, then a
-        # mention): the deal was promised the feature, or buys it, exactly when it is one.
-        promised = or_(DealFeature.is_commitment == true(), DealFeature.source == "line_item")
-        rows.append(promised if filters.promised else ~promised)
+        rows.append(_promised(filters.promised))
+    filters = replace(filters, promised=None)  # in `rows`, for both paths below
     tiebreak = [DealFeature.crm, DealFeature.deal_id]
     copied = filters.state == "open" and not filters.verdict
     if copied and _sort_keys(page.sort) <= set(DEPENDANT_SORTS):
@@ -863,7 +876,10 @@ def _availability_split(
     pass over those rows grouped by availability (`ix_deal_feature_split`, covering): no
     grouping by deal and no join to `feature` (the availability is the copy on the row, kept
     current by the roadmap fan-out). The filters are deal facts, the same on every row of a
-    deal, so they keep or drop a deal's rows together.
+    deal, so they keep or drop a deal's rows together, but for `promised`: a deal's row
+    first of its availability is a promised one when any is (`dependency_values`), so
+    `promised=true` counts the deals promised at least one feature of an availability and
+    `promised=false` those that only mention features of it; the two add up to the whole.
     """
     query = (
         select(

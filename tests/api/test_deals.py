@@ -56,7 +56,7 @@ def test_deals_promised_a_feature_or_only_mentioning_it(client, api_key, seeded,
         row = s.exec(
             select(DealFeature).where(DealFeature.deal_id == "h2", DealFeature.feature_key == "sso")
         ).one()
-        row.is_commitment = True
+        row.is_commitment = row.promised = True  # as dependency_values writes a commitment
         s.add(row)
         s.commit()
     assert _ids(client.get("/api/v1/deals?feature=sso&promised=true", headers=h)) == ["h2", "h1"]

@@ -68,8 +68,8 @@ def test_exposure_totals_by_feature_stage_and_availability(client, api_key, seed
     assert body["total"] == 4
 
 
-def _split(client, headers) -> dict[str, tuple]:
-    body = client.get("/api/v1/exposure", headers=headers).json()
+def _split(client, headers, query: str = "") -> dict[str, tuple]:
+    body = client.get(f"/api/v1/exposure?{query}", headers=headers).json()
     return {a["availability"]: (a["deal_count"], a["amount"], a["weighted_amount"])
             for a in body["by_availability"]}  # fmt: skip
 
@@ -155,6 +155,99 @@ def test_exposure_paging_sorting_and_csv(client, api_key, seeded):
     assert len(rows) == 3 + 2 + 1 + 2  # sso 3 stages, audit 2, scim 1, api 2
 
 
+def _items(body) -> dict[str, tuple]:
+    return {i["feature_key"]: (i["deal_count"], i["amount"], i["weighted_amount"])
+            for i in body["items"]}  # fmt: skip
+
+
+def test_exposure_of_promises_apart_from_mentions(client, api_key, seeded):
+    """Engineering's question: how much pipeline was promised a feature (or buys it), apart
+    from the deals that only talk about it. Line items are the seeded promises: h1 buys SSO and
+    API access, s1 Audit Export, s2 the API tier; h2 and s3 only mention features."""
+    h = api_key("engineering")
+    body = client.get("/api/v1/exposure?promised=true", headers=h).json()
+    assert _items(body) == {
+        "audit": (1, 5000.0, 4000.0),
+        "sso": (1, 1000.0, 200.0),
+        "api": (2, 1000.0, 200.0),
+    }
+    assert _split(client, h, "promised=true") == {
+        "never": (1, 5000.0, 4000.0),
+        "coming_soon": (1, 1000.0, 200.0),
+        "available": (2, 1000.0, 200.0),
+    }
+    body = client.get("/api/v1/exposure?promised=false", headers=h).json()
+    assert _items(body) == {
+        "sso": (2, 5000.0, 3400.0),
+        "audit": (1, 2000.0, 1000.0),
+        "scim": (1, 3000.0, 2400.0),
+    }
+    assert _split(client, h, "promised=false") == {
+        "coming_soon": (2, 5000.0, 3400.0),
+        "never": (1, 2000.0, 1000.0),
+        "uncertain": (1, 3000.0, 2400.0),
+    }
+    # promises and mentions alone add up to the whole, per feature and per availability
+    for key, (n, amount, weighted) in _items(
+        client.get("/api/v1/exposure", headers=h).json()
+    ).items():
+        parts = [_items(client.get(f"/api/v1/exposure?promised={p}", headers=h).json()).get(key, (0, 0.0, 0.0))
+                 for p in ("true", "false")]  # fmt: skip
+        assert tuple(map(sum, zip(*parts, strict=True))) == (n, amount, weighted), key
+    # with the other filters and in a CSV
+    body = client.get("/api/v1/exposure?promised=true&crm=hubspot", headers=h).json()
+    assert _items(body) == {"sso": (1, 1000.0, 200.0), "api": (1, 1000.0, 200.0)}
+    r = client.get("/api/v1/exposure?promised=false&format=csv", headers=h)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [(x["feature_key"], x["deal_count"]) for x in rows] == [
+        ("sso", "2"),
+        ("scim", "1"),
+        ("audit", "1"),
+    ]
+
+
+@pytest.mark.parametrize("promised_feature", ["sso", "audit"])
+def test_promised_split_counts_a_deal_promised_any_feature_of_an_availability(
+    client, api_key, engine, seeded, monkeypatch, promised_feature
+):
+    """h2 mentions two features that are both `never` once SSO is marked so, and one of them
+    becomes a promise. Whichever it is, h2 counts under `never` with `promised=true` (promised
+    at least one never-built feature) and not with `promised=false` (which counts the deals
+    that only mention features of an availability): the two splits add up to the whole."""
+    from sqlmodel import select
+
+    from app.models import DealFeature
+    from app.services import fanout, queries
+
+    monkeypatch.setattr(fanout, "INLINE_LIMIT", 0)  # the copies rewritten, nothing rebuilt
+    revops, h = api_key("revops"), api_key("viewer")
+    r = client.patch("/api/v1/features/sso", json={"availability": "never"}, headers=revops)
+    assert r.status_code == 200, r.text
+    with Session(engine) as s:
+        row = s.exec(
+            select(DealFeature).where(
+                DealFeature.deal_id == "h2", DealFeature.feature_key == promised_feature
+            )
+        ).one()
+        row.is_commitment = row.promised = True
+        s.add(row)
+        s.flush()
+        queries.mark_availability_first(s, [promised_feature])  # as a re-evaluation writes it
+        s.commit()
+    # never: h1 (buys SSO), s1 (buys Audit Export), h2 (promised one of its two)
+    assert _split(client, h, "promised=true")["never"] == (3, 8000.0, 5200.0)
+    # never, mentions only: s3 (SSO)
+    assert _split(client, h, "promised=false")["never"] == (1, 3000.0, 2400.0)
+    assert _split(client, h)["never"] == (4, 11000.0, 7600.0)
+    # per feature, h2's other feature is still a mention: audit on h2; SSO on h2 and s3
+    mentions = {"audit": (1, 2000.0, 1000.0), "sso": (2, 5000.0, 3400.0)}
+    other = "audit" if promised_feature == "sso" else "sso"
+    assert (
+        _items(client.get("/api/v1/exposure?promised=false", headers=h).json())[other]
+        == (mentions[other])
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "named"),
     [
@@ -164,6 +257,7 @@ def test_exposure_paging_sorting_and_csv(client, api_key, seeded):
         ("ownr=alice", "ownr"),
         ("close_from=2027-01-01&close_to=2026-01-01", "close_from"),
         ("limit=0", "limit"),
+        ("promised=perhaps", "promised"),
     ],
 )
 def test_exposure_bad_parameters_are_named(client, api_key, seeded, query, named):

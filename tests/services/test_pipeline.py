@@ -645,3 +645,31 @@ def test_a_hedged_promise_is_marked_on_the_dependency_index(pipeline, crm, engin
         "sso": True,
         "audit-log": False,
     }
+
+
+def test_dependency_rows_mark_promises_and_a_promised_row_first_of_its_availability():
+    """`promised` says the deal was promised the feature or buys it (a commitment, or a line
+    item). Per availability, the row that stands for the deal in the exposure split is a
+    promised one when there is one, else the first: a deal that mentions one never-built
+    feature before it buys another is counted as promised a never-built feature."""
+    from app.rules.model import FeatureReference
+    from app.services.queries import dependency_values
+
+    deal = Deal(crm="testcrm", deal_id="D1", name="D1", tracked=True, is_closed=False)
+    refs = [
+        FeatureReference(feature_key="api", feature_name="API", source="note", evidence="a"),
+        FeatureReference(feature_key="sso", feature_name="SSO", source="note", evidence="b"),
+        FeatureReference(
+            feature_key="audit", feature_name="Audit", source="line_item", evidence="c"
+        ),
+        FeatureReference(
+            feature_key="scim", feature_name="SCIM", source="note", evidence="d", is_commitment=True
+        ),
+        FeatureReference(feature_key="sso", feature_name="SSO", source="line_item", evidence="e"),
+    ]
+    availability = {"sso": "coming_soon", "audit": "never", "scim": "never", "api": "never"}
+    rows = dependency_values(deal, refs, availability)
+    assert [r["promised"] for r in rows] == [False, False, True, True, True]
+    assert [r["is_primary"] for r in rows] == [True, False, True, True, True]
+    # never: audit (the first promised), not the api mention before it; coming_soon: SSO
+    assert [r["availability_first"] for r in rows] == [False, False, True, False, True]

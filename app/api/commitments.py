@@ -43,6 +43,7 @@ COMMITMENT_COLUMNS = [
     "availability_at_signing",
     "target_date_at_signing",
     "promised_date",
+    "hedged",
     "amount",
     "currency",
     "amount_home",
@@ -67,6 +68,7 @@ def commitment_conditions(
     close_from: date | None = None,
     close_to: date | None = None,
     flagged: bool | None = None,
+    hedged: bool | None = None,
     signed_from: SafeDate | None = None,
     signed_to: SafeDate | None = None,
 ) -> list:
@@ -87,6 +89,8 @@ def commitment_conditions(
         conds.append(Commitment.flagged_at.is_not(None))
     elif flagged is False:
         conds.append(Commitment.flagged_at.is_(None))
+    if hedged is not None:
+        conds.append(Commitment.hedged == hedged)
     if signed_from:
         conds.append(Commitment.signed_at >= _start_of(signed_from))
     if signed_to:  # inclusive: the whole of the last day
@@ -112,6 +116,10 @@ def list_commitments(
         QueryDate | None, Query(description="deal close date, to (inclusive)")
     ] = None,
     flagged: bool | None = None,
+    hedged: Annotated[
+        bool | None,
+        Query(description="true: promises said with a hedge ('might', 'hopefully'); false: firm"),
+    ] = None,
     signed_from: SafeDate | None = None,
     signed_to: SafeDate | None = None,
     q: Annotated[str | None, Query(description="text in deal or account name")] = None,
@@ -132,6 +140,7 @@ def list_commitments(
         close_from=close_from,
         close_to=close_to,
         flagged=flagged,
+        hedged=hedged,
         signed_from=signed_from,
         signed_to=signed_to,
     )

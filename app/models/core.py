@@ -472,6 +472,9 @@ class Commitment(SQLModel, table=True):
     availability_at_signing: str | None = Field(default=None, max_length=16)
     target_date_at_signing: date | None = None
     promised_date: date | None = None
+    # The promise quoted in `evidence` was said with a hedge ("might", "hopefully", "targeted
+    # for": FeatureReference.hedged). Still a promise the customer heard.
+    hedged: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
     currency: str | None = Field(default=None, max_length=8)
     # The amount in the CRM's company currency at signing (DealSnapshot.amount_home).

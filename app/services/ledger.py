@@ -117,6 +117,7 @@ def on_evaluated(
             "availability_at_signing": availability,
             "target_date_at_signing": feature.target_date if feature else None,
             "promised_date": promised,
+            "hedged": bool(ref and ref.is_commitment and ref.hedged),
             "approval_id": finding.approval_id if finding else None,
             "approver": finding.approved_by if finding else None,
             "evidence": (ref.evidence if ref else None)
@@ -176,9 +177,11 @@ def on_evaluated(
 
 def _promise_rank(ref: FeatureReference) -> tuple[bool, ...]:
     """Lower is stronger: the read model's evidence rank (`queries.evidence_rank`: a commitment
-    before a mention, a line item before a note), then a dated promise before an undated one,
-    so "SCIM came up. ... We promised SCIM by Q1 2027." records the promise and its date."""
-    return (*evidence_rank(ref), ref.promised_date is None)
+    before a mention, a line item before a note), then a firm promise before a hedged one,
+    then a dated promise before an undated one, so "SCIM came up. ... We promised SCIM by Q1
+    2027." records the promise and its date, and "We might have SCIM by May" gives way to
+    "We committed to SCIM"."""
+    return (*evidence_rank(ref), ref.hedged, ref.promised_date is None)
 
 
 def slip_reason(entry: Commitment, feature: Feature | None) -> str | None:

@@ -1122,6 +1122,7 @@ def commitment_row(c: Commitment) -> dict[str, Any]:
         if c.target_date_at_signing
         else None,
         "promised_date": c.promised_date.isoformat() if c.promised_date else None,
+        "hedged": c.hedged,
         "amount": None if c.amount is None else money(c.amount),
         "currency": c.currency,
         "amount_home": None if c.amount_home is None else money(c.amount_home),

@@ -31,7 +31,7 @@ def ledger_rows(engine):
                              close_date=close,
                              owner_id=owner, signed_at=signed, amount=Decimal(amount),
                              promised_date=date(2026, 6, 30), approver="pat",
-                             flagged_at=signed if flagged else None,
+                             flagged_at=signed if flagged else None, hedged=i == 1,
                              flag_reason="slipped" if flagged else None))  # fmt: skip
         s.commit()
 
@@ -53,6 +53,8 @@ def ledger_rows(engine):
         ("close_to=2026-02-28&sort=close_date", ["d0", "d1"]),
         ("close_from=2026-01-10&close_to=2026-02-28", ["d1"]),
         ("pipeline=enterprise&owner=alice&close_to=2026-03-01", ["d2"]),
+        ("hedged=true", ["d1"]),
+        ("hedged=false&crm=hubspot", ["d3", "d0"]),
     ],
 )
 def test_commitment_filters(client, api_key, ledger_rows, query, expected):
@@ -65,8 +67,9 @@ def test_commitments_csv_and_bad_parameters(client, api_key, ledger_rows):
     h = api_key("viewer")
     r = client.get("/api/v1/commitments?flagged=true", headers={**h, "Accept": "text/csv"})
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert [(x["deal_id"], x["flag_reason"], x["amount"]) for x in rows] == [
-        ("d2", "slipped", "2000.0"), ("d1", "slipped", "3000.0")]  # fmt: skip
+    assert [(x["deal_id"], x["flag_reason"], x["amount"], x["hedged"]) for x in rows] == [
+        ("d2", "slipped", "2000.0", "False"), ("d1", "slipped", "3000.0", "True")]  # fmt: skip
+    assert client.get("/api/v1/commitments?hedged=true", headers=h).json()["items"][0]["hedged"]
     assert client.get("/api/v1/commitments?sort=evidence", headers=h).status_code == 422
     r = client.get("/api/v1/commitments?flagged=maybe", headers=h)
     assert r.status_code == 422 and "flagged" in r.text

@@ -188,3 +188,17 @@ def test_the_what_if_page_previews_a_change_to_a_feature(web, key):
     assert "valid date" in bad.text
     assert web.get("/dashboard/features/nope/what-if?availability=never").status_code == 404
     assert web.get("/dashboard/features/sso/what-if?no_target_date=1").status_code == 200
+
+
+def test_ledger_says_which_signed_promises_were_hedged(web, key, sqlite_engine):
+    from sqlmodel import update
+
+    from app.models import Commitment
+
+    web.cookies.set("rg_api_key", key)
+    assert 'class="hedged"' not in web.get("/dashboard").text
+    with Session(sqlite_engine) as s:
+        s.exec(update(Commitment).where(Commitment.deal_id == "h3").values(hedged=True))
+        s.commit()
+    ledger = web.get("/dashboard").text.split('id="ledger"')[1].split("</table>")[0]
+    assert '<td>2026-06-30 <span class="hedged">(hedged)</span></td>' in ledger

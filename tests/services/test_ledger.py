@@ -40,10 +40,11 @@ def _ref(
     *,
     commitment: bool = False,
     source: str = "note",
+    hedged: bool = False,
 ) -> FeatureReference:
     return FeatureReference(
         feature_key=key, feature_name=key.upper(), source=source, evidence=evidence,
-        promised_date=promised, is_commitment=commitment,
+        promised_date=promised, is_commitment=commitment, hedged=hedged,
     )  # fmt: skip
 
 
@@ -144,6 +145,12 @@ def test_win_records_approved_and_coming_soon_promises_once(session, catalog):
              _ref("sso", "We committed to SSO.", commitment=True)],
             date(2026, 6, 30), "We committed to SSO.", id="commitment-over-line-item",
         ),
+        pytest.param(  # the firm promise is the record, though the hedged one has a date
+            [_ref("sso", "We might have SSO by May.", date(2026, 5, 31), commitment=True,
+                  hedged=True),
+             _ref("sso", "We committed to SSO.", commitment=True)],
+            date(2026, 6, 30), "We committed to SSO.", id="firm-over-hedged",
+        ),
         pytest.param(  # equally strong: the first, as the read model's primary row
             [_ref("sso", "We promised SSO by May.", date(2026, 5, 31), commitment=True),
              _ref("sso", "We promised SSO by April.", date(2026, 4, 30), commitment=True)],
@@ -157,6 +164,24 @@ def test_entry_records_the_strongest_reference(session, catalog, refs, promised,
     ledger.on_evaluated(session, deal, _snapshot(), result, was_won=False)
     sso = _entries(session)["sso"]
     assert (sso.promised_date, sso.evidence) == (promised, evidence)
+
+
+@pytest.mark.parametrize(
+    ("refs", "hedged"),
+    [
+        ([_ref("sso", "We might have SSO by May.", date(2026, 5, 31), commitment=True,
+               hedged=True)], True),
+        ([_ref("sso", "We might have SSO by May.", date(2026, 5, 31), commitment=True,
+               hedged=True),
+          _ref("sso", "We committed to SSO by May.", date(2026, 5, 31), commitment=True)], False),
+        ([_ref("sso", "SSO by June")], False),  # a coming-soon mention: no hedge to record
+    ],
+)  # fmt: skip
+def test_entry_says_whether_the_promise_was_hedged(session, catalog, refs, hedged):
+    deal = session.exec(select(Deal)).one()
+    result = EvaluationResult(status=VerdictStatus.warning, references=refs)
+    ledger.on_evaluated(session, deal, _snapshot(), result, was_won=False)
+    assert _entries(session)["sso"].hedged is hedged
 
 
 def test_strongest_reference_decides_which_slip_breaks_the_promise(session, catalog):

@@ -278,6 +278,9 @@ _PROMISE = re.compile(
     r"|coming (?:in|by|on|before)|releas(?:es|ing) (?:in|by|on|before)|targeted (?:for|in)"
     r"|(?<=on )track (?:for|to)"
     r"|scheduled (?:for|to|in)|planned (?:for|in)|pencil(?:l)?ed in"
+    # "SCIM confirmed for Q2", "Confirmed SCIM for Q2 with the customer" (the undated
+    # "confirmed with the customer" above is tried first)
+    r"|confirmed"
     r")(?![a-z0-9])"
 )
 _CUSTOM = re.compile(
@@ -1446,7 +1449,7 @@ _FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding",
 # scheduled for Q2", "we have SSO planned for March". `_ours` answers `_DATED` for them.
 _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
-    "coming", "releas", "targeted", "track", "pencil",
+    "coming", "releas", "targeted", "track", "pencil", "confirmed",
 )  # fmt: skip
 _DATED = "dated"
 _DATED_HEADS = frozenset(cue[:2] for cue in _DATED_CUES)
@@ -1722,7 +1725,7 @@ def _ours(
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     # Three rare readings, looked for only when one of their words is among the words before
     # the cue: a set test first, the regex after (`_INTERNAL_ASK_WORDS`, `_THEIR_WORDS`).
-    verb = head in _THEIR_VERB_HEADS
+    verb = head in _THEIR_VERB_HEADS and cue != "confirmed"  # theirs: `_dated_ours`
     words = set(before.split()) if verb or " to " in before else None
     if (
         words is not None
@@ -1762,7 +1765,11 @@ def _ours(
             return False  # "SCIM would help them", "it would have been easier"
         if _THEIR_SUBJECT.search(low, max(a, told[-1] - 20), told[-1]) is not None:
             return False  # "They said SCIM would be available from their other vendor"
-    dated = head in _DATED_HEADS and cue.startswith(_DATED_CUES)
+    dated = (
+        head in _DATED_HEADS
+        and cue.startswith(_DATED_CUES)
+        and not cue.startswith("confirmed ")  # "confirmed with the customer": undated
+    )
     if (
         date_cue
         or dated
@@ -1813,6 +1820,8 @@ def _ours(
             ):
                 return False
         if dated and not _dated_ours(low, s, e, c, names, before):
+            return False
+        if dated and cue == "confirmed" and not _confirmed_feature(low, s, e, names):
             return False
         # The customer's own date: "wants SCIM by Q1", "SCIM required by March", "by Q3 they
         # need SCIM". The date the deal needs it by, not one we gave. (The words split
@@ -1988,6 +1997,27 @@ _HAVE = (" have ", " has ", " had ", "'ve ", "\u2019ve ")
 _TOLD_THAT = re.compile(
     r"(?<![a-z0-9])(?:that|told|said|says|confirmed|informed|knows?)(?![a-z0-9])"
 )
+
+
+_CONFIRMED_LINK = frozenset(("", "is", "was", "-", "\u2013", "has been", "now", "is now"))
+_CONFIRMED_DATE_WORDS = frozenset(("for", "by", "in", "before", "on"))
+
+
+def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
+    """Whether "confirmed" at low[s:e] confirms a feature's date: the feature right before it
+    ("SCIM confirmed for Q2", "SCIM is confirmed for Q2", "SCIM - confirmed for Q2") or right
+    after it ("Confirmed SCIM for Q2 with the customer"), a date word next. Not what else was
+    confirmed ("Confirmed pricing for Q1, SCIM included", "Confirmed that SCIM is not planned
+    for Q2") nor a past fact ("We confirmed SCIM shipped in March")."""
+    for m in names:
+        if m.end <= s and " ".join(low[m.end : s].replace(":", " ").split()) in _CONFIRMED_LINK:
+            return low[e : e + 8].split()[:1] == [] or (
+                low[e : e + 8].split()[0] in _CONFIRMED_DATE_WORDS
+            )
+        if e < m.start and not low[e : m.start].strip(" \t") and m.start - e <= 2:
+            after = low[m.end : m.end + 8].split()
+            return bool(after) and after[0].strip(",") in _CONFIRMED_DATE_WORDS
+    return False
 
 
 def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], before: str) -> bool:

@@ -1194,3 +1194,36 @@ def test_the_firm_promise_is_kept_over_a_hedged_one_in_the_same_note() -> None:
     body = "We might have SCIM by Q1. Told them we will have SCIM by Q2."
     (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
     assert (ref.hedged, ref.evidence) == (False, "Told them we will have SCIM by Q2.")
+
+
+CONFIRMED = [
+    # A feature confirmed for a date, right before or right after the word: our promise
+    ("SCIM confirmed for Q2.", (True, date(2027, 6, 30), None)),
+    ("SCIM is confirmed for Q2.", (True, date(2027, 6, 30), None)),
+    ("SCIM - confirmed for Q2.", (True, date(2027, 6, 30), None)),
+    ("SCIM: confirmed for Q2.", (True, date(2027, 6, 30), None)),
+    ("Confirmed SCIM for Q2 with the customer.", (True, date(2027, 6, 30), None)),
+    ("We confirmed SCIM provisioning for March.", (True, date(2027, 3, 31), None)),
+    # the customer's confirmation: theirs, and their need where they say so
+    ("Customer confirmed SCIM for Q2.", (False, None, None)),
+    ("Customer confirmed they need SCIM by Q2.", (False, None, date(2027, 6, 30))),
+    # something else confirmed, a past fact, a denial, a question: no promise
+    ("They confirmed the budget for Q1, SCIM discussed.", (False, None, None)),
+    ("Confirmed pricing for Q1, SCIM included.", (False, None, None)),
+    ("Confirmed the kickoff for March; SCIM is a must.", (False, None, None)),
+    ("Confirmed their go-live for Q2, SCIM required.", (False, None, None)),
+    ("We confirmed SCIM shipped in March.", (False, None, None)),
+    ("Confirmed that SCIM is not planned for Q2.", (False, None, None)),
+    ("SCIM is not confirmed for Q2.", (False, None, None)),
+    ("Is SCIM confirmed for Q2?", (False, None, None)),
+    ("Confirmed SCIM works with Okta.", (False, None, None)),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CONFIRMED, ids=[c[0][:40] for c in CONFIRMED])
+def test_a_feature_confirmed_for_a_date_is_a_promise(body: str, expected: tuple) -> None:
+    (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert (ref.feature_key, (ref.is_commitment, ref.promised_date, ref.needed_by)) == (
+        "scim",
+        expected,
+    )

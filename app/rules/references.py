@@ -248,11 +248,14 @@ _PROMISE = re.compile(
     r"|in the contract|into the contract|contractual(?:ly)?"
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked in (?:for|by)"
+    r"|(?:have|has) (?:my|our) word"  # "You have my word on SCIM"
     r"|gave (?:them|him|her|the customer|the client) a verbal(?: (?:on|for|yes))?"
     # "Order form signed with SCIM as a future deliverable"
     r"|as an? (?:future |contractual |committed )?deliverable"
-    # "Agreed to deliver SCIM within 90 days", "We'll throw in SCIM" (given at no charge)
-    r"|agree(?:d|s)? to (?:deliver|ship|build|provide|include|add|develop|support|give|enable)"
+    # "Agreed to deliver SCIM within 90 days", "We signed up to deliver SCIM", "We'll throw
+    # in SCIM" (given at no charge)
+    r"|(?:agree(?:d|s)?|signed up) to (?:deliver|ship|build|provide|include|add|develop"
+    r"|support|give|enable)"
     r"|(?:throw(?:s|ing)?|threw|thrown) (?:in|them in)"
     r"|written into|in the (?:msa|sow|order form|quote|proposal)"
     # What the contract holds: "The MSA includes SCIM", "SCIM is part of the SOW", "Added SCIM
@@ -456,6 +459,9 @@ def _is_contract_cue(cue: str) -> bool:
         cue.endswith(_DOCS)
         or cue == "written into"
         or (cue.startswith(_DOCS) and not cue.startswith("contractual"))
+        # "SCIM as a deliverable": what the contract lists, as asked or refused as any
+        # ("They asked us to list SCIM as a deliverable", "not listed as a deliverable")
+        or cue.endswith("deliverable")
     )
 
 
@@ -1602,7 +1608,7 @@ _STEERING = (
 _WILL_HEADS = frozenset(("wi", "we", "sh", "go"))
 _STEERING_FILLER_TEXT = "the a an up them our that work on building delivering shipping getting"
 _STEERING_FILLER = frozenset(_STEERING_FILLER_TEXT.split())
-_THEIR_VERB_HEADS = frozenset(("co", "pr", "gu", "ag"))
+_THEIR_VERB_HEADS = frozenset(("co", "pr", "gu", "ag", "si"))
 # The customer asking for our word: "They want us to commit", "the customer needs a
 # commitment", "their CIO asked for a guarantee".
 _THEIR_REQUEST = re.compile(
@@ -1852,7 +1858,7 @@ def _ours(
         return False  # "their team will build a connector to our API"
     if head not in (
         "wi", "sh", "go", "we", "i", "i'", "i\u2019", "co", "pr", "gu", "as", "bu", "ge", "de", "ad",
-        "wo", "ag", "th",
+        "wo", "ag", "th", "si",
     ):  # fmt: skip
         return True  # "in the contract", "written into"
     # The object after the verb: up to five words, to a stop word or punctuation.

@@ -1227,3 +1227,24 @@ def test_a_feature_confirmed_for_a_date_is_a_promise(body: str, expected: tuple)
         "scim",
         expected,
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("We signed up to deliver SCIM by Q3.", [("scim", "", True)]),
+        ("We signed up to deliver SCIM.", [("scim", "", True)]),
+        ("You have my word on SCIM.", [("scim", "", True)]),
+        ("They have our word on SCIM.", [("scim", "", True)]),
+        ("Order form signed with SCIM as a future deliverable.", [("scim", "", True)]),
+        # signed up to deliver a step of the sale, or theirs: no promise of ours
+        ("We signed up to deliver a rollout plan by Q1, SCIM discussed.", [("scim", "", False)]),
+        ("They signed up to build SCIM connectors on their side.", [("scim", "", False)]),
+        # a deliverable asked for or refused is no deliverable of ours
+        ("They asked us to list SCIM as a deliverable.", [("scim", "", False)]),
+        ("They want SCIM as a deliverable.", [("scim", "", False)]),
+        ("SCIM was not listed as a deliverable.", [("scim", "", False)]),
+    ],
+)
+def test_signed_up_our_word_and_deliverables(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

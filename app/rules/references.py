@@ -249,6 +249,9 @@ _PROMISE = re.compile(
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked in (?:for|by)"
     r"|(?:have|has) (?:my|our) word"  # "You have my word on SCIM"
+    # "We offered SCIM as part of the bundle", "Offered them SCIM at no cost" (`_ours`: not
+    # theirs, not a sale item: "offered a discount")
+    r"|offer(?:ed|ing)"
     r"|gave (?:them|him|her|the customer|the client) a verbal(?: (?:on|for|yes))?"
     # "Order form signed with SCIM as a future deliverable"
     r"|as an? (?:future |contractual |committed )?deliverable"
@@ -282,8 +285,9 @@ _PROMISE = re.compile(
     r"|(?<=on )track (?:for|to)"
     r"|scheduled (?:for|to|in)|planned (?:for|in)|pencil(?:l)?ed in"
     # "SCIM confirmed for Q2", "Confirmed SCIM for Q2 with the customer" (the undated
-    # "confirmed with the customer" above is tried first)
-    r"|confirmed"
+    # "confirmed with the customer" above is tried first); "SCIM is on the roadmap for H1"
+    # (after "on the roadmap for them" above)
+    r"|confirmed|on (?:the|our) roadmap (?:for|in)"
     r")(?![a-z0-9])"
 )
 _CUSTOM = re.compile(
@@ -1455,8 +1459,12 @@ _FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding",
 # scheduled for Q2", "we have SSO planned for March". `_ours` answers `_DATED` for them.
 _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
-    "coming", "releas", "targeted", "track", "pencil", "confirmed",
+    "coming", "releas", "targeted", "track", "pencil", "confirmed", "on the roadmap",
+    "on our roadmap",
 )  # fmt: skip
+# Cues that start like a dated one and promise without a date: "confirmed with the customer",
+# "on the roadmap for them".
+_UNDATED_FORMS = ("confirmed ", "on the roadmap for ", "on our roadmap for ")
 _DATED = "dated"
 _DATED_HEADS = frozenset(cue[:2] for cue in _DATED_CUES)
 # Service boilerplate, not a product ("committed to your success", "guarantee your
@@ -1762,6 +1770,8 @@ def _ours(
             c.needed += ((s, c.end, -1, -1),)
             c.sale = True  # (the date is no promise of ours either)
             return False
+    if head == "of" and _THEIR_SUBJECT.search(before) is not None:
+        return False  # "They offered to pilot SCIM", "Okta's vendor offered them SCIM"
     if head == "lo" and not _SALE_WORDS.isdisjoint(w.strip(_STRIP) for w in before[-32:].split()):
         c.sale = True  # "Pricing is locked in for Q2": the sale's terms, and their date
         return False
@@ -1772,9 +1782,7 @@ def _ours(
         if _THEIR_SUBJECT.search(low, max(a, told[-1] - 20), told[-1]) is not None:
             return False  # "They said SCIM would be available from their other vendor"
     dated = (
-        head in _DATED_HEADS
-        and cue.startswith(_DATED_CUES)
-        and not cue.startswith("confirmed ")  # "confirmed with the customer": undated
+        head in _DATED_HEADS and cue.startswith(_DATED_CUES) and not cue.startswith(_UNDATED_FORMS)
     )
     if (
         date_cue
@@ -1858,7 +1866,7 @@ def _ours(
         return False  # "their team will build a connector to our API"
     if head not in (
         "wi", "sh", "go", "we", "i", "i'", "i\u2019", "co", "pr", "gu", "as", "bu", "ge", "de", "ad",
-        "wo", "ag", "th", "si",
+        "wo", "ag", "th", "si", "of",
     ):  # fmt: skip
         return True  # "in the contract", "written into"
     # The object after the verb: up to five words, to a stop word or punctuation.

@@ -1248,3 +1248,30 @@ def test_a_feature_confirmed_for_a_date_is_a_promise(body: str, expected: tuple)
 )
 def test_signed_up_our_word_and_deliverables(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("We offered SCIM as part of the bundle.", ("scim", True, None)),
+        ("Offered them SCIM at no cost.", ("scim", True, None)),
+        ("Offered a beta of SCIM in Q1.", ("scim", True, date(2027, 3, 31))),
+        ("We're offering SCIM at no extra cost.", ("scim", True, None)),
+        # theirs, or a sale item offered: no promise
+        ("They offered to pilot SCIM.", ("scim", False, None)),
+        ("They offered SCIM to their users.", ("scim", False, None)),
+        ("We offered a 10% discount; SCIM discussed.", ("scim", False, None)),
+        ("Offered a workshop on SCIM.", ("scim", False, None)),
+        # what we said of a feature's place on the roadmap, with a date: a dated promise
+        ("SCIM is on the roadmap for H1.", ("scim", True, date(2027, 6, 30))),
+        ("Told them SCIM is on our roadmap in Q3.", ("scim", True, date(2027, 9, 30))),
+        ("SCIM is on the roadmap for next year.", ("scim", True, date(2027, 12, 31))),
+        ("SCIM is on the roadmap.", ("scim", False, None)),  # no date: no promise
+        ("Their SCIM project is on the roadmap for Q2.", ("scim", False, None)),
+        ("Is SCIM on the roadmap for Q2?", ("scim", False, None)),
+        ("SCIM isn't on the roadmap for Q1.", ("scim", False, None)),
+    ],
+)
+def test_offers_and_roadmap_dates_we_gave(body: str, expected: tuple) -> None:
+    (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert (ref.feature_key, ref.is_commitment, ref.promised_date) == expected

@@ -314,6 +314,10 @@ _NEG_BEFORE = re.compile(
     # SCIM", "They are not asking for SCIM anymore"
     r"|used to (?:need|require|want|ask for)|decided against|depriori(?:ti[sz]|ti[sz]ed|ti[sz]ing)"
     r"|(?:not|no longer|stopped) asking (?:for|about)"
+    # "They dropped the multi-region requirement", "waived their SCIM ask": the need, named
+    # within a few words after (not "They dropped the price, SCIM needed")
+    r"|(?:dropped|waived|withdrew|withdrawn)(?= (?:the |their )?(?:[a-z0-9-]+ ){1,3}"
+    r"(?:requirements?|needs?|asks?|requests?)(?![a-z0-9]))"
     r"|(?<=, )not(?! just| only| yet)(?= )"  # "they need SSO, not SCIM"
     r"|neither"
 )  # not "without": "without SSO they won't sign" is a dependency
@@ -333,6 +337,9 @@ _NEG_AFTER = re.compile(
     # set aside: "Multi-region is off the table", "discussed and dismissed", "a non-issue",
     # "Multi-region: parked"
     r"|off the table|dismissed|(?:a )?non-issue|not (?:an issue|a concern)|parked"
+    # "Multi-region requirement dropped", "the SCIM ask was withdrawn"
+    r"|(?:requirement|need|ask|request)s? (?:(?:was|were|is|are|has been|have been|got) )?"
+    r"(?:dropped|waived|withdrawn)"
     r"|nope)(?![a-z0-9])"
 )
 # What we said of the feature's future: it does not come ("will never be built", "not on the
@@ -368,6 +375,8 @@ _NOT_REMOVED = re.compile(
     r"(?:n['\u2019]?t|not|never|cannot|refus(?:e|ed|es|ing) to|declin(?:e|ed|es|ing) to"
     r"|unwilling to|won['\u2019]?t)(?: (?:be|to|want to|agree to|let us|allow us to))? $"
 )
+# The `_NEG_BEFORE` cues of a need given up that a negation before them keeps
+_GIVEN_UP = ("dropped", "waived", "withdrew", "withdrawn", "removed")
 # A promise taken back or refused ("we did not promise SCIM", "can't commit to it by Q3", "no
 # promises were made", "we haven't promised SCIM", "not in a position to commit"), or a
 # delivery said not to happen ("SCIM won't ship in Q1", "can't deliver it by Q3", "will not
@@ -1235,7 +1244,11 @@ def _clauses(
         elif kind == "question":
             c.question = True
         elif kind == "neg_before":
-            c.neg_before += (m.end(kind),)
+            if not (
+                low.startswith(_GIVEN_UP, start)
+                and _NOT_REMOVED.search(low, max(c.start, start - 24), start) is not None
+            ):  # not "They never dropped the multi-region requirement"
+                c.neg_before += (m.end(kind),)
         elif m.start("unav") >= 0:
             c.unavailable += (start,)
         elif m.start("removed") >= 0:

@@ -1275,3 +1275,25 @@ def test_signed_up_our_word_and_deliverables(body: str, expected: list[tuple]) -
 def test_offers_and_roadmap_dates_we_gave(body: str, expected: tuple) -> None:
     (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
     assert (ref.feature_key, ref.is_commitment, ref.promised_date) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("They dropped the multi-region requirement.", []),
+        ("They waived the multi-region requirement.", []),
+        ("Multi-region requirement dropped.", []),
+        ("The multi-region ask was withdrawn.", []),
+        # kept: something else dropped, or the need not dropped
+        ("They dropped the price, multi-region needed.", [("multi-region", "", False)]),
+        ("Multi-region requirement was not dropped.", [("multi-region", "", False)]),
+        ("They never dropped the multi-region requirement.", [("multi-region", "", False)]),
+        ("They haven't dropped the requirement for multi-region.", [("multi-region", "", False)]),
+        (
+            "They dropped the multi-region requirement but need SCIM by Q2.",
+            [("scim", "", False)],
+        ),
+    ],
+)
+def test_a_requirement_dropped_is_no_dependency(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

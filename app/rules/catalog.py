@@ -109,6 +109,10 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 _TOKEN = re.compile(r"[^\W_]+")
 _MIN_FUZZY_TOKEN = 4  # shorter words are too ambiguous to correct
+# Names and aliases longer than this are not looked for in notes: the API refuses them, a
+# roadmap source may still send one (a description in the alias field), and the matcher's
+# trie is as deep as its longest name.
+MAX_NAME_LENGTH = 255
 _MIN_FUZZY_TERM = 7  # a typo in a short name is a different word more often than not
 _NEGATIVE_CACHE_LIMIT = 200_000
 
@@ -321,6 +325,8 @@ class Catalog:
         terms: dict[tuple[str, ...], set[str]] = {}
         for feature in self._features.values():
             for name in dict.fromkeys([feature.name, *feature.aliases]):
+                if len(name) > MAX_NAME_LENGTH:
+                    continue  # a pasted description, not a name anyone writes in a note
                 tokens = _tokens(name)
                 if not tokens or len("".join(tokens)) < 2:
                     continue

@@ -77,6 +77,21 @@ def _trie(terms: Iterable[Sequence[str]]) -> dict:
     return root
 
 
+def _chain(node: dict) -> tuple[str, dict]:
+    """The letters (or digits) of `node`'s single path down to where it branches, a name ends
+    or a word ends, and the node there. The builders below emit such a run as one literal and
+    recurse only where the trie branches: recursing per character would exhaust Python's
+    stack on a name a few hundred characters long (the trie is as deep as its longest name)."""
+    run: list[str] = []
+    while "" not in node and len(node) == 1:
+        (ch,) = node
+        if ch == " ":
+            break
+        run.append(ch)
+        node = node[ch]
+    return "".join(run), node
+
+
 def _branches(node: dict) -> list[str]:
     # The separator first: it may be empty, and then the next word competes with letters that
     # continue this one ("multi region" against "multiregion..."); letters and digits exclude
@@ -89,9 +104,13 @@ def _re_source(terms: Iterable[Sequence[str]]) -> str:
     or digit follows come after it. The meaning of a match, spelt plainly."""
 
     def build(node: dict) -> str:
-        alternatives = [
-            (_RE_SEP if ch == " " else re.escape(ch)) + build(node[ch]) for ch in _branches(node)
-        ]
+        alternatives = []
+        for ch in _branches(node):
+            if ch == " ":
+                alternatives.append(_RE_SEP + build(node[ch]))
+                continue
+            run, rest = _chain(node[ch])
+            alternatives.append("".join(re.escape(c) for c in ch + run) + build(rest))
         if not alternatives:
             return ""
         body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
@@ -110,7 +129,8 @@ def _re2_source(terms: Iterable[Sequence[str]]) -> str:
             if digits_only and not ch.isdigit():
                 continue
             if ch != " ":
-                out.append(_re2_literal(ch) + build(node[ch]))
+                run, rest = _chain(node[ch])
+                out.append("".join(_re2_literal(c) for c in ch + run) + build(rest))
                 continue
             words = node[" "]
             branch = f"(?:{_RE2_SEP_RUN})?(?:" + "|".join(alternatives(words)) + ")"

@@ -5,7 +5,7 @@ built-in registry's. Every change is audited and fanned out in the caller's tran
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from sqlalchemy import exists, func, literal, or_
@@ -65,11 +65,15 @@ class _SentCodes(BaseModel):
         return next((i for i, v in enumerate(sent) if v == folded), position)
 
 
+# An alias is a name: as long as a name may be.
+Alias = Annotated[str, Field(max_length=255)]
+
+
 class FeatureFields(_SentCodes):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=255)
-    aliases: list[str] = Field(default_factory=list, max_length=100)
+    aliases: list[Alias] = Field(default_factory=list, max_length=100)
     availability: Availability = Availability.unknown
     target_date: date | None = None
     confidence: float | None = Field(default=None, ge=0, le=1)
@@ -101,7 +105,7 @@ class FeatureUpdate(_SentCodes):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
-    aliases: list[str] | None = Field(default=None, max_length=100)
+    aliases: list[Alias] | None = Field(default=None, max_length=100)
     availability: Availability | None = None
     target_date: date | None = None
     confidence: float | None = Field(default=None, ge=0, le=1)

@@ -464,6 +464,26 @@ def refresh_source(
         if bad is not None:  # nothing is written: the last good catalog stays
             error, fetched = f"{name}: {bad}", None
 
+    try:
+        return _store(engine, name, fetched, error, actor=actor, accept_removals=accept_removals)
+    except NotFound:
+        raise
+    except Exception as exc:  # a bug while storing: rolled back, the last good catalog stays
+        log.exception("roadmap refresh failed while storing the catalog", source=name)
+        error = f"{name}: unexpected {type(exc).__name__} while storing: {exc}"[:1000]
+        return _store(engine, name, None, error, actor=actor, accept_removals=False)
+
+
+def _store(
+    engine: Engine,
+    name: str,
+    fetched,
+    error: str | None,
+    *,
+    actor: str,
+    accept_removals: bool,
+) -> RefreshResult:
+    """Store what `refresh_source` fetched (or only its error) in one transaction."""
     result = RefreshResult(source=name, ok=error is None)
     now = utcnow()
     with session_scope(engine) as session:
@@ -558,7 +578,18 @@ def refresh_all(engine: Engine, *, actor: str = "system:roadmap-refresh") -> lis
             .order_by(RoadmapSource.name)
         ).all()
     prune_staleness({n for n, _ in sources})  # sources deleted through another process
-    return [refresh_source(engine, n, actor=actor) for n, enabled in sources if enabled]
+    results = []
+    for n, enabled in sources:
+        if not enabled:
+            continue
+        try:
+            results.append(refresh_source(engine, n, actor=actor))
+        except NotFound:
+            continue  # deleted since the list was read
+        except Exception as exc:  # one source's failure does not stop the others
+            log.exception("roadmap refresh failed", source=n)
+            results.append(RefreshResult(source=n, ok=False, error=f"{type(exc).__name__}: {exc}"))
+    return results
 
 
 @schedule("roadmap_refresh", interval=lambda s: s.roadmap_refresh_seconds)

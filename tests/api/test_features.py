@@ -279,3 +279,17 @@ def test_a_feature_claiming_a_mapped_sku_warns_naming_what_deals_will_reference(
     assert (
         _create(client, revops, key="audit", name="Audit", skus=["AUD-1"]).json()["warnings"] == []
     )
+
+
+def test_an_alias_longer_than_a_name_is_refused_with_its_path(client, api_key):
+    revops = api_key("revops")
+    body = {"key": "sso", "name": "Single sign-on", "aliases": ["SSO", "a" * 256]}
+    r = client.post("/api/v1/features", json=body, headers=revops)
+    assert r.status_code == 422
+    assert [tuple(e["loc"]) for e in r.json()["detail"]] == [("body", "aliases", 1)]
+    assert client.get("/api/v1/features/sso", headers=revops).status_code == 404
+    body["aliases"] = ["SSO", "a" * 255]
+    assert client.post("/api/v1/features", json=body, headers=revops).status_code == 201
+    r = client.patch("/api/v1/features/sso", json={"aliases": ["b" * 300]}, headers=revops)
+    assert r.status_code == 422
+    assert [tuple(e["loc"]) for e in r.json()["detail"]] == [("body", "aliases", 0)]

@@ -1106,3 +1106,48 @@ def test_a_refused_removal_is_accepted_through_the_api_and_audited(
     assert _availability(engine) == {}
     entry = _refresh_entries(engine)[-1]
     assert entry.actor == "revops:alice" and entry.after.get("removals_accepted") is True
+
+
+def test_a_failure_while_storing_is_recorded_keeps_the_catalog_and_spares_the_other_sources(
+    client, api_key, engine, settings, mock_api, monkeypatch
+):
+    """Anything that goes wrong after the fetch (here the fan-out, as a 600-character alias
+    once did through the matcher) rolls the write back, is recorded on the source like a
+    failed fetch, and the schedule goes on to the next source."""
+    from app.jobs.schedules import JobContext, load_schedules
+    from app.services import roadmap_refresh
+
+    revops = api_key("revops")
+    _source(client, revops, name="a-bad", config={"url": "https://bad.example.com/f"})
+    _source(client, revops)
+    mock_api.get("https://bad.example.com/f").mock(
+        return_value=httpx.Response(
+            200, json=_page({"key": "scim", "name": "SCIM", "status": "GA"})
+        )
+    )
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"}))
+    )
+    real = roadmap_refresh.fan_out
+
+    def fan_out(session, scope):
+        if "scim" in scope.feature_keys:
+            raise RuntimeError("boom")
+        return real(session, scope)
+
+    monkeypatch.setattr(roadmap_refresh, "fan_out", fan_out)
+    r = client.post("/api/v1/roadmap/sources/a-bad/refresh", headers=revops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["ok"], r.json()["error"]) == (
+        False,
+        "a-bad: unexpected RuntimeError while storing: boom",
+    )
+    state = load_schedules()["roadmap_refresh"].run(
+        JobContext(engine=engine, settings=settings, connectors={})
+    )
+    assert state == {"last": {"a-bad": "error", "acme": "ok"}}
+    with Session(engine) as s:
+        assert s.get(FeatureRow, "scim") is None  # nothing of a-bad's catalog was written
+        assert s.get(FeatureRow, "sso") is not None
+    source = client.get("/api/v1/roadmap/sources/a-bad", headers=revops).json()
+    assert "while storing: boom" in source["last_error"] and source["last_refresh_at"]

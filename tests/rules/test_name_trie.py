@@ -119,3 +119,27 @@ def test_a_trie_too_big_for_re2_runs_on_re(monkeypatch) -> None:
     big = NameTrie(NAMES)
     assert big.engine == "re"
     assert big.spans("saml sso and oauth 2.0") == FAST.spans("saml sso and oauth 2.0")
+
+
+def test_names_as_long_as_a_pasted_paragraph_build_and_match() -> None:
+    """The trie is as deep as its longest name: built by recursing per character, a name of a
+    few hundred characters exhausted Python's stack (a 500 on a feature write, a roadmap
+    refresh that stopped every source after it). Runs of one path are one literal now."""
+    word = "a" * 5000
+    words = ["ab"] * 85  # 254 characters: the longest name the catalog looks for
+    names = [*NAMES, [word], words, ["sso", *words]]
+    for trie in (NameTrie(names), NameTrie(names, use_re2=False)):
+        text = f"{word}, then {' '.join(words)} and sso {' - '.join(words)}."
+        found = trie.findall(text)
+        assert found == [word, " ".join(words), "sso " + " - ".join(words)]
+
+
+def test_the_catalog_does_not_look_for_a_name_longer_than_a_name_may_be() -> None:
+    from app.rules.catalog import MAX_NAME_LENGTH
+    from app.rules.model import Feature
+
+    pasted = " ".join(["very long description"] * 40)
+    assert len(pasted) > MAX_NAME_LENGTH
+    catalog = Catalog([Feature(key="sso", name="Single Sign-On", aliases=[pasted, "SSO"])])
+    found = [m.feature_key for m in catalog.find_mentions(f"SSO. {pasted}.")]
+    assert found == ["sso"]

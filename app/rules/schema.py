@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
@@ -168,7 +169,7 @@ class FieldRef(_Strict):
 def _one_literal_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     # The plain union reports one error per member (value.str, value.int, ...): say it once.
     try:
-        return handler(value)
+        result = handler(value)
     except ValidationError:
         if isinstance(value, float) and not math.isfinite(value):
             raise PydanticCustomError(
@@ -177,6 +178,15 @@ def _one_literal_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any
         raise PydanticCustomError(
             "literal_type", "a value is text, a number or true/false; got {got}", {"got": value}
         ) from None
+    if type(result) is int and abs(result) > sys.float_info.max:
+        # JSON allows any integer; the engine compares numbers as floats, and this one has no
+        # float (every evaluation would fail on it)
+        raise PydanticCustomError(
+            "number_too_large",
+            "a number must be between -1.8e308 and 1.8e308; got one of {digits} digits",
+            {"digits": len(str(abs(result)))},
+        )
+    return result
 
 
 Literal_ = Annotated[str | int | float | bool, WrapValidator(_one_literal_error)]
@@ -231,7 +241,7 @@ class CountReferences(_Strict):
 
     where: Condition | None = None
     op: CountOp
-    value: int = Field(ge=0)
+    value: int = Field(ge=0, le=1_000_000)  # a count of a deal's references
 
 
 class RuleScope(_Strict):

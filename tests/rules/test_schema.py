@@ -156,6 +156,14 @@ MISTAKES = [
         ("when", "all", 0, "value", 1),
         "finite",
     ),
+    # JSON allows any integer; one without a float would fail every evaluation
+    (("when", "all", 0, "value"), 10**400, ("when", "all", 0, "value"), "one of 401 digits"),
+    (
+        ("when", "all", 0, "value"),
+        ["coming_soon", -(10**309)],
+        ("when", "all", 0, "value", 1),
+        "between -1.8e308 and 1.8e308",
+    ),
     (("message",), "{feature.nam} is late", ("message",), "unknown placeholder {feature.nam}"),
     (("message",), "oops } here", ("message",), "unbalanced"),
     (
@@ -237,6 +245,9 @@ def test_deal_rules_use_reference_fields_only_inside_quantifiers() -> None:
     assert "inside any_reference" in errors[("when", "all", 0, "field")]
     assert ("when", "all", 1, "count_references", "op") in errors
     assert "unknown placeholder {feature.name}" in errors[("message",)]
+    huge = copy.deepcopy(deal_rule)
+    huge["when"]["all"][1]["count_references"]["value"] = 10**400
+    assert list(errors_of(huge)) == [("when", "all", 1, "count_references", "value")]
 
 
 def test_json_schema_is_published_with_the_closed_vocabulary() -> None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.models import Deal, utcnow
+from app.models import Deal, Rule, utcnow
 from app.rules.model import ApprovalGrant, DealSnapshot, Finding, VerdictStatus
 from app.rules.schema import RuleDefinition
 
@@ -91,19 +91,22 @@ def rule_sets(session: Session, request: SimulateRequest):
     from app.services.catalog import load_rules
 
     current = load_rules(session)
-    current_version = {r.id: r.version for r in current}
+    # Every stored rule, switched off and deleted ones too: a draft without an id must not
+    # take one of theirs (and so replace it), and a draft of one carries its next version.
+    stored_version = dict(session.execute(select(Rule.id, Rule.version)).tuples().all())
     drafts = []
-    taken = {d.id for d in request.rules if d.id}
+    named = {d.id for d in request.rules if d.id}
+    taken = named | set(stored_version)
     for i, definition in enumerate(request.rules):
         rule_id = definition.id
-        if rule_id is None:  # draft-N, past any id a draft was given
+        if rule_id is None:  # draft-N, past any id a draft was given or a rule has
             n = i + 1
             while f"draft-{n}" in taken:
                 n += 1
             rule_id = f"draft-{n}"
             taken.add(rule_id)
         # A draft of a stored rule carries the version it would get when saved; a new one, 0.
-        version = current_version[rule_id] + 1 if rule_id in current_version else 0
+        version = stored_version[rule_id] + 1 if rule_id in stored_version else 0
         drafts.append(
             StoredRule(
                 id=rule_id, version=version, enabled=definition.enabled, definition=definition
@@ -112,7 +115,7 @@ def rule_sets(session: Session, request: SimulateRequest):
     if request.base == "none":
         after = [d for d in drafts if d.enabled]
     else:
-        replaced = {d.id for d in drafts}
+        replaced = named  # only a draft that names a rule replaces it
         after = [r for r in current if r.id not in replaced] + [d for d in drafts if d.enabled]
     return current, after
 

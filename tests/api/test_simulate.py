@@ -187,6 +187,36 @@ def test_drafts_with_one_id_are_refused_and_unnamed_drafts_get_ids_of_their_own(
     assert r.json()["rules_after"] == ["draft-2", "draft-1", "draft-3"]
 
 
+def test_an_unnamed_draft_never_takes_a_stored_rules_id_and_a_draft_carries_its_next_version(
+    client, api_key, engine
+):
+    """A stored rule may be called `draft-1` (a rule named "Draft 1"): an unnamed draft gets an
+    id no stored rule has, so it is added beside that rule instead of silently replacing it.
+    A draft of a switched-off rule carries the version a PUT of it would make."""
+    seed(engine)
+    headers = api_key("revops")
+    r = client.post("/api/v1/rules", json={**NEVER, "id": "draft-1"}, headers=headers)
+    assert r.status_code == 201, r.text
+    unnamed = {k: v for k, v in BETA_WARN.items() if k != "id"}
+    r = client.post("/api/v1/rules/simulate", json={"rules": [unnamed]}, headers=headers).json()
+    assert r["rules_after"] == ["draft-1", "never-sold", "draft-2"]
+    assert (r["before"], r["after"]) == (
+        {"clear": 2, "warning": 0, "blocked": 1},
+        {"clear": 1, "warning": 1, "blocked": 1},
+    )
+    assert client.put("/api/v1/rules/never-sold", json=NEVER, headers=headers).status_code == 200
+    r = client.post("/api/v1/rules/never-sold/disable", headers=headers)
+    assert r.json()["version"] == 3
+    reworded = {**NEVER, "message": "{feature.name} is not on the roadmap."}
+    r = client.post(
+        "/api/v1/rules/simulate", json={"rules": [reworded], "only_changed": False}, headers=headers
+    ).json()
+    versions = {f["rule_version"] for d in r["deals"] for f in d["findings_after"]
+                if f["rule_id"] == "never-sold"}  # fmt: skip
+    saved = client.put("/api/v1/rules/never-sold", json=reworded, headers=headers).json()
+    assert versions == {saved["version"]} == {4}
+
+
 def test_streamed_simulation_reports_progress_then_result(client, api_key, engine, monkeypatch):
     from app.services import simulate
 

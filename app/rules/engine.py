@@ -783,7 +783,8 @@ _PLACEHOLDER_SOURCE: dict[str, str] = {
     "feature.availability": "_words[f.availability.value if f else 'unknown']",
     "feature.target_date": "(_date(f.target_date if f else None) or 'no target date')",
     "feature.confidence": "_confidence(f)",
-    "feature.guidance": "(f.guidance if f and f.guidance else _fallback).strip()",
+    # blank guidance (spaces, a newline) is no guidance: the fallback, not an empty sentence
+    "feature.guidance": "((f.guidance or '').strip() if f else '') or _fallback.strip()",
     "feature.url": "((f.url if f else None) or '')",
     "reference.evidence": "(ref.evidence if ref else '')",
     "reference.source": "_source(ref)",

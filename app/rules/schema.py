@@ -256,6 +256,10 @@ class RuleScope(_Strict):
     min_amount: float | None = Field(default=None, ge=0)
 
 
+# Paths under /api/v1/rules/ that are not rules: a rule of this id could not be read back.
+RESERVED_RULE_IDS = frozenset(("schema", "validate", "simulate"))
+
+
 class RuleDefinition(_Strict):
     id: str | None = Field(default=None, pattern=_SLUG, description="slug, e.g. never-sold")
     name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": r"\S"})
@@ -266,6 +270,16 @@ class RuleDefinition(_Strict):
     applies_to: Literal["reference", "deal"] = "reference"
     when: Condition
     message: str = Field(min_length=1, max_length=2000, json_schema_extra={"pattern": r"\S"})
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value in RESERVED_RULE_IDS and not (info.context or {}).get("stored"):
+            raise ValueError(
+                f"'{value}' is reserved (GET /api/v1/rules/{value} is not a rule); "
+                "choose another id"
+            )
+        return value
 
     @field_validator("name", "message")
     @classmethod

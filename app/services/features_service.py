@@ -69,6 +69,12 @@ class _SentCodes(BaseModel):
 Alias = Annotated[str, Field(max_length=255)]
 
 
+def _text_or_none(value: str | None) -> str | None:
+    """Text as sent, surrounding whitespace dropped; blank text is none ("  \n" as guidance
+    rendered an empty "what you can say instead")."""
+    return (value.strip() or None) if value is not None else None
+
+
 class FeatureFields(_SentCodes):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,6 +92,11 @@ class FeatureFields(_SentCodes):
     @classmethod
     def _strip(cls, values: list[str]) -> list[str]:
         return _clean_list(values)
+
+    @field_validator("guidance", "url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return _text_or_none(value)
 
     @field_validator("name")
     @classmethod
@@ -118,6 +129,11 @@ class FeatureUpdate(_SentCodes):
     @classmethod
     def _strip(cls, values: list[str] | None) -> list[str] | None:
         return None if values is None else _clean_list(values)
+
+    @field_validator("guidance", "url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return _text_or_none(value)
 
     @field_validator("name", "availability")
     @classmethod

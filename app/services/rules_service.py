@@ -21,7 +21,12 @@ from sqlmodel import Session, select
 from app.errors import Conflict, Invalid, NotFound, json_path, validation_details
 from app.jobs.queue import enqueue_deals
 from app.models import Deal, Rule, RuleVersion, utcnow
-from app.rules.schema import RuleDefinition, feature_key_literals, shape_warnings
+from app.rules.schema import (
+    RESERVED_RULE_IDS,
+    RuleDefinition,
+    feature_key_literals,
+    shape_warnings,
+)
 from app.services import audit
 
 DEFAULTS_ACTOR = "system:default-rules"
@@ -117,7 +122,7 @@ def _slug(name: str) -> str:
 def _new_id(session: Session, name: str) -> str:
     base = _slug(name)
     candidate, n = base, 1
-    while session.get(Rule, candidate) is not None:
+    while candidate in RESERVED_RULE_IDS or session.get(Rule, candidate) is not None:
         n += 1
         candidate = f"{base}-{n}"
     return candidate

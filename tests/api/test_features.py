@@ -293,3 +293,15 @@ def test_an_alias_longer_than_a_name_is_refused_with_its_path(client, api_key):
     r = client.patch("/api/v1/features/sso", json={"aliases": ["b" * 300]}, headers=revops)
     assert r.status_code == 422
     assert [tuple(e["loc"]) for e in r.json()["detail"]] == [("body", "aliases", 0)]
+
+
+def test_blank_guidance_and_url_are_stored_as_none(client, api_key):
+    revops = api_key("revops")
+    body = {"key": "sso", "name": "SSO", "guidance": "  \n ", "url": " "}
+    r = client.post("/api/v1/features", json=body, headers=revops)
+    assert r.status_code == 201, r.text
+    assert (r.json()["feature"]["guidance"], r.json()["feature"]["url"]) == (None, None)
+    r = client.patch("/api/v1/features/sso", json={"guidance": " Say Q3. "}, headers=revops)
+    assert r.json()["feature"]["guidance"] == "Say Q3."
+    r = client.patch("/api/v1/features/sso", json={"guidance": "\t"}, headers=revops)
+    assert r.json()["feature"]["guidance"] is None

@@ -302,6 +302,23 @@ def test_a_rule_without_an_id_is_named_after_its_name_accents_dropped(client, ap
     assert r.json()["id"] == "uberprufung-cafe-sso"
 
 
+def test_ids_that_are_routes_are_not_given_to_rules(client, api_key):
+    """GET /api/v1/rules/schema is the JSON Schema: a rule called "Schema" gets another id, and
+    an explicit one of those ids is refused with its path."""
+    h = api_key("revops")
+    body = {k: v for k, v in NEVER.items() if k != "id"}
+    for name in ("Schema", "Validate", "Simulate"):
+        r = client.post("/api/v1/rules", json={**body, "name": name}, headers=h)
+        assert r.status_code == 201, r.text
+        rule_id = r.json()["id"]
+        assert rule_id == f"{name.lower()}-2"
+        assert client.get(f"/api/v1/rules/{rule_id}", headers=h).json()["name"] == name
+    r = client.post("/api/v1/rules", json={**NEVER, "id": "schema"}, headers=h)
+    assert r.status_code == 422
+    assert [e["loc"] for e in r.json()["detail"]] == [["body", "id"]]
+    assert "reserved" in r.json()["detail"][0]["msg"]
+
+
 def test_a_feature_key_the_roadmap_lacks_is_a_warning_not_a_refusal(client, api_key):
     revops = api_key("revops")
     r = client.post(

@@ -196,6 +196,22 @@ def test_default_messages_are_plain_language_with_guidance(
     assert all("{" not in f.message for f in result.findings)
 
 
+@pytest.mark.parametrize("guidance", [None, "", "  \n\t "])
+def test_blank_guidance_gives_the_fallback_not_an_empty_sentence(
+    default_rules: list[StoredRule], guidance: str | None
+) -> None:
+    from app.rules.model import Feature
+
+    catalog = Catalog(
+        [Feature(key="offline", name="Offline mode", availability="never", guidance=guidance)]
+    )
+    result = evaluate(make_deal("They need offline mode."), catalog, default_rules, today=TODAY)
+    [finding] = [f for f in result.findings if f.rule_id == "never-built"]
+    from app.rules.engine import FALLBACK_GUIDANCE
+
+    assert finding.message.endswith(f"What you can say instead: {FALLBACK_GUIDANCE.strip()}")
+
+
 def test_findings_carry_rule_version_evidence_and_the_matched_clause(catalog: Catalog) -> None:
     r = rule(
         {

@@ -187,6 +187,8 @@ def _import(session: Session, text: str, kind: str, actor: str, replace: bool) -
             raise Invalid(
                 f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
+        except RecursionError:  # valid JSON, nested past what the parser follows
+            raise Invalid("invalid JSON: nested too deeply (a list of mappings is flat)") from None
         rows, column_warnings = svc.parse_json(payload), []
     else:
         rows, column_warnings = svc.read_csv(text)

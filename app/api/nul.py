@@ -43,6 +43,13 @@ MESSAGE = (
 # number makes the backslash before `u` literal text, as in "C:\\u0000").
 _NUL_IN_BODY = re.compile(rb"\x00|(?<!\\)(?:\\\\)*\\u0000")
 _NUL_IN_URL = re.compile(rb"\x00|%00")
+# A body in UTF-16 (Excel's "Unicode Text", Notepad's "Unicode"): NUL bytes between its ASCII
+# characters, or a UTF-16 byte order mark. Said as such, not as a NUL in a value.
+_UTF16 = re.compile(rb"\xff\xfe|\xfe\xff|(?:[\t\n\r\x20-\x7e]\x00){4}|(?:\x00[\t\n\r\x20-\x7e]){4}")
+UTF16_MESSAGE = (
+    "the request body is UTF-16 text (as a spreadsheet's 'Unicode Text' saves it): send it as "
+    "UTF-8; nothing was written"
+)
 NON_FINITE_MESSAGE = (
     "{path}: numbers must be finite (JSON has no NaN or Infinity, and nothing beyond ±1.8e308); "
     "got {token}; nothing was written"
@@ -96,7 +103,7 @@ class RefuseNulMiddleware:
                 break
         body = b"".join(chunks)
         if _NUL_IN_BODY.search(body):
-            await _refuse(send, 422, "invalid", MESSAGE)
+            await _refuse(send, 422, "invalid", UTF16_MESSAGE if _UTF16.search(body) else MESSAGE)
             return
         if _is_json(scope) and (found := non_finite_number(body)) is not None:
             path, token = found

@@ -141,6 +141,19 @@ def test_csv_header_and_content_type_errors(client, revops):
         "/api/v1/mappings/import", content=b"x", headers={**revops, "Content-Type": "image/png"}
     )
     assert r.status_code == 422 and "unsupported content type" in r.json()["error"]["message"]
+    # saved as a spreadsheet's "Unicode Text": said so, not "a NUL character in a value"
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+        body = "match_kind,match_value,feature_keys\nsku,A,sso\n".encode(encoding)
+        r = client.post(
+            "/api/v1/mappings/import", content=body, headers={**revops, "Content-Type": "text/csv"}
+        )
+        assert r.status_code == 422 and "UTF-16" in r.json()["error"]["message"], encoding
+    r = client.post(
+        "/api/v1/mappings/import",
+        content="match_kind,match_value,feature_keys\nsku,A,sso\n".encode("latin-1") + b"\xe9",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422 and r.json()["error"]["message"] == "import must be UTF-8 text"
 
 
 def test_json_import_replace_and_errors(client, revops, engine):
@@ -183,6 +196,14 @@ def test_json_import_replace_and_errors(client, revops, engine):
         headers={**revops, "Content-Type": "application/json"},
     )
     assert r.status_code == 422 and "invalid JSON" in r.json()["error"]["message"]
+    deep = b"[" * 100_000 + b"]" * 100_000  # valid JSON, past what the parser follows
+    for kwargs in (
+        {"content": deep, "headers": {**revops, "Content-Type": "application/json"}},
+        {"files": {"file": ("m.json", deep, "application/json")}, "headers": revops},
+    ):
+        r = client.post("/api/v1/mappings/import", **kwargs)
+        assert r.status_code == 422, r.text
+        assert "nested too deeply" in r.json()["error"]["message"]
 
 
 GOOD = [{"match_kind": "sku", "match_value": "NEW", "feature_keys": ["scim"]}]

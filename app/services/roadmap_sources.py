@@ -181,12 +181,20 @@ def source_statuses(session: Session, name: str) -> list[SourceStatus]:
     if row.kind == REGISTRY:
         return []
     counts: dict[str, tuple[str, int]] = {}
+    # One status however it is spelt ("GA", "ga"): its features added up, shown as most of
+    # them spell it (the first in order on a tie).
+    spellings: dict[str, int] = {}
     for status, n in session.exec(
         select(FeatureRow.source_status, func.count())
         .where(FeatureRow.source == name, FeatureRow.source_status.is_not(None))
         .group_by(FeatureRow.source_status)
+        .order_by(FeatureRow.source_status)
     ):
-        counts[normalise_status(status)] = (status, n)
+        key = normalise_status(status)
+        shown, total = counts.get(key, (status, 0))
+        if n > spellings.get(key, 0):
+            shown, spellings[key] = status, n
+        counts[key] = (shown, total + n)
     if row.kind == "productboard":
         try:
             live = build_source(row.kind, name, dict(row.config or {})).status_names()

@@ -420,6 +420,28 @@ def test_statuses_list_stored_and_productboard_workspace_statuses(client, api_ke
     assert r.status_code == 503 and "HTTP 401" in r.json()["error"]["message"]
 
 
+def test_a_status_spelt_several_ways_counts_all_its_features(client, api_key, mock_api):
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(
+            200,
+            json=_page(
+                {"key": "a", "name": "A", "status": "GA"},
+                {"key": "b", "name": "B", "status": "GA"},
+                {"key": "c", "name": "C", "status": "ga"},
+                {"key": "d", "name": "D", "status": "Planned"},
+            ),
+        )
+    )
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    r = client.get("/api/v1/roadmap/sources/acme/statuses", headers=revops)
+    assert r.json() == [
+        {"name": "GA", "availability": "available", "mapped": True, "features": 3},
+        {"name": "Planned", "availability": "coming_soon", "mapped": True, "features": 1},
+    ]
+
+
 def test_every_config_mistake_is_refused_with_its_path_and_nothing_is_stored(client, api_key):
     revops = api_key("revops")
     bad = {"url": URL, "timeout_seconds": "x", "auth_evn": "FOO"}

@@ -135,6 +135,8 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
             AuditLog.entity_type == "roadmap_source",
             AuditLog.entity_id == row.name,
             AuditLog.action == "roadmap.refresh",
+            # this source's, not one of the same name deleted before it was created
+            AuditLog.created_at >= row.created_at,
         )
         .order_by(AuditLog.id.desc())
         .limit(1)

@@ -641,6 +641,10 @@ def test_delete_source_answers_like_patch_reports_orphans_and_drops_its_gauge(
     with Session(engine) as s:
         entry = s.exec(select(AuditLog).where(AuditLog.action == "roadmap_source.delete")).one()
     assert entry.after == {"orphaned_mappings": body["orphaned_mappings"]}
+    # a new source of the same name has no refresh yet: not the deleted one's last change
+    _source(client, revops)
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert (source["last_change"], source["orphaned_mappings"]) == (None, [])
 
 
 def test_scheduled_refresh_drops_gauge_series_of_sources_deleted_elsewhere(

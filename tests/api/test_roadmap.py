@@ -496,6 +496,34 @@ def test_every_config_mistake_is_refused_with_its_path_and_nothing_is_stored(cli
     assert source["config"] == {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN"}
 
 
+@pytest.mark.parametrize(
+    ("kind", "config", "path"),
+    [
+        ("http", {"url": "https://x.example.com:99999/f"}, "config.url"),
+        ("http", {"url": "https://[::1/features"}, "config.url"),
+        ("productboard", {"token_env": "T", "base_url": "https://[::1"}, "config.base_url"),
+        ("productboard", {"token_env": "T", "base_url": "https://[fe80::1]:x"}, "config.base_url"),
+        ("jira", {"base_url": "https://acme.example.com:0", "jql": "x", "token_env": "T"},
+         "config.base_url"),
+    ],
+)  # fmt: skip
+def test_a_url_the_client_cannot_request_is_refused_at_its_path(
+    client, api_key, kind, config, path
+):
+    """The pattern let these through: stored, then every refresh failed and the statuses
+    route answered 500."""
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "bad-url", "kind": kind, "config": config},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    [detail] = r.json()["error"]["details"]
+    assert detail["path"] == path and "not a URL the client can request" in detail["msg"]
+    assert client.get("/api/v1/roadmap/sources/bad-url", headers=revops).status_code == 404
+
+
 def test_unset_auth_env_is_a_warning_not_a_refusal(client, api_key, monkeypatch):
     revops = api_key("revops")
     monkeypatch.delenv("ACME_ROADMAP_TOKEN")

@@ -10,16 +10,34 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import httpx
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from app.connectors.roadmap.base import SourceConfigError
 from app.errors import error_message, json_path
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HTTP_URL = r"^https?://[^\s/?#]+[^\s]*$"
+
+
+def _parseable(url: str) -> str:
+    """A URL the pattern lets through must also be one the HTTP client can request: an IPv6
+    host without its closing bracket or a port that is no number (or past 65535) was stored,
+    then every refresh failed and the statuses route answered 500."""
+    try:
+        port = urlsplit(url).port
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ValueError(f"not a URL the client can request: {exc}") from None
+    if port == 0:
+        raise ValueError("not a URL the client can request: port 0")
+    return url
+
+
+HttpUrl = Annotated[str, Field(pattern=HTTP_URL, max_length=2048), AfterValidator(_parseable)]
 HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"  # an RFC 9110 token
 FIELD_ID = r"^[A-Za-z0-9_.\-]+$"  # a Jira field id: duedate, labels, customfield_10015
 DEFAULT_TIMEOUT = 20.0
@@ -80,7 +98,7 @@ class _RemoteConfig(_Config):
 
 
 class HttpConfig(_RemoteConfig):
-    url: str = Field(pattern=HTTP_URL, max_length=2048)
+    url: HttpUrl
     auth_env: str | None = Field(
         default=None, pattern=ENV_NAME, max_length=128, description="env var holding the token"
     )
@@ -92,7 +110,7 @@ class HttpConfig(_RemoteConfig):
 
 class ProductboardConfig(_RemoteConfig):
     token_env: str = Field(pattern=ENV_NAME, max_length=128)
-    base_url: str = Field(default="https://api.productboard.com", pattern=HTTP_URL, max_length=2048)
+    base_url: HttpUrl = "https://api.productboard.com"
     # prefix + Productboard's feature id (a UUID) must be a valid feature key
     key_prefix: str = Field(
         default="pb-", pattern=r"^([A-Za-z0-9][A-Za-z0-9._:\-]*)?$", max_length=32
@@ -104,7 +122,7 @@ class ProductboardConfig(_RemoteConfig):
 
 
 class JiraConfig(_RemoteConfig):
-    base_url: str = Field(pattern=HTTP_URL, max_length=2048)
+    base_url: HttpUrl
     jql: str = Field(min_length=1, max_length=8000)
     token_env: str = Field(pattern=ENV_NAME, max_length=128)
     api: Literal["cloud", "server"] = "cloud"

@@ -58,6 +58,11 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return validation_details(exc.errors(), model=RuleDefinition)
 
 
+# PostgreSQL takes at most 65,535 bound parameters in a statement, some SQLite builds 32,766.
+_KEYS_PER_QUERY = 1000
+MAX_KEY_WARNINGS = 100
+
+
 def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> list[dict]:
     """What is valid but probably not meant: feature keys the roadmap does not have (a typo
     makes a condition that never matches). Warned about, not refused: the roadmap may gain
@@ -74,16 +79,28 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
     if not literals:
         return out
     wanted = sorted({key for _path, key in literals})
-    known = set(session.exec(select(FeatureRow.key).where(FeatureRow.key.in_(wanted))))
-    return out + [
+    known: set[str] = set()
+    for start in range(0, len(wanted), _KEYS_PER_QUERY):  # bound parameters per statement
+        chunk = wanted[start : start + _KEYS_PER_QUERY]
+        known.update(session.exec(select(FeatureRow.key).where(FeatureRow.key.in_(chunk))))
+    unknown = [(path, key) for path, key in literals if key not in known]
+    out += [
         {
             "path": json_path(path),
             "message": f"'{key}' is not a feature key on the roadmap: this condition cannot "
             "match until a feature with that key exists",
         }
-        for path, key in literals
-        if key not in known
+        for path, key in unknown[:MAX_KEY_WARNINGS]
     ]
+    if len(unknown) > MAX_KEY_WARNINGS:
+        out.append(
+            {
+                "path": json_path(unknown[MAX_KEY_WARNINGS][0]),
+                "message": f"and {len(unknown) - MAX_KEY_WARNINGS} more feature keys not on "
+                "the roadmap from here on",
+            }
+        )
+    return out
 
 
 def rules_naming_feature(session: Session, key: str) -> list[dict]:

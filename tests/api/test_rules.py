@@ -319,6 +319,25 @@ def test_ids_that_are_routes_are_not_given_to_rules(client, api_key):
     assert "reserved" in r.json()["detail"][0]["msg"]
 
 
+def test_a_rule_naming_more_keys_than_a_statement_may_bind_is_checked_in_chunks(client, api_key):
+    """70,000 keys: past PostgreSQL's 65,535 bound parameters in one statement (a 500 there).
+    The warnings name the first 100 unknown keys and count the rest."""
+    revops = api_key("revops")
+    r = client.post("/api/v1/features", json={"key": "k1", "name": "K one"}, headers=revops)
+    assert r.status_code == 201, r.text
+    keys = [f"k{i}" for i in range(70_000)]
+    rule = {**NEVER, "id": "many-keys", "when": {"field": "feature.key", "op": "in", "value": keys}}
+    r = client.post("/api/v1/rules/validate", json=rule, headers=revops)
+    assert r.status_code == 200, r.text
+    warnings = r.json()["warnings"]
+    assert len(warnings) == 101
+    assert [w["path"] for w in warnings[:2]] == ["when.value[0]", "when.value[2]"]  # k1 known
+    assert warnings[-1] == {
+        "path": "when.value[101]",
+        "message": "and 69899 more feature keys not on the roadmap from here on",
+    }
+
+
 def test_a_feature_key_the_roadmap_lacks_is_a_warning_not_a_refusal(client, api_key):
     revops = api_key("revops")
     r = client.post(

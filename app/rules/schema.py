@@ -358,7 +358,9 @@ def semantic_errors(raw: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     applies_to = raw.get("applies_to", "reference")
     if applies_to not in ("reference", "deal"):
-        applies_to = "reference"
+        # misspelt (the shape check says so): what depends on it is not judged, or a deal
+        # rule would be told its count_references and {matched.count} are wrong
+        applies_to = None
     if "when" in raw:
         _check_node(raw["when"], ("when",), applies_to, problems)
     message = raw.get("message")
@@ -441,8 +443,11 @@ def shape_warnings(raw: dict[str, Any]) -> list[dict]:
     return out
 
 
-def _check_message(message: str, applies_to: str, problems: list[Problem]) -> None:
-    allowed = PLACEHOLDERS[applies_to]
+def _check_message(message: str, applies_to: str | None, problems: list[Problem]) -> None:
+    if applies_to is None:  # not known: any placeholder of either kind of rule
+        allowed = tuple(dict.fromkeys(PLACEHOLDERS["reference"] + PLACEHOLDERS["deal"]))
+    else:
+        allowed = PLACEHOLDERS[applies_to]
     unknown = [p for p in _PLACEHOLDER.findall(message) if p.strip() not in allowed]
     for name in unknown:
         problems.append(
@@ -457,10 +462,12 @@ def _check_message(message: str, applies_to: str, problems: list[Problem]) -> No
         problems.append((("message",), "unbalanced { or } in the message", message))
 
 
-def _check_node(node: Any, path: tuple, scope: str, problems: list[Problem]) -> None:
+def _check_node(node: Any, path: tuple, scope: str | None, problems: list[Problem]) -> None:
+    """`scope`: "deal" or "reference" (what the rule applies to), "nested" (inside a
+    quantifier of a deal rule, about one reference), None (applies_to misspelt: not judged)."""
     if not isinstance(node, dict):
         return  # the shape check reports it
-    forms = [k for k in _FORMS if k in node]
+    forms = [k for k in _FORMS if node.get(k) is not None]  # "all": null is no form
     if not forms:
         if not any(k in node for k in ("op", "value")):
             problems.append(
@@ -487,7 +494,7 @@ def _check_node(node: Any, path: tuple, scope: str, problems: list[Problem]) -> 
         _check_node(node["not"], path + ("not",), scope, problems)
         return
     if form in _QUANTIFIERS:
-        if scope != "deal":
+        if scope == "reference":
             problems.append(
                 (
                     path + (form,),
@@ -497,12 +504,22 @@ def _check_node(node: Any, path: tuple, scope: str, problems: list[Problem]) -> 
                 )
             )
             return
+        if scope == "nested":
+            problems.append(
+                (
+                    path + (form,),
+                    f"{form} cannot be nested inside any_reference, all_references or "
+                    "count_references.where: those already look at one reference at a time",
+                    node[form],
+                )
+            )
+            return
         inner = node[form]
         if form == "count_references":
             if isinstance(inner, dict) and "where" in inner and inner["where"] is not None:
-                _check_node(inner["where"], path + (form, "where"), "reference", problems)
+                _check_node(inner["where"], path + (form, "where"), "nested", problems)
         else:
-            _check_node(inner, path + (form,), "reference", problems)
+            _check_node(inner, path + (form,), "nested", problems)
         return
     _check_leaf(node, path, scope, problems)
 

@@ -257,3 +257,22 @@ def test_json_schema_is_published_with_the_closed_vocabulary() -> None:
     assert "feature.target_date" in text and "not_in" in text and "count_references" in text
     condition = schema["$defs"]["Condition"]
     assert {"all", "any", "not", "field", "op", "value"} <= set(condition["properties"])
+
+
+def test_only_the_mistakes_that_are_there_are_reported() -> None:
+    """With a shape mistake the meaning checks run on the raw JSON: they must not invent more
+    (an explicit null counted as a second form, a misspelt applies_to judged as a reference
+    rule), and a quantifier nested in another says so, not that the rule is a reference rule."""
+    when = {"field": "deal.amount", "op": "gt", "value": 1, "all": None}
+    rule = {"name": "x", "severity": "blocker", "message": "m", "applies_to": "deal", "when": when}
+    assert list(errors_of(rule)) == [("severity",)]
+    deal_rule = {"name": "x", "severity": "block", "applies_to": "deall",
+                 "message": "{matched.count} promises",
+                 "when": {"count_references": {"op": "gte", "value": 2}}}  # fmt: skip
+    assert list(errors_of(deal_rule)) == [("applies_to",)]
+    nested = {"name": "x", "severity": "block", "applies_to": "deal", "message": "m",
+              "when": {"any_reference": {"all_references": {
+                  "field": "feature.key", "op": "eq", "value": "sso"}}}}  # fmt: skip
+    errors = errors_of(nested)
+    assert list(errors) == [("when", "any_reference", "all_references")]
+    assert "cannot be nested inside any_reference" in errors[list(errors)[0]]

@@ -308,7 +308,8 @@ _QUESTION = re.compile(
 _NEG_BEFORE = re.compile(
     r"(?<![a-z0-9])(?:(?:do|does|did|will|would)(?:n['\u2019]?t| not)|won['\u2019]?t|never|"
     r"no longer|not) (?:really )?(?:need|require|want|care about|use|interested in|looking for)|"
-    r"no (?:need|requirement|interest|plans?) (?:for|in|to)|not (?:interested in|looking for)|"
+    r"no (?:need|requirement|interest|plans?|use|real need) (?:for|in|to)"
+    r"|not (?:interested in|looking for)|"
     r"(?:dropped|removed|waived) (?:the )?(?:requirement|need|ask) for|instead of|rather than"
     # a need given up: "They used to need SCIM", "decided against SCIM", "They deprioritized
     # SCIM", "They are not asking for SCIM anymore"
@@ -318,17 +319,23 @@ _NEG_BEFORE = re.compile(
     # within a few words after (not "They dropped the price, SCIM needed")
     r"|(?:dropped|waived|withdrew|withdrawn)(?= (?:the |their )?(?:[a-z0-9-]+ ){1,3}"
     r"(?:requirements?|needs?|asks?|requests?)(?![a-z0-9]))"
-    r"|(?<=, )not(?! just| only| yet)(?= )"  # "they need SSO, not SCIM"
+    # "they need SSO, not SCIM"; not ", not needed" (`_NEG_AFTER`: of what came before)
+    r"|(?<=, )not(?! just| only| yet| needed| required| necessary| a requirement| a priority"
+    r"| relevant| in scope| wanted| important| essential| critical| an? (?:blocker|must"
+    r"|dealbreaker|deal[- ]breaker|showstopper|hard requirement))(?= )"
     r"|neither"
 )  # not "without": "without SSO they won't sign" is a dependency
 # "No SSO needed": checked at each mention (`_no_x_needed`), not as a cue: a cue starting with
 # "no" made every "now", "note", "nothing" run the whole cue alternation (~0.1 ms a deal).
-_NEEDED_AFTER = re.compile(r"(?: [a-z-]+)? (?:needed|required|necessary)(?![a-z0-9])")
+_NEEDED_AFTER = re.compile(r"(?: [a-z-]+)? (?:needed|required|necessary|requirements?)(?![a-z0-9])")
 _NEG_AFTER = re.compile(
     r"(?<![a-z0-9])(?:(?:(?:is|are|was|were)n['\u2019]?t|not|no longer|never) (?:needed|required|"
-    r"necessary|a requirement|a priority|relevant|in scope|wanted)|out of scope|"
+    r"necessary|a requirement|a priority|relevant|in scope|wanted|important|essential|critical"
+    r"|a must(?![- ]?have))|out of scope|"
     r"no need(?! (?:for|to))|not (?:a |an )?(?:blocker|dealbreaker|deal[- ]breaker|"
     r"must[- ]have|showstopper|hard requirement)"
+    # "Multi-region: N/A" (a nice-to-have is still wanted: a dependency)
+    r"|n/a"
     # Common words ("will", "was", "are") behind look-behinds, so a match starts at the rare
     # word and only its word starts run this alternation (see _WordStartPattern).
     r"|(?:(?<=won't )|(?<=won\u2019t )|(?<=wont )|(?<=will not ))be (?:needed|required|necessary)"
@@ -2128,6 +2135,33 @@ def _no_x_needed(low: str, a: int, b: int, m: Mention) -> bool:
     return low.endswith(_DO_WITHOUT, max(a, s - 16), s)
 
 
+# What may stand around a need denied in a clause of its own ("but it's not needed", "though
+# not required for now"), as `str.split` leaves the words.
+_DENIAL_LEAD_TEXT = "but though although however, - \u2013 it's it\u2019s it is its"
+_DENIAL_LEAD = frozenset(_DENIAL_LEAD_TEXT.split())
+_DENIAL_TAIL_TEXT = "now yet anymore for them right today at this point initially really either"
+_DENIAL_TAIL = frozenset(_DENIAL_TAIL_TEXT.split())
+
+
+def _need_denied_next(
+    low: str, clauses: list[_Clause], c: _Clause, mentions: list[Mention]
+) -> bool:
+    """Whether the clause after `c` is nothing but a need denied ("Multi-region would be nice
+    but not needed", "SCIM came up, though not required for now"): it names nothing, so it
+    speaks of `c`'s features. Not "SSO is needed but not required by Q1" (a date follows)."""
+    after = clauses[clauses.index(c) + 1]
+    if not after.neg_after or any(after.start <= n.start < after.end for n in mentions):
+        return False
+    s = after.neg_after[0]
+    if not _DENIAL_LEAD.issuperset(low[after.start : s].split()):
+        return False
+    m = _NEG_AFTER.match(low, s)
+    if m is None:
+        return False
+    tail = (w.strip(_STRIP) for w in low[m.end() : after.end].split())
+    return _DENIAL_TAIL.issuperset(w for w in tail if w)
+
+
 def _label_only(low: str, c: _Clause, m: Mention) -> bool:
     """Whether the clause is nothing but the mentioned name (a "label: value" line)."""
     return low[c.start : c.end].strip(_LABEL_PUNCT) == low[m.start : m.end]
@@ -2186,6 +2220,8 @@ def _sentence_references(
             or _no_x_needed(low, c.start, c.end, m)
         ):
             continue  # "they don't need SSO", "SCIM is not required"
+        if c is not last and not c.promise and _need_denied_next(low, clauses, c, mentions):
+            continue  # "Multi-region would be nice but not needed"
         if (c is not last or c.question) and _label_only(low, c, m):
             # "Offline mode: not needed", "- Offline mode - nope", "Offline mode? Not needed."
             if c is not last:

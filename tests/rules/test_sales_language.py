@@ -1297,3 +1297,33 @@ def test_offers_and_roadmap_dates_we_gave(body: str, expected: tuple) -> None:
 )
 def test_a_requirement_dropped_is_no_dependency(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Multi-region isn't a must.", []),
+        ("Multi-region isn't important to them.", []),
+        ("Multi-region is not critical.", []),
+        ("Multi-region: N/A.", []),
+        ("No multi-region requirement.", []),
+        ("They have no use for multi-region.", []),
+        # ", not needed" speaks of what came before it (was read as "not <the next name>")
+        ("Multi-region is a future consideration, not needed now.", []),
+        ("Multi-region was raised by their old CTO, not a requirement now.", []),
+        # a need denied in a clause of its own that names nothing
+        ("Multi-region would be nice but not needed.", []),
+        ("Multi-region came up, though not required for now.", []),
+        ("Multi-region would be nice, but it's not needed.", []),
+        # still dependencies
+        ("Multi-region is a must.", [("multi-region", "", False)]),
+        ("Multi-region is important to them.", [("multi-region", "", False)]),
+        ("Multi-region is a nice-to-have.", [("multi-region", "", False)]),
+        ("They need SSO, not multi-region.", [("sso", "", False)]),
+        ("They want multi-region but not needed by Q1.", [("multi-region", "", False)]),
+        ("Multi-region would be nice but SCIM is not needed.", [("multi-region", "", False)]),
+        ("We promised multi-region but it's not needed.", [("multi-region", "", True)]),
+    ],
+)
+def test_more_ways_of_saying_a_feature_is_not_needed(body: str, expected: list[tuple]) -> None:
+    assert got(body) == expected

@@ -23,7 +23,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
@@ -264,7 +264,13 @@ class DealPipeline:
         # A blocked deal sitting in a won stage must reach the connector even when nothing we
         # show has changed: the guard (revert, or the CRM's own rule) acts there.
         guard = desired["block"] and snapshot.stage.is_won
-        if desired == deal.written and not note and not followups and not guard:
+        if (
+            desired == deal.written
+            and not note
+            and not followups
+            and not guard
+            and not _drifted(snapshot, desired, deal.written_at)
+        ):
             return None
         return DealWriteBack(
             crm=deal.crm,
@@ -310,6 +316,29 @@ def canonical_write(
         "evaluation_url": evaluation_url,
         "task": task,
     }
+
+
+def _drifted(snapshot: DealSnapshot, desired: dict, written_at: datetime | None) -> bool:
+    """Whether a record read after our last write shows another verdict than ours: someone
+    edited our fields by hand (a HubSpot guard property filled on a blocked deal to pass the
+    stage requirement). The connector puts `shown` (status, block, as the record holds them)
+    and `read_at` in the snapshot; a stored snapshot's values predate our write and say
+    nothing."""
+    shown = snapshot.extra.get("shown")
+    if not shown:
+        return False
+    read_at = snapshot.extra.get("read_at")
+    try:
+        read = datetime.fromisoformat(read_at) if isinstance(read_at, str) else None
+    except ValueError:
+        return False
+    if read is None or (written_at is not None and read < _aware(written_at)):
+        return False
+    return any(shown.get(key) != desired.get(key) for key in ("status", "block") if key in shown)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _task_from_written(written: dict) -> dict | None:
@@ -589,6 +618,11 @@ def _evaluation_values(
 
 
 def _snapshot_hash(snapshot: dict | None) -> str:
+    """The deal as read, not when: `extra.read_at` (the connectors' read time) is left out, so
+    reading an unchanged deal again gives the same hash (reports date a closing by it)."""
+    extra = snapshot.get("extra") if isinstance(snapshot, dict) else None
+    if isinstance(extra, dict) and "read_at" in extra:
+        snapshot = {**snapshot, "extra": {k: v for k, v in extra.items() if k != "read_at"}}
     return hashlib.sha256(json.dumps(snapshot, sort_keys=True, default=str).encode()).hexdigest()
 
 

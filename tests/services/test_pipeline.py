@@ -673,3 +673,14 @@ def test_dependency_rows_mark_promises_and_a_promised_row_first_of_its_availabil
     assert [r["is_primary"] for r in rows] == [True, False, True, True, True]
     # never: audit (the first promised), not the api mention before it; coming_soon: SSO
     assert [r["availability_first"] for r in rows] == [False, False, True, False, True]
+
+
+def test_reading_an_unchanged_deal_again_gives_the_same_snapshot_hash():
+    """The connectors stamp `extra.read_at`; the hash (reports date a closing by it) is of the
+    deal as read, not of when."""
+    from app.services.pipeline import _snapshot_hash
+
+    first = {"crm": "hubspot", "deal_id": "1", "extra": {"read_at": "2026-12-01T00:00:00+00:00"}}
+    again = {"crm": "hubspot", "deal_id": "1", "extra": {"read_at": "2026-12-02T00:00:00+00:00"}}
+    edited = {"crm": "hubspot", "deal_id": "1", "name": "x", "extra": {"read_at": "x"}}
+    assert _snapshot_hash(first) == _snapshot_hash(again) != _snapshot_hash(edited)

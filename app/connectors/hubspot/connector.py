@@ -436,7 +436,16 @@ class HubSpotConnector:
             "crm_properties": {
                 name: props.get(name) or "" for name in P.own_properties(self.guard_property)
             },
+            # when these values were read: newer than our last write, they are the truth
+            # (`_current`), so a hand edit of our properties is seen and put back
+            "read_at": datetime.now(UTC).isoformat(),
         }
+        status = props.get(P.STATUS) or ""
+        if status:  # what the record shows of our verdict, in the pipeline's terms (`_drifted`)
+            extra["shown"] = {
+                "status": status,
+                "block": (props.get(self.guard_property) or "") != "clear",
+            }
         previous = self._previous_stage(record["history"], stage, pipeline, refreshed)
         if previous is not None:
             extra["previous_stage"] = previous.id
@@ -734,15 +743,24 @@ class HubSpotConnector:
         return outcomes
 
     def _current(self, item: DealWriteBack) -> dict[str, str]:
-        """What our properties hold in HubSpot now.
+        """What our properties hold in HubSpot now: the fresher of the snapshot's values and
+        what we last wrote.
 
         `previous` is what the pipeline recorded after our last successful write (canonical
-        keys); it is the truth for a stored snapshot (roadmap/approval re-evaluation), whose
-        property values predate that write. Without it (first write, or state lost), the
-        snapshot's values avoid rewriting what HubSpot already shows."""
-        crm = dict(item.snapshot.extra.get("crm_properties", {})) if item.snapshot else {}
+        keys, with `written_at`); it is the truth for a stored snapshot (roadmap/approval
+        re-evaluation), whose property values predate that write. A snapshot read after that
+        write is the truth instead: a rep who filled the guard property by hand on a blocked
+        deal (to pass HubSpot's stage requirement) has it emptied again, as Salesforce's
+        connector does. Without `previous` (first write, or state lost), the snapshot's values
+        avoid rewriting what HubSpot already shows."""
+        extra = item.snapshot.extra if item.snapshot else {}
+        crm = dict(extra.get("crm_properties", {}))
         current = {k: crm.get(k) or "" for k in P.own_properties(self.guard_property)}
         previous = item.previous or {}
+        read_at = _parse_dt(extra.get("read_at"))
+        written_at = _parse_dt(previous.get("written_at"))
+        if crm and read_at is not None and (written_at is None or read_at >= written_at):
+            return current
         if "status" in previous:
             current[P.STATUS] = previous.get("status") or ""
             current[P.SUMMARY] = previous.get("summary") or ""

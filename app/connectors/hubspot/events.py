@@ -216,7 +216,13 @@ def classify_events(
             names_deal, raw_id = True, event.get("objectId")
             name = event.get("propertyName")
             if name in own or str(name or "").startswith(P.OWN_PROPERTY_PREFIX):
-                actionable = False  # only our own properties changed
+                # Our own properties: our writes' echo is nothing to do; a hand edit (in the
+                # UI, an import, a workflow, another app) is read and put back, so a guard
+                # property filled by hand on a blocked deal does not stay filled.
+                change_source = str(event.get("changeSource") or "")
+                actionable = change_source not in ("", "INTEGRATION") or (
+                    change_source == "INTEGRATION" and app_id is not None and not ours
+                )
             elif name not in DEAL_PROPERTIES:
                 actionable = False
         elif kind == "deal.associationChange" or kind in (

@@ -183,6 +183,32 @@ def test_blocked_deal_moved_to_won_is_reverted(fake, world) -> None:
     assert len(fake.tasks_for(deal)) == 1  # the read again writes nothing new
 
 
+@pytest.mark.parametrize("then_won", [False, True])
+def test_a_guard_property_filled_by_hand_on_a_blocked_deal_is_emptied_again(
+    fake, world, then_won
+) -> None:
+    """HubSpot's stage requirement is the guard property: a rep who fills it by hand on a
+    blocked deal (to close it) has it emptied again, on the edit's own webhook or on the
+    stage change's; it was left 'clear' for good (our last write was taken as the truth)."""
+    deal = fake.add_deal("Acme", stage="contractsent", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "presentationscheduled")
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    props = fake.deal(deal)["properties"]
+    assert (props["roadmap_guard_status"], props.get("roadmap_guard_clearance") or "") == (
+        "blocked",
+        "",
+    )
+    fake.update_object("deals", deal, {"roadmap_guard_clearance": "clear"})
+    if then_won:
+        fake.ui_set_stage(deal, "closedwon")
+    deliver(fake, world)
+    drain(world)
+    props = fake.deal(deal)["properties"]
+    assert (props["roadmap_guard_clearance"] or "", props["dealstage"]) == ("", "contractsent")
+
+
 def test_own_writes_do_not_come_back_as_work(fake, world) -> None:
     deal = fake.add_deal("Acme", stage="contractsent", line_items=[SSO], emit=False)
     fake.ui_set_stage(deal, "closedwon")

@@ -149,14 +149,34 @@ def test_other_portal_and_own_changes_queue_nothing(client, fake, engine) -> Non
     events = [
         _event(fake, eventId=1, portalId=1),
         _event(fake, eventId=2, changeSource="INTEGRATION", sourceId=fake.app_id),
-        _event(fake, eventId=3, propertyName="roadmap_guard_status", propertyValue="blocked"),
+        _event(fake, eventId=3, propertyName="hs_next_step", propertyValue="call"),
         _event(fake, eventId=4, appId=1),
-    ]
+        # the echo of our own write of our property
+        _event(fake, eventId=5, propertyName="roadmap_guard_status", propertyValue="blocked",
+               changeSource="INTEGRATION", sourceId=fake.app_id),
+    ]  # fmt: skip
     body, headers = fake.signed_request(URL, events)
     ack = client.post(URL, content=body, headers=headers).json()
     assert ack["queued_deals"] == 0
-    assert ack["ignored"] == {"other_portal": 1, "ours": 1, "not_relevant": 1, "other_app": 1}
+    assert ack["ignored"] == {"other_portal": 1, "ours": 2, "not_relevant": 1, "other_app": 1}
     assert _queued(engine) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [{"changeSource": "CRM_UI", "sourceId": "userId:7"}, {"changeSource": "WORKFLOWS"},
+     {"changeSource": "INTEGRATION", "sourceId": "9999"}],
+)  # fmt: skip
+def test_a_hand_edit_of_our_property_queues_the_deal_to_put_it_back(
+    client, fake, engine, source
+) -> None:
+    """A rep (or a workflow, or another app) filling the guard property on a blocked deal to
+    pass HubSpot's stage requirement: the deal is read again and the property emptied."""
+    event = _event(fake, eventId=6, propertyName="roadmap_guard_clearance", propertyValue="clear",
+                   **source)  # fmt: skip
+    body, headers = fake.signed_request(URL, [event])
+    ack = client.post(URL, content=body, headers=headers).json()
+    assert ack["queued_deals"] == 1 and _queued(engine) == ["555"]
 
 
 def test_an_object_id_hubspot_could_not_send_is_stored_but_queues_nothing(

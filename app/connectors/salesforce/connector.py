@@ -790,6 +790,18 @@ class SalesforceConnector:
                 "last_modified_by": rec.get("LastModifiedById"),
                 "read_at": read_at.isoformat(),
                 "unknown_stage": unknown,
+                # what the record shows of our verdict, in the pipeline's terms: a hand edit of
+                # our fields read after our last write is written back (pipeline `_drifted`)
+                **(
+                    {
+                        "shown": {
+                            "status": rec.get(self.fields.status),
+                            "block": bool(rec.get(self.fields.block)),
+                        }
+                    }
+                    if rec.get(self.fields.status)
+                    else {}
+                ),
             },
         )
 

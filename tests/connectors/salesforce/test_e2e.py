@@ -112,6 +112,21 @@ def test_blocked_opportunity_is_flagged_refused_closed_won_then_cleared_and_won(
     assert fake.opportunity(opp)["IsWon"] is True
 
 
+def test_a_block_unticked_by_hand_is_ticked_again(service, fake, rep):
+    """The block field is what the validation rule reads: unticked by hand (an admin, a data
+    load), the next read of the opportunity ticks it again, though our verdict is unchanged."""
+    client, worker = service
+    opp = fake.add_opportunity("Acme renewal", stage="Negotiation/Review", line_items=[SSO])
+    notify(client, opp, StageName="Negotiation/Review")
+    assert worker.run_until_empty() == 1
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is True
+    rep.Opportunity.update(opp, {"Roadmap_Block__c": False})
+    notify(client, opp, Roadmap_Block__c="false")
+    assert worker.run_until_empty() == 1
+    rec = fake.opportunity(opp)
+    assert (rec["Roadmap_Block__c"], rec["Roadmap_Check_Status__c"]) == (True, "blocked")
+
+
 def test_duplicate_and_repeated_deliveries_give_one_task(service, fake, engine):
     client, worker = service
     opp = fake.add_opportunity("Globex", line_items=[SSO])

@@ -94,9 +94,17 @@ def _upsert_statement(dialect: str):
         set_={
             "status": case((running, literal("running")), else_=literal("pending")),
             "rerun": case((running, literal(True)), else_=table.c.rerun),
-            # A pending row keeps its due time (a retry's backoff is not bypassed by chatter);
-            # a finished or dead one is due now.
-            "due_at": case((idle, insert.excluded.due_at), else_=table.c.due_at),
+            # A retry keeps its due time (its backoff is not bypassed by chatter); a row not
+            # tried yet takes the earlier of the two (a webhook for a deal a paced backfill or
+            # reread queued for later is served now); a finished or dead one is due now.
+            "due_at": case(
+                (idle, insert.excluded.due_at),
+                (
+                    and_(table.c.attempts == 0, insert.excluded.due_at < table.c.due_at),
+                    insert.excluded.due_at,
+                ),
+                else_=table.c.due_at,
+            ),
             "attempts": case((idle, literal(0)), else_=table.c.attempts),
             "queued_at": case((idle, insert.excluded.queued_at), else_=table.c.queued_at),
             # A reason that needs a CRM read (webhook, reconcile...) wins over one that

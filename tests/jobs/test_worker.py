@@ -386,6 +386,33 @@ def test_an_event_needing_a_crm_read_wins_over_a_snapshot_only_reason(engine, wo
         assert _row(engine, f"W-{reason}").reason == "webhook", reason
 
 
+def test_a_webhook_for_a_deal_queued_for_later_is_served_now_but_a_retry_keeps_its_wait(
+    engine, worker_settings
+):
+    """A paced backfill (or reread) queues deals due later; a webhook for one of them must not
+    wait that long. A retry's backoff stays: chatter does not bypass it."""
+    later = queue.utcnow() + timedelta(minutes=40)
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["B1", "R1"], reason="backfill", due_at=later)
+        s.commit()
+    with Session(engine) as s:  # R1 failed once: a retry, due later
+        row = s.exec(select(DealQueue).where(DealQueue.deal_id == "R1")).one()
+        row.attempts = 1
+        s.add(row)
+        s.commit()
+    before = queue.utcnow()
+    ingest_events(engine, [InboundEvent("test", "w1", "test", "B1"),
+                           InboundEvent("test", "w2", "test", "R1")])  # fmt: skip
+    b1, r1 = _row(engine, "B1"), _row(engine, "R1")
+    assert (b1.reason, r1.reason) == ("webhook", "webhook")
+    assert before - timedelta(seconds=1) <= b1.due_at <= queue.utcnow()
+    assert r1.due_at == later
+    with Session(engine) as s:  # a later due time never postpones a row
+        queue.enqueue_deals(s, "test", ["B1"], reason="backfill", due_at=later)
+        s.commit()
+    assert _row(engine, "B1").due_at == b1.due_at
+
+
 def test_ingest_stores_every_column_and_payload_exactly(engine):
     """The inbox insert reads its rows from one JSON parameter: nothing may be lost or retyped."""
     payload = {

@@ -14,6 +14,7 @@ ten times and then drops the delivery, so refusing it would lose its good events
 from __future__ import annotations
 
 import json
+import math
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
@@ -80,16 +81,45 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite(text: str) -> float | str:
+    """A JSON number past a double ("1e400") as the text it was: Python reads it as inf, which
+    neither database stores (the delivery was a 503 on every retry, its good events lost with
+    it). HubSpot sends property values as text anyway."""
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+# HubSpot's events are a list of flat objects; anything much deeper is no delivery of theirs
+# (and walking it, `without_lone_surrogates`, would exhaust the stack: a 500, retried).
+MAX_DEPTH = 32
+
+
+def _too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _parse(body: bytes) -> object:
-    """JSON as HubSpot writes it: NaN and Infinity (which Python accepts, and PostgreSQL then
-    refuses to store) are a 422, and so is nesting too deep for the parser (a RecursionError
-    was a 500, which HubSpot retries)."""
+    """JSON as HubSpot writes it: NaN and Infinity (which Python accepts, and the databases
+    then refuse to store) are a 422, a number past a double is kept as its text (`_finite`),
+    and nesting deeper than any delivery of theirs is a 422 (a RecursionError was a 500, which
+    HubSpot retries)."""
     try:
-        return json.loads(body, parse_constant=_no_constant)
+        parsed = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise Invalid("body is not JSON HubSpot sends: nested too deeply") from None
     except ValueError as exc:
         raise Invalid(f"body is not JSON: {exc}") from None
+    if _too_deep(parsed):
+        raise Invalid(f"body is not JSON HubSpot sends: nested more than {MAX_DEPTH} deep")
+    return parsed
 
 
 @router.post(

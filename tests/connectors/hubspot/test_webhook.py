@@ -391,6 +391,8 @@ def test_a_malformed_event_is_kept_aside_and_the_deliverys_other_events_are_stor
             "NaN",
         ),
         (b'[{"eventId":6,"subscriptionType":"deal.creation","objectId":-Infinity}]', "Infinity"),
+        # deep enough to exhaust the stack while its text is cleaned, not while parsed
+        (b"[" + b"[" * 600 + b"]" * 600 + b"]", "nested more than 32 deep"),
     ],
 )
 def test_json_hubspot_cannot_send_is_a_422_not_a_500(client, fake, engine, body, reason) -> None:
@@ -398,6 +400,26 @@ def test_json_hubspot_cannot_send_is_a_422_not_a_500(client, fake, engine, body,
     assert r.status_code == 422, r.text
     assert reason in r.json()["error"]["message"]
     assert _stored(engine) == [] and _queued(engine) == []
+
+
+def test_a_number_past_a_double_is_kept_as_its_text_and_the_delivery_stored(
+    client, fake, engine
+) -> None:
+    """1e400 reads as inf, which neither database stores: the delivery was a 503 on every
+    retry and the good event beside it was lost."""
+    body = (
+        b'[{"eventId":5,"subscriptionId":1,"portalId":%s,"occurredAt":1,'
+        b'"subscriptionType":"deal.propertyChange","objectId":555,'
+        b'"propertyName":"dealstage","propertyValue":"closedwon"},'
+        b'{"eventId":6,"subscriptionId":1,"portalId":%s,"occurredAt":1,'
+        b'"subscriptionType":"deal.propertyChange","objectId":556,'
+        b'"propertyName":"amount","propertyValue":1e400}]'
+    ) % (str(fake.portal_id).encode(), str(fake.portal_id).encode())
+    r = client.post(URL, content=body, headers=_signed_raw(fake, body))
+    assert r.status_code == 200, r.text
+    assert _queued(engine) == ["555", "556"]
+    by_id = {e.payload["eventId"]: e.payload for e in _stored(engine)}
+    assert by_id[6]["propertyValue"] == "1e400"
 
 
 def test_a_lone_surrogate_is_stored_as_a_replacement_character(client, fake, engine) -> None:

@@ -158,6 +158,19 @@ def merge_ids(event: dict) -> list[str]:
     return [i for i in dict.fromkeys(i for i in valid if i is not None) if i != own]
 
 
+def _kept_for_the_record(event: dict, kind: str) -> InboundEvent:
+    """An event stored as received and queuing nothing (another portal's or app's)."""
+    return InboundEvent(
+        source=SOURCE,
+        dedup_key=dedup_key(event),
+        crm=CRM,
+        deal_id=None,
+        event_type=kind[:128] or None,
+        payload=event,
+        actionable=False,
+    )
+
+
 def classify_events(
     events: Iterable[object],
     *,
@@ -195,6 +208,7 @@ def classify_events(
         actionable = True
         if portal_id and str(event.get("portalId")) != str(portal_id):
             out.ignore("other_portal")
+            out.events.append(_kept_for_the_record(event, kind))
             continue
         if not portal_id:
             # Any portal that installed the app is accepted: HUBSPOT_PORTAL_ID should be set
@@ -202,6 +216,7 @@ def classify_events(
             seen_portals.add(str(event.get("portalId")))
         if app_id and event.get("appId") is not None and str(event.get("appId")) != str(app_id):
             out.ignore("other_app")
+            out.events.append(_kept_for_the_record(event, kind))
             continue
         source_id = str(event.get("sourceId") or "")
         ours = (

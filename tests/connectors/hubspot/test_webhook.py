@@ -160,6 +160,10 @@ def test_other_portal_and_own_changes_queue_nothing(client, fake, engine) -> Non
     assert ack["queued_deals"] == 0
     assert ack["ignored"] == {"other_portal": 1, "ours": 2, "not_relevant": 1, "other_app": 1}
     assert _queued(engine) == []
+    # every one stored for the record (another portal's and app's were dropped), as ignored
+    rows = _stored(engine)
+    assert sorted(r.payload["eventId"] for r in rows) == [1, 2, 3, 4, 5]
+    assert {r.status for r in rows} == {"ignored"}
 
 
 @pytest.mark.parametrize(

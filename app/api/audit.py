@@ -9,7 +9,7 @@ configuration's history.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -75,6 +75,8 @@ def list_audit(
             "entity_id needs entity_type: ids are only unique within a type",
             details=[{"path": "entity_type", "message": "required with entity_id"}],
         )
+    # a time without a zone is UTC, as the query below reads it (and one of each compared)
+    since, until = (_utc(t) for t in (since, until))
     if since is not None and until is not None and since >= until:
         raise Invalid(
             "since must be before until",
@@ -110,3 +112,9 @@ def list_audit(
         offset=offset,
         items=[AuditEntry.model_validate(r, from_attributes=True) for r in rows],
     )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -90,7 +90,21 @@ def _not_a_timestamp(value: object) -> object:
 QueryDate = Annotated[date, BeforeValidator(_not_a_timestamp)]
 # ... that the service shifts (see `_representable_date`).
 SafeDate = Annotated[QueryDate, AfterValidator(_representable_date)]
-SafeDateTime = Annotated[datetime, AfterValidator(_representable_datetime)]
+
+
+def _not_a_timestamp_time(value: object) -> object:
+    """`_not_a_timestamp` for a date and time: "since=0" was 1970-01-01T00:00:00Z."""
+    try:
+        return _not_a_timestamp(value)
+    except ValueError:
+        raise ValueError(
+            "must be a date and time in ISO 8601 (e.g. 2027-03-31T09:00:00Z), not a number"
+        ) from None
+
+
+SafeDateTime = Annotated[
+    datetime, BeforeValidator(_not_a_timestamp_time), AfterValidator(_representable_datetime)
+]
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -96,6 +96,17 @@ def test_bad_filters_say_what_is_wrong(client, api_key):
         ("query", "limit"),
         ("query", "since"),
     }
+    # one time without a zone (UTC) and one with: compared as such (a 500 before)
+    for query in ("since=2026-01-01T00:00:00&until=2026-01-02T00:00:00Z",
+                  "since=2026-01-02T00:00:00%2B14:00&until=2026-01-02T00:00:00"):  # fmt: skip
+        assert client.get(f"/api/v1/audit?{query}", headers=headers).status_code == 200, query
+    r = client.get(
+        "/api/v1/audit?since=2026-01-02T00:00:00Z&until=2026-01-02T00:00:00", headers=headers
+    )
+    assert r.status_code == 422 and "since must be before until" in r.json()["error"]["message"]
+    # a number is no time (it was read as Unix time: since=0 was 1970)
+    r = client.get("/api/v1/audit?since=0", headers=headers)
+    assert r.status_code == 422 and "not a number" in r.json()["detail"][0]["msg"]
     # The type as the OpenAPI document said it ("mapping") is stored as product_mapping: an
     # unknown type answered an empty page; now it is named, with the type meant.
     r = client.get("/api/v1/audit?entity_type=mapping", headers=headers)

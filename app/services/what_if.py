@@ -72,8 +72,11 @@ class WhatIfRequest(_Tried, _Listing):
     """One feature's change (POST /api/v1/features/{key}/what-if)."""
 
 
+MAX_KEY_LENGTH = 128  # a feature key's column
+
+
 class FeatureChange(_Tried):
-    feature_key: str = Field(min_length=1, max_length=128)
+    feature_key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
 
 
 class ScenarioRequest(_Listing):
@@ -163,6 +166,9 @@ def what_if(
     progress: Callable[[int, int], None] | None = None,
 ) -> WhatIfResult:
     """One feature's change: the scenario of that change alone."""
+    if len(key) > MAX_KEY_LENGTH:
+        # no feature has such a key (the path's key was a 500 through the model's check)
+        raise NotFound(f"feature '{key}' is not on the roadmap")
     change = FeatureChange(
         feature_key=key,
         **request.model_dump(include=request.model_fields_set & {"availability", "target_date"}),

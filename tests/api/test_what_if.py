@@ -165,6 +165,7 @@ def test_bringing_a_dropped_feature_back_shows_what_it_would_clear(client, api_k
         ("sso", {"target_date": "next year"}, 422, "target_date"),
         ("sso", {"availability": "never", "limit": 5000}, 422, "limit"),
         ("nope", {"availability": "never"}, 404, "feature 'nope' is not on the roadmap"),
+        ("a" * 129, {"availability": "never"}, 404, "is not on the roadmap"),  # was a 500
     ],
 )
 def test_what_if_input_is_checked(client, api_key, seeded, path, payload, status, says):

@@ -14,6 +14,7 @@ from app.models import Commitment
 from app.models.types import utcnow
 from app.services import queries
 from app.services.queries import PageResult
+from app.services.search import contains_text
 
 router = APIRouter(tags=["commitments"])
 
@@ -144,9 +145,14 @@ def list_commitments(
         signed_from=signed_from,
         signed_to=signed_to,
     )
-    if q:
-        like = f"%{q}%"
-        conds.append(or_(Commitment.deal_name.ilike(like), Commitment.account_name.ilike(like)))
+    if q:  # literal text, any case: "100%" is no wildcard (`contains_text`)
+        text = q.lower()
+        conds.append(
+            or_(
+                contains_text(func.lower(Commitment.deal_name), text),
+                contains_text(func.lower(Commitment.account_name), text),
+            )
+        )
     total = session.execute(select(func.count()).select_from(Commitment).where(*conds)).scalar_one()
     stmt = (
         select(Commitment)

@@ -112,3 +112,24 @@ def test_removing_a_target_date_flags_the_signed_promise(client, api_key, engine
             "'SSO' no longer has a target date (it targeted 2026-06-30 when the deal was signed)",
         )
     ]
+
+
+def test_the_name_search_is_literal_text_in_any_case(client, api_key, engine):
+    with Session(engine) as s:
+        for i, (deal, account) in enumerate(
+            [("Acme 100% uptime", "Acme"), ("Acme 1000 seats", "ACME_EU"), ("Other", "Initech")]
+        ):
+            s.add(Commitment(crm="hubspot", deal_id=f"q{i}", deal_name=deal, account_name=account,
+                             feature_key="sso", promise_key="sso"))  # fmt: skip
+        s.commit()
+    h = api_key("viewer")
+
+    def found(q: str) -> list[str]:
+        r = client.get("/api/v1/commitments", params={"q": q, "sort": "deal_name"}, headers=h)
+        assert r.status_code == 200, r.text
+        return [c["deal_id"] for c in r.json()["items"]]
+
+    assert found("100%") == ["q0"]  # not "1000 seats": % is no wildcard
+    assert found("_") == ["q1"]  # the account with an underscore, not every entry
+    assert found("acme") == ["q0", "q1"]  # any case
+    assert found("INITECH") == ["q2"]

@@ -138,7 +138,12 @@ def create_approval(
             Approval.feature_key.is_(None)
             if feature_key is None
             else Approval.feature_key == feature_key,
-            Approval.rule_id.is_(None) if rule_id is None else Approval.rule_id == rule_id,
+            # one without a rule covers every rule's finding on its feature (`_grant_for`)
+            Approval.rule_id.is_(None)
+            if rule_id is None
+            else or_(Approval.rule_id == rule_id, Approval.rule_id.is_(None))
+            if feature_key is not None
+            else Approval.rule_id == rule_id,
             *_active(now),
         )
     ).first()

@@ -162,6 +162,14 @@ def test_approval_input_is_checked(web, pipeline, api_key):
     assert web.post("/api/v1/approvals", json=_body(), headers=h).status_code == 201
     r = web.post("/api/v1/approvals", json=_body(), headers=h)
     assert r.status_code == 409  # one active approval per finding
+    # an approval without a rule covers every rule's finding on its feature: one naming the
+    # rule is a duplicate too (it was stored, and revoking the first then blocked nothing)
+    with Session(web.app.state.engine) as s:
+        rule_id = s.get(Evaluation, s.exec(select(Deal)).one().last_evaluation_id).findings[0][
+            "rule_id"
+        ]
+    r = web.post("/api/v1/approvals", json=_body(rule_id=rule_id), headers=h)
+    assert r.status_code == 409, r.text
 
 
 def test_only_approvers_and_admins_approve_or_revoke(web, pipeline, api_key):

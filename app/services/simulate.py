@@ -93,7 +93,9 @@ def rule_sets(session: Session, request: SimulateRequest):
     current = load_rules(session)
     # Every stored rule, switched off and deleted ones too: a draft without an id must not
     # take one of theirs (and so replace it), and a draft of one carries its next version.
-    stored_version = dict(session.execute(select(Rule.id, Rule.version)).tuples().all())
+    stored_version: dict[str, int] = {
+        rule_id: version for rule_id, version in session.execute(select(Rule.id, Rule.version))
+    }
     drafts = []
     named = {d.id for d in request.rules if d.id}
     taken = named | set(stored_version)

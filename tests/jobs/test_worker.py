@@ -331,8 +331,9 @@ def test_stop_releases_the_batch_when_processing_outlasts_the_grace_period(engin
 
 
 def test_lease_is_renewed_while_a_slow_batch_runs(engine, worker_settings):
-    # model_copy does not validate: a lease far below the production minimum, to stay fast.
-    fast = worker_settings.model_copy(update={"lease_seconds": 0.3, "worker_poll_seconds": 0.05})
+    # model_copy does not validate: a lease far below the production minimum, to stay fast (a
+    # second: 0.3 s expired on a loaded 2-core machine before the renewal thread ran).
+    fast = worker_settings.model_copy(update={"lease_seconds": 1.0, "worker_poll_seconds": 0.05})
     ingest_events(engine, _events(1, per_deal=1))
     started, proceed = threading.Event(), threading.Event()
 
@@ -348,7 +349,7 @@ def test_lease_is_renewed_while_a_slow_batch_runs(engine, worker_settings):
     assert started.wait(5)
     thief = RecordingProcessor()
     other = Worker(engine, fast, thief, owner="other")
-    deadline = time.monotonic() + 1.0  # three lease lengths
+    deadline = time.monotonic() + 3.0  # three lease lengths
     while time.monotonic() < deadline:
         other.run_once()
         time.sleep(0.05)

@@ -9,6 +9,7 @@ run in flight may have read the deal before the change that caused the event.
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -242,7 +243,10 @@ def retry_delay(
     """
     window = min(cap, base * 2 ** max(attempts - 1, 0))
     backoff = (rng or random).uniform(0, window)
-    return max(float(retry_after or 0.0), backoff)
+    floor = float(retry_after or 0.0)
+    if not math.isfinite(floor) or floor < 0:  # nan, inf: no usable floor (it crashed recording)
+        floor = 0.0
+    return max(min(floor, 86_400.0), backoff)
 
 
 @dataclass(frozen=True)

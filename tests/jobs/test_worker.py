@@ -494,3 +494,12 @@ def test_a_claim_takes_the_oldest_due_work_first_expired_leases_included(engine)
     assert [i.deal_id for i in rest] == ["pending-new"]
     assert _row(engine, "live-lease").lease_owner == "other"
     assert _row(engine, "not-due").status == "pending"
+
+
+def test_an_unusable_retry_after_never_breaks_the_backoff():
+    """A remote's Retry-After of nan or inf crashed the outcome recording (every outcome of
+    the batch lost); a huge one is at most a day."""
+    for value in (float("nan"), float("inf"), -5.0):
+        delay = queue.retry_delay(3, base=1.0, cap=60.0, retry_after=value)
+        assert 0.0 <= delay <= 60.0
+    assert queue.retry_delay(1, base=1.0, cap=60.0, retry_after=1e12) == 86_400.0

@@ -29,6 +29,8 @@ class PortalPausedError(TransientError):
     `retry_after`, as after a 429; a batch is never split on it."""
 
 
+# The longest Retry-After taken as given: a day (HubSpot's daily limit resets within one).
+MAX_RETRY_AFTER = 86_400.0
 # Seconds to wait on a rolling-limit 429 without Retry-After: the window is ten seconds.
 ROLLING_WAIT = 10.0
 # 423 Locked: HubSpot's locks last 2 seconds; wait at least that (longer if Retry-After says so).
@@ -75,6 +77,10 @@ def classify(
     text += f": {message}"
     retry_after_header = _header(exc, "retry-after")
     retry_after = float(retry_after_header) if _is_number(retry_after_header) else None
+    if retry_after is not None and not 0 <= retry_after <= MAX_RETRY_AFTER:
+        # "nan", "inf", 1e12, negative: no usable wait (nan crashed the outcome recording, inf
+        # paused the portal's budget for good); the defaults below apply
+        retry_after = None
     if status == 429:
         policy = (body.get("policyName") or "").upper()
         if policy == "DAILY" or "daily" in str(message).lower():

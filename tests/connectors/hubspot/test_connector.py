@@ -908,3 +908,20 @@ def test_close_date_is_the_day_hubspot_shows_in_the_portals_time_zone(fake, api)
     fake.account_details_readable = False
     unknown = HubSpotConnector(api, portal_id=fake.portal_id)
     assert unknown.read_deals(deals[:1])[deals[0]].close_date == date(2026, 6, 30)
+
+
+@pytest.mark.parametrize("header", ["nan", "inf", "1e12", "-3"])
+def test_an_unusable_retry_after_falls_back_to_the_default_wait(header) -> None:
+    """nan crashed the outcome recording; inf paused every HubSpot call of the process."""
+    import math
+
+    from app.connectors.hubspot.errors import classify
+
+    class Refused(Exception):
+        status = 429
+        body = '{"category": "RATE_LIMITS", "message": "ten secondly rolling"}'
+        headers = {"Retry-After": header}
+
+    error, _ = classify(Refused(), "deals.batch_read")
+    assert error.retry_after is not None and math.isfinite(error.retry_after)
+    assert 0 < error.retry_after <= 3600

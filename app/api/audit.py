@@ -9,7 +9,7 @@ configuration's history.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -20,6 +20,7 @@ from sqlmodel import select
 from app.api.deps import Offset, Principal, SafeDateTime, SessionDep, require_roles
 from app.errors import Invalid
 from app.models import AuditLog
+from app.models.types import as_utc
 from app.security import Role
 from app.services.audit import EntityType
 
@@ -76,7 +77,7 @@ def list_audit(
             details=[{"path": "entity_type", "message": "required with entity_id"}],
         )
     # a time without a zone is UTC, as the query below reads it (and one of each compared)
-    since, until = (_utc(t) for t in (since, until))
+    since, until = (None if t is None else as_utc(t) for t in (since, until))
     if since is not None and until is not None and since >= until:
         raise Invalid(
             "since must be before until",
@@ -112,9 +113,3 @@ def list_audit(
         offset=offset,
         items=[AuditEntry.model_validate(r, from_attributes=True) for r in rows],
     )
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -30,6 +30,11 @@ class ConnectorError(Exception):
         return f"{base} (correlation id {self.correlation_id})" if self.correlation_id else base
 
 
+# The longest Retry-After any remote is taken at: a day (HubSpot's daily limit resets within
+# one). A longer, negative or non-finite one is no usable wait.
+MAX_RETRY_AFTER = 86_400.0
+
+
 class TransientError(ConnectorError):
     """Try again later. `retry_after` in seconds when the remote said how long."""
 

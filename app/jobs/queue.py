@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from app.connectors.base import MAX_RETRY_AFTER
 from app.jobs.types import Outcome, QueueItem
 from app.models import DealQueue, UTCDateTime, utcnow
 
@@ -246,7 +247,7 @@ def retry_delay(
     floor = float(retry_after or 0.0)
     if not math.isfinite(floor) or floor < 0:  # nan, inf: no usable floor (it crashed recording)
         floor = 0.0
-    return max(min(floor, 86_400.0), backoff)
+    return max(min(floor, MAX_RETRY_AFTER), backoff)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a time without a zone is taken as UTC (as `UTCDateTime` stores it)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 NUL = "\x00"
 # How JSON writes it (json.dumps and pydantic alike): one C-level scan of a serialised value
 # finds out whether `storable` has anything to do.

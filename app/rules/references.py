@@ -2045,9 +2045,8 @@ def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
     for Q2") nor a past fact ("We confirmed SCIM shipped in March")."""
     for m in names:
         if m.end <= s and " ".join(low[m.end : s].replace(":", " ").split()) in _CONFIRMED_LINK:
-            return low[e : e + 8].split()[:1] == [] or (
-                low[e : e + 8].split()[0] in _CONFIRMED_DATE_WORDS
-            )
+            following = low[e : e + 8].split()
+            return not following or following[0] in _CONFIRMED_DATE_WORDS
         if e < m.start and not low[e : m.start].strip(" \t") and m.start - e <= 2:
             after = low[m.end : m.end + 8].split()
             return bool(after) and after[0].strip(",") in _CONFIRMED_DATE_WORDS

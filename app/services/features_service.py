@@ -16,7 +16,7 @@ from app.errors import Conflict, NotFound
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, utcnow
 from app.models.core import mapping_match_key
-from app.rules.catalog import term_key
+from app.rules.catalog import MAX_NAME_LENGTH, term_key
 from app.rules.model import Availability, Feature
 from app.services import audit
 from app.services.catalog import feature_from_row
@@ -65,8 +65,8 @@ class _SentCodes(BaseModel):
         return next((i for i, v in enumerate(sent) if v == folded), position)
 
 
-# An alias is a name: as long as a name may be.
-Alias = Annotated[str, Field(max_length=255)]
+# An alias is a name: as long as a name may be (longer ones the notes reader skips).
+Alias = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
 
 
 def _text_or_none(value: str | None) -> str | None:

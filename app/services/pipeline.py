@@ -23,7 +23,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -38,7 +38,7 @@ from app.db import insert_rows, session_scope
 from app.jobs.queue import SNAPSHOT_ONLY_REASONS, enqueue_deals
 from app.jobs.types import Outcome, QueueItem
 from app.models import Approval, Deal, DealFeature, Evaluation, WriteBackLog, utcnow
-from app.models.types import storable_model
+from app.models.types import as_utc, storable_model
 from app.rules.model import (
     ApprovalGrant,
     DealSnapshot,
@@ -332,13 +332,9 @@ def _drifted(snapshot: DealSnapshot, desired: dict, written_at: datetime | None)
         read = datetime.fromisoformat(read_at) if isinstance(read_at, str) else None
     except ValueError:
         return False
-    if read is None or (written_at is not None and read < _aware(written_at)):
+    if read is None or (written_at is not None and read < as_utc(written_at)):
         return False
     return any(shown.get(key) != desired.get(key) for key in ("status", "block") if key in shown)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _task_from_written(written: dict) -> dict | None:

@@ -29,6 +29,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from app.models import Approval, Commitment, Deal, Evaluation
+from app.models.types import as_utc
 from app.services.queries import money
 
 # Promises on features that already exist are not "off-roadmap".
@@ -358,7 +359,7 @@ def _utc(value: datetime | str) -> datetime:
     # Window results over a subquery lose the column type on SQLite: parse what comes back.
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(value)
 
 
 def _blocked_by_feature(

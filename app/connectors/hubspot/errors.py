@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import json
 
-from app.connectors.base import ConnectorError, CredentialsError, PermanentError, TransientError
+from app.connectors.base import (
+    MAX_RETRY_AFTER,
+    ConnectorError,
+    CredentialsError,
+    PermanentError,
+    TransientError,
+)
 
 
 class RefusedError(PermanentError):
@@ -29,8 +35,6 @@ class PortalPausedError(TransientError):
     `retry_after`, as after a 429; a batch is never split on it."""
 
 
-# The longest Retry-After taken as given: a day (HubSpot's daily limit resets within one).
-MAX_RETRY_AFTER = 86_400.0
 # Seconds to wait on a rolling-limit 429 without Retry-After: the window is ten seconds.
 ROLLING_WAIT = 10.0
 # 423 Locked: HubSpot's locks last 2 seconds; wait at least that (longer if Retry-After says so).

@@ -36,13 +36,21 @@ MAX_RETRY_AFTER = 86_400.0
 
 
 class TransientError(ConnectorError):
-    """Try again later. `retry_after` in seconds when the remote said how long."""
+    """Try again later. `retry_after` in seconds when the remote said how long. `hold`: the
+    retry spends no attempt (the wait is not the deal's failure and has a known end, e.g. a
+    create whose answer was lost is given Salesforce's ten minutes to land)."""
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, correlation_id: str | None = None
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        correlation_id: str | None = None,
+        hold: bool = False,
     ) -> None:
         super().__init__(message, correlation_id=correlation_id)
         self.retry_after = retry_after
+        self.hold = hold
 
 
 class PermanentError(ConnectorError):
@@ -68,7 +76,7 @@ class CredentialsError(TransientError):
         retry_after: float | None = CREDENTIALS_RETRY_SECONDS,
         correlation_id: str | None = None,
     ) -> None:
-        super().__init__(message, retry_after=retry_after, correlation_id=correlation_id)
+        super().__init__(message, retry_after=retry_after, correlation_id=correlation_id, hold=True)
 
 
 @dataclass

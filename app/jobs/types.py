@@ -22,7 +22,8 @@ class Outcome:
     error: str | None = None
     retry_after: float | None = None  # seconds, when the remote said so
     # A retry that spends no attempt (the CRM refused our credentials: not this deal's fault,
-    # and it must not reach dead while an admin renews the token).
+    # and it must not reach dead while an admin renews the token; a lost create given time to
+    # land). See TransientError.hold.
     hold: bool = False
 
     @classmethod
@@ -31,17 +32,15 @@ class Outcome:
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> Outcome:
-        from app.connectors.base import CredentialsError, PermanentError, TransientError
+        from app.connectors.base import PermanentError, TransientError
 
-        if isinstance(exc, CredentialsError):
+        if isinstance(exc, TransientError):  # held (CredentialsError, ...) or not
             return cls(
                 "retry",
                 error=f"{type(exc).__name__}: {exc}",
                 retry_after=exc.retry_after,
-                hold=True,
+                hold=exc.hold,
             )
-        if isinstance(exc, TransientError):
-            return cls("retry", error=f"{type(exc).__name__}: {exc}", retry_after=exc.retry_after)
         if isinstance(exc, PermanentError):
             return cls("dead", error=f"{type(exc).__name__}: {exc}")
         # Unknown failures are retried: a bug fixed and deployed lets them through; attempts cap it.

@@ -160,8 +160,11 @@ class DealPipeline:
                 if plan is not None:
                     plans.append(plan)
                     # Committed with the evaluations, before the CRM is called: if this write is
-                    # cut short, the next one knows to look for what it made (record_write clears it).
-                    deal.write_started_at = now
+                    # cut short, the next one knows to look for what it made (record_write clears
+                    # it). The first unfinished write's time is kept: a retry that fails too must
+                    # not move the window in which Salesforce notes of ours are looked for.
+                    if deal.write_started_at is None:
+                        deal.write_started_at = now
 
         outcomes = {item.id: Outcome.done() for item in items}
         if not plans:
@@ -246,7 +249,13 @@ class DealPipeline:
         if result.status != VerdictStatus.clear and (keeps_task or not signed):
             subject, body = task_text(result, snapshot)
             task = TaskSpec(subject=subject, body=body, open=True, owner_id=snapshot.owner_id)
-        elif keeps_task and result.status == VerdictStatus.clear:
+        elif result.status == VerdictStatus.clear and (
+            keeps_task or (not deal.crm_task_id and deal.write_started_at is not None)
+        ):
+            # Complete the open task; or, after a write cut short before we learnt its task's
+            # id, complete the task it may have made (the connector looks for it by marker and
+            # does nothing if there is none), else it stays open on a clear deal and a later
+            # block makes a second one.
             subject, body = task_text(result, snapshot)
             task = TaskSpec(subject=subject, body=body, open=False, owner_id=snapshot.owner_id)
 

@@ -637,13 +637,14 @@ class HubSpotConnector:
                 if marker in recovered:
                     self._created(plan, key, recovered[marker])
                     if key is None:  # bring the found task up to date
+                        plan["task_changed"] = True
                         try:
                             self._update_tasks(
                                 [{**plan, "task_id": recovered[marker], "task_update": props}]
                             )
                         except ConnectorError as exc:
                             fail([plan["deal_id"]], exc)
-                else:
+                elif key is not None or not plan["task_adopt_only"]:
                     fresh.append((plan, key, marker, props))
             for chunk in _chunks(fresh, BATCH):
                 chunk = [c for c in chunk if not done_with(c[0]["deal_id"])]
@@ -804,6 +805,7 @@ class HubSpotConnector:
             "task_marker": P.TASK_MARKER.format(deal_id=item.deal_id),
             "task_open": bool(last_task.get("open")),
             "task_changed": False,
+            "task_adopt_only": False,  # task_create only completes a task found by marker
             "note": item.note,
             # Stable across retries of this write (nothing newer was recorded in between), so
             # a retry finds the note a lost response hid instead of posting a second one.
@@ -837,6 +839,11 @@ class HubSpotConnector:
                 if task.open:
                     plan["task_create"] = task_props
                     plan["task_changed"] = True
+                elif plan["unconfirmed"]:
+                    # A task to complete that we know no id of: the cut-short write may have
+                    # made it. Step 2 looks for it and completes it; none found, none is made.
+                    plan["task_create"] = task_props
+                    plan["task_adopt_only"] = True
             elif not same:
                 plan["task_update"] = task_props
                 plan["task_changed"] = True

@@ -937,6 +937,9 @@ class SalesforceConnector:
                     plan["task_wanted"] = {**existing, **body, "IsClosed": not item.task.open}
         elif existing is not None:
             plan["task_state"] = existing
+        # A task to complete that is not there (yet): an unanswered create may still make it
+        # (see _hold_unconfirmed).
+        plan["close_unfound"] = item.task is not None and not item.task.open and existing is None
         if item.note:
             plan["note_create"] = {
                 "attributes": {"type": "Note"},
@@ -996,7 +999,7 @@ class SalesforceConnector:
         }
         check = sorted(set(unconfirmed) | set(cut_short))
         found: dict[str, list[dict]] = {}
-        notes_found: dict[str, set[str]] = {}
+        notes_found: dict[str, str] = {}
         check_error: ConnectorError | None = None
         if check:
             # Check right before creating: an earlier write that got no answer may have landed.
@@ -1014,7 +1017,7 @@ class SalesforceConnector:
             if deal_id in unconfirmed:
                 self._hold_unconfirmed(plan, found.get(deal_id, []), check_error)
             if deal_id in cut_short:
-                self._finish_cut_short(plan, notes_found.get(deal_id, set()), check_error)
+                self._finish_cut_short(plan, notes_found.get(deal_id), check_error)
             plans.append(plan)
         # Each entry: (collection method, record, plan, role, followup key)
         ops: list[tuple[str, dict, dict, str, str | None]] = []
@@ -1308,12 +1311,14 @@ class SalesforceConnector:
                 out.setdefault(to18(rec["WhatId"]), []).append(task)
         return out
 
-    def _our_notes_since(self, since_by_deal: dict[str, datetime]) -> dict[str, set[str]]:
-        """Titles of our notes on these opportunities created since each one's cut-short write
-        began (less CUT_SHORT_CLOCK_SKEW: our clock and Salesforce's need not agree)."""
-        out: dict[str, set[str]] = {}
+    def _our_notes_since(self, since_by_deal: dict[str, datetime]) -> dict[str, str]:
+        """The title of our newest note on each of these opportunities created since its
+        cut-short write began (less CUT_SHORT_CLOCK_SKEW: our clock and Salesforce's need not
+        agree). Newest, not any: writes cut short one after another may each have posted a
+        verdict (blocked, then clear), and only the last one says the verdict now shown."""
+        newest: dict[str, tuple[datetime, str, str]] = {}
         if not since_by_deal:
-            return out
+            return {}
         since = min(since_by_deal.values()) - CUT_SHORT_CLOCK_SKEW
         for chunk in _chunks(sorted(since_by_deal), self.batch_size):
             soql = (
@@ -1327,11 +1332,13 @@ class SalesforceConnector:
                 created = _parse_dt(rec.get("CreatedDate"))
                 if created is None or created < since_by_deal[parent] - CUT_SHORT_CLOCK_SKEW:
                     continue
-                out.setdefault(parent, set()).add(rec.get("Title") or "")
-        return out
+                key = (created, rec.get("Id") or "", rec.get("Title") or "")
+                if parent not in newest or key > newest[parent]:
+                    newest[parent] = key
+        return {parent: title for parent, (_c, _i, title) in newest.items()}
 
     def _finish_cut_short(
-        self, plan: dict, note_titles: set[str], check_error: ConnectorError | None
+        self, plan: dict, newest_note: str | None, check_error: ConnectorError | None
     ) -> None:
         """After a cut-short write: the tasks it made were read (`fresh_tasks`) and are updated
         instead of created again; a verdict note it already posted is not posted twice. If they
@@ -1343,7 +1350,7 @@ class SalesforceConnector:
                 plan["outcome"].error = check_error
             return
         note = plan["note_create"]
-        if note is not None and note["Title"] in note_titles:
+        if note is not None and note["Title"] == newest_note:
             plan["note_create"] = None
 
     def _hold_unconfirmed(
@@ -1364,8 +1371,8 @@ class SalesforceConnector:
                 return
             self._unconfirmed_creates[deal_id] = (deadline, markers)
         held = False
-        if TASK_MARKER in markers and plan["task_create"] is not None:
-            plan["task_create"] = None
+        if TASK_MARKER in markers and (plan["task_create"] is not None or plan["close_unfound"]):
+            plan["task_create"] = None  # a close waits for the task, to complete it
             held = True
         for key in [k for k in plan["followup_creates"] if followup_marker(k) in markers]:
             del plan["followup_creates"][key]
@@ -1376,6 +1383,9 @@ class SalesforceConnector:
                 "task; not creating another until it shows up or Salesforce's 10-minute call "
                 "limit has passed",
                 retry_after=min(max(deadline - now, 1.0), self.lost_write_retry_seconds),
+                # The wait ends by itself (the task shows up, or the limit passes): the retries
+                # until then spend no attempt, or the deal would go dead before the 10 minutes.
+                hold=True,
             )
 
     def _run_collections(

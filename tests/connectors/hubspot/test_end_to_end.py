@@ -403,6 +403,37 @@ def test_a_task_created_by_a_dying_worker_is_found_not_made_twice(
     assert deal_row(world, deal).write_started_at is None  # finished: nothing left to find
 
 
+def test_a_task_made_by_a_dying_worker_is_completed_when_the_deal_turns_clear(
+    fake, world, monkeypatch
+) -> None:
+    """The task the cut-short write made is not known by id; the deal turns clear before the
+    retry. The retry finds the task by its marker and completes it (it stayed open on a clear
+    deal), and a later block reopens that task instead of making a second one."""
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    item = _dies_before_the_deal_update(world, monkeypatch)
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_status"] == "NOT_STARTED"
+    [line_item] = fake.associated("deals", deal, "line_items")
+    fake.update_object("line_items", line_item, {"name": "Audit log", "hs_sku": "SKU-AUDIT"})
+
+    _connector, pipeline = _fresh_process(fake, world)
+    assert pipeline.process([replace(item, attempts=item.attempts + 1)])[item.id].kind == "done"
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_status"] == "COMPLETED"
+    assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "clear"
+    row = deal_row(world, deal)
+    assert row.crm_task_id == task["id"] and row.crm_task_open is False
+    assert row.write_started_at is None
+
+    fake.update_object("line_items", line_item, {"name": "SSO add-on", "hs_sku": "SKU-SSO"})
+    assert pipeline.process([replace(item, attempts=1)])[item.id].kind == "done"
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_status"] == "NOT_STARTED"
+    assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "blocked"
+
+
 def _blocked_deal_turning_clear(fake, world) -> str:
     """A deal written blocked (SSO sold), then changed so that it is clear: its next write
     posts a verdict note. Returns its id; the change is delivered, not processed."""

@@ -24,6 +24,7 @@ from app.connectors.salesforce.errors import (
     REQUEST_LIMIT_RETRY_SECONDS,
     classify,
 )
+from app.connectors.salesforce.ids import to18
 from app.rules.model import VerdictStatus
 from app.sandbox.salesforce import INTEGRATION_USER, REP_USER
 from app.services.pipeline import canonical_write
@@ -561,6 +562,81 @@ def test_a_write_that_lands_after_our_timeout_never_gets_a_second_task(quick_con
     last = connector.write_back([write(opp, snap)])[opp]
     assert last.error is None and last.task_id == task["Id"]
     assert len(fake.tasks_of(opp)) == 1
+
+
+def test_waiting_for_an_unanswered_create_spends_no_attempt(quick_connector, fake):
+    """The deal waits up to Salesforce's 10-minute call limit for the lost create to show up;
+    its retries are held (no attempt spent), or the queue's attempts run out first and the
+    deal goes dead before the documented wait is over."""
+    from app.jobs.types import Outcome
+
+    connector = quick_connector
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    held = HeldCall(fake, "/composite")
+    connector.write_back([write(opp, snap)])
+    retry = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    assert isinstance(retry.error, TransientError) and "may still" in str(retry.error)
+    outcome = Outcome.from_exception(retry.error)
+    assert outcome.kind == "retry" and outcome.hold
+    held.finish(land=False)
+
+
+def test_a_deal_turned_clear_waits_for_the_unanswered_create_and_completes_it(
+    quick_connector, fake
+):
+    """The lost create has not landed when the deal turns clear: completing the task it makes
+    waits for it (held), and once it lands it is completed, not left open on a clear deal."""
+    connector = quick_connector
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    held = HeldCall(fake, "/composite")
+    assert connector.write_back([write(opp, snap)])[opp].error is not None
+    clear = replace(
+        write(opp, snap, status=VerdictStatus.clear, task_open=False),
+        unconfirmed_since=datetime.now(UTC) - timedelta(seconds=30),
+    )
+    waiting = connector.write_back([clear])[opp]
+    assert isinstance(waiting.error, TransientError) and waiting.error.hold
+    assert fake.opportunity(opp)["Roadmap_Check_Status__c"] == "clear"
+    held.finish()  # the create lands
+    [task] = fake.tasks_of(opp)
+    assert task["IsClosed"] is False
+    done = connector.write_back([clear])[opp]
+    assert done.error is None and done.task_id == task["Id"] and done.task_open is False
+    [task] = fake.tasks_of(opp)
+    assert task["IsClosed"] is True
+
+
+def test_a_cut_short_write_posts_the_verdict_note_unless_it_is_the_newest_one_there(
+    connector, fake
+):
+    """Writes cut short one after another posted "blocked", then "clear": a write now wanting
+    "blocked" again posts it (the deal's timeline would end on "clear" otherwise); one wanting
+    "clear" does not post it twice."""
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    for title in ("blocked", "clear"):
+        fake.insert(
+            "Note",
+            {"ParentId": opp, "Title": f"[roadmap-guard] Roadmap check: {title}", "Body": "x"},
+        )
+
+    def note_titles():
+        return sorted(n["Title"] for n in fake.store["Note"].values() if n["ParentId"] == to18(opp))
+
+    clear = replace(
+        write(opp, snap, status=VerdictStatus.clear, task_open=False, note="now clear"),
+        unconfirmed_since=since,
+    )
+    assert connector.write_back([clear])[opp].error is None
+    assert len(note_titles()) == 2
+    blocked = replace(write(opp, snap, note="blocked again"), unconfirmed_since=since)
+    assert connector.write_back([blocked])[opp].error is None
+    assert note_titles() == sorted(
+        ["[roadmap-guard] Roadmap check: blocked"] * 2 + ["[roadmap-guard] Roadmap check: clear"]
+    )
 
 
 def test_a_stored_snapshot_retry_checks_for_the_unanswered_create_before_creating(

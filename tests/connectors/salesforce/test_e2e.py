@@ -297,6 +297,65 @@ def test_a_verdict_note_posted_by_a_dying_worker_is_not_posted_twice(
     assert task["IsClosed"] is True
 
 
+def test_a_task_made_by_a_dying_worker_is_completed_when_the_deal_turns_clear(
+    service, fake, engine, sf_settings, monkeypatch
+):
+    """The task the cut-short write made is not known by id and the deal turns clear before
+    the retry: the retry completes that task (not left open on a clear deal)."""
+    client, worker = service
+    opp = fake.add_opportunity("Initech", line_items=[SSO, SEATS])
+    notify(client, opp)
+    item = _dies_after_salesforce_took_the_write(worker, monkeypatch)
+    [task] = our_tasks(fake, opp)
+    assert task["IsClosed"] is False
+    for li in fake.line_items_of(opp):
+        if li["ProductCode"] == "SKU-SSO":
+            fake.delete("OpportunityLineItem", li["Id"])
+
+    again = replace(item, attempts=item.attempts + 1)
+    assert _another_process(engine, sf_settings).process([again])[item.id].kind == "done"
+    [task] = our_tasks(fake, opp)
+    assert task["IsClosed"] is True
+    assert fake.opportunity(opp)["Roadmap_Check_Status__c"] == "clear"
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == opp)).one()
+        assert deal.crm_task_id == task["Id"] and deal.crm_task_open is False
+
+
+def test_a_verdict_note_is_not_posted_twice_when_the_retries_fail_for_minutes(
+    service, fake, engine, sf_settings, monkeypatch
+):
+    """The write that posted the note was cut short five minutes ago; a retry failed too
+    (Salesforce unavailable while it looked for what the first one made). The next retry still
+    looks from the first write's start, finds the note and does not post it again."""
+    client, worker = service
+    opp = fake.add_opportunity("Umbrella", line_items=[SSO, SEATS])
+    notify(client, opp)
+    worker.run_until_empty()
+    for li in fake.line_items_of(opp):
+        if li["ProductCode"] == "SKU-SSO":
+            fake.delete("OpportunityLineItem", li["Id"])
+    notify(client, opp)
+    item = _dies_after_salesforce_took_the_write(worker, monkeypatch)
+    [note] = our_notes(fake, opp)
+    five_minutes_ago = utcnow() - timedelta(minutes=5)
+    note["CreatedDate"] = five_minutes_ago.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == opp)).one()
+        deal.write_started_at = five_minutes_ago
+        s.add(deal)
+        s.commit()
+
+    pipeline = _another_process(engine, sf_settings)
+    fake.inject("unavailable", 1, match="/query")
+    second = replace(item, reason="roadmap", attempts=item.attempts + 1)
+    assert pipeline.process([second])[item.id].kind == "retry"
+    third = replace(item, reason="roadmap", attempts=item.attempts + 2)
+    assert pipeline.process([third])[item.id].kind == "done"
+    assert len(our_notes(fake, opp)) == 1
+    assert fake.opportunity(opp)["Roadmap_Check_Status__c"] == "clear"
+
+
 def test_a_change_made_after_the_stored_snapshot_is_read_again_after_a_roadmap_write(
     service, fake, engine, rep
 ):

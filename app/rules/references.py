@@ -531,7 +531,8 @@ _DATE = _WordStartPattern(
     r"|(?P<nextq>next quarter)|(?P<thisq>(?:this|the) quarter|end of (?:the )?quarter|eoq)"
     r"|(?P<nextm>next month)|(?P<nexty>next year)|(?P<eom>end of (?:the |this )?month|eom)"
     r"|(?:(?<=in )|(?<=by )|(?<=until )|(?<=during )|(?<=before ))(?P<yr>(?P<yr_y>20\d{2}))(?![-/0-9]|\.[0-9])"
-    r"|(?P<eoy>end of (?:the )?year|year[- ]end|eoy)"
+    r"|(?P<eoy>(?:end of (?:the )?year|year[- ]end|eoy)"
+    r"(?:\s+(?:of\s+)?(?P<eoy_y>20\d{2})(?![-/0-9]|\.[0-9]))?)"
     r"|(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))"
     r"|(?P<us>(?P<us_m>\d{1,2})/(?P<us_d>\d{1,2})(?:/(?P<us_y>\d{4}|\d{2}))?(?![0-9/]))"
     rf"|(?P<md>(?P<md_m>{_MONTH_RE})\.?(?:\s+(?P<md_d>\d{{1,2}})(?:st|nd|rd|th)?(?![0-9]))?"
@@ -539,10 +540,12 @@ _DATE = _WordStartPattern(
     r"|(?P<dm>(?P<dm_d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
     rf"(?P<dm_m>{_MONTH_RE})(?:,?\s+(?P<dm_y>\d{{4}}))?)"
     # "in 90 days", "within the next 60 days", "in a couple of weeks", "in a few months"
-    r"|(?P<rel>(?:in|within) (?:the (?:next )?)?(?P<rel_n>\d{1,3}|a couple of|a few|a|one|two|three"
+    # "in 6-8 weeks", "within 4 to 6 weeks": the later end (what the customer was told to expect)
+    r"|(?P<rel>(?:in|within) (?:the (?:next )?)?(?:\d{1,3}\s*(?:-|\u2013|to)\s*)?"
+    r"(?P<rel_n>\d{1,3}|a couple of|a few|a|one|two|three"
     r"|four|five|six|seven|eight|nine|ten|eleven|twelve) (?P<rel_u>day|week|month)s?"
     # "within 90 days of signature": counted from the deal's close date (`_When.close`)
-    r"(?P<rel_of> (?:of|after|from|following) (?:the |their |our |contract |deal )*"
+    r"(?P<rel_of> (?:(?:of|after|from|following) |post[- ]?)(?:the |their |our |contract |deal )*"
     r"(?:signature|signing|close|closing|contract|purchase|kick-?off|go-?live|go live"
     r"|onboarding))?)"
     r")(?![a-z0-9])"
@@ -2945,8 +2948,9 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
     if kind == "yr":
         year = _sane_year(int(g("yr_y")), ref)
         return date(year, 12, 31) if year is not None else None
-    if kind == "eoy":
-        return date(ref.year, 12, 31)
+    if kind == "eoy":  # "end of year 2027", "EOY 2027": that year's; else this one's
+        year = _sane_year(int(g("eoy_y")), ref) if g("eoy_y") else ref.year
+        return date(year, 12, 31) if year is not None else None
     if kind == "iso":
         return date(int(g("iso_y")), int(g("iso_m")), int(g("iso_d")))
     if kind == "us":

@@ -401,6 +401,15 @@ def test_a_real_promise_keeps_its_date() -> None:
         ("We promised SCIM in a few months.", date(2027, 2, 25)),
         ("We promised SCIM by mid-March.", date(2027, 3, 31)),
         ("SCIM in two weeks after the kickoff, we promised.", date(2027, 3, 15)),
+        # the end of a named year is that year's (it read as this year's: a false block)
+        ("We promised SCIM by end of year 2027.", date(2027, 12, 31)),
+        ("We promised SCIM by year end 2027.", date(2027, 12, 31)),
+        ("We promised SCIM by EOY 2027.", date(2027, 12, 31)),
+        ("We promised SCIM by end of year.", date(2026, 12, 31)),
+        # a range is its later end; "post-close" counts from the close date
+        ("We promised SCIM in 6-8 weeks.", date(2027, 1, 20)),
+        ("We promised SCIM within 4 to 6 weeks.", date(2027, 1, 6)),
+        ("We promised SCIM within 90 days post-close.", date(2027, 5, 30)),
     ],
 )
 def test_promised_dates_read_as_a_rep_means_them(body: str, promised: date | None) -> None:

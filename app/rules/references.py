@@ -219,6 +219,12 @@ _DOCS = (
     "contract", "msa", "sow", "order form", "agreement", "statement of work", "quote", "proposal",
 )  # fmt: skip
 _DOCS_RE = "(?:contract|msa|sow|order form|agreement|statement of work|quote|proposal)"
+# After a contract document's name: the people and steps of the sale, not the document ("in
+# contract review", "to the contract team", "part of the contract negotiation").
+_NOT_DOC_PROCESS = (
+    r"(?! (?:team|manager|owner|desk|review|reviewer|signer|stage|phase|process|negotiation"
+    r"|call|meeting|discussion|talks|redlines?))"
+)
 # "by FY27", "before fiscal 2028", "by fiscal year end", "by 1H27" (the last through "by \d").
 _FY_CUE = r"(?:fy|fiscal(?: year)?)\s*'?\d+|fy[- ]end|fiscal[- ]year[- ]end"
 _PROMISE = re.compile(
@@ -245,7 +251,8 @@ _PROMISE = re.compile(
     r"|commit(?:ted|ting|s|ment)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     r"|assur(?:e|ed|ing) (?:them|him|her|the customer|the client|(?:the|their) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team))"
-    r"|in the contract|into the contract|contractual(?:ly)?"
+    # "in the contract", "SCIM in contract" (not "in contract review", "into contract stage")
+    rf"|in(?:to)? (?:the )?contract{_NOT_DOC_PROCESS}|contractual(?:ly)?"
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked in (?:for|by)"
     r"|(?:have|has) (?:my|our) word"  # "You have my word on SCIM"
@@ -260,15 +267,16 @@ _PROMISE = re.compile(
     r"|(?:agree(?:d|s)?|signed up) to (?:deliver|ship|build|provide|include|add|develop"
     r"|support|give|enable)"
     r"|(?:throw(?:s|ing)?|threw|thrown) (?:in|them in)"
-    r"|written into|in the (?:msa|sow|order form|quote|proposal)"
+    rf"|written into|in (?:the )?(?:msa|sow|order form|quote|proposal){_NOT_DOC_PROCESS}"
     # What the contract holds: "The MSA includes SCIM", "SCIM is part of the SOW", "Added SCIM
     # to the contract" (`_is_contract_cue`: refused, negated or asked for, it is none).
     rf"|{_DOCS_RE}s? (?:now |also )?(?:includes?|included|lists|covers|contains|specifies)"
-    r"|(?:part of|included in|covered (?:by|in|under)|listed (?:in|on)|specified in) the "
-    rf"(?:signed |final )?{_DOCS_RE}"
-    r"|to the (?:signed |final )?(?:contract|msa|sow|order form|quote|proposal)"
-    r"(?! (?:team|manager|owner|desk"
-    r"|review|reviewer|signer|stage|phase|process|negotiation|call|meeting|discussion))"
+    r"|(?:part of|included in|covered (?:by|in|under)|listed (?:in|on)|specified in) (?:the )?"
+    rf"(?:signed |final )?{_DOCS_RE}{_NOT_DOC_PROCESS}"
+    # "Added SCIM to the contract"; "to contract" without "the" only after an adding verb
+    # (`_bare_to_doc`: "moved to contract" is a stage)
+    r"|to (?:the )?(?:signed |final )?(?:contract|msa|sow|order form|quote|proposal)"
+    rf"{_NOT_DOC_PROCESS}"
     r"|custom[- ]?(?:build|built|development|dev|work|"
     r"connector|integration|feature|module|version|code)"
     r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9])|by (?:q[1-4]|h[12]|(?:the )?end of|eo[qmy]|"
@@ -470,6 +478,13 @@ _CONTRACT_ASKED = re.compile(
     r"(?<![a-z0-9])(?:wants?|wanted|wanting|ask(?:s|ed|ing)?|request(?:s|ed|ing)"
     r"|insist(?:s|ed|ing)?|push(?:es|ed|ing)? for|demand(?:s|ed|ing)?|hop(?:e|es|ed|ing))"
     r"(?![a-z0-9])"
+)
+
+
+# Before a bare "to contract" (no "the"): what makes it a document a feature went into
+# ("Added SCIM to contract", "put SCIM to SOW"), not the deal's stage ("moved to contract").
+_ADDED_TO = re.compile(
+    r"(?<![a-z0-9])(?:add(?:s|ed|ing)?|put(?:s|ting)?|wr[io]te|written)(?![a-z0-9])"
 )
 
 
@@ -1225,6 +1240,12 @@ def _clauses(
                 # "If they need SCIM by Q1, we will build it": the feature named, not custom work
                 c.custom = not (names and _refers_back(low, start, m.end(kind)))
         elif kind == "promise":
+            if (
+                low.startswith("to ", start)
+                and not low.startswith("to the ", start)
+                and _ADDED_TO.search(low, max(c.start, start - 80), start) is None
+            ):
+                continue  # "Moved to contract with SCIM": the deal's stage, no promise
             if low.startswith(_TAKEN_BACK, start) and low.endswith(
                 _NEG_TAILS, max(a, start - 16), start
             ):

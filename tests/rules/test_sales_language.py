@@ -930,6 +930,19 @@ CONTRACT_LANGUAGE = [
     ("Sent the SCIM questions to the contract team.", [("scim", "", False)]),
     ("SCIM was key to the agreement.", [("scim", "", False)]),
     ("The contract includes a 30-day termination clause.", []),
+    # notes drop the article: the same documents
+    ("Added SCIM to contract.", [("scim", "", True)]),
+    ("SCIM in contract.", [("scim", "", True)]),
+    ("SCIM is part of SOW.", [("scim", "", True)]),
+    ("SCIM in SOW.", [("scim", "", True)]),
+    ("SCIM is not in contract.", [("scim", "", False)]),
+    ("They want SCIM in contract.", [("scim", "", False)]),
+    ("Refused to add SCIM to contract.", [("scim", "", False)]),
+    # ... but a bare "to contract" is the deal's stage, and "contract review" the process
+    ("Moved to contract with SCIM and SSO.", [("scim", "", False), ("sso", "", False)]),
+    ("We are in contract review, they need SCIM.", [("scim", "", False)]),
+    ("SCIM came up in contract negotiation.", [("scim", "", False)]),
+    ("SCIM came up in the contract negotiation.", [("scim", "", False)]),
 ]
 
 

@@ -411,6 +411,12 @@ _DENIED = re.compile(
     r"(?: be able to)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
     rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!)))"
     r"|no (?:promises?|commitments?|guarantees?)|not (?:a |any )?(?:promise|commitment|guarantee)"
+    # "No SCIM commitment", "no firm date commitment", "Pushed back on committing to SCIM",
+    # "SCIM by Q1 is non-binding", "SCIM in Q2, directional only"
+    r"|no (?:[a-z0-9-]+ ){1,2}(?:promises?|commitments?|guarantees?)"
+    r"|push(?:ed|es|ing)? back on (?:committing|promising|guaranteeing|(?:a|any|the) "
+    r"(?:commitment|promise|date))|non-?binding|not binding|directional(?:ly)? only"
+    r"|(?:only|just|purely) directional"
     # "SCIM is not something we will build by Q1", "nothing we can commit to"
     r"|(?:not|nothing|(?:is|are|was|were)n['\u2019]?t)(?: (?:something|anything|a thing))?"
     r"(?: that)? (?:we|i)(?:['\u2019]ll| will| would| can| could| are going to| plan to)?"
@@ -468,7 +474,8 @@ _CONTRACT_DENIED = re.compile(
     r"(?:(?<![a-z0-9])(?:not|never|no longer|cannot|isnt|wasnt|arent|werent)|n['\u2019]t"
     r"|(?<![a-z0-9])(?:refus|declin|unwilling|reluctant)[a-z]*)"
     r"(?: (?:yet|been|be|ever|currently|actually|explicitly|formally|really|going|able|to))*"
-    r"(?: (?:put|add|added|include|included|write|written|list|listed|place|placed)"
+    r"(?: (?:put|add|added|include|included|write|written|list|listed|place|placed|allow"
+    r"|allowed|accept|accepted|permit|permitted)"
     r"(?: [^ ,;:.!?]+){0,4}?)? $"
 )
 # A contract cue after the customer's request: what they ask to have in it, not what it holds
@@ -1662,13 +1669,15 @@ _STEERING_FILLER_TEXT = "the a an up them our that work on building delivering s
 _STEERING_FILLER = frozenset(_STEERING_FILLER_TEXT.split())
 _THEIR_VERB_HEADS = frozenset(("co", "pr", "gu", "ag", "si"))
 # The customer asking for our word: "They want us to commit", "the customer needs a
-# commitment", "their CIO asked for a guarantee".
+# commitment", "their CIO asked for a guarantee", "They tried to get us to commit", "They
+# pushed us for a commitment".
 _THEIR_REQUEST = re.compile(
     r"(?<![a-z0-9])(?:they|(?:their|the customer['\u2019]s|the client['\u2019]s) [a-z-]+"
     r"|(?:the )?(?:customer|client|prospect))(?:['\u2019](?:re|ve))? (?:are |is |have |has )?"
     r"(?:still |really |also )?(?:want(?:s|ed|ing)?|need(?:s|ed|ing)?|ask(?:s|ed|ing)?"
     r"|expect(?:s|ed|ing)?|requir(?:e|es|ed|ing)|request(?:s|ed|ing)?|push(?:es|ed|ing)?"
-    r"|insist(?:s|ed|ing)?)(?: (?:us|you|for|on))?(?: to)?(?: (?:a|an|some|our|your|firm|"
+    r"|insist(?:s|ed|ing)?|press(?:es|ed|ing)?|tr(?:y|ies|ied|ying) to get)"
+    r"(?: (?:us|you))?(?: (?:for|on))?(?: to)?(?: (?:a|an|some|our|your|firm|"
     r"written|formal))* $"
 )
 # Our yes to their request for our word, later in the sentence: "They asked us to commit to

@@ -1597,7 +1597,10 @@ _THEIR_SUBJECT = re.compile(
 _NEEDED_BY_SOURCE = (
     r"(?<![a-z0-9])(?:needs?|needed|requires?|required|requirements?|wants?|wanted|"
     r"expects?|expected|expecting|expectations?|requests?|requested|requesting|demands?|"
-    r"demanded|must[- ]haves?|deadline|hoping|hopes?)(?![a-z0-9])(?P<to> to)?"
+    r"demanded|must[- ]haves?|deadline|hoping|hopes?|ideally(?! (?:we|i|sooner|earlier)(?![a-z0-9]))|reqs?|blockers?|wish ?list"
+    r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
+    r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped))"
+    r"(?![a-z0-9])(?P<to> to)?"
 )
 _NEEDED_BY = re.compile(_first_char_class(_NEEDED_BY_SOURCE) + _NEEDED_BY_SOURCE)
 # Its words as `str.split` leaves them (with the punctuation that may follow), for a quick
@@ -1605,7 +1608,7 @@ _NEEDED_BY = re.compile(_first_char_class(_NEEDED_BY_SOURCE) + _NEEDED_BY_SOURCE
 _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement requirements
     want wants wanted expect expects expected expecting expectation expectations request requests
     requested requesting demand demands demanded must must-have must-haves deadline hoping hope
-    hopes"""
+    hopes ideally love req reqs blocker blockers wishlist list"""
 _NEEDED_WORDS = frozenset(
     word + tail
     for word in _NEEDED_WORDS_TEXT.split()
@@ -2622,7 +2625,7 @@ _DEADLINE_IS = re.compile(
 # A label naming what the customer needs, before a colon: "Needs: SCIM by Q2", "Key
 # requirements: SCIM by Q3". What follows is their need, and its date theirs.
 _NEED_LABELS_TEXT = """needs need requirements requirement required must-haves must-have asks wants
-    deadline deadlines"""
+    deadline deadlines haves reqs req blockers blocker wishlist"""
 _NEED_LABELS = frozenset(_NEED_LABELS_TEXT.split())
 
 

@@ -86,6 +86,19 @@ NOT_OUR_PROMISE = [
     ("Customer wants SCIM by Q1.", [("scim", False)]),
     ("SCIM required by March.", [("scim", False)]),
     ("SCIM needed by Q2.", [("scim", False)]),
+    # wishes and requirement labels of theirs, with the date they want
+    ("Ideally SCIM by Q1.", [("scim", False)]),
+    ("They'd love SCIM by Q1.", [("scim", False)]),
+    ("They would love to have SCIM by Q1.", [("scim", False)]),
+    ("SCIM must be ready by Q1.", [("scim", False)]),
+    ("Must haves: SCIM by Q1.", [("scim", False)]),
+    ("Reqs: SCIM by Q1.", [("scim", False)]),
+    ("Blockers: SCIM by Q1.", [("scim", False)]),
+    ("Wishlist: SCIM by Q1.", [("scim", False)]),
+    # ... but ours when we say it
+    ("We'd love to deliver SCIM by Q1.", [("scim", True)]),
+    ("We must be ready with SCIM by Q1.", [("scim", True)]),
+    ("Ideally we deliver SCIM by Q1.", [("scim", True)]),
     ("Customer expects SCIM by Q1.", [("scim", False)]),
     ("They require SCIM before Q2.", [("scim", False)]),
     ("They need to have SCIM by Q1.", [("scim", False)]),
@@ -895,6 +908,20 @@ def test_needed_by_dates_are_read_like_promised_dates(body: str, start: int, nee
     catalog = Catalog(FEATURES, fiscal_year_start=start)
     (ref,) = find_references(make_deal(body), catalog, today=TODAY)
     assert not ref.is_commitment and ref.needed_by == needed
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Ideally SCIM by Q1.",
+        "They'd love SCIM by Q1.",
+        "SCIM must be ready by Q1.",
+        "Reqs: SCIM by Q1.",
+    ],
+)
+def test_wishes_and_requirement_labels_give_the_date_they_need(body: str) -> None:
+    (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert not ref.is_commitment and ref.needed_by == date(2027, 3, 31)
 
 
 # What the contract holds is what was sold: (note, [(feature, off-roadmap name, commitment)])

@@ -1683,6 +1683,14 @@ _THEIR_REQUEST = re.compile(
     r"(?: (?:us|you))?(?: (?:for|on))?(?: to)?(?: (?:a|an|some|our|your|firm|"
     r"written|formal))* $"
 )
+# The customer's own step with a feature (`_ours`): its date is their plan, no promise of ours.
+_THEIR_OWN_ACTION = re.compile(
+    r"(?<![a-z0-9])(?:they|(?:the )?(?:customer|client|prospect)|their [a-z-]+(?: team)?)"
+    r"(?:['\u2019]ll| will| plan to| are planning to| are going to| intend to| expect to"
+    r"| hope to)(?: (?:then|also|likely|probably|first))? (?:enable|roll out|turn on|switch on"
+    r"|activate|start using|use|evaluate|deploy|adopt|implement|configure|set up|test|pilot"
+    r"|trial|migrate to|integrate)(?![a-z0-9])"
+)
 # Our yes to their request for our word, later in the sentence: "They asked us to commit to
 # SCIM by Q2 and we did", "They want a guarantee on SCIM; we gave it".
 _GRANTED = re.compile(
@@ -1754,6 +1762,15 @@ def _ours(
         _THIRD_PARTY.search(before)
     ):
         return False  # "Competitor (Okta) promised them SCIM by Q1"
+    if not _THEIR_WORDS.isdisjoint(before.split()):
+        own = None
+        for found in _THEIR_OWN_ACTION.finditer(low, a, e):
+            own = found  # the last: what comes after it is checked for our word
+        if own is not None and _OUR_SUBJECT.search(low, own.end(), s) is None:
+            # Their own step, with its date: "They will enable SCIM next quarter", "Their IT
+            # team will roll out SSO by Q1" (not "They will use SCIM once we ship it by Q1")
+            c.sale = True
+            return False
     cue = low[s:e]
     head = cue[:2]
     if head in _WILL_HEADS and cue.endswith(_STEERING):

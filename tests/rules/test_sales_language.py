@@ -109,6 +109,14 @@ NOT_OUR_PROMISE = [
     ("If we had SCIM by Q1 they would sign.", [("scim", False)]),
     ("If we can deliver SCIM by Q1, they'll sign.", [("scim", False)]),
     ("Competitor (Okta) promised them SCIM by Q1.", [("scim", False)]),
+    # the customer's own step with the feature, dated: their plan
+    ("They will enable SCIM next quarter.", [("scim", False)]),
+    ("They plan to enable SCIM next quarter.", [("scim", False)]),
+    ("They will roll out SCIM by Q1.", [("scim", False)]),
+    ("Customer will turn on SSO next quarter.", [("sso", False)]),
+    ("They will start using SCIM by Q1.", [("scim", False)]),
+    ("They will use SCIM once we ship it by Q1.", [("scim", True)]),
+    ("They will have SCIM by Q1.", [("scim", True)]),
     ("PM said SCIM will ship by Q1 (not a commitment).", [("scim", False)]),
     # refused, disclaimed, or asked of us and not given
     ("Pushed back on committing to SCIM.", [("scim", False)]),

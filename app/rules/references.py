@@ -338,10 +338,12 @@ _NEG_BEFORE = re.compile(
 _NEEDED_AFTER = re.compile(r"(?: [a-z-]+)? (?:needed|required|necessary|requirements?)(?![a-z0-9])")
 _NEG_AFTER = re.compile(
     r"(?<![a-z0-9])(?:(?:(?:is|are|was|were)n['\u2019]?t|not|no longer|never) (?:needed|required|"
-    r"necessary|a requirement|a priority|relevant|in scope|wanted|important|essential|critical"
-    r"|a must(?![- ]?have))|out of scope|"
+    r"req['\u2019]?d|necessary|a requirement|a priority|relevant|in scope|wanted|important|essential"
+    r"|critical|a must(?![- ]?have))|out of scope|"
     r"no need(?! (?:for|to))|not (?:a |an )?(?:blocker|dealbreaker|deal[- ]breaker|"
-    r"must[- ]have|showstopper|hard requirement)"
+    r"must[- ]have|showstopper|hard requirement|blocking)|non-?blocking"
+    # "Offline mode is irrelevant for them", "Offline mode descoped"
+    r"|(?:(?<=is )|(?<=are )|(?<=was )|(?<='s )|(?<=\u2019s ))irrelevant|descoped"
     # "Multi-region: N/A" (a nice-to-have is still wanted: a dependency)
     r"|n/a"
     # Common words ("will", "was", "are") behind look-behinds, so a match starts at the rare
@@ -989,9 +991,12 @@ _TAKEN_BACK_FIRST = frozenset(_TAKEN_BACK_FIRST_TEXT.split())
 # The next sentence, from the end of this one: a disclaimer (`_DISCLAIMER`) or "it" not needed
 # (`unneeded`), and nothing else. One match a sentence for both.
 _TAKEN_BACK_NEXT = re.compile(
-    rf"[.!;]?\s+(?:(?P<disclaimer>{_DISCLAIMER})|(?P<unneeded>(?:but |however,? )?"
+    rf"[.!;]?\s+(?:(?P<disclaimer>{_DISCLAIMER})|(?P<unneeded>(?:(?:but |however,? )?"
     r"(?:they|the customer|customer|client|the client|he|she)?"
     rf"(?:['\u2019]re| are| is| can| could)? ?(?:{_IT_NOT_NEEDED_SOURCE})"
+    # the whole next sentence: "Offline mode came up. Not needed."
+    r"|not (?:needed|required|necessary|req['\u2019]?d|a (?:blocker|requirement|priority"
+    r"|must[- ]have)))"
     r"(?: (?:anymore|any more|now|for now|after all|either))?\s*(?:[.!)]|\n|$)))"
 )
 
@@ -2171,8 +2176,37 @@ _LABEL_PUNCT = " \t\u2022*-\u2013\u2014:?.#>"
 
 
 _DO_WITHOUT = tuple(
-    f"{w} without " for w in ("fine", "live", "ok", "okay", "happy", "do", "manage", "cope")
+    f"{w} {without} "
+    for w in ("fine", "live", "ok", "okay", "happy", "do", "manage", "cope")
+    for without in ("without", "w/o")
 )
+# Before `_DO_WITHOUT`: it is denied, and the feature a need ("They can't live without SCIM",
+# "won't go live without it", "would not be fine without SCIM").
+_NOT_DO_WITHOUT = re.compile(r"(?:n['\u2019]?t|not|cannot|never)(?: be| go| even)? $")
+
+
+# Just before a name: the customer or we took it out of the deal ("They dropped multi-region",
+# "We descoped offline mode", "Removed SCIM from the opp"), unless denied before the verb
+# ("They never dropped SCIM", "haven't removed SCIM").
+_DROPPED_BEFORE = tuple(
+    f"{verb} {article}"
+    for verb in ("dropped", "descoped", "removed")
+    for article in ("", "the ", "their ")
+)
+_NOT_DROPPED = re.compile(r"(?:n['\u2019]?t|not|never)(?: yet| been| really| actually)? $")
+
+
+def _answered_no(low: str, a: int, b: int, m: Mention) -> bool:
+    """A "label: no" line of its own: "Offline mode: no.", "- Offline mode - none"."""
+    k = m.end
+    if k >= b or low[k] not in " :-\u2013\u2014" or low[a : m.start].strip(_LABEL_PUNCT):
+        return False
+    while k < b and low[k] in " \t:-\u2013\u2014":
+        k += 1
+    if ":" not in low[m.end : k] and "-" not in low[m.end : k] and "\u2013" not in low[m.end : k]:
+        return False  # "Offline mode no ..." is no label
+    answer = _NEG_ANSWER.match(low, k, b)
+    return answer is not None and not low[answer.end() : b].strip(" .!;\n")
 
 
 def _no_x_needed(low: str, a: int, b: int, m: Mention) -> bool:
@@ -2184,7 +2218,15 @@ def _no_x_needed(low: str, a: int, b: int, m: Mention) -> bool:
     s = m.start
     if s - 3 >= a and low.startswith("no ", s - 3) and (s == 3 or not low[s - 4].isalnum()):
         return _NEEDED_AFTER.match(low, m.end, b) is not None
-    return low.endswith(_DO_WITHOUT, max(a, s - 16), s)
+    if _answered_no(low, a, b, m):
+        return True
+    if low.endswith(_DROPPED_BEFORE, max(a, s - 16), s):
+        verb = low.rfind(" ", max(a, s - 16), low.rfind("d ", max(a, s - 16), s)) + 1
+        return _NOT_DROPPED.search(low, max(a, verb - 16), verb) is None
+    if not low.endswith(_DO_WITHOUT, max(a, s - 16), s):
+        return False
+    verb = low.rfind(" ", max(a, s - 16), low.rfind(" w", max(a, s - 16), s - 1)) + 1
+    return _NOT_DO_WITHOUT.search(low, max(a, verb - 16), verb) is None
 
 
 # What may stand around a need denied in a clause of its own ("but it's not needed", "though
@@ -2249,7 +2291,12 @@ def _sentence_references(
             )
             or low.find("deadline", a, b) >= 0
         ):
-            if low.find("no ", a, b) >= 0 or low.find(" without ", a, b) >= 0:  # rare
+            if (
+                low.find("no", a, b) >= 0  # "no offline mode needed", "Offline mode: no"
+                or low.find(" without ", a, b) >= 0
+                or low.find(" w/o ", a, b) >= 0
+                or low.find("ed ", a, b) >= 0  # `_DROPPED_BEFORE`
+            ):  # rare
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
                 if mentions and _it_not_needed(low, mentions, mentions[-1].end, b):
                     return []  # "Offline mode came up, but they can live without it"

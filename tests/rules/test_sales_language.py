@@ -237,7 +237,8 @@ HTML_MARKUP = [
         "<tr><td>SSO</td><td>live</td></tr><tr><td>SCIM</td><td>promised by Q1</td></tr>",
         [("sso", False, False, None), ("scim", True, False, Q1)],
     ),
-    ("Offline mode<br>not needed", [("offline", False, False, None)]),
+    # (in one sentence "not in scope" would deny it; a line of its own it is not read with it)
+    ("Offline mode<br>not in scope", [("offline", False, False, None)]),
     # character references read as the characters
     ("we&#39;ll have SCIM.", [("scim", True, False, None)]),
     ("We&#x27;ll&nbsp;have SCIM.", [("scim", True, False, None)]),
@@ -1393,6 +1394,28 @@ def test_a_requirement_dropped_is_no_dependency(body: str, expected: list[tuple]
         ("They want multi-region but not needed by Q1.", [("multi-region", "", False)]),
         ("Multi-region would be nice but SCIM is not needed.", [("multi-region", "", False)]),
         ("We promised multi-region but it's not needed.", [("multi-region", "", True)]),
+        # shorthand, labels answered no, the next sentence, taken out of the deal
+        ("Multi-region not req'd.", []),
+        ("They can go live w/o multi-region.", []),
+        ("Multi-region is irrelevant for them.", []),
+        ("Multi-region is not blocking.", []),
+        ("Multi-region: no.", []),
+        ("- Multi-region - none", []),
+        ("They asked about multi-region. Not needed.", []),
+        ("Multi-region descoped.", []),
+        ("We descoped multi-region.", []),
+        ("They dropped multi-region.", []),
+        ("Removed multi-region from the opp.", []),
+        # ... but not these
+        ("Multi-region: no idea yet.", [("multi-region", "", False)]),
+        ("They never dropped multi-region.", [("multi-region", "", False)]),
+        ("We dropped the price, multi-region needed.", [("multi-region", "", False)]),
+        ("We promised multi-region. Not needed.", [("multi-region", "", True)]),
+        # "can't live without" is a need (it read as "fine without": no dependency at all)
+        ("They can't live without multi-region.", [("multi-region", "", False)]),
+        ("They won't go live without multi-region.", [("multi-region", "", False)]),
+        ("They would not be fine without multi-region.", [("multi-region", "", False)]),
+        ("They can live without multi-region.", []),
     ],
 )
 def test_more_ways_of_saying_a_feature_is_not_needed(body: str, expected: list[tuple]) -> None:

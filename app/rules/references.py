@@ -1422,6 +1422,15 @@ _PRONOUN_SUBJECT = re.compile(
 _CLAUSE_LEAD = " \t\n\"'(\u201c\u2018*-\u2022"
 
 
+# Telling before the subject of a promise clause: "Told them it will be ready in Q1", "We
+# assured the customer that it ships by Q2" (`_pronoun_promised`).
+_TOLD_LEAD = re.compile(
+    r"(?:(?:we|i) )?(?:(?:told|assured|informed|promised|let) (?:them|him|her|the customer"
+    r"|the client|(?:their|the) [a-z-]+)(?: know)?|said|mentioned|explained|confirmed)"
+    r"(?: that)? "
+)
+
+
 def _pronoun_promised(
     low: str, c: _Clause, cues: list[re.Match[str]], limit: int | None = None
 ) -> bool:
@@ -1435,6 +1444,9 @@ def _pronoun_promised(
         k += 1
     if k < end and _PRONOUN_SUBJECT.match(low, k, c.end):
         return True
+    told = _TOLD_LEAD.match(low, k, end) if k < end and low[k] in "tiwsacl" else None
+    if told is not None and _PRONOUN_SUBJECT.match(low, told.end(), c.end):
+        return True  # "Told them it will be ready in Q1"
     for m in cues:
         kind = m.lastgroup
         if (

@@ -181,6 +181,13 @@ ACROSS_SENTENCES = [
         [("audit", True, False, False, Q3)],
     ),
     ("SSO won't ship in Q1. It will be ready by Q2.", [("sso", True, False, False, Q2)]),
+    # "it" after telling the customer
+    ("They need SSO. Told them it will be ready in Q2.", [("sso", True, False, False, Q2)]),
+    (
+        "They need SSO. We assured the customer that it ships by Q3.",
+        [("sso", True, False, False, Q3)],
+    ),
+    ("They need SSO. Told them it is not on the roadmap.", [("sso", False, False, False, None)]),
     ("SSO won\u2019t ship in Q1. It\u2019s committed for Q3.", [("sso", True, False, False, Q3)]),
     ("We can't deliver SCIM by Q1.\nWe will have it by Q2.", [("scim", True, False, False, Q2)]),
     (

@@ -603,7 +603,7 @@ class HubSpotConnector:
                 for p in part:
                     if p["task_id"] in missing:
                         p["task_create"], p["task_update"], p["task_id"] = (
-                            p["task_update"],
+                            p["task_props"],
                             None,
                             None,
                         )
@@ -845,7 +845,15 @@ class HubSpotConnector:
                     plan["task_create"] = task_props
                     plan["task_adopt_only"] = True
             elif not same:
-                plan["task_update"] = task_props
+                # An open task brought up to date keeps its due date: moved to tomorrow at
+                # every change of findings, an ignored task would never fall overdue. A task
+                # reopened (or made again if deleted: `task_props`) is due tomorrow.
+                plan["task_props"] = task_props
+                plan["task_update"] = (
+                    {k: v for k, v in task_props.items() if k != "hs_timestamp"}
+                    if task.open and last_task.get("open")
+                    else task_props
+                )
                 plan["task_changed"] = True
             plan["task_open"] = task.open
         for key, spec in item.followups.items():

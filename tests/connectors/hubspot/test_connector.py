@@ -197,6 +197,34 @@ def test_retry_with_stored_task_id_updates_in_place(fake, connector) -> None:
     assert "offline mode" in fake.tasks_for(deal)[0]["properties"]["hs_task_body"]
 
 
+def test_an_open_task_brought_up_to_date_keeps_its_due_date(fake, connector) -> None:
+    """New findings update the open task's text, not its due date (moved to tomorrow at
+    every change, an ignored task would never fall overdue); a task reopened is due again."""
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    first = connector.write_back([_writeback(snap)])[deal]
+    [task] = fake.tasks_for(deal)
+    fake.update_object("tasks", task["id"], {"hs_timestamp": "1700000000000"})  # due long ago
+    prev = {
+        "task": {"subject": "Roadmap: remove SSO", "body": "SSO will never be built.", "open": True}
+    }
+    changed = connector.write_back(
+        [_writeback(snap, task_id=first.task_id, previous=prev, body="Now also offline mode.")]
+    )[deal]
+    assert changed.error is None
+    [task] = fake.tasks_for(deal)
+    assert "offline mode" in task["properties"]["hs_task_body"]
+    assert task["properties"]["hs_timestamp"] == "1700000000000"
+    closed = {"task": {**prev["task"], "open": False}}
+    reopened = connector.write_back(
+        [_writeback(snap, task_id=first.task_id, previous=closed, body="Back again.")]
+    )[deal]
+    assert reopened.error is None
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_status"] == "NOT_STARTED"
+    assert int(task["properties"]["hs_timestamp"]) > 1700000000000
+
+
 def test_task_body_is_rich_text_with_lines_kept_and_quoted_markup_escaped(fake, connector):
     """HubSpot shows a task body as HTML: each line stays a line, and a rep's note quoted in
     it ("<b>must</b> have SSO & SCIM") shows as typed, not as markup."""

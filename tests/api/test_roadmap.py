@@ -315,7 +315,10 @@ def test_list_includes_registry_and_defaults(client, api_key):
         headers=revops,
     )
     assert r.status_code == 201
-    assert r.json()["status_mapping"]["Released"] == "available"  # the kind's default mapping
+    mapping = r.json()["status_mapping"]  # the kind's default mapping
+    assert mapping["Released"] == "available"
+    # Productboard's built-in status for shipped features (renamable, never deleted)
+    assert mapping["Launched"] == "available" and mapping["Candidate"] == "uncertain"
     names = [
         s["name"]
         for s in client.get("/api/v1/roadmap/sources", headers=api_key("engineering")).json()

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -146,6 +148,41 @@ def _send(
     raise SourceError(f"{source}: {method} {redact_url(url)}: more than {MAX_REDIRECTS} redirects")
 
 
+# Headers the sources send that carry no credential (an ETag or "application/json" quoted in an
+# error stays readable).
+_NOT_SECRET_HEADERS = frozenset(
+    {"accept", "content-type", "if-none-match", "x-version", "user-agent"}
+)
+
+
+def check_new_page(seen: set[str], marker: str, *, source: str, where: str) -> None:
+    """Refuse a next-page link or cursor already followed in this fetch: a server whose last
+    page points back at an earlier one (reported of Productboard's cursors) would otherwise be
+    read MAX_PAGES times at every refresh, spending the API's rate limit, and still fail."""
+    if marker in seen:
+        raise SourceError(f"{source}: {where} repeats an earlier page; stopping")
+    seen.add(marker)
+
+
+def scrub_secrets(text: str, headers: dict[str, str] | None) -> str:
+    """`text` without the credentials sent in `headers`: an upstream that echoes what it was
+    sent ("invalid token s3cr3t", "got: Bearer s3cr3t") must not put the secret into the
+    source's `last_error`, which every API reader sees, or into the logs. The whole header
+    value and each word of it long enough to be a secret (the token after "Bearer") go."""
+    for name, value in (headers or {}).items():
+        if name.lower() in _NOT_SECRET_HEADERS:
+            continue
+        secrets = {value, *value.split()}
+        scheme, _, encoded = value.partition(" ")
+        if scheme.lower() == "basic":  # Jira's email:token: the token alone may be echoed
+            with contextlib.suppress(ValueError):  # not base64 or not text: nothing more
+                secrets.update(base64.b64decode(encoded, validate=True).decode().split(":", 1))
+        for secret in sorted(secrets, key=len, reverse=True):
+            if len(secret) >= 8 and secret in text:
+                text = text.replace(secret, "***")
+    return text
+
+
 def request_json(
     client: httpx.Client,
     method: str,
@@ -190,11 +227,15 @@ def request_json(
         reraise=True,
     )
     shown = redact_url(url)
+
+    def detail_of(response: httpx.Response) -> str:
+        return scrub_secrets(response.text[:200].strip().replace("\n", " "), headers)
+
     try:
         response = retrying(attempt)
     except _Throttled as exc:
         response = exc.response
-        detail = response.text[:200].strip().replace("\n", " ")
+        detail = detail_of(response)
         after = response.headers.get("Retry-After")
         raise SourceError(
             f"{source}: {method} {shown} answered HTTP {response.status_code} "
@@ -205,7 +246,7 @@ def request_json(
     if allow_not_modified and response.status_code == 304:
         return response, None
     if response.status_code >= 400:
-        detail = response.text[:200].strip().replace("\n", " ")
+        detail = detail_of(response)
         raise SourceError(
             f"{source}: {method} {shown} answered HTTP {response.status_code}: {detail}"
         )

@@ -26,7 +26,13 @@ from urllib.parse import urljoin
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.connectors.roadmap._http import MAX_PAGES, check_origin, make_client, request_json
+from app.connectors.roadmap._http import (
+    MAX_PAGES,
+    check_new_page,
+    check_origin,
+    make_client,
+    request_json,
+)
 from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
 from app.connectors.roadmap.config import HttpConfig, parse_config
 from app.rules.model import Feature
@@ -81,6 +87,7 @@ class HttpJsonSource:
         params: dict[str, Any] | None = None
         result = FetchResult()
         cursor_param = self.settings.cursor_param
+        seen = {self.url}
         while url is not None:
             if result.pages >= MAX_PAGES:
                 raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
@@ -137,8 +144,11 @@ class HttpJsonSource:
                 url, params = urljoin(str(response.url), str(next_url)), None
                 where = f"page {result.pages} 'next'"
                 check_origin(url, self.url, source=self.name, what=where)
+                check_new_page(seen, url, source=self.name, where=where)
             elif cursor:
                 url, params = self.url, {cursor_param: cursor}
+                where = f"page {result.pages} 'next_cursor'"
+                check_new_page(seen, f"cursor:{cursor}", source=self.name, where=where)
             else:
                 url = None
         return result

@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from app.connectors.roadmap._http import MAX_PAGES, make_client, request_json
+from app.connectors.roadmap._http import MAX_PAGES, check_new_page, make_client, request_json
 from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
 from app.connectors.roadmap.config import JiraConfig, parse_config
 from app.rules.model import Feature
@@ -181,6 +181,7 @@ class JiraSource:
     ) -> Iterator[dict[str, Any]]:
         url = f"{self.base_url}/rest/api/3/search/jql"
         token: str | None = None
+        seen: set[str] = set()
         while True:
             page_params = {**params, "nextPageToken": token} if token else params
             body = self._page(client, url, headers, page_params, result)
@@ -188,6 +189,8 @@ class JiraSource:
             token = body.get("nextPageToken")
             if not token or body.get("isLast") is True:
                 return
+            where = f"search page {result.pages} nextPageToken"
+            check_new_page(seen, str(token), source=self.name, where=where)
 
     def _server_pages(
         self,

@@ -69,7 +69,13 @@ from urllib.parse import urljoin
 
 import httpx
 
-from app.connectors.roadmap._http import MAX_PAGES, check_origin, make_client, request_json
+from app.connectors.roadmap._http import (
+    MAX_PAGES,
+    check_new_page,
+    check_origin,
+    make_client,
+    request_json,
+)
 from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
 from app.connectors.roadmap.config import ProductboardConfig, parse_config
 from app.rules.model import Feature
@@ -78,6 +84,9 @@ from app.rules.model import Feature
 DEFAULT_STATUS_MAPPING = {
     "New idea": "uncertain",
     "Candidate": "uncertain",
+    # Launched is the built-in status every workspace has (it can be renamed, not deleted);
+    # Released is kept for workspaces that named theirs so.
+    "Launched": "available",
     "Planned": "coming_soon",
     "In progress": "coming_soon",
     "Released": "available",
@@ -186,6 +195,7 @@ class ProductboardSource:
         url: str | None = first_url or f"{self.base_url}{path}{query}"
         items: list[tuple[str, Any]] = []
         pages = 0
+        seen = {url}
         while url:
             pages += 1
             if pages > MAX_PAGES:
@@ -201,6 +211,7 @@ class ProductboardSource:
             if url:
                 where = f"{path} page {pages} links.next"
                 check_origin(url, self.base_url, source=self.name, what=where)
+                check_new_page(seen, url, source=self.name, where=where)
         self._last_pages = pages
         return items
 

@@ -183,6 +183,76 @@ def test_error_messages_carry_no_query_values():
     assert "https://roadmap.example.com/f?team=***" in str(exc.value)
 
 
+@pytest.mark.parametrize(
+    ("config", "body"),
+    [
+        (X_API_KEY, "invalid key s3cr3t-token"),
+        ({"url": URL, "auth_env": "ROADMAP_TOKEN"}, '{"got": "Bearer s3cr3t-token"}'),
+    ],
+)
+@respx.mock
+def test_a_credential_echoed_in_an_error_body_is_not_repeated(config, body):
+    # The message becomes the source's last_error (every API reader sees it) and a log line.
+    respx.get(URL).mock(return_value=httpx.Response(401, text=body))
+    with pytest.raises(SourceError, match="HTTP 401") as exc:
+        HttpJsonSource("acme", config).fetch()
+    assert "s3cr3t" not in str(exc.value) and "***" in str(exc.value)
+
+
+@respx.mock
+def test_jira_token_echoed_by_a_throttled_answer_is_not_repeated(sleeps):
+    respx.get(JIRA_SEARCH).mock(
+        return_value=httpx.Response(429, headers={"Retry-After": "120"}, text="token s3cr3t-token")
+    )
+    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_TOKEN", "email": "a@b.co"}
+    with pytest.raises(SourceError, match="HTTP 429") as exc:
+        JiraSource("jira", config).fetch()
+    assert "s3cr3t" not in str(exc.value) and "token ***" in str(exc.value)
+
+
+@respx.mock
+def test_an_error_body_without_credentials_is_kept_whole():
+    respx.get(URL).mock(return_value=httpx.Response(406, text="need application/json here"))
+    with pytest.raises(SourceError, match="need application/json here"):
+        HttpJsonSource("acme", X_API_KEY).fetch()
+
+
+# --- a next page that points back: refused at once, not read MAX_PAGES times ------------------
+
+
+@respx.mock
+def test_productboard_last_page_pointing_back_at_the_first_is_refused():
+    first = f"{PB}/v2/entities?pageCursor=p1"
+    respx.get(url__startswith=f"{PB}/v2/entities").mock(
+        return_value=httpx.Response(200, json={"data": [], "links": {"next": first}})
+    )
+    with pytest.raises(SourceError, match="links.next repeats an earlier page"):
+        ProductboardSource("pb", {"token_env": "ROADMAP_TOKEN"}).fetch()
+    assert respx.calls.call_count == 2  # page 1, then its cursor once: never page 3
+
+
+@pytest.mark.parametrize("link", [{"next": "?page=2"}, {"next_cursor": "c2"}])
+@respx.mock
+def test_http_source_next_link_or_cursor_seen_before_is_refused(link):
+    respx.get(url__startswith=URL).mock(
+        return_value=httpx.Response(200, json={"features": [{"key": "a", "name": "A"}], **link})
+    )
+    with pytest.raises(SourceError, match="page 2 'next(_cursor)?' repeats an earlier page"):
+        HttpJsonSource("acme", {"url": URL}).fetch()
+    assert respx.calls.call_count == 2
+
+
+@respx.mock
+def test_jira_next_page_token_seen_before_is_refused():
+    respx.get(JIRA_SEARCH).mock(
+        return_value=httpx.Response(200, json={"issues": [], "nextPageToken": "t1"})
+    )
+    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_TOKEN"}
+    with pytest.raises(SourceError, match="search page 2 nextPageToken repeats an earlier page"):
+        JiraSource("jira", config).fetch()
+    assert respx.calls.call_count == 2
+
+
 # --- finding 4: Jira object lists and date fields -----------------------------------------------
 
 

@@ -10,7 +10,9 @@ What Atlassian documents:
   ?jql=...&fields=a,b&startAt=S&maxResults=N → {"expand", "startAt", "maxResults", "total",
   "issues": [...]}. The server may cap maxResults below what was asked (default 50), so the
   next startAt is this one plus the issues actually returned, until `total` is reached.
-- Only the fields asked for come back; status is {"name", "statusCategory": {...}}, `duedate`
+- Only the fields asked for come back; status is {"name", "statusCategory": {...}}, resolution
+  is {"name", ...} or null (unresolved); a resolution other than Done/Fixed names what the
+  issue is read as (`DONE_RESOLUTIONS`); `duedate`
   is "YYYY-MM-DD", date custom fields are "YYYY-MM-DD" (date-time fields carry a time).
 - Auth: Jira Cloud uses basic auth with an account e-mail and an API token; Data Center uses a
   personal access token as a bearer token. config.email present → basic, else bearer.
@@ -47,7 +49,14 @@ DEFAULT_STATUS_MAPPING = {
     "Beta": "beta",
     "Done": "available",
     "Won't Do": "never",
+    "Won't Fix": "never",
+    "Declined": "never",
 }
+# Resolutions that say the work was done: the status stays what the issue is read as. Any other
+# resolution ("Won't Do", "Duplicate", "Declined") is what the issue is read as instead, since
+# Jira's own practice closes declined work in a Done status with resolution "Won't Do": read by
+# status alone, a feature the team declined would be `available`.
+DONE_RESOLUTIONS = frozenset({"done", "fixed", "complete", "completed", "resolved"})
 
 
 def _date(value: Any) -> date | None:
@@ -118,7 +127,7 @@ class JiraSource:
                 client.close()
 
     def _fetch(self, client: httpx.Client) -> FetchResult:
-        fields = ["summary", "status", self.date_field]
+        fields = ["summary", "status", "resolution", self.date_field]
         if self.aliases_field:
             fields.append(self.aliases_field)
         params: dict[str, Any] = {
@@ -216,12 +225,17 @@ class JiraSource:
         if not isinstance(fields_value, dict) or not issue.get("key"):
             raise SourceError(f"{self.name}: search {where} lacks key or fields")
         status = fields_value.get("status") or {}
+        status_name = status.get("name") if isinstance(status, dict) else None
+        resolution = fields_value.get("resolution")
+        resolved_as = resolution.get("name") if isinstance(resolution, dict) else None
+        if isinstance(resolved_as, str) and resolved_as.strip().lower() not in DONE_RESOLUTIONS:
+            status_name = resolved_as
         return Feature(
             key=str(issue["key"]),
             name=str(fields_value.get("summary") or issue["key"])[:255],
             aliases=_strings(fields_value.get(self.aliases_field)) if self.aliases_field else [],
             target_date=_date(fields_value.get(self.date_field)),
             source=self.name,
-            source_status=status.get("name") if isinstance(status, dict) else None,
+            source_status=status_name,
             url=f"{self.base_url}/browse/{issue['key']}",
         )

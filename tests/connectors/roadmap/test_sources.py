@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from app.connectors.roadmap import (
+    DEFAULT_STATUS_MAPPINGS,
     HttpJsonSource,
     JiraSource,
     ProductboardSource,
@@ -180,6 +181,51 @@ def test_jira_search_jql_pages_with_next_page_token_and_custom_date_field():
     assert second.request.url.params["nextPageToken"] == "tok2"
     expected = base64.b64encode(b"ops@acme.com:s3cr3t-token").decode()
     assert first.request.headers["Authorization"] == f"Basic {expected}"
+
+
+@respx.mock
+def test_jira_resolution_other_than_done_is_what_a_closed_issue_is_read_as():
+    # Jira closes declined work in a Done status with resolution "Won't Do" (the resolution
+    # field: {"self", "id", "description", "name"}, null while unresolved).
+    base = "https://acme.atlassian.net"
+
+    def issue(key: str, status: str, resolution: str | None) -> dict:
+        res = {"self": f"{base}/rest/api/3/resolution/1", "id": "1", "name": resolution}
+        return {
+            "id": key,
+            "key": key,
+            "fields": {
+                "summary": key,
+                "status": {"name": status, "statusCategory": {"key": "done"}},
+                "resolution": res if resolution else None,
+            },
+        }
+
+    route = respx.get(f"{base}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "issues": [
+                    issue("ROAD-1", "Done", "Won't Do"),
+                    issue("ROAD-2", "Done", "Done"),
+                    issue("ROAD-3", "In Progress", None),
+                    issue("ROAD-4", "Closed", "Duplicate"),
+                ],
+                "isLast": True,
+            },
+        )
+    )
+    config = {"base_url": base, "jql": "project = ROAD", "token_env": "ROADMAP_TOKEN"}
+    result = JiraSource("jira", config).fetch()
+    assert [f.source_status for f in result.features] == [
+        "Won't Do",
+        "Done",
+        "In Progress",
+        "Duplicate",
+    ]
+    assert "resolution" in route.calls[0].request.url.params["fields"].split(",")
+    mapping = DEFAULT_STATUS_MAPPINGS["jira"]
+    assert mapping["Won't Do"] == "never" and mapping["Done"] == "available"
 
 
 def _server_issue(base: str, number: int, status: str, due: str | None = None) -> dict:

@@ -21,6 +21,8 @@ from sqlalchemy import Table, event, insert, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from app.errors import WriteSlotBusy
+
 
 def json_dumps(value: Any) -> str:
     """JSON columns, written: orjson (~4x the standard library on deal snapshots, findings
@@ -184,7 +186,10 @@ def _install_sqlite_write_lock(engine: Engine, checkpointer: WalCheckpointer | N
             conn.exec_driver_sql("BEGIN")
             return
         if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
-            raise TimeoutError(f"no SQLite write slot within {WRITE_LOCK_TIMEOUT:.0f}s")
+            raise WriteSlotBusy(
+                f"the database is busy with another write (no SQLite write slot within "
+                f"{WRITE_LOCK_TIMEOUT:g} s); nothing was written: retry in a moment"
+            )
         conn.info[_LOCK_HELD] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")

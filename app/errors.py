@@ -160,6 +160,7 @@ class ErrorResponse(BaseModel):
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def __init__(self, message: str, *, details: Any = None) -> None:
         super().__init__(message)
@@ -197,6 +198,13 @@ class Invalid(DomainError):
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "unavailable"
+
+
+class WriteSlotBusy(ServiceUnavailable, TimeoutError):
+    """SQLite's one write slot stayed taken (a large import, a fan-out) past the wait: the
+    request wrote nothing and may be sent again. A TimeoutError too, for callers that wait."""
+
+    retry_after = 5
 
 
 def integrity_conflict(exc: IntegrityError) -> Conflict:

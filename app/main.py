@@ -160,8 +160,10 @@ def create_app(
         body = {"error": {"code": exc.code, "message": exc.message}}
         if exc.details is not None:
             body["error"]["details"] = exc.details
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:

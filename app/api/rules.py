@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep
 from app.api.streaming import Progress, progress_stream
+from app.db import read_only
 from app.rules.schema import RuleDefinition, rule_json_schema
 from app.services import rules_service as svc
 from app.services.simulate import SimulateRequest, SimulationResult, run_simulation
@@ -117,15 +118,16 @@ def simulate(
     stream: Annotated[bool, Query(description="stream progress as NDJSON")] = False,
 ) -> SimulationResult:
     if not stream:
-        # Its own session, rolled back: the request's session would commit.
-        with Session(engine) as session:
+        # Its own session, rolled back (the request's session would commit), and read-only:
+        # on SQLite it takes no write slot, so a long import does not hold it up.
+        with Session(read_only(engine)) as session:
             try:
                 return run_simulation(session, body)
             finally:
                 session.rollback()
 
     def run(progress: Progress) -> SimulationResult:
-        with Session(engine) as session:
+        with Session(read_only(engine)) as session:
             try:
                 return run_simulation(session, body, progress=progress)
             finally:

@@ -162,3 +162,42 @@ def test_parallel_mapping_creates_for_one_sku_create_one(raw_client, api_key, en
         assert [m.id for m in s.exec(select(ProductMapping))] == [winner]
         creates = s.exec(select(AuditLog).where(AuditLog.action == "mapping.create")).all()
     assert len(creates) == 1
+
+
+def test_while_the_sqlite_write_slot_is_held_a_write_gets_503_and_a_simulation_runs(
+    raw_client, api_key, engine, monkeypatch
+):
+    """A large import holds SQLite's one write slot for a minute: another write waiting past
+    the limit answers 503 with Retry-After and writes nothing (it was a 500), and a
+    simulation, which writes nothing, needs no slot at all (it waited and failed too)."""
+    from app import db
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the process-wide write slot exists on SQLite only")
+    monkeypatch.setattr(db, "WRITE_LOCK_TIMEOUT", 0.2)
+    revops = api_key("revops")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_slot() -> None:
+        with Session(engine) as s:
+            s.connection()  # BEGIN IMMEDIATE: takes the process's write slot
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_slot)
+    holder.start()
+    try:
+        assert holding.wait(5)
+        r = raw_client.post("/api/v1/rules", json=RULE, headers=revops)
+        assert r.status_code == 503, r.text
+        assert r.headers["Retry-After"] == "5"
+        assert r.json()["error"]["code"] == "unavailable"
+        assert "nothing was written: retry" in r.json()["error"]["message"]
+        sim = raw_client.post("/api/v1/rules/simulate", json={"rules": [RULE]}, headers=revops)
+        assert sim.status_code == 200, sim.text
+    finally:
+        release.set()
+        holder.join(10)
+    with Session(engine) as s:
+        assert s.exec(select(Rule).where(Rule.id == "never-built")).first() is None
+    assert raw_client.post("/api/v1/rules", json=RULE, headers=revops).status_code == 201

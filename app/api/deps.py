@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db import read_only, session_scope
 from app.errors import Forbidden, Invalid, Unauthorized
+from app.models.types import not_a_timestamp
 from app.security import TOUCH_INTERVAL, Role, authenticate, hash_key, touch, touch_due
 from app.settings import Settings
 
@@ -76,14 +76,7 @@ def _representable_datetime(value: datetime) -> datetime:
     return value
 
 
-def _not_a_timestamp(value: object) -> object:
-    """pydantic reads a number as Unix time: "close_from=0" was 1970-01-01, a typo in a filter
-    that matched every deal. A date in a request is written as a date."""
-    if isinstance(value, int | float) or (
-        isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(?:\.\d*)?\s*", value)
-    ):
-        raise ValueError("must be a date as YYYY-MM-DD (e.g. 2027-03-31), not a number")
-    return value
+_not_a_timestamp = not_a_timestamp
 
 
 # A date from a query string (see `_not_a_timestamp`).

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.types import TypeDecorator
 
@@ -15,6 +16,21 @@ from sqlalchemy.types import TypeDecorator
 # (deal_feature) or fed by every webhook reach within a year or two of busy use. SQLite keeps
 # INTEGER: only `INTEGER PRIMARY KEY` is its 64-bit rowid with autoincrement.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def not_a_timestamp(value: object) -> object:
+    """pydantic reads a number as Unix time: "close_from=0" was 1970-01-01, a typo in a filter
+    that matched every deal, and `"target_date": 0` a feature due in 1970. A date in a request
+    is written as a date."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(?:\.\d*)?\s*", value)
+    ):
+        raise ValueError("must be a date as YYYY-MM-DD (e.g. 2027-03-31), not a number")
+    return value
+
+
+# A date in a request (query or body): see `not_a_timestamp`.
+RequestDate = Annotated[date, BeforeValidator(not_a_timestamp)]
 
 
 def utcnow() -> datetime:

@@ -4,7 +4,6 @@ built-in registry's. Every change is audited and fanned out in the caller's tran
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -16,6 +15,7 @@ from app.errors import Conflict, NotFound
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, utcnow
 from app.models.core import mapping_match_key
+from app.models.types import RequestDate
 from app.rules.catalog import MAX_NAME_LENGTH, term_key
 from app.rules.model import Availability, Feature
 from app.services import audit
@@ -81,7 +81,7 @@ class FeatureFields(_SentCodes):
     name: str = Field(min_length=1, max_length=255)
     aliases: list[Alias] = Field(default_factory=list, max_length=100)
     availability: Availability = Availability.unknown
-    target_date: date | None = None
+    target_date: RequestDate | None = None
     confidence: float | None = Field(default=None, ge=0, le=1)
     skus: list[str] = Field(default_factory=list, max_length=500)
     product_ids: list[str] = Field(default_factory=list, max_length=500)
@@ -118,7 +118,7 @@ class FeatureUpdate(_SentCodes):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     aliases: list[Alias] | None = Field(default=None, max_length=100)
     availability: Availability | None = None
-    target_date: date | None = None
+    target_date: RequestDate | None = None
     confidence: float | None = Field(default=None, ge=0, le=1)
     skus: list[str] | None = Field(default=None, max_length=500)
     product_ids: list[str] | None = Field(default=None, max_length=500)

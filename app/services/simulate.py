@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,6 +18,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.models import Deal, Rule, utcnow
+from app.models.types import RequestDate
 from app.rules.model import ApprovalGrant, DealSnapshot, Finding, VerdictStatus
 from app.rules.schema import RuleDefinition
 
@@ -42,7 +42,7 @@ class SimulateRequest(BaseModel):
     only_changed: bool = Field(default=True, description="list only deals whose result changed")
     limit: int = Field(default=100, ge=0, le=1000, description="deals listed in the answer")
     offset: int = Field(default=0, ge=0)
-    today: date | None = None
+    today: RequestDate | None = None
 
     @field_validator("rules")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from app.models import AuditLog
@@ -305,3 +306,19 @@ def test_blank_guidance_and_url_are_stored_as_none(client, api_key):
     assert r.json()["feature"]["guidance"] == "Say Q3."
     r = client.patch("/api/v1/features/sso", json={"guidance": "\t"}, headers=revops)
     assert r.json()["feature"]["guidance"] is None
+
+
+@pytest.mark.parametrize("value", [0, 1735689600, "0", 2027.5])
+def test_a_number_for_a_target_date_is_refused_not_read_as_unix_time(client, api_key, value):
+    # pydantic alone reads 0 as 1970-01-01: a feature "due" in 1970 blocks every dated promise
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/features", json={"key": "t0", "name": "T0", "target_date": value}, headers=revops
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["detail"][0]
+    assert error["loc"] == ["body", "target_date"] and "not a number" in error["msg"]
+    assert client.get("/api/v1/features/t0", headers=revops).status_code == 404
+    assert _create(client, revops).status_code == 201
+    r = client.patch("/api/v1/features/sso", json={"target_date": value}, headers=revops)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "target_date"]

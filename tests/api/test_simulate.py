@@ -378,3 +378,12 @@ def _simulate_one_note(new_app, api_key, engine, monkeypatch, body, *, written, 
         )
     assert r.status_code == 200, r.text
     return r.json()["after"]
+
+
+def test_a_number_for_today_is_refused_not_read_as_unix_time(client, api_key):
+    r = client.post(
+        "/api/v1/rules/simulate", json={"today": 0, "rules": []}, headers=api_key("revops")
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["detail"][0]
+    assert error["loc"] == ["body", "today"] and "YYYY-MM-DD" in error["msg"]

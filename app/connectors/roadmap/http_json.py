@@ -9,8 +9,9 @@ GET {url} → {"features": [{"key", "name", "status", "aliases", "target_date", 
   and item of a bad one (`FetchResult.locations`).
 - Auth: config.auth_header (default Authorization) = config.auth_scheme + value of the env var
   named by config.auth_env. The value is never stored.
-- ETag: the first page's ETag is kept; the next refresh sends If-None-Match and a 304 keeps the
-  catalog untouched.
+- ETag: kept only when the catalog fits on one page; the next refresh sends If-None-Match and
+  a 304 keeps the catalog untouched. An ETag names one URL's answer (RFC 9110): page 1's 304
+  says nothing of page 2, so a paged catalog is read whole every time.
 - Pagination: follow `next` (absolute or relative URL) or, failing that, `next_cursor` sent back
   as the query parameter config.cursor_param (default "cursor"). A `next` URL or a redirect to
   another origin than config.url's (scheme, host, port) is refused: the credentials would go
@@ -151,4 +152,6 @@ class HttpJsonSource:
                 check_new_page(seen, f"cursor:{cursor}", source=self.name, where=where)
             else:
                 url = None
+        if result.pages > 1:
+            result.etag = None  # page 1's ETag does not cover the other pages (docstring)
         return result

@@ -66,7 +66,8 @@ def test_http_source_follows_next_links_and_sends_auth_from_env():
     source = HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_TOKEN"})
     result = source.fetch()
     assert [f.key for f in result.features] == ["sso", "scim"]
-    assert result.etag == '"v1"' and result.pages == 2 and not result.not_modified
+    # page 1's ETag says nothing of page 2: a paged catalog keeps none and is read whole
+    assert result.etag is None and result.pages == 2 and not result.not_modified
     assert result.features[1].target_date == date(2026, 9, 30)
     assert result.locations == ["page 1 features[0]", "page 2 features[0]"]
     assert result.features[0].source_status == "GA"
@@ -83,6 +84,16 @@ def test_http_source_cursor_pagination():
     result = HttpJsonSource("acme", {"url": URL}).fetch()
     assert [f.key for f in result.features] == ["a", "b"]
     assert route.calls[1].request.url.params["cursor"] == "c2"
+
+
+@respx.mock
+def test_http_source_keeps_the_etag_of_a_one_page_catalog():
+    respx.get(URL).mock(
+        return_value=httpx.Response(
+            200, headers={"ETag": '"v7"'}, json={"features": [{"key": "a", "name": "A"}]}
+        )
+    )
+    assert HttpJsonSource("acme", {"url": URL}).fetch().etag == '"v7"'
 
 
 @respx.mock

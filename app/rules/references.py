@@ -1616,7 +1616,9 @@ _NEEDED_BY_SOURCE = (
     r"expects?|expected|expecting|expectations?|requests?|requested|requesting|demands?|"
     r"demanded|must[- ]haves?|deadline|hoping|hopes?|ideally(?! (?:we|i|sooner|earlier)(?![a-z0-9]))|reqs?|blockers?|wish ?list"
     r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
-    r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped))"
+    r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
+    # pressed for by them: "Customer is pushing for SCIM by Q1", "Their CISO insists on SCIM"
+    r"|push(?:es|ed|ing)? (?:hard |us )?for|insist(?:s|ed|ing)? on)"
     r"(?![a-z0-9])(?P<to> to)?"
 )
 _NEEDED_BY = re.compile(_first_char_class(_NEEDED_BY_SOURCE) + _NEEDED_BY_SOURCE)
@@ -1625,7 +1627,8 @@ _NEEDED_BY = re.compile(_first_char_class(_NEEDED_BY_SOURCE) + _NEEDED_BY_SOURCE
 _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement requirements
     want wants wanted expect expects expected expecting expectation expectations request requests
     requested requesting demand demands demanded must must-have must-haves deadline hoping hope
-    hopes ideally love req reqs blocker blockers wishlist list"""
+    hopes ideally love req reqs blocker blockers wishlist list push pushes pushed pushing insist
+    insists insisted insisting"""
 _NEEDED_WORDS = frozenset(
     word + tail
     for word in _NEEDED_WORDS_TEXT.split()

@@ -926,6 +926,10 @@ def test_needed_by_dates_are_read_like_promised_dates(body: str, start: int, nee
         "They'd love SCIM by Q1.",
         "SCIM must be ready by Q1.",
         "Reqs: SCIM by Q1.",
+        # pressed for by them: a bare "SCIM by Q1" after it read as our promise
+        "Customer is pushing for SCIM by Q1.",
+        "They're pushing hard for SCIM by Q1.",
+        "Their CISO insists on SCIM by Q1.",
     ],
 )
 def test_wishes_and_requirement_labels_give_the_date_they_need(body: str) -> None:

@@ -304,8 +304,11 @@ _CUSTOM = re.compile(
     r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9]))"
 )
 _QUESTION = re.compile(
-    r"(?<![a-z0-9])(?:ask(?:ed|ing|s)? (?:whether|if|about|for|how|when)|wonder(?:ed|ing)? "
-    r"(?:whether|if|about)|want(?:s|ed)? to know|wanted to confirm|need(?:s|ed)? to confirm|"
+    r"(?<![a-z0-9])(?:ask(?:ed|ing|s)? (?:whether|if|about|for|how|when)"
+    # their question reported without "?": "They asked will SCIM be ready by Q1", "Customer
+    # asked, will SCIM be ready by Q1"
+    r"|ask(?:ed|s)?,? (?:will|would|can|could|does|do|did)(?= )"
+    r"|wonder(?:ed|ing)? (?:whether|if|about)|want(?:s|ed)? to know|wanted to confirm|need(?:s|ed)? to confirm|"
     r"(?:do|does|did) (?:we|you|it|the product|your product) (?:have|support|offer|do)|"
     r"(?:is|are) there|(?:can|could|would) (?:we|you|it)|whether (?:we|you|it|the)|"
     r"inquir(?:ed|ing|y)|any plans? (?:for|to)|question(?:s|ed)? (?:about|on|re)|"

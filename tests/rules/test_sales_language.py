@@ -1048,6 +1048,9 @@ ANSWERED_QUESTIONS = [
     ("Asked whether SCIM ships by Q1, we will confirm it next week.", ("scim", False, True, None)),
     ("We promised it by Q3? They asked about SCIM.", ("scim", False, True, None)),
     ("Did we promise SCIM by Q3?", ("scim", False, True, None)),
+    # their question reported without "?" (the date was read as our promise)
+    ("They asked will SCIM be ready by Q1", ("scim", False, True, None)),
+    ("Customer asked, will SCIM be ready by Q1.", ("scim", False, True, None)),
 ]
 
 

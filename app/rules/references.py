@@ -318,7 +318,9 @@ _QUESTION = re.compile(
 )
 _NEG_BEFORE = re.compile(
     r"(?<![a-z0-9])(?:(?:do|does|did|will|would)(?:n['\u2019]?t| not)|won['\u2019]?t|never|"
-    r"no longer|not) (?:really )?(?:need|require|want|care about|use|interested in|looking for)|"
+    r"no longer|not) (?:really )?(?:need|require|want|cares? about|use|interested in|looking for)|"
+    # "They ended up not needing offline mode"
+    r"not needing|"
     r"no (?:need|requirement|interest|plans?|use|real need) (?:for|in|to)"
     r"|not (?:interested in|looking for)|"
     r"(?:dropped|removed|waived) (?:the )?(?:requirement|need|ask) for|instead of|rather than"
@@ -359,7 +361,9 @@ _NEG_AFTER = re.compile(
     r"|off the table|dismissed|(?:a )?non-issue|not (?:an issue|a concern)|parked"
     # "Multi-region requirement dropped", "the SCIM ask was withdrawn"
     r"|(?:requirement|need|ask|request)s? (?:(?:was|were|is|are|has been|have been|got) )?"
-    r"(?:dropped|waived|withdrawn)"
+    r"(?:dropped|waived|withdrawn|removed)"
+    # "Offline mode is moot now", "Offline mode: moot"
+    r"|moot"
     r"|nope)(?![a-z0-9])"
 )
 # What we said of the feature's future: it does not come ("will never be built", "not on the

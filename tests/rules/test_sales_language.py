@@ -1413,7 +1413,15 @@ def test_a_requirement_dropped_is_no_dependency(body: str, expected: list[tuple]
         ("We descoped multi-region.", []),
         ("They dropped multi-region.", []),
         ("Removed multi-region from the opp.", []),
+        ("Multi-region requirement removed.", []),
+        ("They ended up not needing multi-region.", []),
+        ("Customer no longer cares about multi-region.", []),
+        ("Multi-region is moot now.", []),
         # ... but not these
+        (
+            "We are not needing anything else; they need multi-region.",
+            [("multi-region", "", False)],
+        ),
         ("Multi-region: no idea yet.", [("multi-region", "", False)]),
         ("They never dropped multi-region.", [("multi-region", "", False)]),
         ("We dropped the price, multi-region needed.", [("multi-region", "", False)]),

@@ -610,7 +610,28 @@ _BOUNDARY = re.compile(
     r"[\n<>!?.](?:(?<=[\n<>])|(?<=[!?])[!?\"')\]\u201d\u2019]*(?=\s)"
     r"|(?<=\.)(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)"
     r"(?<![^a-z]vs\.)(?<!approx\.)(?<![^a-z]mr\.)(?<![^a-z]ms\.)(?<!mrs\.)(?<![^a-z]dr\.)"
-    r"(?<!inc\.)(?<![^a-z]no\.)(?=\s))"
+    r"(?<!inc\.)(?<![^a-z]no\.)(?=\s)"
+    # an abbreviated month before its day: "by Jan. 15" (cut there, the day was lost and the
+    # date read as the month's end)
+    r"(?!(?:"
+    + "|".join(
+        rf"(?<=[^a-z]{m}\.)"
+        for m in (
+            "jan",
+            "feb",
+            "mar",
+            "apr",
+            "jun",
+            "jul",
+            "aug",
+            "sep",
+            "sept",
+            "oct",
+            "nov",
+            "dec",
+        )
+    )
+    + r")\s+\d))"
 )
 # The characters a sentence boundary can be, searched in the reversed note: the last one before
 # a hit in one C call (`re` cannot search backwards).

@@ -187,6 +187,10 @@ def test_custom_build_clause_next_to_a_named_feature_is_its_own_reference(catalo
         (datetime(2026, 5, 5, tzinfo=UTC), "by the end of the year", date(2026, 12, 31)),
         (datetime(2026, 5, 5, tzinfo=UTC), "by 15 March", date(2027, 3, 15)),
         (datetime(2026, 5, 5, tzinfo=UTC), "by March 15th, 2028", date(2028, 3, 15)),
+        # the period of an abbreviated month is no sentence end (the day was lost: Jan 31)
+        (datetime(2026, 11, 5, tzinfo=UTC), "by Jan. 15", date(2027, 1, 15)),
+        (datetime(2026, 11, 5, tzinfo=UTC), "by Feb. 1, 2027", date(2027, 2, 1)),
+        (datetime(2026, 5, 5, tzinfo=UTC), "by Sept. 20", date(2026, 9, 20)),
         # "next year" is the note's next year, not the next such period to come
         (datetime(2026, 2, 10, tzinfo=UTC), "by H1 next year", date(2027, 6, 30)),
         (datetime(2026, 2, 10, tzinfo=UTC), "in the first half of next year", date(2027, 6, 30)),

@@ -419,7 +419,8 @@ _DENIED = re.compile(
     r"|declined to|unwilling to|reluctant to|without|nobody|not (?:prepared|willing|ready) to)"
     r"(?: be able to)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
     rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!)))"
-    r"|no (?:promises?|commitments?|guarantees?)|not (?:a |any )?(?:promise|commitment|guarantee)"
+    r"|(?:no|zero) (?:promises?|commitments?|guarantees?)"
+    r"|not (?:a |any )?(?:promise|commitment|guarantee)"
     # "No SCIM commitment", "no firm date commitment", "Pushed back on committing to SCIM",
     # "SCIM by Q1 is non-binding", "SCIM in Q2, directional only"
     r"|no (?:[a-z0-9-]+ ){1,2}(?:promises?|commitments?|guarantees?)"

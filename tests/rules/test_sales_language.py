@@ -122,6 +122,7 @@ NOT_OUR_PROMISE = [
     ("Pushed back on committing to SCIM.", [("scim", False)]),
     ("No SCIM commitment.", [("scim", False)]),
     ("No SCIM commitment by Q1.", [("scim", False)]),
+    ("Zero commitment on SCIM timing.", [("scim", False)]),
     ("There is no firm commitment on SCIM yet.", [("scim", False)]),
     ("Legal won't allow SCIM in the contract.", [("scim", False)]),
     ("SCIM by Q1 is non-binding.", [("scim", False)]),

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db import read_only, session_scope
 from app.errors import Forbidden, Invalid, Unauthorized
-from app.models.types import not_a_timestamp
+from app.models.types import RequestDate, not_a_timestamp
 from app.security import TOUCH_INTERVAL, Role, authenticate, hash_key, touch, touch_due
 from app.settings import Settings
 
@@ -76,19 +76,16 @@ def _representable_datetime(value: datetime) -> datetime:
     return value
 
 
-_not_a_timestamp = not_a_timestamp
-
-
-# A date from a query string (see `_not_a_timestamp`).
-QueryDate = Annotated[date, BeforeValidator(_not_a_timestamp)]
+# A date from a query string: a number is refused (see `not_a_timestamp`).
+QueryDate = RequestDate
 # ... that the service shifts (see `_representable_date`).
 SafeDate = Annotated[QueryDate, AfterValidator(_representable_date)]
 
 
 def _not_a_timestamp_time(value: object) -> object:
-    """`_not_a_timestamp` for a date and time: "since=0" was 1970-01-01T00:00:00Z."""
+    """`not_a_timestamp` for a date and time: "since=0" was 1970-01-01T00:00:00Z."""
     try:
-        return _not_a_timestamp(value)
+        return not_a_timestamp(value)
     except ValueError:
         raise ValueError(
             "must be a date and time in ISO 8601 (e.g. 2027-03-31T09:00:00Z), not a number"

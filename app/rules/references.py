@@ -308,7 +308,8 @@ _QUESTION = re.compile(
     # their question reported without "?": "They asked will SCIM be ready by Q1", "Customer
     # asked, will SCIM be ready by Q1"
     r"|ask(?:ed|s)?,? (?:will|would|can|could|does|do|did)(?= )"
-    r"|wonder(?:ed|ing)? (?:whether|if|about)|want(?:s|ed)? to know|wanted to confirm|need(?:s|ed)? to confirm|"
+    r"|wonder(?:ed|ing)? (?:whether|if|about)|want(?:s|ed)? to know|wanted to confirm"
+    r"|need(?:s|ed)? to confirm|"
     r"(?:do|does|did) (?:we|you|it|the product|your product) (?:have|support|offer|do)|"
     r"(?:is|are) there|(?:can|could|would) (?:we|you|it)|whether (?:we|you|it|the)|"
     r"inquir(?:ed|ing|y)|any plans? (?:for|to)|question(?:s|ed)? (?:about|on|re)|"
@@ -617,7 +618,7 @@ _BOUNDARY = re.compile(
     r"(?!(?:"
     + "|".join(
         rf"(?<=[^a-z]{m}\.)"
-        for m in (
+        for m in [
             "jan",
             "feb",
             "mar",
@@ -630,7 +631,7 @@ _BOUNDARY = re.compile(
             "oct",
             "nov",
             "dec",
-        )
+        ]
     )
     + r")\s+\d))"
 )

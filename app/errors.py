@@ -145,6 +145,56 @@ def did_you_mean(given: str, choices: Iterable[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close and close[0] != given else ""
 
 
+# JSON nested deeper than this is refused before any route parses it (`RefuseNulMiddleware`,
+# the mapping import): no body the API takes comes near it (a rule's conditions nest 40 deep at
+# most), and Python's parser gives up at an unspecified depth near 1,000 (a RecursionError:
+# FastAPI's vague 400), so the limit must be one of ours to be said precisely.
+MAX_JSON_DEPTH = 256
+JSON_TOO_DEEP = f"not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
+# A JSON string, escapes included; one left open runs to the end (never a failed match that
+# the scan would retry from each later quote: quadratic on '"\\"\\"...').
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def json_too_deep(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON `text` nests arrays and objects more than `limit` deep (brackets inside
+    strings do not count). Text with no more than `limit` opening brackets is not read further,
+    so an ordinary body costs two counts; what is not JSON is left to the parser to report."""
+    if (
+        text.count("[" if isinstance(text, str) else b"[")
+        + text.count("{" if isinstance(text, str) else b"{")
+        <= limit
+    ):
+        return False
+    raw = text.encode() if isinstance(text, str) else text
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    # Each pass drops the innermost pairs, one level off the deepest: a flat body (a list of
+    # objects) is gone after a few, without the loop below.
+    for _ in range(4):
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        limit -= 1
+    depth = 0
+    for char in brackets:
+        if char in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def not_json_body(msg: str) -> dict[str, Any]:
+    """The 422 `invalid_request` body for a request body that is not JSON the API can read
+    (not UTF-8, nested too deeply): the one mistake at path `body`, with FastAPI's `detail`."""
+    detail = {"loc": ["body"], "path": "body", "msg": msg, "type": "json_invalid"}
+    return {
+        "error": {"code": "invalid_request", "message": f"body: {msg}", "details": [detail]},
+        "detail": [{k: detail[k] for k in ("loc", "msg", "type")}],
+    }
+
+
 class ErrorInfo(BaseModel):
     code: str  # "not_found", "invalid", "invalid_request", "conflict", "unauthorized", ...
     message: str  # what is wrong, in a sentence; for 422s the first mistake and its path

@@ -18,7 +18,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import __version__
 from app.connectors.base import CrmConnector
 from app.db import make_engine
-from app.errors import DomainError, integrity_conflict, unstorable_value, validation_details
+from app.errors import (
+    JSON_TOO_DEEP,
+    DomainError,
+    integrity_conflict,
+    not_json_body,
+    unstorable_value,
+    validation_details,
+)
 from app.jobs.ingest import IngestWriter
 from app.services import catalog as catalog_service
 from app.settings import Settings, get_settings
@@ -241,23 +248,19 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Routing's own answers (404 for an unknown path, 405 for a wrong method).
-        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        if exc.status_code == 400 and isinstance(
+            exc.__cause__, UnicodeDecodeError | RecursionError
+        ):
             # FastAPI's "There was an error parsing the body" (a 400 unlike every other
-            # malformed body): JSON that is not UTF-8 text.
+            # malformed body): JSON that is not UTF-8 text, or nested past what the parser
+            # follows (a body without a JSON content type: `RefuseNulMiddleware` refuses the
+            # others past MAX_JSON_DEPTH before they reach a route).
             cause = exc.__cause__
-            msg = f"not valid JSON: not UTF-8 text ({cause.reason} at byte {cause.start})"
-            detail = {"loc": ["body"], "path": "body", "msg": msg, "type": "json_invalid"}
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": "invalid_request",
-                        "message": f"body: {msg}",
-                        "details": [detail],
-                    },
-                    "detail": [{k: detail[k] for k in ("loc", "msg", "type")}],
-                },
-                status_code=422,
-            )
+            if isinstance(cause, UnicodeDecodeError):
+                msg = f"not valid JSON: not UTF-8 text ({cause.reason} at byte {cause.start})"
+            else:
+                msg = JSON_TOO_DEEP
+            return JSONResponse(not_json_body(msg), status_code=422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return JSONResponse(

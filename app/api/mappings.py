@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.api.deps import Offset, ReadPrincipal, RevOpsPrincipal, RowId, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
-from app.errors import Invalid
+from app.errors import JSON_TOO_DEEP, Invalid, json_too_deep
 from app.services import mappings_service as svc
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["roadmap"])
@@ -181,14 +181,15 @@ async def import_mappings(
 
 def _import(session: Session, text: str, kind: str, actor: str, replace: bool) -> ImportResult:
     if kind == "json":
+        # As every JSON body (`RefuseNulMiddleware`): an uploaded file is not checked there.
+        if json_too_deep(text):
+            raise Invalid(f"file: {JSON_TOO_DEEP} (a list of mappings is flat)")
         try:
             payload = json.loads(text)
         except json.JSONDecodeError as exc:
             raise Invalid(
                 f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
-        except RecursionError:  # valid JSON, nested past what the parser follows
-            raise Invalid("invalid JSON: nested too deeply (a list of mappings is flat)") from None
         rows, column_warnings = svc.parse_json(payload), []
     else:
         rows, column_warnings = svc.read_csv(text)

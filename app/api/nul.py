@@ -20,7 +20,9 @@ same limit: a declared Content-Length over it is a 413 before the route runs, an
 passes it while a route reads it (FastAPI parsing a JSON or form parameter before any key is
 checked, as `/dashboard/signin` must) stops the reading, and the answer is that same 413.
 
-A JSON body to `/api/` holding NaN, Infinity or a number past the largest double is refused
+A JSON body to `/api/` nested deeper than `errors.MAX_JSON_DEPTH` is refused here too, as a 422
+`invalid_request` at path `body` (Python's parser gave up near 1,000 levels with a
+RecursionError, which FastAPI answered with a vague 400), and so is one holding NaN, Infinity or a number past the largest double is refused
 here too (`non_finite_number`), for the same reason: nothing JSON cannot carry reaches a route.
 """
 
@@ -33,7 +35,7 @@ import re
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import json_path
+from app.errors import JSON_TOO_DEEP, json_path, json_too_deep, not_json_body
 
 MESSAGE = (
     "a value in the request cannot be stored: text cannot contain NUL (0x00) characters; "
@@ -104,6 +106,9 @@ class RefuseNulMiddleware:
         body = b"".join(chunks)
         if _NUL_IN_BODY.search(body):
             await _refuse(send, 422, "invalid", UTF16_MESSAGE if _UTF16.search(body) else MESSAGE)
+            return
+        if _is_json(scope) and json_too_deep(body):
+            await _refuse_with(send, 422, not_json_body(JSON_TOO_DEEP))
             return
         if _is_json(scope) and (found := non_finite_number(body)) is not None:
             path, token = found
@@ -216,7 +221,11 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 
 async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await _refuse_with(send, status, {"error": {"code": code, "message": message}})
+
+
+async def _refuse_with(send: Send, status: int, payload: dict) -> None:
+    body = json.dumps(payload).encode()
     await send(
         {
             "type": "http.response.start",

@@ -491,3 +491,85 @@ def test_a_body_that_is_not_json_says_so_and_where(client, api_key):
         "body: not valid JSON (at character 1): Expecting property name enclosed in double quotes"
     )
     assert [d["path"] for d in error["details"]] == ["body"]
+
+
+def test_a_body_nested_too_deeply_is_a_422_saying_so_and_nothing_is_written(
+    client, api_key, engine
+):
+    """Python's parser gives up near 1,000 levels with a RecursionError, which FastAPI
+    answered with a 400 'There was an error parsing the body'; bodies up to there reached the
+    routes. Past MAX_JSON_DEPTH it is the usual 422, the same on every route."""
+    from sqlmodel import Session, select
+
+    from app.errors import MAX_JSON_DEPTH
+    from app.models import AuditLog, Feature
+
+    revops = api_key("revops")
+    json_type = {**revops, "Content-Type": "application/json"}
+
+    def feature(aliases: bytes) -> bytes:
+        return b'{"key": "deep", "name": "Deep", "aliases": ' + aliases + b"}"
+
+    deep = 3000
+    cases = [
+        ("/api/v1/rules/validate", b"[" * deep + b"]" * deep, json_type),
+        ("/api/v1/rules/validate", b'{"a":' * deep + b"1" + b"}" * deep, json_type),
+        ("/api/v1/features", feature(b"[" * deep + b"]" * deep), json_type),
+        ("/api/v1/features", feature(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH), json_type),
+        (
+            "/api/v1/features",
+            feature(b"[" * deep + b"]" * deep),
+            {**revops, "Content-Type": "application/merge-patch+json"},
+        ),
+    ]
+    for path, body, headers in cases:
+        r = client.post(path, content=body, headers=headers)
+        assert r.status_code == 422, (path, r.text[:200])
+        error = r.json()["error"]
+        assert error["code"] == "invalid_request"
+        assert (
+            error["message"] == f"body: not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
+        )
+        assert [(d["path"], d["type"]) for d in error["details"]] == [("body", "json_invalid")]
+    with Session(engine) as s:
+        assert s.exec(select(Feature).where(Feature.key == "deep")).first() is None
+        assert s.exec(select(AuditLog)).all() == []
+    # At the limit, and brackets inside strings, are the route's to judge.
+    within = b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1)
+    r = client.post("/api/v1/features", content=feature(within), headers=json_type)
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith("aliases[0]:")
+    in_text = feature(b'["' + b"{[" * 100 + b'\\"' + b"[" * 40 + b'", "' + b"[" * 200 + b'"]')
+    r = client.post("/api/v1/features", content=in_text, headers=json_type)
+    assert r.status_code == 201, r.text
+
+
+def test_a_body_too_deep_for_the_parser_outside_the_api_is_the_same_422(app):
+    """Outside /api/ no middleware looks at the body: the parser's RecursionError (FastAPI's
+    400 'There was an error parsing the body') is answered as the same 422."""
+    from fastapi import Body
+
+    from app.errors import MAX_JSON_DEPTH
+
+    def takes_json(body: list = Body()) -> dict:
+        return {"n": len(body)}
+
+    app.add_api_route("/test/json", takes_json, methods=["POST"])
+    with TestClient(app) as client:
+        r = client.post(
+            "/test/json",
+            content=b"[" * 5000 + b"]" * 5000,
+            headers={"Content-Type": "application/json"},
+        )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == {
+        "code": "invalid_request",
+        "message": f"body: not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels",
+        "details": [
+            {
+                "loc": ["body"],
+                "path": "body",
+                "msg": f"not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels",
+                "type": "json_invalid",
+            }
+        ],
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from app.errors import MAX_JSON_DEPTH
 from app.models import AuditLog, ProductMapping
 
 
@@ -197,13 +198,15 @@ def test_json_import_replace_and_errors(client, revops, engine):
     )
     assert r.status_code == 422 and "invalid JSON" in r.json()["error"]["message"]
     deep = b"[" * 100_000 + b"]" * 100_000  # valid JSON, past what the parser follows
-    for kwargs in (
-        {"content": deep, "headers": {**revops, "Content-Type": "application/json"}},
-        {"files": {"file": ("m.json", deep, "application/json")}, "headers": revops},
+    for kwargs, where in (
+        ({"content": deep, "headers": {**revops, "Content-Type": "application/json"}}, "body"),
+        ({"files": {"file": ("m.json", deep, "application/json")}, "headers": revops}, "file"),
     ):
         r = client.post("/api/v1/mappings/import", **kwargs)
         assert r.status_code == 422, r.text
-        assert "nested too deeply" in r.json()["error"]["message"]
+        assert r.json()["error"]["message"].startswith(
+            f"{where}: not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
+        )
 
 
 GOOD = [{"match_kind": "sku", "match_value": "NEW", "feature_keys": ["scim"]}]

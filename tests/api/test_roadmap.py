@@ -1087,6 +1087,63 @@ def test_a_url_with_a_secret_is_refused_with_its_field_and_nothing_is_stored(cli
     assert "LIVE-123" not in listed and "token=abc" not in listed
 
 
+@pytest.mark.parametrize(
+    "scheme",
+    ["sk_live_abc123DEF456", "Bearer abc123def456", "Bearer:abc123def456", "Token\u00a0abc123",
+     "abc123def456ghi789", "Abcdefghijklmnopqrstu", "Bearer\tq9Zk2Lm"],
+)  # fmt: skip
+def test_a_token_pasted_into_auth_scheme_is_refused_and_never_shown(client, api_key, scheme):
+    """auth_scheme took anything without a space up to 64 characters ('sk_live_...'), stored
+    it and showed it to every reader; it is the scheme word only, the token lives in the
+    environment variable auth_env names."""
+    revops = api_key("revops")
+    config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "auth_scheme": scheme}
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "acme", "kind": "http", "config": config},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert [(d["path"], d["type"]) for d in error["details"]] == [
+        ("config.auth_scheme", "secret_in_config")
+    ]
+    assert error["message"].startswith("config.auth_scheme: auth_scheme is the scheme word only")
+    assert "auth_env" in error["message"]
+    assert scheme.split()[-1] not in r.text
+    assert client.get("/api/v1/roadmap/sources/acme", headers=revops).status_code == 404
+    _source(client, revops)
+    r = client.patch("/api/v1/roadmap/sources/acme", json={"config": config}, headers=revops)
+    assert r.status_code == 422, r.text
+    assert [d["path"] for d in r.json()["error"]["details"]] == ["config.auth_scheme"]
+    listed = client.get("/api/v1/roadmap/sources", headers=api_key("viewer")).text
+    assert scheme.split()[-1] not in listed
+
+
+def test_a_scheme_word_is_accepted_as_auth_scheme(client, api_key):
+    revops = api_key("revops")
+    _source(client, revops)
+    for scheme in ("Bearer", "Token", "Basic", "Api-Key", "SSWS", "", "Abcdefghijklmnopqrst"):
+        config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "auth_scheme": scheme}
+        r = client.patch("/api/v1/roadmap/sources/acme", json={"config": config}, headers=revops)
+        assert r.status_code == 200, (scheme, r.text)
+        assert r.json()["source"]["config"]["auth_scheme"] == scheme
+
+
+def test_an_auth_scheme_stored_with_a_token_before_the_check_is_not_shown(client, api_key, engine):
+    from app.db import session_scope
+    from app.models import RoadmapSource
+
+    config = {"url": URL, "auth_env": "T", "auth_scheme": "sk_live_abc123"}
+    with session_scope(engine) as s:
+        s.add(RoadmapSource(name="old", kind="http", config=config, status_mapping={}))
+    r = client.get("/api/v1/roadmap/sources/old", headers=api_key("viewer"))
+    assert "sk_live_abc123" not in r.text
+    body = r.json()
+    assert body["config"]["auth_scheme"] == "***"
+    assert any(w.startswith("config.auth_scheme: stored with") for w in body["warnings"])
+
+
 # --- the staleness gauge reads the database -------------------------------------------------
 
 

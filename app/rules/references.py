@@ -39,7 +39,10 @@ mentions. An off-roadmap promise without a date is dated by a promise of "it" in
 sentence, under the same limits as after a denial ("We promised a Slack integration. We'll have
 it by Q2.": one reference, by Q2). HTML left in a note is read as text first
 (`plain_note_text`): evidence quotes the sentence as text (both sentences for a promise of "it"
-in the next one).
+in the next one). A heading over a list sets the reading of its items (`_list_headings`):
+"Customer requirements:\n- SCIM by Q1" is their need by Q1, "What we promised:\n1. SCIM - Q1" our
+promise by Q1, "Open questions:\n- SCIM by Q1" a question, "Out of scope:\n- SCIM" none; an
+item's own words win where they say more ("Requirements:\n- we promised SCIM by Q2").
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -909,10 +912,21 @@ def note_references(
     refs: list[FeatureReference] = []
     spans = sorted(sentences)
     carried_end = -1  # the end of a sentence whose "it" is the feature of the one before
+    # Lists under a heading ("Customer requirements:\n- SCIM by Q1"): looked for only in a
+    # note with a line ending in a colon.
+    headings = _list_headings(low) if _HEADING_END.search(low) is not None else None
     for span in spans:
         mentions = sentences[span]
         got = _sentence_references(
-            text, low, span, mentions, note, when, catalog, span[0] < carried_end
+            text,
+            low,
+            span,
+            mentions,
+            note,
+            when,
+            catalog,
+            span[0] < carried_end,
+            _heading_at(headings, span[0]) if headings else None,
         )
         back = None
         if got:
@@ -2301,6 +2315,207 @@ def _need_denied_next(
     return _DENIAL_TAIL.issuperset(w for w in tail if w)
 
 
+# -- a heading over a list ----------------------------------------------------------------
+# HubSpot notes are often a heading and a list: "Customer requirements:\n- SCIM by Q1\n- Audit
+# log", "What we promised:\n1. SCIM - Q1\n2. Audit log". A line ending in ":" (after HTML is
+# read as text, "<p><b>Requirements:</b></p>" is one) whose words are a heading of the
+# customer's needs, of our promises, of their questions or of what is not needed sets the
+# reading of the list items after it ("- ", "* ", "+ ", "• ", "– ", "1. ", "1) ", "a) "), up
+# to a blank line or a line that is no item (blank lines right after the heading are skipped).
+# An item's own words still win where they say more (`_heading_reading`).
+_HEADING_END = re.compile(r":[*_ \t\r]*(?=\n)")
+_LIST_ITEM = re.compile(
+    r"[ \t]*(?:[-*+\u2022\u2013\u2014\u25aa\u25e6\u00b7>]|\d{1,2}[.)]|[a-z][)])[ \t]"
+)
+_THEIR = (
+    r"(?:(?:the )?(?:customer|client|prospect|buyer)(?:['\u2019]s)?|their|they|he|she"
+    r"|[a-z]+['\u2019]s)"
+)
+_HEADING_KINDS = re.compile(
+    # nothing to depend on: "Not needed:", "Out of scope:", "They don't need:", "Descoped:"
+    r"(?P<neg>(?:(?:they|the customer|customer|client|the client)\s+)?"
+    r"(?:do(?:es)?n['\u2019]?t|do(?:es)? not|no longer|won['\u2019]?t)\s+(?:need|require|want)"
+    r"(?:\s+the following)?"
+    r"|(?:not|no longer)\s+(?:needed|required|wanted|in scope|a (?:requirement|priority|blocker)"
+    r"|requirements|blockers|needed (?:now|yet|anymore))"
+    r"|(?:(?:now|also)\s+)?(?:out[- ]of[- ]scope|descoped|dropped|removed(?: from (?:scope|the deal))?"
+    r"|deprioriti[sz]ed|non[- ]?requirements)|no need)"
+    # their questions: "Open questions:", "Questions from the call:", "They asked:", "Asked:"
+    rf"|(?P<question>(?:(?:open|outstanding|remaining|pending|unanswered|follow[- ]?up|other"
+    rf"|key|technical|tech|security|product|{_THEIR})\s+)*questions?"
+    r"(?:\s+(?:from (?:them|the customer|the client|the call|the meeting|the demo|customer"
+    r"|client)|asked|raised|they asked|to answer|for us|for product))?"
+    rf"|(?:{_THEIR}\s+)?(?:also\s+)?(?:asked|asks|wants? to know|wanted to know|wondered)"
+    r"(?:\s+the following)?)"
+    # our word: "What we promised:", "Commitments:", "We committed to:", "Promised:"
+    r"|(?P<promise>(?:what\s+)?(?:we|i)\s+(?:(?:have|already)\s+)?(?:promised|committed(?:\s+to)?"
+    r"|guaranteed|agreed to(?: deliver)?|signed up for)"
+    r"(?:\s+(?:them|to them|the customer|to the customer|the client|to the client))?"
+    r"(?:\s+the following)?"
+    r"|(?:(?:our|roadmap|product|firm|customer|verbal|written)\s+)*(?:commitments?|promises)"
+    r"(?:\s+(?:made|given))?(?:\s+to\s+(?:them|the customer|customer|the client|client))?"
+    r"|(?:promised|committed)(?:\s+to(?:\s+(?:them|the customer|customer|the client|client))?)?)"
+    # their needs: "Customer requirements:", "Needs:", "Must-haves:", "Nice to have:" (still
+    # wanted: a need, its date theirs), "They need:", "What they asked for:"
+    rf"|(?P<need>(?:(?:the|{_THEIR}|key|main|core|top|hard|technical|tech|security|business"
+    r"|functional|product|feature|critical|open|must|initial|phase \d|day[- ]one|other)\s+)*"
+    r"(?:requirements?|reqs?|needs|must[- ]?haves?|asks|wants|blockers?|deal[- ]?breakers?"
+    r"|show[- ]?stoppers?|wish[- ]?list|nice[- ]to[- ]haves?|nice to have|deadlines?|requests"
+    r"|requested|needed|required|priorities|needs and deadlines)"
+    r"|(?:what\s+)?(?:they|the customer|customer|client|the client)\s+(?:also\s+)?(?:need|needs"
+    r"|want|wants|require|requires|asked for|requested|expect|expects)(?:\s+the following)?)"
+)
+_HEADING_STRIP = " \t*_#>-\u2022\u2013\u2014"
+_PARENTHESES = re.compile(r"\s*\([^()]*\)")
+
+
+def _heading_kind(low: str, start: int, colon: int) -> str | None:
+    """What the heading low[start:colon] (a line before its colon) says of the list after it:
+    "need", "promise", "question", "neg", or None for any other line."""
+    words = low[start:colon].strip(_HEADING_STRIP)
+    if len(words) > 60:
+        return None
+    if "(" in words:
+        words = _PARENTHESES.sub("", words)  # "Requirements (from the call)"
+    m = _HEADING_KINDS.fullmatch(" ".join(words.split()))
+    return m.lastgroup if m is not None else None
+
+
+def _list_headings(low: str) -> list[tuple[int, int, str]]:
+    """Each list under a heading in the note (`_HEADING_KINDS`): the start of its first item,
+    the end of its last, and the heading's kind. Only called for a note with a line ending in
+    a colon."""
+    found = []
+    size = len(low)
+    for m in _HEADING_END.finditer(low):
+        kind = _heading_kind(low, low.rfind("\n", 0, m.start()) + 1, m.start())
+        if kind is None:
+            continue
+        pos = m.end() + 1
+        first = -1
+        end = pos
+        while pos < size:
+            k = low.find("\n", pos)
+            line_end = size if k < 0 else k
+            if not low[pos:line_end].strip():
+                if first >= 0:
+                    break  # a blank line ends the list
+            elif _LIST_ITEM.match(low, pos, line_end) is not None:
+                if first < 0:
+                    first = pos
+                end = line_end
+            else:
+                break  # a line that is no item
+            pos = line_end + 1
+        if first >= 0:
+            found.append((first, end, kind))
+    return found
+
+
+def _heading_at(headings: list[tuple[int, int, str]], pos: int) -> str | None:
+    return next((kind for lo, hi, kind in headings if lo <= pos < hi), None)
+
+
+# The customer's own need in an item under a heading of things not needed: the item's word.
+_THEY_NEED = re.compile(
+    r"(?<![a-z0-9])(?:they|the customer|customer|the client|client|he|she)"
+    r"(?:['\u2019]re| are| is| still| really| do| does| will| would)* (?:needs?|requires?|wants?"
+    r"|must have|insists? on|expects?)(?![a-z0-9])"
+)
+# Date cues that say no more than a date ("- SCIM by Q1"): under a heading of needs or
+# questions the heading says whose date it is. Other promise language is the item's own word
+# ("- we promised SCIM by Q2", "- SCIM ships in Q2").
+_DATE_ONLY_CUES = ("by ", "before ", "no later than", "next ", "in time for")
+# The first word of an item that asks ("- Will SCIM be ready by Q1", "- Can we have SSO").
+_ASKING_FIRST_TEXT = "will would can could do does did is are when what how whether if any has have"
+_ASKING_FIRST = frozenset(_ASKING_FIRST_TEXT.split())
+
+
+def _own_promise(low: str, c: _Clause, cues: list[re.Match[str]], heading: str) -> bool:
+    """Whether the clause `c` of a list item under a heading of needs, questions or things not
+    needed promises in words of its own, more than a date: "- we promised SCIM by Q2" does,
+    "- SCIM by Q1" does not (nor, under questions, "- Will SCIM be ready by Q1", "- SCIM ETA
+    for Q2")."""
+    if not c.promise or c.denied or c.question:
+        return False
+    if heading == "question":
+        k = c.start
+        while k < c.end and low[k] in _CLAUSE_LEAD:
+            k += 1
+        if low[k : k + 12].split(" ", 1)[0] in _ASKING_FIRST:
+            return False
+    for m in cues:
+        kind = m.lastgroup
+        if kind not in ("promise", "custom") or not c.start <= m.start(kind) < c.end:
+            continue
+        cue = low[m.start(kind) : m.end(kind)]
+        if cue.startswith(_DATE_ONLY_CUES):
+            continue
+        if heading == "question" and cue[:2] in _DATED_HEADS and cue.startswith(_DATED_CUES):
+            continue
+        return True
+    return False
+
+
+def _heading_reading(
+    low: str,
+    clauses: list[_Clause],
+    cues: list[re.Match[str]],
+    heading: str,
+    names: list[Mention],
+) -> dict[int, _Clause]:
+    """The heading's reading put on the clauses of one of its list items, where the item says
+    no more itself (`_own_promise`): under needs, a date is the customer's (`needed`, for the
+    features of its clause, or of the clause before a date that names none: "- SCIM: Q1") and
+    a date alone no promise; under questions, each clause is a question; under a promise
+    heading, the answer maps each clause to the promise it is part of (the clause and the
+    date-only clauses after it: "1. SCIM - Q1"); under things not needed, the clauses that
+    promise nothing are marked with a negation before them (no dependency)."""
+    said: dict[int, _Clause] = {}
+    groups: list[list[_Clause]] = []
+    for c in clauses:
+        named = any(c.start <= n.start < c.end for n in names)
+        if named or not groups:
+            groups.append([c])
+        else:
+            groups[-1].append(c)
+    for group in groups:
+        first = group[0]
+        if heading == "promise":
+            if any(c.needed for c in group):
+                continue  # the customer's own date: "- they need SCIM by Q1"
+            whole = _Clause(first.start, group[-1].end, promise=True)
+            for c in group:
+                said[id(c)] = whole
+            continue
+        if heading == "neg" and _THEY_NEED.search(low, first.start, group[-1].end) is not None:
+            continue  # "Out of scope:\n- SCIM, they still need it by Q3"
+        for c in group:
+            own = _own_promise(low, c, cues, heading)
+            if heading == "question":
+                if not own:
+                    c.question = True
+            elif heading == "neg":
+                if not own:
+                    c.neg_before += (c.start,)
+            elif not own:  # need
+                c.promise = False
+        if heading != "need":
+            continue
+        dates = [
+            (d.start(d.lastgroup), d.end(d.lastgroup))
+            for c in group
+            if not (c.promise or c.denied or c.sale)
+            for d in _DATE.finditer(low, c.start, c.end)
+        ]
+        if dates:
+            entries = tuple((s, e, -1, -1) for s, e in dates)
+            for c in group:
+                if not c.promise:
+                    c.needed += entries
+    return said
+
+
 def _label_only(low: str, c: _Clause, m: Mention) -> bool:
     """Whether the clause is nothing but the mentioned name (a "label: value" line)."""
     return low[c.start : c.end].strip(_LABEL_PUNCT) == low[m.start : m.end]
@@ -2315,12 +2530,14 @@ def _sentence_references(
     when: _When,
     catalog: Catalog,
     referred: bool = False,
+    heading: str | None = None,
 ) -> list[FeatureReference]:
     """The references of the sentence low[a:b] (`span`) naming `mentions`. `referred`: its
-    "it" is the feature of the sentence before (`_carried_promise`), no off-roadmap thing."""
+    "it" is the feature of the sentence before (`_carried_promise`), no off-roadmap thing.
+    `heading`: the kind of the heading over the list item it is in (`_list_headings`)."""
     a, b = span
     cues = list(_CUES.finditer(low, a, b))  # one pass over the sentence for every kind of cue
-    if not cues and low.find("?", a, b) < 0:
+    if not cues and heading is None and low.find("?", a, b) < 0:
         # Most sentences: no promise, question or negation, so clauses cannot matter and every
         # mention is a plain dependency (what the general path below gives them).
         if not mentions:
@@ -2349,6 +2566,7 @@ def _sentence_references(
     evidence = text[a:b]
     clauses = _clauses(low, a, b, cues, mentions, when)
     last = clauses[-1]
+    headed = _heading_reading(low, clauses, cues, heading, mentions) if heading else None
 
     kept: list[tuple[Mention, _Clause]] = []
     claimed: set[int] = set()  # ids of the clauses naming a kept feature
@@ -2416,6 +2634,8 @@ def _sentence_references(
     for m, c in kept:
         question = c.question
         said = c if c.promise and not c.denied else orphan  # the clause promising it
+        if said is None and headed:
+            said = headed.get(id(c))  # "What we promised:\n1. SCIM - Q1"
         if question and said is orphan and said is not None and said.start >= c.end:
             # a question answered with a promise of it is a promise: "They asked about SCIM,
             # so we promised it by Q3" (not "..., we promised a follow-up": no "it")
@@ -2889,12 +3109,12 @@ _THEIR_THINGS = frozenset(("data", "information", "business", "team", "teams", "
 
 
 # Words that end the search: the phrase is not a thing ("guaranteed they will", "promised it
-# was not required", "promising etc.").
+# was not required", "promising etc.", a heading: "We promised the following:").
 _NOT_A_THING_TEXT = """we i you they he she it us them me may might will would can could should
     shall must is are was were be been being not no never none nothing etc vs aren't isn't
     wasn't weren't don't doesn't didn't won't can't cannot however although whereas out
     written dropped promise promised promising committed commitment guarantee guaranteed
-    assured mr mrs ms dr approx ll"""
+    assured mr mrs ms dr approx ll following below"""
 _NOT_A_THING = frozenset(_NOT_A_THING_TEXT.split())
 _WORDLIKE = re.compile(r"[^\W\d_]{2}")
 

@@ -274,6 +274,16 @@ QUESTIONS = [
     ("Unclear whether SCIM will be ready by Q1.", [("scim", False, True, None)]),
     ("Not sure if we'll have SCIM by Q1.", [("scim", False, True, None)]),
     ("Don't know if SCIM ships by Q1.", [("scim", False, True, None)]),
+    # items under a heading of their questions
+    (
+        "Open questions:\n- SCIM by Q1\n- Will we have the audit log by Q2",
+        [("scim", False, True, None), ("audit", False, True, None)],
+    ),
+    ("They asked:\n* SCIM - Q1?\n* SSO", [("scim", False, True, None), ("sso", False, True, None)]),
+    (
+        "Questions from the call:\n- SSO\n- We promised SCIM by Q1",
+        [("sso", False, True, None), ("scim", True, False, Q1)],
+    ),
     # not questions
     ("We will have SCIM by Q1!", [("scim", True, False, Q1)]),
     ("We are sure we'll have SCIM by Q1.", [("scim", True, False, Q1)]),
@@ -340,6 +350,11 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Offline mode is a must-have for them, which will never be built.", ["offline"]),
         ("They require offline mode but it will never be built.", ["offline"]),
         ("Offline mode is not planned for Q2.", ["offline"]),
+        # items under a heading of what is not needed, unless the item says they need it
+        ("Not needed:\n- Offline mode\n- SSO", []),
+        ("Out of scope:\n* offline mode by Q1", []),
+        ("Out of scope:\n- offline mode, they still need it", ["offline"]),
+        ("Not needed:\n- SSO\n\nOffline mode came up.", ["offline"]),
         ("Offline mode is a must-have, they can't live without it.", ["offline"]),
         ("Offline mode came up; they would not be fine without it.", ["offline"]),
         ("Offline mode came up. It's a blocker.", ["offline"]),
@@ -888,6 +903,46 @@ NEEDED_BY = [
     ("We promised SCIM by Q2 or they walk.", [("scim", True, Q2, Q2)]),
     ("SCIM by Q2 or Q3.", [("scim", True, Q2, None)]),
     ("We promised SCIM by Q2; their deadline is Q3.", [("scim", True, Q2, None)]),
+    # a heading over a list sets the reading of its items: the customer's needs ...
+    (
+        "Customer requirements:\n- SCIM by Q1\n- Audit log",
+        [("scim", False, None, Q1), ("audit", False, None, None)],
+    ),
+    (
+        "Requirements:\n\n1. SCIM - Q1\n2) SSO",
+        [("scim", False, None, Q1), ("sso", False, None, None)],
+    ),
+    (
+        "**Must-haves:**\n* SSO by Q1, SCIM by Q3",
+        [("sso", False, None, Q1), ("scim", False, None, Q3)],
+    ),
+    ("Nice to have:\n\u2022 SCIM by Q1", [("scim", False, None, Q1)]),
+    ("Dealbreakers (from the call):\n  - SCIM: end of March", [("scim", False, None, Q1)]),
+    ("<p><b>Customer requirements:</b></p><p>- SCIM by Q1</p>", [("scim", False, None, Q1)]),
+    # ... or our promises, with the item's date
+    (
+        "What we promised:\n1. SCIM - Q1\n2. Audit log",
+        [("scim", True, Q1, None), ("audit", True, None, None)],
+    ),
+    ("Commitments:\n- SCIM in Q2", [("scim", True, Q2, None)]),
+    ("We committed to:\n- SCIM (Q2)\n- SSO", [("scim", True, Q2, None), ("sso", True, None, None)]),
+    ("We promised the following:\n- SCIM by Q1", [("scim", True, Q1, None)]),
+    # ... the item's own words win where they say more
+    ("Requirements:\n- we promised SCIM by Q2", [("scim", True, Q2, None)]),
+    ("Requirements:\n- they don't need SSO\n- SCIM by Q1", [("scim", False, None, Q1)]),
+    ("Promised:\n- they need SCIM by Q1", [("scim", False, None, Q1)]),
+    ("What we promised:\n- SCIM: not by Q1", [("scim", True, None, None)]),
+    # ... up to a blank line or a line that is no item; other headings set nothing
+    (
+        "Requirements:\n- SSO\n\n- SCIM by Q1",
+        [("sso", False, None, None), ("scim", True, Q1, None)],
+    ),
+    (
+        "Requirements:\n- SSO\nWe'll have SCIM by Q1.",
+        [("sso", False, None, None), ("scim", True, Q1, None)],
+    ),
+    ("Next steps:\n- SCIM by Q1", [("scim", True, Q1, None)]),
+    ("Requirements:\nSCIM by Q1", [("scim", True, Q1, None)]),
 ]
 
 

@@ -31,7 +31,7 @@ from app.connectors.roadmap import (
     status_mapping_errors,
     unmapped_statuses,
 )
-from app.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from app.errors import Conflict, Invalid, NotFound, ServiceUnavailable, json_path
 from app.models import AuditLog, RoadmapSource, utcnow
 from app.models import Feature as FeatureRow
 from app.rules.model import Availability
@@ -101,6 +101,48 @@ def _shown(kind: str, config: dict[str, Any]) -> tuple[dict[str, Any], list[str]
             "***); replace it: " + _AUTH_SCHEME_MSG
         )
     return shown, warnings
+
+
+# A status mapping names a source's statuses: a few dozen at most in practice. Bounded, since
+# it is stored in the source's row, shown to every reader, copied into each edit's audit entry
+# and compared with every feature at a refresh.
+MAX_STATUSES = 1000
+MAX_STATUS_LENGTH = 200
+
+
+def status_mapping_size_errors(mapping: Any) -> list[dict[str, Any]]:
+    """A status mapping with more than MAX_STATUSES entries (named at the first one past the
+    limit), or a status name longer than MAX_STATUS_LENGTH characters (named by its start), as
+    {loc, path, msg, type}."""
+    if not isinstance(mapping, dict):
+        return []
+    errors = []
+    for i, name in enumerate(mapping):
+        if i == MAX_STATUSES:
+            errors.append(
+                _entry_error(
+                    name,
+                    f"a status mapping holds at most {MAX_STATUSES} statuses; this one has "
+                    f"{len(mapping)}",
+                    "too_long",
+                )
+            )
+        if len(name) > MAX_STATUS_LENGTH:
+            errors.append(
+                _entry_error(
+                    name,
+                    f"a status name is at most {MAX_STATUS_LENGTH} characters; this one has "
+                    f"{len(name)}",
+                    "string_too_long",
+                )
+            )
+    return errors
+
+
+def _entry_error(name: str, msg: str, type_: str) -> dict[str, Any]:
+    shown = name if len(name) <= 60 else name[:60] + "..."
+    loc = ["status_mapping", shown]
+    return {"loc": loc, "path": json_path(loc), "msg": msg, "type": type_}
 
 
 class SourceCreate(BaseModel):
@@ -335,6 +377,7 @@ def body_errors(
     if kind is not None and "config" not in refused and isinstance(config, dict):
         found += source_config_errors(kind, config)
     mapping = raw.get("status_mapping")
+    found += status_mapping_size_errors(mapping)
     if isinstance(mapping, dict):
         # An entry whose availability is misspelt is reported above; the rest are compared.
         found += status_mapping_errors(
@@ -355,6 +398,7 @@ def _check(
     build the body themselves; the API reports these with the body's other mistakes first
     (`body_errors`), so a body that reaches here from it passes."""
     errors = source_config_errors(kind, config) if config is not None else []
+    errors += status_mapping_size_errors(mapping)
     errors += status_mapping_errors(mapping) if mapping is not None else []
     if errors:
         raise Invalid(

@@ -1144,6 +1144,58 @@ def test_an_auth_scheme_stored_with_a_token_before_the_check_is_not_shown(client
     assert any(w.startswith("config.auth_scheme: stored with") for w in body["warnings"])
 
 
+def test_a_status_mapping_is_bounded_in_entries_and_name_length(client, api_key):
+    """A status mapping took any number of statuses of any length (stored, shown to every
+    reader, copied into every edit's audit entry): at most 1,000, each at most 200 characters,
+    with a 422 naming the entry."""
+    revops = api_key("revops")
+    too_many = {f"S{i}": "beta" for i in range(1001)}
+    long_name = "Q" * 201
+    for mapping, expected in (
+        (too_many, [("status_mapping.S1000", "too_long")]),
+        ({"GA": "available", long_name: "beta"}, [("status_mapping." + "Q" * 60 + "...", "string_too_long")]),
+    ):  # fmt: skip
+        r = client.post(
+            "/api/v1/roadmap/sources",
+            json={
+                "name": "acme",
+                "kind": "http",
+                "config": {"url": URL},
+                "status_mapping": mapping,
+            },
+            headers=revops,
+        )
+        assert r.status_code == 422, r.text[:300]
+        details = r.json()["error"]["details"]
+        assert [(d["path"], d["type"]) for d in details] == expected
+        assert client.get("/api/v1/roadmap/sources/acme", headers=revops).status_code == 404
+    assert (
+        "1001"
+        in client.post(
+            "/api/v1/roadmap/sources",
+            json={
+                "name": "acme",
+                "kind": "http",
+                "config": {"url": URL},
+                "status_mapping": too_many,
+            },
+            headers=revops,
+        ).json()["error"]["message"]
+    )
+    _source(client, revops)
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme", json={"status_mapping": too_many}, headers=revops
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["details"][0]["path"] == "status_mapping.S1000"
+    at_most = {f"S{i}": "beta" for i in range(999)} | {"Q" * 200: "never"}
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme", json={"status_mapping": at_most}, headers=revops
+    )
+    assert r.status_code == 200, r.text[:300]
+    assert len(r.json()["source"]["status_mapping"]) == 1000
+
+
 # --- the staleness gauge reads the database -------------------------------------------------
 
 

@@ -408,20 +408,24 @@ def mapping_overlaps(
 
 
 def delete_feature(session: Session, key: str, *, actor: str) -> FanOutResult:
-    from app.services.mappings_service import mappings_using
+    from app.services.mappings_service import AUDIT_MAPPING_LIMIT, listed, mappings_using
 
     row = get_row(session, key)
     _editable(row)
-    users = mappings_using(session, [key])
+    users = sorted(mappings_using(session, [key]), key=lambda m: m.id)
     if users:
+        # The count and the first few (all of them made an 11.8 MB answer for 150,000); the
+        # rest are found with GET /api/v1/mappings?feature_key=...
         raise Conflict(
-            f"feature '{key}' is used by {len(users)} product mapping(s); remove it from them first",
-            details={
-                "mappings": [
+            f"feature '{key}' is used by {len(users)} product mapping(s); remove it from them "
+            f"first (GET /api/v1/mappings?feature_key={key} lists them)",
+            details=listed(
+                [
                     {"id": m.id, "match_kind": m.match_kind, "match_value": m.match_value}
-                    for m in users
-                ]
-            },
+                    for m in users[:AUDIT_MAPPING_LIMIT]
+                ],
+                len(users),
+            ),
         )
     before = feature_from_row(row)
     session.delete(row)

@@ -296,6 +296,20 @@ def import_warnings(session: Session, rows: list[tuple[int, Any]]) -> list[dict[
     return warnings
 
 
+# Mappings listed by name in one import's audit entry, or in a refusal naming those in the way.
+AUDIT_MAPPING_LIMIT = 50
+
+
+def listed(mappings: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    """The first AUDIT_MAPPING_LIMIT of `total` mappings, and whether that is all of them:
+    {"mappings": [...], "total": n, "truncated": bool}."""
+    return {
+        "mappings": mappings[:AUDIT_MAPPING_LIMIT],
+        "total": total,
+        "truncated": total > min(len(mappings), AUDIT_MAPPING_LIMIT),
+    }
+
+
 def mappings_using(session: Session, feature_keys: Iterable[str]) -> list[ProductMapping]:
     keys = set(feature_keys)
     return [m for m in session.exec(select(ProductMapping)) if keys & set(m.feature_keys)]
@@ -820,7 +834,8 @@ def import_mappings(
     now = utcnow()
     existing = {(m.match_kind, m.match_key): m for m in session.exec(select(ProductMapping))}
     counts = {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
-    before: list[dict] = []
+    before: list[dict] = []  # the first AUDIT_MAPPING_LIMIT updated or deleted, as they were
+    before_total = 0
     changed: list[ProductMapping] = []
     touched: set[str] = set()
     for _, item in parsed:
@@ -830,7 +845,9 @@ def import_mappings(
             session.add(row)
             counts["created"] += 1
         elif list(row.feature_keys) != item.feature_keys:
-            before.append(_json(row))
+            before_total += 1
+            if len(before) < AUDIT_MAPPING_LIMIT:
+                before.append(_json(row))
             row.feature_keys = item.feature_keys
             row.updated_at = now
             session.add(row)
@@ -843,21 +860,28 @@ def import_mappings(
     if replace:
         for key, row in existing.items():
             if key not in seen:
-                before.append(_json(row))
+                before_total += 1
+                if len(before) < AUDIT_MAPPING_LIMIT:
+                    before.append(_json(row))
                 touched.add(row.match_value)
                 session.delete(row)
                 counts["deleted"] += 1
     session.flush()
-    # One entry for the import, the mappings it changed with their ids (as a single create or
-    # update records them), so a mapping's history can be followed through imports too.
+    # One entry for the import: its counts, and the first AUDIT_MAPPING_LIMIT mappings it
+    # changed with their ids (as a single create or update records them), so a mapping's history
+    # can be followed through imports too. Not every row: a 200,000-row import made one entry of
+    # 17 MB, which every read of the audit log then carried.
     audit.record(
         session,
         actor=actor,
         action="mapping.import",
         entity_type="product_mapping",
         entity_id="import",
-        before={"mappings": before},
-        after={"mappings": [_json(row) for row in changed], **counts},
+        before=listed(before, before_total),
+        after={
+            **counts,
+            **listed([_json(row) for row in changed[:AUDIT_MAPPING_LIMIT]], len(changed)),
+        },
     )
     return counts, fan_out(session, mapping_scope(touched))
 

@@ -322,3 +322,24 @@ def test_a_number_for_a_target_date_is_refused_not_read_as_unix_time(client, api
     assert _create(client, revops).status_code == 201
     r = client.patch("/api/v1/features/sso", json={"target_date": value}, headers=revops)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "target_date"]
+
+
+def test_a_delete_refused_for_many_mappings_gives_their_count_and_the_first_few(client, api_key):
+    """The 409 listed every mapping in the way (150,000: an 11.8 MB answer): the count, the
+    first 50 by id, and that the list is cut short."""
+    revops = api_key("revops")
+    assert _create(client, revops).status_code == 201
+    csv = "sku,feature_keys\n" + "".join(f"SSO-{n:02},sso\n" for n in range(60))
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    r = client.delete("/api/v1/features/sso", headers=revops)
+    assert r.status_code == 409
+    error = r.json()["error"]
+    assert "used by 60 product mapping(s)" in error["message"]
+    assert "/api/v1/mappings?feature_key=sso" in error["message"]
+    assert (error["details"]["total"], error["details"]["truncated"]) == (60, True)
+    assert [m["match_value"] for m in error["details"]["mappings"]] == [
+        f"SSO-{n:02}" for n in range(50)
+    ]

@@ -209,6 +209,47 @@ def test_json_import_replace_and_errors(client, revops, engine):
         )
 
 
+def test_an_import_is_audited_with_its_counts_and_the_first_mappings_only(client, revops, engine):
+    """One audit entry held every row of an import (a 200,000-row import made GET
+    /api/v1/audit 17.8 MB): its counts, and the first 50 changed mappings, said truncated."""
+    csv = "sku,feature_keys\n" + "".join(f"OLD-{n},sso\n" for n in range(70))
+    r = client.post("/api/v1/mappings/import", content=csv, headers={**revops, "Content-Type": "text/csv"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["created"] == 70
+    # 60 changed, 5 unchanged, 5 deleted (replace), 10 created
+    csv = (
+        "sku,feature_keys\n"
+        + "".join(f"OLD-{n},scim\n" for n in range(60))
+        + "".join(f"OLD-{n},sso\n" for n in range(60, 65))
+        + "".join(f"NEW-{n},audit\n" for n in range(10))
+    )
+    r = client.post(
+        "/api/v1/mappings/import?replace=true",
+        content=csv,
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    counts = {"created": 10, "updated": 60, "unchanged": 5, "deleted": 5}
+    assert r.status_code == 200 and {k: r.json()[k] for k in counts} == counts
+    with Session(engine) as s:
+        first, second = s.exec(
+            select(AuditLog).where(AuditLog.action == "mapping.import").order_by(AuditLog.id)
+        ).all()
+    assert (first.before["total"], first.before["truncated"], first.before["mappings"]) == (
+        0,
+        False,
+        [],
+    )
+    assert (first.after["total"], first.after["truncated"]) == (70, True)
+    assert len(first.after["mappings"]) == 50
+    assert {k: second.after[k] for k in counts} == counts
+    assert (second.after["total"], second.after["truncated"]) == (70, True)
+    assert [m["match_value"] for m in second.after["mappings"]] == [f"OLD-{n}" for n in range(50)]
+    assert all(m["feature_keys"] == ["scim"] and m["id"] for m in second.after["mappings"])
+    assert (second.before["total"], second.before["truncated"]) == (65, True)
+    assert [m["feature_keys"] for m in second.before["mappings"]] == [["sso"]] * 50
+    listed = client.get("/api/v1/audit", params={"action": "mapping.import"}, headers=revops)
+    assert listed.status_code == 200 and len(listed.content) < 40_000
+
+
 GOOD = [{"match_kind": "sku", "match_value": "NEW", "feature_keys": ["scim"]}]
 
 

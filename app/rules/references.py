@@ -1272,10 +1272,13 @@ def _clauses(
     clauses: list[_Clause] = []
     start = a
     for m in _CLAUSE.finditer(low, a, b):
-        if m.group() == ":" and (
+        joint = m.group()
+        if joint == ":" and (
             _deadline_colon(low, start, m.end(), b) or _need_label(low, start, m.start(), names)
         ):
             continue  # "Hard deadline for SCIM: March 1", "Needs: SCIM by Q2": one clause
+        if joint.strip() in _LABEL_DASHES and _need_label(low, start, m.start(), names):
+            continue  # "Dealbreaker - no SCIM by Q1": as after a colon
         end = m.end() if m.group().startswith("?") else m.start()
         clauses.append(_Clause(start, end))
         start = m.end()
@@ -1662,7 +1665,11 @@ _NEEDED_BY_SOURCE = (
     r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
     # pressed for by them: "Customer is pushing for SCIM by Q1", "Their CISO insists on SCIM"
-    r"|push(?:es|ed|ing)? (?:hard |us )?for|insist(?:s|ed|ing)? on)"
+    r"|push(?:es|ed|ing)? (?:hard |us )?for|insist(?:s|ed|ing)? on"
+    # "SCIM is a must for them by Q1", "Dealbreaker: no SCIM by Q1", "SCIM by Q1 is
+    # non-negotiable" (not "must-have" again, nor "we must")
+    r"|(?:(?<=a )|(?<=an absolute )|(?<=absolute )|(?<=hard ))must|must(?=:)"
+    r"|deal[- ]?breakers?|show[- ]?stoppers?|non[- ]?negotiables?)"
     r"(?![a-z0-9])(?P<to> to)?"
 )
 _NEEDED_BY = re.compile(_first_char_class(_NEEDED_BY_SOURCE) + _NEEDED_BY_SOURCE)
@@ -1672,7 +1679,9 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     want wants wanted expect expects expected expecting expectation expectations request requests
     requested requesting demand demands demanded must must-have must-haves deadline hoping hope
     hopes ideally love req reqs blocker blockers wishlist list push pushes pushed pushing insist
-    insists insisted insisting"""
+    insists insisted insisting dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
+    showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
+    non-negotiables nonnegotiable"""
 _NEEDED_WORDS = frozenset(
     word + tail
     for word in _NEEDED_WORDS_TEXT.split()
@@ -2856,7 +2865,7 @@ def _needed_in(
 _TIE_AFTER_TEXT = "to have get use see the a an their full working both also :"
 _TIE_AFTER = frozenset(_TIE_AFTER_TEXT.split())
 _TIE_BEFORE_TEXT = """is are was were be will would also still a an absolutely definitely really
-    strictly hard firm key real clear top their : ("""
+    strictly hard firm key real clear top their absolute : ("""
 _TIE_BEFORE = frozenset(_TIE_BEFORE_TEXT.split())
 _TIE_JOINS = frozenset(("and", "or", "&", "plus", ","))
 # After a need word that is a noun, or "hoping": "a hard requirement for SCIM", "the must-have
@@ -2866,7 +2875,9 @@ _NEED_NOUN_LINKS = frozenset(("for", "of", "is", "are", ":"))
 _TIE_TOKEN = re.compile(r"[a-z0-9][\w'\u2019&/-]*|[,&:(]")
 # How far apart a need word and its feature may be.
 _TIE_REACH = 60
-_DATE_WORDS = frozenset(("in", "by", "before", "until"))  # "SCIM in Q3 is a must-have"
+_DATE_WORDS = frozenset(("in", "by", "before", "until"))
+# Need words naming what the deal cannot go on without ("Dealbreaker: no SCIM").
+_LACKING_NEEDS = ("deal", "show", "blocker")  # "SCIM in Q3 is a must-have"
 
 
 def _tied(low: str, ns: int, ne: int, m: Mention, names: list[Mention]) -> bool:
@@ -2909,6 +2920,8 @@ def _tied(low: str, ns: int, ne: int, m: Mention, names: list[Mention]) -> bool:
             listed = False
         elif w in links or (noun and w in _NEED_NOUN_LINKS):
             continue
+        elif w in ("no", "without") and after and low.startswith(_LACKING_NEEDS, ns):
+            continue  # what they cannot do without: "Dealbreaker: no SCIM by Q1"
         elif after and w not in _OBJECT_STOP and w not in _NOT_A_THING:
             listed = True
         else:
@@ -2954,8 +2967,13 @@ _DEADLINE_IS = re.compile(
 # A label naming what the customer needs, before a colon: "Needs: SCIM by Q2", "Key
 # requirements: SCIM by Q3". What follows is their need, and its date theirs.
 _NEED_LABELS_TEXT = """needs need requirements requirement required must-haves must-have asks wants
-    deadline deadlines haves reqs req blockers blocker wishlist"""
+    deadline deadlines haves reqs req blockers blocker wishlist dealbreaker dealbreakers
+    deal-breaker deal-breakers breaker breakers showstopper showstoppers show-stopper
+    show-stoppers non-negotiable non-negotiables must musts"""
 _NEED_LABELS = frozenset(_NEED_LABELS_TEXT.split())
+
+
+_LABEL_DASHES = ("-", "\u2013", "\u2014")
 
 
 def _need_label(low: str, start: int, colon: int, names: list[Mention]) -> bool:

@@ -864,6 +864,11 @@ NEEDED_BY = [
     ("If they need SCIM in Q1, they will sign.", [("scim", False, None, None)]),
     # no date of theirs
     ("We need to ship SCIM by Q1.", [("scim", True, Q1, None)]),
+    ("We must ship SCIM by Q1.", [("scim", True, Q1, None)]),
+    (
+        "They need SSO - we promised SCIM by Q2",
+        [("sso", False, None, None), ("scim", True, Q2, None)],
+    ),
     ("They need SCIM and plan to sign by Q1.", [("scim", False, None, None)]),
     ("SCIM needed, decision expected by March.", [("scim", False, None, None)]),
     ("They need SCIM.", [("scim", False, None, None)]),
@@ -986,6 +991,16 @@ def test_needed_by_dates_are_read_like_promised_dates(body: str, start: int, nee
         "Customer is pushing for SCIM by Q1.",
         "They're pushing hard for SCIM by Q1.",
         "Their CISO insists on SCIM by Q1.",
+        # a must, a dealbreaker: what the deal cannot go on without
+        "SCIM is a must for them by Q1.",
+        "SCIM is an absolute must by Q1.",
+        "Must: SCIM by Q1",
+        "Dealbreaker: no SCIM by Q1",
+        "Dealbreaker - no SCIM by Q1",
+        "Blocker: no SCIM by Q1.",
+        "No SCIM by Q1 is a showstopper for them.",
+        "SCIM by Q1 is non-negotiable.",
+        "Needs \u2013 SCIM by Q1",
     ],
 )
 def test_wishes_and_requirement_labels_give_the_date_they_need(body: str) -> None:

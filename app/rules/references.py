@@ -309,8 +309,12 @@ _CUSTOM = re.compile(
 _QUESTION = re.compile(
     r"(?<![a-z0-9])(?:ask(?:ed|ing|s)? (?:whether|if|about|for|how|when)"
     # their question reported without "?": "They asked will SCIM be ready by Q1", "Customer
-    # asked, will SCIM be ready by Q1"
-    r"|ask(?:ed|s)?,? (?:will|would|can|could|does|do|did)(?= )"
+    # asked, will SCIM be ready by Q1", "Customer asked - will SCIM ...", "Asked: will we ...",
+    # "Asked: SCIM by Q1" (not our answer after it: "Asked - we will have SCIM by Q1"); across
+    # the clause joint, `_clauses` marks the clause it ends in too
+    r"|ask(?:ed|s)?(?:,|:| -| \u2013| \u2014)? (?:will|would|can|could|does|do|did)(?= )"
+    r"|asked(?::| -| \u2013| \u2014)(?= (?!(?:we|i|they|he|she|you|us|our|and|but|so|then|yes"
+    r"|no)(?![a-z0-9])))"
     r"|wonder(?:ed|ing)? (?:whether|if|about)|want(?:s|ed)? to know|wanted to confirm"
     r"|need(?:s|ed)? to confirm|"
     r"(?:do|does|did) (?:we|you|it|the product|your product) (?:have|support|offer|do)|"
@@ -1333,6 +1337,10 @@ def _clauses(
             c.past = settle = True
         elif kind == "question":
             c.question = True
+            j = i
+            while m.end(kind) > clauses[j].end and j + 1 < len(clauses):
+                j += 1  # "Customer asked - will SCIM be ready by Q1": the clause after too
+                clauses[j].question = True
         elif kind == "neg_before":
             if not (
                 low.startswith(_GIVEN_UP, start)

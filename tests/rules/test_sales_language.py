@@ -1122,6 +1122,15 @@ ANSWERED_QUESTIONS = [
     # their question reported without "?" (the date was read as our promise)
     ("They asked will SCIM be ready by Q1", ("scim", False, True, None)),
     ("Customer asked, will SCIM be ready by Q1.", ("scim", False, True, None)),
+    # ... also after a dash or a colon
+    ("Customer asked - will SCIM be ready by Q1", ("scim", False, True, None)),
+    ("Asked: will we have SCIM by Q1", ("scim", False, True, None)),
+    ("They asked \u2013 can we commit to SCIM by Q1", ("scim", False, True, None)),
+    ("Customer asked: when will SCIM ship", ("scim", False, True, None)),
+    ("Asked: SCIM by Q1", ("scim", False, True, None)),
+    ("Asked: SCIM by Q1. We will have it.", ("scim", True, False, None)),
+    # ... not our answer after it
+    ("Asked - we will have SCIM by Q1", ("scim", True, False, Q1)),
 ]
 
 

@@ -299,6 +299,13 @@ _PROMISE = re.compile(
     # "confirmed with the customer" above is tried first); "SCIM is on the roadmap for H1"
     # (after "on the roadmap for them" above)
     r"|confirmed|on (?:the|our) roadmap (?:for|in)"
+    # Our word with a date and no verb: "Told them SCIM in Q1", "Let them know SCIM for Q2"
+    # (`_told_dated`); our soft commitment: "We're aiming for SCIM in Q1" (hedged)
+    r"|(?:told|informed) (?:them|him|her|the customer|the client|(?:their|the) (?:cto|cio|ciso"
+    r"|cfo|ceo|vp|champion|buyer|team|it team|security team|admin|it lead))"
+    r"|let (?:them|him|her|the customer|the client) know"
+    r"|aim(?:s|ed|ing)? (?:for|to (?:have|ship|deliver|release|launch|build|add|support|provide"
+    r"|enable|get|make))"
     r")(?![a-z0-9])"
 )
 _CUSTOM = re.compile(
@@ -1583,7 +1590,7 @@ _FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding",
 _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
     "coming", "releas", "targeted", "track", "pencil", "confirmed", "on the roadmap",
-    "on our roadmap",
+    "on our roadmap", "told", "informed", "let ", "aim",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
 # "on the roadmap for them".
@@ -1938,6 +1945,8 @@ def _ours(
     dated = (
         head in _DATED_HEADS and cue.startswith(_DATED_CUES) and not cue.startswith(_UNDATED_FORMS)
     )
+    if dated and head in _TOLD_HEADS and not _told_dated(low, s, e, c, names):
+        return False  # "I told them SCIM is in the contract": that cue's, not this one's
     if (
         date_cue
         or dated
@@ -2165,6 +2174,32 @@ _HAVE = (" have ", " has ", " had ", "'ve ", "\u2019ve ")
 _TOLD_THAT = re.compile(
     r"(?<![a-z0-9])(?:that|told|said|says|confirmed|informed|knows?)(?![a-z0-9])"
 )
+
+
+# How the cues of our word with a date begin ("told them", "informed", "let them know",
+# "aiming for").
+_TOLD_HEADS = frozenset(("to", "in", "le", "ai"))
+# After "told them": the date denied or doubted ("Told them SCIM won't be in Q1", "Told them
+# SCIM in Q1 is unrealistic").
+_TOLD_NOT = re.compile(
+    r"(?<![a-z0-9])(?:not|no|never|cannot|unlikely|unrealistic|impossible|doubtful|if|unless)"
+    r"(?![a-z0-9])|n['\u2019]t(?![a-z0-9])"
+)
+
+
+def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> bool:
+    """Whether our word low[s:e] ("told them", "let them know", "aiming for") gives a feature a
+    date: a feature named right after it ("Told them SCIM in Q1", "We're aiming for SCIM in
+    Q1"; "Aiming for Q1 for SCIM") and a date after it in the clause, neither denied nor
+    doubted. Not "Told them about SCIM in Q1", "Told them SCIM won't be in Q1", "We're aiming
+    to sign by Q1, SCIM discussed"."""
+    if not any(e < n.start <= e + 20 for n in names):
+        return False
+    if low.startswith(" about", e) or low.startswith(" of ", e):
+        return False
+    if next(_DATE.finditer(low, e, c.end), None) is None:
+        return False
+    return _TOLD_NOT.search(low, e, c.end) is None
 
 
 _CONFIRMED_LINK = frozenset(("", "is", "was", "-", "\u2013", "has been", "now", "is now"))

@@ -1294,6 +1294,11 @@ def _clauses(
         clauses.append(_Clause(start, end))
         start = m.end()
     clauses.append(_Clause(start, b))
+    if len(names) > 1 and low.find(", ", a, b) >= 0:
+        for k in _comma_clauses(low, clauses, names):
+            i = next(i for i, c in enumerate(clauses) if c.start < k < c.end)
+            c = clauses[i]
+            clauses[i : i + 1] = [_Clause(c.start, k), _Clause(k + 2, c.end)]
     i = 0
     settle = False  # a delivery already made, or a promise that needs a date: read at the end
     for m in cues:
@@ -1409,6 +1414,44 @@ def _clauses(
     if len(clauses) > 1 and any(c.denied for c in clauses[1:]):
         _disclaim(low, clauses, names, when)
     return clauses
+
+
+# After ", " and a feature's name: what makes it a clause of its own ("SCIM promised for Q1,
+# offline mode requested too", "They don't need SSO, SCIM is required"); not a plural verb
+# ("SSO, SCIM are required" lists them).
+_OWN_VERBS_TEXT = """is was isn't wasn't isnt wasnt came comes got gets has had will won't wont
+    would should must may might can can't cannot could needs needed required requested wanted
+    discussed mentioned raised asked not no never still also remains stays ships shipped"""
+_OWN_VERBS = frozenset(_OWN_VERBS_TEXT.split())
+_COMMA_LEADS = ("", "and", "but", "the", "and the", "but the", "while", "while the", "also")
+
+
+def _comma_clauses(low: str, clauses: list[_Clause], names: list[Mention]) -> list[int]:
+    """Where a clause is cut at ", " before a feature's name opening a clause of its own:
+    a verb after the name (`_OWN_VERBS`), and words of a clause before the comma, not only
+    names ("SSO, SCIM needed by Q1" is a list). Offsets of the commas."""
+    cuts = []
+    for n in names[1:]:
+        c = next((c for c in clauses if c.start <= n.start < c.end), None)
+        if c is None:
+            continue
+        k = low.rfind(", ", c.start, n.start)
+        if k < 0 or low[k + 2 : n.start].strip() not in _COMMA_LEADS:
+            continue
+        after = low[n.end : n.end + 16].split()[:1]
+        if not after or after[0].strip(_STRIP) not in _OWN_VERBS:
+            continue
+        words = low[c.start : k]
+        for m in names:
+            if c.start <= m.start and m.end <= k:
+                words = words.replace(low[m.start : m.end], " ")
+        if _LISTING.issuperset(words.split()):
+            continue  # "SSO, SCIM needed": only names before the comma
+        cuts.append(k)
+    return cuts
+
+
+_LISTING = frozenset(("-", "*", "\u2022", "and", "or", ",", "&", "the", "+", "/"))
 
 
 def _removed_span(low: str, c: _Clause, cue: int) -> tuple[int, int] | None:
@@ -1980,9 +2023,11 @@ def _ours(
         # The sale's own date or schedule, before the cue or just after it ("next month we
         # reconnect"): "plan to sign by Q1", "we'll revisit next quarter".
         if not _SALE_TIMES.isdisjoint(near) and not all(
-            _in_name(low.rfind(w, a, s), names) for w in _SALE_TIMES.intersection(near)
+            _in_name(low.rfind(w, a, s), names)
+            or (w == "follow" and near[near.index(w) + 1 : near.index(w) + 2] != ["up"])
+            for w in _SALE_TIMES.intersection(near)
         ):
-            return False
+            return False  # (not "SCIM will follow by Q3": a follow-up is the sale's)
         if not _SCHEDULE_AFTER.isdisjoint(after):  # rare: then only the next two words count
             soon = after[:1] if after[0][-1] in _STRIP else after[:2]
             if names and _SCHEDULE_AFTER.isdisjoint(soon):

@@ -360,6 +360,9 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Offline mode came up. It's a blocker.", ["offline"]),
         ("They dismissed the competitor, they need offline mode.", ["offline"]),
         ("Price is off the table, offline mode required.", ["offline"]),
+        # a negation stays in its clause: a feature after a comma opening one of its own
+        ("They don't need SSO, offline mode is required.", ["offline"]),
+        ("They need SSO, offline mode is not needed.", ["sso"]),
         # which feature "it" is, is not guessed
         ("They asked about offline mode and SSO; they don't need it.", ["offline", "sso"]),
     ],
@@ -881,6 +884,27 @@ NEEDED_BY = [
     # no date of theirs
     ("We need to ship SCIM by Q1.", [("scim", True, Q1, None)]),
     ("We must ship SCIM by Q1.", [("scim", True, Q1, None)]),
+    # a feature opening a clause of its own after a comma is out of the promise before it
+    (
+        "SCIM promised for Q1, offline mode requested too",
+        [("scim", True, Q1, None), ("offline", False, None, None)],
+    ),
+    (
+        "We will have SCIM by Q1, SSO is already live.",
+        [("scim", True, Q1, None), ("sso", False, None, None)],
+    ),
+    ("SSO is live, SCIM ships in Q2", [("sso", False, None, None), ("scim", True, Q2, None)]),
+    (
+        "We promised SSO, SCIM will follow by Q3",
+        [("sso", True, Q3, None), ("scim", True, Q3, None)],
+    ),
+    # ... not a list of names
+    ("SSO, SCIM needed by Q1", [("sso", False, None, Q1), ("scim", False, None, Q1)]),
+    ("SSO, SCIM are required by Q1", [("sso", False, None, Q1), ("scim", False, None, Q1)]),
+    (
+        "Promised SCIM, audit log and SSO by Q2",
+        [("scim", True, Q2, None), ("audit", True, Q2, None), ("sso", True, Q2, None)],
+    ),
     (
         "They need SSO - we promised SCIM by Q2",
         [("sso", False, None, None), ("scim", True, Q2, None)],

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String, and_, cast, func, or_, select, true, update
+from sqlalchemy import String, and_, cast, func, literal, or_, select, true, union_all, update
 from sqlmodel import Session
 
 from app.jobs.queue import enqueue_deals
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from app.rules.catalog import Catalog
 
 ENQUEUE_CHUNK = 1000
+LIKE_CHUNK = 50  # LIKE conditions OR-ed in one query (SQLite's expression depth is bounded)
+LIKE_UNION = 400  # rows of one UNION ALL (SQLite: at most 500 SELECTs in one compound)
 # Above this many dependent deals the fan-out queues them (reason "roadmap") instead of
 # re-evaluating inside the caller's transaction: a minutes-long write transaction would hold
 # SQLite's write lock and stall webhook acks. The worker re-evaluates them from their stored
@@ -376,15 +378,18 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
     text = cast(Deal.snapshot, String)
     if session.get_bind().dialect.name != "sqlite":  # SQLite's LIKE ignores ASCII case itself
         text = func.lower(text)
+    if not terms and len(patterns) > LIKE_CHUNK:
+        _line_value_dependents(session, found, scope.line_values, text, open_deal)
+        return {crm: ids for crm, ids in found.items() if ids}
     if () in patterns:  # a term with nothing to look for: every open deal is read
         conditions = [true()]
     else:
         conditions = [
             and_(*(text.like(p, escape="\\") for p in group)) for group in sorted(patterns)
         ]
-    for start in range(0, len(conditions), 50):
+    for start in range(0, len(conditions), LIKE_CHUNK):
         stmt = select(Deal.crm, Deal.deal_id, Deal.snapshot).where(
-            *open_deal, or_(*conditions[start : start + 50])
+            *open_deal, or_(*conditions[start : start + LIKE_CHUNK])
         )
         for crm, deal_id, snapshot in session.execute(stmt):
             if deal_id not in found[crm] and _snapshot_mentions(
@@ -392,6 +397,84 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
             ):
                 found[crm].add(deal_id)
     return {crm: ids for crm, ids in found.items() if ids}
+
+
+def _matched_codes(snapshot: dict, codes: set[str]) -> set[str]:
+    """The `codes` the snapshot's line items carry (SKU, product id, product name), compared
+    as `_snapshot_mentions` compares them."""
+    return {
+        code
+        for item in snapshot.get("line_items") or []
+        for k in ("sku", "product_id", "name")
+        if (v := item.get(k)) and (code := norm_code(str(v))) in codes
+    }
+
+
+def _line_value_dependents(
+    session: Session, found: dict[str, set[str]], values: Iterable[str], text, open_deal
+) -> None:
+    """`dependent_open_deals` for many line values and no terms (a mapping import): the same
+    deals (open, passing some value's LIKE pre-filter, carrying one of the values), found with
+    one read of the open deals and LIKE run only where it can decide.
+
+    The pre-filter, one OR of LIKEs per LIKE_CHUNK values, read every open deal's snapshot
+    once per chunk: 3,000 reads for 150,000 values. Here the values are compared in Python
+    first (a set lookup per line item); a deal that carries some is kept if the LIKE of a value
+    it carries passes (one query per LIKE_UNION deals), and only a deal where none does (the
+    gaps `_value_patterns` names) is compared with every value's LIKE, as before."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for value in values:
+        code = norm_code(value)
+        if code not in groups:
+            groups[code] = _value_patterns(value)
+    codes = set(groups)
+    carried: dict[tuple[str, str], set[str]] = {}
+    stmt = select(Deal.crm, Deal.deal_id, Deal.snapshot).where(*open_deal)
+    for crm, deal_id, snapshot in session.execute(stmt.execution_options(yield_per=500)):
+        if deal_id not in found[crm] and (matched := _matched_codes(snapshot or {}, codes)):
+            carried[(crm, deal_id)] = matched
+    if () in groups.values():  # a value with nothing to look for: every open deal passes
+        for crm, deal_id in carried:
+            found[crm].add(deal_id)
+        return
+    # Each deal with the LIKE of each value it carries (padded: "%" matches any text).
+    rows = [
+        (crm, deal_id, *group, *("%",) * (TERM_PIECES - len(group)))
+        for (crm, deal_id), matched in carried.items()
+        for group in sorted({groups[c] for c in matched})
+    ]
+    names = ("crm", "deal_id", *(f"p{i}" for i in range(TERM_PIECES)))
+    passed: set[tuple[str, str]] = set()
+    for start in range(0, len(rows), LIKE_UNION):
+        wanted = union_all(
+            *(
+                select(*(literal(v).label(n) for v, n in zip(row, names, strict=True)))
+                for row in rows[start : start + LIKE_UNION]
+            )
+        ).subquery()
+        stmt = (
+            select(Deal.crm, Deal.deal_id)
+            .join(wanted, (Deal.crm == wanted.c.crm) & (Deal.deal_id == wanted.c.deal_id))
+            .where(*(text.like(wanted.c[f"p{i}"], escape="\\") for i in range(TERM_PIECES)))
+        )
+        passed.update(session.execute(stmt).tuples())
+    for crm, deal_id in passed:
+        found[crm].add(deal_id)
+    rest = sorted(set(carried) - passed)
+    if not rest:
+        return
+    conditions = [
+        and_(*(text.like(p, escape="\\") for p in g)) for g in sorted(set(groups.values()))
+    ]
+    for crm in {c for c, _ in rest}:
+        ids = [d for c, d in rest if c == crm]
+        for start in range(0, len(conditions), LIKE_CHUNK):
+            stmt = select(Deal.deal_id).where(
+                Deal.crm == crm,
+                Deal.deal_id.in_(ids),
+                or_(*conditions[start : start + LIKE_CHUNK]),
+            )
+            found[crm].update(session.execute(stmt).scalars())
 
 
 def sync_availability(session: Session, keys: Iterable[str]) -> int:

@@ -467,3 +467,76 @@ def test_the_pre_filter_patterns_hold_in_every_spelling_the_matcher_accepts():
                         assert hit, (name, note, p)
                     assert near.search(lower_same_length(note)), (name, note)
     assert checked > 500
+
+
+def test_an_import_finds_the_same_dependents_with_one_read_of_the_deals(engine, monkeypatch):
+    """Many line values (a mapping import) ran one OR of LIKEs per 50 values, each reading
+    every open deal's snapshot: 3,000 reads for 150,000 values. The deals found are the same:
+    those carrying a value as the catalog compares it and passing some value's LIKE."""
+    from sqlalchemy import event
+
+    from app.services import fanout
+
+    items = {
+        "case": [LineItem(id="a", name="Add-on", sku="sku-a")],
+        "sharp-s": [LineItem(id="a", name="STRASSE PACK")],
+        "pid": [LineItem(id="a", name="X", product_id="PID-7")],
+        "spacing": [LineItem(id="a", name="multi word   name")],
+        "ligature": [LineItem(id="a", name="\ufb01le pack")],  # casefolds to "file pack"
+        "two-items": [LineItem(id="a", name="\ufb01le pack"), LineItem(id="b", name="Strasse")],
+        "closed": [LineItem(id="a", name="Add-on", sku="SKU-A")],
+        "in-a-note-only": [],
+        "nothing": [LineItem(id="a", name="Other", sku="OTHER-1")],
+    }
+    now = utcnow()
+    with Session(engine) as s:
+        for deal_id, line_items in items.items():
+            note = "Quote SKU-B and pid-7" if deal_id == "in-a-note-only" else None
+            snap = _snapshot(deal_id, closed=deal_id == "closed", note=note)
+            snap = snap.model_copy(update={"line_items": line_items})
+            deal = Deal(crm="test", deal_id=deal_id)
+            apply_snapshot(deal, snap, now)
+            s.add(deal)
+        s.commit()
+    values = ["SKU-A", "Straße Pack", "pid-7", "Multi Word Name", "File Pack", "SKU-B"]
+    values += [f"FILL-{n}" for n in range(600)]
+    expected = {"case", "sharp-s", "pid", "spacing", "ligature", "two-items"}
+
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if "FROM deal" in statement and "snapshot" in statement.split("FROM")[0]:
+            reads.append(statement)
+
+    with Session(engine) as s:
+        event.listen(s.get_bind(), "before_cursor_execute", count)
+        try:
+            found = fanout.dependent_open_deals(s, fanout.mapping_scope(values))
+        finally:
+            event.remove(s.get_bind(), "before_cursor_execute", count)
+    assert found == {"test": expected}
+    assert len(reads) == 1  # the open deals' snapshots read once, not once per 50 values
+    # The pre-filter path, every value's LIKE over every deal (a scope it still serves: few
+    # values, or note terms), finds the same.
+    monkeypatch.setattr(fanout, "LIKE_CHUNK", 10_000)
+    with Session(engine) as s:
+        for start in range(0, len(values), 40):
+            chunk = values[start : start + 40]
+            assert fanout.dependent_open_deals(s, fanout.mapping_scope(chunk)) == {
+                "test": {d for d in expected if _carries(items[d], chunk)}
+            } or not any(_carries(items[d], chunk) for d in expected)
+        assert fanout.dependent_open_deals(s, fanout.mapping_scope(values[:6])) == {
+            "test": expected
+        }
+
+
+def _carries(line_items, values) -> bool:
+    from app.rules.catalog import norm_code
+
+    codes = {norm_code(v) for v in values}
+    return any(
+        norm_code(str(v)) in codes
+        for li in line_items
+        for v in (li.sku, li.product_id, li.name)
+        if v
+    )

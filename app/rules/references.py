@@ -2953,7 +2953,7 @@ def _needed_in(
 _TIE_AFTER_TEXT = "to have get use see the a an their full working both also :"
 _TIE_AFTER = frozenset(_TIE_AFTER_TEXT.split())
 _TIE_BEFORE_TEXT = """is are was were be will would also still a an absolutely definitely really
-    strictly hard firm key real clear top their absolute : ("""
+    strictly hard firm key real clear top their absolute both all each the : ("""
 _TIE_BEFORE = frozenset(_TIE_BEFORE_TEXT.split())
 _TIE_JOINS = frozenset(("and", "or", "&", "plus", ","))
 # After a need word that is a noun, or "hoping": "a hard requirement for SCIM", "the must-have

@@ -855,6 +855,14 @@ NEEDED_BY = [
     ),
     ("Go-live by Q3; they need training and SCIM.", [("scim", False, None, Q3)]),
     ("Go-live by Q3, SCIM is absolutely a must-have.", [("scim", False, None, Q3)]),
+    (
+        "SCIM and audit log both required by EOY",
+        [("scim", False, None, date(2026, 12, 31)), ("audit", False, None, date(2026, 12, 31))],
+    ),
+    (
+        "SCIM and the audit trail are all required by Q2.",
+        [("scim", False, None, Q2), ("audit", False, None, Q2)],
+    ),
     # no requirement: no date of theirs
     ("Their go-live is scheduled for Q2, SCIM discussed.", [("scim", False, None, None)]),
     # "in <date>" with a requirement of theirs: their date as well

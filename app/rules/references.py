@@ -2430,7 +2430,7 @@ _THEIR = (
 )
 _HEADING_KINDS = re.compile(
     # nothing to depend on: "Not needed:", "Out of scope:", "They don't need:", "Descoped:"
-    r"(?P<neg>(?:(?:they|the customer|customer|client|the client)\s+)?"
+    r"(?:(?P<neg>(?:(?:they|the customer|customer|client|the client)\s+)?"
     r"(?:do(?:es)?n['\u2019]?t|do(?:es)? not|no longer|won['\u2019]?t)\s+(?:need|require|want)"
     r"(?:\s+the following)?"
     r"|(?:not|no longer)\s+(?:needed|required|wanted|in scope|a (?:requirement|priority|blocker)"
@@ -2460,7 +2460,9 @@ _HEADING_KINDS = re.compile(
     r"|show[- ]?stoppers?|wish[- ]?list|nice[- ]to[- ]haves?|nice to have|deadlines?|requests"
     r"|requested|needed|required|priorities|needs and deadlines)"
     r"|(?:what\s+)?(?:they|the customer|customer|client|the client)\s+(?:also\s+)?(?:need|needs"
-    r"|want|wants|require|requires|asked for|requested|expect|expects)(?:\s+the following)?)"
+    r"|want|wants|require|requires|asked for|requested|expect|expects)(?:\s+the following)?))"
+    # ... and what they are of: "Requirements from the call:", "Not needed for phase 1:"
+    r"(?:\s+(?:from|for|of|per|on|in|at|during|after)(?:\s+[a-z0-9'\u2019&/-]+){1,3})?"
 )
 _HEADING_STRIP = " \t*_#>-\u2022\u2013\u2014"
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
@@ -3215,12 +3217,13 @@ _THEIR_THINGS = frozenset(("data", "information", "business", "team", "teams", "
 
 
 # Words that end the search: the phrase is not a thing ("guaranteed they will", "promised it
-# was not required", "promising etc.", a heading: "We promised the following:").
+# was not required", "promising etc.", a heading: "We promised the following:", "Promises
+# made:").
 _NOT_A_THING_TEXT = """we i you they he she it us them me may might will would can could should
     shall must is are was were be been being not no never none nothing etc vs aren't isn't
     wasn't weren't don't doesn't didn't won't can't cannot however although whereas out
     written dropped promise promised promising committed commitment guarantee guaranteed
-    assured mr mrs ms dr approx ll following below"""
+    assured mr mrs ms dr approx ll following below made given"""
 _NOT_A_THING = frozenset(_NOT_A_THING_TEXT.split())
 _WORDLIKE = re.compile(r"[^\W\d_]{2}")
 

@@ -353,6 +353,7 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         # items under a heading of what is not needed, unless the item says they need it
         ("Not needed:\n- Offline mode\n- SSO", []),
         ("Out of scope:\n* offline mode by Q1", []),
+        ("Not needed for phase 1:\n- Offline mode", []),
         ("Out of scope:\n- offline mode, they still need it", ["offline"]),
         ("Not needed:\n- SSO\n\nOffline mode came up.", ["offline"]),
         ("Offline mode is a must-have, they can't live without it.", ["offline"]),
@@ -980,6 +981,8 @@ NEEDED_BY = [
     ("Commitments:\n- SCIM in Q2", [("scim", True, Q2, None)]),
     ("We committed to:\n- SCIM (Q2)\n- SSO", [("scim", True, Q2, None), ("sso", True, None, None)]),
     ("We promised the following:\n- SCIM by Q1", [("scim", True, Q1, None)]),
+    ("Promises made:\n- SCIM in Q2", [("scim", True, Q2, None)]),
+    ("Requirements from the call:\n- SCIM by Q1", [("scim", False, None, Q1)]),
     # ... the item's own words win where they say more
     ("Requirements:\n- we promised SCIM by Q2", [("scim", True, Q2, None)]),
     ("Requirements:\n- they don't need SSO\n- SCIM by Q1", [("scim", False, None, Q1)]),

@@ -1727,7 +1727,8 @@ _NEEDED_BY_SOURCE = (
     # "SCIM is a must for them by Q1", "Dealbreaker: no SCIM by Q1", "SCIM by Q1 is
     # non-negotiable" (not "must-have" again, nor "we must")
     r"|(?:(?<=a )|(?<=an absolute )|(?<=absolute )|(?<=hard ))must|must(?=:)"
-    r"|deal[- ]?breakers?|show[- ]?stoppers?|non[- ]?negotiables?)"
+    r"|deal[- ]?breakers?|show[- ]?stoppers?|non[- ]?negotiables?|mandatory|no-go"
+    r"|critical(?= for (?:them|him|her|the customer|the client|their)))"
     r"(?![a-z0-9])(?P<to> to)?"
 )
 _NEEDED_BY = re.compile(_first_char_class(_NEEDED_BY_SOURCE) + _NEEDED_BY_SOURCE)
@@ -1739,7 +1740,7 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     hopes ideally love req reqs blocker blockers wishlist list push pushes pushed pushing insist
     insists insisted insisting dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
     showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
-    non-negotiables nonnegotiable"""
+    non-negotiables nonnegotiable mandatory no-go critical"""
 _NEEDED_WORDS = frozenset(
     word + tail
     for word in _NEEDED_WORDS_TEXT.split()
@@ -2955,7 +2956,8 @@ def _needed_in(
 _TIE_AFTER_TEXT = "to have get use see the a an their full working both also :"
 _TIE_AFTER = frozenset(_TIE_AFTER_TEXT.split())
 _TIE_BEFORE_TEXT = """is are was were be will would also still a an absolutely definitely really
-    strictly hard firm key real clear top their absolute both all each the : ("""
+    strictly hard firm key real clear top their absolute both all each the it's it’s that's
+    : ("""
 _TIE_BEFORE = frozenset(_TIE_BEFORE_TEXT.split())
 _TIE_JOINS = frozenset(("and", "or", "&", "plus", ","))
 # After a need word that is a noun, or "hoping": "a hard requirement for SCIM", "the must-have
@@ -3059,7 +3061,7 @@ _DEADLINE_IS = re.compile(
 _NEED_LABELS_TEXT = """needs need requirements requirement required must-haves must-have asks wants
     deadline deadlines haves reqs req blockers blocker wishlist dealbreaker dealbreakers
     deal-breaker deal-breakers breaker breakers showstopper showstoppers show-stopper
-    show-stoppers non-negotiable non-negotiables must musts"""
+    show-stoppers non-negotiable non-negotiables must musts needed mandatory"""
 _NEED_LABELS = frozenset(_NEED_LABELS_TEXT.split())
 
 

@@ -893,6 +893,7 @@ NEEDED_BY = [
     # no date of theirs
     ("We need to ship SCIM by Q1.", [("scim", True, Q1, None)]),
     ("We must ship SCIM by Q1.", [("scim", True, Q1, None)]),
+    ("We will have the critical SCIM fix by Q1.", [("scim", True, Q1, None)]),
     # a feature opening a clause of its own after a comma is out of the promise before it
     (
         "SCIM promised for Q1, offline mode requested too",
@@ -1052,6 +1053,11 @@ def test_needed_by_dates_are_read_like_promised_dates(body: str, start: int, nee
         "No SCIM by Q1 is a showstopper for them.",
         "SCIM by Q1 is non-negotiable.",
         "Needs \u2013 SCIM by Q1",
+        "SCIM is critical for them by Q1.",
+        "SCIM is mandatory by Q1.",
+        "Needed: SCIM by Q1",
+        "Mandatory: SCIM by Q1",
+        "Without SCIM by Q1 it's a no-go.",
     ],
 )
 def test_wishes_and_requirement_labels_give_the_date_they_need(body: str) -> None:

@@ -314,7 +314,7 @@ _CUSTOM = re.compile(
     r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9]))"
 )
 _QUESTION = re.compile(
-    r"(?<![a-z0-9])(?:ask(?:ed|ing|s)? (?:whether|if|about|for|how|when)"
+    r"(?<![a-z0-9])(?:ask(?:ed|ing|s)? (?:whether|if|about|for|how|when|re|regarding)"
     # their question reported without "?": "They asked will SCIM be ready by Q1", "Customer
     # asked, will SCIM be ready by Q1", "Customer asked - will SCIM ...", "Asked: will we ...",
     # "Asked: SCIM by Q1" (not our answer after it: "Asked - we will have SCIM by Q1"); across
@@ -322,6 +322,9 @@ _QUESTION = re.compile(
     r"|ask(?:ed|s)?(?:,|:| -| \u2013| \u2014)? (?:will|would|can|could|does|do|did)(?= )"
     r"|asked(?::| -| \u2013| \u2014)(?= (?!(?:we|i|they|he|she|you|us|our|and|but|so|then|yes"
     r"|no)(?![a-z0-9])))"
+    # a question written as one: "Q: will SCIM be ready by Q1", "Question - can we ..."
+    r"|(?:q|question)(?::| -| \u2013| \u2014) (?:will|would|can|could|does|do|did|is|are|when"
+    r"|whether|if|how|any)(?= )"
     r"|wonder(?:ed|ing)? (?:whether|if|about)|want(?:s|ed)? to know|wanted to confirm"
     r"|need(?:s|ed)? to confirm|"
     r"(?:do|does|did) (?:we|you|it|the product|your product) (?:have|support|offer|do)|"

@@ -1186,8 +1186,12 @@ ANSWERED_QUESTIONS = [
     ("Customer asked: when will SCIM ship", ("scim", False, True, None)),
     ("Asked: SCIM by Q1", ("scim", False, True, None)),
     ("Asked: SCIM by Q1. We will have it.", ("scim", True, False, None)),
+    ("Customer asked re SCIM by Q1", ("scim", False, True, None)),
+    ("Q: will SCIM be ready by Q1", ("scim", False, True, None)),
+    ("Question - can we have SCIM by Q1", ("scim", False, True, None)),
     # ... not our answer after it
     ("Asked - we will have SCIM by Q1", ("scim", True, False, Q1)),
+    ("Q1: we will have SCIM", ("scim", True, False, Q1)),
 ]
 
 

@@ -303,9 +303,10 @@ _PROMISE = re.compile(
     # (`_told_dated`); our soft commitment: "We're aiming for SCIM in Q1" (hedged)
     r"|(?:told|informed) (?:them|him|her|the customer|the client|(?:their|the) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team|admin|it lead))"
-    r"|let (?:them|him|her|the customer|the client) know"
-    r"|aim(?:s|ed|ing)? (?:for|to (?:have|ship|deliver|release|launch|build|add|support|provide"
-    r"|enable|get|make))"
+    r"|let (?:them|him|her|the customer|the client) know|(?:(?<=we )|(?<=i ))said"
+    # ... "We're targeting Q1 for SCIM", "We plan to have SCIM in Q1"
+    r"|(?:aim(?:s|ed|ing)? (?:for|to)|plan(?:s|ning)? to) (?:have|ship|deliver|release|launch"
+    r"|build|add|support|provide|enable|get|make)|aim(?:s|ed|ing)? for|targeting|shooting for"
     r")(?![a-z0-9])"
 )
 _CUSTOM = re.compile(
@@ -1636,7 +1637,7 @@ _FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding",
 _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
     "coming", "releas", "targeted", "track", "pencil", "confirmed", "on the roadmap",
-    "on our roadmap", "told", "informed", "let ", "aim",
+    "on our roadmap", "told", "informed", "let ", "aim", "said", "plan", "targeting", "shooting",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
 # "on the roadmap for them".
@@ -1721,7 +1722,8 @@ _THEIR_SUBJECT = re.compile(
 # ship it by Q1" (`_OUR_SUBJECT` before "<word> to") is our word, not theirs.
 _NEEDED_BY_SOURCE = (
     r"(?<![a-z0-9])(?:needs?|needed|requires?|required|requirements?|wants?|wanted|"
-    r"expects?|expected|expecting|expectations?|requests?|requested|requesting|demands?|"
+    # (not what we told them to expect: "Told them to expect SCIM in Q1", "they can expect")
+    r"(?<!to )(?<!can )(?:expects?|expected|expecting)|expectations?|requests?|requested|requesting|demands?|"
     r"demanded|must[- ]haves?|deadline|hoping|hopes?|ideally(?! (?:we|i|sooner|earlier)(?![a-z0-9]))|reqs?|blockers?|wish ?list"
     r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
@@ -1992,7 +1994,12 @@ def _ours(
     dated = (
         head in _DATED_HEADS and cue.startswith(_DATED_CUES) and not cue.startswith(_UNDATED_FORMS)
     )
-    if dated and head in _TOLD_HEADS and not _told_dated(low, s, e, c, names):
+    if (
+        dated
+        and head in _TOLD_HEADS
+        and cue.startswith(_TOLD_CUES)
+        and not _told_dated(low, s, e, c, names)
+    ):
         return False  # "I told them SCIM is in the contract": that cue's, not this one's
     if (
         date_cue
@@ -2227,7 +2234,11 @@ _TOLD_THAT = re.compile(
 
 # How the cues of our word with a date begin ("told them", "informed", "let them know",
 # "aiming for").
-_TOLD_HEADS = frozenset(("to", "in", "le", "ai"))
+_TOLD_HEADS = frozenset(("to", "in", "le", "ai", "sa", "pl", "ta", "sh"))
+_TOLD_CUES = (
+    "told", "informed", "let ", "aim", "said", "plan ", "plans ", "planning ", "targeting",
+    "shooting",
+)  # fmt: skip
 # After "told them": the date denied or doubted ("Told them SCIM won't be in Q1", "Told them
 # SCIM in Q1 is unrealistic").
 _TOLD_NOT = re.compile(

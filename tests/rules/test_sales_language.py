@@ -647,6 +647,11 @@ DATED_STATEMENTS = [
     ("Let them know SCIM in March.", [("scim", True, False, Q1)]),
     ("We're aiming for SCIM in Q1", [("scim", True, False, Q1)]),
     ("Aiming for Q1 for SCIM.", [("scim", True, False, Q1)]),
+    ("We said SCIM in Q1.", [("scim", True, False, Q1)]),
+    ("We're targeting Q1 for SCIM.", [("scim", True, False, Q1)]),
+    ("We plan to have SCIM in Q1.", [("scim", True, False, Q1)]),
+    ("Told them to expect SCIM in Q1.", [("scim", True, False, Q1)]),
+    ("Told them they can expect SCIM in Q1.", [("scim", True, False, Q1)]),
     # ... not about it, denied or doubted, without a date, to us, or aiming at the sale
     ("Told them about SCIM in Q1.", [("scim", False, False, None)]),
     ("Told them SCIM won't be in Q1.", [("scim", False, False, None)]),
@@ -657,6 +662,8 @@ DATED_STATEMENTS = [
     ("They told us SCIM in Q1.", [("scim", False, False, None)]),
     ("They're aiming for SCIM in Q1.", [("scim", False, False, None)]),
     ("We're aiming to sign by Q1, SCIM discussed.", [("scim", False, False, None)]),
+    ("They said SCIM in Q1.", [("scim", False, False, None)]),
+    ("They plan to have SCIM in Q1.", [("scim", False, False, None)]),
     # no date, a question, a negation, the customer's need or go-live, a sale item's ETA
     ("SCIM goes GA soon.", [("scim", False, False, None)]),
     ("Asked for an ETA on SCIM by Q1.", [("scim", False, True, None)]),
@@ -893,6 +900,7 @@ NEEDED_BY = [
     # no date of theirs
     ("We need to ship SCIM by Q1.", [("scim", True, Q1, None)]),
     ("We must ship SCIM by Q1.", [("scim", True, Q1, None)]),
+    ("Customer expects SCIM by Q1.", [("scim", False, None, Q1)]),
     ("We will have the critical SCIM fix by Q1.", [("scim", True, Q1, None)]),
     # a feature opening a clause of its own after a comma is out of the promise before it
     (

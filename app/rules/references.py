@@ -544,10 +544,13 @@ _CLAUSE = re.compile(
     r";|:|\?[!?\"')\]\u201d\u2019]*(?=\s)|\u2014 ?"
     # ", we promised SCIM": a comma before a new subject starts a clause ("They can't have
     # downtime, we promised SCIM": the negation stays in its own clause), also after "so"
-    # ("They asked for it, so we added SCIM to the contract": the question stays in its own).
-    rf"|,(?: but | however| although | whereas | and {_SUBJECT}| so {_SUBJECT}| {_SUBJECT})"
-    # " though " as " although ": "We can't deliver SCIM by Q1 though we will have it by Q2"
-    rf"|(?: but | however(?=[ ,])| although | though | whereas | - | \u2013 | \u2014 ?"
+    # ("They asked for it, so we added SCIM to the contract": the question stays in its own),
+    # "plus", "also", "then" ("SCIM promised for Q1, plus they asked about offline mode").
+    rf"|,(?: but | however| although | whereas | (?:and|so|plus|also|then) {_SUBJECT}"
+    rf"| {_SUBJECT})"
+    # " though " as " although ": "We can't deliver SCIM by Q1 though we will have it by Q2";
+    # " while ": "We will have SCIM by Q2 while offline mode is not planned"
+    rf"|(?: but | however(?=[ ,])| although | though | whereas | while | - | \u2013 | \u2014 ?"
     rf"| and {_SUBJECT})"
 )
 # The year after a quarter or half: "Q3 2027", "Q3'27", "Q3 FY27", "Q3 CY27" (a calendar
@@ -1298,11 +1301,11 @@ def _clauses(
         clauses.append(_Clause(start, end))
         start = m.end()
     clauses.append(_Clause(start, b))
-    if len(names) > 1 and low.find(", ", a, b) >= 0:
-        for k in _comma_clauses(low, clauses, names):
+    if len(names) > 1 and (low.find(", ", a, b) >= 0 or low.find(" and ", a, b) >= 0):
+        for k, nxt in _comma_clauses(low, clauses, names):
             i = next(i for i, c in enumerate(clauses) if c.start < k < c.end)
             c = clauses[i]
-            clauses[i : i + 1] = [_Clause(c.start, k), _Clause(k + 2, c.end)]
+            clauses[i : i + 1] = [_Clause(c.start, k), _Clause(nxt, c.end)]
     i = 0
     settle = False  # a delivery already made, or a promise that needs a date: read at the end
     for m in cues:
@@ -1428,22 +1431,34 @@ _OWN_VERBS_TEXT = """is was isn't wasn't isnt wasnt came comes got gets has had 
     discussed mentioned raised asked not no never still also remains stays ships shipped"""
 _OWN_VERBS = frozenset(_OWN_VERBS_TEXT.split())
 _COMMA_LEADS = ("", "and", "but", "the", "and the", "but the", "while", "while the", "also")
+# ... after " and ": what cannot continue the promise ("SCIM promised for Q1 and offline mode
+# requested too"; not "We promised SSO and SCIM will follow").
+_AND_VERBS_TEXT = """is was isn't wasn't isnt wasnt came comes needed required requested wanted
+    discussed mentioned raised asked not no never"""
+_AND_VERBS = frozenset(_AND_VERBS_TEXT.split())
 
 
-def _comma_clauses(low: str, clauses: list[_Clause], names: list[Mention]) -> list[int]:
-    """Where a clause is cut at ", " before a feature's name opening a clause of its own:
-    a verb after the name (`_OWN_VERBS`), and words of a clause before the comma, not only
-    names ("SSO, SCIM needed by Q1" is a list). Offsets of the commas."""
+def _comma_clauses(low: str, clauses: list[_Clause], names: list[Mention]) -> list[tuple[int, int]]:
+    """Where a clause is cut at ", " (or " and ") before a feature's name opening a clause of
+    its own: a verb after the name (`_OWN_VERBS`, `_AND_VERBS`), and words of a clause before
+    the joint, not only names ("SSO, SCIM needed by Q1" is a list). The joints' offsets and
+    where the clause after each starts."""
     cuts = []
     for n in names[1:]:
         c = next((c for c in clauses if c.start <= n.start < c.end), None)
         if c is None:
             continue
         k = low.rfind(", ", c.start, n.start)
-        if k < 0 or low[k + 2 : n.start].strip() not in _COMMA_LEADS:
+        j = low.rfind(" and ", c.start, n.start)
+        verbs = _OWN_VERBS
+        if j > k:
+            k, nxt, verbs = j, j + 5, _AND_VERBS
+        else:
+            nxt = k + 2
+        if k < 0 or low[nxt : n.start].strip() not in _COMMA_LEADS:
             continue
         after = low[n.end : n.end + 16].split()[:1]
-        if not after or after[0].strip(_STRIP) not in _OWN_VERBS:
+        if not after or after[0].strip(_STRIP) not in verbs:
             continue
         words = low[c.start : k]
         for m in names:
@@ -1451,7 +1466,7 @@ def _comma_clauses(low: str, clauses: list[_Clause], names: list[Mention]) -> li
                 words = words.replace(low[m.start : m.end], " ")
         if _LISTING.issuperset(words.split()):
             continue  # "SSO, SCIM needed": only names before the comma
-        cuts.append(k)
+        cuts.append((k, nxt))
     return cuts
 
 

@@ -274,6 +274,11 @@ QUESTIONS = [
     ("Unclear whether SCIM will be ready by Q1.", [("scim", False, True, None)]),
     ("Not sure if we'll have SCIM by Q1.", [("scim", False, True, None)]),
     ("Don't know if SCIM ships by Q1.", [("scim", False, True, None)]),
+    # a question in a clause of its own after ", plus they"
+    (
+        "SCIM promised for Q1, plus they asked about offline mode",
+        [("scim", True, False, Q1), ("offline", False, True, None)],
+    ),
     # items under a heading of their questions
     (
         "Open questions:\n- SCIM by Q1\n- Will we have the audit log by Q2",
@@ -916,7 +921,16 @@ NEEDED_BY = [
         "We promised SSO, SCIM will follow by Q3",
         [("sso", True, Q3, None), ("scim", True, Q3, None)],
     ),
+    (
+        "SCIM promised for Q1 and offline mode requested too",
+        [("scim", True, Q1, None), ("offline", False, None, None)],
+    ),
+    ("We will have SCIM by Q2 while offline mode is not planned", [("scim", True, Q2, None)]),
     # ... not a list of names
+    (
+        "We promised SSO and SCIM will follow",
+        [("sso", True, None, None), ("scim", True, None, None)],
+    ),
     ("SSO, SCIM needed by Q1", [("sso", False, None, Q1), ("scim", False, None, Q1)]),
     ("SSO, SCIM are required by Q1", [("sso", False, None, Q1), ("scim", False, None, Q1)]),
     (

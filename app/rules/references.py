@@ -1297,6 +1297,10 @@ def _clauses(
             continue  # "Hard deadline for SCIM: March 1", "Needs: SCIM by Q2": one clause
         if joint.strip() in _LABEL_DASHES and _need_label(low, start, m.start(), names):
             continue  # "Dealbreaker - no SCIM by Q1": as after a colon
+        if (joint == ":" or joint.strip() in _LABEL_DASHES) and _names_needed(
+            low, start, m.start(), m.end(), names
+        ):
+            continue  # "SCIM & audit log: required by Q2": the requirement is theirs
         end = m.end() if m.group().startswith("?") else m.start()
         clauses.append(_Clause(start, end))
         start = m.end()
@@ -1470,7 +1474,9 @@ def _comma_clauses(low: str, clauses: list[_Clause], names: list[Mention]) -> li
     return cuts
 
 
-_LISTING = frozenset(("-", "*", "\u2022", "and", "or", ",", "&", "the", "+", "/"))
+_LISTING = frozenset(
+    ("-", "*", "\u2022", "and", "or", ",", "&", "the", "+", "/", "both", "all", "either", "plus")
+)
 
 
 def _removed_span(low: str, c: _Clause, cue: int) -> tuple[int, int] | None:
@@ -2988,7 +2994,7 @@ _TIE_BEFORE_TEXT = """is are was were be will would also still a an absolutely d
     strictly hard firm key real clear top their absolute both all each the it's it’s that's
     : ("""
 _TIE_BEFORE = frozenset(_TIE_BEFORE_TEXT.split())
-_TIE_JOINS = frozenset(("and", "or", "&", "plus", ","))
+_TIE_JOINS = frozenset(("and", "or", "&", "plus", ",", "as", "well"))  # "as well as"
 # After a need word that is a noun, or "hoping": "a hard requirement for SCIM", "the must-have
 # is SCIM", "hoping for SCIM".
 _NEED_NOUNS = ("requirement", "must", "deadline", "expectation", "demand", "hop")
@@ -3100,13 +3106,45 @@ _LABEL_DASHES = ("-", "\u2013", "\u2014")
 def _need_label(low: str, start: int, colon: int, names: list[Mention]) -> bool:
     """Whether low[start:colon], before a colon, is a label of at most three words ending in
     a need word and naming no feature ("Needs", "- Their requirements"; not "SCIM is
-    required", a statement of its own)."""
+    required", a statement of its own), or a need word with its date ("Required by EOY",
+    "Needed by Q2")."""
     words = low[start:colon].split()
-    return (
-        0 < len(words) <= 3
-        and words[-1] in _NEED_LABELS
-        and not any(start <= n.start < colon for n in names)
-    )
+    if not words or len(words) > 5 or any(start <= n.start < colon for n in names):
+        return False
+    if len(words) <= 3 and words[-1] in _NEED_LABELS:
+        return True
+    m = _DATED_NEED_LABEL.match(low, start, colon)
+    if m is None:
+        return False
+    d = _date_at(low, m.end(), colon)
+    return d is not None and not low[d.end() : colon].strip()
+
+
+# A need word with its date before a colon: "Required by EOY: SCIM and audit log".
+_DATED_NEED_LABEL = re.compile(
+    r"[\s\-*\u2022]*(?:needed|required|must[- ]haves?|must[- ]have|mandatory|due|wanted)"
+    r" (?:by|before|in|for) (?:the )?"
+)
+# After the colon or dash of a line naming only features: their requirement ("SCIM & audit
+# log: required by Q2", "SCIM and audit log - both needed by Q2").
+_LABEL_NEEDED = re.compile(
+    r"\s*(?:(?:both|all|each|are|is|also|absolutely|hard|still)\s+)*(?:a |an )?"
+    r"(?:needed|required|must[- ]haves?|mandatory|requirements?|needs)(?![a-z0-9])"
+)
+
+
+def _names_needed(low: str, start: int, joint: int, joint_end: int, names: list[Mention]) -> bool:
+    """Whether low[start:joint] names features and nothing else (list words and marks aside)
+    and the joint is followed by their requirement (`_LABEL_NEEDED`)."""
+    if _LABEL_NEEDED.match(low, joint_end) is None:
+        return False
+    inside = [n for n in names if start <= n.start < joint]
+    if not inside:
+        return False
+    words = low[start:joint]
+    for n in inside:
+        words = words.replace(low[n.start : n.end], " ")
+    return _LISTING.issuperset(words.split())
 
 
 def _deadline_colon(low: str, start: int, colon_end: int, b: int) -> bool:

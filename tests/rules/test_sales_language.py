@@ -876,6 +876,25 @@ NEEDED_BY = [
         "SCIM and the audit trail are all required by Q2.",
         [("scim", False, None, Q2), ("audit", False, None, Q2)],
     ),
+    (
+        "Both SCIM and audit log required by EOY",
+        [("scim", False, None, date(2026, 12, 31)), ("audit", False, None, date(2026, 12, 31))],
+    ),
+    (
+        "Required by EOY: SCIM and audit log",
+        [("scim", False, None, date(2026, 12, 31)), ("audit", False, None, date(2026, 12, 31))],
+    ),
+    ("SCIM: required by Q2", [("scim", False, None, Q2)]),
+    ("SCIM & audit log: required by Q2", [("scim", False, None, Q2), ("audit", False, None, Q2)]),
+    (
+        "SCIM and audit log - both needed by Q2",
+        [("scim", False, None, Q2), ("audit", False, None, Q2)],
+    ),
+    (
+        "They need SCIM as well as audit log by Q2",
+        [("scim", False, None, Q2), ("audit", False, None, Q2)],
+    ),
+    ("SCIM: promised by Q2", [("scim", True, Q2, None)]),
     # no requirement: no date of theirs
     ("Their go-live is scheduled for Q2, SCIM discussed.", [("scim", False, None, None)]),
     # "in <date>" with a requirement of theirs: their date as well

@@ -446,6 +446,8 @@ _DENIED = re.compile(
     r"|push(?:ed|es|ing)? back on (?:committing|promising|guaranteeing|(?:a|any|the) "
     r"(?:commitment|promise|date))|non-?binding|not binding|directional(?:ly)? only"
     r"|(?:only|just|purely) directional"
+    # "We said no to SCIM by Q1"
+    r"|(?:said|say|says|saying) no to"
     # "SCIM is not something we will build by Q1", "nothing we can commit to"
     r"|(?:not|nothing|(?:is|are|was|were)n['\u2019]?t)(?: (?:something|anything|a thing))?"
     r"(?: that)? (?:we|i)(?:['\u2019]ll| will| would| can| could| are going to| plan to)?"
@@ -2273,9 +2275,11 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
     date: a feature named right after it ("Told them SCIM in Q1", "We're aiming for SCIM in
     Q1"; "Aiming for Q1 for SCIM") and a date after it in the clause, neither denied nor
     doubted. Not "Told them about SCIM in Q1", "Told them SCIM won't be in Q1", "We're aiming
-    to sign by Q1, SCIM discussed"."""
+    to sign by Q1, SCIM discussed". A clause that is nothing but our word and a date ("SCIM
+    by Q1 - told them Q2") dates the feature of the clause before, as a promise of its own."""
     if not any(e < n.start <= e + 20 for n in names):
-        return False
+        d = _date_at(low, e + 1, c.end) if low.startswith(" ", e) else None
+        return d is not None and not low[d.end() : c.end].strip(" .!)")
     if low.startswith(" about", e) or low.startswith(" of ", e):
         return False
     if next(_DATE.finditer(low, e, c.end), None) is None:

@@ -657,6 +657,7 @@ DATED_STATEMENTS = [
     ("We plan to have SCIM in Q1.", [("scim", True, False, Q1)]),
     ("Told them to expect SCIM in Q1.", [("scim", True, False, Q1)]),
     ("Told them they can expect SCIM in Q1.", [("scim", True, False, Q1)]),
+    ("They need SCIM by Q1; told them Q2.", [("scim", True, False, Q2)]),
     # ... not about it, denied or doubted, without a date, to us, or aiming at the sale
     ("Told them about SCIM in Q1.", [("scim", False, False, None)]),
     ("Told them SCIM won't be in Q1.", [("scim", False, False, None)]),
@@ -669,6 +670,8 @@ DATED_STATEMENTS = [
     ("We're aiming to sign by Q1, SCIM discussed.", [("scim", False, False, None)]),
     ("They said SCIM in Q1.", [("scim", False, False, None)]),
     ("They plan to have SCIM in Q1.", [("scim", False, False, None)]),
+    ("We said no to SCIM by Q1.", [("scim", False, False, None)]),
+    ("Told them Q1 for the pricing review, SCIM discussed.", [("scim", False, False, None)]),
     # no date, a question, a negation, the customer's need or go-live, a sale item's ETA
     ("SCIM goes GA soon.", [("scim", False, False, None)]),
     ("Asked for an ETA on SCIM by Q1.", [("scim", False, True, None)]),
@@ -1029,6 +1032,7 @@ NEEDED_BY = [
     ("Requirements:\n- we promised SCIM by Q2", [("scim", True, Q2, None)]),
     ("Requirements:\n- they don't need SSO\n- SCIM by Q1", [("scim", False, None, Q1)]),
     ("Promised:\n- they need SCIM by Q1", [("scim", False, None, Q1)]),
+    ("Customer requirements:\n- SCIM by Q1 - told them Q2", [("scim", True, Q2, Q1)]),
     ("What we promised:\n- SCIM: not by Q1", [("scim", True, None, None)]),
     # ... up to a blank line or a line that is no item; other headings set nothing
     (

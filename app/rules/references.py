@@ -1434,7 +1434,8 @@ def _clauses(
 # ("SSO, SCIM are required" lists them).
 _OWN_VERBS_TEXT = """is was isn't wasn't isnt wasnt came comes got gets has had will won't wont
     would should must may might can can't cannot could needs needed required requested wanted
-    discussed mentioned raised asked not no never still also remains stays ships shipped"""
+    discussed mentioned raised asked not no never still also remains stays ships shipped
+    available live ready already today ga"""
 _OWN_VERBS = frozenset(_OWN_VERBS_TEXT.split())
 _COMMA_LEADS = ("", "and", "but", "the", "and the", "but the", "while", "while the", "also")
 # ... after " and ": what cannot continue the promise ("SCIM promised for Q1 and offline mode

@@ -940,6 +940,11 @@ NEEDED_BY = [
     ),
     ("SSO is live, SCIM ships in Q2", [("sso", False, None, None), ("scim", True, Q2, None)]),
     (
+        "SCIM promised for Q1, SSO available today.",
+        [("scim", True, Q1, None), ("sso", False, None, None)],
+    ),
+    ("We will have SCIM, SSO ready by Q2", [("scim", True, Q2, None), ("sso", True, Q2, None)]),
+    (
         "We promised SSO, SCIM will follow by Q3",
         [("sso", True, Q3, None), ("scim", True, Q3, None)],
     ),

@@ -2470,6 +2470,8 @@ _THEIR = (
     r"|[a-z]+['\u2019]s)"
 )
 _HEADING_KINDS = re.compile(
+    # a date before it: "Q1 commitments:", "H1 requirements:"
+    r"(?:(?:q[1-4]|h[12]|fy ?'?\d{2,4}|20\d\d|eoy)\s+)?"
     # nothing to depend on: "Not needed:", "Out of scope:", "They don't need:", "Descoped:"
     r"(?:(?P<neg>(?:(?:they|the customer|customer|client|the client)\s+)?"
     r"(?:do(?:es)?n['\u2019]?t|do(?:es)? not|no longer|won['\u2019]?t)\s+(?:need|require|want)"
@@ -2502,8 +2504,10 @@ _HEADING_KINDS = re.compile(
     r"|requested|needed|required|priorities|needs and deadlines)"
     r"|(?:what\s+)?(?:they|the customer|customer|client|the client)\s+(?:also\s+)?(?:need|needs"
     r"|want|wants|require|requires|asked for|requested|expect|expects)(?:\s+the following)?))"
-    # ... and what they are of: "Requirements from the call:", "Not needed for phase 1:"
-    r"(?:\s+(?:from|for|of|per|on|in|at|during|after)(?:\s+[a-z0-9'\u2019&/-]+){1,3})?"
+    # ... and what they are of: "Requirements from the call:", "Not needed for phase 1:", or
+    # their date: "Promised for Q2:", "Needed by Q1:" (`_list_headings`)
+    r"(?:\s+(?:from|for|of|per|on|in|at|during|after|by|before|until)"
+    r"(?:\s+[a-z0-9'\u2019&/-]+){1,3})?"
 )
 _HEADING_STRIP = " \t*_#>-\u2022\u2013\u2014"
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
@@ -2521,16 +2525,23 @@ def _heading_kind(low: str, start: int, colon: int) -> str | None:
     return m.lastgroup if m is not None else None
 
 
-def _list_headings(low: str) -> list[tuple[int, int, str]]:
+_Heading = tuple[int, int, str, int, int]
+
+
+def _list_headings(low: str) -> list[_Heading]:
     """Each list under a heading in the note (`_HEADING_KINDS`): the start of its first item,
-    the end of its last, and the heading's kind. Only called for a note with a line ending in
-    a colon."""
+    the end of its last, the heading's kind, and the span of a date in the heading ("Promised
+    for Q2:", "Needed by Q1:"; -1, -1 without one). Only called for a note with a line ending
+    in a colon."""
     found = []
     size = len(low)
     for m in _HEADING_END.finditer(low):
-        kind = _heading_kind(low, low.rfind("\n", 0, m.start()) + 1, m.start())
+        line = low.rfind("\n", 0, m.start()) + 1
+        kind = _heading_kind(low, line, m.start())
         if kind is None:
             continue
+        d = next(_DATE.finditer(low, line, m.start()), None) if kind != "neg" else None
+        ds, de = (d.start(d.lastgroup), d.end(d.lastgroup)) if d is not None else (-1, -1)
         pos = m.end() + 1
         first = -1
         end = pos
@@ -2548,12 +2559,12 @@ def _list_headings(low: str) -> list[tuple[int, int, str]]:
                 break  # a line that is no item
             pos = line_end + 1
         if first >= 0:
-            found.append((first, end, kind))
+            found.append((first, end, kind, ds, de))
     return found
 
 
-def _heading_at(headings: list[tuple[int, int, str]], pos: int) -> str | None:
-    return next((kind for lo, hi, kind in headings if lo <= pos < hi), None)
+def _heading_at(headings: list[_Heading], pos: int) -> _Heading | None:
+    return next((h for h in headings if h[0] <= pos < h[1]), None)
 
 
 # The customer's own need in an item under a heading of things not needed: the item's word.
@@ -2601,8 +2612,9 @@ def _heading_reading(
     low: str,
     clauses: list[_Clause],
     cues: list[re.Match[str]],
-    heading: str,
+    head: _Heading,
     names: list[Mention],
+    when: _When,
 ) -> dict[int, _Clause]:
     """The heading's reading put on the clauses of one of its list items, where the item says
     no more itself (`_own_promise`): under needs, a date is the customer's (`needed`, for the
@@ -2610,7 +2622,9 @@ def _heading_reading(
     a date alone no promise; under questions, each clause is a question; under a promise
     heading, the answer maps each clause to the promise it is part of (the clause and the
     date-only clauses after it: "1. SCIM - Q1"); under things not needed, the clauses that
-    promise nothing are marked with a negation before them (no dependency)."""
+    promise nothing are marked with a negation before them (no dependency). An item without a
+    date of its own takes the heading's ("Promised for Q2:\n- SCIM", "Needed by Q1:\n- SCIM")."""
+    heading, ds, de = head[2], head[3], head[4]
     said: dict[int, _Clause] = {}
     groups: list[list[_Clause]] = []
     for c in clauses:
@@ -2625,6 +2639,8 @@ def _heading_reading(
             if any(c.needed for c in group):
                 continue  # the customer's own date: "- they need SCIM by Q1"
             whole = _Clause(first.start, group[-1].end, promise=True)
+            if ds >= 0 and not _promised_dates(low, whole.start, whole.end, when):
+                whole = _Clause(ds, de, promise=True)  # "Promised for Q2:\n- SCIM"
             for c in group:
                 said[id(c)] = whole
             continue
@@ -2648,6 +2664,8 @@ def _heading_reading(
             if not (c.promise or c.denied or c.sale)
             for d in _DATE.finditer(low, c.start, c.end)
         ]
+        if not dates and ds >= 0:
+            dates = [(ds, de)]  # "Needed by Q1:\n- SCIM"
         if dates:
             entries = tuple((s, e, -1, -1) for s, e in dates)
             for c in group:
@@ -2670,7 +2688,7 @@ def _sentence_references(
     when: _When,
     catalog: Catalog,
     referred: bool = False,
-    heading: str | None = None,
+    heading: _Heading | None = None,
 ) -> list[FeatureReference]:
     """The references of the sentence low[a:b] (`span`) naming `mentions`. `referred`: its
     "it" is the feature of the sentence before (`_carried_promise`), no off-roadmap thing.
@@ -2706,7 +2724,7 @@ def _sentence_references(
     evidence = text[a:b]
     clauses = _clauses(low, a, b, cues, mentions, when)
     last = clauses[-1]
-    headed = _heading_reading(low, clauses, cues, heading, mentions) if heading else None
+    headed = _heading_reading(low, clauses, cues, heading, mentions, when) if heading else None
 
     kept: list[tuple[Mention, _Clause]] = []
     claimed: set[int] = set()  # ids of the clauses naming a kept feature

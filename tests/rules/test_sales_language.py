@@ -1032,6 +1032,13 @@ NEEDED_BY = [
     ("We committed to:\n- SCIM (Q2)\n- SSO", [("scim", True, Q2, None), ("sso", True, None, None)]),
     ("We promised the following:\n- SCIM by Q1", [("scim", True, Q1, None)]),
     ("Promises made:\n- SCIM in Q2", [("scim", True, Q2, None)]),
+    # ... an item without a date of its own takes the heading's
+    (
+        "Promised for Q2:\n- SCIM\n- Audit log by Q3",
+        [("scim", True, Q2, None), ("audit", True, Q3, None)],
+    ),
+    ("Q1 commitments:\n- SCIM", [("scim", True, Q1, None)]),
+    ("Needed by Q1:\n- SCIM\n- SSO", [("scim", False, None, Q1), ("sso", False, None, Q1)]),
     ("Requirements from the call:\n- SCIM by Q1", [("scim", False, None, Q1)]),
     # ... the item's own words win where they say more
     ("Requirements:\n- we promised SCIM by Q2", [("scim", True, Q2, None)]),

@@ -148,6 +148,7 @@ class DealPipeline:
             followups = ledger.pending_followups_many(
                 session, crm, [deal.deal_id for deal, _s, _r in evaluated]
             )
+            unconfirmed: list[int] = []
             for deal, snapshot, result in evaluated:
                 plan = self._plan_write(
                     deal,
@@ -164,7 +165,17 @@ class DealPipeline:
                     # it). The first unfinished write's time is kept: a retry that fails too must
                     # not move the window in which Salesforce notes of ours are looked for.
                     if deal.write_started_at is None:
-                        deal.write_started_at = now
+                        unconfirmed.append(deal.id)
+                        set_committed_value(deal, "write_started_at", now)
+            # One UPDATE per chunk of deals, not the unit of work's executemany of one row each.
+            for ids in _chunks(unconfirmed, CHUNK):
+                session.execute(
+                    update(Deal.__table__)
+                    .where(
+                        Deal.__table__.c.id.in_(ids), Deal.__table__.c.write_started_at.is_(None)
+                    )
+                    .values(write_started_at=now, updated_at=now)
+                )
 
         outcomes = {item.id: Outcome.done() for item in items}
         if not plans:

@@ -47,7 +47,7 @@ def _logging(settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import create_app, freeze_startup_heap
+    from app.main import create_app, tune_garbage_collector
     from app.migrate import upgrade_to_head
 
     settings = _settings()
@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # together take turns (an advisory lock on PostgreSQL, app/migrate.py).
     upgrade_to_head(engine)
     app = create_app(settings=settings, engine=engine)
-    freeze_startup_heap()
+    tune_garbage_collector(settings.gc_gen0_threshold)
     uvicorn.run(
         app,
         host=args.host or settings.host,
@@ -72,7 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app.connectors.registry import build_connectors
     from app.jobs.runtime import default_processor
     from app.jobs.worker import Worker, default_owner
-    from app.main import freeze_startup_heap
+    from app.main import tune_garbage_collector
 
     settings = _settings()
     _logging(settings)
@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     processor = default_processor(engine, settings, connectors)
     owner = default_owner()
     worker = Worker(engine, settings, processor, owner=owner, grace_seconds=args.grace)
-    freeze_startup_heap()
+    tune_garbage_collector(settings.gc_gen0_threshold)
     metrics_server = _start_worker_metrics(args, settings, worker)
     try:
         return _run_worker(args, engine, settings, connectors, worker, owner)

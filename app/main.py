@@ -298,15 +298,29 @@ def create_app(
     return app
 
 
-def freeze_startup_heap() -> None:
-    """Exclude everything a process allocated while starting (imported modules, the app and its
-    routes, ORM and pydantic metadata) from all future garbage collections.
+def tune_garbage_collector(gen0_threshold: int) -> None:
+    """Set the process's garbage collector for this service: exclude everything allocated
+    while starting (imported modules, the app and its routes, ORM and pydantic metadata) from
+    all future collections, and collect young objects every `gen0_threshold` allocations of
+    container objects instead of Python's 700 (GC_GEN0_THRESHOLD; 0 keeps Python's).
 
-    Why: a full collection walks every tracked object; in the serving process that is a few
-    hundred thousand long-lived startup objects, and it ran every second or so under webhook
-    load, stopping every request for 60-100 ms (benchmarks/ingest.py: ack p99 165 ms with,
-    60 ms without). Frozen objects are never collected, so call this once per process, after
-    start-up and before serving (`serve`, `worker`), not in code that builds many apps.
+    Why the freeze: a full collection walks every tracked object; in the serving process that
+    is a few hundred thousand long-lived start-up objects, and it ran every second or so under
+    webhook load, stopping every request for 60-100 ms (benchmarks/ingest.py: ack p99 165 ms
+    with, 60 ms without).
+
+    Why the threshold: re-checking a deal allocates thousands of short-lived containers (its
+    snapshot and references as pydantic models, findings, rows). At 700 a collection ran every
+    few dozen microseconds of that work, and enough of them survived into the older generations
+    to set off a full collection every half batch: in a 50,000-deal worker drain on PostgreSQL,
+    80 full collections, 11.7 s of 45 s (benchmarks/reevaluate.py; docs/roadmap.md has the
+    figures). At 10,000: 5 full collections, 2 s.
+
+    Frozen objects are never collected, so call this once per process, after start-up and
+    before serving (`serve`, `worker`), not in code that builds many apps.
     """
     gc.collect()
     gc.freeze()
+    if gen0_threshold:
+        _gen0, gen1, gen2 = gc.get_threshold()
+        gc.set_threshold(gen0_threshold, gen1, gen2)

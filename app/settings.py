@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=8, ge=1, le=100)
     backoff_base_seconds: float = Field(default=2.0, gt=0, le=600)
     backoff_cap_seconds: float = Field(default=900.0, gt=0, le=86400)
+    # Young-generation garbage collection every N container allocations (Python's default is
+    # 700; 0 keeps it). See app.main.tune_garbage_collector for why.
+    gc_gen0_threshold: int = Field(default=10_000, ge=0, le=1_000_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     public_base_url: str = "http://localhost:8000"

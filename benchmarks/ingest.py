@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_bench_app():
     """uvicorn --factory target: the service as `roadmap-guard serve` builds it (settings from
-    the env, the start-up heap frozen), without its migration step (done here beforehand)."""
-    from app.main import create_app, freeze_startup_heap
+    the env, the garbage collector tuned), without its migration step (done here beforehand)."""
+    from app.main import create_app, tune_garbage_collector
 
     app = create_app()
-    freeze_startup_heap()
+    tune_garbage_collector(app.state.settings.gc_gen0_threshold)
     return app
 
 

@@ -301,28 +301,52 @@ def test_sigterm_while_a_batch_is_in_hand_exits_0_and_leaves_no_deal_running(
         assert (row.status, row.lease_owner, row.attempts) == ("pending", None, 0)
 
 
-def test_serve_freezes_the_start_up_heap_before_it_serves(db, monkeypatch):
+@pytest.mark.parametrize(
+    ("command", "env", "gen0"),
+    [
+        (["serve"], {}, 10_000),
+        (["worker", "--burst"], {}, 10_000),
+        (["serve"], {"GC_GEN0_THRESHOLD": "2500"}, 2500),
+        (["serve"], {"GC_GEN0_THRESHOLD": "0"}, 700),  # 0: Python's own
+    ],
+)
+def test_serve_and_worker_tune_the_garbage_collector_before_they_start(
+    db, monkeypatch, command, env, gen0
+):
     """Full garbage collections that walked the start-up objects stopped every request for
-    60-100 ms under webhook load (docs/operations.md); `serve` freezes them first."""
+    60-100 ms under webhook load (docs/operations.md): `serve` and `worker` freeze them first.
+    Python's young-generation threshold (700) set off a full collection every half batch of
+    a worker's re-checks (docs/roadmap.md): both raise it to GC_GEN0_THRESHOLD."""
     import gc
 
     import uvicorn
 
+    from app.jobs.worker import Worker
+
     seen: dict[str, object] = {}
 
-    def fake_run(app, **kwargs) -> None:
+    def record(app=None, **kwargs) -> int:
         seen["frozen"] = gc.get_freeze_count()
+        seen["threshold"] = gc.get_threshold()[0]
         seen["app"] = app
+        return 0
 
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("WORKER_MODE", "off")
-    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn, "run", record)
+    monkeypatch.setattr(Worker, "run_until_empty", lambda self, *a, **k: record(self))
+    before = gc.get_threshold()
     gc.unfreeze()
+    gc.set_threshold(700, *before[1:])
     try:
-        assert main(["serve"]) == 0
+        assert main(command) == 0
     finally:
         gc.unfreeze()  # a test process builds many apps: let them be collected
+        gc.set_threshold(*before)
     assert seen["app"] is not None
     assert seen["frozen"] > 10_000
+    assert seen["threshold"] == gen0
 
 
 def test_backfill_queues_every_open_hubspot_deal_once_with_progress(db, capsys, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 
@@ -491,6 +492,30 @@ def test_a_body_that_is_not_json_says_so_and_where(client, api_key):
         "body: not valid JSON (at character 1): Expecting property name enclosed in double quotes"
     )
     assert [d["path"] for d in error["details"]] == ["body"]
+
+
+def _nested(depth: int, shape: str) -> bytes:
+    """JSON nested `depth` levels: arrays, objects, or the two alternating, with siblings."""
+    opening = {"[": b"[", "{": b'{"a":', "alternating": None, "siblings": None}[shape]
+    body = b"1"
+    for level in range(depth):
+        if opening is not None:
+            body = opening + body + (b"]" if opening == b"[" else b"}")
+        elif shape == "alternating":
+            body = b'{"a":' + body + b"}" if level % 2 else b"[" + body + b"]"
+        elif level == 0:
+            body = b"[" + body + b"]"
+        else:  # flat neighbours above the innermost level do not make it deeper
+            body = b'[{}, [], {"b": 1}, [2], ' + body + b"]"
+    return body
+
+
+@pytest.mark.parametrize("shape", ["[", "{", "alternating", "siblings"])
+def test_json_too_deep_counts_the_levels_exactly(shape):
+    from app.errors import MAX_JSON_DEPTH, json_too_deep
+
+    for depth in range(MAX_JSON_DEPTH - 3, MAX_JSON_DEPTH + 6):
+        assert json_too_deep(_nested(depth, shape)) is (depth > MAX_JSON_DEPTH), depth
 
 
 def test_a_body_nested_too_deeply_is_a_422_saying_so_and_nothing_is_written(

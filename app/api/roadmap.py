@@ -9,7 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep, SettingsDep
+from app.api.deps import (
+    EngineDep,
+    Offset,
+    ReadPrincipal,
+    RevOpsPrincipal,
+    SessionDep,
+    SettingsDep,
+)
 from app.services import roadmap_sources as svc
 from app.services.roadmap_refresh import refresh_source
 
@@ -24,6 +31,20 @@ class OrphanedMapping(BaseModel):
     match_kind: str
     match_value: str
     unknown_feature_keys: list[str]
+
+
+class SourcePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[svc.SourcePublic]
+
+
+class SourceStatusPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[svc.SourceStatus]
 
 
 class SourceChange(BaseModel):
@@ -66,14 +87,21 @@ def _stale_after(settings) -> float:
     return 2.0 * settings.roadmap_refresh_seconds
 
 
-@router.get("", summary="Roadmap sources with status and last refresh", operation_id="list_sources")
+@router.get(
+    "",
+    summary="Roadmap sources with status and last refresh, by name (paged)",
+    operation_id="list_sources",
+)
 def list_sources(
-    session: SessionDep, settings: SettingsDep, _p: ReadPrincipal
-) -> list[svc.SourcePublic]:
-    return [
-        svc.to_public(session, r, stale_after=_stale_after(settings))
-        for r in svc.list_sources(session)
-    ]
+    session: SessionDep,
+    settings: SettingsDep,
+    _p: ReadPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> SourcePage:
+    total, rows = svc.list_sources(session, limit=limit, offset=offset)
+    items = [svc.to_public(session, r, stale_after=_stale_after(settings)) for r in rows]
+    return SourcePage(total=total, limit=limit, offset=offset, items=items)
 
 
 @router.get("/{name}", summary="One roadmap source", operation_id="get_source")
@@ -85,11 +113,21 @@ def get_source(
 
 @router.get(
     "/{name}/statuses",
-    summary="The source's status names and what each maps to (Productboard: read live)",
+    summary="The source's status names and what each maps to, by name (paged; Productboard: "
+    "read live)",
     operation_id="list_source_statuses",
 )
-def statuses(name: str, session: SessionDep, _p: ReadPrincipal) -> list[svc.SourceStatus]:
-    return svc.source_statuses(session, name)
+def statuses(
+    name: str,
+    session: SessionDep,
+    _p: ReadPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> SourceStatusPage:
+    found = svc.source_statuses(session, name)
+    return SourceStatusPage(
+        total=len(found), limit=limit, offset=offset, items=found[offset : offset + limit]
+    )
 
 
 def _inline_refs(schema: Any, defs: dict[str, Any]) -> Any:

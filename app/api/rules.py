@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.deps import EngineDep, Offset, ReadPrincipal, RevOpsPrincipal, SessionDep
 from app.api.streaming import Progress, progress_stream
 from app.db import read_only
 from app.rules.schema import RuleDefinition, rule_json_schema
@@ -53,6 +53,20 @@ class RuleVersionPublic(BaseModel):
     created_at: datetime
 
 
+class RulePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[RulePublic]
+
+
+class RuleVersionPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[RuleVersionPublic]
+
+
 class ValidationError_(BaseModel):
     loc: list[str | int]
     path: str
@@ -74,11 +88,16 @@ def _public(row, queued: int | None = None, session=None):
     return RuleChange(**data, deals_queued=queued, warnings=warnings)
 
 
-@router.get("", summary="List rules", operation_id="list_rules")
+@router.get("", summary="List rules, by id (paged)", operation_id="list_rules")
 def list_rules(
-    session: SessionDep, _p: ReadPrincipal, enabled: Annotated[bool | None, Query()] = None
-) -> list[RulePublic]:
-    return [_public(r) for r in svc.list_rules(session, enabled=enabled)]
+    session: SessionDep,
+    _p: ReadPrincipal,
+    enabled: Annotated[bool | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> RulePage:
+    total, rows = svc.list_rules(session, enabled=enabled, limit=limit, offset=offset)
+    return RulePage(total=total, limit=limit, offset=offset, items=[_public(r) for r in rows])
 
 
 @router.get("/schema", summary="The JSON Schema of a rule definition", operation_id="rule_schema")
@@ -172,20 +191,34 @@ def delete_rule(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -
 
 
 @router.get(
-    "/{rule_id}/versions", summary="Every version of a rule", operation_id="list_rule_versions"
+    "/{rule_id}/versions",
+    summary="A rule's versions, oldest first (paged)",
+    operation_id="list_rule_versions",
 )
-def versions(rule_id: str, session: SessionDep, _p: ReadPrincipal) -> list[RuleVersionPublic]:
-    return [
-        RuleVersionPublic(
-            rule_id=v.rule_id,
-            version=v.version,
-            enabled=v.enabled,
-            definition=v.definition,
-            actor=v.actor,
-            created_at=v.created_at,
-        )
-        for v in svc.list_versions(session, rule_id)
-    ]
+def versions(
+    rule_id: str,
+    session: SessionDep,
+    _p: ReadPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> RuleVersionPage:
+    total, rows = svc.list_versions(session, rule_id, limit=limit, offset=offset)
+    return RuleVersionPage(
+        total=total,
+        limit=limit,
+        offset=offset,
+        items=[
+            RuleVersionPublic(
+                rule_id=v.rule_id,
+                version=v.version,
+                enabled=v.enabled,
+                definition=v.definition,
+                actor=v.actor,
+                created_at=v.created_at,
+            )
+            for v in rows
+        ],
+    )
 
 
 @router.post("/{rule_id}/enable", summary="Enable a rule", operation_id="enable_rule")

@@ -311,11 +311,21 @@ def source_statuses(session: Session, name: str) -> list[SourceStatus]:
     ]
 
 
-def list_sources(session: Session) -> list[RoadmapSource]:
-    rows = list(session.exec(select(RoadmapSource).order_by(RoadmapSource.name)))
-    if not any(r.name == REGISTRY for r in rows):
-        rows.insert(0, _registry_row(session))
-    return rows
+def list_sources(
+    session: Session, *, limit: int = 50, offset: int = 0
+) -> tuple[int, list[RoadmapSource]]:
+    """One page of the sources by name, and how many there are. The built-in registry is
+    always listed: first, while it has no stored row (nobody edited its status mapping)."""
+    stored = session.exec(select(func.count()).select_from(RoadmapSource)).one()
+    registry_stored = session.get(RoadmapSource, REGISTRY) is not None
+    stmt = select(RoadmapSource).order_by(RoadmapSource.name)
+    if registry_stored:
+        return stored, list(session.exec(stmt.offset(offset).limit(limit)))
+    # the registry is row 0 of the listing, the stored sources rows 1 and on
+    rows = [] if offset else [_registry_row(session)]
+    if limit > len(rows):
+        rows += session.exec(stmt.offset(max(offset - 1, 0)).limit(limit - len(rows)))
+    return stored + 1, rows
 
 
 def get_source(session: Session, name: str) -> RoadmapSource:

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -183,21 +183,36 @@ def get_rule(session: Session, rule_id: str, *, for_update: bool = False) -> Rul
     return row
 
 
-def list_rules(session: Session, *, enabled: bool | None = None) -> list[Rule]:
+def list_rules(
+    session: Session, *, enabled: bool | None = None, limit: int = 50, offset: int = 0
+) -> tuple[int, list[Rule]]:
+    """One page of the rules in force (not deleted), by id, and how many there are."""
     stmt = select(Rule).where(Rule.deleted_at.is_(None))
     if enabled is not None:
         stmt = stmt.where(Rule.enabled == enabled)
-    return list(session.exec(stmt.order_by(Rule.id)))
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    rows = session.exec(stmt.order_by(Rule.id).offset(offset).limit(limit)).all()
+    return total, list(rows)
 
 
-def list_versions(session: Session, rule_id: str) -> list[RuleVersion]:
+def list_versions(
+    session: Session, rule_id: str, *, limit: int = 50, offset: int = 0
+) -> tuple[int, list[RuleVersion]]:
+    """One page of a rule's versions, oldest first, and how many it has (a deleted rule's
+    versions are kept and listed)."""
     if session.get(Rule, rule_id) is None:
         raise NotFound(f"rule '{rule_id}' does not exist")
-    return list(
-        session.exec(
-            select(RuleVersion).where(RuleVersion.rule_id == rule_id).order_by(RuleVersion.version)
-        )
-    )
+    total = session.exec(
+        select(func.count()).select_from(RuleVersion).where(RuleVersion.rule_id == rule_id)
+    ).one()
+    rows = session.exec(
+        select(RuleVersion)
+        .where(RuleVersion.rule_id == rule_id)
+        .order_by(RuleVersion.version)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return total, list(rows)
 
 
 def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> tuple[Rule, int]:

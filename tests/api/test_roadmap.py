@@ -321,7 +321,9 @@ def test_list_includes_registry_and_defaults(client, api_key):
     assert mapping["Launched"] == "available" and mapping["Candidate"] == "uncertain"
     names = [
         s["name"]
-        for s in client.get("/api/v1/roadmap/sources", headers=api_key("engineering")).json()
+        for s in client.get("/api/v1/roadmap/sources", headers=api_key("engineering")).json()[
+            "items"
+        ]
     ]
     assert names == ["registry", "pb"]
     assert client.delete("/api/v1/roadmap/sources/pb", headers=revops).status_code == 200
@@ -414,7 +416,7 @@ def test_statuses_list_stored_and_productboard_workspace_statuses(client, api_ke
     assert client.post("/api/v1/roadmap/sources/pb/refresh", headers=revops).json()["ok"]
     r = client.get("/api/v1/roadmap/sources/pb/statuses", headers=api_key("viewer"))
     assert r.status_code == 200, r.text
-    assert r.json() == [
+    assert r.json()["items"] == [
         {"name": "Parked", "availability": "unknown", "mapped": False, "features": 1},
         {"name": "Planned", "availability": "coming_soon", "mapped": True, "features": 0},
     ]
@@ -439,7 +441,7 @@ def test_a_status_spelt_several_ways_counts_all_its_features(client, api_key, mo
     )
     assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
     r = client.get("/api/v1/roadmap/sources/acme/statuses", headers=revops)
-    assert r.json() == [
+    assert r.json()["items"] == [
         {"name": "GA", "availability": "available", "mapped": True, "features": 3},
         {"name": "Planned", "availability": "coming_soon", "mapped": True, "features": 1},
     ]
@@ -830,7 +832,7 @@ def test_a_jira_search_that_suddenly_finds_nothing_is_refused(engine, mock_api):
 
 def _sources_state(client, headers, engine) -> tuple:
     """What a refused write must leave as it was: the listed sources, and the audit log."""
-    listed = client.get("/api/v1/roadmap/sources", headers=headers).json()
+    listed = client.get("/api/v1/roadmap/sources", headers=headers).json()["items"]
     for source in listed:
         source.pop("staleness_seconds")  # grows with the clock
     with Session(engine) as s:
@@ -1317,3 +1319,57 @@ def test_a_failure_while_storing_is_recorded_keeps_the_catalog_and_spares_the_ot
         assert s.get(FeatureRow, "sso") is not None
     source = client.get("/api/v1/roadmap/sources/a-bad", headers=revops).json()
     assert "while storing: boom" in source["last_error"] and source["last_refresh_at"]
+
+
+def test_sources_are_listed_a_page_at_a_time_registry_first(client, api_key, engine):
+    """GET /api/v1/roadmap/sources returned every source; it is paged with limit/offset like
+    every other list, the built-in registry still first (row 0)."""
+    revops = api_key("revops")
+    for name in ("cc", "aa", "bb"):
+        _source(client, revops, name=name)
+    url = "/api/v1/roadmap/sources"
+
+    def names(query: str) -> tuple[int, list[str]]:
+        page = client.get(f"{url}?{query}", headers=api_key("viewer")).json()
+        return page["total"], [s["name"] for s in page["items"]]
+
+    assert names("") == (4, ["registry", "aa", "bb", "cc"])
+    assert client.get(url, headers=revops).json()["limit"] == 50
+    assert names("limit=1") == (4, ["registry"])
+    assert names("limit=2") == (4, ["registry", "aa"])
+    assert names("limit=2&offset=1") == (4, ["aa", "bb"])
+    assert names("limit=2&offset=3") == (4, ["cc"])
+    assert names("offset=4") == (4, [])
+    pages = [names(f"limit=3&offset={o}")[1] for o in (0, 3)]
+    assert pages == [["registry", "aa", "bb"], ["cc"]]
+    for query, param in (("limit=0", "limit"), ("limit=501", "limit"),
+                         ("offset=-1", "offset"), ("limit=ten", "limit")):  # fmt: skip
+        r = client.get(f"{url}?{query}", headers=revops)
+        assert r.status_code == 422, (query, r.text)
+        assert r.json()["error"]["code"] == "invalid_request"
+        assert [d["path"] for d in r.json()["error"]["details"]] == [f"query.{param}"]
+
+    # a stored registry row (none is written today) is listed once, in name order
+    from app.db import session_scope
+    from app.models import RoadmapSource
+
+    with session_scope(engine) as s:
+        s.add(RoadmapSource(name="registry", kind="registry", config={}, status_mapping={}))
+    assert names("") == (4, ["aa", "bb", "cc", "registry"])
+    assert names("limit=2&offset=2") == (4, ["cc", "registry"])
+
+
+def test_a_sources_statuses_are_listed_a_page_at_a_time(client, api_key, mock_api):
+    revops = api_key("revops")
+    _source(client, revops)
+    statuses = [f"S{n:02d}" for n in range(12)]
+    features = [{"key": f"k{n}", "name": f"K{n}", "status": s} for n, s in enumerate(statuses)]
+    mock_api.get(URL).mock(return_value=httpx.Response(200, json=_page(*features)))
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    url = "/api/v1/roadmap/sources/acme/statuses"
+    page = client.get(f"{url}?limit=5&offset=10", headers=revops).json()
+    assert (page["total"], page["limit"], page["offset"]) == (12, 5, 10)
+    assert [s["name"] for s in page["items"]] == ["S10", "S11"]
+    assert [s["name"] for s in client.get(url, headers=revops).json()["items"]] == statuses
+    r = client.get(f"{url}?limit=0", headers=revops)
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["path"] == "query.limit"

@@ -26,11 +26,12 @@ def test_create_version_enable_disable_delete_with_audit(client, api_key, engine
     assert r.status_code == 200 and r.json()["version"] == 2
     r = client.post("/api/v1/rules/never-sold/disable", headers=revops)
     assert (r.json()["version"], r.json()["enabled"]) == (3, False)
-    assert client.get("/api/v1/rules?enabled=true", headers=revops).json() == []
+    assert client.get("/api/v1/rules?enabled=true", headers=revops).json()["items"] == []
     r = client.post("/api/v1/rules/never-sold/enable", headers=revops)
     assert (r.json()["version"], r.json()["enabled"]) == (4, True)
 
-    versions = client.get("/api/v1/rules/never-sold/versions", headers=api_key("viewer")).json()
+    r = client.get("/api/v1/rules/never-sold/versions", headers=api_key("viewer")).json()
+    versions = r["items"]
     assert [(v["version"], v["enabled"], v["definition"]["severity"]) for v in versions] == [
         (1, True, "block"),
         (2, True, "warning"),
@@ -401,7 +402,7 @@ def test_an_edit_without_enabled_keeps_the_rule_on_or_off(client, api_key, engin
         "/api/v1/rules/never-sold", json={**edited, "severity": "warning"}, headers=revops
     )
     assert (r.json()["version"], r.json()["enabled"]) == (5, True)
-    versions = client.get("/api/v1/rules/never-sold/versions", headers=revops).json()
+    versions = client.get("/api/v1/rules/never-sold/versions", headers=revops).json()["items"]
     assert [v["enabled"] for v in versions] == [True, False, False, True, True]
 
 
@@ -461,3 +462,45 @@ def test_blank_name_or_message_is_refused_but_a_stored_one_still_loads(client, a
         assert [r.definition.name for r in load_rules(s)] == ["  "]
     schema = client.get("/api/v1/rules/schema", headers=revops).json()
     assert schema["properties"]["name"]["pattern"] == r"\S"
+
+
+def test_versions_and_rules_are_listed_a_page_at_a_time(client, api_key):
+    """A rule's version history and the rule list came back whole (every version of a rule
+    edited daily for years); they are paged with limit/offset like every other list."""
+    revops = api_key("revops")
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201
+    for n in range(6):  # versions 2..7
+        body = {**NEVER, "message": f"edit {n}"}
+        assert client.put("/api/v1/rules/never-sold", json=body, headers=revops).status_code == 200
+    url = "/api/v1/rules/never-sold/versions"
+    page = client.get(f"{url}?limit=3", headers=revops).json()
+    assert (page["total"], page["limit"], page["offset"]) == (7, 3, 0)
+    assert [v["version"] for v in page["items"]] == [1, 2, 3]
+    page = client.get(f"{url}?limit=3&offset=6", headers=revops).json()
+    assert [v["version"] for v in page["items"]] == [7]
+    assert client.get(f"{url}?offset=7", headers=revops).json()["items"] == []
+    page = client.get(url, headers=revops).json()
+    assert (page["total"], page["limit"], len(page["items"])) == (7, 50, 7)
+
+    for n in range(3):
+        body = {**NEVER, "id": f"rule-{n}", "name": f"Rule {n}"}
+        assert client.post("/api/v1/rules", json=body, headers=revops).status_code == 201
+    everything = client.get("/api/v1/rules", headers=revops).json()
+    ids = [r["id"] for r in everything["items"]]
+    assert everything["total"] == len(ids) and ids == sorted(ids) and "rule-1" in ids
+    page = client.get("/api/v1/rules?limit=2&offset=1", headers=revops).json()
+    assert (page["total"], [r["id"] for r in page["items"]]) == (len(ids), ids[1:3])
+
+
+def test_a_bad_page_size_or_offset_is_a_422_naming_it(client, api_key):
+    viewer = api_key("viewer")
+    client.post("/api/v1/rules", json=NEVER, headers=api_key("revops"))
+    for path in ("/api/v1/rules", "/api/v1/rules/never-sold/versions"):
+        for query, param in (("limit=0", "limit"), ("limit=501", "limit"),
+                             ("limit=x", "limit"), ("offset=-1", "offset")):  # fmt: skip
+            r = client.get(f"{path}?{query}", headers=viewer)
+            assert r.status_code == 422, (path, query, r.text)
+            error = r.json()["error"]
+            assert error["code"] == "invalid_request"
+            assert [d["path"] for d in error["details"]] == [f"query.{param}"], (path, query)
+    assert client.get("/api/v1/rules/nope/versions?limit=5", headers=viewer).status_code == 404

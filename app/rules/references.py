@@ -1293,16 +1293,18 @@ def _clauses(
     start = a
     for m in _CLAUSE.finditer(low, a, b):
         joint = m.group()
-        if joint == ":" and (
-            _deadline_colon(low, start, m.end(), b) or _need_label(low, start, m.start(), names)
+        if joint == ":":
+            if (
+                _deadline_colon(low, start, m.end(), b)
+                or _need_label(low, start, m.start(), names)
+                or _names_needed(low, start, m.start(), m.end(), names)
+            ):
+                continue  # "Hard deadline for SCIM: March 1", "Needs: SCIM by Q2": one clause
+        elif joint in _LABEL_DASHES and (
+            _need_label(low, start, m.start(), names)
+            or _names_needed(low, start, m.start(), m.end(), names)
         ):
-            continue  # "Hard deadline for SCIM: March 1", "Needs: SCIM by Q2": one clause
-        if joint.strip() in _LABEL_DASHES and _need_label(low, start, m.start(), names):
-            continue  # "Dealbreaker - no SCIM by Q1": as after a colon
-        if (joint == ":" or joint.strip() in _LABEL_DASHES) and _names_needed(
-            low, start, m.start(), m.end(), names
-        ):
-            continue  # "SCIM & audit log: required by Q2": the requirement is theirs
+            continue  # "Dealbreaker - no SCIM by Q1", "SCIM and audit log - both needed"
         end = m.end() if m.group().startswith("?") else m.start()
         clauses.append(_Clause(start, end))
         start = m.end()
@@ -1452,6 +1454,9 @@ def _comma_clauses(low: str, clauses: list[_Clause], names: list[Mention]) -> li
     where the clause after each starts."""
     cuts = []
     for n in names[1:]:
+        after = low[n.end : n.end + 16].split()[:1]
+        if not after or after[0].strip(_STRIP) not in _OWN_VERBS:
+            continue  # first, the one cheap look: most names are followed by no verb
         c = next((c for c in clauses if c.start <= n.start < c.end), None)
         if c is None:
             continue
@@ -1464,8 +1469,7 @@ def _comma_clauses(low: str, clauses: list[_Clause], names: list[Mention]) -> li
             nxt = k + 2
         if k < 0 or low[nxt : n.start].strip() not in _COMMA_LEADS:
             continue
-        after = low[n.end : n.end + 16].split()[:1]
-        if not after or after[0].strip(_STRIP) not in verbs:
+        if verbs is _AND_VERBS and after[0].strip(_STRIP) not in verbs:
             continue
         words = low[c.start : k]
         for m in names:
@@ -1913,6 +1917,12 @@ def _ours(
     go-live is scheduled for Q2, SCIM required"). `date_cue`: low[s:e] is "in <date>", read
     only for the customer's date ("They need SCIM in Q3": tied to the features the need word
     is about, and not a need in the past: "They needed SSO in March")."""
+    if (
+        low[s : s + 2] in _TOLD_HEADS
+        and low.startswith(_TOLD_CUES, s)
+        and not _told_dated(low, s, e, c, names)
+    ):
+        return False  # "I told them SCIM is in the contract": that cue's, not this one's
     a = c.start
     before = low[max(a, s - 48) : s]
     if "if " in before or "unless " in before:
@@ -2018,13 +2028,6 @@ def _ours(
     dated = (
         head in _DATED_HEADS and cue.startswith(_DATED_CUES) and not cue.startswith(_UNDATED_FORMS)
     )
-    if (
-        dated
-        and head in _TOLD_HEADS
-        and cue.startswith(_TOLD_CUES)
-        and not _told_dated(low, s, e, c, names)
-    ):
-        return False  # "I told them SCIM is in the contract": that cue's, not this one's
     if (
         date_cue
         or dated
@@ -3123,7 +3126,8 @@ _NEED_LABELS_TEXT = """needs need requirements requirement required must-haves m
 _NEED_LABELS = frozenset(_NEED_LABELS_TEXT.split())
 
 
-_LABEL_DASHES = ("-", "\u2013", "\u2014")
+# The dash joints of `_CLAUSE` (as `m.group()` gives them), read as a label's colon.
+_LABEL_DASHES = frozenset((" - ", " \u2013 ", " \u2014", " \u2014 ", "\u2014", "\u2014 "))
 
 
 def _need_label(low: str, start: int, colon: int, names: list[Mention]) -> bool:

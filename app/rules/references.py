@@ -2698,7 +2698,7 @@ def _sentence_references(
     `heading`: the kind of the heading over the list item it is in (`_list_headings`)."""
     a, b = span
     cues = list(_CUES.finditer(low, a, b))  # one pass over the sentence for every kind of cue
-    if not cues and heading is None and low.find("?", a, b) < 0:
+    if not cues and low.find("?", a, b) < 0:
         # Most sentences: no promise, question or negation, so clauses cannot matter and every
         # mention is a plain dependency (what the general path below gives them).
         if not mentions:
@@ -2723,7 +2723,9 @@ def _sentence_references(
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
                 if mentions and _it_not_needed(low, mentions, mentions[-1].end, b):
                     return []  # "Offline mode came up, but they can live without it"
-            return _plain_references(text[a:b], mentions, note.id, catalog)
+            if heading is None or not mentions:
+                return _plain_references(text[a:b], mentions, note.id, catalog)
+            # a list item under a heading: read with it below ("Requirements:\n- SCIM - Q1")
     evidence = text[a:b]
     clauses = _clauses(low, a, b, cues, mentions, when)
     last = clauses[-1]

@@ -360,6 +360,7 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Out of scope:\n* offline mode by Q1", []),
         ("Not needed for phase 1:\n- Offline mode", []),
         ("Out of scope:\n- offline mode, they still need it", ["offline"]),
+        ("Requirements:\n- Offline mode (they can live without it)", []),
         ("Not needed:\n- SSO\n\nOffline mode came up.", ["offline"]),
         ("Offline mode is a must-have, they can't live without it.", ["offline"]),
         ("Offline mode came up; they would not be fine without it.", ["offline"]),

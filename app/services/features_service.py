@@ -408,23 +408,33 @@ def mapping_overlaps(
 
 
 def delete_feature(session: Session, key: str, *, actor: str) -> FanOutResult:
-    from app.services.mappings_service import AUDIT_MAPPING_LIMIT, listed, mappings_using
+    from app.services.mappings_service import (
+        AUDIT_MAPPING_LIMIT,
+        count_mappings_using,
+        listed,
+        mappings_using,
+    )
 
     row = get_row(session, key)
     _editable(row)
-    users = sorted(mappings_using(session, [key]), key=lambda m: m.id)
-    if users:
-        # The count and the first few (all of them made an 11.8 MB answer for 150,000); the
-        # rest are found with GET /api/v1/mappings?feature_key=...
+    # The count and the first few by id (all of them made an 11.8 MB answer for 150,000); the
+    # rest are found with GET /api/v1/mappings?feature_key=... Counted only past the few.
+    first = mappings_using(session, [key], limit=AUDIT_MAPPING_LIMIT)
+    if first:
+        total = (
+            count_mappings_using(session, [key])
+            if len(first) == AUDIT_MAPPING_LIMIT
+            else len(first)
+        )
         raise Conflict(
-            f"feature '{key}' is used by {len(users)} product mapping(s); remove it from them "
+            f"feature '{key}' is used by {total} product mapping(s); remove it from them "
             f"first (GET /api/v1/mappings?feature_key={key} lists them)",
             details=listed(
                 [
                     {"id": m.id, "match_kind": m.match_kind, "match_value": m.match_value}
-                    for m in users[:AUDIT_MAPPING_LIMIT]
+                    for m in first
                 ],
-                len(users),
+                total,
             ),
         )
     before = feature_from_row(row)

@@ -343,3 +343,23 @@ def test_a_delete_refused_for_many_mappings_gives_their_count_and_the_first_few(
     assert [m["match_value"] for m in error["details"]["mappings"]] == [
         f"SSO-{n:02}" for n in range(50)
     ]
+
+
+def test_a_delete_refused_by_exactly_fifty_mappings_lists_them_all(client, api_key):
+    """The first 50 are read, and counted only when there may be more: at 50, all of them,
+    not cut short; mappings naming only a longer key ("sso-v2") do not count."""
+    revops = api_key("revops")
+    assert _create(client, revops).status_code == 201
+    assert _create(client, revops, key="sso-v2", name="SSO v2").status_code == 201
+    rows = [f"SSO-{n:02},sso|sso-v2\n" if n % 2 else f"SSO-{n:02},sso\n" for n in range(50)]
+    csv = "sku,feature_keys\n" + "".join(rows) + "V2-ONLY,sso-v2\n"
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    error = client.delete("/api/v1/features/sso", headers=revops).json()["error"]
+    assert (error["details"]["total"], error["details"]["truncated"]) == (50, False)
+    assert len(error["details"]["mappings"]) == 50
+    error = client.delete("/api/v1/features/sso-v2", headers=revops).json()["error"]
+    assert (error["details"]["total"], error["details"]["truncated"]) == (26, False)
+    assert error["details"]["mappings"][-1]["match_value"] == "V2-ONLY"

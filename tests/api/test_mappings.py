@@ -648,3 +648,49 @@ def test_csv_short_form_errors_name_the_files_own_column(client, revops, engine)
     ]
     assert "duplicate of row 3" in r.json()["error"]["details"][1]["message"]
     assert _mappings(engine) == {}
+
+
+# Feature key lists that look alike: alone, among others, a prefix of another key ("sso" of
+# "sso-v2"), another case ("SSO"), a key with JSON-escaped characters, and none of them.
+_LOOK_ALIKES = [
+    ["sso"],
+    ["audit", "sso", "scim"],
+    ["sso-v2"],
+    ["SSO"],
+    ["xsso", "sso_v2", "sso.v2"],
+    ["scim", "sso"],
+    ["ssó"],
+    ['s"o', "a\\b"],
+    ["sso-v2", "SSO", "sso"],
+    ["audit"],
+]
+
+
+def test_mappings_using_finds_exactly_the_mappings_naming_a_key_in_the_database(engine):
+    """A feature delete read every product mapping and compared their keys in Python: seconds
+    with 200,000 mappings. The database finds them now, with the same rows in the same order
+    (by id) and no others read."""
+    from sqlalchemy import event
+
+    from app.services import mappings_service as svc
+
+    with Session(engine) as s:
+        for n, keys in enumerate(_LOOK_ALIKES * 2):
+            s.add(ProductMapping(match_kind="sku", match_value=f"SKU-{n:02}", feature_keys=keys))
+        s.commit()
+    with Session(engine) as s:
+        every = sorted(s.exec(select(ProductMapping)), key=lambda m: m.id)
+        expected_ids = {}
+        for wanted in (["sso"], ["SSO"], ["sso-v2"], ["ss"], ["sso", "scim"], ["ssó"],
+                       ['s"o'], ["a\\b"], ["sso_v2"], ["nope"], []):  # fmt: skip
+            expected_ids[tuple(wanted)] = [m.id for m in every if set(wanted) & set(m.feature_keys)]
+    for wanted, ids in expected_ids.items():
+        with Session(engine) as s:
+            loaded = []
+            event.listen(s, "loaded_as_persistent", lambda _s, obj, seen=loaded: seen.append(obj))
+            found = svc.mappings_using(s, wanted)
+            assert [m.id for m in found] == ids, wanted
+            assert len(loaded) == len(ids), f"{wanted}: read {len(loaded)} mappings"
+            assert svc.count_mappings_using(s, wanted) == len(ids)
+            assert [m.id for m in svc.mappings_using(s, wanted, limit=1)] == ids[:1]
+    assert len(expected_ids[("sso",)]) == 8 and expected_ids[("nope",)] == []

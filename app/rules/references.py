@@ -2587,16 +2587,21 @@ _ASKING_FIRST = frozenset(_ASKING_FIRST_TEXT.split())
 
 def _own_promise(low: str, c: _Clause, cues: list[re.Match[str]], heading: str) -> bool:
     """Whether the clause `c` of a list item under a heading of needs, questions or things not
-    needed promises in words of its own, more than a date: "- we promised SCIM by Q2" does,
-    "- SCIM by Q1" does not (nor, under questions, "- Will SCIM be ready by Q1", "- SCIM ETA
-    for Q2")."""
+    needed promises in words of its own, more than a date: "- we promised SCIM by Q2", "- We
+    might have SCIM by Q2", "- SCIM is scheduled for Q2" do, "- SCIM by Q1" does not (nor,
+    under questions, "- Will SCIM be ready by Q1", "- SCIM ETA for Q2")."""
     if not c.promise or c.denied or c.question:
         return False
     if heading == "question":
         k = c.start
         while k < c.end and low[k] in _CLAUSE_LEAD:
             k += 1
-        if low[k : k + 12].split(" ", 1)[0] in _ASKING_FIRST:
+        line = low.rfind("\n", 0, k) + 1
+        mark = _LIST_ITEM.match(low, line, k)
+        if (
+            low[k : k + 12].split(" ", 1)[0] in _ASKING_FIRST
+            and not low[mark.end() if mark else line : k].strip()  # the item's first word
+        ):
             return False
     for m in cues:
         kind = m.lastgroup
@@ -2604,11 +2609,23 @@ def _own_promise(low: str, c: _Clause, cues: list[re.Match[str]], heading: str) 
             continue
         cue = low[m.start(kind) : m.end(kind)]
         if cue.startswith(_DATE_ONLY_CUES):
+            if _WE.search(low, c.start, m.start(kind)):
+                return True  # "- We might have SCIM by Q2", "- We need to ship SCIM by Q1"
             continue
-        if heading == "question" and cue[:2] in _DATED_HEADS and cue.startswith(_DATED_CUES):
-            continue
+        if heading == "question" and cue == "eta":
+            continue  # "Open questions:\n- SCIM ETA for Q2"
         return True
     return False
+
+
+# Our subject, also with a contraction ("we'd", "we'll", "I'm").
+_WE = re.compile(r"(?<![a-z0-9])(?:we|i)(?:['\u2019](?:d|ll|re|ve|m))? ")
+# In a list item with no cue, what makes it more than a label with a date ("- SCIM - Q1",
+# "- SCIM (Q1)"): a subject, or a verb in the past ("- We discussed SCIM in Q3 planning").
+_NOT_A_LABEL = re.compile(
+    r"(?<![a-z0-9])(?:we|i|they|he|she|you|it|our|us|let['\u2019]s|is|are|was|were|came|would"
+    r"|could|should|might|may|[a-z]{2,}ed)(?![a-z0-9])"
+)
 
 
 def _heading_reading(
@@ -2636,11 +2653,29 @@ def _heading_reading(
             groups.append([c])
         else:
             groups[-1].append(c)
+    if len(groups) > 1 and not any(
+        groups[0][0].start <= n.start < groups[0][-1].end for n in names
+    ):
+        lead = groups.pop(0)
+        groups[0][:0] = lead  # a date before the name: "Next quarter: SCIM"
     for group in groups:
         first = group[0]
+        lo, hi = first.start, group[-1].end
         if heading == "promise":
             if any(c.needed for c in group):
                 continue  # the customer's own date: "- they need SCIM by Q1"
+            # the clause naming the feature
+            nc = next((c for c in group if any(c.start <= n.start < c.end for n in names)), first)
+            fs, fe = nc.start, nc.end
+            if not nc.promise and (
+                any(fs <= m.start(m.lastgroup) < fe and m.lastgroup != "denied" for m in cues)
+                or _NOT_A_LABEL.search(low, fs, fe) is not None
+                or not _SALE_TIMES.isdisjoint(
+                    words := [w.strip(_STRIP) for w in low[fs:fe].split()]
+                )
+                or not _NEEDED_WORDS.isdisjoint(words)
+            ):
+                continue  # its own words: "- Customer confirmed SCIM for Q2", "- SCIM discussed"
             whole = _Clause(first.start, group[-1].end, promise=True)
             if ds >= 0 and not _promised_dates(low, whole.start, whole.end, when):
                 whole = _Clause(ds, de, promise=True)  # "Promised for Q2:\n- SCIM"
@@ -2649,31 +2684,52 @@ def _heading_reading(
             continue
         if heading == "neg" and _THEY_NEED.search(low, first.start, group[-1].end) is not None:
             continue  # "Out of scope:\n- SCIM, they still need it by Q3"
-        for c in group:
-            own = _own_promise(low, c, cues, heading)
-            if heading == "question":
-                if not own:
-                    c.question = True
-            elif heading == "neg":
-                if not own:
-                    c.neg_before += (c.start,)
-            elif not own:  # need
-                c.promise = False
         if heading != "need":
+            if any(_own_promise(low, c, cues, heading) for c in group):
+                continue  # "- SCIM: promised by Q2", "- SCIM can't ship in Q1, though we'll..."
+            for c in group:
+                if heading == "question":
+                    c.question = True
+                else:  # not needed
+                    c.neg_before += (c.start,)
             continue
+        # Needs: the date of a promise by a date alone ("- SCIM by Q1"), or of an item that is
+        # a label and a date ("- SCIM - Q1", "- SCIM (Q1)"), is theirs; not when the item
+        # promises in words of its own, asks, denies, or tells of something else ("- We
+        # already delivered SCIM by Q3", "- We'll check in next quarter about SCIM").
+        if any(c.question or c.denied or c.past for c in group):
+            continue
+        own = [c for c in group if _own_promise(low, c, cues, heading)]
+        # (a date alone beside our own word is its date: "By Q3, we will have SCIM")
+        weak = [
+            c
+            for c in group
+            if c.promise
+            and c not in own
+            and (not own or any(c.start <= n.start < c.end for n in names))
+        ]
+        if not weak and (
+            own
+            or any(lo <= m.start(m.lastgroup) < hi for m in cues)
+            or any(c.sale for c in group)
+            or _NOT_A_LABEL.search(low, lo, hi) is not None
+            or not _SALE_TIMES.isdisjoint(w.strip(_STRIP) for w in low[lo:hi].split())
+        ):
+            continue
+        for c in weak:
+            c.promise = False
+        rest = [c for c in group if c not in own]  # "- SCIM by Q1 - told them Q2": not Q2
         dates = [
             (d.start(d.lastgroup), d.end(d.lastgroup))
-            for c in group
-            if not (c.promise or c.denied or c.sale)
+            for c in rest
             for d in _DATE.finditer(low, c.start, c.end)
         ]
         if not dates and ds >= 0:
             dates = [(ds, de)]  # "Needed by Q1:\n- SCIM"
         if dates:
             entries = tuple((s, e, -1, -1) for s, e in dates)
-            for c in group:
-                if not c.promise:
-                    c.needed += entries
+            for c in rest:
+                c.needed += entries
     return said
 
 

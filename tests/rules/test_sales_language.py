@@ -289,6 +289,10 @@ QUESTIONS = [
         "Questions from the call:\n- SSO\n- We promised SCIM by Q1",
         [("sso", False, True, None), ("scim", True, False, Q1)],
     ),
+    (
+        "Open questions:\n- We shipped SSO last year and will have SCIM by Q1",
+        [("sso", False, True, None), ("scim", True, False, Q1)],
+    ),
     # not questions
     ("We will have SCIM by Q1!", [("scim", True, False, Q1)]),
     ("We are sure we'll have SCIM by Q1.", [("scim", True, False, Q1)]),
@@ -361,6 +365,7 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Not needed for phase 1:\n- Offline mode", []),
         ("Out of scope:\n- offline mode, they still need it", ["offline"]),
         ("Requirements:\n- Offline mode (they can live without it)", []),
+        ("Not needed:\n- Offline mode: promised by Q2", ["offline"]),
         ("Not needed:\n- SSO\n\nOffline mode came up.", ["offline"]),
         ("Offline mode is a must-have, they can't live without it.", ["offline"]),
         ("Offline mode came up; they would not be fine without it.", ["offline"]),
@@ -1047,6 +1052,12 @@ NEEDED_BY = [
     ("Promised:\n- they need SCIM by Q1", [("scim", False, None, Q1)]),
     ("Customer requirements:\n- SCIM by Q1 - told them Q2", [("scim", True, Q2, Q1)]),
     ("What we promised:\n- SCIM: not by Q1", [("scim", True, None, None)]),
+    ("Requirements:\n- We might have SCIM by Q2", [("scim", True, Q2, None)]),
+    ("Requirements:\n- By Q3, we will have SCIM", [("scim", True, Q3, None)]),
+    ("Requirements:\n- We already delivered SCIM by Q3", [("scim", False, None, None)]),
+    ("Requirements:\n- Let's reconnect in Q1 on SSO", [("sso", False, None, None)]),
+    ("What we promised:\n- Customer confirmed SCIM for Q2", [("scim", False, None, None)]),
+    ("What we promised:\n- Next quarter: SCIM call.", [("scim", False, None, None)]),
     # ... up to a blank line or a line that is no item; other headings set nothing
     (
         "Requirements:\n- SSO\n\n- SCIM by Q1",

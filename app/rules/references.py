@@ -2498,6 +2498,9 @@ _HEADING_KINDS = re.compile(
     r"|(?:(?:our|roadmap|product|firm|customer|verbal|written)\s+)*(?:commitments?|promises)"
     r"(?:\s+(?:made|given))?(?:\s+to\s+(?:them|the customer|customer|the client|client))?"
     r"|(?:promised|committed)(?:\s+to(?:\s+(?:them|the customer|customer|the client|client))?)?)"
+    # what we told them: a promise of the items with a date ("What we told them:\n- SCIM in Q1")
+    r"|(?P<told>(?:what\s+)?(?:(?:we|i)\s+)?(?:told|assured|informed)\s+(?:them|the customer"
+    r"|the client|their [a-z]+))"
     # their needs: "Customer requirements:", "Needs:", "Must-haves:", "Nice to have:" (still
     # wanted: a need, its date theirs), "They need:", "What they asked for:"
     rf"|(?P<need>(?:(?:the|{_THEIR}|key|main|core|top|hard|technical|tech|security|business"
@@ -2518,7 +2521,7 @@ _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 
 def _heading_kind(low: str, start: int, colon: int) -> str | None:
     """What the heading low[start:colon] (a line before its colon) says of the list after it:
-    "need", "promise", "question", "neg", or None for any other line."""
+    "need", "promise", "told" (a promise with a date), "question", "neg", or None."""
     words = low[start:colon].strip(_HEADING_STRIP)
     if len(words) > 60:
         return None
@@ -2661,7 +2664,7 @@ def _heading_reading(
     for group in groups:
         first = group[0]
         lo, hi = first.start, group[-1].end
-        if heading == "promise":
+        if heading == "promise" or heading == "told":
             if any(c.needed for c in group):
                 continue  # the customer's own date: "- they need SCIM by Q1"
             # the clause naming the feature
@@ -2679,6 +2682,8 @@ def _heading_reading(
             whole = _Clause(first.start, group[-1].end, promise=True)
             if ds >= 0 and not _promised_dates(low, whole.start, whole.end, when):
                 whole = _Clause(ds, de, promise=True)  # "Promised for Q2:\n- SCIM"
+            elif heading == "told" and not _promised_dates(low, whole.start, whole.end, when):
+                continue  # "What we told them:\n- SCIM": no date, no promise (as "told them")
             for c in group:
                 said[id(c)] = whole
             continue

@@ -1038,6 +1038,11 @@ NEEDED_BY = [
     ("We committed to:\n- SCIM (Q2)\n- SSO", [("scim", True, Q2, None), ("sso", True, None, None)]),
     ("We promised the following:\n- SCIM by Q1", [("scim", True, Q1, None)]),
     ("Promises made:\n- SCIM in Q2", [("scim", True, Q2, None)]),
+    # ... what we told them: a promise with a date, as "Told them SCIM in Q1"
+    (
+        "What we told them:\n- SCIM in Q1\n- SSO",
+        [("scim", True, Q1, None), ("sso", False, None, None)],
+    ),
     # ... an item without a date of its own takes the heading's
     (
         "Promised for Q2:\n- SCIM\n- Audit log by Q3",

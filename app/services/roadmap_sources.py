@@ -7,7 +7,6 @@ that does (auth_env / token_env).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -51,56 +50,6 @@ log = structlog.get_logger(__name__)
 
 SourceKind = Literal["http", "productboard", "jira"]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
-
-
-# An http source's header is `auth_header: auth_scheme <the value of the auth_env variable>`.
-# The scheme is one word (Bearer, Token, Basic, Api-Key; "" for the bare value): letters and
-# hyphens, at most 20. Anything else is a credential pasted into the config ("sk_live_...",
-# "Bearer abc123..."), which would be stored, audited and shown to every reader.
-AUTH_SCHEME = re.compile(r"[A-Za-z](?:[A-Za-z-]{0,19})")
-AUTH_SCHEME_MAX = 20
-_AUTH_SCHEME_MSG = (
-    'auth_scheme is the scheme word only (e.g. Bearer, Token, Basic; "" for none): letters '
-    f"and hyphens, at most {AUTH_SCHEME_MAX}; secrets are not stored: put the token in an "
-    "environment variable and name it in auth_env"
-)
-
-
-def _auth_scheme_ok(value: Any) -> bool:
-    return not isinstance(value, str) or value == "" or bool(AUTH_SCHEME.fullmatch(value))
-
-
-def source_config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
-    """`config_errors`, and an http config's `auth_scheme` that is more than a scheme word:
-    refused as a secret (type `secret_in_config`, its value never repeated), in place of
-    what the kind's model says about that field."""
-    errors = config_errors(kind, config)
-    if kind != "http" or not isinstance(config, dict) or _auth_scheme_ok(config.get("auth_scheme")):
-        return errors
-    loc = ["config", "auth_scheme"]
-    errors = [e for e in errors if list(e["loc"]) != loc]
-    errors.append(
-        {
-            "loc": loc,
-            "path": "config.auth_scheme",
-            "msg": _AUTH_SCHEME_MSG,
-            "type": "secret_in_config",
-        }
-    )
-    return errors
-
-
-def _shown(kind: str, config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The config as readers see it, and its warnings: an auth_scheme stored before the check
-    that holds more than a scheme word is shown as ***."""
-    shown, warnings = shown_config(config), config_warnings(kind, config)
-    if kind == "http" and not _auth_scheme_ok(shown.get("auth_scheme")):
-        shown["auth_scheme"] = "***"
-        warnings.append(
-            "config.auth_scheme: stored with what looks like a credential in it (shown here as "
-            "***); replace it: " + _AUTH_SCHEME_MSG
-        )
-    return shown, warnings
 
 
 # A status mapping names a source's statuses: a few dozen at most in practice. Bounded, since
@@ -235,14 +184,13 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
         .limit(1)
     ).first()
     change = _change_counts(last)
-    config, warnings = _shown(row.kind, row.config or {})
     if change and change.get("orphaned_mappings"):
         change["orphaned_mappings"] = still_orphaned(session, change["orphaned_mappings"])
     return SourcePublic(
         name=row.name,
         kind=row.kind,
         enabled=row.enabled,
-        config=config,
+        config=shown_config(row.config or {}),
         status_mapping={k: str(v) for k, v in (row.status_mapping or {}).items()},
         unmapped_statuses=[]
         if row.kind == REGISTRY
@@ -256,7 +204,7 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
         stale=never_ok or (staleness is not None and staleness > stale_after),
         last_change=change,
         orphaned_mappings=change.get("orphaned_mappings", []) if change else [],
-        warnings=warnings,
+        warnings=config_warnings(row.kind, row.config or {}),
     )
 
 
@@ -385,7 +333,7 @@ def body_errors(
     config = raw.get("config", {} if model is SourceCreate else None)
     found: list[dict[str, Any]] = []
     if kind is not None and "config" not in refused and isinstance(config, dict):
-        found += source_config_errors(kind, config)
+        found += config_errors(kind, config)
     mapping = raw.get("status_mapping")
     found += status_mapping_size_errors(mapping)
     if isinstance(mapping, dict):
@@ -407,7 +355,7 @@ def _check(
     ({loc, path, msg, type}, as the rules API reports them): 422. The guard for callers that
     build the body themselves; the API reports these with the body's other mistakes first
     (`body_errors`), so a body that reaches here from it passes."""
-    errors = source_config_errors(kind, config) if config is not None else []
+    errors = config_errors(kind, config) if config is not None else []
     errors += status_mapping_size_errors(mapping)
     errors += status_mapping_errors(mapping) if mapping is not None else []
     if errors:

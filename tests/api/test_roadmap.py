@@ -1132,18 +1132,36 @@ def test_a_scheme_word_is_accepted_as_auth_scheme(client, api_key):
         assert r.json()["source"]["config"]["auth_scheme"] == scheme
 
 
-def test_an_auth_scheme_stored_with_a_token_before_the_check_is_not_shown(client, api_key, engine):
+def test_an_auth_scheme_stored_with_a_token_before_the_check_is_not_shown(
+    client, api_key, engine, mock_api
+):
+    """Shown as ***, with a warning; and the connector's model, where the rule lives, refuses
+    it too: its refresh failed to notice (it sent the pasted token), now it fails saying why,
+    without the token."""
     from app.db import session_scope
     from app.models import RoadmapSource
 
-    config = {"url": URL, "auth_env": "T", "auth_scheme": "sk_live_abc123"}
+    config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "auth_scheme": "sk_live_abc123"}
     with session_scope(engine) as s:
         s.add(RoadmapSource(name="old", kind="http", config=config, status_mapping={}))
     r = client.get("/api/v1/roadmap/sources/old", headers=api_key("viewer"))
     assert "sk_live_abc123" not in r.text
     body = r.json()
     assert body["config"]["auth_scheme"] == "***"
-    assert any(w.startswith("config.auth_scheme: stored with") for w in body["warnings"])
+    warning = next(w for w in body["warnings"] if w.startswith("config.auth_scheme: stored with"))
+    assert "refreshes fail until it is replaced" in warning
+    assert (
+        "sk_live_abc123"
+        not in client.get("/api/v1/roadmap/sources", headers=api_key("viewer")).text
+    )
+
+    fetched = mock_api.get(URL).mock(return_value=httpx.Response(200, json=_page()))
+    r = client.post("/api/v1/roadmap/sources/old/refresh", headers=api_key("revops"))
+    assert r.status_code == 200 and not r.json()["ok"], r.text
+    assert "config.auth_scheme: auth_scheme is the scheme word only" in r.json()["error"]
+    assert not fetched.called and "sk_live_abc123" not in r.text
+    r = client.get("/api/v1/roadmap/sources/old", headers=api_key("viewer"))
+    assert "config.auth_scheme" in r.json()["last_error"] and "sk_live_abc123" not in r.text
 
 
 def test_a_status_mapping_is_bounded_in_entries_and_name_length(client, api_key):

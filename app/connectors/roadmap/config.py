@@ -42,6 +42,26 @@ HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"  # an RFC 9110 token
 FIELD_ID = r"^[A-Za-z0-9_.\-]+$"  # a Jira field id: duedate, labels, customfield_10015
 DEFAULT_TIMEOUT = 20.0
 
+# An http source's header is `auth_header: auth_scheme <the value of the auth_env variable>`.
+# The scheme is one word (Bearer, Token, Basic, Api-Key; "" for the bare value): letters and
+# hyphens, starting with a letter, at most 20. Anything else is a credential pasted into the
+# config ("sk_live_...", "Bearer abc123..."), which would be stored, audited and shown to every
+# reader: refused as `secret_in_config`, its value never repeated (`config_errors`).
+AUTH_SCHEME_MAX = 20
+AUTH_SCHEME = rf"^(?:[A-Za-z][A-Za-z-]{{0,{AUTH_SCHEME_MAX - 1}}})?$"
+AUTH_SCHEME_MSG = (
+    'auth_scheme is the scheme word only (e.g. Bearer, Token, Basic; "" for none): letters '
+    f"and hyphens, at most {AUTH_SCHEME_MAX}; secrets are not stored: put the token in an "
+    "environment variable and name it in auth_env"
+)
+_AUTH_SCHEME_RE = re.compile(AUTH_SCHEME)
+
+
+def auth_scheme_ok(value: Any) -> bool:
+    """`value` is a scheme word (or "", or no string at all: the model says what is wrong)."""
+    return not isinstance(value, str) or bool(_AUTH_SCHEME_RE.fullmatch(value))
+
+
 _SECRET_WORDS = ("token", "password", "secret", "apikey", "api_key", "authorization")
 ENV_NAME_KEYS = ("auth_env", "token_env")
 URL_KEYS = ("url", "base_url")
@@ -103,8 +123,10 @@ class HttpConfig(_RemoteConfig):
         default=None, pattern=ENV_NAME, max_length=128, description="env var holding the token"
     )
     auth_header: str = Field(default="Authorization", pattern=HEADER_NAME, max_length=128)
-    # No spaces: a scheme with a space in it is a token pasted into the config.
-    auth_scheme: str = Field(default="Bearer", pattern=r"^\S*$", max_length=64)
+    # The scheme word only (AUTH_SCHEME): anything more is a token pasted into the config.
+    auth_scheme: str = Field(
+        default="Bearer", pattern=AUTH_SCHEME, description="the scheme word: Bearer, Token, ..."
+    )
     cursor_param: str = Field(default="cursor", min_length=1, max_length=64, pattern=r"^\S+$")
 
 
@@ -216,6 +238,8 @@ def shown_config(config: Any) -> dict[str, Any]:
         )
         if netloc != parts.netloc or (query and query != parts.query):
             shown[key] = urlunsplit(parts._replace(netloc=netloc, query=query))
+    if not auth_scheme_ok(shown.get("auth_scheme")):  # stored before it was refused
+        shown["auth_scheme"] = "***"
     return shown
 
 
@@ -249,6 +273,12 @@ def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
                     "and name it in auth_env/token_env"
                 )
                 type_ = "secret_in_config"
+            elif (
+                model is HttpConfig
+                and tuple(e["loc"]) == ("auth_scheme",)
+                and not auth_scheme_ok(e.get("input"))  # a string, more than a scheme word
+            ):
+                msg, type_ = AUTH_SCHEME_MSG, "secret_in_config"
             errors.append({"loc": loc, "path": json_path(loc), "msg": msg, "type": type_})
     return errors
 
@@ -280,6 +310,11 @@ def config_warnings(kind: str, config: Any) -> list[str]:
         "until it is replaced: " + e["msg"]
         for e in url_secret_errors(config)
     ]
+    if kind == "http" and not auth_scheme_ok(config.get("auth_scheme")):
+        warnings.append(
+            "config.auth_scheme: stored with what looks like a credential in it (shown here as "
+            "***); refreshes fail until it is replaced: " + AUTH_SCHEME_MSG
+        )
     if kind == "productboard" and config.get("api_version") == "1":
         warnings.append(
             "config.api_version: Productboard sunset REST API v1 on 2026-07-08; "

@@ -547,9 +547,10 @@ _CLAUSE = re.compile(
     # ", we promised SCIM": a comma before a new subject starts a clause ("They can't have
     # downtime, we promised SCIM": the negation stays in its own clause), also after "so"
     # ("They asked for it, so we added SCIM to the contract": the question stays in its own),
-    # "plus", "also", "then" ("SCIM promised for Q1, plus they asked about offline mode").
+    # "plus", "also", "then" ("SCIM promised for Q1, plus they asked about offline mode"), and
+    # our word without its subject ("Customer asked when SCIM ships, told them Q1").
     rf"|,(?: but | however| although | whereas | (?:and|so|plus|also|then) {_SUBJECT}"
-    rf"| {_SUBJECT})"
+    rf"| {_SUBJECT}| (?=told (?:them|him|her|the customer|the client) ))"
     # " though " as " although ": "We can't deliver SCIM by Q1 though we will have it by Q2";
     # " while ": "We will have SCIM by Q2 while offline mode is not planned"
     rf"|(?: but | however(?=[ ,])| although | though | whereas | while | - | \u2013 | \u2014 ?"
@@ -2862,8 +2863,12 @@ def _sentence_references(
             said = headed.get(id(c))  # "What we promised:\n1. SCIM - Q1"
         if question and said is orphan and said is not None and said.start >= c.end:
             # a question answered with a promise of it is a promise: "They asked about SCIM,
-            # so we promised it by Q3" (not "..., we promised a follow-up": no "it")
-            question = not _pronoun_promised(low, said, cues)
+            # so we promised it by Q3" (not "..., we promised a follow-up": no "it"), or with
+            # our word and a date alone: "Customer asked when SCIM ships, told them Q1"
+            question = not (
+                _pronoun_promised(low, said, cues)
+                or low.startswith(_TOLD_CUES, said.start + (low[said.start] in _CLAUSE_LEAD))
+            )
         commitment = not question and said is not None and (not c.denied or said.start >= c.end)
         promised = (
             _promised_in(

@@ -274,7 +274,11 @@ QUESTIONS = [
     ("Unclear whether SCIM will be ready by Q1.", [("scim", False, True, None)]),
     ("Not sure if we'll have SCIM by Q1.", [("scim", False, True, None)]),
     ("Don't know if SCIM ships by Q1.", [("scim", False, True, None)]),
-    # a question in a clause of its own after ", plus they"
+    # a question in a clause of its own after ", plus they", ", told them"
+    (
+        "They asked about SCIM, told them about SSO.",
+        [("scim", False, True, None), ("sso", False, False, None)],
+    ),
     (
         "SCIM promised for Q1, plus they asked about offline mode",
         [("scim", True, False, Q1), ("offline", False, True, None)],
@@ -1250,6 +1254,10 @@ ANSWERED_QUESTIONS = [
     ("Asked whether SCIM ships by Q1, we will confirm it next week.", ("scim", False, True, None)),
     ("We promised it by Q3? They asked about SCIM.", ("scim", False, True, None)),
     ("Did we promise SCIM by Q3?", ("scim", False, True, None)),
+    # ... or with our word and a date alone
+    ("Customer asked when SCIM ships; told them Q1.", ("scim", True, False, Q1)),
+    ("Customer asked when SCIM ships - told them Q1", ("scim", True, False, Q1)),
+    ("They asked about SCIM; told them pricing is fixed.", ("scim", False, True, None)),
     # their question reported without "?" (the date was read as our promise)
     ("They asked will SCIM be ready by Q1", ("scim", False, True, None)),
     ("Customer asked, will SCIM be ready by Q1.", ("scim", False, True, None)),

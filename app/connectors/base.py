@@ -182,17 +182,32 @@ class _TextExtractor(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.item = False  # a list item opened and its first text not seen yet
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in self.BREAKS:
             self.parts.append("\n")
+            # A list item keeps its mark ("- "), as a list typed as text does: the note reader
+            # reads the items under a heading by it ("Customer requirements:" then "- SCIM by
+            # Q1" is the customer's need, not our promise). Put before the item's first text,
+            # so a paragraph inside the item does not leave the mark alone on a line.
+            if tag == "li":
+                self.item = True
         elif tag in self.CELLS:
             self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        self.handle_starttag(tag, [])
+        if tag in self.BREAKS:
+            self.parts.append("\n")
+        elif tag in self.CELLS:
+            self.parts.append(" ")
+        if tag == "li":  # an empty item: no mark
+            self.item = False
 
     def handle_data(self, data: str) -> None:
+        if self.item and data.strip():
+            self.parts.append("\n- ")
+            self.item = False
         self.parts.append(data)
 
 

@@ -365,20 +365,25 @@ def list_mappings(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[int, list[ProductMapping]]:
-    stmt = select(ProductMapping)
+    """One page of mappings by kind and value, and how many match: counted and paged by the
+    database (every matching mapping was read and sliced in Python: all 200,000 for each page
+    of a large catalog)."""
+    conditions = []
     if match_kind:
-        stmt = stmt.where(ProductMapping.match_kind == match_kind)
+        conditions.append(ProductMapping.match_kind == match_kind)
     if q:
-        stmt = stmt.where(contains_text(func.lower(ProductMapping.match_value), q.casefold()))
+        conditions.append(contains_text(func.lower(ProductMapping.match_value), q.casefold()))
     if feature_key:
-        # Pre-filter on the JSON text, then confirm exactly (same on SQLite and PostgreSQL).
-        stmt = stmt.where(
-            contains_text(cast(ProductMapping.feature_keys, String), f'"{feature_key}"')
-        )
-    rows = list(session.exec(stmt.order_by(ProductMapping.match_kind, ProductMapping.match_value)))
-    if feature_key:
-        rows = [r for r in rows if feature_key in r.feature_keys]
-    return len(rows), rows[offset : offset + limit]
+        conditions.append(names_a_key(session, [feature_key]))
+    total = session.exec(select(func.count()).select_from(ProductMapping).where(*conditions)).one()
+    page = (
+        select(ProductMapping)
+        .where(*conditions)
+        .order_by(ProductMapping.match_kind, ProductMapping.match_value, ProductMapping.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return total, list(session.exec(page))
 
 
 def get_row(session: Session, mapping_id: int) -> ProductMapping:

@@ -666,6 +666,43 @@ _LOOK_ALIKES = [
 ]
 
 
+def test_a_page_of_mappings_is_counted_and_cut_by_the_database(engine):
+    """GET /api/v1/mappings read every matching mapping and sliced the page in Python (all
+    200,000 of a large catalog for each page). The database counts and pages them now: the same
+    pages, in the same order, and only the page's rows read."""
+    from sqlalchemy import event
+
+    from app.services import mappings_service as svc
+
+    with Session(engine) as s:
+        for n, keys in enumerate(_LOOK_ALIKES * 2):
+            kind = "sku" if n % 3 else "name"
+            s.add(ProductMapping(match_kind=kind, match_value=f"Item {n:02}", feature_keys=keys))
+        s.commit()
+    with Session(engine) as s:
+        every = sorted(s.exec(select(ProductMapping)), key=lambda m: (m.match_kind, m.match_value))
+    filters = [{}, {"match_kind": "sku"}, {"feature_key": "sso"}, {"q": "ITEM 1"},
+               {"match_kind": "name", "feature_key": "sso-v2"}, {"feature_key": "nope"}]  # fmt: skip
+    for where in filters:
+        wanted = [
+            m.id
+            for m in every
+            if m.match_kind == where.get("match_kind", m.match_kind)
+            and (where.get("feature_key") is None or where["feature_key"] in m.feature_keys)
+            and where.get("q", "").casefold() in m.match_value.casefold()
+        ]
+        for offset in (0, 3, len(wanted)):
+            with Session(engine) as s:
+                loaded = []
+                event.listen(
+                    s, "loaded_as_persistent", lambda _s, obj, seen=loaded: seen.append(obj)
+                )
+                total, page = svc.list_mappings(s, limit=3, offset=offset, **where)
+                assert (total, [m.id for m in page]) == (len(wanted), wanted[offset : offset + 3])
+                assert len(loaded) == len(page), f"{where}: read {len(loaded)} mappings"
+    assert len([m for m in every if "sso" in m.feature_keys]) > 3
+
+
 def test_mappings_using_finds_exactly_the_mappings_naming_a_key_in_the_database(engine):
     """A feature delete read every product mapping and compared their keys in Python: seconds
     with 200,000 mappings. The database finds them now, with the same rows in the same order

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.api.deps import Offset, Principal, SafeDateTime, SessionDep, require_roles
+from app.api.deps import Offset, PageLimit, Principal, SafeDateTime, SessionDep, require_roles
 from app.errors import Invalid
 from app.models import AuditLog
 from app.models.types import as_utc
@@ -68,7 +68,7 @@ def list_audit(
     ] = None,
     since: Annotated[SafeDateTime | None, Query(description="at or after (ISO 8601)")] = None,
     until: Annotated[SafeDateTime | None, Query(description="before (ISO 8601)")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> AuditPage:
     if entity_id is not None and entity_type is None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.api.deps import Offset, QueryDate, ReadPrincipal, SessionDep, SettingsDep
+from app.api.deps import Offset, PageLimit, QueryDate, ReadPrincipal, SessionDep, SettingsDep
 from app.errors import Invalid
 from app.services import queries
 from app.services.queries import DealFilters, PageRequest, PageResult
@@ -164,7 +164,7 @@ def get_deal(
     session: SessionDep,
     settings: SettingsDep,
     _principal: ReadPrincipal,
-    history_limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    history_limit: PageLimit = 50,
 ):
     return queries.deal_detail(
         session, crm, deal_id, base_url=settings.public_base_url, history_limit=history_limit

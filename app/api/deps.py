@@ -58,6 +58,8 @@ def get_session(request: Request) -> Iterator[Session]:
 DB_INT_MAX = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="the row's id")]
 Offset = Annotated[int, Query(ge=0, le=DB_INT_MAX, description="rows to skip")]
+# The page size of the API's lists (`{total, limit, offset, items}`), default 50.
+PageLimit = Annotated[int, Query(ge=1, le=500, description="rows per page")]
 
 # Dates and times from a request that the service shifts (a day added to an inclusive end, a
 # time zone converted to UTC for storage or comparison): at the calendar's ends (0001-01-01,

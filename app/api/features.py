@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from app.api.deps import Offset, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.deps import Offset, PageLimit, ReadPrincipal, RevOpsPrincipal, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.rules.model import Availability
 from app.services import features_service as svc
@@ -46,7 +46,7 @@ def list_features(
     q: Annotated[str | None, Query(max_length=200, description="in key, name or aliases")] = None,
     availability: Annotated[list[Availability] | None, Query()] = None,
     source: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> FeaturePage:
     total, rows = svc.list_features(

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
@@ -21,6 +21,7 @@ from app.api.deps import (
     READ_ROLES,
     EngineDep,
     Offset,
+    PageLimit,
     Principal,
     RowId,
     SessionDep,
@@ -190,7 +191,7 @@ def get_queue(
     _principal: QueueReader,
     session: SessionDep,
     status: Literal["pending", "running", "done", "dead"] = "dead",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> QueueView:
     counts = queue.queue_counts(session)

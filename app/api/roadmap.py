@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from app.api.deps import (
     EngineDep,
     Offset,
+    PageLimit,
     ReadPrincipal,
     RevOpsPrincipal,
     SessionDep,
@@ -96,7 +97,7 @@ def list_sources(
     session: SessionDep,
     settings: SettingsDep,
     _p: ReadPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> SourcePage:
     total, rows = svc.list_sources(session, limit=limit, offset=offset)
@@ -121,7 +122,7 @@ def statuses(
     name: str,
     session: SessionDep,
     _p: ReadPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> SourceStatusPage:
     found = svc.source_statuses(session, name)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.api.deps import EngineDep, Offset, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.deps import EngineDep, Offset, PageLimit, ReadPrincipal, RevOpsPrincipal, SessionDep
 from app.api.streaming import Progress, progress_stream
 from app.db import read_only
 from app.rules.schema import RuleDefinition, rule_json_schema
@@ -93,7 +93,7 @@ def list_rules(
     session: SessionDep,
     _p: ReadPrincipal,
     enabled: Annotated[bool | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> RulePage:
     total, rows = svc.list_rules(session, enabled=enabled, limit=limit, offset=offset)
@@ -199,7 +199,7 @@ def versions(
     rule_id: str,
     session: SessionDep,
     _p: ReadPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> RuleVersionPage:
     total, rows = svc.list_versions(session, rule_id, limit=limit, offset=offset)

@@ -1709,7 +1709,7 @@ _SALE_OBJECTS_TEXT = """plan plans case cases roi model models workspace workspa
     business plan roadmap-review rollout migration timeline proposal deck slides"""
 _SALE_ITEMS_TEXT = """contract contracts call calls meeting meetings quote quotes proposal
     proposals pricing price prices discount discounts decision demo demos follow-up followup
-    email emails deck answer answers update updates response responses reply timeline reference
+    email emails deck answer answers eta etas update updates response responses reply timeline reference
     references sow msa invoice redlines paperwork questionnaire trial credit credits refund
     signature deadline intro introduction callback slot visit dinner lunch workshop session
     sessions review reviews feedback summary recap notes agenda draft budget approval renewal
@@ -2124,8 +2124,11 @@ def _ours(
         w = raw.strip(_STRIP)
         if n == 0 and (w in _OBJECT_LEAD or w in _DELIVERY_VERBS):
             continue
-        if n == 0 and w in _SENDING:
-            c.sale = True  # "promised to send the SOC2 report by Friday": paperwork
+        if n == 0 and w in _SALE_STEPS:
+            # "promised to send the SOC2 report by Friday": paperwork; "We will get back to
+            # them on SCIM by Friday", "Promised to escalate SCIM to product": a step of the
+            # sale about the feature, not the feature (its date is the step's)
+            c.sale = True
             return False
         if not w or w in _OBJECT_STOP:
             break
@@ -3360,6 +3363,13 @@ _DELIVERY_VERBS = frozenset(_DELIVERY_VERBS_TEXT.split())
 # report", "committed to sharing the roadmap deck").
 _SENDING_TEXT = "send sending share sharing email emailing forward forwarding"
 _SENDING = frozenset(_SENDING_TEXT.split())
+# The first word after a promise cue that makes it a step of the sale (`_ours`): sending, and
+# getting back, escalating, following up, checking, confirming ("We will get back to them on
+# SCIM", "Committed to follow up on SCIM", "Promised to escalate SCIM to product").
+_SALE_STEPS_TEXT = """back escalate escalating follow following circle circling loop looping
+    check checking confirm confirming find finding look looking chase chasing ask asking raise
+    raising flag flagging"""
+_SALE_STEPS = _SENDING | frozenset(_SALE_STEPS_TEXT.split())
 _DETERMINERS_TEXT = "a an the their our its your some full native proper"
 _DETERMINERS = frozenset(_DETERMINERS_TEXT.split())
 # Where the promised thing's words end: a date, a condition, a purpose, another clause.

@@ -1345,6 +1345,23 @@ SALE_PAPERWORK = [
     ("Committed to sharing the SCIM roadmap by Q1.", [("scim", "", False)]),
     ("We promised SCIM by Q2 for the pilot.", [("scim", "", True)]),
     ("We promised them a custom usage report by Q2.", [(None, "usage report", True)]),
+    # a step of the sale about the feature (getting back, escalating, following up, an ETA):
+    # no promise of the feature, nor its date
+    ("We will get back to them on SCIM by Friday.", [("scim", "", False)]),
+    ("We'll get back to them on SCIM by Q1.", [("scim", "", False)]),
+    ("Promised to escalate SCIM to product.", [("scim", "", False)]),
+    ("Committed to getting them an ETA for SCIM.", [("scim", "", False)]),
+    ("Committed to follow up on SCIM by Q1.", [("scim", "", False)]),
+    ("Promised to confirm SCIM timing by Friday.", [("scim", "", False)]),
+    ("We'll follow up about SCIM next week.", [("scim", "", False)]),
+    ("Promised to send the SCIM docs by Monday.", [("scim", "", False)]),
+    # "follow up with" is the sale's follow-up, whatever it is with: not read as a delivery
+    ("We'll follow up with SCIM by Q1.", [("scim", "", False)]),
+    # the feature itself still is
+    ("We will have SCIM by Friday.", [("scim", "", True)]),
+    ("Promised to get them SCIM by Q1.", [("scim", "", True)]),
+    ("Committed to getting them SCIM by Q1.", [("scim", "", True)]),
+    ("Promised to check on SCIM and we will have it by Q2.", [("scim", "", True)]),
 ]
 
 

@@ -1855,7 +1855,7 @@ _THEIR_OWN_ACTION = re.compile(
     r"(?:['\u2019]ll| will| plan to| are planning to| are going to| intend to| expect to"
     r"| hope to)(?: (?:then|also|likely|probably|first))? (?:enable|roll out|turn on|switch on"
     r"|activate|start using|use|evaluate|deploy|adopt|implement|configure|set up|test|pilot"
-    r"|trial|migrate to|integrate)(?![a-z0-9])"
+    r"|trial|migrate to|integrate|build|develop|create|write|code)(?![a-z0-9])"
 )
 # Our yes to their request for our word, later in the sentence: "They asked us to commit to
 # SCIM by Q2 and we did", "They want a guarantee on SCIM; we gave it".
@@ -1889,8 +1889,26 @@ _ULTIMATUM = re.compile(
     r"|it'?s a no|the deal)(?![a-z0-9])"
 )
 _OUR_SUBJECT = re.compile(r"(?<![a-z0-9])(?:we|i)(?:['\u2019](?:re|ve|m)| are| am| have)? ")
+# Someone else's word or work: a competitor's, a partner's, another company's rep ("Okta rep
+# promised them SCIM by Q1"; not ours: "our rep", "the rep", "the sales rep").
 _THIRD_PARTY = re.compile(
-    r"(?<![a-z0-9])(?:competitors?|competition|incumbents?|rivals?|vendors?)(?![a-z0-9])"
+    r"(?<![a-z0-9])(?:competitors?|competition|incumbents?|rivals?|vendors?|partners?"
+    r"|resellers?|(?:systems? )?integrators?|consultants?|consultancy|msps?"
+    r"|(?!(?:our|my|the|a|an|sales|account|field|inside|regional|their|his|her) )"
+    r"[a-z0-9][a-z0-9-]* reps?)(?![a-z0-9])"
+)
+# A word of it in the words before a cue, for a look before the search.
+_THIRD_PARTY_HINTS = (
+    "compet",
+    "vendor",
+    "incumb",
+    "rival",
+    "partner",
+    "resell",
+    "integrat",
+    "consult",
+    "msp",
+    " rep",
 )
 
 
@@ -1930,10 +1948,13 @@ def _ours(
         k = max(before.rfind("if "), before.rfind("unless "))
         if (k == 0 or not before[k - 1].isalnum()) and "," not in before[k:]:
             return False  # the cue inside a condition: "if we had SCIM by Q1 they would sign"
-    if ("compet" in before or "vendor" in before or "incumb" in before or "rival" in before) and (
-        _THIRD_PARTY.search(before)
-    ):
-        return False  # "Competitor (Okta) promised them SCIM by Q1"
+    if any(hint in before for hint in _THIRD_PARTY_HINTS):
+        # the last: our word after it is ours ("With the partner, we committed ...")
+        ends = [m.end() for m in _THIRD_PARTY.finditer(before)]
+        if ends and _OUR_SUBJECT.search(before, ends[-1]) is None:
+            # "Competitor (Okta) promised them SCIM by Q1", "The partner committed to SCIM by
+            # Q1", "Okta rep promised them SCIM support by Q1"
+            return False
     if not _THEIR_WORDS.isdisjoint(before.split()):
         own = None
         for found in _THEIR_OWN_ACTION.finditer(low, a, e):

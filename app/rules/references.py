@@ -1427,9 +1427,58 @@ def _clauses(
             clauses[-1].question = True
     if len(clauses) > 1 and any(c.needed for c in clauses):  # rare: "by Q3, they need SCIM"
         _place_needed(clauses)
+    if any(c.promise for c in clauses):
+        _kept_or_withdrawn(low, clauses, names, a, b)
     if len(clauses) > 1 and any(c.denied for c in clauses[1:]):
         _disclaim(low, clauses, names, when)
     return clauses
+
+
+# A promise kept, said after it: "Promised SCIM in March, delivered on time", "Promised SCIM by
+# Q1 - already shipped" (after a joint, at the sentence's end, naming no feature of its own).
+_KEPT_TAIL = re.compile(
+    r"(?:[,;]|\s[-\u2013\u2014])\s*(?:and |but |which |it |this |that )?"
+    r"(?:(?:was|has|had|is|got)(?: been)? )?(?:(?:now|already|since|then|just|finally) )?"
+    rf"(?:{_PAST_DELIVERY}|live|done|kept)"
+    r"(?: (?:on time|early|already|as promised|since|now|last (?:week|month|quarter|year)"
+    r"|in (?:[a-z]+|q[1-4])|ahead of schedule))*[\s.!)]*$"
+)
+# A promise taken back, said after it: "We had promised SCIM by Q1 but that's been walked
+# back", "The SCIM promise was retracted" (not "it hasn't been retracted").
+# Their words, factored (a plain alternation costs twice as much): a delivery or a withdrawal.
+_KEPT_OR_WITHDRAWN_WORDS = re.compile(
+    r"d(?:eliver|eployed|one)|shipped|released|l(?:aunched|ive)|rolled|went|kept"
+    r"|re(?:tract|scind|voked|versed)|w(?:alked back|ithdr)|t(?:aken|ook) back|pulled back"
+)
+_WITHDRAWN = re.compile(
+    r"(?<![a-z0-9])(?:promise|commitment|that|it|this|which)(?:['\u2019]s| is| was| has| had"
+    r"| have)?(?: (?:since|now|then|already|just|officially))?(?: been| got| gotten)? "
+    r"(?:walked back|retracted|rescinded|withdrawn|taken back|revoked|reversed|pulled back)"
+    r"|(?<![a-z0-9])(?:walked back|retracted|rescinded|withdrew|took back|revoked|reversed"
+    r"|pulled back) (?:(?:the|our|my|that|this|a) )?(?:[a-z]+ )?(?:promise|commitment)"
+)
+
+
+def _kept_or_withdrawn(
+    low: str, clauses: list[_Clause], names: list[Mention], a: int, b: int
+) -> None:
+    """No promise in a clause whose promise the sentence says was kept ("..., delivered on
+    time") or taken back ("... but that's been walked back"). One look for their words first
+    (`_KEPT_OR_WITHDRAWN_WORDS`, ~1 us a promise sentence)."""
+    hint = _KEPT_OR_WITHDRAWN_WORDS.search(low, a, b)
+    if hint is None:
+        return
+    m = _KEPT_TAIL.search(low, max(a, b - 64), b)
+    if m is not None and not any(m.start() <= n.start < b for n in names):
+        for c in clauses:
+            if c.start <= m.start():
+                c.promise = c.dated = False
+        return
+    m = _WITHDRAWN.search(low, a, b)
+    if m is not None:
+        for c in clauses:
+            if c.start <= m.end():
+                c.promise = c.dated = False
 
 
 # After ", " and a feature's name: what makes it a clause of its own ("SCIM promised for Q1,

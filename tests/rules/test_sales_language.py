@@ -801,7 +801,22 @@ DELIVERED = [
     ("We've delivered SCIM, as promised in the contract.", [("scim", False, False, None)]),
     ("We already shipped SCIM to them in Q3 as promised.", [("scim", False, False, None)]),
     ("We delivered a custom connector last year.", []),
+    # a promise said to be kept, after it: no open commitment
+    ("Promised SCIM in March, delivered on time.", [("scim", False, False, None)]),
+    ("Promised SCIM by Q1 - already shipped.", [("scim", False, False, None)]),
+    ("Promised SCIM by Q1; shipped last month.", [("scim", False, False, None)]),
+    ("We promised SCIM by Q1 - delivered early.", [("scim", False, False, None)]),
+    # ... or taken back: none either
+    ("We had promised SCIM by Q1 but that's been walked back.", [("scim", False, False, None)]),
+    ("The SCIM promise was retracted.", [("scim", False, False, None)]),
+    ("We retracted our SCIM promise.", [("scim", False, False, None)]),
     # still promises
+    ("Promised SCIM by Q1, still on track.", [("scim", True, False, Q1)]),
+    ("We promised SCIM by Q1 and it hasn't been retracted.", [("scim", True, False, Q1)]),
+    (
+        "We will have SCIM by Q1, SSO already shipped.",
+        [("scim", True, False, Q1), ("sso", False, False, None)],
+    ),
     ("SCIM will be delivered by Q3.", [("scim", True, False, Q3)]),
     (
         "We shipped SSO last year; we'll have SCIM by Q1.",

@@ -1811,7 +1811,9 @@ _NEEDED_BY_SOURCE = (
     # non-negotiable" (not "must-have" again, nor "we must")
     r"|(?:(?<=a )|(?<=an absolute )|(?<=absolute )|(?<=hard ))must|must(?=:)"
     r"|deal[- ]?breakers?|show[- ]?stoppers?|non[- ]?negotiables?|mandatory|no-go"
-    r"|critical(?= for (?:them|him|her|the customer|the client|their)))"
+    r"|critical(?= for (?:them|him|her|the customer|the client|their))"
+    # said of the feature and its date: "SCIM by Q1 is critical" (not "the critical SCIM fix")
+    r"|(?:(?<=is )|(?<=are ))(?:critical|crucial|essential|vital))"
     r"(?![a-z0-9])(?P<to> to)?"
 )
 _NEEDED_BY = re.compile(_first_char_class(_NEEDED_BY_SOURCE) + _NEEDED_BY_SOURCE)
@@ -1823,7 +1825,7 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     hopes ideally love req reqs blocker blockers wishlist list push pushes pushed pushing insist
     insists insisted insisting dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
     showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
-    non-negotiables nonnegotiable mandatory no-go critical"""
+    non-negotiables nonnegotiable mandatory no-go critical crucial essential vital"""
 _NEEDED_WORDS = frozenset(
     word + tail
     for word in _NEEDED_WORDS_TEXT.split()
@@ -1937,6 +1939,11 @@ _ULTIMATUM = re.compile(
     r",? (?:or|otherwise|else),? (?:they|the customer|the client|we lose|we'll lose|no deal"
     r"|it'?s a no|the deal)(?![a-z0-9])"
 )
+# Their ultimatum before a feature: "They can't sign without SCIM by Q1", "won't renew without".
+_CANT_WITHOUT = re.compile(
+    r"(?<![a-z0-9])(?:can(?:no|['\u2019])?t|cannot|won['\u2019]?t|will not"
+    r"|would(?:n['\u2019]?t| not)|unable to|no deal)(?: [a-z-]+){0,3} without "
+)
 _OUR_SUBJECT = re.compile(r"(?<![a-z0-9])(?:we|i)(?:['\u2019](?:re|ve|m)| are| am| have)? ")
 # Someone else's word or work: a competitor's, a partner's, another company's rep ("Okta rep
 # promised them SCIM by Q1"; not ours: "our rep", "the rep", "the sales rep").
@@ -1996,7 +2003,11 @@ def _ours(
     if "if " in before or "unless " in before:
         k = max(before.rfind("if "), before.rfind("unless "))
         if (k == 0 or not before[k - 1].isalnum()) and "," not in before[k:]:
-            return False  # the cue inside a condition: "if we had SCIM by Q1 they would sign"
+            # the cue inside a condition: "if we had SCIM by Q1 they would sign"; after their
+            # need word, the date is theirs: "Dealbreaker if no SCIM by Q1"
+            if before.startswith(("if no ", "if not "), k) and _NEEDED_BY.search(before, 0, k):
+                c.needed += ((s, c.end, -1, -1),)
+            return False
     if any(hint in before for hint in _THIRD_PARTY_HINTS):
         # the last: our word after it is ours ("With the partner, we committed ...")
         ends = [m.end() for m in _THIRD_PARTY.finditer(before)]
@@ -2125,8 +2136,14 @@ def _ours(
         else:
             hi = min(c.end, e + 24)
             after = low[e:hi].split()
-        # The customer's ultimatum: their date, not ours ("SCIM by Q2 or they walk").
-        if after and after[0] in _ULTIMATUM_LEADS and _ULTIMATUM.match(low, e, c.end):
+        # The customer's ultimatum: their date, not ours ("SCIM by Q2 or they walk", "They
+        # can't sign without SCIM by Q1").
+        if (after and after[0] in _ULTIMATUM_LEADS and _ULTIMATUM.match(low, e, c.end)) or (
+            " without " in before
+            and (w := _CANT_WITHOUT.search(before)) is not None
+            and any(s - len(before) + w.end() <= n.start < s for n in names)
+            and _OUR_SUBJECT.search(before, 0, w.start()) is None  # not "We can't ship ..."
+        ):
             c.needed += ((s, c.end, -1, -1),)
             return False
         # The sale's own date or schedule, before the cue or just after it ("next month we

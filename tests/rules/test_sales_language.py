@@ -856,6 +856,17 @@ NEEDED_BY = [
     ("They need to have SCIM by next quarter.", [("scim", False, None, Q1)]),
     ("By Q3 they need SCIM.", [("scim", False, None, Q3)]),
     ("By Q3, they need SCIM.", [("scim", False, None, Q3)]),
+    # said critical, a dealbreaker, or what they can't sign without: their date
+    ("SCIM by Q1 is critical.", [("scim", False, None, Q1)]),
+    ("SCIM by Q1 is crucial for them.", [("scim", False, None, Q1)]),
+    ("SCIM by Q1 or it's a dealbreaker.", [("scim", False, None, Q1)]),
+    ("Dealbreaker if no SCIM by Q1.", [("scim", False, None, Q1)]),
+    ("They can't sign without SCIM by Q1.", [("scim", False, None, Q1)]),
+    ("They won't renew without SCIM by Q1.", [("scim", False, None, Q1)]),
+    # ... not our own words
+    ("We will have the critical SCIM fix by Q1.", [("scim", True, Q1, None)]),
+    ("We will have SCIM by Q1, which is critical.", [("scim", True, Q1, None)]),
+    ("If we had SCIM by Q1 they would sign.", [("scim", False, None, None)]),
     ("They need SCIM to go live by Q1.", [("scim", False, None, Q1)]),
     ("They need SSO by Q1 and SCIM by Q3.", [("sso", False, None, Q1), ("scim", False, None, Q3)]),
     # with a promise of ours: each date where it belongs

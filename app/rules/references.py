@@ -318,10 +318,11 @@ _QUESTION = re.compile(
     r"(?<![a-z0-9])(?:ask(?:ed|ing|s)? (?:whether|if|about|for|how|when|re|regarding)"
     # their question reported without "?": "They asked will SCIM be ready by Q1", "Customer
     # asked, will SCIM be ready by Q1", "Customer asked - will SCIM ...", "Asked: will we ...",
-    # "Asked: SCIM by Q1" (not our answer after it: "Asked - we will have SCIM by Q1"); across
+    # "Asked: SCIM by Q1", "Asks - SCIM by Q1" (not our answer after it: "Asked - we will
+    # have SCIM by Q1"); across
     # the clause joint, `_clauses` marks the clause it ends in too
     r"|ask(?:ed|s)?(?:,|:| -| \u2013| \u2014)? (?:will|would|can|could|does|do|did)(?= )"
-    r"|asked(?::| -| \u2013| \u2014)(?= (?!(?:we|i|they|he|she|you|us|our|and|but|so|then|yes"
+    r"|ask(?:ed|s)(?::| -| \u2013| \u2014)(?= (?!(?:we|i|they|he|she|you|us|our|and|but|so|then|yes"
     r"|no)(?![a-z0-9])))"
     # a question written as one: "Q: will SCIM be ready by Q1", "Question - can we ..."
     r"|(?:q|question)(?::| -| \u2013| \u2014) (?:will|would|can|could|does|do|did|is|are|when"

@@ -1305,12 +1305,16 @@ ANSWERED_QUESTIONS = [
     ("They asked \u2013 can we commit to SCIM by Q1", ("scim", False, True, None)),
     ("Customer asked: when will SCIM ship", ("scim", False, True, None)),
     ("Asked: SCIM by Q1", ("scim", False, True, None)),
+    ("Asks: SCIM by Q1", ("scim", False, True, None)),
+    ("Asks - SCIM by Q1", ("scim", False, True, None)),
+    ("Customer asks: SCIM by Q1", ("scim", False, True, None)),
     ("Asked: SCIM by Q1. We will have it.", ("scim", True, False, None)),
     ("Customer asked re SCIM by Q1", ("scim", False, True, None)),
     ("Q: will SCIM be ready by Q1", ("scim", False, True, None)),
     ("Question - can we have SCIM by Q1", ("scim", False, True, None)),
     # ... not our answer after it
     ("Asked - we will have SCIM by Q1", ("scim", True, False, Q1)),
+    ("Asks - we will have SCIM by Q1", ("scim", True, False, Q1)),
     ("Q1: we will have SCIM", ("scim", True, False, Q1)),
 ]
 

@@ -457,7 +457,7 @@ def _line_value_dependents(
             .join(wanted, (Deal.crm == wanted.c.crm) & (Deal.deal_id == wanted.c.deal_id))
             .where(*(text.like(wanted.c[f"p{i}"], escape="\\") for i in range(TERM_PIECES)))
         )
-        passed.update(session.execute(stmt).tuples())
+        passed.update((crm, deal_id) for crm, deal_id in session.execute(stmt))
     for crm, deal_id in passed:
         found[crm].add(deal_id)
     rest = sorted(set(carried) - passed)

@@ -152,13 +152,15 @@ async def import_mappings(
 ) -> ImportResult:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise Invalid("multipart import needs a file field named 'file'")
-        raw = await upload.read(MAX_IMPORT_BYTES + 1)
-        filename = (upload.filename or "").lower()
-        kind = "json" if filename.endswith(".json") else "csv"
+        # Closed on the way out: the upload's spooled temporary file (on disk past 1 MB) was
+        # left for the garbage collector to close.
+        async with request.form() as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise Invalid("multipart import needs a file field named 'file'")
+            raw = await upload.read(MAX_IMPORT_BYTES + 1)
+            filename = (upload.filename or "").lower()
+            kind = "json" if filename.endswith(".json") else "csv"
     else:
         raw = await request.body()
         kind = "json" if content_type == "application/json" else "csv"

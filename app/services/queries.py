@@ -309,6 +309,25 @@ class DealFilters:
     promised: bool | None = None
 
 
+def _fact_conditions(model: type[Deal] | type[DealFeature], f: DealFilters) -> list[ColumnElement]:
+    """The filters on the deal's own facts (CRM, pipeline, owner, stage, close date), on
+    `deal` or on the dependency rows that carry copies of them under the same names."""
+    conds: list[ColumnElement] = []
+    if f.crm:
+        conds.append(model.crm == f.crm)
+    if f.pipeline:
+        conds.append(model.pipeline == f.pipeline)
+    if f.owner:
+        conds.append(or_(model.owner_id == f.owner, model.owner_name == f.owner))
+    if f.stage:
+        conds.append(or_(model.stage_id == f.stage, model.stage_label == f.stage))
+    if f.close_from:
+        conds.append(model.close_date >= f.close_from)
+    if f.close_to:
+        conds.append(model.close_date <= f.close_to)
+    return conds
+
+
 def _deal_conditions(f: DealFilters) -> list[ColumnElement]:
     conds: list[ColumnElement] = [Deal.tracked == true()]
     if f.state == "open":
@@ -317,20 +336,9 @@ def _deal_conditions(f: DealFilters) -> list[ColumnElement]:
         conds.append(Deal.is_closed == true())
     elif f.state == "won":
         conds.append(Deal.is_won == true())
-    if f.crm:
-        conds.append(Deal.crm == f.crm)
-    if f.pipeline:
-        conds.append(Deal.pipeline == f.pipeline)
-    if f.owner:
-        conds.append(or_(Deal.owner_id == f.owner, Deal.owner_name == f.owner))
-    if f.stage:
-        conds.append(or_(Deal.stage_id == f.stage, Deal.stage_label == f.stage))
+    conds += _fact_conditions(Deal, f)
     if f.verdict:
         conds.append(Deal.verdict == f.verdict)
-    if f.close_from:
-        conds.append(Deal.close_date >= f.close_from)
-    if f.close_to:
-        conds.append(Deal.close_date <= f.close_to)
     if f.feature:  # (list_deals reads a feature's dependants from its rows: `_dependants`)
         conds.append(
             select(DealFeature.id)
@@ -362,18 +370,7 @@ def _dependency_conditions(f: DealFilters) -> list[ColumnElement]:
     conds: list[ColumnElement] = [DealFeature.deal_open == true(), DealFeature.is_primary == true()]
     if f.promised is not None:
         conds.append(_promised(f.promised))
-    if f.crm:
-        conds.append(DealFeature.crm == f.crm)
-    if f.pipeline:
-        conds.append(DealFeature.pipeline == f.pipeline)
-    if f.owner:
-        conds.append(or_(DealFeature.owner_id == f.owner, DealFeature.owner_name == f.owner))
-    if f.stage:
-        conds.append(or_(DealFeature.stage_id == f.stage, DealFeature.stage_label == f.stage))
-    if f.close_from:
-        conds.append(DealFeature.close_date >= f.close_from)
-    if f.close_to:
-        conds.append(DealFeature.close_date <= f.close_to)
+    conds += _fact_conditions(DealFeature, f)
     if f.verdict:
         conds.append(
             select(Deal.id)

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func
 from sqlmodel import select
 
-from app.api.deps import AdminPrincipal, RowId, SessionDep, api_key_cache
+from app.api.deps import AdminPrincipal, Offset, PageLimit, RowId, SessionDep, api_key_cache
 from app.errors import NotFound
 from app.models import ApiKey, utcnow
 from app.security import Role, create_api_key
@@ -34,6 +35,13 @@ class ApiKeyPublic(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+class ApiKeyPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[ApiKeyPublic]
 
 
 class ApiKeyCreated(ApiKeyPublic):
@@ -63,9 +71,13 @@ def create_key(body: ApiKeyCreate, principal: AdminPrincipal, session: SessionDe
     return ApiKeyCreated(**public.model_dump(), key=key)
 
 
-@router.get("/api-keys", summary="List API keys (never the keys themselves)")
-def list_keys(_principal: AdminPrincipal, session: SessionDep) -> list[ApiKeyPublic]:
-    return [_public(r) for r in session.exec(select(ApiKey).order_by(ApiKey.id)).all()]
+@router.get("/api-keys", summary="API keys by id, paged (never the keys themselves)")
+def list_keys(
+    _principal: AdminPrincipal, session: SessionDep, limit: PageLimit = 50, offset: Offset = 0
+) -> ApiKeyPage:
+    total = session.exec(select(func.count()).select_from(ApiKey)).one()
+    rows = session.exec(select(ApiKey).order_by(ApiKey.id).offset(offset).limit(limit)).all()
+    return ApiKeyPage(total=total, limit=limit, offset=offset, items=[_public(r) for r in rows])
 
 
 def _revoke(key_id: int, principal, session, request: Request) -> ApiKeyPublic:

@@ -48,7 +48,7 @@ def test_a_created_key_is_shown_once_works_and_is_never_listed_or_logged(
     assert client.get("/api/v1/queue", headers=as_revops).status_code == 200
 
     listed = client.get("/api/v1/admin/api-keys", headers=admin).json()
-    mine = next(k for k in listed if k["id"] == created["id"])
+    mine = next(k for k in listed["items"] if k["id"] == created["id"])
     assert mine["prefix"] == key[: len(mine["prefix"])]
     assert "key" not in mine and "key_hash" not in mine
     assert key not in json.dumps(listed)
@@ -84,6 +84,25 @@ def test_a_revoked_key_is_refused_and_the_revocation_audited(client, api_key, en
         entry = s.exec(select(AuditLog).where(AuditLog.action == "api_key.revoke")).one()
     assert entry.before["revoked_at"] is None and entry.after["revoked_at"] is not None
     assert client.delete("/api/v1/admin/api-keys/999999", headers=admin).status_code == 404
+
+
+def test_api_keys_are_listed_a_page_at_a_time(client, api_key):
+    """The key list came back whole, unlike every other list: it pages the same way."""
+    admin = api_key("admin")
+    for n in range(4):
+        body = {"name": f"bot-{n}", "role": "viewer"}
+        assert client.post("/api/v1/admin/api-keys", json=body, headers=admin).status_code == 201
+    whole = client.get("/api/v1/admin/api-keys?limit=500", headers=admin).json()
+    ids = [k["id"] for k in whole["items"]]
+    assert whole["total"] == len(ids) == 5 and ids == sorted(ids)
+    page = client.get("/api/v1/admin/api-keys?limit=2&offset=3", headers=admin).json()
+    assert (page["total"], page["limit"], page["offset"]) == (5, 2, 3)
+    assert [k["id"] for k in page["items"]] == ids[3:5]
+    for query, path in (("limit=0", "query.limit"), ("limit=501", "query.limit"),
+                        ("offset=-1", "query.offset")):  # fmt: skip
+        r = client.get(f"/api/v1/admin/api-keys?{query}", headers=admin)
+        assert r.status_code == 422
+        assert [d["path"] for d in r.json()["error"]["details"]] == [path]
 
 
 def test_only_admins_manage_keys_and_bad_input_is_422(client, api_key):
@@ -160,7 +179,7 @@ def test_last_used_at_is_recorded_at_most_once_a_minute_per_key(client, api_key,
     assert again >= first
 
     listed = client.get("/api/v1/admin/api-keys", headers=api_key("admin")).json()
-    shown = next(k for k in listed if k["name"] == "reader")["last_used_at"]
+    shown = next(k for k in listed["items"] if k["name"] == "reader")["last_used_at"]
     assert datetime.fromisoformat(shown.replace("Z", "+00:00")) == again
 
 

@@ -384,6 +384,14 @@ _NEG_AFTER = re.compile(
     r"(?:dropped|waived|withdrawn|removed)"
     # "Offline mode is moot now", "Offline mode: moot"
     r"|moot"
+    # never part of the talk: "Offline mode not discussed", "Offline mode didn't come up",
+    # "never came up", "wasn't raised" (group `untalked`: not in a sentence with a need word,
+    # "Offline mode required, pricing not discussed", "... not discussed yet, but they need
+    # it", see `_clauses`)
+    r"|(?P<untalked>(?:not|never|(?:is|are|was|were)n['\u2019]?t)(?: been| yet| really)?"
+    r" (?:discussed|raised|mentioned|brought up|covered)"
+    r"|(?:did ?n['\u2019]?t|did not|never|(?:has|have)n['\u2019]?t|has not|have not)"
+    r"(?: yet| really| even)? c[ao]me up)"
     r"|nope)(?![a-z0-9])"
 )
 # What we said of the feature's future: it does not come ("will never be built", "not on the
@@ -406,7 +414,7 @@ _UNAVAILABLE = re.compile(
 _REMOVED = re.compile(
     r"(?:out of|from) (?:the |their |our |this )?(?:signed |final |draft |revised |new )?"
     r"(?:contract|deal|scope|order form|sow|msa|quote|proposal|requirements|rfp|renewal|order"
-    r"|agreement)s?(?![a-z0-9])"
+    r"|agreement|list|wish ?list|shortlist)s?(?![a-z0-9])"
 )
 _REMOVAL_VERB = re.compile(
     r"(?<![a-z0-9])(?:remov(?:e|ed|es|ing)|drop(?:s|ped|ping)?|struck|strike|pull(?:s|ed|ing)?"
@@ -1382,8 +1390,8 @@ def _clauses(
             span = _removed_span(low, c, start)
             if span is not None:
                 c.removed += (span,)
-        else:
-            c.neg_after += (start,)
+        elif m.start("untalked") < 0 or _NEEDED_WORDS.isdisjoint(low[a:b].split()):
+            c.neg_after += (start,)  # (not "Offline mode required, pricing not discussed")
     if names and _IN_DATE.search(low, a, b) is not None:
         # "They need SCIM in Q3", "Go-live in Q2, SCIM required": "in <date>" is no promise
         # cue, but the customer's date when a requirement of theirs is about it (`_ours`).

@@ -2850,6 +2850,13 @@ def _sentence_references(
     "it" is the feature of the sentence before (`_carried_promise`), no off-roadmap thing.
     `heading`: the kind of the heading over the list item it is in (`_list_headings`)."""
     a, b = span
+    for m in mentions:  # the first two letters of the word after a name: one set test
+        if low[m.end + 1 : m.end + 3] in _ORG_HEADS:
+            # "They are a multi-region company": the customer described, not the feature
+            mentions = [m for m in mentions if not _describes_org(low, a, m)]
+            if not mentions:
+                return []
+            break
     cues = list(_CUES.finditer(low, a, b))  # one pass over the sentence for every kind of cue
     if not cues and low.find("?", a, b) < 0:
         # Most sentences: no promise, question or negation, so clauses cannot matter and every
@@ -3082,6 +3089,31 @@ def _hedged(low: str, said: _Clause | None, c: _Clause) -> bool:
     if _HEDGE.search(low, said.start, said.end) is not None:
         return True
     return c is not said and _HEDGE.search(low, c.start, c.end) is not None
+
+
+# A name used as an adjective before a kind of organization describes the customer, not
+# the feature: "They are a multi-region company", "a multi-region enterprise", "an AI
+# company"; not after our word ("our multi-region team" may build it). Not "customer": a
+# product's name before it says what they use ("They are a Salesforce customer").
+_ORG_NOUNS_TEXT = """company companies enterprise enterprises organization organizations
+    organisation organisations org orgs team teams business businesses firm firms retailer
+    retailers bank banks"""
+_ORG_NOUNS = frozenset(_ORG_NOUNS_TEXT.split())
+_ORG_HEADS = frozenset(w[:2] for w in _ORG_NOUNS)
+_ORG_OWNERS = frozenset(("our", "we", "my", "your"))
+
+
+def _describes_org(low: str, a: int, m: Mention) -> bool:
+    """Whether the name `m` (in the sentence starting at `a`) is an adjective before an
+    organization noun (`_ORG_NOUNS`): "a multi-region company" (not "company-wide")."""
+    e = m.end
+    if low[e : e + 1] != " ":
+        return False
+    word = low[e + 1 : e + 18].split(None, 1)[0].rstrip(".,;:!?)\"'")
+    if word not in _ORG_NOUNS:
+        return False
+    before = low[max(a, m.start - 8) : m.start].split()
+    return not before or before[-1] not in _ORG_OWNERS
 
 
 def _plain_references(

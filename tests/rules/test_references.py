@@ -100,6 +100,23 @@ CASES = [
     ("Sent mail to the team, something about ssomething.", []),
     # "may" the verb is not the month May
     ("We may add dashboards later.", [("dash", False, False, False, None)]),
+    # a name as an adjective before a kind of organization describes the customer
+    ("They are a multi-region company.", []),
+    ("Multi-region enterprise, 40 offices.", []),
+    ("They have a multi-region team in EMEA.", []),
+    ("They're an AI company and need SSO.", [("sso", False, False, False, None)]),
+    (
+        "They need multi-region; they are a multi-region business.",
+        [("multi-region", False, False, False, None)],
+    ),
+    # ... not the feature itself, our team, a customer of a product
+    ("They need multi-region company-wide.", [("multi-region", False, False, False, None)]),
+    (
+        "Our multi-region team will build it by Q2.",
+        [("multi-region", True, False, False, date(2027, 6, 30))],
+    ),
+    ("They are a Salesforce customer.", [("sf", False, False, False, None)]),
+    ("Multi-region failover for the whole company.", [("multi-region", False, False, False, None)]),
 ]
 
 

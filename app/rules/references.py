@@ -2883,6 +2883,10 @@ def _sentence_references(
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
                 if mentions and _it_not_needed(low, mentions, mentions[-1].end, b):
                     return []  # "Offline mode came up, but they can live without it"
+            if _has_before(low, a, mentions) and _NEEDED_WORDS.isdisjoint(low[a:b].split()):
+                mentions = [m for m in mentions if not _other_product(low, a, b, m)]
+                if not mentions:
+                    return []
             if heading is None or not mentions:
                 return _plain_references(text[a:b], mentions, note.id, catalog)
             # a list item under a heading: read with it below ("Requirements:\n- SCIM - Q1")
@@ -2893,6 +2897,7 @@ def _sentence_references(
 
     kept: list[tuple[Mention, _Clause]] = []
     claimed: set[int] = set()  # ids of the clauses naming a kept feature
+    others: bool | None = None  # whether another party's product may be named (`_other_product`)
     for m in mentions:
         c = last
         if len(clauses) > 1:  # the clause the mention starts in
@@ -2905,6 +2910,13 @@ def _sentence_references(
             or _no_x_needed(low, c.start, c.end, m)
         ):
             continue  # "they don't need SSO", "SCIM is not required"
+        if others is None:
+            others = _has_before(low, a, mentions) and not any(
+                cl.promise or cl.question for cl in clauses
+            )
+            others = others and _NEEDED_WORDS.isdisjoint(low[a:b].split())
+        if others and _other_product(low, c.start, b, m):
+            continue  # "Competitor X has offline mode"
         if c is not last and not c.promise and _need_denied_next(low, clauses, c, mentions):
             continue  # "Multi-region would be nice but not needed"
         if (c is not last or c.question) and _label_only(low, c, m):
@@ -3089,6 +3101,76 @@ def _hedged(low: str, said: _Clause | None, c: _Clause) -> bool:
     if _HEDGE.search(low, said.start, said.end) is not None:
         return True
     return c is not said and _HEDGE.search(low, c.start, c.end) is not None
+
+
+# Another company's product: "Competitor X has offline mode", "Their current vendor's offline
+# mode keeps crashing", "They're evaluating Acme because it has offline mode", "Acme offers
+# offline mode; we don't". The word right before the name (after these fillers) is a verb of
+# having (`_HAS_VERBS`) or a possessive; who has it, the words before, is another party
+# (`_OTHER_PARTY`), what they are evaluating (`_EVALUATED`), or any name but ours or the
+# customer's when the sentence says we lack it (`_WE_LACK`). Only in a sentence with no need
+# word ("They need offline mode like Acme has", "Competitor X has offline mode and they want
+# it": a dependency), no promise and no question (`_sentence_references`).
+_HAS_VERBS_TEXT = """has have had offers offer offered offering supports support supported
+    provides provide provided includes include included ships with"""
+_HAS_VERBS = frozenset(_HAS_VERBS_TEXT.split())
+_HAS_FILLER_TEXT = """a an the its their native built-in full proper decent working solid great
+    better good robust basic real true first-class"""
+_HAS_FILLER = frozenset(_HAS_FILLER_TEXT.split())
+_HAS_LAST = _HAS_VERBS | _HAS_FILLER
+_OTHER_PARTY = re.compile(
+    r"(?<![a-z0-9])(?:competitors?|competition|competing|rivals?|incumbents?"
+    r"|(?:their|current|existing|other|old|legacy|previous|present|another|incumbent)"
+    r" (?:[a-z-]+ )?(?:vendors?|tools?|providers?|solutions?|platforms?|systems?|products?"
+    r"|suppliers?|software|apps?))(?![a-z0-9])"
+)
+_EVALUATED = re.compile(
+    r"(?<![a-z0-9])(?:evaluat|consider|looking at|compar|trial|pilot|leaning to|going with"
+    r"|went with|chose|picked|prefer|switch|moving to|talking to)[a-z]*"
+    r"(?: (?!us |our )[a-z0-9&.'-]+){1,3} (?:because|since|as|cause|bc) (?:it|they)$"
+)
+_WE_LACK = re.compile(
+    r"(?<![a-z0-9])(?:we (?:don['\u2019]?t|do not|lack|can['\u2019]?t|cannot|won['\u2019]?t)"
+    r"|unlike us|not us)(?![a-z0-9])"
+)
+_NOT_OTHER_TEXT = "we our us i they their them he she customer customer's client client's prospect"
+_NOT_OTHER = frozenset(_NOT_OTHER_TEXT.split())
+
+
+def _has_before(low: str, a: int, mentions: list[Mention]) -> bool:
+    """Whether a word of having, a filler or a possessive stands right before some name (one
+    split of a few characters and a set test a name): the cheap first look of `_other_product`."""
+    for m in mentions:
+        w = low[max(a, m.start - 14) : m.start].split()
+        if w and (w[-1] in _HAS_LAST or w[-1].endswith(("'s", "\u2019s"))):
+            return True
+    return False
+
+
+def _other_product(low: str, lo: int, b: int, m: Mention) -> bool:
+    """Whether the name `m` is another party's product (see `_HAS_VERBS`): `lo` is the start
+    of its clause, `b` the sentence's end."""
+    words = low[max(lo, m.start - 64) : m.start].split()
+    k = len(words)
+    while k and words[k - 1] in _HAS_FILLER:
+        k -= 1
+    if not k:
+        return False
+    last = words[k - 1]
+    if last in _HAS_VERBS:
+        if last == "with" and (k < 2 or words[k - 2] not in ("comes", "come", "came", "ships")):
+            return False
+        k -= 1 + (last == "with")
+    elif last.endswith(("'s", "\u2019s")):
+        words[k - 1] = last[:-2]
+    else:
+        return False
+    subject = " ".join(words[:k])
+    if not subject:
+        return False
+    if _OTHER_PARTY.search(subject) is not None or _EVALUATED.search(subject) is not None:
+        return True
+    return _NOT_OTHER.isdisjoint(subject.split()) and _WE_LACK.search(low, m.end, b) is not None
 
 
 # A name used as an adjective before a kind of organization describes the customer, not

@@ -372,7 +372,22 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Offline mode was never a requirement.", []),
         ("We told them offline mode will never be built.", []),
         ("Explained that offline mode is not on the roadmap.", []),
+        # another company's product, and nothing says they need it from us
+        ("Competitor X has offline mode.", []),
+        ("They're evaluating Acme because it has offline mode.", []),
+        ("Acme offers offline mode; we don't.", []),
+        ("Their current vendor's offline mode keeps crashing.", []),
+        ("Their current tool supports a native offline mode.", []),
+        ("They chose Acme because it offers offline mode.", []),
+        ("Competitor's offline mode is better.", []),
         # not negated
+        ("They need offline mode like Acme has.", ["offline"]),
+        ("Competitor X has offline mode and they want it.", ["offline"]),
+        ("Competitor X has offline mode; do we?", ["offline"]),
+        ("They have offline mode today; we don't.", ["offline"]),
+        ("Acme has offline mode.", ["offline"]),
+        ("Customer has offline mode requirements.", ["offline"]),
+        ("Their current vendor's offline mode crashes, they need ours.", ["offline"]),
         ("Offline mode: required.", ["offline"]),
         # ... not with a need in the sentence, and a bare "dropped" may be a release
         ("Offline mode required, pricing not discussed.", ["offline"]),

@@ -560,6 +560,8 @@ _CLAUSE = re.compile(
     # our word without its subject ("Customer asked when SCIM ships, told them Q1").
     rf"|,(?: but | however| although | whereas | (?:and|so|plus|also|then) {_SUBJECT}"
     rf"| {_SUBJECT}| (?=told (?:them|him|her|the customer|the client) ))"
+    # "SCIM by Q1 (told them Q2)": our word in parentheses
+    r"| \((?=told (?:them|him|her|the customer|the client) )"
     # " though " as " although ": "We can't deliver SCIM by Q1 though we will have it by Q2";
     # " while ": "We will have SCIM by Q2 while offline mode is not planned"
     rf"|(?: but | however(?=[ ,])| although | though | whereas | while | - | \u2013 | \u2014 ?"
@@ -1434,6 +1436,8 @@ def _clauses(
                 c.question = True
         if low[a:b].rstrip(_AFTER_QUESTION).endswith("?"):
             clauses[-1].question = True
+    if len(clauses) > 1 and low.find("told", a, b) >= 0:
+        _told_after_date(low, clauses, cues, names)
     if len(clauses) > 1 and any(c.needed for c in clauses):  # rare: "by Q3, they need SCIM"
         _place_needed(clauses)
     if any(c.promise for c in clauses):
@@ -1441,6 +1445,37 @@ def _clauses(
     if len(clauses) > 1 and any(c.denied for c in clauses[1:]):
         _disclaim(low, clauses, names, when)
     return clauses
+
+
+def _told_after_date(
+    low: str, clauses: list[_Clause], cues: list[re.Match[str]], names: list[Mention]
+) -> None:
+    """A feature by a date alone, then our word with a date in a clause of its own ("SCIM by
+    Q1 - told them Q2", "SCIM by Q1 (told them Q2)"): the first date is the customer's, the
+    promise the second clause's. Not when the first clause promises in words of its own ("We
+    will have SCIM by Q1 - told them Q2")."""
+    for i in range(1, len(clauses)):
+        c, prev = clauses[i], clauses[i - 1]
+        k = c.start
+        while k < c.end and low[k] in _CLAUSE_LEAD:
+            k += 1
+        if not (
+            c.promise
+            and low.startswith("told ", k)
+            and prev.promise
+            and not (prev.needed or prev.question or prev.denied or prev.past or prev.sale)
+            and not any(c.start <= n.start < c.end for n in names)
+            and any(prev.start <= n.start < prev.end for n in names)
+            and not _own_promise(low, prev, cues, "need")
+        ):
+            continue
+        dates = [
+            (d.start(d.lastgroup), d.end(d.lastgroup))
+            for d in _DATE.finditer(low, prev.start, prev.end)
+        ]
+        if dates:
+            prev.promise = prev.dated = False
+            prev.needed += tuple((s, e, -1, -1) for s, e in dates)
 
 
 # A promise kept, said after it: "Promised SCIM in March, delivered on time", "Promised SCIM by

@@ -1129,6 +1129,16 @@ NEEDED_BY = [
     ("Requirements:\n- they don't need SSO\n- SCIM by Q1", [("scim", False, None, Q1)]),
     ("Promised:\n- they need SCIM by Q1", [("scim", False, None, Q1)]),
     ("Customer requirements:\n- SCIM by Q1 - told them Q2", [("scim", True, Q2, Q1)]),
+    # a feature by a date alone, then our word with a date: their date, then our promise
+    ("Requirements:\n- SCIM by Q1 (told them Q2)", [("scim", True, Q2, Q1)]),
+    ("SCIM by Q1 - told them Q2", [("scim", True, Q2, Q1)]),
+    ("SCIM by Q1 (told them Q2)", [("scim", True, Q2, Q1)]),
+    ("SCIM by Q1; told them Q2.", [("scim", True, Q2, Q1)]),
+    ("SCIM by Q1, told them Q2.", [("scim", True, Q2, Q1)]),
+    # ... not our own promise first, nor our word of something else
+    ("We will have SCIM by Q1 - told them Q2", [("scim", True, Q1, None)]),
+    ("SCIM (told them Q2)", [("scim", True, Q2, None)]),
+    ("SCIM by Q1 - told them about SSO", [("scim", True, Q1, None), ("sso", False, None, None)]),
     ("What we promised:\n- SCIM: not by Q1", [("scim", True, None, None)]),
     ("Requirements:\n- We might have SCIM by Q2", [("scim", True, Q2, None)]),
     ("Requirements:\n- By Q3, we will have SCIM", [("scim", True, Q3, None)]),

@@ -385,13 +385,14 @@ _NEG_AFTER = re.compile(
     # "Offline mode is moot now", "Offline mode: moot"
     r"|moot"
     # never part of the talk: "Offline mode not discussed", "Offline mode didn't come up",
-    # "never came up", "wasn't raised" (group `untalked`: not in a sentence with a need word,
-    # "Offline mode required, pricing not discussed", "... not discussed yet, but they need
-    # it", see `_clauses`)
-    r"|(?P<untalked>(?:not|never|(?:is|are|was|were)n['\u2019]?t)(?: been| yet| really)?"
-    r" (?:discussed|raised|mentioned|brought up|covered)"
-    r"|(?:did ?n['\u2019]?t|did not|never|(?:has|have)n['\u2019]?t|has not|have not)"
-    r"(?: yet| really| even)? c[ao]me up)"
+    # "never came up", "wasn't raised" (group `untalked`; the verb starts the match and the
+    # negation is a look-behind, as "have", "were" would start many. Not in a sentence with
+    # a need word: "Offline mode required, pricing not discussed", "... not discussed yet,
+    # but they need it", see `_clauses`)
+    r"|(?P<untalked>(?=dis|rai|men|bro|cov|c[ao]m)(?:(?<=not )|(?<=never )|(?<=n't )"
+    r"|(?<=n\u2019t )|(?<=not been )|(?<=n't been )|(?<=n\u2019t been )|(?<=not yet )"
+    r"|(?<=n't yet )|(?<=n\u2019t yet ))(?:discussed|raised|mentioned|brought up|covered"
+    r"|c[ao]me up))"
     r"|nope)(?![a-z0-9])"
 )
 # What we said of the feature's future: it does not come ("will never be built", "not on the
@@ -3152,7 +3153,6 @@ _HAS_VERBS = frozenset(_HAS_VERBS_TEXT.split())
 _HAS_FILLER_TEXT = """a an the its their native built-in full proper decent working solid great
     better good robust basic real true first-class"""
 _HAS_FILLER = frozenset(_HAS_FILLER_TEXT.split())
-_HAS_LAST = _HAS_VERBS | _HAS_FILLER
 _OTHER_PARTY = re.compile(
     r"(?<![a-z0-9])(?:competitors?|competition|competing|rivals?|incumbents?"
     r"|(?:their|current|existing|other|old|legacy|previous|present|another|incumbent)"
@@ -3173,12 +3173,20 @@ _NOT_OTHER = frozenset(_NOT_OTHER_TEXT.split())
 
 
 def _has_before(low: str, a: int, mentions: list[Mention]) -> bool:
-    """Whether a word of having, a filler or a possessive stands right before some name (one
-    split of a few characters and a set test a name): the cheap first look of `_other_product`."""
+    """Whether a word of having or a possessive stands right before some name, maybe after
+    fillers ("has a native"): the cheap first look of `_other_product` (the word before each
+    name, one `rfind` and a set test; one more a filler)."""
     for m in mentions:
-        w = low[max(a, m.start - 14) : m.start].split()
-        if w and (w[-1] in _HAS_LAST or w[-1].endswith(("'s", "\u2019s"))):
-            return True
+        end = m.start - 1
+        lo = max(a, end - 48)
+        while end > lo and low[end] == " ":
+            k = low.rfind(" ", lo, end) + 1 or lo
+            w = low[k:end]
+            if w in _HAS_VERBS or w.endswith(("'s", "\u2019s")):
+                return True
+            if w not in _HAS_FILLER:
+                break
+            end = k - 1
     return False
 
 

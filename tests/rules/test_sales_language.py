@@ -389,6 +389,9 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Customer has offline mode requirements.", ["offline"]),
         ("Their current vendor's offline mode crashes, they need ours.", ["offline"]),
         ("Offline mode: required.", ["offline"]),
+        # a nice-to-have is still wanted (the reference has no way to say it is weak)
+        ("Nice to have: offline mode", ["offline"]),
+        ("Offline mode would be nice to have.", ["offline"]),
         # ... not with a need in the sentence, and a bare "dropped" may be a release
         ("Offline mode required, pricing not discussed.", ["offline"]),
         ("Offline mode not discussed in detail, but they need it.", ["offline"]),

@@ -3234,8 +3234,8 @@ def _describes_org(low: str, a: int, m: Mention) -> bool:
     e = m.end
     if low[e : e + 1] != " ":
         return False
-    word = low[e + 1 : e + 18].split(None, 1)[0].rstrip(".,;:!?)\"'")
-    if word not in _ORG_NOUNS:
+    words = low[e + 1 : e + 18].split(None, 1)
+    if not words or words[0].rstrip(".,;:!?)\"'") not in _ORG_NOUNS:
         return False
     before = low[max(a, m.start - 8) : m.start].split()
     return not before or before[-1] not in _ORG_OWNERS

@@ -116,6 +116,7 @@ CASES = [
         [("multi-region", True, False, False, date(2027, 6, 30))],
     ),
     ("They are a Salesforce customer.", [("sf", False, False, False, None)]),
+    ("Their SSO team asked about SSO ", [("sso", False, True, False, None)]),  # a space, no word
     ("Multi-region failover for the whole company.", [("multi-region", False, False, False, None)]),
 ]
 

@@ -695,6 +695,7 @@ def reference_values(ref: FeatureReference, feature: Feature | None) -> Values:
             "reference.needed_by": ref.needed_by,
             "reference.score": _number(ref.score),
             "reference.hedged": ref.hedged,
+            "reference.optional": ref.optional,
         }
     availability = feature.availability
     confidence = feature.confidence
@@ -718,6 +719,7 @@ def reference_values(ref: FeatureReference, feature: Feature | None) -> Values:
         "reference.needed_by": ref.needed_by,
         "reference.score": _number(ref.score),
         "reference.hedged": ref.hedged,
+        "reference.optional": ref.optional,
     }
 
 

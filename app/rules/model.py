@@ -131,6 +131,11 @@ class FeatureReference(_Model):
     # "tentatively Q2", "targeted for Q2". Still a commitment (the customer heard the date);
     # rules may treat it apart (`reference.hedged`).
     hedged: bool = False
+    # The customer called it nice to have: "Offline mode would be nice to have", "Nice to have:
+    # offline mode", "optional for them", "a bonus", "on their wish list". Wanted, not
+    # required; never a commitment, a question or a line item. Rules may treat it apart
+    # (`reference.optional`).
+    optional: bool = False
 
 
 class Finding(_Model):

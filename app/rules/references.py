@@ -864,6 +864,7 @@ def _strength(ref: FeatureReference) -> tuple:
         not ref.hedged,  # the firmest word given: "We will have SCIM by Q2" over "might"
         ref.custom_build,
         ref.promised_date is not None,
+        not ref.optional,  # "They need offline mode" over "Offline mode would be nice to have"
         ref.needed_by is not None,
         not ref.is_question,
         ref.score,
@@ -1207,6 +1208,7 @@ def _carried_promise(
         is_question=False,
         promised_date=promised,
         hedged=_hedged(low, said, said),
+        optional=False,
     )
     if not unknown:
         return trusted_model(FeatureReference, _NOTE_FIELDS, values)
@@ -2629,12 +2631,16 @@ _HEADING_KINDS = re.compile(
     # what we told them: a promise of the items with a date ("What we told them:\n- SCIM in Q1")
     r"|(?P<told>(?:what\s+)?(?:(?:we|i)\s+)?(?:told|assured|informed)\s+(?:them|the customer"
     r"|the client|their [a-z]+))"
-    # their needs: "Customer requirements:", "Needs:", "Must-haves:", "Nice to have:" (still
-    # wanted: a need, its date theirs), "They need:", "What they asked for:"
+    # what they would like, not require: "Nice to have:", "Nice-to-haves:", "Wish list:",
+    # "Optional:" (still wanted: a need, its date theirs, each item `optional`)
+    rf"|(?P<optional>(?:(?:the|{_THEIR}|other|some)\s+)*(?:wish[- ]?lists?|nice[- ]to[- ]haves?"
+    r"|optional)(?:\s+(?:items|features|asks|requests))?)"
+    # their needs: "Customer requirements:", "Needs:", "Must-haves:", "They need:", "What they
+    # asked for:"
     rf"|(?P<need>(?:(?:the|{_THEIR}|key|main|core|top|hard|technical|tech|security|business"
     r"|functional|product|feature|critical|open|must|initial|phase \d|day[- ]one|other)\s+)*"
     r"(?:requirements?|reqs?|needs|must[- ]?haves?|asks|wants|blockers?|deal[- ]?breakers?"
-    r"|show[- ]?stoppers?|wish[- ]?list|nice[- ]to[- ]haves?|nice to have|deadlines?|requests"
+    r"|show[- ]?stoppers?|deadlines?|requests"
     r"|requested|needed|required|priorities|needs and deadlines)"
     r"|(?:what\s+)?(?:they|the customer|customer|client|the client)\s+(?:also\s+)?(?:need|needs"
     r"|want|wants|require|requires|asked for|requested|expect|expects)(?:\s+the following)?))"
@@ -2817,7 +2823,7 @@ def _heading_reading(
             continue
         if heading == "neg" and _THEY_NEED.search(low, first.start, group[-1].end) is not None:
             continue  # "Out of scope:\n- SCIM, they still need it by Q3"
-        if heading != "need":
+        if heading != "need" and heading != "optional":
             if any(_own_promise(low, c, cues, heading) for c in group):
                 continue  # "- SCIM: promised by Q2", "- SCIM can't ship in Q1, though we'll..."
             for c in group:
@@ -2923,7 +2929,7 @@ def _sentence_references(
                 mentions = [m for m in mentions if not _other_product(low, a, b, m)]
                 if not mentions:
                     return []
-            if heading is None or not mentions:
+            if not mentions or (heading is None and not _maybe_optional(low, a, b)):
                 return _plain_references(text[a:b], mentions, note.id, catalog)
             # a list item under a heading: read with it below ("Requirements:\n- SCIM - Q1")
     evidence = text[a:b]
@@ -3002,6 +3008,11 @@ def _sentence_references(
     # A hedge word anywhere in the sentence (one set test): only then is each promise's
     # clause looked at (`_hedged`).
     hedgy = not _HEDGE_STARTS.isdisjoint(low[a:b].split()) if kept else False
+    # Nice to have (`_optional`): looked at only under such a heading or with one of its words
+    # in the sentence (four `find`s).
+    wishful = bool(kept) and (
+        (heading is not None and heading[2] == "optional") or _maybe_optional(low, a, b)
+    )
     for m, c in kept:
         question = c.question
         said = c if c.promise and not c.denied else orphan  # the clause promising it
@@ -3051,6 +3062,10 @@ def _sentence_references(
                     "needed_by": needed,
                     "matched_text": m.matched_text,
                     "hedged": commitment and hedgy and _hedged(low, said, c),
+                    "optional": wishful
+                    and not commitment
+                    and not question
+                    and _optional(low, clauses, c, m, mentions, heading),
                 },
             )
         )
@@ -3127,6 +3142,87 @@ _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tenta
 _HEDGE_STARTS = frozenset(
     w + tail for w in _HEDGE_STARTS_TEXT.split() for tail in ("", ",", ".", ";", ":", ")", "!")
 )
+
+
+# The customer calling a feature nice to have: wanted, not required ("Offline mode would be
+# nice to have", "Nice to have: offline mode", "optional for them", "would be a bonus", "on
+# their wish list"). Not denied ("not optional", "not a nice-to-have", "not just a nice to
+# have"); "not required", "not a must-have" already make no reference (`_NEG_AFTER`).
+_OPTIONAL = re.compile(
+    r"(?<![a-z0-9])(?<!not )(?<!n't )(?<!n\u2019t )(?<!not a )(?<!not just a )(?<!not only a )"
+    r"(?<!not just )(?<!more than a )(?<!non-)(?<!non )"
+    r"(?:nice[- ]to[- ]haves?|(?:would|'d|\u2019d|could|will|might) be (?:(?:really|very|pretty"
+    r"|a) )?(?:nice|a bonus|a plus)|(?:a |an )?(?:nice|added|extra) (?:bonus|plus|extra|addition)"
+    r"|optional|wish[- ]?lists?)(?![a-z0-9])"
+)
+_OPTIONAL_WORDS = ("nice", "optional", "bonus", "wish", "plus")
+# A word of a firm need: where it speaks of the feature, "nice to have" elsewhere in the
+# sentence does not ("They need offline mode and SSO would be nice": offline mode is needed).
+_FIRM_TEXT = """need needs needed require requires required requirement requirements must
+    must-have must-haves mandatory critical crucial essential vital blocker blockers dealbreaker
+    dealbreakers deal-breaker non-negotiable showstopper show-stopper"""
+_FIRM = frozenset(w.strip(_STRIP) for w in _FIRM_TEXT.split())
+# Around the phrase in a clause of its own naming nothing ("Offline mode: optional", "Offline
+# mode came up, but it's a nice-to-have for them"), as `str.split` leaves the words.
+_OPTIONAL_FILLER_TEXT = """but though although however it's it\u2019s it is its just only a an
+    really for them the customer client at this point now more of to - \u2013"""
+_OPTIONAL_FILLER = frozenset(_OPTIONAL_FILLER_TEXT.split())
+_PART_END = re.compile(r",|;| and | but ")
+
+
+def _maybe_optional(low: str, a: int, b: int) -> bool:
+    """Whether low[a:b] may call something nice to have (`_OPTIONAL`): a cheap look first."""
+    return any(low.find(w, a, b) >= 0 for w in _OPTIONAL_WORDS)
+
+
+def _firm_in(low: str, lo: int, hi: int) -> bool:
+    return not _FIRM.isdisjoint(w.strip(_STRIP) for w in low[lo:hi].split())
+
+
+def _optional(
+    low: str,
+    clauses: list[_Clause],
+    c: _Clause,
+    m: Mention,
+    names: list[Mention],
+    heading: _Heading | None,
+) -> bool:
+    """Whether the customer called the feature `m` names (in clause `c`) nice to have: in its
+    clause ("Offline mode would be nice to have"), in a clause of the sentence naming nothing
+    and saying no more ("Nice to have: offline mode", "Offline mode: optional"), or under a
+    heading of such wishes ("Nice to have:\n- Offline mode"). Not where a firm need word
+    speaks of it: in its own part of the clause (up to a comma, "and", "but") or in a clause
+    naming nothing ("Nice to have: offline mode; they need it by Q1")."""
+    lo = c.start
+    for p in _PART_END.finditer(low, c.start, m.start):
+        lo = p.end()
+    after = _PART_END.search(low, m.end, c.end)
+    hi = after.start() if after is not None else c.end
+    if _firm_in(low, lo, hi):
+        return False
+    nameless = [
+        k for k in clauses if k is not c and not any(k.start <= n.start < k.end for n in names)
+    ]
+    if any(_firm_in(low, k.start, k.end) for k in nameless):
+        return False
+    hit = _OPTIONAL.search(low, c.start, c.end)
+    if hit is not None:
+        # with a firm need elsewhere in the clause, only the phrase in its own part counts
+        return not _firm_in(low, c.start, c.end) or lo <= hit.start() < hi
+    if heading is not None and heading[2] == "optional":
+        return True
+    i = clauses.index(c)
+    for k in (clauses[i - 1] if i else None, clauses[i + 1] if i + 1 < len(clauses) else None):
+        if k is None or k not in nameless:
+            continue
+        hit = _OPTIONAL.search(low, k.start, k.end)
+        if hit is not None and _OPTIONAL_FILLER.issuperset(
+            w.strip(_STRIP)
+            for w in (low[k.start : hit.start()] + " " + low[hit.end() : k.end]).split()
+            if w.strip(_STRIP)
+        ):
+            return True
+    return False
 
 
 def _hedged(low: str, said: _Clause | None, c: _Clause) -> bool:
@@ -3268,6 +3364,7 @@ def _plain_references(
                     "needed_by": None,
                     "matched_text": m.matched_text,
                     "hedged": False,
+                    "optional": False,
                 },
             )
         )

@@ -79,6 +79,11 @@ FIELDS: dict[str, FieldSpec] = {
         "reference",
         description="a commitment said with a hedge: 'might', 'hopefully', 'targeted for'",
     ),
+    "reference.optional": FieldSpec(
+        "bool",
+        "reference",
+        description="the customer called it nice to have, optional, a bonus: wanted, not required",
+    ),
     "reference.is_question": FieldSpec("bool", "reference"),
     "reference.custom_build": FieldSpec("bool", "reference"),
     "reference.promised_date": FieldSpec("date", "reference"),

@@ -389,7 +389,7 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Customer has offline mode requirements.", ["offline"]),
         ("Their current vendor's offline mode crashes, they need ours.", ["offline"]),
         ("Offline mode: required.", ["offline"]),
-        # a nice-to-have is still wanted (the reference has no way to say it is weak)
+        # a nice-to-have is still wanted: a dependency, marked optional (`OPTIONAL` below)
         ("Nice to have: offline mode", ["offline"]),
         ("Offline mode would be nice to have.", ["offline"]),
         # ... not with a need in the sentence, and a bare "dropped" may be a release
@@ -1763,3 +1763,74 @@ def test_a_requirement_dropped_is_no_dependency(body: str, expected: list[tuple]
 )
 def test_more_ways_of_saying_a_feature_is_not_needed(body: str, expected: list[tuple]) -> None:
     assert got(body) == expected
+
+
+# The customer calling a feature nice to have: still a dependency, marked `optional` (wanted,
+# not required) for rules that treat it apart. Not for the feature of another clause, a
+# commitment, a question, a denial or a firm need. (note, [(feature, optional)])
+OPTIONAL = [
+    ("Offline mode would be nice to have.", [("offline", True)]),
+    ("Nice to have: offline mode", [("offline", True)]),
+    (
+        "Customer requirements:\n- SSO\nNice to have:\n- Offline mode",
+        [("sso", False), ("offline", True)],
+    ),
+    ("Nice-to-haves:\n- Offline mode", [("offline", True)]),
+    ("Wish list:\n- Offline mode", [("offline", True)]),
+    ("Optional:\n- Offline mode", [("offline", True)]),
+    ("Requirements:\n- SSO\n- Offline mode (optional)", [("sso", False), ("offline", True)]),
+    ("Offline mode is optional for them.", [("offline", True)]),
+    ("Offline mode would be a bonus.", [("offline", True)]),
+    ("Offline mode: nice to have", [("offline", True)]),
+    ("Offline mode came up, but it's a nice-to-have for them.", [("offline", True)]),
+    ("Offline mode is on their wish list.", [("offline", True)]),
+    # only the feature the wish is about
+    ("They need offline mode; SSO would be nice.", [("offline", False), ("sso", True)]),
+    ("They need offline mode and SSO would be nice.", [("offline", False), ("sso", True)]),
+    ("Offline mode is a must-have, SSO is optional.", [("offline", False), ("sso", True)]),
+    ("Offline mode would be nice. They need SSO.", [("offline", True), ("sso", False)]),
+    # a firm need, a denial of the wish, a promise, a question: not optional
+    ("Offline mode is a must-have.", [("offline", False)]),
+    ("Offline mode is not optional.", [("offline", False)]),
+    ("Offline mode is not just a nice to have, it's critical.", [("offline", False)]),
+    ("Nice to have: offline mode; they need it by Q1.", [("offline", False)]),
+    ("Nice to have:\n- Offline mode, they need it by Q1", [("offline", False)]),
+    ("We promised offline mode, nice to have for them.", [("offline", False)]),
+    ("Nice to have:\n- we promised offline mode", [("offline", False)]),
+    ("Offline mode would be nice to have. We'll build it by Q3.", [("offline", False)]),
+    ("Does offline mode work? Nice to have.", [("offline", False)]),
+    ("Nice call today; they need offline mode.", [("offline", False)]),
+    ("They were nice; offline mode came up.", [("offline", False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), OPTIONAL, ids=[c[0][:40] for c in OPTIONAL])
+def test_a_nice_to_have_is_a_dependency_marked_optional(
+    body: str, expected: list[tuple[str, bool]]
+) -> None:
+    refs = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert [(r.feature_key, r.optional) for r in refs] == expected
+    assert not any(r.is_commitment and r.optional for r in refs)
+
+
+def test_a_nice_to_have_keeps_the_customers_date_and_a_firm_mention_wins() -> None:
+    (ref,) = find_references(make_deal("Nice to have:\n- Offline mode by Q1"), CATALOG, today=TODAY)
+    assert (ref.optional, ref.needed_by, ref.is_commitment) == (True, date(2027, 3, 31), False)
+    # a note calling it nice to have, then mentioning it plainly: the plain one is kept
+    deal = make_deal("Offline mode would be nice to have. Offline mode came up again.")
+    (ref,) = find_references(deal, CATALOG, today=TODAY)
+    assert (ref.optional, ref.evidence) == (False, "Offline mode came up again.")
+
+
+def test_stored_references_without_optional_read_as_not_optional() -> None:
+    from app.rules.model import FeatureReference
+
+    ref = FeatureReference.model_validate(
+        {
+            "feature_key": "offline",
+            "feature_name": "Offline mode",
+            "source": "note",
+            "evidence": "x",
+        }
+    )
+    assert ref.optional is False

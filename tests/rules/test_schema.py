@@ -276,3 +276,16 @@ def test_only_the_mistakes_that_are_there_are_reported() -> None:
     errors = errors_of(nested)
     assert list(errors) == [("when", "any_reference", "all_references")]
     assert "cannot be nested inside any_reference" in errors[list(errors)[0]]
+
+
+def test_reference_optional_is_a_rule_field() -> None:
+    """`reference.optional` (the customer called it nice to have) validates in a rule; a field
+    outside the vocabulary still does not."""
+    data = with_change(
+        ("when", "all", 1), {"field": "reference.optional", "op": "eq", "value": True}
+    )
+    assert RuleDefinition.model_validate(data).id == "late-promise"
+    wrong = with_change(
+        ("when", "all", 1), {"field": "reference.nice_to_have", "op": "eq", "value": True}
+    )
+    assert ("when", "all", 1, "field") in errors_of(wrong)

@@ -26,19 +26,56 @@ _SOLD_OR_PROMISED = {
     ]
 }
 _SAY_INSTEAD = " What you can say instead: {feature.guidance}"
+# The customer called it nice to have, and nobody promised or sold it: a wish, not a need.
+_ONLY_A_WISH = {
+    "all": [
+        {"field": "reference.optional", "op": "eq", "value": True},
+        {"field": "reference.is_commitment", "op": "eq", "value": False},
+        {"field": "reference.source", "op": "eq", "value": "note"},
+    ]
+}
 
 DEFAULT_RULES: list[dict[str, Any]] = [
     {
         "id": "never-built",
         "name": "Feature that will never be built",
-        "description": "Any dependency on a feature product has decided not to build blocks the deal.",
+        "description": (
+            "Any dependency on a feature product has decided not to build blocks the deal, "
+            "unless the customer only called it nice to have (never-built-optional)."
+        ),
         "severity": "block",
         "applies_to": "reference",
-        "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+        "when": {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "never"},
+                {"not": _ONLY_A_WISH},
+            ]
+        },
         "message": (
             "{feature.name} is not going to be built, but this deal depends on it "
             '({reference.source}: "{reference.evidence}"). Take it out of the deal and do not '
             "promise it." + _SAY_INSTEAD
+        ),
+    },
+    {
+        "id": "never-built-optional",
+        "name": "Feature that will never be built, wanted as a nice-to-have",
+        "description": (
+            "The customer called a feature product has decided not to build nice to have, "
+            "optional or a bonus, and nobody promised or sold it: warn the rep not to promise it."
+        ),
+        "severity": "warning",
+        "applies_to": "reference",
+        "when": {
+            "all": [
+                {"field": "feature.availability", "op": "eq", "value": "never"},
+                _ONLY_A_WISH,
+            ]
+        },
+        "message": (
+            "{feature.name} is not going to be built. The customer called it nice to have "
+            '({reference.source}: "{reference.evidence}"): do not promise it or suggest it is '
+            "coming." + _SAY_INSTEAD
         ),
     },
     {

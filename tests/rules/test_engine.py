@@ -152,6 +152,46 @@ DEFAULT_CASES = [
         [("never-built", "multi-region")],
         "blocked",
     ),
+    # a never feature the customer only called nice to have: a warning, no block
+    (
+        ["Multi-region would be nice to have."],
+        None,
+        [("never-built-optional", "multi-region")],
+        "warning",
+    ),
+    (["Nice to have: multi-region"], None, [("never-built-optional", "multi-region")], "warning"),
+    (
+        ["Requirements:\n- SSO\nNice to have:\n- Multi-region"],
+        None,
+        [("never-built-optional", "multi-region")],
+        "warning",
+    ),
+    (
+        ["Multi-region is optional for them."],
+        None,
+        [("never-built-optional", "multi-region")],
+        "warning",
+    ),
+    # ... a plain mention, a need, a promise, a line item still block
+    (["Multi-region came up."], None, [("never-built", "multi-region")], "blocked"),
+    (
+        ["They need multi-region; SSO would be nice."],
+        None,
+        [("never-built", "multi-region")],
+        "blocked",
+    ),
+    (
+        ["We promised multi-region, nice to have for them."],
+        None,
+        [("never-built", "multi-region")],
+        "blocked",
+    ),
+    (
+        ["Multi-region would be nice to have.", LineItem(id="li", name="Multi-region failover")],
+        None,
+        [("never-built", "multi-region"), ("never-built-optional", "multi-region")],
+        "blocked",
+    ),
     # a feature taken out of the deal no longer blocks it; one they refuse to drop still does
     (["Removed multi-region failover from the order form."], None, [], "clear"),
     (
@@ -737,3 +777,15 @@ def test_a_rule_can_treat_hedged_promises_apart(catalog: Catalog) -> None:
     for body, (status, fired) in said.items():
         result = evaluate(make_deal(body), catalog, [firm, hedged], today=TODAY)
         assert (result.status, [f.rule_id for f in result.findings]) == (status, fired), body
+
+
+def test_the_nice_to_have_warning_tells_the_rep_not_to_promise_it(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal("Multi-region would be nice to have.")
+    [finding] = evaluate(deal, catalog, default_rules, today=TODAY).findings
+    assert finding.message == (
+        "Multi-region failover is not going to be built. The customer called it nice to have "
+        '(a note: "Multi-region would be nice to have."): do not promise it or suggest it is '
+        "coming. What you can say instead: Offer the single-region 99.9% SLA with daily backups."
+    )

@@ -1441,6 +1441,8 @@ def _clauses(
             clauses[-1].question = True
     if len(clauses) > 1 and low.find("told", a, b) >= 0:
         _told_after_date(low, clauses, cues, names)
+    if names and any(c.promise for c in clauses) and _maybe_optional(low, a, b):
+        _wished_by_date(low, clauses, cues, names)
     if len(clauses) > 1 and any(c.needed for c in clauses):  # rare: "by Q3, they need SCIM"
         _place_needed(clauses)
     if any(c.promise for c in clauses):
@@ -1479,6 +1481,30 @@ def _told_after_date(
         if dates:
             prev.promise = prev.dated = False
             prev.needed += tuple((s, e, -1, -1) for s, e in dates)
+
+
+def _wished_by_date(
+    low: str, clauses: list[_Clause], cues: list[re.Match[str]], names: list[Mention]
+) -> None:
+    """A feature by a date alone in a clause calling it nice to have ("Offline mode would be
+    nice to have by Q1", "Nice to have offline mode by Q1"): the customer's wish and date, no
+    promise. Not when the clause promises in words of its own ("We will have offline mode by
+    Q1, nice to have for them")."""
+    for c in clauses:
+        if not (
+            c.promise
+            and not (c.needed or c.question or c.denied or c.past or c.sale or c.custom)
+            and any(c.start <= n.start < c.end for n in names)
+            and _OPTIONAL.search(low, c.start, c.end) is not None
+            and not _own_promise(low, c, cues, "need")
+        ):
+            continue
+        dates = [
+            (d.start(d.lastgroup), d.end(d.lastgroup)) for d in _DATE.finditer(low, c.start, c.end)
+        ]
+        if dates:
+            c.promise = c.dated = False
+            c.needed += tuple((s, e, -1, -1) for s, e in dates)
 
 
 # A promise kept, said after it: "Promised SCIM in March, delivered on time", "Promised SCIM by

@@ -897,6 +897,16 @@ NEEDED_BY = [
     ("Dealbreaker if no SCIM by Q1.", [("scim", False, None, Q1)]),
     ("They can't sign without SCIM by Q1.", [("scim", False, None, Q1)]),
     ("They won't renew without SCIM by Q1.", [("scim", False, None, Q1)]),
+    # a feature by a date called nice to have: their wish and date, not our promise
+    ("Offline mode would be nice to have by Q1.", [("offline", False, None, Q1)]),
+    ("Offline mode would be nice by Q1.", [("offline", False, None, Q1)]),
+    ("Nice to have offline mode by Q1.", [("offline", False, None, Q1)]),
+    ("SCIM would be a bonus by Q1.", [("scim", False, None, Q1)]),
+    # ... not our own word beside it, nor a wish denied
+    ("We will have offline mode by Q1, nice to have for them.", [("offline", True, Q1, None)]),
+    ("Offline mode would be nice to have; we will have it by Q1.", [("offline", True, Q1, None)]),
+    ("Offline mode is not optional by Q1.", [("offline", True, Q1, None)]),
+    ("Offline mode by Q1.", [("offline", True, Q1, None)]),
     # ... not our own words
     ("We will have the critical SCIM fix by Q1.", [("scim", True, Q1, None)]),
     ("We will have SCIM by Q1, which is critical.", [("scim", True, Q1, None)]),
@@ -1784,6 +1794,8 @@ OPTIONAL = [
     ("Offline mode: nice to have", [("offline", True)]),
     ("Offline mode came up, but it's a nice-to-have for them.", [("offline", True)]),
     ("Offline mode is on their wish list.", [("offline", True)]),
+    ("Offline mode would be nice to have by Q1.", [("offline", True)]),
+    ("Nice to have offline mode by Q1.", [("offline", True)]),
     # only the feature the wish is about
     ("They need offline mode; SSO would be nice.", [("offline", False), ("sso", True)]),
     ("They need offline mode and SSO would be nice.", [("offline", False), ("sso", True)]),
@@ -1798,6 +1810,7 @@ OPTIONAL = [
     ("We promised offline mode, nice to have for them.", [("offline", False)]),
     ("Nice to have:\n- we promised offline mode", [("offline", False)]),
     ("Offline mode would be nice to have. We'll build it by Q3.", [("offline", False)]),
+    ("We will have offline mode by Q1, nice to have for them.", [("offline", False)]),
     ("Does offline mode work? Nice to have.", [("offline", False)]),
     ("Nice call today; they need offline mode.", [("offline", False)]),
     ("They were nice; offline mode came up.", [("offline", False)]),

@@ -1395,8 +1395,14 @@ def _clauses(
             span = _removed_span(low, c, start)
             if span is not None:
                 c.removed += (span,)
-        elif m.start("untalked") < 0 or _NEEDED_WORDS.isdisjoint(low[a:b].split()):
-            c.neg_after += (start,)  # (not "Offline mode required, pricing not discussed")
+        elif (
+            m.start("untalked") < 0
+            or _NEEDED_WORDS.isdisjoint(low[a:b].split())
+            or not _said_of(low, clauses, c, names, _NEEDED_WORDS)
+        ):
+            # (not "Offline mode required, pricing not discussed"; but "Offline mode not
+            # discussed, SSO required": the need is SSO's)
+            c.neg_after += (start,)
     if names and _IN_DATE.search(low, a, b) is not None:
         # "They need SCIM in Q3", "Go-live in Q2, SCIM required": "in <date>" is no promise
         # cue, but the customer's date when a requirement of theirs is about it (`_ours`).
@@ -1481,6 +1487,21 @@ def _told_after_date(
         if dates:
             prev.promise = prev.dated = False
             prev.needed += tuple((s, e, -1, -1) for s, e in dates)
+
+
+def _said_of(
+    low: str, clauses: list[_Clause], c: _Clause, names: list[Mention], words: frozenset[str]
+) -> bool:
+    """Whether one of `words` (as `str.split` leaves them) is in the clause `c` or in a clause
+    naming no feature, which may speak of c's ("Offline mode not discussed in detail, but they
+    need it"); not in a clause naming a feature of its own ("Offline mode not discussed, SSO
+    required": the need is SSO's)."""
+    for k in clauses:
+        if (k is c or not any(k.start <= n.start < k.end for n in names)) and not words.isdisjoint(
+            low[k.start : k.end].split()
+        ):
+            return True
+    return False
 
 
 def _wished_by_date(

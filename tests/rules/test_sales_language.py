@@ -395,6 +395,13 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         # ... not with a need in the sentence, and a bare "dropped" may be a release
         ("Offline mode required, pricing not discussed.", ["offline"]),
         ("Offline mode not discussed in detail, but they need it.", ["offline"]),
+        # ... a need in a clause naming a feature of its own is that feature's
+        ("Offline mode not discussed, SSO required.", ["sso"]),
+        ("Offline mode not discussed, but SSO is required.", ["sso"]),
+        ("SSO required, offline mode not discussed.", ["sso"]),
+        ("Offline mode not discussed; they need SSO.", ["sso"]),
+        ("Offline mode not discussed yet, but they need it.", ["offline"]),
+        ("Offline mode and SSO not discussed, they need it.", ["offline", "sso"]),
         ("Offline mode dropped", ["offline"]),
         ("Offline mode dropped last week.", ["offline"]),
         ("We discussed offline mode.", ["offline"]),

@@ -1504,6 +1504,18 @@ def _said_of(
     return False
 
 
+def _wanted_in(low: str, clauses: list[_Clause], c: _Clause, names: list[Mention]) -> bool:
+    """Whether a promise, a question or a need word is in the clause `c` or in a clause naming
+    no feature ("Competitor X has offline mode; do we?", "...; we will have it by Q1"); not in
+    a clause naming a feature of its own ("Competitor X has SSO; we will have SCIM by Q1")."""
+    for k in clauses:
+        if (k.promise or k.question) and (
+            k is c or not any(k.start <= n.start < k.end for n in names)
+        ):
+            return True
+    return _said_of(low, clauses, c, names, _NEEDED_WORDS)
+
+
 def _wished_by_date(
     low: str, clauses: list[_Clause], cues: list[re.Match[str]], names: list[Mention]
 ) -> None:
@@ -3000,12 +3012,13 @@ def _sentence_references(
         ):
             continue  # "they don't need SSO", "SCIM is not required"
         if others is None:
-            others = _has_before(low, a, mentions) and not any(
-                cl.promise or cl.question for cl in clauses
-            )
-            others = others and _NEEDED_WORDS.isdisjoint(low[a:b].split())
-        if others and _other_product(low, c.start, b, m):
-            continue  # "Competitor X has offline mode"
+            others = _has_before(low, a, mentions)
+        if (
+            others
+            and not _wanted_in(low, clauses, c, mentions)
+            and _other_product(low, c.start, b, m)
+        ):
+            continue  # "Competitor X has offline mode" (also "...; we will have SCIM by Q1")
         if c is not last and not c.promise and _need_denied_next(low, clauses, c, mentions):
             continue  # "Multi-region would be nice but not needed"
         if (c is not last or c.question) and _label_only(low, c, m):

@@ -380,10 +380,16 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Their current tool supports a native offline mode.", []),
         ("They chose Acme because it offers offline mode.", []),
         ("Competitor's offline mode is better.", []),
+        # ... a promise or question in a clause naming a feature of its own is that feature's
+        ("Competitor X has SSO; we will have SCIM by Q1.", ["scim"]),
+        ("Competitor X has SSO, we will have SCIM by Q1.", ["scim"]),
+        ("Competitor X has SSO; they asked about SCIM.", ["scim"]),
         # not negated
         ("They need offline mode like Acme has.", ["offline"]),
         ("Competitor X has offline mode and they want it.", ["offline"]),
         ("Competitor X has offline mode; do we?", ["offline"]),
+        ("Competitor X has offline mode; we will have it by Q1.", ["offline"]),
+        ("Competitor X has SSO and SCIM; we will have them by Q1.", ["sso", "scim"]),
         ("They have offline mode today; we don't.", ["offline"]),
         ("Acme has offline mode.", ["offline"]),
         ("Customer has offline mode requirements.", ["offline"]),

@@ -1522,13 +1522,17 @@ def _wished_by_date(
     """A feature by a date alone in a clause calling it nice to have ("Offline mode would be
     nice to have by Q1", "Nice to have offline mode by Q1"): the customer's wish and date, no
     promise. Not when the clause promises in words of its own ("We will have offline mode by
-    Q1, nice to have for them")."""
-    for c in clauses:
+    Q1, nice to have for them"). Nor, after a wish label of its own ("Nice to have: offline
+    mode by Q1", "Optional: SCIM by Q1"), the clause the colon opens (`_wish_label`)."""
+    for i, c in enumerate(clauses):
         if not (
             c.promise
             and not (c.needed or c.question or c.denied or c.past or c.sale or c.custom)
             and any(c.start <= n.start < c.end for n in names)
-            and _OPTIONAL.search(low, c.start, c.end) is not None
+            and (
+                _OPTIONAL.search(low, c.start, c.end) is not None
+                or (i and _wish_label(low, clauses[i - 1], names))
+            )
             and not _own_promise(low, c, cues, "need")
         ):
             continue
@@ -1538,6 +1542,21 @@ def _wished_by_date(
         if dates:
             c.promise = c.dated = False
             c.needed += tuple((s, e, -1, -1) for s, e in dates)
+
+
+def _wish_label(low: str, k: _Clause, names: list[Mention]) -> bool:
+    """Whether the clause `k` is a wish label before a colon, naming nothing and saying no
+    more ("Nice to have: ...", "Optional: ...", "Wish list: ..."; not "Promised: ...")."""
+    if not low.startswith(":", k.end) or k.promise or k.question or k.needed:  # cheap first
+        return False
+    if any(k.start <= n.start < k.end for n in names):
+        return False
+    hit = _OPTIONAL.search(low, k.start, k.end)
+    return hit is not None and _OPTIONAL_FILLER.issuperset(
+        w.strip(_STRIP)
+        for w in (low[k.start : hit.start()] + " " + low[hit.end() : k.end]).split()
+        if w.strip(_STRIP)
+    )
 
 
 # A promise kept, said after it: "Promised SCIM in March, delivered on time", "Promised SCIM by
@@ -1773,12 +1792,14 @@ def _clause_at(clauses: list[_Clause], pos: int) -> _Clause:
 
 def _place_needed(clauses: list[_Clause]) -> None:
     """Each customer's date to the clause of its need word ("By Q3, they need SCIM"), unless
-    the date's own clause is a promise of ours ("we'll have it by Q3, they need SCIM")."""
+    the date's own clause is a promise of ours ("we'll have it by Q3, they need SCIM"). A date
+    tied to no need word stays in its clause ("Nice to have: offline mode by Q1")."""
     entries = [entry for c in clauses for entry in c.needed]
     for c in clauses:
         c.needed = ()
     for entry in entries:
-        home, origin = _clause_at(clauses, entry[2]), _clause_at(clauses, entry[0])
+        origin = _clause_at(clauses, entry[0])
+        home = origin if entry[3] < 0 else _clause_at(clauses, entry[2])
         if home is not origin and origin.promise:
             continue
         home.needed += (entry,)

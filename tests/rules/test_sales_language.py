@@ -920,6 +920,23 @@ NEEDED_BY = [
     ("Offline mode would be nice to have; we will have it by Q1.", [("offline", True, Q1, None)]),
     ("Offline mode is not optional by Q1.", [("offline", True, Q1, None)]),
     ("Offline mode by Q1.", [("offline", True, Q1, None)]),
+    # ... also after a wish label and its colon: the colon opens a clause of its own
+    ("Nice to have: offline mode by Q1", [("offline", False, None, Q1)]),
+    ("Optional: SCIM by Q1", [("scim", False, None, Q1)]),
+    ("Wish list: SCIM by Q1", [("scim", False, None, Q1)]),
+    ("Nice-to-haves: SCIM by Q1", [("scim", False, None, Q1)]),
+    (
+        "Nice to have: offline mode, SSO by Q1",
+        [("offline", False, None, Q1), ("sso", False, None, Q1)],
+    ),
+    ("Nice to have: offline mode by Q1; we will have it by Q2", [("offline", True, Q2, Q1)]),
+    ("Nice to have: offline mode by Q1 - told them Q2", [("offline", True, Q2, Q1)]),
+    # ... not a label of ours, our own word after it, nor "nice" that is no wish
+    ("Promised: SCIM by Q1", [("scim", True, Q1, None)]),
+    ("Nice to have: we will have offline mode by Q1", [("offline", True, Q1, None)]),
+    ("Nice call today. We will have SCIM by Q1", [("scim", True, Q1, None)]),
+    ("Nice call: SCIM by Q1", [("scim", True, Q1, None)]),
+    ("Nice: offline mode by Q1", [("offline", True, Q1, None)]),
     # ... not our own words
     ("We will have the critical SCIM fix by Q1.", [("scim", True, Q1, None)]),
     ("We will have SCIM by Q1, which is critical.", [("scim", True, Q1, None)]),
@@ -1809,6 +1826,8 @@ OPTIONAL = [
     ("Offline mode is on their wish list.", [("offline", True)]),
     ("Offline mode would be nice to have by Q1.", [("offline", True)]),
     ("Nice to have offline mode by Q1.", [("offline", True)]),
+    ("Nice to have: offline mode by Q1", [("offline", True)]),
+    ("Optional: SCIM by Q1", [("scim", True)]),
     # only the feature the wish is about
     ("They need offline mode; SSO would be nice.", [("offline", False), ("sso", True)]),
     ("They need offline mode and SSO would be nice.", [("offline", False), ("sso", True)]),

@@ -1516,6 +1516,22 @@ def _wanted_in(low: str, clauses: list[_Clause], c: _Clause, names: list[Mention
     return _said_of(low, clauses, c, names, _NEEDED_WORDS)
 
 
+def _unwanted_others(low: str, a: int, b: int, names: list[Mention], when: _When) -> list[Mention]:
+    """`names` without another party's product (`_other_product`) in a clause of its own
+    with no need word, in a sentence with no cue: "Competitor X has SSO; they need SCIM" (SCIM
+    alone). A need word in the name's clause or in a clause naming no feature counts
+    (`_said_of`): "Their current vendor's offline mode crashes, they need ours" keeps it."""
+    clauses = _clauses(low, a, b, [], names, when)
+    kept = []
+    for m in names:
+        c = _clause_at(clauses, m.start)
+        if _said_of(low, clauses, c, names, _NEEDED_WORDS) or not _other_product(
+            low, c.start, b, m
+        ):
+            kept.append(m)
+    return kept
+
+
 def _wished_by_date(
     low: str, clauses: list[_Clause], cues: list[re.Match[str]], names: list[Mention]
 ) -> None:
@@ -3005,8 +3021,12 @@ def _sentence_references(
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
                 if mentions and _it_not_needed(low, mentions, mentions[-1].end, b):
                     return []  # "Offline mode came up, but they can live without it"
-            if _has_before(low, a, mentions) and _NEEDED_WORDS.isdisjoint(low[a:b].split()):
-                mentions = [m for m in mentions if not _other_product(low, a, b, m)]
+            if _has_before(low, a, mentions):
+                if _NEEDED_WORDS.isdisjoint(low[a:b].split()):
+                    mentions = [m for m in mentions if not _other_product(low, a, b, m)]
+                else:  # rare: the need word is its clause's ("Competitor X has SSO; they
+                    # need SCIM": SCIM's; "..., they need ours": a clause naming nothing)
+                    mentions = _unwanted_others(low, a, b, mentions, when)
                 if not mentions:
                     return []
             if not mentions or (heading is None and not _maybe_optional(low, a, b)):

@@ -384,6 +384,11 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Competitor X has SSO; we will have SCIM by Q1.", ["scim"]),
         ("Competitor X has SSO, we will have SCIM by Q1.", ["scim"]),
         ("Competitor X has SSO; they asked about SCIM.", ["scim"]),
+        # ... so is a need word
+        ("Competitor X has SSO; they need SCIM.", ["scim"]),
+        ("Competitor X has SSO, they need SCIM.", ["scim"]),
+        ("Competitor X has SSO; they need SCIM by Q1.", ["scim"]),
+        ("Their current vendor's SSO is fine; they require SCIM.", ["scim"]),
         # not negated
         ("They need offline mode like Acme has.", ["offline"]),
         ("Competitor X has offline mode and they want it.", ["offline"]),
@@ -394,6 +399,9 @@ def test_questions_and_doubt_are_no_promises(body: str, expected: list[tuple]) -
         ("Acme has offline mode.", ["offline"]),
         ("Customer has offline mode requirements.", ["offline"]),
         ("Their current vendor's offline mode crashes, they need ours.", ["offline"]),
+        ("Competitor X has SSO; they need it.", ["sso"]),
+        ("Competitor X has SSO and SCIM; they need them.", ["sso", "scim"]),
+        ("Competitor X has SSO, which they need.", ["sso"]),
         ("Offline mode: required.", ["offline"]),
         # a nice-to-have is still wanted: a dependency, marked optional (`OPTIONAL` below)
         ("Nice to have: offline mode", ["offline"]),

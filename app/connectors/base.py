@@ -184,23 +184,23 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self.item = False  # a list item opened and its first text not seen yet
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:
+    def _separate(self, tag: str) -> None:
         if tag in self.BREAKS:
             self.parts.append("\n")
-            # A list item keeps its mark ("- "), as a list typed as text does: the note reader
-            # reads the items under a heading by it ("Customer requirements:" then "- SCIM by
-            # Q1" is the customer's need, not our promise). Put before the item's first text,
-            # so a paragraph inside the item does not leave the mark alone on a line.
-            if tag == "li":
-                self.item = True
         elif tag in self.CELLS:
             self.parts.append(" ")
 
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self._separate(tag)
+        # A list item keeps its mark ("- "), as a list typed as text does: the note reader reads
+        # the items under a heading by it ("Customer requirements:" then "- SCIM by Q1" is the
+        # customer's need, not our promise). Put before the item's first text, so a paragraph
+        # inside the item does not leave the mark alone on a line.
+        if tag == "li":
+            self.item = True
+
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.BREAKS:
-            self.parts.append("\n")
-        elif tag in self.CELLS:
-            self.parts.append(" ")
+        self._separate(tag)
         if tag == "li":  # an empty item: no mark
             self.item = False
 

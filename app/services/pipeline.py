@@ -170,11 +170,10 @@ class DealPipeline:
             # One UPDATE per chunk of deals, not the unit of work's executemany of one row each.
             for ids in _chunks(unconfirmed, CHUNK):
                 session.execute(
-                    update(Deal.__table__)
-                    .where(
-                        Deal.__table__.c.id.in_(ids), Deal.__table__.c.write_started_at.is_(None)
-                    )
+                    update(Deal)
+                    .where(Deal.id.in_(ids), Deal.write_started_at.is_(None))
                     .values(write_started_at=now, updated_at=now)
+                    .execution_options(synchronize_session=False)  # set on the objects above
                 )
 
         outcomes = {item.id: Outcome.done() for item in items}

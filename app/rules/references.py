@@ -1560,11 +1560,17 @@ def _wished_by_date(
             c.needed += tuple((s, e, -1, -1) for s, e in dates)
 
 
+# What may stand after a wish label in place of its colon: a dash joint of `_CLAUSE` ("Nice
+# to have - offline mode by Q1", "Nice to have – ...", "Nice to have — ...").
+_WISH_LABEL_ENDS = (":", " - ", " \u2013 ", " \u2014", "\u2014")
+
+
 def _wish_label(low: str, k: _Clause, names: list[Mention]) -> bool:
-    """Whether the clause `k` is a wish label before a colon, naming nothing and saying no
-    more ("Nice to have: ...", "Optional: ...", "Wish list: ..."; not "Promised: ...")."""
-    if not low.startswith(":", k.end) or k.promise or k.question or k.needed:  # cheap first
-        return False
+    """Whether the clause `k` is a wish label before a colon or a dash, naming nothing and
+    saying no more ("Nice to have: ...", "Nice to have - ...", "Optional: ...", "Wish list:
+    ..."; not "Promised: ...")."""
+    if not low.startswith(_WISH_LABEL_ENDS, k.end) or k.promise or k.question or k.needed:
+        return False  # cheap first
     if any(k.start <= n.start < k.end for n in names):
         return False
     hit = _OPTIONAL.search(low, k.start, k.end)

@@ -3122,7 +3122,9 @@ def _sentence_references(
     )
     for m, c in kept:
         question = c.question
-        said = c if c.promise and not c.denied else orphan  # the clause promising it
+        # the clause promising it; not a promise inside their question ("Customer asking when
+        # SCIM will be ready, told them Q1": the answer after it, when there is one, below)
+        said = c if c.promise and not (c.denied or c.question) else orphan
         if said is None and headed:
             said = headed.get(id(c))  # "What we promised:\n1. SCIM - Q1"
         if question and said is orphan and said is not None and said.start >= c.end:

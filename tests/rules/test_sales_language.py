@@ -1402,6 +1402,32 @@ ANSWERED_QUESTIONS = [
     ("Customer asked when SCIM ships; told them Q1.", ("scim", True, False, Q1)),
     ("Customer asked when SCIM ships - told them Q1", ("scim", True, False, Q1)),
     ("They asked about SCIM; told them pricing is fixed.", ("scim", False, True, None)),
+    # ... also when their question has a promise word of its own ("will be ready")
+    ("Customer asking when SCIM will be ready, told them Q1", ("scim", True, False, Q1)),
+    ("Customer asked when SCIM will be ready, told them Q1", ("scim", True, False, Q1)),
+    ("Customer is asking when SCIM will be ready, told them Q1", ("scim", True, False, Q1)),
+    ("They asked when SCIM will be ready; told them Q1.", ("scim", True, False, Q1)),
+    ("They asked when SCIM will be ready - told them Q1", ("scim", True, False, Q1)),
+    (
+        "Customer asking whether SCIM will be ready by Q1, told them Q2",
+        ("scim", True, False, Q2),
+    ),
+    (
+        "Customer asking when SCIM will be ready, told them it will be ready by Q2",
+        ("scim", True, False, Q2),
+    ),
+    ("Customer asking when SCIM will be ready, so we promised it by Q3", ("scim", True, False, Q3)),
+    ("Customer asking when SCIM will be ready", ("scim", False, True, None)),
+    ("Customer asking when SCIM will be ready, told them no ETA", ("scim", False, True, None)),
+    (
+        "Customer asking when SCIM will be ready, told them we'd follow up",
+        ("scim", False, True, None),
+    ),
+    (
+        "Customer asking when SCIM will be ready, told them not before Q3",
+        ("scim", False, True, None),
+    ),
+    ("Customer asking when SCIM will be ready; we will send the docs", ("scim", False, True, None)),
     # their question reported without "?" (the date was read as our promise)
     ("They asked will SCIM be ready by Q1", ("scim", False, True, None)),
     ("Customer asked, will SCIM be ready by Q1.", ("scim", False, True, None)),

@@ -1320,6 +1320,12 @@ def _clauses(
             or _names_needed(low, start, m.start(), m.end(), names)
         ):
             continue  # "Dealbreaker - no SCIM by Q1", "SCIM and audit log - both needed"
+        if names and (joint == ":" or joint in _LABEL_DASHES):
+            k = _label_after_comma(low, start, m.start(), m.end(), names)
+            if k >= 0:  # "Offline mode: optional, SSO: required": cut at the comma instead
+                clauses.append(_Clause(start, k))
+                start = k + 2
+                continue
         end = m.end() if m.group().startswith("?") else m.start()
         clauses.append(_Clause(start, end))
         start = m.end()
@@ -3694,6 +3700,23 @@ def _names_needed(low: str, start: int, joint: int, joint_end: int, names: list[
     for n in inside:
         words = words.replace(low[n.start : n.end], " ")
     return _LISTING.issuperset(words.split())
+
+
+def _label_after_comma(
+    low: str, start: int, joint: int, joint_end: int, names: list[Mention]
+) -> int:
+    """Where in low[start:joint], before a colon or dash followed by a requirement
+    (`_LABEL_NEEDED`), a ", " opens a label of features of its own (`_names_needed`): "Offline
+    mode: optional, SSO: required", "We will have offline mode by Q1, SSO: required" (the
+    comma's offset, else -1). The clause before the comma then says nothing of them."""
+    if _LABEL_NEEDED.match(low, joint_end) is None:  # cheap first
+        return -1
+    k = low.find(", ", start, joint)
+    while k >= 0:
+        if _names_needed(low, k + 2, joint, joint_end, names):
+            return k
+        k = low.find(", ", k + 2, joint)
+    return -1
 
 
 def _deadline_colon(low: str, start: int, colon_end: int, b: int) -> bool:

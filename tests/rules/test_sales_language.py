@@ -953,6 +953,23 @@ NEEDED_BY = [
     ("Nice call - SCIM by Q1", [("scim", True, Q1, None)]),
     ("Nice - offline mode by Q1", [("offline", True, Q1, None)]),
     ("Nice to have - we will have offline mode by Q1", [("offline", True, Q1, None)]),
+    # ... another feature's label with its requirement after a comma: its own clause
+    (
+        "Offline mode: optional, SSO: required by Q1",
+        [("offline", False, None, None), ("sso", False, None, Q1)],
+    ),
+    (
+        "We will have offline mode by Q1, SSO: required",
+        [("offline", True, Q1, None), ("sso", False, None, None)],
+    ),
+    (
+        "We will have offline mode by Q1, SSO and SCIM: required",
+        [("offline", True, Q1, None), ("sso", False, None, None), ("scim", False, None, None)],
+    ),
+    (
+        "We will have offline mode and SSO by Q1",
+        [("offline", True, Q1, None), ("sso", True, Q1, None)],
+    ),
     # ... not a label of ours, our own word after it, nor "nice" that is no wish
     ("Promised: SCIM by Q1", [("scim", True, Q1, None)]),
     ("Nice to have: we will have offline mode by Q1", [("offline", True, Q1, None)]),
@@ -1879,6 +1896,15 @@ OPTIONAL = [
     ("Nice to have - offline mode by Q1", [("offline", True)]),
     ("Nice to have \u2013 offline mode by Q1", [("offline", True)]),
     ("Nice to have - offline mode", [("offline", True)]),
+    # ... each feature by its own label, another's requirement after a comma
+    ("Offline mode: optional, SSO: required", [("offline", True), ("sso", False)]),
+    ("Offline mode: nice to have, SSO: required", [("offline", True), ("sso", False)]),
+    ("Offline mode - optional, SSO - required", [("offline", True), ("sso", False)]),
+    ("Offline mode: optional, SSO: must-have", [("offline", True), ("sso", False)]),
+    ("Offline mode: optional; SSO: required", [("offline", True), ("sso", False)]),
+    ("Offline mode: optional, SSO required", [("offline", True), ("sso", False)]),
+    ("SSO: required, offline mode: optional", [("sso", False), ("offline", True)]),
+    ("Offline mode: required, SSO: optional", [("offline", False), ("sso", True)]),
     # only the feature the wish is about
     ("They need offline mode; SSO would be nice.", [("offline", False), ("sso", True)]),
     ("They need offline mode and SSO would be nice.", [("offline", False), ("sso", True)]),

@@ -3158,6 +3158,8 @@ def _sentence_references(
             else None
         )
         needed = _needed_in(low, c, a, b, when, m, mentions) if c.needed else None
+        if needed is None and theirs and c is not last:  # rare: "...; they need it by Q1"
+            needed = _needed_of_it(low, clauses, c, when, mentions)
         feature = catalog.get(m.feature_key)
         refs.append(  # every field, in declaration order
             trusted_model(
@@ -3537,6 +3539,40 @@ def _needed_in(
     if len(found) == 1:
         return next(iter(found.values()))
     return _date_for(low, sorted(found.items()), a, b, m.start, m.end)
+
+
+# A need word's object that is a feature named before it: "they need it", "they need to
+# have it", "they require them".
+_NEED_IT = re.compile(r"(?: to)?(?: have| get)? (it|them)(?![a-z0-9])")
+
+
+def _needed_of_it(
+    low: str, clauses: list[_Clause], c: _Clause, when: _When, names: list[Mention]
+) -> date | None:
+    """The customer's date for the feature named in the clause `c` from a later clause naming
+    no feature whose need is about "it" ("Nice to have: offline mode; they need it by Q1",
+    "Offline mode came up, they need it by Q1"; "it" only when the sentence names one
+    feature) or "them" ("SSO and SCIM came up; they need them by Q1")."""
+    for k in clauses:
+        if (
+            k.start < c.end
+            or not k.needed
+            or k.promise
+            or k.question
+            or k.denied
+            or k.neg_before
+            or k.neg_after
+            or any(k.start <= n.start < k.end for n in names)
+        ):
+            continue
+        for cue, end, _, need_end in k.needed:
+            p = _NEED_IT.match(low, need_end) if need_end >= 0 else None
+            if p is None or (p.group(1) == "it" and len({n.feature_key for n in names}) > 1):
+                continue
+            first = _promised_dates(low, cue, end, when)[:1]
+            if first:
+                return first[0][1]
+    return None
 
 
 # What may stand between a need word and the feature it is about, after it ("they need the

@@ -982,6 +982,30 @@ NEEDED_BY = [
     ("If we had SCIM by Q1 they would sign.", [("scim", False, None, None)]),
     ("They need SCIM to go live by Q1.", [("scim", False, None, Q1)]),
     ("They need SSO by Q1 and SCIM by Q3.", [("sso", False, None, Q1), ("scim", False, None, Q3)]),
+    # their need of "it" in a clause naming nothing: the date of the feature named before
+    ("Nice to have: offline mode; they need it by Q1", [("offline", False, None, Q1)]),
+    ("Nice to have:\n- Offline mode, they need it by Q1", [("offline", False, None, Q1)]),
+    ("Offline mode came up; they need it by Q1", [("offline", False, None, Q1)]),
+    ("SSO came up, they need it by Q1", [("sso", False, None, Q1)]),
+    ("We discussed SCIM; they need to have it by Q1", [("scim", False, None, Q1)]),
+    ("Offline mode came up; they need it in Q1", [("offline", False, None, Q1)]),
+    (
+        "SCIM and SSO came up; they need them by Q1",
+        [("scim", False, None, Q1), ("sso", False, None, Q1)],
+    ),
+    ("We will have offline mode by Q2; they need it by Q1", [("offline", True, Q2, Q1)]),
+    # ... not "it" among two features, another object, their own date, or a sentence apart
+    (
+        "SCIM and SSO came up; they need it by Q1",
+        [("scim", False, None, None), ("sso", False, None, None)],
+    ),
+    ("Offline mode came up; they need the contract by Q1", [("offline", False, None, None)]),
+    (
+        "Offline mode came up; they need SSO by Q1",
+        [("offline", False, None, None), ("sso", False, None, Q1)],
+    ),
+    ("They need SCIM by Q2; they need it by Q1", [("scim", False, None, Q2)]),
+    ("Offline mode came up. They need it by Q1.", [("offline", False, None, None)]),
     # with a promise of ours: each date where it belongs
     ("They need SCIM by Q1; we promised it by Q3.", [("scim", True, Q3, Q1)]),
     ("Customer requested SCIM by Q1 and we committed to it.", [("scim", True, Q1, Q1)]),

@@ -240,3 +240,80 @@ def test_0013_marks_promised_rows_and_puts_a_promise_first_of_its_availability(
         columns = {c["name"] for c in inspect(engine).get_columns("deal_feature")}
         assert "promised" not in columns and "availability_first" in columns
         upgrade_to_head(engine)
+
+
+def test_0015_marks_nice_to_haves_from_the_latest_evaluation_and_ranks_needs_first(
+    db_backend, request, tmp_path
+):
+    """Rows written before 0015: a note mention is `optional` when the deal's latest evaluation
+    stored that reference (feature and note) as a nice-to-have; per deal and feature a required
+    mention becomes the primary row, and per deal and availability a required primary row
+    stands for it. A deal whose latest evaluation has no nice-to-have is left as it was."""
+    import json
+
+    def ref(key: str, note: str, **more) -> dict:
+        return {"feature_key": key, "feature_name": key, "source": "note", "source_id": note,
+                "evidence": "", **more}  # fmt: skip
+
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0014") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO evaluation (id, crm, deal_id, verdict, findings, \"references\", "
+                    "trigger, created_at) VALUES (:id, 'test', :d, 'clear', '[]', :refs, "
+                    "'webhook', '2026-12-01 00:00:00')"
+                ),
+                [
+                    {"id": 10, "d": "d1", "refs": json.dumps([
+                        ref("sso", "n1", optional=True), ref("sso", "n2"),
+                        ref("api", "n1", optional=True), ref("scim", "n3"),
+                    ])},
+                    # d2: an older evaluation called API nice to have, its latest does not
+                    {"id": 11, "d": "d2", "refs": json.dumps([ref("api", "n9", optional=True)])},
+                    {"id": 12, "d": "d2", "refs": json.dumps([ref("api", "n9")])},
+                ],
+            )  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO deal (crm, deal_id, name, is_won, is_closed, snapshot, tracked, "
+                    "crm_task_open, written, last_evaluation_id, created_at, updated_at) VALUES "
+                    "('test', :d, '', false, false, '{}', true, false, '{}', :e, "
+                    "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+                ),
+                [{"d": "d1", "e": 10}, {"d": "d2", "e": 12}],
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO deal_feature (id, crm, deal_id, feature_key, feature_name, "
+                    "source, source_id, evidence, is_commitment, score, is_primary, deal_open, "
+                    "availability, availability_first, promised) VALUES "
+                    "(:id, 'test', :d, :k, '', 'note', :n, '', false, 100, :p, true, :a, :f, false)"
+                ),
+                [
+                    {"id": 1, "d": "d1", "k": "sso", "n": "n1", "p": True, "a": "coming_soon", "f": True},
+                    {"id": 2, "d": "d1", "k": "sso", "n": "n2", "p": False, "a": "coming_soon", "f": False},
+                    {"id": 3, "d": "d1", "k": "api", "n": "n1", "p": True, "a": "never", "f": True},
+                    {"id": 4, "d": "d1", "k": "scim", "n": "n3", "p": True, "a": "never", "f": False},
+                    {"id": 5, "d": "d2", "k": "api", "n": "n9", "p": True, "a": "available", "f": True},
+                ],
+            )  # fmt: skip
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+
+            def ids(where: str) -> list[int]:
+                return list(
+                    conn.execute(
+                        text(f"SELECT id FROM deal_feature WHERE {where} ORDER BY id")
+                    ).scalars()
+                )
+
+            assert (ids("optional"), ids("is_primary"), ids("availability_first")) == (
+                [1, 3],
+                [2, 3, 4, 5],
+                [2, 4, 5],
+            )
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        command.downgrade(cfg, "0014")
+        columns = {c["name"] for c in inspect(engine).get_columns("deal_feature")}
+        assert "optional" not in columns and "availability_first" in columns
+        upgrade_to_head(engine)

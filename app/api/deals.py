@@ -66,6 +66,10 @@ _PROMISED = (
     "true: deals promised the feature or buying it (a commitment in a note, or a line item); "
     "false: deals that only mention or ask about it"
 )
+_OPTIONAL = (
+    "true: deals that only called the feature nice to have (a wish, not a need); false: the "
+    "others, deals that need it, were promised it or buy it"
+)
 
 
 @router.get("/api/v1/deals", summary="Deals, filtered by feature, verdict, owner and stage")
@@ -76,6 +80,7 @@ def list_deals(
     _principal: ReadPrincipal,
     feature: str | None = None,
     promised: Annotated[bool | None, Query(description=_PROMISED)] = None,
+    optional: Annotated[bool | None, Query(description=_OPTIONAL)] = None,
     verdict: Verdict | None = None,
     owner: Annotated[str | None, Query(description="owner id or name")] = None,
     stage: Annotated[str | None, Query(description="stage id or label")] = None,
@@ -102,11 +107,18 @@ def list_deals(
         state=state,
         feature=feature,
         promised=promised,
+        optional=optional,
     )
-    if promised is not None and feature is None:
+    how = [
+        name
+        for name, value in (("promised", promised), ("optional", optional))
+        if value is not None
+    ]
+    if how and feature is None:
         raise Invalid(
-            "promised needs feature: it says how a deal depends on that feature",
-            details=[{"path": "feature", "message": "required with promised"}],
+            f"{' and '.join(how)} {'need' if len(how) > 1 else 'needs'} feature: "
+            f"{'they say' if len(how) > 1 else 'it says'} how a deal depends on that feature",
+            details=[{"path": "feature", "message": f"required with {name}"} for name in how],
         )
     _check_range(close_from, close_to)
     result = queries.list_deals(session, filters, page, base_url=settings.public_base_url)
@@ -124,6 +136,7 @@ def deals_for_feature(
     settings: SettingsDep,
     _principal: ReadPrincipal,
     promised: Annotated[bool | None, Query(description=_PROMISED)] = None,
+    optional: Annotated[bool | None, Query(description=_OPTIONAL)] = None,
     verdict: Verdict | None = None,
     owner: str | None = None,
     stage: str | None = None,
@@ -150,6 +163,7 @@ def deals_for_feature(
         close_to=close_to,
         state=state,
         promised=promised,
+        optional=optional,
     )
     result = queries.feature_deals(session, key, filters, page, base_url=settings.public_base_url)
     return respond(

@@ -36,8 +36,17 @@ def get_exposure(
         Query(
             description="true: count, per feature, only the deals promised it or buying it (a "
             "commitment in a note, or a line item); false: only those that mention or ask about "
-            "it. The availability split counts a deal where at least one feature of that "
-            "availability is kept."
+            "it. The availability split counts a deal promised at least one feature of that "
+            "availability (true), or only mentioning its features of it (false)."
+        ),
+    ] = None,
+    optional: Annotated[
+        bool | None,
+        Query(
+            description="false: count, per feature, only the deals that need it, were promised "
+            "it or buy it, leaving out those that only called it nice to have; true: only those. "
+            "The availability split counts a deal that needs at least one feature of that "
+            "availability (false), or only called its features of it nice to have (true)."
         ),
     ] = None,
     limit: Limit = None,
@@ -58,6 +67,7 @@ def get_exposure(
         close_from=close_from,
         close_to=close_to,
         promised=promised,
+        optional=optional,
     )
     result = queries.exposure(
         session,

@@ -232,10 +232,11 @@ class DealFeature(SQLModel, table=True):
             "close_date",
             "currency",  # each feature's and stage's totals say their currency
             "promised",  # exposure of promises apart from mentions
+            "optional",  # and of nice-to-haves apart from needs
         ),
         # and the availability split: one row per (deal, availability), the first of its
         # availability (`availability_first`), grouped by availability, no per-deal grouping
-        # (`promised` last: a filter, not an order):
+        # (`promised` and `optional` last: filters, not an order):
         Index(
             "ix_deal_feature_split",
             "deal_open",
@@ -251,6 +252,7 @@ class DealFeature(SQLModel, table=True):
             "close_date",
             "currency",
             "promised",
+            "optional",
         ),
         # One feature's open dependants, already in amount order, with the page's keys.
         Index(
@@ -284,17 +286,21 @@ class DealFeature(SQLModel, table=True):
     needed_by: date | None = None  # the customer's own date: "they need SCIM by Q3"
     # a commitment said with a hedge ("might", "hopefully"): FeatureReference.hedged
     hedged: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # the customer called it nice to have ("Offline mode would be nice to have"): a note
+    # mention, never a commitment or a line item (FeatureReference.optional)
+    optional: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     score: float = 100.0
     # Exactly one row per (crm, deal_id, feature_key) with a key: commitment before mention,
-    # line item before note, else the first. Rows without a feature key are never primary.
+    # line item before note, a required mention before a nice-to-have, else the first. Rows without a feature key are never primary.
     is_primary: bool = False
     # The deal was promised the feature or buys it: a commitment, or a line item. On the
     # primary row it says how the deal depends on the feature (exposure's `promised` filter).
     promised: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Exactly one primary row per (crm, deal_id, availability): the exposure split counts a deal
-    # once per availability by summing these rows. A promised row before a mention, then the
-    # first: so the row says whether the deal was promised any feature of that availability,
-    # and the split of promises and of mentions alone read the same rows. Written with the
+    # once per availability by summing these rows. A promised row before a mention, a required
+    # one before a nice-to-have, then the first: so the row says whether the deal was promised
+    # any feature of that availability, or needs one, and the split of promises, of mentions
+    # alone and of nice-to-haves alone read the same rows. Written with the
     # rows; re-derived for the deals of a feature whose availability changes
     # (`queries.mark_availability_first`).
     availability_first: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

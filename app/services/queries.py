@@ -152,9 +152,10 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[s
 # --- the read model: dependency rows carrying deal facts ----------------------------------------
 
 
-def evidence_rank(ref: FeatureReference) -> tuple[bool, bool]:
-    """Lower is stronger: a commitment before a mention, a line item before a note."""
-    return (not ref.is_commitment, ref.source != "line_item")
+def evidence_rank(ref: FeatureReference) -> tuple[bool, bool, bool]:
+    """Lower is stronger: a commitment before a mention, a line item before a note, a need
+    before a nice-to-have."""
+    return (not ref.is_commitment, ref.source != "line_item", ref.optional)
 
 
 def feature_availability(session: Session, keys: Iterable[str | None]) -> dict[str, str]:
@@ -205,9 +206,14 @@ def dependency_values(
             primary[ref.feature_key] = i
     unknown = Availability.unknown.value
     promised = [ref.is_commitment or ref.source == "line_item" for ref in references]
-    # availability -> the primary row that stands for it: a promised one if any, then the first
+    # availability -> the primary row that stands for it: a promised one if any, then a
+    # required one, then the first
     first_of: dict[str, int] = {}
-    for key, i in sorted(primary.items(), key=lambda item: (not promised[item[1]], item[1])):
+    ranked = sorted(
+        primary.items(),
+        key=lambda item: (not promised[item[1]], references[item[1]].optional, item[1]),
+    )
+    for key, i in ranked:
         first_of.setdefault(availability.get(key, unknown), i)
     firsts = set(first_of.values())
     facts = {
@@ -236,6 +242,7 @@ def dependency_values(
             "promised_date": ref.promised_date,
             "needed_by": ref.needed_by,
             "hedged": ref.hedged,
+            "optional": ref.optional,
             "score": ref.score,
             "is_primary": ref.feature_key is not None and primary[ref.feature_key] == i,
             "promised": promised[i],
@@ -249,7 +256,8 @@ def mark_availability_first(session: Session, feature_keys: Iterable[str]) -> in
     """Re-derive `availability_first` for every deal depending on one of `feature_keys`, after
     their rows' availability changed (`fanout.sync_availability`), in the caller's transaction:
     per deal and availability, the promised primary row with the lowest id stands for it, else
-    the primary row with the lowest id (as `dependency_values` chooses). Returns the
+    the required one (not a nice-to-have) with the lowest id, else the primary row with the
+    lowest id (as `dependency_values` chooses). Returns the
     rows changed. One UPDATE per 500 keys over `ix_deal_feature_feature` and
     `ix_deal_feature_deal`.
     """
@@ -261,7 +269,7 @@ def mark_availability_first(session: Session, feature_keys: Iterable[str]) -> in
         )
         first = func.row_number().over(
             partition_by=(DealFeature.crm, DealFeature.deal_id, DealFeature.availability),
-            order_by=(DealFeature.promised.desc(), DealFeature.id),
+            order_by=(DealFeature.promised.desc(), DealFeature.optional, DealFeature.id),
         ) == literal(1)
         ranked = (
             select(DealFeature.id, case((first, true()), else_=false()).label("first"))
@@ -307,6 +315,9 @@ class DealFilters:
     # With `feature`: True, deals promised it or buying it (a commitment in a note, or a line
     # item); False, deals that only mention or ask about it.
     promised: bool | None = None
+    # With `feature`: True, deals that only called it nice to have; False, the others (deals
+    # that need it, were promised it or buy it).
+    optional: bool | None = None
 
 
 def _fact_conditions(model: type[Deal] | type[DealFeature], f: DealFilters) -> list[ColumnElement]:
@@ -352,12 +363,19 @@ def _deal_conditions(f: DealFilters) -> list[ColumnElement]:
     return conds
 
 
-def _promised(promised: bool) -> ColumnElement:
-    """Primary rows of deals promised the feature or buying it (`promised`), or of deals that
-    only mention or ask about it. The primary row is the strongest evidence (a commitment,
-    then a line item, then a mention): the deal was promised the feature, or buys it, exactly
-    when it is one of those (`DealFeature.promised`)."""
-    return DealFeature.promised == (true() if promised else false())
+def _how_depends(f: DealFilters) -> list[ColumnElement]:
+    """Primary rows by how the deal depends on the row's feature. The primary row is the
+    strongest evidence (a commitment, then a line item, then a required mention, then a
+    nice-to-have): `promised`, the deal was promised the feature or buys it exactly when the
+    row is one of those (`DealFeature.promised`), else it only mentions or asks about it;
+    `optional`, the deal only called it nice to have exactly when the row is a nice-to-have
+    (`DealFeature.optional`), else it needs it, was promised it or buys it."""
+    conds: list[ColumnElement] = []
+    if f.promised is not None:
+        conds.append(DealFeature.promised == (true() if f.promised else false()))
+    if f.optional is not None:
+        conds.append(DealFeature.optional == (true() if f.optional else false()))
+    return conds
 
 
 def _dependency_conditions(f: DealFilters) -> list[ColumnElement]:
@@ -365,11 +383,11 @@ def _dependency_conditions(f: DealFilters) -> list[ColumnElement]:
 
     Only `verdict` is not copied (a re-evaluation from the stored snapshot changes it without
     touching the rows); it is checked against `deal`, one semi-join, when asked for.
-    `promised` keeps the rows by how the deal depends on the row's feature (`_promised`).
+    `promised` and `optional` keep the rows by how the deal depends on the row's feature
+    (`_how_depends`).
     """
     conds: list[ColumnElement] = [DealFeature.deal_open == true(), DealFeature.is_primary == true()]
-    if f.promised is not None:
-        conds.append(_promised(f.promised))
+    conds += _how_depends(f)
     conds += _fact_conditions(DealFeature, f)
     if f.verdict:
         conds.append(
@@ -500,10 +518,12 @@ def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tu
     column that is not copied, or closed deals join `deal`. Ties break on (crm, deal_id) on
     both paths, so paging is stable.
     """
-    rows = [DealFeature.feature_key == filters.feature, DealFeature.is_primary == true()]
-    if filters.promised is not None:
-        rows.append(_promised(filters.promised))
-    filters = replace(filters, promised=None)  # in `rows`, for both paths below
+    rows = [
+        DealFeature.feature_key == filters.feature,
+        DealFeature.is_primary == true(),
+        *_how_depends(filters),
+    ]
+    filters = replace(filters, promised=None, optional=None)  # in `rows`, for both paths below
     tiebreak = [DealFeature.crm, DealFeature.deal_id]
     copied = filters.state == "open" and not filters.verdict
     if copied and _sort_keys(page.sort) <= set(DEPENDANT_SORTS):
@@ -599,6 +619,7 @@ def feature_deals(
                 "evidence": r.evidence,
                 "is_commitment": r.is_commitment,
                 "hedged": r.hedged,
+                "optional": r.optional,
                 "promised_date": r.promised_date.isoformat() if r.promised_date else None,
                 "needed_by": r.needed_by.isoformat() if r.needed_by else None,
                 "score": r.score,
@@ -873,10 +894,13 @@ def _availability_split(
     pass over those rows grouped by availability (`ix_deal_feature_split`, covering): no
     grouping by deal and no join to `feature` (the availability is the copy on the row, kept
     current by the roadmap fan-out). The filters are deal facts, the same on every row of a
-    deal, so they keep or drop a deal's rows together, but for `promised`: a deal's row
-    first of its availability is a promised one when any is (`dependency_values`), so
-    `promised=true` counts the deals promised at least one feature of an availability and
-    `promised=false` those that only mention features of it; the two add up to the whole.
+    deal, so they keep or drop a deal's rows together, but for `promised` and `optional`: a
+    deal's row first of its availability is a promised one when any is, else a required one
+    when any is (`dependency_values`), so `promised=true` counts the deals promised at least
+    one feature of an availability and `promised=false` those that only mention features of
+    it; `optional=false` counts the deals that need (or were promised) at least one feature of
+    it and `optional=true` those that only called its features nice to have. Each pair adds up
+    to the whole.
     """
     query = (
         select(
@@ -1040,6 +1064,7 @@ def deal_detail(
                 "evidence": r.evidence,
                 "is_commitment": r.is_commitment,
                 "hedged": r.hedged,
+                "optional": r.optional,
                 "promised_date": r.promised_date.isoformat() if r.promised_date else None,
                 "needed_by": r.needed_by.isoformat() if r.needed_by else None,
             }

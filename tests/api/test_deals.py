@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session
 
-from tests.dashboard.seed import seed
+from tests.dashboard.seed import seed, wish_for_sso_on_s3
 
 
 @pytest.fixture
@@ -64,6 +64,35 @@ def test_deals_promised_a_feature_or_only_mentioning_it(client, api_key, seeded,
     assert r.status_code == 422
     assert r.json()["error"]["details"] == [
         {"path": "feature", "message": "required with promised"}
+    ]
+
+
+def test_deals_needing_a_feature_or_only_wishing_for_it(client, api_key, seeded, engine):
+    """Engineering's question: which open deals need SSO (or were promised it, or buy it), and
+    which only called it nice to have. s3 wishes for it; h1 buys it, h2 needs it."""
+    wish_for_sso_on_s3(engine)
+    h = api_key("engineering")
+    assert _ids(client.get("/api/v1/features/sso/deals?optional=true", headers=h)) == ["s3"]
+    assert _ids(client.get("/api/v1/features/sso/deals?optional=false", headers=h)) == [
+        "h2",
+        "h1",
+    ]
+    assert _ids(client.get("/api/v1/deals?feature=sso&optional=false&promised=false", headers=h)) == ["h2"]  # fmt: skip
+    r = client.get("/api/v1/features/sso/deals?optional=true", headers=h)
+    assert [(x["evidence"], x["optional"]) for x in r.json()["items"][0]["references"]] == [
+        ("SSO would be a bonus", True)
+    ]
+    r = client.get("/api/v1/deals/salesforce/s3", headers=h)
+    assert {x["feature_key"]: x["optional"] for x in r.json()["references"]} == {
+        "sso": True,
+        "scim": False,
+    }
+    r = client.get("/api/v1/deals?optional=true&promised=false", headers=h)
+    assert r.status_code == 422
+    assert "promised and optional need feature" in r.json()["error"]["message"]
+    assert r.json()["error"]["details"] == [
+        {"path": "feature", "message": "required with promised"},
+        {"path": "feature", "message": "required with optional"},
     ]
 
 

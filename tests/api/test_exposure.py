@@ -11,7 +11,7 @@ import io
 import pytest
 from sqlmodel import Session
 
-from tests.dashboard.seed import seed
+from tests.dashboard.seed import seed, wish_for_sso_on_s3
 
 
 @pytest.fixture
@@ -248,6 +248,62 @@ def test_promised_split_counts_a_deal_promised_any_feature_of_an_availability(
     )
 
 
+def test_exposure_of_needs_apart_from_nice_to_haves(client, api_key, engine, seeded):
+    """Engineering's question: how much pipeline needs a feature, leaving out the deals that
+    only called it nice to have. s3 wishes for SSO; h1 buys it and h2 needs it."""
+    wish_for_sso_on_s3(engine)
+    h = api_key("engineering")
+    everything = _items(client.get("/api/v1/exposure", headers=h).json())
+    assert everything["sso"] == (3, 6000.0, 3600.0)  # a wish is still a mention
+    body = client.get("/api/v1/exposure?optional=false", headers=h).json()
+    assert _items(body) == {
+        "audit": (2, 7000.0, 5000.0),
+        "sso": (2, 3000.0, 1200.0),
+        "scim": (1, 3000.0, 2400.0),
+        "api": (2, 1000.0, 200.0),
+    }
+    assert _split(client, h, "optional=false")["coming_soon"] == (2, 3000.0, 1200.0)
+    body = client.get("/api/v1/exposure?optional=true", headers=h).json()
+    assert _items(body) == {"sso": (1, 3000.0, 2400.0)}
+    assert _split(client, h, "optional=true") == {"coming_soon": (1, 3000.0, 2400.0)}
+    # needs and wishes add up to the whole, per feature and per availability
+    for key, whole in everything.items():
+        parts = [_items(client.get(f"/api/v1/exposure?optional={o}", headers=h).json()).get(key, (0, 0.0, 0.0))
+                 for o in ("true", "false")]  # fmt: skip
+        assert tuple(map(sum, zip(*parts, strict=True))) == whole, key
+    whole_split = _split(client, h)
+    wishes, needs = _split(client, h, "optional=true"), _split(client, h, "optional=false")
+    for availability, whole in whole_split.items():
+        parts = [p.get(availability, (0, 0.0, 0.0)) for p in (wishes, needs)]
+        assert tuple(map(sum, zip(*parts, strict=True))) == whole, availability
+    # with promised: the wish is a mention, never a promise
+    body = client.get("/api/v1/exposure?optional=true&promised=true", headers=h).json()
+    assert body["items"] == [] and body["by_availability"] == []
+    r = client.get("/api/v1/exposure?optional=true&format=csv", headers=h)
+    assert [(x["feature_key"], x["deal_count"]) for x in csv.DictReader(io.StringIO(r.text))] == [
+        ("sso", "1")
+    ]
+
+
+def test_a_needed_feature_stands_for_the_deal_in_the_split_after_an_availability_change(
+    client, api_key, engine, seeded, monkeypatch
+):
+    """SCIM becomes coming soon: s3 now needs one coming-soon feature (SCIM) and wishes for
+    another (SSO). The rows' availability is rewritten by the fan-out and the row standing for
+    s3 re-derived, so s3 counts among the deals needing a coming-soon feature, not among those
+    only wishing for one."""
+    from app.services import fanout
+
+    monkeypatch.setattr(fanout, "INLINE_LIMIT", 0)  # the copies rewritten, nothing rebuilt
+    wish_for_sso_on_s3(engine)
+    revops, h = api_key("revops"), api_key("viewer")
+    r = client.patch("/api/v1/features/scim", json={"availability": "coming_soon"}, headers=revops)
+    assert r.status_code == 200, r.text
+    assert "coming_soon" not in _split(client, h, "optional=true")
+    # coming soon, needed: h1 (buys SSO), h2 (needs SSO), s3 (needs SCIM)
+    assert _split(client, h, "optional=false")["coming_soon"] == (3, 6000.0, 3600.0)
+
+
 @pytest.mark.parametrize(
     ("query", "named"),
     [
@@ -258,6 +314,7 @@ def test_promised_split_counts_a_deal_promised_any_feature_of_an_availability(
         ("close_from=2027-01-01&close_to=2026-01-01", "close_from"),
         ("limit=0", "limit"),
         ("promised=perhaps", "promised"),
+        ("optional=sometimes", "optional"),
     ],
 )
 def test_exposure_bad_parameters_are_named(client, api_key, seeded, query, named):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from app.models import Commitment, Deal, Evaluation, Feature, WriteBackLog
 from app.rules.model import EvaluationResult, FeatureReference, VerdictStatus
@@ -139,3 +140,20 @@ def seed(session: Session) -> None:
         )
     )
     session.flush()
+
+
+def wish_for_sso_on_s3(engine: Engine) -> None:
+    """s3 calls SSO nice to have ("SSO would be a bonus") and still needs SCIM: its dependency
+    rows rewritten as the pipeline writes them, the wish first (its row has the lower id)."""
+    with Session(engine) as session:
+        deal = session.exec(select(Deal).where(Deal.deal_id == "s3")).one()
+        refs = [
+            FeatureReference(feature_key="sso", feature_name="Single sign-on", source="note",
+                             evidence="SSO would be a bonus", optional=True),
+            FeatureReference(feature_key="scim", feature_name="SCIM provisioning", source="note",
+                             evidence="SCIM next quarter"),
+        ]  # fmt: skip
+        replace_dependencies(
+            session, deal, EvaluationResult(status=VerdictStatus.warning, references=refs)
+        )
+        session.commit()

@@ -130,6 +130,20 @@ def test_deal_page_says_what_was_promised_and_how_firmly(web, key, sqlite_engine
     assert page.count('class="promise"') == 1  # SSO is only needed there
 
 
+def test_deal_page_says_which_features_were_only_nice_to_have(web, key, sqlite_engine):
+    from tests.dashboard.seed import wish_for_sso_on_s3
+
+    web.cookies.set("rg_api_key", key)
+    assert 'class="optional"' not in web.get("/dashboard/deals/salesforce/s3").text
+    wish_for_sso_on_s3(sqlite_engine)
+    page = web.get("/dashboard/deals/salesforce/s3").text
+    assert page.count('<span class="optional">nice to have</span>') == 1  # SSO, not SCIM
+    assert (
+        '<li data-feature="sso"><strong>Single sign-on</strong> <span class="source">note</span> <span class="optional">'
+        in page
+    )
+
+
 def test_dashboard_can_be_disabled(sqlite_engine, key):
     from app.main import create_app
 

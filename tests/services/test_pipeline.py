@@ -684,3 +684,50 @@ def test_reading_an_unchanged_deal_again_gives_the_same_snapshot_hash():
     again = {"crm": "hubspot", "deal_id": "1", "extra": {"read_at": "2026-12-02T00:00:00+00:00"}}
     edited = {"crm": "hubspot", "deal_id": "1", "name": "x", "extra": {"read_at": "x"}}
     assert _snapshot_hash(first) == _snapshot_hash(again) != _snapshot_hash(edited)
+
+
+def test_a_nice_to_have_is_marked_on_the_dependency_index(pipeline, crm, engine):
+    """Engineering's views read the index: which features a deal needs and which it only
+    called nice to have. The deal views show the mark on each reference."""
+    from app.services.queries import deal_detail
+
+    notes = [
+        Note(id="n1", body="SSO would be nice to have."),
+        Note(id="n2", body="They need the audit log."),
+    ]
+    crm.put_deal(snapshot(notes=notes))
+    pipeline.process([item()])
+    with Session(engine) as s:
+        rows = {r.feature_key: (r.optional, r.is_primary) for r in s.exec(select(DealFeature))}
+        detail = deal_detail(s, "test", "D1", base_url="http://x")
+    assert rows == {"sso": (True, True), "audit-log": (False, True)}
+    assert {r["feature_key"]: r["optional"] for r in detail["references"]} == {
+        "sso": True,
+        "audit-log": False,
+    }
+
+
+def test_a_need_stands_for_the_deal_before_a_nice_to_have():
+    """A deal that first calls SSO nice to have and later needs it depends on SSO: the need is
+    its primary row. Per availability, a needed feature stands for the deal before one it only
+    wished for, so the split of needs and of wishes alone reads the same rows."""
+    from app.rules.model import FeatureReference
+    from app.services.queries import dependency_values
+
+    deal = Deal(crm="testcrm", deal_id="D1", name="D1", tracked=True, is_closed=False)
+    refs = [
+        FeatureReference(
+            feature_key="sso", feature_name="SSO", source="note", evidence="a", optional=True
+        ),
+        FeatureReference(feature_key="sso", feature_name="SSO", source="note", evidence="b"),
+        FeatureReference(
+            feature_key="api", feature_name="API", source="note", evidence="c", optional=True
+        ),
+        FeatureReference(feature_key="scim", feature_name="SCIM", source="note", evidence="d"),
+    ]
+    availability = {"sso": "coming_soon", "api": "never", "scim": "never"}
+    rows = dependency_values(deal, refs, availability)
+    assert [r["optional"] for r in rows] == [True, False, True, False]
+    assert [r["is_primary"] for r in rows] == [False, True, True, True]
+    # never: SCIM (needed), not the API wish before it; coming_soon: SSO's need
+    assert [r["availability_first"] for r in rows] == [False, True, False, True]

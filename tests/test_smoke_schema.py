@@ -317,3 +317,63 @@ def test_0015_marks_nice_to_haves_from_the_latest_evaluation_and_ranks_needs_fir
         columns = {c["name"] for c in inspect(engine).get_columns("deal_feature")}
         assert "optional" not in columns and "availability_first" in columns
         upgrade_to_head(engine)
+
+
+def test_0016_scrubs_secrets_from_roadmap_source_audit_entries(db_backend, request, tmp_path):
+    """Entries written before the API refused them kept a token pasted into auth_scheme and a
+    URL's credentials; after 0016 they read as the source's readers are shown them. Other
+    entries, and the parts of a config that hold no secret, are untouched."""
+    import json
+
+    secret = {
+        "url": "https://bob:hunter2@roadmap.example.com/api?token=t0psecret&page=1",
+        "auth_env": "ACME_TOKEN",
+        "auth_scheme": "sk_live_abc123",
+    }
+    clean = {"url": "https://roadmap.example.com/api", "auth_scheme": "Bearer"}
+    rows = [
+        (1, "roadmap_source", "roadmap_source.update", {"name": "acme", "config": secret},
+         {"name": "acme", "config": clean}),
+        (2, "roadmap_source", "roadmap_source.create", None, {"name": "acme", "config": secret}),
+        (3, "roadmap_source", "roadmap_source.create", None, {"name": "ok", "config": clean}),
+        (4, "feature", "feature.update", None, {"config": secret}),
+    ]  # fmt: skip
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0015") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (id, actor, action, entity_type, entity_id, before, "
+                    "after, created_at) VALUES (:id, 'revops:a', :action, :type, 'acme', :b, :a, "
+                    "'2026-12-01 00:00:00')"
+                ),
+                [
+                    {"id": i, "type": t, "action": action, "a": json.dumps(after),
+                     "b": None if before is None else json.dumps(before)}
+                    for i, t, action, before, after in rows
+                ],
+            )  # fmt: skip
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            stored = {
+                id_: (before, after)
+                for id_, before, after in conn.execute(
+                    text("SELECT id, before, after FROM audit_log ORDER BY id")
+                )
+            }
+            nulls = conn.execute(
+                text("SELECT id FROM audit_log WHERE before IS NULL ORDER BY id")
+            ).scalars()
+            assert list(nulls) == [2, 3, 4]  # still SQL NULL, not a JSON null
+    loaded = {i: tuple(json.loads(v) if isinstance(v, str) else v for v in pair)
+              for i, pair in stored.items()}  # fmt: skip
+    scrubbed = {
+        "url": "https://roadmap.example.com/api?token=***&page=1",
+        "auth_env": "ACME_TOKEN",
+        "auth_scheme": "***",
+    }
+    assert loaded[1] == ({"name": "acme", "config": scrubbed}, {"name": "acme", "config": clean})
+    assert loaded[2] == (None, {"name": "acme", "config": scrubbed})
+    assert loaded[3] == (None, {"name": "ok", "config": clean})
+    assert loaded[4] == (None, {"config": secret})  # not a source's entry
+    for text_ in (json.dumps(loaded[1]), json.dumps(loaded[2])):
+        assert "hunter2" not in text_ and "t0psecret" not in text_ and "sk_live" not in text_

@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
+from app.connectors.roadmap.config import shown_config
 from app.models import AuditLog
 
 # What the audit log records changes of: the /api/v1/audit filter takes exactly these.
@@ -28,8 +29,21 @@ def record(
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id),
-        before=before,
-        after=after,
+        before=scrub(entity_type, before),
+        after=scrub(entity_type, after),
     )
     session.add(row)
     return row
+
+
+def scrub(entity_type: str, value: Any) -> Any:
+    """What the log keeps of a changed entity: a roadmap source's config as its readers are
+    shown it (`shown_config`: a credential in a URL, or pasted into `auth_scheme` before that
+    was refused, as `***`), never the secret itself. The API refuses such configs now, so for
+    new edits this changes nothing but the `before` of a source stored earlier; migration 0016
+    scrubs the entries written before. Anything else is kept as it is."""
+    if entity_type == "roadmap_source" and isinstance(value, dict):
+        config = value.get("config")
+        if isinstance(config, dict):
+            return {**value, "config": shown_config(config)}
+    return value

@@ -1164,6 +1164,34 @@ def test_an_auth_scheme_stored_with_a_token_before_the_check_is_not_shown(
     assert "config.auth_scheme" in r.json()["last_error"] and "sk_live_abc123" not in r.text
 
 
+def test_replacing_an_auth_scheme_stored_with_a_token_does_not_copy_it_into_the_audit_log(
+    client, api_key, engine
+):
+    """The fix RevOps make (replacing the config) recorded the old config, token and all, as
+    the entry's `before`, for every audit reader; the log keeps it as readers are shown it.
+    The same for deleting such a source."""
+    from app.db import session_scope
+    from app.models import RoadmapSource
+
+    config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "auth_scheme": "sk_live_abc123"}
+    with session_scope(engine) as s:
+        s.add(RoadmapSource(name="old", kind="http", config=config, status_mapping={}))
+        s.add(RoadmapSource(name="older", kind="http", config=config, status_mapping={}))
+    revops = api_key("revops")
+    fixed = {**config, "auth_scheme": "Bearer"}
+    r = client.patch("/api/v1/roadmap/sources/old", json={"config": fixed}, headers=revops)
+    assert r.status_code == 200, r.text
+    assert client.delete("/api/v1/roadmap/sources/older", headers=revops).status_code == 200
+    r = client.get("/api/v1/audit?entity_type=roadmap_source", headers=api_key("engineering"))
+    assert r.status_code == 200 and "sk_live_abc123" not in r.text
+    entries = {e["action"]: e for e in r.json()["items"]}
+    update = entries["roadmap_source.update"]
+    assert update["before"]["config"]["auth_scheme"] == "***"
+    assert update["before"]["config"]["auth_env"] == "ACME_ROADMAP_TOKEN"  # no secret: kept
+    assert update["after"]["config"]["auth_scheme"] == "Bearer"
+    assert entries["roadmap_source.delete"]["before"]["config"]["auth_scheme"] == "***"
+
+
 def test_a_status_mapping_is_bounded_in_entries_and_name_length(client, api_key):
     """A status mapping took any number of statuses of any length (stored, shown to every
     reader, copied into every edit's audit entry): at most 1,000, each at most 200 characters,

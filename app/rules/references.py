@@ -773,29 +773,65 @@ def _markup_text(m: re.Match[str]) -> str:
     return m.group()  # not a tag we know: left as it was
 
 
+def _item_marked(parts: list[str], text: str) -> str:
+    """`text`, a list item's first text, with the item's mark ("- ") before its first
+    character, on the line after the text in `parts`: as the CRM connectors write a list
+    (`html_to_text`). The tags and spaces between items add no blank line (one would end a
+    heading's list): what `parts` ends with after its last text is dropped."""
+    while parts and not parts[-1].strip():
+        parts.pop()
+    if not parts:
+        return "- " + text.lstrip()
+    parts[-1] = parts[-1].rstrip()
+    return "\n- " + text.lstrip()
+
+
 def plain_note_text(body: str) -> str:
     """A note body as the sentences are read: HTML tags and character references left in it
     turned into plain text (see `_MARKUP`), no-break spaces into spaces. Evidence is quoted
     from this text. The "<" and "&" are found with `str.find` (a `re` scan of a whole note
-    costs several times more) and `_MARKUP` is tried only there."""
+    costs several times more) and `_MARKUP` is tried only there.
+
+    A list item keeps its mark as the CRM connectors give it (`html_to_text`): "- " before
+    its first text on a line of its own, so the items under a heading are read by it
+    ("<p>Customer requirements:</p><ul><li>SCIM by Q1</li></ul>": the customer's need, not
+    our promise). No blank line between items (one ends a heading's list); an empty item gets
+    no mark."""
     lt, amp = body.find("<"), body.find("&")
     if lt >= 0 or amp >= 0:
-        parts = []
+        parts: list[str] = []
         done = 0  # body[:done] is in parts
+        item = False  # a list item opened and its first text not seen yet
         while lt >= 0 or amp >= 0:
             at = lt if amp < 0 or 0 <= lt < amp else amp
             m = _MARKUP.match(body, at)
             nxt = at + 1
             if m is not None:
-                parts.append(body[done:at])
-                parts.append(_markup_text(m))
+                text = body[done:at]
+                if item and text.strip():
+                    text, item = _item_marked(parts, text), False
+                parts.append(text)
+                if body[at + 1] in "lL" and body[at] == "<" and m.group("tag").lower() == "li":
+                    item = True  # its mark before its first text (not an empty item's)
+                else:
+                    text = _markup_text(m)
+                    if item:  # rare: "<li>&amp; ...", or an empty item's end (no mark)
+                        tag = m.group("tag")
+                        if tag is None and text.strip():
+                            text, item = _item_marked(parts, text), False
+                        elif tag is not None and tag.lower() == "li":
+                            item = False
+                    parts.append(text)
                 done = nxt = m.end()
             if lt >= 0 and lt < nxt:
                 lt = body.find("<", nxt)
             if amp >= 0 and amp < nxt:
                 amp = body.find("&", nxt)
         if done:
-            parts.append(body[done:])
+            text = body[done:]
+            if item and text.strip():
+                text = _item_marked(parts, text)
+            parts.append(text)
             body = "".join(parts)
     if "\xa0" in body:
         body = body.replace("\xa0", " ")

@@ -7,6 +7,7 @@ real pipelines), then times requests through the real app (TestClient, real auth
   GET /api/v1/exposure                      (first page, default sort by amount)
   GET /api/v1/exposure?crm=...&owner=...    (filtered)
   GET /api/v1/exposure?promised=true|false  (promises apart from mentions)
+  GET /api/v1/exposure?optional=true|false  (nice-to-haves apart from needs)
   GET /api/v1/features/{key}/deals          (hottest feature, and random ones)
 
 on SQLite (a file, WAL) and on PostgreSQL when TEST_POSTGRES_URL is set (a scratch database
@@ -84,10 +85,12 @@ def seed(engine, n_deals: int, n_features: int, rng: random.Random) -> int:
             deals.append(deal)
             references = [
                 FeatureReference(feature_key=key, feature_name=key, source=source,
-                                 evidence=f"quote about {key}",
-                                 is_commitment=rng.random() < 0.1)
+                                 evidence=f"quote about {key}", is_commitment=promise,
+                                 # a tenth of the other note mentions are nice-to-haves
+                                 optional=source == "note" and not promise and wish < 0.1)
                 for key in dict.fromkeys(rng.choices(keys, weights=weights, k=rng.randint(1, 3)))
                 for source in rng.sample(["line_item", "note"], k=rng.randint(1, 2))
+                for promise, wish in [(rng.random() < 0.1, rng.random())]
             ]  # fmt: skip
             # The rows the pipeline would store (primary flag, copied deal facts).
             refs += dependency_values(Deal(**deal), references, availability)
@@ -144,10 +147,14 @@ def run(url: str, label: str, args) -> None:
                 "&close_from=2026-03-01&close_to=2026-12-31" for _ in range(n)],
             "exposure?promised=true": ["/api/v1/exposure?promised=true"] * n,
             "exposure?promised=false": ["/api/v1/exposure?promised=false"] * n,
+            "exposure?optional=false": ["/api/v1/exposure?optional=false"] * n,
+            "exposure?optional=true": ["/api/v1/exposure?optional=true"] * n,
             "exposure CSV, all features": ["/api/v1/exposure?format=csv"] * max(5, n // 4),
             "exposure CSV, all features x stages": [
                 "/api/v1/exposure?format=csv&csv_rows=stage"] * max(5, n // 4),
             "features/{hottest}/deals": ["/api/v1/features/feature-0000/deals"] * n,
+            "features/{hottest}/deals?optional=false": [
+                "/api/v1/features/feature-0000/deals?optional=false"] * n,
             "features/{random}/deals": [
                 f"/api/v1/features/feature-{rng.randrange(args.features):04d}/deals"
                 for _ in range(n)],

@@ -2982,7 +2982,11 @@ def _heading_reading(
         # already delivered SCIM by Q3", "- We'll check in next quarter about SCIM").
         if any(c.question or c.denied or c.past for c in group):
             continue
-        own = [c for c in group if _own_promise(low, c, cues, heading)]
+        own = [
+            c
+            for c in group
+            if _own_promise(low, c, cues, heading) or _launched_by_name(low, c, names)
+        ]
         # (a date alone beside our own word is its date: "By Q3, we will have SCIM")
         weak = [
             c
@@ -3014,6 +3018,26 @@ def _heading_reading(
             for c in rest:
                 c.needed += entries
     return said
+
+
+# A feature's release in the future, said of it right after its name ("SCIM will launch by
+# Q2"): our word on our roadmap, as "will ship", "will be ready", "will go live" are.
+_WILL_LAUNCH = re.compile(
+    r" will (?:launch|release|roll out|go ga|be (?:launched|released|rolled out|out|ga))"
+    r"(?![a-z0-9])"
+)
+
+
+def _launched_by_name(low: str, c: _Clause, names: list[Mention]) -> bool:
+    """Whether the promise clause `c` (of a list item under a heading of needs) says of a
+    feature it names that it will launch ("- SCIM will launch by Q2"): its own word, more
+    than a date (`_own_promise`). Not another subject's launch ("- Their rollout will launch
+    by Q2, SCIM needed"), nor a need of it ("- SCIM must launch by Q2")."""
+    if not c.promise or c.denied or low.find(" will ", c.start, c.end) < 0:  # cheap first
+        return False
+    return any(
+        c.start <= n.start < c.end and _WILL_LAUNCH.match(low, n.end) is not None for n in names
+    )
 
 
 def _label_only(low: str, c: _Clause, m: Mention) -> bool:

@@ -1233,6 +1233,25 @@ NEEDED_BY = [
     # ... the item's own words win where they say more
     ("Requirements:\n- we promised SCIM by Q2", [("scim", True, Q2, None)]),
     ("Requirements:\n- they don't need SSO\n- SCIM by Q1", [("scim", False, None, Q1)]),
+    # ... a feature said to launch, right after its name: our word, as "will ship" is
+    ("Requirements:\n- SCIM will launch by Q2", [("scim", True, Q2, None)]),
+    ("Requirements:\n- SCIM will release by Q2", [("scim", True, Q2, None)]),
+    ("Requirements:\n- SCIM will be launched by Q2", [("scim", True, Q2, None)]),
+    ("Requirements:\n- SCIM will be out by Q2", [("scim", True, Q2, None)]),
+    ("Nice to have:\n- SCIM will launch by Q2", [("scim", True, Q2, None)]),
+    ("Requirements:\n- SCIM will ship by Q2", [("scim", True, Q2, None)]),
+    ("Requirements:\n- SCIM will be ready by Q2", [("scim", True, Q2, None)]),
+    ("SCIM will launch by Q2", [("scim", True, Q2, None)]),
+    # ... not a need of its launch, a launch as a noun, another subject's launch, no date
+    ("Requirements:\n- SCIM must launch by Q2", [("scim", False, None, Q2)]),
+    ("Requirements:\n- SCIM needs to launch by Q2", [("scim", False, None, Q2)]),
+    ("Requirements:\n- SCIM launch by Q2", [("scim", False, None, Q2)]),
+    (
+        "Requirements:\n- Their rollout will launch by Q2, SCIM needed",
+        [("scim", False, None, Q2)],
+    ),
+    ("Requirements:\n- SCIM by Q1, will launch by Q2", [("scim", False, None, Q1)]),
+    ("Requirements:\n- SCIM will launch", [("scim", False, None, None)]),
     ("Promised:\n- they need SCIM by Q1", [("scim", False, None, Q1)]),
     ("Customer requirements:\n- SCIM by Q1 - told them Q2", [("scim", True, Q2, Q1)]),
     # a feature by a date alone, then our word with a date: their date, then our promise

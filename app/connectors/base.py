@@ -206,7 +206,10 @@ class _TextExtractor(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self.item and data.strip():
+            # The mark goes on the text's own line: an editor's "<li>\n    SCIM by Q1" left
+            # "-" alone on a line and the item unmarked.
             self.parts.append("\n- ")
+            data = data.lstrip()
             self.item = False
         self.parts.append(data)
 

@@ -26,6 +26,9 @@ CASES = [
     ("<ul><li>SSO</li><li>Audit log</li></ul>", "- SSO\n- Audit log"),
     ("<ol><li><p>SCIM - Q1</p></li><li></li><li>Audit <b>log</b><ul><li>export</li></ul></li></ol>",
      "- SCIM - Q1\n- Audit log\n- export"),
+    # Pretty-printed HTML: the item's text on a line of its own keeps the mark beside it.
+    ("<ul>\n  <li>\n    SCIM by Q1\n  </li>\n  <li>\n    <p>\n      SSO</p></li>\n</ul>",
+     "- SCIM by Q1\n- SSO"),
     ("Line one<br/>Line two<br>Line three", "Line one\nLine two\nLine three"),
     ("<h5>Scope</h5><section>We'll&#39;ve SSO</section>", "Scope\nWe'll've SSO"),
     ("", ""),
@@ -47,6 +50,8 @@ def test_both_crms_read_note_html_the_same_way(body, text) -> None:
         ("<p>Customer requirements:</p><ul><li>SCIM by Q1</li><li>SSO</li></ul>", None, date(2027, 3, 31)),
         # ...and what we promised read as a plain mention.
         ("<p>What we promised:</p><ol><li><p>SCIM - Q1</p></li></ol>", date(2027, 3, 31), None),
+        # ...and an editor's pretty-printed list, the item's text on a line of its own.
+        ("<p>Customer requirements:</p>\n<ul>\n  <li>\n    SCIM by Q1\n  </li>\n</ul>", None, date(2027, 3, 31)),
     ],
 )  # fmt: skip
 def test_a_heading_over_an_html_list_sets_the_reading_of_its_items(body, promised, needed_by):

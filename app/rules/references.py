@@ -1349,11 +1349,13 @@ def _clauses(
                 _deadline_colon(low, start, m.end(), b)
                 or _need_label(low, start, m.start(), names)
                 or _names_needed(low, start, m.start(), m.end(), names)
+                or _names_needed(low, start, m.start(), m.end(), names, _LABEL_WISHED)
             ):
                 continue  # "Hard deadline for SCIM: March 1", "Needs: SCIM by Q2": one clause
         elif joint in _LABEL_DASHES and (
             _need_label(low, start, m.start(), names)
             or _names_needed(low, start, m.start(), m.end(), names)
+            or _names_needed(low, start, m.start(), m.end(), names, _LABEL_WISHED)
         ):
             continue  # "Dealbreaker - no SCIM by Q1", "SCIM and audit log - both needed"
         if names and (joint == ":" or joint in _LABEL_DASHES):
@@ -1581,7 +1583,8 @@ def _wished_by_date(
     nice to have by Q1", "Nice to have offline mode by Q1"): the customer's wish and date, no
     promise. Not when the clause promises in words of its own ("We will have offline mode by
     Q1, nice to have for them"). Nor, after a wish label of its own ("Nice to have: offline
-    mode by Q1", "Optional: SCIM by Q1"), the clause the colon opens (`_wish_label`)."""
+    mode by Q1", "Optional: SCIM by Q1"), the clause the colon opens (`_wish_label`), nor the
+    clause a wish of its own follows after a dash or colon ("SCIM by Q1 - nice to have")."""
     for i, c in enumerate(clauses):
         if not (
             c.promise
@@ -1590,6 +1593,7 @@ def _wished_by_date(
             and (
                 _OPTIONAL.search(low, c.start, c.end) is not None
                 or (i and _wish_label(low, clauses[i - 1], names))
+                or (i + 1 < len(clauses) and _wish_after(low, c, clauses[i + 1], names))
             )
             and not _own_promise(low, c, cues, "need")
         ):
@@ -1613,6 +1617,20 @@ def _wish_label(low: str, k: _Clause, names: list[Mention]) -> bool:
     ..."; not "Promised: ...")."""
     if not low.startswith(_WISH_LABEL_ENDS, k.end) or k.promise or k.question or k.needed:
         return False  # cheap first
+    return _wish_only(low, k, names)
+
+
+def _wish_after(low: str, c: _Clause, k: _Clause, names: list[Mention]) -> bool:
+    """Whether the clause `k`, right after `c` and its dash or colon, is a wish naming nothing
+    and saying no more ("SCIM by Q1 - nice to have", "SCIM by Q1: optional")."""
+    if not low.startswith(_WISH_LABEL_ENDS, c.end) or k.promise or k.question or k.needed:
+        return False  # cheap first
+    return _wish_only(low, k, names)
+
+
+def _wish_only(low: str, k: _Clause, names: list[Mention]) -> bool:
+    """Whether the clause `k` names nothing and says nothing but a wish (`_OPTIONAL`, fillers
+    aside: "nice to have", "optional for them")."""
     if any(k.start <= n.start < k.end for n in names):
         return False
     hit = _OPTIONAL.search(low, k.start, k.end)
@@ -3784,10 +3802,25 @@ _LABEL_NEEDED = re.compile(
 )
 
 
-def _names_needed(low: str, start: int, joint: int, joint_end: int, names: list[Mention]) -> bool:
+# ... or the customer's wish with its date ("Offline mode: nice to have by Q1"): one clause,
+# read as "Offline mode would be nice to have by Q1" is (`_wished_by_date`).
+_LABEL_WISHED = re.compile(
+    r"\s*(?:would be )?(?:(?:just|only|really|a|an) )*(?:nice[- ]to[- ]haves?|optional"
+    r"|a bonus|a plus|wish[- ]?list(?: items?)?)(?: for them)? (?:by|before) "
+)
+
+
+def _names_needed(
+    low: str,
+    start: int,
+    joint: int,
+    joint_end: int,
+    names: list[Mention],
+    label: re.Pattern[str] = _LABEL_NEEDED,
+) -> bool:
     """Whether low[start:joint] names features and nothing else (list words and marks aside)
-    and the joint is followed by their requirement (`_LABEL_NEEDED`)."""
-    if _LABEL_NEEDED.match(low, joint_end) is None:
+    and the joint is followed by their requirement (`_LABEL_NEEDED`, or `label`)."""
+    if label.match(low, joint_end) is None:
         return False
     inside = [n for n in names if start <= n.start < joint]
     if not inside:

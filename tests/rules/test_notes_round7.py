@@ -1,0 +1,75 @@
+"""Round 7 of the notes helper: misreadings of wishes, labels, launches, answers, customer
+descriptions and dropped needs (one table per fix, with the close phrasings that stay)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
+from .test_sales_language import CATALOG
+
+Q1 = date(2027, 3, 31)
+Q2 = date(2027, 6, 30)
+
+
+def readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, needed_by, optional) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.promised_date, r.needed_by, r.optional)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# A wish said after the feature and its date, after a dash or colon, or as a label's value with
+# the date after it: the customer's wish and date, as "SCIM by Q1, nice to have" already was
+# (each read as our promise by Q1, a block past the target date).
+WISH_AFTER_THE_DATE = [
+    ("SCIM by Q1 - nice to have", [("scim", False, None, Q1, True)]),
+    ("SCIM by Q1 \u2013 nice to have", [("scim", False, None, Q1, True)]),
+    ("SCIM by Q1 \u2014 nice to have", [("scim", False, None, Q1, True)]),
+    ("SCIM by Q1: nice to have", [("scim", False, None, Q1, True)]),
+    ("SCIM by Q1 - nice to have for them", [("scim", False, None, Q1, True)]),
+    ("SCIM by Q1 - optional", [("scim", False, None, Q1, True)]),
+    ("Offline mode: nice to have by Q1", [("offline", False, None, Q1, True)]),
+    ("Offline mode - nice to have by Q1", [("offline", False, None, Q1, True)]),
+    ("Offline mode: optional by Q1", [("offline", False, None, Q1, True)]),
+    ("Offline mode: nice to have before Q1", [("offline", False, None, Q1, True)]),
+    ("Offline mode: would be nice to have by Q1", [("offline", False, None, Q1, True)]),
+    (
+        "SSO, SCIM: nice to have by Q1",
+        [("sso", False, None, Q1, True), ("scim", False, None, Q1, True)],
+    ),
+    # ... our own word after it stays ours
+    ("Offline mode: nice to have by Q1; we will have it by Q2", [("offline", True, Q2, Q1, False)]),
+    ("SCIM by Q1 - nice to have - told them Q2", [("scim", True, Q2, Q1, False)]),
+    # as they were: the comma form, our own word, "nice" that is no wish, another feature's
+    # wish, a wish that says more, the label with no date, our promise after the label
+    ("SCIM by Q1, nice to have", [("scim", False, None, Q1, True)]),
+    ("SCIM by Q1 - nice call", [("scim", True, Q1, None, False)]),
+    ("We will have SCIM by Q1 - nice to have for them", [("scim", True, Q1, None, False)]),
+    (
+        "SCIM by Q1 - nice to have SSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, True)],
+    ),
+    ("SCIM by Q1 - told them nice to have", [("scim", True, Q1, None, False)]),
+    ("Offline mode: nice by Q1", [("offline", True, Q1, None, False)]),
+    ("Offline mode: nice to have", [("offline", False, None, None, True)]),
+    ("Offline mode: nice to have, we will have it by Q1", [("offline", True, Q1, None, False)]),
+    ("Offline mode: nice to have; we will have it by Q1", [("offline", True, Q1, None, False)]),
+    ("Nice to have: offline mode by Q1", [("offline", False, None, Q1, True)]),
+    (
+        "Offline mode: optional, SSO: required by Q1",
+        [("offline", False, None, None, True), ("sso", False, None, Q1, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), WISH_AFTER_THE_DATE, ids=[c[0][:40] for c in WISH_AFTER_THE_DATE]
+)
+def test_a_wish_after_the_feature_and_its_date_is_theirs(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -3509,13 +3509,22 @@ def _other_product(low: str, lo: int, b: int, m: Mention) -> bool:
 
 # A name used as an adjective before a kind of organization describes the customer, not
 # the feature: "They are a multi-region company", "a multi-region enterprise", "an AI
-# company"; not after our word ("our multi-region team" may build it). Not "customer": a
-# product's name before it says what they use ("They are a Salesforce customer").
+# company"; not after our word ("our multi-region team" may build it). "Customer" only after
+# a hyphenated name (`_CLIENT_NOUNS`): a product's name before it says what they use ("They
+# are a Salesforce customer").
 _ORG_NOUNS_TEXT = """company companies enterprise enterprises organization organizations
     organisation organisations org orgs team teams business businesses firm firms retailer
     retailers bank banks"""
 _ORG_NOUNS = frozenset(_ORG_NOUNS_TEXT.split())
-_ORG_HEADS = frozenset(w[:2] for w in _ORG_NOUNS)
+# "customer" and "client" only after a name written as a hyphenated adjective ("They are a
+# multi-region customer"; "a Salesforce customer", "an SSO customer" say what they use), and
+# as the phrase's last noun: at its end or before a word of these ("a multi-region customer
+# with offices in EMEA"; not "multi-region customer deployment needed", the feature's).
+_CLIENT_NOUNS = frozenset(("customer", "customers", "client", "clients"))
+_CLIENT_NEXT_TEXT = """with in who that which and but so since because across based operating
+    headquartered like for of at on is are was were they their"""
+_CLIENT_NEXT = frozenset(_CLIENT_NEXT_TEXT.split())
+_ORG_HEADS = frozenset(w[:2] for w in _ORG_NOUNS | _CLIENT_NOUNS)
 _ORG_OWNERS = frozenset(("our", "we", "my", "your"))
 
 
@@ -3526,8 +3535,17 @@ def _describes_org(low: str, a: int, m: Mention) -> bool:
     if low[e : e + 1] != " ":
         return False
     words = low[e + 1 : e + 18].split(None, 1)
-    if not words or words[0].rstrip(".,;:!?)\"'") not in _ORG_NOUNS:
+    if not words:
         return False
+    noun = words[0].rstrip(".,;:!?)\"'")
+    if noun not in _ORG_NOUNS:
+        if noun not in _CLIENT_NOUNS or low.find("-", m.start, e) < 0:
+            return False
+        if noun == words[0]:  # no punctuation after it: the next word says whose noun it is
+            k = e + 1 + len(noun)
+            after = low[k : k + 16].split(None, 1)
+            if after and after[0].rstrip(".,;:!?)\"'") not in _CLIENT_NEXT:
+                return False
     before = low[max(a, m.start - 8) : m.start].split()
     return not before or before[-1] not in _ORG_OWNERS
 

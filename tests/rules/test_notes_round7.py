@@ -73,3 +73,43 @@ WISH_AFTER_THE_DATE = [
 )
 def test_a_wish_after_the_feature_and_its_date_is_theirs(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# A hyphenated name before "customer" or "client" ending the phrase describes the customer,
+# as before "company" (each a dependency on multi-region, a block through never-built).
+# (note, [(feature, is_commitment, promised_date, needed_by, optional)])
+CUSTOMER_DESCRIBED = [
+    ("a multi-region customer", []),
+    ("They are a multi-region customer", []),
+    ("They are a multi-region customer.", []),
+    ("They are a multi-region client with offices in EMEA", []),
+    ("Multi-region customer, 40 offices", []),
+    ("They are a multi-region customer and need SSO", [("sso", False, None, None, False)]),
+    (
+        "They are a multi-region customer; they need multi-region by Q1",
+        [("multi-region", False, None, Q1, False)],
+    ),
+    # as they were: the noun not the phrase's last, a name not hyphenated, our customers, the
+    # feature for their customers, a product's customer, the company form
+    ("Multi-region customer deployment needed", [("multi-region", False, None, None, False)]),
+    ("They need a multi-region customer setup", [("multi-region", False, None, None, False)]),
+    ("They are a multi region customer", [("multi-region", False, None, None, False)]),
+    (
+        "Our multi-region customers need SSO",
+        [("multi-region", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "They need multi-region for their customers",
+        [("multi-region", False, None, None, False)],
+    ),
+    ("They are an SSO customer", [("sso", False, None, None, False)]),
+    ("They are a Salesforce customer", [("sf", False, None, None, False)]),
+    ("They are a multi-region company", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), CUSTOMER_DESCRIBED, ids=[c[0][:40] for c in CUSTOMER_DESCRIBED]
+)
+def test_a_hyphenated_name_before_customer_describes_them(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -3416,6 +3416,35 @@ def _optional(
             for w in (low[k.start : hit.start()] + " " + low[hit.end() : k.end]).split()
             if w.strip(_STRIP)
         ):
+            # not the name of a list required after another feature's wish: "Offline mode:
+            # optional, SSO, SCIM: required" (SSO too; a wish label before it, "Nice to have:
+            # SSO, SCIM required", still heads it)
+            return not (
+                k.start < c.start
+                and _PART_END.match(low, m.end) is not None
+                and _listed_needed(low, c, m, names)
+                and not _wish_label(low, k, names)
+            )
+    return False
+
+
+def _listed_needed(low: str, c: _Clause, m: Mention, names: list[Mention]) -> bool:
+    """Whether the name `m` opens a list of names in its clause `c` (list words between them
+    only) whose requirement follows the last, after a colon or dash or none ("SSO, SCIM:
+    required", "SSO and SCIM - required", "SSO, SCIM required")."""
+    end = m.end
+    for n in names:
+        if n.start < end or n.start >= c.end:
+            continue
+        if not _LISTING.issuperset(low[end : n.start].split()):
+            return False
+        end = n.end
+        k = end + (low.startswith(":", end))
+        for dash in _LABEL_DASHES:
+            if low.startswith(dash, k):
+                k += len(dash)
+                break
+        if _LABEL_NEEDED.match(low, k) is not None:
             return True
     return False
 

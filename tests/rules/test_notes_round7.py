@@ -113,3 +113,32 @@ CUSTOMER_DESCRIBED = [
 )
 def test_a_hyphenated_name_before_customer_describes_them(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Names listed before their requirement, after another feature's wish: each is required
+# (SSO, the first, took the wish of the clause before: optional).
+LISTED_AFTER_A_WISH = [
+    ("Offline mode: optional, SSO, SCIM: required", [("offline", True), ("sso", False), ("scim", False)]),
+    ("Offline mode: optional; SSO, SCIM: required", [("offline", True), ("sso", False), ("scim", False)]),
+    ("Offline mode: optional, SSO and SCIM: required", [("offline", True), ("sso", False), ("scim", False)]),
+    ("Offline mode: optional; SSO, SCIM required", [("offline", True), ("sso", False), ("scim", False)]),
+    ("Offline mode: optional, SSO, SCIM - required", [("offline", True), ("sso", False), ("scim", False)]),
+    ("Offline mode: optional, SSO, SCIM: required by Q1", [("offline", True), ("sso", False), ("scim", False)]),
+    # as they were: one name, the wish after the list, a wish label heading the list, a list
+    # with no requirement
+    ("Offline mode: optional, SSO required", [("offline", True), ("sso", False)]),
+    ("Offline mode: optional, SSO: required", [("offline", True), ("sso", False)]),
+    ("Offline mode: required, SSO, SCIM: optional", [("offline", False), ("sso", True), ("scim", True)]),
+    ("Nice to have: SSO, SCIM", [("sso", True), ("scim", True)]),
+    ("Nice to have: SSO, SCIM required", [("sso", True), ("scim", False)]),
+    ("Offline mode: optional, SSO, SCIM: discussed", [("offline", False), ("sso", True), ("scim", True)]),
+    ("SSO, SCIM: required", [("sso", False), ("scim", False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), LISTED_AFTER_A_WISH, ids=[c[0][:40] for c in LISTED_AFTER_A_WISH]
+)
+def test_names_listed_before_their_requirement_are_required(body: str, expected: list) -> None:
+    refs = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert [(r.feature_key, r.optional) for r in refs] == expected

@@ -293,6 +293,8 @@ _PROMISE = re.compile(
     # "we have SSO planned for March". Last: the usual cues match before these are tried.
     r"|eta|land(?:s|ing) (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
     r"|coming (?:in|by|on|before)|releas(?:es|ing) (?:in|by|on|before)|targeted (?:for|in)"
+    # "SCIM launches in Q2" as "SCIM releases in Q2" (not "launch": their launch, a noun)
+    r"|launch(?:es|ing) (?:in|by|on|before)"
     r"|(?<=on )track (?:for|to)"
     r"|scheduled (?:for|to|in)|planned (?:for|in)|pencil(?:l)?ed in"
     # "SCIM confirmed for Q2", "Confirmed SCIM for Q2 with the customer" (the undated
@@ -1923,7 +1925,7 @@ _FUTURE_CUES = ("will", "shall", "going", "we", "deliver", "shipping", "adding",
 # scheduled for Q2", "we have SSO planned for March". `_ours` answers `_DATED` for them.
 _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
-    "coming", "releas", "targeted", "track", "pencil", "confirmed", "on the roadmap",
+    "coming", "releas", "launch", "targeted", "track", "pencil", "confirmed", "on the roadmap",
     "on our roadmap", "told", "informed", "let ", "aim", "said", "plan", "targeting", "shooting",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
@@ -2322,7 +2324,7 @@ def _ours(
         # The customer's go-live, launch or rollout with a requirement in the sentence: their
         # date ("Their go-live is scheduled for Q2, SCIM required"). Two set looks first.
         if (
-            not _MILESTONE_NEAR.isdisjoint(near) or (dated and cue.startswith(_GO_LIVE))
+            not _MILESTONE_NEAR.isdisjoint(near) or (dated and cue.startswith(_GO_LIVE_OR_LAUNCH))
         ) and _their_milestone(low, s, c, names, near, a0, b):
             return False
         if (
@@ -2448,6 +2450,8 @@ _MILESTONE_NEAR = frozenset(w + tail for w in _MILESTONE_WORDS for tail in ("", 
 _MILESTONE_LINKS_TEXT = "is are was were will be has have had been currently now still date dates"
 _MILESTONE_LINKS = frozenset(_MILESTONE_LINKS_TEXT.split())
 _GO_LIVE = ("go live", "goes live", "going live")  # the dated cue: "Customer goes live in Q1"
+# ... and the verbs of a launch, theirs with their subject: "The customer launches in Q2"
+_GO_LIVE_OR_LAUNCH = (*_GO_LIVE, "launches ", "launching ")
 _OURS_BEFORE = re.compile(r"(?<![a-z0-9])(?:we|our|i|us)(?![a-z0-9])")
 # Before a milestone word used as a verb ("will launch", "they'll roll out"): its subject
 # decides.
@@ -2475,7 +2479,7 @@ def _their_milestone(
     words or a feature's name ("we'll launch by Q2", "the SCIM rollout is scheduled for Q2",
     "SCIM will launch by Q2": ours), nor a requirement of ours ("we need to ship it")."""
     k, verb = s, True  # where the milestone starts; "they go live", "they'll launch"
-    if not low.startswith(_GO_LIVE, s):
+    if not low.startswith(_GO_LIVE_OR_LAUNCH, s):
         k = -1
         for i in range(len(near) - 1, -1, -1):
             w = near[i].strip(_STRIP)

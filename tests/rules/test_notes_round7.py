@@ -142,3 +142,47 @@ LISTED_AFTER_A_WISH = [
 def test_names_listed_before_their_requirement_are_required(body: str, expected: list) -> None:
     refs = find_references(make_deal(body), CATALOG, today=TODAY)
     assert [(r.feature_key, r.optional) for r in refs] == expected
+
+
+# "launches in", "launching in" a date: our word with its date, as "ships in", "releases in"
+# (each a plain dependency); the customer's own launch stays their date.
+LAUNCHES_IN = [
+    ("SCIM launches in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM launching in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is launching in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM launches on March 3", [("scim", True, date(2027, 3, 3), None, False)]),
+    ("Requirements:\n- SCIM launches in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM launches in Q2 - told them", [("scim", True, Q2, None, False)]),
+    # ... "launches by" too, as "releases by": the item's own word under a heading of needs,
+    # our word beside a wish (each was the customer's date by Q2)
+    ("Requirements:\n- SCIM launches by Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM launches by Q2 - nice to have", [("scim", True, Q2, None, False)]),
+    ("SCIM releases by Q2 - nice to have", [("scim", True, Q2, None, False)]),
+    ("Requirements:\n- SCIM launch by Q2", [("scim", False, None, Q2, False)]),
+    ("The customer launches by Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    # as they were: the forms it now matches, their launch with a need, a question, a denial,
+    # the noun, the past, our present tense (as "We ship SCIM in Q2")
+    ("SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM launches before Q3", [("scim", True, date(2027, 9, 30), None, False)]),
+    ("The customer launches in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("The customer launches in Q2, SCIM required", [("scim", False, None, Q2, False)]),
+    ("Customer launching in Q2; they need SCIM", [("scim", False, None, Q2, False)]),
+    ("Their app launches in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("They launch in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("Their launch in Q2 needs SCIM", [("scim", False, None, Q2, False)]),
+    ("Customer launches in Q2", []),
+    ("Their SCIM rollout launches in Q2", [("scim", False, None, None, False)]),
+    ("Customer asked whether SCIM launches in Q2", [("scim", False, None, None, False)]),
+    ("SCIM won't launch in Q2", [("scim", False, None, None, False)]),
+    ("SCIM launch in Q2", [("scim", False, None, None, False)]),
+    ("SCIM launched in Q2", [("scim", False, None, None, False)]),
+    ("SCIM launches soon", [("scim", False, None, None, False)]),
+    ("We launch SCIM in Q2", [("scim", False, None, None, False)]),
+    ("We ship SCIM in Q2", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), LAUNCHES_IN, ids=[c[0][:40] for c in LAUNCHES_IN])
+def test_launches_in_a_date_is_our_word_as_ships_in(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -435,13 +435,15 @@ _GIVEN_UP = ("dropped", "waived", "withdrew", "withdrawn", "removed")
 # A promise taken back or refused ("we did not promise SCIM", "can't commit to it by Q3", "no
 # promises were made", "we haven't promised SCIM", "not in a position to commit"), or a
 # delivery said not to happen ("SCIM won't ship in Q1", "can't deliver it by Q3", "will not
-# have it by March"): the clause is no commitment, whatever else in it sounds like one.
+# have it by March", "SCIM won't launch by Q2"): the clause is no commitment, whatever else in
+# it sounds like one.
 _PROMISE_VERB = r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s)?|guaranteeing)"
 # Only after a future or modal negation (group `fut`): "we don't ship on-prem" takes back no
 # promise.
 _DELIVERY_VERB = (
     r"(?:ship(?:s|ping)?|deliver(?:ing)?|have|build|develop|go (?:ga|live)|throw (?:it |them )?in"
-    r"|be (?:ready|available|live|delivered|shipped|done|there|in place))"
+    r"|launch|release|be (?:ready|available|live|delivered|shipped|done|there|in place"
+    r"|launched|released))"
 )
 _DENIED = re.compile(
     r"(?<![a-z0-9])(?:(?:(?P<fut>(?:can|could|will|would|shall)(?:n['\u2019]?t| not)|cannot"

@@ -186,3 +186,43 @@ LAUNCHES_IN = [
 @pytest.mark.parametrize(("body", "expected"), LAUNCHES_IN, ids=[c[0][:40] for c in LAUNCHES_IN])
 def test_launches_in_a_date_is_our_word_as_ships_in(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# A launch or release said not to happen is a delivery denied, as "won't ship": no promise,
+# and its date neither ours nor theirs ("Requirements:\n- SCIM won't launch by Q2" was needed
+# by Q2; with no heading it was our promise by Q2). A plain dependency.
+LAUNCH_DENIED = [
+    ("Requirements:\n- SCIM won't launch by Q2", [("scim", False, None, None, False)]),
+    ("Requirements:\n- SCIM will not launch by Q2", [("scim", False, None, None, False)]),
+    ("Requirements:\n- SCIM won't be launched by Q2", [("scim", False, None, None, False)]),
+    ("Requirements:\n- SCIM won't release by Q2", [("scim", False, None, None, False)]),
+    ("SCIM won't launch by Q2", [("scim", False, None, None, False)]),
+    ("SCIM will not launch by Q2", [("scim", False, None, None, False)]),
+    ("SCIM can't launch before Q3", [("scim", False, None, None, False)]),
+    ("We won't launch SCIM by Q2", [("scim", False, None, None, False)]),
+    ("SCIM won't launch by Q2; they need it by Q1", [("scim", False, None, Q1, False)]),
+    # ... and our promise after it is made again, with its own date
+    (
+        "SCIM won't launch by Q2, but we will have it by Q3",
+        [("scim", True, date(2027, 9, 30), None, False)],
+    ),
+    # as they were: "won't ship", the launch promised, the customer's date, their own launch
+    ("Requirements:\n- SCIM won't ship by Q2", [("scim", False, None, None, False)]),
+    ("Requirements:\n- SCIM will launch by Q2", [("scim", True, Q2, None, False)]),
+    ("Requirements:\n- SCIM by Q2", [("scim", False, None, Q2, False)]),
+    ("SCIM won't launch in Q2", [("scim", False, None, None, False)]),
+    ("They won't launch without SCIM by Q2", [("scim", False, None, Q2, False)]),
+    ("They won't go live without SCIM by Q2", [("scim", False, None, Q2, False)]),
+    (
+        "Requirements:\n- They won't launch without SCIM by Q2",
+        [("scim", False, None, Q2, False)],
+    ),
+    ("They can't launch without SCIM", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), LAUNCH_DENIED, ids=[c[0][:40] for c in LAUNCH_DENIED]
+)
+def test_a_launch_denied_is_neither_our_date_nor_theirs(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -3217,6 +3217,10 @@ def _sentence_references(
         said = c if c.promise and not (c.denied or c.question) else orphan
         if said is None and headed:
             said = headed.get(id(c))  # "What we promised:\n1. SCIM - Q1"
+        if question and said is None and c is not last and _yes_to(low, clauses, c, mentions, when):
+            # our yes to their dated question: "Customer asked whether SCIM will be ready by
+            # Q1, told them yes" is our promise by Q1
+            question, said = False, c
         if question and said is orphan and said is not None and said.start >= c.end:
             # a question answered with a promise of it is a promise: "They asked about SCIM,
             # so we promised it by Q3" (not "..., we promised a follow-up": no "it"), or with
@@ -3320,6 +3324,33 @@ def _sentence_references(
         )
         break  # one off-roadmap promise per sentence
     return refs
+
+
+# Our yes to the customer's question, a clause of its own after it: "..., told them yes",
+# "...; we said yes" (nothing more after it).
+_YES_ANSWER = re.compile(
+    r"(?:so |and )?(?:(?:we|i) )?(?:told (?:them|him|her|the customer|the client)|said|answered)"
+    r"(?: that)?:? (?:yes|yep|yeah)[\s.!]*"
+)
+
+
+def _yes_to(
+    low: str, clauses: list[_Clause], c: _Clause, names: list[Mention], when: _When
+) -> bool:
+    """Whether the question clause `c` is answered yes by the last clause, right after it,
+    naming no feature (`_YES_ANSWER`), and `c` states a date: the date we said yes to. One
+    `find` of "yes" first."""
+    k = clauses[-1]
+    if low.find("yes", k.start, k.end) < 0 or clauses[-2] is not c or c.denied:
+        return False
+    if any(k.start <= n.start < k.end for n in names):
+        return False
+    start = k.start
+    while start < k.end and low[start] in _CLAUSE_LEAD:
+        start += 1
+    return _YES_ANSWER.fullmatch(low, start, k.end) is not None and bool(
+        _promised_dates(low, c.start, c.end, when)
+    )
 
 
 # Hedges on a promise: it was still said, but not as a firm word. "may" is no hedge after a

@@ -226,3 +226,45 @@ LAUNCH_DENIED = [
 )
 def test_a_launch_denied_is_neither_our_date_nor_theirs(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Our yes to their dated question, in the clause right after it and naming nothing: our
+# promise by the date they asked about (each read as a question).
+YES_TO_A_DATED_QUESTION = [
+    ("Customer asked whether SCIM will be ready by Q1, told them yes", [("scim", True, Q1, None, False)]),
+    ("Customer asked whether SCIM will be ready by Q1, told them yes.", [("scim", True, Q1, None, False)]),
+    ("They asked if SCIM will be ready by Q1; told them yes", [("scim", True, Q1, None, False)]),
+    ("Customer asked whether SCIM ships by Q1, told them yes", [("scim", True, Q1, None, False)]),
+    ("Customer asked whether SCIM will be ready by Q1; we said yes", [("scim", True, Q1, None, False)]),
+    ("Customer asked whether we will have SCIM by Q1, told them yes", [("scim", True, Q1, None, False)]),
+    # as they were: no date asked about, a yes about another feature or saying more, no yes,
+    # their yes, a date of our own in the answer
+    ("Customer asked whether SCIM will be ready, told them yes", [("scim", False, None, None, False)]),
+    (
+        "Customer asked whether SCIM will be ready by Q1, told them yes for SSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "Customer asked whether SCIM will be ready by Q1, told them yes, SSO too",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Customer asked whether SCIM will be ready by Q1, told them no", [("scim", False, None, None, False)]),
+    ("Customer asked whether SCIM will be ready by Q1, told them maybe", [("scim", False, None, None, False)]),
+    ("Customer asked whether SCIM will be ready by Q1, they said yes", [("scim", False, None, None, False)]),
+    (
+        "Customer asked whether SCIM will be ready by Q1, told them we'd follow up",
+        [("scim", False, None, None, False)],
+    ),
+    ("Customer asking whether SCIM will be ready by Q1, told them Q2", [("scim", True, Q2, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    YES_TO_A_DATED_QUESTION,
+    ids=[c[0][:60] for c in YES_TO_A_DATED_QUESTION],
+)
+def test_our_yes_to_their_dated_question_is_our_promise(body: str, expected: list) -> None:
+    refs = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert readings(body) == expected
+    assert not any(r.is_commitment and r.is_question for r in refs)

@@ -1049,6 +1049,14 @@ def note_references(
                 continue
         # (else an off-roadmap thing whose promise was denied: "We can't build a Slack
         # integration by Q1. We'll have it by Q2.", `_carried_promise`)
+        if ref is not None and ref.is_question and ref.feature_key is not None:
+            # their question answered by our word in the next sentence: "Will SCIM be ready
+            # by Q1? Told them Q2." (`_answered_next`)
+            answered = _answered_next(text, low, span, ref, sentences, when)
+            if answered is not None:
+                refs.append(answered)
+                carried_end = span[0] + len(answered.evidence)
+                continue
         # Most sentences are followed by no "it", "this" or "that" near the next one's start:
         # three `in` tests on a slice (a regex or `str.find`s cost more) turn them away before
         # it is delimited.
@@ -1255,6 +1263,68 @@ def _carried_promise(
     if said.custom:
         values["custom_build"] = True  # "We'll build it for them by Q3"
     return trusted_model(FeatureReference, _UNKNOWN_FIELDS, values)
+
+
+# Our word opening the sentence after their question, and what it gives: a date alone or a
+# yes ("Told them Q2.", "We told them by Q2.", "Told them yes.").
+_ANSWER_HEADS = ("told ", "we told ", "i told ")
+_TOLD_ANSWER = re.compile(
+    r"(?:we |i )?told (?:them|him|her|the customer|the client):? (?:(?P<yes>yes|yep|yeah)"
+    r"|(?:by |in |for )?)"
+)
+
+
+def _answered_next(
+    text: str,
+    low: str,
+    span: tuple[int, int],
+    ref: FeatureReference,
+    sentences: dict[tuple[int, int], list[Mention]],
+    when: _When,
+) -> FeatureReference | None:
+    """`ref`, the question of the one feature the sentence `span` names, as our commitment
+    when the sentence right after it is our word with a date alone ("Will SCIM be ready by
+    Q1? Told them Q2.": by Q2; "When will SCIM ship? Told them Q2.") or a yes to a question
+    stating one ("Will SCIM be ready by Q1? Told them yes.": by Q1), naming nothing else.
+    The evidence quotes both sentences. One `startswith` first."""
+    a1, a = span
+    size = len(low)
+    while a < size and (low[a].isspace() or low[a] in ".?!"):
+        a += 1
+    if not low.startswith(_ANSWER_HEADS, a):
+        return None
+    m = _BOUNDARY.search(low, a)
+    b = _cut(m) if m else size
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    end = b
+    while end > a and low[end - 1] in ".!":
+        end -= 1
+    if any(a <= start < b and named for (start, _), named in sentences.items()):
+        return None  # it names a feature of its own
+    told = _TOLD_ANSWER.match(low, a, end)
+    if told is None:
+        return None
+    if told.group("yes"):
+        if told.end() != end:
+            return None
+        dates = _promised_dates(low, a1, span[1], when)  # the date they asked about
+    else:
+        d = _date_at(low, told.end(), end)
+        if d is None or d.end() != end:
+            return None
+        dates = _promised_dates(low, told.end(), end, when)
+    if len(dates) != 1:
+        return None
+    values = dict(ref.__dict__)
+    values.update(
+        evidence=text[a1:b],
+        is_commitment=True,
+        is_question=False,
+        promised_date=dates[0][1],
+        optional=False,
+    )
+    return trusted_model(FeatureReference, _NOTE_FIELDS, values)
 
 
 # A web or mail address: "https://docs.acme.com/sso-setup", "www.acme.com/scim", "scim-team@

@@ -268,3 +268,53 @@ def test_our_yes_to_their_dated_question_is_our_promise(body: str, expected: lis
     refs = find_references(make_deal(body), CATALOG, today=TODAY)
     assert readings(body) == expected
     assert not any(r.is_commitment and r.is_question for r in refs)
+
+
+# Their question answered by our word in the sentence right after it, naming nothing else: a
+# date alone, or a yes to a question stating one (each read as a question).
+ANSWERED_NEXT = [
+    ("Will SCIM be ready by Q1? Told them Q2.", [("scim", True, Q2, None, False)]),
+    ("Will SCIM be ready by Q1? Told them yes.", [("scim", True, Q1, None, False)]),
+    ("When will SCIM ship? Told them Q2.", [("scim", True, Q2, None, False)]),
+    ("When will SCIM ship? We told them by Q2.", [("scim", True, Q2, None, False)]),
+    ("Will SCIM be ready by Q1?\nTold them Q2.", [("scim", True, Q2, None, False)]),
+    ("Customer asked whether SCIM will be ready by Q1. Told them Q2.", [("scim", True, Q2, None, False)]),
+    (
+        "Will SCIM be ready by Q1? Told them Q2. They need SSO.",
+        [("scim", True, Q2, None, False), ("sso", False, None, None, False)],
+    ),
+    # as they were: another feature in the answer, no answer, an answer saying more or not
+    # right after, two features asked about, a yes to an undated question
+    (
+        "Will SCIM be ready by Q1? Told them SSO by Q2.",
+        [("scim", False, None, None, False), ("sso", True, Q2, None, False)],
+    ),
+    ("Will SCIM be ready by Q1? We will check.", [("scim", False, None, None, False)]),
+    ("Will SCIM be ready by Q1? They need it.", [("scim", False, None, None, False)]),
+    ("Will SCIM be ready by Q1? Told them no ETA.", [("scim", False, None, None, False)]),
+    ("Will SCIM be ready by Q1? Told them Q2 hopefully.", [("scim", False, None, None, False)]),
+    ("Will SCIM be ready by Q1? Told them Q2 or Q3.", [("scim", False, None, None, False)]),
+    ("Will SCIM be ready by Q1? Pricing discussed. Told them Q2.", [("scim", False, None, None, False)]),
+    (
+        "Will SCIM or SSO be ready by Q1? Told them Q2.",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Does SCIM work? Told them yes.", [("scim", False, None, None, False)]),
+    ("We will have SCIM by Q1. Told them Q2.", [("scim", True, Q1, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), ANSWERED_NEXT, ids=[c[0][:60] for c in ANSWERED_NEXT]
+)
+def test_their_question_answered_in_the_next_sentence(body: str, expected: list) -> None:
+    refs = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert readings(body) == expected
+    assert not any(r.is_commitment and r.is_question for r in refs)
+
+
+def test_the_answer_quotes_the_question_and_the_answer() -> None:
+    (ref,) = find_references(
+        make_deal("Will SCIM be ready by Q1? Told them Q2."), CATALOG, today=TODAY
+    )
+    assert (ref.evidence, ref.is_question) == ("Will SCIM be ready by Q1? Told them Q2.", False)

@@ -2762,6 +2762,13 @@ _DROPPED_BEFORE = tuple(
     for article in ("", "the ", "their ")
 )
 _NOT_DROPPED = re.compile(r"(?:n['\u2019]?t|not|never)(?: yet| been| really| actually)? $")
+# Just after a name, ending its clause: the customer dropped it ("Offline mode dropped",
+# "Offline mode: dropped", "SSO dropped, SCIM still needed"), as "Offline mode was dropped";
+# not release slang with more after it ("SCIM dropped last week", "SCIM dropped in Q2").
+_DROPPED_AFTER = re.compile(
+    r"(?::| [-\u2013\u2014])? dropped(?: (?:for now|entirely|completely|altogether|too"
+    r"|as well))?[ .!]*(?=$|[,;\n]| [-\u2013\u2014] | but )"
+)
 
 
 def _answered_no(low: str, a: int, b: int, m: Mention) -> bool:
@@ -2791,6 +2798,8 @@ def _no_x_needed(low: str, a: int, b: int, m: Mention) -> bool:
     if low.endswith(_DROPPED_BEFORE, max(a, s - 16), s):
         verb = low.rfind(" ", max(a, s - 16), low.rfind("d ", max(a, s - 16), s)) + 1
         return _NOT_DROPPED.search(low, max(a, verb - 16), verb) is None
+    if low.find("dropped", m.end, m.end + 10) >= 0 and _DROPPED_AFTER.match(low, m.end, b):
+        return True  # "Offline mode dropped", "Offline mode: dropped"
     if not low.endswith(_DO_WITHOUT, max(a, s - 16), s):
         return False
     verb = low.rfind(" ", max(a, s - 16), low.rfind(" w", max(a, s - 16), s - 1)) + 1
@@ -3183,6 +3192,7 @@ def _sentence_references(
                 or low.find(" without ", a, b) >= 0
                 or low.find(" w/o ", a, b) >= 0
                 or low.find("ed ", a, b) >= 0  # `_DROPPED_BEFORE`
+                or low.find("dropped", a, b) >= 0  # `_DROPPED_AFTER`: "Offline mode dropped"
             ):  # rare
                 mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
                 if mentions and _it_not_needed(low, mentions, mentions[-1].end, b):

@@ -318,3 +318,41 @@ def test_the_answer_quotes_the_question_and_the_answer() -> None:
         make_deal("Will SCIM be ready by Q1? Told them Q2."), CATALOG, today=TODAY
     )
     assert (ref.evidence, ref.is_question) == ("Will SCIM be ready by Q1? Told them Q2.", False)
+
+
+# A name with "dropped" right after it, ending its clause: the customer dropped the need, as
+# "Offline mode was dropped" and "SSO dropped from scope" already read (each a dependency).
+DROPPED_AFTER_THE_NAME = [
+    ("Offline mode dropped", []),
+    ("Offline mode dropped.", []),
+    ("Offline mode: dropped", []),
+    ("Offline mode - dropped", []),
+    ("SSO dropped", []),
+    ("Offline mode dropped for now", []),
+    ("Offline mode dropped, SSO still needed", [("sso", False, None, None, False)]),
+    ("Offline mode dropped but SSO needed", [("sso", False, None, None, False)]),
+    ("Offline mode dropped; they need SSO by Q1", [("sso", False, None, Q1, False)]),
+    ("Requirements:\n- Offline mode dropped\n- SSO", [("sso", False, None, None, False)]),
+    ("We will have SCIM by Q1, offline mode dropped", [("scim", True, Q1, None, False)]),
+    # as they were: the forms already read so, release slang with more after it, a question,
+    # a negation, something else dropped
+    ("SSO dropped from scope", []),
+    ("Offline mode dropped from the list", []),
+    ("Offline mode was dropped", []),
+    ("Offline mode requirement dropped", []),
+    ("They dropped offline mode", []),
+    ("They never dropped offline mode", [("offline", False, None, None, False)]),
+    ("SCIM dropped last week", [("scim", False, None, None, False)]),
+    ("SCIM dropped in Q2", [("scim", False, None, None, False)]),
+    ("Offline mode dropped?", [("offline", False, None, None, False)]),
+    ("Offline mode not dropped", [("offline", False, None, None, False)]),
+    ("Offline mode dropped support for Android", [("offline", False, None, None, False)]),
+    ("Offline mode dropped to nice to have", [("offline", False, None, None, True)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), DROPPED_AFTER_THE_NAME, ids=[c[0][:40] for c in DROPPED_AFTER_THE_NAME]
+)
+def test_a_name_dropped_is_a_need_given_up(body: str, expected: list) -> None:
+    assert readings(body) == expected

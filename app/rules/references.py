@@ -1489,6 +1489,12 @@ def _clauses(
                 c.denied = True
             else:
                 ours = _ours(low, start, m.end(kind), c, False, names, a, b)
+                if (
+                    ours
+                    and (ours is _DATED or low.startswith(_REPORTED_CUES, start))
+                    and _their_report(low, start, c, names, b)
+                ):
+                    ours = False  # "They told us SCIM releases in Q2": theirs, as a rep's
                 if ours is _DATED:
                     c.dated = settle = True
                 elif ours:
@@ -2243,6 +2249,23 @@ _THIRD_PARTY_HINT = re.compile(
 )
 
 
+# The customer reporting what they heard of our roadmap ("They told us SCIM releases in Q2",
+# "Customer said SCIM ships in Q2", "Their CTO thinks SCIM is slated for Q2"): their word, not
+# ours, as another company's rep's is (`_THIRD_PARTY`). Its subject's words are
+# `_THEIR_WORDS`, looked for first (not "he", "she": our own rep may be meant).
+_THEIR_REPORT = re.compile(
+    r"(?<![a-z0-9])(?:they|(?:their|the customer['\u2019]s|the client['\u2019]s) [a-z-]+"
+    r"|(?:the )?(?:customer|client|prospect)(?:['\u2019]s [a-z-]+)?)(?:['\u2019]ve)?"
+    r"(?: (?:have|has|had|also|just|then|already|apparently|originally|initially))*"
+    r" (?:told (?:us|me)|said|says|mentioned|heard|hear|read|think|thinks|thought"
+    r"|believe[sd]?|claim(?:s|ed)?|understand|understands|understood)(?![a-z0-9])"
+)
+# The cues such a report repeats: a feature's date said of it ("SCIM ships in Q2", "SCIM
+# will be ready by Q2", "SCIM by Q2"), not a promise word ("They said we promised SCIM",
+# "Customer said they were promised SCIM by Q2": a promise of ours, alleged) nor ours told.
+_REPORTED_CUES = ("will ", "shall ", "going to ", "ship", "by ", "before ", "next ", "no later")
+
+
 _STRIP = ".,;:!?()[]\"'\u2018\u2019\u201c\u201d"
 _JOINTS = ",;:-\u2013\u2014"  # what stands between two clauses
 
@@ -2677,6 +2700,26 @@ def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
             after = low[m.end : m.end + 8].split()
             return bool(after) and after[0].strip(",") in _CONFIRMED_DATE_WORDS
     return False
+
+
+def _their_report(low: str, s: int, c: _Clause, names: list[Mention], b: int) -> bool:
+    """Whether the promise cue at low[s] in the clause `c` (of a sentence ending at `b`)
+    repeats what the customer told us of our roadmap: their word of saying (`_THEIR_REPORT`)
+    before a feature named before the cue ("They told us SCIM releases in Q2", "Customer said
+    SCIM ships in Q2"), no word of ours in between ("They said we will have SCIM by Q2") and
+    no yes of ours after (`_GRANTED`: "..., and we confirmed it"). Not our word told them
+    ("They said the AE told them SCIM lands in Q1": the cue before the feature)."""
+    if low.startswith(_TOLD_CUES, s) or _THEIR_WORDS.isdisjoint(low[c.start : s].split()):
+        return False
+    ends = [m.end() for m in _THEIR_REPORT.finditer(low, c.start, s)]
+    if not ends:
+        return False
+    k = ends[-1]  # the last: our word after it is ours
+    return (
+        any(k <= m.start < s for m in names)
+        and _OUR_SUBJECT.search(low, k, s) is None
+        and _GRANTED.search(low, s, b) is None
+    )
 
 
 def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], before: str) -> bool:

@@ -1,0 +1,71 @@
+"""Round 8 of the notes helper: misreadings of the customer's report of our roadmap, dropped
+needs with a date, future launches and lists of names after a wish (one table per fix, with
+the close phrasings that stay)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
+from .test_sales_language import CATALOG
+
+Q1 = date(2027, 3, 31)
+Q2 = date(2027, 6, 30)
+Q3 = date(2027, 9, 30)
+
+
+def readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, needed_by, optional) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.promised_date, r.needed_by, r.optional)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# The customer repeating what they heard of our roadmap is their word, not our promise, as
+# another company's rep's is ("Okta rep promised them SCIM"): a plain dependency, as "They
+# told us SCIM in Q1" already was (each read as our promise by its date, a block).
+THEIR_REPORT = [
+    ("They told us SCIM releases in Q2", [("scim", False, None, None, False)]),
+    ("They told us SCIM launches in Q2", [("scim", False, None, None, False)]),
+    ("Customer said SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("The customer told us SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("Their CTO said SCIM is slated for Q2", [("scim", False, None, None, False)]),
+    ("They said SCIM will be ready by Q2", [("scim", False, None, None, False)]),
+    ("They told us SCIM goes GA in Q1", [("scim", False, None, None, False)]),
+    ("They heard SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("Customer thinks SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("They told us SCIM by Q2", [("scim", False, None, None, False)]),
+    # ... our word after it is ours
+    ("Customer said SCIM ships in Q2; we will have it by Q3", [("scim", True, Q3, None, False)]),
+    (
+        "The customer told us SCIM releases in Q2 and we confirmed it",
+        [("scim", True, Q2, None, False)],
+    ),
+    ("They said SCIM ships in Q2, we confirmed", [("scim", True, Q2, None, False)]),
+    # as they were: our telling, told to them, our word inside their report, a promise of
+    # ours they allege, their need, "he" (our rep may be meant), "They told us SCIM in Q1"
+    ("We told them SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+    ("Told them SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+    ("They were told SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+    ("Their CTO was told SCIM is slated for Q2", [("scim", True, Q2, None, False)]),
+    ("They told us we will have SCIM by Q2", [("scim", True, Q2, None, False)]),
+    ("They said we promised SCIM by Q2", [("scim", True, Q2, None, False)]),
+    ("Customer said they were promised SCIM by Q2", [("scim", True, Q2, None, False)]),
+    ("They said SCIM was promised by Q2", [("scim", True, Q2, None, False)]),
+    ("They told us they need SCIM by Q2", [("scim", False, None, Q2, False)]),
+    ("They said SCIM is needed by Q2", [("scim", False, None, Q2, False)]),
+    ("He said SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("They told us SCIM in Q1.", [("scim", False, None, None, False)]),
+    ("Okta rep promised them SCIM", [("scim", False, None, None, False)]),
+    ("SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), THEIR_REPORT, ids=[c[0][:40] for c in THEIR_REPORT])
+def test_the_customers_report_of_our_roadmap_is_not_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -1469,6 +1469,8 @@ def _clauses(
                 and _ADDED_TO.search(low, max(c.start, start - 80), start) is None
             ):
                 continue  # "Moved to contract with SCIM": the deal's stage, no promise
+            if low.startswith("dropped ", start - 8) and _dropped_by_date(low, start, names):
+                continue  # "Offline mode dropped by Q1": given up or released, no promise
             if low.startswith(_TAKEN_BACK, start) and low.endswith(
                 _NEG_TAILS, max(a, start - 16), start
             ):
@@ -2812,6 +2814,22 @@ _DROPPED_AFTER = re.compile(
     r"(?::| [-\u2013\u2014])? dropped(?: (?:for now|entirely|completely|altogether|too"
     r"|as well))?[ .!]*(?=$|[,;\n]| [-\u2013\u2014] | but )"
 )
+
+
+# The date cues after "dropped" (`_dropped_by_date`).
+_DROPPED_DATES = ("by ", "before ", "next ", "no later than")
+
+
+def _dropped_by_date(low: str, s: int, names: list[Mention]) -> bool:
+    """Whether the promise cue at low[s], just after "dropped ", dates a feature named right
+    before it ("Offline mode dropped by Q1", "Offline mode: dropped by Q1", "SSO - dropped
+    before Q2"): the customer's need given up by then, or release slang ("dropped" as
+    "SCIM dropped in Q2"), and neither our promise. Not "They dropped offline mode by Q1"
+    (no name before it) nor "Offline mode requirement dropped by Q1"."""
+    if not low.startswith(_DROPPED_DATES, s):
+        return False
+    k = s - 8
+    return any(m.end <= k and not low[m.end : k].strip(" :-\u2013\u2014") for m in names)
 
 
 def _answered_no(low: str, a: int, b: int, m: Mention) -> bool:

@@ -69,3 +69,48 @@ THEIR_REPORT = [
 @pytest.mark.parametrize(("body", "expected"), THEIR_REPORT, ids=[c[0][:40] for c in THEIR_REPORT])
 def test_the_customers_report_of_our_roadmap_is_not_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# "Dropped" right after a feature's name, then a date: the customer's need given up by then,
+# or release slang as "SCIM dropped in Q2", and neither our promise (each was our promise by
+# Q1, a commitment; under a heading of needs, needed by Q1). A plain dependency, as "SCIM
+# dropped in Q2" already was.
+DROPPED_BY_A_DATE = [
+    ("Offline mode dropped by Q1", [("offline", False, None, None, False)]),
+    ("Offline mode: dropped by Q1", [("offline", False, None, None, False)]),
+    ("Offline mode - dropped by Q1", [("offline", False, None, None, False)]),
+    ("SSO dropped by Q1", [("sso", False, None, None, False)]),
+    ("Offline mode dropped before Q1", [("offline", False, None, None, False)]),
+    ("Offline mode dropped next quarter", [("offline", False, None, None, False)]),
+    ("Offline mode dropped by end of Q1", [("offline", False, None, None, False)]),
+    ("Offline mode dropped by March", [("offline", False, None, None, False)]),
+    ("Requirements:\n- Offline mode dropped by Q1", [("offline", False, None, None, False)]),
+    (
+        "Offline mode dropped by Q1, SSO still needed",
+        [("offline", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    # ... our own word after it stays ours
+    (
+        "Offline mode dropped by Q1; we will have SCIM by Q2",
+        [("offline", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    # as they were: "dropped" with no date, release slang, the need dropped, a dropped
+    # promise of ours, a negation, a question, "shipped by"
+    ("Offline mode dropped", []),
+    ("SCIM dropped in Q2", [("scim", False, None, None, False)]),
+    ("SCIM dropped last week", [("scim", False, None, None, False)]),
+    ("They dropped offline mode by Q1", []),
+    ("Offline mode requirement dropped by Q1", []),
+    ("Offline mode was dropped by Q1", []),
+    ("SCIM dropped by Q1 as promised", [("scim", True, Q1, None, False)]),
+    ("Offline mode not dropped by Q1", [("offline", True, Q1, None, False)]),
+    ("SCIM shipped by Q1", [("scim", True, Q1, None, False)]),
+    ("Requirements:\n- Offline mode by Q1", [("offline", False, None, Q1, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), DROPPED_BY_A_DATE, ids=[c[0][:40] for c in DROPPED_BY_A_DATE]
+)
+def test_dropped_by_a_date_is_no_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

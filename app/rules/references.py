@@ -239,11 +239,13 @@ _PROMISE = re.compile(
     r"|(?:will|shall|going to) (?:definitely |certainly |absolutely |also |likely |probably "
     r"|most likely )?"
     r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place|included"
-    r"|supported)|deliver|ship|support|provide|build|add|develop|get|give|include|enable|make"
+    r"|supported|launched|released)|deliver|ship|support|provide|build|add|develop|get|give"
+    # "SCIM will launch in Q2" as "SCIM will ship in Q2" (`_ours`: said of a feature or by us)
+    r"|include|enable|make|launch|release"
     # bending the roadmap for the deal: "We'll prioritize SCIM for them", "fast-track"
     r"|ensure|prioriti[sz]e|fast[- ]?track|expedite|accelerate)"
     rf"|we{_APOS}ll (?:have|deliver|ship|support|provide|build|add|develop|get|give|include|"
-    r"enable|make|ensure|prioriti[sz]e|fast[- ]?track|expedite|accelerate)"
+    r"enable|make|ensure|prioriti[sz]e|fast[- ]?track|expedite|accelerate|launch|release)"
     r"|(?:on|to|onto) (?:the|our) roadmap for (?:them|him|her|the customer|the client"
     r"|this (?:deal|customer|client))"
     # "we're delivering SCIM in Q1", "they'll get SCIM": behind look-behinds, so the common
@@ -1603,7 +1605,7 @@ def _told_after_date(
             and not (prev.needed or prev.question or prev.denied or prev.past or prev.sale)
             and not any(c.start <= n.start < c.end for n in names)
             and any(prev.start <= n.start < prev.end for n in names)
-            and not _own_promise(low, prev, cues, "need")
+            and not _own_promise(low, prev, cues, "need", names)
         ):
             continue
         dates = [
@@ -1677,7 +1679,7 @@ def _wished_by_date(
                 or (i and _wish_label(low, clauses[i - 1], names))
                 or (i + 1 < len(clauses) and _wish_after(low, c, clauses[i + 1], names))
             )
-            and not _own_promise(low, c, cues, "need")
+            and not _own_promise(low, c, cues, "need", names)
         ):
             continue
         dates = [
@@ -2268,6 +2270,30 @@ _THEIR_REPORT = re.compile(
 _REPORTED_CUES = ("will ", "shall ", "going to ", "ship", "by ", "before ", "next ", "no later")
 
 
+# How a future launch or release cue ends ("will launch", "going to be released"): said by
+# us or of a feature only (`_launch_ours`), as the customer's launch is theirs.
+_LAUNCHES = ("launch", "release", "launched", "released")
+
+
+def _launch_ours(low: str, s: int, a: int, cue: str, names: list[Mention]) -> bool:
+    """Whether the future launch or release cue `cue` at low[s] (clause start `a`) is said
+    of a feature named right before it ("SCIM will launch in Q2", "SCIM is going to be
+    released in Q2") or by us ("We will launch SCIM in Q2", "I will release it"), not of
+    another subject ("They will launch in Q2", "Their app will launch in Q2", "The SCIM
+    rollout will launch in Q2")."""
+    words = low[max(a, s - 40) : s].split()
+    if not words:
+        return False
+    if words[-1] in ("we", "i"):
+        return True
+    k = len(low[:s].rstrip())
+    if cue.startswith("going") and words[-1] in ("is", "are"):
+        k = len(low[: k - len(words[-1])].rstrip())
+    elif cue.startswith("going") and words[-1].endswith(("'s", "\u2019s")):
+        return any(m.end in (k, k - 2) for m in names)  # a name may hold its "'s"
+    return any(m.end == k for m in names)
+
+
 _STRIP = ".,;:!?()[]\"'\u2018\u2019\u201c\u201d"
 _JOINTS = ",;:-\u2013\u2014"  # what stands between two clauses
 
@@ -2337,6 +2363,13 @@ def _ours(
             for m in names
         ):
             return False
+    elif (
+        head in _WILL_HEADS
+        and cue.endswith(_LAUNCHES)
+        and not cue.startswith("we")
+        and not _launch_ours(low, s, a, cue, names)
+    ):
+        return False  # "They will launch in Q2 and need SCIM", "Their app will launch in Q2"
     elif (
         head in _WILL_HEADS
         and cue.endswith(("included", "supported"))
@@ -3030,7 +3063,9 @@ _ASKING_FIRST_TEXT = "will would can could do does did is are when what how whet
 _ASKING_FIRST = frozenset(_ASKING_FIRST_TEXT.split())
 
 
-def _own_promise(low: str, c: _Clause, cues: list[re.Match[str]], heading: str) -> bool:
+def _own_promise(
+    low: str, c: _Clause, cues: list[re.Match[str]], heading: str, names: list[Mention]
+) -> bool:
     """Whether the clause `c` of a list item under a heading of needs, questions or things not
     needed promises in words of its own, more than a date: "- we promised SCIM by Q2", "- We
     might have SCIM by Q2", "- SCIM is scheduled for Q2" do, "- SCIM by Q1" does not (nor,
@@ -3059,6 +3094,13 @@ def _own_promise(low: str, c: _Clause, cues: list[re.Match[str]], heading: str) 
             continue
         if heading == "question" and cue == "eta":
             continue  # "Open questions:\n- SCIM ETA for Q2"
+        if (
+            cue.endswith(_LAUNCHES)
+            and cue[:2] in _WILL_HEADS
+            and not cue.startswith("we")
+            and not _launch_ours(low, m.start(kind), c.start, cue, names)
+        ):
+            continue  # "- SCIM by Q1, will launch by Q2": whose launch is not said
         return True
     return False
 
@@ -3132,7 +3174,7 @@ def _heading_reading(
         if heading == "neg" and _THEY_NEED.search(low, first.start, group[-1].end) is not None:
             continue  # "Out of scope:\n- SCIM, they still need it by Q3"
         if heading != "need" and heading != "optional":
-            if any(_own_promise(low, c, cues, heading) for c in group):
+            if any(_own_promise(low, c, cues, heading, names) for c in group):
                 continue  # "- SCIM: promised by Q2", "- SCIM can't ship in Q1, though we'll..."
             for c in group:
                 if heading == "question":
@@ -3149,7 +3191,7 @@ def _heading_reading(
         own = [
             c
             for c in group
-            if _own_promise(low, c, cues, heading) or _launched_by_name(low, c, names)
+            if _own_promise(low, c, cues, heading, names) or _launched_by_name(low, c, names)
         ]
         # (a date alone beside our own word is its date: "By Q3, we will have SCIM")
         weak = [

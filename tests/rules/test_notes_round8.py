@@ -114,3 +114,50 @@ DROPPED_BY_A_DATE = [
 )
 def test_dropped_by_a_date_is_no_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# A future launch or release said of a feature, or by us, is our word as "will ship" is
+# ("SCIM will ship in Q2" was a commitment by Q2, "SCIM will launch in Q2" a plain dependency).
+WILL_LAUNCH = [
+    ("SCIM will launch in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will release in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will be launched in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will be released in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is going to launch in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM's going to be released in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will definitely launch in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will launch in March", [("scim", True, Q1, None, False)]),
+    ("We will launch SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("We'll release SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("I will release SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will launch", [("scim", True, None, None, False)]),
+    ("Requirements:\n- SCIM will launch", [("scim", True, None, None, False)]),
+    (
+        "SCIM and SSO will launch in Q2",
+        [("scim", True, Q2, None, False), ("sso", True, Q2, None, False)],
+    ),
+    # as they were: will ship, will launch by, negations (round 7), another subject's launch,
+    # the noun, a launch with no subject after the customer's date, a pronoun
+    ("SCIM will ship in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will ship", [("scim", True, None, None, False)]),
+    ("SCIM will launch by Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM won't launch in Q2", [("scim", False, None, None, False)]),
+    ("SCIM will not release in Q2", [("scim", False, None, None, False)]),
+    ("SCIM won't be released in Q2", [("scim", False, None, None, False)]),
+    ("SCIM won't launch by Q2", [("scim", False, None, None, False)]),
+    ("They will launch in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("Their app will launch in Q2; they need SCIM", [("scim", False, None, Q2, False)]),
+    ("The customer will launch in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("They will release their app in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("The SCIM rollout will launch in Q2", [("scim", False, None, None, False)]),
+    ("SCIM launch in Q2", [("scim", False, None, None, False)]),
+    ("Requirements:\n- SCIM by Q1, will launch by Q2", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- SCIM will launch by Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM, it will launch in Q2", [("scim", False, None, Q2, False)]),
+    ("Will SCIM launch in Q2?", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), WILL_LAUNCH, ids=[c[0][:40] for c in WILL_LAUNCH])
+def test_will_launch_is_our_word_as_will_ship(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -1251,7 +1251,6 @@ NEEDED_BY = [
         [("scim", False, None, Q2)],
     ),
     ("Requirements:\n- SCIM by Q1, will launch by Q2", [("scim", False, None, Q1)]),
-    ("Requirements:\n- SCIM will launch", [("scim", False, None, None)]),
     ("Promised:\n- they need SCIM by Q1", [("scim", False, None, Q1)]),
     ("Customer requirements:\n- SCIM by Q1 - told them Q2", [("scim", True, Q2, Q1)]),
     # a feature by a date alone, then our word with a date: their date, then our promise

@@ -7,11 +7,11 @@ Who depends on a change:
 - deals whose stored snapshot mentions a *new* matching term (a feature's new name, alias, SKU
   or product id, or a changed mapping's value): they could not be in the index for that feature
   yet. The snapshot JSON is pre-filtered in SQL with LIKE on pieces of each term that every
-  spelling the matcher accepts contains (same on SQLite and PostgreSQL; see `_term_patterns`)
-  and confirmed in Python by the matcher itself (`_snapshot_mentions`): a superset of what the
-  re-evaluation finds, except a misspelt name in a note (fuzzy matching), which reaches its
-  deal at the deal's next change unless the rest of the snapshot lets it through the
-  pre-filter (see `_term_patterns` for the exact gaps).
+  spelling the matcher accepts contains (same on SQLite and PostgreSQL; see `_term_patterns`),
+  or, for a name the matcher also finds misspelt ("okta snyc" for "Okta sync"), on pieces
+  every misspelling it accepts keeps (see `_typo_alternatives`), and confirmed in Python by
+  the matcher itself (`_snapshot_mentions`): a superset of what the re-evaluation finds (see
+  `_term_patterns` for the one gap left, on line items).
 Closed and untracked deals are never touched: their verdict no longer guards anything.
 Everything runs in the caller's transaction, so the roadmap change, the new evaluations and the
 queue rows commit together.
@@ -24,7 +24,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import String, and_, cast, func, literal, or_, select, true, union_all, update
 from sqlmodel import Session
@@ -35,7 +35,11 @@ from app.models import Deal, DealFeature
 # The matcher's own tokens and plural spellings (private to the catalog on purpose: the
 # pre-filter must follow them exactly, and tests/services/test_fanout.py checks it does).
 from app.rules.catalog import (
+    _MIN_FUZZY_TERM,
+    _MIN_FUZZY_TOKEN,
     COMMON_WORDS,
+    FUZZY_CUTOFF,
+    MAX_NAME_LENGTH,
     _plural_variants,
     _tokens,
     lower_same_length,
@@ -236,9 +240,11 @@ def _term_patterns(term: str, spellings: dict[str, list[tuple[str, ...]]]) -> tu
     A term with no character SQL compares as Python does (a name in Greek or Cyrillic
     letters only: see `_literal`) cannot be narrowed: every open deal is read in Python.
 
-    Gaps, by design (false negatives; such a deal is re-evaluated at its next change):
-    - a misspelt name in a note ("singel sign-on", which the matcher's typo-tolerant search
-      finds): no substring search can tell a typo;
+    A misspelt name in a note ("singel sign-on", which the matcher's typo-tolerant search
+    finds) is not among these spellings: `_typo_alternatives` adds the pieces every
+    misspelling the matcher accepts keeps (`_term_groups` OR-s the two).
+
+    Gap, by design (a false negative; such a deal is re-evaluated at its next change):
     - a line item whose product name splits a one-word name elsewhere than `_stem_pieces`
       cuts it ("Audit Log" for a feature named "Auditlog": same letters, but no piece of
       "auditlog" is in it).
@@ -253,6 +259,218 @@ def _near_pattern(pieces: Sequence[str]) -> str:
     separator the trie allows). Cheap to run before the matcher itself, and tells "AI" from
     "again", which LIKE cannot."""
     return r"(?<![a-z0-9])" + r"[\W_]{0,3}".join(re.escape(p) for p in pieces)
+
+
+# Typo tolerance, as the matcher has it (`Catalog._build_text_matchers`, `_correct`,
+# `_fuzzy_windows`): only names of at least _MIN_FUZZY_TERM characters (words joined by one
+# space), not a one-word ordinary name matched as written, and only around a misspelt word
+# that stands for a name word of at least _MIN_FUZZY_TOKEN letters.
+_TYPO_LONG_WORD = 8  # `_correct`: a misspelt word this long may be two edits off, else one
+
+Clause = tuple[str, ...]  # pieces, one of which the text holds
+Alternative = tuple[Clause, ...]  # clauses, all of which the text satisfies
+
+
+def _typo_edits(length: int) -> int:
+    """The most edits (OSA) a misspelt name `length` characters long (words joined by one
+    space) can have and still reach FUZZY_CUTOFF: `normalized_similarity` divides by the
+    longer of the two, at most `length` + the edits (all insertions); a hair generous, so
+    float rounding never loses a match."""
+    edits = 0
+    while (edits + 1) * 100 <= (100 - FUZZY_CUTOFF) * (length + edits + 1) + 1e-6:
+        edits += 1
+    return edits
+
+
+def _spaced(word: str, parts: int) -> list[str] | None:
+    """`word` cut into `parts` pieces as even as can be, one character left out between two
+    (so one edit, a transposition included, damages at most one piece); None if too short."""
+    room = len(word) - (parts - 1)
+    if room < parts:
+        return None
+    size, extra = divmod(room, parts)
+    pieces, at = [], 0
+    for i in range(parts):
+        n = size + (i < extra)
+        pieces.append(word[at : at + n])
+        at += n + 1
+    return pieces
+
+
+def _spread(words: Sequence[str], parts: int) -> list[str] | None:
+    """`parts` pieces over `words` (each within one word, one character apart within a word),
+    the shortest as long as can be: the pieces of a name at most `parts` - 1 edits away,
+    at least one of which every such spelling holds as it is."""
+    counts = [0] * len(words)
+    for _ in range(parts):
+        best = max(
+            range(len(words)),
+            key=lambda i: ((len(words[i]) - counts[i]) // (counts[i] + 1), len(words[i])),
+        )
+        counts[best] += 1
+    pieces: list[str] = []
+    for word, n in zip(words, counts, strict=True):
+        if n:
+            cut = _spaced(word, n)
+            if cut is None:
+                return None
+            pieces += cut
+    return pieces
+
+
+def _one_edit(word: str) -> list[str] | None:
+    """Pieces one of which every word at most one edit from `word` holds, where they compare
+    more than `_spaced(word, 2)` (a short word): the word with two neighbouring letters
+    replaced by one to three others ("?" in a piece: any one character). A substitution,
+    deletion or transposition at i, or an insertion after i, keeps word[:i] and word[i + 2:]
+    as they are, one to three characters apart (a word's ends need no "?": "%" is there)."""
+    spaced = _spaced(word, 2)
+    if spaced is not None and _least(spaced) >= 4:
+        return spaced
+    gapped = [word[2:], word[:-2]] if len(word) > 2 else []
+    gapped += [
+        word[:i] + "?" * n + word[i + 2 :] for i in range(1, len(word) - 2) for n in (1, 2, 3)
+    ]
+    if spaced is None or _least(gapped) > _least(spaced):
+        return gapped
+    return spaced
+
+
+def _least(pieces: Sequence[str]) -> int:
+    """The fewest characters SQL compares of a piece (see `_gapped_like`)."""
+    return min((_gapped_like(p)[1] for p in pieces), default=0)
+
+
+def _gapped_like(piece: str) -> tuple[str, int]:
+    """`_like` of a piece that may hold "?" (any one character), and the characters compared."""
+    parts = [_like(part) for part in piece.split("?")]
+    return "_".join(p for p, _ in parts), sum(n for _, n in parts)
+
+
+def _clause(pieces: Sequence[str] | None) -> Clause | None:
+    """The pieces as a clause, or None where one compares fewer than two characters in SQL
+    (see `_like`): dropping such a clause from an AND only lets more deals through."""
+    if not pieces or _least(pieces) < 2:
+        return None
+    return tuple(sorted(set(pieces)))
+
+
+def _typo_alternatives(term: str) -> tuple[Alternative, ...]:
+    """What every note holds in which the matcher finds `term` misspelt: an OR of
+    alternatives, each an AND of clauses, each an OR of pieces of the term's words; () for a
+    term it never matches with typos (today's exact pieces are enough for it).
+
+    A typo match (see `Catalog._fuzzy_windows`) is a window of as many words as the name,
+    around a misspelt word (alphabetic, at least _MIN_FUZZY_TOKEN letters) that `_correct`
+    takes for the name's word at some position p:
+    - the misspelt word is one edit (OSA: substitution, insertion, deletion, transposition)
+      from that word, two when it has _TYPO_LONG_WORD letters or more;
+    - in a name of several words, the word after it (before it, for the last word) holds
+      the name's word as it is (the neighbour its candidates are looked up by, the word
+      read up to 40 characters away: one cut there may be a letter longer);
+    - every other word is the name's or one edit from it;
+    - the window, its words joined by one space, is `_typo_edits` edits from the name.
+    By pigeonhole, a word k edits off keeps one of k + 1 pieces of the name's word that are a
+    character apart as they are (`_spaced`; one edit: `_one_edit` where that compares more),
+    and so does the window of the name's words joined (`_spread`); each condition is a clause
+    of such pieces (a clause with a piece too short for SQL to narrow is left out: the AND
+    only lets more deals through), one alternative per position p.
+
+    These follow the catalog's rules (its constants are imported; `_correct`'s two-edit
+    length is _TYPO_LONG_WORD here): tests/services/test_fanout_typos.py checks them against
+    the matcher over every single edit and many double ones. Cost, not a gap: a name of short
+    words narrows little ("Single sign-on": "sign", or a word like "sing" or "s_gle", one
+    like "si" or "s_n" and "on"), so most open deals may be read; the matcher itself only
+    reads those with a word it takes for a misspelling of the name's (`_typo_words`).
+    """
+    alternatives = {
+        _simplest({c for c in [whole, *map(_clause, pieces)] if c is not None})
+        for pieces, whole, _ in _typo_windows(term)
+    }
+    return tuple(sorted(alternatives))
+
+
+class _Window(NamedTuple):
+    """A typo window of a name (see `_typo_alternatives`), for a misspelt word at p."""
+
+    pieces: list[list[str] | None]  # per word of the name, one of which it holds (None: any)
+    whole: Clause | None  # the whole window's clause (None: none SQL can look for)
+    word: str  # the name's word at p, the one the misspelt word stands for
+
+
+def _typo_windows(term: str) -> list[_Window]:
+    """`_typo_alternatives` before SQL has a say, one window per position p a misspelt word
+    can stand at; [] for a term the matcher never matches with typos."""
+    if len(term) > MAX_NAME_LENGTH:
+        return []
+    words = _tokens(term)
+    if not words or len("".join(words)) < 2:
+        return []
+    if len(words) == 1 and words[0] in COMMON_WORDS:  # Catalog._is_case_sensitive
+        return []
+    if len(" ".join(words)) < _MIN_FUZZY_TERM:
+        return []
+    whole = _clause(_spread(words, _typo_edits(len(" ".join(words))) + 1))
+    windows: list[_Window] = []
+    for p, word in enumerate(words):
+        if len(word) < _MIN_FUZZY_TOKEN or not word.isalpha():
+            continue
+        edits = [1] * len(words)
+        edits[p] = 2 if len(word) + 2 >= _TYPO_LONG_WORD else 1
+        if len(words) > 1:
+            edits[p + 1 if p + 1 < len(words) else p - 1] = 0
+        pieces = [
+            [w] if k == 0 else _one_edit(w) if k == 1 else _spaced(w, k + 1)
+            for w, k in zip(words, edits, strict=True)
+        ]
+        windows.append(_Window(pieces, whole, word))
+    return windows
+
+
+def _simplest(clauses: set[Clause]) -> Alternative:
+    """The clauses without those another one implies (each of its pieces holds one of theirs)."""
+
+    def implies(d: Clause, c: Clause) -> bool:
+        return all(any(p in q for p in c) for q in d)
+
+    kept: list[Clause] = []
+    for c in sorted(clauses, key=lambda c: (len(c), c)):
+        if not any(implies(d, c) for d in kept):
+            kept = [d for d in kept if not implies(c, d)] + [c]
+    return tuple(sorted(kept))
+
+
+def _typo_like(alternative: Alternative) -> tuple[tuple[str, ...], ...]:
+    """An alternative's clauses as LIKE patterns (see `_like`)."""
+    return tuple(
+        sorted(tuple(sorted({f"%{_gapped_like(p)[0]}%" for p in clause})) for clause in alternative)
+    )
+
+
+def _term_groups(
+    term: str, spellings: dict[str, list[tuple[str, ...]]]
+) -> set[tuple[tuple[str, ...], ...]]:
+    """The LIKE condition of a new term, as `dependent_open_deals` runs it: groups (OR-ed) of
+    clauses (AND-ed) of patterns (OR-ed): its exact spellings' `_term_patterns`, one pattern a
+    clause, and its `_typo_alternatives`; a group () lets every deal through."""
+    groups = {tuple(sorted((p,) for p in _term_patterns(term, spellings)))}
+    groups |= {_typo_like(a) for a in _typo_alternatives(term)}
+
+    def implies(g: tuple[tuple[str, ...], ...], h: tuple[tuple[str, ...], ...]) -> bool:
+        # every clause of h holds where some clause of g does ("%o_ta%" where "%o_tas%")
+        return all(any(all(any(q[1:-1] in p for q in c) for p in d) for d in g) for c in h)
+
+    kept: list[tuple[tuple[str, ...], ...]] = []  # none implying another: the OR is the same
+    for g in sorted(groups, key=lambda g: (len(g), g)):
+        if not any(implies(g, h) for h in kept):
+            kept = [h for h in kept if not implies(h, g)] + [g]
+    return set(kept)
+
+
+def _typo_words(terms: Iterable[str]) -> frozenset[str]:
+    """The words of the new terms a misspelt word of a note must stand for (`Catalog._correct`
+    takes it for one of them) for the matcher to find one of the terms misspelt there."""
+    return frozenset(w.word for t in terms for w in _typo_windows(t))
 
 
 def _value_patterns(value: str) -> tuple[str, ...]:
@@ -302,6 +520,7 @@ def _snapshot_mentions(
     catalog: Catalog | None,
     features: set[str],
     near: re.Pattern[str] | None = None,
+    typo_words: frozenset[str] = frozenset(),
 ) -> bool:
     """Whether the change can affect this snapshot: a superset of what the matcher finds
     (the re-evaluation that follows decides).
@@ -314,7 +533,10 @@ def _snapshot_mentions(
     mention of one of `features` (the features the new terms belong to): plurals,
     separators, possessives and names spelt like another catalog name are as it finds them,
     and a deal that merely holds the pieces ("approximately" for "Proxy", "again" for "AI")
-    is not re-evaluated. A misspelt mention counts only where `near` let the note through."""
+    is not re-evaluated. A misspelt mention counts as the matcher finds it: where `near` finds
+    nothing, the notes are still read by the matcher if one of their words is one it takes
+    for a misspelling of one of `typo_words` (`_typo_words`; the words `typo_candidates`
+    finds, which the matcher's typo search starts from and this shares with it)."""
     for item in snapshot.get("line_items") or []:
         if codes:
             for k in ("sku", "product_id", "name"):
@@ -329,9 +551,12 @@ def _snapshot_mentions(
     if not bodies:
         return False
     lows = [lower_same_length(b) for b in bodies]
-    if near is not None and not any(near.search(low) for low in lows):
+    exact = near is None or any(near.search(low) for low in lows)
+    if not exact and not typo_words:
         return False
     typos = catalog.typo_candidates("\n".join(lows))  # as `find_references` reads them
+    if not exact and not any(w in typo_words for words in typos.values() for w in words):
+        return False  # no word the matcher may correct to a new term's: no misspelt mention
     for body, low, spans in zip(bodies, lows, catalog.name_spans(lows), strict=True):
         scan = catalog.scan(body, low=low, typos=typos, spans=spans)
         if any(m.feature_key in features for m in scan.mentions):
@@ -361,6 +586,7 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
     features: set[str] = set()
     spellings: dict[str, list[tuple[str, ...]]] = {}
     near = None
+    typo_words: frozenset[str] = frozenset()
     if terms:
         from app.services.catalog import load_catalog
 
@@ -371,29 +597,39 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
         features = features & scope.feature_keys or features
         spellings = _spellings(catalog)
         near = re.compile("|".join(_near_pattern(_stem_pieces(t, spellings)) for t in terms))
+        typo_words = _typo_words(terms)
     term_keys = {term_key(t) for t in terms}
     codes = {norm_code(v) for v in scope.line_values}
-    patterns = {_term_patterns(t, spellings) for t in terms}
-    patterns |= {_value_patterns(v) for v in scope.line_values}
+    # Each group an AND of clauses, each clause an OR of LIKE patterns; the groups OR-ed.
+    patterns = {g for t in terms for g in _term_groups(t, spellings)}
+    patterns |= {tuple((p,) for p in _value_patterns(v)) for v in scope.line_values}
     text = cast(Deal.snapshot, String)
     if session.get_bind().dialect.name != "sqlite":  # SQLite's LIKE ignores ASCII case itself
         text = func.lower(text)
     if not terms and len(patterns) > LIKE_CHUNK:
         _line_value_dependents(session, found, scope.line_values, text, open_deal)
         return {crm: ids for crm, ids in found.items() if ids}
+    columns = (Deal.crm, Deal.deal_id, Deal.snapshot)
+    if session.get_bind().dialect.name != "sqlite":
+        # Lower-cased once per deal: PostgreSQL computes lower() again for each LIKE naming
+        # it (a typo-tolerant term has a few dozen), unless it is a column of a subquery the
+        # planner keeps as it is (one with an OFFSET is never merged into the outer query).
+        lowered = select(*columns, text.label("low")).where(*open_deal).offset(0)
+        lowered = lowered.subquery("open_deal")
+        columns = (lowered.c.crm, lowered.c.deal_id, lowered.c.snapshot)
+        text, open_deal = lowered.c.low, ()
     if () in patterns:  # a term with nothing to look for: every open deal is read
         conditions = [true()]
     else:
         conditions = [
-            and_(*(text.like(p, escape="\\") for p in group)) for group in sorted(patterns)
+            and_(*(or_(*(text.like(p, escape="\\") for p in clause)) for clause in group))
+            for group in sorted(patterns)
         ]
     for start in range(0, len(conditions), LIKE_CHUNK):
-        stmt = select(Deal.crm, Deal.deal_id, Deal.snapshot).where(
-            *open_deal, or_(*conditions[start : start + LIKE_CHUNK])
-        )
+        stmt = select(*columns).where(*open_deal, or_(*conditions[start : start + LIKE_CHUNK]))
         for crm, deal_id, snapshot in session.execute(stmt):
             if deal_id not in found[crm] and _snapshot_mentions(
-                snapshot or {}, term_keys, codes, catalog, features, near
+                snapshot or {}, term_keys, codes, catalog, features, near, typo_words
             ):
                 found[crm].add(deal_id)
     return {crm: ids for crm, ids in found.items() if ids}

@@ -1812,6 +1812,12 @@ def _comma_clauses(low: str, clauses: list[_Clause], names: list[Mention]) -> li
             continue
         if verbs is _AND_VERBS and after[0].strip(_STRIP) not in verbs:
             continue
+        if _LABEL_NEEDED.match(low, n.end) is not None:
+            # the requirement of a list of names: cut where the list opens ("Offline mode:
+            # optional, SSO, SCIM required", "..., SSO and SCIM required": SSO's too)
+            opened = _list_opened(low, c.start, k, names)
+            if opened != k:
+                k, nxt = opened, opened + 2
         words = low[c.start : k]
         for m in names:
             if c.start <= m.start and m.end <= k:
@@ -1820,6 +1826,25 @@ def _comma_clauses(low: str, clauses: list[_Clause], names: list[Mention]) -> li
             continue  # "SSO, SCIM needed": only names before the comma
         cuts.append((k, nxt))
     return cuts
+
+
+def _list_opened(low: str, lo: int, k: int, names: list[Mention]) -> int:
+    """The ", " at which the list of names ending at the ", " at `k` opens, within low[lo:k]
+    ("optional, SSO, SCIM required": the comma before SSO; `k` when the part before `k` is
+    no name alone)."""
+    while True:
+        p = low.rfind(", ", lo, k)
+        if p < 0:
+            return k
+        words = low[p + 2 : k]
+        named = False
+        for m in names:
+            if p + 2 <= m.start and m.end <= k:
+                words = words.replace(low[m.start : m.end], " ")
+                named = True
+        if not named or not _LISTING.issuperset(words.split()):
+            return k
+        k = p
 
 
 _LISTING = frozenset(

@@ -161,3 +161,136 @@ WILL_LAUNCH = [
 @pytest.mark.parametrize(("body", "expected"), WILL_LAUNCH, ids=[c[0][:40] for c in WILL_LAUNCH])
 def test_will_launch_is_our_word_as_will_ship(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# A list of names before its requirement with no colon after another feature's wish or
+# promise: the requirement is the whole list's, as round 7 read it after a colon ("Offline
+# mode: optional, SSO, SCIM required" cut its clause before SCIM, so SSO took the wish and
+# offline mode lost it; "We will have offline mode by Q1, SSO, SCIM required" made SSO our
+# promise by Q1). (note, [(feature, is_commitment, promised_date, needed_by, optional)])
+LISTED_REQUIRED = [
+    (
+        "Offline mode: optional, SSO, SCIM required",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+        ],
+    ),
+    (
+        "Offline mode: optional, SSO, SCIM needed",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+        ],
+    ),
+    (
+        "Offline mode: optional, SSO and SCIM required",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+        ],
+    ),
+    (
+        "Offline mode: optional, SSO, SCIM, audit log required",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+            ("audit", False, None, None, False),
+        ],
+    ),
+    (
+        "Offline mode would be nice, SSO, SCIM required",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+        ],
+    ),
+    (
+        "We will have offline mode by Q1, SSO, SCIM required",
+        [
+            ("offline", True, Q1, None, False),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+        ],
+    ),
+    (
+        "We will have offline mode by Q1, SSO and SCIM required",
+        [
+            ("offline", True, Q1, None, False),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+        ],
+    ),
+    (
+        "We will have offline mode by Q1, SSO, SCIM required by Q2",
+        [
+            ("offline", True, Q1, None, False),
+            ("sso", False, None, Q2, False),
+            ("scim", False, None, Q2, False),
+        ],
+    ),
+    (
+        "SSO by Q1, SCIM and audit log required",
+        [
+            ("sso", True, Q1, None, False),
+            ("scim", False, None, None, False),
+            ("audit", False, None, None, False),
+        ],
+    ),
+    # as they were: the colon form (round 7), one name, a wish label heading the list, a list
+    # from the clause's start, no requirement after the list, a denial after it
+    (
+        "Offline mode: optional, SSO, SCIM: required",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+        ],
+    ),
+    (
+        "Offline mode: optional, SSO required",
+        [("offline", False, None, None, True), ("sso", False, None, None, False)],
+    ),
+    (
+        "Nice to have: SSO, SCIM required",
+        [("sso", False, None, None, True), ("scim", False, None, None, False)],
+    ),
+    ("SSO, SCIM required", [("sso", False, None, None, False), ("scim", False, None, None, False)]),
+    ("SSO, SCIM needed by Q1", [("sso", False, None, Q1, False), ("scim", False, None, Q1, False)]),
+    (
+        "SSO by Q1, SCIM required",
+        [("sso", True, Q1, None, False), ("scim", False, None, None, False)],
+    ),
+    (
+        "They need offline mode, SSO, SCIM not needed",
+        [("offline", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "We promised SSO, SCIM, audit log discussed",
+        [
+            ("sso", True, None, None, False),
+            ("scim", True, None, None, False),
+            ("audit", False, None, None, False),
+        ],
+    ),
+    (
+        "Offline mode: optional, SSO, SCIM: discussed",
+        [
+            ("offline", False, None, None, False),
+            ("sso", False, None, None, True),
+            ("scim", False, None, None, True),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), LISTED_REQUIRED, ids=[c[0][:40] for c in LISTED_REQUIRED]
+)
+def test_a_requirement_after_a_list_of_names_is_the_lists(body: str, expected: list) -> None:
+    assert readings(body) == expected

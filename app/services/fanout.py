@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -59,6 +59,13 @@ LIKE_UNION = 400  # rows of one UNION ALL (SQLite: at most 500 SELECTs in one co
 # SQLite's write lock and stall webhook acks. The worker re-evaluates them from their stored
 # snapshots in batches and writes back only the deals whose result changed.
 INLINE_LIMIT = 2000
+# Above this many open deals passing a typo-tolerant name's pre-filter and not yet found, the
+# fan-out does not read their notes inside the caller's transaction (a name of common words,
+# "Single Sign-On": "sign" is in most notes, ~130 µs a deal, seconds at 20,000 deals while
+# SQLite's write lock is held): it returns them unconfirmed, a superset, and `fan_out` queues
+# them (more than INLINE_LIMIT) for the worker, whose re-evaluation from the stored snapshot
+# is the confirmation. At or below it, the matcher reads them here, as for exact names.
+TYPO_READ_LIMIT = 2000
 Reevaluate = Callable[..., list[str]]
 
 
@@ -625,14 +632,53 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
             and_(*(or_(*(text.like(p, escape="\\") for p in clause)) for clause in group))
             for group in sorted(patterns)
         ]
-    for start in range(0, len(conditions), LIKE_CHUNK):
-        stmt = select(*columns).where(*open_deal, or_(*conditions[start : start + LIKE_CHUNK]))
-        for crm, deal_id, snapshot in session.execute(stmt):
-            if deal_id not in found[crm] and _snapshot_mentions(
-                snapshot or {}, term_keys, codes, catalog, features, near, typo_words
-            ):
+    if typo_words:
+        unread = _passing(session, found, columns[:2], open_deal, conditions)
+        if len(unread) > TYPO_READ_LIMIT:  # queued unread (see TYPO_READ_LIMIT)
+            for crm, deal_id in unread:
                 found[crm].add(deal_id)
+            return {crm: ids for crm, ids in found.items() if ids}
+        rows = _snapshots(session, unread)
+    else:
+        rows = (
+            row
+            for start in range(0, len(conditions), LIKE_CHUNK)
+            for row in session.execute(
+                select(*columns).where(*open_deal, or_(*conditions[start : start + LIKE_CHUNK]))
+            )
+        )
+    for crm, deal_id, snapshot in rows:
+        if deal_id not in found[crm] and _snapshot_mentions(
+            snapshot or {}, term_keys, codes, catalog, features, near, typo_words
+        ):
+            found[crm].add(deal_id)
     return {crm: ids for crm, ids in found.items() if ids}
+
+
+def _passing(
+    session: Session, found: dict[str, set[str]], keys, open_deal, conditions
+) -> list[tuple[str, str]]:
+    """The open deals not in `found` that pass the pre-filter `conditions`, by key alone (no
+    snapshot sent): a typo-tolerant name's are counted before any is read (TYPO_READ_LIMIT)."""
+    passing: set[tuple[str, str]] = set()
+    for start in range(0, len(conditions), LIKE_CHUNK):
+        stmt = select(*keys).where(*open_deal, or_(*conditions[start : start + LIKE_CHUNK]))
+        passing.update((crm, deal_id) for crm, deal_id in session.execute(stmt))
+    return sorted((crm, deal_id) for crm, deal_id in passing if deal_id not in found[crm])
+
+
+def _snapshots(session: Session, keys: Sequence[tuple[str, str]]) -> Iterator:
+    """(crm, deal_id, snapshot) of these deals, by key, ENQUEUE_CHUNK at a time."""
+    by_crm: dict[str, list[str]] = defaultdict(list)
+    for crm, deal_id in keys:
+        by_crm[crm].append(deal_id)
+    for crm, ids in sorted(by_crm.items()):
+        for start in range(0, len(ids), ENQUEUE_CHUNK):
+            yield from session.execute(
+                select(Deal.crm, Deal.deal_id, Deal.snapshot).where(
+                    Deal.crm == crm, Deal.deal_id.in_(ids[start : start + ENQUEUE_CHUNK])
+                )
+            )
 
 
 def _matched_codes(snapshot: dict, codes: set[str]) -> set[str]:

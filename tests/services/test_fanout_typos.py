@@ -250,3 +250,59 @@ def test_the_matcher_reads_only_the_deals_that_pass_the_typo_pre_filter(world, m
     assert sorted(matcher_reads) == ["far-off", "open-okta", "other-word", "typo"]
     assert _queued(world) == {"open-scim": "roadmap", "typo": "roadmap"}
     assert result.candidates == 2
+
+
+def test_too_many_deals_for_a_misspelt_name_are_queued_unread_for_the_worker(
+    world,  # noqa: F811
+    matcher_reads,
+    monkeypatch,
+):
+    """A typo-tolerant name of common words lets most open deals through its pre-filter
+    ("sign" for "Single Sign-On"): reading each one's notes in the feature edit's transaction
+    took seconds at 20,000 deals with SQLite's write lock held. Past TYPO_READ_LIMIT the
+    deals passing it are queued unread, and the worker's re-evaluation from the stored
+    snapshot decides: the misspelt mention is blocked, the others stay as they were."""
+    notes = {
+        "typo": "Okta snyc is a must for them.",
+        "other-word": "Calendar sync is a must for them.",
+        "far-off": "Oktaa synchronisation is a must.",
+        "unrelated": UNRELATED,
+    }
+    _add_deals(world, notes)
+    monkeypatch.setattr(fanout, "TYPO_READ_LIMIT", 3)
+    monkeypatch.setattr(fanout, "INLINE_LIMIT", 3)
+    matcher_reads.clear()
+    with Session(world) as s:
+        _, result = features_service.update_feature(
+            s,
+            "scim",
+            features_service.FeatureUpdate(aliases=["Okta sync"], availability="never"),
+            actor="revops:test",
+        )
+        s.commit()
+    assert matcher_reads == []  # four pass the pre-filter, one more than may be read
+    queued = _queued(world)
+    assert queued == dict.fromkeys(
+        ["far-off", "open-okta", "open-scim", "other-word", "typo"], "roadmap"
+    )
+    assert (result.candidates, result.deferred) == (5, 5)
+    with Session(world) as s:  # as the worker re-evaluates them
+        changed = reevaluate_stored(s, "test", sorted(queued), trigger="roadmap")
+        s.commit()
+        verdicts = dict(s.exec(select(Deal.deal_id, Deal.verdict)).all())
+    assert "typo" in changed and verdicts["typo"] == "blocked"
+    assert verdicts["other-word"] == verdicts["far-off"] == verdicts["unrelated"] == "clear"
+    # within the limit they are read here, as before
+    _clear_queue(world)
+    monkeypatch.setattr(fanout, "TYPO_READ_LIMIT", 4)
+    from app.models import Feature as FeatureRow
+    from app.services.catalog import feature_from_row
+
+    with Session(world) as s:
+        after = feature_from_row(s.get(FeatureRow, "scim"))
+        scope = fanout.feature_scope(after.model_copy(update={"aliases": []}), after)
+        matcher_reads.clear()
+        found = fanout.dependent_open_deals(s, scope)
+    # "typo" is in the index now; the three others passing the pre-filter are read, not kept
+    assert found == {"test": {"open-scim", "typo"}}
+    assert sorted(matcher_reads) == ["far-off", "open-okta", "other-word"]

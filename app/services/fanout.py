@@ -11,7 +11,9 @@ Who depends on a change:
   or, for a name the matcher also finds misspelt ("okta snyc" for "Okta sync"), on pieces
   every misspelling it accepts keeps (see `_typo_alternatives`), and confirmed in Python by
   the matcher itself (`_snapshot_mentions`): a superset of what the re-evaluation finds (see
-  `_term_patterns` for the one gap left, on line items).
+  `_term_patterns` for the one gap left, on line items). Where more than TYPO_READ_LIMIT
+  deals pass a misspelling-tolerant pre-filter they are not confirmed here but returned
+  unread, and the worker's re-evaluation confirms them.
 Closed and untracked deals are never touched: their verdict no longer guards anything.
 Everything runs in the caller's transaction, so the roadmap change, the new evaluations and the
 queue rows commit together.

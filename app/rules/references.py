@@ -3670,6 +3670,12 @@ def _optional(
                 and _listed_needed(low, c, m, names)
                 and not _wish_label(low, k, names)
             )
+    if i + 1 < len(clauses) and low.startswith(_WISH_LABEL_ENDS, c.end) and _label_only(low, c, m):
+        # a label whose value, the wish, is followed by more names: "Offline mode: optional,
+        # SSO, SCIM" (whether the wish reaches SSO and SCIM is left as it was)
+        k = clauses[i + 1]
+        comma = low.find(", ", k.start, k.end)
+        return comma >= 0 and _wish_only(low, _Clause(k.start, comma), names)
     return False
 
 

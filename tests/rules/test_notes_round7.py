@@ -131,7 +131,6 @@ LISTED_AFTER_A_WISH = [
     ("Offline mode: required, SSO, SCIM: optional", [("offline", False), ("sso", True), ("scim", True)]),
     ("Nice to have: SSO, SCIM", [("sso", True), ("scim", True)]),
     ("Nice to have: SSO, SCIM required", [("sso", True), ("scim", False)]),
-    ("Offline mode: optional, SSO, SCIM: discussed", [("offline", False), ("sso", True), ("scim", True)]),
     ("SSO, SCIM: required", [("sso", False), ("scim", False)]),
 ]  # fmt: skip
 

@@ -243,7 +243,7 @@ LISTED_REQUIRED = [
         ],
     ),
     # as they were: the colon form (round 7), one name, a wish label heading the list, a list
-    # from the clause's start, no requirement after the list, a denial after it
+    # from the clause's start, no requirement after the list
     (
         "Offline mode: optional, SSO, SCIM: required",
         [
@@ -278,14 +278,6 @@ LISTED_REQUIRED = [
             ("audit", False, None, None, False),
         ],
     ),
-    (
-        "Offline mode: optional, SSO, SCIM: discussed",
-        [
-            ("offline", False, None, None, False),
-            ("sso", False, None, None, True),
-            ("scim", False, None, None, True),
-        ],
-    ),
 ]
 
 
@@ -293,4 +285,92 @@ LISTED_REQUIRED = [
     ("body", "expected"), LISTED_REQUIRED, ids=[c[0][:40] for c in LISTED_REQUIRED]
 )
 def test_a_requirement_after_a_list_of_names_is_the_lists(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# A label whose value is the wish, followed by more names: the label's feature is optional
+# ("Offline mode: optional, SSO, SCIM" gave the wish to SSO and SCIM only; offline mode, the
+# label, lost it). Whether the wish reaches the names after it is not decided here: SSO and
+# SCIM stay optional, as they were.
+LABEL_WISH_THEN_NAMES = [
+    (
+        "Offline mode: optional, SSO, SCIM",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, True),
+            ("scim", False, None, None, True),
+        ],
+    ),
+    (
+        "Offline mode: optional, SSO, SCIM: discussed",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, True),
+            ("scim", False, None, None, True),
+        ],
+    ),
+    (
+        "Offline mode - nice to have, SSO, SCIM",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, True),
+            ("scim", False, None, None, True),
+        ],
+    ),
+    (
+        "- Offline mode: optional, SSO",
+        [("offline", False, None, None, True), ("sso", False, None, None, True)],
+    ),
+    (
+        "Offline mode: optional, SSO",
+        [("offline", False, None, None, True), ("sso", False, None, None, True)],
+    ),
+    (
+        "Offline mode: optional, SSO, SCIM by Q1",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, Q1, True),
+            ("scim", False, None, Q1, True),
+        ],
+    ),
+    ("Offline mode: optional, pricing discussed", [("offline", False, None, None, True)]),
+    # as they were: the requirement after the list, a need as the label's value, the wish
+    # after the names, another clause's need, the label alone, our promise after the wish
+    (
+        "Offline mode: optional, but they need SSO",
+        [("offline", False, None, None, True), ("sso", False, None, None, False)],
+    ),
+    (
+        "Offline mode: optional, SSO, SCIM required",
+        [
+            ("offline", False, None, None, True),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+        ],
+    ),
+    (
+        "Offline mode: required, SSO, SCIM",
+        [
+            ("offline", False, None, None, False),
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+        ],
+    ),
+    (
+        "Offline mode: SSO, optional",
+        [("offline", False, None, None, False), ("sso", False, None, None, True)],
+    ),
+    ("Offline mode: optional", [("offline", False, None, None, True)]),
+    ("Offline mode: nice to have, we will have it by Q1", [("offline", True, Q1, None, False)]),
+    (
+        "Nice to have: SSO, SCIM",
+        [("sso", False, None, None, True), ("scim", False, None, None, True)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), LABEL_WISH_THEN_NAMES, ids=[c[0][:40] for c in LABEL_WISH_THEN_NAMES]
+)
+def test_a_labels_wish_before_more_names_is_the_labels(body: str, expected: list) -> None:
     assert readings(body) == expected

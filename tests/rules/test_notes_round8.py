@@ -8,22 +8,9 @@ from datetime import date
 
 import pytest
 
-from app.rules.references import find_references
+from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
 
-from .conftest import TODAY, make_deal
-from .test_sales_language import CATALOG
-
-Q1 = date(2027, 3, 31)
-Q2 = date(2027, 6, 30)
 Q3 = date(2027, 9, 30)
-
-
-def readings(body: str) -> list[tuple]:
-    """(feature, is_commitment, promised_date, needed_by, optional) per reference."""
-    return [
-        (r.feature_key, r.is_commitment, r.promised_date, r.needed_by, r.optional)
-        for r in find_references(make_deal(body), CATALOG, today=TODAY)
-    ]
 
 
 # The customer repeating what they heard of our roadmap is their word, not our promise, as

@@ -103,3 +103,22 @@ def test_serve_execs_so_sigterm_reaches_the_service(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("rest", "expected"),
+    [
+        ([], ["-n", "auto"]),
+        (["tests/rules", "-q"], ["-n", "auto", "tests/rules", "-q"]),
+        (["-m", "not slow"], ["-n", "auto", "-m", "not slow"]),
+        (["-n", "0"], ["-n", "0"]),
+        (["-n4", "tests"], ["-n4", "tests"]),
+        (["--numprocesses=3"], ["--numprocesses=3"]),
+        (["--pdb", "tests/test_db.py"], ["--pdb", "tests/test_db.py"]),
+        (["-p", "no:xdist"], ["-p", "no:xdist"]),
+        (["-s"], ["-s"]),
+    ],
+)
+def test_the_suite_runs_on_every_core_unless_told_otherwise(monkeypatch, tmp_path, rest, expected):
+    tasks = _load_tasks(monkeypatch, tmp_path / ".venv")
+    assert tasks.pytest_args(rest) == expected

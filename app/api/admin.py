@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.api.deps import AdminPrincipal, Offset, PageLimit, RowId, SessionDep, api_key_cache
+from app.api.deps import AdminPrincipal, Offset, Page, PageLimit, RowId, SessionDep, api_key_cache
 from app.errors import NotFound
 from app.models import ApiKey, utcnow
 from app.security import Role, create_api_key
@@ -37,11 +37,8 @@ class ApiKeyPublic(BaseModel):
     revoked_at: datetime | None
 
 
-class ApiKeyPage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[ApiKeyPublic]
+class ApiKeyPage(Page[ApiKeyPublic]):
+    pass
 
 
 class ApiKeyCreated(ApiKeyPublic):

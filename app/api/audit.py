@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import select
 
-from app.api.deps import Offset, PageLimit, Principal, SafeDateTime, SessionDep, require_roles
+from app.api.deps import Offset, Page, PageLimit, Principal, SafeDateTime, SessionDep, require_roles
 from app.errors import Invalid
 from app.models import AuditLog
 from app.models.types import as_utc
@@ -42,11 +42,8 @@ class AuditEntry(BaseModel):
     after: Any
 
 
-class AuditPage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[AuditEntry]
+class AuditPage(Page[AuditEntry]):
+    pass
 
 
 @router.get(

@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 import structlog
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -60,6 +60,19 @@ RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="the row's id")]
 Offset = Annotated[int, Query(ge=0, le=DB_INT_MAX, description="rows to skip")]
 # The page size of the API's lists (`{total, limit, offset, items}`), default 50.
 PageLimit = Annotated[int, Query(ge=1, le=500, description="rows per page")]
+
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of an API list. Each list names its own subclass, e.g.
+    `class RulePage(Page[RulePublic]): pass`, so its OpenAPI component keeps that name."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[ItemT]
+
 
 # Dates and times from a request that the service shifts (a day added to an inclusive end, a
 # time zone converted to UTC for storage or comparison): at the calendar's ends (0001-01-01,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from app.api.deps import Offset, PageLimit, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.deps import Offset, Page, PageLimit, ReadPrincipal, RevOpsPrincipal, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.rules.model import Availability
 from app.services import features_service as svc
@@ -16,11 +16,8 @@ from app.services import rules_service
 router = APIRouter(prefix="/api/v1/features", tags=["roadmap"])
 
 
-class FeaturePage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[svc.FeaturePublic]
+class FeaturePage(Page[svc.FeaturePublic]):
+    pass
 
 
 class FeatureChange(FanOutCounts):

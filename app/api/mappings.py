@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlmodel import Session
 
-from app.api.deps import Offset, ReadPrincipal, RevOpsPrincipal, RowId, SessionDep
+from app.api.deps import Offset, Page, ReadPrincipal, RevOpsPrincipal, RowId, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.errors import JSON_TOO_DEEP, Invalid, json_too_deep
 from app.services import mappings_service as svc
@@ -20,11 +20,8 @@ router = APIRouter(prefix="/api/v1/mappings", tags=["roadmap"])
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
-class MappingPage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[svc.MappingPublic]
+class MappingPage(Page[svc.MappingPublic]):
+    pass
 
 
 _OVERLAP = (

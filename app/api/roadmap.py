@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from app.api.deps import (
     EngineDep,
     Offset,
+    Page,
     PageLimit,
     ReadPrincipal,
     RevOpsPrincipal,
@@ -34,18 +35,12 @@ class OrphanedMapping(BaseModel):
     unknown_feature_keys: list[str]
 
 
-class SourcePage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[svc.SourcePublic]
+class SourcePage(Page[svc.SourcePublic]):
+    pass
 
 
-class SourceStatusPage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[svc.SourceStatus]
+class SourceStatusPage(Page[svc.SourceStatus]):
+    pass
 
 
 class SourceChange(BaseModel):

@@ -10,7 +10,15 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.api.deps import EngineDep, Offset, PageLimit, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.deps import (
+    EngineDep,
+    Offset,
+    Page,
+    PageLimit,
+    ReadPrincipal,
+    RevOpsPrincipal,
+    SessionDep,
+)
 from app.api.streaming import Progress, progress_stream
 from app.db import read_only
 from app.rules.schema import RuleDefinition, rule_json_schema
@@ -53,18 +61,12 @@ class RuleVersionPublic(BaseModel):
     created_at: datetime
 
 
-class RulePage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[RulePublic]
+class RulePage(Page[RulePublic]):
+    pass
 
 
-class RuleVersionPage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[RuleVersionPublic]
+class RuleVersionPage(Page[RuleVersionPublic]):
+    pass
 
 
 class ValidationError_(BaseModel):

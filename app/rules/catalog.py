@@ -109,6 +109,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 _TOKEN = re.compile(r"[^\W_]+")
 _MIN_FUZZY_TOKEN = 4  # shorter words are too ambiguous to correct
+_TYPO_LONG_WORD = 8  # `_correct`: a misspelt word this long may be two edits off, else one
 # Names and aliases longer than this are not looked for in notes: the API refuses them, a
 # roadmap source may still send one (a description in the alias field), and the matcher's
 # trie is as deep as its longest name.
@@ -547,7 +548,7 @@ class Catalog:
         if word.endswith("s"):  # a typo in a plural: "dashbaords"
             for variant in {word[:-1], *_deletions(word[:-1])}:
                 candidates |= self._deletes.get(variant, set())
-        limit = 1 if len(word) < 8 else 2
+        limit = 1 if len(word) < _TYPO_LONG_WORD else 2
         return tuple(
             sorted(
                 c for c in candidates if OSA.distance(word, c) <= limit and not _end_slip(word, c)

@@ -39,6 +39,7 @@ from app.models import Deal, DealFeature
 from app.rules.catalog import (
     _MIN_FUZZY_TERM,
     _MIN_FUZZY_TOKEN,
+    _TYPO_LONG_WORD,
     COMMON_WORDS,
     FUZZY_CUTOFF,
     MAX_NAME_LENGTH,
@@ -273,8 +274,8 @@ def _near_pattern(pieces: Sequence[str]) -> str:
 # Typo tolerance, as the matcher has it (`Catalog._build_text_matchers`, `_correct`,
 # `_fuzzy_windows`): only names of at least _MIN_FUZZY_TERM characters (words joined by one
 # space), not a one-word ordinary name matched as written, and only around a misspelt word
-# that stands for a name word of at least _MIN_FUZZY_TOKEN letters.
-_TYPO_LONG_WORD = 8  # `_correct`: a misspelt word this long may be two edits off, else one
+# that stands for a name word of at least _MIN_FUZZY_TOKEN letters, one edit from it (two from
+# _TYPO_LONG_WORD letters).
 
 Clause = tuple[str, ...]  # pieces, one of which the text holds
 Alternative = tuple[Clause, ...]  # clauses, all of which the text satisfies

@@ -2866,11 +2866,13 @@ _DROPPED_BEFORE = tuple(
 )
 _NOT_DROPPED = re.compile(r"(?:n['\u2019]?t|not|never)(?: yet| been| really| actually)? $")
 # Just after a name, ending its clause: the customer dropped it ("Offline mode dropped",
-# "Offline mode: dropped", "SSO dropped, SCIM still needed"), as "Offline mode was dropped";
-# not release slang with more after it ("SCIM dropped last week", "SCIM dropped in Q2").
+# "Offline mode: dropped", "SSO dropped, SCIM still needed", "Offline mode dropped by the
+# customer"), as "Offline mode was dropped"; not release slang with more after it ("SCIM
+# dropped last week", "SCIM dropped in Q2").
 _DROPPED_AFTER = re.compile(
-    r"(?::| [-\u2013\u2014])? dropped(?: (?:for now|entirely|completely|altogether|too"
-    r"|as well))?[ .!]*(?=$|[,;\n]| [-\u2013\u2014] | but )"
+    r"(?::| [-\u2013\u2014])? dropped(?: by (?:them|(?:the )?(?:customer|client|prospect)))?"
+    r"(?: (?:for now|entirely|completely|altogether|too|as well))?[ .!]*"
+    r"(?=$|[,;\n]| [-\u2013\u2014] | but )"
 )
 
 

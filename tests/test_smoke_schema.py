@@ -377,3 +377,55 @@ def test_0016_scrubs_secrets_from_roadmap_source_audit_entries(db_backend, reque
     assert loaded[4] == (None, {"config": secret})  # not a source's entry
     for text_ in (json.dumps(loaded[1]), json.dumps(loaded[2])):
         assert "hunter2" not in text_ and "t0psecret" not in text_ and "sk_live" not in text_
+
+
+def test_0017_gives_queued_sweeps_priority_1_and_downgrade_restores_the_index(
+    db_backend, request, tmp_path
+):
+    """Rows queued before 0017 take their reason's priority (a sweep's 1, a CRM change's or an
+    approval's 0), new rows default to 0, and the claim index leads with status, priority."""
+    reasons = ["webhook", "roadmap", "backfill", "reread", "ledger", "reconcile", "approval"]
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0016") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO deal_queue (crm, deal_id, status, reason, due_at, attempts, "
+                    "rerun, queued_at, updated_at) VALUES ('hubspot', :reason, 'pending', "
+                    ":reason, '2026-12-01 00:00:00', 0, false, '2026-12-01 00:00:00', "
+                    "'2026-12-01 00:00:00')"
+                ),
+                [{"reason": r} for r in reasons],
+            )
+        upgrade_to_head(engine)
+        with engine.begin() as conn:
+            got = dict(conn.execute(text("SELECT reason, priority FROM deal_queue")).all())
+            conn.execute(
+                text(
+                    "INSERT INTO deal_queue (crm, deal_id, status, reason, due_at, attempts, "
+                    "rerun, queued_at, updated_at) VALUES ('hubspot', 'new', 'pending', "
+                    "'webhook', '2026-12-01 00:00:00', 0, false, '2026-12-01 00:00:00', "
+                    "'2026-12-01 00:00:00')"
+                )
+            )
+            new = conn.execute(
+                text("SELECT priority FROM deal_queue WHERE deal_id = 'new'")
+            ).scalar_one()
+        assert got == {
+            "webhook": 0,
+            "roadmap": 1,
+            "backfill": 1,
+            "reread": 1,
+            "ledger": 1,
+            "reconcile": 0,
+            "approval": 0,
+        }
+        assert new == 0
+        claim = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("deal_queue")}
+        assert claim["ix_deal_queue_claim"] == ["status", "priority", "due_at", "id"]
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        command.downgrade(cfg, "0016")
+        columns = {c["name"] for c in inspect(engine).get_columns("deal_queue")}
+        assert "priority" not in columns
+        claim = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("deal_queue")}
+        assert claim["ix_deal_queue_claim"] == ["status", "due_at", "id"]
+        upgrade_to_head(engine)

@@ -147,6 +147,9 @@ class QueueRow(BaseModel):
     deal_id: str
     status: str
     reason: str
+    # 0: a rep's change or an approval; 1: a sweep (roadmap or rule change, backfill, reread,
+    # ledger). Due rows of priority 0 are claimed first.
+    priority: int
     attempts: int
     due_at: datetime
     last_error: str | None

@@ -10,7 +10,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint, event, false
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Numeric,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    event,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from app.models.types import BigId, UTCDateTime, utcnow
@@ -68,8 +79,8 @@ class DealQueue(SQLModel, table=True):
     __tablename__ = "deal_queue"
     __table_args__ = (
         UniqueConstraint("crm", "deal_id", name="uq_deal_queue_crm_deal"),
-        # Claims read due rows in order from it (jobs.queue.claim_batch).
-        Index("ix_deal_queue_claim", "status", "due_at", "id"),
+        # Claims read due rows in order from it, one priority at a time (queue.claim_batch).
+        Index("ix_deal_queue_claim", "status", "priority", "due_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
@@ -77,6 +88,11 @@ class DealQueue(SQLModel, table=True):
     deal_id: str = Field(max_length=64)
     status: str = Field(default="pending", max_length=16)  # pending | running | done | dead
     reason: str = Field(default="webhook", max_length=32)
+    # 0: someone waits on it (a CRM change, an approval); 1: a sweep (roadmap or rule change,
+    # backfill, reread, ledger). Claims serve 0 first: queue.priority_of.
+    priority: int = Field(
+        default=0, sa_type=SmallInteger, sa_column_kwargs={"server_default": text("0")}
+    )
     due_at: datetime = _created()
     attempts: int = 0
     lease_owner: str | None = Field(default=None, max_length=128)

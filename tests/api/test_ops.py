@@ -221,6 +221,12 @@ def test_queue_view_counts_and_pages_dead_rows_with_their_errors(client, engine,
     assert rest["rows"]["items"][0]["last_error"].startswith("PermanentError:")
     running = client.get("/api/v1/queue?status=running", headers=headers).json()
     assert [i["deal_id"] for i in running["rows"]["items"]] == ["D5"]
+    with Session(engine) as s:
+        enqueue_deals(s, "test", ["R1"], reason="roadmap")
+        s.commit()
+    pending = client.get("/api/v1/queue?status=pending", headers=headers).json()
+    by_deal = {i["deal_id"]: (i["reason"], i["priority"]) for i in pending["rows"]["items"]}
+    assert by_deal == {"D1": ("webhook", 0), "R1": ("roadmap", 1)}
     assert client.get("/api/v1/queue?status=lost", headers=headers).status_code == 422
     assert client.get("/api/v1/queue?limit=0", headers=headers).status_code == 422
 

@@ -496,6 +496,63 @@ def test_a_claim_takes_the_oldest_due_work_first_expired_leases_included(engine)
     assert _row(engine, "not-due").status == "pending"
 
 
+def test_a_reps_change_is_claimed_before_a_sweep_queued_earlier(engine, worker_settings):
+    """A roadmap change queued every open deal; a webhook a moment later must not wait for all
+    of them. Within a priority the oldest due row still comes first, and a sweep's rows run
+    once nothing more urgent is due."""
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", [f"R{i}" for i in range(5)], reason="roadmap")
+        queue.enqueue_deals(s, "test", ["B1"], reason="backfill")
+        s.commit()
+    ingest_events(engine, [InboundEvent("test", "w1", "test", "W1")])
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["A1"], reason="approval")
+        queue.enqueue_deals(s, "test", ["R4"], reason="reconcile")  # a queued sweep row, read
+        s.commit()
+    first = queue.claim_batch(engine, owner="w1", limit=4, lease_seconds=60)
+    # (a batch is handed over in id order) the three urgent rows, and the oldest of the sweep
+    assert {i.deal_id for i in first} == {"W1", "A1", "R4", "R0"}
+    second = queue.claim_batch(engine, owner="w1", limit=2, lease_seconds=60)
+    assert {i.deal_id for i in second} == {"R1", "R2"}
+    rest = queue.claim_batch(engine, owner="w1", limit=10, lease_seconds=60)
+    assert {i.deal_id for i in rest} == {"R3", "B1"}
+
+
+def test_a_row_keeps_the_more_urgent_priority_while_it_waits(engine, worker_settings):
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["D1"], reason="webhook")
+        queue.enqueue_deals(s, "test", ["D1"], reason="roadmap")  # while pending
+        queue.enqueue_deals(s, "test", ["D2"], reason="roadmap")
+        s.commit()
+    assert (_row(engine, "D1").reason, _row(engine, "D1").priority) == ("webhook", 0)
+    assert (_row(engine, "D2").reason, _row(engine, "D2").priority) == ("roadmap", 1)
+    worker = Worker(engine, worker_settings, RecordingProcessor())
+    items = worker.claim()
+    with Session(engine) as s:  # an approval while D2 runs: its rerun is urgent
+        queue.enqueue_deals(s, "test", ["D2"], reason="approval")
+        s.commit()
+    worker.record(items, {i.id: Outcome.done() for i in items})
+    assert (_row(engine, "D2").status, _row(engine, "D2").priority) == ("pending", 0)
+    worker.record(worker.claim(), {})  # D2 again
+    with Session(engine) as s:  # finished rows start afresh with the new reason's priority
+        queue.enqueue_deals(s, "test", ["D1"], reason="reread")
+        s.commit()
+    assert _row(engine, "D1").priority == 1
+
+
+def test_a_not_yet_due_urgent_row_does_not_hold_back_a_due_sweep(engine):
+    """A webhook's retry waiting out its backoff is not claimed, nor does it stop the due
+    roadmap rows behind it; a paced backfill's later rows stay put."""
+    now = queue.utcnow()
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["W1"], reason="webhook", due_at=now + timedelta(minutes=5))
+        queue.enqueue_deals(s, "test", ["B1"], reason="backfill", due_at=now + timedelta(hours=1))
+        queue.enqueue_deals(s, "test", ["R1"], reason="roadmap", due_at=now)
+        s.commit()
+    claimed = queue.claim_batch(engine, owner="w1", limit=10, lease_seconds=60, now=now)
+    assert [i.deal_id for i in claimed] == ["R1"]
+
+
 def test_an_unusable_retry_after_never_breaks_the_backoff():
     """A remote's Retry-After of nan or inf crashed the outcome recording (every outcome of
     the batch lost); a huge one is at most a day."""

@@ -1496,7 +1496,7 @@ def _clauses(
                 if (
                     ours
                     and (ours is _DATED or low.startswith(_REPORTED_CUES, start))
-                    and _their_report(low, start, c, names, b)
+                    and _their_report(low, start, c, names, a, b)
                 ):
                     ours = False  # "They told us SCIM releases in Q2": theirs, as a rep's
                 if ours is _DATED:
@@ -2281,18 +2281,25 @@ _THIRD_PARTY_HINT = re.compile(
 # The customer reporting what they heard of our roadmap ("They told us SCIM releases in Q2",
 # "Customer said SCIM ships in Q2", "Their CTO thinks SCIM is slated for Q2"): their word, not
 # ours, as another company's rep's is (`_THIRD_PARTY`). Its subject's words are
-# `_THEIR_WORDS`, looked for first (not "he", "she": our own rep may be meant).
+# `_THEIR_WORDS`, looked for first (not "he", "she": our own rep may be meant), or "according"
+# and "per" ("According to them, SCIM ships in Q2").
 _THEIR_REPORT = re.compile(
-    r"(?<![a-z0-9])(?:they|(?:their|the customer['\u2019]s|the client['\u2019]s) [a-z-]+"
+    r"(?<![a-z0-9])(?:(?:they|(?:their|the customer['\u2019]s|the client['\u2019]s) [a-z-]+"
     r"|(?:the )?(?:customer|client|prospect)(?:['\u2019]s [a-z-]+)?)(?:['\u2019]ve)?"
     r"(?: (?:have|has|had|also|just|then|already|apparently|originally|initially))*"
     r" (?:told (?:us|me)|said|says|mentioned|heard|hear|read|think|thinks|thought"
-    r"|believe[sd]?|claim(?:s|ed)?|understand|understands|understood)(?![a-z0-9])"
+    r"|believe[sd]?|claim(?:s|ed)?|understand|understands|understood)"
+    # "According to the customer, SCIM ships in Q2", "Per their CTO, ..."
+    r"|(?:according to|per) (?:them|their [a-z-]+|(?:the )?(?:customer|client|prospect)"
+    r"(?:['\u2019]s [a-z-]+)?))(?![a-z0-9])"
 )
 # The cues such a report repeats: a feature's date said of it ("SCIM ships in Q2", "SCIM
 # will be ready by Q2", "SCIM by Q2"), not a promise word ("They said we promised SCIM",
 # "Customer said they were promised SCIM by Q2": a promise of ours, alleged) nor ours told.
 _REPORTED_CUES = ("will ", "shall ", "going to ", "ship", "by ", "before ", "next ", "no later")
+# What may end a report that is a clause of its own ("They told us: SCIM releases in Q2").
+_REPORT_JOINTS_TEXT = " :-\u2013\u2014"
+_REPORT_JOINTS = frozenset((":", "-", "\u2013", "\u2014"))
 
 
 # How a future launch or release cue ends ("will launch", "going to be released"): said by
@@ -2762,19 +2769,35 @@ def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
     return False
 
 
-def _their_report(low: str, s: int, c: _Clause, names: list[Mention], b: int) -> bool:
+def _their_report(low: str, s: int, c: _Clause, names: list[Mention], a: int, b: int) -> bool:
     """Whether the promise cue at low[s] in the clause `c` (of a sentence ending at `b`)
     repeats what the customer told us of our roadmap: their word of saying (`_THEIR_REPORT`)
     before a feature named before the cue ("They told us SCIM releases in Q2", "Customer said
     SCIM ships in Q2"), no word of ours in between ("They said we will have SCIM by Q2") and
     no yes of ours after (`_GRANTED`: "..., and we confirmed it"). Not our word told them
-    ("They said the AE told them SCIM lands in Q1": the cue before the feature)."""
-    if low.startswith(_TOLD_CUES, s) or _THEIR_WORDS.isdisjoint(low[c.start : s].split()):
+    ("They said the AE told them SCIM lands in Q1": the cue before the feature). The report
+    may be the whole clause before the cue's, up to a colon or dash ("They told us: SCIM
+    releases in Q2"; the sentence starts at `a`)."""
+    if low.startswith(_TOLD_CUES, s):
         return False
-    ends = [m.end() for m in _THEIR_REPORT.finditer(low, c.start, s)]
-    if not ends:
+    words = low[c.start : s].split()
+    ends = (
+        [m.end() for m in _THEIR_REPORT.finditer(low, c.start, s)]
+        if not _THEIR_WORDS.isdisjoint(words) or "according" in words or "per" in words
+        else None
+    )
+    if ends:
+        k = ends[-1]  # the last: our word after it is ours
+    elif c.start > a and low[max(a, c.start - 2) : c.start].rstrip()[-1:] in _REPORT_JOINTS:
+        # the report a clause of its own before a colon or dash: "They told us: SCIM
+        # releases in Q2", "They said - SCIM ships in Q2"
+        k = len(low[: c.start].rstrip(_REPORT_JOINTS_TEXT))
+        told = [m.end() for m in _THEIR_REPORT.finditer(low, max(a, k - 64), k)]
+        if not told or told[-1] != k:
+            return False
+        k = c.start
+    else:
         return False
-    k = ends[-1]  # the last: our word after it is ours
     return (
         any(k <= m.start < s for m in names)
         and _OUR_SUBJECT.search(low, k, s) is None

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from .test_notes_round7 import Q1, readings  # the same reading of each reference
+from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
 
 # "Dropped by the customer" (or the client, the prospect, them) right after a feature's name:
 # the customer's need given up, as bare "Offline mode dropped" already was (round 7): no
@@ -48,4 +49,69 @@ DROPPED_BY_THE_CUSTOMER = [
     ("body", "expected"), DROPPED_BY_THE_CUSTOMER, ids=[c[0][:40] for c in DROPPED_BY_THE_CUSTOMER]
 )
 def test_a_feature_dropped_by_the_customer_is_no_dependency(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# The customer's report of our roadmap as a clause of its own before a colon or dash, or
+# after "according to" or "per" the customer: their word, not our promise, as "They told us
+# SCIM releases in Q2" already was (round 8): a plain dependency (each read as our promise
+# by its date, a block).
+THEIR_REPORT_SET_APART = [
+    ("They told us: SCIM releases in Q2", [("scim", False, None, None, False)]),
+    ("They told us: SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("They told us:SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("The customer said: SCIM will be ready by Q2", [("scim", False, None, None, False)]),
+    ("Customer mentioned: SCIM is slated for Q2", [("scim", False, None, None, False)]),
+    ("They told us: SCIM by Q2", [("scim", False, None, None, False)]),
+    ("They said - SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("They said \u2013 SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("Requirements:\n- They told us: SCIM releases in Q2", [("scim", False, None, None, False)]),
+    ("According to the customer, SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("According to the customer SCIM ships in Q2", [("scim", False, None, None, False)]),
+    ("According to them, SCIM releases in Q2", [("scim", False, None, None, False)]),
+    ("According to their CTO, SCIM will be ready by Q2", [("scim", False, None, None, False)]),
+    ("Per the customer, SCIM ships in Q2", [("scim", False, None, None, False)]),
+    # ... our word after it is ours
+    ("They told us: SCIM releases in Q2; we will have it by Q3", [("scim", True, Q3, None, False)]),
+    ("They told us: SCIM releases in Q2, we confirmed", [("scim", True, Q2, None, False)]),
+    (
+        "According to the customer, SCIM ships in Q2; we will have it by Q3",
+        [("scim", True, Q3, None, False)],
+    ),
+    (
+        "According to the customer, SCIM ships in Q2, and we confirmed it",
+        [("scim", True, Q2, None, False)],
+    ),
+    # as they were: our word in the report, told to them, their need, our own sources, a
+    # label that is no report, "he" (our rep may be meant), the report in one clause
+    ("They told us: we will have SCIM by Q2", [("scim", True, Q2, None, False)]),
+    ("They told us - we will have SCIM by Q2", [("scim", True, Q2, None, False)]),
+    ("According to the customer, we will have SCIM by Q2", [("scim", True, Q2, None, False)]),
+    ("We told them: SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+    ("Told them: SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+    ("They were told: SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+    ("They told us: they need SCIM by Q2", [("scim", False, None, Q2, False)]),
+    ("According to the customer, they need SCIM by Q2", [("scim", False, None, Q2, False)]),
+    ("According to our PM, SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("According to the roadmap, SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("Per our roadmap, SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("Customer call: SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+    ("Note from them: SCIM releases in Q2", [("scim", True, Q2, None, False)]),
+    (
+        "They need SSO: SCIM releases in Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "They told us: SSO needed; SCIM releases in Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    ("He said: SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("They told us SCIM releases in Q2", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), THEIR_REPORT_SET_APART, ids=[c[0][:40] for c in THEIR_REPORT_SET_APART]
+)
+def test_their_report_set_apart_is_not_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected

@@ -2326,6 +2326,47 @@ def _launch_ours(low: str, s: int, a: int, cue: str, names: list[Mention]) -> bo
     return any(m.end == k for m in names)
 
 
+# The customer's own subject before "will ship" (`_their_ship`), as `str.split` leaves it.
+_THEIR_SHIPPERS = frozenset(("customer", "client", "prospect"))
+_THEY = frozenset(("they", "they're", "they\u2019re"))
+
+
+def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int, b: int) -> bool:
+    """Whether the future "ship" cue low[s:e] (clause start `a`, sentence low[a0:b]) is the
+    customer's shipping of their own product: their subject right before it ("The customer
+    will ship their app in Q2", "Their app will ship in Q2"; "they" only with a need of
+    theirs in the sentence: "They will ship in Q2 and need SCIM", as "they" may be our own
+    team: "Talked to product, they will ship in Q2"), and no feature named as what is
+    shipped ("They will ship SCIM in Q2" stays ours)."""
+    words = low[max(a, s - 40) : s].split()
+    if words[-1:] in (["is"], ["are"]) and low.startswith("going", s):
+        words = words[:-1]  # "They are going to ship ..."
+    if not words:
+        return False
+    last = words[-1]
+    k = len(low[:s].rstrip())
+    if last in _THEY:
+        their = False
+    elif last in _THEIR_SHIPPERS or (len(words) > 1 and words[-2] == "their"):
+        their = not any(m.end == k for m in names)  # not "their SCIM will ship"
+    else:
+        return False
+    if any(
+        e <= m.start <= e + 32 and _OBJECT_LEAD.issuperset(low[e : m.start].split()) for m in names
+    ):
+        return False  # "They will ship SCIM in Q2", "They will ship the SCIM connector"
+    if their:
+        return True
+    m = _NEEDED_BY.search(low, a0, b)
+    while m is not None:  # a need of theirs (not "we need to ...")
+        if not _in_name(m.start(), names) and not (
+            m.group("to") and _OUR_SUBJECT.search(low, max(a0, m.start() - 12), m.start())
+        ):
+            return True
+        m = _NEEDED_BY.search(low, m.end(), b)
+    return False
+
+
 _STRIP = ".,;:!?()[]\"'\u2018\u2019\u201c\u201d"
 _JOINTS = ",;:-\u2013\u2014"  # what stands between two clauses
 
@@ -2402,6 +2443,13 @@ def _ours(
         and not _launch_ours(low, s, a, cue, names)
     ):
         return False  # "They will launch in Q2 and need SCIM", "Their app will launch in Q2"
+    elif (
+        head in _WILL_HEADS
+        and cue.endswith("ship")
+        and not cue.startswith("we")
+        and _their_ship(low, s, e, a, names, a0, b)
+    ):
+        return False  # "They will ship their app in Q2 and need SCIM": their own product
     elif (
         head in _WILL_HEADS
         and cue.endswith(("included", "supported"))

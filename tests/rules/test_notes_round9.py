@@ -115,3 +115,55 @@ THEIR_REPORT_SET_APART = [
 )
 def test_their_report_set_apart_is_not_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# "Will ship" after the customer's subject, with nothing of ours named as what ships: the
+# customer shipping their own product, their date when they state a need, as "They will
+# launch in Q2 and need SCIM" (round 8) and "They'll ship their app in Q2 and need SCIM"
+# already were (each read as our promise by Q2, a block). "They" counts only with a need of
+# theirs in the sentence: it may be our own team ("Talked to product, they will ship in Q2").
+THEY_WILL_SHIP = [
+    ("They will ship their app in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will ship in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will ship by Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will ship their app in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("They are going to ship their app in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They're going to ship their app in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("The customer will ship their app in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("Customer will ship their app in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("Their app will ship in Q2; they need SCIM", [("scim", False, None, Q2, False)]),
+    ("Their team will ship in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("They will ship their app in Q2 and need SCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("The customer will ship in Q2 with SCIM", [("scim", False, None, None, False)]),
+    # ... our word after it is ours
+    (
+        "They will ship their app in Q2 and need SCIM; we will have it by Q3",
+        [("scim", True, Q3, Q2, False)],
+    ),
+    # as they were: a feature as what ships, "they" with no need (our team may be meant),
+    # a feature or we as the subject, "it", a subject left out after "and", "they'll", our
+    # word after theirs
+    ("They will ship SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("Product says they will ship SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM: talked to product, they will ship in Q2", [("scim", True, Q2, None, False)]),
+    ("They will ship in Q2 with SCIM", [("scim", True, Q2, None, False)]),
+    ("Their SCIM will ship in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will ship in Q2", [("scim", True, Q2, None, False)]),
+    ("We will ship SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM; we will ship it in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM, it will ship in Q2", [("scim", True, Q2, Q2, False)]),
+    ("They need SCIM and will ship their app in Q2", [("scim", True, Q2, None, False)]),
+    ("They'll ship their app in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will launch in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    (
+        "The customer will ship their app in Q2; we will ship SCIM by Q1",
+        [("scim", True, Q1, None, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), THEY_WILL_SHIP, ids=[c[0][:40] for c in THEY_WILL_SHIP]
+)
+def test_the_customers_own_shipping_is_not_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

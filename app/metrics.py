@@ -30,7 +30,9 @@ EVENTS = Counter(
 QUEUE_DEPTH = Gauge("roadmap_guard_queue_depth", "Deal queue rows by status", ["status"])
 PROCESSING_SECONDS = Histogram(
     "roadmap_guard_processing_seconds",
-    "From first enqueue to finished evaluation, per deal",
+    "From first enqueue to finished evaluation, per deal; priority 0: a CRM change or an "
+    "approval, 1: a sweep (roadmap or rule change, backfill, reread, ledger)",
+    ["priority"],
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
 )
 OUTCOMES = Counter("roadmap_guard_outcomes_total", "Processing outcomes", ["crm", "outcome"])

@@ -203,7 +203,7 @@ def test_worker_metrics_port_serves_its_outcomes_crm_calls_and_health(db, tmp_pa
             time.sleep(0.2)
         else:
             pytest.fail(f"the worker's metrics never showed the outcome:\n{body[-3000:]}")
-        assert "roadmap_guard_processing_seconds_count 1.0" in body
+        assert 'roadmap_guard_processing_seconds_count{priority="0"} 1.0' in body
         assert re.search(
             r'roadmap_guard_crm_calls_total\{connector="test",operation="\w+",result="ok"\} [1-9]',
             body,

@@ -240,10 +240,24 @@ def claim_batch(
                 rerun=False,
                 updated_at=now,
             )
-            .returning(table.c.id, table.c.crm, table.c.deal_id, table.c.attempts, table.c.reason)
+            .returning(
+                table.c.id,
+                table.c.crm,
+                table.c.deal_id,
+                table.c.attempts,
+                table.c.reason,
+                table.c.priority,
+            )
         ).all()
     items = [
-        QueueItem(id=r.id, crm=r.crm, deal_id=r.deal_id, attempts=r.attempts, reason=r.reason)
+        QueueItem(
+            id=r.id,
+            crm=r.crm,
+            deal_id=r.deal_id,
+            attempts=r.attempts,
+            reason=r.reason,
+            priority=r.priority,
+        )
         for r in rows
     ]
     items.sort(key=lambda i: i.id)

@@ -14,6 +14,7 @@ class QueueItem:
     deal_id: str
     attempts: int  # including this one
     reason: str
+    priority: int = 0  # the row's (queue.SWEEP_REASONS): 0 urgent, 1 a sweep
 
 
 @dataclass(frozen=True)

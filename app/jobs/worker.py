@@ -128,7 +128,7 @@ class Worker:
                 continue
             applied += 1
             if result.kind in ("done", "rerun") and result.queued_at is not None:
-                metrics.PROCESSING_SECONDS.observe(
+                metrics.PROCESSING_SECONDS.labels(priority=str(item.priority)).observe(
                     max((finished - result.queued_at).total_seconds(), 0.0)
                 )
             if result.kind in ("retry", "dead", "dead_rerun"):

@@ -197,9 +197,10 @@ def test_metrics_count_duplicates_rejections_outcomes_latency_and_crm_calls(
     outcomes = "roadmap_guard_outcomes_total"
     assert delta(outcomes, crm="test", outcome="done") == 2
     assert delta(outcomes, crm="test", outcome="dead") == 1
-    assert delta("roadmap_guard_processing_seconds_count") == 2  # finished evaluations
-    assert delta("roadmap_guard_processing_seconds_sum") > 0
-    assert delta("roadmap_guard_processing_seconds_bucket", le="+Inf") == 2
+    latency = "roadmap_guard_processing_seconds"  # finished evaluations of webhooks: priority 0
+    assert delta(f"{latency}_count", priority="0") == 2
+    assert delta(f"{latency}_sum", priority="0") > 0
+    assert delta(f"{latency}_bucket", le="+Inf", priority="0") == 2
     calls = "roadmap_guard_crm_calls_total"
     assert delta(calls, connector="test", operation="read_deals", result="ok") == 2
     assert delta(calls, connector="test", operation="update_deal", result="rate_limited") == 1

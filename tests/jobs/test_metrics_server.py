@@ -10,8 +10,10 @@ import time
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import Session
 
 from app.jobs.ingest import InboundEvent, ingest_events
+from app.jobs.queue import enqueue_deals
 from app.jobs.types import Outcome
 from app.jobs.worker import Worker
 from app.metrics import crm_call, start_metrics_server
@@ -62,6 +64,9 @@ def test_worker_metrics_server_serves_outcomes_latency_and_crm_calls(
             for d in ("D1", "D2", "D3")
         ],
     )
+    with Session(engine) as s:  # a roadmap change's re-check: a sweep's latency apart
+        enqueue_deals(s, "test", ["R1"], reason="roadmap")
+        s.commit()
     Worker(engine, worker_settings, RecordingProcessor(decide)).run_until_empty()
     elapsed = time.monotonic() - started
 
@@ -73,16 +78,18 @@ def test_worker_metrics_server_serves_outcomes_latency_and_crm_calls(
     def delta(name: str, **labels: str) -> float:
         return _value(after, name, **labels) - _value(before, name, **labels)
 
-    assert delta("roadmap_guard_outcomes_total", crm="test", outcome="done") == 2
+    assert delta("roadmap_guard_outcomes_total", crm="test", outcome="done") == 3
     assert delta("roadmap_guard_outcomes_total", crm="test", outcome="dead") == 1
-    assert delta("roadmap_guard_processing_seconds_count") == 2  # done deals only
+    # done deals only, a rep's change (priority 0) apart from a sweep's re-check (1)
+    assert delta("roadmap_guard_processing_seconds_count", priority="0") == 2
+    assert delta("roadmap_guard_processing_seconds_count", priority="1") == 1
     # From enqueue to finish, per done deal: more than nothing, less than the test took
     # (stored times are read back at microsecond precision; 10 ms of slack for that).
-    assert 0 < delta("roadmap_guard_processing_seconds_sum") <= 2 * elapsed + 0.01
+    assert 0 < delta("roadmap_guard_processing_seconds_sum", priority="0") <= 2 * elapsed + 0.01
     calls = delta(
         "roadmap_guard_crm_calls_total", connector="test", operation="read_deals", result="ok"
     )
-    assert calls == 3
+    assert calls == 4
 
 
 def test_worker_healthz_follows_the_worker_loop(engine, worker_settings):

@@ -3286,6 +3286,17 @@ def _heading_reading(
         # already delivered SCIM by Q3", "- We'll check in next quarter about SCIM").
         if any(c.question or c.denied or c.past for c in group):
             continue
+        if len(group) == 1 and first.promise and not first.needed:
+            k = _date_then_own(low, first, cues, heading, names)
+            if k >= 0:  # "- SCIM by Q1, will ship by Q2": their date, then our word
+                cut = [
+                    _Clause(lo, k, promise=True),
+                    _Clause(k + 2, hi, promise=True, custom=first.custom, dated=first.dated),
+                ]
+                i = clauses.index(first)
+                clauses[i : i + 1] = cut
+                group = cut
+                lo, hi = group[0].start, group[-1].end
         own = [
             c
             for c in group
@@ -3322,6 +3333,36 @@ def _heading_reading(
             for c in rest:
                 c.needed += entries
     return said
+
+
+def _date_then_own(
+    low: str, c: _Clause, cues: list[re.Match[str]], heading: str, names: list[Mention]
+) -> int:
+    """Where the promise clause `c` of a list item under a heading of needs cuts in two, at
+    ", ": a feature by a date alone first, then our own word naming nothing ("- SCIM by Q1,
+    will ship by Q2": Q1 is the customer's date, as in "- SCIM by Q1; will ship by Q2");
+    -1 when it does not ("- SCIM by Q1, will launch by Q2": whose launch is not said)."""
+    first = next(
+        (
+            m
+            for m in cues
+            if m.lastgroup in ("promise", "custom") and c.start <= m.start(m.lastgroup) < c.end
+        ),
+        None,
+    )
+    if first is None or first.lastgroup != "promise":
+        return -1
+    s, e = first.start("promise"), first.end("promise")
+    if not low.startswith(_DATE_ONLY_CUES, s) or not any(c.start <= n.end <= s for n in names):
+        return -1  # not "- SCIM by Q1, ..."
+    k = low.find(", ", e, c.end)
+    if (
+        k < 0
+        or any(k < n.start < c.end for n in names)
+        or next(_DATE.finditer(low, k, c.end), None) is None
+    ):
+        return -1  # (not "- SCIM by Q1, will ship": no date of ours to give it)
+    return k if _own_promise(low, _Clause(k + 2, c.end, promise=True), cues, heading, names) else -1
 
 
 # A feature's release in the future, said of it right after its name ("SCIM will launch by
@@ -3411,8 +3452,9 @@ def _sentence_references(
             # a list item under a heading: read with it below ("Requirements:\n- SCIM - Q1")
     evidence = text[a:b]
     clauses = _clauses(low, a, b, cues, mentions, when)
-    last = clauses[-1]
+    # (under a heading, a clause may be cut in two: "- SCIM by Q1, will ship by Q2")
     headed = _heading_reading(low, clauses, cues, heading, mentions, when) if heading else None
+    last = clauses[-1]
 
     kept: list[tuple[Mention, _Clause]] = []
     claimed: set[int] = set()  # ids of the clauses naming a kept feature

@@ -167,3 +167,59 @@ THEY_WILL_SHIP = [
 )
 def test_the_customers_own_shipping_is_not_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Under a heading of needs, a feature by a date alone, then after a comma our own word with
+# a date of its own: the first date is the customer's, the second ours, as with a dash or a
+# semicolon ("- SCIM by Q1 - will ship by Q2" was by Q2, needed by Q1; the comma form read
+# Q1 as our promised date and lost the need).
+DATE_THEN_OUR_WORD = [
+    ("Requirements:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, will ship in Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM before Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Must-haves:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, will be ready by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, will have it by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, it will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, ships in Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, ETA Q2", [("scim", True, Q2, Q1, False)]),
+    ("Nice to have:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    (
+        "Requirements:\n- SCIM by Q1, will ship by Q2\n- SSO",
+        [("scim", True, Q2, Q1, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "Requirements:\n- SCIM and SSO by Q1, will ship by Q2",
+        [("scim", True, Q2, Q1, False), ("sso", True, Q2, Q1, False)],
+    ),
+    # as they were: the dash, the semicolon, our subject, our word told; a launch whose
+    # subject is not said (round 8); our word with no date; another feature's; a heading of
+    # promises, questions or things not needed; no heading; their need word; a negation
+    ("Requirements:\n- SCIM by Q1 - will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1; will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, we will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, told them Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, will launch by Q2", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, will ship", [("scim", True, Q1, None, False)]),
+    ("Requirements:\n- SCIM by Q1, will follow up next week", [("scim", False, None, Q1, False)]),
+    (
+        "Requirements:\n- SCIM by Q1, SSO will ship by Q2",
+        [("scim", False, None, Q1, False), ("sso", True, Q2, None, False)],
+    ),
+    ("Requirements:\n- SCIM will ship by Q2", [("scim", True, Q2, None, False)]),
+    ("Requirements:\n- SCIM, will ship by Q2", [("scim", True, Q2, None, False)]),
+    ("Requirements:\n- SCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("What we promised:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q1, None, False)]),
+    ("Open questions:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1, will ship by Q2", [("scim", True, Q1, None, False)]),
+    ("Requirements:\n- SCIM needed by Q1, will ship by Q2", [("scim", True, Q1, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, won't ship by Q2", [("scim", False, None, None, False)]),
+    ("Requirements:\n- SCIM by Q1, will ship by Q2?", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), DATE_THEN_OUR_WORD, ids=[c[0][:40] for c in DATE_THEN_OUR_WORD]
+)
+def test_a_list_items_date_before_our_word_is_theirs(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -46,11 +46,15 @@ SNAPSHOT_ONLY_REASONS = ("roadmap", "approval", "ledger", "reread")
 # Reasons that sweep many deals at once and that nobody is watching deal by deal: a roadmap or
 # rule change's re-checks (up to every open deal), a backfill, the scheduled rereads, the
 # ledger's follow-ups. Their rows have priority 1, every other reason's (a CRM change: webhook,
-# reconcile; a product owner's approval) priority 0, and a claim takes every due priority-0
-# row before any priority-1 row. Without it a rep's edit queued behind a 50,000-deal rule
-# change waited for all of them (about a minute on PostgreSQL, benchmarks/reevaluate.py).
+# reconcile; a product owner's approval) priority 0, and a claim takes due priority-0 rows
+# before priority-1 rows. Without it a rep's edit queued behind a 50,000-deal rule change
+# waited for all of them (about a minute on PostgreSQL, benchmarks/reevaluate.py).
 SWEEP_REASONS = ("roadmap", "backfill", "reread", "ledger")
 PRIORITIES = (0, 1)
+# A tenth of each claim (of 10 rows or more) is kept for due sweep rows while priority-0 rows
+# fill the rest: a flood of webhooks (a bulk edit in the CRM) slows a roadmap change's
+# re-checks, which carry new blocks, but cannot stop them.
+SWEEP_SHARE = 0.1
 
 
 def priority_of(reason: str) -> int:
@@ -205,8 +209,9 @@ def _claimable(now: datetime):
 def claim_batch(
     engine: Engine, *, owner: str, limit: int, lease_seconds: float, now: datetime | None = None
 ) -> list[QueueItem]:
-    """Lease up to `limit` due deals to `owner`, priority 0 first (SWEEP_REASONS), then the
-    oldest `due_at`. Expired leases (a crashed worker) are due."""
+    """Lease up to `limit` due deals to `owner`, priority 0 first (SWEEP_REASONS) but for
+    `SWEEP_SHARE` of the claim, then the oldest `due_at`. Expired leases (a crashed worker)
+    are due."""
     now = now or utcnow()
     table = DealQueue.__table__
     with engine.begin() as conn:
@@ -225,7 +230,10 @@ def claim_batch(
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
             found.extend(tuple(row) for row in conn.execute(pick))
-        ids = [id_ for _p, _due, id_ in sorted(found)[:limit]]
+        urgent = sorted(row for row in found if row[0] == 0)
+        sweep = sorted(row for row in found if row[0] != 0)
+        taken = urgent[: limit - min(len(sweep), int(limit * SWEEP_SHARE))]
+        ids = [id_ for _p, _due, id_ in [*taken, *sweep[: limit - len(taken)]]]
         if not ids:
             return []
         rows = conn.execute(

@@ -518,6 +518,25 @@ def test_a_reps_change_is_claimed_before_a_sweep_queued_earlier(engine, worker_s
     assert {i.deal_id for i in rest} == {"R3", "B1"}
 
 
+def test_a_flood_of_urgent_rows_leaves_a_tenth_of_each_claim_to_the_sweep(engine):
+    """A bulk edit in the CRM (a webhook per deal, faster than the workers drain them) must not
+    stop a roadmap change's re-checks, which carry new blocks: a tenth of a claim of ten or more
+    goes to due sweep rows, the oldest first; a smaller claim serves urgent rows only."""
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", [f"R{i}" for i in range(5)], reason="roadmap")
+        queue.enqueue_deals(s, "test", [f"W{i:02d}" for i in range(40)], reason="webhook")
+        s.commit()
+    first = queue.claim_batch(engine, owner="w1", limit=20, lease_seconds=60)
+    assert sorted(i.deal_id for i in first) == ["R0", "R1"] + [f"W{i:02d}" for i in range(18)]
+    small = queue.claim_batch(engine, owner="w1", limit=5, lease_seconds=60)
+    assert sorted(i.deal_id for i in small) == [f"W{i:02d}" for i in range(18, 23)]
+    # when the urgent rows run short the sweep fills the claim
+    rest = queue.claim_batch(engine, owner="w1", limit=30, lease_seconds=60)
+    assert sorted(i.deal_id for i in rest) == ["R2", "R3", "R4"] + [
+        f"W{i:02d}" for i in range(23, 40)
+    ]
+
+
 def test_a_row_keeps_the_more_urgent_priority_while_it_waits(engine, worker_settings):
     with Session(engine) as s:
         queue.enqueue_deals(s, "test", ["D1"], reason="webhook")

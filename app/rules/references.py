@@ -42,7 +42,8 @@ it by Q2.": one reference, by Q2). HTML left in a note is read as text first
 in the next one). A heading over a list sets the reading of its items (`_list_headings`):
 "Customer requirements:\n- SCIM by Q1" is their need by Q1, "What we promised:\n1. SCIM - Q1" our
 promise by Q1, "Open questions:\n- SCIM by Q1" a question, "Out of scope:\n- SCIM" none; an
-item's own words win where they say more ("Requirements:\n- we promised SCIM by Q2").
+item's own words win where they say more ("Requirements:\n- we promised SCIM by Q2"). Under
+needs, lines pasted with no mark are items too ("Requirements:\nSCIM by Q1").
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -3032,7 +3033,9 @@ def _need_denied_next(
 # customer's needs, of our promises, of their questions or of what is not needed sets the
 # reading of the list items after it ("- ", "* ", "+ ", "• ", "– ", "1. ", "1) ", "a) "), up
 # to a blank line or a line that is no item (blank lines right after the heading are skipped).
-# An item's own words still win where they say more (`_heading_reading`).
+# Under needs or wishes, short lines with no mark right after the heading are items too
+# ("Requirements:\nSCIM by Q1\nSSO", `_bare_item`). An item's own words still win where they
+# say more (`_heading_reading`).
 _HEADING_END = re.compile(r":[*_ \t\r]*(?=\n)")
 _LIST_ITEM = re.compile(
     r"[ \t]*(?:[-*+\u2022\u2013\u2014\u25aa\u25e6\u00b7>]|\d{1,2}[.)]|[a-z][)])[ \t]"
@@ -3124,13 +3127,22 @@ def _list_headings(low: str) -> list[_Heading]:
         pos = m.end() + 1
         first = -1
         end = pos
+        # lines with no mark right under a heading of needs or wishes ("Requirements:\nSCIM by
+        # Q1\nSSO"): its items too, up to a line that is no such item (`_bare_item`)
+        bare = kind in ("need", "optional")
         while pos < size:
             k = low.find("\n", pos)
             line_end = size if k < 0 else k
             if not low[pos:line_end].strip():
                 if first >= 0:
                     break  # a blank line ends the list
+                bare = False  # "Requirements:\n\nSCIM by Q1": a paragraph, no item
             elif _LIST_ITEM.match(low, pos, line_end) is not None:
+                if first < 0:
+                    first = pos
+                    bare = False  # a marked list: a line with no mark ends it
+                end = line_end
+            elif bare and _bare_item(low, pos, line_end):
                 if first < 0:
                     first = pos
                 end = line_end
@@ -3140,6 +3152,36 @@ def _list_headings(low: str) -> list[_Heading]:
         if first >= 0:
             found.append((first, end, kind, ds, de))
     return found
+
+
+# A line with no list mark under a heading of needs is one of its items when it is short, one
+# sentence, no heading and not our own word said as a sentence of its own ("We will deliver
+# SSO by Q2", "I promised SSO by Q2", "Told them SSO by Q2": our promise, and the heading's
+# items end there).
+_BARE_ITEM_LONGEST = 100
+_OURS_FIRST = frozenset(
+    f"{w}{t}"
+    for w in ("we", "i", "our", "us", "let's", "let\u2019s", "told", "promised", "committed",
+              "guaranteed", "assured")
+    for t in ("", ",")
+) | frozenset(
+    f"{w}{a}{t}"
+    for w in ("we", "i")
+    for a in ("'", "\u2019")
+    for t in ("ll", "re", "ve", "d", "m")
+)  # fmt: skip
+
+
+def _bare_item(low: str, pos: int, line_end: int) -> bool:
+    """Whether the line low[pos:line_end], with no list mark, right under a heading of needs
+    or wishes (or its items) is one of its items (`_list_headings`)."""
+    line = low[pos:line_end].strip()
+    if len(line) > _BARE_ITEM_LONGEST or line.rstrip("*_ \t\r").endswith(":"):
+        return False  # a paragraph, another heading
+    k = line.find(". ")
+    if k >= 0 and line[k + 2 :].strip():
+        return False  # sentences of their own: "SSO is live. We will have SCIM by Q1."
+    return line.split(" ", 1)[0] not in _OURS_FIRST  # "We will deliver SSO by Q2"
 
 
 def _heading_at(headings: list[_Heading], pos: int) -> _Heading | None:

@@ -1280,7 +1280,6 @@ NEEDED_BY = [
         [("sso", False, None, None), ("scim", True, Q1, None)],
     ),
     ("Next steps:\n- SCIM by Q1", [("scim", True, Q1, None)]),
-    ("Requirements:\nSCIM by Q1", [("scim", True, Q1, None)]),
 ]
 
 

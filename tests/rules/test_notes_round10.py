@@ -1,0 +1,91 @@
+"""Round 10 of the notes helper: misreadings of lines with no list mark under a heading of
+needs (one table per fix, with the close phrasings that stay)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
+
+# Short lines with no list mark right under a heading of needs or wishes: its items, as a
+# marked list's are ("Requirements:\n- SCIM by Q1" was needed by Q1; with no mark, SCIM read
+# as our promise by Q1, a block). The heading's items end at a blank line, another heading,
+# a long line, a line of several sentences or a line of our own word ("We will deliver SSO by
+# Q2": our promise, and what follows it is read as before).
+UNMARKED_ITEMS = [
+    (
+        "Requirements:\nSCIM by Q1\nSSO",
+        [("scim", False, None, Q1, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "Customer requirements:\nSCIM by Q1\nOffline mode",
+        [("scim", False, None, Q1, False), ("offline", False, None, None, False)],
+    ),
+    ("Their must-haves:\nSCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("Requirements:\nSCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("Requirements:\r\nSCIM by Q1\r\nSSO", [("scim", False, None, Q1, False), ("sso", False, None, None, False)]),
+    ("**Requirements:**\nSCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("Requirements:\nSSO\nSCIM by Q1", [("sso", False, None, None, False), ("scim", False, None, Q1, False)]),
+    ("Requirements:\nSCIM - Q1", [("scim", False, None, Q1, False)]),
+    ("Requirements:\nSCIM (Q1)\nAudit log (Q2)", [("scim", False, None, Q1, False), ("audit", False, None, Q2, False)]),
+    ("Requirements:\nSSO\n- SCIM by Q1", [("sso", False, None, None, False), ("scim", False, None, Q1, False)]),
+    ("Requirements:\nSCIM by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Nice to have:\nOffline mode by Q1", [("offline", False, None, Q1, True)]),
+    (
+        "Requirements:\nSCIM by Q1\nWe will deliver SSO by Q2",
+        [("scim", False, None, Q1, False), ("sso", True, Q2, None, False)],
+    ),
+    (
+        "Requirements:\nSCIM by Q1\nThey need SSO by Q2",
+        [("scim", False, None, Q1, False), ("sso", False, None, Q2, False)],
+    ),
+    # ... a blank line ends them (SSO our promise)
+    (
+        "Requirements:\nSCIM by Q1\n\nWe will have SSO by Q2",
+        [("scim", False, None, Q1, False), ("sso", True, Q2, None, False)],
+    ),
+    # as they were: the item's own word (as with a mark), no heading of needs, a blank line
+    # (also right after the heading: a paragraph, as "<p>Requirements:</p><p>SCIM by Q1</p>"
+    # is), our own word as a line of its own and what follows it, another heading, a line of
+    # several sentences, a marked list ended by a line with no mark, headings of promises and
+    # questions (not decided here)
+    ("Requirements:\nSCIM will ship by Q2", [("scim", True, Q2, None, False)]),
+    ("Next steps:\nSCIM by Q1", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1\nSSO", [("scim", True, Q1, None, False), ("sso", False, None, None, False)]),
+    (
+        "Requirements:\nSSO\n\nSCIM by Q1",
+        [("sso", False, None, None, False), ("scim", True, Q1, None, False)],
+    ),
+    ("Requirements:\n\nSCIM by Q1", [("scim", True, Q1, None, False)]),
+    ("<p>Requirements:</p><p>SCIM by Q1</p>", [("scim", True, Q1, None, False)]),
+    ("Requirements:\nWe will deliver SSO by Q2", [("sso", True, Q2, None, False)]),
+    ("Requirements:\nWe'll have SCIM by Q1.", [("scim", True, Q1, None, False)]),
+    ("Requirements:\nTold them SSO by Q2", [("sso", True, Q2, None, False)]),
+    (
+        "Requirements:\nSSO\nWe will deliver SCIM by Q2\nAudit log by Q3",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False), ("audit", True, Q3, None, False)],
+    ),
+    (
+        "Requirements:\nSSO\nNext steps:\nSCIM by Q1",
+        [("sso", False, None, None, False), ("scim", True, Q1, None, False)],
+    ),
+    (
+        "Requirements:\nSCIM by Q1. We will have SSO by Q2.",
+        [("scim", True, Q1, None, False), ("sso", True, Q2, None, False)],
+    ),
+    (
+        "Requirements:\n- SSO\nSCIM by Q1",
+        [("sso", False, None, None, False), ("scim", True, Q1, None, False)],
+    ),
+    ("What we promised:\nSCIM - Q1", [("scim", False, None, None, False)]),
+    ("Open questions:\nSCIM by Q1", [("scim", True, Q1, None, False)]),
+    ("Requirements:\n- SCIM by Q1", [("scim", False, None, Q1, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), UNMARKED_ITEMS, ids=[c[0][:40] for c in UNMARKED_ITEMS]
+)
+def test_unmarked_lines_under_a_heading_of_needs_are_its_items(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -3328,11 +3328,16 @@ def _heading_reading(
         # already delivered SCIM by Q3", "- We'll check in next quarter about SCIM").
         if any(c.question or c.denied or c.past for c in group):
             continue
-        if len(group) == 1 and first.promise and not first.needed:
+        if len(group) == 1 and first.promise:
             k = _date_then_own(low, first, cues, heading, names)
+            if first.needed and any(ns < 0 or ne > k for _, _, ns, ne in first.needed):
+                k = -1  # a need word after the cut: "- SCIM by Q1, will ship by Q2, needed by Q3"
             if k >= 0:  # "- SCIM by Q1, will ship by Q2": their date, then our word
+                # (the need word's dates before the cut stay theirs, those after it are our
+                # word's: "- SCIM needed by Q1, will ship by Q2")
+                theirs = tuple((d, k, ns, ne) for d, _, ns, ne in first.needed if d < k)
                 cut = [
-                    _Clause(lo, k, promise=True),
+                    _Clause(lo, k, promise=True, needed=theirs),
                     _Clause(k + 2, hi, promise=True, custom=first.custom, dated=first.dated),
                 ]
                 i = clauses.index(first)

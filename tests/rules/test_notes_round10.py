@@ -89,3 +89,56 @@ UNMARKED_ITEMS = [
 )
 def test_unmarked_lines_under_a_heading_of_needs_are_its_items(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Under a heading of needs, a feature needed by a date, then after a comma our own word with
+# a date of its own: the first date is the customer's, the second ours, as "- SCIM by Q1, will
+# ship by Q2" (round 9) and "- SCIM needed by Q1; will ship by Q2" already were (the need
+# word's clause took both dates and its first, Q1, read as our promised date too).
+NEEDED_THEN_OUR_WORD = [
+    ("Requirements:\n- SCIM needed by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM required by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM is needed by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Must-haves:\n- SCIM needed by Q1, will ship in Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM needed by Q1, will be ready by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM must be ready by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- They need SCIM by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Nice to have:\n- SCIM needed by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\nSCIM needed by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    (
+        "Requirements:\n- SCIM needed by Q1, will ship by Q2\n- SSO",
+        [("scim", True, Q2, Q1, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "Requirements:\n- SCIM and SSO needed by Q1, will ship by Q2",
+        [("scim", True, Q2, Q1, False), ("sso", True, Q2, Q1, False)],
+    ),
+    # as they were: the semicolon, our subject, a launch whose subject is not said, our word
+    # with no date of ours, or about another feature, what is not our word, a need word after
+    # the cut, no heading, headings of promises and questions (not decided here)
+    ("Requirements:\n- SCIM needed by Q1; will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM needed by Q1, we will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    ("Requirements:\n- SCIM needed by Q1, will launch by Q2", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- SCIM needed by Q1, will ship", [("scim", True, Q1, Q1, False)]),
+    (
+        "Requirements:\n- SCIM needed by Q1, SSO will ship by Q2",
+        [("scim", False, None, Q1, False), ("sso", True, Q2, None, False)],
+    ),
+    ("Requirements:\n- SCIM needed by Q1, will follow up next week", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- SCIM needed by Q1, ETA Q2", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- SCIM needed by Q1, won't ship by Q2", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- SCIM needed by Q1, will ship by Q2?", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, will ship by Q2, needed by Q3", [("scim", True, Q1, None, False)]),
+    ("Requirements:\n- SCIM needed, will ship by Q2", [("scim", True, Q2, Q2, False)]),
+    ("SCIM needed by Q1, will ship by Q2", [("scim", True, Q1, Q1, False)]),
+    ("What we promised:\n- SCIM needed by Q1, will ship by Q2", [("scim", True, Q1, Q1, False)]),
+    ("Open questions:\n- SCIM needed by Q1, will ship by Q2", [("scim", True, Q1, Q1, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NEEDED_THEN_OUR_WORD, ids=[c[0][:40] for c in NEEDED_THEN_OUR_WORD]
+)
+def test_a_list_items_need_date_before_our_word_is_theirs(body: str, expected: list) -> None:
+    assert readings(body) == expected

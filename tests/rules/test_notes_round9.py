@@ -194,7 +194,8 @@ DATE_THEN_OUR_WORD = [
     ),
     # as they were: the dash, the semicolon, our subject, our word told; a launch whose
     # subject is not said (round 8); our word with no date; another feature's; a heading of
-    # promises, questions or things not needed; no heading; their need word; a negation
+    # promises, questions or things not needed; no heading; a negation (their need word:
+    # test_notes_round10.py)
     ("Requirements:\n- SCIM by Q1 - will ship by Q2", [("scim", True, Q2, Q1, False)]),
     ("Requirements:\n- SCIM by Q1; will ship by Q2", [("scim", True, Q2, Q1, False)]),
     ("Requirements:\n- SCIM by Q1, we will ship by Q2", [("scim", True, Q2, Q1, False)]),
@@ -212,7 +213,6 @@ DATE_THEN_OUR_WORD = [
     ("What we promised:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q1, None, False)]),
     ("Open questions:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q1, None, False)]),
     ("SCIM by Q1, will ship by Q2", [("scim", True, Q1, None, False)]),
-    ("Requirements:\n- SCIM needed by Q1, will ship by Q2", [("scim", True, Q1, Q1, False)]),
     ("Requirements:\n- SCIM by Q1, won't ship by Q2", [("scim", False, None, None, False)]),
     ("Requirements:\n- SCIM by Q1, will ship by Q2?", [("scim", False, None, None, False)]),
 ]

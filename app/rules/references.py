@@ -2342,10 +2342,25 @@ def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int,
     words = low[max(a, s - 40) : s].split()
     if words[-1:] in (["is"], ["are"]) and low.startswith("going", s):
         words = words[:-1]  # "They are going to ship ..."
+    elif low.startswith("shipping", s):
+        # "They will be shipping in Q2", "They'll be shipping", "They're going to be shipping"
+        if words[-1:] != ["be"]:
+            return False
+        words = words[:-1]
+        if words[-1:] in (["will"], ["shall"]):
+            words = words[:-1]
+        elif words[-2:] == ["going", "to"]:
+            words = words[:-3] if words[-3:-2] in (["is"], ["are"]) else words[:-2]
+        elif words and words[-1].endswith(("'ll", "\u2019ll")):
+            words[-1] = words[-1][:-3]
+        else:
+            return False
     if not words:
         return False
     last = words[-1]
     k = len(low[:s].rstrip())
+    if low.startswith("shipping", s):
+        k = low.rfind(last, a, s) + len(last)  # the subject's end, before "will be"
     if last in _THEY:
         their = False
     elif last in _THEIR_SHIPPERS or (len(words) > 1 and words[-2] == "their"):
@@ -2451,6 +2466,18 @@ def _ours(
         and _their_ship(low, s, e, a, names, a0, b)
     ):
         return False  # "They will ship their app in Q2 and need SCIM": their own product
+    elif (
+        head == "sh"
+        and cue.startswith("shipping")
+        and low.startswith("be ", s - 3)
+        and _their_ship(low, s, e, a, names, a0, b)
+    ):
+        # "They will be shipping in Q2 and need SCIM": as "They will ship", and its "in Q2"
+        # (inside the cue, so not read alone) is the customer's date as "in <date>" is
+        for at, end in _in_dates(low, e - 2, min(b, e + 40))[:1]:
+            if at == e - 2:
+                _ours(low, at, end, c, False, names, a0, b, True)
+        return False
     elif (
         head in _WILL_HEADS
         and cue.endswith(("included", "supported"))

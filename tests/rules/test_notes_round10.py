@@ -142,3 +142,52 @@ NEEDED_THEN_OUR_WORD = [
 )
 def test_a_list_items_need_date_before_our_word_is_theirs(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# "Will be shipping" (also "'ll be", "going to be") after the customer's subject, with nothing
+# of ours named as what ships: the customer shipping their own product, their date when they
+# state a need, as "They will ship their app in Q2 and need SCIM" already was (round 9; each
+# read as our promise by Q2, a block, and the need's date was lost).
+THEY_WILL_BE_SHIPPING = [
+    ("They will be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They'll be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They are going to be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They're going to be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("The customer will be shipping in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("Customer will be shipping in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("Their app will be shipping in Q2; they need SCIM", [("scim", False, None, Q2, False)]),
+    ("Their team will be shipping in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("They will be shipping in Q2 and need SCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("The customer will be shipping in Q2 with SCIM", [("scim", False, None, None, False)]),
+    (
+        "Requirements:\n- They will be shipping in Q2 and need SCIM",
+        [("scim", False, None, Q2, False)],
+    ),
+    # ... our word after it is ours
+    (
+        "They will be shipping in Q2 and need SCIM; we will have it by Q3",
+        [("scim", True, Q3, Q2, False)],
+    ),
+    # as they were: "they" with no need (our team may be meant), a feature or we as the
+    # subject, "it", a question, "are shipping" and "won't be shipping" (not decided here),
+    # "will ship"
+    ("They will be shipping in Q2 with SCIM", [("scim", True, Q2, None, False)]),
+    ("SCIM: talked to product, they will be shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will be shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("Their SCIM will be shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("We will be shipping in Q2, they need SCIM", [("scim", True, Q2, None, False)]),
+    ("We'll be shipping in Q2 and they need SCIM", [("scim", True, Q2, None, False)]),
+    ("They need SCIM, it will be shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("Will they be shipping in Q2? They need SCIM", [("scim", False, None, None, False)]),
+    ("They are shipping in Q2 and need SCIM", [("scim", True, Q2, None, False)]),
+    ("They won't be shipping in Q2 and need SCIM", [("scim", True, Q2, None, False)]),
+    ("SCIM shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("They will ship their app in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), THEY_WILL_BE_SHIPPING, ids=[c[0][:40] for c in THEY_WILL_BE_SHIPPING]
+)
+def test_the_customers_own_shipping_ahead_is_not_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -1436,6 +1436,12 @@ def _clauses(
         ):
             continue  # "Dealbreaker - no SCIM by Q1", "SCIM and audit log - both needed"
         if names and (joint == ":" or joint in _LABEL_DASHES):
+            if (
+                low.startswith(("dropped by ", " dropped by "), m.end())
+                and any(n.end == m.start() for n in names)
+                and _dropped_by_them_on(low, m.start(), b)
+            ):
+                continue  # "Offline mode: dropped by the customer by Q1": one clause, no cue
             k = _label_after_comma(low, start, m.start(), m.end(), names)
             if k >= 0:  # "Offline mode: optional, SSO: required": cut at the comma instead
                 clauses.append(_Clause(start, k))
@@ -1474,6 +1480,11 @@ def _clauses(
                 continue  # "Moved to contract with SCIM": the deal's stage, no promise
             if low.startswith("dropped ", start - 8) and _dropped_by_date(low, start, names):
                 continue  # "Offline mode dropped by Q1": given up or released, no promise
+            if low.endswith(_DROPPED_AGENT_ENDS, max(a, start - 10), start) and any(
+                (d := _DROPPED_BY_THEM.match(low, n.end, b)) is not None and d.end() == start
+                for n in names
+            ):
+                continue  # "Offline mode dropped by the customer by Q1": when they gave it up
             if low.startswith(_TAKEN_BACK, start) and low.endswith(
                 _NEG_TAILS, max(a, start - 16), start
             ):
@@ -2977,6 +2988,29 @@ _DROPPED_AFTER = re.compile(
 
 # The date cues after "dropped" (`_dropped_by_date`).
 _DROPPED_DATES = ("by ", "before ", "next ", "no later than")
+# "Dropped by" the customer, then a date ("Offline mode dropped by the customer by Q1"):
+# when they gave it up (`_dropped_by_them_on`).
+_DROPPED_BY_THEM = re.compile(
+    r"(?::| [-\u2013\u2014])? dropped by (?:them|(?:the )?(?:customer|client|prospect)) "
+    r"(?=by |before |in |next |no later than )"
+)
+_DROPPED_DATE_CUES = ("by ", "before ", "in ", "no later than ")
+_DROPPED_AGENT_ENDS = (" them ", "customer ", "client ", "prospect ")
+_DROPPED_END = re.compile(r"[ .!]*(?=$|[,;\n]| [-\u2013\u2014] | but )")
+
+
+def _dropped_by_them_on(low: str, k: int, b: int) -> bool:
+    """Whether "dropped by" the customer (them, the client, the prospect) and a date follow
+    the name ending at low[k] and end its clause ("Offline mode dropped by the customer by
+    Q1", "... before Q1", "... in Q1", "... next quarter"): the customer's need given up by
+    then, as "Offline mode dropped by the customer" is; neither our promise nor their need."""
+    m = _DROPPED_BY_THEM.match(low, k, b)
+    if m is None:
+        return False
+    p = m.end()
+    cue = next((c for c in _DROPPED_DATE_CUES if low.startswith(c, p)), "")
+    d = (_date_at(low, p + len(cue), b) if cue else None) or _date_at(low, p, b)
+    return d is not None and _DROPPED_END.match(low, d.end(), b) is not None
 
 
 def _dropped_by_date(low: str, s: int, names: list[Mention]) -> bool:
@@ -3018,8 +3052,10 @@ def _no_x_needed(low: str, a: int, b: int, m: Mention) -> bool:
     if low.endswith(_DROPPED_BEFORE, max(a, s - 16), s):
         verb = low.rfind(" ", max(a, s - 16), low.rfind("d ", max(a, s - 16), s)) + 1
         return _NOT_DROPPED.search(low, max(a, verb - 16), verb) is None
-    if low.find("dropped", m.end, m.end + 10) >= 0 and _DROPPED_AFTER.match(low, m.end, b):
-        return True  # "Offline mode dropped", "Offline mode: dropped"
+    if low.find("dropped", m.end, m.end + 10) >= 0 and (
+        _DROPPED_AFTER.match(low, m.end, b) or _dropped_by_them_on(low, m.end, b)
+    ):
+        return True  # "Offline mode dropped", "Offline mode: dropped", "... by them by Q1"
     if not low.endswith(_DO_WITHOUT, max(a, s - 16), s):
         return False
     verb = low.rfind(" ", max(a, s - 16), low.rfind(" w", max(a, s - 16), s - 1)) + 1

@@ -191,3 +191,71 @@ THEY_WILL_BE_SHIPPING = [
 )
 def test_the_customers_own_shipping_ahead_is_not_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# "Dropped by the customer" (them, the client, the prospect), then a date ending the clause:
+# when the customer gave the need up, as "Offline mode dropped by the customer" already was
+# (round 9): no reference. The date is neither our promise (each read as our promise by
+# Q1, a block) nor their need; "in Q1" was a plain dependency (not decided in round 9).
+DROPPED_BY_THE_CUSTOMER_ON_A_DATE = [
+    ("Offline mode dropped by the customer by Q1", []),
+    ("Offline mode dropped by the customer by Q1.", []),
+    ("Offline mode dropped by the customer before Q1", []),
+    ("Offline mode dropped by them by Q1", []),
+    ("Offline mode dropped by the client by March", []),
+    ("Offline mode dropped by customer by Q1", []),
+    ("Offline mode: dropped by the customer by Q1", []),
+    ("Offline mode - dropped by the prospect by Q1", []),
+    ("Offline mode dropped by the customer next quarter", []),
+    ("Offline mode dropped by the customer by end of Q1", []),
+    ("Offline mode dropped by the customer in Q1", []),
+    ("Offline mode dropped by the customer by Q1, SSO still needed", [("sso", False, None, None, False)]),
+    ("Offline mode dropped by the customer by Q1 but SSO needed", [("sso", False, None, None, False)]),
+    (
+        "Offline mode dropped by the customer by Q1; they need SSO by Q2",
+        [("sso", False, None, Q2, False)],
+    ),
+    ("Requirements:\n- Offline mode dropped by the customer by Q1", []),
+    ("Requirements:\n- Offline mode dropped by the customer by Q1\n- SSO", [("sso", False, None, None, False)]),
+    # ... our word elsewhere stays ours
+    (
+        "Offline mode dropped by the customer by Q1; we will have SCIM by Q2",
+        [("scim", True, Q2, None, False)],
+    ),
+    (
+        "Offline mode: dropped by the customer by Q1, we will have SSO by Q2",
+        [("sso", True, Q2, None, False)],
+    ),
+    (
+        "We will have SCIM by Q1, offline mode dropped by the customer by Q2",
+        [("scim", True, Q1, None, False)],
+    ),
+    # as they were: a negation, a question, another party, no date after the customer ("by
+    # default"), more after the date, more after the customer, a future drop, the customer as
+    # subject, no agent (round 8), the bare form (round 9)
+    ("Offline mode not dropped by the customer by Q1", [("offline", True, Q1, None, False)]),
+    ("Offline mode dropped by the customer by Q1?", [("offline", False, None, None, False)]),
+    ("SCIM dropped by the vendor by Q1", [("scim", False, None, None, False)]),
+    ("Offline mode dropped by the customer by default", [("offline", False, None, None, False)]),
+    ("Offline mode dropped by the customer in Q1 planning", [("offline", False, None, None, False)]),
+    (
+        "Offline mode dropped by the customer by Q1 as we will ship it by Q2",
+        [("offline", True, Q1, None, False)],
+    ),
+    ("Offline mode dropped by the customer's IT team by Q1", [("offline", True, Q1, None, False)]),
+    ("Offline mode will be dropped by the customer by Q1", [("offline", True, Q1, None, False)]),
+    ("The customer dropped offline mode by Q1", []),
+    ("Offline mode dropped by Q1", [("offline", False, None, None, False)]),
+    ("Offline mode dropped by the customer", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    DROPPED_BY_THE_CUSTOMER_ON_A_DATE,
+    ids=[c[0][:40] for c in DROPPED_BY_THE_CUSTOMER_ON_A_DATE],
+)
+def test_a_feature_dropped_by_the_customer_on_a_date_is_no_dependency(
+    body: str, expected: list
+) -> None:
+    assert readings(body) == expected

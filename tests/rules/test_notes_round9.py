@@ -32,13 +32,13 @@ DROPPED_BY_THE_CUSTOMER = [
         [("scim", True, Q1, None, False)],
     ),
     # as they were: bare "dropped", a date after it (round 8), a negation, a question,
-    # another party, more said after the customer, the customer as subject
+    # another party, more said after the customer (a date: test_notes_round10.py), the
+    # customer as subject
     ("Offline mode dropped", []),
     ("Offline mode dropped by Q1", [("offline", False, None, None, False)]),
     ("Offline mode not dropped by the customer", [("offline", False, None, None, False)]),
     ("Offline mode dropped by the customer?", [("offline", False, None, None, False)]),
     ("SCIM dropped by the vendor", [("scim", False, None, None, False)]),
-    ("Offline mode dropped by the customer in Q1", [("offline", False, None, None, False)]),
     ("Offline mode dropped by the customer's IT team", [("offline", False, None, None, False)]),
     ("The customer dropped offline mode", []),
     ("SCIM dropped in Q2", [("scim", False, None, None, False)]),

@@ -23,14 +23,44 @@ def _connector(request: Request) -> TestCrmConnector:
     return request.app.state.connectors["test"]
 
 
+class TestCrmDealBody(DealSnapshot):
+    """A deal snapshot for the test CRM. `crm` and `deal_id` may be left out: the path names
+    the deal and the CRM is `test`; given, they must say the same."""
+
+    __test__ = False  # not a pytest class, whatever its name
+    crm: str = "test"
+    deal_id: str | None = None  # type: ignore[assignment]
+
+
 @router.put(
     "/deals/{deal_id}", status_code=status.HTTP_202_ACCEPTED, operation_id="put_test_crm_deal"
 )
 def put_deal(
-    deal_id: str, snapshot: DealSnapshot, request: Request, engine: EngineDep, _: RevOpsPrincipal
+    deal_id: str,
+    body: TestCrmDealBody,
+    request: Request,
+    engine: EngineDep,
+    _: RevOpsPrincipal,
 ) -> dict:
-    if snapshot.crm != "test" or snapshot.deal_id != deal_id:
-        raise Invalid("snapshot.crm must be 'test' and snapshot.deal_id must match the path")
+    wrong = [
+        {
+            "loc": [name],
+            "path": name,
+            "msg": f"must be {want!r} (or left out), not {got!r}",
+            "type": "value_error",
+        }
+        for name, got, want in (("crm", body.crm, "test"), ("deal_id", body.deal_id, deal_id))
+        if got is not None and got != want
+    ]
+    if wrong:
+        raise Invalid(
+            "; ".join(f"{w['path']} {w['msg']}" for w in wrong),
+            details=wrong,
+        )
+    snapshot = DealSnapshot.model_construct(
+        **{name: getattr(body, name) for name in DealSnapshot.model_fields}
+        | {"crm": "test", "deal_id": deal_id}
+    )
     _connector(request).put_deal(snapshot)
     event = InboundEvent(
         source="test_crm",

@@ -26,6 +26,20 @@ from app.settings import Settings
 PG_URL = os.environ.get("TEST_POSTGRES_URL")
 
 
+@pytest.fixture(autouse=True)
+def _process_reading_settings() -> Iterator[None]:
+    """create_app and the CLI set how this process reads notes (services.catalog.configure:
+    the fiscal year's first month, the business time zone). A test that built an app with
+    FISCAL_YEAR_START_MONTH=2 left "Q1 2027" read as ending on 30 April 2026 for whichever test
+    ran next in the same worker without building an app of its own (a pipeline or ledger test):
+    each test starts and ends with them as they were."""
+    from app.services import catalog
+
+    saved = (catalog._fiscal_year_start, catalog._business_timezone)
+    yield
+    catalog._fiscal_year_start, catalog._business_timezone = saved
+
+
 def _pg_admin_url() -> str:
     url = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     return url.render_as_string(hide_password=False)

@@ -253,7 +253,13 @@ _PROMISE = re.compile(
     # words ("we're", "they'll") do not start a match (see _WordStartPattern).
     r"|(?:(?<=we're )|(?<=we\u2019re )|(?<=we are ))(?:delivering|shipping|adding|building)"
     r"|(?:(?<=they'll )|(?<=they\u2019ll )|(?<=they will ))get"
-    r"|ship(?:s|ping)? (?:in|by|on|before)|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
+    r"|ship(?:s|ping)? (?:in|by|on|before)"
+    # "We will be shipping SCIM in Q2" as "We will ship SCIM in Q2" (after "ship ... in" above:
+    # "We will be shipping in Q2, they need SCIM" keeps its cue)
+    r"|(?:(?<=we will be )|(?<=we shall be )|(?<=we'll be )|(?<=we\u2019ll be )"
+    r"|(?<=we are going to be )|(?<=we're going to be )|(?<=we\u2019re going to be ))"
+    r"(?:delivering|shipping|adding|building)"
+    r"|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
     r"|commit(?:ted|ting|s|ment)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     r"|assur(?:e|ed|ing) (?:them|him|her|the customer|the client|(?:the|their) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team))"

@@ -2347,31 +2347,44 @@ def _launch_ours(low: str, s: int, a: int, cue: str, names: list[Mention]) -> bo
 # The customer's own subject before "will ship" (`_their_ship`), as `str.split` leaves it.
 _THEIR_SHIPPERS = frozenset(("customer", "client", "prospect"))
 _THEY = frozenset(("they", "they're", "they\u2019re"))
+# What stands right before "shipping" in the customer's shipping now ("They are shipping in
+# Q2", "They're shipping", "The customer is shipping"; "will be shipping": "be ").
+_SHIPPING_NOW = (" is ", " are ", "'re ", "\u2019re ")
 
 
 def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int, b: int) -> bool:
-    """Whether the future "ship" cue low[s:e] (clause start `a`, sentence low[a0:b]) is the
-    customer's shipping of their own product: their subject right before it ("The customer
-    will ship their app in Q2", "Their app will ship in Q2"; "they" only with a need of
-    theirs in the sentence: "They will ship in Q2 and need SCIM", as "they" may be our own
-    team: "Talked to product, they will ship in Q2"), and no feature named as what is
-    shipped ("They will ship SCIM in Q2" stays ours)."""
+    """Whether the "ship" cue low[s:e] ("will ship", "will be shipping in", "are shipping in";
+    clause start `a`, sentence low[a0:b]) is the customer's shipping of their own product:
+    their subject right before it ("The customer will ship their app in Q2", "Their app will
+    ship in Q2", "They won't be shipping in Q2", "They are shipping in Q2"; "they" only with
+    a need of theirs in the sentence: "They will ship in Q2 and need SCIM", as "they" may be
+    our own team: "Talked to product, they will ship in Q2"), and no feature named as what
+    is shipped ("They will ship SCIM in Q2" stays ours)."""
     words = low[max(a, s - 40) : s].split()
     if words[-1:] in (["is"], ["are"]) and low.startswith("going", s):
         words = words[:-1]  # "They are going to ship ..."
     elif low.startswith("shipping", s):
-        # "They will be shipping in Q2", "They'll be shipping", "They're going to be shipping"
-        if words[-1:] != ["be"]:
-            return False
-        words = words[:-1]
-        if words[-1:] in (["will"], ["shall"]):
+        # "They will be shipping in Q2", "They'll be shipping", "They're going to be shipping",
+        # "They won't be shipping"; "They are shipping in Q2", "They're shipping" (whose
+        # "they're" is read as "they")
+        if words[-1:] in (["is"], ["are"]):
             words = words[:-1]
-        elif words[-2:] == ["going", "to"]:
-            words = words[:-3] if words[-3:-2] in (["is"], ["are"]) else words[:-2]
-        elif words and words[-1].endswith(("'ll", "\u2019ll")):
-            words[-1] = words[-1][:-3]
-        else:
+        elif words and words[-1].endswith(("'re", "\u2019re")):
+            pass
+        elif words[-1:] != ["be"]:
             return False
+        else:
+            words = words[:-1]
+            if words[-1:] in (["will"], ["shall"], ["won't"], ["won\u2019t"], ["wont"]):
+                words = words[:-1]
+            elif words[-2:] in (["will", "not"], ["shall", "not"]):
+                words = words[:-2]
+            elif words[-2:] == ["going", "to"]:
+                words = words[:-3] if words[-3:-2] in (["is"], ["are"]) else words[:-2]
+            elif words and words[-1].endswith(("'ll", "\u2019ll")):
+                words[-1] = words[-1][:-3]
+            else:
+                return False
     if not words:
         return False
     last = words[-1]
@@ -2486,10 +2499,11 @@ def _ours(
     elif (
         head == "sh"
         and cue.startswith("shipping")
-        and low.startswith("be ", s - 3)
+        and (low.startswith("be ", s - 3) or low.endswith(_SHIPPING_NOW, a, s))
         and _their_ship(low, s, e, a, names, a0, b)
     ):
-        # "They will be shipping in Q2 and need SCIM": as "They will ship", and its "in Q2"
+        # "They will be shipping in Q2 and need SCIM", "They are shipping in Q2 and need
+        # SCIM": as "They will ship", and its "in Q2"
         # (inside the cue, so not read alone) is the customer's date as "in <date>" is
         for at, end in _in_dates(low, e - 2, min(b, e + 40))[:1]:
             if at == e - 2:

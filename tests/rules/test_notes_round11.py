@@ -1,11 +1,12 @@
-"""Round 11 of the notes helper: misreadings of our own shipping ahead (one table per fix,
-with the close phrasings that stay)."""
+"""Round 11 of the notes helper: misreadings of our own shipping ahead and of the customer's
+own shipping (one table per fix, with the close phrasings that stay)."""
 
 from __future__ import annotations
 
 import pytest
 
 from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
 
 # "We will be shipping SCIM in Q2" (also "we'll be", "we shall be", "we are / we're going to
 # be"; delivering, adding, building, as "we're delivering SCIM" is): our word, a commitment,
@@ -62,4 +63,63 @@ WE_WILL_BE_SHIPPING = [
     ("body", "expected"), WE_WILL_BE_SHIPPING, ids=[c[0][:40] for c in WE_WILL_BE_SHIPPING]
 )
 def test_our_shipping_ahead_is_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# "They are shipping in Q2" (also "they're", "the customer is") and "They won't be shipping in
+# Q2" (also "will not be") after the customer's subject, with nothing of ours named as what
+# ships: the customer's own shipping, their date when they state a need, as "They will be
+# shipping in Q2 and need SCIM" already was (round 10; each read as our promise by Q2, a
+# block, and the need's date was lost).
+THEY_ARE_SHIPPING = [
+    ("They are shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They're shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They\u2019re shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("The customer is shipping in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("Customer is shipping in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("Their app is shipping in Q2; they need SCIM", [("scim", False, None, Q2, False)]),
+    ("They are shipping in Q2 and need SCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("They won't be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They won\u2019t be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They wont be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will not be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("The customer won't be shipping in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("Requirements:\n- They are shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    # ... "by Q2": no longer ours, its date not read (as "They will be shipping by Q2 and
+    # need SCIM" already was)
+    ("They are shipping by Q2 and need SCIM", [("scim", False, None, None, False)]),
+    # ... our word after it is ours
+    (
+        "They are shipping in Q2 and need SCIM; we will have it by Q3",
+        [("scim", True, Q3, Q2, False)],
+    ),
+    # as they were: "they" with no need (our team may be meant), a feature, we or "it" as the
+    # subject, a question, a feature named as what ships, "not shipping" (a date denied),
+    # "aren't shipping", "already" / "also" between and a feature's "won't be shipping" (not
+    # decided here), "will be shipping" (round 10)
+    ("They are shipping in Q2 with SCIM", [("scim", True, Q2, None, False)]),
+    ("They're shipping in Q2 with SCIM", [("scim", True, Q2, None, False)]),
+    ("SCIM: talked to product, they are shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("Their SCIM is shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("We are shipping in Q2, they need SCIM", [("scim", True, Q2, None, False)]),
+    ("We're shipping in Q2 and they need SCIM", [("scim", True, Q2, None, False)]),
+    ("We will be shipping in Q2, they need SCIM", [("scim", True, Q2, None, False)]),
+    ("They need SCIM, it is shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM, it's shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("Are they shipping in Q2? They need SCIM", [("scim", False, None, None, False)]),
+    ("They are shipping SCIM in Q2", [("scim", False, None, None, False)]),
+    ("They won't be shipping SCIM in Q2", [("scim", False, None, None, False)]),
+    ("They are not shipping in Q2 and need SCIM", [("scim", False, None, None, False)]),
+    ("They aren't shipping in Q2 and need SCIM", [("scim", True, Q2, None, False)]),
+    ("They are already shipping in Q2 and need SCIM", [("scim", True, Q2, None, False)]),
+    ("SCIM won't be shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("They will be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), THEY_ARE_SHIPPING, ids=[c[0][:40] for c in THEY_ARE_SHIPPING]
+)
+def test_the_customers_own_shipping_now_is_not_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected

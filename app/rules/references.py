@@ -43,7 +43,8 @@ in the next one). A heading over a list sets the reading of its items (`_list_he
 "Customer requirements:\n- SCIM by Q1" is their need by Q1, "What we promised:\n1. SCIM - Q1" our
 promise by Q1, "Open questions:\n- SCIM by Q1" a question, "Out of scope:\n- SCIM" none; an
 item's own words win where they say more ("Requirements:\n- we promised SCIM by Q2"). Under
-needs, lines pasted with no mark are items too ("Requirements:\nSCIM by Q1").
+needs, promises or questions, lines pasted with no mark are items too ("Requirements:\nSCIM by
+Q1", "What we promised:\nSCIM - Q1").
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -3116,9 +3117,9 @@ def _need_denied_next(
 # customer's needs, of our promises, of their questions or of what is not needed sets the
 # reading of the list items after it ("- ", "* ", "+ ", "• ", "– ", "1. ", "1) ", "a) "), up
 # to a blank line or a line that is no item (blank lines right after the heading are skipped).
-# Under needs or wishes, short lines with no mark right after the heading are items too
-# ("Requirements:\nSCIM by Q1\nSSO", `_bare_item`). An item's own words still win where they
-# say more (`_heading_reading`).
+# Under needs, wishes, promises or questions, short lines with no mark right after the
+# heading are items too ("Requirements:\nSCIM by Q1\nSSO", `_bare_item`). An item's own words
+# still win where they say more (`_heading_reading`).
 _HEADING_END = re.compile(r":[*_ \t\r]*(?=\n)")
 _LIST_ITEM = re.compile(
     r"[ \t]*(?:[-*+\u2022\u2013\u2014\u25aa\u25e6\u00b7>]|\d{1,2}[.)]|[a-z][)])[ \t]"
@@ -3210,9 +3211,11 @@ def _list_headings(low: str) -> list[_Heading]:
         pos = m.end() + 1
         first = -1
         end = pos
-        # lines with no mark right under a heading of needs or wishes ("Requirements:\nSCIM by
-        # Q1\nSSO"): its items too, up to a line that is no such item (`_bare_item`)
-        bare = kind in ("need", "optional")
+        # lines with no mark right under a heading of needs, wishes, promises or questions
+        # ("Requirements:\nSCIM by Q1\nSSO", "What we promised:\nSCIM - Q1", "Open
+        # questions:\nSCIM by Q1"): its items too, up to a line that is no such item
+        # (`_bare_item`)
+        bare = kind in _BARE_KINDS
         while pos < size:
             k = low.find("\n", pos)
             line_end = size if k < 0 else k
@@ -3225,11 +3228,20 @@ def _list_headings(low: str) -> list[_Heading]:
                     first = pos
                     bare = False  # a marked list: a line with no mark ends it
                 end = line_end
-            elif bare and _bare_item(low, pos, line_end):
+            elif bare and _bare_item(low, pos, line_end, kind):
                 if first < 0:
                     first = pos
                 end = line_end
             else:
+                if (
+                    kind == "question"
+                    and bare
+                    and first >= 0
+                    and low[pos:line_end].strip().split(" ", 1)[0] in _ANSWER_FIRST
+                ):
+                    # "They asked:\nSCIM by Q1\nTold them yes, by Q1": a question and our
+                    # answer, not a list of questions: read as written
+                    first = -1
                 break  # a line that is no item
             pos = line_end + 1
         if first >= 0:
@@ -3237,10 +3249,16 @@ def _list_headings(low: str) -> list[_Heading]:
     return found
 
 
-# A line with no list mark under a heading of needs is one of its items when it is short, one
-# sentence, no heading and not our own word said as a sentence of its own ("We will deliver
-# SSO by Q2", "I promised SSO by Q2", "Told them SSO by Q2": our promise, and the heading's
-# items end there).
+# A line with no list mark under a heading of needs (wishes, promises, questions) is one of
+# its items when it is short, one sentence, no heading and not our own word said as a
+# sentence of its own ("We will deliver SSO by Q2", "I promised SSO by Q2", "Told them SSO by
+# Q2": our promise, and the heading's items end there). Not under what we told them or what
+# is not needed (not decided). Under promises not a line that denies ("SSO not yet", "SSO -
+# not promised": read as written); under questions not an answer ("Yes, by Q1", "A: yes"),
+# and lines followed right away by an answer or our word are no items at all (a question and
+# its answer: "They asked:\nSCIM by Q1\nTold them yes, by Q1").
+_BARE_KINDS = frozenset(("need", "optional", "promise", "question"))
+_BARE_DENIAL = re.compile(r"(?<![a-z0-9])(?:not|no|never|nothing|none)(?![a-z0-9])|n['\u2019]t ")
 _BARE_ITEM_LONGEST = 100
 _OURS_FIRST = frozenset(
     f"{w}{t}"
@@ -3253,18 +3271,33 @@ _OURS_FIRST = frozenset(
     for a in ("'", "\u2019")
     for t in ("ll", "re", "ve", "d", "m")
 )  # fmt: skip
+# ... and, under questions, the first word of our answer ("Yes, by Q1", "A: yes", "Told them
+# Q2").
+_ANSWER_FIRST = (
+    _OURS_FIRST
+    | frozenset(
+        f"{w}{t}" for w in ("yes", "yeah", "yep", "no", "nope") for t in ("", ",", ".", "!", ":")
+    )
+    | frozenset(("a:", "answer:", "answered", "answered:", "answer", "reply:", "replied"))
+)
 
 
-def _bare_item(low: str, pos: int, line_end: int) -> bool:
-    """Whether the line low[pos:line_end], with no list mark, right under a heading of needs
-    or wishes (or its items) is one of its items (`_list_headings`)."""
+def _bare_item(low: str, pos: int, line_end: int, kind: str) -> bool:
+    """Whether the line low[pos:line_end], with no list mark, right under a heading of needs,
+    wishes, promises or questions (`kind`; or its items) is one of its items
+    (`_list_headings`)."""
     line = low[pos:line_end].strip()
     if len(line) > _BARE_ITEM_LONGEST or line.rstrip("*_ \t\r").endswith(":"):
         return False  # a paragraph, another heading
     k = line.find(". ")
     if k >= 0 and line[k + 2 :].strip():
         return False  # sentences of their own: "SSO is live. We will have SCIM by Q1."
-    return line.split(" ", 1)[0] not in _OURS_FIRST  # "We will deliver SSO by Q2"
+    first = line.split(" ", 1)[0]
+    if kind == "promise":
+        return first not in _OURS_FIRST and _BARE_DENIAL.search(line) is None  # "SSO not yet"
+    if kind == "question":
+        return first not in _ANSWER_FIRST  # "Yes, by Q1"
+    return first not in _OURS_FIRST  # "We will deliver SSO by Q2"
 
 
 def _heading_at(headings: list[_Heading], pos: int) -> _Heading | None:

@@ -1,5 +1,6 @@
-"""Round 11 of the notes helper: misreadings of our own shipping ahead and of the customer's
-own shipping (one table per fix, with the close phrasings that stay)."""
+"""Round 11 of the notes helper: misreadings of our own shipping ahead, of the customer's
+own shipping and of lines with no list mark under headings of promises and questions (one
+table per fix, with the close phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -122,4 +123,118 @@ THEY_ARE_SHIPPING = [
     ("body", "expected"), THEY_ARE_SHIPPING, ids=[c[0][:40] for c in THEY_ARE_SHIPPING]
 )
 def test_the_customers_own_shipping_now_is_not_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Short lines with no list mark right under a heading of our promises or of their questions:
+# its items, as a marked list's are and as lines under a heading of needs already were (round
+# 10): "What we promised:\nSCIM - Q1" is our promise by Q1 (was a plain dependency, a missed
+# promise), "Open questions:\nSCIM by Q1" a question (was our promise by Q1, a block). Not
+# under promises a line that denies ("SSO not yet"), nor under questions an answer ("Yes, by
+# Q1"); lines followed right away by an answer or our word are no items (a question and our
+# answer: read as written).
+UNMARKED_PROMISES_AND_QUESTIONS = [
+    ("What we promised:\nSCIM - Q1", [("scim", True, Q1, None, False)]),
+    (
+        "What we promised:\nSCIM (Q1)\nAudit log (Q2)",
+        [("scim", True, Q1, None, False), ("audit", True, Q2, None, False)],
+    ),
+    (
+        "What we promised:\nSCIM\nAudit log",
+        [("scim", True, None, None, False), ("audit", True, None, None, False)],
+    ),
+    ("Commitments:\nSCIM - Q1", [("scim", True, Q1, None, False)]),
+    ("Promised for Q2:\nSCIM", [("scim", True, Q2, None, False)]),
+    (
+        "We committed to:\nSCIM - Q1\nSSO",
+        [("scim", True, Q1, None, False), ("sso", True, None, None, False)],
+    ),
+    (
+        "What we promised:\nSCIM - Q1\nThey need SSO by Q2",
+        [("scim", True, Q1, None, False), ("sso", False, None, Q2, False)],
+    ),
+    (
+        "What we promised:\nSCIM - Q1\n\nSSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\nSCIM - Q1\nNo SSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Open questions:\nSCIM by Q1", [("scim", False, None, None, False)]),
+    (
+        "Open questions:\nSCIM by Q1\nSSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Open questions:\nWill SCIM be ready by Q1", [("scim", False, None, None, False)]),
+    ("Open questions:\nSCIM ETA for Q2", [("scim", False, None, None, False)]),
+    ("Open questions:\nIs SCIM on the roadmap for Q2", [("scim", False, None, None, False)]),
+    ("Questions from the call:\nSCIM by Q1", [("scim", False, None, None, False)]),
+    ("They asked:\nSCIM by Q1", [("scim", False, None, None, False)]),
+    (
+        "Open questions:\nSCIM by Q1\nSSO will ship by Q2",
+        [("scim", False, None, None, False), ("sso", True, Q2, None, False)],
+    ),
+    # as they were: a mark, a promise cue of the line's own, the item's own words (as with a
+    # mark), a blank line, our word as a line of its own, a marked list ended by a line with
+    # no mark, a line of sentences, a line that denies under promises, our word under
+    # questions, an answer right after the question, headings of what we told them and of
+    # what is not needed (not decided here), other headings
+    ("What we promised:\n- SCIM - Q1", [("scim", True, Q1, None, False)]),
+    ("What we promised:\nSCIM by Q1", [("scim", True, Q1, None, False)]),
+    ("What we promised:\nCustomer confirmed SCIM for Q2", [("scim", False, None, None, False)]),
+    ("What we promised:\nSCIM discussed", [("scim", False, None, None, False)]),
+    ("What we promised:\nSCIM needed by Q1", [("scim", False, None, Q1, False)]),
+    ("What we promised:\n\nSCIM - Q1", [("scim", False, None, None, False)]),
+    ("What we promised:\nWe will deliver SSO by Q2", [("sso", True, Q2, None, False)]),
+    (
+        "What we promised:\n- SSO\nSCIM - Q1",
+        [("sso", True, None, None, False), ("scim", False, None, None, False)],
+    ),
+    (
+        "What we promised:\nSCIM. They also need SSO by Q2.",
+        [("scim", False, None, None, False), ("sso", False, None, Q2, False)],
+    ),
+    (
+        "What we promised:\nSCIM by Q1\nSSO not yet",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\nSCIM by Q1\nSSO - not promised",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\nSCIM by Q1, SSO not yet",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Open questions:\n- SCIM by Q1", [("scim", False, None, None, False)]),
+    ("Open questions:\n\nSCIM by Q1", [("scim", True, Q1, None, False)]),
+    ("Open questions:\nWe promised SCIM by Q1", [("scim", True, Q1, None, False)]),
+    ("Open questions:\nSCIM: promised by Q2", [("scim", True, Q2, None, False)]),
+    ("Open questions:\nNone, SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("Open questions:\nNone. We will have SCIM by Q1.", [("scim", True, Q1, None, False)]),
+    (
+        "Open questions:\nWe shipped SSO last year and will have SCIM by Q1",
+        [("sso", False, None, None, False), ("scim", True, Q1, None, False)],
+    ),
+    ("They asked:\nSCIM by Q1\nTold them yes, by Q1", [("scim", True, Q1, None, False)]),
+    ("They asked:\nSCIM by Q1\nA: yes, by Q1", [("scim", True, Q1, None, False)]),
+    ("Open questions:\nSCIM by Q1\nYes, by Q1", [("scim", True, Q1, None, False)]),
+    ("Open questions:\nSCIM by Q1\nTold them yes", [("scim", True, Q1, None, False)]),
+    ("Questions:\nSCIM by Q1\nWe will have SCIM by Q1.", [("scim", True, Q1, None, False)]),
+    ("What we told them:\nSCIM in Q1", [("scim", False, None, None, False)]),
+    ("Out of scope:\nOffline mode", [("offline", False, None, None, False)]),
+    ("Next steps:\nSCIM by Q1", [("scim", True, Q1, None, False)]),
+    ("Requirements:\nSCIM by Q1", [("scim", False, None, Q1, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    UNMARKED_PROMISES_AND_QUESTIONS,
+    ids=[c[0][:40] for c in UNMARKED_PROMISES_AND_QUESTIONS],
+)
+def test_unmarked_lines_under_promises_and_questions_are_its_items(
+    body: str, expected: list
+) -> None:
     assert readings(body) == expected

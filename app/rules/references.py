@@ -444,15 +444,15 @@ _NOT_REMOVED = re.compile(
 _GIVEN_UP = ("dropped", "waived", "withdrew", "withdrawn", "removed")
 # A promise taken back or refused ("we did not promise SCIM", "can't commit to it by Q3", "no
 # promises were made", "we haven't promised SCIM", "not in a position to commit"), or a
-# delivery said not to happen ("SCIM won't ship in Q1", "can't deliver it by Q3", "will not
-# have it by March", "SCIM won't launch by Q2"): the clause is no commitment, whatever else in
-# it sounds like one.
+# delivery said not to happen ("SCIM won't ship in Q1", "SCIM won't be shipping in Q1", "can't
+# deliver it by Q3", "will not have it by March", "SCIM won't launch by Q2"): the clause is no
+# commitment, whatever else in it sounds like one.
 _PROMISE_VERB = r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s)?|guaranteeing)"
 # Only after a future or modal negation (group `fut`): "we don't ship on-prem" takes back no
 # promise.
 _DELIVERY_VERB = (
     r"(?:ship(?:s|ping)?|deliver(?:ing)?|have|build|develop|go (?:ga|live)|throw (?:it |them )?in"
-    r"|launch|release|be (?:ready|available|live|delivered|shipped|done|there|in place"
+    r"|launch|release|be (?:ready|available|live|delivered|shipped|shipping|done|there|in place"
     r"|launched|released))"
 )
 _DENIED = re.compile(
@@ -1409,6 +1409,11 @@ _NEG_TAILS = tuple(
 # Date cues that "not" just before denies: "not by Q1", "not before Q3", "not next quarter",
 # "not in time for launch", "not shipping in Q1".
 _NOT_DATE_CUES = ("by ", "before ", "next ", "in time ", "shipping ")
+# ... and "isn't", "aren't" (also "wasn't", "weren't") before "shipping": "SCIM isn't shipping
+# in Q2", "They aren't shipping in Q2 and need SCIM", as "is not shipping" is.
+_NOT_SHIPPING_NOW = tuple(
+    f" {verb}{neg} " for verb in ("isn", "aren", "wasn", "weren") for neg in ("'t", "\u2019t", "t")
+)
 
 
 # What may follow a question's "?": 'asked "do we have SCIM?"', "(SCIM by Q1?)", "by Q1?!".
@@ -1510,6 +1515,12 @@ def _clauses(
                 # A date denied: "- SCIM: not by Q1", "SCIM: not before Q3" (not after a
                 # promise in the clause: "We promised SCIM by Q1, not by Q3").
                 c.denied = True
+            elif (
+                not c.promise
+                and low.startswith("shipping ", start)
+                and low.endswith(_NOT_SHIPPING_NOW, max(a, start - 9), start)
+            ):
+                c.denied = True  # "SCIM isn't shipping in Q2", as "SCIM is not shipping in Q2"
             else:
                 ours = _ours(low, start, m.end(kind), c, False, names, a, b)
                 if (

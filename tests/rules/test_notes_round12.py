@@ -1,0 +1,67 @@
+"""Round 12 of the notes helper: misreadings of our shipping denied (one table per fix, with
+the close phrasings that stay)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
+
+# "Won't be shipping" (also "wont", "won’t", "will not be", "can't be") denies the shipping as
+# "won't ship" does: no commitment, the "in Q2" then read as "We won't ship in Q2, they need
+# SCIM" reads it (the customer's date where they state a need); "isn't" / "aren't shipping"
+# as "is not shipping" (a date denied). Each read as our promise by Q2, a block.
+NOT_SHIPPING = [
+    ("SCIM won't be shipping in Q2", [("scim", False, None, None, False)]),
+    ("SCIM won\u2019t be shipping in Q2", [("scim", False, None, None, False)]),
+    ("SCIM wont be shipping in Q2", [("scim", False, None, None, False)]),
+    ("SCIM will not be shipping in Q2", [("scim", False, None, None, False)]),
+    ("SCIM won't be shipping by Q2", [("scim", False, None, None, False)]),
+    ("We won't be shipping SCIM by Q2", [("scim", False, None, None, False)]),
+    ("We can't be shipping SCIM by Q2", [("scim", False, None, None, False)]),
+    ("We won't be shipping in Q2, they need SCIM", [("scim", False, None, Q2, False)]),
+    ("They need SCIM; it won't be shipping in Q2", [("scim", False, None, None, False)]),
+    ("They need SCIM by Q1; it won't be shipping in Q2", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- SCIM won't be shipping in Q2", [("scim", False, None, None, False)]),
+    ("Requirements:\n- SCIM by Q1, won't be shipping in Q2", [("scim", False, None, None, False)]),
+    ("They aren't shipping in Q2 and need SCIM", [("scim", False, None, None, False)]),
+    ("They arent shipping in Q2 and need SCIM", [("scim", False, None, None, False)]),
+    ("They weren't shipping in Q2 and need SCIM", [("scim", False, None, None, False)]),
+    ("SCIM isn't shipping in Q2", [("scim", False, None, None, False)]),
+    ("SCIM isn\u2019t shipping in Q2", [("scim", False, None, None, False)]),
+    ("We aren't shipping in Q2, they need SCIM", [("scim", False, None, None, False)]),
+    # ... our word after it is ours (was by Q2)
+    ("SCIM won't be shipping in Q2, we will have it by Q3", [("scim", True, Q3, None, False)]),
+    ("SCIM won't be shipping in Q2 but will ship in Q3", [("scim", True, Q3, None, False)]),
+    # the "will ship" forms they now agree with, and as they were: "not shipping", the
+    # customer's own shipping (round 11), a feature named as what ships, our shipping ahead, a
+    # promise before it in the clause, a question
+    ("SCIM won't ship in Q2", [("scim", False, None, None, False)]),
+    ("SCIM will not ship in Q2", [("scim", False, None, None, False)]),
+    ("We won't ship SCIM by Q2", [("scim", False, None, None, False)]),
+    ("We won't ship in Q2, they need SCIM", [("scim", False, None, Q2, False)]),
+    ("SCIM won't ship in Q2 but will ship in Q3", [("scim", True, Q3, None, False)]),
+    ("SCIM is not shipping in Q2", [("scim", False, None, None, False)]),
+    ("They are not shipping in Q2 and need SCIM", [("scim", False, None, None, False)]),
+    ("We are not shipping in Q2, they need SCIM", [("scim", False, None, None, False)]),
+    ("We won't be shipping SCIM in Q2", [("scim", False, None, None, False)]),
+    ("We will not be shipping SCIM in Q2", [("scim", False, None, None, False)]),
+    ("We aren't shipping SCIM in Q2", [("scim", False, None, None, False)]),
+    ("They won't be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They won't be shipping in Q2 and need SCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("The customer won't be shipping in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("They are shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They won't be shipping SCIM in Q2", [("scim", False, None, None, False)]),
+    ("SCIM will be shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("We will be shipping SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("We will be shipping in Q2, they need SCIM", [("scim", True, Q2, None, False)]),
+    ("We promised SCIM by Q1, isn't shipping in Q2", [("scim", True, Q1, None, False)]),
+    ("Are they shipping in Q2? They need SCIM", [("scim", False, None, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), NOT_SHIPPING, ids=[c[0][:40] for c in NOT_SHIPPING])
+def test_shipping_denied_is_no_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -3382,6 +3382,16 @@ _NOT_A_LABEL = re.compile(
 )
 
 
+def _denies_promise(low: str, a: int, b: int) -> bool:
+    """Whether the list item's sentence low[a:b] under a heading of promises denies
+    (`_BARE_DENIAL`: "- SSO - not promised", "- SSO not yet"), other than a date denied
+    ("- SCIM: not by Q1": still promised, with no date)."""
+    for m in _BARE_DENIAL.finditer(low, a, b):
+        if m.group() != "not" or not low.startswith(_NOT_DATE_CUES, m.end() + 1):
+            return True
+    return False
+
+
 def _heading_reading(
     low: str,
     clauses: list[_Clause],
@@ -3400,6 +3410,11 @@ def _heading_reading(
     date of its own takes the heading's ("Promised for Q2:\n- SCIM", "Needed by Q1:\n- SCIM")."""
     heading, ds, de = head[2], head[3], head[4]
     said: dict[int, _Clause] = {}
+    if heading == "promise" and _denies_promise(low, clauses[0].start, clauses[-1].end):
+        # an item that denies ("- SSO - not promised", "- SSO not yet", "- SSO - no
+        # commitment"): read as written, as a line with no mark that denies is (`_bare_item`;
+        # here the sentence: "- SCIM - Q1. SSO not yet." keeps SCIM by Q1)
+        return said
     groups: list[list[_Clause]] = []
     for c in clauses:
         named = any(c.start <= n.start < c.end for n in names)

@@ -1,5 +1,5 @@
-"""Round 12 of the notes helper: misreadings of our shipping denied (one table per fix, with
-the close phrasings that stay)."""
+"""Round 12 of the notes helper: misreadings of our shipping denied and of marked items that
+deny under a heading of promises (one table per fix, with the close phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -64,4 +64,65 @@ NOT_SHIPPING = [
 
 @pytest.mark.parametrize(("body", "expected"), NOT_SHIPPING, ids=[c[0][:40] for c in NOT_SHIPPING])
 def test_shipping_denied_is_no_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# A marked item under a heading of our promises that denies ("- SSO - not promised", "- SSO
+# not yet", "- SSO - no commitment"): read as written, no promise, as a line with no mark that
+# denies already was (round 11; each read as our promise, a block). A date denied alone
+# ("- SCIM: not by Q1") keeps the promise with no date.
+DENIED_PROMISE_ITEMS = [
+    ("What we promised:\n- SSO - not promised", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO \u2013 not promised", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO: not promised", [("sso", False, None, None, False)]),
+    ("What we promised:\n1. SSO - not promised", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO not yet", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - no commitment", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - not a commitment", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - can't commit", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - didn't commit", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - won't ship in Q2", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - not yet, Q3 maybe", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO: not in Q1", [("sso", False, None, None, False)]),
+    ("Commitments:\n- SSO - not committed", [("sso", False, None, None, False)]),
+    ("Promised for Q2:\n- SSO - not promised", [("sso", False, None, None, False)]),
+    (
+        "What we promised:\n- SCIM by Q1\n- SSO - not promised",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\n- SSO - not promised\n- Audit log",
+        [("sso", False, None, None, False), ("audit", True, None, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM by Q1, SSO not yet",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    # ... the sentence that denies, not the item's other sentence (SCIM by Q1 as before)
+    (
+        "What we promised:\n- SCIM - Q1. SSO not yet.",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    # as they were: items that do not deny, a date denied alone, the lines with no mark
+    # (round 11), other headings
+    ("What we promised:\n- SSO", [("sso", True, None, None, False)]),
+    ("What we promised:\n- SCIM - Q1", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM: not by Q1", [("scim", True, None, None, False)]),
+    ("What we promised:\n- SSO: not before Q3", [("sso", True, None, None, False)]),
+    ("What we promised:\n- SCIM by Q1 - won't slip", [("scim", True, Q1, None, False)]),
+    (
+        "What we promised:\n- SCIM - Q1\nSSO - not promised",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    ("What we promised:\nSSO - not promised", [("sso", False, None, None, False)]),
+    ("What we promised:\n- They don't need SSO", []),
+    ("Requirements:\n- SSO not yet", [("sso", False, None, None, False)]),
+    ("Open questions:\n- SSO - not promised", [("sso", False, None, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), DENIED_PROMISE_ITEMS, ids=[c[0][:40] for c in DENIED_PROMISE_ITEMS]
+)
+def test_a_promise_items_denial_is_no_promise(body: str, expected: list) -> None:
     assert readings(body) == expected

@@ -3269,7 +3269,15 @@ def _list_headings(low: str) -> list[_Heading]:
 # and lines followed right away by an answer or our word are no items at all (a question and
 # its answer: "They asked:\nSCIM by Q1\nTold them yes, by Q1").
 _BARE_KINDS = frozenset(("need", "optional", "promise", "question"))
-_BARE_DENIAL = re.compile(r"(?<![a-z0-9])(?:not|no|never|nothing|none)(?![a-z0-9])|n['\u2019]t ")
+# "No" opening the item or ending it ("No SSO", "- SSO - no"), or before what would be the
+# promise ("- SSO - no commitment", "no ETA"); not of something else: "- SCIM - no blockers",
+# "- SCIM (no extra cost)" under a heading of promises are promises.
+_BARE_DENIAL = re.compile(
+    r"(?<![a-z0-9])(?:not|never|nothing|none|no (?:commit|commitment|commitments|promise"
+    r"|promises|guarantee|date|dates|eta|timeline|plan|plans))(?![a-z0-9])|n['\u2019]t "
+    r"|^[^a-z0-9\n]*no(?![a-z0-9])|(?<![a-z0-9])no[^a-z0-9\n]*$",
+    re.MULTILINE,
+)
 _BARE_ITEM_LONGEST = 100
 _OURS_FIRST = frozenset(
     f"{w}{t}"

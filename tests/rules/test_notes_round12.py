@@ -126,3 +126,41 @@ DENIED_PROMISE_ITEMS = [
 )
 def test_a_promise_items_denial_is_no_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# "No" of something else in an item under a heading of promises is no denial of the promise:
+# "- SCIM (no extra cost)" is what we promised (3842c3e read each as a plain dependency, a
+# missed promise; the line with no mark was read so since round 11). "No" denies only before
+# what the promise would be: a commitment, a promise, a guarantee, a date, an ETA, a plan.
+NO_OF_SOMETHING_ELSE = [
+    ("What we promised:\n- SCIM - no blockers", [("scim", True, None, None, False)]),
+    ("What we promised:\n- SCIM (no extra cost)", [("scim", True, None, None, False)]),
+    ("What we promised:\nSCIM (no extra cost)", [("scim", True, None, None, False)]),
+    ("What we promised:\n- SCIM - no charge", [("scim", True, None, None, False)]),
+    ("What we promised:\n- SCIM - Q1, no setup fee", [("scim", True, Q1, None, False)]),
+    # as they were: an item with its own cue, "no" before the promise itself, "not", "n't",
+    # a bare "no"
+    ("Commitments:\n- SCIM by Q1, no extra cost", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SSO - no commitment", [("sso", False, None, None, False)]),
+    ("What we promised:\nSSO - no commitment", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - no ETA", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - no date yet", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - no promise", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - not promised", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - can't commit", [("sso", False, None, None, False)]),
+    ("What we promised:\n- SSO - no", []),
+    ("What we promised:\n- No SSO", [("sso", False, None, None, False)]),
+    (
+        "What we promised:\nSCIM - Q1\nNo SSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NO_OF_SOMETHING_ELSE, ids=[c[0][:40] for c in NO_OF_SOMETHING_ELSE]
+)
+def test_no_of_something_else_in_a_promise_item_keeps_the_promise(
+    body: str, expected: list
+) -> None:
+    assert readings(body) == expected

@@ -1211,10 +1211,7 @@ def _carried_promise(
         a += 1
     if a >= size or low[a] in "<>":
         return None
-    m = _BOUNDARY.search(low, a)
-    b = _cut(m) if m else size
-    while b > a and text[b - 1].isspace():
-        b -= 1
+    b = _sentence_end(text, low, a)
     if any(a <= start < b and named for (start, _), named in sentences.items()):
         return None  # it names a feature of its own
     if unknown and _OBJECT_WORD.search(low, a, b) is not None:
@@ -1303,10 +1300,7 @@ def _answered_next(
         a += 1
     if not low.startswith(_ANSWER_HEADS, a):
         return None
-    m = _BOUNDARY.search(low, a)
-    b = _cut(m) if m else size
-    while b > a and text[b - 1].isspace():
-        b -= 1
+    b = _sentence_end(text, low, a)
     end = b
     while end > a and low[end - 1] in ".!":
         end -= 1
@@ -1364,6 +1358,15 @@ def _in_address(low: str, s: int, e: int) -> bool:
 
 def _cut(m: re.Match[str]) -> int:
     return m.start() if m.group() in "\n<" else m.end()
+
+
+def _sentence_end(text: str, low: str, a: int) -> int:
+    """The end of the sentence that starts at `a`, its trailing whitespace left out."""
+    m = _BOUNDARY.search(low, a)
+    b = _cut(m) if m else len(low)
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return b
 
 
 def _sentence_span(

@@ -3014,10 +3014,11 @@ _NOT_DROPPED = re.compile(r"(?:n['\u2019]?t|not|never)(?: yet| been| really| act
 # "Offline mode: dropped", "SSO dropped, SCIM still needed", "Offline mode dropped by the
 # customer"), as "Offline mode was dropped"; not release slang with more after it ("SCIM
 # dropped last week", "SCIM dropped in Q2").
+# The clause's end after "dropped" and what it says (`_DROPPED_AFTER`, `_dropped_by_them_on`).
+_DROPPED_TAIL = r"[ .!]*(?=$|[,;\n]| [-\u2013\u2014] | but )"
 _DROPPED_AFTER = re.compile(
     r"(?::| [-\u2013\u2014])? dropped(?: by (?:them|(?:the )?(?:customer|client|prospect)))?"
-    r"(?: (?:for now|entirely|completely|altogether|too|as well))?[ .!]*"
-    r"(?=$|[,;\n]| [-\u2013\u2014] | but )"
+    r"(?: (?:for now|entirely|completely|altogether|too|as well))?" + _DROPPED_TAIL
 )
 
 
@@ -3031,7 +3032,7 @@ _DROPPED_BY_THEM = re.compile(
 )
 _DROPPED_DATE_CUES = ("by ", "before ", "in ", "no later than ")
 _DROPPED_AGENT_ENDS = (" them ", "customer ", "client ", "prospect ")
-_DROPPED_END = re.compile(r"[ .!]*(?=$|[,;\n]| [-\u2013\u2014] | but )")
+_DROPPED_END = re.compile(_DROPPED_TAIL)
 
 
 def _dropped_by_them_on(low: str, k: int, b: int) -> bool:

@@ -364,9 +364,10 @@ _NEG_BEFORE = re.compile(
     # within a few words after (not "They dropped the price, SCIM needed")
     r"|(?:dropped|waived|withdrew|withdrawn)(?= (?:the |their )?(?:[a-z0-9-]+ ){1,3}"
     r"(?:requirements?|needs?|asks?|requests?)(?![a-z0-9]))"
-    # "they need SSO, not SCIM"; not ", not needed" (`_NEG_AFTER`: of what came before)
-    r"|(?<=, )not(?! just| only| yet| needed| required| necessary| a requirement| a priority"
-    r"| relevant| in scope| wanted| important| essential| critical| an? (?:blocker|must"
+    # "they need SSO, not SCIM", also in parentheses: "SCIM by Q1 (not SSO)"; not ", not
+    # needed" (`_NEG_AFTER`: of what came before)
+    r"|(?:(?<=, )|(?<=\())not(?! just| only| yet| needed| required| necessary| a requirement"
+    r"| a priority| relevant| in scope| wanted| important| essential| critical| an? (?:blocker|must"
     r"|dealbreaker|deal[- ]breaker|showstopper|hard requirement))(?= )"
     r"|neither"
 )  # not "without": "without SSO they won't sign" is a dependency
@@ -3395,9 +3396,10 @@ _NOT_A_LABEL = re.compile(
 
 
 def _denies_promise(low: str, a: int, b: int) -> bool:
-    """Whether the list item's sentence low[a:b] under a heading of promises denies
-    (`_BARE_DENIAL`: "- SSO - not promised", "- SSO not yet"), other than a date denied
-    ("- SCIM: not by Q1": still promised, with no date)."""
+    """Whether the list item's sentence low[a:b] under a heading of promises (or a group of
+    its clauses under one of what we told them: "- SSO not in Q1") denies (`_BARE_DENIAL`:
+    "- SSO - not promised", "- SSO not yet"), other than a date denied ("- SCIM: not by Q1":
+    still promised, with no date)."""
     for m in _BARE_DENIAL.finditer(low, a, b):
         if m.group() != "not" or not low.startswith(_NOT_DATE_CUES, m.end() + 1):
             return True
@@ -3443,6 +3445,11 @@ def _heading_reading(
         first = group[0]
         lo, hi = first.start, group[-1].end
         if heading == "promise" or heading == "told":
+            if heading == "told" and _denies_promise(low, lo, hi):
+                # what we told them, denied ("- SSO not in Q1", "- No SSO in Q1"): read as
+                # written, as under promises above; per group, as each needs its own date:
+                # "- SCIM in Q1, SSO not yet" keeps SCIM by Q1
+                continue
             if any(c.needed for c in group):
                 continue  # the customer's own date: "- they need SCIM by Q1"
             # the clause naming the feature
@@ -3686,7 +3693,18 @@ def _sentence_references(
             # "Offline mode: not needed", "- Offline mode - nope", "Offline mode? Not needed."
             if c is not last:
                 after = clauses[clauses.index(c) + 1]
-                if after.neg_after or after.neg_before or after.unavailable:
+                # (a negation of a feature named after it is that one's: "SCIM - Q1, not SSO",
+                # "SCIM - Q1 (not SSO)" keep SCIM)
+                if (
+                    after.neg_after
+                    or after.unavailable
+                    or (
+                        after.neg_before
+                        and not any(
+                            p <= n.start < after.end for p in after.neg_before for n in mentions
+                        )
+                    )
+                ):
                     continue
             elif _NEG_ANSWER.match(low, b):
                 continue

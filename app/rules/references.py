@@ -3254,9 +3254,11 @@ def _list_headings(low: str) -> list[_Heading]:
                     and bare
                     and first >= 0
                     and low[pos:line_end].strip().split(" ", 1)[0] in _ANSWER_FIRST
+                    and _NO_ANSWER.match(low, pos, line_end) is None
                 ):
                     # "They asked:\nSCIM by Q1\nTold them yes, by Q1": a question and our
-                    # answer, not a list of questions: read as written
+                    # answer, not a list of questions: read as written (not when the answer
+                    # is no: "Open questions:\nSCIM by Q1\nNo" stays the heading's question)
                     first = -1
                 break  # a line that is no item
             pos = line_end + 1
@@ -3272,7 +3274,8 @@ def _list_headings(low: str) -> list[_Heading]:
 # is not needed (not decided). Under promises not a line that denies ("SSO not yet", "SSO -
 # not promised": read as written); under questions not an answer ("Yes, by Q1", "A: yes"),
 # and lines followed right away by an answer or our word are no items at all (a question and
-# its answer: "They asked:\nSCIM by Q1\nTold them yes, by Q1").
+# its answer: "They asked:\nSCIM by Q1\nTold them yes, by Q1"), unless the answer is our no
+# (`_NO_ANSWER`: "Open questions:\nSCIM by Q1\nNo" stays a question).
 _BARE_KINDS = frozenset(("need", "optional", "promise", "question"))
 # "No" opening the item or ending it ("No SSO", "- SSO - no"), or before what would be the
 # promise ("- SSO - no commitment", "no ETA"); not of something else: "- SCIM - no blockers",
@@ -3303,6 +3306,15 @@ _ANSWER_FIRST = (
         f"{w}{t}" for w in ("yes", "yeah", "yep", "no", "nope") for t in ("", ",", ".", "!", ":")
     )
     | frozenset(("a:", "answer:", "answered", "answered:", "answer", "reply:", "replied"))
+)
+
+
+# ... of which our no, which promises nothing ("No", "No, Q2 at the earliest", "Told them no",
+# "A: no"; not "no" of a feature: "No SSO").
+_NO_ANSWER = re.compile(
+    r"[ \t]*(?:(?:a|answer|answered|reply|replied):[ \t]*|(?:(?:we|i) )?(?:told (?:them|him|her"
+    r"|the customer|the client)|said|answered|replied)(?::| that)? )?(?:no|nope)(?![a-z0-9])"
+    r"(?![ \t]+[a-z0-9])"
 )
 
 

@@ -298,9 +298,24 @@ class RuleDefinition(_Strict):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _check_meaning(cls, data: Any, handler: Any) -> RuleDefinition:
+    def _check_meaning(cls, data: Any, handler: Any, info: ValidationInfo) -> RuleDefinition:
         if isinstance(data, RuleDefinition):
             return handler(data)
+        if isinstance(data, dict) and not (info.context or {}).get("stored"):
+            too_deep = _too_deep(data.get("when"), ("when",))
+            if too_deep is not None:  # alone: the rest cannot be checked or echoed back
+                raise ValidationError.from_exception_data(
+                    cls.__name__,
+                    [
+                        {
+                            "type": PydanticCustomError(
+                                "rule_invalid", "{reason}", {"reason": _TOO_DEEP}
+                            ),
+                            "loc": too_deep,
+                            "input": "…",
+                        }
+                    ],
+                )
         structural: ValidationError | None = None
         result = None
         try:
@@ -345,6 +360,38 @@ class RuleDefinition(_Strict):
 
 Condition.model_rebuild()
 CountReferences.model_rebuild()
+
+# How deeply conditions may nest in `when`. Real rules nest a few levels; a rule nested past
+# about 250 could be stored but not echoed back (pydantic's serialiser stops at its depth
+# limit: every audit page holding the rule answered 500, for good, as audit entries stay).
+MAX_CONDITION_DEPTH = 32
+_TOO_DEEP = (
+    f"conditions nest more than {MAX_CONDITION_DEPTH} levels deep here; flatten them "
+    "(all / any take lists, so nesting is rarely needed)"
+)
+
+
+def _too_deep(when: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """The path of the first condition nested deeper than MAX_CONDITION_DEPTH, else None.
+
+    Walked without recursion: the input is untrusted JSON of any depth."""
+    stack: list[tuple[Any, tuple[str | int, ...], int]] = [(when, path, 1)]
+    while stack:
+        node, at, depth = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if depth > MAX_CONDITION_DEPTH:
+            return at
+        for form in ("all", "any"):
+            children = node.get(form)
+            if isinstance(children, list):
+                stack.extend((c, (*at, form, i), depth + 1) for i, c in enumerate(children))
+        for form in ("not", "any_reference", "all_references"):
+            stack.append((node.get(form), (*at, form), depth + 1))
+        count = node.get("count_references")
+        if isinstance(count, dict):
+            stack.append((count.get("where"), (*at, "count_references", "where"), depth + 1))
+    return None
 
 
 def rule_json_schema() -> dict[str, Any]:

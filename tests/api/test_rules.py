@@ -504,3 +504,27 @@ def test_a_bad_page_size_or_offset_is_a_422_naming_it(client, api_key):
             assert error["code"] == "invalid_request"
             assert [d["path"] for d in error["details"]] == [f"query.{param}"], (path, query)
     assert client.get("/api/v1/rules/nope/versions?limit=5", headers=viewer).status_code == 404
+
+
+def test_a_rule_nested_too_deep_is_refused_and_the_audit_stays_readable(client, api_key, engine):
+    """Nested past the limit: a 422 at the first level too many on create and validate, and
+    nothing stored. Before, a rule nested 253 levels was stored and every audit page holding
+    it answered 500 (pydantic's serialiser stops at its depth), for good."""
+    from app.rules.schema import MAX_CONDITION_DEPTH
+
+    revops = api_key("revops")
+    node: dict = {"field": "feature.key", "op": "eq", "value": "sso"}
+    for _ in range(252):
+        node = {"not": node}
+    deep = NEVER | {"id": "deep", "when": node}
+    r = client.post("/api/v1/rules", json=deep, headers=revops)
+    assert r.status_code == 422
+    (problem,) = r.json()["detail"]
+    assert problem["loc"][1:] == ["when", *["not"] * MAX_CONDITION_DEPTH]
+    assert f"more than {MAX_CONDITION_DEPTH} levels" in problem["msg"]
+    report = client.post("/api/v1/rules/validate", json=deep, headers=revops).json()
+    assert report["valid"] is False
+    assert [e["path"] for e in report["errors"]] == ["when" + ".not" * MAX_CONDITION_DEPTH]
+    with Session(engine) as s:
+        assert s.get(Rule, "deep") is None
+    assert client.get("/api/v1/audit", headers=api_key("admin")).status_code == 200

@@ -289,3 +289,46 @@ def test_reference_optional_is_a_rule_field() -> None:
         ("when", "all", 1), {"field": "reference.nice_to_have", "op": "eq", "value": True}
     )
     assert ("when", "all", 1, "field") in errors_of(wrong)
+
+
+def _nested(levels: int, form: str = "not") -> dict[str, Any]:
+    node: dict[str, Any] = {"field": "feature.key", "op": "eq", "value": "sso"}
+    for _ in range(levels - 1):
+        node = {form: node} if form == "not" else {form: [node]}
+    return node
+
+
+@pytest.mark.parametrize("form", ["not", "all", "any"])
+def test_conditions_nested_too_deep_are_refused_at_the_first_level_too_many(form: str) -> None:
+    """A `when` nested past the limit is one mistake at the first condition too deep (such a
+    rule could be stored but not echoed back: its audit pages answered 500)."""
+    from app.rules.schema import MAX_CONDITION_DEPTH
+
+    data = copy.deepcopy(VALID) | {"when": _nested(MAX_CONDITION_DEPTH + 1, form)}
+    step = ("not",) if form == "not" else (form, 0)
+    errors = errors_of(data)
+    assert list(errors) == [("when", *step * MAX_CONDITION_DEPTH)], errors
+    assert f"more than {MAX_CONDITION_DEPTH} levels" in next(iter(errors.values()))
+    # far past pydantic's own recursion limit: the same one mistake, not its internal error
+    assert len(errors_of(copy.deepcopy(VALID) | {"when": _nested(2000, form)})) == 1
+    # at the limit: a valid rule
+    RuleDefinition.model_validate(copy.deepcopy(VALID) | {"when": _nested(MAX_CONDITION_DEPTH)})
+
+
+def test_nesting_through_quantifiers_counts_and_stored_rules_still_load() -> None:
+    from app.rules.schema import MAX_CONDITION_DEPTH
+
+    inner = _nested(MAX_CONDITION_DEPTH - 1)
+    deal_rule = copy.deepcopy(VALID) | {
+        "applies_to": "deal",
+        "message": "{deal.name}",
+        "when": {"count_references": {"where": inner, "op": "gte", "value": 1}},
+    }
+    RuleDefinition.model_validate(deal_rule)  # 1 + 31 levels
+    deeper = deal_rule | {
+        "when": {"any_reference": {"count_references": {"where": inner, "op": "gte", "value": 1}}}
+    }
+    assert list(errors_of(deeper))[0][:4] == ("when", "any_reference", "count_references", "where")
+    # a rule stored before the limit loads (one old rule must not stop every evaluation)
+    stored = copy.deepcopy(VALID) | {"when": _nested(MAX_CONDITION_DEPTH + 5)}
+    RuleDefinition.model_validate(stored, context={"stored": True})

@@ -1418,6 +1418,8 @@ _NOT_DATE_CUES = ("by ", "before ", "next ", "in time ", "shipping ")
 _NOT_SHIPPING_NOW = tuple(
     f" {verb}{neg} " for verb in ("isn", "aren", "wasn", "weren") for neg in ("'t", "\u2019t", "t")
 )
+# ... also opening the sentence, with the feature after it: "Isn't shipping in Q2: SCIM".
+_NOT_SHIPPING_FIRST = frozenset(form[1:] for form in _NOT_SHIPPING_NOW)
 
 
 # What may follow a question's "?": 'asked "do we have SCIM?"', "(SCIM by Q1?)", "by Q1?!".
@@ -1522,9 +1524,14 @@ def _clauses(
             elif (
                 not c.promise
                 and low.startswith("shipping ", start)
-                and low.endswith(_NOT_SHIPPING_NOW, max(a, start - 9), start)
+                and (
+                    low.endswith(_NOT_SHIPPING_NOW, max(a, start - 9), start)
+                    or low[a:start] in _NOT_SHIPPING_FIRST
+                )
             ):
-                c.denied = True  # "SCIM isn't shipping in Q2", as "SCIM is not shipping in Q2"
+                # "SCIM isn't shipping in Q2", as "SCIM is not shipping in Q2"; "Isn't shipping
+                # in Q2: SCIM"
+                c.denied = True
             else:
                 ours = _ours(low, start, m.end(kind), c, False, names, a, b)
                 if (

@@ -1,11 +1,13 @@
-"""Round 13 of the notes helper: misreadings of denials under a heading of what we told them
-and of questions answered no (one table per fix, with the close phrasings that stay)."""
+"""Round 13 of the notes helper: misreadings of denials under a heading of what we told them,
+of questions answered no and of "isn't shipping" opening a sentence (one table per fix, with
+the close phrasings that stay)."""
 
 from __future__ import annotations
 
 import pytest
 
 from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
 
 # An item under a heading of what we told them that denies ("- SSO not in Q1", "- SSO: not in
 # Q1"): read as written, no promise, as under a heading of promises (round 12); each read as
@@ -137,4 +139,53 @@ QUESTIONS_ANSWERED_NO = [
     ("body", "expected"), QUESTIONS_ANSWERED_NO, ids=[c[0][:40] for c in QUESTIONS_ANSWERED_NO]
 )
 def test_a_question_answered_no_is_no_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# "Isn't shipping" (also "isnt", "isn’t", "aren't", "wasn't", "weren't") opening the sentence,
+# the feature after it: our shipping denied, as "SCIM isn't shipping in Q2" (round 12) and "-
+# Isn't shipping in Q2: SCIM" already were; each read as our promise by Q2, a block.
+NOT_SHIPPING_FIRST = [
+    ("Isn't shipping in Q2: SCIM", [("scim", False, None, None, False)]),
+    ("Isnt shipping in Q2: SCIM", [("scim", False, None, None, False)]),
+    ("Isn\u2019t shipping in Q2: SCIM", [("scim", False, None, None, False)]),
+    ("Wasn't shipping in Q2: SCIM", [("scim", False, None, None, False)]),
+    ("Isn't shipping in Q2 - SCIM", [("scim", False, None, None, False)]),
+    ("Isn't shipping in Q2, SCIM", [("scim", False, None, None, False)]),
+    (
+        "Aren't shipping in Q2: SCIM, SSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Call went well. Isn't shipping in Q2: SCIM", [("scim", False, None, None, False)]),
+    (
+        "SSO is live\nIsn't shipping in Q2: SCIM",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    ("Requirements:\nIsn't shipping in Q2: SCIM", [("scim", False, None, None, False)]),
+    (
+        "Isn't shipping in Q2: SCIM. Shipping in Q3: SSO",
+        [("scim", False, None, None, False), ("sso", True, Q3, None, False)],
+    ),
+    # ... our word after it is ours (was by Q2)
+    ("Isn't shipping in Q2: SCIM, we will have it by Q3", [("scim", True, Q3, None, False)]),
+    ("Isn't shipping in Q2: SCIM. We will have it by Q3.", [("scim", True, Q3, None, False)]),
+    # as they were: the forms it now agrees with, our shipping not denied, a promise before it
+    ("SCIM isn't shipping in Q2", [("scim", False, None, None, False)]),
+    ("- Isn't shipping in Q2: SCIM", [("scim", False, None, None, False)]),
+    ("SCIM: isn't shipping in Q2", [("scim", False, None, None, False)]),
+    ("Not shipping in Q2: SCIM", [("scim", False, None, None, False)]),
+    ("Won't be shipping in Q2: SCIM", [("scim", False, None, None, False)]),
+    ("They aren't shipping in Q2 and need SCIM", [("scim", False, None, None, False)]),
+    ("Shipping in Q2: SCIM", [("scim", True, Q2, None, False)]),
+    ("Is shipping in Q2: SCIM", [("scim", True, Q2, None, False)]),
+    ("Ships in Q2: SCIM", [("scim", True, Q2, None, False)]),
+    ("We promised SCIM by Q1, isn't shipping in Q2", [("scim", True, Q1, None, False)]),
+    ("Isn't shipping in Q2 but we promised SCIM by Q3", [("scim", True, Q3, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NOT_SHIPPING_FIRST, ids=[c[0][:40] for c in NOT_SHIPPING_FIRST]
+)
+def test_isnt_shipping_opening_the_sentence_is_no_promise(body: str, expected: list) -> None:
     assert readings(body) == expected

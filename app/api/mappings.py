@@ -12,7 +12,8 @@ from sqlmodel import Session
 
 from app.api.deps import Offset, Page, ReadPrincipal, RevOpsPrincipal, RowId, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
-from app.errors import JSON_TOO_DEEP, Invalid, json_too_deep
+from app.api.ingest import PayloadTooLarge
+from app.errors import JSON_TOO_DEEP, ErrorResponse, Invalid, json_too_deep
 from app.services import mappings_service as svc
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["roadmap"])
@@ -123,6 +124,12 @@ def delete_mapping(
         "import."
     ),
     operation_id="import_mappings",
+    responses={
+        413: {
+            "model": ErrorResponse,
+            "description": "an import larger than 5 MB (any /api/ body over 8 MB): split it",
+        }
+    },
     openapi_extra={
         "requestBody": {
             "content": {
@@ -167,7 +174,11 @@ async def import_mappings(
                 "or multipart/form-data"
             )
     if len(raw) > MAX_IMPORT_BYTES:
-        raise Invalid(f"import larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+        raise PayloadTooLarge(
+            f"import larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB "
+            f"({MAX_IMPORT_BYTES:,} bytes): split it into several imports (without replace=true, "
+            "which would delete what the other parts map)"
+        )
     try:
         text = raw.decode("utf-8-sig")  # a byte order mark, as spreadsheets save, is not content
     except UnicodeDecodeError:

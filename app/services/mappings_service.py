@@ -84,6 +84,13 @@ class MappingIn(_SentKeys):
     match_value: str = Field(min_length=1, max_length=255)
     feature_keys: list[str] = Field(min_length=1, max_length=200)
 
+    @field_validator("match_kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        """ "SKU", "Product ID", "product-id": a spreadsheet's spelling of the kind, read as
+        the CSV header's names are (any case, spaces and hyphens as underscores)."""
+        return _SEPARATORS.sub("_", value.strip().casefold()) if isinstance(value, str) else value
+
     @field_validator("match_value")
     @classmethod
     def _value(cls, value: str) -> str:
@@ -581,6 +588,12 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
         keys = [k.strip() for k in row.get("feature_keys", "").replace("|", ";").split(";")]
         row["feature_keys"] = keys if any(keys) else []
         rows.append((line, row))
+    if not rows:
+        raise Invalid(
+            f"nothing to import, nothing was written: no rows after the header on line "
+            f"{header_no} (one row per mapping, e.g. {_example_row(kind, delimiter)})",
+            details=[{"row": header_no + 1, "path": "row", "message": "no rows after the header"}],
+        )
     unread = [name for name in header if name and name not in read]
     warnings = [
         {
@@ -592,6 +605,11 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
         for name in dict.fromkeys(unread)
     ]
     return rows, warnings
+
+
+def _example_row(kind: str | None, delimiter: str) -> str:
+    cells = ("ENT-SSO", "sso") if kind is not None else ("sku", "ENT-SSO", "sso")
+    return delimiter.join(cells).replace("\t", "<tab>")
 
 
 def _header_line(lines: list[str]) -> tuple[int, str | None]:
@@ -659,10 +677,12 @@ def _csv_header(
         hint = f"; the 'sep=' line says columns are separated by {shown}"
     elif len(header) == 1 and any(d in line for d in CSV_DELIMITERS[1:]):
         hint = "; columns must be separated by ',' (or ';' or a tab, used the same on every line)"
+    short = _short_form_meant(header)
     raise Invalid(
         f"CSV header must have columns {', '.join(CSV_COLUMNS)} (or, short, sku, product_id "
         "or name, and feature_keys); missing: "
         + ", ".join(c + _column_meant(c, header) for c in missing)
+        + short
         + hint,
         details=[
             {
@@ -671,8 +691,23 @@ def _csv_header(
                 "message": f"missing column {c}" + _column_meant(c, header),
             }
             for c in missing
-        ],
+        ]
+        + ([{"row": line_no, "path": "header", "message": short[2:]}] if short else []),
     )
+
+
+def _short_form_meant(header: list[str]) -> str:
+    """ "; for the short form, is 'skus' meant to be sku?" when the header has feature_keys,
+    no long-form column, and a name close to a kind column (sku, product_id, name)."""
+    if "feature_keys" not in header or "match_kind" in header or "match_value" in header:
+        return ""
+    for name in header:
+        if name in CSV_COLUMNS:
+            continue
+        close = difflib.get_close_matches(name, CSV_KIND_COLUMNS, n=1, cutoff=0.6)
+        if close:
+            return f"; for the short form, is '{name}' meant to be {close[0]}?"
+    return ""
 
 
 def _column_meant(column: str, header: list[str]) -> str:
@@ -797,6 +832,11 @@ def parse_json(payload: Any) -> list[tuple[int, dict[str, Any]]]:
             payload = payload["mappings"]
     if not isinstance(payload, list):
         raise Invalid('JSON import must be a list of mappings or {"mappings": [...]}')
+    if not payload:
+        raise Invalid(
+            "nothing to import, nothing was written: the list of mappings is empty",
+            details=[{"row": 0, "path": "", "message": "an empty list"}],
+        )
     return [(i + 1, item) for i, item in enumerate(payload)]
 
 
@@ -813,6 +853,29 @@ def _unknown_wrapper_key(key: str) -> str:
     return f"unknown key '{key}'{hint}"
 
 
+def _row_error_message(err: Any) -> str:
+    """A row's validation error for the writer of a file: pydantic's "a valid dictionary or
+    instance of MappingIn" names our class, not what the row must be."""
+    if err["type"] in ("model_type", "model_attributes_type", "dict_type") and not err["loc"]:
+        return (
+            "each mapping must be an object with match_kind, match_value and feature_keys, "
+            f"not {_json_kind(err.get('input'))}"
+        )
+    return error_message(err, MappingIn)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
 def import_mappings(
     session: Session,
     rows: list[tuple[int, Any]],
@@ -821,8 +884,16 @@ def import_mappings(
     replace: bool = False,
 ) -> tuple[dict[str, int], FanOutResult]:
     """All or nothing: every row is checked first; any error writes nothing and lists them all."""
+    if not rows:
+        raise Invalid(
+            "nothing to import, nothing was written: the import has no rows",
+            details=[{"row": 0, "path": "", "message": "the import has no rows"}],
+        )
     errors: list[dict[str, Any]] = []
     parsed: list[tuple[int, MappingIn]] = []
+    # (row, [(index as sent, key)]): every row's keys are checked, a row refused for
+    # something else too, so that one answer lists every mistake
+    named: list[tuple[int, list[tuple[int, str]]]] = []
     seen: dict[tuple[str, str], tuple[int, str]] = {}  # (kind, match key) → first row, value
     for row_no, raw in rows:
         if isinstance(raw, RowError):
@@ -836,10 +907,16 @@ def import_mappings(
                     {
                         "row": row_no,
                         "path": column_path(raw, json_path(err["loc"]) or "row"),
-                        "message": error_message(err, MappingIn),
+                        "message": _row_error_message(err),
                     }
                 )
+            sent = raw.get("feature_keys") if isinstance(raw, dict) else None
+            if isinstance(sent, list):
+                named.append(
+                    (row_no, [(i, k.strip()) for i, k in enumerate(sent) if isinstance(k, str)])
+                )
             continue
+        named.append((row_no, item.sent_positions()))
         key = (item.match_kind, mapping_match_key(item.match_value))
         if key in seen:
             first_row, first_value = seen[key]
@@ -855,10 +932,10 @@ def import_mappings(
             continue
         seen[key] = (row_no, item.match_value)
         parsed.append((row_no, item))
-    missing = unknown_keys(session, {k for _, item in parsed for k in item.feature_keys})
-    for row_no, item in parsed:
-        for i, k in item.sent_positions():  # the index as sent, before blanks and repeats went
-            if k in missing:
+    missing = unknown_keys(session, {k for _, keys in named for _, k in keys if k})
+    for row_no, keys in named:
+        for i, k in keys:  # the index as sent, before blanks and repeats went
+            if k and k in missing:
                 errors.append(
                     {
                         "row": row_no,
@@ -866,8 +943,6 @@ def import_mappings(
                         "message": f"unknown feature key '{k}'",
                     }
                 )
-    if not rows:
-        errors.append({"row": 0, "path": "", "message": "the import has no rows"})
     if errors:
         errors.sort(key=lambda e: e["row"])
         rows_bad = sorted({e["row"] for e in errors})

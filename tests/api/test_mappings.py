@@ -320,6 +320,8 @@ def test_unknown_key_index_is_the_one_sent(client, revops):
     assert [(e["row"], e["path"]) for e in r.json()["error"]["details"]] == [
         (1, "feature_keys[3]"),
         (2, "feature_keys[2]"),  # the shape error names the item as sent too
+        (2, "feature_keys[0]"),  # and the row's unknown keys are named beside it
+        (2, "feature_keys[1]"),
     ]
 
 
@@ -757,3 +759,141 @@ def test_mappings_using_finds_exactly_the_mappings_naming_a_key_in_the_database(
             assert svc.count_mappings_using(s, wanted) == len(ids)
             assert [m.id for m in svc.mappings_using(s, wanted, limit=1)] == ids[:1]
     assert len(expected_ids[("sso",)]) == 8 and expected_ids[("nope",)] == []
+
+
+def test_a_kind_written_as_a_spreadsheet_would_is_read_and_every_row_mistake_named(
+    client, revops, engine
+):
+    """'SKU', 'Product ID', 'product-id' are the kinds, as the header's names are read in any
+    case. A row refused for one cell still has its unknown feature keys named: one answer
+    lists every mistake (the unknown key of a row with a bad kind went unsaid)."""
+    csv_text = (
+        "MATCH_KIND,Match_Value,FEATURE_KEYS\n"
+        "SKU,UP1,sso\n"
+        "Product ID,p-1,scim\n"
+        " product-id ,p-2,audit\n"
+    )
+    r = client.post(
+        "/api/v1/mappings/import", content=csv_text, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    assert _mappings(engine) == {
+        ("sku", "UP1"): ["sso"],
+        ("product_id", "p-1"): ["scim"],
+        ("product_id", "p-2"): ["audit"],
+    }
+    body = {"match_kind": "Name", "match_value": "Enterprise", "feature_keys": ["sso"]}
+    assert client.post("/api/v1/mappings", json=body, headers=revops).status_code == 201
+
+    r = client.post(
+        "/api/v1/mappings/import",
+        content="match_kind,match_value,feature_keys\ncolour,UP2,SSO|sso\nsku,UP3,ghost\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422
+    assert [(d["row"], d["path"]) for d in r.json()["error"]["details"]] == [
+        (2, "match_kind"),
+        (2, "feature_keys[0]"),  # 'SSO': keys are case-sensitive
+        (3, "feature_keys[0]"),
+    ]
+    assert "unknown feature key 'SSO'" in r.json()["error"]["details"][1]["message"]
+    r = client.post("/api/v1/mappings/import", json=[["sku", "A", "sso"]], headers=revops)
+    assert r.status_code == 422
+    assert r.json()["error"]["details"] == [
+        {
+            "row": 1,
+            "path": "row",
+            "message": "each mapping must be an object with match_kind, match_value and "
+            "feature_keys, not a list",
+        }
+    ]
+
+
+def test_a_misspelt_short_form_kind_column_is_answered_with_the_one_meant(client, revops):
+    r = client.post(
+        "/api/v1/mappings/import",
+        content="skus,feature_keys\nENT-1,sso\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["message"].endswith(
+        "missing: match_kind, match_value; for the short form, is 'skus' meant to be sku?"
+    )
+    assert error["details"][-1] == {
+        "row": 1,
+        "path": "header",
+        "message": "for the short form, is 'skus' meant to be sku?",
+    }
+    r = client.post(  # nothing close: no guess
+        "/api/v1/mappings/import",
+        content="colour,feature_keys\nred,sso\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert "short form, is" not in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message", "details"),
+    [
+        (
+            "match_kind,match_value,feature_keys\n",
+            "text/csv",
+            "nothing to import, nothing was written: no rows after the header on line 1 (one "
+            "row per mapping, e.g. sku,ENT-SSO,sso)",
+            [{"row": 2, "path": "row", "message": "no rows after the header"}],
+        ),
+        (
+            "sep=;\nSKU;Feature keys\n\n",
+            "text/csv",
+            "nothing to import, nothing was written: no rows after the header on line 2 (one "
+            "row per mapping, e.g. ENT-SSO;sso)",
+            [{"row": 3, "path": "row", "message": "no rows after the header"}],
+        ),
+        (
+            "[]",
+            "application/json",
+            "nothing to import, nothing was written: the list of mappings is empty",
+            [{"row": 0, "path": "", "message": "an empty list"}],
+        ),
+        (
+            '{"mappings": []}',
+            "application/json",
+            "nothing to import, nothing was written: the list of mappings is empty",
+            [{"row": 0, "path": "", "message": "an empty list"}],
+        ),
+    ],
+    ids=["csv-header-only", "csv-short-sep", "json-list", "json-wrapper"],
+)
+def test_an_import_without_rows_says_so(
+    client, revops, engine, body, content_type, message, details
+):
+    """It said '1 error(s) in row(s) 0', naming a row that is not there."""
+    r = client.post(
+        "/api/v1/mappings/import?replace=true",
+        content=body,
+        headers={**revops, "Content-Type": content_type},
+    )
+    assert r.status_code == 422
+    assert (r.json()["error"]["message"], r.json()["error"]["details"]) == (message, details)
+
+
+def test_an_import_past_its_size_limit_is_a_413_that_says_what_to_do(client, revops, engine):
+    from app.api.mappings import MAX_IMPORT_BYTES
+
+    row = "sku,ENT-{:07d},sso\n"
+    rows = MAX_IMPORT_BYTES // len(row.format(0)) + 1
+    body = "match_kind,match_value,feature_keys\n" + "".join(row.format(i) for i in range(rows))
+    assert MAX_IMPORT_BYTES < len(body) < 8 * 1024 * 1024  # under the /api/ body cap
+    for kwargs in (
+        {"content": body, "headers": {**revops, "Content-Type": "text/csv"}},
+        {"files": {"file": ("m.csv", body.encode(), "text/csv")}, "headers": revops},
+    ):
+        r = client.post("/api/v1/mappings/import", **kwargs)
+        assert r.status_code == 413, r.text
+        error = r.json()["error"]
+        assert error["code"] == "payload_too_large"
+        assert error["message"].startswith("import larger than 5 MB (5,242,880 bytes): split it")
+    assert _mappings(engine) == {}
+    spec = client.get("/openapi.json").json()
+    assert "413" in spec["paths"]["/api/v1/mappings/import"]["post"]["responses"]

@@ -248,6 +248,27 @@ class Invalid(DomainError):
     code = "invalid"
 
 
+class InvalidRequest(Invalid):
+    """A mistake in the request's shape found outside pydantic (a query parameter the route
+    does not define, an unknown sort key, a date range backwards, a body field that names
+    nothing): the same 422 `invalid_request` body as pydantic's shape errors, `details` listing
+    each as {loc, path, msg, type}, so one client handler reads them all."""
+
+    code = "invalid_request"
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        details = validation_details(errors)
+        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+        super().__init__(f"{details[0]['path']}: {details[0]['msg']}{more}", details=details)
+
+    @classmethod
+    def at(
+        cls, loc: Sequence[str | int], msg: str, *, input: Any = None, type: str = "value_error"
+    ) -> InvalidRequest:
+        """One mistake at `loc` (("query", "sort"), ("body", "expires_at"))."""
+        return cls([{"loc": tuple(loc), "msg": msg, "type": type, "input": input}])
+
+
 class ServiceUnavailable(DomainError):
     status_code = 503
     code = "unavailable"

@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.api.deps import Offset, Page, PageLimit, Principal, SafeDateTime, SessionDep, require_roles
-from app.errors import Invalid
+from app.errors import InvalidRequest
 from app.models import AuditLog
 from app.models.types import as_utc
 from app.security import Role
@@ -69,16 +69,18 @@ def list_audit(
     offset: Offset = 0,
 ) -> AuditPage:
     if entity_id is not None and entity_type is None:
-        raise Invalid(
-            "entity_id needs entity_type: ids are only unique within a type",
-            details=[{"path": "entity_type", "message": "required with entity_id"}],
+        raise InvalidRequest.at(
+            ("query", "entity_type"),
+            "required with entity_id: ids are only unique within a type",
+            type="missing",
         )
     # a time without a zone is UTC, as the query below reads it (and one of each compared)
     since, until = (None if t is None else as_utc(t) for t in (since, until))
     if since is not None and until is not None and since >= until:
-        raise Invalid(
-            "since must be before until",
-            details=[{"path": "since", "message": f"{since.isoformat()} is not before until"}],
+        raise InvalidRequest.at(
+            ("query", "since"),
+            f"since must be before until ({since.isoformat()} is not before {until.isoformat()})",
+            input=since.isoformat(),
         )
     conditions = []
     if entity_type is not None:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.deps import Offset, PageLimit, QueryDate, ReadPrincipal, SessionDep, SettingsDep
-from app.errors import Invalid
+from app.errors import InvalidRequest
 from app.services import queries
 from app.services.queries import DealFilters, PageRequest, PageResult
 
@@ -115,10 +115,16 @@ def list_deals(
         if value is not None
     ]
     if how and feature is None:
-        raise Invalid(
-            f"{' and '.join(how)} {'need' if len(how) > 1 else 'needs'} feature: "
-            f"{'they say' if len(how) > 1 else 'it says'} how a deal depends on that feature",
-            details=[{"path": "feature", "message": f"required with {name}"} for name in how],
+        raise InvalidRequest(
+            [
+                {
+                    "loc": ("query", "feature"),
+                    "msg": f"required with {name}: {name} says how a deal depends on a feature",
+                    "type": "missing",
+                    "input": None,
+                }
+                for name in how
+            ]
         )
     _check_range(close_from, close_to)
     result = queries.list_deals(session, filters, page, base_url=settings.public_base_url)
@@ -189,7 +195,8 @@ def _check_range(
     start: date | None, end: date | None, names: tuple[str, str] = ("close_from", "close_to")
 ) -> None:
     if start and end and start > end:
-        raise Invalid(
-            f"{names[0]} is after {names[1]}",
-            details={names[0]: start.isoformat(), names[1]: end.isoformat()},
+        raise InvalidRequest.at(
+            ("query", names[0]),
+            f"{names[0]} {start.isoformat()} is after {names[1]} {end.isoformat()}",
+            input=start.isoformat(),
         )

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import read_only, session_scope
-from app.errors import Forbidden, Invalid, Unauthorized
+from app.errors import Forbidden, InvalidRequest, Unauthorized, did_you_mean
 from app.models.types import RequestDate, not_a_timestamp
 from app.security import TOUCH_INTERVAL, Role, authenticate, hash_key, touch, touch_due
 from app.settings import Settings
@@ -319,7 +319,20 @@ def check_params(request: Request) -> None:
         stack.extend(dependant.dependencies)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
-        raise Invalid(
-            f"unknown query parameter(s): {', '.join(unknown)}",
-            details={"unknown": unknown, "allowed": sorted(known)},
+        allowed = sorted(known)
+        raise InvalidRequest(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter '{name}'"
+                    + (
+                        did_you_mean(name, allowed) or "; allowed here: " + ", ".join(allowed)
+                        if allowed
+                        else "; this route takes none"
+                    ),
+                    "type": "extra_forbidden",
+                    "input": request.query_params.get(name),
+                }
+                for name in unknown
+            ]
         )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from app.api.deals import Format, _check_range, respond, wants_csv
 from app.api.deps import QueryDate, ReadPrincipal, SessionDep
-from app.errors import Invalid
+from app.errors import InvalidRequest
 from app.models.types import utcnow
 from app.services import reports
 
@@ -42,9 +42,10 @@ def commitments_report(
     csv = wants_csv(request, format)
     for name, day in (("from", from_), ("to", to)):
         if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
-            raise Invalid(
-                f"{name}: a date in the years {FIRST_YEAR} to {LAST_YEAR}",
-                details={name: day.isoformat()},
+            raise InvalidRequest.at(
+                ("query", name),
+                f"a date in the years {FIRST_YEAR} to {LAST_YEAR}",
+                input=day.isoformat(),
             )
     settings = request.app.state.settings
     fiscal = {
@@ -62,9 +63,11 @@ def commitments_report(
     fy_start = fiscal["fiscal_year_start"]
     span = reports.quarter_index(end, fy_start) - reports.quarter_index(start, fy_start) + 1
     if span > MAX_QUARTERS:
-        raise Invalid(
-            f"from/to span more than {MAX_QUARTERS} quarters",
-            details={"from": start.isoformat(), "to": end.isoformat()},
+        raise InvalidRequest.at(
+            ("query", "from"),
+            f"from {start.isoformat()} to {end.isoformat()} spans more than {MAX_QUARTERS} "
+            "quarters",
+            input=start.isoformat(),
         )
     report = reports.commitments_report(session, start=start, end=end, crm=crm, top=top, **fiscal)
     if csv:

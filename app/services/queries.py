@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
-from app.errors import Invalid, NotFound
+from app.errors import InvalidRequest, NotFound, did_you_mean
 from app.models import (
     Approval,
     Commitment,
@@ -89,9 +89,13 @@ def order_by(sort: str, allowed: dict[str, ColumnElement], tiebreak: Sequence[Co
         desc = part.startswith("-")
         key = part.lstrip("-+")
         if key not in allowed:
-            raise Invalid(
-                f"sort: unknown key '{key}'",
-                details={"parameter": "sort", "allowed": sorted(allowed)},
+            keys = sorted(allowed)
+            raise InvalidRequest.at(
+                ("query", "sort"),
+                f"unknown sort key '{key}'"
+                + (did_you_mean(key, keys) or "; sort by one of: " + ", ".join(keys))
+                + " (-key for descending)",
+                input=sort,
             )
         col = allowed[key]
         clauses.append(col.desc().nulls_last() if desc else col.asc().nulls_last())

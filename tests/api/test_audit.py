@@ -83,7 +83,12 @@ def test_bad_filters_say_what_is_wrong(client, api_key):
     r = client.get("/api/v1/audit?entity_id=sso", headers=headers)
     assert r.status_code == 422
     assert r.json()["error"]["details"] == [
-        {"path": "entity_type", "message": "required with entity_id"}
+        {
+            "loc": ["query", "entity_type"],
+            "path": "query.entity_type",
+            "msg": "required with entity_id: ids are only unique within a type",
+            "type": "missing",
+        }
     ]
     r = client.get(
         "/api/v1/audit?since=2026-05-01T00:00:00Z&until=2026-04-01T00:00:00Z", headers=headers

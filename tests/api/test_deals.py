@@ -63,7 +63,12 @@ def test_deals_promised_a_feature_or_only_mentioning_it(client, api_key, seeded,
     r = client.get("/api/v1/deals?promised=true", headers=h)
     assert r.status_code == 422
     assert r.json()["error"]["details"] == [
-        {"path": "feature", "message": "required with promised"}
+        {
+            "loc": ["query", "feature"],
+            "path": "query.feature",
+            "msg": "required with promised: promised says how a deal depends on a feature",
+            "type": "missing",
+        }
     ]
 
 
@@ -89,10 +94,13 @@ def test_deals_needing_a_feature_or_only_wishing_for_it(client, api_key, seeded,
     }
     r = client.get("/api/v1/deals?optional=true&promised=false", headers=h)
     assert r.status_code == 422
-    assert "promised and optional need feature" in r.json()["error"]["message"]
-    assert r.json()["error"]["details"] == [
-        {"path": "feature", "message": "required with promised"},
-        {"path": "feature", "message": "required with optional"},
+    assert r.json()["error"]["message"] == (
+        "query.feature: required with promised: promised says how a deal depends on a feature "
+        "(and 1 more)"
+    )
+    assert [(d["path"], d["msg"].split(":")[0]) for d in r.json()["error"]["details"]] == [
+        ("query.feature", "required with promised"),
+        ("query.feature", "required with optional"),
     ]
 
 
@@ -128,11 +136,26 @@ def test_deal_list_refuses_bad_sort_and_filter(client, api_key, seeded):
     h = api_key("viewer")
     r = client.get("/api/v1/deals?sort=-password", headers=h)
     assert r.status_code == 422
-    assert r.json()["error"]["details"]["parameter"] == "sort"
+    [detail] = r.json()["error"]["details"]
+    assert (detail["path"], detail["type"]) == ("query.sort", "value_error")
+    assert detail["msg"].startswith("unknown sort key 'password'; sort by one of: ")
+    r = client.get("/api/v1/deals?sort=amont", headers=h)  # a near miss: the key meant
+    assert r.json()["error"]["message"] == (
+        "query.sort: unknown sort key 'amont'; did you mean 'amount'? (-key for descending)"
+    )
     r = client.get("/api/v1/deals?verdict=red", headers=h)
     assert r.status_code == 422 and "verdict" in r.text
     r = client.get("/api/v1/deals?featur=sso", headers=h)
-    assert r.status_code == 422 and r.json()["error"]["details"]["unknown"] == ["featur"]
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_request"
+    assert r.json()["error"]["details"] == [
+        {
+            "loc": ["query", "featur"],
+            "path": "query.featur",
+            "msg": "unknown query parameter 'featur'; did you mean 'feature'?",
+            "type": "extra_forbidden",
+        }
+    ]
 
 
 def test_deal_detail_has_findings_references_and_history(client, api_key, seeded):

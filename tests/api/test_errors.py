@@ -254,7 +254,7 @@ def test_an_api_body_over_the_cap_is_a_413_before_any_route_runs(app, api_key):
         # Under the cap the route decides, as before: its own 5 MB import limit.
         r = client.post("/api/v1/mappings/import", content=big[: 6 * 1024 * 1024],
                         headers={**api_key("revops"), "content-type": "text/csv"})  # fmt: skip
-        assert r.status_code == 422 and "import larger than 5 MB" in r.json()["error"]["message"]
+        assert r.status_code == 413 and "import larger than 5 MB" in r.json()["error"]["message"]
 
 
 def test_a_body_outside_the_api_over_the_cap_is_a_413_while_it_is_read(app):
@@ -340,20 +340,27 @@ def test_every_api_route_refuses_a_query_parameter_it_does_not_define(client, ap
     """A misspelt filter answered with everything on /features, /rules, /audit and /mappings
     (only the deal and approval lists refused one): every /api/ route now names it."""
     viewer = api_key("viewer")
-    for path, typo, allowed in (
-        ("/api/v1/features?availabilty=never", "availabilty", "availability"),
-        ("/api/v1/rules?enbled=true", "enbled", "enabled"),
-        ("/api/v1/audit?entity=rule", "entity", "entity_type"),
-        ("/api/v1/mappings?kind=sku", "kind", "limit"),
-        ("/api/v1/roadmap/sources?all=1", "all", None),
+    for path, typo, hint in (
+        ("/api/v1/features?availabilty=never", "availabilty", "; did you mean 'availability'?"),
+        ("/api/v1/rules?enbled=true", "enbled", "; did you mean 'enabled'?"),
+        ("/api/v1/audit?entity=rule", "entity", "; did you mean 'entity_id'?"),
+        ("/api/v1/mappings?colour=red", "colour", "; allowed here: feature_key, limit, "),
+        ("/api/v1/roadmap/sources?all=1", "all", "; allowed here: limit, offset"),
+        ("/api/v1/rules/schema?all=1", "all", "; this route takes none"),
     ):
         r = client.get(path, headers=viewer)
         assert r.status_code == 422, (path, r.text)
         error = r.json()["error"]
-        assert error["message"] == f"unknown query parameter(s): {typo}"
-        assert error["details"]["unknown"] == [typo]
-        if allowed:
-            assert allowed in error["details"]["allowed"]
+        # the shape every other query mistake has (invalid_request, {loc, path, msg, type})
+        assert error["code"] == "invalid_request"
+        [detail] = error["details"]
+        assert detail["loc"] == ["query", typo] and detail["path"] == f"query.{typo}"
+        assert detail["type"] == "extra_forbidden"
+        assert detail["msg"].startswith(f"unknown query parameter '{typo}'{hint}")
+        assert error["message"] == f"query.{typo}: {detail['msg']}"
+    r = client.get("/api/v1/features?availabilty=never&q=x&zz=1", headers=viewer)
+    assert [d["path"] for d in r.json()["error"]["details"]] == ["query.availabilty", "query.zz"]
+    assert r.json()["error"]["message"].endswith("(and 1 more)")
     assert client.get("/api/v1/rules?enabled=true", headers=viewer).status_code == 200
     # Outside /api/ nothing changes: a health check with a cache-buster still answers.
     assert client.get("/healthz?nocache=1").status_code == 200

@@ -297,4 +297,6 @@ def test_report_spans_at_most_twenty_quarters(client, api_key):
     assert len(r.json()["quarters"]) == 20
     r = client.get("/api/v1/reports/commitments?from=2021-01-01&to=2026-01-01", headers=headers)
     assert r.status_code == 422
-    assert r.json()["error"]["message"] == "from/to span more than 20 quarters"
+    assert r.json()["error"]["message"] == (
+        "query.from: from 2021-01-01 to 2026-01-01 spans more than 20 quarters"
+    )

@@ -7,7 +7,7 @@ test connector like any other CRM. Only for exploration, demos and end-to-end te
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep
 from app.connectors.testcrm import TestCrmConnector
@@ -77,6 +77,11 @@ def put_deal(
     "/deals/{deal_id}", status_code=status.HTTP_202_ACCEPTED, operation_id="delete_test_crm_deal"
 )
 def delete_deal(deal_id: str, request: Request, engine: EngineDep, _: RevOpsPrincipal) -> dict:
+    """Delete the deal in the test CRM (as a user deleting the record); deleting it again is
+    no error. A deal the test CRM never had is a 404, as GET answers: nothing is queued."""
+    with Session(engine) as session:
+        if session.get(TestCrmDeal, deal_id) is None:
+            raise NotFound(f"no deal '{deal_id}' in the test CRM")
     _connector(request).delete_deal(deal_id)
     event = InboundEvent(
         source="test_crm",

@@ -77,6 +77,14 @@ def test_a_deal_put_without_crm_or_id_goes_through_the_whole_flow(web, engine, s
     _drain(engine, settings)
     with Session(engine) as s:
         assert s.exec(select(Deal.tracked)).one() is False
+    # deleting it again is no error; a deal the test CRM never had is a 404, nothing queued
+    assert web.delete("/api/v1/test-crm/deals/T-1", headers=revops).status_code == 202
+    _drain(engine, settings)
+    nope = web.delete("/api/v1/test-crm/deals/nope", headers=revops)
+    assert nope.status_code == 404
+    assert nope.json()["error"]["message"] == "no deal 'nope' in the test CRM"
+    with Session(engine) as s:
+        assert s.exec(select(DealQueue).where(DealQueue.deal_id == "nope")).all() == []
 
 
 def test_a_body_naming_another_deal_or_crm_is_refused_naming_each_field(web, engine, api_key):

@@ -60,6 +60,21 @@ class SimulateRequest(BaseModel):
             first[rule.id] = i
         return rules
 
+    @field_validator("snapshots")
+    @classmethod
+    def _deals_are_unique(cls, snapshots: list[DealSnapshot] | None) -> list[DealSnapshot] | None:
+        """The same deal twice would be counted twice in every figure of the answer."""
+        first: dict[tuple[str, str], int] = {}
+        for i, snapshot in enumerate(snapshots or []):
+            key = (snapshot.crm, snapshot.deal_id)
+            if key in first:
+                raise ValueError(
+                    f"snapshots[{i}] repeats snapshots[{first[key]}] (crm '{snapshot.crm}', "
+                    f"deal_id '{snapshot.deal_id}'): post each deal once"
+                )
+            first[key] = i
+        return snapshots
+
 
 class SimulatedDeal(BaseModel):
     crm: str

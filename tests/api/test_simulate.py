@@ -160,6 +160,19 @@ def test_simulation_of_posted_snapshots_and_bad_drafts(client, api_key, engine):
     assert (
         client.post("/api/v1/rules/simulate", json={}, headers=api_key("viewer")).status_code == 403
     )
+    # the same deal posted twice was counted twice (processed 2, listed twice)
+    r = client.post(
+        "/api/v1/rules/simulate",
+        json={"rules": [BETA_WARN], "snapshots": [posted[0], posted[1], posted[0]]},
+        headers=headers,
+    )
+    assert r.status_code == 422, r.text
+    [error] = r.json()["error"]["details"]
+    assert error["path"] == "snapshots"
+    assert error["msg"] == (
+        "Value error, snapshots[2] repeats snapshots[0] (crm 'test', deal_id 'x1'): post "
+        "each deal once"
+    )
 
 
 def test_drafts_with_one_id_are_refused_and_unnamed_drafts_get_ids_of_their_own(

@@ -40,6 +40,7 @@ from app.rules.schema import (
     CountReferences,
     FieldRef,
     RuleDefinition,
+    message_parts,
     parse_date,
 )
 
@@ -620,19 +621,12 @@ def _compile_message(template: str) -> Renderer:
         namespace[name] = text
         pieces.append("{" + name + "}")
 
-    pos = 0
-    while (start := template.find("{", pos)) >= 0:
-        end = template.find("}", start)
-        if end < 0:
-            break
-        if start > pos:
-            literal(template[pos:start])
-        source = _PLACEHOLDER_SOURCE.get(template[start + 1 : end].strip())
+    for text, name in message_parts(template):  # "{{" and "}}" are braces of their own
+        if text:
+            literal(text)
+        source = _PLACEHOLDER_SOURCE.get(name) if name is not None else None
         if source is not None:
             pieces.append("{" + source + "}")
-        pos = end + 1
-    if pos < len(template):
-        literal(template[pos:])
     body = 'f"' + "".join(pieces) + '".strip()' if pieces else '""'
     if '".' in template or "\u201d." in template:  # a quote before a stop: 'connector.". Nobody'
         namespace["_tidy"] = _tidy_quote_stops

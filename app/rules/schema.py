@@ -154,7 +154,36 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "reference": REFERENCE_PLACEHOLDERS + DEAL_PLACEHOLDERS,
     "deal": DEAL_PLACEHOLDERS + QUANTIFIER_PLACEHOLDERS,
 }
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# A message's pieces: "{{" and "}}" a brace of its own (as in Python's str.format), "{name}" a
+# placeholder, a lone "{" or "}" a mistake (refused when a rule is written).
+_MESSAGE_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def message_parts(template: str) -> list[tuple[str, str | None]]:
+    """The message template as (literal text, placeholder name or None) pieces, in order.
+    A lone brace is kept as literal text (validation refuses it; a stored rule renders it)."""
+    parts: list[tuple[str, str | None]] = []
+    text: list[str] = []
+    pos = 0
+    for match in _MESSAGE_TOKEN.finditer(template):
+        text.append(template[pos : match.start()])
+        token = match.group()
+        if match.group(1) is not None:
+            parts.append(("".join(text), match.group(1).strip()))
+            text = []
+        else:
+            text.append(token[0])  # "{{" -> "{", "}}" -> "}", a lone brace as written
+        pos = match.end()
+    text.append(template[pos:])
+    if any(text):
+        parts.append(("".join(text), None))
+    return parts
+
+
+def _stray_braces(template: str) -> bool:
+    return any(m.group() in "{}" for m in _MESSAGE_TOKEN.finditer(template))
+
+
 _SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _FORMS = ("all", "any", "not", "field", "any_reference", "all_references", "count_references")
 _QUANTIFIERS = ("any_reference", "all_references", "count_references")
@@ -500,7 +529,8 @@ def _check_message(message: str, applies_to: str | None, problems: list[Problem]
         allowed = tuple(dict.fromkeys(PLACEHOLDERS["reference"] + PLACEHOLDERS["deal"]))
     else:
         allowed = PLACEHOLDERS[applies_to]
-    unknown = [p for p in _PLACEHOLDER.findall(message) if p.strip() not in allowed]
+    names = [name for _text, name in message_parts(message) if name is not None]
+    unknown = [name for name in names if name not in allowed]
     for name in unknown:
         problems.append(
             (
@@ -510,8 +540,14 @@ def _check_message(message: str, applies_to: str | None, problems: list[Problem]
                 message,
             )
         )
-    if _PLACEHOLDER.sub("", message).count("{") or _PLACEHOLDER.sub("", message).count("}"):
-        problems.append((("message",), "unbalanced { or } in the message", message))
+    if _stray_braces(message):
+        problems.append(
+            (
+                ("message",),
+                "unbalanced { or } in the message; write {{ or }} for a brace of its own",
+                message,
+            )
+        )
 
 
 def _check_node(node: Any, path: tuple, scope: str | None, problems: list[Problem]) -> None:

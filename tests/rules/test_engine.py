@@ -789,3 +789,32 @@ def test_the_nice_to_have_warning_tells_the_rep_not_to_promise_it(
         '(a note: "Multi-region would be nice to have."): do not promise it or suggest it is '
         "coming. What you can say instead: Offer the single-region 99.9% SLA with daily backups."
     )
+
+
+@pytest.mark.parametrize(
+    ("template", "shown"),
+    [
+        ("{{literal}} {feature.name}", "{literal} SCIM provisioning"),
+        ("Price in {{EUR}}: {deal.name}", "Price in {EUR}: Acme - Platform"),
+        ("{{{feature.name}}}", "{SCIM provisioning}"),
+        ("{{feature.name}}", "{feature.name}"),
+        ("a }} b {{", "a } b {"),
+        ("{ feature.name } ok", "SCIM provisioning ok"),
+    ],
+)
+def test_double_braces_are_a_brace_of_their_own(
+    catalog: Catalog, template: str, shown: str
+) -> None:
+    """As in Python's str.format: '{{' and '}}' show one brace. A message could not hold a
+    brace at all: '{{literal}}' was refused as an unknown placeholder and unbalanced."""
+    r = rule(
+        {
+            "id": "braces",
+            "name": "Braces",
+            "severity": "info",
+            "when": {"field": "feature.key", "op": "eq", "value": "scim"},
+            "message": template,
+        }
+    )
+    (finding,) = evaluate(make_deal("We promised SCIM by Q2."), catalog, [r], today=TODAY).findings
+    assert finding.message == shown

@@ -332,3 +332,22 @@ def test_nesting_through_quantifiers_counts_and_stored_rules_still_load() -> Non
     # a rule stored before the limit loads (one old rule must not stop every evaluation)
     stored = copy.deepcopy(VALID) | {"when": _nested(MAX_CONDITION_DEPTH + 5)}
     RuleDefinition.model_validate(stored, context={"stored": True})
+
+
+@pytest.mark.parametrize(
+    ("message", "says"),
+    [
+        ("{feature.name", "unbalanced { or } in the message; write {{ or }} for a brace"),
+        ("a } b", "unbalanced { or } in the message; write {{ or }} for a brace"),
+        ("{feature.name}}", "unbalanced"),
+        ("{{literal}} {feature.nmae}", "unknown placeholder {feature.nmae}"),
+    ],
+)
+def test_a_lone_brace_is_refused_saying_how_to_write_one(message: str, says: str) -> None:
+    errors = errors_of(copy.deepcopy(VALID) | {"message": message})
+    assert list(errors) == [("message",)], errors
+    assert says in errors[("message",)]
+
+
+def test_double_braces_validate() -> None:
+    RuleDefinition.model_validate(copy.deepcopy(VALID) | {"message": "{{literal}} {feature.name}"})

@@ -288,3 +288,17 @@ def test_scenario_input_is_checked_before_anything_runs(
         r = client.post(f"/api/v1/roadmap/what-if{query}", json=payload, headers=api_key("viewer"))
         assert r.status_code == status, r.text
         assert says in r.text
+
+
+def test_asking_for_what_the_feature_already_is_changes_nothing(client, api_key, seeded):
+    """The feature as it stands (docs/views.md): a 200 whose features entry shows before =
+    after and no deal changing, not a refusal (in a scenario, one such change among others
+    must not stop the rest)."""
+    r = client.post("/api/v1/features/sso/what-if", json={"availability": "coming_soon",
+                    "target_date": TARGET.isoformat()}, headers=api_key("viewer"))  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    [feature] = body["features"]
+    assert feature["availability"] == {"before": "coming_soon", "after": "coming_soon"}
+    assert body["before"] == body["after"] and body["changed"] == 0
+    assert body["items"] == []

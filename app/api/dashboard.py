@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from app.api.deps import Principal, SessionDep, SettingsDep
 from app.errors import NotFound
 from app.models import Commitment, Deal
+from app.models.types import web_link
 from app.security import Role, authenticate
 from app.services import queries
 from app.services.queries import DealFilters, PageRequest
@@ -31,6 +32,8 @@ COOKIE_MAX_AGE = 12 * 3600
 APP_DIR = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=str(APP_DIR / "templates"))
 templates.env.filters["money"] = lambda v: "—" if v is None else f"{v:,.0f}"
+# A link from data (a deal's CRM URL) only when it is http(s): never a "javascript:" one.
+templates.env.filters["web_link"] = web_link
 CHART_FEATURES = 20
 TABLE_ROWS = 50
 SECURITY_HEADERS = {

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator
 from sqlalchemy import BigInteger, DateTime, Integer
@@ -31,6 +32,15 @@ def not_a_timestamp(value: object) -> object:
 
 # A date in a request (query or body): see `not_a_timestamp`.
 RequestDate = Annotated[date, BeforeValidator(not_a_timestamp)]
+
+
+def web_link(value: str | None) -> str | None:
+    """`value` when it is an http(s) URL with a host, else None: a link we show or write into
+    a CRM record must open a page, never run (a "javascript:" URL) or open a local file."""
+    if not value:
+        return None
+    parts = urlsplit(value.strip())
+    return value if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def utcnow() -> datetime:

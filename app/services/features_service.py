@@ -15,7 +15,7 @@ from app.errors import Conflict, NotFound
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, utcnow
 from app.models.core import mapping_match_key
-from app.models.types import RequestDate
+from app.models.types import RequestDate, web_link
 from app.rules.catalog import MAX_NAME_LENGTH, term_key
 from app.rules.model import Availability, Feature
 from app.services import audit
@@ -75,6 +75,16 @@ def _text_or_none(value: str | None) -> str | None:
     return (value.strip() or None) if value is not None else None
 
 
+def _web_link_or_refuse(value: str | None) -> str | None:
+    """A feature's url is shown in the CRM ({feature.url} in a rule's message) and on the
+    dashboard: an http(s) link, nothing that runs ("javascript:...") or opens a local file."""
+    if value is not None and web_link(value) is None:
+        raise ValueError(
+            "must be an http or https URL, e.g. https://roadmap.example.com/features/sso"
+        )
+    return value
+
+
 class FeatureFields(_SentCodes):
     model_config = ConfigDict(extra="forbid")
 
@@ -97,6 +107,11 @@ class FeatureFields(_SentCodes):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return _text_or_none(value)
+
+    @field_validator("url")
+    @classmethod
+    def _a_web_link(cls, value: str | None) -> str | None:
+        return _web_link_or_refuse(value)
 
     @field_validator("name")
     @classmethod
@@ -134,6 +149,11 @@ class FeatureUpdate(_SentCodes):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return _text_or_none(value)
+
+    @field_validator("url")
+    @classmethod
+    def _a_web_link(cls, value: str | None) -> str | None:
+        return _web_link_or_refuse(value)
 
     @field_validator("name", "availability")
     @classmethod

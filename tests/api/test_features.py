@@ -363,3 +363,35 @@ def test_a_delete_refused_by_exactly_fifty_mappings_lists_them_all(client, api_k
     error = client.delete("/api/v1/features/sso-v2", headers=revops).json()["error"]
     assert (error["details"]["total"], error["details"]["truncated"]) == (26, False)
     assert error["details"]["mappings"][-1]["match_value"] == "V2-ONLY"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JAVASCRIPT:alert(1)",
+        "data:text/html,x",
+        "file:///etc/passwd",
+        "ftp://files.example.com/sso",
+        "roadmap.example.com/sso",
+        "https://",
+    ],
+)
+def test_a_feature_url_must_be_a_web_link(client, api_key, engine, url):
+    """It is shown in the CRM ({feature.url} in a rule's message) and on the dashboard: any
+    text was accepted, "javascript:alert(1)" included. Refused on create and on edit, with
+    nothing written."""
+    revops = api_key("revops")
+    r = _create(client, revops, url=url)
+    assert r.status_code == 422, r.text
+    [detail] = r.json()["error"]["details"]
+    assert detail["path"] == "url"
+    assert "must be an http or https URL" in detail["msg"]
+    assert _create(client, revops, url="https://roadmap.example.com/f/sso").status_code == 201
+    r = client.patch("/api/v1/features/sso", json={"url": url}, headers=revops)
+    assert r.status_code == 422, r.text
+    got = client.get("/api/v1/features/sso", headers=revops).json()
+    assert got["url"] == "https://roadmap.example.com/f/sso"
+    for cleared in ("", None):  # blank or null clears it, as before
+        r = client.patch("/api/v1/features/sso", json={"url": cleared}, headers=revops)
+        assert r.status_code == 200 and r.json()["feature"]["url"] is None

@@ -216,3 +216,30 @@ def test_ledger_says_which_signed_promises_were_hedged(web, key, sqlite_engine):
         s.commit()
     ledger = web.get("/dashboard").text.split('id="ledger"')[1].split("</table>")[0]
     assert '<td>2026-06-30 <span class="hedged">(hedged)</span></td>' in ledger
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://app.hubspot.com/contacts/1/deal/h2", True),
+        ("javascript:alert(document.cookie)", False),
+        (" JavaScript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("file:///etc/passwd", False),
+        ("//evil.example.com/x", False),
+    ],
+)
+def test_a_deals_crm_link_is_shown_only_when_it_is_a_web_link(web, key, sqlite_engine, url, linked):
+    """A deal's URL comes from the CRM or the test CRM's PUT body (any text): it was put in
+    an href as it came."""
+    from sqlmodel import update
+
+    from app.models import Deal
+
+    with Session(sqlite_engine) as s:
+        s.exec(update(Deal).where(Deal.deal_id == "h2").values(url=url))
+        s.commit()
+    web.cookies.set("rg_api_key", key)
+    page = web.get("/dashboard/deals/hubspot/h2").text
+    assert ("open in CRM" in page) is linked
+    assert ("alert(" in page or "file:" in page) is False

@@ -2370,9 +2370,17 @@ def _launch_ours(low: str, s: int, a: int, cue: str, names: list[Mention]) -> bo
 # The customer's own subject before "will ship" (`_their_ship`), as `str.split` leaves it.
 _THEIR_SHIPPERS = frozenset(("customer", "client", "prospect"))
 _THEY = frozenset(("they", "they're", "they\u2019re"))
+# What may stand between the subject and the verb ("They are already shipping in Q2", "They
+# already will ship their app in Q2", "They will still be shipping"), as `str.split` leaves it.
+_NOW_ADVERBS = frozenset(("already", "currently", "still", "now", "also"))
 # What stands right before "shipping" in the customer's shipping now ("They are shipping in
-# Q2", "They're shipping", "The customer is shipping"; "will be shipping": "be ").
-_SHIPPING_NOW = (" is ", " are ", "'re ", "\u2019re ")
+# Q2", "They're shipping", "The customer is shipping", "They are already shipping"; "will be
+# shipping": "be ", also "will be already shipping").
+_SHIPPING_NOW = tuple(
+    f"{verb}{adverb}"
+    for verb in (" is ", " are ", "'re ", "\u2019re ", " be ")
+    for adverb in ("", *(f"{w} " for w in sorted(_NOW_ADVERBS)))
+)
 
 
 def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int, b: int) -> bool:
@@ -2384,6 +2392,9 @@ def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int,
     our own team: "Talked to product, they will ship in Q2"), and no feature named as what
     is shipped ("They will ship SCIM in Q2" stays ours)."""
     words = low[max(a, s - 40) : s].split()
+    adverb = bool(words) and words[-1] in _NOW_ADVERBS
+    if adverb:
+        words = words[:-1]  # "They are already shipping", "They already will ship"
     if words[-1:] in (["is"], ["are"]) and low.startswith("going", s):
         words = words[:-1]  # "They are going to ship ..."
     elif low.startswith("shipping", s):
@@ -2398,6 +2409,9 @@ def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int,
             return False
         else:
             words = words[:-1]
+            if words and words[-1] in _NOW_ADVERBS:
+                words = words[:-1]  # "They will already be shipping"
+                adverb = True
             if words[-1:] in (["will"], ["shall"], ["won't"], ["won\u2019t"], ["wont"]):
                 words = words[:-1]
             elif words[-2:] in (["will", "not"], ["shall", "not"]):
@@ -2412,7 +2426,7 @@ def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int,
         return False
     last = words[-1]
     k = len(low[:s].rstrip())
-    if low.startswith("shipping", s):
+    if adverb or low.startswith("shipping", s):
         k = low.rfind(last, a, s) + len(last)  # the subject's end, before "will be"
     if last in _THEY:
         their = False
@@ -2526,7 +2540,7 @@ def _ours(
         and _their_ship(low, s, e, a, names, a0, b)
     ):
         # "They will be shipping in Q2 and need SCIM", "They are shipping in Q2 and need
-        # SCIM": as "They will ship", and its "in Q2"
+        # SCIM", "They are already shipping ...": as "They will ship", and its "in Q2"
         # (inside the cue, so not read alone) is the customer's date as "in <date>" is
         for at, end in _in_dates(low, e - 2, min(b, e + 40))[:1]:
             if at == e - 2:

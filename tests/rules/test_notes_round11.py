@@ -96,8 +96,8 @@ THEY_ARE_SHIPPING = [
     ),
     # as they were: "they" with no need (our team may be meant), a feature, we or "it" as the
     # subject, a question, a feature named as what ships, "not shipping" (a date denied),
-    # "already" / "also" between (not decided here), "will be shipping" (round 10); "aren't
-    # shipping" and a feature's "won't be shipping": test_notes_round12.py
+    # "will be shipping" (round 10); "aren't shipping" and a feature's "won't be shipping":
+    # test_notes_round12.py; "already" / "also" between: test_notes_round14.py
     ("They are shipping in Q2 with SCIM", [("scim", True, Q2, None, False)]),
     ("They're shipping in Q2 with SCIM", [("scim", True, Q2, None, False)]),
     ("SCIM: talked to product, they are shipping in Q2", [("scim", True, Q2, None, False)]),
@@ -112,7 +112,6 @@ THEY_ARE_SHIPPING = [
     ("They are shipping SCIM in Q2", [("scim", False, None, None, False)]),
     ("They won't be shipping SCIM in Q2", [("scim", False, None, None, False)]),
     ("They are not shipping in Q2 and need SCIM", [("scim", False, None, None, False)]),
-    ("They are already shipping in Q2 and need SCIM", [("scim", True, Q2, None, False)]),
     ("They will be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
 ]  # fmt: skip
 

@@ -1,0 +1,73 @@
+"""Round 14 of the notes helper: misreadings of the customer's own shipping with a word between
+its subject and verb (one table per fix, with the close phrasings that stay)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
+
+# "Already", "currently", "still", "now" (also "also") between the customer's subject and its
+# shipping ("They are already shipping in Q2", "They will already be shipping", "They already
+# will ship their app"): the customer's own shipping, their date when they state a need, as
+# "They are shipping in Q2 and need SCIM" (round 11) already was; each read as our promise by
+# Q2, a block, and the need's date was lost.
+ALREADY_SHIPPING = [
+    # (moved from test_notes_round11.py, where it was pinned as our promise by Q2, not decided)
+    ("They are already shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They are currently shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They are still shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They are now shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They are also shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They're already shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They're still shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("The customer is already shipping in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("The client is currently shipping in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("Customer is already shipping in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("Their app is already shipping in Q2; they need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will already be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will still be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will be already shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They already will ship their app in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They are already going to ship in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They are already shipping in Q2 and need SCIM by Q1", [("scim", False, None, Q1, False)]),
+    (
+        "Requirements:\n- They are already shipping in Q2 and need SCIM",
+        [("scim", False, None, Q2, False)],
+    ),
+    # ... "by Q2": no longer ours, its date not read, as "They are shipping by Q2 and need SCIM"
+    ("They are already shipping by Q2 and need SCIM", [("scim", False, None, None, False)]),
+    # ... and the need in a clause of its own, as "They need SCIM; they are shipping in Q2"
+    ("They need SCIM; they are already shipping in Q2", [("scim", False, None, None, False)]),
+    # ... our word after it is ours
+    (
+        "They are already shipping in Q2 and need SCIM; we will have it by Q3",
+        [("scim", True, Q3, Q2, False)],
+    ),
+    # as they were: the forms without the word, "they" with no need (our team may be meant), a
+    # feature, we or "it" as the subject, a feature named as what ships, a date denied
+    ("They are shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They need SCIM; they are shipping in Q2", [("scim", False, None, None, False)]),
+    ("They are already shipping in Q2 with SCIM", [("scim", True, Q2, None, False)]),
+    ("They are still shipping in Q2 with SCIM", [("scim", True, Q2, None, False)]),
+    ("SCIM: talked to product, they are already shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is already shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is still shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will still be shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is now going to ship in Q2", [("scim", True, Q2, None, False)]),
+    ("Their SCIM is already shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("We are already shipping in Q2, they need SCIM", [("scim", True, Q2, None, False)]),
+    ("We are already shipping in Q2 and they need SCIM", [("scim", True, Q2, None, False)]),
+    ("They need SCIM, it is already shipping in Q2", [("scim", True, Q2, None, False)]),
+    ("They are already shipping SCIM in Q2", [("scim", False, None, None, False)]),
+    ("They are not shipping in Q2 and need SCIM", [("scim", False, None, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), ALREADY_SHIPPING, ids=[c[0][:40] for c in ALREADY_SHIPPING]
+)
+def test_the_customers_shipping_with_already_is_not_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from app.api.deals import Format, Limit, _check_range, page_request, respond, wants_csv
 from app.api.deps import Offset, QueryDate, ReadPrincipal, SessionDep
+from app.errors import InvalidRequest
 from app.rules.model import Availability
 from app.services import queries
 from app.services.queries import DealFilters
@@ -54,10 +55,18 @@ def get_exposure(
     sort: Annotated[str | None, Query(description=f"one of {EXPOSURE_SORTS}")] = None,
     format: Format = None,
     csv_rows: Annotated[
-        Literal["feature", "stage"], Query(description="CSV: one row per feature or per stage")
-    ] = "feature",
+        Literal["feature", "stage"] | None,
+        Query(description="CSV: one row per feature (the default) or per stage"),
+    ] = None,
 ):
     csv = wants_csv(request, format)
+    if csv_rows is not None and not csv:  # asked for rows of a CSV, answered JSON: say so
+        raise InvalidRequest.at(
+            ("query", "csv_rows"),
+            "applies to a CSV answer (format=csv or Accept: text/csv); the JSON answer has "
+            "each feature's stages in by_stage",
+            input=csv_rows,
+        )
     page = page_request(request, limit, offset, sort, "-amount", csv)
     _check_range(close_from, close_to)
     filters = DealFilters(

@@ -153,6 +153,16 @@ def test_exposure_paging_sorting_and_csv(client, api_key, seeded):
     r = client.get("/api/v1/exposure?format=csv&csv_rows=stage", headers=h)
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == 3 + 2 + 1 + 2  # sso 3 stages, audit 2, scim 1, api 2
+    r = client.get("/api/v1/exposure?csv_rows=stage", headers={**h, "Accept": "text/csv"})
+    assert len(list(csv.DictReader(io.StringIO(r.text)))) == len(rows)
+    explicit = client.get("/api/v1/exposure?format=csv&csv_rows=feature", headers=h)
+    assert explicit.text == client.get("/api/v1/exposure?format=csv", headers=h).text
+    # asked of a JSON answer it was ignored; now it says where it applies
+    r = client.get("/api/v1/exposure?csv_rows=stage", headers=h)
+    assert r.status_code == 422
+    [detail] = r.json()["error"]["details"]
+    assert detail["path"] == "query.csv_rows"
+    assert detail["msg"].startswith("applies to a CSV answer (format=csv or Accept: text/csv)")
 
 
 def _items(body) -> dict[str, tuple]:

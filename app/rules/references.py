@@ -2384,13 +2384,14 @@ _SHIPPING_NOW = tuple(
 
 
 def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int, b: int) -> bool:
-    """Whether the "ship" cue low[s:e] ("will ship", "will be shipping in", "are shipping in";
-    clause start `a`, sentence low[a0:b]) is the customer's shipping of their own product:
-    their subject right before it ("The customer will ship their app in Q2", "Their app will
-    ship in Q2", "They won't be shipping in Q2", "They are shipping in Q2"; "they" only with
-    a need of theirs in the sentence: "They will ship in Q2 and need SCIM", as "they" may be
-    our own team: "Talked to product, they will ship in Q2"), and no feature named as what
-    is shipped ("They will ship SCIM in Q2" stays ours)."""
+    """Whether the "ship" cue low[s:e] ("will ship", "will be shipping in", "are shipping in",
+    "ship in"; clause start `a`, sentence low[a0:b]) is the customer's shipping of their own
+    product: their subject right before it ("The customer will ship their app in Q2", "Their
+    app will ship in Q2", "They won't be shipping in Q2", "They are shipping in Q2", "They ship
+    in Q2", "The customer ships in Q2"; "they" only with a need of theirs in the sentence:
+    "They will ship in Q2 and need SCIM", as "they" may be our own team: "Talked to product,
+    they will ship in Q2"), and no feature named as what is shipped ("They will ship SCIM in
+    Q2" stays ours)."""
     words = low[max(a, s - 40) : s].split()
     adverb = bool(words) and words[-1] in _NOW_ADVERBS
     if adverb:
@@ -2422,6 +2423,8 @@ def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int,
                 words[-1] = words[-1][:-3]
             else:
                 return False
+    elif adverb and words[-1:] in (["will"], ["shall"]) and low.startswith("ship", s):
+        words = words[:-1]  # "They will already ship in Q2" (a "ship in" cue: not "will ship")
     if not words:
         return False
     last = words[-1]
@@ -2535,12 +2538,18 @@ def _ours(
         return False  # "They will ship their app in Q2 and need SCIM": their own product
     elif (
         head == "sh"
-        and cue.startswith("shipping")
-        and (low.startswith("be ", s - 3) or low.endswith(_SHIPPING_NOW, a, s))
+        and (
+            cue.startswith(("ship ", "ships "))
+            or (
+                cue.startswith("shipping")
+                and (low.startswith("be ", s - 3) or low.endswith(_SHIPPING_NOW, a, s))
+            )
+        )
         and _their_ship(low, s, e, a, names, a0, b)
     ):
         # "They will be shipping in Q2 and need SCIM", "They are shipping in Q2 and need
-        # SCIM", "They are already shipping ...": as "They will ship", and its "in Q2"
+        # SCIM", "They are already shipping ...", "They ship in Q2 and need SCIM", "The
+        # customer ships in Q2 and needs SCIM": as "They will ship", and its "in Q2"
         # (inside the cue, so not read alone) is the customer's date as "in <date>" is
         for at, end in _in_dates(low, e - 2, min(b, e + 40))[:1]:
             if at == e - 2:

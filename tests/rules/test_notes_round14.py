@@ -1,5 +1,6 @@
 """Round 14 of the notes helper: misreadings of the customer's own shipping with a word between
-its subject and verb (one table per fix, with the close phrasings that stay)."""
+its subject and verb and in the plain present (one table per fix, with the close phrasings
+that stay)."""
 
 from __future__ import annotations
 
@@ -70,4 +71,57 @@ ALREADY_SHIPPING = [
     ("body", "expected"), ALREADY_SHIPPING, ids=[c[0][:40] for c in ALREADY_SHIPPING]
 )
 def test_the_customers_shipping_with_already_is_not_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# "Ship in" / "ships in" (the plain present) after the customer's subject, with nothing of ours
+# named as what ships ("They ship in Q2 and need SCIM", "The customer ships in Q2"): the
+# customer's own shipping, their date when they state a need, as "They are shipping in Q2 and
+# need SCIM" and "They launch in Q2 and need SCIM" already were; each read as our promise by
+# Q2, a block, and the need's date was lost.
+THEY_SHIP = [
+    ("They ship in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They already ship in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They currently ship in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will already ship in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("The customer ships in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
+    ("Customer ships in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("Their app ships in Q2; they need SCIM", [("scim", False, None, Q2, False)]),
+    ("Their team ships in Q2, SCIM needed", [("scim", False, None, Q2, False)]),
+    ("The client ships in Q2 and needs SCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- They ship in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    # ... "by", "on", "before": no longer ours, the date not read (as "They are shipping by Q2
+    # and need SCIM")
+    ("They ship by Q2 and need SCIM", [("scim", False, None, None, False)]),
+    ("They ship on March 3 and need SCIM", [("scim", False, None, None, False)]),
+    ("They ship before Q3 and need SCIM", [("scim", False, None, None, False)]),
+    # ... the need in a clause of its own, and the customer's subject with "with", as with
+    # "are shipping" and "will ship" ("The customer will ship in Q2 with SCIM")
+    ("They need SCIM; they ship in Q2", [("scim", False, None, None, False)]),
+    ("The customer ships in Q2 with SCIM", [("scim", False, None, None, False)]),
+    # ... our word after it is ours
+    (
+        "They ship in Q2 and need SCIM; we will have it by Q3",
+        [("scim", True, Q3, Q2, False)],
+    ),
+    # as they were: "they" with no need (our team may be meant), a feature, we, "it" or our
+    # product team as the subject, a feature named as what ships, no subject, their launch
+    ("They ship in Q2 with SCIM", [("scim", True, Q2, None, False)]),
+    ("SCIM: talked to product, they ship in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM ships in Q2, they need it", [("scim", True, Q2, None, False)]),
+    ("Their SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("We ship in Q2, they need SCIM", [("scim", True, Q2, None, False)]),
+    ("They need SCIM, it ships in Q2", [("scim", True, Q2, None, False)]),
+    ("Product ships in Q2, they need SCIM", [("scim", True, Q2, None, False)]),
+    ("Told them SCIM ships in Q2", [("scim", True, Q2, None, False)]),
+    ("Ships in Q2: SCIM", [("scim", True, Q2, None, False)]),
+    ("They ship SCIM in Q2", [("scim", False, None, None, False)]),
+    ("They launch in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will ship in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), THEY_SHIP, ids=[c[0][:40] for c in THEY_SHIP])
+def test_the_customers_plain_present_shipping_is_not_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected

@@ -2373,6 +2373,12 @@ _THEY = frozenset(("they", "they're", "they\u2019re"))
 # What may stand between the subject and the verb ("They are already shipping in Q2", "They
 # already will ship their app in Q2", "They will still be shipping"), as `str.split` leaves it.
 _NOW_ADVERBS = frozenset(("already", "currently", "still", "now", "also"))
+# The subject left out after "and" (`_their_ship`): the customer's, before a need word that
+# opens the clause ("They need SCIM and will ship their app in Q2").
+_LEFT_OUT_SUBJECT = re.compile(
+    r"[^a-z0-9]*(?P<subject>they|(?:the )?(?:customer|client|prospect)|their [a-z-]+)"
+    r"(?: (?:already|currently|still|now|also|really))? "
+)
 # What stands right before "shipping" in the customer's shipping now ("They are shipping in
 # Q2", "They're shipping", "The customer is shipping", "They are already shipping"; "will be
 # shipping": "be ", also "will be already shipping").
@@ -2383,7 +2389,9 @@ _SHIPPING_NOW = tuple(
 )
 
 
-def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int, b: int) -> bool:
+def _their_ship(
+    low: str, s: int, e: int, a: int, names: list[Mention], a0: int, b: int, c: _Clause
+) -> bool:
     """Whether the "ship" cue low[s:e] ("will ship", "will be shipping in", "are shipping in",
     "ship in"; clause start `a`, sentence low[a0:b]) is the customer's shipping of their own
     product: their subject right before it ("The customer will ship their app in Q2", "Their
@@ -2391,7 +2399,9 @@ def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int,
     in Q2", "The customer ships in Q2"; "they" only with a need of theirs in the sentence:
     "They will ship in Q2 and need SCIM", as "they" may be our own team: "Talked to product,
     they will ship in Q2"), and no feature named as what is shipped ("They will ship SCIM in
-    Q2" stays ours)."""
+    Q2" stays ours). After "and" the subject left out is the one of the need word opening the
+    clause ("They need SCIM and will ship their app in Q2"), and the first "in" or "by" date
+    after the cue its date (added to `c.needed`, however far from the need word)."""
     words = low[max(a, s - 40) : s].split()
     adverb = bool(words) and words[-1] in _NOW_ADVERBS
     if adverb:
@@ -2431,6 +2441,19 @@ def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int,
     k = len(low[:s].rstrip())
     if adverb or low.startswith("shipping", s):
         k = low.rfind(last, a, s) + len(last)  # the subject's end, before "will be"
+    if last == "and":
+        # The subject left out after "and" is the one of the need it follows: "They need SCIM
+        # and will ship their app in Q2" as "They will ship their app in Q2 and need SCIM";
+        # not "it", the feature named before: "They need SCIM and will ship it in Q2" is ours.
+        lead = _LEFT_OUT_SUBJECT.match(low, a, s)
+        need = None if lead is None else _NEEDED_BY.match(low, lead.end(), s)
+        if need is None or low[e : e + 6].split()[:1] in (["it"], ["it."], ["it,"], ["them"]):
+            return False
+        words = lead["subject"].split()
+        last = words[-1]
+        k = lead.end("subject")
+    else:
+        need = None
     if last in _THEY:
         their = False
     elif last in _THEIR_SHIPPERS or (len(words) > 1 and words[-2] == "their"):
@@ -2441,6 +2464,14 @@ def _their_ship(low: str, s: int, e: int, a: int, names: list[Mention], a0: int,
         e <= m.start <= e + 32 and _OBJECT_LEAD.issuperset(low[e : m.start].split()) for m in names
     ):
         return False  # "They will ship SCIM in Q2", "They will ship the SCIM connector"
+    if need is not None:
+        # the first "in <date>" or "by <date>" after the cue: "... will ship their app in Q2"
+        dates = [at for at, _ in _in_dates(low, s, min(b, e + 40))[:1]]
+        by = low.find(" by ", s, min(b, e + 40))
+        if by >= 0 and _date_at(low, by + 4, b) is not None:
+            dates.append(by + 1)
+        if dates:
+            c.needed += ((min(dates), c.end, need.start(), need.end()),)
     if their:
         return True
     m = _NEEDED_BY.search(low, a0, b)
@@ -2533,7 +2564,7 @@ def _ours(
         head in _WILL_HEADS
         and cue.endswith("ship")
         and not cue.startswith("we")
-        and _their_ship(low, s, e, a, names, a0, b)
+        and _their_ship(low, s, e, a, names, a0, b, c)
     ):
         return False  # "They will ship their app in Q2 and need SCIM": their own product
     elif (
@@ -2545,7 +2576,7 @@ def _ours(
                 and (low.startswith("be ", s - 3) or low.endswith(_SHIPPING_NOW, a, s))
             )
         )
-        and _their_ship(low, s, e, a, names, a0, b)
+        and _their_ship(low, s, e, a, names, a0, b, c)
     ):
         # "They will be shipping in Q2 and need SCIM", "They are shipping in Q2 and need
         # SCIM", "They are already shipping ...", "They ship in Q2 and need SCIM", "The
@@ -2635,6 +2666,8 @@ def _ours(
     ):
         if c.sale:  # a date: the sale's own date does not count
             return False
+        if c.needed and not date_cue and any(d == s for d, _, _, _ in c.needed):
+            return False  # the customer's date already (`_their_ship`: "They need SCIM and ...")
         near = before[-32:].split()
         # The customer's go-live, launch or rollout with a requirement in the sentence: their
         # date ("Their go-live is scheduled for Q2, SCIM required"). Two set looks first.

@@ -3146,7 +3146,13 @@ def _no_x_needed(low: str, a: int, b: int, m: Mention) -> bool:
     "management" run the whole cue alternation."""
     s = m.start
     if s - 3 >= a and low.startswith("no ", s - 3) and (s == 3 or not low[s - 4].isalnum()):
-        return _NEEDED_AFTER.match(low, m.end, b) is not None
+        # ... or "no" after a comma or in parentheses: "SCIM by Q1, no SSO", "SCIM (no SSO)",
+        # as ", not SSO" and "(not SSO)" are (`_NEG_BEFORE`)
+        return (
+            _NEEDED_AFTER.match(low, m.end, b) is not None
+            or (s >= 5 and low.startswith(", ", s - 5))
+            or (s >= 4 and low[s - 4] == "(")
+        )
     if _answered_no(low, a, b, m):
         return True
     if low.endswith(_DROPPED_BEFORE, max(a, s - 16), s):

@@ -1,6 +1,6 @@
 """Round 14 of the notes helper: misreadings of the customer's own shipping with a word between
-its subject and verb, in the plain present and after "and" with its subject left out (one
-table per fix, with the close phrasings that stay)."""
+its subject and verb, in the plain present and after "and" with its subject left out, and of
+"no" before another feature (one table per fix, with the close phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -194,4 +194,71 @@ LEFT_OUT_SUBJECT = [
     ("body", "expected"), LEFT_OUT_SUBJECT, ids=[c[0][:40] for c in LEFT_OUT_SUBJECT]
 )
 def test_the_subject_left_out_after_their_need_is_theirs(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# "No" before a feature after a comma or in parentheses ("SCIM by Q1, no SSO", "(no SSO)"): no
+# dependency on it, as ", not SSO" and "(not SSO)" already were (round 13); each made the
+# feature our promise by the date of the one before it, a block (under a heading of needs,
+# their need by it).
+NO_OF_ANOTHER_FEATURE = [
+    ("What we promised:\n- SCIM - Q1, no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM by Q1, no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1 (no SSO)", [("scim", True, Q1, None, False)]),
+    ("What we promised:\nSCIM - Q1, no SSO", [("scim", True, Q1, None, False)]),
+    ("What we told them:\n- SCIM - Q1, no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1, no SSO, no offline mode", [("scim", True, Q1, None, False)]),
+    (
+        "What we promised:\n- SCIM - Q1, no SSO\n- Offline mode - Q2",
+        [("scim", True, Q1, None, False), ("offline", True, Q2, None, False)],
+    ),
+    ("SCIM by Q1, no SSO", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1 (no SSO)", [("scim", True, Q1, None, False)]),
+    ("We will have SCIM by Q1, no SSO", [("scim", True, Q1, None, False)]),
+    ("We promised SCIM by Q1, no SSO by Q1", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1, no SSO until Q3", [("scim", True, Q1, None, False)]),
+    ("They need SCIM by Q1, no SSO", [("scim", False, None, Q1, False)]),
+    ("Requirements:\n- SCIM by Q1, no SSO", [("scim", False, None, Q1, False)]),
+    ("They need SCIM, no SSO", [("scim", False, None, None, False)]),
+    ("SCIM - Q1, no SSO", [("scim", False, None, None, False)]),
+    # as they were: ", not SSO" (round 13), "no" of something else, "no SSO" in a clause of
+    # its own or at the start, "no SSO needed", another feature listed without "no", "and no"
+    ("SCIM by Q1, not SSO", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1, not SSO until Q3", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1, not SSO", [("scim", False, None, None, False)]),
+    ("What we promised:\n- SCIM - Q1, no extra cost", [("scim", True, Q1, None, False)]),
+    (
+        "What we promised:\n- SCIM - Q1\n- no SSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "SCIM by Q1, but no SSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "SCIM by Q1; no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    ("No SSO in Q1", [("sso", False, None, None, False)]),
+    ("SCIM by Q1, no SSO needed", [("scim", False, None, None, False)]),
+    ("They need SCIM, no SSO needed", [("scim", False, None, None, False)]),
+    (
+        "What we promised:\n- SCIM - Q1, SSO",
+        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
+    ),
+    (
+        "SCIM by Q1 and no SSO",
+        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
+    ),
+    (
+        "SCIM by Q1, no, SSO by Q2",
+        [("scim", True, Q1, None, False), ("sso", True, Q2, None, False)],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NO_OF_ANOTHER_FEATURE, ids=[c[0][:40] for c in NO_OF_ANOTHER_FEATURE]
+)
+def test_no_before_another_feature_is_no_dependency(body: str, expected: list) -> None:
     assert readings(body) == expected

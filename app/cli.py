@@ -2,7 +2,8 @@
 
 The core sub-commands live here. Each domain adds its own through a module in CLI_MODULES
 exposing `register(subparsers)`; every sub-command sets `func(args) -> int`.
-A bad setting stops any command with one line naming the variable, exit code 2.
+A bad setting stops any command with one line naming the variable, exit code 2; so does a
+database that cannot be reached or is not migrated (`main`).
 """
 
 from __future__ import annotations
@@ -212,7 +213,9 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
                 entity_id=row.id,
                 after={"name": row.name, "role": row.role, "prefix": row.prefix},
             )
-    print(f"revoked API key {args.id}")
+            print(f"revoked API key {args.id}")
+        else:
+            print(f"API key {args.id} was already revoked at {row.revoked_at.isoformat()}")
     return 0
 
 
@@ -305,6 +308,20 @@ def _pace(value: str) -> float:
     return pace
 
 
+def _key_name(value: str) -> str:
+    """As the admin API's ApiKeyCreate takes it: 1-255 characters, not only spaces."""
+    if not value.strip() or len(value) > 255:
+        raise argparse.ArgumentTypeError("a name of 1-255 characters, not blank")
+    return value.strip()
+
+
+def _seconds(value: str) -> float:
+    seconds = float(value)
+    if not 0 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of seconds (0-3600)")
+    return seconds
+
+
 def _port(value: str) -> int:
     port = int(value)
     if not 0 <= port <= 65535:
@@ -317,7 +334,7 @@ def register_core(sub) -> None:
         "serve", help="migrate, then run the API (and the worker, unless WORKER_MODE=off)"
     )
     p.add_argument("--host", default=None, help="default: HOST (127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="default: PORT (8000)")
+    p.add_argument("--port", type=_port, default=None, help="default: PORT (8000)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a standalone worker (any number, on PostgreSQL)")
@@ -325,7 +342,7 @@ def register_core(sub) -> None:
     p.add_argument("--no-schedules", action="store_true", help="do not run periodic jobs here")
     p.add_argument(
         "--grace",
-        type=float,
+        type=_seconds,
         default=20.0,
         help="seconds the batch in hand may run after SIGTERM before its leases are released",
     )
@@ -354,7 +371,7 @@ def register_core(sub) -> None:
     c.add_argument(
         "--role", required=True, choices=["admin", "revops", "engineering", "viewer", "approver"]
     )
-    c.add_argument("--name", required=True)
+    c.add_argument("--name", required=True, type=_key_name, help="who or what uses the key")
     c.set_defaults(func=cmd_apikey_create)
     c = keys.add_parser("list", help="list keys (never the keys themselves)")
     c.set_defaults(func=cmd_apikey_list)
@@ -384,18 +401,74 @@ def register_core(sub) -> None:
     p.set_defaults(func=cmd_backfill)
 
 
+DESCRIPTION = """\
+roadmap-guard checks CRM deals against the product roadmap and writes the verdict back.
+Settings come from the environment or a .env file (README's configuration table); a bad one
+stops any command with one line naming the variable (exit 2)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roadmap-guard", description=__doc__)
+    parser = argparse.ArgumentParser(prog="roadmap-guard", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     register_core(sub)
     for module in CLI_MODULES:
         importlib.import_module(module).register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Every sub-command's --help opens with its one-line help, and a missing sub-command is
+    named by its choices ("required: {create,list,revoke}"), not by an internal dest."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        if action.metavar is None:
+            action.metavar = "{" + ",".join(action.choices) + "}"
+        helps = {a.dest: a.help for a in action._choices_actions}
+        for name, child in action.choices.items():
+            if child.description is None and helps.get(name):
+                child.description = helps[name]
+            _describe(child)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:
+        problem = database_problem(exc)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """One line for a database the command cannot use (unreachable, or not migrated), instead
+    of a traceback of forty frames; None for anything else."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return None
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
+        return (
+            f"the database is not migrated ({reason}): run `roadmap-guard migrate` "
+            "(serve migrates by itself)"
+        )
+    url = os.environ.get("DATABASE_URL", "")
+    where = _without_password(url) if url else "the default SQLite file"
+    return f"cannot use the database at {where}: {reason}"
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "DATABASE_URL"
 
 
 if __name__ == "__main__":

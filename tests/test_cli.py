@@ -61,9 +61,57 @@ def test_apikey_create_prints_the_key_once_list_hides_it_and_revoke_disables_it(
         assert authenticate(s, key) is None
         actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
     assert actions == ["api_key.create", "api_key.revoke"]
+    capsys.readouterr()
+    assert main(["apikey", "revoke", str(key_id)]) == 0  # again: said so, not audited again
+    assert f"API key {key_id} was already revoked at " in capsys.readouterr().out
+    with Session(db) as s:
+        assert len(s.exec(select(AuditLog)).all()) == 2
     assert main(["apikey", "revoke", "999"]) == 1
     with pytest.raises(SystemExit):
         main(["apikey", "create", "--role", "overlord", "--name", "x"])
+    for blank in ("", "  "):  # the admin API refuses it too
+        with pytest.raises(SystemExit):
+            main(["apikey", "create", "--role", "viewer", "--name", blank])
+    assert "a name of 1-255 characters, not blank" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://postgres:s3cret@127.0.0.1:1/nodb", "cannot use the database at "
+         "postgresql://postgres:***@127.0.0.1:1/nodb: connection failed"),
+        ("sqlite:///{tmp}/never-migrated.db", "the database is not migrated (no such table: "),
+    ],
+)  # fmt: skip
+def test_a_database_the_command_cannot_use_is_one_line_not_a_traceback(
+    monkeypatch, tmp_path, capsys, url, says
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url.format(tmp=tmp_path))
+    for argv in (["queue"], ["apikey", "list"], ["replay-dead"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {says}"), err
+        assert "Traceback" not in err and "s3cret" not in err
+        assert err.count("\n") == 1
+
+
+def test_help_names_what_each_command_does_and_a_missing_sub_command_by_its_choices(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "checks CRM deals against the product roadmap" in out
+    assert "CLI_MODULES" not in out  # developers' notes are not the user's help
+    with pytest.raises(SystemExit):
+        main(["setup", "hubspot", "--help"])
+    assert "create the HubSpot property group" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["apikey"])
+    assert "the following arguments are required: {create,list,revoke}" in (capsys.readouterr().err)
+    for argv in (["worker", "--grace", "-1", "--burst"], ["serve", "--port", "70000"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "is not a" in capsys.readouterr().err
 
 
 def test_queue_counts_and_replay_dead(db, capsys):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -22,8 +22,15 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255)
+    name: str = Field(min_length=1, max_length=255, json_schema_extra={"pattern": r"\S"})
     role: Role
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
 
 
 class ApiKeyPublic(BaseModel):
@@ -82,11 +89,12 @@ def _revoke(key_id: int, principal, session, request: Request) -> ApiKeyPublic:
     if row is None:
         raise NotFound(f"API key {key_id} not found")
     api_key_cache(request.app).revoked(key_id)  # refused by this process from now on
+    if row.revoked_at is not None:  # revoking twice keeps the first time, and one record of it
+        return _public(row)
     before = _public(row)
-    if row.revoked_at is None:  # revoking twice keeps the first time
-        row.revoked_at = utcnow()
-        session.add(row)
-        session.flush()
+    row.revoked_at = utcnow()
+    session.add(row)
+    session.flush()
     after = _public(row)
     audit.record(
         session,

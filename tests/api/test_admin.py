@@ -84,6 +84,12 @@ def test_a_revoked_key_is_refused_and_the_revocation_audited(client, api_key, en
         entry = s.exec(select(AuditLog).where(AuditLog.action == "api_key.revoke")).one()
     assert entry.before["revoked_at"] is None and entry.after["revoked_at"] is not None
     assert client.delete("/api/v1/admin/api-keys/999999", headers=admin).status_code == 404
+    # revoking again answers the key as it is, first time kept, and is audited once only
+    for again in (client.delete(url, headers=admin), client.post(f"{url}/revoke", headers=admin)):
+        assert again.status_code == 200
+        assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
+    with Session(engine) as s:
+        assert len(s.exec(select(AuditLog).where(AuditLog.action == "api_key.revoke")).all()) == 1
 
 
 def test_api_keys_are_listed_a_page_at_a_time(client, api_key):
@@ -117,6 +123,7 @@ def test_only_admins_manage_keys_and_bad_input_is_422(client, api_key):
         {"name": "x", "role": "overlord"},
         {"role": "viewer"},
         {"name": "", "role": "viewer"},
+        {"name": "  ", "role": "viewer"},
     ):
         assert client.post("/api/v1/admin/api-keys", json=bad, headers=admin).status_code == 422
 

@@ -4,6 +4,7 @@ good catalog), staleness in the API and the metrics gauge."""
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -1419,3 +1420,33 @@ def test_a_sources_statuses_are_listed_a_page_at_a_time(client, api_key, mock_ap
     assert [s["name"] for s in client.get(url, headers=revops).json()["items"]] == statuses
     r = client.get(f"{url}?limit=0", headers=revops)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["path"] == "query.limit"
+
+
+# --- what a source's answer may cost -------------------------------------------------------------
+
+
+def test_a_source_dripping_its_answer_is_cut_off_at_timeout_seconds_and_the_catalog_kept(
+    client, api_key, engine
+):
+    """A server sending a byte at a time held the refresh route as long as it dripped: the
+    source's timeout_seconds is a deadline for the whole answer."""
+    from tests.connectors.roadmap._server import serve
+
+    revops = api_key("revops")
+    with serve() as server:
+        _source(client, revops, config={"url": server.url, "timeout_seconds": 0.5})
+        server.body = json.dumps(_page({"key": "sso", "name": "SSO", "status": "GA"})).encode()
+        assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+        server.body = json.dumps(_page()).encode() + b" " * 500
+        server.byte_seconds = 0.02
+        started = time.monotonic()
+        r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
+        elapsed = time.monotonic() - started
+    assert r.status_code == 200 and elapsed < 1.5, elapsed
+    expected = (
+        f"acme: GET {server.url} timed out: no whole answer within config.timeout_seconds (0.5 s)"
+    )
+    assert (r.json()["ok"], r.json()["error"]) == (False, expected)
+    assert _availability(engine) == {"sso": "available"}  # the last good catalog
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert source["last_error"] == expected and source["last_success_at"] is not None

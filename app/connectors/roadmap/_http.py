@@ -7,6 +7,13 @@
 - 429 and 503 are retried in the call, honouring Retry-After (seconds or an HTTP date): at most
   RETRY_ATTEMPTS tries and RETRY_BUDGET_SECONDS of waiting in all; longer waits belong to the
   next scheduled refresh.
+- A source's `timeout_seconds` is a deadline for each request as a whole: connecting, sending,
+  and reading the whole answer, its redirects included, must be done within it, however the
+  server spreads its bytes (a per-read timeout alone let a server dripping a byte a second hold
+  a refresh for as long as it dripped). The exchange runs in a helper thread the caller waits
+  for until the deadline; the helper stops at its next chunk past it (or at the client's own
+  per-read timeout, the same number of seconds), so nothing outlives the deadline by more.
+  A retry after 429/503 is a new request, with a deadline of its own.
 - URLs in messages have their user-info and query values removed (`redact_url`).
 """
 
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import threading
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -112,6 +120,58 @@ def _wait(state: RetryCallState) -> float:
     return exc.wait if isinstance(exc, _Throttled) else 0.0
 
 
+class _Late(Exception):
+    """The answer was not whole by the request's deadline."""
+
+
+# Response headers that describe the bytes as they came over the wire: the answer is kept
+# decoded, so they no longer apply to it.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _read_whole(client: httpx.Client, request: httpx.Request, deadline: float) -> httpx.Response:
+    """Send `request` and read its whole (decoded) answer, chunk by chunk, giving up at the
+    first chunk past `deadline` (time.monotonic())."""
+    response = client.send(request, stream=True, follow_redirects=False)
+    try:
+        chunks = []
+        for chunk in response.iter_bytes():
+            if time.monotonic() > deadline:
+                raise _Late
+            chunks.append(chunk)
+    finally:
+        response.close()
+    return httpx.Response(
+        response.status_code,
+        headers=[
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS
+        ],
+        content=b"".join(chunks),
+        request=response.request,
+    )
+
+
+def _exchange(client: httpx.Client, request: httpx.Request, deadline: float) -> httpx.Response:
+    """`_read_whole` in a helper thread, waited for until `deadline` at most: a read blocked
+    on the socket cannot be interrupted where it runs, and DNS has no timeout at all."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["response"] = _read_whole(client, request, deadline)
+        except BaseException as exc:  # handed to the caller, which re-raises it
+            outcome["error"] = exc
+
+    helper = threading.Thread(target=run, name="roadmap-source-request", daemon=True)
+    helper.start()
+    helper.join(max(0.0, deadline - time.monotonic()))
+    if helper.is_alive():
+        raise _Late
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["response"]
+
+
 def _send(
     client: httpx.Client,
     method: str,
@@ -122,16 +182,21 @@ def _send(
     headers: dict[str, str] | None,
     params: dict[str, Any] | None,
     json: Any,
+    timeout: float,
 ) -> httpx.Response:
-    """One request, following same-origin redirects by hand; a redirect elsewhere is refused."""
+    """One request, following same-origin redirects by hand; a redirect elsewhere is refused.
+    The request and its redirects must be answered in full within `timeout` seconds."""
     check_origin(url, allowed, source=source, what=f"{method}")
+    deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
+        request = client.build_request(method, url, headers=headers, params=params, json=json)
         try:
-            response = client.request(
-                method, url, headers=headers, params=params, json=json, follow_redirects=False
-            )
-        except httpx.TimeoutException:
-            raise SourceError(f"{source}: {method} {redact_url(url)} timed out") from None
+            response = _exchange(client, request, deadline)
+        except (httpx.TimeoutException, _Late):
+            raise SourceError(
+                f"{source}: {method} {redact_url(url)} timed out: no whole answer within "
+                f"config.timeout_seconds ({timeout:g} s)"
+            ) from None
         except httpx.HTTPError as exc:
             raise SourceError(
                 f"{source}: {method} {redact_url(url)} failed: {type(exc).__name__}"
@@ -189,6 +254,7 @@ def request_json(
     url: str,
     *,
     source: str,
+    timeout: float,
     origin_url: str | None = None,
     headers: dict[str, str] | None = None,
     params: dict[str, Any] | None = None,
@@ -197,8 +263,10 @@ def request_json(
 ) -> tuple[httpx.Response, Any]:
     """Send one request; return (response, parsed JSON or None on 304). Raises SourceError.
 
-    `origin_url`: the configured URL whose origin alone may receive the request (and its
-    credentials); default: `url`'s own, so a redirect can never leave it."""
+    `timeout`: the source's timeout_seconds, the deadline for the whole answer (redirects
+    included; each retry has its own). `origin_url`: the configured URL whose origin alone may
+    receive the request (and its credentials); default: `url`'s own, so a redirect can never
+    leave it."""
     allowed = origin_url or url
     tries = 0
 
@@ -214,6 +282,7 @@ def request_json(
             headers=headers,
             params=params,
             json=json,
+            timeout=timeout,
         )
         if response.status_code in RETRY_STATUSES:
             raise _Throttled(response, retry_after_seconds(response, tries))
@@ -257,5 +326,7 @@ def request_json(
 
 
 def make_client(timeout_seconds: float) -> httpx.Client:
-    # Redirects are followed by request_json, which refuses those to another origin.
+    # Redirects are followed by request_json, which refuses those to another origin. The
+    # client's timeout bounds each connect and read; request_json's `timeout`, the same
+    # number, the whole answer.
     return httpx.Client(timeout=timeout_seconds, follow_redirects=False)

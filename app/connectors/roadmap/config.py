@@ -96,7 +96,11 @@ class RegistryConfig(_Config):
 
 class _RemoteConfig(_Config):
     timeout_seconds: float = Field(
-        default=DEFAULT_TIMEOUT, gt=0, le=300, description="timeout of each request"
+        default=DEFAULT_TIMEOUT,
+        gt=0,
+        le=300,
+        description="deadline of each request: connecting to the answer's last byte, "
+        "redirects included",
     )
     # The removal guard (docs/roadmap.md, "A refresh that would empty the catalog"): a refresh
     # that would delete every stored feature, or more than this share of them, is refused

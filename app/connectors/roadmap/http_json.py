@@ -101,6 +101,7 @@ class HttpJsonSource:
                 "GET",
                 url,
                 source=self.name,
+                timeout=self.settings.timeout_seconds,
                 origin_url=self.url,
                 headers=page_headers,
                 params=params,

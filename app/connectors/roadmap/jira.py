@@ -172,6 +172,7 @@ class JiraSource:
             "GET",
             url,
             source=self.name,
+            timeout=self.settings.timeout_seconds,
             origin_url=self.base_url,
             headers=headers,
             params=params,

@@ -201,7 +201,13 @@ class ProductboardSource:
             if pages > MAX_PAGES:
                 raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
             _, body = request_json(
-                client, "GET", url, source=self.name, origin_url=self.base_url, headers=headers
+                client,
+                "GET",
+                url,
+                source=self.name,
+                timeout=self.settings.timeout_seconds,
+                origin_url=self.base_url,
+                headers=headers,
             )
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise SourceError(f"{self.name}: {path} page {pages} has no 'data' list")
@@ -264,7 +270,13 @@ class ProductboardSource:
         further pages its `values.links.next` refers to."""
         url = f"{self.base_url}{V2_STATUS_CONFIG}"
         _, body = request_json(
-            client, "GET", url, source=self.name, origin_url=self.base_url, headers=self._headers()
+            client,
+            "GET",
+            url,
+            source=self.name,
+            timeout=self.settings.timeout_seconds,
+            origin_url=self.base_url,
+            headers=self._headers(),
         )
         fields = _obj(_obj(body).get("data")).get("fields")
         if not isinstance(fields, dict):

@@ -1420,6 +1420,51 @@ _NOT_SHIPPING_NOW = tuple(
 )
 # ... also opening the sentence, with the feature after it: "Isn't shipping in Q2: SCIM".
 _NOT_SHIPPING_FIRST = frozenset(form[1:] for form in _NOT_SHIPPING_NOW)
+# ... and "don't" / "doesn't" / "didn't" (also "do not"...) before the plain present's "ship in"
+# / "ships in": "They don't ship in Q2 and need SCIM", "SCIM doesn't ship in Q2", as "They are
+# not shipping in Q2" is (`_shipping_denied`).
+_NOT_SHIP_NOW = tuple(
+    f" {verb}{neg} " for verb in ("don", "doesn", "didn") for neg in ("'t", "\u2019t", "t")
+) + (" do not ", " does not ", " did not ")
+_NOT_SHIP_FIRST = frozenset(form[1:] for form in _NOT_SHIP_NOW)
+# What may stand between the negation and the verb ("not already shipping", "don't yet ship"),
+# as `str.split` leaves it.
+_NOT_SHIP_ADVERBS = frozenset(("already", "currently", "still", "now", "also", "yet"))
+
+
+def _shipping_denied(low: str, start: int, end: int, a: int, b: int) -> bool:
+    """Whether the "ship" cue low[start:end] (sentence low[a:b]) with a date right after it is
+    denied by the word before it, past one of "already", "currently", "still", "now", "also",
+    "yet" (`_NOT_SHIP_ADVERBS`): "not" or "isn't" before "shipping" ("They are not already
+    shipping in Q2", "SCIM isn't currently shipping in Q2"; without the word `_clauses` reads
+    these itself), "don't" before "ship" or "ships" ("They don't ship in Q2", "SCIM doesn't ship
+    in Q2", "They don't currently ship in Q2"). Not without a date: "We don't ship on-prem, SCIM
+    is promised by Q3" promises."""
+    k = start
+    space = low.rfind(" ", max(a, start - 11), start - 1)
+    if space >= 0 and low[space + 1 : start - 1] in _NOT_SHIP_ADVERBS:
+        k = space + 1  # "not already shipping", "don't currently ship", "not yet shipping"
+    if low.startswith("shipping ", start):
+        if k == start:
+            return False  # read in `_clauses`
+        denied = (
+            (
+                k - 4 >= a
+                and low.startswith("not ", k - 4)
+                and (k - 4 == a or not low[k - 5].isalnum())
+            )
+            or low.endswith(_NOT_SHIPPING_NOW, max(a, k - 9), k)
+            or low[a:k] in _NOT_SHIPPING_FIRST
+        )
+    else:
+        denied = low.startswith(("ship ", "ships "), start) and (
+            low.endswith(_NOT_SHIP_NOW, max(a, k - 10), k) or low[a:k] in _NOT_SHIP_FIRST
+        )
+    # the date after the cue ("ship in Q2", "ship by March"), or opened by its "in" ("ship in
+    # 90 days")
+    return denied and (
+        _date_at(low, end + 1, b) is not None or _date_at(low, end - 2, b) is not None
+    )
 
 
 # What may follow a question's "?": 'asked "do we have SCIM?"', "(SCIM by Q1?)", "by Q1?!".
@@ -1531,6 +1576,13 @@ def _clauses(
             ):
                 # "SCIM isn't shipping in Q2", as "SCIM is not shipping in Q2"; "Isn't shipping
                 # in Q2: SCIM"
+                c.denied = True
+            elif (
+                not c.promise
+                and low.startswith("ship", start)
+                and _shipping_denied(low, start, m.end(kind), a, b)
+            ):
+                # "They don't ship in Q2 and need SCIM", "They are not already shipping in Q2"
                 c.denied = True
             else:
                 ours = _ours(low, start, m.end(kind), c, False, names, a, b)

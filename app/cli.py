@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import socket
 import sys
 
 CLI_MODULES = [
@@ -53,6 +54,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _logging(settings)
+    host, port = args.host or settings.host, args.port or settings.port
+    try:  # uvicorn's own answer named neither the variable nor the value
+        socket.getaddrinfo(host, port)
+    except socket.gaierror as exc:
+        name = "--host" if args.host else "HOST"
+        print(f"invalid configuration: {name}: cannot resolve {host!r} ({exc.strerror})",
+              file=sys.stderr)  # fmt: skip
+        return 2
     engine = _engine(settings)
     # The embedded default needs no separate step. Idempotent at head, and replicas starting
     # together take turns (an advisory lock on PostgreSQL, app/migrate.py).
@@ -61,8 +70,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     tune_garbage_collector(settings.gc_gen0_threshold)
     uvicorn.run(
         app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         log_config=None,  # our handler (app/logging.py) renders uvicorn's records too
         proxy_headers=True,
     )

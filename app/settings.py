@@ -6,6 +6,7 @@ others'. A bad value stops start-up with one line naming the variable (see `load
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -242,6 +243,122 @@ class Settings(BaseSettings):
         if (major, minor) < (57, 0):
             raise ValueError("must be 57.0 or later")
         return f"{major}.{minor}"
+
+    @field_validator("public_base_url", "hubspot_api_base", "salesforce_instance_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        """A URL the service is reached at or calls: HubSpot signs the full URL it delivers to
+        (PUBLIC_BASE_URL without its scheme failed every signature), and a base without one
+        failed every CRM call."""
+        from app.models.types import web_link
+
+        if value is not None and web_link(value) is None:
+            raise ValueError(f"must be an http or https URL with a host, not {value!r}")
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("hubspot_signature_versions")
+    @classmethod
+    def _signature_versions(cls, value: str) -> str:
+        versions = [v.strip().lower() for v in value.split(",") if v.strip()]
+        unknown = [v for v in versions if v not in ("v1", "v2", "v3")]
+        if unknown or not versions:
+            raise ValueError(
+                f"must be a comma-separated list of v1, v2, v3 (HubSpot's signature versions), "
+                f"not {value!r}"
+            )
+        return ",".join(versions)
+
+    @field_validator("hubspot_portal_id", "hubspot_app_id")
+    @classmethod
+    def _hubspot_number(cls, value: str | None) -> str | None:
+        # HubSpot's events carry these as numbers: any other text matched no event (each one
+        # ignored as another portal's or app's).
+        if value is not None and not value.strip().isdigit():
+            raise ValueError(f"must be HubSpot's numeric id, not {value!r}")
+        return value.strip() if value is not None else None
+
+    @field_validator("salesforce_org_id", "salesforce_integration_user_id")
+    @classmethod
+    def _salesforce_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A 15- or 18-character id with the key prefix of its kind: a mistyped org id refused
+        every Outbound Message (a 403 fault, retried by Salesforce for 24 hours)."""
+        if value is None:
+            return None
+        from app.connectors.salesforce.ids import to18
+
+        prefix, kind = (
+            ("00D", "organization")
+            if info.field_name == "salesforce_org_id"
+            else (
+                "005",
+                "user",
+            )
+        )
+        try:
+            to18(value)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (a 15- or 18-character {kind} id)") from None
+        if not value.strip().startswith(prefix):
+            raise ValueError(f"a Salesforce {kind} id starts with {prefix}, not {value[:3]!r}")
+        return value.strip()
+
+    @field_validator("salesforce_domain")
+    @classmethod
+    def _salesforce_domain(cls, value: str) -> str:
+        # login, test, or the org's My Domain (acme.my, acme--sandbox.sandbox.my)
+        if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*", value.lower()):
+            raise ValueError(
+                f"must be login, test or the org's My Domain (e.g. acme.my), not {value!r}"
+            )
+        return value
+
+    @field_validator("salesforce_ca_bundle")
+    @classmethod
+    def _readable_file(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"{value!r} is not a readable file (a PEM bundle of CA certificates)")
+        return value
+
+    @field_validator("hubspot_guard_property")
+    @classmethod
+    def _hubspot_property_name(cls, value: str) -> str:
+        # HubSpot's internal property names: lower-case letters, digits and underscores.
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,99}", value):
+            raise ValueError(
+                "must be a HubSpot property's internal name (lower-case letters, digits and "
+                f"underscores, starting with a letter), not {value!r}"
+            )
+        return value
+
+    @field_validator(
+        "salesforce_status_field",
+        "salesforce_summary_field",
+        "salesforce_block_field",
+        "salesforce_checked_at_field",
+    )
+    @classmethod
+    def _salesforce_field_name(cls, value: str) -> str:
+        # an optional managed package's namespace, then the name (no double underscore)
+        if not re.fullmatch(
+            r"(?:[A-Za-z][A-Za-z0-9]{0,14}__)?[A-Za-z](?:[A-Za-z0-9]|_(?!_))*__c", value
+        ):
+            raise ValueError(
+                "must be a custom field's API name (letters, digits and single underscores, "
+                f"ending in __c, e.g. Roadmap_Check_Status__c), not {value!r}"
+            )
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _bind_address(cls, value: str) -> str:
+        import ipaddress
+
+        if re.fullmatch(r"[\d.]+", value):  # written as an IPv4 address: must be one
+            try:
+                ipaddress.IPv4Address(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IPv4 address") from None
+        return value
 
     @field_validator("webhook_event_retention_days", "write_back_log_retention_days")
     @classmethod

@@ -44,6 +44,28 @@ from app.settings import Settings, salesforce_configured
         ("BUSINESS_TIMEZONE", "+02:00"),
         ("BUSINESS_TIMEZONE", "America/San_Fransisco"),
         ("BUSINESS_TIMEZONE", "../../etc/passwd"),
+        # Each of these started, then refused every delivery or call (operator review):
+        ("SALESFORCE_ORG_ID", "00D000000000001AAA"),  # bad checksum: every message a 403
+        ("SALESFORCE_ORG_ID", "acme"),
+        ("SALESFORCE_ORG_ID", "005000000000001"),  # a user id, not an organization's
+        ("SALESFORCE_INTEGRATION_USER_ID", "bob"),
+        ("SALESFORCE_INTEGRATION_USER_ID", "00D000000000001"),
+        ("HUBSPOT_SIGNATURE_VERSIONS", "v4"),  # every delivery a 401
+        ("HUBSPOT_SIGNATURE_VERSIONS", "v3,sha256"),
+        ("PUBLIC_BASE_URL", "localhost:8000"),  # every v3 signature fails
+        ("PUBLIC_BASE_URL", "ftp://example.com"),
+        ("HUBSPOT_PORTAL_ID", "abc"),
+        ("HUBSPOT_APP_ID", "12a"),
+        ("HUBSPOT_API_BASE", "notaurl"),
+        ("SALESFORCE_INSTANCE_URL", "acme.my.salesforce.com"),
+        ("SALESFORCE_DOMAIN", "bad domain!"),
+        ("SALESFORCE_CA_BUNDLE", "/nope/ca.pem"),
+        ("HUBSPOT_GUARD_PROPERTY", "has space"),
+        ("HUBSPOT_GUARD_PROPERTY", "Roadmap_Clearance"),
+        ("SALESFORCE_STATUS_FIELD", "bad field"),
+        ("SALESFORCE_BLOCK_FIELD", "Roadmap_Block"),
+        ("SALESFORCE_SUMMARY_FIELD", "Roadmap__Summary__c__c"),
+        ("HOST", "999.1.1.1"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_the_variable(
@@ -242,3 +264,39 @@ def test_the_business_timezone_error_says_what_a_zone_name_looks_like(monkeypatc
     assert Settings(_env_file=None, business_timezone="America/Los_Angeles").business_timezone == (
         "America/Los_Angeles"
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "read"),
+    [
+        ("SALESFORCE_ORG_ID", "00D000000000001", "00D000000000001"),
+        ("SALESFORCE_ORG_ID", "00Dxx0000001gErEAI", "00Dxx0000001gErEAI"),  # its checksum
+        ("SALESFORCE_INTEGRATION_USER_ID", "005000000000001", "005000000000001"),
+        ("HUBSPOT_SIGNATURE_VERSIONS", " V1, v3 ", "v1,v3"),
+        ("PUBLIC_BASE_URL", "https://guard.example.com/", "https://guard.example.com"),
+        ("PUBLIC_BASE_URL", "http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("HUBSPOT_PORTAL_ID", "12345", "12345"),
+        ("SALESFORCE_DOMAIN", "acme--uat.sandbox.my", "acme--uat.sandbox.my"),
+        ("SALESFORCE_STATUS_FIELD", "ns__Roadmap_Status__c", "ns__Roadmap_Status__c"),
+        ("HUBSPOT_GUARD_PROPERTY", "roadmap_guard_clearance_2", "roadmap_guard_clearance_2"),
+        ("HOST", "0.0.0.0", "0.0.0.0"),
+        ("HOST", "::", "::"),
+        ("HOST", "guard.internal", "guard.internal"),
+    ],
+)
+def test_good_values_of_the_checked_settings_are_read(variable, value, read, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    settings = Settings(_env_file=None)
+    assert getattr(settings, variable.lower()) == read
+
+
+def test_a_host_serve_cannot_resolve_stops_it_naming_the_variable(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("HOST", "no-such-host.invalid")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("invalid configuration: HOST: cannot resolve 'no-such-host.invalid'")
+    assert main(["serve", "--host", "other.invalid"]) == 2
+    assert capsys.readouterr().err.startswith("invalid configuration: --host: cannot resolve")

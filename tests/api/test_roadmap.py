@@ -1450,3 +1450,27 @@ def test_a_source_dripping_its_answer_is_cut_off_at_timeout_seconds_and_the_cata
     assert _availability(engine) == {"sso": "available"}  # the last good catalog
     source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
     assert source["last_error"] == expected and source["last_success_at"] is not None
+
+
+def test_an_answer_past_the_size_limit_fails_the_refresh_naming_it_and_keeps_the_catalog(
+    client, api_key, engine, mock_api, monkeypatch
+):
+    from app.connectors.roadmap import _http
+
+    monkeypatch.setattr(_http, "MAX_ANSWER_BYTES", 2048, raising=False)
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).side_effect = [
+        httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"})),
+        httpx.Response(200, json=_page(*({"key": f"k{n}", "name": "K"} for n in range(100)))),
+    ]
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+    expected = (
+        f"acme: GET {URL} answered more than 2048 bytes, the most one answer (one page) may "
+        "hold; refused"
+    )
+    assert (r["ok"], r["error"]) == (False, expected)
+    assert _availability(engine) == {"sso": "available"}
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert source["last_error"] == expected

@@ -14,6 +14,8 @@
   for until the deadline; the helper stops at its next chunk past it (or at the client's own
   per-read timeout, the same number of seconds), so nothing outlives the deadline by more.
   A retry after 429/503 is a new request, with a deadline of its own.
+- An answer (one page) holds at most MAX_ANSWER_BYTES once decoded: a larger one is refused
+  while it is read (at once when its Content-Length says so), never loaded whole first.
 - URLs in messages have their user-info and query values removed (`redact_url`).
 """
 
@@ -35,6 +37,10 @@ from app.connectors.roadmap.base import SourceError
 
 MAX_PAGES = 1000  # a loop guard: a source that always says "next" must not spin forever
 MAX_REDIRECTS = 5
+# The most one answer (one page, decoded) may hold. A roadmap page is kilobytes to a few MB
+# (Jira's largest page, 5000 issues of a few fields, stays well under 50 MiB); a 400 MB answer
+# read whole grew the API process to 1.2 GB.
+MAX_ANSWER_BYTES = 50 * 1024 * 1024
 RETRY_STATUSES = (429, 503)
 RETRY_ATTEMPTS = 3
 RETRY_BUDGET_SECONDS = 30.0
@@ -124,6 +130,15 @@ class _Late(Exception):
     """The answer was not whole by the request's deadline."""
 
 
+class _TooLarge(Exception):
+    """The answer holds more than MAX_ANSWER_BYTES."""
+
+
+def show_size(count: int) -> str:
+    mib = 1024 * 1024
+    return f"{count // mib} MiB" if count % mib == 0 else f"{count} bytes"
+
+
 # Response headers that describe the bytes as they came over the wire: the answer is kept
 # decoded, so they no longer apply to it.
 _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -131,13 +146,21 @@ _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encod
 
 def _read_whole(client: httpx.Client, request: httpx.Request, deadline: float) -> httpx.Response:
     """Send `request` and read its whole (decoded) answer, chunk by chunk, giving up at the
-    first chunk past `deadline` (time.monotonic())."""
+    first chunk past `deadline` (time.monotonic()) or past MAX_ANSWER_BYTES."""
     response = client.send(request, stream=True, follow_redirects=False)
     try:
+        declared = response.headers.get("Content-Length", "")
+        # refused before reading a byte (the wire's size: decoded, a compressed answer is larger)
+        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            raise _TooLarge
         chunks = []
+        size = 0
         for chunk in response.iter_bytes():
             if time.monotonic() > deadline:
                 raise _Late
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise _TooLarge
             chunks.append(chunk)
     finally:
         response.close()
@@ -196,6 +219,12 @@ def _send(
             raise SourceError(
                 f"{source}: {method} {redact_url(url)} timed out: no whole answer within "
                 f"config.timeout_seconds ({timeout:g} s)"
+            ) from None
+        except _TooLarge:
+            raise SourceError(
+                f"{source}: {method} {redact_url(url)} answered more than "
+                f"{show_size(MAX_ANSWER_BYTES)}, the most one answer (one page) may hold; "
+                "refused"
             ) from None
         except httpx.HTTPError as exc:
             raise SourceError(

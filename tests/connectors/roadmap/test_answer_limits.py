@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from app.connectors.roadmap import HttpJsonSource, SourceError
+from app.connectors.roadmap import HttpJsonSource, SourceError, _http
 from tests.connectors.roadmap._server import serve
 
 URL = "https://roadmap.example.com/api/features"
@@ -61,3 +61,66 @@ def test_a_compressed_answer_is_read_decoded():
     )
     result = HttpJsonSource("acme", {"url": URL}).fetch()
     assert [f.key for f in result.features] == ["sso"]
+
+
+# --- MAX_ANSWER_BYTES: one answer's size, refused while reading ----------------------------------
+
+
+def test_the_answer_limit_is_50_mib_and_named_in_the_refusal():
+    assert _http.MAX_ANSWER_BYTES == 50 * 1024 * 1024
+    assert _http.show_size(_http.MAX_ANSWER_BYTES) == "50 MiB"
+
+
+@respx.mock
+def test_an_endless_answer_is_refused_while_it_is_read(monkeypatch):
+    """No Content-Length, chunks without end (here 2.6 MB, then it stops): only counting while
+    reading stops it (reading it whole first never ends, or exhausts the memory)."""
+    monkeypatch.setattr(_http, "MAX_ANSWER_BYTES", 10_000, raising=False)
+    sent = []
+
+    def endless():
+        yield b'{"features": ['
+        while len(sent) < 10_000:
+            sent.append(1)
+            yield b'{"key": "a", "name": "A"},' * 10
+
+    respx.get(URL).mock(return_value=httpx.Response(200, content=endless()))
+    with pytest.raises(SourceError) as exc:
+        HttpJsonSource("acme", {"url": URL}).fetch()
+    assert str(exc.value) == (
+        f"acme: GET {URL} answered more than 10000 bytes, the most one answer (one page) may "
+        "hold; refused"
+    )
+    assert len(sent) < 50  # stopped at the limit: 10,000 bytes are 39 chunks of 260
+
+
+@respx.mock
+def test_a_compressed_answer_counts_its_decoded_size(monkeypatch):
+    monkeypatch.setattr(_http, "MAX_ANSWER_BYTES", 10_000, raising=False)
+    body = json.dumps({"features": [], "pad": " " * 20_000}).encode()
+    respx.get(URL).mock(
+        return_value=httpx.Response(
+            200, content=gzip.compress(body), headers={"Content-Encoding": "gzip"}
+        )
+    )
+    assert len(gzip.compress(body)) < 1000
+    with pytest.raises(SourceError, match="answered more than 10000 bytes"):
+        HttpJsonSource("acme", {"url": URL}).fetch()
+
+
+def test_a_content_length_past_the_limit_is_refused_before_the_body_is_read(server, monkeypatch):
+    monkeypatch.setattr(_http, "MAX_ANSWER_BYTES", 10_000, raising=False)
+    server.body = json.dumps({"features": [], "pad": " " * 20_000}).encode()
+    server.byte_seconds = 0.5  # reading the body would take hours: it is not read
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="answered more than 10000 bytes"):
+        HttpJsonSource("acme", {"url": server.url}).fetch()
+    assert time.monotonic() - started < 1.0
+
+
+@respx.mock
+def test_an_answer_at_the_limit_is_read(monkeypatch):
+    body = json.dumps({"features": [{"key": "a", "name": "A"}]}).encode()
+    monkeypatch.setattr(_http, "MAX_ANSWER_BYTES", len(body), raising=False)
+    respx.get(URL).mock(return_value=httpx.Response(200, content=body))
+    assert [f.key for f in HttpJsonSource("acme", {"url": URL}).fetch().features] == ["a"]

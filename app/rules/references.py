@@ -2487,17 +2487,26 @@ def _their_ship(
                 return False
     elif adverb and words[-1:] in (["will"], ["shall"]) and low.startswith("ship", s):
         words = words[:-1]  # "They will already ship in Q2" (a "ship in" cue: not "will ship")
-    if not words:
+    lead_at = a  # where the clause opens whose need gives a subject left out
+    if words:
+        last = words[-1]
+    elif a - 5 >= a0 and low.startswith(" but ", a - 5):
+        # The clause after "but" opening with the verb ("They need SCIM but will ship their app
+        # in Q2"): its subject left out, as after "and", is that of the clause before.
+        last = "but"
+        lead_at = a0
+        for joint in _CLAUSE.finditer(low, a0, a - 5):
+            lead_at = joint.end()
+    else:
         return False
-    last = words[-1]
     k = len(low[:s].rstrip())
     if adverb or low.startswith("shipping", s):
         k = low.rfind(last, a, s) + len(last)  # the subject's end, before "will be"
-    if last == "and":
+    if last == "and" or last == "but":
         # The subject left out after "and" is the one of the need it follows: "They need SCIM
         # and will ship their app in Q2" as "They will ship their app in Q2 and need SCIM";
         # not "it", the feature named before: "They need SCIM and will ship it in Q2" is ours.
-        lead = _LEFT_OUT_SUBJECT.match(low, a, s)
+        lead = _LEFT_OUT_SUBJECT.match(low, lead_at, s)
         need = None if lead is None else _NEEDED_BY.match(low, lead.end(), s)
         if need is None or low[e : e + 6].split()[:1] in (["it"], ["it."], ["it,"], ["them"]):
             return False
@@ -2625,7 +2634,11 @@ def _ours(
             cue.startswith(("ship ", "ships "))
             or (
                 cue.startswith("shipping")
-                and (low.startswith("be ", s - 3) or low.endswith(_SHIPPING_NOW, a, s))
+                and (
+                    low.startswith("be ", s - 3)
+                    # (from the space before the clause: "They need SCIM but are shipping")
+                    or low.endswith(_SHIPPING_NOW, max(a0, a - 1), s)
+                )
             )
         )
         and _their_ship(low, s, e, a, names, a0, b, c)

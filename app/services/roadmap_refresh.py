@@ -6,7 +6,9 @@ in ONE transaction: the source's features are replaced (created, updated, delete
 mapping turns source status names into availabilities, the change is audited, and the open
 deals that depend on a changed feature are re-evaluated and queued (fan-out). A failed fetch,
 a bad payload or a key clash changes no feature: the last good catalog stays, and the error,
-last success time and staleness are recorded on the source (API and ROADMAP_STALENESS gauge).
+last success time and staleness are recorded on the source (API and ROADMAP_STALENESS gauge),
+and the failure is logged at warning ("roadmap source refresh failed ...", with the source and
+error); a good refresh is logged at info ("roadmap source refreshed").
 """
 
 from __future__ import annotations
@@ -562,11 +564,19 @@ def _store(
         row.updated_at = now
         session.add(row)
     report_staleness(row, now, engine=engine)
-    log.info(
-        "roadmap source refreshed",
-        **{k: v for k, v in result.as_dict().items() if k != "source"},
-        source=name,
-    )
+    if result.ok:
+        log.info(
+            "roadmap source refreshed",
+            **{k: v for k, v in result.as_dict().items() if k != "source"},
+            source=name,
+        )
+    else:  # visible at LOG_LEVEL=WARNING; the error is secret-free (SourceError's contract)
+        log.warning(
+            "roadmap source refresh failed, last good catalog kept",
+            source=name,
+            error=result.error,
+            actor=actor,
+        )
     return result
 
 

@@ -1474,3 +1474,80 @@ def test_an_answer_past_the_size_limit_fails_the_refresh_naming_it_and_keeps_the
     assert _availability(engine) == {"sso": "available"}
     source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
     assert source["last_error"] == expected
+
+
+# --- a failing refresh is a warning in the logs ------------------------------------------------
+
+
+@pytest.fixture
+def warning_logs(client, settings):
+    """JSON log lines at LOG_LEVEL=WARNING (after the app configured its own logging)."""
+    import io
+
+    from app.logging import configure_logging
+
+    buffer = io.StringIO()
+    configure_logging(
+        settings.model_copy(update={"log_format": "json", "log_level": "WARNING"}), stream=buffer
+    )
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    configure_logging(settings)
+
+
+def test_a_failing_refresh_is_logged_at_warning_a_good_one_at_info(
+    client, api_key, engine, settings, mock_api, warning_logs, monkeypatch
+):
+    """Failed refreshes were info lines ("roadmap source refreshed", ok false): with
+    LOG_LEVEL=WARNING a failing source was invisible. From the route and the schedule alike;
+    a good refresh stays an info line."""
+    from app.jobs.schedules import JobContext, load_schedules
+
+    monkeypatch.setenv("ACME_ROADMAP_TOKEN", "tok-s3cr3t-value")
+    revops = api_key("revops")
+    _source(client, revops)
+    broken = {"url": "https://down.example.com/f", "auth_env": "ACME_ROADMAP_TOKEN"}
+    _source(client, revops, name="broken", config=broken)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"}))
+    )
+    mock_api.get("https://down.example.com/f").mock(  # an upstream echoing the token
+        return_value=httpx.Response(401, text="invalid token tok-s3cr3t-value")
+    )
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    r = client.post("/api/v1/roadmap/sources/broken/refresh", headers=revops).json()
+    assert r["ok"] is False and "HTTP 401" in r["error"]
+    job = load_schedules()["roadmap_refresh"]
+    job.run(JobContext(engine=engine, settings=settings, connectors={}))
+
+    lines = [e for e in warning_logs() if e.get("logger") == "app.services.roadmap_refresh"]
+    event = "roadmap source refresh failed, last good catalog kept"
+    assert [(e["level"], e["event"], e["source"], e["error"]) for e in lines] == [
+        ("warning", event, "broken", r["error"]),
+        ("warning", event, "broken", r["error"]),
+    ]
+    assert [e["actor"] for e in lines] == ["revops:test-revops", "system:roadmap-refresh"]
+    assert "tok-s3cr3t-value" not in json.dumps(lines)
+
+
+def test_a_good_refresh_is_an_info_line(client, api_key, settings, mock_api):
+    import io
+
+    from app.logging import configure_logging
+
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).mock(return_value=httpx.Response(200, json=_page()))
+    buffer = io.StringIO()
+    configure_logging(settings.model_copy(update={"log_format": "json"}), stream=buffer)
+    try:
+        assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    finally:
+        configure_logging(settings)
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    [line] = [e for e in lines if e.get("logger") == "app.services.roadmap_refresh"]
+    assert (line["level"], line["event"], line["source"], line["ok"]) == (
+        "info",
+        "roadmap source refreshed",
+        "acme",
+        True,
+    )

@@ -3203,21 +3203,55 @@ def _answered_no(low: str, a: int, b: int, m: Mention) -> bool:
     return answer is not None and not low[answer.end() : b].strip(" .!;\n")
 
 
-def _no_x_needed(low: str, a: int, b: int, m: Mention) -> bool:
-    """ "No offline mode needed" ("no" just before the name, "needed", required or necessary
-    just after it) and "they are fine without offline mode" ("fine/live/do ... without" just
-    before it), within low[a:b] (the clause, or the sentence). Checked at each mention rather
-    than as cues: cues starting with "no", "live", "manage" made every "now", "note",
-    "management" run the whole cue alternation."""
+# What joins a feature to the one before it that "no" denies ("no SSO or offline mode").
+_NO_OR = (" or ", " nor ")
+# The joints of `_CLAUSE` after which "no" before a name denies it when no date follows ("SCIM
+# - Q1; no SSO", "SCIM - Q1 - no SSO"; not "SCIM by Q1; no SSO in Q1": a date denied).
+_NO_JOINTS = ("; ", " - ", " \u2013 ", " \u2014 ")
+
+
+def _no_before(low: str, a: int, b: int, m: Mention) -> bool:
+    """Whether "no" just before the name `m` (within low[a:b]) denies it: with "needed",
+    required or necessary just after it ("No offline mode needed"), or after a comma, an
+    opening parenthesis or " and " ("SCIM by Q1, no SSO", "SCIM (no SSO)", "SCIM by Q1 and no
+    SSO"), as ", not SSO" and "(not SSO)" are (`_NEG_BEFORE`), or after a semicolon or a dash
+    with no date after the name in its part ("SCIM - Q1; no SSO", "SCIM - Q1 - no SSO", "SCIM by
+    Q1 - no SSO, offline mode by Q2")."""
+    s = m.start
+    if not (s - 3 >= a and low.startswith("no ", s - 3) and (s == 3 or not low[s - 4].isalnum())):
+        return False
+    return (
+        _NEEDED_AFTER.match(low, m.end, b) is not None
+        or (s >= 5 and low.startswith(", ", s - 5))
+        or (s >= 4 and low[s - 4] == "(")
+        or (s >= 8 and low.startswith(" and ", s - 8))
+        or (
+            (
+                (s >= 5 and low.startswith("; ", s - 5))
+                or (s >= 7 and low.startswith(_NO_JOINTS, s - 6) and not low[s - 7].isspace())
+            )
+            and next(_DATE.finditer(low, m.end, _part_end(low, m.end, b)), None) is None
+        )
+    )
+
+
+def _no_x_needed(low: str, a: int, b: int, m: Mention, prev: Mention | None = None) -> bool:
+    """ "No offline mode needed" ("no" just before the name: `_no_before`; also of the name
+    before it and "or": "SCIM by Q1, no SSO or offline mode", `prev` being the mention before
+    `m`) and "they are fine without offline mode" ("fine/live/do ... without" just before it),
+    within low[a:b] (the clause, or the sentence). Checked at each mention rather than as cues:
+    cues starting with "no", "live", "manage" made every "now", "note", "management" run the
+    whole cue alternation."""
     s = m.start
     if s - 3 >= a and low.startswith("no ", s - 3) and (s == 3 or not low[s - 4].isalnum()):
-        # ... or "no" after a comma or in parentheses: "SCIM by Q1, no SSO", "SCIM (no SSO)",
-        # as ", not SSO" and "(not SSO)" are (`_NEG_BEFORE`)
-        return (
-            _NEEDED_AFTER.match(low, m.end, b) is not None
-            or (s >= 5 and low.startswith(", ", s - 5))
-            or (s >= 4 and low[s - 4] == "(")
-        )
+        return _no_before(low, a, b, m)
+    if (
+        prev is not None
+        and low[prev.end : s] in _NO_OR
+        and prev.start >= a
+        and _no_before(low, a, b, prev)
+    ):
+        return True
     if _answered_no(low, a, b, m):
         return True
     if low.endswith(_DROPPED_BEFORE, max(a, s - 16), s):
@@ -3790,7 +3824,11 @@ def _sentence_references(
                 or low.find("ed ", a, b) >= 0  # `_DROPPED_BEFORE`
                 or low.find("dropped", a, b) >= 0  # `_DROPPED_AFTER`: "Offline mode dropped"
             ):  # rare
-                mentions = [m for m in mentions if not _no_x_needed(low, a, b, m)]
+                mentions = [
+                    m
+                    for i, m in enumerate(mentions)
+                    if not _no_x_needed(low, a, b, m, mentions[i - 1] if i else None)
+                ]
                 if mentions and _it_not_needed(low, mentions, mentions[-1].end, b):
                     return []  # "Offline mode came up, but they can live without it"
             if _has_before(low, a, mentions):
@@ -3813,7 +3851,7 @@ def _sentence_references(
     kept: list[tuple[Mention, _Clause]] = []
     claimed: set[int] = set()  # ids of the clauses naming a kept feature
     others: bool | None = None  # whether another party's product may be named (`_other_product`)
-    for m in mentions:
+    for i, m in enumerate(mentions):
         c = last
         if len(clauses) > 1:  # the clause the mention starts in
             c = next((c for c in clauses if m.start < c.end), last)
@@ -3822,7 +3860,7 @@ def _sentence_references(
             or (c.neg_after and any(p >= m.end for p in c.neg_after))
             or (c.removed and any(lo <= m.start and m.end <= hi for lo, hi in c.removed))
             or (c.unavailable and _unavailable(low, c, m))
-            or _no_x_needed(low, c.start, c.end, m)
+            or _no_x_needed(low, c.start, c.end, m, mentions[i - 1] if i else None)
         ):
             continue  # "they don't need SSO", "SCIM is not required"
         if others is None:
@@ -4664,6 +4702,11 @@ def _date_at(low: str, pos: int, b: int) -> re.Match[str] | None:
 _PART_JOINTS = (", ", " and ")
 # What may stand before a date that opens its part: "by Q3 SCIM", "in Q3 SCIM".
 _DATE_OPENERS = frozenset(("", "by", "by the", "in", "before", "until", "till", "for", "from"))
+
+
+def _part_end(low: str, pos: int, hi: int) -> int:
+    k = low.find(", ", pos, hi)
+    return hi if k < 0 else k
 
 
 def _part_start(low: str, lo: int, pos: int) -> int:

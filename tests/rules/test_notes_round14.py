@@ -221,7 +221,8 @@ NO_OF_ANOTHER_FEATURE = [
     ("They need SCIM, no SSO", [("scim", False, None, None, False)]),
     ("SCIM - Q1, no SSO", [("scim", False, None, None, False)]),
     # as they were: ", not SSO" (round 13), "no" of something else, "no SSO" in a clause of
-    # its own or at the start, "no SSO needed", another feature listed without "no", "and no"
+    # its own or at the start, "no SSO needed", another feature listed without "no" ("and no":
+    # test_notes_round15.py)
     ("SCIM by Q1, not SSO", [("scim", True, Q1, None, False)]),
     ("SCIM by Q1, not SSO until Q3", [("scim", True, Q1, None, False)]),
     ("What we promised:\n- SCIM - Q1, not SSO", [("scim", False, None, None, False)]),
@@ -243,10 +244,6 @@ NO_OF_ANOTHER_FEATURE = [
     ("They need SCIM, no SSO needed", [("scim", False, None, None, False)]),
     (
         "What we promised:\n- SCIM - Q1, SSO",
-        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
-    ),
-    (
-        "SCIM by Q1 and no SSO",
         [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
     ),
     (

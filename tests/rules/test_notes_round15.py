@@ -1,5 +1,6 @@
 """Round 15 of the notes helper: misreadings of shipping denied with "don't" or with a word
-after "not", and of the customer's own shipping after "but" with its subject left out (one
+after "not", of the customer's own shipping after "but" with its subject left out, and of "no"
+before another feature after "and", a semicolon or a dash, or before the one before "or" (one
 table per fix, with the close phrasings that stay)."""
 
 from __future__ import annotations
@@ -151,4 +152,116 @@ LEFT_OUT_AFTER_BUT = [
     ("body", "expected"), LEFT_OUT_AFTER_BUT, ids=[c[0][:40] for c in LEFT_OUT_AFTER_BUT]
 )
 def test_the_subject_left_out_after_but_is_that_of_their_need(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# "No" before a feature after " and " ("SCIM by Q1 and no SSO"), or after a semicolon or a dash
+# with no date after the feature in its part ("- SCIM - Q1; no SSO", "- SCIM - Q1 - no SSO"),
+# and the feature after "or" / "nor" following one "no" denies ("..., no SSO or offline mode"):
+# no dependency on it, as "SCIM by Q1, no SSO" (round 14) already was; each made the feature
+# our promise by the date of the one before it (or a plain dependency where no heading or
+# clause carried the promise to it).
+NO_AFTER_AND_OR_A_JOINT = [
+    # (moved from test_notes_round14.py, where it was pinned as our promise by Q1, not decided)
+    ("SCIM by Q1 and no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1; no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1 - no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1 \u2013 no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1 and no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\nSCIM - Q1; no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1, no SSO or offline mode", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1, no SSO nor offline mode", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1; no SSO or offline mode", [("scim", True, Q1, None, False)]),
+    (
+        "What we promised:\n- SCIM - Q1, no SSO and no offline mode",
+        [("scim", True, Q1, None, False)],
+    ),
+    ("What we told them:\n- SCIM - Q1; no SSO", [("scim", True, Q1, None, False)]),
+    ("What we told them:\n- SCIM in Q1 - no SSO", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1, no SSO or offline mode", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1 (no SSO or offline mode)", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1 and no SSO or offline mode", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1 and no SSO until Q3", [("scim", True, Q1, None, False)]),
+    ("We will have SCIM by Q1 and no SSO", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1; no SSO", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1; no SSO for now", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1 - no SSO", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1 \u2014 no SSO", [("scim", True, Q1, None, False)]),
+    (
+        "SCIM by Q1 - no SSO, offline mode by Q2",
+        [("scim", True, Q1, None, False), ("offline", True, Q2, None, False)],
+    ),
+    ("They need SCIM by Q1 and no SSO", [("scim", False, None, Q1, False)]),
+    ("They need SCIM, no SSO or offline mode", [("scim", False, None, None, False)]),
+    ("Requirements:\n- SCIM by Q1; no SSO", [("scim", False, None, Q1, False)]),
+    ("SCIM - Q1 - no SSO", [("scim", False, None, None, False)]),
+    ("Offline mode - no SSO", [("offline", False, None, None, False)]),
+    # as they were: ", no SSO" (round 14), "no" with a date after the feature after a semicolon
+    # or a dash (a date denied, as "No SSO in Q1"), "no" in a clause of its own after "but",
+    # opening the sentence or the item, "no" of something else, "now", a feature after "or"
+    # with no "no" before the one before it, "and" without "no", "without ... or"
+    ("SCIM by Q1, no SSO", [("scim", True, Q1, None, False)]),
+    (
+        "SCIM by Q1; no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "SCIM by Q1 - no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "SCIM by Q1; no SSO until Q3",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "SCIM by Q1, but no SSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    ("No SSO in Q1", [("sso", False, None, None, False)]),
+    ("No SSO", [("sso", False, None, None, False)]),
+    ("We have no SSO", [("sso", False, None, None, False)]),
+    (
+        "What we promised:\n- SCIM - Q1\n- no SSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    ("What we promised:\n- SCIM - Q1; no extra cost", [("scim", True, Q1, None, False)]),
+    (
+        "SCIM by Q1 and now SSO",
+        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
+    ),
+    (
+        "SCIM by Q1 and no extra cost for SSO",
+        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
+    ),
+    (
+        "SCIM by Q1, SSO or offline mode",
+        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False),
+         ("offline", True, Q1, None, False)],
+    ),
+    (
+        "They need SCIM or no SSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1, no SSO and offline mode",
+        [("scim", True, Q1, None, False), ("offline", True, Q1, None, False)],
+    ),
+    (
+        "SCIM by Q1 and SSO",
+        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
+    ),
+    ("SCIM by Q1 and no SSO needed", [("scim", False, None, None, False)]),
+    ("SCIM by Q1, not SSO or offline mode", [("scim", True, Q1, None, False)]),
+    ("They can live without SSO or offline mode", [("offline", False, None, None, False)]),
+    (
+        "SCIM by Q1, no, SSO by Q2",
+        [("scim", True, Q1, None, False), ("sso", True, Q2, None, False)],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NO_AFTER_AND_OR_A_JOINT, ids=[c[0][:40] for c in NO_AFTER_AND_OR_A_JOINT]
+)
+def test_no_after_and_or_a_joint_is_no_dependency(body: str, expected: list) -> None:
     assert readings(body) == expected

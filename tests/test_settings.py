@@ -300,3 +300,30 @@ def test_a_host_serve_cannot_resolve_stops_it_naming_the_variable(monkeypatch, t
     assert err.startswith("invalid configuration: HOST: cannot resolve 'no-such-host.invalid'")
     assert main(["serve", "--host", "other.invalid"]) == 2
     assert capsys.readouterr().err.startswith("invalid configuration: --host: cannot resolve")
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        ("HUBSPOT_CLIENT_SECRET", "HUBSPOT_CLIENT_SECRET is set but HUBSPOT_ACCESS_TOKEN is not"),
+        ("SALESFORCE_OUTBOUND_TOKEN", "but no Salesforce credentials are"),
+        ("SALESFORCE_EVENTS_SECRET", "but no Salesforce credentials are"),
+    ],
+)
+def test_a_webhook_secret_without_the_crms_credentials_stops_an_embedded_worker(
+    secret, says, monkeypatch, tmp_path, capsys
+):
+    """Every delivery was acknowledged and its deal went dead at once ("no connector is
+    configured"): the CRM, answered 200, never delivered again. An API beside workers that
+    hold the credentials (WORKER_MODE=off) may have the secret alone."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv(secret, "s3cret-value")
+    with pytest.raises(SystemExit) as exc:
+        main(["queue"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("invalid configuration: SETTINGS:") and says in err
+    assert "s3cret-value" not in err
+    monkeypatch.setenv("WORKER_MODE", "off")
+    assert main(["migrate"]) == 0

@@ -129,6 +129,10 @@ def _parse(body: bytes) -> object:
 )
 async def receive_hubspot(request: Request) -> HubSpotAck:
     settings = request.app.state.settings
+    if settings.hubspot_client_secret is None:  # not a bad signature: HubSpot delivers again
+        raise ServiceUnavailable(
+            "HubSpot webhooks are not configured on this service (HUBSPOT_CLIENT_SECRET)"
+        )
     with refusals(SOURCE):
         body = await read_body(request, MAX_BODY_BYTES)
         events = _verified_events(request, settings, body)

@@ -115,8 +115,12 @@ _OUTBOUND_FAULTS = {
 async def receive_outbound(request: Request, token: str | None = None) -> Response:
     settings = request.app.state.settings
     expected = _configured(settings.salesforce_outbound_token)
-    if expected is None or settings.salesforce_org_id is None:
-        return _fault("outbound messages are not configured on this service", 503, client=False)
+    missing = "SALESFORCE_OUTBOUND_TOKEN" if expected is None else None
+    missing = missing or (None if settings.salesforce_org_id else "SALESFORCE_ORG_ID")
+    if missing:
+        return _fault(
+            f"outbound messages are not configured on this service ({missing})", 503, client=False
+        )
     if not token or not hmac.compare_digest(token.encode(), expected.encode()):
         return _refused("missing or wrong token in the endpoint URL", 401)
     try:

@@ -69,6 +69,27 @@ def test_previous_client_secret_is_accepted_during_a_rotation(
     assert len(_stored(engine)) == (1 if status == 200 else 0)
 
 
+def test_a_service_without_the_client_secret_answers_503_not_a_bad_signature(
+    make_app, hubspot_settings, fake, engine
+) -> None:
+    """It was a 401 'invalid HubSpot signature: no client secret configured', counted as a
+    rejected delivery: the sender's mistake, though the service is the one not set up. A 503
+    says so, and HubSpot delivers again once it is."""
+    from app import metrics
+
+    unset = {**hubspot_settings, "hubspot_client_secret": None}
+    rejected = metrics.EVENTS.labels(source="hubspot", result="rejected")._value.get()
+    with TestClient(make_app(connectors={}, **unset)) as client:
+        body, headers = fake.signed_request(URL, [_event(fake)])
+        r = client.post(URL, content=body, headers=headers)
+    assert r.status_code == 503
+    assert r.json()["error"]["message"] == (
+        "HubSpot webhooks are not configured on this service (HUBSPOT_CLIENT_SECRET)"
+    )
+    assert _stored(engine) == []
+    assert metrics.EVENTS.labels(source="hubspot", result="rejected")._value.get() == rejected
+
+
 def test_database_failure_is_503_with_nothing_stored(make_app, hubspot_settings, fake, engine):
     def fail_on_queue(conn, cursor, statement, parameters, context, executemany):
         # The inbox INSERT has already run in this transaction; the queue upsert fails.

@@ -181,7 +181,13 @@ def test_storage_failure_is_a_server_fault_with_500(make_app, engine):
 
 def test_unconfigured_endpoint_refuses(make_app):
     r = post(TestClient(make_app(connectors={})), fixture("one_notification.xml"))
-    assert r.status_code == 503 and "not configured" in r.text
+    assert (
+        r.status_code == 503
+        and "not configured on this service (SALESFORCE_OUTBOUND_TOKEN)" in r.text
+    )
+    app = make_app(connectors={}, salesforce_outbound_token=TOKEN)  # the org id missing
+    r = post(TestClient(app), fixture("one_notification.xml"))
+    assert r.status_code == 503 and "not configured on this service (SALESFORCE_ORG_ID)" in r.text
 
 
 def test_a_blank_url_token_is_unset(make_app, engine):

@@ -1,5 +1,10 @@
 """CLI: `roadmap refresh [--source NAME]`, `rules simulate --file draft.json`,
-`mappings import FILE [--replace]`."""
+`mappings import FILE [--replace]`.
+
+Each reads the settings as every command does (a bad one is one line, exit 2; notes are read in
+the configured fiscal year) and logs as LOG_FORMAT and LOG_LEVEL say, on stderr: stdout holds
+the command's own summary only. Progress bars go to stderr too.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,21 @@ from sqlalchemy.engine import Engine
 
 
 def _engine() -> Engine:
+    """The settings' database, after reading the settings and configuring logging as the other
+    commands do (app/cli.py: `_settings`, `_logging`)."""
+    from app.cli import _logging, _settings
     from app.db import make_engine
-    from app.settings import get_settings
 
-    return make_engine(get_settings().database_url)
+    settings = _settings()
+    _logging(settings)
+    return make_engine(settings.database_url)
 
 
 def _refresh(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from app.connectors.roadmap._http import on_answer
     from app.errors import DomainError
     from app.services.roadmap_refresh import refresh_all, refresh_source
 
@@ -30,15 +43,40 @@ def _refresh(args: argparse.Namespace) -> int:
         )
         return 2
     engine = _engine()
-    try:
-        results = (
-            [refresh_source(engine, args.source, actor="cli", accept_removals=accept)]
-            if args.source
-            else refresh_all(engine, actor="cli")
-        )
-    except DomainError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+    # One bar over the sources (stderr), naming the one being read and the pages read of it;
+    # log lines are written above the bar, not through it.
+    with (
+        tqdm(total=1 if args.source else None, unit="source", desc="roadmap refresh") as bar,
+        logging_redirect_tqdm(),
+    ):
+        current, pages = "", 0
+
+        def at_source(name: str, done: int, total: int) -> None:
+            nonlocal current, pages
+            current, pages = name, 0
+            bar.total, bar.n = total, done
+            bar.set_postfix_str(name)  # refreshes the bar
+
+        def at_page() -> None:
+            nonlocal pages
+            pages += 1
+            bar.set_postfix_str(f"{current}, {pages} page{'' if pages == 1 else 's'}")
+
+        try:
+            with on_answer(at_page):
+                if args.source:
+                    at_source(args.source, 0, 1)
+                    results = [
+                        refresh_source(engine, args.source, actor="cli", accept_removals=accept)
+                    ]
+                else:
+                    results = refresh_all(engine, actor="cli", progress=at_source)
+        except DomainError as exc:
+            bar.close()
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        bar.total = bar.n = len(results)
+        bar.set_postfix_str("done")
     if not results:
         print("no enabled roadmap sources to refresh (the registry is edited through the API)")
     for r in results:

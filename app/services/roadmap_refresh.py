@@ -18,6 +18,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -580,7 +581,14 @@ def _store(
     return result
 
 
-def refresh_all(engine: Engine, *, actor: str = "system:roadmap-refresh") -> list[RefreshResult]:
+def refresh_all(
+    engine: Engine,
+    *,
+    actor: str = "system:roadmap-refresh",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[RefreshResult]:
+    """Refresh every enabled source, by name. `progress(name, done, total)` is called before
+    each one (the CLI's progress bar)."""
     with Session(engine) as session:
         sources = session.exec(
             select(RoadmapSource.name, RoadmapSource.enabled)
@@ -588,10 +596,11 @@ def refresh_all(engine: Engine, *, actor: str = "system:roadmap-refresh") -> lis
             .order_by(RoadmapSource.name)
         ).all()
     prune_staleness({n for n, _ in sources})  # sources deleted through another process
+    enabled = [n for n, on in sources if on]
     results = []
-    for n, enabled in sources:
-        if not enabled:
-            continue
+    for done, n in enumerate(enabled):
+        if progress is not None:
+            progress(n, done, len(enabled))
         try:
             results.append(refresh_source(engine, n, actor=actor))
         except NotFound:

@@ -1551,3 +1551,74 @@ def test_a_good_refresh_is_an_info_line(client, api_key, settings, mock_api):
         "acme",
         True,
     )
+
+
+# --- `roadmap-guard roadmap refresh`: logs as configured on stderr, a progress bar, stdout -----
+
+
+@pytest.fixture
+def cli_env(sqlite_engine, monkeypatch):
+    """The CLI against `sqlite_engine`; logging put back as the tests have it afterwards."""
+    from app.logging import configure_logging
+    from app.settings import Settings, get_settings
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+    configure_logging(Settings(_env_file=None, log_format="console"))
+
+
+def _cli_sources(engine, mock_api):
+    from app.services.roadmap_sources import SourceCreate, create_source
+
+    with Session(engine) as s:
+        for name, url in (("acme", URL), ("broken", "https://down.example.com/f")):
+            create_source(s, SourceCreate(name=name, kind="http", config={"url": url}), actor="t")
+        s.commit()
+    mock_api.get(URL, params={"page": "2"}).mock(
+        return_value=httpx.Response(200, json=_page({"key": "scim", "name": "SCIM"}))
+    )
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(
+            200, json=_page({"key": "sso", "name": "SSO"}, next_url=f"{URL}?page=2")
+        )
+    )
+    mock_api.get("https://down.example.com/f").mock(return_value=httpx.Response(500))
+
+
+def test_cli_refresh_logs_as_log_format_and_log_level_say_on_stderr_with_a_progress_bar(
+    sqlite_engine, cli_env, capsys, mock_api
+):
+    """It printed console log lines on stdout whatever LOG_FORMAT and LOG_LEVEL said, each
+    repeating its own summary, and no progress bar."""
+    from app.cli import main
+
+    _cli_sources(sqlite_engine, mock_api)
+    cli_env.setenv("LOG_FORMAT", "json")
+    cli_env.setenv("LOG_LEVEL", "WARNING")
+    assert main(["roadmap", "refresh"]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "acme: 2 features in 2 page(s): 2 new, 0 changed, 0 removed; 0 open deals re-evaluated, "
+        "0 queued for write-back",
+        "broken: FAILED, last good catalog kept: broken: GET https://down.example.com/f answered "
+        "HTTP 500: ",
+    ]
+    logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert [(e["level"], e["event"], e["source"]) for e in logs] == [
+        ("warning", "roadmap source refresh failed, last good catalog kept", "broken")
+    ]
+    bar = err.replace("\r", "\n")
+    assert "roadmap refresh:" in bar and "acme, 2 pages" in bar and "2/2" in bar
+
+    cli_env.setenv("LOG_FORMAT", "console")
+    cli_env.setenv("LOG_LEVEL", "INFO")
+    assert main(["roadmap", "refresh", "--source", "acme"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "acme: 2 features in 2 page(s): 0 new, 0 changed, 0 removed; 0 open deals re-evaluated, "
+        "0 queued for write-back"
+    ]
+    assert "[info     ] roadmap source refreshed" in err and "source=acme" in err
+    assert "1/1" in err.replace("\r", "\n")

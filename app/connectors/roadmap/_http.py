@@ -25,6 +25,8 @@ import base64
 import contextlib
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -49,6 +51,20 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def _sleep(seconds: float) -> None:  # tests replace it
     time.sleep(seconds)
+
+
+_on_answer: ContextVar[Callable[[], None] | None] = ContextVar("roadmap_on_answer", default=None)
+
+
+@contextlib.contextmanager
+def on_answer(callback: Callable[[], None]) -> Iterator[None]:
+    """Call `callback` after each answer (page) `request_json` reads in this context: the CLI's
+    progress bar counts pages with it."""
+    token = _on_answer.set(callback)
+    try:
+        yield
+    finally:
+        _on_answer.reset(token)
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -341,6 +357,9 @@ def request_json(
             + (f" (Retry-After: {after[:40]})" if after else "")
             + f": {detail}"
         ) from None
+    callback = _on_answer.get()
+    if callback is not None:
+        callback()
     if allow_not_modified and response.status_code == 304:
         return response, None
     if response.status_code >= 400:

@@ -43,8 +43,8 @@ in the next one). A heading over a list sets the reading of its items (`_list_he
 "Customer requirements:\n- SCIM by Q1" is their need by Q1, "What we promised:\n1. SCIM - Q1" our
 promise by Q1, "Open questions:\n- SCIM by Q1" a question, "Out of scope:\n- SCIM" none; an
 item's own words win where they say more ("Requirements:\n- we promised SCIM by Q2"). Under
-needs, promises or questions, lines pasted with no mark are items too ("Requirements:\nSCIM by
-Q1", "What we promised:\nSCIM - Q1").
+needs, promises, what we told them or questions, lines pasted with no mark are items too
+("Requirements:\nSCIM by Q1", "What we promised:\nSCIM - Q1", "What we told them:\nSCIM in Q1").
 
 Cost: one regex pass over a deal's notes (the catalog's trie, which also marks product words
 such as "integration" or "custom"), one look for misspelt names per deal, and then work only on
@@ -3395,10 +3395,10 @@ def _list_headings(low: str) -> list[_Heading]:
         pos = m.end() + 1
         first = -1
         end = pos
-        # lines with no mark right under a heading of needs, wishes, promises or questions
-        # ("Requirements:\nSCIM by Q1\nSSO", "What we promised:\nSCIM - Q1", "Open
-        # questions:\nSCIM by Q1"): its items too, up to a line that is no such item
-        # (`_bare_item`)
+        # lines with no mark right under a heading of needs, wishes, promises, what we told
+        # them or questions ("Requirements:\nSCIM by Q1\nSSO", "What we promised:\nSCIM - Q1",
+        # "What we told them:\nSCIM in Q1", "Open questions:\nSCIM by Q1"): its items too, up
+        # to a line that is no such item (`_bare_item`)
         bare = kind in _BARE_KINDS
         while pos < size:
             k = low.find("\n", pos)
@@ -3435,16 +3435,17 @@ def _list_headings(low: str) -> list[_Heading]:
     return found
 
 
-# A line with no list mark under a heading of needs (wishes, promises, questions) is one of
-# its items when it is short, one sentence, no heading and not our own word said as a
-# sentence of its own ("We will deliver SSO by Q2", "I promised SSO by Q2", "Told them SSO by
-# Q2": our promise, and the heading's items end there). Not under what we told them or what
-# is not needed (not decided). Under promises not a line that denies ("SSO not yet", "SSO -
-# not promised": read as written); under questions not an answer ("Yes, by Q1", "A: yes"),
-# and lines followed right away by an answer or our word are no items at all (a question and
-# its answer: "They asked:\nSCIM by Q1\nTold them yes, by Q1"), unless the answer is our no
-# (`_NO_ANSWER`: "Open questions:\nSCIM by Q1\nNo" stays a question).
-_BARE_KINDS = frozenset(("need", "optional", "promise", "question"))
+# A line with no list mark under a heading of needs (wishes, promises, what we told them,
+# questions) is one of its items when it is short, one sentence, no heading and not our own
+# word said as a sentence of its own ("We will deliver SSO by Q2", "I promised SSO by Q2",
+# "Told them SSO by Q2": our promise, and the heading's items end there). Not under what is
+# not needed (not decided). Under promises and what we told them not a line that denies ("SSO
+# not yet", "SSO - not promised", "SSO not in Q1": read as written); under questions not an
+# answer ("Yes, by Q1", "A: yes"), and lines followed right away by an answer or our word are
+# no items at all (a question and its answer: "They asked:\nSCIM by Q1\nTold them yes, by
+# Q1"), unless the answer is our no (`_NO_ANSWER`: "Open questions:\nSCIM by Q1\nNo" stays a
+# question).
+_BARE_KINDS = frozenset(("need", "optional", "promise", "told", "question"))
 # "No" opening the item or ending it ("No SSO", "- SSO - no"), or before what would be the
 # promise ("- SSO - no commitment", "no ETA"); not of something else: "- SCIM - no blockers",
 # "- SCIM (no extra cost)" under a heading of promises are promises.
@@ -3488,7 +3489,7 @@ _NO_ANSWER = re.compile(
 
 def _bare_item(low: str, pos: int, line_end: int, kind: str) -> bool:
     """Whether the line low[pos:line_end], with no list mark, right under a heading of needs,
-    wishes, promises or questions (`kind`; or its items) is one of its items
+    wishes, promises, what we told them or questions (`kind`; or its items) is one of its items
     (`_list_headings`)."""
     line = low[pos:line_end].strip()
     if len(line) > _BARE_ITEM_LONGEST or line.rstrip("*_ \t\r").endswith(":"):
@@ -3497,7 +3498,7 @@ def _bare_item(low: str, pos: int, line_end: int, kind: str) -> bool:
     if k >= 0 and line[k + 2 :].strip():
         return False  # sentences of their own: "SSO is live. We will have SCIM by Q1."
     first = line.split(" ", 1)[0]
-    if kind == "promise":
+    if kind == "promise" or kind == "told":
         return first not in _OURS_FIRST and _BARE_DENIAL.search(line) is None  # "SSO not yet"
     if kind == "question":
         return first not in _ANSWER_FIRST  # "Yes, by Q1"

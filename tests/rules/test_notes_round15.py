@@ -1,7 +1,8 @@
 """Round 15 of the notes helper: misreadings of shipping denied with "don't" or with a word
-after "not", of the customer's own shipping after "but" with its subject left out, and of "no"
-before another feature after "and", a semicolon or a dash, or before the one before "or" (one
-table per fix, with the close phrasings that stay)."""
+after "not", of the customer's own shipping after "but" with its subject left out, of "no"
+before another feature after "and", a semicolon or a dash, or before the one before "or", and
+of lines pasted with no list mark under a heading of what we told them (one table per fix,
+with the close phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -264,4 +265,84 @@ NO_AFTER_AND_OR_A_JOINT = [
     ("body", "expected"), NO_AFTER_AND_OR_A_JOINT, ids=[c[0][:40] for c in NO_AFTER_AND_OR_A_JOINT]
 )
 def test_no_after_and_or_a_joint_is_no_dependency(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Lines with no list mark right under a heading of what we told them ("What we told them:\nSCIM
+# in Q1"): its items, as with a mark ("What we told them:\n- SCIM in Q1", our promise by Q1)
+# and as under a heading of promises (round 11), within the same limits; each was a plain
+# dependency, a missed promise.
+UNMARKED_UNDER_TOLD = [
+    # (moved from test_notes_round11.py, where it was pinned as a plain dependency, not decided)
+    ("What we told them:\nSCIM in Q1", [("scim", True, Q1, None, False)]),
+    ("What we told them:\nSCIM - Q1", [("scim", True, Q1, None, False)]),
+    ("Told them:\nSCIM in Q1", [("scim", True, Q1, None, False)]),
+    ("We told them:\nSCIM in Q1", [("scim", True, Q1, None, False)]),
+    ("What we told the customer:\nSCIM in Q1", [("scim", True, Q1, None, False)]),
+    (
+        "What we told them:\nSCIM (Q1)\nAudit log (Q2)",
+        [("scim", True, Q1, None, False), ("audit", True, Q2, None, False)],
+    ),
+    (
+        "What we told them:\nSCIM in Q1\nSSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we told them:\nSCIM in Q1\nSSO by Q2",
+        [("scim", True, Q1, None, False), ("sso", True, Q2, None, False)],
+    ),
+    (
+        "What we told them:\nSCIM in Q1\nSSO not yet",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    ("What we told them:\nSCIM - Q1; no SSO", [("scim", True, Q1, None, False)]),
+    (
+        "What we told them:\nSCIM in Q1\n\nThey need SSO in Q2",
+        [("scim", True, Q1, None, False), ("sso", False, None, Q2, False)],
+    ),
+    # as they were: a mark, a blank line after the heading, no date (as with a mark), a line
+    # that denies (read as written, as under promises), our word or their need as the line's
+    # own, a line of sentences, a marked list ended by a line with no mark, a question, a
+    # condition, other headings
+    ("What we told them:\n- SCIM in Q1", [("scim", True, Q1, None, False)]),
+    ("What we told them:\n\nSCIM in Q1", [("scim", False, None, None, False)]),
+    ("What we told them:\nSSO", [("sso", False, None, None, False)]),
+    ("What we told them:\nSSO not in Q1", [("sso", False, None, None, False)]),
+    ("What we told them:\nNo SSO in Q1", [("sso", False, None, None, False)]),
+    (
+        "What we told them:\nSCIM in Q1, SSO not yet",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("What we told them:\nWe will deliver SSO by Q2", [("sso", True, Q2, None, False)]),
+    ("What we told them:\nTold them SSO by Q2", [("sso", True, Q2, None, False)]),
+    ("What we told them:\nThey need SCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("What we told them:\nSCIM needed by Q1", [("scim", False, None, Q1, False)]),
+    ("What we told them:\nSCIM discussed", [("scim", False, None, None, False)]),
+    (
+        "What we told them:\nCustomer confirmed SCIM for Q2",
+        [("scim", False, None, None, False)],
+    ),
+    (
+        "What we told them:\nSCIM in Q1. They also need SSO.",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we told them:\n- SSO\nSCIM in Q1",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    ("What we told them:\nSCIM in Q1?", [("scim", False, None, None, False)]),
+    (
+        "What we told them:\nSCIM in Q1 if they sign by March",
+        [("scim", False, None, None, False)],
+    ),
+    ("What we told them:\nSCIM will ship in Q2", [("scim", True, Q2, None, False)]),
+    ("Next steps:\nSCIM in Q1", [("scim", False, None, None, False)]),
+    ("Out of scope:\nOffline mode", [("offline", False, None, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), UNMARKED_UNDER_TOLD, ids=[c[0][:40] for c in UNMARKED_UNDER_TOLD]
+)
+def test_unmarked_lines_under_what_we_told_them_are_its_items(body: str, expected: list) -> None:
     assert readings(body) == expected

@@ -27,6 +27,8 @@ from app.connectors.roadmap import (
     normalise_status,
     normalised_status_mapping,
     shown_config,
+    shown_status,
+    status_key,
     status_mapping_errors,
     unmapped_statuses,
 )
@@ -217,10 +219,10 @@ def _change_counts(entry: AuditLog | None) -> dict[str, Any] | None:
 
 
 def source_statuses(session: Session, name: str) -> list[SourceStatus]:
-    """Every status name the source knows, with its mapping: the stored features' statuses,
-    plus, for Productboard, the workspace's statuses read live (API v2: the feature
-    configuration's status values; v1: GET /feature-statuses), so a status no feature uses yet
-    can be mapped ahead of time."""
+    """Every status name the source knows, with its mapping: the stored features' statuses
+    (features without one under NO_STATUS, "(none)"), plus, for Productboard, the workspace's
+    statuses read live (API v2: the feature configuration's status values; v1: GET
+    /feature-statuses), so a status no feature uses yet can be mapped ahead of time."""
     row = get_source(session, name)
     if row.kind == REGISTRY:
         return []
@@ -230,14 +232,14 @@ def source_statuses(session: Session, name: str) -> list[SourceStatus]:
     spellings: dict[str, int] = {}
     for status, n in session.exec(
         select(FeatureRow.source_status, func.count())
-        .where(FeatureRow.source == name, FeatureRow.source_status.is_not(None))
+        .where(FeatureRow.source == name)
         .group_by(FeatureRow.source_status)
         .order_by(FeatureRow.source_status)
     ):
-        key = normalise_status(status)
-        shown, total = counts.get(key, (status, 0))
+        key = status_key(status)
+        shown, total = counts.get(key, (shown_status(status), 0))
         if n > spellings.get(key, 0):
-            shown, spellings[key] = status, n
+            shown, spellings[key] = shown_status(status), n
         counts[key] = (shown, total + n)
     if row.kind == "productboard":
         try:
@@ -245,7 +247,7 @@ def source_statuses(session: Session, name: str) -> list[SourceStatus]:
         except SourceError as exc:
             raise ServiceUnavailable(f"could not read the source's statuses: {exc}") from None
         for status in live:
-            counts.setdefault(normalise_status(status), (status, 0))
+            counts.setdefault(status_key(status), (shown_status(status), 0))
     mapping = row.status_mapping or {}
     mapped = {normalise_status(k) for k in mapping}
     return [

@@ -1622,3 +1622,59 @@ def test_cli_refresh_logs_as_log_format_and_log_level_say_on_stderr_with_a_progr
     ]
     assert "[info     ] roadmap source refreshed" in err and "source=acme" in err
     assert "1/1" in err.replace("\r", "\n")
+
+
+# --- features without a status ------------------------------------------------------------------
+
+
+def test_features_without_a_status_are_the_status_none_listed_reported_and_mappable(
+    client, api_key, engine, mock_api
+):
+    """ "status": null was missing from /statuses, "" listed as a status whose mapping was
+    refused as blank, and neither in unmapped_statuses: all are the status "(none)" now."""
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(
+            200,
+            json=_page(
+                {"key": "sso", "name": "SSO", "status": "GA"},
+                {"key": "a", "name": "A", "status": None},
+                {"key": "b", "name": "B", "status": ""},
+                {"key": "c", "name": "C", "status": "  "},
+                {"key": "d", "name": "D"},
+            ),
+        )
+    )
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    statuses = "/api/v1/roadmap/sources/acme/statuses"
+    assert client.get(statuses, headers=revops).json()["items"] == [
+        {"name": "(none)", "availability": "unknown", "mapped": False, "features": 4},
+        {"name": "GA", "availability": "available", "mapped": True, "features": 1},
+    ]
+    source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
+    assert source["unmapped_statuses"] == ["(none)"]
+
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"status_mapping": {"GA": "available", "(none)": "uncertain"}},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["features_remapped"], r.json()["source"]["unmapped_statuses"]) == (4, [])
+    assert _availability(engine) == {
+        "sso": "available", "a": "uncertain", "b": "uncertain", "c": "uncertain", "d": "uncertain"
+    }  # fmt: skip
+    assert client.get(statuses, headers=revops).json()["items"][0] == {
+        "name": "(none)", "availability": "uncertain", "mapped": True, "features": 4
+    }  # fmt: skip
+    # the next refresh maps them as the mapping says
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    assert _availability(engine)["d"] == "uncertain"
+
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme", json={"status_mapping": {"": "never"}}, headers=revops
+    )
+    assert r.status_code == 422
+    [detail] = r.json()["error"]["details"]
+    assert detail["type"] == "blank_status" and "'(none)'" in detail["msg"]

@@ -13,6 +13,7 @@ import httpx
 
 from app.connectors.roadmap import jira, productboard
 from app.connectors.roadmap.base import (
+    NO_STATUS,
     FetchResult,
     RoadmapSource,
     SourceConfigError,
@@ -21,6 +22,8 @@ from app.connectors.roadmap.base import (
     map_status,
     normalise_status,
     normalised_status_mapping,
+    shown_status,
+    status_key,
     status_mapping_errors,
     unmapped_statuses,
 )
@@ -78,6 +81,7 @@ __all__ = [
     "CONFIG_MODELS",
     "DEFAULT_STATUS_MAPPINGS",
     "KINDS",
+    "NO_STATUS",
     "REGISTRY",
     "FetchResult",
     "HttpJsonSource",
@@ -96,6 +100,8 @@ __all__ = [
     "normalised_status_mapping",
     "parse_config",
     "shown_config",
+    "shown_status",
+    "status_key",
     "status_mapping_errors",
     "unmapped_statuses",
     "validate_config",

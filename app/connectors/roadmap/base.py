@@ -4,6 +4,9 @@ nothing changed since the ETag we hold.
 A source returns features with its own status name in `source_status`; turning that name into
 one of the six availabilities is the editable per-source status mapping's job
 (`apply_status_mapping`), so RevOps can change the mapping without re-fetching anything.
+
+A feature without a status (none given, null, or only spaces) has the status NO_STATUS,
+"(none)": counted, listed and mapped under that name like any other (unknown until mapped).
 """
 
 from __future__ import annotations
@@ -67,15 +70,30 @@ def secret_from_env(config: Mapping[str, Any], key: str, *, required: bool = Tru
     return value
 
 
+# The status of a feature the source gives none (missing, null, blank): a name that can be
+# mapped, listed and reported unmapped like any other. A source status literally called
+# "(none)" is the same status.
+NO_STATUS = "(none)"
+
+
 def normalise_status(name: str | None) -> str:
     return " ".join((name or "").split()).casefold()
 
 
+def shown_status(name: str | None) -> str:
+    """The status as listed: the source's name, or NO_STATUS for none (missing or blank)."""
+    return name if normalise_status(name) else NO_STATUS
+
+
+def status_key(name: str | None) -> str:
+    """What a status is compared by: case and spacing ignored, no status as NO_STATUS."""
+    return normalise_status(shown_status(name))
+
+
 def map_status(status: str | None, mapping: Mapping[str, str]) -> Availability:
-    """Source status name → availability; case and spacing do not matter; unmapped → unknown."""
-    wanted = normalise_status(status)
-    if not wanted:
-        return Availability.unknown
+    """Source status name → availability; case and spacing do not matter; no status is
+    NO_STATUS; unmapped → unknown."""
+    wanted = status_key(status)
     for name, availability in mapping.items():
         if normalise_status(name) == wanted:
             try:
@@ -95,7 +113,14 @@ def status_mapping_errors(mapping: Mapping[str, Any]) -> list[dict[str, Any]]:
     for name, availability in mapping.items():
         value = getattr(availability, "value", availability)
         if not normalise_status(name):
-            errors.append(_mapping_error(name, "a status name must not be blank", "blank_status"))
+            errors.append(
+                _mapping_error(
+                    name,
+                    f"a status name must not be blank; features without a status are mapped "
+                    f"under {NO_STATUS!r}",
+                    "blank_status",
+                )
+            )
             continue
         groups.setdefault(normalise_status(name), []).append((name, str(value)))
     for entries in groups.values():
@@ -142,9 +167,11 @@ def apply_status_mapping(features: list[Feature], mapping: Mapping[str, str]) ->
 
 
 def unmapped_statuses(statuses: list[str | None], mapping: Mapping[str, str]) -> list[str]:
+    """The statuses (as the features spell them; no status as NO_STATUS) the mapping does not
+    cover, each once."""
     known = {normalise_status(k) for k in mapping}
     seen: dict[str, str] = {}
     for status in statuses:
-        if status and normalise_status(status) not in known:
-            seen.setdefault(normalise_status(status), status)
+        if status_key(status) not in known:
+            seen.setdefault(status_key(status), shown_status(status))
     return sorted(seen.values())

@@ -380,7 +380,41 @@ def test_status_mapping_is_case_blind_and_unmapped_becomes_unknown():
     mapping = {"In Progress": "coming_soon"}
     mapped = apply_status_mapping(features, mapping)
     assert [f.availability for f in mapped] == [Availability.coming_soon, Availability.unknown]
-    assert unmapped_statuses(["in progress", "Parked", None], mapping) == ["Parked"]
+    # a feature without a status is listed under "(none)" (it was left out)
+    assert unmapped_statuses(["in progress", "Parked", None], mapping) == ["(none)", "Parked"]
+
+
+@pytest.mark.parametrize(
+    ("status", "listed"),
+    [
+        (None, "(none)"),
+        ("", "(none)"),
+        ("   ", "(none)"),
+        ("(none)", "(none)"),
+        ("(NONE)", "(NONE)"),
+    ],
+)
+def test_a_feature_without_a_status_has_the_status_none_which_can_be_mapped(status, listed):
+    """No status (missing, null, blank) was unknown whatever the mapping said, unlisted in
+    unmapped_statuses, and a mapping for "" refused: it is the status "(none)" now."""
+    from app.connectors.roadmap import NO_STATUS, map_status, status_mapping_errors
+
+    assert NO_STATUS == "(none)"
+    assert map_status(status, {"GA": "available"}) == Availability.unknown
+    assert map_status(status, {"(none)": "uncertain"}) == Availability.uncertain
+    assert unmapped_statuses([status], {"GA": "available"}) == [listed]
+    assert unmapped_statuses([status], {"(None)": "uncertain"}) == []
+    assert status_mapping_errors({"(none)": "uncertain"}) == []
+
+
+def test_a_blank_status_name_in_a_mapping_is_refused_pointing_at_none():
+    from app.connectors.roadmap import status_mapping_errors
+
+    [error] = status_mapping_errors({"  ": "uncertain"})
+    assert error["type"] == "blank_status"
+    assert error["msg"] == (
+        "a status name must not be blank; features without a status are mapped under '(none)'"
+    )
 
 
 def test_config_validation_refuses_secrets_and_missing_fields():

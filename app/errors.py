@@ -256,8 +256,22 @@ class InvalidRequest(Invalid):
 
     code = "invalid_request"
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        details = validation_details(errors)
+    def __init__(self, errors: list[dict[str, Any]], *, rendered: bool = False) -> None:
+        """`rendered`: each error's `msg` already carries its hints (error_message was applied),
+        so it is kept as it is."""
+        details = (
+            [
+                {
+                    "loc": list(e["loc"]),
+                    "path": json_path(e["loc"]),
+                    "msg": e["msg"],
+                    "type": e["type"],
+                }
+                for e in errors
+            ]
+            if rendered
+            else validation_details(errors)
+        )
         more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
         super().__init__(f"{details[0]['path']}: {details[0]['msg']}{more}", details=details)
 

@@ -28,7 +28,7 @@ from app.connectors.hubspot.events import (
     without_lone_surrogates,
 )
 from app.connectors.hubspot.signatures import request_uri, verify
-from app.errors import Invalid, ServiceUnavailable, Unauthorized
+from app.errors import InvalidRequest, ServiceUnavailable, Unauthorized
 
 router = APIRouter(tags=["webhooks"])
 # At most 100 events of well under 1 KB each; anything larger is not HubSpot.
@@ -70,9 +70,9 @@ def _verified_events(request: Request, settings, body: bytes) -> list[object]:
         raise Unauthorized(f"invalid HubSpot signature: {verdict.reason}")
     events = _parse(body)
     if not isinstance(events, list):
-        raise Invalid("body must be a JSON array of event objects")
+        raise _refused("must be a JSON array of event objects", "list_type")
     if len(events) > MAX_EVENTS:
-        raise Invalid(f"at most {MAX_EVENTS} events per delivery, got {len(events)}")
+        raise _refused(f"at most {MAX_EVENTS} events per delivery, got {len(events)}", "too_long")
     # One malformed event is not a reason to refuse the others (`events.malformed`).
     return [without_lone_surrogates(e) for e in events]
 
@@ -114,12 +114,17 @@ def _parse(body: bytes) -> object:
     try:
         parsed = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
-        raise Invalid("body is not JSON HubSpot sends: nested too deeply") from None
+        raise _refused("not JSON HubSpot sends: nested too deeply") from None
     except ValueError as exc:
-        raise Invalid(f"body is not JSON: {exc}") from None
+        raise _refused(f"not JSON: {exc}", "json_invalid") from None
     if _too_deep(parsed):
-        raise Invalid(f"body is not JSON HubSpot sends: nested more than {MAX_DEPTH} deep")
+        raise _refused(f"not JSON HubSpot sends: nested more than {MAX_DEPTH} deep")
     return parsed
+
+
+def _refused(msg: str, kind: str = "value_error") -> InvalidRequest:
+    """The delivery's body refused as a whole: the usual 422 shape, at path `body`."""
+    return InvalidRequest.at(("body",), msg, type=kind)
 
 
 @router.post(

@@ -46,7 +46,7 @@ from app.connectors.salesforce.outbound import (
     fault_envelope,
     parse_outbound_message,
 )
-from app.errors import Invalid, ServiceUnavailable, Unauthorized
+from app.errors import InvalidRequest, ServiceUnavailable, Unauthorized
 
 router = APIRouter(tags=["webhooks"])
 
@@ -177,17 +177,11 @@ async def receive_events(request: Request) -> SalesforceEventsAck:
             raise Unauthorized(f"invalid signature: {exc}") from None
         try:
             parsed = parse_events(body)
-        except ValidationError as exc:
-            raise Invalid(
-                "body is not a valid events batch",
-                details=[
-                    {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
-                ],
-            ) from None
+        except ValidationError as exc:  # not {"events": [...]} with 1 to 200 events
+            raise InvalidRequest(exc.errors(include_url=False)) from None
         if not parsed.events:  # nothing usable: the sender's mistake, said in full
-            raise Invalid(
-                "no valid event in the batch",
-                details=[e for _, _, errors in parsed.malformed for e in errors],
+            raise InvalidRequest(
+                [e for _, _, errors in parsed.malformed for e in errors], rendered=True
             )
     events = json_events(
         parsed.events, integration_user_id=settings.salesforce_integration_user_id

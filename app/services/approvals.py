@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.db import session_scope
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, InvalidRequest, NotFound
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
 from app.models import Approval, Deal, DealFeature, Evaluation, utcnow
@@ -94,22 +94,25 @@ def create_approval(
     if deal is None or not deal.tracked:
         raise NotFound(f"no deal '{deal_id}' in crm '{crm}'")
     if expires_at <= now:
-        raise Invalid(
-            "expires_at is in the past: an approval must expire in the future",
-            details={"field": "expires_at", "value": expires_at.isoformat()},
+        raise InvalidRequest.at(
+            ("expires_at",),
+            f"is in the past ({expires_at.isoformat()}): an approval must expire in the future",
+            input=expires_at.isoformat(),
         )
     if feature_key is None:
         # An off-roadmap promise names no feature; the grant is scoped by its rule alone (the
         # engine lets a feature-less grant cover every feature-less finding of that rule).
         if rule_id is None:
-            raise Invalid(
-                "rule_id is required when feature_key is omitted (an off-roadmap promise)",
-                details={"field": "rule_id"},
+            raise InvalidRequest.at(
+                ("rule_id",),
+                "required when feature_key is omitted (an off-roadmap promise)",
+                type="missing",
             )
         if not _has_finding(session, deal, None, rule_id):
-            raise Invalid(
+            raise InvalidRequest.at(
+                ("rule_id",),
                 f"deal '{deal_id}' has no off-roadmap finding of rule '{rule_id}'",
-                details={"field": "rule_id", "value": rule_id},
+                input=rule_id,
             )
     else:
         referenced = session.execute(
@@ -122,14 +125,16 @@ def create_approval(
             .limit(1)
         ).first()
         if referenced is None:
-            raise Invalid(
+            raise InvalidRequest.at(
+                ("feature_key",),
                 f"deal '{deal_id}' does not reference feature '{feature_key}'",
-                details={"field": "feature_key", "value": feature_key},
+                input=feature_key,
             )
         if rule_id is not None and not _has_finding(session, deal, feature_key, rule_id):
-            raise Invalid(
+            raise InvalidRequest.at(
+                ("rule_id",),
                 f"deal '{deal_id}' has no finding of rule '{rule_id}' on feature '{feature_key}'",
-                details={"field": "rule_id", "value": rule_id},
+                input=rule_id,
             )
     duplicate = session.execute(
         select(Approval.id).where(

@@ -146,19 +146,26 @@ def test_expiry_restores_the_block_once(web, engine, settings, pipeline, api_key
 
 
 def test_approval_input_is_checked(web, pipeline, api_key):
+    """Each refusal names the field: a 422 invalid_request at its path, in the one shape every
+    other mistake has (the service's own checks answered details {field, value})."""
     h = api_key("approver")
     cases = [
-        (_body(deal_id="nope"), 404, "nope"),
-        (_body(feature_key="audit"), 422, "does not reference"),
-        (_body(expires_at=(utcnow() - timedelta(hours=1)).isoformat()), 422, "expires_at"),
-        (_body(expires_at="2030-01-01T00:00:00"), 422, "timezone"),
-        (_body(rule_id="no-such-rule"), 422, "rule_id"),
-        (_body(reason="   "), 422, "reason"),
-        (_body(colour="red"), 422, "colour"),
-    ]
-    for body, status, named in cases:
+        (_body(deal_id="nope"), 404, "nope", None),
+        (_body(feature_key="audit"), 422, "does not reference", "feature_key"),
+        (_body(expires_at=(utcnow() - timedelta(hours=1)).isoformat()), 422, "in the past",
+         "expires_at"),
+        (_body(expires_at="2030-01-01T00:00:00"), 422, "timezone", "expires_at"),
+        (_body(rule_id="no-such-rule"), 422, "no-such-rule", "rule_id"),
+        (_body(reason="   "), 422, "reason", "reason"),
+        (_body(colour="red"), 422, "colour", "colour"),
+    ]  # fmt: skip
+    for body, status, named, path in cases:
         r = web.post("/api/v1/approvals", json=body, headers=h)
         assert (r.status_code, named in r.text) == (status, True), (body, r.text)
+        if path is not None:
+            error = r.json()["error"]
+            assert error["code"] == "invalid_request", r.text
+            assert [d["path"] for d in error["details"]] == [path], r.text
     assert web.post("/api/v1/approvals", json=_body(), headers=h).status_code == 201
     r = web.post("/api/v1/approvals", json=_body(), headers=h)
     assert r.status_code == 409  # one active approval per finding
@@ -199,7 +206,7 @@ def test_an_off_roadmap_promise_is_approved_by_its_rule(web, engine, crm, pipeli
 
     missing_rule = _body(feature_key=None)
     r = web.post("/api/v1/approvals", json=missing_rule, headers=api_key("approver"))
-    assert r.status_code == 422 and "rule_id is required" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "rule_id: required when feature_key is omitted" in r.json()["error"]["message"]
 
     rule_id = off_roadmap[0]["rule_id"]
     r = web.post("/api/v1/approvals", json=_body(feature_key=None, rule_id=rule_id),

@@ -155,6 +155,7 @@ def parse_events(body: bytes) -> ParsedEvents:
                 {
                     "loc": ["events", index, *e["loc"]],
                     "msg": error_message(e, OpportunityEvent).removeprefix("Value error, "),
+                    "type": e["type"],
                 }
                 for e in exc.errors(include_url=False)
             ]

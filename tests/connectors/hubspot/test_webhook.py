@@ -423,7 +423,12 @@ def test_a_malformed_event_is_kept_aside_and_the_deliverys_other_events_are_stor
 def test_json_hubspot_cannot_send_is_a_422_not_a_500(client, fake, engine, body, reason) -> None:
     r = client.post(URL, content=body, headers=_signed_raw(fake, body))
     assert r.status_code == 422, r.text
-    assert reason in r.json()["error"]["message"]
+    error = r.json()["error"]
+    assert reason in error["message"]
+    # the shape of every other 422 (README): code invalid_request, details at path "body"
+    assert error["code"] == "invalid_request" and error["message"].startswith("body: ")
+    [detail] = error["details"]
+    assert (detail["loc"], detail["path"]) == (["body"], "body") and reason in detail["msg"]
     assert _stored(engine) == [] and _queued(engine) == []
 
 

@@ -164,10 +164,14 @@ def test_a_batch_with_no_valid_event_is_a_422_naming_each(events_client, engine)
     body = batch({"id": "e1", "opportunityId": "bad"}, {"opportunityId": "006000000000003"})
     r = events_client.post(URL, content=body, headers=signed(body))
     assert r.status_code == 422
-    assert [d["loc"] for d in r.json()["error"]["details"]] == [
-        ["events", 0, "opportunityId"],
-        ["events", 1, "id"],
+    error = r.json()["error"]
+    assert error["code"] == "invalid_request"
+    # the path docs/salesforce.md promises, and each mistake's type (they were {loc, msg})
+    assert [(d["loc"], d["path"], d["type"]) for d in error["details"]] == [
+        (["events", 0, "opportunityId"], "events[0].opportunityId", "value_error"),
+        (["events", 1, "id"], "events[1].id", "missing"),
     ]
+    assert error["message"].startswith("events[0].opportunityId: must be a 15- or 18-character")
     with Session(engine) as s:
         assert list(s.exec(select(WebhookEvent))) == []
 

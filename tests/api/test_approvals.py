@@ -206,7 +206,10 @@ def test_an_off_roadmap_promise_is_approved_by_its_rule(web, engine, crm, pipeli
 
     missing_rule = _body(feature_key=None)
     r = web.post("/api/v1/approvals", json=missing_rule, headers=api_key("approver"))
-    assert r.status_code == 422 and "rule_id: required when feature_key is omitted" in r.json()["error"]["message"]
+    assert (
+        r.status_code == 422
+        and "rule_id: required when feature_key is omitted" in r.json()["error"]["message"]
+    )
 
     rule_id = off_roadmap[0]["rule_id"]
     r = web.post("/api/v1/approvals", json=_body(feature_key=None, rule_id=rule_id),

@@ -1678,3 +1678,25 @@ def test_features_without_a_status_are_the_status_none_listed_reported_and_mappa
     assert r.status_code == 422
     [detail] = r.json()["error"]["details"]
     assert detail["type"] == "blank_status" and "'(none)'" in detail["msg"]
+
+
+# --- an answer that is not strict JSON ----------------------------------------------------------
+
+
+def test_nan_or_deep_nesting_in_an_answer_fails_the_refresh_saying_so_and_keeps_the_catalog(
+    client, api_key, engine, mock_api
+):
+    revops = api_key("revops")
+    _source(client, revops)
+    nan = '{"features": [{"key": "sso", "name": "SSO", "status": "GA", "confidence": NaN}]}'
+    deep = '{"features": [], "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    mock_api.get(URL).side_effect = [
+        httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"})),
+        httpx.Response(200, content=nan.encode()),
+        httpx.Response(200, content=deep.encode()),
+    ]
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    for why in ("NaN is not a number JSON allows", "nested deeper than 256 levels"):
+        r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
+        assert (r["ok"], r["error"]) == (False, f"acme: GET {URL} answered not valid JSON: {why}")
+        assert _availability(engine) == {"sso": "available"}

@@ -16,6 +16,10 @@
   A retry after 429/503 is a new request, with a deadline of its own.
 - An answer (one page) holds at most MAX_ANSWER_BYTES once decoded: a larger one is refused
   while it is read (at once when its Content-Length says so), never loaded whole first.
+- An answer is read as strict JSON (`parse_answer`): NaN, Infinity and a number past a double
+  (which Python's parser reads as inf) are refused as not JSON, and so is nesting deeper than
+  MAX_JSON_DEPTH (the limit the API applies to request bodies), each saying so, instead of a
+  misleading range error or an "unexpected RecursionError".
 - URLs in messages have their user-info and query values removed (`redact_url`).
 """
 
@@ -23,6 +27,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json as jsonlib
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +42,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from app.connectors.roadmap.base import SourceError
+from app.errors import JSON_TOO_DEEP, json_too_deep
 
 MAX_PAGES = 1000  # a loop guard: a source that always says "next" must not spin forever
 MAX_REDIRECTS = 5
@@ -293,6 +300,37 @@ def scrub_secrets(text: str, headers: dict[str, str] | None) -> str:
     return text
 
 
+class NotStrictJson(ValueError):
+    """JSON Python's parser reads but JSON does not allow, or nested past MAX_JSON_DEPTH; the
+    message starts "not valid JSON: " and says which."""
+
+
+def _no_constant(token: str) -> Any:
+    raise NotStrictJson(f"not valid JSON: {token} is not a number JSON allows")
+
+
+def _finite(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        shown = token if len(token) <= 40 else token[:37] + "..."
+        raise NotStrictJson(
+            f"not valid JSON: {shown} is beyond the largest number JSON can carry here (±1.8e308)"
+        )
+    return value
+
+
+def parse_answer(content: bytes) -> Any:
+    """`content` as strict JSON. NotStrictJson for NaN, Infinity, a number past a double (all
+    read by Python's parser) or nesting deeper than MAX_JSON_DEPTH (JSON_TOO_DEEP, as the API
+    says of request bodies); another ValueError for what is not JSON at all."""
+    if json_too_deep(content):
+        raise NotStrictJson(JSON_TOO_DEEP)
+    try:
+        return jsonlib.loads(content, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:  # the parser's own limit; json_too_deep stops far earlier
+        raise NotStrictJson(JSON_TOO_DEEP) from None
+
+
 def request_json(
     client: httpx.Client,
     method: str,
@@ -368,7 +406,9 @@ def request_json(
             f"{source}: {method} {shown} answered HTTP {response.status_code}: {detail}"
         )
     try:
-        return response, response.json()
+        return response, parse_answer(response.content)
+    except NotStrictJson as exc:
+        raise SourceError(f"{source}: {method} {shown} answered {exc}") from None
     except ValueError:
         raise SourceError(f"{source}: {method} {shown} did not answer JSON") from None
 

@@ -124,3 +124,77 @@ def test_an_answer_at_the_limit_is_read(monkeypatch):
     monkeypatch.setattr(_http, "MAX_ANSWER_BYTES", len(body), raising=False)
     respx.get(URL).mock(return_value=httpx.Response(200, content=body))
     assert [f.key for f in HttpJsonSource("acme", {"url": URL}).fetch().features] == ["a"]
+
+
+# --- strict JSON: what Python reads but JSON does not allow is said to be so ---------------------
+
+
+def _answer(text: str) -> httpx.Response:
+    return httpx.Response(200, content=text.encode(), headers={"Content-Type": "application/json"})
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("NaN", "NaN is not a number JSON allows"),
+        ("Infinity", "Infinity is not a number JSON allows"),
+        ("-Infinity", "-Infinity is not a number JSON allows"),
+        ("1e999", "1e999 is beyond the largest number JSON can carry here (±1.8e308)"),
+    ],
+)
+def test_a_number_json_does_not_allow_is_said_to_be_not_json(value, why):
+    """ "confidence": NaN was read by Python's parser and refused as "Input should be less
+    than or equal to 1": the answer is what is wrong, not the range."""
+    respx.get(URL).mock(
+        return_value=_answer(
+            f'{{"features": [{{"key": "a", "name": "A", "confidence": {value}}}]}}'
+        )
+    )
+    with pytest.raises(SourceError) as exc:
+        HttpJsonSource("acme", {"url": URL}).fetch()
+    assert str(exc.value) == f"acme: GET {URL} answered not valid JSON: {why}"
+
+
+@respx.mock
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_an_answer_nested_past_the_json_depth_limit_says_so(depth):
+    """5,000 levels gave "unexpected RecursionError: maximum recursion depth exceeded"; the
+    limit is the one request bodies have (errors.MAX_JSON_DEPTH, 256)."""
+    nested = "[" * depth + "]" * depth
+    respx.get(URL).mock(return_value=_answer(f'{{"features": [], "extra": {nested}}}'))
+    with pytest.raises(SourceError) as exc:
+        HttpJsonSource("acme", {"url": URL}).fetch()
+    assert str(exc.value) == (
+        f"acme: GET {URL} answered not valid JSON: nested deeper than 256 levels"
+    )
+
+
+@respx.mock
+def test_ordinary_numbers_and_nesting_are_read_as_before():
+    respx.get(URL).mock(
+        return_value=_answer(
+            '{"features": [{"key": "a", "name": "A", "confidence": 0.8, "tags": [[["x"]]]},'
+            '{"key": "b", "name": "B", "confidence": 1, "note": "NaN in text"}], "n": 1e308}'
+        )
+    )
+    features = HttpJsonSource("acme", {"url": URL}).fetch().features
+    assert [(f.key, f.confidence) for f in features] == [("a", 0.8), ("b", 1.0)]
+
+
+@respx.mock
+def test_productboard_and_jira_answers_are_read_strictly_too(monkeypatch):
+    from app.connectors.roadmap import JiraSource, ProductboardSource
+
+    monkeypatch.setenv("TOKEN", "t0ken-value")
+    respx.get("https://api.productboard.com/v2/entities").mock(
+        return_value=_answer('{"data": [], "links": {"next": null}, "x": NaN}')
+    )
+    with pytest.raises(SourceError, match="answered not valid JSON: NaN is not a number"):
+        ProductboardSource("pb", {"token_env": "TOKEN"}).fetch()
+    respx.get("https://acme.atlassian.net/rest/api/3/search/jql").mock(
+        return_value=_answer('{"issues": ' + "[" * 1000 + "]" * 1000 + "}")
+    )
+    config = {"base_url": "https://acme.atlassian.net", "jql": "x", "token_env": "TOKEN"}
+    with pytest.raises(SourceError, match="answered not valid JSON: nested deeper than 256"):
+        JiraSource("jira", config).fetch()

@@ -36,6 +36,10 @@ class InboundEvent:
     payload: dict = field(default_factory=dict)
     # False: store for the record but queue nothing (e.g. our own write coming back).
     actionable: bool = True
+    # True: a row of ours made from a delivered event (each other deal a HubSpot merge names),
+    # stored and queued, but not counted as received, new or a duplicate: the sender's ack
+    # and the webhook metrics count what the sender sent.
+    derived: bool = False
 
 
 @dataclass
@@ -202,7 +206,7 @@ def _storable_event(ev: InboundEvent) -> InboundEvent:
 
 
 def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
-    result = IngestResult(received=len(events))
+    result = IngestResult(received=sum(not ev.derived for ev in events))
     if not events:
         return result
     unique, rows_json = _rows_json(events)
@@ -215,19 +219,21 @@ def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
         _insert_statement(dialect), {"rows": rows_json, "received_at": utcnow()}
     ).all()
     inserted = {(source, key) for source, key in returned}  # plain tuples: Row hashes slowly
-    result.new = len(inserted)
-    result.duplicates = result.received - result.new
 
     to_queue: dict[str, set[str]] = {}
     for ev in events:
-        result.by_source.setdefault(ev.source, {"new": 0, "duplicate": 0})["duplicate"] += 1
+        counts = result.by_source.setdefault(ev.source, {"new": 0, "duplicate": 0})
+        counts["duplicate"] += not ev.derived
     for key, ev in unique.items():
         if key in inserted:
-            counts = result.by_source[ev.source]
-            counts["new"] += 1
-            counts["duplicate"] -= 1
+            if not ev.derived:
+                counts = result.by_source[ev.source]
+                counts["new"] += 1
+                counts["duplicate"] -= 1
+                result.new += 1
             if ev.actionable and ev.deal_id:
                 to_queue.setdefault(ev.crm, set()).add(ev.deal_id)
+    result.duplicates = result.received - result.new
     for crm, deal_ids in sorted(to_queue.items()):
         result.queued_deals += enqueue_deals(session, crm, deal_ids, reason="webhook")
     return result

@@ -293,6 +293,7 @@ def classify_events(
                         deal_id=other,
                         event_type=kind,
                         payload={"mergeEvent": dedup_key(event), "objectId": other},
+                        derived=True,
                     )
                 )
     if out.problems:

@@ -315,14 +315,24 @@ def test_deal_merge_queues_every_deal_it_names(client, fake, engine) -> None:
     )
     for key in ("propertyName", "propertyValue"):
         merge.pop(key)
+    from app import metrics
+
+    received = metrics.EVENTS.labels(source="hubspot", result="received")
+    before = received._value.get()
     body, headers = fake.signed_request(URL, [merge])
     response = client.post(URL, content=body, headers=headers)
-    assert response.status_code == 200 and response.json()["received"] == 1
+    assert response.status_code == 200
+    # one event received and new (it said new 3 of 1 received: the rows made for the deals
+    # the merge names counted as delivered), and one in the received metric (was 3)
+    ack = response.json()
+    assert (ack["received"], ack["new"], ack["duplicates"], ack["queued_deals"]) == (1, 1, 0, 4)
+    assert received._value.get() == before + 1
     assert _queued(engine) == ["900", "901", "902", "903"]
     # Redelivered: nothing new is stored or queued.
     body, headers = fake.signed_request(URL, [{**merge, "attemptNumber": 1}])
     again = client.post(URL, content=body, headers=headers).json()
-    assert again["new"] == 0 and len(_stored(engine)) == 4
+    assert (again["received"], again["new"], again["duplicates"]) == (1, 0, 1)
+    assert len(_stored(engine)) == 4
 
 
 def test_a_nul_character_in_an_event_is_stored_not_a_refused_batch(client, fake, engine) -> None:

@@ -90,14 +90,18 @@ def _surrogate_free(text: str) -> str:
 
 
 def valid_merged_ids(event: dict) -> bool:
-    """Whether the event's `mergedObjectIds`, when present, is what HubSpot documents: a list
-    of integers. A bare integer failed with a 500; a string "123" named deals 1, 2 and 3."""
+    """Whether the event's merge ids, when present, are what HubSpot documents:
+    `mergedObjectIds` a list of object ids, `primaryObjectId` and `newObjectId` object ids. A
+    bare integer failed with a 500; a string "123" named deals 1, 2 and 3; an id past int64
+    was dropped without a word."""
     ids = event.get("mergedObjectIds")
-    if ids is None:
-        return True
-    return isinstance(ids, list) and all(
-        isinstance(i, int) and not isinstance(i, bool) for i in ids
-    )
+    if ids is not None and not (isinstance(ids, list) and all(_an_id(i) for i in ids)):
+        return False
+    return all(event.get(k) is None or _an_id(event[k]) for k in ("primaryObjectId", "newObjectId"))
+
+
+def _an_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and object_id(value) is not None
 
 
 def malformed(event: object) -> str | None:
@@ -112,7 +116,10 @@ def malformed(event: object) -> str | None:
     if lacking:
         return "lacks " + " and ".join(lacking)
     if not valid_merged_ids(event):
-        return "mergedObjectIds is not a list of integers"
+        return (
+            "mergedObjectIds, primaryObjectId or newObjectId is not a HubSpot object id (a "
+            "positive 64-bit integer; mergedObjectIds a list of them)"
+        )
     return None
 
 
@@ -125,6 +132,9 @@ def content_key(payload: dict) -> str:
     return f"malformed:{digest}"
 
 
+MAX_OBJECT_ID = 2**63 - 1  # HubSpot's object ids are 64-bit integers
+
+
 def object_id(value: object) -> str | None:
     """A HubSpot object id as text, or None when it is not one: HubSpot's ids are positive
     integers. A signed event naming "abc" or -1 (a sender's bug) is stored for the record but
@@ -132,9 +142,10 @@ def object_id(value: object) -> str | None:
     if isinstance(value, bool):
         return None
     text = str(value).strip() if isinstance(value, int | str) else ""
-    if not text.isascii() or not text.isdigit() or len(text) > 20 or int(text) == 0:
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
         return None
-    return str(int(text))
+    number = int(text)
+    return str(number) if 0 < number <= MAX_OBJECT_ID else None
 
 
 def _deal_of_association(event: dict) -> tuple[bool, object]:

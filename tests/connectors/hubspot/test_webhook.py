@@ -221,12 +221,14 @@ def test_an_object_id_hubspot_could_not_send_is_stored_but_queues_nothing(
             associationType="DEAL_TO_LINE_ITEM",
         ),
         _event(fake, eventId=6, objectId="0042"),  # a number as text: the same deal as 42
+        _event(fake, eventId=7, objectId=2**63),  # past HubSpot's 64-bit ids (was queued)
+        _event(fake, eventId=8, objectId=2**63 - 1),  # the largest there is
     ]
     body, headers = fake.signed_request(URL, events)
     ack = client.post(URL, content=body, headers=headers).json()
-    assert ack["ignored"] == {"bad_object_id": 5}
-    assert _queued(engine) == ["42"]
-    assert len(_stored(engine)) == 6  # every event is kept for the record
+    assert ack["ignored"] == {"bad_object_id": 6}
+    assert _queued(engine) == ["42", str(2**63 - 1)]
+    assert len(_stored(engine)) == 8  # every event is kept for the record
 
 
 def test_association_change_queues_the_deal_from_either_side(client, fake, engine) -> None:
@@ -369,17 +371,34 @@ def _signed_raw(fake, body: bytes) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("merged", ["901", 901, [901, "902"], [True], {"a": 1}])
-def test_merged_object_ids_that_are_not_a_list_of_integers_are_stored_but_queue_nothing(
-    client, fake, engine, merged
+@pytest.mark.parametrize(
+    ("key", "merged"),
+    [
+        ("mergedObjectIds", "901"),
+        ("mergedObjectIds", 901),
+        ("mergedObjectIds", [901, "902"]),
+        ("mergedObjectIds", [True]),
+        ("mergedObjectIds", {"a": 1}),
+        ("mergedObjectIds", [901, 10**30]),  # past int64: dropped without a word before
+        ("mergedObjectIds", [0]),
+        ("primaryObjectId", 10**30),
+        ("primaryObjectId", "900"),
+        ("newObjectId", -3),
+    ],
+)
+def test_merge_ids_that_are_not_hubspot_object_ids_are_stored_but_queue_nothing(
+    client, fake, engine, key, merged
 ) -> None:
     """A bare integer was a 500 (retried forever); a string "901" queued deals 9, 0 and 1."""
     merge = _event(fake, eventId=8, subscriptionType="deal.merge", objectId=900)
-    merge["mergedObjectIds"] = merged
+    merge[key] = merged
     body, headers = fake.signed_request(URL, [merge, _event(fake, eventId=9, objectId=42)])
     r = client.post(URL, content=body, headers=headers)
     assert r.status_code == 200, r.text
-    assert r.json()["malformed"] == ["event 0: mergedObjectIds is not a list of integers"]
+    assert r.json()["malformed"] == [
+        "event 0: mergedObjectIds, primaryObjectId or newObjectId is not a HubSpot object id "
+        "(a positive 64-bit integer; mergedObjectIds a list of them)"
+    ]
     assert _queued(engine) == ["42"]
     assert sorted(e.payload.get("eventId") for e in _stored(engine)) == [8, 9]
 

@@ -3112,10 +3112,14 @@ def _in_name(pos: int, names: list[Mention]) -> bool:
     return any(m.start <= pos < m.end for m in names)
 
 
-# The answer after a bare "Offline mode?" line: a negation that names nothing itself.
+# That we do not know, which is no no: "No idea", "No clue", "No ETA yet" (`_NO_ANSWER`,
+# `_NEG_ANSWER`).
+_DONT_KNOW = r"no (?:idea|clue|eta|date|timeline)(?![a-z0-9])"
+# The answer after a bare "Offline mode?" line: a negation that names nothing itself (not
+# "Offline mode? No idea": still a question).
 _NEG_ANSWER = re.compile(
     r"\s*(?:not (?:needed|required|necessary|a (?:blocker|priority|requirement|must-have))"
-    r"|nope|no|n/a|none)(?![a-z0-9])"
+    rf"|nope|(?!{_DONT_KNOW})no|n/a|none)(?![a-z0-9])"
 )
 _LABEL_PUNCT = " \t\u2022*-\u2013\u2014:?.#>"
 
@@ -3479,11 +3483,12 @@ _ANSWER_FIRST = (
 
 
 # ... of which our no, which promises nothing ("No", "No, Q2 at the earliest", "Told them no",
-# "A: no"; not "no" of a feature: "No SSO").
+# "A: no"), also that we do not know ("No idea", "No clue", "No ETA yet": as "Not sure",
+# "Unknown", "TBD", which are no answer words); not "no" of a feature: "No SSO".
 _NO_ANSWER = re.compile(
     r"[ \t]*(?:(?:a|answer|answered|reply|replied):[ \t]*|(?:(?:we|i) )?(?:told (?:them|him|her"
-    r"|the customer|the client)|said|answered|replied)(?::| that)? )?(?:no|nope)(?![a-z0-9])"
-    r"(?![ \t]+[a-z0-9])"
+    r"|the customer|the client)|said|answered|replied)(?::| that)? )?"
+    rf"(?:no|nope|{_DONT_KNOW}(?: yet)?)(?![a-z0-9])(?![ \t]+[a-z0-9])"
 )
 
 

@@ -2441,6 +2441,24 @@ _SHIPPING_NOW = tuple(
 )
 
 
+# The joints of `_CLAUSE` after which a clause opening with its verb leaves out the subject of
+# the clause before ("They need SCIM but will ship their app in Q2", "... though go live in Q2").
+_LEFT_OUT_JOINTS = (" but ", " though ", " although ")
+
+
+def _left_out_lead(low: str, a0: int, a: int) -> int:
+    """Where the clause before opens (within the sentence from `a0`) when the clause at low[a]
+    follows one of `_LEFT_OUT_JOINTS`, whose subject a clause opening with its verb leaves out;
+    -1 otherwise."""
+    joint = next((j for j in _LEFT_OUT_JOINTS if low.endswith(j, a0, a)), None)
+    if joint is None:
+        return -1
+    lead_at = a0
+    for m in _CLAUSE.finditer(low, a0, a - len(joint)):
+        lead_at = m.end()
+    return lead_at
+
+
 def _their_ship(
     low: str, s: int, e: int, a: int, names: list[Mention], a0: int, b: int, c: _Clause
 ) -> bool:
@@ -2490,13 +2508,11 @@ def _their_ship(
     lead_at = a  # where the clause opens whose need gives a subject left out
     if words:
         last = words[-1]
-    elif a - 5 >= a0 and low.startswith(" but ", a - 5):
-        # The clause after "but" opening with the verb ("They need SCIM but will ship their app
-        # in Q2"): its subject left out, as after "and", is that of the clause before.
+    elif (lead_at := _left_out_lead(low, a0, a)) >= 0:
+        # The clause after "but" or "though" opening with the verb ("They need SCIM but will
+        # ship their app in Q2"): its subject left out, as after "and", is that of the clause
+        # before.
         last = "but"
-        lead_at = a0
-        for joint in _CLAUSE.finditer(low, a0, a - 5):
-            lead_at = joint.end()
     else:
         return False
     k = len(low[:s].rstrip())
@@ -2912,6 +2928,18 @@ def _their_milestone(
     if verb:  # their subject, no feature named after it: "Customer goes live in Q1"
         theirs = list(_THEIR_SUBJECT.finditer(low, lo, k))
         at = theirs[-1].end() if theirs else k
+        if not theirs and all(
+            w in _MODALS or w in _MILESTONE_LINKS or w in _NOW_ADVERBS
+            for w in low[c.start : k].split()
+        ):
+            # The clause after "but" or "though" opening with the verb: the subject left out
+            # is that of their need before it ("They need SCIM but go live in Q2", "... but
+            # will launch in Q2", "... but are already going live in Q2"), as for their
+            # shipping (`_their_ship`)
+            lead_at = _left_out_lead(low, a0, c.start)
+            lead = _LEFT_OUT_SUBJECT.match(low, lead_at, c.start) if lead_at >= 0 else None
+            if lead is not None and _NEEDED_BY.match(low, lead.end(), c.start) is not None:
+                theirs, at = [lead], k
         if not theirs or any(at <= m.start < k for m in names) or _OURS_BEFORE.search(low, at, k):
             return False  # "SCIM will launch by Q2", "We'll launch by Q2"
     elif any(c.start <= m.start < k for m in names) or _OURS_BEFORE.search(low, lo, k):

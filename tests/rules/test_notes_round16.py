@@ -1,11 +1,13 @@
 """Round 16 of the notes helper: misreadings of an answer that we do not know ("No idea")
-after a question (one table per fix, with the close phrasings that stay)."""
+after a question, and of the customer's own shipping, go-live or launch after "but" or
+"though" with its subject left out (one table per fix, with the close phrasings that stay)."""
 
 from __future__ import annotations
 
 import pytest
 
 from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
 
 # "No idea", "No clue", "No ETA", "No date" ("yet" after them too) as the answer after lines with
 # no mark under a heading of questions: we do not know, so no answer that makes the lines a
@@ -78,4 +80,96 @@ NO_IDEA_IS_NO_ANSWER = [
     ("body", "expected"), NO_IDEA_IS_NO_ANSWER, ids=[c[0][:40] for c in NO_IDEA_IS_NO_ANSWER]
 )
 def test_no_idea_after_a_question_is_no_answer(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# The clause after "though" or "although" opening with the verb leaves out the subject of the
+# clause before, as after "but" (round 15): the customer's shipping after their need is theirs
+# ("They need SCIM though will ship their app in Q2"); and their go-live or launch after "but"
+# or "though" is theirs, as after "and" ("They need SCIM but go live in Q2", "... but will
+# launch in Q2"). Needed by Q2, no commitment: each read as our promise by Q2, a block, except
+# "... but will launch in Q2" and the like, a plain dependency (its date lost).
+LEFT_OUT_AFTER_THOUGH_AND_BUT = [
+    ("They need SCIM though will ship their app in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM although will ship their app in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM, though will ship their app in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM, but go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM though go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but will go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but should go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but already go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but will already go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but are going live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but are already going live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but will be going live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but will go live with it in Q2", [("scim", False, None, Q2, False)]),
+    ("The customer needs SCIM but goes live in Q2", [("scim", False, None, Q2, False)]),
+    ("The customer needs SCIM but is going live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but are launching in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but will launch in Q2", [("scim", False, None, Q2, False)]),
+    ("Their team needs SCIM but will launch in Q2", [("scim", False, None, Q2, False)]),
+    ("They want SCIM but will launch in Q2", [("scim", False, None, Q2, False)]),
+    ("Requirements:\n- They need SCIM but go live in Q2", [("scim", False, None, Q2, False)]),
+    (
+        "They need SCIM and SSO but go live in Q2",
+        [("scim", False, None, Q2, False), ("sso", False, None, Q2, False)],
+    ),
+    # ... the need's own date stays theirs (was also our promise by Q2)
+    ("They need SCIM by Q1 but go live in Q2", [("scim", False, None, Q1, False)]),
+    # ... a feature after it is no promise of ours, as after "and" (SSO was by Q2)
+    (
+        "They need SCIM but go live in Q2 with SSO",
+        [("scim", False, None, Q2, False), ("sso", False, None, None, False)],
+    ),
+    # ... our word after it is ours (was by Q2)
+    (
+        "They need SCIM but go live in Q2; we will have it by Q3",
+        [("scim", True, Q3, Q2, False)],
+    ),
+    # as they were: "and", "but" with shipping, a subject of its own, ours, "it", a feature
+    # named as what ships or launches, no need word, not their need, "whereas", a sentence
+    ("They need SCIM and will launch in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM and go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM and are going live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but launch in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but will ship their app in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but their go-live is in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but go-live is in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM although launch is in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM though they will ship their app in Q2", [("scim", False, None, None, False)]),
+    ("They need SCIM though will ship it in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM but we go live in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM but we will launch in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM but it will go live in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM but SCIM will go live in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM but will launch SCIM in Q2", [("scim", False, None, None, False)]),
+    ("They need SCIM but will launch it in Q2", [("scim", False, None, None, False)]),
+    ("They need SCIM but we will have it by Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is required but will go live in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is required but is going live in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is required though will ship in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM by Q1 though will ship in Q2", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1 but go live in Q2", [("scim", True, Q1, None, False)]),
+    ("We need SCIM but will go live in Q2", [("scim", True, Q2, None, False)]),
+    ("We need SCIM but will launch in Q2", [("scim", False, None, None, False)]),
+    ("They asked for SCIM but will go live in Q2", [("scim", False, None, None, False)]),
+    ("They asked for SCIM but will launch in Q2", [("scim", False, None, None, False)]),
+    ("They need SCIM whereas will ship their app in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM but will only go live in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM. But go live in Q2", [("scim", False, None, None, False)]),
+    ("SCIM will launch in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM goes live in Q2", [("scim", True, Q2, None, False)]),
+    ("We go live with SCIM in Q2", [("scim", True, Q2, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    LEFT_OUT_AFTER_THOUGH_AND_BUT,
+    ids=[c[0][:40] for c in LEFT_OUT_AFTER_THOUGH_AND_BUT],
+)
+def test_the_subject_left_out_after_though_or_but_is_that_of_their_need(
+    body: str, expected: list
+) -> None:
     assert readings(body) == expected

@@ -3669,6 +3669,18 @@ def _heading_reading(
             # the clause naming the feature
             nc = next((c for c in group if any(c.start <= n.start < c.end for n in names)), first)
             fs, fe = nc.start, nc.end
+            k = fs
+            while k < fe and low[k] in _CLAUSE_LEAD:
+                k += 1
+            if (
+                low.startswith("no ", k)
+                and any(n.start == k + 3 for n in names)
+                and not any(fs <= n.start < fe and n.start != k + 3 for n in names)
+            ):
+                # the clause opens with "no" before the one feature it names ("- SCIM - Q1; no
+                # SSO in Q1", "- SCIM - Q1 - no SSO in Q1"): read as written, as the item "- No
+                # SSO in Q1" is (its date denied: `_no_before` keeps the feature)
+                continue
             if not nc.promise and (
                 any(fs <= m.start(m.lastgroup) < fe and m.lastgroup != "denied" for m in cues)
                 or _NOT_A_LABEL.search(low, fs, fe) is not None

@@ -1,6 +1,7 @@
 """Round 16 of the notes helper: misreadings of an answer that we do not know ("No idea")
-after a question, and of the customer's own shipping, go-live or launch after "but" or
-"though" with its subject left out (one table per fix, with the close phrasings that stay)."""
+after a question, of the customer's own shipping, go-live or launch after "but" or "though"
+with its subject left out, and of "no" before a feature with a date opening a clause of an item
+under a heading of promises (one table per fix, with the close phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -170,6 +171,151 @@ LEFT_OUT_AFTER_THOUGH_AND_BUT = [
     ids=[c[0][:40] for c in LEFT_OUT_AFTER_THOUGH_AND_BUT],
 )
 def test_the_subject_left_out_after_though_or_but_is_that_of_their_need(
+    body: str, expected: list
+) -> None:
+    assert readings(body) == expected
+
+
+# "No" before the one feature a clause names, with a date after it, opening a clause of an item
+# under a heading of promises or of what we told them ('What we promised:\n- SCIM - Q1; no SSO
+# in Q1'): the clause is read as written, as the item '- No SSO in Q1' is and as "SCIM by Q1; no
+# SSO in Q1" reads outside a heading (round 15): a plain dependency on SSO. Each made SSO our
+# promise by the clause's date, a block.
+NO_FEATURE_IN_AN_ITEM_OF_PROMISES = [
+    (
+        "What we promised:\n- SCIM - Q1 - no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; no SSO until Q3",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; no SSO in Q1; offline mode in Q2",
+        [
+            ("scim", True, Q1, None, False),
+            ("sso", False, None, None, False),
+            ("offline", True, Q2, None, False),
+        ],
+    ),
+    (
+        "What we promised:\n1. SCIM - Q1\n2. Offline mode - Q2; no SSO in Q1",
+        [
+            ("scim", True, Q1, None, False),
+            ("offline", True, Q2, None, False),
+            ("sso", False, None, None, False),
+        ],
+    ),
+    (
+        "What we promised:\n- Q1: SCIM; no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\nSCIM - Q1; no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "Promised for Q2:\n- SCIM; no SSO in Q1",
+        [("scim", True, Q2, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we told them:\n- SCIM - Q1; no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we told them:\n- SCIM in Q1; no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we told them:\nSCIM in Q1; no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    # as they were: outside a heading, no date after the name, after a comma, "and" or "(",
+    # the item opening with "no", "no" of something else, "now", "no" alone, another feature
+    # in the clause, "not", our word after it, a promise cue of the clause's own, needs
+    (
+        "SCIM by Q1; no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "SCIM by Q1 - no SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    ("What we promised:\n- SCIM - Q1; no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1 - no SSO", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1; no SSO - Q2", [("scim", True, Q1, None, False)]),
+    ("Promised for Q2:\n- SCIM; no SSO", [("scim", True, Q2, None, False)]),
+    ("What we promised:\n- SCIM - Q1, no SSO in Q1", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1 and no SSO in Q1", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1 (no SSO in Q1)", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- No SSO in Q1", [("sso", False, None, None, False)]),
+    (
+        "What we promised:\n- SCIM - Q1\n- No SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\n- no SSO in Q1; SCIM - Q1",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; no extra cost for SSO",
+        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; now SSO in Q1",
+        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; no, SSO in Q2",
+        [("scim", True, Q1, None, False), ("sso", True, Q2, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; SSO in Q2",
+        [("scim", True, Q1, None, False), ("sso", True, Q2, None, False)],
+    ),
+    # (not decided here: another feature in the clause, and "no SSO by Q1", which reads as
+    # our promise by Q1 outside a heading too)
+    (
+        "What we promised:\n- SCIM - Q1; no SSO in Q1, offline mode in Q2",
+        [
+            ("scim", True, Q1, None, False),
+            ("sso", True, Q1, None, False),
+            ("offline", True, Q2, None, False),
+        ],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1 - no SSO by Q1",
+        [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; not SSO in Q1",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; SSO not in Q1",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; no SSO in Q1, we will have it by Q2",
+        [("scim", True, Q2, None, False), ("sso", True, Q2, None, False)],
+    ),
+    (
+        "Requirements:\n- SCIM by Q1; no SSO in Q1",
+        [("scim", False, None, Q1, False), ("sso", False, None, Q1, False)],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    NO_FEATURE_IN_AN_ITEM_OF_PROMISES,
+    ids=[c[0][:40] for c in NO_FEATURE_IN_AN_ITEM_OF_PROMISES],
+)
+def test_no_before_a_feature_with_a_date_in_an_item_of_promises_is_no_promise(
     body: str, expected: list
 ) -> None:
     assert readings(body) == expected

@@ -151,6 +151,11 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # httpx logs every request at INFO with its whole URL, query values included (a roadmap
+    # source's JQL, page cursors, a token a source takes in its query): warnings only. Our
+    # connectors log their calls themselves, with the URL redacted (roadmap/_http.redact_url).
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 class RequestIdMiddleware:

@@ -40,3 +40,12 @@ def test_an_exception_is_logged_with_its_traceback_as_text(lines, logger):
     assert 'in _fail\n    raise ValueError("boom")' in line["exception"]
     assert line["exception"].rstrip().endswith("ValueError: boom")
     assert "exc_info" not in line
+
+
+def test_httpx_request_lines_with_their_query_values_are_not_logged(lines):
+    """httpx logs each request at INFO with its whole URL ('HTTP Request: GET
+    https://roadmap.example.com/api?token=...'): a roadmap source's query may carry a secret."""
+    logging.getLogger("httpx").info("HTTP Request: GET https://r.example.com/f?token=s3cret")
+    logging.getLogger("httpx").warning("a warning of theirs still shows")
+    shown = [line["event"] for line in lines()]
+    assert shown == ["a warning of theirs still shows"]

@@ -2817,6 +2817,7 @@ def _ours(
                     m.group("to") and _OUR_SUBJECT.search(low, max(a, m.start() - 12), m.start())
                 )  # not "we need to ship SCIM by Q1", "we are expected to deliver it"
                 and not (date_cue and _past_need(low, a, m))
+                and not (m.start() > e and _no_need(low, a, hi, m, names))
             ):
                 # each need word, for the features it is about (`_tied`): not SCIM's date in
                 # "They need training by Q3, SCIM discussed"
@@ -3265,6 +3266,25 @@ def _no_before(low: str, a: int, b: int, m: Mention) -> bool:
             and next(_DATE.finditer(low, m.end, _part_end(low, m.end, b)), None) is None
         )
     )
+
+
+def _no_need(low: str, a: int, b: int, m: re.Match[str], names: list[Mention]) -> bool:
+    """Whether the need word `m` (within low[a:b], after a date cue) is denied, no need of the
+    customer's: after "no" and a feature ("SCIM by Q1, no SSO needed", "..., no SSO support
+    required": `_NEEDED_AFTER`, as `_no_before` reads it, so the feature is no dependency
+    either), as the need in "SCIM by Q1, SSO not needed" is none."""
+    k = m.start()
+    for n in names:
+        if (
+            n.end < k <= n.end + 24
+            and n.start - 3 >= a
+            and low.startswith("no ", n.start - 3)
+            and (n.start == 3 or not low[n.start - 4].isalnum())
+        ):
+            x = _NEEDED_AFTER.match(low, n.end, b)
+            if x is not None and k < x.end():
+                return True
+    return False
 
 
 def _no_x_needed(low: str, a: int, b: int, m: Mention, prev: Mention | None = None) -> bool:

@@ -221,8 +221,8 @@ NO_OF_ANOTHER_FEATURE = [
     ("They need SCIM, no SSO", [("scim", False, None, None, False)]),
     ("SCIM - Q1, no SSO", [("scim", False, None, None, False)]),
     # as they were: ", not SSO" (round 13), "no" of something else, "no SSO" in a clause of
-    # its own or at the start, "no SSO needed", another feature listed without "no" ("and no":
-    # test_notes_round15.py)
+    # its own or at the start, "no SSO needed" (after a date: test_notes_round16.py), another
+    # feature listed without "no" ("and no": test_notes_round15.py)
     ("SCIM by Q1, not SSO", [("scim", True, Q1, None, False)]),
     ("SCIM by Q1, not SSO until Q3", [("scim", True, Q1, None, False)]),
     ("What we promised:\n- SCIM - Q1, not SSO", [("scim", False, None, None, False)]),
@@ -240,7 +240,6 @@ NO_OF_ANOTHER_FEATURE = [
         [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
     ),
     ("No SSO in Q1", [("sso", False, None, None, False)]),
-    ("SCIM by Q1, no SSO needed", [("scim", False, None, None, False)]),
     ("They need SCIM, no SSO needed", [("scim", False, None, None, False)]),
     (
         "What we promised:\n- SCIM - Q1, SSO",

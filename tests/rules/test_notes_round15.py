@@ -251,7 +251,6 @@ NO_AFTER_AND_OR_A_JOINT = [
         "SCIM by Q1 and SSO",
         [("scim", True, Q1, None, False), ("sso", True, Q1, None, False)],
     ),
-    ("SCIM by Q1 and no SSO needed", [("scim", False, None, None, False)]),
     ("SCIM by Q1, not SSO or offline mode", [("scim", True, Q1, None, False)]),
     ("They can live without SSO or offline mode", [("offline", False, None, None, False)]),
     (

@@ -1,7 +1,8 @@
 """Round 16 of the notes helper: misreadings of an answer that we do not know ("No idea")
 after a question, of the customer's own shipping, go-live or launch after "but" or "though"
-with its subject left out, and of "no" before a feature with a date opening a clause of an item
-under a heading of promises (one table per fix, with the close phrasings that stay)."""
+with its subject left out, of "no" before a feature with a date opening a clause of an item
+under a heading of promises, and of "no <feature> needed" after a date (one table per fix, with
+the close phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -318,4 +319,68 @@ NO_FEATURE_IN_AN_ITEM_OF_PROMISES = [
 def test_no_before_a_feature_with_a_date_in_an_item_of_promises_is_no_promise(
     body: str, expected: list
 ) -> None:
+    assert readings(body) == expected
+
+
+# "No" before a feature and "needed" after it ("SCIM by Q1, no SSO needed") after a date cue:
+# the need is denied, no need of the customer's, so the date before it is no date they need the
+# feature by, and the feature before keeps its reading, as "SCIM by Q1, no SSO" (round 14) and
+# "SCIM by Q1, SSO not needed" already did: our promise by Q1 (each was a plain dependency, a
+# missed promise; under a heading of needs their need by Q1, was plain).
+NO_FEATURE_NEEDED_AFTER_A_DATE = [
+    # moved from test_notes_round14.py, where it was a plain dependency ("as they were")
+    ("SCIM by Q1, no SSO needed", [("scim", True, Q1, None, False)]),
+    # moved from test_notes_round15.py, where it was a plain dependency ("as they were")
+    ("SCIM by Q1 and no SSO needed", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1, no SSO required", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1 and no SSO required", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1, no SSO support needed", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1, no SSO needed by them", [("scim", True, Q1, None, False)]),
+    (
+        "SCIM by Q1, no SSO needed, offline mode required",
+        [("scim", True, Q1, None, False), ("offline", False, None, None, False)],
+    ),
+    ("Requirements:\n- SCIM by Q1, no SSO needed", [("scim", False, None, Q1, False)]),
+    ("Nice to have:\n- SCIM by Q1, no SSO needed", [("scim", False, None, Q1, True)]),
+    # as they were: the need word before the date or of the feature itself, "not needed",
+    # "no" alone, a date alone, "no need for" (not decided here), no date, a heading of
+    # promises
+    ("SCIM by Q1, no SSO", [("scim", True, Q1, None, False)]),
+    ("SCIM - Q1, no SSO needed", [("scim", False, None, None, False)]),
+    ("SCIM by Q1; no SSO needed", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1, SSO not needed", [("scim", True, Q1, None, False)]),
+    ("SCIM by Q1, they don't need SSO", [("scim", True, Q1, None, False)]),
+    (
+        "SCIM by Q1, SSO needed",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "SCIM by Q1, no SSO, offline mode required",
+        [("scim", True, Q1, None, False), ("offline", False, None, None, False)],
+    ),
+    ("We will have SCIM by Q1, no SSO needed", [("scim", True, Q1, None, False)]),
+    ("What we promised:\n- SCIM - Q1, no SSO needed", [("scim", True, Q1, None, False)]),
+    ("They need SCIM by Q1, no SSO needed", [("scim", False, None, Q1, False)]),
+    ("SCIM needed by Q1, no SSO needed", [("scim", False, None, Q1, False)]),
+    ("SCIM by Q1 is a must, no SSO needed", [("scim", False, None, Q1, False)]),
+    ("No SSO needed, SCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("SSO not needed, SCIM by Q1", [("scim", False, None, Q1, False)]),
+    ("They need SCIM, no SSO needed", [("scim", False, None, None, False)]),
+    ("SCIM by Q1, no need for SSO", [("scim", False, None, None, False)]),
+    ("SCIM by Q1, no need to rush", [("scim", False, None, None, False)]),
+    (
+        "SCIM by Q1, no needs for SSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("SCIM by Q1, no deadline", [("scim", False, None, None, False)]),
+    ("No need for SCIM by Q1", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    NO_FEATURE_NEEDED_AFTER_A_DATE,
+    ids=[c[0][:40] for c in NO_FEATURE_NEEDED_AFTER_A_DATE],
+)
+def test_no_feature_needed_after_a_date_is_no_need_of_theirs(body: str, expected: list) -> None:
     assert readings(body) == expected

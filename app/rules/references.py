@@ -702,6 +702,9 @@ class _Clause:
     sale: bool = False  # a promise of a sale item ("a business case"): its dates are the sale's
     dated: bool = False  # a cue that promises only with a date in the clause ("ETA", "lands in")
     past: bool = False  # a delivery already made ("we already delivered"): promises no more
+    # "no" before the feature named right before the date cue ("No SSO by Q1"): `denied` too,
+    # but under a heading of needs the date is theirs, as in "Requirements:\n- No SSO in Q1"
+    no_date: bool = False
     # Negation cue end / start offsets (tuples: most clauses have none, and an empty tuple
     # costs nothing to create).
     neg_before: tuple[int, ...] = ()
@@ -1432,6 +1435,21 @@ _NOT_SHIP_FIRST = frozenset(form[1:] for form in _NOT_SHIP_NOW)
 _NOT_SHIP_ADVERBS = frozenset(("already", "currently", "still", "now", "also", "yet"))
 
 
+def _no_name_before(low: str, start: int, a: int, names: list[Mention]) -> bool:
+    """Whether "no" and a feature name stand right before the date cue at low[start] (within
+    the sentence from `a`): "No SSO by Q1", "SCIM by Q1; no SSO before Q3", "No SSO next
+    quarter"; not "No extra cost for SSO by Q1" nor "No SSO and SCIM by Q1"."""
+    for n in names:
+        if (
+            n.end + 1 == start
+            and n.start - 3 >= a
+            and low.startswith("no ", n.start - 3)
+            and (n.start == 3 or not low[n.start - 4].isalnum())
+        ):
+            return True
+    return False
+
+
 def _shipping_denied(low: str, start: int, end: int, a: int, b: int) -> bool:
     """Whether the "ship" cue low[start:end] (sentence low[a:b]) with a date right after it is
     denied by the word before it, past one of "already", "currently", "still", "now", "also",
@@ -1592,7 +1610,16 @@ def _clauses(
                     and _their_report(low, start, c, names, a, b)
                 ):
                     ours = False  # "They told us SCIM releases in Q2": theirs, as a rep's
-                if ours is _DATED:
+                if (
+                    ours is True
+                    and not c.promise
+                    and low.startswith(_NOT_DATE_CUES, start)
+                    and _no_name_before(low, start, a, names)
+                ):
+                    # "No SSO by Q1", "SCIM by Q1; no SSO before Q3": the date denied, as in
+                    # "SSO: not by Q1" (the feature kept, as in "No SSO in Q1": `_no_before`)
+                    c.denied = c.no_date = True
+                elif ours is _DATED:
                     c.dated = settle = True
                 elif ours:
                     c.promise = True
@@ -3733,6 +3760,9 @@ def _heading_reading(
         # a label and a date ("- SCIM - Q1", "- SCIM (Q1)"), is theirs; not when the item
         # promises in words of its own, asks, denies, or tells of something else ("- We
         # already delivered SCIM by Q3", "- We'll check in next quarter about SCIM").
+        for c in group:
+            if c.no_date:  # "Requirements:\n- No SSO by Q1": as "- No SSO in Q1", their date
+                c.denied, c.promise = False, True
         if any(c.question or c.denied or c.past for c in group):
             continue
         if len(group) == 1 and first.promise:

@@ -27,6 +27,7 @@ from sqlmodel import Session
 from app.errors import NotFound
 from app.models import Deal, DealFeature, Evaluation, utcnow
 from app.models import Feature as FeatureRow
+from app.models.types import RequestDate
 from app.rules.model import Availability, DealSnapshot, Feature, FeatureReference, Finding
 from app.services.queries import money, pipeline_amount
 
@@ -41,7 +42,9 @@ class _Tried(BaseModel):
     availability: Availability | None = Field(
         default=None, description="the availability to try (unset: as it is)"
     )
-    target_date: date | None = Field(
+    # A date as YYYY-MM-DD: a number (`0`, "0") was read as Unix time, 1970-01-01, and a
+    # scenario nobody asked for was answered.
+    target_date: RequestDate | None = Field(
         default=None, description="the target date to try; null: no date (unset: as it is)"
     )
 

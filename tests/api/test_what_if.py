@@ -163,6 +163,10 @@ def test_bringing_a_dropped_feature_back_shows_what_it_would_clear(client, api_k
         ("sso", {"availability": None}, 422, "availability cannot be null"),
         ("sso", {"availability": "dropped"}, 422, "availability"),
         ("sso", {"target_date": "next year"}, 422, "target_date"),
+        # A number is no date (it was read as Unix time: 1970-01-01, and answered).
+        ("sso", {"target_date": 0}, 422, "must be a date as YYYY-MM-DD"),
+        ("sso", {"target_date": "0"}, 422, "must be a date as YYYY-MM-DD"),
+        ("sso", {"target_date": 20270930}, 422, "must be a date as YYYY-MM-DD"),
         ("sso", {"availability": "never", "limit": 5000}, 422, "limit"),
         ("nope", {"availability": "never"}, 404, "feature 'nope' is not on the roadmap"),
         ("a" * 129, {"availability": "never"}, 404, "is not on the roadmap"),  # was a 500
@@ -172,6 +176,21 @@ def test_what_if_input_is_checked(client, api_key, seeded, path, payload, status
     r = client.post(f"/api/v1/features/{path}/what-if", json=payload, headers=api_key("viewer"))
     assert r.status_code == status, r.text
     assert says in r.text
+
+
+def test_a_number_for_a_target_date_is_refused_where_it_was_written(client, api_key, seeded):
+    """`"target_date": 0` was 1970-01-01, answered with a 200: a 422 invalid_request at the
+    field, in a feature's what-if and in each change of a scenario."""
+    h = api_key("viewer")
+    r = client.post("/api/v1/features/sso/what-if", json={"target_date": 0}, headers=h)
+    assert r.status_code == 422, r.text
+    [detail] = r.json()["error"]["details"]
+    assert (detail["loc"], r.json()["error"]["code"]) == (["target_date"], "invalid_request")
+    r = client.post("/api/v1/roadmap/what-if", headers=h, json={"changes": [
+        {"feature_key": "sso", "availability": "never"},
+        {"feature_key": "api", "target_date": "0"}]})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert [d["loc"] for d in r.json()["error"]["details"]] == [["changes", 1, "target_date"]]
 
 
 def test_deals_whose_last_evaluation_predates_their_snapshot_have_their_notes_read(
@@ -279,6 +298,7 @@ def test_a_scenario_changes_several_features_at_once(client, api_key, engine, se
         ),
         ({"changes": [{"feature_key": "gone", "availability": "never"}]}, 404, "'gone'"),
         ({"changes": [{"feature_key": "sso", "availability": "never", "owner": "x"}]}, 422, "owner"),
+        ({"changes": [{"feature_key": "sso", "target_date": 0}]}, 422, "not a number"),
     ],
 )  # fmt: skip
 def test_scenario_input_is_checked_before_anything_runs(

@@ -200,6 +200,12 @@ def test_the_what_if_page_previews_a_change_to_a_feature(web, key):
     bad = web.get("/dashboard/features/sso/what-if?target_date=next+year")
     assert bad.status_code == 422 and 'id="what-if-error"' in bad.text
     assert "valid date" in bad.text
+    # A number is no date: it was read as 1970-01-01 and a scenario was shown.
+    for number in ("0", "20270930"):
+        bad = web.get(f"/dashboard/features/sso/what-if?target_date={number}")
+        assert bad.status_code == 422 and 'id="what-if-error"' in bad.text
+        assert "must be a date as YYYY-MM-DD" in bad.text
+        assert 'id="what-if-summary"' not in bad.text
     assert web.get("/dashboard/features/nope/what-if?availability=never").status_code == 404
     assert web.get("/dashboard/features/sso/what-if?no_target_date=1").status_code == 200
 

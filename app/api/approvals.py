@@ -6,7 +6,7 @@ queued for write-back, so the CRM shows the approver's name within one worker po
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.api.deals import Format, Limit, page_request, respond, wants_csv
 from app.api.deps import ApproverPrincipal, Offset, ReadPrincipal, RowId, SafeDateTime, SessionDep
 from app.models import Approval
+from app.models.types import RequestDate
 from app.services import approvals as service
 from app.services import queries
 from app.services.queries import PageResult
@@ -59,7 +60,9 @@ class ApprovalCreate(BaseModel):
         "(then rule_id is required)",
     )
     rule_id: str | None = Field(default=None, max_length=64, description="only this rule's finding")
-    promised_date: date | None = None
+    # RequestDate: a number (0) was read as 1970-01-01, which the ledger then took as the
+    # date promised at signing
+    promised_date: RequestDate | None = None
     reason: str = Field(min_length=3, max_length=4000)
     expires_at: SafeDateTime = Field(description="ISO 8601 with a timezone")
 

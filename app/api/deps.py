@@ -311,12 +311,38 @@ def check_params(request: Request) -> None:
     route = request.scope.get("route")
     if route is None or not request.url.path.startswith("/api/"):
         return
+    from fastapi.dependencies.utils import field_annotation_is_sequence
+
     known: set[str] = set()
+    single: set[str] = set()  # parameters that take one value
     stack = [route.dependant]
     while stack:
         dependant = stack.pop()
-        known.update(p.alias for p in dependant.query_params)
+        for p in dependant.query_params:
+            known.add(p.alias)
+            if not field_annotation_is_sequence(p.field_info.annotation):
+                single.add(p.alias)
         stack.extend(dependant.dependencies)
+    # `?availability=coming_soon&availability=never` on a one-value parameter answered for the
+    # last value alone, as if the first had not been sent
+    repeated = sorted(
+        name
+        for name in single & set(request.query_params)
+        if len(request.query_params.getlist(name)) > 1
+    )
+    if repeated:
+        raise InvalidRequest(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": f"given {len(request.query_params.getlist(name))} times; this "
+                    "parameter takes one value",
+                    "type": "value_error",
+                    "input": request.query_params.getlist(name),
+                }
+                for name in repeated
+            ]
+        )
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         allowed = sorted(known)

@@ -158,6 +158,9 @@ def test_approval_input_is_checked(web, pipeline, api_key):
         (_body(rule_id="no-such-rule"), 422, "no-such-rule", "rule_id"),
         (_body(reason="   "), 422, "reason", "reason"),
         (_body(colour="red"), 422, "colour", "colour"),
+        # a number was read as 1970-01-01, the date the ledger then took as promised
+        (_body(promised_date=0), 422, "promised_date", "promised_date"),
+        (_body(promised_date="0"), 422, "promised_date", "promised_date"),
     ]  # fmt: skip
     for body, status, named, path in cases:
         r = web.post("/api/v1/approvals", json=body, headers=h)

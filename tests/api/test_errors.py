@@ -605,3 +605,36 @@ def test_a_body_too_deep_for_the_parser_outside_the_api_is_the_same_422(app):
             }
         ],
     }
+
+
+def test_a_one_value_query_parameter_given_twice_is_refused_naming_it(client, api_key):
+    """?availability=coming_soon&availability=never answered for 'never' alone, as if the
+    first value had not been sent; a parameter that takes a list still takes them all."""
+    viewer = api_key("viewer")
+    r = client.get("/api/v1/exposure?availability=coming_soon&availability=never", headers=viewer)
+    assert r.status_code == 422
+    [detail] = r.json()["error"]["details"]
+    assert (detail["path"], detail["msg"]) == (
+        "query.availability",
+        "given 2 times; this parameter takes one value",
+    )
+    r = client.get("/api/v1/deals?limit=5&limit=7&sort=amount", headers=viewer)
+    assert [d["path"] for d in r.json()["error"]["details"]] == ["query.limit"]
+    r = client.get("/api/v1/features?availability=beta&availability=never", headers=viewer)
+    assert r.status_code == 200, r.text  # a list: documented as repeatable
+
+
+@pytest.mark.parametrize(
+    ("sort", "says"),
+    [
+        ("amount,,name", "sort key 2 is empty"),
+        (",amount", "sort key 1 is empty"),
+        ("-", "sort key 1 is empty"),
+        ("amount,-amount", "sort key 'amount' is given twice (keys 1 and 2)"),
+    ],
+)
+def test_a_sort_with_an_empty_or_repeated_key_is_refused(client, api_key, sort, says):
+    r = client.get("/api/v1/deals", params={"sort": sort}, headers=api_key("viewer"))
+    assert r.status_code == 422
+    [detail] = r.json()["error"]["details"]
+    assert detail["path"] == "query.sort" and detail["msg"].startswith(says), detail

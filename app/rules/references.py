@@ -1619,6 +1619,21 @@ def _clauses(
                     # "No SSO by Q1", "SCIM by Q1; no SSO before Q3": the date denied, as in
                     # "SSO: not by Q1" (the feature kept, as in "No SSO in Q1": `_no_before`)
                     c.denied = c.no_date = True
+                    # ... its part only: a feature named after it opens a clause of its own
+                    # ("No SSO by Q1, SCIM by Q2", "No SSO by Q1 and SCIM by Q2")
+                    k = min(
+                        (
+                            x
+                            for x in (low.find(j, m.end(kind), c.end) for j in _PART_JOINTS)
+                            if x >= 0
+                        ),
+                        default=-1,
+                    )
+                    if k >= 0 and any(k < n.start < c.end for n in names):
+                        clauses.insert(
+                            i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end)
+                        )
+                        c.end = k
                 elif ours is _DATED:
                     c.dated = settle = True
                 elif ours:

@@ -66,6 +66,35 @@ NO_FEATURE_BY_A_DATE = [
         "What we told them:\n- SCIM in Q1; no SSO by Q1",
         [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
     ),
+    # ... only its part: a feature named after it keeps its own reading
+    (
+        "No SSO by Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "No SSO by Q1 and SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "No SSO by Q1; SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SCIM by Q1; no SSO by Q1, offline mode by Q2",
+        [
+            ("scim", True, Q1, None, False),
+            ("sso", False, None, None, False),
+            ("offline", True, Q2, None, False),
+        ],
+    ),
+    (
+        "What we promised:\n- SCIM - Q1; no SSO by Q1, offline mode in Q2",
+        [
+            ("scim", True, Q1, None, False),
+            ("sso", False, None, None, False),
+            ("offline", True, Q2, None, False),
+        ],
+    ),
     # ... our word after it is ours (was by Q1)
     ("No SSO by Q1, we will have it by Q2", [("sso", True, Q2, None, False)]),
     ("No SSO by Q1. We will have it by Q2.", [("sso", True, Q2, None, False)]),

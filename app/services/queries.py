@@ -946,6 +946,17 @@ def currency_label(low: str | None, high: str | None, unlabelled: int | None) ->
     return {"currency": low if single else None, "mixed_currencies": low != high}
 
 
+def amounts_currency(codes: Iterable[str | None]) -> dict[str, Any]:
+    """`currency_label` of amounts summed in Python: `codes` holds the currency of each amount
+    added (None where it is not known). A total adding GBP to USD says `mixed_currencies`,
+    never a bare sum with `currency: null` that reads as "not known"."""
+    codes = list(codes)
+    known = [c for c in codes if c is not None]
+    return currency_label(
+        min(known, default=None), max(known, default=None), len(codes) - len(known)
+    )
+
+
 def exposure_currency(split: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The label of a whole exposure answer from its availability split (which reads every
     filtered deal once per availability)."""

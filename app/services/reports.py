@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from app.models import Approval, Commitment, Deal, Evaluation
 from app.models.types import as_utc
-from app.services.queries import money
+from app.services.queries import amounts_currency, exposure_csv_currency, money
 
 # Promises on features that already exist are not "off-roadmap".
 ON_ROADMAP = ("available", "beta")
@@ -255,8 +255,16 @@ def commitments_report(
     for q, features in _blocked_by_feature(session, start, end, crm, periods).items():
         if q is not None:
             ranked = sorted(features.items(), key=lambda kv: (-kv[1][1], kv[0]))[:top]
+            # Each feature's label as exposure gives it: GBP deals the CRM did not convert
+            # added to USD ones make a sum of no one currency, said by `mixed_currencies`.
             quarters[q]["top_blocked_features"] = [
-                {"feature_key": k, "deal_count": n, "amount": money(a)} for k, (n, a) in ranked
+                {
+                    "feature_key": k,
+                    "deal_count": n,
+                    "amount": money(a),
+                    **amounts_currency(codes),
+                }
+                for k, (n, a, codes) in ranked
             ]
 
     return {
@@ -378,12 +386,19 @@ def _blocked_by_feature(
         conds.append(Deal.crm == crm)
     rows = session.execute(
         # In the CRM's company currency when it converted the amount (see pipeline_amount).
-        select(Deal.close_date, func.coalesce(Deal.amount_home, Deal.amount), Evaluation.findings)
+        # Its currency: the company currency where converted, else the deal's own.
+        select(
+            Deal.close_date,
+            func.coalesce(Deal.amount_home, Deal.amount),
+            case((Deal.amount_home.is_not(None), Deal.home_currency), else_=Deal.currency),
+            Evaluation.findings,
+        )
         .join(Evaluation, Evaluation.id == Deal.last_evaluation_id)
         .where(*conds)
     ).all()
-    out: dict[str | None, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
-    for close_date, amount, findings in rows:
+    # feature -> [deals, amount, the currency of each amount added]
+    out: dict[str | None, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0, []]))
+    for close_date, amount, currency, findings in rows:
         keys = {
             f.get("feature_key")
             for f in findings or []
@@ -393,6 +408,8 @@ def _blocked_by_feature(
             entry = out[periods.of_day(close_date)][key]
             entry[0] += 1
             entry[1] += float(amount or 0)
+            if amount is not None:
+                entry[2].append(currency)
     return out
 
 
@@ -402,7 +419,8 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     for q in report["quarters"]:
         c = q["commitments"]
         rows.append({"quarter": q["quarter"], "section": "commitments", "item": "total",
-                     "count": c["count"], "amount": c["amount"]})  # fmt: skip
+                     "count": c["count"], "amount": c["amount"],
+                     "currency": exposure_csv_currency(c)})  # fmt: skip
         for a in c["approvers"]:
             rows.append({"quarter": q["quarter"], "section": "commitments_by_approver",
                          "item": a["approver"], "count": a["count"], "amount": a["amount"]})  # fmt: skip
@@ -422,8 +440,10 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                      "count": r["resolved"], "value": r["median_hours"]})  # fmt: skip
         for f in q["top_blocked_features"]:
             rows.append({"quarter": q["quarter"], "section": "top_blocked_features",
-                         "item": f["feature_key"], "count": f["deal_count"], "amount": f["amount"]})  # fmt: skip
+                         "item": f["feature_key"], "count": f["deal_count"], "amount": f["amount"],
+                         "currency": exposure_csv_currency(f)})  # fmt: skip
     return rows
 
 
-REPORT_COLUMNS = ["quarter", "section", "item", "count", "amount", "value"]
+# `currency`: a row's amount's currency, `mixed` or empty, as the exposure CSVs say it.
+REPORT_COLUMNS = ["quarter", "section", "item", "count", "amount", "value", "currency"]

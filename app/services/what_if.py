@@ -29,7 +29,7 @@ from app.models import Deal, DealFeature, Evaluation, utcnow
 from app.models import Feature as FeatureRow
 from app.models.types import RequestDate
 from app.rules.model import Availability, DealSnapshot, Feature, FeatureReference, Finding
-from app.services.queries import money, pipeline_amount
+from app.services.queries import amounts_currency, money, pipeline_amount
 
 CHUNK = 500  # deals read and evaluated at a time
 
@@ -109,6 +109,11 @@ class PipelineFigure(BaseModel):
     amount: float = 0.0
     currency: str | None = Field(
         default=None, description="the one currency of the amounts, null when mixed or unknown"
+    )
+    mixed_currencies: bool = Field(
+        default=False,
+        description="the amount adds several currencies (deals the CRM did not convert): it is "
+        "no amount of any one of them",
     )
 
 
@@ -355,8 +360,10 @@ class _Figure:
             self.currencies.add(amount["currency"])
 
     def figure(self) -> PipelineFigure:
-        single = next(iter(self.currencies)) if len(self.currencies) == 1 else None
-        return PipelineFigure(deal_count=self.count, amount=money(self.amount), currency=single)
+        # `currency: null` alone said both "GBP and USD added" and "not known".
+        return PipelineFigure(
+            deal_count=self.count, amount=money(self.amount), **amounts_currency(self.currencies)
+        )
 
 
 def _stored_references(

@@ -100,9 +100,11 @@ def test_report_per_quarter(client, api_key, history):
     assert q2["resolution"] == {"resolved": 1, "median_hours": 48.0}
     assert q1["top_blocked_features"] == []
     assert q2["top_blocked_features"] == [
-        {"feature_key": "scim", "deal_count": 2, "amount": 10000.0},
-        {"feature_key": "audit", "deal_count": 1, "amount": 3000.0},
-    ]
+        {"feature_key": "scim", "deal_count": 2, "amount": 10000.0, "currency": None,
+         "mixed_currencies": False},  # deals with no currency at all: not known
+        {"feature_key": "audit", "deal_count": 1, "amount": 3000.0, "currency": None,
+         "mixed_currencies": False},
+    ]  # fmt: skip
 
 
 def test_report_crm_filter_and_csv(client, api_key, history):
@@ -194,7 +196,8 @@ def test_report_adds_amounts_in_the_company_currency(client, api_key, engine):
             s.add(ev)
             s.flush()
             s.add(Deal(crm="hubspot", deal_id=deal_id, amount=Decimal(amount), currency=currency,
-                       amount_home=home_amount, close_date=date(2026, 3, 1), verdict="blocked",
+                       amount_home=home_amount, home_currency="USD" if home else None,
+                       close_date=date(2026, 3, 1), verdict="blocked",
                        last_evaluation_id=ev.id))  # fmt: skip
         s.commit()
     h = api_key("viewer")
@@ -202,14 +205,48 @@ def test_report_adds_amounts_in_the_company_currency(client, api_key, engine):
                     headers=h).json()["quarters"][0]  # fmt: skip
     assert q1["commitments"]["amount"] == 11500.0
     assert q1["top_blocked_features"] == [
-        {"feature_key": "scim", "deal_count": 3, "amount": 11500.0}
-    ]
+        {"feature_key": "scim", "deal_count": 3, "amount": 11500.0, "currency": "USD",
+         "mixed_currencies": False}
+    ]  # fmt: skip
     rows = client.get("/api/v1/commitments?sort=-amount", headers=h).json()["items"]
     assert [(r["deal_id"], r["amount"], r["currency"], r["amount_home"]) for r in rows] == [
         ("J1", 1500000.0, "JPY", 10000.0),
         ("E1", 900.0, "EUR", 1000.0),
         ("U1", 500.0, "USD", None),
     ]
+
+
+def test_blocked_pipeline_in_several_currencies_says_it_is_mixed(client, api_key, engine):
+    """A GBP deal the CRM did not convert adds its own amount to a USD one: the feature's
+    blocked pipeline says `mixed_currencies` (it had no currency label at all), as exposure and
+    the commitments section of the same report do; the CSV's currency cell says `mixed`."""
+    with Session(engine) as s:
+        for deal_id, key, amount, currency, home in [
+            ("G1", "scim", "191500", "GBP", None),  # no rate: its own amount, in GBP
+            ("U1", "scim", "16000", "USD", "16000"),
+            ("U2", "sso", "4000", "EUR", "5000"),  # converted: in USD
+        ]:
+            ev = Evaluation(crm="hubspot", deal_id=deal_id, verdict="blocked",
+                            findings=[{"feature_key": key, "severity": "block"}])  # fmt: skip
+            s.add(ev)
+            s.flush()
+            s.add(Deal(crm="hubspot", deal_id=deal_id, amount=Decimal(amount), currency=currency,
+                       amount_home=Decimal(home) if home else None,
+                       home_currency="USD" if home else None, close_date=date(2026, 3, 1),
+                       verdict="blocked", last_evaluation_id=ev.id))  # fmt: skip
+        s.commit()
+    h = api_key("viewer")
+    url = "/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31"
+    q1 = client.get(url, headers=h).json()["quarters"][0]
+    assert q1["top_blocked_features"] == [
+        {"feature_key": "scim", "deal_count": 2, "amount": 207500.0, "currency": None,
+         "mixed_currencies": True},
+        {"feature_key": "sso", "deal_count": 1, "amount": 5000.0, "currency": "USD",
+         "mixed_currencies": False},
+    ]  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(client.get(url + "&format=csv", headers=h).text)))
+    cells = {r["item"]: r["currency"] for r in rows if r["section"] == "top_blocked_features"}
+    assert cells == {"scim": "mixed", "sso": "USD"}
 
 
 def test_a_deal_promising_several_features_adds_its_amount_once(client, api_key, engine):

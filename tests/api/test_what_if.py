@@ -104,8 +104,12 @@ def test_dropping_a_feature_shows_the_deals_and_pipeline_it_would_block(
     assert body["before"] == {"clear": 3, "warning": 0, "blocked": 0}
     assert body["after"] == {"clear": 0, "warning": 0, "blocked": 3}
     # In the company currency: the EUR 900 deal adds 1,000 USD.
-    assert body["newly_blocked"] == {"deal_count": 3, "amount": 16000.0, "currency": "USD"}
-    assert body["no_longer_blocked"] == {"deal_count": 0, "amount": 0.0, "currency": None}
+    assert body["newly_blocked"] == {
+        "deal_count": 3, "amount": 16000.0, "currency": "USD", "mixed_currencies": False
+    }  # fmt: skip
+    assert body["no_longer_blocked"] == {
+        "deal_count": 0, "amount": 0.0, "currency": None, "mixed_currencies": False
+    }  # fmt: skip
     items = {i["deal_id"]: i for i in body["items"]}
     assert set(items) == {"D1", "D2", "D3"}  # not the won deal, not the API-only deal
     assert (items["D2"]["amount"], items["D2"]["currency"]) == (1000.0, "USD")
@@ -127,7 +131,9 @@ def test_a_slip_past_the_close_dates_blocks_promises_and_sales_not_mentions(
                        headers=h).json()  # fmt: skip
     assert body["features"][0]["target_date"] == {"before": TARGET.isoformat(), "after": slipped}
     assert body["after"] == {"clear": 1, "warning": 0, "blocked": 2}
-    assert body["newly_blocked"] == {"deal_count": 2, "amount": 6000.0, "currency": "USD"}
+    assert body["newly_blocked"] == {
+        "deal_count": 2, "amount": 6000.0, "currency": "USD", "mixed_currencies": False
+    }  # fmt: skip
     verdicts = {i["deal_id"]: (i["before"], i["after"]) for i in body["items"]}
     # The mention stays clear; it is listed because its finding now names the new date.
     assert verdicts == {"D1": ("clear", "clear"), "D2": ("clear", "blocked"),
@@ -152,7 +158,36 @@ def test_bringing_a_dropped_feature_back_shows_what_it_would_clear(client, api_k
     body = client.post("/api/v1/features/sso/what-if", json={"availability": "available"},
                        headers=api_key("engineering")).json()  # fmt: skip
     assert body["before"]["blocked"] == 3 and body["after"]["blocked"] == 0
-    assert body["no_longer_blocked"] == {"deal_count": 3, "amount": 16000.0, "currency": "USD"}
+    assert body["no_longer_blocked"] == {
+        "deal_count": 3, "amount": 16000.0, "currency": "USD", "mixed_currencies": False
+    }  # fmt: skip
+
+
+def test_pipeline_in_several_currencies_says_it_is_mixed(client, api_key, engine, settings, seeded):
+    """A GBP deal the CRM did not convert adds its own amount to the USD ones: the figure says
+    `mixed_currencies` (it was `currency: null`, which also means "not known")."""
+    gbp = DealSnapshot(crm="test", deal_id="G1", name="Deal G1", stage=OPEN,
+                       amount=Decimal("191500"), currency="GBP", close_date=CLOSE,
+                       notes=[Note(id="n-G1", body="They need SSO before signing.")])  # fmt: skip
+    seeded.put_deal(gbp)
+    DealPipeline(engine, settings, {"test": seeded}).process(
+        [QueueItem(id=98, crm="test", deal_id="G1", attempts=1, reason="webhook")]
+    )
+    h = api_key("engineering")
+    body = client.post("/api/v1/features/sso/what-if", json={"availability": "never"},
+                       headers=h).json()  # fmt: skip
+    assert body["newly_blocked"] == {
+        "deal_count": 4, "amount": 207500.0, "currency": None, "mixed_currencies": True
+    }  # fmt: skip
+    assert body["no_longer_blocked"]["mixed_currencies"] is False
+    with Session(engine) as s:  # dropped in the roadmap: bringing it back clears them
+        s.get(Feature, "sso").availability = "never"
+        s.commit()
+    back = client.post("/api/v1/features/sso/what-if", json={"availability": "available"},
+                       headers=h).json()  # fmt: skip
+    assert (back["no_longer_blocked"]["currency"], back["no_longer_blocked"]["mixed_currencies"]) == (
+        None, True
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

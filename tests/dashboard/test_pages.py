@@ -210,6 +210,35 @@ def test_the_what_if_page_previews_a_change_to_a_feature(web, key):
     assert web.get("/dashboard/features/sso/what-if?no_target_date=1").status_code == 200
 
 
+def test_the_what_if_page_says_when_its_total_mixes_currencies(web, key, monkeypatch):
+    """GBP deals the CRM did not convert beside USD ones: the newly blocked total is no amount
+    of one currency, and the page says so (it printed "207,500 of pipeline" with no warning).
+    The seeded set blocks nothing without rules: the what-if's answer is given here."""
+    from app.services import what_if as service
+
+    web.cookies.set("rg_api_key", key)
+    usd = web.get("/dashboard/features/sso/what-if?availability=never").text
+    assert 'id="what-if-mixed-currencies"' not in usd
+    real = service.what_if
+
+    def mixed(session, key, request, progress=None):
+        result = real(session, key, request, progress)
+        return result.model_copy(
+            update={
+                "newly_blocked": service.PipelineFigure(
+                    deal_count=2, amount=207500.0, currency=None, mixed_currencies=True
+                )
+            }
+        )
+
+    monkeypatch.setattr(service, "what_if", mixed)
+    r = web.get("/dashboard/features/sso/what-if?availability=never")
+    assert r.status_code == 200
+    blocked = r.text.split('id="what-if-blocked"')[1].split("</p>")[0]
+    assert "207,500  of pipeline in mixed currencies" in blocked
+    assert 'id="what-if-mixed-currencies"' in blocked and "mixes currencies" in blocked
+
+
 def test_ledger_says_which_signed_promises_were_hedged(web, key, sqlite_engine):
     from sqlmodel import update
 

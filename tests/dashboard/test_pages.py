@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, update
 
 from app.security import Role, create_api_key
 from app.settings import Settings
@@ -237,6 +237,30 @@ def test_the_what_if_page_says_when_its_total_mixes_currencies(web, key, monkeyp
     blocked = r.text.split('id="what-if-blocked"')[1].split("</p>")[0]
     assert "207,500  of pipeline in mixed currencies" in blocked
     assert 'id="what-if-mixed-currencies"' in blocked and "mixes currencies" in blocked
+
+
+def test_ledger_shows_each_amount_with_its_currency(web, key, sqlite_engine):
+    """A JPY 1,500,000 promise beside a USD 7,000 one: each amount says its currency, and the
+    company-currency amount where the CRM converted it (the table showed bare numbers)."""
+    from decimal import Decimal
+
+    from app.models import Commitment
+
+    with Session(sqlite_engine) as s:
+        s.add(Commitment(crm="hubspot", deal_id="j1", deal_name="Deal j1", feature_key="sso",
+                         feature_name="Single sign-on", availability_at_signing="coming_soon",
+                         amount=Decimal("1500000"), currency="JPY", amount_home=Decimal("10000"),
+                         home_currency="USD", signed_at=datetime(2026, 2, 1, tzinfo=UTC)))  # fmt: skip
+        s.exec(update(Commitment).where(Commitment.deal_id == "h3").values(currency="USD"))
+        s.commit()
+    web.cookies.set("rg_api_key", key)
+    ledger = web.get("/dashboard").text.split('id="ledger"')[1].split("</table>")[0]
+    amounts = dict(re.findall(r'data-commitment="\d+".*?<a [^>]*>([^<]*)</a>.*?<td class="num">(.*?)</td>',
+                              ledger, re.S))  # fmt: skip
+    assert amounts == {
+        "Deal j1": '1,500,000 JPY <small class="home">(10,000 USD)</small>',
+        "Deal h3": "7,000 USD",
+    }
 
 
 def test_ledger_says_which_signed_promises_were_hedged(web, key, sqlite_engine):

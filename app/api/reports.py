@@ -17,7 +17,7 @@ router = APIRouter(tags=["reports"])
 
 
 MAX_QUARTERS = 20  # in one report
-# The default reaches a year before `to`, and `Quarters` the start of the quarter after it:
+# The default reaches three quarters before the one holding `to`, and `Quarters` the start of the quarter after it:
 # at the ends of the calendar (year 1, year 9999) there was none, and the report failed with a
 # 500.
 FIRST_YEAR, LAST_YEAR = 1900, 9998
@@ -32,7 +32,12 @@ def commitments_report(
     session: SessionDep,
     _principal: ReadPrincipal,
     from_: Annotated[
-        QueryDate | None, Query(alias="from", description="first day; default: 4 quarters back")
+        QueryDate | None,
+        Query(
+            alias="from",
+            description="first day; default: the start of the quarter three before the one holding `to` "
+            "(four quarters in all)",
+        ),
     ] = None,
     to: Annotated[QueryDate | None, Query(description="last day; default: today")] = None,
     crm: str | None = None,
@@ -54,9 +59,12 @@ def commitments_report(
     }
     # today where the sales team works
     end = to or utcnow().astimezone(ZoneInfo(settings.business_timezone)).date()
-    if from_ is None:  # the quarter holding `end` and the four before it
+    if from_ is None:
+        # The last four quarters: the one holding `end` (to date) and the three before it. It
+        # went a year back from the start of the current quarter: five quarters.
         this = reports.Quarters(end, end, **fiscal).starts[0]
-        start = this.replace(year=this.year - 1)
+        months = this.year * 12 + this.month - 1 - 9
+        start = this.replace(year=months // 12, month=months % 12 + 1)
     else:
         start = from_
     _check_range(start, end, ("from", "to"))

@@ -337,3 +337,33 @@ def test_report_spans_at_most_twenty_quarters(client, api_key):
     assert r.json()["error"]["message"] == (
         "query.from: from 2021-01-01 to 2026-01-01 spans more than 20 quarters"
     )
+
+
+def test_report_default_range_is_the_last_four_quarters(client, api_key, monkeypatch):
+    """With no range: the quarter holding today (to date) and the three before it, as the docs
+    say; on 2026-12-07 it was 2025-Q4..2026-Q4, five quarters. With `to` alone, the four
+    quarters ending with the one holding it."""
+    import app.api.reports as route
+
+    monkeypatch.setattr(route, "utcnow", lambda: _at(2026, 12, 7, 12))
+    h = api_key("viewer")
+    body = client.get("/api/v1/reports/commitments", headers=h).json()
+    assert (body["from"], body["to"]) == ("2026-01-01", "2026-12-07")
+    assert [q["quarter"] for q in body["quarters"]] == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    body = client.get("/api/v1/reports/commitments?to=2026-02-15", headers=h).json()
+    assert body["from"] == "2025-04-01"
+    assert [q["quarter"] for q in body["quarters"]] == ["2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"]
+
+
+def test_report_default_range_counts_fiscal_quarters(make_app, api_key):
+    """A fiscal year starting in February: four fiscal quarters back from the one holding `to`."""
+    from fastapi.testclient import TestClient
+
+    app = make_app(fiscal_year_start_month=2)
+    with TestClient(app) as client:
+        body = client.get("/api/v1/reports/commitments?to=2026-12-07",
+                          headers=api_key("viewer")).json()  # fmt: skip
+    assert body["from"] == "2026-02-01"
+    assert [q["quarter"] for q in body["quarters"]] == [
+        "FY2027-Q1", "FY2027-Q2", "FY2027-Q3", "FY2027-Q4"
+    ]  # fmt: skip

@@ -49,7 +49,7 @@ def feature_what_if(
         stream,
         lambda session, progress: what_if(session, key, body, progress),
         check=lambda session: features_as_they_are(
-            session, [FeatureChange.model_construct(feature_key=key)]
+            session, [FeatureChange.model_construct(feature_key=key)], scenario=False
         ),
     )
 

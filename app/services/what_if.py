@@ -20,11 +20,11 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select, true
 from sqlmodel import Session
 
-from app.errors import NotFound
+from app.errors import InvalidRequest, NotFound
 from app.models import Deal, DealFeature, Evaluation, utcnow
 from app.models import Feature as FeatureRow
 from app.models.types import RequestDate
@@ -88,20 +88,9 @@ class ScenarioRequest(_Listing):
 
     model_config = ConfigDict(extra="forbid")
 
+    # One change per feature, each on the roadmap: checked with the roadmap at hand
+    # (`features_as_they_are`), so each mistake is named at its change's feature_key.
     changes: list[FeatureChange] = Field(min_length=1, max_length=100)
-
-    @field_validator("changes")
-    @classmethod
-    def _one_change_per_feature(cls, changes: list[FeatureChange]) -> list[FeatureChange]:
-        first: dict[str, int] = {}
-        for i, change in enumerate(changes):
-            if change.feature_key in first:
-                raise ValueError(
-                    f"changes[{i}].feature_key '{change.feature_key}' repeats "
-                    f"changes[{first[change.feature_key]}]: one change per feature"
-                )
-            first[change.feature_key] = i
-        return changes
 
 
 class PipelineFigure(BaseModel):
@@ -181,57 +170,68 @@ def what_if(
         feature_key=key,
         **request.model_dump(include=request.model_fields_set & {"availability", "target_date"}),
     )
-    scenario = ScenarioRequest(
+    alone = ScenarioRequest(
         changes=[change],
         only_changed=request.only_changed,
         limit=request.limit,
         offset=request.offset,
     )
-    return run_scenario(session, scenario, progress)
+    return run_scenario(session, alone, progress, scenario=False)
 
 
-def features_as_they_are(session: Session, changes: list[FeatureChange]) -> dict[str, Feature]:
-    """The changed features as the roadmap has them now; a key not on the roadmap is a 404
-    (one change) or a 422 naming each such change (several)."""
-    from app.errors import Invalid
+def features_as_they_are(
+    session: Session, changes: list[FeatureChange], *, scenario: bool = True
+) -> dict[str, Feature]:
+    """The changed features as the roadmap has them now.
+
+    A scenario (`scenario`) is refused with a 422 invalid_request naming each change whose
+    feature is not on the roadmap, or that repeats a feature, at ("changes", i,
+    "feature_key"), streamed or not, before anything runs. One feature's what-if names its
+    feature in the path: a key not on the roadmap is a 404."""
     from app.services.catalog import feature_from_row
 
     current: dict[str, Feature] = {}
-    missing = []
+    first: dict[str, int] = {}
+    errors: list[dict[str, Any]] = []
     for i, change in enumerate(changes):
-        row = session.get(FeatureRow, change.feature_key)
-        if row is None:
-            missing.append(
-                {
-                    "path": f"changes[{i}].feature_key",
-                    "msg": f"feature '{change.feature_key}' is not on the roadmap",
-                }
+        key = change.feature_key
+        if key in first:
+            errors.append(
+                _change_error(i, f"'{key}' repeats changes[{first[key]}]: one change per feature")
             )
+            continue
+        first[key] = i
+        row = session.get(FeatureRow, key)
+        if row is None:
+            if not scenario:
+                raise NotFound(f"feature '{key}' is not on the roadmap")
+            errors.append(_change_error(i, f"feature '{key}' is not on the roadmap"))
         else:
-            current[change.feature_key] = feature_from_row(row)
-    if missing and len(changes) == 1:
-        raise NotFound(missing[0]["msg"])
-    if missing:
-        raise Invalid(
-            f"{missing[0]['path']}: {missing[0]['msg']}"
-            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-            details=missing,
-        )
+            current[key] = feature_from_row(row)
+    if errors:
+        raise InvalidRequest(errors, rendered=True)
     return current
+
+
+def _change_error(index: int, msg: str) -> dict[str, Any]:
+    return {"loc": ("changes", index, "feature_key"), "msg": msg, "type": "value_error"}
 
 
 def run_scenario(
     session: Session,
     request: ScenarioRequest,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    scenario: bool = True,
 ) -> WhatIfResult:
-    """`progress(done, total)` after each chunk of deals (a streamed answer shows it)."""
+    """`progress(done, total)` after each chunk of deals (a streamed answer shows it);
+    `scenario`: False for one feature's what-if (see `features_as_they_are`)."""
     from app.rules.engine import evaluate
     from app.rules.references import find_references
     from app.services.catalog import load_catalog_and_matcher, load_rules
     from app.services.pipeline import grants_by_deal
 
-    current = features_as_they_are(session, request.changes)
+    current = features_as_they_are(session, request.changes, scenario=scenario)
     tried = {c.feature_key: c.applied(current[c.feature_key]) for c in request.changes}
     keys = set(tried)
     catalog, matcher = load_catalog_and_matcher(session)

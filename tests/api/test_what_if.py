@@ -323,7 +323,7 @@ def test_a_scenario_changes_several_features_at_once(client, api_key, engine, se
             {"changes": [{"feature_key": "sso", "availability": "never"},
                          {"feature_key": "sso", "target_date": None}]},
             422,
-            "changes[1].feature_key 'sso' repeats changes[0]",
+            "changes[1].feature_key: 'sso' repeats changes[0]",
         ),
         (
             {"changes": [{"feature_key": "sso", "availability": "never"},
@@ -331,7 +331,7 @@ def test_a_scenario_changes_several_features_at_once(client, api_key, engine, se
             422,
             "changes[1].feature_key: feature 'gone' is not on the roadmap",
         ),
-        ({"changes": [{"feature_key": "gone", "availability": "never"}]}, 404, "'gone'"),
+        ({"changes": [{"feature_key": "gone", "availability": "never"}]}, 422, "'gone'"),
         ({"changes": [{"feature_key": "sso", "availability": "never", "owner": "x"}]}, 422, "owner"),
         ({"changes": [{"feature_key": "sso", "target_date": 0}]}, 422, "not a number"),
     ],
@@ -343,6 +343,40 @@ def test_scenario_input_is_checked_before_anything_runs(
         r = client.post(f"/api/v1/roadmap/what-if{query}", json=payload, headers=api_key("viewer"))
         assert r.status_code == status, r.text
         assert says in r.text
+
+
+def test_a_scenario_names_each_bad_change_streamed_or_not(client, api_key, seeded):
+    """Unknown features and repeats: one 422 invalid_request naming each at ("changes", i,
+    "feature_key"), streamed or not. Streamed it was a 404 naming only the first; not streamed,
+    a 422 "invalid" whose details had no loc or type."""
+    payload = {"changes": [
+        {"feature_key": "nope", "availability": "never"},
+        {"feature_key": "sso", "availability": "never"},
+        {"feature_key": "gone", "target_date": None},
+        {"feature_key": "sso", "target_date": None},
+    ]}  # fmt: skip
+    answers = []
+    for query in ("", "?stream=true"):
+        r = client.post(f"/api/v1/roadmap/what-if{query}", json=payload, headers=api_key("viewer"))
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/json")
+        error = r.json()["error"]
+        assert error["code"] == "invalid_request"
+        assert error["details"] == [
+            {"loc": ["changes", 0, "feature_key"], "path": "changes[0].feature_key",
+             "msg": "feature 'nope' is not on the roadmap", "type": "value_error"},
+            {"loc": ["changes", 2, "feature_key"], "path": "changes[2].feature_key",
+             "msg": "feature 'gone' is not on the roadmap", "type": "value_error"},
+            {"loc": ["changes", 3, "feature_key"], "path": "changes[3].feature_key",
+             "msg": "'sso' repeats changes[1]: one change per feature", "type": "value_error"},
+        ]  # fmt: skip
+        answers.append(r.json())
+    assert answers[0] == answers[1]
+    # One feature's what-if names its feature in the path: still a 404, streamed or not.
+    for query in ("", "?stream=true"):
+        r = client.post(f"/api/v1/features/nope/what-if{query}", json={"availability": "never"},
+                        headers=api_key("viewer"))  # fmt: skip
+        assert r.status_code == 404, r.text
 
 
 def test_asking_for_what_the_feature_already_is_changes_nothing(client, api_key, seeded):

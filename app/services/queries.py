@@ -1140,6 +1140,45 @@ def approval_row(a: Approval) -> dict[str, Any]:
     }
 
 
+def commitment_owner(owner: str) -> ColumnElement[bool]:
+    """The ledger's owner filter: an owner id, or a name, as /deals and /exposure take it.
+
+    An entry keeps the owner's id from signing, not the name; a name matches the entries whose
+    owner id a deal of the same CRM carries with that name (`deal.owner_id` is indexed)."""
+    named = (
+        select(literal(1))
+        .where(
+            Deal.crm == Commitment.crm,
+            Deal.owner_id == Commitment.owner_id,
+            Deal.owner_name == owner,
+        )
+        .exists()
+    )
+    return or_(Commitment.owner_id == owner, named)
+
+
+def commitment_owner_names(
+    session: Session, entries: Sequence[Commitment]
+) -> dict[tuple[str, str], str]:
+    """(crm, owner id) -> the owner's name as the CRM's deals carry it, for a page of ledger
+    entries: one query (entries keep no name of their own)."""
+    ids = {(c.crm, c.owner_id) for c in entries if c.owner_id}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Deal.crm, Deal.owner_id, func.max(Deal.owner_name))
+        .where(tuple_(Deal.crm, Deal.owner_id).in_(sorted(ids)), Deal.owner_name.is_not(None))
+        .group_by(Deal.crm, Deal.owner_id)
+    ).all()
+    return {(crm, owner_id): name for crm, owner_id, name in rows}
+
+
+def commitment_rows(session: Session, entries: Sequence[Commitment]) -> list[dict[str, Any]]:
+    """`commitment_row` of each entry, with `owner_name` (`commitment_owner_names`)."""
+    names = commitment_owner_names(session, entries)
+    return [{**commitment_row(c), "owner_name": names.get((c.crm, c.owner_id))} for c in entries]
+
+
 def commitment_row(c: Commitment) -> dict[str, Any]:
     return {
         "id": c.id,

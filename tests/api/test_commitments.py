@@ -133,3 +133,35 @@ def test_the_name_search_is_literal_text_in_any_case(client, api_key, engine):
     assert found("_") == ["q1"]  # the account with an underscore, not every entry
     assert found("acme") == ["q0", "q1"]  # any case
     assert found("INITECH") == ["q2"]
+
+
+def test_the_ledger_owner_filter_takes_an_owner_name(engine, ledger_rows):
+    """/deals and /exposure take an owner id or name; the ledger's entries keep the owner's id
+    only, so "Bob Baker" found nothing. `queries.commitment_owner` matches the entries whose
+    owner id a deal of the same CRM carries under that name (app/api/commitments.py's filter is
+    to call it), and `commitment_rows` names each entry's owner, in one query per page."""
+    from sqlmodel import select
+
+    from app.models import Deal
+    from app.services import queries
+
+    with Session(engine) as s:
+        s.add(Deal(crm="hubspot", deal_id="x1", owner_id="bob", owner_name="Bob Baker"))
+        s.add(Deal(crm="hubspot", deal_id="x2", owner_id="alice", owner_name="Alice Ng"))
+        # Another CRM's "alice" is someone else: her name finds the HubSpot entries alone.
+        s.add(Deal(crm="salesforce", deal_id="x3", owner_id="alice", owner_name="Alice Smith"))
+        s.commit()
+
+        def owned(owner: str) -> list[str]:
+            stmt = select(Commitment.deal_id).where(queries.commitment_owner(owner))
+            return sorted(s.exec(stmt).all())
+
+        assert owned("Bob Baker") == ["d1"]
+        assert owned("bob") == ["d1"]  # the id, as before
+        assert owned("Alice Ng") == ["d0"]
+        assert owned("Alice Smith") == ["d2"]
+        assert owned("Nobody") == []
+        entries = s.exec(select(Commitment).order_by(Commitment.deal_id)).all()
+        names = [(r["deal_id"], r["owner_name"]) for r in queries.commitment_rows(s, entries)]
+        assert names == [("d0", "Alice Ng"), ("d1", "Bob Baker"), ("d2", "Alice Smith"),
+                         ("d3", None)]  # fmt: skip

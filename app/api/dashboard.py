@@ -34,6 +34,8 @@ templates = Jinja2Templates(directory=str(APP_DIR / "templates"))
 templates.env.filters["money"] = lambda v: "—" if v is None else f"{v:,.0f}"
 # A link from data (a deal's CRM URL) only when it is http(s): never a "javascript:" one.
 templates.env.filters["web_link"] = web_link
+# A deal's page, its CRM and id percent-encoded ("D 45#x?y" is one path segment, not a fragment).
+templates.env.globals["deal_path"] = queries.deal_path
 CHART_FEATURES = 20
 TABLE_ROWS = 50
 SECURITY_HEADERS = {
@@ -275,7 +277,8 @@ def what_if_page(
     return _page(request, "what_if.html", context)
 
 
-@router.get("/dashboard/deals/{crm}/{deal_id}")
+# `:path`: a deal id holding "/" (its link encodes it as %2F, which the router sees decoded).
+@router.get("/dashboard/deals/{crm}/{deal_id:path}")
 def deal_page(crm: str, deal_id: str, request: Request, session: SessionDep, settings: SettingsDep):
     _enabled(request)
     principal = _principal(request)

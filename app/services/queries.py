@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import (
     and_,
@@ -453,8 +454,15 @@ DEAL_COLUMNS = [
 ]
 
 
+def deal_path(crm: str, deal_id: str) -> str:
+    """The dashboard's page of a deal, each segment percent-encoded: a deal id such as
+    "D 45#x?y" made a link whose "#x?y" was a fragment and a query, not the deal's."""
+    return f"/dashboard/deals/{quote(crm, safe='')}/{quote(deal_id, safe='')}"
+
+
 def evaluation_url(base_url: str, crm: str, deal_id: str) -> str:
-    return f"{base_url.rstrip('/')}/dashboard/deals/{crm}/{deal_id}"
+    """The link written to the CRM record and listed with each deal (`deal_path`)."""
+    return f"{base_url.rstrip('/')}{deal_path(crm, deal_id)}"
 
 
 def deal_row(deal: Deal, base_url: str) -> dict[str, Any]:

@@ -302,3 +302,32 @@ def test_a_deals_crm_link_is_shown_only_when_it_is_a_web_link(web, key, sqlite_e
     page = web.get("/dashboard/deals/hubspot/h2").text
     assert ("open in CRM" in page) is linked
     assert ("alert(" in page or "file:" in page) is False
+
+
+@pytest.mark.parametrize("deal_id", ["D 45#x?y", "a/b&c"])
+def test_links_to_a_deal_encode_its_crm_and_id(web, key, sqlite_engine, deal_id):
+    """A deal id "D 45#x?y" gave the link ".../dashboard/deals/hubspot/D 45#x?y": "#x?y" read
+    as a fragment and a query. The link the CRM record gets (evaluation_url) and the dashboard's
+    hrefs percent-encode each segment, and the page they open is the deal's."""
+    from decimal import Decimal
+    from urllib.parse import quote
+
+    from app.models import Deal
+    from app.services.queries import evaluation_url
+
+    with Session(sqlite_engine) as s:
+        s.add(Deal(crm="hubspot", deal_id=deal_id, name="Odd id", verdict="blocked",
+                   amount=Decimal("123456"), currency="USD", tracked=True))  # fmt: skip
+        s.commit()
+    path = f"/dashboard/deals/hubspot/{quote(deal_id, safe='')}"
+    assert evaluation_url("https://rg.example/", "hubspot", deal_id) == "https://rg.example" + path
+    assert evaluation_url("https://rg.example", "my crm", "1") == (
+        "https://rg.example/dashboard/deals/my%20crm/1"
+    )
+    web.cookies.set("rg_api_key", key)
+    overview = web.get("/dashboard").text
+    assert f'href="{path}"' in overview
+    page = web.get(path)
+    assert page.status_code == 200 and "Odd id" in page.text, page.text[-600:]
+    listed = web.get("/api/v1/deals?verdict=blocked&sort=-amount&limit=1").json()["items"][0]
+    assert listed["evaluation_url"] == "http://testserver" + path

@@ -299,11 +299,21 @@ def mark_followups_created(session: Session, crm: str, deal_id: str, keys: Seque
 def _task(entry: Commitment) -> TaskSpec:
     promised = entry.promised_date.isoformat() if entry.promised_date else "no date"
     subject = f"Roadmap promise at risk: {entry.feature_name}"[:255]
-    body = (
-        f"When '{entry.deal_name}' was signed, the customer was promised "
-        f"'{entry.feature_name}' ({promised}). {entry.flag_reason or ''} "
-        "Talk to the customer and to product about a new date or an alternative."
-    ).strip()
+    # The reason is a clause ("'AI Copilot' now targets 2027-10-31, after the promised
+    # 2027-08-31"): ended with a full stop, or the next sentence ran on from it.
+    reason = (entry.flag_reason or "").strip()
+    if reason and not reason.endswith((".", "!", "?")):
+        reason += "."
+    body = " ".join(
+        part
+        for part in (
+            f"When '{entry.deal_name}' was signed, the customer was promised "
+            f"'{entry.feature_name}' ({promised}).",
+            reason,
+            "Talk to the customer and to product about a new date or an alternative.",
+        )
+        if part
+    )
     if entry.approver:
         body += f" The promise was approved by {entry.approver}."
     return TaskSpec(subject=subject, body=body, open=True, owner_id=entry.owner_id)

@@ -260,6 +260,10 @@ def test_slip_flags_entry_once_and_asks_for_one_followup(session, catalog):
     key = f"commitment:{entries['sso'].id}"
     assert list(pending) == [key]
     assert pending[key].owner_id == "owner-7" and "SSO" in pending[key].subject
+    # The broken promise's reason ends its sentence before the next one begins.
+    assert "now targets 2026-08-15, after the promised 2026-06-30. Talk to the customer" in (
+        pending[key].body
+    )
     ledger.mark_followups_created(session, "test", "D1", [key])
     session.commit()
     assert ledger.pending_followups(session, "test", "D1") == {}
@@ -301,6 +305,8 @@ def test_target_date_removed_flags_the_dated_promise(session, catalog):
     assert entries["scim"].flagged_at is None
     (task,) = ledger.pending_followups(session, "test", "D1").values()
     assert "no longer has a target date" in task.body
+    # The reason is a sentence of its own: a full stop before the next one.
+    assert "(it targeted 2026-06-30 when the deal was signed). Talk to the customer" in task.body
 
 
 @pytest.mark.parametrize(

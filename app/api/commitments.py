@@ -35,6 +35,7 @@ COMMITMENT_COLUMNS = [
     "deal_name",
     "account_name",
     "owner_id",
+    "owner_name",
     "pipeline",
     "close_date",
     "promise_key",
@@ -79,7 +80,7 @@ def commitment_conditions(
     if crm:
         conds.append(Commitment.crm == crm)
     if owner:
-        conds.append(Commitment.owner_id == owner)
+        conds.append(queries.commitment_owner(owner))
     if pipeline:
         conds.append(Commitment.pipeline == pipeline)
     if close_from:
@@ -110,7 +111,7 @@ def list_commitments(
     _principal: ReadPrincipal,
     feature: str | None = None,
     crm: str | None = None,
-    owner: Annotated[str | None, Query(description="deal owner id")] = None,
+    owner: Annotated[str | None, Query(description="deal owner id or name")] = None,
     pipeline: Annotated[str | None, Query(description="the deal's pipeline when won")] = None,
     close_from: Annotated[QueryDate | None, Query(description="deal close date, from")] = None,
     close_to: Annotated[
@@ -161,7 +162,7 @@ def list_commitments(
         .offset(page.offset)
         .limit(page.limit)
     )
-    items = [queries.commitment_row(c) for c in session.execute(stmt).scalars()]
+    items = queries.commitment_rows(session, session.execute(stmt).scalars().all())
     result = PageResult(
         items=items, total=total, limit=page.limit, offset=page.offset, sort=page.sort
     )

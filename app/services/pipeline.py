@@ -314,8 +314,10 @@ class DealPipeline:
         )
 
     def evaluation_url(self, deal: Deal) -> str:
-        base = self.settings.public_base_url.rstrip("/")
-        return f"{base}/dashboard/deals/{deal.crm}/{deal.deal_id}"
+        """The link written to the CRM record, as every view lists it (ids percent-encoded)."""
+        from app.services.queries import evaluation_url
+
+        return evaluation_url(self.settings.public_base_url, deal.crm, deal.deal_id)
 
 
 def canonical_write(

@@ -165,3 +165,18 @@ def test_the_ledger_owner_filter_takes_an_owner_name(engine, ledger_rows):
         names = [(r["deal_id"], r["owner_name"]) for r in queries.commitment_rows(s, entries)]
         assert names == [("d0", "Alice Ng"), ("d1", "Bob Baker"), ("d2", "Alice Smith"),
                          ("d3", None)]  # fmt: skip
+
+
+def test_the_ledger_route_takes_an_owner_name_and_lists_it(client, api_key, engine, ledger_rows):
+    """GET /api/v1/commitments?owner=Bob%20Baker answered nothing: the route filtered the id."""
+    from app.models import Deal
+
+    with Session(engine) as s:
+        s.add(Deal(crm="hubspot", deal_id="x1", owner_id="bob", owner_name="Bob Baker"))
+        s.commit()
+    h = api_key("engineering")
+    r = client.get("/api/v1/commitments?owner=Bob%20Baker", headers=h)
+    assert [(c["deal_id"], c["owner_name"]) for c in r.json()["items"]] == [("d1", "Bob Baker")]
+    rows = list(csv.DictReader(io.StringIO(
+        client.get("/api/v1/commitments?owner=bob&format=csv", headers=h).text)))  # fmt: skip
+    assert [(row["deal_id"], row["owner_name"]) for row in rows] == [("d1", "Bob Baker")]

@@ -731,3 +731,18 @@ def test_a_need_stands_for_the_deal_before_a_nice_to_have():
     assert [r["is_primary"] for r in rows] == [False, True, True, True]
     # never: SCIM (needed), not the API wish before it; coming_soon: SSO's need
     assert [r["availability_first"] for r in rows] == [False, True, False, True]
+
+
+def test_the_link_written_to_the_crm_has_its_ids_percent_encoded(engine, settings):
+    """A deal id such as "D 45#x?y" was written into the CRM record as ".../D 45#x?y": the
+    '#x?y' became a fragment and a query, and the link opened a deal that does not exist.
+    The CRM's link is now the one every view lists (queries.evaluation_url)."""
+    from app.models import Deal
+
+    pipeline = DealPipeline(engine, settings, {})
+    base = settings.public_base_url.rstrip("/")
+    link = pipeline.evaluation_url(Deal(crm="test", deal_id="D 45#x?y"))
+    assert link == f"{base}/dashboard/deals/test/D%2045%23x%3Fy"
+    assert pipeline.evaluation_url(Deal(crm="hubspot", deal_id="123")) == (
+        f"{base}/dashboard/deals/hubspot/123"
+    )

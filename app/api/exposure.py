@@ -31,7 +31,10 @@ def get_exposure(
     crm: str | None = None,
     close_from: QueryDate | None = None,
     close_to: QueryDate | None = None,
-    availability: Availability | None = None,
+    availability: Annotated[
+        list[Availability] | None,
+        Query(description="features of these availabilities only (repeat it for several)"),
+    ] = None,
     promised: Annotated[
         bool | None,
         Query(
@@ -82,7 +85,7 @@ def get_exposure(
         session,
         filters,
         page,
-        availability=availability.value if availability else None,
+        availability=[a.value for a in availability or ()],
         # A CSV holds the rows alone: no split; stages only in the one-row-per-stage form.
         by_stage=not csv or csv_rows == "stage",
         split=not csv,

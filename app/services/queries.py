@@ -690,7 +690,7 @@ def exposure(
     filters: DealFilters,
     page: PageRequest,
     *,
-    availability: str | None = None,
+    availability: str | Sequence[str] | None = None,
     by_stage: bool = True,
     split: bool = True,
 ) -> PageResult:
@@ -709,6 +709,8 @@ def exposure(
     filter joins `feature` (a thousand rows); `deal` is not read.
     """
     conds = _dependency_conditions(filters)
+    # one availability or several (`?availability=coming_soon&availability=uncertain`)
+    availability = (availability,) if isinstance(availability, str) else tuple(availability or ())
     cells = (
         select(
             DealFeature.feature_key,
@@ -747,7 +749,7 @@ def exposure(
         per_feature_q = (
             per_feature_q.select_from(cells)
             .outerjoin(Feature, Feature.key == cells.c.feature_key)
-            .where(func.coalesce(Feature.availability, literal("unknown")) == availability)
+            .where(func.coalesce(Feature.availability, literal("unknown")).in_(availability))
         )
     per_feature = per_feature_q.cte("per_feature")
     sorts = {
@@ -891,14 +893,14 @@ _SPLIT_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rg-exposure-
 
 
 def _split_on_own_connection(
-    engine: Engine, conds: list[ColumnElement], availability: str | None
+    engine: Engine, conds: list[ColumnElement], availability: Sequence[str]
 ) -> list[dict[str, Any]]:
     with Session(engine) as session:
         return _availability_split(session, conds, availability)
 
 
 def _availability_split(
-    session: Session, conds: list[ColumnElement], availability: str | None
+    session: Session, conds: list[ColumnElement], availability: Sequence[str]
 ) -> list[dict[str, Any]]:
     """Per availability: open deals depending on at least one such feature, each counted once.
 
@@ -931,7 +933,7 @@ def _availability_split(
         .group_by(DealFeature.availability)
     )
     if availability:
-        query = query.where(DealFeature.availability == availability)
+        query = query.where(DealFeature.availability.in_(availability))
     return [
         {
             "availability": value,

@@ -608,14 +608,15 @@ def test_a_body_too_deep_for_the_parser_outside_the_api_is_the_same_422(app):
 
 
 def test_a_one_value_query_parameter_given_twice_is_refused_naming_it(client, api_key):
-    """?availability=coming_soon&availability=never answered for 'never' alone, as if the
-    first value had not been sent; a parameter that takes a list still takes them all."""
+    """?crm=hubspot&crm=salesforce answered for 'salesforce' alone, as if the first value had
+    not been sent (exposure's availability did so too; it takes several now); a parameter
+    that takes a list still takes them all."""
     viewer = api_key("viewer")
-    r = client.get("/api/v1/exposure?availability=coming_soon&availability=never", headers=viewer)
+    r = client.get("/api/v1/exposure?crm=hubspot&crm=salesforce", headers=viewer)
     assert r.status_code == 422
     [detail] = r.json()["error"]["details"]
     assert (detail["path"], detail["msg"]) == (
-        "query.availability",
+        "query.crm",
         "given 2 times; this parameter takes one value",
     )
     r = client.get("/api/v1/deals?limit=5&limit=7&sort=amount", headers=viewer)

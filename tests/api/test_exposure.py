@@ -127,6 +127,8 @@ def test_availability_split_follows_feature_edits_before_any_reevaluation(
         ("pipeline=default", {"sso": (2, 3000.0), "audit": (1, 2000.0), "api": (1, 1000.0)}),
         ("close_from=2026-12-01&close_to=2026-12-31", {"audit": (1, 5000.0), "sso": (1, 1000.0), "api": (1, 1000.0)}),
         ("availability=never", {"audit": (2, 7000.0)}),
+        # several (a repeat kept the last alone, silently)
+        ("availability=never&availability=uncertain", {"audit": (2, 7000.0), "scim": (1, 3000.0)}),
     ],
 )  # fmt: skip
 def test_exposure_filters(client, api_key, seeded, query, expected):
@@ -134,6 +136,9 @@ def test_exposure_filters(client, api_key, seeded, query, expected):
     assert r.status_code == 200, r.text
     got = {k: (v["deal_count"], v["amount"]) for k, v in _by_key(r.json()).items()}
     assert got == expected
+    if query.startswith("availability="):  # the split holds the availabilities asked for
+        asked = {part.split("=")[1] for part in query.split("&")}
+        assert {row["availability"] for row in r.json()["by_availability"]} == asked
 
 
 def test_exposure_paging_sorting_and_csv(client, api_key, seeded):

@@ -1450,6 +1450,33 @@ def _no_name_before(low: str, start: int, a: int, names: list[Mention]) -> bool:
     return False
 
 
+def _split_no_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> None:
+    """Cut a clause opening with "no" right before a feature and a date ("No SSO in Q1, SCIM by
+    Q2", "No SSO until Q3 and SCIM by Q2", "...; no SSO in Q1, offline mode in Q2") at the
+    first ", " or " and " after the date when a feature is named after it: the rest is a clause
+    of its own, so a promise there is not the denied feature's (as after "No SSO in Q1; ...")."""
+    for n in names:
+        s = n.start
+        if not (s >= 3 and low.startswith("no ", s - 3) and (s == 3 or not low[s - 4].isalnum())):
+            continue
+        i = next((i for i, c in enumerate(clauses) if c.start <= s - 3 < c.end), -1)
+        if i < 0:
+            continue
+        c = clauses[i]
+        if low[c.start : s - 3].strip(" \t-*\u2022") or low.startswith(_NOT_DATE_CUES, n.end + 1):
+            continue  # not opening the clause; "No SSO by Q1, ...": the date cue's own (`_clauses`)
+        k = min(
+            (x for x in (low.find(j, n.end, c.end) for j in _PART_JOINTS) if x >= 0), default=-1
+        )
+        if (
+            k >= 0
+            and next(_DATE.finditer(low, n.end, k), None) is not None
+            and any(k < x.start < c.end for x in names)
+        ):
+            clauses.insert(i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end))
+            c.end = k
+
+
 def _shipping_denied(low: str, start: int, end: int, a: int, b: int) -> bool:
     """Whether the "ship" cue low[start:end] (sentence low[a:b]) with a date right after it is
     denied by the word before it, past one of "already", "currently", "still", "now", "also",
@@ -1537,6 +1564,8 @@ def _clauses(
             i = next(i for i, c in enumerate(clauses) if c.start < k < c.end)
             c = clauses[i]
             clauses[i : i + 1] = [_Clause(c.start, k), _Clause(nxt, c.end)]
+    if len(names) > 1 and low.find("no ", a, b) >= 0:
+        _split_no_dated(low, clauses, names)
     i = 0
     settle = False  # a delivery already made, or a promise that needs a date: read at the end
     for m in cues:

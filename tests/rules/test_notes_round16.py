@@ -278,16 +278,9 @@ NO_FEATURE_IN_AN_ITEM_OF_PROMISES = [
         "What we promised:\n- SCIM - Q1; SSO in Q2",
         [("scim", True, Q1, None, False), ("sso", True, Q2, None, False)],
     ),
-    # (not decided here: another feature in the clause; "- SCIM - Q1 - no SSO by Q1" moved to
-    # test_notes_round17.py: SSO a plain dependency, as outside a heading now)
-    (
-        "What we promised:\n- SCIM - Q1; no SSO in Q1, offline mode in Q2",
-        [
-            ("scim", True, Q1, None, False),
-            ("sso", True, Q1, None, False),
-            ("offline", True, Q2, None, False),
-        ],
-    ),
+    # ("- SCIM - Q1 - no SSO by Q1" moved to test_notes_round17.py and "- SCIM - Q1; no SSO in
+    # Q1, offline mode in Q2" to test_notes_round18.py: SSO a plain dependency, as outside a
+    # heading now)
     (
         "What we promised:\n- SCIM - Q1; not SSO in Q1",
         [("scim", False, None, None, False), ("sso", False, None, None, False)],

@@ -1435,19 +1435,20 @@ _NOT_SHIP_FIRST = frozenset(form[1:] for form in _NOT_SHIP_NOW)
 _NOT_SHIP_ADVERBS = frozenset(("already", "currently", "still", "now", "also", "yet"))
 
 
-def _no_name_before(low: str, start: int, a: int, names: list[Mention]) -> bool:
-    """Whether "no" and a feature name stand right before the date cue at low[start] (within
-    the sentence from `a`): "No SSO by Q1", "SCIM by Q1; no SSO before Q3", "No SSO next
-    quarter"; not "No extra cost for SSO by Q1" nor "No SSO and SCIM by Q1"."""
+def _no_name_before(low: str, start: int, a: int, names: list[Mention]) -> Mention | None:
+    """The feature name standing right after "no" and right before the date cue at low[start]
+    (within the sentence from `a`), "support" between allowed: "No SSO by Q1", "SCIM by Q1; no
+    SSO before Q3", "No SSO next quarter", "No SSO support by Q1"; not "No extra cost for SSO by
+    Q1" nor "No SSO and SCIM by Q1"."""
     for n in names:
         if (
-            n.end + 1 == start
+            (n.end + 1 == start or (n.end + 9 == start and low.startswith(" support ", n.end)))
             and n.start - 3 >= a
             and low.startswith("no ", n.start - 3)
             and (n.start == 3 or not low[n.start - 4].isalnum())
         ):
-            return True
-    return False
+            return n
+    return None
 
 
 def _split_no_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> None:
@@ -1641,13 +1642,20 @@ def _clauses(
                     ours = False  # "They told us SCIM releases in Q2": theirs, as a rep's
                 if (
                     ours is True
-                    and not c.promise
                     and low.startswith(_NOT_DATE_CUES, start)
-                    and _no_name_before(low, start, a, names)
+                    and (not c.promise or low.find("no ", c.start, start) >= 0)
+                    and (no := _no_name_before(low, start, a, names)) is not None
+                    and (
+                        not c.promise
+                        # "We will have no SSO by Q1", "We promised no SSO by Q1": our word
+                        # before it is about no other feature, and "no" denies what it says
+                        or not any(c.start <= n.start < no.start for n in names)
+                    )
                 ):
                     # "No SSO by Q1", "SCIM by Q1; no SSO before Q3": the date denied, as in
                     # "SSO: not by Q1" (the feature kept, as in "No SSO in Q1": `_no_before`)
                     c.denied = c.no_date = True
+                    c.promise = False
                     # ... its part only: a feature named after it opens a clause of its own
                     # ("No SSO by Q1, SCIM by Q2", "No SSO by Q1 and SCIM by Q2")
                     k = min(

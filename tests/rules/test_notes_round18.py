@@ -125,3 +125,65 @@ NO_FEATURE_WITH_A_DATE_THEN_ANOTHER = [
 )
 def test_no_before_a_feature_and_a_date_is_only_its_part(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# "No" right before a feature named right before a date cue that "not" before denies denies the
+# date, as "No SSO by Q1" reads since round 17, also after our word about that feature ("We
+# will have no SSO by Q1": we will not have it by then) and with "support" after the name. Each
+# read as our promise by Q1, a block.
+NO_FEATURE_BY_A_DATE_AFTER_OUR_WORD = [
+    # (moved from test_notes_round17.py, where they pinned SSO our promise by Q1)
+    ("We will have no SSO by Q1", [("sso", False, None, None, False)]),
+    ("We promised no SSO by Q1", [("sso", False, None, None, False)]),
+    ("No SSO support by Q1", [("sso", False, None, None, False)]),
+    ("We will have no SSO support by Q1", [("sso", False, None, None, False)]),
+    ("We will have no SSO before Q3", [("sso", False, None, None, False)]),
+    ("What we promised:\n- We will have no SSO by Q1", [("sso", False, None, None, False)]),
+    (
+        "We will have no SSO by Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "We promised no SSO by Q1 and SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "We will have no SSO by Q1 but SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    # ... our word after it is ours (was by Q1)
+    ("We will have no SSO by Q1, we will have it by Q2", [("sso", True, Q2, None, False)]),
+    # ... what stays
+    ("We will have SCIM, no SSO by Q1", [("scim", True, Q1, None, False)]),
+    ("We will have SCIM and no SSO by Q1", [("scim", True, Q1, None, False)]),
+    ("We will have SCIM by Q1 and no SSO by Q1", [("scim", True, Q1, None, False)]),
+    ("We will have SSO by Q1, no SCIM by Q1", [("sso", True, Q1, None, False)]),
+    (
+        "We promised SCIM; no SSO by Q1",
+        [("scim", True, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("We will have SSO by Q1", [("sso", True, Q1, None, False)]),
+    ("SSO support by Q1", [("sso", True, Q1, None, False)]),
+    ("Now SSO support by Q1", [("sso", True, Q1, None, False)]),
+    ("No extra cost for SSO by Q1", [("sso", True, Q1, None, False)]),
+    ("No SSO support in Q1", [("sso", False, None, None, False)]),
+    ("No SSO support needed by Q1", []),
+    ("Requirements:\n- No SSO support by Q1", [("sso", False, None, Q1, False)]),
+    ("They need no SSO by Q1", [("sso", False, None, None, False)]),
+    ("We will not have SSO by Q1", [("sso", False, None, None, False)]),
+    # (not decided here: "in", "until" and no date are no cues "not" before denies)
+    ("We will have no SSO in Q1", [("sso", True, Q1, None, False)]),
+    ("We will have no SSO until Q3", [("sso", True, Q3, None, False)]),
+    ("We will have no SSO", [("sso", True, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    NO_FEATURE_BY_A_DATE_AFTER_OUR_WORD,
+    ids=[c[0][:40] for c in NO_FEATURE_BY_A_DATE_AFTER_OUR_WORD],
+)
+def test_no_before_a_feature_by_a_date_after_our_word_denies_the_date(
+    body: str, expected: list
+) -> None:
+    assert readings(body) == expected

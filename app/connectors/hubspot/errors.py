@@ -40,7 +40,7 @@ ROLLING_WAIT = 10.0
 # 423 Locked: HubSpot's locks last 2 seconds; wait at least that (longer if Retry-After says so).
 LOCKED_WAIT = 2.0
 # 477 Migration in Progress without Retry-After (HubSpot documents that it sends one): an hour.
-# A migration takes hours, and every retry of a deal spends one of its attempts.
+# A migration takes hours (the deals wait without spending attempts: `hold`).
 MIGRATION_WAIT = 3600.0
 # A DAILY 429 without Retry-After waits `daily_retry_seconds`, which the client passes in as
 # the time to the portal's midnight (when HubSpot resets the limit) capped by the setting
@@ -69,7 +69,12 @@ def _header(exc: BaseException, name: str) -> str | None:
 def classify(
     exc: BaseException, operation: str, *, daily_retry_seconds: float = 3600.0
 ) -> tuple[ConnectorError, str]:
-    """Map an ApiException of any hubspot-api-client package. Returns (error, metrics result)."""
+    """Map an ApiException of any hubspot-api-client package. Returns (error, metrics result).
+
+    HubSpot's own limits and pauses (429 rolling or daily, 423, 477) hold the deal (`hold`: the
+    retry spends no attempt): not its failure, and each has an end. Counted as attempts, a
+    daily limit hit in the morning sent every deal queued meanwhile to dead (8 attempts with
+    backoff last about 7 hours) before the portal's midnight reset."""
     status = getattr(exc, "status", None)
     body = _body(exc)
     correlation = body.get("correlationId") or _header(exc, "x-hubspot-correlation-id")
@@ -96,12 +101,16 @@ def classify(
                     "the load.",
                     retry_after=wait,
                     correlation_id=correlation,
+                    hold=True,
                 ),
                 "rate_limited",
             )
         return (
             TransientError(
-                text, retry_after=retry_after or ROLLING_WAIT, correlation_id=correlation
+                text,
+                retry_after=retry_after or ROLLING_WAIT,
+                correlation_id=correlation,
+                hold=True,
             ),
             "rate_limited",
         )
@@ -112,6 +121,7 @@ def classify(
                 f"{text} (locked by a burst of changes: pausing calls for {wait:g}s)",
                 retry_after=wait,
                 correlation_id=correlation,
+                hold=True,
             ),
             "error",
         )
@@ -123,6 +133,7 @@ def classify(
                 f"pausing calls for {wait:.0f}s)",
                 retry_after=wait,
                 correlation_id=correlation,
+                hold=True,
             ),
             "error",
         )

@@ -52,7 +52,8 @@ class TokenBucket:
 
     def _wait(self, seconds: float, reason: str) -> None:
         if seconds > self.max_wait:
-            raise TransientError(f"HubSpot rate limit: {reason}", retry_after=seconds)
+            # our own budget for the portal: the deal waits its turn, no attempt spent
+            raise TransientError(f"HubSpot rate limit: {reason}", retry_after=seconds, hold=True)
         self._sleep(seconds)
         self.waited += seconds
 

@@ -44,7 +44,9 @@ MISSING_CODES = {
 
 class RequestLimitExceeded(TransientError):
     """REQUEST_LIMIT_EXCEEDED: the org's 24-hour API allowance, or one of its concurrency limits
-    (`retry_after` says which: REQUEST_LIMIT_RETRY_SECONDS or CONCURRENT_LIMIT_RETRY_SECONDS)."""
+    (`retry_after` says which: REQUEST_LIMIT_RETRY_SECONDS or CONCURRENT_LIMIT_RETRY_SECONDS).
+    Raised with `hold`: the deal waits without spending attempts (a spent allowance, counted
+    against them, sent deals to dead after about 3.5 hours)."""
 
 
 class RequestTimedOut(TransientError):
@@ -89,11 +91,14 @@ def classify(code: str, message: str, *, status: int | None = None) -> Connector
             return RequestLimitExceeded(
                 f"Salesforce concurrent request limit reached: {message}",
                 retry_after=CONCURRENT_LIMIT_RETRY_SECONDS,
+                hold=True,
             )
         # TotalRequests (the rolling 24-hour allowance), or a limit we cannot tell apart: wait
         # long rather than spend the deal's attempts against a spent allowance.
         return RequestLimitExceeded(
-            f"Salesforce API limit reached: {message}", retry_after=REQUEST_LIMIT_RETRY_SECONDS
+            f"Salesforce API limit reached: {message}",
+            retry_after=REQUEST_LIMIT_RETRY_SECONDS,
+            hold=True,
         )
     if code in TRANSIENT_CODES or (status is not None and status >= 500):
         return TransientError(

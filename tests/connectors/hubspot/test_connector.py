@@ -27,6 +27,7 @@ from app.connectors.hubspot.connector import HubSpotConnector, strip_html
 from app.connectors.hubspot.errors import RefusedError
 from app.connectors.hubspot.ratelimit import SEARCH_PER_SECOND, TokenBucket
 from app.connectors.hubspot.setup import run_setup
+from app.jobs.types import Outcome
 from app.rules.model import VerdictStatus
 
 
@@ -359,6 +360,9 @@ def test_rolling_429_is_transient_with_retry_after_and_correlation_id(fake, conn
         connector.read_deals([deal])
     assert err.value.retry_after == 3.0 and err.value.correlation_id
     assert fake.total_calls() == 1  # urllib3 did not retry the 429 on its own
+    # HubSpot's limit, not the deal's failure: the retry spends no attempt (counted, a long
+    # run of 429s or a daily limit sent deals to dead)
+    assert err.value.hold and Outcome.from_exception(err.value).hold
 
 
 def test_daily_limit_stops_with_a_long_delay_and_says_so(fake, api) -> None:
@@ -367,6 +371,7 @@ def test_daily_limit_stops_with_a_long_delay_and_says_so(fake, api) -> None:
     with pytest.raises(TransientError) as err:
         connector.read_deals(["1", "2", "3"])
     assert "daily API limit" in str(err.value) and err.value.retry_after >= 60
+    assert err.value.hold  # 8 attempts with backoff last ~7 h: dead before the midnight reset
 
 
 def test_daily_limit_waits_until_midnight_in_the_portals_time_zone(fake) -> None:
@@ -483,6 +488,7 @@ def test_token_bucket_allows_at_most_capacity_in_any_rolling_10s_window() -> Non
     with pytest.raises(TransientError) as err:
         bucket.acquire()
     assert err.value.retry_after == pytest.approx(120.0)
+    assert err.value.hold  # waiting its turn in our own budget spends no attempt of the deal
 
 
 def test_setup_is_idempotent_and_checks_scopes(fake, api) -> None:
@@ -829,7 +835,7 @@ def test_a_423_lock_is_transient_pauses_2s_and_does_not_split_the_batch(fake) ->
     for deal in deals:
         error = outs[deal].error
         assert isinstance(error, TransientError) and not isinstance(error, PermanentError)
-        assert error.retry_after >= 2.0 and "423" in str(error)
+        assert error.retry_after >= 2.0 and "423" in str(error) and error.hold
         assert fake.tasks_for(deal) == []
     # Not a refusal of one input: sent once, not halved down to single deals.
     assert fake.calls["POST /crm/v3/objects/tasks/batch/create"] == 1
@@ -845,6 +851,7 @@ def test_a_477_migration_is_transient_for_retry_after_and_pauses_the_portal(fake
         connector.read_deals([deal])
     assert not isinstance(err.value, PermanentError)
     assert err.value.retry_after == 7200.0 and "migrating" in str(err.value)
+    assert err.value.hold  # a migration takes hours: the deals wait without spending attempts
     fake.reset_calls()
     with pytest.raises(TransientError) as again:  # every call waits: none is sent
         connector.read_deals([deal])

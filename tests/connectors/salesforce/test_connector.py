@@ -438,6 +438,7 @@ def test_request_limit_exceeded_waits_long_only_for_the_24_hour_allowance(messag
     within seconds: waiting half an hour for it would stall every deal for nothing."""
     error = classify("REQUEST_LIMIT_EXCEEDED", message, status=403)
     assert isinstance(error, TransientError) and error.retry_after == retry_after
+    assert error.hold  # the org's limit, not the deal's failure: no attempt spent
     assert CONCURRENT_LIMIT_RETRY_SECONDS <= 30.0 < REQUEST_LIMIT_RETRY_SECONDS
 
 

@@ -157,6 +157,7 @@ def test_request_limit_and_503_are_retried_and_end_correct(service, fake, engine
     with Session(engine) as s:
         row = s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one()
         assert row.status == "pending" and "REQUEST_LIMIT_EXCEEDED" in (row.last_error or "")
+        assert row.attempts == 0  # given back: a spent allowance must not dead-letter deals
         # A spent daily allowance is not hammered: the retry waits at least the long delay.
         assert row.due_at >= utcnow() + timedelta(seconds=1000)
     fake.inject("unavailable", 1)

@@ -42,6 +42,10 @@ MISSING_CODES = {
 }
 
 
+# Field-level security refusing our write: "Unable to create/update fields: Roadmap_Block__c".
+FIELD_ACCESS_CODES = frozenset(("INVALID_FIELD_FOR_INSERT_UPDATE",))
+
+
 class RequestLimitExceeded(TransientError):
     """REQUEST_LIMIT_EXCEEDED: the org's 24-hour API allowance, or one of its concurrency limits
     (`retry_after` says which: REQUEST_LIMIT_RETRY_SECONDS or CONCURRENT_LIMIT_RETRY_SECONDS).
@@ -100,11 +104,20 @@ def classify(code: str, message: str, *, status: int | None = None) -> Connector
             retry_after=REQUEST_LIMIT_RETRY_SECONDS,
             hold=True,
         )
-    if code in TRANSIENT_CODES or (status is not None and status >= 500):
-        return TransientError(
-            f"Salesforce: {code}: {message}", retry_after=UNAVAILABLE_RETRY_SECONDS
+    # a per-record message already reads "CODE: ..." (connector._settle_result): not twice
+    detail = message if message.startswith(f"{code}:") else f"{code}: {message}"
+    if code in FIELD_ACCESS_CODES:
+        # Field-level security on our own fields (a permission set removed): Salesforce refuses
+        # the whole record, so no block reached it and the validation rule let the deal close.
+        # The org's configuration, not the deal: held like refused credentials, and through
+        # once an admin restores access (dead, every deal needed a replay).
+        return CredentialsError(
+            f"Salesforce: {detail} (the integration user cannot edit a roadmap field: check "
+            "its permission set, see `roadmap-guard setup salesforce`)"
         )
-    return PermanentError(f"Salesforce: {code}: {message}")
+    if code in TRANSIENT_CODES or (status is not None and status >= 500):
+        return TransientError(f"Salesforce: {detail}", retry_after=UNAVAILABLE_RETRY_SECONDS)
+    return PermanentError(f"Salesforce: {detail}")
 
 
 def from_exception(exc: BaseException) -> ConnectorError:

@@ -25,6 +25,7 @@ from app.connectors.salesforce.errors import (
     classify,
 )
 from app.connectors.salesforce.ids import to18
+from app.jobs.types import Outcome
 from app.rules.model import VerdictStatus
 from app.sandbox.salesforce import INTEGRATION_USER, REP_USER
 from app.services.pipeline import canonical_write
@@ -379,6 +380,25 @@ def test_our_note_is_written_but_never_read_back_as_a_deal_note(connector, fake)
     )
     notes = connector.read_deals([opp])[opp].notes
     assert [n.body for n in notes] == ["Meeting notes\ncustomer note"]
+
+
+def test_a_roadmap_field_the_integration_user_cannot_edit_holds_the_deal(connector, fake):
+    """Field-level security on Roadmap_Block__c (a permission set removed): Salesforce refuses
+    the whole record, so the block never reaches it and the validation rule lets the deal close.
+    It was a PermanentError (dead, every deal of the org to replay by hand); it is the org's
+    configuration: held as refused credentials are, and through once an admin restores it.
+    The dead row's text named the code twice ('INVALID_FIELD...: INVALID_FIELD...: ...')."""
+    fake.unwritable_fields = {"Roadmap_Block__c"}
+    opp = fake.add_opportunity("Deal")
+    out = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    assert isinstance(out.error, CredentialsError) and out.error.hold, out.error
+    assert Outcome.from_exception(out.error).kind == "retry"
+    text = str(out.error)
+    assert text.count("INVALID_FIELD_FOR_INSERT_UPDATE") == 1 and "permission set" in text
+    assert out.written["fields"]["block"] is None  # nothing claimed that was not written
+    fake.unwritable_fields = set()  # an admin restores access: the next write goes through
+    out = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    assert out.error is None and fake.opportunity(opp)["Roadmap_Block__c"] is True
 
 
 def test_validation_refusing_our_write_is_a_permanent_error_in_the_outcome(connector, fake):

@@ -520,17 +520,25 @@ class SalesforceConnector:
         )
 
     def read_deals(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | None]:
+        """Each opportunity by its 18-character id; None for one that is gone. An id that is
+        no Salesforce id names no opportunity: None too, under the id as given. It raised a
+        PermanentError for the whole call, and the pipeline then failed every deal of the
+        batch (up to 200) for one bad id."""
         result: dict[str, DealSnapshot | None] = {}
         wanted: list[str] = []
+        keys: dict[str, str | None] = {}  # as given -> 18-character id (None: not an id)
         for raw in deal_ids:
             try:
-                wanted.append(to18(raw))
+                keys[raw] = to18(raw)
             except ValueError:
-                raise PermanentError(f"not a Salesforce opportunity id: {raw!r}") from None
+                keys[raw] = None
+                log.warning("not a Salesforce opportunity id, read as gone: %r", str(raw)[:40])
+                continue
+            wanted.append(keys[raw])
         wanted = list(dict.fromkeys(wanted))
         for chunk in _chunks(wanted, self.batch_size):
             result.update(self._read_chunk(list(chunk)))
-        return {to18(raw): result.get(to18(raw)) for raw in deal_ids}
+        return {(key or raw): result.get(key) if key else None for raw, key in keys.items()}
 
     def _read_chunk(self, ids: list[str]) -> dict[str, DealSnapshot | None]:
         # The org facts are loaded first, in their own Composite call, whenever they are not

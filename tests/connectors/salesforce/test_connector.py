@@ -881,3 +881,13 @@ def test_the_task_of_a_rep_who_left_since_is_reassigned_to_complete_it(connector
     assert task["Id"] == first.task_id and task["IsClosed"]
     assert task["OwnerId"] == INTEGRATION_USER and "reassigned" in done.changes["task_owner"]
     assert fake.opportunity(opp)["Roadmap_Block__c"] is False
+
+
+def test_an_id_that_is_no_salesforce_id_reads_as_gone_and_the_others_are_read(connector, fake):
+    """One malformed id raised a PermanentError for the whole read, and the pipeline failed
+    every deal of the batch (up to 200) for it. It names no opportunity: None, as a deal gone,
+    under the id as given; the batch's other opportunities are read."""
+    opp = fake.add_opportunity("Deal")
+    snaps = connector.read_deals([opp, "not-an-id"])
+    assert snaps["not-an-id"] is None
+    assert snaps[opp] is not None and snaps[opp].name == "Deal"

@@ -33,15 +33,19 @@ def validation_details(
 
     `model` is the type the errors' locations start from (a route's body model): with it, a
     key that is not allowed is answered with the key meant, or with the keys allowed there."""
-    return [
-        {
-            "loc": list(e["loc"]),
-            "path": json_path(e["loc"]),
-            "msg": error_message(e, model),
-            "type": e["type"],
-        }
-        for e in errors
-    ]
+    return [_detail(e["loc"], error_message(e, model), e["type"]) for e in errors]
+
+
+def _detail(loc: Sequence[str | int], msg: str, kind: str) -> dict[str, Any]:
+    return {"loc": list(loc), "path": json_path(loc), "msg": msg, "type": kind}
+
+
+def summary(details: Sequence[Mapping[str, Any]]) -> str:
+    """A 422's message: the first mistake with its path, and how many more `details` list."""
+    if not details:
+        return "body: invalid request"
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return f"{details[0]['path']}: {details[0]['msg']}{more}"
 
 
 def _unknown_key_hint(error: Mapping[str, Any], model: Any) -> str:
@@ -260,20 +264,11 @@ class InvalidRequest(Invalid):
         """`rendered`: each error's `msg` already carries its hints (error_message was applied),
         so it is kept as it is."""
         details = (
-            [
-                {
-                    "loc": list(e["loc"]),
-                    "path": json_path(e["loc"]),
-                    "msg": e["msg"],
-                    "type": e["type"],
-                }
-                for e in errors
-            ]
+            [_detail(e["loc"], e["msg"], e["type"]) for e in errors]
             if rendered
             else validation_details(errors)
         )
-        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-        super().__init__(f"{details[0]['path']}: {details[0]['msg']}{more}", details=details)
+        super().__init__(summary(details), details=details)
 
     @classmethod
     def at(

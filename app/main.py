@@ -23,6 +23,7 @@ from app.errors import (
     DomainError,
     integrity_conflict,
     not_json_body,
+    summary,
     unstorable_value,
     validation_details,
 )
@@ -231,13 +232,11 @@ def create_app(
                 else validation_details([e])
             )
         ]
-        first = details[0] if details else {"path": "body", "msg": "invalid request"}
-        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
         return JSONResponse(
             {
                 "error": {
                     "code": "invalid_request",
-                    "message": f"{first['path']}: {first['msg']}{more}",
+                    "message": summary(details),
                     "details": details,
                 },
                 "detail": errors,

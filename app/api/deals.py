@@ -39,30 +39,7 @@ def page_request(
 ) -> PageRequest:
     if limit is None:
         limit = queries.CSV_MAX_ROWS if csv else 50
-    if sort is not None:
-        _check_sort(sort)
     return PageRequest(limit=limit, offset=offset, sort=sort or default_sort)
-
-
-def _check_sort(sort: str) -> None:
-    """`key,-key2`: no empty key ("amount,,name" was read as "amount,name") and no key twice
-    ("amount,-amount": the second said nothing)."""
-    seen: dict[str, int] = {}
-    for i, part in enumerate(p.strip() for p in sort.split(",")):
-        key = part.lstrip("-+")
-        if not key:
-            raise InvalidRequest.at(
-                ("query", "sort"),
-                f"sort key {i + 1} is empty: write keys separated by commas, e.g. -amount,name",
-                input=sort,
-            )
-        if key in seen:
-            raise InvalidRequest.at(
-                ("query", "sort"),
-                f"sort key '{key}' is given twice (keys {seen[key] + 1} and {i + 1})",
-                input=sort,
-            )
-        seen[key] = i
 
 
 def respond(

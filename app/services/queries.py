@@ -84,11 +84,28 @@ class PageResult:
 
 
 def order_by(sort: str, allowed: dict[str, ColumnElement], tiebreak: Sequence[ColumnElement]):
-    """`sort` is `key` or `-key` (descending), comma-separated; NULLs always last."""
+    """`sort` is `key` or `-key` (descending), comma-separated; NULLs always last. An empty key
+    ("amount,,name" was read as "amount,name") and a key given twice ("amount,-amount": the
+    second said nothing) are refused, as an unknown key is; no sort at all ("") is the tiebreak
+    alone."""
     clauses = []
-    for part in [p.strip() for p in sort.split(",") if p.strip()]:
+    seen: dict[str, int] = {}
+    for i, part in enumerate(p.strip() for p in sort.split(",") if sort.strip()):
         desc = part.startswith("-")
         key = part.lstrip("-+")
+        if not key:
+            raise InvalidRequest.at(
+                ("query", "sort"),
+                f"sort key {i + 1} is empty: write keys separated by commas, e.g. -amount,name",
+                input=sort,
+            )
+        if key in seen:
+            raise InvalidRequest.at(
+                ("query", "sort"),
+                f"sort key '{key}' is given twice (keys {seen[key] + 1} and {i + 1})",
+                input=sort,
+            )
+        seen[key] = i
         if key not in allowed:
             keys = sorted(allowed)
             raise InvalidRequest.at(

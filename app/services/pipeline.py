@@ -33,7 +33,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from app.connectors.base import CrmConnector, DealWriteBack, TaskSpec, WriteOutcome
+from app.connectors.base import (
+    CrmConnector,
+    DealWriteBack,
+    TaskSpec,
+    TransientError,
+    WriteOutcome,
+)
 from app.db import insert_rows, session_scope
 from app.jobs.queue import SNAPSHOT_ONLY_REASONS, enqueue_deals
 from app.jobs.types import Outcome, QueueItem
@@ -77,11 +83,56 @@ class DealPipeline:
                 continue
             try:
                 outcomes.update(self._process_crm(connector, items))
-            except Exception as exc:  # the whole batch failed: the queue decides retry or dead
-                # (a CredentialsError holds them: see app.metrics.crm_call for the alarm)
-                log.warning("batch failed", crm=crm, deals=len(items), error=str(exc))
-                failed = Outcome.from_exception(exc)
-                outcomes.update({item.id: failed for item in items})
+            except Exception as exc:
+                outcomes.update(self._isolate(connector, items, exc))
+        return outcomes
+
+    def _isolate(
+        self, connector: CrmConnector, items: Sequence[QueueItem], exc: Exception
+    ) -> dict[int, Outcome]:
+        """Outcomes for a batch that raised `exc`: the queue decides retry or dead.
+
+        One deal must not fail the others: a CRM refusing one record's read (HubSpot answers a
+        whole batch read with one 400), or a value of one deal our code or the database cannot
+        take, would otherwise fail every deal claimed with it, attempt after attempt, until all
+        of them are dead. So a batch that failed on anything but a transient error is split in
+        halves and each half run again, down to the deal at fault. Splitting stops when both
+        halves fail: then the error is not one deal's (a token lacking a scope, a field that
+        does not exist, the database gone) and the CRM is not asked for the batch again and
+        again; for one bad deal in a batch of n that costs about 2·log2(n) runs. Transient
+        errors (rate limits, pauses, refused credentials, timeouts) are never split on: they
+        are the CRM's state, not a deal's, and splitting would only multiply the calls.
+        """
+        crm = connector.name
+        failed = Outcome.from_exception(exc)
+        if len(items) == 1 or isinstance(exc, TransientError):
+            # (a CredentialsError holds them: see app.metrics.crm_call for the alarm)
+            log.warning(
+                "batch failed",
+                crm=crm,
+                deals=len(items),
+                deal_id=items[0].deal_id if len(items) == 1 else None,
+                error=str(exc),
+            )
+            return {item.id: failed for item in items}
+        mid = len(items) // 2
+        halves = (items[:mid], items[mid:])
+        results: list[dict[int, Outcome] | Exception] = []
+        for half in halves:
+            try:
+                results.append(self._process_crm(connector, half))
+            except Exception as half_exc:
+                results.append(half_exc)
+        outcomes: dict[int, Outcome] = {}
+        if all(isinstance(r, Exception) for r in results):  # not one deal's fault
+            log.warning("batch failed", crm=crm, deals=len(items), error=str(exc))
+            for half, error in zip(halves, results, strict=True):
+                outcomes.update({item.id: Outcome.from_exception(error) for item in half})
+            return outcomes
+        for half, result in zip(halves, results, strict=True):
+            outcomes.update(
+                self._isolate(connector, half, result) if isinstance(result, Exception) else result
+            )
         return outcomes
 
     def _process_crm(

@@ -227,6 +227,112 @@ def test_permanent_failure_is_dead(pipeline, crm):
     assert pipeline.process([item()])[1].kind == "dead"
 
 
+class RefusingCrm(TestCrmConnector):
+    """Refuses any read that asks for one of `refused` (as HubSpot answers a whole batch read
+    with one 400), or every read when `refused` is None."""
+
+    def __init__(self, engine, refused: set[str] | None, error: Exception) -> None:
+        super().__init__(engine)
+        self.refused, self.error, self.asked = refused, error, []
+
+    def read_deals(self, deal_ids):
+        self.asked.append(list(deal_ids))
+        if self.refused is None or self.refused & set(deal_ids):
+            self._call("read_deals")
+            raise self.error
+        return super().read_deals(deal_ids)
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (PermanentError("VALIDATION_ERROR: Invalid input"), "dead"),
+        (ValueError("a value our code cannot take"), "retry"),  # a bug: retried, not dead
+    ],
+)
+def test_a_deal_that_fails_its_batch_is_found_and_the_others_go_through(
+    seeded, settings, engine, error, kind
+):
+    crm = RefusingCrm(seeded, {"D3"}, error)
+    for n in range(1, 6):
+        crm.put_deal(snapshot(f"D{n}", line_items=[SSO_LINE]))
+    pipeline = DealPipeline(seeded, settings, {"test": crm})
+
+    outcomes = pipeline.process([item(f"D{n}", id_=n) for n in range(1, 6)])
+
+    assert {n: o.kind for n, o in outcomes.items()} == {
+        1: "done",
+        2: "done",
+        3: kind,
+        4: "done",
+        5: "done",
+    }
+    assert "Invalid input" in outcomes[3].error or "cannot take" in outcomes[3].error
+    # Halved down to D3: the batch, its halves, then the failing half's halves.
+    assert crm.asked == [
+        ["D1", "D2", "D3", "D4", "D5"],
+        ["D1", "D2"],
+        ["D3", "D4", "D5"],
+        ["D3"],
+        ["D4", "D5"],
+    ]
+    with Session(engine) as s:
+        verdicts = dict(s.exec(select(Deal.deal_id, Deal.verdict)).all())
+    assert verdicts == {"D1": "blocked", "D2": "blocked", "D4": "blocked", "D5": "blocked"}
+    assert [len(tasks(engine, f"D{n}")) for n in range(1, 6)] == [1, 1, 0, 1, 1]
+
+
+def test_an_error_that_is_not_one_deals_fails_the_batch_without_asking_again_and_again(
+    seeded, settings, engine
+):
+    crm = RefusingCrm(seeded, None, PermanentError("token lacks crm.objects.deals.read"))
+    for n in range(1, 9):
+        crm.put_deal(snapshot(f"D{n}"))
+    pipeline = DealPipeline(seeded, settings, {"test": crm})
+
+    outcomes = pipeline.process([item(f"D{n}", id_=n) for n in range(1, 9)])
+
+    assert {o.kind for o in outcomes.values()} == {"dead"} and len(outcomes) == 8
+    assert len(crm.asked) == 3  # the batch and its two halves: both failed, so no further
+
+
+def test_a_transient_error_is_never_split_on(seeded, settings, engine):
+    crm = RefusingCrm(seeded, {"D2"}, TransientError("rate limited", retry_after=10))
+    for n in range(1, 5):
+        crm.put_deal(snapshot(f"D{n}"))
+    pipeline = DealPipeline(seeded, settings, {"test": crm})
+
+    outcomes = pipeline.process([item(f"D{n}", id_=n) for n in range(1, 5)])
+
+    assert {o.kind for o in outcomes.values()} == {"retry"} and len(crm.asked) == 1
+
+
+def test_a_deal_whose_storing_fails_leaves_nothing_half_written_and_spares_the_others(
+    pipeline, crm, engine, monkeypatch
+):
+    from app.services import pipeline as module
+
+    store = module.evaluate_and_store_many
+
+    def fails_on_d2(session, context, snapshots, **kw):
+        if any(s.deal_id == "D2" for s in snapshots):
+            session.add(Deal(crm="test", deal_id="half-written"))
+            session.flush()
+            raise RuntimeError("value too long for type character varying(255)")
+        return store(session, context, snapshots, **kw)
+
+    monkeypatch.setattr(module, "evaluate_and_store_many", fails_on_d2)
+    for n in range(1, 4):
+        crm.put_deal(snapshot(f"D{n}", line_items=[SSO_LINE]))
+
+    outcomes = pipeline.process([item(f"D{n}", id_=n) for n in range(1, 4)])
+
+    assert {n: o.kind for n, o in outcomes.items()} == {1: "done", 2: "retry", 3: "done"}
+    with Session(engine) as s:
+        assert sorted(s.exec(select(Deal.deal_id)).all()) == ["D1", "D3"]
+    assert [len(tasks(engine, f"D{n}")) for n in range(1, 4)] == [1, 0, 1]
+
+
 def test_unconfigured_crm_is_dead(pipeline):
     outcome = pipeline.process(
         [QueueItem(id=9, crm="pipedrive", deal_id="x", attempts=1, reason="webhook")]

@@ -351,6 +351,27 @@ def test_deal_deleted_between_read_and_write_stops_being_tracked_and_spares_the_
     assert {r.status for r in rows} == {"done"}
 
 
+def test_a_deal_hubspot_refuses_to_read_does_not_fail_the_others_claimed_with_it(
+    fake, world
+) -> None:
+    good = fake.add_deal("Good", line_items=[SSO], emit=False)
+    refused = fake.add_deal("Refused", line_items=[SSO], emit=False)
+    fake.ui_set_stage(good, "contractsent")
+    fake.ui_set_stage(refused, "contractsent")
+    deliver(fake, world)
+    fake.inject("400", 1000, path=f"/deals/{refused}", method="GET")  # every read of it
+
+    drain(world)
+
+    assert len(fake.tasks_for(good)) == 1
+    assert fake.deal(good)["properties"]["roadmap_guard_status"] == "blocked"
+    assert fake.tasks_for(refused) == []
+    with Session(world["engine"]) as s:
+        rows = {r.deal_id: r for r in s.exec(select(DealQueue))}
+    assert rows[good].status == "done"
+    assert rows[refused].status == "dead" and "VALIDATION_ERROR" in rows[refused].last_error
+
+
 def _fresh_process(fake, world) -> tuple[HubSpotConnector, DealPipeline]:
     """Another worker process: its own connector, with none of the first one's memory."""
     connector = HubSpotConnector(

@@ -1451,6 +1451,29 @@ def _no_name_before(low: str, start: int, a: int, names: list[Mention]) -> Menti
     return None
 
 
+# What may follow a feature that "no" right after our word denies ("We will have no SSO in
+# Q1", "We will have no SSO support"), as `str.split` leaves the word: a date, a joint, or
+# nothing ("We will have no SSO"); not "We will have no SSO downtime" (a promise of SSO).
+_NO_NAME_NEXT = frozenset(
+    ("in", "until", "till", "by", "before", "this", "next", "support", "and", "or", "nor", "for")
+)
+
+
+def _no_name_after(low: str, k: int, b: int, names: list[Mention]) -> Mention | None:
+    """The feature named right after our promise cue ending at low[k] and "no" ("We will have
+    no SSO", "We promised no SSO in Q1"), with nothing after it in its clause (ending at `b`)
+    but a date, a joint or the end (`_NO_NAME_NEXT`)."""
+    if not low.startswith(" no ", k):
+        return None
+    for n in names:
+        if n.start == k + 4:
+            rest = low[n.end : b].lstrip(" ,;.!")
+            if not rest or rest.split(None, 1)[0] in _NO_NAME_NEXT or low[n.end] in ",;.!":
+                return n
+            return None
+    return None
+
+
 def _split_no_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> None:
     """Cut a clause opening with "no" right before a feature and a date ("No SSO in Q1, SCIM by
     Q2", "No SSO until Q3 and SCIM by Q2", "...; no SSO in Q1, offline mode in Q2") at the
@@ -1673,6 +1696,21 @@ def _clauses(
                         c.end = k
                 elif ours is _DATED:
                     c.dated = settle = True
+                elif ours and (no := _no_name_after(low, m.end(kind), c.end, names)) is not None:
+                    # "We will have no SSO", "We will have no SSO in Q1": "no" denies what our
+                    # word says of the feature, as "We will not have SSO" does
+                    c.denied = True
+                    # ... its part only: a feature named after it opens a clause of its own
+                    # ("We will have no SSO in Q1, SCIM by Q2")
+                    k = min(
+                        (x for x in (low.find(j, no.end, c.end) for j in _PART_JOINTS) if x >= 0),
+                        default=-1,
+                    )
+                    if k >= 0 and any(k < n.start < c.end for n in names):
+                        clauses.insert(
+                            i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end)
+                        )
+                        c.end = k
                 elif ours:
                     c.promise = True
         elif kind == "past":

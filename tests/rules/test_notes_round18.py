@@ -106,15 +106,12 @@ NO_FEATURE_WITH_A_DATE_THEN_ANOTHER = [
         "SCIM by Q1, no SSO in Q1, offline mode by Q2",
         [("scim", True, Q1, None, False), ("offline", True, Q2, None, False)],
     ),
-    # (not decided here: no date after the feature, or "no" not opening the clause)
+    # (not decided here: no date after the feature)
     (
         "No SSO, SCIM by Q2",
         [("sso", True, Q2, None, False), ("scim", True, Q2, None, False)],
     ),
-    (
-        "We will have no SSO in Q1, SCIM by Q2",
-        [("sso", True, Q1, None, False), ("scim", True, Q2, None, False)],
-    ),
+    # ("We will have no SSO in Q1, SCIM by Q2": decided in test_notes_round19.py)
 ]
 
 
@@ -171,10 +168,8 @@ NO_FEATURE_BY_A_DATE_AFTER_OUR_WORD = [
     ("Requirements:\n- No SSO support by Q1", [("sso", False, None, Q1, False)]),
     ("They need no SSO by Q1", [("sso", False, None, None, False)]),
     ("We will not have SSO by Q1", [("sso", False, None, None, False)]),
-    # (not decided here: "in", "until" and no date are no cues "not" before denies)
-    ("We will have no SSO in Q1", [("sso", True, Q1, None, False)]),
-    ("We will have no SSO until Q3", [("sso", True, Q3, None, False)]),
-    ("We will have no SSO", [("sso", True, None, None, False)]),
+    # ("We will have no SSO in Q1", "... until Q3", "We will have no SSO": decided in
+    # test_notes_round19.py)
 ]
 
 

@@ -1,0 +1,72 @@
+"""Round 19 of the notes helper: misreadings of "no" before a feature after our word ("We will
+have no SSO in Q1") (one table per fix, with the close phrasings that stay)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
+
+# "no" right after our word and right before a feature, with a date, a joint or nothing after
+# it ("We will have no SSO", "We will have no SSO in Q1") denies what our word says, as "We will
+# not have SSO" does: a plain dependency. Each made SSO our promise (by Q1 after "in Q1", by Q3
+# after "until Q3"), a commitment and a block. A feature named after it is a part of its own.
+NO_FEATURE_AFTER_OUR_WORD = [
+    # (moved from test_notes_round18.py, where they pinned SSO our promise, not decided there)
+    ("We will have no SSO in Q1", [("sso", False, None, None, False)]),
+    ("We will have no SSO until Q3", [("sso", False, None, None, False)]),
+    ("We will have no SSO", [("sso", False, None, None, False)]),
+    (
+        "We will have no SSO in Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    # (new)
+    ("We will have no SSO.", [("sso", False, None, None, False)]),
+    ("We will have no SSO support", [("sso", False, None, None, False)]),
+    ("We promised no SSO", [("sso", False, None, None, False)]),
+    ("We promised no SSO in Q1", [("sso", False, None, None, False)]),
+    ("We will ship no SSO in Q1", [("sso", False, None, None, False)]),
+    (
+        "We will have no SSO, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "We will have no SSO and SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "We will have no SSO but SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "We will have no SSO or SCIM",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    ("What we promised:\n- We will have no SSO", [("sso", False, None, None, False)]),
+    # ... our word after it is ours (was by Q1)
+    ("We will have no SSO in Q1, we will have it by Q2", [("sso", True, Q2, None, False)]),
+    # ... what stays
+    ("We will have no SSO by Q1", [("sso", False, None, None, False)]),
+    (
+        "We will have no SSO by Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    ("We will not have SSO in Q1", [("sso", False, None, None, False)]),
+    ("We will have SSO in Q1", [("sso", True, Q1, None, False)]),
+    ("We will have SSO until Q3", [("sso", True, Q3, None, False)]),
+    ("We will have SCIM and no SSO", [("scim", True, None, None, False)]),
+    ("No SSO in Q1", [("sso", False, None, None, False)]),
+    # (not decided here: "no" of something else named after the feature)
+    ("We will have no SSO downtime", [("sso", True, None, None, False)]),
+    ("We will have no SSO issues by Q1", [("sso", True, Q1, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    NO_FEATURE_AFTER_OUR_WORD,
+    ids=[c[0][:40] for c in NO_FEATURE_AFTER_OUR_WORD],
+)
+def test_no_before_a_feature_after_our_word_denies_it(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 
 from app.api.deps import Principal, SessionDep, SettingsDep
+from app.connectors.registry import canonical_deal_id
 from app.errors import NotFound
 from app.models import Commitment, Deal
 from app.models.types import web_link
@@ -284,6 +285,7 @@ def deal_page(crm: str, deal_id: str, request: Request, session: SessionDep, set
     principal = _principal(request)
     if principal is None:
         return _to_signin(request)
+    deal_id = canonical_deal_id(crm, deal_id)
     exists = session.execute(
         select(Deal.id).where(Deal.crm == crm, Deal.deal_id == deal_id)
     ).first()

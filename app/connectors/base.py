@@ -152,7 +152,8 @@ class CrmConnector(Protocol):
     name: str  # "hubspot" | "salesforce" | "test"
 
     def read_deals(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | None]:
-        """Current state of each deal; None where the deal no longer exists.
+        """Current state of each deal, keyed by the ids as given; None where the deal no longer
+        exists.
 
         Raises TransientError / PermanentError / CredentialsError when the whole batch cannot
         be read.

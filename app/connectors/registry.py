@@ -25,3 +25,18 @@ def build_connectors(settings: Settings, engine: Engine) -> dict[str, CrmConnect
 
         connectors["salesforce"] = SalesforceConnector.from_settings(settings)
     return connectors
+
+
+def canonical_deal_id(crm: str, deal_id: str) -> str:
+    """The form a deal's id is stored and queued under. Salesforce shows the 15-character,
+    case-sensitive form of an id in reports, list views and Classic URLs, and stores (and
+    roadmap-guard keeps) the 18-character one: a 15-character id pasted into an approval or
+    a deal lookup is taken as its 18-character form. Any other id is returned as given."""
+    if crm == "salesforce" and len(deal_id) == 15:
+        from app.connectors.salesforce.ids import to18
+
+        try:
+            return to18(deal_id)
+        except ValueError:
+            return deal_id
+    return deal_id

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from app.connectors.base import MAX_RETRY_AFTER
+from app.connectors.registry import canonical_deal_id
 from app.jobs.types import Outcome, QueueItem
 from app.models import DealQueue, UTCDateTime, utcnow
 
@@ -162,7 +163,8 @@ def enqueue_deals(
     due_at: datetime | None = None,
 ) -> int:
     """Upsert one queue row per deal in the caller's transaction. Returns how many deals."""
-    ids = sorted({d for d in deal_ids if d})  # sorted: a stable lock order across writers
+    # sorted: a stable lock order across writers; one form of each id (Salesforce's 18)
+    ids = sorted({canonical_deal_id(crm, d) for d in deal_ids if d})
     if not ids:
         return 0
     now = utcnow()

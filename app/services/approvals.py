@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from app.connectors.registry import canonical_deal_id
 from app.db import session_scope
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.jobs.queue import enqueue_deals
@@ -85,6 +86,7 @@ def create_approval(
     now: datetime | None = None,
 ) -> tuple[Approval, list[str]]:
     now = now or utcnow()
+    deal_id = canonical_deal_id(crm, deal_id)
     # The deal's row is locked (PostgreSQL; SQLite serializes writers already): two approvals
     # of one finding sent at once would both pass the duplicate check below, and revoking one
     # would leave the other lifting the block.
@@ -265,8 +267,10 @@ def list_approvals(
     conds = []
     if crm:
         conds.append(Approval.crm == crm)
-    if deal_id:
-        conds.append(Approval.deal_id == deal_id)
+    if deal_id:  # a Salesforce id in either form, with or without `crm`
+        conds.append(
+            Approval.deal_id.in_({deal_id, canonical_deal_id(crm or "salesforce", deal_id)})
+        )
     if feature_key:
         conds.append(Approval.feature_key == feature_key)
     if approver:

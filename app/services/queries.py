@@ -36,6 +36,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
+from app.connectors.registry import canonical_deal_id
 from app.errors import InvalidRequest, NotFound, did_you_mean
 from app.models import (
     Approval,
@@ -1046,6 +1047,7 @@ def deal_detail(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     now = now or utcnow()
+    deal_id = canonical_deal_id(crm, deal_id)
     deal = session.execute(
         select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id)
     ).scalar_one_or_none()

@@ -579,3 +579,16 @@ def test_an_unusable_retry_after_never_breaks_the_backoff():
         delay = queue.retry_delay(3, base=1.0, cap=60.0, retry_after=value)
         assert 0.0 <= delay <= 60.0
     assert queue.retry_delay(1, base=1.0, cap=60.0, retry_after=1e12) == 86_400.0
+
+
+def test_a_salesforce_id_is_queued_in_one_form_whatever_form_it_came_in(engine):
+    """A 15-character Salesforce id (reports and Classic URLs show it) is queued as the
+    18-character one the connector reads and the deal is stored under: one row for both
+    forms, and the read finds it (keyed under the 15-character form, the pipeline read it as
+    gone). Other CRMs' ids are kept as given."""
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "salesforce", ["006000000000001", "006000000000001AAA"])
+        queue.enqueue_deals(s, "hubspot", ["006000000000001"])
+        s.commit()
+        rows = sorted((r.crm, r.deal_id) for r in s.exec(select(DealQueue)))
+    assert rows == [("hubspot", "006000000000001"), ("salesforce", "006000000000001AAA")]

@@ -520,8 +520,10 @@ class SalesforceConnector:
         )
 
     def read_deals(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | None]:
-        """Each opportunity by its 18-character id; None for one that is gone. An id that is
-        no Salesforce id names no opportunity: None too, under the id as given. It raised a
+        """Each opportunity under the id as asked (15- or 18-character; the snapshot carries
+        the 18-character one); None for one that is gone. Keyed by the 18-character id, a
+        15-character id asked for found nothing under its own key and its deal read as gone.
+        An id that is no Salesforce id names no opportunity: None too. It raised a
         PermanentError for the whole call, and the pipeline then failed every deal of the
         batch (up to 200) for one bad id."""
         result: dict[str, DealSnapshot | None] = {}
@@ -538,7 +540,7 @@ class SalesforceConnector:
         wanted = list(dict.fromkeys(wanted))
         for chunk in _chunks(wanted, self.batch_size):
             result.update(self._read_chunk(list(chunk)))
-        return {(key or raw): result.get(key) if key else None for raw, key in keys.items()}
+        return {raw: result.get(key) if key else None for raw, key in keys.items()}
 
     def _read_chunk(self, ids: list[str]) -> dict[str, DealSnapshot | None]:
         # The org facts are loaded first, in their own Composite call, whenever they are not

@@ -104,7 +104,10 @@ def test_fifteen_char_ids_and_missing_opportunities(connector, fake):
     opp = fake.add_opportunity("Deal")
     gone = "006000000009999"
     snaps = connector.read_deals([opp[:15], gone])
-    assert snaps[opp].deal_id == opp and snaps["006000000009999AAA"] is None
+    # Under the ids as asked (the pipeline looks each up by its queue row's id; keyed by the
+    # 18-character form, the 15-character one read as gone), the snapshot's id 18 characters.
+    assert set(snaps) == {opp[:15], gone}
+    assert snaps[opp[:15]].deal_id == opp and snaps[gone] is None
 
 
 def test_stage_facts_come_from_the_org_not_a_hard_coded_name(connector, fake):

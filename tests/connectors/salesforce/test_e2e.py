@@ -112,6 +112,42 @@ def test_blocked_opportunity_is_flagged_refused_closed_won_then_cleared_and_won(
     assert fake.opportunity(opp)["IsWon"] is True
 
 
+def test_a_fifteen_character_id_from_a_salesforce_report_finds_and_approves_the_deal(
+    service, fake, api_key
+):
+    """Salesforce reports, list views and Classic URLs show the 15-character form of an id;
+    roadmap-guard keeps the 18-character one. A product owner pasting the short form got
+    "no deal" from the deal page, the approval and the approvals list."""
+    client, worker = service
+    opp = fake.add_opportunity("Acme renewal", stage="Negotiation/Review", line_items=[SSO])
+    notify(client, opp, StageName="Negotiation/Review")
+    worker.run_until_empty()
+    short = opp[:15]
+
+    detail = client.get(f"/api/v1/deals/salesforce/{short}", headers=api_key("viewer"))
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["deal"]["deal_id"] == opp and detail.json()["deal"]["verdict"] == "blocked"
+    body = {
+        "crm": "salesforce",
+        "deal_id": short,
+        "feature_key": "sso",
+        "reason": "Strategic account",
+        "expires_at": (utcnow() + timedelta(days=7)).isoformat(),
+    }
+    approved = client.post("/api/v1/approvals", json=body, headers=api_key("approver"))
+    assert approved.status_code == 201, approved.text
+    assert approved.json()["deal_id"] == opp
+    for query in (f"deal_id={short}", f"crm=salesforce&deal_id={short}", f"deal_id={opp}"):
+        listed = client.get(f"/api/v1/approvals?{query}", headers=api_key("viewer")).json()
+        assert [a["deal_id"] for a in listed["items"]] == [opp], query
+    worker.run_until_empty()
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is False
+    key = api_key("viewer")["Authorization"].removeprefix("Bearer ")
+    client.cookies.set("rg_api_key", key)
+    page = client.get(f"/dashboard/deals/salesforce/{short}")
+    assert page.status_code == 200 and "Acme renewal" in page.text
+
+
 def test_a_block_unticked_by_hand_is_ticked_again(service, fake, rep):
     """The block field is what the validation rule reads: unticked by hand (an admin, a data
     load), the next read of the opportunity ticks it again, though our verdict is unchanged."""

@@ -1477,8 +1477,10 @@ def _no_name_after(low: str, k: int, b: int, names: list[Mention]) -> Mention | 
 def _split_no_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> None:
     """Cut a clause opening with "no" right before a feature and a date ("No SSO in Q1, SCIM by
     Q2", "No SSO until Q3 and SCIM by Q2", "...; no SSO in Q1, offline mode in Q2") at the
-    first ", " or " and " after the date when a feature is named after it: the rest is a clause
-    of its own, so a promise there is not the denied feature's (as after "No SSO in Q1; ...")."""
+    first ", " or " and " after the date when a feature is named after it, or with no date at
+    the first ", " when a feature is named right after it ("No SSO, SCIM by Q2"): the rest is a
+    clause of its own, so a promise there is not the denied feature's (as after "No SSO in Q1;
+    ...")."""
     for n in names:
         s = n.start
         if not (s >= 3 and low.startswith("no ", s - 3) and (s == 3 or not low[s - 4].isalnum())):
@@ -1492,10 +1494,20 @@ def _split_no_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> N
         k = min(
             (x for x in (low.find(j, n.end, c.end) for j in _PART_JOINTS) if x >= 0), default=-1
         )
-        if (
-            k >= 0
-            and next(_DATE.finditer(low, n.end, k), None) is not None
-            and any(k < x.start < c.end for x in names)
+        if k >= 0 and (
+            (
+                next(_DATE.finditer(low, n.end, k), None) is not None
+                and any(k < x.start < c.end for x in names)
+            )
+            # "No SSO, SCIM by Q2": no date, a feature right after the comma (not a list of
+            # what "no" denies: "No SSO, SCIM or offline mode by Q2")
+            or (
+                low.startswith(", ", k)
+                and any(x.start == k + 2 for x in names)
+                and _NEEDED_AFTER.match(low, n.end, k) is None  # "No SSO needed, ...": theirs
+                and low.find(" or ", k, c.end) < 0
+                and low.find(" nor ", k, c.end) < 0
+            )
         ):
             clauses.insert(i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end))
             c.end = k

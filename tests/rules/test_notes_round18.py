@@ -106,12 +106,8 @@ NO_FEATURE_WITH_A_DATE_THEN_ANOTHER = [
         "SCIM by Q1, no SSO in Q1, offline mode by Q2",
         [("scim", True, Q1, None, False), ("offline", True, Q2, None, False)],
     ),
-    # (not decided here: no date after the feature)
-    (
-        "No SSO, SCIM by Q2",
-        [("sso", True, Q2, None, False), ("scim", True, Q2, None, False)],
-    ),
-    # ("We will have no SSO in Q1, SCIM by Q2": decided in test_notes_round19.py)
+    # ("No SSO, SCIM by Q2", "We will have no SSO in Q1, SCIM by Q2": decided in
+    # test_notes_round19.py)
 ]
 
 

@@ -1,5 +1,6 @@
 """Round 19 of the notes helper: misreadings of "no" before a feature after our word ("We will
-have no SSO in Q1") (one table per fix, with the close phrasings that stay)."""
+have no SSO in Q1") or before another feature ("No SSO, SCIM by Q2") (one table per fix, with
+the close phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -69,4 +70,126 @@ NO_FEATURE_AFTER_OUR_WORD = [
     ids=[c[0][:40] for c in NO_FEATURE_AFTER_OUR_WORD],
 )
 def test_no_before_a_feature_after_our_word_denies_it(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# "No" opening a clause right before a feature with no date, then ", " and another feature ("No
+# SSO, SCIM by Q2"): the feature after the comma is a part of its own, as after "No SSO in Q1,"
+# (round 18) and "No SSO; ": SSO a plain dependency. Each made SSO our promise by the date of
+# the part after it (30 June), a block; under a heading of needs, needed by it.
+NO_FEATURE_THEN_ANOTHER = [
+    # (moved from test_notes_round18.py, where it pinned SSO our promise by Q2, not decided there)
+    (
+        "No SSO, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    # (new)
+    (
+        "No SSO, SCIM by Q2, offline mode by Q3",
+        [
+            ("sso", False, None, None, False),
+            ("scim", True, Q2, None, False),
+            ("offline", True, Q3, None, False),
+        ],
+    ),
+    (
+        "No SSO support, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "No SSO, SCIM, offline mode by Q2",
+        [
+            ("sso", False, None, None, False),
+            ("scim", True, Q2, None, False),
+            ("offline", True, Q2, None, False),
+        ],
+    ),
+    (
+        "No SSO, SCIM and offline mode by Q2",
+        [
+            ("sso", False, None, None, False),
+            ("scim", True, Q2, None, False),
+            ("offline", True, Q2, None, False),
+        ],
+    ),
+    (
+        "No SSO nor SCIM, offline mode by Q2",
+        [
+            ("sso", False, None, None, False),
+            ("scim", False, None, None, False),
+            ("offline", True, Q2, None, False),
+        ],
+    ),
+    (
+        "Requirements:\n- No SSO, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", False, None, Q2, False)],
+    ),
+    # ... what stays
+    (
+        "No SSO, SCIM",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    (
+        "No SSO, SCIM in Q2",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    (
+        "No SSO; SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "No SSO, but SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "No SSO, we will have SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "No SSO, they need SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", False, None, Q2, False)],
+    ),
+    (
+        "No SSO in Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SCIM by Q1; no SSO, offline mode by Q2",
+        [("scim", True, Q1, None, False), ("offline", True, Q2, None, False)],
+    ),
+    ("No SSO needed, SCIM by Q2", [("scim", False, None, Q2, False)]),
+    (
+        "They need no SSO, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    (
+        "SSO, SCIM by Q2",
+        [("sso", True, Q2, None, False), ("scim", True, Q2, None, False)],
+    ),
+    # (not decided here: "no" before a list ending in "or", or joined by " and " / " or ")
+    (
+        "No SSO, SCIM or offline mode by Q2",
+        [
+            ("sso", True, Q2, None, False),
+            ("scim", True, Q2, None, False),
+            ("offline", True, Q2, None, False),
+        ],
+    ),
+    (
+        "No SSO and SCIM by Q2",
+        [("sso", True, Q2, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "No SSO or SCIM by Q2",
+        [("sso", True, Q2, None, False), ("scim", True, Q2, None, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    NO_FEATURE_THEN_ANOTHER,
+    ids=[c[0][:40] for c in NO_FEATURE_THEN_ANOTHER],
+)
+def test_no_before_a_feature_then_another_is_only_its_part(body: str, expected: list) -> None:
     assert readings(body) == expected

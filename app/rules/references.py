@@ -2571,8 +2571,9 @@ _SHIPPING_NOW = tuple(
 
 
 # The joints of `_CLAUSE` after which a clause opening with its verb leaves out the subject of
-# the clause before ("They need SCIM but will ship their app in Q2", "... though go live in Q2").
-_LEFT_OUT_JOINTS = (" but ", " though ", " although ")
+# the clause before ("They need SCIM but will ship their app in Q2", "... though go live in Q2",
+# "... whereas will ship their app in Q2").
+_LEFT_OUT_JOINTS = (" but ", " though ", " although ", " whereas ")
 
 
 def _left_out_lead(low: str, a0: int, a: int) -> int:
@@ -3059,13 +3060,13 @@ def _their_milestone(
         theirs = list(_THEIR_SUBJECT.finditer(low, lo, k))
         at = theirs[-1].end() if theirs else k
         if not theirs and all(
-            w in _MODALS or w in _MILESTONE_LINKS or w in _NOW_ADVERBS
+            w in _MODALS or w in _MILESTONE_LINKS or w in _NOW_ADVERBS or w == "only"
             for w in low[c.start : k].split()
         ):
             # The clause after "but" or "though" opening with the verb: the subject left out
             # is that of their need before it ("They need SCIM but go live in Q2", "... but
-            # will launch in Q2", "... but are already going live in Q2"), as for their
-            # shipping (`_their_ship`)
+            # will launch in Q2", "... but are already going live in Q2", "... but will only
+            # go live in Q2"), as for their shipping (`_their_ship`)
             lead_at = _left_out_lead(low, a0, c.start)
             lead = _LEFT_OUT_SUBJECT.match(low, lead_at, c.start) if lead_at >= 0 else None
             if lead is not None and _NEEDED_BY.match(low, lead.end(), c.start) is not None:

@@ -1,6 +1,7 @@
 """Round 19 of the notes helper: misreadings of "no" before a feature after our word ("We will
-have no SSO in Q1") or before another feature ("No SSO, SCIM by Q2") (one table per fix, with
-the close phrasings that stay)."""
+have no SSO in Q1") or before another feature ("No SSO, SCIM by Q2"), and of the customer's go-live or shipping
+after "whereas" or "only" ("They need SCIM whereas will ship their app in Q2") (one table per
+fix, with the close phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -192,4 +193,51 @@ NO_FEATURE_THEN_ANOTHER = [
     ids=[c[0][:40] for c in NO_FEATURE_THEN_ANOTHER],
 )
 def test_no_before_a_feature_then_another_is_only_its_part(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# The subject left out after "whereas" is that of the clause before, as after "but" and "though"
+# (round 16), and "only" may stand before the customer's go-live as "already" does: the date is
+# when they need the feature. Each made SCIM our promise by 30 June, a block.
+THEIR_DATE_AFTER_WHEREAS_OR_ONLY = [
+    # (moved from test_notes_round16.py, where they pinned SCIM our promise by Q2)
+    ("They need SCIM whereas will ship their app in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but will only go live in Q2", [("scim", False, None, Q2, False)]),
+    # (new)
+    ("They need SCIM, whereas will ship their app in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM whereas will ship by Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM whereas are shipping in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM whereas go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM whereas will go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but only go live in Q2", [("scim", False, None, Q2, False)]),
+    (
+        "Requirements:\n- They need SCIM whereas will ship their app in Q2",
+        [("scim", False, None, Q2, False)],
+    ),
+    # ... what stays
+    ("They need SCIM but will ship their app in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM though will ship their app in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but will go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM and will only go live in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM but will only launch in Q2", [("scim", False, None, Q2, False)]),
+    ("They need SCIM whereas we will ship it in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM whereas will ship it in Q2", [("scim", True, Q2, None, False)]),
+    ("They need SCIM but we will only go live in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will only go live in Q2", [("scim", True, Q2, None, False)]),
+    (
+        "We will have SCIM by Q1 whereas offline mode is not planned",
+        [("scim", True, Q1, None, False)],
+    ),
+    # (not decided here: "only" before their shipping; a need with no subject of theirs)
+    ("They need SCIM but will only ship in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM is needed whereas will ship their app in Q2", [("scim", True, Q2, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    THEIR_DATE_AFTER_WHEREAS_OR_ONLY,
+    ids=[c[0][:40] for c in THEIR_DATE_AFTER_WHEREAS_OR_ONLY],
+)
+def test_their_date_after_whereas_or_only_is_theirs(body: str, expected: list) -> None:
     assert readings(body) == expected

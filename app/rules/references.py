@@ -3560,6 +3560,12 @@ def _heading_kind(low: str, start: int, colon: int) -> str | None:
 _Heading = tuple[int, int, str, int, int]
 
 
+# "No" before these after a question is our yes ("No problem, by Q1", "No blockers"); before
+# anything else ("No SSO", "No date for SSO", "No we can't") it answers no yes, so the lines
+# before it stay questions, as after our no (`_NO_ANSWER`).
+_NO_AS_YES = ("problem", "worries", "blocker", "issue", "concern")
+
+
 def _list_headings(low: str) -> list[_Heading]:
     """Each list under a heading in the note (`_HEADING_KINDS`): the start of its first item,
     the end of its last, the heading's kind, and the span of a date in the heading ("Promised
@@ -3603,12 +3609,14 @@ def _list_headings(low: str) -> list[_Heading]:
                     kind == "question"
                     and bare
                     and first >= 0
-                    and low[pos:line_end].strip().split(" ", 1)[0] in _ANSWER_FIRST
+                    and (head := low[pos:line_end].strip().split(" ", 1))[0] in _ANSWER_FIRST
                     and _NO_ANSWER.match(low, pos, line_end) is None
+                    and (head[0] != "no" or head[-1].startswith(_NO_AS_YES))
                 ):
                     # "They asked:\nSCIM by Q1\nTold them yes, by Q1": a question and our
                     # answer, not a list of questions: read as written (not when the answer
-                    # is no: "Open questions:\nSCIM by Q1\nNo" stays the heading's question)
+                    # is no: "Open questions:\nSCIM by Q1\nNo" stays the heading's question,
+                    # nor "no" of something: "...\nNo SSO", "...\nNo we can't")
                     first = -1
                 break  # a line that is no item
             pos = line_end + 1

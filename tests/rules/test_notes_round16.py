@@ -57,16 +57,9 @@ NO_IDEA_IS_NO_ANSWER = [
         "Open questions:\nSCIM by Q1\nNo, but we will have it by Q2",
         [("scim", True, Q2, None, False)],
     ),
-    (
-        "Open questions:\nSCIM by Q1\nNo SSO",
-        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
-    ),
+    # ('...\nNo SSO', '...\nNo ideas', '...\nNo date for SSO': decided in
+    # test_notes_round19.py)
     ("Open questions:\nSCIM by Q1\nNo blockers", [("scim", True, Q1, None, False)]),
-    ("Open questions:\nSCIM by Q1\nNo ideas", [("scim", True, Q1, None, False)]),
-    (
-        "Open questions:\nSCIM by Q1\nNo date for SSO",
-        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
-    ),
     ("Will SCIM be ready by Q1? No idea.", [("scim", False, None, None, False)]),
     ("Multi-region: no idea yet.", [("multi-region", False, None, None, False)]),
     ("Offline mode?\nNo", []),

@@ -1,7 +1,8 @@
 """Round 19 of the notes helper: misreadings of "no" before a feature after our word ("We will
 have no SSO in Q1") or before another feature ("No SSO, SCIM by Q2"), and of the customer's go-live or shipping
-after "whereas" or "only" ("They need SCIM whereas will ship their app in Q2") (one table per
-fix, with the close phrasings that stay)."""
+after "whereas" or "only" ("They need SCIM whereas will ship their app in Q2"), and of "no" of
+a feature after a question ('Open questions:\nSCIM by Q1\nNo SSO') (one table per fix, with the
+close phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -240,4 +241,78 @@ THEIR_DATE_AFTER_WHEREAS_OR_ONLY = [
     ids=[c[0][:40] for c in THEIR_DATE_AFTER_WHEREAS_OR_ONLY],
 )
 def test_their_date_after_whereas_or_only_is_theirs(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# A line opening with "no" of a feature or of something else ("No SSO", "No date for SSO", "No
+# we can't") right after lines with no mark under a heading of questions is no yes: those lines
+# stay the heading's questions (plain), as after our no ("No", "No, Q2 at the earliest") and "No
+# idea" (rounds 13 and 16). Each made SCIM our promise by 31 March, a block (the question and its
+# "answer" were read as written).
+NO_OF_A_FEATURE_AFTER_A_QUESTION = [
+    # (moved from test_notes_round13.py and test_notes_round16.py, where they pinned SCIM our
+    # promise by Q1, "as they were")
+    (
+        "Open questions:\nSCIM by Q1\nNo SSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Open questions:\nSCIM by Q1\nNo ideas", [("scim", False, None, None, False)]),
+    (
+        "Open questions:\nSCIM by Q1\nNo date for SSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    # (new)
+    (
+        "Open questions:\nSCIM by Q1\nNo SSO by Q1",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Open questions:\nSCIM by Q1\nNo SSO needed", [("scim", False, None, None, False)]),
+    ("Open questions:\nSCIM by Q1\nNo we can't do it by Q1", [("scim", False, None, None, False)]),
+    (
+        "They asked:\nSCIM by Q1\nNo SSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    # ... what stays
+    ("Open questions:\nSCIM by Q1\nNo", [("scim", False, None, None, False)]),
+    ("Open questions:\nSCIM by Q1\nNo, Q2 at the earliest", [("scim", False, None, None, False)]),
+    ("Open questions:\nSCIM by Q1\nNo idea", [("scim", False, None, None, False)]),
+    (
+        "Open questions:\nSCIM by Q1\nNope, SSO first",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Open questions:\nSCIM by Q1\nYes, by Q1", [("scim", True, Q1, None, False)]),
+    ("Open questions:\nSCIM by Q1\nTold them yes, by Q1", [("scim", True, Q1, None, False)]),
+    ("Open questions:\nSCIM by Q1\nNo problem, by Q1", [("scim", True, Q1, None, False)]),
+    ("Open questions:\nSCIM by Q1\nNo worries, by Q1", [("scim", True, Q1, None, False)]),
+    ("Open questions:\nSCIM by Q1\nNo blockers", [("scim", True, Q1, None, False)]),
+    ("Open questions:\nSCIM by Q1\nNo issues", [("scim", True, Q1, None, False)]),
+    (
+        "Open questions:\n- SCIM by Q1\nNo SSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "Open questions:\nSCIM by Q1\nSSO",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "What we promised:\nSCIM - Q1\nNo SSO",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "Requirements:\nSCIM by Q1\nNo SSO",
+        [("scim", False, None, Q1, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "Open questions:\nSCIM by Q1\nNo SSO\nWe will have SCIM by Q1",
+        [("scim", True, Q1, None, False), ("sso", False, None, None, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    NO_OF_A_FEATURE_AFTER_A_QUESTION,
+    ids=[c[0][:40] for c in NO_OF_A_FEATURE_AFTER_A_QUESTION],
+)
+def test_no_of_a_feature_after_a_question_leaves_it_a_question(body: str, expected: list) -> None:
     assert readings(body) == expected

@@ -429,3 +429,75 @@ def test_0017_gives_queued_sweeps_priority_1_and_downgrade_restores_the_index(
         claim = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("deal_queue")}
         assert claim["ix_deal_queue_claim"] == ["status", "due_at", "id"]
         upgrade_to_head(engine)
+
+
+def test_0018_binds_existing_approvals_to_the_findings_they_cover_now(
+    db_backend, request, tmp_path
+):
+    """An approval made before 0018 is given the findings its deal's latest evaluation names
+    it on; one that covers nothing there (or is revoked) keeps NULL and covers as before."""
+    import json
+
+    def finding(rule: str, key: str | None, approval: int | None, evidence: str = "") -> dict:
+        return {"rule_id": rule, "feature_key": key, "evidence": evidence, "severity": "block",
+                "message": "", "approved": approval is not None, "approval_id": approval}  # fmt: skip
+
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0017") as conn:
+            findings = [
+                finding("never-blocks", "sso", 1),
+                finding("never-blocks", "sso", 1),  # a second mention: one entry
+                finding("unknown-promised", None, 2, "We'll build a SAP connector."),
+                finding("unknown-promised", None, None, "And a blockchain ledger."),
+            ]
+            conn.execute(
+                text(
+                    'INSERT INTO evaluation (id, crm, deal_id, verdict, findings, "references", '
+                    "trigger, created_at) VALUES (10, 'test', 'd1', 'blocked', :f, '[]', "
+                    "'webhook', '2026-12-01 00:00:00')"
+                ),
+                {"f": json.dumps(findings)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO deal (crm, deal_id, name, is_won, is_closed, snapshot, tracked, "
+                    "crm_task_open, written, last_evaluation_id, created_at, updated_at) VALUES "
+                    "('test', 'd1', '', false, false, '{}', true, false, '{}', 10, "
+                    "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO approval (id, crm, deal_id, feature_key, rule_id, reason, "
+                    "approver, revoked_at, created_at) VALUES (:id, 'test', 'd1', :k, :r, 'ok', "
+                    "'pat', :revoked, '2026-12-01 00:00:00')"
+                ),
+                [
+                    {"id": 1, "k": "sso", "r": None, "revoked": None},
+                    {"id": 2, "k": None, "r": "unknown-promised", "revoked": None},
+                    {"id": 3, "k": "scim", "r": None, "revoked": None},  # covers nothing now
+                    {"id": 4, "k": "sso", "r": None, "revoked": "2026-12-02 00:00:00"},
+                ],
+            )
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            covers = {
+                i: json.loads(c) if isinstance(c, str) else c
+                for i, c in conn.execute(text("SELECT id, covers FROM approval ORDER BY id"))
+            }
+        assert covers == {
+            1: [{"rule_id": "never-blocks", "feature_key": "sso", "evidence": ""}],
+            2: [
+                {
+                    "rule_id": "unknown-promised",
+                    "feature_key": None,
+                    "evidence": "We'll build a SAP connector.",
+                }
+            ],
+            3: None,
+            4: None,
+        }
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        command.downgrade(cfg, "0017")
+        assert "covers" not in {c["name"] for c in inspect(engine).get_columns("approval")}
+        upgrade_to_head(engine)

@@ -456,6 +456,10 @@ class Approval(SQLModel, table=True):
     revoked_at: datetime | None = _ts()
     revoked_by: str | None = Field(default=None, max_length=255)
     created_at: datetime = _created()
+    # The findings it was given for, [{rule_id, feature_key, evidence}]: it covers those rules'
+    # findings on its feature (and, off the roadmap, those sentences), not a finding that
+    # appears later. None: made before this was recorded (covers any rule's finding).
+    covers: list | None = _json_nullable()
 
 
 def _feature_promise_key(context: Any) -> str | None:

@@ -960,12 +960,18 @@ def _first_quantifier(node: Condition) -> tuple[str, Condition | None] | None:
 def _grant_for(
     finding: Finding, promised_date: date | None, approvals: Sequence[ApprovalGrant]
 ) -> ApprovalGrant | None:
-    """A grant covers a finding for its feature (and rule, if it names one); a grant given for a
-    promised date does not cover a later promise."""
+    """A grant covers a finding for its feature (and rule, if it names one) of the rules it
+    was given for; an off-roadmap grant only the sentences it was given for; a grant given for a
+    promised date does not cover a later promise. So a feature cancelled after an approval of
+    its late date, or a second off-roadmap promise, blocks again: nobody approved those."""
     for grant in approvals:  # sorted by id: the oldest matching grant is named
         if grant.feature_key != finding.feature_key:
             continue
         if grant.rule_id is not None and grant.rule_id != finding.rule_id:
+            continue
+        if grant.rule_ids is not None and finding.rule_id not in grant.rule_ids:
+            continue
+        if grant.evidence is not None and finding.evidence not in grant.evidence:
             continue
         if (
             grant.promised_date is not None

@@ -156,13 +156,19 @@ class Finding(_Model):
 
 
 class ApprovalGrant(_Model):
-    """An approval as the engine sees it: a finding on this deal for this feature no longer blocks."""
+    """An approval as the engine sees it: a finding on this deal for this feature no longer blocks.
+
+    `rule_ids`: the rules whose findings it was given for (None: any rule, as approvals made
+    before they were recorded); `evidence`: for an off-roadmap promise (no feature), the
+    sentences it was given for (None: any)."""
 
     id: int
     feature_key: str | None = None
     rule_id: str | None = None
     approver: str
     promised_date: date | None = None
+    rule_ids: list[str] | None = None
+    evidence: list[str] | None = None
 
 
 class EvaluationResult(_Model):

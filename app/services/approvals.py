@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import or_, select
@@ -21,7 +22,7 @@ from app.errors import Conflict, InvalidRequest, NotFound
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
 from app.models import Approval, Deal, DealFeature, Evaluation, utcnow
-from app.rules.model import ApprovalGrant
+from app.rules.model import ApprovalGrant, DealSnapshot, Severity
 from app.services import audit
 from app.services import ledger as _ledger  # noqa: F401  registers the ledger.check schedule
 
@@ -32,13 +33,9 @@ EXPIRY_INTERVAL_SECONDS = 60
 
 
 def _grant(row: Approval) -> ApprovalGrant:
-    return ApprovalGrant(
-        id=row.id,
-        feature_key=row.feature_key,
-        rule_id=row.rule_id,
-        approver=row.approver,
-        promised_date=row.promised_date,
-    )
+    from app.services.pipeline import grant_of
+
+    return grant_of(row)
 
 
 def _active(now: datetime):
@@ -138,27 +135,18 @@ def create_approval(
                 f"deal '{deal_id}' has no finding of rule '{rule_id}' on feature '{feature_key}'",
                 input=rule_id,
             )
-    duplicate = session.execute(
-        select(Approval.id).where(
-            Approval.crm == crm,
-            Approval.deal_id == deal_id,
-            Approval.feature_key.is_(None)
-            if feature_key is None
-            else Approval.feature_key == feature_key,
-            # one without a rule covers every rule's finding on its feature (`_grant_for`)
-            Approval.rule_id.is_(None)
-            if rule_id is None
-            else or_(Approval.rule_id == rule_id, Approval.rule_id.is_(None))
-            if feature_key is not None
-            else Approval.rule_id == rule_id,
-            *_active(now),
-        )
-    ).first()
-    if duplicate is not None:
-        raise Conflict(
-            f"approval {duplicate[0]} already covers this finding; revoke it first",
-            details={"approval_id": duplicate[0]},
-        )
+    covers = _what_it_covers(
+        session,
+        deal,
+        ApprovalGrant(
+            id=_PROSPECTIVE_ID,
+            feature_key=feature_key,
+            rule_id=rule_id,
+            approver=approver,
+            promised_date=promised_date,
+        ),
+        now,
+    )
     row = Approval(
         crm=crm,
         deal_id=deal_id,
@@ -169,6 +157,7 @@ def create_approval(
         approver=approver,
         expires_at=expires_at,
         created_at=now,
+        covers=covers,
     )
     session.add(row)
     session.flush()
@@ -282,6 +271,88 @@ def list_approvals(
     elif status == "expired":
         conds.extend([Approval.revoked_at.is_(None), Approval.expires_at <= now])
     return conds
+
+
+# Sorts after every stored approval: a finding one of them covers keeps naming it.
+_PROSPECTIVE_ID = 2**62
+
+
+def _what_it_covers(
+    session: Session, deal: Deal, grant: ApprovalGrant, now: datetime
+) -> list[dict[str, Any]]:
+    """The findings `grant` would newly cover on `deal`, by the engine's own matching
+    (engine._grant_for): the deal evaluated from its stored snapshot now, with its active
+    approvals and this one. Stored on the approval, so it covers those findings and not one
+    that appears later (a feature cancelled after its late date was approved, a second
+    off-roadmap promise).
+
+    Refuses an approval that would cover nothing: 409 when active approvals already cover what
+    it names, 422 when there is nothing to approve (no warning or block on the feature; a
+    `promised_date` before the promise made). Both were accepted as "active": the first then
+    lifted a block that appeared later, and the second sat beside the block it did not lift
+    and made the right approval a 409."""
+    from app.services.pipeline import EvaluationContext
+
+    if not deal.snapshot:
+        raise Conflict(f"deal '{deal.deal_id}' has not been read yet; approve once it is checked")
+    context = EvaluationContext.load(session, deal.crm, [deal.deal_id], now)
+    existing = context.grants.get(deal.deal_id, [])
+    snapshot = DealSnapshot.model_validate(deal.snapshot)
+    context.grants[deal.deal_id] = [*existing, grant]
+    result = context.evaluate(snapshot)
+    newly = [
+        f for f in result.findings if f.approval_id == grant.id and f.severity != Severity.info
+    ]
+    if newly:
+        return [
+            dict(t)
+            for t in dict.fromkeys(
+                (("rule_id", f.rule_id), ("feature_key", f.feature_key), ("evidence", f.evidence))
+                for f in newly
+            )
+        ]
+    context.grants[deal.deal_id] = [grant]
+    alone = context.evaluate(snapshot).findings
+    covered_by = sorted(
+        {
+            f.approval_id
+            for f, a in zip(result.findings, alone, strict=True)
+            if a.approval_id == grant.id and f.severity != Severity.info and f.approval_id
+        }
+    )
+    if covered_by:
+        raise Conflict(
+            f"approval {', '.join(map(str, covered_by))} already covers this finding; "
+            "revoke it first",
+            details={"approval_id": covered_by[0]},
+        )
+    on_feature = [
+        f
+        for f in result.findings
+        if f.feature_key == grant.feature_key
+        and f.severity != Severity.info
+        and (grant.rule_id is None or f.rule_id == grant.rule_id)
+    ]
+    if not on_feature:
+        what = f"feature '{grant.feature_key}'" if grant.feature_key else "an off-roadmap promise"
+        raise InvalidRequest.at(
+            ("feature_key",) if grant.feature_key else ("rule_id",),
+            f"deal '{deal.deal_id}' has no warning or block on {what} to approve: nothing "
+            "there stops the deal",
+            input=grant.feature_key or grant.rule_id,
+        )
+    promised = [
+        r.promised_date
+        for r in result.references
+        if r.feature_key == grant.feature_key and r.promised_date is not None
+    ]
+    latest = max(promised).isoformat() if promised else "a later date"
+    raise InvalidRequest.at(
+        ("promised_date",),
+        f"is before the date the deal promises ({latest}): this approval would cover no "
+        f"finding; approve {latest} or leave promised_date out",
+        input=grant.promised_date.isoformat() if grant.promised_date else None,
+    )
 
 
 def _has_finding(session: Session, deal: Deal, feature_key: str | None, rule_id: str) -> bool:

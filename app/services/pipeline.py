@@ -552,16 +552,24 @@ def grants_by_deal(
         )
     )
     for row in rows:
-        grants[row.deal_id].append(
-            ApprovalGrant(
-                id=row.id,
-                feature_key=row.feature_key,
-                rule_id=row.rule_id,
-                approver=row.approver,
-                promised_date=row.promised_date,
-            )
-        )
+        grants[row.deal_id].append(grant_of(row))
     return grants
+
+
+def grant_of(row: Approval) -> ApprovalGrant:
+    """The engine's view of an approval row: what it covers (see engine._grant_for)."""
+    covers = row.covers
+    return ApprovalGrant(
+        id=row.id,
+        feature_key=row.feature_key,
+        rule_id=row.rule_id,
+        approver=row.approver,
+        promised_date=row.promised_date,
+        rule_ids=None if covers is None else sorted({c["rule_id"] for c in covers}),
+        evidence=None
+        if covers is None or row.feature_key is not None
+        else [c.get("evidence") for c in covers],
+    )
 
 
 def apply_snapshot(deal: Deal, snapshot: DealSnapshot, now: datetime) -> None:

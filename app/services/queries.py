@@ -1166,6 +1166,8 @@ def approval_row(a: Approval) -> dict[str, Any]:
         "revoked_at": a.revoked_at.isoformat() if a.revoked_at else None,
         "revoked_by": a.revoked_by,
         "created_at": a.created_at.isoformat(),
+        # the findings it was given for (null: made before they were recorded; covers any)
+        "covers": a.covers,
     }
 
 

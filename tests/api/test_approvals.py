@@ -328,3 +328,143 @@ def test_parallel_approvals_of_one_finding_make_one_and_parallel_revokes_revoke_
         assert len(s.exec(select(Approval)).all()) == 1
         revoked = s.exec(select(AuditLog).where(AuditLog.action == "approval.revoke")).all()
     assert len(revoked) == 1
+
+
+# --- what an approval covers: the findings it was given for, no more -----------------------
+
+FAR = date(2030, 9, 30)  # SSO's target date, well after every deal's close date
+
+
+@pytest.fixture
+def late(engine, settings, make_app, api_key):
+    """SSO coming soon (target FAR), Audit Log available; a deal per call of `put`."""
+    from fastapi.testclient import TestClient
+
+    from app.services.rules_service import install_default_rules
+
+    with Session(engine) as s:
+        s.add(
+            Feature(
+                key="sso",
+                name="Single Sign-On",
+                aliases=["SSO"],
+                availability="coming_soon",
+                target_date=FAR,
+            )
+        )
+        s.add(Feature(key="audit-log", name="Audit Log", availability="available"))
+        install_default_rules(s)
+        s.commit()  # fmt: skip
+    crm = TestCrmConnector(engine)
+    pipeline = DealPipeline(engine, settings, {"test": crm})
+
+    def put(deal_id: str, *notes: str) -> None:
+        crm.put_deal(
+            DealSnapshot(
+                crm="test", deal_id=deal_id, name=f"Acme {deal_id}", stage=OPEN,
+                amount=Decimal("50000"), close_date=date.today() + timedelta(days=45),
+                owner_id="owner-1",
+                notes=[Note(id=f"n{i}", body=b) for i, b in enumerate(notes)],
+            )
+        )  # fmt: skip
+        pipeline.process([QueueItem(id=1, crm="test", deal_id=deal_id, attempts=1, reason="x")])
+
+    def verdict(deal_id: str) -> str:
+        with Session(engine) as s:
+            return s.exec(select(Deal.verdict).where(Deal.deal_id == deal_id)).one()
+
+    with TestClient(make_app(connectors={"test": crm})) as web:
+        yield {"web": web, "put": put, "verdict": verdict, "approver": api_key("approver"),
+               "revops": api_key("revops"), "pipeline": pipeline}  # fmt: skip
+
+
+def _approve(late, **body):
+    return late["web"].post(
+        "/api/v1/approvals",
+        json={"crm": "test", "reason": "Strategic account",
+              "expires_at": (utcnow() + timedelta(days=7)).isoformat(), **body},
+        headers=late["approver"],
+    )  # fmt: skip
+
+
+def test_an_approval_of_a_late_date_does_not_cover_the_feature_being_cancelled(late):
+    """Approved: SSO promised by March 2030, before its target but after the close date. When
+    product then cancels SSO, the deal depends on a feature that will never exist: nobody
+    approved that, and the block comes back (it stayed lifted, "[APPROVED by pat] Single
+    Sign-On is not going to be built")."""
+    late["put"]("D1", "We promised SSO by March 2030.")
+    assert late["verdict"]("D1") == "blocked"
+    r = _approve(late, deal_id="D1", feature_key="sso", promised_date="2030-03-31")
+    assert r.status_code == 201, r.text
+    [covered] = r.json()["covers"]
+    assert covered["feature_key"] == "sso" and covered["rule_id"] != "never-blocks"
+    assert late["verdict"]("D1") == "warning"
+
+    r = late["web"].patch(
+        "/api/v1/features/sso",
+        json={"availability": "never", "target_date": None},
+        headers=late["revops"],
+    )
+    assert r.status_code == 200, r.text
+    late["pipeline"].process(
+        [QueueItem(id=2, crm="test", deal_id="D1", attempts=1, reason="roadmap")]
+    )
+
+    assert late["verdict"]("D1") == "blocked"
+
+
+def test_an_off_roadmap_approval_covers_the_promise_it_was_given_for_not_a_later_one(late):
+    late["put"]("D1", "We'll build them a custom SAP connector by Q2 2030.")
+    r = _approve(late, deal_id="D1", rule_id="unknown-promised")
+    assert r.status_code == 201, r.text
+    assert [c["evidence"] for c in r.json()["covers"]] == [
+        "We'll build them a custom SAP connector by Q2 2030."
+    ]
+    assert late["verdict"]("D1") == "warning"
+
+    late["put"](
+        "D1",
+        "We'll build them a custom SAP connector by Q2 2030.",
+        "We promised them a blockchain audit trail by January.",
+    )
+
+    assert late["verdict"]("D1") == "blocked"  # the second promise is nobody's approval
+
+
+def test_an_approval_on_a_feature_with_no_problem_is_refused(late, engine):
+    """It was a 201 "active" that changed nothing, and later silently lifted the block the
+    feature's cancellation brought."""
+    late["put"]("D1", "They need the Audit Log.")
+    assert late["verdict"]("D1") == "clear"
+
+    r = _approve(late, deal_id="D1", feature_key="audit-log")
+
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["path"] == "feature_key"
+    assert "no warning or block on feature 'audit-log'" in r.json()["error"]["message"]
+    with Session(engine) as s:
+        assert s.exec(select(Approval)).all() == []
+
+
+def test_an_approval_for_an_earlier_date_than_promised_is_refused_then_the_right_one_passes(
+    late, engine
+):
+    """A promised_date before the promise covered nothing but was "active", and the right
+    approval then got a 409 "approval 1 already covers this finding"."""
+    late["put"]("D1", "We promised SSO by March 2030.")
+
+    early = _approve(late, deal_id="D1", feature_key="sso", promised_date="2030-01-31")
+
+    assert early.status_code == 422, early.text
+    assert early.json()["error"]["details"][0]["path"] == "promised_date"
+    assert "2030-03-31" in early.json()["error"]["message"]
+    right = _approve(late, deal_id="D1", feature_key="sso", promised_date="2030-03-31")
+    assert right.status_code == 201, right.text
+    assert late["verdict"]("D1") == "warning"
+    again = _approve(late, deal_id="D1", feature_key="sso")
+    assert (
+        again.status_code == 409
+        and again.json()["error"]["details"]["approval_id"] == (right.json()["id"])
+    )
+    with Session(engine) as s:
+        assert len(s.exec(select(Approval)).all()) == 1

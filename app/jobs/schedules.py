@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector
 from app.models import PeriodicJob, utcnow
+from app.models.types import as_utc
 from app.settings import MAX_INTERVAL_SECONDS, Settings
 
 log = structlog.get_logger("app.schedules")
@@ -116,6 +117,7 @@ class ScheduleRunner:
         self.renew_every = (
             renew_every if renew_every is not None else max(settings.lease_seconds / 3, 0.05)
         )
+        self._intervals_applied: set[str] = set()  # schedules whose interval this runner set
 
     def enabled(self) -> dict[str, Schedule]:
         registry = self._schedules if self._schedules is not None else load_schedules()
@@ -134,6 +136,59 @@ class ScheduleRunner:
                     .values(name=name, interval_seconds=interval, next_run_at=now, state={})
                     .on_conflict_do_nothing(index_elements=["name"])
                 )
+        fresh = {name: s for name, s in schedules.items() if name not in self._intervals_applied}
+        if fresh:
+            self._apply_intervals(fresh, now)
+
+    def _apply_intervals(self, schedules: dict[str, Schedule], now: datetime) -> None:
+        """Once per runner (at start, and for a schedule enabled later): a row whose stored
+        interval differs from this process's settings takes the new interval, and its next run
+        comes no later than the last start (or now, never started) plus the new interval. A
+        lowered interval takes effect at once instead of after the old one runs out; a raised
+        one never pushes a due run later (the next run after it uses the new interval).
+
+        Each row is changed with a compare-and-set on what was read, so several workers
+        starting together with the same settings change it once; one that lost the race leaves
+        it to the winner. Only once per runner, so two configurations during a rolling restart
+        do not rewrite the row on every pass."""
+        table = PeriodicJob.__table__
+        with self.engine.begin() as conn:
+            stored = {
+                row.name: row
+                for row in conn.execute(
+                    select(
+                        table.c.name,
+                        table.c.interval_seconds,
+                        table.c.next_run_at,
+                        table.c.last_started_at,
+                    ).where(table.c.name.in_(sorted(schedules)))
+                )
+            }
+            for name, sched in sorted(schedules.items()):
+                row = stored.get(name)
+                interval = _interval(sched, self.settings)
+                if row is None or row.interval_seconds == interval:
+                    continue
+                base = as_utc(row.last_started_at) if row.last_started_at is not None else now
+                next_run_at = min(as_utc(row.next_run_at), base + timedelta(seconds=interval))
+                changed = conn.execute(
+                    update(table)
+                    .where(
+                        table.c.name == name,
+                        table.c.interval_seconds == row.interval_seconds,
+                        table.c.next_run_at == row.next_run_at,
+                    )
+                    .values(interval_seconds=interval, next_run_at=next_run_at)
+                ).rowcount
+                if changed:
+                    log.info(
+                        "schedule interval changed",
+                        schedule=name,
+                        old_interval_seconds=row.interval_seconds,
+                        interval_seconds=interval,
+                        next_run_at=next_run_at.isoformat(),
+                    )
+        self._intervals_applied.update(schedules)
 
     def _claim(self, name: str, now: datetime) -> dict | None:
         table = PeriodicJob.__table__

@@ -16,7 +16,7 @@ from tests.jobs._schedule_proc import LEASE_SECONDS, run_forever_job
 from tests.jobs.conftest import Clock
 
 
-def _registry(calls: list[dict], *, fail: bool = False, enabled: bool = True):
+def _registry(calls: list[dict], *, fail: bool = False, enabled: bool = True, interval: int = 600):
     def run(ctx: JobContext) -> dict:
         calls.append(dict(ctx.state))
         if fail:
@@ -26,7 +26,7 @@ def _registry(calls: list[dict], *, fail: bool = False, enabled: bool = True):
     return {
         "refresh": Schedule(
             name="refresh",
-            interval=lambda s: 600,
+            interval=lambda s: interval,
             run=run,
             enabled=lambda s, c: enabled,
         )
@@ -203,3 +203,110 @@ def test_a_stop_waits_for_a_job_that_finishes_within_the_grace(engine, settings)
     assert not thread.thread.is_alive()
     job = _job(engine)
     assert (job.lease_owner, job.last_status, job.state) == (None, "ok", {"cursor": 1})
+
+
+def test_a_lowered_interval_takes_effect_at_the_next_start_not_after_the_old_one(engine, settings):
+    calls: list[dict] = []
+    clock = Clock()
+    week = ScheduleRunner(
+        engine, settings, {}, owner="a", schedules=_registry(calls, interval=604800), clock=clock
+    )
+    assert week.run_due() == ["refresh"]
+    started = _job(engine).last_started_at
+    clock.advance(600)
+    # The operator restarts the worker with a 60 s interval: due 60 s after the last start.
+    minute = ScheduleRunner(
+        engine, settings, {}, owner="a", schedules=_registry(calls, interval=60), clock=clock
+    )
+    assert minute.run_due() == ["refresh"]
+    job = _job(engine)
+    assert job.interval_seconds == 60
+    assert job.last_started_at > started
+    assert len(calls) == 2
+
+
+def test_a_changed_interval_pulls_the_next_run_in_but_never_pushes_it_later(engine, settings):
+    calls: list[dict] = []
+    clock = Clock()
+    hour = ScheduleRunner(
+        engine, settings, {}, owner="a", schedules=_registry(calls, interval=3600), clock=clock
+    )
+    assert hour.run_due() == ["refresh"]
+    started = _job(engine).last_started_at
+
+    # Lowered to 10 minutes, 2 minutes after the run: next at start + 10 min, not yet due.
+    clock.advance(120)
+    ten = ScheduleRunner(
+        engine, settings, {}, owner="b", schedules=_registry(calls, interval=600), clock=clock
+    )
+    assert ten.run_due() == []
+    job = _job(engine)
+    assert (job.interval_seconds, job.next_run_at) == (600, started + timedelta(seconds=600))
+
+    # Raised to a day: the run due at start + 10 min stays there.
+    day = ScheduleRunner(
+        engine, settings, {}, owner="c", schedules=_registry(calls, interval=86400), clock=clock
+    )
+    assert day.run_due() == []
+    job = _job(engine)
+    assert (job.interval_seconds, job.next_run_at) == (86400, started + timedelta(seconds=600))
+    clock.advance(481)
+    assert day.run_due() == ["refresh"]  # due as the 10-minute setting said
+    job = _job(engine)
+    assert job.next_run_at >= clock() + timedelta(seconds=86400 - 5)  # then a day apart
+
+
+def test_a_schedule_never_started_with_a_lowered_interval_is_due_from_now(engine, settings):
+    calls: list[dict] = []
+    clock = Clock()
+    with Session(engine) as s:  # a row from an older release, never run, due in a week
+        s.add(
+            PeriodicJob(
+                name="refresh",
+                interval_seconds=604800,
+                next_run_at=clock() + timedelta(days=7),
+                state={},
+            )
+        )
+        s.commit()
+    runner = ScheduleRunner(
+        engine, settings, {}, owner="a", schedules=_registry(calls, interval=60), clock=clock
+    )
+    assert runner.run_due() == []
+    job = _job(engine)
+    assert job.interval_seconds == 60
+    assert abs((job.next_run_at - (clock() + timedelta(seconds=60))).total_seconds()) < 5
+    clock.advance(61)
+    assert runner.run_due() == ["refresh"]
+
+
+def test_workers_starting_together_with_a_new_interval_change_it_once_and_run_once(
+    engine, settings
+):
+    calls: list[dict] = []
+    clock = Clock()
+    old = ScheduleRunner(
+        engine, settings, {}, owner="a", schedules=_registry(calls, interval=604800), clock=clock
+    )
+    assert old.run_due() == ["refresh"]
+    clock.advance(120)
+    registry = _registry(calls, interval=60)
+    barrier = threading.Barrier(4)
+    ran: list[list[str]] = []
+
+    def go(i: int) -> None:
+        runner = ScheduleRunner(
+            engine, settings, {}, owner=f"w{i}", schedules=registry, clock=clock
+        )
+        barrier.wait()
+        ran.append(runner.run_due())
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(ran) == [[], [], [], ["refresh"]]
+    assert len(calls) == 2
+    job = _job(engine)
+    assert job.interval_seconds == 60

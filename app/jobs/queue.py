@@ -132,8 +132,15 @@ def _upsert_statement(dialect: str):
             "queued_at": case((idle, insert.excluded.queued_at), else_=table.c.queued_at),
             # A reason that needs a CRM read (webhook, reconcile...) wins over one that
             # re-evaluates the stored snapshot, or the change behind the event is never read.
+            # A dead row is no exception: its read (or its evaluation) failed, so a sweep
+            # reviving it must not turn it into a snapshot-only run whose `done` would hide
+            # the unread change. Only a done row (its read succeeded) takes the new reason.
             "reason": case(
-                (idle, insert.excluded.reason),
+                (table.c.status == "done", insert.excluded.reason),
+                (
+                    and_(table.c.status == "dead", table.c.reason.in_(SNAPSHOT_ONLY_REASONS)),
+                    insert.excluded.reason,
+                ),
                 (snapshot_only, table.c.reason),
                 else_=insert.excluded.reason,
             ),

@@ -592,3 +592,42 @@ def test_a_salesforce_id_is_queued_in_one_form_whatever_form_it_came_in(engine):
         s.commit()
         rows = sorted((r.crm, r.deal_id) for r in s.exec(select(DealQueue)))
     assert rows == [("hubspot", "006000000000001"), ("salesforce", "006000000000001AAA")]
+
+
+def test_a_sweep_reviving_a_dead_row_keeps_its_crm_read(engine, worker_settings):
+    """A deal whose webhook went dead (its CRM read failed) and that a roadmap change sweeps
+    later is read from the CRM, not re-evaluated from the old snapshot: the change that killed
+    it is read, and its `last_error` is cleared only by a run that read it."""
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["DEAD", "DONE"], reason="webhook")
+        queue.enqueue_deals(s, "test", ["DEAD-SWEEP"], reason="roadmap")
+        s.commit()
+    permanent = Outcome.from_exception(PermanentError("400 on read"))
+    processor = RecordingProcessor(
+        lambda item: Outcome.done() if item.deal_id == "DONE" else permanent
+    )
+    worker = Worker(engine, worker_settings, processor)
+    assert worker.run_once() == 3
+    assert _row(engine, "DEAD").status == "dead"
+    for reason in sorted(STORED_SNAPSHOT_REASONS):  # every snapshot-only sweep
+        with Session(engine) as s:
+            queue.enqueue_deals(s, "test", ["DEAD", "DONE", "DEAD-SWEEP"], reason=reason)
+            s.commit()
+        dead = _row(engine, "DEAD")
+        assert (dead.status, dead.reason) == ("pending", "webhook"), reason
+        assert dead.last_error == "PermanentError: 400 on read"  # until a run reads it
+        assert _row(engine, "DONE").reason == reason  # its read succeeded: the snapshot will do
+        assert _row(engine, "DEAD-SWEEP").reason == reason  # it needed no read
+        with Session(engine) as s:  # back to what the run left, for the next sweep
+            for deal_id, status in (("DEAD", "dead"), ("DONE", "done"), ("DEAD-SWEEP", "dead")):
+                row = s.exec(select(DealQueue).where(DealQueue.deal_id == deal_id)).one()
+                row.status = status
+                s.add(row)
+            s.commit()
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["DEAD"], reason="roadmap")
+        s.commit()
+    processor.decide = lambda _item: Outcome.done()
+    assert worker.run_once() == 1
+    assert [(i.deal_id, i.reason) for i in processor.seen[-1:]] == [("DEAD", "webhook")]
+    assert (_row(engine, "DEAD").status, _row(engine, "DEAD").last_error) == ("done", None)

@@ -918,6 +918,9 @@ def _strength(ref: FeatureReference) -> tuple:
         not ref.hedged,  # the firmest word given: "We will have SCIM by Q2" over "might"
         ref.custom_build,
         ref.promised_date is not None,
+        # of two promises as firm, the later date: "We promised SSO by March. We promised SSO
+        # by June." promises June too, which an approval of March does not cover
+        ref.promised_date,
         not ref.optional,  # "They need offline mode" over "Offline mode would be nice to have"
         ref.needed_by is not None,
         not ref.is_question,

@@ -1,0 +1,72 @@
+"""Round 20 of the notes helper: a second, later promise of a feature in the same note was
+dropped ("We promised SSO by March 2027. We promised SSO by June 2027."), ... (one table per
+fix, with the close phrasings that stay)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.rules.catalog import Catalog
+from app.rules.engine import StoredRule, evaluate
+from app.rules.model import ApprovalGrant, VerdictStatus
+
+from .conftest import TODAY, make_deal
+from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
+
+MARCH = date(2027, 3, 31)
+JUNE = date(2027, 6, 30)
+
+# Two promises of a feature in one note, as firm as each other: the one reference the note
+# gives the feature kept the first date only, so an approval of "promised by March" lifted the
+# block though the note also promised June (the same sentences in two notes gave both). The
+# later date is kept: an approval of it covers the earlier one too (`engine._grant_for`).
+LATER_PROMISE_KEPT = [
+    (
+        "We promised SSO by March 2027. We promised SSO by June 2027.",
+        [("sso", True, JUNE, None, False)],
+    ),
+    (
+        "We promised SSO by March 2027.\nWe promised SSO by June 2027.",
+        [("sso", True, JUNE, None, False)],
+    ),
+    ("We promised SSO by Q1. Told them SSO by Q2.", [("sso", True, Q2, None, False)]),
+    ("We promised SSO by Q1. We will have SSO by Q3.", [("sso", True, Q3, None, False)]),
+    (
+        "What we promised:\n- SSO - Q1\n- SCIM - Q2\n- SSO - Q3",
+        [("sso", True, Q3, None, False), ("scim", True, Q2, None, False)],
+    ),
+    # ... what stays: the later one first, or the same date
+    (
+        "We promised SSO by June 2027. We promised SSO by March 2027.",
+        [("sso", True, JUNE, None, False)],
+    ),
+    ("We promised SSO by Q2. We promised SSO by Q2.", [("sso", True, Q2, None, False)]),
+    # ... a promise over no promise, a firm promise over a hedged later one (`hedged` apart)
+    ("They need SSO by Q3. We promised SSO by Q1.", [("sso", True, Q1, None, False)]),
+    ("We promised SSO by Q1. We might have SSO by Q3.", [("sso", True, Q1, None, False)]),
+    ("We promised SSO by Q1. SSO by Q3?", [("sso", True, Q1, None, False)]),
+    # ... the customer's two dates: the first, as before
+    ("They need SSO by Q1. They need SSO by Q3.", [("sso", False, None, Q1, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), LATER_PROMISE_KEPT, ids=[c[0][:60] for c in LATER_PROMISE_KEPT]
+)
+def test_a_later_promise_of_a_feature_in_the_same_note_is_kept(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+@pytest.mark.parametrize(("approved_for", "lifted"), [(Q3, False), (date(2027, 12, 31), True)])
+def test_an_approval_of_the_earlier_promise_does_not_cover_the_later(
+    catalog: Catalog, default_rules: list[StoredRule], approved_for: date, lifted: bool
+) -> None:
+    deal = make_deal("We promised SCIM by Q3 2027. We promised SCIM by Q4 2027.")
+    grant = ApprovalGrant(id=1, feature_key="scim", approver="a", promised_date=approved_for)
+    result = evaluate(deal, catalog, default_rules, approvals=[grant], today=TODAY)
+    (f,) = [f for f in result.findings if f.rule_id == "promised-past-target"]
+    assert f.approved is lifted
+    assert result.status == (VerdictStatus.warning if lifted else VerdictStatus.blocked)

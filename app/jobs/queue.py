@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import (
     JSON,
     SmallInteger,
@@ -38,6 +39,8 @@ from app.connectors.base import MAX_RETRY_AFTER
 from app.connectors.registry import canonical_deal_id
 from app.jobs.types import Outcome, QueueItem
 from app.models import DealQueue, UTCDateTime, utcnow
+
+log = structlog.get_logger("app.queue")
 
 # Queue reasons the pipeline evaluates from the stored snapshot, without reading the CRM
 # (app.services.pipeline.STORED_SNAPSHOT_REASONS is this set): a reason that needs a read never
@@ -216,29 +219,53 @@ def _claimable(now: datetime):
 
 
 def claim_batch(
-    engine: Engine, *, owner: str, limit: int, lease_seconds: float, now: datetime | None = None
+    engine: Engine,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    now: datetime | None = None,
+    max_attempts: int | None = None,
 ) -> list[QueueItem]:
     """Lease up to `limit` due deals to `owner`, priority 0 first (SWEEP_REASONS) but for
     `SWEEP_SHARE` of the claim, then the oldest `due_at`. Expired leases (a crashed worker)
-    are due."""
+    are due; one whose row already used `max_attempts` goes `dead` instead of being claimed:
+    each of its attempts ended with the worker gone and no outcome (a deal whose processing
+    kills the worker, OOM or segfault, would otherwise be claimed forever)."""
     now = now or utcnow()
     table = DealQueue.__table__
+    parts = _claimable_parts(now)
     with engine.begin() as conn:
         # One pick per part of `_claimable_parts`, each read in order from
         # `ix_deal_queue_claim` (status, priority, due_at, id) and stopped after `limit` rows.
         # One query with the conditions OR-ed gathered and sorted every due row on each claim
         # (70 ms per claim with 20,000 deals queued by one roadmap change).
         found: list[tuple[int, datetime, int]] = []
-        for condition in _claimable_parts(now):
+        abandoned: dict[int, list[int]] = {}  # attempts -> ids of expired rows out of attempts
+        suspects: list[tuple[int, datetime, int]] = []  # expired again, after an earlier try
+        for condition in parts:
+            expired = condition is parts[-1]
             pick = (
-                select(table.c.priority, table.c.due_at, table.c.id)
+                select(table.c.priority, table.c.due_at, table.c.id, table.c.attempts)
                 .where(condition)
                 .order_by(table.c.status, table.c.priority, table.c.due_at, table.c.id)
                 .limit(limit)
             )
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
-            found.extend(tuple(row) for row in conn.execute(pick))
+            for priority, due_at, id_, attempts in conn.execute(pick):
+                if expired and max_attempts is not None and attempts >= max_attempts:
+                    abandoned.setdefault(attempts, []).append(id_)
+                else:
+                    found.append((priority, due_at, id_))
+                    if expired and attempts >= 2:
+                        suspects.append((priority, due_at, id_))
+        for attempts, dead_ids in abandoned.items():
+            _bury_abandoned(conn, dead_ids, attempts=attempts, now=now)
+        if suspects:
+            # Back from an expired lease again: its worker may have died of this very deal.
+            # Alone, a deal that kills its worker takes no batchmate with it to `dead`.
+            found = [min(suspects)]
         urgent = sorted(row for row in found if row[0] == 0)
         sweep = sorted(row for row in found if row[0] != 0)
         taken = urgent[: limit - min(len(sweep), int(limit * SWEEP_SHARE))]
@@ -279,6 +306,38 @@ def claim_batch(
     ]
     items.sort(key=lambda i: i.id)
     return items
+
+
+def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: datetime) -> None:
+    """Expired leases whose rows used every attempt: `dead`, never claimed again by itself."""
+    table = DealQueue.__table__
+    error = (
+        f"the worker processing this deal stopped without recording an outcome, {attempts} "
+        "times (its lease expired each time: killed, out of memory, crashed?); not claimed "
+        "again"
+    )
+    buried = conn.execute(
+        update(table)
+        .where(
+            table.c.id.in_(ids),
+            table.c.status == "running",
+            table.c.lease_expires_at < now,
+            table.c.attempts == attempts,
+        )
+        .values(
+            status="dead",
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=now,
+            rerun=False,
+            last_error=error,
+            updated_at=now,
+        )
+        .returning(table.c.crm, table.c.deal_id)
+    ).all()
+    for row in buried:
+        log.error("deal dead: its worker stopped without an outcome", crm=row.crm,
+                  deal_id=row.deal_id, attempts=attempts)  # fmt: skip
 
 
 def _held(item: QueueItem, owner: str):

@@ -87,6 +87,7 @@ class Worker:
             limit=self.settings.worker_batch_size,
             lease_seconds=self.settings.lease_seconds,
             now=self.clock(),
+            max_attempts=self.settings.max_attempts,
         )
         if items:
             log.debug("claimed", count=len(items), deal_ids=[i.deal_id for i in items])

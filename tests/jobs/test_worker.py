@@ -631,3 +631,42 @@ def test_a_sweep_reviving_a_dead_row_keeps_its_crm_read(engine, worker_settings)
     assert worker.run_once() == 1
     assert [(i.deal_id, i.reason) for i in processor.seen[-1:]] == [("DEAD", "webhook")]
     assert (_row(engine, "DEAD").status, _row(engine, "DEAD").last_error) == ("done", None)
+
+
+def test_a_deal_that_kills_its_worker_goes_dead_alone_after_max_attempts(
+    engine, worker_settings, clock: Clock
+):
+    """A deal whose processing kills the worker (OOM, segfault: no outcome, the lease runs out)
+    is not claimed forever: once it has used MAX_ATTEMPTS it goes dead with an error saying so.
+    Back from a second expired lease, rows are claimed one at a time, so its batchmates finish."""
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["A", "B", "POISON"])
+        s.commit()
+    processor = RecordingProcessor()
+    worker = Worker(engine, worker_settings, processor, owner="w", clock=clock)
+    batches = []
+    for _ in range(10):
+        items = worker.claim()
+        batches.append(sorted(i.deal_id for i in items))
+        if any(i.deal_id == "POISON" for i in items):
+            assert all(i.attempts <= worker_settings.max_attempts for i in items)
+        elif items:
+            worker.record(items, processor.process(items))
+        clock.advance(worker_settings.lease_seconds + 1)  # the killed worker's lease runs out
+    assert batches[:6] == [
+        ["A", "B", "POISON"],
+        ["A", "B", "POISON"],
+        ["A"],
+        ["B"],
+        ["POISON"],
+        [],
+    ]
+    poison = _row(engine, "POISON")
+    assert (poison.status, poison.attempts, poison.lease_owner) == ("dead", 3, None)
+    assert "stopped without recording an outcome, 3 times" in poison.last_error
+    assert [_row(engine, d).status for d in ("A", "B")] == ["done", "done"]
+    # An operator's replay gives it a fresh budget, as for any dead row.
+    with Session(engine) as s:
+        assert len(queue.replay_dead(s)) == 1
+        s.commit()
+    assert [i.deal_id for i in worker.claim()] == ["POISON"]

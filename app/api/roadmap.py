@@ -19,6 +19,7 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
 )
+from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.services import roadmap_sources as svc
 from app.services.roadmap_refresh import refresh_source
 
@@ -43,22 +44,18 @@ class SourceStatusPage(Page[svc.SourceStatus]):
     pass
 
 
-class SourceChange(BaseModel):
+class SourceChange(FanOutCounts):
     source: svc.SourcePublic
     features_remapped: int = 0
-    deals_reevaluated: int = 0
-    deals_requeued: int = 0
 
 
-class SourceDeleted(BaseModel):
+class SourceDeleted(FanOutCounts):
     name: str
     features_deleted: int = 0
-    deals_reevaluated: int = 0
-    deals_requeued: int = 0
     orphaned_mappings: list[OrphanedMapping] = Field(default_factory=list)
 
 
-class RefreshOut(BaseModel):
+class RefreshOut(FanOutCounts):
     source: str
     ok: bool
     not_modified: bool
@@ -68,8 +65,6 @@ class RefreshOut(BaseModel):
     updated: int
     deleted: int
     pages: int
-    deals_reevaluated: int
-    deals_requeued: int
     orphaned_mappings: list[OrphanedMapping] = Field(
         default_factory=list, description="mappings naming a feature this refresh deleted"
     )
@@ -202,8 +197,7 @@ def update_source(
     return SourceChange(
         source=svc.to_public(session, updated.row, stale_after=_stale_after(settings)),
         features_remapped=updated.features_remapped,
-        deals_reevaluated=updated.fanout.candidates,
-        deals_requeued=updated.fanout.requeued_count,
+        **fanout_counts(updated.fanout),
     )
 
 
@@ -213,8 +207,7 @@ def delete_source(name: str, session: SessionDep, principal: RevOpsPrincipal) ->
     return SourceDeleted(
         name=name,
         features_deleted=deleted.features_deleted,
-        deals_reevaluated=deleted.fanout.candidates,
-        deals_requeued=deleted.fanout.requeued_count,
+        **fanout_counts(deleted.fanout),
         orphaned_mappings=[OrphanedMapping(**m) for m in deleted.orphaned_mappings],
     )
 
@@ -240,4 +233,4 @@ async def refresh(
     result = await run_in_threadpool(
         refresh_source, engine, name, actor=principal.actor, accept_removals=accept_removals
     )
-    return RefreshOut(**result.as_dict())
+    return RefreshOut(**{**result.as_dict(), **fanout_counts(result.fanout)})

@@ -390,8 +390,13 @@ def test_every_mapping_write_answers_the_same_fan_out_fields(client, revops):
     ).json()
     r = client.delete(f"/api/v1/mappings/{mapping_id}", headers=revops)
     assert r.status_code == 200
-    counts = {"deals_reevaluated", "deals_requeued"}
+    counts = {"deals_reevaluated", "deals_requeued", "deals_deferred"}
     assert set(created) == set(updated) == {"mapping", "warnings"} | counts
-    assert r.json() == {"id": mapping_id, "deals_reevaluated": 0, "deals_requeued": 0}
+    assert r.json() == {
+        "id": mapping_id,
+        "deals_reevaluated": 0,
+        "deals_requeued": 0,
+        "deals_deferred": 0,
+    }
     deleted_feature = client.delete("/api/v1/features/percent", headers=revops).json()
     assert set(deleted_feature) == {"key", "warnings"} | counts

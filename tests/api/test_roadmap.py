@@ -658,6 +658,7 @@ def test_delete_source_answers_like_patch_reports_orphans_and_drops_its_gauge(
         "features_deleted",
         "deals_reevaluated",
         "deals_requeued",
+        "deals_deferred",
         "orphaned_mappings",
     }
     assert (body["name"], body["features_deleted"]) == ("acme", 1)

@@ -4202,7 +4202,7 @@ def _sentence_references(
                     "promised_date": promised,
                     "needed_by": needed,
                     "matched_text": m.matched_text,
-                    "hedged": commitment and hedgy and _hedged(low, said, c),
+                    "hedged": commitment and hedgy and _hedged(low, said, c, mentions),
                     "optional": wishful
                     and not commitment
                     and not question
@@ -4306,7 +4306,7 @@ _HEDGE = re.compile(_first_char_class(_HEDGE_SOURCE) + _HEDGE_SOURCE)
 _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tentative tentatively
     probably likely may should could aim aims aimed aiming hope hopes hoped hoping best if
     fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
-    estimate estimated try tries tried trying best-effort"""
+    estimate estimated try tries tried trying best-effort planned scheduled roadmap"""
 _HEDGE_STARTS = frozenset(
     w + tail for w in _HEDGE_STARTS_TEXT.split() for tail in ("", ",", ".", ";", ":", ")", "!")
 )
@@ -4428,14 +4428,37 @@ def _listed_needed(low: str, c: _Clause, m: Mention, names: list[Mention]) -> bo
     return False
 
 
-def _hedged(low: str, said: _Clause | None, c: _Clause) -> bool:
+# The roadmap's plan relayed, a hedge as "is targeted for" is (`_HEDGE`): "SSO is planned for
+# Q3", "SSO's scheduled for Q3", "SSO is on the roadmap for Q3". Only of a feature named right
+# before it (`_hedged`): not "the demo is scheduled for Monday", nor our "We have SSO planned
+# for Q3" or "SSO is scheduled to ship in Q2".
+_PLANNED = re.compile(
+    r"(?:(?<![a-z0-9])(?:is|are|was|were) |'s |\u2019s )(?:(?:planned|scheduled) for"
+    r"|on (?:the|our) roadmap for)(?![a-z0-9])"
+)
+
+
+def _hedged(low: str, said: _Clause | None, c: _Clause, names: list[Mention] | None = None) -> bool:
     """Whether the promise of the clause `said` (the feature named in `c`) was hedged: a
-    hedge word in either clause ("We might have SCIM by Q2", "SCIM by Q2, hopefully")."""
+    hedge word in either clause ("We might have SCIM by Q2", "SCIM by Q2, hopefully"), or the
+    roadmap's plan of a feature of `names` in it ("We told them SSO is planned for Q3")."""
     if said is None:
         return False
     if _HEDGE.search(low, said.start, said.end) is not None:
         return True
-    return c is not said and _HEDGE.search(low, c.start, c.end) is not None
+    if c is not said and _HEDGE.search(low, c.start, c.end) is not None:
+        return True
+    if names:
+        for k in (said,) if c is said else (said, c):
+            for hit in _PLANNED.finditer(low, k.start, k.end):
+                at = hit.start()
+                for n in names:
+                    end = n.end  # a name's span takes in its "'s": "SSO's planned for Q3"
+                    if low.startswith(("'s", "\u2019s"), end - 2):
+                        end -= 2
+                    if k.start <= end <= at and low[end:at].strip() in ("", "support"):
+                        return True
+    return False
 
 
 # Another company's product: "Competitor X has offline mode", "Their current vendor's offline

@@ -11,13 +11,16 @@ import pytest
 from app.rules.catalog import Catalog
 from app.rules.engine import StoredRule, evaluate
 from app.rules.model import ApprovalGrant, VerdictStatus
+from app.rules.references import find_references
 
 from .conftest import TODAY, make_deal
 from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
 from .test_notes_round8 import Q3
+from .test_sales_language import CATALOG
 
 MARCH = date(2027, 3, 31)
 JUNE = date(2027, 6, 30)
+Q3_2027 = date(2027, 9, 30)
 
 # Two promises of a feature in one note, as firm as each other: the one reference the note
 # gives the feature kept the first date only, so an approval of "promised by March" lifted the
@@ -70,3 +73,59 @@ def test_an_approval_of_the_earlier_promise_does_not_cover_the_later(
     (f,) = [f for f in result.findings if f.rule_id == "promised-past-target"]
     assert f.approved is lifted
     assert result.status == (VerdictStatus.warning if lifted else VerdictStatus.blocked)
+
+
+def hedged_readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, hedged) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.promised_date, r.hedged)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# The roadmap's plan relayed ("SSO is planned for Q3 2027", "is on the roadmap for", "is
+# scheduled for") is hedged, as "is targeted for" already was: still a commitment (the customer
+# heard the date), marked `hedged` for rules that treat it apart. Each was a firm promise.
+# Only of a feature named right before it: not "the demo is scheduled for Monday".
+PLAN_RELAYED_HEDGED = [
+    ("We told them SSO is planned for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    ("We told them SSO is on the roadmap for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    ("We told them SSO is scheduled for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    ("Told them SSO is planned for Q3", [("sso", True, Q3, True)]),
+    ("SSO is planned for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    ("SSO is on our roadmap for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    ("SSO's planned for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    ("SSO\u2019s on the roadmap for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    ("SSO support is planned for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    ("SCIM is scheduled for Q2", [("scim", True, Q2, True)]),
+    ("What we told them:\n- SSO is planned for Q3", [("sso", True, Q3, True)]),
+    (
+        "SSO and SCIM are planned for Q3 2027.",
+        [("sso", True, Q3_2027, True), ("scim", True, Q3_2027, True)],
+    ),
+    # ... a promise word with it stays a commitment, hedged as with "is targeted for"
+    ("We promised SSO is planned for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    ("We promised SSO is targeted for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    # ... what stays
+    ("We told them SSO is targeted for Q3 2027.", [("sso", True, Q3_2027, True)]),
+    (
+        "We told them SSO is planned for Q3 2027 and SCIM is promised by Q2.",
+        [("sso", True, Q3_2027, True), ("scim", True, Q2, False)],
+    ),
+    ("We have SSO planned for March", [("sso", True, Q1, False)]),
+    ("SCIM planned for Q2 per the roadmap.", [("scim", True, Q2, False)]),
+    ("SCIM is scheduled to ship in Q2.", [("scim", True, Q2, False)]),
+    ("SSO is not planned for Q3 2027.", [("sso", False, None, False)]),
+    ("We will have SSO by Q2 and the demo is scheduled for Monday.", [("sso", True, Q2, False)]),
+    ("We will have SSO by Q2, the demo's scheduled for Monday.", [("sso", True, Q2, False)]),
+    ("We promised SSO by Q2 - kickoff is planned for May.", [("sso", True, Q2, False)]),
+    ("Their go-live is planned for Q2, SCIM required", [("scim", False, None, False)]),
+    ("SSO is on the roadmap.", [("sso", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), PLAN_RELAYED_HEDGED, ids=[c[0][:60] for c in PLAN_RELAYED_HEDGED]
+)
+def test_the_roadmaps_plan_relayed_is_hedged(body: str, expected: list) -> None:
+    assert hedged_readings(body) == expected

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import structlog
 from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector, DealIdPage
@@ -29,6 +30,8 @@ from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.models import utcnow
 from app.services import audit
+
+log = structlog.get_logger("app.backfill")
 
 REASON = "backfill"
 DEFAULT_PACE = 1000.0  # deals a minute
@@ -52,30 +55,56 @@ def backfill(
 ) -> BackfillResult:
     """Queue every open deal of `connector`'s CRM, `pace` deals a minute (see the module
     docstring); `on_page` is called after each page is committed (a progress bar). The run is
-    recorded in the audit log with its counts."""
+    recorded in the audit log with its counts; an interrupted run too (`interrupted`, `error`:
+    why), with the counts so far, before its error is raised."""
     result = BackfillResult(crm=connector.name)
     seen: set[str] = set()
     started = utcnow()
-    for page in connector.open_deal_ids():
-        fresh = [i for i in page.ids if i not in seen]
-        due = started + timedelta(minutes=len(seen) / pace) if pace else None
-        seen.update(fresh)
-        with session_scope(engine) as session:
-            result.queued += enqueue_deals(
-                session, connector.name, fresh, reason=REASON, due_at=due
-            )
-        result.listed += len(page.ids)
-        if result.total is None:
-            result.total = page.total
-        if on_page is not None:
-            on_page(page, result)
+    try:
+        for page in connector.open_deal_ids():
+            fresh = [i for i in page.ids if i not in seen]
+            due = started + timedelta(minutes=len(seen) / pace) if pace else None
+            seen.update(fresh)
+            with session_scope(engine) as session:
+                result.queued += enqueue_deals(
+                    session, connector.name, fresh, reason=REASON, due_at=due
+                )
+            result.listed += len(page.ids)
+            if result.total is None:
+                result.total = page.total
+            if on_page is not None:
+                on_page(page, result)
+    except BaseException as exc:  # a CRM limit, the network, Ctrl-C: audited, then raised
+        _audit_interrupted(engine, result, actor=actor, pace=pace, exc=exc)
+        raise
+    _audit(engine, result, actor=actor, after={"pace": pace})
+    return result
+
+
+def _audit(engine: Engine, result: BackfillResult, *, actor: str, after: dict) -> None:
     with session_scope(engine) as session:
         audit.record(
             session,
             actor=actor,
             action="queue.backfill",
             entity_type="deal_queue",
-            entity_id=connector.name,
-            after={"listed": result.listed, "queued": result.queued, "pace": pace},
+            entity_id=result.crm,
+            after={"listed": result.listed, "queued": result.queued, **after},
         )
-    return result
+
+
+def _audit_interrupted(
+    engine: Engine, result: BackfillResult, *, actor: str, pace: float | None, exc: BaseException
+) -> None:
+    """The audit entry of a run cut short: what it queued so far (kept: each page is committed)
+    and why it stopped. Never hides the interruption itself: a failure to record it (the
+    database is what failed) is logged and the original error raised."""
+    reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")[:500]
+    after: dict = {"pace": pace, "interrupted": True, "error": reason, "total": result.total}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        after["retry_after"] = retry_after
+    try:
+        _audit(engine, result, actor=actor, after=after)
+    except Exception:
+        log.exception("backfill interruption could not be audited", crm=result.crm)

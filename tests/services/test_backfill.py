@@ -70,3 +70,45 @@ def test_backfill_pages_are_due_at_its_pace_so_webhooks_go_first(engine):
     assert due["D2"] - due["D0"] == timedelta(minutes=1) == due["D3"] - due["D1"]
     claimed = claim_batch(engine, owner="w", limit=10, lease_seconds=60)
     assert sorted(i.deal_id for i in claimed) == ["D0", "D1", "W1"]
+
+
+def test_an_interrupted_backfill_is_audited_with_its_counts_so_far_and_why(engine):
+    import pytest
+
+    from app.connectors.base import DealIdPage, TransientError
+    from app.models import AuditLog
+
+    class RateLimited:
+        name = "test"
+
+        def open_deal_ids(self):
+            yield DealIdPage(ids=[f"A{i}" for i in range(100)], total=300)
+            yield DealIdPage(ids=[f"B{i}" for i in range(100)], total=300)
+            raise TransientError("429 daily limit", retry_after=3600)
+
+    with pytest.raises(TransientError, match="429 daily limit"):
+        backfill(engine, RateLimited(), actor="cli:ops", pace=None)
+    with Session(engine) as s:
+        assert len(s.exec(select(DealQueue)).all()) == 200  # each page kept
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "queue.backfill")).one()
+    assert (entry.actor, entry.entity_id) == ("cli:ops", "test")
+    assert entry.after == {
+        "listed": 200,
+        "queued": 200,
+        "total": 300,
+        "pace": None,
+        "interrupted": True,
+        "error": "TransientError: 429 daily limit",
+        "retry_after": 3600,
+    }
+
+
+def test_a_finished_backfill_is_audited_as_not_interrupted(engine):
+    from app.models import AuditLog
+
+    crm = TestCrmConnector(engine)
+    _put(crm, "D1")
+    backfill(engine, crm, actor="test", pace=None)
+    with Session(engine) as s:
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "queue.backfill")).one()
+    assert entry.after == {"listed": 1, "queued": 1, "pace": None}

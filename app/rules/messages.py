@@ -2,11 +2,19 @@
 
 Plain language for a salesperson: what is wrong, what may be said instead (already inside each
 finding's message), and how a block is lifted. Approved findings name who approved them.
+
+`closed` says the deal is past the point where the rep can act on the check: "won" (signed, or
+closed won with nothing of ours blocking it) or "lost". Then nothing is asked of the rep: no
+"before this deal can close", no "to lift a block"; the findings are still listed for the record.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from app.rules.model import DealSnapshot, EvaluationResult, Finding, Severity, VerdictStatus
+
+Closed = Literal["won", "lost"] | None
 
 SUMMARY_LIMIT = 1000
 HOW_TO_LIFT = (
@@ -36,17 +44,43 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
-def summary_text(result: EvaluationResult) -> str:
+def needs_action(result: EvaluationResult, closed: Closed = None) -> bool:
+    """Whether the rep has something to do: an open deal with a block or warning not approved.
+    Otherwise the roadmap task is completed (every problem approved, or the deal closed)."""
+    return closed is None and any(
+        not f.approved and f.severity in (Severity.block, Severity.warning) for f in result.findings
+    )
+
+
+def summary_text(result: EvaluationResult, closed: Closed = None) -> str:
     """One short status for a CRM property (at most 1000 characters)."""
     blocks = _unapproved(result, Severity.block)
     warnings = _unapproved(result, Severity.warning)
     approved = _approved(result)
     parts: list[str] = []
-    if result.status == VerdictStatus.blocked:
+    if closed is not None and (blocks or warnings):
+        problems = blocks or warnings
+        head = (
+            f"Roadmap check on a {'signed' if closed == 'won' else 'lost'} deal: "
+            f"{_plural(len(problems), 'problem')} ({_names(problems)}); "
+        )
+        parts.append(
+            head
+            + (
+                "the deal is not blocked. A promise made at signing that is now at risk gets "
+                "its own follow-up task."
+                if closed == "won"
+                else "nothing is asked of you."
+            )
+        )
+        blocks = []  # named above
+    elif result.status == VerdictStatus.blocked:
         parts.append(
             f"Blocked by the roadmap check: {_plural(len(blocks), 'problem')} must be fixed or "
             f"approved before this deal can close ({_names(blocks)})."
         )
+    elif result.status == VerdictStatus.warning and not (blocks or warnings):
+        parts.append("Roadmap check: every problem on this deal is approved; it may close.")
     elif result.status == VerdictStatus.warning:
         parts.append("Roadmap warnings: the deal may close, but read the roadmap task first.")
     else:
@@ -59,7 +93,7 @@ def summary_text(result: EvaluationResult) -> str:
     # thing to fix about it (the task still lists every finding).
     blocked_names = {f.feature_name or f.rule_name for f in blocks}
     warnings = [f for f in warnings if (f.feature_name or f.rule_name) not in blocked_names]
-    if warnings:
+    if warnings and closed is None:
         parts.append(f"Warnings: {_names(warnings)}.")
     if approved:
         parts.append(
@@ -80,20 +114,34 @@ def _finding_lines(f: Finding) -> list[str]:
     return [head]
 
 
-def task_text(result: EvaluationResult, snapshot: DealSnapshot) -> tuple[str, str]:
+def task_text(
+    result: EvaluationResult, snapshot: DealSnapshot, closed: Closed = None
+) -> tuple[str, str]:
     """Subject and body of the one roadmap task per deal."""
     deal = snapshot.name or snapshot.deal_id
     blocks = _unapproved(result, Severity.block)
     warnings = _unapproved(result, Severity.warning)
-    if result.status == VerdictStatus.blocked:
+    act = needs_action(result, closed)
+    if closed is not None and not act and (blocks or warnings):
+        subject = f"Roadmap check: {deal} is closed {closed}, nothing left to do"
+    elif result.status == VerdictStatus.blocked:
         subject = f"Roadmap check: {deal} is blocked ({_plural(len(blocks), 'problem')} to fix)"
+    elif result.status == VerdictStatus.warning and not act:
+        subject = f"Roadmap check: {deal} is approved, nothing left to do"
     elif result.status == VerdictStatus.warning:
-        subject = f"Roadmap check: {deal} has {_plural(len(warnings) or 1, 'warning')}"
+        subject = f"Roadmap check: {deal} has {_plural(len(warnings), 'warning')}"
     else:
         subject = f"Roadmap check: {deal} is clear"
     lines: list[str] = []
     if result.status == VerdictStatus.clear:
         lines.append("All roadmap problems on this deal are resolved. Nothing left to do.")
+    elif closed is not None and (blocks or warnings):
+        lines.append(
+            f"This deal is closed {closed}: nothing is left to do here. The roadmap check's "
+            "findings are kept below for the record."
+        )
+    elif not act:
+        lines.append("Every roadmap problem on this deal is approved. Nothing left to do.")
     else:
         lines.append(
             "This deal depends on features that are not ready to be sold as described. "
@@ -107,20 +155,20 @@ def task_text(result: EvaluationResult, snapshot: DealSnapshot) -> tuple[str, st
         lines.append("Already approved:")
         for f in approved:
             lines.extend(_finding_lines(f))
-    if blocks:
+    if blocks and closed is None:
         lines.append("")
         lines.append(HOW_TO_LIFT)
     return _truncate(subject, 250), "\n".join(lines)
 
 
-def note_text(result: EvaluationResult, snapshot: DealSnapshot) -> str:
+def note_text(result: EvaluationResult, snapshot: DealSnapshot, closed: Closed = None) -> str:
     """A fuller record for the deal's timeline: verdict, every finding, what was checked."""
     status = {
         VerdictStatus.blocked: "BLOCKED",
         VerdictStatus.warning: "WARNING",
         VerdictStatus.clear: "CLEAR",
     }[result.status]
-    lines = [f"Roadmap check: {status}", summary_text(result)]
+    lines = [f"Roadmap check: {status}", summary_text(result, closed)]
     if result.findings:
         lines.append("")
         for f in result.findings:
@@ -137,7 +185,7 @@ def note_text(result: EvaluationResult, snapshot: DealSnapshot) -> str:
             how = "line item" if ref.source == "line_item" else "note"
             flag = ", promised" if ref.is_commitment else ", asked about" if ref.is_question else ""
             lines.append(f"- {name} ({how}{flag})")
-    if _unapproved(result, Severity.block):
+    if _unapproved(result, Severity.block) and closed is None:
         lines.append("")
         lines.append(HOW_TO_LIFT)
     return "\n".join(lines)

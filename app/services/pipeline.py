@@ -294,7 +294,7 @@ class DealPipeline:
         *,
         was_won: bool = False,
     ) -> DealWriteBack | None:
-        from app.rules.messages import note_text, summary_text, task_text
+        from app.rules.messages import needs_action, note_text, summary_text, task_text
 
         # A signed deal: won when last evaluated, with no block of ours standing (the CRM let
         # it close while we said it could). A promise breaking after the signature (a roadmap
@@ -303,39 +303,54 @@ class DealPipeline:
         # refuse every later edit of it) nor, on HubSpot, move it out of closed-won. The guard
         # is for a deal *reaching* a won stage while blocked.
         signed = snapshot.stage.is_won and was_won and not (deal.written or {}).get("block")
+        blocked = result.status == VerdictStatus.blocked
+        stage = snapshot.stage
+        # Past the point where the rep can act: closed won with nothing of ours blocking it
+        # (signed, or it closed with warnings only), or closed lost. The texts then ask
+        # nothing ("before this deal can close" was written on signed and lost deals), the
+        # block is off and the roadmap task is completed.
+        closed = (
+            "won"
+            if stage.is_won and (signed or not blocked)
+            else "lost"
+            if stage.is_closed and not stage.is_won
+            else None
+        )
+        block = blocked and closed is None
         task = None
-        # A signed deal gets no new or reopened roadmap task (nothing is left to resolve before
-        # closing); an open one it still has is kept up to date.
         keeps_task = bool(deal.crm_task_id and deal.crm_task_open)
-        if result.status != VerdictStatus.clear and (keeps_task or not signed):
-            subject, body = task_text(result, snapshot)
+        if needs_action(result, closed):
+            subject, body = task_text(result, snapshot, closed)
             task = TaskSpec(subject=subject, body=body, open=True, owner_id=snapshot.owner_id)
-        elif result.status == VerdictStatus.clear and (
-            keeps_task or (not deal.crm_task_id and deal.write_started_at is not None)
+        elif keeps_task or (
+            result.status == VerdictStatus.clear
+            and not deal.crm_task_id
+            and deal.write_started_at is not None
         ):
-            # Complete the open task; or, after a write cut short before we learnt its task's
-            # id, complete the task it may have made (the connector looks for it by marker and
+            # Nothing left to do (clear, every problem approved, or the deal closed): complete
+            # the open task; or, after a write cut short before we learnt its task's id,
+            # complete the task it may have made (the connector looks for it by marker and
             # does nothing if there is none), else it stays open on a clear deal and a later
             # block makes a second one.
-            subject, body = task_text(result, snapshot)
+            subject, body = task_text(result, snapshot, closed)
             task = TaskSpec(subject=subject, body=body, open=False, owner_id=snapshot.owner_id)
 
         desired = canonical_write(
             status=result.status,
-            summary=summary_text(result),
-            block=result.status == VerdictStatus.blocked and not signed,
+            summary=summary_text(result, closed),
+            block=block,
             evaluation_url=self.evaluation_url(deal),
             task=task if task is not None else _task_from_written(deal.written),
         )
         # A note records each change of verdict on the deal's timeline. The first verdict needs
         # none: the task it creates already carries the full findings (one CRM call fewer).
         changed = deal.written_verdict is not None and result.status.value != deal.written_verdict
-        note = note_text(result, snapshot) if changed else None
+        note = note_text(result, snapshot, closed) if changed else None
         # A blocked deal sitting in a won stage must reach the connector even when nothing we
         # show has changed: the guard (revert, or the CRM's own rule) acts there.
         guard = desired["block"] and snapshot.stage.is_won
         if (
-            desired == deal.written
+            _same_write(desired, deal.written)
             and not note
             and not followups
             and not guard
@@ -380,7 +395,12 @@ def canonical_write(
     task: TaskSpec | dict | None,
 ) -> dict:
     if isinstance(task, TaskSpec):
-        task = {"subject": task.subject, "body": task.body, "open": task.open}
+        task = {
+            "subject": task.subject,
+            "body": task.body,
+            "open": task.open,
+            "owner_id": task.owner_id,  # the deal changed hands: the open task follows it
+        }
     return {
         "status": status.value,
         "summary": summary,
@@ -388,6 +408,18 @@ def canonical_write(
         "evaluation_url": evaluation_url,
         "task": task,
     }
+
+
+def _same_write(desired: dict, written: dict | None) -> bool:
+    """Whether `written` already holds `desired`. A task written before its owner was recorded
+    is compared without the owner: else every such deal would be written again at its next
+    evaluation (a roadmap sweep would rewrite every open task), for no change."""
+    if desired == written:
+        return True
+    task, was = desired.get("task"), (written or {}).get("task")
+    if task is None or was is None or "owner_id" in was:
+        return False
+    return {**desired, "task": {k: v for k, v in task.items() if k != "owner_id"}} == written
 
 
 def _drifted(snapshot: DealSnapshot, desired: dict, written_at: datetime | None) -> bool:

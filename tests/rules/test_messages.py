@@ -37,9 +37,13 @@ def test_approved_findings_name_the_approver(
     deal = make_deal("They asked about multi-region.")
     grant = ApprovalGrant(id=1, feature_key="multi-region", approver="pat@example.com")
     result = evaluate(deal, catalog, default_rules, approvals=[grant], today=TODAY)
-    assert "Approved: Multi-region failover by pat@example.com." in summary_text(result)
+    summary = summary_text(result)
+    assert "Approved: Multi-region failover by pat@example.com." in summary
+    # Nothing is left for the rep: no "1 warning" (there is none), no "read the task first".
+    assert "every problem on this deal is approved" in summary and "task" not in summary
     subject, body = task_text(result, deal)
-    assert "warning" in subject
+    assert subject == "Roadmap check: Acme - Platform is approved, nothing left to do"
+    assert body.startswith("Every roadmap problem on this deal is approved. Nothing left to do.")
     assert "[APPROVED by pat@example.com]" in body
     assert "approve it in roadmap-guard" not in body  # nothing left to lift
     assert "[APPROVED by pat@example.com]" in note_text(result, deal)

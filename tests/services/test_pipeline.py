@@ -359,6 +359,120 @@ def test_approval_lifts_the_block_and_names_the_approver(pipeline, crm, engine):
         assert any(f["approved"] and f["approved_by"] == "pat" for f in findings)
 
 
+LOST = Stage(id="lost", label="Closed lost", is_closed=True, probability=0.0)
+
+
+def _task_and_props(engine, deal_id="D1"):
+    with Session(engine) as s:
+        [task] = s.exec(select(TestCrmTask).where(TestCrmTask.deal_id == deal_id)).all()
+        return task, s.get(TestCrmDeal, deal_id).properties
+
+
+def test_every_problem_approved_completes_the_task_and_asks_nothing(pipeline, crm, engine):
+    """The task stayed open saying "Acme has 1 warning" (there was none) above an "Already
+    approved" list, and the summary said "read the roadmap task first", until and after the
+    deal was won."""
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    with Session(engine) as s:
+        s.add(Approval(crm="test", deal_id="D1", feature_key="sso", reason="CEO", approver="pat"))
+        s.commit()
+
+    pipeline.process([item(reason="approval")])
+
+    task, props = _task_and_props(engine)
+    assert task.open is False
+    assert task.subject == "Roadmap check: Acme D1 is approved, nothing left to do"
+    assert "[APPROVED by pat]" in task.body and "Please review" not in task.body
+    assert props["status"] == "warning" and props["block"] is False
+    assert props["summary"].startswith("Roadmap check: every problem on this deal is approved")
+    assert "task" not in props["summary"]
+    crm.put_deal(snapshot(line_items=[SSO_LINE], stage=WON))
+    pipeline.process([item()])
+    task, _ = _task_and_props(engine)
+    assert task.open is False
+
+
+def test_a_signed_deal_whose_approval_expires_is_not_told_it_is_blocked(pipeline, crm, engine):
+    """Won under an approval that then expired: the summary said "must be fixed or approved
+    before this deal can close" and the task "is blocked (1 problem to fix)", "To lift a
+    block...": none of it true of a signed deal."""
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    with Session(engine) as s:
+        s.add(Approval(crm="test", deal_id="D1", feature_key="sso", reason="CEO", approver="pat"))
+        s.commit()
+    pipeline.process([item(reason="approval")])
+    crm.put_deal(snapshot(line_items=[SSO_LINE], stage=WON))
+    pipeline.process([item()])  # signed under the approval
+    with Session(engine) as s:
+        s.exec(select(Approval)).one().revoked_at = utcnow()
+        s.commit()
+
+    pipeline.process([item(reason="approval")])
+
+    task, props = _task_and_props(engine)
+    assert props["status"] == "blocked" and props["block"] is False
+    assert props["summary"].startswith(
+        "Roadmap check on a signed deal: 1 problem (Single Sign-On); the deal is not blocked."
+    )
+    assert "before this deal can close" not in props["summary"]
+    assert task.open is False and "To lift a block" not in task.body
+    assert "is blocked" not in task.subject
+
+
+def test_a_deal_lost_while_blocked_drops_its_block_and_completes_its_task(pipeline, crm, engine):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    crm.put_deal(snapshot(line_items=[SSO_LINE], stage=LOST))
+
+    pipeline.process([item()])
+
+    task, props = _task_and_props(engine)
+    assert (
+        task.open is False
+        and task.subject == "Roadmap check: Acme D1 is closed lost, nothing left to do"
+    )
+    assert props["block"] is False and props["status"] == "blocked"
+    assert props["summary"].startswith("Roadmap check on a lost deal: 1 problem (Single Sign-On)")
+    assert "before this deal can close" not in props["summary"]
+    # Reopened: the block and the task come back.
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    task, props = _task_and_props(engine)
+    assert task.open is True and props["block"] is True
+
+
+def test_the_open_task_follows_the_deal_to_its_new_owner(pipeline, crm, engine):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    moved = snapshot(line_items=[SSO_LINE]).model_copy(update={"owner_id": "owner-2"})
+    crm.put_deal(moved)
+
+    pipeline.process([item()])
+
+    task, _ = _task_and_props(engine)
+    assert task.owner_id == "owner-2" and task.open
+
+
+def test_a_task_written_before_owners_were_recorded_is_not_written_again_for_nothing(
+    pipeline, crm, engine
+):
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    with Session(engine) as s:
+        deal = s.exec(select(Deal)).one()
+        written = dict(deal.written)
+        written["task"] = {k: v for k, v in written["task"].items() if k != "owner_id"}
+        deal.written = written
+        s.commit()
+    writes = crm.calls["write_back"]
+
+    pipeline.process([item()])
+
+    assert crm.calls["write_back"] == writes
+
+
 def test_expired_approval_does_not_count(pipeline, crm, engine):
     crm.put_deal(snapshot(line_items=[SSO_LINE]))
     with Session(engine) as s:

@@ -833,6 +833,8 @@ class HubSpotConnector:
                 last_task.get("subject") == task.subject
                 and last_task.get("body") == task.body
                 and bool(last_task.get("open")) == task.open
+                # the deal changed hands (an owner recorded with the task): it follows the deal
+                and last_task.get("owner_id", task.owner_id) == task.owner_id
                 and not action.message
             )
             if task_id is None:

@@ -372,6 +372,25 @@ def test_a_deal_hubspot_refuses_to_read_does_not_fail_the_others_claimed_with_it
     assert rows[refused].status == "dead" and "VALIDATION_ERROR" in rows[refused].last_error
 
 
+def test_the_open_task_follows_the_deal_to_its_new_owner(fake, world) -> None:
+    """The deal changed hands: the stored owner moved, the open task stayed with the old one
+    until something else changed its text (docs/hubspot.md: the task follows the deal owner)."""
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    [task] = fake.tasks_for(deal)
+    old_owner = task["properties"]["hubspot_owner_id"]
+
+    fake.update_object("deals", deal, {"hubspot_owner_id": "202"})
+    deliver(fake, world)
+    drain(world)
+
+    [task] = fake.tasks_for(deal)
+    assert old_owner != "202" and task["properties"]["hubspot_owner_id"] == "202"
+    assert task["properties"]["hs_task_status"] != "COMPLETED"
+
+
 def _fresh_process(fake, world) -> tuple[HubSpotConnector, DealPipeline]:
     """Another worker process: its own connector, with none of the first one's memory."""
     connector = HubSpotConnector(

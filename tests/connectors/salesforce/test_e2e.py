@@ -148,6 +148,23 @@ def test_a_fifteen_character_id_from_a_salesforce_report_finds_and_approves_the_
     assert page.status_code == 200 and "Acme renewal" in page.text
 
 
+def test_the_open_task_follows_the_opportunity_to_its_new_owner(service, fake):
+    client, worker = service
+    opp = fake.add_opportunity("Acme renewal", stage="Negotiation/Review", line_items=[SSO])
+    notify(client, opp, StageName="Negotiation/Review")
+    worker.run_until_empty()
+    [task] = our_tasks(fake, opp)
+    assert task["OwnerId"] == REP_USER
+    dana = fake.add_user("Dana Rep")
+
+    fake.update("Opportunity", opp, {"OwnerId": dana}, user=REP_USER)
+    notify(client, opp, OwnerId=dana)
+    worker.run_until_empty()
+
+    [task] = our_tasks(fake, opp)
+    assert task["OwnerId"] == dana and task["IsClosed"] is False
+
+
 def test_a_block_unticked_by_hand_is_ticked_again(service, fake, rep):
     """The block field is what the validation rule reads: unticked by hand (an admin, a data
     load), the next read of the opportunity ticks it again, though our verdict is unchanged."""

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     lease_seconds: int = Field(default=120, ge=5, le=3600)
     max_attempts: int = Field(default=8, ge=1, le=100)
+    # A batch running longer stops renewing its leases (another worker takes its deals once
+    # they expire) and makes the worker's /healthz report it stuck.
+    batch_timeout_seconds: int = Field(default=900, ge=10, le=86400)
     backoff_base_seconds: float = Field(default=2.0, gt=0, le=600)
     backoff_cap_seconds: float = Field(default=900.0, gt=0, le=86400)
     # Young-generation garbage collection every N container allocations (Python's default is

@@ -56,6 +56,8 @@ class Worker:
         # Liveness (`health`): the loop beats on every turn, and while a batch runs.
         self._last_beat = time.monotonic()
         self._stopped = False
+        # When the batch in hand outlasted BATCH_TIMEOUT_SECONDS (monotonic), else None.
+        self._stuck_since: float | None = None
 
     # --- liveness ---------------------------------------------------------------------------
 
@@ -64,17 +66,20 @@ class Worker:
 
     def health(self, stale_after: float | None = None) -> tuple[bool, dict[str, Any]]:
         """(healthy, details) for the worker's /healthz: the loop has turned within
-        `stale_after` seconds (default max(120, 10 x poll interval)) and has not stopped.
+        `stale_after` seconds (default max(120, 10 x poll interval)), has not stopped, and is
+        not waiting for a batch that outlasted BATCH_TIMEOUT_SECONDS (stuck).
 
         A database outage does not make it unhealthy: the loop keeps turning and retrying, and
         a restart would not bring the database back (the API's /readyz reports that)."""
         if stale_after is None:
             stale_after = max(120.0, 10 * self.settings.worker_poll_seconds)
         silent = time.monotonic() - self._last_beat
-        healthy = not self._stopped and silent <= stale_after
+        stuck = self._stuck_since is not None
+        healthy = not self._stopped and not stuck and silent <= stale_after
         return healthy, {
             "owner": self.owner,
             "stopped": self._stopped,
+            "stuck": stuck,
             "seconds_since_last_loop": round(silent, 3),
         }
 
@@ -207,7 +212,12 @@ class Worker:
     def _process_watched(
         self, items: Sequence[QueueItem], stop_event: threading.Event
     ) -> dict[int, Outcome] | None:
-        """Process in a helper thread; renew the leases meanwhile; None if abandoned."""
+        """Process in a helper thread; renew the leases meanwhile; None if abandoned.
+
+        A batch still running after BATCH_TIMEOUT_SECONDS is left to itself: its leases are no
+        longer renewed (another worker takes its deals once they expire; its late outcomes
+        are `stale`), the loop stops beating and `health` reports it stuck. The thread is not
+        killed: if it ever returns, its outcomes are recorded where still ours."""
         box: dict[str, Any] = {}
         ctx = structlog.contextvars.get_contextvars()
 
@@ -220,30 +230,49 @@ class Worker:
         heartbeat = max(self.settings.lease_seconds / 3, 0.05)
         next_beat = time.monotonic() + heartbeat
         stop_deadline: float | None = None
-        while True:
-            thread.join(timeout=0.05)
-            self.beat()
-            if not thread.is_alive():
-                return box.get("outcomes", {})
-            now = time.monotonic()
-            if stop_event.is_set():
-                if stop_deadline is None:
-                    stop_deadline = now + self.grace_seconds
-                    log.info("stopping: finishing the batch in hand", grace=self.grace_seconds)
-                elif now >= stop_deadline:
-                    return None
-            if now >= next_beat:
-                next_beat = now + heartbeat
-                try:
-                    queue.extend_leases(
-                        self.engine,
-                        owner=self.owner,
-                        items=items,
-                        lease_seconds=self.settings.lease_seconds,
-                        now=self.clock(),
+        started = time.monotonic()
+        give_up_at = started + self.settings.batch_timeout_seconds
+        try:
+            while True:
+                thread.join(timeout=0.05)
+                if not thread.is_alive():
+                    return box.get("outcomes", {})
+                now = time.monotonic()
+                if self._stuck_since is None and now >= give_up_at:
+                    self._stuck_since = now
+                    log.error(
+                        "batch timed out: its leases are no longer renewed",
+                        deal_ids=[i.deal_id for i in items],
+                        running_seconds=round(now - started, 1),
+                        batch_timeout_seconds=self.settings.batch_timeout_seconds,
                     )
-                except Exception:
-                    log.exception("lease renewal failed")
+                if self._stuck_since is None:
+                    self.beat()
+                if stop_event.is_set():
+                    if stop_deadline is None:
+                        stop_deadline = now + self.grace_seconds
+                        log.info("stopping: finishing the batch in hand", grace=self.grace_seconds)
+                    elif now >= stop_deadline:
+                        return None
+                if self._stuck_since is None and now >= next_beat:
+                    next_beat = now + heartbeat
+                    try:
+                        queue.extend_leases(
+                            self.engine,
+                            owner=self.owner,
+                            items=items,
+                            lease_seconds=self.settings.lease_seconds,
+                            now=self.clock(),
+                        )
+                    except Exception:
+                        log.exception("lease renewal failed")
+        finally:
+            if self._stuck_since is not None:
+                log.warning(
+                    "timed-out batch ended",
+                    running_seconds=round(time.monotonic() - started, 1),
+                )
+            self._stuck_since = None
 
 
 class StopEvent(threading.Event):

@@ -670,3 +670,47 @@ def test_a_deal_that_kills_its_worker_goes_dead_alone_after_max_attempts(
         assert len(queue.replay_dead(s)) == 1
         s.commit()
     assert [i.deal_id for i in worker.claim()] == ["POISON"]
+
+
+def test_a_batch_outlasting_the_timeout_gives_up_its_leases_and_reports_stuck(
+    engine, worker_settings
+):
+    """A batch that never returns (a hung CRM call) must not keep its deals leased and the
+    worker's /healthz green forever: after BATCH_TIMEOUT_SECONDS its leases are no longer
+    renewed, another worker takes the deals once they expire, and health says stuck."""
+    # model_copy does not validate: a lease and a timeout far below the production minimums.
+    fast = worker_settings.model_copy(
+        update={"lease_seconds": 1.0, "worker_poll_seconds": 0.05, "batch_timeout_seconds": 1.5}
+    )
+    ingest_events(engine, _events(1, per_deal=1))
+    started, proceed = threading.Event(), threading.Event()
+
+    def hang(_item):
+        started.set()
+        proceed.wait(30)
+        return Outcome.done()
+
+    hung = Worker(engine, fast, RecordingProcessor(hang), owner="hung")
+    stop = threading.Event()
+    loop = threading.Thread(target=hung.run_forever, args=(stop,))
+    loop.start()
+    try:
+        assert started.wait(5)
+        time.sleep(0.5)
+        assert hung.health()[0]  # still within the timeout: renewed, healthy
+        other_proc = RecordingProcessor()
+        other = Worker(engine, fast, other_proc, owner="other")
+        deadline = time.monotonic() + 10
+        while not other_proc.seen and time.monotonic() < deadline:
+            other.run_once()
+            time.sleep(0.05)
+        assert other_proc.deal_ids() == ["D0"]  # taken over once the lease expired
+        assert _row(engine, "D0").status == "done"
+        healthy, details = hung.health()
+        assert not healthy and details["stuck"] is True
+    finally:
+        proceed.set()
+        stop.set()
+        loop.join(10)
+    assert _row(engine, "D0").status == "done"  # the hung batch's late outcome is stale
+    assert not hung.health()[0]  # stopped

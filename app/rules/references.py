@@ -239,20 +239,24 @@ _PROMISE = re.compile(
     r"would (?:definitely |certainly )?(?:have(?! to)|be (?:ready|available|live|delivered|"
     r"shipped|done|there|in place)|deliver|ship|support|provide|include)"
     r"|(?:will|shall|going to) (?:definitely |certainly |absolutely |also |likely |probably "
-    r"|most likely )?"
+    r"|most likely |still |already )?"
     r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place|included"
     r"|supported|launched|released)|deliver|ship|support|provide|build|add|develop|get|give"
     # "SCIM will launch in Q2" as "SCIM will ship in Q2" (`_ours`: said of a feature or by us)
     r"|include|enable|make|launch|release"
     # bending the roadmap for the deal: "We'll prioritize SCIM for them", "fast-track"
     r"|ensure|prioriti[sz]e|fast[- ]?track|expedite|accelerate)"
-    rf"|we{_APOS}ll (?:have|deliver|ship|support|provide|build|add|develop|get|give|include|"
+    rf"|we{_APOS}ll (?:still |already )?(?:have|deliver|ship|support|provide|build|add|develop"
+    r"|get|give|include|"
     r"enable|make|ensure|prioriti[sz]e|fast[- ]?track|expedite|accelerate|launch|release)"
     r"|(?:on|to|onto) (?:the|our) roadmap for (?:them|him|her|the customer|the client"
     r"|this (?:deal|customer|client))"
     # "we're delivering SCIM in Q1", "they'll get SCIM": behind look-behinds, so the common
     # words ("we're", "they'll") do not start a match (see _WordStartPattern).
     r"|(?:(?<=we're )|(?<=we\u2019re )|(?<=we are ))(?:delivering|shipping|adding|building)"
+    # ... with "still" or "already" before it: "We are still shipping SCIM in Q2"
+    r"|(?:(?<=we're still )|(?<=we\u2019re still )|(?<=we are still )|(?<=we're already )"
+    r"|(?<=we\u2019re already )|(?<=we are already ))(?:delivering|shipping|adding|building)"
     r"|(?:(?<=they'll )|(?<=they\u2019ll )|(?<=they will ))get"
     r"|ship(?:s|ping)? (?:in|by|on|before)"
     # "We will be shipping SCIM in Q2" as "We will ship SCIM in Q2" (after "ship ... in" above:
@@ -1555,6 +1559,20 @@ def _shipping_denied(low: str, start: int, end: int, a: int, b: int) -> bool:
 _AFTER_QUESTION = " \t\n!\"')]\u201d\u2019"
 
 
+def _split_part(low: str, clauses: list[_Clause], i: int, frm: int, names: list[Mention]) -> None:
+    """Cut clause `i` at the first part joint (`_PART_JOINTS`) after `frm` when a feature is
+    named after it: the part after it is a clause of its own, which a denial before it does
+    not reach ("No SSO by Q1, SCIM by Q2", "SSO not by Q1 and SCIM by Q2")."""
+    c = clauses[i]
+    k = min(
+        (x for x in (low.find(j, frm, c.end) for j in _PART_JOINTS) if x >= 0),
+        default=-1,
+    )
+    if k >= 0 and any(k < n.start < c.end for n in names):
+        clauses.insert(i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end))
+        c.end = k
+
+
 def _clauses(
     low: str,
     a: int,
@@ -1652,6 +1670,9 @@ def _clauses(
                 # A date denied: "- SCIM: not by Q1", "SCIM: not before Q3" (not after a
                 # promise in the clause: "We promised SCIM by Q1, not by Q3").
                 c.denied = True
+                # ... its part only, as after "no" (below): "SSO not by Q1, SCIM by Q2"
+                if len(names) > 1:
+                    _split_part(low, clauses, i, m.end(kind), names)
             elif (
                 not c.promise
                 and low.startswith("shipping ", start)
@@ -1696,19 +1717,7 @@ def _clauses(
                     c.promise = False
                     # ... its part only: a feature named after it opens a clause of its own
                     # ("No SSO by Q1, SCIM by Q2", "No SSO by Q1 and SCIM by Q2")
-                    k = min(
-                        (
-                            x
-                            for x in (low.find(j, m.end(kind), c.end) for j in _PART_JOINTS)
-                            if x >= 0
-                        ),
-                        default=-1,
-                    )
-                    if k >= 0 and any(k < n.start < c.end for n in names):
-                        clauses.insert(
-                            i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end)
-                        )
-                        c.end = k
+                    _split_part(low, clauses, i, m.end(kind), names)
                 elif ours is _DATED:
                     c.dated = settle = True
                 elif ours and (no := _no_name_after(low, m.end(kind), c.end, names)) is not None:
@@ -1717,15 +1726,7 @@ def _clauses(
                     c.denied = True
                     # ... its part only: a feature named after it opens a clause of its own
                     # ("We will have no SSO in Q1, SCIM by Q2")
-                    k = min(
-                        (x for x in (low.find(j, no.end, c.end) for j in _PART_JOINTS) if x >= 0),
-                        default=-1,
-                    )
-                    if k >= 0 and any(k < n.start < c.end for n in names):
-                        clauses.insert(
-                            i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end)
-                        )
-                        c.end = k
+                    _split_part(low, clauses, i, no.end, names)
                 elif ours:
                     c.promise = True
         elif kind == "past":

@@ -129,3 +129,106 @@ PLAN_RELAYED_HEDGED = [
 )
 def test_the_roadmaps_plan_relayed_is_hedged(body: str, expected: list) -> None:
     assert hedged_readings(body) == expected
+
+
+# Our shipping with "still" or "already" before it ("We are still shipping SCIM in Q2", "We
+# will still ship SCIM in Q2") is our promise, as "We are shipping SCIM in Q2" and "We will
+# definitely ship SCIM in Q2" are: each read plain (no commitment, no block).
+STILL_SHIPPING_OURS = [
+    ("We are still shipping SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("We are already shipping SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("We will still ship SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("We're still shipping SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("We\u2019re already shipping SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("We are still delivering SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("We will already have SCIM by Q2", [("scim", True, Q2, None, False)]),
+    ("We'll still ship SCIM in Q2", [("scim", True, Q2, None, False)]),
+    # ... with no date, as "We are shipping SCIM" (a commitment with no date)
+    ("We are still shipping SCIM", [("scim", True, None, None, False)]),
+    # ... what stays
+    ("We are shipping SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("We are shipping SCIM", [("scim", True, None, None, False)]),
+    ("We will ship SCIM in Q2", [("scim", True, Q2, None, False)]),
+    ("SCIM will still ship in Q2", [("scim", True, Q2, None, False)]),
+    ("We are not still shipping SCIM in Q2", [("scim", False, None, None, False)]),
+    ("We won't still ship SCIM in Q2", [("scim", False, None, None, False)]),
+    ("They are still shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They are already shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+    ("They will still ship their app in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), STILL_SHIPPING_OURS, ids=[c[0][:60] for c in STILL_SHIPPING_OURS]
+)
+def test_our_shipping_with_still_or_already_is_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# "not" before a feature's date cue ("SSO not by Q1") denies only its part, as "no" does ("No
+# SSO by Q1, SCIM by Q2"): a feature named after ", " or " and " keeps its reading. SCIM read
+# plain in each.
+NOT_BY_DATE_PART_ONLY = [
+    (
+        "SSO not by Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO not by Q1 and SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO is not by Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO not before Q3, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO not next quarter, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "- SCIM: not by Q1, SSO by Q2",
+        [("scim", False, None, None, False), ("sso", True, Q2, None, False)],
+    ),
+    # ... what stays
+    ("SSO not by Q1", [("sso", False, None, None, False)]),
+    (
+        "SSO not by Q1; SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SCIM by Q2, SSO not by Q1",
+        [("scim", True, Q2, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "SSO and SCIM not by Q1",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    (
+        "SSO not by Q1, SCIM",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    ("We promised SCIM by Q1, not by Q3", [("scim", True, Q1, None, False)]),
+    (
+        "No SSO by Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "We will have no SSO in Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "Requirements:\n- SSO not by Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", False, None, Q2, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NOT_BY_DATE_PART_ONLY, ids=[c[0][:60] for c in NOT_BY_DATE_PART_ONLY]
+)
+def test_not_before_a_date_denies_only_its_part(body: str, expected: list) -> None:
+    assert readings(body) == expected

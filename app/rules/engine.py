@@ -54,6 +54,20 @@ FALLBACK_GUIDANCE = (
     "Do not promise it. You can say the customer's request has been passed to product and "
     "that you will confirm what is possible before they sign."
 )
+# What a rep may say when product wrote no guidance, by availability: "do not promise it"
+# contradicted a beta's "it can only be sold as a beta" and a coming-soon feature's "you may
+# mention it", and told a rep selling an available feature not to.
+FALLBACK_GUIDANCE_BY_AVAILABILITY = {
+    "available": "It is generally available: you can sell it as it is documented today.",
+    "beta": (
+        "Sell it as a beta: it works today, with no SLA, uptime or support commitment, and may "
+        "change before it is generally available."
+    ),
+    "coming_soon": (
+        "Say it is on the roadmap, without a date or a commitment; product will confirm the "
+        "timing before they sign."
+    ),
+}
 AVAILABILITY_WORDS = {
     "available": "generally available",
     "beta": "in beta (no SLA)",
@@ -765,7 +779,9 @@ _PLACEHOLDER_HELPERS: dict[str, Any] = {
     "_words": AVAILABILITY_WORDS,
     "_date": format_date,
     "_confidence": _feature_confidence,
-    "_fallback": FALLBACK_GUIDANCE,
+    "_fallback": lambda f: FALLBACK_GUIDANCE_BY_AVAILABILITY.get(
+        f.availability.value if f else "unknown", FALLBACK_GUIDANCE
+    ),
     "_source": _reference_source,
     "_amount": _deal_amount,
     "_matched": _matched_features,
@@ -780,7 +796,7 @@ _PLACEHOLDER_SOURCE: dict[str, str] = {
     "feature.target_date": "(_date(f.target_date if f else None) or 'no target date')",
     "feature.confidence": "_confidence(f)",
     # blank guidance (spaces, a newline) is no guidance: the fallback, not an empty sentence
-    "feature.guidance": "((f.guidance or '').strip() if f else '') or _fallback.strip()",
+    "feature.guidance": "((f.guidance or '').strip() if f else '') or _fallback(f)",
     "feature.url": "((f.url if f else None) or '')",
     "reference.evidence": "(ref.evidence if ref else '')",
     "reference.source": "_source(ref)",

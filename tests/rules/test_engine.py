@@ -252,6 +252,38 @@ def test_blank_guidance_gives_the_fallback_not_an_empty_sentence(
     assert finding.message.endswith(f"What you can say instead: {FALLBACK_GUIDANCE.strip()}")
 
 
+@pytest.mark.parametrize(
+    ("availability", "rule_id", "line_item", "says", "not_said"),
+    [
+        ("beta", "beta-sold", True, "Sell it as a beta", "Do not promise it"),
+        ("coming_soon", "coming-soon-mentioned", False, "Say it is on the roadmap", "Do not"),
+        ("uncertain", "uncertain-mentioned", False, "Do not promise it", "Sell it"),
+        ("never", "never-built", False, "Do not promise it", "Sell it"),
+    ],
+)
+def test_the_fallback_of_what_to_say_fits_the_availability(
+    default_rules: list[StoredRule], availability, rule_id, line_item, says, not_said
+) -> None:
+    """With no guidance from product, every message ended "What you can say instead: Do not
+    promise it...", beside a beta's "it can only be sold as a beta" and a coming-soon
+    feature's "you may mention it"."""
+    from app.rules.model import Feature, LineItem, ProductMappingEntry
+
+    catalog = Catalog(
+        [Feature(key="api2", name="API v2", availability=availability)],
+        [ProductMappingEntry(match_kind="sku", match_value="SKU-API2", feature_keys=["api2"])],
+    )
+    deal = (
+        make_deal(line_items=[LineItem(id="l1", name="API v2 access", sku="SKU-API2", quantity=1)])
+        if line_item
+        else make_deal("They asked about API v2.")
+    )
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    [finding] = [f for f in result.findings if f.rule_id == rule_id]
+    instead = finding.message.split("What you can say instead: ", 1)[1]
+    assert instead.startswith(says) and not_said not in instead
+
+
 def test_findings_carry_rule_version_evidence_and_the_matched_clause(catalog: Catalog) -> None:
     r = rule(
         {

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 def json_path(loc: Sequence[str | int]) -> str:
@@ -288,6 +289,63 @@ class WriteSlotBusy(ServiceUnavailable, TimeoutError):
     request wrote nothing and may be sent again. A TimeoutError too, for callers that wait."""
 
     retry_after = 5
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached (refused, gone, shutting down, out of connections): the
+    same 503 `unavailable` the webhook routes answer when a delivery cannot be stored. The
+    request's transaction did not commit, so nothing of it was written; send it again."""
+
+    retry_after = 5
+
+
+# PostgreSQL SQLSTATEs of a database that cannot serve us, not of a statement we got wrong:
+# class 08 (connection exception), 53 (insufficient resources: too many connections, disk
+# full), 57P01-57P03 (admin or crash shutdown, cannot connect now).
+_PG_UNAVAILABLE_CLASSES = ("08", "53")
+_PG_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})
+# SQLite's: its file cannot be opened or read, or another process holds the write lock.
+_SQLITE_UNAVAILABLE = ("unable to open database file", "disk i/o error", "database is locked")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached or used right now, as opposed to a
+    statement the code got wrong (a missing table or column, a syntax error: still a 500).
+
+    Yes for a connection SQLAlchemy found dead (`connection_invalidated`), a failure to
+    connect at all (an OperationalError with no statement), the pool's own timeout, and
+    OperationalErrors whose driver code says the server is unavailable."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if exc.statement is None:  # raised while connecting: refused, unknown host, ...
+        return True
+    orig = exc.orig
+    module = type(orig).__module__
+    if module.startswith("psycopg"):
+        state = getattr(orig, "sqlstate", None)
+        if state is None:  # raised by the client: the connection closed or broke
+            return True
+        return state[:2] in _PG_UNAVAILABLE_CLASSES or state in _PG_UNAVAILABLE_STATES
+    if module.startswith("sqlite3"):
+        message = str(orig).lower()
+        return any(text in message for text in _SQLITE_UNAVAILABLE)
+    return False
+
+
+def database_unavailable_error(exc: BaseException) -> DatabaseUnavailable:
+    """The 503 for `exc` (see `database_unavailable`): says the database is the cause, and
+    what kind of failure, without the driver's message (it may name hosts and users)."""
+    kind = type(getattr(exc, "orig", None) or exc).__name__
+    return DatabaseUnavailable(
+        f"database unavailable ({kind}): nothing was written; try again shortly",
+        details={"reason": "database_unavailable", "error": kind},
+    )
 
 
 def integrity_conflict(exc: IntegrityError) -> Conflict:

@@ -12,7 +12,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
@@ -21,6 +22,8 @@ from app.db import make_engine
 from app.errors import (
     JSON_TOO_DEEP,
     DomainError,
+    database_unavailable,
+    database_unavailable_error,
     integrity_conflict,
     not_json_body,
     summary,
@@ -192,6 +195,24 @@ def create_app(
         invalid = unstorable_value(exc)
         log.warning("value refused by the database", path=request.url.path, reason=invalid.message)
         return await _domain_error(request, invalid)
+
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        # The backstop for a database that cannot be reached (refused, restarted, out of
+        # connections), on every route: a 503 saying so, as the webhook routes answer, not a
+        # 500. Anything else (a missing table, a statement the code got wrong) is re-raised to
+        # the 500 handler, which logs its traceback.
+        if not database_unavailable(exc):
+            raise exc
+        unavailable = database_unavailable_error(exc)
+        log.warning(
+            "database unavailable",
+            path=request.url.path,
+            error=(unavailable.details or {}).get("error"),
+        )
+        return await _domain_error(request, unavailable)
+
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
 
     @app.exception_handler(RequestValidationError)
     async def _shape_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    not_,
     or_,
     select,
     true,
@@ -132,7 +133,19 @@ def _upsert_statement(dialect: str):
                 else_=table.c.due_at,
             ),
             "attempts": case((idle, literal(0)), else_=table.c.attempts),
-            "queued_at": case((idle, insert.excluded.queued_at), else_=table.c.queued_at),
+            # When the row last became wanted, for roadmap_guard_processing_seconds: now when
+            # a finished or dead row is queued again, or when a waiting row becomes more
+            # urgent (a rep's webhook for a deal a paced backfill queued 40 minutes ago is
+            # waited for from the webhook, not the backfill). A running row keeps it: its rerun
+            # starts a new cycle when it is recorded.
+            "queued_at": case(
+                (idle, insert.excluded.queued_at),
+                (
+                    and_(not_(running), insert.excluded.priority < table.c.priority),
+                    insert.excluded.queued_at,
+                ),
+                else_=table.c.queued_at,
+            ),
             # A reason that needs a CRM read (webhook, reconcile...) wins over one that
             # re-evaluates the stored snapshot, or the change behind the event is never read.
             # A dead row is no exception: its read (or its evaluation) failed, so a sweep
@@ -571,10 +584,12 @@ RETRYABLE = ("dead", "pending")
 
 
 def _due_now_afresh(now: datetime) -> dict:
-    """A row an operator sends again: pending, due now, with a fresh attempt budget."""
+    """A row an operator sends again: pending, due now, with a fresh attempt budget, waited
+    for from now (`queued_at`: the processing latency does not count the days it lay dead)."""
     return {
         "status": "pending",
         "due_at": now,
+        "queued_at": now,
         "attempts": 0,
         "lease_owner": None,
         "lease_expires_at": None,

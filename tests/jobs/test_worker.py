@@ -714,3 +714,64 @@ def test_a_batch_outlasting_the_timeout_gives_up_its_leases_and_reports_stuck(
         loop.join(10)
     assert _row(engine, "D0").status == "done"  # the hung batch's late outcome is stale
     assert not hung.health()[0]  # stopped
+
+
+def _age_queued(engine, deal_id: str, minutes: float) -> None:
+    with Session(engine) as s:
+        row = s.exec(select(DealQueue).where(DealQueue.deal_id == deal_id)).one()
+        row.queued_at = queue.utcnow() - timedelta(minutes=minutes)
+        s.add(row)
+        s.commit()
+
+
+def test_processing_latency_counts_from_when_the_deal_was_last_wanted(engine, worker_settings):
+    """roadmap_guard_processing_seconds{priority="0"} is what a rep waits for: a webhook for a
+    deal a paced backfill queued 40 minutes ago, or a dead deal replayed days later, is waited
+    for from the webhook or the replay, not from the row's first enqueue."""
+    from app import metrics
+
+    def p0_sum() -> float:
+        return metrics.PROCESSING_SECONDS.labels(priority="0")._sum.get()
+
+    later = queue.utcnow() + timedelta(hours=1)
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["BF"], reason="backfill", due_at=later)
+        queue.enqueue_deals(s, "test", ["WH"], reason="webhook")
+        s.commit()
+    _age_queued(engine, "BF", 40)
+    _age_queued(engine, "WH", 40)
+    before = queue.utcnow()
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["BF", "WH"], reason="webhook")  # the rep edits them
+        s.commit()
+    assert _row(engine, "BF").queued_at >= before  # became urgent now
+    assert _row(engine, "WH").queued_at < before  # already urgent: it has waited 40 minutes
+    with Session(engine) as s:  # a sweep does not make it wanted any sooner
+        queue.enqueue_deals(s, "test", ["WH"], reason="roadmap")
+        s.commit()
+    assert _row(engine, "WH").queued_at < before
+    _age_queued(engine, "WH", 0)
+    worker = Worker(engine, worker_settings, RecordingProcessor())
+    start = p0_sum()
+    assert worker.run_once() == 2
+    assert p0_sum() - start < 60  # not 40 minutes
+
+    # Dead for days, then replayed (or retried) by an operator: waited for from then.
+    processor = RecordingProcessor(lambda _i: Outcome.from_exception(PermanentError("400")))
+    worker = Worker(engine, worker_settings, processor)
+    for deal_id in ("BF", "WH"):
+        with Session(engine) as s:
+            queue.enqueue_deals(s, "test", [deal_id], reason="webhook")
+            s.commit()
+    assert worker.run_once() == 2
+    _age_queued(engine, "BF", 3 * 24 * 60)
+    _age_queued(engine, "WH", 3 * 24 * 60)
+    before = queue.utcnow()
+    with Session(engine) as s:
+        assert queue.retry_now(s, s.exec(select(DealQueue).where(DealQueue.deal_id == "WH")).one())
+        assert len(queue.replay_dead(s)) == 1
+        s.commit()
+    assert _row(engine, "BF").queued_at >= before and _row(engine, "WH").queued_at >= before
+    start = p0_sum()
+    assert Worker(engine, worker_settings, RecordingProcessor()).run_once() == 2
+    assert p0_sum() - start < 60

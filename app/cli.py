@@ -128,7 +128,14 @@ def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, 
 
     if args.burst:
         n = worker.run_until_empty()
-        print(f"processed {n} deals")
+        tally = worker.tally
+        # Claimed is not processed: a held deal (refused credentials, a CRM limit) or a
+        # retry was claimed and given back.
+        print(
+            f"claimed {n} deals: done {tally['done'] + tally['rerun']}, "
+            f"retrying or held {tally['retry'] + tally['dead_rerun']}, dead {tally['dead']}"
+            + (f", lease lost {tally['stale']}" if tally["stale"] else "")
+        )
         return 0
     stop = StopEvent()
     install_signal_handlers(stop)

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,8 @@ class Worker:
         self._stopped = False
         # When the batch in hand outlasted BATCH_TIMEOUT_SECONDS (monotonic), else None.
         self._stuck_since: float | None = None
+        # Recorded outcomes by kind (done, rerun, retry, dead, dead_rerun, stale), since start.
+        self.tally: Counter[str] = Counter()
 
     # --- liveness ---------------------------------------------------------------------------
 
@@ -127,6 +130,7 @@ class Worker:
         for result in results:
             item = result.item
             metrics.OUTCOMES.labels(crm=item.crm, outcome=result.kind).inc()
+            self.tally[result.kind] += 1
             if result.kind == "stale":
                 log.warning(
                     "outcome ignored: lease lost", deal_id=item.deal_id, attempt=item.attempts
@@ -139,6 +143,9 @@ class Worker:
                 )
             if result.kind in ("retry", "dead", "dead_rerun"):
                 outcome = outcomes.get(item.id, missing)
+                details = {}
+                if result.kind != "dead" and result.due_at:  # a dead row has no next attempt
+                    details["next_attempt_at"] = result.due_at.isoformat()
                 log.warning(
                     "deal not processed",
                     deal_id=item.deal_id,
@@ -146,7 +153,7 @@ class Worker:
                     outcome=result.kind,
                     attempt=item.attempts,
                     error=outcome.error,
-                    next_attempt_at=result.due_at.isoformat() if result.due_at else None,
+                    **details,
                 )
         return applied
 
@@ -164,7 +171,8 @@ class Worker:
         return len(items)
 
     def run_until_empty(self, max_batches: int | None = None) -> int:
-        """Drain what is due now (CLI `worker --burst`, tests). Returns deals processed."""
+        """Drain what is due now (CLI `worker --burst`, tests). Returns deals claimed (how
+        they ended: `tally`)."""
         total = batches = 0
         while max_batches is None or batches < max_batches:
             n = self.run_once()

@@ -775,3 +775,35 @@ def test_processing_latency_counts_from_when_the_deal_was_last_wanted(engine, wo
     start = p0_sum()
     assert Worker(engine, worker_settings, RecordingProcessor()).run_once() == 2
     assert p0_sum() - start < 60
+
+
+def test_worker_burst_says_how_the_deals_it_claimed_ended(engine, monkeypatch, capsys, caplog):
+    """`worker --burst` claimed three deals, one done, one held (the CRM refused our token),
+    one dead: it must not say it processed three. The dead one's log line names no next
+    attempt."""
+    from app.cli import main
+
+    with Session(engine) as s:
+        queue.enqueue_deals(s, "test", ["D-done", "D-held", "D-dead"])
+        s.commit()
+    outcomes = {
+        "D-done": Outcome.done(),
+        "D-held": Outcome.from_exception(CredentialsError("401")),
+        "D-dead": Outcome.from_exception(PermanentError("400")),
+    }
+    logged = []
+    monkeypatch.setattr(
+        Worker, "process", lambda self, items: {i.id: outcomes[i.deal_id] for i in items}
+    )
+    monkeypatch.setattr(
+        "app.jobs.worker.log.warning", lambda event, **kw: logged.append((event, kw))
+    )
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("WORKER_MODE", "off")
+    assert main(["worker", "--burst"]) == 0
+    out = capsys.readouterr().out
+    assert "claimed 3 deals: done 1, retrying or held 1, dead 1" in out
+    assert "processed" not in out
+    by_deal = {kw["deal_id"]: kw for event, kw in logged if event == "deal not processed"}
+    assert "next_attempt_at" not in by_deal["D-dead"]
+    assert "next_attempt_at" in by_deal["D-held"]

@@ -88,6 +88,8 @@ _ERROR_ANSWERS = {
     404: "what the path (or the body of a write) names does not exist",
     409: "the change conflicts with the current state (taken id, parallel write): reload, retry",
     422: "the request is invalid: every mistake with its JSON path in error.details",
+    503: "the database cannot be reached (error.message: database unavailable), or SQLite's "
+    "write slot stayed taken: nothing was written; retry after Retry-After",
 }
 
 
@@ -95,7 +97,7 @@ def document_errors(router) -> None:
     """Declare in the OpenAPI document the error answers an /api/ route can give, each with the
     one error body (`errors.ErrorResponse`): 401 and 403 where a key is required, 404 where the
     path or a write's body names something, 409 for writes, 422 everywhere (query parameters
-    are checked on every route), and `text/csv` beside JSON where `format=csv` is offered.
+    are checked on every route), 503 everywhere (the database unreachable), and `text/csv` beside JSON where `format=csv` is offered.
     Idempotent: routers are module singletons and apps are built more than once (tests)."""
     from fastapi.routing import APIRoute
     from fastapi.security.base import SecurityBase
@@ -111,7 +113,7 @@ def document_errors(router) -> None:
             names.update(p.alias for p in dependant.query_params)
             secured = secured or isinstance(dependant.call, SecurityBase)
             stack.extend(dependant.dependencies)
-        codes = [422]
+        codes = [422, 503]
         if secured:
             codes += [401, 403]
         writes = bool(route.methods & {"POST", "PUT", "PATCH", "DELETE"})

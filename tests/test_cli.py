@@ -480,7 +480,8 @@ def test_mappings_import_prints_each_row_a_feature_already_claims_after_the_summ
     finally:
         get_settings.cache_clear()
     assert csv_out == [
-        "created 3, updated 0, unchanged 0, deleted 0; 0 open deals re-evaluated, 0 queued",
+        "created 3, updated 0, unchanged 0, deleted 0; 0 open deals re-evaluated, 0 queued for "
+        "write-back",
         "warning: row 1: header: column 'owner' is not read (the columns read are match_kind, "
         "match_value, feature_keys); its cells are ignored",
         "warning: row 3: sku 'ai-addon' is already claimed by feature copilot as one of its own "

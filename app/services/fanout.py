@@ -83,6 +83,19 @@ class FanOutResult:
     def requeued_count(self) -> int:
         return sum(len(v) for v in self.requeued.values())
 
+    def summary(self) -> str:
+        """Where the dependent deals went, for the CLI: re-checked now, or (above the inline
+        limit) queued for the workers, where "0 queued for write-back" read as nothing to do."""
+        if self.deferred:
+            return (
+                f"{self.candidates} open deals queued for the workers to re-check "
+                "(progress: GET /api/v1/queue, pending_by_reason.roadmap)"
+            )
+        return (
+            f"{self.candidates} open deals re-evaluated, {self.requeued_count} queued for "
+            "write-back"
+        )
+
     def as_dict(self) -> dict:
         return {
             "candidates": self.candidates,

@@ -87,8 +87,7 @@ def _refresh(args: argparse.Namespace) -> int:
         else:
             print(
                 f"{r.source}: {r.fetched} features in {r.pages} page(s): {r.created} new, "
-                f"{r.updated} changed, {r.deleted} removed; {r.fanout.candidates} open deals "
-                f"re-evaluated, {r.fanout.requeued_count} queued for write-back"
+                f"{r.updated} changed, {r.deleted} removed; {r.fanout.summary()}"
                 + (" (removals beyond the source's limit accepted)" if r.removals_accepted else "")
             )
     return 0 if all(r.ok for r in results) else 1
@@ -166,10 +165,7 @@ def _import_mappings(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 1
-    print(
-        ", ".join(f"{k} {v}" for k, v in counts.items())
-        + f"; {fanout.candidates} open deals re-evaluated, {fanout.requeued_count} queued"
-    )
+    print(", ".join(f"{k} {v}" for k, v in counts.items()) + f"; {fanout.summary()}")
     for warning in warnings:  # stored all the same: warnings are not errors
         print(f"warning: {_import_warning_line(warning)}")
     return 0

@@ -96,6 +96,7 @@ class RefreshResult:
             "pages": self.pages,
             "deals_reevaluated": self.fanout.candidates,
             "deals_requeued": self.fanout.requeued_count,
+            "deals_deferred": self.fanout.deferred,
             "orphaned_mappings": self.orphaned_mappings,
             "removals_accepted": self.removals_accepted,
         }

@@ -72,3 +72,14 @@ def test_a_large_mapping_change_says_its_deals_were_deferred(
     reevaluated, requeued, deferred = _counts(r.json())
     assert reevaluated > 0 and requeued == 0 and deferred == reevaluated
     assert _roadmap_rows(engine) == deferred
+
+
+def test_the_cli_says_a_deferred_recheck_was_queued_not_that_nothing_was():
+    """The roadmap CLI printed "2100 open deals re-evaluated, 0 queued for write-back" for a
+    change whose 2,100 deals were all queued for the workers' re-check."""
+    from app.services.fanout import FanOutResult
+
+    deferred = FanOutResult(candidates=2100, deferred=2100)
+    assert deferred.summary().startswith("2100 open deals queued for the workers to re-check")
+    inline = FanOutResult(candidates=3, requeued={"hubspot": ["1", "2"]})
+    assert inline.summary() == "3 open deals re-evaluated, 2 queued for write-back"

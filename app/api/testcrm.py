@@ -6,7 +6,10 @@ test connector like any other CRM. Only for exploration, demos and end-to-end te
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, status
+from pydantic import model_validator
 from sqlmodel import Session, select
 
 from app.api.deps import EngineDep, ReadPrincipal, RevOpsPrincipal, SessionDep
@@ -24,12 +27,34 @@ def _connector(request: Request) -> TestCrmConnector:
 
 
 class TestCrmDealBody(DealSnapshot):
-    """A deal snapshot for the test CRM. `crm` and `deal_id` may be left out: the path names
-    the deal and the CRM is `test`; given, they must say the same."""
+    """A deal snapshot for the test CRM, in the shape a person types. `crm` and `deal_id` may be
+    left out: the path names the deal and the CRM is `test`; given, they must say the same.
+    `stage` may be just its id (`"negotiation"` for `{"id": "negotiation"}`), and a line item or
+    note without an `id` gets one by its place: `li-1`, `li-2`..., `n-1`, `n-2`... The stored
+    snapshot has the full shape the CRM connectors produce."""
 
     __test__ = False  # not a pytest class, whatever its name
     crm: str = "test"
     deal_id: str | None = None  # type: ignore[assignment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _human_shape(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("stage"), str):
+            data["stage"] = {"id": data["stage"]}
+        for name, prefix in (("line_items", "li"), ("notes", "n")):
+            items = data.get(name)
+            if isinstance(items, list):
+                data[name] = [
+                    {"id": f"{prefix}-{n}", **item}
+                    if isinstance(item, dict) and "id" not in item
+                    else item
+                    for n, item in enumerate(items, start=1)
+                ]
+        return data
 
 
 @router.put(

@@ -99,9 +99,36 @@ def test_a_body_naming_another_deal_or_crm_is_refused_naming_each_field(web, eng
         ("deal_id", "must be 'T-1' (or left out), not 'T-2'"),
     ]
     assert "crm must be 'test'" in error["message"]
-    shape = web.put("/api/v1/test-crm/deals/T-1", json=_deal(stage="won"), headers=revops)
+    shape = web.put("/api/v1/test-crm/deals/T-1", json=_deal(stage=["won"]), headers=revops)
     assert shape.status_code == 422
     assert [d["path"] for d in shape.json()["error"]["details"]] == ["stage"]
     with Session(engine) as s:  # nothing stored, nothing queued
         assert s.exec(select(TestCrmDeal)).all() == []
         assert s.exec(select(DealQueue)).all() == []
+
+
+def test_a_stage_given_by_its_id_and_items_without_ids_are_filled_in(web, engine, api_key):
+    """The shape a person types: `"stage": "negotiation"`, line items and notes with no `id`.
+    Ids are given by place, so putting the same body again names the same items."""
+    body = _deal(
+        stage="negotiation",
+        line_items=[{"name": "Licence", "sku": "L-1"}, {"id": "mine", "name": "Support"}],
+        notes=[{"body": NOTE}, {"body": "Second call."}],
+    )
+    answer = web.put("/api/v1/test-crm/deals/T-1", json=body, headers=api_key("revops"))
+    assert answer.status_code == 202, answer.text
+    with Session(engine) as s:
+        stored = s.get(TestCrmDeal, "T-1").snapshot
+    assert stored["stage"] == {
+        "id": "negotiation", "label": None, "is_won": False, "is_closed": False,
+        "probability": None,
+    }  # fmt: skip
+    assert [i["id"] for i in stored["line_items"]] == ["li-1", "mine"]
+    assert [n["id"] for n in stored["notes"]] == ["n-1", "n-2"]
+    bad = web.put(
+        "/api/v1/test-crm/deals/T-1",
+        json=_deal(line_items=[{"name": "x", "colour": "red"}]),
+        headers=api_key("revops"),
+    )
+    assert bad.status_code == 422
+    assert [d["path"] for d in bad.json()["error"]["details"]] == ["line_items[0].colour"]

@@ -38,8 +38,13 @@ def register(subparsers) -> None:
         help="a won stage API name (repeatable); default: read IsWon stages from the org",
     )
     parser.add_argument("--deploy", action="store_true", help="deploy through the Metadata API")
-    parser.add_argument("--check-only", action="store_true", help="with --deploy: validate only")
-    parser.set_defaults(func=run)
+    parser.add_argument(
+        "--check-only",
+        action="store_true",
+        help="with --deploy: a check-only deploy (Salesforce validates the package and runs our "
+        "Apex test; nothing is saved)",
+    )
+    parser.set_defaults(func=run, _salesforce_parser=parser)
 
 
 def run(args: argparse.Namespace, settings=None) -> int:
@@ -56,6 +61,17 @@ def run(args: argparse.Namespace, settings=None) -> int:
     )
     from app.settings import load_settings
 
+    if args.check_only and not args.deploy:
+        # It only changes how --deploy deploys: alone it would be silently ignored.
+        message = (
+            "--check-only needs --deploy: it makes the Metadata API deploy check-only "
+            "(field access is checked on every run anyway)"
+        )
+        parser = getattr(args, "_salesforce_parser", None)
+        if parser is not None:
+            parser.error(message)  # exits 2 with the usage
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     settings = settings or load_settings()
     names = FieldNames.from_settings(settings)
     has_credentials = bool(

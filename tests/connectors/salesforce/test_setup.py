@@ -182,3 +182,19 @@ def test_reconcile_schedule_queues_changes_and_moves_its_cursor(
     with Session(engine) as s:
         row = s.exec(select(DealQueue)).one()
         assert (row.deal_id, row.reason) == (a, "reconcile")
+
+
+def test_check_only_without_deploy_is_refused_naming_deploy(tmp_path, capsys, monkeypatch):
+    """--check-only only changes how --deploy deploys: alone it was silently ignored, and the
+    README read it as "check the fields"."""
+    import pytest
+
+    from app.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["setup", "salesforce", "--won-stage", "Closed Won", "--check-only"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--check-only needs --deploy" in err
+    assert not (tmp_path / "salesforce-metadata").exists()  # nothing written

@@ -22,12 +22,19 @@ CLI_MODULES = [
 ]
 
 
+# The settings the running command loaded (DATABASE_URL may come from .env, not the
+# environment): a database error names the database they name.
+_loaded_settings = None
+
+
 def _settings(**overrides):
     from app.services import catalog
     from app.settings import load_settings
 
+    global _loaded_settings
     settings = load_settings(**overrides)  # prints the bad variable and exits 2
     catalog.configure(settings)  # notes are read in this fiscal year by every command
+    _loaded_settings = settings
     return settings
 
 
@@ -473,16 +480,32 @@ def database_problem(exc: BaseException) -> str | None:
             f"the database is not migrated ({reason}): run `roadmap-guard migrate` "
             "(serve migrates by itself)"
         )
-    url = os.environ.get("DATABASE_URL", "")
-    where = _without_password(url) if url else "the default SQLite file"
-    return f"cannot use the database at {where}: {reason}"
+    return f"cannot use the database at {_database_named()}: {reason}"
 
 
-def _without_password(url: str) -> str:
+def _database_named() -> str:
+    """The database the command's settings name (environment or .env), without its password."""
+    settings = _loaded_settings
+    if settings is None:
+        try:
+            from app.settings import Settings
+
+            settings = Settings()
+        except Exception:
+            return "DATABASE_URL"
+    return _without_password(settings.database_url, as_written=True)
+
+
+def _without_password(url: str, *, as_written: bool = False) -> str:
+    """The URL with `***` for its password; `as_written` drops the driver the settings add
+    (`postgresql+psycopg://` is shown as the operator wrote it, `postgresql://`)."""
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        if as_written:
+            parsed = parsed.set(drivername=parsed.get_backend_name())
+        return parsed.render_as_string(hide_password=True)
     except Exception:
         return "DATABASE_URL"
 

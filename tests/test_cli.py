@@ -441,6 +441,22 @@ def test_backfill_of_a_crm_that_is_not_configured_says_which_are(db, capsys):
     assert "salesforce is not configured here (configured: test)" in capsys.readouterr().err
 
 
+def test_a_database_named_in_dot_env_is_the_one_an_error_names(monkeypatch, tmp_path, capsys):
+    """DATABASE_URL read from .env, not the environment: the error named "the default SQLite
+    file" instead of the database the command tried."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    (tmp_path / ".env").write_text(
+        "DATABASE_URL=postgresql://postgres:s3cret@127.0.0.1:1/fromdotenv\n"
+    )
+    assert main(["queue"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: cannot use the database at postgresql://postgres:***@127.0.0.1:1/fromdotenv: "
+    ), err
+    assert "s3cret" not in err and "default SQLite" not in err
+
+
 def test_mappings_import_prints_each_row_a_feature_already_claims_after_the_summary(
     db, tmp_path, capsys
 ):

@@ -293,8 +293,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     connectors = build_connectors(settings, engine)
     connector = connectors.get(args.crm)
     if connector is None:
+        from app.settings import CRM_CREDENTIALS
+
         configured = ", ".join(sorted(connectors)) or "none"
-        print(f"{args.crm} is not configured here (configured: {configured})", file=sys.stderr)
+        need = CRM_CREDENTIALS.get(args.crm)
+        print(
+            f"{args.crm} is not configured here (configured: {configured})"
+            + (f"; to configure it set {need}" if need else ""),
+            file=sys.stderr,
+        )
         return 2
     queued = 0  # as of the last committed page
     with tqdm(desc=f"{args.crm} open deals", unit="deal") as bar:

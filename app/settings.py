@@ -68,11 +68,23 @@ def salesforce_auth_mode(settings: Settings) -> str:
         return "client_credentials"
     if settings.salesforce_username and settings.salesforce_password:
         return "password"
-    raise ValueError(
-        "Salesforce credentials incomplete: set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, "
-        "or SALESFORCE_USERNAME + SALESFORCE_CLIENT_ID + SALESFORCE_PRIVATE_KEY_FILE (JWT), "
-        "or SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET (client credentials)"
-    )
+    raise ValueError(f"Salesforce credentials incomplete: set {SALESFORCE_LOGINS}")
+
+
+# Every complete Salesforce login, in salesforce_auth_mode's order: what to set.
+SALESFORCE_LOGINS = (
+    "SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, "
+    "or SALESFORCE_USERNAME + SALESFORCE_CLIENT_ID + SALESFORCE_PRIVATE_KEY_FILE (JWT), "
+    "or SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET (client credentials), "
+    "or SALESFORCE_USERNAME + SALESFORCE_PASSWORD (+ SALESFORCE_SECURITY_TOKEN when the org "
+    "asks for one; password login, development only)"
+)
+
+# What enables each CRM's connector, for a command that needs one that is not configured.
+CRM_CREDENTIALS = {
+    "hubspot": "HUBSPOT_ACCESS_TOKEN (a private app's token)",
+    "salesforce": SALESFORCE_LOGINS,
+}
 
 
 class Settings(BaseSettings):

@@ -436,9 +436,21 @@ def test_backfill_queues_every_open_hubspot_deal_once_with_progress(db, capsys, 
         assert "Run it again to go on" in capsys.readouterr().err
 
 
-def test_backfill_of_a_crm_that_is_not_configured_says_which_are(db, capsys):
+def test_backfill_of_a_crm_that_is_not_configured_says_which_are_and_what_to_set(db, capsys):
     assert main(["backfill", "salesforce"]) == 2
-    assert "salesforce is not configured here (configured: test)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "salesforce is not configured here (configured: test); to configure it set " in err
+    for login in (
+        "SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL",
+        "SALESFORCE_USERNAME + SALESFORCE_CLIENT_ID + SALESFORCE_PRIVATE_KEY_FILE",
+        "SALESFORCE_CLIENT_ID + SALESFORCE_CLIENT_SECRET",
+        "SALESFORCE_USERNAME + SALESFORCE_PASSWORD",
+    ):
+        assert login in err
+    assert main(["backfill", "hubspot"]) == 2
+    err = capsys.readouterr().err
+    assert "hubspot is not configured here (configured: test); to configure it set " in err
+    assert "HUBSPOT_ACCESS_TOKEN" in err
 
 
 def test_a_database_named_in_dot_env_is_the_one_an_error_names(monkeypatch, tmp_path, capsys):

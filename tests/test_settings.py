@@ -154,6 +154,8 @@ def test_incomplete_salesforce_credentials_stop_start_up(env, monkeypatch, tmp_p
     line = _startup_error(monkeypatch, tmp_path, capsys, **env)
     assert line.startswith("invalid configuration:")
     assert "Salesforce credentials incomplete" in line and "SALESFORCE_ACCESS_TOKEN" in line
+    # every login the code accepts is offered, the development password login too
+    assert "SALESFORCE_USERNAME + SALESFORCE_PASSWORD (+ SALESFORCE_SECURITY_TOKEN" in line
 
 
 @pytest.mark.parametrize("content", [None, "", "not a key"])

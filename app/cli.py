@@ -69,6 +69,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"invalid configuration: {name}: cannot resolve {host!r} ({exc.strerror})",
               file=sys.stderr)  # fmt: skip
         return 2
+    from app.settings import embedded_worker_problem
+
+    problem = embedded_worker_problem(settings)
+    if problem is not None:
+        print(f"invalid configuration: {problem}", file=sys.stderr)
+        return 2
     engine = _engine(settings)
     # The embedded default needs no separate step. Idempotent at head, and replicas starting
     # together take turns (an advisory lock on PostgreSQL, app/migrate.py).

@@ -389,33 +389,6 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _webhooks_have_credentials(self) -> Settings:
-        """A CRM's webhook secret without its credentials, in a process that runs the worker:
-        every delivery was acknowledged and its deal went dead at once ("no connector is
-        configured"), so the CRM never delivered again. With WORKER_MODE=off (an API beside
-        workers that hold the credentials) it is allowed."""
-        if self.worker_mode != "embedded":
-            return self
-        hubspot = self.hubspot_client_secret is not None and self.hubspot_access_token is None
-        salesforce = (
-            self.salesforce_outbound_token is not None or self.salesforce_events_secret is not None
-        ) and not salesforce_configured(self)
-        if hubspot:
-            raise ValueError(
-                "HUBSPOT_CLIENT_SECRET is set but HUBSPOT_ACCESS_TOKEN is not: this process's "
-                "worker could not read or write a HubSpot deal; set the token, or run the API "
-                "with WORKER_MODE=off beside workers that have it"
-            )
-        if salesforce:
-            raise ValueError(
-                "SALESFORCE_OUTBOUND_TOKEN or SALESFORCE_EVENTS_SECRET is set but no Salesforce "
-                "credentials are: this process's worker could not read or write an "
-                "opportunity; set them (README, Salesforce), or run the API with "
-                "WORKER_MODE=off beside workers that have them"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _salesforce_credentials(self) -> Settings:
         # Checked here, not at the first login: an incomplete set would otherwise pass start-up
         # and then fail every deal (retried, then dead) instead of stopping with one line.
@@ -450,6 +423,33 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def embedded_worker_problem(settings: Settings) -> str | None:
+    """A CRM's webhook secret without its credentials, in a process about to start an embedded
+    worker (`serve` with WORKER_MODE=embedded): every delivery was acknowledged and its deal
+    went dead at once ("no connector is configured"), so the CRM never delivered again.
+    Checked by `serve` only: the other commands start no worker, and an API with
+    WORKER_MODE=off (beside workers that hold the credentials) may have the secret alone."""
+    if settings.worker_mode != "embedded":
+        return None
+    if settings.hubspot_client_secret is not None and settings.hubspot_access_token is None:
+        return (
+            "HUBSPOT_CLIENT_SECRET is set but HUBSPOT_ACCESS_TOKEN is not: this process's "
+            "embedded worker could not read or write a HubSpot deal; set the token, or run the "
+            "API with WORKER_MODE=off beside workers that have it"
+        )
+    if (
+        settings.salesforce_outbound_token is not None
+        or settings.salesforce_events_secret is not None
+    ) and not salesforce_configured(settings):
+        return (
+            "SALESFORCE_OUTBOUND_TOKEN or SALESFORCE_EVENTS_SECRET is set but no Salesforce "
+            "credentials are: this process's embedded worker could not read or write an "
+            "opportunity; set them (README, Salesforce), or run the API with "
+            "WORKER_MODE=off beside workers that have them"
+        )
+    return None
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -190,9 +190,9 @@ def commitments_report(
         block = quarters[q]["commitments"]
         block["deals"] = len(amounts)
         block["amount"] = money(sum(money(a) for a in amounts.values()))
-        seen = currencies[q]
-        block["currency"] = next(iter(seen)) if len(seen) == 1 else None
-        block["mixed_currencies"] = len(seen) > 1
+        # As exposure labels a sum: an amount of no known currency beside a USD one makes the
+        # total's currency not known, not `mixed` (which says several known currencies).
+        block.update(amounts_currency(currencies[q]))
     for q, approvers in per_approver.items():
         quarters[q]["commitments"]["approvers"] = [
             {"approver": name, "count": n, "amount": amount}

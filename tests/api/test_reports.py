@@ -367,3 +367,21 @@ def test_report_default_range_counts_fiscal_quarters(make_app, api_key):
     assert [q["quarter"] for q in body["quarters"]] == [
         "FY2027-Q1", "FY2027-Q2", "FY2027-Q3", "FY2027-Q4"
     ]  # fmt: skip
+
+
+def test_a_commitment_amount_of_no_known_currency_makes_the_total_unlabelled_not_mixed(
+    client, api_key, engine
+):
+    """A USD commitment and one whose deal had no currency: the quarter's total said
+    `mixed_currencies: true` (several known currencies), where exposure says what it is: a sum
+    whose currency is not known."""
+    with Session(engine) as s:
+        for deal_id, currency in [("U1", "USD"), ("N1", None)]:
+            s.add(Commitment(crm="hubspot", deal_id=deal_id, feature_key="scim",
+                             signed_at=_at(2026, 2, 10), amount=Decimal("1000"),
+                             currency=currency, availability_at_signing="never"))  # fmt: skip
+        s.commit()
+    q1 = client.get("/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31",
+                    headers=api_key("viewer")).json()["quarters"][0]  # fmt: skip
+    block = q1["commitments"]
+    assert (block["amount"], block["currency"], block["mixed_currencies"]) == (2000.0, None, False)

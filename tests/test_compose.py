@@ -62,3 +62,24 @@ def test_every_documented_compose_command_passes_the_root_env_file():
     assert commands, "the compose commands are documented somewhere"
     for where, line in commands:
         assert "--env-file .env" in line, f"{where}: {line}"
+
+
+def _docker_docs() -> str:
+    text = (ROOT / "docs" / "operations.md").read_text()
+    return text[text.index("## Docker") :].split("\n## ", 1)[0]
+
+
+def test_every_compose_variable_is_documented_in_the_docker_section():
+    documented = _docker_docs()
+    for name in {name for name, _ in _substitutions()}:
+        assert f"`{name}`" in documented, f"docs/operations.md, Docker: {name} not documented"
+
+
+def test_the_docs_say_how_many_worker_replicas_compose_runs():
+    compose = yaml.safe_load(COMPOSE.read_text())
+    replicas = compose["services"]["worker"]["deploy"]["replicas"]
+    word = {1: "one", 2: "two", 3: "three", 4: "four"}[replicas]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    docs = " ".join(_docker_docs().split())
+    assert f"{word} worker replicas" in readme, "README's compose line says how many workers"
+    assert f"{word} `worker` replicas" in docs

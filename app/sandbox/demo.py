@@ -120,17 +120,39 @@ def _report(engine, fake, deal_ids: list[str]) -> None:
                 print(f"   notes with full findings: {len(own_notes)}")
 
 
+def _admin_key(engine) -> str:
+    """An admin API key in the demo's own database, for the API and the dashboard."""
+    from app.db import session_scope
+    from app.security import Role, create_api_key
+
+    with session_scope(engine) as session:
+        _, key = create_api_key(session, name="demo", role=Role.admin, created_by="demo")
+    return key
+
+
+def _readyz(base_url: str) -> str:
+    """What the demo service's /readyz answers: `ok` once migrated."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(base_url + "/readyz", timeout=5) as answer:
+            body = json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        body = json.loads(exc.read() or b"{}")
+    return body.get("status", "?") + (f" ({body['reason']})" if body.get("reason") else "")
+
+
 def run_demo(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import SecretStr
-    from sqlmodel import SQLModel
 
-    import app.models  # noqa: F401 - every table registered
     from app.connectors.hubspot import HubSpotConnector
     from app.connectors.hubspot.client import HubSpotApi
     from app.connectors.hubspot.setup import run_setup
     from app.db import make_engine
     from app.main import create_app
+    from app.migrate import upgrade_to_head
     from app.sandbox.hubspot import FakeHubSpot
     from app.settings import load_settings
 
@@ -158,7 +180,8 @@ def run_demo(args: argparse.Namespace) -> int:
         hubspot_api_base=fake.base_url,
     )
     engine = make_engine(settings.database_url)
-    SQLModel.metadata.create_all(engine)
+    # Migrated as `serve` does, not built with create_all: /readyz then reports it at head.
+    upgrade_to_head(engine)
     _seed_roadmap(engine)
     print(f"sandbox HubSpot on {fake.base_url} (portal {fake.portal_id})")
     report = run_setup(
@@ -181,6 +204,13 @@ def run_demo(args: argparse.Namespace) -> int:
             return 1
         time.sleep(0.05)
     print(f"roadmap-guard on {settings.public_base_url} (SQLite {db}, embedded worker)")
+    print(f"readyz: {_readyz(settings.public_base_url)}")
+    key = _admin_key(engine)
+    print(f"admin API key for exploring (shown only this once): {key}")
+    print(
+        f"  more keys: DATABASE_URL=sqlite:///{db} roadmap-guard apikey create "
+        '--role viewer --name "someone"'
+    )
 
     deals = json.loads((DATA / "deals.json").read_text(encoding="utf-8"))
     deal_ids = []
@@ -222,7 +252,10 @@ def run_demo(args: argparse.Namespace) -> int:
         thread.join(timeout=10)
         fake.stop()
         return 0
-    print(f"\nexplore: {settings.public_base_url}/docs  (Ctrl-C to stop)")
+    print(
+        f"\nexplore: {settings.public_base_url}/docs and /dashboard with the admin API key "
+        "printed above  (Ctrl-C to stop)"
+    )
     try:
         while thread.is_alive():
             time.sleep(0.5)

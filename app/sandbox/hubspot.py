@@ -130,6 +130,10 @@ class FakeHubSpot:
         self.pipelines: list[dict] = []
         self.groups: dict[str, dict[str, dict]] = {}
         self.properties: dict[str, dict[str, dict]] = {}
+        # Owners of deactivated users: HubSpot validates owner-type properties of engagements
+        # against the Owners API (developer changelog, "Owner IDs and the Engagements API") and
+        # answers an invalid one with a property validation error.
+        self.archived_owners: set[str] = set()
         self.calls: Counter[str] = Counter()
         self.call_times: deque[float] = deque()
         self.all_call_times: list[float] = []
@@ -694,11 +698,13 @@ class FakeHubSpot:
                         continue
                     bad = fake._unknown_properties(otype, item.get("properties") or {})
                     bad += fake._invalid_stage(otype, oid, item.get("properties") or {})
+                    bad += fake._invalid_owner(otype, item.get("properties") or {})
                     if bad:
                         # One invalid input fails the whole batch, as HubSpot does.
                         return fake._error(
                             400,
-                            f"Property values were not valid: {bad}",
+                            "Property values were not valid: "
+                            + json.dumps(bad, separators=(",", ":")),
                             "VALIDATION_ERROR",
                         )
                     obj = fake.update_object(
@@ -719,6 +725,17 @@ class FakeHubSpot:
                 return fake._error(400, "Invalid batch input", "VALIDATION_ERROR")
             results = []
             with fake.lock:
+                bad = [
+                    b
+                    for item in inputs
+                    for b in fake._invalid_owner(otype, item.get("properties") or {})
+                ]
+                if bad:  # one invalid input fails the whole batch, nothing is created
+                    return fake._error(
+                        400,
+                        "Property values were not valid: " + json.dumps(bad, separators=(",", ":")),
+                        "VALIDATION_ERROR",
+                    )
                 for item in inputs:
                     oid = fake.create_object(
                         otype,
@@ -991,6 +1008,24 @@ class FakeHubSpot:
         if props["dealstage"] in stages:
             return []
         return [f"{props['dealstage']} is not a valid dealstage of pipeline {pipeline}"]
+
+    def _invalid_owner(self, otype: str, props: dict) -> list[dict]:
+        """An engagement's owner that is no (active) owner, in HubSpot's validation result
+        shape: {"isValid": false, "message": "... was not one of the allowed options ...",
+        "error": "INVALID_OPTION", "name": "hubspot_owner_id"}, JSON inside the message."""
+        owner = props.get("hubspot_owner_id")
+        if otype not in ("tasks", "notes") or not owner or owner not in self.archived_owners:
+            return []
+        message = f"{owner} was not one of the allowed options"
+        return [
+            {
+                "isValid": False,
+                "message": message,
+                "error": "INVALID_OPTION",
+                "name": "hubspot_owner_id",
+                "localizedErrorMessage": message,
+            }
+        ]
 
     def _unknown_properties(self, otype: str, props: dict) -> list[str]:
         known = self.properties.get(otype)

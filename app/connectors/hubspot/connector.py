@@ -20,7 +20,7 @@ import hashlib
 import html
 import re
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -59,6 +59,30 @@ TASK_TO_DEAL = 216
 NOTE_TO_DEAL = 214
 CHECKED_AT_REFRESH = timedelta(hours=24)
 SEARCH_PAGE = 200  # HubSpot's maximum search page
+
+
+OWNER = "hubspot_owner_id"
+
+
+def _owner_of(item: Any) -> tuple[dict, str | None]:
+    """The plan and the owner of a task input (a create tuple or an update plan)."""
+    if isinstance(item, tuple):
+        return item[0], item[3].get(OWNER)
+    return item, (item.get("task_update") or {}).get(OWNER)
+
+
+def _create_unowned(item: tuple) -> tuple | None:
+    plan, key, marker, props = item
+    if not props.get(OWNER):
+        return None
+    return plan, key, marker, {k: v for k, v in props.items() if k != OWNER}
+
+
+def _update_unowned(plan: dict) -> dict | None:
+    props = plan.get("task_update") or {}
+    if not props.get(OWNER):
+        return None
+    return {**plan, "task_update": {k: v for k, v in props.items() if k != OWNER}}
 
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -598,7 +622,7 @@ class HubSpotConnector:
         # 1. Tasks we know: update in place (a deleted one is created again below).
         updates = [p for p in plans if p["task_update"] is not None and not done_with(p["deal_id"])]
         for chunk in _chunks(updates, BATCH):
-            parts = self._isolated(list(chunk), self._update_tasks)
+            parts = self._isolated(list(chunk), self._update_tasks, _update_unowned)
             for part, missing in settle(parts, lambda p: p["deal_id"]):
                 for p in part:
                     if p["task_id"] in missing:
@@ -652,7 +676,7 @@ class HubSpotConnector:
                     continue
                 # A refused batch (e.g. one deal deleted since the read, so its association is
                 # invalid) is split until the refused input is alone: the others are created.
-                parts = self._isolated(chunk, self._create_tasks)
+                parts = self._isolated(chunk, self._create_tasks, _create_unowned)
                 for part, ids in settle(parts, lambda c: c[0]["deal_id"]):
                     for (plan, key, _marker, _props), task_id in zip(part, ids, strict=True):
                         self._created(plan, key, task_id)
@@ -741,6 +765,11 @@ class HubSpotConnector:
                 outcome.changes["note"] = True
             if p["followups_created"]:
                 outcome.changes["followups"] = sorted(p["followups_created"])
+            if p.get("owner_refused"):
+                outcome.changes["task_owner"] = (
+                    f"HubSpot refused owner {p['owner_refused']} (a deactivated user?): the "
+                    "task is unassigned until the deal has an active owner"
+                )
         return outcomes
 
     def _current(self, item: DealWriteBack) -> dict[str, str]:
@@ -1010,18 +1039,47 @@ class HubSpotConnector:
         returned = {str(obj.id) for obj in response.results or []}
         return {p["task_id"] for p in plans} - returned
 
-    def _isolated(self, chunk: list, send: Any) -> list[tuple[list, Any]]:
+    def _isolated(
+        self, chunk: list, send: Any, unowned: Callable[[Any], Any] | None = None
+    ) -> list[tuple[list, Any]]:
         """`send(chunk)`; if HubSpot refuses the batch (4xx), each half again, down to single
-        inputs, so one bad input fails only itself. Returns (part, result or error) pairs."""
+        inputs, so one bad input fails only itself. Returns (part, result or error) pairs.
+
+        A task refused alone for its owner (HubSpot validates an engagement's owner against
+        the Owners API, and the owner of a rep who left is archived: INVALID_OPTION on
+        `hubspot_owner_id`) is sent once more without an owner (`unowned(input)`: the input
+        without it, or None), as Salesforce's connector gives such a task to the integration
+        user: else the deal's task failed at every attempt until the deal went dead."""
         try:
             return [(chunk, send(chunk))]
         except RefusedError as exc:
             if len(chunk) == 1:
-                return [(chunk, exc)]
+                return [(chunk, self._without_owner(chunk[0], exc, send, unowned))]
             half = len(chunk) // 2
-            return self._isolated(chunk[:half], send) + self._isolated(chunk[half:], send)
+            return self._isolated(chunk[:half], send, unowned) + self._isolated(
+                chunk[half:], send, unowned
+            )
         except ConnectorError as exc:
             return [(chunk, exc)]
+
+    def _without_owner(
+        self, item: Any, refusal: RefusedError, send: Any, unowned: Callable[[Any], Any] | None
+    ) -> Any:
+        retry = unowned(item) if unowned is not None and OWNER in str(refusal) else None
+        if retry is None:
+            return refusal
+        try:
+            result = send([retry])
+        except RefusedError:
+            return refusal  # not (only) the owner: the first refusal says what
+        except ConnectorError as exc:
+            return exc
+        plan, owner = _owner_of(item)
+        plan["owner_refused"] = owner
+        log.warning(
+            "HubSpot refused a task's owner; sent unassigned", owner=owner, deal_id=plan["deal_id"]
+        )
+        return result
 
     def _missing_deals(self, deal_ids: Sequence[str]) -> set[str]:
         """The deals HubSpot no longer has (deleted or merged away since the read)."""

@@ -960,3 +960,42 @@ def test_an_unusable_retry_after_falls_back_to_the_default_wait(header) -> None:
     error, _ = classify(Refused(), "deals.batch_read")
     assert error.retry_after is not None and math.isfinite(error.retry_after)
     assert 0 < error.retry_after <= 3600
+
+
+def test_a_task_whose_owner_hubspot_refuses_is_created_unassigned_and_the_others_keep_theirs(
+    fake, connector
+) -> None:
+    """A rep who left: HubSpot validates an engagement's owner and refuses an archived one
+    (INVALID_OPTION on hubspot_owner_id). The task was refused at every attempt, so the deal
+    went dead with no task; now it is sent again without an owner, and says so."""
+    left = fake.add_deal("Left", line_items=[], emit=False, owner_id="301")
+    stays = fake.add_deal("Stays", line_items=[], emit=False, owner_id="101")
+    fake.archived_owners.add("301")
+    snaps = connector.read_deals([left, stays])
+
+    out = connector.write_back([_writeback(snaps[left]), _writeback(snaps[stays])])
+
+    assert out[left].error is None and out[stays].error is None
+    [unassigned] = fake.tasks_for(left)
+    assert not unassigned["properties"].get("hubspot_owner_id")
+    assert "301" in out[left].changes["task_owner"]
+    [owned] = fake.tasks_for(stays)
+    assert owned["properties"]["hubspot_owner_id"] == "101"
+    assert "task_owner" not in out[stays].changes
+
+
+def test_a_task_update_whose_owner_hubspot_refuses_goes_through_unassigned(fake, connector):
+    deal = fake.add_deal("Acme", line_items=[], emit=False, owner_id="101")
+    snap = connector.read_deals([deal])[deal]
+    first = connector.write_back([_writeback(snap)])[deal]
+    fake.archived_owners.add("101")
+
+    again = connector.write_back(
+        [_writeback(snap, task_id=first.task_id, body="Changed.", previous={
+            "task": {"subject": "Roadmap: remove SSO", "body": "SSO will never be built.",
+                     "open": True}})]
+    )[deal]  # fmt: skip
+
+    assert again.error is None and "101" in again.changes["task_owner"]
+    [task] = fake.tasks_for(deal)
+    assert "Changed." in task["properties"]["hs_task_body"]

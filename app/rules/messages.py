@@ -10,6 +10,7 @@ closed won with nothing of ours blocking it) or "lost". Then nothing is asked of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from app.rules.model import DealSnapshot, EvaluationResult, Finding, Severity, VerdictStatus
@@ -161,14 +162,23 @@ def task_text(
     return _truncate(subject, 250), "\n".join(lines)
 
 
-def note_text(result: EvaluationResult, snapshot: DealSnapshot, closed: Closed = None) -> str:
-    """A fuller record for the deal's timeline: verdict, every finding, what was checked."""
+def note_text(
+    result: EvaluationResult,
+    snapshot: DealSnapshot,
+    closed: Closed = None,
+    *,
+    lapsed: Sequence[str] = (),
+) -> str:
+    """A fuller record for the deal's timeline: verdict, every finding, what was checked;
+    `lapsed`: approvals that ended since the last verdict (why a block came back)."""
     status = {
         VerdictStatus.blocked: "BLOCKED",
         VerdictStatus.warning: "WARNING",
         VerdictStatus.clear: "CLEAR",
     }[result.status]
     lines = [f"Roadmap check: {status}", summary_text(result, closed)]
+    if lapsed:
+        lines.append("Blocked again because " + "; ".join(lapsed) + ".")
     if result.findings:
         lines.append("")
         for f in result.findings:

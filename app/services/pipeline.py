@@ -199,6 +199,7 @@ class DealPipeline:
             followups = ledger.pending_followups_many(
                 session, crm, [deal.deal_id for deal, _s, _r in evaluated]
             )
+            lapsed = lapsed_approvals(session, crm, evaluated, now)
             unconfirmed: list[int] = []
             for deal, snapshot, result in evaluated:
                 plan = self._plan_write(
@@ -208,6 +209,7 @@ class DealPipeline:
                     now,
                     followups.get(deal.deal_id, {}),
                     was_won=deal.deal_id in won_before,
+                    lapsed=lapsed.get(deal.deal_id, ()),
                 )
                 if plan is not None:
                     plans.append(plan)
@@ -293,6 +295,7 @@ class DealPipeline:
         followups: dict[str, TaskSpec],
         *,
         was_won: bool = False,
+        lapsed: Sequence[str] = (),
     ) -> DealWriteBack | None:
         from app.rules.messages import needs_action, note_text, summary_text, task_text
 
@@ -345,7 +348,7 @@ class DealPipeline:
         # A note records each change of verdict on the deal's timeline. The first verdict needs
         # none: the task it creates already carries the full findings (one CRM call fewer).
         changed = deal.written_verdict is not None and result.status.value != deal.written_verdict
-        note = note_text(result, snapshot, closed) if changed else None
+        note = note_text(result, snapshot, closed, lapsed=lapsed) if changed else None
         # A blocked deal sitting in a won stage must reach the connector even when nothing we
         # show has changed: the guard (revert, or the CRM's own rule) acts there.
         guard = desired["block"] and snapshot.stage.is_won
@@ -384,6 +387,57 @@ class DealPipeline:
         from app.services.queries import evaluation_url
 
         return evaluation_url(self.settings.public_base_url, deal.crm, deal.deal_id)
+
+
+def lapsed_approvals(
+    session: Session,
+    crm: str,
+    evaluated: Sequence[tuple[Deal, Any, EvaluationResult]],
+    now: datetime,
+) -> dict[str, list[str]]:
+    """For each deal now blocked again, the approvals of its that ended since our last write
+    ("Single Sign-On, approved by pat, expired on Dec 7, 2026"): the note recording the new
+    verdict says why the block came back (it named nothing, and the rep saw a deal blocked
+    again out of the blue)."""
+    since = {
+        deal.deal_id: deal.written_at
+        for deal, _snapshot, result in evaluated
+        if result.status == VerdictStatus.blocked
+        and deal.written_verdict not in (None, VerdictStatus.blocked.value)
+        and deal.written_at is not None
+    }
+    if not since:
+        return {}
+    names = {
+        (deal.deal_id, f.feature_key): f.feature_name
+        for deal, _snapshot, result in evaluated
+        if deal.deal_id in since
+        for f in result.findings
+        if f.feature_name
+    }
+    out: dict[str, list[str]] = defaultdict(list)
+    for ids in _chunks(sorted(since), CHUNK):
+        rows = session.exec(
+            select(Approval)
+            .where(
+                Approval.crm == crm,
+                Approval.deal_id.in_(ids),
+                or_(Approval.revoked_at.is_not(None), Approval.expires_at <= now),
+            )
+            .order_by(Approval.id)
+        )
+        for row in rows:
+            ended = row.revoked_at or row.expires_at
+            if ended is None or as_utc(ended) <= as_utc(since[row.deal_id]):
+                continue
+            what = names.get((row.deal_id, row.feature_key)) or row.feature_key or "a promise"
+            revoker = (row.revoked_by or "").split(":", 1)[-1]  # "approver:dana" -> "dana"
+            how = f"revoked by {revoker}" if row.revoked_at is not None else "expired"
+            out[row.deal_id].append(
+                f"the approval of {what} by {row.approver} was {how} on "
+                f"{as_utc(ended).strftime('%b %-d, %Y')}"
+            )
+    return out
 
 
 def canonical_write(

@@ -473,6 +473,31 @@ def test_a_task_written_before_owners_were_recorded_is_not_written_again_for_not
     assert crm.calls["write_back"] == writes
 
 
+def test_the_note_says_which_approval_ended_when_a_block_comes_back(pipeline, crm, engine):
+    """Revoked or expired, an approval restored the block with no word of why."""
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    with Session(engine) as s:
+        s.add(Approval(crm="test", deal_id="D1", feature_key="sso", reason="CEO", approver="pat"))
+        s.commit()
+    pipeline.process([item(reason="approval")])
+    with Session(engine) as s:
+        approval = s.exec(select(Approval)).one()
+        approval.revoked_at, approval.revoked_by = utcnow(), "approver:dana"
+        s.commit()
+
+    pipeline.process([item(reason="approval")])
+
+    with Session(engine) as s:
+        notes = s.exec(select(TestCrmNote).order_by(TestCrmNote.id)).all()
+    assert notes[-1].body.startswith("Roadmap check: BLOCKED")
+    assert (
+        "Blocked again because the approval of Single Sign-On by pat was revoked by dana on "
+        in (notes[-1].body)
+    )
+    assert "Blocked again" not in notes[0].body  # the approval's own note (now a warning)
+
+
 def test_expired_approval_does_not_count(pipeline, crm, engine):
     crm.put_deal(snapshot(line_items=[SSO_LINE]))
     with Session(engine) as s:

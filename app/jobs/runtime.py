@@ -89,6 +89,13 @@ def startup(app: FastAPI) -> None:
     app.state.runtime = None
     if settings.worker_mode != "embedded":
         return
+    from app.settings import embedded_worker_problem
+
+    # `serve` says it on one line before starting; an app started another way (uvicorn on
+    # app.main:create_app) is stopped here, before a worker that would dead-letter every
+    # delivered deal starts.
+    if (problem := embedded_worker_problem(settings)) is not None:
+        raise RuntimeError(problem)
     factory: ProcessorFactory = getattr(app.state, "processor_factory", None) or default_processor
     connectors = app.state.connectors
     processor = factory(engine, settings, connectors)

@@ -30,6 +30,23 @@ def test_the_embedded_worker_runs_with_the_app_and_stops_with_it(make_app, engin
     assert app.state.runtime is None
 
 
+def test_an_app_started_without_serve_refuses_an_embedded_worker_that_would_dead_letter(
+    make_app,
+):
+    """A HubSpot secret without the token: `serve` says so before starting; an app started
+    another way (uvicorn on app.main:create_app) must not start the worker either."""
+    import pytest
+
+    app = make_app(connectors={}, worker_mode="embedded", hubspot_client_secret="s3cret")
+    app.state.processor_factory = lambda *_: (_ for _ in ()).throw(AssertionError("built"))
+    with pytest.raises(RuntimeError, match="HUBSPOT_ACCESS_TOKEN is not"), TestClient(app):
+        pass
+    assert app.state.runtime is None
+    off = make_app(connectors={}, worker_mode="off", hubspot_client_secret="s3cret")
+    with TestClient(off):  # an API beside workers that hold the token
+        assert off.state.runtime is None
+
+
 def test_worker_mode_off_starts_nothing(make_app):
     app = make_app(connectors={})
     app.state.processor_factory = lambda *_: (_ for _ in ()).throw(AssertionError("built"))

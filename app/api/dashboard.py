@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -66,6 +66,42 @@ def _to_signin(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/dashboard/signin?next={quote(target)}", status_code=303)
 
 
+def _origin_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _from_this_site(request: Request) -> bool:
+    """Whether a form POST came from our own pages: its Origin (or, without one, its Referer)
+    is this service's, as PUBLIC_BASE_URL names it or as the request reached us. Without the
+    check another site could sign a visitor in with the attacker's key (login CSRF: what the
+    visitor then reads and downloads is under that key) or sign them out. A request carrying
+    neither header (not a browser's cross-site form) is let through."""
+    sent = request.headers.get("origin")
+    if sent is None or sent == "null":
+        sent = _origin_of(request.headers.get("referer")) if sent is None else sent
+    if sent is None:
+        return True
+    ours = {
+        _origin_of(request.app.state.settings.public_base_url),
+        _origin_of(str(request.base_url)),
+    }
+    return sent.lower() in ours
+
+
+def _cross_site(request: Request) -> HTMLResponse:
+    response = HTMLResponse(
+        "This form was not sent from roadmap-guard's own pages, so it was refused.",
+        status_code=403,
+    )
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
 def _safe_next(value: str | None) -> str:
     # Only our own pages: an open redirect would turn the sign-in form into a phishing aid.
     if value and value.startswith("/dashboard") and not value.startswith("//"):
@@ -98,6 +134,8 @@ def signin(
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     _enabled(request)
+    if not _from_this_site(request):
+        return _cross_site(request)
     with Session(request.app.state.engine) as session:
         row = authenticate(session, api_key.strip())
     if row is None:
@@ -121,7 +159,9 @@ def signin(
 
 
 @router.post("/dashboard/signout")
-def signout(settings: SettingsDep) -> Response:
+def signout(request: Request, settings: SettingsDep) -> Response:
+    if not _from_this_site(request):
+        return _cross_site(request)
     response = RedirectResponse("/dashboard/signin", status_code=303)
     response.delete_cookie(
         COOKIE, path="/", secure=settings.cookie_secure, httponly=True, samesite="lax"

@@ -69,6 +69,28 @@ def test_signin_sets_a_secure_httponly_lax_cookie_and_refuses_bad_keys(web, key)
     assert 'rg_api_key="";' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
 
 
+def test_sign_in_and_out_from_another_site_are_refused(web, key):
+    """Login CSRF: another site's form signed the visitor in with the attacker's key (their
+    dashboard reading and CSV downloads then ran under it), or signed them out."""
+    evil = {"Origin": "https://evil.example"}
+    r = web.post("/dashboard/signin", data={"api_key": key}, headers=evil, follow_redirects=False)
+    assert r.status_code == 403 and "set-cookie" not in r.headers
+    referer = {"Referer": "https://evil.example/page"}
+    r = web.post("/dashboard/signin", data={"api_key": key}, headers=referer,
+                 follow_redirects=False)  # fmt: skip
+    assert r.status_code == 403 and "set-cookie" not in r.headers
+    r = web.post("/dashboard/signout", headers=evil, follow_redirects=False)
+    assert r.status_code == 403 and "set-cookie" not in r.headers
+    # Our own pages (as PUBLIC_BASE_URL names the service, or as the request reached it).
+    for origin in ("http://testserver", "HTTP://TESTSERVER"):
+        r = web.post("/dashboard/signin", data={"api_key": key}, headers={"Origin": origin},
+                     follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303 and r.headers["set-cookie"].startswith("rg_api_key=")
+    r = web.post("/dashboard/signout", headers={"Referer": "http://testserver/dashboard"},
+                 follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+
+
 def test_overview_and_deal_pages_show_seeded_data(web, key):
     web.cookies.set("rg_api_key", key)
     r = web.get("/dashboard")

@@ -25,6 +25,23 @@ _SOLD_OR_PROMISED = {
         {"field": "reference.source", "op": "eq", "value": "line_item"},
     ]
 }
+# The rep relayed the roadmap's own plan, hedged, with its date or a later one ("We told them
+# SSO is planned for Q3 2027"): what product says may be said, not a promise. It blocked, and
+# the message told the rep to say the very sentence they had written.
+# An uncertain feature has no plan to relay: it stays a block (or a warning) however hedged.
+_RELAYED_PLAN = {
+    "all": [
+        {"field": "feature.availability", "op": "eq", "value": "coming_soon"},
+        {"field": "reference.hedged", "op": "eq", "value": True},
+        {"field": "reference.source", "op": "eq", "value": "note"},
+        {"field": "feature.target_date", "op": "not_null"},
+        {
+            "field": "reference.promised_date",
+            "op": "gte",
+            "value": {"field": "feature.target_date"},
+        },
+    ]
+}
 _SAY_INSTEAD = " What you can say instead: {feature.guidance}"
 # The customer called it nice to have, and nobody promised or sold it: a wish, not a need.
 _ONLY_A_WISH = {
@@ -102,7 +119,9 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "description": (
             "A coming-soon or uncertain feature that is on a line item or promised, when its "
             "target date is after the close date or the promised date, or there is no target "
-            "date, blocks the deal."
+            "date, blocks the deal. A coming-soon feature's plan relayed in a note, hedged and "
+            'with its target date or a later one ("SSO is planned for Q3 2027"), is not a '
+            "promise: it is only mentioned."
         ),
         "severity": "block",
         "applies_to": "reference",
@@ -115,6 +134,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
                 },
                 _SOLD_OR_PROMISED,
                 _LATE,
+                {"not": _RELAYED_PLAN},
             ]
         },
         "message": (
@@ -176,7 +196,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "when": {
             "all": [
                 {"field": "feature.availability", "op": "eq", "value": "coming_soon"},
-                {"not": {"all": [_SOLD_OR_PROMISED, _LATE]}},
+                {"not": {"all": [_SOLD_OR_PROMISED, _LATE, {"not": _RELAYED_PLAN}]}},
             ]
         },
         "message": (

@@ -850,3 +850,26 @@ def test_double_braces_are_a_brace_of_their_own(
     )
     (finding,) = evaluate(make_deal("We promised SCIM by Q2."), catalog, [r], today=TODAY).findings
     assert finding.message == shown
+
+
+@pytest.mark.parametrize(
+    ("body", "rules_fired"),
+    [
+        # The roadmap's own plan relayed, hedged, at its target date (June 30) or later: said
+        # as product says it may be, so it is only mentioned (it blocked, and the message told
+        # the rep to say what they had said).
+        ("We told them SCIM is planned for Q2 2027.", {"coming-soon-mentioned"}),
+        ("We told them SCIM is planned for Q3 2027.", {"coming-soon-mentioned"}),
+        ("SCIM is targeted for end of June 2027.", {"coming-soon-mentioned"}),
+        # Hedged but earlier than the plan, or firm: still a promise that blocks.
+        ("We might have SCIM by Q1.", {"promised-past-target"}),
+        ("We promised SCIM by Q3 2027.", {"promised-past-target"}),
+        # An uncertain feature has no plan to relay, however hedged.
+        ("We told them data residency is planned for Q3 2027.", {"uncertain-promised"}),
+    ],
+)
+def test_a_relayed_plan_of_a_coming_soon_feature_is_mentioned_not_promised(
+    catalog: Catalog, default_rules: list[StoredRule], body: str, rules_fired: set[str]
+) -> None:
+    result = evaluate(make_deal(body), catalog, default_rules, today=TODAY)
+    assert {f.rule_id for f in result.findings} == rules_fired

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
 
     # --- roadmap -------------------------------------------------------------------------
     roadmap_refresh_seconds: int = Field(default=900, ge=30, le=MAX_INTERVAL_SECONDS)
+    # Hosts a roadmap source may fetch even though they are not public (loopback, private,
+    # link-local, ...): comma-separated host names, IPs or CIDRs, e.g. a Jira Server on the
+    # company network. Empty: public addresses only (app/connectors/roadmap/netpolicy.py).
+    roadmap_source_allowed_hosts: str = ""
     install_default_rules: bool = True
     # The month (1-12) the company's fiscal year starts in: how "by Q3", "next quarter", "1H27"
     # or "FY27" in notes are read. FY27 is the fiscal year that ends in 2027 (with February as
@@ -373,6 +377,14 @@ class Settings(BaseSettings):
                 ipaddress.IPv4Address(value)
             except ValueError:
                 raise ValueError(f"{value!r} is not an IPv4 address") from None
+        return value
+
+    @field_validator("roadmap_source_allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: str) -> str:
+        from app.connectors.roadmap.netpolicy import parse_allowed_hosts
+
+        parse_allowed_hosts(value)  # ValueError naming the bad entry
         return value
 
     @field_validator("webhook_event_retention_days", "write_back_log_retention_days")

@@ -66,6 +66,9 @@ from app.settings import Settings, salesforce_configured
         ("SALESFORCE_BLOCK_FIELD", "Roadmap_Block"),
         ("SALESFORCE_SUMMARY_FIELD", "Roadmap__Summary__c__c"),
         ("HOST", "999.1.1.1"),
+        ("ROADMAP_SOURCE_ALLOWED_HOSTS", "jira.corp,http://10.0.0.1/"),
+        ("ROADMAP_SOURCE_ALLOWED_HOSTS", "10.0.0.0/33"),
+        ("ROADMAP_SOURCE_ALLOWED_HOSTS", "jira corp"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_the_variable(
@@ -335,3 +338,18 @@ def test_a_webhook_secret_without_the_crms_credentials_stops_an_embedded_worker(
     from app.settings import embedded_worker_problem
 
     assert embedded_worker_problem(Settings(_env_file=None)) is None
+
+
+def test_roadmap_source_allowed_hosts_takes_names_ips_and_cidrs(monkeypatch, tmp_path):
+    from app.connectors.roadmap.netpolicy import parse_allowed_hosts
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    value = " Jira.Corp.example. , 10.20.0.0/16,::1 ,, 192.168.1.5"
+    monkeypatch.setenv("ROADMAP_SOURCE_ALLOWED_HOSTS", value)
+    assert Settings().roadmap_source_allowed_hosts == value
+    allowed = parse_allowed_hosts(value)
+    assert allowed.names == {"jira.corp.example"}
+    assert [str(n) for n in allowed.networks] == ["10.20.0.0/16", "::1/128", "192.168.1.5/32"]
+    monkeypatch.delenv("ROADMAP_SOURCE_ALLOWED_HOSTS")
+    assert Settings().roadmap_source_allowed_hosts == ""  # the default: public addresses only

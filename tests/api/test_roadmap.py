@@ -1427,12 +1427,13 @@ def test_a_sources_statuses_are_listed_a_page_at_a_time(client, api_key, mock_ap
 
 
 def test_a_source_dripping_its_answer_is_cut_off_at_timeout_seconds_and_the_catalog_kept(
-    client, api_key, engine
+    client, api_key, engine, monkeypatch
 ):
     """A server sending a byte at a time held the refresh route as long as it dripped: the
     source's timeout_seconds is a deadline for the whole answer."""
-    from tests.connectors.roadmap._server import serve
+    from tests.connectors.roadmap._server import allow_hosts, serve
 
+    allow_hosts(monkeypatch, "127.0.0.1")  # a local server: allowed explicitly
     revops = api_key("revops")
     with serve() as server:
         _source(client, revops, config={"url": server.url, "timeout_seconds": 0.5})
@@ -1701,3 +1702,73 @@ def test_nan_or_deep_nesting_in_an_answer_fails_the_refresh_saying_so_and_keeps_
         r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()
         assert (r["ok"], r["error"]) == (False, f"acme: GET {URL} answered not valid JSON: {why}")
         assert _availability(engine) == {"sso": "available"}
+
+
+# --- where a source may connect (security fix) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:5432/",
+        "http://[::1]:8000/",
+        "http://localhost/",
+        "http://10.1.2.3/",
+    ],
+)
+def test_a_source_on_an_internal_address_is_refused_with_422(client, api_key, url):
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "internal", "kind": "http", "config": {"url": url}},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    [detail] = r.json()["error"]["details"]
+    assert detail["path"] == "config.url" and detail["type"] == "address_not_allowed"
+    assert "public addresses only" in detail["msg"]
+    assert client.get("/api/v1/roadmap/sources/internal", headers=revops).status_code == 404
+    acme2 = {"name": "acme2", "kind": "http", "config": {"url": URL}}
+    assert client.post("/api/v1/roadmap/sources", json=acme2, headers=revops).status_code == 201
+    r = client.patch(  # and a PATCH is checked too
+        "/api/v1/roadmap/sources/acme2", json={"config": {"url": url}}, headers=revops
+    )
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["path"] == "config.url"
+
+
+def test_a_source_stored_on_an_internal_address_fails_its_refresh_reading_nothing(
+    client, api_key, engine, monkeypatch
+):
+    """Stored before the check: the refresh refuses it, records why, and no byte of the
+    internal service's answer reaches last_error (which a viewer reads)."""
+    from app.db import session_scope
+    from app.models import RoadmapSource
+    from tests.connectors.roadmap._server import allow_hosts, serve
+
+    allow_hosts(monkeypatch, "")
+    with serve() as server:
+        server.body = b'{"error": "internal only", "db_password": "pg-pass-xyz"}'
+        with session_scope(engine) as s:
+            s.add(RoadmapSource(name="probe", kind="http", config={"url": server.url},
+                                status_mapping={}))  # fmt: skip
+        r = client.post("/api/v1/roadmap/sources/probe/refresh", headers=api_key("revops"))
+        assert server.requests == 0
+    assert r.status_code == 200 and r.json()["ok"] is False
+    error = r.json()["error"]
+    assert "address 127.0.0.1 is not public" in error and "pg-pass" not in error
+    shown = client.get("/api/v1/roadmap/sources/probe", headers=api_key("viewer")).json()
+    assert shown["last_error"] == error
+
+
+def test_an_allowed_internal_source_is_saved_and_refreshed(client, api_key, engine, monkeypatch):
+    from tests.connectors.roadmap._server import allow_hosts, serve
+
+    allow_hosts(monkeypatch, "127.0.0.1")
+    revops = api_key("revops")
+    with serve() as server:
+        server.body = json.dumps(_page({"key": "sso", "name": "SSO", "status": "GA"})).encode()
+        _source(client, revops, config={"url": server.url})
+        r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
+    assert r.json()["ok"] is True, r.text
+    assert _availability(engine) == {"sso": "available"}

@@ -20,6 +20,9 @@
   (which Python's parser reads as inf) are refused as not JSON, and so is nesting deeper than
   MAX_JSON_DEPTH (the limit the API applies to request bodies), each saying so, instead of a
   misleading range error or an "unexpected RecursionError".
+- Public addresses only (`netpolicy`): before each request (redirects included) the host is
+  resolved and the request refused, unsent, if any address is loopback, private, link-local or
+  otherwise not public, unless ROADMAP_SOURCE_ALLOWED_HOSTS allows it.
 - URLs in messages have their user-info and query values removed (`redact_url`).
 """
 
@@ -42,6 +45,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from app.connectors.roadmap.base import SourceError
+from app.connectors.roadmap.netpolicy import AddressRefused, check_request_host
 from app.errors import JSON_TOO_DEEP, json_too_deep
 
 MAX_PAGES = 1000  # a loop guard: a source that always says "next" must not spin forever
@@ -169,7 +173,10 @@ _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encod
 
 def _read_whole(client: httpx.Client, request: httpx.Request, deadline: float) -> httpx.Response:
     """Send `request` and read its whole (decoded) answer, chunk by chunk, giving up at the
-    first chunk past `deadline` (time.monotonic()) or past MAX_ANSWER_BYTES."""
+    first chunk past `deadline` (time.monotonic()) or past MAX_ANSWER_BYTES. The host must be
+    one the network policy allows (`netpolicy.check_request_host`: resolved here, within the
+    deadline, since DNS has no timeout of its own)."""
+    check_request_host(request.url.host, request.url.port)
     response = client.send(request, stream=True, follow_redirects=False)
     try:
         declared = response.headers.get("Content-Length", "")
@@ -243,6 +250,8 @@ def _send(
                 f"{source}: {method} {redact_url(url)} timed out: no whole answer within "
                 f"config.timeout_seconds ({timeout:g} s)"
             ) from None
+        except AddressRefused as exc:  # nothing was sent: says nothing of the port
+            raise SourceError(f"{source}: {method} {redact_url(url)} refused: {exc}") from None
         except _TooLarge:
             raise SourceError(
                 f"{source}: {method} {redact_url(url)} answered more than "

@@ -17,6 +17,7 @@ import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from app.connectors.roadmap.base import SourceConfigError
+from app.connectors.roadmap.netpolicy import url_policy_errors
 from app.errors import error_message, json_path
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -260,7 +261,7 @@ def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
                 "type": "unknown_kind",
             }
         ]
-    errors = url_secret_errors(config)
+    errors = url_secret_errors(config) + url_policy_errors(config, URL_KEYS)
     try:
         model.model_validate(config)
     except ValidationError as exc:

@@ -4,6 +4,9 @@
 answer one byte at a time, that many seconds apart (in the body, or from the status line on
 with `server.drip_headers`). A drip stops when the client hangs up, or after `server.budget`
 seconds, so a test that fails does not hang.
+
+Roadmap sources fetch public addresses only: a test that reads this server allows 127.0.0.1
+explicitly with `allow_hosts(monkeypatch, "127.0.0.1")` (ROADMAP_SOURCE_ALLOWED_HOSTS).
 """
 
 from __future__ import annotations
@@ -13,6 +16,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from app.connectors.roadmap import netpolicy
+
+
+def allow_hosts(monkeypatch, value: str) -> None:
+    """ROADMAP_SOURCE_ALLOWED_HOSTS=`value` for this test (the operator's allow-list as the
+    settings would give it; monkeypatch restores it after the test)."""
+    allowed = netpolicy.parse_allowed_hosts(value)
+    monkeypatch.setattr(netpolicy, "allowed_hosts", lambda: allowed)
 
 
 class Server(ThreadingHTTPServer):

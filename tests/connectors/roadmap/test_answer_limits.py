@@ -12,14 +12,15 @@ import pytest
 import respx
 
 from app.connectors.roadmap import HttpJsonSource, SourceError, _http
-from tests.connectors.roadmap._server import serve
+from tests.connectors.roadmap._server import allow_hosts, serve
 
 URL = "https://roadmap.example.com/api/features"
 CATALOG = json.dumps({"features": [{"key": "sso", "name": "SSO", "status": "GA"}]}).encode()
 
 
 @pytest.fixture
-def server():
+def server(monkeypatch):
+    allow_hosts(monkeypatch, "127.0.0.1")  # a local server: allowed explicitly
     with serve() as s:
         yield s
 

@@ -327,7 +327,7 @@ def test_0016_scrubs_secrets_from_roadmap_source_audit_entries(db_backend, reque
 
     secret = {
         "url": "https://bob:hunter2@roadmap.example.com/api?token=t0psecret&page=1",
-        "auth_env": "ACME_TOKEN",
+        "auth_env": "ROADMAP_SOURCE_ACME_TOKEN",
         "auth_scheme": "sk_live_abc123",
     }
     clean = {"url": "https://roadmap.example.com/api", "auth_scheme": "Bearer"}
@@ -368,7 +368,7 @@ def test_0016_scrubs_secrets_from_roadmap_source_audit_entries(db_backend, reque
               for i, pair in stored.items()}  # fmt: skip
     scrubbed = {
         "url": "https://roadmap.example.com/api?token=***&page=1",
-        "auth_env": "ACME_TOKEN",
+        "auth_env": "ROADMAP_SOURCE_ACME_TOKEN",
         "auth_scheme": "***",
     }
     assert loaded[1] == ({"name": "acme", "config": scrubbed}, {"name": "acme", "config": clean})

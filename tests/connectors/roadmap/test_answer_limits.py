@@ -187,15 +187,19 @@ def test_ordinary_numbers_and_nesting_are_read_as_before():
 def test_productboard_and_jira_answers_are_read_strictly_too(monkeypatch):
     from app.connectors.roadmap import JiraSource, ProductboardSource
 
-    monkeypatch.setenv("TOKEN", "t0ken-value")
+    monkeypatch.setenv("ROADMAP_SOURCE_TOKEN", "t0ken-value")
     respx.get("https://api.productboard.com/v2/entities").mock(
         return_value=_answer('{"data": [], "links": {"next": null}, "x": NaN}')
     )
     with pytest.raises(SourceError, match="answered not valid JSON: NaN is not a number"):
-        ProductboardSource("pb", {"token_env": "TOKEN"}).fetch()
+        ProductboardSource("pb", {"token_env": "ROADMAP_SOURCE_TOKEN"}).fetch()
     respx.get("https://acme.atlassian.net/rest/api/3/search/jql").mock(
         return_value=_answer('{"issues": ' + "[" * 1000 + "]" * 1000 + "}")
     )
-    config = {"base_url": "https://acme.atlassian.net", "jql": "x", "token_env": "TOKEN"}
+    config = {
+        "base_url": "https://acme.atlassian.net",
+        "jql": "x",
+        "token_env": "ROADMAP_SOURCE_TOKEN",
+    }
     with pytest.raises(SourceError, match="answered not valid JSON: nested deeper than 256"):
         JiraSource("jira", config).fetch()

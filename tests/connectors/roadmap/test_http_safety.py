@@ -25,12 +25,17 @@ URL = "https://roadmap.example.com/api/features"
 JIRA = "https://acme.atlassian.net"
 JIRA_SEARCH = f"{JIRA}/rest/api/3/search/jql"
 PB = "https://api.productboard.com"
-X_API_KEY = {"url": URL, "auth_env": "ROADMAP_TOKEN", "auth_header": "X-Api-Key", "auth_scheme": ""}
+X_API_KEY = {
+    "url": URL,
+    "auth_env": "ROADMAP_SOURCE_TOKEN",
+    "auth_header": "X-Api-Key",
+    "auth_scheme": "",
+}
 
 
 @pytest.fixture(autouse=True)
 def _token(monkeypatch):
-    monkeypatch.setenv("ROADMAP_TOKEN", "s3cr3t-token")
+    monkeypatch.setenv("ROADMAP_SOURCE_TOKEN", "s3cr3t-token")
 
 
 @pytest.fixture
@@ -84,7 +89,7 @@ def test_a_redirect_to_another_port_or_scheme_is_another_origin():
 
 
 @respx.mock
-@pytest.mark.parametrize("config", [X_API_KEY, {"url": URL, "auth_env": "ROADMAP_TOKEN"}])
+@pytest.mark.parametrize("config", [X_API_KEY, {"url": URL, "auth_env": "ROADMAP_SOURCE_TOKEN"}])
 def test_an_absolute_next_link_to_another_host_is_refused(config):
     respx.get(URL).mock(
         return_value=httpx.Response(
@@ -102,7 +107,7 @@ def test_an_absolute_next_link_to_another_host_is_refused(config):
 
 @respx.mock
 def test_productboard_links_next_to_another_host_is_refused(monkeypatch):
-    monkeypatch.setenv("PB_TOKEN", "pb-secret")
+    monkeypatch.setenv("ROADMAP_SOURCE_PB_TOKEN", "pb-secret")
     respx.get(f"{PB}/v2/entities").mock(
         return_value=httpx.Response(
             200,
@@ -116,7 +121,7 @@ def test_productboard_links_next_to_another_host_is_refused(monkeypatch):
         return_value=httpx.Response(200, json={"data": [], "links": {}})
     )
     with pytest.raises(SourceError, match="links.next .*another origin"):
-        ProductboardSource("pb", {"token_env": "PB_TOKEN"}).fetch()
+        ProductboardSource("pb", {"token_env": "ROADMAP_SOURCE_PB_TOKEN"}).fetch()
     assert not evil.called
 
 
@@ -128,7 +133,7 @@ def test_jira_redirect_to_another_origin_does_not_get_the_basic_credentials():
     other = respx.get("https://login.other.org/search").mock(
         return_value=httpx.Response(200, json={"issues": [], "isLast": True})
     )
-    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_TOKEN", "email": "a@b.co"}
+    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_SOURCE_TOKEN", "email": "a@b.co"}
     with pytest.raises(SourceError, match="another origin"):
         JiraSource("jira", config).fetch()
     assert not other.called
@@ -149,10 +154,18 @@ def test_jira_redirect_to_another_origin_does_not_get_the_basic_credentials():
         ("http", {"url": "https://roadmap.example.com/f?password=1"}, "'password'"),
         (
             "jira",
-            {"base_url": "https://me:tok@acme.atlassian.net", "jql": "x", "token_env": "T"},
+            {
+                "base_url": "https://me:tok@acme.atlassian.net",
+                "jql": "x",
+                "token_env": "ROADMAP_SOURCE_T",
+            },
             "user-info",
         ),
-        ("productboard", {"token_env": "T", "base_url": f"{PB}?token=abc"}, "'token'"),
+        (
+            "productboard",
+            {"token_env": "ROADMAP_SOURCE_T", "base_url": f"{PB}?token=abc"},
+            "'token'",
+        ),
     ],
 )
 def test_a_url_carrying_a_secret_is_refused_naming_the_field(kind, config, words):
@@ -187,7 +200,7 @@ def test_error_messages_carry_no_query_values():
     ("config", "body"),
     [
         (X_API_KEY, "invalid key s3cr3t-token"),
-        ({"url": URL, "auth_env": "ROADMAP_TOKEN"}, '{"got": "Bearer s3cr3t-token"}'),
+        ({"url": URL, "auth_env": "ROADMAP_SOURCE_TOKEN"}, '{"got": "Bearer s3cr3t-token"}'),
     ],
 )
 @respx.mock
@@ -204,7 +217,7 @@ def test_jira_token_echoed_by_a_throttled_answer_is_not_repeated(sleeps):
     respx.get(JIRA_SEARCH).mock(
         return_value=httpx.Response(429, headers={"Retry-After": "120"}, text="token s3cr3t-token")
     )
-    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_TOKEN", "email": "a@b.co"}
+    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_SOURCE_TOKEN", "email": "a@b.co"}
     with pytest.raises(SourceError, match="HTTP 429") as exc:
         JiraSource("jira", config).fetch()
     assert "s3cr3t" not in str(exc.value) and "token ***" in str(exc.value)
@@ -227,7 +240,7 @@ def test_productboard_last_page_pointing_back_at_the_first_is_refused():
         return_value=httpx.Response(200, json={"data": [], "links": {"next": first}})
     )
     with pytest.raises(SourceError, match="links.next repeats an earlier page"):
-        ProductboardSource("pb", {"token_env": "ROADMAP_TOKEN"}).fetch()
+        ProductboardSource("pb", {"token_env": "ROADMAP_SOURCE_TOKEN"}).fetch()
     assert respx.calls.call_count == 2  # page 1, then its cursor once: never page 3
 
 
@@ -247,7 +260,7 @@ def test_jira_next_page_token_seen_before_is_refused():
     respx.get(JIRA_SEARCH).mock(
         return_value=httpx.Response(200, json={"issues": [], "nextPageToken": "t1"})
     )
-    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_TOKEN"}
+    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_SOURCE_TOKEN"}
     with pytest.raises(SourceError, match="search page 2 nextPageToken repeats an earlier page"):
         JiraSource("jira", config).fetch()
     assert respx.calls.call_count == 2
@@ -285,7 +298,7 @@ def test_jira_components_as_aliases_give_their_names():
             },
         )
     )
-    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_TOKEN", "email": "a@b.co"}
+    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_SOURCE_TOKEN", "email": "a@b.co"}
     result = JiraSource("jira", {**config, "aliases_field": "components"}).fetch()
     assert [f.aliases for f in result.features] == [["Audit trail"], []]
 
@@ -304,7 +317,7 @@ def test_jira_date_field_that_yields_no_date_for_any_issue_is_a_refresh_error():
             },
         )
     )
-    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_TOKEN", "email": "a@b.co"}
+    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_SOURCE_TOKEN", "email": "a@b.co"}
     with pytest.raises(SourceError, match="'fixVersions' gave no date for any issue.*RM-1"):
         JiraSource("jira", {**config, "target_date_field": "fixVersions"}).fetch()
 
@@ -320,7 +333,7 @@ def test_jira_issues_without_due_dates_are_not_an_error():
             },
         )
     )
-    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_TOKEN", "email": "a@b.co"}
+    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_SOURCE_TOKEN", "email": "a@b.co"}
     result = JiraSource("jira", config).fetch()
     assert [f.target_date for f in result.features] == [None, date(2027, 3, 31)]
     route = respx.routes[0]

@@ -74,9 +74,14 @@ def test_a_source_url_on_a_non_public_address_is_refused_at_its_path(url):
 
 
 def test_every_kind_checks_its_base_url():
-    jira = {"base_url": "http://10.1.2.3:8080", "jql": "x", "token_env": "T", "api": "server"}
+    jira = {
+        "base_url": "http://10.1.2.3:8080",
+        "jql": "x",
+        "token_env": "ROADMAP_SOURCE_T",
+        "api": "server",
+    }
     assert [e["path"] for e in validate_config("jira", jira)] == ["config.base_url"]
-    pb = {"token_env": "T", "base_url": "http://169.254.169.254"}
+    pb = {"token_env": "ROADMAP_SOURCE_T", "base_url": "http://169.254.169.254"}
     assert [e["path"] for e in validate_config("productboard", pb)] == ["config.base_url"]
 
 

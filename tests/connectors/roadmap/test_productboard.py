@@ -21,7 +21,7 @@ from app.connectors.roadmap import (
 BASE = "https://api.productboard.com"
 ENTITIES = f"{BASE}/v2/entities"
 FEATURE_TYPES = {"type[]": ["feature", "subfeature"]}
-CONFIG = {"token_env": "ROADMAP_TOKEN"}
+CONFIG = {"token_env": "ROADMAP_SOURCE_TOKEN"}
 AUDIT_ID = "2f0a1c3e-6a7b-4c1d-9e2f-0123456789ab"
 DARK_ID = "7d9e8f10-1b2c-4d3e-8f4a-abcdefabcdef"
 SUB_ID = "c0ffee00-1234-4abc-9def-00000000cafe"
@@ -29,7 +29,7 @@ SUB_ID = "c0ffee00-1234-4abc-9def-00000000cafe"
 
 @pytest.fixture(autouse=True)
 def _token(monkeypatch):
-    monkeypatch.setenv("ROADMAP_TOKEN", "s3cr3t-token")
+    monkeypatch.setenv("ROADMAP_SOURCE_TOKEN", "s3cr3t-token")
 
 
 def _entity(id_: str, type_: str = "feature", **fields) -> dict:

@@ -31,7 +31,7 @@ URL = "https://roadmap.example.com/api/features"
 
 @pytest.fixture(autouse=True)
 def _token(monkeypatch):
-    monkeypatch.setenv("ROADMAP_TOKEN", "s3cr3t-token")
+    monkeypatch.setenv("ROADMAP_SOURCE_TOKEN", "s3cr3t-token")
 
 
 @respx.mock
@@ -65,7 +65,7 @@ def test_http_source_follows_next_links_and_sends_auth_from_env():
             },
         )
     )
-    source = HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_TOKEN"})
+    source = HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_SOURCE_TOKEN"})
     result = source.fetch()
     assert [f.key for f in result.features] == ["sso", "scim"]
     # page 1's ETag says nothing of page 2: a paged catalog keeps none and is read whole
@@ -110,7 +110,7 @@ def test_http_source_304_keeps_catalog():
 def test_http_source_errors_name_the_problem_without_the_secret():
     respx.get(URL).mock(return_value=httpx.Response(500, text="boom"))
     with pytest.raises(SourceError, match="HTTP 500") as exc:
-        HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_TOKEN"}).fetch()
+        HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_SOURCE_TOKEN"}).fetch()
     assert "s3cr3t" not in str(exc.value)
 
 
@@ -126,9 +126,9 @@ def test_http_source_bad_item_is_refused_with_its_path():
 
 
 def test_missing_env_var_is_a_config_error(monkeypatch):
-    monkeypatch.delenv("ROADMAP_TOKEN")
-    with pytest.raises(SourceConfigError, match="ROADMAP_TOKEN"):
-        HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_TOKEN"}).fetch()
+    monkeypatch.delenv("ROADMAP_SOURCE_TOKEN")
+    with pytest.raises(SourceConfigError, match="ROADMAP_SOURCE_TOKEN"):
+        HttpJsonSource("acme", {"url": URL, "auth_env": "ROADMAP_SOURCE_TOKEN"}).fetch()
 
 
 @respx.mock
@@ -175,7 +175,7 @@ def test_jira_search_jql_pages_with_next_page_token_and_custom_date_field():
         {
             "base_url": base,
             "jql": "project = ROAD",
-            "token_env": "ROADMAP_TOKEN",
+            "token_env": "ROADMAP_SOURCE_TOKEN",
             "email": "ops@acme.com",
             "target_date_field": "customfield_10015",
             "aliases_field": "labels",
@@ -228,7 +228,7 @@ def test_jira_resolution_other_than_done_is_what_a_closed_issue_is_read_as():
             },
         )
     )
-    config = {"base_url": base, "jql": "project = ROAD", "token_env": "ROADMAP_TOKEN"}
+    config = {"base_url": base, "jql": "project = ROAD", "token_env": "ROADMAP_SOURCE_TOKEN"}
     result = JiraSource("jira", config).fetch()
     assert [f.source_status for f in result.features] == [
         "Won't Do",
@@ -280,7 +280,7 @@ def test_jira_server_pages_with_start_at_until_total_even_when_the_server_caps_m
             "base_url": base,
             "api": "server",
             "jql": "project = ROAD ORDER BY key",
-            "token_env": "ROADMAP_TOKEN",
+            "token_env": "ROADMAP_SOURCE_TOKEN",
         },
     )
     result = source.fetch()
@@ -300,13 +300,18 @@ def test_jira_server_pages_with_start_at_until_total_even_when_the_server_caps_m
 @respx.mock
 def test_jira_server_stops_on_an_empty_page_and_refuses_a_page_without_total():
     base = "https://jira.acme.internal"
-    config = {"base_url": base, "api": "server", "jql": "project = ROAD", "token_env": "T"}
+    config = {
+        "base_url": base,
+        "api": "server",
+        "jql": "project = ROAD",
+        "token_env": "ROADMAP_SOURCE_T",
+    }
     route = respx.get(f"{base}/rest/api/2/search")
     route.side_effect = [
         httpx.Response(200, json={"startAt": 0, "maxResults": 50, "total": 9, "issues": []})
     ]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("T", "pat")
+        mp.setenv("ROADMAP_SOURCE_T", "pat")
         assert JiraSource("j", config).fetch().features == []
         route.side_effect = [httpx.Response(200, json={"issues": [_server_issue(base, 1, "Done")]})]
         with pytest.raises(SourceError, match="no 'total'"):
@@ -314,7 +319,12 @@ def test_jira_server_stops_on_an_empty_page_and_refuses_a_page_without_total():
 
 
 def test_jira_api_must_be_cloud_or_server():
-    config = {"base_url": "https://x", "jql": "project = X", "token_env": "T", "api": "dc"}
+    config = {
+        "base_url": "https://x",
+        "jql": "project = X",
+        "token_env": "ROADMAP_SOURCE_T",
+        "api": "dc",
+    }
     assert [(e["path"], e["type"]) for e in validate_config("jira", config)] == [
         ("config.api", "literal_error")
     ]
@@ -336,7 +346,7 @@ def test_config_lists_every_mistake_with_its_path_and_type():
     assert [(e["path"], e["type"]) for e in bounded] == [("config.timeout_seconds", "greater_than")]
     pb = validate_config("productboard", {"token_env": "PB TOKEN", "key_prefix": "pb /"})
     assert {e["path"] for e in pb} == {"config.token_env", "config.key_prefix"}
-    jira = validate_config("jira", {"base_url": "https://x", "jql": "p = X", "token_env": "T",
+    jira = validate_config("jira", {"base_url": "https://x", "jql": "p = X", "token_env": "ROADMAP_SOURCE_T",
                                     "page_size": 0, "target_date_field": "due date"})  # fmt: skip
     assert {e["path"] for e in jira} == {"config.page_size", "config.target_date_field"}
     assert validate_config("registry", {}) == []
@@ -349,10 +359,10 @@ def test_connectors_read_their_config_through_the_same_model():
         HttpJsonSource("acme", {"url": URL, "timeout_seconds": "x", "auth_evn": "FOO"})
     assert "config.timeout_seconds" in str(exc.value) and "config.auth_evn" in str(exc.value)
     with pytest.raises(SourceConfigError, match="config.page_size"):
-        JiraSource("j", {"base_url": "https://x", "jql": "p = X", "token_env": "T",
+        JiraSource("j", {"base_url": "https://x", "jql": "p = X", "token_env": "ROADMAP_SOURCE_T",
                          "page_size": "100"})  # fmt: skip
     with pytest.raises(SourceConfigError, match="config.key_prefix"):
-        ProductboardSource("pb", {"token_env": "T", "key_prefix": "pb /"})
+        ProductboardSource("pb", {"token_env": "ROADMAP_SOURCE_T", "key_prefix": "pb /"})
 
 
 def test_status_mapping_errors_name_contradictions_and_keep_agreeing_duplicates_once():
@@ -423,19 +433,23 @@ def test_config_validation_refuses_secrets_and_missing_fields():
     assert {"config.jql", "config.token_env", "config.api_token", "config.base_url"} <= set(by_path)
     assert by_path["config.api_token"]["type"] == "secret_in_config"
     assert "secrets are not stored" in by_path["config.api_token"]["msg"]
-    assert validate_config("http", {"url": URL, "auth_env": "ROADMAP_TOKEN"}) == []
+    assert validate_config("http", {"url": URL, "auth_env": "ROADMAP_SOURCE_TOKEN"}) == []
 
 
 def test_jira_cloud_without_email_warns_that_an_api_token_needs_basic_auth(monkeypatch):
     from app.connectors.roadmap import config_warnings
 
-    cloud = {"base_url": "https://acme.atlassian.net", "jql": "p = X", "token_env": "ROADMAP_TOKEN"}
+    cloud = {
+        "base_url": "https://acme.atlassian.net",
+        "jql": "p = X",
+        "token_env": "ROADMAP_SOURCE_TOKEN",
+    }
     (warning,) = config_warnings("jira", cloud)
     assert warning.startswith("config.email:")
     assert config_warnings("jira", {**cloud, "email": "ops@acme.com"}) == []
     oauth = {**cloud, "base_url": "https://api.atlassian.com/ex/jira/1a2b"}
     assert config_warnings("jira", oauth) == []  # an OAuth 2.0 bearer token: fine
-    monkeypatch.delenv("ROADMAP_TOKEN")
+    monkeypatch.delenv("ROADMAP_SOURCE_TOKEN")
     assert [w.split(":")[0] for w in config_warnings("jira", oauth)] == ["config.token_env"]
 
 
@@ -448,7 +462,7 @@ def test_auth_scheme_is_a_scheme_word_in_the_connectors_own_model(scheme):
     """The connector's model took any auth_scheme without a space up to 64 characters
     ('sk_live_...'): the API refused those with a check of its own, while a refresh read such
     a stored config as valid. The model is the one place of the rule now."""
-    config = {"url": URL, "auth_env": "T", "auth_scheme": scheme}
+    config = {"url": URL, "auth_env": "ROADMAP_SOURCE_T", "auth_scheme": scheme}
     errors = validate_config("http", config)
     assert [(e["path"], e["type"]) for e in errors] == [("config.auth_scheme", "secret_in_config")]
     assert errors[0]["msg"].startswith("auth_scheme is the scheme word only")
@@ -464,10 +478,62 @@ def test_auth_scheme_is_a_scheme_word_in_the_connectors_own_model(scheme):
 
 def test_a_scheme_word_or_nothing_is_a_valid_auth_scheme():
     for scheme in ("Bearer", "Token", "Basic", "Api-Key", "SSWS", "", "Abcdefghijklmnopqrst"):
-        config = {"url": URL, "auth_env": "T", "auth_scheme": scheme}
+        config = {"url": URL, "auth_env": "ROADMAP_SOURCE_T", "auth_scheme": scheme}
         assert validate_config("http", config) == [], scheme
         assert shown_config(config)["auth_scheme"] == scheme
         assert not any("auth_scheme" in w for w in config_warnings("http", config))
     assert [e["type"] for e in validate_config("http", {"url": URL, "auth_scheme": 7})] == [
         "string_type"
     ]
+
+
+# --- which environment variables a source may read (security fix) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "path"),
+    [
+        ("http", {"url": URL, "auth_env": "HUBSPOT_CLIENT_SECRET"}, "config.auth_env"),
+        ("http", {"url": URL, "auth_env": "ROADMAP_SOURCE_ALLOWED_HOSTS"}, "config.auth_env"),
+        ("http", {"url": URL, "auth_env": "ROADMAP_SOURCE_"}, "config.auth_env"),
+        ("productboard", {"token_env": "DATABASE_URL"}, "config.token_env"),
+        ("jira", {"base_url": URL, "jql": "x", "token_env": "AWS_SECRET_ACCESS_KEY"},
+         "config.token_env"),
+        ("jira", {"base_url": URL, "jql": "x", "token_env": "roadmap_source_jira"},
+         "config.token_env"),
+    ],
+)  # fmt: skip
+def test_a_source_may_name_only_a_roadmap_source_variable(kind, config, path):
+    """A source's config named ANY variable of the process, and its value was sent to the URL
+    the config chose (HUBSPOT_CLIENT_SECRET, DATABASE_URL, ...)."""
+    [error] = validate_config(kind, config)
+    assert (error["path"], error["type"]) == (path, "env_name_prefix")
+    assert "ROADMAP_SOURCE_" in error["msg"] and config[path.split(".")[1]] in error["msg"]
+
+
+def test_a_roadmap_source_variable_is_accepted():
+    config = {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN"}
+    assert validate_config("http", config) == []
+    jira = {"base_url": URL, "jql": "x", "token_env": "ROADMAP_SOURCE_JIRA_TOKEN"}
+    assert validate_config("jira", jira) == []
+
+
+def test_secret_from_env_reads_no_other_variable_whatever_the_config_says(monkeypatch):
+    """Defence in depth: a config stored before the rule (or reaching it another way)."""
+    from app.connectors.roadmap.base import secret_from_env
+
+    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", "hs-secret-123")
+    with pytest.raises(SourceConfigError) as caught:
+        secret_from_env({"auth_env": "HUBSPOT_CLIENT_SECRET"}, "auth_env")
+    message = str(caught.value)
+    assert "hs-secret-123" not in message
+    assert message.startswith("config.auth_env names HUBSPOT_CLIENT_SECRET, which is not read")
+    assert "ROADMAP_SOURCE_HUBSPOT_CLIENT_SECRET" in message
+    monkeypatch.setenv("ROADMAP_SOURCE_ACME", "tok")
+    assert secret_from_env({"auth_env": "ROADMAP_SOURCE_ACME"}, "auth_env") == "tok"
+
+
+def test_a_stored_config_naming_another_variable_warns_to_rename_it():
+    [warning] = config_warnings("http", {"url": URL, "auth_env": "ACME_ROADMAP_TOKEN"})
+    assert warning.startswith("config.auth_env: ACME_ROADMAP_TOKEN is not read")
+    assert "ROADMAP_SOURCE_ACME_ROADMAP_TOKEN" in warning

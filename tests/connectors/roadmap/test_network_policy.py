@@ -20,6 +20,7 @@ from app.connectors.roadmap import (
 from tests.connectors.roadmap._server import allow_hosts, serve
 
 URL = "https://roadmap.example.com/features"
+_SETTINGS_ALLOW_LIST = netpolicy.allowed_hosts  # before the fixtures below replace it
 
 
 @pytest.fixture(autouse=True)
@@ -169,3 +170,17 @@ def test_a_local_server_is_read_once_allowed(monkeypatch):
     with serve() as server:
         assert HttpJsonSource("acme", {"url": server.url}).fetch().features == []
         assert server.requests == 1
+
+
+def test_the_allow_list_is_read_from_the_setting(monkeypatch):
+    from app.settings import get_settings
+
+    monkeypatch.setenv("ROADMAP_SOURCE_ALLOWED_HOSTS", "jira.corp, 10.0.0.0/8")
+    get_settings.cache_clear()
+    try:
+        allowed = _SETTINGS_ALLOW_LIST()
+    finally:
+        monkeypatch.delenv("ROADMAP_SOURCE_ALLOWED_HOSTS")
+        get_settings.cache_clear()
+    assert allowed.allows_name("JIRA.corp.") and not allowed.allows_name("jira")
+    assert [str(n) for n in allowed.networks] == ["10.0.0.0/8"]

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import String, and_, cast, func, literal, or_, select, true, union_all, update
+from sqlalchemy import text as sql_text
 from sqlmodel import Session
 
 from app.jobs.queue import enqueue_deals
@@ -70,6 +71,8 @@ INLINE_LIMIT = 2000
 # is the confirmation. At or below it, the matcher reads them here, as for exact names.
 TYPO_READ_LIMIT = 2000
 Reevaluate = Callable[..., list[str]]
+# pg_advisory_xact_lock key serializing fan-outs ("rgfanout" as a number: any fixed bigint).
+FANOUT_LOCK_KEY = 0x726766616E6F7574
 
 
 @dataclass
@@ -821,17 +824,27 @@ def fan_out(
     deals, whose write-back carries the followup task.
     """
     from app.services import ledger
+    from app.services.pipeline import lock_deals
 
     result = FanOutResult()
     if not scope:
         return result
     session.flush()  # the re-evaluation reads the catalog through this session
-    sync_availability(session, scope.feature_keys)
+    # One fan-out at a time (PostgreSQL; SQLite has one writer): two at once, for two features
+    # of one deal, each marked "first of its availability" from what it saw, and the deal was
+    # counted twice in the exposure split. Held until the change's transaction ends.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": FANOUT_LOCK_KEY})
     if reevaluate is None:
         from app.services.pipeline import reevaluate_stored as reevaluate
     limit = INLINE_LIMIT if inline_limit is None else inline_limit
     dependents = dependent_open_deals(session, scope)
     total = sum(len(ids) for ids in dependents.values())
+    if total <= limit:
+        # The deal rows before their dependency rows, as the worker takes them (see
+        # pipeline.lock_deals): a deadlock otherwise, and a stale snapshot's verdict stored.
+        lock_deals(session, dependents)
+    sync_availability(session, scope.feature_keys)
     for crm, ids in sorted(dependents.items()):
         ordered = sorted(ids)
         result.candidates += len(ordered)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -143,14 +143,15 @@ class DealPipeline:
         deal_ids = [item.deal_id for item in items]
         reasons = {item.deal_id: item.reason for item in items}
         with Session(self.engine) as session:
-            known = session.exec(
-                select(Deal.deal_id, Deal.is_won).where(
-                    Deal.crm == crm,
-                    Deal.deal_id.in_(deal_ids),
-                    Deal.tracked == True,  # noqa: E712
-                    Deal.snapshot_at.is_not(None),
+            rows = session.exec(
+                select(Deal.deal_id, Deal.is_won, Deal.tracked, Deal.snapshot_at).where(
+                    Deal.crm == crm, Deal.deal_id.in_(deal_ids)
                 )
             ).all()
+        # The stored snapshot's time before our read: if it differs when we store, another
+        # worker stored a read of the deal meanwhile (ours may be the older one).
+        seen_at = {deal_id: at for deal_id, _won, _tracked, at in rows}
+        known = [(d, won) for d, won, tracked, at in rows if tracked and at is not None]
         stored_ids = {deal_id for deal_id, _won in known}
         # Won at the last evaluation, before this one: the guard protects the move into a won
         # stage, not a deal signed earlier (see _plan_write).
@@ -169,10 +170,37 @@ class DealPipeline:
         with session_scope(self.engine) as session:
             from app.services import ledger
 
+            # The deals' rows first, in id order, as a roadmap change's inline re-check takes
+            # them (lock_deals): it then waits for this transaction or this one for it, never
+            # a deadlock, and neither stores a verdict of a snapshot the other replaced. The
+            # roadmap and rules are read after: a change committed meanwhile is seen.
+            lock_deals(session, {crm: deal_ids})
             context = EvaluationContext.load(session, crm, deal_ids, now)
-            present = {d: snap for d, snap in snapshots.items() if snap is not None}
+            # A read stored by another worker since ours began (our lease expired while the CRM
+            # answered slowly, and the deal was claimed again): ours may be the older one, and
+            # storing it would write a stale verdict and a second task. It is read again.
+            stored_at = (
+                dict(
+                    session.exec(
+                        select(Deal.deal_id, Deal.snapshot_at).where(
+                            Deal.crm == crm, Deal.deal_id.in_(to_read)
+                        )
+                    ).all()
+                )
+                if to_read
+                else {}
+            )
+            overtaken = sorted(d for d in to_read if stored_at.get(d) != seen_at.get(d))
+            if overtaken:
+                log.warning(
+                    "read overtaken by another worker's; reading again", crm=crm, deal_ids=overtaken
+                )
+                enqueue_deals(session, crm, overtaken, reason="reconcile")
+            present = {
+                d: snap for d, snap in snapshots.items() if snap is not None and d not in overtaken
+            }
             for deal_id in to_read:
-                if snapshots.get(deal_id) is None:
+                if snapshots.get(deal_id) is None and deal_id not in overtaken:
                     untrack(session, crm, deal_id)
             evaluated = evaluate_and_store_many(
                 session, context, list(present.values()), triggers=reasons
@@ -266,9 +294,9 @@ class DealPipeline:
                     untrack(session, crm, plan.deal_id)
                     continue
                 deal = deals[plan.deal_id]
-                values, log = record_write(session, plan, result, now, deal)
+                values, log_row = record_write(session, plan, result, now, deal)
                 updates.append({"_id": deal.id, **{f"_{k}": v for k, v in values.items()}})
-                logs.append(log)
+                logs.append(log_row)
                 if result.error is not None:
                     outcomes[item.id] = Outcome.from_exception(result.error)
             if updates:  # one executemany with one column set (the ORM split it in thousands)
@@ -895,6 +923,36 @@ def untrack(session: Session, crm: str, deal_id: str) -> None:
     session.execute(
         delete(DealFeature).where(DealFeature.crm == crm, DealFeature.deal_id == deal_id)
     )
+
+
+def lock_deals(session: Session, deal_ids: Mapping[str, Iterable[str]]) -> None:
+    """Lock these deals' rows (crm -> deal ids) for the caller's transaction, in id order, on
+    PostgreSQL (SQLite's one writer serializes transactions already).
+
+    Every transaction that rewrites a deal's evaluation and dependency rows takes its deal rows
+    first, through here: the worker storing fresh reads, a roadmap change's inline re-check.
+    The inline re-check rewrote the dependency rows, then the deal rows, while a worker did
+    the reverse: a deadlock (the roadmap edit answered 500), or, without one, a verdict of the
+    old snapshot stored over the worker's newer one (the CRM blocked on a deal that no longer
+    sold the feature). One order (ids ascending, across CRMs) means one waits for the other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    table = Deal.__table__
+    ids: list[int] = []
+    for crm, values in sorted(deal_ids.items()):
+        for chunk in _chunks(sorted(set(values)), CHUNK):
+            ids.extend(
+                session.execute(
+                    sa_select(table.c.id).where(table.c.crm == crm, table.c.deal_id.in_(chunk))
+                ).scalars()
+            )
+    for chunk in _chunks(sorted(ids), CHUNK):
+        session.execute(
+            sa_select(table.c.id)
+            .where(table.c.id.in_(chunk))
+            .order_by(table.c.id)
+            .with_for_update()
+        ).all()
 
 
 def reevaluate_stored(

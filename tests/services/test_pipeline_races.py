@@ -205,3 +205,52 @@ def test_a_worker_whose_read_was_overtaken_does_not_store_it_or_write_it(world, 
     assert _crm_state(engine) == ("clear", [], "clear", False, 0)
     with Session(engine) as s:
         assert s.exec(select(DealQueue.status)).all() == ["done"]
+
+
+def test_two_roadmap_changes_at_once_mark_one_row_first_of_an_availability(world, monkeypatch):
+    """Two edits (two requests, or an edit and the refresh schedule), each making one of a
+    deal's features uncertain: each marked "first of its availability" from what it saw, the
+    deal had two first rows for `uncertain`, and exposure's split counted it twice."""
+    from app.models import DealFeature
+    from app.services import queries
+    from app.services.features_service import FeatureUpdate, update_feature
+
+    engine, crm, pipeline = world
+    with Session(engine) as s:
+        s.add(Feature(key="scim", name="SCIM provisioning", availability="never"))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-SCIM", feature_keys=["scim"]))
+        s.commit()
+    scim = LineItem(id="li-2", name="SCIM add-on", sku="SKU-SCIM", quantity=1)
+    crm.put_deal(_snapshot(SSO_LINE, scim))
+    _enqueue(engine)
+    _run(engine, pipeline, "w1")
+
+    arrived = {"sso": threading.Event(), "scim": threading.Event()}
+    mark = queries.mark_availability_first
+
+    def meets_the_other(session, keys):
+        (mine,) = keys
+        arrived[mine].set()  # both here at once, unless one waits for the other's commit
+        arrived["scim" if mine == "sso" else "sso"].wait(2)
+        return mark(session, keys)
+
+    monkeypatch.setattr(queries, "mark_availability_first", meets_the_other)
+
+    def edit(key: str) -> None:
+        with session_scope(engine) as s:
+            update_feature(s, key, FeatureUpdate(availability="uncertain"), actor="revops:x")
+
+    edits = [threading.Thread(target=edit, args=(key,)) for key in ("sso", "scim")]
+    for t in edits:
+        t.start()
+    for t in edits:
+        t.join(WAIT)
+    with Session(engine) as s:
+        firsts = s.exec(
+            select(DealFeature.feature_key).where(
+                DealFeature.deal_id == "D1",
+                DealFeature.availability == "uncertain",
+                DealFeature.availability_first == True,  # noqa: E712
+            )
+        ).all()
+    assert len(firsts) == 1

@@ -338,6 +338,42 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+class DatabaseCollision(ServiceUnavailable):
+    """PostgreSQL aborted the request's transaction for a deadlock or a serialization failure
+    with concurrent work (another request, the worker, a fan-out): nothing of it was written,
+    and sending it again, a moment later, normally succeeds."""
+
+    retry_after = 1
+
+
+# PostgreSQL SQLSTATEs of a transaction rolled back because of concurrent work: 40001
+# (serialization_failure), 40P01 (deadlock_detected).
+_PG_COLLISION_STATES = frozenset({"40001", "40P01"})
+
+
+def database_collision(exc: BaseException) -> bool:
+    """Whether `exc` is a deadlock or serialization failure (psycopg's DeadlockDetected,
+    SerializationFailure, as SQLAlchemy wraps them): the transaction collided with concurrent
+    work and was rolled back, not a statement the code got wrong."""
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    orig = exc.orig
+    if not type(orig).__module__.startswith("psycopg"):
+        return False
+    return getattr(orig, "sqlstate", None) in _PG_COLLISION_STATES
+
+
+def database_collision_error(exc: BaseException) -> DatabaseCollision:
+    """The 503 for `exc` (see `database_collision`): what kind of collision, without the
+    driver's message (it names tables and process ids)."""
+    kind = type(getattr(exc, "orig", None) or exc).__name__
+    return DatabaseCollision(
+        f"the request collided with concurrent work ({kind}) and was rolled back: nothing was "
+        "written; it can be sent again",
+        details={"reason": "database_collision", "error": kind},
+    )
+
+
 def database_unavailable_error(exc: BaseException) -> DatabaseUnavailable:
     """The 503 for `exc` (see `database_unavailable`): says the database is the cause, and
     what kind of failure, without the driver's message (it may name hosts and users)."""

@@ -22,6 +22,8 @@ from app.db import make_engine
 from app.errors import (
     JSON_TOO_DEEP,
     DomainError,
+    database_collision,
+    database_collision_error,
     database_unavailable,
     database_unavailable_error,
     integrity_conflict,
@@ -88,8 +90,9 @@ _ERROR_ANSWERS = {
     404: "what the path (or the body of a write) names does not exist",
     409: "the change conflicts with the current state (taken id, parallel write): reload, retry",
     422: "the request is invalid: every mistake with its JSON path in error.details",
-    503: "the database cannot be reached (error.message: database unavailable), or SQLite's "
-    "write slot stayed taken: nothing was written; retry after Retry-After",
+    503: "the database cannot be reached (error.message: database unavailable), the request "
+    "collided with concurrent work (a deadlock, error.details.reason: database_collision), or "
+    "SQLite's write slot stayed taken: nothing was written; retry after Retry-After",
 }
 
 
@@ -201,8 +204,18 @@ def create_app(
     async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         # The backstop for a database that cannot be reached (refused, restarted, out of
         # connections), on every route: a 503 saying so, as the webhook routes answer, not a
-        # 500. Anything else (a missing table, a statement the code got wrong) is re-raised to
-        # the 500 handler, which logs its traceback.
+        # 500. Likewise a transaction PostgreSQL aborted for a deadlock or a serialization
+        # failure with concurrent work: a 503 to send it again, Retry-After: 1. Anything else
+        # (a missing table, a statement the code got wrong) is re-raised to the 500 handler,
+        # which logs its traceback.
+        if database_collision(exc):
+            collision = database_collision_error(exc)
+            log.warning(
+                "request collided with concurrent work",
+                path=request.url.path,
+                error=(collision.details or {}).get("error"),
+            )
+            return await _domain_error(request, collision)
         if not database_unavailable(exc):
             raise exc
         unavailable = database_unavailable_error(exc)

@@ -639,3 +639,69 @@ def test_a_sort_with_an_empty_or_repeated_key_is_refused(client, api_key, sort, 
     assert r.status_code == 422
     [detail] = r.json()["error"]["details"]
     assert detail["path"] == "query.sort" and detail["msg"].startswith(says), detail
+
+
+def _psycopg_error(name: str, sqlstate: str, message: str):
+    """`psycopg.errors.<name>` as SQLAlchemy wraps it (OperationalError, its DBAPIError)."""
+    import psycopg.errors
+    from sqlalchemy.exc import DBAPIError
+
+    orig = getattr(psycopg.errors, name)(message)
+    assert orig.sqlstate == sqlstate
+    return DBAPIError.instance("UPDATE deal_queue SET ...", {}, orig, psycopg.Error)
+
+
+@pytest.mark.parametrize(
+    ("name", "sqlstate"),
+    [("DeadlockDetected", "40P01"), ("SerializationFailure", "40001")],
+)
+def test_a_deadlock_or_serialization_failure_is_a_503_to_retry_not_a_500(
+    app, name, sqlstate, caplog
+):
+    from sqlalchemy.exc import OperationalError
+
+    error = _psycopg_error(name, sqlstate, "deadlock detected\nDETAIL: Process 4242 waits")
+    assert isinstance(error, OperationalError)
+
+    def collided() -> dict:
+        raise error
+
+    app.add_api_route("/test/collided", collided, methods=["POST"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/test/collided")
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "1"
+    body = r.json()["error"]
+    assert body["code"] == "unavailable"
+    assert "collided with concurrent work" in body["message"]
+    assert "can be sent again" in body["message"]
+    assert body["details"] == {"reason": "database_collision", "error": name}
+    assert "4242" not in r.text  # not the driver's message
+    logged = [r for r in caplog.records if "request collided" in r.getMessage()]
+    assert logged and {r.levelname for r in logged} == {"WARNING"}  # not an internal error
+    assert not [r for r in caplog.records if r.levelno >= 40]
+
+
+def test_other_database_errors_are_not_turned_into_a_collision(app):
+    import psycopg.errors
+
+    from app.errors import database_collision
+
+    # a unique violation (class 23), a syntax error (42601), a query canceled (57014)
+    for name, sqlstate in [
+        ("UniqueViolation", "23505"),
+        ("SyntaxError", "42601"),
+        ("QueryCanceled", "57014"),
+    ]:
+        assert not database_collision(_psycopg_error(name, sqlstate, "no")), name
+    assert database_collision(_psycopg_error("DeadlockDetected", "40P01", "deadlock"))
+    assert not database_collision(psycopg.errors.DeadlockDetected("not wrapped"))
+
+    def wrong() -> dict:
+        raise _psycopg_error("SyntaxError", "42601", "syntax error at or near")
+
+    app.add_api_route("/test/wrong", wrong, methods=["GET"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/test/wrong")
+    assert r.status_code == 500, r.text
+    assert r.json()["error"]["code"] == "internal"

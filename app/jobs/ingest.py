@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.db import session_scope
-from app.jobs.queue import enqueue_deals
+from app.jobs.queue import enqueue_deals, queue_ids
 from app.models import UTCDateTime, WebhookEvent, utcnow
 from app.models.types import NUL_IN_JSON, storable
 
@@ -159,7 +159,9 @@ class IngestWriter:
     def _store(self, live: list[tuple[Sequence[InboundEvent], Future[IngestResult]]]) -> None:
         try:
             with session_scope(self.engine) as session:
-                results = [_ingest(session, events) for events, _f in live]
+                deferred: dict[str, set[str]] = {}
+                results = [_ingest(session, events, deferred=deferred) for events, _f in live]
+                _enqueue_deferred(session, deferred)
         except Exception as exc:
             if len(live) == 1:
                 live[0][1].set_exception(exc)
@@ -205,7 +207,15 @@ def _storable_event(ev: InboundEvent) -> InboundEvent:
     )
 
 
-def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
+def _ingest(
+    session: Session,
+    events: Sequence[InboundEvent],
+    *,
+    deferred: dict[str, set[str]] | None = None,
+) -> IngestResult:
+    """Store one delivery's events and queue the deals its new events name. With `deferred`
+    (the writer's group commit), the deals are added to it instead, for `_enqueue_deferred`
+    to queue those of the whole group at once; `queued_deals` counts this delivery's own."""
     result = IngestResult(received=sum(not ev.derived for ev in events))
     if not events:
         return result
@@ -234,9 +244,24 @@ def _ingest(session: Session, events: Sequence[InboundEvent]) -> IngestResult:
             if ev.actionable and ev.deal_id:
                 to_queue.setdefault(ev.crm, set()).add(ev.deal_id)
     result.duplicates = result.received - result.new
-    for crm, deal_ids in sorted(to_queue.items()):
-        result.queued_deals += enqueue_deals(session, crm, deal_ids, reason="webhook")
+    if deferred is None:
+        for crm, deal_ids in sorted(to_queue.items()):
+            result.queued_deals += enqueue_deals(session, crm, deal_ids, reason="webhook")
+        return result
+    for crm, deal_ids in to_queue.items():
+        result.queued_deals += len(queue_ids(crm, deal_ids))
+        deferred.setdefault(crm, set()).update(deal_ids)
     return result
+
+
+def _enqueue_deferred(session: Session, deferred: dict[str, set[str]]) -> None:
+    """Queue a group's deals with ONE upsert per CRM, its deal ids sorted (`queue_ids`), CRMs
+    in sorted order: the group's queue rows are locked in the (crm, deal_id) order every
+    multi-row writer of the queue uses (app.jobs.queue, "Lock order"). One upsert per delivery
+    locked them in delivery order (delivery 1's D2, then delivery 2's D1) and deadlocked with
+    a worker recording D1 and D2: PostgreSQL aborted one of the two transactions."""
+    for crm, deal_ids in sorted(deferred.items()):
+        enqueue_deals(session, crm, deal_ids, reason="webhook")
 
 
 _INBOX_COLUMNS = ("source", "dedup_key", "crm", "deal_id", "event_type", "status", "payload")

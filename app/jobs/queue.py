@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.connectors.base import MAX_RETRY_AFTER
@@ -177,6 +178,12 @@ def _upsert_statement(dialect: str):
 _UPSERTS: dict[str, object] = {}
 
 
+def queue_ids(crm: str, deal_ids: Iterable[str | None]) -> list[str]:
+    """The queue's deal ids for `deal_ids`: one form of each id (Salesforce's 18), distinct,
+    sorted (the lock order: see "Lock order" above the worker side)."""
+    return sorted({canonical_deal_id(crm, d) for d in deal_ids if d})
+
+
 def enqueue_deals(
     session: Session,
     crm: str,
@@ -185,9 +192,12 @@ def enqueue_deals(
     reason: str = "webhook",
     due_at: datetime | None = None,
 ) -> int:
-    """Upsert one queue row per deal in the caller's transaction. Returns how many deals."""
-    # sorted: a stable lock order across writers; one form of each id (Salesforce's 18)
-    ids = sorted({canonical_deal_id(crm, d) for d in deal_ids if d})
+    """Upsert one queue row per deal in the caller's transaction. Returns how many deals.
+
+    The rows are locked in `queue_ids` order. A transaction that enqueues for several CRMs
+    must do it in sorted CRM order, one call per CRM (app.jobs.ingest does), or it may
+    deadlock with a worker recording outcomes (see "Lock order" below)."""
+    ids = queue_ids(crm, deal_ids)
     if not ids:
         return 0
     now = utcnow()
@@ -209,6 +219,44 @@ def enqueue_deals(
 # (claimable; or running under this owner and this attempt). That guard is what makes the queue
 # correct on both databases: on PostgreSQL it complements FOR UPDATE SKIP LOCKED, on SQLite the
 # BEGIN IMMEDIATE of app/db.py serializes writers and the guard is the same code.
+#
+# Lock order (PostgreSQL). A transaction that writes several queue rows and waits for their
+# locks takes them in (crm, deal_id) order, code point order (Python's sort, COLLATE "C"):
+# enqueue_deals (its ids sorted, one call per CRM in CRM order), record_outcomes and
+# replay_dead (SELECT ... ORDER BY crm, deal_id FOR UPDATE first), extend_leases and release
+# (row by row in that order). Two writers taking the same rows in different orders deadlock:
+# the ingest writer's group commit (delivery 1's D2, then delivery 2's D1) against a worker
+# recording D1 and D2 in id order had PostgreSQL abort one of them, and an aborted recording
+# left its deals running until their leases expired, then ran them again. claim_batch never
+# waits for a lock (FOR UPDATE SKIP LOCKED; its UPDATE touches only rows it locked).
+
+
+def _lock_order(table) -> tuple:
+    return (table.c.crm.collate("C"), table.c.deal_id.collate("C"))
+
+
+def _lock_rows(conn: Connection, ids: Sequence[int], *condition) -> list[int]:
+    """PostgreSQL: lock the rows of `ids` (or, with no ids, those matching `condition`) in
+    the queue's lock order before writing them. Returns the locked ids; on SQLite (one writer
+    at a time) it only reads them."""
+    table = DealQueue.__table__
+    if not ids and not condition:
+        return []
+    where = [*condition]
+    if ids:
+        where.append(table.c.id.in_(ids))
+    pick = select(table.c.id).where(*where)
+    if conn.dialect.name == "postgresql":
+        pick = pick.order_by(*_lock_order(table)).with_for_update()
+    return [row.id for row in conn.execute(pick)]
+
+
+def transaction_collision(exc: BaseException) -> bool:
+    """A deadlock or serialization failure (PostgreSQL 40P01, 40001): the transaction was
+    rolled back because of concurrent work, and running it again may succeed."""
+    from app.errors import database_collision
+
+    return database_collision(exc)
 
 
 def _claimable_parts(now: datetime) -> tuple:
@@ -410,8 +458,6 @@ def record_outcomes(
     enqueue racing with this write is never lost: done or dead then become pending, due now.
     """
     now = now or utcnow()
-    table = DealQueue.__table__
-    rerun = table.c.rerun
     common = {
         "lease_owner": None,
         "lease_expires_at": None,
@@ -419,7 +465,6 @@ def record_outcomes(
         "rerun": False,
         "updated_at": now,
     }
-    recorded: dict[int, RecordedOutcome] = {}
     # Finished rows with the same kind, error and attempt number take identical values: one
     # fenced UPDATE per group (a batch of 500 done deals is one statement, not 500).
     groups: dict[tuple[str, str | None, int], list[QueueItem]] = {}
@@ -434,7 +479,47 @@ def record_outcomes(
             retries.append((item, outcome, error))
         else:
             groups.setdefault((kind, error, item.attempts), []).append(item)
+    # Run again once if PostgreSQL aborts it for a deadlock or a serialization failure with a
+    # writer that does not take the queue's lock order: nothing of it was written, and a
+    # recording lost leaves the deals running until their leases expire, then runs them again.
+    for tries_left in (1, 0):
+        try:
+            recorded = _record(
+                engine, owner=owner, groups=groups, retries=retries, common=common, now=now,
+                backoff_base=backoff_base, backoff_cap=backoff_cap, rng=rng,
+            )  # fmt: skip
+            break
+        except DBAPIError as exc:
+            if not tries_left or not transaction_collision(exc):
+                raise
+            log.warning("recording outcomes collided with concurrent work; recording again",
+                        owner=owner, deals=len(outcomes), error=type(exc.orig).__name__)  # fmt: skip
+    # In the order given; a row no longer held by this owner is stale (its outcome dropped).
+    return [recorded.get(item.id) or RecordedOutcome(item, "stale") for item, _ in outcomes]
+
+
+def _record(
+    engine: Engine,
+    *,
+    owner: str,
+    groups: dict[tuple[str, str | None, int], list[QueueItem]],
+    retries: list[tuple[QueueItem, Outcome, str | None]],
+    common: dict,
+    now: datetime,
+    backoff_base: float,
+    backoff_cap: float,
+    rng: random.Random | None,
+) -> dict[int, RecordedOutcome]:
+    """record_outcomes' transaction: its rows locked in the queue's lock order first."""
+    table = DealQueue.__table__
+    rerun = table.c.rerun
+    recorded: dict[int, RecordedOutcome] = {}
+    every = [item.id for items in groups.values() for item in items]
+    every += [item.id for item, _o, _e in retries]
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            for start in range(0, len(every), 5000):  # one bound parameter per id
+                _lock_rows(conn, every[start : start + 5000])
         for (kind, error, attempts), items in groups.items():
             final = "done" if kind == "done" else "dead"
             values = {
@@ -493,8 +578,12 @@ def record_outcomes(
             ).first()
             if row is not None:
                 recorded[item.id] = RecordedOutcome(item, "retry", row.queued_at, row.due_at)
-    # In the order given; a row no longer held by this owner is stale (its outcome dropped).
-    return [recorded.get(item.id) or RecordedOutcome(item, "stale") for item, _ in outcomes]
+    return recorded
+
+
+def _in_lock_order(items: Sequence[QueueItem]) -> list[QueueItem]:
+    """Row by row in the queue's lock order (claim_batch hands items out in id order)."""
+    return sorted(items, key=lambda item: (item.crm, item.deal_id))
 
 
 def extend_leases(
@@ -512,7 +601,7 @@ def extend_leases(
     table = DealQueue.__table__
     count = 0
     with engine.begin() as conn:
-        for item in items:
+        for item in _in_lock_order(items):
             count += conn.execute(
                 update(table)
                 .where(_held(item, owner))
@@ -531,7 +620,7 @@ def release(
     table = DealQueue.__table__
     count = 0
     with engine.begin() as conn:
-        for item in items:
+        for item in _in_lock_order(items):
             count += conn.execute(
                 update(table)
                 .where(_held(item, owner))
@@ -619,10 +708,22 @@ def replay_dead(session: Session, *, now: datetime | None = None) -> list[int]:
     """Every dead row back to pending, due now, attempts reset. Returns the replayed ids."""
     now = now or utcnow()
     table = DealQueue.__table__
-    rows = session.execute(
-        update(table)
-        .where(table.c.status == "dead")
-        .values(**_due_now_afresh(now))
-        .returning(table.c.id)
-    ).all()
-    return sorted(r.id for r in rows)
+    dead = table.c.status == "dead"
+    if session.get_bind().dialect.name != "postgresql":
+        rows = session.execute(
+            update(table).where(dead).values(**_due_now_afresh(now)).returning(table.c.id)
+        ).all()
+        return sorted(r.id for r in rows)
+    # Locked in the queue's lock order first: one UPDATE over every dead row takes them in
+    # whatever order it scans them, and could deadlock with an enqueue of the same deals.
+    ids = _lock_rows(session.connection(), [], dead)
+    replayed: list[int] = []
+    for start in range(0, len(ids), 5000):  # one bound parameter per id
+        rows = session.execute(
+            update(table)
+            .where(dead, table.c.id.in_(ids[start : start + 5000]))
+            .values(**_due_now_afresh(now))
+            .returning(table.c.id)
+        ).all()
+        replayed += [r.id for r in rows]
+    return sorted(replayed)

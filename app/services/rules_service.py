@@ -167,7 +167,10 @@ def _requeue_open_deals(session: Session) -> int:
     for crm, deal_id in rows:
         by_crm.setdefault(crm, []).append(deal_id)
     total = 0
-    for crm, ids in by_crm.items():
+    # CRMs and ids sorted before chunking: queue rows are locked in (crm, deal id) order by
+    # every writer (app/jobs/queue.py), else this and a worker recording outcomes deadlock.
+    for crm, ids in sorted(by_crm.items()):
+        ids.sort()
         for start in range(0, len(ids), 1000):
             total += enqueue_deals(session, crm, ids[start : start + 1000], reason="roadmap")
     return total

@@ -340,7 +340,7 @@ def check_all(session: Session) -> dict[str, list[str]]:
     by_crm: dict[str, list[str]] = {}
     for crm, deal_id in on_features_changed(session, list(keys)):
         by_crm.setdefault(crm, []).append(deal_id)
-    for crm, ids in by_crm.items():
+    for crm, ids in sorted(by_crm.items()):  # the queue's lock order (app/jobs/queue.py)
         enqueue_deals(session, crm, ids, reason="ledger")
     return by_crm
 

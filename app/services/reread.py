@@ -69,7 +69,9 @@ def reread_after_upgrade(session: Session, state: dict) -> tuple[dict, int]:
     _, matcher = load_catalog_and_matcher(session)
     queued = 0
     now = utcnow()
-    for crm, ids in stale_open_deals(session, matcher).items():
+    # CRMs and ids in the queue's lock order (app/jobs/queue.py) across chunks
+    for crm, ids in sorted(stale_open_deals(session, matcher).items()):
+        ids = sorted(ids)
         for start in range(0, len(ids), _CHUNK):
             due = now + timedelta(seconds=PACE_SECONDS * (queued // _CHUNK))
             queued += enqueue_deals(

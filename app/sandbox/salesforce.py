@@ -41,7 +41,10 @@ Every response carries `Sforce-Limit-Info: api-usage=N/LIMIT`. Errors are arrays
 {errorCode, message, fields}; per-record collection errors use {statusCode, message, fields}.
 
 The roadmap validation rule is emulated: changing StageName to a won stage while
-Roadmap_Block__c is true is refused with FIELD_CUSTOM_VALIDATION_EXCEPTION.
+Roadmap_Block__c is true is refused with FIELD_CUSTOM_VALIDATION_EXCEPTION. Other org rules
+(`extra_rules`, `add_rule`) may honour $Permission.Roadmap_Guard_Bypass_Validation: it holds for
+a user assigned the permission set (`assign_permission_set`) when the deployed permission set
+grants it.
 
 Users: the integration user and a rep are seeded; `add_user` adds more, `set_user_active`
 deactivates one (a rep who left). A Task created with an inactive OwnerId, or updated while its
@@ -597,7 +600,13 @@ class FakeSalesforce:
         # An exception inside the class (e.g. a heap limit): Salesforce answers 500 APEX_ERROR.
         self.notes_resource_error: str | None = None
         # Extra validation rules an admin might have: fn(old, new) -> error message or None.
+        # `add_rule(fn, honours_bypass=True)` models a rule whose formula the admin ANDed with
+        # NOT($Permission.Roadmap_Guard_Bypass_Validation): it does not run for a user who holds
+        # that custom permission (through the Roadmap_Guard_Integration permission set).
         self.extra_rules: list[Callable[[dict, dict], str | None]] = []
+        # The deployed permission set grants the bypass custom permission (setup's package does).
+        self.permission_set_grants_bypass = roadmap_fields_installed
+        self.permission_set_assignees: set[str] = set()  # users assigned Roadmap_Guard_Integration
         self.faults: list[Fault] = []
         self.timeout_seconds = 2.0
         self.api_limit = api_limit
@@ -712,6 +721,28 @@ class FakeSalesforce:
                 "User",
                 {"Name": name, "Username": f"user{n}@example.com", "IsActive": active},
             )
+
+    def add_rule(
+        self, rule: Callable[[dict, dict], str | None], *, honours_bypass: bool = False
+    ) -> None:
+        """Another Opportunity validation rule; `honours_bypass`: its formula has
+        `NOT($Permission.Roadmap_Guard_Bypass_Validation)`, as setup's instructions ask."""
+
+        def wrapped(old: dict, new: dict) -> str | None:
+            return rule(old, new)
+
+        wrapped.honours_bypass = honours_bypass  # type: ignore[attr-defined]
+        with self.lock:
+            self.extra_rules.append(wrapped)
+
+    def assign_permission_set(self, user_id: str) -> None:
+        """Assign Roadmap_Guard_Integration to a user (Setup > Permission Set Assignments)."""
+        with self.lock:
+            self.permission_set_assignees.add(to18(user_id))
+
+    def has_bypass(self, user_id: str) -> bool:
+        """$Permission.Roadmap_Guard_Bypass_Validation for this user."""
+        return self.permission_set_grants_bypass and to18(user_id) in self.permission_set_assignees
 
     def set_user_active(self, user_id: str, active: bool) -> None:
         """Deactivate (or reactivate) a user, as an admin does when someone leaves."""
@@ -1268,6 +1299,8 @@ class FakeSalesforce:
                         400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", self.validation_message
                     )
                 for rule in self.extra_rules:
+                    if getattr(rule, "honours_bypass", False) and self.has_bypass(user):
+                        continue
                     msg = rule(rec, new)
                     if msg:
                         raise SalesforceApiError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", msg)
@@ -1847,6 +1880,23 @@ class FakeSalesforce:
                             rule.findtext("m:errorMessage", namespaces=mns)
                             or self.validation_message
                         )
+            for name in names:
+                if not name.startswith("permissionsets/") or check_only:
+                    continue
+                pset = fromstring(zf.read(name))
+                mns = {"m": ns["met"]}
+                granted = {
+                    cp.findtext("m:name", namespaces=mns)
+                    for cp in pset.findall("m:customPermissions", mns)
+                    if (cp.findtext("m:enabled", namespaces=mns) or "") == "true"
+                }
+                perm = "Roadmap_Guard_Bypass_Validation"
+                if perm in granted and f"customPermissions/{perm}.customPermission" not in names:
+                    errors.append(
+                        (name, f"In field: name - no CustomPermission named {perm} found")
+                    )
+                else:
+                    self.permission_set_grants_bypass = perm in granted
             classes = {
                 n[len("classes/") : -len(".cls")]: zf.read(n).decode("utf-8", "replace")
                 for n in names

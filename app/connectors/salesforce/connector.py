@@ -83,6 +83,9 @@ from app.rules.model import DealSnapshot, LineItem, Note, Stage
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+# Names the generated package (setup.py) gives these; the connector names them in its errors.
+BYPASS_PERMISSION = "Roadmap_Guard_Bypass_Validation"
+PERMISSION_SET_NAME = "Roadmap_Guard_Integration"
 
 TASK_MARKER = "[roadmap-guard]"  # subject prefix of our one task per opportunity
 MARKER_LIKE = "[roadmap-guard%"  # also matches follow-up markers "[roadmap-guard:<key>]"
@@ -1172,10 +1175,21 @@ class SalesforceConnector:
                 return fallback if isinstance(fallback, tuple) else None
         error = classify(code, message)
         if code == "FIELD_CUSTOM_VALIDATION_EXCEPTION":
-            # Someone's validation rule refused our own write: retrying cannot change that.
-            error = PermanentError(
-                f"Salesforce validation refused the roadmap write on {role}: {message}"
+            # Someone's validation rule refused our own write: retrying cannot change that. Our
+            # rule (BLOCK_RULE_NAME) fires only on a StageName change, which we never write, so
+            # the rule is another one of the org's (e.g. "Close Date cannot be in the past").
+            rule_messages = "; ".join(
+                str(e.get("message", "")) for e in errs if error_code(e) == code
             )
+            error = PermanentError(
+                f"another validation rule refused roadmap-guard's write (FIELD_CUSTOM_VALIDATION_EXCEPTION) on {role} of "
+                f"opportunity {plan['deal_id']} (rule message: {rule_messages or message!r}), so "
+                "the roadmap fields (and the block) were not written. Fix: assign the permission "
+                f"set {PERMISSION_SET_NAME} (it grants the custom permission {BYPASS_PERMISSION}) "
+                f"to the integration user and add NOT($Permission.{BYPASS_PERMISSION}) to that "
+                "validation rule's formula (see docs/salesforce.md)"
+            )
+            log.error("salesforce: %s", error)
         if code in GONE_HINT_CODES:
             suspects.setdefault(plan["deal_id"], (plan, error))
             return None

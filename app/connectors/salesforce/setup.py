@@ -6,8 +6,10 @@ simple-salesforce):
 
     package.xml
     objects/Opportunity.object        the four CustomFields and the ValidationRule
+    customPermissions/Roadmap_Guard_Bypass_Validation.customPermission   for the org's other
+                                      validation rules: NOT($Permission.<it>) lets our write pass
     permissionsets/Roadmap_Guard_Integration.permissionset   read/edit on the four fields,
-                                      access to the RoadmapGuardNotes Apex class
+                                      access to the RoadmapGuardNotes Apex class, the bypass
     classes/RoadmapGuardNotes.cls     Apex REST POST /services/apexrest/roadmapguard/notes:
                                       full ContentNote bodies for a list of ids, so long
                                       enhanced notes cost one call per batch, not one each
@@ -30,12 +32,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from app.connectors.salesforce.connector import NOTE_BODY_BATCH, NOTES_RESOURCE, FieldNames
+from app.connectors.salesforce.connector import BYPASS_PERMISSION as CONNECTOR_BYPASS_PERMISSION
+from app.connectors.salesforce.connector import (
+    NOTE_BODY_BATCH,
+    NOTES_RESOURCE,
+    PERMISSION_SET_NAME,
+    FieldNames,
+)
 from app.settings import Settings
 
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
 RULE_NAME = "Roadmap_Guard_Block_Closed_Won"
-PERMISSION_SET = "Roadmap_Guard_Integration"
+PERMISSION_SET = PERMISSION_SET_NAME
+# Granted by the permission set: the org's OTHER Opportunity validation rules should add
+# `NOT($Permission.Roadmap_Guard_Bypass_Validation)` so they never refuse our field write
+# (a refused write leaves the block unwritten, and the deal can then be won).
+BYPASS_PERMISSION = CONNECTOR_BYPASS_PERMISSION
+BYPASS_CLAUSE = f"NOT($Permission.{BYPASS_PERMISSION})"
 ERROR_MESSAGE = (
     "Roadmap Guard: this opportunity depends on roadmap features that are not available. "
     "Read Roadmap Check Summary and the roadmap task, fix the products or notes, or get a "
@@ -223,6 +236,16 @@ def object_xml(names: FieldNames, won_stages: Sequence[str]) -> str:
 """
 
 
+def custom_permission_xml() -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<CustomPermission xmlns="{MD_NS}">
+    <description>Held by the roadmap-guard integration user. Add {escape(BYPASS_CLAUSE)} to every other Opportunity validation rule, so none of them refuses roadmap-guard's write of the roadmap fields (a refused write leaves the block unset).</description>
+    <isLicensed>false</isLicensed>
+    <label>Roadmap Guard: bypass validation rules</label>
+</CustomPermission>
+"""
+
+
 def permission_set_xml(names: FieldNames) -> str:
     perms = "".join(
         f"""
@@ -239,6 +262,10 @@ def permission_set_xml(names: FieldNames) -> str:
         <apexClass>{NOTES_CLASS}</apexClass>
         <enabled>true</enabled>
     </classAccesses>
+    <customPermissions>
+        <enabled>true</enabled>
+        <name>{BYPASS_PERMISSION}</name>
+    </customPermissions>
     <description>Assign to the roadmap-guard integration user: read and edit the roadmap fields, read note bodies in batches.</description>{perms}
     <hasActivationRequired>false</hasActivationRequired>
     <label>Roadmap Guard Integration</label>
@@ -252,6 +279,7 @@ def package_xml(names: FieldNames, api_version: str) -> str:
 <Package xmlns="{MD_NS}">
     <types>{fields}<name>CustomField</name></types>
     <types><members>Opportunity.{RULE_NAME}</members><name>ValidationRule</name></types>
+    <types><members>{BYPASS_PERMISSION}</members><name>CustomPermission</name></types>
     <types><members>{PERMISSION_SET}</members><name>PermissionSet</name></types>
     <types><members>{NOTES_CLASS}</members><members>{NOTES_TEST_CLASS}</members><name>ApexClass</name></types>
     <version>{api_version}</version>
@@ -266,6 +294,9 @@ def build_package(
     files = {
         out_dir / "package.xml": package_xml(names, api_version),
         out_dir / "objects" / "Opportunity.object": object_xml(names, won_stages),
+        out_dir
+        / "customPermissions"
+        / f"{BYPASS_PERMISSION}.customPermission": custom_permission_xml(),
         out_dir / "permissionsets" / f"{PERMISSION_SET}.permissionset": permission_set_xml(names),
         out_dir / "classes" / f"{NOTES_CLASS}.cls": notes_class_apex(),
         out_dir / "classes" / f"{NOTES_CLASS}.cls-meta.xml": apex_meta_xml(api_version),
@@ -367,5 +398,10 @@ Next steps in Salesforce Setup
    Apex trigger in docs/salesforce.md posting signed JSON to {events}
    (secret: SALESFORCE_EVENTS_SECRET).
 5. Set SALESFORCE_ORG_ID to the org id (15 or 18 characters).
+6. Add {BYPASS_CLAUSE} (AND it with the rule's formula) to every
+   OTHER validation rule on Opportunity (e.g. "Close Date cannot be in the past"). The
+   permission set grants the custom permission {BYPASS_PERMISSION} to the integration user;
+   without the clause such a rule refuses roadmap-guard's whole field update, the block is never
+   written, and the rep can win the deal. Our own rule {RULE_NAME} must not get it.
 Fields used: {", ".join(names.all())}; validation rule: Opportunity.{RULE_NAME}.
 """

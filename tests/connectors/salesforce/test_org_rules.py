@@ -1,0 +1,100 @@
+"""The org's own validation rules and won stages against roadmap-guard's block."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import pytest
+from defusedxml.ElementTree import parse
+from sqlmodel import Session, select
+
+from app.connectors.salesforce.setup import BYPASS_PERMISSION, build_package, instructions
+from app.models import DealQueue
+from app.sandbox.salesforce import INTEGRATION_USER
+from tests.connectors.salesforce import test_e2e
+from tests.connectors.salesforce.test_e2e import SEATS, SSO, notify
+from tests.connectors.salesforce.test_setup import NAMES, NS
+
+seeded = test_e2e.seeded  # the end-to-end fixtures: the service and its seeded roadmap
+service = test_e2e.service
+
+pytestmark = pytest.mark.slow
+
+
+def _close_date_in_the_past(old: dict, new: dict) -> str | None:
+    past = new.get("CloseDate") and new["CloseDate"] < date.today().isoformat()
+    return "Close Date cannot be in the past" if not new.get("IsClosed") and past else None
+
+
+def test_package_ships_the_bypass_permission_and_grants_it(tmp_path, sf_settings):
+    files = build_package(tmp_path, NAMES, ["Closed Won"], "61.0")
+    perm = tmp_path / "customPermissions" / f"{BYPASS_PERMISSION}.customPermission"
+    assert perm in files
+    assert parse(perm).getroot().findtext("m:label", namespaces=NS)
+    pset = parse(tmp_path / "permissionsets" / "Roadmap_Guard_Integration.permissionset").getroot()
+    granted = [
+        (c.findtext("m:name", namespaces=NS), c.findtext("m:enabled", namespaces=NS))
+        for c in pset.findall("m:customPermissions", NS)
+    ]
+    assert granted == [(BYPASS_PERMISSION, "true")]
+    package = parse(tmp_path / "package.xml").getroot()
+    types = {
+        t.findtext("m:name", namespaces=NS): [m.text for m in t.findall("m:members", NS)]
+        for t in package.findall("m:types", NS)
+    }
+    assert types["CustomPermission"] == [BYPASS_PERMISSION]
+    text = instructions(sf_settings, NAMES)
+    assert f"NOT($Permission.{BYPASS_PERMISSION})" in text
+
+
+def test_another_rule_refusing_our_write_says_so_and_how_to_fix(service, fake, rep, engine, caplog):
+    client, worker = service
+    fake.add_rule(_close_date_in_the_past, honours_bypass=True)  # admin added the clause...
+    # ...but the permission set is not assigned to the integration user.
+    opp = fake.add_opportunity(
+        "Overdue renewal",
+        stage="Negotiation/Review",
+        line_items=[SSO, SEATS],
+        CloseDate="2025-01-31",
+    )
+    with caplog.at_level(logging.ERROR, logger="app.connectors.salesforce.connector"):
+        notify(client, opp)
+        worker.run_until_empty()
+    with Session(engine) as s:
+        row = s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one()
+    assert row.status == "dead"
+    error = row.last_error
+    assert "another validation rule refused roadmap-guard's write" in error
+    assert "Close Date cannot be in the past" in error
+    assert f"NOT($Permission.{BYPASS_PERMISSION})" in error and "permission set" in error
+    assert any(
+        r.levelno == logging.ERROR and "another validation rule" in r.getMessage()
+        for r in caplog.records
+    )
+    assert fake.opportunity(opp).get("Roadmap_Block__c") is not True
+
+
+def test_with_the_bypass_the_block_lands_and_closed_won_is_refused(service, fake, rep, engine):
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    client, worker = service
+    fake.add_rule(_close_date_in_the_past, honours_bypass=True)
+    fake.assign_permission_set(INTEGRATION_USER)
+    opp = fake.add_opportunity(
+        "Overdue renewal",
+        stage="Negotiation/Review",
+        line_items=[SSO, SEATS],
+        CloseDate="2025-01-31",
+    )
+    notify(client, opp)
+    worker.run_until_empty()
+    with Session(engine) as s:
+        assert s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one().status == "done"
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is True
+    # The rep fixes the close date and tries to win it in the same save: refused.
+    with pytest.raises(SalesforceMalformedRequest, match="FIELD_CUSTOM_VALIDATION_EXCEPTION"):
+        rep.Opportunity.update(
+            opp, {"StageName": "Closed Won", "CloseDate": date.today().isoformat()}
+        )
+    assert fake.opportunity(opp)["StageName"] == "Negotiation/Review"

@@ -195,6 +195,9 @@ class Settings(BaseSettings):
     salesforce_summary_field: str = "Roadmap_Check_Summary__c"
     salesforce_block_field: str = "Roadmap_Block__c"
     salesforce_checked_at_field: str = "Roadmap_Checked_At__c"
+    # The won stages the deployed validation rule names (comma-separated, as `setup salesforce`
+    # prints them): each hourly facts load warns about an active won stage not among them.
+    salesforce_won_stages: str | None = None
     # Opportunities per SOQL query / per sObject Collections request (Salesforce allows 200).
     salesforce_batch_size: int = Field(default=200, ge=1, le=200)
 

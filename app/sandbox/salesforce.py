@@ -40,8 +40,8 @@ What it serves (paths under /services/data/vXX.X/):
 Every response carries `Sforce-Limit-Info: api-usage=N/LIMIT`. Errors are arrays of
 {errorCode, message, fields}; per-record collection errors use {statusCode, message, fields}.
 
-The roadmap validation rule is emulated: changing StageName to a won stage while
-Roadmap_Block__c is true is refused with FIELD_CUSTOM_VALIDATION_EXCEPTION. Other org rules
+The roadmap validation rule is emulated: changing StageName to one of the won stages the
+deployed formula names (`validation_won_stages`, not any IsWon stage) while Roadmap_Block__c is true is refused with FIELD_CUSTOM_VALIDATION_EXCEPTION. Other org rules
 (`extra_rules`, `add_rule`) may honour $Permission.Roadmap_Guard_Bypass_Validation: it holds for
 a user assigned the permission set (`assign_permission_set`) when the deployed permission set
 grants it.
@@ -594,6 +594,9 @@ class FakeSalesforce:
         self.unwritable_fields: set[str] = set()  # field-level security: not updateable
         self.validation_rule_active = validation_rule_active
         self.validation_message = DEFAULT_VALIDATION_MESSAGE
+        # The won stages the deployed rule names (its ISPICKVALs); set from the seeded won
+        # stages below, and from the formula by `deploy`. A won stage added later is not in it.
+        self.validation_won_stages: list[str] = []
         # The RoadmapGuardNotes Apex REST class (setup salesforce): off = 404, as if not deployed.
         self.notes_resource_installed = notes_resource_installed
         self.notes_resource_forbidden = False  # installed, but the user lacks class access
@@ -621,6 +624,9 @@ class FakeSalesforce:
         self.multi_currency = False
         self.dated_rates = False  # advanced currency management
         self._seed_reference_data()
+        self.validation_won_stages = [
+            st["ApiName"] for st in self.store["OpportunityStage"].values() if st["IsWon"]
+        ]
         if currencies is not None:
             self.enable_multi_currency(currencies)
 
@@ -1292,7 +1298,7 @@ class FakeSalesforce:
                     self.validation_rule_active
                     and changed_stage
                     and stage
-                    and stage["IsWon"]
+                    and stage["ApiName"] in self.validation_won_stages
                     and new.get("Roadmap_Block__c") is True
                 ):
                     raise SalesforceApiError(
@@ -1880,6 +1886,12 @@ class FakeSalesforce:
                             rule.findtext("m:errorMessage", namespaces=mns)
                             or self.validation_message
                         )
+                        self.validation_won_stages = [
+                            re.sub(r"\\(.)", r"\1", m)
+                            for m in re.findall(
+                                r'ISPICKVAL\(StageName, "((?:[^"\\]|\\.)*)"\)', formula
+                            )
+                        ]
             for name in names:
                 if not name.startswith("permissionsets/") or check_only:
                     continue

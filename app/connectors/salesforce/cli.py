@@ -82,6 +82,25 @@ def run(args: argparse.Namespace, settings=None) -> int:
     connector = SalesforceConnector.from_settings(settings) if has_credentials else None
     won = list(args.won_stage)
     try:
+        if won and connector is not None:
+            # A typo'd name deploys a rule that guards nothing: check every name with the org.
+            org_won = connector.won_stages()
+            unknown = [w for w in won if w not in org_won]
+            if unknown:
+                print(
+                    f"error: --won-stage {', '.join(repr(u) for u in unknown)}: not an active won "
+                    f"stage of this org (OpportunityStage IsWon and IsActive); the org's won "
+                    f"stages: {', '.join(repr(w) for w in org_won) or 'none'}",
+                    file=sys.stderr,
+                )
+                return 2
+            for stage in org_won:
+                if stage not in won:
+                    print(
+                        f"warning: the active won stage {stage!r} is not in --won-stage: the "
+                        "rule will let a blocked deal be moved into it",
+                        file=sys.stderr,
+                    )
         if not won:
             if connector is None:
                 print(
@@ -101,6 +120,11 @@ def run(args: argparse.Namespace, settings=None) -> int:
         for path in files:
             print(f"  {path}")
         print(f"validation rule: {rule_formula(won, names.block)}")
+        print(
+            f"set SALESFORCE_WON_STAGES={','.join(won)} (the deployed rule's won stages: the "
+            "service warns when the org has an active won stage not among them; re-run setup "
+            "after adding a won stage)"
+        )
         if args.deploy:
             if connector is None:
                 print("error: --deploy needs Salesforce credentials", file=sys.stderr)

@@ -179,6 +179,13 @@ def _sobject_type(record: dict) -> str:
     return str((record.get("attributes") or {}).get("type") or "")
 
 
+def parse_won_stages(value: str | None) -> frozenset[str] | None:
+    """SALESFORCE_WON_STAGES ("Closed Won,Signed - Booked") as a set; None when not set."""
+    if value is None:
+        return None
+    return frozenset(v.strip() for v in value.split(",") if v.strip()) or None
+
+
 def _children(record: dict, relationship: str) -> dict:
     return record.get(relationship) or {"records": [], "done": True}
 
@@ -287,6 +294,8 @@ class SalesforceConnector:
         )
         self.facts = OrgFacts()
         self._facts_lock = threading.Lock()
+        # SALESFORCE_WON_STAGES: the stages the deployed validation rule names (None: unknown).
+        self.deployed_won_stages = parse_won_stages(settings.salesforce_won_stages)
         self._note_bodies: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._note_bodies_lock = threading.Lock()
         # monotonic time until which the notes Apex resource counts as not installed
@@ -484,7 +493,31 @@ class SalesforceConnector:
             subs = self._facts_subrequests()
             responses = self.api.composite("org_facts", subs)
             self._load_facts({r["referenceId"]: r for r in responses})
+            self._warn_unguarded_won_stages()
         return self.facts
+
+    def unguarded_won_stages(self) -> list[str]:
+        """Active won stages the deployed rule does not name (per SALESFORCE_WON_STAGES; empty
+        when that is not set: the connector does not know the deployed list then)."""
+        if self.deployed_won_stages is None:
+            return []
+        facts = self.facts
+        return sorted(
+            s.id
+            for s in facts.stages.values()
+            if s.is_won and s.id in facts.active_stages and s.id not in self.deployed_won_stages
+        )
+
+    def _warn_unguarded_won_stages(self) -> None:
+        missing = self.unguarded_won_stages()
+        if missing:
+            log.warning(
+                "salesforce: active won stage(s) %s are not named by the deployed validation rule "
+                "(SALESFORCE_WON_STAGES=%s): a blocked deal can be moved into them. Re-run "
+                "`roadmap-guard setup salesforce --deploy` and update SALESFORCE_WON_STAGES",
+                ", ".join(repr(m) for m in missing),
+                ",".join(sorted(self.deployed_won_stages or ())),
+            )
 
     def won_stages(self) -> list[str]:
         """The won stages a user can still pick (the validation rule names these)."""

@@ -98,3 +98,115 @@ def test_with_the_bypass_the_block_lands_and_closed_won_is_refused(service, fake
             opp, {"StageName": "Closed Won", "CloseDate": date.today().isoformat()}
         )
     assert fake.opportunity(opp)["StageName"] == "Negotiation/Review"
+
+
+def _fresh_org_settings(srv, sf_overrides):
+    from app.settings import Settings
+
+    overrides = {
+        **sf_overrides,
+        "salesforce_instance_url": srv.instance_url,
+        "salesforce_ca_bundle": srv.ca_bundle,
+    }
+    return Settings(_env_file=None).model_copy(update=overrides)
+
+
+def _fresh_org():
+    from app.sandbox.salesforce import FakeSalesforce
+
+    return FakeSalesforce(
+        roadmap_fields_installed=False, validation_rule_active=False, notes_resource_installed=False
+    )
+
+
+def test_setup_refuses_a_won_stage_the_org_does_not_have(tmp_path, sf_overrides, capsys):
+    from app.connectors.salesforce import cli
+    from app.sandbox.salesforce import FakeSalesforceServer
+    from tests.connectors.salesforce.test_setup import args
+
+    with FakeSalesforceServer(_fresh_org()) as srv:
+        settings = _fresh_org_settings(srv, sf_overrides)
+        assert (
+            cli.run(args(tmp_path / "a", won=["Closed-Won"], deploy=True), settings=settings) == 2
+        )
+        err = capsys.readouterr().err
+        assert "'Closed-Won'" in err and "'Closed Won', 'Signed - Booked'" in err
+        assert not (tmp_path / "a").exists() and not srv.fake.deployments
+        # A real name, but not every won stage: deployed, with a warning naming the other one.
+        assert (
+            cli.run(args(tmp_path / "b", won=["Closed Won"], deploy=True), settings=settings) == 0
+        )
+        captured = capsys.readouterr()
+        assert "warning: the active won stage 'Signed - Booked' is not in --won-stage" in (
+            captured.err
+        )
+        assert "SALESFORCE_WON_STAGES=Closed Won" in captured.out
+
+
+def test_the_fake_rule_guards_only_the_stages_it_was_deployed_with(tmp_path, sf_overrides):
+    from simple_salesforce import Salesforce
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    from app.connectors.salesforce import cli
+    from app.connectors.salesforce.auth import TimeoutSession
+    from app.sandbox.salesforce import FakeSalesforceServer
+    from tests.connectors.salesforce.test_setup import args
+
+    with FakeSalesforceServer(_fresh_org()) as srv:
+        settings = _fresh_org_settings(srv, sf_overrides)
+        assert (
+            cli.run(args(tmp_path / "b", won=["Closed Won"], deploy=True), settings=settings) == 0
+        )
+        fake = srv.fake
+        assert fake.validation_rule_active and fake.validation_won_stages == ["Closed Won"]
+        rep = Salesforce(
+            instance_url=srv.instance_url,
+            session_id="rep-token",
+            version="61.0",
+            session=TimeoutSession(5.0, verify=srv.ca_bundle),
+        )
+        guarded = fake.add_opportunity("Guarded", Roadmap_Block__c=True)
+        with pytest.raises(SalesforceMalformedRequest, match="FIELD_CUSTOM_VALIDATION_EXCEPTION"):
+            rep.Opportunity.update(guarded, {"StageName": "Closed Won"})
+        # "Signed - Booked" is won too, but the deployed rule does not name it: a real org lets
+        # the blocked deal close there, and so does the fake.
+        other = fake.add_opportunity("Unguarded", Roadmap_Block__c=True)
+        rep.Opportunity.update(other, {"StageName": "Signed - Booked"})
+        assert fake.opportunity(other)["IsWon"] is True
+
+
+def test_facts_reload_warns_about_a_won_stage_the_deployed_rule_does_not_name(
+    sf_settings, fake, caplog
+):
+    from app.connectors.salesforce.connector import SalesforceConnector
+
+    settings = sf_settings.model_copy(
+        update={"salesforce_won_stages": "Closed Won,Signed - Booked"}
+    )
+    connector = SalesforceConnector.from_settings(settings)
+    with caplog.at_level(logging.WARNING, logger="app.connectors.salesforce.connector"):
+        connector.ensure_facts()
+    assert connector.unguarded_won_stages() == []
+    assert not [r for r in caplog.records if "not named by the deployed" in r.getMessage()]
+    fake.insert(
+        "OpportunityStage",
+        {
+            "ApiName": "Won - Renewal",
+            "MasterLabel": "Won - Renewal",
+            "IsActive": True,
+            "IsWon": True,
+            "IsClosed": True,
+            "DefaultProbability": 100.0,
+            "SortOrder": 9,
+        },
+    )
+    connector.facts.stale = True  # as the hourly reload does
+    with caplog.at_level(logging.WARNING, logger="app.connectors.salesforce.connector"):
+        connector.ensure_facts()
+    assert connector.unguarded_won_stages() == ["Won - Renewal"]
+    warned = [
+        r.getMessage() for r in caplog.records if "not named by the deployed" in r.getMessage()
+    ]
+    assert len(warned) == 1 and "'Won - Renewal'" in warned[0] and "setup salesforce" in warned[0]
+    # Without SALESFORCE_WON_STAGES the deployed list is unknown: nothing to compare.
+    assert SalesforceConnector.from_settings(sf_settings).unguarded_won_stages() == []

@@ -132,6 +132,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
             "LastModifiedById",
             "SystemModstamp",
             "Description",
+            "IsDeleted",
         ],
         "lookups": {
             "Owner": ("User", "OwnerId"),
@@ -610,6 +611,13 @@ class FakeSalesforce:
         # The deployed permission set grants the bypass custom permission (setup's package does).
         self.permission_set_grants_bypass = roadmap_fields_installed
         self.permission_set_assignees: set[str] = set()  # users assigned Roadmap_Guard_Integration
+        # Private sharing: these opportunities are visible to their owner only, and to a user
+        # whose assigned permission set has View All Records on Opportunity (setup's does).
+        self.private_opportunities: set[str] = set()
+        self.permission_set_view_all = roadmap_fields_installed
+        # Deleted records (sobject -> id -> record, IsDeleted true): only queryAll answers them.
+        self.recycle_bin: dict[str, dict[str, dict]] = defaultdict(dict)
+        self._include_deleted = False
         self.faults: list[Fault] = []
         self.timeout_seconds = 2.0
         self.api_limit = api_limit
@@ -644,6 +652,8 @@ class FakeSalesforce:
                     rec.setdefault(name, now)
             if "LastModifiedById" in _SCHEMA[sobject]["fields"]:
                 rec.setdefault("LastModifiedById", REP_USER)
+            if "IsDeleted" in _SCHEMA[sobject]["fields"]:
+                rec.setdefault("IsDeleted", False)
             if self.multi_currency:
                 for name in _MULTI_CURRENCY_FIELDS.get(sobject, []):
                     rec.setdefault(name, self.corporate_currency)  # the creating user's, here
@@ -974,11 +984,22 @@ class FakeSalesforce:
                 }
             )
 
-    def delete(self, sobject: str, record_id: str) -> None:
-        """Delete a record as a user would in the UI (no API call is counted)."""
+    def can_see(self, user: str | None, sobject: str, rec: dict) -> bool:
+        """Sharing: a private opportunity is visible to its owner and to View All Records."""
+        if user is None or sobject != "Opportunity" or rec["Id"] not in self.private_opportunities:
+            return True
+        if rec.get("OwnerId") == user:
+            return True
+        return self.permission_set_view_all and to18(user) in self.permission_set_assignees
+
+    def delete(self, sobject: str, record_id: str, *, purge: bool = False) -> None:
+        """Delete a record as a user would in the UI (no API call is counted): it goes to the
+        Recycle Bin (queryAll answers it, IsDeleted true), or with `purge` nowhere at all."""
         with self.lock:
             rid = to18(record_id)
             rec = self.store[sobject].pop(rid)
+            if not purge:
+                self.recycle_bin[sobject][rid] = {**rec, "IsDeleted": True}
             self.type_of.pop(rid, None)
             for (child, fk), index in self.children.items():
                 if child == sobject and rec.get(fk) in index:
@@ -1206,6 +1227,7 @@ class FakeSalesforce:
             if name in self.unwritable_fields or name in (
                 "IsClosed",
                 "IsWon",
+                "IsDeleted",
                 "CreatedDate",
                 "LastModifiedDate",
                 "LastModifiedById",
@@ -1436,6 +1458,8 @@ class FakeSalesforce:
 
     def _candidates(self, q: _Query) -> list[dict]:
         store = self.store[_STORE_OF.get(q.sobject, q.sobject)]
+        if self._include_deleted:
+            store = {**store, **self.recycle_bin.get(_STORE_OF.get(q.sobject, q.sobject), {})}
         for path, op, value in q.where:
             if path == "Id" and op == "IN":
                 ids = []
@@ -1527,12 +1551,21 @@ class FakeSalesforce:
             )
         return out
 
-    def query(self, soql: str) -> dict:
+    def query(self, soql: str, user: str | None = None, *, include_deleted: bool = False) -> dict:
+        """`include_deleted`: queryAll (deleted records too, IsDeleted true). Both obey sharing
+        for `user` (None: no sharing, as a test peeking at the org)."""
         with self.lock:
             self.queries.append(soql)
             q = parse_soql(soql)
             self._validate(q)
-            rows = [self._render(q.sobject, r, q) for r in self._select(q)]
+            self._include_deleted = include_deleted
+            try:
+                selected = self._select(q)
+            finally:
+                self._include_deleted = False
+            rows = [
+                self._render(q.sobject, r, q) for r in selected if self.can_see(user, q.sobject, r)
+            ]
             size = self.page_size_with_children if q.subqueries else self.page_size
             return self._page(rows, 0, size, total=len(rows))
 
@@ -1743,12 +1776,12 @@ class FakeSalesforce:
         rest = parts.path[len(prefix) :].strip("/")
         try:
             self._check_query_string(parts.query)
-            if rest == "query" and method == "GET":
+            if rest in ("query", "queryAll") and method == "GET":
                 q = parse_qs(parts.query).get("q")
                 if not q:
                     raise SalesforceApiError(400, "MALFORMED_QUERY", "q is required")
-                return 200, self.query(q[0])
-            if rest.startswith("query/") and method == "GET":
+                return 200, self.query(q[0], user, include_deleted=rest == "queryAll")
+            if (rest.startswith("query/") or rest.startswith("queryAll/")) and method == "GET":
                 return 200, self.query_more(rest.split("/", 1)[1])
             if rest == "chatter/users/me" and method == "GET":
                 me = self.store["User"].get(user) or {"Id": user}
@@ -1909,6 +1942,11 @@ class FakeSalesforce:
                     )
                 else:
                     self.permission_set_grants_bypass = perm in granted
+                self.permission_set_view_all = any(
+                    op.findtext("m:object", namespaces=mns) == "Opportunity"
+                    and op.findtext("m:viewAllRecords", namespaces=mns) == "true"
+                    for op in pset.findall("m:objectPermissions", mns)
+                )
             classes = {
                 n[len("classes/") : -len(".cls")]: zf.read(n).decode("utf-8", "replace")
                 for n in names

@@ -111,6 +111,17 @@ class SalesforceApi:
     def query_all(self, operation: str, soql: str) -> list[dict]:
         return [r for page in self.query_pages(operation, soql) for r in page.get("records", [])]
 
+    def query_all_rows(self, operation: str, soql: str) -> list[dict]:
+        """queryAll: the result includes deleted (IsDeleted, in the Recycle Bin) and merged
+        records; sharing still applies. One page is enough for up to 2,000 rows."""
+        sf = self.sf
+        page = self._call(operation, lambda: sf.query(soql, include_deleted=True))
+        rows = list(page.get("records", []))
+        while not page.get("done", True) and page.get("nextRecordsUrl"):
+            page = self.query_more(page["nextRecordsUrl"])
+            rows.extend(page.get("records", []))
+        return rows
+
     def query_pages(self, operation: str, soql: str) -> Iterator[dict]:
         """Each page of a query's result (`totalSize`, `records`), following nextRecordsUrl."""
         sf = self.sf

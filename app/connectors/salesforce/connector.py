@@ -576,7 +576,35 @@ class SalesforceConnector:
         wanted = list(dict.fromkeys(wanted))
         for chunk in _chunks(wanted, self.batch_size):
             result.update(self._read_chunk(list(chunk)))
+        missing = [i for i in wanted if result.get(i) is None]
+        if missing:
+            self._confirm_gone(missing)
         return {raw: result.get(key) if key else None for raw, key in keys.items()}
+
+    def _confirm_gone(self, ids: list[str]) -> None:
+        """Opportunities the read did not return: deleted, or hidden from the integration user
+        by sharing (a private org without the permission set's View All Records). One queryAll
+        per 200 of them (only for ids not returned; none when every deal was read) tells the
+        deleted ones (IsDeleted true: in the Recycle Bin) from the rest. The rest are still read
+        as gone (queryAll obeys sharing too, and a purged record answers nothing either, so the
+        two cannot be told apart), but logged at error level, not untracked silently."""
+        deleted: set[str] = set()
+        for chunk in _chunks(ids, self.batch_size):
+            id_list = ", ".join(_soql_str(i) for i in chunk)
+            soql = f"SELECT Id, IsDeleted FROM Opportunity WHERE Id IN ({id_list})"
+            for rec in self.api.query_all_rows("opportunities_deleted", soql):
+                if rec.get("IsDeleted"):
+                    deleted.add(to18(rec["Id"]))
+        unconfirmed = [i for i in ids if i not in deleted]
+        if unconfirmed:
+            log.error(
+                "salesforce: opportunities %s are not visible to the integration user and not "
+                "in the Recycle Bin: purged, or hidden by sharing. They are read as gone; if they "
+                "still exist, assign the permission set %s (View All Records on Opportunity) to "
+                "the integration user and queue them again",
+                ", ".join(unconfirmed[:20]) + (" ..." if len(unconfirmed) > 20 else ""),
+                PERMISSION_SET_NAME,
+            )
 
     def _read_chunk(self, ids: list[str]) -> dict[str, DealSnapshot | None]:
         # The org facts are loaded first, in their own Composite call, whenever they are not

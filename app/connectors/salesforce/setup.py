@@ -54,6 +54,11 @@ ERROR_MESSAGE = (
     "Read Roadmap Check Summary and the roadmap task, fix the products or notes, or get a "
     "product approval, then move it to a won stage."
 )
+# (object, create, View All Records) with read and edit: the connector reads and updates every
+# opportunity, whatever the org's sharing (View All: a private deal is not hidden from it), and
+# creates and updates its Tasks. The classic Notes it creates have no object permission of their
+# own (access follows the parent opportunity); enhanced notes (ContentNote) it only reads.
+OBJECT_PERMISSIONS = (("Opportunity", False, True), ("Task", True, False))
 STATUS_VALUES = ("clear", "warning", "blocked")
 NOTES_CLASS = "RoadmapGuardNotes"
 NOTES_TEST_CLASS = "RoadmapGuardNotesTest"
@@ -256,6 +261,19 @@ def permission_set_xml(names: FieldNames) -> str:
     </fieldPermissions>"""
         for name in names.all()
     )
+    objects = "".join(
+        f"""
+    <objectPermissions>
+        <allowCreate>{str(create).lower()}</allowCreate>
+        <allowDelete>false</allowDelete>
+        <allowEdit>true</allowEdit>
+        <allowRead>true</allowRead>
+        <modifyAllRecords>false</modifyAllRecords>
+        <object>{obj}</object>
+        <viewAllRecords>{str(view_all).lower()}</viewAllRecords>
+    </objectPermissions>"""
+        for obj, create, view_all in OBJECT_PERMISSIONS
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <PermissionSet xmlns="{MD_NS}">
     <classAccesses>
@@ -266,9 +284,9 @@ def permission_set_xml(names: FieldNames) -> str:
         <enabled>true</enabled>
         <name>{BYPASS_PERMISSION}</name>
     </customPermissions>
-    <description>Assign to the roadmap-guard integration user: read and edit the roadmap fields, read note bodies in batches.</description>{perms}
+    <description>Assign to the roadmap-guard integration user: read (View All) and edit opportunities and the roadmap fields, create and edit tasks, read note bodies in batches, bypass validation rules that check the bypass permission.</description>{perms}
     <hasActivationRequired>false</hasActivationRequired>
-    <label>Roadmap Guard Integration</label>
+    <label>Roadmap Guard Integration</label>{objects}
 </PermissionSet>
 """
 

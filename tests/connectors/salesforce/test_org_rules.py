@@ -210,3 +210,47 @@ def test_facts_reload_warns_about_a_won_stage_the_deployed_rule_does_not_name(
     assert len(warned) == 1 and "'Won - Renewal'" in warned[0] and "setup salesforce" in warned[0]
     # Without SALESFORCE_WON_STAGES the deployed list is unknown: nothing to compare.
     assert SalesforceConnector.from_settings(sf_settings).unguarded_won_stages() == []
+
+
+def test_permission_set_grants_object_access_the_connector_needs(tmp_path):
+    build_package(tmp_path, NAMES, ["Closed Won"], "61.0")
+    pset = parse(tmp_path / "permissionsets" / "Roadmap_Guard_Integration.permissionset").getroot()
+    perms = {
+        op.findtext("m:object", namespaces=NS): {
+            child.tag.split("}")[1]: child.text for child in op
+        }
+        for op in pset.findall("m:objectPermissions", NS)
+    }
+    assert set(perms) == {"Opportunity", "Task"}
+    opp, task = perms["Opportunity"], perms["Task"]
+    assert (opp["allowRead"], opp["allowEdit"], opp["viewAllRecords"]) == ("true", "true", "true")
+    assert opp["allowCreate"] == opp["allowDelete"] == opp["modifyAllRecords"] == "false"
+    assert (task["allowRead"], task["allowCreate"], task["allowEdit"]) == ("true",) * 3
+    assert task["allowDelete"] == "false"
+
+
+def test_a_private_deal_is_not_read_as_gone_without_a_check(connector, fake, caplog):
+    """Private sharing hides a deal from an integration user without View All Records: the
+    read does not return it. queryAll tells a deleted deal (Recycle Bin) from one that is not
+    visible; the latter is logged at error level with the fix, not untracked silently."""
+    visible = fake.add_opportunity("Visible")
+    private = fake.add_opportunity("Private")
+    deleted = fake.add_opportunity("Deleted")
+    fake.private_opportunities.add(private)
+    fake.delete("Opportunity", deleted)
+    fake.reset_calls()
+    with caplog.at_level(logging.ERROR, logger="app.connectors.salesforce.connector"):
+        snaps = connector.read_deals([visible, private, deleted])
+    assert snaps[visible] is not None and snaps[deleted] is None
+    assert any("queryAll" in q or "IsDeleted" in q for q in fake.queries)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and private in errors[0] and deleted not in errors[0]
+    assert "View All Records" in errors[0] and "Roadmap_Guard_Integration" in errors[0]
+    # With the permission set (View All Records), the private deal is read.
+    fake.assign_permission_set(INTEGRATION_USER)
+    caplog.clear()
+    fake.reset_calls()
+    snaps = connector.read_deals([visible, private])
+    assert snaps[private] is not None and snaps[private].deal_id == private
+    # Every deal returned: no extra query.
+    assert not any("IsDeleted" in q for q in fake.queries)

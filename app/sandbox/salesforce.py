@@ -178,6 +178,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
             "CreatedDate",
             "CreatedById",
             "LastModifiedDate",
+            "LastModifiedById",
         ],
         "lookups": {"CreatedBy": ("User", "CreatedById")},
     },
@@ -200,6 +201,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
             "CreatedDate",
             "CreatedById",
             "LastModifiedDate",
+            "LastModifiedById",
         ],
         "lookups": {"CreatedBy": ("User", "CreatedById")},
     },
@@ -969,8 +971,9 @@ class FakeSalesforce:
             )
             return note_id
 
-    def edit_content_note(self, note_id: str, html: str) -> None:
-        """Save a new body, as a user editing the note does: a new published version."""
+    def edit_content_note(self, note_id: str, html: str, *, by: str = REP_USER) -> None:
+        """Save a new body, as a user editing the note does: a new published version (the
+        note's LastModifiedDate moves; its opportunity's does not)."""
         with self.lock:
             text = re.sub(r"<[^>]+>", " ", html)
             text = re.sub(r"\s+", " ", text).strip()
@@ -981,6 +984,7 @@ class FakeSalesforce:
                     "ContentSize": len(html.encode()),
                     "LatestPublishedVersionId": self.new_id("ContentVersion"),
                     "LastModifiedDate": sf_datetime(),
+                    "LastModifiedById": by,
                 }
             )
 

@@ -85,6 +85,7 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 # Names the generated package (setup.py) gives these; the connector names them in its errors.
 BYPASS_PERMISSION = "Roadmap_Guard_Bypass_Validation"
+OPPORTUNITY_PREFIX = "006"  # key prefix of Opportunity ids (as events.OPPORTUNITY_PREFIX)
 PERMISSION_SET_NAME = "Roadmap_Guard_Integration"
 
 TASK_MARKER = "[roadmap-guard]"  # subject prefix of our one task per opportunity
@@ -1625,8 +1626,9 @@ class SalesforceConnector:
 
     # --- reconciliation --------------------------------------------------------------------
     def changed_since(self, since: datetime | None) -> tuple[list[str], datetime | None]:
-        """Opportunities modified after `since` (all open ones on the first run), with the latest
-        LastModifiedDate seen (the next cursor). Our own writes are left out."""
+        """Opportunities modified after `since` (all open ones on the first run), or whose
+        notes were (after the first run), with the latest LastModifiedDate seen (the next
+        cursor). Our own writes are left out."""
         where = []
         if since is None:
             where.append("IsClosed = false")
@@ -1640,12 +1642,61 @@ class SalesforceConnector:
             + " ORDER BY LastModifiedDate ASC"
         )
         records = self.api.query_all("reconcile", soql)
+        ids = [to18(r["Id"]) for r in records]
+        stamps = [r.get("LastModifiedDate") for r in records]
+        if since is not None:
+            # A note added or edited does not touch the opportunity's LastModifiedDate, and
+            # Outbound Messages fire on Opportunity only: look for changed notes too.
+            note_ids, note_stamps = self._opportunities_with_changed_notes(since)
+            ids += [i for i in note_ids if i not in set(ids)]
+            stamps += note_stamps
         latest = max(
-            (_parse_dt(r.get("LastModifiedDate")) for r in records),
+            (_parse_dt(v) for v in stamps),
             default=None,
             key=lambda d: d or datetime.min.replace(tzinfo=UTC),
         )
-        return [to18(r["Id"]) for r in records], latest
+        return list(dict.fromkeys(ids)), latest
+
+    def _opportunities_with_changed_notes(self, since: datetime) -> tuple[list[str], list[Any]]:
+        """Opportunities whose classic Notes (ParentId) or enhanced notes (ContentNote, linked by
+        ContentDocumentLink.LinkedEntityId) someone other than the integration user changed
+        after `since`, with those notes' LastModifiedDate. Two queries, plus one per 200
+        changed enhanced notes (ContentDocumentLink must be filtered by ContentDocumentId or
+        LinkedEntityId with = or IN)."""
+        not_ours = (
+            f" AND LastModifiedById != {_soql_str(self.integration_user_id)}"
+            if self.integration_user_id
+            else ""
+        )
+        after = f"LastModifiedDate > {_sf_dt(since)}{not_ours}"
+        ids: list[str] = []
+        stamps: list[Any] = []
+        for note in self.api.query_all(
+            "reconcile_notes", f"SELECT ParentId, LastModifiedDate FROM Note WHERE {after}"
+        ):
+            parent = note.get("ParentId") or ""
+            if parent.startswith(OPPORTUNITY_PREFIX):
+                ids.append(to18(parent))
+                stamps.append(note.get("LastModifiedDate"))
+        changed = {
+            n["Id"]: n.get("LastModifiedDate")
+            for n in self.api.query_all(
+                "reconcile_content_notes",
+                f"SELECT Id, LastModifiedDate FROM ContentNote WHERE {after}",
+            )
+        }
+        for chunk in _chunks(list(changed), self.batch_size):
+            id_list = ", ".join(_soql_str(i) for i in chunk)
+            soql = (
+                "SELECT LinkedEntityId, ContentDocumentId FROM ContentDocumentLink "
+                f"WHERE ContentDocumentId IN ({id_list})"
+            )
+            for link in self.api.query_all("reconcile_note_links", soql):
+                linked = link.get("LinkedEntityId") or ""
+                if linked.startswith(OPPORTUNITY_PREFIX):
+                    ids.append(to18(linked))
+                    stamps.append(changed.get(link.get("ContentDocumentId")))
+        return ids, stamps
 
     def changed_deal_ids(self, since: datetime | None) -> list[str]:
         return self.changed_since(since)[0]

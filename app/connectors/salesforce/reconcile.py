@@ -4,8 +4,11 @@ Salesforce retries an unacknowledged outbound message for 24 hours, then drops i
 SALESFORCE_RECONCILE_SECONDS one worker in the cluster (the schedule runner leases the job)
 asks for opportunities with LastModifiedDate after the cursor (all open ones on the first
 run), excluding records last modified by the integration user, and queues them with reason
-"reconcile". The cursor is the newest LastModifiedDate seen, less a minute of overlap for
-transactions that commit late; it only moves once the deals are queued.
+"reconcile". After the first run it also queues the opportunities whose classic Notes or
+enhanced notes (ContentNote, through ContentDocumentLink) changed after the cursor: a note does
+not touch its opportunity's LastModifiedDate (see SalesforceConnector.changed_since). The
+cursor is the newest LastModifiedDate seen, less a minute of overlap for transactions that
+commit late; it only moves once the deals are queued.
 """
 
 from __future__ import annotations

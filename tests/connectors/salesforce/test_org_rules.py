@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from defusedxml.ElementTree import parse
@@ -254,3 +254,39 @@ def test_a_private_deal_is_not_read_as_gone_without_a_check(connector, fake, cap
     assert snaps[private] is not None and snaps[private].deal_id == private
     # Every deal returned: no extra query.
     assert not any("IsDeleted" in q for q in fake.queries)
+
+
+def test_reconciliation_finds_notes_added_or_edited_since_the_cursor(connector, fake):
+    import time
+
+    untouched = fake.add_opportunity("Untouched", content_notes=["<p>Nothing new.</p>"])
+    time.sleep(1.1)  # the cursor is sent in whole seconds: an older second than the cursor's
+    quiet = fake.add_opportunity("Quiet", content_notes=["<p>Intro call, seat count.</p>"])
+    classic = fake.add_opportunity("Classic")
+    _ids, cursor = connector.changed_since(None)
+    assert cursor is not None
+    time.sleep(1.1)  # Salesforce's timestamps have whole seconds
+    note_id = next(
+        link["ContentDocumentId"]
+        for link in fake.store["ContentDocumentLink"].values()
+        if link["LinkedEntityId"] == quiet
+    )
+    fake.edit_content_note(note_id, "<p>Intro call. We promised SSO for the pilot.</p>")
+    fake.insert("Note", {"ParentId": classic, "Title": "Call", "Body": "We promised SSO by Q3"})
+    # Our own note (the connector writes classic Notes) is left out, as our own writes are.
+    fake.insert(
+        "Note",
+        {"ParentId": untouched, "Title": "ours", "Body": "x", "LastModifiedById": INTEGRATION_USER},
+    )
+    fake.reset_calls()
+    ids, newest = connector.changed_since(cursor)
+    assert set(ids) == {quiet, classic}
+    assert newest is not None and newest > cursor
+    sent = " | ".join(fake.queries)
+    assert "FROM Note WHERE LastModifiedDate >" in sent and "FROM ContentNote WHERE" in sent
+    assert "FROM ContentDocumentLink WHERE ContentDocumentId IN (" in sent
+    # Nothing changed since: nothing queued, and no link query.
+    time.sleep(1.1)
+    fake.reset_calls()
+    assert connector.changed_since(datetime.now(UTC))[0] == []
+    assert not any("ContentDocumentLink" in q for q in fake.queries)

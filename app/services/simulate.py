@@ -3,7 +3,8 @@ in the request) and compare with the rules in force. Writes nothing: only SELECT
 callers roll the session back.
 
 Draft semantics with base="current": a draft whose id matches a current rule replaces it (a
-draft with enabled=false switches it off); other drafts are added. base="none": the drafts
+draft with enabled=false switches it off; one without "enabled" keeps the stored rule on or
+off, as a PUT of it would); other drafts are added. base="none": the drafts
 alone. References are found once per deal and shared by the before and after evaluations.
 """
 
@@ -108,9 +109,11 @@ def rule_sets(session: Session, request: SimulateRequest):
     current = load_rules(session)
     # Every stored rule, switched off and deleted ones too: a draft without an id must not
     # take one of theirs (and so replace it), and a draft of one carries its next version.
-    stored_version: dict[str, int] = {
-        rule_id: version for rule_id, version in session.execute(select(Rule.id, Rule.version))
-    }
+    stored_version: dict[str, int] = {}
+    stored_enabled: dict[str, bool] = {}
+    for rule_id, version, enabled in session.execute(select(Rule.id, Rule.version, Rule.enabled)):
+        stored_version[rule_id] = version
+        stored_enabled[rule_id] = enabled
     drafts = []
     named = {d.id for d in request.rules if d.id}
     taken = named | set(stored_version)
@@ -124,10 +127,12 @@ def rule_sets(session: Session, request: SimulateRequest):
             taken.add(rule_id)
         # A draft of a stored rule carries the version it would get when saved; a new one, 0.
         version = stored_version[rule_id] + 1 if rule_id in stored_version else 0
+        # As a PUT of the draft would: without "enabled" a stored rule stays on or off as it is.
+        enabled = definition.enabled
+        if "enabled" not in definition.model_fields_set and rule_id in stored_enabled:
+            enabled = stored_enabled[rule_id]
         drafts.append(
-            StoredRule(
-                id=rule_id, version=version, enabled=definition.enabled, definition=definition
-            )
+            StoredRule(id=rule_id, version=version, enabled=enabled, definition=definition)
         )
     if request.base == "none":
         after = [d for d in drafts if d.enabled]

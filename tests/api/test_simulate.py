@@ -123,7 +123,7 @@ def test_a_draft_that_changes_nothing_changes_no_deal(client, api_key, engine):
         r = client.post("/api/v1/rules/simulate", json={"rules": [draft]}, headers=headers)
         assert r.status_code == 200, r.text
         assert (r.json()["changed"], r.json()["findings_changed"], r.json()["deals"]) == (0, 0, [])
-    reworded = {**NEVER, "message": "{feature.name} is not on the roadmap."}
+    reworded = {**NEVER, "enabled": True, "message": "{feature.name} is not on the roadmap."}
     r = client.post("/api/v1/rules/simulate", json={"rules": [reworded]}, headers=headers).json()
     assert (r["changed"], r["findings_changed"]) == (0, 1)
     [deal] = r["deals"]
@@ -170,7 +170,7 @@ def test_simulation_of_posted_snapshots_and_bad_drafts(client, api_key, engine):
     [error] = r.json()["error"]["details"]
     assert error["path"] == "snapshots"
     assert error["msg"] == (
-        "Value error, snapshots[2] repeats snapshots[0] (crm 'test', deal_id 'x1'): post "
+        "snapshots[2] repeats snapshots[0] (crm 'test', deal_id 'x1'): post "
         "each deal once"
     )
 
@@ -220,7 +220,7 @@ def test_an_unnamed_draft_never_takes_a_stored_rules_id_and_a_draft_carries_its_
     assert client.put("/api/v1/rules/never-sold", json=NEVER, headers=headers).status_code == 200
     r = client.post("/api/v1/rules/never-sold/disable", headers=headers)
     assert r.json()["version"] == 3
-    reworded = {**NEVER, "message": "{feature.name} is not on the roadmap."}
+    reworded = {**NEVER, "enabled": True, "message": "{feature.name} is not on the roadmap."}
     r = client.post(
         "/api/v1/rules/simulate", json={"rules": [reworded], "only_changed": False}, headers=headers
     ).json()
@@ -228,6 +228,29 @@ def test_an_unnamed_draft_never_takes_a_stored_rules_id_and_a_draft_carries_its_
                 if f["rule_id"] == "never-sold"}  # fmt: skip
     saved = client.put("/api/v1/rules/never-sold", json=reworded, headers=headers).json()
     assert versions == {saved["version"]} == {4}
+
+
+def test_a_draft_without_enabled_keeps_a_stored_rule_on_or_off_as_a_put_would(
+    client, api_key, engine
+):
+    """Rewording a switched-off rule: the simulation keeps it off (a PUT of the same body
+    does), so it predicts no change; "enabled": true in the draft switches it on."""
+    seed(engine)
+    headers = api_key("revops")
+    assert client.post("/api/v1/rules/never-sold/disable", headers=headers).status_code == 200
+    reworded = {**NEVER, "message": "{feature.name} is not on the roadmap."}
+    r = client.post("/api/v1/rules/simulate", json={"rules": [reworded]}, headers=headers).json()
+    assert (r["before"], r["after"], r["changed"]) == (
+        {"clear": 3, "warning": 0, "blocked": 0},
+        {"clear": 3, "warning": 0, "blocked": 0},
+        0,
+    )
+    assert "never-sold" not in r["rules_after"]
+    on = {**reworded, "enabled": True}
+    r = client.post("/api/v1/rules/simulate", json={"rules": [on]}, headers=headers).json()
+    assert r["after"]["blocked"] == 1 and "never-sold" in r["rules_after"]
+    saved = client.put("/api/v1/rules/never-sold", json=reworded, headers=headers).json()
+    assert saved["enabled"] is False
 
 
 def test_streamed_simulation_reports_progress_then_result(client, api_key, engine, monkeypatch):

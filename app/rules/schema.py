@@ -450,33 +450,38 @@ def semantic_errors(raw: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def feature_key_literals(raw: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+def feature_key_literals(raw: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, bool]]:
     """Every feature key a rule names literally (`feature.key` compared with a value), with
-    the JSON path of the value: a key with no feature behind it is a rule that never matches,
-    which the caller may warn about (the roadmap may gain the feature later)."""
-    found: list[tuple[tuple[str | int, ...], str]] = []
+    the JSON path of the value and whether the comparison is negated (`ne`, `not_in`, or an
+    `eq` / `in` under an odd number of `not`s). A key with no feature behind it makes a
+    condition that never matches, or, negated, one that excludes nothing: the caller may warn
+    about it (the roadmap may gain the feature later)."""
+    found: list[tuple[tuple[str | int, ...], str, bool]] = []
 
-    def walk(node: Any, path: tuple[str | int, ...]) -> None:
+    def walk(node: Any, path: tuple[str | int, ...], negated: bool) -> None:
         if isinstance(node, list):
             for i, child in enumerate(node):
-                walk(child, path + (i,))
+                walk(child, path + (i,), negated)
             return
         if not isinstance(node, dict):
             return
         if node.get("field") == "feature.key":
             value = node.get("value")
+            flipped = negated != (node.get("op") in ("ne", "not_in"))
             if isinstance(value, str):
-                found.append((path + ("value",), value))
+                found.append((path + ("value",), value, flipped))
             elif isinstance(value, list):
                 found.extend(
-                    (path + ("value", i), v) for i, v in enumerate(value) if isinstance(v, str)
+                    (path + ("value", i), v, flipped)
+                    for i, v in enumerate(value)
+                    if isinstance(v, str)
                 )
             return
         for key, child in node.items():
             if isinstance(child, dict | list):
-                walk(child, path + (key,))
+                walk(child, path + (key,), negated != (key == "not"))
 
-    walk(raw.get("when"), ("when",))
+    walk(raw.get("when"), ("when",), False)
     return found
 
 

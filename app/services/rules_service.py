@@ -8,6 +8,7 @@ the deal. Simulate first (POST /api/v1/rules/simulate) to see what a change woul
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from typing import Any
@@ -78,19 +79,16 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
     literals = feature_key_literals(raw)
     if not literals:
         return out
-    wanted = sorted({key for _path, key in literals})
+    wanted = sorted({key for _path, key, _negated in literals})
     known: set[str] = set()
     for start in range(0, len(wanted), _KEYS_PER_QUERY):  # bound parameters per statement
         chunk = wanted[start : start + _KEYS_PER_QUERY]
         known.update(session.exec(select(FeatureRow.key).where(FeatureRow.key.in_(chunk))))
-    unknown = [(path, key) for path, key in literals if key not in known]
+    unknown = [(path, key, negated) for path, key, negated in literals if key not in known]
+    every_key: list[str] = list(session.exec(select(FeatureRow.key))) if unknown else []
     out += [
-        {
-            "path": json_path(path),
-            "message": f"'{key}' is not a feature key on the roadmap: this condition cannot "
-            "match until a feature with that key exists",
-        }
-        for path, key in unknown[:MAX_KEY_WARNINGS]
+        {"path": json_path(path), "message": _unknown_key_message(key, negated, every_key)}
+        for path, key, negated in unknown[:MAX_KEY_WARNINGS]
     ]
     if len(unknown) > MAX_KEY_WARNINGS:
         out.append(
@@ -101,6 +99,17 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
             }
         )
     return out
+
+
+def _unknown_key_message(key: str, negated: bool, every_key: list[str]) -> str:
+    close = difflib.get_close_matches(key.strip().lower(), every_key, n=1, cutoff=0.75)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    if negated:  # `ne` / `not_in` / under `not`: true of every reference
+        return f"'{key}' is not a feature key: this condition excludes nothing{hint}"
+    return (
+        f"'{key}' is not a feature key on the roadmap: this condition cannot match until a "
+        f"feature with that key exists{hint}"
+    )
 
 
 def rules_naming_feature(session: Session, key: str) -> list[dict]:
@@ -114,10 +123,14 @@ def rules_naming_feature(session: Session, key: str) -> list[dict]:
             "rule_id": row.id,
             "path": json_path(path),
             "message": f"rule '{row.id}' names feature '{key}' at {json_path(path)}: that "
-            "condition cannot match until a feature with that key exists again",
+            + (
+                "condition excludes nothing until a feature with that key exists again"
+                if negated
+                else "condition cannot match until a feature with that key exists again"
+            ),
         }
         for row in rows
-        for path, literal in feature_key_literals(row.definition)
+        for path, literal, negated in feature_key_literals(row.definition)
         if literal == key
     ]
 

@@ -528,3 +528,56 @@ def test_a_rule_nested_too_deep_is_refused_and_the_audit_stays_readable(client, 
     with Session(engine) as s:
         assert s.get(Rule, "deep") is None
     assert client.get("/api/v1/audit", headers=api_key("admin")).status_code == 200
+
+
+def test_an_unknown_key_in_a_negated_condition_is_said_to_exclude_nothing(client, api_key):
+    """`ne`, `not_in` and `eq` under `not` with a misspelt key match every reference: the
+    warning says the condition excludes nothing, not that it cannot match; a double negation
+    cannot match again."""
+    revops = api_key("revops")
+    for key, name in (("sso", "Single sign-on"), ("scim", "SCIM provisioning")):
+        r = client.post(
+            "/api/v1/features",
+            json={"key": key, "name": name, "availability": "available"},
+            headers=revops,
+        )
+        assert r.status_code == 201, r.text
+    rule = {
+        "id": "only-sso-scim",
+        "name": "Only SSO and SCIM",
+        "severity": "block",
+        "when": {
+            "any": [
+                {"field": "feature.key", "op": "not_in", "value": ["sso", "scmi"]},
+                {"field": "feature.key", "op": "ne", "value": "scmi"},
+                {"not": {"field": "feature.key", "op": "eq", "value": "scmi"}},
+                {"not": {"field": "feature.key", "op": "ne", "value": "scmi"}},
+                {"field": "feature.key", "op": "eq", "value": "scmi"},
+            ]
+        },
+        "message": "{feature.name} may not be promised",
+    }
+    excludes = "'scmi' is not a feature key: this condition excludes nothing (did you mean 'scim'?)"
+    cannot = (
+        "'scmi' is not a feature key on the roadmap: this condition cannot match until a "
+        "feature with that key exists (did you mean 'scim'?)"
+    )
+    r = client.post("/api/v1/rules/validate", json=rule, headers=revops)
+    assert r.json()["warnings"] == [
+        {"path": "when.any[0].value[1]", "message": excludes},
+        {"path": "when.any[1].value", "message": excludes},
+        {"path": "when.any[2].not.value", "message": excludes},
+        {"path": "when.any[3].not.value", "message": cannot},
+        {"path": "when.any[4].value", "message": cannot},
+    ]
+    watch = {**rule, "id": "not-sso", "when": {"field": "feature.key", "op": "ne", "value": "sso"}}
+    assert client.post("/api/v1/rules", json=watch, headers=revops).status_code == 201
+    r = client.delete("/api/v1/features/sso", headers=revops)
+    assert r.json()["warnings"] == [
+        {
+            "rule_id": "not-sso",
+            "path": "when.value",
+            "message": "rule 'not-sso' names feature 'sso' at when.value: that condition "
+            "excludes nothing until a feature with that key exists again",
+        }
+    ]

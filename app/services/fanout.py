@@ -866,6 +866,20 @@ def fan_out(
     return result
 
 
+def share_with_fanouts(session: Session) -> None:
+    """Hold the fan-out lock shared until the caller's transaction ends (PostgreSQL): a worker
+    storing fresh reads waits for a roadmap change's fan-out to commit (and then reads the
+    changed roadmap), and a fan-out waits for the stores in flight (and then its availability
+    sync sees their dependency rows). A worker's deal newly depending on a feature, stored
+    while the feature's availability changed, kept the old availability on its dependency
+    rows for good: the fan-out's UPDATE could not see rows not yet committed, and its deal
+    rows were not among those the fan-out locked. Workers do not wait for each other."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sql_text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": FANOUT_LOCK_KEY}
+        )
+
+
 def _enqueue(session: Session, crm: str, ids: Sequence[str], reason: str) -> None:
     for start in range(0, len(ids), ENQUEUE_CHUNK):  # SQLite caps bound parameters
         enqueue_deals(session, crm, ids[start : start + ENQUEUE_CHUNK], reason=reason)

@@ -174,6 +174,9 @@ class DealPipeline:
             # them (lock_deals): it then waits for this transaction or this one for it, never
             # a deadlock, and neither stores a verdict of a snapshot the other replaced. The
             # roadmap and rules are read after: a change committed meanwhile is seen.
+            from app.services.fanout import share_with_fanouts
+
+            share_with_fanouts(session)  # no roadmap fan-out runs while this transaction does
             lock_deals(session, {crm: deal_ids})
             context = EvaluationContext.load(session, crm, deal_ids, now)
             # A read stored by another worker since ours began (our lease expired while the CRM

@@ -254,3 +254,51 @@ def test_two_roadmap_changes_at_once_mark_one_row_first_of_an_availability(world
             )
         ).all()
     assert len(firsts) == 1
+
+
+def test_a_deal_newly_depending_on_a_feature_keeps_no_stale_availability(world, monkeypatch):
+    """The worker stored a deal that now sells SSO (its dependency rows copying SSO's
+    availability as its transaction saw it) while a roadmap edit changed that availability:
+    the edit's sync could not see the rows not yet committed, the deal was not among those it
+    locked (not a dependent yet), and the rows kept the old availability for good."""
+    from app.models import DealFeature
+    from app.services.features_service import FeatureUpdate, update_feature
+
+    engine, crm, pipeline = world
+    crm.put_deal(_snapshot())
+    _enqueue(engine)
+    _run(engine, pipeline, "w1")
+    crm.put_deal(_snapshot(SSO_LINE))  # the rep adds SSO: a new dependent
+    _enqueue(engine)
+
+    stored, go = threading.Event(), threading.Event()
+    replace = P.replace_dependencies_many
+
+    def paused(session, evaluated):
+        done = replace(session, evaluated)
+        if threading.current_thread().name == "worker":
+            stored.set()
+            go.wait(WAIT)
+        return done
+
+    monkeypatch.setattr(P, "replace_dependencies_many", paused)
+
+    def edit() -> None:
+        with session_scope(engine) as s:
+            update_feature(s, "sso", FeatureUpdate(availability="uncertain"), actor="revops:x")
+
+    worker = threading.Thread(target=_run, args=(engine, pipeline, "w1"), name="worker")
+    worker.start()
+    assert stored.wait(WAIT)
+    change = threading.Thread(target=edit, name="api")
+    change.start()
+    time.sleep(0.7)  # the edit runs as far as it can
+    go.set()
+    worker.join(WAIT)
+    change.join(WAIT)
+    monkeypatch.setattr(P, "replace_dependencies_many", replace)
+    _drain(engine, pipeline)
+
+    with Session(engine) as s:
+        rows = s.exec(select(DealFeature.availability).where(DealFeature.deal_id == "D1")).all()
+    assert rows and set(rows) == {"uncertain"}

@@ -8,7 +8,6 @@ queue alone owns retry policy: `TransientError` → retried later (honouring `re
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -225,6 +224,8 @@ def html_to_text(body: str | None) -> str:
     parser = _TextExtractor()
     parser.feed(body)
     parser.close()
-    text = html.unescape("".join(parser.parts)).replace("\xa0", " ")
+    # convert_charrefs=True has already turned each reference into its character, once: a second
+    # unescape made a note's literal "&lt;SSO&gt;" (stored as "&amp;lt;SSO&amp;gt;") "<SSO>".
+    text = "".join(parser.parts).replace("\xa0", " ")
     lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
     return "\n".join(line for line in lines if line)

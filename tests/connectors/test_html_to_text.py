@@ -74,3 +74,20 @@ def test_a_heading_over_an_html_list_sets_the_reading_of_its_items(body, promise
         promised,
         needed_by,
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        # A rep typed "&lt;SSO&gt;" and "a &amp; b" literally: the HTML escapes them once more.
+        (
+            "<p>We did NOT promise &amp;lt;SSO&amp;gt;</p><p>a &amp;amp; b</p>",
+            "We did NOT promise &lt;SSO&gt;\na &amp; b",
+        ),
+        ("<p>&lt;SSO&gt; &amp;nbsp;</p>", "<SSO> &nbsp;"),
+    ],
+)
+def test_character_references_are_unescaped_once(body, text):
+    assert html_to_text(body) == text
+    assert salesforce_strip(body) == text
+    assert hubspot_strip(body) == text

@@ -37,6 +37,9 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    Strict,
+    StrictBool,
+    StrictInt,
     Tag,
     ValidationError,
     ValidationInfo,
@@ -189,6 +192,11 @@ _FORMS = ("all", "any", "not", "field", "any_reference", "all_references", "coun
 _QUANTIFIERS = ("any_reference", "all_references", "count_references")
 
 
+# JSON types as written: true is not 1, "30" is not 30, "off" is not false (pydantic's lax
+# mode converts them). A number may be written 1 or 1.0; true and "1" are refused.
+StrictNumber = Annotated[float, Strict()]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
@@ -197,7 +205,7 @@ class FieldRef(_Strict):
     """Compare with another field instead of a literal, optionally shifted by whole days."""
 
     field: FieldName
-    offset_days: int = Field(default=0, ge=-36500, le=36500)
+    offset_days: StrictInt = Field(default=0, ge=-36500, le=36500)
 
 
 def _one_literal_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -275,7 +283,7 @@ class CountReferences(_Strict):
 
     where: Condition | None = None
     op: CountOp
-    value: int = Field(ge=0, le=1_000_000)  # a count of a deal's references
+    value: StrictInt = Field(ge=0, le=1_000_000)  # a count of a deal's references
 
 
 class RuleScope(_Strict):
@@ -284,10 +292,10 @@ class RuleScope(_Strict):
 
     pipelines: list[str] | None = None
     stages: list[str] | None = None  # stage ids
-    min_stage_probability: float | None = Field(default=None, ge=0, le=1)
+    min_stage_probability: StrictNumber | None = Field(default=None, ge=0, le=1)
     # Compared with the amount in the CRM's company currency when the CRM converted it
     # (deal.amount_home), else with the deal's own amount.
-    min_amount: float | None = Field(default=None, ge=0)
+    min_amount: StrictNumber | None = Field(default=None, ge=0)
 
 
 # Paths under /api/v1/rules/ that are not rules: a rule of this id could not be read back.
@@ -298,7 +306,7 @@ class RuleDefinition(_Strict):
     id: str | None = Field(default=None, pattern=_SLUG, description="slug, e.g. never-sold")
     name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": r"\S"})
     description: str = Field(default="", max_length=2000)
-    enabled: bool = True
+    enabled: StrictBool = True
     severity: Severity
     scope: RuleScope = Field(default_factory=RuleScope)
     applies_to: Literal["reference", "deal"] = "reference"

@@ -581,3 +581,31 @@ def test_an_unknown_key_in_a_negated_condition_is_said_to_exclude_nothing(client
             "excludes nothing until a feature with that key exists again",
         }
     ]
+
+
+def test_a_wrongly_typed_enabled_offset_or_amount_is_a_422_at_its_path(client, api_key):
+    revops = api_key("revops")
+    later = {"field": "feature.target_date", "op": "after"}
+    bodies = [
+        ({**NEVER, "enabled": "off"}, "enabled"),
+        ({**NEVER, "scope": {"min_amount": True}}, "scope.min_amount"),
+        (
+            {
+                **NEVER,
+                "when": {**later, "value": {"field": "deal.close_date", "offset_days": "30"}},
+            },
+            "when.value.offset_days",
+        ),
+        (
+            {
+                **NEVER,
+                "when": {**later, "value": {"field": "deal.close_date", "offset_days": True}},
+            },
+            "when.value.offset_days",
+        ),
+    ]
+    for body, path in bodies:
+        r = client.post("/api/v1/rules", json=body, headers=revops)
+        assert r.status_code == 422, (path, r.text)
+        assert [e["path"] for e in r.json()["error"]["details"]] == [path], r.text
+    assert client.get("/api/v1/rules", headers=revops).json()["total"] == 0

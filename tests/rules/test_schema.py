@@ -351,3 +351,39 @@ def test_a_lone_brace_is_refused_saying_how_to_write_one(message: str, says: str
 
 def test_double_braces_validate() -> None:
     RuleDefinition.model_validate(copy.deepcopy(VALID) | {"message": "{{literal}} {feature.name}"})
+
+
+@pytest.mark.parametrize(
+    ("patch", "loc"),
+    [
+        ({"enabled": "off"}, ("enabled",)),
+        ({"enabled": 0}, ("enabled",)),
+        ({"scope": {"min_amount": True}}, ("scope", "min_amount")),
+        ({"scope": {"min_amount": "1000"}}, ("scope", "min_amount")),
+        ({"scope": {"min_stage_probability": True}}, ("scope", "min_stage_probability")),
+        ({"scope": {"min_stage_probability": "0.5"}}, ("scope", "min_stage_probability")),
+    ],
+)
+def test_json_types_are_not_converted(patch: dict[str, Any], loc: tuple) -> None:
+    """ "off" is not false and true is not 1: pydantic's lax conversions are refused."""
+    with pytest.raises(ValidationError) as exc:
+        RuleDefinition.model_validate_json(json.dumps({**VALID, **patch}))
+    assert [e["loc"] for e in exc.value.errors()] == [loc]
+
+
+@pytest.mark.parametrize("offset", [True, "30", 1.5])
+def test_offset_days_is_a_whole_number_as_written(offset: Any) -> None:
+    rule = copy.deepcopy(VALID)
+    rule["when"]["all"][2]["any"][1]["value"]["offset_days"] = offset
+    with pytest.raises(ValidationError) as exc:
+        RuleDefinition.model_validate_json(json.dumps(rule))
+    loc = ("when", "all", 2, "any", 1, "value", "offset_days")
+    assert [e["loc"] for e in exc.value.errors()] == [loc]
+
+
+def test_amounts_may_be_written_as_whole_or_decimal_numbers() -> None:
+    rule = {**VALID, "scope": {"min_amount": 1000, "min_stage_probability": 1}}
+    parsed = RuleDefinition.model_validate_json(json.dumps(rule))
+    assert (parsed.scope.min_amount, parsed.scope.min_stage_probability) == (1000, 1)
+    rule = {**VALID, "scope": {"min_amount": 999.5, "min_stage_probability": 0.25}}
+    assert RuleDefinition.model_validate(rule).scope.min_amount == 999.5

@@ -366,6 +366,8 @@ class RuleDefinition(_Strict):
         else:
             raise structural  # type: ignore[misc]  # not even an object: nothing more to say
         problems = semantic_errors(raw)
+        if not (info.context or {}).get("stored"):  # stored rules written before still load
+            problems += fraction_problems(raw)
         if structural is None and not problems:
             return result  # type: ignore[return-value]
         details: list[InitErrorDetails] = []
@@ -455,6 +457,47 @@ def semantic_errors(raw: dict[str, Any]) -> list[Problem]:
     message = raw.get("message")
     if isinstance(message, str):
         _check_message(message, applies_to, problems)
+    return problems
+
+
+# Fields that hold a fraction (the feature API and scope.min_stage_probability take 0 to 1):
+# compared with 80 meaning 80%, a condition never (or always) matches.
+FRACTION_FIELDS = ("feature.confidence", "deal.stage.probability")
+
+
+def fraction_problems(raw: dict[str, Any]) -> list[Problem]:
+    """A number outside 0..1 compared with a 0-to-1 field, each at its JSON path (refused
+    when a rule is written, as scope.min_stage_probability above 1 is)."""
+    problems: list[Problem] = []
+
+    def check(path: tuple[str | int, ...], name: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or 0 <= value <= 1:
+            return
+        percent = 1 < value <= 100
+        hint = f": {value / 100:g} for {value:g}%" if percent else ": 0.8 for 80%"
+        problems.append((path, f"{name} is 0 to 1{hint}; got {value:g}", value))
+
+    def walk(node: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, list):
+            for i, child in enumerate(node):
+                walk(child, path + (i,))
+            return
+        if not isinstance(node, dict):
+            return
+        name = node.get("field")
+        if name in FRACTION_FIELDS and "op" in node:
+            value = node.get("value")
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    check(path + ("value", i), name, item)
+            else:
+                check(path + ("value",), name, value)
+            return
+        for key, child in node.items():
+            if isinstance(child, dict | list):
+                walk(child, path + (key,))
+
+    walk(raw.get("when"), ("when",))
     return problems
 
 

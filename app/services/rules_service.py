@@ -75,7 +75,7 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
         if isinstance(definition, RuleDefinition)
         else definition
     )
-    out = shape_warnings(raw)
+    out = shape_warnings(raw) + _stage_warnings(session, raw)
     literals = feature_key_literals(raw)
     if not literals:
         return out
@@ -96,6 +96,45 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
                 "path": json_path(unknown[MAX_KEY_WARNINGS][0]),
                 "message": f"and {len(unknown) - MAX_KEY_WARNINGS} more feature keys not on "
                 "the roadmap from here on",
+            }
+        )
+    return out
+
+
+def _stage_warnings(session: Session, raw: dict[str, Any]) -> list[dict]:
+    """scope.stages ids no stored deal is in: a stage label or a case slip ("Negotiation" for
+    "negotiation") makes a rule that never applies. Not refused: a new pipeline's stage may
+    have no deal yet."""
+    scope = raw.get("scope") if isinstance(raw.get("scope"), dict) else {}
+    stages = scope.get("stages")
+    if not isinstance(stages, list) or not stages:
+        return []
+    seen = {
+        stage_id: label
+        for stage_id, label in session.exec(
+            select(Deal.stage_id, func.max(Deal.stage_label))
+            .where(Deal.stage_id.is_not(None))
+            .group_by(Deal.stage_id)
+        )
+    }
+    if not seen:
+        return []  # no deal stored yet: nothing to compare with
+    by_label = {str(label).casefold(): sid for sid, label in seen.items() if label}
+    by_id = {sid.casefold(): sid for sid in seen}
+    out = []
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, str) or stage in seen:
+            continue
+        meant = by_id.get(stage.casefold()) or by_label.get(stage.casefold())
+        if meant is None:
+            close = difflib.get_close_matches(stage, list(seen), n=1, cutoff=0.75)
+            meant = close[0] if close else None
+        hint = f" (did you mean '{meant}'?)" if meant else ""
+        out.append(
+            {
+                "path": f"scope.stages[{i}]",
+                "message": f"no stored deal is in stage '{stage}': scope.stages takes stage ids, "
+                f"and this one may never apply{hint}",
             }
         )
     return out

@@ -609,3 +609,36 @@ def test_a_wrongly_typed_enabled_offset_or_amount_is_a_422_at_its_path(client, a
         assert r.status_code == 422, (path, r.text)
         assert [e["path"] for e in r.json()["error"]["details"]] == [path], r.text
     assert client.get("/api/v1/rules", headers=revops).json()["total"] == 0
+
+
+def test_scope_stages_no_stored_deal_is_in_are_warned_about(client, api_key, engine):
+    revops = api_key("revops")
+    rule = {**NEVER, "scope": {"stages": ["Negotiation", "negotiation", "closing"]}}
+    r = client.post("/api/v1/rules/validate", json=rule, headers=revops)
+    assert r.json()["warnings"] == []  # no deal stored yet: nothing to compare with
+    with Session(engine) as s:
+        s.add(Deal(crm="test", deal_id="D1", stage_id="negotiation", stage_label="Negotiation"))
+        s.commit()
+    r = client.post("/api/v1/rules/validate", json=rule, headers=revops)
+    assert r.json()["warnings"] == [
+        {
+            "path": "scope.stages[0]",
+            "message": "no stored deal is in stage 'Negotiation': scope.stages takes stage ids, "
+            "and this one may never apply (did you mean 'negotiation'?)",
+        },
+        {
+            "path": "scope.stages[2]",
+            "message": "no stored deal is in stage 'closing': scope.stages takes stage ids, "
+            "and this one may never apply",
+        },
+    ]
+    r = client.post("/api/v1/rules", json=rule, headers=revops)
+    assert r.status_code == 201 and len(r.json()["warnings"]) == 2
+
+
+def test_a_percentage_compared_with_confidence_is_a_422_with_the_fraction_meant(client, api_key):
+    rule = {**NEVER, "when": {"field": "feature.confidence", "op": "lt", "value": 80}}
+    r = client.post("/api/v1/rules", json=rule, headers=api_key("revops"))
+    assert r.status_code == 422
+    assert r.json()["error"]["details"][0]["path"] == "when.value"
+    assert "0.8 for 80%" in r.json()["error"]["details"][0]["msg"]

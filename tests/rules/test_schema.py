@@ -387,3 +387,27 @@ def test_amounts_may_be_written_as_whole_or_decimal_numbers() -> None:
     assert (parsed.scope.min_amount, parsed.scope.min_stage_probability) == (1000, 1)
     rule = {**VALID, "scope": {"min_amount": 999.5, "min_stage_probability": 0.25}}
     assert RuleDefinition.model_validate(rule).scope.min_amount == 999.5
+
+
+@pytest.mark.parametrize(
+    ("field", "op", "value", "loc", "says"),
+    [
+        ("feature.confidence", "lt", 80, ("when", "value"), "0.8 for 80%; got 80"),
+        ("deal.stage.probability", "gte", 50, ("when", "value"), "0.5 for 50%; got 50"),
+        ("feature.confidence", "in", [0.2, 30], ("when", "value", 1), "0.3 for 30%; got 30"),
+        ("feature.confidence", "gt", -0.5, ("when", "value"), "0.8 for 80%; got -0.5"),
+    ],
+)
+def test_a_fraction_field_compared_with_a_percentage_is_refused(
+    field: str, op: str, value: Any, loc: tuple, says: str
+) -> None:
+    rule = {**VALID, "when": {"field": field, "op": op, "value": value}}
+    with pytest.raises(ValidationError) as exc:
+        RuleDefinition.model_validate(rule)
+    errors = exc.value.errors()
+    assert [e["loc"] for e in errors] == [loc]
+    assert errors[0]["msg"] == f"{field} is 0 to 1: {says}"
+    for fine in (0, 1, 0.8):
+        RuleDefinition.model_validate({**rule, "when": {"field": field, "op": "lt", "value": fine}})
+    # a rule stored before the check still loads
+    RuleDefinition.model_validate(rule, context={"stored": True})

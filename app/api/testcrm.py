@@ -17,7 +17,7 @@ from app.connectors.testcrm import TestCrmConnector
 from app.errors import Invalid, NotFound
 from app.jobs.ingest import InboundEvent, ingest_events
 from app.models import TestCrmDeal, TestCrmNote, TestCrmTask, utcnow
-from app.rules.model import DealSnapshot
+from app.rules.model import DealSnapshot, human_deal_shape
 
 router = APIRouter(prefix="/api/v1/test-crm", tags=["test CRM"])
 
@@ -40,21 +40,7 @@ class TestCrmDealBody(DealSnapshot):
     @model_validator(mode="before")
     @classmethod
     def _human_shape(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if isinstance(data.get("stage"), str):
-            data["stage"] = {"id": data["stage"]}
-        for name, prefix in (("line_items", "li"), ("notes", "n")):
-            items = data.get(name)
-            if isinstance(items, list):
-                data[name] = [
-                    {"id": f"{prefix}-{n}", **item}
-                    if isinstance(item, dict) and "id" not in item
-                    else item
-                    for n, item in enumerate(items, start=1)
-                ]
-        return data
+        return human_deal_shape(data)
 
 
 @router.put(

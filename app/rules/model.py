@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,6 +83,33 @@ class Note(_Model):
     body: str = ""  # plain text, HTML already stripped by the connector
     created_at: datetime | None = None
     author: str | None = None
+
+
+# The CRMs roadmap-guard has connectors for (app/connectors/registry.py builds the configured
+# ones); a snapshot of any other is a typo that no stored deal or approval shares.
+KNOWN_CRMS = ("hubspot", "salesforce", "test")
+
+
+def human_deal_shape(data: Any) -> Any:
+    """A deal as a person types it, in the full DealSnapshot shape: `stage` may be just its
+    id (`"negotiation"` for `{"id": "negotiation"}`), and a line item or note without an `id`
+    gets one by its place (`li-1`, `li-2`..., `n-1`, `n-2`...). Anything else is returned
+    as given, for validation to judge. Shared by the test CRM and simulation snapshots."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    if isinstance(data.get("stage"), str):
+        data["stage"] = {"id": data["stage"]}
+    for name, prefix in (("line_items", "li"), ("notes", "n")):
+        items = data.get(name)
+        if isinstance(items, list):
+            data[name] = [
+                {"id": f"{prefix}-{n}", **item}
+                if isinstance(item, dict) and "id" not in item
+                else item
+                for n, item in enumerate(items, start=1)
+            ]
+    return data
 
 
 class DealSnapshot(_Model):

@@ -12,19 +12,48 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app.errors import did_you_mean
 from app.models import Deal, Rule, utcnow
 from app.models.types import RequestDate
-from app.rules.model import ApprovalGrant, DealSnapshot, Finding, VerdictStatus
+from app.rules.model import (
+    KNOWN_CRMS,
+    ApprovalGrant,
+    DealSnapshot,
+    Finding,
+    VerdictStatus,
+    human_deal_shape,
+)
 from app.rules.schema import RuleDefinition
 
 Progress = Callable[[int, int], None]
 CHUNK = 500  # deals per read and per progress report; run_simulation(chunk_size=) overrides it
+
+
+class SimulatedSnapshot(DealSnapshot):
+    """A deal to simulate, in the shape the test CRM takes (`stage` as its id, line items and
+    notes without ids) or the full snapshot shape; `crm` one roadmap-guard knows."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _human_shape(cls, data: Any) -> Any:
+        return human_deal_shape(data)
+
+    @field_validator("crm")
+    @classmethod
+    def _known_crm(cls, crm: str) -> str:
+        if crm not in KNOWN_CRMS:
+            raise ValueError(
+                f"unknown CRM '{crm}'{did_you_mean(crm, KNOWN_CRMS)} (one of: "
+                + ", ".join(KNOWN_CRMS)
+                + ")"
+            )
+        return crm
 
 
 class SimulateRequest(BaseModel):
@@ -36,7 +65,7 @@ class SimulateRequest(BaseModel):
         description="current: drafts replace same-id rules and add to the rules in force; "
         "none: the drafts alone",
     )
-    snapshots: list[DealSnapshot] | None = Field(
+    snapshots: list[SimulatedSnapshot] | None = Field(
         default=None, max_length=5000, description="evaluate these instead of the stored deals"
     )
     include_closed: bool = False

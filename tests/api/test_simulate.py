@@ -170,9 +170,38 @@ def test_simulation_of_posted_snapshots_and_bad_drafts(client, api_key, engine):
     [error] = r.json()["error"]["details"]
     assert error["path"] == "snapshots"
     assert error["msg"] == (
-        "snapshots[2] repeats snapshots[0] (crm 'test', deal_id 'x1'): post "
-        "each deal once"
+        "snapshots[2] repeats snapshots[0] (crm 'test', deal_id 'x1'): post each deal once"
     )
+
+
+def test_posted_snapshots_take_the_test_crms_shorthand_and_a_known_crm(client, api_key, engine):
+    """The deal as the test CRM takes it (stage as its id, line items without ids) is
+    simulated as it is; a misspelt CRM is refused at its path, with the one meant."""
+    seed(engine)
+    headers = api_key("revops")
+    deal = {
+        "crm": "test",
+        "deal_id": "typed",
+        "name": "Typed",
+        "stage": "negotiation",
+        "close_date": "2026-12-31",
+        "line_items": [{"name": "Add-on", "sku": "SKU-ai"}, {"name": "Other", "sku": "none"}],
+        "notes": [{"body": "Called them."}],
+    }
+    body = {"rules": [BETA_WARN], "base": "none", "snapshots": [deal]}
+    r = client.post("/api/v1/rules/simulate", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["after"] == {"clear": 0, "warning": 1, "blocked": 0}
+    body["snapshots"] = [{**deal, "crm": "hubspt"}]
+    r = client.post("/api/v1/rules/simulate", json=body, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["path"] == "snapshots[0].crm"
+    assert r.json()["error"]["details"][0]["msg"] == (
+        "unknown CRM 'hubspt'; did you mean 'hubspot'? (one of: hubspot, salesforce, test)"
+    )
+    # the test CRM still takes its shorthand
+    r = client.put("/api/v1/test-crm/deals/T-1", json=deal | {"deal_id": None}, headers=headers)
+    assert r.status_code == 202, r.text
 
 
 def test_drafts_with_one_id_are_refused_and_unnamed_drafts_get_ids_of_their_own(

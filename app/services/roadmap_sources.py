@@ -40,12 +40,17 @@ from app.services import audit
 from app.services.catalog import feature_from_row
 from app.services.fanout import ChangeScope, FanOutResult, fan_out, feature_scope
 from app.services.roadmap_refresh import (
+    AUDIT_FEATURE_LIMIT,
+    FeatureChanges,
     forget_staleness,
     orphaned_mappings,
     remap_source_features,
     report_staleness,
     staleness_seconds,
     still_orphaned,
+)
+from app.services.roadmap_refresh import (
+    _values as feature_values,
 )
 
 log = structlog.get_logger(__name__)
@@ -427,26 +432,57 @@ def update_source(session: Session, name: str, body: SourceUpdate, *, actor: str
         row.etag = None  # another URL or query: the old ETag means nothing
     scope = ChangeScope()
     remapped = 0
+    changed: FeatureChanges | None = None
     if "status_mapping" in fields and body.status_mapping is not None:
+        was = _availabilities(session, name)
         row.status_mapping = normalised_status_mapping(body.status_mapping)
         session.add(row)
         remapped, scope = remap_source_features(session, row)
+        changed = FeatureChanges()
+        for key, availability in _availabilities(session, name).items():
+            if availability != was.get(key):
+                changed.add(key, {"availability": was.get(key)}, {"availability": availability})
     after = _snapshot(row)
     if after == before:
         return SourceUpdated(row, 0, FanOutResult())
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
+    old, new = _feature_lists(changed) if changed is not None else ({}, {})
     audit.record(
         session,
         actor=actor,
         action="roadmap_source.update",
         entity_type="roadmap_source",
         entity_id=name,
-        before=before,
-        after=after,
+        before={**before, **old},
+        after={**after, **new},
     )
     return SourceUpdated(row, remapped, fan_out(session, scope))
+
+
+def _availabilities(session: Session, name: str) -> dict[str, str]:
+    """The source's stored features' availabilities, by key in key order."""
+    return dict(
+        session.exec(
+            select(FeatureRow.key, FeatureRow.availability)
+            .where(FeatureRow.source == name)
+            .order_by(FeatureRow.key)
+        ).all()
+    )
+
+
+def _feature_lists(changed: FeatureChanges) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What an edit's or delete's audit entry adds for the features it changed, in the shape
+    of a refresh's (`roadmap.refresh`): per feature the changed fields' values under `features`
+    in `before` and `after` (`null` after: deleted), at most AUDIT_FEATURE_LIMIT listed, and
+    the counts in `after`."""
+    return {"features": changed.before}, {
+        "features_changed": len(changed.keys),
+        "features_listed": len(changed.before),
+        "features_limit": AUDIT_FEATURE_LIMIT,
+        "features": changed.after,
+    }
 
 
 @dataclass
@@ -464,13 +500,19 @@ def delete_source(session: Session, name: str, *, actor: str) -> SourceDeleted:
     row = get_source(session, name)
     before = _snapshot(row)
     scope = ChangeScope()
-    features = list(session.exec(select(FeatureRow).where(FeatureRow.source == name)))
+    features = list(
+        session.exec(select(FeatureRow).where(FeatureRow.source == name).order_by(FeatureRow.key))
+    )
+    changed = FeatureChanges()
     for feature in features:
-        scope.merge(feature_scope(feature_from_row(feature), None))
+        gone = feature_from_row(feature)
+        scope.merge(feature_scope(gone, None))
+        changed.add(feature.key, feature_values(gone), None)
         session.delete(feature)
     session.delete(row)
     session.flush()
     orphaned = orphaned_mappings(session, {f.key for f in features})
+    old, new = _feature_lists(changed)
     if orphaned:
         log.warning(
             "deleted roadmap source left product mappings pointing at its features",
@@ -483,8 +525,8 @@ def delete_source(session: Session, name: str, *, actor: str) -> SourceDeleted:
         action="roadmap_source.delete",
         entity_type="roadmap_source",
         entity_id=name,
-        before={**before, "feature_count": len(features)},
-        after={"orphaned_mappings": orphaned} if orphaned else None,
+        before={**before, "feature_count": len(features), **old},
+        after={**new, **({"orphaned_mappings": orphaned} if orphaned else {})},
     )
     forget_staleness(name)
     return SourceDeleted(len(features), fan_out(session, scope), orphaned)

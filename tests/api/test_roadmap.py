@@ -252,6 +252,20 @@ def test_status_mapping_edit_changes_availability(client, api_key, engine, mock_
     with Session(engine) as s:
         entry = s.exec(select(AuditLog).where(AuditLog.action == "roadmap_source.update")).one()
     assert entry.before["status_mapping"] == {"GA": "available", "Planned": "coming_soon"}
+    # Which features the edit re-mapped, in the shape of a refresh's entry.
+    assert entry.before["features"] == {
+        "dark": {"availability": "unknown"},
+        "sso": {"availability": "available"},
+    }
+    assert entry.after["features"] == {
+        "dark": {"availability": "uncertain"},
+        "sso": {"availability": "beta"},
+    }
+    assert (
+        entry.after["features_changed"],
+        entry.after["features_listed"],
+        entry.after["features_limit"],
+    ) == (2, 2, 500)
     # An external feature is edited at its source, not here.
     r = client.patch("/api/v1/features/sso", json={"availability": "never"}, headers=revops)
     assert r.status_code == 409
@@ -681,7 +695,15 @@ def test_delete_source_answers_like_patch_reports_orphans_and_drops_its_gauge(
     assert 'roadmap_guard_roadmap_source_staleness_seconds{source="acme"}' not in metrics
     with Session(engine) as s:
         entry = s.exec(select(AuditLog).where(AuditLog.action == "roadmap_source.delete")).one()
-    assert entry.after == {"orphaned_mappings": body["orphaned_mappings"]}
+    assert entry.before["feature_count"] == 1
+    assert entry.before["features"]["hx-exp"]["name"] == "Export"
+    assert entry.after == {
+        "features_changed": 1,
+        "features_listed": 1,
+        "features_limit": 500,
+        "features": {"hx-exp": None},
+        "orphaned_mappings": body["orphaned_mappings"],
+    }
     # a new source of the same name has no refresh yet: not the deleted one's last change
     _source(client, revops)
     source = client.get("/api/v1/roadmap/sources/acme", headers=revops).json()

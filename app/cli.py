@@ -182,11 +182,17 @@ def _actor() -> str:
 
 def cmd_apikey_create(args: argparse.Namespace) -> int:
     from app.db import session_scope
-    from app.security import Role, create_api_key
+    from app.errors import Conflict
+    from app.security import Role, create_api_key, refuse_duplicate_name
     from app.services import audit
 
     settings = _settings()
     with session_scope(_engine(settings)) as session:
+        try:
+            refuse_duplicate_name(session, args.name)
+        except Conflict as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
         row, key = create_api_key(
             session, name=args.name, role=Role(args.role), created_by=_actor()
         )

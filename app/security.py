@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
+from app.errors import Conflict
 from app.models import ApiKey, utcnow
 
 KEY_PREFIX = "rg_"
@@ -34,6 +35,32 @@ def generate_key() -> tuple[str, str]:
     body = secrets.token_urlsafe(32)
     key = f"{KEY_PREFIX}{body}"
     return key, key[: len(KEY_PREFIX) + 8]
+
+
+def active_key_named(session: Session, name: str) -> ApiKey | None:
+    """The active (not revoked) key called `name`, compared case-insensitively and without
+    surrounding blanks: the oldest, if keys created before names were unique share it."""
+    wanted = name.strip().casefold()
+    rows = session.exec(select(ApiKey).where(ApiKey.revoked_at.is_(None)).order_by(ApiKey.id))
+    return next((r for r in rows if r.name.strip().casefold() == wanted), None)
+
+
+def refuse_duplicate_name(session: Session, name: str) -> None:
+    """409 when an active key already has this name: an approval says `approver: "dana"`,
+    the audit log `approver:dana`, so two keys called dana could not be told apart. A revoked
+    key's name is free again. Keys that already shared a name keep working."""
+    existing = active_key_named(session, name)
+    if existing is not None:
+        raise Conflict(
+            f"an active API key is already named {existing.name!r} (id {existing.id}, prefix "
+            f"{existing.prefix}); approvals and the audit log name a key by its name, so choose "
+            f"another name, or revoke key {existing.id} first",
+            details={
+                "existing_key_id": existing.id,
+                "existing_prefix": existing.prefix,
+                "existing_name": existing.name,
+            },
+        )
 
 
 def create_api_key(

@@ -21,7 +21,7 @@ from app.db import make_engine
 from app.jobs.ingest import InboundEvent, ingest_events
 from app.jobs.queue import enqueue_deals
 from app.migrate import at_head
-from app.models import AuditLog, DealQueue
+from app.models import ApiKey, AuditLog, DealQueue
 from app.security import authenticate
 
 
@@ -73,6 +73,21 @@ def test_apikey_create_prints_the_key_once_list_hides_it_and_revoke_disables_it(
         with pytest.raises(SystemExit):
             main(["apikey", "create", "--role", "viewer", "--name", blank])
     assert "a name of 1-255 characters, not blank" in capsys.readouterr().err
+
+
+def test_apikey_create_refuses_a_name_an_active_key_has(db, capsys):
+    assert main(["apikey", "create", "--role", "approver", "--name", "dana"]) == 0
+    first = int(re.search(r"created API key (\d+)", capsys.readouterr().out).group(1))
+    assert main(["apikey", "create", "--role", "viewer", "--name", "Dana"]) == 2
+    out, err = capsys.readouterr()
+    assert "rg_" not in out
+    assert err.count("\n") == 1
+    assert err.startswith("error: an active API key is already named 'dana'")
+    assert f"(id {first}, prefix rg_" in err
+    with Session(db) as s:
+        assert len(s.exec(select(ApiKey)).all()) == 1
+    assert main(["apikey", "revoke", str(first)]) == 0
+    assert main(["apikey", "create", "--role", "viewer", "--name", "Dana"]) == 0
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.api.deps import AdminPrincipal, Offset, Page, PageLimit, RowId, SessionDep, api_key_cache
-from app.errors import NotFound
+from app.errors import ErrorResponse, NotFound
 from app.models import ApiKey, utcnow
-from app.security import Role, create_api_key
+from app.security import Role, create_api_key, refuse_duplicate_name
 from app.services import audit
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -60,8 +60,15 @@ def _public(row: ApiKey) -> ApiKeyPublic:
     "/api-keys",
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key (the key is in this response only)",
+    responses={
+        409: {
+            "model": ErrorResponse,
+            "description": "an active key already has this name (case-insensitive)",
+        }
+    },
 )
 def create_key(body: ApiKeyCreate, principal: AdminPrincipal, session: SessionDep) -> ApiKeyCreated:
+    refuse_duplicate_name(session, body.name)
     row, key = create_api_key(session, name=body.name, role=body.role, created_by=principal.actor)
     public = _public(row)
     audit.record(

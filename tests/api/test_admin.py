@@ -281,3 +281,39 @@ def test_with_the_cache_off_every_request_checks_the_database(make_app, api_key,
         assert client.get("/api/v1/queue", headers=viewer).status_code == 200
         _revoke_elsewhere(engine, "leaked")
         assert client.get("/api/v1/queue", headers=viewer).status_code == 401
+
+
+def test_a_second_active_key_of_the_same_name_is_refused(client, api_key, engine):
+    """Approvals say `approver: "dana"` and the audit `approver:dana`: two active keys called
+    dana could not be told apart. A revoked key's name is free again."""
+    admin = api_key("admin")
+    first = client.post(
+        "/api/v1/admin/api-keys", json={"name": "dana", "role": "approver"}, headers=admin
+    ).json()
+    for name in ("dana", " Dana ", "DANA"):
+        r = client.post(
+            "/api/v1/admin/api-keys", json={"name": name, "role": "viewer"}, headers=admin
+        )
+        assert r.status_code == 409, r.text
+        error = r.json()["error"]
+        assert f"id {first['id']}, prefix {first['prefix']}" in error["message"]
+        assert error["details"]["existing_key_id"] == first["id"]
+        assert error["details"]["existing_prefix"] == first["prefix"]
+    with Session(engine) as s:
+        assert len(s.exec(select(ApiKey).where(ApiKey.name == "dana")).all()) == 1
+    client.delete(f"/api/v1/admin/api-keys/{first['id']}", headers=admin)
+    r = client.post(
+        "/api/v1/admin/api-keys", json={"name": "Dana", "role": "approver"}, headers=admin
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_keys_that_already_shared_a_name_keep_working(client, api_key):
+    """Keys duplicated before names were unique are not revoked or refused."""
+    a, b = api_key("approver", name="dana"), api_key("approver", name="dana")
+    for headers in (a, b):
+        assert client.get("/api/v1/approvals", headers=headers).status_code == 200
+    r = client.post(
+        "/api/v1/admin/api-keys", json={"name": "dana", "role": "viewer"}, headers=api_key("admin")
+    )
+    assert r.status_code == 409

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.api.deps import Offset, Page, ReadPrincipal, RevOpsPrincipal, RowId, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.api.ingest import PayloadTooLarge
+from app.api.nul import workbook_message
 from app.errors import JSON_TOO_DEEP, ErrorResponse, Invalid, json_too_deep
 from app.services import mappings_service as svc
 
@@ -154,7 +155,8 @@ async def import_mappings(
     principal: RevOpsPrincipal,
     replace: Annotated[bool, Query()] = False,
 ) -> ImportResult:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = request.headers.get("content-type", "")
+    content_type = declared.split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         # Closed on the way out: the upload's spooled temporary file (on disk past 1 MB) was
         # left for the garbage collector to close.
@@ -163,6 +165,7 @@ async def import_mappings(
             if upload is None or isinstance(upload, str):
                 raise Invalid("multipart import needs a file field named 'file'")
             raw = await upload.read(MAX_IMPORT_BYTES + 1)
+            declared = upload.content_type or ""
             filename = (upload.filename or "").lower()
             kind = "json" if filename.endswith(".json") else "csv"
     else:
@@ -179,14 +182,73 @@ async def import_mappings(
             f"({MAX_IMPORT_BYTES:,} bytes): split it into several imports (without replace=true, "
             "which would delete what the other parts map)"
         )
-    try:
-        text = raw.decode("utf-8-sig")  # a byte order mark, as spreadsheets save, is not content
-    except UnicodeDecodeError:
-        raise Invalid("import must be UTF-8 text") from None
+    text = decode_import(raw, declared)
+    if kind == "csv" and text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
+        raise Invalid(
+            "the body looks like JSON, not CSV: send it with Content-Type application/json "
+            "(an uploaded file: name it .json); nothing was written"
+        )
     # Parsing and the database work run in the thread pool, never on the event loop: blocked
     # there waiting for SQLite's write slot, this handler stopped every other request from
     # finishing, including the one holding the slot (found by schemathesis: a 30 s deadlock).
     return await run_in_threadpool(_import, session, text, kind, principal.actor, replace)
+
+
+# The charsets a CSV may declare other than UTF-8: Excel's "CSV (Comma delimited)" on Windows
+# saves Windows-1252 ("ANSI"); ISO-8859-1 is read as Windows-1252, as browsers read it.
+WINDOWS_1252 = frozenset(("windows-1252", "cp1252", "iso-8859-1", "latin1", "latin-1"))
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def decode_import(raw: bytes, content_type: str) -> str:
+    """The import's text: UTF-8 (a byte order mark, as spreadsheets save, is not content), or
+    Windows-1252 when the request or the uploaded file declares `charset=windows-1252`. A
+    workbook, or text in another encoding, is refused saying what it is and how to save it."""
+    said = workbook_message(raw, "import")
+    if said is not None:
+        raise Invalid(said)
+    if _charset(content_type) in WINDOWS_1252:
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise Invalid(_not_text(raw, exc, "Windows-1252")) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid(_not_text(raw, exc, "UTF-8")) from None
+
+
+def _not_text(raw: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
+    """Where the import stops being `encoding` (line and byte), and what it looks like."""
+    line = raw[: exc.start].count(b"\n") + 1
+    if b"\n" not in raw:
+        line = raw[: exc.start].count(b"\r") + 1  # old Mac Excel: lines end with a lone CR
+    byte = raw[exc.start]
+    where = f"line {line} has byte 0x{byte:02X}, which is not {encoding}"
+    if encoding == "UTF-8":
+        try:
+            shown = raw[exc.start : exc.start + 1].decode("cp1252")
+            raw.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return (
+                f"import must be UTF-8 text: {where} (in Windows-1252 it is '{shown}'): the file "
+                "looks like a Windows/Excel-encoded file (Excel's 'CSV (Comma delimited)'); in "
+                "Excel, save as 'CSV UTF-8 (Comma delimited) (*.csv)' and send that, or send this "
+                "file with Content-Type 'text/csv; charset=windows-1252'; nothing was written"
+            )
+    return (
+        f"import must be {encoding} text: {where}; save the file as 'CSV UTF-8 (Comma "
+        "delimited) (*.csv)' and send that; nothing was written"
+    )
 
 
 def _import(session: Session, text: str, kind: str, actor: str, replace: bool) -> ImportResult:

@@ -52,6 +52,29 @@ UTF16_MESSAGE = (
     "the request body is UTF-16 text (as a spreadsheet's 'Unicode Text' saves it): send it as "
     "UTF-8; nothing was written"
 )
+# A spreadsheet workbook sent where text was meant: an .xlsx (a ZIP archive, as .ods and .docx
+# are too) or an .xls (an OLE2 compound file). Either holds NUL bytes; said as a workbook.
+_WORKBOOK_SIGNATURES = (
+    (b"PK\x03\x04", "a ZIP archive, as an Excel .xlsx workbook is"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook"),
+)
+WORKBOOK_MESSAGE = (
+    "the {where} is {what}, not text: a spreadsheet must be sent as CSV; in Excel, File > "
+    "Save As > 'CSV UTF-8 (Comma delimited) (*.csv)', and send that file; nothing was written"
+)
+
+
+def workbook_message(body: bytes, where: str = "request body") -> str | None:
+    """Said of a `body` that is a workbook, or holds one as a multipart upload's file: None if
+    it is neither."""
+    for signature, what in _WORKBOOK_SIGNATURES:
+        if body.startswith(signature):
+            return WORKBOOK_MESSAGE.format(where=where, what=what)
+        if b"\r\n\r\n" + signature in body:
+            return WORKBOOK_MESSAGE.format(where="uploaded file", what=what)
+    return None
+
+
 NON_FINITE_MESSAGE = (
     "{path}: numbers must be finite (JSON has no NaN or Infinity, and nothing beyond ±1.8e308); "
     "got {token}; nothing was written"
@@ -105,7 +128,8 @@ class RefuseNulMiddleware:
                 break
         body = b"".join(chunks)
         if _NUL_IN_BODY.search(body):
-            await _refuse(send, 422, "invalid", UTF16_MESSAGE if _UTF16.search(body) else MESSAGE)
+            said = workbook_message(body) or (UTF16_MESSAGE if _UTF16.search(body) else MESSAGE)
+            await _refuse(send, 422, "invalid", said)
             return
         if _is_json(scope) and json_too_deep(body):
             await _refuse_with(send, 422, not_json_body(JSON_TOO_DEEP))

@@ -202,8 +202,9 @@ def unknown_keys(session: Session, keys: Iterable[str]) -> set[str]:
 def _check_keys(session: Session, body: MappingIn | MappingUpdate) -> None:
     missing = unknown_keys(session, body.feature_keys)
     if missing:
+        meant = KeyHints(session, missing)
         details = [
-            {"path": f"feature_keys[{i}]", "message": f"unknown feature key '{k}'"}
+            {"path": f"feature_keys[{i}]", "message": meant.message(k)}
             for i, k in body.sent_positions()
             if k in missing
         ]
@@ -499,11 +500,19 @@ class RowError:
     message: str
 
 
-class ShortFormRow(dict):
-    """A row of the CSV's short form ("sku,feature_keys"): its match_value came from the
-    column named after its kind, and an error about it names that column (`column_path`)."""
+class CsvRow(dict):
+    """A row read from a CSV file: how many cells it had and the header's columns, so that an
+    empty or missing cell is said as such (`_csv_cell_message`)."""
 
     value_column: str = "match_value"
+    cells: int = 0
+    columns: int = 0
+    delimiter: str = ","
+
+
+class ShortFormRow(CsvRow):
+    """A row of the CSV's short form ("sku,feature_keys"): its match_value came from the
+    column named after its kind, and an error about it names that column (`column_path`)."""
 
 
 def column_path(raw: object, path: str) -> str:
@@ -576,7 +585,9 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
                 )
             )
             continue
-        row = {name: cell for name, cell in zip(header, cells, strict=False) if name in read}
+        row = CsvRow(
+            (name, cell) for name, cell in zip(header, cells, strict=False) if name in read
+        )
         if kind is not None:  # "sku,feature_keys": the kind is the column's name
             row = ShortFormRow(
                 match_kind=kind,
@@ -584,6 +595,7 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
                 feature_keys=row.get("feature_keys", ""),
             )
             row.value_column = kind
+        row.cells, row.columns, row.delimiter = len(cells), len(header), delimiter
         # Every part is kept, blank ones too, so an error's feature_keys[i] is the cell's i-th.
         keys = [k.strip() for k in row.get("feature_keys", "").replace("|", ";").split(";")]
         row["feature_keys"] = keys if any(keys) else []
@@ -853,6 +865,64 @@ def _unknown_wrapper_key(key: str) -> str:
     return f"unknown key '{key}'{hint}"
 
 
+def _csv_cell_message(raw: Any, path: str, err: Any) -> str | None:
+    """A CSV row's empty or missing cell said as such ("column 'feature_keys' is empty"), not
+    as pydantic says a list or string is too short."""
+    if not isinstance(raw, CsvRow) or path not in ("feature_keys", raw.value_column):
+        return None
+    value = raw.get("feature_keys" if path == "feature_keys" else "match_value")
+    if value not in ("", [], None) and not (isinstance(value, str) and not value.strip()):
+        return None
+    what = (
+        "name at least one feature key (several separated by "
+        + ("';' or '|'" if raw.delimiter == "," else "'|'")
+        + ")"
+        if path == "feature_keys"
+        else "give the product's " + {"sku": "SKU", "product_id": "id"}.get(path, "value")
+    )
+    short = (
+        f" (the row has {raw.cells} cell{'s' if raw.cells != 1 else ''}, the header "
+        f"{raw.columns} columns)"
+        if raw.cells < raw.columns
+        else ""
+    )
+    return f"column '{path}' is empty{short}: {what}"
+
+
+class KeyHints:
+    """What an unknown feature key may have meant: a feature's key or name in another case
+    ("SSO", "Single sign-on" → 'sso'), or several keys in one cell separated by ','."""
+
+    def __init__(self, session: Session, missing: Iterable[str]) -> None:
+        self.known: dict[str, str] = {}
+        if not missing:
+            return
+        keys: list[str] = []
+        for key, name in session.exec(select(FeatureRow.key, FeatureRow.name)):
+            keys.append(key)
+            self.known.setdefault(name.strip().casefold(), key)
+        for key in keys:  # a key wins over another feature's name spelt the same
+            self.known[key.casefold()] = key
+
+    def message(self, key: str, row: CsvRow | None = None) -> str:
+        text = f"unknown feature key '{key}'"
+        found = self.known.get(key.strip().casefold())
+        if found is not None:
+            return f"{text}; did you mean '{found}'?"
+        if "," in key:
+            parts = [p.strip() for p in key.split(",") if p.strip()]
+            named = [self.known.get(p.casefold(), p) for p in parts]
+            if row is None:
+                return f"{text}; list several feature keys as separate items, not with ','"
+            sep = ";" if row.delimiter == "," else "|"
+            seps = "';' or '|'" if row.delimiter == "," else "'|'"
+            return (
+                f"{text}; separate several feature keys with {seps} inside one cell, not ',' "
+                f"(e.g. '{sep.join(named)}')"
+            )
+        return text
+
+
 def _row_error_message(err: Any) -> str:
     """A row's validation error for the writer of a file: pydantic's "a valid dictionary or
     instance of MappingIn" names our class, not what the row must be."""
@@ -903,11 +973,12 @@ def import_mappings(
             item = MappingIn.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
+                path = column_path(raw, json_path(err["loc"]) or "row")
                 errors.append(
                     {
                         "row": row_no,
-                        "path": column_path(raw, json_path(err["loc"]) or "row"),
-                        "message": _row_error_message(err),
+                        "path": path,
+                        "message": _csv_cell_message(raw, path, err) or _row_error_message(err),
                     }
                 )
             sent = raw.get("feature_keys") if isinstance(raw, dict) else None
@@ -933,6 +1004,8 @@ def import_mappings(
         seen[key] = (row_no, item.match_value)
         parsed.append((row_no, item))
     missing = unknown_keys(session, {k for _, keys in named for _, k in keys if k})
+    meant = KeyHints(session, missing)
+    from_csv = {row_no: raw for row_no, raw in rows if isinstance(raw, CsvRow)}
     for row_no, keys in named:
         for i, k in keys:  # the index as sent, before blanks and repeats went
             if k and k in missing:
@@ -940,7 +1013,7 @@ def import_mappings(
                     {
                         "row": row_no,
                         "path": f"feature_keys[{i}]",
-                        "message": f"unknown feature key '{k}'",
+                        "message": meant.message(k, from_csv.get(row_no)),
                     }
                 )
     if errors:

@@ -180,7 +180,136 @@ def test_csv_header_and_content_type_errors(client, revops):
         content="match_kind,match_value,feature_keys\nsku,A,sso\n".encode("latin-1") + b"\xe9",
         headers={**revops, "Content-Type": "text/csv"},
     )
-    assert r.status_code == 422 and r.json()["error"]["message"] == "import must be UTF-8 text"
+    assert r.status_code == 422
+    message = r.json()["error"]["message"]
+    assert message.startswith("import must be UTF-8 text: line 3 has byte 0xE9")
+    assert "Windows/Excel-encoded" in message and "CSV UTF-8" in message
+
+
+CP1252 = "match_kind,match_value,feature_keys\r\nsku,ENT-SSO,sso\r\nname,Caf\xe9 pack,sso\r\n"
+
+
+def test_a_windows_excel_csv_is_named_and_read_when_its_charset_is_declared(client, revops, engine):
+    body = CP1252.encode("cp1252")
+    r = client.post(
+        "/api/v1/mappings/import", content=body, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 422
+    message = r.json()["error"]["message"]
+    assert "line 3 has byte 0xE9" in message and "'é'" in message
+    assert "looks like a Windows/Excel-encoded file" in message
+    assert "save as 'CSV UTF-8 (Comma delimited) (*.csv)'" in message
+    assert "charset=windows-1252" in message
+    assert _mappings(engine) == {}
+    for headers in (
+        {**revops, "Content-Type": "text/csv; charset=windows-1252"},
+        {**revops, "Content-Type": 'text/csv; charset="CP1252"'},
+    ):
+        r = client.post("/api/v1/mappings/import", content=body, headers=headers)
+        assert r.status_code == 200, r.text
+    upload = {"file": ("m.csv", body, "text/csv; charset=windows-1252")}
+    assert client.post("/api/v1/mappings/import", files=upload, headers=revops).status_code == 200
+    assert _mappings(engine)[("name", "Café pack")] == ["sso"]
+    # not Windows-1252 either (0x81 is none of its characters): line and byte, how to save
+    r = client.post(
+        "/api/v1/mappings/import",
+        content=b"sku,feature_keys\nA,sso\nB\x81,sso\n",
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    message = r.json()["error"]["message"]
+    assert message.startswith("import must be UTF-8 text: line 3 has byte 0x81")
+    assert "CSV UTF-8" in message and "Windows/Excel" not in message
+
+
+@pytest.mark.parametrize(
+    ("head", "what"),
+    [(b"PK\x03\x04", "Excel .xlsx"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Excel .xls")],
+)
+def test_a_workbook_is_said_to_be_one(client, revops, head, what):
+    workbook = head + b"\x14\x00\x06\x00\x08\x00" + b"xl/worksheets/sheet1.xml" * 20
+    for sent in (
+        {"files": {"file": ("mappings.xlsx", workbook, "application/octet-stream")}},
+        {"content": workbook, "headers": {"Content-Type": "text/csv"}},
+    ):
+        headers = {**revops, **sent.pop("headers", {})}
+        r = client.post("/api/v1/mappings/import", headers=headers, **sent)
+        assert r.status_code == 422
+        message = r.json()["error"]["message"]
+        assert what in message and "not text" in message and "NUL" not in message
+        assert "CSV UTF-8" in message
+
+
+def test_csv_row_mistakes_say_what_to_fix(client, revops, engine):
+    def details(text):
+        r = client.post(
+            "/api/v1/mappings/import", content=text, headers={**revops, "Content-Type": "text/csv"}
+        )
+        assert r.status_code == 422, r.text
+        return [(d["row"], d["path"], d["message"]) for d in r.json()["error"]["details"]]
+
+    head = "match_kind,match_value,feature_keys\r\n"
+    assert details(head + "sku,ENT-SSO\r\nsku,B,\r\n") == [
+        (
+            2,
+            "feature_keys",
+            "column 'feature_keys' is empty (the row has 2 cells, the header 3 columns): name "
+            "at least one feature key (several separated by ';' or '|')",
+        ),
+        (
+            3,
+            "feature_keys",
+            "column 'feature_keys' is empty: name at least one feature key (several separated "
+            "by ';' or '|')",
+        ),
+    ]
+    assert details("sku,feature_keys\n,sso\n") == [
+        (2, "sku", "column 'sku' is empty: give the product's SKU")
+    ]
+    assert details(head + 'sku,ENT-SSO,"sso, scim"\r\n') == [
+        (
+            2,
+            "feature_keys[0]",
+            "unknown feature key 'sso, scim'; separate several feature keys with ';' or '|' "
+            "inside one cell, not ',' (e.g. 'sso;scim')",
+        )
+    ]
+    assert details(head + "sku,A,Sso\r\nsku,B,scim|Audit\r\n") == [
+        (2, "feature_keys[0]", "unknown feature key 'Sso'; did you mean 'sso'?"),
+        (3, "feature_keys[1]", "unknown feature key 'Audit'; did you mean 'audit'?"),
+    ]
+    client.post(
+        "/api/v1/features",
+        json={"key": "saml", "name": "Single sign-on"},
+        headers=revops,
+    )
+    assert details(head + "sku,A,single Sign-On\r\n") == [
+        (2, "feature_keys[0]", "unknown feature key 'single Sign-On'; did you mean 'saml'?"),
+    ]
+    # one mapping's keys as well
+    r = client.post(
+        "/api/v1/mappings",
+        json={"match_kind": "sku", "match_value": "Z", "feature_keys": ["SCIM"]},
+        headers=revops,
+    )
+    assert r.json()["error"]["details"][0]["message"] == (
+        "unknown feature key 'SCIM'; did you mean 'scim'?"
+    )
+    assert _mappings(engine) == {}
+
+
+def test_json_sent_as_csv_is_said_to_be_json(client, revops, engine):
+    body = '[{"match_kind":"sku","match_value":"Q-21","feature_keys":["sso"]}]'
+    for sent in (
+        {"content": body, "headers": {**revops, "Content-Type": "text/csv"}},
+        {"content": "\n  " + body, "headers": {**revops, "Content-Type": "text/plain"}},
+        {"files": {"file": ("m.csv", body.encode(), "text/csv")}, "headers": revops},
+    ):
+        r = client.post("/api/v1/mappings/import", **sent)
+        assert r.status_code == 422
+        assert r.json()["error"]["message"].startswith(
+            "the body looks like JSON, not CSV: send it with Content-Type application/json"
+        )
+    assert _mappings(engine) == {}
 
 
 def test_json_import_replace_and_errors(client, revops, engine):

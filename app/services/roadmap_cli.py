@@ -93,27 +93,50 @@ def _refresh(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+# The keys of a rule definition (none is a simulate request's): a file holding one is a rule.
+_RULE_KEYS = frozenset(
+    ("id", "name", "description", "enabled", "severity", "scope", "applies_to", "when", "message")
+)
+
+
+_JSON_KINDS = {str: "a JSON string", int: "a JSON number", float: "a JSON number",
+               bool: "JSON true/false", type(None): "JSON null"}  # fmt: skip
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
     from sqlmodel import Session
     from tqdm import tqdm
 
+    from app.errors import validation_details
     from app.services.simulate import SimulateRequest, run_simulation
 
     try:
-        raw = json.loads(Path(args.file).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        # a byte order mark (Windows editors, Excel) is dropped, as mappings import does
+        raw = json.loads(Path(args.file).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         print(f"error: cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
     if isinstance(raw, list):  # a bare list of rule definitions
         raw = {"rules": raw}
+    elif isinstance(raw, dict) and "rules" not in raw and set(raw) & _RULE_KEYS:
+        raw = {"rules": [raw]}  # one rule definition, as the docs show one
+    if not isinstance(raw, dict):
+        print(
+            f"error: {args.file} holds {_JSON_KINDS.get(type(raw), 'a JSON value')}; expected a "
+            "rule definition, "
+            "a list of them, or a simulate request object",
+            file=sys.stderr,
+        )
+        return 2
     if args.base:
         raw["base"] = args.base
     try:
         request = SimulateRequest.model_validate(raw)
     except ValidationError as exc:
-        for err in exc.errors():
-            print(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}", file=sys.stderr)
+        # as the API answers them: JSON paths, the key meant for a misspelt one
+        for detail in validation_details(exc.errors(), model=SimulateRequest):
+            print(f"{detail['path']}: {detail['msg']}", file=sys.stderr)
         return 2
     engine = _engine()
     with Session(engine) as session, tqdm(unit="deal", desc="simulating") as bar:
@@ -210,7 +233,9 @@ def register(subparsers) -> None:
         "simulate", help="run draft rules against the stored deals; writes nothing"
     )
     simulate.add_argument(
-        "--file", required=True, help="JSON: a list of rule definitions, or a simulate request"
+        "--file",
+        required=True,
+        help="JSON: a rule definition, a list of them, or a simulate request",
     )
     simulate.add_argument(
         "--base",

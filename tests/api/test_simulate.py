@@ -344,7 +344,45 @@ def test_cli_simulate_prints_counts(sqlite_engine, tmp_path, monkeypatch, capsys
         assert main(["rules", "simulate", "--file", str(draft)]) == 2
     finally:
         get_settings.cache_clear()
-    assert "rules.0.severity" in capsys.readouterr().err
+    assert "rules[0].severity: Field required" in capsys.readouterr().err
+
+
+def test_cli_simulate_takes_one_rule_a_bom_and_says_what_is_wrong_as_the_api_does(
+    sqlite_engine, tmp_path, monkeypatch, capsys
+):
+    from app.cli import main
+    from app.settings import get_settings
+
+    seed(sqlite_engine)
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    draft = tmp_path / "draft.json"
+
+    def run(content: bytes, *extra: str) -> int:
+        draft.write_bytes(content)
+        get_settings.cache_clear()
+        try:
+            return main(["rules", "simulate", "--file", str(draft), *extra])
+        finally:
+            get_settings.cache_clear()
+
+    # one rule object, as the docs show a rule
+    assert run(json.dumps(BETA_WARN).encode()) == 0
+    assert "deals: 3, changed verdict: 1" in capsys.readouterr().out
+    # a list saved by a Windows editor, with a byte order mark
+    assert run(b"\xef\xbb\xbf" + json.dumps([BETA_WARN]).encode()) == 0
+    assert "deals: 3, changed verdict: 1" in capsys.readouterr().out
+    # not an object, with --base: one line, no traceback
+    assert run(b'"x"', "--base", "none") == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"error: {draft} holds a JSON string; expected a rule definition, a list of them, or "
+        "a simulate request object"
+    )
+    # paths and hints as the API gives them
+    assert run(json.dumps({"rules": [{**BETA_WARN, "severty": "x"}], "bse": "none"}).encode()) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "rules[0].severty: Extra inputs are not permitted; did you mean 'severity'?" in err
+    assert "bse: Extra inputs are not permitted; did you mean 'base'?" in err
 
 
 @pytest.fixture(autouse=True)

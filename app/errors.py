@@ -109,8 +109,18 @@ def error_message(error: Mapping[str, Any], model: Any = None) -> str:
     """A pydantic error's `msg` with the hint that makes it actionable: the choice or the key
     most likely meant, or the keys allowed where a key is not (see `validation_details`)."""
     return (
-        error["msg"] + _did_you_mean(error) + _unknown_key_hint(error, model) + _format_hint(error)
+        _own_message(error)
+        + _did_you_mean(error)
+        + _unknown_key_hint(error, model)
+        + _format_hint(error)
     )
+
+
+def _own_message(error: Mapping[str, Any]) -> str:
+    """The error's `msg`; a validator's own message without pydantic's "Value error, " before
+    it, which tells the writer nothing ("must include a timezone", not "Value error, must...")."""
+    msg = error["msg"]
+    return msg.removeprefix("Value error, ") if error.get("type") == "value_error" else msg
 
 
 # pydantic's date and time errors say what failed ("input is too short" for "Q3 2027"), not

@@ -70,7 +70,9 @@ class ApprovalCreate(BaseModel):
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
-            raise ValueError("must include a timezone, e.g. 2026-12-31T00:00:00Z")
+            # a date alone ("2027-06-30") is read as its midnight, with no zone
+            example = value.replace(microsecond=0).isoformat() + "Z"
+            raise ValueError(f"must include a timezone, e.g. {example} (UTC)")
         return value
 
     @field_validator("reason")

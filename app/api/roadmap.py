@@ -20,6 +20,7 @@ from app.api.deps import (
     SettingsDep,
 )
 from app.api.fanout_counts import FanOutCounts, fanout_counts
+from app.errors import did_you_mean, keys_at
 from app.services import roadmap_sources as svc
 from app.services.roadmap_refresh import refresh_source
 
@@ -148,12 +149,33 @@ def _documented_body(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def _valid(parsed: tuple[Any, list[dict[str, Any]]]) -> Any:
-    """The parsed body, or the usual shape 422 (`invalid_request`) listing every mistake."""
+def _valid(parsed: tuple[Any, list[dict[str, Any]]], model: type[BaseModel]) -> Any:
+    """The parsed body, or the usual shape 422 (`invalid_request`) listing every mistake. A
+    key the body `model` does not have is answered with the key meant, or the keys allowed
+    there, as a route whose body FastAPI validates answers it (`validation_details`)."""
     body, errors = parsed
     if errors:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
+        raise RequestValidationError(
+            [
+                {
+                    **e,
+                    "loc": ("body", *e["loc"]),
+                    "msg": e["msg"] + _unknown_key_hint(e, model),
+                }
+                for e in errors
+            ]
+        )
     return body
+
+
+def _unknown_key_hint(error: dict[str, Any], model: type[BaseModel]) -> str:
+    loc = error.get("loc") or ()
+    if error.get("type") != "extra_forbidden" or not loc or not isinstance(loc[-1], str):
+        return ""
+    allowed = keys_at(model, loc[:-1])
+    if not allowed:
+        return ""
+    return did_you_mean(loc[-1], allowed) or "; allowed here: " + ", ".join(allowed)
 
 
 # A source body is validated here, not by FastAPI before the route runs: its config is checked
@@ -174,7 +196,7 @@ SourceBody = Annotated[Any, Body()]
 def create_source(
     raw: SourceBody, session: SessionDep, settings: SettingsDep, principal: RevOpsPrincipal
 ) -> svc.SourcePublic:
-    body = _valid(svc.validate_create(raw))
+    body = _valid(svc.validate_create(raw), svc.SourceCreate)
     row = svc.create_source(session, body, actor=principal.actor)
     return svc.to_public(session, row, stale_after=_stale_after(settings))
 
@@ -196,7 +218,7 @@ def update_source(
     principal: RevOpsPrincipal,
 ) -> SourceChange:
     stored = svc.editable_source(session, name)
-    body = _valid(svc.validate_update(raw, stored.kind))
+    body = _valid(svc.validate_update(raw, stored.kind), svc.SourceUpdate)
     updated = svc.update_source(session, name, body, actor=principal.actor)
     return SourceChange(
         source=svc.to_public(session, updated.row, stale_after=_stale_after(settings)),

@@ -321,10 +321,15 @@ def _what_it_covers(
         }
     )
     if covered_by:
+        if len(covered_by) == 1:
+            said = f"approval {covered_by[0]} already covers this finding; revoke it first"
+        else:
+            ids = ", ".join(map(str, covered_by[:-1])) + f" and {covered_by[-1]}"
+            said = f"approvals {ids} already cover this finding; revoke them first"
         raise Conflict(
-            f"approval {', '.join(map(str, covered_by))} already covers this finding; "
-            "revoke it first",
-            details={"approval_id": covered_by[0]},
+            said,
+            # approval_id: the first, as before there could be several
+            details={"approval_id": covered_by[0], "approval_ids": covered_by},
         )
     on_feature = [
         f

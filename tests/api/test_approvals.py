@@ -468,3 +468,30 @@ def test_an_approval_for_an_earlier_date_than_promised_is_refused_then_the_right
     )
     with Session(engine) as s:
         assert len(s.exec(select(Approval)).all()) == 1
+
+
+def test_a_finding_covered_by_several_approvals_names_them_all(late):
+    """The 409 said "approval 1, 2 already covers this finding" and details named only 1."""
+    late["put"]("D1", "We will have SSO by Q1 2030. We'll build SSO for them.")
+    first = _approve(late, deal_id="D1", feature_key="sso", rule_id="promised-past-target")
+    assert first.status_code == 201, first.text
+    second = _approve(late, deal_id="D1", feature_key="sso")
+    assert second.status_code == 201, second.text
+    ids = [first.json()["id"], second.json()["id"]]
+
+    again = _approve(late, deal_id="D1", feature_key="sso")
+
+    assert again.status_code == 409, again.text
+    error = again.json()["error"]
+    assert error["message"] == (
+        f"approvals {ids[0]} and {ids[1]} already cover this finding; revoke them first"
+    )
+    assert error["details"] == {"approval_id": ids[0], "approval_ids": ids}
+
+
+def test_a_date_without_a_timezone_says_what_to_write(late):
+    r = _approve(late, deal_id="D1", feature_key="sso", expires_at="2030-06-30")
+    assert r.status_code == 422
+    [detail] = r.json()["error"]["details"]
+    assert detail["msg"] == "must include a timezone, e.g. 2030-06-30T00:00:00Z (UTC)"
+    assert r.json()["error"]["message"] == f"expires_at: {detail['msg']}"

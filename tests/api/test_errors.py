@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, ValidationError, field_validator
+
+from app.errors import InvalidRequest, validation_details
 
 
 def test_an_unexpected_failure_is_a_500_with_the_error_body_and_no_internals(app):
@@ -705,3 +708,31 @@ def test_other_database_errors_are_not_turned_into_a_collision(app):
         r = client.get("/test/wrong")
     assert r.status_code == 500, r.text
     assert r.json()["error"]["code"] == "internal"
+
+
+class _Expiry(BaseModel):
+    when: str
+    count: int = 0
+
+    @field_validator("when")
+    @classmethod
+    def _check(cls, value: str) -> str:
+        raise ValueError("must include a timezone, e.g. 2026-12-31T00:00:00Z")
+
+
+def test_a_validator_s_own_message_is_not_prefixed_with_value_error():
+    """pydantic says "Value error, must include a timezone": the prefix tells nobody anything.
+    Every 422 invalid_request renders pydantic's errors through `validation_details`."""
+    try:
+        _Expiry.model_validate({"when": "2026-12-31", "count": "x"})
+    except ValidationError as exc:
+        errors = exc.errors()
+    assert errors[0]["msg"].startswith("Value error, ")
+    details = validation_details(errors)
+    assert [d["msg"] for d in details] == [
+        "must include a timezone, e.g. 2026-12-31T00:00:00Z",
+        "Input should be a valid integer, unable to parse string as an integer",
+    ]
+    assert InvalidRequest(errors).message == (
+        "when: must include a timezone, e.g. 2026-12-31T00:00:00Z (and 1 more)"
+    )

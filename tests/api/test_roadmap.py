@@ -1927,3 +1927,31 @@ def test_a_feature_url_from_productboard_that_is_no_web_link_is_dropped(
     r = client.post("/api/v1/roadmap/sources/pb/refresh", headers=revops)
     assert r.json()["ok"] is True and r.json()["urls_dropped"] == 1, r.text
     assert _features_urls(engine, "pb") == {"pb-2f0a1c3e-6a7b-4c1d-9e2f-0123456789ab": None}
+
+
+def test_an_unknown_key_in_a_source_body_gets_the_key_meant_or_the_keys_allowed(client, api_key):
+    revops = api_key("revops")
+    _source(client, revops)
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"status_maping": {"GA": "available"}, "colour": "red"},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert [(d["path"], d["msg"]) for d in error["details"]] == [
+        ("status_maping", "Extra inputs are not permitted; did you mean 'status_mapping'?"),
+        (
+            "colour",
+            "Extra inputs are not permitted; allowed here: enabled, config, status_mapping",
+        ),
+    ]
+    r = client.post(
+        "/api/v1/roadmap/sources",
+        json={"name": "b", "kind": "http", "config": {"url": URL}, "enabld": False},
+        headers=revops,
+    )
+    assert r.json()["error"]["details"][0]["msg"] == (
+        "Extra inputs are not permitted; did you mean 'enabled'?"
+    )

@@ -23,7 +23,12 @@ from app.api.streaming import Progress, progress_stream
 from app.db import read_only
 from app.rules.schema import RuleDefinition, rule_json_schema
 from app.services import rules_service as svc
-from app.services.simulate import SimulateRequest, SimulationResult, run_simulation
+from app.services.simulate import (
+    SimulateRequest,
+    SimulationResult,
+    refuse_deleted_ids,
+    run_simulation,
+)
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
 
@@ -146,6 +151,12 @@ def simulate(
                 return run_simulation(session, body)
             finally:
                 session.rollback()
+
+    with Session(read_only(engine)) as session:  # refused before the stream starts, as a 422
+        try:
+            refuse_deleted_ids(session, body)
+        finally:
+            session.rollback()
 
     def run(progress: Progress) -> SimulationResult:
         with Session(read_only(engine)) as session:

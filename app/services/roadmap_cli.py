@@ -108,7 +108,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from sqlmodel import Session
     from tqdm import tqdm
 
-    from app.errors import validation_details
+    from app.errors import DomainError, validation_details
     from app.services.simulate import SimulateRequest, run_simulation
 
     try:
@@ -146,8 +146,15 @@ def _simulate(args: argparse.Namespace) -> int:
             bar.n = done
             bar.refresh()
 
-        result = run_simulation(session, request, progress=progress)
-        session.rollback()  # a simulation writes nothing
+        try:
+            result = run_simulation(session, request, progress=progress)
+        except DomainError as exc:  # a draft of a deleted rule
+            bar.close()
+            for detail in exc.details or [{"path": "error", "msg": exc.message}]:
+                print(f"{detail['path']}: {detail['msg']}", file=sys.stderr)
+            return 2
+        finally:
+            session.rollback()  # a simulation writes nothing
     print(f"deals: {result.processed}, changed verdict: {result.changed}")
     print(f"{'verdict':<10}{'before':>10}{'after':>10}")
     for verdict in ("clear", "warning", "blocked"):

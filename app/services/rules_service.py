@@ -19,7 +19,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Conflict, Invalid, NotFound, json_path, validation_details
+from app.errors import Conflict, InvalidRequest, NotFound, json_path, validation_details
 from app.jobs.queue import enqueue_deals
 from app.models import Deal, Rule, RuleVersion, utcnow
 from app.rules.schema import (
@@ -233,9 +233,17 @@ def get_rule(session: Session, rule_id: str, *, for_update: bool = False) -> Rul
     on PostgreSQL; SQLite writers are serialized already, app/db.py), so parallel edits bump
     its version one after the other, each reading the version the previous one wrote."""
     row = session.get(Rule, rule_id, with_for_update=True if for_update else None)
-    if row is None or row.deleted_at is not None:
+    if row is None:
         raise NotFound(f"rule '{rule_id}' does not exist")
+    if row.deleted_at is not None:
+        raise NotFound(deleted_message(rule_id))
     return row
+
+
+def deleted_message(rule_id: str) -> str:
+    """What every route says of a deleted rule (GET, PUT, enable, DELETE, a create or a
+    simulated draft with its id)."""
+    return f"rule '{rule_id}' was deleted (restore it with POST /api/v1/rules/{rule_id}/restore)"
 
 
 def list_rules(
@@ -276,8 +284,8 @@ def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> 
         if existing is not None:
             if existing.deleted_at:
                 raise Conflict(
-                    f"rule '{definition.id}' was deleted; restore it (POST /api/v1/rules/"
-                    f"{definition.id}/restore, then PUT the new definition) or choose another id"
+                    f"{deleted_message(definition.id)}, then PUT the new definition, "
+                    "or choose another id"
                 )
             raise Conflict(f"rule '{definition.id}' already exists; choose another id")
         row = _insert_rule(session, definition, definition.id, actor=actor)
@@ -342,9 +350,11 @@ def update_rule(
 ) -> tuple[Rule, int]:
     row = get_rule(session, rule_id, for_update=True)
     if definition.id is not None and definition.id != rule_id:
-        raise Invalid(
-            f"the body's id '{definition.id}' differs from the rule's id '{rule_id}'; ids do not change",
-            details=[{"path": "id", "message": "must equal the id in the URL or be omitted"}],
+        raise InvalidRequest.at(
+            ("id",),
+            f"'{definition.id}' differs from the rule's id '{rule_id}' in the URL: ids do not "
+            "change; leave id out or give the URL's",
+            input=definition.id,
         )
     # A body without "enabled" keeps the rule as it is: editing a switched-off rule's message
     # must not switch it on (enable/disable, or "enabled" given, change that).

@@ -14,7 +14,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -74,21 +82,31 @@ class SimulateRequest(BaseModel):
     offset: int = Field(default=0, ge=0)
     today: RequestDate | None = None
 
-    @field_validator("rules")
-    @classmethod
-    def _ids_are_unique(cls, rules: list[RuleDefinition]) -> list[RuleDefinition]:
-        """Two drafts with one id would both run (and both replace the same rule in force)."""
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> SimulateRequest:
+        """Two drafts with one id would both run (and both replace the same rule in force):
+        refused at the repeating draft's id, `rules[1].id`."""
         first: dict[str, int] = {}
-        for i, rule in enumerate(rules):
+        errors: list[InitErrorDetails] = []
+        for i, rule in enumerate(self.rules):
             if rule.id is None:
                 continue
             if rule.id in first:
-                raise ValueError(
-                    f"rules[{i}].id '{rule.id}' repeats rules[{first[rule.id]}].id: "
-                    "each draft needs its own id"
+                message = (
+                    f"'{rule.id}' repeats rules[{first[rule.id]}].id: each draft needs its own id"
                 )
-            first[rule.id] = i
-        return rules
+                errors.append(
+                    {
+                        "type": PydanticCustomError("value_error", "{reason}", {"reason": message}),
+                        "loc": ("rules", i, "id"),
+                        "input": rule.id,
+                    }
+                )
+            else:
+                first[rule.id] = i
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
 
     @field_validator("snapshots")
     @classmethod
@@ -131,10 +149,38 @@ class SimulationResult(BaseModel):
     deals: list[SimulatedDeal]
 
 
+def refuse_deleted_ids(session: Session, request: SimulateRequest) -> None:
+    """A draft with a deleted rule's id is refused, as creating it is: saving it would not
+    work (restore the rule first), so simulating it would predict what cannot happen."""
+    from app.errors import InvalidRequest
+    from app.services.rules_service import deleted_message
+
+    named = {d.id: i for i, d in reversed(list(enumerate(request.rules))) if d.id}
+    if not named:
+        return
+    deleted = set(
+        session.execute(
+            select(Rule.id).where(Rule.id.in_(sorted(named)), Rule.deleted_at.is_not(None))
+        ).scalars()
+    )
+    if deleted:
+        errors = [
+            {
+                "loc": ("rules", i, "id"),
+                "msg": f"{deleted_message(rule_id)}, or choose another id",
+                "type": "value_error",
+            }
+            for rule_id, i in sorted(named.items(), key=lambda item: item[1])
+            if rule_id in deleted
+        ]
+        raise InvalidRequest(errors, rendered=True)
+
+
 def rule_sets(session: Session, request: SimulateRequest):
     from app.rules.engine import StoredRule
     from app.services.catalog import load_rules
 
+    refuse_deleted_ids(session, request)
     current = load_rules(session)
     # Every stored rule, switched off and deleted ones too: a draft without an id must not
     # take one of theirs (and so replace it), and a draft of one carries its next version.

@@ -642,3 +642,45 @@ def test_a_percentage_compared_with_confidence_is_a_422_with_the_fraction_meant(
     assert r.status_code == 422
     assert r.json()["error"]["details"][0]["path"] == "when.value"
     assert "0.8 for 80%" in r.json()["error"]["details"][0]["msg"]
+
+
+def test_a_body_id_other_than_the_urls_is_one_invalid_request_at_id(client, api_key):
+    revops = api_key("revops")
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201
+    r = client.put("/api/v1/rules/never-sold", json={**NEVER, "id": "other"}, headers=revops)
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["details"] == [
+        {
+            "loc": ["id"],
+            "path": "id",
+            "msg": "'other' differs from the rule's id 'never-sold' in the URL: ids do not "
+            "change; leave id out or give the URL's",
+            "type": "value_error",
+        }
+    ]
+
+
+def test_a_deleted_rule_is_said_to_be_deleted_by_every_route(client, api_key):
+    revops = api_key("revops")
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201
+    assert client.delete("/api/v1/rules/never-sold", headers=revops).status_code == 200
+    said = "rule 'never-sold' was deleted (restore it with POST /api/v1/rules/never-sold/restore)"
+    for method, path in (
+        ("GET", "/api/v1/rules/never-sold"),
+        ("POST", "/api/v1/rules/never-sold/enable"),
+        ("POST", "/api/v1/rules/never-sold/disable"),
+        ("DELETE", "/api/v1/rules/never-sold"),
+    ):
+        r = client.request(method, path, headers=revops)
+        assert (r.status_code, r.json()["error"]["message"]) == (404, said), (method, path)
+    r = client.put("/api/v1/rules/never-sold", json=NEVER, headers=revops)
+    assert (r.status_code, r.json()["error"]["message"]) == (404, said)
+    r = client.post("/api/v1/rules", json=NEVER, headers=revops)
+    assert r.status_code == 409
+    assert r.json()["error"]["message"] == (
+        f"{said}, then PUT the new definition, or choose another id"
+    )
+    r = client.get("/api/v1/rules/nothing", headers=revops)
+    assert r.json()["error"]["message"] == "rule 'nothing' does not exist"

@@ -215,9 +215,11 @@ def test_drafts_with_one_id_are_refused_and_unnamed_drafts_get_ids_of_their_own(
         headers=headers,
     )
     assert r.status_code == 422, r.text
-    [error] = r.json()["detail"]
-    assert error["loc"] == ["body", "rules"]
-    assert f"rules[1].id '{BETA_WARN['id']}' repeats rules[0].id" in error["msg"]
+    [error] = r.json()["error"]["details"]
+    assert (error["path"], error["msg"]) == (
+        "rules[1].id",
+        f"'{BETA_WARN['id']}' repeats rules[0].id: each draft needs its own id",
+    )
 
     unnamed = {k: v for k, v in BETA_WARN.items() if k != "id"}
     r = client.post(
@@ -383,6 +385,23 @@ def test_cli_simulate_takes_one_rule_a_bom_and_says_what_is_wrong_as_the_api_doe
     err = capsys.readouterr().err.splitlines()
     assert "rules[0].severty: Extra inputs are not permitted; did you mean 'severity'?" in err
     assert "bse: Extra inputs are not permitted; did you mean 'base'?" in err
+
+
+def test_a_draft_with_a_deleted_rules_id_is_refused_as_creating_it_is(client, api_key, engine):
+    seed(engine)
+    headers = api_key("revops")
+    assert client.post("/api/v1/rules", json=BETA_WARN, headers=headers).status_code == 201
+    assert client.delete("/api/v1/rules/beta-sold", headers=headers).status_code == 200
+    said = "rule 'beta-sold' was deleted (restore it with POST /api/v1/rules/beta-sold/restore)"
+    body = {"rules": [NEVER, BETA_WARN]}
+    for stream in ("false", "true"):
+        r = client.post(f"/api/v1/rules/simulate?stream={stream}", json=body, headers=headers)
+        assert r.status_code == 422, r.text
+        [error] = r.json()["error"]["details"]
+        assert (error["path"], error["msg"]) == ("rules[1].id", f"{said}, or choose another id")
+    r = client.post("/api/v1/rules", json=BETA_WARN, headers=headers)
+    assert r.status_code == 409
+    assert r.json()["error"]["message"].startswith(said)
 
 
 @pytest.fixture(autouse=True)

@@ -172,7 +172,9 @@ def test_evaluate_never_raises_and_is_deterministic(
         id=rule_json["id"],
         version=1,
         enabled=True,
-        definition=RuleDefinition.model_validate(rule_json),
+        # as a stored rule loads: one written before a check (a percentage compared with a
+        # 0-to-1 field) must still evaluate without raising
+        definition=RuleDefinition.model_validate(rule_json, context={"stored": True}),
     )
     grants = [ApprovalGrant(id=1, feature_key="multi-region", approver="a")]
     first = evaluate(snapshot, CATALOG, [stored, *DEFAULTS], approvals=grants, today=today)

@@ -404,6 +404,30 @@ def test_a_draft_with_a_deleted_rules_id_is_refused_as_creating_it_is(client, ap
     assert r.json()["error"]["message"].startswith(said)
 
 
+def test_cli_simulate_refuses_a_deleted_rules_id_in_one_line(
+    sqlite_engine, tmp_path, monkeypatch, capsys
+):
+    from app.cli import main
+    from app.settings import get_settings
+
+    seed(sqlite_engine)
+    with Session(sqlite_engine) as s:
+        s.get(Rule, "never-sold").deleted_at = utcnow()
+        s.commit()
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps(NEVER))
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    try:
+        assert main(["rules", "simulate", "--file", str(draft)]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "rules[0].id: rule 'never-sold' was deleted (restore it with POST "
+        "/api/v1/rules/never-sold/restore), or choose another id"
+    )
+
+
 @pytest.fixture(autouse=True)
 def _no_db_env(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)

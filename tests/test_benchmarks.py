@@ -21,6 +21,7 @@ RUNS = {
     "ingest": ["--senders", "2", "--requests", "2", "--batch", "5"],
     "hubspot_calls": ["--deals", "20", "--batch", "10"],
     "salesforce_calls": ["--deals", "20", "--batch", "10", "--apex", "with"],
+    "notes_worst_case": ["--sizes", "1,2", "--limit", "on"],
 }
 
 

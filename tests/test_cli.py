@@ -537,3 +537,33 @@ def test_mappings_import_prints_each_row_a_feature_already_claims_after_the_summ
         "SKUs; deals selling it will reference scim, copilot"
     ]
     assert json_out[0].startswith("created 0, updated 1, unchanged 0")
+
+
+def test_mappings_import_reads_an_excel_windows_file_when_told_and_says_how_when_not(
+    db, tmp_path, capsys
+):
+    """Excel's "CSV (Comma delimited)" on Windows saves Windows-1252: the CLI stopped with
+    "cannot read ...: 'utf-8' codec can't decode byte 0xe9", where the API explains and takes a
+    declared charset."""
+    from app.models import ProductMapping
+    from app.services.features_service import FeatureCreate, create_feature
+    from app.settings import get_settings
+
+    with Session(db) as s:
+        create_feature(s, FeatureCreate(key="sso", name="SSO"), actor="test")
+        s.commit()
+    csv_file = tmp_path / "excel.csv"
+    csv_file.write_bytes(
+        "match_kind,match_value,feature_keys\nname,Sécurité SSO,sso\n".encode("cp1252")
+    )
+    get_settings.cache_clear()
+    try:
+        capsys.readouterr()
+        assert main(["mappings", "import", str(csv_file)]) == 2
+        refused = capsys.readouterr().err
+        assert "line 2 has byte 0xE9" in refused and "--encoding windows-1252" in refused
+        assert main(["mappings", "import", str(csv_file), "--encoding", "windows-1252"]) == 0
+    finally:
+        get_settings.cache_clear()
+    with Session(db) as s:
+        assert [m.match_value for m in s.exec(select(ProductMapping))] == ["Sécurité SSO"]

@@ -165,15 +165,28 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _import_mappings(args: argparse.Namespace) -> int:
+    from app.api.mappings import decode_import
     from app.db import session_scope
     from app.errors import DomainError
     from app.services import mappings_service as svc
 
     path = Path(args.file)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte order mark (Excel) is dropped
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        # As the API reads an upload: UTF-8 (a byte order mark is dropped), or Windows-1252
+        # when asked; a workbook or another encoding is refused saying how to save the file
+        # (it was "cannot read ...: 'utf-8' codec can't decode byte 0xe9 in position 41").
+        text = decode_import(raw, f"text/csv; charset={getattr(args, 'encoding', 'utf-8')}")
+    except DomainError as exc:
+        message = exc.message.replace(
+            "send this file with Content-Type 'text/csv; charset=windows-1252'",
+            "run this command with --encoding windows-1252",
+        )
+        print(f"error: {path}: {message}", file=sys.stderr)
         return 2
     try:
         rows, warnings = (
@@ -259,4 +272,11 @@ def register(subparsers) -> None:
     )
     imp.add_argument("file", help="CSV (match_kind,match_value,feature_keys) or .json")
     imp.add_argument("--replace", action="store_true", help="delete mappings absent from the file")
+    imp.add_argument(
+        "--encoding",
+        choices=("utf-8", "windows-1252"),
+        default="utf-8",
+        help="the file's encoding: windows-1252 for Excel's 'CSV (Comma delimited)' on Windows "
+        "(default utf-8; a byte order mark is dropped)",
+    )
     imp.set_defaults(func=_import_mappings)

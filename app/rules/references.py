@@ -1623,6 +1623,33 @@ def _split_no_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> N
             c.end = k
 
 
+# "not" and a date right after a feature's name that no cue reads ("by", "before": `_clauses`):
+# "SSO not in Q1", "SSO not until Q3", "SSO not till Q3".
+_NOT_DATED = ("not in ", "not until ", "not till ")
+
+
+def _split_not_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> None:
+    """Cut a clause opening with a feature, "not" and a date ("SSO not in Q1, SCIM by Q2",
+    "SSO not until Q3 and SCIM by Q2") at the first ", " or " and " after the date when a
+    feature is named after it, as `_split_no_dated` does after "no" and `_clauses` after "not
+    by": the rest is a clause of its own, so a promise there is not the denied feature's."""
+    for n in names:
+        e = n.end + (8 if low.startswith(" support ", n.end) else 0)  # "SSO support not in Q1"
+        e += 3 if low.startswith(" is ", e) else 0  # "SSO is not in Q1"
+        if not low.startswith(_NOT_DATED, e + 1) or low[e] != " ":
+            continue
+        e += 1
+        i = next((i for i, c in enumerate(clauses) if c.start <= n.start < c.end), -1)
+        if i < 0:
+            continue
+        c = clauses[i]
+        if low[c.start : n.start].strip(" \t-*\u2022"):
+            continue  # not opening the clause: "We promised SSO not in Q1, ..."
+        d = _date_at(low, low.index(" ", e + 4) + 1, c.end)
+        if d is not None:
+            _split_part(low, clauses, i, d.end(), names)
+
+
 def _shipping_denied(low: str, start: int, end: int, a: int, b: int) -> bool:
     """Whether the "ship" cue low[start:end] (sentence low[a:b]) with a date right after it is
     denied by the word before it, past one of "already", "currently", "still", "now", "also",
@@ -1740,6 +1767,8 @@ def _clauses(
             clauses[i : i + 1] = [_Clause(c.start, k), _Clause(nxt, c.end)]
     if len(names) > 1 and low.find("no ", a, b) >= 0:
         _split_no_dated(low, clauses, names)
+    if len(names) > 1 and low.find(" not ", a, b) >= 0:
+        _split_not_dated(low, clauses, names)
     i = 0
     settle = False  # a delivery already made, or a promise that needs a date: read at the end
     for m in cues:

@@ -1,0 +1,120 @@
+"""Round 21 of the notes helper: "not" before a feature's date with no cue of its own ("SSO not
+in Q1, SCIM by Q2") denied the whole sentence's promise to it, ... (one table per fix, with the
+close phrasings that stay)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
+from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
+from .test_notes_round8 import Q3
+from .test_sales_language import CATALOG
+
+Q3_2027 = date(2027, 9, 30)
+
+# "not" before "in", "until" or "till" and a date right after a feature's name ("SSO not in
+# Q1") denies only its part, as "not by" ("SSO not by Q1, SCIM by Q2") and "no" ("No SSO in Q1,
+# SCIM by Q2") do: the promise after ", " or " and " was read as SSO's too, by the date denied
+# (a false block). SCIM read plain in each.
+NOT_IN_DATE_PART_ONLY = [
+    (
+        "SSO not in Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO not in Q1 and SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO not until Q3, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO not till Q3, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO is not in Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO support not in Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "- SSO not in Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SCIM by Q1; SSO not in Q1, offline mode by Q2",
+        [
+            ("scim", True, Q1, None, False),
+            ("sso", False, None, None, False),
+            ("offline", True, Q2, None, False),
+        ],
+    ),
+    (
+        "SSO not in Q1, SCIM by Q2, offline mode by Q3",
+        [
+            ("sso", False, None, None, False),
+            ("scim", True, Q2, None, False),
+            ("offline", True, Q3, None, False),
+        ],
+    ),
+    # ... what stays
+    ("SSO not in Q1", [("sso", False, None, None, False)]),
+    ("SSO not until Q3", [("sso", False, None, None, False)]),
+    (
+        "SSO not by Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO not before Q3, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "No SSO in Q1, SCIM by Q2",
+        [("sso", False, None, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO in Q1, SCIM by Q2",
+        [("sso", True, Q1, None, False), ("scim", True, Q2, None, False)],
+    ),
+    (
+        "SSO not in scope, SCIM by Q2",
+        [("scim", True, Q2, None, False)],
+    ),
+    (
+        "SCIM by Q2, SSO not in Q1",
+        [("scim", True, Q2, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "SSO not in Q1 but Q2, SCIM by Q3",
+        [("sso", False, None, None, False), ("scim", True, Q3, None, False)],
+    ),
+    # ... our word before the feature: not cut (left as read)
+    (
+        "We promised SSO not in Q1, SCIM by Q2",
+        [("sso", True, Q1, None, False), ("scim", True, Q2, None, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NOT_IN_DATE_PART_ONLY, ids=[c[0][:60] for c in NOT_IN_DATE_PART_ONLY]
+)
+def test_not_in_a_features_date_denies_only_its_part(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+def hedged_readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, hedged) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.promised_date, r.hedged)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]

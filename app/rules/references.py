@@ -1619,6 +1619,10 @@ def _split_no_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> N
                 and low.find(" nor ", k, c.end) < 0
             )
         ):
+            # ... at the last joint before the feature after it: "No SSO in Q1, maybe Q2, SCIM
+            # by Q3" (the "maybe" is not SCIM's, as in `_split_part`)
+            nxt = min(x.start for x in names if k < x.start < c.end)
+            k = max(low.rfind(j, k, nxt) for j in _PART_JOINTS)
             clauses.insert(i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end))
             c.end = k
 
@@ -1698,7 +1702,10 @@ def _split_part(low: str, clauses: list[_Clause], i: int, frm: int, names: list[
         (x for x in (low.find(j, frm, c.end) for j in _PART_JOINTS) if x >= 0),
         default=-1,
     )
-    if k >= 0 and any(k < n.start < c.end for n in names):
+    if k >= 0 and (nxt := min((n.start for n in names if k < n.start < c.end), default=-1)) >= 0:
+        # ... at the last joint before that feature: the words between are the denied part's
+        # ("SSO not by Q1, maybe Q2, SCIM by Q3": the "maybe" is not SCIM's)
+        k = max(low.rfind(j, k, nxt) for j in _PART_JOINTS)
         clauses.insert(i + 1, _Clause(k + (2 if low.startswith(", ", k) else 5), c.end))
         c.end = k
 

@@ -118,3 +118,71 @@ def hedged_readings(body: str) -> list[tuple]:
         (r.feature_key, r.is_commitment, r.promised_date, r.hedged)
         for r in find_references(make_deal(body), CATALOG, today=TODAY)
     ]
+
+
+# A date hedged after a feature's date denied ("SSO not by Q1, maybe Q2") is the denied part's:
+# the cut before the feature named after it fell at the first ", " or " and ", so the hedge went
+# with the next feature's promise (SCIM hedged). The cut is now at the last joint before that
+# feature. SCIM was hedged in each.
+HEDGE_STAYS_WITH_THE_DENIED_PART = [
+    (
+        "SSO not by Q1, maybe Q2, SCIM by Q3",
+        [("sso", False, None, False), ("scim", True, Q3, False)],
+    ),
+    (
+        "SSO not by Q1, maybe Q2 and SCIM by Q3",
+        [("sso", False, None, False), ("scim", True, Q3, False)],
+    ),
+    (
+        "SSO not by Q1, hopefully Q2, SCIM by Q3",
+        [("sso", False, None, False), ("scim", True, Q3, False)],
+    ),
+    (
+        "SSO not in Q1, maybe Q2, SCIM by Q3",
+        [("sso", False, None, False), ("scim", True, Q3, False)],
+    ),
+    (
+        "No SSO by Q1, maybe Q2, SCIM by Q3",
+        [("sso", False, None, False), ("scim", True, Q3, False)],
+    ),
+    (
+        "No SSO in Q1, maybe Q2, SCIM by Q3",
+        [("sso", False, None, False), ("scim", True, Q3, False)],
+    ),
+    (
+        "We will have no SSO in Q1, maybe Q2, SCIM by Q3",
+        [("sso", False, None, False), ("scim", True, Q3, False)],
+    ),
+    (
+        "SSO not by Q1, maybe Q2, SCIM by Q3, offline mode by Q3",
+        [("sso", False, None, False), ("scim", True, Q3, False), ("offline", True, Q3, False)],
+    ),
+    # ... what stays: a hedge in SCIM's own part
+    ("SSO not by Q1, SCIM maybe by Q2", [("sso", False, None, False), ("scim", True, Q2, True)]),
+    (
+        "SSO not by Q1, SCIM by Q2, maybe Q3",
+        [("sso", False, None, False), ("scim", True, Q2, True)],
+    ),
+    (
+        "SSO not by Q1, SCIM by Q3, maybe Q2",
+        [("sso", False, None, False), ("scim", True, Q3, True)],
+    ),
+    ("SSO not by Q1, SCIM by Q2", [("sso", False, None, False), ("scim", True, Q2, False)]),
+    ("No SSO, SCIM by Q2", [("sso", False, None, False), ("scim", True, Q2, False)]),
+    ("No SSO until Q3 and SCIM by Q2", [("sso", False, None, False), ("scim", True, Q2, False)]),
+    (
+        "SSO not by Q1, maybe Q2; SCIM by Q3",
+        [("sso", False, None, False), ("scim", True, Q3, False)],
+    ),
+    # ... no denial: the hedge over the sentence, as before
+    ("SSO by Q1, maybe Q2, SCIM by Q3", [("sso", True, Q1, True), ("scim", True, Q3, True)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    HEDGE_STAYS_WITH_THE_DENIED_PART,
+    ids=[c[0][:60] for c in HEDGE_STAYS_WITH_THE_DENIED_PART],
+)
+def test_a_hedge_after_a_denied_date_is_the_denied_parts(body: str, expected: list) -> None:
+    assert hedged_readings(body) == expected

@@ -501,3 +501,58 @@ def test_0018_binds_existing_approvals_to_the_findings_they_cover_now(
         command.downgrade(cfg, "0017")
         assert "covers" not in {c["name"] for c in inspect(engine).get_columns("approval")}
         upgrade_to_head(engine)
+
+
+def test_0019_names_the_features_existing_source_entries_list_and_downgrade_drops_it(
+    db_backend, request, tmp_path
+):
+    """A source's refresh, mapping edit or delete written before 0019 is given the features its
+    entry lists (before.features) as further subjects, so the audit filter by feature finds it;
+    other entries get none. Downgrade drops the table."""
+    import json
+
+    rows = [
+        (1, "roadmap_source", "roadmap.refresh", {"features": {"sso": None, "scim": {"name": "S"}}}),
+        (2, "roadmap_source", "roadmap_source.update",
+         {"name": "acme", "status_mapping": {}, "features": {"sso": {"availability": "beta"}}}),
+        (3, "roadmap_source", "roadmap_source.delete", {"name": "acme", "features": {"dark": {}}}),
+        (4, "roadmap_source", "roadmap_source.update", {"name": "acme", "enabled": True}),
+        (5, "roadmap_source", "roadmap_source.create", None),
+        (6, "feature", "feature.update", {"features": {"x": {}}}),
+    ]  # fmt: skip
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0018") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (id, actor, action, entity_type, entity_id, before, "
+                    "after, created_at) VALUES (:id, 'revops:a', :action, :type, 'acme', :b, "
+                    "'{}', '2026-12-01 00:00:00')"
+                ),
+                [
+                    {"id": i, "type": t, "action": action,
+                     "b": None if before is None else json.dumps(before)}
+                    for i, t, action, before in rows
+                ],
+            )  # fmt: skip
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            subjects = conn.execute(
+                text(
+                    "SELECT audit_id, entity_type, entity_id FROM audit_subject "
+                    "ORDER BY audit_id, entity_id"
+                )
+            ).all()
+        assert [tuple(r) for r in subjects] == [
+            (1, "feature", "scim"),
+            (1, "feature", "sso"),
+            (2, "feature", "sso"),
+            (3, "feature", "dark"),
+        ]
+        assert "ix_audit_subject_entity" in {
+            i["name"] for i in inspect(engine).get_indexes("audit_subject")
+        }
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        command.downgrade(cfg, "0018")
+        assert "audit_subject" not in inspect(engine).get_table_names()
+        upgrade_to_head(engine)
+        assert "audit_subject" in inspect(engine).get_table_names()

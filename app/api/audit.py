@@ -14,12 +14,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import select
 
 from app.api.deps import Offset, Page, PageLimit, Principal, SafeDateTime, SessionDep, require_roles
 from app.errors import InvalidRequest
 from app.models import AuditLog
+from app.models.core import AuditSubject
 from app.models.types import as_utc
 from app.security import Role
 from app.services.audit import EntityType
@@ -56,7 +57,12 @@ def list_audit(
     _p: AuditPrincipal,
     entity_type: Annotated[EntityType | None, Query(description="what changed")] = None,
     entity_id: Annotated[
-        str | None, Query(max_length=255, description="with entity_type: one entity's history")
+        str | None,
+        Query(
+            max_length=255,
+            description="with entity_type: one entity's history (for a feature, also the "
+            "roadmap source refreshes, mapping edits and deletes that changed it)",
+        ),
     ] = None,
     actor: Annotated[str | None, Query(max_length=255, description="e.g. revops:alice")] = None,
     action: Annotated[
@@ -83,10 +89,20 @@ def list_audit(
             input=since.isoformat(),
         )
     conditions = []
-    if entity_type is not None:
-        conditions.append(AuditLog.entity_type == entity_type)
     if entity_id is not None:
-        conditions.append(AuditLog.entity_id == entity_id)
+        # the entity's own entries, and those of others that name it as a further subject
+        # (a roadmap source's refresh, mapping edit or delete, for the features it changed)
+        also = select(AuditSubject.audit_id).where(
+            AuditSubject.entity_type == entity_type, AuditSubject.entity_id == entity_id
+        )
+        conditions.append(
+            or_(
+                and_(AuditLog.entity_type == entity_type, AuditLog.entity_id == entity_id),
+                AuditLog.id.in_(also),
+            )
+        )
+    elif entity_type is not None:
+        conditions.append(AuditLog.entity_type == entity_type)
     if actor is not None:
         conditions.append(AuditLog.actor == actor)
     if action is not None:

@@ -546,3 +546,16 @@ class AuditLog(SQLModel, table=True):
     before: dict | None = _json_nullable()
     after: dict | None = _json_nullable()
     created_at: datetime = _created()
+
+
+class AuditSubject(SQLModel, table=True):
+    """A further entity an audit entry concerns, besides its own (entity_type, entity_id): the
+    features a roadmap source's refresh, status-mapping edit or delete changed (the ones its
+    entry lists), so the audit filter by feature finds them (GET /api/v1/audit)."""
+
+    __tablename__ = "audit_subject"
+    __table_args__ = (Index("ix_audit_subject_entity", "entity_type", "entity_id", "audit_id"),)
+
+    audit_id: int = Field(primary_key=True, sa_type=BigId)  # audit_log.id
+    entity_type: str = Field(primary_key=True, max_length=64)
+    entity_id: str = Field(primary_key=True, max_length=255)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from sqlmodel import Session
 
 from app.connectors.roadmap.config import shown_config
 from app.models import AuditLog
+from app.models.core import AuditSubject
 
 # What the audit log records changes of: the /api/v1/audit filter takes exactly these.
 EntityType = Literal[
@@ -22,8 +24,13 @@ def record(
     entity_id: str | int,
     before: Any = None,
     after: Any = None,
+    subjects: Iterable[tuple[EntityType, str | int]] = (),
 ) -> AuditLog:
-    """Append to the audit log in the caller's transaction: the change and its record commit together."""
+    """Append to the audit log in the caller's transaction: the change and its record commit together.
+
+    `subjects`: further (entity_type, entity_id) the entry concerns, besides its own (the
+    features a roadmap source's refresh changed): the audit filter by entity finds the entry
+    under each of them too (table audit_subject)."""
     row = AuditLog(
         actor=actor,
         action=action,
@@ -33,6 +40,14 @@ def record(
         after=scrub(entity_type, after),
     )
     session.add(row)
+    others = dict.fromkeys(
+        (t, str(i)) for t, i in subjects if (t, str(i)) != (entity_type, str(entity_id))
+    )
+    if others:
+        session.flush()  # the entry's id
+        session.add_all(
+            AuditSubject(audit_id=row.id, entity_type=t, entity_id=i) for t, i in others
+        )
     return row
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import structlog
@@ -344,6 +344,11 @@ class FeatureChanges:
     after: dict[str, FieldValues | None] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)  # every deleted key, listed or not
 
+    def subjects(self) -> list[tuple[Literal["feature"], str]]:
+        """The listed features, as the audit entry's further subjects: the audit filter by
+        feature finds the entry (only the first AUDIT_FEATURE_LIMIT, the ones listed)."""
+        return [("feature", key) for key in self.before]
+
     def add(self, key: str, before: FieldValues | None, after: FieldValues | None) -> None:
         self.keys.append(key)
         if len(self.before) < AUDIT_FEATURE_LIMIT:
@@ -582,6 +587,7 @@ def _store(
                             "orphaned_mappings": result.orphaned_mappings,
                             "features": changed.after,
                         },
+                        subjects=changed.subjects(),
                     )
                 result.fanout = fan_out(session, scope)
         elif fetched is not None:

@@ -457,6 +457,7 @@ def update_source(session: Session, name: str, body: SourceUpdate, *, actor: str
         entity_id=name,
         before={**before, **old},
         after={**after, **new},
+        subjects=changed.subjects() if changed is not None else (),
     )
     return SourceUpdated(row, remapped, fan_out(session, scope))
 
@@ -527,6 +528,7 @@ def delete_source(session: Session, name: str, *, actor: str) -> SourceDeleted:
         entity_id=name,
         before={**before, "feature_count": len(features), **old},
         after={**new, **({"orphaned_mappings": orphaned} if orphaned else {})},
+        subjects=changed.subjects(),
     )
     forget_staleness(name)
     return SourceDeleted(len(features), fan_out(session, scope), orphaned)

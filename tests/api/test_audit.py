@@ -127,3 +127,35 @@ def test_bad_filters_say_what_is_wrong(client, api_key):
 def test_the_viewer_role_and_anonymous_callers_cannot_read_it(client, api_key):
     assert client.get("/api/v1/audit", headers=api_key("viewer")).status_code == 403
     assert client.get("/api/v1/audit").status_code == 401
+
+
+def test_an_entry_is_found_under_its_further_subjects_only_by_their_id(client, api_key, engine):
+    """audit.record(subjects=...): the entry is also one of each subject's history (with its
+    other filters applied), not one of every entry of the subject's type."""
+    from app.services import audit
+
+    with Session(engine) as s:
+        audit.record(
+            s,
+            actor="system:t",
+            action="roadmap.refresh",
+            entity_type="roadmap_source",
+            entity_id="acme",
+            subjects=[("feature", "sso"), ("feature", "scim"), ("feature", "sso")],
+        )
+        s.commit()
+    engineering = api_key("engineering")
+
+    def actions(**params):
+        r = client.get("/api/v1/audit", params=params, headers=engineering)
+        assert r.status_code == 200, r.text
+        return [(e["action"], e["entity_id"]) for e in r.json()["items"]]
+
+    found = [("roadmap.refresh", "acme")]
+    assert actions(entity_type="feature", entity_id="sso") == found
+    assert actions(entity_type="feature", entity_id="scim") == found
+    assert actions(entity_type="feature", entity_id="dark") == []
+    assert actions(entity_type="feature", entity_id="sso", actor="revops:x") == []
+    assert actions(entity_type="feature") == []  # the source's entry, not a feature's
+    assert actions(entity_type="roadmap_source", entity_id="acme") == found
+    assert actions(entity_type="rule", entity_id="sso") == []

@@ -1955,3 +1955,99 @@ def test_an_unknown_key_in_a_source_body_gets_the_key_meant_or_the_keys_allowed(
     assert r.json()["error"]["details"][0]["msg"] == (
         "Extra inputs are not permitted; did you mean 'enabled'?"
     )
+
+
+def _feature_history(client, headers, key: str) -> list[tuple[str, str, str]]:
+    r = client.get(
+        "/api/v1/audit", params={"entity_type": "feature", "entity_id": key}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["total"] == len(r.json()["items"])
+    return [(e["action"], e["entity_type"], e["entity_id"]) for e in r.json()["items"]]
+
+
+def test_audit_filter_by_feature_finds_the_source_refresh_edit_and_delete_that_changed_it(
+    client, api_key, engine, mock_api
+):
+    """ "Who changed SSO's availability and when": the source's entries that list the feature
+    are found under entity_type=feature too, newest first; not under another feature."""
+    revops, engineering = api_key("revops"), api_key("engineering")
+    _source(client, revops)
+    mock_api.get(URL).side_effect = [
+        httpx.Response(
+            200,
+            json=_page(
+                {"key": "sso", "name": "SSO", "status": "Planned"},
+                {"key": "dark", "name": "Dark", "status": "GA"},
+            ),
+        ),
+        httpx.Response(
+            200,
+            json=_page(
+                {"key": "sso", "name": "SSO", "status": "GA"},  # coming_soon -> available
+                {"key": "dark", "name": "Dark", "status": "GA"},
+            ),
+        ),
+    ]
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    refresh = [("roadmap.refresh", "roadmap_source", "acme")]
+    assert _feature_history(client, engineering, "sso") == refresh * 2
+    assert _feature_history(client, engineering, "dark") == refresh  # unchanged the 2nd time
+
+    r = client.patch(
+        "/api/v1/roadmap/sources/acme",
+        json={"status_mapping": {"ga": "beta", "planned": "coming_soon"}},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    edit = [("roadmap_source.update", "roadmap_source", "acme")]
+    assert _feature_history(client, engineering, "sso") == edit + refresh * 2
+    assert client.delete("/api/v1/roadmap/sources/acme", headers=revops).status_code == 200
+    delete = [("roadmap_source.delete", "roadmap_source", "acme")]
+    history = _feature_history(client, engineering, "sso")
+    assert history == delete + edit + refresh * 2
+    assert _feature_history(client, engineering, "other") == []
+
+    # the entry found is the source's, with the feature's before and after in it
+    r = client.get(
+        "/api/v1/audit",
+        params={"entity_type": "feature", "entity_id": "sso", "action": "roadmap.refresh"},
+        headers=engineering,
+    ).json()
+    assert r["items"][0]["before"]["features"]["sso"]["availability"] == "coming_soon"
+    assert r["items"][0]["after"]["features"]["sso"]["availability"] == "available"
+    # a feature's own entries still come with them; the source's filter is unchanged
+    client.post("/api/v1/features", json={"key": "sso", "name": "SSO"}, headers=revops)
+    history = _feature_history(client, engineering, "sso")
+    assert (
+        history[0] == ("feature.create", "feature", "sso")
+        and history[1:] == delete + edit + refresh * 2
+    )
+    r = client.get(
+        "/api/v1/audit",
+        params={"entity_type": "roadmap_source", "entity_id": "acme"},
+        headers=engineering,
+    ).json()
+    assert [e["action"] for e in r["items"]][:2] == [
+        "roadmap_source.delete",
+        "roadmap_source.update",
+    ]
+
+
+def test_audit_filter_by_feature_finds_only_the_listed_features_of_a_capped_entry(
+    client, api_key, mock_api, monkeypatch
+):
+    from app.services import roadmap_refresh
+
+    monkeypatch.setattr(roadmap_refresh, "AUDIT_FEATURE_LIMIT", 2)
+    revops = api_key("revops")
+    _source(client, revops)
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(
+            200, json=_page(*({"key": f"f{n}", "name": f"F{n}", "status": "GA"} for n in range(4)))
+        )
+    )
+    assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
+    assert len(_feature_history(client, revops, "f1")) == 1
+    assert _feature_history(client, revops, "f3") == []  # past the cap: not listed, not found

@@ -4646,7 +4646,25 @@ def _hedged(low: str, said: _Clause | None, c: _Clause, names: list[Mention] | N
                         end -= 2
                     if k.start <= end <= at and low[end:at].strip() in ("", "support"):
                         return True
+        # ... of the label of a clause before a colon: "SSO: planned for Q3" (the feature the
+        # label, its plan the clause said after it)
+        if (
+            c.end < said.start
+            and low.startswith(":", c.end)
+            and said.start == c.end + 1
+            and _PLANNED_AFTER.match(low, said.start, said.end) is not None
+            and any(
+                c.start <= n.start and low[n.end : c.end].strip() in ("", "support") for n in names
+            )
+        ):
+            return True
     return False
+
+
+# The roadmap's plan opening the clause after a feature's label and colon: "SSO: planned for Q3".
+_PLANNED_AFTER = re.compile(
+    r"[ \t]*(?:(?:planned|scheduled) for|on (?:the|our) roadmap for)(?![a-z0-9])"
+)
 
 
 # Another company's product: "Competitor X has offline mode", "Their current vendor's offline

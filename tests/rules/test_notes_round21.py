@@ -1,6 +1,8 @@
 """Round 21 of the notes helper: "not" before a feature's date with no cue of its own ("SSO not
-in Q1, SCIM by Q2") denied the whole sentence's promise to it, ... (one table per fix, with the
-close phrasings that stay)."""
+in Q1, SCIM by Q2") left the sentence's promise to it, a hedge after a denied date went with
+the next feature ("SSO not by Q1, maybe Q2, SCIM by Q3"), and the roadmap's plan after a
+feature's label was not hedged ("SSO: planned for Q3") (one table per fix, with the close
+phrasings that stay)."""
 
 from __future__ import annotations
 
@@ -185,4 +187,37 @@ HEDGE_STAYS_WITH_THE_DENIED_PART = [
     ids=[c[0][:60] for c in HEDGE_STAYS_WITH_THE_DENIED_PART],
 )
 def test_a_hedge_after_a_denied_date_is_the_denied_parts(body: str, expected: list) -> None:
+    assert hedged_readings(body) == expected
+
+
+# The roadmap's plan after a feature's label and a colon ("SSO: planned for Q3") is hedged, as
+# "SSO is planned for Q3" is (round 20): still a commitment, marked `hedged`. Each was a firm
+# promise. Only right after the colon of a label that ends with the feature's name.
+LABELLED_PLAN_HEDGED = [
+    ("SSO: planned for Q3", [("sso", True, Q3, True)]),
+    ("SSO: scheduled for Q3", [("sso", True, Q3, True)]),
+    ("SSO: on the roadmap for Q3", [("sso", True, Q3, True)]),
+    ("SSO: on our roadmap for Q3", [("sso", True, Q3, True)]),
+    ("SSO support: planned for Q3", [("sso", True, Q3, True)]),
+    ("SSO: planned for Q3 2027", [("sso", True, Q3_2027, True)]),
+    ("- SSO: planned for Q3", [("sso", True, Q3, True)]),
+    ("What we told them:\n- SSO: planned for Q3", [("sso", True, Q3, True)]),
+    ("SSO and SCIM: planned for Q3", [("sso", True, Q3, True), ("scim", True, Q3, True)]),
+    # ... what stays
+    ("SSO is planned for Q3", [("sso", True, Q3, True)]),
+    ("SSO planned for Q3", [("sso", True, Q3, False)]),
+    ("SSO: promised by Q3", [("sso", True, Q3, False)]),
+    ("SSO: by Q3", [("sso", True, Q3, False)]),
+    ("SSO: not planned for Q3", [("sso", False, None, False)]),
+    ("SSO: we have it planned for Q3", [("sso", True, Q3, False)]),
+    ("Demo: scheduled for Monday, SSO by Q2", [("sso", True, Q2, False)]),
+    ("We promised SSO by Q2. Kickoff: planned for May.", [("sso", True, Q2, False)]),
+    ("SSO by Q2 - kickoff: planned for May", [("sso", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), LABELLED_PLAN_HEDGED, ids=[c[0][:60] for c in LABELLED_PLAN_HEDGED]
+)
+def test_the_roadmaps_plan_after_a_features_label_is_hedged(body: str, expected: list) -> None:
     assert hedged_readings(body) == expected

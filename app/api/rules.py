@@ -66,7 +66,16 @@ class RuleVersionPublic(BaseModel):
     created_at: datetime
 
 
-class RulePage(Page[RulePublic]):
+class RuleListed(RulePublic):
+    deleted_at: datetime | None = Field(
+        default=None, description="when it was deleted (with deleted=true; else null)"
+    )
+    deleted_by: str | None = Field(
+        default=None, description="who deleted it, as the audit log says (role:name), if recorded"
+    )
+
+
+class RulePage(Page[RuleListed]):
     pass
 
 
@@ -100,11 +109,25 @@ def list_rules(
     session: SessionDep,
     _p: ReadPrincipal,
     enabled: Annotated[bool | None, Query()] = None,
+    deleted: Annotated[
+        bool,
+        Query(
+            description="true: the deleted rules instead, with when and by whom (restore one "
+            "with POST /api/v1/rules/{id}/restore)"
+        ),
+    ] = False,
     limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> RulePage:
-    total, rows = svc.list_rules(session, enabled=enabled, limit=limit, offset=offset)
-    return RulePage(total=total, limit=limit, offset=offset, items=[_public(r) for r in rows])
+    total, rows = svc.list_rules(
+        session, enabled=enabled, deleted=deleted, limit=limit, offset=offset
+    )
+    by = svc.deleted_by(session, [r.id for r in rows]) if deleted else {}
+    items = [
+        RuleListed(**svc.rule_public(r), deleted_at=r.deleted_at, deleted_by=by.get(r.id))
+        for r in rows
+    ]
+    return RulePage(total=total, limit=limit, offset=offset, items=items)
 
 
 @router.get("/schema", summary="The JSON Schema of a rule definition", operation_id="rule_schema")

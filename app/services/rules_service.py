@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from app.errors import Conflict, InvalidRequest, NotFound, json_path, validation_details
 from app.jobs.queue import enqueue_deals
-from app.models import Deal, Rule, RuleVersion, utcnow
+from app.models import AuditLog, Deal, Rule, RuleVersion, utcnow
 from app.rules.schema import (
     RESERVED_RULE_IDS,
     RuleDefinition,
@@ -247,15 +247,40 @@ def deleted_message(rule_id: str) -> str:
 
 
 def list_rules(
-    session: Session, *, enabled: bool | None = None, limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    enabled: bool | None = None,
+    deleted: bool = False,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[int, list[Rule]]:
-    """One page of the rules in force (not deleted), by id, and how many there are."""
-    stmt = select(Rule).where(Rule.deleted_at.is_(None))
+    """One page of the rules in force (not deleted), or with `deleted` of the deleted ones
+    (the ones POST /api/v1/rules/{id}/restore takes), by id, and how many there are."""
+    stmt = select(Rule).where(
+        Rule.deleted_at.is_not(None) if deleted else Rule.deleted_at.is_(None)
+    )
     if enabled is not None:
         stmt = stmt.where(Rule.enabled == enabled)
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
     rows = session.exec(stmt.order_by(Rule.id).offset(offset).limit(limit)).all()
     return total, list(rows)
+
+
+def deleted_by(session: Session, rule_ids: list[str]) -> dict[str, str]:
+    """Who deleted each of these rules last: the actor of its latest `rule.delete` audit
+    entry (a rule without one is left out)."""
+    if not rule_ids:
+        return {}
+    rows = session.exec(
+        select(AuditLog.entity_id, AuditLog.actor)
+        .where(
+            AuditLog.entity_type == "rule",
+            AuditLog.entity_id.in_(rule_ids),
+            AuditLog.action == "rule.delete",
+        )
+        .order_by(AuditLog.id)
+    ).all()
+    return dict(rows)  # the latest wins
 
 
 def list_versions(

@@ -684,3 +684,39 @@ def test_a_deleted_rule_is_said_to_be_deleted_by_every_route(client, api_key):
     )
     r = client.get("/api/v1/rules/nothing", headers=revops)
     assert r.json()["error"]["message"] == "rule 'nothing' does not exist"
+
+
+def test_the_deleted_rules_are_listed_with_when_and_by_whom_to_restore_them(client, api_key):
+    alice, bob = api_key("revops", name="alice"), api_key("revops", name="bob")
+    other = {**NEVER, "id": "also-never", "name": "Also never"}
+    for body in (NEVER, other):
+        assert client.post("/api/v1/rules", json=body, headers=alice).status_code == 201
+    assert client.delete("/api/v1/rules/never-sold", headers=bob).status_code == 200
+
+    viewer = api_key("viewer")
+    r = client.get("/api/v1/rules", params={"deleted": "true"}, headers=viewer)
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert page["total"] == 1
+    (item,) = page["items"]
+    assert (item["id"], item["enabled"], item["deleted_by"]) == ("never-sold", False, "revops:bob")
+    assert item["deleted_at"] is not None
+    assert item["definition"]["when"] == NEVER["when"]
+    # the rules in force, as before: the deleted one is not among them, and says no deletion
+    listed = client.get("/api/v1/rules", headers=viewer).json()["items"]
+    assert "never-sold" not in {i["id"] for i in listed}
+    also = next(i for i in listed if i["id"] == "also-never")
+    assert (also["deleted_at"], also["deleted_by"]) == (None, None)
+    r = client.get("/api/v1/rules", params={"deleted": "false"}, headers=viewer)
+    assert r.json()["items"] == listed
+    # the enabled filter still applies; a bad value is a 422
+    r = client.get("/api/v1/rules", params={"deleted": "true", "enabled": "true"}, headers=viewer)
+    assert r.json()["total"] == 0
+    assert client.get("/api/v1/rules?deleted=maybe", headers=viewer).status_code == 422
+
+    # restored: listed in force again, no longer among the deleted
+    assert client.post("/api/v1/rules/never-sold/restore", headers=alice).status_code == 200
+    r = client.get("/api/v1/rules", params={"deleted": "true"}, headers=viewer)
+    assert r.json() == {"total": 0, "limit": 50, "offset": 0, "items": []}
+    listed = client.get("/api/v1/rules", headers=viewer).json()["items"]
+    assert "never-sold" in {i["id"] for i in listed}

@@ -51,6 +51,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
+from app.errors import json_path
 from app.rules.model import Availability, Severity
 
 Kind = Literal["enum", "str", "bool", "number", "date"]
@@ -546,13 +547,72 @@ def _names_references(node: Any) -> bool:
     )
 
 
+def _literal_values(condition: dict) -> frozenset | None:
+    """The values a field may take under one `eq` / `in` condition of literals; None for any
+    other condition (a comparison, a field on the right, a negation)."""
+    op, value = condition.get("op"), condition.get("value")
+    if op == "eq" and not isinstance(value, (dict, list)):
+        return frozenset([value])
+    if op == "in" and isinstance(value, list) and not any(isinstance(v, dict) for v in value):
+        return frozenset(v for v in value if not isinstance(v, (dict, list)))
+    return None
+
+
+def contradictions(node: Any, path: tuple = ("when",)) -> list[dict]:
+    """`all` lists whose `eq` / `in` conditions on one field admit no value together
+    (`feature.availability in [coming_soon, uncertain]` with `eq never`): that `all` never
+    holds, so a rule resting on it never fires (or, under `not`, always does)."""
+    out: list[dict] = []
+    if isinstance(node, list):
+        for i, child in enumerate(node):
+            out += contradictions(child, (*path, i))
+        return out
+    if not isinstance(node, dict):
+        return out
+    conditions = node.get("all")
+    if isinstance(conditions, list):
+        allowed: dict[str, frozenset] = {}
+        for child in conditions:
+            if not isinstance(child, dict) or not isinstance(child.get("field"), str):
+                continue
+            values = _literal_values(child)
+            if values is None:
+                continue
+            field = child["field"]
+            allowed[field] = allowed[field] & values if field in allowed else values
+            if not allowed[field]:
+                out.append(
+                    {
+                        "path": json_path((*path, "all")),
+                        "message": f"the conditions on {field} here admit no value together "
+                        "(an `eq` or `in` the others exclude): this `all` never holds, so "
+                        "what rests on it never matches",
+                    }
+                )
+                break
+    for key in ("all", "any"):
+        if isinstance(node.get(key), list):
+            out += contradictions(node[key], (*path, key))
+    if isinstance(node.get("not"), dict):
+        out += contradictions(node["not"], (*path, "not"))
+    for key in _QUANTIFIERS:
+        inner = node.get(key)
+        if key == "count_references" and isinstance(inner, dict):
+            out += contradictions(inner.get("where"), (*path, key, "where"))
+        elif isinstance(inner, dict):
+            out += contradictions(inner, (*path, key))
+    return out
+
+
 def shape_warnings(raw: dict[str, Any]) -> list[dict]:
-    """Valid, but does nothing or shows nothing: an empty scope list (no deal is in it), and
-    {matched.*} in a deal rule whose condition looks at no references (always empty).
-    Warnings, not refusals: stored rules written so are loaded as before."""
+    """Valid, but does nothing or shows nothing: an empty scope list (no deal is in it),
+    {matched.*} in a deal rule whose condition looks at no references (always empty), and
+    conditions that can never all hold (`contradictions`). Warnings, not refusals: stored rules
+    written so are loaded as before."""
     out = []
     if not isinstance(raw, dict):
         return out
+    out += contradictions(raw.get("when"))
     scope = raw.get("scope") if isinstance(raw.get("scope"), dict) else {}
     for name in ("pipelines", "stages"):
         if scope.get(name) == []:

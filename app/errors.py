@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections.abc
 import difflib
+import json
 import re
 import types
 import typing
@@ -113,7 +114,29 @@ def error_message(error: Mapping[str, Any], model: Any = None) -> str:
         + _did_you_mean(error)
         + _unknown_key_hint(error, model)
         + _format_hint(error)
+        + _type_hint(error)
     )
+
+
+# Strict JSON types (rule definitions: "off" is not false, "30" is not 30): pydantic says
+# "Input should be a valid boolean"; the writer needs what to write, and what they wrote.
+_TYPE_HINTS = {
+    "bool_type": "write true or false, without quotes",
+    "int_type": "write a whole number, without quotes",
+    "float_type": "write a number, without quotes",
+    "string_type": "write text in double quotes",
+}
+
+
+def _type_hint(error: Mapping[str, Any]) -> str:
+    hint = _TYPE_HINTS.get(error.get("type", ""))
+    if hint is None or "input" not in error:
+        return ""
+    try:
+        given = json.dumps(error["input"])
+    except (TypeError, ValueError):
+        return f": {hint}"
+    return f": {hint} (got {given[:60]})"
 
 
 def _own_message(error: Mapping[str, Any]) -> str:

@@ -610,6 +610,18 @@ def test_a_wrongly_typed_enabled_offset_or_amount_is_a_422_at_its_path(client, a
         assert r.status_code == 422, (path, r.text)
         assert [e["path"] for e in r.json()["error"]["details"]] == [path], r.text
     assert client.get("/api/v1/rules", headers=revops).json()["total"] == 0
+    # Each says what to write and what was written, not only "Input should be a valid boolean".
+    said = {
+        path: client.post("/api/v1/rules", json=body, headers=revops).json()["error"]["details"][0][
+            "msg"
+        ]
+        for body, path in bodies[:3]
+    }
+    assert said["enabled"].endswith('write true or false, without quotes (got "off")')
+    assert said["when.value.offset_days"].endswith(
+        'write a whole number, without quotes (got "30")'
+    )
+    assert "(got true)" in said["scope.min_amount"]
 
 
 def test_scope_stages_no_stored_deal_is_in_are_warned_about(client, api_key, engine):

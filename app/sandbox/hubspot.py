@@ -50,6 +50,8 @@ OBJECT_TYPES = {
     "0-27": "tasks",
 }
 SINGULAR = {"deals": "DEAL", "line_items": "LINE_ITEM", "notes": "NOTE", "tasks": "TASK"}
+# Object type ids, as generic ("object.*") webhook events name the object type.
+TYPE_IDS = {"DEAL": "0-3", "LINE_ITEM": "0-8", "NOTE": "0-46", "TASK": "0-27"}
 # HubSpot-defined association type ids (associations v4 docs), both directions.
 ASSOCIATION_TYPE_IDS = {
     ("deals", "line_items"): 19,
@@ -120,6 +122,11 @@ class FakeHubSpot:
     # How long a new object stays out of search results (HubSpot: "it may take a few moments
     # for newly created or updated CRM objects to appear in search results"). 0: at once.
     search_index_lag_seconds: float = 0.0
+    # How webhook events are written: "legacy" ("deal.propertyChange", one subscription type
+    # per object) or "generic" ("object.propertyChange" with `objectTypeId`; associations with
+    # `fromObjectTypeId`/`toObjectTypeId`/`associationTypeId`), as an app subscribed to
+    # HubSpot's generic webhook subscriptions receives them.
+    webhook_format: str = "legacy"
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -427,7 +434,27 @@ class FakeHubSpot:
             event["associationType"] = association[0]
             event["associationRemoved"] = False
             event["isPrimaryAssociation"] = False
+        if self.webhook_format == "generic":
+            self._generic(event)
         self.events.append(event)
+
+    @staticmethod
+    def _generic(event: dict[str, Any]) -> None:
+        """The event as a generic subscription sends it: "object.<action>", the object type in
+        `objectTypeId`; an association names both types and its type id instead of a
+        DEAL_TO_LINE_ITEM style associationType."""
+        kind, _, action = event["subscriptionType"].partition(".")
+        event["subscriptionType"] = f"object.{action}"
+        if "associationType" in event:
+            left, _, right = event.pop("associationType").partition("_TO_")
+            plural = {v: k for k, v in SINGULAR.items()}
+            event["fromObjectTypeId"] = TYPE_IDS[left]
+            event["toObjectTypeId"] = TYPE_IDS[right]
+            event["associationTypeId"] = ASSOCIATION_TYPE_IDS[(plural[left], plural[right])]
+            event["associationCategory"] = "HUBSPOT_DEFINED"
+            event.pop("objectId", None)
+        else:
+            event["objectTypeId"] = TYPE_IDS[kind.upper()]
 
     def drain_events(self) -> list[dict]:
         with self.lock:

@@ -49,6 +49,13 @@ DEAL_PROPERTIES = {
 }
 LINE_ITEM_EVENT = "line_item.propertyChange"
 ASSOCIATED_TYPES = {"LINE_ITEM", "NOTE", "ENGAGEMENT"}
+# Generic subscriptions ("object.creation", "object.propertyChange", ...: HubSpot's generic
+# webhook subscriptions, the crmObjects of an app on its developer platform) name the object
+# type in `objectTypeId` (associations: `fromObjectTypeId` and `toObjectTypeId`) instead of
+# in the subscription type. These are the types whose events matter here.
+OBJECT_TYPE_IDS = {"0-3": "deal", "0-8": "line_item", "0-46": "note"}
+GENERIC_PREFIX = "object."
+GENERIC_ASSOCIATION = "object.associationChange"
 
 
 @dataclass
@@ -148,10 +155,35 @@ def object_id(value: object) -> str | None:
     return str(number) if 0 < number <= MAX_OBJECT_ID else None
 
 
+def event_kind(event: dict) -> str:
+    """The event's kind in the legacy terms this module speaks: a generic "object.*" event of
+    a deal or line item is the "deal.*" or "line_item.*" event it stands for ("object.
+    propertyChange" with objectTypeId "0-3" is a "deal.propertyChange"). Classified under its
+    subscriptionType alone, every generic event was "not relevant": an app subscribed the
+    generic way had no deal queued by any webhook."""
+    kind = str(event.get("subscriptionType") or "")
+    if kind.startswith(GENERIC_PREFIX) and kind != GENERIC_ASSOCIATION:
+        name = OBJECT_TYPE_IDS.get(str(event.get("objectTypeId") or ""))
+        if name is not None:
+            return name + kind[len(GENERIC_PREFIX) - 1 :]
+    return kind
+
+
+def _association_sides(event: dict) -> tuple[str, str]:
+    """("DEAL", "LINE_ITEM") for an association from a deal to a line item: from the object
+    type ids of a generic event, else from the legacy `associationType` ("DEAL_TO_LINE_ITEM")."""
+    left = OBJECT_TYPE_IDS.get(str(event.get("fromObjectTypeId") or ""))
+    right = OBJECT_TYPE_IDS.get(str(event.get("toObjectTypeId") or ""))
+    if left is not None and right is not None:
+        return left.upper(), right.upper()
+    kind = str(event.get("associationType") or "")
+    left_name, _, right_name = kind.partition("_TO_")
+    return left_name, right_name
+
+
 def _deal_of_association(event: dict) -> tuple[bool, object]:
     """(whether the association involves a deal we read, the raw id of that deal)."""
-    kind = str(event.get("associationType") or "")
-    left, _, right = kind.partition("_TO_")
+    left, right = _association_sides(event)
     if left == "DEAL" and right in ASSOCIATED_TYPES:
         return True, event.get("fromObjectId")
     if right == "DEAL" and left in ASSOCIATED_TYPES:
@@ -214,7 +246,7 @@ def classify_events(
             )
             continue
         assert isinstance(event, dict)  # `malformed` said so
-        kind = str(event.get("subscriptionType") or "")
+        kind = event_kind(event)
         deal_id: str | None = None
         actionable = True
         if portal_id and str(event.get("portalId")) != str(portal_id):
@@ -251,9 +283,11 @@ def classify_events(
                 )
             elif name not in DEAL_PROPERTIES:
                 actionable = False
-        elif kind == "deal.associationChange" or kind in (
+        elif kind in (
+            "deal.associationChange",
             "line_item.associationChange",
             "note.associationChange",
+            GENERIC_ASSOCIATION,
         ):
             names_deal, raw_id = _deal_of_association(event)
             if not names_deal:

@@ -34,8 +34,16 @@ WEBHOOK_SUBSCRIPTIONS = [
     "deal.propertyChange: closedate",
     "deal.propertyChange: pipeline",
     "deal.propertyChange: hubspot_owner_id",
-    "deal.associationChange (line items, notes)",
+    "deal.associationChange (line items)",
     "line_item.propertyChange: name, hs_sku, hs_product_id, quantity",
+]
+# The same in HubSpot's generic format (an app's crmObjects subscriptions): both are accepted.
+# Notes exist only there (the legacy associationChange covers no notes).
+GENERIC_SUBSCRIPTIONS = [
+    "object.creation, object.deletion, object.merge, object.restore: deal",
+    "object.propertyChange: deal (the properties above)",
+    "object.propertyChange: line_item (name, hs_sku, hs_product_id, quantity)",
+    "object.associationChange: deal (line items), note (deals)",
 ]
 
 
@@ -126,9 +134,13 @@ def currency_check(report: SetupReport, configured: str | None) -> tuple[bool, s
 def instructions(public_base_url: str, guard_property: str) -> str:
     target = public_base_url.rstrip("/") + "/webhooks/hubspot"
     subs = "\n".join(f"    - {s}" for s in WEBHOOK_SUBSCRIPTIONS)
+    generic = "\n".join(f"    - {s}" for s in GENERIC_SUBSCRIPTIONS)
     return f"""
 Webhooks (private app → Webhooks tab; target URL {target}):
 {subs}
+  or, in the generic format (crmObjects in an app's webhooks.json), which also sees notes
+  added to a deal:
+{generic}
   Keep the batch size at 100 or less; signature v3 uses the app's client secret
   (HUBSPOT_CLIENT_SECRET; during a rotation also HUBSPOT_CLIENT_SECRET_PREVIOUS).
 

@@ -514,3 +514,38 @@ def test_identity_fields_too_long_for_the_dedup_key_are_stored_under_a_digest(
     assert all(len(k) <= 255 for k in keys) and any(k.startswith("sha256:") for k in keys)
     body, headers = fake.signed_request(URL, [{**odd, "attemptNumber": 1}])
     assert client.post(URL, content=body, headers=headers).json()["duplicates"] == 1
+
+
+def test_generic_object_subscriptions_queue_deals_as_the_legacy_ones_do(
+    client, fake, engine, settings, connector
+) -> None:
+    """An app subscribed the generic way (HubSpot's "object.*" subscription types, the object
+    type in objectTypeId) gets "object.propertyChange" for a deal's stage, and associations
+    named by object type ids. Every such event was "not relevant": no deal was queued."""
+    from app.connectors.hubspot.reconcile import resolve_line_items
+
+    fake.webhook_format = "generic"
+    deal = fake.add_deal("Acme", line_items=[{"name": "SSO add-on"}], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    other = fake.add_deal("Globex", emit=False)
+    note = fake.create_object("notes", {"hs_note_body": "SSO by Q3"}, emit=False)
+    fake.associate("notes", note, "deals", other)
+    events = fake.drain_events()
+    assert {e["subscriptionType"] for e in events} == {
+        "object.propertyChange",
+        "object.associationChange",
+    }
+    assert fake.deliver(URL, events, post=client.post) == [200]
+    assert _queued(engine) == sorted([deal, other])
+
+    [line_item] = fake.associated("deals", deal, "line_items")
+    fake.update_object("line_items", line_item, {"quantity": 5})
+    with Session(engine) as s:
+        for row in s.exec(select(DealQueue)):
+            s.delete(row)
+        s.commit()
+    assert fake.deliver(URL, post=client.post) == [200]
+    resolve_line_items(
+        JobContext(engine=engine, settings=settings, connectors={"hubspot": connector})
+    )
+    assert _queued(engine) == [deal]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, or_, select
 
-from app.api.deals import Format, Limit, _check_range, page_request, respond, wants_csv
+from app.api.deals import CrmFilter, Format, Limit, _check_range, page_request, respond, wants_csv
 from app.api.deps import Offset, QueryDate, ReadPrincipal, SafeDate, SessionDep
 from app.models import Commitment
 from app.models.types import utcnow
@@ -110,7 +110,7 @@ def list_commitments(
     session: SessionDep,
     _principal: ReadPrincipal,
     feature: str | None = None,
-    crm: str | None = None,
+    crm: CrmFilter = None,
     owner: Annotated[str | None, Query(description="deal owner id or name")] = None,
     pipeline: Annotated[str | None, Query(description="the deal's pipeline when won")] = None,
     close_from: Annotated[QueryDate | None, Query(description="deal close date, from")] = None,

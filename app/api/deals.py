@@ -13,9 +13,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AfterValidator
 
 from app.api.deps import Offset, PageLimit, QueryDate, ReadPrincipal, SessionDep, SettingsDep
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, did_you_mean
+from app.rules.model import KNOWN_CRMS
 from app.services import queries
 from app.services.queries import DealFilters, PageRequest, PageResult
 
@@ -25,6 +27,26 @@ Verdict = Literal["clear", "warning", "blocked"]
 DealState = Literal["open", "closed", "won", "all"]
 Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE, description="page size")]
 Format = Annotated[Literal["json", "csv"] | None, Query(description="or Accept: text/csv")]
+
+
+def _known_crm(crm: str | None) -> str | None:
+    """A CRM filter names one roadmap-guard knows: `crm=HubSpot` or `crm=hubspott` matched no
+    deal and answered an empty list, no exposure and a report of zeros, read as "no pipeline
+    there" rather than as the typo it was. Empty (`crm=`, a form's "any") filters nothing, as
+    before."""
+    if crm and crm not in KNOWN_CRMS:
+        raise ValueError(
+            f"unknown CRM '{crm}'{did_you_mean(crm, KNOWN_CRMS)} (one of: "
+            + ", ".join(KNOWN_CRMS)
+            + ")"
+        )
+    return crm
+
+
+# The `crm` filter of every read route of issue 6 (`_known_crm`).
+CrmFilter = Annotated[
+    str | None, AfterValidator(_known_crm), Query(description=" or ".join(KNOWN_CRMS))
+]
 
 
 def wants_csv(request: Request, fmt: str | None) -> bool:
@@ -85,7 +107,7 @@ def list_deals(
     owner: Annotated[str | None, Query(description="owner id or name")] = None,
     stage: Annotated[str | None, Query(description="stage id or label")] = None,
     pipeline: str | None = None,
-    crm: str | None = None,
+    crm: CrmFilter = None,
     state: DealState = "open",
     close_from: QueryDate | None = None,
     close_to: QueryDate | None = None,
@@ -147,7 +169,7 @@ def deals_for_feature(
     owner: str | None = None,
     stage: str | None = None,
     pipeline: str | None = None,
-    crm: str | None = None,
+    crm: CrmFilter = None,
     state: DealState = "open",
     close_from: QueryDate | None = None,
     close_to: QueryDate | None = None,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from app.api.deals import Format, Limit, _check_range, page_request, respond, wants_csv
+from app.api.deals import CrmFilter, Format, Limit, _check_range, page_request, respond, wants_csv
 from app.api.deps import Offset, QueryDate, ReadPrincipal, SessionDep
 from app.errors import InvalidRequest
 from app.rules.model import Availability
@@ -28,7 +28,7 @@ def get_exposure(
     _principal: ReadPrincipal,
     pipeline: str | None = None,
     owner: Annotated[str | None, Query(description="owner id or name")] = None,
-    crm: str | None = None,
+    crm: CrmFilter = None,
     close_from: QueryDate | None = None,
     close_to: QueryDate | None = None,
     availability: Annotated[

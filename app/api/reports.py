@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 
-from app.api.deals import Format, _check_range, respond, wants_csv
+from app.api.deals import CrmFilter, Format, _check_range, respond, wants_csv
 from app.api.deps import QueryDate, ReadPrincipal, SessionDep
 from app.errors import InvalidRequest
 from app.models.types import utcnow
@@ -40,7 +40,7 @@ def commitments_report(
         ),
     ] = None,
     to: Annotated[QueryDate | None, Query(description="last day; default: today")] = None,
-    crm: str | None = None,
+    crm: CrmFilter = None,
     top: Annotated[int, Query(ge=1, le=50, description="features per quarter")] = 5,
     format: Format = None,
 ):

@@ -228,7 +228,8 @@ def cmd_apikey_list(_args: argparse.Namespace) -> int:
 
 def cmd_apikey_revoke(args: argparse.Namespace) -> int:
     from app.db import session_scope
-    from app.models import ApiKey, utcnow
+    from app.models import ApiKey
+    from app.security import revoke_api_key
     from app.services import audit
 
     settings = _settings()
@@ -238,7 +239,7 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
             print(f"no API key with id {args.id}", file=sys.stderr)
             return 1
         if row.revoked_at is None:
-            row.revoked_at = utcnow()
+            revoke_api_key(row)
             session.add(row)
             audit.record(
                 session,

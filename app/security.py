@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.errors import Conflict
@@ -37,12 +38,17 @@ def generate_key() -> tuple[str, str]:
     return key, key[: len(KEY_PREFIX) + 8]
 
 
+def fold_name(name: str) -> str:
+    """A key's name as names are compared: case-insensitively, without surrounding blanks."""
+    return name.strip().casefold()
+
+
 def active_key_named(session: Session, name: str) -> ApiKey | None:
     """The active (not revoked) key called `name`, compared case-insensitively and without
     surrounding blanks: the oldest, if keys created before names were unique share it."""
-    wanted = name.strip().casefold()
+    wanted = fold_name(name)
     rows = session.exec(select(ApiKey).where(ApiKey.revoked_at.is_(None)).order_by(ApiKey.id))
-    return next((r for r in rows if r.name.strip().casefold() == wanted), None)
+    return next((r for r in rows if fold_name(r.name) == wanted), None)
 
 
 def refuse_duplicate_name(session: Session, name: str) -> None:
@@ -66,13 +72,33 @@ def refuse_duplicate_name(session: Session, name: str) -> None:
 def create_api_key(
     session: Session, *, name: str, role: Role, created_by: str | None
 ) -> tuple[ApiKey, str]:
+    """Store a new key and return it with the key itself (shown once). An active key with the
+    same name is refused (409), also when it was created at the same moment by another request
+    or process: the unique index on `active_name` decides the race, checked again here so the
+    loser gets the same answer as a plain duplicate."""
     key, prefix = generate_key()
     row = ApiKey(
-        name=name, role=role.value, prefix=prefix, key_hash=hash_key(key), created_by=created_by
+        name=name,
+        role=role.value,
+        prefix=prefix,
+        key_hash=hash_key(key),
+        created_by=created_by,
+        active_name=fold_name(name),
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        refuse_duplicate_name(session, name)  # the winner is committed: its 409
+        raise
     return row, key
+
+
+def revoke_api_key(row: ApiKey, now: datetime | None = None) -> None:
+    """Mark the key revoked: refused from now on, and its name free for a new key."""
+    row.revoked_at = now or utcnow()
+    row.active_name = None
 
 
 def authenticate(session: Session, key: str) -> ApiKey | None:

@@ -169,14 +169,17 @@ def client(app):
 
 @pytest.fixture
 def api_key(engine: Engine) -> Callable[[Role | str], dict[str, str]]:
-    """api_key("revops") → request headers carrying a fresh key of that role."""
+    """api_key("revops") → request headers carrying a fresh key of that role, named
+    test-revops (test-revops-2, -3 ... for more of the role: active keys' names are unique)."""
+    made: dict[Role, int] = {}
 
     def _make(role: Role | str = Role.admin, name: str | None = None) -> dict[str, str]:
         role = Role(role)
+        made[role] = n = made.get(role, 0) + 1
+        if name is None:
+            name = f"test-{role.value}" + (f"-{n}" if n > 1 else "")
         with Session(engine) as s:
-            _, key = create_api_key(
-                s, name=name or f"test-{role.value}", role=role, created_by="tests"
-            )
+            _, key = create_api_key(s, name=name, role=role, created_by="tests")
             s.commit()
         return {"Authorization": f"Bearer {key}"}
 

@@ -556,3 +556,36 @@ def test_0019_names_the_features_existing_source_entries_list_and_downgrade_drop
         assert "audit_subject" not in inspect(engine).get_table_names()
         upgrade_to_head(engine)
         assert "audit_subject" in inspect(engine).get_table_names()
+
+
+def test_0020_gives_each_active_name_to_its_oldest_key_and_downgrade_drops_it(
+    db_backend, request, tmp_path
+):
+    """Active keys get their folded name, oldest first; a later active key sharing it (made
+    before names were unique) and revoked keys keep NULL, so the unique index can be built."""
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0019") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO api_key (id, name, role, prefix, key_hash, revoked_at, "
+                    "created_at) VALUES (:id, :name, 'viewer', :prefix, 'h', :revoked, "
+                    "'2026-12-01 00:00:00')"
+                ),
+                [
+                    {"id": 1, "name": "old dana", "prefix": "rg_1", "revoked": "2026-12-02"},
+                    {"id": 2, "name": " Dana ", "prefix": "rg_2", "revoked": None},
+                    {"id": 3, "name": "dana", "prefix": "rg_3", "revoked": None},
+                    {"id": 4, "name": "OLD DANA", "prefix": "rg_4", "revoked": None},
+                    {"id": 5, "name": "Dana", "prefix": "rg_5", "revoked": "2026-12-02"},
+                ],
+            )
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            names = dict(
+                conn.execute(text("SELECT id, active_name FROM api_key ORDER BY id")).all()
+            )
+        assert names == {1: None, 2: "dana", 3: None, 4: "old dana", 5: None}
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        command.downgrade(cfg, "0019")
+        assert "active_name" not in {c["name"] for c in inspect(engine).get_columns("api_key")}
+        upgrade_to_head(engine)

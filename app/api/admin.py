@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from app.api.deps import AdminPrincipal, Offset, Page, PageLimit, RowId, SessionDep, api_key_cache
 from app.errors import ErrorResponse, NotFound
-from app.models import ApiKey, utcnow
-from app.security import Role, create_api_key, refuse_duplicate_name
+from app.models import ApiKey
+from app.security import Role, create_api_key, refuse_duplicate_name, revoke_api_key
 from app.services import audit
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -99,7 +99,7 @@ def _revoke(key_id: int, principal, session, request: Request) -> ApiKeyPublic:
     if row.revoked_at is not None:  # revoking twice keeps the first time, and one record of it
         return _public(row)
     before = _public(row)
-    row.revoked_at = utcnow()
+    revoke_api_key(row)
     session.add(row)
     session.flush()
     after = _public(row)

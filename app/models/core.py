@@ -522,6 +522,7 @@ class Commitment(SQLModel, table=True):
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
+    __table_args__ = (Index("ux_api_key_active_name", "active_name", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     name: str = Field(max_length=255)
@@ -532,6 +533,9 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = _created()
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
+    # The name folded (security.fold_name) while the key is active, NULL once revoked: the
+    # unique index keeps two active keys from sharing a name even when created at once.
+    active_name: str | None = Field(default=None, max_length=255)
 
 
 class AuditLog(SQLModel, table=True):

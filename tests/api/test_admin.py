@@ -12,9 +12,10 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.api.deps import ApiKeyCache, wait_for_touches
+from app.errors import Conflict
 from app.logging import configure_logging
 from app.models import ApiKey, AuditLog, utcnow
-from app.security import touch
+from app.security import Role, create_api_key, touch
 
 
 @pytest.fixture
@@ -308,9 +309,52 @@ def test_a_second_active_key_of_the_same_name_is_refused(client, api_key, engine
     assert r.status_code == 201, r.text
 
 
-def test_keys_that_already_shared_a_name_keep_working(client, api_key):
+def test_two_creates_of_one_name_at_once_leave_one_key(engine):
+    """The name check and the insert are two statements: a second create that passed the
+    check before the first committed is refused by the unique index, with the same 409."""
+    with Session(engine) as s:
+        first, _ = create_api_key(s, name="dana", role=Role.approver, created_by="a")
+        s.commit()
+        first_id = first.id
+    with Session(engine) as s:  # as if its check ran before the first key was committed
+        with pytest.raises(Conflict) as refused:
+            create_api_key(s, name=" DANA ", role=Role.viewer, created_by="b")
+        assert refused.value.details["existing_key_id"] == first_id
+        s.commit()  # the session is still usable: the failed insert was rolled back alone
+    with Session(engine) as s:
+        names = [k.name for k in s.exec(select(ApiKey).where(ApiKey.revoked_at.is_(None)))]
+        assert names.count("dana") == 1 and " DANA " not in names
+
+
+def test_a_revoked_keys_name_is_free_again_from_the_cli_too(engine, monkeypatch, capsys):
+    """Revoking from the CLI frees the name as the API does."""
+    from app import cli
+
+    with Session(engine) as s:
+        row, _ = create_api_key(s, name="dana", role=Role.approver, created_by="a")
+        s.commit()
+        key_id = row.id
+    monkeypatch.setattr(cli, "_engine", lambda _settings: engine)
+    assert cli.main(["apikey", "revoke", str(key_id)]) == 0
+    with Session(engine) as s:
+        assert s.get(ApiKey, key_id).active_name is None
+        create_api_key(s, name="Dana", role=Role.approver, created_by="a")
+        s.commit()
+
+
+def _share_a_name(engine, name: str, role: Role) -> dict[str, str]:
+    """A key created before names were unique: active, sharing `name`, without active_name."""
+    with Session(engine) as s:
+        row, key = create_api_key(s, name=f"{name}-made-before", role=role, created_by="t")
+        row.name, row.active_name = name, None
+        s.add(row)
+        s.commit()
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_keys_that_already_shared_a_name_keep_working(client, api_key, engine):
     """Keys duplicated before names were unique are not revoked or refused."""
-    a, b = api_key("approver", name="dana"), api_key("approver", name="dana")
+    a, b = api_key("approver", name="dana"), _share_a_name(engine, "dana", Role.approver)
     for headers in (a, b):
         assert client.get("/api/v1/approvals", headers=headers).status_code == 200
     r = client.post(

@@ -295,8 +295,10 @@ class FakeHubSpot:
                     continue
                 obj["properties"][name] = value
                 self._record_history(object_type, oid, name, value, source, now)
-                if object_type in ("deals", "line_items"):
-                    kind = "deal" if object_type == "deals" else "line_item"
+                # Notes have no legacy subscription: only a generic one reports their edits.
+                generic_note = object_type == "notes" and self.webhook_format == "generic"
+                if object_type in ("deals", "line_items") or generic_note:
+                    kind = {"deals": "deal", "line_items": "line_item"}.get(object_type, "note")
                     self._event(f"{kind}.propertyChange", oid, source, name, value)
             obj["properties"]["hs_lastmodifieddate"] = _iso(now)
             obj["updatedAt"] = _iso(now)

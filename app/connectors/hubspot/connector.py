@@ -1208,3 +1208,8 @@ class HubSpotConnector:
         """line item id → the deal ids it belongs to (v4 associations, batched)."""
         ids = sorted({str(i) for i in line_item_ids})
         return self._associations("line_items", "deals", ids) if ids else {}
+
+    def deals_for_notes(self, note_ids: Sequence[str]) -> dict[str, list[str]]:
+        """note id → the deal ids it is on (v4 associations, batched)."""
+        ids = sorted({str(i) for i in note_ids})
+        return self._associations("notes", "deals", ids) if ids else {}

@@ -48,6 +48,10 @@ DEAL_PROPERTIES = {
     "hubspot_owner_id",
 }
 LINE_ITEM_EVENT = "line_item.propertyChange"
+# A note's text edited (generic subscriptions only: the legacy ones have no notes). Like a
+# line item's change it names the note, not the deal: resolved by the same schedule.
+NOTE_EVENT = "note.propertyChange"
+RESOLVED_LATER = (LINE_ITEM_EVENT, NOTE_EVENT)
 ASSOCIATED_TYPES = {"LINE_ITEM", "NOTE", "ENGAGEMENT"}
 # Generic subscriptions ("object.creation", "object.propertyChange", ...: HubSpot's generic
 # webhook subscriptions, the crmObjects of an app on its developer platform) name the object
@@ -292,7 +296,7 @@ def classify_events(
             names_deal, raw_id = _deal_of_association(event)
             if not names_deal:
                 actionable = False
-        elif kind == LINE_ITEM_EVENT:
+        elif kind in RESOLVED_LATER:
             # Resolved to its deal later by the hubspot_line_items schedule.
             actionable = False
         else:
@@ -311,7 +315,7 @@ def classify_events(
                 else "bad_object_id"
                 if bad_id
                 else "not_relevant"
-                if kind != LINE_ITEM_EVENT
+                if kind not in RESOLVED_LATER
                 else "to_resolve"
             )
         out.events.append(

@@ -10,7 +10,9 @@ change to them is a modification, and a roadmap change re-queues them by itself.
 hubspot_line_items: line-item property events name the line item, not the deal. The webhook
 stores them without calling HubSpot (fast ack, no API budget in the request path); this job
 reads the stored events after its cursor, asks HubSpot for their deals in one v4 association
-batch per 1000 line items, and queues those deals.
+batch per 1000 line items, and queues those deals. A note's edit (a generic subscription's
+"object.propertyChange" of a note: the legacy ones report no notes) names the note and is
+resolved the same way, notes → deals.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from app.connectors.hubspot.events import CRM, LINE_ITEM_EVENT, SOURCE, object_id
+from app.connectors.hubspot.events import (
+    CRM,
+    LINE_ITEM_EVENT,
+    NOTE_EVENT,
+    RESOLVED_LATER,
+    SOURCE,
+    object_id,
+)
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
 from app.models import WebhookEvent, utcnow
@@ -70,10 +79,15 @@ def resolve_line_items(ctx: JobContext) -> dict:
     recent = {int(i) for i in ctx.state.get("recent", [])}
     with Session(ctx.engine) as session:
         rows = session.exec(
-            select(WebhookEvent.id, WebhookEvent.payload, WebhookEvent.received_at)
+            select(
+                WebhookEvent.id,
+                WebhookEvent.payload,
+                WebhookEvent.received_at,
+                WebhookEvent.event_type,
+            )
             .where(
                 WebhookEvent.source == SOURCE,
-                WebhookEvent.event_type == LINE_ITEM_EVENT,
+                WebhookEvent.event_type.in_(RESOLVED_LATER),
                 WebhookEvent.id > cursor,
             )
             .order_by(WebhookEvent.id)
@@ -81,23 +95,30 @@ def resolve_line_items(ctx: JobContext) -> dict:
         ).all()
     horizon = utcnow() - SETTLE.get(ctx.engine.dialect.name, timedelta(0))
     settled = cursor
-    for event_id, _payload, received_at in rows:
+    for event_id, _payload, received_at, _kind in rows:
         if received_at > horizon:
             break
         settled = event_id
-    todo = [(event_id, payload) for event_id, payload, _ in rows if event_id not in recent]
+    todo = [
+        (event_id, payload, kind) for event_id, payload, _, kind in rows if event_id not in recent
+    ]
     queued = 0
     if todo:
         # An id HubSpot could not have sent ("abc", none) is skipped: in the batch call it
         # would fail every time, and the cursor would never pass it.
-        by_line_item = {object_id(payload.get("objectId")) for _id, payload in todo if payload}
-        by_line_item.discard(None)
-        deals = connector.deals_for_line_items(sorted(by_line_item)) if by_line_item else {}
+        def named(of_kind: str) -> list[str]:
+            found = {object_id(p.get("objectId")) for _i, p, k in todo if p and k == of_kind}
+            return sorted(i for i in found if i is not None)
+
+        line_items, notes = named(LINE_ITEM_EVENT), named(NOTE_EVENT)
+        deals = connector.deals_for_line_items(line_items) if line_items else {}
         deal_ids = {d for ids in deals.values() for d in ids}
+        if notes:
+            deal_ids |= {d for ids in connector.deals_for_notes(notes).values() for d in ids}
         with Session(ctx.engine) as session:
             queued = enqueue_deals(session, CRM, deal_ids, reason="webhook")
             session.commit()
-        recent |= {event_id for event_id, _ in todo}
+        recent |= {event_id for event_id, _, _ in todo}
     # Advance only after the deals are queued: a failure above leaves the cursor for a retry.
     return {
         "after_event_id": settled,

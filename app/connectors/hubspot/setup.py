@@ -43,6 +43,7 @@ GENERIC_SUBSCRIPTIONS = [
     "object.creation, object.deletion, object.merge, object.restore: deal",
     "object.propertyChange: deal (the properties above)",
     "object.propertyChange: line_item (name, hs_sku, hs_product_id, quantity)",
+    "object.propertyChange: note (hs_note_body)",
     "object.associationChange: deal (line items), note (deals)",
 ]
 

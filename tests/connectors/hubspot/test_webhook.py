@@ -549,3 +549,25 @@ def test_generic_object_subscriptions_queue_deals_as_the_legacy_ones_do(
         JobContext(engine=engine, settings=settings, connectors={"hubspot": connector})
     )
     assert _queued(engine) == [deal]
+
+
+def test_a_notes_edit_from_a_generic_subscription_is_resolved_to_its_deal(
+    client, fake, engine, settings, connector
+) -> None:
+    """A rep rewrites a note on the deal ("SSO: committed for Q3"): the generic subscription
+    sends an object.propertyChange of the note (objectTypeId 0-46), naming the note. It was
+    stored as "not relevant" and the deal kept its verdict until something else changed."""
+    from app.connectors.hubspot.reconcile import resolve_line_items
+
+    fake.webhook_format = "generic"
+    deal = fake.add_deal("Acme", notes=["Customer asked about SSO"], emit=False)
+    [note] = fake.associated("deals", deal, "notes")
+    fake.update_object("notes", note, {"hs_note_body": "We commit to SSO by Q3"})
+    [event] = fake.drain_events()
+    assert (event["subscriptionType"], event["objectTypeId"]) == ("object.propertyChange", "0-46")
+    assert fake.deliver(URL, [event], post=client.post) == [200]
+    assert _queued(engine) == []  # the ack did not call HubSpot
+    resolve_line_items(
+        JobContext(engine=engine, settings=settings, connectors={"hubspot": connector})
+    )
+    assert _queued(engine) == [deal]

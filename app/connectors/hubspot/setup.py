@@ -28,6 +28,10 @@ REQUIRED_SCOPES = {
 WEBHOOK_SUBSCRIPTIONS = [
     "deal.creation",
     "deal.deletion",
+    # A merged-away deal is read as gone only when its merge is heard of: without it, it stays
+    # tracked as open and its pipeline is counted twice (beside the deal it went into).
+    "deal.merge",
+    "deal.restore",
     "deal.propertyChange: dealstage",
     "deal.propertyChange: amount",
     "deal.propertyChange: deal_currency_code",

@@ -999,3 +999,23 @@ def test_a_task_update_whose_owner_hubspot_refuses_goes_through_unassigned(fake,
     assert again.error is None and "101" in again.changes["task_owner"]
     [task] = fake.tasks_for(deal)
     assert "Changed." in task["properties"]["hs_task_body"]
+
+
+def test_setup_asks_for_every_deal_event_the_webhook_acts_on() -> None:
+    """deal.merge and deal.restore were handled but never asked for: a merged-away deal
+    stayed tracked as open beside the deal it went into, its pipeline counted twice."""
+    from app.connectors.hubspot.events import DEAL_PROPERTIES
+    from app.connectors.hubspot.setup import instructions
+
+    text = instructions("https://rg.example.com", "roadmap_guard_clearance")
+    for kind in (
+        "deal.creation",
+        "deal.deletion",
+        "deal.merge",
+        "deal.restore",
+        "deal.associationChange",
+        "line_item.propertyChange",
+    ):
+        assert f"- {kind}" in text
+    for name in DEAL_PROPERTIES:
+        assert f"- deal.propertyChange: {name}\n" in text

@@ -20,6 +20,7 @@ import hashlib
 import html
 import re
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -148,15 +149,26 @@ def _ms(dt: datetime) -> str:
 class PipelineCache:
     """Deal pipelines and their stages: which are won, closed, and how probable.
 
-    Loaded once, refreshed when a deal shows a stage id we have not seen (a stage was added)."""
+    Loaded when first needed, refreshed when a deal shows a stage id we have not seen (a stage
+    was added), and at least every REFRESH_SECONDS: an admin who makes an existing stage a won
+    one (closed, probability 100%), or renames one, changes no stage id, and a worker that
+    never reloaded did not guard that stage until it restarted."""
 
-    def __init__(self, api: HubSpotApi) -> None:
+    REFRESH_SECONDS = 3600.0
+
+    def __init__(self, api: HubSpotApi, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.api = api
+        self.clock = clock
         self._stages: dict[str, dict[str, tuple[Stage, int]]] = {}
         self._loaded = False
+        self._loaded_at = 0.0
         self._lock = threading.Lock()
 
+    def _stale(self) -> bool:
+        return not self._loaded or self.clock() - self._loaded_at >= self.REFRESH_SECONDS
+
     def refresh(self) -> None:
+        started = self.clock()
         response = self.api.call(
             "pipelines.get_all", self.api.api("crm.pipelines.pipelines_api").get_all, "deals"
         )
@@ -182,9 +194,10 @@ class PipelineCache:
         with self._lock:
             self._stages = stages
             self._loaded = True
+            self._loaded_at = started
 
     def stage(self, pipeline: str | None, stage_id: str | None, *, refreshed: list[bool]) -> Stage:
-        if not self._loaded:
+        if self._stale() and not refreshed[0]:
             self.refresh()
             refreshed[0] = True
         found = self._find(pipeline, stage_id)
@@ -219,7 +232,7 @@ class PipelineCache:
         return hit[0] if hit else None
 
     def won_stage_ids(self) -> list[str]:
-        if not self._loaded:
+        if self._stale():
             self.refresh()
         return sorted(
             {st.id for by_id in self._stages.values() for st, _ in by_id.values() if st.is_won}

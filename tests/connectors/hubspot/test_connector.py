@@ -153,6 +153,24 @@ def test_unknown_stage_refreshes_the_pipeline_cache(fake, connector) -> None:
     assert fake.calls["GET /crm/v3/pipelines/deals"] == 2
 
 
+def test_a_stage_made_won_in_hubspot_is_guarded_within_the_hour(fake, connector) -> None:
+    """An admin makes "Contract sent" a won stage (closed, 100%): no stage id changes, so the
+    cache, loaded once, kept it open until the worker restarted, and deals reaching it were
+    never guarded. It is reloaded hourly."""
+    now = [1000.0]
+    connector.pipelines.clock = lambda: now[0]
+    deal = fake.add_deal("Acme", stage="contractsent")
+    assert not connector.read_deals([deal])[deal].stage.is_won
+    for stage in fake.pipelines[0]["stages"]:
+        if stage["id"] == "contractsent":
+            stage["metadata"] = {"isClosed": "true", "probability": "1.0"}
+    now[0] += 60
+    assert not connector.read_deals([deal])[deal].stage.is_won  # cached, one call
+    now[0] += 3600
+    assert connector.read_deals([deal])[deal].stage.is_won
+    assert fake.calls["GET /crm/v3/pipelines/deals"] == 2
+
+
 def test_blocked_deal_gets_properties_one_high_priority_task_and_note(fake, connector) -> None:
     deal = fake.add_deal("Acme", owner_id="42")
     snap = connector.read_deals([deal])[deal]

@@ -517,8 +517,9 @@ def _sort_keys(sort: str) -> set[str]:
 def list_deals(
     session: Session, filters: DealFilters, page: PageRequest, *, base_url: str
 ) -> PageResult:
+    extra: dict[str, Any] = {}
     if filters.feature:
-        total, deals = _dependants(session, filters, page)
+        total, deals, extra["totals"] = _dependants(session, filters, page)
     else:
         conds = _deal_conditions(filters)
         total = session.execute(select(func.count()).select_from(Deal).where(*conds)).scalar_one()
@@ -537,11 +538,40 @@ def list_deals(
         limit=page.limit,
         offset=page.offset,
         sort=page.sort,
+        extra=extra,
     )
 
 
-def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tuple[int, list]:
-    """One page of the deals depending on `filters.feature`, driven from its primary rows.
+def _dependant_totals(session: Session, source: Any, conds: list) -> tuple[int, dict[str, Any]]:
+    """How many deals depend on the feature and what they add up to, filtered as the list is:
+    count, amount, weighted amount and their currency label, as exposure sums them (the
+    primary rows' copied amounts, one per deal), in the statement that counted the list."""
+    n, amount, weighted, low, high, unlabelled = session.execute(
+        select(
+            func.count(),
+            func.sum(_amount()),
+            func.sum(_weighted()),
+            func.min(DealFeature.currency),
+            func.max(DealFeature.currency),
+            func.count() - func.count(DealFeature.currency),
+        )
+        .select_from(source)
+        .where(*conds)
+    ).one()
+    totals = {
+        "deal_count": int(n),
+        "amount": money(amount),
+        "weighted_amount": money(weighted),
+        **currency_label(low, high, unlabelled),
+    }
+    return int(n), totals
+
+
+def _dependants(
+    session: Session, filters: DealFilters, page: PageRequest
+) -> tuple[int, list, dict[str, Any]]:
+    """One page of the deals depending on `filters.feature`, driven from its primary rows,
+    and the totals of all of them (`_dependant_totals`).
 
     Open deals filtered and sorted on copied facts never touch `deal` until the page is known
     (count and order come from `ix_deal_feature_dependants`); a verdict filter, a sort on a
@@ -558,9 +588,7 @@ def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tu
     copied = filters.state == "open" and not filters.verdict
     if copied and _sort_keys(page.sort) <= set(DEPENDANT_SORTS):
         conds = [*rows, *_dependency_conditions(filters)]
-        total = session.execute(
-            select(func.count()).select_from(DealFeature).where(*conds)
-        ).scalar_one()
+        total, totals = _dependant_totals(session, DealFeature, conds)
         stmt = (
             select(DealFeature.crm, DealFeature.deal_id)
             .where(*conds)
@@ -571,7 +599,7 @@ def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tu
             stmt = stmt.limit(page.limit)
         keys = [tuple(r) for r in session.execute(stmt)]
         if not keys:
-            return total, []
+            return total, [], totals
         ids_by_crm: dict[str, list[str]] = {}
         for crm, deal_id in keys:
             ids_by_crm.setdefault(crm, []).append(deal_id)
@@ -580,7 +608,7 @@ def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tu
             or_(*(and_(Deal.crm == crm, Deal.deal_id.in_(ids)) for crm, ids in ids_by_crm.items()))
         )
         by_key = {(d.crm, d.deal_id): d for d in session.execute(page_deals).scalars()}
-        return total, [by_key[k] for k in keys if k in by_key]
+        return total, [by_key[k] for k in keys if k in by_key], totals
     order_sorts = {**DEAL_SORTS, **DEPENDANT_SORTS} if copied else DEAL_SORTS
     conds = [*rows, *_deal_conditions(replace(filters, feature=None))]
     if filters.state == "open":
@@ -588,7 +616,7 @@ def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tu
     source = DealFeature.__table__.join(
         Deal.__table__, and_(Deal.crm == DealFeature.crm, Deal.deal_id == DealFeature.deal_id)
     )
-    total = session.execute(select(func.count()).select_from(source).where(*conds)).scalar_one()
+    total, totals = _dependant_totals(session, source, conds)
     stmt = (
         select(Deal)
         .select_from(source)
@@ -598,7 +626,7 @@ def _dependants(session: Session, filters: DealFilters, page: PageRequest) -> tu
     )
     if page.limit is not None:
         stmt = stmt.limit(page.limit)
-    return total, list(session.execute(stmt).scalars())
+    return total, list(session.execute(stmt).scalars()), totals
 
 
 FEATURE_DEAL_COLUMNS = [*DEAL_COLUMNS, "sources", "evidence"]

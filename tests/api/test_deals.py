@@ -244,3 +244,78 @@ def test_deal_list_csv_applies_filters_sort_and_an_explicit_page(client, api_key
     # sso dependants: s3 (3000), h2 (2000), h1 (1000); the page skips one and keeps two.
     assert [x["deal_id"] for x in csv.DictReader(io.StringIO(r.text))] == ["h2", "h1"]
     assert r.headers["x-total-count"] == "3"
+
+
+def _totals(body) -> tuple:
+    t = body["totals"]
+    return (
+        t["deal_count"],
+        t["amount"],
+        t["weighted_amount"],
+        t["currency"],
+        t["mixed_currencies"],
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "crm=hubspot", "owner=Bob%20Roy", "pipeline=enterprise", "promised=true",
+     "promised=false", "close_from=2026-12-01&close_to=2026-12-31", "verdict=warning",
+     "sort=name", "limit=1&offset=1"],
+)  # fmt: skip
+def test_feature_deals_say_how_much_pipeline_depends_on_the_feature(client, api_key, seeded, query):
+    """ "How much pipeline depends on SSO?" is answered beside the list, filtered as it is, and
+    is what exposure says of SSO under the same filters: it took paging through exposure."""
+    h = api_key("engineering")
+    body = client.get(f"/api/v1/features/sso/deals?{query}", headers=h).json()
+    exposure_query = "&".join(
+        p for p in query.split("&") if p and not p.startswith(("sort", "limit", "offset"))
+    )
+    if "verdict" in query:  # exposure has no verdict filter: h1 and s3 warn, h2 blocks
+        assert _totals(body) == (2, 4000.0, 2600.0, "USD", False)
+        return
+    exposure = client.get(f"/api/v1/exposure?{exposure_query}", headers=h).json()
+    item = next((i for i in exposure["items"] if i["feature_key"] == "sso"), None)
+    if item is None:
+        assert _totals(body) == (0, 0.0, 0.0, None, False)
+    else:
+        assert _totals(body) == (
+            item["deal_count"],
+            item["amount"],
+            item["weighted_amount"],
+            item["currency"],
+            item["mixed_currencies"],
+        )
+    assert body["totals"]["deal_count"] == body["total"]
+    assert (
+        body["total"] == client.get(f"/api/v1/deals?feature=sso&{query}", headers=h).json()["total"]
+    )
+
+
+def test_feature_deal_totals_of_closed_deals_and_mixed_currencies(client, api_key, engine, seeded):
+    from sqlmodel import select
+
+    from app.models import Deal
+    from app.rules.model import EvaluationResult, FeatureReference, VerdictStatus
+    from app.services.pipeline import replace_dependencies
+
+    h = api_key("viewer")
+    # h3, won on SSO: 7000 at probability 1
+    body = client.get("/api/v1/features/sso/deals?state=all", headers=h).json()
+    assert _totals(body) == (4, 13000.0, 10600.0, "USD", False)
+    body = client.get("/api/v1/features/sso/deals?state=won", headers=h).json()
+    assert _totals(body) == (1, 7000.0, 7000.0, "USD", False)
+    with Session(engine) as s:  # a GBP deal the CRM did not convert joins the USD ones
+        deal = s.exec(select(Deal).where(Deal.deal_id == "h2")).one()
+        deal.currency = "GBP"
+        refs = [FeatureReference(feature_key="sso", feature_name="SSO", source="note",
+                                 evidence="needs SSO")]  # fmt: skip
+        replace_dependencies(
+            s, deal, EvaluationResult(status=VerdictStatus.blocked, references=refs)
+        )
+        s.commit()
+    body = client.get("/api/v1/features/sso/deals", headers=h).json()
+    assert _totals(body) == (3, 6000.0, 3600.0, None, True)
+    body = client.get("/api/v1/deals?feature=sso&crm=salesforce", headers=h).json()
+    assert _totals(body) == (1, 3000.0, 2400.0, "USD", False)
+    assert "totals" not in client.get("/api/v1/deals", headers=h).json()

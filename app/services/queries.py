@@ -1118,7 +1118,9 @@ def deal_detail(
     ).scalars()
     snap = deal.snapshot or {}
     return {
-        "deal": deal_row(deal, base_url),
+        # A deal deleted in the CRM keeps its page (ledger entries and history link to it) but
+        # is in no list or total: said here, or it read as an open deal with its last verdict.
+        "deal": {**deal_row(deal, base_url), "deleted_in_crm": not deal.tracked},
         "snapshot": {
             "taken_at": deal.snapshot_at.isoformat() if deal.snapshot_at else None,
             "line_items": [

@@ -167,7 +167,17 @@ def test_deal_detail_has_findings_references_and_history(client, api_key, seeded
     assert {x["feature_key"] for x in body["references"]} == {"sso", "audit"}
     assert [e["verdict"] for e in body["evaluations"]] == ["blocked", "clear"]
     assert body["write_backs"][0]["changes"] == {"block": True}
+    assert body["deal"]["deleted_in_crm"] is False
     assert client.get("/api/v1/deals/hubspot/nope", headers=api_key("viewer")).status_code == 404
+
+
+def test_deal_detail_says_a_deal_was_deleted_in_the_crm(client, api_key, seeded):
+    """h4 was deleted in HubSpot: open and blocked when last read, in no list or total since.
+    Its page (linked from the ledger and the history) said nothing of it: an open blocked deal."""
+    body = client.get("/api/v1/deals/hubspot/h4", headers=api_key("viewer")).json()
+    assert (body["deal"]["is_closed"], body["deal"]["verdict"]) == (False, "blocked")
+    assert body["deal"]["deleted_in_crm"] is True
+    assert "h4" not in _ids(client.get("/api/v1/deals?state=all", headers=api_key("viewer")))
 
 
 def test_reads_need_a_key(client, seeded):

@@ -147,6 +147,9 @@ class FakeHubSpot:
         self.faults: list[Fault] = []
         self.rate_limit_per_10s: int | None = None
         self.events: list[dict] = []
+        # Merged-away deal id -> the deal it went into: HubSpot answers a read of the old id
+        # with the surviving record (under its own id).
+        self.merged_into: dict[str, str] = {}
         self.search_bodies: list[dict] = []
         self._ids = itertools.count(10_000_001)
         self._event_ids = itertools.count(1)
@@ -335,6 +338,38 @@ class FakeHubSpot:
                     source,
                     association=(f"DEAL_TO_{SINGULAR[other_type]}", other),
                 )
+
+    def merge_deals(self, primary: str, secondary: str, *, emit: bool = True) -> None:
+        """Merge `secondary` into `primary`, as a user does in the UI: the secondary's
+        associations move to the primary, which lists it in `hs_merged_object_ids`
+        (semicolon-separated); a read of the secondary's id answers the primary."""
+        with self.lock:
+            self.objects["deals"].pop(secondary)
+            self.merged_into[secondary] = primary
+            for (a, fid, b), targets in list(self.assoc.items()):
+                if a == "deals" and fid == secondary:
+                    for tid in list(targets):
+                        self.associate("deals", primary, b, tid, emit=False)
+                    self.assoc.pop((a, fid, b))
+                elif b == "deals" and secondary in targets:
+                    targets.pop(secondary)
+            props = self.objects["deals"][primary]["properties"]
+            merged = [i for i in (props.get("hs_merged_object_ids") or "").split(";") if i]
+            props["hs_merged_object_ids"] = ";".join([*merged, secondary])
+            props["hs_lastmodifieddate"] = _iso()
+            if emit:
+                self._event("deal.merge", primary, ("CRM_UI", "userId:1"))
+                self.events[-1].update(
+                    primaryObjectId=int(primary),
+                    mergedObjectIds=[int(secondary)],
+                    numberOfPropertiesMoved=0,
+                )
+
+    def _canonical(self, otype: str, oid: str) -> str:
+        """The id a read of `oid` answers under (a merged-away deal's: the surviving one)."""
+        while otype == "deals" and oid in self.merged_into:
+            oid = self.merged_into[oid]
+        return oid
 
     def associated(self, from_type: str, from_id: str, to_type: str) -> list[str]:
         key = (OBJECT_TYPES[from_type], from_id, OBJECT_TYPES[to_type])
@@ -645,6 +680,7 @@ class FakeHubSpot:
                 ]
 
             with fake.lock:
+                object_id = fake._canonical(otype, object_id)
                 obj = fake.objects[otype].get(object_id)
                 if obj is None:
                     return fake._error(
@@ -704,7 +740,7 @@ class FakeHubSpot:
             results, missing = [], []
             with fake.lock:
                 for item in inputs:
-                    obj = fake.objects[otype].get(str(item.get("id")))
+                    obj = fake.objects[otype].get(fake._canonical(otype, str(item.get("id"))))
                     if obj is None:
                         missing.append(str(item.get("id")))
                         continue

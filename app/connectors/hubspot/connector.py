@@ -43,6 +43,7 @@ from app.connectors.hubspot import properties as P
 from app.connectors.hubspot.account import AccountFacts, AccountInfo
 from app.connectors.hubspot.client import HubSpotApi
 from app.connectors.hubspot.errors import RefusedError
+from app.connectors.hubspot.events import object_id as hubspot_id
 from app.connectors.hubspot.guard import guard_action
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
 
@@ -1163,6 +1164,10 @@ class HubSpotConnector:
     def changed_deal_ids(self, since: datetime | None) -> list[str]:
         """Deals modified since `since` (every deal when None), and won-stage deals we never
         evaluated (no status property: won before install, or lost beyond the lookback).
+        With them, the deals merged into them (`hs_merged_object_ids`): read, each answers
+        under the deal it went into and counts as gone. Without them a merge whose webhook
+        was lost (or never subscribed: setup did not ask for deal.merge) left the merged-away
+        deal tracked as open forever, its amount counted twice.
 
         Paged by keyset (see `_search_deal_ids`)."""
         groups: list[list[dict]] = []
@@ -1180,8 +1185,9 @@ class HubSpotConnector:
                     {"propertyName": P.STATUS, "operator": "NOT_HAS_PROPERTY"},
                 ]
             )
-        ids = [i for page in self._search_deal_ids(groups) for i in page.ids]
-        return list(dict.fromkeys(ids))
+        merged: list[str] = []
+        ids = [i for page in self._search_deal_ids(groups, merged) for i in page.ids]
+        return list(dict.fromkeys(ids + merged))
 
     def open_deal_ids(self) -> Iterator[DealIdPage]:
         """Every open deal (HubSpot's calculated `hs_is_closed` is false), a search page at a
@@ -1191,10 +1197,13 @@ class HubSpotConnector:
             [[{"propertyName": "hs_is_closed", "operator": "EQ", "value": "false"}]]
         )
 
-    def _search_deal_ids(self, groups: list[list[dict]]) -> Iterator[DealIdPage]:
+    def _search_deal_ids(
+        self, groups: list[list[dict]], merged: list[str] | None = None
+    ) -> Iterator[DealIdPage]:
         """Deal ids matching any of the filter `groups`, one search page at a time, paged by
         keyset (hs_object_id > the last id seen, ascending, 200 a page), not by the `after`
-        offset: HubSpot search answers at most 10,000 results per query."""
+        offset: HubSpot search answers at most 10,000 results per query. With `merged`, the
+        ids each match lists in `hs_merged_object_ids` ("1;2") are added to it."""
         search = self.api.api("crm.deals.search_api")
         last = "0"
         total: int | None = None
@@ -1202,12 +1211,17 @@ class HubSpotConnector:
             key = {"propertyName": "hs_object_id", "operator": "GT", "value": last}
             body: dict[str, Any] = {
                 "filterGroups": [{"filters": [*filters, key]} for filters in groups],
-                "properties": ["hs_object_id"],
+                "properties": ["hs_object_id"]
+                + (["hs_merged_object_ids"] if merged is not None else []),
                 "limit": SEARCH_PAGE,
                 "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             }
             response = self.api.call("deals.search", search.do_search, body)
             page = [str(obj.id) for obj in response.results or []]
+            if merged is not None:
+                for obj in response.results or []:
+                    listed = str((obj.properties or {}).get("hs_merged_object_ids") or "")
+                    merged.extend(i for i in map(hubspot_id, listed.split(";")) if i is not None)
             if total is None:
                 total = response.total
             if page:

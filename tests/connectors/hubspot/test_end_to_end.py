@@ -517,3 +517,31 @@ def test_a_note_posted_before_a_refused_deal_update_is_not_posted_again_on_retry
     assert len(fake.notes_for(deal)) == 1
     assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "clear"
     assert deal_row(world, deal).write_started_at is None
+
+
+def test_a_deal_merged_away_without_its_webhook_stops_being_tracked_on_reconcile(
+    fake, world
+) -> None:
+    """Two deals merged in HubSpot, the deal.merge webhook lost (or never subscribed: setup
+    did not ask for it). The merged-away deal stayed tracked as open beside the one it went
+    into, its amount counted twice; reconciliation reads the survivor's hs_merged_object_ids
+    and queues the merged-away deal, which reads back as gone."""
+    from app.connectors.hubspot.reconcile import reconcile
+
+    survivor = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    duplicate = fake.add_deal("Acme (duplicate)", line_items=[AUDIT], emit=False)
+    fake.ui_set_stage(survivor, "contractsent")
+    fake.ui_set_stage(duplicate, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    assert deal_row(world, duplicate).tracked is True
+    fake.merge_deals(survivor, duplicate, emit=False)
+    w = world
+    reconcile(
+        JobContext(
+            engine=w["engine"], settings=w["settings"], connectors={"hubspot": w["connector"]}
+        )
+    )
+    drain(world)
+    assert deal_row(world, duplicate).tracked is False
+    assert deal_row(world, survivor).tracked is True

@@ -134,6 +134,8 @@ def list_commitments(
     page = page_request(request, limit, offset, sort, "-signed_at", csv)
     _check_range(signed_from, signed_to, ("signed_from", "signed_to"))
     _check_range(close_from, close_to)
+    if feature:
+        queries.check_feature_filter(session, feature, ledger=True)
     conds = commitment_conditions(
         feature=feature,
         crm=crm,

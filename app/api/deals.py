@@ -149,6 +149,8 @@ def list_deals(
             ]
         )
     _check_range(close_from, close_to)
+    if feature:
+        queries.check_feature_filter(session, feature)
     result = queries.list_deals(session, filters, page, base_url=settings.public_base_url)
     return respond(result, csv=csv, columns=queries.DEAL_COLUMNS, filename="deals.csv")
 

@@ -632,6 +632,34 @@ def _dependants(
 FEATURE_DEAL_COLUMNS = [*DEAL_COLUMNS, "sources", "evidence"]
 
 
+def check_feature_filter(session: Session, key: str, *, ledger: bool = False) -> None:
+    """A `feature` filter names a feature on the roadmap, one a deal references, or (`ledger`)
+    one a ledger entry was signed on: `feature=ssoo` answered an empty list, read as "no deal
+    depends on SSO", where /features/ssoo/deals is a 404. Refused with a 422 at query.feature,
+    naming the roadmap key meant. Primary-key and index probes; the roadmap's keys are read
+    only for the suggestion."""
+    if session.get(Feature, key) is not None:
+        return
+    if session.execute(
+        select(DealFeature.id).where(DealFeature.feature_key == key).limit(1)
+    ).first():
+        return
+    if (
+        ledger
+        and session.execute(
+            select(Commitment.id).where(Commitment.feature_key == key).limit(1)
+        ).first()
+    ):
+        return
+    keys = session.execute(select(Feature.key)).scalars().all()
+    where = "no deal references it" + (" and no commitment names it" if ledger else "")
+    raise InvalidRequest.at(
+        ("query", "feature"),
+        f"feature '{key}' is not on the roadmap and {where}{did_you_mean(key, keys)}",
+        input=key,
+    )
+
+
 def feature_deals(
     session: Session, key: str, filters: DealFilters, page: PageRequest, *, base_url: str
 ) -> PageResult:

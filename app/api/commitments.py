@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
+from sqlmodel import Session
 
 from app.api.deals import CrmFilter, Format, Limit, _check_range, page_request, respond, wants_csv
 from app.api.deps import Offset, QueryDate, ReadPrincipal, SafeDate, SessionDep
 from app.models import Commitment
 from app.models.types import utcnow
 from app.services import queries
-from app.services.queries import PageResult
+from app.services.queries import PageResult, currency_label, money
 from app.services.search import contains_text
 
 router = APIRouter(tags=["commitments"])
@@ -100,6 +101,44 @@ def commitment_conditions(
     return conds
 
 
+def ledger_totals(session: Session, conds: list) -> dict[str, Any]:
+    """What the entries matched are worth, over every page: `deals` (each once, however many
+    features it was promised) and `amount`, each deal's amount once in the company currency
+    where the CRM converted it (as the leadership report adds it), with exposure's currency
+    label. "How much signed business was promised SSO", or, with flagged=true, rides on a
+    broken promise: the sum of one deal's three entries would count it three times."""
+    currency = case(
+        (Commitment.amount_home.is_not(None), Commitment.home_currency),
+        else_=Commitment.currency,
+    )
+    per_deal = (
+        select(
+            func.max(func.coalesce(Commitment.amount_home, Commitment.amount)).label("amount"),
+            func.max(currency).label("currency"),
+        )
+        .where(*conds)
+        .group_by(Commitment.crm, Commitment.deal_id)
+        .subquery("per_deal")
+    )
+    priced = per_deal.c.amount.is_not(None)
+    deals, amount, low, high, unlabelled = session.execute(
+        select(
+            func.count(),
+            func.sum(per_deal.c.amount),
+            func.min(case((priced, per_deal.c.currency))),
+            func.max(case((priced, per_deal.c.currency))),
+            func.coalesce(
+                func.sum(case((and_(priced, per_deal.c.currency.is_(None)), 1), else_=0)), 0
+            ),
+        )
+    ).one()
+    return {
+        "deals": int(deals),
+        "amount": money(amount),
+        **currency_label(low, high, unlabelled),
+    }
+
+
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
 
@@ -166,6 +205,11 @@ def list_commitments(
     )
     items = queries.commitment_rows(session, session.execute(stmt).scalars().all())
     result = PageResult(
-        items=items, total=total, limit=page.limit, offset=page.offset, sort=page.sort
+        items=items,
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        sort=page.sort,
+        extra={} if csv else {"totals": ledger_totals(session, conds)},
     )
     return respond(result, csv=csv, columns=COMMITMENT_COLUMNS, filename="commitments.csv")

@@ -180,3 +180,39 @@ def test_the_ledger_route_takes_an_owner_name_and_lists_it(client, api_key, engi
     rows = list(csv.DictReader(io.StringIO(
         client.get("/api/v1/commitments?owner=bob&format=csv", headers=h).text)))  # fmt: skip
     assert [(row["deal_id"], row["owner_name"]) for row in rows] == [("d1", "Bob Baker")]
+
+
+def _ledger_entry(deal_id, key, amount, currency, home=None, home_currency=None, flagged=False):
+    return Commitment(crm="hubspot", deal_id=deal_id, deal_name=f"Deal {deal_id}",
+                      feature_key=key, promise_key=key, amount=Decimal(amount),
+                      currency=currency, amount_home=None if home is None else Decimal(home),
+                      home_currency=home_currency, signed_at=datetime(2026, 3, 1, tzinfo=UTC),
+                      flagged_at=datetime(2026, 4, 1, tzinfo=UTC) if flagged else None)  # fmt: skip
+
+
+def _totals(client, h, query=""):
+    t = client.get(f"/api/v1/commitments?{query}", headers=h).json()["totals"]
+    return (t["deals"], t["amount"], t["currency"], t["mixed_currencies"])
+
+
+def test_the_ledger_says_what_the_promises_it_lists_are_worth(client, api_key, engine):
+    """ "How much signed business was promised SSO, and how much rides on a broken promise?"
+    Each deal adds its amount once (w1 was promised SSO and SCIM), in the company currency
+    where the CRM converted it (j1: 1,500,000 JPY is 10,000 USD), over every page."""
+    with Session(engine) as s:
+        s.add_all([
+            _ledger_entry("w1", "sso", "1000", "USD", "1000", "USD", flagged=True),
+            _ledger_entry("w1", "scim", "1000", "USD", "1000", "USD"),
+            _ledger_entry("j1", "sso", "1500000", "JPY", "10000", "USD"),
+            _ledger_entry("g1", "scim", "500", "GBP"),  # not converted: its own currency
+        ])  # fmt: skip
+        s.commit()
+    h = api_key("engineering")
+    assert _totals(client, h, "feature=sso") == (2, 11000.0, "USD", False)
+    assert _totals(client, h, "feature=sso&limit=1") == (2, 11000.0, "USD", False)
+    assert _totals(client, h, "flagged=true") == (1, 1000.0, "USD", False)
+    assert _totals(client, h, "feature=scim") == (2, 1500.0, None, True)
+    assert _totals(client, h) == (3, 11500.0, None, True)
+    assert _totals(client, h, "q=nothing") == (0, 0.0, None, False)
+    r = client.get("/api/v1/commitments?format=csv", headers=h)
+    assert r.status_code == 200 and "totals" not in r.text

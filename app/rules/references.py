@@ -1647,9 +1647,9 @@ def _split_not_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> 
         if i < 0:
             continue
         c = clauses[i]
-        if low[c.start : n.start].strip(" \t-*\u2022"):
-            continue  # not opening the clause: "We promised SSO not in Q1, ..."
-        d = _date_at(low, low.index(" ", e + 4) + 1, c.end)
+        p = low.index(" ", e + 4) + 1
+        p += 4 if low.startswith("the ", p) else 0  # "SSO not in the Q1 release"
+        d = _date_at(low, p, c.end)
         if d is not None:
             _split_part(low, clauses, i, d.end(), names)
 
@@ -4841,11 +4841,33 @@ def _promised_in(
             found = dates[span] = _promised_dates(low, span[0], span[1], when)
         if skip and span == (a, b):
             found = [(p, d) for p, d in found if not any(lo <= p < hi for lo, hi in skip)]
+        denied = False
+        if found and (low.find("not ", *span) >= 0 or low.find("t ", *span) >= 0):
+            kept = _not_denied(low, found, span[0])  # "We promised SSO, not in Q1"
+            denied, found = len(kept) < len(found), kept
         if found:
             if len(found) > 1:
                 return _date_for(low, found, span[0], span[1], s, e)
             return found[0][1]
+        if denied and span == (c.start, c.end):
+            # "We promised SSO not in Q1 but by Q2": the date right after, correcting it;
+            # "We promised SSO not in Q1, SCIM by Q2": no date, not SCIM's
+            sentence = dates.get((a, b))
+            if sentence is None:
+                sentence = dates[(a, b)] = _promised_dates(low, a, b, when)
+            after = next(((p, d) for p, d in sentence if p >= c.end), None)
+            if after is not None and _CORRECTED_DATE.fullmatch(low, c.end, after[0]):
+                return after[1]
+            return None
     return None
+
+
+# Between a clause that denies a date and the date that corrects it: "not in Q1 but by Q2",
+# "not in Q1, only in Q2", "not by Q1; rather Q2".
+_CORRECTED_DATE = re.compile(
+    r"[\s,;-]*(?:but|only|rather|instead|just)?[\s,]*(?:(?:by|in|for|until|till|before|around"
+    r"|during|from)(?: the)? )?"
+)
 
 
 def _needed_in(
@@ -5438,6 +5460,16 @@ def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, da
         if resolved is not None:
             found.append((m.start(m.lastgroup), resolved))
     return found
+
+
+def _not_denied(low: str, found: list[tuple[int, date]], a: int) -> list[tuple[int, date]]:
+    """The dates of `found` (from low[a:...]) not denied right before them (`_DENIED_DATE`)."""
+    return [(p, d) for p, d in found if _DENIED_DATE.search(low, max(a, p - 16), p) is None]
+
+
+# A date denied right before it: "not in Q1", "not by Q1", "isn't for Q1", "not in the Q1
+# release". Not "not until Q3" or "not before Q2": those say when it will be.
+_DENIED_DATE = re.compile(r"(?<![a-z0-9])(?:not|n['\u2019]t) (?:in|by|for|during)(?: the)? $")
 
 
 # Before a bare month name ("by March", "in January", "end of March") or a year-less m/d

@@ -99,10 +99,10 @@ NOT_IN_DATE_PART_ONLY = [
         "SSO not in Q1 but Q2, SCIM by Q3",
         [("sso", False, None, None, False), ("scim", True, Q3, None, False)],
     ),
-    # ... our word before the feature: not cut (left as read)
+    # ... our word before the feature: promised, by no date (round 22)
     (
         "We promised SSO not in Q1, SCIM by Q2",
-        [("sso", True, Q1, None, False), ("scim", True, Q2, None, False)],
+        [("sso", True, None, None, False), ("scim", True, Q2, None, False)],
     ),
 ]
 

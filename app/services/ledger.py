@@ -101,6 +101,11 @@ def on_evaluated(
         if finding is None and availability != Availability.coming_soon.value:
             continue  # available/beta features are not promises; unapproved gaps block the win
         ref = refs_by_key.get(key)
+        if finding is None and ref is not None and ref.optional:
+            # Only ever called nice to have ("offline mode would be a bonus"; the strongest
+            # reference is a wish only when every one is): the deal was not sold on it. It was
+            # recorded as a promise, and its slip sent the owner a "promise at risk" task.
+            continue
         grant = grants.get(finding.approval_id) if finding and finding.approval_id else None
         promised = (
             (grant.promised_date if grant else None)

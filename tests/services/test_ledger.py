@@ -489,3 +489,35 @@ def test_won_deal_with_an_approved_off_roadmap_promise_is_recorded_and_reported(
         "mixed_currencies": False,
         "approvers": [{"approver": "pat", "count": 1, "amount": 80000.0}],
     }
+
+
+def test_a_feature_only_wished_for_is_no_promise_of_the_win(session, catalog):
+    """The customer called coming-soon SSO nice to have: the deal was not sold on it, so a won
+    deal records no promise (whose slip would send the owner a "promise at risk" task). A need
+    beside the wish, or an approval, is still recorded."""
+    deal = session.exec(select(Deal)).one()
+    wish = FeatureReference(feature_key="sso", feature_name="SSO", source="note",
+                            evidence="SSO would be a bonus", optional=True)  # fmt: skip
+    result = EvaluationResult(status=VerdictStatus.clear, references=[wish])
+    ledger.on_evaluated(session, deal, _snapshot(), result, was_won=False)
+    assert _entries(session) == {}
+    result = EvaluationResult(
+        status=VerdictStatus.clear, references=[wish, _ref("sso", "needs SSO")]
+    )
+    ledger.on_evaluated(session, deal, _snapshot(), result, was_won=False)
+    assert _entries(session)["sso"].evidence == "needs SSO"
+
+
+def test_an_approved_wish_is_still_recorded(session, catalog):
+    deal = session.exec(select(Deal)).one()
+    wish = FeatureReference(feature_key="scim", feature_name="SCIM", source="note",
+                            evidence="SCIM would be nice", optional=True)  # fmt: skip
+    result = EvaluationResult(
+        status=VerdictStatus.clear,
+        findings=[Finding(rule_id="never", severity=Severity.block, message="no SCIM",
+                          feature_key="scim", approved=True, approved_by="pat",
+                          approval_id=catalog.id)],
+        references=[wish],
+    )  # fmt: skip
+    ledger.on_evaluated(session, deal, _snapshot(), result, was_won=False)
+    assert _entries(session)["scim"].approver == "pat"

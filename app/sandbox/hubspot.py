@@ -332,6 +332,10 @@ class FakeHubSpot:
                 deal_id, other_type, other = (
                     (from_id, b, to_id) if a == "deals" else (to_id, a, from_id)
                 )
+                if other_type in ("notes", "tasks") and self.webhook_format != "generic":
+                    # HubSpot's legacy associationChange covers contacts, companies, deals,
+                    # tickets, line items and products: no engagements.
+                    return
                 self._event(
                     "deal.associationChange",
                     deal_id,

@@ -571,3 +571,24 @@ def test_a_notes_edit_from_a_generic_subscription_is_resolved_to_its_deal(
         JobContext(engine=engine, settings=settings, connectors={"hubspot": connector})
     )
     assert _queued(engine) == [deal]
+
+
+def test_legacy_subscriptions_report_no_note_on_a_deal_so_setup_offers_the_generic_ones(
+    fake,
+) -> None:
+    """HubSpot's legacy associationChange covers contacts, companies, deals, tickets, line
+    items and products. The sandbox sent a DEAL_TO_NOTE event no HubSpot portal sends, so
+    tests passed on notes a real portal never reports; only a generic subscription does."""
+    from app.connectors.hubspot.setup import instructions
+
+    deal = fake.add_deal("Acme", emit=False)
+    note = fake.create_object("notes", {"hs_note_body": "SSO by Q3"}, emit=False)
+    fake.associate("notes", note, "deals", deal)
+    assert fake.drain_events() == []
+    fake.webhook_format = "generic"
+    fake.associate("notes", note, "deals", deal)
+    [event] = fake.drain_events()
+    assert (event["fromObjectTypeId"], event["toObjectTypeId"]) == ("0-3", "0-46")
+    assert "object.associationChange: deal (line items), note (deals)" in instructions(
+        "https://rg.example.com", "roadmap_guard_clearance"
+    )

@@ -165,8 +165,28 @@ class PipelineCache:
         self._loaded_at = 0.0
         self._lock = threading.Lock()
 
+    RETRY_SECONDS = 600.0
+
     def _stale(self) -> bool:
         return not self._loaded or self.clock() - self._loaded_at >= self.REFRESH_SECONDS
+
+    def _reload(self) -> None:
+        """The hourly reload. It failing keeps the stages already known (tried again in
+        RETRY_SECONDS): an hour-old cache is better than failing every deal read meanwhile.
+        Only the first load has nothing to fall back on and raises."""
+        if not self._loaded:
+            self.refresh()
+            return
+        try:
+            self.refresh()
+        except ConnectorError as exc:
+            with self._lock:
+                self._loaded_at = self.clock() - self.REFRESH_SECONDS + self.RETRY_SECONDS
+            log.warning(
+                "hubspot pipelines not reloaded; keeping the stages known",
+                error=str(exc),
+                retry_in_seconds=self.RETRY_SECONDS,
+            )
 
     def refresh(self) -> None:
         started = self.clock()
@@ -199,7 +219,7 @@ class PipelineCache:
 
     def stage(self, pipeline: str | None, stage_id: str | None, *, refreshed: list[bool]) -> Stage:
         if self._stale() and not refreshed[0]:
-            self.refresh()
+            self._reload()
             refreshed[0] = True
         found = self._find(pipeline, stage_id)
         if found is None and stage_id and not refreshed[0]:
@@ -234,7 +254,7 @@ class PipelineCache:
 
     def won_stage_ids(self) -> list[str]:
         if self._stale():
-            self.refresh()
+            self._reload()
         return sorted(
             {st.id for by_id in self._stages.values() for st, _ in by_id.values() if st.is_won}
         )

@@ -167,8 +167,13 @@ def test_a_stage_made_won_in_hubspot_is_guarded_within_the_hour(fake, connector)
     now[0] += 60
     assert not connector.read_deals([deal])[deal].stage.is_won  # cached, one call
     now[0] += 3600
+    fake.inject("500", path="/crm/v3/pipelines")  # a failed reload keeps what was known
+    assert not connector.read_deals([deal])[deal].stage.is_won
+    now[0] += 60
+    assert not connector.read_deals([deal])[deal].stage.is_won  # not asked again at once
+    now[0] += 600
     assert connector.read_deals([deal])[deal].stage.is_won
-    assert fake.calls["GET /crm/v3/pipelines/deals"] == 2
+    assert fake.calls["GET /crm/v3/pipelines/deals"] == 3
 
 
 def test_blocked_deal_gets_properties_one_high_priority_task_and_note(fake, connector) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import and_, case, func, or_, select
@@ -12,7 +13,6 @@ from sqlmodel import Session
 from app.api.deals import CrmFilter, Format, Limit, _check_range, page_request, respond, wants_csv
 from app.api.deps import Offset, QueryDate, ReadPrincipal, SafeDate, SessionDep
 from app.models import Commitment
-from app.models.types import utcnow
 from app.services import queries
 from app.services.queries import PageResult, currency_label, money
 from app.services.search import contains_text
@@ -74,6 +74,7 @@ def commitment_conditions(
     hedged: bool | None = None,
     signed_from: SafeDate | None = None,
     signed_to: SafeDate | None = None,
+    timezone: str = "UTC",
 ) -> list:
     conds = []
     if feature:
@@ -95,9 +96,9 @@ def commitment_conditions(
     if hedged is not None:
         conds.append(Commitment.hedged == hedged)
     if signed_from:
-        conds.append(Commitment.signed_at >= _start_of(signed_from))
+        conds.append(Commitment.signed_at >= _start_of(signed_from, timezone))
     if signed_to:  # inclusive: the whole of the last day
-        conds.append(Commitment.signed_at < _start_of(signed_to + timedelta(days=1)))
+        conds.append(Commitment.signed_at < _start_of(signed_to + timedelta(days=1), timezone))
     return conds
 
 
@@ -139,8 +140,11 @@ def ledger_totals(session: Session, conds: list) -> dict[str, Any]:
     }
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
+def _start_of(day: date, timezone: str) -> datetime:
+    """The midnight starting `day` where the sales team works (BUSINESS_TIMEZONE), in UTC: the
+    days the leadership report counts signatures in. Days in UTC put a deal signed at 8 pm on
+    31 March in Los Angeles in Q2 here and in Q1 in the report, so the two never agreed."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 @router.get("/api/v1/commitments", summary="The commitment ledger; CSV with ?format=csv")
@@ -161,8 +165,12 @@ def list_commitments(
         bool | None,
         Query(description="true: promises said with a hedge ('might', 'hopefully'); false: firm"),
     ] = None,
-    signed_from: SafeDate | None = None,
-    signed_to: SafeDate | None = None,
+    signed_from: Annotated[
+        SafeDate | None, Query(description="signed on or after this day (BUSINESS_TIMEZONE)")
+    ] = None,
+    signed_to: Annotated[
+        SafeDate | None, Query(description="signed on or before this day (BUSINESS_TIMEZONE)")
+    ] = None,
     q: Annotated[str | None, Query(description="text in deal or account name")] = None,
     limit: Limit = None,
     offset: Offset = 0,
@@ -186,6 +194,7 @@ def list_commitments(
         hedged=hedged,
         signed_from=signed_from,
         signed_to=signed_to,
+        timezone=request.app.state.settings.business_timezone,
     )
     if q:  # literal text, any case: "100%" is no wildcard (`contains_text`)
         text = q.lower()

@@ -216,3 +216,35 @@ def test_the_ledger_says_what_the_promises_it_lists_are_worth(client, api_key, e
     assert _totals(client, h, "q=nothing") == (0, 0.0, None, False)
     r = client.get("/api/v1/commitments?format=csv", headers=h)
     assert r.status_code == 200 and "totals" not in r.text
+
+
+def test_signed_days_are_the_reports_days_in_the_business_time_zone(make_app, api_key, engine):
+    """Selling from Los Angeles, a deal signed at 8 pm on 31 March (1 April in UTC) is in Q1 in
+    the leadership report; the ledger's signed_from/signed_to counted UTC days and put it in
+    Q2, so the ledger behind the report's Q1 count missed it."""
+    from fastapi.testclient import TestClient
+
+    with Session(engine) as s:
+        for deal_id, signed in [
+            ("evening", datetime(2026, 4, 1, 3, tzinfo=UTC)),  # 31 March, 20:00 in LA
+            ("morning", datetime(2026, 4, 1, 16, tzinfo=UTC)),  # 1 April, 09:00 in LA
+        ]:
+            s.add(Commitment(crm="hubspot", deal_id=deal_id, feature_key="scim",
+                             promise_key="scim", signed_at=signed, amount=Decimal("100"),
+                             availability_at_signing="never"))  # fmt: skip
+        s.commit()
+    app = make_app(business_timezone="America/Los_Angeles")
+    h = api_key("viewer")
+    with TestClient(app) as client:
+        report = client.get("/api/v1/reports/commitments?from=2026-01-01&to=2026-06-30", headers=h)
+        counts = {q["quarter"]: q["commitments"]["count"] for q in report.json()["quarters"]}
+        assert counts == {"2026-Q1": 1, "2026-Q2": 1}
+
+        def ids(query):
+            r = client.get(f"/api/v1/commitments?{query}", headers=h)
+            assert r.status_code == 200, r.text
+            return [c["deal_id"] for c in r.json()["items"]]
+
+        assert ids("signed_from=2026-01-01&signed_to=2026-03-31") == ["evening"]
+        assert ids("signed_from=2026-04-01&signed_to=2026-06-30") == ["morning"]
+        assert ids("signed_to=2026-03-31") == ["evening"]

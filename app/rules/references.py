@@ -1710,6 +1710,39 @@ def _split_part(low: str, clauses: list[_Clause], i: int, frm: int, names: list[
         c.end = k
 
 
+def _split_labelled(low: str, clauses: list[_Clause], names: list[Mention]) -> None:
+    """After a feature's label and its colon or dash ("SSO: planned for Q3, SCIM by Q2", "SSO -
+    planned for Q3, SCIM by Q2"), cut the clause the colon opens at the joint before the next feature named in it, when it names none
+    before and states a date: the label's value is the part up to there (SSO planned for Q3), and the rest a
+    clause of its own (SCIM by Q2), as after a semicolon. Without it the value went to SCIM
+    alone and SSO, the label, was read plain."""
+    i = 0
+    while i + 1 < len(clauses):
+        c, nxt = clauses[i], clauses[i + 1]
+        i += 1
+        if c.end >= nxt.start or low[c.end : nxt.start].strip(" \t") not in _LABEL_JOINTS:
+            continue
+        if not any(
+            c.start <= n.start < c.end
+            and not low[c.start : n.start].strip(_LABEL_PUNCT)
+            and low[n.end : c.end].strip() in ("", "support")
+            for n in names
+        ):
+            continue  # no feature's label: "Demo: scheduled for Monday, SSO by Q2"
+        first = min((n.start for n in names if nxt.start <= n.start < nxt.end), default=-1)
+        if first < 0:
+            continue
+        joint = min(
+            (x for x in (low.find(j, nxt.start, first) for j in _PART_JOINTS) if x >= 0),
+            default=-1,
+        )
+        if joint < 0:
+            continue  # "SSO: SCIM by Q2": no value of its own before the next feature
+        if next(_DATE.finditer(low, nxt.start, joint), None) is None:
+            continue  # an undated value may be the list's: "Offline mode: optional, SSO, SCIM"
+        _split_part(low, clauses, i, nxt.start, names)
+
+
 def _inside_promise(cues: list[re.Match[str]]) -> Callable[[int], bool]:
     """Whether an offset is inside the promise group of one of the `cues` (a test, for each
     "in <date>" of a sentence, not a look at every cue each time)."""
@@ -1776,6 +1809,8 @@ def _clauses(
         _split_no_dated(low, clauses, names)
     if len(names) > 1 and low.find(" not ", a, b) >= 0:
         _split_not_dated(low, clauses, names)
+    if len(names) > 1 and len(clauses) > 1:
+        _split_labelled(low, clauses, names)
     i = 0
     settle = False  # a delivery already made, or a promise that needs a date: read at the end
     for m in cues:
@@ -4646,12 +4681,11 @@ def _hedged(low: str, said: _Clause | None, c: _Clause, names: list[Mention] | N
                         end -= 2
                     if k.start <= end <= at and low[end:at].strip() in ("", "support"):
                         return True
-        # ... of the label of a clause before a colon: "SSO: planned for Q3" (the feature the
-        # label, its plan the clause said after it)
+        # ... of the label of a clause before a colon or dash: "SSO: planned for Q3", "SSO -
+        # planned for Q3" (the feature the label, its plan the clause said after it)
         if (
             c.end < said.start
-            and low.startswith(":", c.end)
-            and said.start == c.end + 1
+            and low[c.end : said.start].strip(" \t") in _LABEL_JOINTS
             and _PLANNED_AFTER.match(low, said.start, said.end) is not None
             and any(
                 c.start <= n.start and low[n.end : c.end].strip() in ("", "support") for n in names
@@ -4661,6 +4695,8 @@ def _hedged(low: str, said: _Clause | None, c: _Clause, names: list[Mention] | N
     return False
 
 
+# What may end a feature's label before its plan: "SSO: planned for Q3", "SSO - planned for Q3".
+_LABEL_JOINTS = (":", "-", "\u2013", "\u2014")
 # The roadmap's plan opening the clause after a feature's label and colon: "SSO: planned for Q3".
 _PLANNED_AFTER = re.compile(
     r"[ \t]*(?:(?:planned|scheduled) for|on (?:the|our) roadmap for)(?![a-z0-9])"

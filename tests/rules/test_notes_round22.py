@@ -2,14 +2,20 @@
 was read as the promised date when the promise came before the feature ("We promised SSO not
 in Q1": SSO promised by Q1, a false block for a feature planned for Q2), or, with the clause
 cut, the next feature's date was taken instead; and "the" before a denied date ("SSO not in
-the Q1 release, SCIM by Q2") kept the clause whole, so SCIM's promise was read as SSO's too."""
+the Q1 release, SCIM by Q2") kept the clause whole, so SCIM's promise was read as SSO's too;
+a feature's label with a dated value before another feature ("SSO: promised by Q3, SCIM by
+Q2") lost its value to that feature, and the roadmap's plan after a dash was not hedged."""
 
 from __future__ import annotations
 
 import pytest
 
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
 from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
 from .test_notes_round8 import Q3
+from .test_sales_language import CATALOG
 
 # (note, [(feature, is_commitment, promised_date, needed_by, is_question)])
 DENIED_DATE_IS_NO_PROMISED_DATE = [
@@ -85,3 +91,51 @@ THE_BEFORE_A_DENIED_DATE = [
 )
 def test_the_before_a_denied_date_still_cuts_the_clause(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+def hedged_readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, hedged) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.promised_date, r.hedged)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# A feature's label with a dated value, then another feature after ", " or " and " ("SSO:
+# promised by Q3, SCIM by Q2"): the value is the label's, the rest a clause of its own. SSO was
+# read plain in each (a promise missed), the value going to SCIM alone. After a dash too, and
+# the roadmap's plan after a dash is hedged as after a colon ("SSO - planned for Q3": firm).
+LABELLED_VALUE_BEFORE_MORE_NAMES = [
+    ("SSO: promised by Q3, SCIM by Q2", [("sso", True, Q3, False), ("scim", True, Q2, False)]),
+    ("SSO: by Q3, SCIM by Q2", [("sso", True, Q3, False), ("scim", True, Q2, False)]),
+    ("SSO: planned for Q3, SCIM by Q2", [("sso", True, Q3, True), ("scim", True, Q2, False)]),
+    ("SSO: planned for Q3 and SCIM by Q2", [("sso", True, Q3, True), ("scim", True, Q2, False)]),
+    ("- SSO: promised by Q3, SCIM by Q2", [("sso", True, Q3, False), ("scim", True, Q2, False)]),
+    (
+        "SSO support: promised by Q3, SCIM by Q2",
+        [("sso", True, Q3, False), ("scim", True, Q2, False)],
+    ),
+    ("SSO - promised by Q3, SCIM by Q2", [("sso", True, Q3, False), ("scim", True, Q2, False)]),
+    (
+        "SSO \u2013 scheduled for Q3, SCIM by Q2",
+        [("sso", True, Q3, True), ("scim", True, Q2, False)],
+    ),
+    ("SSO - planned for Q3", [("sso", True, Q3, True)]),
+    ("SSO \u2014 planned for Q3", [("sso", True, Q3, True)]),
+    ("- SSO - planned for Q3", [("sso", True, Q3, True)]),
+    # ... what stays: no value of the label's own, an undated value (the list's), no label
+    ("SSO: SCIM by Q2", [("sso", False, None, False), ("scim", True, Q2, False)]),
+    ("Demo: scheduled for Monday, SSO by Q2", [("sso", True, Q2, False)]),
+    ("SSO - we planned for Q3", [("sso", True, Q3, False)]),
+    ("SSO by Q2 - kickoff: planned for May", [("sso", True, Q2, False)]),
+    ("SSO: planned for Q3", [("sso", True, Q3, True)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    LABELLED_VALUE_BEFORE_MORE_NAMES,
+    ids=[c[0][:60] for c in LABELLED_VALUE_BEFORE_MORE_NAMES],
+)
+def test_a_labels_dated_value_is_the_labels_before_more_names(body: str, expected: list) -> None:
+    assert hedged_readings(body) == expected

@@ -918,19 +918,40 @@ def exposure(
     # Python sorts only what SQL already ordered: one page. UNION ALL keeps no order.
     order = {r[1]: i for i, r in enumerate(_page_order(rows, page))}
     features.sort(key=lambda i: order.get(i["feature_key"], 0))
+    # One entry per stage: a stage renamed in the CRM gives the deals read since the new label
+    # and the others the old one (cells group by both), and the stage was listed twice, its
+    # deals split between the two. Merged here, named by the label most of its deals carry.
+    stages: dict[tuple, dict[str, Any]] = {}
     for kind, key, pipeline, stage_id, stage_label, n, amount, weighted, _t, *label in rows:
         if kind == "s" and key in index:
-            index[key]["by_stage"].append(
-                {
-                    "pipeline": pipeline,
-                    "stage_id": stage_id,
-                    "stage_label": stage_label,
-                    "deal_count": int(n),
-                    "amount": money(amount),
-                    "weighted_amount": money(weighted),
-                    **currency_label(*label),
-                }
-            )
+            cell = stages.get((key, pipeline, stage_id))
+            if cell is None:
+                cell = stages[(key, pipeline, stage_id)] = {
+                    "labels": {}, "n": 0, "amount": 0, "weighted": 0, "label": []
+                }  # fmt: skip
+            cell["labels"][stage_label] = cell["labels"].get(stage_label, 0) + int(n)
+            cell["n"] += int(n)
+            cell["amount"] += amount or 0
+            cell["weighted"] += weighted or 0
+            cell["label"].append(label)
+    for (key, pipeline, stage_id), cell in stages.items():
+        lows = [low for low, _h, _u in cell["label"] if low is not None]
+        highs = [high for _l, high, _u in cell["label"] if high is not None]
+        index[key]["by_stage"].append(
+            {
+                "pipeline": pipeline,
+                "stage_id": stage_id,
+                "stage_label": max(cell["labels"].items(), key=lambda kv: (kv[1], kv[0] or ""))[0],
+                "deal_count": cell["n"],
+                "amount": money(cell["amount"]),
+                "weighted_amount": money(cell["weighted"]),
+                **currency_label(
+                    min(lows, default=None),
+                    max(highs, default=None),
+                    sum(u or 0 for _l, _h, u in cell["label"]),
+                ),
+            }
+        )
     for item in features:
         item["by_stage"].sort(key=lambda s: (s["pipeline"] or "", s["stage_id"] or ""))
     if index:  # names, availability and dates for one page of features: a primary-key lookup

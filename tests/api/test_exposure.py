@@ -582,3 +582,38 @@ def test_each_feature_and_stage_says_its_own_currency_in_json_and_csv(
         ("api", "Prospecting"): "",
         ("scim", "Negotiation"): "USD",
     }
+
+
+def test_a_stage_renamed_in_the_crm_is_one_stage_of_exposure(client, api_key, engine, seeded):
+    """HubSpot renamed 'Qualified' to 'Qualified lead': h2, read since, carries the new label,
+    h1 the old one. The stage was listed twice, its deals split between the two entries (and
+    two CSV rows); it is one stage, whatever its deals' labels say."""
+    from sqlmodel import select
+
+    from app.models import Deal
+    from app.rules.model import EvaluationResult, FeatureReference, VerdictStatus
+    from app.services.pipeline import replace_dependencies
+
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == "h2")).one()
+        deal.stage_id, deal.stage_label = "qualified", "Qualified lead"
+        refs = [FeatureReference(feature_key="sso", feature_name="SSO", source="note",
+                                 evidence="needs SSO")]  # fmt: skip
+        replace_dependencies(
+            s, deal, EvaluationResult(status=VerdictStatus.blocked, references=refs)
+        )
+        s.commit()
+    h = api_key("engineering")
+    sso = _by_key(client.get("/api/v1/exposure", headers=h).json())["sso"]
+    stages = {(s["pipeline"], s["stage_id"]): s for s in sso["by_stage"]}
+    assert len(stages) == len(sso["by_stage"]) == 2
+    qualified = stages[("default", "qualified")]
+    assert qualified["stage_label"] in ("Qualified", "Qualified lead")
+    assert (qualified["deal_count"], qualified["amount"], qualified["weighted_amount"]) == (
+        2, 3000.0, 1200.0)  # fmt: skip
+    assert (qualified["currency"], qualified["mixed_currencies"]) == ("USD", False)
+    assert (sso["deal_count"], sso["amount"]) == (3, 6000.0)
+    r = client.get("/api/v1/exposure?format=csv&csv_rows=stage", headers=h)
+    rows = [x for x in csv.DictReader(io.StringIO(r.text)) if x["feature_key"] == "sso"]
+    assert [(x["stage_id"], x["deal_count"]) for x in rows] == [
+        ("qualified", "2"), ("Negotiation", "1")]  # fmt: skip

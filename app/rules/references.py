@@ -604,9 +604,12 @@ _QY = (
 _NEXT_YEAR = r"\s+(?:of\s+)?(?P<{0}_next>next (?:fiscal )?year)"
 _DATE = _WordStartPattern(
     r"(?<![a-z0-9])(?:"
+    # "2027 Q2", "2027-Q2", "2027 H1": the year before the quarter or half (`q_yb`, `h_yb`)
     r"(?P<q>(?:(?P<q_part>early|mid|late|beginning of|start of|end of)[- ]?)?"
+    r"(?:(?P<q_yb>20\d{2})[ -]?)?"
     rf"q(?P<q_n>[1-4])(?:{_QY.format('q')}|{_NEXT_YEAR.format('q')})?)"
-    rf"|(?P<h>h(?P<h_n>[12])(?:{_QY.format('h')}|{_NEXT_YEAR.format('h')})?)"
+    r"|(?P<h>(?:(?P<h_yb>20\d{2})[ -]?)?"
+    rf"h(?P<h_n>[12])(?:{_QY.format('h')}|{_NEXT_YEAR.format('h')})?)"
     # "1H27", "2H'27", "2H 2027", "1H FY27": the year is required ("2h" alone is two hours).
     r"|(?P<nh>(?P<nh_n>[12])h(?:(?:\s*(?P<nh_cy>cy)|\s*fy)?\s*'?(?P<nh_y>\d{4}|\d{2})"
     rf"|{_NEXT_YEAR.format('nh')}))"
@@ -628,6 +631,9 @@ _DATE = _WordStartPattern(
     r"|(?P<eoy>(?:end of (?:the )?year|year[- ]end|eoy)"
     r"(?:\s+(?:of\s+)?(?P<eoy_y>20\d{2})(?![-/0-9]|\.[0-9]))?)"
     r"|(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))"
+    # "06/2027", "6/2027", "2027/06", "2027-06": a month of a year (its last day)
+    r"|(?P<my>(?P<my_m>0?[1-9]|1[0-2])/(?P<my_y>20\d{2})(?![0-9/]))"
+    r"|(?P<ym>(?P<ym_y>20\d{2})[/-](?P<ym_m>0?[1-9]|1[0-2])(?![0-9/-]|\.[0-9]))"
     r"|(?P<us>(?P<us_m>\d{1,2})/(?P<us_d>\d{1,2})(?:/(?P<us_y>\d{4}|\d{2}))?(?![0-9/]))"
     rf"|(?P<md>(?P<md_m>{_MONTH_RE})\.?(?:\s+(?P<md_d>\d{{1,2}})(?:st|nd|rd|th)?(?![0-9]))?"
     r"(?:,?\s+(?:of\s+)?(?P<md_y>\d{4}))?)"
@@ -5542,7 +5548,7 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
     if kind in ("q", "h", "nh", "fy"):
         raw = g(f"{kind}_y")
         if kind in ("q", "h"):
-            raw = raw or g(f"{kind}_ya") or g(f"{kind}_yl") or g(f"{kind}_ys")
+            raw = raw or g(f"{kind}_ya") or g(f"{kind}_yl") or g(f"{kind}_ys") or g(f"{kind}_yb")
         year = _sane_year(_year(raw), ref)
         # "CY27", "Q3 CY27": the calendar's year and quarters, whatever the fiscal year.
         start = 1 if g(f"{kind}_cy") else fy_start
@@ -5586,6 +5592,9 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
         return date(year, 12, 31) if year is not None else None
     if kind == "iso":
         return date(int(g("iso_y")), int(g("iso_m")), int(g("iso_d")))
+    if kind in ("my", "ym"):
+        year = _sane_year(int(g(f"{kind}_y")), ref)
+        return _end_of_month(year, int(g(f"{kind}_m"))) if year is not None else None
     if kind == "us":
         month, day = int(g("us_m")), int(g("us_d"))
         year = _sane_year(_year(g("us_y")), ref)

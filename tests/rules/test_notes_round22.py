@@ -8,6 +8,8 @@ Q2") lost its value to that feature, and the roadmap's plan after a dash was not
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from app.rules.references import find_references
@@ -139,3 +141,36 @@ LABELLED_VALUE_BEFORE_MORE_NAMES = [
 )
 def test_a_labels_dated_value_is_the_labels_before_more_names(body: str, expected: list) -> None:
     assert hedged_readings(body) == expected
+
+
+# The year before the quarter or half ("2027 Q2", "2027 H1") was read as the whole year (31
+# December 2027, the "in 2027" before the quarter), and a month with its year in figures
+# ("06/2027", "2027/06", "2027-06") as no date at all.
+YEAR_FIRST_AND_NUMERIC_MONTHS = [
+    ("We'll have SCIM in 2027 Q2", date(2027, 6, 30)),
+    ("We'll have SCIM in 2027 H1", date(2027, 6, 30)),
+    ("We'll have SCIM in 2027 H2", date(2027, 12, 31)),
+    ("We'll have SCIM in 2027-Q3", date(2027, 9, 30)),
+    ("We'll have SCIM in 2028Q1", date(2028, 3, 31)),
+    ("We'll have SCIM by 06/2027", date(2027, 6, 30)),
+    ("We'll have SCIM by 6/2027", date(2027, 6, 30)),
+    ("We'll have SCIM by 2027/06", date(2027, 6, 30)),
+    ("We'll have SCIM by 2027-02", date(2027, 2, 28)),
+    # ... what stays
+    ("We'll have SCIM in H1 2027", date(2027, 6, 30)),
+    ("We'll have SCIM in 2027", date(2027, 12, 31)),
+    ("We'll have SCIM by 2027-06-15", date(2027, 6, 15)),
+    ("We'll have SCIM by 6/15/2027", date(2027, 6, 15)),
+    ("We'll have SCIM by 13/2027", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    YEAR_FIRST_AND_NUMERIC_MONTHS,
+    ids=[c[0][:60] for c in YEAR_FIRST_AND_NUMERIC_MONTHS],
+)
+def test_a_year_before_its_quarter_and_numeric_months_are_dates(
+    body: str, expected: date | None
+) -> None:
+    assert hedged_readings(body) == [("scim", True, expected, False)]

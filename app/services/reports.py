@@ -172,7 +172,10 @@ def commitments_report(
             func.max(signed.c.currency).label("currency"),
         ).group_by(signed.c.q, signed.c.approver, signed.c.crm, signed.c.deal_id)
     ).all()
-    per_approver: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
+    # quarter -> approver -> [promises, amount, the currency of each amount added]
+    per_approver: dict[str, dict[str, list]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0.0, set()])
+    )
     deal_amounts: dict[str, dict[tuple[str, str], Any]] = defaultdict(dict)
     currencies: dict[str, set[str | None]] = defaultdict(set)
     for index, approver, crm_name, deal_id, n, amount, currency in rows:
@@ -186,6 +189,8 @@ def commitments_report(
         entry = per_approver[q][approver or "(not approved: coming soon)"]
         entry[0] += n
         entry[1] = money(entry[1] + money(amount))
+        if amount:
+            entry[2].add(currency)
     for q, amounts in deal_amounts.items():
         block = quarters[q]["commitments"]
         block["deals"] = len(amounts)
@@ -194,9 +199,13 @@ def commitments_report(
         # total's currency not known, not `mixed` (which says several known currencies).
         block.update(amounts_currency(currencies[q]))
     for q, approvers in per_approver.items():
+        # Each line labelled as the quarter's total is: one approver's GBP deal the CRM did
+        # not convert beside a USD one is a sum of no one currency.
         quarters[q]["commitments"]["approvers"] = [
-            {"approver": name, "count": n, "amount": amount}
-            for name, (n, amount) in sorted(approvers.items(), key=lambda kv: (-kv[1][1], kv[0]))
+            {"approver": name, "count": n, "amount": amount, **amounts_currency(codes)}
+            for name, (n, amount, codes) in sorted(
+                approvers.items(), key=lambda kv: (-kv[1][1], kv[0])
+            )
         ]
 
     # 2. Findings overridden: approvals granted in the quarter and not revoked since (an expired
@@ -423,7 +432,8 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                      "currency": exposure_csv_currency(c)})  # fmt: skip
         for a in c["approvers"]:
             rows.append({"quarter": q["quarter"], "section": "commitments_by_approver",
-                         "item": a["approver"], "count": a["count"], "amount": a["amount"]})  # fmt: skip
+                         "item": a["approver"], "count": a["count"], "amount": a["amount"],
+                         "currency": exposure_csv_currency(a)})  # fmt: skip
         o = q["overridden_findings"]
         rows.append({"quarter": q["quarter"], "section": "overridden_findings", "item": "total",
                      "count": o["count"]})  # fmt: skip

@@ -79,6 +79,9 @@ def history(engine):
         s.commit()
 
 
+_UNLABELLED = {"currency": None, "mixed_currencies": False}  # entries stored with no currency
+
+
 def test_report_per_quarter(client, api_key, history):
     r = client.get("/api/v1/reports/commitments?from=2026-01-01&to=2026-06-30",
                    headers=api_key("viewer"))  # fmt: skip
@@ -87,8 +90,8 @@ def test_report_per_quarter(client, api_key, history):
     assert (q1["quarter"], q2["quarter"]) == ("2026-Q1", "2026-Q2")
     assert (q1["commitments"]["count"], q1["commitments"]["amount"]) == (2, 15000.0)
     assert q1["commitments"]["approvers"] == [
-        {"approver": "pat", "count": 1, "amount": 10000.0},
-        {"approver": "(not approved: coming soon)", "count": 1, "amount": 5000.0},
+        {"approver": "pat", "count": 1, "amount": 10000.0, **_UNLABELLED},
+        {"approver": "(not approved: coming soon)", "count": 1, "amount": 5000.0, **_UNLABELLED},
     ]
     assert (q2["commitments"]["count"], q2["commitments"]["amount"]) == (2, 3500.0)
     assert q1["overridden_findings"]["count"] == 2
@@ -113,7 +116,9 @@ def test_report_crm_filter_and_csv(client, api_key, history):
         "/api/v1/reports/commitments?from=2026-04-01&to=2026-06-30&crm=salesforce", headers=h
     )
     (q2,) = r.json()["quarters"]
-    assert q2["commitments"]["approvers"] == [{"approver": "lee", "count": 1, "amount": 1000.0}]
+    assert q2["commitments"]["approvers"] == [
+        {"approver": "lee", "count": 1, "amount": 1000.0, **_UNLABELLED}
+    ]
     r = client.get(
         "/api/v1/reports/commitments?from=2026-01-01&to=2026-06-30&format=csv", headers=h
     )
@@ -267,11 +272,40 @@ def test_a_deal_promising_several_features_adds_its_amount_once(client, api_key,
     block = q1["commitments"]
     assert (block["count"], block["deals"], block["amount"]) == (4, 2, 100500.0)
     assert (block["currency"], block["mixed_currencies"]) == (None, True)
+    usd, eur = (
+        {"currency": "USD", "mixed_currencies": False},
+        {"currency": "EUR", "mixed_currencies": False},
+    )
     assert block["approvers"] == [
-        {"approver": "lee", "count": 1, "amount": 100000.0},
-        {"approver": "pat", "count": 2, "amount": 100000.0},
-        {"approver": "(not approved: coming soon)", "count": 1, "amount": 500.0},
+        {"approver": "lee", "count": 1, "amount": 100000.0, **usd},
+        {"approver": "pat", "count": 2, "amount": 100000.0, **usd},
+        {"approver": "(not approved: coming soon)", "count": 1, "amount": 500.0, **eur},
     ]
+
+
+def test_an_approvers_line_in_several_currencies_says_it_is_mixed(client, api_key, engine):
+    """Pat approved promises on a USD deal and on a GBP one the CRM did not convert: the
+    quarter's total said `mixed_currencies`, pat's line (the same sum) said nothing, nor did
+    its CSV row."""
+    with Session(engine) as s:
+        for deal_id, currency in [("U1", "USD"), ("G1", "GBP")]:
+            s.add(Commitment(crm="hubspot", deal_id=deal_id, feature_key="scim",
+                             signed_at=_at(2026, 2, 10), approver="pat", approval_id=1,
+                             amount=Decimal("1000"), currency=currency,
+                             availability_at_signing="never"))  # fmt: skip
+        s.commit()
+    url = "/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31"
+    q1 = client.get(url, headers=api_key("viewer")).json()["quarters"][0]
+    assert q1["commitments"]["approvers"] == [
+        {"approver": "pat", "count": 2, "amount": 2000.0, "currency": None,
+         "mixed_currencies": True}
+    ]  # fmt: skip
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(url + "&format=csv", headers=api_key("viewer")).text))
+    )
+    assert [
+        (r["item"], r["currency"]) for r in rows if r["section"] == "commitments_by_approver"
+    ] == [("pat", "mixed")]
 
 
 def test_report_quarters_are_fiscal_quarters_in_the_business_time_zone(make_app, api_key, engine):

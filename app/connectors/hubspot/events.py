@@ -39,7 +39,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # What a deal's evaluation and totals read; a change to any other property queues nothing.
 # deal_currency_code: a new currency changes amount_in_home_currency, what totals add.
+# dealname: the task's subject and the deal lists name the deal by it.
 DEAL_PROPERTIES = {
+    "dealname",
     "dealstage",
     "amount",
     "deal_currency_code",

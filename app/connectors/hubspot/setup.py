@@ -32,6 +32,7 @@ WEBHOOK_SUBSCRIPTIONS = [
     # tracked as open and its pipeline is counted twice (beside the deal it went into).
     "deal.merge",
     "deal.restore",
+    "deal.propertyChange: dealname",
     "deal.propertyChange: dealstage",
     "deal.propertyChange: amount",
     "deal.propertyChange: deal_currency_code",

@@ -166,6 +166,17 @@ def test_a_change_of_currency_queues_the_deal_and_an_unread_property_does_not(
     assert _queued(engine) == ["501"]
 
 
+def test_a_renamed_deal_is_queued_so_its_task_and_lists_carry_the_new_name(
+    client, fake, engine
+) -> None:
+    """The task's subject ("Roadmap check: Acme is blocked") and the deal lists name the deal;
+    a rename was "not relevant" and both kept the old name until something else changed."""
+    event = _event(fake, objectId=503, propertyName="dealname", propertyValue="Acme renewal")
+    body, headers = fake.signed_request(URL, [event])
+    assert client.post(URL, content=body, headers=headers).json()["queued_deals"] == 1
+    assert _queued(engine) == ["503"]
+
+
 def test_other_portal_and_own_changes_queue_nothing(client, fake, engine) -> None:
     events = [
         _event(fake, eventId=1, portalId=1),

@@ -487,7 +487,15 @@ def test_won_deal_with_an_approved_off_roadmap_promise_is_recorded_and_reported(
         "amount": 80000.0,
         "currency": entry.home_currency or entry.currency,
         "mixed_currencies": False,
-        "approvers": [{"approver": "pat", "count": 1, "amount": 80000.0}],
+        "approvers": [
+            {
+                "approver": "pat",
+                "count": 1,
+                "amount": 80000.0,
+                "currency": entry.home_currency or entry.currency,
+                "mixed_currencies": False,
+            }
+        ],
     }
 
 

@@ -243,11 +243,11 @@ _PROMISE = re.compile(
     # Reported: "told them SCIM would be ready by renewal" (`_ours`: only after a word of
     # telling; "SCIM would help them" is no promise).
     r"would (?:definitely |certainly )?(?:have(?! to)|be (?:ready|available|live|delivered|"
-    r"shipped|done|there|in place)|deliver|ship|support|provide|include)"
+    r"shipped|done|there|in place|ga|generally available)|deliver|ship|support|provide|include)"
     r"|(?:will|shall|going to) (?:definitely |certainly |absolutely |also |likely |probably "
     r"|most likely |still |already )?"
     r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place|included"
-    r"|supported|launched|released)|deliver|ship|support|provide|build|add|develop|get|give"
+    r"|supported|launched|released|ga|generally available)|deliver|ship|support|provide|build|add|develop|get|give"
     # "SCIM will launch in Q2" as "SCIM will ship in Q2" (`_ours`: said of a feature or by us)
     r"|include|enable|make|launch|release"
     # bending the roadmap for the deal: "We'll prioritize SCIM for them", "fast-track"
@@ -464,7 +464,7 @@ _PROMISE_VERB = r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s
 _DELIVERY_VERB = (
     r"(?:ship(?:s|ping)?|deliver(?:ing)?|have|build|develop|go (?:ga|live)|throw (?:it |them )?in"
     r"|launch|release|be (?:ready|available|live|delivered|shipped|shipping|done|there|in place"
-    r"|launched|released))"
+    r"|launched|released|ga|generally available))"
 )
 _DENIED = re.compile(
     r"(?<![a-z0-9])(?:(?:(?P<fut>(?:can|could|will|would|shall)(?:n['\u2019]?t| not)|cannot"
@@ -2720,6 +2720,13 @@ _REPORT_JOINTS_TEXT = " :-\u2013\u2014"
 _REPORT_JOINTS = frozenset((":", "-", "\u2013", "\u2014"))
 
 
+# How a future "be ready" cue ends ("will be live", "will be ready"): the customer's when they
+# are its subject (`_CUSTOMER_BEFORE`): "They will be live in Q2 and need SCIM".
+_BE_READY = ("be ready", "be live", "be ga", "be generally available", "be available", "be done")
+_CUSTOMER_BEFORE = re.compile(
+    r"(?:^|[^a-z0-9'\u2019])(?:they|he|she|(?:the |their )?(?:customer|client|prospect)s?"
+    r"|their(?: [a-z-]+){1,2})(?: (?:already|also|still|probably|likely|definitely))? $"
+)
 # How a future launch or release cue ends ("will launch", "going to be released"): said by
 # us or of a feature only (`_launch_ours`), as the customer's launch is theirs.
 _LAUNCHES = ("launch", "release", "launched", "released")
@@ -2963,6 +2970,12 @@ def _ours(
         and not _launch_ours(low, s, a, cue, names)
     ):
         return False  # "They will launch in Q2 and need SCIM", "Their app will launch in Q2"
+    elif (
+        head in _WILL_HEADS
+        and cue.endswith(_BE_READY)
+        and _CUSTOMER_BEFORE.search(low, max(a, s - 40), s) is not None
+    ):
+        return False  # "They will be live in Q2 and need SCIM", "Their team will be ready by Q2"
     elif (
         head in _WILL_HEADS
         and cue.endswith("ship")

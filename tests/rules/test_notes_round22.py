@@ -174,3 +174,49 @@ def test_a_year_before_its_quarter_and_numeric_months_are_dates(
     body: str, expected: date | None
 ) -> None:
     assert hedged_readings(body) == [("scim", True, expected, False)]
+
+
+# "GA" and "generally available" after "will be" or "would be" are our delivery, as "will be
+# available" is: each was read plain (a promise missed). Denied, no commitment.
+GENERALLY_AVAILABLE = [
+    ("SCIM will be GA in Q2", [("scim", True, Q2, False)]),
+    ("SCIM will be generally available in Q2", [("scim", True, Q2, False)]),
+    ("SCIM won't be GA in Q2", [("scim", False, None, False)]),
+    ("SCIM won't be generally available until Q3", [("scim", False, None, False)]),
+    # ... what stays
+    ("Told them SCIM would be GA by Q2", [("scim", True, Q2, False)]),
+    ("SCIM will be available in Q2", [("scim", True, Q2, False)]),
+    ("SCIM will be in GA by Q2", [("scim", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), GENERALLY_AVAILABLE, ids=[c[0][:60] for c in GENERALLY_AVAILABLE]
+)
+def test_generally_available_is_our_delivery(body: str, expected: list) -> None:
+    assert hedged_readings(body) == expected
+
+
+# The customer the subject of "will be live / ready / GA / done" ("They will be live in Q2 and
+# need SCIM"): their go-live, as "They will launch in Q2 and need SCIM" already was; each was
+# our promise of SCIM by their date (a false block).
+THEIR_BEING_READY = [
+    ("They will be live in Q2 with their app, need SCIM", [("scim", False, None, False)]),
+    ("They will be ready in Q2, need SCIM", [("scim", False, None, False)]),
+    ("Their team will be live in Q2 and needs SCIM", [("scim", False, None, False)]),
+    ("The customer will be ready by Q2 and needs SCIM", [("scim", False, None, False)]),
+    ("They will be GA in Q2 with their app, need SCIM", [("scim", False, None, False)]),
+    # ... what stays: a feature's, ours, or a feature referred back to
+    ("SCIM will be ready by Q2", [("scim", True, Q2, False)]),
+    ("We will be ready with SCIM by Q2", [("scim", True, Q2, False)]),
+    ("Told them SCIM will be live by Q2", [("scim", True, Q2, False)]),
+    ("They asked about SCIM; it will be ready by Q2", [("scim", True, Q2, False)]),
+    ("They will launch in Q2 and need SCIM", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), THEIR_BEING_READY, ids=[c[0][:60] for c in THEIR_BEING_READY]
+)
+def test_the_customer_being_ready_is_theirs(body: str, expected: list) -> None:
+    assert hedged_readings(body) == expected

@@ -529,3 +529,47 @@ def test_an_approved_wish_is_still_recorded(session, catalog):
     )  # fmt: skip
     ledger.on_evaluated(session, deal, _snapshot(), result, was_won=False)
     assert _entries(session)["scim"].approver == "pat"
+
+
+def test_a_deal_taken_out_of_won_withdraws_its_entries(session, catalog):
+    """A rep dragged the deal to Closed won by mistake and put it back (or it was lost): its
+    promises were never signed. They stayed in the ledger and the report as signed, and a slip
+    sent the owner a "promise at risk" task. Won again, it is recorded afresh."""
+    deal = session.exec(select(Deal)).one()
+    ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
+    session.commit()
+    assert set(_entries(session)) == {"sso", "scim"}
+    # still open and never won: nothing to withdraw, nothing read
+    ledger.on_evaluated(session, deal, _snapshot(OPEN), _result(catalog.id), was_won=False)
+    assert set(_entries(session)) == {"sso", "scim"}
+    lost = Stage(id="lost", label="Closed lost", is_closed=True, probability=0.0)
+    ledger.on_evaluated(session, deal, _snapshot(lost), _result(catalog.id), was_won=True)
+    session.commit()
+    assert _entries(session) == {}
+    ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
+    session.commit()
+    assert set(_entries(session)) == {"sso", "scim"}
+
+
+def test_reopening_a_won_deal_through_the_pipeline_withdraws_its_entries(engine, settings):
+    """The pipeline tells the ledger whether the deal was won before the snapshot it applies."""
+    from app.services.pipeline import EvaluationContext, evaluate_and_store_many
+
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="SSO", availability="coming_soon",
+                      target_date=date(2026, 6, 30)))  # fmt: skip
+        s.commit()
+
+    def read(stage):
+        snap = DealSnapshot(crm="test", deal_id="D9", name="Globex", stage=stage,
+                            amount=Decimal("1000"), currency="USD",
+                            line_items=[{"id": "li1", "name": "SSO", "sku": "sso"}])  # fmt: skip
+        with Session(engine) as s:
+            context = EvaluationContext.load(s, "test", [], utcnow())
+            evaluate_and_store_many(s, context, [snap], triggers={})
+            s.commit()
+            return [c.feature_key for c in s.exec(select(Commitment))]
+
+    assert read(WON) == ["sso"]
+    assert read(WON) == ["sso"]
+    assert read(OPEN) == []

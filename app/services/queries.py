@@ -670,7 +670,11 @@ def feature_deals(
             select(DealFeature.id).where(DealFeature.feature_key == key).limit(1)
         ).first()
         if known is None:
-            raise NotFound(f"feature '{key}' is not on the roadmap and no deal references it")
+            keys = session.execute(select(Feature.key)).scalars().all()
+            raise NotFound(
+                f"feature '{key}' is not on the roadmap and no deal references it"
+                + did_you_mean(key, keys)
+            )
     result = list_deals(session, replace(filters, feature=key), page, base_url=base_url)
     ids_by_crm: dict[str, list[str]] = {}
     for row in result.items:

@@ -113,6 +113,12 @@ def test_feature_deals_csv_and_unknown_feature(client, api_key, seeded):
     assert r.headers["x-total-count"] == "3"
     r = client.get("/api/v1/features/nosuch/deals", headers=h)
     assert r.status_code == 404 and "nosuch" in r.json()["error"]["message"]
+    assert "did you mean" not in r.json()["error"]["message"]
+    r = client.get("/api/v1/features/SSO/deals", headers=h)  # keys are lower case
+    assert r.status_code == 404
+    assert r.json()["error"]["message"] == (
+        "feature 'SSO' is not on the roadmap and no deal references it; did you mean 'sso'?"
+    )
 
 
 @pytest.mark.parametrize(

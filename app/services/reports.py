@@ -60,6 +60,7 @@ class Quarters:
         # instants: the start of each quarter and the end of the last
         after = self._first_day(indexes.stop)
         self.bounds = [self.instant(day) for day in [*self.starts, after]]
+        self.last_day = after - timedelta(days=1)  # of the last quarter, whatever `end` is
 
     def _index(self, day: date) -> int:
         return quarter_index(day, self.fy_start)
@@ -260,8 +261,12 @@ def commitments_report(
             "median_hours": round(statistics.median(hours), 2),
         }
 
-    # 4. Blocked pipeline by feature, by the quarter the blocked deals are due to close.
-    for q, features in _blocked_by_feature(session, start, end, crm, periods).items():
+    # 4. Blocked pipeline by feature, by the quarter the blocked deals are due to close: to
+    # the end of the last quarter, not to `end`. It is open pipeline, not history: `to`
+    # (default today) left out every blocked deal due later in the current quarter, the ones
+    # the quarter's number still depends on.
+    blocked = _blocked_by_feature(session, start, periods.last_day, crm, periods)
+    for q, features in blocked.items():
         if q is not None:
             ranked = sorted(features.items(), key=lambda kv: (-kv[1][1], kv[0]))[:top]
             # Each feature's label as exposure gives it: GBP deals the CRM did not convert

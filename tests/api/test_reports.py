@@ -419,3 +419,27 @@ def test_a_commitment_amount_of_no_known_currency_makes_the_total_unlabelled_not
                     headers=api_key("viewer")).json()["quarters"][0]  # fmt: skip
     block = q1["commitments"]
     assert (block["amount"], block["currency"], block["mixed_currencies"]) == (2000.0, None, False)
+
+
+def test_blocked_pipeline_counts_the_whole_quarter_not_up_to_today(client, api_key, engine):
+    """On 15 May the report's current quarter runs to date for what happened (signatures,
+    approvals), but blocked pipeline is open deals due to close in the quarter: those due in
+    June were left out, the ones the quarter's number still depends on. The next quarter's are
+    not in it."""
+    with Session(engine) as s:
+        for deal_id, close in [("May", date(2026, 5, 10)), ("June", date(2026, 6, 20)),
+                               ("July", date(2026, 7, 1))]:  # fmt: skip
+            ev = Evaluation(crm="hubspot", deal_id=deal_id, verdict="blocked",
+                            findings=[{"feature_key": "scim", "severity": "block"}])  # fmt: skip
+            s.add(ev)
+            s.flush()
+            s.add(Deal(crm="hubspot", deal_id=deal_id, amount=Decimal("1000"), currency="USD",
+                       close_date=close, verdict="blocked", last_evaluation_id=ev.id))  # fmt: skip
+        s.commit()
+    r = client.get("/api/v1/reports/commitments?to=2026-05-15", headers=api_key("viewer"))
+    assert r.status_code == 200, r.text
+    q2 = r.json()["quarters"][-1]
+    assert q2["quarter"] == "2026-Q2"
+    assert [
+        (f["feature_key"], f["deal_count"], f["amount"]) for f in q2["top_blocked_features"]
+    ] == [("scim", 2, 2000.0)]

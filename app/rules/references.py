@@ -296,6 +296,9 @@ _PROMISE = re.compile(
     rf"|{_DOCS_RE}s? (?:now |also )?(?:includes?|included|lists|covers|contains|specifies)"
     r"|(?:part of|included in|covered (?:by|in|under)|listed (?:in|on)|specified in) (?:the )?"
     rf"(?:signed |final )?{_DOCS_RE}{_NOT_DOC_PROCESS}"
+    # What the contract says: "Per the MSA, SCIM must be available at go-live"
+    r"|(?:per|under|according to|as per) (?:the |our )?(?:signed |final )?"
+    rf"{_DOCS_RE}{_NOT_DOC_PROCESS}"
     # "Added SCIM to the contract"; "to contract" without "the" only after an adding verb
     # (`_bare_to_doc`: "moved to contract" is a stage)
     r"|to (?:the )?(?:signed |final )?(?:contract|msa|sow|order form|quote|proposal)"
@@ -523,6 +526,13 @@ _CUES = _WordStartPattern(
             ("past", _DELIVERED),  # last: no promise cue starts like it
         )
     )
+)
+# What a contract cue before it says the document leaves out: "Per the MSA, SCIM is not
+# included", "In the contract, SCIM is excluded", "Under the SOW, SCIM is out of scope".
+_EXCLUDED_AFTER = re.compile(
+    r"(?<![a-z0-9])(?:excluded|out of scope)(?![a-z0-9])"
+    r"|(?:(?<![a-z0-9])not|n['\u2019]t)(?: be)? (?:included|part of|covered|listed|in scope)"
+    r"(?![a-z0-9])"
 )
 # Promise language in a sentence naming nothing but a product word ("a custom connector"):
 # re would try _PROMISE's look-behind at every character of it.
@@ -1854,6 +1864,11 @@ def _clauses(
                 _CONTRACT_DENIED.search(low, max(c.start, start - 48), start) is not None
             ):
                 c.denied = True  # "SCIM is not in the contract", "refused to put it in the MSA"
+            elif (
+                _is_contract_cue(low[start : m.end(kind)])
+                and _EXCLUDED_AFTER.search(low, m.end(kind), c.end) is not None
+            ):
+                c.denied = True  # "Per the MSA, SCIM is not included", "In the SOW, SCIM excluded"
             elif (
                 not c.promise
                 and start - 4 >= a

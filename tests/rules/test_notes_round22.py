@@ -220,3 +220,41 @@ THEIR_BEING_READY = [
 )
 def test_the_customer_being_ready_is_theirs(body: str, expected: list) -> None:
     assert hedged_readings(body) == expected
+
+
+# What the contract says, named before it ("Per the MSA, SCIM must be available at go-live"):
+# in the contract, as "The MSA includes SCIM" is; each was read as the customer's own need, no
+# commitment. A contract cue with the document leaving the feature out after it ("In the
+# contract, SCIM is not included") is none; it was a commitment.
+PER_THE_CONTRACT = [
+    (
+        "Per the MSA, SCIM must be available at go-live (Jan 15)",
+        [("scim", True, date(2027, 1, 15), False)],
+    ),
+    ("As per the order form, SSO included", [("sso", True, None, False)]),
+    ("Per the MSA, SCIM is included", [("scim", True, None, False)]),
+    ("Per the MSA, SCIM is not included", [("scim", False, None, False)]),
+    ("Per the MSA, SCIM isn't included", [("scim", False, None, False)]),
+    ("Per the MSA, SCIM is excluded", [("scim", False, None, False)]),
+    ("In the contract, SCIM is not included", [("scim", False, None, False)]),
+    # ... what stays: another party's contract, the sale's steps, a denial before the cue
+    ("Per their contract with Okta, they need SSO", [("sso", False, None, False)]),
+    ("Per the MSA redlines, they want SCIM", [("scim", False, None, False)]),
+    ("SCIM is not included in the MSA", [("scim", False, None, False)]),
+    ("Per the contract, SCIM by Q2", [("scim", True, Q2, False)]),
+    ("Under the MSA, SCIM ships by Q2", [("scim", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), PER_THE_CONTRACT, ids=[c[0][:60] for c in PER_THE_CONTRACT]
+)
+def test_what_the_contract_says_is_in_the_contract(body: str, expected: list) -> None:
+    assert hedged_readings(body) == expected
+
+
+def test_an_off_roadmap_promise_per_the_contract_is_still_caught() -> None:
+    (ref,) = find_references(
+        make_deal("Per the contract, we owe them a SAP integration by Q2."), CATALOG, today=TODAY
+    )
+    assert (ref.feature_key, ref.feature_name, ref.is_commitment) == (None, "SAP integration", True)

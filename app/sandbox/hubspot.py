@@ -311,8 +311,16 @@ class FakeHubSpot:
         object_type = OBJECT_TYPES[object_type]
         with self.lock:
             self.objects[object_type].pop(oid, None)
-            if object_type == "deals":
-                self._event("deal.deletion", oid, ("CRM_UI", "userId:1"))
+            # Its associations go with it.
+            for (a, fid, b), targets in list(self.assoc.items()):
+                if a == object_type and fid == oid:
+                    self.assoc.pop((a, fid, b))
+                elif b == object_type:
+                    targets.pop(oid, None)
+            kind = {"deals": "deal", "line_items": "line_item", "notes": "note"}.get(object_type)
+            # Notes have no legacy subscription: only a generic one reports their deletion.
+            if kind is not None and (kind != "note" or self.webhook_format == "generic"):
+                self._event(f"{kind}.deletion", oid, ("CRM_UI", "userId:1"))
 
     def associate(
         self,

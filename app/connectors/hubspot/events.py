@@ -53,7 +53,11 @@ LINE_ITEM_EVENT = "line_item.propertyChange"
 # A note's text edited (generic subscriptions only: the legacy ones have no notes). Like a
 # line item's change it names the note, not the deal: resolved by the same schedule.
 NOTE_EVENT = "note.propertyChange"
-RESOLVED_LATER = (LINE_ITEM_EVENT, NOTE_EVENT)
+# A line item or note deleted: HubSpot can no longer say which deal it was on, so the
+# schedule asks the dependency index which deals a feature reference of it came from.
+LINE_ITEM_DELETION = "line_item.deletion"
+NOTE_DELETION = "note.deletion"
+RESOLVED_LATER = (LINE_ITEM_EVENT, NOTE_EVENT, LINE_ITEM_DELETION, NOTE_DELETION)
 ASSOCIATED_TYPES = {"LINE_ITEM", "NOTE", "ENGAGEMENT"}
 # Generic subscriptions ("object.creation", "object.propertyChange", ...: HubSpot's generic
 # webhook subscriptions, the crmObjects of an app on its developer platform) name the object

@@ -12,7 +12,9 @@ stores them without calling HubSpot (fast ack, no API budget in the request path
 reads the stored events after its cursor, asks HubSpot for their deals in one v4 association
 batch per 1000 line items, and queues those deals. A note's edit (a generic subscription's
 "object.propertyChange" of a note: the legacy ones report no notes) names the note and is
-resolved the same way, notes → deals.
+resolved the same way, notes → deals. A deleted line item or note (line_item.deletion; a
+generic object.deletion of a note) is resolved through the dependency index instead: the deals
+it gave a feature reference to are queued.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from sqlmodel import Session, select
 
 from app.connectors.hubspot.events import (
     CRM,
+    LINE_ITEM_DELETION,
     LINE_ITEM_EVENT,
+    NOTE_DELETION,
     NOTE_EVENT,
     RESOLVED_LATER,
     SOURCE,
@@ -31,7 +35,7 @@ from app.connectors.hubspot.events import (
 )
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
-from app.models import WebhookEvent, utcnow
+from app.models import DealFeature, WebhookEvent, utcnow
 
 OVERLAP = timedelta(minutes=1)
 LINE_ITEM_BATCH = 1000
@@ -57,6 +61,29 @@ def reconcile(ctx: JobContext) -> dict:
         queued = enqueue_deals(session, CRM, deal_ids, reason="reconcile")
         session.commit()
     return {"since": started.isoformat(), "last_queued": queued}
+
+
+def _deals_referencing(session: Session, deleted: dict[str, list[str]]) -> set[str]:
+    """The deals a deleted line item or note gave a feature reference to (the dependency
+    index: `source`, `source_id`). HubSpot has nothing left to say about a deleted object's
+    deals; a deal that a deleted note (its promise of SSO) blocked stayed blocked until
+    something else about it changed. A deleted object that referenced nothing changes no
+    verdict."""
+    found: set[str] = set()
+    for source, ids in deleted.items():
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            found.update(
+                session.exec(
+                    select(DealFeature.deal_id)
+                    .where(
+                        DealFeature.crm == CRM,
+                        DealFeature.source == source,
+                        DealFeature.source_id.in_(chunk),
+                    )
+                    .distinct()
+                ).all()
+            )
+    return found
 
 
 # On PostgreSQL an inbox id is drawn when the event is inserted, not when it commits: an event
@@ -115,7 +142,9 @@ def resolve_line_items(ctx: JobContext) -> dict:
         deal_ids = {d for ids in deals.values() for d in ids}
         if notes:
             deal_ids |= {d for ids in connector.deals_for_notes(notes).values() for d in ids}
+        deleted = {"line_item": named(LINE_ITEM_DELETION), "note": named(NOTE_DELETION)}
         with Session(ctx.engine) as session:
+            deal_ids |= _deals_referencing(session, deleted)
             queued = enqueue_deals(session, CRM, deal_ids, reason="webhook")
             session.commit()
         recent |= {event_id for event_id, _, _ in todo}

@@ -41,6 +41,7 @@ WEBHOOK_SUBSCRIPTIONS = [
     "deal.propertyChange: hubspot_owner_id",
     "deal.associationChange (line items)",
     "line_item.propertyChange: name, hs_sku, hs_product_id, quantity",
+    "line_item.deletion",
 ]
 # The same in HubSpot's generic format (an app's crmObjects subscriptions): both are accepted.
 # Notes exist only there (the legacy associationChange covers no notes).
@@ -49,6 +50,7 @@ GENERIC_SUBSCRIPTIONS = [
     "object.propertyChange: deal (the properties above)",
     "object.propertyChange: line_item (name, hs_sku, hs_product_id, quantity)",
     "object.propertyChange: note (hs_note_body)",
+    "object.deletion: line_item, note",
     "object.associationChange: deal (line items), note (deals)",
 ]
 

@@ -545,3 +545,46 @@ def test_a_deal_merged_away_without_its_webhook_stops_being_tracked_on_reconcile
     drain(world)
     assert deal_row(world, duplicate).tracked is False
     assert deal_row(world, survivor).tracked is True
+
+
+def test_deleting_the_line_item_or_note_that_blocked_a_deal_clears_it(fake, world) -> None:
+    """The rep does what the task says: removes the SSO line item, or deletes the note that
+    promised SSO. HubSpot reports the deletion (line_item.deletion; a note's only through a
+    generic subscription) naming the deleted object, whose deals it can no longer tell: the
+    event was "not relevant" and the deal stayed blocked, unable to close, until something
+    else about it changed. The deals it gave a reference to are re-checked."""
+    w = world
+
+    def resolve() -> None:
+        resolve_line_items(
+            JobContext(
+                engine=w["engine"], settings=w["settings"], connectors={"hubspot": w["connector"]}
+            )
+        )
+
+    sold = fake.add_deal("Acme", line_items=[SSO, AUDIT], emit=False)
+    promised = fake.add_deal("Globex", notes=["We promised SSO by Q3."], emit=False)
+    fake.ui_set_stage(sold, "contractsent")
+    fake.ui_set_stage(promised, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    for deal in (sold, promised):
+        assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "blocked"
+    fake.drain_events()  # our own writes' echo
+
+    fake.webhook_format = "generic"
+    sso_item = next(
+        i
+        for i in fake.associated("deals", sold, "line_items")
+        if fake.objects["line_items"][i]["properties"]["hs_sku"] == "SKU-SSO"
+    )
+    fake.delete_object("line_items", sso_item)
+    [note] = fake.associated("deals", promised, "notes")
+    fake.delete_object("notes", note)
+    kinds = [(e["subscriptionType"], e["objectTypeId"]) for e in fake.events]
+    assert kinds == [("object.deletion", "0-8"), ("object.deletion", "0-46")]
+    deliver(fake, world)
+    resolve()
+    drain(world)
+    for deal in (sold, promised):
+        assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "clear"

@@ -4414,6 +4414,16 @@ def _sentence_references(
             # our yes to their dated question: "Customer asked whether SCIM will be ready by
             # Q1, told them yes" is our promise by Q1
             question, said = False, c
+        elif (
+            said is None
+            and not question
+            and c.needed
+            and c is not last
+            and _agreed_to(low, clauses, c, mentions)
+        ):
+            # our agreement to their dated need: "They need SCIM by Q2, we agreed" is our
+            # promise by Q2, as a yes to their dated question is
+            said = c
         if question and said is orphan and said is not None and said.start >= c.end:
             # a question answered with a promise of it is a promise: "They asked about SCIM,
             # so we promised it by Q3" (not "..., we promised a follow-up": no "it"), or with
@@ -4544,6 +4554,30 @@ def _yes_to(
     return _YES_ANSWER.fullmatch(low, start, k.end) is not None and bool(
         _promised_dates(low, c.start, c.end, when)
     )
+
+
+# Our agreement, a clause of its own after the customer's dated need: "They need SCIM by Q2,
+# we agreed", "... and we agreed to it", "...; we confirmed", "..., I said no problem".
+_AGREED_ANSWER = re.compile(
+    r"(?:so |and |but )?(?:we|i)(?: (?:have|had|already|both|then))? "
+    r"(?:agreed(?: to (?:it|that|this|them|the date|the timeline|the deadline))?"
+    r"|confirmed(?: (?:it|that|this|the date|the timeline))?|committed(?: to (?:it|that|this))?"
+    r"|accepted(?: (?:it|that|this|the date))?"
+    r"|said (?:yes|yep|yeah|ok|okay|sure|fine|no problem|that works|that'?s fine|we can))"
+    r"[\s.!]*"
+)
+
+
+def _agreed_to(low: str, clauses: list[_Clause], c: _Clause, names: list[Mention]) -> bool:
+    """Whether the clause `c`, the customer's dated need, is agreed to by the last clause,
+    right after it and naming no feature (`_AGREED_ANSWER`)."""
+    k = clauses[-1]
+    if clauses[-2] is not c or c.denied or any(k.start <= n.start < k.end for n in names):
+        return False
+    start = k.start
+    while start < k.end and low[start] in _CLAUSE_LEAD:
+        start += 1
+    return _AGREED_ANSWER.fullmatch(low, start, k.end) is not None
 
 
 # Hedges on a promise: it was still said, but not as a firm word. "may" is no hedge after a

@@ -258,3 +258,37 @@ def test_an_off_roadmap_promise_per_the_contract_is_still_caught() -> None:
         make_deal("Per the contract, we owe them a SAP integration by Q2."), CATALOG, today=TODAY
     )
     assert (ref.feature_key, ref.feature_name, ref.is_commitment) == (None, "SAP integration", True)
+
+
+def full_readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, needed_by) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.promised_date, r.needed_by)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# Our agreement right after the customer's dated need ("They need SCIM by Q2, we agreed") is
+# our promise by their date, as a yes to their dated question already was; each was read as
+# their need alone (a promise missed: no block for a feature planned later).
+AGREED_TO_THEIR_DATE = [
+    ("They need SCIM by Q2, we agreed", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2 and we agreed to it", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2; we confirmed", [("scim", True, Q2, Q2)]),
+    ("They want SCIM by Q2 and we said that works", [("scim", True, Q2, Q2)]),
+    ("SCIM by Q2 is a must for them and we said yes", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2, I said no problem", [("scim", True, Q2, Q2)]),
+    # ... what stays: no agreement, an agreement to something else, no date of theirs
+    ("They need SCIM by Q2, we didn't agree", [("scim", False, None, Q2)]),
+    ("They need SCIM by Q2, we agreed to revisit", [("scim", False, None, Q2)]),
+    ("They need SCIM by Q2, we agreed on pricing", [("scim", False, None, Q2)]),
+    ("They need SCIM by Q2, we'll see", [("scim", False, None, Q2)]),
+    ("They need SCIM, we agreed", [("scim", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), AGREED_TO_THEIR_DATE, ids=[c[0][:60] for c in AGREED_TO_THEIR_DATE]
+)
+def test_our_agreement_to_their_dated_need_is_our_promise(body: str, expected: list) -> None:
+    assert full_readings(body) == expected

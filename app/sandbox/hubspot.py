@@ -118,6 +118,8 @@ class FakeHubSpot:
     # The account's time zone (account details; the daily API limit resets at midnight there)
     # and whether the account details answer (False: 403, as for a token without `oauth`).
     time_zone: str = "US/Eastern"
+    # The host of the portal's UI: "app-eu1.hubspot.com" for an account hosted in the EU.
+    ui_domain: str = "app.hubspot.com"
     account_details_readable: bool = True
     # How long a new object stays out of search results (HubSpot: "it may take a few moments
     # for newly created or updated CRM objects to appear in search results"). 0: at once.
@@ -1036,7 +1038,7 @@ class FakeHubSpot:
                 "additionalCurrencies": sorted(fake.exchange_rates),
                 "utcOffset": f"{sign}{hours:02d}:{minutes:02d}",
                 "utcOffsetMilliseconds": ms,
-                "uiDomain": "app.hubspot.com",
+                "uiDomain": fake.ui_domain,
                 "dataHostingLocation": "na1",
             }
 

@@ -49,6 +49,7 @@ RETRY_SECONDS = 600.0
 # agree to the second.
 DAILY_RESET_MARGIN_SECONDS = 60.0
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_UI_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.hubspot\.com$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class AccountFacts:
     company_currency: str | None
     time_zone: tzinfo | None
     time_zone_name: str | None
+    # The host of the portal's HubSpot UI ("app.hubspot.com"; "app-eu1.hubspot.com" for an
+    # account hosted in the EU): deal links point there.
+    ui_domain: str | None = None
 
 
 def parse_account_details(answer: Any) -> AccountFacts:
@@ -77,7 +81,11 @@ def parse_account_details(answer: Any) -> AccountFacts:
     offset = answer.get("utcOffsetMilliseconds")
     if zone is None and isinstance(offset, int) and abs(offset) < 86_400_000:
         zone = timezone(timedelta(milliseconds=offset))
-    return AccountFacts(company_currency=currency, time_zone=zone, time_zone_name=name)
+    ui = answer.get("uiDomain")
+    ui_domain = ui.lower() if isinstance(ui, str) and _UI_DOMAIN.match(ui.lower()) else None
+    return AccountFacts(
+        company_currency=currency, time_zone=zone, time_zone_name=name, ui_domain=ui_domain
+    )
 
 
 def read_account_details(api: HubSpotApi) -> AccountFacts:

@@ -61,6 +61,7 @@ TASK_TO_DEAL = 216
 NOTE_TO_DEAL = 214
 CHECKED_AT_REFRESH = timedelta(hours=24)
 SEARCH_PAGE = 200  # HubSpot's maximum search page
+DEFAULT_UI_DOMAIN = "app.hubspot.com"  # while the account details cannot be read
 
 
 OWNER = "hubspot_owner_id"
@@ -332,13 +333,14 @@ class HubSpotConnector:
         facts = self.account.facts()
         home_currency = self._home_currency(facts)
         zone = facts.time_zone if facts is not None else None
+        ui_domain = (facts.ui_domain if facts is not None else None) or DEFAULT_UI_DOMAIN
         out: dict[str, DealSnapshot | None] = {}
         for deal_id in ids:
             record = records.get(deal_id)
             out[deal_id] = (
                 None
                 if record is None
-                else self._snapshot(record, items, notes, refreshed, home_currency, zone)
+                else self._snapshot(record, items, notes, refreshed, home_currency, zone, ui_domain)
             )
         return out
 
@@ -486,6 +488,7 @@ class HubSpotConnector:
         refreshed: list[bool],
         home_currency: str | None,
         zone: tzinfo | None = None,
+        ui_domain: str = DEFAULT_UI_DOMAIN,
     ) -> DealSnapshot:
         props = record["properties"]
         pipeline = props.get("pipeline")
@@ -541,7 +544,9 @@ class HubSpotConnector:
             )
         deal_id = record["id"]
         url = (
-            f"https://app.hubspot.com/contacts/{self.portal_id}/record/0-3/{deal_id}"
+            # The portal's own UI host (account details): an EU-hosted portal's records live
+            # on app-eu1.hubspot.com, not app.hubspot.com.
+            f"https://{ui_domain}/contacts/{self.portal_id}/record/0-3/{deal_id}"
             if self.portal_id
             else None
         )

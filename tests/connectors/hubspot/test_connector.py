@@ -176,6 +176,15 @@ def test_a_stage_made_won_in_hubspot_is_guarded_within_the_hour(fake, connector)
     assert fake.calls["GET /crm/v3/pipelines/deals"] == 3
 
 
+def test_deal_links_point_at_the_portals_own_hubspot_ui(fake, connector) -> None:
+    """An EU-hosted portal's records live on app-eu1.hubspot.com (its account details say so
+    in uiDomain); every deal link pointed at app.hubspot.com."""
+    fake.ui_domain = "app-eu1.hubspot.com"
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    assert snap.url == f"https://app-eu1.hubspot.com/contacts/{fake.portal_id}/record/0-3/{deal}"
+
+
 def test_blocked_deal_gets_properties_one_high_priority_task_and_note(fake, connector) -> None:
     deal = fake.add_deal("Acme", owner_id="42")
     snap = connector.read_deals([deal])[deal]

@@ -600,14 +600,18 @@ def _dependants(
         keys = [tuple(r) for r in session.execute(stmt)]
         if not keys:
             return total, [], totals
-        ids_by_crm: dict[str, list[str]] = {}
-        for crm, deal_id in keys:
-            ids_by_crm.setdefault(crm, []).append(deal_id)
-        # One IN list per CRM: SQLite probes uq_deal_crm_deal for these, not for row values.
-        page_deals = select(Deal).where(
-            or_(*(and_(Deal.crm == crm, Deal.deal_id.in_(ids)) for crm, ids in ids_by_crm.items()))
-        )
-        by_key = {(d.crm, d.deal_id): d for d in session.execute(page_deals).scalars()}
+        by_key: dict[tuple[str, str], Deal] = {}
+        for ids_by_crm in _key_batches(keys):
+            # One IN list per CRM: SQLite probes uq_deal_crm_deal for these, not row values.
+            page_deals = select(Deal).where(
+                or_(
+                    *(
+                        and_(Deal.crm == crm, Deal.deal_id.in_(ids))
+                        for crm, ids in ids_by_crm.items()
+                    )
+                )
+            )
+            by_key.update(((d.crm, d.deal_id), d) for d in session.execute(page_deals).scalars())
         return total, [by_key[k] for k in keys if k in by_key], totals
     order_sorts = {**DEAL_SORTS, **DEPENDANT_SORTS} if copied else DEAL_SORTS
     conds = [*rows, *_deal_conditions(replace(filters, feature=None))]
@@ -630,6 +634,25 @@ def _dependants(
 
 
 FEATURE_DEAL_COLUMNS = [*DEAL_COLUMNS, "sources", "evidence"]
+
+# Deal ids bound in one statement: a JSON page (at most 500) is one statement; a CSV of every
+# dependant (up to 100,000) is several. In one, its ids went past what the drivers bind (65,535
+# parameters for psycopg, 32,766 or 999 for SQLite builds) and the export failed with a 500.
+KEY_BATCH = 500
+
+
+def _key_batches(keys: Iterable[tuple[str, str]]) -> Iterator[dict[str, list[str]]]:
+    """(crm, deal id) pairs, in batches of at most KEY_BATCH: crm -> its deal ids."""
+    batch: dict[str, list[str]] = {}
+    size = 0
+    for crm, deal_id in keys:
+        batch.setdefault(crm, []).append(deal_id)
+        size += 1
+        if size == KEY_BATCH:
+            yield batch
+            batch, size = {}, 0
+    if batch:
+        yield batch
 
 
 def check_feature_filter(session: Session, key: str, *, ledger: bool = False) -> None:
@@ -676,15 +699,13 @@ def feature_deals(
                 + did_you_mean(key, keys)
             )
     result = list_deals(session, replace(filters, feature=key), page, base_url=base_url)
-    ids_by_crm: dict[str, list[str]] = {}
-    for row in result.items:
-        ids_by_crm.setdefault(row["crm"], []).append(row["deal_id"])
     refs: dict[tuple[str, str], list[DealFeature]] = {}
-    if ids_by_crm:
+    for ids_by_crm in _key_batches((row["crm"], row["deal_id"]) for row in result.items):
         # All rows of the page's deals by (crm, deal_id), `ix_deal_feature_deal`: a few probes
         # per deal, the other features' rows dropped here. With the feature key in the WHERE
         # both planners read every row of the feature instead (20,000 for the hottest; 3,900
-        # heap pages on PostgreSQL) to keep the page's 80.
+        # heap pages on PostgreSQL) to keep the page's 80. A deal's rows come in one batch,
+        # in id order.
         rows = session.execute(
             select(DealFeature)
             .where(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.connectors.base import TaskSpec
@@ -61,28 +61,10 @@ def on_evaluated(
 
     Idempotent (one entry per deal and promise key, by unique key), so it runs on every evaluation
     of a won deal rather than only on the transition: a deal first seen already won, or won
-    while the worker was down, still gets its entries; entries keep the date they were first
-    recorded. `was_won`: the deal was won before this snapshot. A deal taken out of its won
-    stage (closed lost, or reopened: a rep's misclick put right) signed nothing, and its
-    entries are withdrawn: they counted as signed promises in the ledger and the leadership
-    report, and a slip sent its owner a "promise at risk" task. Won again, it is recorded
-    afresh, with the promises and roadmap of that signing.
+    while the worker was down, still gets its entries. `was_won` is accepted for the contract;
+    entries keep the date they were first recorded.
     """
     if not snapshot.stage.is_won:
-        if was_won:
-            withdrawn = session.execute(
-                delete(Commitment).where(
-                    Commitment.crm == deal.crm, Commitment.deal_id == deal.deal_id
-                )
-            ).rowcount
-            if withdrawn:
-                log.info(
-                    "ledger_entries_withdrawn",
-                    crm=deal.crm,
-                    deal_id=deal.deal_id,
-                    entries=withdrawn,
-                    stage=snapshot.stage.id,
-                )
         return
     wanted: dict[str, dict] = {}
     approved = {f.feature_key: f for f in result.findings if f.approved and f.feature_key}

@@ -1115,9 +1115,14 @@ def note_references(
                 continue
         # (else an off-roadmap thing whose promise was denied: "We can't build a Slack
         # integration by Q1. We'll have it by Q2.", `_carried_promise`)
-        if ref is not None and ref.is_question and ref.feature_key is not None:
-            # their question answered by our word in the next sentence: "Will SCIM be ready
-            # by Q1? Told them Q2." (`_answered_next`)
+        if (
+            ref is not None
+            and (ref.is_question or (ref.needed_by is not None and not ref.is_commitment))
+            and ref.feature_key is not None
+        ):
+            # their question or dated need answered by our word in the next sentence: "Will
+            # SCIM be ready by Q1? Told them Q2.", "They need SCIM by Q2. We agreed."
+            # (`_answered_next`)
             answered = _answered_next(text, low, span, ref, sentences, when)
             if answered is not None:
                 refs.append(answered)
@@ -1331,6 +1336,9 @@ def _carried_promise(
 # Our word opening the sentence after their question, and what it gives: a date alone or a
 # yes ("Told them Q2.", "We told them by Q2.", "Told them yes.").
 _ANSWER_HEADS = ("told ", "we told ", "i told ")
+# ... or our agreement alone (`_AGREED_ANSWER`): "They need SCIM by Q2. We agreed.", "Will SCIM
+# be ready by Q2? We said yes."
+_AGREED_HEADS = ("we ", "i ", "so we ", "so i ", "and we ", "and i ")
 _TOLD_ANSWER = re.compile(
     r"(?:we |i )?told (?:them|him|her|the customer|the client):? (?:(?P<yes>yes|yep|yeah)"
     r"|(?:by |in |for )?)"
@@ -1354,7 +1362,8 @@ def _answered_next(
     size = len(low)
     while a < size and (low[a].isspace() or low[a] in ".?!"):
         a += 1
-    if not low.startswith(_ANSWER_HEADS, a):
+    heads = low.startswith(_ANSWER_HEADS, a)
+    if not (heads or low.startswith(_AGREED_HEADS, a)):
         return None
     b = _sentence_end(text, low, a)
     end = b
@@ -1362,13 +1371,16 @@ def _answered_next(
         end -= 1
     if any(a <= start < b and named for (start, _), named in sentences.items()):
         return None  # it names a feature of its own
-    told = _TOLD_ANSWER.match(low, a, end)
-    if told is None:
+    told = _TOLD_ANSWER.match(low, a, end) if heads else None
+    if told is None and not _AGREED_ANSWER.fullmatch(low, a, end):
         return None
-    if told.group("yes"):
-        if told.end() != end:
+    if told is None or told.group("yes"):
+        if told is not None and told.end() != end:
             return None
-        dates = _promised_dates(low, a1, span[1], when)  # the date they asked about
+        if ref.needed_by is not None and not ref.is_question:
+            dates = [(a1, ref.needed_by)]  # the date they need it by, agreed to
+        else:
+            dates = _promised_dates(low, a1, span[1], when)  # the date they asked about
     else:
         d = _date_at(low, told.end(), end)
         if d is None or d.end() != end:

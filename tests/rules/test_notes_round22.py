@@ -292,3 +292,28 @@ AGREED_TO_THEIR_DATE = [
 )
 def test_our_agreement_to_their_dated_need_is_our_promise(body: str, expected: list) -> None:
     assert full_readings(body) == expected
+
+
+# ... and in the next sentence, as "Will SCIM be ready by Q1? Told them yes." already was: our
+# agreement alone after their dated need or question; our word with a date after their need.
+AGREED_IN_THE_NEXT_SENTENCE = [
+    ("They want SCIM by Q2. I said no problem.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. We agreed.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. Told them Q3.", [("scim", True, Q3, Q2)]),
+    ("Asked whether SCIM by Q2 is possible. We said yes.", [("scim", True, Q2, None)]),
+    # ... what stays
+    ("Will SCIM be ready by Q1? Told them yes.", [("scim", True, Q1, None)]),
+    ("When will SCIM ship? We told them by Q2.", [("scim", True, Q2, None)]),
+    ("They need SCIM by Q2. We agreed to revisit.", [("scim", False, None, Q2)]),
+    ("They need SCIM by Q2. We'll see.", [("scim", False, None, Q2)]),
+    ("They need SCIM. We agreed.", [("scim", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    AGREED_IN_THE_NEXT_SENTENCE,
+    ids=[c[0][:60] for c in AGREED_IN_THE_NEXT_SENTENCE],
+)
+def test_our_agreement_in_the_next_sentence_is_our_promise(body: str, expected: list) -> None:
+    assert full_readings(body) == expected

@@ -2979,6 +2979,11 @@ def _ours(
             return False
     cue = low[s:e]
     head = cue[:2]
+    if head == "by" and _SALE_STEP_BEFORE.search(low, max(a, s - 80), s) is not None:
+        # A date for a step of the sale about the feature: "We will send the offline mode
+        # roadmap by Q2", "Will confirm offline mode timing by end of month"
+        c.sale = True
+        return False
     if head in _WILL_HEADS and cue.endswith(_STEERING):
         # Bending the roadmap for the deal: ours, of the feature named right after ("We'll
         # prioritize SCIM for them"), not theirs ("They will prioritize SCIM internally") nor
@@ -5428,6 +5433,17 @@ _SALE_STEPS_TEXT = """back escalate escalating follow following circle circling 
     check checking confirm confirming find finding look looking chase chasing ask asking raise
     raising flag flagging"""
 _SALE_STEPS = _SENDING | frozenset(_SALE_STEPS_TEXT.split())
+# Our future step of the sale opening the clause before a date cue ("We will send the offline
+# mode roadmap by Q2", "Will confirm offline mode timing by end of month", "I'll follow up on
+# SCIM by Q1"), with no delivery verb after it ("We'll confirm we can ship SCIM by Q2" is our
+# promise).
+_SALE_STEP_BEFORE = re.compile(
+    r"(?:^|[^a-z0-9'\u2019])(?:(?:we|i)(?:['\u2019]ll| will| are going to| am going to| plan to"
+    r"| need to| have to| should)|will|to)"
+    r" (?:send|share|email|forward|confirm|check|follow up|get back|circle back|loop back"
+    r"|find out|chase|escalate)(?:(?! (?:have|ship|deliver|build|release|launch)(?![a-z0-9]))"
+    r"[^;:])*$"
+)
 _DETERMINERS_TEXT = "a an the their our its your some full native proper"
 _DETERMINERS = frozenset(_DETERMINERS_TEXT.split())
 # Where the promised thing's words end: a date, a condition, a purpose, another clause.

@@ -317,3 +317,26 @@ AGREED_IN_THE_NEXT_SENTENCE = [
 )
 def test_our_agreement_in_the_next_sentence_is_our_promise(body: str, expected: list) -> None:
     assert full_readings(body) == expected
+
+
+# A date for our step of the sale about the feature ("We will send the offline mode roadmap by
+# Q2") is the step's, as "We'll have an update on offline mode by Q2" already was: each was our
+# promise of offline mode (never on the roadmap) by the date, a false block.
+SALE_STEP_BY_A_DATE = [
+    ("We will send the offline mode roadmap by Q2", [("offline", False, None, False)]),
+    ("We'll share the offline mode roadmap by Q2", [("offline", False, None, False)]),
+    ("Will confirm offline mode timing by end of month", [("offline", False, None, False)]),
+    # ... what stays: a delivery after the step, a promise in the sentence, other steps
+    ("I'll follow up on SCIM by Q1", [("scim", False, None, False)]),
+    ("We'll confirm we can ship SCIM by Q2", [("scim", True, Q2, False)]),
+    ("We will deliver SCIM by Q2", [("scim", True, Q2, False)]),
+    ("We promised SCIM by Q2 and will send the docs", [("scim", True, Q2, False)]),
+    ("We'll have an update on offline mode by Q2", [("offline", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), SALE_STEP_BY_A_DATE, ids=[c[0][:60] for c in SALE_STEP_BY_A_DATE]
+)
+def test_a_date_for_a_step_of_the_sale_is_the_steps(body: str, expected: list) -> None:
+    assert hedged_readings(body) == expected

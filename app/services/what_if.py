@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select, true
 from sqlmodel import Session
 
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest, NotFound, did_you_mean
 from app.models import Deal, DealFeature, Evaluation, utcnow
 from app.models import Feature as FeatureRow
 from app.models.types import RequestDate
@@ -193,6 +193,14 @@ def features_as_they_are(
     current: dict[str, Feature] = {}
     first: dict[str, int] = {}
     errors: list[dict[str, Any]] = []
+    roadmap: list[str] | None = None  # its keys, read at the first unknown one, to suggest
+
+    def unknown(key: str) -> str:
+        nonlocal roadmap
+        if roadmap is None:
+            roadmap = list(session.execute(select(FeatureRow.key)).scalars())
+        return f"feature '{key}' is not on the roadmap{did_you_mean(key, roadmap)}"
+
     for i, change in enumerate(changes):
         key = change.feature_key
         if key in first:
@@ -204,8 +212,8 @@ def features_as_they_are(
         row = session.get(FeatureRow, key)
         if row is None:
             if not scenario:
-                raise NotFound(f"feature '{key}' is not on the roadmap")
-            errors.append(_change_error(i, f"feature '{key}' is not on the roadmap"))
+                raise NotFound(unknown(key))
+            errors.append(_change_error(i, unknown(key)))
         else:
             current[key] = feature_from_row(row)
     if errors:

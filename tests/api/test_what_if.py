@@ -203,7 +203,13 @@ def test_pipeline_in_several_currencies_says_it_is_mixed(client, api_key, engine
         ("sso", {"target_date": "0"}, 422, "must be a date as YYYY-MM-DD"),
         ("sso", {"target_date": 20270930}, 422, "must be a date as YYYY-MM-DD"),
         ("sso", {"availability": "never", "limit": 5000}, 422, "limit"),
-        ("nope", {"availability": "never"}, 404, "feature 'nope' is not on the roadmap"),
+        ("nope", {"availability": "never"}, 404, "feature 'nope' is not on the roadmap\""),
+        (
+            "SSO",
+            {"availability": "never"},
+            404,
+            "feature 'SSO' is not on the roadmap; did you mean 'sso'?",
+        ),  # fmt: skip
         ("a" * 129, {"availability": "never"}, 404, "is not on the roadmap"),  # was a 500
     ],
 )
@@ -354,6 +360,7 @@ def test_a_scenario_names_each_bad_change_streamed_or_not(client, api_key, seede
         {"feature_key": "sso", "availability": "never"},
         {"feature_key": "gone", "target_date": None},
         {"feature_key": "sso", "target_date": None},
+        {"feature_key": "API", "availability": "never"},
     ]}  # fmt: skip
     answers = []
     for query in ("", "?stream=true"):
@@ -369,6 +376,9 @@ def test_a_scenario_names_each_bad_change_streamed_or_not(client, api_key, seede
              "msg": "feature 'gone' is not on the roadmap", "type": "value_error"},
             {"loc": ["changes", 3, "feature_key"], "path": "changes[3].feature_key",
              "msg": "'sso' repeats changes[1]: one change per feature", "type": "value_error"},
+            {"loc": ["changes", 4, "feature_key"], "path": "changes[4].feature_key",
+             "msg": "feature 'API' is not on the roadmap; did you mean 'api'?",
+             "type": "value_error"},
         ]  # fmt: skip
         answers.append(r.json())
     assert answers[0] == answers[1]

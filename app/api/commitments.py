@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlmodel import Session
 
 from app.api.deals import CrmFilter, Format, Limit, _check_range, page_request, respond, wants_csv
 from app.api.deps import Offset, QueryDate, ReadPrincipal, SafeDate, SessionDep
-from app.models import Commitment
+from app.models import Commitment, Deal
 from app.services import queries
 from app.services.queries import PageResult, currency_label, money
 from app.services.search import contains_text
@@ -59,6 +59,7 @@ COMMITMENT_COLUMNS = [
     "flagged_at",
     "flag_reason",
     "task_requested",
+    "deal_deleted_in_crm",
 ]
 
 
@@ -75,6 +76,7 @@ def commitment_conditions(
     signed_from: SafeDate | None = None,
     signed_to: SafeDate | None = None,
     timezone: str = "UTC",
+    deal_deleted: bool | None = None,
 ) -> list:
     conds = []
     if feature:
@@ -95,6 +97,17 @@ def commitment_conditions(
         conds.append(Commitment.flagged_at.is_(None))
     if hedged is not None:
         conds.append(Commitment.hedged == hedged)
+    if deal_deleted is not None:
+        gone = (
+            select(Deal.id)
+            .where(
+                Deal.crm == Commitment.crm,
+                Deal.deal_id == Commitment.deal_id,
+                Deal.tracked == false(),
+            )
+            .exists()
+        )
+        conds.append(gone if deal_deleted else ~gone)
     if signed_from:
         conds.append(Commitment.signed_at >= _start_of(signed_from, timezone))
     if signed_to:  # inclusive: the whole of the last day
@@ -171,6 +184,13 @@ def list_commitments(
     signed_to: Annotated[
         SafeDate | None, Query(description="signed on or before this day (BUSINESS_TIMEZONE)")
     ] = None,
+    deal_deleted: Annotated[
+        bool | None,
+        Query(
+            description="true: entries of deals deleted or merged away in the CRM since; false: "
+            "the others (a duplicate cleaned up is not signed business twice)"
+        ),
+    ] = None,
     q: Annotated[str | None, Query(description="text in deal or account name")] = None,
     limit: Limit = None,
     offset: Offset = 0,
@@ -195,6 +215,7 @@ def list_commitments(
         signed_from=signed_from,
         signed_to=signed_to,
         timezone=request.app.state.settings.business_timezone,
+        deal_deleted=deal_deleted,
     )
     if q:  # literal text, any case: "100%" is no wildcard (`contains_text`)
         text = q.lower()

@@ -1308,10 +1308,42 @@ def commitment_owner_names(
     return {(crm, owner_id): name for crm, owner_id, name in rows}
 
 
+def deleted_deals(session: Session, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (crm, deal id) the CRM deleted (or merged into another deal): untracked
+    deals, by `uq_deal_crm_deal`, KEY_BATCH at a time."""
+    gone: set[tuple[str, str]] = set()
+    for ids_by_crm in _key_batches(dict.fromkeys(keys)):
+        gone.update(
+            (crm, deal_id)
+            for crm, deal_id in session.execute(
+                select(Deal.crm, Deal.deal_id).where(
+                    or_(
+                        *(
+                            and_(Deal.crm == crm, Deal.deal_id.in_(ids))
+                            for crm, ids in ids_by_crm.items()
+                        )
+                    ),
+                    Deal.tracked == false(),
+                )
+            )
+        )
+    return gone
+
+
 def commitment_rows(session: Session, entries: Sequence[Commitment]) -> list[dict[str, Any]]:
-    """`commitment_row` of each entry, with `owner_name` (`commitment_owner_names`)."""
+    """`commitment_row` of each entry, with `owner_name` (`commitment_owner_names`) and
+    `deal_deleted_in_crm`: an entry outlives its deal, and a won deal deleted or merged away in
+    the CRM (a duplicate cleaned up) read as signed business beside the deal that replaced it."""
     names = commitment_owner_names(session, entries)
-    return [{**commitment_row(c), "owner_name": names.get((c.crm, c.owner_id))} for c in entries]
+    gone = deleted_deals(session, ((c.crm, c.deal_id) for c in entries))
+    return [
+        {
+            **commitment_row(c),
+            "owner_name": names.get((c.crm, c.owner_id)),
+            "deal_deleted_in_crm": (c.crm, c.deal_id) in gone,
+        }
+        for c in entries
+    ]
 
 
 def commitment_row(c: Commitment) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session
 
-from app.models import Commitment
+from app.models import Commitment, Deal
 
 
 @pytest.fixture
@@ -248,3 +248,33 @@ def test_signed_days_are_the_reports_days_in_the_business_time_zone(make_app, ap
         assert ids("signed_from=2026-01-01&signed_to=2026-03-31") == ["evening"]
         assert ids("signed_from=2026-04-01&signed_to=2026-06-30") == ["morning"]
         assert ids("signed_to=2026-03-31") == ["evening"]
+
+
+def test_entries_of_deals_deleted_in_the_crm_are_said_and_can_be_left_out(client, api_key, engine):
+    """A rep won a duplicate of Globex's deal, both recorded SSO; HubSpot merged the duplicate
+    away (we stop tracking it). The ledger listed both as signed, and its totals counted the
+    promise twice, with nothing to tell them apart."""
+    with Session(engine) as s:
+        s.add_all(
+            [
+                _ledger_entry("g1", "sso", "5000", "USD"),
+                _ledger_entry("g1-dup", "sso", "5000", "USD"),
+            ]
+        )
+        s.add_all([
+            Deal(crm="hubspot", deal_id="g1", name="Globex", is_won=True, is_closed=True),
+            Deal(crm="hubspot", deal_id="g1-dup", name="Globex", is_won=True, is_closed=True,
+                 tracked=False),
+        ])  # fmt: skip
+        s.commit()
+    h = api_key("engineering")
+    items = client.get("/api/v1/commitments?sort=deal_name", headers=h).json()["items"]
+    assert [(c["deal_id"], c["deal_deleted_in_crm"]) for c in items] == [
+        ("g1", False), ("g1-dup", True)]  # fmt: skip
+    assert _totals(client, h, "feature=sso") == (2, 10000.0, "USD", False)
+    assert _totals(client, h, "feature=sso&deal_deleted=false") == (1, 5000.0, "USD", False)
+    body = client.get("/api/v1/commitments?deal_deleted=true", headers=h).json()
+    assert [c["deal_id"] for c in body["items"]] == ["g1-dup"]
+    r = client.get("/api/v1/commitments?format=csv&deal_deleted=true", headers=h)
+    [row] = list(csv.DictReader(io.StringIO(r.text)))
+    assert (row["deal_id"], row["deal_deleted_in_crm"]) == ("g1-dup", "True")

@@ -9,7 +9,7 @@ queue alone owns retry policy: `TransientError` → retried later (honouring `re
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
@@ -229,3 +229,36 @@ def html_to_text(body: str | None) -> str:
     text = "".join(parser.parts).replace("\xa0", " ")
     lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
+
+
+# Where a body cut to the CRM's limit says the rest is.
+CUT_NOTICE = "\u2026 (cut here: the full list is on the deal's page in roadmap-guard)"
+
+
+def fit_lines(
+    text: str,
+    limit: int,
+    *,
+    escape: Callable[[str], str] = lambda line: line,
+    joiner: str = "\n",
+) -> str:
+    """`text`'s lines, each through `escape`, joined by `joiner`, in at most `limit`
+    characters: all of them when they fit, else the first whole lines that fit and
+    `CUT_NOTICE`. A task or note body longer than the CRM takes (a deal with hundreds of
+    findings) would be refused at every attempt and leave the deal without it; cut at a line,
+    the rep reads whole findings and where the rest is."""
+    lines = [escape(line) for line in text.split("\n")]
+    whole = joiner.join(lines)
+    if len(whole) <= limit:
+        return whole
+    notice = escape(CUT_NOTICE)
+    room = limit - len(notice) - len(joiner)
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        cost = len(line) + (len(joiner) if kept else 0)
+        if used + cost > room:
+            break
+        used += cost
+        kept.append(line)
+    return joiner.join([*kept, notice])[:limit]

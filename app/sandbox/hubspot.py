@@ -68,6 +68,7 @@ DEFAULT_PROPERTIES = {
     "tasks": ["hs_task_subject", "hs_task_status", "hs_timestamp", "hs_createdate"],
 }
 MAX_BATCH = 100
+BODY_LIMIT = 65_536  # hs_note_body / hs_task_body: "limited to 65,536 characters"
 # A batch read asking for property history takes at most 50 inputs (HubSpot answers 400).
 MAX_HISTORY_BATCH = 50
 ASSOCIATION_PAGE = 500
@@ -778,6 +779,7 @@ class FakeHubSpot:
                     bad = fake._unknown_properties(otype, item.get("properties") or {})
                     bad += fake._invalid_stage(otype, oid, item.get("properties") or {})
                     bad += fake._invalid_owner(otype, item.get("properties") or {})
+                    bad += fake._too_long(otype, item.get("properties") or {})
                     if bad:
                         # One invalid input fails the whole batch, as HubSpot does.
                         return fake._error(
@@ -807,7 +809,10 @@ class FakeHubSpot:
                 bad = [
                     b
                     for item in inputs
-                    for b in fake._invalid_owner(otype, item.get("properties") or {})
+                    for b in (
+                        fake._invalid_owner(otype, item.get("properties") or {})
+                        + fake._too_long(otype, item.get("properties") or {})
+                    )
                 ]
                 if bad:  # one invalid input fails the whole batch, nothing is created
                     return fake._error(
@@ -1104,6 +1109,24 @@ class FakeHubSpot:
                 "name": "hubspot_owner_id",
                 "localizedErrorMessage": message,
             }
+        ]
+
+    def _too_long(self, otype: str, props: dict) -> list[dict]:
+        """An engagement's body over HubSpot's documented limit ("hs_note_body: the note's
+        text content, limited to 65,536 characters"; a task's body likewise), refused in the
+        validation result shape. HubSpot does not document the exact error of a longer value:
+        the fake's message says what was wrong."""
+        if otype not in ("tasks", "notes"):
+            return []
+        return [
+            {
+                "isValid": False,
+                "message": f"{name} is {len(value)} characters long, more than {BODY_LIMIT}",
+                "error": "INVALID_STRING",
+                "name": name,
+            }
+            for name in ("hs_task_body", "hs_note_body")
+            if isinstance(value := props.get(name), str) and len(value) > BODY_LIMIT
         ]
 
     def _unknown_properties(self, otype: str, props: dict) -> list[str]:

@@ -335,6 +335,10 @@ def _decoded_url(url: str) -> str:
     return f"{path}?{unquote_plus(parts.query)}" if parts.query else path
 
 
+# Long text areas the connector writes, with their lengths.
+_TEXT_LIMITS = {("Task", "Description"): 32000, ("Note", "Body"): 32000}
+
+
 class SalesforceApiError(Exception):
     def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None):
         super().__init__(message)
@@ -1217,6 +1221,9 @@ class FakeSalesforce:
         )
 
     def _check_fields(self, sobject: str, values: dict, *, creating: bool) -> None:
+        """Refuse what the org would: a field it does not have or that cannot be written, and
+        a long text over its length (Task.Description and Note.Body: 32,000 characters;
+        STRING_TOO_LONG, as Salesforce answers)."""
         allowed = self._fields_of(sobject)
         for name in values:
             if name in ("attributes", "Id"):
@@ -1241,6 +1248,15 @@ class FakeSalesforce:
                     400,
                     "INVALID_FIELD_FOR_INSERT_UPDATE",
                     f"Unable to create/update fields: {name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
+                    [name],
+                )
+            limit = _TEXT_LIMITS.get((sobject, name))
+            value = values[name]
+            if limit is not None and isinstance(value, str) and len(value) > limit:
+                raise SalesforceApiError(
+                    400,
+                    "STRING_TOO_LONG",
+                    f"{name}: data value too large: {value[:40]}... (max length={limit})",
                     [name],
                 )
         if sobject == "Task":

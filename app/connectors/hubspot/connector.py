@@ -37,6 +37,7 @@ from app.connectors.base import (
     TaskSpec,
     TransientError,
     WriteOutcome,
+    fit_lines,
     html_to_text,
 )
 from app.connectors.hubspot import properties as P
@@ -59,6 +60,17 @@ ASSOC_BATCH = 1000
 SINGLE_READ_MAX = 2
 TASK_TO_DEAL = 216
 NOTE_TO_DEAL = 214
+# HubSpot's limit on a note's body (`hs_note_body`, "limited to 65,536 characters"); a task's
+# body is a string property of the same limit. Counted on the HTML sent.
+BODY_MAX = 65_536
+
+
+def rich_body(text: str, tail: str, limit: int = BODY_MAX) -> str:
+    """`text` as HubSpot rich text (escaped, lines joined by <br>), then `tail` (the marker
+    that finds the object again), in at most `limit` characters (`fit_lines`)."""
+    return fit_lines(text, limit - len(tail), escape=html.escape, joiner="<br>") + tail
+
+
 CHECKED_AT_REFRESH = timedelta(hours=24)
 SEARCH_PAGE = 200  # HubSpot's maximum search page
 DEFAULT_UI_DOMAIN = "app.hubspot.com"  # while the account details cannot be read
@@ -943,11 +955,10 @@ class HubSpotConnector:
         # types: `<div>...<br></div>`): plain newlines would collapse into one paragraph and
         # quoted note text could render as markup. The text is escaped, lines become <br>.
         # The marker is a searchable token: it finds this task if a create response is lost.
-        text = html.escape(body).replace("\n", "<br>")
         props = {
             "hs_task_subject": task.subject[:250],
-            "hs_task_body": f"{text}<br><br>(roadmap-guard ref {marker})"
-            if text
+            "hs_task_body": rich_body(body, f"<br><br>(roadmap-guard ref {marker})")
+            if body
             else f"(roadmap-guard ref {marker})",
             "hs_task_status": "NOT_STARTED" if task.open else "COMPLETED",
             "hs_task_priority": "HIGH",
@@ -1147,8 +1158,9 @@ class HubSpotConnector:
                 "inputs": [
                     {
                         "properties": {
-                            "hs_note_body": html.escape(p["note"]).replace("\n", "<br>")
-                            + f"<br><br>{P.NOTE_FOOTER} (ref {p['note_marker']})",
+                            "hs_note_body": rich_body(
+                                p["note"], f"<br><br>{P.NOTE_FOOTER} (ref {p['note_marker']})"
+                            ),
                             "hs_timestamp": now,
                         },
                         "associations": [

@@ -65,6 +65,7 @@ from app.connectors.base import (
     TaskSpec,
     TransientError,
     WriteOutcome,
+    fit_lines,
     html_to_text,
 )
 from app.connectors.salesforce.client import SalesforceApi, subrequest, subresponse_error
@@ -1020,7 +1021,7 @@ class SalesforceConnector:
                 "attributes": {"type": "Note"},
                 "ParentId": deal_id,
                 "Title": f"{NOTE_MARKER} Roadmap check: {item.status.value}"[:80],
-                "Body": item.note[:DESCRIPTION_MAX],
+                "Body": fit_lines(item.note, DESCRIPTION_MAX),
             }
         for key, spec in item.followups.items():
             marker = followup_marker(key)
@@ -1050,7 +1051,7 @@ class SalesforceConnector:
     ) -> dict:
         body: dict[str, Any] = {
             "Subject": f"{marker} {spec.subject}"[:SUBJECT_MAX],
-            "Description": spec.body[:DESCRIPTION_MAX],
+            "Description": fit_lines(spec.body, DESCRIPTION_MAX),
             "Status": facts.status_open if spec.open else facts.status_done,
             "Priority": facts.priority_high,
         }

@@ -23,7 +23,7 @@ from app.connectors.hubspot.account import (
     seconds_until_midnight,
 )
 from app.connectors.hubspot.client import HubSpotApi
-from app.connectors.hubspot.connector import HubSpotConnector, strip_html
+from app.connectors.hubspot.connector import BODY_MAX, HubSpotConnector, strip_html
 from app.connectors.hubspot.errors import RefusedError
 from app.connectors.hubspot.ratelimit import SEARCH_PER_SECOND, TokenBucket
 from app.connectors.hubspot.setup import run_setup
@@ -271,6 +271,31 @@ def test_task_body_is_rich_text_with_lines_kept_and_quoted_markup_escaped(fake, 
         "SSO is not on the roadmap.<br>They wrote: &quot;&lt;b&gt;must&lt;/b&gt; have SSO "
         f"&amp; SCIM&quot;<br><br>(roadmap-guard ref rgdeal{deal})"
     )
+
+
+def test_a_task_and_note_longer_than_hubspot_takes_are_cut_and_still_written(fake, connector):
+    """HubSpot takes at most 65,536 characters in a task's or note's body (the fake refuses
+    more, as HubSpot does): a deal with hundreds of findings gets its first ones, a line saying
+    where the rest is, and the marker that finds the task again, instead of a write refused at
+    every attempt."""
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    lines = [f'[BLOCKER] Finding {i}: "SCIM & SSO" promised by Q1.' for i in range(3000)]
+    body = "\n".join(lines)  # ~130,000 characters of HTML once escaped
+    out = connector.write_back([_writeback(snap, body=body, note=body)])[deal]
+    assert out.error is None and out.task_id
+    [task] = fake.tasks_for(deal)
+    [note] = fake.notes_for(deal)
+    for stored in (task["properties"]["hs_task_body"], note["properties"]["hs_note_body"]):
+        assert 60_000 < len(stored) <= BODY_MAX
+        assert stored.startswith("[BLOCKER] Finding 0: &quot;SCIM &amp; SSO&quot;")
+        assert "the full list is on the deal&#x27;s page in roadmap-guard" in stored
+        assert "Finding 2999" not in stored
+    assert task["properties"]["hs_task_body"].endswith(f"(roadmap-guard ref rgdeal{deal})")
+    # a retry finds the same task by its marker and updates it in place
+    again = connector.write_back([_writeback(snap, body=body, task_id=out.task_id)])[deal]
+    assert again.error is None and again.task_id == out.task_id
+    assert len(fake.tasks_for(deal)) == 1
 
 
 def test_clear_deal_completes_its_task(fake, connector) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote_plus, urlsplit
@@ -11,6 +12,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from app.connectors.base import (
+    CUT_NOTICE,
     CredentialsError,
     DealWriteBack,
     PermanentError,
@@ -800,6 +802,28 @@ def test_a_batch_of_deals_each_with_a_task_and_a_note_is_written_whole(connector
         assert tasks[out.task_id]["Subject"].startswith("[roadmap-guard] ")
         [note] = [r for r in fake.store["Note"].values() if r["ParentId"] == opp]
         assert note["Id"] == out.changes["note"] and note["Body"] == f"findings {n}"
+
+
+def test_a_task_and_note_longer_than_salesforce_takes_are_cut_at_a_finding(connector, fake):
+    """Task.Description and Note.Body hold 32,000 characters (the fake answers STRING_TOO_LONG
+    beyond, as Salesforce does): a deal with hundreds of findings gets its first whole ones and
+    a line saying where the rest is, not half a finding."""
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    body = "\n".join(f"[BLOCKER] Finding {i}: SCIM promised by Q1." for i in range(2000))
+    item = write(opp, snap, note=body)
+    item = replace(item, task=replace(item.task, body=body))
+    out = connector.write_back([item])[opp]
+    assert out.error is None, out.error
+    [task] = fake.tasks_of(opp)
+    [note] = [r for r in fake.store["Note"].values() if r["ParentId"] == opp]
+    for stored in (task["Description"], note["Body"]):
+        assert 30_000 < len(stored) <= 32_000
+        *findings, last = stored.split("\n")
+        assert all(
+            re.fullmatch(r"\[BLOCKER\] Finding \d+: SCIM promised by Q1\.", f) for f in findings
+        )
+        assert last == CUT_NOTICE
 
 
 def test_a_stored_snapshot_recheck_with_nothing_changed_sends_no_field_update(

@@ -11,8 +11,8 @@ What Atlassian documents:
   "issues": [...]}. The server may cap maxResults below what was asked (default 50), so the
   next startAt is this one plus the issues actually returned, until `total` is reached.
 - Only the fields asked for come back; status is {"name", "statusCategory": {...}}, resolution
-  is {"name", ...} or null (unresolved); a resolution other than Done/Fixed names what the
-  issue is read as (`DONE_RESOLUTIONS`); `duedate`
+  is {"name", ...} or null (unresolved); on an issue in the done status category, a resolution
+  other than Done/Fixed names what the issue is read as (`DONE_RESOLUTIONS`); `duedate`
   is "YYYY-MM-DD", date custom fields are "YYYY-MM-DD" (date-time fields carry a time).
 - Auth: Jira Cloud uses basic auth with an account e-mail and an API token; Data Center uses a
   personal access token as a bearer token. config.email present → basic, else bearer.
@@ -66,6 +66,19 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
+
+
+def _closed(status: Any) -> bool:
+    """Whether the issue's status is in Jira's done category (`status.statusCategory.key`
+    "done"); True when the category is not given (an older server), as before it was read.
+
+    A resolution is read only on a closed issue: a workflow whose reopen transition does not
+    clear it (Atlassian's "Best practices on using the Resolution field" lists the issue "in
+    an In progress column ... already strikethrough") leaves "Won't Do" on an issue the team
+    took up again, which would read as `never` and block the deals that count on it."""
+    category = status.get("statusCategory") if isinstance(status, dict) else None
+    key = category.get("key") if isinstance(category, dict) else None
+    return not isinstance(key, str) or key.strip().lower() == "done"
 
 
 def _text(value: Any) -> str | None:
@@ -229,7 +242,11 @@ class JiraSource:
         status_name = status.get("name") if isinstance(status, dict) else None
         resolution = fields_value.get("resolution")
         resolved_as = resolution.get("name") if isinstance(resolution, dict) else None
-        if isinstance(resolved_as, str) and resolved_as.strip().lower() not in DONE_RESOLUTIONS:
+        if (
+            isinstance(resolved_as, str)
+            and resolved_as.strip().lower() not in DONE_RESOLUTIONS
+            and _closed(status)
+        ):
             status_name = resolved_as
         return Feature(
             key=str(issue["key"]),

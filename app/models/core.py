@@ -229,6 +229,9 @@ class DealFeature(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deal_feature_feature", "feature_key"),
         Index("ix_deal_feature_deal", "crm", "deal_id"),
+        # The deals a deleted line item or note referenced (HubSpot's deletion events name
+        # only the object): without it, each such lookup read the whole table.
+        Index("ix_deal_feature_source", "crm", "source", "source_id"),
         # Exposure reads open primary rows through these two alone (covering, the filter
         # columns included: a table read per row would cost more than the scan). Per feature ×
         # stage, in feature order:

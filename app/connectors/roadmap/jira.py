@@ -9,7 +9,10 @@ What Atlassian documents:
 - Server / Data Center (REST API v2, which has no enhanced search): GET /rest/api/2/search
   ?jql=...&fields=a,b&startAt=S&maxResults=N → {"expand", "startAt", "maxResults", "total",
   "issues": [...]}. The server may cap maxResults below what was asked (default 50), so the
-  next startAt is this one plus the issues actually returned, until `total` is reached.
+  next startAt is this one plus the issues actually returned, until `total` is reached. An
+  issue created or deleted between two pages shifts every later startAt (one issue skipped,
+  its feature deleted, or one read twice): a `total` that changes between pages, or an issue
+  answered twice (either API), reads the search again once, then fails (`_Shifted`).
 - Only the fields asked for come back; status is {"name", "statusCategory": {...}}, resolution
   is {"name", ...} or null (unresolved); on an issue in the done status category, a resolution
   other than Done/Fixed names what the issue is read as (`DONE_RESOLUTIONS`); `duedate`
@@ -106,6 +109,10 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+class _Shifted(Exception):
+    """The search's results changed between two of its pages (the message says how)."""
+
+
 class JiraSource:
     kind = "jira"
 
@@ -134,7 +141,19 @@ class JiraSource:
     def fetch(self, etag: str | None = None) -> FetchResult:
         client = self._client or make_client(self.settings.timeout_seconds)
         try:
-            return self._fetch(client)
+            try:
+                return self._fetch(client)
+            except _Shifted:  # read again once: a change between two pages is rare
+                pass
+            try:
+                return self._fetch(client)
+            except _Shifted as exc:
+                raise SourceError(
+                    f"{self.name}: the search's results changed while its pages were read, "
+                    f"twice in a row ({exc}): an issue created, deleted or moved between two "
+                    "pages would be lost or read twice; the last good catalog is kept (an "
+                    "ORDER BY key in the JQL keeps the pages stable)"
+                ) from None
         finally:
             if self._client is None:
                 client.close()
@@ -151,10 +170,14 @@ class JiraSource:
         pages = self._server_pages if self.api == "server" else self._cloud_pages
         result = FetchResult()
         undated: list[str] = []  # issues with a value in the date field that is not a date
+        read: dict[str, str] = {}  # issue key -> where it was read
         for body in pages(client, self._headers(), params, result):
             for index, issue in enumerate(body["issues"]):
                 where = f"page {result.pages} issues[{index}]"
                 feature = self._feature(issue, where)
+                if feature.key in read:  # the pages moved under us: another issue was skipped
+                    raise _Shifted(f"{feature.key} came at {read[feature.key]} and {where}")
+                read[feature.key] = where
                 result.features.append(feature)
                 result.locations.append(where)
                 if feature.target_date is None and issue["fields"].get(self.date_field):
@@ -224,12 +247,19 @@ class JiraSource:
     ) -> Iterator[dict[str, Any]]:
         url = f"{self.base_url}/rest/api/2/search"
         start = 0
+        first_total: int | None = None
         while True:
             body = self._page(client, url, headers, {**params, "startAt": start}, result)
-            yield body
             total = body.get("total")
             if not isinstance(total, int) or isinstance(total, bool):
                 raise SourceError(f"{self.name}: search page {result.pages} has no 'total'")
+            if first_total is None:
+                first_total = total
+            elif total != first_total:
+                # an issue created or deleted since page 1 shifted every startAt after it: one
+                # issue would be read twice, or skipped and its feature deleted
+                raise _Shifted(f"page 1 counted {first_total} issues, page {result.pages} {total}")
+            yield body
             start += len(body["issues"])
             if not body["issues"] or start >= total:
                 return

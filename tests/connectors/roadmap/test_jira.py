@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from app.connectors.roadmap import JiraSource
+from app.connectors.roadmap import JiraSource, SourceError
 
 BASE = "https://acme.atlassian.net"
 CONFIG = {"base_url": BASE, "jql": "project = ROAD", "token_env": "ROADMAP_SOURCE_TOKEN"}
@@ -57,3 +57,69 @@ def test_a_resolution_left_on_a_reopened_issue_does_not_override_its_status():
         "Won't Do",
         "Won't Fix",
     ]
+
+
+SERVER = "https://jira.acme.example"
+SERVER_CONFIG = {**CONFIG, "base_url": SERVER, "api": "server"}
+
+
+def _server_page(start: int, total: int, numbers: list[int]) -> httpx.Response:
+    issues = [_issue(f"ROAD-{n}", "In Progress", "indeterminate", None) for n in numbers]
+    return httpx.Response(
+        200, json={"startAt": start, "maxResults": 2, "total": total, "issues": issues}
+    )
+
+
+@respx.mock
+def test_server_paging_reads_again_when_an_issue_is_deleted_between_two_pages():
+    # ROAD-1 is deleted after page 1 is read: every startAt after it moves by one, so
+    # startAt=2 begins at ROAD-4 and ROAD-3 was never read; stored as is, its feature would
+    # be deleted (and the deals counting on it blocked) until the next refresh.
+    route = respx.get(f"{SERVER}/rest/api/2/search")
+    route.side_effect = [
+        _server_page(0, 4, [1, 2]),
+        _server_page(2, 3, [4]),
+        _server_page(0, 3, [2, 3]),  # read again from the start
+        _server_page(2, 3, [4]),
+    ]
+    result = JiraSource("jira-dc", SERVER_CONFIG).fetch()
+    assert [f.key for f in result.features] == ["ROAD-2", "ROAD-3", "ROAD-4"]
+    assert result.pages == 2 and route.call_count == 4
+
+
+@respx.mock
+def test_an_issue_answered_twice_in_one_read_reads_the_search_again():
+    route = respx.get(f"{BASE}/rest/api/3/search/jql")
+    route.side_effect = [
+        httpx.Response(
+            200, json={"issues": [_issue("ROAD-1", "Done", "done", None)], "nextPageToken": "t2"}
+        ),
+        httpx.Response(
+            200, json={"issues": [_issue("ROAD-1", "Done", "done", None)], "isLast": True}
+        ),
+        httpx.Response(
+            200, json={"issues": [_issue("ROAD-1", "Done", "done", None)], "nextPageToken": "t2"}
+        ),
+        httpx.Response(
+            200, json={"issues": [_issue("ROAD-2", "Done", "done", None)], "isLast": True}
+        ),
+    ]
+    result = JiraSource("jira", CONFIG).fetch()
+    assert [f.key for f in result.features] == ["ROAD-1", "ROAD-2"]
+
+
+@respx.mock
+def test_results_that_change_between_pages_twice_in_a_row_fail_the_refresh_saying_why():
+    route = respx.get(f"{SERVER}/rest/api/2/search")
+    route.side_effect = [
+        _server_page(0, 4, [1, 2]),
+        _server_page(2, 5, [3, 4]),
+        _server_page(0, 5, [1, 2]),
+        _server_page(2, 6, [3, 4]),
+    ]
+    with pytest.raises(SourceError) as caught:
+        JiraSource("jira-dc", SERVER_CONFIG).fetch()
+    message = str(caught.value)
+    assert "changed while its pages were read, twice in a row" in message
+    assert "page 1 counted 5 issues, page 2 6" in message
+    assert "ORDER BY key" in message and "last good catalog is kept" in message

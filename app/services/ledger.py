@@ -15,9 +15,10 @@ connector reports the task made, so a retry never makes a second one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from app.connectors.base import TaskSpec
@@ -285,6 +286,23 @@ def pending_followups_many(
         for e in entries:
             found.setdefault(e.deal_id, {})[f"{FOLLOWUP_PREFIX}{e.id}"] = _task(e)
     return found
+
+
+def withdraw_reverted_win(session: Session, crm: str, deal_id: str, since: datetime) -> int:
+    """Remove the entries recorded since `since` (this check) for a win the closed-won guard
+    has just moved back: the deal was never signed, so nothing was promised to a customer.
+    Entries of an earlier, real win are kept (the ledger keeps what was signed for good).
+    Returns how many were removed."""
+    removed = session.execute(
+        delete(Commitment).where(
+            Commitment.crm == crm,
+            Commitment.deal_id == deal_id,
+            Commitment.signed_at >= since,
+        )
+    ).rowcount
+    if removed:
+        log.info("ledger entries of a reverted win withdrawn", crm=crm, deal_id=deal_id, n=removed)
+    return removed
 
 
 def mark_followups_created(session: Session, crm: str, deal_id: str, keys: Sequence[str]) -> None:

@@ -529,3 +529,39 @@ def test_an_approved_wish_is_still_recorded(session, catalog):
     )  # fmt: skip
     ledger.on_evaluated(session, deal, _snapshot(), result, was_won=False)
     assert _entries(session)["scim"].approver == "pat"
+
+
+def test_a_reverted_wins_entries_go_and_an_earlier_wins_stay(session):
+    """The guard moved a win back: what this check recorded is withdrawn (never signed); an
+    entry of the deal's earlier, real win stays."""
+    from datetime import timedelta
+
+    now = utcnow()
+    for key, signed in (("sso", now - timedelta(days=30)), ("scim", now), ("ai", now)):
+        session.add(
+            Commitment(
+                crm="test",
+                deal_id="D1",
+                deal_name="Acme",
+                feature_key=key,
+                promise_key=key,
+                feature_name=key,
+                signed_at=signed,
+            )  # fmt: skip
+        )
+    session.add(
+        Commitment(
+            crm="test",
+            deal_id="D2",
+            deal_name="Other",
+            feature_key="scim",
+            promise_key="scim",
+            feature_name="scim",
+            signed_at=now,
+        )  # fmt: skip
+    )
+    session.commit()
+    assert ledger.withdraw_reverted_win(session, "test", "D1", since=now) == 2
+    session.commit()
+    left = {(c.deal_id, c.promise_key) for c in session.exec(select(Commitment))}
+    assert left == {("D1", "sso"), ("D2", "scim")}

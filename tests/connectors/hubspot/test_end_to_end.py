@@ -183,6 +183,34 @@ def test_blocked_deal_moved_to_won_is_reverted(fake, world) -> None:
     assert len(fake.tasks_for(deal)) == 1  # the read again writes nothing new
 
 
+def test_a_win_the_guard_reverts_records_no_signed_promise(fake, world) -> None:
+    """A blocked deal dragged to closed-won is moved back: it was never signed, so the
+    commitment ledger gets no entry for the coming-soon feature it promised (it was recorded
+    as sold on a date, and counted in the leadership report's signed promises)."""
+    from app.models import Commitment
+
+    with Session(world["engine"]) as s:
+        s.add(
+            Feature(
+                key="scim",
+                name="SCIM provisioning",
+                aliases=["SCIM"],
+                availability="coming_soon",
+                target_date=datetime(2030, 6, 30).date(),
+            )
+        )
+        s.commit()
+    deal = fake.add_deal(
+        "Acme", stage="contractsent", notes=["We promised SCIM by Q1."], emit=False
+    )
+    fake.ui_set_stage(deal, "closedwon")
+    deliver(fake, world)
+    drain(world)
+    assert fake.deal(deal)["properties"]["dealstage"] == "contractsent"  # reverted
+    with Session(world["engine"]) as s:
+        assert s.exec(select(Commitment).where(Commitment.deal_id == deal)).all() == []
+
+
 @pytest.mark.parametrize("then_won", [False, True])
 def test_a_guard_property_filled_by_hand_on_a_blocked_deal_is_emptied_again(
     fake, world, then_won

@@ -845,7 +845,10 @@ def test_a_jira_search_that_suddenly_finds_nothing_is_refused(engine, mock_api):
                 status_mapping={"Done": "available"},
             )
         )
-    issue = lambda k: {"key": k, "fields": {"summary": k, "status": {"name": "Done"}}}  # noqa: E731
+    issue = lambda k: {  # noqa: E731
+        "key": k,
+        "fields": {"summary": k, "status": {"name": "Done"}, "duedate": None},
+    }
     mock_api.get("https://acme.atlassian.net/rest/api/3/search/jql").side_effect = [
         httpx.Response(200, json={"issues": [issue("RM-1"), issue("RM-2")], "isLast": True}),
         httpx.Response(200, json={"issues": [], "isLast": True}),

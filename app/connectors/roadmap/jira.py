@@ -26,7 +26,8 @@ Server / Data Center), email (optional), target_date_field (default "duedate", e
 as components, fixVersions or a multi-select / user picker, read by `value`, then `name`, then
 `displayName`; anything else is skipped), page_size (default 100). A target_date_field that
 holds values but yields no date for any issue (fixVersions, a text field) is a refresh error:
-every target date would vanish silently.
+every target date would vanish silently; so is one this Jira does not have (a custom field id
+from another site), checked against GET /rest/api/{3,2}/field when no issue answered it.
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ def _closed(status: Any) -> bool:
     category = status.get("statusCategory") if isinstance(status, dict) else None
     key = category.get("key") if isinstance(category, dict) else None
     return not isinstance(key, str) or key.strip().lower() == "done"
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str | None:
@@ -171,7 +176,9 @@ class JiraSource:
         result = FetchResult()
         undated: list[str] = []  # issues with a value in the date field that is not a date
         read: dict[str, str] = {}  # issue key -> where it was read
-        for body in pages(client, self._headers(), params, result):
+        date_field_seen = False  # an issue answered the field at all (null included)
+        headers = self._headers()
+        for body in pages(client, headers, params, result):
             for index, issue in enumerate(body["issues"]):
                 where = f"page {result.pages} issues[{index}]"
                 feature = self._feature(issue, where)
@@ -180,8 +187,11 @@ class JiraSource:
                 read[feature.key] = where
                 result.features.append(feature)
                 result.locations.append(where)
+                date_field_seen = date_field_seen or self.date_field in issue["fields"]
                 if feature.target_date is None and issue["fields"].get(self.date_field):
                     undated.append(str(issue["key"]))
+        if result.features and not date_field_seen:
+            self._check_date_field(client, headers)
         if undated and all(f.target_date is None for f in result.features):
             # e.g. fixVersions (a list of versions) or a date-time text: every target date
             # would silently vanish, and a promised feature without one blocks the deal
@@ -192,6 +202,43 @@ class JiraSource:
                 "the last good catalog is kept"
             )
         return result
+
+    def _check_date_field(self, client: httpx.Client, headers: dict[str, str]) -> None:
+        """No issue answered config.target_date_field, not even as null: Jira leaves out a
+        requested field it does not have (a custom field id from another instance, a typo),
+        and every target date would vanish silently. GET /rest/api/{2,3}/field (every system
+        and custom field, {id, name, schema: {type}}) tells: a field it lists is merely empty
+        on these issues; one it does not list is a refresh error naming the date fields."""
+        path = f"/rest/api/{2 if self.api == 'server' else 3}/field"
+        _, body = request_json(
+            client,
+            "GET",
+            f"{self.base_url}{path}",
+            source=self.name,
+            timeout=self.settings.timeout_seconds,
+            origin_url=self.base_url,
+            headers=headers,
+        )
+        if not isinstance(body, list):
+            return  # cannot tell: the issues' dates are read as they are
+        fields = [f for f in body if isinstance(f, dict)]
+        if any(f.get("id") == self.date_field for f in fields):
+            return
+        dates = sorted(
+            f"{f['id']} ({f.get('name')})"
+            for f in fields
+            if isinstance(f.get("id"), str)
+            and _obj(f.get("schema")).get("type") in ("date", "datetime")
+        )
+        shown = ", ".join(dates[:15]) + (
+            f" (and {len(dates) - 15} more)" if len(dates) > 15 else ""
+        )
+        raise SourceError(
+            f"{self.name}: config.target_date_field {self.date_field!r} is not a field of this "
+            f"Jira (GET {path} does not list it, and no issue answered it), so every target "
+            "date would be dropped; the last good catalog is kept. Its date fields: "
+            + (shown or "none")
+        )
 
     def _page(
         self,

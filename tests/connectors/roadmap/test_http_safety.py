@@ -281,7 +281,8 @@ def test_jira_alias_lists_read_value_then_name_and_never_give_none():
 
 
 def _issue(key, **fields):
-    return {"id": key, "key": key, "fields": {"summary": key, "status": {"name": "Done"}, **fields}}
+    base = {"summary": key, "status": {"name": "Done"}, "duedate": None}
+    return {"id": key, "key": key, "fields": {**base, **fields}}
 
 
 @respx.mock

@@ -28,6 +28,7 @@ def _issue(key: str, status: str, category: str | None, resolution: str | None) 
             "summary": key,
             "status": state,
             "resolution": {"id": "1", "name": resolution} if resolution else None,
+            "duedate": None,  # a requested field Jira has is answered, if only as null
         },
     }
 
@@ -123,3 +124,69 @@ def test_results_that_change_between_pages_twice_in_a_row_fail_the_refresh_sayin
     assert "changed while its pages were read, twice in a row" in message
     assert "page 1 counted 5 issues, page 2 6" in message
     assert "ORDER BY key" in message and "last good catalog is kept" in message
+
+
+FIELDS = [  # GET /rest/api/3/field: every system and custom field
+    {"id": "duedate", "name": "Due date", "custom": False, "schema": {"type": "date"}},
+    {"id": "summary", "name": "Summary", "custom": False, "schema": {"type": "string"}},
+    {
+        "id": "customfield_10015",
+        "name": "Start date",
+        "custom": True,
+        "schema": {"type": "date", "customId": 10015},
+    },
+    {
+        "id": "customfield_10234",
+        "name": "Target end",
+        "custom": True,
+        "schema": {"type": "date", "customId": 10234},
+    },
+]
+
+
+def _undated(key: str) -> dict:
+    # what Jira answers when asked for a field it does not have: the field is left out
+    return {"id": key, "key": key, "fields": {"summary": key, "status": {"name": "Done"}}}
+
+
+@respx.mock
+def test_a_target_date_field_this_jira_does_not_have_fails_the_refresh_naming_its_date_fields():
+    # customfield_10015 is "Start date" on one Cloud site and nothing on another: copied from
+    # elsewhere, every target date vanished silently, blocking every deal promised a date.
+    respx.get(f"{BASE}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(
+            200, json={"issues": [_undated("ROAD-1"), _undated("ROAD-2")], "isLast": True}
+        )
+    )
+    fields = respx.get(f"{BASE}/rest/api/3/field").mock(
+        return_value=httpx.Response(200, json=FIELDS)
+    )
+    config = {**CONFIG, "target_date_field": "customfield_10999"}
+    with pytest.raises(SourceError) as caught:
+        JiraSource("jira", config).fetch()
+    message = str(caught.value)
+    assert "config.target_date_field 'customfield_10999' is not a field of this Jira" in message
+    assert "customfield_10234 (Target end)" in message and "duedate (Due date)" in message
+    assert "Summary" not in message and "last good catalog is kept" in message
+    assert fields.call_count == 1
+
+
+@respx.mock
+def test_a_target_date_field_that_exists_but_no_issue_answered_is_read_as_empty():
+    respx.get(f"{BASE}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(200, json={"issues": [_undated("ROAD-1")], "isLast": True})
+    )
+    respx.get(f"{BASE}/rest/api/3/field").mock(return_value=httpx.Response(200, json=FIELDS))
+    config = {**CONFIG, "target_date_field": "customfield_10234"}
+    result = JiraSource("jira", config).fetch()
+    assert [(f.key, f.target_date) for f in result.features] == [("ROAD-1", None)]
+
+
+@respx.mock
+def test_the_field_list_is_not_read_when_an_issue_answers_the_date_field():
+    search = respx.get(f"{SERVER}/rest/api/2/search").mock(
+        return_value=_server_page(0, 1, [1])  # "duedate": null on the issue
+    )
+    fields = respx.get(f"{SERVER}/rest/api/2/field").mock(return_value=httpx.Response(200, json=[]))
+    assert [f.key for f in JiraSource("jira-dc", SERVER_CONFIG).fetch().features] == ["ROAD-1"]
+    assert search.call_count == 1 and fields.call_count == 0

@@ -211,6 +211,7 @@ def test_jira_resolution_other_than_done_is_what_a_closed_issue_is_read_as():
                 "summary": key,
                 "status": {"name": status, "statusCategory": {"key": "done"}},
                 "resolution": res if resolution else None,
+                "duedate": None,
             },
         }
 

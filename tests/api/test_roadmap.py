@@ -914,6 +914,42 @@ def test_a_create_with_a_misspelt_availability_and_a_config_mistake_is_one_422(
     assert _sources_state(client, revops, engine) == before
 
 
+@pytest.mark.parametrize(
+    ("kind", "config", "path", "says"),
+    [
+        # the API's URL pasted for the site's: every request went to .../rest/api/3/rest/...
+        ("jira", {"base_url": "https://acme.atlassian.net/rest/api/3"}, "config.base_url",
+         "without the API's path (/rest/..., which the connector adds): https://acme.atlassian.net"),
+        ("jira", {"base_url": "https://jira.corp.example/jira/rest/api/2/search"},
+         "config.base_url", ": https://jira.corp.example/jira"),  # a context path stays
+        ("productboard", {"base_url": "https://api.productboard.com/v2"}, "config.base_url",
+         "(/v1 or /v2, which the connector adds): https://api.productboard.com"),
+        ("jira", {"base_url": "acme.atlassian.net"}, "config.base_url",
+         "an http or https URL, its scheme included"),
+        ("jira", {"target_date_field": "Target end"}, "config.target_date_field",
+         "a Jira field id (duedate, labels, fixVersions, customfield_10015), not the field's"),
+        ("jira", {"target_date_field": "cf[10015]"}, "config.target_date_field",
+         "cf[10015] is how JQL names it; its field id is customfield_10015"),
+    ],
+)  # fmt: skip
+def test_a_source_url_or_field_written_the_wrong_way_is_a_422_saying_what_to_write(
+    client, api_key, kind, config, path, says
+):
+    base = {"base_url": "https://acme.atlassian.net", "jql": "project = ROAD"}
+    body = {
+        "name": "acme",
+        "kind": kind,
+        "config": {
+            **({} if kind == "productboard" else base),
+            "token_env": "ROADMAP_SOURCE_T",
+            **config,
+        },
+    }
+    r = client.post("/api/v1/roadmap/sources", json=body, headers=api_key("revops"))
+    assert [p for p, _ in _refused(r)] == [path]
+    assert says in r.json()["error"]["details"][0]["msg"]
+
+
 def test_a_create_lists_name_kind_config_and_mapping_mistakes_together(client, api_key, engine):
     revops = api_key("revops")
     before = _sources_state(client, revops, engine)

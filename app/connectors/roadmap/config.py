@@ -273,6 +273,62 @@ def shown_config(config: Any) -> dict[str, Any]:
     return shown
 
 
+_CF_CLAUSE = re.compile(r"^\s*cf\[(\d+)\]\s*$", re.IGNORECASE)
+_FIELD_ID_MSG = (
+    "a Jira field id (duedate, labels, fixVersions, customfield_10015), not the field's name: "
+    "a custom field's number is in the URL of its settings page (id=10015: customfield_10015)"
+)
+
+
+def _pattern_message(key: Any, value: Any) -> str | None:
+    """What to write instead of a value the field's pattern refuses, where "should match
+    pattern '^https?://...'" would leave the writer guessing; None: pydantic's message."""
+    if key in URL_KEYS:
+        return "an http or https URL, its scheme included (https://...)"
+    if key in ("target_date_field", "aliases_field"):
+        clause = _CF_CLAUSE.match(value) if isinstance(value, str) else None
+        if clause:  # the JQL clause name of a custom field
+            return f"{value.strip()} is how JQL names it; its field id is customfield_{clause[1]}"
+        return _FIELD_ID_MSG
+    return None
+
+
+# Paths an API base URL must not carry: the connector adds them, and a base URL pasted with
+# them made every request go to .../rest/api/3/rest/api/3/search/jql (404).
+_API_PATHS = {
+    "jira": (re.compile(r"/rest(/|$)"), "/rest/..."),
+    "productboard": (re.compile(r"/v[12]/?$|/v[12]/"), "/v1 or /v2"),
+}
+
+
+def _base_url_errors(kind: str, config: Any) -> list[dict[str, Any]]:
+    """A Jira or Productboard base_url that carries the API's own path."""
+    if kind not in _API_PATHS or not isinstance(config, dict):
+        return []
+    value = config.get("base_url")
+    if not isinstance(value, str):
+        return []
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return []  # the model reports a malformed URL
+    pattern, shown = _API_PATHS[kind]
+    found = pattern.search(parts.path)
+    if not found:
+        return []
+    site = urlunsplit(parts._replace(path=parts.path[: found.start()], query="", fragment=""))
+    loc = ["config", "base_url"]
+    return [
+        {
+            "loc": loc,
+            "path": json_path(loc),
+            "msg": f"the site's URL without the API's path ({shown}, which the connector adds): "
+            f"{site}",
+            "type": "api_path_in_base_url",
+        }
+    ]
+
+
 def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
     """Every mistake in `config` for `kind`, as the rules API reports them: {loc, path, msg,
     type}, loc starting with "config". Empty when the config can work."""
@@ -286,7 +342,11 @@ def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
                 "type": "unknown_kind",
             }
         ]
-    errors = url_secret_errors(config) + url_policy_errors(config, URL_KEYS)
+    errors = (
+        url_secret_errors(config)
+        + url_policy_errors(config, URL_KEYS)
+        + _base_url_errors(kind, config)
+    )
     try:
         model.model_validate(config)
     except ValidationError as exc:
@@ -309,6 +369,8 @@ def config_errors(kind: str, config: Any) -> list[dict[str, Any]]:
                 and not auth_scheme_ok(e.get("input"))  # a string, more than a scheme word
             ):
                 msg, type_ = AUTH_SCHEME_MSG, "secret_in_config"
+            elif type_ == "string_pattern_mismatch" and len(e["loc"]) == 1:
+                msg = _pattern_message(e["loc"][0], e.get("input")) or msg
             errors.append({"loc": loc, "path": json_path(loc), "msg": msg, "type": type_})
     return errors
 

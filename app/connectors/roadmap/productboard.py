@@ -61,7 +61,7 @@ offered as keys of the editable status mapping.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -191,9 +191,16 @@ class ProductboardSource:
         self, client: httpx.Client, path: str, *, query: str = "", first_url: str | None = None
     ) -> list[tuple[str, Any]]:
         """Every item of every page, with where it was read ("page 2 data[3]")."""
+        return [item for page in self._each_page(client, path, query, first_url) for item in page]
+
+    def _each_page(
+        self, client: httpx.Client, path: str, query: str = "", first_url: str | None = None
+    ) -> Iterator[list[tuple[str, Any]]]:
+        """The items of each page in turn, with where each was read: the caller reads a page
+        before the next is fetched, so a big workspace's raw pages (every feature's
+        description and custom fields come along) are never all held at once."""
         headers = self._headers()
         url: str | None = first_url or f"{self.base_url}{path}{query}"
-        items: list[tuple[str, Any]] = []
         pages = 0
         seen = {url}
         while url:
@@ -211,46 +218,51 @@ class ProductboardSource:
             )
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise SourceError(f"{self.name}: {path} page {pages} has no 'data' list")
-            items.extend((f"page {pages} data[{i}]", item) for i, item in enumerate(body["data"]))
             next_url = _obj(body.get("links")).get("next")
+            page = [(f"page {pages} data[{i}]", item) for i, item in enumerate(body["data"])]
+            del body
+            self._last_pages = pages
+            yield page
             url = urljoin(url, str(next_url)) if next_url else None
             if url:
                 where = f"{path} page {pages} links.next"
                 check_origin(url, self.base_url, source=self.name, what=where)
                 check_new_page(seen, url, source=self.name, where=where)
-        self._last_pages = pages
-        return items
 
     def fetch(self, etag: str | None = None) -> FetchResult:
         path = self.api.features_path
         client = self._client or make_client(self.settings.timeout_seconds)
+        result = FetchResult()
         try:
-            raw = self._pages(client, path, query=self.api.features_query)
+            for page in self._each_page(client, path, self.api.features_query):
+                for where, item in page:
+                    self._add(result, path, where, item)
+                result.pages = self._last_pages
         finally:
             if self._client is None:
                 client.close()
-        result = FetchResult(pages=self._last_pages)
-        for where, item in raw:
-            entry = self.api.read(_obj(item))
-            if entry is None:
-                continue
-            if not entry.id or not entry.name:
-                raise SourceError(f"{self.name}: GET {path} {where} lacks id or name")
-            if entry.archived:
-                continue
-            result.locations.append(f"GET {path} {where}")
-            result.features.append(
-                Feature(
-                    key=f"{self.key_prefix}{entry.id}",
-                    name=str(entry.name)[:255],
-                    target_date=_date(entry.end_date),
-                    source=self.name,
-                    source_status=entry.status,
-                    url=entry.url,
-                )
-            )
         # Productboard sends no ETag for lists: every refresh is a full read.
         return result
+
+    def _add(self, result: FetchResult, path: str, where: str, item: Any) -> None:
+        entry = self.api.read(_obj(item))
+        if entry is None:
+            return
+        if not entry.id or not entry.name:
+            raise SourceError(f"{self.name}: GET {path} {where} lacks id or name")
+        if entry.archived:
+            return
+        result.locations.append(f"GET {path} {where}")
+        result.features.append(
+            Feature(
+                key=f"{self.key_prefix}{entry.id}",
+                name=str(entry.name)[:255],
+                target_date=_date(entry.end_date),
+                source=self.name,
+                source_status=entry.status,
+                url=entry.url,
+            )
+        )
 
     def status_names(self) -> list[str]:
         client = self._client or make_client(self.settings.timeout_seconds)

@@ -262,3 +262,25 @@ def test_api_version_is_2_by_default_and_only_1_or_2():
         "config.api_version: Productboard sunset REST API v1 on 2026-07-08; "
         "use '2' unless this workspace still answers v1"
     ]
+
+
+@respx.mock
+def test_each_page_is_read_into_features_before_the_next_is_fetched():
+    # A 10,000-feature workspace answers 100 pages, each feature with its description and
+    # custom fields: the raw pages were all held until the last one came, then converted.
+    # Each is now read as it comes (and a bad item fails at once, the rest not fetched).
+    page2 = respx.get(f"{ENTITIES}?pageCursor=c2").mock(
+        return_value=httpx.Response(200, json={"data": [], "links": {}})
+    )
+    respx.get(ENTITIES, params=FEATURE_TYPES).mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "data": [{"id": DARK_ID, "type": "feature"}],  # no name
+                "links": {"next": f"{ENTITIES}?pageCursor=c2"},
+            },
+        )
+    )
+    with pytest.raises(SourceError, match=r"page 1 data\[0\] lacks id or name"):
+        ProductboardSource("pb", CONFIG).fetch()
+    assert page2.call_count == 0

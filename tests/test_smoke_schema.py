@@ -589,3 +589,27 @@ def test_0020_gives_each_active_name_to_its_oldest_key_and_downgrade_drops_it(
         command.downgrade(cfg, "0019")
         assert "active_name" not in {c["name"] for c in inspect(engine).get_columns("api_key")}
         upgrade_to_head(engine)
+
+
+def test_0022_gives_existing_entries_their_signing_time_as_recorded_at(
+    db_backend, request, tmp_path
+):
+    with _empty_database(db_backend, request, tmp_path) as engine:
+        with _at_revision(engine, "0021") as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO commitment (id, crm, deal_id, deal_name, promise_key, "
+                    "feature_name, evidence, signed_at, task_requested, hedged) VALUES "
+                    "(1, 'test', 'd1', '', 'sso', 'SSO', '', '2026-03-15 12:00:00', false, false)"
+                )
+            )
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            signed, recorded = conn.execute(
+                text("SELECT signed_at, recorded_at FROM commitment WHERE id = 1")
+            ).one()
+        assert recorded == signed and str(recorded).startswith("2026-03-15 12:00:00")
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        command.downgrade(cfg, "0021")
+        assert "recorded_at" not in {c["name"] for c in inspect(engine).get_columns("commitment")}
+        upgrade_to_head(engine)

@@ -55,6 +55,7 @@ COMMITMENT_COLUMNS = [
     "approval_id",
     "evidence",
     "signed_at",
+    "recorded_at",
     "flagged",
     "flagged_at",
     "flag_reason",

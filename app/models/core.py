@@ -514,7 +514,10 @@ class Commitment(SQLModel, table=True):
     approval_id: int | None = Field(default=None, sa_type=BigId)
     approver: str | None = Field(default=None, max_length=255)
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # When the deal was signed: when it was seen reaching a won stage, or, first seen already
+    # won (edited long after, or read on a new install), its close date (`ledger`).
     signed_at: datetime = _created()
+    recorded_at: datetime = _created()  # when this entry was written
     flagged_at: datetime | None = _ts()
     flag_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     task_requested: bool = False

@@ -15,7 +15,7 @@ connector reports the task made, so a retry never makes a second one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time
 
 import structlog
 from sqlalchemy import delete, select
@@ -57,13 +57,17 @@ def on_evaluated(
     result: EvaluationResult,
     *,
     was_won: bool,
+    first_seen: bool = False,
 ) -> None:
     """Record the deal's promises when it is won.
 
     Idempotent (one entry per deal and promise key, by unique key), so it runs on every evaluation
     of a won deal rather than only on the transition: a deal first seen already won, or won
     while the worker was down, still gets its entries. `was_won` is accepted for the contract;
-    entries keep the date they were first recorded.
+    entries keep the date they were first recorded. Signed now, or, for a deal `first_seen`
+    already won with a close date before today (an old win edited long after, or read on a new
+    install), at its close date (noon UTC: the same day in the business's time zone), so the
+    leadership report counts it in the quarter it was won, not the one it was first read in.
     """
     if not snapshot.stage.is_won:
         return
@@ -157,6 +161,9 @@ def on_evaluated(
         ).scalars()
     )
     now = utcnow()
+    signed = now
+    if first_seen and snapshot.close_date is not None and snapshot.close_date < now.date():
+        signed = datetime.combine(snapshot.close_date, time(12), UTC)
     for key, values in wanted.items():
         if key in existing:
             continue
@@ -174,7 +181,8 @@ def on_evaluated(
                 currency=snapshot.currency,
                 amount_home=snapshot.amount_home,
                 home_currency=snapshot.home_currency,
-                signed_at=now,
+                signed_at=signed,
+                recorded_at=now,
                 **values,
             )
         )
@@ -297,7 +305,7 @@ def withdraw_reverted_win(session: Session, crm: str, deal_id: str, since: datet
         delete(Commitment).where(
             Commitment.crm == crm,
             Commitment.deal_id == deal_id,
-            Commitment.signed_at >= since,
+            Commitment.recorded_at >= since,
         )
     ).rowcount
     if removed:

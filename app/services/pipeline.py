@@ -761,6 +761,7 @@ def evaluate_and_store_many(
     for snapshot in snapshots:
         deal = deals.get(snapshot.deal_id) or Deal(crm=crm, deal_id=snapshot.deal_id)
         was_won = bool(deal.is_won)
+        first_seen = deal.snapshot_at is None  # never read before (or only queued)
         apply_snapshot(deal, snapshot, context.now)
         result = context.evaluate(snapshot)
         rows.append(
@@ -774,17 +775,17 @@ def evaluate_and_store_many(
             )
         )
         session.add(deal)
-        done.append((deal, snapshot, result, was_won))
+        done.append((deal, snapshot, result, was_won, first_seen))
     session.flush()  # ids for new deals, in one round
     # History rows through Core (see db.insert_rows); the deals point at them.
-    for (deal, _snapshot, result, _was_won), evaluation_id in zip(
+    for (deal, _snapshot, result, _was_won, _first), evaluation_id in zip(
         done, insert_rows(session, Evaluation.__table__, rows), strict=True
     ):
         _point_at_evaluation(deal, result, evaluation_id, context)
-    replace_dependencies_many(session, [(deal, result) for deal, _s, result, _w in done])
-    for deal, snapshot, result, was_won in done:
-        ledger.on_evaluated(session, deal, snapshot, result, was_won=was_won)
-    return [(deal, snapshot, result) for deal, snapshot, result, _w in done]
+    replace_dependencies_many(session, [(deal, result) for deal, _s, result, _w, _f in done])
+    for deal, snapshot, result, was_won, first_seen in done:
+        ledger.on_evaluated(session, deal, snapshot, result, was_won=was_won, first_seen=first_seen)
+    return [(deal, snapshot, result) for deal, snapshot, result, _w, _f in done]
 
 
 def _evaluation_values(

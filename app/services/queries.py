@@ -1374,6 +1374,7 @@ def commitment_row(c: Commitment) -> dict[str, Any]:
         "approver": c.approver,
         "evidence": c.evidence,
         "signed_at": c.signed_at.isoformat(),
+        "recorded_at": c.recorded_at.isoformat(),
         "flagged": c.flagged_at is not None,
         "flagged_at": c.flagged_at.isoformat() if c.flagged_at else None,
         "flag_reason": c.flag_reason,

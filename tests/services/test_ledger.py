@@ -537,7 +537,9 @@ def test_a_reverted_wins_entries_go_and_an_earlier_wins_stay(session):
     from datetime import timedelta
 
     now = utcnow()
-    for key, signed in (("sso", now - timedelta(days=30)), ("scim", now), ("ai", now)):
+    earlier = now - timedelta(days=30)
+    # "ai": a deal first seen already won is signed at its close date, before this check
+    for key, recorded in (("sso", earlier), ("scim", now), ("ai", now)):
         session.add(
             Commitment(
                 crm="test",
@@ -546,8 +548,9 @@ def test_a_reverted_wins_entries_go_and_an_earlier_wins_stay(session):
                 feature_key=key,
                 promise_key=key,
                 feature_name=key,
-                signed_at=signed,
-            )  # fmt: skip
+                signed_at=earlier,
+                recorded_at=recorded,
+            )
         )
     session.add(
         Commitment(
@@ -558,7 +561,8 @@ def test_a_reverted_wins_entries_go_and_an_earlier_wins_stay(session):
             promise_key="scim",
             feature_name="scim",
             signed_at=now,
-        )  # fmt: skip
+            recorded_at=now,
+        )
     )
     session.commit()
     assert ledger.withdraw_reverted_win(session, "test", "D1", since=now) == 2

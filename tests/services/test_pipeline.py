@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -991,3 +991,39 @@ def test_the_link_written_to_the_crm_has_its_ids_percent_encoded(engine, setting
     assert pipeline.evaluation_url(Deal(crm="hubspot", deal_id="123")) == (
         f"{base}/dashboard/deals/hubspot/123"
     )
+
+
+def test_a_deal_first_seen_already_won_is_signed_at_its_close_date(pipeline, crm, engine):
+    """An old win read for the first time (edited long after, or on a new install) was
+    signed "now": the leadership report counted every such deal in the current quarter. Its
+    entries are signed at its close date; a deal seen open, then won, is signed when seen won."""
+    from app.models import Commitment
+
+    with Session(engine) as s:
+        s.add(
+            Feature(
+                key="scim",
+                name="SCIM",
+                aliases=["SCIM"],
+                availability="coming_soon",
+                target_date=date(2020, 1, 1),
+            )
+        )
+        s.commit()
+    note = Note(id="n1", body="We promised SCIM.", created_at=utcnow())
+    old = snapshot("OLD", notes=[note], stage=WON).model_copy(
+        update={"close_date": date(2026, 3, 15)}
+    )
+    crm.put_deal(old)
+    crm.put_deal(snapshot("NEW", notes=[note]))
+    pipeline.process([item("OLD", id_=1), item("NEW", id_=2)])
+    crm.put_deal(snapshot("NEW", notes=[note], stage=WON).model_copy(
+        update={"close_date": date(2026, 3, 15)}
+    ))  # fmt: skip
+    before = utcnow()
+    pipeline.process([item("NEW", id_=3)])
+    with Session(engine) as s:
+        signed = {c.deal_id: c for c in s.exec(select(Commitment))}
+    assert signed["OLD"].signed_at == datetime(2026, 3, 15, 12, tzinfo=UTC)
+    assert signed["OLD"].recorded_at >= before - timedelta(minutes=5)
+    assert signed["NEW"].signed_at >= before

@@ -610,6 +610,9 @@ def test_0022_gives_existing_entries_their_signing_time_as_recorded_at(
             ).one()
         assert recorded == signed and str(recorded).startswith("2026-03-15 12:00:00")
         cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        columns = {c["name"] for c in inspect(engine).get_columns("commitment")}
+        assert "withdrawn_at" in columns  # 0023: entries stand until their deal leaves won
         command.downgrade(cfg, "0021")
-        assert "recorded_at" not in {c["name"] for c in inspect(engine).get_columns("commitment")}
+        columns = {c["name"] for c in inspect(engine).get_columns("commitment")}
+        assert not {"recorded_at", "withdrawn_at"} & columns
         upgrade_to_head(engine)

@@ -56,6 +56,7 @@ COMMITMENT_COLUMNS = [
     "evidence",
     "signed_at",
     "recorded_at",
+    "withdrawn_at",
     "flagged",
     "flagged_at",
     "flag_reason",
@@ -78,8 +79,13 @@ def commitment_conditions(
     signed_to: SafeDate | None = None,
     timezone: str = "UTC",
     deal_deleted: bool | None = None,
+    withdrawn: bool | None = None,
 ) -> list:
     conds = []
+    if withdrawn is True:
+        conds.append(Commitment.withdrawn_at.is_not(None))
+    elif withdrawn is False:
+        conds.append(Commitment.withdrawn_at.is_(None))
     if feature:
         conds.append(Commitment.feature_key == feature)
     if crm:
@@ -192,6 +198,13 @@ def list_commitments(
             "the others (a duplicate cleaned up is not signed business twice)"
         ),
     ] = None,
+    withdrawn: Annotated[
+        bool | None,
+        Query(
+            description="true: entries of deals that left their won stage since (lost, "
+            "reopened): no longer signed business; false: the promises that stand"
+        ),
+    ] = None,
     q: Annotated[str | None, Query(description="text in deal or account name")] = None,
     limit: Limit = None,
     offset: Offset = 0,
@@ -217,6 +230,7 @@ def list_commitments(
         signed_to=signed_to,
         timezone=request.app.state.settings.business_timezone,
         deal_deleted=deal_deleted,
+        withdrawn=withdrawn,
     )
     if q:  # literal text, any case: "100%" is no wildcard (`contains_text`)
         text = q.lower()

@@ -518,6 +518,9 @@ class Commitment(SQLModel, table=True):
     # won (edited long after, or read on a new install), its close date (`ledger`).
     signed_at: datetime = _created()
     recorded_at: datetime = _created()  # when this entry was written
+    # The deal left its won stage after (lost, reopened, a won set by mistake): no longer a
+    # promise to a customer, so not followed up or counted as signed; NULL again if won again.
+    withdrawn_at: datetime | None = _ts()
     flagged_at: datetime | None = _ts()
     flag_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     task_requested: bool = False

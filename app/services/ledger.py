@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from app.connectors.base import TaskSpec
@@ -70,7 +70,27 @@ def on_evaluated(
     leadership report counts it in the quarter it was won, not the one it was first read in.
     """
     if not snapshot.stage.is_won:
+        if was_won:  # taken out of won: what it promised is no longer signed business
+            session.execute(
+                update(Commitment)
+                .where(
+                    Commitment.crm == deal.crm,
+                    Commitment.deal_id == deal.deal_id,
+                    Commitment.withdrawn_at.is_(None),
+                )
+                .values(withdrawn_at=utcnow())
+            )
         return
+    if not was_won:  # won (again): entries withdrawn when it left won stand once more
+        session.execute(
+            update(Commitment)
+            .where(
+                Commitment.crm == deal.crm,
+                Commitment.deal_id == deal.deal_id,
+                Commitment.withdrawn_at.is_not(None),
+            )
+            .values(withdrawn_at=None)
+        )
     wanted: dict[str, dict] = {}
     approved = {f.feature_key: f for f in result.findings if f.approved and f.feature_key}
     off_roadmap: dict[str, list[Finding]] = {}
@@ -242,7 +262,9 @@ def on_features_changed(session: Session, feature_keys: Iterable[str]) -> list[t
     entries = (
         session.execute(
             select(Commitment).where(
-                Commitment.feature_key.in_(keys), Commitment.flagged_at.is_(None)
+                Commitment.feature_key.in_(keys),
+                Commitment.flagged_at.is_(None),
+                Commitment.withdrawn_at.is_(None),
             )
         )
         .scalars()
@@ -288,6 +310,7 @@ def pending_followups_many(
                 Commitment.deal_id.in_(ids[start : start + 500]),
                 Commitment.flagged_at.is_not(None),
                 Commitment.task_requested.is_(False),
+                Commitment.withdrawn_at.is_(None),
             )
             .order_by(Commitment.id)
         ).scalars()
@@ -365,7 +388,11 @@ def check_all(session: Session) -> dict[str, list[str]]:
     """
     keys = session.execute(
         select(Commitment.feature_key)
-        .where(Commitment.flagged_at.is_(None), Commitment.feature_key.is_not(None))
+        .where(
+            Commitment.flagged_at.is_(None),
+            Commitment.feature_key.is_not(None),
+            Commitment.withdrawn_at.is_(None),
+        )
         .distinct()
     ).scalars()
     by_crm: dict[str, list[str]] = {}

@@ -1375,6 +1375,7 @@ def commitment_row(c: Commitment) -> dict[str, Any]:
         "evidence": c.evidence,
         "signed_at": c.signed_at.isoformat(),
         "recorded_at": c.recorded_at.isoformat(),
+        "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
         "flagged": c.flagged_at is not None,
         "flagged_at": c.flagged_at.isoformat() if c.flagged_at else None,
         "flag_reason": c.flag_reason,

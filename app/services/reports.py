@@ -139,7 +139,12 @@ def commitments_report(
         Commitment.availability_at_signing.is_(None),
         Commitment.availability_at_signing.not_in(ON_ROADMAP),
     )
-    conds = [Commitment.signed_at >= lo, Commitment.signed_at < hi, off_roadmap]
+    conds = [
+        Commitment.signed_at >= lo,
+        Commitment.signed_at < hi,
+        off_roadmap,
+        Commitment.withdrawn_at.is_(None),  # the deal left won since: not signed business
+    ]
     if crm:
         conds.append(Commitment.crm == crm)
     # The quarter in a subquery, grouped on by name: PostgreSQL does not see two renderings

@@ -32,7 +32,8 @@ def ledger_rows(engine):
                              owner_id=owner, signed_at=signed, amount=Decimal(amount),
                              promised_date=date(2026, 6, 30), approver="pat",
                              flagged_at=signed if flagged else None, hedged=i == 1,
-                             flag_reason="slipped" if flagged else None))  # fmt: skip
+                             flag_reason="slipped" if flagged else None,
+                             withdrawn_at=signed if i == 2 else None))  # fmt: skip
         s.commit()
 
 
@@ -55,6 +56,8 @@ def ledger_rows(engine):
         ("pipeline=enterprise&owner=alice&close_to=2026-03-01", ["d2"]),
         ("hedged=true", ["d1"]),
         ("hedged=false&crm=hubspot", ["d3", "d0"]),
+        ("withdrawn=true", ["d2"]),  # its deal left won since
+        ("withdrawn=false", ["d3", "d1", "d0"]),
     ],
 )
 def test_commitment_filters(client, api_key, ledger_rows, query, expected):

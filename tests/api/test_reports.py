@@ -283,6 +283,21 @@ def test_a_deal_promising_several_features_adds_its_amount_once(client, api_key,
     ]
 
 
+def test_a_deal_that_left_won_since_is_not_counted_as_signed(client, api_key, engine):
+    """Its entries stay in the ledger, withdrawn: not signed business in the report."""
+    with Session(engine) as s:
+        for deal_id, withdrawn in [("KEPT", None), ("LOST", _at(2026, 3, 1))]:
+            s.add(Commitment(crm="hubspot", deal_id=deal_id, feature_key="scim",
+                             signed_at=_at(2026, 2, 10), approver="pat", approval_id=1,
+                             amount=Decimal("1000"), availability_at_signing="never",
+                             withdrawn_at=withdrawn))  # fmt: skip
+        s.commit()
+    q1 = client.get("/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31",
+                    headers=api_key("viewer")).json()["quarters"][0]  # fmt: skip
+    block = q1["commitments"]
+    assert (block["count"], block["deals"], block["amount"]) == (1, 1, 1000.0)
+
+
 def test_an_approvers_line_in_several_currencies_says_it_is_mixed(client, api_key, engine):
     """Pat approved promises on a USD deal and on a GBP one the CRM did not convert: the
     quarter's total said `mixed_currencies`, pat's line (the same sum) said nothing, nor did

@@ -1027,3 +1027,37 @@ def test_a_deal_first_seen_already_won_is_signed_at_its_close_date(pipeline, crm
     assert signed["OLD"].signed_at == datetime(2026, 3, 15, 12, tzinfo=UTC)
     assert signed["OLD"].recorded_at >= before - timedelta(minutes=5)
     assert signed["NEW"].signed_at >= before
+
+
+def test_a_deal_taken_out_of_won_has_its_promises_withdrawn_until_won_again(pipeline, crm, engine):
+    """Won, then lost (or reopened): its entries stay in the ledger, marked withdrawn, so a
+    slip of the feature sends no "promise at risk" task and the report does not count it as
+    signed; won again, they stand again."""
+    from app.models import Commitment
+    from app.services import ledger
+
+    with Session(engine) as s:
+        s.add(Feature(key="scim", name="SCIM", aliases=["SCIM"], availability="coming_soon",
+                      target_date=date(2020, 1, 1)))  # fmt: skip
+        s.commit()
+    note = Note(id="n1", body="We promised SCIM.", created_at=utcnow())
+    lost = Stage(id="lost", label="Closed lost", is_closed=True, probability=0.0)
+    crm.put_deal(snapshot(notes=[note]))
+    pipeline.process([item(id_=1)])
+    crm.put_deal(snapshot(notes=[note], stage=WON))
+    pipeline.process([item(id_=2)])
+    crm.put_deal(snapshot(notes=[note], stage=lost))
+    pipeline.process([item(id_=3)])
+    with Session(engine) as s:
+        (entry,) = s.exec(select(Commitment))
+        assert entry.withdrawn_at is not None
+    edit_feature(engine, "scim", availability="never")  # the promise breaks
+    with Session(engine) as s:
+        assert ledger.check_all(s) == {}  # nobody to tell: the deal was not signed after all
+        s.commit()
+    crm.put_deal(snapshot(notes=[note], stage=WON))
+    pipeline.process([item(id_=4)])
+    with Session(engine) as s:
+        (entry,) = s.exec(select(Commitment))
+        assert entry.withdrawn_at is None
+        assert ledger.check_all(s) == {"test": ["D1"]}  # signed again: the slip is followed up

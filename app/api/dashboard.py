@@ -220,7 +220,11 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Re
         queries.commitment_row(c)
         for c in session.execute(
             select(Commitment)
-            .order_by(Commitment.flagged_at.desc().nulls_last(), Commitment.signed_at.desc())
+            .order_by(
+                Commitment.withdrawn_at.is_not(None),  # the promises that stand first
+                Commitment.flagged_at.desc().nulls_last(),
+                Commitment.signed_at.desc(),
+            )
             .limit(TABLE_ROWS)
         ).scalars()
     ]

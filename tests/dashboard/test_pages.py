@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, update
+from sqlmodel import Session, select, update
 
 from app.security import Role, create_api_key
 from app.settings import Settings
@@ -353,3 +353,29 @@ def test_links_to_a_deal_encode_its_crm_and_id(web, key, sqlite_engine, deal_id)
     assert page.status_code == 200 and "Odd id" in page.text, page.text[-600:]
     listed = web.get("/api/v1/deals?verdict=blocked&sort=-amount&limit=1").json()["items"][0]
     assert listed["evaluation_url"] == "http://testserver" + path
+
+
+def test_ledger_marks_the_promises_of_deals_that_left_won_and_lists_them_last(
+    web, key, sqlite_engine
+):
+    from app.models import Commitment, utcnow
+
+    web.cookies.set("rg_api_key", key)
+    with Session(sqlite_engine) as s:
+        first = s.exec(select(Commitment)).one()  # the seed's
+        for n in range(2):  # two more that stand, signed earlier
+            s.add(Commitment(crm="hubspot", deal_id=f"old{n}", feature_key="sso",
+                             promise_key="sso", feature_name="SSO",
+                             signed_at=datetime(2025, 1, 1 + n, tzinfo=UTC)))  # fmt: skip
+        s.exec(
+            update(Commitment)
+            .where(Commitment.id == first.id)
+            .values(withdrawn_at=utcnow(), flagged_at=utcnow())
+        )
+        s.commit()
+        first_id = first.id
+    ledger = web.get("/dashboard").text.split('id="ledger"')[1].split("</table>")[0]
+    rows = re.findall(r'data-commitment="(\d+)"', ledger)
+    assert rows[-1] == str(first_id)  # flagged, but withdrawn: after the ones that stand
+    assert 'class="withdrawn"' in ledger.split(f'data-commitment="{first_id}"')[1]
+    assert ledger.count('class="withdrawn"') == 1

@@ -930,6 +930,9 @@ def test_a_create_with_a_misspelt_availability_and_a_config_mistake_is_one_422(
          "a Jira field id (duedate, labels, fixVersions, customfield_10015), not the field's"),
         ("jira", {"target_date_field": "cf[10015]"}, "config.target_date_field",
          "cf[10015] is how JQL names it; its field id is customfield_10015"),
+        # Jira Cloud removed the Server / Data Center search: every refresh answered 410 Gone
+        ("jira", {"api": "server"}, "config.api",
+         'acme.atlassian.net is Jira Cloud, which answers the Server / Data Center search'),
     ],
 )  # fmt: skip
 def test_a_source_url_or_field_written_the_wrong_way_is_a_422_saying_what_to_write(

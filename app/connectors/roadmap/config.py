@@ -302,7 +302,8 @@ _API_PATHS = {
 
 
 def _base_url_errors(kind: str, config: Any) -> list[dict[str, Any]]:
-    """A Jira or Productboard base_url that carries the API's own path."""
+    """A Jira or Productboard base_url that carries the API's own path; a Jira Cloud site
+    set to the Server / Data Center API."""
     if kind not in _API_PATHS or not isinstance(config, dict):
         return []
     value = config.get("base_url")
@@ -312,10 +313,25 @@ def _base_url_errors(kind: str, config: Any) -> list[dict[str, Any]]:
         parts = urlsplit(value)
     except ValueError:
         return []  # the model reports a malformed URL
+    errors: list[dict[str, Any]] = []
+    host = (parts.hostname or "").lower()
+    if kind == "jira" and config.get("api") == "server" and host.endswith(".atlassian.net"):
+        # Atlassian removed /rest/api/2/search and /rest/api/3/search from Jira Cloud (410
+        # Gone): a Cloud site is read only through the enhanced search, /rest/api/3/search/jql
+        loc = ["config", "api"]
+        errors.append(
+            {
+                "loc": loc,
+                "path": json_path(loc),
+                "msg": f"{host} is Jira Cloud, which answers the Server / Data Center search "
+                '(/rest/api/2/search) with 410 Gone: use "cloud" (or leave api out)',
+                "type": "jira_cloud_site",
+            }
+        )
     pattern, shown = _API_PATHS[kind]
     found = pattern.search(parts.path)
     if not found:
-        return []
+        return errors
     site = urlunsplit(parts._replace(path=parts.path[: found.start()], query="", fragment=""))
     loc = ["config", "base_url"]
     return [
@@ -325,7 +341,8 @@ def _base_url_errors(kind: str, config: Any) -> list[dict[str, Any]]:
             "msg": f"the site's URL without the API's path ({shown}, which the connector adds): "
             f"{site}",
             "type": "api_path_in_base_url",
-        }
+        },
+        *errors,
     ]
 
 

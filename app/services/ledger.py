@@ -71,26 +71,10 @@ def on_evaluated(
     """
     if not snapshot.stage.is_won:
         if was_won:  # taken out of won: what it promised is no longer signed business
-            session.execute(
-                update(Commitment)
-                .where(
-                    Commitment.crm == deal.crm,
-                    Commitment.deal_id == deal.deal_id,
-                    Commitment.withdrawn_at.is_(None),
-                )
-                .values(withdrawn_at=utcnow())
-            )
+            _set_withdrawn(session, deal, utcnow())
         return
     if not was_won:  # won (again): entries withdrawn when it left won stand once more
-        session.execute(
-            update(Commitment)
-            .where(
-                Commitment.crm == deal.crm,
-                Commitment.deal_id == deal.deal_id,
-                Commitment.withdrawn_at.is_not(None),
-            )
-            .values(withdrawn_at=None)
-        )
+        _set_withdrawn(session, deal, None)
     wanted: dict[str, dict] = {}
     approved = {f.feature_key: f for f in result.findings if f.approved and f.feature_key}
     off_roadmap: dict[str, list[Finding]] = {}
@@ -207,6 +191,17 @@ def on_evaluated(
             )
         )
     session.flush()
+
+
+def _set_withdrawn(session: Session, deal: Deal, at: datetime | None) -> None:
+    """Mark the deal's standing entries withdrawn at `at`, or (None) its withdrawn ones
+    standing again: one UPDATE, run only when the deal moves out of or into won."""
+    changing = Commitment.withdrawn_at.is_(None) if at else Commitment.withdrawn_at.is_not(None)
+    session.execute(
+        update(Commitment)
+        .where(Commitment.crm == deal.crm, Commitment.deal_id == deal.deal_id, changing)
+        .values(withdrawn_at=at)
+    )
 
 
 def _promise_rank(ref: FeatureReference) -> tuple[bool, ...]:

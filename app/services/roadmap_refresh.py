@@ -499,7 +499,15 @@ def refresh_source(
             error, fetched = f"{name}: {bad}", None
 
     try:
-        result = _store(engine, name, fetched, error, actor=actor, accept_removals=accept_removals)
+        result = _store(
+            engine,
+            name,
+            fetched,
+            error,
+            actor=actor,
+            accept_removals=accept_removals,
+            read_with=config,
+        )
         if result.ok:
             result.urls_dropped = urls_dropped
         return result
@@ -519,14 +527,24 @@ def _store(
     *,
     actor: str,
     accept_removals: bool,
+    read_with: dict[str, Any] | None = None,
 ) -> RefreshResult:
-    """Store what `refresh_source` fetched (or only its error) in one transaction."""
+    """Store what `refresh_source` fetched (or only its error) in one transaction.
+    `read_with`: the config the fetch used; if the source's config was edited meanwhile
+    (another URL, JQL or base URL), what was read is not stored, nor its ETag."""
     result = RefreshResult(source=name, ok=error is None)
     now = utcnow()
     with session_scope(engine) as session:
         row = session.get(RoadmapSource, name, with_for_update=True)
         if row is None:
             raise NotFound(f"roadmap source '{name}' does not exist")
+        if fetched is not None and read_with is not None and dict(row.config or {}) != read_with:
+            fetched, result.ok = None, False
+            error = (
+                f"{name}: the source's config was edited while it was being read: what was read "
+                "with the previous config is not stored (the catalog is as it was); refresh "
+                "again to read it with the new one"
+            )
         row.last_refresh_at = now
         if fetched is not None and not fetched.not_modified:
             mapped = [

@@ -2093,3 +2093,39 @@ def test_audit_filter_by_feature_finds_only_the_listed_features_of_a_capped_entr
     assert client.post("/api/v1/roadmap/sources/acme/refresh", headers=revops).json()["ok"]
     assert len(_feature_history(client, revops, "f1")) == 1
     assert _feature_history(client, revops, "f3") == []  # past the cap: not listed, not found
+
+
+def test_a_refresh_whose_source_config_is_edited_while_it_reads_stores_nothing(engine, mock_api):
+    """The schedule reads the old URL (or JQL) while RevOps saves a new one: what it read
+    belonged to the old config, and its ETag to the old URL (sent to the new one next time)."""
+    from app.db import session_scope
+    from app.models import RoadmapSource
+    from app.services.roadmap_refresh import refresh_source
+
+    config = {"url": URL, "auth_env": "ROADMAP_SOURCE_ACME_TOKEN"}
+    with session_scope(engine) as s:
+        s.add(RoadmapSource(name="acme", kind="http", config=config, status_mapping={}))
+    new_url = "https://roadmap.example.com/v2/features"
+
+    def edited_meanwhile(request):
+        with session_scope(engine) as s:
+            s.get(RoadmapSource, "acme").config = {**config, "url": new_url}
+        feature = {"key": "old-1", "name": "Read with the old URL", "status": "GA"}
+        return httpx.Response(200, json=_page(feature), headers={"ETag": '"old"'})
+
+    mock_api.get(URL).mock(side_effect=edited_meanwhile)
+    result = refresh_source(engine, "acme")
+    assert result.ok is False
+    assert "config was edited while it was being read" in result.error
+    with Session(engine) as s:
+        row = s.get(RoadmapSource, "acme")
+        assert (row.etag, row.last_success_at, row.last_error) == (None, None, result.error)
+        assert s.exec(select(FeatureRow).where(FeatureRow.source == "acme")).all() == []
+    mock_api.get(new_url).mock(
+        return_value=httpx.Response(
+            200, json=_page({"key": "new-1", "name": "New", "status": "GA"})
+        )
+    )
+    assert refresh_source(engine, "acme").ok
+    with Session(engine) as s:
+        assert s.exec(select(FeatureRow.key).where(FeatureRow.source == "acme")).all() == ["new-1"]

@@ -4396,7 +4396,10 @@ def _sentence_references(
         (
             c
             for c in clauses
-            if c.promise and not (c.question or c.custom or c.denied) and id(c) not in claimed
+            if c.promise
+            and not (c.question or c.custom or c.denied)
+            and id(c) not in claimed
+            and _OFFERS_ANOTHER.search(low, c.start, c.end) is None
         ),
         None,
     )
@@ -4988,6 +4991,16 @@ def _promised_in(
 _CORRECTED_DATE = re.compile(
     r"[\s,;-]*(?:but|only|rather|instead|just)?[\s,]*(?:(?:by|in|for|until|till|before|around"
     r"|during|from)(?: the)? )?"
+)
+
+
+# A promise clause offering something else in the feature's place ("They'd like offline mode;
+# we'll offer the cached reports by Q2", "Offline mode is a no-go; we're offering sync by Q2
+# instead"): not about the sentence's features, as a clause naming nothing usually is.
+_OFFERS_ANOTHER = re.compile(
+    r"(?<![a-z0-9])(?:instead(?! of)|(?:offer|propos|suggest|recommend|position)[a-z]*"
+    r"(?: (?:them|him|her|the customer|the client))? (?:the |a |an |our )"
+    r"(?!(?:feature|capability|functionality|same)(?![a-z0-9])))"
 )
 
 

@@ -340,3 +340,27 @@ SALE_STEP_BY_A_DATE = [
 )
 def test_a_date_for_a_step_of_the_sale_is_the_steps(body: str, expected: list) -> None:
     assert hedged_readings(body) == expected
+
+
+# A promise clause naming no feature speaks about the sentence's ("They asked about SCIM; we
+# promised it by Q2"), unless it offers something else in its place: each was our promise of
+# offline mode (never on the roadmap) by the alternative's date, a false block.
+ALTERNATIVE_OFFERED = [
+    ("They'd like offline mode; we'll offer the cached reports by Q2", [("offline", False, None, False)]),
+    ("Offline mode is a no-go; we're offering sync by Q2 instead", [("offline", False, None, False)]),
+    ("They need SCIM; we'll offer a workaround by Q1", [("scim", False, None, False)]),
+    # ... what stays: "it", "instead of" a date, the alternative named before
+    ("They asked for offline mode; we'll deliver it by Q2", [("offline", True, Q2, False)]),
+    ("They asked about SCIM; we promised it by Q2", [("scim", True, Q2, False)]),
+    ("SCIM came up; we'll have it by Q2 instead of Q3", [("scim", True, Q2, False)]),
+    ("Instead of offline mode, we'll give them the mobile cache by Q1", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), ALTERNATIVE_OFFERED, ids=[c[0][:60] for c in ALTERNATIVE_OFFERED]
+)
+def test_a_promise_of_something_else_in_its_place_is_not_the_features(
+    body: str, expected: list
+) -> None:
+    assert hedged_readings(body) == expected

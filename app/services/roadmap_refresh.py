@@ -323,6 +323,18 @@ def _apply(row: FeatureRow, feature: Feature) -> None:
         setattr(row, name, value.value if name == "availability" else value)
 
 
+def _new_row(feature: Feature, source: str, now: datetime) -> FeatureRow:
+    """A feature's row with every column given: a column left to its default factory (lists,
+    timestamps) costs SQLModel an inspect.signature per row, which made building the rows of
+    a 10,000-feature catalog's first refresh take ~10 s inside the store's transaction
+    (~1.6 s with every column given)."""
+    values = {n: getattr(feature, n) for n in _FIELDS}
+    values["availability"] = feature.availability.value
+    return FeatureRow(
+        key=feature.key, source=source, source_id=None, created_at=now, updated_at=now, **values
+    )
+
+
 def _values(feature: Feature) -> FieldValues:
     return feature.model_dump(mode="json", include=set(_FIELDS))
 
@@ -397,9 +409,7 @@ def replace_source_features(
         feature = feature.model_copy(update={"source": source.name})
         row = existing.pop(feature.key, None)
         if row is None:
-            row = FeatureRow(key=feature.key, name=feature.name, source=source.name, created_at=now)
-            _apply(row, feature)
-            row.updated_at = now
+            row = _new_row(feature, source.name, now)
             session.add(row)
             counts["created"] += 1
             scope.merge(feature_scope(None, feature))

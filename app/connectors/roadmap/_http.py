@@ -340,6 +340,35 @@ def parse_answer(content: bytes) -> Any:
         raise NotStrictJson(JSON_TOO_DEEP) from None
 
 
+ERROR_DETAIL_CHARS = 600
+
+
+def error_collection(content: bytes) -> str | None:
+    """The messages of Jira's error answer, its ErrorCollection {"errorMessages": [...],
+    "errors": {"field": "message"}}, as one line (at most ERROR_DETAIL_CHARS); None for any
+    other answer. Quoted raw, the JSON's first 200 characters cut a JQL error's message
+    short, or left out the second of its messages, the one naming the field at fault."""
+    if len(content) > 64 * 1024:
+        return None
+    try:
+        body = parse_answer(content)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    messages = body.get("errorMessages")
+    errors = body.get("errors")
+    said = [m for m in messages if isinstance(m, str)] if isinstance(messages, list) else []
+    if isinstance(errors, dict):
+        said += [f"{k}: {v}" for k, v in errors.items() if isinstance(v, str)]
+    if not said:
+        return None
+    text = "; ".join(m.strip() for m in said if m.strip())
+    if len(text) > ERROR_DETAIL_CHARS:
+        text = text[: ERROR_DETAIL_CHARS - 3] + "..."
+    return text or None
+
+
 def request_json(
     client: httpx.Client,
     method: str,
@@ -390,7 +419,9 @@ def request_json(
     shown = redact_url(url)
 
     def detail_of(response: httpx.Response) -> str:
-        return scrub_secrets(response.text[:200].strip().replace("\n", " "), headers)
+        said = error_collection(response.content)
+        text = said if said is not None else response.text[:200]
+        return scrub_secrets(text.strip().replace("\n", " "), headers)
 
     try:
         response = retrying(attempt)

@@ -190,3 +190,26 @@ def test_the_field_list_is_not_read_when_an_issue_answers_the_date_field():
     fields = respx.get(f"{SERVER}/rest/api/2/field").mock(return_value=httpx.Response(200, json=[]))
     assert [f.key for f in JiraSource("jira-dc", SERVER_CONFIG).fetch().features] == ["ROAD-1"]
     assert search.call_count == 1 and fields.call_count == 0
+
+
+@respx.mock
+def test_a_jira_error_answer_is_quoted_by_its_messages_in_full():
+    # Jira's ErrorCollection: quoted as raw JSON cut at 200 characters, the second message,
+    # the one naming the field at fault, was lost.
+    first = "Error in the JQL Query: " + "the query is too long to read at a glance " * 3
+    respx.get(f"{BASE}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(
+            400,
+            json={
+                "errorMessages": [first, "Field 'Target end' does not exist."],
+                "errors": {"jql": "Check the project key."},
+                "warningMessages": [],
+            },
+        )
+    )
+    with pytest.raises(SourceError) as caught:
+        JiraSource("jira", CONFIG).fetch()
+    message = str(caught.value)
+    assert "answered HTTP 400: Error in the JQL Query: " in message
+    assert "; Field 'Target end' does not exist.; jql: Check the project key." in message
+    assert "errorMessages" not in message

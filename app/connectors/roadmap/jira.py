@@ -27,7 +27,8 @@ as components, fixVersions or a multi-select / user picker, read by `value`, the
 `displayName`; anything else is skipped), page_size (default 100). A target_date_field that
 holds values but yields no date for any issue (fixVersions, a text field) is a refresh error:
 every target date would vanish silently; so is one this Jira does not have (a custom field id
-from another site), checked against GET /rest/api/{3,2}/field when no issue answered it.
+from another site), checked against GET /rest/api/{3,2}/field when no issue answered it;
+so is an aliases_field it does not have.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ class JiraSource:
         result = FetchResult()
         undated: list[str] = []  # issues with a value in the date field that is not a date
         read: dict[str, str] = {}  # issue key -> where it was read
-        date_field_seen = False  # an issue answered the field at all (null included)
+        answered: set[str] = set()  # the fields some issue answered at all (null included)
         headers = self._headers()
         for body in pages(client, headers, params, result):
             for index, issue in enumerate(body["issues"]):
@@ -187,11 +188,19 @@ class JiraSource:
                 read[feature.key] = where
                 result.features.append(feature)
                 result.locations.append(where)
-                date_field_seen = date_field_seen or self.date_field in issue["fields"]
+                answered.update(issue["fields"])
                 if feature.target_date is None and issue["fields"].get(self.date_field):
                     undated.append(str(issue["key"]))
-        if result.features and not date_field_seen:
-            self._check_date_field(client, headers)
+        unanswered = {
+            key: field
+            for key, field in (
+                ("target_date_field", self.date_field),
+                ("aliases_field", self.aliases_field),
+            )
+            if field and field not in answered
+        }
+        if result.features and unanswered:
+            self._check_fields(client, headers, unanswered)
         if undated and all(f.target_date is None for f in result.features):
             # e.g. fixVersions (a list of versions) or a date-time text: every target date
             # would silently vanish, and a promised feature without one blocks the deal
@@ -203,12 +212,15 @@ class JiraSource:
             )
         return result
 
-    def _check_date_field(self, client: httpx.Client, headers: dict[str, str]) -> None:
-        """No issue answered config.target_date_field, not even as null: Jira leaves out a
-        requested field it does not have (a custom field id from another instance, a typo),
-        and every target date would vanish silently. GET /rest/api/{2,3}/field (every system
-        and custom field, {id, name, schema: {type}}) tells: a field it lists is merely empty
-        on these issues; one it does not list is a refresh error naming the date fields."""
+    def _check_fields(
+        self, client: httpx.Client, headers: dict[str, str], unanswered: dict[str, str]
+    ) -> None:
+        """No issue answered config.target_date_field (or aliases_field), not even as null:
+        Jira leaves out a requested field it does not have (a custom field id from another
+        site, a typo), and every target date (or alias) would vanish silently. GET
+        /rest/api/{2,3}/field (every system and custom field, {id, name, schema: {type}})
+        tells: a field it lists is merely empty on these issues; one it does not list is a
+        refresh error, naming the site's date fields for the target date."""
         path = f"/rest/api/{2 if self.api == 'server' else 3}/field"
         _, body = request_json(
             client,
@@ -220,25 +232,34 @@ class JiraSource:
             headers=headers,
         )
         if not isinstance(body, list):
-            return  # cannot tell: the issues' dates are read as they are
+            return  # cannot tell: the issues are read as they are
         fields = [f for f in body if isinstance(f, dict)]
-        if any(f.get("id") == self.date_field for f in fields):
-            return
-        dates = sorted(
-            f"{f['id']} ({f.get('name')})"
-            for f in fields
-            if isinstance(f.get("id"), str)
-            and _obj(f.get("schema")).get("type") in ("date", "datetime")
-        )
-        shown = ", ".join(dates[:15]) + (
-            f" (and {len(dates) - 15} more)" if len(dates) > 15 else ""
-        )
-        raise SourceError(
-            f"{self.name}: config.target_date_field {self.date_field!r} is not a field of this "
-            f"Jira (GET {path} does not list it, and no issue answered it), so every target "
-            "date would be dropped; the last good catalog is kept. Its date fields: "
-            + (shown or "none")
-        )
+        known = {f.get("id") for f in fields}
+        problems = []
+        if "target_date_field" in unanswered and self.date_field not in known:
+            dates = sorted(
+                f"{f['id']} ({f.get('name')})"
+                for f in fields
+                if isinstance(f.get("id"), str)
+                and _obj(f.get("schema")).get("type") in ("date", "datetime")
+            )
+            shown = ", ".join(dates[:15]) + (
+                f" (and {len(dates) - 15} more)" if len(dates) > 15 else ""
+            )
+            problems.append(
+                f"config.target_date_field {self.date_field!r} is not a field of this Jira, so "
+                f"every target date would be dropped (its date fields: {shown or 'none'})"
+            )
+        if "aliases_field" in unanswered and self.aliases_field not in known:
+            problems.append(
+                f"config.aliases_field {self.aliases_field!r} is not a field of this Jira, so "
+                "every alias would be dropped (e.g. labels, components)"
+            )
+        if problems:
+            raise SourceError(
+                f"{self.name}: " + "; ".join(problems) + f" (GET {path} does not list it, and "
+                "no issue answered it); the last good catalog is kept"
+            )
 
     def _page(
         self,

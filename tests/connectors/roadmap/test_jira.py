@@ -213,3 +213,17 @@ def test_a_jira_error_answer_is_quoted_by_its_messages_in_full():
     assert "answered HTTP 400: Error in the JQL Query: " in message
     assert "; Field 'Target end' does not exist.; jql: Check the project key." in message
     assert "errorMessages" not in message
+
+
+@respx.mock
+def test_an_aliases_field_this_jira_does_not_have_fails_the_refresh_too():
+    issue = {"id": "1", "key": "ROAD-1", "fields": {"summary": "SSO", "duedate": None}}
+    respx.get(f"{BASE}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(200, json={"issues": [issue], "isLast": True})
+    )
+    respx.get(f"{BASE}/rest/api/3/field").mock(return_value=httpx.Response(200, json=FIELDS))
+    with pytest.raises(SourceError) as caught:
+        JiraSource("jira", {**CONFIG, "aliases_field": "lables"}).fetch()
+    message = str(caught.value)
+    assert "config.aliases_field 'lables' is not a field of this Jira" in message
+    assert "target_date_field" not in message  # duedate was answered (as null)

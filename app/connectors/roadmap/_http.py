@@ -44,7 +44,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from app.connectors.roadmap.base import SourceError
+from app.connectors.roadmap.base import SourceError, SourceStatusError
 from app.connectors.roadmap.netpolicy import AddressRefused, check_request_host
 from app.errors import JSON_TOO_DEEP, json_too_deep
 
@@ -429,11 +429,12 @@ def request_json(
         response = exc.response
         detail = detail_of(response)
         after = response.headers.get("Retry-After")
-        raise SourceError(
+        raise SourceStatusError(
             f"{source}: {method} {shown} answered HTTP {response.status_code} "
             f"({tries} {'try' if tries == 1 else 'tries'})"
             + (f" (Retry-After: {after[:40]})" if after else "")
-            + f": {detail}"
+            + f": {detail}",
+            response.status_code,
         ) from None
     callback = _on_answer.get()
     if callback is not None:
@@ -442,8 +443,9 @@ def request_json(
         return response, None
     if response.status_code >= 400:
         detail = detail_of(response)
-        raise SourceError(
-            f"{source}: {method} {shown} answered HTTP {response.status_code}: {detail}"
+        raise SourceStatusError(
+            f"{source}: {method} {shown} answered HTTP {response.status_code}: {detail}",
+            response.status_code,
         )
     try:
         return response, parse_answer(response.content)

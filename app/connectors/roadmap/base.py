@@ -27,6 +27,15 @@ class SourceError(Exception):
     """
 
 
+class SourceStatusError(SourceError):
+    """The source answered an HTTP error status (`status`): 4xx, 5xx, or 429/503 past its
+    retries."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
 class SourceConfigError(SourceError):
     """The source's stored configuration cannot work (missing URL, unset env var...)."""
 

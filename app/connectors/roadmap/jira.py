@@ -41,7 +41,12 @@ from typing import Any
 import httpx
 
 from app.connectors.roadmap._http import MAX_PAGES, check_new_page, make_client, request_json
-from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
+from app.connectors.roadmap.base import (
+    FetchResult,
+    SourceError,
+    SourceStatusError,
+    secret_from_env,
+)
 from app.connectors.roadmap.config import JiraConfig, parse_config
 from app.rules.model import Feature
 
@@ -271,16 +276,29 @@ class JiraSource:
     ) -> dict[str, Any]:
         if result.pages >= MAX_PAGES:
             raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
-        _, body = request_json(
-            client,
-            "GET",
-            url,
-            source=self.name,
-            timeout=self.settings.timeout_seconds,
-            origin_url=self.base_url,
-            headers=headers,
-            params=params,
-        )
+        try:
+            _, body = request_json(
+                client,
+                "GET",
+                url,
+                source=self.name,
+                timeout=self.settings.timeout_seconds,
+                origin_url=self.base_url,
+                headers=headers,
+                params=params,
+            )
+        except SourceStatusError as exc:
+            if exc.status != 404 or result.pages:
+                raise
+            # the first search found no search here: the wrong API, or not the site's URL
+            hint = (
+                "Jira Server / Data Center has no /rest/api/3/search/jql: if this is one, set "
+                'config.api to "server"; otherwise config.base_url is not the Jira site\'s URL'
+                if self.api == "cloud"
+                else "config.base_url is not the Jira site's URL (a context path such as /jira "
+                "missing?)"
+            )
+            raise SourceStatusError(f"{exc} ({hint})", exc.status) from None
         result.pages += 1
         if not isinstance(body, dict) or not isinstance(body.get("issues"), list):
             raise SourceError(f"{self.name}: search page {result.pages} has no 'issues' list")

@@ -227,3 +227,20 @@ def test_an_aliases_field_this_jira_does_not_have_fails_the_refresh_too():
     message = str(caught.value)
     assert "config.aliases_field 'lables' is not a field of this Jira" in message
     assert "target_date_field" not in message  # duedate was answered (as null)
+
+
+@respx.mock
+def test_a_data_center_read_as_cloud_says_to_set_api_to_server():
+    # "cloud" is the default: a Data Center source saved without `api` searched a path that
+    # Data Center does not have, and last_error said only "answered HTTP 404".
+    respx.get(f"{SERVER}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(404, text="<html>Oops, you've found a dead link.</html>")
+    )
+    with pytest.raises(SourceError) as caught:
+        JiraSource("jira-dc", {**CONFIG, "base_url": SERVER}).fetch()
+    message = str(caught.value)
+    assert "answered HTTP 404" in message
+    assert 'if this is one, set config.api to "server"' in message
+    respx.get(f"{SERVER}/rest/api/2/search").mock(return_value=httpx.Response(404))
+    with pytest.raises(SourceError, match="a context path such as /jira"):
+        JiraSource("jira-dc", SERVER_CONFIG).fetch()

@@ -76,7 +76,12 @@ from app.connectors.roadmap._http import (
     make_client,
     request_json,
 )
-from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_env
+from app.connectors.roadmap.base import (
+    FetchResult,
+    SourceError,
+    SourceStatusError,
+    secret_from_env,
+)
 from app.connectors.roadmap.config import ProductboardConfig, parse_config
 from app.rules.model import Feature
 
@@ -207,15 +212,24 @@ class ProductboardSource:
             pages += 1
             if pages > MAX_PAGES:
                 raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
-            _, body = request_json(
-                client,
-                "GET",
-                url,
-                source=self.name,
-                timeout=self.settings.timeout_seconds,
-                origin_url=self.base_url,
-                headers=headers,
-            )
+            try:
+                _, body = request_json(
+                    client,
+                    "GET",
+                    url,
+                    source=self.name,
+                    timeout=self.settings.timeout_seconds,
+                    origin_url=self.base_url,
+                    headers=headers,
+                )
+            except SourceStatusError as exc:
+                if pages > 1 or exc.status not in (404, 410) or self.settings.api_version != "1":
+                    raise
+                raise SourceStatusError(
+                    f"{exc} (Productboard sunset REST API v1 on 2026-07-08: set "
+                    'config.api_version to "2", the default, which reads the same features)',
+                    exc.status,
+                ) from None
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise SourceError(f"{self.name}: {path} page {pages} has no 'data' list")
             next_url = _obj(body.get("links")).get("next")

@@ -284,3 +284,17 @@ def test_each_page_is_read_into_features_before_the_next_is_fetched():
     with pytest.raises(SourceError, match=r"page 1 data\[0\] lacks id or name"):
         ProductboardSource("pb", CONFIG).fetch()
     assert page2.call_count == 0
+
+
+@respx.mock
+def test_a_v1_source_answered_gone_says_to_switch_to_v2():
+    # v1 was sunset on 2026-07-08: a source still set to it failed every refresh with a bare
+    # "answered HTTP 410".
+    respx.get(f"{BASE}/features").mock(
+        return_value=httpx.Response(410, json={"message": "API v1 is no longer available"})
+    )
+    with pytest.raises(SourceError) as caught:
+        ProductboardSource("pb", {**CONFIG, "api_version": "1"}).fetch()
+    message = str(caught.value)
+    assert "answered HTTP 410" in message
+    assert 'sunset REST API v1 on 2026-07-08: set config.api_version to "2"' in message

@@ -988,6 +988,17 @@ def exposure(
             item = index[f.key]
             item["feature_name"], item["availability"] = f.name, f.availability
             item["target_date"] = f.target_date.isoformat() if f.target_date else None
+        # A feature gone from the roadmap keeps the name its deals quoted it by (the key was
+        # shown until they were all checked again)
+        gone = [k for k, item in index.items() if item["feature_name"] == k]
+        if gone:
+            for key, name in session.execute(
+                select(DealFeature.feature_key, func.max(DealFeature.feature_name))
+                .where(DealFeature.feature_key.in_(gone))
+                .group_by(DealFeature.feature_key)
+            ):
+                if name:
+                    index[key]["feature_name"] = name
     if total_features == 0 and page.offset:
         total_features = session.execute(select(func.count()).select_from(per_feature)).scalar_one()
     extra: dict[str, Any] = {}

@@ -617,3 +617,23 @@ def test_a_stage_renamed_in_the_crm_is_one_stage_of_exposure(client, api_key, en
     rows = [x for x in csv.DictReader(io.StringIO(r.text)) if x["feature_key"] == "sso"]
     assert [(x["stage_id"], x["deal_count"]) for x in rows] == [
         ("qualified", "2"), ("Negotiation", "1")]  # fmt: skip
+
+
+def test_a_feature_gone_from_the_roadmap_keeps_the_name_its_deals_quoted(
+    client, api_key, engine, seeded
+):
+    """Until its deals are checked again, a feature deleted from the roadmap still has deals:
+    it is listed by the name they quoted it by, not by its key."""
+    from sqlmodel import select
+
+    from app.models import DealFeature, Feature
+
+    with Session(engine) as s:
+        quoted = s.exec(select(DealFeature.feature_name).where(DealFeature.feature_key == "sso"))
+        names = set(quoted)
+        s.delete(s.get(Feature, "sso"))
+        s.commit()
+    items = _by_key(client.get("/api/v1/exposure", headers=api_key("engineering")).json())
+    assert items["sso"]["feature_name"] != "sso"
+    assert items["sso"]["feature_name"] in names
+    assert items["sso"]["availability"] == "unknown"

@@ -109,21 +109,40 @@ def _stage_warnings(session: Session, raw: dict[str, Any]) -> list[dict]:
     stages = scope.get("stages")
     if not isinstance(stages, list) or not stages:
         return []
-    seen = {
-        stage_id: label
-        for stage_id, label in session.exec(
-            select(Deal.stage_id, func.max(Deal.stage_label))
-            .where(Deal.stage_id.is_not(None))
-            .group_by(Deal.stage_id)
-        )
-    }
-    if not seen:
+    rows = session.exec(
+        select(Deal.stage_id, Deal.pipeline, func.max(Deal.stage_label))
+        .where(Deal.stage_id.is_not(None))
+        .group_by(Deal.stage_id, Deal.pipeline)
+    ).all()
+    if not rows:
         return []  # no deal stored yet: nothing to compare with
+    seen = {stage_id: label for stage_id, _pipeline, label in rows}
+    pipelines_of: dict[str, set[str]] = {}
+    for stage_id, pipeline, _label in rows:
+        pipelines_of.setdefault(stage_id, set()).add(pipeline or "")
+    scoped = scope.get("pipelines")
+    scoped = (
+        {p for p in scoped if isinstance(p, str)} if isinstance(scoped, list) and scoped else None
+    )
     by_label = {str(label).casefold(): sid for sid, label in seen.items() if label}
     by_id = {sid.casefold(): sid for sid in seen}
     out = []
     for i, stage in enumerate(stages):
-        if not isinstance(stage, str) or stage in seen:
+        if not isinstance(stage, str):
+            continue
+        if stage in seen:
+            if scoped is not None and not pipelines_of[stage] & scoped:
+                # a stage of another pipeline than the rule's: "closedwon" of the default
+                # pipeline under scope.pipelines ["enterprise"], whose won stage is another id
+                out.append(
+                    {
+                        "path": f"scope.stages[{i}]",
+                        "message": f"stage '{stage}' is a stage of pipeline "
+                        f"{', '.join(repr(p) for p in sorted(pipelines_of[stage]))}, not of "
+                        f"scope.pipelines {sorted(scoped)}: no stored deal of those is in it, "
+                        "and this one may never apply",
+                    }
+                )
             continue
         meant = by_id.get(stage.casefold()) or by_label.get(stage.casefold())
         if meant is None:

@@ -649,6 +649,39 @@ def test_scope_stages_no_stored_deal_is_in_are_warned_about(client, api_key, eng
     assert r.status_code == 201 and len(r.json()["warnings"]) == 2
 
 
+def test_scope_stages_of_another_pipeline_than_the_rules_are_warned_about(client, api_key, engine):
+    """Stage ids are per pipeline: a stage only another pipeline's deals are in ("won" of the
+    default pipeline under scope.pipelines ["enterprise"]) makes a rule that never applies."""
+    revops = api_key("revops")
+    with Session(engine) as s:
+        for deal_id, pipeline, stage in [
+            ("D1", "default", "won"),
+            ("D2", "enterprise", "ent-won"),
+            ("D3", "enterprise", "negotiation"),
+            ("D4", "default", "negotiation"),
+        ]:
+            s.add(Deal(crm="test", deal_id=deal_id, pipeline=pipeline, stage_id=stage))
+        s.commit()
+    rule = {
+        **NEVER,
+        "scope": {"pipelines": ["enterprise"], "stages": ["won", "ent-won", "negotiation"]},
+    }
+    r = client.post("/api/v1/rules/validate", json=rule, headers=revops)
+    assert r.json()["warnings"] == [
+        {
+            "path": "scope.stages[0]",
+            "message": "stage 'won' is a stage of pipeline 'default', not of scope.pipelines "
+            "['enterprise']: no stored deal of those is in it, and this one may never apply",
+        }
+    ]
+    # without scope.pipelines, any pipeline's stage applies
+    unscoped = {**NEVER, "scope": {"stages": ["won", "ent-won"]}}
+    assert (
+        client.post("/api/v1/rules/validate", json=unscoped, headers=revops).json()["warnings"]
+        == []
+    )
+
+
 def test_a_percentage_compared_with_confidence_is_a_422_with_the_fraction_meant(client, api_key):
     rule = {**NEVER, "when": {"field": "feature.confidence", "op": "lt", "value": 80}}
     r = client.post("/api/v1/rules", json=rule, headers=api_key("revops"))

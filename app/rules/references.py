@@ -4335,13 +4335,17 @@ def _sentence_references(
     kept: list[tuple[Mention, _Clause]] = []
     claimed: set[int] = set()  # ids of the clauses naming a kept feature
     others: bool | None = None  # whether another party's product may be named (`_other_product`)
+    soft: set[int] = set()  # ids of mentions needed but "not a blocker": nice to have
     for i, m in enumerate(mentions):
         c = last
         if len(clauses) > 1:  # the clause the mention starts in
             c = next((c for c in clauses if m.start < c.end), last)
+        if c.neg_after and any(p >= m.end for p in c.neg_after):
+            if not _needed_not_blocking(low, c, m):
+                continue  # "SCIM is not required", "SCIM is not a blocker"
+            soft.add(id(m))  # "They need SCIM eventually, not a blocker"
         if (
             (c.neg_before and any(p <= m.start for p in c.neg_before))
-            or (c.neg_after and any(p >= m.end for p in c.neg_after))
             or (c.removed and any(lo <= m.start and m.end <= hi for lo, hi in c.removed))
             or (c.unavailable and _unavailable(low, c, m))
             or _no_x_needed(low, c.start, c.end, m, mentions[i - 1] if i else None)
@@ -4490,10 +4494,12 @@ def _sentence_references(
                     "needed_by": needed,
                     "matched_text": m.matched_text,
                     "hedged": commitment and hedgy and _hedged(low, said, c, mentions),
-                    "optional": wishful
-                    and not commitment
+                    "optional": not commitment
                     and not question
-                    and _optional(low, clauses, c, m, mentions, heading),
+                    and (
+                        id(m) in soft
+                        or (wishful and _optional(low, clauses, c, m, mentions, heading))
+                    ),
                 },
             )
         )
@@ -5002,6 +5008,28 @@ _OFFERS_ANOTHER = re.compile(
     r"(?: (?:them|him|her|the customer|the client))? (?:the |a |an |our )"
     r"(?!(?:feature|capability|functionality|same)(?![a-z0-9])))"
 )
+
+
+# What a need says it is not, after the feature: "They need SCIM eventually, not a blocker".
+_NOT_BLOCKING = re.compile(
+    r"not (?:a |an )?(?:blocker|dealbreaker|deal[- ]breaker|showstopper|must[- ]have"
+    r"|hard requirement|blocking)|non-?blocking"
+)
+# A need word before the feature, in its clause: "they need", "they want", "would like".
+_NEED_BEFORE = re.compile(
+    r"(?<![a-z0-9])(?:needs?|wants?|would like|'d like|\u2019d like|requires?|asked for"
+    r"|asking for)(?![a-z0-9])"
+)
+
+
+def _needed_not_blocking(low: str, c: _Clause, m: Mention) -> bool:
+    """Whether every negation after the mention `m` in its clause only says the need is no
+    blocker ("They need SCIM eventually, not a blocker", "They want SCIM, not a must-have")
+    while a need word before it says it is wanted: a dependency the customer called nice to
+    have, not "no dependency" as "SCIM is not a blocker" alone or "not required" is."""
+    if _NEED_BEFORE.search(low, c.start, m.start) is None:
+        return False
+    return all(_NOT_BLOCKING.match(low, p) is not None for p in c.neg_after if p >= m.end)
 
 
 def _needed_in(

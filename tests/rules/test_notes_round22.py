@@ -364,3 +364,33 @@ def test_a_promise_of_something_else_in_its_place_is_not_the_features(
     body: str, expected: list
 ) -> None:
     assert hedged_readings(body) == expected
+
+
+def wish_readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, needed_by, optional) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.needed_by, r.optional)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# A need said not to be a blocker ("They need SCIM eventually, not a blocker") is a dependency
+# the customer called nice to have, where it was read as no dependency at all (engineering's
+# views lost the demand). Without the need word, "not a blocker" and "not required" still deny.
+NEEDED_BUT_NOT_BLOCKING = [
+    ("They need SCIM eventually, not a blocker", [("scim", False, None, True)]),
+    ("They want SCIM, not a must-have", [("scim", False, None, True)]),
+    ("They need SCIM by Q2, not a dealbreaker", [("scim", False, Q2, True)]),
+    # ... what stays
+    ("SCIM is not a blocker for them", []),
+    ("SCIM is not required", []),
+    ("They need SCIM, not SSO", [("scim", False, None, False)]),
+    ("We will have SCIM, not a blocker", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NEEDED_BUT_NOT_BLOCKING, ids=[c[0][:60] for c in NEEDED_BUT_NOT_BLOCKING]
+)
+def test_a_need_that_is_no_blocker_is_a_nice_to_have(body: str, expected: list) -> None:
+    assert wish_readings(body) == expected

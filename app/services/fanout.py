@@ -70,6 +70,12 @@ INLINE_LIMIT = 2000
 # them (more than INLINE_LIMIT) for the worker, whose re-evaluation from the stored snapshot
 # is the confirmation. At or below it, the matcher reads them here, as for exact names.
 TYPO_READ_LIMIT = 2000
+# More new names and aliases than this in one change (a big roadmap's first import, a source
+# mapping a whole status to another set of features) and every open deal is re-checked: the
+# LIKE pre-filter of each term (its spellings and typo alternatives) cost ~8 ms a term to
+# build before any deal was read, 150 s for 40,000 terms with no deal at all, where reading
+# 50,000 stored deals again takes ~30 s (benchmarks/reevaluate.py).
+TERMS_READ_ALL = 1000
 Reevaluate = Callable[..., list[str]]
 # pg_advisory_xact_lock key serializing fan-outs ("rgfanout" as a number: any fixed bigint).
 FANOUT_LOCK_KEY = 0x726766616E6F7574
@@ -607,6 +613,12 @@ def dependent_open_deals(session: Session, scope: ChangeScope) -> dict[str, set[
                 found[crm].add(deal_id)
     terms = {t for t in scope.terms if "".join(_tokens(t))}
     if not terms and not scope.line_values:
+        return {crm: ids for crm, ids in found.items() if ids}
+    if session.execute(select(Deal.id).where(*open_deal).limit(1)).first() is None:
+        return {}  # no open deal to look in: the terms' patterns are not worth building
+    if len(terms) > TERMS_READ_ALL:
+        for crm, deal_id in session.execute(select(Deal.crm, Deal.deal_id).where(*open_deal)):
+            found[crm].add(deal_id)
         return {crm: ids for crm, ids in found.items() if ids}
     catalog = None
     features: set[str] = set()

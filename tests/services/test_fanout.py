@@ -540,3 +540,39 @@ def _carries(line_items, values) -> bool:
         for v in (li.sku, li.product_id, li.name)
         if v
     )
+
+
+def test_a_change_with_more_new_names_than_worth_filtering_rechecks_every_open_deal(
+    world, monkeypatch
+):
+    """A big roadmap's first import brings thousands of names: building each one's LIKE
+    pre-filter cost more than re-checking every open deal (150 s for 40,000 names with no
+    deal at all). Past TERMS_READ_ALL every open deal is a candidate, closed ones are not, and
+    no pattern is built."""
+    from app.services import fanout as fanout_module
+
+    built: list[str] = []
+    real = fanout_module._term_groups
+    monkeypatch.setattr(fanout_module, "_term_groups", lambda t, sp: built.append(t) or real(t, sp))
+    monkeypatch.setattr(fanout_module, "TERMS_READ_ALL", 2)
+    scope = fanout_module.ChangeScope(terms={"Okta login", "Audit trail", "Data hub"})
+    with Session(world) as s:
+        found = fanout_module.dependent_open_deals(s, scope)
+    assert found == {"test": {"open-sso", "open-scim", "open-okta", "open-bundle"}}
+    assert built == []
+    # at or under the limit, the names' patterns are built and only deals passing them read
+    monkeypatch.setattr(fanout_module, "TERMS_READ_ALL", 3)
+    with Session(world) as s:
+        fanout_module.dependent_open_deals(s, scope)
+    assert sorted(built) == sorted(scope.terms)
+
+
+def test_new_names_with_no_open_deal_build_no_pattern(engine, monkeypatch):
+    from app.services import fanout as fanout_module
+
+    monkeypatch.setattr(
+        fanout_module, "_term_groups", lambda t, sp: pytest.fail("a pattern was built")
+    )
+    with Session(engine) as s:
+        found = fanout_module.dependent_open_deals(s, fanout_module.ChangeScope(terms={"SCIM"}))
+    assert found == {}

@@ -22,6 +22,7 @@ RUNS = {
     "hubspot_calls": ["--deals", "20", "--batch", "10"],
     "salesforce_calls": ["--deals", "20", "--batch", "10", "--apex", "with"],
     "notes_worst_case": ["--sizes", "1,2", "--limit", "on"],
+    "fanout_import": ["--features", "300", "--deals", "20", "--baseline-features", "5"],
 }
 
 

@@ -1680,6 +1680,18 @@ def _split_not_dated(low: str, clauses: list[_Clause], names: list[Mention]) -> 
         d = _date_at(low, p, c.end)
         if d is not None:
             _split_part(low, clauses, i, d.end(), names)
+        elif (r := _RELEASE.match(low, p, c.end)) is not None:
+            _split_part(low, clauses, i, r.end(), names)  # "SSO not in the release, SCIM by Q2"
+
+
+# "not in (the)" right before a "next release" cue: the release denied.
+_NOT_IN_BEFORE = re.compile(r"(?:(?<![a-z0-9])not|n['\u2019]t) in (?:the )?$")
+# A release named without a date after "not in (the)": "SSO not in the release", "... not in
+# the next release", "... not in v2", "... not in this version".
+_RELEASE = re.compile(
+    r"(?:(?:this|that|next|upcoming|first|initial|current|coming|v?\d+(?:\.\d+)*) )?"
+    r"(?:release|version|launch|rollout|phase|update|build|sprint|v\d+(?:\.\d+)*)(?![a-z0-9])"
+)
 
 
 def _shipping_denied(low: str, start: int, end: int, a: int, b: int) -> bool:
@@ -1893,6 +1905,14 @@ def _clauses(
                 c.denied = True
                 # ... its part only, as after "no" (below): "SSO not by Q1, SCIM by Q2"
                 if len(names) > 1:
+                    _split_part(low, clauses, i, m.end(kind), names)
+            elif (
+                not c.promise
+                and low.startswith("next ", start)
+                and _NOT_IN_BEFORE.search(low, max(a, start - 16), start) is not None
+            ):
+                c.denied = True  # "SSO is not in the next release", "SSO isn't in the next sprint"
+                if len(names) > 1:  # ... its part only: "SSO not in the next release, SCIM by Q2"
                     _split_part(low, clauses, i, m.end(kind), names)
             elif (
                 not c.promise

@@ -394,3 +394,27 @@ NEEDED_BUT_NOT_BLOCKING = [
 )
 def test_a_need_that_is_no_blocker_is_a_nice_to_have(body: str, expected: list) -> None:
     assert wish_readings(body) == expected
+
+
+# "not in (the) next release" denies the release cue (each was our promise of SSO: a false
+# block), and a release named without a date after "not in" cuts the clause as a date does
+# ("SSO not in the release, SCIM by Q2": SSO took SCIM's promise).
+RELEASE_DENIED = [
+    ("SSO is not in the next release", [("sso", False, None, False)]),
+    ("SSO not in the next release", [("sso", False, None, False)]),
+    ("SSO isn't in the next sprint", [("sso", False, None, False)]),
+    ("SSO not in the next release, SCIM by Q2", [("sso", False, None, False), ("scim", True, Q2, False)]),
+    ("SSO not in the release, SCIM by Q2", [("sso", False, None, False), ("scim", True, Q2, False)]),
+    ("SSO not in v2, SCIM by Q2", [("sso", False, None, False), ("scim", True, Q2, False)]),
+    # ... what stays
+    ("SSO will be in the next release", [("sso", True, None, False)]),
+    ("We promised SSO in the next release", [("sso", True, None, False)]),
+    ("SSO not in scope, SCIM by Q2", [("scim", True, Q2, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), RELEASE_DENIED, ids=[c[0][:60] for c in RELEASE_DENIED]
+)
+def test_a_release_denied_is_no_promise(body: str, expected: list) -> None:
+    assert hedged_readings(body) == expected

@@ -369,6 +369,28 @@ def error_collection(content: bytes) -> str | None:
     return text or None
 
 
+def source_get(
+    client: httpx.Client,
+    source: Any,
+    url: str,
+    *,
+    headers: dict[str, str],
+    params: dict[str, Any] | None = None,
+) -> tuple[httpx.Response, Any]:
+    """`request_json` GET for a source with `name`, `settings.timeout_seconds` and
+    `base_url` (Jira, Productboard): its own timeout, and only its base URL's origin."""
+    return request_json(
+        client,
+        "GET",
+        url,
+        source=source.name,
+        timeout=source.settings.timeout_seconds,
+        origin_url=source.base_url,
+        headers=headers,
+        params=params,
+    )
+
+
 def request_json(
     client: httpx.Client,
     method: str,

@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from app.connectors.roadmap._http import MAX_PAGES, check_new_page, make_client, request_json
+from app.connectors.roadmap._http import MAX_PAGES, check_new_page, make_client, source_get
 from app.connectors.roadmap.base import (
     FetchResult,
     SourceError,
@@ -227,13 +227,10 @@ class JiraSource:
         tells: a field it lists is merely empty on these issues; one it does not list is a
         refresh error, naming the site's date fields for the target date."""
         path = f"/rest/api/{2 if self.api == 'server' else 3}/field"
-        _, body = request_json(
+        _, body = source_get(
             client,
-            "GET",
+            self,
             f"{self.base_url}{path}",
-            source=self.name,
-            timeout=self.settings.timeout_seconds,
-            origin_url=self.base_url,
             headers=headers,
         )
         if not isinstance(body, list):
@@ -277,13 +274,10 @@ class JiraSource:
         if result.pages >= MAX_PAGES:
             raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
         try:
-            _, body = request_json(
+            _, body = source_get(
                 client,
-                "GET",
+                self,
                 url,
-                source=self.name,
-                timeout=self.settings.timeout_seconds,
-                origin_url=self.base_url,
                 headers=headers,
                 params=params,
             )

@@ -74,7 +74,7 @@ from app.connectors.roadmap._http import (
     check_new_page,
     check_origin,
     make_client,
-    request_json,
+    source_get,
 )
 from app.connectors.roadmap.base import (
     FetchResult,
@@ -213,13 +213,10 @@ class ProductboardSource:
             if pages > MAX_PAGES:
                 raise SourceError(f"{self.name}: more than {MAX_PAGES} pages; stopping")
             try:
-                _, body = request_json(
+                _, body = source_get(
                     client,
-                    "GET",
+                    self,
                     url,
-                    source=self.name,
-                    timeout=self.settings.timeout_seconds,
-                    origin_url=self.base_url,
                     headers=headers,
                 )
             except SourceStatusError as exc:
@@ -295,13 +292,10 @@ class ProductboardSource:
         """The status field's allowed values from the feature configuration: inline, and any
         further pages its `values.links.next` refers to."""
         url = f"{self.base_url}{V2_STATUS_CONFIG}"
-        _, body = request_json(
+        _, body = source_get(
             client,
-            "GET",
+            self,
             url,
-            source=self.name,
-            timeout=self.settings.timeout_seconds,
-            origin_url=self.base_url,
             headers=self._headers(),
         )
         fields = _obj(_obj(body).get("data")).get("fields")

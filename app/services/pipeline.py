@@ -294,8 +294,6 @@ class DealPipeline:
                 if result.reread or result.reverted_to_stage:
                     reread.append(plan.deal_id)
                 if result.reverted_to_stage:  # never signed: what this check recorded goes
-                    from app.services import ledger
-
                     ledger.withdraw_reverted_win(session, crm, plan.deal_id, plan.checked_at)
                 if result.deal_gone:
                     untrack(session, crm, plan.deal_id)

@@ -4992,7 +4992,7 @@ def _promised_in(
         if skip and span == (a, b):
             found = [(p, d) for p, d in found if not any(lo <= p < hi for lo, hi in skip)]
         denied = False
-        if found and (low.find("not ", *span) >= 0 or low.find("t ", *span) >= 0):
+        if found and any(low.find(w, *span) >= 0 for w in _DENIED_DATE_WORDS):
             kept = _not_denied(low, found, span[0])  # "We promised SSO, not in Q1"
             denied, found = len(kept) < len(found), kept
         if found:
@@ -5660,6 +5660,8 @@ def _not_denied(low: str, found: list[tuple[int, date]], a: int) -> list[tuple[i
     return [(p, d) for p, d in found if _DENIED_DATE.search(low, max(a, p - 16), p) is None]
 
 
+# What `_DENIED_DATE` starts with: looked for first, before any date's look-behind is tried.
+_DENIED_DATE_WORDS = ("not ", "n't ", "n\u2019t ")
 # A date denied right before it: "not in Q1", "not by Q1", "isn't for Q1", "not in the Q1
 # release". Not "not until Q3" or "not before Q2": those say when it will be.
 _DENIED_DATE = re.compile(r"(?<![a-z0-9])(?:not|n['\u2019]t) (?:in|by|for|during)(?: the)? $")

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from app.api.deals import CrmFilter, Format, Limit, _check_range, page_request, respond, wants_csv
 from app.api.deps import Offset, QueryDate, ReadPrincipal, SafeDate, SessionDep
-from app.models import Commitment, Deal
+from app.models import Commitment
 from app.services import queries
 from app.services.queries import PageResult, currency_label, money
 from app.services.search import contains_text
@@ -105,15 +105,7 @@ def commitment_conditions(
     if hedged is not None:
         conds.append(Commitment.hedged == hedged)
     if deal_deleted is not None:
-        gone = (
-            select(Deal.id)
-            .where(
-                Deal.crm == Commitment.crm,
-                Deal.deal_id == Commitment.deal_id,
-                Deal.tracked == false(),
-            )
-            .exists()
-        )
+        gone = queries.commitment_deal_gone()
         conds.append(gone if deal_deleted else ~gone)
     if signed_from:
         conds.append(Commitment.signed_at >= _start_of(signed_from, timezone))

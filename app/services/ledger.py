@@ -33,7 +33,7 @@ from app.rules.model import (
     FeatureReference,
     Finding,
 )
-from app.services.queries import evidence_rank
+from app.services.queries import deleted_deals, evidence_rank
 
 # Higher is better for the customer; a fall in rank after signing is a broken promise.
 AVAILABILITY_RANK = {
@@ -283,7 +283,11 @@ def on_features_changed(session: Session, feature_keys: Iterable[str]) -> list[t
         session.add(entry)
         deals[(entry.crm, entry.deal_id)] = None
     session.flush()
-    return list(deals)
+    # A deal deleted or merged away in the CRM has no record to carry the task: its entry is
+    # flagged (the ledger lists the broken promise) but the deal is not queued for a CRM read
+    # that can only answer "gone" again.
+    gone = deleted_deals(session, deals)
+    return [key for key in deals if key not in gone]
 
 
 def pending_followups(session: Session, crm: str, deal_id: str) -> dict[str, TaskSpec]:

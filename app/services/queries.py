@@ -1312,6 +1312,22 @@ def commitment_owner_names(
     return {(crm, owner_id): name for crm, owner_id, name in rows}
 
 
+def commitment_deal_gone() -> ColumnElement[bool]:
+    """SQL: the ledger entry's deal is deleted (or merged into another deal) in the CRM, i.e.
+    untracked. Its entries stay in the ledger, flagged `deal_deleted_in_crm`; they are not
+    signed business: a won duplicate cleaned up would count twice beside the deal kept, and a
+    deal restored in the CRM is tracked again and counts again."""
+    return (
+        select(Deal.id)
+        .where(
+            Deal.crm == Commitment.crm,
+            Deal.deal_id == Commitment.deal_id,
+            Deal.tracked == false(),
+        )
+        .exists()
+    )
+
+
 def deleted_deals(session: Session, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which of these (crm, deal id) the CRM deleted (or merged into another deal): untracked
     deals, by `uq_deal_crm_deal`, KEY_BATCH at a time."""

@@ -30,7 +30,12 @@ from sqlmodel import Session
 
 from app.models import Approval, Commitment, Deal, Evaluation
 from app.models.types import as_utc
-from app.services.queries import amounts_currency, exposure_csv_currency, money
+from app.services.queries import (
+    amounts_currency,
+    commitment_deal_gone,
+    exposure_csv_currency,
+    money,
+)
 
 # Promises on features that already exist are not "off-roadmap".
 ON_ROADMAP = ("available", "beta")
@@ -144,6 +149,7 @@ def commitments_report(
         Commitment.signed_at < hi,
         off_roadmap,
         Commitment.withdrawn_at.is_(None),  # the deal left won since: not signed business
+        ~commitment_deal_gone(),  # deleted or merged away in the CRM: not signed business
     ]
     if crm:
         conds.append(Commitment.crm == crm)

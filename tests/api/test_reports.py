@@ -298,6 +298,41 @@ def test_a_deal_that_left_won_since_is_not_counted_as_signed(client, api_key, en
     assert (block["count"], block["deals"], block["amount"]) == (1, 1, 1000.0)
 
 
+def test_a_deal_deleted_or_merged_away_in_the_crm_is_not_counted_as_signed(client, api_key, engine):
+    """A won duplicate cleaned up in the CRM is not signed business twice; restored in the CRM
+    (tracked again), it counts again. Its entries stay in the ledger, flagged."""
+    with Session(engine) as s:
+        for deal_id, tracked in [("KEPT", True), ("DUPLICATE", False)]:
+            s.add(Deal(crm="hubspot", deal_id=deal_id, amount=Decimal("1000"), is_won=True,
+                       is_closed=True, tracked=tracked))  # fmt: skip
+            s.add(Commitment(crm="hubspot", deal_id=deal_id, feature_key="scim",
+                             signed_at=_at(2026, 2, 10), approver="pat", approval_id=1,
+                             amount=Decimal("1000"), availability_at_signing="never"))  # fmt: skip
+        # An entry whose deal row is not stored at all (an old install) still counts.
+        s.add(Commitment(crm="salesforce", deal_id="OLD", feature_key="scim",
+                         signed_at=_at(2026, 2, 11), amount=Decimal("500"),
+                         availability_at_signing="never"))  # fmt: skip
+        s.commit()
+
+    def q1() -> dict:
+        return client.get("/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31",
+                          headers=api_key("viewer")).json()["quarters"][0]["commitments"]  # fmt: skip
+
+    block = q1()
+    assert (block["count"], block["deals"], block["amount"]) == (2, 2, 1500.0)
+    assert [a["approver"] for a in block["approvers"]] == ["pat", "(not approved: coming soon)"]
+    listed = client.get("/api/v1/commitments?deal_deleted=true", headers=api_key("viewer"))
+    assert [e["deal_id"] for e in listed.json()["items"]] == ["DUPLICATE"]
+
+    with Session(engine) as s:  # restored in the CRM
+        deal = s.exec(select(Deal).where(Deal.deal_id == "DUPLICATE")).one()
+        deal.tracked = True
+        s.add(deal)
+        s.commit()
+    block = q1()
+    assert (block["count"], block["deals"], block["amount"]) == (3, 3, 2500.0)
+
+
 def test_an_approvers_line_in_several_currencies_says_it_is_mixed(client, api_key, engine):
     """Pat approved promises on a USD deal and on a GBP one the CRM did not convert: the
     quarter's total said `mixed_currencies`, pat's line (the same sum) said nothing, nor did

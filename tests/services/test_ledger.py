@@ -412,6 +412,29 @@ def test_ledger_sweep_flags_and_queues_won_deals(session, catalog, engine, setti
     assert _entries(session)["sso"].flagged_at is not None
 
 
+def test_a_slip_of_a_deal_deleted_in_the_crm_is_flagged_but_not_queued(
+    session, catalog, engine, settings
+):
+    """The entry is flagged (the ledger lists the broken promise); the deal is not queued for
+    a CRM read that can only answer "gone": there is no record to put the task on."""
+    from app.jobs.schedules import JobContext, load_schedules
+    from app.models import DealQueue
+
+    deal = session.exec(select(Deal)).one()
+    ledger.on_evaluated(session, deal, _snapshot(), _result(catalog.id), was_won=False)
+    deal.tracked = False  # deleted (or merged away) in the CRM since the win
+    session.add(deal)
+    sso = session.get(Feature, "sso")
+    sso.target_date = date(2027, 1, 1)
+    session.add(sso)
+    session.commit()
+    job = load_schedules()["ledger.check"]
+    job.run(JobContext(engine=engine, settings=settings, connectors={}))
+    session.expire_all()
+    assert session.exec(select(DealQueue)).all() == []
+    assert "2027-01-01" in _entries(session)["sso"].flag_reason
+
+
 def test_won_deal_with_an_approved_off_roadmap_promise_is_recorded_and_reported(engine, settings):
     """'We'll build a custom SAP connector' names nothing on the roadmap; once approved and won,
     it is one ledger entry naming its approver, the sweep leaves it alone, and the leadership

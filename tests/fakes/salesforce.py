@@ -50,3 +50,76 @@ class HeldCall:
         self._land = land
         self._release.set()
         assert self._done.wait(10), "the held request never reached the org"
+
+
+class PagedChildren:
+    """Child relationship results (a subquery's rows under each parent record) longer than
+    `size` are paged as Salesforce pages them: the first `size` rows, `done` false and a
+    `nextRecordsUrl` of their own. And, as Salesforce documents for queryMore ("A queryMore()
+    call on a parent object invalidates all child cursors in the previous result set. If you
+    need the results from the child, you must use queryMore() on those results before using
+    queryMore() on the parent results."), following the parent's nextRecordsUrl releases the
+    child cursors of the pages before it: they answer 400 INVALID_QUERY_LOCATOR.
+
+    Installed on the fake's `query` / `query_more` (top level and Composite subrequests)."""
+
+    def __init__(self, fake: FakeSalesforce, size: int) -> None:
+        self.fake = fake
+        self.size = size
+        self._query = fake.query
+        self._query_more = fake.query_more
+        self._seq = 0
+        # parent locator → child locators opened by the page that handed out that locator
+        self._children_before: dict[str, set[str]] = {}
+        self._child_group: dict[str, set[str]] = {}  # child locator → its page's group
+        fake.query = self._on_query  # type: ignore[method-assign]
+        fake.query_more = self._on_query_more  # type: ignore[method-assign]
+
+    def _page_children(self, body: dict) -> set[str]:
+        opened: set[str] = set()
+        for rec in body.get("records") or []:
+            for value in rec.values():
+                if not (isinstance(value, dict) and isinstance(value.get("records"), list)):
+                    continue
+                rows = value["records"]
+                if len(rows) <= self.size or not value.get("done", True):
+                    continue
+                self._seq += 1
+                locator = f"01gCHILD{self._seq:08d}-{self.size}"
+                self.fake._cursors[locator] = (rows, self.size)
+                value.update(
+                    records=rows[: self.size],
+                    done=False,
+                    nextRecordsUrl=f"/services/data/v{self.fake.api_version}/query/{locator}",
+                )
+                opened.add(locator)
+        return opened
+
+    def _track(self, body: dict, group: set[str]) -> None:
+        for locator in group:
+            self._child_group[locator] = group
+        next_url = body.get("nextRecordsUrl")
+        if next_url:
+            self._children_before[next_url.rsplit("/", 1)[1]] = group
+
+    def _on_query(self, *args: Any, **kwargs: Any) -> dict:
+        with self.fake.lock:
+            body = self._query(*args, **kwargs)
+            self._track(body, self._page_children(body))
+            return body
+
+    def _on_query_more(self, locator: str) -> dict:
+        with self.fake.lock:
+            group = self._child_group.get(locator)
+            if group is not None:  # a child cursor: its next page stays in its parent's group
+                body = self._query_more(locator)
+                next_url = body.get("nextRecordsUrl")
+                if next_url:
+                    group.add(next_url.rsplit("/", 1)[1])
+                    self._child_group[next_url.rsplit("/", 1)[1]] = group
+                return body
+            for child in self._children_before.pop(locator, set()):
+                self.fake._cursors.pop(child, None)  # released by the parent's queryMore
+            body = self._query_more(locator)
+            self._track(body, self._page_children(body))
+            return body

@@ -645,17 +645,28 @@ class SalesforceConnector:
         return out
 
     def _all_records(self, page: dict) -> list[dict]:
-        """All records of a query result, following nextRecordsUrl for the parent and children."""
-        records = list(page.get("records") or [])
-        while not page.get("done", True) and page.get("nextRecordsUrl"):
+        """All records of a query result, following nextRecordsUrl for the parent and children.
+
+        Each page's child results (a subquery's rows beyond a page, `done` false) are followed
+        before the parent's next page is asked for: Salesforce documents that a queryMore on
+        the parent invalidates every child cursor of the result before it, which then answers
+        INVALID_QUERY_LOCATOR."""
+        records: list[dict] = []
+        while True:
+            batch = list(page.get("records") or [])
+            for rec in batch:
+                for _key, value in rec.items():
+                    if (
+                        isinstance(value, dict)
+                        and "records" in value
+                        and not value.get("done", True)
+                    ):
+                        value["records"] = self._all_records(value)
+                        value["done"] = True
+            records.extend(batch)
+            if page.get("done", True) or not page.get("nextRecordsUrl"):
+                return records
             page = self.api.query_more(page["nextRecordsUrl"])
-            records.extend(page.get("records") or [])
-        for rec in records:
-            for _key, value in rec.items():
-                if isinstance(value, dict) and "records" in value and not value.get("done", True):
-                    value["records"] = self._all_records(value)
-                    value["done"] = True
-        return records
 
     @staticmethod
     def _note_key(note: dict) -> tuple[str, str] | None:

@@ -637,6 +637,11 @@ _DATE = _WordStartPattern(
     r"|(?P<nextfy>next (?:fiscal year|fy))"
     r"|(?P<nextq>next quarter)|(?P<thisq>(?:this|the) quarter|end of (?:the )?quarter|eoq)"
     r"|(?P<nextm>next month)|(?P<nexty>next year)|(?P<eom>end of (?:the |this )?month|eom)"
+    # "SCIM (Q2), SSO (now)": a list's own date for a feature, the day of the note (`ref`;
+    # "day one", "at signing": the close date); without it SSO took SCIM's Q2. Only in parentheses: a bare "now" is mostly not a date
+    # ("They now need SCIM").
+    r"|(?<=\()(?P<now>now|today|immediately|right away|asap"
+    r"|(?P<now_start>at signing|at signature|day one|day 1))(?=\))"
     r"|(?:(?<=in )|(?<=by )|(?<=until )|(?<=during )|(?<=before ))(?P<yr>(?P<yr_y>20\d{2}))(?![-/0-9]|\.[0-9])"
     r"|(?P<eoy>(?:end of (?:the )?year|year[- ]end|eoy)"
     r"(?:\s+(?:of\s+)?(?P<eoy_y>20\d{2})(?![-/0-9]|\.[0-9]))?)"
@@ -4645,7 +4650,10 @@ _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tenta
     fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
     estimate estimated try tries tried trying best-effort planned scheduled roadmap"""
 _HEDGE_STARTS = frozenset(
-    w + tail for w in _HEDGE_STARTS_TEXT.split() for tail in ("", ",", ".", ";", ":", ")", "!")
+    head + w + tail
+    for w in _HEDGE_STARTS_TEXT.split()
+    for head in ("", "(", "[")  # "SCIM by Q2 (tentative)"
+    for tail in ("", ",", ".", ";", ":", ")", "]", "!", ").", "),", "].")
 )
 
 
@@ -5737,6 +5745,8 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
         return date(ref.year + 1, 12, 31)
     if kind == "eom":
         return _end_of_month(ref.year, ref.month)
+    if kind == "now":  # "day one", "at signing": the deal's start, else the note's day
+        return when.close or ref if g("now_start") else ref
     if kind == "yr":
         year = _sane_year(int(g("yr_y")), ref)
         return date(year, 12, 31) if year is not None else None

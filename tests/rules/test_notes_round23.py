@@ -1,0 +1,106 @@
+"""Round 23: a hedge in parentheses after the promise ("SCIM by Q2 (tentative)") was not seen
+(the hedge words were looked for as the sentence's words, and "(tentative)" is none of them):
+a firm promise in the ledger. And a feature in a list given "now" for its own date ("Committed:
+SCIM (Q2), SSO (now)") took its neighbour's Q2: a false clear when SSO is planned for Q1 and
+was promised at once."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.rules.catalog import Catalog
+from app.rules.engine import evaluate
+from app.rules.model import Feature
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
+from .test_notes_round7 import Q2
+from .test_sales_language import CATALOG
+
+CLOSE = date(2027, 3, 1)  # make_deal's close date
+
+
+def readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, hedged) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.promised_date, r.hedged)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+HEDGE_IN_BRACKETS = [
+    ("SCIM by Q2 (tentative)", [("scim", True, Q2, True)]),
+    ("SCIM by Q2 (tentatively).", [("scim", True, Q2, True)]),
+    ("We will have SCIM by Q2 (best case)", [("scim", True, Q2, True)]),
+    (
+        "We will have SCIM by Q2 (roughly), then SSO",
+        [("scim", True, Q2, True), ("sso", True, Q2, True)],
+    ),
+    ("We will have SCIM by Q2 [target]", [("scim", True, Q2, True)]),
+    ("We will have SCIM by Q2 (estimate).", [("scim", True, Q2, True)]),
+    # ... what stays firm
+    ("We will have SCIM by Q2 (confirmed)", [("scim", True, Q2, False)]),
+    ("We will have SCIM by Q2 (in the contract)", [("scim", True, Q2, False)]),
+    ("SCIM by Q2 tentative", [("scim", True, Q2, True)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), HEDGE_IN_BRACKETS, ids=[c[0] for c in HEDGE_IN_BRACKETS]
+)
+def test_a_hedge_in_brackets_hedges_the_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+OWN_IMMEDIATE_DATE = [
+    ("Committed: SCIM (Q2), SSO (now)", [("scim", True, Q2, False), ("sso", True, TODAY, False)]),
+    ("Committed: SCIM (Q2), SSO (today)", [("scim", True, Q2, False), ("sso", True, TODAY, False)]),
+    (
+        "We promised SCIM (Q2) and SSO (immediately)",
+        [("scim", True, Q2, False), ("sso", True, TODAY, False)],
+    ),
+    ("Committed: SSO (ASAP), SCIM (Q2)", [("sso", True, TODAY, False), ("scim", True, Q2, False)]),
+    ("We promised SSO (right away)", [("sso", True, TODAY, False)]),
+    # ... the start of the contract: the deal's close date
+    (
+        "Committed: SCIM (Q2), SSO (day one)",
+        [("scim", True, Q2, False), ("sso", True, CLOSE, False)],
+    ),
+    (
+        "Committed: SCIM (Q2), SSO (at signing)",
+        [("scim", True, Q2, False), ("sso", True, CLOSE, False)],
+    ),
+    # ... what stays: a bare "now" is no date; a list member without a date shares its neighbour's
+    ("We promised SSO now", [("sso", True, None, False)]),
+    (
+        "They now need SCIM, we promised SSO",
+        [("scim", False, None, False), ("sso", True, None, False)],
+    ),
+    ("Committed: SCIM (Q2), SSO", [("scim", True, Q2, False), ("sso", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), OWN_IMMEDIATE_DATE, ids=[c[0] for c in OWN_IMMEDIATE_DATE]
+)
+def test_a_list_members_own_now_is_its_date(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+def test_a_promise_of_now_blocks_a_feature_planned_later(default_rules) -> None:
+    """Through the default rules: SSO, coming in January (before the deal closes in March),
+    promised now, blocks; read with SCIM's Q2 it passed."""
+    catalog = Catalog(
+        [
+            Feature(
+                key="sso", name="SSO", availability="coming_soon", target_date=date(2027, 1, 31)
+            ),
+            Feature(key="scim", name="SCIM", availability="available"),
+        ]
+    )
+    result = evaluate(
+        make_deal("Committed: SCIM (Q2), SSO (now)"), catalog, default_rules, today=TODAY
+    )
+    assert [(f.feature_key, f.severity.value) for f in result.findings] == [("sso", "block")]

@@ -100,7 +100,10 @@ class DealWriteBack:
     block: bool
     checked_at: datetime
     evaluation_url: str | None
-    task: TaskSpec | None  # None: there never was a problem, no task needed
+    # None: there never was a problem, no task needed. A connector that writes more into the
+    # task than this says (HubSpot's flag on a blocked deal left in a won stage) puts what it
+    # wrote back here: the pipeline records this task, and the next write compares with it.
+    task: TaskSpec | None
     task_id: str | None  # the stored CRM id of our task, if we made one before
     note: str | None = None  # full findings, only when the verdict changed
     # One-off tasks (e.g. a ledger promise that slipped): created once, never updated.

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -660,7 +661,16 @@ class HubSpotConnector:
             try:
                 self._update_deals([revert])
             except RefusedError as exc:
-                plans[index] = self._plan(items[index], revert_refused=str(exc)[:300])
+                # The task quotes HubSpot's reason without the call's correlation id (logged
+                # here): a new id at every check made the task differ, so it was rewritten
+                # (and reopened) on every webhook of a deal left in the won stage.
+                log.warning(
+                    "HubSpot refused the guard revert; the deal is flagged",
+                    deal_id=p["deal_id"],
+                    error=str(exc),
+                )
+                reason = Exception.__str__(exc)[:300]
+                plans[index] = self._plan(items[index], revert_refused=reason)
                 continue
             except ConnectorError as exc:
                 fail([p["deal_id"]], exc)
@@ -906,6 +916,13 @@ class HubSpotConnector:
             body = task.body
             if action.message:
                 body = f"{action.message}\n\n{body}".strip()
+            if action.message and not action.revert_to:
+                # Flagged, not moved: the flag holds as long as the deal sits blocked in the won
+                # stage. The task is recorded as written, flag included (the pipeline keeps
+                # `item.task`), so the next check of an unchanged deal rewrites nothing (the
+                # task was updated, and reset to "not started", on every webhook), and a deal
+                # taken out of the won stage has the stale flag taken out of its task.
+                task = item.task = replace(task, body=body)
             task_props = self._task_properties(
                 task, body, plan["task_marker"], task.owner_id or owner
             )
@@ -915,7 +932,8 @@ class HubSpotConnector:
                 and bool(last_task.get("open")) == task.open
                 # the deal changed hands (an owner recorded with the task): it follows the deal
                 and last_task.get("owner_id", task.owner_id) == task.owner_id
-                and not action.message
+                # a revert is news: its task says so at once
+                and not action.revert_to
             )
             if task_id is None:
                 if task.open:

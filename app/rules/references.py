@@ -2734,11 +2734,14 @@ _CANT_WITHOUT = re.compile(
 )
 _OUR_SUBJECT = re.compile(r"(?<![a-z0-9])(?:we|i)(?:['\u2019](?:re|ve|m)| are| am| have)? ")
 # Someone else's word or work: a competitor's, a partner's, another company's rep ("Okta rep
-# promised them SCIM by Q1"; not ours: "our rep", "the rep", "the sales rep").
+# promised them SCIM by Q1"; not ours: "our rep", "the rep", "the sales rep", "the previous
+# rep").
 _THIRD_PARTY = re.compile(
     r"(?<![a-z0-9])(?:competitors?|competition|incumbents?|rivals?|vendors?|partners?"
     r"|resellers?|(?:systems? )?integrators?|consultants?|consultancy|msps?"
-    r"|(?!(?:our|my|the|a|an|sales|account|field|inside|regional|their|his|her) )"
+    r"|(?!(?:our|my|the|a|an|sales|account|field|inside|regional|their|his|her"
+    # ours before us: "The previous rep promised SSO by Q3", "the former rep committed"
+    r"|previous|prior|former|old|original|outgoing|last|new) )"
     r"[a-z0-9][a-z0-9-]* reps?)(?![a-z0-9])"
 )
 # A word of it in the words before a cue, for a look before the search (one search: ten `in`

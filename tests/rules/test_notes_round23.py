@@ -17,6 +17,7 @@ from app.rules.references import find_references
 
 from .conftest import TODAY, make_deal
 from .test_notes_round7 import Q2
+from .test_notes_round8 import Q3
 from .test_sales_language import CATALOG
 
 CLOSE = date(2027, 3, 1)  # make_deal's close date
@@ -104,3 +105,24 @@ def test_a_promise_of_now_blocks_a_feature_planned_later(default_rules) -> None:
         make_deal("Committed: SCIM (Q2), SSO (now)"), catalog, default_rules, today=TODAY
     )
     assert [(f.feature_key, f.severity.value) for f in result.findings] == [("sso", "block")]
+
+
+# Our own earlier rep's word is ours: "The previous rep promised multi-region by Q3" was read as
+# another company's rep's ("Okta rep promised them SCIM"), no promise at all, while "Previous AE
+# promised SSO by Q3" and "SSO was promised by the previous AE" were ours.
+OUR_EARLIER_REP = [
+    ("The previous rep promised SSO by Q3", [("sso", True, Q3, False)]),
+    ("The previous rep promised SSO by Q3; we need to walk that back", [("sso", True, Q3, False)]),
+    ("John (prior rep) promised SSO by Q3", [("sso", True, Q3, False)]),
+    ("The former rep committed to SSO by Q3", [("sso", True, Q3, False)]),
+    ("The old rep committed to SSO by Q3", [("sso", True, Q3, False)]),
+    # ... another company's rep stays theirs
+    ("Okta rep promised them SCIM by Q1", [("scim", False, None, False)]),
+    ("The Okta rep promised them SCIM by Q1", [("scim", False, None, False)]),
+    ("Their previous vendor rep promised SCIM by Q1", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), OUR_EARLIER_REP, ids=[c[0] for c in OUR_EARLIER_REP])
+def test_our_earlier_reps_promise_is_ours(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -1051,6 +1051,7 @@ def import_mappings(
             continue
         touched.add(item.match_value)
         changed.append(row)
+    deleted_ids: list[int] = []
     if replace:
         for key, row in existing.items():
             if key not in seen:
@@ -1058,13 +1059,17 @@ def import_mappings(
                 if len(before) < AUDIT_MAPPING_LIMIT:
                     before.append(_json(row))
                 touched.add(row.match_value)
+                deleted_ids.append(row.id)
                 session.delete(row)
                 counts["deleted"] += 1
     session.flush()
     # One entry for the import: its counts, and the first AUDIT_MAPPING_LIMIT mappings it
     # changed with their ids (as a single create or update records them), so a mapping's history
     # can be followed through imports too. Not every row: a 200,000-row import made one entry of
-    # 17 MB, which every read of the audit log then carried.
+    # 17 MB, which every read of the audit log then carried. Every mapping it created, changed
+    # or deleted is a subject of the entry, so GET /api/v1/audit?entity_type=product_mapping&
+    # entity_id=<id> finds the import among that mapping's history (it found only the single
+    # edits: the import that changed the mapping was missing from it).
     audit.record(
         session,
         actor=actor,
@@ -1076,6 +1081,8 @@ def import_mappings(
             **counts,
             **listed([_json(row) for row in changed[:AUDIT_MAPPING_LIMIT]], len(changed)),
         },
+        subjects=[("product_mapping", row.id) for row in changed]
+        + [("product_mapping", i) for i in deleted_ids],
     )
     return counts, fan_out(session, mapping_scope(touched))
 

@@ -1026,3 +1026,51 @@ def test_an_import_past_its_size_limit_is_a_413_that_says_what_to_do(client, rev
     assert _mappings(engine) == {}
     spec = client.get("/openapi.json").json()
     assert "413" in spec["paths"]["/api/v1/mappings/import"]["post"]["responses"]
+
+
+def test_a_mappings_history_includes_the_imports_that_changed_it(client, revops, api_key):
+    """GET /api/v1/audit?entity_type=product_mapping&entity_id=<id> found a mapping's single
+    edits only: the import that changed or deleted it (one entry, entity_id "import") was
+    missing from its history. Each mapping an import created, changed or deleted is found;
+    one it left unchanged is not."""
+    ids = {}
+    for sku in ("KEEP", "EDIT", "GONE"):
+        body = {"match_kind": "sku", "match_value": sku, "feature_keys": ["sso"]}
+        r = client.post("/api/v1/mappings", json=body, headers=revops)
+        assert r.status_code == 201, r.text
+        ids[sku] = r.json()["mapping"]["id"]
+    csv = "sku,feature_keys\nKEEP,sso\nEDIT,scim\nNEW,audit\n"
+    r = client.post(
+        "/api/v1/mappings/import?replace=true",
+        content=csv,
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    assert {k: r.json()[k] for k in ("created", "updated", "unchanged", "deleted")} == {
+        "created": 1,
+        "updated": 1,
+        "unchanged": 1,
+        "deleted": 1,
+    }
+    ids["NEW"] = client.get("/api/v1/mappings?q=new", headers=revops).json()["items"][0]["id"]
+    engineering = api_key("engineering")
+
+    def history(mapping_id):
+        r = client.get(
+            "/api/v1/audit",
+            params={"entity_type": "product_mapping", "entity_id": str(mapping_id)},
+            headers=engineering,
+        )
+        assert r.status_code == 200, r.text
+        return [(e["action"], e["entity_id"]) for e in r.json()["items"]]
+
+    assert history(ids["EDIT"]) == [
+        ("mapping.import", "import"),
+        ("mapping.create", str(ids["EDIT"])),
+    ]
+    assert history(ids["GONE"]) == [
+        ("mapping.import", "import"),
+        ("mapping.create", str(ids["GONE"])),
+    ]
+    assert history(ids["NEW"]) == [("mapping.import", "import")]
+    assert history(ids["KEEP"]) == [("mapping.create", str(ids["KEEP"]))]

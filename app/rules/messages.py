@@ -37,8 +37,26 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _key(f: Finding) -> str:
+    return f.feature_name or f.rule_name
+
+
 def _names(findings: list[Finding]) -> str:
-    return ", ".join(dict.fromkeys(f.feature_name or f.rule_name for f in findings))
+    return ", ".join(dict.fromkeys(_key(f) for f in findings))
+
+
+def _count(findings: list[Finding], word: str) -> str:
+    """How many problems, counted as the names list them: one per feature (an approval covers
+    a feature's findings at once). A feature sold on a line item and promised in a note read
+    "3 problems ... (Single Sign-On, Offline mode)"."""
+    return _plural(len({_key(f) for f in findings}), word)
+
+
+def _grouped(findings: list[Finding]) -> list[Finding]:
+    """The findings with each feature's together, features in the order first found: the
+    rep reads one feature's points at once, not interleaved with another's."""
+    order = {name: i for i, name in enumerate(dict.fromkeys(_key(f) for f in findings))}
+    return sorted(findings, key=lambda f: order[_key(f)])
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -63,7 +81,7 @@ def summary_text(result: EvaluationResult, closed: Closed = None) -> str:
         problems = blocks or warnings
         head = (
             f"Roadmap check on a {'signed' if closed == 'won' else 'lost'} deal: "
-            f"{_plural(len(problems), 'problem')} ({_names(problems)}); "
+            f"{_count(problems, 'problem')} ({_names(problems)}); "
         )
         parts.append(
             head
@@ -77,7 +95,7 @@ def summary_text(result: EvaluationResult, closed: Closed = None) -> str:
         blocks = []  # named above
     elif result.status == VerdictStatus.blocked:
         parts.append(
-            f"Blocked by the roadmap check: {_plural(len(blocks), 'problem')} must be fixed or "
+            f"Blocked by the roadmap check: {_count(blocks, 'problem')} must be fixed or "
             f"approved before this deal can close ({_names(blocks)})."
         )
     elif result.status == VerdictStatus.warning and not (blocks or warnings):
@@ -126,11 +144,11 @@ def task_text(
     if closed is not None and not act and (blocks or warnings):
         subject = f"Roadmap check: {deal} is closed {closed}, nothing left to do"
     elif result.status == VerdictStatus.blocked:
-        subject = f"Roadmap check: {deal} is blocked ({_plural(len(blocks), 'problem')} to fix)"
+        subject = f"Roadmap check: {deal} is blocked ({_count(blocks, 'problem')} to fix)"
     elif result.status == VerdictStatus.warning and not act:
         subject = f"Roadmap check: {deal} is approved, nothing left to do"
     elif result.status == VerdictStatus.warning:
-        subject = f"Roadmap check: {deal} has {_plural(len(warnings), 'warning')}"
+        subject = f"Roadmap check: {deal} has {_count(warnings, 'warning')}"
     else:
         subject = f"Roadmap check: {deal} is clear"
     lines: list[str] = []
@@ -148,7 +166,7 @@ def task_text(
             "This deal depends on features that are not ready to be sold as described. "
             "Please review each point below."
         )
-    for f in blocks + warnings:
+    for f in _grouped(blocks) + _grouped(warnings):
         lines.append("")
         lines.extend(_finding_lines(f))
     if approved := _approved(result):

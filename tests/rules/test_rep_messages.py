@@ -1,0 +1,57 @@
+"""What the rep reads when one feature has several findings (sold on a line item and promised
+in a note, promised in two notes): the counts match the features named, and each feature's
+points are read together."""
+
+from __future__ import annotations
+
+from app.rules.catalog import Catalog
+from app.rules.engine import StoredRule, evaluate
+from app.rules.messages import summary_text, task_text
+from app.rules.model import LineItem, Severity
+
+from .conftest import TODAY, make_deal
+
+
+def test_problems_are_counted_per_feature_and_each_features_points_read_together(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal(
+        "We told them multi-region failover is included.",
+        "We promised SCIM by Q2.",
+        "We also promised multi-region to their CISO.",
+        line_items=[LineItem(id="l1", name="AI add-on", product_id="prod_ai")],
+    )
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    blocks = [f.feature_name for f in result.findings if f.severity == Severity.block]
+    assert sorted(blocks) == ["Multi-region failover", "Multi-region failover", "SCIM provisioning"]
+
+    summary = summary_text(result)
+    assert summary.startswith(
+        "Blocked by the roadmap check: 2 problems must be fixed or approved before this deal "
+        "can close (Multi-region failover, SCIM provisioning)."
+    )
+    subject, body = task_text(result, deal)
+    assert subject == "Roadmap check: Acme - Platform is blocked (2 problems to fix)"
+    listed = [line for line in body.split("\n") if line.startswith("[")]
+    features = [line.split("] ", 1)[1].split(" is ", 1)[0] for line in listed]
+    assert features == [
+        "Multi-region failover",
+        "Multi-region failover",
+        "SCIM provisioning",
+        "AI Assistant",
+    ]
+    assert listed[-1].startswith("[WARNING] AI Assistant is in beta")
+
+
+def test_warnings_are_counted_per_feature(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal(
+        "They asked about the audit trail.",
+        "Their CISO asked about the audit trail again.",
+    )
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    warnings = [f for f in result.findings if f.severity == Severity.warning]
+    assert [f.feature_name for f in warnings] == ["Audit log", "Audit log"]
+    subject, _body = task_text(result, deal)
+    assert subject == "Roadmap check: Acme - Platform has 1 warning"

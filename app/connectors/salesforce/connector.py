@@ -27,8 +27,8 @@ Org facts, cached for META_TTL_SECONDS (and reloaded after an unknown stage), ar
 one Composite call of their own (and a sixth in a second one, in multi-currency orgs only): OpportunityStage (all stages, retired ones too: an opportunity
 may still sit in a stage made inactive since), TaskPriority and TaskStatus (won/closed stages
 and the org's own task picklist values; nothing is hard-coded), Organization
-(DefaultCurrencyIsoCode), CurrencyType (active currencies, their rates against the corporate
-one; a single-currency org has no CurrencyType) and DatedConversionRate (the rate periods of
+(DefaultCurrencyIsoCode), CurrencyType (every currency, active or not, with its rate against the
+corporate one; a single-currency org has no CurrencyType) and DatedConversionRate (the rate periods of
 advanced currency management; an org without it has no such type). They are loaded before the opportunity query,
 which selects CurrencyIsoCode only in a multi-currency org (see `_read_chunk`).
 
@@ -206,7 +206,8 @@ class OrgFacts:
     # Organization.DefaultCurrencyIsoCode: a single-currency org's one currency.
     org_currency: str | None = None
     # Multi-currency org (CurrencyType exists): the corporate currency and the static
-    # ConversionRate of each active currency against it (the corporate one's is 1).
+    # ConversionRate of each currency against it (the corporate one's is 1), inactive ones
+    # too: Salesforce keeps converting the records left in a deactivated currency with it.
     multi_currency: bool = False
     corporate_currency: str | None = None
     rates: dict[str, Decimal] = field(default_factory=dict)
@@ -237,9 +238,11 @@ class OrgFacts:
         rate of its currency, rounded half-up to 0.01: with advanced currency management the
         dated rate of the period holding `on` (the close date, as Salesforce converts
         opportunity amounts), else, or outside every period, the static
-        CurrencyType.ConversionRate. None when there is no amount, or when the currency has no
-        active rate (a currency deactivated since the record was saved, a record without
-        CurrencyIsoCode, no corporate currency): no rate is guessed. convertCurrency() is not
+        CurrencyType.ConversionRate. A currency deactivated since the record was saved converts
+        with the rate it keeps (Salesforce's static rates apply to active and inactive
+        currencies alike, and its reports convert such records with it). None when there is no
+        amount, or no rate for the currency (a record without CurrencyIsoCode, no corporate
+        currency): no rate is guessed. convertCurrency() is not
         used: it converts to the integration user's personal currency, not the corporate one."""
         if amount is None:
             return None
@@ -352,10 +355,7 @@ class SalesforceConnector:
             ),
             subrequest(
                 "GET",
-                q(
-                    "SELECT IsoCode, ConversionRate, IsCorporate FROM CurrencyType "
-                    "WHERE IsActive = true"
-                ),
+                q("SELECT IsoCode, ConversionRate, IsCorporate FROM CurrencyType"),
                 "currencies",
             ),
         ]
@@ -381,7 +381,10 @@ class SalesforceConnector:
 
     @staticmethod
     def _currency_facts(response: dict) -> tuple[bool, str | None, dict[str, Decimal]]:
-        """(multi-currency?, corporate currency, active rates) from the CurrencyType query.
+        """(multi-currency?, corporate currency, rates) from the CurrencyType query: every
+        currency, active or not (a record may keep a currency deactivated since, and Salesforce
+        converts it with that currency's rate: leaving it out dropped the deal from pipeline
+        totals).
 
         A single-currency org has no CurrencyType: Salesforce answers 400 INVALID_TYPE ("sObject
         type 'CurrencyType' is not supported."), an answer, not a failure. Any other failure (an

@@ -113,7 +113,11 @@ def test_conversion_rounds_half_up_to_cents(connector, multi):
     assert connector.read_deals([opp])[opp].amount_home == Decimal("6.13")  # 6.125
 
 
-def test_an_inactive_currency_gets_no_converted_amount(connector, multi, monkeypatch):
+def test_an_inactive_currency_still_converts_at_the_rate_it_keeps(connector, multi, monkeypatch):
+    """Salesforce keeps a static rate for inactive currencies and converts the records left in
+    one with it (Manage Currencies edits the rates of "active and inactive currencies"; they
+    "apply to all currency fields"). The connector read only active currencies, so a deal in a
+    currency deactivated since got no converted amount and dropped out of pipeline totals."""
     from app.connectors.salesforce import connector as module
 
     monkeypatch.setattr(module, "META_TTL_SECONDS", 0.0)  # every read reloads the org facts
@@ -125,11 +129,13 @@ def test_an_inactive_currency_gets_no_converted_amount(connector, multi, monkeyp
     assert (snaps[eur].currency, snaps[eur].amount, snaps[eur].amount_home) == (
         "EUR",
         Decimal("9000.0"),
-        None,
+        Decimal("10000.00"),
     )
     assert snaps[eur].home_currency == "USD"
-    assert snaps[jpy].amount_home == Decimal("10000.00")  # the other currencies still convert
-    multi.set_currency("EUR", 0.8)  # reactivated at a new rate: the next facts load has it
+    assert snaps[jpy].amount_home == Decimal("10000.00")
+    multi.set_currency("EUR", 0.8, active=False)  # the rate of an inactive currency edited
+    assert connector.read_deals([eur])[eur].amount_home == Decimal("11250.00")
+    multi.set_currency("EUR", 0.8)  # reactivated: the same rate
     assert connector.read_deals([eur])[eur].amount_home == Decimal("11250.00")
 
 

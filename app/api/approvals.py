@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
-from app.api.deals import Format, Limit, page_request, respond, wants_csv
+from app.api.deals import CrmFilter, Format, Limit, _known_crm, page_request, respond, wants_csv
 from app.api.deps import ApproverPrincipal, Offset, ReadPrincipal, RowId, SafeDateTime, SessionDep
 from app.models import Approval
 from app.models.types import RequestDate
@@ -66,6 +66,14 @@ class ApprovalCreate(BaseModel):
     reason: str = Field(min_length=3, max_length=4000)
     expires_at: SafeDateTime = Field(description="ISO 8601 with a timezone")
 
+    @field_validator("crm")
+    @classmethod
+    def _crm(cls, crm: str) -> str:
+        """A CRM roadmap-guard knows: `HubSpot` or `hubspott` answered 404 "no deal 'D1' in
+        crm 'HubSpot'", as if the deal were missing, not the CRM misspelt."""
+        _known_crm(crm)
+        return crm
+
     @field_validator("expires_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
@@ -116,7 +124,7 @@ def list_approvals(
     request: Request,
     session: SessionDep,
     _principal: ReadPrincipal,
-    crm: str | None = None,
+    crm: CrmFilter = None,
     deal_id: str | None = None,
     feature: str | None = None,
     approver: str | None = None,

@@ -495,3 +495,26 @@ def test_a_date_without_a_timezone_says_what_to_write(late):
     [detail] = r.json()["error"]["details"]
     assert detail["msg"] == "must include a timezone, e.g. 2030-06-30T00:00:00Z (UTC)"
     assert r.json()["error"]["message"] == f"expires_at: {detail['msg']}"
+
+
+def test_a_misspelt_crm_is_named_not_answered_as_a_missing_deal(web, pipeline, api_key):
+    """`crm: "HubSpot"` answered 404 "no deal 'D1' in crm 'HubSpot'" (the deal looked missing,
+    not the CRM misspelt), and `GET /api/v1/approvals?crm=Test` an empty list: both are a 422
+    at `crm` naming the CRM meant, as the deal lists' `crm` filter is."""
+    h = api_key("approver")
+    for crm, meant in (("Test", "test"), ("hubspott", "hubspot"), ("HubSpot", "hubspot")):
+        r = web.post("/api/v1/approvals", json=_body(crm=crm), headers=h)
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["code"] == "invalid_request"
+        assert [d["path"] for d in error["details"]] == ["crm"]
+        assert f"unknown CRM '{crm}'; did you mean '{meant}'?" in error["details"][0]["msg"]
+    r = web.get("/api/v1/approvals", params={"crm": "Test"}, headers=h)
+    assert r.status_code == 422, r.text
+    assert [d["path"] for d in r.json()["error"]["details"]] == ["query.crm"]
+    assert "did you mean 'test'?" in r.text
+    r = web.post("/api/v1/approvals", json=_body(), headers=h)
+    assert r.status_code == 201, r.text
+    listed = web.get("/api/v1/approvals", params={"crm": "test"}, headers=h).json()
+    assert [a["id"] for a in listed["items"]] == [r.json()["id"]]
+    assert web.get("/api/v1/approvals", params={"crm": ""}, headers=h).json()["total"] == 1

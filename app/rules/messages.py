@@ -104,10 +104,23 @@ def summary_text(result: EvaluationResult, closed: Closed = None) -> str:
         parts.append("Roadmap warnings: the deal may close, but read the roadmap task first.")
     else:
         checked = len({r.feature_key or r.feature_name for r in result.references})
-        parts.append(
-            "Roadmap check clear: nothing in this deal depends on features that are not ready"
-            + (f" ({_plural(checked, 'feature')} checked)." if checked else ".")
-        )
+        counted = f" ({_plural(checked, 'feature')} checked)." if checked else "."
+        # A clear deal gets no task: the sidebar is the only place the rep reads what an FYI
+        # finding says may be said (a coming-soon feature: mention it, promise no date). It
+        # read "nothing in this deal depends on features that are not ready" instead.
+        fyi = {_key(f): f.message for f in _unapproved(result, Severity.info)}
+        if fyi and closed is None:
+            parts.append(
+                "Roadmap check clear: nothing in this deal blocks it or needs a warning"
+                + counted
+                + " FYI: "
+                + " ".join(fyi.values())
+            )
+        else:
+            parts.append(
+                "Roadmap check clear: nothing in this deal depends on features that are not ready"
+                + counted
+            )
     # A feature already named as a block is not named again as a warning: the rep has one
     # thing to fix about it (the task still lists every finding).
     blocked_names = {f.feature_name or f.rule_name for f in blocks}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from app.rules.catalog import Catalog
 from app.rules.engine import StoredRule, evaluate
 from app.rules.messages import summary_text, task_text
-from app.rules.model import LineItem, Severity
+from app.rules.model import LineItem, Severity, VerdictStatus
 
 from .conftest import TODAY, make_deal
 
@@ -55,3 +55,26 @@ def test_warnings_are_counted_per_feature(
     assert [f.feature_name for f in warnings] == ["Audit log", "Audit log"]
     subject, _body = task_text(result, deal)
     assert subject == "Roadmap check: Acme - Platform has 1 warning"
+
+
+def test_a_clear_deal_mentioning_a_coming_soon_feature_tells_the_rep_what_may_be_said(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """A clear deal gets no task, so the summary is all the rep reads: it said nothing in the
+    deal depended on features not ready, and never what may be said of the coming-soon one."""
+    deal = make_deal("They need SCIM.")
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    assert result.status == VerdictStatus.clear
+    [finding] = result.findings
+    assert finding.severity == Severity.info
+    summary = summary_text(result)
+    assert summary.startswith("Roadmap check clear")
+    assert "features that are not ready" not in summary
+    assert "FYI: SCIM provisioning is coming soon (target date: Jun 30, 2027" in summary
+    assert "Say SCIM is planned for mid-2027" in summary
+    # Nothing to mention: the plain clear status, as before.
+    plain = summary_text(evaluate(make_deal("They need SSO."), catalog, default_rules, today=TODAY))
+    assert plain == (
+        "Roadmap check clear: nothing in this deal depends on features that are not ready "
+        "(1 feature checked)."
+    )

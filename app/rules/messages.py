@@ -71,8 +71,9 @@ def needs_action(result: EvaluationResult, closed: Closed = None) -> bool:
     )
 
 
-def summary_text(result: EvaluationResult, closed: Closed = None) -> str:
-    """One short status for a CRM property (at most 1000 characters)."""
+def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool = True) -> str:
+    """One short status for a CRM property (at most 1000 characters). `fyi=False`: without
+    the FYI findings a clear deal's status quotes (the note lists every finding itself)."""
     blocks = _unapproved(result, Severity.block)
     warnings = _unapproved(result, Severity.warning)
     approved = _approved(result)
@@ -108,13 +109,12 @@ def summary_text(result: EvaluationResult, closed: Closed = None) -> str:
         # A clear deal gets no task: the sidebar is the only place the rep reads what an FYI
         # finding says may be said (a coming-soon feature: mention it, promise no date). It
         # read "nothing in this deal depends on features that are not ready" instead.
-        fyi = {_key(f): f.message for f in _unapproved(result, Severity.info)}
-        if fyi and closed is None:
+        infos = {_key(f): f.message for f in _unapproved(result, Severity.info)}
+        if infos and closed is None:
             parts.append(
                 "Roadmap check clear: nothing in this deal blocks it or needs a warning"
                 + counted
-                + " FYI: "
-                + " ".join(fyi.values())
+                + (" FYI: " + " ".join(infos.values()) if fyi else "")
             )
         else:
             parts.append(
@@ -207,7 +207,7 @@ def note_text(
         VerdictStatus.warning: "WARNING",
         VerdictStatus.clear: "CLEAR",
     }[result.status]
-    lines = [f"Roadmap check: {status}", summary_text(result, closed)]
+    lines = [f"Roadmap check: {status}", summary_text(result, closed, fyi=False)]
     if lapsed:
         lines.append("Blocked again because " + "; ".join(lapsed) + ".")
     if result.findings:

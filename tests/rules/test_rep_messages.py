@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app.rules.catalog import Catalog
 from app.rules.engine import StoredRule, evaluate
-from app.rules.messages import summary_text, task_text
+from app.rules.messages import note_text, summary_text, task_text
 from app.rules.model import LineItem, Severity, VerdictStatus
 
 from .conftest import TODAY, make_deal
@@ -77,4 +77,17 @@ def test_a_clear_deal_mentioning_a_coming_soon_feature_tells_the_rep_what_may_be
     assert plain == (
         "Roadmap check clear: nothing in this deal depends on features that are not ready "
         "(1 feature checked)."
+    )
+
+
+def test_the_note_of_a_clear_deal_quotes_each_fyi_finding_once(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal("They need SCIM.")
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    note = note_text(result, deal)
+    assert note.count("Say SCIM is planned for mid-2027") == 1
+    assert "[FYI] SCIM provisioning is coming soon" in note
+    assert note.split("\n")[1].startswith(
+        "Roadmap check clear: nothing in this deal blocks it or needs a warning"
     )

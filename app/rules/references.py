@@ -694,7 +694,7 @@ _BOUNDARY = re.compile(
     r"[\n<>!?.](?:(?<=[\n<>])|(?<=[!?])[!?\"')\]\u201d\u2019]*(?=\s)"
     r"|(?<=\.)(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)"
     r"(?<![^a-z]vs\.)(?<!approx\.)(?<![^a-z]mr\.)(?<![^a-z]ms\.)(?<!mrs\.)(?<![^a-z]dr\.)"
-    r"(?<!inc\.)(?<![^a-z]no\.)(?=\s)"
+    r"(?<!inc\.)(?<![^a-z]no\.)[\"')\]\u201d\u2019]*(?=\s)"
     # an abbreviated month before its day: "by Jan. 15" (cut there, the day was lost and the
     # date read as the month's end)
     r"(?!(?:"
@@ -1340,13 +1340,28 @@ def _carried_promise(
 
 # Our word opening the sentence after their question, and what it gives: a date alone or a
 # yes ("Told them Q2.", "We told them by Q2.", "Told them yes.").
-_ANSWER_HEADS = ("told ", "we told ", "i told ")
+_ANSWER_HEADS = ("told ", "we told ", "i told ", "we said ", "i said ")
 # ... or our agreement alone (`_AGREED_ANSWER`): "They need SCIM by Q2. We agreed.", "Will SCIM
 # be ready by Q2? We said yes."
 _AGREED_HEADS = ("we ", "i ", "so we ", "so i ", "and we ", "and i ")
 _TOLD_ANSWER = re.compile(
-    r"(?:we |i )?told (?:them|him|her|the customer|the client):? (?:(?P<yes>yes|yep|yeah)"
-    r"|(?:by |in |for )?)"
+    r"(?:(?:we |i )?told (?:them|him|her|the customer|the client):? |(?:we|i) said:? "
+    # a transcript's answer line: 'Customer: "Do you have SCIM?" Me: "Yes, by Q2."',
+    # "Q: When will SCIM ship? A: Q2." (`_ANSWER_LABELS`)
+    r"|(?:me|we|us|our answer|our response|a|answer)\s?[:\-\u2013]\s*[\"\u201c]?)"
+    r"(?:(?P<yes>yes|yep|yeah)(?:[,;]?\s+(?:[-\u2013]\s+)?(?=[a-z0-9])|(?=[\s.!\"\u201d]*$))"
+    r"|(?:no|nope)[,;]?\s+(?:[-\u2013]\s+)?(?:but |only )?(?=[a-z0-9])"
+    r")?(?:by |in |for )?"
+)
+# The labels of a transcript's answer line that are ours: "Me:", "We:", "Our answer:". "A:"
+# ("Answer:") is ours only after "Q:" asking about our product, not about their need ("Q: Do
+# you need SSO? A: Yes, by Q2" is discovery: their need, their answer).
+_ANSWER_LABELS = ("me:", "me -", "me \u2013", "we:", "us:", "our answer", "our response")
+_QA_LABELS = ("a:", "a :", "answer:")
+_QA_QUESTION = ("q:", "q :", "question:")
+_THEIR_NEED_ASKED = re.compile(
+    r"(?<![a-z0-9])(?:need|needs|needed|require[sd]?|requirement|must|want|wants|use|using"
+    r"|looking for)(?![a-z0-9])"
 )
 
 
@@ -1367,30 +1382,40 @@ def _answered_next(
     size = len(low)
     while a < size and (low[a].isspace() or low[a] in ".?!"):
         a += 1
-    heads = low.startswith(_ANSWER_HEADS, a)
+    heads = low.startswith(_ANSWER_HEADS, a) or low.startswith(_ANSWER_LABELS, a)
+    if not heads and low.startswith(_QA_LABELS, a):
+        # "Q: When will SCIM ship? A: Q2.": ours when the question is of our product
+        heads = (
+            low.startswith(_QA_QUESTION, a1) and _THEIR_NEED_ASKED.search(low, a1, span[1]) is None
+        )
+        if not heads:
+            return None
     if not (heads or low.startswith(_AGREED_HEADS, a)):
         return None
     b = _sentence_end(text, low, a)
     end = b
-    while end > a and low[end - 1] in ".!":
+    while end > a and low[end - 1] in '.!"\u201d':
         end -= 1
     if any(a <= start < b and named for (start, _), named in sentences.items()):
         return None  # it names a feature of its own
     told = _TOLD_ANSWER.match(low, a, end) if heads else None
+    if told is not None and told.end() != end:
+        d = _date_at(low, told.end(), end)
+        if d is None or d.end() != end:
+            told = None  # no date alone after it: maybe our agreement ("I said no problem")
     if told is None and not _AGREED_ANSWER.fullmatch(low, a, end):
         return None
-    if told is None or told.group("yes"):
-        if told is not None and told.end() != end:
-            return None
+    if told is not None and told.end() != end:
+        # a date alone, maybe after a yes or a no ("Told them Q2.", "A: Yes, by Q2.", "Me: No,
+        # Q2.")
+        dates = _promised_dates(low, told.end(), end, when)
+    elif told is None or told.group("yes"):
         if ref.needed_by is not None and not ref.is_question:
             dates = [(a1, ref.needed_by)]  # the date they need it by, agreed to
         else:
             dates = _promised_dates(low, a1, span[1], when)  # the date they asked about
     else:
-        d = _date_at(low, told.end(), end)
-        if d is None or d.end() != end:
-            return None
-        dates = _promised_dates(low, told.end(), end, when)
+        return None
     if len(dates) != 1:
         return None
     values = dict(ref.__dict__)

@@ -16,7 +16,7 @@ from app.rules.model import Feature
 from app.rules.references import find_references
 
 from .conftest import TODAY, make_deal
-from .test_notes_round7 import Q2
+from .test_notes_round7 import Q1, Q2
 from .test_notes_round8 import Q3
 from .test_sales_language import CATALOG
 
@@ -125,4 +125,77 @@ OUR_EARLIER_REP = [
 
 @pytest.mark.parametrize(("body", "expected"), OUR_EARLIER_REP, ids=[c[0] for c in OUR_EARLIER_REP])
 def test_our_earlier_reps_promise_is_ours(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Their question answered in a transcript's answer line, or by "I said": our word with a date
+# (each stayed a question: a missed promise). The answer line is ours when labelled "Me:",
+# "We:", "Our answer:", or "A:" after "Q:" asking of our product (not of their need: "Q: Do
+# you need SSO? A: Yes, by Q2" is discovery, their answer).
+ANSWER_LINES = [
+    ("Q: SCIM timeline? A: Q2.", [("scim", True, Q2, False)]),
+    ("Q: SCIM timeline?\nA: Q2.", [("scim", True, Q2, False)]),
+    ("Q: Do you have SCIM? A: Yes, by Q2.", [("scim", True, Q2, False)]),
+    ("Q: Do you have SCIM?\nA: Yes, by Q2.", [("scim", True, Q2, False)]),
+    ("Q: Will SCIM be ready by Q1? A: Yes.", [("scim", True, Q1, False)]),
+    ('Customer: "Do you have SCIM?" Me: "Yes, by Q2."', [("scim", True, Q2, False)]),
+    ('Customer: "Will SCIM be ready by Q1?" Me: "Yes."', [("scim", True, Q1, False)]),
+    ('Customer: "Will SCIM be ready by Q1?" Me: "No, Q2."', [("scim", True, Q2, False)]),
+    ("Will SCIM be ready by Q1? Our answer: Q2.", [("scim", True, Q2, False)]),
+    ("They asked when SCIM ships. I said Q2.", [("scim", True, Q2, False)]),
+    ("They asked about SCIM. I said yes, by Q2.", [("scim", True, Q2, False)]),
+    ("They asked if SCIM is ready by Q1. We said yes.", [("scim", True, Q1, False)]),
+    ("Will SCIM be ready by Q1? Told them yes, by Q2.", [("scim", True, Q2, False)]),
+    ("Will SCIM be ready by Q1? Told them no, Q2.", [("scim", True, Q2, False)]),
+    # ... what stays a question: their need asked, a yes to an undated question, no date, a
+    # no, a hedged or open answer, an "A:" with no "Q:"
+    ("Q: Do you need SSO? A: Yes, by Q2.", [("sso", False, None, False)]),
+    ("Q: Is SCIM required? A: Yes, by Q2.", [("scim", False, None, False)]),
+    ("Q: Do you have SCIM? A: Yes.", [("scim", False, None, False)]),
+    ("Q: Will SCIM be ready by Q1? A: No.", [("scim", False, None, False)]),
+    ("Will SCIM be ready by Q1? We said no.", [("scim", False, None, False)]),
+    ("Q: Will SCIM be ready by Q1? A: Q2 or Q3.", [("scim", False, None, False)]),
+    ("Q: SCIM timeline? A: Q2 target.", [("scim", False, None, False)]),
+    ("Will SCIM be ready by Q1? A: Q2.", [("scim", False, None, False)]),
+    ("Will SCIM be ready by Q1? Told them no ETA.", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), ANSWER_LINES, ids=[c[0] for c in ANSWER_LINES])
+def test_our_answer_line_to_their_question_is_our_word(body: str, expected: list) -> None:
+    refs = find_references(make_deal(body), CATALOG, today=TODAY)
+    assert readings(body) == expected
+    assert all(r.is_question != r.is_commitment for r in refs)
+
+
+def test_the_answer_line_is_quoted_with_the_question() -> None:
+    (ref,) = find_references(
+        make_deal('Customer: "Do you have SCIM?" Me: "Yes, by Q2." Next call Friday.'),
+        CATALOG,
+        today=TODAY,
+    )
+    assert ref.evidence == 'Customer: "Do you have SCIM?" Me: "Yes, by Q2."'
+
+
+# A sentence ending in a full stop inside quotes or brackets ('"... by Q2." Then', "(by Q2.)
+# They") ran on into the next: SSO, only discussed, was read as promised by SCIM's Q2 (a false
+# block), and SCIM's promise as the next sentence's question (a missed one).
+CLOSED_FULL_STOP = [
+    (
+        'He said "we will have SCIM by Q2." Then SSO was discussed.',
+        [("scim", True, Q2, False), ("sso", False, None, False)],
+    ),
+    (
+        "We promised SCIM (by Q2.) They also asked about SSO.",
+        [("scim", True, Q2, False), ("sso", False, None, False)],
+    ),
+    # ... what stays: an abbreviation before a quote is still no sentence end
+    ('We promised SCIM by Jan. 15 "at the latest."', [("scim", True, date(2027, 1, 15), False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), CLOSED_FULL_STOP, ids=[c[0] for c in CLOSED_FULL_STOP]
+)
+def test_a_full_stop_inside_quotes_or_brackets_ends_the_sentence(body: str, expected: list) -> None:
     assert readings(body) == expected

@@ -380,7 +380,10 @@ def list_mappings(
     if match_kind:
         conditions.append(ProductMapping.match_kind == match_kind)
     if q:
-        conditions.append(contains_text(func.lower(ProductMapping.match_value), q.casefold()))
+        # On match_key, the value casefolded in Python when written: SQL's lower() is no match
+        # for casefold (SQLite's folds A-Z only, and neither makes "ß" "ss"), so a mapping for
+        # "CAFÉ PRO" or "Straße-1" was not found even by its value as stored.
+        conditions.append(contains_text(ProductMapping.match_key, mapping_match_key(q)))
     if feature_key:
         conditions.append(names_a_key(session, [feature_key]))
     total = session.exec(select(func.count()).select_from(ProductMapping).where(*conditions)).one()

@@ -1074,3 +1074,30 @@ def test_a_mappings_history_includes_the_imports_that_changed_it(client, revops,
     ]
     assert history(ids["NEW"]) == [("mapping.import", "import")]
     assert history(ids["KEEP"]) == [("mapping.create", str(ids["KEEP"]))]
+
+
+def test_searching_mappings_finds_non_ascii_values_whatever_their_case(client, revops):
+    """`q` compared SQL's lower(match_value) with the casefolded query: on SQLite lower()
+    folds A-Z only and neither database makes "ß" "ss", so "CAFÉ PRO" and "Straße-1" were not
+    found even when searched for exactly as stored."""
+    ids = {}
+    for value in ("CAFÉ PRO", "Straße-1", "Åland Fleet", "plain-sku"):
+        body = {"match_kind": "name", "match_value": value, "feature_keys": ["sso"]}
+        r = client.post("/api/v1/mappings", json=body, headers=revops)
+        assert r.status_code == 201, r.text
+        ids[value] = r.json()["mapping"]["id"]
+
+    def found(q):
+        r = client.get("/api/v1/mappings", params={"q": q}, headers=revops)
+        assert r.status_code == 200, r.text
+        assert r.json()["total"] == len(r.json()["items"])
+        return sorted(m["match_value"] for m in r.json()["items"])
+
+    for q in ("CAFÉ PRO", "café", "Café  Pro"):
+        assert found(q) == ["CAFÉ PRO"], q
+    for q in ("Straße", "STRASSE", "strasse-1"):
+        assert found(q) == ["Straße-1"], q
+    for q in ("åland", "ÅLAND FLEET"):
+        assert found(q) == ["Åland Fleet"], q
+    assert found("PLAIN") == ["plain-sku"]
+    assert found("100%") == []

@@ -1642,8 +1642,8 @@ class SalesforceConnector:
     # --- reconciliation --------------------------------------------------------------------
     def changed_since(self, since: datetime | None) -> tuple[list[str], datetime | None]:
         """Opportunities modified after `since` (all open ones on the first run), or whose
-        notes were (after the first run), with the latest LastModifiedDate seen (the next
-        cursor). Our own writes are left out."""
+        notes were, or deleted since (after the first run), with the latest LastModifiedDate
+        (a deletion's SystemModstamp) seen: the next cursor. Our own writes are left out."""
         where = []
         if since is None:
             where.append("IsClosed = false")
@@ -1665,12 +1665,30 @@ class SalesforceConnector:
             note_ids, note_stamps = self._opportunities_with_changed_notes(since)
             ids += [i for i in note_ids if i not in set(ids)]
             stamps += note_stamps
+            deleted_ids, deleted_stamps = self._opportunities_deleted_since(since)
+            ids += [i for i in deleted_ids if i not in set(ids)]
+            stamps += deleted_stamps
         latest = max(
             (_parse_dt(v) for v in stamps),
             default=None,
             key=lambda d: d or datetime.min.replace(tzinfo=UTC),
         )
         return list(dict.fromkeys(ids)), latest
+
+    def _opportunities_deleted_since(self, since: datetime) -> tuple[list[str], list[Any]]:
+        """Opportunities deleted after `since`, with their deletion times. A deletion sends no
+        Outbound Message and the query resource leaves deleted records out, so without this
+        a deleted opportunity stayed tracked as open (its amount in every feature's pipeline)
+        until something else made us read it. One queryAll: a deleted record is in the Recycle
+        Bin with IsDeleted true, and its SystemModstamp is when it was deleted (Salesforce's
+        Get Deleted resource reports that as its deletedDate). Queued, each is read, found in
+        the Recycle Bin, and reported gone."""
+        soql = (
+            "SELECT Id, SystemModstamp FROM Opportunity WHERE IsDeleted = true "
+            f"AND SystemModstamp > {_sf_dt(since)}"
+        )
+        rows = self.api.query_all_rows("reconcile_deleted", soql)
+        return [to18(r["Id"]) for r in rows], [r.get("SystemModstamp") for r in rows]
 
     def _opportunities_with_changed_notes(self, since: datetime) -> tuple[list[str], list[Any]]:
         """Opportunities whose classic Notes (ParentId) or enhanced notes (ContentNote, linked by

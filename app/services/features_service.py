@@ -215,11 +215,12 @@ def list_features(
     stmt = select(FeatureRow)
     if q:
         text = q.strip().lower()  # as SQL lower() folds (casefold made "ß" "ss": no match)
+        lower = _lower_function(session)
         stmt = stmt.where(
             or_(
-                contains_text(func.lower(FeatureRow.key), text),
-                contains_text(func.lower(FeatureRow.name), text),
-                _an_alias_contains(session, text),
+                contains_text(lower(FeatureRow.key), text),
+                contains_text(lower(FeatureRow.name), text),
+                _an_alias_contains(session, text, lower),
             )
         )
     if availability:
@@ -231,7 +232,27 @@ def list_features(
     return total, list(rows)
 
 
-def _an_alias_contains(session: Session, text: str):
+# SQLite's own lower() folds A-Z only: "ÜBERPRÜFUNG" stayed "ÜBERPRÜFUNG", so a feature
+# named with a capital non-ASCII letter was not found even by its name as written. On SQLite
+# the search lower-cases with Python's str.lower, as the query is, registered on the
+# request's connection; PostgreSQL's lower() follows the database's locale already.
+SQLITE_LOWER = "rg_lower"
+
+
+def _py_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _lower_function(session: Session):
+    """SQL lower() for the search: func.lower, or on SQLite `SQLITE_LOWER` (str.lower)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return func.lower
+    raw = session.connection().connection.driver_connection
+    raw.create_function(SQLITE_LOWER, 1, _py_lower, deterministic=True)
+    return getattr(func, SQLITE_LOWER)
+
+
+def _an_alias_contains(session: Session, text: str, lower=func.lower):
     """SQL: one of the feature's aliases contains `text`. Each alias on its own, not the JSON
     column as text: that matched the JSON's own `", "` and brackets, and missed a non-ASCII
     alias SQLite stores escaped (`\\u00df`)."""
@@ -240,7 +261,7 @@ def _an_alias_contains(session: Session, text: str):
     else:
         alias = func.json_each(FeatureRow.aliases).table_valued("value").alias("a")
     return exists(
-        select(literal(1)).select_from(alias).where(contains_text(func.lower(alias.c.value), text))
+        select(literal(1)).select_from(alias).where(contains_text(lower(alias.c.value), text))
     )
 
 

@@ -395,3 +395,27 @@ def test_a_feature_url_must_be_a_web_link(client, api_key, engine, url):
     for cleared in ("", None):  # blank or null clears it, as before
         r = client.patch("/api/v1/features/sso", json={"url": cleared}, headers=revops)
         assert r.status_code == 200 and r.json()["feature"]["url"] is None
+
+
+def test_search_finds_a_capital_non_ascii_letter_in_either_case(client, api_key):
+    """SQLite's lower() folds A-Z only: a feature named "ÜBERPRÜFUNG" (or with the alias
+    "ÉCLAIR") was not found on SQLite even by its name as written, while PostgreSQL found it.
+    Both databases now answer alike."""
+    revops = api_key("revops")
+    for key, name, aliases in [
+        ("audit-de", "ÜBERPRÜFUNG", []),
+        ("pastry", "Pastry sync", ["ÉCLAIR"]),
+        ("geo", "Straßen", []),
+        ("plain", "Plain", []),
+    ]:
+        r = _create(client, revops, key=key, name=name, aliases=aliases)
+        assert r.status_code == 201, r.text
+    viewer = api_key("viewer")
+    for q, keys in [
+        ("ÜBERPRÜFUNG", ["audit-de"]), ("überprüfung", ["audit-de"]), ("Überprüf", ["audit-de"]),
+        ("ÉCLAIR", ["pastry"]), ("éclair", ["pastry"]),
+        ("STRASSEN", []), ("straßen", ["geo"]), ("PLAIN", ["plain"]),
+    ]:  # fmt: skip
+        r = client.get("/api/v1/features", params={"q": q}, headers=viewer).json()
+        assert [f["key"] for f in r["items"]] == keys, q
+        assert r["total"] == len(keys), q

@@ -492,10 +492,13 @@ class Catalog:
         them all (see `NameTrie.spans_each`)."""
         return self._names.spans_each(lows)
 
-    def typo_candidates(self, low: str) -> dict[str, tuple[str, ...]]:
+    def typo_candidates(
+        self, low: str, words: set[str] | None = None
+    ) -> dict[str, tuple[str, ...]]:
         """Words of the lower-cased `low` that look like misspelt name words, with the name
-        words they may stand for. Ordinary words are memoised so each is examined once."""
-        unknown = set(low.split()) - self._known
+        words they may stand for. Ordinary words are memoised so each is examined once.
+        `words` is `set(low.split())` when the caller has made it already."""
+        unknown = (set(low.split()) if words is None else words) - self._known
         typos: dict[str, tuple[str, ...]] = {}
         for raw in unknown:
             plausible = False

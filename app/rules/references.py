@@ -910,6 +910,40 @@ def _read_part(text: str, note: Note) -> str:
     return text[:cut]
 
 
+# Promise words misspelt as reps type them ("garanteed", "commited", "promissed"): read as a
+# promise word of the same length, so the lower-cased note keeps every offset (evidence is
+# quoted from the note as written, at the same offsets) and every pattern, negations included
+# ("not commited" is "not promised"), reads them. Each stands for a word of its own form: a
+# past participle for a past participle, a noun for a noun.
+_PROMISE_TYPOS = {
+    **dict.fromkeys(("guarenteed", "gauranteed", "gaurenteed", "guarunteed"), "guaranteed"),
+    **dict.fromkeys(("garanteed", "garunteed", "guarnteed", "guranteed"), "committed"),
+    **dict.fromkeys(("gaurantee", "guarentee", "gaurentee", "guarantie"), "guarantee"),
+    **dict.fromkeys(("guarentees", "gaurantees", "gaurentees"), "guarantees"),
+    **dict.fromkeys(("commited", "comitted", "promsied"), "promised"),
+    **dict.fromkeys(("commiting", "comitting"), "promising"),
+    "comitment": "guarantee",
+    "committment": "commitments",
+    "promissed": "committed",
+}
+assert all(len(typo) == len(word) for typo, word in _PROMISE_TYPOS.items())
+# As `str.split` leaves them: the deal's word set is looked at first, a set test.
+_PROMISE_TYPO_TOKENS = frozenset(
+    head + typo + tail
+    for typo in _PROMISE_TYPOS
+    for head in ("", "(", '"', "\u201c")
+    for tail in ("", ",", ".", ";", ":", ")", "!", "?", '"', "\u201d", ".)", '."')
+)
+_PROMISE_TYPO = re.compile(
+    r"(?<![a-z0-9])(?:" + "|".join(sorted(_PROMISE_TYPOS, key=len, reverse=True)) + r")(?![a-z0-9])"
+)
+
+
+def _mend_promise_typos(low: str) -> str:
+    """`low` with its misspelt promise words (`_PROMISE_TYPOS`) as the words they stand for."""
+    return _PROMISE_TYPO.sub(lambda m: _PROMISE_TYPOS[m.group()], low)
+
+
 def find_references(
     snapshot: DealSnapshot, catalog: Catalog, *, today: date
 ) -> list[FeatureReference]:
@@ -948,8 +982,12 @@ def find_references(
     fallback = _anchor_date(snapshot, today, catalog)
     texts = [_read_part(plain_note_text(note.body), note) for note in snapshot.notes]
     lows = [lower_same_length(text) for text in texts]
+    joined = "\n".join(lows)
+    words = set(joined.split())
+    if not words.isdisjoint(_PROMISE_TYPO_TOKENS):
+        lows = [_mend_promise_typos(low) for low in lows]
     # One look for misspelt names over all the notes: words repeat across a deal's notes.
-    typos = catalog.typo_candidates("\n".join(lows)) if lows else {}
+    typos = catalog.typo_candidates(joined, words) if lows else {}
     spans = catalog.name_spans(lows)
     for note, text, low, note_spans in zip(snapshot.notes, texts, lows, spans, strict=True):
         for ref in note_references(
@@ -1015,6 +1053,8 @@ def note_references(
         return []
     if low is None:
         low = lower_same_length(text)
+        if not _PROMISE_TYPO_TOKENS.isdisjoint(low.split()):
+            low = _mend_promise_typos(low)
     scan = catalog.scan(text, low=low, typos=typos, spans=spans)
     if not scan.mentions and not scan.markers:
         return []

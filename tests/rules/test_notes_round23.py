@@ -199,3 +199,42 @@ CLOSED_FULL_STOP = [
 )
 def test_a_full_stop_inside_quotes_or_brackets_ends_the_sentence(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Promise words misspelt as reps type them: each was no promise at all (a missed block); the
+# negations read them too, and the evidence quotes the note as written.
+PROMISE_TYPOS = [
+    ("Garanteed SCIM for Q2", [("scim", True, Q2, False)]),
+    ("Guarenteed SCIM by Q2", [("scim", True, Q2, False)]),
+    ("We promissed SCIM", [("scim", True, None, False)]),
+    ("We comitted to SCIM", [("scim", True, None, False)]),
+    ("We commited to SCIM by Q2", [("scim", True, Q2, False)]),
+    ("We are commiting to SCIM in Q2", [("scim", True, Q2, False)]),
+    ("SCIM (garanteed)", [("scim", True, None, False)]),
+    ("We GUARENTEE SCIM by Q2", [("scim", True, Q2, False)]),
+    # ... denied, as when spelt right
+    ("SCIM is not commited", [("scim", False, None, False)]),
+    ("We can't guarentee SCIM by Q2", [("scim", False, None, False)]),
+    ("No comitment on SCIM", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), PROMISE_TYPOS, ids=[c[0] for c in PROMISE_TYPOS])
+def test_a_misspelt_promise_word_is_a_promise_word(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+def test_a_misspelt_promise_is_quoted_as_written() -> None:
+    (ref,) = find_references(
+        make_deal("Pricing agreed. We commited to SCIM by Q2."), CATALOG, today=TODAY
+    )
+    assert ref.evidence == "We commited to SCIM by Q2."
+
+
+def test_each_misspelling_stands_for_a_word_of_its_length() -> None:
+    """Offsets into the note stay valid only if no word changes length."""
+    from app.rules.references import _PROMISE_TYPOS, _mend_promise_typos
+
+    body = " ".join(_PROMISE_TYPOS)
+    assert len(_mend_promise_typos(body)) == len(body)
+    assert _mend_promise_typos(body) == " ".join(_PROMISE_TYPOS.values())

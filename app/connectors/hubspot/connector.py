@@ -924,7 +924,7 @@ class HubSpotConnector:
                 # taken out of the won stage has the stale flag taken out of its task.
                 task = item.task = replace(task, body=body)
             task_props = self._task_properties(
-                task, body, plan["task_marker"], task.owner_id or owner
+                task, body, plan["task_marker"], task.owner_id or owner, link=item.evaluation_url
             )
             same = (
                 last_task.get("subject") == task.subject
@@ -967,17 +967,24 @@ class HubSpotConnector:
         return plan
 
     @staticmethod
-    def _task_properties(task: TaskSpec, body: str, marker: str, owner: str | None) -> dict:
+    def _task_properties(
+        task: TaskSpec, body: str, marker: str, owner: str | None, *, link: str | None = None
+    ) -> dict:
         due = task.due_at or datetime.now(UTC) + timedelta(days=1)
         # HubSpot keeps and shows a task's body as rich text (HTML, as it stores what a user
         # types: `<div>...<br></div>`): plain newlines would collapse into one paragraph and
         # quoted note text could render as markup. The text is escaped, lines become <br>.
         # The marker is a searchable token: it finds this task if a create response is lost.
+        tail = f"(roadmap-guard ref {marker})"
+        if link and link.startswith(("https://", "http://")):
+            # The deal's page in roadmap-guard, which the task tells the rep to go to (a cut
+            # list's rest, a product owner's approval) and which a task, read in the task
+            # list away from the deal's properties, never linked to.
+            href = html.escape(link)
+            tail = f'Full check in roadmap-guard: <a href="{href}">{href}</a><br><br>{tail}'
         props = {
             "hs_task_subject": task.subject[:250],
-            "hs_task_body": rich_body(body, f"<br><br>(roadmap-guard ref {marker})")
-            if body
-            else f"(roadmap-guard ref {marker})",
+            "hs_task_body": rich_body(body, f"<br><br>{tail}") if body else tail,
             "hs_task_status": "NOT_STARTED" if task.open else "COMPLETED",
             "hs_task_priority": "HIGH",
             "hs_task_type": "TODO",

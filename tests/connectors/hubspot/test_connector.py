@@ -267,9 +267,11 @@ def test_task_body_is_rich_text_with_lines_kept_and_quoted_markup_escaped(fake, 
     out = connector.write_back([_writeback(snap, body=body)])[deal]
     assert out.error is None
     stored = fake.tasks_for(deal)[0]["properties"]["hs_task_body"]
+    link = f"http://rg/dashboard/deals/hubspot/{deal}"
     assert stored == (
         "SSO is not on the roadmap.<br>They wrote: &quot;&lt;b&gt;must&lt;/b&gt; have SSO "
-        f"&amp; SCIM&quot;<br><br>(roadmap-guard ref rgdeal{deal})"
+        f'&amp; SCIM&quot;<br><br>Full check in roadmap-guard: <a href="{link}">{link}</a>'
+        f"<br><br>(roadmap-guard ref rgdeal{deal})"
     )
 
 

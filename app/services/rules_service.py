@@ -322,6 +322,50 @@ def list_versions(
     return total, list(rows)
 
 
+def _existing(row: Rule, definition: RuleDefinition) -> dict[str, Any]:
+    """A 409's details: the stored rule in the way, and whether the body is the very rule
+    stored (on or off aside): a retried create whose first attempt went through."""
+    return {
+        "existing": {
+            "id": row.id,
+            "name": row.name,
+            "version": row.version,
+            "enabled": row.enabled,
+            "builtin": row.builtin,
+        },
+        "identical": _same_rule(row, definition),
+    }
+
+
+def _same_rule(row: Rule, definition: RuleDefinition) -> bool:
+    """Whether `definition` is `row`'s, its id and on/off state aside."""
+    return _without_enabled(definition_json(definition, row.id, row.enabled)) == _without_enabled(
+        row.definition
+    )
+
+
+def _already_exists(row: Rule, definition: RuleDefinition) -> Conflict:
+    same = (
+        f" with this same definition (version {row.version}): nothing to create (a retried "
+        "request whose first attempt went through?)"
+        if _same_rule(row, definition)
+        else f" (version {row.version}): choose another id, or PUT /api/v1/rules/{row.id} "
+        "to change it"
+    )
+    return Conflict(f"rule '{row.id}' already exists{same}", details=_existing(row, definition))
+
+
+def _identical_rule(session: Session, definition: RuleDefinition) -> Rule | None:
+    """A rule in force (not deleted) whose definition is `definition`'s, its id and on/off
+    state aside: a create without an id repeating it would double every finding it makes."""
+    rows = session.exec(
+        select(Rule)
+        .where(Rule.name == definition.name, Rule.deleted_at.is_(None))
+        .order_by(Rule.id)
+    )
+    return next((row for row in rows if _same_rule(row, definition)), None)
+
+
 def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> tuple[Rule, int]:
     if definition.id:
         existing = session.get(Rule, definition.id)
@@ -331,11 +375,29 @@ def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> 
                     f"{deleted_message(definition.id)}, then PUT the new definition, "
                     "or choose another id"
                 )
-            raise Conflict(f"rule '{definition.id}' already exists; choose another id")
+            raise _already_exists(existing, definition)
         row = _insert_rule(session, definition, definition.id, actor=actor)
         if row is None:  # created by a parallel request since the check above
-            raise Conflict(f"rule '{definition.id}' already exists; choose another id")
+            existing = session.get(Rule, definition.id)
+            if existing is None:
+                raise Conflict(f"rule '{definition.id}' already exists; choose another id")
+            raise _already_exists(existing, definition)
     else:
+        # A create without an id is not idempotent by its id: a script retrying one whose
+        # first attempt went through (a timeout) made a second, identical rule, and every deal
+        # it applies to got each of its findings twice.
+        if (same := _identical_rule(session, definition)) is not None:
+            off = (
+                f"; it is switched off: POST /api/v1/rules/{same.id}/enable"
+                if definition.enabled and not same.enabled
+                else ""
+            )
+            raise Conflict(
+                f"rule '{same.id}' has this same definition (version {same.version}): nothing "
+                "to create (a retried request whose first attempt went through?); edit that "
+                f"one (PUT /api/v1/rules/{same.id}), or give the new rule another name{off}",
+                details=_existing(same, definition),
+            )
         # The slug of the name, numbered when taken; a parallel create may take the same
         # candidate first, then the next free one is tried.
         for _ in range(NEW_ID_ATTEMPTS):

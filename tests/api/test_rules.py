@@ -190,7 +190,7 @@ def test_conflicts_and_not_found(client, api_key):
     assert client.post("/api/v1/rules/nope/enable", headers=revops).status_code == 404
     assert client.get("/api/v1/rules/nope/versions", headers=revops).status_code == 404
     no_id = {k: v for k, v in NEVER.items() if k != "id"}
-    r = client.post("/api/v1/rules", json=no_id, headers=revops)
+    r = client.post("/api/v1/rules", json={**no_id, "severity": "warning"}, headers=revops)
     assert r.status_code == 201 and r.json()["id"] == "never-sold-2"  # slug of the name, unique
     assert (
         client.post("/api/v1/rules", json=NEVER, headers=api_key("engineering")).status_code == 403
@@ -806,3 +806,60 @@ def test_conditions_that_can_hold_together_are_not_warned_about(client, api_key)
     for rule in [{**NEVER, "id": "ok", "when": together}, *DEFAULT_RULES]:
         report = client.post("/api/v1/rules/validate", json=rule, headers=viewer).json()
         assert report == {"valid": True, "errors": [], "warnings": []}, rule["id"]
+
+
+def test_a_create_repeating_a_stored_rule_is_a_409_naming_it(client, api_key, engine):
+    """A create without an id, sent again (a script retrying after a timeout whose first
+    attempt went through), made a second identical rule ("never-sold-2"): every deal it
+    applies to then carried each finding twice. It is a 409 naming the rule it repeats;
+    a create with a taken id says what holds the id and whether the body is that very rule."""
+    revops = api_key("revops")
+    no_id = {k: v for k, v in NEVER.items() if k != "id"}
+    r = client.post("/api/v1/rules", json=no_id, headers=revops)
+    assert r.status_code == 201 and r.json()["id"] == "never-sold", r.text
+
+    r = client.post("/api/v1/rules", json=no_id, headers=revops)
+    assert r.status_code == 409, r.text
+    error = r.json()["error"]
+    assert error["code"] == "conflict"
+    assert error["message"].startswith("rule 'never-sold' has this same definition (version 1)")
+    assert error["details"] == {
+        "existing": {
+            "id": "never-sold",
+            "name": "Never sold",
+            "version": 1,
+            "enabled": True,
+            "builtin": False,
+        },
+        "identical": True,
+    }
+    with Session(engine) as s:
+        assert [row.id for row in s.exec(select(Rule))] == ["never-sold"]
+
+    # switched off, the same body still names it, and says how to switch it on
+    assert client.post("/api/v1/rules/never-sold/disable", headers=revops).status_code == 200
+    r = client.post("/api/v1/rules", json=no_id, headers=revops)
+    assert r.status_code == 409, r.text
+    assert "POST /api/v1/rules/never-sold/enable" in r.json()["error"]["message"]
+    assert r.json()["error"]["details"]["existing"]["version"] == 2
+
+    # another message, or another name, is another rule
+    r = client.post("/api/v1/rules", json={**no_id, "message": "Do not sell it."}, headers=revops)
+    assert r.status_code == 201 and r.json()["id"] == "never-sold-2", r.text
+    r = client.post("/api/v1/rules", json={**no_id, "name": "Never sold (EMEA)"}, headers=revops)
+    assert r.status_code == 201, r.text
+    # a deleted rule is not in force: repeating it creates it anew
+    assert client.delete("/api/v1/rules/never-sold-2", headers=revops).status_code == 200
+    r = client.post("/api/v1/rules", json={**no_id, "message": "Do not sell it."}, headers=revops)
+    assert r.status_code == 201 and r.json()["id"] == "never-sold-3", r.text
+
+    # an id taken: what holds it, and whether the body is that very rule
+    r = client.post("/api/v1/rules", json={**no_id, "id": "never-sold-3", "message": "Do not sell it."}, headers=revops)  # fmt: skip
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["details"]["identical"] is True
+    assert "with this same definition (version 1)" in r.json()["error"]["message"]
+    r = client.post("/api/v1/rules", json={**no_id, "id": "never-sold-3"}, headers=revops)
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["details"]["identical"] is False
+    assert r.json()["error"]["details"]["existing"]["id"] == "never-sold-3"
+    assert "PUT /api/v1/rules/never-sold-3" in r.json()["error"]["message"]

@@ -64,7 +64,14 @@ def list_audit(
             "roadmap source refreshes, mapping edits and deletes that changed it)",
         ),
     ] = None,
-    actor: Annotated[str | None, Query(max_length=255, description="e.g. revops:alice")] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            max_length=255,
+            description="role:name as recorded (revops:alice), or a name alone (alice, as "
+            "approvals name their approver): that name under any role",
+        ),
+    ] = None,
     action: Annotated[
         str | None,
         Query(max_length=64, description="exact (rule.update), or a prefix ending in '.' (rule.)"),
@@ -104,7 +111,14 @@ def list_audit(
     elif entity_type is not None:
         conditions.append(AuditLog.entity_type == entity_type)
     if actor is not None:
-        conditions.append(AuditLog.actor == actor)
+        # Entries record "role:name"; a name alone (what approvals and the API keys list
+        # show) answered an empty page, read as "alice changed nothing".
+        if ":" in actor:
+            conditions.append(AuditLog.actor == actor)
+        else:
+            conditions.append(
+                or_(AuditLog.actor == actor, AuditLog.actor.endswith(f":{actor}", autoescape=True))
+            )
     if action is not None:
         if action.endswith("."):
             conditions.append(AuditLog.action.startswith(action, autoescape=True))

@@ -159,3 +159,29 @@ def test_an_entry_is_found_under_its_further_subjects_only_by_their_id(client, a
     assert actions(entity_type="feature") == []  # the source's entry, not a feature's
     assert actions(entity_type="roadmap_source", entity_id="acme") == found
     assert actions(entity_type="rule", entity_id="sso") == []
+
+
+def test_an_actor_filter_with_a_name_alone_finds_that_name_under_any_role(client, api_key):
+    """Entries record the actor as role:name; `actor=pat` (the name approvals show as their
+    approver, and the admin's key list) answered an empty page, read as "pat changed nothing".
+    A name alone matches that name under any role, and only that name: not a longer name
+    ending with it, nor a LIKE pattern."""
+    pat = api_key("revops", name="pat")
+    other = api_key("revops", name="expat")
+    pct = api_key("engineering", name="p%t")
+    for headers, key in ((pat, "sso"), (other, "scim"), (pct, None)):
+        if key is not None:
+            r = client.post("/api/v1/features", json={"key": key, "name": key}, headers=headers)
+            assert r.status_code == 201, r.text
+
+    def actors(actor):
+        r = client.get("/api/v1/audit", params={"actor": actor}, headers=pct)
+        assert r.status_code == 200, r.text
+        return [(e["actor"], e["entity_id"]) for e in r.json()["items"]]
+
+    assert actors("pat") == [("revops:pat", "sso")]
+    assert actors("revops:pat") == [("revops:pat", "sso")]
+    assert actors("engineering:pat") == []
+    assert actors("expat") == [("revops:expat", "scim")]
+    assert actors("p%t") == []
+    assert actors("at") == []

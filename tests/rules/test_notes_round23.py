@@ -238,3 +238,22 @@ def test_each_misspelling_stands_for_a_word_of_its_length() -> None:
     body = " ".join(_PROMISE_TYPOS)
     assert len(_mend_promise_typos(body)) == len(body)
     assert _mend_promise_typos(body) == " ".join(_PROMISE_TYPOS.values())
+
+
+# "be able to" before the delivery verb: "We will be able to deliver SCIM in Q2" was no promise
+# (a missed block) while "We will deliver SCIM in Q2" was one.
+ABLE_TO = [
+    ("We will be able to deliver SCIM in Q2.", [("scim", True, Q2, False)]),
+    ("We'll be able to give them SCIM in Q2.", [("scim", True, Q2, False)]),
+    ("We should be able to deliver SCIM in Q2.", [("scim", True, Q2, True)]),
+    ("We are going to be able to ship SCIM in Q2.", [("scim", True, Q2, False)]),
+    # ... what stays
+    ("We will not be able to deliver SCIM in Q2.", [("scim", False, None, False)]),
+    ("We won't be able to deliver SCIM in Q2.", [("scim", False, None, False)]),
+    ("They will be able to use SCIM in Q2.", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), ABLE_TO, ids=[c[0] for c in ABLE_TO])
+def test_we_will_be_able_to_deliver_is_a_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -59,6 +59,7 @@ from urllib.parse import quote_plus
 
 from app.connectors.base import (
     ConnectorError,
+    CredentialsError,
     DealIdPage,
     DealWriteBack,
     PermanentError,
@@ -632,7 +633,7 @@ class SalesforceConnector:
         for ref in ("opportunities", "content_notes"):
             error = subresponse_error(responses[ref])
             if error:
-                raise error
+                raise self._unreadable_roadmap_field(responses[ref]) or error
         records = self._all_records(responses["opportunities"]["body"])
         notes_by_id = {n["Id"]: n for n in self._all_records(responses["content_notes"]["body"])}
         bodies = self._long_note_bodies(notes_by_id.values())
@@ -646,6 +647,27 @@ class SalesforceConnector:
         if unknown_stage:
             facts.stale = True  # a stage we do not know: reload facts with the next read
         return out
+
+    def _unreadable_roadmap_field(self, response: dict) -> CredentialsError | None:
+        """The read refused with INVALID_FIELD ("No such column 'Roadmap_Block__c' on entity
+        'Opportunity'") for one of our own fields: not deployed, or hidden from the integration
+        user by field-level security (its permission set unassigned). That is the org's
+        configuration, as a field it cannot edit is at write time: every deal fails the same way
+        until an admin fixes it, so the deals are held (CredentialsError), not sent dead to be
+        replayed one by one. None for any other failure."""
+        entries = error_entries(response.get("body"))
+        if not entries or error_code(entries[0]) != "INVALID_FIELD":
+            return None
+        message = str(entries[0].get("message") or "")
+        named = [name for name in self.fields.all() if f"'{name}'" in message]
+        if not named:
+            return None
+        return CredentialsError(
+            f"Salesforce: INVALID_FIELD: the integration user cannot read {', '.join(named)} on "
+            "Opportunity: the roadmap fields are not deployed, or it lost access to them. Run "
+            f"`roadmap-guard setup salesforce --deploy` and assign the permission set "
+            f"{PERMISSION_SET_NAME} to the integration user"
+        )
 
     def _all_records(self, page: dict) -> list[dict]:
         """All records of a query result, following nextRecordsUrl for the parent and children.

@@ -406,6 +406,34 @@ def test_a_roadmap_field_the_integration_user_cannot_edit_holds_the_deal(connect
     assert out.error is None and fake.opportunity(opp)["Roadmap_Block__c"] is True
 
 
+def test_a_roadmap_field_the_integration_user_cannot_read_holds_the_deals(connector, fake):
+    """The permission set unassigned (or the fields never deployed): the read's query names a
+    field the integration user cannot see and Salesforce refuses it with INVALID_FIELD. It was
+    a PermanentError for the whole read, and every deal of the batch went dead (a write refused
+    for the same reason was already held). Now held, and read once an admin restores access."""
+    opp = fake.add_opportunity("Deal")
+    field_type = fake.custom_fields.pop("Roadmap_Block__c")  # no longer visible to the user
+    with pytest.raises(CredentialsError, match="Roadmap_Block__c") as info:
+        connector.read_deals([opp])
+    assert info.value.hold and "permission set" in str(info.value)
+    assert Outcome.from_exception(info.value).kind == "retry"
+    fake.custom_fields["Roadmap_Block__c"] = field_type  # an admin restores access
+    assert connector.read_deals([opp])[opp].deal_id == opp
+
+
+def test_another_invalid_field_on_read_stays_a_permanent_error(connector, fake, monkeypatch):
+    opp = fake.add_opportunity("Deal")
+    connector.read_deals([opp])  # facts loaded
+    soql = connector.opportunity_soql
+    monkeypatch.setattr(
+        connector,
+        "opportunity_soql",
+        lambda ids, **kw: soql(ids, **kw).replace("Owner.Name", "Owner.Nope__c"),
+    )
+    with pytest.raises(PermanentError, match="INVALID_FIELD"):
+        connector.read_deals([opp])
+
+
 def test_validation_refusing_our_write_is_a_permanent_error_in_the_outcome(connector, fake):
     fake.extra_rules.append(
         lambda old, new: "No integration edits" if new.get("Roadmap_Block__c") else None

@@ -181,10 +181,12 @@ DEFAULT_RULES: list[dict[str, Any]] = [
             ]
         },
         "message": (
-            "{feature.name} is {feature.availability}: it is on the roadmap (target date: "
-            "{feature.target_date}) but not committed, and it may never ship. This deal sells or "
-            'promises it ({reference.source}: "{reference.evidence}"). Do not promise it or a '
-            "date." + _SAY_INSTEAD
+            # The rule matches only an uncertain feature with a target date: "{availability}"
+            # rendered "not committed on the roadmap: it is on the roadmap ... but not committed".
+            "{feature.name} is on the roadmap (target date: {feature.target_date}) but not "
+            "committed, so it may never ship. This deal sells or promises it "
+            '({reference.source}: "{reference.evidence}"). Do not promise it or a date.'
+            + _SAY_INSTEAD
         ),
     },
     {
@@ -200,9 +202,11 @@ DEFAULT_RULES: list[dict[str, Any]] = [
             ]
         },
         "message": (
+            # Without a target date, "do not promise a date earlier than the target" left the
+            # rep free to promise any date.
             "{feature.name} is coming soon (target date: {feature.target_date}, confidence: "
-            "{feature.confidence}). You may mention it; do not promise a date "
-            "earlier than the target." + _SAY_INSTEAD
+            "{feature.confidence}). You may mention it; do not promise a date earlier than its "
+            "target date, or any date while it has none." + _SAY_INSTEAD
         ),
     },
     {

@@ -316,6 +316,10 @@ _PROMISE = re.compile(
     rf"|before (?:q[1-4]|(?:the )?end of|{_FY_CUE}|{_MONTH_RE})"
     r"|no later than"
     r"|next (?:quarter|month|release|sprint)|in time for"
+    # A remedy agreed for the feature's delay: "a 20% discount if SCIM slips past Q2",
+    # "They can terminate if SCIM is late" (`_SLIP_CUE`: only with a remedy in the sentence)
+    r"|slip(?:s|ped)? (?:past|beyond|after|into)|(?:is|are|gets?) delayed (?:past|beyond|after)"
+    r"|(?:is|runs?) late|miss(?:es|ed)? (?:the )?(?:q[1-4]|h[12]|deadline|date|go-?live)"
     # Promises only with a date in their clause (`_DATED_CUES`): "ETA for SCIM is Jan 2027",
     # "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2", "scheduled for Q2",
     # "we have SSO planned for March". Last: the usual cues match before these are tried.
@@ -3023,6 +3027,35 @@ _STRIP = ".,;:!?()[]\"'\u2018\u2019\u201c\u201d"
 _JOINTS = ",;:-\u2013\u2014"  # what stands between two clauses
 
 
+# A feature's delay as a contract's condition (`_PROMISE`'s last cues), and the remedies that
+# make it one: the customer is owed something if the date is missed.
+_SLIP_HEADS = ("slip", "is ", "are ", "get", "run", "miss")
+_SLIP_CUE = re.compile(
+    r"slip(?:s|ped)? |(?:is|are|gets?) delayed |(?:is|runs?) late|miss(?:es|ed)? "
+)
+_REMEDY = re.compile(
+    r"(?<![a-z0-9])(?:discount(?:s|ed)?|(?:service |sla )?credits?|penalt(?:y|ies)|refund(?:s|ed)?"
+    r"|rebates?|free (?:months?|quarters?|year)|money back|liquidated damages"
+    r"|terminat(?:e|ion)(?: rights?)?|right to (?:terminate|cancel|exit)|(?:out|exit|escape) clause"
+    r"|walk away|cancel (?:the )?(?:contract|deal|subscription)|opt out)(?![a-z0-9])"
+)
+
+# Before a remedy: denied ("No penalty if SCIM slips", "without any credits").
+_REMEDY_DENIED = re.compile(r"(?<![a-z0-9])(?:no|not|without|zero|never)(?: [a-z0-9%-]+){0,2} $")
+
+
+def _remedy_agreed(low: str, a: int, b: int) -> bool:
+    """Whether the sentence low[a:b] holds a remedy for a delay that is agreed: not denied
+    right before it ("No penalty if ..."), not their ask ("They want an exit clause if ...")."""
+    for m in _REMEDY.finditer(low, a, b):
+        if _REMEDY_DENIED.search(low, max(a, m.start() - 24), m.start()) is not None:
+            continue
+        if _CONTRACT_ASKED.search(low, a, m.start()) is not None:
+            continue
+        return True
+    return False
+
+
 def _ours(
     low: str,
     s: int,
@@ -3049,6 +3082,11 @@ def _ours(
         and not _told_dated(low, s, e, c, names)
     ):
         return False  # "I told them SCIM is in the contract": that cue's, not this one's
+    if low.startswith(_SLIP_HEADS, s) and _SLIP_CUE.match(low, s, e) is not None:
+        # A delay with a remedy agreed for it is a contracted date ("20% discount if SCIM
+        # slips past Q2", "Termination right if SCIM misses Q2"); without one a risk ("If
+        # SCIM slips past Q2 we lose the deal"). Said of the feature: "if" is its condition.
+        return _remedy_agreed(low, a0, b)
     a = c.start
     before = low[max(a, s - 48) : s]
     if "if " in before or "unless " in before:

@@ -257,3 +257,29 @@ ABLE_TO = [
 @pytest.mark.parametrize(("body", "expected"), ABLE_TO, ids=[c[0] for c in ABLE_TO])
 def test_we_will_be_able_to_deliver_is_a_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# A remedy agreed for the feature's delay is a contracted date: "a 20% discount if SCIM slips
+# past Q2" was no promise (a missed block: the company owes the customer if it slips).
+REMEDY_FOR_A_DELAY = [
+    ("We agreed to a 20% discount if SCIM slips past Q2.", [("scim", True, Q2, False)]),
+    ("They get service credits if SCIM misses Q2.", [("scim", True, Q2, False)]),
+    ("Termination right if SCIM is delayed past Q2.", [("scim", True, Q2, False)]),
+    ("If SCIM slips past Q2 they get a full refund.", [("scim", True, Q2, False)]),
+    ("They can terminate if SCIM is late.", [("scim", True, None, False)]),
+    # ... what stays: a delay as a risk, in the past, or worried about; a remedy denied or
+    # only asked for
+    ("If SCIM slips past Q2, we lose the deal.", [("scim", False, None, False)]),
+    ("SCIM slipped into Q3 last year.", [("scim", False, None, False)]),
+    ("Customer is worried SCIM will slip past Q2.", [("scim", False, None, False)]),
+    ("No penalty if SCIM slips past Q2.", [("scim", False, None, False)]),
+    ("They want an exit clause if SCIM slips past Q2.", [("scim", False, None, False)]),
+    ("We did not agree to any credits if SCIM slips past Q2.", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), REMEDY_FOR_A_DELAY, ids=[c[0] for c in REMEDY_FOR_A_DELAY]
+)
+def test_a_remedy_for_a_delay_is_a_contracted_date(body: str, expected: list) -> None:
+    assert readings(body) == expected

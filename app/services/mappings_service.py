@@ -9,6 +9,7 @@ import csv
 import difflib
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -45,8 +46,24 @@ CSV_DELIMITERS = (",", ";", "\t")  # ';': spreadsheets in locales with a decimal
 JSON_WRAPPER_KEYS = ("mappings",)
 
 
+def trim(value: str) -> str:
+    """`value` without the whitespace and the invisible format characters around it (a zero
+    width space, a byte order mark, a direction mark: category Cf), which a value copied from
+    a web page or a chat keeps at its ends. str.strip() left them: "ENT-SSO\u200b" was stored
+    as a mapping no line item matched, and "sso\u200b" was an unknown feature key whose
+    error message showed nothing wrong."""
+    start, end = 0, len(value)
+    while start < end and (value[start].isspace() or unicodedata.category(value[start]) == "Cf"):
+        start += 1
+    while end > start and (
+        value[end - 1].isspace() or unicodedata.category(value[end - 1]) == "Cf"
+    ):
+        end -= 1
+    return value[start:end]
+
+
 def _clean_keys(keys: list[str]) -> list[str]:
-    cleaned = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
+    cleaned = list(dict.fromkeys(trim(k) for k in keys if k and trim(k)))
     if not cleaned:
         raise ValueError("must name at least one feature key")
     return cleaned
@@ -66,7 +83,7 @@ class _SentKeys(BaseModel):
         model = handler(data)
         sent = data.get("feature_keys") if isinstance(data, dict) else None
         model._sent_keys = (
-            [k.strip() if isinstance(k, str) else "" for k in sent]
+            [trim(k) if isinstance(k, str) else "" for k in sent]
             if isinstance(sent, list)
             else list(model.feature_keys)
         )
@@ -89,14 +106,14 @@ class MappingIn(_SentKeys):
     def _kind(cls, value: Any) -> Any:
         """ "SKU", "Product ID", "product-id": a spreadsheet's spelling of the kind, read as
         the CSV header's names are (any case, spaces and hyphens as underscores)."""
-        return _SEPARATORS.sub("_", value.strip().casefold()) if isinstance(value, str) else value
+        return _SEPARATORS.sub("_", trim(value).casefold()) if isinstance(value, str) else value
 
     @field_validator("match_value")
     @classmethod
     def _value(cls, value: str) -> str:
-        if not value.strip():
+        if not trim(value):
             raise ValueError("must not be blank")
-        return value.strip()
+        return trim(value)
 
     @field_validator("feature_keys")
     @classmethod
@@ -567,7 +584,7 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
             break
         except csv.Error as exc:
             raise _csv_error(exc, lines, line, header_no + reader.line_num, delimiter) from None
-        cells = [c.strip() for c in cells]
+        cells = [trim(c) for c in cells]
         if not any(cells):
             continue  # blank line
         if len(cells) > len(header) and any(cells[len(header) :]):
@@ -600,7 +617,7 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
             row.value_column = kind
         row.cells, row.columns, row.delimiter = len(cells), len(header), delimiter
         # Every part is kept, blank ones too, so an error's feature_keys[i] is the cell's i-th.
-        keys = [k.strip() for k in row.get("feature_keys", "").replace("|", ";").split(";")]
+        keys = [trim(k) for k in row.get("feature_keys", "").replace("|", ";").split(";")]
         row["feature_keys"] = keys if any(keys) else []
         rows.append((line, row))
     if not rows:
@@ -675,7 +692,7 @@ def _csv_header(
                 details=[{"row": line_no, "path": "header", "message": str(exc)}],
             ) from None
         # "Feature keys", "Product-ID": spaces and hyphens as underscores
-        names = [_SEPARATORS.sub("_", h.strip().casefold()) for h in cells]
+        names = [_SEPARATORS.sub("_", trim(h).casefold()) for h in cells]
         found[delimiter] = names
         if all(c in names for c in CSV_COLUMNS):
             _refuse_repeated_columns(names, line_no, CSV_COLUMNS)
@@ -987,7 +1004,7 @@ def import_mappings(
             sent = raw.get("feature_keys") if isinstance(raw, dict) else None
             if isinstance(sent, list):
                 named.append(
-                    (row_no, [(i, k.strip()) for i, k in enumerate(sent) if isinstance(k, str)])
+                    (row_no, [(i, trim(k)) for i, k in enumerate(sent) if isinstance(k, str)])
                 )
             continue
         named.append((row_no, item.sent_positions()))

@@ -400,3 +400,64 @@ def test_every_mapping_write_answers_the_same_fan_out_fields(client, revops):
     }
     deleted_feature = client.delete("/api/v1/features/percent", headers=revops).json()
     assert set(deleted_feature) == {"key", "warnings"} | counts
+
+
+def test_invisible_characters_around_a_value_or_key_are_not_part_of_it(client, api_key, engine):
+    """A value copied from a web page or a chat keeps a zero width space, a byte order mark or
+    a direction mark at its ends, which str.strip() left: "ENT-SSO\\u200b" was stored as a
+    mapping no line item matched (and beside "ENT-SSO" as another product), and "sso\\u200b"
+    was refused as an unknown key with a message that showed nothing wrong."""
+    from sqlmodel import Session, select
+
+    from app.models import ProductMapping
+
+    revops = api_key("revops")
+    for key in ("sso", "scim"):
+        r = client.post("/api/v1/features", json={"key": key, "name": key.upper()}, headers=revops)
+        assert r.status_code == 201, r.text
+    body = {"match_kind": "sku\u200b", "match_value": "\u200bENT-SSO\ufeff ",
+            "feature_keys": ["sso\u200b", "\u200escim"]}  # fmt: skip
+    r = client.post("/api/v1/mappings", json=body, headers=revops)
+    assert r.status_code == 201, r.text
+    assert (r.json()["mapping"]["match_value"], r.json()["mapping"]["feature_keys"]) == (
+        "ENT-SSO",
+        ["sso", "scim"],
+    )
+    r = client.post(
+        "/api/v1/mappings",
+        json={"match_kind": "sku", "match_value": "ENT-SSO\u2060", "feature_keys": ["sso"]},
+        headers=revops,
+    )
+    assert r.status_code == 409, r.text  # the same product
+    r = client.post(
+        "/api/v1/mappings",
+        json={"match_kind": "sku", "match_value": "\u200b\u200b", "feature_keys": ["sso"]},
+        headers=revops,
+    )
+    assert r.status_code == 422 and "must not be blank" in r.text, r.text
+
+    csv = "\ufeffsku\u200b,feature_keys\nENT-SSO\u200b,scim\u200b;sso\nENT-SCIM\u00a0\u200b,scim\n"
+    r = client.post(
+        "/api/v1/mappings/import",
+        content=csv.encode(),
+        headers={**revops, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    assert {k: r.json()[k] for k in ("created", "updated", "unchanged")} == {
+        "created": 1,
+        "updated": 1,
+        "unchanged": 0,
+    }
+    with Session(engine) as s:
+        stored = {m.match_value: m.feature_keys for m in s.exec(select(ProductMapping))}
+    assert stored == {"ENT-SSO": ["scim", "sso"], "ENT-SCIM": ["scim"]}
+
+    r = client.post(
+        "/api/v1/mappings/import",
+        json=[{"match_kind": "sku", "match_value": "X\u200b", "feature_keys": ["sso\u200b", "ghost\u200b"]}],
+        headers=revops,
+    )  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"] == [
+        {"row": 1, "path": "feature_keys[1]", "message": "unknown feature key 'ghost'"}
+    ]

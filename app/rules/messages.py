@@ -18,9 +18,13 @@ from app.rules.model import DealSnapshot, EvaluationResult, Finding, Severity, V
 Closed = Literal["won", "lost"] | None
 
 SUMMARY_LIMIT = 1000
+# A promise is read from the deal's notes as they stand: correcting it with the customer and
+# logging that in a new note left the promising note, and the block, in place.
 HOW_TO_LIFT = (
-    "To lift a block, change the deal (remove the line item, or correct the promise with the "
-    "customer in writing), or ask a product owner to approve it in roadmap-guard."
+    "To lift a block, change the deal: remove the line item, or correct the promise with the "
+    "customer in writing, then edit or delete the note that makes it (a new note saying it "
+    "was corrected does not lift the block). Or ask a product owner to approve it in "
+    "roadmap-guard."
 )
 _LABEL = {Severity.block: "BLOCKER", Severity.warning: "WARNING", Severity.info: "FYI"}
 

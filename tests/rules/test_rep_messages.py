@@ -91,3 +91,23 @@ def test_the_note_of_a_clear_deal_quotes_each_fyi_finding_once(
     assert note.split("\n")[1].startswith(
         "Roadmap check clear: nothing in this deal blocks it or needs a warning"
     )
+
+
+def test_how_to_lift_a_promise_says_the_promising_note_must_change(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """The task said to "correct the promise with the customer in writing"; a rep who did, and
+    logged it in a new note, still had a blocked deal: the promising note is read as it stands."""
+    corrected = make_deal(
+        "We promised SCIM by Q2.",
+        "Update: we corrected this with the customer in writing; SCIM is not promised by Q2.",
+    )
+    result = evaluate(corrected, catalog, default_rules, today=TODAY)
+    assert result.status == VerdictStatus.blocked  # the new note lifts nothing
+    _subject, body = task_text(result, corrected)
+    assert "then edit or delete the note that makes it" in body
+    assert "ask a product owner to approve it in roadmap-guard" in body
+    assert "then edit or delete the note that makes it" in note_text(result, corrected)
+    # the promising note edited: the block is lifted
+    edited = make_deal("We told them SCIM is planned for mid-2027, no date promised.")
+    assert evaluate(edited, catalog, default_rules, today=TODAY).status == VerdictStatus.clear

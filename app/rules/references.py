@@ -5619,7 +5619,10 @@ _SALE_STEPS = _SENDING | frozenset(_SALE_STEPS_TEXT.split())
 # promise).
 _SALE_STEP_BEFORE = re.compile(
     r"(?:^|[^a-z0-9'\u2019])(?:(?:we|i)(?:['\u2019]ll| will| are going to| am going to| plan to"
-    r"| need to| have to| should)|will|to)"
+    r"| need to| have to| should)|will"
+    # "to confirm" of a step to do ("Rep to confirm SCIM timing by Friday"), not of our word
+    # given now ("Happy to confirm SCIM by Q2", "pleased to", "glad to")
+    r"|(?<!happy )(?<!pleased )(?<!glad )(?<!delighted )(?<!excited )(?<!proud )to)"
     r" (?:send|share|email|forward|confirm|check|follow up|get back|circle back|loop back"
     r"|find out|chase|escalate)(?:(?! (?:have|ship|deliver|build|release|launch)(?![a-z0-9]))"
     r"[^;:])*$"

@@ -283,3 +283,22 @@ REMEDY_FOR_A_DELAY = [
 )
 def test_a_remedy_for_a_delay_is_a_contracted_date(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# "Happy to confirm SCIM by Q2" is our word given now, not a step of the sale to do by Q2 ("Rep
+# to confirm SCIM timing by Friday"): it was no promise (a missed block), as "pleased to" was.
+CONFIRMED_NOW = [
+    ("We are happy to confirm SCIM by Q2.", [("scim", True, Q2, False)]),
+    ("Happy to confirm SCIM by Q2.", [("scim", True, Q2, False)]),
+    ("We're pleased to confirm SCIM by Q2.", [("scim", True, Q2, False)]),
+    ("Glad to confirm SCIM by Q2.", [("scim", True, Q2, False)]),
+    # ... steps of the sale stay
+    ("Rep to confirm SCIM timing by Friday.", [("scim", False, None, False)]),
+    ("We will confirm SCIM by Q2.", [("scim", False, None, False)]),
+    ("Happy to send the SCIM roadmap by Friday.", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CONFIRMED_NOW, ids=[c[0] for c in CONFIRMED_NOW])
+def test_happy_to_confirm_is_our_word_now(body: str, expected: list) -> None:
+    assert readings(body) == expected

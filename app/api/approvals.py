@@ -7,7 +7,7 @@ queued for write-back, so the CRM shows the approver's name within one worker po
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -91,11 +91,55 @@ class ApprovalCreate(BaseModel):
         return value.strip()
 
 
+class ApprovalPublic(BaseModel):
+    """An approval as the API answers it (JSON; the CSV export has these columns but covers)."""
+
+    id: int
+    crm: str
+    deal_id: str
+    feature_key: str | None = Field(description="null: an off-roadmap promise (see rule_id)")
+    rule_id: str | None = Field(description="only this rule's finding; null: every rule's")
+    promised_date: str | None = Field(
+        description="YYYY-MM-DD: the latest date the approval covers a promise of"
+    )
+    reason: str
+    approver: str = Field(description="the approving API key's name")
+    expires_at: str | None = Field(description="ISO 8601, UTC")
+    revoked_at: str | None = Field(description="ISO 8601, UTC; null while not revoked")
+    revoked_by: str | None = Field(description="role:name of who revoked it")
+    created_at: str = Field(description="ISO 8601, UTC")
+    covers: list[dict[str, Any]] | None = Field(
+        description="the findings it was given for ({rule_id, feature_key, evidence}); null: "
+        "made before they were recorded, covers any"
+    )
+    status: Literal["active", "expired", "revoked"]
+
+
+class ApprovalChange(ApprovalPublic):
+    requeued: list[str] = Field(
+        description="ids of the deals whose result changed, queued for the CRM write-back"
+    )
+
+
+class ApprovalPage(BaseModel):
+    total: int
+    limit: int | None
+    offset: int
+    sort: str
+    items: list[ApprovalPublic]
+
+
 def _row(row: Approval, now: datetime) -> dict:
     return {**queries.approval_row(row), "status": queries.approval_status(row, now)}
 
 
-@router.post("/api/v1/approvals", status_code=201, summary="Approve one finding on one deal")
+@router.post(
+    "/api/v1/approvals",
+    status_code=201,
+    summary="Approve one finding on one deal",
+    operation_id="create_approval",
+    response_model=ApprovalChange,
+)
 def create_approval(body: ApprovalCreate, session: SessionDep, principal: ApproverPrincipal):
     row, changed = service.create_approval(
         session,
@@ -113,13 +157,23 @@ def create_approval(body: ApprovalCreate, session: SessionDep, principal: Approv
     return {**_row(row, now), "requeued": changed}
 
 
-@router.post("/api/v1/approvals/{approval_id}/revoke", summary="Revoke: the finding blocks again")
+@router.post(
+    "/api/v1/approvals/{approval_id}/revoke",
+    summary="Revoke: the finding blocks again",
+    operation_id="revoke_approval",
+    response_model=ApprovalChange,
+)
 def revoke_approval(approval_id: RowId, session: SessionDep, principal: ApproverPrincipal):
     row, changed = service.revoke_approval(session, approval_id, actor=principal.actor)
     return {**_row(row, service.utcnow()), "requeued": changed}
 
 
-@router.get("/api/v1/approvals", summary="Approvals, filtered; CSV with ?format=csv")
+@router.get(
+    "/api/v1/approvals",
+    summary="Approvals, filtered; CSV with ?format=csv",
+    operation_id="list_approvals",
+    response_model=ApprovalPage,
+)
 def list_approvals(
     request: Request,
     session: SessionDep,

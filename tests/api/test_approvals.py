@@ -518,3 +518,50 @@ def test_a_misspelt_crm_is_named_not_answered_as_a_missing_deal(web, pipeline, a
     listed = web.get("/api/v1/approvals", params={"crm": "test"}, headers=h).json()
     assert [a["id"] for a in listed["items"]] == [r.json()["id"]]
     assert web.get("/api/v1/approvals", params={"crm": ""}, headers=h).json()["total"] == 1
+
+
+def test_the_openapi_document_describes_what_approvals_answer(web, pipeline, api_key):
+    """The three approval routes declared no answer at all (`{}`) and auto-generated operation
+    ids (`create_approval_api_v1_approvals_post`): a client generated from the document had
+    no type for an approval, its `status` or the `requeued` deals. Each now names its model,
+    and what the routes answer is that model."""
+    spec = web.get("/openapi.json").json()
+    ops = {
+        (method, path): op
+        for path, item in spec["paths"].items()
+        if path.startswith("/api/v1/approvals")
+        for method, op in item.items()
+    }
+    schemas = spec["components"]["schemas"]
+
+    def ok(method, path, status):
+        op = ops[(method, path)]
+        return op["operationId"], op["responses"][status]["content"]
+
+    op_id, content = ok("post", "/api/v1/approvals", "201")
+    assert (op_id, content["application/json"]["schema"]) == (
+        "create_approval",
+        {"$ref": "#/components/schemas/ApprovalChange"},
+    )
+    op_id, content = ok("post", "/api/v1/approvals/{approval_id}/revoke", "200")
+    assert op_id == "revoke_approval"
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ApprovalChange"}
+    op_id, content = ok("get", "/api/v1/approvals", "200")
+    assert op_id == "list_approvals"
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ApprovalPage"}
+    assert "text/csv" in content
+    status = schemas["ApprovalPublic"]["properties"]["status"]
+    assert status["enum"] == ["active", "expired", "revoked"]
+
+    h = api_key("approver")
+    created = web.post("/api/v1/approvals", json=_body(), headers=h)
+    assert created.status_code == 201, created.text
+    change_fields = set(schemas["ApprovalChange"]["properties"])
+    assert set(created.json()) == change_fields
+    assert created.json()["status"] == "active" and created.json()["covers"]
+    page = web.get("/api/v1/approvals", headers=h).json()
+    assert set(page) == set(schemas["ApprovalPage"]["properties"])
+    assert [set(a) for a in page["items"]] == [set(schemas["ApprovalPublic"]["properties"])]
+    revoked = web.post(f"/api/v1/approvals/{created.json()['id']}/revoke", headers=h)
+    assert revoked.status_code == 200 and set(revoked.json()) == change_fields
+    assert revoked.json()["status"] == "revoked"

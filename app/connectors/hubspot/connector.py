@@ -687,11 +687,12 @@ class HubSpotConnector:
             for part, missing in settle(parts, lambda p: p["deal_id"]):
                 for p in part:
                     if p["task_id"] in missing:
-                        p["task_create"], p["task_update"], p["task_id"] = (
-                            p["task_props"],
-                            None,
-                            None,
-                        )
+                        # Deleted in HubSpot. An open task is made again: the rep still has
+                        # something to do. One we only came to complete is not: the rep who
+                        # deleted it got a new, already completed task on the deal's timeline.
+                        p["task_create"] = p["task_props"] if p["task_open"] else None
+                        p["task_changed"] = p["task_open"]
+                        p["task_update"], p["task_id"] = None, None
 
         # 2. Tasks to create (the roadmap task and one-off followups), found first if a previous
         #    create may have succeeded without us hearing back. Followups are always searched

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from app.sandbox.salesforce import FakeSalesforce
+from app.sandbox.salesforce import FakeSalesforce, parse_soql
 
 
 class HeldCall:
@@ -122,4 +122,36 @@ class PagedChildren:
                 self.fake._cursors.pop(child, None)  # released by the parent's queryMore
             body = self._query_more(locator)
             self._track(body, self._page_children(body))
+            return body
+
+
+class FileQueryVisibility:
+    """Who sees which files in SOQL, as Salesforce documents it for ContentDocument and
+    ContentVersion (a ContentNote is one): a query that names no Id answers only the files
+    the querying user owns (here: created), not those it can see through a record the file
+    is linked to ("if a user only has access to a file because they have access to a record
+    that the file is shared with, the file won't be returned in a query such as SELECT Id FROM
+    ContentDocument"). A query filtering on Id (`Id IN (SELECT ContentDocumentId FROM
+    ContentDocumentLink WHERE LinkedEntityId IN (...))`) answers them. Installed on the fake's
+    `query` (top level and Composite subrequests); results of one page only."""
+
+    def __init__(self, fake: FakeSalesforce) -> None:
+        self.fake = fake
+        self._query = fake.query
+        fake.query = self._on_query  # type: ignore[method-assign]
+
+    def _on_query(self, soql: str, user: str | None = None, **kwargs: Any) -> dict:
+        with self.fake.lock:
+            body = self._query(soql, user, **kwargs)
+            q = parse_soql(soql)
+            if q.sobject != "ContentNote" or user is None or any(c[0] == "Id" for c in q.where):
+                return body
+            assert not body.get("nextRecordsUrl"), "FileQueryVisibility filters one page only"
+            notes = self.fake.store["ContentNote"]
+            body["records"] = [
+                r
+                for r in body["records"]
+                if (notes.get(r.get("Id")) or {}).get("CreatedById") == user
+            ]
+            body["totalSize"] = len(body["records"])
             return body

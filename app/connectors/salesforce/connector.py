@@ -1712,12 +1712,54 @@ class SalesforceConnector:
         rows = self.api.query_all_rows("reconcile_deleted", soql)
         return [to18(r["Id"]) for r in rows], [r.get("SystemModstamp") for r in rows]
 
+    def _content_notes_changed(self, after: str) -> dict[str, Any]:
+        """Enhanced notes of open opportunities changed as `after` says: note id → its
+        LastModifiedDate.
+
+        A query on ContentNote (a ContentDocument) that names no Id answers only the notes the
+        integration user owns or was shared directly, not those it sees through the opportunity
+        a note is linked to: Salesforce documents that "if a user only has access to a file
+        because they have access to a record that the file is shared with, the file won't be
+        returned in a query such as SELECT Id FROM ContentDocument" (View All Data does not
+        change that; only Query All Files does). Asked that way, every rep's note was missed.
+        So the notes are asked for through their links to the open opportunities, as the read
+        asks: one query listing the open opportunities (2,000 ids a page), then one ContentNote
+        query with a ContentDocumentLink semi-join per 200 of them, five per Composite call."""
+        open_ids = [
+            to18(r["Id"])
+            for r in self.api.query_all(
+                "reconcile_open", "SELECT Id FROM Opportunity WHERE IsClosed = false"
+            )
+        ]
+        subs = [
+            subrequest(
+                "GET",
+                self._query_url(
+                    "SELECT Id, LastModifiedDate FROM ContentNote WHERE Id IN "
+                    "(SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId IN "
+                    f"({', '.join(_soql_str(i) for i in chunk)})) AND {after}"
+                ),
+                f"notes{n}",
+            )
+            for n, chunk in enumerate(_chunks(open_ids, self.batch_size))
+        ]
+        changed: dict[str, Any] = {}
+        for call in _chunks(subs, MAX_QUERIES_PER_COMPOSITE):
+            for response in self.api.composite("reconcile_content_notes", list(call)):
+                error = subresponse_error(response)
+                if error:
+                    raise error
+                for note in self._all_records(response["body"]):
+                    changed[note["Id"]] = note.get("LastModifiedDate")
+        return changed
+
     def _opportunities_with_changed_notes(self, since: datetime) -> tuple[list[str], list[Any]]:
         """Opportunities whose classic Notes (ParentId) or enhanced notes (ContentNote, linked by
         ContentDocumentLink.LinkedEntityId) someone other than the integration user changed
-        after `since`, with those notes' LastModifiedDate. Two queries, plus one per 200
-        changed enhanced notes (ContentDocumentLink must be filtered by ContentDocumentId or
-        LinkedEntityId with = or IN)."""
+        after `since`, with those notes' LastModifiedDate. The classic Notes query, the enhanced
+        notes' (`_content_notes_changed`), plus one per 200 changed enhanced notes
+        (ContentDocumentLink must be filtered by ContentDocumentId or LinkedEntityId with = or
+        IN)."""
         not_ours = (
             f" AND LastModifiedById != {_soql_str(self.integration_user_id)}"
             if self.integration_user_id
@@ -1733,13 +1775,7 @@ class SalesforceConnector:
             if parent.startswith(OPPORTUNITY_PREFIX):
                 ids.append(to18(parent))
                 stamps.append(note.get("LastModifiedDate"))
-        changed = {
-            n["Id"]: n.get("LastModifiedDate")
-            for n in self.api.query_all(
-                "reconcile_content_notes",
-                f"SELECT Id, LastModifiedDate FROM ContentNote WHERE {after}",
-            )
-        }
+        changed = self._content_notes_changed(after)
         for chunk in _chunks(list(changed), self.batch_size):
             id_list = ", ".join(_soql_str(i) for i in chunk)
             soql = (

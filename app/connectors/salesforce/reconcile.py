@@ -5,10 +5,13 @@ SALESFORCE_RECONCILE_SECONDS one worker in the cluster (the schedule runner leas
 asks for opportunities with LastModifiedDate after the cursor (all open ones on the first
 run), excluding records last modified by the integration user, and queues them with reason
 "reconcile". After the first run it also queues the opportunities whose classic Notes or
-enhanced notes (ContentNote, through ContentDocumentLink) changed after the cursor: a note does
-not touch its opportunity's LastModifiedDate (see SalesforceConnector.changed_since). The
-cursor is the newest LastModifiedDate seen, less a minute of overlap for transactions that
-commit late; it only moves once the deals are queued.
+enhanced notes (ContentNote, asked for through their ContentDocumentLinks to the open
+opportunities: a ContentNote query naming no Id does not return notes seen only through a
+record) changed after the cursor, since a note does not touch its opportunity's
+LastModifiedDate, and the opportunities deleted after it (queryAll, IsDeleted): a deletion sends
+no Outbound Message (see SalesforceConnector.changed_since). The cursor is the newest
+LastModifiedDate seen, less a minute of overlap for transactions that commit late; it only
+moves once the deals are queued.
 """
 
 from __future__ import annotations

@@ -289,4 +289,4 @@ def test_reconciliation_finds_notes_added_or_edited_since_the_cursor(connector, 
     time.sleep(1.1)
     fake.reset_calls()
     assert connector.changed_since(datetime.now(UTC))[0] == []
-    assert not any("ContentDocumentLink" in q for q in fake.queries)
+    assert not any("FROM ContentDocumentLink WHERE ContentDocumentId IN" in q for q in fake.queries)

@@ -243,7 +243,8 @@ _PROMISE = re.compile(
     # Reported: "told them SCIM would be ready by renewal" (`_ours`: only after a word of
     # telling; "SCIM would help them" is no promise).
     r"would (?:definitely |certainly )?(?:have(?! to)|be (?:ready|available|live|delivered|"
-    r"shipped|done|there|in place|ga|generally available)|deliver|ship|support|provide|include)"
+    r"shipped|done|there|in place|ga|generally available)|deliver|ship|support|provide|include"
+    r"|build|develop|add|enable)"
     r"|(?:will|shall|going to) (?:definitely |certainly |absolutely |also |likely |probably "
     r"|most likely |still |already )?"
     # "We will be able to deliver SCIM in Q2" as "We will deliver SCIM in Q2"
@@ -338,6 +339,11 @@ _PROMISE = re.compile(
     r"|(?:told|informed) (?:them|him|her|the customer|the client|(?:their|the) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team|admin|it lead))"
     r"|let (?:them|him|her|the customer|the client) know|(?:(?<=we )|(?<=i ))said"
+    # ... told in the passive, the customer told (by us): "Customer was told SCIM in Q2" (not
+    # "We were told SCIM in Q2": told by someone else, product or a partner)
+    r"|(?:(?<=was )|(?<=were )|(?<=been ))(?<!we were )(?<!i was )(?<!we've been )"
+    r"(?<!we\u2019ve been )(?<!i've been )(?<!i\u2019ve been )(?<!we have been )"
+    r"(?<!i have been )(?<!we had been )(?<!i had been )told"
     # ... "We're targeting Q1 for SCIM", "We plan to have SCIM in Q1"
     r"|(?:aim(?:s|ed|ing)? (?:for|to)|plan(?:s|ning)? to) (?:have|ship|deliver|release|launch"
     r"|build|add|support|provide|enable|get|make)|aim(?:s|ed|ing)? for|targeting|shooting for"
@@ -3044,6 +3050,14 @@ _REMEDY = re.compile(
 _REMEDY_DENIED = re.compile(r"(?<![a-z0-9])(?:no|not|without|zero|never)(?: [a-z0-9%-]+){0,2} $")
 
 
+# Right before a word of telling: the customer told, in the passive ("The customer was told
+# SCIM would ship in Q2"), by us; not "we were told" (by someone else).
+_PASSIVE_TOLD = re.compile(
+    r"(?<![a-z0-9])(?<!we )(?<!i )(?<!we've )(?<!we have )(?<!i've )(?<!i have )"
+    r"(?:was|were|been) $"
+)
+
+
 def _remedy_agreed(low: str, a: int, b: int) -> bool:
     """Whether the sentence low[a:b] holds a remedy for a delay that is agreed: not denied
     right before it ("No penalty if ..."), not their ask ("They want an exit clause if ...")."""
@@ -3242,7 +3256,9 @@ def _ours(
         told = [m.start() for m in _TOLD.finditer(low, max(a, s - 60), s)]
         if not told:
             return False  # "SCIM would help them", "it would have been easier"
-        if _THEIR_SUBJECT.search(low, max(a, told[-1] - 20), told[-1]) is not None:
+        if not _PASSIVE_TOLD.search(low, max(a, told[-1] - 16), told[-1]) and (
+            _THEIR_SUBJECT.search(low, max(a, told[-1] - 20), told[-1]) is not None
+        ):
             return False  # "They said SCIM would be available from their other vendor"
     dated = (
         head in _DATED_HEADS and cue.startswith(_DATED_CUES) and not cue.startswith(_UNDATED_FORMS)
@@ -3637,6 +3653,8 @@ def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], befo
     negated ("SCIM is not scheduled for Q2"), nor "no ETA", nor the ETA of a sale item ("ETA
     on the contract")."""
     theirs = list(_THEIR_SUBJECT.finditer(before))
+    if theirs and low.startswith("told", s) and _PASSIVE_TOLD.search(before) is not None:
+        theirs = []  # told in the passive: "Customer was told SCIM in Q2" (by us)
     if theirs:
         last = theirs[-1]
         at = s - len(before) + last.end()

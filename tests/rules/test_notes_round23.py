@@ -302,3 +302,27 @@ CONFIRMED_NOW = [
 @pytest.mark.parametrize(("body", "expected"), CONFIRMED_NOW, ids=[c[0] for c in CONFIRMED_NOW])
 def test_happy_to_confirm_is_our_word_now(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# The customer told by us, in the passive, and our "would build" reported: each was no promise
+# (a missed block), while "Told them SCIM in Q2" and "They were promised SCIM" were ours.
+TOLD_IN_THE_PASSIVE = [
+    ("Customer was told SCIM in Q2.", [("scim", True, Q2, False)]),
+    ("They were told SCIM in Q2.", [("scim", True, Q2, False)]),
+    ("Customer has been told to expect SCIM in Q2.", [("scim", True, Q2, False)]),
+    ("The customer was told SCIM would ship in Q2.", [("scim", True, Q2, False)]),
+    ("They were told SCIM would ship in Q2.", [("scim", True, Q2, False)]),
+    ("We told them we would build SCIM for them.", [("scim", True, None, False)]),
+    # ... what stays: told by someone else, told about it, their report
+    ("We were told SCIM in Q2.", [("scim", False, None, False)]),
+    ("Customer was told about SCIM in Q2.", [("scim", False, None, False)]),
+    ("They told us SCIM would ship in Q2.", [("scim", False, None, False)]),
+    ("They said SCIM would be available from their other vendor.", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), TOLD_IN_THE_PASSIVE, ids=[c[0] for c in TOLD_IN_THE_PASSIVE]
+)
+def test_the_customer_told_in_the_passive_is_our_word(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -5811,8 +5811,8 @@ _DENIED_DATE = re.compile(r"(?<![a-z0-9])(?:not|n['\u2019]t) (?:in|by|for|during
 # ("by 3/15"): without one, "promised SCIM to Jan, their IT lead" or "3/4 of the users" are
 # not dates.
 _DATE_LEAD = re.compile(
-    r"(?:(?:by|in|of|on|until|till|before|after|early|mid|late|from|through|due|for|since)\s+"
-    r"|(?:early|mid|late)-)$"
+    r"(?:(?:by|in|of|on|until|till|before|after|early|mid|late|from|through|due|for|since"
+    r"|(?<![a-z])eta:?|(?<![a-z])target:?|(?<![a-z])targets)\s+|(?:early|mid|late)-)$"
 )
 
 

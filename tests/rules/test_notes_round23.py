@@ -326,3 +326,21 @@ TOLD_IN_THE_PASSIVE = [
 )
 def test_the_customer_told_in_the_passive_is_our_word(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# A bare month after "ETA" or "target" is a date, as after "by" or "in": "ETA March" gave the
+# promise no date (or, with the ETA cue alone, no promise at all).
+MAR = date(2027, 3, 31)
+MONTH_AFTER_ETA = [
+    ("We're building SCIM specifically for them, ETA March.", [("scim", True, MAR, False)]),
+    ("SCIM ETA: March", [("scim", True, MAR, False)]),
+    ("SCIM - ETA 3/15", [("scim", True, date(2027, 3, 15), False)]),
+    ("We promised SCIM, target March.", [("scim", True, MAR, True)]),
+    # ... a name after "to" stays no date
+    ("Promised SCIM to Jan, our contact.", [("scim", True, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), MONTH_AFTER_ETA, ids=[c[0] for c in MONTH_AFTER_ETA])
+def test_a_month_after_eta_is_a_date(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Header, Query, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -21,6 +21,7 @@ from app.api.deps import (
 )
 from app.api.streaming import Progress, progress_stream
 from app.db import read_only
+from app.errors import ErrorResponse
 from app.rules.schema import RuleDefinition, rule_json_schema
 from app.services import rules_service as svc
 from app.services.simulate import (
@@ -94,6 +95,27 @@ class ValidationReport(BaseModel):
     valid: bool
     errors: list[ValidationError_]
     warnings: list[RuleWarning] = Field(default_factory=list)
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='the ETag a GET of the rule answered ("3", its version): the write is a '
+        "412 if the rule changed since; without it the write goes through whatever changed",
+    ),
+]
+PRECONDITION = {
+    412: {
+        "model": ErrorResponse,
+        "description": "If-Match names another version than the rule's: it changed since it "
+        "was read; nothing was written (details: the version and ETag stored)",
+    }
+}
+
+
+def _tagged(response: Response, row) -> None:
+    response.headers["ETag"] = svc.etag(row)
 
 
 def _public(row, queued: int | None = None, session=None):
@@ -193,36 +215,58 @@ def simulate(
 
 @router.post("", status_code=201, summary="Create a rule", operation_id="create_rule")
 def create_rule(
-    body: RuleDefinition, session: SessionDep, principal: RevOpsPrincipal
+    body: RuleDefinition, session: SessionDep, principal: RevOpsPrincipal, response: Response
 ) -> RuleChange:
     row, queued = svc.create_rule(session, body, actor=principal.actor)
+    _tagged(response, row)
     return _public(row, queued, session)
 
 
-@router.get("/{rule_id}", summary="One rule", operation_id="get_rule")
-def get_rule(rule_id: str, session: SessionDep, _p: ReadPrincipal) -> RulePublic:
-    return _public(svc.get_rule(session, rule_id))
+@router.get(
+    "/{rule_id}",
+    summary="One rule (its ETag: the version, for If-Match on a write)",
+    operation_id="get_rule",
+)
+def get_rule(
+    rule_id: str, session: SessionDep, _p: ReadPrincipal, response: Response
+) -> RulePublic:
+    row = svc.get_rule(session, rule_id)
+    _tagged(response, row)
+    return _public(row)
 
 
 @router.put(
     "/{rule_id}",
     summary="Replace a rule (a new version)",
     description='The body replaces the rule\'s definition; without `"enabled"` the rule stays '
-    "switched on or off as it was.",
+    "switched on or off as it was. With If-Match (the ETag of a GET), a rule changed since is "
+    "a 412 and nothing is written.",
     operation_id="update_rule",
+    responses=PRECONDITION,
 )
 def update_rule(
-    rule_id: str, body: RuleDefinition, session: SessionDep, principal: RevOpsPrincipal
+    rule_id: str,
+    body: RuleDefinition,
+    session: SessionDep,
+    principal: RevOpsPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> RuleChange:
-    row, queued = svc.update_rule(session, rule_id, body, actor=principal.actor)
+    row, queued = svc.update_rule(session, rule_id, body, actor=principal.actor, if_match=if_match)
+    _tagged(response, row)
     return _public(row, queued, session)
 
 
 @router.delete(
-    "/{rule_id}", summary="Delete a rule (versions are kept)", operation_id="delete_rule"
+    "/{rule_id}",
+    summary="Delete a rule (versions are kept)",
+    operation_id="delete_rule",
+    responses=PRECONDITION,
 )
-def delete_rule(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> dict:
-    queued = svc.delete_rule(session, rule_id, actor=principal.actor)
+def delete_rule(
+    rule_id: str, session: SessionDep, principal: RevOpsPrincipal, if_match: IfMatch = None
+) -> dict:
+    queued = svc.delete_rule(session, rule_id, actor=principal.actor, if_match=if_match)
     return {"id": rule_id, "deleted": True, "deals_queued": queued}
 
 
@@ -257,15 +301,36 @@ def versions(
     )
 
 
-@router.post("/{rule_id}/enable", summary="Enable a rule", operation_id="enable_rule")
-def enable(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> RuleChange:
-    row, queued = svc.set_enabled(session, rule_id, True, actor=principal.actor)
+@router.post(
+    "/{rule_id}/enable", summary="Enable a rule", operation_id="enable_rule", responses=PRECONDITION
+)
+def enable(
+    rule_id: str,
+    session: SessionDep,
+    principal: RevOpsPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RuleChange:
+    row, queued = svc.set_enabled(session, rule_id, True, actor=principal.actor, if_match=if_match)
+    _tagged(response, row)
     return _public(row, queued, session)
 
 
-@router.post("/{rule_id}/disable", summary="Disable a rule", operation_id="disable_rule")
-def disable(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> RuleChange:
-    row, queued = svc.set_enabled(session, rule_id, False, actor=principal.actor)
+@router.post(
+    "/{rule_id}/disable",
+    summary="Disable a rule",
+    operation_id="disable_rule",
+    responses=PRECONDITION,
+)
+def disable(
+    rule_id: str,
+    session: SessionDep,
+    principal: RevOpsPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RuleChange:
+    row, queued = svc.set_enabled(session, rule_id, False, actor=principal.actor, if_match=if_match)
+    _tagged(response, row)
     return _public(row, queued, session)
 
 
@@ -274,5 +339,9 @@ def disable(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> Ru
     summary="Restore a deleted rule (disabled; enable it after a simulation)",
     operation_id="restore_rule",
 )
-def restore(rule_id: str, session: SessionDep, principal: RevOpsPrincipal) -> RulePublic:
-    return _public(svc.restore_rule(session, rule_id, actor=principal.actor))
+def restore(
+    rule_id: str, session: SessionDep, principal: RevOpsPrincipal, response: Response
+) -> RulePublic:
+    row = svc.restore_rule(session, rule_id, actor=principal.actor)
+    _tagged(response, row)
+    return _public(row)

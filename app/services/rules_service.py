@@ -19,7 +19,14 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.errors import Conflict, InvalidRequest, NotFound, json_path, validation_details
+from app.errors import (
+    Conflict,
+    DomainError,
+    InvalidRequest,
+    NotFound,
+    json_path,
+    validation_details,
+)
 from app.jobs.queue import enqueue_deals
 from app.models import AuditLog, Deal, Rule, RuleVersion, utcnow
 from app.rules.schema import (
@@ -247,6 +254,38 @@ def _requeue_open_deals(session: Session) -> int:
     return total
 
 
+class PreconditionFailed(DomainError):
+    """412: the write's If-Match names another version of the rule than the one stored."""
+
+    status_code = 412
+    code = "precondition_failed"
+
+
+def etag(row: Rule) -> str:
+    """The rule's entity tag: its version, quoted (`"3"`); a write changes it."""
+    return f'"{row.version}"'
+
+
+def check_if_match(row: Rule, if_match: str | None) -> None:
+    """Optimistic concurrency for a script's read-modify-write: with If-Match (the ETag a GET
+    answered, `"3"`; a list, or `*` for any), a write to a rule that changed since is a 412
+    naming the version stored, and writes nothing. Two scripts editing one rule each wrote a
+    version, the later silently undoing the earlier's change. Without If-Match, as before."""
+    if if_match is None:
+        return
+    tags = [t.strip() for t in if_match.split(",") if t.strip()]
+    if "*" in tags:
+        return
+    if str(row.version) in {t.removeprefix("W/").strip('"') for t in tags}:
+        return
+    raise PreconditionFailed(
+        f"rule '{row.id}' is at version {row.version}, not the one If-Match names "
+        f"({if_match}): it changed since it was read; GET it again (ETag {etag(row)}), apply "
+        "the change to that and retry; nothing was written",
+        details={"id": row.id, "version": row.version, "etag": etag(row), "if_match": if_match},
+    )
+
+
 def get_rule(session: Session, rule_id: str, *, for_update: bool = False) -> Rule:
     """The rule; `for_update` locks its row until the transaction ends (SELECT ... FOR UPDATE
     on PostgreSQL; SQLite writers are serialized already, app/db.py), so parallel edits bump
@@ -452,9 +491,15 @@ def _insert_rule(
 
 
 def update_rule(
-    session: Session, rule_id: str, definition: RuleDefinition, *, actor: str
+    session: Session,
+    rule_id: str,
+    definition: RuleDefinition,
+    *,
+    actor: str,
+    if_match: str | None = None,
 ) -> tuple[Rule, int]:
     row = get_rule(session, rule_id, for_update=True)
+    check_if_match(row, if_match)
     if definition.id is not None and definition.id != rule_id:
         raise InvalidRequest.at(
             ("id",),
@@ -498,8 +543,11 @@ def _new_version(
     )
 
 
-def set_enabled(session: Session, rule_id: str, enabled: bool, *, actor: str) -> tuple[Rule, int]:
+def set_enabled(
+    session: Session, rule_id: str, enabled: bool, *, actor: str, if_match: str | None = None
+) -> tuple[Rule, int]:
     row = get_rule(session, rule_id, for_update=True)
+    check_if_match(row, if_match)
     if row.enabled == enabled:
         return row, 0
     before = row.definition
@@ -510,9 +558,10 @@ def set_enabled(session: Session, rule_id: str, enabled: bool, *, actor: str) ->
     return row, _requeue_open_deals(session)
 
 
-def delete_rule(session: Session, rule_id: str, *, actor: str) -> int:
+def delete_rule(session: Session, rule_id: str, *, actor: str, if_match: str | None = None) -> int:
     """Soft delete: the rule stops applying; its versions stay for the audit trail."""
     row = get_rule(session, rule_id, for_update=True)
+    check_if_match(row, if_match)
     was_enabled = row.enabled
     row.deleted_at = row.updated_at = utcnow()
     row.enabled = False

@@ -32,6 +32,10 @@ TRANSIENT_CODES = {
     "QUERY_TIMEOUT",
     "CONCURRENT_REQUESTS_LIMIT_EXCEEDED",
     "TXN_SECURITY_METERING_ERROR",
+    # A query's next page asked for with a locator Salesforce no longer holds (expired, or
+    # released: a parent's queryMore releases the child cursors before it). Nothing is wrong
+    # with the deals: the query run again from the start answers.
+    "INVALID_QUERY_LOCATOR",
 }
 # Codes that mean "the record is gone" (our stored task id points nowhere).
 MISSING_CODES = {

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from app.connectors.base import PermanentError, TransientError
+from app.jobs.types import Outcome
 from tests.fakes.salesforce import PagedChildren
 
 SOQL = "SELECT Id, Name, (SELECT Id, Name FROM OpportunityLineItems) FROM Opportunity ORDER BY Name"
@@ -56,3 +58,25 @@ def test_child_rows_of_every_parent_page_are_read_before_the_parent_pages_on(con
         assert sorted(note.body.split("\n")[-1] for note in snap.notes) == [
             f"note {n}.{i}" for i in range(3)
         ]
+
+
+def test_an_expired_query_locator_is_retried_not_dead(connector, fake):
+    """A next page asked for with a locator Salesforce no longer holds (expired; released)
+    answers 400 INVALID_QUERY_LOCATOR. It was a PermanentError: the whole batch of deals went
+    dead for a cursor. The query run again from the start answers, so it is transient."""
+    fake.page_size_with_children = 2
+    ids = [fake.add_opportunity(f"Deal {n}") for n in range(3)]
+    query_more = fake.query_more
+
+    def expired(locator: str) -> dict:
+        fake._cursors.pop(locator, None)  # gone before we asked
+        fake.query_more = query_more  # once
+        return query_more(locator)
+
+    fake.query_more = expired
+    with pytest.raises(TransientError, match="INVALID_QUERY_LOCATOR") as info:
+        connector.read_deals(ids)
+    assert not isinstance(info.value, PermanentError)
+    assert Outcome.from_exception(info.value).kind == "retry"
+    snaps = connector.read_deals(ids)  # the retry reads them all
+    assert all(snaps[i] is not None for i in ids)

@@ -277,7 +277,7 @@ _PROMISE = re.compile(
     r"|(?<=we are going to be )|(?<=we're going to be )|(?<=we\u2019re going to be ))"
     r"(?:delivering|shipping|adding|building)"
     r"|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
-    r"|commit(?:ted|ting|s|ment)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
+    r"|commit(?:ted|ting|s|ments?)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     r"|assur(?:e|ed|ing) (?:them|him|her|the customer|the client|(?:the|their) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team))"
     # "in the contract", "SCIM in contract" (not "in contract review", "into contract stage")

@@ -344,3 +344,22 @@ MONTH_AFTER_ETA = [
 @pytest.mark.parametrize(("body", "expected"), MONTH_AFTER_ETA, ids=[c[0] for c in MONTH_AFTER_ETA])
 def test_a_month_after_eta_is_a_date(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# "Commitments:" as a label is a promise word, as "Commitment:" and "Committed:" were: "Commitments:
+# SCIM Q2; SSO Q3" was no promise at all.
+COMMITMENTS_LABEL = [
+    ("Commitments: SCIM Q2; SSO Q3", [("scim", True, Q2, False), ("sso", True, Q3, False)]),
+    ("Commitments: SCIM Q2", [("scim", True, Q2, False)]),
+    ("Our commitments: SCIM by Q2.", [("scim", True, Q2, False)]),
+    # ... denied or asked for, as the singular is
+    ("No commitments on SCIM.", [("scim", False, None, False)]),
+    ("They want commitments on SCIM.", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), COMMITMENTS_LABEL, ids=[c[0] for c in COMMITMENTS_LABEL]
+)
+def test_commitments_is_a_promise_word(body: str, expected: list) -> None:
+    assert readings(body) == expected

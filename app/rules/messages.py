@@ -215,8 +215,16 @@ def note_text(
     if lapsed:
         lines.append("Blocked again because " + "; ".join(lapsed) + ".")
     if result.findings:
+        # What is still to do first (blockers, warnings, FYI), then what is approved, each
+        # feature's findings together: in the engine's order a WARNING note could open with
+        # three approved findings and show its one warning last.
         lines.append("")
-        for f in result.findings:
+        for f in [
+            *_grouped(_unapproved(result, Severity.block)),
+            *_grouped(_unapproved(result, Severity.warning)),
+            *_grouped(_unapproved(result, Severity.info)),
+            *_grouped(_approved(result)),
+        ]:
             lines.extend(_finding_lines(f))
     if result.references:
         lines.append("")

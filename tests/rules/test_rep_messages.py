@@ -7,7 +7,7 @@ from __future__ import annotations
 from app.rules.catalog import Catalog
 from app.rules.engine import StoredRule, evaluate
 from app.rules.messages import note_text, summary_text, task_text
-from app.rules.model import LineItem, Severity, VerdictStatus
+from app.rules.model import ApprovalGrant, LineItem, Severity, VerdictStatus
 
 from .conftest import TODAY, make_deal
 
@@ -111,3 +111,29 @@ def test_how_to_lift_a_promise_says_the_promising_note_must_change(
     # the promising note edited: the block is lifted
     edited = make_deal("We told them SCIM is planned for mid-2027, no date promised.")
     assert evaluate(edited, catalog, default_rules, today=TODAY).status == VerdictStatus.clear
+
+
+def test_the_note_lists_what_is_left_to_do_first_then_what_is_approved(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal(
+        "We told them multi-region failover is included.",
+        "They asked about the audit trail.",
+        "We promised SCIM by Q2.",
+        "We also promised multi-region to their CISO.",
+        "They need a retention policy.",
+    )
+    grant = ApprovalGrant(id=1, feature_key="multi-region", approver="pat")
+    result = evaluate(deal, catalog, default_rules, approvals=[grant], today=TODAY)
+    assert [f.feature_key for f in result.findings if f.approved] == ["multi-region"] * 2
+    note = note_text(result, deal)
+    listed = [line for line in note.split("\n") if line.startswith("[")]
+    assert [line.split("]", 1)[0] + "]" for line in listed] == [
+        "[BLOCKER]",
+        "[WARNING]",
+        "[FYI]",
+        "[APPROVED by pat]",
+        "[APPROVED by pat]",
+    ]
+    assert len(listed) == len(result.findings)
+    assert listed[0].startswith("[BLOCKER] SCIM provisioning")

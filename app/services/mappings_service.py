@@ -617,7 +617,7 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
             row.value_column = kind
         row.cells, row.columns, row.delimiter = len(cells), len(header), delimiter
         # Every part is kept, blank ones too, so an error's feature_keys[i] is the cell's i-th.
-        keys = [trim(k) for k in row.get("feature_keys", "").replace("|", ";").split(";")]
+        keys = [trim(k) for k in KEY_SEPARATOR.split(row.get("feature_keys", ""))]
         row["feature_keys"] = keys if any(keys) else []
         rows.append((line, row))
     if not rows:
@@ -637,6 +637,12 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
         for name in dict.fromkeys(unread)
     ]
     return rows, warnings
+
+
+# Between two feature keys of a cell: ';' or '|', or a line break inside the cell (Excel's
+# Alt+Enter, the usual way to list several values in one cell: "sso\nscim" was refused as
+# the one unknown key 'sso\nscim'); a ';' or '|' ending a line is one separator with it.
+KEY_SEPARATOR = re.compile(r"[;|][ \t]*(?:\r\n|\r|\n)?|\r\n|\r|\n")
 
 
 def _example_row(kind: str | None, delimiter: str) -> str:

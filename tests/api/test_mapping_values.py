@@ -461,3 +461,43 @@ def test_invisible_characters_around_a_value_or_key_are_not_part_of_it(client, a
     assert r.json()["error"]["details"] == [
         {"row": 1, "path": "feature_keys[1]", "message": "unknown feature key 'ghost'"}
     ]
+
+
+def test_keys_on_separate_lines_of_one_csv_cell_are_several_keys(client, api_key, engine):
+    """Excel lists several values in one cell on separate lines (Alt+Enter), saved as a quoted
+    cell with line breaks: "sso\\nscim" was refused as the one unknown key 'sso\\nscim'. A line
+    break inside the feature_keys cell separates keys as ';' and '|' do (one separator with a
+    ';' ending the line), and an error still names the key by its place in the cell."""
+    from sqlmodel import Session, select
+
+    from app.models import ProductMapping
+
+    revops = api_key("revops")
+    for key in ("sso", "scim", "audit"):
+        r = client.post("/api/v1/features", json={"key": key, "name": key.upper()}, headers=revops)
+        assert r.status_code == 201, r.text
+    csv = (
+        'sku,feature_keys\r\nA1,"sso\nscim"\r\nA2,"sso\r\nscim\r\naudit"\r\n'
+        'A3,"sso;\r\nscim"\r\nA4,"audit |\nsso"\r\n'
+    )
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200 and r.json()["created"] == 4, r.text
+    with Session(engine) as s:
+        stored = {m.match_value: m.feature_keys for m in s.exec(select(ProductMapping))}
+    assert stored == {
+        "A1": ["sso", "scim"],
+        "A2": ["sso", "scim", "audit"],
+        "A3": ["sso", "scim"],
+        "A4": ["audit", "sso"],
+    }
+    csv = 'sku,feature_keys\nB1,"sso\nghost;\nscim\nspook"\n'
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"] == [
+        {"row": 2, "path": "feature_keys[1]", "message": "unknown feature key 'ghost'"},
+        {"row": 2, "path": "feature_keys[3]", "message": "unknown feature key 'spook'"},
+    ]

@@ -228,8 +228,14 @@ def _class_atom(members: list) -> str | None:
 # Contract documents, and the offers that become one, as `_PROMISE`'s contract cues name them.
 _DOCS = (
     "contract", "msa", "sow", "order form", "agreement", "statement of work", "quote", "proposal",
+    "addendum", "amendment", "exhibit", "appendix", "annex",
 )  # fmt: skip
-_DOCS_RE = "(?:contract|msa|sow|order form|agreement|statement of work|quote|proposal)"
+_DOCS_RE = (
+    "(?:contract|msa|sow|order form|agreement|statement of work|quote|proposal|addendum"
+    "|amendment|exhibit|appendix|annex)"
+)
+# The documents a contract is made of, as "in the MSA" names them ("in the addendum").
+_PARTS_RE = "(?:msa|sow|order form|quote|proposal|addendum|amendment|exhibit|appendix|annex)"
 # After a contract document's name: the people and steps of the sale, not the document ("in
 # contract review", "to the contract team", "part of the contract negotiation").
 _NOT_DOC_PROCESS = (
@@ -296,10 +302,12 @@ _PROMISE = re.compile(
     r"|(?:agree(?:d|s)?|signed up) to (?:deliver|ship|build|provide|include|add|develop"
     r"|support|give|enable)"
     r"|(?:throw(?:s|ing)?|threw|thrown) (?:in|them in)"
-    rf"|written into|in (?:the )?(?:msa|sow|order form|quote|proposal){_NOT_DOC_PROCESS}"
+    rf"|written into|in (?:the )?{_PARTS_RE}{_NOT_DOC_PROCESS}"
     # What the contract holds: "The MSA includes SCIM", "SCIM is part of the SOW", "Added SCIM
     # to the contract" (`_is_contract_cue`: refused, negated or asked for, it is none).
-    rf"|{_DOCS_RE}s? (?:now |also )?(?:includes?|included|lists|covers|contains|specifies)"
+    # ... "Exhibit B lists SCIM" (a part's letter or number after its name)
+    rf"|{_DOCS_RE}s?(?: [a-z0-9]{{1,2}})? (?:now |also )?(?:includes?|included|lists|covers"
+    r"|contains|specifies)"
     r"|(?:part of|included in|covered (?:by|in|under)|listed (?:in|on)|specified in) (?:the )?"
     rf"(?:signed |final )?{_DOCS_RE}{_NOT_DOC_PROCESS}"
     # What the contract says: "Per the MSA, SCIM must be available at go-live"
@@ -307,7 +315,7 @@ _PROMISE = re.compile(
     rf"{_DOCS_RE}{_NOT_DOC_PROCESS}"
     # "Added SCIM to the contract"; "to contract" without "the" only after an adding verb
     # (`_bare_to_doc`: "moved to contract" is a stage)
-    r"|to (?:the )?(?:signed |final )?(?:contract|msa|sow|order form|quote|proposal)"
+    rf"|to (?:the )?(?:signed |final )?(?:contract|{_PARTS_RE})"
     rf"{_NOT_DOC_PROCESS}"
     r"|custom[- ]?(?:build|built|development|dev|work|"
     r"connector|integration|feature|module|version|code)"

@@ -363,3 +363,24 @@ COMMITMENTS_LABEL = [
 )
 def test_commitments_is_a_promise_word(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# The parts of a contract (addendum, amendment, exhibit, appendix, annex) are contract documents
+# as the MSA is: "SCIM is in the addendum, due Q2" was no promise.
+CONTRACT_PARTS = [
+    ("Exhibit B lists SCIM with a Q2 delivery date.", [("scim", True, Q2, False)]),
+    ("SCIM is in the addendum, due Q2.", [("scim", True, Q2, False)]),
+    ("Added SCIM to the amendment.", [("scim", True, None, False)]),
+    ("Per the addendum, SCIM must be available at go-live.", [("scim", True, None, False)]),
+    ("Appendix A covers SSO.", [("sso", True, None, False)]),
+    # ... left out, or asked for, as for the MSA
+    ("SCIM is not in the addendum.", [("scim", False, None, False)]),
+    ("The addendum excludes SCIM.", [("scim", False, None, False)]),
+    ("They asked us to add SCIM to the addendum.", [("scim", False, None, False)]),
+    ("See exhibit for pricing; SCIM discussed.", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CONTRACT_PARTS, ids=[c[0] for c in CONTRACT_PARTS])
+def test_the_parts_of_a_contract_are_contract_documents(body: str, expected: list) -> None:
+    assert readings(body) == expected

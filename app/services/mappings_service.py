@@ -584,7 +584,7 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
             break
         except csv.Error as exc:
             raise _csv_error(exc, lines, line, header_no + reader.line_num, delimiter) from None
-        cells = [trim(c) for c in cells]
+        cells = [excel_text(trim(c)) for c in cells]
         if not any(cells):
             continue  # blank line
         if len(cells) > len(header) and any(cells[len(header) :]):
@@ -637,6 +637,17 @@ def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any] | RowError]], li
         for name in dict.fromkeys(unread)
     ]
     return rows, warnings
+
+
+_EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')
+
+
+def excel_text(cell: str) -> str:
+    """A cell written as an Excel text formula, `="00123"`, is its text: exports made for
+    Excel write codes so, to keep their leading zeros (00123 would open as the number 123).
+    The formula was stored as the SKU itself, `="00123"`, which no line item carries."""
+    found = _EXCEL_TEXT.fullmatch(cell)
+    return trim(found.group(1).replace('""', '"')) if found else cell
 
 
 # Between two feature keys of a cell: ';' or '|', or a line break inside the cell (Excel's

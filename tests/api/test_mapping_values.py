@@ -501,3 +501,30 @@ def test_keys_on_separate_lines_of_one_csv_cell_are_several_keys(client, api_key
         {"row": 2, "path": "feature_keys[1]", "message": "unknown feature key 'ghost'"},
         {"row": 2, "path": "feature_keys[3]", "message": "unknown feature key 'spook'"},
     ]
+
+
+def test_an_excel_text_formula_cell_is_read_as_its_text(client, api_key, engine):
+    """Exports made for Excel write a code as a text formula, ="00123", so that it keeps its
+    leading zeros; the import stored the formula itself as the SKU ('="00123"'), which no
+    line item carries. The cell is read as its text; a value merely holding '="' is not."""
+    from sqlmodel import Session, select
+
+    from app.models import ProductMapping
+
+    revops = api_key("revops")
+    for key in ("sso", "scim"):
+        r = client.post("/api/v1/features", json={"key": key, "name": key.upper()}, headers=revops)
+        assert r.status_code == 201, r.text
+    csv = 'sku,feature_keys\n="00123",sso\n="ENT ""X""",="scim"\na="b",sso\n="00124" x,sso\n'
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200 and r.json()["created"] == 4, r.text
+    with Session(engine) as s:
+        stored = {m.match_value: m.feature_keys for m in s.exec(select(ProductMapping))}
+    assert stored == {
+        "00123": ["sso"],
+        'ENT "X"': ["scim"],
+        'a="b"': ["sso"],
+        '="00124" x': ["sso"],
+    }

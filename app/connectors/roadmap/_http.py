@@ -121,7 +121,8 @@ class _Throttled(Exception):
 
 
 def retry_after_seconds(response: httpx.Response, attempt: int) -> float:
-    """Retry-After as seconds (delta or HTTP date); exponential 1, 2, 4... s without it."""
+    """Retry-After as seconds (delta or HTTP date); else X-RateLimit-Reset, when the limit
+    resets (`_reset_seconds`); exponential 1, 2, 4... s without either."""
     value = (response.headers.get("Retry-After") or "").strip()
     if value:
         try:
@@ -133,10 +134,43 @@ def retry_after_seconds(response: httpx.Response, attempt: int) -> float:
         except (TypeError, ValueError, IndexError):
             when = None
         if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return float(2 ** (attempt - 1))
+            return _until(when)
+    reset = _reset_seconds((response.headers.get("X-RateLimit-Reset") or "").strip())
+    return reset if reset is not None else float(2 ** (attempt - 1))
+
+
+def _until(when: datetime) -> float:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# Below this an X-RateLimit-Reset number is seconds to wait, above it a Unix time (2001-09-09).
+_EPOCH_FROM = 1_000_000_000
+
+
+def _reset_seconds(value: str) -> float | None:
+    """X-RateLimit-Reset as seconds to wait: Jira Cloud sends the moment the limit resets as
+    ISO 8601 ("2026-12-07T13:45Z", its rate-limiting page: the request's time plus the
+    Retry-After period, and it may come without Retry-After); other APIs send a Unix time or
+    a number of seconds. None when it is none of these."""
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        if number != number or number in (float("inf"), float("-inf")):
+            return None
+        if number >= _EPOCH_FROM:
+            return _until(datetime.fromtimestamp(number, UTC))
+        return max(0.0, number)
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return _until(when)
 
 
 def _stop(state: RetryCallState) -> bool:
@@ -451,10 +485,12 @@ def request_json(
         response = exc.response
         detail = detail_of(response)
         after = response.headers.get("Retry-After")
+        reset = response.headers.get("X-RateLimit-Reset")
         raise SourceStatusError(
             f"{source}: {method} {shown} answered HTTP {response.status_code} "
             f"({tries} {'try' if tries == 1 else 'tries'})"
             + (f" (Retry-After: {after[:40]})" if after else "")
+            + (f" (X-RateLimit-Reset: {reset[:40]})" if reset and not after else "")
             + f": {detail}",
             response.status_code,
         ) from None

@@ -395,3 +395,67 @@ def test_retry_waits_add_up_to_at_most_the_budget(sleeps):
 def test_retry_after_as_an_http_date():
     response = httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
     assert _http.retry_after_seconds(response, 1) == 0.0  # in the past: retry now
+
+
+# --- Jira's X-RateLimit-Reset when a 429 comes without Retry-After ----------------------------
+
+
+@respx.mock
+def test_a_jira_429_with_only_x_ratelimit_reset_waits_until_the_reset(sleeps, monkeypatch):
+    """Jira Cloud's rate-limiting page: a 429 "may be accompanied by Retry-After and
+    X-RateLimit-Reset" (ISO 8601, yyyy-MM-ddTHH:mmZ). Without Retry-After the wait was the
+    blind 1 s backoff: the retry came back before the reset and failed again."""
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 7, 13, 44, 50, tzinfo=UTC)
+
+    class _Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return now
+
+    monkeypatch.setattr(_http, "datetime", _Clock)
+    respx.get(JIRA_SEARCH).side_effect = [
+        httpx.Response(429, headers={"X-RateLimit-Reset": "2026-12-07T13:45Z"}, text="{}"),
+        httpx.Response(200, json={"issues": [_issue("RM-1")], "isLast": True}),
+    ]
+    config = {"base_url": JIRA, "jql": "x", "token_env": "ROADMAP_SOURCE_TOKEN", "email": "a@b.co"}
+    result = JiraSource("jira", config).fetch()
+    assert [f.key for f in result.features] == ["RM-1"]
+    assert sleeps == [10.0]
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"X-RateLimit-Reset": "17"}, 17.0),  # seconds to wait
+        ({"X-RateLimit-Reset": "2026-12-07T13:45:30Z"}, 40.0),  # ISO 8601 with seconds
+        ({"X-RateLimit-Reset": "2026-12-07T13:45:30+00:00"}, 40.0),
+        ({"X-RateLimit-Reset": "1796651110"}, 20.0),  # a Unix time: 13:45:10
+        ({"X-RateLimit-Reset": "1796000000"}, 0.0),  # a Unix time in the past: now
+        ({"X-RateLimit-Reset": "2026-12-07T13:40Z"}, 0.0),  # past: retry now
+        ({"X-RateLimit-Reset": "soon"}, 2.0),  # not a time: the backoff (attempt 2)
+        ({"X-RateLimit-Reset": "nan"}, 2.0),
+        ({"Retry-After": "5", "X-RateLimit-Reset": "100"}, 5.0),  # Retry-After first
+    ],
+)
+def test_x_ratelimit_reset_forms(monkeypatch, headers, seconds):
+    from datetime import UTC, datetime
+
+    class _Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 7, 13, 44, 50, tzinfo=UTC)
+
+    monkeypatch.setattr(_http, "datetime", _Clock)
+    assert _http.retry_after_seconds(httpx.Response(429, headers=headers), 2) == seconds
+
+
+@respx.mock
+def test_a_reset_beyond_the_budget_is_named_in_the_error(sleeps):
+    respx.get(URL).mock(
+        return_value=httpx.Response(429, headers={"X-RateLimit-Reset": "3600"}, text="later")
+    )
+    with pytest.raises(SourceError, match=r"HTTP 429 \(1 try\) \(X-RateLimit-Reset: 3600\)"):
+        HttpJsonSource("acme", {"url": URL}).fetch()
+    assert sleeps == []

@@ -947,13 +947,14 @@ class HubSpotConnector:
                     plan["task_adopt_only"] = True
             elif not same:
                 # An open task brought up to date keeps its due date: moved to tomorrow at
-                # every change of findings, an ignored task would never fall overdue. A task
+                # every change of findings, an ignored task would never fall overdue. So does a
+                # task completed (its due date was moved to the day after it was done). A task
                 # reopened (or made again if deleted: `task_props`) is due tomorrow.
                 plan["task_props"] = task_props
                 plan["task_update"] = (
-                    {k: v for k, v in task_props.items() if k != "hs_timestamp"}
-                    if task.open and last_task.get("open")
-                    else task_props
+                    task_props
+                    if task.open and not last_task.get("open")
+                    else {k: v for k, v in task_props.items() if k != "hs_timestamp"}
                 )
                 plan["task_changed"] = True
             plan["task_open"] = task.open

@@ -1,5 +1,5 @@
-"""A roadmap task the rep deleted in HubSpot: made again while there is something to do, not
-made again only to be marked completed."""
+"""The roadmap task as the rep lives with it: one the rep deleted is made again while there is
+something to do, not only to be marked completed; a completed one keeps its due date."""
 
 from __future__ import annotations
 
@@ -78,3 +78,26 @@ def test_a_deleted_task_is_made_again_while_the_deal_is_still_blocked(fake, conn
     [task] = fake.tasks_for(deal)
     assert task["id"] == out.task_id != task_id
     assert task["properties"]["hs_task_status"] == "NOT_STARTED"
+
+
+def test_a_completed_task_keeps_its_due_date(fake, connector) -> None:
+    """Completing the task moved its due date to the day after (the whole task, due date
+    included, was sent); the rep's history then showed it due after it was done."""
+    deal = fake.add_deal("Acme")
+    first = connector.write_back([_item(connector.read_deals([deal])[deal], VerdictStatus.blocked)])
+    task_id = first[deal].task_id
+    fake.update_object("tasks", task_id, {"hs_timestamp": "1800000000000"})  # due then
+    previous = {
+        "status": "blocked",
+        "block": True,
+        "task": {"subject": "Roadmap check: Acme is blocked", "body": "x", "open": True},
+        "written_at": datetime.now(UTC).isoformat(),
+    }
+    snap = connector.read_deals([deal])[deal]
+    out = connector.write_back(
+        [_item(snap, VerdictStatus.clear, task_id=task_id, previous=previous)]
+    )[deal]
+    assert out.error is None and out.changes["task"] == "completed"
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_status"] == "COMPLETED"
+    assert task["properties"]["hs_timestamp"] == "1800000000000"

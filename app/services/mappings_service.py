@@ -719,6 +719,22 @@ def _csv_header(
             _refuse_repeated_columns(names, line_no, (kind, "feature_keys"))
             return delimiter, names, kind
     header = found[sep or ","]
+    if len(header) == 1 and line.lstrip(" ").startswith('"'):
+        # '"sku,feature_keys"': the whole line quoted, one cell (a column pasted as text, or
+        # a tool that quotes each line); the answer said "is 'sku,feature_keys' meant to be
+        # feature_keys?", as if a column were misspelt
+        [cell] = next(csv.reader([line], delimiter=sep or ","), [""])
+        if any(d in cell for d in ((sep,) if sep else CSV_DELIMITERS)):
+            message = (
+                f"the header is one quoted cell, '{cell.strip()}': each whole line is wrapped "
+                "in quotes, so the file reads as a single column; save it with the quotes "
+                "around each cell, not each line (in Excel: Data > Text to Columns, then save "
+                "as CSV)"
+            )
+            raise Invalid(
+                f"line {line_no}: {message}; nothing was written",
+                details=[{"row": line_no, "path": "header", "message": message}],
+            )
     missing = [c for c in CSV_COLUMNS if c not in header]
     hint = ""
     if sep:

@@ -528,3 +528,34 @@ def test_an_excel_text_formula_cell_is_read_as_its_text(client, api_key, engine)
         'a="b"': ["sso"],
         '="00124" x': ["sso"],
     }
+
+
+@pytest.mark.parametrize(
+    "csv",
+    [
+        '"sku,feature_keys"\n"A1,sso"\n',
+        '"match_kind;match_value;feature_keys"\r\n"sku;A1;sso"\r\n',
+        'sep=,\n"sku,feature_keys"\n"A1,sso"\n',
+    ],
+)
+def test_a_file_with_each_whole_line_quoted_is_said_to_be_so(client, api_key, engine, csv):
+    """Each whole line wrapped in quotes reads as one column: the answer asked "is
+    'sku,feature_keys' meant to be feature_keys?", as if a column were misspelt. It says the
+    lines are quoted whole, on the header's line, and nothing is written."""
+    from sqlmodel import Session, select
+
+    from app.models import ProductMapping
+
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    line = 2 if csv.startswith("sep=") else 1
+    assert error["message"].startswith(f"line {line}: the header is one quoted cell, '")
+    assert "each whole line is wrapped in quotes" in error["message"]
+    assert "meant to be" not in error["message"]
+    assert [(d["row"], d["path"]) for d in error["details"]] == [(line, "header")]
+    with Session(engine) as s:
+        assert s.exec(select(ProductMapping)).all() == []

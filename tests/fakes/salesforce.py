@@ -155,3 +155,11 @@ class FileQueryVisibility:
             ]
             body["totalSize"] = len(body["records"])
             return body
+
+
+def without_enhanced_notes(fake: FakeSalesforce) -> None:
+    """An org whose enhanced Notes are turned off (Setup > Notes Settings): it has no
+    ContentNote object, and a query on it answers 400 INVALID_TYPE "sObject type 'ContentNote'
+    is not supported.", as for any object an org does not have. Classic Notes remain."""
+    has_type = fake._has_type
+    fake._has_type = lambda sobject: sobject != "ContentNote" and has_type(sobject)  # type: ignore[method-assign]

@@ -189,6 +189,18 @@ def parse_won_stages(value: str | None) -> frozenset[str] | None:
     return frozenset(v.strip() for v in value.split(",") if v.strip()) or None
 
 
+def _not_supported(response: dict) -> bool:
+    """A query subresponse refused with 400 INVALID_TYPE ("sObject type 'ContentNote' is not
+    supported."): the org does not have the object. ContentNote exists only where enhanced
+    Notes are enabled (Setup > Notes Settings; Salesforce: "Notes must be enabled"), and an
+    org can turn them off: it has no enhanced notes to read, an answer, not a failure. It was a
+    PermanentError for every read, and every deal of such an org went dead."""
+    if int(response.get("httpStatusCode") or 0) != 400:
+        return False
+    entries = error_entries(response.get("body"))
+    return bool(entries) and error_code(entries[0]) == "INVALID_TYPE"
+
+
 def _children(record: dict, relationship: str) -> dict:
     return record.get(relationship) or {"records": [], "done": True}
 
@@ -630,6 +642,8 @@ class SalesforceConnector:
             subrequest("GET", self._query_url(self.content_note_soql(ids)), "content_notes"),
         ]
         responses = {r["referenceId"]: r for r in self.api.composite("read", subs)}
+        if _not_supported(responses["content_notes"]):
+            responses["content_notes"] = {"body": {"records": [], "done": True}}
         for ref in ("opportunities", "content_notes"):
             error = subresponse_error(responses[ref])
             if error:
@@ -1746,6 +1760,8 @@ class SalesforceConnector:
         changed: dict[str, Any] = {}
         for call in _chunks(subs, MAX_QUERIES_PER_COMPOSITE):
             for response in self.api.composite("reconcile_content_notes", list(call)):
+                if _not_supported(response):
+                    return {}  # no enhanced notes in this org (see `_not_supported`)
                 error = subresponse_error(response)
                 if error:
                     raise error

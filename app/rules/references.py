@@ -3058,6 +3058,11 @@ _REMEDY = re.compile(
 _REMEDY_DENIED = re.compile(r"(?<![a-z0-9])(?:no|not|without|zero|never)(?: [a-z0-9%-]+){0,2} $")
 
 
+# Someone's word to us ("Product told us", "PM told me", "We were told", "I've been told").
+_TOLD_TO_US = re.compile(
+    r"(?<![a-z0-9])(?:(?:told|informed|assured) (?:us|me)|(?:we|i)(?: were| was| have been"
+    r"|['\u2019]ve been| had been) (?:told|informed|assured))(?![a-z0-9])"
+)
 # Right before a word of telling: the customer told, in the passive ("The customer was told
 # SCIM would ship in Q2"), by us; not "we were told" (by someone else).
 _PASSIVE_TOLD = re.compile(
@@ -3079,6 +3084,45 @@ def _remedy_agreed(low: str, a: int, b: int) -> bool:
 
 
 def _ours(
+    low: str,
+    s: int,
+    e: int,
+    c: _Clause,
+    custom: bool,
+    names: list[Mention],
+    a0: int,
+    b: int,
+    date_cue: bool = False,
+) -> bool | str:
+    """`_our_word`, unless the cue repeats someone's word to us (`_told_to_us`)."""
+    got = _our_word(low, s, e, c, custom, names, a0, b, date_cue)
+    if got and _told_to_us(low, s, c.start, b):
+        return False
+    return got
+
+
+def _told_to_us(low: str, s: int, a: int, b: int) -> bool:
+    """Whether the cue at low[s] (clause from `a`, sentence to `b`) repeats someone's word to
+    us, not ours to the customer: "Product told us SCIM ships in Q2", "We were told SCIM would
+    ship in Q2", "PM told me SCIM will be ready by Q2". Not with our own word after it ("PM
+    told me we will have SCIM by Q2", "The customer told us we promised SCIM": alleged, ours)
+    nor with our yes after the cue ("... told us SCIM releases in Q2 and we confirmed it")."""
+    lo = max(a, s - 48)
+    if (
+        low.find(" told ", lo, s) < 0
+        and low.find(" been ", lo, s) < 0
+        and (low.find(" was ", lo, s) < 0 and low.find(" were ", lo, s) < 0)
+    ):
+        return False
+    told = [m.end() for m in _TOLD_TO_US.finditer(low, lo, s)]
+    return (
+        bool(told)
+        and _OUR_SUBJECT.search(low, told[-1], s) is None
+        and _GRANTED.search(low, s, b) is None
+    )
+
+
+def _our_word(
     low: str,
     s: int,
     e: int,

@@ -384,3 +384,32 @@ CONTRACT_PARTS = [
 @pytest.mark.parametrize(("body", "expected"), CONTRACT_PARTS, ids=[c[0] for c in CONTRACT_PARTS])
 def test_the_parts_of_a_contract_are_contract_documents(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Someone's word to us, not ours to the customer: each was our promise (a false block, and a
+# promise in the ledger on a win).
+TOLD_TO_US = [
+    ("Product told us SCIM ships in Q2.", [("scim", False, None, False)]),
+    ("PM told me SCIM will be ready by Q2.", [("scim", False, None, False)]),
+    ("We were told SCIM would ship in Q2.", [("scim", False, None, False)]),
+    ("I was told SCIM ships in Q2.", [("scim", False, None, False)]),
+    ("I've been told SCIM lands in Q2.", [("scim", False, None, False)]),
+    # ... our word after it is ours; the customer's allegation of our promise is one; our yes
+    (
+        "Product told us SCIM ships in Q2, so we promised it to the customer.",
+        [("scim", True, Q2, False)],
+    ),
+    ("PM told me we will have SCIM by Q2.", [("scim", True, Q2, False)]),
+    ("The customer told us we promised SCIM by Q2.", [("scim", True, Q2, False)]),
+    ("The customer told us SCIM releases in Q2 and we confirmed it", [("scim", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), TOLD_TO_US, ids=[c[0] for c in TOLD_TO_US])
+def test_someones_word_to_us_is_not_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+def test_their_need_told_to_us_keeps_its_date() -> None:
+    (ref,) = find_references(make_deal("They told us they need SCIM by Q2"), CATALOG, today=TODAY)
+    assert (ref.is_commitment, ref.needed_by) == (False, Q2)

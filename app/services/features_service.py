@@ -11,9 +11,9 @@ from sqlalchemy import exists, func, literal, or_
 from sqlmodel import Session, select
 
 from app.connectors.roadmap import REGISTRY
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidRequest, NotFound, did_you_mean
 from app.models import Feature as FeatureRow
-from app.models import ProductMapping, utcnow
+from app.models import ProductMapping, RoadmapSource, utcnow
 from app.models.core import mapping_match_key
 from app.models.types import RequestDate, web_link
 from app.rules.catalog import MAX_NAME_LENGTH, term_key
@@ -226,6 +226,7 @@ def list_features(
     if availability:
         stmt = stmt.where(FeatureRow.availability.in_([a.value for a in availability]))
     if source:
+        _refuse_unknown_source(session, source)
         stmt = stmt.where(FeatureRow.source == source)
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
     rows = session.exec(stmt.order_by(FeatureRow.key).offset(offset).limit(limit)).all()
@@ -250,6 +251,27 @@ def _lower_function(session: Session):
     raw = session.connection().connection.driver_connection
     raw.create_function(SQLITE_LOWER, 1, _py_lower, deterministic=True)
     return getattr(func, SQLITE_LOWER)
+
+
+def _refuse_unknown_source(session: Session, source: str) -> None:
+    """A `source` filter names a roadmap source, or one features are still listed under:
+    `source=Jira` or `source=registy` answered an empty page, read as "no features there"
+    rather than as the typo it was."""
+    if session.get(RoadmapSource, source) is not None or source == REGISTRY:
+        return
+    if session.exec(select(FeatureRow.key).where(FeatureRow.source == source).limit(1)).first():
+        return
+    names = sorted(
+        {REGISTRY, *session.exec(select(RoadmapSource.name))}
+        | set(session.exec(select(FeatureRow.source).distinct()))
+    )
+    raise InvalidRequest.at(
+        ("query", "source"),
+        f"unknown roadmap source '{source}'{did_you_mean(source, names)} (one of: "
+        + ", ".join(names)
+        + ")",
+        input=source,
+    )
 
 
 def _an_alias_contains(session: Session, text: str, lower=func.lower):

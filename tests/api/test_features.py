@@ -419,3 +419,39 @@ def test_search_finds_a_capital_non_ascii_letter_in_either_case(client, api_key)
         r = client.get("/api/v1/features", params={"q": q}, headers=viewer).json()
         assert [f["key"] for f in r["items"]] == keys, q
         assert r["total"] == len(keys), q
+
+
+def test_a_source_filter_naming_no_roadmap_source_is_a_422(client, api_key, engine):
+    """`source=registy` or `source=Jira` answered an empty page, read as "no features
+    there" rather than as the typo it was. A source that is configured, the built-in registry,
+    or one features are still listed under is a filter; any other name is a 422 at
+    query.source naming the one meant and the ones there are."""
+    from sqlmodel import Session
+
+    from app.models import Feature, RoadmapSource
+
+    revops = api_key("revops")
+    assert _create(client, revops, key="sso", name="SSO").status_code == 201
+    with Session(engine) as s:
+        s.add(RoadmapSource(name="jira", kind="jira", config={}, status_mapping={}))
+        s.add(Feature(key="OLD-1", name="Old one", source="retired"))  # its source removed
+        s.commit()
+    viewer = api_key("viewer")
+
+    def keys(source):
+        r = client.get("/api/v1/features", params={"source": source}, headers=viewer)
+        assert r.status_code == 200, r.text
+        return [f["key"] for f in r.json()["items"]]
+
+    assert keys("registry") == ["sso"]
+    assert keys("jira") == []  # configured, nothing fetched yet
+    assert keys("retired") == ["OLD-1"]
+    for given, meant in (("registy", "registry"), ("Jira", "jira")):
+        r = client.get("/api/v1/features", params={"source": given}, headers=viewer)
+        assert r.status_code == 422, r.text
+        [detail] = r.json()["error"]["details"]
+        assert detail["path"] == "query.source"
+        assert detail["msg"] == (
+            f"unknown roadmap source '{given}'; did you mean '{meant}'? "
+            "(one of: jira, registry, retired)"
+        )

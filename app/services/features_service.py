@@ -290,8 +290,20 @@ def _an_alias_contains(session: Session, text: str, lower=func.lower):
 def get_row(session: Session, key: str) -> FeatureRow:
     row = session.get(FeatureRow, key)
     if row is None:
-        raise NotFound(f"feature '{key}' does not exist")
+        raise NotFound(f"feature '{key}' does not exist{_key_in_another_case(session, key)}")
     return row
+
+
+def _key_in_another_case(session: Session, key: str) -> str:
+    """ "; did you mean 'sso'? (keys are case-sensitive)" when a feature's key is `key` in
+    another case: GET /api/v1/features/SSO said only that 'SSO' does not exist. Keys are
+    ASCII (KEY_PATTERN), which lower() folds alike on both databases."""
+    if not key.isascii():
+        return ""
+    found = session.exec(
+        select(FeatureRow.key).where(func.lower(FeatureRow.key) == key.lower()).limit(1)
+    ).first()
+    return f"; did you mean '{found}'? (keys are case-sensitive)" if found else ""
 
 
 def _editable(row: FeatureRow) -> None:

@@ -292,7 +292,13 @@ def get_rule(session: Session, rule_id: str, *, for_update: bool = False) -> Rul
     its version one after the other, each reading the version the previous one wrote."""
     row = session.get(Rule, rule_id, with_for_update=True if for_update else None)
     if row is None:
-        raise NotFound(f"rule '{rule_id}' does not exist")
+        meant = rule_id.strip().lower()  # ids are lower-case slugs: "Never-Sold" meant one
+        hint = (
+            f"; did you mean '{meant}'? (rule ids are lower case)"
+            if meant != rule_id and session.get(Rule, meant) is not None
+            else ""
+        )
+        raise NotFound(f"rule '{rule_id}' does not exist{hint}")
     if row.deleted_at is not None:
         raise NotFound(deleted_message(rule_id))
     return row

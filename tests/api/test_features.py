@@ -455,3 +455,40 @@ def test_a_source_filter_naming_no_roadmap_source_is_a_422(client, api_key, engi
             f"unknown roadmap source '{given}'; did you mean '{meant}'? "
             "(one of: jira, registry, retired)"
         )
+
+
+def test_a_key_in_another_case_is_a_404_naming_the_key_meant(client, api_key):
+    """Feature keys and rule ids are case-sensitive: GET /api/v1/features/SSO (or a PATCH or
+    DELETE of it, or GET /api/v1/rules/Never-Sold) said only that it does not exist."""
+    revops = api_key("revops")
+    assert _create(client, revops, key="sso", name="SSO").status_code == 201
+    rule = {"id": "never-sold", "name": "Never sold", "severity": "block",
+            "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+            "message": "no"}  # fmt: skip
+    assert client.post("/api/v1/rules", json=rule, headers=revops).status_code == 201
+    for method, path, body in [
+        ("GET", "/api/v1/features/SSO", None),
+        ("PATCH", "/api/v1/features/Sso", {"name": "SSO 2"}),
+        ("DELETE", "/api/v1/features/SSO", None),
+    ]:
+        r = client.request(method, path, json=body, headers=revops)
+        assert r.status_code == 404, r.text
+        given = path.rsplit("/", 1)[1]
+        assert r.json()["error"]["message"] == (
+            f"feature '{given}' does not exist; did you mean 'sso'? (keys are case-sensitive)"
+        )
+    r = client.get("/api/v1/features/nope", headers=revops)
+    assert r.json()["error"]["message"] == "feature 'nope' does not exist"
+    for method, path in [
+        ("GET", "/api/v1/rules/Never-Sold"),
+        ("PUT", "/api/v1/rules/NEVER-SOLD"),
+        ("POST", "/api/v1/rules/Never-Sold/disable"),
+    ]:
+        r = client.request(method, path, json=rule if method == "PUT" else None, headers=revops)
+        assert r.status_code == 404, r.text
+        given = path.split("/")[4]
+        assert r.json()["error"]["message"] == (
+            f"rule '{given}' does not exist; did you mean 'never-sold'? (rule ids are lower case)"
+        )
+    r = client.get("/api/v1/rules/nope", headers=revops)
+    assert r.json()["error"]["message"] == "rule 'nope' does not exist"

@@ -104,7 +104,11 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
             f"approved before this deal can close ({_names(blocks)})."
         )
     elif result.status == VerdictStatus.warning and not (blocks or warnings):
-        parts.append("Roadmap check: every problem on this deal is approved; it may close.")
+        parts.append(
+            "Roadmap check: every problem on this deal is approved"
+            # a closed deal: "it may close" was written on signed and lost deals
+            + ("; it may close." if closed is None else ".")
+        )
     elif result.status == VerdictStatus.warning:
         parts.append("Roadmap warnings: the deal may close, but read the roadmap task first.")
     else:

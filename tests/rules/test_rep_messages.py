@@ -137,3 +137,19 @@ def test_the_note_lists_what_is_left_to_do_first_then_what_is_approved(
     ]
     assert len(listed) == len(result.findings)
     assert listed[0].startswith("[BLOCKER] SCIM provisioning")
+
+
+def test_an_approved_deal_that_is_closed_is_not_told_it_may_close(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    deal = make_deal("They asked about multi-region.")
+    grant = ApprovalGrant(id=1, feature_key="multi-region", approver="pat")
+    result = evaluate(deal, catalog, default_rules, approvals=[grant], today=TODAY)
+    assert summary_text(result).startswith(
+        "Roadmap check: every problem on this deal is approved; it may close."
+    )
+    for closed in ("won", "lost"):
+        summary = summary_text(result, closed)
+        assert summary.startswith("Roadmap check: every problem on this deal is approved.")
+        assert "may close" not in summary
+        assert "Approved: Multi-region failover by pat." in summary

@@ -85,6 +85,14 @@ def _web_link_or_refuse(value: str | None) -> str | None:
     return value
 
 
+def _percent_is_refused(value: Any) -> Any:
+    """A confidence of 80 meant 80%: said as such ("0.8 for 80%"), as a rule comparing
+    feature.confidence with 80 is, not only as a number above 1."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value <= 100:
+        raise ValueError(f"is 0 to 1: {value / 100:g} for {value:g}%; got {value:g}")
+    return value
+
+
 class FeatureFields(_SentCodes):
     model_config = ConfigDict(extra="forbid")
 
@@ -107,6 +115,11 @@ class FeatureFields(_SentCodes):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return _text_or_none(value)
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Any:
+        return _percent_is_refused(value)
 
     @field_validator("url")
     @classmethod
@@ -149,6 +162,11 @@ class FeatureUpdate(_SentCodes):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return _text_or_none(value)
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Any:
+        return _percent_is_refused(value)
 
     @field_validator("url")
     @classmethod

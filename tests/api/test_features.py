@@ -492,3 +492,23 @@ def test_a_key_in_another_case_is_a_404_naming_the_key_meant(client, api_key):
         )
     r = client.get("/api/v1/rules/nope", headers=revops)
     assert r.json()["error"]["message"] == "rule 'nope' does not exist"
+
+
+def test_a_confidence_written_as_a_percentage_says_the_fraction_meant(client, api_key):
+    """confidence is 0 to 1; 80 (meaning 80%) answered only "less than or equal to 1". It is
+    said with the fraction meant, on create and on edit; above 100 keeps pydantic's words."""
+    revops = api_key("revops")
+    r = _create(client, revops, key="sso", name="SSO", confidence=80)
+    assert r.status_code == 422, r.text
+    [detail] = r.json()["error"]["details"]
+    assert (detail["path"], detail["msg"]) == ("confidence", "is 0 to 1: 0.8 for 80%; got 80")
+    assert _create(client, revops, key="sso", name="SSO", confidence=0.8).status_code == 201
+    r = client.patch("/api/v1/features/sso", json={"confidence": 65.5}, headers=revops)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["msg"] == "is 0 to 1: 0.655 for 65.5%; got 65.5"
+    r = client.patch("/api/v1/features/sso", json={"confidence": 250}, headers=revops)
+    assert r.status_code == 422
+    assert r.json()["error"]["details"][0]["msg"] == "Input should be less than or equal to 1"
+    for value in (1, 0, None):
+        r = client.patch("/api/v1/features/sso", json={"confidence": value}, headers=revops)
+        assert r.status_code == 200 and r.json()["feature"]["confidence"] == value, r.text

@@ -646,6 +646,10 @@ _DATE = _WordStartPattern(
     # "1H27", "2H'27", "2H 2027", "1H FY27": the year is required ("2h" alone is two hours).
     r"|(?P<nh>(?P<nh_n>[12])h(?:(?:\s*(?P<nh_cy>cy)|\s*fy)?\s*'?(?P<nh_y>\d{4}|\d{2})"
     rf"|{_NEXT_YEAR.format('nh')}))"
+    # "2Q27", "3Q 2027", "1Q FY28": a quarter as finance writes it, the year required ("2q"
+    # alone is no date)
+    r"|(?P<nq>(?P<nq_n>[1-4])q(?:(?:\s*(?P<nq_cy>cy)|\s*fy)?\s*'?(?P<nq_y>\d{4}|\d{2})"
+    rf"|{_NEXT_YEAR.format('nq')}))"
     # "first half of next year", "the second half of 2027", "first half of FY28": a half.
     r"|(?P<hw>(?P<hw_n>first|second|1st|2nd) half(?:\s+of)?(?:\s+the)?"
     rf"(?:{_NEXT_YEAR.format('hw')}|\s+(?:(?:fy|fiscal(?: year)?)\s*'?)?(?P<hw_y>20\d{{2}})"
@@ -670,6 +674,8 @@ _DATE = _WordStartPattern(
     r"(?:\s+(?:of\s+)?(?P<eoy_y>20\d{2})(?![-/0-9]|\.[0-9]))?)"
     r"|(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))"
     # "06/2027", "6/2027", "2027/06", "2027-06": a month of a year (its last day)
+    # "30.06.2027": day, month and year as most of Europe writes them
+    r"|(?P<dmy>(?P<dmy_d>[0-3]?\d)\.(?P<dmy_m>[01]?\d)\.(?P<dmy_y>20\d{2})(?![0-9]|\.[0-9]))"
     r"|(?P<my>(?P<my_m>0?[1-9]|1[0-2])/(?P<my_y>20\d{2})(?![0-9/]))"
     r"|(?P<ym>(?P<ym_y>20\d{2})[/-](?P<ym_m>0?[1-9]|1[0-2])(?![0-9/-]|\.[0-9]))"
     r"|(?P<us>(?P<us_m>\d{1,2})/(?P<us_d>\d{1,2})(?:/(?P<us_y>\d{4}|\d{2}))?(?![0-9/]))"
@@ -677,6 +683,11 @@ _DATE = _WordStartPattern(
     r"(?:,?\s+(?:of\s+)?(?P<md_y>\d{4}))?)"
     r"|(?P<dm>(?P<dm_d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
     rf"(?P<dm_m>{_MONTH_RE})(?:,?\s+(?P<dm_y>\d{{4}}))?)"
+    # "by summer", "this fall", "next spring", "by end of summer 2027" (the northern hemisphere's
+    # seasons, meteorological: summer ends 31 August), "by Christmas": only after a word that
+    # makes them a date (`_SEASON_LEAD`)
+    r"|(?P<season>(?:(?:early|mid|late|end of(?: the)?)[- ])?(?P<season_n>spring|summer|fall"
+    r"|autumn|winter)(?:\s+(?:of\s+)?(?P<season_y>20\d{2}))?)|(?P<xmas>christmas|xmas)"
     # "in 90 days", "within the next 60 days", "in a couple of weeks", "in a few months"
     # "in 6-8 weeks", "within 4 to 6 weeks": the later end (what the customer was told to expect)
     r"|(?P<rel>(?:in|within) (?:the (?:next )?)?(?:\d{1,3}\s*(?:-|\u2013|to)\s*)?"
@@ -5863,9 +5874,39 @@ _DENIED_DATE = re.compile(r"(?<![a-z0-9])(?:not|n['\u2019]t) (?:in|by|for|during
 # ("by 3/15"): without one, "promised SCIM to Jan, their IT lead" or "3/4 of the users" are
 # not dates.
 _DATE_LEAD = re.compile(
-    r"(?:(?:by|in|of|on|until|till|before|after|early|mid|late|from|through|due|for|since"
-    r"|(?<![a-z])eta:?|(?<![a-z])target:?|(?<![a-z])targets)\s+|(?:early|mid|late)-)$"
+    r"(?<![a-z])(?:(?:by|in|of|on|until|till|before|after|early|mid|late|from|through|due|for"
+    r"|since|eta:?|target:?|targets)\s+|(?:early|mid|late)-)$"
 )
+
+
+# Before a season or Christmas: what makes it a date ("by summer", "this fall", "next spring",
+# "before Christmas"); not "Summer release" or "the winter team".
+_SEASON_LEAD = re.compile(
+    r"(?:^|[^a-z0-9])(?:by|in|this|next|before|until|till|over|during|for|after|early|mid|late"
+    r"|end of|by the end of|in the)[- ](?:the )?$"
+)
+# The last month of each season, the northern hemisphere's meteorological seasons.
+_SEASON_LAST_MONTH = {"spring": 5, "summer": 8, "fall": 11, "autumn": 11, "winter": 2}
+
+
+def _season_end(m: re.Match[str], low: str, ref: date) -> date | None:
+    """The end of a season ("by summer": 31 August) or Christmas (25 December): the next one
+    ending on or after `ref`, unless a year says which ("winter 2027" ends in February 2028).
+    "next summer" is read as the next one too: of two readings the earlier date, as a promise
+    is checked against it. None without a word before it that makes it a date
+    (`_SEASON_LEAD`)."""
+    at = m.start(m.lastgroup)
+    if not _SEASON_LEAD.search(low, max(0, at - 18), at):
+        return None
+    if m.lastgroup == "xmas":
+        end = date(ref.year, 12, 25)
+        return end if end >= ref else date(ref.year + 1, 12, 25)
+    month = _SEASON_LAST_MONTH[m.group("season_n")]
+    if m.group("season_y"):
+        year = _sane_year(int(m.group("season_y")), ref)
+        return None if year is None else _end_of_month(year + (month == 2), month)
+    end = _end_of_month(ref.year, month)
+    return end if end >= ref else _end_of_month(ref.year + 1, month)
 
 
 def _sane_year(year: int | None, ref: date) -> int | None:
@@ -5890,7 +5931,7 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
             year = _fiscal_year(ref, start) + 1
         half = 1 if g("hw_n") in ("first", "1st") else 2
         return _period_end(year, start, half * 6 - 1, ref)
-    if kind in ("q", "h", "nh", "fy"):
+    if kind in ("q", "h", "nh", "fy", "nq"):
         raw = g(f"{kind}_y")
         if kind in ("q", "h"):
             raw = raw or g(f"{kind}_ya") or g(f"{kind}_yl") or g(f"{kind}_ys") or g(f"{kind}_yb")
@@ -5901,11 +5942,11 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
             year = _fiscal_year(ref, start) + 1
         if kind == "fy":
             return _period_end(year, start, 11, ref) if year is not None else None
-        if kind == "q":
-            quarter = int(g("q_n"))
+        if kind in ("q", "nq"):
+            quarter = int(g(f"{kind}_n"))
             # "early Q3": the end of its first month ("mid": the second); read as the
             # quarter's end, a promise made for early in a quarter looked safer than it is.
-            part = g("q_part")
+            part = g("q_part") if kind == "q" else None
             short = (
                 2 if part in ("early", "beginning of", "start of") else 1 if part == "mid" else 0
             )
@@ -5929,6 +5970,13 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
         return date(ref.year + 1, 12, 31)
     if kind == "eom":
         return _end_of_month(ref.year, ref.month)
+    if kind in ("season", "xmas"):
+        return _season_end(m, low, ref)
+    if kind == "dmy":  # only after a date word: "version 2.1.2027" is none
+        at = m.start(kind)
+        if not _DATE_LEAD.search(low, max(0, at - 12), at):
+            return None
+        return date(int(g("dmy_y")), int(g("dmy_m")), int(g("dmy_d")))
     if kind == "now":  # "day one", "at signing": the deal's start, else the note's day
         return when.close or ref if g("now_start") else ref
     if kind == "yr":
@@ -5944,6 +5992,8 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
         return _end_of_month(year, int(g(f"{kind}_m"))) if year is not None else None
     if kind == "us":
         month, day = int(g("us_m")), int(g("us_d"))
+        if month > 12 >= day:  # "30/06/2027", "15/3": day first, as in Europe
+            month, day = day, month
         year = _sane_year(_year(g("us_y")), ref)
         if g("us_y") is None:
             at = m.start(kind)

@@ -413,3 +413,33 @@ def test_someones_word_to_us_is_not_our_promise(body: str, expected: list) -> No
 def test_their_need_told_to_us_keeps_its_date() -> None:
     (ref,) = find_references(make_deal("They told us they need SCIM by Q2"), CATALOG, today=TODAY)
     assert (ref.is_commitment, ref.needed_by) == (False, Q2)
+
+
+# Dates as people write them that were no date: a finance quarter ("2Q27"), a European day
+# first ("30.06.2027", "30/06/2027", "15/3"), a season ("by summer": the northern hemisphere's,
+# 31 August) or Christmas. Each promise had no date (checked against the close date instead).
+DATE_FORMS = [
+    ("We will have SCIM by 2Q27.", [("scim", True, Q2, False)]),
+    ("We will have SCIM by 3Q 2027.", [("scim", True, Q3, False)]),
+    ("We will have SCIM in 1Q next year.", [("scim", True, date(2027, 3, 31), False)]),
+    ("We will have SCIM by 30.06.2027.", [("scim", True, Q2, False)]),
+    ("Promised SCIM on 1.7.2027.", [("scim", True, date(2027, 7, 1), False)]),
+    ("We will have SCIM by 30/06/2027.", [("scim", True, Q2, False)]),
+    ("We will have SCIM by 15/3.", [("scim", True, date(2027, 3, 15), False)]),
+    ("We will have SCIM by Christmas.", [("scim", True, date(2026, 12, 25), False)]),
+    ("We will have SCIM this summer.", [("scim", True, date(2027, 8, 31), False)]),
+    ("We will have SCIM by spring.", [("scim", True, date(2027, 5, 31), False)]),
+    ("We will have SCIM by the end of summer 2027.", [("scim", True, date(2027, 8, 31), False)]),
+    ("We will have SCIM by winter 2027.", [("scim", True, date(2028, 2, 29), False)]),
+    # ... what stays no date: no date word before it, a quarter with no year, a version
+    ("We promised SCIM; the winter team will build it.", [("scim", True, None, False)]),
+    ("We will have SCIM by 2q.", [("scim", True, None, False)]),
+    ("We promised SCIM, version 2.1.2027", [("scim", True, None, False)]),
+    ("We promised SCIM, version 3/15", [("scim", True, None, False)]),
+    ("We will have SCIM by 06/30/2027.", [("scim", True, Q2, False)]),  # US order, as before
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), DATE_FORMS, ids=[c[0] for c in DATE_FORMS])
+def test_dates_as_people_write_them(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -202,7 +202,10 @@ def rules_naming_feature(session: Session, key: str) -> list[dict]:
 
 def validate(raw: Any) -> tuple[RuleDefinition | None, list[dict[str, Any]]]:
     try:
-        return RuleDefinition.model_validate(raw), []
+        # from_attributes: as FastAPI validates a body, so that a mistake is said here in the
+        # words a create of the same body answers ("a valid dictionary or object to extract
+        # fields from", not "... or instance of Condition", the name of a class of ours)
+        return RuleDefinition.model_validate(raw, from_attributes=True), []
     except ValidationError as exc:
         return None, validation_errors(exc)
 

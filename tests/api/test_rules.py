@@ -863,3 +863,27 @@ def test_a_create_repeating_a_stored_rule_is_a_409_naming_it(client, api_key, en
     assert r.json()["error"]["details"]["identical"] is False
     assert r.json()["error"]["details"]["existing"]["id"] == "never-sold-3"
     assert "PUT /api/v1/rules/never-sold-3" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"when": [{"field": "feature.key", "op": "eq", "value": "a"}]},
+        {"when": {"all": [5, "x"]}},
+        {"scope": ["negotiation"]},
+        {"when": {"count_references": 3}, "applies_to": "deal"},
+    ],
+)
+def test_validate_says_what_a_create_of_the_same_body_says(client, api_key, change):
+    """POST /api/v1/rules/validate is the pre-flight of a create, but answered an object where
+    a list was sent with "Input should be a valid dictionary or instance of Condition" (a
+    class of ours), where the create says "... or object to extract fields from": the
+    same mistakes, in the same words, at the same paths."""
+    revops = api_key("revops")
+    body = {**{k: v for k, v in NEVER.items() if k != "id"}, **change}
+    created = client.post("/api/v1/rules", json=body, headers=revops)
+    assert created.status_code == 422, created.text
+    checked = client.post("/api/v1/rules/validate", json=body, headers=revops)
+    assert checked.status_code == 200 and checked.json()["valid"] is False, checked.text
+    assert checked.json()["errors"] == created.json()["error"]["details"]
+    assert "RuleDefinition" not in checked.text and "Condition" not in checked.text

@@ -58,6 +58,14 @@ class RuleChange(RulePublic):
     )
 
 
+class RuleDeleted(BaseModel):
+    id: str
+    deleted: bool = Field(description="always true: the rule no longer applies")
+    deals_queued: int = Field(
+        description="open deals queued to be evaluated without it (0 if it was switched off)"
+    )
+
+
 class RuleVersionPublic(BaseModel):
     rule_id: str
     version: int
@@ -265,9 +273,9 @@ def update_rule(
 )
 def delete_rule(
     rule_id: str, session: SessionDep, principal: RevOpsPrincipal, if_match: IfMatch = None
-) -> dict:
+) -> RuleDeleted:
     queued = svc.delete_rule(session, rule_id, actor=principal.actor, if_match=if_match)
-    return {"id": rule_id, "deleted": True, "deals_queued": queued}
+    return RuleDeleted(id=rule_id, deleted=True, deals_queued=queued)
 
 
 @router.get(

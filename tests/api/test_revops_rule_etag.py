@@ -86,3 +86,20 @@ def test_the_openapi_document_declares_if_match_and_the_412(client):
         assert "412" in op["responses"], (method, path)
         headers = [p["name"] for p in op["parameters"] if p["in"] == "header"]
         assert headers == ["If-Match"], (method, path)
+
+
+def test_the_openapi_document_describes_a_rule_delete_answer(client, api_key):
+    """DELETE /api/v1/rules/{id} declared its answer as any object; it names RuleDeleted, and
+    answers exactly its fields."""
+    spec = client.get("/openapi.json").json()
+    ok = spec["paths"]["/api/v1/rules/{rule_id}"]["delete"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RuleDeleted"
+    }
+    fields = spec["components"]["schemas"]["RuleDeleted"]["properties"]
+    revops = api_key("revops")
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201
+    r = client.delete("/api/v1/rules/never-sold", headers=revops)
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == set(fields)
+    assert r.json() == {"id": "never-sold", "deleted": True, "deals_queued": 0}

@@ -496,7 +496,11 @@ _DENIED = re.compile(
     r"(?<![a-z0-9])(?:(?:(?P<fut>(?:can|could|will|would|shall)(?:n['\u2019]?t| not)|cannot"
     r"|can['\u2019]?t|won['\u2019]?t|never|unable to|not (?:in a position|able|going) to"
     r"|in no position to)|(?:do|does|did|should)(?:n['\u2019]?t| not)|not|no longer|refused to"
-    r"|declined to|unwilling to|reluctant to|without|nobody|not (?:prepared|willing|ready) to)"
+    r"|declined to|unwilling to|reluctant to|without|nobody|not (?:prepared|willing|ready) to"
+    # "Careful not to promise SCIM", "We avoided committing to SCIM", "We stopped short of
+    # promising SCIM", "At no point did we commit to SCIM"
+    r"|not to|avoid(?:s|ed|ing)?|stopp?(?:ed|ing)? short of|(?:at no point|in no way"
+    r"|under no circumstances) (?:did|do|will|would|have|had|can|could|should) (?:we|i))"
     r"(?: be able to)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
     rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!)))"
     r"|(?:no|zero) (?:promises?|commitments?|guarantees?)"

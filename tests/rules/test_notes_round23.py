@@ -443,3 +443,27 @@ DATE_FORMS = [
 @pytest.mark.parametrize(("body", "expected"), DATE_FORMS, ids=[c[0] for c in DATE_FORMS])
 def test_dates_as_people_write_them(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Our refusal in other words: each was our promise (a false block).
+REFUSED_IN_OTHER_WORDS = [
+    ("At no point did we commit to SCIM.", [("scim", False, None, False)]),
+    ("Careful not to promise SCIM.", [("scim", False, None, False)]),
+    ("We stopped short of promising SCIM.", [("scim", False, None, False)]),
+    ("We avoided committing to SCIM by Q2.", [("scim", False, None, False)]),
+    ("We decided not to commit to SCIM by Q2.", [("scim", False, None, False)]),
+    ("Under no circumstances will we commit to SCIM.", [("scim", False, None, False)]),
+    # ... what stays a promise
+    ("We promised SCIM so as to avoid losing the deal.", [("scim", True, None, False)]),
+    (
+        "They asked us not to promise SCIM publicly, but we committed to SCIM by Q2.",
+        [("scim", True, Q2, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), REFUSED_IN_OTHER_WORDS, ids=[c[0] for c in REFUSED_IN_OTHER_WORDS]
+)
+def test_our_refusal_in_other_words_is_no_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

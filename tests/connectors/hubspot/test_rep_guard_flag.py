@@ -98,3 +98,29 @@ def test_a_refused_revert_checked_again_does_not_rewrite_the_task(fake, connecto
     assert again[deal].error is None
     assert fake.calls[TASK_UPDATES] == 0
     assert len(fake.tasks_for(deal)) == 1
+
+
+def test_warn_mode_flags_a_won_deal_once_not_at_every_check(fake, api) -> None:
+    from app.connectors.hubspot.connector import HubSpotConnector
+
+    connector = HubSpotConnector(api, portal_id=fake.portal_id, guard_mode="warn")
+    deal = fake.add_deal("A", stage="contractsent")
+    fake.ui_set_stage(deal, "closedwon")
+    item = _writeback(connector.read_deals([deal])[deal], {})
+    out = connector.write_back([item])[deal]
+    assert out.error is None and out.reverted_to_stage is None
+    body = _task(fake, deal)["properties"]["hs_task_body"]
+    assert "is in &#x27;Closed won&#x27; but has blocking roadmap findings" in body
+    previous = {
+        "status": "blocked",
+        "summary": item.summary,
+        "block": True,
+        "evaluation_url": item.evaluation_url,
+        "task": {"subject": item.task.subject, "body": item.task.body, "open": True},
+        "written_at": datetime.now(UTC).isoformat(),
+        "task_id": out.task_id,
+    }
+    fake.reset_calls()
+    again = connector.write_back([_writeback(connector.read_deals([deal])[deal], previous)])
+    assert again[deal].error is None
+    assert fake.calls[TASK_UPDATES] == 0 and "task" not in again[deal].changes

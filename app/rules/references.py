@@ -289,12 +289,13 @@ _PROMISE = re.compile(
     # "in the contract", "SCIM in contract" (not "in contract review", "into contract stage")
     rf"|in(?:to)? (?:the )?contract{_NOT_DOC_PROCESS}|contractual(?:ly)?"
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
-    r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked in (?:for|by)"
+    r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked (?:in )?(?:for|by)"
     r"|(?:have|has) (?:my|our) word"  # "You have my word on SCIM"
     # "We offered SCIM as part of the bundle", "Offered them SCIM at no cost" (`_ours`: not
     # theirs, not a sale item: "offered a discount")
     r"|offer(?:ed|ing)"
-    r"|gave (?:them|him|her|the customer|the client) a verbal(?: (?:on|for|yes))?"
+    r"|gave (?:them|him|her|the customer|the client) an? (?:verbal|soft|tentative|informal)"
+    r"(?: (?:on|for|yes|commit(?:ment)?|ok|okay|go-ahead))?"
     # "Order form signed with SCIM as a future deliverable"
     r"|as an? (?:future |contractual |committed )?deliverable"
     # "Agreed to deliver SCIM within 90 days", "We signed up to deliver SCIM", "We'll throw
@@ -4835,7 +4836,9 @@ _HEDGE_SOURCE = (
     r"(?<!mid )(?<!late )(?<!end of )may(?! \d)(?!-)|should|could|aim(?:s|ed|ing)? (?:to|for)"
     r"|hop(?:e|es|ed|ing) to|best case|if all goes well|fingers crossed|subject to change"
     r"|tr(?:y|ies|ied|ying) to|(?:do|doing|did) (?:our|my) best|best[- ]effort"
-    r"|target(?:s|ed|ing)?|pencil(?:l)?ed in|ballpark|rough(?:ly)?|estimated?)(?![a-z0-9])"
+    r"|target(?:s|ed|ing)?|pencil(?:l)?ed in|ballpark|rough(?:ly)?|estimated?"
+    # "Soft commit on SCIM for Q2", "a soft yes"
+    r"|soft (?:commit(?:ment)?|yes|promise|target|date)|informal(?:ly)?)(?![a-z0-9])"
 )
 _HEDGE = re.compile(_first_char_class(_HEDGE_SOURCE) + _HEDGE_SOURCE)
 
@@ -4844,7 +4847,8 @@ _HEDGE = re.compile(_first_char_class(_HEDGE_SOURCE) + _HEDGE_SOURCE)
 _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tentative tentatively
     probably likely may should could aim aims aimed aiming hope hopes hoped hoping best if
     fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
-    estimate estimated try tries tried trying best-effort planned scheduled roadmap"""
+    estimate estimated try tries tried trying best-effort planned scheduled roadmap soft
+    informal informally"""
 _HEDGE_STARTS = frozenset(
     head + w + tail
     for w in _HEDGE_STARTS_TEXT.split()

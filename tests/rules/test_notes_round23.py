@@ -467,3 +467,22 @@ REFUSED_IN_OTHER_WORDS = [
 )
 def test_our_refusal_in_other_words_is_no_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# A soft or informal word is a hedged promise ("Soft commit on SCIM for Q2" was firm; "Gave
+# them a soft yes on SCIM in Q2" was none), and "locked for Q2" is "locked in for Q2".
+SOFT_WORD = [
+    ("Soft commit on SCIM for Q2.", [("scim", True, Q2, True)]),
+    ("Gave them a soft yes on SCIM in Q2.", [("scim", True, Q2, True)]),
+    ("Informally promised SCIM by Q2.", [("scim", True, Q2, True)]),
+    ("Gave them a verbal on SCIM for Q2.", [("scim", True, Q2, False)]),
+    ("SCIM is locked for Q2.", [("scim", True, Q2, False)]),
+    # ... what stays
+    ("Pricing is locked for Q2, SCIM discussed.", [("scim", False, None, False)]),
+    ("We promised SCIM by Q2 (software release).", [("scim", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), SOFT_WORD, ids=[c[0] for c in SOFT_WORD])
+def test_a_soft_word_is_a_hedged_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

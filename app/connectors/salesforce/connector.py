@@ -97,7 +97,6 @@ NOTE_MARKER = "[roadmap-guard]"  # title prefix of our notes: never read back as
 # Salesforce's CreatedDate need not agree to the second.
 CUT_SHORT_CLOCK_SKEW = timedelta(minutes=2)
 PREVIEW_CHARS = 255  # ContentNote.TextPreview length: a full preview may be truncated
-CHECKED_AT_REFRESH = timedelta(hours=24)
 META_TTL_SECONDS = 3600.0
 MAX_QUERIES_PER_COMPOSITE = 5
 # Before a write, whether someone changed the opportunity since its snapshot was read (see
@@ -993,8 +992,11 @@ class SalesforceConnector:
             "block": bool(item.block),
         }
         changes = {k: v for k, v in wanted.items() if fields_now.get(k) != v}
-        checked = _parse_dt(fields_now.get("checked_at"))
-        if changes or checked is None or now - checked > CHECKED_AT_REFRESH:
+        # The checked-at field says when roadmap-guard last changed what the rep sees on the
+        # record: it is written with a change of status, summary or block, never alone (each
+        # write moves the opportunity's LastModifiedDate and LastModifiedBy, which stale-deal
+        # reports read). A task, follow-up or note is another record: it moves neither.
+        if changes:
             changes["checked_at"] = _sf_dt(item.checked_at or now)
         names = {
             "status": self.fields.status,

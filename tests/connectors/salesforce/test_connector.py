@@ -29,7 +29,7 @@ from app.connectors.salesforce.errors import (
 from app.connectors.salesforce.ids import to18
 from app.jobs.types import Outcome
 from app.rules.model import VerdictStatus
-from app.sandbox.salesforce import INTEGRATION_USER, REP_USER
+from app.sandbox.salesforce import INTEGRATION_USER, REP_USER, sf_datetime
 from app.services.pipeline import canonical_write
 from app.settings import Settings
 from tests.fakes.salesforce import HeldCall
@@ -317,6 +317,49 @@ def test_write_back_sets_fields_and_one_task_then_writes_nothing_when_unchanged(
     again = connector.write_back([write(opp, snap, task_id=out.task_id)])[opp]
     assert fake.calls_by_kind() == {"composite": 1}  # the read only: nothing to write
     assert again.changes == {} and again.task_id == out.task_id
+
+
+def test_checked_at_is_written_only_with_a_change_the_rep_sees(connector, fake):
+    """Roadmap_Checked_At__c is when roadmap-guard last changed the record. Rewriting it on
+    a re-evaluation that changes nothing else (it used to be, once it was a day old) moved
+    the opportunity's LastModifiedDate and LastModifiedBy every day, and customers' stale-deal
+    reports saw a deal nobody touched as just modified (by us). A task edit is not a change
+    of the opportunity; a verdict change is, and stamps the field."""
+    days_ago = sf_datetime(datetime.now(UTC) - timedelta(days=3))
+    opp = fake.add_opportunity(
+        "Deal",
+        Roadmap_Check_Status__c="blocked",
+        Roadmap_Check_Summary__c="summary blocked",
+        Roadmap_Block__c=True,
+        Roadmap_Checked_At__c=days_ago,
+        LastModifiedDate=days_ago,
+        SystemModstamp=days_ago,
+    )
+    before = dict(fake.opportunity(opp))
+    snap = connector.read_deals([opp])[opp]
+    fake.reset_calls()
+    out = connector.write_back([write(opp, snap)])[opp]  # same verdict; creates its task
+    assert out.error is None and out.changes["task"] == "created"
+    assert "fields" not in out.changes
+    assert fake.opportunity(opp) == before  # untouched: not even LastModifiedDate
+    [task] = fake.tasks_of(opp)
+    snap = connector.read_deals([opp])[opp]
+    edited = replace(
+        write(opp, snap, task_id=task["Id"]),
+        task=TaskSpec(subject="Roadmap problem", body="SSO slipped to Q4", open=True),
+    )
+    fake.reset_calls()
+    out = connector.write_back([edited])[opp]
+    assert out.error is None and out.changes["task"] == "updated"
+    assert fake.opportunity(opp) == before
+    assert fake.tasks_of(opp)[0]["Description"] == "SSO slipped to Q4"
+    snap = connector.read_deals([opp])[opp]
+    out = connector.write_back(
+        [write(opp, snap, status=VerdictStatus.clear, task_open=False, task_id=task["Id"])]
+    )[opp]
+    rec = fake.opportunity(opp)
+    assert out.error is None and rec["Roadmap_Check_Status__c"] == "clear"
+    assert rec["Roadmap_Checked_At__c"] > days_ago and rec["LastModifiedById"] == INTEGRATION_USER
 
 
 def test_task_priority_and_statuses_are_the_orgs_own_picklist_values(connector, fake, rep):

@@ -1892,6 +1892,58 @@ def _split_labelled(low: str, clauses: list[_Clause], names: list[Mention]) -> N
         _split_part(low, clauses, i, nxt.start, names)
 
 
+def _split_bracketed(
+    low: str, clauses: list[_Clause], cues: list[re.Match[str]], names: list[Mention]
+) -> None:
+    """A promise in brackets right after a feature is that feature's: "Product: SSO, SCIM (Q2
+    commit)" promises SCIM, not SSO. Cut the clause at the joint (", ", " and ") before such a
+    feature when the part before it names another feature and holds no promise cue of its own
+    ("We promised SSO, SCIM (Q2)" stays whole: the promise is both's)."""
+    for n in names:
+        k = n.end
+        while k < len(low) and low[k] == " ":
+            k += 1
+        if not low.startswith("(", k):
+            continue
+        close = low.find(")", k)
+        if close < 0 or not any(
+            m.lastgroup in ("promise", "custom") and k < m.start(m.lastgroup) < close for m in cues
+        ):
+            continue
+        i = next((i for i, c in enumerate(clauses) if c.start <= n.start < c.end), -1)
+        if i < 0:
+            continue
+        c = clauses[i]
+        joint = max(low.rfind(", ", c.start, n.start), low.rfind(" and ", c.start, n.start))
+        if joint >= 0 and any(c.start <= o.start < joint for o in names):
+            if _cue_between(cues, c.start, joint):
+                continue  # "We promised SSO, SCIM (Q2)": the promise is both's
+            nxt = joint + (2 if low.startswith(", ", joint) else 5)
+            clauses[i : i + 1] = [_Clause(c.start, joint), _Clause(nxt, c.end)]
+            i += 1
+            c = clauses[i]
+        # ... and the features listed after it: "SCIM (Q2 commit), SSO", "SSO, SCIM (promised
+        # by Q2), offline mode (nice to have)"
+        if _cue_between(cues, c.start, k):
+            continue  # "We promised SCIM (by Q2) and SSO": the promise before is both's
+        after = [
+            x for x in (low.find(", ", close, c.end), low.find(" and ", close, c.end)) if x >= 0
+        ]
+        if not after:
+            continue
+        joint = min(after)
+        if any(joint < o.start < c.end for o in names):
+            nxt = joint + (2 if low.startswith(", ", joint) else 5)
+            clauses[i : i + 1] = [_Clause(c.start, joint), _Clause(nxt, c.end)]
+
+
+def _cue_between(cues: list[re.Match[str]], lo: int, hi: int) -> bool:
+    """Whether a promise or custom-build cue starts in low[lo:hi]."""
+    return any(
+        m.lastgroup in ("promise", "custom") and lo <= m.start(m.lastgroup) < hi for m in cues
+    )
+
+
 def _inside_promise(cues: list[re.Match[str]]) -> Callable[[int], bool]:
     """Whether an offset is inside the promise group of one of the `cues` (a test, for each
     "in <date>" of a sentence, not a look at every cue each time)."""
@@ -1960,6 +2012,8 @@ def _clauses(
         _split_not_dated(low, clauses, names)
     if len(names) > 1 and len(clauses) > 1:
         _split_labelled(low, clauses, names)
+    if len(names) > 1 and low.find("(", a, b) >= 0:
+        _split_bracketed(low, clauses, cues, names)
     i = 0
     settle = False  # a delivery already made, or a promise that needs a date: read at the end
     for m in cues:

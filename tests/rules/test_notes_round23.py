@@ -486,3 +486,37 @@ SOFT_WORD = [
 @pytest.mark.parametrize(("body", "expected"), SOFT_WORD, ids=[c[0] for c in SOFT_WORD])
 def test_a_soft_word_is_a_hedged_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# A promise in brackets right after a feature is that feature's: "Product: SSO, SCIM (Q2
+# commit)" made SSO a promise too (a false block), and the features listed after it as well.
+BRACKETED_PROMISE = [
+    (
+        "Commercials: 100k ARR. Product: SSO, SCIM (Q2 commit).",
+        [("sso", False, None, False), ("scim", True, Q2, False)],
+    ),
+    (
+        "Product: SSO and SCIM (committed for Q2).",
+        [("sso", False, None, False), ("scim", True, Q2, False)],
+    ),
+    (
+        "SSO (available now), SCIM (committed Q2)",
+        [("sso", False, None, False), ("scim", True, Q2, False)],
+    ),
+    ("SCIM (Q2 commit), SSO", [("scim", True, Q2, False), ("sso", False, None, False)]),
+    (
+        "SSO, SCIM (promised by Q2), offline mode (nice to have).",
+        [("sso", False, None, False), ("scim", True, Q2, False), ("offline", False, None, False)],
+    ),
+    # ... a promise outside the brackets is every feature's, as before
+    ("We promised SSO, SCIM (Q2).", [("sso", True, Q2, False), ("scim", True, Q2, False)]),
+    ("We promised SCIM (by Q2) and SSO.", [("scim", True, Q2, False), ("sso", True, Q2, False)]),
+    ("SCIM (committed Q2) and SSO by Q3", [("scim", True, Q2, False), ("sso", True, Q3, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), BRACKETED_PROMISE, ids=[c[0] for c in BRACKETED_PROMISE]
+)
+def test_a_bracketed_promise_is_its_features(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -3,9 +3,11 @@
 revert (default): a deal with an unapproved blocking finding found in a won stage is moved back
 to the stage it came from (the latest open stage of its current pipeline in dealstage history)
 and the task says so. With no such stage, or when HubSpot refuses the move, it is flagged for
-manual review instead. warn: the deal is only flagged (status, task, guard property
-empty). Either way the guard property stays empty, so a HubSpot pipeline rule that requires it
-stops the move in the UI in the first place (docs/hubspot.md).
+manual review instead, the task saying what the rep does: move it back, then resolve or get an
+approval ("needs manual review" alone left the deal sitting in the won stage). warn: the deal is
+only flagged (status, task saying the same, guard property empty). Either way the guard
+property stays empty, so a HubSpot pipeline rule that requires it stops the move in the UI in
+the first place (docs/hubspot.md).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ def guard_action(
         return GuardAction(
             None,
             snapshot.stage.id,
-            f"This deal is in '{won}' but has blocking roadmap findings. "
-            "Resolve them or get an approval.",
+            f"This deal is in '{won}' but has blocking roadmap findings. Move it back to an "
+            "open stage, then resolve them or get an approval.",
         )
     target = snapshot.extra.get("previous_stage")
     if not target:
@@ -42,7 +44,8 @@ def guard_action(
             None,
             snapshot.stage.id,
             f"This deal reached '{won}' with blocking roadmap findings and no earlier stage "
-            "to return to; it needs manual review.",
+            "to return to; it needs manual review: move it back to an open stage yourself, "
+            "then resolve them or get an approval.",
         )
     label = snapshot.extra.get("previous_stage_label") or target
     if revert_refused:
@@ -51,7 +54,8 @@ def guard_action(
             snapshot.stage.id,
             f"roadmap-guard could not move this deal back from '{won}' to '{label}' "
             f"(HubSpot refused: {revert_refused}). It has blocking roadmap findings and needs "
-            "manual review.",
+            f"manual review: move it back to '{label}' yourself (or ask a HubSpot admin to), "
+            "then resolve them or get an approval.",
         )
     return GuardAction(
         target,

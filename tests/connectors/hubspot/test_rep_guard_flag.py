@@ -124,3 +124,27 @@ def test_warn_mode_flags_a_won_deal_once_not_at_every_check(fake, api) -> None:
     again = connector.write_back([_writeback(connector.read_deals([deal])[deal], previous)])
     assert again[deal].error is None
     assert fake.calls[TASK_UPDATES] == 0 and "task" not in again[deal].changes
+
+
+def test_a_flagged_won_deal_tells_the_rep_what_to_do(fake, api, connector) -> None:
+    """ "It needs manual review" said nothing of who does what: the deal sat in the won stage."""
+    from app.connectors.hubspot.connector import HubSpotConnector
+
+    stranded = fake.add_deal("No earlier stage", stage="closedwon")
+    refused = fake.add_deal("Refused", stage="contractsent")
+    fake.ui_set_stage(refused, "closedwon")
+    snaps = connector.read_deals([stranded, refused])
+    fake.inject("400", 1, path="/deals/batch/update")  # the move back of `refused`
+    connector.write_back([_writeback(snaps[refused], {}), _writeback(snaps[stranded], {})])
+    assert fake.deal(refused)["properties"]["dealstage"] == "closedwon"
+    body = _task(fake, stranded)["properties"]["hs_task_body"]
+    assert "needs manual review: move it back to an open stage yourself, then resolve" in body
+    body = _task(fake, refused)["properties"]["hs_task_body"]
+    assert "move it back to &#x27;Contract sent&#x27; yourself (or ask a HubSpot admin to)" in body
+
+    warn = HubSpotConnector(api, portal_id=fake.portal_id, guard_mode="warn")
+    deal = fake.add_deal("Warn", stage="contractsent")
+    fake.ui_set_stage(deal, "closedwon")
+    warn.write_back([_writeback(warn.read_deals([deal])[deal], {})])
+    body = _task(fake, deal)["properties"]["hs_task_body"]
+    assert "Move it back to an open stage, then resolve them or get an approval." in body

@@ -191,21 +191,39 @@ class RequestIdMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, _send)
-            finally:
-                log.info(
-                    "request",
-                    method=scope.get("method"),
-                    path=scope.get("path"),
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
+        try:
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                try:
+                    await self.app(scope, receive, _send)
+                finally:
+                    log.info(
+                        "request",
+                        method=scope.get("method"),
+                        path=scope.get("path"),
+                        status=status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    )
+        except Exception:
+            # The server logs the traceback once this returns ("Exception in ASGI
+            # application"), in this request's own task: the id stays bound for that line, so
+            # the cause of a 500 can be found by the id its answer carries. The task ends
+            # with it, so no other request's lines get it.
+            structlog.contextvars.bind_contextvars(request_id=request_id)
+            raise
 
 
 def install_middleware(app: FastAPI) -> None:
-    """Request ids for every route; configures logging once if the caller has not."""
+    """Request ids for every route; configures logging once if the caller has not.
+
+    Outside everything the app builds, Starlette's ServerErrorMiddleware included: that is what
+    answers an unexpected error with the 500 (`app.main`'s handler), and as an ordinary
+    middleware this sat inside it, so the one answer that says "the service log has the
+    details" carried no X-Request-ID."""
     if not structlog.is_configured():
         configure_logging(app.state.settings)
-    app.add_middleware(RequestIdMiddleware)
+    build = app.build_middleware_stack
+
+    def build_with_request_ids() -> ASGIApp:
+        return RequestIdMiddleware(build())
+
+    app.build_middleware_stack = build_with_request_ids  # type: ignore[method-assign]

@@ -156,6 +156,22 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
     # connectors log their calls themselves, with the URL redacted (roadmap/_http.redact_url).
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    # alembic says at INFO which dialect it found each time a migration context opens, and
+    # /readyz opens one per probe to read the revision: two lines every few seconds per
+    # replica. The migrations a start runs ("Running upgrade ...") are still logged.
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _AlembicContextFilter) for f in migration.filters):
+        migration.addFilter(_AlembicContextFilter())
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
+
+
+class _AlembicContextFilter(logging.Filter):
+    """Drops alembic's "Context impl SQLiteImpl." and "Will assume ... DDL." below WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not str(record.msg).startswith(
+            ("Context impl ", "Will assume ")
+        )
 
 
 class RequestIdMiddleware:

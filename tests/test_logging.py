@@ -116,3 +116,30 @@ def test_the_traceback_of_a_500_is_logged_with_its_request_id(lines, make_app):
     [healthz] = [line for line in logged if line.get("path") == "/healthz"]
     assert healthz["request_id"] == after.headers["x-request-id"] != "req-boom"
     assert all("request_id" not in line for line in logged if line["event"] == "Shutting down")
+
+
+def test_readiness_probes_do_not_log_alembic_context_lines(lines, tmp_path, settings):
+    """/readyz reads the schema revision through alembic, which logged "Context impl
+    SQLiteImpl." and "Will assume non-transactional DDL." at INFO on every probe: two lines
+    every few seconds per replica, saying nothing. The migrations a start runs are still
+    logged, one line each."""
+    from fastapi.testclient import TestClient
+
+    from app.db import make_engine
+    from app.main import create_app
+    from app.migrate import upgrade_to_head
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'ready.db'}")
+    upgrade_to_head(engine)
+    upgraded = [line for line in lines() if line.get("logger", "").startswith("alembic")]
+    assert upgraded and all(line["event"].startswith("Running upgrade") for line in upgraded)
+    app = create_app(
+        settings=settings.model_copy(update={"database_url": str(engine.url)}), engine=engine
+    )
+    with TestClient(app) as client:
+        for _ in range(3):
+            assert client.get("/readyz").json()["status"] == "ok"
+    probed = lines()[len(lines()) - 3 :]
+    assert [line.get("path") for line in probed] == ["/readyz"] * 3
+    assert [line for line in lines() if line.get("logger", "").startswith("alembic")] == upgraded
+    engine.dispose()

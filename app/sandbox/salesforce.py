@@ -158,6 +158,11 @@ _SCHEMA: dict[str, dict[str, Any]] = {
             "UnitPrice",
             "TotalPrice",
             "Description",
+            "CreatedDate",
+            "LastModifiedDate",
+            "LastModifiedById",
+            "SystemModstamp",
+            "IsDeleted",
         ],
         "lookups": {
             "Product2": ("Product2", "Product2Id"),
@@ -179,6 +184,8 @@ _SCHEMA: dict[str, dict[str, Any]] = {
             "CreatedById",
             "LastModifiedDate",
             "LastModifiedById",
+            "SystemModstamp",
+            "IsDeleted",
         ],
         "lookups": {"CreatedBy": ("User", "CreatedById")},
     },
@@ -1002,12 +1009,20 @@ class FakeSalesforce:
 
     def delete(self, sobject: str, record_id: str, *, purge: bool = False) -> None:
         """Delete a record as a user would in the UI (no API call is counted): it goes to the
-        Recycle Bin (queryAll answers it, IsDeleted true), or with `purge` nowhere at all."""
+        Recycle Bin (queryAll answers it, IsDeleted true, its SystemModstamp the time of the
+        deletion: what the Get Deleted resource reports as its deletedDate), or with `purge`
+        nowhere at all. Its LastModifiedDate stays, and so does its parent's: deleting a
+        classic Note or an OpportunityLineItem does not modify the opportunity here (the fake
+        keeps no Amount roll-up; a zero-price line item changes no amount in Salesforce
+        either)."""
         with self.lock:
             rid = to18(record_id)
             rec = self.store[sobject].pop(rid)
             if not purge:
-                self.recycle_bin[sobject][rid] = {**rec, "IsDeleted": True}
+                gone = {**rec, "IsDeleted": True}
+                if "SystemModstamp" in _SCHEMA[sobject]["fields"]:
+                    gone["SystemModstamp"] = sf_datetime()
+                self.recycle_bin[sobject][rid] = gone
             self.type_of.pop(rid, None)
             for (child, fk), index in self.children.items():
                 if child == sobject and rec.get(fk) in index:

@@ -1680,8 +1680,9 @@ class SalesforceConnector:
     # --- reconciliation --------------------------------------------------------------------
     def changed_since(self, since: datetime | None) -> tuple[list[str], datetime | None]:
         """Opportunities modified after `since` (all open ones on the first run), or whose
-        notes were, or deleted since (after the first run), with the latest LastModifiedDate
-        (a deletion's SystemModstamp) seen: the next cursor. Our own writes are left out."""
+        notes were, or deleted since, or whose classic Note or line item was (after the first
+        run), with the latest LastModifiedDate (a deletion's SystemModstamp) seen: the next
+        cursor. Our own writes are left out."""
         where = []
         if since is None:
             where.append("IsClosed = false")
@@ -1714,19 +1715,52 @@ class SalesforceConnector:
         return list(dict.fromkeys(ids)), latest
 
     def _opportunities_deleted_since(self, since: datetime) -> tuple[list[str], list[Any]]:
-        """Opportunities deleted after `since`, with their deletion times. A deletion sends no
-        Outbound Message and the query resource leaves deleted records out, so without this
-        a deleted opportunity stayed tracked as open (its amount in every feature's pipeline)
-        until something else made us read it. One queryAll: a deleted record is in the Recycle
-        Bin with IsDeleted true, and its SystemModstamp is when it was deleted (Salesforce's
-        Get Deleted resource reports that as its deletedDate). Queued, each is read, found in
-        the Recycle Bin, and reported gone."""
-        soql = (
-            "SELECT Id, SystemModstamp FROM Opportunity WHERE IsDeleted = true "
-            f"AND SystemModstamp > {_sf_dt(since)}"
-        )
-        rows = self.api.query_all_rows("reconcile_deleted", soql)
-        return [to18(r["Id"]) for r in rows], [r.get("SystemModstamp") for r in rows]
+        """Opportunities deleted after `since`, or whose classic Note or line item was, with
+        those deletion times. A deletion sends no Outbound Message and the query resource
+        leaves deleted records out, so without this a deleted opportunity stayed tracked as
+        open (its amount in every feature's pipeline), and an opportunity whose "we promised
+        SSO" note or zero-price SSO line item a rep deleted stayed blocked, until something
+        else made us read it: a note's deletion does not touch the opportunity's
+        LastModifiedDate, and Salesforce documents no such change for a line item's (a zero-price
+        one changes no Amount either), so they are asked for themselves. Opportunity, Note
+        and OpportunityLineItem all have IsDeleted and SystemModstamp and support getDeleted:
+        a deleted record is in the Recycle Bin with IsDeleted true, its SystemModstamp when it
+        was deleted (what the Get Deleted resource reports as its deletedDate). So one
+        Composite call carries three QueryAll subrequests. A deleted opportunity, queued, is
+        read, found in the Recycle Bin and reported gone; the parent of a deleted note or line
+        item is read without it. Deletions by the integration user are not left out: it deletes
+        neither notes nor line items, and a note of ours a rep deleted costs one re-read."""
+        after = _sf_dt(since)
+        asks = [
+            ("Opportunity", "Id"),
+            ("Note", "ParentId"),
+            ("OpportunityLineItem", "OpportunityId"),
+        ]
+        subs = [
+            subrequest(
+                "GET",
+                f"{self.api.data_path}queryAll?q="
+                + quote_plus(
+                    f"SELECT {parent}, SystemModstamp FROM {sobject} "
+                    f"WHERE IsDeleted = true AND SystemModstamp > {after}"
+                ),
+                f"deleted_{sobject}",
+            )
+            for sobject, parent in asks
+        ]
+        ids: list[str] = []
+        stamps: list[Any] = []
+        responses = self.api.composite("reconcile_deleted", subs)
+        for (_sobject, parent), response in zip(asks, responses, strict=True):
+            error = subresponse_error(response)
+            if error:
+                raise error
+            for row in self._all_records(response["body"]):
+                parent_id = row.get(parent) or ""
+                if parent_id.startswith(OPPORTUNITY_PREFIX):
+                    ids.append(to18(parent_id))
+                    stamps.append(row.get("SystemModstamp"))
+        return ids, stamps
 
     def _content_notes_changed(self, after: str) -> dict[str, Any]:
         """Enhanced notes of open opportunities changed as `after` says: note id → its

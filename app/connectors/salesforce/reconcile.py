@@ -8,8 +8,10 @@ run), excluding records last modified by the integration user, and queues them w
 enhanced notes (ContentNote, asked for through their ContentDocumentLinks to the open
 opportunities: a ContentNote query naming no Id does not return notes seen only through a
 record) changed after the cursor, since a note does not touch its opportunity's
-LastModifiedDate, and the opportunities deleted after it (queryAll, IsDeleted): a deletion sends
-no Outbound Message (see SalesforceConnector.changed_since). The cursor is the newest
+LastModifiedDate, and the opportunities deleted after it or whose classic Note or line item
+was (queryAll, IsDeleted, SystemModstamp): a deletion sends no Outbound Message, and deleting a
+note or line item leaves the opportunity's LastModifiedDate (see
+SalesforceConnector.changed_since). The cursor is the newest
 LastModifiedDate seen, less a minute of overlap for transactions that commit late; it only
 moves once the deals are queued.
 """

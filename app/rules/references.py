@@ -3128,6 +3128,14 @@ _REMEDY = re.compile(
 _REMEDY_DENIED = re.compile(r"(?<![a-z0-9])(?:no|not|without|zero|never)(?: [a-z0-9%-]+){0,2} $")
 
 
+# The customer's own custom work, right before "custom": "their (own) custom connector", "They
+# have a custom integration", "the customer's custom app", "an in-house custom script".
+_THEIR_CUSTOM = re.compile(
+    r"(?:(?<![a-z0-9])their|(?<![a-z0-9])(?:they|customer|client|the customer|the client)"
+    r"(?:['\u2019]ve| have| has| had| use| uses| used| built| run| runs| maintain| maintains"
+    r"| wrote| developed)(?: (?:built|got|written|developed))?(?: an?| their| some)?"
+    r"|['\u2019]s|in-house(?: an?)?|homegrown|home-grown)(?: own)? $"
+)
 # Someone's word to us ("Product told us", "PM told me", "We were told", "I've been told").
 _TOLD_TO_US = re.compile(
     r"(?<![a-z0-9])(?:(?:told|informed|assured) (?:us|me)|(?:we|i)(?: were| was| have been"
@@ -3473,7 +3481,9 @@ def _our_word(
             m = _NEEDED_BY.search(low, m.end(), hi)
         return False if theirs else _DATED if dated else True
     if custom and head == "cu":
-        return True  # "custom connector": the object is named by the cue itself
+        # "custom connector": the object is named by the cue itself; not theirs ("Their
+        # custom connector for SCIM breaks often", "They have a custom integration with Okta")
+        return _THEIR_CUSTOM.search(low, max(a, s - 40), s) is None
     if custom and head in ("wi", "go") and _THEIR_SUBJECT.search(low, max(a, s - 32), s):
         return False  # "their team will build a connector to our API"
     if head not in (
@@ -5738,7 +5748,8 @@ def _unknown_name(text: str, low: str, a: int, b: int, custom: bool) -> str | No
 # word names it ("promised them a compliance trail", "guarantee 99.99% uptime").
 _PROMISED_OBJECT = re.compile(
     r"(?<![a-z0-9])(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)? to|guarantee(?:d|s)?|"
-    r"guaranteeing|assured?)(?: (?:them|him|her|us|you|the customer|the client|the buyer))?"
+    r"guaranteeing|assured?|(?:agree(?:d|s)?|signed up) to(?= (?P<agreed>[a-z]+)))"
+    r"(?: (?:them|him|her|us|you|the customer|the client|the buyer))?"
     r"(?: to (?P<verb>[a-z]+))? (?P<rest>.)"
 )
 # Verbs after "promised to" that deliver something; "promised to send the pricing" does not.
@@ -5810,7 +5821,8 @@ def _promised_object(text: str, low: str, a: int, b: int) -> str | None:
     m = _PROMISED_OBJECT.search(low, a, b)
     if m is None:
         return None
-    verb = m.group("verb")
+    agreed = m.group("agreed")  # "agreed to add ...": the verb opens `rest`
+    verb = m.group("verb") or agreed
     if verb is not None and verb not in _DELIVERY_VERBS:
         return None  # "promised to send the pricing", "committed to get back to them"
     words: list[str] = []
@@ -5827,8 +5839,13 @@ def _promised_object(text: str, low: str, a: int, b: int) -> str | None:
                 if _DELIVERY_VERBS.isdisjoint((folded[:-3], folded[:-3] + "e", folded[:-4])):
                     return None
                 continue  # "committed to delivering ..."
-        if not words and (folded in _DETERMINERS or (verb is None and folded in _DELIVERY_VERBS)):
-            continue  # "a", "their"; "committed to deliver ..."
+        if not words and (
+            folded in _DETERMINERS
+            or (verb is None and folded in _DELIVERY_VERBS)
+            or (agreed is not None and folded == agreed)
+        ):
+            agreed = None
+            continue  # "a", "their"; "committed to deliver ..."; "agreed to add ..."
         if not words and _DATE.plain.match(low, low.find(folded, start) if folded else start):
             return None  # "guaranteed 15 July 2027": a date, not a thing
         if not word or not word[0].isalnum() or folded in _OBJECT_STOP or folded in _NOT_A_THING:

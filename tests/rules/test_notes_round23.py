@@ -520,3 +520,36 @@ BRACKETED_PROMISE = [
 )
 def test_a_bracketed_promise_is_its_features(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+def unknowns(body: str) -> list[tuple]:
+    """(feature key, name, is_commitment) per reference, off-roadmap ones by their name."""
+    return [
+        (r.feature_key, r.feature_name if r.feature_key is None else None, r.is_commitment)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# The customer's own custom work is no custom build of ours ("Their custom connector for SCIM
+# breaks often" made SCIM our promise: a false block; "They have a custom integration with
+# Okta" an off-roadmap promise); what we agreed to add is an off-roadmap promise naming the
+# thing ("We agreed to build a Workday sync" was none).
+CUSTOM_WORK = [
+    ("They have a custom integration with Okta.", []),
+    ("Their custom connector for SCIM breaks often.", [("scim", None, False)]),
+    ("The customer's custom app syncs SSO groups.", [("sso", None, False)]),
+    ("They built their own custom connector for SCIM.", [("scim", None, False)]),
+    ("We promised their team a custom connector.", [(None, "custom connector", True)]),
+    ("We'll build a custom connector for SCIM.", [("scim", None, True)]),
+    ("We agreed to build a Workday sync by Q2.", [(None, "Workday sync", True)]),
+    (
+        "We agreed to add a custom field mapping for their ERP.",
+        [(None, "custom field mapping", True)],
+    ),
+    ("We agreed to send the pricing by Friday.", []),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CUSTOM_WORK, ids=[c[0] for c in CUSTOM_WORK])
+def test_custom_work_theirs_and_ours(body: str, expected: list) -> None:
+    assert unknowns(body) == expected

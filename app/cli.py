@@ -488,10 +488,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def database_problem(exc: BaseException) -> str | None:
-    """One line for a database the command cannot use (unreachable, or not migrated), instead
-    of a traceback of forty frames; None for anything else."""
+    """One line for a database the command cannot use (unreachable, not migrated, or a SQLite
+    folder that cannot be made), instead of a traceback of forty frames; None for anything
+    else."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
+    if isinstance(exc, OSError) and _sqlite_folder(exc.filename):
+        # make_engine makes a SQLite file's folder on first use: a path through a file, or a
+        # read-only or root-owned volume, refused that (pathlib's mkdir, no SQLAlchemy error).
+        return (
+            f"cannot use the database at {_database_named()}: cannot create its folder "
+            f"{exc.filename} ({exc.strerror})"
+        )
     if not isinstance(exc, OperationalError | ProgrammingError):
         return None
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -514,6 +522,28 @@ def _database_named() -> str:
         except Exception:
             return "DATABASE_URL"
     return _without_password(settings.database_url, as_written=True)
+
+
+def _sqlite_folder(filename: object) -> bool:
+    """Whether `filename` is a folder the configured SQLite database lies in."""
+    if not isinstance(filename, str):
+        return False
+    try:
+        from sqlalchemy.engine import make_url
+
+        settings = _loaded_settings
+        if settings is None:
+            from app.settings import Settings
+
+            settings = Settings()
+        url = make_url(settings.database_url)
+    except Exception:
+        return False
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return False
+    from pathlib import Path
+
+    return Path(filename) in Path(url.database).parents
 
 
 def _without_password(url: str, *, as_written: bool = False) -> str:

@@ -567,3 +567,22 @@ def test_mappings_import_reads_an_excel_windows_file_when_told_and_says_how_when
         get_settings.cache_clear()
     with Session(db) as s:
         assert [m.match_value for m in s.exec(select(ProductMapping))] == ["Sécurité SSO"]
+
+
+def test_a_sqlite_folder_that_cannot_be_made_is_one_line_not_a_traceback(
+    monkeypatch, tmp_path, capsys
+):
+    """The SQLite file's folder is made on first use; when it cannot be (a path through a
+    file, a read-only or root-owned volume in a container), every command ended in a traceback
+    of pathlib's mkdir. Now one line naming the database and why, exit 2, as for a database
+    that cannot be reached."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "volume").write_text("a file where a folder is expected")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/volume/data/rg.db")
+    for argv in (["queue"], ["apikey", "list"], ["migrate"], ["roadmap", "refresh"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err == (
+            f"error: cannot use the database at sqlite:///{tmp_path}/volume/data/rg.db: "
+            f"cannot create its folder {tmp_path}/volume/data (Not a directory)\n"
+        ), argv

@@ -885,6 +885,16 @@ def parse_json(payload: Any) -> list[tuple[int, dict[str, Any]]]:
                 "mapping; put it in a list (or POST it to /api/v1/mappings)",
                 details=[{"row": 0, "path": "", "message": "a single mapping, not a list"}],
             )
+        if "items" in payload and "mappings" not in payload:
+            message = (
+                "this is a page of GET /api/v1/mappings: send its items, as the list or as "
+                '{"mappings": items} (a page holds at most 1,000: import every page\'s items '
+                "at once for replace=true)"
+            )
+            raise Invalid(
+                f"JSON import refused, nothing was written: {message}",
+                details=[{"row": 0, "path": "items", "message": message}],
+            )
         if unknown:
             details = [{"row": 0, "path": k, "message": _unknown_wrapper_key(k)} for k in unknown]
             raise Invalid(
@@ -902,7 +912,20 @@ def parse_json(payload: Any) -> list[tuple[int, dict[str, Any]]]:
             "nothing to import, nothing was written: the list of mappings is empty",
             details=[{"row": 0, "path": "", "message": "an empty list"}],
         )
-    return [(i + 1, item) for i, item in enumerate(payload)]
+    return [(i + 1, _as_written(item)) for i, item in enumerate(payload)]
+
+
+# What GET /api/v1/mappings answers of a mapping besides what an import writes: a page's
+# items sent back (exported, edited, imported) had each row refused four times over.
+READ_ONLY_FIELDS = ("id", "unknown_feature_keys", "created_at", "updated_at")
+
+
+def _as_written(item: Any) -> Any:
+    """A mapping of the import without the fields the API answers but an import does not
+    write (`READ_ONLY_FIELDS`): a mapping is found by its kind and value, not its id."""
+    if isinstance(item, dict) and any(k in item for k in READ_ONLY_FIELDS):
+        return {k: v for k, v in item.items() if k not in READ_ONLY_FIELDS}
+    return item
 
 
 def _unknown_wrapper_key(key: str) -> str:

@@ -26,6 +26,7 @@ from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
 from app.models import Approval, Commitment, Deal, Feature, utcnow
+from app.rules.engine import format_date
 from app.rules.model import (
     Availability,
     DealSnapshot,
@@ -231,8 +232,8 @@ def slip_reason(entry: Commitment, feature: Feature | None) -> str | None:
         and feature.availability not in (Availability.available.value, Availability.beta.value)
     ):
         return (
-            f"'{feature.name}' now targets {feature.target_date.isoformat()}, after the "
-            f"promised {entry.promised_date.isoformat()}"
+            f"'{feature.name}' now targets {format_date(feature.target_date)}, after the "
+            f"promised {format_date(entry.promised_date)}"
         )
     if (
         entry.promised_date is not None
@@ -243,7 +244,7 @@ def slip_reason(entry: Commitment, feature: Feature | None) -> str | None:
         # A date the roadmap had at signing and no longer has: nothing backs the promise now.
         return (
             f"'{feature.name}' no longer has a target date (it targeted "
-            f"{entry.target_date_at_signing.isoformat()} when the deal was signed)"
+            f"{format_date(entry.target_date_at_signing)} when the deal was signed)"
         )
     return None
 
@@ -350,7 +351,7 @@ def mark_followups_created(session: Session, crm: str, deal_id: str, keys: Seque
 
 
 def _task(entry: Commitment) -> TaskSpec:
-    promised = entry.promised_date.isoformat() if entry.promised_date else "no date"
+    promised = format_date(entry.promised_date) or "no date"
     subject = f"Roadmap promise at risk: {entry.feature_name}"[:255]
     # The reason is a clause ("'AI Copilot' now targets 2027-10-31, after the promised
     # 2027-08-31"): ended with a full stop, or the next sentence ran on from it.

@@ -112,7 +112,7 @@ def test_removing_a_target_date_flags_the_signed_promise(client, api_key, engine
     assert [(c["deal_id"], c["flag_reason"]) for c in r.json()["items"]] == [
         (
             "d0",
-            "'SSO' no longer has a target date (it targeted 2026-06-30 when the deal was signed)",
+            "'SSO' no longer has a target date (it targeted Jun 30, 2026 when the deal was signed)",
         )
     ]
 

@@ -201,7 +201,7 @@ def test_strongest_reference_decides_which_slip_breaks_the_promise(session, cata
     session.add(sso)
     assert ledger.on_features_changed(session, ["sso"]) == [("test", "D1")]
     entry = _entries(session)["sso"]
-    assert "2026-05-15" in entry.flag_reason and "2026-03-31" in entry.flag_reason
+    assert "May 15, 2026" in entry.flag_reason and "Mar 31, 2026" in entry.flag_reason
 
 
 def test_notes_promise_after_a_mention_through_the_pipeline(engine, settings):
@@ -253,7 +253,7 @@ def test_slip_flags_entry_once_and_asks_for_one_followup(session, catalog):
     assert ledger.on_features_changed(session, ["sso"]) == [("test", "D1")]
     session.commit()
     entries = _entries(session)
-    assert entries["sso"].flagged_at is not None and "2026-08-15" in entries["sso"].flag_reason
+    assert entries["sso"].flagged_at is not None and "Aug 15, 2026" in entries["sso"].flag_reason
     assert entries["scim"].flagged_at is None
 
     pending = ledger.pending_followups(session, "test", "D1")
@@ -261,7 +261,7 @@ def test_slip_flags_entry_once_and_asks_for_one_followup(session, catalog):
     assert list(pending) == [key]
     assert pending[key].owner_id == "owner-7" and "SSO" in pending[key].subject
     # The broken promise's reason ends its sentence before the next one begins.
-    assert "now targets 2026-08-15, after the promised 2026-06-30. Talk to the customer" in (
+    assert "now targets Aug 15, 2026, after the promised Jun 30, 2026. Talk to the customer" in (
         pending[key].body
     )
     ledger.mark_followups_created(session, "test", "D1", [key])
@@ -300,13 +300,13 @@ def test_target_date_removed_flags_the_dated_promise(session, catalog):
     assert ledger.on_features_changed(session, ["sso", "scim"]) == [("test", "D1")]
     entries = _entries(session)
     assert entries["sso"].flag_reason == (
-        "'SSO' no longer has a target date (it targeted 2026-06-30 when the deal was signed)"
+        "'SSO' no longer has a target date (it targeted Jun 30, 2026 when the deal was signed)"
     )
     assert entries["scim"].flagged_at is None
     (task,) = ledger.pending_followups(session, "test", "D1").values()
     assert "no longer has a target date" in task.body
     # The reason is a sentence of its own: a full stop before the next one.
-    assert "(it targeted 2026-06-30 when the deal was signed). Talk to the customer" in task.body
+    assert "(it targeted Jun 30, 2026 when the deal was signed). Talk to the customer" in task.body
 
 
 @pytest.mark.parametrize(
@@ -432,7 +432,7 @@ def test_a_slip_of_a_deal_deleted_in_the_crm_is_flagged_but_not_queued(
     job.run(JobContext(engine=engine, settings=settings, connectors={}))
     session.expire_all()
     assert session.exec(select(DealQueue)).all() == []
-    assert "2027-01-01" in _entries(session)["sso"].flag_reason
+    assert "Jan 1, 2027" in _entries(session)["sso"].flag_reason
 
 
 def test_won_deal_with_an_approved_off_roadmap_promise_is_recorded_and_reported(engine, settings):

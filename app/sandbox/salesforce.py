@@ -676,7 +676,7 @@ class FakeSalesforce:
                 if child == sobject and rec.get(fk):
                     self.children[(child, fk)][rec[fk]].append(rec["Id"])
             if sobject == "Opportunity":
-                self._derive_stage(rec)
+                self._derive_stage(rec, stage_changed=rec.get("Probability") is None)
             if sobject == "Task":
                 rec["IsClosed"] = self._status_closed(rec.get("Status"))
             return rec["Id"]
@@ -1223,11 +1223,14 @@ class FakeSalesforce:
                 return st
         return None
 
-    def _derive_stage(self, rec: dict) -> None:
+    def _derive_stage(self, rec: dict, *, stage_changed: bool = True) -> None:
+        """IsWon and IsClosed follow the stage. Probability is the stage's default probability
+        when the record is created without one or its stage changes; a rep may override it, and
+        a save that does not change the stage (or that sets Probability itself) keeps it."""
         st = self._stage(rec.get("StageName"))
         rec["IsWon"] = bool(st and st["IsWon"])
         rec["IsClosed"] = bool(st and st["IsClosed"])
-        if st:
+        if st and stage_changed:
             rec["Probability"] = st["DefaultProbability"]
 
     def _status_closed(self, status: str | None) -> bool:
@@ -1367,7 +1370,7 @@ class FakeSalesforce:
                     msg = rule(rec, new)
                     if msg:
                         raise SalesforceApiError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", msg)
-                self._derive_stage(new)
+                self._derive_stage(new, stage_changed=changed_stage and "Probability" not in clean)
             if sobject == "Task":
                 self._check_task_owner(new.get("OwnerId"))
                 new["IsClosed"] = self._status_closed(new.get("Status"))

@@ -38,6 +38,18 @@ def _clean_list(values: list[str]) -> list[str]:
 CODE_FIELDS = {"skus": "sku", "product_ids": "product_id"}  # body field → mapping match_kind
 
 
+# What GET /api/v1/features answers of a feature besides what a create or an edit writes: a
+# feature read, changed and sent back whole had each of them refused ("Extra inputs are not
+# permitted"), so a script could not edit by read-modify-write, nor copy a feature over.
+READ_ONLY_FIELDS = ("source", "source_status", "source_id", "created_at", "updated_at", "editable")
+
+
+def _without_read_only(data: Any) -> Any:
+    if isinstance(data, dict) and any(k in data for k in READ_ONLY_FIELDS):
+        return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
+    return data
+
+
 class _SentCodes(BaseModel):
     """Keeps `skus` and `product_ids` as sent, so that a warning names the index the writer
     used: the validator drops blank and repeated values, which moves the ones after them."""
@@ -49,6 +61,7 @@ class _SentCodes(BaseModel):
     def _keep_sent_codes(cls, data: Any, handler: Any) -> Any:
         if isinstance(data, cls):
             return handler(data)
+        data = _without_read_only(data)
         model = handler(data)
         if isinstance(data, dict):
             model._sent_codes = {
@@ -143,6 +156,11 @@ class FeatureUpdate(_SentCodes):
 
     model_config = ConfigDict(extra="forbid")
 
+    key: str | None = Field(
+        default=None,
+        max_length=128,
+        description="the feature's key as read back (keys do not change: the URL's, or left out)",
+    )
     name: str | None = Field(default=None, min_length=1, max_length=255)
     aliases: list[Alias] | None = Field(default=None, max_length=100)
     availability: Availability | None = None
@@ -406,6 +424,14 @@ def update_feature(
     _editable(row)
     before = feature_from_row(row)
     changes = body.model_dump(exclude_unset=True)
+    sent_key = changes.pop("key", None)
+    if sent_key is not None and sent_key != key:
+        raise InvalidRequest.at(
+            ("key",),
+            f"'{sent_key}' differs from the feature's key '{key}' in the URL: keys do not "
+            "change; leave key out or give the URL's",
+            input=sent_key,
+        )
     for list_field in ("aliases", "skus", "product_ids"):
         if list_field in changes and changes[list_field] is None:
             changes[list_field] = []

@@ -512,3 +512,53 @@ def test_a_confidence_written_as_a_percentage_says_the_fraction_meant(client, ap
     for value in (1, 0, None):
         r = client.patch("/api/v1/features/sso", json={"confidence": value}, headers=revops)
         assert r.status_code == 200 and r.json()["feature"]["confidence"] == value, r.text
+
+
+def test_a_feature_read_back_whole_can_be_sent_to_an_edit_or_a_create(client, api_key, engine):
+    """Read, change, send back: a feature from GET /api/v1/features/{key} sent whole to the
+    PATCH (or to POST, copying it) had key, source, source_status, source_id, created_at,
+    updated_at and editable each refused as "Extra inputs are not permitted". Those are what
+    the API answers, not what it writes: they are left out; a key other than the URL's is
+    still a 422, since keys do not change."""
+    from sqlmodel import Session, select
+
+    from app.models import AuditLog
+
+    revops = api_key("revops")
+    assert _create(client, revops, key="sso", name="SSO", skus=["ENT-SSO"]).status_code == 201
+    read = client.get("/api/v1/features/sso", headers=revops).json()
+    assert {"key", "source", "created_at", "updated_at", "editable"} <= set(read)
+    r = client.patch(
+        "/api/v1/features/sso",
+        json={**read, "availability": "beta", "guidance": "Sell as beta."},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    feature = r.json()["feature"]
+    assert (feature["availability"], feature["guidance"], feature["source"]) == (
+        "beta",
+        "Sell as beta.",
+        "registry",
+    )
+    assert feature["skus"] == ["ENT-SSO"] and feature["created_at"] == read["created_at"]
+    with Session(engine) as s:
+        [entry] = s.exec(select(AuditLog).where(AuditLog.action == "feature.update")).all()
+    assert (entry.before["availability"], entry.after["availability"]) == (
+        read["availability"],
+        "beta",
+    )
+    assert read["availability"] != "beta"
+
+    r = client.patch("/api/v1/features/sso", json={**read, "key": "sso-2"}, headers=revops)
+    assert r.status_code == 422, r.text
+    [detail] = r.json()["error"]["details"]
+    assert detail["path"] == "key" and "keys do not change" in detail["msg"]
+
+    copy = {**read, "key": "sso-copy", "name": "SSO copy", "skus": []}
+    r = client.post("/api/v1/features", json=copy, headers=revops)
+    assert r.status_code == 201, r.text
+    assert r.json()["feature"]["source"] == "registry"
+    # anything else unknown is still named
+    r = client.patch("/api/v1/features/sso", json={**read, "availablity": "beta"}, headers=revops)
+    assert r.status_code == 422
+    assert [d["path"] for d in r.json()["error"]["details"]] == ["availablity"]

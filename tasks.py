@@ -6,7 +6,8 @@
     python3 tasks.py test    # create .venv, install with test extras, run the whole suite
 
 The virtualenv is reinstalled only when pyproject.toml changes (a hash stamp in .venv), and
-recreated when it is broken (a half-made .venv without a working pip). The command then
+recreated when it is broken (a half-made .venv without a working pip) or made by a Python
+older than 3.11. An older python3 is refused before anything is made. The command then
 replaces this process (exec), so a signal sent to `tasks.py` (SIGTERM from a supervisor,
 Ctrl-C) reaches `roadmap-guard serve` itself and it shuts down as it should.
 Extra arguments are passed through: `python3 tasks.py test -m "not slow"`. The tests run on
@@ -25,16 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+# pyproject.toml's requires-python (tests/test_tasks.py holds them equal).
+MIN_PYTHON = (3, 11)
 
 
 def venv_works() -> bool:
-    """The venv's python runs and has pip (an interrupted `python -m venv` leaves neither)."""
+    """The venv's python runs, is new enough and has pip (an interrupted `python -m venv`
+    leaves no pip; a .venv made by an older python3 would fail every install again)."""
     if not (BIN / "python").exists():
         return False
+    check = f"import sys, pip; sys.exit(sys.version_info[:2] < {tuple(MIN_PYTHON)!r})"
     try:
-        done = subprocess.run(
-            [str(BIN / "python"), "-m", "pip", "--version"], capture_output=True, timeout=120
-        )
+        done = subprocess.run([str(BIN / "python"), "-c", check], capture_output=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
@@ -68,7 +71,25 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"serve", "demo", "test", "setup"}:
         print(__doc__)
         return 2
-    ensure_venv()
+    if tuple(sys.version_info[:2]) < MIN_PYTHON:
+        need = "{}.{}".format(*MIN_PYTHON)
+        print(
+            f"tasks.py: roadmap-guard needs Python {need} or later, and {sys.executable} is "
+            "{}.{}: run this with a newer one, e.g. `python{} tasks.py {}`".format(
+                *sys.version_info[:2], need, argv[0]
+            ),
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        ensure_venv()
+    except subprocess.CalledProcessError as exc:  # its own output (pip's error) is just above
+        command = " ".join(str(part) for part in exc.cmd)
+        print(
+            f"tasks.py: setting up {VENV} failed: `{command}` exited with {exc.returncode}",
+            file=sys.stderr,
+        )
+        return 1
     command, rest = argv[0], argv[1:]
     if command == "setup":
         return 0

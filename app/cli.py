@@ -100,6 +100,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     _logging(settings)
     engine = _engine(settings)
+    _check_database(engine)
     connectors = build_connectors(settings, engine)
     processor = default_processor(engine, settings, connectors)
     owner = default_owner()
@@ -112,6 +113,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if metrics_server is not None:
             metrics_server.shutdown()
             metrics_server.server_close()
+
+
+def _check_database(engine) -> None:
+    """Read the deal queue once: a database that cannot be reached, or is not migrated, stops
+    the command here with `main`'s one line (exit 2), as it stops every other command. A
+    worker used to start anyway and log a traceback per poll for as long as it ran."""
+    from sqlmodel import select
+
+    from app.models import DealQueue
+
+    with engine.connect() as conn:
+        conn.execute(select(DealQueue.id).limit(1)).all()
 
 
 def _start_worker_metrics(args: argparse.Namespace, settings, worker):

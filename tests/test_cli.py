@@ -586,3 +586,31 @@ def test_a_sqlite_folder_that_cannot_be_made_is_one_line_not_a_traceback(
             f"error: cannot use the database at sqlite:///{tmp_path}/volume/data/rg.db: "
             f"cannot create its folder {tmp_path}/volume/data (Not a directory)\n"
         ), argv
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://postgres:s3cret@127.0.0.1:1/nodb", "cannot use the database at "
+         "postgresql://postgres:***@127.0.0.1:1/nodb: connection failed"),
+        ("sqlite:///{tmp}/never-migrated.db", "the database is not migrated (no such table: "),
+    ],
+)  # fmt: skip
+def test_a_worker_stops_in_one_line_on_a_database_it_cannot_use(
+    monkeypatch, tmp_path, capsys, url, says
+):
+    """Every other command stops on a database it cannot reach, or one not migrated (README,
+    Command line); a standalone worker started anyway and logged a traceback per poll, from
+    its loop and its schedules, for as long as it ran (a wrong DATABASE_URL looked alive)."""
+    from app.jobs import worker as worker_module
+
+    started = []
+    monkeypatch.setattr(worker_module.Worker, "run_forever", lambda *a: started.append(a))
+    monkeypatch.setattr(worker_module, "install_signal_handlers", lambda stop: None)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url.format(tmp=tmp_path))
+    assert main(["worker", "--no-schedules"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {says}"), err
+    assert err.count("\n") == 1 and "s3cret" not in err
+    assert started == []

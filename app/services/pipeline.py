@@ -465,9 +465,9 @@ def lapsed_approvals(
                 continue
             what = names.get((row.deal_id, row.feature_key)) or row.feature_key or "a promise"
             revoker = (row.revoked_by or "").split(":", 1)[-1]  # "approver:dana" -> "dana"
-            how = f"revoked by {revoker}" if row.revoked_at is not None else "expired"
+            how = f"was revoked by {revoker}" if row.revoked_at is not None else "expired"
             out[row.deal_id].append(
-                f"the approval of {what} by {row.approver} was {how} on "
+                f"the approval of {what} by {row.approver} {how} on "
                 f"{as_utc(ended).strftime('%b %-d, %Y')}"
             )
     return out

@@ -498,6 +498,28 @@ def test_the_note_says_which_approval_ended_when_a_block_comes_back(pipeline, cr
     assert "Blocked again" not in notes[0].body  # the approval's own note (now a warning)
 
 
+def test_the_note_says_an_expired_approval_expired(pipeline, crm, engine):
+    """It said "was expired on"."""
+    crm.put_deal(snapshot(line_items=[SSO_LINE]))
+    pipeline.process([item()])
+    with Session(engine) as s:
+        s.add(Approval(crm="test", deal_id="D1", feature_key="sso", reason="CEO", approver="pat"))
+        s.commit()
+    pipeline.process([item(reason="approval")])
+    with Session(engine) as s:
+        approval = s.exec(select(Approval)).one()
+        approval.expires_at = utcnow()  # ended after the last write
+        s.commit()
+
+    pipeline.process([item(reason="approval")])
+
+    with Session(engine) as s:
+        notes = s.exec(select(TestCrmNote).order_by(TestCrmNote.id)).all()
+    assert "Blocked again because the approval of Single Sign-On by pat expired on " in (
+        notes[-1].body
+    )
+
+
 def test_expired_approval_does_not_count(pipeline, crm, engine):
     crm.put_deal(snapshot(line_items=[SSO_LINE]))
     with Session(engine) as s:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,3 +84,57 @@ def test_the_docs_say_how_many_worker_replicas_compose_runs():
     docs = " ".join(_docker_docs().split())
     assert f"{word} worker replicas" in readme, "README's compose line says how many workers"
     assert f"{word} `worker` replicas" in docs
+
+
+def _resolved(values: dict[str, str]) -> dict:
+    """compose.yaml as compose reads it with `values` in the --env-file: every ${NAME...}
+    substituted (a required one missing fails, a default applies when unset)."""
+
+    def substitute(match: re.Match) -> str:
+        name, op, arg = match.group(1), match.group(2) or "", match.group(3)
+        if name in values and (values[name] or ":" not in op):
+            return values[name]
+        assert "?" not in op, f"compose would refuse to start: {arg}"
+        return arg if "-" in op else ""
+
+    def walk(node):
+        if isinstance(node, dict):
+            return {walk(k): walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return SUBSTITUTION.sub(substitute, node) if isinstance(node, str) else node
+
+    return walk(yaml.safe_load(COMPOSE.read_text()))
+
+
+@pytest.mark.parametrize("password", ["plain-Secret1", "p@ss:w/rd", "100%40off#?&"])
+def test_any_postgres_password_reaches_the_app_processes_as_postgres_has_it(password):
+    """POSTGRES_PASSWORD was pasted into DATABASE_URL (postgresql://roadmap:<it>@postgres/...):
+    a password with '@' made the rest of it the host ('cannot use the database at
+    postgresql://roadmap:***@ss@postgres...'), and '%40' in one was read as '@'. Every process
+    that opens the database must get the password postgres was initialised with, and the
+    host, user and database compose runs."""
+    from psycopg import pq
+    from sqlalchemy.engine import make_url
+
+    from app.settings import Settings
+
+    compose = _resolved({"POSTGRES_PASSWORD": password, "PUBLIC_BASE_URL": "https://rg.example"})
+    services = compose["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == password
+    for name in ("migrate", "api", "worker"):
+        env = {k: str(v) for k, v in services[name]["environment"].items()}
+        url = make_url(Settings(_env_file=None, database_url=env["DATABASE_URL"]).database_url)
+        assert (url.host, url.port, url.username, url.database) == (
+            "postgres",
+            5432,
+            "roadmap",
+            "roadmap",
+        ), name
+        given = url.password if url.password is not None else env.get("PGPASSWORD")
+        assert given == password, name
+    # A URL without a password leaves it to libpq, which takes PGPASSWORD from the environment.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PGPASSWORD", password)
+        defaults = {o.keyword: o.val for o in pq.Conninfo.get_defaults()}
+    assert defaults[b"password"] == password.encode()

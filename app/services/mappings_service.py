@@ -28,7 +28,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.db import is_postgres
-from app.errors import Conflict, Invalid, NotFound, did_you_mean, error_message, json_path
+from app.errors import (
+    Conflict,
+    Invalid,
+    InvalidRequest,
+    NotFound,
+    did_you_mean,
+    error_message,
+    json_path,
+)
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, utcnow
 from app.models.core import mapping_match_key
@@ -124,7 +132,20 @@ class MappingIn(_SentKeys):
 class MappingUpdate(_SentKeys):
     model_config = ConfigDict(extra="forbid")
 
+    match_kind: str | None = Field(
+        default=None, description="as read back: the mapping's own (a product does not change)"
+    )
+    match_value: str | None = Field(
+        default=None, description="as read back: the mapping's own (a product does not change)"
+    )
     feature_keys: list[str] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_read_only(cls, data: Any) -> Any:
+        """A mapping read back whole (GET, change feature_keys, PUT) had id, created_at,
+        updated_at and unknown_feature_keys each refused as not permitted."""
+        return _as_written(data)
 
     @field_validator("feature_keys")
     @classmethod
@@ -473,6 +494,7 @@ def update_mapping(
     session: Session, mapping_id: int, body: MappingUpdate, *, actor: str
 ) -> tuple[ProductMapping, FanOutResult]:
     row = get_row(session, mapping_id)
+    _same_product(row, body)
     _check_keys(session, body)
     before = _json(row)
     if list(row.feature_keys) == body.feature_keys:
@@ -491,6 +513,30 @@ def update_mapping(
         after=_json(row),
     )
     return row, fan_out(session, mapping_scope([row.match_value]))
+
+
+def _same_product(row: ProductMapping, body: MappingUpdate) -> None:
+    """A PUT may carry the mapping's kind and value as read back, not another product's."""
+    errors = []
+    kind = body.match_kind
+    if kind is not None and _SEPARATORS.sub("_", trim(kind).casefold()) != row.match_kind:
+        errors.append(("match_kind", body.match_kind, row.match_kind))
+    if body.match_value is not None and mapping_match_key(body.match_value) != row.match_key:
+        errors.append(("match_value", body.match_value, row.match_value))
+    if errors:
+        raise InvalidRequest(
+            [
+                {
+                    "loc": (field,),
+                    "msg": f"'{sent}' differs from mapping {row.id}'s {field} '{stored}': a "
+                    "mapping's product does not change; create a mapping for the other product "
+                    "(POST /api/v1/mappings), or leave it out",
+                    "type": "value_error",
+                }
+                for field, sent, stored in errors
+            ],
+            rendered=True,
+        )
 
 
 def delete_mapping(session: Session, mapping_id: int, *, actor: str) -> FanOutResult:

@@ -468,11 +468,18 @@ def embedded_worker_problem(settings: Settings) -> str | None:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """One line per bad variable, named as the operator sets it."""
+    """One line per bad variable, named as the operator sets it. A validator's own message
+    without pydantic's "Value error, " before it; a mistake across variables (a model
+    validator, no single variable) names them in its message, so no name goes before it."""
     lines = []
     for err in exc.errors():
-        name = "_".join(str(p) for p in err["loc"]).upper() or "SETTINGS"
-        lines.append(f"invalid configuration: {name}: {err['msg']}")
+        msg = err["msg"]
+        if err.get("type") == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        name = "_".join(str(p) for p in err["loc"]).upper()
+        lines.append(
+            f"invalid configuration: {name}: {msg}" if name else f"invalid configuration: {msg}"
+        )
     return "\n".join(lines)
 
 

@@ -353,3 +353,26 @@ def test_roadmap_source_allowed_hosts_takes_names_ips_and_cidrs(monkeypatch, tmp
     assert [str(n) for n in allowed.networks] == ["10.20.0.0/16", "::1/128", "192.168.1.5/32"]
     monkeypatch.delenv("ROADMAP_SOURCE_ALLOWED_HOSTS")
     assert Settings().roadmap_source_allowed_hosts == ""  # the default: public addresses only
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"DATABASE_URL": "mysql://db/rg"}, "invalid configuration: DATABASE_URL: must be a "
+         "sqlite:/// or postgresql:// URL (driver 'mysql' is not installed; postgresql:// uses "
+         "psycopg 3)"),
+        ({"BACKOFF_BASE_SECONDS": "30", "BACKOFF_CAP_SECONDS": "10"},
+         "invalid configuration: BACKOFF_CAP_SECONDS must be >= BACKOFF_BASE_SECONDS"),
+        ({"SALESFORCE_USERNAME": "rg@example.com"},
+         "invalid configuration: Salesforce credentials incomplete: set SALESFORCE_ACCESS_TOKEN "),
+        ({"PORT": "eighty"}, "invalid configuration: PORT: Input should be a valid integer, "
+         "unable to parse string as an integer"),
+    ],
+)  # fmt: skip
+def test_a_startup_error_says_the_variable_and_the_mistake_and_nothing_else(
+    env, line, monkeypatch, tmp_path, capsys
+):
+    """Not pydantic's "Value error, " before every validator's own message, nor "SETTINGS: "
+    (no variable of that name) before a mistake that names its variables itself."""
+    said = _startup_error(monkeypatch, tmp_path, capsys, **env)
+    assert said.startswith(line), said

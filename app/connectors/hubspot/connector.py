@@ -72,7 +72,6 @@ def rich_body(text: str, tail: str, limit: int = BODY_MAX) -> str:
     return fit_lines(text, limit - len(tail), escape=html.escape, joiner="<br>") + tail
 
 
-CHECKED_AT_REFRESH = timedelta(hours=24)
 SEARCH_PAGE = 200  # HubSpot's maximum search page
 DEFAULT_UI_DOMAIN = "app.hubspot.com"  # while the account details cannot be read
 
@@ -871,8 +870,10 @@ class HubSpotConnector:
         }
         props = {k: v for k, v in desired.items() if (current.get(k) or "") != v}
         checked_at_value = _ms(item.checked_at)
-        last_checked = _parse_dt(current.get(P.CHECKED_AT))
-        if last_checked is None or item.checked_at - last_checked > CHECKED_AT_REFRESH:
+        # With a change of what the deal shows, and only then: a write of the task, a note or
+        # a follow-up alone leaves the deal (and its last-modified, which stale-deal reports
+        # read) as the rep left it. The first write stamps it.
+        if props or not current.get(P.CHECKED_AT):
             props[P.CHECKED_AT] = checked_at_value
 
         action = guard_action(item, self.guard_mode, revert_refused=revert_refused)

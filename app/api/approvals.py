@@ -71,8 +71,18 @@ class ApprovalCreate(BaseModel):
     def _crm(cls, crm: str) -> str:
         """A CRM roadmap-guard knows: `HubSpot` or `hubspott` answered 404 "no deal 'D1' in
         crm 'HubSpot'", as if the deal were missing, not the CRM misspelt."""
+        crm = crm.strip()
         _known_crm(crm)
         return crm
+
+    @field_validator("deal_id")
+    @classmethod
+    def _deal_id(cls, deal_id: str) -> str:
+        """A deal id pasted from a report or a spreadsheet cell ("12345 ", "12345\n") answered
+        404 "no deal '12345 '": no CRM id has surrounding whitespace."""
+        if not deal_id.strip():
+            raise ValueError("must not be blank")
+        return deal_id.strip()
 
     @field_validator("expires_at")
     @classmethod

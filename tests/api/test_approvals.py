@@ -565,3 +565,16 @@ def test_the_openapi_document_describes_what_approvals_answer(web, pipeline, api
     revoked = web.post(f"/api/v1/approvals/{created.json()['id']}/revoke", headers=h)
     assert revoked.status_code == 200 and set(revoked.json()) == change_fields
     assert revoked.json()["status"] == "revoked"
+
+
+def test_a_deal_id_pasted_with_whitespace_names_the_deal(web, pipeline, api_key):
+    """A deal id pasted from a report or a spreadsheet cell ("D1 ", "D1\\n") answered 404 "no
+    deal 'D1 ' in crm 'test'"; the whitespace around it (and around the crm) is not part of
+    it. A blank one is a 422 at deal_id."""
+    h = api_key("approver")
+    r = web.post("/api/v1/approvals", json=_body(deal_id="   "), headers=h)
+    assert r.status_code == 422, r.text
+    assert [d["path"] for d in r.json()["error"]["details"]] == ["deal_id"]
+    r = web.post("/api/v1/approvals", json=_body(deal_id=" D1\n", crm="test "), headers=h)
+    assert r.status_code == 201, r.text
+    assert (r.json()["crm"], r.json()["deal_id"]) == ("test", "D1")

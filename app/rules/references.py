@@ -3241,6 +3241,10 @@ def _our_word(
             if before.startswith(("if no ", "if not "), k) and _NEEDED_BY.search(before, 0, k):
                 c.needed += ((s, c.end, -1, -1),)
             return False
+    if "assuming " in before or "provided " in before or "as long as " in before:
+        k = max(before.rfind("assuming "), before.rfind("provided "), before.rfind("as long as "))
+        if (k == 0 or not before[k - 1].isalnum()) and "," not in before[k:]:
+            return False  # a condition too: "Assuming SCIM ships in Q2, they'll roll out"
     if _THIRD_PARTY_HINT.search(before) is not None:
         # the last: our word after it is ours ("With the partner, we committed ...")
         ends = [m.end() for m in _THIRD_PARTY.finditer(before)]

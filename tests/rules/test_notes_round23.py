@@ -553,3 +553,20 @@ CUSTOM_WORK = [
 @pytest.mark.parametrize(("body", "expected"), CUSTOM_WORK, ids=[c[0] for c in CUSTOM_WORK])
 def test_custom_work_theirs_and_ours(body: str, expected: list) -> None:
     assert unknowns(body) == expected
+
+
+# "Assuming", "provided", "as long as" make a condition, as "if" does: "Assuming SCIM ships in
+# Q2, they'll roll out to 5k users" was our promise by Q2 (a false block).
+CONDITIONS = [
+    ("Assuming SCIM ships in Q2, they'll roll out to 5k users.", [("scim", False, None, False)]),
+    ("Provided SCIM ships in Q2, they'll sign.", [("scim", False, None, False)]),
+    ("They'll sign as long as SCIM ships in Q2.", [("scim", False, None, False)]),
+    # ... our promise with a condition of theirs stays ours
+    ("We promised SCIM by Q2, assuming they sign by March.", [("scim", True, Q2, False)]),
+    ("Assuming they sign by March, we will deliver SCIM by Q2.", [("scim", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CONDITIONS, ids=[c[0] for c in CONDITIONS])
+def test_assuming_is_a_condition(body: str, expected: list) -> None:
+    assert readings(body) == expected

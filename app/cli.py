@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import socket
 import sys
@@ -177,13 +178,38 @@ def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, 
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from app.migrate import current_revision, upgrade_to_head
+    from app.migrate import current_revision, head_revision, upgrade_to_head
 
     settings = _settings()
     engine = _engine(settings)
-    upgrade_to_head(engine)
+    before, head = current_revision(engine), head_revision()
+    if before == head:
+        print(f"database at revision {head} (no migration to run)")
+        return 0
+    print(f"migrating the database from {before or 'no revision (empty)'} to {head}", flush=True)
+    # A step can take minutes on a large database: each is said as it begins.
+    steps = logging.getLogger("alembic.runtime.migration")
+    printer = _MigrationStepPrinter()
+    level = steps.level
+    steps.addHandler(printer)
+    steps.setLevel(logging.INFO)
+    try:
+        upgrade_to_head(engine)
+    finally:
+        steps.removeHandler(printer)
+        steps.setLevel(level)
     print(f"database at revision {current_revision(engine)}")
     return 0
+
+
+class _MigrationStepPrinter(logging.Handler):
+    """Prints alembic's "Running upgrade 0006 -> 0007, <the revision's first line>" records to
+    stdout, as they are logged (before the step runs); alembic's other lines are not shown."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Running upgrade"):
+            print("  " + message.removeprefix("Running ").splitlines()[0], flush=True)
 
 
 # --- API keys ------------------------------------------------------------------------------------

@@ -614,3 +614,28 @@ def test_a_worker_stops_in_one_line_on_a_database_it_cannot_use(
     assert err.startswith(f"error: {says}"), err
     assert err.count("\n") == 1 and "s3cret" not in err
     assert started == []
+
+
+def test_migrate_says_each_step_as_it_starts(monkeypatch, tmp_path, capsys):
+    """A migration can run for minutes on a large database (0007 widens every id column):
+    `migrate` printed nothing until it was done. It now says where it starts, each step as
+    it begins (flushed, so a slow step is seen to be the one running), and where it ends."""
+    from app.migrate import head_revision
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'steps.db'}")
+    head = head_revision()
+    assert main(["migrate"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"migrating the database from no revision (empty) to {head}"
+    assert lines[1] == "  upgrade  -> 0001, initial schema"
+    steps = [line for line in lines if line.startswith("  upgrade ")]
+    assert len(steps) == int(head) and steps[-1].startswith(
+        f"  upgrade {int(head) - 1:04d} -> {head}, "
+    )
+    assert all("Context impl" not in line and "DDL" not in line for line in lines)
+    assert lines[-1] == f"database at revision {head}"
+    assert main(["migrate"]) == 0  # at head: nothing to run, and it says so
+    assert capsys.readouterr().out.splitlines() == [
+        f"database at revision {head} (no migration to run)"
+    ]

@@ -1,8 +1,10 @@
-"""Round 23: a hedge in parentheses after the promise ("SCIM by Q2 (tentative)") was not seen
-(the hedge words were looked for as the sentence's words, and "(tentative)" is none of them):
-a firm promise in the ledger. And a feature in a list given "now" for its own date ("Committed:
-SCIM (Q2), SSO (now)") took its neighbour's Q2: a false clear when SSO is planned for Q1 and
-was promised at once."""
+"""Round 23, from realistic sales notes: hedges in brackets; a list member's own "(now)"; our
+earlier rep's word; transcript answer lines ("Q: ... A: Q2", "Me: yes, by Q2"); a full stop
+inside quotes; misspelt promise words; "be able to"; remedies for a delay; "happy to confirm";
+the customer told in the passive; "ETA March"; "Commitments:"; the parts of a contract;
+someone's word to us; dates as people write them (2Q27, 30.06.2027, seasons, Christmas); our
+refusal in other words; soft words; a promise in brackets; the customer's own custom work;
+conditions ("assuming"). Each table says what was read before and why it was wrong."""
 
 from __future__ import annotations
 

@@ -81,6 +81,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # together take turns (an advisory lock on PostgreSQL, app/migrate.py).
     upgrade_to_head(engine)
     app = create_app(settings=settings, engine=engine)
+    import structlog
+
+    structlog.get_logger("app.serve").info(
+        "serve starting",
+        database=_without_password(settings.database_url, as_written=True),
+        worker_mode=settings.worker_mode,
+        crms=sorted(app.state.connectors),
+        listen=f"{host}:{port}",
+        public_base_url=settings.public_base_url,
+    )
     tune_garbage_collector(settings.gc_gen0_threshold)
     uvicorn.run(
         app,
@@ -105,6 +115,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     connectors = build_connectors(settings, engine)
     processor = default_processor(engine, settings, connectors)
     owner = default_owner()
+    import structlog
+
+    structlog.get_logger("app.worker").info(
+        "worker starting",
+        owner=owner,
+        database=_without_password(settings.database_url, as_written=True),
+        crms=sorted(connectors),
+    )
     worker = Worker(engine, settings, processor, owner=owner, grace_seconds=args.grace)
     tune_garbage_collector(settings.gc_gen0_threshold)
     metrics_server = _start_worker_metrics(args, settings, worker)

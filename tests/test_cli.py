@@ -639,3 +639,54 @@ def test_migrate_says_each_step_as_it_starts(monkeypatch, tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == [
         f"database at revision {head} (no migration to run)"
     ]
+
+
+def test_serve_says_at_start_what_it_runs_against_without_secrets(monkeypatch, tmp_path, capsys):
+    """An operator reading the log of a starting `serve` could not tell which database it
+    opened, whether the worker runs in it, or which CRMs it can read (an unset token showed
+    only later, as webhooks answered 503 'not configured'). One line says, with no secret."""
+    import json
+
+    import uvicorn
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    for name, value in {
+        "DATABASE_URL": url,
+        "WORKER_MODE": "off",
+        "LOG_FORMAT": "json",
+        "HUBSPOT_ACCESS_TOKEN": "pat-na1-secret-token",
+        "HUBSPOT_CLIENT_SECRET": "client-secret-value",
+        "PUBLIC_BASE_URL": "https://rg.example.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    monkeypatch.setattr("app.main.tune_garbage_collector", lambda threshold: None)
+    assert main(["serve", "--port", "8123"]) == 0
+    err = capsys.readouterr().err
+    assert "pat-na1-secret-token" not in err and "client-secret-value" not in err
+    [line] = [json.loads(x) for x in err.splitlines() if '"serve starting"' in x]
+    assert line["database"] == url
+    assert line["worker_mode"] == "off"
+    assert line["crms"] == ["hubspot", "test"]
+    assert line["listen"] == "127.0.0.1:8123"
+    assert line["public_base_url"] == "https://rg.example.com"
+
+
+def test_a_worker_says_at_start_what_it_runs_against_without_secrets(db, monkeypatch, capsys):
+    import json
+
+    from app.jobs import worker as worker_module
+
+    monkeypatch.setattr(worker_module.Worker, "run_forever", lambda *a: None)
+    monkeypatch.setattr(worker_module, "install_signal_handlers", lambda stop: None)
+    monkeypatch.setattr("app.main.tune_garbage_collector", lambda threshold: None)
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-secret-token")
+    capsys.readouterr()
+    assert main(["worker", "--no-schedules"]) == 0
+    err = capsys.readouterr().err
+    assert "pat-na1-secret-token" not in err
+    [line] = [json.loads(x) for x in err.splitlines() if '"worker starting"' in x]
+    assert line["database"] == str(db.url)
+    assert line["crms"] == ["hubspot", "test"]

@@ -213,6 +213,17 @@ class Settings(BaseSettings):
                 return None
         return value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_choice(cls, value: object) -> object:
+        # LOG_LEVEL=debug (uvicorn's own --log-level is lower-case) stopped start-up.
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", "worker_mode", "hubspot_guard_mode", mode="before")
+    @classmethod
+    def _lower_choice(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -287,6 +287,13 @@ def test_the_business_timezone_error_says_what_a_zone_name_looks_like(monkeypatc
         ("HOST", "0.0.0.0", "0.0.0.0"),
         ("HOST", "::", "::"),
         ("HOST", "guard.internal", "guard.internal"),
+        # A choice in any case, and around spaces (uvicorn's own --log-level is lower-case):
+        # `LOG_LEVEL=debug` stopped start-up.
+        ("LOG_LEVEL", "debug", "DEBUG"),
+        ("LOG_LEVEL", " Warning ", "WARNING"),
+        ("LOG_FORMAT", "JSON", "json"),
+        ("WORKER_MODE", "Off", "off"),
+        ("HUBSPOT_GUARD_MODE", "WARN", "warn"),
     ],
 )
 def test_good_values_of_the_checked_settings_are_read(variable, value, read, monkeypatch, tmp_path):

@@ -4,6 +4,7 @@
     python3 tasks.py serve   # create .venv, install, migrate, run the service (SQLite + embedded worker)
     python3 tasks.py demo    # the same, against the sandbox HubSpot, with sample deals
     python3 tasks.py test    # create .venv, install with test extras, run the whole suite
+    python3 tasks.py setup   # only create and install .venv
 
 The virtualenv is reinstalled only when pyproject.toml changes (a hash stamp in .venv), and
 recreated when it is broken (a half-made .venv without a working pip) or made by a Python

@@ -444,7 +444,8 @@ def register_core(sub) -> None:
         "--grace",
         type=_seconds,
         default=20.0,
-        help="seconds the batch in hand may run after SIGTERM before its leases are released",
+        help="seconds the batch in hand may run after SIGTERM before its leases are released "
+        "(default 20)",
     )
     p.add_argument(
         "--metrics-port",

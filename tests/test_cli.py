@@ -690,3 +690,10 @@ def test_a_worker_says_at_start_what_it_runs_against_without_secrets(db, monkeyp
     [line] = [json.loads(x) for x in err.splitlines() if '"worker starting"' in x]
     assert line["database"] == str(db.url)
     assert line["crms"] == ["hubspot", "test"]
+
+
+def test_worker_help_gives_the_grace_default(capsys):
+    """The grace an orchestrator's stop timeout must exceed (compose: stop_grace_period)."""
+    with pytest.raises(SystemExit):
+        main(["worker", "--help"])
+    assert "(default 20)" in " ".join(capsys.readouterr().out.split())

@@ -196,3 +196,11 @@ def test_a_failed_install_is_one_line_saying_what_failed(monkeypatch, tmp_path, 
     assert err.startswith(f"tasks.py: setting up {tmp_path / '.venv'} failed: ")
     assert "pip --disable-pip-version-check -q install --upgrade pip` exited with 1" in err
     assert err.count("\n") == 1
+
+
+def test_the_usage_lists_every_command_tasks_takes(capsys, monkeypatch, tmp_path):
+    tasks = _load_tasks(monkeypatch, tmp_path / ".venv")
+    assert tasks.main([]) == 2
+    usage = capsys.readouterr().out
+    for command in ("serve", "demo", "test", "setup"):
+        assert f"python3 tasks.py {command} " in usage, command

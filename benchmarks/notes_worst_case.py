@@ -41,6 +41,9 @@ PATTERNS = {
     "html-li": "<li>SSO ",
     "newlines": "SSO\n",
     "colons": "SSO: ",
+    # a promise in brackets after each feature, features joined by "and" (`_split_bracketed`
+    # cuts a clause per feature: 0.76 s -> 8.5 s at 64 KB before its lookups were bisections)
+    "brackets": "SSO (Q2 commit) and SCIM, ",
 }
 
 

@@ -761,7 +761,7 @@ _BOUNDARY = re.compile(
 _BOUNDARY_CHAR = re.compile(r"[\n<>!?.]")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # compared by identity: `clauses.index(c)` in a long sentence
 class _Clause:
     start: int  # offsets into the note
     end: int
@@ -1898,50 +1898,71 @@ def _split_bracketed(
     """A promise in brackets right after a feature is that feature's: "Product: SSO, SCIM (Q2
     commit)" promises SCIM, not SSO. Cut the clause at the joint (", ", " and ") before such a
     feature when the part before it names another feature and holds no promise cue of its own
-    ("We promised SSO, SCIM (Q2)" stays whole: the promise is both's)."""
+    ("We promised SSO, SCIM (Q2)" stays whole: the promise is both's), and at the joint after
+    its brackets when a feature follows ("SCIM (Q2 commit), SSO").
+
+    Offsets are found by bisection in sorted lists (names, cues, closing brackets) and the
+    note's index of joints (`_joints`): a hostile sentence of thousands of "SSO (committed), "
+    costs each name a few lookups, not a scan of the sentence."""
+    starts = [n.start for n in names]
+    cue_at = sorted(m.start(m.lastgroup) for m in cues if m.lastgroup in ("promise", "custom"))
+    if not cue_at:
+        return
+    hi = clauses[-1].end
+    closes = [m.start() for m in _CLOSE_BRACKET.finditer(low, clauses[0].start, hi)]
+    commas, ands = _joints(low)
+
+    def cue_in(lo: int, up: int) -> bool:
+        j = bisect_left(cue_at, lo)
+        return j < len(cue_at) and cue_at[j] < up
+
+    def named_in(lo: int, up: int) -> bool:
+        j = bisect_left(starts, lo)
+        return j < len(starts) and starts[j] < up
+
+    def cut(i: int, c: _Clause, joint: int) -> None:
+        nxt = joint + (2 if low.startswith(", ", joint) else 5)
+        clauses[i : i + 1] = [_Clause(c.start, joint), _Clause(nxt, c.end)]
+
+    i = 0
     for n in names:
         k = n.end
-        while k < len(low) and low[k] == " ":
+        while k < hi and low[k] == " ":
             k += 1
         if not low.startswith("(", k):
             continue
-        close = low.find(")", k)
-        if close < 0 or not any(
-            m.lastgroup in ("promise", "custom") and k < m.start(m.lastgroup) < close for m in cues
-        ):
+        j = bisect_left(closes, k)
+        if j == len(closes) or not cue_in(k + 1, closes[j]):
             continue
-        i = next((i for i, c in enumerate(clauses) if c.start <= n.start < c.end), -1)
-        if i < 0:
-            continue
+        close = closes[j]
+        while i + 1 < len(clauses) and clauses[i].end <= n.start:
+            i += 1
         c = clauses[i]
-        joint = max(low.rfind(", ", c.start, n.start), low.rfind(" and ", c.start, n.start))
-        if joint >= 0 and any(c.start <= o.start < joint for o in names):
-            if _cue_between(cues, c.start, joint):
+        if not c.start <= n.start < c.end:
+            continue
+        joint = max(
+            _last_before(commas, c.start, n.start, 2), _last_before(ands, c.start, n.start, 5)
+        )
+        if joint >= 0 and named_in(c.start, joint):
+            if cue_in(c.start, joint):
                 continue  # "We promised SSO, SCIM (Q2)": the promise is both's
-            nxt = joint + (2 if low.startswith(", ", joint) else 5)
-            clauses[i : i + 1] = [_Clause(c.start, joint), _Clause(nxt, c.end)]
+            cut(i, c, joint)
             i += 1
             c = clauses[i]
         # ... and the features listed after it: "SCIM (Q2 commit), SSO", "SSO, SCIM (promised
         # by Q2), offline mode (nice to have)"
-        if _cue_between(cues, c.start, k):
+        if cue_in(c.start, k):
             continue  # "We promised SCIM (by Q2) and SSO": the promise before is both's
         after = [
-            x for x in (low.find(", ", close, c.end), low.find(" and ", close, c.end)) if x >= 0
+            x
+            for x in (_first_after(commas, close, c.end, 2), _first_after(ands, close, c.end, 5))
+            if x >= 0
         ]
-        if not after:
-            continue
-        joint = min(after)
-        if any(joint < o.start < c.end for o in names):
-            nxt = joint + (2 if low.startswith(", ", joint) else 5)
-            clauses[i : i + 1] = [_Clause(c.start, joint), _Clause(nxt, c.end)]
+        if after and named_in(min(after) + 1, c.end):
+            cut(i, c, min(after))
 
 
-def _cue_between(cues: list[re.Match[str]], lo: int, hi: int) -> bool:
-    """Whether a promise or custom-build cue starts in low[lo:hi]."""
-    return any(
-        m.lastgroup in ("promise", "custom") and lo <= m.start(m.lastgroup) < hi for m in cues
-    )
+_CLOSE_BRACKET = re.compile(r"\)")
 
 
 def _inside_promise(cues: list[re.Match[str]]) -> Callable[[int], bool]:
@@ -4024,13 +4045,11 @@ _DENIAL_TAIL_TEXT = "now yet anymore for them right today at this point initiall
 _DENIAL_TAIL = frozenset(_DENIAL_TAIL_TEXT.split())
 
 
-def _need_denied_next(
-    low: str, clauses: list[_Clause], c: _Clause, mentions: list[Mention]
-) -> bool:
-    """Whether the clause after `c` is nothing but a need denied ("Multi-region would be nice
-    but not needed", "SCIM came up, though not required for now"): it names nothing, so it
-    speaks of `c`'s features. Not "SSO is needed but not required by Q1" (a date follows)."""
-    after = clauses[clauses.index(c) + 1]
+def _need_denied_next(low: str, after: _Clause, mentions: list[Mention]) -> bool:
+    """Whether `after`, the clause after a feature's, is nothing but a need denied
+    ("Multi-region would be nice but not needed", "SCIM came up, though not required for
+    now"): it names nothing, so it speaks of that clause's features. Not "SSO is needed but
+    not required by Q1" (a date follows)."""
     if not after.neg_after or any(after.start <= n.start < after.end for n in mentions):
         return False
     s = after.neg_after[0]
@@ -4626,10 +4645,12 @@ def _sentence_references(
     claimed: set[int] = set()  # ids of the clauses naming a kept feature
     others: bool | None = None  # whether another party's product may be named (`_other_product`)
     soft: set[int] = set()  # ids of mentions needed but "not a blocker": nice to have
+    ends = [c.end for c in clauses] if len(clauses) > 1 else None
     for i, m in enumerate(mentions):
-        c = last
-        if len(clauses) > 1:  # the clause the mention starts in
-            c = next((c for c in clauses if m.start < c.end), last)
+        c, j = last, len(clauses) - 1
+        if ends is not None:  # the clause the mention starts in (the first ending after it)
+            j = bisect_right(ends, m.start)
+            c = clauses[j] if j < len(clauses) else last
         if c.neg_after and any(p >= m.end for p in c.neg_after):
             if not _needed_not_blocking(low, c, m):
                 continue  # "SCIM is not required", "SCIM is not a blocker"
@@ -4649,12 +4670,12 @@ def _sentence_references(
             and _other_product(low, c.start, b, m)
         ):
             continue  # "Competitor X has offline mode" (also "...; we will have SCIM by Q1")
-        if c is not last and not c.promise and _need_denied_next(low, clauses, c, mentions):
+        if c is not last and not c.promise and _need_denied_next(low, clauses[j + 1], mentions):
             continue  # "Multi-region would be nice but not needed"
         if (c is not last or c.question) and _label_only(low, c, m):
             # "Offline mode: not needed", "- Offline mode - nope", "Offline mode? Not needed."
             if c is not last:
-                after = clauses[clauses.index(c) + 1]
+                after = clauses[j + 1]
                 # (a negation of a feature named after it is that one's: "SCIM - Q1, not SSO",
                 # "SCIM - Q1 (not SSO)" keep SCIM)
                 if (

@@ -616,3 +616,39 @@ def test_0022_gives_existing_entries_their_signing_time_as_recorded_at(
         columns = {c["name"] for c in inspect(engine).get_columns("commitment")}
         assert not {"recorded_at", "withdrawn_at"} & columns
         upgrade_to_head(engine)
+
+
+def test_0024_rebuilds_product_mapping_with_autoincrement_keeping_rows(tmp_path):
+    """SQLite reused the highest id once its row was deleted; after 0024 a deleted mapping's id
+    is never given to another, the rows and the unique constraint kept."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    insert = text(
+        "INSERT INTO product_mapping (match_kind, match_value, match_key, feature_keys, "
+        "created_at, updated_at) VALUES ('sku', :v, :v, '[\"sso\"]', '2026-12-01 00:00:00', "
+        "'2026-12-01 00:00:00')"
+    )
+    try:
+        with _at_revision(engine, "0023") as conn:
+            conn.execute(insert, [{"v": "a"}, {"v": "b"}, {"v": "c"}])
+            conn.execute(text("DELETE FROM product_mapping WHERE match_value = 'c'"))
+        upgrade_to_head(engine)
+        with engine.begin() as conn:
+            sql = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'product_mapping'")
+            ).scalar_one()
+            rows = conn.execute(
+                text("SELECT id, match_value FROM product_mapping ORDER BY id")
+            ).all()
+            conn.execute(text("DELETE FROM product_mapping WHERE match_value = 'b'"))
+            conn.execute(insert, {"v": "d"})
+            new_id = conn.execute(
+                text("SELECT id FROM product_mapping WHERE match_value = 'd'")
+            ).scalar_one()
+            with pytest.raises(Exception, match="UNIQUE"), conn.begin_nested():
+                conn.execute(insert, {"v": "a"})
+        assert "AUTOINCREMENT" in sql.upper()
+        assert [tuple(r) for r in rows] == [(1, "a"), (2, "b")]
+        # 3 (the row deleted before the rebuild) is lost to SQLite's old rule; 2 is not reused
+        assert new_id == 3
+    finally:
+        engine.dispose()

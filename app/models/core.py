@@ -387,7 +387,14 @@ class ProductMapping(SQLModel, table=True):
     """
 
     __tablename__ = "product_mapping"
-    __table_args__ = (UniqueConstraint("match_kind", "match_key", name="uq_product_mapping_key"),)
+    # AUTOINCREMENT on SQLite: a deleted mapping's id is never given to another (SQLite reuses
+    # the highest id once its row is deleted: the audit log's history of "mapping 2" mixed two
+    # mappings, and a script holding the old id edited the new one). PostgreSQL's sequence
+    # never reuses one.
+    __table_args__ = (
+        UniqueConstraint("match_kind", "match_key", name="uq_product_mapping_key"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     match_kind: str = Field(max_length=16)  # sku | product_id | name

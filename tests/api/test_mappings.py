@@ -1179,3 +1179,21 @@ def test_a_mapping_read_back_whole_can_be_put_back(client, revops, engine):
     assert _mappings(engine) == {("sku", "ENT-SSO"): ["audit"]}
     r = client.put(f"/api/v1/mappings/{mapping_id}", json={**read, "colour": "red"}, headers=revops)
     assert r.status_code == 422 and "colour" in r.text
+
+
+def test_a_deleted_mappings_id_is_never_given_to_another(client, revops):
+    """SQLite gave the next mapping the id of the newest one deleted: its audit history mixed
+    the two, and a script holding the old id edited the new mapping (PUT 200, not 404)."""
+
+    def create(value: str) -> int:
+        body = {"match_kind": "sku", "match_value": value, "feature_keys": ["sso"]}
+        r = client.post("/api/v1/mappings", json=body, headers=revops)
+        assert r.status_code == 201, r.text
+        return r.json()["mapping"]["id"]
+
+    create("A")
+    gone = create("B")
+    assert client.delete(f"/api/v1/mappings/{gone}", headers=revops).status_code == 200
+    assert create("C") != gone
+    stale = client.put(f"/api/v1/mappings/{gone}", json={"feature_keys": ["scim"]}, headers=revops)
+    assert stale.status_code == 404

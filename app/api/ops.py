@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
@@ -68,9 +68,29 @@ def _known_to_code(revision: str) -> bool:
         return False
 
 
-@router.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get(
+    "/healthz",
+    tags=["ops"],
+    summary="Liveness: the process answers, and its embedded worker (serve's default) is alive "
+    "(503 'unhealthy' when it stopped, is stuck on a batch or its loop went silent)",
+)
+def healthz(request: Request) -> JSONResponse:
+    """`serve`'s in-process worker is part of this process: a worker that died or hangs on a
+    batch processes nothing while the API answered ok, and this is the image's health check.
+    Its `Worker.health()` decides, as the standalone worker's own /healthz does (a database
+    outage is not unhealthy: /readyz reports that). Without an embedded worker
+    (WORKER_MODE=off) the process answering is all."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return JSONResponse({"status": "ok"})
+    try:
+        ok, details = runtime.worker.health()
+    except Exception as exc:  # a broken check is an unhealthy answer, not a 500
+        ok, details = False, {"error": type(exc).__name__}
+    return JSONResponse(
+        {"status": "ok" if ok else "unhealthy", "worker": details},
+        status_code=200 if ok else 503,
+    )
 
 
 @router.get(

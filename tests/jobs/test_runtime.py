@@ -123,3 +123,27 @@ def test_a_stop_event_counts_the_grace_period_from_the_first_request():
     stop.set_at = first - 10  # as if the request came 10 s ago
     assert stop.remaining(5) == 0.0
     assert stop.is_set()
+
+
+def test_the_apis_healthz_reports_the_embedded_worker(make_app):
+    """`serve`'s worker runs in the API's process: one stuck on a batch, or stopped, processes
+    nothing while /healthz (the image's health check) answered ok."""
+    processor = RecordingProcessor()
+    app = make_app(connectors={}, worker_mode="embedded", worker_poll_seconds=0.05)
+    app.state.processor_factory = lambda _engine, _settings, _connectors: processor
+    with TestClient(app) as client:
+        alive = client.get("/healthz")
+        assert alive.status_code == 200
+        assert alive.json()["status"] == "ok" and alive.json()["worker"]["stuck"] is False
+
+        app.state.runtime.worker._stuck_since = time.monotonic() - 1000  # a batch that hangs
+        stuck = client.get("/healthz")
+        assert stuck.status_code == 503
+        assert stuck.json()["status"] == "unhealthy" and stuck.json()["worker"]["stuck"] is True
+        app.state.runtime.worker._stuck_since = None
+
+
+def test_the_apis_healthz_without_a_worker_is_the_process_answering(make_app):
+    app = make_app(connectors={}, worker_mode="off")
+    with TestClient(app) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}

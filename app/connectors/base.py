@@ -166,6 +166,15 @@ class CrmConnector(Protocol):
         """Apply each item idempotently; per-deal failures go into WriteOutcome.error."""
         ...
 
+    def complete_tasks(self, task_ids: Sequence[str]) -> dict[str, ConnectorError | None]:
+        """Mark these roadmap tasks completed (those of deals deleted or merged away in the
+        CRM: the rep has nothing left to do on them), in batches. Keyed by the ids as given:
+        None when the CRM holds the task completed now, or no longer has it (deleted: done as
+        well); else the error, typed as for any other call (a transient one is retried later).
+
+        Raises TransientError / PermanentError / CredentialsError when none can be sent."""
+        ...
+
     def changed_deal_ids(self, since: datetime | None) -> list[str]:
         """Deals modified since `since`, and deals in won stages (reconciliation)."""
         ...

@@ -90,6 +90,22 @@ class TestCrmConnector:
                 outcomes[item.deal_id] = self._write_one(session, item)
         return outcomes
 
+    def complete_tasks(self, task_ids: Sequence[str]) -> dict[str, ConnectorError | None]:
+        """Complete these tasks; one that no longer exists counts as done."""
+        if not task_ids:
+            return {}
+        self._call("complete_tasks")
+        out: dict[str, ConnectorError | None] = {}
+        with session_scope(self.engine) as session:
+            for task_id in dict.fromkeys(task_ids):
+                task = session.get(TestCrmTask, int(task_id)) if task_id.isdigit() else None
+                if task is not None and task.open:
+                    task.open = False
+                    task.updated_at = utcnow()
+                    session.add(task)
+                out[task_id] = None
+        return out
+
     def changed_deal_ids(self, since: datetime | None) -> list[str]:
         self._call("changed_deal_ids")
         with Session(self.engine) as session:
@@ -114,7 +130,8 @@ class TestCrmConnector:
         outcome = WriteOutcome(deal_id=item.deal_id)
         row = session.get(TestCrmDeal, item.deal_id)
         if row is None or row.deleted:
-            outcome.error = ConnectorError(f"deal {item.deal_id} does not exist in the test CRM")
+            # Deleted since the read: nothing to write to (as HubSpot and Salesforce report it).
+            outcome.deal_gone = True
             return outcome
         desired = {
             "status": item.status.value,

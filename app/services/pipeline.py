@@ -5,7 +5,8 @@ For each claimed batch, per CRM:
     read snapshots in one batch  →  evaluate against the roadmap and rules  →  store the deal,
     the evaluation and the dependency index (one transaction)  →  write back only what changed
     (one batched connector call, outside any database transaction)  →  record what the CRM now
-    holds (one transaction).
+    holds (one transaction)  →  complete the open roadmap tasks of deals found gone, deleted or
+    merged away, by the read or the write (one batched call, then one transaction).
 
 Events are hints: the snapshot is always read fresh, except for items queued because the roadmap
 or an approval changed (reason "roadmap" / "approval"): the deal itself did not change, so its
@@ -58,6 +59,8 @@ log = structlog.get_logger(__name__)
 
 STORED_SNAPSHOT_REASONS = frozenset(SNAPSHOT_ONLY_REASONS)
 CHUNK = 500
+# The write log's reason for completing a task no write planned (`_complete_gone_tasks`).
+GONE_FROM_CRM = "deleted or merged away in the CRM"
 
 
 class DealPipeline:
@@ -167,6 +170,9 @@ class DealPipeline:
         )
 
         plans: list[DealWriteBack] = []
+        # Deals found gone whose roadmap task is still open: deal id -> task id, completed in
+        # the CRM once their untrack is committed (`_complete_gone_tasks`).
+        gone_tasks: dict[str, str] = {}
         with session_scope(self.engine) as session:
             from app.services import ledger
 
@@ -203,8 +209,10 @@ class DealPipeline:
                 d: snap for d, snap in snapshots.items() if snap is not None and d not in overtaken
             }
             for deal_id in to_read:
-                if snapshots.get(deal_id) is None and deal_id not in overtaken:
-                    untrack(session, crm, deal_id)
+                if snapshots.get(deal_id) is not None or deal_id in overtaken:
+                    continue
+                if (task_id := untrack(session, crm, deal_id)) is not None:
+                    gone_tasks[deal_id] = task_id
             evaluated = evaluate_and_store_many(
                 session, context, list(present.values()), triggers=reasons
             )
@@ -261,8 +269,27 @@ class DealPipeline:
                 )
 
         outcomes = {item.id: Outcome.done() for item in items}
-        if not plans:
-            return outcomes
+        if plans:
+            self._write(connector, items, plans, now, outcomes, gone_tasks)
+        if gone_tasks:
+            self._complete_gone_tasks(connector, items, gone_tasks, outcomes)
+        return outcomes
+
+    def _write(
+        self,
+        connector: CrmConnector,
+        items: Sequence[QueueItem],
+        plans: Sequence[DealWriteBack],
+        now: datetime,
+        outcomes: dict[int, Outcome],
+        gone_tasks: dict[str, str],
+    ) -> None:
+        """Write the plans back (one batched call, outside any transaction), then record what
+        the CRM holds now (one transaction). A deal the write found gone is untracked; its
+        open task, if any, goes into `gone_tasks`."""
+        from app.services import ledger
+
+        crm = connector.name
         results = connector.write_back(plans)
         item_by_deal = {item.deal_id: item for item in items}
         with session_scope(self.engine) as session:
@@ -296,7 +323,8 @@ class DealPipeline:
                 if result.reverted_to_stage:  # never signed: what this check recorded goes
                     ledger.withdraw_reverted_win(session, crm, plan.deal_id, plan.checked_at)
                 if result.deal_gone:
-                    untrack(session, crm, plan.deal_id)
+                    if (task_id := untrack(session, crm, plan.deal_id)) is not None:
+                        gone_tasks[plan.deal_id] = task_id
                     continue
                 deal = deals[plan.deal_id]
                 values, log_row = record_write(session, plan, result, now, deal)
@@ -315,7 +343,83 @@ class DealPipeline:
                 session.execute(insert(WriteBackLog.__table__), logs)
             if reread:  # changed in the CRM since the snapshot written from: read it again
                 enqueue_deals(session, crm, reread, reason="reconcile")
-        return outcomes
+
+    def _complete_gone_tasks(
+        self,
+        connector: CrmConnector,
+        items: Sequence[QueueItem],
+        gone: dict[str, str],
+        outcomes: dict[int, Outcome],
+    ) -> None:
+        """Complete the open roadmap tasks of deals found gone (deleted, or merged into another
+        deal: HubSpot moves the secondary's tasks to the primary, where ours stayed open beside
+        the primary's own). `gone`: deal id -> task id, their untrack already committed. One
+        batched connector call, outside any transaction; then one transaction records it.
+
+        The deal keeps `crm_task_open` until the CRM confirms. A failure is the deal's outcome
+        like a failed write's: retried (the deal is read again, found gone again and its task
+        completed then; a crash before this point leaves its lease to expire the same way) or
+        dead (visible, replayable). A task the CRM no longer has counts as completed."""
+        crm = connector.name
+        try:
+            results: dict[str, Any] = dict(connector.complete_tasks(sorted(set(gone.values()))))
+        except Exception as exc:  # the call failed as a whole: every task is retried
+            log.warning("completing gone deals' tasks failed", crm=crm, error=str(exc))
+            results = {task_id: exc for task_id in gone.values()}
+        errors: dict[str, Exception] = {}
+        for deal_id, task_id in gone.items():
+            if task_id not in results:
+                errors[deal_id] = TransientError("connector returned no outcome for the task")
+            elif results[task_id] is not None:
+                errors[deal_id] = results[task_id]
+        item_by_deal = {item.deal_id: item for item in items}
+        with session_scope(self.engine) as session:
+            logs: list[dict] = []
+            back: list[str] = []
+            for ids in _chunks(sorted(gone), CHUNK):
+                for deal in session.exec(
+                    select(Deal).where(Deal.crm == crm, Deal.deal_id.in_(ids))
+                ):
+                    error = errors.get(deal.deal_id)
+                    logs.append(
+                        {
+                            "crm": crm,
+                            "deal_id": deal.deal_id,
+                            "evaluation_id": deal.last_evaluation_id,
+                            "changes": {"task": "completed", "deal": GONE_FROM_CRM},
+                            "outcome": "error" if error else "ok",
+                            "error": str(error) if error else None,
+                            "created_at": utcnow(),
+                        }
+                    )
+                    task_id = gone[deal.deal_id]
+                    if error is not None or deal.crm_task_id != task_id:
+                        continue
+                    deal.crm_task_open = False
+                    if isinstance((deal.written or {}).get("task"), dict):
+                        # What the CRM holds now: a deal restored later reopens it if needed.
+                        deal.written = {
+                            **deal.written,
+                            "task": {**deal.written["task"], "open": False},
+                        }
+                    deal.updated_at = utcnow()
+                    session.add(deal)
+                    if deal.tracked:  # restored and read meanwhile: check it again
+                        back.append(deal.deal_id)
+            if logs:
+                session.execute(insert(WriteBackLog.__table__), logs)
+            if back:
+                enqueue_deals(session, crm, back, reason="reconcile")
+        for deal_id, error in errors.items():
+            log.warning(
+                "could not complete a gone deal's task; retried",
+                crm=crm,
+                deal_id=deal_id,
+                task_id=gone[deal_id],
+                error=str(error),
+            )
+            if deal_id in item_by_deal:
+                outcomes[item_by_deal[deal_id].id] = Outcome.from_exception(error)
 
     # --- write planning ---------------------------------------------------------------------
 
@@ -916,10 +1020,14 @@ def _chunks(values: Sequence[str], size: int) -> Iterable[Sequence[str]]:
         yield values[start : start + size]
 
 
-def untrack(session: Session, crm: str, deal_id: str) -> None:
+def untrack(session: Session, crm: str, deal_id: str) -> str | None:
     """The deal is gone from the CRM: stop tracking it and drop it from the dependency index.
 
     Deleting the rows also takes the deal out of exposure (its copied `deal_open` would be stale).
+    Returns the id of the deal's roadmap task if it is still open: the caller has it completed
+    in the CRM after this transaction commits (`DealPipeline._complete_gone_tasks`), else it
+    stays open in the owner's task list for good. `crm_task_open` stays true until the CRM
+    confirms, so a completion that fails is asked for again at the deal's next pass.
     """
     deal = session.exec(select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id)).first()
     if deal is not None:
@@ -929,6 +1037,9 @@ def untrack(session: Session, crm: str, deal_id: str) -> None:
     session.execute(
         delete(DealFeature).where(DealFeature.crm == crm, DealFeature.deal_id == deal_id)
     )
+    if deal is not None and deal.crm_task_id and deal.crm_task_open:
+        return deal.crm_task_id
+    return None
 
 
 def lock_deals(session: Session, deal_ids: Mapping[str, Iterable[str]]) -> None:

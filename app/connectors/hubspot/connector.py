@@ -1117,6 +1117,23 @@ class HubSpotConnector:
         returned = {str(obj.id) for obj in response.results or []}
         return {p["task_id"] for p in plans} - returned
 
+    def complete_tasks(self, task_ids: Sequence[str]) -> dict[str, ConnectorError | None]:
+        """Complete the roadmap tasks of deals deleted or merged away (a merge moves the
+        secondary's tasks to the primary, where ours stayed open beside the primary's own).
+        Only `hs_task_status` is sent, in the tasks batch updates the write uses (100 a call):
+        the task keeps its text, owner and due date. A task HubSpot no longer has (deleted by
+        a user) is done; a refused batch is split until the refused input is alone."""
+        out: dict[str, ConnectorError | None] = {}
+        inputs = [
+            {"deal_id": None, "task_id": t, "task_update": {"hs_task_status": "COMPLETED"}}
+            for t in dict.fromkeys(task_ids)
+        ]
+        for chunk in _chunks(inputs, BATCH):
+            for part, result in self._isolated(list(chunk), self._update_tasks):
+                error = result if isinstance(result, ConnectorError) else None
+                out.update((p["task_id"], error) for p in part)
+        return out
+
     def _isolated(
         self, chunk: list, send: Any, unowned: Callable[[Any], Any] | None = None
     ) -> list[tuple[list, Any]]:

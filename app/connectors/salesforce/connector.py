@@ -1189,6 +1189,56 @@ class SalesforceConnector:
             self._settle_suspects(suspects)
         return {p["deal_id"]: self._finish(p) for p in plans}
 
+    def complete_tasks(self, task_ids: Sequence[str]) -> dict[str, ConnectorError | None]:
+        """Complete the roadmap tasks of opportunities deleted since (the org's closed
+        TaskStatus, as a write completes a task), 200 Task updates per sObject Collections
+        request. Salesforce deletes an opportunity's activities with it, so the usual answer is
+        ENTITY_IS_DELETED (or another missing-record code): that task is done as well. A task
+        whose owner is an inactive user (refused with INACTIVE_OWNER_OR_USER) is sent again
+        owned by the integration user, when SALESFORCE_INTEGRATION_USER_ID is set."""
+        out: dict[str, ConnectorError | None] = {}
+        if not task_ids:
+            return out
+        facts = self.ensure_facts()
+        ops: list[tuple[str, dict, dict, str, str | None]] = []
+        for task_id in dict.fromkeys(task_ids):
+            try:
+                sf_id = to18(task_id)
+            except ValueError:
+                out[task_id] = PermanentError(f"Salesforce: not a Task id: {task_id!r}")
+                continue
+            record = {"attributes": {"type": "Task"}, "Id": sf_id, "Status": facts.status_done}
+            ops.append(("PATCH", record, {"task_id": task_id}, "task_complete", None))
+        pending = ops
+        while pending:
+            results, _checked = self._run_collections(pending)
+            again = []
+            for op, res in zip(pending, results, strict=True):
+                _method, record, ref, _role, _key = op
+                if res.get("success"):
+                    out[ref["task_id"]] = None
+                    continue
+                if isinstance(res.get("exception"), ConnectorError):
+                    out[ref["task_id"]] = res["exception"]  # the call failed: sent again later
+                    continue
+                errs = res.get("errors") or []
+                code = error_code(errs[0]) if errs else "UNKNOWN"
+                message = "; ".join(f"{error_code(e)}: {e.get('message', '')}" for e in errs)
+                if code in MISSING_CODES:
+                    out[ref["task_id"]] = None  # deleted (with its opportunity): done
+                elif (
+                    code == INACTIVE_OWNER
+                    and self.integration_user_id
+                    and record.get("OwnerId") != self.integration_user_id
+                ):
+                    again.append(
+                        (*op[:1], {**record, "OwnerId": self.integration_user_id}, *op[2:])
+                    )
+                else:
+                    out[ref["task_id"]] = classify(code, message or code)
+            pending = again
+        return out
+
     def _seen_at_read(
         self, plans: list[dict], items: dict[str, DealWriteBack]
     ) -> dict[str, tuple[datetime | None, datetime | None]]:

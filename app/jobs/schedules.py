@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector
+from app.jobs.streak import FailureStreak
 from app.models import PeriodicJob, utcnow
 from app.models.types import as_utc
 from app.settings import MAX_INTERVAL_SECONDS, Settings
@@ -307,11 +308,14 @@ class ScheduleRunner:
         return ran
 
     def run_forever(self, stop_event: threading.Event, *, poll_seconds: float = 1.0) -> None:
+        passes = FailureStreak("schedule pass", poll_seconds)  # a database outage: see there
         while not stop_event.is_set():
             try:
                 self.run_due(stop_event)
-            except Exception:
-                log.exception("schedule pass failed")
+            except Exception as exc:
+                stop_event.wait(passes.failed(exc))
+                continue
+            passes.ok()
             stop_event.wait(poll_seconds)
 
 

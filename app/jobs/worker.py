@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from app import metrics
 from app.jobs import queue
+from app.jobs.streak import FailureStreak
 from app.jobs.types import Outcome, Processor, QueueItem
 from app.models import utcnow
 from app.settings import Settings
@@ -196,14 +197,17 @@ class Worker:
         log.info("worker stopped", owner=self.owner)
 
     def _loop(self, stop_event: threading.Event) -> None:
+        # A database outage fails every claim: one traceback, then a line a minute, and the
+        # tries slow down to one a minute (`FailureStreak`).
+        claims = FailureStreak("claim", self.settings.worker_poll_seconds * 4)
         while not stop_event.is_set():
             self.beat()
             try:
                 items = self.claim()
-            except Exception:
-                log.exception("claim failed")
-                stop_event.wait(self.settings.worker_poll_seconds * 4)
+            except Exception as exc:
+                stop_event.wait(claims.failed(exc))
                 continue
+            claims.ok()
             if not items:
                 stop_event.wait(self.settings.worker_poll_seconds)
                 continue

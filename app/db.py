@@ -23,6 +23,15 @@ from sqlmodel import Session, create_engine
 
 from app.errors import WriteSlotBusy
 
+# SQLite's own lower() folds A-Z only: "ÜBERPRÜFUNG" stayed "ÜBERPRÜFUNG", so a search found a
+# capital non-ASCII letter on PostgreSQL (its lower() follows the locale) and not on SQLite.
+# Every SQLite connection gets this function, Python's str.lower (`search.lower` uses it).
+SQLITE_LOWER = "rg_lower"
+
+
+def py_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
 
 def json_dumps(value: Any) -> str:
     """JSON columns, written: orjson (~4x the standard library on deal snapshots, findings
@@ -72,6 +81,8 @@ def make_engine(database_url: str, **kwargs) -> Engine:
             cur.close()
             # pysqlite's own implicit BEGIN is deferred and starts late; we issue BEGIN ourselves.
             dbapi_conn.isolation_level = None
+            # lower() as Python folds, for searches (SQLite's folds A-Z only): `search.lower`
+            dbapi_conn.create_function(SQLITE_LOWER, 1, py_lower, deterministic=True)
 
         checkpointer = WalCheckpointer(url.database) if file_db else None
         if checkpointer is not None:

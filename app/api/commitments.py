@@ -16,6 +16,7 @@ from app.models import Commitment
 from app.services import queries
 from app.services.queries import PageResult, currency_label, money
 from app.services.search import contains_text
+from app.services.search import lower as search_lower
 
 router = APIRouter(tags=["commitments"])
 
@@ -226,10 +227,11 @@ def list_commitments(
     )
     if q:  # literal text, any case: "100%" is no wildcard (`contains_text`)
         text = q.lower()
+        dialect = session.get_bind().dialect.name
         conds.append(
             or_(
-                contains_text(func.lower(Commitment.deal_name), text),
-                contains_text(func.lower(Commitment.account_name), text),
+                contains_text(search_lower(Commitment.deal_name, dialect), text),
+                contains_text(search_lower(Commitment.account_name, dialect), text),
             )
         )
     total = session.execute(select(func.count()).select_from(Commitment).where(*conds)).scalar_one()

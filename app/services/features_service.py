@@ -22,6 +22,7 @@ from app.services import audit
 from app.services.catalog import feature_from_row
 from app.services.fanout import FanOutResult, fan_out, feature_scope
 from app.services.search import contains_text
+from app.services.search import lower as search_lower
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
 
@@ -269,24 +270,10 @@ def list_features(
     return total, list(rows)
 
 
-# SQLite's own lower() folds A-Z only: "ÜBERPRÜFUNG" stayed "ÜBERPRÜFUNG", so a feature
-# named with a capital non-ASCII letter was not found even by its name as written. On SQLite
-# the search lower-cases with Python's str.lower, as the query is, registered on the
-# request's connection; PostgreSQL's lower() follows the database's locale already.
-SQLITE_LOWER = "rg_lower"
-
-
-def _py_lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
 def _lower_function(session: Session):
-    """SQL lower() for the search: func.lower, or on SQLite `SQLITE_LOWER` (str.lower)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return func.lower
-    raw = session.connection().connection.driver_connection
-    raw.create_function(SQLITE_LOWER, 1, _py_lower, deterministic=True)
-    return getattr(func, SQLITE_LOWER)
+    """SQL lower() for the search, as str.lower folds on both databases (`search.lower`)."""
+    dialect = session.get_bind().dialect.name
+    return lambda column: search_lower(column, dialect)
 
 
 def _refuse_unknown_source(session: Session, source: str) -> None:

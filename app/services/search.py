@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import func
 from sqlalchemy.sql.elements import ColumnElement
+
+from app.db import SQLITE_LOWER
+
+
+def lower(column: Any, dialect: str) -> ColumnElement:
+    """SQL lower() of `column` as Python's str.lower folds, on SQLite (`SQLITE_LOWER`) and on
+    PostgreSQL alike: lower-case the searched text with `str.lower` to compare."""
+    return getattr(func, SQLITE_LOWER)(column) if dialect == "sqlite" else func.lower(column)
 
 
 def contains_text(column: ColumnElement, text: str) -> ColumnElement[bool]:

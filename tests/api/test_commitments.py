@@ -138,6 +138,25 @@ def test_the_name_search_is_literal_text_in_any_case(client, api_key, engine):
     assert found("INITECH") == ["q2"]
 
 
+def test_the_name_search_folds_non_ascii_capitals_on_both_databases(client, api_key, engine):
+    """SQLite's lower() folds A-Z only: "ÜBER Logistik" was not found by "über" there (nor by
+    its name as written, "ÜBER"), while PostgreSQL found it."""
+    with Session(engine) as s:
+        for i, account in enumerate(["ÜBER Logistik", "Ölwerk ÉCLAIR", "Uber"]):
+            s.add(Commitment(crm="hubspot", deal_id=f"n{i}", deal_name=f"Deal {i}",
+                             account_name=account, feature_key="sso", promise_key="sso"))  # fmt: skip
+        s.commit()
+    h = api_key("viewer")
+
+    def found(q: str) -> list[str]:
+        r = client.get("/api/v1/commitments", params={"q": q, "sort": "deal_name"}, headers=h)
+        assert r.status_code == 200, r.text
+        return [c["deal_id"] for c in r.json()["items"]]
+
+    assert found("über") == found("ÜBER") == ["n0"]
+    assert found("éclair") == found("ölwerk") == ["n1"]
+
+
 def test_the_ledger_owner_filter_takes_an_owner_name(engine, ledger_rows):
     """/deals and /exposure take an owner id or name; the ledger's entries keep the owner's id
     only, so "Bob Baker" found nothing. `queries.commitment_owner` matches the entries whose

@@ -1011,12 +1011,18 @@ class FakeSalesforce:
         """Delete a record as a user would in the UI (no API call is counted): it goes to the
         Recycle Bin (queryAll answers it, IsDeleted true, its SystemModstamp the time of the
         deletion: what the Get Deleted resource reports as its deletedDate), or with `purge`
-        nowhere at all. Its LastModifiedDate stays, and so does its parent's: deleting a
+        nowhere at all; an Opportunity takes its Tasks with it, as Salesforce deletes a
+        record's activities. Its LastModifiedDate stays, and so does its parent's: deleting a
         classic Note or an OpportunityLineItem does not modify the opportunity here (the fake
         keeps no Amount roll-up; a zero-price line item changes no amount in Salesforce
         either)."""
         with self.lock:
             rid = to18(record_id)
+            if sobject == "Opportunity":
+                # Salesforce deletes an opportunity's activities with it: its Tasks go to the
+                # Recycle Bin too (an update of one answers ENTITY_IS_DELETED).
+                for task_id in list(self.children[("Task", "WhatId")].get(rid, [])):
+                    self.delete("Task", task_id, purge=purge)
             rec = self.store[sobject].pop(rid)
             if not purge:
                 gone = {**rec, "IsDeleted": True}

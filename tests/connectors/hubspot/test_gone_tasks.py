@@ -113,3 +113,24 @@ def test_complete_tasks_reports_a_rate_limit_per_task(fake, connector) -> None:
 
     assert isinstance(result[task], TransientError)
     assert fake.objects["tasks"][task]["properties"]["hs_task_status"] == "NOT_STARTED"
+
+
+def test_a_merge_read_in_a_batch_with_its_primary_completes_the_secondarys_task(
+    pipeline, fake, engine
+) -> None:
+    """Three deals or more are read with the batch API, where the merged-away id answers
+    nothing of its own: the primary, re-checked in the same claim, keeps one open task."""
+    a = fake.add_deal("Acme A", line_items=[SSO])
+    b = fake.add_deal("Acme B", line_items=[SSO])
+    c = fake.add_deal("Acme C", line_items=[SSO])
+    pipeline.process(_items(a, b, c))
+    fake.merge_deals(a, b)
+
+    assert {o.kind for o in pipeline.process(_items(a, b, c)).values()} == {"done"}
+
+    [still_open] = _open_tasks(fake, a)
+    assert "Acme A" in still_open["properties"]["hs_task_subject"]
+    assert len(_open_tasks(fake, c)) == 1
+    with Session(engine) as s:
+        gone = s.exec(select(Deal).where(Deal.deal_id == b)).one()
+        assert not gone.tracked and not gone.crm_task_open

@@ -730,7 +730,9 @@ _LEADING_FILLER = re.compile(
 # more "!?" after them ('asked "do we have SCIM?" then', "(SCIM?) then", "by Q1?! then").
 # The character class comes first so `re` skips ordinary characters in a C loop.
 _BOUNDARY = re.compile(
-    r"[\n<>!?.](?:(?<=[\n<>])|(?<=[!?])[!?\"')\]\u201d\u2019]*(?=\s)"
+    # "<" and ">" are HTML leftovers, not the arrows of a plain-text note ("SCIM -> Q2", "=>",
+    # "<-"): those ran the sentence's end into its start ("SCIM ->" read alone)
+    r"[\n<>!?.](?:(?<=\n)|(?<=<)(?![-=])|(?<=>)(?<![-=]>)|(?<=[!?])[!?\"')\]\u201d\u2019]*(?=\s)"
     r"|(?<=\.)(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)"
     r"(?<![^a-z]vs\.)(?<!approx\.)(?<![^a-z]mr\.)(?<![^a-z]ms\.)(?<!mrs\.)(?<![^a-z]dr\.)"
     r"(?<!inc\.)(?<![^a-z]no\.)[\"')\]\u201d\u2019]*(?=\s)"

@@ -572,3 +572,27 @@ CONDITIONS = [
 @pytest.mark.parametrize(("body", "expected"), CONDITIONS, ids=[c[0] for c in CONDITIONS])
 def test_assuming_is_a_condition(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# A plain-text arrow is no sentence end: "SCIM -> Q2 (committed)" was read as "SCIM ->" alone
+# and " Q2 (committed)" (no promise of SCIM), "<" and ">" being HTML leftovers.
+ARROWS = [
+    ("SCIM -> Q2 (committed)", [("scim", True, Q2, False)]),
+    ("SCIM => Q2, committed", [("scim", True, Q2, False)]),
+    ("Q2 <- SCIM committed", [("scim", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), ARROWS, ids=[c[0] for c in ARROWS])
+def test_an_arrow_is_no_sentence_end(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+def test_html_leftovers_still_end_sentences() -> None:
+    refs = find_references(
+        make_deal("<p>We promised SCIM</p><p>SSO later</p>"), CATALOG, today=TODAY
+    )
+    assert [(r.feature_key, r.is_commitment, r.evidence) for r in refs] == [
+        ("scim", True, "We promised SCIM"),
+        ("sso", False, "SSO later"),
+    ]

@@ -329,8 +329,43 @@ def create_app(
     from app.logging import install_middleware
 
     app.add_middleware(RefuseNulMiddleware)  # one answer to a NUL on every database
+    app.add_middleware(SecurityHeadersMiddleware)
     install_middleware(app)  # request ids and access logs (outermost)
     return app
+
+
+# Sent on every answer that does not set its own: no MIME sniffing (an error body or a CSV echoes
+# CRM text, which a browser sniffing it as HTML would run), and no framing (/docs takes an API
+# key in its Authorize dialog: framed by another site, a click there is the attacker's). The
+# dashboard sets a full Content-Security-Policy of its own, kept as it is.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
+
+
+class SecurityHeadersMiddleware:
+    """Adds SECURITY_HEADERS each answer lacks. Plain ASGI: nothing per request but the
+    headers (the webhook ack path is measured)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def _send(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, _send)
 
 
 def tune_garbage_collector(gen0_threshold: int) -> None:

@@ -22,7 +22,10 @@
   misleading range error or an "unexpected RecursionError".
 - Public addresses only (`netpolicy`): before each request (redirects included) the host is
   resolved and the request refused, unsent, if any address is loopback, private, link-local or
-  otherwise not public, unless ROADMAP_SOURCE_ALLOWED_HOSTS allows it.
+  otherwise not public, unless ROADMAP_SOURCE_ALLOWED_HOSTS allows it. The client's network
+  backend (`netpolicy.PinnedBackend`, `make_client`) checks again when it connects, and connects
+  to the address it checked: a name answering a public address first and a private one next
+  (DNS rebinding) is refused, unsent.
 - URLs in messages have their user-info and query values removed (`redact_url`).
 """
 
@@ -41,11 +44,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+import httpcore
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from app.connectors.roadmap.base import SourceError, SourceStatusError
-from app.connectors.roadmap.netpolicy import AddressRefused, check_request_host
+from app.connectors.roadmap.netpolicy import AddressRefused, PinnedBackend, check_request_host
 from app.errors import JSON_TOO_DEEP, json_too_deep
 
 MAX_PAGES = 1000  # a loop guard: a source that always says "next" must not spin forever
@@ -513,8 +517,26 @@ def request_json(
         raise SourceError(f"{source}: {method} {shown} did not answer JSON") from None
 
 
+class PinnedTransport(httpx.HTTPTransport):
+    """httpx's default transport whose connections go through `netpolicy.PinnedBackend`:
+    each one is made to an address the network policy checked (httpx's HTTPTransport takes
+    no network backend, so it is set on its connection pool before any connection exists)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        pool = self._pool
+        if not isinstance(pool, httpcore.ConnectionPool) or not hasattr(
+            pool, "_network_backend"
+        ):  # an httpx/httpcore upgrade changed this: fail loudly, never connect unchecked
+            raise RuntimeError("cannot set the roadmap sources' network backend on this httpx")
+        pool._network_backend = PinnedBackend()
+
+
 def make_client(timeout_seconds: float) -> httpx.Client:
     # Redirects are followed by request_json, which refuses those to another origin. The
     # client's timeout bounds each connect and read; request_json's `timeout`, the same
-    # number, the whole answer.
-    return httpx.Client(timeout=timeout_seconds, follow_redirects=False)
+    # number, the whole answer. Connections go to addresses the network policy checked
+    # (PinnedTransport); a proxy from the environment (HTTPS_PROXY...) keeps its own transport.
+    return httpx.Client(
+        timeout=timeout_seconds, follow_redirects=False, transport=PinnedTransport()
+    )

@@ -7,21 +7,26 @@ database on 127.0.0.1:5432, an admin page on 10.x) and read the answer back from
 
 Refused by default: loopback, private (RFC 1918, fc00::/7), link-local (169.254/16, fe80::/10),
 CGNAT (100.64/10), multicast, unspecified and every other address that is not globally routable,
-and the names "localhost" / "*.localhost". Checked twice:
+and the names "localhost" / "*.localhost". Checked:
 
 - when a source is saved (`url_policy_errors`): a literal IP or a localhost name in its URL;
 - at every request (`check_request_host`): the host is resolved (socket.getaddrinfo) and the
   request refused if ANY address it resolves to is not allowed. A name that does not resolve is
-  let through: the request fails by itself.
+  let through: the request fails by itself;
+- at every connection (`PinnedBackend.connect_tcp`): resolved once more, checked the same way,
+  and the connection made to the checked address (below).
 
 ROADMAP_SOURCE_ALLOWED_HOSTS (comma-separated host names, IPs or CIDRs) allows what it names even
 when private: a Jira Server on the company network. A host name listed is allowed whatever it
 resolves to; an IP or a CIDR allows those addresses, whatever name resolves to them.
 
-Known limit: the address checked is resolved separately from the one the HTTP client connects
-to, so a DNS name that answers a public address to the check and a private one to the
-connection (DNS rebinding) is not stopped. Run the service where internal endpoints need
-credentials of their own (IMDSv2 on AWS) if that matters.
+The connection goes to an address that was checked (`PinnedBackend`, the HTTP client's network
+backend): when it opens a connection it resolves the host once, refuses if ANY address is not
+allowed, and connects to those very addresses, never resolving the name again. A name that
+answers a public address to the check and a private one next (DNS rebinding) is refused at the
+connection, unsent. TLS still verifies the certificate for the host name (SNI and hostname
+check come from the URL's host, not the address connected to). Through a proxy
+(HTTPS_PROXY...) the proxy resolves the host itself: only the early check applies.
 """
 
 from __future__ import annotations
@@ -29,10 +34,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpcore
 
 ALLOWED_HOSTS_ENV = "ROADMAP_SOURCE_ALLOWED_HOSTS"
 POLICY_HINT = (
@@ -191,9 +199,38 @@ class AddressRefused(Exception):
     open: nothing was sent)."""
 
 
+def _resolve(host: str, port: int | None) -> list[Any]:
+    """socket.getaddrinfo for a TCP connection to `host` (OSError / UnicodeError if it does
+    not resolve)."""
+    return socket.getaddrinfo(_bare(host), port or 443, type=socket.SOCK_STREAM)
+
+
+def _info_address(info: Any) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def _check_resolved(host: str, infos: list[Any], allow: AllowList) -> None:
+    """AddressRefused naming the first resolved address that is not allowed."""
+    for info in infos:
+        address = _info_address(info)
+        if address is None:
+            raise AddressRefused(
+                f"the host {_bare(host)} resolves to {info[4][0]!s}, which is not an IP "
+                f"address; {POLICY_HINT}"
+            )
+        if not _address_allowed(address, allow):
+            raise AddressRefused(
+                f"the host {_bare(host)} resolves to {address}, which is not public; {POLICY_HINT}"
+            )
+
+
 def check_request_host(host: str, port: int | None) -> None:
     """AddressRefused unless every address `host` resolves to is allowed. A host that does not
-    resolve is let through (the request fails by itself)."""
+    resolve is let through (the request fails by itself). An early check, before anything is
+    built or sent; `connect_targets` checks again what the connection itself resolves."""
     allow = allowed_hosts()
     reason = host_refusal(host, allow)
     if reason:
@@ -201,15 +238,75 @@ def check_request_host(host: str, port: int | None) -> None:
     if allow.allows_name(host) or literal_address(host) is not None:
         return
     try:
-        infos = socket.getaddrinfo(_bare(host), port or 443, type=socket.SOCK_STREAM)
+        infos = _resolve(host, port)
     except (OSError, UnicodeError):
         return
-    for info in infos:
+    _check_resolved(host, infos, allow)
+
+
+def connect_targets(host: str, port: int) -> list[Any]:
+    """The getaddrinfo entries a connection to `host` may use, resolved once and every one
+    checked: AddressRefused if any is not allowed (a host name on the allow-list is allowed
+    whatever it resolves to); OSError / UnicodeError if the host does not resolve. The caller
+    connects to these addresses and never resolves the name again."""
+    allow = allowed_hosts()
+    reason = host_refusal(host, allow)
+    if reason:
+        raise AddressRefused(reason)
+    infos = _resolve(host, port)
+    if not allow.allows_name(host):
+        _check_resolved(host, infos, allow)
+    return infos
+
+
+class PinnedBackend(httpcore.NetworkBackend):
+    """httpcore's network backend for the roadmap sources' client: `connect_tcp` resolves the
+    host once (`connect_targets`, which refuses any address the policy does not allow) and
+    connects to a checked address itself, given as a literal IP, so no second DNS answer can
+    steer the connection elsewhere (DNS rebinding). httpcore passes the URL's host name as
+    server_hostname to start_tls, so TLS verifies the certificate for the name as before."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         try:
-            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        except ValueError:
-            continue
-        if not _address_allowed(address, allow):
-            raise AddressRefused(
-                f"the host {_bare(host)} resolves to {address}, which is not public; {POLICY_HINT}"
-            )
+            infos = connect_targets(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"{_bare(host)} does not resolve: {exc}") from exc
+        failure: Exception = httpcore.ConnectError(f"{_bare(host)} resolves to no address")
+        seen: set[str] = set()
+        for info in infos:
+            address = str(info[4][0])
+            if address in seen:
+                continue
+            seen.add(address)
+            try:
+                return self._backend.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("roadmap sources connect over TCP only")
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)

@@ -9,11 +9,16 @@ whose answers change from one lookup to the next, as a rebinding DNS server's do
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpcore
 import pytest
+import trustme
 
 from app.connectors.roadmap import HttpJsonSource, SourceError, _http, netpolicy
 from tests.connectors.roadmap._server import allow_hosts, serve
@@ -190,3 +195,59 @@ def test_the_sources_client_connects_through_the_pinned_backend():
         assert isinstance(transport._pool._network_backend, netpolicy.PinnedBackend)
     finally:
         client.close()
+
+
+@contextmanager
+def _tls_server(ca, name: str) -> Iterator[ThreadingHTTPServer]:
+    """An HTTPS server on 127.0.0.1 whose certificate (from `ca`) is for `name` only."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.server.hosts.append(self.headers.get("Host"))
+            body = b'{"features": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.hosts = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(name).configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_to_a_pinned_address_verifies_the_certificate_for_the_host_name(
+    monkeypatch, tmp_path, connects
+):
+    """End to end over real TLS: the connection goes to the checked 127.0.0.1 (allowed), and
+    the certificate is verified for the URL's name: one for the name is accepted, one for
+    another name is refused."""
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    allow_hosts(monkeypatch, "127.0.0.1")
+    _rebinding(monkeypatch, NAME, [["127.0.0.1"]])
+    with _tls_server(ca, NAME) as server:
+        url = f"https://{NAME}:{server.server_address[1]}/features"
+        assert HttpJsonSource("acme", {"url": url, "timeout_seconds": 3}).fetch().features == []
+        assert server.hosts == [f"{NAME}:{server.server_address[1]}"]
+    with _tls_server(ca, "other.example.com") as server:
+        url = f"https://{NAME}:{server.server_address[1]}/features"
+        with pytest.raises(SourceError, match="failed: ConnectError"):
+            HttpJsonSource("acme", {"url": url, "timeout_seconds": 3}).fetch()
+        assert server.hosts == []
+    assert connects == ["127.0.0.1", "127.0.0.1"]

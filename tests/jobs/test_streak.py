@@ -5,6 +5,7 @@ traceback at every poll (~10 KB a second, ~900 MB a day)."""
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 
 from sqlalchemy.exc import OperationalError
 from structlog.testing import capture_logs
@@ -33,7 +34,7 @@ def test_a_streak_logs_once_then_a_line_a_minute_and_slows_down():
     still = [e for e in logs if e["event"] == "claim still failing"]
     # never two lines within a minute: none for the eight tries of the first minute
     seconds = [e["seconds"] for e in still]
-    assert seconds[0] >= 60 and all(b - a >= 60 for a, b in zip(seconds, seconds[1:]))
+    assert seconds[0] >= 60 and all(b - a >= 60 for a, b in pairwise(seconds))
     assert len(still) <= 100 - 8  # at most one a try once tries are a minute apart
     assert still[-1]["failures"] == 100 and still[-1]["error"] == "OperationalError"
     assert events[-1] == ("claim recovered", "info") and logs[-1]["failures"] == 100

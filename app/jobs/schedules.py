@@ -54,6 +54,7 @@ SCHEDULE_MODULES = [
     "app.connectors.salesforce.reconcile",
     "app.services.retention",
     "app.services.reread",
+    "app.services.gone_tasks",
 ]
 
 

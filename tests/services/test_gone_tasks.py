@@ -165,3 +165,62 @@ def test_a_deal_restored_after_its_task_was_completed_gets_it_reopened(pipeline,
     with Session(engine) as s:
         assert s.get(TestCrmDeal, "D1").properties["status"] == "blocked"
     assert len(tasks(engine)) == 1 and isinstance(task, TestCrmTask)
+
+
+def test_the_sweep_completes_the_task_of_a_deal_untracked_before_completion_existed(
+    pipeline, crm, engine, settings
+):
+    """A deal untracked with its task left open (before 91ca788, or a completion that went dead)
+    kept that task open for good: the `gone_tasks` schedule queues it, the worker reads it,
+    finds it gone again and completes the task."""
+    from datetime import timedelta
+
+    from app.jobs.schedules import JobContext, load_schedules
+    from app.models import DealQueue, utcnow
+
+    crm.put_deal(snapshot("D1", line_items=[SSO_LINE]))
+    crm.put_deal(snapshot("D2", line_items=[SSO_LINE]))
+    pipeline.process([item("D1", id_=1), item("D2", id_=2)])
+    crm.delete_deal("D1")
+    with Session(engine) as s:  # untracked as the pipeline did before: its task left open
+        for deal in s.exec(select(Deal)):
+            if deal.deal_id == "D1":
+                deal.tracked = False
+            deal.updated_at = utcnow() - timedelta(hours=2)
+            s.add(deal)
+        s.commit()
+    assert _deal(engine, "D1").crm_task_open
+
+    job = load_schedules()["gone_tasks"]
+    job.run(JobContext(engine=engine, settings=settings, connectors={"test": crm}))
+
+    with Session(engine) as s:
+        queued = [(q.deal_id, q.reason) for q in s.exec(select(DealQueue))]
+    assert queued == [("D1", "reconcile")]  # not D2: tracked
+    pipeline.process([item("D1", reason="reconcile")])
+    (task,) = tasks(engine, "D1")
+    assert not task.open and not _deal(engine, "D1").crm_task_open
+
+    # Nothing left to sweep: the next run queues nothing more.
+    with Session(engine) as s:
+        for q in s.exec(select(DealQueue)):
+            s.delete(q)
+        s.commit()
+    job.run(JobContext(engine=engine, settings=settings, connectors={"test": crm}))
+    with Session(engine) as s:
+        assert s.exec(select(DealQueue)).all() == []
+
+
+def test_the_sweep_leaves_a_deal_just_untracked_and_other_crms(pipeline, crm, engine, settings):
+    from app.services.gone_tasks import queue_gone_tasks
+
+    crm.put_deal(snapshot("D1", line_items=[SSO_LINE]))
+    pipeline.process([item("D1")])
+    with Session(engine) as s:
+        deal = s.exec(select(Deal)).one()
+        deal.tracked = False  # just now: its own completion is under way
+        s.add(deal)
+        s.commit()
+    with Session(engine) as s:
+        assert queue_gone_tasks(s, ["test"]) == {}
+        assert queue_gone_tasks(s, ["hubspot"]) == {}

@@ -1023,6 +1023,29 @@ class FakeHubSpot:
                 props[body["name"]] = prop
             return JSONResponse(prop, status_code=201)
 
+        @app.patch("/crm/v3/properties/{object_type}/{property_name}")
+        async def update_property(object_type: str, property_name: str, request: Request):
+            """PropertyUpdate: the fields given replace the stored ones (label, description,
+            groupName, options, ...); an unknown property is a 404."""
+            body = await request.json()
+            otype = OBJECT_TYPES.get(object_type, object_type)
+            with fake.lock:
+                prop = fake.properties.get(otype, {}).get(property_name)
+                if prop is None:
+                    return fake._error(
+                        404, f"Unable to find property {property_name}", "OBJECT_NOT_FOUND"
+                    )
+                if "groupName" in body and body["groupName"] not in fake.groups.get(otype, {}):
+                    return fake._error(
+                        400, f"group {body['groupName']} does not exist", "VALIDATION_ERROR"
+                    )
+                for key in ("label", "description", "groupName", "options", "displayOrder",
+                            "hidden", "formField"):  # fmt: skip
+                    if key in body:
+                        prop[key] = body[key]
+                prop["updatedAt"] = _iso()
+            return JSONResponse(prop)
+
         @app.get("/account-info/v3/details")
         def account_details():
             if not fake.account_details_readable:

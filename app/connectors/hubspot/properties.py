@@ -80,7 +80,8 @@ def deal_properties(guard_property: str) -> list[dict]:
             "type": "datetime",
             "fieldType": "date",
             "groupName": GROUP_NAME,
-            "description": "When roadmap-guard last checked this deal.",
+            "description": "When roadmap-guard last changed its fields on this deal (its status, "
+            "summary, link or guard; not written when a check changes nothing).",
         },
         {
             "name": EVALUATION_URL,

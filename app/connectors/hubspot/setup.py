@@ -1,6 +1,7 @@
 """`roadmap-guard setup hubspot`: what HubSpot needs, installed or printed.
 
-Creates the "Roadmap guard" property group and the deal properties (409 = already there, so it
+Creates the "Roadmap guard" property group and the deal properties (409 = already there: its
+label, description and options are brought up to date, so it
 can run any number of times), checks the private-app token's scopes and shows the portal's company currency, and prints the webhook
 subscriptions and pipeline settings an admin must set by hand (HubSpot has no API for
 pipeline rules or private-app webhook subscriptions).
@@ -100,7 +101,25 @@ def run_setup(
         created = api.call(
             "properties.create", core.create, "deals", definition, ok_statuses=(409,)
         )
-        (report.created if created is not None else report.existing).append(definition["name"])
+        if created is None:
+            # There already (an earlier install): brought up to this release's label,
+            # description and options, which a rep reads in the record's sidebar ("When
+            # roadmap-guard last checked this deal" outlived what the field came to mean).
+            # Its type stays: HubSpot does not change a property's type with data in it.
+            api.call(
+                "properties.update",
+                core.update,
+                "deals",
+                definition["name"],
+                {
+                    key: definition[key]
+                    for key in ("label", "description", "groupName", "options")
+                    if key in definition
+                },
+            )
+            report.existing.append(definition["name"])
+        else:
+            report.created.append(definition["name"])
         progress(definition["name"])
     return report
 

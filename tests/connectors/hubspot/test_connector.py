@@ -561,6 +561,28 @@ def test_setup_is_idempotent_and_checks_scopes(fake, api) -> None:
     assert not second.created and "roadmap_guard_status" in second.existing
 
 
+def test_setup_brings_an_existing_propertys_description_and_options_up_to_date(fake, api) -> None:
+    """A second setup (an upgrade) left an earlier release's texts in the sidebar: the
+    checked-at field still said "When roadmap-guard last checked this deal"."""
+    run_setup(api, guard_property="roadmap_guard_clearance", access_token=fake.access_token)
+    stored = fake.properties["deals"]
+    stored["roadmap_guard_checked_at"]["description"] = "When roadmap-guard last checked this deal."
+    stored["roadmap_guard_status"]["options"] = stored["roadmap_guard_status"]["options"][:2]
+    stored["roadmap_guard_summary"]["label"] = "Old label"
+
+    again = run_setup(api, guard_property="roadmap_guard_clearance", access_token=fake.access_token)
+
+    assert not again.created and "roadmap_guard_checked_at" in again.existing
+    assert "last changed" in stored["roadmap_guard_checked_at"]["description"]
+    assert [o["value"] for o in stored["roadmap_guard_status"]["options"]] == [
+        "clear",
+        "warning",
+        "blocked",
+    ]
+    assert stored["roadmap_guard_summary"]["label"] == "Roadmap summary"
+    assert stored["roadmap_guard_checked_at"]["type"] == "datetime"  # the type stays
+
+
 def test_changed_deal_ids_finds_recent_and_won_deals(fake, connector) -> None:
     old = fake.add_deal("Old won", stage="closedwon")
     fake.add_deal("Old open")

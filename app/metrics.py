@@ -90,6 +90,19 @@ class _SilentHandler(WSGIRequestHandler):
         """No access log: a scrape every few seconds is noise."""
 
 
+def check_health(
+    health: Callable[[], tuple[bool, dict[str, object]]] | None,
+) -> tuple[bool, dict[str, object]]:
+    """`health()` as a /healthz answers it: (True, {}) without one (the process answers), and
+    a check that raises is an unhealthy answer naming the error, not a 500."""
+    if health is None:
+        return True, {}
+    try:
+        return health()
+    except Exception as exc:
+        return False, {"error": type(exc).__name__}
+
+
 def metrics_wsgi_app(
     health: Callable[[], tuple[bool, dict[str, object]]] | None = None,
     registry: CollectorRegistry = REGISTRY,
@@ -101,10 +114,7 @@ def metrics_wsgi_app(
 
     def app(environ, start_response):
         if environ.get("PATH_INFO") == "/healthz":
-            try:
-                ok, details = health() if health is not None else (True, {})
-            except Exception as exc:  # a broken check is an unhealthy answer, not a 500
-                ok, details = False, {"error": type(exc).__name__}
+            ok, details = check_health(health)
             body = json.dumps({"status": "ok" if ok else "unhealthy", **details}).encode()
             start_response(
                 "200 OK" if ok else "503 Service Unavailable",

@@ -83,10 +83,7 @@ def healthz(request: Request) -> JSONResponse:
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is None:
         return JSONResponse({"status": "ok"})
-    try:
-        ok, details = runtime.worker.health()
-    except Exception as exc:  # a broken check is an unhealthy answer, not a 500
-        ok, details = False, {"error": type(exc).__name__}
+    ok, details = metrics.check_health(runtime.worker.health)
     return JSONResponse(
         {"status": "ok" if ok else "unhealthy", "worker": details},
         status_code=200 if ok else 503,

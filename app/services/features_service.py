@@ -252,12 +252,12 @@ def list_features(
     stmt = select(FeatureRow)
     if q:
         text = q.strip().lower()  # as SQL lower() folds (casefold made "ß" "ss": no match)
-        lower = _lower_function(session)
+        dialect = session.get_bind().dialect.name  # lower() as str.lower folds (`search`)
         stmt = stmt.where(
             or_(
-                contains_text(lower(FeatureRow.key), text),
-                contains_text(lower(FeatureRow.name), text),
-                _an_alias_contains(session, text, lower),
+                contains_text(search_lower(FeatureRow.key, dialect), text),
+                contains_text(search_lower(FeatureRow.name, dialect), text),
+                _an_alias_contains(dialect, text),
             )
         )
     if availability:
@@ -268,12 +268,6 @@ def list_features(
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
     rows = session.exec(stmt.order_by(FeatureRow.key).offset(offset).limit(limit)).all()
     return total, list(rows)
-
-
-def _lower_function(session: Session):
-    """SQL lower() for the search, as str.lower folds on both databases (`search.lower`)."""
-    dialect = session.get_bind().dialect.name
-    return lambda column: search_lower(column, dialect)
 
 
 def _refuse_unknown_source(session: Session, source: str) -> None:
@@ -297,16 +291,18 @@ def _refuse_unknown_source(session: Session, source: str) -> None:
     )
 
 
-def _an_alias_contains(session: Session, text: str, lower=func.lower):
+def _an_alias_contains(dialect: str, text: str):
     """SQL: one of the feature's aliases contains `text`. Each alias on its own, not the JSON
     column as text: that matched the JSON's own `", "` and brackets, and missed a non-ASCII
     alias SQLite stores escaped (`\\u00df`)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         alias = func.json_array_elements_text(FeatureRow.aliases).table_valued("value").alias("a")
     else:
         alias = func.json_each(FeatureRow.aliases).table_valued("value").alias("a")
     return exists(
-        select(literal(1)).select_from(alias).where(contains_text(lower(alias.c.value), text))
+        select(literal(1))
+        .select_from(alias)
+        .where(contains_text(search_lower(alias.c.value, dialect), text))
     )
 
 

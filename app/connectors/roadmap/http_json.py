@@ -13,7 +13,8 @@ GET {url} → {"features": [{"key", "name", "status", "aliases", "target_date", 
   a 304 keeps the catalog untouched. An ETag names one URL's answer (RFC 9110): page 1's 304
   says nothing of page 2, so a paged catalog is read whole every time.
 - Pagination: follow `next` (absolute or relative URL) or, failing that, `next_cursor` sent back
-  as the query parameter config.cursor_param (default "cursor"). A `next` URL or a redirect to
+  as the query parameter config.cursor_param (default "cursor"), added to config.url's own
+  query (which it keeps; a cursor_param already in it is replaced). A `next` URL or a redirect to
   another origin than config.url's (scheme, host, port) is refused: the credentials would go
   along.
 """
@@ -148,7 +149,10 @@ class HttpJsonSource:
                 check_origin(url, self.url, source=self.name, what=where)
                 check_new_page(seen, url, source=self.name, where=where)
             elif cursor:
-                url, params = self.url, {cursor_param: cursor}
+                # merged into config.url's own query (`?team=payments`): httpx's `params`
+                # would replace that query, and page 2 on would read another selection
+                merged = httpx.URL(self.url).copy_merge_params({cursor_param: str(cursor)})
+                url, params = str(merged), None
                 where = f"page {result.pages} 'next_cursor'"
                 check_new_page(seen, f"cursor:{cursor}", source=self.name, where=where)
             else:

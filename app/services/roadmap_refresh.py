@@ -8,7 +8,9 @@ deals that depend on a changed feature are re-evaluated and queued (fan-out). A 
 a bad payload or a key clash changes no feature: the last good catalog stays, and the error,
 last success time and staleness are recorded on the source (API and ROADMAP_STALENESS gauge),
 and the failure is logged at warning ("roadmap source refresh failed ...", with the source and
-error); a good refresh is logged at info ("roadmap source refreshed").
+error); a good refresh is logged at info ("roadmap source refreshed"). Two refreshes of one
+source may overlap (the schedule's and the API's): one that another overtook, storing while it
+was reading, does not store its possibly older read over that one's.
 """
 
 from __future__ import annotations
@@ -491,6 +493,7 @@ def refresh_source(
         if row is None or row.kind == REGISTRY:
             raise Invalid("the built-in registry is edited through /api/v1/features, not refreshed")
         kind, config, etag = row.kind, dict(row.config or {}), row.etag
+        stored_success = row.last_success_at
 
     fetched = None
     error: str | None = None
@@ -517,6 +520,7 @@ def refresh_source(
             actor=actor,
             accept_removals=accept_removals,
             read_with=config,
+            read_after=stored_success,
         )
         if result.ok:
             result.urls_dropped = urls_dropped
@@ -538,10 +542,14 @@ def _store(
     actor: str,
     accept_removals: bool,
     read_with: dict[str, Any] | None = None,
+    read_after: datetime | None = None,
 ) -> RefreshResult:
     """Store what `refresh_source` fetched (or only its error) in one transaction.
     `read_with`: the config the fetch used; if the source's config was edited meanwhile
-    (another URL, JQL or base URL), what was read is not stored, nor its ETag."""
+    (another URL, JQL or base URL), what was read is not stored, nor its ETag.
+    `read_after`: the source's last_success_at when the fetch began; if another refresh of
+    the source (the schedule's, the API's, the CLI's) stored since, what this one read may be
+    the older read, and is not stored over it: the source is left as that refresh left it."""
     result = RefreshResult(source=name, ok=error is None)
     now = utcnow()
     with session_scope(engine) as session:
@@ -555,6 +563,27 @@ def _store(
                 "with the previous config is not stored (the catalog is as it was); refresh "
                 "again to read it with the new one"
             )
+        elif (
+            fetched is not None
+            and not fetched.not_modified  # a 304 writes no feature
+            and read_with is not None
+            and row.last_success_at != read_after
+        ):
+            # e.g. the schedule's slow read began before an issue was set to Won't Do, and a
+            # refresh from the API read and stored the change meanwhile: stored now, this read
+            # would put the old status back (and re-warn every deal) until the next refresh
+            result.ok = False
+            result.error = (
+                f"{name}: another refresh of this source stored its catalog while this one "
+                "was reading, so what this one read (possibly the older read) is not stored; "
+                "the catalog that refresh stored stays. Refresh again to read the source anew"
+            )
+            log.warning(
+                "roadmap source refresh overtaken by another refresh of the source: not stored",
+                source=name,
+                actor=actor,
+            )
+            return result
         row.last_refresh_at = now
         if fetched is not None and not fetched.not_modified:
             mapped = [

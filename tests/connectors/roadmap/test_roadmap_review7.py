@@ -34,3 +34,49 @@ def test_a_cursor_page_keeps_the_query_of_the_configured_url():
     assert [q.get_list("team") for q in queries] == [["payments"]] * 3
     # the cursor the server gave replaces the configured one, never repeated next to it
     assert [q.get_list("cursor") for q in queries] == [["start"], ["c2"], ["c3"]]
+
+
+def _page(*features):
+    return {"features": list(features)}
+
+
+def test_a_refresh_overtaken_by_another_does_not_store_its_older_read_over_it(engine):
+    """The schedule's slow read began while a feature was Planned; RevOps then set it to
+    Won't do in the tool and refreshed through the API, which stored `never` at once. When the
+    schedule's read finished it was stored over it: the feature was `coming_soon` again (its
+    deals re-warned the other way) until the next scheduled refresh."""
+    from sqlmodel import Session, select
+
+    from app.db import session_scope
+    from app.models import Feature as FeatureRow
+    from app.models import RoadmapSource
+    from app.services.roadmap_refresh import refresh_source
+
+    mapping = {"Planned": "coming_soon", "Won't do": "never"}
+    with session_scope(engine) as s:
+        s.add(RoadmapSource(name="acme", kind="http", config={"url": URL}, status_mapping=mapping))
+    answers = []
+
+    def answer(request):
+        answers.append(request)
+        if len(answers) == 1:  # the slow read: another refresh reads and stores meanwhile
+            overtaking = refresh_source(engine, "acme", actor="revops:ana")
+            assert overtaking.ok and overtaking.updated == 0 and overtaking.created == 1
+            return httpx.Response(
+                200, json=_page({"key": "sso", "name": "SSO", "status": "Planned"})
+            )
+        return httpx.Response(200, json=_page({"key": "sso", "name": "SSO", "status": "Won't do"}))
+
+    with respx.mock:
+        respx.get(URL).mock(side_effect=answer)
+        result = refresh_source(engine, "acme")
+    assert result.ok is False and "another refresh of this source stored" in result.error
+    assert (result.created, result.updated, result.deleted) == (0, 0, 0)
+    with Session(engine) as s:
+        rows = s.exec(select(FeatureRow).where(FeatureRow.source == "acme")).all()
+        assert [(r.key, r.source_status, r.availability) for r in rows] == [
+            ("sso", "Won't do", "never")
+        ]
+        row = s.get(RoadmapSource, "acme")
+        # the source stays as the refresh that stored left it: a success, no error
+        assert row.last_error is None and row.last_success_at is not None

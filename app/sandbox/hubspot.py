@@ -153,6 +153,8 @@ class FakeHubSpot:
         # Merged-away deal id -> the deal it went into: HubSpot answers a read of the old id
         # with the surviving record (under its own id).
         self.merged_into: dict[str, str] = {}
+        # Deleted objects with their associations, until restored (`restore_object`).
+        self.recycle_bin: dict[tuple[str, str], tuple[dict, dict[str, dict[str, int]]]] = {}
         self.search_bodies: list[dict] = []
         self._ids = itertools.count(10_000_001)
         self._event_ids = itertools.count(1)
@@ -313,17 +315,37 @@ class FakeHubSpot:
     def delete_object(self, object_type: str, oid: str) -> None:
         object_type = OBJECT_TYPES[object_type]
         with self.lock:
-            self.objects[object_type].pop(oid, None)
-            # Its associations go with it.
+            obj = self.objects[object_type].pop(oid, None)
+            # Its associations go with it (into the recycle bin: `restore_object`).
+            links = {}
             for (a, fid, b), targets in list(self.assoc.items()):
                 if a == object_type and fid == oid:
-                    self.assoc.pop((a, fid, b))
+                    links[b] = dict(self.assoc.pop((a, fid, b)))
                 elif b == object_type:
                     targets.pop(oid, None)
+            if obj is not None:
+                self.recycle_bin[(object_type, oid)] = (obj, links)
             kind = {"deals": "deal", "line_items": "line_item", "notes": "note"}.get(object_type)
             # Notes have no legacy subscription: only a generic one reports their deletion.
             if kind is not None and (kind != "note" or self.webhook_format == "generic"):
                 self._event(f"{kind}.deletion", oid, ("CRM_UI", "userId:1"))
+
+    def restore_object(self, object_type: str, oid: str) -> None:
+        """Restore a deleted object from the recycle bin, as a user does in the UI: it comes
+        back under its id with its associations, and HubSpot reports a `<type>.restore`."""
+        object_type = OBJECT_TYPES[object_type]
+        with self.lock:
+            obj, links = self.recycle_bin.pop((object_type, oid))
+            self.objects[object_type][oid] = obj
+            for target_type, targets in links.items():
+                for target, type_id in targets.items():
+                    self.assoc.setdefault((object_type, oid, target_type), {})[target] = type_id
+                    back = ASSOCIATION_TYPE_IDS[(target_type, object_type)]
+                    self.assoc.setdefault((target_type, target, object_type), {})[oid] = back
+            kind = {"deals": "deal", "line_items": "line_item", "notes": "note"}.get(object_type)
+            # Notes have no legacy subscription: only a generic one reports their restore.
+            if kind is not None and (kind != "note" or self.webhook_format == "generic"):
+                self._event(f"{kind}.restore", oid, ("CRM_UI", "userId:1"))
 
     def associate(
         self,

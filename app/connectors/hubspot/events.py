@@ -57,7 +57,20 @@ NOTE_EVENT = "note.propertyChange"
 # schedule asks the dependency index which deals a feature reference of it came from.
 LINE_ITEM_DELETION = "line_item.deletion"
 NOTE_DELETION = "note.deletion"
-RESOLVED_LATER = (LINE_ITEM_EVENT, NOTE_EVENT, LINE_ITEM_DELETION, NOTE_DELETION)
+# A line item or note restored from the recycle bin (HubSpot's restore subscriptions, legacy
+# `line_item.restore` or generic `object.restore`) comes back with its deal associations: its
+# deals are resolved like a change's. Ignored, a restored SSO line item (or promise) left the
+# deal its deletion had cleared "clear", guard property filled, until something else changed.
+LINE_ITEM_RESTORE = "line_item.restore"
+NOTE_RESTORE = "note.restore"
+RESOLVED_LATER = (
+    LINE_ITEM_EVENT,
+    NOTE_EVENT,
+    LINE_ITEM_DELETION,
+    NOTE_DELETION,
+    LINE_ITEM_RESTORE,
+    NOTE_RESTORE,
+)
 ASSOCIATED_TYPES = {"LINE_ITEM", "NOTE", "ENGAGEMENT"}
 # Generic subscriptions ("object.creation", "object.propertyChange", ...: HubSpot's generic
 # webhook subscriptions, the crmObjects of an app on its developer platform) name the object

@@ -14,7 +14,8 @@ batch per 1000 line items, and queues those deals. A note's edit (a generic subs
 "object.propertyChange" of a note: the legacy ones report no notes) names the note and is
 resolved the same way, notes → deals. A deleted line item or note (line_item.deletion; a
 generic object.deletion of a note) is resolved through the dependency index instead: the deals
-it gave a feature reference to are queued.
+it gave a feature reference to are queued. A restored one (line_item.restore; a generic
+object.restore of a note) is back on its deals and is resolved as a change is.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from app.connectors.hubspot.events import (
     CRM,
     LINE_ITEM_DELETION,
     LINE_ITEM_EVENT,
+    LINE_ITEM_RESTORE,
     NOTE_DELETION,
     NOTE_EVENT,
+    NOTE_RESTORE,
     RESOLVED_LATER,
     SOURCE,
     object_id,
@@ -133,11 +136,13 @@ def resolve_line_items(ctx: JobContext) -> dict:
     if todo:
         # An id HubSpot could not have sent ("abc", none) is skipped: in the batch call it
         # would fail every time, and the cursor would never pass it.
-        def named(of_kind: str) -> list[str]:
-            found = {object_id(p.get("objectId")) for _i, p, k in todo if p and k == of_kind}
+        def named(*kinds: str) -> list[str]:
+            found = {object_id(p.get("objectId")) for _i, p, k in todo if p and k in kinds}
             return sorted(i for i in found if i is not None)
 
-        line_items, notes = named(LINE_ITEM_EVENT), named(NOTE_EVENT)
+        # A restored line item or note is back on its deals: resolved as a change is.
+        line_items = named(LINE_ITEM_EVENT, LINE_ITEM_RESTORE)
+        notes = named(NOTE_EVENT, NOTE_RESTORE)
         deals = connector.deals_for_line_items(line_items) if line_items else {}
         deal_ids = {d for ids in deals.values() for d in ids}
         if notes:

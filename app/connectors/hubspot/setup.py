@@ -43,6 +43,8 @@ WEBHOOK_SUBSCRIPTIONS = [
     "deal.associationChange (line items)",
     "line_item.propertyChange: name, hs_sku, hs_product_id, quantity",
     "line_item.deletion",
+    # a restored line item is back on its deal (its deletion had cleared the deal)
+    "line_item.restore",
 ]
 # The same in HubSpot's generic format (an app's crmObjects subscriptions): both are accepted.
 # Notes exist only there (the legacy associationChange covers no notes).
@@ -51,7 +53,7 @@ GENERIC_SUBSCRIPTIONS = [
     "object.propertyChange: deal (the properties above)",
     "object.propertyChange: line_item (name, hs_sku, hs_product_id, quantity)",
     "object.propertyChange: note (hs_note_body)",
-    "object.deletion: line_item, note",
+    "object.deletion, object.restore: line_item, note",
     "object.associationChange: deal (line items), note (deals)",
 ]
 

@@ -1,0 +1,79 @@
+"""HubSpot connector, seventh review: defects a production user would hit, each pinned."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.connectors.hubspot.events import classify_events
+from app.connectors.hubspot.reconcile import resolve_line_items
+from app.jobs.schedules import JobContext
+from tests.connectors.hubspot.conftest import hubspot_event
+from tests.connectors.hubspot.test_end_to_end import AUDIT, SSO, deliver, drain, world  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+
+def _resolve(w) -> None:
+    resolve_line_items(
+        JobContext(
+            engine=w["engine"], settings=w["settings"], connectors={"hubspot": w["connector"]}
+        )
+    )
+
+
+@pytest.mark.parametrize("webhook_format", ["legacy", "generic"])
+def test_a_restored_line_item_or_note_blocks_its_deal_again(
+    fake,
+    world,  # noqa: F811
+    webhook_format,
+) -> None:
+    """A rep deletes the SSO line item (or the note promising SSO): the deal is cleared, its
+    guard property filled. The rep restores it from the recycle bin: HubSpot reports a
+    `line_item.restore` (a note's only through a generic `object.restore`), which was "not
+    relevant", so the deal stayed clear, and closable, while selling SSO again."""
+    w = world
+    fake.webhook_format = webhook_format
+    sold = fake.add_deal("Acme", line_items=[SSO, AUDIT], emit=False)
+    promised = fake.add_deal("Globex", notes=["We promised SSO by Q3."], emit=False)
+    fake.ui_set_stage(sold, "contractsent")
+    fake.ui_set_stage(promised, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    fake.drain_events()
+    sso_item = next(
+        i
+        for i in fake.associated("deals", sold, "line_items")
+        if fake.objects["line_items"][i]["properties"]["hs_sku"] == "SKU-SSO"
+    )
+    [note] = fake.associated("deals", promised, "notes")
+    # Notes are reported only by generic subscriptions.
+    checked = [sold, promised] if webhook_format == "generic" else [sold]
+    fake.delete_object("line_items", sso_item)
+    fake.delete_object("notes", note)
+    deliver(fake, world)
+    _resolve(w)
+    drain(world)
+    for deal in checked:
+        assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "clear"
+        assert fake.deal(deal)["properties"]["roadmap_guard_clearance"] == "clear"
+    fake.drain_events()
+
+    fake.restore_object("line_items", sso_item)
+    fake.restore_object("notes", note)
+    deliver(fake, world)
+    _resolve(w)
+    drain(world)
+    for deal in checked:
+        props = fake.deal(deal)["properties"]
+        assert props["roadmap_guard_status"] == "blocked"
+        assert props["roadmap_guard_clearance"] in ("", None)
+
+
+def test_restore_events_are_stored_to_be_resolved(fake) -> None:
+    legacy = hubspot_event(fake, subscriptionType="line_item.restore", objectId=77)
+    generic = hubspot_event(
+        fake, eventId=101, subscriptionType="object.restore", objectTypeId="0-46", objectId=78
+    )
+    out = classify_events([legacy, generic], portal_id=fake.portal_id, app_id=fake.app_id)
+    assert [e.event_type for e in out.events] == ["line_item.restore", "note.restore"]
+    assert out.ignored == {"to_resolve": 2}

@@ -22,11 +22,11 @@ GET {url} → {"features": [{"key", "name", "status", "aliases", "target_date", 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urljoin
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from app.connectors.roadmap._http import (
     MAX_PAGES,
@@ -39,6 +39,10 @@ from app.connectors.roadmap.base import FetchResult, SourceError, secret_from_en
 from app.connectors.roadmap.config import HttpConfig, parse_config
 from app.rules.model import Feature
 
+# A list field sent as null is an empty list, as an optional text or date sent as null is none:
+# many serializers write an empty list so (Go's encoding/json writes a nil slice as null).
+Strings = Annotated[list[str], BeforeValidator(lambda value: [] if value is None else value)]
+
 
 class HttpFeature(BaseModel):
     """One item of the generic format; unknown fields are ignored so servers can send more."""
@@ -48,11 +52,11 @@ class HttpFeature(BaseModel):
     key: str = Field(min_length=1, max_length=128)
     name: str = Field(min_length=1, max_length=255)
     status: str | None = None
-    aliases: list[str] = Field(default_factory=list)
+    aliases: Strings = Field(default_factory=list)
     target_date: date | None = None
     confidence: float | None = Field(default=None, ge=0, le=1)
-    skus: list[str] = Field(default_factory=list)
-    product_ids: list[str] = Field(default_factory=list)
+    skus: Strings = Field(default_factory=list)
+    product_ids: Strings = Field(default_factory=list)
     url: str | None = None
     guidance: str | None = None
 

@@ -80,3 +80,14 @@ def test_a_refresh_overtaken_by_another_does_not_store_its_older_read_over_it(en
         row = s.get(RoadmapSource, "acme")
         # the source stays as the refresh that stored left it: a success, no error
         assert row.last_error is None and row.last_success_at is not None
+
+
+@respx.mock
+def test_a_list_field_sent_as_null_is_an_empty_list():
+    """`"aliases": null` (how Go's encoding/json writes an empty slice) failed the whole
+    refresh with `features[0].aliases: Input should be a valid list`, while a null status or
+    target date is read as none."""
+    feature = {"key": "sso", "name": "SSO", "aliases": None, "skus": None, "product_ids": None}
+    respx.get(URL).mock(return_value=httpx.Response(200, json={"features": [feature]}))
+    (read,) = HttpJsonSource("acme", {"url": URL}).fetch().features
+    assert (read.aliases, read.skus, read.product_ids) == ([], [], [])

@@ -226,7 +226,14 @@ def describe(node: Condition) -> str:
 
 def _describe_count(count: CountReferences) -> str:
     where = f" where ({describe(count.where)})" if count.where is not None else ""
-    return f"number of references{where} {_OP_WORDS[count.op]} {count.value}"
+    what = "features" if count.distinct_features else "references"
+    return f"number of {what}{where} {_OP_WORDS[count.op]} {count.value}"
+
+
+def _feature_of(ref: Values) -> Any:
+    """What tells one feature from another in `count_references.distinct_features`: its key,
+    or for a promise naming nothing on the roadmap, the name it was given."""
+    return ref.get("feature.key") or ref.get("feature.name")
 
 
 def _paren(node: Condition) -> str:
@@ -316,9 +323,12 @@ def _compile(node: Condition) -> tuple[Predicate, Explainer]:
         where = _compile(count.where)[0] if count.where is not None else None
         compare = _COMPARE[count.op]
         target = float(count.value)
+        distinct = bool(count.distinct_features)
 
         def matched(d: Values) -> int:
             refs = d.get(REFS) or []
+            if distinct:
+                return len({_feature_of(ref) for ref in refs if where is None or where(ref, d)})
             return len(refs) if where is None else sum(1 for ref in refs if where(ref, d))
 
         text = _describe_count(count)
@@ -466,7 +476,10 @@ class _Source:
         if node.count_references is not None:
             count = node.count_references
             refs = f"(d.get({const(REFS)}) or ())"
-            if count.where is None:
+            if count.distinct_features:
+                test = "True" if count.where is None else predicate(count.where, depth + 1)
+                number = f"len({{{const(_feature_of)}(r) for r in {refs} if {test}}})"
+            elif count.where is None:
                 number = f"len({refs})"
             else:
                 number = f"sum(1 for r in {refs} if {predicate(count.where, depth + 1)})"
@@ -775,6 +788,12 @@ def _matched_features(matched: list[FeatureReference] | None) -> str:
     return ", ".join(dict.fromkeys(r.feature_name for r in matched or []))
 
 
+def _matched_feature_count(matched: list[FeatureReference] | None) -> str:
+    """How many features {matched.features} names (one feature in a line item and a note is
+    two references, {matched.count}, and one feature)."""
+    return str(len(dict.fromkeys(r.feature_name for r in matched or [])))
+
+
 _PLACEHOLDER_HELPERS: dict[str, Any] = {
     "_words": AVAILABILITY_WORDS,
     "_date": format_date,
@@ -785,6 +804,7 @@ _PLACEHOLDER_HELPERS: dict[str, Any] = {
     "_source": _reference_source,
     "_amount": _deal_amount,
     "_matched": _matched_features,
+    "_feature_count": _matched_feature_count,
 }
 # Each placeholder as a Python expression over (rule, snap, ref, f, m), every one a str; the
 # names starting with "_" are _PLACEHOLDER_HELPERS. Double quotes are not allowed inside (the
@@ -811,6 +831,7 @@ _PLACEHOLDER_SOURCE: dict[str, str] = {
     "deal.owner_name": "(snap.owner_name or 'the deal owner')",
     "rule.name": "rule.name",
     "matched.count": "str(len(m or []))",
+    "matched.feature_count": "_feature_count(m)",
     "matched.features": "_matched(m)",
 }
 

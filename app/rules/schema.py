@@ -153,7 +153,7 @@ DEAL_PLACEHOLDERS = (
     "deal.owner_name",
     "rule.name",
 )
-QUANTIFIER_PLACEHOLDERS = ("matched.count", "matched.features")
+QUANTIFIER_PLACEHOLDERS = ("matched.count", "matched.feature_count", "matched.features")
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "reference": REFERENCE_PLACEHOLDERS + DEAL_PLACEHOLDERS,
     "deal": DEAL_PLACEHOLDERS + QUANTIFIER_PLACEHOLDERS,
@@ -280,11 +280,19 @@ class Condition(_Strict):
 
 class CountReferences(_Strict):
     """Number of the deal's references matching `where` (all of them if absent) compared with
-    `value`."""
+    `value`; with `distinct_features`, the number of different features among them."""
 
     where: Condition | None = None
     op: CountOp
     value: StrictInt = Field(ge=0, le=1_000_000)  # a count of a deal's references
+    # A deal names one feature in several places (a line item and two notes): counted once
+    # each, "three or more features" fired on two. None (not false) by default, so that the
+    # rules stored before it dump as they were written.
+    distinct_features: StrictBool | None = Field(
+        default=None,
+        description="count the different features the matching references name, not the "
+        "references (a feature on a line item and in two notes counts once)",
+    )
 
 
 class RuleScope(_Strict):

@@ -1,0 +1,168 @@
+"""Review round 7 of rules as data: what a rule says is what it does, and what the rep reads
+is plain English."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from app.rules.engine import StoredRule, _compile, deal_values, evaluate, reference_values
+from app.rules.model import LineItem
+from app.rules.schema import RuleDefinition
+from tests.rules.conftest import TODAY, make_deal
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "roadmap.md").read_text()
+
+NOT_AVAILABLE = ["beta", "coming_soon", "uncertain", "never", "unknown"]
+
+
+def _rule(when: dict, message: str = "{matched.count}", **extra) -> StoredRule:
+    definition = RuleDefinition.model_validate(
+        {
+            "name": "Many",
+            "severity": "warning",
+            "applies_to": "deal",
+            "when": when,
+            "message": message,
+            **extra,
+        }  # fmt: skip
+    )
+    return StoredRule(id="many", version=1, enabled=True, definition=definition)
+
+
+def _two_features_in_five_places():
+    """SCIM on a line item and in three notes, the audit log in one: five references, two
+    features."""
+    return make_deal(
+        "The customer wants SCIM.",
+        "We discussed SCIM again and the audit trail.",
+        "SCIM is key for them.",
+        line_items=[LineItem(id="l1", name="SCIM provisioning")],
+    )
+
+
+def _count(distinct: bool | None, value: int = 3) -> dict:
+    count = {
+        "where": {"field": "feature.availability", "op": "in", "value": NOT_AVAILABLE},
+        "op": "gte",
+        "value": value,
+    }
+    if distinct is not None:
+        count["distinct_features"] = distinct
+    return {"count_references": count}
+
+
+def test_distinct_features_counts_features_not_the_places_they_are_named(catalog):
+    deal = _two_features_in_five_places()
+    refs = evaluate(deal, catalog, [], today=TODAY).references
+    assert len(refs) == 5 and len({r.feature_key for r in refs}) == 2
+    # three or more features: two features named in five places do not make three
+    assert evaluate(deal, catalog, [_rule(_count(True))], today=TODAY).findings == []
+    (finding,) = evaluate(deal, catalog, [_rule(_count(True, 2))], today=TODAY).findings
+    assert finding.clause.startswith("number of features where")
+    assert finding.clause.endswith(">= 2 (found 2)")
+    # without it, references are counted, as before
+    assert len(evaluate(deal, catalog, [_rule(_count(None))], today=TODAY).findings) == 1
+
+
+@pytest.mark.parametrize("value, holds", [(2, True), (3, False)])
+def test_distinct_features_in_the_closures_as_in_the_generated_code(catalog, value, holds):
+    """The engine's two ways of evaluating a condition (the generated function, and the
+    closures used past its depth) count alike."""
+    deal = _two_features_in_five_places()
+    result = evaluate(deal, catalog, [], today=TODAY)
+    values = deal_values(deal, TODAY)
+    values["__references__"] = [
+        reference_values(r, catalog.get(r.feature_key)) for r in result.references
+    ]
+    rule = _rule(_count(True, value))
+    predicate, explain = _compile(rule.definition.when)
+    assert predicate(None, values) is holds
+    assert rule.compiled.predicate(None, values) is holds
+    assert explain(None, values).endswith("(found 2)")
+
+
+def test_an_off_roadmap_promise_counts_as_the_feature_it_names(catalog):
+    deal = make_deal(
+        "We promised Warp drive by March.", "We promised Warp drive by May.", "And the AI."
+    )
+    rule = _rule(
+        {"count_references": {"op": "eq", "value": 2, "distinct_features": True}},
+        "{matched.feature_count} features: {matched.features}",
+    )
+    (finding,) = evaluate(deal, catalog, [rule], today=TODAY).findings
+    assert finding.message == "2 features: Warp drive, AI Assistant"
+
+
+def test_matched_feature_count_says_how_many_features_the_list_names(catalog):
+    rule = _rule(
+        _count(None),
+        "{deal.name} depends on {matched.feature_count} features that are not available yet "
+        "({matched.count} references): {matched.features}.",
+    )
+    (finding,) = evaluate(_two_features_in_five_places(), catalog, [rule], today=TODAY).findings
+    assert finding.message == (
+        "Acme - Platform depends on 2 features that are not available yet (5 references): "
+        "SCIM provisioning, Audit log."
+    )
+
+
+def test_a_count_rule_written_before_distinct_features_is_stored_as_it_was_written():
+    """No new key in the stored definition of an older count rule: it would make every PUT of
+    the same body a new version, and a retried create of it not identical."""
+    raw = {
+        "name": "Many",
+        "severity": "warning",
+        "applies_to": "deal",
+        "when": {"count_references": {"op": "gte", "value": 3}},
+        "message": "{matched.count}",
+    }
+    dumped = RuleDefinition.model_validate(raw).model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    assert dumped["when"] == {"count_references": {"op": "gte", "value": 3}}
+
+
+def test_distinct_features_is_a_boolean():
+    with pytest.raises(ValueError, match="distinct_features"):
+        RuleDefinition.model_validate(
+            {
+                "name": "Many",
+                "severity": "warning",
+                "applies_to": "deal",
+                "when": {"count_references": {"op": "gte", "value": 3, "distinct_features": 1}},
+                "message": "m",
+            }
+        )
+
+
+def _doc_count_example() -> dict:
+    section = DOC.split("### Rule definitions (JSON)", 1)[1]
+    blocks = re.findall(r"^```json\n(.*?)^```$", section, flags=re.M | re.S)
+    (rule,) = [json.loads(b) for b in blocks if "count_references" in b]
+    return rule
+
+
+def test_the_docs_three_or_more_features_example_means_three_features(catalog):
+    """docs/roadmap.md's example "warn when a deal depends on three or more features that are
+    not available yet" warned on a deal naming two of them in five places, and told the rep
+    it "depends on 5 features"."""
+    raw = _doc_count_example()
+    rule = StoredRule(
+        id=raw["id"], version=1, enabled=True, definition=RuleDefinition.model_validate(raw)
+    )
+    assert evaluate(_two_features_in_five_places(), catalog, [rule], today=TODAY).findings == []
+    three = make_deal(
+        "The customer wants SCIM.",
+        "We discussed SCIM again and the audit trail.",
+        "And the AI assistant.",
+        line_items=[LineItem(id="l1", name="SCIM provisioning")],
+    )
+    (finding,) = evaluate(three, catalog, [rule], today=TODAY).findings
+    assert finding.message.startswith(
+        "Acme - Platform depends on 3 features that are not available yet: "
+        "SCIM provisioning, Audit log, AI Assistant."
+    )

@@ -37,6 +37,7 @@ def _setup_hubspot(args: argparse.Namespace) -> int:
     from app.connectors.hubspot.setup import (
         REQUIRED_SCOPES,
         currency_check,
+        identity_check,
         instructions,
         run_setup,
     )
@@ -77,7 +78,12 @@ def _setup_hubspot(args: argparse.Namespace) -> int:
             print(f"  {scope}  ({REQUIRED_SCOPES[scope]})")
     else:
         print("scopes: ok")
+    identity_ok, identity_lines = identity_check(
+        report, settings.hubspot_portal_id, settings.hubspot_app_id
+    )
+    for line in identity_lines:
+        print(line)
     currency_ok, currency_line = currency_check(report, settings.hubspot_company_currency)
     print(currency_line)
     print(instructions(settings.public_base_url, settings.hubspot_guard_property))
-    return 1 if report.missing_scopes or not currency_ok else 0
+    return 1 if report.missing_scopes or not currency_ok or not identity_ok else 0

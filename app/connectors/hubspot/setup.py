@@ -67,6 +67,10 @@ class SetupReport:
     # The portal's company currency as HubSpot says it (None: not readable with this token),
     # to check HUBSPOT_COMPANY_CURRENCY, the label of pipeline totals, against.
     company_currency: str | None = None
+    # The portal (hubId) and private app (appId) the token belongs to, as its token info says
+    # (None: not readable), to check HUBSPOT_PORTAL_ID and HUBSPOT_APP_ID against.
+    token_portal_id: str | None = None
+    token_app_id: str | None = None
 
 
 def run_setup(
@@ -87,6 +91,9 @@ def run_setup(
         report.scopes_checked = True
         granted = set(info["scopes"])
         report.missing_scopes = [s for s in REQUIRED_SCOPES if s not in granted]
+    if isinstance(info, dict):
+        report.token_portal_id = _an_id(info.get("hubId"))
+        report.token_app_id = _an_id(info.get("appId"))
     report.company_currency = company_currency(api)
     groups = api.api("crm.properties.groups_api")
     group = api.call(
@@ -124,6 +131,49 @@ def run_setup(
             report.created.append(definition["name"])
         progress(definition["name"])
     return report
+
+
+def _an_id(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value).strip()
+    return text if text.isascii() and text.isdigit() else None
+
+
+def identity_check(
+    report: SetupReport, portal_id: str | None, app_id: str | None
+) -> tuple[bool, list[str]]:
+    """(ok, the lines setup prints) for HUBSPOT_PORTAL_ID and HUBSPOT_APP_ID against the portal
+    and app the token belongs to. The webhook stores every event of another portal or app as
+    `ignored` and queues nothing: a mistyped id left the service deaf to every webhook (only
+    reconciliation still found changed deals), and setup said all was well."""
+    ok, lines = True, []
+    for setting, configured, actual, what in (
+        ("HUBSPOT_PORTAL_ID", portal_id, report.token_portal_id, "portal (hub id)"),
+        ("HUBSPOT_APP_ID", app_id, report.token_app_id, "private app (app id)"),
+    ):
+        configured = (configured or "").strip() or None
+        if actual is None:
+            if configured:
+                lines.append(
+                    f"{setting}={configured} (the token's {what} is not readable: check it by hand)"
+                )
+            continue
+        if configured is None:
+            lines.append(
+                f"{setting}: not set; the token's {what} is {actual}: set {setting}={actual}"
+            )
+        elif configured != actual:
+            ok = False
+            lines.append(
+                f"{setting}: MISMATCH: the token belongs to {what} {actual} but {setting}="
+                f"{configured}: every webhook would be ignored as another "
+                f"{'portal' if setting == 'HUBSPOT_PORTAL_ID' else 'app'}'s; set "
+                f"{setting}={actual}"
+            )
+        else:
+            lines.append(f"{setting}: {actual} (matches the token)")
+    return ok, lines
 
 
 def company_currency(api: HubSpotApi) -> str | None:

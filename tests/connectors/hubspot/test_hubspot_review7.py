@@ -77,3 +77,37 @@ def test_restore_events_are_stored_to_be_resolved(fake) -> None:
     out = classify_events([legacy, generic], portal_id=fake.portal_id, app_id=fake.app_id)
     assert [e.event_type for e in out.events] == ["line_item.restore", "note.restore"]
     assert out.ignored == {"to_resolve": 2}
+
+
+@pytest.mark.parametrize(
+    ("setting", "wrong"), [("HUBSPOT_PORTAL_ID", "9990002"), ("HUBSPOT_APP_ID", "424243")]
+)
+def test_setup_fails_on_a_portal_or_app_id_the_token_does_not_belong_to(
+    fake, monkeypatch, tmp_path, capsys, setting, wrong
+) -> None:
+    """A mistyped HUBSPOT_PORTAL_ID or HUBSPOT_APP_ID makes the webhook store every event as
+    another portal's (app's) and queue nothing, and setup said all was well (exit 0). The
+    token's info names its portal (hubId) and app (appId): setup compares them."""
+    from app.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", fake.access_token)
+    monkeypatch.setenv("HUBSPOT_API_BASE", fake.base_url)
+    monkeypatch.setenv("HUBSPOT_PORTAL_ID", fake.portal_id)
+    monkeypatch.setenv("HUBSPOT_APP_ID", fake.app_id)
+    assert main(["setup", "hubspot"]) == 0
+    out = capsys.readouterr().out
+    assert f"HUBSPOT_PORTAL_ID: {fake.portal_id} (matches the token)" in out
+    assert f"HUBSPOT_APP_ID: {fake.app_id} (matches the token)" in out
+
+    monkeypatch.setenv(setting, wrong)
+    assert main(["setup", "hubspot"]) == 1
+    out = capsys.readouterr().out
+    right = fake.portal_id if setting == "HUBSPOT_PORTAL_ID" else fake.app_id
+    assert f"{setting}: MISMATCH" in out
+    assert f"set {setting}={right}" in out
+
+    monkeypatch.delenv(setting)  # not set: not a failure, but the value to set is shown
+    assert main(["setup", "hubspot"]) == 0
+    assert f"{setting}: not set; " in capsys.readouterr().out

@@ -201,7 +201,12 @@ def revoke_approval(
 
 
 def expire_due(session: Session, since: datetime | None, now: datetime) -> dict[str, list[str]]:
-    """Approvals that expired in (since, now]: audit each, restore their deals' findings."""
+    """Approvals that expired in (since, now]: audit each, restore their open deals' findings.
+
+    A deal closed meanwhile (won under the approval, or lost) is not re-evaluated: the approval
+    did what it was given for. Re-evaluated, a deal signed a week before flipped to `blocked` in
+    the CRM ("a promise made at signing that is now at risk"), though nothing had changed but
+    the calendar."""
     conds = [
         Approval.revoked_at.is_(None),
         Approval.expires_at.is_not(None),
@@ -223,8 +228,23 @@ def expire_due(session: Session, since: datetime | None, now: datetime) -> dict[
         by_crm[row.crm].add(row.deal_id)
     changed: dict[str, list[str]] = {}
     for crm, ids in by_crm.items():
-        changed[crm] = reevaluate_and_enqueue(session, crm, sorted(ids))
+        changed[crm] = reevaluate_and_enqueue(session, crm, _open_deals(session, crm, ids))
     return changed
+
+
+def _open_deals(session: Session, crm: str, deal_ids: set[str]) -> list[str]:
+    """The deals among `deal_ids` that are not closed, sorted."""
+    ids = sorted(deal_ids)
+    found: list[str] = []
+    for start in range(0, len(ids), 500):  # SQLite caps bound parameters
+        found += session.execute(
+            select(Deal.deal_id).where(
+                Deal.crm == crm,
+                Deal.deal_id.in_(ids[start : start + 500]),
+                Deal.is_closed.is_(False),
+            )
+        ).scalars()
+    return sorted(found)
 
 
 @schedule("approvals.expire", interval=lambda _s: EXPIRY_INTERVAL_SECONDS)

@@ -1,0 +1,112 @@
+"""Review round 7 of the engineering and product views: approvals, the ledger, the report."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from app.connectors.testcrm import TestCrmConnector
+from app.jobs.schedules import JobContext
+from app.jobs.types import QueueItem
+from app.models import (
+    Approval,
+    AuditLog,
+    Commitment,
+    Deal,
+    DealQueue,
+    Feature,
+    ProductMapping,
+    TestCrmDeal,
+    utcnow,
+)
+from app.rules.model import DealSnapshot, LineItem, Stage
+from app.services.approvals import expire_approvals
+from app.services.pipeline import DealPipeline
+
+OPEN = Stage(id="negotiation", label="Negotiation", probability=0.6)
+WON = Stage(id="closedwon", label="Closed won", probability=1.0, is_won=True, is_closed=True)
+
+
+@pytest.fixture
+def crm(engine, settings):
+    """D1 buys the SSO add-on; SSO will never be built: blocked until approved."""
+    from app.services.rules_service import install_default_rules
+
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single Sign-On", aliases=["SSO"], availability="never"))
+        s.add(ProductMapping(match_kind="sku", match_value="SKU-SSO", feature_keys=["sso"]))
+        install_default_rules(s)
+        s.commit()
+    connector = TestCrmConnector(engine)
+    connector.put_deal(
+        DealSnapshot(
+            crm="test", deal_id="D1", name="Acme", stage=OPEN, amount=Decimal("50000"),
+            close_date=date.today() + timedelta(days=30), owner_id="owner-1",
+            line_items=[LineItem(id="li-1", name="SSO add-on", sku="SKU-SSO", quantity=1)],
+        )
+    )  # fmt: skip
+    return connector
+
+
+@pytest.fixture
+def pipeline(engine, settings, crm):
+    p = DealPipeline(engine, settings, {"test": crm})
+    _process(p, "webhook")
+    return p
+
+
+@pytest.fixture
+def web(make_app, crm):
+    from fastapi.testclient import TestClient
+
+    with TestClient(make_app(connectors={"test": crm})) as c:
+        yield c
+
+
+def _process(pipeline: DealPipeline, reason: str) -> None:
+    """The worker takes D1: `webhook` reads it from the CRM, `approval` from the store."""
+    pipeline.process([QueueItem(id=1, crm="test", deal_id="D1", attempts=1, reason=reason)])
+
+
+def _approve(web, api_key, name: str = "pat"):
+    body = {"crm": "test", "deal_id": "D1", "feature_key": "sso", "reason": "Strategic account",
+            "expires_at": (utcnow() + timedelta(days=7)).isoformat()}  # fmt: skip
+    return web.post("/api/v1/approvals", json=body, headers=api_key("approver", name=name))
+
+
+def _crm_properties(engine) -> dict:
+    with Session(engine) as s:
+        return s.get(TestCrmDeal, "D1").properties
+
+
+def test_an_approval_expiring_after_the_win_leaves_the_signed_deal_as_it_closed(
+    web, engine, settings, pipeline, crm, api_key
+):
+    """The approval let the deal close; a week after the win its expiry re-evaluated the signed
+    deal and wrote `blocked` to the CRM ("a promise made at signing that is now at risk"),
+    though nothing had changed but the calendar."""
+    assert _approve(web, api_key).status_code == 201
+    _process(pipeline, "approval")
+    with Session(engine) as s:
+        snapshot = DealSnapshot.model_validate(s.exec(select(Deal)).one().snapshot)
+    crm.put_deal(snapshot.model_copy(update={"stage": WON}))
+    _process(pipeline, "webhook")
+    props = _crm_properties(engine)
+    assert props["status"] == "warning" and props["block"] is False and "pat" in props["summary"]
+    with Session(engine) as s:
+        assert [(c.feature_key, c.approver) for c in s.exec(select(Commitment))] == [("sso", "pat")]
+        s.execute(update(Approval).values(expires_at=utcnow() - timedelta(seconds=1)))
+        s.execute(update(DealQueue).values(status="done"))
+        s.commit()
+
+    expire_approvals(JobContext(engine=engine, settings=settings, connectors={}, state={}))
+    with Session(engine) as s:
+        assert s.exec(select(Deal)).one().verdict == "warning"  # as it was signed
+        assert s.exec(select(DealQueue)).one().status == "done"  # nothing to write back
+        actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
+    assert actions[-1] == "approval.expire"  # the expiry itself is on record
+    assert _crm_properties(engine) == props

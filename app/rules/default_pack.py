@@ -140,7 +140,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "message": (
             "{feature.name} is {feature.availability} (target date: {feature.target_date}), "
             "but this deal sells or promises it (promised date: {reference.promised_date}; "
-            'the deal closes {deal.close_date}; {reference.source}: "{reference.evidence}"). '
+            'close date: {deal.close_date}; {reference.source}: "{reference.evidence}"). '
             "It may not be ready in time, so it cannot be promised." + _SAY_INSTEAD
         ),
     },

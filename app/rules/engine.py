@@ -813,7 +813,9 @@ _PLACEHOLDER_SOURCE: dict[str, str] = {
     "feature.name": "(f.name if f else (ref.feature_name if ref else ''))",
     "feature.key": "((f.key if f else None) or '(not on the roadmap)')",
     "feature.availability": "_words[f.availability.value if f else 'unknown']",
-    "feature.target_date": "(_date(f.target_date if f else None) or 'no target date')",
+    # "not set", read as a label's value: "(target date: no target date)" and "the deal closes
+    # no close date" were what the rep read of a feature or a deal without the date.
+    "feature.target_date": "(_date(f.target_date if f else None) or 'not set')",
     "feature.confidence": "_confidence(f)",
     # blank guidance (spaces, a newline) is no guidance: the fallback, not an empty sentence
     "feature.guidance": "((f.guidance or '').strip() if f else '') or _fallback(f)",
@@ -824,7 +826,7 @@ _PLACEHOLDER_SOURCE: dict[str, str] = {
     "reference.needed_by": "((_date(ref.needed_by) if ref else None) or 'no stated date')",
     "reference.matched_text": "((ref.matched_text or ref.feature_name) if ref else '')",
     "deal.name": "(snap.name or snap.deal_id)",
-    "deal.close_date": "(_date(snap.close_date) or 'no close date')",
+    "deal.close_date": "(_date(snap.close_date) or 'not set')",
     "deal.amount": "_amount(snap)",
     "deal.stage": "(snap.stage.label or snap.stage.id)",
     "deal.pipeline": "(snap.pipeline or '')",

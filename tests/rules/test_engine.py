@@ -700,7 +700,7 @@ def test_every_placeholder_renders_for_a_roadmap_feature_and_for_an_unknown_one(
         "custom connector",
         "(not on the roadmap)",
         "not on the roadmap",
-        "no target date",
+        "not set",
         "unknown",
         "Do not promise it. You can say the customer's request has been passed to product and "
         "that you will confirm what is possible before they sign.",

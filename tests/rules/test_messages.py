@@ -87,7 +87,7 @@ def test_a_coming_soon_feature_without_date_or_confidence_reads_plainly(
     [finding] = result.findings
     assert finding.rule_id == "coming-soon-mentioned"
     assert finding.message.startswith(
-        "Retention policy is coming soon (target date: no target date, confidence: unknown). "
+        "Retention policy is coming soon (target date: not set, confidence: unknown). "
         "You may mention it"
     )
     result = evaluate(make_deal("They need SCIM."), catalog, default_rules, today=TODAY)
@@ -127,7 +127,7 @@ def test_needed_before_target_offers_no_date_product_has_not_given(
         make_deal("They need a retention policy by Q1."), catalog, default_rules, today=TODAY
     )
     [message] = [f.message for f in result.findings if f.rule_id == "needed-before-target"]
-    assert "(target date: no target date)" in message
+    assert "(target date: not set)" in message
     assert "Do not agree to their date or offer another one; check with product first." in message
     assert "when it is planned" not in message
     result = evaluate(make_deal("They need SCIM by Q1."), catalog, default_rules, today=TODAY)

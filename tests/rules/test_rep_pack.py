@@ -35,5 +35,5 @@ def test_a_coming_soon_feature_without_a_target_date_may_be_promised_no_date(
     )
     [finding] = result.findings
     assert finding.rule_id == "coming-soon-mentioned"
-    assert "target date: no target date" in finding.message
+    assert "target date: not set" in finding.message
     assert "or any date while it has none" in finding.message

@@ -166,3 +166,23 @@ def test_the_docs_three_or_more_features_example_means_three_features(catalog):
         "Acme - Platform depends on 3 features that are not available yet: "
         "SCIM provisioning, Audit log, AI Assistant."
     )
+
+
+def test_a_date_not_set_reads_as_plain_english_in_the_default_pack(catalog, default_rules):
+    """A coming-soon feature without a target date sold on a deal without a close date: the rep
+    read "(target date: no target date)" and "the deal closes no close date"."""
+    deal = make_deal(line_items=[LineItem(id="l1", name="Retention policy")], close_date=None)
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    [message] = [f.message for f in result.findings if f.rule_id == "promised-past-target"]
+    assert message.startswith(
+        "Retention policy is coming soon (target date: not set), but this deal sells or promises "
+        'it (promised date: no stated date; close date: not set; a line item: "Retention '
+        'policy"). It may not be ready in time, so it cannot be promised.'
+    )
+    dated = make_deal(line_items=[LineItem(id="l1", name="Retention policy")])
+    [message] = [
+        f.message
+        for f in evaluate(dated, catalog, default_rules, today=TODAY).findings
+        if f.rule_id == "promised-past-target"
+    ]
+    assert "close date: Mar 1, 2027;" in message

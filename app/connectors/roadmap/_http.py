@@ -414,6 +414,7 @@ def source_get(
     *,
     headers: dict[str, str],
     params: dict[str, Any] | None = None,
+    inspect: Callable[[httpx.Response], None] | None = None,
 ) -> tuple[httpx.Response, Any]:
     """`request_json` GET for a source with `name`, `settings.timeout_seconds` and
     `base_url` (Jira, Productboard): its own timeout, and only its base URL's origin."""
@@ -426,6 +427,7 @@ def source_get(
         origin_url=source.base_url,
         headers=headers,
         params=params,
+        inspect=inspect,
     )
 
 
@@ -441,13 +443,15 @@ def request_json(
     params: dict[str, Any] | None = None,
     json: Any = None,
     allow_not_modified: bool = False,
+    inspect: Callable[[httpx.Response], None] | None = None,
 ) -> tuple[httpx.Response, Any]:
     """Send one request; return (response, parsed JSON or None on 304). Raises SourceError.
 
     `timeout`: the source's timeout_seconds, the deadline for the whole answer (redirects
     included; each retry has its own). `origin_url`: the configured URL whose origin alone may
     receive the request (and its credentials); default: `url`'s own, so a redirect can never
-    leave it."""
+    leave it. `inspect`: called with the final answer (after any retries), whatever its status,
+    before it is read; it may raise SourceError (Jira's header saying the login failed)."""
     allowed = origin_url or url
     tries = 0
 
@@ -501,6 +505,8 @@ def request_json(
     callback = _on_answer.get()
     if callback is not None:
         callback()
+    if inspect is not None:
+        inspect(response)
     if allow_not_modified and response.status_code == 304:
         return response, None
     if response.status_code >= 400:

@@ -19,6 +19,13 @@ What Atlassian documents:
   is "YYYY-MM-DD", date custom fields are "YYYY-MM-DD" (date-time fields carry a time).
 - Auth: Jira Cloud uses basic auth with an account e-mail and an API token; Data Center uses a
   personal access token as a bearer token. config.email present → basic, else bearer.
+  Credentials Jira does not accept (a wrong, expired or revoked token) are not always a 401:
+  Jira serves the request as the anonymous user, who sees no issues (200 with an empty search,
+  or 400 "The value 'ROAD' does not exist for the field 'project'"), and says so only in the
+  answer's X-Seraph-LoginReason header: AUTHENTICATED_FAILED, or AUTHENTICATION_DENIED when it
+  wants a CAPTCHA after failed logins ("JIRA REST API Example - Basic Authentication"; the
+  header on an expired Cloud token's 200, jira.js issue #418). Either fails the refresh,
+  naming the credentials to fix (`_check_login`).
 
 Config: base_url, jql, token_env (env var NAME), api ("cloud", the default, or "server" for
 Server / Data Center), email (optional), target_date_field (default "duedate", e.g.
@@ -120,6 +127,11 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+# X-Seraph-LoginReason values that say the credentials sent were not accepted.
+LOGIN_FAILED = "AUTHENTICATED_FAILED"
+LOGIN_DENIED = "AUTHENTICATION_DENIED"
+
+
 class _Shifted(Exception):
     """The search's results changed between two of its pages (the message says how)."""
 
@@ -217,6 +229,42 @@ class JiraSource:
             )
         return result
 
+    def _check_login(self, response: httpx.Response) -> None:
+        """SourceError when Jira says it did not accept the credentials
+        (X-Seraph-LoginReason), whatever the answer's status: served as the anonymous user,
+        an empty search would read as an empty roadmap, a JQL error as the JQL's fault."""
+        reasons = {
+            part.strip().upper()
+            for part in response.headers.get("X-Seraph-LoginReason", "").split(",")
+        }
+        if not reasons & {LOGIN_FAILED, LOGIN_DENIED}:
+            return
+        var = self.config.get("token_env")
+        email = self.settings.email
+        if LOGIN_DENIED in reasons:
+            fix = (
+                "after failed logins Jira asks for a CAPTCHA and refuses the account's logins "
+                f"unchecked: log in once in a browser as {email or 'the account'}, and check "
+                f"the token in {var} (config.token_env)"
+            )
+        elif email:
+            fix = (
+                f"the API token in {var} (config.token_env) is wrong, expired or revoked, or "
+                f"it is not the token of config.email {email}'s account"
+            )
+        else:
+            fix = (
+                f"the token in {var} (config.token_env) is wrong, expired or revoked; without "
+                "config.email it is sent as a bearer token, which only Data Center takes (a "
+                "personal access token): for Jira Cloud set config.email to the account's e-mail"
+            )
+        raise SourceError(  # not a SourceStatusError: no status hint (a 404's) applies
+            f"{self.name}: Jira did not accept the credentials (X-Seraph-LoginReason: "
+            f"{response.headers['X-Seraph-LoginReason'][:60]}) and answered HTTP "
+            f"{response.status_code} as an anonymous user, who sees no issues: {fix}; the "
+            "last good catalog is kept"
+        )
+
     def _check_fields(
         self, client: httpx.Client, headers: dict[str, str], unanswered: dict[str, str]
     ) -> None:
@@ -232,6 +280,7 @@ class JiraSource:
             self,
             f"{self.base_url}{path}",
             headers=headers,
+            inspect=self._check_login,
         )
         if not isinstance(body, list):
             return  # cannot tell: the issues are read as they are
@@ -280,6 +329,7 @@ class JiraSource:
                 url,
                 headers=headers,
                 params=params,
+                inspect=self._check_login,
             )
         except SourceStatusError as exc:
             if exc.status != 404 or result.pages:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from app.connectors.roadmap import HttpJsonSource
+from app.connectors.roadmap import HttpJsonSource, JiraSource, SourceError
 
 URL = "https://roadmap.example.com/api/features"
 
@@ -91,3 +91,73 @@ def test_a_list_field_sent_as_null_is_an_empty_list():
     respx.get(URL).mock(return_value=httpx.Response(200, json={"features": [feature]}))
     (read,) = HttpJsonSource("acme", {"url": URL}).fetch().features
     assert (read.aliases, read.skus, read.product_ids) == ([], [], [])
+
+
+JIRA = "https://acme.atlassian.net"
+JIRA_CONFIG = {
+    "base_url": JIRA,
+    "jql": "project = ROAD",
+    "token_env": "ROADMAP_SOURCE_TOKEN",
+    "email": "revops@acme.example",
+}
+
+
+@respx.mock
+def test_jira_serving_an_expired_token_as_anonymous_fails_the_refresh_naming_the_token():
+    """Jira Cloud answers a search with an expired API token as the anonymous user: 200, no
+    issues, and `X-Seraph-LoginReason: AUTHENTICATED_FAILED`. Read as an empty roadmap, a new
+    source "succeeded" with 0 features, and an existing one was refused as "would remove all
+    of the source's features", neither naming the token."""
+    respx.get(f"{JIRA}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(
+            200,
+            headers={"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"},
+            json={"issues": [], "isLast": True},
+        )
+    )
+    with pytest.raises(SourceError) as caught:
+        JiraSource("jira", JIRA_CONFIG).fetch()
+    message = str(caught.value)
+    assert "did not accept the credentials" in message
+    assert "ROADMAP_SOURCE_TOKEN (config.token_env) is wrong, expired or revoked" in message
+    assert "config.email revops@acme.example" in message
+    assert "s3cr3t-token" not in message
+
+
+@respx.mock
+def test_a_jql_error_jira_gives_the_anonymous_user_names_the_credentials_not_the_jql():
+    """As the anonymous user the JQL's project does not exist: the 400 said only "The value
+    'ROAD' does not exist for the field 'project'", sending RevOps to fix a JQL that is fine."""
+    respx.get(f"{JIRA}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(
+            400,
+            headers={"X-Seraph-LoginReason": "AUTHENTICATION_DENIED"},
+            json={"errorMessages": ["The value 'ROAD' does not exist for the field 'project'."]},
+        )
+    )
+    with pytest.raises(SourceError) as caught:
+        JiraSource("jira", JIRA_CONFIG).fetch()
+    message = str(caught.value)
+    assert "did not accept the credentials" in message and "CAPTCHA" in message
+    assert "log in once in a browser as revops@acme.example" in message
+
+
+@respx.mock
+def test_jira_login_ok_is_read_as_before():
+    respx.get(f"{JIRA}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(
+            200,
+            headers={"X-Seraph-LoginReason": "OK"},
+            json={
+                "issues": [
+                    {
+                        "id": "1",
+                        "key": "ROAD-1",
+                        "fields": {"summary": "SSO", "status": {"name": "Done"}, "duedate": None},
+                    }
+                ],
+                "isLast": True,
+            },
+        )
+    )
+    assert [f.key for f in JiraSource("jira", JIRA_CONFIG).fetch().features] == ["ROAD-1"]

@@ -50,9 +50,11 @@ Explainer = Callable[[Values | None, Values], str]
 
 REFS = "__references__"  # deal-values key holding the reference values, for quantifiers
 
+# Said after "What you can say instead:": something to say, then what not to. It opened "Do
+# not promise it.", which is nothing to say.
 FALLBACK_GUIDANCE = (
-    "Do not promise it. You can say the customer's request has been passed to product and "
-    "that you will confirm what is possible before they sign."
+    "Tell the customer their request has been passed to product and that you will confirm "
+    "what is possible before they sign; do not promise it."
 )
 # What a rep may say when product wrote no guidance, by availability: "do not promise it"
 # contradicted a beta's "it can only be sold as a beta" and a coming-soon feature's "you may

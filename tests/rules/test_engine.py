@@ -232,7 +232,10 @@ def test_default_messages_are_plain_language_with_guidance(
     assert "We promised SCIM by Q2 and multi-region." in scim.message  # the evidence
     assert "Offer the single-region 99.9% SLA" in by_rule["never-built"].message
     # no guidance written: a safe fallback, never an empty placeholder
-    assert "What you can say instead: Do not promise it." in by_rule["uncertain-mentioned"].message
+    assert (
+        "What you can say instead: Tell the customer their request has been passed to product"
+        in by_rule["uncertain-mentioned"].message
+    )
     assert all("{" not in f.message for f in result.findings)
 
 
@@ -257,8 +260,8 @@ def test_blank_guidance_gives_the_fallback_not_an_empty_sentence(
     [
         ("beta", "beta-sold", True, "Sell it as a beta", "Do not promise it"),
         ("coming_soon", "coming-soon-mentioned", False, "Say it is on the roadmap", "Do not"),
-        ("uncertain", "uncertain-mentioned", False, "Do not promise it", "Sell it"),
-        ("never", "never-built", False, "Do not promise it", "Sell it"),
+        ("uncertain", "uncertain-mentioned", False, "Tell the customer", "Sell it"),
+        ("never", "never-built", False, "Tell the customer", "Sell it"),
     ],
 )
 def test_the_fallback_of_what_to_say_fits_the_availability(
@@ -702,8 +705,8 @@ def test_every_placeholder_renders_for_a_roadmap_feature_and_for_an_unknown_one(
         "not on the roadmap",
         "not set",
         "unknown",
-        "Do not promise it. You can say the customer's request has been passed to product and "
-        "that you will confirm what is possible before they sign.",
+        "Tell the customer their request has been passed to product and that you will confirm "
+        "what is possible before they sign; do not promise it.",
         "",
         "We'll build them a custom connector for their ERP.",
         "a note",

@@ -186,3 +186,19 @@ def test_a_date_not_set_reads_as_plain_english_in_the_default_pack(catalog, defa
         if f.rule_id == "promised-past-target"
     ]
     assert "close date: Mar 1, 2027;" in message
+
+
+def test_what_the_rep_can_say_when_product_wrote_no_guidance_is_something_to_say(
+    catalog, default_rules
+):
+    """ "What you can say instead: Do not promise it." gave the rep nothing to say: the
+    fallback of an uncertain, never-built or off-roadmap feature opens with what to say."""
+    deal = make_deal("Do we have an audit trail?", "We promised Warp drive by March.")
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    by_rule = {f.rule_id: f.message for f in result.findings}
+    for rule_id in ("uncertain-mentioned", "unknown-promised"):
+        instead = by_rule[rule_id].split("What you can say instead: ", 1)[1]
+        assert instead == (
+            "Tell the customer their request has been passed to product and that you will "
+            "confirm what is possible before they sign; do not promise it."
+        )

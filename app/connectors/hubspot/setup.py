@@ -210,9 +210,19 @@ def currency_check(report: SetupReport, configured: str | None) -> tuple[bool, s
     return True, f"company currency: {actual} (matches HUBSPOT_COMPANY_CURRENCY)"
 
 
+def own_subscriptions(guard_property: str) -> list[str]:
+    """Our own properties' changes: a hand edit (a rep filling the guard property on a blocked
+    deal to pass the stage requirement, a status changed) is read and put back on its own
+    webhook; our writes' echo is ignored. Not printed before, so in a real portal no such edit
+    was ever heard of and the guard property filled by hand stayed filled."""
+    return [f"deal.propertyChange: {guard_property}", f"deal.propertyChange: {P.STATUS}"]
+
+
 def instructions(public_base_url: str, guard_property: str) -> str:
     target = public_base_url.rstrip("/") + "/webhooks/hubspot"
-    subs = "\n".join(f"    - {s}" for s in WEBHOOK_SUBSCRIPTIONS)
+    subs = "\n".join(
+        f"    - {s}" for s in [*WEBHOOK_SUBSCRIPTIONS, *own_subscriptions(guard_property)]
+    )
     generic = "\n".join(f"    - {s}" for s in GENERIC_SUBSCRIPTIONS)
     return f"""
 Webhooks (private app → Webhooks tab; target URL {target}):
@@ -227,6 +237,10 @@ Pipeline settings (Settings → Objects → Deals → Pipelines), for each pipel
   - Stage properties: on every won stage, make "Roadmap clearance" ({guard_property}) required.
     roadmap-guard fills it only while the deal has no unapproved blocking finding, so HubSpot
     itself refuses the move to won in the UI and in the board view.
+  - Property access (Settings → Properties → "Roadmap clearance" → edit access; Enterprise):
+    let no one but super admins edit it. Otherwise the stage's required-property dialog offers
+    its "Clear" option to the rep, who can pick it and close a blocked deal (revert mode moves
+    the deal back and empties it; warn mode only flags the deal).
   - Pipeline rules: turn on "Restrict skipping stages" and "Restrict backward movement" only if
     your process allows it: the closed-won guard (HUBSPOT_GUARD_MODE=revert) moves a blocked deal
     back to its previous stage, which needs backward movement for integrations.

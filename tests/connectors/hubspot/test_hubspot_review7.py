@@ -111,3 +111,33 @@ def test_setup_fails_on_a_portal_or_app_id_the_token_does_not_belong_to(
     monkeypatch.delenv(setting)  # not set: not a failure, but the value to set is shown
     assert main(["setup", "hubspot"]) == 0
     assert f"{setting}: not set; " in capsys.readouterr().out
+
+
+def test_setup_subscribes_every_property_whose_hand_edit_the_service_puts_back(fake) -> None:
+    """docs: a guard property filled by hand on a blocked deal is emptied again "on that
+    edit's own webhook". Setup never printed a subscription for it, so in a real portal that
+    webhook never came and the filled guard property let the rep close the blocked deal."""
+    from app.connectors.hubspot.setup import instructions
+
+    text = instructions("https://rg.example.com", "my_guard")
+    printed = [
+        line.split("deal.propertyChange: ", 1)[1].strip()
+        for line in text.splitlines()
+        if "deal.propertyChange: " in line
+    ]
+    assert "my_guard" in printed and "roadmap_guard_status" in printed
+    # Each is heard: a rep's edit queues the deal, our own write's echo does not.
+    for i, name in enumerate(printed):
+        rep = hubspot_event(fake, eventId=i, propertyName=name, changeSource="CRM_UI")
+        echo = hubspot_event(
+            fake,
+            eventId=1000 + i,
+            propertyName=name,
+            changeSource="INTEGRATION",
+            sourceId=fake.app_id,
+        )
+        out = classify_events(
+            [rep, echo], portal_id=fake.portal_id, app_id=fake.app_id, guard_property="my_guard"
+        )
+        assert [e.actionable for e in out.events] == [True, False], name
+    assert "Roadmap clearance" in text and "edit access" in text

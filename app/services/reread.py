@@ -15,6 +15,13 @@ stored snapshot (no CRM read) and writes back only what changed, as for a rule c
 change alone does not trigger it: the fan-out re-reads the deals that change concerns. During a
 rolling upgrade an old and a new worker may each queue the deals once (their digests differ):
 re-reading twice is harmless.
+
+A rolling upgrade also leaves old workers claiming the queued rows: an old worker re-evaluates
+its deals with the old reading and records nothing new (to it the stored references still
+hold), so those deals kept the old reading for good once the code digest was recorded. So the
+job checks again (at most RECHECKS times) once the rows it queued have all run: the open deals
+still read another way are queued again, but for those whose queue row is dead (their
+re-evaluation fails: `last_error` says why, replay them), until a check finds none.
 """
 
 from __future__ import annotations
@@ -22,13 +29,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlmodel import Session
 
 from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
-from app.models import Deal, Evaluation, utcnow
+from app.models import Deal, DealQueue, Evaluation, utcnow
 from app.services.catalog import load_catalog_and_matcher, reading_version
 
 log = structlog.get_logger("app.reread")
@@ -39,19 +46,32 @@ _CHUNK = 1000  # SQLite caps bound parameters
 # Each further chunk of deals is due this much later, so webhooks arriving meanwhile are not
 # queued behind all of them (the worker re-evaluates ~1,500 stored deals a second).
 PACE_SECONDS = 2.0
+# Checks for deals still read the old way after the queued ones ran (see the module docstring).
+RECHECKS = 2
 
 
-def stale_open_deals(session: Session, matcher: str) -> dict[str, list[str]]:
+def stale_open_deals(
+    session: Session, matcher: str, *, skip_dead: bool = False
+) -> dict[str, list[str]]:
     """Open, tracked deals whose latest evaluation used a matcher other than `matcher` (or
-    recorded none), by CRM, in id order."""
+    recorded none), by CRM, in id order; `skip_dead`: not those whose queue row is dead."""
+    conditions = [
+        Deal.is_closed.is_(False),
+        Deal.tracked.is_(True),
+        or_(Evaluation.matcher_version.is_(None), Evaluation.matcher_version != matcher),
+    ]
+    if skip_dead:
+        conditions.append(
+            ~exists().where(
+                DealQueue.crm == Deal.crm,
+                DealQueue.deal_id == Deal.deal_id,
+                DealQueue.status == "dead",
+            )
+        )
     rows = session.execute(
         select(Deal.crm, Deal.deal_id)
         .join(Evaluation, Evaluation.id == Deal.last_evaluation_id)
-        .where(
-            Deal.is_closed.is_(False),
-            Deal.tracked.is_(True),
-            or_(Evaluation.matcher_version.is_(None), Evaluation.matcher_version != matcher),
-        )
+        .where(*conditions)
         .order_by(Deal.crm, Deal.deal_id)
     )
     out: dict[str, list[str]] = {}
@@ -60,24 +80,47 @@ def stale_open_deals(session: Session, matcher: str) -> dict[str, list[str]]:
     return out
 
 
+def _rereads_waiting(session: Session) -> bool:
+    """Whether rows this job queued are still to run (pending or running, reason reread)."""
+    waiting = session.execute(
+        select(DealQueue.id)
+        .where(DealQueue.status.in_(("pending", "running")), DealQueue.reason == REASON)
+        .limit(1)
+    ).first()
+    return waiting is not None
+
+
 def reread_after_upgrade(session: Session, state: dict) -> tuple[dict, int]:
-    """Queue the stale open deals when the reading code changed since `state` (the job's):
-    (the new state, how many deals were queued)."""
+    """Queue the stale open deals when the reading code changed since `state` (the job's),
+    then, once those have run, those still stale (at most RECHECKS times: see the module
+    docstring): (the new state, how many deals were queued)."""
     code = reading_version()
-    if state.get("reading") == code:
+    recheck = state.get("reading") == code
+    left = int(state.get("rechecks") or 0) if recheck else RECHECKS
+    if recheck and (left <= 0 or _rereads_waiting(session)):
         return state, 0
     _, matcher = load_catalog_and_matcher(session)
     queued = 0
     now = utcnow()
     # CRMs and ids in the queue's lock order (app/jobs/queue.py) across chunks
-    for crm, ids in sorted(stale_open_deals(session, matcher).items()):
+    stale = stale_open_deals(session, matcher, skip_dead=recheck)
+    for crm, ids in sorted(stale.items()):
         ids = sorted(ids)
         for start in range(0, len(ids), _CHUNK):
             due = now + timedelta(seconds=PACE_SECONDS * (queued // _CHUNK))
             queued += enqueue_deals(
                 session, crm, ids[start : start + _CHUNK], reason=REASON, due_at=due
             )
-    return {**state, "reading": code}, queued
+    if recheck:
+        left = left - 1 if queued else 0
+        if queued:
+            log.warning(
+                "deals still read the old way after their reread (an older worker took them?); "
+                "queued again",
+                deals=queued,
+                checks_left=left,
+            )
+    return {**state, "reading": code, "rechecks": left}, queued
 
 
 @schedule("reread", interval=lambda _s: INTERVAL_SECONDS)

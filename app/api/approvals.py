@@ -200,6 +200,8 @@ def list_approvals(
 ):
     csv = wants_csv(request, format)
     page = page_request(request, limit, offset, sort, "-created_at", csv)
+    if feature:  # a typo is a 422 naming the key meant, not an empty list
+        queries.check_feature_filter(session, feature, approvals=True)
     now = service.utcnow()
     conds = service.list_approvals(
         session,

@@ -646,12 +646,15 @@ def _key_batches(keys: Iterable[tuple[str, str]]) -> Iterator[dict[str, list[str
         yield batch
 
 
-def check_feature_filter(session: Session, key: str, *, ledger: bool = False) -> None:
-    """A `feature` filter names a feature on the roadmap, one a deal references, or (`ledger`)
-    one a ledger entry was signed on: `feature=ssoo` answered an empty list, read as "no deal
-    depends on SSO", where /features/ssoo/deals is a 404. Refused with a 422 at query.feature,
-    naming the roadmap key meant. Primary-key and index probes; the roadmap's keys are read
-    only for the suggestion."""
+def check_feature_filter(
+    session: Session, key: str, *, ledger: bool = False, approvals: bool = False
+) -> None:
+    """A `feature` filter names a feature on the roadmap, one a deal references, (`ledger`)
+    one a ledger entry was signed on, or (`approvals`) one an approval was given for:
+    `feature=ssoo` answered an empty list, read as "no deal depends on SSO" (or "nobody
+    approved anything on SSO"), where /features/ssoo/deals is a 404. Refused with a 422 at
+    query.feature, naming the roadmap key meant. Primary-key and index probes; the roadmap's
+    keys are read only for the suggestion."""
     if session.get(Feature, key) is not None:
         return
     if session.execute(
@@ -665,8 +668,14 @@ def check_feature_filter(session: Session, key: str, *, ledger: bool = False) ->
         ).first()
     ):
         return
+    if (
+        approvals
+        and session.execute(select(Approval.id).where(Approval.feature_key == key).limit(1)).first()
+    ):
+        return
     keys = session.execute(select(Feature.key)).scalars().all()
     where = "no deal references it" + (" and no commitment names it" if ledger else "")
+    where += " and no approval names it" if approvals else ""
     raise InvalidRequest.at(
         ("query", "feature"),
         f"feature '{key}' is not on the roadmap and {where}{did_you_mean(key, keys)}",

@@ -110,3 +110,28 @@ def test_an_approval_expiring_after_the_win_leaves_the_signed_deal_as_it_closed(
         actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
     assert actions[-1] == "approval.expire"  # the expiry itself is on record
     assert _crm_properties(engine) == props
+
+
+def test_an_unknown_feature_filter_on_approvals_is_refused_naming_the_feature_meant(
+    client, api_key, engine
+):
+    """`/approvals?feature=ssoo` answered an empty list, read as "nobody approved anything on
+    SSO", where /deals and /commitments refuse the typo naming the key meant."""
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single sign-on", availability="never"))
+        # an approval outlives the feature: gone from the roadmap and from every deal
+        s.add(Approval(crm="test", deal_id="D9", feature_key="scim", reason="strategic",
+                       approver="pat", expires_at=utcnow() + timedelta(days=7)))  # fmt: skip
+        s.commit()
+    h = api_key("viewer")
+    r = client.get("/api/v1/approvals?feature=ssoo", headers=h)
+    assert r.status_code == 422, r.text
+    [detail] = r.json()["error"]["details"]
+    assert detail["path"] == "query.feature"
+    assert detail["msg"] == (
+        "feature 'ssoo' is not on the roadmap and no deal references it and no approval names "
+        "it; did you mean 'sso'?"
+    )
+    assert client.get("/api/v1/approvals?feature=sso", headers=h).json()["total"] == 0
+    r = client.get("/api/v1/approvals?feature=scim", headers=h)
+    assert r.status_code == 200 and [a["deal_id"] for a in r.json()["items"]] == ["D9"]

@@ -140,7 +140,9 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
             "Approved: "
             + "; ".join(
                 f"{f.feature_name or f.rule_name} by {f.approved_by}"
-                for f in {(f.feature_key, f.approved_by): f for f in approved}.values()
+                # by feature key, or by name for off-roadmap promises (no key): two approved
+                # off-roadmap promises read as the last one alone
+                for f in {(f.feature_key or _key(f), f.approved_by): f for f in approved}.values()
             )
             + "."
         )

@@ -202,3 +202,24 @@ def test_what_the_rep_can_say_when_product_wrote_no_guidance_is_something_to_say
             "Tell the customer their request has been passed to product and that you will "
             "confirm what is possible before they sign; do not promise it."
         )
+
+
+def test_every_approved_off_roadmap_promise_is_named_in_the_summary(catalog, default_rules):
+    """Two off-roadmap promises (no feature key) approved by one person: the CRM status said
+    "Approved: time machine by pat." and left Warp drive out."""
+    from app.rules.messages import summary_text
+    from app.rules.model import ApprovalGrant
+
+    deal = make_deal("We promised Warp drive by March.", "We promised a time machine by May.")
+    refs = evaluate(deal, catalog, default_rules, today=TODAY).references
+    assert [r.feature_key for r in refs] == [None, None]
+    grant = ApprovalGrant(
+        id=1,
+        feature_key=None,
+        rule_id="unknown-promised",
+        approver="pat",
+        rule_ids=["unknown-promised"],
+        evidence=[r.evidence for r in refs],
+    )
+    result = evaluate(deal, catalog, default_rules, today=TODAY, approvals=[grant])
+    assert summary_text(result).endswith("Approved: Warp drive by pat; time machine by pat.")

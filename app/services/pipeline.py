@@ -293,6 +293,12 @@ class DealPipeline:
         results = connector.write_back(plans)
         item_by_deal = {item.deal_id: item for item in items}
         with session_scope(self.engine) as session:
+            # The deal rows first, in id order (lock_deals), as a roadmap change's inline
+            # re-check takes them: the UPDATE below writes them in the plans' order, and one
+            # that held a deal the re-check wanted while waiting for one it held deadlocked
+            # (PostgreSQL aborted one: the roadmap edit answered 503, or this batch, whose CRM
+            # writes had been made, was split and written again).
+            lock_deals(session, {crm: [plan.deal_id for plan in plans]})
             # Core rows, not the snapshot-carrying Deal objects: only what record_write reads.
             table = Deal.__table__
             deals = {

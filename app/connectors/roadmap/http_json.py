@@ -42,6 +42,12 @@ from app.rules.model import Feature
 # A list field sent as null is an empty list, as an optional text or date sent as null is none:
 # many serializers write an empty list so (Go's encoding/json writes a nil slice as null).
 Strings = Annotated[list[str], BeforeValidator(lambda value: [] if value is None else value)]
+# An undated feature's target date sent as "" (or spaces), as many exports write a missing
+# value, is none like null: it failed the whole refresh ("input is too short").
+OptionalDate = Annotated[
+    date | None,
+    BeforeValidator(lambda value: None if isinstance(value, str) and not value.strip() else value),
+]
 
 
 class HttpFeature(BaseModel):
@@ -53,7 +59,7 @@ class HttpFeature(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     status: str | None = None
     aliases: Strings = Field(default_factory=list)
-    target_date: date | None = None
+    target_date: OptionalDate = None
     confidence: float | None = Field(default=None, ge=0, le=1)
     skus: Strings = Field(default_factory=list)
     product_ids: Strings = Field(default_factory=list)

@@ -161,3 +161,26 @@ def test_jira_login_ok_is_read_as_before():
         )
     )
     assert [f.key for f in JiraSource("jira", JIRA_CONFIG).fetch().features] == ["ROAD-1"]
+
+
+@respx.mock
+def test_an_empty_target_date_is_none_and_a_bad_one_still_fails_naming_it():
+    features = [
+        {"key": "a", "name": "A", "target_date": ""},
+        {"key": "b", "name": "B", "target_date": "  "},
+        {"key": "c", "name": "C", "target_date": "2026-09-30"},
+    ]
+    respx.get(URL).mock(return_value=httpx.Response(200, json={"features": features}))
+    read = HttpJsonSource("acme", {"url": URL}).fetch().features
+    assert [f.target_date.isoformat() if f.target_date else None for f in read] == [
+        None,
+        None,
+        "2026-09-30",
+    ]
+    respx.get(URL).mock(
+        return_value=httpx.Response(
+            200, json={"features": [{"key": "a", "name": "A", "target_date": "Q3"}]}
+        )
+    )
+    with pytest.raises(SourceError, match=r"page 1 features\[0\]\.target_date"):
+        HttpJsonSource("acme", {"url": URL}).fetch()

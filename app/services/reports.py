@@ -446,6 +446,10 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"quarter": q["quarter"], "section": "commitments", "item": "total",
                      "count": c["count"], "amount": c["amount"],
                      "currency": exposure_csv_currency(c)})  # fmt: skip
+        # The deals that made the promises (the JSON's `deals`): the total's count is promises,
+        # and a CSV reader could not tell three promises of one deal from three deals.
+        rows.append({"quarter": q["quarter"], "section": "commitments", "item": "deals",
+                     "count": c["deals"]})  # fmt: skip
         for a in c["approvers"]:
             rows.append({"quarter": q["quarter"], "section": "commitments_by_approver",
                          "item": a["approver"], "count": a["count"], "amount": a["amount"],

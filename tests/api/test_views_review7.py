@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -135,3 +137,28 @@ def test_an_unknown_feature_filter_on_approvals_is_refused_naming_the_feature_me
     assert client.get("/api/v1/approvals?feature=sso", headers=h).json()["total"] == 0
     r = client.get("/api/v1/approvals?feature=scim", headers=h)
     assert r.status_code == 200 and [a["deal_id"] for a in r.json()["items"]] == ["D9"]
+
+
+def test_the_report_csv_says_how_many_deals_made_the_promises(client, api_key, engine):
+    """The JSON's `deals` was missing from the CSV: its total row counts promises, and three
+    promises of one 100,000 USD deal read as three deals adding 100,000."""
+    from datetime import UTC, datetime
+
+    with Session(engine) as s:
+        for key in ("scim", "sso", "audit"):
+            s.add(Commitment(crm="hubspot", deal_id="BIG", feature_key=key,
+                             signed_at=datetime(2026, 2, 10, tzinfo=UTC), approver="pat",
+                             approval_id=1, amount=Decimal("100000"), currency="USD",
+                             availability_at_signing="never"))  # fmt: skip
+        s.commit()
+    url = "/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31"
+    h = api_key("viewer")
+    block = client.get(url, headers=h).json()["quarters"][0]["commitments"]
+    assert (block["count"], block["deals"], block["amount"]) == (3, 1, 100000.0)
+    r = client.get(f"{url}&format=csv", headers=h)
+    rows = {(x["section"], x["item"]): x for x in csv.DictReader(io.StringIO(r.text))}
+    assert (rows[("commitments", "total")]["count"], rows[("commitments", "total")]["amount"]) == (
+        "3",
+        "100000.0",
+    )
+    assert rows[("commitments", "deals")]["count"] == "1"

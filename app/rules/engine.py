@@ -110,8 +110,9 @@ class CompiledRule:
     message: Renderer  # (rule, snapshot, ref, feature, matched) -> text
     applies_to: str
     severity: Severity
-    # Deal rules: which references {matched.*} is about ("none", "all", or those `matched`
-    # accepts): the first quantifier's inner condition, compiled once.
+    # Deal rules: which references {matched.*} is about ("none", "all", those `matched`
+    # accepts, or under a `not` ("unmatched") those it refuses): the first quantifier's inner
+    # condition, compiled once.
     matched_kind: str = "none"
     matched: Filter | None = None
 
@@ -128,7 +129,7 @@ def compile_rule(definition: RuleDefinition) -> CompiledRule:
         if found[1] is None:  # count_references without a where: every reference
             matched_kind = "all"
         else:
-            matched_kind = "filter"
+            matched_kind = "unmatched" if found[2] else "filter"
             matched = _generated_filter(found[1]) or _filter_of(_compile(found[1])[0])
     return CompiledRule(
         predicate=predicate,
@@ -917,7 +918,12 @@ def evaluate(
                 if compiled.matched_kind == "all":
                     matched = list(refs)
                 elif compiled.matched is not None:
-                    matched = [refs[i] for i in compiled.matched(values, range(len(refs)), deal)]
+                    picked = compiled.matched(values, range(len(refs)), deal)
+                    if compiled.matched_kind == "unmatched":
+                        kept = set(picked)
+                        matched = [ref for i, ref in enumerate(refs) if i not in kept]
+                    else:
+                        matched = [refs[i] for i in picked]
                 else:
                     matched = []
                 finding = _finding(
@@ -985,16 +991,24 @@ def evaluate(
     )
 
 
-def _first_quantifier(node: Condition) -> tuple[str, Condition | None] | None:
+def _first_quantifier(
+    node: Condition, negated: bool = False
+) -> tuple[str, Condition | None, bool] | None:
+    """The first quantifier of a deal rule, its inner condition, and whether {matched.*} are
+    the references that condition refuses: under an odd number of `not`s a quantifier holds
+    for them (`not all_references available` fires for the features not available, and
+    named the available ones). A count's references are the ones it counts, `not` or not."""
     if node.any_reference is not None:
-        return "any", node.any_reference
+        return "any", node.any_reference, negated
     if node.all_references is not None:
-        return "all", node.all_references
+        return "all", node.all_references, negated
     if node.count_references is not None:
-        return "count", node.count_references.where
-    for child in [*(node.all_ or []), *(node.any_ or []), *([node.not_] if node.not_ else [])]:
-        if (found := _first_quantifier(child)) is not None:
+        return "count", node.count_references.where, False
+    for child in [*(node.all_ or []), *(node.any_ or [])]:
+        if (found := _first_quantifier(child, negated)) is not None:
             return found
+    if node.not_ is not None:
+        return _first_quantifier(node.not_, not negated)
     return None
 
 

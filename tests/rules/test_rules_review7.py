@@ -223,3 +223,71 @@ def test_every_approved_off_roadmap_promise_is_named_in_the_summary(catalog, def
     )
     result = evaluate(deal, catalog, default_rules, today=TODAY, approvals=[grant])
     assert summary_text(result).endswith("Approved: Warp drive by pat; time machine by pat.")
+
+
+@pytest.mark.parametrize(
+    "when, features",
+    [
+        # "not every feature is available": the ones that are not
+        (
+            {
+                "not": {
+                    "all_references": {
+                        "field": "feature.availability",
+                        "op": "eq",
+                        "value": "available",
+                    }
+                }
+            },
+            "SCIM provisioning, Audit log",
+        ),
+        # "no feature is never-built": every reference is one that is not
+        (
+            {
+                "not": {
+                    "any_reference": {"field": "feature.availability", "op": "eq", "value": "never"}
+                }
+            },
+            "Single Sign-On, SCIM provisioning, Audit log",
+        ),
+        # two `not`s cancel out
+        (
+            {
+                "not": {
+                    "not": {
+                        "any_reference": {
+                            "field": "feature.availability",
+                            "op": "eq",
+                            "value": "available",
+                        }
+                    }
+                }
+            },
+            "Single Sign-On",
+        ),
+        # a count names what it counts, under a `not` too
+        (
+            {
+                "not": {
+                    "count_references": {
+                        "where": {
+                            "field": "feature.availability",
+                            "op": "eq",
+                            "value": "available",
+                        },
+                        "op": "gte",
+                        "value": 2,
+                    }
+                }
+            },
+            "Single Sign-On",
+        ),
+    ],
+)
+def test_matched_features_under_a_not_are_the_references_it_holds_for(catalog, when, features):
+    """`not all_references available`, "Not every feature is available: {matched.features}",
+    named the one feature that is available (Single Sign-On), not the two that are not."""
+    deal = make_deal("They need SSO, SCIM and an audit trail.")
+    rule = _rule(when, "{matched.count}: {matched.features}")
+    (finding,) = evaluate(deal, catalog, [rule], today=TODAY).findings
+    assert finding.message == f"{len(features.split(', '))}: {features}"

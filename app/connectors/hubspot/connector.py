@@ -77,6 +77,9 @@ DEFAULT_UI_DOMAIN = "app.hubspot.com"  # while the account details cannot be rea
 
 
 OWNER = "hubspot_owner_id"
+# What a rep may set on our task and an update leaves alone (a create sets them).
+TASK_REP_SETTINGS = ("hs_task_priority", "hs_task_type")
+TASK_STATUS = "hs_task_status"
 
 
 def _owner_of(item: Any) -> tuple[dict, str | None]:
@@ -681,6 +684,11 @@ class HubSpotConnector:
 
         # 1. Tasks we know: update in place (a deleted one is created again below).
         updates = [p for p in plans if p["task_update"] is not None and not done_with(p["deal_id"])]
+        try:
+            self._keep_progress([p for p in updates if p.get("keep_progress")])
+        except ConnectorError as exc:
+            fail([p["deal_id"] for p in updates if p.get("keep_progress")], exc)
+            updates = [p for p in updates if not done_with(p["deal_id"])]
         for chunk in _chunks(updates, BATCH):
             parts = self._isolated(list(chunk), self._update_tasks, _update_unowned)
             for part, missing in settle(parts, lambda p: p["deal_id"]):
@@ -833,6 +841,19 @@ class HubSpotConnector:
                 )
         return outcomes
 
+    def _keep_progress(self, plans: Sequence[dict]) -> None:
+        """For open tasks that stay open: keep the status the rep gave them ("In progress",
+        "Waiting"), and reopen only one the rep completed while the deal still has something
+        to do. One batch read of the tasks' status (100 a call), for such updates only."""
+        if not plans:
+            return
+        ids = sorted({p["task_id"] for p in plans})
+        statuses = self._batch_read("tasks", ids, [TASK_STATUS])
+        for p in plans:
+            status = (statuses.get(p["task_id"]) or {}).get(TASK_STATUS)
+            if status and status != "COMPLETED":
+                p["task_update"] = {k: v for k, v in p["task_update"].items() if k != TASK_STATUS}
+
     def _current(self, item: DealWriteBack) -> dict[str, str]:
         """What our properties hold in HubSpot now: the fresher of the snapshot's values and
         what we last wrote.
@@ -952,11 +973,19 @@ class HubSpotConnector:
                 # task completed (its due date was moved to the day after it was done). A task
                 # reopened (or made again if deleted: `task_props`) is due tomorrow.
                 plan["task_props"] = task_props
-                plan["task_update"] = (
+                update = (
                     task_props
                     if task.open and not last_task.get("open")
                     else {k: v for k, v in task_props.items() if k != "hs_timestamp"}
                 )
+                # The rep's own settings of the task stay: its priority and type (set when it
+                # was made) and, while it stays open, its progress (`keep_progress`). Every
+                # change of findings reset them, "In progress" to "Not started", a lowered
+                # priority to HIGH.
+                plan["task_update"] = {
+                    k: v for k, v in update.items() if k not in TASK_REP_SETTINGS
+                }
+                plan["keep_progress"] = task.open and bool(last_task.get("open"))
                 plan["task_changed"] = True
             plan["task_open"] = task.open
         for key, spec in item.followups.items():

@@ -141,3 +141,45 @@ def test_setup_subscribes_every_property_whose_hand_edit_the_service_puts_back(f
         )
         assert [e.actionable for e in out.events] == [True, False], name
     assert "Roadmap clearance" in text and "edit access" in text
+
+
+def _note_on(fake, deal: str, body: str) -> None:
+    note = fake.create_object("notes", {"hs_note_body": body, "hs_timestamp": "0"}, emit=False)
+    fake.associate("deals", deal, "notes", note)
+
+
+def test_new_findings_keep_the_reps_progress_priority_and_type_on_the_task(
+    fake,
+    world,  # noqa: F811
+) -> None:
+    """The rep set the roadmap task "In progress", lowered it to medium and made it a call;
+    then a note changed the findings (still blocked). The update reset all three: "Not
+    started", HIGH, To-do. A task the rep completed while the deal is still blocked is
+    reopened, as before."""
+    fake.webhook_format = "generic"  # notes added to a deal are heard of
+    deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    [task] = fake.tasks_for(deal)
+    before = task["properties"]["hs_task_body"]
+    rep = {"hs_task_status": "IN_PROGRESS", "hs_task_priority": "MEDIUM", "hs_task_type": "CALL"}
+    fake.update_object("tasks", task["id"], rep)
+    fake.drain_events()
+
+    _note_on(fake, deal, "We promised SSO to their CISO by Q3.")
+    deliver(fake, world)
+    drain(world)
+    [task] = fake.tasks_for(deal)
+    props = task["properties"]
+    assert props["hs_task_body"] != before  # the new findings are in
+    assert {k: props[k] for k in rep} == rep
+    assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "blocked"
+
+    fake.update_object("tasks", task["id"], {"hs_task_status": "COMPLETED"})
+    fake.drain_events()
+    _note_on(fake, deal, "Also promised SSO to procurement, in writing.")
+    deliver(fake, world)
+    drain(world)
+    [task] = fake.tasks_for(deal)
+    assert task["properties"]["hs_task_status"] == "NOT_STARTED"  # still something to do

@@ -117,12 +117,14 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
         # A clear deal gets no task: the sidebar is the only place the rep reads what an FYI
         # finding says may be said (a coming-soon feature: mention it, promise no date). It
         # read "nothing in this deal depends on features that are not ready" instead.
+        # A closed deal's too: "depends on nothing not ready" was said of a signed deal that
+        # sold a coming-soon feature (only its FYI, which a closed deal does not quote).
         infos = {_key(f): f.message for f in _unapproved(result, Severity.info)}
-        if infos and closed is None:
+        if infos:
             parts.append(
                 "Roadmap check clear: nothing in this deal blocks it or needs a warning"
                 + counted
-                + (" FYI: " + " ".join(infos.values()) if fyi else "")
+                + (" FYI: " + " ".join(infos.values()) if fyi and closed is None else "")
             )
         else:
             parts.append(

@@ -291,3 +291,19 @@ def test_matched_features_under_a_not_are_the_references_it_holds_for(catalog, w
     rule = _rule(when, "{matched.count}: {matched.features}")
     (finding,) = evaluate(deal, catalog, [rule], today=TODAY).findings
     assert finding.message == f"{len(features.split(', '))}: {features}"
+
+
+@pytest.mark.parametrize("closed", ["won", "lost"])
+def test_a_closed_deal_with_a_coming_soon_feature_is_not_said_to_depend_on_nothing_unready(
+    catalog, default_rules, closed
+):
+    """A signed deal that mentioned a coming-soon feature (an FYI finding only): its CRM status
+    said "nothing in this deal depends on features that are not ready"."""
+    from app.rules.messages import summary_text
+
+    result = evaluate(make_deal("They need SCIM."), catalog, default_rules, today=TODAY)
+    assert [f.rule_id for f in result.findings] == ["coming-soon-mentioned"]
+    assert summary_text(result, closed) == (
+        "Roadmap check clear: nothing in this deal blocks it or needs a warning "
+        "(1 feature checked)."
+    )

@@ -655,11 +655,13 @@ def _check_message(message: str, applies_to: str | None, problems: list[Problem]
         allowed = PLACEHOLDERS[applies_to]
     names = [name for _text, name in message_parts(message) if name is not None]
     unknown = [name for name in names if name not in allowed]
+    # applies_to misspelt: "a None rule can use" was said; the placeholders of either kind
+    kind = f"a {applies_to} rule" if applies_to is not None else "a rule"
     for name in unknown:
         problems.append(
             (
                 ("message",),
-                f"unknown placeholder {{{name}}}; a {applies_to} rule can use: "
+                f"unknown placeholder {{{name}}}; {kind} can use: "
                 + ", ".join("{" + p + "}" for p in allowed),
                 message,
             )

@@ -307,3 +307,20 @@ def test_a_closed_deal_with_a_coming_soon_feature_is_not_said_to_depend_on_nothi
         "Roadmap check clear: nothing in this deal blocks it or needs a warning "
         "(1 feature checked)."
     )
+
+
+def test_an_unknown_placeholder_of_a_rule_with_a_misspelt_applies_to_names_no_none_rule():
+    from app.services.rules_service import validate
+
+    _definition, errors = validate(
+        {
+            "name": "x",
+            "severity": "block",
+            "applies_to": "deals",
+            "when": {"field": "deal.amount", "op": "gt", "value": 1},
+            "message": "{deal.close}",
+        }
+    )
+    [message] = [e["msg"] for e in errors if e["path"] == "message"]
+    assert message.startswith("unknown placeholder {deal.close}; a rule can use: {feature.name}")
+    assert "None" not in message

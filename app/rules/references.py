@@ -242,7 +242,7 @@ _NOT_DOC_PROCESS = (
     r"(?! (?:team|manager|owner|desk|review|reviewer|signer|stage|phase|process|negotiation"
     r"|call|meeting|discussion|talks|redlines?))"
 )
-# "by FY27", "before fiscal 2028", "by fiscal year end", "by 1H27" (the last through "by \d").
+# "by FY27", "before fiscal 2028", "by fiscal year end", "by 1H27" (the last through "by \d...").
 _FY_CUE = r"(?:fy|fiscal(?: year)?)\s*'?\d+|fy[- ]end|fiscal[- ]year[- ]end"
 _PROMISE = re.compile(
     r"(?<![a-z0-9])(?:"
@@ -290,6 +290,9 @@ _PROMISE = re.compile(
     rf"|in(?:to)? (?:the )?contract{_NOT_DOC_PROCESS}|contractual(?:ly)?"
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked (?:in )?(?:for|by)"
+    # ... with a date in the clause (`_DATED_CUES`): "SCIM in Q2 is locked in", "SCIM for Q2
+    # is a done deal" (not "Pricing is locked in")
+    r"|locked in|(?:a )?done deal"
     r"|(?:have|has) (?:my|our) word"  # "You have my word on SCIM"
     # "We offered SCIM as part of the bundle", "Offered them SCIM at no cost" (`_ours`: not
     # theirs, not a sale item: "offered a discount")
@@ -320,10 +323,12 @@ _PROMISE = re.compile(
     rf"{_NOT_DOC_PROCESS}"
     r"|custom[- ]?(?:build|built|development|dev|work|"
     r"connector|integration|feature|module|version|code)"
+    # ... "by 15 July", "by 2027", "by 1H27", "before 6/30": a number only when a date starts
+    # there (`_our_word`: not "by 10 users", "by 5 percent")
     r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9])|by (?:q[1-4]|h[12]|(?:the )?end of|eo[qmy]|"
-    rf"eofy|{_FY_CUE}|next|{_MONTH_RE}|\d|(?:the )?(?:first|second) half"
+    rf"eofy|{_FY_CUE}|next|{_MONTH_RE}|\d[0-9a-z]*|(?:the )?(?:first|second) half"
     r"|(?:early|mid|late)[- ](?:q[1-4]|20\d\d|next (?:year|quarter)))"
-    rf"|before (?:q[1-4]|(?:the )?end of|{_FY_CUE}|{_MONTH_RE})"
+    rf"|before (?:q[1-4]|(?:the )?end of|{_FY_CUE}|{_MONTH_RE}|\d[0-9a-z]*)"
     r"|no later than"
     r"|next (?:quarter|month|release|sprint)|in time for"
     # A remedy agreed for the feature's delay: "a 20% discount if SCIM slips past Q2",
@@ -361,6 +366,8 @@ _PROMISE = re.compile(
 _CUSTOM = re.compile(
     r"(?<![a-z0-9])(?:custom[- ]?(?:build|built|development|dev|work|connector|integration|"
     rf"feature|module|version|code)|(?:we|we{_APOS}ll|i{_APOS}ll|will|going to) (?:build|develop)"
+    # ... with what is built in between: "a custom SCIM build", "custom Workday sync work"
+    r"|custom (?:[a-z0-9-]+ ){1,2}(?:build|development|dev work)"
     r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9]))"
 )
 _QUESTION = re.compile(
@@ -506,6 +513,8 @@ _DENIED = re.compile(
     rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!)))"
     r"|(?:no|zero) (?:promises?|commitments?|guarantees?)"
     r"|not (?:a |any )?(?:promise|commitment|guarantee)"
+    # "SCIM by Q2 is not confirmed", "... not locked in", "... not a done deal"
+    r"|not (?:yet |officially |really )?(?:confirmed|locked(?: in)?|a done deal|set in stone)"
     # "No SCIM commitment", "no firm date commitment", "Pushed back on committing to SCIM",
     # "SCIM by Q1 is non-binding", "SCIM in Q2, directional only"
     r"|no (?:[a-z0-9-]+ ){1,2}(?:promises?|commitments?|guarantees?)"
@@ -514,6 +523,10 @@ _DENIED = re.compile(
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
+    # Custom work refused: "No custom build of SCIM", "We won't do a custom SCIM build"
+    r"|(?:no|zero) custom|(?:(?:can|could|will|would|shall|do|does|did)(?:n['\u2019]?t| not)"
+    r"|cannot|won['\u2019]?t|never|refused to|declined to|not) (?:do|doing|offer|offering"
+    r"|take on|taking on|build|building|provide|providing) (?:a |an |any )?custom"
     # "SCIM is not something we will build by Q1", "nothing we can commit to"
     r"|(?:not|nothing|(?:is|are|was|were)n['\u2019]?t)(?: (?:something|anything|a thing))?"
     r"(?: that)? (?:we|i)(?:['\u2019]ll| will| would| can| could| are going to| plan to)?"
@@ -966,6 +979,10 @@ _PROMISE_TYPOS = {
     "comitment": "guarantee",
     "committment": "commitments",
     "promissed": "committed",
+    # Our word given again is our word: "Reconfirmed SCIM for Q2" as "Confirmed SCIM for Q2"
+    # (spaces before it keep the length)
+    "reconfirmed": "  confirmed",
+    "re-confirmed": "   confirmed",
 }
 assert all(len(typo) == len(word) for typo, word in _PROMISE_TYPOS.items())
 # As `str.split` leaves them: the deal's word set is looked at first, a set test.
@@ -1844,6 +1861,58 @@ def _shipping_denied(low: str, start: int, end: int, a: int, b: int) -> bool:
 _AFTER_QUESTION = " \t\n!\"')]\u201d\u2019"
 
 
+# What may stand beside a sale item as the subject of a denial ("but the discount is not").
+_DENIED_SUBJECT_FILLER_TEXT = """but and though although while the our their its this that these is
+    are was were has have had been still yet also not isnt isn't isn\u2019t arent aren't aren\u2019t
+    wasnt wasn't wasn\u2019t"""
+_DENIED_SUBJECT_FILLER = frozenset(_DENIED_SUBJECT_FILLER_TEXT.split())
+
+
+# The customer's signing as what a condition decides: "They'll sign if SCIM ships in Q2",
+# "If SCIM ships in Q2, they will sign", "Deal closes as long as SCIM is live by March".
+_SIGNING_ON = re.compile(
+    r"(?<![a-z0-9])(?:(?:they|the customer|customer|the client|client|he|she)"
+    r"(?:['\u2019]ll|['\u2019]d| will| would| can| could| are ready to| is ready to)? "
+    r"(?:sign|buy|close|renew|go ahead|move forward|proceed)"
+    r"|(?:the )?deal (?:closes|will close|would close|goes ahead|will go ahead|signs))"
+    r"(?![a-z0-9])"
+)
+
+
+_CONDITION_WORD = re.compile(r"(?:if|unless|assuming|provided|as long as) ")
+
+
+def _signing_on(low: str, a0: int, b: int, k: int) -> bool:
+    """Whether the condition starting at low[k] ("if", "as long as", "provided") decides the
+    customer's signing: said right before it ("They'll sign if ...") or after it in the
+    sentence ("If SCIM ships in Q2, they'll sign", "If we had SCIM by Q1 they would sign").
+    Then its date is when they need the feature."""
+    head = _SIGNING_ON.search(low, max(a0, k - 40), k)
+    if head is not None and not low[head.end() : k].strip(" ,"):
+        return True
+    # after the condition's own first words: not its subject ("SCIM in Q1 if they sign by
+    # March": their signing is the condition, our date the promise's)
+    k = _CONDITION_WORD.match(low, k).end()
+    after = _SIGNING_ON.search(low, k, b)
+    return after is not None and after.start() > k
+
+
+def _sale_item_denied(low: str, start: int, a: int, a0: int, names: list[Mention]) -> bool:
+    """Whether the denial at low[start] is said of a sale item in a part of its own after a
+    joint ("We will have SCIM by Q2, pricing not committed", "... but the discount is not a
+    promise"): that part's, and the feature's promise before it stands. Not "We will have
+    SCIM by Q2, but not committed" (no subject: the promise's) nor a feature's part. `a` is
+    the start of the denial's clause, `a0` of its sentence: a clause of its own is a part."""
+    k = max(low.rfind(", ", a, start), low.rfind(" but ", a, start), low.rfind("; ", a, start))
+    if k < 0 and a > a0:
+        k = a
+    if k < 0 or any(k < n.start < start for n in names):
+        return False
+    words = [w for w in low[k:start].replace(",", " ").replace(";", " ").split()]
+    words = [w for w in words if w not in _DENIED_SUBJECT_FILLER]
+    return bool(words) and all(w.strip(_STRIP) in _SALE_OBJECTS for w in words)
+
+
 def _split_part(low: str, clauses: list[_Clause], i: int, frm: int, names: list[Mention]) -> None:
     """Cut clause `i` at the first part joint (`_PART_JOINTS`) after `frm` when a feature is
     named after it: the part after it is a clause of its own, which a denial before it does
@@ -2046,7 +2115,8 @@ def _clauses(
             i += 1
         c = clauses[i]
         if kind == "denied":
-            c.denied = True
+            if not _sale_item_denied(low, start, c.start, a, names):
+                c.denied = True
         elif kind == "custom":
             if _ours(low, start, m.end(kind), c, True, names, a, b):
                 c.promise = True
@@ -2069,7 +2139,8 @@ def _clauses(
             if low.startswith(_TAKEN_BACK, start) and low.endswith(
                 _NEG_TAILS, max(a, start - 16), start
             ):
-                c.denied = True  # "we haven't promised SCIM", "SCIM isn't committed"
+                if not _sale_item_denied(low, start, c.start, a, names):
+                    c.denied = True  # "we haven't promised SCIM", "SCIM isn't committed"
             elif _is_contract_cue(low[start : m.end(kind)]) and (
                 _CONTRACT_DENIED.search(low, max(c.start, start - 48), start) is not None
             ):
@@ -2685,10 +2756,11 @@ _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
     "coming", "releas", "launch", "targeted", "track", "pencil", "confirmed", "on the roadmap",
     "on our roadmap", "told", "informed", "let ", "aim", "said", "plan", "targeting", "shooting",
+    "locked in", "a done deal", "done deal",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
 # "on the roadmap for them".
-_UNDATED_FORMS = ("confirmed ", "on the roadmap for ", "on our roadmap for ")
+_UNDATED_FORMS = ("confirmed ", "on the roadmap for ", "on our roadmap for ", "locked in ")
 _DATED = "dated"
 _DATED_HEADS = frozenset(cue[:2] for cue in _DATED_CUES)
 # Service boilerplate, not a product ("committed to your success", "guarantee your
@@ -3263,10 +3335,14 @@ def _our_word(
             # need word, the date is theirs: "Dealbreaker if no SCIM by Q1"
             if before.startswith(("if no ", "if not "), k) and _NEEDED_BY.search(before, 0, k):
                 c.needed += ((s, c.end, -1, -1),)
+            elif _signing_on(low, a0, b, s - len(before) + k):
+                c.needed += ((s, c.end, -1, -1),)  # "They'll sign if SCIM ships in Q2"
             return False
     if "assuming " in before or "provided " in before or "as long as " in before:
         k = max(before.rfind("assuming "), before.rfind("provided "), before.rfind("as long as "))
         if (k == 0 or not before[k - 1].isalnum()) and "," not in before[k:]:
+            if _signing_on(low, a0, b, s - len(before) + k):
+                c.needed += ((s, c.end, -1, -1),)  # "They'll sign as long as SCIM ships in Q2"
             return False  # a condition too: "Assuming SCIM ships in Q2, they'll roll out"
     if _THIRD_PARTY_HINT.search(before) is not None:
         # the last: our word after it is ours ("With the partner, we committed ...")
@@ -3286,6 +3362,10 @@ def _our_word(
             return False
     cue = low[s:e]
     head = cue[:2]
+    if head in ("by", "be") and cue.startswith(("by ", "before ")):
+        k = s + cue.index(" ") + 1
+        if k < e and low[k].isdigit() and _date_at(low, k, b) is None:
+            return False  # a number, not a date: "SSO by 10 users", "up by 5 percent"
     if head == "by" and _SALE_STEP_BEFORE.search(low, max(a, s - 80), s) is not None:
         # A date for a step of the sale about the feature: "We will send the offline mode
         # roadmap by Q2", "Will confirm offline mode timing by end of month"

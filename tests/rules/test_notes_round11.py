@@ -48,7 +48,8 @@ WE_WILL_BE_SHIPPING = [
     ("We will not be shipping SCIM in Q2", [("scim", False, None, None, False)]),
     ("Will we be shipping SCIM in Q2?", [("scim", False, None, None, False)]),
     ("We will be shipping SCIM in Q2?", [("scim", False, None, None, False)]),
-    ("If we will be shipping SCIM in Q2, they sign", [("scim", False, None, None, False)]),
+    # their signing on it: the date they need it by (round 24)
+    ("If we will be shipping SCIM in Q2, they sign", [("scim", False, None, Q2, False)]),
     ("They will be shipping in Q2 and need SCIM", [("scim", False, None, Q2, False)]),
     ("They will be shipping SCIM in Q2", [("scim", False, None, None, False)]),
     ("We will also be shipping SCIM in Q2", [("scim", False, None, None, False)]),

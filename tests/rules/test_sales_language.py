@@ -979,7 +979,8 @@ NEEDED_BY = [
     # ... not our own words
     ("We will have the critical SCIM fix by Q1.", [("scim", True, Q1, None)]),
     ("We will have SCIM by Q1, which is critical.", [("scim", True, Q1, None)]),
-    ("If we had SCIM by Q1 they would sign.", [("scim", False, None, None)]),
+    # ... their signing on a condition: its date is when they need it (round 24)
+    ("If we had SCIM by Q1 they would sign.", [("scim", False, None, Q1)]),
     ("They need SCIM to go live by Q1.", [("scim", False, None, Q1)]),
     ("They need SSO by Q1 and SCIM by Q3.", [("sso", False, None, Q1), ("scim", False, None, Q3)]),
     # their need of "it" in a clause naming nothing: the date of the feature named before
@@ -1108,7 +1109,7 @@ NEEDED_BY = [
     ("We discussed SCIM in Q3 planning", [("scim", False, None, None)]),
     ("SCIM needed, decision in March.", [("scim", False, None, None)]),
     ("They need training in Q3, SCIM discussed.", [("scim", False, None, None)]),
-    ("If they need SCIM in Q1, they will sign.", [("scim", False, None, None)]),
+    ("If they need SCIM in Q1, they will sign.", [("scim", False, None, Q1)]),  # round 24
     # no date of theirs
     ("We need to ship SCIM by Q1.", [("scim", True, Q1, None)]),
     ("We must ship SCIM by Q1.", [("scim", True, Q1, None)]),

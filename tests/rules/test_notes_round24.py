@@ -1,0 +1,206 @@
+"""Round 24, from realistic sales notes: dates after "by"/"before" that start with a number of
+two digits or more ("by 15 July", "by 2027", "by 12/15"), and numbers there that are no date;
+"locked in" and "a done deal" with a date; a promise "not confirmed" / "not locked in";
+a denial said of a sale item beside a promise ("..., pricing not committed"); "reconfirmed";
+a custom build with the feature in between ("a custom SCIM build") and custom work refused;
+the customer's signing on a condition ("They'll sign if SCIM ships in Q2"). Each table says
+what was read before and why it was wrong."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
+from .test_notes_round7 import Q1, Q2
+from .test_notes_round8 import Q3
+from .test_sales_language import CATALOG
+
+MARCH = date(2027, 3, 31)
+
+
+def readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, needed_by, custom_build) per reference."""
+    return [
+        (r.feature_key or r.feature_name, r.is_commitment, r.promised_date, r.needed_by,
+         r.custom_build)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]  # fmt: skip
+
+
+# Before: "by 15", "by 2027", "by 12/15", "before 15 July" promised nothing (only "by" and one
+# digit was a cue: "by 1 March" was a promise, "by 30 June" not: a missed block). A number
+# that starts no date ("by 10 users") was a promise with no date, and is none now.
+NUMBERED_DATES = [
+    ("SCIM by 30 June.", [("scim", True, Q2, None, False)]),
+    ("SCIM by 15 July.", [("scim", True, date(2027, 7, 15), None, False)]),
+    ("SCIM by 30th June.", [("scim", True, Q2, None, False)]),
+    ("SCIM by 2027.", [("scim", True, date(2027, 12, 31), None, False)]),
+    ("SCIM by 1H27.", [("scim", True, Q2, None, False)]),
+    ("SCIM by 2Q27", [("scim", True, Q2, None, False)]),
+    ("SCIM by 15/07.", [("scim", True, date(2027, 7, 15), None, False)]),
+    ("SCIM by 12/15.", [("scim", True, date(2026, 12, 15), None, False)]),
+    ("SCIM by 30.06.2027.", [("scim", True, Q2, None, False)]),
+    ("SCIM before 15 July.", [("scim", True, date(2027, 7, 15), None, False)]),
+    ("SCIM before 6/30.", [("scim", True, Q2, None, False)]),
+    ("Legal added a clause: SCIM by 30 June.", [("scim", True, Q2, None, False)]),
+    # the customer's date stays theirs
+    ("They need SCIM by 15 July.", [("scim", False, None, date(2027, 7, 15), False)]),
+    # numbers that start no date
+    ("SCIM by 10 users.", [("scim", False, None, None, False)]),
+    ("SCIM by 1 user.", [("scim", False, None, None, False)]),
+    ("SSO by 9 am tomorrow.", [("sso", False, None, None, False)]),
+    ("SCIM adoption up by 5 percent.", [("scim", False, None, None, False)]),
+    ("Price up by 10%, SCIM included.", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), NUMBERED_DATES, ids=[c[0] for c in NUMBERED_DATES])
+def test_a_date_starting_with_a_number_after_by_is_a_promised_date(
+    body: str, expected: list
+) -> None:
+    assert readings(body) == expected
+
+
+# Before: "SCIM in Q2 is locked in" and "SCIM for Q2 is a done deal" promised nothing (only
+# "locked in for Q2" was a cue): missed blocks. Without a date in the clause they are none
+# ("Pricing is locked in").
+LOCKED_IN = [
+    ("SCIM in Q2 is locked in.", [("scim", True, Q2, None, False)]),
+    ("SCIM for Q2 is a done deal.", [("scim", True, Q2, None, False)]),
+    ("SCIM by Q2: done deal.", [("scim", True, Q2, None, False)]),
+    ("SCIM is locked in for Q2.", [("scim", True, Q2, None, False)]),
+    ("Pricing is locked in for Q2, SCIM included.", [("scim", False, None, None, False)]),
+    ("The contract is a done deal; SCIM is next.", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), LOCKED_IN, ids=[c[0] for c in LOCKED_IN])
+def test_locked_in_and_a_done_deal_with_a_date_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: each was a promise by Q2 (the date cue stood; "not confirmed" denied nothing): a
+# false block of a date the rep said was not firm.
+NOT_FIRM = [
+    ("SCIM by Q2 is not confirmed.", [("scim", False, None, None, False)]),
+    ("SCIM by Q2 is not yet confirmed.", [("scim", False, None, None, False)]),
+    ("SCIM by Q2 is not a done deal.", [("scim", False, None, None, False)]),
+    ("SCIM by Q2 is not locked in.", [("scim", False, None, None, False)]),
+    ("SCIM by Q2 - not set in stone.", [("scim", False, None, None, False)]),
+    # ... of another feature only
+    (
+        "We will have SCIM by Q2; SSO not confirmed.",
+        [("scim", True, Q2, None, False), ("sso", False, None, None, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), NOT_FIRM, ids=[c[0] for c in NOT_FIRM])
+def test_a_date_not_confirmed_is_no_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: the denial of the sale item took the feature's promise back with it (a false clear:
+# "We will have SCIM by Q2, pricing not committed" read as no promise at all).
+SALE_ITEM_DENIED = [
+    ("We will have SCIM by Q2, pricing not committed.", [("scim", True, Q2, None, False)]),
+    ("We will have SCIM by Q2, pricing not confirmed.", [("scim", True, Q2, None, False)]),
+    ("We will have SCIM by Q2, pricing is not guaranteed.", [("scim", True, Q2, None, False)]),
+    ("We will have SCIM by Q2, pricing isnt committed.", [("scim", True, Q2, None, False)]),
+    (
+        "We will have SCIM by Q2 but the discount is not a promise.",
+        [("scim", True, Q2, None, False)],
+    ),
+    # ... the promise's own denial still takes it back
+    ("We will have SCIM by Q2, but not committed.", [("scim", False, None, None, False)]),
+    ("We will have SCIM by Q2, though it is not committed.", [("scim", False, None, None, False)]),
+    (
+        "We will have SCIM by Q2 but the date is not committed.",
+        [("scim", False, None, None, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), SALE_ITEM_DENIED, ids=[c[0] for c in SALE_ITEM_DENIED]
+)
+def test_a_sale_item_denied_beside_a_promise_leaves_the_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: "reconfirmed" was no cue (a missed block); as "confirmed", theirs stays theirs.
+RECONFIRMED = [
+    ("Reconfirmed SCIM for Q2.", [("scim", True, Q2, None, False)]),
+    ("We reconfirmed SCIM for Q2 on the call.", [("scim", True, Q2, None, False)]),
+    ("Re-confirmed SCIM for Q2.", [("scim", True, Q2, None, False)]),
+    ("SCIM reconfirmed for Q2.", [("scim", True, Q2, None, False)]),
+    ("They reconfirmed they need SCIM by Q2.", [("scim", False, None, Q2, False)]),
+    ("Customer reconfirmed SCIM for Q2.", [("scim", False, None, None, False)]),
+    ("SCIM not reconfirmed for Q2.", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), RECONFIRMED, ids=[c[0] for c in RECONFIRMED])
+def test_reconfirmed_is_confirmed(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: "a custom SCIM build" was no cue (a missed block); custom work refused ("No custom
+# build of SCIM", "We won't do a custom build of SCIM", "No custom connector for them") was a
+# promise of custom work (false blocks).
+CUSTOM = [
+    ("Eng agreed to a custom SCIM build for Q3", [("scim", True, Q3, None, True)]),
+    ("We agreed to a custom SCIM build.", [("scim", True, None, None, True)]),
+    ("Agreed to a custom build of SCIM for Q3.", [("scim", True, Q3, None, True)]),
+    ("Their custom SCIM build breaks often.", [("scim", False, None, None, False)]),
+    ("They have a custom SCIM build already.", [("scim", False, None, None, False)]),
+    ("No custom build of SCIM.", [("scim", False, None, None, False)]),
+    ("No custom SCIM build.", [("scim", False, None, None, False)]),
+    ("No custom work on SCIM.", [("scim", False, None, None, False)]),
+    ("We will not do a custom SCIM build.", [("scim", False, None, None, False)]),
+    ("We won\u2019t do a custom build of SCIM.", [("scim", False, None, None, False)]),
+    ("We are not doing any custom work for SCIM.", [("scim", False, None, None, False)]),
+    ("No custom connector for them.", []),
+    ("We won\u2019t do a custom Workday connector.", []),
+    # ... promised custom work next to a refusal of something else
+    (
+        "No discount, but we will do a custom SCIM build by Q3.",
+        [("scim", True, Q3, None, True)],
+    ),
+    (
+        "We will build a custom Workday connector.",
+        [("custom Workday connector", True, None, None, True)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CUSTOM, ids=[c[0] for c in CUSTOM])
+def test_custom_builds_named_around_the_feature_and_refused(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: no date at all (a condition is no promise of ours, and its date was dropped): the
+# date their signing depends on is the date they need the feature by.
+SIGNING_ON = [
+    ("They'll sign if SCIM ships in Q2", [("scim", False, None, Q2, False)]),
+    ("They'll sign as long as SCIM ships in Q2", [("scim", False, None, Q2, False)]),
+    ("If SCIM ships in Q2, they will sign.", [("scim", False, None, Q2, False)]),
+    ("If SCIM ships in Q2 they'll sign.", [("scim", False, None, Q2, False)]),
+    ("They will sign provided SCIM is live by March.", [("scim", False, None, MARCH, False)]),
+    ("They would go ahead if SCIM ships in Q2.", [("scim", False, None, Q2, False)]),
+    ("If we had SCIM by Q1 they would sign", [("scim", False, None, Q1, False)]),
+    # ... not a condition deciding something else, nor their signing as the condition
+    ("If SCIM ships in Q2 we lose nothing.", [("scim", False, None, None, False)]),
+    ("Assuming SCIM ships in Q2, they'll roll out in July.", [("scim", False, None, None, False)]),
+    ("SCIM in Q1 if they sign by March", [("scim", False, None, None, False)]),
+    ("SCIM in Q1 as long as they sign by March", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), SIGNING_ON, ids=[c[0] for c in SIGNING_ON])
+def test_their_signing_on_a_condition_dates_their_need(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -1088,11 +1088,17 @@ def reevaluate_stored(
     write-back. Used by the roadmap fan-out and approvals; the worker's stored-snapshot items
     go through `reevaluate_stored_deals` directly.
     """
-    now = utcnow()
     ids = list(dict.fromkeys(deal_ids))
     changed: list[str] = []
     if not ids:
         return changed
+    # The deals' rows first, in id order, as the worker storing fresh reads takes them (a
+    # no-op for a fan-out, which locked them already): an approval revoked or expiring while
+    # a worker stored a newer read of the deal loaded the old snapshot, then stored its
+    # verdict and references over the worker's (a line item the rep had removed blocked the
+    # deal again, and the re-check queued after it reused those references).
+    lock_deals(session, {crm: ids})
+    now = utcnow()
     context = EvaluationContext.load(session, crm, [], now)
     for chunk in _chunks(ids, CHUNK):
         context.grants = grants_by_deal(session, crm, chunk, now)

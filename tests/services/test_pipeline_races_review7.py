@@ -146,3 +146,105 @@ def test_recording_writes_and_a_roadmap_recheck_of_the_same_deals_do_not_deadloc
     with Session(engine) as s:
         recorded = dict(s.exec(select(Deal.deal_id, Deal.written_verdict)).all())
     assert recorded == {"D1": "blocked", "D2": "blocked"}
+
+
+def _state(engine):
+    from app.models import Evaluation
+
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == "D1")).one()
+        evaluation = s.get(Evaluation, deal.last_evaluation_id)
+        return deal.verdict, sorted({r["feature_key"] for r in evaluation.references})
+
+
+def test_an_approval_revoked_while_a_worker_stores_a_newer_read_keeps_the_newer_read(
+    world, monkeypatch
+):
+    """The product owner revokes the approval of SSO while the rep takes SSO off the deal. The
+    revocation's re-check loaded the stored snapshot (with SSO), the worker stored its newer
+    read (without) meanwhile, and the re-check then stored its verdict and references over it:
+    the deal was blocked on a feature it no longer sold, and the re-check queued after it
+    reused those references, so it stayed blocked."""
+    from app.db import session_scope
+    from app.services import approvals
+    from app.services import pipeline as P
+
+    engine, crm, pipeline = world
+    crm.put_deal(_snapshot("D1", SSO_LINE))
+    assert pipeline.process([_item("D1", 1)])[1].kind == "done"
+    assert _state(engine) == ("blocked", ["sso"])
+    with session_scope(engine) as s:
+        approval, _changed = approvals.create_approval(
+            s, actor="apikey:pat", approver="pat", crm="test", deal_id="D1", feature_key="sso",
+            rule_id=None, promised_date=None, reason="strategic",
+            expires_at=P.utcnow() + timedelta(days=30),
+        )  # fmt: skip
+        approval_id = approval.id
+    assert _state(engine) == ("warning", ["sso"])  # approved: no longer a block
+    crm.put_deal(_snapshot("D1"))  # the rep takes SSO off the deal
+
+    reading, release_read = threading.Event(), threading.Event()
+    loaded, go = threading.Event(), threading.Event()
+    read = crm.read_deals
+
+    def slow_read(ids):
+        got = read(ids)  # the deal without SSO
+        reading.set()
+        assert release_read.wait(WAIT)
+        return got
+
+    recheck = P.reevaluate_stored_deals
+
+    def paused(session, context, deals, *, trigger):
+        if threading.current_thread().name == "api":
+            loaded.set()  # the revocation's re-check holds the snapshot it loaded
+            assert go.wait(WAIT)
+        return recheck(session, context, deals, trigger=trigger)
+
+    monkeypatch.setattr(crm, "read_deals", slow_read)
+    monkeypatch.setattr(P, "reevaluate_stored_deals", paused)
+    errors: list[BaseException] = []
+
+    def revoke() -> None:
+        try:
+            with session_scope(engine) as s:
+                approvals.revoke_approval(s, approval_id, actor="approver:pat")
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=pipeline.process, args=([_item("D1", 2)],), name="worker")
+    worker.start()
+    assert reading.wait(WAIT)
+    api = threading.Thread(target=revoke, name="api")
+    api.start()
+    assert loaded.wait(WAIT)
+    release_read.set()  # the worker stores its newer read now, or waits for the revocation
+    deadline = time.monotonic() + WAIT
+    with engine.connect() as conn:
+        while worker.is_alive() and time.monotonic() < deadline:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+            conn.rollback()
+            if waiting:
+                break
+            worker.join(0.02)
+    go.set()
+    api.join(WAIT)
+    worker.join(WAIT)
+    assert not errors and not api.is_alive() and not worker.is_alive()
+    monkeypatch.setattr(crm, "read_deals", read)
+    monkeypatch.setattr(P, "reevaluate_stored_deals", recheck)
+    with Session(engine) as s:  # what the revocation queued (approval) runs
+        from app.models import DealQueue
+
+        queued = s.exec(select(DealQueue).where(DealQueue.status == "pending")).all()
+    for n, row in enumerate(queued, 3):
+        pipeline.process(
+            [QueueItem(id=n, crm="test", deal_id=row.deal_id, attempts=1, reason=row.reason)]
+        )
+
+    assert _state(engine) == ("clear", [])

@@ -17,6 +17,9 @@ What Atlassian documents:
   is {"name", ...} or null (unresolved); on an issue in the done status category, a resolution
   other than Done/Fixed names what the issue is read as (`DONE_RESOLUTIONS`); `duedate`
   is "YYYY-MM-DD", date custom fields are "YYYY-MM-DD" (date-time fields carry a time).
+- Links: an issue's url is {base_url}/browse/{key}; through Atlassian's API gateway
+  (api.atlassian.com/ex/jira/<cloudId>) the site's own URL, GET /rest/api/3/serverInfo
+  `baseUrl` ("The base URL of the Jira instance"), since the gateway serves no web pages.
 - Auth: Jira Cloud uses basic auth with an account e-mail and an API token; Data Center uses a
   personal access token as a bearer token. config.email present → basic, else bearer.
   Credentials Jira does not accept (a wrong, expired or revoked token) are not always a 401:
@@ -44,6 +47,7 @@ import base64
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -127,6 +131,10 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+# Atlassian's API gateway: https://api.atlassian.com/ex/jira/<cloudId> is a Jira Cloud site's
+# API, but its /browse/ pages are on the site's own URL.
+ATLASSIAN_GATEWAY = "api.atlassian.com"
+
 # X-Seraph-LoginReason values that say the credentials sent were not accepted.
 LOGIN_FAILED = "AUTHENTICATED_FAILED"
 LOGIN_DENIED = "AUTHENTICATION_DENIED"
@@ -150,6 +158,7 @@ class JiraSource:
         self.page_size = self.settings.page_size
         self.api = self.settings.api
         self._client = client
+        self._site = self.base_url  # where an issue's /browse/ link points (`_site_url`)
 
     def _headers(self) -> dict[str, str]:
         token = secret_from_env(self.config, "token_env")
@@ -196,6 +205,7 @@ class JiraSource:
         read: dict[str, str] = {}  # issue key -> where it was read
         answered: set[str] = set()  # the fields some issue answered at all (null included)
         headers = self._headers()
+        self._site = self._site_url(client, headers)
         for body in pages(client, headers, params, result):
             for index, issue in enumerate(body["issues"]):
                 where = f"page {result.pages} issues[{index}]"
@@ -228,6 +238,29 @@ class JiraSource:
                 "the last good catalog is kept"
             )
         return result
+
+    def _site_url(self, client: httpx.Client, headers: dict[str, str]) -> str:
+        """The site an issue's /browse/ link is on: config.base_url, except through Atlassian's
+        API gateway (https://api.atlassian.com/ex/jira/<cloudId>, how OAuth 2.0 and scoped API
+        tokens reach Jira Cloud), which serves no web pages: there, the site's own URL from
+        GET /rest/api/3/serverInfo (`baseUrl`, "The base URL of the Jira instance"; readable
+        anonymously). Links kept as before if it cannot be read."""
+        if urlsplit(self.base_url).hostname != ATLASSIAN_GATEWAY:
+            return self.base_url
+        try:
+            _, body = source_get(
+                client,
+                self,
+                f"{self.base_url}/rest/api/3/serverInfo",
+                headers=headers,
+                inspect=self._check_login,
+            )
+        except SourceStatusError:
+            return self.base_url
+        site = body.get("baseUrl") if isinstance(body, dict) else None
+        if isinstance(site, str) and urlsplit(site).scheme in ("http", "https"):
+            return site.rstrip("/")
+        return self.base_url
 
     def _check_login(self, response: httpx.Response) -> None:
         """SourceError when Jira says it did not accept the credentials
@@ -415,5 +448,5 @@ class JiraSource:
             target_date=_date(fields_value.get(self.date_field)),
             source=self.name,
             source_status=status_name,
-            url=f"{self.base_url}/browse/{issue['key']}",
+            url=f"{self._site}/browse/{issue['key']}",
         )

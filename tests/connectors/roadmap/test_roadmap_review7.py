@@ -184,3 +184,44 @@ def test_an_empty_target_date_is_none_and_a_bad_one_still_fails_naming_it():
     )
     with pytest.raises(SourceError, match=r"page 1 features\[0\]\.target_date"):
         HttpJsonSource("acme", {"url": URL}).fetch()
+
+
+GATEWAY = "https://api.atlassian.com/ex/jira/11223344-a1b2-3b33-c444-def123456789"
+
+
+def _one_issue(key: str) -> dict:
+    fields = {"summary": "SSO", "status": {"name": "Done"}, "duedate": None}
+    return {"issues": [{"id": "1", "key": key, "fields": fields}], "isLast": True}
+
+
+@respx.mock
+def test_an_issue_read_through_atlassians_api_gateway_links_to_the_site():
+    """Through https://api.atlassian.com/ex/jira/<cloudId> (OAuth 2.0, scoped API tokens) each
+    feature's link was <gateway>/browse/ROAD-1, a page the gateway does not serve: the link a
+    salesperson follows from the CRM was broken. The site's URL comes from serverInfo."""
+    respx.get(f"{GATEWAY}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(200, json=_one_issue("ROAD-1"))
+    )
+    info = respx.get(f"{GATEWAY}/rest/api/3/serverInfo").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "baseUrl": "https://acme.atlassian.net",
+                "version": "1001.0.0-SNAPSHOT",
+                "deploymentType": "Cloud",
+            },
+        )
+    )
+    (feature,) = JiraSource("jira", {**JIRA_CONFIG, "base_url": GATEWAY}).fetch().features
+    assert feature.url == "https://acme.atlassian.net/browse/ROAD-1"
+    assert info.calls[0].request.headers["Authorization"].startswith("Basic ")
+
+
+@respx.mock
+def test_a_site_url_is_not_asked_of_a_site_itself():
+    search = respx.get(f"{JIRA}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(200, json=_one_issue("ROAD-1"))
+    )
+    (feature,) = JiraSource("jira", JIRA_CONFIG).fetch().features
+    assert feature.url == f"{JIRA}/browse/ROAD-1"
+    assert len(respx.calls) == len(search.calls) == 1

@@ -34,6 +34,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -198,6 +199,18 @@ _QUANTIFIERS = ("any_reference", "all_references", "count_references")
 StrictNumber = Annotated[float, Strict()]
 
 
+def _whole_float_as_int(value: Any) -> Any:
+    """30.0 is the whole number 30 (JSON has one number type; Python's json writes a float
+    30.0): "write a whole number (got 30.0)" was answered. 30.5, true and "30" stay refused."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+# A whole number, written 30 or 30.0; not true, "30" or 30.5.
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_float_as_int)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
@@ -206,7 +219,7 @@ class FieldRef(_Strict):
     """Compare with another field instead of a literal, optionally shifted by whole days."""
 
     field: FieldName
-    offset_days: StrictInt = Field(default=0, ge=-36500, le=36500)
+    offset_days: WholeNumber = Field(default=0, ge=-36500, le=36500)
 
 
 def _one_literal_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -284,7 +297,7 @@ class CountReferences(_Strict):
 
     where: Condition | None = None
     op: CountOp
-    value: StrictInt = Field(ge=0, le=1_000_000)  # a count of a deal's references
+    value: WholeNumber = Field(ge=0, le=1_000_000)  # a count of a deal's references
     # A deal names one feature in several places (a line item and two notes): counted once
     # each, "three or more features" fired on two. None (not false) by default, so that the
     # rules stored before it dump as they were written.

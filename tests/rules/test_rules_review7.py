@@ -324,3 +324,51 @@ def test_an_unknown_placeholder_of_a_rule_with_a_misspelt_applies_to_names_no_no
     [message] = [e["msg"] for e in errors if e["path"] == "message"]
     assert message.startswith("unknown placeholder {deal.close}; a rule can use: {feature.name}")
     assert "None" not in message
+
+
+@pytest.mark.parametrize("written, stored", [(30.0, 30), (30, 30), (-0.0, 0)])
+def test_a_whole_number_written_with_a_decimal_point_is_a_whole_number(written, stored):
+    """`"offset_days": 30.0` (Python's json writes a float so) was refused with "write a whole
+    number ... (got 30.0)"; the JSON Schema says integer, which 30.0 is, and so do the docs."""
+    from app.services.rules_service import validate
+
+    raw = json.dumps(
+        {
+            "name": "x",
+            "severity": "block",
+            "when": {
+                "field": "feature.target_date",
+                "op": "after",
+                "value": {"field": "deal.close_date", "offset_days": written},
+            },
+            "message": "m",
+        }
+    )
+    definition, errors = validate(json.loads(raw))
+    assert errors == []
+    assert definition.when.value.offset_days == stored
+    assert type(definition.when.value.offset_days) is int
+    count = {"count_references": {"op": "gte", "value": float(abs(written))}}
+    definition, errors = validate(
+        {"name": "x", "severity": "block", "applies_to": "deal", "when": count, "message": "m"}
+    )
+    assert errors == [] and type(definition.when.count_references.value) is int
+
+
+@pytest.mark.parametrize("written", [30.5, True, "30", float("inf")])
+def test_what_is_not_a_whole_number_is_still_refused_at_its_path(written):
+    from app.services.rules_service import validate
+
+    _definition, errors = validate(
+        {
+            "name": "x",
+            "severity": "block",
+            "when": {
+                "field": "feature.target_date",
+                "op": "after",
+                "value": {"field": "deal.close_date", "offset_days": written},
+            },
+            "message": "m",
+        }
+    )
+    assert [e["path"] for e in errors] == ["when.value.offset_days"]

@@ -39,6 +39,9 @@ from app.services.queries import (
 
 # Promises on features that already exist are not "off-roadmap".
 ON_ROADMAP = ("available", "beta")
+# How an overrides line with no value is named: an approval names its approver always, and a
+# feature unless it approved an off-roadmap promise.
+_OFF_ROADMAP = {"by_approver": "(unknown)", "by_feature": "(off-roadmap promise)"}
 
 
 def quarter_index(day: date, fiscal_year_start: int = 1) -> int:
@@ -251,7 +254,9 @@ def commitments_report(
             .group_by(granted.c.q, column)
         ).all():
             if 0 <= index < len(labels):
-                grouped[labels[index]][value or "(any)"] += n
+                # An approval without a feature covers an off-roadmap promise (its rule's
+                # sentences), never "any" feature, which "(any)" said.
+                grouped[labels[index]][value or _OFF_ROADMAP[dimension]] += n
         for q, counts in grouped.items():
             quarters[q]["overridden_findings"][dimension] = [
                 {dimension.removeprefix("by_"): k, "count": v}

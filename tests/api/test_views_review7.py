@@ -162,3 +162,28 @@ def test_the_report_csv_says_how_many_deals_made_the_promises(client, api_key, e
         "100000.0",
     )
     assert rows[("commitments", "deals")]["count"] == "1"
+
+
+def test_the_report_names_an_off_roadmap_override_as_such_not_any_feature(client, api_key, engine):
+    """An approval of an off-roadmap promise (no feature, a rule's sentences) was listed under
+    the feature "(any)", read as an approval of every feature on the deal."""
+    from datetime import UTC, datetime
+
+    with Session(engine) as s:
+        for key, rule in [(None, "custom-build"), ("sso", None)]:
+            s.add(Approval(crm="hubspot", deal_id="X", feature_key=key, rule_id=rule,
+                           reason="r", approver="pat",
+                           created_at=datetime(2026, 2, 1, tzinfo=UTC)))  # fmt: skip
+        s.commit()
+    url = "/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31"
+    h = api_key("viewer")
+    overrides = client.get(url, headers=h).json()["quarters"][0]["overridden_findings"]
+    assert overrides["by_feature"] == [
+        {"feature": "(off-roadmap promise)", "count": 1},
+        {"feature": "sso", "count": 1},
+    ]
+    rows = list(csv.DictReader(io.StringIO(client.get(f"{url}&format=csv", headers=h).text)))
+    assert {r["item"] for r in rows if r["section"] == "overridden_by_feature"} == {
+        "(off-roadmap promise)",
+        "sso",
+    }

@@ -74,7 +74,8 @@ class RefreshOut(FanOutCounts):
     )
     urls_dropped: int = Field(
         default=0,
-        description="feature urls that were not http(s) links, stored as none (the features kept)",
+        description="feature urls that were not http(s) links or were longer than 1024 "
+        "characters, stored as none (the features kept)",
     )
 
 

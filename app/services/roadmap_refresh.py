@@ -63,6 +63,11 @@ _FIELDS = (
 )
 AUDIT_FEATURE_LIMIT = 500  # features listed with before/after in one refresh's audit entry
 KEY_MAX_LENGTH = 128  # FeatureCreate.key's bound
+# The feature table's bounds (VARCHAR on PostgreSQL, which refuses a longer value: the whole
+# store failed with "unexpected DataError ... value too long for type character varying(128)",
+# while SQLite stored it).
+STATUS_MAX_LENGTH = FeatureRow.__table__.c.source_status.type.length
+URL_MAX_LENGTH = FeatureRow.__table__.c.url.type.length
 _KEY = re.compile(KEY_PATTERN)
 
 FieldValues = dict[str, Any]
@@ -84,7 +89,8 @@ class RefreshResult:
     orphaned_mappings: list[dict[str, Any]] = field(default_factory=list)
     # more removals than the source's limit, stored because the caller accepted them
     removals_accepted: bool = False
-    # feature urls that were not http(s) links ("javascript:...", "file:..."): stored as none
+    # feature urls that were not http(s) links ("javascript:...", "file:...") or longer than
+    # URL_MAX_LENGTH: stored as none
     urls_dropped: int = 0
 
     def as_dict(self) -> dict:
@@ -289,6 +295,21 @@ def invalid_keys(fetched: FetchResult) -> str | None:
     return "; ".join(bad[:5]) + more
 
 
+def overlong_statuses(fetched: FetchResult) -> str | None:
+    """The fetched statuses longer than the catalog holds, named by where they were read (a
+    status cut short would no longer be the source's); None if none."""
+    bad = [
+        f"{fetched.location(i)}.status: {len(f.source_status)} characters "
+        f"({f.source_status[:40]!r}...); a status name is at most {STATUS_MAX_LENGTH}"
+        for i, f in enumerate(fetched.features)
+        if f.source_status is not None and len(f.source_status) > STATUS_MAX_LENGTH
+    ]
+    if not bad:
+        return None
+    more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+    return "; ".join(bad[:5]) + more
+
+
 def orphaned_mappings(session: Session, gone: set[str]) -> list[dict[str, Any]]:
     """The product mappings that name one of the `gone` feature keys, each with the keys it
     names that no longer exist: a line item they match would silently lose its dependency."""
@@ -459,16 +480,21 @@ def remap_source_features(session: Session, source: RoadmapSource) -> tuple[int,
 def drop_bad_urls(fetched: FetchResult, name: str) -> int:
     """Replace each feature url that is not an http(s) link with None, as POST /api/v1/features
     refuses one (`web_link`): a feature's url goes into CRM messages ({feature.url}) and the
-    dashboard, where "javascript:..." would run. Not a refresh failure: the feature is kept
-    without its link, and the number dropped is logged and returned."""
+    dashboard, where "javascript:..." would run; so is one longer than the catalog holds
+    (URL_MAX_LENGTH), which cut short would be a broken link. Not a refresh failure: the
+    feature is kept without its link, and the number dropped is logged and returned."""
     dropped: list[str] = []
     for index, feature in enumerate(fetched.features):
-        if feature.url is not None and web_link(feature.url) is None:
+        if feature.url is not None and (
+            web_link(feature.url) is None or len(feature.url) > URL_MAX_LENGTH
+        ):
             fetched.features[index] = feature.model_copy(update={"url": None})
             dropped.append(fetched.location(index))
     if dropped:
         log.warning(
-            "roadmap source gave feature urls that are not http(s) links: stored without them",
+            "roadmap source gave feature urls that are not http(s) links or are too long: "
+            "stored without them",
+            url_max_length=URL_MAX_LENGTH,
             source=name,
             urls_dropped=len(dropped),
             where=dropped[:10],
@@ -507,7 +533,7 @@ def refresh_source(
     urls_dropped = 0
     if fetched is not None and not fetched.not_modified and error is None:
         urls_dropped = drop_bad_urls(fetched, name)
-        bad = invalid_keys(fetched)
+        bad = invalid_keys(fetched) or overlong_statuses(fetched)
         if bad is not None:  # nothing is written: the last good catalog stays
             error, fetched = f"{name}: {bad}", None
 

@@ -225,3 +225,42 @@ def test_a_site_url_is_not_asked_of_a_site_itself():
     (feature,) = JiraSource("jira", JIRA_CONFIG).fetch().features
     assert feature.url == f"{JIRA}/browse/ROAD-1"
     assert len(respx.calls) == len(search.calls) == 1
+
+
+def test_an_overlong_status_or_url_fails_or_drops_by_name_instead_of_a_database_error(engine):
+    """PostgreSQL refuses a status past 128 characters or a url past 1024 (the feature table's
+    VARCHARs): the whole refresh failed with "unexpected DataError while storing:
+    (psycopg.errors.StringDataRightTruncation) ...", while SQLite stored them."""
+    from sqlmodel import Session, select
+
+    from app.db import session_scope
+    from app.models import Feature as FeatureRow
+    from app.models import RoadmapSource
+    from app.services.roadmap_refresh import refresh_source
+
+    with session_scope(engine) as s:
+        s.add(RoadmapSource(name="acme", kind="http", config={"url": URL}, status_mapping={}))
+    long_url = "https://roadmap.example.com/sso?" + "q" * 1100
+    with respx.mock:
+        route = respx.get(URL)
+        route.mock(
+            return_value=httpx.Response(
+                200, json=_page({"key": "sso", "name": "SSO", "status": "GA", "url": long_url})
+            )
+        )
+        stored = refresh_source(engine, "acme")
+        assert stored.ok, stored.error
+        assert stored.urls_dropped == 1
+        route.mock(
+            return_value=httpx.Response(
+                200, json=_page({"key": "sso", "name": "SSO", "status": "S" * 129})
+            )
+        )
+        refused = refresh_source(engine, "acme")
+    assert refused.ok is False
+    assert "page 1 features[0].status: 129 characters" in refused.error
+    assert "a status name is at most 128" in refused.error
+    assert "DataError" not in refused.error
+    with Session(engine) as s:
+        (row,) = s.exec(select(FeatureRow).where(FeatureRow.source == "acme")).all()
+        assert (row.source_status, row.url) == ("GA", None)  # the last good catalog

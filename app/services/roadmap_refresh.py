@@ -68,6 +68,9 @@ KEY_MAX_LENGTH = 128  # FeatureCreate.key's bound
 # while SQLite stored it).
 STATUS_MAX_LENGTH = FeatureRow.__table__.c.source_status.type.length
 URL_MAX_LENGTH = FeatureRow.__table__.c.url.type.length
+# An ETag longer than the source's column holds is not kept (the catalog is read whole at each
+# refresh, as without an ETag): stored, PostgreSQL refused it and every refresh failed.
+ETAG_MAX_LENGTH = RoadmapSource.__table__.c.etag.type.length
 _KEY = re.compile(KEY_PATTERN)
 
 FieldValues = dict[str, Any]
@@ -628,7 +631,8 @@ def _store(
                 result.fetched, result.pages = len(mapped), fetched.pages
                 result.created, result.updated = counts["created"], counts["updated"]
                 result.deleted = counts["deleted"]
-                row.etag = fetched.etag
+                etag = fetched.etag
+                row.etag = etag if etag is None or len(etag) <= ETAG_MAX_LENGTH else None
                 row.feature_count = len(mapped)
                 result.orphaned_mappings = orphaned_mappings(session, changed.deleted)
                 stored_before = len(mapped) - result.created + result.deleted

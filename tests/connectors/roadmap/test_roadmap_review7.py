@@ -264,3 +264,33 @@ def test_an_overlong_status_or_url_fails_or_drops_by_name_instead_of_a_database_
     with Session(engine) as s:
         (row,) = s.exec(select(FeatureRow).where(FeatureRow.source == "acme")).all()
         assert (row.source_status, row.url) == ("GA", None)  # the last good catalog
+
+
+def test_an_etag_longer_than_the_source_holds_is_not_kept_and_the_refresh_succeeds(engine):
+    """An ETag past the 255 characters `roadmap_source.etag` holds made PostgreSQL refuse the
+    store: every refresh of the source failed ("unexpected DataError while storing") and its
+    catalog went stale for good."""
+    from sqlmodel import Session
+
+    from app.db import session_scope
+    from app.models import RoadmapSource
+    from app.services.roadmap_refresh import refresh_source
+
+    with session_scope(engine) as s:
+        s.add(RoadmapSource(name="acme", kind="http", config={"url": URL}, status_mapping={}))
+    long_etag = '"' + "e" * 300 + '"'
+    with respx.mock:
+        route = respx.get(URL).mock(
+            return_value=httpx.Response(
+                200,
+                headers={"ETag": long_etag},
+                json=_page({"key": "sso", "name": "SSO", "status": "GA"}),
+            )
+        )
+        first = refresh_source(engine, "acme")
+        second = refresh_source(engine, "acme")
+    assert first.ok and first.created == 1, first.error
+    assert second.ok and not second.not_modified
+    assert "If-None-Match" not in route.calls[1].request.headers  # read whole, as without one
+    with Session(engine) as s:
+        assert s.get(RoadmapSource, "acme").etag is None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 
+import structlog
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
@@ -30,6 +31,7 @@ from app.connectors.hubspot.events import (
 from app.connectors.hubspot.signatures import request_uri, verify
 from app.errors import InvalidRequest, ServiceUnavailable, Unauthorized
 
+log = structlog.get_logger("app.webhooks.hubspot")
 router = APIRouter(tags=["webhooks"])
 # At most 100 events of well under 1 KB each; anything larger is not HubSpot.
 MAX_BODY_BYTES = 1024 * 1024
@@ -67,6 +69,22 @@ def _verified_events(request: Request, settings, body: bytes) -> list[object]:
         versions=settings.hubspot_signature_versions.split(","),
     )
     if not verdict.ok:
+        if verdict.version == "v3" and "does not match" in verdict.reason:
+            # HubSpot signs the target URL it called: a PUBLIC_BASE_URL that differs from it
+            # (http behind a TLS proxy, another host, a path prefix) fails every delivery, and
+            # "does not match" alone did not say what was compared. The URL goes to the log,
+            # without its query (which may carry a token); the answer names the settings.
+            log.warning(
+                "HubSpot v3 signature does not match",
+                signed_as=f"{request.method} {uri.partition('?')[0]}",
+                hint="HubSpot signs the target URL of the app's webhooks: PUBLIC_BASE_URL must "
+                "be that URL's scheme and host, HUBSPOT_CLIENT_SECRET the app's client secret",
+            )
+            raise Unauthorized(
+                "invalid HubSpot signature: v3 signature does not match (check that "
+                "PUBLIC_BASE_URL is the scheme and host of the webhook target URL set in "
+                "HubSpot, and HUBSPOT_CLIENT_SECRET the app's client secret)"
+            )
         raise Unauthorized(f"invalid HubSpot signature: {verdict.reason}")
     events = _parse(body)
     if not isinstance(events, list):

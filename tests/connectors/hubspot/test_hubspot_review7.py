@@ -183,3 +183,27 @@ def test_new_findings_keep_the_reps_progress_priority_and_type_on_the_task(
     drain(world)
     [task] = fake.tasks_for(deal)
     assert task["properties"]["hs_task_status"] == "NOT_STARTED"  # still something to do
+
+
+def test_a_signature_over_another_url_says_which_url_was_checked_and_what_to_set(
+    make_app, hubspot_settings, fake
+) -> None:
+    """The commonest v3 failure when installing: HubSpot calls https://rg.example.com while
+    PUBLIC_BASE_URL says http://... (a TLS proxy). Every delivery was a 401 "v3 signature
+    does not match", nothing said what URL was compared or which settings to check."""
+    from fastapi.testclient import TestClient
+    from structlog.testing import capture_logs
+
+    with TestClient(make_app(connectors={}, **hubspot_settings)) as client:
+        # HubSpot signed the URL it was given, with a token in its query
+        body, headers = fake.signed_request(
+            "https://rg.example.com/webhooks/hubspot?key=s3cret", [hubspot_event(fake)]
+        )
+        with capture_logs() as logs:
+            r = client.post("/webhooks/hubspot?key=s3cret", content=body, headers=headers)
+    assert r.status_code == 401
+    message = r.json()["error"]["message"]
+    assert "PUBLIC_BASE_URL" in message and "HUBSPOT_CLIENT_SECRET" in message
+    [line] = [e for e in logs if e["event"] == "HubSpot v3 signature does not match"]
+    assert line["signed_as"] == "POST http://testserver/webhooks/hubspot"
+    assert "s3cret" not in str(logs)  # the query may carry a token: never logged

@@ -14,7 +14,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -164,12 +165,46 @@ class Worker:
         return released
 
     def run_once(self) -> int:
-        """Claim one batch, process it, record it. Returns how many deals were claimed."""
+        """Claim one batch, process it, record it. Returns how many deals were claimed.
+
+        The leases are renewed while the batch runs, as the loop renews them: `worker --burst`
+        runs batches here, and a batch outlasting LEASE_SECONDS (a CRM's rate limit, a large
+        backfill) was claimed again by the other workers meanwhile, processed twice, and this
+        one's outcomes dropped as stale."""
         items = self.claim()
         if not items:
             return 0
-        self.record(items, self.process(items))
+        with self._renewing(items):
+            outcomes = self.process(items)
+        self.record(items, outcomes)
         return len(items)
+
+    @contextmanager
+    def _renewing(self, items: Sequence[QueueItem]) -> Iterator[None]:
+        """Renew the leases of `items` every LEASE_SECONDS / 3 until the block ends."""
+        done = threading.Event()
+        every = max(self.settings.lease_seconds / 3, 0.05)
+
+        def _renew() -> None:
+            while not done.wait(every):
+                try:
+                    queue.extend_leases(
+                        self.engine,
+                        owner=self.owner,
+                        items=items,
+                        lease_seconds=self.settings.lease_seconds,
+                        now=self.clock(),
+                    )
+                except Exception:
+                    log.exception("lease renewal failed")
+
+        renewer = threading.Thread(target=_renew, name="worker-lease", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            done.set()
+            renewer.join()
 
     def run_until_empty(self, max_batches: int | None = None) -> int:
         """Drain what is due now (CLI `worker --burst`, tests). Returns deals claimed (how

@@ -358,11 +358,20 @@ def _task(entry: Commitment) -> TaskSpec:
     reason = (entry.flag_reason or "").strip()
     if reason and not reason.endswith((".", "!", "?")):
         reason += "."
+    if entry.hedged:
+        # "We might have SSO by May": the task told the owner "the customer was promised" what
+        # the rep had only said might come, which is not what the customer heard.
+        quote = (entry.evidence or "").strip().rstrip(".")
+        told = (
+            f"the customer was told '{entry.feature_name}' might come ({promised}), a hedged "
+            "promise" + (f' ("{quote}")' if quote else "")
+        )
+    else:
+        told = f"the customer was promised '{entry.feature_name}' ({promised})"
     body = " ".join(
         part
         for part in (
-            f"When '{entry.deal_name}' was signed, the customer was promised "
-            f"'{entry.feature_name}' ({promised}).",
+            f"When '{entry.deal_name}' was signed, {told}.",
             reason,
             "Talk to the customer and to product about a new date or an alternative.",
         )

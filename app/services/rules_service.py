@@ -82,7 +82,7 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
         if isinstance(definition, RuleDefinition)
         else definition
     )
-    out = shape_warnings(raw) + _stage_warnings(session, raw)
+    out = shape_warnings(raw) + _pipeline_warnings(session, raw) + _stage_warnings(session, raw)
     literals = feature_key_literals(raw)
     if not literals:
         return out
@@ -103,6 +103,39 @@ def warnings(session: Session, definition: RuleDefinition | dict[str, Any]) -> l
                 "path": json_path(unknown[MAX_KEY_WARNINGS][0]),
                 "message": f"and {len(unknown) - MAX_KEY_WARNINGS} more feature keys not on "
                 "the roadmap from here on",
+            }
+        )
+    return out
+
+
+def _pipeline_warnings(session: Session, raw: dict[str, Any]) -> list[dict]:
+    """scope.pipelines ids no stored deal is in: a pipeline's label ("Sales Pipeline" for
+    HubSpot's "default") or a case slip made a rule that never applied, without a word (stage
+    ids were warned about, pipeline ids not). Not refused: a new pipeline may have no deal."""
+    scope = raw.get("scope") if isinstance(raw.get("scope"), dict) else {}
+    pipelines = scope.get("pipelines")
+    if not isinstance(pipelines, list) or not pipelines:
+        return []
+    stored = session.exec(select(Deal.pipeline).group_by(Deal.pipeline)).all()
+    if not stored:
+        return []  # no deal stored yet: nothing to compare with
+    seen = sorted(p for p in stored if p is not None)
+    by_id = {p.casefold(): p for p in seen}
+    out = []
+    for i, pipeline in enumerate(pipelines):
+        if not isinstance(pipeline, str) or pipeline in seen:
+            continue
+        meant = by_id.get(pipeline.casefold())
+        if meant is None:
+            close = difflib.get_close_matches(pipeline, seen, n=1, cutoff=0.75)
+            meant = close[0] if close else None
+        hint = f" (did you mean '{meant}'?)" if meant else ""
+        out.append(
+            {
+                "path": f"scope.pipelines[{i}]",
+                "message": f"no stored deal is in pipeline '{pipeline}': scope.pipelines takes "
+                "pipeline ids (HubSpot's 'default' or a number, not the pipeline's label; a "
+                f"Salesforce opportunity has none), and this one may never apply{hint}",
             }
         )
     return out

@@ -249,14 +249,17 @@ _PROMISE = re.compile(
     # Reported: "told them SCIM would be ready by renewal" (`_ours`: only after a word of
     # telling; "SCIM would help them" is no promise).
     r"would (?:definitely |certainly )?(?:have(?! to)|be (?:ready|available|live|delivered|"
-    r"shipped|done|there|in place|ga|generally available)|deliver|ship|support|provide|include"
+    r"shipped|done|there|in place|ga|generally available|in (?:the|our) (?:[a-z0-9-]+ )?release)"
+    r"|deliver|ship|support|provide|include"
     r"|build|develop|add|enable)"
     r"|(?:will|shall|going to) (?:definitely |certainly |absolutely |also |likely |probably "
     r"|most likely |still |already )?"
     # "We will be able to deliver SCIM in Q2" as "We will deliver SCIM in Q2"
     r"(?:be able to )?"
     r"(?:have|be (?:ready|available|live|delivered|shipped|done|there|in place|included"
-    r"|supported|launched|released|ga|generally available)|deliver|ship|support|provide|build|add|develop|get|give"
+    # "SCIM will be in the Q2 release", "... in our next release"
+    r"|supported|launched|released|ga|generally available|in (?:the|our) (?:[a-z0-9-]+ )?release)"
+    r"|deliver|ship|support|provide|build|add|develop|get|give"
     # "SCIM will launch in Q2" as "SCIM will ship in Q2" (`_ours`: said of a feature or by us)
     r"|include|enable|make|launch|release"
     # bending the roadmap for the deal: "We'll prioritize SCIM for them", "fast-track"
@@ -338,7 +341,7 @@ _PROMISE = re.compile(
     # Promises only with a date in their clause (`_DATED_CUES`): "ETA for SCIM is Jan 2027",
     # "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2", "scheduled for Q2",
     # "we have SSO planned for March". Last: the usual cues match before these are tried.
-    r"|eta|land(?:s|ing) (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
+    r"|eta|land(?:s|ing)? (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
     r"|coming (?:in|by|on|before)|releas(?:es|ing) (?:in|by|on|before)|targeted (?:for|in)"
     # "SCIM launches in Q2" as "SCIM releases in Q2" (not "launch": their launch, a noun)
     r"|launch(?:es|ing) (?:in|by|on|before)"
@@ -348,6 +351,12 @@ _PROMISE = re.compile(
     # "confirmed with the customer" above is tried first); "SCIM is on the roadmap for H1"
     # (after "on the roadmap for them" above)
     r"|confirmed|on (?:the|our) roadmap (?:for|in)"
+    # "Gave them the Q2 date for SCIM", "Shared the SCIM Q2 date with the customer" (a date
+    # given to them: with one in the clause)
+    r"|gave(?= (?:them|him|her|the customer|the client) (?:the|a|an|our) (?:[a-z0-9-]+ ){0,3}"
+    r"(?:date|timeline|eta|target)(?![a-z0-9]))"
+    r"|shared(?= (?:the|a|an|our) (?:[a-z0-9-]+ ){0,3}(?:date|timeline|eta|target) with "
+    r"(?:them|him|her|the customer|the client|(?:their|the) [a-z]+)(?![a-z0-9]))"
     # Our word with a date and no verb: "Told them SCIM in Q1", "Let them know SCIM for Q2"
     # (`_told_dated`); our soft commitment: "We're aiming for SCIM in Q1" (hedged)
     r"|(?:told|informed) (?:them|him|her|the customer|the client|(?:their|the) (?:cto|cio|ciso"
@@ -1436,6 +1445,8 @@ def _carried_promise(
     return trusted_model(FeatureReference, _UNKNOWN_FIELDS, values)
 
 
+# Our yes in words of any strength: "said yes", "said absolutely", "told them of course".
+_YES = r"(?:yes|yep|yeah|absolutely|definitely|of course|sure(?: thing)?)"
 # Our word opening the sentence after their question, and what it gives: a date alone or a
 # yes ("Told them Q2.", "We told them by Q2.", "Told them yes.").
 _ANSWER_HEADS = ("told ", "we told ", "i told ", "we said ", "i said ")
@@ -1447,7 +1458,7 @@ _TOLD_ANSWER = re.compile(
     # a transcript's answer line: 'Customer: "Do you have SCIM?" Me: "Yes, by Q2."',
     # "Q: When will SCIM ship? A: Q2." (`_ANSWER_LABELS`)
     r"|(?:me|we|us|our answer|our response|a|answer)\s?[:\-\u2013]\s*[\"\u201c]?)"
-    r"(?:(?P<yes>yes|yep|yeah)(?:[,;]?\s+(?:[-\u2013]\s+)?(?=[a-z0-9])|(?=[\s.!\"\u201d]*$))"
+    rf"(?:(?P<yes>{_YES})(?:[,;]?\s+(?:[-\u2013]\s+)?(?=[a-z0-9])|(?=[\s.!\"\u201d]*$))"
     r"|(?:no|nope)[,;]?\s+(?:[-\u2013]\s+)?(?:but |only )?(?=[a-z0-9])"
     r")?(?:by |in |for )?"
 )
@@ -2756,11 +2767,11 @@ _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
     "coming", "releas", "launch", "targeted", "track", "pencil", "confirmed", "on the roadmap",
     "on our roadmap", "told", "informed", "let ", "aim", "said", "plan", "targeting", "shooting",
-    "locked in", "a done deal", "done deal",
+    "locked in", "a done deal", "done deal", "gave", "shared",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
 # "on the roadmap for them".
-_UNDATED_FORMS = ("confirmed ", "on the roadmap for ", "on our roadmap for ", "locked in ")
+_UNDATED_FORMS = ("confirmed ", "on the roadmap for ", "on our roadmap for ", "locked in ", "gave ")
 _DATED = "dated"
 _DATED_HEADS = frozenset(cue[:2] for cue in _DATED_CUES)
 # Service boilerplate, not a product ("committed to your success", "guarantee your
@@ -2952,7 +2963,7 @@ _THEIR_OWN_ACTION = re.compile(
 # Our yes to their request for our word, later in the sentence: "They asked us to commit to
 # SCIM by Q2 and we did", "They want a guarantee on SCIM; we gave it".
 _GRANTED = re.compile(
-    r"(?:,? (?:and|so|which)|;|,) (?:we|i)(?: have)? (?:did|agreed(?: to it)?|said yes"
+    rf"(?:,? (?:and|so|which)|;|,) (?:we|i)(?: have)? (?:did|agreed(?: to it)?|said {_YES}"
     r"|confirmed(?: it)?|gave (?:it|one|them one|our word)|committed(?: to it)?)(?![a-z0-9])"
     r"(?! not| never)"
 )
@@ -3883,6 +3894,15 @@ def _their_report(low: str, s: int, c: _Clause, names: list[Mention], a: int, b:
     )
 
 
+# What "gave them" / "shared" gives (`_dated_ours`): the words before the date noun, and the
+# thing it is "for" after it ("the Q2 date for the contract").
+_GIVEN_DATE = re.compile(
+    r" (?:them |him |her |the customer |the client )?(?:the|a|an|our) "
+    r"(?P<what>(?:[a-z0-9-]+ ){0,3})(?:date|timeline|eta|target)(?![a-z0-9])"
+    r"(?: (?:for|of|on) (?P<of>(?:[a-z0-9-]+ ?){1,3}))?"
+)
+
+
 def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], before: str) -> bool:
     """For a cue promising only with a date ("ETA", "goes GA", "lands in", "slated for",
     "scheduled for", "planned for"): not when its subject is theirs ("they go live in Q1",
@@ -3909,6 +3929,20 @@ def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], befo
         for w in _PROJECT_WORDS.intersection(near):
             k = low.rfind(w, max(c.start, s - 32), s)
             if not any(m.end in (k - 1, k) for m in names):
+                return False
+    if low.startswith(("gave", "shared"), s) and e - s in (4, 6):
+        # the date given: of the feature, not of a sale item ("Gave them the Q2 date for the
+        # contract", "Shared the signing date with them")
+        d = _GIVEN_DATE.match(low, e, c.end)
+        if d is None:
+            return False
+        words = low[d.start("what") : d.end("what")].split()
+        if d.group("of"):
+            words += [w for w in d.group("of").split() if w not in _OBJECT_LEAD][:1]
+        for w in words:
+            w = w.strip(_STRIP)
+            if w in _SALE_OBJECTS and not _in_name(low.find(w, e), names):
+                c.sale = True
                 return False
     if low.startswith("eta", s):
         if _NO_ETA.search(before):
@@ -4952,18 +4986,21 @@ def _sentence_references(
 # "...; we said yes" (nothing more after it).
 _YES_ANSWER = re.compile(
     r"(?:so |and )?(?:(?:we|i) )?(?:told (?:them|him|her|the customer|the client)|said|answered)"
-    r"(?: that)?:? (?:yes|yep|yeah)[\s.!]*"
+    rf"(?: that)?:? {_YES}[\s.!]*"
 )
+
+
+_YES_AT = re.compile(rf"(?<![a-z0-9]){_YES}(?![a-z0-9])")
 
 
 def _yes_to(
     low: str, clauses: list[_Clause], c: _Clause, names: list[Mention], when: _When
 ) -> bool:
     """Whether the question clause `c` is answered yes by the last clause, right after it,
-    naming no feature (`_YES_ANSWER`), and `c` states a date: the date we said yes to. One
-    `find` of "yes" first."""
+    naming no feature (`_YES_ANSWER`), and `c` states a date: the date we said yes to. A
+    search for a yes word first."""
     k = clauses[-1]
-    if low.find("yes", k.start, k.end) < 0 or clauses[-2] is not c or c.denied:
+    if clauses[-2] is not c or c.denied or _YES_AT.search(low, k.start, k.end) is None:
         return False
     if any(k.start <= n.start < k.end for n in names):
         return False
@@ -4982,7 +5019,7 @@ _AGREED_ANSWER = re.compile(
     r"(?:agreed(?: to (?:it|that|this|them|the date|the timeline|the deadline))?"
     r"|confirmed(?: (?:it|that|this|the date|the timeline))?|committed(?: to (?:it|that|this))?"
     r"|accepted(?: (?:it|that|this|the date))?"
-    r"|said (?:yes|yep|yeah|ok|okay|sure|fine|no problem|that works|that'?s fine|we can))"
+    rf"|said (?:{_YES}|ok|okay|fine|no problem|that works|that'?s fine|we can))"
     r"[\s.!]*"
 )
 

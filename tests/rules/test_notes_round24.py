@@ -204,3 +204,61 @@ SIGNING_ON = [
 @pytest.mark.parametrize(("body", "expected"), SIGNING_ON, ids=[c[0] for c in SIGNING_ON])
 def test_their_signing_on_a_condition_dates_their_need(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our yes in other words than "yes" ("I said absolutely", "We said of course") was no
+# answer to their question or need (a missed block); "We said yes" already was one.
+YES_WORDS = [
+    ("They asked if SCIM is coming in Q2; I said absolutely.", [("scim", True, Q2, None, False)]),
+    ("Will SCIM be ready by Q2? We said of course.", [("scim", True, Q2, None, False)]),
+    ("They need SCIM by Q2, I said sure.", [("scim", True, Q2, Q2, False)]),
+    ("They need SCIM by Q2, we said definitely.", [("scim", True, Q2, Q2, False)]),
+    # ... "sure" that answers nothing stays none
+    (
+        "They need SCIM by Q2; I said sure, we will look into it.",
+        [("scim", False, None, Q2, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), YES_WORDS, ids=[c[0] for c in YES_WORDS])
+def test_our_yes_in_other_words_answers_them(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: none of these promised ("land in" without -s, a release named by its date, a date
+# given to them): missed blocks.
+RELEASES_AND_DATES_GIVEN = [
+    ("SCIM will land in Q2.", [("scim", True, Q2, None, False)]),
+    ("SCIM will be in the Q2 release.", [("scim", True, Q2, None, False)]),
+    ("SCIM will be in our next release.", [("scim", True, None, None, False)]),
+    ("Told them SCIM would be in the Q2 release.", [("scim", True, Q2, None, False)]),
+    (
+        "They pressed on SCIM; we said it would be in the Q2 release.",
+        [("scim", True, Q2, None, False)],
+    ),
+    ("Gave them the Q2 date for SCIM.", [("scim", True, Q2, None, False)]),
+    ("Shared the SCIM Q2 date with the customer.", [("scim", True, Q2, None, False)]),
+    ("Shared the SCIM timeline with their CTO: Q2.", [("scim", True, Q2, None, False)]),
+    # ... what stays none
+    ("SCIM will not be in the Q2 release.", [("scim", False, None, None, False)]),
+    ("SCIM would be in the Q2 release if they sign.", [("scim", False, None, None, False)]),
+    ("Gave them a date for SCIM.", [("scim", False, None, None, False)]),
+    ("Shared the SCIM date with product.", [("scim", False, None, None, False)]),
+    ("They gave us the Q2 date for their SCIM rollout.", [("scim", False, None, None, False)]),
+    (
+        "Gave them the Q2 date for the contract; SCIM discussed.",
+        [("scim", False, None, None, False)],
+    ),
+    (
+        "Gave them the signing date of March, SCIM included.",
+        [("scim", False, None, None, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), RELEASES_AND_DATES_GIVEN, ids=[c[0] for c in RELEASES_AND_DATES_GIVEN]
+)
+def test_a_release_by_its_date_and_a_date_given_to_them_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

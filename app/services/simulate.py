@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 from pydantic import (
@@ -80,7 +81,11 @@ class SimulateRequest(BaseModel):
     only_changed: bool = Field(default=True, description="list only deals whose result changed")
     limit: int = Field(default=100, ge=0, le=1000, description="deals listed in the answer")
     offset: int = Field(default=0, ge=0)
-    today: RequestDate | None = None
+    today: RequestDate | None = Field(
+        default=None,
+        description="evaluate as on this day (YYYY-MM-DD; default today where the sales team "
+        "works); on a later day, approvals that will have expired by then lift nothing",
+    )
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> SimulateRequest:
@@ -270,6 +275,17 @@ def _grants(
     return out
 
 
+def approvals_as_of(now: datetime, today: date, catalog) -> datetime:
+    """The moment whose approvals a simulation counts: now, or for a day after today the start
+    of that day where the sales team works. Simulating a later day counted an approval that
+    will have expired by then, and a deal blocked on that day read as approved."""
+    from app.rules.catalog import time_zone
+
+    if today <= catalog.local_date(now):
+        return now
+    return datetime.combine(today, time.min, tzinfo=time_zone(catalog.timezone)).astimezone(UTC)
+
+
 def _unversioned(findings: list[Finding]) -> list[Finding]:
     """Findings as the rep sees them: a draft's rule version is not a change of its findings
     (an unchanged draft, or one with only a new description, changes nothing on any deal)."""
@@ -292,6 +308,7 @@ def run_simulation(
     now = utcnow()
     catalog = load_catalog(session)
     today = request.today or catalog.local_date(now)
+    as_of = approvals_as_of(now, today, catalog)
     before_rules, after_rules = rule_sets(session, request)
     size = chunk_size or CHUNK
     if size < 1:
@@ -310,7 +327,7 @@ def run_simulation(
     session.rollback()  # end the set-up read; each chunk reads in its own short transaction
     for chunk in chunks:
         with Session(session.get_bind()) as short:
-            grants = _grants(short, [s for _, s in chunk], now)
+            grants = _grants(short, [s for _, s in chunk], as_of)
             short.rollback()
         for _, snapshot in chunk:
             approvals = grants.get((snapshot.crm, snapshot.deal_id), [])

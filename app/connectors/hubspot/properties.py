@@ -18,6 +18,8 @@ TASK_ID = "roadmap_guard_task_id"
 DEFAULT_GUARD = "roadmap_guard_clearance"
 
 OWN_PROPERTY_PREFIX = "roadmap_guard"
+# The guard property's one option, as the rep sees it (its value stays "clear").
+GUARD_OPTION_LABEL = "Cleared by roadmap-guard (not set by hand)"
 
 DEAL_READ_PROPERTIES = [
     "dealname",
@@ -105,11 +107,23 @@ def deal_properties(guard_property: str) -> list[dict]:
             "type": "enumeration",
             "fieldType": "select",
             "groupName": GROUP_NAME,
+            # A rep meets it in the won stage's required-property dialog: its label and help
+            # text say it is not theirs to set ("Clear" alone invited picking it to close).
             "description": (
-                "Filled by roadmap-guard only while the deal has no blocking roadmap finding. "
-                "Require it in the pipeline's won stage to block closed-won."
+                "Set by roadmap-guard only, while the deal has no blocking roadmap finding; "
+                "required to enter a won stage. Do not set it by hand: on a blocked deal it is "
+                "emptied again."
             ),
-            "options": [{"label": "Clear", "value": "clear", "displayOrder": 0, "hidden": False}],
+            "options": [
+                {
+                    "label": GUARD_OPTION_LABEL,
+                    "value": "clear",
+                    "description": "Only roadmap-guard sets this, when the deal has no blocking "
+                    "roadmap finding.",
+                    "displayOrder": 0,
+                    "hidden": False,
+                }
+            ],
         },
     ]
 

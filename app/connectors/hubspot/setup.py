@@ -239,8 +239,8 @@ Pipeline settings (Settings → Objects → Deals → Pipelines), for each pipel
     itself refuses the move to won in the UI and in the board view.
   - Property access (Settings → Properties → "Roadmap clearance" → edit access; Enterprise):
     let no one but super admins edit it. Otherwise the stage's required-property dialog offers
-    its "Clear" option to the rep, who can pick it and close a blocked deal (revert mode moves
-    the deal back and empties it; warn mode only flags the deal).
+    its one option ("Cleared by roadmap-guard") to the rep, who can pick it and close a blocked
+    deal (revert mode moves the deal back and empties it; warn mode only flags the deal).
   - Pipeline rules: turn on "Restrict skipping stages" and "Restrict backward movement" only if
     your process allows it: the closed-won guard (HUBSPOT_GUARD_MODE=revert) moves a blocked deal
     back to its previous stage, which needs backward movement for integrations.

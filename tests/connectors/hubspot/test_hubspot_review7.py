@@ -207,3 +207,21 @@ def test_a_signature_over_another_url_says_which_url_was_checked_and_what_to_set
     [line] = [e for e in logs if e["event"] == "HubSpot v3 signature does not match"]
     assert line["signed_as"] == "POST http://testserver/webhooks/hubspot"
     assert "s3cret" not in str(logs)  # the query may carry a token: never logged
+
+
+def test_the_guard_option_tells_the_rep_it_is_not_theirs_to_pick(fake, api) -> None:
+    """In the won stage's required-property dialog the rep saw "Roadmap clearance: Clear" and
+    picked it to close a blocked deal. Its label and help text now say only roadmap-guard
+    sets it; an install from an earlier release gets them at its next `setup hubspot`."""
+    from app.connectors.hubspot.setup import run_setup
+
+    run_setup(api, guard_property="roadmap_guard_clearance", access_token=fake.access_token)
+    guard = fake.properties["deals"]["roadmap_guard_clearance"]
+    guard["options"] = [{"label": "Clear", "value": "clear", "displayOrder": 0, "hidden": False}]
+    guard["description"] = "Filled by roadmap-guard only while the deal has no blocking finding."
+
+    run_setup(api, guard_property="roadmap_guard_clearance", access_token=fake.access_token)
+    [option] = guard["options"]
+    assert option["value"] == "clear"  # what is written and what the stage requires
+    assert "roadmap-guard" in option["label"] and "not set by hand" in option["label"]
+    assert "Do not set it by hand" in guard["description"]

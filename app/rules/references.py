@@ -1429,6 +1429,14 @@ def _carried_promise(
             promised_date=promised,
             hedged=_hedged(low, said, said),
         )
+    if promised is None and not unknown and not any(c.denied for c in clauses):
+        # no date of its own: the one their question or dated need stated ("Can you commit to
+        # SCIM by end of Q2? Yes, we can commit to that.", as "... Told them yes." is)
+        if ref.needed_by is not None and not ref.is_commitment:
+            promised = ref.needed_by
+        elif ref.is_question:
+            dates = _promised_dates(low, a1, span[1], when)
+            promised = dates[0][1] if len(dates) == 1 else None
     values = dict(ref.__dict__)
     values.update(
         evidence=text[a1:b],

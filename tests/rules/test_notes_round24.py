@@ -262,3 +262,26 @@ RELEASES_AND_DATES_GIVEN = [
 )
 def test_a_release_by_its_date_and_a_date_given_to_them_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our promise of "it"/"that" right after their dated question or need had no date (a
+# promise with no date: the rules could not compare it with the feature's target).
+ANSWERED_WITH_IT = [
+    (
+        "Can you commit to SCIM by end of Q2? Yes, we can commit to that.",
+        [("scim", True, Q2, None, False)],
+    ),
+    ("They need SCIM by March. We promised it.", [("scim", True, MARCH, MARCH, False)]),
+    ("Asked: SCIM by Q1. We will have it.", [("scim", True, Q1, None, False)]),
+    # ... a date of its own wins; no date asked, none given
+    ("Will SCIM be ready by Q1? We will have it by Q2.", [("scim", True, Q2, None, False)]),
+    ("They asked about SCIM. We promised it.", [("scim", True, None, None, False)]),
+    ("Will SCIM be ready by Q1 or Q2? We promised it.", [("scim", True, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), ANSWERED_WITH_IT, ids=[c[0] for c in ANSWERED_WITH_IT]
+)
+def test_it_promised_after_their_dated_question_takes_its_date(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -1499,7 +1499,8 @@ ANSWERED_QUESTIONS = [
     ("Asks: SCIM by Q1", ("scim", False, True, None)),
     ("Asks - SCIM by Q1", ("scim", False, True, None)),
     ("Customer asks: SCIM by Q1", ("scim", False, True, None)),
-    ("Asked: SCIM by Q1. We will have it.", ("scim", True, False, None)),
+    # ... answered "we will have it": by the date asked about (round 24)
+    ("Asked: SCIM by Q1. We will have it.", ("scim", True, False, Q1)),
     ("Customer asked re SCIM by Q1", ("scim", False, True, None)),
     ("Q: will SCIM be ready by Q1", ("scim", False, True, None)),
     ("Question - can we have SCIM by Q1", ("scim", False, True, None)),

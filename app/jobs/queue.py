@@ -533,6 +533,17 @@ def _record(
             by_id = {item.id: item for item in items}
             for start in range(0, len(items), 500):  # SQLite caps bound parameters
                 ids = [item.id for item in items[start : start + 500]]
+                # When the run that ends here was wanted, for a row an event reran: the UPDATE
+                # starts its next cycle (queued_at now) and RETURNING gives the new value, so the
+                # finished run's wait was observed as none (the rows are locked, or SQLite's one
+                # writer holds them, so no event lands in between).
+                wanted = dict(
+                    conn.execute(
+                        select(table.c.id, table.c.queued_at).where(
+                            table.c.id.in_(ids), rerun.is_(True)
+                        )
+                    ).all()
+                )
                 rows = conn.execute(
                     update(table)
                     .where(
@@ -551,9 +562,10 @@ def _record(
                         if row.status != "pending"
                         else ("rerun" if kind == "done" else "dead_rerun")
                     )
-                    recorded[row.id] = RecordedOutcome(
-                        by_id[row.id], got, row.queued_at, row.due_at
+                    queued_at = (
+                        wanted.get(row.id, row.queued_at) if got == "rerun" else row.queued_at
                     )
+                    recorded[row.id] = RecordedOutcome(by_id[row.id], got, queued_at, row.due_at)
         for item, outcome, error in retries:
             delay = retry_delay(
                 item.attempts,

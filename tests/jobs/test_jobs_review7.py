@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
@@ -52,3 +53,37 @@ def test_a_burst_batch_longer_than_its_lease_keeps_its_deals(engine, worker_sett
     assert dict(burst.tally) == {"done": 1}
     row = _row(engine, "D0")
     assert (row.status, row.attempts) == ("done", 1)
+
+
+def test_a_run_an_event_reran_is_observed_from_when_it_was_wanted(engine, worker_settings):
+    """roadmap_guard_processing_seconds (the rep's wait, the alert) observed a run that an
+    event reran (the rep edited the deal again while it ran, common in a backlog) as no wait
+    at all: the recording starts the next cycle and read its new `queued_at` back."""
+    from app import metrics
+
+    def p0() -> tuple[float, float]:
+        child = metrics.PROCESSING_SECONDS.labels(priority="0")
+        return child._sum.get(), sum(b.get() for b in child._buckets)
+
+    with session_scope(engine) as s:
+        enqueue_deals(s, "test", ["D0"], reason="webhook")
+    with Session(engine) as s:  # queued 40 minutes ago: a backlog
+        row = s.exec(select(DealQueue)).one()
+        row.queued_at = utcnow() - timedelta(minutes=40)
+        s.add(row)
+        s.commit()
+
+    def edited_meanwhile(item):
+        with session_scope(engine) as s:
+            enqueue_deals(s, "test", [item.deal_id], reason="webhook")
+        return Outcome.done()
+
+    worker = Worker(engine, worker_settings, RecordingProcessor(edited_meanwhile))
+    (sum_before, count_before) = p0()
+    assert worker.run_until_empty(max_batches=1) == 1
+    assert dict(worker.tally) == {"rerun": 1}
+    (sum_after, count_after) = p0()
+    assert count_after - count_before == 1
+    assert sum_after - sum_before >= 40 * 60
+    row = _row(engine, "D0")  # the next run is waited for from the end of this one
+    assert row.status == "pending" and utcnow() - row.queued_at < timedelta(minutes=1)

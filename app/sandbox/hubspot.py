@@ -986,6 +986,8 @@ class FakeHubSpot:
         @app.post("/crm/v3/properties/{object_type}/groups")
         async def create_group(object_type: str, request: Request):
             body = await request.json()
+            if (refused := fake._without_scope("crm.schemas.deals.write")) is not None:
+                return refused
             otype = OBJECT_TYPES.get(object_type, object_type)
             with fake.lock:
                 groups = fake.groups.setdefault(otype, {})
@@ -1007,6 +1009,8 @@ class FakeHubSpot:
         @app.post("/crm/v3/properties/{object_type}")
         async def create_property(object_type: str, request: Request):
             body = await request.json()
+            if (refused := fake._without_scope("crm.schemas.deals.write")) is not None:
+                return refused
             otype = OBJECT_TYPES.get(object_type, object_type)
             with fake.lock:
                 props = fake.properties.setdefault(otype, {})
@@ -1050,6 +1054,8 @@ class FakeHubSpot:
             """PropertyUpdate: the fields given replace the stored ones (label, description,
             groupName, options, ...); an unknown property is a 404."""
             body = await request.json()
+            if (refused := fake._without_scope("crm.schemas.deals.write")) is not None:
+                return refused
             otype = OBJECT_TYPES.get(object_type, object_type)
             with fake.lock:
                 prop = fake.properties.get(otype, {}).get(property_name)
@@ -1105,6 +1111,24 @@ class FakeHubSpot:
             }
 
         return app
+
+    def _without_scope(self, scope: str) -> JSONResponse | None:
+        """HubSpot's 403 for a call the token's scopes do not cover (category MISSING_SCOPES,
+        the scope required named in `errors[].context.requiredScopes`); None when granted."""
+        if scope in self.scopes:
+            return None
+        return self._error(
+            403,
+            "This app hasn't been granted all required scopes to make this call. Read more "
+            "about required scopes here: https://developers.hubspot.com/scopes.",
+            "MISSING_SCOPES",
+            errors=[
+                {
+                    "message": "One or more of the following scopes are required.",
+                    "context": {"requiredScopes": [scope]},
+                }
+            ],
+        )
 
     def _rate_limited(self, policy: str, retry_after: float | None) -> JSONResponse:
         label = "ten_secondly_rolling" if policy != "DAILY" else "daily"

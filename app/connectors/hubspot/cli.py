@@ -78,6 +78,9 @@ def _setup_hubspot(args: argparse.Namespace) -> int:
             print(f"  {scope}  ({REQUIRED_SCOPES[scope]})")
     else:
         print("scopes: ok")
+    if report.failed:
+        print(f"error: {report.failed}", file=sys.stderr)
+        print("  add the missing scopes to the private app, then run setup again", file=sys.stderr)
     identity_ok, identity_lines = identity_check(
         report, settings.hubspot_portal_id, settings.hubspot_app_id
     )

@@ -71,6 +71,8 @@ class SetupReport:
     # (None: not readable), to check HUBSPOT_PORTAL_ID and HUBSPOT_APP_ID against.
     token_portal_id: str | None = None
     token_app_id: str | None = None
+    # What stopped the properties' install when the token lacks scopes (None: nothing did).
+    failed: str | None = None
 
 
 def run_setup(
@@ -95,6 +97,20 @@ def run_setup(
         report.token_portal_id = _an_id(info.get("hubId"))
         report.token_app_id = _an_id(info.get("appId"))
     report.company_currency = company_currency(api)
+    try:
+        _install_properties(api, report, guard_property, progress)
+    except ConnectorError as exc:
+        if not report.missing_scopes:
+            raise
+        # The missing scopes say why (a token without crm.schemas.deals.write is refused the
+        # properties): the report goes back with them, not a bare 403 that named none.
+        report.failed = str(exc)
+    return report
+
+
+def _install_properties(
+    api: HubSpotApi, report: SetupReport, guard_property: str, progress: Callable[[str], None]
+) -> None:
     groups = api.api("crm.properties.groups_api")
     group = api.call(
         "properties.create_group",
@@ -130,7 +146,6 @@ def run_setup(
         else:
             report.created.append(definition["name"])
         progress(definition["name"])
-    return report
 
 
 def _an_id(value: object) -> str | None:

@@ -225,3 +225,26 @@ def test_the_guard_option_tells_the_rep_it_is_not_theirs_to_pick(fake, api) -> N
     assert option["value"] == "clear"  # what is written and what the stage requires
     assert "roadmap-guard" in option["label"] and "not set by hand" in option["label"]
     assert "Do not set it by hand" in guard["description"]
+
+
+def test_setup_without_the_schemas_scope_names_it_instead_of_a_bare_403(
+    fake, monkeypatch, tmp_path, capsys
+) -> None:
+    """A private app made without crm.schemas.deals.write (the one scope not about records):
+    setup stopped at the first property with "error: HubSpot properties.create_group: HTTP
+    403 MISSING_SCOPES ..." and never printed the scope check it had already made."""
+    from app.cli import main
+
+    fake.scopes = [s for s in fake.scopes if s != "crm.schemas.deals.write"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", fake.access_token)
+    monkeypatch.setenv("HUBSPOT_API_BASE", fake.base_url)
+    monkeypatch.setenv("HUBSPOT_PORTAL_ID", fake.portal_id)
+    monkeypatch.setenv("HUBSPOT_APP_ID", fake.app_id)
+    assert main(["setup", "hubspot"]) == 1
+    out, err = capsys.readouterr()
+    assert "scopes: MISSING" in out
+    assert "crm.schemas.deals.write  (create the roadmap properties)" in out
+    assert "MISSING_SCOPES" in err and "add the missing scopes" in err
+    assert "Webhooks (private app" in out  # the rest of what to set up is still printed

@@ -46,7 +46,11 @@ def queue_gone_tasks(session: Session, crms: list[str]) -> dict[str, int]:
                     Deal.crm_task_id.is_not(None),
                     Deal.updated_at < before,
                 )
-                .order_by(Deal.deal_id)
+                # Longest untouched first: a deal read and found gone again is touched then
+                # (untrack), so one whose completion keeps failing (dead, revived by each run)
+                # goes to the back. In id order the same BATCH deals were queued every run
+                # and the others never were.
+                .order_by(Deal.updated_at, Deal.deal_id)
                 .limit(BATCH)
             ).scalars()
         )

@@ -1252,6 +1252,8 @@ def note_references(
         carried = _carried_promise(
             text, low, span, ref, mentions, sentences, when, catalog, note.id
         )
+        if carried is None and ref is not None:
+            carried = _carried_need(text, low, span, ref, sentences, when)
         if carried is not None:
             refs.append(carried)
             carried_end = span[0] + len(carried.evidence)
@@ -1343,6 +1345,49 @@ _PRONOUN_FIRST = ("it", "this", "that")
 # How far into the next sentence its "it" may be: at the start of the promise ("However, we
 # will have it by Q2", "We promised it by Q3 though", "It will be ready by Q2").
 _PRONOUN_REACH = 80
+
+
+# Their need of "it" with a date, opening the next sentence: "Customer needs it by March",
+# "They'd need it before Q2", "The client wants this in Q3".
+_IT_NEEDED = re.compile(
+    r"(?:so |and |but )?(?:they|the customer|customer|the client|client|he|she|their team)"
+    r"(?:['\u2019]d| would| will| really| still| absolutely| definitely)? "
+    r"(?:need|needs|require|requires|want|wants|must have|expect|expects) (?:it|this|that)"
+    r"(?: (?:live|ready|available|in place|delivered|enabled|on))?"
+    r" (?:by|before|in|for|no later than|at the latest by) "
+)
+
+
+def _carried_need(
+    text: str,
+    low: str,
+    span: tuple[int, int],
+    ref: FeatureReference,
+    sentences: dict[tuple[int, int], list[Mention]],
+    when: _When,
+) -> FeatureReference | None:
+    """`ref` (of the one feature the sentence `span` names, with no date of their need) with
+    the date the next sentence says they need "it" by (`_IT_NEEDED`: "Discussed SCIM.
+    Customer needs it by March."), when that sentence names no feature and states one date.
+    The evidence quotes both sentences."""
+    if ref.feature_key is None or ref.needed_by is not None:
+        return None
+    a1, a = span
+    size = len(low)
+    while a < size and low[a].isspace():
+        a += 1
+    m = _IT_NEEDED.match(low, a)
+    if m is None:
+        return None
+    b = _sentence_end(text, low, a)
+    if any(a <= start < b and named for (start, _), named in sentences.items()):
+        return None  # it names a feature of its own
+    dates = _promised_dates(low, m.end() - 1, b, when)
+    if len(dates) != 1 or dates[0][0] > m.end() + 1:
+        return None  # the date right after the need, and only one
+    values = dict(ref.__dict__)
+    values.update(evidence=text[a1:b], needed_by=dates[0][1], is_question=False)
+    return trusted_model(FeatureReference, _NOTE_FIELDS, values)
 
 
 def _carried_promise(

@@ -285,3 +285,31 @@ ANSWERED_WITH_IT = [
 )
 def test_it_promised_after_their_dated_question_takes_its_date(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: their need of "it" opening the next sentence gave no date (only within the sentence:
+# "Offline mode came up; they need it by Q1"), so a feature planned after the date they need
+# it by was not flagged.
+NEEDED_NEXT = [
+    ("Discussed SCIM. Customer needs it by March.", [("scim", False, None, MARCH, False)]),
+    ("SCIM came up. They'd need it before Q2.", [("scim", False, None, Q2, False)]),
+    ("They asked about SCIM. The client wants this in Q3.", [("scim", False, None, Q3, False)]),
+    ("Discussed SCIM. Customer needs it live by March.", [("scim", False, None, MARCH, False)]),
+    ("We promised SCIM. Customer needs it by March.", [("scim", True, None, MARCH, False)]),
+    # ... not denied, not "it" of two features, not a sentence naming its own, not undated
+    ("Discussed SCIM. They don't need it by March.", [("scim", False, None, None, False)]),
+    (
+        "Discussed SCIM and SSO. Customer needs it by March.",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    (
+        "Discussed SCIM. Customer needs it by March, and SSO too.",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    ("Discussed SCIM. Customer needs it.", [("scim", False, None, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), NEEDED_NEXT, ids=[c[0] for c in NEEDED_NEXT])
+def test_their_need_of_it_in_the_next_sentence_dates_it(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -995,7 +995,7 @@ NEEDED_BY = [
         [("scim", False, None, Q1), ("sso", False, None, Q1)],
     ),
     ("We will have offline mode by Q2; they need it by Q1", [("offline", True, Q2, Q1)]),
-    # ... not "it" among two features, another object, their own date, or a sentence apart
+    # ... not "it" among two features, another object, or their own date
     (
         "SCIM and SSO came up; they need it by Q1",
         [("scim", False, None, None), ("sso", False, None, None)],
@@ -1006,7 +1006,8 @@ NEEDED_BY = [
         [("offline", False, None, None), ("sso", False, None, Q1)],
     ),
     ("They need SCIM by Q2; they need it by Q1", [("scim", False, None, Q2)]),
-    ("Offline mode came up. They need it by Q1.", [("offline", False, None, None)]),
+    # ... a sentence apart, "it" opening the next one: the one feature named before (round 24)
+    ("Offline mode came up. They need it by Q1.", [("offline", False, None, Q1)]),
     # with a promise of ours: each date where it belongs
     ("They need SCIM by Q1; we promised it by Q3.", [("scim", True, Q3, Q1)]),
     ("Customer requested SCIM by Q1 and we committed to it.", [("scim", True, Q1, Q1)]),

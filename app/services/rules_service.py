@@ -9,6 +9,7 @@ the deal. Simulate first (POST /api/v1/rules/simulate) to see what a change woul
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import unicodedata
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 from sqlalchemy import func, or_
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -436,6 +438,18 @@ def _already_exists(row: Rule, definition: RuleDefinition) -> Conflict:
     return Conflict(f"rule '{row.id}' already exists{same}", details=_existing(row, definition))
 
 
+def _lock_rule_name(session: Session, name: str) -> None:
+    """Creates without an id of one name take turns until their transactions end (a
+    PostgreSQL advisory lock; SQLite writers are serialized already): a retry sent while the
+    timed-out first attempt was still running passed the identical-rule check beside it, and
+    both were saved ("never-sold" and "never-sold-2"), every finding of theirs twice."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"roadmap-guard rule name\0{name}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _identical_rule(session: Session, definition: RuleDefinition) -> Rule | None:
     """A rule in force (not deleted) whose definition is `definition`'s, its id and on/off
     state aside: a create without an id repeating it would double every finding it makes."""
@@ -467,6 +481,7 @@ def create_rule(session: Session, definition: RuleDefinition, *, actor: str) -> 
         # A create without an id is not idempotent by its id: a script retrying one whose
         # first attempt went through (a timeout) made a second, identical rule, and every deal
         # it applies to got each of its findings twice.
+        _lock_rule_name(session, definition.name)
         if (same := _identical_rule(session, definition)) is not None:
             off = (
                 f"; it is switched off: POST /api/v1/rules/{same.id}/enable"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from collections.abc import Iterator
 
-from app.models import Deal
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.models import Deal, Rule
+from tests.api.test_concurrent_writes import in_parallel, slow_reads
 
 NEVER = {
     "id": "never-sold",
@@ -49,3 +54,28 @@ def test_scope_pipelines_no_stored_deal_is_in_are_warned_about(client, api_key, 
     # ids deals are in: nothing to say
     ok = {**NEVER, "id": "ok", "scope": {"pipelines": ["default", "enterprise"]}}
     assert client.post("/api/v1/rules/validate", json=ok, headers=revops).json()["warnings"] == []
+
+
+@pytest.fixture
+def raw_client(app) -> Iterator[TestClient]:
+    """A client that answers 500 instead of raising the server's exception in the test."""
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_parallel_creates_of_one_rule_without_an_id_save_it_once(raw_client, api_key, engine):
+    """A script's create without an id timed out and was retried while the first attempt was
+    still running: both passed the identical-rule check and both were saved (on PostgreSQL),
+    and every deal the rule applies to got each of its findings twice."""
+    revops = api_key("revops")
+    no_id = {k: v for k, v in NEVER.items() if k != "id"}
+    with slow_reads(engine, "rule"):
+        answers = in_parallel(
+            lambda _: raw_client.post("/api/v1/rules", json=no_id, headers=revops), 4
+        )
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201, 409, 409, 409], [r.text for r in answers]
+    refused = [r.json()["error"] for r in answers if r.status_code == 409]
+    assert all(e["details"]["identical"] is True for e in refused), refused
+    with Session(engine) as s:
+        assert list(s.exec(select(Rule.id))) == ["never-sold"]

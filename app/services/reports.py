@@ -277,11 +277,12 @@ def commitments_report(
             "median_hours": round(statistics.median(hours), 2),
         }
 
-    # 4. Blocked pipeline by feature, by the quarter the blocked deals are due to close: to
-    # the end of the last quarter, not to `end`. It is open pipeline, not history: `to`
-    # (default today) left out every blocked deal due later in the current quarter, the ones
-    # the quarter's number still depends on.
-    blocked = _blocked_by_feature(session, start, periods.last_day, crm, periods)
+    # 4. Blocked pipeline by feature, by the quarter the blocked deals are due to close: whole
+    # quarters, from the first one's first day to the last one's last, not `start` to `end`.
+    # It is open pipeline, not history: `to` (default today) left out every blocked deal due
+    # later in the current quarter, the ones the quarter's number still depends on, and a
+    # `from` inside a quarter the deals of its earlier days, still open and overdue.
+    blocked = _blocked_by_feature(session, periods.starts[0], periods.last_day, crm, periods)
     for q, features in blocked.items():
         if q is not None:
             ranked = sorted(features.items(), key=lambda kv: (-kv[1][1], kv[0]))[:top]

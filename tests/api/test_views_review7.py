@@ -187,3 +187,32 @@ def test_the_report_names_an_off_roadmap_override_as_such_not_any_feature(client
         "(off-roadmap promise)",
         "sso",
     }
+
+
+def test_blocked_pipeline_counts_the_whole_first_quarter_when_from_is_inside_it(
+    client, api_key, engine
+):
+    """A report from 15 November (the quarter's last weeks) left out the blocked deals due in
+    October that are still open, overdue: the quarter's blocked pipeline is all of it, as its
+    days after `to` already were."""
+    from app.models import Evaluation
+
+    with Session(engine) as s:
+        for deal_id, close in [("Sep", date(2026, 9, 30)), ("Oct", date(2026, 10, 20)),
+                               ("Dec", date(2026, 12, 1))]:  # fmt: skip
+            ev = Evaluation(crm="hubspot", deal_id=deal_id, verdict="blocked",
+                            findings=[{"feature_key": "scim", "severity": "block"}])  # fmt: skip
+            s.add(ev)
+            s.flush()
+            s.add(Deal(crm="hubspot", deal_id=deal_id, amount=Decimal("1000"), currency="USD",
+                       close_date=close, verdict="blocked", last_evaluation_id=ev.id))  # fmt: skip
+        s.commit()
+    r = client.get(
+        "/api/v1/reports/commitments?from=2026-11-15&to=2026-12-31", headers=api_key("viewer")
+    )
+    assert r.status_code == 200, r.text
+    [q4] = r.json()["quarters"]
+    assert q4["quarter"] == "2026-Q4"
+    assert [
+        (f["feature_key"], f["deal_count"], f["amount"]) for f in q4["top_blocked_features"]
+    ] == [("scim", 2, 2000.0)]  # October's and December's; September's is Q3's

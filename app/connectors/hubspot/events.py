@@ -295,7 +295,10 @@ def classify_events(
             names_deal, raw_id = True, event.get("objectId")
         elif kind == "deal.propertyChange":
             names_deal, raw_id = True, event.get("objectId")
+            # HubSpot's property names are text: a list or object here (a signed sender's bug)
+            # was unhashable and failed the whole delivery with a 500, its good events with it.
             name = event.get("propertyName")
+            name = name if isinstance(name, str) else None
             if name in own or str(name or "").startswith(P.OWN_PROPERTY_PREFIX):
                 # Our own properties: our writes' echo is nothing to do; a hand edit (in the
                 # UI, an import, a workflow, another app) is read and put back, so a guard

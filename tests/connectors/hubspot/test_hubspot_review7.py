@@ -248,3 +248,26 @@ def test_setup_without_the_schemas_scope_names_it_instead_of_a_bare_403(
     assert "crm.schemas.deals.write  (create the roadmap properties)" in out
     assert "MISSING_SCOPES" in err and "add the missing scopes" in err
     assert "Webhooks (private app" in out  # the rest of what to set up is still printed
+
+
+@pytest.mark.parametrize("name", [["dealstage"], {"name": "dealstage"}])
+def test_a_property_name_that_is_not_text_does_not_fail_the_delivery(
+    make_app, hubspot_settings, fake, engine, name
+) -> None:
+    """A signed event whose propertyName is a list or an object: `name in own` raised
+    TypeError (unhashable), the delivery was a 500, and HubSpot's retries of it ended with
+    the good events beside it dropped."""
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session, select
+
+    from app.models import DealQueue
+
+    odd = hubspot_event(fake, eventId=1, objectId=111, propertyName=name)
+    good = hubspot_event(fake, eventId=2, objectId=222)
+    with TestClient(make_app(connectors={}, **hubspot_settings)) as client:
+        body, headers = fake.signed_request("http://testserver/webhooks/hubspot", [odd, good])
+        r = client.post("/webhooks/hubspot", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["new"] == 2
+    with Session(engine) as s:
+        assert [q.deal_id for q in s.exec(select(DealQueue))] == ["222"]

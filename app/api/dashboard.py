@@ -216,9 +216,11 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Re
         PageRequest(limit=TABLE_ROWS, sort="-amount"),
         base_url=base,
     )
-    ledger = [
-        queries.commitment_row(c)
-        for c in session.execute(
+    # With `deal_deleted_in_crm` (one query for the page), as /api/v1/commitments lists them:
+    # a won deal deleted or merged away in the CRM read as signed business that holds.
+    ledger = queries.commitment_rows(
+        session,
+        session.execute(
             select(Commitment)
             .order_by(
                 Commitment.withdrawn_at.is_not(None),  # the promises that stand first
@@ -226,8 +228,10 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Re
                 Commitment.signed_at.desc(),
             )
             .limit(TABLE_ROWS)
-        ).scalars()
-    ]
+        )
+        .scalars()
+        .all(),
+    )
     return _page(
         request,
         "overview.html",

@@ -50,3 +50,24 @@ def test_overview_legend_shows_the_open_pipeline_per_availability(web):
     # never: audit (h2 2,000 + s1 5,000); coming_soon: sso (h1, h2, s3)
     assert said["never"] == "never: 2 deals, 7,000 USD"
     assert said["coming_soon"] == "coming_soon: 3 deals, 6,000 USD"
+
+
+def test_a_deal_deleted_in_the_crm_says_so_on_its_page_and_in_the_ledger(web, sqlite_engine):
+    """h3 (won, its SSO promise in the ledger) deleted in the CRM: its page read as a live deal
+    with its last verdict and the overview's ledger said its promise "holds", where the JSON
+    API says `deleted_in_crm` / `deal_deleted_in_crm` (not signed business any more)."""
+    from sqlmodel import update
+
+    from app.models import Deal
+
+    with Session(sqlite_engine) as s:
+        s.exec(update(Deal).where(Deal.deal_id == "h3").values(tracked=False))
+        s.commit()
+    page = web.get("/dashboard/deals/hubspot/h3").text
+    assert web.get("/api/v1/deals/hubspot/h3").json()["deal"]["deleted_in_crm"] is True
+    assert 'id="deal-deleted"' in page and "deleted in the CRM" in page
+    ledger = _section(web.get("/dashboard").text, 'id="ledger"')
+    assert web.get("/api/v1/commitments").json()["items"][0]["deal_deleted_in_crm"] is True
+    assert "deal deleted in the CRM" in ledger
+    # a deal still in the CRM says neither
+    assert "deleted in the CRM" not in web.get("/dashboard/deals/hubspot/h2").text

@@ -42,7 +42,8 @@ class SourcePage(Page[svc.SourcePublic]):
 
 
 class SourceStatusPage(Page[svc.SourceStatus]):
-    pass
+    # Productboard's statuses read live failed: the stored features' statuses only, and why
+    warnings: list[str] = []
 
 
 class SourceChange(FanOutCounts):
@@ -121,9 +122,14 @@ def statuses(
     limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> SourceStatusPage:
-    found = svc.source_statuses(session, name)
+    warnings: list[str] = []
+    found = svc.source_statuses(session, name, warnings)
     return SourceStatusPage(
-        total=len(found), limit=limit, offset=offset, items=found[offset : offset + limit]
+        total=len(found),
+        limit=limit,
+        offset=offset,
+        items=found[offset : offset + limit],
+        warnings=warnings,
     )
 
 

@@ -223,11 +223,17 @@ def _change_counts(entry: AuditLog | None) -> dict[str, Any] | None:
     return {**counts, "at": entry.created_at.isoformat()}
 
 
-def source_statuses(session: Session, name: str) -> list[SourceStatus]:
+def source_statuses(
+    session: Session, name: str, warnings: list[str] | None = None
+) -> list[SourceStatus]:
     """Every status name the source knows, with its mapping: the stored features' statuses
     (features without one under NO_STATUS, "(none)"), plus, for Productboard, the workspace's
     statuses read live (API v2: the feature configuration's status values; v1: GET
-    /feature-statuses), so a status no feature uses yet can be mapped ahead of time."""
+    /feature-statuses), so a status no feature uses yet can be mapped ahead of time.
+
+    A live read that fails leaves the stored statuses, with what failed added to `warnings`
+    (the token may be set on the workers only, or Productboard be down: the statuses the
+    features carry can still be mapped). Without `warnings` the failure is raised."""
     row = get_source(session, name)
     if row.kind == REGISTRY:
         return []
@@ -250,7 +256,14 @@ def source_statuses(session: Session, name: str) -> list[SourceStatus]:
         try:
             live = build_source(row.kind, name, dict(row.config or {})).status_names()
         except SourceError as exc:
-            raise ServiceUnavailable(f"could not read the source's statuses: {exc}") from None
+            message = f"could not read the source's statuses: {exc}"
+            if warnings is None:
+                raise ServiceUnavailable(message) from None
+            warnings.append(
+                f"{message}; listed are the statuses of the source's stored features only "
+                "(a status no feature uses yet is missing)"
+            )
+            live = []
         for status in live:
             counts.setdefault(status_key(status), (shown_status(status), 0))
     mapping = row.status_mapping or {}

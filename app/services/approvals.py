@@ -182,6 +182,13 @@ def revoke_approval(
         raise NotFound(f"no approval {approval_id}")
     if row.revoked_at is not None:
         raise Conflict(f"approval {approval_id} was already revoked by {row.revoked_by}")
+    if row.expires_at is not None and row.expires_at <= now:
+        # Revoked after it ran out, it lifted nothing more, but the leadership report stopped
+        # counting the finding it overrode while it ran and counted a revocation instead.
+        raise Conflict(
+            f"approval {approval_id} expired at {row.expires_at.isoformat()}: it lifts "
+            "nothing any more, and what it overrode while it ran stays on record"
+        )
     before = _audit_view(row)
     row.revoked_at = now
     row.revoked_by = actor

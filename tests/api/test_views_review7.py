@@ -216,3 +216,32 @@ def test_blocked_pipeline_counts_the_whole_first_quarter_when_from_is_inside_it(
     assert [
         (f["feature_key"], f["deal_count"], f["amount"]) for f in q4["top_blocked_features"]
     ] == [("scim", 2, 2000.0)]  # October's and December's; September's is Q3's
+
+
+def test_an_expired_approval_cannot_be_revoked_after_the_fact(client, api_key, engine):
+    """Revoking an approval that had run out lifted nothing more, but moved it in the
+    leadership report from the findings it overrode while it ran to "revoked", rewriting the
+    quarter's history."""
+    from datetime import UTC, datetime
+
+    with Session(engine) as s:
+        row = Approval(crm="hubspot", deal_id="X", feature_key="sso", reason="r", approver="pat",
+                       created_at=datetime(2026, 2, 1, tzinfo=UTC),
+                       expires_at=datetime(2026, 2, 8, tzinfo=UTC))  # fmt: skip
+        s.add(row)
+        s.commit()
+        approval_id = row.id
+    url = "/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31"
+    h = api_key("viewer")
+    before = client.get(url, headers=h).json()["quarters"][0]["overridden_findings"]
+    assert (before["count"], before["revoked"]) == (1, 0)
+
+    r = client.post(f"/api/v1/approvals/{approval_id}/revoke", headers=api_key("approver"))
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["message"] == (
+        f"approval {approval_id} expired at 2026-02-08T00:00:00+00:00: it lifts nothing any "
+        "more, and what it overrode while it ran stays on record"
+    )
+    assert client.get(url, headers=h).json()["quarters"][0]["overridden_findings"] == before
+    with Session(engine) as s:
+        assert s.get(Approval, approval_id).revoked_at is None

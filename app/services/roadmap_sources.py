@@ -41,6 +41,7 @@ from app.services.catalog import feature_from_row
 from app.services.fanout import ChangeScope, FanOutResult, fan_out, feature_scope
 from app.services.roadmap_refresh import (
     AUDIT_FEATURE_LIMIT,
+    STATUS_MAX_LENGTH,
     FeatureChanges,
     forget_staleness,
     orphaned_mappings,
@@ -63,7 +64,9 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
 # it is stored in the source's row, shown to every reader, copied into each edit's audit entry
 # and compared with every feature at a refresh.
 MAX_STATUSES = 1000
-MAX_STATUS_LENGTH = 200
+# As long as a feature's stored status may be (the refresh refuses a longer one): a longer
+# name in a mapping could never match a feature.
+MAX_STATUS_LENGTH = STATUS_MAX_LENGTH
 
 
 def status_mapping_size_errors(mapping: Any) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.api.deps import Principal, SessionDep, SettingsDep
@@ -39,6 +40,7 @@ templates.env.filters["web_link"] = web_link
 templates.env.globals["deal_path"] = queries.deal_path
 CHART_FEATURES = 20
 TABLE_ROWS = 50
+FEATURE_ROWS = 200
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -232,6 +234,8 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Re
         .scalars()
         .all(),
     )
+    # The ledger lists one page: how many entries there are says when it is not all of them.
+    ledger_total = session.execute(select(func.count()).select_from(Commitment)).scalar_one()
     return _page(
         request,
         "overview.html",
@@ -242,6 +246,7 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Re
             "blocked": blocked,
             "warned": warned,
             "ledger": ledger,
+            "ledger_total": ledger_total,
         },
     )
 
@@ -257,7 +262,7 @@ def feature_page(key: str, request: Request, session: SessionDep, settings: Sett
             session,
             key,
             DealFilters(),
-            PageRequest(limit=200, sort="-amount"),
+            PageRequest(limit=FEATURE_ROWS, sort="-amount"),
             base_url=settings.public_base_url,
         )
     except NotFound:

@@ -71,3 +71,56 @@ def test_a_deal_deleted_in_the_crm_says_so_on_its_page_and_in_the_ledger(web, sq
     assert "deal deleted in the CRM" in ledger
     # a deal still in the CRM says neither
     assert "deleted in the CRM" not in web.get("/dashboard/deals/hubspot/h2").text
+
+
+def test_lists_cut_to_a_page_say_so_and_link_every_row(web, sqlite_engine, monkeypatch):
+    """The overview's chart, blocked and warned deals and ledger, and a feature's deals, are
+    each one page (20 features, 50 or 200 rows): the rest were simply not there, with nothing
+    saying so, and a feature past the chart's 20 was linked from nowhere. Each cut list now
+    says how many it shows of how many, and links the whole list as the API's CSV, which the
+    dashboard's cookie opens."""
+    from datetime import UTC, datetime
+
+    from app.api import dashboard
+    from app.models import Commitment
+
+    with Session(sqlite_engine) as s:
+        s.add(Commitment(crm="hubspot", deal_id="h1", feature_key="api", promise_key="api",
+                         feature_name="Public API", signed_at=datetime(2025, 1, 1, tzinfo=UTC)))  # fmt: skip
+        s.commit()
+    monkeypatch.setattr(dashboard, "CHART_FEATURES", 3)
+    monkeypatch.setattr(dashboard, "TABLE_ROWS", 1)
+    monkeypatch.setattr(dashboard, "FEATURE_ROWS", 2)
+    page = web.get("/dashboard").text
+    assert "The 3 of 4 features with the most open pipeline" in page
+    assert 'href="/api/v1/exposure?format=csv"' in page
+    assert "The 1 largest of 2;" in _section(page, 'id="blocked-deals"', "<h2>")
+    assert 'href="/api/v1/deals?verdict=blocked&amp;format=csv"' in page
+    assert 'href="/api/v1/deals?verdict=warning&amp;format=csv"' in page
+    assert "Commitment ledger <small>(2)</small>" in page
+    assert "1 of 2 entries" in page and 'href="/api/v1/commitments?format=csv"' in page
+    csv = web.get("/api/v1/deals?verdict=blocked&format=csv")  # with the page's cookie alone
+    assert csv.status_code == 200 and len(csv.text.strip().splitlines()) == 1 + 2
+    feature = web.get("/dashboard/features/sso").text
+    assert "3 open deals depend on it" in feature
+    assert len(re.findall(r"<tr data-deal=", feature)) == 2
+    assert "The 2 largest of 3;" in feature
+    assert 'href="/api/v1/features/sso/deals?format=csv"' in feature
+    # a list that is all there says nothing more
+    monkeypatch.setattr(dashboard, "TABLE_ROWS", 50)
+    monkeypatch.setattr(dashboard, "CHART_FEATURES", 20)
+    monkeypatch.setattr(dashboard, "FEATURE_ROWS", 200)
+    assert 'class="hint more"' not in web.get("/dashboard").text
+    assert 'class="hint more"' not in web.get("/dashboard/features/sso").text
+
+
+def test_a_feature_no_open_deal_depends_on_says_so(web, sqlite_engine):
+    """Its table was an empty header, with nothing in it."""
+    from app.models import Feature
+
+    with Session(sqlite_engine) as s:
+        s.add(Feature(key="mfa", name="MFA", availability="coming_soon"))
+        s.commit()
+    page = web.get("/dashboard/features/mfa").text
+    assert "0 open deals depend on it" in page
+    assert "No open deal depends on it." in _section(page, 'id="feature-deals"')

@@ -739,9 +739,16 @@ def feature_deals(
         ]
         row["sources"] = sorted({r.source for r in mine})
         row["evidence"] = [r.evidence for r in mine]
+    name = feature.name if feature else None
+    if name is None:
+        # Gone from the roadmap: the name its deals quoted it by, as exposure names it (the key
+        # was shown here while exposure showed the name).
+        name = session.execute(
+            select(func.max(DealFeature.feature_name)).where(DealFeature.feature_key == key)
+        ).scalar_one_or_none()
     result.extra["feature"] = {
         "key": key,
-        "name": feature.name if feature else key,
+        "name": name or key,
         "availability": feature.availability if feature else "unknown",
         "target_date": feature.target_date.isoformat() if feature and feature.target_date else None,
     }

@@ -245,3 +245,28 @@ def test_an_expired_approval_cannot_be_revoked_after_the_fact(client, api_key, e
     assert client.get(url, headers=h).json()["quarters"][0]["overridden_findings"] == before
     with Session(engine) as s:
         assert s.get(Approval, approval_id).revoked_at is None
+
+
+def test_a_feature_gone_from_the_roadmap_is_named_on_its_deals_as_exposure_names_it(
+    client, api_key, engine
+):
+    """Removed from the roadmap and still referenced, SCIM was "SCIM provisioning" in exposure
+    but "scim" (its key) on /features/scim/deals."""
+    from tests.dashboard.seed import seed
+
+    with Session(engine) as s:
+        seed(s)
+        s.delete(s.get(Feature, "scim"))  # s3 still references it
+        s.commit()
+    h = api_key("engineering")
+    exposure = client.get("/api/v1/exposure", headers=h).json()["items"]
+    assert {i["feature_key"]: i["feature_name"] for i in exposure}["scim"] == "SCIM provisioning"
+    r = client.get("/api/v1/features/scim/deals", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["feature"] == {
+        "key": "scim",
+        "name": "SCIM provisioning",
+        "availability": "unknown",
+        "target_date": None,
+    }
+    assert [d["deal_id"] for d in r.json()["items"]] == ["s3"]

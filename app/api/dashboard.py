@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from app.api.deps import Principal, SessionDep, SettingsDep
 from app.connectors.registry import canonical_deal_id
 from app.errors import NotFound
-from app.models import Commitment, Deal
+from app.models import Commitment, Deal, Feature
 from app.models.types import web_link
 from app.security import Role, authenticate
 from app.services import queries
@@ -269,7 +269,14 @@ def feature_page(key: str, request: Request, session: SessionDep, settings: Sett
         return _page(
             request, "missing.html", {"principal": principal, "what": f"feature {key}"}, 404
         )
-    return _page(request, "feature.html", {"principal": principal, "result": deals, "key": key})
+    # A key its deals still name but the roadmap no longer has: nothing to try a change on
+    # (its what-if is a 404), so the page offers none.
+    on_roadmap = session.get(Feature, key) is not None
+    return _page(
+        request,
+        "feature.html",
+        {"principal": principal, "result": deals, "key": key, "on_roadmap": on_roadmap},
+    )
 
 
 @router.get("/dashboard/features/{key}/what-if")

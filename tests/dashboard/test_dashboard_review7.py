@@ -124,3 +124,23 @@ def test_a_feature_no_open_deal_depends_on_says_so(web, sqlite_engine):
     page = web.get("/dashboard/features/mfa").text
     assert "0 open deals depend on it" in page
     assert "No open deal depends on it." in _section(page, 'id="feature-deals"')
+
+
+def test_a_feature_gone_from_the_roadmap_offers_no_what_if_that_leads_nowhere(web, sqlite_engine):
+    """Deleted from the roadmap while deals still name it: its page (linked from the chart)
+    offered "what if it were dropped / had no date", each a 404 "There is no feature scim"."""
+    from sqlmodel import delete
+
+    from app.models import Feature
+
+    with Session(sqlite_engine) as s:
+        s.exec(delete(Feature).where(Feature.key == "scim"))
+        s.commit()
+    page = web.get("/dashboard/features/scim")
+    assert page.status_code == 200 and "1 open deals depend on it" in page.text
+    assert "/what-if" not in page.text
+    assert 'id="not-on-roadmap"' in page.text
+    assert web.get("/dashboard/features/scim/what-if?availability=never").status_code == 404
+    # on the roadmap: the links are there and open
+    sso = web.get("/dashboard/features/sso").text
+    assert 'id="what-if-dropped"' in sso and 'id="not-on-roadmap"' not in sso

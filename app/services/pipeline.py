@@ -495,8 +495,16 @@ class DealPipeline:
         # A blocked deal sitting in a won stage must reach the connector even when nothing we
         # show has changed: the guard (revert, or the CRM's own rule) acts there.
         guard = desired["block"] and snapshot.stage.is_won
+        # A write cut short (the worker killed after calling the CRM, its outcome not recorded
+        # or an error) may have left the record showing something else than `written`: the
+        # CRM's state is unknown until a write is recorded, so the deal is written even when
+        # what we want is what we last recorded (a roadmap change undone before the retry left
+        # the cut-short write's block standing; only a fresh read shows it, a stored-snapshot
+        # re-check does not).
+        unconfirmed = deal.write_started_at is not None
         if (
-            _same_write(desired, deal.written)
+            not unconfirmed
+            and _same_write(desired, deal.written)
             and not note
             and not followups
             and not guard

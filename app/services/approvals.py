@@ -90,8 +90,14 @@ def create_approval(
     deal = session.execute(
         select(Deal).where(Deal.crm == crm, Deal.deal_id == deal_id).with_for_update()
     ).scalar_one_or_none()
-    if deal is None or not deal.tracked:
+    if deal is None:
         raise NotFound(f"no deal '{deal_id}' in crm '{crm}'")
+    if not deal.tracked:
+        # Its page still shows it (deleted_in_crm): "no deal" read as a typo in the id.
+        raise NotFound(
+            f"deal '{deal_id}' was deleted (or merged into another deal) in crm '{crm}': "
+            "there is nothing left to approve on it"
+        )
     if expires_at <= now:
         raise InvalidRequest.at(
             ("expires_at",),

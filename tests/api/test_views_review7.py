@@ -270,3 +270,24 @@ def test_a_feature_gone_from_the_roadmap_is_named_on_its_deals_as_exposure_names
         "target_date": None,
     }
     assert [d["deal_id"] for d in r.json()["items"]] == ["s3"]
+
+
+def test_approving_a_deal_deleted_in_the_crm_says_so_not_that_there_is_no_deal(
+    web, engine, pipeline, api_key
+):
+    """The deal's page shows it (deleted_in_crm: true), and the approval answered "no deal
+    'D1' in crm 'test'", read as a mistyped id."""
+    with Session(engine) as s:
+        s.execute(update(Deal).values(tracked=False))
+        s.commit()
+    r = _approve(web, api_key)
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["message"] == (
+        "deal 'D1' was deleted (or merged into another deal) in crm 'test': there is nothing "
+        "left to approve on it"
+    )
+    assert web.get("/api/v1/deals/test/D1", headers=api_key("viewer")).json()["deal"][
+        "deleted_in_crm"
+    ]
+    with Session(engine) as s:
+        assert s.exec(select(Approval)).all() == []

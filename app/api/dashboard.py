@@ -123,9 +123,25 @@ def stylesheet() -> FileResponse:
 
 
 @router.get("/dashboard/signin")
-def signin_form(request: Request, next: str | None = None) -> Response:
+def signin_form(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
     _enabled(request)
-    return _page(request, "signin.html", {"next": _safe_next(next), "error": None})
+    if not request.cookies.get(COOKIE) or _principal(request) is not None:
+        return _page(request, "signin.html", {"next": _safe_next(next), "error": None})
+    # Signed in with a key since revoked: every page sent the visitor here with nothing said,
+    # and the dead key stayed in the cookie.
+    response = _page(
+        request,
+        "signin.html",
+        {
+            "next": _safe_next(next),
+            "error": "The key this browser was signed in with is no longer valid (it was "
+            "revoked). Sign in with another key.",
+        },
+    )
+    response.delete_cookie(
+        COOKIE, path="/", secure=settings.cookie_secure, httponly=True, samesite="lax"
+    )
+    return response
 
 
 @router.post("/dashboard/signin")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.security import Role, create_api_key
 from tests.dashboard.seed import seed
@@ -144,3 +144,27 @@ def test_a_feature_gone_from_the_roadmap_offers_no_what_if_that_leads_nowhere(we
     # on the roadmap: the links are there and open
     sso = web.get("/dashboard/features/sso").text
     assert 'id="what-if-dropped"' in sso and 'id="not-on-roadmap"' not in sso
+
+
+def test_a_revoked_key_in_the_cookie_is_named_on_the_sign_in_page_and_dropped(
+    web, key, sqlite_engine
+):
+    """The key the browser signed in with was revoked: every page bounced to the sign-in form
+    with nothing said (the visitor pasted the same key again and again), and the dead key
+    stayed in the cookie."""
+    from app.models import ApiKey
+    from app.security import revoke_api_key
+
+    assert web.get("/dashboard", follow_redirects=False).status_code == 200
+    with Session(sqlite_engine) as s:
+        revoke_api_key(s.exec(select(ApiKey).where(ApiKey.name == "erin")).one())
+        s.commit()
+    r = web.get("/dashboard/deals/hubspot/h2")  # follows the redirect to the sign-in form
+    assert r.url.path == "/dashboard/signin"
+    assert 'id="signin-error"' in r.text and "no longer valid" in r.text
+    assert 'rg_api_key="";' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
+    assert 'value="/dashboard/deals/hubspot/h2"' in r.text  # and it still goes back there
+    # a visitor who was never signed in sees the plain form
+    web.cookies.clear()
+    plain = web.get("/dashboard/signin")
+    assert "signin-error" not in plain.text and "set-cookie" not in plain.headers

@@ -60,6 +60,8 @@ class AccountFacts:
     # The host of the portal's HubSpot UI ("app.hubspot.com"; "app-eu1.hubspot.com" for an
     # account hosted in the EU): deal links point there.
     ui_domain: str | None = None
+    # The portal (hub) id the token reads, to check HUBSPOT_PORTAL_ID against.
+    portal_id: str | None = None
 
 
 def parse_account_details(answer: Any) -> AccountFacts:
@@ -83,8 +85,18 @@ def parse_account_details(answer: Any) -> AccountFacts:
         zone = timezone(timedelta(milliseconds=offset))
     ui = answer.get("uiDomain")
     ui_domain = ui.lower() if isinstance(ui, str) and _UI_DOMAIN.match(ui.lower()) else None
+    portal = answer.get("portalId")
+    portal_id = (
+        str(portal)
+        if isinstance(portal, int) and not isinstance(portal, bool) and portal > 0
+        else None
+    )
     return AccountFacts(
-        company_currency=currency, time_zone=zone, time_zone_name=name, ui_domain=ui_domain
+        company_currency=currency,
+        time_zone=zone,
+        time_zone_name=name,
+        ui_domain=ui_domain,
+        portal_id=portal_id,
     )
 
 

@@ -297,6 +297,7 @@ class HubSpotConnector:
         self.company_currency = company_currency
         self.account = AccountInfo(api)
         self._currency_mismatch_logged = False
+        self._portal_mismatch_logged = False
         self.app_id = app_id
         self.guard_mode = guard_mode
         self.guard_property = guard_property
@@ -346,6 +347,7 @@ class HubSpotConnector:
         notes = self._batch_read("notes", note_ids, P.NOTE_PROPERTIES)
         refreshed = [False]
         facts = self.account.facts()
+        self._check_portal(facts)
         home_currency = self._home_currency(facts)
         zone = facts.time_zone if facts is not None else None
         ui_domain = (facts.ui_domain if facts is not None else None) or DEFAULT_UI_DOMAIN
@@ -358,6 +360,24 @@ class HubSpotConnector:
                 else self._snapshot(record, items, notes, refreshed, home_currency, zone, ui_domain)
             )
         return out
+
+    def _check_portal(self, facts: AccountFacts | None) -> None:
+        """HUBSPOT_PORTAL_ID against the portal the token reads (account details): the webhook
+        stores every event of another portal as `ignored`, so a wrong id left the service deaf
+        to every webhook (only reconciliation still found changed deals) with nothing in the
+        log saying why. Said once per process, as an error."""
+        actual = facts.portal_id if facts is not None else None
+        if not (self.portal_id and actual) or str(self.portal_id) == actual:
+            return
+        if not self._portal_mismatch_logged:
+            self._portal_mismatch_logged = True
+            log.error(
+                "HUBSPOT_PORTAL_ID is not the portal of HUBSPOT_ACCESS_TOKEN: every webhook is "
+                "stored as another portal's and ignored, and deal links point to the wrong "
+                "portal; set HUBSPOT_PORTAL_ID to the token's portal",
+                configured=str(self.portal_id),
+                token_portal=actual,
+            )
 
     def _home_currency(self, facts: AccountFacts | None) -> str | None:
         """The company currency `amount_in_home_currency` is in: HubSpot's account details,

@@ -271,3 +271,27 @@ def test_a_property_name_that_is_not_text_does_not_fail_the_delivery(
     assert r.json()["new"] == 2
     with Session(engine) as s:
         assert [q.deal_id for q in s.exec(select(DealQueue))] == ["222"]
+
+
+def test_a_wrong_portal_id_is_logged_as_an_error_by_the_running_service(fake, api) -> None:
+    """An install whose HUBSPOT_PORTAL_ID is not the token's portal stores every webhook as
+    another portal's and queues nothing; reconciliation still found changed deals, so the
+    service looked alive, and nothing in its log said why deals lagged by ten minutes."""
+    from structlog.testing import capture_logs
+
+    from app.connectors.hubspot.connector import HubSpotConnector
+
+    deal = fake.add_deal("Acme", emit=False)
+    wrong = HubSpotConnector(api, portal_id="1234", app_id=fake.app_id)
+    with capture_logs() as logs:
+        wrong.read_deals([deal])
+        wrong.read_deals([deal])
+    errors = [e for e in logs if e["log_level"] == "error"]
+    assert len(errors) == 1  # once per process, not per read
+    assert "HUBSPOT_PORTAL_ID" in errors[0]["event"]
+    assert (errors[0]["configured"], errors[0]["token_portal"]) == ("1234", fake.portal_id)
+
+    right = HubSpotConnector(api, portal_id=fake.portal_id, app_id=fake.app_id)
+    with capture_logs() as logs:
+        right.read_deals([deal])
+    assert not [e for e in logs if e["log_level"] == "error"]

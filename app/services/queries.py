@@ -435,7 +435,9 @@ DEAL_SORTS: dict[str, ColumnElement] = {
     "name": Deal.name,
     "owner": Deal.owner_name,
     "stage": Deal.stage_label,
-    "verdict": Deal.verdict,
+    # By severity, clear < warning < blocked (`-verdict`: blocked first): alphabetically
+    # `-verdict` listed warnings, then clear deals, then the blocked ones last.
+    "verdict": case((Deal.verdict == "blocked", 2), (Deal.verdict == "warning", 1), else_=0),
     "updated_at": Deal.updated_at,
     "probability": Deal.probability,
 }

@@ -291,3 +291,26 @@ def test_approving_a_deal_deleted_in_the_crm_says_so_not_that_there_is_no_deal(
     ]
     with Session(engine) as s:
         assert s.exec(select(Approval)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [("/api/v1/deals", "deal_id"), ("/api/v1/features/sso/deals", "deal_id")],
+)
+def test_deals_sort_by_verdict_in_order_of_severity(client, api_key, engine, url, key):
+    """`-verdict` (the worst first) listed warnings, then clear deals, then the blocked ones
+    last: the verdicts were sorted as words."""
+    from tests.dashboard.seed import seed
+
+    with Session(engine) as s:
+        seed(s)  # open: h1 warning, h2 blocked, s1 blocked, s2 clear, s3 warning
+        s.commit()
+    h = api_key("engineering")
+    worst = client.get(f"{url}?sort=-verdict,name", headers=h).json()["items"]
+    best = client.get(f"{url}?sort=verdict,name", headers=h).json()["items"]
+    if url == "/api/v1/deals":
+        assert [d[key] for d in worst] == ["h2", "s1", "h1", "s3", "s2"]
+        assert [d[key] for d in best] == ["s2", "h1", "s3", "h2", "s1"]
+    else:  # SSO's dependants: h1 warning, h2 blocked, s3 warning
+        assert [d[key] for d in worst] == ["h2", "h1", "s3"]
+        assert [d[key] for d in best] == ["h1", "s3", "h2"]

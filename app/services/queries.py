@@ -437,7 +437,9 @@ DEAL_SORTS: dict[str, ColumnElement] = {
     "stage": Deal.stage_label,
     # By severity, clear < warning < blocked (`-verdict`: blocked first): alphabetically
     # `-verdict` listed warnings, then clear deals, then the blocked ones last.
-    "verdict": case((Deal.verdict == "blocked", 2), (Deal.verdict == "warning", 1), else_=0),
+    "verdict": case(
+        (Deal.verdict == "blocked", 2), (Deal.verdict == "warning", 1), (Deal.verdict == "clear", 0)
+    ),  # not yet evaluated (NULL): last, as every sort puts NULLs
     "updated_at": Deal.updated_at,
     "probability": Deal.probability,
 }

@@ -168,3 +168,20 @@ def test_a_revoked_key_in_the_cookie_is_named_on_the_sign_in_page_and_dropped(
     web.cookies.clear()
     plain = web.get("/dashboard/signin")
     assert "signin-error" not in plain.text and "set-cookie" not in plain.headers
+
+
+def test_a_won_deals_page_shows_its_promises_and_which_broke(web):
+    """The overview's ledger says h3's SSO promise is broken (the target moved) and links to
+    h3's page, which said only "clear, no findings": nothing of what was promised when it was
+    won. The page now lists the deal's ledger entries and their status, as /api/v1/deals/..
+    returns them."""
+    api = web.get("/api/v1/deals/hubspot/h3").json()["commitments"]
+    assert [c["feature_key"] for c in api] == ["sso"] and api[0]["flagged"]
+    page = web.get("/dashboard/deals/hubspot/h3").text
+    promised = _section(page, 'id="commitments"')
+    row = re.search(r'<tr data-commitment="\d+" data-feature="sso" class="flagged">(.*?)</tr>',
+                    promised).group(1)  # fmt: skip
+    assert "Single sign-on" in row and "2026-06-30" in row and "pat" in row
+    assert "broken" in row and "target moved to 2026-09-30" in row
+    # a deal with no promise recorded has no such section
+    assert 'id="commitments"' not in web.get("/dashboard/deals/hubspot/h2").text

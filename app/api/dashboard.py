@@ -344,11 +344,23 @@ def what_if_page(
         "error": None,
     }
     if not tried:
+        if availability is not None or target_date is not None:
+            # "Try it" with the form as it came: the page came back unchanged, nothing said.
+            context["error"] = "Choose an availability or a target date (or no date) to try."
         return _page(request, "what_if.html", context)
     try:
         body = WhatIfRequest(**tried, limit=TABLE_ROWS)
     except ValidationError as exc:
-        context["error"] = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        # Each message names its field ("Input should be a valid date" said not which).
+        context["error"] = "; ".join(
+            ": ".join(
+                [
+                    *(str(p).replace("_", " ") for p in e["loc"][:1]),
+                    e["msg"].removeprefix("Value error, "),
+                ]
+            )
+            for e in exc.errors()
+        )
         return _page(request, "what_if.html", context, status_code=422)
     context["result"] = what_if(session, key, body)
     return _page(request, "what_if.html", context)

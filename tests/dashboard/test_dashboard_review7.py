@@ -185,3 +185,20 @@ def test_a_won_deals_page_shows_its_promises_and_which_broke(web):
     assert "broken" in row and "target moved to 2026-09-30" in row
     # a deal with no promise recorded has no such section
     assert 'id="commitments"' not in web.get("/dashboard/deals/hubspot/h2").text
+
+
+def test_the_what_if_form_says_what_is_wrong_and_where(web):
+    """A bad date said "Input should be a valid date or datetime, ..." without saying which
+    input; "Try it" with nothing chosen gave the same form back with nothing said."""
+    bad = web.get("/dashboard/features/sso/what-if?target_date=2026-02-30")
+    assert bad.status_code == 422
+    error = _section(bad.text, 'id="what-if-error">', "</p>")
+    assert error.startswith("target date: ") and "valid date" in error
+    both = web.get("/dashboard/features/sso/what-if?availability=bogus&target_date=2026-02-30")
+    error = _section(both.text, 'id="what-if-error">', "</p>")
+    assert error.startswith("availability: ") and "; target date: " in error
+    empty = web.get("/dashboard/features/sso/what-if?availability=&target_date=")
+    assert empty.status_code == 200 and 'id="what-if-summary"' not in empty.text
+    assert "Choose an availability or a target date" in empty.text
+    # the form opened from the feature's page says nothing yet
+    assert 'id="what-if-error"' not in web.get("/dashboard/features/sso/what-if").text

@@ -109,16 +109,19 @@ async def store_delivery(
     same events is then recognised as a duplicate."""
     writer: IngestWriter = request.app.state.ingest_writer
     timeout = request.app.state.settings.webhook_ack_timeout_seconds
+    # What the sender sent: our rows derived from its events (each other deal a HubSpot merge
+    # names) are not counted, as `received` and `duplicate` do not count them.
+    sent = sum(not ev.derived for ev in events)
     try:
         # shield: a timeout must not cancel the writer's future (it completes it later).
         result = await asyncio.wait_for(asyncio.shield(writer.ingest(events)), timeout)
     except SQLAlchemyError as exc:
-        log.error("ingest failed", source=source, error=type(exc).__name__, events=len(events))
-        metrics.EVENTS.labels(source=source, result="rejected").inc(len(events))
+        log.error("ingest failed", source=source, error=type(exc).__name__, events=sent)
+        metrics.EVENTS.labels(source=source, result="rejected").inc(sent)
         raise NotStored("database unavailable: nothing stored, deliver again") from exc
     except TimeoutError as exc:
         log.error("ingest not confirmed in time", source=source, timeout=timeout)
-        metrics.EVENTS.labels(source=source, result="rejected").inc(len(events))
+        metrics.EVENTS.labels(source=source, result="rejected").inc(sent)
         raise NotStored(
             f"database busy: not confirmed stored within {timeout:g} s, deliver again "
             "(events stored meanwhile are recognised as duplicates)"

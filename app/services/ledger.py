@@ -26,7 +26,7 @@ from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
 from app.models import Approval, Commitment, Deal, Feature, utcnow
-from app.rules.engine import format_date
+from app.rules.engine import AVAILABILITY_WORDS, format_date
 from app.rules.model import (
     Availability,
     DealSnapshot,
@@ -221,9 +221,13 @@ def slip_reason(entry: Commitment, feature: Feature | None) -> str | None:
     was = AVAILABILITY_RANK.get(entry.availability_at_signing or "unknown", 1)
     now = AVAILABILITY_RANK.get(feature.availability, 1)
     if now < was:
+        # In the words the rep's other texts use: the task said "dropped from coming_soon to
+        # uncertain", the roadmap's codes.
+        signed_as = entry.availability_at_signing or Availability.unknown.value
         return (
-            f"'{feature.name}' dropped from {entry.availability_at_signing} to "
-            f"{feature.availability} after the deal was signed"
+            f"'{feature.name}' was {AVAILABILITY_WORDS.get(signed_as, signed_as)} when the deal "
+            f"was signed and is now "
+            f"{AVAILABILITY_WORDS.get(feature.availability, feature.availability)}"
         )
     if (
         entry.promised_date is not None

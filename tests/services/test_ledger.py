@@ -283,7 +283,9 @@ def test_availability_drop_and_removal_flag(session, catalog):
     session.flush()
     assert ledger.on_features_changed(session, ["sso", "scim"]) == [("test", "D1")]
     entries = _entries(session)
-    assert "coming_soon to uncertain" in entries["sso"].flag_reason
+    assert entries["sso"].flag_reason == (
+        "'SSO' was coming soon when the deal was signed and is now not committed on the roadmap"
+    )
     assert "no longer on the roadmap" in entries["scim"].flag_reason
 
 

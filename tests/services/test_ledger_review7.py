@@ -30,3 +30,19 @@ def test_a_hedged_promise_at_risk_is_not_called_a_promise_made_in_the_owners_tas
         "When 'Acme renewal' was signed, the customer was promised 'SSO' (May 31, 2026). 'SSO' "
         "now targets Aug 15, 2026"
     )
+
+
+def test_an_availability_drop_is_told_to_the_owner_in_plain_words():
+    """The owner's task read "'SSO' dropped from coming_soon to never after the deal was
+    signed": the roadmap's codes, where every other text the rep reads says "coming soon" and
+    "not going to be built"."""
+    from app.models import Feature
+
+    entry = _entry(availability_at_signing="coming_soon")
+    sso = Feature(key="sso", name="SSO", availability="never")
+    reason = ledger.slip_reason(entry, sso)
+    assert reason == (
+        "'SSO' was coming soon when the deal was signed and is now not going to be built"
+    )
+    entry.flag_reason = reason
+    assert "coming_soon" not in ledger._task(entry).body

@@ -202,3 +202,24 @@ def test_the_what_if_form_says_what_is_wrong_and_where(web):
     assert "Choose an availability or a target date" in empty.text
     # the form opened from the feature's page says nothing yet
     assert 'id="what-if-error"' not in web.get("/dashboard/features/sso/what-if").text
+
+
+def test_chart_labels_longer_than_the_label_column_are_cut(web, sqlite_engine):
+    """Labels are cut at 28 characters to fit the chart's 200-pixel label column, but Jinja's
+    `truncate` lets up to 5 more through whole: a 33-character name ran into its bar."""
+    from sqlmodel import update
+
+    from app.models import Feature
+
+    long = "Single sign-on for every tenant!!"  # 33 characters
+    with Session(sqlite_engine) as s:
+        s.exec(update(Feature).where(Feature.key == "sso").values(name=long))
+        s.exec(update(Feature).where(Feature.key == "audit").values(name="A" * 28))
+        s.commit()
+    page = web.get("/dashboard").text
+    labels = dict(
+        re.findall(r'href="/dashboard/features/(\w+)"><text [^>]*class="label">([^<]*)<', page)
+    )
+    assert labels["sso"] == long[:27] + "…"
+    assert labels["audit"] == "A" * 28  # a name that fits is whole
+    assert f"<title>{long}: 3 deals" in page  # the whole name on hover

@@ -1225,6 +1225,11 @@ class HubSpotConnector:
         )
         return result
 
+    def missing_deal_ids(self, deal_ids: Sequence[str]) -> set[str]:
+        """The deals of `deal_ids` HubSpot no longer has (deleted, or merged into another):
+        one deals batch read per 100 (the reconciliation's sweep of tracked deals)."""
+        return self._missing_deals(deal_ids)
+
     def _missing_deals(self, deal_ids: Sequence[str]) -> set[str]:
         """The deals HubSpot no longer has (deleted or merged away since the read)."""
         batch = self.api.api("crm.deals.batch_api")

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import structlog
 from sqlmodel import Session, select
 
+from app.connectors.base import ConnectorError
 from app.connectors.hubspot.events import (
     CRM,
     LINE_ITEM_DELETION,
@@ -38,7 +40,9 @@ from app.connectors.hubspot.events import (
 )
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
-from app.models import DealFeature, WebhookEvent, utcnow
+from app.models import Deal, DealFeature, WebhookEvent, utcnow
+
+log = structlog.get_logger(__name__)
 
 OVERLAP = timedelta(minutes=1)
 LINE_ITEM_BATCH = 1000
@@ -63,7 +67,49 @@ def reconcile(ctx: JobContext) -> dict:
     with Session(ctx.engine) as session:
         queued = enqueue_deals(session, CRM, deal_ids, reason="reconcile")
         session.commit()
-    return {"since": started.isoformat(), "last_queued": queued}
+    gone_after, gone = _sweep_gone(ctx, connector, str(ctx.state.get("gone_after") or ""))
+    return {
+        "since": started.isoformat(),
+        "last_queued": queued,
+        "gone_after": gone_after,
+        "last_gone": gone,
+    }
+
+
+# Tracked deals checked for existence per reconciliation run: ten batch reads.
+GONE_SWEEP_PER_RUN = 1000
+
+
+def _sweep_gone(ctx: JobContext, connector, after: str) -> tuple[str, int]:
+    """Queue the tracked deals HubSpot no longer has, a slice of them per run (cursor `after`,
+    by deal id, wrapping round). A deleted deal is modified no more, so the search above never
+    finds it: with its `deal.deletion` lost (HubSpot retries no 401, and gives up on the rest
+    after a day) it stayed tracked, counted in pipeline and exposure totals, its roadmap task
+    open, for good. Read, it is found gone and stops being tracked, as after the webhook.
+    Returns (the next cursor, how many were queued). A failed check is logged and tried again
+    on the same slice next run: it must not hold the modified-deal cursor back."""
+    with Session(ctx.engine) as session:
+        tracked = list(
+            session.exec(
+                select(Deal.deal_id)
+                .where(Deal.crm == CRM, Deal.tracked == True, Deal.deal_id > after)  # noqa: E712
+                .order_by(Deal.deal_id)
+                .limit(GONE_SWEEP_PER_RUN)
+            ).all()
+        )
+    if not tracked:
+        return "", 0
+    ids = [i for i in tracked if object_id(i) == i]  # what HubSpot can be asked about
+    try:
+        gone = sorted(connector.missing_deal_ids(ids)) if ids else []
+    except ConnectorError as exc:
+        log.warning("hubspot gone-deal check failed; tried again next run", error=str(exc))
+        return after, 0
+    if gone:
+        with Session(ctx.engine) as session:
+            enqueue_deals(session, CRM, gone, reason="reconcile")
+            session.commit()
+    return (tracked[-1] if len(tracked) == GONE_SWEEP_PER_RUN else ""), len(gone)
 
 
 def _deals_referencing(session: Session, deleted: dict[str, list[str]]) -> set[str]:

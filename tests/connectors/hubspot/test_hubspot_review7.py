@@ -295,3 +295,45 @@ def test_a_wrong_portal_id_is_logged_as_an_error_by_the_running_service(fake, ap
     with capture_logs() as logs:
         right.read_deals([deal])
     assert not [e for e in logs if e["log_level"] == "error"]
+
+
+def test_a_deal_deleted_while_its_webhook_was_lost_stops_being_tracked(
+    fake,
+    world,  # noqa: F811
+    monkeypatch,
+) -> None:
+    """The deletion's webhook never arrived (a 401 during a secret rotation is not retried by
+    HubSpot). Reconciliation searches modified deals, and a deleted deal is modified no more:
+    it stayed tracked as open, in pipeline and exposure totals, its roadmap task open."""
+    from sqlmodel import Session, select
+
+    from app.connectors.hubspot import reconcile as rec
+    from app.models import Deal
+
+    monkeypatch.setattr(rec, "GONE_SWEEP_PER_RUN", 2, raising=False)  # a slice a run
+    w = world
+    deals = [fake.add_deal(f"Deal {i}", line_items=[SSO], emit=False) for i in range(3)]
+    for deal in deals:
+        fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    deleted = deals[1]
+    [task] = fake.tasks_for(deleted)
+    fake.delete_object("deals", deleted)
+    fake.drain_events()  # lost
+
+    def run(state: dict) -> dict:
+        ctx = JobContext(
+            engine=w["engine"], settings=w["settings"], connectors=w["connectors"], state=state
+        )
+        return rec.reconcile(ctx)
+
+    state = run({})
+    drain(world)
+    with Session(w["engine"]) as s:
+        tracked = {d.deal_id: d.tracked for d in s.exec(select(Deal))}
+    assert tracked == {deals[0]: True, deleted: False, deals[2]: True}
+    assert fake.objects["tasks"][task["id"]]["properties"]["hs_task_status"] == "COMPLETED"
+    assert state["last_gone"] == 1 and state["gone_after"] == sorted(deals)[1]
+    state = run(state)  # the rest of the deals, then round again
+    assert (state["last_gone"], state["gone_after"]) == (0, "")

@@ -4769,8 +4769,9 @@ def _sentence_references(
         if not mentions:
             return []
         # ... unless the customer's date is stated with "in" ("They need SCIM in Q3", rare:
-        # a date after " in " and a need word, three cheap looks, then the general path) or
-        # as their deadline ("Their deadline for SCIM is Q3").
+        # a date after " in " and a need word, three cheap looks, then the general path), as
+        # their deadline ("Their deadline for SCIM is Q3") or as their milestone's ("SCIM
+        # required at go-live (Feb 1)", `_milestone_need`).
         if not (
             (
                 _IN_DATE.search(low, a, b) is not None
@@ -4778,6 +4779,7 @@ def _sentence_references(
                 and _NEEDED_BY.search(low, a, b)
             )
             or low.find("deadline", a, b) >= 0
+            or (_has_milestone(low, a, b) and not _NEED_WORD_FORMS.isdisjoint(low[a:b].split()))
         ):
             if (
                 low.find("no", a, b) >= 0  # "no offline mode needed", "Offline mode: no"
@@ -4907,6 +4909,9 @@ def _sentence_references(
     wishful = bool(kept) and (
         (heading is not None and heading[2] == "optional") or _maybe_optional(low, a, b)
     )
+    # The date of their go-live, launch or renewal that the sentence needs the features for
+    # (`_milestone_need`): None until looked at, False when there is none.
+    milestone: date | bool | None = None if _has_milestone(low, a, b) else False
     for m, c in kept:
         question = c.question
         # the clause promising it; not a promise inside their question ("Customer asking when
@@ -4955,6 +4960,15 @@ def _sentence_references(
         needed = _needed_in(low, c, a, b, when, m, mentions) if c.needed else None
         if needed is None and theirs and c is not last:  # rare: "...; they need it by Q1"
             needed = _needed_of_it(low, clauses, c, when, mentions)
+        if needed is None and not (commitment or question) and milestone is not False:
+            if milestone is None:  # once a sentence, and only with a milestone word in it
+                milestone = _milestone_need(low, a, b, when, mentions)
+            if milestone and any(
+                _tied(low, w.start(), w.end(), m, mentions)
+                for w in _NEED_WORD_AT.finditer(low, a, b)
+            ):  # what the need is about: not SCIM's in "Go-live in Q2 with SCIM, they need
+                # training"
+                needed = milestone
         feature = catalog.get(m.feature_key)
         refs.append(  # every field, in declaration order
             trusted_model(
@@ -5545,6 +5559,89 @@ def _needed_in(
     if len(found) == 1:
         return next(iter(found.values()))
     return _date_for(low, sorted(found.items()), a, b, m.start, m.end)
+
+
+# The customer's milestones a need may be for, with the date next to them (`_milestone_need`):
+# "at go-live (Feb 1)", "for go-live, which is Feb 1", "before their renewal on 3/31", "by
+# go-live in Q2", "for their Feb 1 launch", "by their Q2 go-live"; or as the sentence's label
+# ("Go-live Feb 1; SCIM required", "Go-live: Feb 1, SCIM needed").
+_MILESTONE_NOUNS = (
+    "go-live", "go live", "golive", "launch", "rollout", "roll-out", "renewal", "cutover",
+    "cut-over", "kickoff", "kick-off",
+)  # fmt: skip
+_MILESTONE_SOURCE = "|".join(re.escape(n) for n in _MILESTONE_NOUNS)
+_MILESTONE_LEAD = (
+    r"(?:by|before|for|at|ahead of|in time for|prior to|until)(?: (?:their|the|its|our))?"
+)
+_MILESTONE_NEED = re.compile(
+    # the date after the milestone
+    rf"(?<![a-z0-9])(?:{_MILESTONE_LEAD} (?:{_MILESTONE_SOURCE})(?: date)?"
+    r"(?: is| of)?(?: \(| on | in | scheduled for | planned for |, which is |: | - | = )"
+    r"(?P<after>)"
+    # ... or before it
+    rf"|{_MILESTONE_LEAD} (?P<before>)[^,;()]{{2,20}}? (?:{_MILESTONE_SOURCE})(?![a-z0-9])"
+    r")"
+)
+_MILESTONE_LABEL = re.compile(
+    rf"(?:{_MILESTONE_SOURCE})(?: date)?(?: is)?(?::| -| on| in| =)? (?P<after>)"
+)
+# Their need, as `str.split` leaves its word: one set test before any search.
+_NEED_WORD_TEXT = """need needs needed require requires required requirement must must-have
+    mandatory blocker critical essential"""
+_NEED_WORD_FORMS = frozenset(
+    word + tail for word in _NEED_WORD_TEXT.split() for tail in ("", ".", ",", ";", ":", ")", "!")
+)
+_NEED_WORD_AT = re.compile(
+    r"(?<![a-z0-9])(?:"
+    + "|".join(sorted(_NEED_WORD_TEXT.split(), key=len, reverse=True))
+    + r")(?![a-z0-9])"
+)
+
+
+def _has_milestone(low: str, a: int, b: int) -> bool:
+    """Whether low[a:b] has a milestone word: a few `find`s, before `_milestone_need`."""
+    return any(low.find(n, a, b) >= 0 for n in ("go-live", "go live", "golive", "launch",
+                                                "rollout", "roll-out", "renewal", "cutover",
+                                                "cut-over", "kickoff", "kick-off"))  # fmt: skip
+
+
+def _milestone_need(low: str, a: int, b: int, when: _When, names: list[Mention]) -> date | bool:
+    """The date of the customer's milestone the sentence low[a:b] needs its features for
+    ("Customer requires SCIM at go-live (Feb 1)", "SCIM required for their Feb 1 launch",
+    "SCIM needed before renewal (Mar 31)", "Go-live Feb 1; SCIM required"): a need word of
+    theirs in the sentence (not ours: "we need"), one milestone with a date right next to it.
+    False when there is none. Not "after go-live" (no need by then)."""
+    words = low[a:b].split()
+    if _NEED_WORD_FORMS.isdisjoint(words):
+        return False
+    k = next(i for i, w in enumerate(words) if w in _NEED_WORD_FORMS)
+    if k > 0 and words[k - 1] in ("we", "i", "we'll", "we\u2019ll", "to"):
+        return False  # our need: "we need to ship SCIM before their renewal on 3/31"
+    found: list[date] = []
+    label = _MILESTONE_LABEL.match(low, a + (low[a] in "-*\u2022 "))
+    hits = [label] if label is not None else []
+    hits += list(_MILESTONE_NEED.finditer(low, a, b))
+    for m in hits:
+        if _in_name(m.start(), names):
+            continue
+        got = []
+        if m.group("after") is not None:
+            p = m.end("after")
+            d = _date_at(low, p, b)
+            if d is not None:
+                got = _promised_dates(low, d.start(), d.end(), when)
+        else:
+            # "for their Feb 1 launch": the words between are one date and nothing more
+            p = m.end("before")
+            end = m.end() - next(len(n) for n in _MILESTONE_NOUNS if low.endswith(n, 0, m.end()))
+            d = _date_at(low, p, b)
+            if d is not None and d.end() + 1 == end:
+                got = _promised_dates(low, d.start(), d.end(), when)
+        if len(got) == 1:
+            found.append(got[0][1])
+        elif len(hits) > 1:
+            return False  # "... for the Feb 1 launch and SSO for the March rollout": whose?
+    return found[0] if len(set(found)) == 1 else False
 
 
 # A need word's object that is a feature named before it: "they need it", "they need to

@@ -313,3 +313,42 @@ NEEDED_NEXT = [
 @pytest.mark.parametrize(("body", "expected"), NEEDED_NEXT, ids=[c[0] for c in NEEDED_NEXT])
 def test_their_need_of_it_in_the_next_sentence_dates_it(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+FEB1 = date(2027, 2, 1)
+
+# Before: no date of theirs (only "Their go-live is scheduled for Q2, SCIM required" gave
+# one): the warning that a coming-soon feature may not be ready by the date they need it by
+# never fired for the way reps write the customer's milestone.
+MILESTONE_NEEDS = [
+    ("Customer requires SCIM at go-live (Feb 1).", [("scim", False, None, FEB1, False)]),
+    ("They need SCIM at go-live on Feb 1.", [("scim", False, None, FEB1, False)]),
+    ("SCIM is needed for go-live, which is Feb 1.", [("scim", False, None, FEB1, False)]),
+    ("Go-live Feb 1; SCIM required.", [("scim", False, None, FEB1, False)]),
+    ("SCIM required for their Feb 1 launch.", [("scim", False, None, FEB1, False)]),
+    ("SCIM needed before their renewal on 3/31.", [("scim", False, None, MARCH, False)]),
+    ("SCIM needed before renewal (Mar 31).", [("scim", False, None, MARCH, False)]),
+    ("They need SCIM by go-live in Q2.", [("scim", False, None, Q2, False)]),
+    ("They need SCIM by their Q2 go-live.", [("scim", False, None, Q2, False)]),
+    # ... not without a date, not after it, not our need, not what the need is not about,
+    # not two milestones for two features
+    ("Hard requirement: SCIM by go-live.", [("scim", False, None, None, False)]),
+    (
+        "They need SSO now; SCIM can wait until after go-live (Feb 1).",
+        [("sso", False, None, None, False), ("scim", False, None, None, False)],
+    ),
+    ("We need to ship SCIM before their renewal on 3/31.", [("scim", False, None, None, False)]),
+    ("SCIM needed; launch (Feb 1) was discussed.", [("scim", False, None, None, False)]),
+    ("Go-live in Q2 with SCIM, they need training.", [("scim", False, None, None, False)]),
+    (
+        "They need SCIM for the Feb 1 launch and SSO for the March rollout.",
+        [("scim", False, None, None, False), ("sso", False, None, None, False)],
+    ),
+    # ... and our promise keeps its own date
+    ("We will have SCIM by go-live (Feb 1); they need it.", [("scim", True, FEB1, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), MILESTONE_NEEDS, ids=[c[0] for c in MILESTONE_NEEDS])
+def test_their_milestones_date_is_when_they_need_it(body: str, expected: list) -> None:
+    assert readings(body) == expected

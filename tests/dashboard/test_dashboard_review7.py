@@ -223,3 +223,23 @@ def test_chart_labels_longer_than_the_label_column_are_cut(web, sqlite_engine):
     assert labels["sso"] == long[:27] + "…"
     assert labels["audit"] == "A" * 28  # a name that fits is whole
     assert f"<title>{long}: 3 deals" in page  # the whole name on hover
+
+
+def test_a_features_page_says_how_much_pipeline_depends_on_it(web, sqlite_engine):
+    """ "Which features carry how much open pipeline": the chart answers for its top 20; the
+    page of any feature (one past the chart, opened from the CSV) gave only a count of deals,
+    each deal's amount in its own currency. It now gives the total and the weighted total, as
+    /api/v1/features/{key}/deals sums them, and says when they mix currencies."""
+    from sqlmodel import update
+
+    from app.models import DealFeature
+
+    totals = web.get("/api/v1/features/sso/deals").json()["totals"]
+    assert (totals["amount"], totals["weighted_amount"]) == (6000.0, 3600.0)
+    line = _section(web.get("/dashboard/features/sso").text, 'id="feature-totals">', "</p>")
+    assert line.startswith("3 open deals depend on it: 6,000 USD of pipeline, 3,600 weighted")
+    with Session(sqlite_engine) as s:
+        s.exec(update(DealFeature).where(DealFeature.deal_id == "h2").values(currency="EUR"))
+        s.commit()
+    line = _section(web.get("/dashboard/features/sso").text, 'id="feature-totals">', "</p>")
+    assert "6,000 of pipeline" in line and "more than one currency" in line

@@ -243,3 +243,30 @@ def test_a_features_page_says_how_much_pipeline_depends_on_it(web, sqlite_engine
         s.commit()
     line = _section(web.get("/dashboard/features/sso").text, 'id="feature-totals">', "</p>")
     assert "6,000 of pipeline" in line and "more than one currency" in line
+
+
+def test_deal_amounts_show_the_company_currency_amount_they_are_sorted_by(web, sqlite_engine):
+    """A JPY deal the CRM converted: lists sort by the company-currency amount, so "1,500,000
+    JPY" sat above "5,000 USD" with nothing showing why (or read as the larger number); the
+    ledger already showed "(10,000 USD)" beside it, the deal tables and the deal page now do."""
+    from decimal import Decimal
+
+    from sqlmodel import update
+
+    from app.models import Deal
+
+    with Session(sqlite_engine) as s:
+        s.exec(update(Deal).where(Deal.deal_id == "h2").values(
+            amount=Decimal("1500000"), currency="JPY", amount_home=Decimal("10000"),
+            home_currency="USD"))  # fmt: skip
+        s.exec(update(Deal).where(Deal.deal_id == "s1").values(
+            amount_home=Decimal("5000"), home_currency="USD"))  # fmt: skip
+        s.commit()
+    blocked = _section(web.get("/dashboard").text, 'id="blocked-deals"')
+    assert re.findall(r'data-deal="([\w/]+)"', blocked) == ["hubspot/h2", "salesforce/s1"]
+    assert '1,500,000 JPY <small class="home">(10,000 USD)</small>' in blocked
+    assert "5,000 USD</td>" in blocked  # already in the company currency: said once
+    feature = web.get("/dashboard/features/audit").text
+    assert '1,500,000 JPY <small class="home">(10,000 USD)</small>' in feature
+    deal = web.get("/dashboard/deals/hubspot/h2").text
+    assert '1,500,000 JPY <small class="home">(10,000 USD)</small>' in deal

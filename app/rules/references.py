@@ -724,6 +724,12 @@ _DATE = _WordStartPattern(
     r"(?P<rel_of> (?:(?:of|after|from|following) |post[- ]?)(?:the |their |our |contract |deal )*"
     r"(?:signature|signing|close|closing|contract|purchase|kick-?off|go-?live|go live"
     r"|onboarding))?)"
+    # "60 days after signature", "two weeks after signing": as "within ..." (an anchor needed:
+    # "60 days" alone is a length)
+    r"|(?P<after>(?P<after_n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven"
+    r"|twelve) (?P<after_u>day|week|month)s? (?:after|from|following|post[- ]?)"
+    r" ?(?:the |their |our |contract |deal )*(?:signature|signing|close|closing|contract"
+    r"|purchase))"
     r")(?![a-z0-9])"
 )
 _NUMBER_WORDS = {
@@ -5113,7 +5119,10 @@ _HEDGE_SOURCE = (
     r"|tr(?:y|ies|ied|ying) to|(?:do|doing|did) (?:our|my) best|best[- ]effort"
     r"|target(?:s|ed|ing)?|pencil(?:l)?ed in|ballpark|rough(?:ly)?|estimated?"
     # "Soft commit on SCIM for Q2", "a soft yes"
-    r"|soft (?:commit(?:ment)?|yes|promise|target|date)|informal(?:ly)?)(?![a-z0-9])"
+    r"|soft (?:commit(?:ment)?|yes|promise|target|date)|informal(?:ly)?"
+    # a date given roughly: "around Q2", "approximately end of March", "Q2, give or take"
+    rf"|around(?= (?:q[1-4]|h[12]|\d|mid|early|late|end|the end|{_MONTH_RE})(?![a-z]))"
+    r"|approx(?:imately|\.)?|circa|give or take|more or less)(?![a-z0-9])"
 )
 _HEDGE = re.compile(_first_char_class(_HEDGE_SOURCE) + _HEDGE_SOURCE)
 
@@ -5123,7 +5132,7 @@ _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tenta
     probably likely may should could aim aims aimed aiming hope hopes hoped hoping best if
     fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
     estimate estimated try tries tried trying best-effort planned scheduled roadmap soft
-    informal informally"""
+    informal informally around approximately approx approx. circa give more"""
 _HEDGE_STARTS = frozenset(
     head + w + tail
     for w in _HEDGE_STARTS_TEXT.split()
@@ -6394,10 +6403,11 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
         if year is None:
             year = ref.year if _end_of_month(ref.year, month) >= ref else ref.year + 1
         return _end_of_month(year, month)
-    if kind == "rel":
-        amount = _NUMBER_WORDS.get(g("rel_n")) or int(g("rel_n"))
-        unit = g("rel_u")
-        start = when.close if g("rel_of") and when.close is not None else ref
+    if kind in ("rel", "after"):
+        amount = _NUMBER_WORDS.get(g(f"{kind}_n")) or int(g(f"{kind}_n"))
+        unit = g(f"{kind}_u")
+        anchored = kind == "after" or g("rel_of")
+        start = when.close if anchored and when.close is not None else ref
         if unit == "month":  # the same day that many months on (the month's last, if shorter)
             last = _month_end(start.year * 12 + start.month - 1 + amount)
             return last.replace(day=min(start.day, last.day))

@@ -352,3 +352,52 @@ MILESTONE_NEEDS = [
 @pytest.mark.parametrize(("body", "expected"), MILESTONE_NEEDS, ids=[c[0] for c in MILESTONE_NEEDS])
 def test_their_milestones_date_is_when_they_need_it(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+def hedged(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, hedged) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.promised_date, r.hedged)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# Before: a date given roughly was a firm promise (the ledger recorded "promised by 30 June").
+ROUGH_DATES = [
+    ("We will have SCIM around Q2.", [("scim", True, Q2, True)]),
+    ("We will have SCIM around mid-2027.", [("scim", True, Q2, True)]),
+    ("We will have SCIM approximately end of March.", [("scim", True, MARCH, True)]),
+    ("We will have SCIM in Q2, give or take.", [("scim", True, Q2, True)]),
+    ("We will have SCIM by Q2, more or less.", [("scim", True, Q2, True)]),
+    ("We will have SCIM circa Q2.", [("scim", True, Q2, True)]),
+    # ... "around" and "more" that hedge no date
+    ("We will have SCIM by Q2 for teams around the world.", [("scim", True, Q2, False)]),
+    ("We will have SCIM by Q2; they need more seats.", [("scim", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), ROUGH_DATES, ids=[c[0] for c in ROUGH_DATES])
+def test_a_date_given_roughly_hedges_the_promise(body: str, expected: list) -> None:
+    assert hedged(body) == expected
+
+
+# Before: "60 days after signature" was no date (only "within 90 days of signing" was): the
+# promise had no date to compare with the feature's target. Counted from the close date, as
+# "within ... of signing" is (make_deal closes on 1 March 2027).
+AFTER_SIGNING = [
+    ("We will have SCIM 60 days after signature.", [("scim", True, date(2027, 4, 30), False)]),
+    ("We will have SCIM two weeks after signing.", [("scim", True, date(2027, 3, 15), False)]),
+    (
+        "We will have SCIM 3 months after contract signature.",
+        [("scim", True, date(2027, 6, 1), False)],
+    ),
+    ("We will have SCIM within 90 days of signing.", [("scim", True, date(2027, 5, 30), False)]),
+    # ... a length with no anchor, or the sale's own terms
+    ("We will have SCIM, 60 days of onboarding included.", [("scim", True, None, False)]),
+    ("They can pay 60 days after signature; SCIM discussed.", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), AFTER_SIGNING, ids=[c[0] for c in AFTER_SIGNING])
+def test_a_time_after_signing_is_a_date_from_the_close(body: str, expected: list) -> None:
+    assert hedged(body) == expected

@@ -18,10 +18,11 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app.api import deps
 from app.api.deps import Principal, SessionDep, SettingsDep
 from app.connectors.registry import canonical_deal_id
 from app.errors import NotFound
-from app.models import Commitment, Deal, Feature
+from app.models import ApiKey, Commitment, Deal, Feature
 from app.models.types import web_link
 from app.security import Role, authenticate
 from app.services import queries
@@ -54,13 +55,24 @@ def _enabled(request: Request) -> None:
         raise NotFound("the dashboard is disabled (DASHBOARD_ENABLED=false)")
 
 
+def _record_use(request: Request, row: ApiKey) -> None:
+    """The key's `last_used_at`, written as the API writes it (at most once a minute, off the
+    request's path): a key used only to read the dashboard was listed as never used, the key
+    an admin's clean-up revokes first."""
+    if deps._claim_touch(request, row.id, row.last_used_at):
+        deps._touch_pool.submit(deps._touch, request.app.state.engine, row.id)
+
+
 def _principal(request: Request) -> Principal | None:
     key = request.cookies.get(COOKIE)
     if not key:
         return None
     with Session(request.app.state.engine) as session:
         row = authenticate(session, key)
-        return None if row is None else Principal(key_id=row.id, name=row.name, role=Role(row.role))
+        if row is None:
+            return None
+        _record_use(request, row)
+        return Principal(key_id=row.id, name=row.name, role=Role(row.role))
 
 
 def _to_signin(request: Request) -> RedirectResponse:
@@ -156,6 +168,8 @@ def signin(
         return _cross_site(request)
     with Session(request.app.state.engine) as session:
         row = authenticate(session, api_key.strip())
+        if row is not None:
+            _record_use(request, row)
     if row is None:
         return _page(
             request,

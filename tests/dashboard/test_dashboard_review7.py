@@ -270,3 +270,23 @@ def test_deal_amounts_show_the_company_currency_amount_they_are_sorted_by(web, s
     assert '1,500,000 JPY <small class="home">(10,000 USD)</small>' in feature
     deal = web.get("/dashboard/deals/hubspot/h2").text
     assert '1,500,000 JPY <small class="home">(10,000 USD)</small>' in deal
+
+
+def test_reading_the_dashboard_records_the_keys_use(web, sqlite_engine):
+    """A key used only for the dashboard kept `last_used_at` empty (the API's reads write it,
+    the dashboard's pages did not): the admin key list showed it as never used."""
+    from datetime import timedelta
+
+    from app.api.deps import wait_for_touches
+    from app.models import ApiKey, utcnow
+
+    def last_used():
+        wait_for_touches()  # written off the request's path, as the API writes it
+        with Session(sqlite_engine) as s:
+            return s.exec(select(ApiKey).where(ApiKey.name == "erin")).one().last_used_at
+
+    assert last_used() is None
+    before = utcnow() - timedelta(seconds=1)
+    assert web.get("/dashboard/features/sso").status_code == 200
+    used = last_used()
+    assert used is not None and used.replace(tzinfo=before.tzinfo) >= before

@@ -1246,6 +1246,19 @@ def note_references(
                 refs.append(answered)
                 carried_end = span[0] + len(answered.evidence)
                 continue
+        if (
+            ref is not None
+            and ref.is_commitment
+            and ref.promised_date is None
+            and ref.feature_key is not None
+            and low[span[1] : span[1] + 12].lstrip(" \t\n.").startswith(_DATE_LABEL_HEADS)
+        ):
+            # the promise's date as the next sentence's label: "Promised: SCIM. When: Q2."
+            dated = _dated_next(text, low, span, ref, sentences, when)
+            if dated is not None:
+                refs.append(dated)
+                carried_end = span[0] + len(dated.evidence)
+                continue
         # Most sentences are followed by no "it", "this" or "that" near the next one's start:
         # three `in` tests on a slice (a regex or `str.find`s cost more) turn them away before
         # it is delimited.
@@ -1351,6 +1364,49 @@ _PRONOUN_FIRST = ("it", "this", "that")
 # How far into the next sentence its "it" may be: at the start of the promise ("However, we
 # will have it by Q2", "We promised it by Q3 though", "It will be ready by Q2").
 _PRONOUN_REACH = 80
+
+
+# A date as a label's value, the whole of the sentence after an undated promise: "When: Q2.",
+# "ETA: Q2", "Date: 15 July", "Timeline - Q2", "Target: Q2".
+_DATE_LABEL_HEADS = ("when", "eta", "date", "timeline", "timing", "target", "due", "by")
+_DATE_LABEL = re.compile(
+    r"(?:when|eta|date|timeline|timing|target(?: date)?|due(?: date)?|by)\s*[:\-\u2013]\s*"
+)
+
+
+def _dated_next(
+    text: str,
+    low: str,
+    span: tuple[int, int],
+    ref: FeatureReference,
+    sentences: dict[tuple[int, int], list[Mention]],
+    when: _When,
+) -> FeatureReference | None:
+    """`ref`, an undated promise of the one feature the sentence `span` names, with the date
+    the next sentence gives as a label's value and nothing more ("Promised: SCIM. When: Q2.");
+    the evidence quotes both sentences."""
+    a1, a = span
+    size = len(low)
+    while a < size and (low[a].isspace() or low[a] == "."):
+        a += 1
+    m = _DATE_LABEL.match(low, a)
+    if m is None:
+        return None
+    b = _sentence_end(text, low, a)
+    if any(a <= start < b and named for (start, _), named in sentences.items()):
+        return None
+    end = b
+    while end > m.end() and low[end - 1] in ' .!"\u201d\n':
+        end -= 1
+    d = _date_at(low, m.end(), end)
+    if d is None or d.end() != end:
+        return None  # a date and nothing more ("When: TBD", "When: Q2 if they sign": none)
+    dates = _promised_dates(low, d.start(), d.end(), when)
+    if len(dates) != 1:
+        return None
+    values = dict(ref.__dict__)
+    values.update(evidence=text[a1:b], promised_date=dates[0][1])
+    return trusted_model(FeatureReference, _NOTE_FIELDS, values)
 
 
 # Their need of "it" with a date, opening the next sentence: "Customer needs it by March",

@@ -401,3 +401,26 @@ AFTER_SIGNING = [
 @pytest.mark.parametrize(("body", "expected"), AFTER_SIGNING, ids=[c[0] for c in AFTER_SIGNING])
 def test_a_time_after_signing_is_a_date_from_the_close(body: str, expected: list) -> None:
     assert hedged(body) == expected
+
+
+# Before: the date given as the next sentence's label was dropped (a promise with no date).
+DATE_LABEL_NEXT = [
+    ("Promised: SCIM. When: Q2.", [("scim", True, Q2, False)]),
+    ("Promised SCIM. ETA: Q2.", [("scim", True, Q2, False)]),
+    ("We promised SCIM. Timeline - Q2.", [("scim", True, Q2, False)]),
+    ("Promised SCIM. Target: Q2.", [("scim", True, Q2, False)]),
+    ("Promised SCIM. Date: 15 July.", [("scim", True, date(2027, 7, 15), False)]),
+    # ... not a date and nothing more, not after a need, not "it" of two features
+    ("Promised: SCIM. When: TBD.", [("scim", True, None, False)]),
+    ("Promised SCIM. When: Q2 if they sign.", [("scim", True, None, False)]),
+    ("They need SCIM. When: Q2.", [("scim", False, None, False)]),
+    (
+        "Promised SCIM and SSO. When: Q2.",
+        [("scim", True, None, False), ("sso", True, None, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), DATE_LABEL_NEXT, ids=[c[0] for c in DATE_LABEL_NEXT])
+def test_a_date_label_after_an_undated_promise_dates_it(body: str, expected: list) -> None:
+    assert hedged(body) == expected

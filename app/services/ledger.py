@@ -1,7 +1,8 @@
 """The commitment ledger: what was promised when a deal was signed, and whether it still holds.
 
-A deal that reaches a won stage with approved findings (someone signed off a promise) or with
-references to coming_soon features (sold on a date) gets one ledger entry per feature, and one
+A deal that reaches a won stage with approved findings (someone signed off a promise), with
+references to coming_soon features (sold on a date), or with blocks no one approved (won all the
+same) gets one ledger entry per feature, and one
 per approved rule for promises that name nothing on the roadmap (off-roadmap: no feature key,
 `promise_key` `rule:<rule_id>`); those have no feature to slip, so only feature promises are
 ever flagged. An entry's date and evidence come from the deal's strongest reference to the
@@ -33,6 +34,7 @@ from app.rules.model import (
     EvaluationResult,
     FeatureReference,
     Finding,
+    Severity,
 )
 from app.services.queries import deleted_deals, evidence_rank
 
@@ -78,6 +80,15 @@ def on_evaluated(
         _set_withdrawn(session, deal, None)
     wanted: dict[str, dict] = {}
     approved = {f.feature_key: f for f in result.findings if f.approved and f.feature_key}
+    # A block nobody approved, on a deal won all the same (HubSpot's warn mode, a move back that
+    # HubSpot refused, an opportunity imported already won): signed without an approval. It
+    # was left out, so the record of what was promised missed the riskiest promises; a win the
+    # closed-won guard moves back is withdrawn as ever (`withdraw_reverted_win`).
+    blocked = {
+        f.feature_key: f
+        for f in result.findings
+        if f.feature_key and f.severity == Severity.block and not f.approved
+    }
     off_roadmap: dict[str, list[Finding]] = {}
     for f in result.findings:
         if f.approved and not f.feature_key:
@@ -89,7 +100,7 @@ def on_evaluated(
             or _promise_rank(ref) < _promise_rank(refs_by_key[ref.feature_key])
         ):
             refs_by_key[ref.feature_key] = ref
-    keys = set(approved) | set(refs_by_key)
+    keys = set(approved) | set(blocked) | set(refs_by_key)
     if not keys and not off_roadmap:
         return
     features = {
@@ -108,8 +119,9 @@ def on_evaluated(
         feature = features.get(key)
         availability = feature.availability if feature else Availability.unknown.value
         finding = approved.get(key)
-        if finding is None and availability != Availability.coming_soon.value:
-            continue  # available/beta features are not promises; unapproved gaps block the win
+        block = blocked.get(key) if finding is None else None
+        if finding is None and block is None and availability != Availability.coming_soon.value:
+            continue  # available/beta features are not promises
         ref = refs_by_key.get(key)
         if finding is None and ref is not None and ref.optional:
             # Only ever called nice to have ("offline mode would be a bonus"; the strongest
@@ -124,7 +136,8 @@ def on_evaluated(
         )
         wanted[key] = {
             "feature_key": key,
-            "rule_id": finding.rule_id if finding else None,
+            # the approved finding's rule, or the block's no one approved
+            "rule_id": finding.rule_id if finding else (block.rule_id if block else None),
             "feature_name": (feature.name if feature else None)
             or (ref.feature_name if ref else None)
             or (finding.feature_name if finding else None)

@@ -39,6 +39,9 @@ from app.services.queries import (
 
 # Promises on features that already exist are not "off-roadmap".
 ON_ROADMAP = ("available", "beta")
+# The approvers' lines of promises no one approved (see ledger.on_evaluated).
+NOT_APPROVED_COMING_SOON = "(not approved: coming soon)"
+NOT_APPROVED_BLOCKED = "(not approved: signed while blocked)"
 # How an overrides line with no value is named: an approval names its approver always, and a
 # feature unless it approved an off-roadmap promise.
 _OFF_ROADMAP = {"by_approver": "(unknown)", "by_feature": "(off-roadmap promise)"}
@@ -161,7 +164,15 @@ def commitments_report(
     signed = (
         select(
             periods.sql_index(Commitment.signed_at).label("q"),
-            Commitment.approver,
+            # Who approved, or why no one did: a coming-soon promise needs no approval; one
+            # with a rule is a block no one approved, signed all the same.
+            func.coalesce(
+                Commitment.approver,
+                case(
+                    (Commitment.rule_id.is_not(None), literal(NOT_APPROVED_BLOCKED)),
+                    else_=literal(NOT_APPROVED_COMING_SOON),
+                ),
+            ).label("approver"),
             Commitment.crm,
             Commitment.deal_id,
             # In the company currency where the CRM converted the amount (see pipeline_amount).
@@ -201,7 +212,7 @@ def commitments_report(
         deal_amounts[q][(crm_name, deal_id)] = amount
         if amount:
             currencies[q].add(currency)
-        entry = per_approver[q][approver or "(not approved: coming soon)"]
+        entry = per_approver[q][approver]
         entry[0] += n
         entry[1] = money(entry[1] + money(amount))
         if amount:

@@ -46,3 +46,88 @@ def test_an_availability_drop_is_told_to_the_owner_in_plain_words():
     )
     entry.flag_reason = reason
     assert "coming_soon" not in ledger._task(entry).body
+
+
+def test_a_deal_won_with_a_block_no_one_approved_records_what_it_promised(session, client):
+    """A deal that reached won while blocked (HubSpot's warn mode, a move back HubSpot refused,
+    an opportunity imported already won) promised SCIM, which will never be built, and nobody
+    approved it: the ledger recorded nothing (only approved and coming-soon promises), so the
+    riskiest promise of the quarter was missing from the record and from the report."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from sqlmodel import select
+
+    from app.models import Deal, Feature
+    from app.rules.model import (
+        DealSnapshot,
+        EvaluationResult,
+        FeatureReference,
+        Finding,
+        Severity,
+        Stage,
+        VerdictStatus,
+    )
+
+    session.add(Feature(key="scim", name="SCIM", availability="never"))
+    session.add(Feature(key="api", name="API", availability="available"))
+    session.add(Deal(crm="hubspot", deal_id="D1"))
+    session.commit()
+    deal = session.exec(select(Deal)).one()
+    won = Stage(id="won", label="Closed won", is_won=True, is_closed=True, probability=1.0)
+    snapshot = DealSnapshot(crm="hubspot", deal_id="D1", name="Acme", stage=won,
+                            amount=Decimal("42000"), currency="USD", owner_id="owner-7",
+                            close_date=date(2026, 2, 10))  # fmt: skip
+    result = EvaluationResult(
+        status=VerdictStatus.blocked,
+        findings=[
+            Finding(
+                rule_id="never",
+                severity=Severity.block,
+                feature_key="scim",
+                message="SCIM will not be built",
+            )
+        ],  # fmt: skip
+        references=[
+            FeatureReference(
+                feature_key="scim",
+                feature_name="SCIM",
+                source="note",
+                evidence="We will have SCIM by June.",
+                is_commitment=True,
+                promised_date=date(2026, 6, 30),
+            ),
+            FeatureReference(
+                feature_key="api", feature_name="API", source="line_item", evidence="API access"
+            ),
+        ],  # fmt: skip
+    )
+    ledger.on_evaluated(session, deal, snapshot, result, was_won=False)
+    session.commit()
+    [entry] = session.exec(select(Commitment)).all()  # the available API is no promise
+    assert (entry.feature_key, entry.rule_id, entry.approver, entry.approval_id) == (
+        "scim",
+        "never",
+        None,
+        None,
+    )
+    assert (entry.availability_at_signing, entry.promised_date, entry.evidence) == (
+        "never",
+        date(2026, 6, 30),
+        "We will have SCIM by June.",
+    )
+    entry.signed_at = datetime(2026, 2, 10, 12, tzinfo=UTC)
+    session.add(entry)
+    session.commit()
+
+    from app.security import Role, create_api_key
+
+    _, key = create_api_key(session, name="lead", role=Role.viewer, created_by="tests")
+    session.commit()
+    r = client.get(
+        "/api/v1/reports/commitments?from=2026-01-01&to=2026-03-31",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    block = r.json()["quarters"][0]["commitments"]
+    assert (block["count"], block["deals"], block["amount"]) == (1, 1, 42000.0)
+    assert [a["approver"] for a in block["approvers"]] == ["(not approved: signed while blocked)"]

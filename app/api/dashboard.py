@@ -8,6 +8,7 @@ The deal page is the "evaluation link" the CRM record shows.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -201,6 +202,25 @@ def signout(request: Request, settings: SettingsDep) -> Response:
     return response
 
 
+def _missing_feature(session: Session, principal: Principal, key: str, page: str) -> dict:
+    """The 404 of a feature key, with the roadmap key meant when one is close ("SSO", "ssoo":
+    the JSON API suggests it, the page said only "There is no feature SSO")."""
+    keys = session.execute(select(Feature.key)).scalars().all()
+    close = difflib.get_close_matches(key.strip().lower(), keys, n=1, cutoff=0.75)
+    context: dict = {"principal": principal, "what": f"feature {key}", "suggestion": None}
+    if close and close[0] != key:
+        context["suggestion"] = {
+            "key": close[0],
+            "path": f"/dashboard/features/{quote(close[0], safe='')}{page}",
+        }
+    return context
+
+
+def _what_if_again(request: Request) -> str:
+    # the suggested feature's what-if, with the change the visitor asked to try
+    return "/what-if" + (f"?{request.url.query}" if request.url.query else "")
+
+
 def chart(items: list[dict], width: int = 640, bar: int = 22, gap: int = 8) -> dict:
     """Geometry of the horizontal bar chart, computed here so the template only draws."""
     top = max((i["amount"] for i in items), default=0.0) or 1.0
@@ -296,9 +316,7 @@ def feature_page(key: str, request: Request, session: SessionDep, settings: Sett
             base_url=settings.public_base_url,
         )
     except NotFound:
-        return _page(
-            request, "missing.html", {"principal": principal, "what": f"feature {key}"}, 404
-        )
+        return _page(request, "missing.html", _missing_feature(session, principal, key, ""), 404)
     # A key its deals still name but the roadmap no longer has: nothing to try a change on
     # (its what-if is a 404), so the page offers none.
     on_roadmap = session.get(Feature, key) is not None
@@ -335,7 +353,10 @@ def what_if_page(
     row = session.get(FeatureRow, key)
     if row is None:
         return _page(
-            request, "missing.html", {"principal": principal, "what": f"feature {key}"}, 404
+            request,
+            "missing.html",
+            _missing_feature(session, principal, key, _what_if_again(request)),
+            404,
         )
     chosen = {
         "availability": availability or None,

@@ -290,3 +290,18 @@ def test_reading_the_dashboard_records_the_keys_use(web, sqlite_engine):
     assert web.get("/dashboard/features/sso").status_code == 200
     used = last_used()
     assert used is not None and used.replace(tzinfo=before.tzinfo) >= before
+
+
+def test_a_mistyped_feature_key_suggests_the_one_meant(web):
+    """/dashboard/features/SSO said only "There is no feature SSO" where the JSON API says
+    "did you mean 'sso'?": the 404 page now links the feature meant (its what-if keeps the
+    change asked for)."""
+    assert "did you mean 'sso'" in web.get("/api/v1/features/SSO/deals").json()["error"]["message"]
+    page = web.get("/dashboard/features/SSO")
+    assert page.status_code == 404
+    assert '<a id="did-you-mean" href="/dashboard/features/sso">sso</a>' in page.text
+    what_if = web.get("/dashboard/features/ssoo/what-if?availability=never")
+    assert what_if.status_code == 404
+    assert 'href="/dashboard/features/sso/what-if?availability=never"' in what_if.text
+    nothing_close = web.get("/dashboard/features/kubernetes")
+    assert nothing_close.status_code == 404 and "did-you-mean" not in nothing_close.text

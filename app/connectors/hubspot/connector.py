@@ -351,13 +351,18 @@ class HubSpotConnector:
         home_currency = self._home_currency(facts)
         zone = facts.time_zone if facts is not None else None
         ui_domain = (facts.ui_domain if facts is not None else None) or DEFAULT_UI_DOMAIN
+        # The deal links' portal: the token's own (account details), else HUBSPOT_PORTAL_ID.
+        # Without the setting (it is optional) every deal had no link to HubSpot at all.
+        portal = (facts.portal_id if facts is not None else None) or self.portal_id
         out: dict[str, DealSnapshot | None] = {}
         for deal_id in ids:
             record = records.get(deal_id)
             out[deal_id] = (
                 None
                 if record is None
-                else self._snapshot(record, items, notes, refreshed, home_currency, zone, ui_domain)
+                else self._snapshot(
+                    record, items, notes, refreshed, home_currency, zone, ui_domain, portal
+                )
             )
         return out
 
@@ -524,6 +529,7 @@ class HubSpotConnector:
         home_currency: str | None,
         zone: tzinfo | None = None,
         ui_domain: str = DEFAULT_UI_DOMAIN,
+        portal_id: str | None = None,
     ) -> DealSnapshot:
         props = record["properties"]
         pipeline = props.get("pipeline")
@@ -581,9 +587,7 @@ class HubSpotConnector:
         url = (
             # The portal's own UI host (account details): an EU-hosted portal's records live
             # on app-eu1.hubspot.com, not app.hubspot.com.
-            f"https://{ui_domain}/contacts/{self.portal_id}/record/0-3/{deal_id}"
-            if self.portal_id
-            else None
+            f"https://{ui_domain}/contacts/{portal_id}/record/0-3/{deal_id}" if portal_id else None
         )
         return DealSnapshot(
             crm=self.name,

@@ -337,3 +337,16 @@ def test_a_deal_deleted_while_its_webhook_was_lost_stops_being_tracked(
     assert state["last_gone"] == 1 and state["gone_after"] == sorted(deals)[1]
     state = run(state)  # the rest of the deals, then round again
     assert (state["last_gone"], state["gone_after"]) == (0, "")
+
+
+def test_deal_links_need_no_portal_setting_and_follow_the_tokens_portal(fake, api) -> None:
+    """HUBSPOT_PORTAL_ID is optional, but without it every deal had no link to HubSpot (the
+    dashboard, the exposure lists); a wrong one linked to another portal. The account
+    details name the token's portal."""
+    from app.connectors.hubspot.connector import HubSpotConnector
+
+    deal = fake.add_deal("Acme", emit=False)
+    expected = f"https://app.hubspot.com/contacts/{fake.portal_id}/record/0-3/{deal}"
+    for configured in (None, "1234"):
+        connector = HubSpotConnector(api, portal_id=configured, app_id=fake.app_id)
+        assert connector.read_deals([deal])[deal].url == expected

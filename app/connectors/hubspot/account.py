@@ -13,7 +13,8 @@ Three things need it. HubSpot converts each deal's amount into the company curre
 currency labels pipeline totals. HubSpot resets the daily API limit at midnight in the
 account's time zone: after a DAILY 429 the client waits until then (at most
 HUBSPOT_DAILY_LIMIT_RETRY_SECONDS) instead of a fixed time. And `closedate` is a datetime, shown
-in local time: the deal's close date is its day in the account's time zone.
+in local time: the deal's close date is its day in the account's time zone. Its `portalId` and
+`uiDomain` make the deal links (and a HUBSPOT_PORTAL_ID that differs is logged as an error).
 
 Read lazily, at most once an hour per process. A failed read (network, a token refused) does
 not fail the deal read that asked: what was known is kept, HUBSPOT_COMPANY_CURRENCY and the

@@ -370,13 +370,19 @@ def claim_batch(
 
 
 def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: datetime) -> None:
-    """Expired leases whose rows used every attempt: `dead`, never claimed again by itself."""
+    """Expired leases whose rows used every attempt: `dead`, never claimed again by itself.
+
+    Only the last attempt is known to have ended without an outcome: the earlier ones may have
+    failed and been recorded (a CRM timing out), and what the last of those said is kept after
+    this one, else an operator read "stopped ... N times" and went looking for a deal that
+    kills its worker."""
     table = DealQueue.__table__
     error = (
-        f"the worker processing this deal stopped without recording an outcome, {attempts} "
-        "times (its lease expired each time: killed, out of memory, crashed?); not claimed "
-        "again"
+        "the worker processing this deal stopped without recording an outcome (its lease "
+        f"expired: killed, out of memory, crashed?) on the last of its {attempts} attempts; "
+        "not claimed again"
     )
+    before = func.coalesce(literal("; the error before: ") + table.c.last_error, literal(""))
     buried = conn.execute(
         update(table)
         .where(
@@ -391,14 +397,14 @@ def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: dat
             lease_expires_at=None,
             finished_at=now,
             rerun=False,
-            last_error=error,
+            last_error=literal(error) + before,
             updated_at=now,
         )
-        .returning(table.c.crm, table.c.deal_id)
+        .returning(table.c.crm, table.c.deal_id, table.c.last_error)
     ).all()
     for row in buried:
         log.error("deal dead: its worker stopped without an outcome", crm=row.crm,
-                  deal_id=row.deal_id, attempts=attempts)  # fmt: skip
+                  deal_id=row.deal_id, attempts=attempts, last_error=row.last_error)  # fmt: skip
 
 
 def _held(item: QueueItem, owner: str):

@@ -87,3 +87,32 @@ def test_a_run_an_event_reran_is_observed_from_when_it_was_wanted(engine, worker
     assert sum_after - sum_before >= 40 * 60
     row = _row(engine, "D0")  # the next run is waited for from the end of this one
     assert row.status == "pending" and utcnow() - row.queued_at < timedelta(minutes=1)
+
+
+def test_a_deal_buried_after_one_lost_attempt_keeps_the_errors_before_it(engine, worker_settings):
+    """A deal that timed out at the CRM twice, then lost its third and last attempt to a
+    killed worker, went dead saying its worker "stopped without recording an outcome, 3
+    times": the operator went looking for a deal that kills its worker, and the CRM's error
+    was gone."""
+    from app.connectors.base import TransientError
+    from tests.jobs.conftest import Clock
+
+    clock = Clock()
+    with session_scope(engine) as s:
+        enqueue_deals(s, "test", ["D0"], reason="webhook")
+    timing_out = RecordingProcessor(
+        lambda _item: Outcome.from_exception(TransientError("HubSpot 504: gateway timeout"))
+    )
+    worker = Worker(engine, worker_settings, timing_out, owner="w", clock=clock)
+    for _ in range(worker_settings.max_attempts - 1):
+        assert worker.run_once() == 1
+        clock.advance(worker_settings.backoff_cap_seconds + 1)
+    assert worker.claim()  # the last attempt; the worker is killed while it runs
+    clock.advance(worker_settings.lease_seconds + 1)
+    assert worker.claim() == []
+
+    row = _row(engine, "D0")
+    assert (row.status, row.attempts) == ("dead", worker_settings.max_attempts)
+    assert "3 times" not in row.last_error
+    assert "on the last of its 3 attempts" in row.last_error
+    assert row.last_error.endswith("the error before: TransientError: HubSpot 504: gateway timeout")

@@ -663,7 +663,9 @@ def test_a_deal_that_kills_its_worker_goes_dead_alone_after_max_attempts(
     ]
     poison = _row(engine, "POISON")
     assert (poison.status, poison.attempts, poison.lease_owner) == ("dead", 3, None)
-    assert "stopped without recording an outcome, 3 times" in poison.last_error
+    assert poison.last_error.startswith("the worker processing this deal stopped without")
+    assert "on the last of its 3 attempts; not claimed again" in poison.last_error
+    assert "the error before" not in poison.last_error  # it only ever crashed its worker
     assert [_row(engine, d).status for d in ("A", "B")] == ["done", "done"]
     # An operator's replay gives it a fresh budget, as for any dead row.
     with Session(engine) as s:

@@ -295,7 +295,7 @@ _PROMISE = re.compile(
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked (?:in )?(?:for|by)"
     # ... with a date in the clause (`_DATED_CUES`): "SCIM in Q2 is locked in", "SCIM for Q2
     # is a done deal" (not "Pricing is locked in")
-    r"|locked in|(?:a )?done deal"
+    r"|locked in|done deal"
     r"|(?:have|has) (?:my|our) word"  # "You have my word on SCIM"
     # "We offered SCIM as part of the bundle", "Offered them SCIM at no cost" (`_ours`: not
     # theirs, not a sale item: "offered a discount")
@@ -2882,7 +2882,7 @@ _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
     "coming", "releas", "launch", "targeted", "track", "pencil", "confirmed", "on the roadmap",
     "on our roadmap", "told", "informed", "let ", "aim", "said", "plan", "targeting", "shooting",
-    "locked in", "a done deal", "done deal", "gave", "shared",
+    "locked in", "done deal", "gave", "shared",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
 # "on the roadmap for them".
@@ -4973,7 +4973,7 @@ def _sentence_references(
     )
     # The date of their go-live, launch or renewal that the sentence needs the features for
     # (`_milestone_need`): None until looked at, False when there is none.
-    milestone: date | bool | None = None if _has_milestone(low, a, b) else False
+    milestone: date | bool | None = None
     for m, c in kept:
         question = c.question
         # the clause promising it; not a promise inside their question ("Customer asking when
@@ -5024,7 +5024,7 @@ def _sentence_references(
             needed = _needed_of_it(low, clauses, c, when, mentions)
         if needed is None and not (commitment or question) and milestone is not False:
             if milestone is None:  # once a sentence, and only with a milestone word in it
-                milestone = _milestone_need(low, a, b, when, mentions)
+                milestone = _has_milestone(low, a, b) and _milestone_need(low, a, b, when, mentions)
             if milestone and any(
                 _tied(low, w.start(), w.end(), m, mentions)
                 for w in _NEED_WORD_AT.finditer(low, a, b)
@@ -5663,11 +5663,12 @@ _NEED_WORD_AT = re.compile(
 )
 
 
+_MILESTONE_HINT = re.compile(r"go[- ]?live|launch|roll-?out|renewal|cut-?over|kick-?off")
+
+
 def _has_milestone(low: str, a: int, b: int) -> bool:
-    """Whether low[a:b] has a milestone word: a few `find`s, before `_milestone_need`."""
-    return any(low.find(n, a, b) >= 0 for n in ("go-live", "go live", "golive", "launch",
-                                                "rollout", "roll-out", "renewal", "cutover",
-                                                "cut-over", "kickoff", "kick-off"))  # fmt: skip
+    """Whether low[a:b] has a milestone word: one search, before `_milestone_need`."""
+    return _MILESTONE_HINT.search(low, a, b) is not None
 
 
 def _milestone_need(low: str, a: int, b: int, when: _When, names: list[Mention]) -> date | bool:

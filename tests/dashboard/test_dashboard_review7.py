@@ -305,3 +305,24 @@ def test_a_mistyped_feature_key_suggests_the_one_meant(web):
     assert 'href="/dashboard/features/sso/what-if?availability=never"' in what_if.text
     nothing_close = web.get("/dashboard/features/kubernetes")
     assert nothing_close.status_code == 404 and "did-you-mean" not in nothing_close.text
+
+
+def test_a_deal_without_its_own_currency_reads_in_the_company_currency(web, sqlite_engine):
+    """A HubSpot deal with no `deal_currency_code` is in the company currency (its converted
+    amount is the same number): the tables showed a bare "2,000" and then "2,000 (2,000
+    USD)"; it reads "2,000 USD", once."""
+    from decimal import Decimal
+
+    from sqlmodel import update
+
+    from app.models import Deal
+
+    with Session(sqlite_engine) as s:
+        s.exec(update(Deal).where(Deal.deal_id == "h2").values(
+            currency=None, amount_home=Decimal("2000"), home_currency="USD"))  # fmt: skip
+        s.commit()
+    blocked = _section(web.get("/dashboard").text, 'id="blocked-deals"')
+    row = _section(blocked, 'data-deal="hubspot/h2"', "</tr>")
+    assert '<td class="num">2,000 USD</td>' in row
+    assert "<dd>2,000 USD</dd>" in web.get("/dashboard/deals/hubspot/h2").text
+    assert '<td class="num">2,000 USD</td>' in web.get("/dashboard/features/audit").text

@@ -93,6 +93,17 @@ def on_evaluated(
     for f in result.findings:
         if f.approved and not f.feature_key:
             off_roadmap.setdefault(f"{OFF_ROADMAP_PREFIX}{f.rule_id}", []).append(f)
+    unapproved_off_roadmap: dict[str, list[Finding]] = {}
+    for f in result.findings:  # an off-roadmap rule's block no one approved, won all the same
+        key = f"{OFF_ROADMAP_PREFIX}{f.rule_id}"
+        if (
+            not f.feature_key
+            and f.severity == Severity.block
+            and not f.approved
+            and key not in off_roadmap
+        ):
+            unapproved_off_roadmap.setdefault(key, []).append(f)
+    off_roadmap.update(unapproved_off_roadmap)
     refs_by_key: dict[str, FeatureReference] = {}
     for ref in result.references:  # the strongest reference per feature; ties keep the first
         if ref.feature_key and (

@@ -86,7 +86,14 @@ def test_a_deal_won_with_a_block_no_one_approved_records_what_it_promised(sessio
                 severity=Severity.block,
                 feature_key="scim",
                 message="SCIM will not be built",
-            )
+            ),
+            Finding(
+                rule_id="custom-build",
+                severity=Severity.block,
+                feature_key=None,
+                message="An off-roadmap promise",
+                evidence="We'll build them a custom SAP connector.",
+            ),
         ],  # fmt: skip
         references=[
             FeatureReference(
@@ -104,7 +111,17 @@ def test_a_deal_won_with_a_block_no_one_approved_records_what_it_promised(sessio
     )
     ledger.on_evaluated(session, deal, snapshot, result, was_won=False)
     session.commit()
-    [entry] = session.exec(select(Commitment)).all()  # the available API is no promise
+    # the available API is no promise
+    entries = {c.promise_key: c for c in session.exec(select(Commitment))}
+    assert set(entries) == {"scim", "rule:custom-build"}
+    custom = entries["rule:custom-build"]
+    assert (custom.feature_key, custom.rule_id, custom.approver, custom.evidence) == (
+        None,
+        "custom-build",
+        None,
+        "We'll build them a custom SAP connector.",
+    )
+    entry = entries["scim"]
     assert (entry.feature_key, entry.rule_id, entry.approver, entry.approval_id) == (
         "scim",
         "never",
@@ -116,8 +133,9 @@ def test_a_deal_won_with_a_block_no_one_approved_records_what_it_promised(sessio
         date(2026, 6, 30),
         "We will have SCIM by June.",
     )
-    entry.signed_at = datetime(2026, 2, 10, 12, tzinfo=UTC)
-    session.add(entry)
+    for each in entries.values():
+        each.signed_at = datetime(2026, 2, 10, 12, tzinfo=UTC)
+        session.add(each)
     session.commit()
 
     from app.security import Role, create_api_key
@@ -129,5 +147,5 @@ def test_a_deal_won_with_a_block_no_one_approved_records_what_it_promised(sessio
         headers={"Authorization": f"Bearer {key}"},
     )
     block = r.json()["quarters"][0]["commitments"]
-    assert (block["count"], block["deals"], block["amount"]) == (1, 1, 42000.0)
+    assert (block["count"], block["deals"], block["amount"]) == (2, 1, 42000.0)
     assert [a["approver"] for a in block["approvers"]] == ["(not approved: signed while blocked)"]

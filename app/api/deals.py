@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AfterValidator
 
 from app.api.deps import Offset, PageLimit, QueryDate, ReadPrincipal, SessionDep, SettingsDep
-from app.errors import InvalidRequest, did_you_mean
+from app.errors import InvalidRequest, NotFound, did_you_mean
 from app.rules.model import KNOWN_CRMS
 from app.services import queries
 from app.services.queries import DealFilters, PageRequest, PageResult
@@ -210,6 +210,14 @@ def get_deal(
     _principal: ReadPrincipal,
     history_limit: PageLimit = 50,
 ):
+    if crm not in KNOWN_CRMS:
+        # `/deals/HubSpot/123` answered "no deal '123' in crm 'HubSpot'": the deal looked
+        # missing, not the CRM misspelt.
+        raise NotFound(
+            f"unknown CRM '{crm}'{did_you_mean(crm, KNOWN_CRMS)} (one of: "
+            + ", ".join(KNOWN_CRMS)
+            + ")"
+        )
     return queries.deal_detail(
         session, crm, deal_id, base_url=settings.public_base_url, history_limit=history_limit
     )

@@ -314,3 +314,21 @@ def test_deals_sort_by_verdict_in_order_of_severity(client, api_key, engine, url
     else:  # SSO's dependants: h1 warning, h2 blocked, s3 warning
         assert [d[key] for d in worst] == ["h2", "h1", "s3"]
         assert [d[key] for d in best] == ["h1", "s3", "h2"]
+
+
+def test_a_deal_looked_up_under_a_misspelt_crm_names_the_crm_meant(client, api_key, engine):
+    """`/deals/HubSpot/h1` answered "no deal 'h1' in crm 'HubSpot'": the deal looked missing."""
+    from tests.dashboard.seed import seed
+
+    with Session(engine) as s:
+        seed(s)
+        s.commit()
+    h = api_key("viewer")
+    r = client.get("/api/v1/deals/HubSpot/h1", headers=h)
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["message"] == (
+        "unknown CRM 'HubSpot'; did you mean 'hubspot'? (one of: hubspot, salesforce, test)"
+    )
+    assert client.get("/api/v1/deals/hubspot/h1", headers=h).status_code == 200
+    r = client.get("/api/v1/deals/hubspot/nope", headers=h)
+    assert r.json()["error"]["message"] == "no deal 'nope' in crm 'hubspot'"

@@ -216,3 +216,39 @@ def test_dashboard_in_chromium_shows_the_seeded_exposure_and_deals(server, brows
     assert browser.js("document.getElementById('deal-verdict').textContent.trim()") == "blocked"
     assert "audit export is a must" in browser.js("document.getElementById('references').innerText")
     browser.screenshot("dashboard-deal.png")
+
+
+def test_long_unbroken_names_and_quotes_stay_inside_the_page(server, browser, sqlite_engine):
+    """A deal named without spaces and a note quoting a long link: the tables grew wider than
+    the page (everything right of them scrolled out of sight)."""
+    from sqlmodel import update
+
+    from app.models import Deal, DealFeature
+
+    base, key = server
+    long_name = "ACME_GLOBAL_ENTERPRISE_RENEWAL_" * 6
+    link = "https://requirements.customer.example.com/" + "very-long-path-segment/" * 12
+    with Session(sqlite_engine) as s:
+        s.exec(update(Deal).where(Deal.deal_id == "h2").values(name=long_name))
+        s.exec(update(DealFeature).where(DealFeature.deal_id == "h2").values(evidence=link))
+        s.commit()
+    browser.open(f"{base}/dashboard/signin", "document.getElementById('signin-form')")
+    browser.js(
+        f"document.getElementById('api_key').value = {json.dumps(key)};"
+        "document.getElementById('signin-form').submit()"
+    )
+    browser.wait_for("location.pathname === '/dashboard' && document.readyState === 'complete'")
+    for path, table in (
+        ("/dashboard", "blocked-deals"),
+        ("/dashboard/features/sso", "feature-deals"),
+        ("/dashboard/deals/hubspot/h2", "findings"),
+    ):
+        browser.open(f"{base}{path}", f"document.getElementById('{table}')")
+        widths = browser.js(
+            f"[document.getElementById('{table}').getBoundingClientRect().right,"
+            " document.querySelector('main').getBoundingClientRect().right,"
+            " document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        table_right, main_right, scroll_width, viewport = widths
+        assert table_right <= main_right + 1, (path, widths)
+        assert scroll_width <= viewport, (path, widths)

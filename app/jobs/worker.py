@@ -61,6 +61,8 @@ class Worker:
         self._stopped = False
         # When the batch in hand outlasted BATCH_TIMEOUT_SECONDS (monotonic), else None.
         self._stuck_since: float | None = None
+        # Whether the last batch `_process_watched` waited for outlasted BATCH_TIMEOUT_SECONDS.
+        self._timed_out = False
         # Recorded outcomes by kind (done, rerun, retry, dead, dead_rerun, stale), since start.
         self.tally: Counter[str] = Counter()
 
@@ -248,7 +250,18 @@ class Worker:
                 continue
             outcomes = self._process_watched(items, stop_event)
             if outcomes is None:
-                self.release(items)
+                if self._timed_out:
+                    # Not given back: a release returns the attempt, and a deal that hangs its
+                    # batch (stuck, then restarted by the orchestrator with a SIGTERM) went
+                    # round the workers forever, never counted. Its leases, no longer renewed,
+                    # expire: another worker takes it then, counting the attempt, alone after
+                    # two, and it goes dead after MAX_ATTEMPTS (see queue.claim_batch).
+                    log.warning(
+                        "stopping with a timed-out batch: its leases are left to expire",
+                        deal_ids=[i.deal_id for i in items],
+                    )
+                else:
+                    self.release(items)
                 return
             try:
                 self.record(items, outcomes)
@@ -314,7 +327,8 @@ class Worker:
                     except Exception:
                         log.exception("lease renewal failed")
         finally:
-            if self._stuck_since is not None:
+            self._timed_out = self._stuck_since is not None
+            if self._timed_out and not thread.is_alive():
                 log.warning(
                     "timed-out batch ended",
                     running_seconds=round(time.monotonic() - started, 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from app.jobs.queue import enqueue_deals
 from app.jobs.types import Outcome
 from app.jobs.worker import Worker
 from app.models import DealQueue, utcnow
-from tests.jobs.conftest import RecordingProcessor
+from tests.jobs.conftest import Clock, RecordingProcessor
 
 WAIT = 10.0  # seconds: a bound on every wait, so a regression fails instead of hanging
 
@@ -95,7 +96,6 @@ def test_a_deal_buried_after_one_lost_attempt_keeps_the_errors_before_it(engine,
     times": the operator went looking for a deal that kills its worker, and the CRM's error
     was gone."""
     from app.connectors.base import TransientError
-    from tests.jobs.conftest import Clock
 
     clock = Clock()
     with session_scope(engine) as s:
@@ -116,3 +116,46 @@ def test_a_deal_buried_after_one_lost_attempt_keeps_the_errors_before_it(engine,
     assert "3 times" not in row.last_error
     assert "on the last of its 3 attempts" in row.last_error
     assert row.last_error.endswith("the error before: TransientError: HubSpot 504: gateway timeout")
+
+
+def test_a_timed_out_batch_is_not_given_back_at_stop_with_its_attempt(engine, worker_settings):
+    """A deal that hangs its batch (past BATCH_TIMEOUT_SECONDS: /healthz says stuck, and the
+    orchestrator restarts the worker with a SIGTERM) was released at the stop with its attempt
+    given back: it went round the workers forever, never counted, never dead. Its leases are
+    left to expire instead, so the attempt counts and the lost-lease protections apply."""
+    # model_copy does not validate: a timeout and a grace far below the production minimums.
+    fast = worker_settings.model_copy(
+        update={"worker_poll_seconds": 0.05, "batch_timeout_seconds": 0.2}
+    )
+    with session_scope(engine) as s:
+        enqueue_deals(s, "test", ["D0"], reason="webhook")
+    started, never = threading.Event(), threading.Event()
+
+    def hang(_item):
+        started.set()
+        never.wait(30)
+        return Outcome.done()
+
+    clock = Clock()
+    hung = Worker(engine, fast, RecordingProcessor(hang), owner="hung", grace_seconds=0.1)
+    stop = threading.Event()
+    loop = threading.Thread(target=hung.run_forever, args=(stop,))
+    loop.start()
+    try:
+        assert started.wait(WAIT)
+        deadline = time.monotonic() + WAIT
+        while not hung.health()[1]["stuck"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert hung.health()[1]["stuck"]
+        stop.set()  # SIGTERM, from the orchestrator restarting the unhealthy worker
+        loop.join(WAIT)
+        assert not loop.is_alive()
+        row = _row(engine, "D0")
+        assert (row.status, row.lease_owner, row.attempts) == ("running", "hung", 1)
+
+        # Once the lease has run out, the next worker takes it with the attempt counted.
+        clock.advance(fast.lease_seconds + 1)
+        other = Worker(engine, fast, RecordingProcessor(), owner="other", clock=clock)
+        assert [i.attempts for i in other.claim()] == [2]
+    finally:
+        never.set()

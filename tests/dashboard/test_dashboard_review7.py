@@ -326,3 +326,20 @@ def test_a_deal_without_its_own_currency_reads_in_the_company_currency(web, sqli
     assert '<td class="num">2,000 USD</td>' in row
     assert "<dd>2,000 USD</dd>" in web.get("/dashboard/deals/hubspot/h2").text
     assert '<td class="num">2,000 USD</td>' in web.get("/dashboard/features/audit").text
+
+
+def test_a_deal_not_evaluated_yet_says_so_in_its_history(web, sqlite_engine):
+    """Its history was a bare table header."""
+    from decimal import Decimal
+
+    from app.models import Deal
+
+    with Session(sqlite_engine) as s:
+        s.add(Deal(crm="hubspot", deal_id="new1", name="Fresh deal", amount=Decimal("10"),
+                   currency="USD", tracked=True))  # fmt: skip
+        s.commit()
+    page = web.get("/dashboard/deals/hubspot/new1").text
+    assert "Not evaluated yet." in _section(page, 'id="history"')
+    assert "Not evaluated yet." not in _section(
+        web.get("/dashboard/deals/hubspot/h2").text, 'id="history"'
+    )

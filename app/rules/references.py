@@ -1577,6 +1577,14 @@ _TOLD_ANSWER = re.compile(
     r"|(?:no|nope)[,;]?\s+(?:[-\u2013]\s+)?(?:but |only )?(?=[a-z0-9])"
     r")?(?:by |in |for )?"
 )
+# A bare yes opening the sentence after their question (`_answered_next`), maybe with "it
+# will" / "we can" and a date: "Yes, it will.", "Yes - by Q2.", "Absolutely, we will."
+_YES_HEADS = ("yes", "yep", "yeah", "absolutely", "definitely", "of course", "sure")
+_BARE_YES = re.compile(
+    rf"{_YES}(?![a-z0-9])(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:it will|it is|it['\u2019]ll|we will"
+    r"|we['\u2019]ll|we can|we do|we will have it|it will be(?: ready| there| available)?))?"
+    r"(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:by |in |for |before )?)?"
+)
 # The labels of a transcript's answer line that are ours: "Me:", "We:", "Our answer:". "A:"
 # ("Answer:") is ours only after "Q:" asking about our product, not about their need ("Q: Do
 # you need SSO? A: Yes, by Q2" is discovery: their need, their answer).
@@ -1607,6 +1615,40 @@ def _answered_next(
     while a < size and (low[a].isspace() or low[a] in ".?!"):
         a += 1
     heads = low.startswith(_ANSWER_HEADS, a) or low.startswith(_ANSWER_LABELS, a)
+    if (
+        not heads
+        and ref.is_question
+        and low.startswith(_YES_HEADS, a)
+        and _THEIR_NEED_ASKED.search(low, a1, span[1]) is None
+    ):
+        # a bare yes to their question of our product, the whole next sentence ("Will SCIM
+        # be ready by Q2? Yes, it will.", "... Yes - by Q2."); not to a question of their
+        # need ("Do they need SSO? Yes.": discovery)
+        b = _sentence_end(text, low, a)
+        end = b
+        while end > a and low[end - 1] in '.!"\u201d':
+            end -= 1
+        yes = _BARE_YES.match(low, a, end)
+        if yes is None or any(a <= start < b and named for (start, _), named in sentences.items()):
+            return None
+        if yes.end() == end:
+            dates = _promised_dates(low, a1, span[1], when)  # the date they asked about
+        else:
+            d = _date_at(low, yes.end(), end)
+            if d is None or d.end() != end:
+                return None
+            dates = _promised_dates(low, d.start(), d.end(), when)
+        if len(dates) != 1:
+            return None
+        values = dict(ref.__dict__)
+        values.update(
+            evidence=text[a1:b],
+            is_commitment=True,
+            is_question=False,
+            promised_date=dates[0][1],
+            optional=False,
+        )
+        return trusted_model(FeatureReference, _NOTE_FIELDS, values)
     if not heads and low.startswith(_QA_LABELS, a):
         # "Q: When will SCIM ship? A: Q2.": ours when the question is of our product
         heads = (
@@ -4339,7 +4381,10 @@ _HEADING_KINDS = re.compile(
     r"|(?:promised|committed)(?:\s+to(?:\s+(?:them|the customer|customer|the client|client))?)?)"
     # what we told them: a promise of the items with a date ("What we told them:\n- SCIM in Q1")
     r"|(?P<told>(?:what\s+)?(?:(?:we|i)\s+)?(?:told|assured|informed)\s+(?:them|the customer"
-    r"|the client|their [a-z]+))"
+    r"|the client|their [a-z]+)"
+    # ... the plan agreed with the customer: "Mutual action plan:\n2. SCIM delivered - Q2"
+    r"|(?:(?:the|our|agreed)\s+)?(?:(?:mutual|joint)\s+(?:action|close|closing|success"
+    r"|execution)|close|closing|success)\s+plan|map)"
     # what they would like, not require: "Nice to have:", "Nice-to-haves:", "Wish list:",
     # "Optional:" (still wanted: a need, its date theirs, each item `optional`)
     rf"|(?P<optional>(?:(?:the|{_THEIR}|other|some)\s+)*(?:wish[- ]?lists?|nice[- ]to[- ]haves?"

@@ -424,3 +424,36 @@ DATE_LABEL_NEXT = [
 @pytest.mark.parametrize(("body", "expected"), DATE_LABEL_NEXT, ids=[c[0] for c in DATE_LABEL_NEXT])
 def test_a_date_label_after_an_undated_promise_dates_it(body: str, expected: list) -> None:
     assert hedged(body) == expected
+
+
+# Before: a bare yes after their question of our product was no answer (the question only);
+# the plan agreed with the customer was no heading of ours (its items plain).
+BARE_YES_AND_PLANS = [
+    (
+        "On Mon, Jane wrote:\n> Will SCIM be ready by Q2?\nYes, it will.",
+        [("scim", True, Q2, False)],
+    ),
+    ("Will SCIM be ready by Q2? Yes.", [("scim", True, Q2, False)]),
+    ("Will SCIM be ready by Q2? Yes - by Q3.", [("scim", True, Q3, False)]),
+    ("Will SCIM be ready by Q2? Absolutely, we will.", [("scim", True, Q2, False)]),
+    (
+        "MAP:\n- SCIM live by Q2\n- SSO configured",
+        [("scim", True, Q2, False), ("sso", False, None, False)],
+    ),
+    ("Close plan:\n- Legal review\n- SCIM (Q2)", [("scim", True, Q2, False)]),
+    ("Mutual action plan:\n1. SCIM - Q2", [("scim", True, Q2, False)]),
+    ("Success plan:\n- SCIM rollout in Q3", [("scim", True, Q3, False)]),
+    # ... not a yes to their need, a yes with more to it, a yes with no date asked
+    ("Do they need SCIM by Q2? Yes.", [("scim", False, None, False)]),
+    ("Will SCIM be ready by Q2? Yes, but not sure.", [("scim", False, None, False)]),
+    ("Can we get SCIM by Q2? Yes, if they sign.", [("scim", False, None, False)]),
+    ("When will SCIM ship? Yes.", [("scim", False, None, False)]),
+    ("Mutual action plan:\n- They need SCIM by Q2", [("scim", False, None, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), BARE_YES_AND_PLANS, ids=[c[0] for c in BARE_YES_AND_PLANS]
+)
+def test_a_bare_yes_and_the_plan_agreed_with_them(body: str, expected: list) -> None:
+    assert hedged(body) == expected

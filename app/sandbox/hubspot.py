@@ -376,10 +376,21 @@ class FakeHubSpot:
                     association=(f"DEAL_TO_{SINGULAR[other_type]}", other),
                 )
 
-    def merge_deals(self, primary: str, secondary: str, *, emit: bool = True) -> None:
+    def merge_deals(
+        self, primary: str, secondary: str, *, emit: bool = True, new_record: bool = False
+    ) -> str:
         """Merge `secondary` into `primary`, as a user does in the UI: the secondary's
         associations move to the primary, which lists it in `hs_merged_object_ids`
-        (semicolon-separated); a read of the secondary's id answers the primary."""
+        (semicolon-separated); a read of the secondary's id answers the primary. Returns the
+        surviving deal's id.
+
+        `new_record`: as HubSpot's changelog describes merges of most object types ("a new
+        record with a new ID will be created for the resulting merged record, with both
+        records merged into the new one"; "both of the previous IDs will point to the
+        resulting merged record"; its property values are the primary's): both deals go into
+        a new one, named by the event's `newObjectId`."""
+        if new_record:
+            return self._merge_into_new(primary, secondary, emit=emit)
         with self.lock:
             self.objects["deals"].pop(secondary)
             self.merged_into[secondary] = primary
@@ -401,6 +412,38 @@ class FakeHubSpot:
                     mergedObjectIds=[int(secondary)],
                     numberOfPropertiesMoved=0,
                 )
+        return primary
+
+    def _merge_into_new(self, primary: str, secondary: str, *, emit: bool) -> str:
+        with self.lock:
+            old = self.objects["deals"][primary]["properties"]
+            system = {"hs_object_id", "createdate", "hs_lastmodifieddate", "hs_merged_object_ids"}
+            kept = {k: v for k, v in old.items() if k not in system}
+            new = self.create_object("deals", kept, emit=False)
+            for gone in (primary, secondary):
+                for (a, fid, b), targets in list(self.assoc.items()):
+                    if a == "deals" and fid == gone:
+                        for tid in list(targets):
+                            self.associate("deals", new, b, tid, emit=False)
+                        self.assoc.pop((a, fid, b))
+                    elif b == "deals" and gone in targets:
+                        targets.pop(gone)
+                self.objects["deals"].pop(gone)
+                self.merged_into[gone] = new
+                for old_id, into in list(self.merged_into.items()):
+                    if into == gone:
+                        self.merged_into[old_id] = new
+            props = self.objects["deals"][new]["properties"]
+            props["hs_merged_object_ids"] = f"{primary};{secondary}"
+            if emit:
+                self._event("deal.merge", primary, ("CRM_UI", "userId:1"))
+                self.events[-1].update(
+                    primaryObjectId=int(primary),
+                    mergedObjectIds=[int(secondary)],
+                    newObjectId=int(new),
+                    numberOfPropertiesMoved=0,
+                )
+            return new
 
     def _canonical(self, otype: str, oid: str) -> str:
         """The id a read of `oid` answers under (a merged-away deal's: the surviving one)."""

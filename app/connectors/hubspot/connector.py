@@ -1177,15 +1177,42 @@ class HubSpotConnector:
         the task keeps its text, owner and due date. A task HubSpot no longer has (deleted by
         a user) is done; a refused batch is split until the refused input is alone."""
         out: dict[str, ConnectorError | None] = {}
+        ids = list(dict.fromkeys(task_ids))
+        # A task a live deal names as its roadmap task is that deal's now: HubSpot's merge
+        # makes a new deal that keeps the primary's properties (our task id with them) and
+        # moves the tasks to it. Completed as the gone primary's, the survivor's only roadmap
+        # task was closed while its deal stayed blocked, and nothing reopened it.
+        for task_id in self._tasks_of_live_deals(ids):
+            out[task_id] = None
         inputs = [
             {"deal_id": None, "task_id": t, "task_update": {"hs_task_status": "COMPLETED"}}
-            for t in dict.fromkeys(task_ids)
+            for t in ids
+            if t not in out
         ]
         for chunk in _chunks(inputs, BATCH):
             for part, result in self._isolated(list(chunk), self._update_tasks):
                 error = result if isinstance(result, ConnectorError) else None
                 out.update((p["task_id"], error) for p in part)
         return out
+
+    def _tasks_of_live_deals(self, task_ids: Sequence[str]) -> set[str]:
+        """The tasks some deal HubSpot still has names in `roadmap_guard_task_id`: one v4
+        association read (tasks -> deals, 1000 a call) and one deals batch read per 100."""
+        if not task_ids:
+            return set()
+        deals_of = self._associations("tasks", "deals", list(task_ids))
+        deal_ids = sorted({d for ids in deals_of.values() for d in ids})
+        claimed: dict[str, str] = {}
+        batch = self.api.api("crm.deals.batch_api")
+        for chunk in _chunks(deal_ids, BATCH):
+            response = self.api.call(
+                "deals.batch_read",
+                batch.read,
+                {"inputs": [{"id": d} for d in chunk], "properties": [P.TASK_ID]},
+            )
+            for obj in response.results or []:
+                claimed[str(obj.id)] = (obj.properties or {}).get(P.TASK_ID) or ""
+        return {t for t, deals in deals_of.items() if any(claimed.get(d) == t for d in deals)}
 
     def _isolated(
         self, chunk: list, send: Any, unowned: Callable[[Any], Any] | None = None

@@ -25,6 +25,7 @@ from app.models import Approval, Deal, DealFeature, Evaluation, utcnow
 from app.rules.model import ApprovalGrant, DealSnapshot, Severity
 from app.services import audit
 from app.services import ledger as _ledger  # noqa: F401  registers the ledger.check schedule
+from app.services.search import lower as search_lower
 
 log = structlog.get_logger(__name__)
 
@@ -289,6 +290,11 @@ def list_approvals(
     conds = []
     if crm:
         conds.append(Approval.crm == crm)
+    # A deal id pasted from a spreadsheet cell ("12345 ") is taken as creating an approval
+    # takes it; an approver in any case ("Pat"), as key names are unique in any case: both
+    # listed nothing, read as "no approvals".
+    deal_id = (deal_id or "").strip()
+    approver = (approver or "").strip()
     if deal_id:  # a Salesforce id in either form, with or without `crm`
         conds.append(
             Approval.deal_id.in_({deal_id, canonical_deal_id(crm or "salesforce", deal_id)})
@@ -296,7 +302,8 @@ def list_approvals(
     if feature_key:
         conds.append(Approval.feature_key == feature_key)
     if approver:
-        conds.append(Approval.approver == approver)
+        dialect = session.get_bind().dialect.name
+        conds.append(search_lower(Approval.approver, dialect) == approver.lower())
     if status == "active":
         conds.extend(_active(now))
     elif status == "revoked":

@@ -332,3 +332,21 @@ def test_a_deal_looked_up_under_a_misspelt_crm_names_the_crm_meant(client, api_k
     assert client.get("/api/v1/deals/hubspot/h1", headers=h).status_code == 200
     r = client.get("/api/v1/deals/hubspot/nope", headers=h)
     assert r.json()["error"]["message"] == "no deal 'nope' in crm 'hubspot'"
+
+
+def test_the_approvals_list_takes_an_approver_in_any_case_and_a_pasted_deal_id(
+    client, api_key, engine
+):
+    """`approver=Pat` (the key is "pat"; key names are unique in any case) and `deal_id=D9 `
+    (a spreadsheet cell) listed nothing, read as "no approvals"."""
+    with Session(engine) as s:
+        s.add(Approval(crm="test", deal_id="D9", feature_key="scim", reason="strategic",
+                       approver="pat", expires_at=utcnow() + timedelta(days=7)))  # fmt: skip
+        s.add(Approval(crm="test", deal_id="D8", feature_key="scim", reason="strategic",
+                       approver="lee", expires_at=utcnow() + timedelta(days=7)))  # fmt: skip
+        s.commit()
+    h = api_key("viewer")
+    for query in ("approver=Pat", "approver=pat", "deal_id=D9%20", "deal_id=D9"):
+        r = client.get(f"/api/v1/approvals?{query}", headers=h)
+        assert r.status_code == 200, r.text
+        assert [a["deal_id"] for a in r.json()["items"]] == ["D9"], query

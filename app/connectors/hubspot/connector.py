@@ -1182,7 +1182,11 @@ class HubSpotConnector:
         # makes a new deal that keeps the primary's properties (our task id with them) and
         # moves the tasks to it. Completed as the gone primary's, the survivor's only roadmap
         # task was closed while its deal stayed blocked, and nothing reopened it.
-        for task_id in self._tasks_of_live_deals(ids):
+        try:
+            claimed = self._tasks_of_live_deals([t for t in ids if hubspot_id(t) == t])
+        except ConnectorError as exc:  # a 429, a pause: every task is tried again
+            return {t: exc for t in ids}
+        for task_id in claimed:
             out[task_id] = None
         inputs = [
             {"deal_id": None, "task_id": t, "task_update": {"hs_task_status": "COMPLETED"}}

@@ -32,3 +32,17 @@ def test_the_merged_deal_keeps_the_roadmap_task_it_names_open(
     assert still_open["id"] == task_of[a]
     assert fake.objects["tasks"][task_of[b]]["properties"]["hs_task_status"] == "COMPLETED"
     assert fake.deal(merged)["properties"]["roadmap_guard_status"] == "blocked"
+
+
+def test_a_rate_limit_on_the_check_leaves_every_task_to_retry(fake, connector) -> None:
+    from app.connectors.base import TransientError
+
+    deal = fake.add_deal("Acme")
+    task = fake.create_object("tasks", {"hs_task_subject": "x", "hs_task_status": "NOT_STARTED"})
+    fake.associate("tasks", task, "deals", deal, emit=False)
+    fake.inject("429", 1, path="/associations/tasks", retry_after=0.01)
+    out = connector.complete_tasks([task])
+    assert isinstance(out[task], TransientError) and out[task].retry_after
+    assert fake.objects["tasks"][task]["properties"]["hs_task_status"] == "NOT_STARTED"
+    assert connector.complete_tasks([task]) == {task: None}  # not named by the deal: completed
+    assert fake.objects["tasks"][task]["properties"]["hs_task_status"] == "COMPLETED"

@@ -84,10 +84,16 @@ def _to_signin(request: Request) -> RedirectResponse:
 def _origin_of(url: str | None) -> str | None:
     if not url:
         return None
-    parts = urlsplit(url)
+    parts = urlsplit(url.strip())
     if not parts.scheme or not parts.netloc:
         return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    scheme, host = parts.scheme.lower(), parts.netloc.lower()
+    # A browser's Origin leaves out the scheme's default port: PUBLIC_BASE_URL
+    # "https://rg.example.com:443" refused every sign-in from https://rg.example.com.
+    default = {"https": ":443", "http": ":80"}.get(scheme)
+    if default and host.endswith(default):
+        host = host.removesuffix(default)
+    return f"{scheme}://{host}"
 
 
 def _from_this_site(request: Request) -> bool:
@@ -104,8 +110,9 @@ def _from_this_site(request: Request) -> bool:
     ours = {
         _origin_of(request.app.state.settings.public_base_url),
         _origin_of(str(request.base_url)),
-    }
-    return sent.lower() in ours
+    } - {None}
+    origin = _origin_of(sent)  # None for "null" (an opaque origin): never ours
+    return origin is not None and origin in ours
 
 
 def _cross_site(request: Request) -> HTMLResponse:

@@ -343,3 +343,28 @@ def test_a_deal_not_evaluated_yet_says_so_in_its_history(web, sqlite_engine):
     assert "Not evaluated yet." not in _section(
         web.get("/dashboard/deals/hubspot/h2").text, 'id="history"'
     )
+
+
+def test_sign_in_is_not_refused_when_public_base_url_names_the_default_port(sqlite_engine, key):
+    """PUBLIC_BASE_URL=https://rg.example.com:443: a browser's Origin leaves the default port
+    out ("https://rg.example.com"), and every sign-in from our own page was refused as
+    cross-site. Another site, or an opaque ("null") origin, still is."""
+    from app.main import create_app
+
+    settings = dashboard_settings(sqlite_engine, public_base_url="https://RG.example.com:443/")
+    app = create_app(settings=settings, engine=sqlite_engine, connectors={})
+    with TestClient(app) as c:
+        for origin, status in (
+            ("https://rg.example.com", 303),
+            ("https://rg.example.com:443", 303),
+            ("https://rg.example.com:8443", 403),
+            ("http://rg.example.com", 403),
+            ("https://evil.example", 403),
+            ("null", 403),
+        ):
+            r = c.post("/dashboard/signin", data={"api_key": key}, headers={"Origin": origin},
+                       follow_redirects=False)  # fmt: skip
+            assert r.status_code == status, origin
+        r = c.post("/dashboard/signout", headers={"Referer": "https://rg.example.com/dashboard"},
+                   follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303

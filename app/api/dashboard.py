@@ -28,6 +28,7 @@ from app.models.types import web_link
 from app.security import Role, authenticate
 from app.services import queries
 from app.services.queries import DealFilters, PageRequest
+from app.services.reports import NOT_APPROVED_BLOCKED, NOT_APPROVED_COMING_SOON
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,6 +41,18 @@ templates.env.filters["money"] = lambda v: "—" if v is None else f"{v:,.0f}"
 templates.env.filters["web_link"] = web_link
 # A deal's page, its CRM and id percent-encoded ("D 45#x?y" is one path segment, not a fragment).
 templates.env.globals["deal_path"] = queries.deal_path
+
+
+def approver_of(entry: dict) -> str:
+    """A ledger entry's approver, or why there is none, as the commitments report names it:
+    an entry with a rule and no approver is a block no one approved, won all the same (the
+    column was blank, read as "approved by nobody in particular")."""
+    if entry.get("approver"):
+        return entry["approver"]
+    return NOT_APPROVED_BLOCKED if entry.get("rule_id") else NOT_APPROVED_COMING_SOON
+
+
+templates.env.globals["approver_of"] = approver_of
 CHART_FEATURES = 20
 TABLE_ROWS = 50
 FEATURE_ROWS = 200

@@ -368,3 +368,28 @@ def test_sign_in_is_not_refused_when_public_base_url_names_the_default_port(sqli
         r = c.post("/dashboard/signout", headers={"Referer": "https://rg.example.com/dashboard"},
                    follow_redirects=False)  # fmt: skip
         assert r.status_code == 303
+
+
+def test_ledger_says_why_a_promise_has_no_approver(web, sqlite_engine):
+    """A block no one approved on a deal won all the same, and a coming-soon promise (which
+    needs no approval), are entries without an approver: the column was blank where the
+    commitments report names them "(not approved: signed while blocked)" and "(not approved:
+    coming soon)"."""
+    from datetime import UTC, datetime
+
+    from app.models import Commitment
+
+    with Session(sqlite_engine) as s:
+        for deal_id, rule_id in (("w1", "never"), ("w2", None)):
+            s.add(Commitment(crm="hubspot", deal_id=deal_id, deal_name=f"Deal {deal_id}",
+                             feature_key="audit", promise_key="audit", feature_name="Audit",
+                             rule_id=rule_id, signed_at=datetime(2026, 3, 1, tzinfo=UTC)))  # fmt: skip
+        s.commit()
+    ledger = _section(web.get("/dashboard").text, 'id="ledger"')
+    approvers = dict(re.findall(r'>(Deal \w+)</a>.*?<td class="num">.*?</td><td[^>]*>([^<]*)</td>',
+                                ledger, re.S))  # fmt: skip
+    assert approvers == {
+        "Deal h3": "pat",
+        "Deal w1": "(not approved: signed while blocked)",
+        "Deal w2": "(not approved: coming soon)",
+    }

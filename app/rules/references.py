@@ -532,6 +532,12 @@ _DENIED = re.compile(
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
+    # a promise taken back since: "... but we walked it back", "We have since retracted it"
+    # (done, not to do: "we need to walk that back" still holds it)
+    r"|(?:walked|took|pulled|dialed|dialled) (?:it|that|this|them|the (?:promise"
+    r"|commitment|date)) back|(?:walked|took|pulled) back (?:the|our) (?:promise|commitment|date)"
+    r"|(?:we|i) (?:have |had )?(?:since )?(?:retracted|rescinded|withdrew)"
+    r"|(?:retracted|rescinded|withdrew) (?:it|that|this|the (?:promise|commitment|date))"
     # Custom work refused: "No custom build of SCIM", "We won't do a custom SCIM build"
     r"|(?:no|zero) custom|(?:(?:can|could|will|would|shall|do|does|did)(?:n['\u2019]?t| not)"
     r"|cannot|won['\u2019]?t|never|refused to|declined to|not) (?:do|doing|offer|offering"
@@ -1289,8 +1295,11 @@ _DISCLAIMER = (
     r"(?: (?:it|that|this|the date|the timing|a date|anything))?"
     r"|(?:(?:this|that|it) (?:is|was) |that['\u2019]s |it['\u2019]s )?not (?:a |an )?(?:firm )?"
     r"(?:commitment|promise|guarantee)|no (?:firm )?(?:promises?|commitments?|guarantees?)"
-    r"|not (?:committed|guaranteed|promised))"
-    r"(?: (?:though|yet|at this point|for now|either))?\s*(?:[.!)]|\n|$)"
+    r"|not (?:committed|guaranteed|promised)"
+    # "We walked it back.", "We have since retracted it."
+    r"|(?:we |i )?(?:have |had )?(?:since )?(?:walked|took|pulled) (?:it|that|this) back"
+    r"|(?:we |i )?(?:have |had )?(?:since )?(?:retracted|rescinded|withdrew) (?:it|that|this))"
+    r"(?: (?:though|yet|at this point|for now|either|since))?\s*(?:[.!)]|\n|$)"
 )  # in `_TAKEN_BACK_NEXT`
 
 
@@ -3463,6 +3472,15 @@ def _told_to_us(low: str, s: int, a: int, b: int) -> bool:
     )
 
 
+_PRONOUN_OBJECTS = frozenset(("it", "this", "that", "them", "anything", "something", "everything"))
+# The subject of a passive promise word right after it: "budget is committed", "the price
+# was guaranteed" (`_our_word`: a sale item's subject is the sale's).
+_PASSIVE_SUBJECT = re.compile(
+    r"(?:^|[^a-z0-9-])([a-z-]+) (?:is|are|was|were|has been|have been|had been|gets|got)"
+    r"(?: (?:now|already|fully|all|also))? $"
+)
+
+
 def _our_word(
     low: str,
     s: int,
@@ -3657,6 +3675,16 @@ def _our_word(
     if head == "lo" and not _SALE_WORDS.isdisjoint(w.strip(_STRIP) for w in before[-32:].split()):
         c.sale = True  # "Pricing is locked in for Q2": the sale's terms, and their date
         return False
+    if head in ("co", "gu") and (subject := _PASSIVE_SUBJECT.search(before)) is not None:
+        w, at = subject.group(1), s - len(before) + subject.start(1)
+        if (
+            w in _SALE_WORDS
+            and w not in _PRONOUN_OBJECTS
+            and not _in_name(at, names)
+            and not any(n.end + 1 == at for n in names)  # the feature's: "SCIM timeline is ..."
+        ):
+            c.sale = True  # "Budget is committed for Q2", "Pricing is guaranteed through Q2"
+            return False
     if head == "wo":  # reported: ours only after our word of telling
         told = [m.start() for m in _TOLD.finditer(low, max(a, s - 60), s)]
         if not told:

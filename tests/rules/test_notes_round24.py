@@ -457,3 +457,43 @@ BARE_YES_AND_PLANS = [
 )
 def test_a_bare_yes_and_the_plan_agreed_with_them(body: str, expected: list) -> None:
     assert hedged(body) == expected
+
+
+# Before: a sale item's passive promise word was a promise of the sentence's feature (a false
+# block: "Budget is committed for Q2; SCIM is on their list" was SCIM promised by Q2); a promise
+# walked back since stood (left alone last session).
+SALE_SUBJECTS_AND_WALKED_BACK = [
+    ("Budget is committed for Q2; SCIM is on their list.", [("scim", False, None, False)]),
+    ("Pricing is guaranteed through Q2, SCIM included.", [("scim", False, None, False)]),
+    (
+        "SCIM was promised by the previous AE but we walked it back.",
+        [("scim", False, None, False)],
+    ),
+    (
+        "We had promised SCIM by Q2 but have since walked it back.",
+        [("scim", False, None, False)],
+    ),
+    ("We promised SCIM by Q2; we have since retracted that.", [("scim", False, None, False)]),
+    ("We promised SCIM by Q2. We walked it back.", [("scim", False, None, False)]),
+    # ... the feature's own, and a promise still held
+    ("SCIM is committed for Q2.", [("scim", True, Q2, False)]),
+    ("The SCIM timeline is committed: Q2.", [("scim", True, Q2, False)]),
+    (
+        "Budget was already committed for Q2; we will have SCIM by Q3.",
+        [("scim", True, Q3, False)],
+    ),
+    ("The previous rep promised SSO by Q3; we need to walk that back", [("sso", True, Q3, False)]),
+    ("We promised SCIM by Q1 and it hasn't been retracted.", [("scim", True, Q1, False)]),
+    ("We promised SCIM by Q2. They walked it back.", [("scim", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    SALE_SUBJECTS_AND_WALKED_BACK,
+    ids=[c[0] for c in SALE_SUBJECTS_AND_WALKED_BACK],
+)
+def test_a_sale_items_commitment_and_a_promise_walked_back_are_none(
+    body: str, expected: list
+) -> None:
+    assert hedged(body) == expected

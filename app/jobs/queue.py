@@ -397,7 +397,7 @@ def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: dat
             lease_expires_at=None,
             finished_at=now,
             rerun=False,
-            last_error=literal(error) + before,
+            last_error=func.substr(literal(error) + before, 1, 4000),  # as record_outcomes
             updated_at=now,
         )
         .returning(table.c.crm, table.c.deal_id, table.c.last_error)

@@ -159,3 +159,24 @@ def test_a_timed_out_batch_is_not_given_back_at_stop_with_its_attempt(engine, wo
         assert [i.attempts for i in other.claim()] == [2]
     finally:
         never.set()
+
+
+def test_the_error_kept_at_a_burial_does_not_grow_without_end(engine, worker_settings):
+    """Each burial keeps the error before it, a previous burial's included (a sweep revives a
+    dead row, it crashes its workers again): the text stays within record_outcomes' bound."""
+    clock = Clock()
+    with session_scope(engine) as s:
+        enqueue_deals(s, "test", ["D0"], reason="webhook")
+    with Session(engine) as s:
+        row = s.exec(select(DealQueue)).one()
+        row.last_error = "x" * 3990
+        s.add(row)
+        s.commit()
+    worker = Worker(engine, worker_settings, RecordingProcessor(), owner="w", clock=clock)
+    for _ in range(worker_settings.max_attempts):
+        assert worker.claim()
+        clock.advance(worker_settings.lease_seconds + 1)
+    assert worker.claim() == []
+    row = _row(engine, "D0")
+    assert row.status == "dead" and len(row.last_error) == 4000
+    assert row.last_error.startswith("the worker processing this deal stopped")

@@ -1606,6 +1606,37 @@ _THEIR_NEED_ASKED = re.compile(
 )
 
 
+def _told_dates(
+    low: str,
+    a: int,
+    a1: int,
+    end: int,
+    span: tuple[int, int],
+    ref: FeatureReference,
+    heads: bool,
+    when: _When,
+) -> list[tuple[int, date]] | None:
+    """The dates our word low[a:end] (`_answered_next`) gives the question or need of the
+    sentence `span`: a date alone after it ("Told them Q2.", "A: Yes, by Q2."), or, after a
+    yes or our agreement, the date they need it by or asked about; None when it is neither."""
+    told = _TOLD_ANSWER.match(low, a, end) if heads else None
+    if told is not None and told.end() != end:
+        d = _date_at(low, told.end(), end)
+        if d is None or d.end() != end:
+            told = None  # no date alone after it: maybe our agreement ("I said no problem")
+    if told is None and not _AGREED_ANSWER.fullmatch(low, a, end):
+        return None
+    if told is not None and told.end() != end:
+        # a date alone, maybe after a yes or a no ("Told them Q2.", "A: Yes, by Q2.", "Me: No,
+        # Q2.")
+        return _promised_dates(low, told.end(), end, when)
+    if told is None or told.group("yes"):
+        if ref.needed_by is not None and not ref.is_question:
+            return [(a1, ref.needed_by)]  # the date they need it by, agreed to
+        return _promised_dates(low, a1, span[1], when)  # the date they asked about
+    return None
+
+
 def _answered_next(
     text: str,
     low: str,
@@ -1624,48 +1655,23 @@ def _answered_next(
     while a < size and (low[a].isspace() or low[a] in ".?!"):
         a += 1
     heads = low.startswith(_ANSWER_HEADS, a) or low.startswith(_ANSWER_LABELS, a)
-    if (
+    # a bare yes to their question of our product, the whole next sentence ("Will SCIM be
+    # ready by Q2? Yes, it will.", "... Yes - by Q2."); not to a question of their need ("Do
+    # they need SSO? Yes.": discovery)
+    bare = (
         not heads
         and ref.is_question
         and low.startswith(_YES_HEADS, a)
         and _THEIR_NEED_ASKED.search(low, a1, span[1]) is None
-    ):
-        # a bare yes to their question of our product, the whole next sentence ("Will SCIM
-        # be ready by Q2? Yes, it will.", "... Yes - by Q2."); not to a question of their
-        # need ("Do they need SSO? Yes.": discovery)
-        b = _sentence_end(text, low, a)
-        end = b
-        while end > a and low[end - 1] in '.!"\u201d':
-            end -= 1
-        yes = _BARE_YES.match(low, a, end)
-        if yes is None or any(a <= start < b and named for (start, _), named in sentences.items()):
-            return None
-        if yes.end() == end:
-            dates = _promised_dates(low, a1, span[1], when)  # the date they asked about
-        else:
-            d = _date_at(low, yes.end(), end)
-            if d is None or d.end() != end:
-                return None
-            dates = _promised_dates(low, d.start(), d.end(), when)
-        if len(dates) != 1:
-            return None
-        values = dict(ref.__dict__)
-        values.update(
-            evidence=text[a1:b],
-            is_commitment=True,
-            is_question=False,
-            promised_date=dates[0][1],
-            optional=False,
-        )
-        return trusted_model(FeatureReference, _NOTE_FIELDS, values)
-    if not heads and low.startswith(_QA_LABELS, a):
+    )
+    if not (heads or bare) and low.startswith(_QA_LABELS, a):
         # "Q: When will SCIM ship? A: Q2.": ours when the question is of our product
         heads = (
             low.startswith(_QA_QUESTION, a1) and _THEIR_NEED_ASKED.search(low, a1, span[1]) is None
         )
         if not heads:
             return None
-    if not (heads or low.startswith(_AGREED_HEADS, a)):
+    if not (heads or bare or low.startswith(_AGREED_HEADS, a)):
         return None
     b = _sentence_end(text, low, a)
     end = b
@@ -1673,24 +1679,21 @@ def _answered_next(
         end -= 1
     if any(a <= start < b and named for (start, _), named in sentences.items()):
         return None  # it names a feature of its own
-    told = _TOLD_ANSWER.match(low, a, end) if heads else None
-    if told is not None and told.end() != end:
-        d = _date_at(low, told.end(), end)
-        if d is None or d.end() != end:
-            told = None  # no date alone after it: maybe our agreement ("I said no problem")
-    if told is None and not _AGREED_ANSWER.fullmatch(low, a, end):
-        return None
-    if told is not None and told.end() != end:
-        # a date alone, maybe after a yes or a no ("Told them Q2.", "A: Yes, by Q2.", "Me: No,
-        # Q2.")
-        dates = _promised_dates(low, told.end(), end, when)
-    elif told is None or told.group("yes"):
-        if ref.needed_by is not None and not ref.is_question:
-            dates = [(a1, ref.needed_by)]  # the date they need it by, agreed to
-        else:
+    if bare:
+        yes = _BARE_YES.match(low, a, end)
+        if yes is None:
+            return None
+        if yes.end() == end:
             dates = _promised_dates(low, a1, span[1], when)  # the date they asked about
+        else:
+            d = _date_at(low, yes.end(), end)
+            if d is None or d.end() != end:
+                return None  # more than a date after it: "Yes, if they sign"
+            dates = _promised_dates(low, d.start(), d.end(), when)
     else:
-        return None
+        dates = _told_dates(low, a, a1, end, span, ref, heads, when)
+        if dates is None:
+            return None
     if len(dates) != 1:
         return None
     values = dict(ref.__dict__)

@@ -241,6 +241,13 @@ def _promise_rank(ref: FeatureReference) -> tuple[bool, ...]:
 def slip_reason(entry: Commitment, feature: Feature | None) -> str | None:
     """Why this promise no longer holds, or None while it does."""
     if feature is None:
+        if (entry.availability_at_signing or Availability.unknown.value) == (
+            Availability.unknown.value
+        ):
+            # Not on the roadmap when the deal was signed either (a promise approved, or won
+            # blocked, of a feature the roadmap never had): nothing changed. The first sweep
+            # flagged it "no longer on the roadmap" and sent the owner a task.
+            return None
         return f"'{entry.feature_name}' is no longer on the roadmap"
     was = AVAILABILITY_RANK.get(entry.availability_at_signing or "unknown", 1)
     now = AVAILABILITY_RANK.get(feature.availability, 1)

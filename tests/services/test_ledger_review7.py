@@ -9,11 +9,12 @@ from app.services import ledger
 
 
 def _entry(**kw) -> Commitment:
-    return Commitment(
+    values = dict(
         crm="test", deal_id="D1", deal_name="Acme renewal", promise_key="sso", feature_key="sso",
         feature_name="SSO", promised_date=date(2026, 5, 31), owner_id="owner-7",
-        flag_reason="'SSO' now targets Aug 15, 2026, after the promised May 31, 2026", **kw,
+        flag_reason="'SSO' now targets Aug 15, 2026, after the promised May 31, 2026",
     )  # fmt: skip
+    return Commitment(**{**values, **kw})
 
 
 def test_a_hedged_promise_at_risk_is_not_called_a_promise_made_in_the_owners_task():
@@ -149,3 +150,21 @@ def test_a_deal_won_with_a_block_no_one_approved_records_what_it_promised(sessio
     block = r.json()["quarters"][0]["commitments"]
     assert (block["count"], block["deals"], block["amount"]) == (2, 1, 42000.0)
     assert [a["approver"] for a in block["approvers"]] == ["(not approved: signed while blocked)"]
+
+
+def test_a_promise_of_a_feature_never_on_the_roadmap_is_not_flagged_as_removed_from_it():
+    """Approved (or won blocked) while the feature was not on the roadmap at all, the promise
+    was flagged "'Offline mode' is no longer on the roadmap" at the first sweep, and the owner
+    got a "promise at risk" task, though nothing had changed."""
+    from app.models import Feature
+
+    unknown = _entry(availability_at_signing="unknown", feature_name="Offline mode")
+    assert ledger.slip_reason(unknown, None) is None
+    # Once on the roadmap, a drop is a drop; and a feature there at signing that goes is gone.
+    offline = Feature(key="offline", name="Offline mode", availability="never")
+    assert ledger.slip_reason(unknown, offline) == (
+        "'Offline mode' was not on the roadmap when the deal was signed and is now not going "
+        "to be built"
+    )
+    signed_soon = _entry(availability_at_signing="coming_soon")
+    assert ledger.slip_reason(signed_soon, None) == "'SSO' is no longer on the roadmap"

@@ -393,3 +393,21 @@ def test_ledger_says_why_a_promise_has_no_approver(web, sqlite_engine):
         "Deal w1": "(not approved: signed while blocked)",
         "Deal w2": "(not approved: coming soon)",
     }
+
+
+def test_a_features_deals_name_their_owner_and_stage_by_id_when_no_name_is_known(
+    web, sqlite_engine
+):
+    """A deal whose owner's name the CRM did not give (HubSpot without the owners scope, the
+    demo's deals): the overview listed its owner id, the feature's page a blank cell."""
+    from sqlmodel import update
+
+    from app.models import Deal
+
+    with Session(sqlite_engine) as s:
+        s.exec(update(Deal).where(Deal.deal_id == "h2").values(owner_name=None, stage_label=None))
+        s.commit()
+    row = _section(web.get("/dashboard/features/audit").text, 'data-deal="hubspot/h2"', "</tr>")
+    assert "<td>proposal</td><td>bob</td>" in row
+    blocked = _section(web.get("/dashboard").text, 'data-deal="hubspot/h2"', "</tr>")
+    assert "<td>proposal</td><td>bob</td>" in blocked  # as the overview says it

@@ -1195,15 +1195,25 @@ class FakeHubSpot:
         }
         return JSONResponse(body, status_code=429, headers=headers)
 
-    def _invalid_stage(self, otype: str, oid: str, props: dict) -> list[str]:
-        """HubSpot refuses a dealstage that is not a stage of the deal's pipeline."""
+    def _invalid_stage(self, otype: str, oid: str, props: dict) -> list[dict]:
+        """HubSpot refuses a dealstage that is not a stage of the deal's pipeline, in its
+        validation result shape (as `_invalid_owner`)."""
         if otype != "deals" or not props.get("dealstage"):
             return []
         pipeline = props.get("pipeline") or self.objects["deals"][oid]["properties"].get("pipeline")
-        stages = {st["id"] for p in self.pipelines if p["id"] == pipeline for st in p["stages"]}
+        stages = [st["id"] for p in self.pipelines if p["id"] == pipeline for st in p["stages"]]
         if props["dealstage"] in stages:
             return []
-        return [f"{props['dealstage']} is not a valid dealstage of pipeline {pipeline}"]
+        message = f"{props['dealstage']} was not one of the allowed options: [{', '.join(stages)}]"
+        return [
+            {
+                "isValid": False,
+                "message": message,
+                "error": "INVALID_OPTION",
+                "name": "dealstage",
+                "localizedErrorMessage": message,
+            }
+        ]
 
     def _invalid_owner(self, otype: str, props: dict) -> list[dict]:
         """An engagement's owner that is no (active) owner, in HubSpot's validation result

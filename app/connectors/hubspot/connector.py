@@ -44,7 +44,7 @@ from app.connectors.base import (
 from app.connectors.hubspot import properties as P
 from app.connectors.hubspot.account import AccountFacts, AccountInfo
 from app.connectors.hubspot.client import HubSpotApi
-from app.connectors.hubspot.errors import RefusedError
+from app.connectors.hubspot.errors import RefusedError, refusal_reason
 from app.connectors.hubspot.events import object_id as hubspot_id
 from app.connectors.hubspot.guard import guard_action
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
@@ -695,7 +695,7 @@ class HubSpotConnector:
                     deal_id=p["deal_id"],
                     error=str(exc),
                 )
-                reason = Exception.__str__(exc)[:300]
+                reason = refusal_reason(exc)
                 plans[index] = self._plan(items[index], revert_refused=reason)
                 continue
             except ConnectorError as exc:

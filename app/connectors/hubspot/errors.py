@@ -149,6 +149,40 @@ def classify(
     return PermanentError(text, correlation_id=correlation), "error"
 
 
+_NOT_VALID = "Property values were not valid: "
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """HubSpot's refusal in words a rep can read: a property validation error's own messages
+    ('dealstage: contractsent was not one of the allowed options'), not the JSON HubSpot puts
+    inside its message ('Property values were not valid: [{"isValid":false,...}]'), nor our
+    call's name and status. Anything else: HubSpot's message as it came (at most 300
+    characters)."""
+    text = Exception.__str__(exc)
+    at = text.find(_NOT_VALID)
+    if at < 0:
+        marker = ": HTTP "
+        k = text.find(marker)
+        if k >= 0:  # "HubSpot update deals: HTTP 400 VALIDATION_ERROR: <message>"
+            k = text.find(": ", k + len(marker))
+            text = text[k + 2 :] if k >= 0 else text
+        return text[:300]
+    try:
+        results = json.loads(text[at + len(_NOT_VALID) :])
+    except ValueError:
+        return text[at:][:300]
+    reasons = []
+    for result in results if isinstance(results, list) else []:
+        if isinstance(result, dict):
+            message = result.get("localizedErrorMessage") or result.get("message")
+            name = result.get("name")
+            if message:
+                reasons.append(f"{name}: {message}" if name else str(message))
+        elif isinstance(result, str):
+            reasons.append(result)
+    return "; ".join(reasons)[:300] or text[at:][:300]
+
+
 def _is_number(value: str | None) -> bool:
     if value is None:
         return False

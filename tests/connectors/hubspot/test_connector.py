@@ -395,6 +395,23 @@ def test_revert_goes_only_to_a_stage_of_the_deals_own_pipeline(fake, connector) 
         assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "blocked"
 
 
+def test_a_refused_revert_quotes_hubspots_reason_in_words_not_json(fake, connector) -> None:
+    """HubSpot refuses the move back (the earlier stage was removed from the pipeline since):
+    the rep's task quoted the whole error, our call's name, its status and the JSON HubSpot
+    puts inside its message ('[{"isValid":false,"message":...}]'); it quotes HubSpot's own
+    validation message."""
+    deal = fake.add_deal("A", stage="contractsent")
+    fake.ui_set_stage(deal, "closedwon")
+    snap = connector.read_deals([deal])[deal]
+    for pipeline in fake.pipelines:
+        pipeline["stages"] = [st for st in pipeline["stages"] if st["id"] != "contractsent"]
+    out = connector.write_back([_writeback(snap)])[deal]
+    assert out.error is None and out.reverted_to_stage is None
+    body = fake.tasks_for(deal)[0]["properties"]["hs_task_body"]
+    assert "(HubSpot refused: dealstage: contractsent was not one of the allowed options: [" in body
+    assert "isValid" not in body and "{" not in body and "HTTP 400" not in body
+
+
 def test_refused_revert_is_flagged_and_fails_no_other_deal(fake, connector) -> None:
     refused, other = (fake.add_deal(name, stage="contractsent") for name in ("A", "B"))
     for deal in (refused, other):
@@ -405,7 +422,8 @@ def test_refused_revert_is_flagged_and_fails_no_other_deal(fake, connector) -> N
     assert out[refused].error is None and out[refused].reverted_to_stage is None
     assert fake.deal(refused)["properties"]["dealstage"] == "closedwon"
     body = fake.tasks_for(refused)[0]["properties"]["hs_task_body"]
-    assert "could not move this deal back" in body and "VALIDATION_ERROR" in body
+    assert "could not move this deal back" in body
+    assert "(HubSpot refused: Property values were not valid)" in body  # HubSpot's words only
     assert out[other].error is None and out[other].reverted_to_stage == "contractsent"
     assert fake.deal(other)["properties"]["dealstage"] == "contractsent"
     for deal in (refused, other):

@@ -411,3 +411,21 @@ def test_a_features_deals_name_their_owner_and_stage_by_id_when_no_name_is_known
     assert "<td>proposal</td><td>bob</td>" in row
     blocked = _section(web.get("/dashboard").text, 'data-deal="hubspot/h2"', "</tr>")
     assert "<td>proposal</td><td>bob</td>" in blocked  # as the overview says it
+
+
+def test_form_errors_are_announced_and_tied_to_their_field(web, key):
+    """A wrong key or a bad what-if value was a red paragraph a screen reader did not
+    announce, not tied to the field it is about."""
+    web.cookies.clear()
+    r = web.post("/dashboard/signin", data={"api_key": "rg_wrong_key_000"})
+    assert r.status_code == 401
+    assert '<p class="error" role="alert" id="signin-error">' in r.text
+    field = re.search(r'<input type="password" id="api_key"[^>]*>', r.text).group(0)
+    assert 'aria-invalid="true"' in field and 'aria-describedby="signin-error"' in field
+    web.cookies.set("rg_api_key", key)
+    bad = web.get("/dashboard/features/sso/what-if?target_date=2026-02-30")
+    assert '<p class="error" role="alert" id="what-if-error">' in bad.text
+    plain = re.search(
+        r'<input type="password" id="api_key"[^>]*>', web.get("/dashboard/signin").text
+    )
+    assert "aria-invalid" not in plain.group(0)

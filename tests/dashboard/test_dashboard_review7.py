@@ -429,3 +429,30 @@ def test_form_errors_are_announced_and_tied_to_their_field(web, key):
         r'<input type="password" id="api_key"[^>]*>', web.get("/dashboard/signin").text
     )
     assert "aria-invalid" not in plain.group(0)
+
+
+def test_every_page_renders_on_both_databases(engine):
+    """The dashboard's tests ran on SQLite alone: the overview's ledger order (NULLS LAST),
+    its page of deleted deals and owner names (row-value IN) and the what-if on PostgreSQL
+    too."""
+    from app.main import create_app
+
+    with Session(engine) as s:
+        seed(s)
+        _, key = create_api_key(s, name="erin", role=Role.engineering, created_by="tests")
+        s.commit()
+    app = create_app(settings=dashboard_settings(engine), engine=engine, connectors={})
+    with TestClient(app) as c:
+        c.cookies.set("rg_api_key", key)
+        overview = c.get("/dashboard")
+        assert overview.status_code == 200
+        assert re.findall(r'data-feature="(\w+)" data-amount', overview.text) == [
+            "audit", "sso", "scim", "api"]  # fmt: skip
+        assert "never: 2 deals, 7,000 USD" in overview.text
+        for path in (
+            "/dashboard/features/sso",
+            "/dashboard/features/sso/what-if?availability=never",
+            "/dashboard/deals/hubspot/h2",
+            "/dashboard/deals/hubspot/h3",
+        ):
+            assert c.get(path).status_code == 200, path

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.rules.model import EvaluationResult, FeatureReference, VerdictStatus
 from app.security import Role, create_api_key
 from tests.dashboard.seed import seed
 from tests.dashboard.test_pages import dashboard_settings
@@ -456,3 +457,42 @@ def test_every_page_renders_on_both_databases(engine):
             "/dashboard/deals/hubspot/h3",
         ):
             assert c.get(path).status_code == 200, path
+
+
+def test_a_features_page_says_which_deals_were_promised_it_and_by_when(web, sqlite_engine):
+    """ "What was promised": the feature's page quoted each deal's words but not what the deal
+    page and /api/v1/features/{key}/deals say of them: a promise (hedged or not) and its
+    date, a need with the customer's date, or only a wish."""
+    from datetime import date
+
+    from sqlmodel import select as select_
+
+    from app.models import Deal
+    from app.services.pipeline import replace_dependencies
+
+    with Session(sqlite_engine) as s:
+        for deal_id, ref in (
+            ("h1", FeatureReference(feature_key="sso", feature_name="Single sign-on",
+                                    source="note", evidence="We promised SSO by Q3.",
+                                    is_commitment=True, hedged=True,
+                                    promised_date=date(2026, 9, 30))),
+            ("h2", FeatureReference(feature_key="sso", feature_name="Single sign-on",
+                                    source="note", evidence="They need SSO by March.",
+                                    needed_by=date(2027, 3, 31))),
+            ("s3", FeatureReference(feature_key="sso", feature_name="Single sign-on",
+                                    source="note", evidence="SSO would be a bonus",
+                                    optional=True)),
+        ):  # fmt: skip
+            deal = s.exec(select_(Deal).where(Deal.deal_id == deal_id)).one()
+            replace_dependencies(
+                s, deal, EvaluationResult(status=VerdictStatus(deal.verdict), references=[ref])
+            )
+        s.commit()
+    page = web.get("/dashboard/features/sso").text
+    said = {
+        deal: _section(page, f'data-deal="{deal}"', "</tr>")
+        for deal in ("hubspot/h1", "hubspot/h2", "salesforce/s3")
+    }
+    assert "promised (hedged) by 2026-09-30" in said["hubspot/h1"]
+    assert "needed by 2027-03-31" in said["hubspot/h2"] and "promised" not in said["hubspot/h2"]
+    assert "nice to have" in said["salesforce/s3"]

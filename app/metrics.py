@@ -51,6 +51,14 @@ ROADMAP_STALENESS = Gauge(
 )
 
 
+# A schedule's run in this process: how long it has run, kept current by its lease heartbeat
+# (0 when none runs). A run that never ends keeps its schedule from running anywhere else (its
+# lease is renewed): alert on a value far above the schedule's usual run.
+SCHEDULE_RUNNING_SECONDS = Gauge(
+    "roadmap_guard_schedule_running_seconds",
+    "How long each schedule's current run in this process has been running (0: not running)",
+    ["schedule"],
+)
 _refused: set[str] = set()  # connectors whose last answered call refused our credentials
 _refused_lock = threading.Lock()
 

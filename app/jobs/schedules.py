@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,11 +22,15 @@ from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector
 from app.jobs.streak import FailureStreak
+from app.metrics import SCHEDULE_RUNNING_SECONDS
 from app.models import PeriodicJob, utcnow
 from app.models.types import as_utc
 from app.settings import MAX_INTERVAL_SECONDS, Settings
 
 log = structlog.get_logger("app.schedules")
+
+# A run longer than this is logged ("schedule still running") once an hour of it past this.
+LONG_RUN_SECONDS = 3600.0
 
 
 @dataclass
@@ -221,11 +226,29 @@ class ScheduleRunner:
         return renewed == 1
 
     def _run_leased(self, name: str, sched: Schedule, ctx: JobContext) -> dict | None:
-        """Run the job in this thread while a heartbeat thread keeps its lease."""
+        """Run the job in this thread while a heartbeat thread keeps its lease.
+
+        The lease is renewed for as long as the job runs, so a job that hangs (a call with no
+        timeout) keeps its schedule from running anywhere else: the heartbeat also sets
+        `roadmap_guard_schedule_running_seconds` and logs "schedule still running" once an
+        hour past `LONG_RUN_SECONDS`, for an operator to see and restart that worker (its
+        lease is given up at shutdown). It is not cut short: reconciling a large portal the
+        first time may rightly take hours."""
         stop = threading.Event()
+        started = time.monotonic()
+        gauge = SCHEDULE_RUNNING_SECONDS.labels(schedule=name)
+        gauge.set(0.001)
 
         def _heartbeat() -> None:
+            warned = 0  # hours past LONG_RUN_SECONDS already logged
             while not stop.wait(self.renew_every):
+                running = time.monotonic() - started
+                gauge.set(running)
+                if running >= LONG_RUN_SECONDS * (warned + 1):
+                    warned += 1
+                    log.warning(
+                        "schedule still running", schedule=name, running_seconds=round(running)
+                    )
                 try:
                     if not self._renew(name):
                         log.warning("schedule lease lost while running", schedule=name)
@@ -240,6 +263,7 @@ class ScheduleRunner:
         finally:
             stop.set()
             heartbeat.join()
+            gauge.set(0)
 
     def _finish(self, name: str, interval: int, state: dict | None, error: str | None) -> None:
         table = PeriodicJob.__table__

@@ -310,3 +310,36 @@ def test_workers_starting_together_with_a_new_interval_change_it_once_and_run_on
     assert len(calls) == 2
     job = _job(engine)
     assert job.interval_seconds == 60
+
+
+def test_a_long_run_is_shown_in_a_gauge_and_logged_not_cut_short(engine, settings, monkeypatch):
+    """A run that hangs keeps its schedule from running anywhere else (its lease is renewed):
+    nothing said so. The heartbeat sets roadmap_guard_schedule_running_seconds while it runs
+    (0 after) and logs "schedule still running" past LONG_RUN_SECONDS; the run is not cut."""
+    from structlog.testing import capture_logs
+
+    from app.jobs import schedules as schedules_module
+    from app.metrics import SCHEDULE_RUNNING_SECONDS
+
+    monkeypatch.setattr(schedules_module, "LONG_RUN_SECONDS", 0.2)
+    seen: list[float] = []
+
+    def run(ctx: JobContext) -> dict:
+        deadline = time.monotonic() + 0.6
+        while time.monotonic() < deadline:  # a long run, observed from inside it
+            time.sleep(0.05)
+            seen.append(SCHEDULE_RUNNING_SECONDS.labels(schedule="slow")._value.get())
+        return {"done": True}
+
+    registry = {
+        "slow": Schedule(name="slow", interval=lambda s: 600, run=run, enabled=lambda s, c: True)
+    }
+    runner = ScheduleRunner(engine, settings, {}, owner="a", schedules=registry, renew_every=0.05)
+    with capture_logs() as logs:
+        assert runner.run_due() == ["slow"]
+    assert max(seen) >= 0.3  # the gauge followed the run
+    assert SCHEDULE_RUNNING_SECONDS.labels(schedule="slow")._value.get() == 0
+    still = [e for e in logs if e["event"] == "schedule still running"]
+    assert still and all(e["schedule"] == "slow" for e in still)
+    assert len(still) < 6  # once per LONG_RUN_SECONDS past it, not at every renewal
+    assert _job(engine, "slow").state == {"done": True}  # it ran to its end

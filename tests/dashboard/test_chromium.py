@@ -186,6 +186,17 @@ def test_dashboard_in_chromium_shows_the_seeded_exposure_and_deals(server, brows
     )
     assert [(f, a, n) for f, a, n, _ in bars] == [
         ("audit", 7000.0, 2), ("sso", 6000.0, 3), ("scim", 3000.0, 1), ("api", 1000.0, 2)]  # fmt: skip
+    # The legend is the key to the bars' colours: each availability's swatch is its bars'.
+    key = browser.js(
+        "Object.fromEntries([...document.querySelectorAll('#by-availability li')].map(li =>"
+        " [li.dataset.availability, getComputedStyle(li, '::before').backgroundColor]))"
+    )
+    fills = browser.js(
+        "Object.fromEntries([...document.querySelectorAll('#exposure-chart g.bar')].map(g =>"
+        " [g.classList[1], getComputedStyle(g.querySelector('rect.raw')).fill]))"
+    )
+    assert set(key) == set(fills) == {"never", "coming_soon", "uncertain", "available"}
+    assert key == fills
     widths = [w for *_, w in bars]
     assert widths == sorted(widths, reverse=True) and widths[-1] > 0  # drawn to scale
     assert widths[0] / widths[1] == pytest.approx(7000 / 6000, rel=0.02)

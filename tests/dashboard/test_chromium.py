@@ -186,6 +186,13 @@ def test_dashboard_in_chromium_shows_the_seeded_exposure_and_deals(server, brows
     )
     assert [(f, a, n) for f, a, n, _ in bars] == [
         ("audit", 7000.0, 2), ("sso", 6000.0, 3), ("scim", 3000.0, 1), ("api", 1000.0, 2)]  # fmt: skip
+    # A feature's label is the one way to its page: it looks like a link, not like the values.
+    label, value = browser.js(
+        "[document.querySelector('#exposure-chart a text.label'),"
+        " document.querySelector('#exposure-chart text.value')].map(t => getComputedStyle(t))"
+        ".map(c => [c.textDecorationLine, c.fill, c.cursor])"
+    )
+    assert label[0] == "underline" and label[2] == "pointer" and label[1] != value[1]
     # The legend is the key to the bars' colours: each availability's swatch is its bars'.
     key = browser.js(
         "Object.fromEntries([...document.querySelectorAll('#by-availability li')].map(li =>"

@@ -66,8 +66,9 @@ def on_evaluated(
 
     Idempotent (one entry per deal and promise key, by unique key), so it runs on every evaluation
     of a won deal rather than only on the transition: a deal first seen already won, or won
-    while the worker was down, still gets its entries. `was_won` is accepted for the contract;
-    entries keep the date they were first recorded. Signed now, or, for a deal `first_seen`
+    while the worker was down, still gets its entries; entries keep the date they were first
+    recorded. Blocks no one approved are recorded only at the win itself (`was_won` false, not
+    a deal read long after its win). Signed now, or, for a deal `first_seen`
     already won with a close date before today (an old win edited long after, or read on a new
     install), at its close date (noon UTC: the same day in the business's time zone), so the
     leadership report counts it in the quarter it was won, not the one it was first read in.
@@ -79,15 +80,22 @@ def on_evaluated(
     if not was_won:  # won (again): entries withdrawn when it left won stand once more
         _set_withdrawn(session, deal, None)
     wanted: dict[str, dict] = {}
+    now = utcnow()
+    # Read long after its win (first seen already won, its close date past): not checked when
+    # it was signed, so today's roadmap says nothing of what it was signed on.
+    historic = first_seen and snapshot.close_date is not None and snapshot.close_date < now.date()
     approved = {f.feature_key: f for f in result.findings if f.approved and f.feature_key}
     # A block nobody approved, on a deal won all the same (HubSpot's warn mode, a move back that
     # HubSpot refused, an opportunity imported already won): signed without an approval. It
     # was left out, so the record of what was promised missed the riskiest promises; a win the
-    # closed-won guard moves back is withdrawn as ever (`withdraw_reverted_win`).
+    # closed-won guard moves back is withdrawn as ever (`withdraw_reverted_win`). Only at the
+    # win itself: a block that appears on a signed deal later (a feature dropped since) was
+    # none when it was signed.
+    at_the_win = not was_won and not historic
     blocked = {
         f.feature_key: f
         for f in result.findings
-        if f.feature_key and f.severity == Severity.block and not f.approved
+        if at_the_win and f.feature_key and f.severity == Severity.block and not f.approved
     }
     off_roadmap: dict[str, list[Finding]] = {}
     for f in result.findings:
@@ -97,7 +105,8 @@ def on_evaluated(
     for f in result.findings:  # an off-roadmap rule's block no one approved, won all the same
         key = f"{OFF_ROADMAP_PREFIX}{f.rule_id}"
         if (
-            not f.feature_key
+            at_the_win
+            and not f.feature_key
             and f.severity == Severity.block
             and not f.approved
             and key not in off_roadmap
@@ -189,9 +198,8 @@ def on_evaluated(
             )
         ).scalars()
     )
-    now = utcnow()
     signed = now
-    if first_seen and snapshot.close_date is not None and snapshot.close_date < now.date():
+    if historic:
         signed = datetime.combine(snapshot.close_date, time(12), UTC)
     for key, values in wanted.items():
         if key in existing:

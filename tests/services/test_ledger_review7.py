@@ -134,6 +134,29 @@ def test_a_deal_won_with_a_block_no_one_approved_records_what_it_promised(sessio
         date(2026, 6, 30),
         "We will have SCIM by June.",
     )
+    # Later evaluations of the signed deal: a block that appears then (the API dropped from the
+    # roadmap since) was none at signing, and is no promise signed while blocked.
+    api_dropped = result.model_copy(
+        update={
+            "findings": [
+                *result.findings,
+                Finding(rule_id="never", severity=Severity.block, feature_key="api",
+                        message="API will not be built"),
+            ]
+        }
+    )  # fmt: skip
+    ledger.on_evaluated(session, deal, snapshot, api_dropped, was_won=True)
+    session.commit()
+    assert {c.promise_key for c in session.exec(select(Commitment))} == set(entries)
+    # Nor is a deal first read long after its win: it was not checked when it was signed.
+    session.add(Deal(crm="hubspot", deal_id="OLD"))
+    session.commit()
+    old = session.exec(select(Deal).where(Deal.deal_id == "OLD")).one()
+    old_snapshot = snapshot.model_copy(update={"deal_id": "OLD"})
+    ledger.on_evaluated(session, old, old_snapshot, result, was_won=False, first_seen=True)
+    session.commit()
+    assert [c.deal_id for c in session.exec(select(Commitment))].count("OLD") == 0
+
     for each in entries.values():
         each.signed_at = datetime(2026, 2, 10, 12, tzinfo=UTC)
         session.add(each)

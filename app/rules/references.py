@@ -293,6 +293,8 @@ _PROMISE = re.compile(
     rf"|in(?:to)? (?:the )?contract{_NOT_DOC_PROCESS}|contractual(?:ly)?"
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked (?:in )?(?:for|by)"
+    # "Handshake agreement on SCIM for Q2", "Shook hands on SCIM by Q2"
+    r"|handshake (?:agreement|deal|commitment|promise)|shook hands on"
     # ... with a date in the clause (`_DATED_CUES`): "SCIM in Q2 is locked in", "SCIM for Q2
     # is a done deal" (not "Pricing is locked in")
     r"|locked in|done deal"
@@ -520,13 +522,13 @@ _DENIED = re.compile(
     r"|under no circumstances) (?:did|do|will|would|have|had|can|could|should) (?:we|i))"
     r"(?: be able to)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
     rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!)))"
-    r"|(?:no|zero) (?:promises?|commitments?|guarantees?)"
+    r"|(?:no|zero) (?:promises?|commitments?|guarantees?|agreements?)"
     r"|not (?:a |any )?(?:promise|commitment|guarantee)"
     # "SCIM by Q2 is not confirmed", "... not locked in", "... not a done deal"
     r"|not (?:yet |officially |really )?(?:confirmed|locked(?: in)?|a done deal|set in stone)"
     # "No SCIM commitment", "no firm date commitment", "Pushed back on committing to SCIM",
     # "SCIM by Q1 is non-binding", "SCIM in Q2, directional only"
-    r"|no (?:[a-z0-9-]+ ){1,2}(?:promises?|commitments?|guarantees?)"
+    r"|no (?:[a-z0-9-]+ ){1,2}(?:promises?|commitments?|guarantees?|agreements?)"
     r"|push(?:ed|es|ing)? back on (?:committing|promising|guaranteeing|(?:a|any|the) "
     r"(?:commitment|promise|date))|non-?binding|not binding|directional(?:ly)? only"
     r"|(?:only|just|purely) directional"
@@ -3031,6 +3033,8 @@ _NEEDED_BY_SOURCE = (
     # "SCIM is a must for them by Q1", "Dealbreaker: no SCIM by Q1", "SCIM by Q1 is
     # non-negotiable" (not "must-have" again, nor "we must")
     r"|(?:(?<=a )|(?<=an absolute )|(?<=absolute )|(?<=hard ))must|must(?=:)"
+    # ... as a bracketed mark after the feature: "SCIM (must, by Q2)", "SCIM (must by Q2)"
+    r"|(?<=\()must(?=[,;)]| by | before )"
     r"|deal[- ]?breakers?|show[- ]?stoppers?|non[- ]?negotiables?|mandatory|no-go"
     r"|critical(?= for (?:them|him|her|the customer|the client|their))"
     # said of the feature and its date: "SCIM by Q1 is critical" (not "the critical SCIM fix")
@@ -3048,8 +3052,9 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
     non-negotiables nonnegotiable mandatory no-go critical crucial essential vital"""
 _NEEDED_WORDS = frozenset(
-    word + tail
+    head + word + tail
     for word in _NEEDED_WORDS_TEXT.split()
+    for head in ("", "(")  # "SCIM (must, by Q2)"
     for tail in ("", ".", ",", ";", ":", ")", "!", "?", '"')
 )
 # A feature listed after a sale item as a second object of the promise ("We promised them a

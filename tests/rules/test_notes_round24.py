@@ -497,3 +497,36 @@ def test_a_sale_items_commitment_and_a_promise_walked_back_are_none(
     body: str, expected: list
 ) -> None:
     assert hedged(body) == expected
+
+
+def needs(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, needed_by) per reference."""
+    return [
+        (r.feature_key, r.is_commitment, r.promised_date, r.needed_by)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# Before: "SCIM (must, by Q2)" was our promise by Q2 (a false block: their decision criterion);
+# "Handshake agreement on SCIM for Q2" was no promise; "No handshake agreement on SCIM yet" was
+# one once it was a cue.
+CRITERIA_AND_HANDSHAKES = [
+    (
+        "Decision criteria: SSO (must), SCIM (must, by Q2), audit log (nice to have).",
+        [("sso", False, None, None), ("scim", False, None, Q2), ("audit", False, None, None)],
+    ),
+    ("SCIM (must by Q2)", [("scim", False, None, Q2)]),
+    ("SCIM (required, by Q2)", [("scim", False, None, Q2)]),
+    ("SCIM (by Q2, committed)", [("scim", True, Q2, None)]),
+    ("Handshake agreement on SCIM for Q2.", [("scim", True, Q2, None)]),
+    ("Shook hands on SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("No handshake agreement on SCIM yet.", [("scim", False, None, None)]),
+    ("No agreement on SCIM by Q2.", [("scim", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), CRITERIA_AND_HANDSHAKES, ids=[c[0] for c in CRITERIA_AND_HANDSHAKES]
+)
+def test_their_bracketed_must_and_a_handshake(body: str, expected: list) -> None:
+    assert needs(body) == expected

@@ -496,3 +496,16 @@ def test_a_features_page_says_which_deals_were_promised_it_and_by_when(web, sqli
     assert "promised (hedged) by 2026-09-30" in said["hubspot/h1"]
     assert "needed by 2027-03-31" in said["hubspot/h2"] and "promised" not in said["hubspot/h2"]
     assert "nice to have" in said["salesforce/s3"]
+
+
+def test_features_named_on_a_deal_and_in_the_ledger_link_to_their_pages(web):
+    """From a deal blocked on audit export, or a broken SSO promise, the way to the feature's
+    other deals was back to the chart: the features named were plain text."""
+    deal = web.get("/dashboard/deals/hubspot/h2").text
+    assert '<a href="/dashboard/features/audit">audit</a>' in _section(deal, 'id="findings"')
+    refs = _section(deal, 'id="references"', "</ul>")
+    assert '<a href="/dashboard/features/sso">Single sign-on</a>' in refs
+    assert '<a href="/dashboard/features/audit">Audit log export</a>' in refs
+    ledger = _section(web.get("/dashboard").text, 'id="ledger"')
+    assert '<a href="/dashboard/features/sso">Single sign-on</a>' in ledger
+    assert web.get("/dashboard/features/audit").status_code == 200

@@ -161,8 +161,8 @@ def test_deal_page_says_which_features_were_only_nice_to_have(web, key, sqlite_e
     page = web.get("/dashboard/deals/salesforce/s3").text
     assert page.count('<span class="optional">nice to have</span>') == 1  # SSO, not SCIM
     assert (
-        '<li data-feature="sso"><strong>Single sign-on</strong> <span class="source">note</span> <span class="optional">'
-        in page
+        '<li data-feature="sso"><strong><a href="/dashboard/features/sso">Single sign-on</a></strong>'
+        ' <span class="source">note</span> <span class="optional">' in page
     )
 
 

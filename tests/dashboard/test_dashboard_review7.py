@@ -509,3 +509,37 @@ def test_features_named_on_a_deal_and_in_the_ledger_link_to_their_pages(web):
     ledger = _section(web.get("/dashboard").text, 'id="ledger"')
     assert '<a href="/dashboard/features/sso">Single sign-on</a>' in ledger
     assert web.get("/dashboard/features/audit").status_code == 200
+
+
+def test_the_what_if_says_plainly_when_nothing_would_be_blocked(web, monkeypatch):
+    """Most tries block nothing new: the page read "0 deals would be newly blocked, 0  of
+    pipeline; 0 would no longer be blocked (0 )."."""
+    from app.services import what_if as service
+
+    line = _section(
+        web.get("/dashboard/features/sso/what-if?availability=never").text,
+        'id="what-if-blocked">',
+        "</p>",
+    )
+    assert " ".join(line.split()) == (
+        "<strong>0</strong> deals would be newly blocked; 0 would no longer be blocked."
+    )
+    real = service.what_if
+
+    def some(session, key, request, progress=None):
+        result = real(session, key, request, progress)
+        return result.model_copy(update={
+            "newly_blocked": service.PipelineFigure(deal_count=2, amount=3000.0, currency="USD"),
+            "no_longer_blocked": service.PipelineFigure(deal_count=1, amount=500.0, currency="USD"),
+        })  # fmt: skip
+
+    monkeypatch.setattr(service, "what_if", some)
+    line = _section(
+        web.get("/dashboard/features/sso/what-if?availability=never").text,
+        'id="what-if-blocked">',
+        "</p>",
+    )
+    assert " ".join(line.split()) == (
+        "<strong>2</strong> deals would be newly blocked, 3,000 USD of pipeline;"
+        " 1 would no longer be blocked (500 USD)."
+    )

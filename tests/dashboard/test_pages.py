@@ -257,7 +257,7 @@ def test_the_what_if_page_says_when_its_total_mixes_currencies(web, key, monkeyp
     r = web.get("/dashboard/features/sso/what-if?availability=never")
     assert r.status_code == 200
     blocked = r.text.split('id="what-if-blocked"')[1].split("</p>")[0]
-    assert "207,500  of pipeline in mixed currencies" in blocked
+    assert "207,500 of pipeline in mixed currencies" in blocked
     assert 'id="what-if-mixed-currencies"' in blocked and "mixes currencies" in blocked
 
 

@@ -6,12 +6,16 @@ others'. A bad value stops start-up with one line naming the variable (see `load
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import sys
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import (
     Field,
     SecretStr,
@@ -494,12 +498,42 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def misspelt_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Variables set in the environment or the `.env` file that no setting reads but whose
+    name is one letter or so from a setting's ("HUBSPOT_ACESS_TOKEN", "DATABSE_URL"): each was
+    silently ignored, the default (or nothing) used instead. One warning line each, naming the
+    setting meant. Names far from every setting (ROADMAP_SOURCE_ACME_TOKEN, a roadmap source's
+    `token_env`; POSTGRES_PASSWORD for compose) are not looked at."""
+    names = {name.upper() for name in Settings.model_fields}
+    seen: dict[str, str] = {}
+    env_file = Path(str(Settings.model_config.get("env_file") or ".env"))
+    if env_file.is_file():
+        for key in dotenv_values(env_file):
+            seen.setdefault(key.upper(), f"{env_file} sets")
+    for key in os.environ if environ is None else environ:
+        seen.setdefault(key.upper(), "the environment sets")
+    lines = []
+    for key, where in sorted(seen.items()):
+        if key in names:
+            continue
+        meant = difflib.get_close_matches(key, names, n=1, cutoff=0.85)
+        if meant:
+            lines.append(
+                f"warning: {where} {key}, which no setting reads: {meant[0]} meant? "
+                "(ignored; the setting keeps its default)"
+            )
+    return lines
+
+
 def load_settings(**overrides) -> Settings:
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         print(describe_validation_error(exc), file=sys.stderr)
         raise SystemExit(2) from None
+    for line in misspelt_variables():
+        print(line, file=sys.stderr)
+    return settings
 
 
 @lru_cache

@@ -383,3 +383,28 @@ def test_a_startup_error_says_the_variable_and_the_mistake_and_nothing_else(
     (no variable of that name) before a mistake that names its variables itself."""
     said = _startup_error(monkeypatch, tmp_path, capsys, **env)
     assert said.startswith(line), said
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_meant(monkeypatch, tmp_path, capsys):
+    """HUBSPOT_ACESS_TOKEN in .env (or the environment) was ignored without a word: the
+    service started with no HubSpot token. Each near-miss is warned about, naming the setting
+    meant; names far from every setting (a roadmap source's token_env, compose's password) are
+    not."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(
+        "HUBSPOT_ACESS_TOKEN=pat-na1-x\nPOSTGRES_PASSWORD=pw\nROADMAP_SOURCE_ACME_TOKEN=t\n"
+    )
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("WORKER_MOD", "off")
+    main(["migrate"])
+    err = capsys.readouterr().err
+    assert (
+        "warning: .env sets HUBSPOT_ACESS_TOKEN, which no setting reads: HUBSPOT_ACCESS_TOKEN "
+        "meant? (ignored; the setting keeps its default)\n"
+    ) in err
+    assert (
+        "warning: the environment sets WORKER_MOD, which no setting reads: WORKER_MODE meant? "
+        "(ignored; the setting keeps its default)\n"
+    ) in err
+    assert "POSTGRES_PASSWORD" not in err and "ROADMAP_SOURCE_ACME_TOKEN" not in err
+    assert "pat-na1-x" not in err  # names only, never a value

@@ -99,6 +99,7 @@ from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 from app.connectors.salesforce.ids import to18
 
 INTEGRATION_USER = to18("005000000000001")
+INTEGRATION_PERMISSION_SET = "Roadmap_Guard_Integration"
 REP_USER = to18("005000000000002")
 ORG_ID = to18("00D000000000062")
 DEFAULT_VALIDATION_MESSAGE = (
@@ -628,6 +629,9 @@ class FakeSalesforce:
         # whose assigned permission set has View All Records on Opportunity (setup's does).
         self.private_opportunities: set[str] = set()
         self.permission_set_view_all = roadmap_fields_installed
+        # Other deployed permission sets (setup's Roadmap_Guard_Sales_Read): name → field →
+        # (readable, editable).
+        self.permission_sets: dict[str, dict[str, tuple[bool, bool]]] = {}
         # Deleted records (sobject -> id -> record, IsDeleted true): only queryAll answers them.
         self.recycle_bin: dict[str, dict[str, dict]] = defaultdict(dict)
         self._include_deleted = False
@@ -1970,10 +1974,27 @@ class FakeSalesforce:
                             )
                         ]
             for name in names:
-                if not name.startswith("permissionsets/") or check_only:
+                if not name.startswith("permissionsets/"):
                     continue
                 pset = fromstring(zf.read(name))
                 mns = {"m": ns["met"]}
+                # Activities have no object permissions (Edit Tasks / Edit Events instead):
+                # Salesforce refuses the permission set, and the deploy with it.
+                for op in pset.findall("m:objectPermissions", mns):
+                    obj = op.findtext("m:object", namespaces=mns)
+                    if obj in ("Task", "Event", "Activity"):
+                        errors.append((name, f"Unknown object: {obj}"))
+                if check_only:
+                    continue
+                if not name.endswith(f"/{INTEGRATION_PERMISSION_SET}.permissionset"):
+                    self.permission_sets[name.rsplit("/", 1)[-1].split(".")[0]] = {
+                        fp.findtext("m:field", namespaces=mns): (
+                            fp.findtext("m:readable", namespaces=mns) == "true",
+                            fp.findtext("m:editable", namespaces=mns) == "true",
+                        )
+                        for fp in pset.findall("m:fieldPermissions", mns)
+                    }
+                    continue
                 granted = {
                     cp.findtext("m:name", namespaces=mns)
                     for cp in pset.findall("m:customPermissions", mns)

@@ -9,7 +9,11 @@ simple-salesforce):
     customPermissions/Roadmap_Guard_Bypass_Validation.customPermission   for the org's other
                                       validation rules: NOT($Permission.<it>) lets our write pass
     permissionsets/Roadmap_Guard_Integration.permissionset   read/edit on the four fields,
-                                      access to the RoadmapGuardNotes Apex class, the bypass
+                                      access to the RoadmapGuardNotes Apex class, the bypass,
+                                      Edit Tasks
+    permissionsets/Roadmap_Guard_Sales_Read.permissionset   for the reps and their managers:
+                                      read-only on the four fields (a field deployed through
+                                      the Metadata API is visible to no profile until granted)
     classes/RoadmapGuardNotes.cls     Apex REST POST /services/apexrest/roadmapguard/notes:
                                       full ContentNote bodies for a list of ids, so long
                                       enhanced notes cost one call per batch, not one each
@@ -55,10 +59,20 @@ ERROR_MESSAGE = (
     "product approval, then move it to a won stage."
 )
 # (object, create, View All Records) with read and edit: the connector reads and updates every
-# opportunity, whatever the org's sharing (View All: a private deal is not hidden from it), and
-# creates and updates its Tasks. The classic Notes it creates have no object permission of their
-# own (access follows the parent opportunity); enhanced notes (ContentNote) it only reads.
-OBJECT_PERMISSIONS = (("Opportunity", False, True), ("Task", True, False))
+# opportunity, whatever the org's sharing (View All: a private deal is not hidden from it).
+# Tasks and events have no object permissions in Salesforce (a permission set's Object Settings
+# do not list them): creating and editing its Tasks takes the Edit Tasks user permission
+# (USER_PERMISSIONS), and reading them follows the opportunity they are related to. An
+# objectPermissions entry for Task made the whole deploy fail. The classic Notes it creates have
+# no object permission of their own either (access follows the parent opportunity); enhanced
+# notes (ContentNote) it only reads.
+OBJECT_PERMISSIONS = (("Opportunity", False, True),)
+USER_PERMISSIONS = ("EditTask",)
+# For the reps (and anyone who works opportunities): read-only access to the four fields. Since
+# Metadata API version 31 a deployed custom field is visible to no profile until field-level
+# security grants it: without this the rep never saw Roadmap Check Summary, which the validation
+# rule's message tells them to read. Read-only: a rep who could clear Roadmap Block could close.
+SALES_PERMISSION_SET = "Roadmap_Guard_Sales_Read"
 STATUS_VALUES = ("clear", "warning", "blocked")
 NOTES_CLASS = "RoadmapGuardNotes"
 NOTES_TEST_CLASS = "RoadmapGuardNotesTest"
@@ -274,6 +288,14 @@ def permission_set_xml(names: FieldNames) -> str:
     </objectPermissions>"""
         for obj, create, view_all in OBJECT_PERMISSIONS
     )
+    users = "".join(
+        f"""
+    <userPermissions>
+        <enabled>true</enabled>
+        <name>{name}</name>
+    </userPermissions>"""
+        for name in USER_PERMISSIONS
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <PermissionSet xmlns="{MD_NS}">
     <classAccesses>
@@ -286,7 +308,28 @@ def permission_set_xml(names: FieldNames) -> str:
     </customPermissions>
     <description>Assign to the roadmap-guard integration user: read (View All) and edit opportunities and the roadmap fields, create and edit tasks, read note bodies in batches, bypass validation rules that check the bypass permission.</description>{perms}
     <hasActivationRequired>false</hasActivationRequired>
-    <label>Roadmap Guard Integration</label>{objects}
+    <label>Roadmap Guard Integration</label>{objects}{users}
+</PermissionSet>
+"""
+
+
+def sales_permission_set_xml(names: FieldNames) -> str:
+    """Read-only field access for the reps: the verdict, the summary, the block and when it was
+    checked show on the opportunity (once on its page layout), and none of them can be edited."""
+    perms = "".join(
+        f"""
+    <fieldPermissions>
+        <editable>false</editable>
+        <field>Opportunity.{name}</field>
+        <readable>true</readable>
+    </fieldPermissions>"""
+        for name in names.all()
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<PermissionSet xmlns="{MD_NS}">
+    <description>Assign to everyone who works opportunities (reps, managers): read-only access to the roadmap fields roadmap-guard writes. Only roadmap-guard changes them.</description>{perms}
+    <hasActivationRequired>false</hasActivationRequired>
+    <label>Roadmap Guard Sales Read</label>
 </PermissionSet>
 """
 
@@ -298,7 +341,7 @@ def package_xml(names: FieldNames, api_version: str) -> str:
     <types>{fields}<name>CustomField</name></types>
     <types><members>Opportunity.{RULE_NAME}</members><name>ValidationRule</name></types>
     <types><members>{BYPASS_PERMISSION}</members><name>CustomPermission</name></types>
-    <types><members>{PERMISSION_SET}</members><name>PermissionSet</name></types>
+    <types><members>{PERMISSION_SET}</members><members>{SALES_PERMISSION_SET}</members><name>PermissionSet</name></types>
     <types><members>{NOTES_CLASS}</members><members>{NOTES_TEST_CLASS}</members><name>ApexClass</name></types>
     <version>{api_version}</version>
 </Package>
@@ -316,6 +359,9 @@ def build_package(
         / "customPermissions"
         / f"{BYPASS_PERMISSION}.customPermission": custom_permission_xml(),
         out_dir / "permissionsets" / f"{PERMISSION_SET}.permissionset": permission_set_xml(names),
+        out_dir
+        / "permissionsets"
+        / f"{SALES_PERMISSION_SET}.permissionset": sales_permission_set_xml(names),
         out_dir / "classes" / f"{NOTES_CLASS}.cls": notes_class_apex(),
         out_dir / "classes" / f"{NOTES_CLASS}.cls-meta.xml": apex_meta_xml(api_version),
         out_dir / "classes" / f"{NOTES_TEST_CLASS}.cls": notes_test_apex(),
@@ -403,20 +449,27 @@ def instructions(settings: Settings, names: FieldNames) -> str:
 Next steps in Salesforce Setup
 1. Assign the permission set "Roadmap Guard Integration" to the integration user, and set
    SALESFORCE_INTEGRATION_USER_ID to that user's id (its changes are ignored on the way in).
-2. Outbound Message (Setup > Outbound Messages > New), object Opportunity:
+2. Let the reps see the verdict: assign the permission set "Roadmap Guard Sales Read"
+   ({SALES_PERMISSION_SET}, read-only on the four fields) to everyone who works opportunities
+   (a permission set group or a bulk assignment does it at once; fields deployed through the
+   Metadata API are visible to no profile until granted), and add Roadmap Check Status,
+   Roadmap Check Summary, Roadmap Block and Roadmap Checked At to the Opportunity page layout
+   (or its Lightning record page). Without both, a rep refused by the validation rule is told
+   to read a summary they cannot see.
+3. Outbound Message (Setup > Outbound Messages > New), object Opportunity:
      Endpoint URL:   {endpoint}
      Send as user:   the integration user;  Send Session ID: unchecked
      Fields:         Id, StageName, Amount, LastModifiedById
    Optionally a second one on Opportunity Product (OpportunityLineItem) with Id, OpportunityId,
    LastModifiedById, so line-item changes are checked too.
-3. Record-Triggered Flow on Opportunity (A record is created or updated, after save), condition
-   "StageName Is Changed" OR any field you care about, action: the Outbound Message above.
+4. Record-Triggered Flow on Opportunity (A record is created or updated, after save), condition
+   "StageName Is Changed" OR any field you care about, action: the Outbound Message of step 3.
    Do the same on Opportunity Product for created/updated/deleted line items.
-4. Optional, for notes and other changes without an Outbound Message: a Flow HTTP callout or the
+5. Optional, for notes and other changes without an Outbound Message: a Flow HTTP callout or the
    Apex trigger in docs/salesforce.md posting signed JSON to {events}
    (secret: SALESFORCE_EVENTS_SECRET).
-5. Set SALESFORCE_ORG_ID to the org id (15 or 18 characters).
-6. Add {BYPASS_CLAUSE} (AND it with the rule's formula) to every
+6. Set SALESFORCE_ORG_ID to the org id (15 or 18 characters).
+7. Add {BYPASS_CLAUSE} (AND it with the rule's formula) to every
    OTHER validation rule on Opportunity (e.g. "Close Date cannot be in the past"). The
    permission set grants the custom permission {BYPASS_PERMISSION} to the integration user;
    without the clause such a rule refuses roadmap-guard's whole field update, the block is never

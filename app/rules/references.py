@@ -1579,11 +1579,21 @@ _ANSWER_HEADS = ("told ", "we told ", "i told ", "we said ", "i said ")
 # ... or our agreement alone (`_AGREED_ANSWER`): "They need SCIM by Q2. We agreed.", "Will SCIM
 # be ready by Q2? We said yes."
 _AGREED_HEADS = ("we ", "i ", "so we ", "so i ", "and we ", "and i ")
+# Our side's role labelling a transcript's answer line: "Tom (AE):", "Rep:", "AE -", "Sarah
+# (our SE):", "[00:12:10] Tom (AE):" (a name alone is nobody's side: "Tom: Q2").
+_OUR_ROLE_LABEL_SOURCE = (
+    r"(?:\[[0-9:]{4,8}\]\s*)?(?:(?:[a-z][a-z.'-]*(?: [a-z][a-z.'-]*)? )?\((?:our )?(?:ae|se"
+    r"|rep|sales|us|account executive|account manager|solutions? engineer|sales engineer|csm"
+    r"|sdr|bdr)\)|(?:our )?(?:rep|ae|se|sales|sales rep|account executive|sales engineer))"
+    r"\s?[:\-\u2013]\s*[\"\u201c]?"
+)
+_OUR_ROLE_LABEL = re.compile(_OUR_ROLE_LABEL_SOURCE)
 _TOLD_ANSWER = re.compile(
-    r"(?:(?:we |i )?told (?:them|him|her|the customer|the client):? |(?:we|i) said:? "
+    rf"(?:{_OUR_ROLE_LABEL_SOURCE}"
+    r"|(?:(?:we |i )?told (?:them|him|her|the customer|the client):? |(?:we|i) said:? "
     # a transcript's answer line: 'Customer: "Do you have SCIM?" Me: "Yes, by Q2."',
     # "Q: When will SCIM ship? A: Q2." (`_ANSWER_LABELS`)
-    r"|(?:me|we|us|our answer|our response|a|answer)\s?[:\-\u2013]\s*[\"\u201c]?)"
+    r"|(?:me|we|us|our answer|our response|a|answer)\s?[:\-\u2013]\s*[\"\u201c]?))"
     rf"(?:(?P<yes>{_YES})(?:[,;]?\s+(?:[-\u2013]\s+)?(?=[a-z0-9])|(?=[\s.!\"\u201d]*$))"
     r"|(?:no|nope)[,;]?\s+(?:[-\u2013]\s+)?(?:but |only )?(?=[a-z0-9])"
     r")?(?:by |in |for )?"
@@ -1593,7 +1603,8 @@ _TOLD_ANSWER = re.compile(
 _YES_HEADS = ("yes", "yep", "yeah", "absolutely", "definitely", "of course", "sure")
 _BARE_YES = re.compile(
     rf"{_YES}(?![a-z0-9])(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:it will|it is|it['\u2019]ll|we will"
-    r"|we['\u2019]ll|we can|we do|we will have it|it will be(?: ready| there| available)?))?"
+    r"|we['\u2019]ll|we can|we do|we will have it|it will be(?: ready| there| available)?"
+    r"|committed|confirmed|guaranteed|promised))?"
     r"(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:by |in |for |before )?)?"
 )
 # The labels of a transcript's answer line that are ours: "Me:", "We:", "Our answer:". "A:"
@@ -1656,15 +1667,22 @@ def _answered_next(
     size = len(low)
     while a < size and (low[a].isspace() or low[a] in ".?!"):
         a += 1
-    heads = low.startswith(_ANSWER_HEADS, a) or low.startswith(_ANSWER_LABELS, a)
-    # a bare yes to their question of our product, the whole next sentence ("Will SCIM be
-    # ready by Q2? Yes, it will.", "... Yes - by Q2."); not to a question of their need ("Do
-    # they need SSO? Yes.": discovery)
+    role = _OUR_ROLE_LABEL.match(low, a)  # "Tom (AE): Yes, it will."
+    heads = (
+        role is not None or low.startswith(_ANSWER_HEADS, a) or low.startswith(_ANSWER_LABELS, a)
+    )
+    y = role.end() if role is not None else a  # where a bare yes would start
+    # a bare yes, the whole next sentence (after our side's label), to their question of our
+    # product ("Will SCIM be ready by Q2? Yes, it will.", "... Yes - by Q2."), not to a
+    # question of their need ("Do they need SSO? Yes.": discovery); after our label also to
+    # their dated need ("Jane: we need SCIM by Q2 / Tom (AE): yes, we can")
     bare = (
-        not heads
-        and ref.is_question
-        and low.startswith(_YES_HEADS, a)
-        and _THEIR_NEED_ASKED.search(low, a1, span[1]) is None
+        (role is not None or not heads)
+        and low.startswith(_YES_HEADS, y)
+        and (
+            (ref.is_question and _THEIR_NEED_ASKED.search(low, a1, span[1]) is None)
+            or (role is not None and not ref.is_question and ref.needed_by is not None)
+        )
     )
     if not (heads or bare) and low.startswith(_QA_LABELS, a):
         # "Q: When will SCIM ship? A: Q2.": ours when the question is of our product
@@ -1682,10 +1700,12 @@ def _answered_next(
     if any(a <= start < b and named for (start, _), named in sentences.items()):
         return None  # it names a feature of its own
     if bare:
-        yes = _BARE_YES.match(low, a, end)
+        yes = _BARE_YES.match(low, y, end)
         if yes is None:
             return None
-        if yes.end() == end:
+        if yes.end() == end and not ref.is_question:
+            dates = [(a1, ref.needed_by)]  # the date they need it by, agreed to
+        elif yes.end() == end:
             dates = _promised_dates(low, a1, span[1], when)  # the date they asked about
         else:
             d = _date_at(low, yes.end(), end)

@@ -530,3 +530,32 @@ CRITERIA_AND_HANDSHAKES = [
 )
 def test_their_bracketed_must_and_a_handshake(body: str, expected: list) -> None:
     assert needs(body) == expected
+
+
+# Before: a transcript's answer line labelled by our side's role ("Tom (AE):", "Rep:", "AE:")
+# was not ours (only "Me:", "We:", "A:" were): their question stood unanswered.
+OUR_ROLE_ANSWERS = [
+    (
+        "Jane (Acme CTO): Will SCIM be ready by Q2?\nTom (AE): Yes, it will.",
+        [("scim", True, Q2, None)],
+    ),
+    ("Customer: Can you do SCIM by Q2?\nRep: Yes.", [("scim", True, Q2, None)]),
+    ("Prospect: SCIM by Q2?\nAE: Yes, committed.", [("scim", True, Q2, None)]),
+    ("Prospect: SCIM by Q2?\nAE: Q3.", [("scim", True, Q3, None)]),
+    (
+        "[00:12:03] Jane: Will SCIM be ready by Q2?\n[00:12:10] Tom (AE): Yes.",
+        [("scim", True, Q2, None)],
+    ),
+    ("Jane: we need SCIM by Q2\nTom (AE): yes, we can.", [("scim", True, Q2, Q2)]),
+    # ... their side's answer, or a name with no side, is not ours
+    ("Rep: Do you need SCIM by Q2?\nCustomer: Yes.", [("scim", False, None, Q2)]),
+    ("AE: Will you need SCIM by Q2?\nJane: Yes.", [("scim", False, None, Q2)]),
+    ("Jane: Will SCIM be ready by Q2?\nTom: Q3.", [("scim", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), OUR_ROLE_ANSWERS, ids=[c[0] for c in OUR_ROLE_ANSWERS]
+)
+def test_an_answer_labelled_with_our_role_is_ours(body: str, expected: list) -> None:
+    assert needs(body) == expected

@@ -756,15 +756,21 @@ class FakeSalesforce:
             )
 
     def add_rule(
-        self, rule: Callable[[dict, dict], str | None], *, honours_bypass: bool = False
+        self,
+        rule: Callable[[dict, dict], str | None],
+        *,
+        honours_bypass: bool = False,
+        sobject: str = "Opportunity",
     ) -> None:
-        """Another Opportunity validation rule; `honours_bypass`: its formula has
+        """Another validation rule of the org, on Opportunity or on Task (an Activity rule, run
+        for tasks; `old` is {} on a create); `honours_bypass`: its formula has
         `NOT($Permission.Roadmap_Guard_Bypass_Validation)`, as setup's instructions ask."""
 
         def wrapped(old: dict, new: dict) -> str | None:
             return rule(old, new)
 
         wrapped.honours_bypass = honours_bypass  # type: ignore[attr-defined]
+        wrapped.sobject = sobject  # type: ignore[attr-defined]
         with self.lock:
             self.extra_rules.append(wrapped)
 
@@ -1338,9 +1344,21 @@ class FakeSalesforce:
             self._check_fields(sobject, clean, creating=True)
             if sobject == "Task":
                 clean.setdefault("OwnerId", user)  # the creator owns it unless told otherwise
+                self._run_rules(sobject, {}, clean, user)
                 self._check_task_owner(clean["OwnerId"])
             clean["LastModifiedById"] = user
             return self.insert(sobject, clean)
+
+    def _run_rules(self, sobject: str, old: dict, new: dict, user: str) -> None:
+        """The org's other validation rules on this object (`add_rule`)."""
+        for rule in self.extra_rules:
+            if getattr(rule, "sobject", "Opportunity") != sobject:
+                continue
+            if getattr(rule, "honours_bypass", False) and self.has_bypass(user):
+                continue
+            msg = rule(old, new)
+            if msg:
+                raise SalesforceApiError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", msg)
 
     def update(self, sobject: str, record_id: str, values: dict, user: str) -> None:
         with self.lock:
@@ -1374,14 +1392,10 @@ class FakeSalesforce:
                     raise SalesforceApiError(
                         400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", self.validation_message
                     )
-                for rule in self.extra_rules:
-                    if getattr(rule, "honours_bypass", False) and self.has_bypass(user):
-                        continue
-                    msg = rule(rec, new)
-                    if msg:
-                        raise SalesforceApiError(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", msg)
+                self._run_rules(sobject, rec, new, user)
                 self._derive_stage(new, stage_changed=changed_stage and "Probability" not in clean)
             if sobject == "Task":
+                self._run_rules(sobject, rec, new, user)
                 self._check_task_owner(new.get("OwnerId"))
                 new["IsClosed"] = self._status_closed(new.get("Status"))
             new["LastModifiedDate"] = sf_datetime()

@@ -1342,17 +1342,38 @@ class SalesforceConnector:
         if code == "FIELD_CUSTOM_VALIDATION_EXCEPTION":
             # Someone's validation rule refused our own write: retrying cannot change that. Our
             # rule (BLOCK_RULE_NAME) fires only on a StageName change, which we never write, so
-            # the rule is another one of the org's (e.g. "Close Date cannot be in the past").
+            # the rule is another one of the org's (e.g. "Close Date cannot be in the past", or
+            # an Activity rule such as "a task needs a due date").
             rule_messages = "; ".join(
                 str(e.get("message", "")) for e in errs if error_code(e) == code
             )
+            record = {
+                "fields": "the roadmap fields",
+                "task_create": "a new roadmap task",
+                "task_update": "the roadmap task",
+                "followup": "a follow-up task",
+                "note": "the findings note",
+            }.get(role, role)
+            if role == "fields":
+                consequence = "so the roadmap fields (and the block) were not written"
+                rule_object = "Opportunity"
+            else:
+                # A Task or Note is a record of its own: the opportunity's fields are not it, and
+                # saying "the block was not written" sent the admin to the wrong rule.
+                consequence = (
+                    f"so {record} was not {'updated' if role == 'task_update' else 'created'} "
+                    "(the opportunity's roadmap fields are a separate write that this rule does "
+                    "not refuse)"
+                )
+                rule_object = "Note" if role == "note" else "Task (or Activity)"
             error = PermanentError(
-                f"another validation rule refused roadmap-guard's write (FIELD_CUSTOM_VALIDATION_EXCEPTION) on {role} of "
-                f"opportunity {plan['deal_id']} (rule message: {rule_messages or message!r}), so "
-                "the roadmap fields (and the block) were not written. Fix: assign the permission "
-                f"set {PERMISSION_SET_NAME} (it grants the custom permission {BYPASS_PERMISSION}) "
-                f"to the integration user and add NOT($Permission.{BYPASS_PERMISSION}) to that "
-                "validation rule's formula (see docs/salesforce.md)"
+                f"another validation rule refused roadmap-guard's write of {record} on "
+                f"opportunity {plan['deal_id']} (FIELD_CUSTOM_VALIDATION_EXCEPTION, rule "
+                f"message: {rule_messages or message!r}), {consequence}. Fix: assign the "
+                f"permission set {PERMISSION_SET_NAME} (it grants the custom permission "
+                f"{BYPASS_PERMISSION}) to the integration user and add "
+                f"NOT($Permission.{BYPASS_PERMISSION}) to that {rule_object} validation rule's "
+                "formula (see docs/salesforce.md)"
             )
             log.error("salesforce: %s", error)
         if code in GONE_HINT_CODES:

@@ -474,5 +474,7 @@ Next steps in Salesforce Setup
    permission set grants the custom permission {BYPASS_PERMISSION} to the integration user;
    without the clause such a rule refuses roadmap-guard's whole field update, the block is never
    written, and the rep can win the deal. Our own rule {RULE_NAME} must not get it.
+   Do the same for the validation rules on Task and Activity (e.g. "a task needs a due date"):
+   they refuse the roadmap task, which roadmap-guard creates without a due date.
 Fields used: {", ".join(names.all())}; validation rule: Opportunity.{RULE_NAME}.
 """

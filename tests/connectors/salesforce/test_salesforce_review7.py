@@ -4,13 +4,22 @@ and what is written and shown."""
 from __future__ import annotations
 
 import argparse
+import logging
 
+import pytest
 from defusedxml.ElementTree import parse
+from sqlmodel import Session, select
 
 from app.connectors.salesforce import cli
 from app.connectors.salesforce.connector import FieldNames
-from app.connectors.salesforce.setup import build_package, instructions
+from app.connectors.salesforce.setup import BYPASS_PERMISSION, build_package, instructions
+from app.models import DealQueue
 from app.sandbox.salesforce import FakeSalesforce, FakeSalesforceServer
+from tests.connectors.salesforce import test_e2e
+from tests.connectors.salesforce.test_e2e import SEATS, SSO, notify
+
+seeded = test_e2e.seeded  # the end-to-end fixtures: the service and its seeded roadmap
+service = test_e2e.service
 
 NS = {"m": "http://soap.sforce.com/2006/04/metadata"}
 NAMES = FieldNames(
@@ -128,3 +137,34 @@ def test_reps_get_a_read_only_permission_set_for_the_roadmap_fields(
         }
         # The integration set's grants are its own, not overwritten by the reps' set.
         assert srv.fake.permission_set_grants_bypass and srv.fake.permission_set_view_all
+
+
+def _task_needs_a_due_date(old: dict, new: dict) -> str | None:
+    return None if new.get("ActivityDate") else "Every task needs a due date"
+
+
+@pytest.mark.slow
+def test_a_task_rule_refusing_our_task_is_not_reported_as_an_unwritten_block(
+    service, fake, engine, caplog
+):
+    """An org's Activity rule ("every task needs a due date") refused roadmap-guard's task. The
+    deal's error said an Opportunity rule had kept the roadmap fields and the block from being
+    written, and sent the admin to the Opportunity rules, while the block was on the record.
+    It now names the task, says the fields are not what was refused, and where the bypass
+    clause goes."""
+    client, worker = service
+    fake.add_rule(_task_needs_a_due_date, sobject="Task")
+    opp = fake.add_opportunity("Pilot", stage="Negotiation/Review", line_items=[SSO, SEATS])
+    with caplog.at_level(logging.ERROR, logger="app.connectors.salesforce.connector"):
+        notify(client, opp)
+        worker.run_until_empty()
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is True  # the fields did land
+    with Session(engine) as s:
+        error = s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one().last_error
+    assert "a new roadmap task" in error and "Every task needs a due date" in error
+    assert "the block) were not written" not in error
+    assert "separate write" in error
+    assert f"NOT($Permission.{BYPASS_PERMISSION}) to that Task (or Activity) validation rule" in (
+        error
+    )
+    assert any("a new roadmap task" in r.getMessage() for r in caplog.records)

@@ -228,7 +228,10 @@ def _stored_snapshots(
     """Count now, then read the deals chunk by chunk, each chunk in its own short read
     transaction: on SQLite every transaction takes the write lock (BEGIN IMMEDIATE), and a
     long simulation must not hold it against webhooks and the worker."""
-    conditions = [Deal.tracked == True]  # noqa: E712
+    # Only deals read at least once: one queued but not yet read (a webhook or backfill in
+    # flight) has no snapshot to evaluate, and counted in `total` it left `processed` short of
+    # it at the end (the progress read as stuck).
+    conditions = [Deal.tracked == True, Deal.snapshot_at.is_not(None)]  # noqa: E712
     if not include_closed:
         conditions.append(Deal.is_closed == False)  # noqa: E712
     total = session.execute(select(func.count()).select_from(Deal).where(*conditions)).scalar_one()

@@ -533,3 +533,17 @@ def test_a_number_for_today_is_refused_not_read_as_unix_time(client, api_key):
     assert r.status_code == 422, r.text
     error = r.json()["detail"][0]
     assert error["loc"] == ["body", "today"] and "YYYY-MM-DD" in error["msg"]
+
+
+def test_a_deal_queued_but_not_read_yet_is_not_counted_in_the_total(client, api_key, engine):
+    """A deal a webhook queued but no worker has read has no snapshot: `total` counted it and
+    `processed` could never reach `total` (the progress read as stuck short of the end)."""
+    seed(engine)
+    with Session(engine) as s:
+        s.add(Deal(crm="test", deal_id="d-queued"))  # tracked, never read
+        s.commit()
+    r = client.post(
+        "/api/v1/rules/simulate", json={"rules": [BETA_WARN]}, headers=api_key("revops")
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["processed"] == r.json()["total"] == 3

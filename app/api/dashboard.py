@@ -56,6 +56,7 @@ templates.env.globals["approver_of"] = approver_of
 CHART_FEATURES = 20
 TABLE_ROWS = 50
 FEATURE_ROWS = 200
+HISTORY_ROWS = 50  # a deal's latest evaluations and write-backs
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -439,5 +440,9 @@ def deal_page(crm: str, deal_id: str, request: Request, session: SessionDep, set
             {"principal": principal, "what": f"deal {deal_id} in {crm}"},
             status_code=404,
         )
-    detail = queries.deal_detail(session, crm, deal_id, base_url=settings.public_base_url)
-    return _page(request, "deal.html", {"principal": principal, "d": detail})
+    detail = queries.deal_detail(
+        session, crm, deal_id, base_url=settings.public_base_url, history_limit=HISTORY_ROWS
+    )
+    return _page(
+        request, "deal.html", {"principal": principal, "d": detail, "history_rows": HISTORY_ROWS}
+    )

@@ -543,3 +543,24 @@ def test_the_what_if_says_plainly_when_nothing_would_be_blocked(web, monkeypatch
         "<strong>2</strong> deals would be newly blocked, 3,000 USD of pipeline;"
         " 1 would no longer be blocked (500 USD)."
     )
+
+
+def test_a_deals_history_says_when_it_shows_only_the_latest(web, sqlite_engine, monkeypatch):
+    """A deal evaluated more often than the page lists showed a history that looked whole."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.api import dashboard
+    from app.models import Evaluation
+
+    monkeypatch.setattr(dashboard, "HISTORY_ROWS", 3)
+    page = web.get("/dashboard/deals/hubspot/h2").text  # 2 evaluations, 1 write-back
+    assert len(re.findall(r"<tr><td>2026-", _section(page, 'id="history"'))) == 2
+    assert "more-history" not in page and "more-write-backs" not in page
+    with Session(sqlite_engine) as s:
+        for n in range(3):
+            s.add(Evaluation(crm="hubspot", deal_id="h2", verdict="blocked",
+                             created_at=datetime(2026, 2, 1, tzinfo=UTC) + timedelta(hours=n)))  # fmt: skip
+        s.commit()
+    page = web.get("/dashboard/deals/hubspot/h2").text
+    assert len(re.findall(r"<tr><td>2026-", _section(page, 'id="history"'))) == 3
+    assert "The latest 3 evaluations only." in page and "more-write-backs" not in page

@@ -53,10 +53,14 @@ PERMISSION_SET = PERMISSION_SET_NAME
 # (a refused write leaves the block unwritten, and the deal can then be won).
 BYPASS_PERMISSION = CONNECTOR_BYPASS_PERMISSION
 BYPASS_CLAUSE = f"NOT($Permission.{BYPASS_PERMISSION})"
+# What the rep reads when a won stage is refused (Salesforce allows 255 characters). The block
+# is lifted by roadmap-guard's re-check after the fix, not by the fix itself: told to "then move
+# it to a won stage", a rep who had just edited the note was refused again with nothing saying
+# why, and a note edit is seen by reconciliation, minutes later.
 ERROR_MESSAGE = (
-    "Roadmap Guard: this opportunity depends on roadmap features that are not available. "
-    "Read Roadmap Check Summary and the roadmap task, fix the products or notes, or get a "
-    "product approval, then move it to a won stage."
+    "Roadmap Guard: this deal depends on roadmap features that are not available. Read Roadmap "
+    "Check Summary and the roadmap task. Fix the products or notes, or get a product approval; "
+    "once Roadmap Block clears (usually within minutes), close it again."
 )
 # (object, create, View All Records) with read and edit: the connector reads and updates every
 # opportunity, whatever the org's sharing (View All: a private deal is not hidden from it).

@@ -168,3 +168,18 @@ def test_a_task_rule_refusing_our_task_is_not_reported_as_an_unwritten_block(
         error
     )
     assert any("a new roadmap task" in r.getMessage() for r in caplog.records)
+
+
+def test_the_rule_message_tells_the_rep_to_wait_for_the_block_to_clear(tmp_path):
+    """The validation rule's message told the rep to fix the deal "then move it to a won
+    stage": a rep who had just edited the note and tried again was refused again, with nothing
+    saying that roadmap-guard must re-check the deal first (a note edit is seen by
+    reconciliation, minutes later). It now says to close it once Roadmap Block clears, within
+    Salesforce's 255 characters for a rule message."""
+    build_package(tmp_path, NAMES, ["Closed Won"], "61.0")
+    obj = parse(tmp_path / "objects" / "Opportunity.object").getroot()
+    message = obj.find("m:validationRules/m:errorMessage", NS).text
+    assert len(message) <= 255
+    assert "Roadmap Check Summary" in message  # where to read why
+    assert "once Roadmap Block clears" in message and "minutes" in message
+    assert "then move it to a won stage" not in message

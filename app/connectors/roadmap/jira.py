@@ -140,6 +140,31 @@ LOGIN_FAILED = "AUTHENTICATED_FAILED"
 LOGIN_DENIED = "AUTHENTICATION_DENIED"
 
 
+def _site_link_base(value: Any) -> str | None:
+    """serverInfo's `baseUrl` as the start of every issue link (shown on the dashboard, written
+    into CRM notes), or None: an http(s) URL of a host and nothing else. User-info
+    ("https://acme.atlassian.net@evil.example" opens evil.example), a query or a fragment (the
+    /browse/ path appended to it leaves every link on one page) or characters no URL holds
+    are refused, and the links stay on config.base_url."""
+    if not isinstance(value, str) or not value.isascii() or len(value) > 512:
+        return None
+    if any(c.isspace() or c in '"<>\\`{}|^' or ord(c) < 32 for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # a port that is no number
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if "@" in parts.netloc or parts.query or parts.fragment or "?" in value or "#" in value:
+        return None
+    host = parts.netloc.lower()
+    if host != parts.hostname + ("" if port is None else f":{port}"):
+        return None
+    return value.rstrip("/")
+
+
 class _Shifted(Exception):
     """The search's results changed between two of its pages (the message says how)."""
 
@@ -257,10 +282,8 @@ class JiraSource:
             )
         except SourceStatusError:
             return self.base_url
-        site = body.get("baseUrl") if isinstance(body, dict) else None
-        if isinstance(site, str) and urlsplit(site).scheme in ("http", "https"):
-            return site.rstrip("/")
-        return self.base_url
+        site = _site_link_base(body.get("baseUrl") if isinstance(body, dict) else None)
+        return site or self.base_url
 
     def _check_login(self, response: httpx.Response) -> None:
         """SourceError when Jira says it did not accept the credentials

@@ -110,7 +110,8 @@ class ApprovalPublic(BaseModel):
     feature_key: str | None = Field(description="null: an off-roadmap promise (see rule_id)")
     rule_id: str | None = Field(description="only this rule's finding; null: every rule's")
     promised_date: str | None = Field(
-        description="YYYY-MM-DD: the latest date the approval covers a promise of"
+        description="YYYY-MM-DD: the promised date the approval covers (a promise of another "
+        "date is not covered); null: any date"
     )
     reason: str
     approver: str = Field(description="the approving API key's name")

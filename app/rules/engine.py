@@ -1017,8 +1017,11 @@ def _grant_for(
 ) -> ApprovalGrant | None:
     """A grant covers a finding for its feature (and rule, if it names one) of the rules it
     was given for; an off-roadmap grant only the sentences it was given for; a grant given for a
-    promised date does not cover a later promise. So a feature cancelled after an approval of
-    its late date, or a second off-roadmap promise, blocks again: nobody approved those."""
+    promised date covers a promise of that date only. So a feature cancelled after an approval
+    of its late date, a second off-roadmap promise, or the promise moved to another date blocks
+    again: nobody approved those. (An earlier date was covered: product approved "by June",
+    the rep then promised "by March", a date product never agreed to and riskier, and the
+    deal could close on it.)"""
     for grant in approvals:  # sorted by id: the oldest matching grant is named
         if grant.feature_key != finding.feature_key:
             continue
@@ -1031,7 +1034,7 @@ def _grant_for(
         if (
             grant.promised_date is not None
             and promised_date is not None
-            and promised_date > grant.promised_date
+            and promised_date != grant.promised_date
         ):
             continue
         return grant

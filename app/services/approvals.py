@@ -328,7 +328,7 @@ def _what_it_covers(
 
     Refuses an approval that would cover nothing: 409 when active approvals already cover what
     it names, 422 when there is nothing to approve (no warning or block on the feature; a
-    `promised_date` before the promise made). Both were accepted as "active": the first then
+    `promised_date` other than the promise's). Both were accepted as "active": the first then
     lifted a block that appeared later, and the second sat beside the block it did not lift
     and made the right approval a 409."""
     from app.services.pipeline import EvaluationContext
@@ -386,16 +386,18 @@ def _what_it_covers(
             "there stops the deal",
             input=grant.feature_key or grant.rule_id,
         )
-    promised = [
-        r.promised_date
-        for r in result.references
-        if r.feature_key == grant.feature_key and r.promised_date is not None
-    ]
-    latest = max(promised).isoformat() if promised else "a later date"
+    promised = sorted(
+        {
+            r.promised_date
+            for r in result.references
+            if r.feature_key == grant.feature_key and r.promised_date is not None
+        }
+    )
+    dates = " or ".join(d.isoformat() for d in promised) or "another date"
     raise InvalidRequest.at(
         ("promised_date",),
-        f"is before the date the deal promises ({latest}): this approval would cover no "
-        f"finding; approve {latest} or leave promised_date out",
+        f"is not the date the deal promises ({dates}): this approval would cover no finding; "
+        f"approve {dates} or leave promised_date out",
         input=grant.promised_date.isoformat() if grant.promised_date else None,
     )
 

@@ -578,3 +578,20 @@ def test_a_deal_id_pasted_with_whitespace_names_the_deal(web, pipeline, api_key)
     r = web.post("/api/v1/approvals", json=_body(deal_id=" D1\n", crm="test "), headers=h)
     assert r.status_code == 201, r.text
     assert (r.json()["crm"], r.json()["deal_id"]) == ("test", "D1")
+
+
+def test_a_promise_moved_earlier_than_the_approved_date_blocks_again(late):
+    """Approved: SSO promised by March 2030. The rep then promises January 2030, a date product
+    never agreed to (riskier: less time to build it): it was still covered and the deal could
+    close on it. An approval for a later date than the promise is refused, naming the date."""
+    late["put"]("D1", "We promised SSO by March 2030.")
+    later = _approve(late, deal_id="D1", feature_key="sso", promised_date="2030-06-30")
+    assert later.status_code == 422, later.text
+    assert "is not the date the deal promises (2030-03-31)" in later.json()["error"]["message"]
+    r = _approve(late, deal_id="D1", feature_key="sso", promised_date="2030-03-31")
+    assert r.status_code == 201, r.text
+    assert late["verdict"]("D1") == "warning"
+
+    late["put"]("D1", "We promised SSO by January 2030.")
+
+    assert late["verdict"]("D1") == "blocked"

@@ -511,6 +511,12 @@ def test_approval_lifts_a_block_and_names_the_approver(
             ApprovalGrant(id=1, feature_key="scim", approver="a", promised_date=date(2027, 3, 31)),
             False,
         ),
+        # approved for Q3: the note promises Q2, an earlier date nobody approved (it was
+        # covered: the deal could close on a riskier promise than the one approved)
+        (
+            ApprovalGrant(id=1, feature_key="scim", approver="a", promised_date=date(2027, 9, 30)),
+            False,
+        ),
     ],
 )
 def test_approval_matching(

@@ -528,7 +528,9 @@ def parse_soql(text: str) -> _Query:
 
 @dataclass
 class Fault:
-    kind: str  # limit | concurrent_limit | unavailable | error | timeout (not for subrequests)
+    # limit | concurrent_limit | api_disabled | org_api_disabled | unavailable | error |
+    # timeout (not for subrequests)
+    kind: str
     remaining: int
     match: str | None = None  # substring of the request path (None: any)
     # A Composite subrequest's own failure (the call answers 200, that subresponse fails);
@@ -548,6 +550,20 @@ _FAULT_ANSWERS: dict[str, tuple[int, list[dict]]] = {
             {
                 "message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
                 "errorCode": "REQUEST_LIMIT_EXCEEDED",
+            }
+        ],
+    ),
+    # The integration user's profile lost API Enabled; the org's edition has no API.
+    "api_disabled": (
+        403,
+        [{"message": "API is disabled for this User", "errorCode": "API_CURRENTLY_DISABLED"}],
+    ),
+    "org_api_disabled": (
+        403,
+        [
+            {
+                "message": "The REST API is not enabled for this Organization.",
+                "errorCode": "API_DISABLED_FOR_ORG",
             }
         ],
     ),

@@ -48,6 +48,17 @@ MISSING_CODES = {
 
 # Field-level security refusing our write: "Unable to create/update fields: Roadmap_Block__c".
 FIELD_ACCESS_CODES = frozenset(("INVALID_FIELD_FOR_INSERT_UPDATE",))
+# API access itself refused (403), for every call whatever the deal: the org's configuration,
+# held like refused credentials (they were PermanentErrors: every deal in flight went dead and
+# had to be replayed once the admin fixed it), with what the admin must change.
+API_ACCESS_FIXES = {
+    # "API is disabled for this User": the user's profile and permission sets lack API Enabled.
+    "API_CURRENTLY_DISABLED": "the integration user may not use the API: give it the API "
+    "Enabled permission (its profile, or a permission set)",
+    # "The REST API is not enabled for this Organization.": the edition has no API access.
+    "API_DISABLED_FOR_ORG": "this org's edition has no API access (Enterprise, Unlimited, "
+    "Performance and Developer include it; Professional only with the API add-on)",
+}
 
 
 class RequestLimitExceeded(TransientError):
@@ -110,6 +121,10 @@ def classify(code: str, message: str, *, status: int | None = None) -> Connector
         )
     # a per-record message already reads "CODE: ..." (connector._settle_result): not twice
     detail = message if message.startswith(f"{code}:") else f"{code}: {message}"
+    if code in API_ACCESS_FIXES:
+        return CredentialsError(
+            f"Salesforce refused API access: {detail} ({API_ACCESS_FIXES[code]})"
+        )
     if code in FIELD_ACCESS_CODES:
         # Field-level security on our own fields (a permission set removed): Salesforce refuses
         # the whole record, so no block reached it and the validation rule let the deal close.

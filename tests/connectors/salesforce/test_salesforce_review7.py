@@ -10,11 +10,13 @@ import pytest
 from defusedxml.ElementTree import parse
 from sqlmodel import Session, select
 
+from app.connectors.base import CredentialsError
 from app.connectors.salesforce import cli
 from app.connectors.salesforce.connector import FieldNames
 from app.connectors.salesforce.setup import BYPASS_PERMISSION, build_package, instructions
+from app.jobs.types import Outcome
 from app.models import DealQueue
-from app.sandbox.salesforce import FakeSalesforce, FakeSalesforceServer
+from app.sandbox.salesforce import FakeSalesforce, FakeSalesforceServer, Fault
 from tests.connectors.salesforce import test_e2e
 from tests.connectors.salesforce.test_e2e import SEATS, SSO, notify
 
@@ -183,3 +185,22 @@ def test_the_rule_message_tells_the_rep_to_wait_for_the_block_to_clear(tmp_path)
     assert "Roadmap Check Summary" in message  # where to read why
     assert "once Roadmap Block clears" in message and "minutes" in message
     assert "then move it to a won stage" not in message
+
+
+@pytest.mark.parametrize(
+    ("kind", "fix"),
+    [("api_disabled", "API Enabled permission"), ("org_api_disabled", "edition has no API access")],
+)
+def test_api_access_refused_holds_the_deals_and_says_what_to_change(connector, fake, kind, fix):
+    """403 API_CURRENTLY_DISABLED ("API is disabled for this User": the integration user's
+    profile lost API Enabled) or API_DISABLED_FOR_ORG refuses every call, whatever the deal. It
+    was a PermanentError: every deal in flight went dead, to be replayed one by one once the
+    admin fixed it. It is the org's configuration: held like refused credentials, with the fix."""
+    opp = fake.add_opportunity("Deal")
+    fake.faults.append(Fault(kind, remaining=100))
+    with pytest.raises(CredentialsError) as info:
+        connector.read_deals([opp])
+    assert info.value.hold and fix in str(info.value)
+    assert Outcome.from_exception(info.value).kind == "retry"
+    fake.faults.clear()  # the admin fixes it: the held deals go through by themselves
+    assert connector.read_deals([opp])[opp].deal_id == opp

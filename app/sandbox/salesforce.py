@@ -95,6 +95,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 from app.connectors.salesforce.ids import to18
 
@@ -645,6 +646,8 @@ class FakeSalesforce:
         # whose assigned permission set has View All Records on Opportunity (setup's does).
         self.private_opportunities: set[str] = set()
         self.permission_set_view_all = roadmap_fields_installed
+        # Apex test methods that fail when a deploy runs them: (class, method, message).
+        self.apex_test_failures: list[tuple[str, str, str]] = []
         # Other deployed permission sets (setup's Roadmap_Guard_Sales_Read): name → field →
         # (readable, editable).
         self.permission_sets: dict[str, dict[str, tuple[bool, bool]]] = {}
@@ -2064,13 +2067,22 @@ class FakeSalesforce:
                         "least 75% test coverage is required.",
                     )
                 )
+            # A test method that fails in this org (e.g. one of its own rules or triggers refuses
+            # the test's insert): reported under runTestResult, and the deploy fails.
+            test_failures = [f for f in self.apex_test_failures if f[0] in tested]
             source = classes.get(NOTES_CLASS, "")
             if source and f"@RestResource(urlMapping='/{NOTES_MAPPING}')" not in source:
                 errors.append((f"classes/{NOTES_CLASS}.cls", "unexpected urlMapping"))
-            elif source and not errors and not check_only:
+            elif source and not errors and not test_failures and not check_only:
                 self.notes_resource_installed = True
+        else:
+            test_failures = []
         async_id = f"0Af{next(self._seq):012d}"
-        self.deployments[async_id] = {"errors": errors, "components": components}
+        self.deployments[async_id] = {
+            "errors": errors,
+            "components": components,
+            "test_failures": test_failures,
+        }
         return async_id
 
     def deploy_status_xml(self, async_id: str) -> str:
@@ -2082,14 +2094,32 @@ class FakeSalesforce:
             f"<problemType>Error</problemType><problem>{p}</problem></componentFailures>"
             for f, p in dep["errors"]
         )
-        status = "Failed" if dep["errors"] else "Succeeded"
+        tests = dep.get("test_failures") or []
+        # DeployResult.details.runTestResult.failures (RunTestFailure: name, methodName,
+        # message, stackTrace), as the Metadata API reports a failed Apex test.
+        test_xml = (
+            "<runTestResult>"
+            + "".join(
+                f"<failures><name>{xml_escape(c)}</name><methodName>{xml_escape(m)}</methodName>"
+                f"<message>{xml_escape(msg)}</message>"
+                f"<stackTrace>Class.{xml_escape(c)}.{xml_escape(m)}: line 1, column 1</stackTrace>"
+                "</failures>"
+                for c, m, msg in tests
+            )
+            + f"<numFailures>{len(tests)}</numFailures><numTestsRun>{len(tests)}</numTestsRun>"
+            "</runTestResult>"
+            if tests
+            else ""
+        )
+        ok = not dep["errors"] and not tests
+        status = "Succeeded" if ok else "Failed"
         return (
             '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
             'xmlns="http://soap.sforce.com/2006/04/metadata"><soapenv:Body><checkDeployStatusResponse><result>'
-            f"<id>{async_id}</id><done>true</done><status>{status}</status><success>{str(not dep['errors']).lower()}</success>"
+            f"<id>{async_id}</id><done>true</done><status>{status}</status><success>{str(ok).lower()}</success>"
             f"<numberComponentErrors>{len(dep['errors'])}</numberComponentErrors><numberComponentsDeployed>{dep['components'] - len(dep['errors'])}</numberComponentsDeployed>"
-            f"<numberComponentsTotal>{dep['components']}</numberComponentsTotal><numberTestErrors>0</numberTestErrors><numberTestsCompleted>0</numberTestsCompleted><numberTestsTotal>0</numberTestsTotal>"
-            f"<details>{failures}</details></result></checkDeployStatusResponse></soapenv:Body></soapenv:Envelope>"
+            f"<numberComponentsTotal>{dep['components']}</numberComponentsTotal><numberTestErrors>{len(tests)}</numberTestErrors><numberTestsCompleted>{len(tests)}</numberTestsCompleted><numberTestsTotal>{len(tests)}</numberTestsTotal>"
+            f"<details>{failures}{test_xml}</details></result></checkDeployStatusResponse></soapenv:Body></soapenv:Envelope>"
         )
 
 

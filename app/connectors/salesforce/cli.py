@@ -137,9 +137,26 @@ def run(args: argparse.Namespace, settings=None) -> int:
                     progress=lambda state: (bar.set_postfix_str(state), bar.update(1)),
                 )
             print(f"deployment {result['id']}: {result.get('state')}")
+            reported = 0
             for err in (result.get("deployment_detail") or {}).get("errors") or []:
                 print(f"  {err.get('file')}: {err.get('message')}", file=sys.stderr)
+                reported += 1
+            # A failed Apex test fails the whole deploy (nothing is saved) and is reported apart
+            # from the components: without it the admin read "Failed" and nothing else.
+            for err in (result.get("unit_test_detail") or {}).get("errors") or []:
+                print(
+                    f"  Apex test {err.get('class')}.{err.get('method')} failed: "
+                    f"{err.get('message')}",
+                    file=sys.stderr,
+                )
+                reported += 1
             if result.get("state") != "Succeeded":
+                if not reported:
+                    print(
+                        f"  no failure was reported ({result.get('state_detail') or 'no detail'});"
+                        f" see Setup > Deployment Status, deployment {result['id']}",
+                        file=sys.stderr,
+                    )
                 return 1
         if connector is not None:
             # describe() answers for whoever these credentials log in as: name that user.

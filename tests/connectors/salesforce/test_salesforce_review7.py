@@ -204,3 +204,35 @@ def test_api_access_refused_holds_the_deals_and_says_what_to_change(connector, f
     assert Outcome.from_exception(info.value).kind == "retry"
     fake.faults.clear()  # the admin fixes it: the held deals go through by themselves
     assert connector.read_deals([opp])[opp].deal_id == opp
+
+
+def test_a_failing_apex_test_is_named_when_the_deploy_fails(tmp_path, sf_overrides, capsys):
+    """`setup salesforce --deploy` runs RoadmapGuardNotesTest; in an org whose own rule or
+    trigger refuses the test's note, the test fails and so does the whole deploy. The admin
+    read "deployment ...: Failed" and nothing else: only component failures were printed, and
+    Salesforce reports a failed test apart from them (runTestResult). It is now printed."""
+    with FakeSalesforceServer(
+        FakeSalesforce(
+            roadmap_fields_installed=False,
+            validation_rule_active=False,
+            notes_resource_installed=False,
+        )
+    ) as srv:
+        srv.fake.apex_test_failures.append(
+            (
+                "RoadmapGuardNotesTest",
+                "returnsTheFullBodyOfLongNotes",
+                "System.DmlException: Insert failed. First exception on row 0; first error: "
+                "FIELD_CUSTOM_VALIDATION_EXCEPTION, Notes need a category: []",
+            )
+        )
+        assert (
+            cli.run(_deploy_args(tmp_path / "deploy"), settings=_settings(srv, sf_overrides)) == 1
+        )
+        captured = capsys.readouterr()
+        assert "Failed" in captured.out
+        assert (
+            "Apex test RoadmapGuardNotesTest.returnsTheFullBodyOfLongNotes failed: "
+            "System.DmlException" in captured.err
+        )
+        assert "Notes need a category" in captured.err

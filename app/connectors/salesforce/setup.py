@@ -78,6 +78,20 @@ USER_PERMISSIONS = ("EditTask",)
 # rule's message tells them to read. Read-only: a rep who could clear Roadmap Block could close.
 SALES_PERMISSION_SET = "Roadmap_Guard_Sales_Read"
 STATUS_VALUES = ("clear", "warning", "blocked")
+# What a rep reads behind the field's (i) (inlineHelpText, at most 510 characters). Roadmap
+# Checked At moves only when the verdict, summary or block changes (each write moves the
+# opportunity's LastModifiedDate): read as "last checked", a date weeks old looked like a deal
+# roadmap-guard had stopped checking.
+CHECKED_AT_HELP = (
+    "When roadmap-guard last changed the roadmap status, summary or block on this opportunity. "
+    "It re-checks on every change to the deal and whenever the roadmap changes; a re-check that "
+    "finds nothing new leaves this date as it is."
+)
+BLOCK_HELP = (
+    "Checked while this deal depends on roadmap features that cannot be promised: it cannot be "
+    "moved to a won stage. Only roadmap-guard sets or clears it, after it re-checks the deal; "
+    "read Roadmap Check Summary for why."
+)
 NOTES_CLASS = "RoadmapGuardNotes"
 NOTES_TEST_CLASS = "RoadmapGuardNotesTest"
 APEX_TESTS = [NOTES_TEST_CLASS]  # RunSpecifiedTests: the org's other tests are not ours to run
@@ -230,6 +244,7 @@ def _field_xml(names: FieldNames) -> str:
         <fullName>{names.block}</fullName>
         <defaultValue>false</defaultValue>
         <description>Set by roadmap-guard while the deal depends on features that cannot be promised; the validation rule {RULE_NAME} refuses won stages while it is set.</description>
+        <inlineHelpText>{escape(BLOCK_HELP)}</inlineHelpText>
         <label>Roadmap Block</label>
         <trackHistory>false</trackHistory>
         <type>Checkbox</type>
@@ -237,6 +252,7 @@ def _field_xml(names: FieldNames) -> str:
     <fields>
         <fullName>{names.checked_at}</fullName>
         <description>When roadmap-guard last changed this record's roadmap fields.</description>
+        <inlineHelpText>{escape(CHECKED_AT_HELP)}</inlineHelpText>
         <label>Roadmap Checked At</label>
         <required>false</required>
         <trackHistory>false</trackHistory>

@@ -236,3 +236,24 @@ def test_a_failing_apex_test_is_named_when_the_deploy_fails(tmp_path, sf_overrid
             "System.DmlException" in captured.err
         )
         assert "Notes need a category" in captured.err
+
+
+def test_checked_at_and_block_say_what_they_mean_to_the_rep(tmp_path):
+    """Roadmap Checked At moves only when roadmap-guard changes what the record shows; with no
+    help text a rep read a weeks-old date as a deal nobody had checked since. Roadmap Block had
+    no help either. Both now carry inline help (at most 510 characters)."""
+    build_package(tmp_path, NAMES, ["Closed Won"], "61.0")
+    obj = parse(tmp_path / "objects" / "Opportunity.object").getroot()
+    help_text = {
+        f.findtext("m:fullName", namespaces=NS): f.findtext("m:inlineHelpText", namespaces=NS)
+        for f in obj.findall("m:fields", NS)
+    }
+    checked = help_text["Roadmap_Checked_At__c"]
+    assert checked and "finds nothing new leaves this date" in checked and len(checked) <= 510
+    block = help_text["Roadmap_Block__c"]
+    assert block and "won stage" in block and "Only roadmap-guard" in block and len(block) <= 510
+    # The schema's element order: inlineHelpText between description and label.
+    for f in obj.findall("m:fields", NS):
+        tags = [child.tag.split("}")[1] for child in f]
+        if "inlineHelpText" in tags:
+            assert tags.index("description") < tags.index("inlineHelpText") < tags.index("label")

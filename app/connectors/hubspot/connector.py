@@ -1262,7 +1262,22 @@ class HubSpotConnector:
 
     def missing_deal_ids(self, deal_ids: Sequence[str]) -> set[str]:
         """The deals of `deal_ids` HubSpot no longer has (deleted, or merged into another):
-        one deals batch read per 100 (the reconciliation's sweep of tracked deals)."""
+        one deals batch read per 100 (the reconciliation's sweep of tracked deals).
+
+        Not while the token reads another portal than HUBSPOT_PORTAL_ID (a sandbox's token, a
+        token swapped in another deployment's): every tracked deal is missing from that one,
+        and the sweep stopped tracking them all, a thousand a run, dropping them from every
+        total and their dependencies for good (a deal is tracked again only once it changes).
+        Raised instead (the sweep tries again next run)."""
+        facts = self.account.facts()
+        actual = facts.portal_id if facts is not None else None
+        if self.portal_id and actual and str(self.portal_id) != actual:
+            raise PermanentError(
+                f"HUBSPOT_ACCESS_TOKEN reads portal {actual}, not HUBSPOT_PORTAL_ID "
+                f"{self.portal_id}: whether the tracked deals still exist cannot be told with "
+                "it, so none is taken for deleted; set the token (or HUBSPOT_PORTAL_ID) of the "
+                "portal the deals are in"
+            )
         return self._missing_deals(deal_ids)
 
     def _missing_deals(self, deal_ids: Sequence[str]) -> set[str]:

@@ -974,7 +974,11 @@ def evaluate(
             hits.append((rank, i, rule_id, len(hits), finding, ref.promised_date))
     del deal[REFS]
 
-    grants = sorted(approvals, key=lambda g: g.id)
+    # an approval kept past its expiry for the deal signed under it counts only while the deal
+    # is won (reopened, it is open business again)
+    grants = sorted(
+        (g for g in approvals if not g.signed_only or snapshot.stage.is_won), key=lambda g: g.id
+    )
     if grants:
         for *_, finding, promised_date in hits:
             grant = _grant_for(finding, promised_date, grants)

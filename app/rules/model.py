@@ -188,7 +188,7 @@ class ApprovalGrant(_Model):
 
     `rule_ids`: the rules whose findings it was given for (None: any rule, as approvals made
     before they were recorded); `evidence`: for an off-roadmap promise (no feature), the
-    sentences it was given for (None: any)."""
+    sentences it was given for (None: any); `signed_only`: see below."""
 
     id: int
     feature_key: str | None = None
@@ -197,6 +197,9 @@ class ApprovalGrant(_Model):
     promised_date: date | None = None
     rule_ids: list[str] | None = None
     evidence: list[str] | None = None
+    # Expired, kept for the deal signed under it (the ledger names it): counts only while the
+    # deal is won (`services.pipeline.grants_by_deal`).
+    signed_only: bool = False
 
 
 class EvaluationResult(_Model):

@@ -44,7 +44,15 @@ from app.connectors.base import (
 from app.db import insert_rows, session_scope
 from app.jobs.queue import SNAPSHOT_ONLY_REASONS, enqueue_deals
 from app.jobs.types import Outcome, QueueItem
-from app.models import Approval, Deal, DealFeature, Evaluation, WriteBackLog, utcnow
+from app.models import (
+    Approval,
+    Commitment,
+    Deal,
+    DealFeature,
+    Evaluation,
+    WriteBackLog,
+    utcnow,
+)
 from app.models.types import as_utc, storable_model
 from app.rules.model import (
     ApprovalGrant,
@@ -775,25 +783,42 @@ def rules_version(rules) -> str:
 def grants_by_deal(
     session: Session, crm: str, deal_ids: Iterable[str], now: datetime
 ) -> dict[str, list[ApprovalGrant]]:
-    """Active approvals for many deals in one query (expired and revoked ones do not count)."""
+    """Active approvals for many deals in one query (expired and revoked ones do not count),
+    and, for a deal signed under an approval, that approval however long ago it expired: the
+    ledger's entries of the win name it (`Commitment.approval_id`, not withdrawn). A signed
+    deal re-read after the expiry (a rep's edit, a ledger follow-up) dropped it and showed
+    `blocked` in the CRM on business already signed, as the expiry job itself no longer does.
+    Such a grant is `signed_only`: the engine counts it only while the deal is won (reopened,
+    the deal is open business again). Revoked still does not count."""
     ids = list(deal_ids)
     grants: dict[str, list[ApprovalGrant]] = defaultdict(list)
     if not ids:
         return grants
+    signed_under = select(Commitment.approval_id).where(
+        Commitment.crm == crm,
+        Commitment.deal_id.in_(ids),
+        Commitment.withdrawn_at.is_(None),
+        Commitment.approval_id.is_not(None),
+    )
     rows = session.exec(
         select(Approval).where(
             Approval.crm == crm,
             Approval.deal_id.in_(ids),
             Approval.revoked_at.is_(None),
-            or_(Approval.expires_at.is_(None), Approval.expires_at > now),
+            or_(
+                Approval.expires_at.is_(None),
+                Approval.expires_at > now,
+                Approval.id.in_(signed_under),
+            ),
         )
     )
     for row in rows:
-        grants[row.deal_id].append(grant_of(row))
+        expired = row.expires_at is not None and as_utc(row.expires_at) <= now
+        grants[row.deal_id].append(grant_of(row, signed_only=expired))
     return grants
 
 
-def grant_of(row: Approval) -> ApprovalGrant:
+def grant_of(row: Approval, *, signed_only: bool = False) -> ApprovalGrant:
     """The engine's view of an approval row: what it covers (see engine._grant_for)."""
     covers = row.covers
     return ApprovalGrant(
@@ -806,6 +831,7 @@ def grant_of(row: Approval) -> ApprovalGrant:
         evidence=None
         if covers is None or row.feature_key is not None
         else [c.get("evidence") for c in covers],
+        signed_only=signed_only,
     )
 
 

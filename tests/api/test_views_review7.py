@@ -350,3 +350,51 @@ def test_the_approvals_list_takes_an_approver_in_any_case_and_a_pasted_deal_id(
         r = client.get(f"/api/v1/approvals?{query}", headers=h)
         assert r.status_code == 200, r.text
         assert [a["deal_id"] for a in r.json()["items"]] == ["D9"], query
+
+
+def test_a_signed_deal_read_after_its_approval_expired_stays_as_signed(
+    web, engine, settings, pipeline, crm, api_key
+):
+    """Won under an approval, the approval expiring later: the expiry job leaves it, but the
+    next read of the signed deal (the rep edits it, a ledger follow-up) dropped the expired
+    approval and wrote `blocked` to the CRM on business already signed."""
+    assert _approve(web, api_key).status_code == 201
+    _process(pipeline, "approval")
+    with Session(engine) as s:
+        snapshot = DealSnapshot.model_validate(s.exec(select(Deal)).one().snapshot)
+    won = snapshot.model_copy(update={"stage": WON})
+    crm.put_deal(won)
+    _process(pipeline, "webhook")
+    with Session(engine) as s:
+        s.execute(update(Approval).values(expires_at=utcnow() - timedelta(seconds=1)))
+        s.commit()
+
+    crm.put_deal(won.model_copy(update={"name": "Acme (renamed)"}))  # the rep edits it
+    _process(pipeline, "webhook")
+
+    props = _crm_properties(engine)
+    assert props["status"] == "warning" and props["block"] is False and "pat" in props["summary"]
+    with Session(engine) as s:
+        assert s.exec(select(Deal)).one().verdict == "warning"
+
+
+def test_an_expired_approval_does_not_cover_a_deal_reopened_after_its_win(
+    web, engine, settings, pipeline, crm, api_key
+):
+    """Taken out of won (its ledger entries withdrawn), the deal is open business again: an
+    expired approval covers it no more."""
+    assert _approve(web, api_key).status_code == 201
+    _process(pipeline, "approval")
+    with Session(engine) as s:
+        snapshot = DealSnapshot.model_validate(s.exec(select(Deal)).one().snapshot)
+    crm.put_deal(snapshot.model_copy(update={"stage": WON}))
+    _process(pipeline, "webhook")
+    with Session(engine) as s:
+        s.execute(update(Approval).values(expires_at=utcnow() - timedelta(seconds=1)))
+        s.commit()
+
+    crm.put_deal(snapshot.model_copy(update={"stage": OPEN}))  # reopened
+    _process(pipeline, "webhook")
+
+    with Session(engine) as s:
+        assert s.exec(select(Deal)).one().verdict == "blocked"

@@ -240,9 +240,16 @@ def expire_due(session: Session, since: datetime | None, now: datetime) -> dict[
             after=_audit_view(row),
         )
         by_crm[row.crm].add(row.deal_id)
+    from app.services.pipeline import lock_deals
+
+    open_ids = {crm: _open_deals(session, crm, ids) for crm, ids in sorted(by_crm.items())}
+    # Every CRM's deal rows first, in one id order across CRMs (as the fan-out and the worker
+    # take them): locked CRM by CRM, expiries on two CRMs could deadlock on PostgreSQL with a
+    # fan-out holding some of the same rows.
+    lock_deals(session, open_ids)
     changed: dict[str, list[str]] = {}
-    for crm, ids in by_crm.items():
-        changed[crm] = reevaluate_and_enqueue(session, crm, _open_deals(session, crm, ids))
+    for crm, ids in open_ids.items():
+        changed[crm] = reevaluate_and_enqueue(session, crm, ids)
     return changed
 
 

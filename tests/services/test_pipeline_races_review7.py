@@ -248,3 +248,64 @@ def test_an_approval_revoked_while_a_worker_stores_a_newer_read_keeps_the_newer_
         )
 
     assert _state(engine) == ("clear", [])
+
+
+def test_approvals_expiring_on_two_crms_and_a_recheck_of_the_same_deals_do_not_deadlock(world):
+    """expire_due locked each CRM's deals in turn (the first approval's CRM first), so a deal
+    of CRM "aaa" with a higher row id was taken before one of CRM "zzz" with a lower id, while
+    a fan-out takes every CRM's rows in one id order: each held what the other waited for."""
+    from datetime import UTC, datetime
+
+    from app.models import Approval
+    from app.services import approvals
+    from app.services.pipeline import apply_snapshot
+
+    engine, _crm, _pipeline = world
+    now = datetime.now(UTC)
+    with Session(engine) as s:
+        for crm in ("zzz", "aaa"):  # zzz's row first: the lower id
+            deal = Deal(crm=crm, deal_id="D1")
+            apply_snapshot(deal, _snapshot("D1", SSO_LINE).model_copy(update={"crm": crm}), now)
+            s.add(deal)
+            s.flush()
+        for crm in ("aaa", "zzz"):  # aaa's approval first: its CRM was locked first
+            s.add(
+                Approval(crm=crm, deal_id="D1", feature_key="sso", reason="r", approver="pat",
+                         expires_at=now - timedelta(seconds=5))
+            )  # fmt: skip
+        s.commit()
+        low = s.exec(select(Deal).where(Deal.crm == "zzz")).one().id
+        high = s.exec(select(Deal).where(Deal.crm == "aaa")).one().id
+    assert low < high
+    out: dict = {}
+
+    def expiry() -> None:
+        with Session(engine) as s:
+            try:
+                approvals.expire_due(s, now - timedelta(minutes=1), now)
+                s.commit()
+                out["expiry"] = "ok"
+            except Exception as exc:
+                s.rollback()
+                out["expiry"] = type(getattr(exc, "orig", exc)).__name__
+
+    with _database_errors(engine) as errors:
+        recheck = Session(engine)  # a fan-out over both CRMs' deals: id order
+        try:
+            lock_deals(recheck, {"zzz": ["D1"]})  # the lower id
+            thread = threading.Thread(target=expiry, name="expiry")
+            thread.start()
+            _wait_for_a_lock_wait(engine)  # the expiry waits for zzz's row
+            lock_deals(recheck, {"aaa": ["D1"]})
+            recheck.commit()
+            out["recheck"] = "ok"
+        except Exception as exc:
+            recheck.rollback()
+            out["recheck"] = type(getattr(exc, "orig", exc)).__name__
+        finally:
+            recheck.close()
+        thread.join(WAIT)
+    assert not thread.is_alive()
+    deadlocks = {str(e) for e in errors if getattr(e, "sqlstate", None) == "40P01"}
+    assert deadlocks == set()
+    assert out == {"recheck": "ok", "expiry": "ok"}

@@ -118,7 +118,9 @@ class WhatIfDeal(BaseModel):
     deal_id: str
     name: str
     owner_name: str | None
+    owner_id: str | None = Field(description="the CRM's owner id (shown where it gives no name)")
     stage_label: str | None
+    stage_id: str | None = Field(description="the CRM's stage id (shown where it gives no label)")
     close_date: date | None
     amount: float | None = Field(description="what the deal adds to pipeline totals")
     currency: str | None
@@ -313,7 +315,9 @@ def run_scenario(
                             deal_id=deal.deal_id,
                             name=deal.name,
                             owner_name=deal.owner_name,
+                            owner_id=deal.owner_id,
                             stage_label=deal.stage_label,
+                            stage_id=deal.stage_id,
                             close_date=deal.close_date,
                             amount=None if amount["amount"] is None else money(amount["amount"]),
                             currency=amount["currency"],

@@ -401,3 +401,28 @@ def test_asking_for_what_the_feature_already_is_changes_nothing(client, api_key,
     assert feature["availability"] == {"before": "coming_soon", "after": "coming_soon"}
     assert body["before"] == body["after"] and body["changed"] == 0
     assert body["items"] == []
+
+
+def test_the_what_if_names_owner_and_stage_ids_where_the_crm_gave_no_names(
+    client, api_key, engine, seeded
+):
+    """The what-if's deals carried no owner or stage id: the dashboard's what-if page showed
+    blank cells for a deal whose owner and stage names the CRM did not give (the sandbox
+    demo's deals), where the other lists show the ids."""
+    from sqlmodel import update
+
+    from app.models import Deal
+
+    with Session(engine) as s:
+        s.exec(update(Deal).where(Deal.deal_id == "D1").values(owner_name=None, stage_label=None))
+        s.commit()
+    headers = api_key("engineering")
+    r = client.post("/api/v1/features/sso/what-if", json={"availability": "never"}, headers=headers)
+    items = {i["deal_id"]: i for i in r.json()["items"]}
+    assert (items["D1"]["owner_id"], items["D1"]["owner_name"]) == ("o1", None)
+    assert items["D1"]["stage_id"] and items["D1"]["stage_label"] is None
+    client.cookies.set("rg_api_key", headers["Authorization"].removeprefix("Bearer "))
+    page = client.get("/dashboard/features/sso/what-if?availability=never")
+    assert page.status_code == 200, page.text
+    row = page.text.split('data-deal="test/D1"', 1)[1].split("</tr>", 1)[0]
+    assert f"<td>{items['D1']['stage_id']}</td><td>o1</td>" in row

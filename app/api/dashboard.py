@@ -74,8 +74,7 @@ def _record_use(request: Request, row: ApiKey) -> None:
     """The key's `last_used_at`, written as the API writes it (at most once a minute, off the
     request's path): a key used only to read the dashboard was listed as never used, the key
     an admin's clean-up revokes first."""
-    if deps._claim_touch(request, row.id, row.last_used_at):
-        deps._touch_pool.submit(deps._touch, request.app.state.engine, row.id)
+    deps.record_key_use(request, row.id, row.last_used_at)
 
 
 def _principal(request: Request) -> Principal | None:

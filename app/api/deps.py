@@ -232,12 +232,18 @@ async def get_principal(
         cache.put(key_hash, *cached)
     principal, last_used_at = cached
     assert principal.key_id is not None
-    if _claim_touch(request, principal.key_id, last_used_at):
-        # Off the request's path: it never waits for this write (on SQLite it would queue
-        # behind the process's other writers), and it happens however the request ends.
-        _touch_pool.submit(_touch, engine, principal.key_id)
+    record_key_use(request, principal.key_id, last_used_at)
     request.state.principal = principal
     return principal
+
+
+def record_key_use(request: Request, key_id: int, last_used_at: datetime | None) -> None:
+    """Record the key's `last_used_at`, at most once a minute per key and app, off the
+    request's path: it never waits for this write (on SQLite it would queue behind the
+    process's other writers), and it happens however the request ends. The API's
+    authentication and the dashboard's sign-in cookie both record use through here."""
+    if _claim_touch(request, key_id, last_used_at):
+        _touch_pool.submit(_touch, request.app.state.engine, key_id)
 
 
 def _lookup_key(engine: Engine, key: str) -> tuple[Principal, datetime | None]:

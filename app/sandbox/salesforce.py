@@ -345,7 +345,11 @@ def _decoded_url(url: str) -> str:
 
 
 # Long text areas the connector writes, with their lengths.
-_TEXT_LIMITS = {("Task", "Description"): 32000, ("Note", "Body"): 32000}
+_TEXT_LIMITS = {
+    ("Task", "Description"): 32000,
+    ("Note", "Body"): 32000,
+    ("Opportunity", "Roadmap_Check_Summary__c"): 4000,
+}
 
 
 class SalesforceApiError(Exception):
@@ -646,6 +650,8 @@ class FakeSalesforce:
         # whose assigned permission set has View All Records on Opportunity (setup's does).
         self.private_opportunities: set[str] = set()
         self.permission_set_view_all = roadmap_fields_installed
+        # Text field lengths (STRING_TOO_LONG past them); an org may make a field shorter.
+        self.text_limits: dict[tuple[str, str], int] = dict(_TEXT_LIMITS)
         # Apex test methods that fail when a deploy runs them: (class, method, message).
         self.apex_test_failures: list[tuple[str, str, str]] = []
         # Other deployed permission sets (setup's Roadmap_Guard_Sales_Read): name → field →
@@ -1303,7 +1309,7 @@ class FakeSalesforce:
                     f"Unable to create/update fields: {name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
                     [name],
                 )
-            limit = _TEXT_LIMITS.get((sobject, name))
+            limit = self.text_limits.get((sobject, name))
             value = values[name]
             if limit is not None and isinstance(value, str) and len(value) > limit:
                 raise SalesforceApiError(

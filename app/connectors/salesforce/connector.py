@@ -130,6 +130,9 @@ GONE_HINT_CODES = {
     "NOT_FOUND",
 }
 DESCRIPTION_MAX = 32000
+SUMMARY_FIELD_LENGTH = 4000  # the LongTextArea setup deploys
+# STRING_TOO_LONG's message: "<field label>: data value too large: <value> (max length=255)".
+MAX_LENGTH_RE = re.compile(r"max length\s*=\s*(\d+)")
 CENT = Decimal("0.01")  # converted amounts are rounded half-up to cents
 
 
@@ -326,6 +329,10 @@ class SalesforceConnector:
         # given tasks until then. Process-local, like the memories above.
         self._inactive_owners: dict[str, float] = {}
         self._inactive_owners_lock = threading.Lock()
+        # The summary field's length, once Salesforce refused a longer value (STRING_TOO_LONG:
+        # SALESFORCE_SUMMARY_FIELD set to an org's own Text(255) field, say): later summaries
+        # are cut to it before they are compared and sent. Process-local, like the memories above.
+        self.summary_max: int = SUMMARY_FIELD_LENGTH
         self.lost_write_retry_seconds = max(
             2 * settings.salesforce_timeout_seconds, UNAVAILABLE_RETRY_SECONDS
         )
@@ -957,7 +964,7 @@ class SalesforceConnector:
             summary = previous.get("summary")
             fields.update(
                 status=previous.get("status"),
-                summary=summary[:4000] if isinstance(summary, str) else summary,
+                summary=self._fit_summary(summary) if isinstance(summary, str) else summary,
                 block=previous.get("block"),
                 checked_at=previous.get("written_at"),
             )
@@ -988,7 +995,7 @@ class SalesforceConnector:
         now = datetime.now(UTC)
         wanted = {
             "status": item.status.value,
-            "summary": item.summary[:4000],
+            "summary": self._fit_summary(item.summary),
             "block": bool(item.block),
         }
         changes = {k: v for k, v in wanted.items() if fields_now.get(k) != v}
@@ -1334,6 +1341,10 @@ class SalesforceConnector:
             plan["outcome"].task_id = None
             plan["outcome"].task_open = False
             return None
+        if code == "STRING_TOO_LONG" and role == "fields":
+            again = self._summary_fallback(op, errs)
+            if again is not None:
+                return again
         if code == INACTIVE_OWNER and role in ("task_create", "task_update", "followup"):
             fallback = self._owner_fallback(op, message)
             if fallback is not False:
@@ -1380,6 +1391,49 @@ class SalesforceConnector:
             suspects.setdefault(plan["deal_id"], (plan, error))
             return None
         self._fail(plan, error)
+        return None
+
+    # --- a summary field shorter than the summary ------------------------------------------
+    def _fit_summary(self, summary: str) -> str:
+        limit = self.summary_max
+        if len(summary) <= limit:
+            return summary
+        return summary[: max(limit - 1, 0)].rstrip() + "\u2026" if limit > 0 else ""
+
+    def _summary_fallback(
+        self, op: tuple[str, dict, dict, str, str | None], errs: list[dict]
+    ) -> tuple[str, dict, dict, str, str | None] | None:
+        """The opportunity update refused with STRING_TOO_LONG on the summary field: the field
+        is shorter than the summary (an org's own Text(255) field as SALESFORCE_SUMMARY_FIELD).
+        Salesforce refuses the whole record, so the block did not land either and the deal could
+        be won; it went dead, and so would every deal with a longer summary. The record is sent
+        again with the summary cut to the length Salesforce states ("max length=255"), and the
+        length is remembered so later writes fit at once. None when that cannot help."""
+        method, record, plan, role, key = op
+        name = self.fields.summary
+        summary = record.get(name)
+        if not isinstance(summary, str):
+            return None
+        for e in errs:
+            if error_code(e) != "STRING_TOO_LONG" or name not in (e.get("fields") or [name]):
+                continue
+            found = MAX_LENGTH_RE.search(str(e.get("message") or ""))
+            if not found or int(found.group(1)) >= len(summary):
+                continue
+            limit = int(found.group(1))
+            if limit < self.summary_max:
+                self.summary_max = limit
+                log.warning(
+                    "salesforce: %s holds at most %d characters (STRING_TOO_LONG): roadmap "
+                    "summaries are cut to fit. Setup's field holds %d",
+                    name,
+                    limit,
+                    SUMMARY_FIELD_LENGTH,
+                )
+            cut = self._fit_summary(summary)
+            if "summary" in plan["field_changes"]:
+                plan["field_changes"]["summary"] = cut
+            return (method, {**record, name: cut}, plan, role, key)
         return None
 
     # --- tasks of inactive owners -----------------------------------------------------------

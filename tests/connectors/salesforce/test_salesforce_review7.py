@@ -257,3 +257,38 @@ def test_checked_at_and_block_say_what_they_mean_to_the_rep(tmp_path):
         tags = [child.tag.split("}")[1] for child in f]
         if "inlineHelpText" in tags:
             assert tags.index("description") < tags.index("inlineHelpText") < tags.index("label")
+
+
+def test_a_short_summary_field_gets_a_cut_summary_and_the_block_still_lands(
+    connector, fake, caplog
+):
+    """SALESFORCE_SUMMARY_FIELD may name an org's own field, e.g. a Text(255). A longer summary
+    made Salesforce refuse the whole opportunity update (STRING_TOO_LONG), so the block never
+    landed and the deal could be won; the deal went dead, as did every deal with a long
+    summary. The summary is now cut to the length Salesforce states and the update sent again;
+    the length is remembered, so the next write fits at once and compares equal."""
+    from dataclasses import replace
+
+    from tests.connectors.salesforce.test_connector import write
+
+    fake.text_limits[("Opportunity", "Roadmap_Check_Summary__c")] = 255
+    opp = fake.add_opportunity("Deal")
+    long_summary = "Blocked by the roadmap check: " + "Single Sign-On, " * 40 + "and more."
+    item = replace(write(opp, connector.read_deals([opp])[opp]), summary=long_summary)
+    with caplog.at_level(logging.WARNING, logger="app.connectors.salesforce.connector"):
+        out = connector.write_back([item])[opp]
+    assert out.error is None, out.error
+    record = fake.opportunity(opp)
+    assert record["Roadmap_Block__c"] is True
+    assert record["Roadmap_Check_Status__c"] == "blocked"
+    shown = record["Roadmap_Check_Summary__c"]
+    assert len(shown) <= 255 and shown.endswith("\u2026")
+    assert long_summary.startswith(shown[:-1])
+    assert out.written["fields"]["summary"] == shown  # what is there, not what was asked
+    assert any("at most 255 characters" in r.getMessage() for r in caplog.records)
+    # The next evaluation with the same verdict finds nothing to change: no write loop.
+    calls = len(fake.calls)
+    again = replace(write(opp, connector.read_deals([opp])[opp]), summary=long_summary)
+    out = connector.write_back([again])[opp]
+    assert out.error is None and "fields" not in out.changes
+    assert len(fake.calls) == calls + 1  # the read only

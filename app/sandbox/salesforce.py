@@ -2056,10 +2056,13 @@ class FakeSalesforce:
                 for n in names
                 if n.startswith("classes/") and n.endswith(".cls")
             }
-            for cls in classes:
+            for cls, source in classes.items():
                 components += 1
                 if f"classes/{cls}.cls-meta.xml" not in names:
                     errors.append((f"classes/{cls}.cls", "missing .cls-meta.xml"))
+                if "ContentNote" in source and not self._has_type("ContentNote"):
+                    # Enhanced Notes turned off: the type does not exist, the class cannot compile.
+                    errors.append((f"classes/{cls}.cls", "Invalid type: ContentNote"))
         if classes:
             # Production runs Apex tests with a deploy that contains Apex: ours names its own.
             level = root.findtext(".//met:testLevel", namespaces=ns) or ""

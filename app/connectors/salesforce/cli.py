@@ -1,4 +1,5 @@
-"""`roadmap-guard setup salesforce [--out DIR] [--won-stage NAME ...] [--deploy] [--check-only]`."""
+"""`roadmap-guard setup salesforce [--out DIR] [--won-stage NAME ...] [--deploy] [--check-only]
+[--without-notes-class]`."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ def register(subparsers) -> None:
         action="store_true",
         help="with --deploy: a check-only deploy (Salesforce validates the package and runs our "
         "Apex test; nothing is saved)",
+    )
+    parser.add_argument(
+        "--without-notes-class",
+        action="store_true",
+        help="leave out the notes Apex class (an org with enhanced Notes turned off, where it "
+        "cannot compile; found by itself with credentials)",
     )
     parser.set_defaults(func=run, _salesforce_parser=parser)
 
@@ -115,7 +122,19 @@ def run(args: argparse.Namespace, settings=None) -> int:
                     file=sys.stderr,
                 )
                 return 2
-        files = build_package(args.out, names, won, settings.salesforce_api_version)
+        # An org with enhanced Notes turned off has no ContentNote type: the notes class would
+        # not compile there, and one component that fails fails the whole deploy (fields and
+        # validation rule included). It has no enhanced notes to read either.
+        notes_class = not getattr(args, "without_notes_class", False)
+        if notes_class and connector is not None and not connector.enhanced_notes_enabled():
+            notes_class = False
+            print(
+                "this org has no enhanced Notes (ContentNote): the notes Apex class is left out "
+                "(classic notes are read as they are)"
+            )
+        files = build_package(
+            args.out, names, won, settings.salesforce_api_version, notes_class=notes_class
+        )
         print(f"wrote {len(files)} files to {args.out}/ (Metadata API format)")
         for path in files:
             print(f"  {path}")
@@ -132,7 +151,7 @@ def run(args: argparse.Namespace, settings=None) -> int:
             api = connector.api
             with tqdm(desc="deploying", unit="poll") as bar:
                 result = deploy_package(
-                    _DeployApi(api, check_only=args.check_only),
+                    _DeployApi(api, check_only=args.check_only, run_tests=notes_class),
                     args.out,
                     progress=lambda state: (bar.set_postfix_str(state), bar.update(1)),
                 )
@@ -181,7 +200,9 @@ def run(args: argparse.Namespace, settings=None) -> int:
                 )
             for name in report.read_only:
                 print(f"  read-only  {name}: {who} cannot write it (permission set)")
-            if connector.notes_resource_available():
+            if not notes_class:
+                print(f"  skipped    Apex REST {NOTES_RESOURCE}: not installed (no enhanced notes)")
+            elif connector.notes_resource_available():
                 print(f"  ok         Apex REST {NOTES_RESOURCE}: long notes are read in batches")
             else:
                 print(
@@ -201,13 +222,16 @@ def run(args: argparse.Namespace, settings=None) -> int:
 
 
 class _DeployApi:
-    def __init__(self, api, *, check_only: bool) -> None:
-        self.api, self.check_only = api, check_only
+    def __init__(self, api, *, check_only: bool, run_tests: bool = True) -> None:
+        self.api, self.check_only, self.run_tests = api, check_only, run_tests
 
     def deploy(self, zip_path: str) -> dict:
         from app.connectors.salesforce.setup import APEX_TESTS
 
-        return self.api.deploy(zip_path, check_only=self.check_only, tests=APEX_TESTS)
+        # Without the notes class the package has no Apex, and so no test to run: naming one
+        # that is not in the org would fail the deploy.
+        tests = APEX_TESTS if self.run_tests else None
+        return self.api.deploy(zip_path, check_only=self.check_only, tests=tests)
 
     def deploy_status(self, async_id: str) -> dict:
         return self.api.deploy_status(async_id)

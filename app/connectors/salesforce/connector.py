@@ -792,6 +792,24 @@ class SalesforceConnector:
                 found.setdefault((note_id, version), previews[note_id])
         return found
 
+    def enhanced_notes_enabled(self) -> bool:
+        """Does the org have enhanced Notes (the ContentNote type)? An org that turned them off
+        answers a ContentNote query with 400 INVALID_TYPE (see `_not_supported`)."""
+        [response] = self.api.composite(
+            "content_note_probe",
+            [
+                subrequest(
+                    "GET", self._query_url("SELECT Id FROM ContentNote LIMIT 1"), "content_notes"
+                )
+            ],
+        )
+        if _not_supported(response):
+            return False
+        error = subresponse_error(response)
+        if error:
+            raise error
+        return True
+
     def notes_resource_available(self) -> bool:
         """Is the notes Apex resource installed and callable (one POST with no ids)?"""
         try:

@@ -285,7 +285,7 @@ def custom_permission_xml() -> str:
 """
 
 
-def permission_set_xml(names: FieldNames) -> str:
+def permission_set_xml(names: FieldNames, *, notes_class: bool = True) -> str:
     perms = "".join(
         f"""
     <fieldPermissions>
@@ -316,12 +316,17 @@ def permission_set_xml(names: FieldNames) -> str:
     </userPermissions>"""
         for name in USER_PERMISSIONS
     )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<PermissionSet xmlns="{MD_NS}">
+    classes = (
+        f"""
     <classAccesses>
         <apexClass>{NOTES_CLASS}</apexClass>
         <enabled>true</enabled>
-    </classAccesses>
+    </classAccesses>"""
+        if notes_class
+        else ""
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<PermissionSet xmlns="{MD_NS}">{classes}
     <customPermissions>
         <enabled>true</enabled>
         <name>{BYPASS_PERMISSION}</name>
@@ -354,39 +359,61 @@ def sales_permission_set_xml(names: FieldNames) -> str:
 """
 
 
-def package_xml(names: FieldNames, api_version: str) -> str:
+def package_xml(names: FieldNames, api_version: str, *, notes_class: bool = True) -> str:
     fields = "".join(f"<members>Opportunity.{n}</members>" for n in names.all())
+    classes = (
+        f"<types><members>{NOTES_CLASS}</members><members>{NOTES_TEST_CLASS}</members>"
+        "<name>ApexClass</name></types>\n    "
+        if notes_class
+        else ""
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Package xmlns="{MD_NS}">
     <types>{fields}<name>CustomField</name></types>
     <types><members>Opportunity.{RULE_NAME}</members><name>ValidationRule</name></types>
     <types><members>{BYPASS_PERMISSION}</members><name>CustomPermission</name></types>
     <types><members>{PERMISSION_SET}</members><members>{SALES_PERMISSION_SET}</members><name>PermissionSet</name></types>
-    <types><members>{NOTES_CLASS}</members><members>{NOTES_TEST_CLASS}</members><name>ApexClass</name></types>
-    <version>{api_version}</version>
+    {classes}<version>{api_version}</version>
 </Package>
 """
 
 
 def build_package(
-    out_dir: Path, names: FieldNames, won_stages: Sequence[str], api_version: str
+    out_dir: Path,
+    names: FieldNames,
+    won_stages: Sequence[str],
+    api_version: str,
+    *,
+    notes_class: bool = True,
 ) -> list[Path]:
-    """Write the metadata folder; returns the files written."""
+    """Write the metadata folder; returns the files written. `notes_class=False` leaves out the
+    notes Apex class and its test: an org with enhanced Notes turned off has no ContentNote
+    type, so the class does not compile there and would fail the whole deploy (and it has no
+    enhanced notes to read anyway)."""
     files = {
-        out_dir / "package.xml": package_xml(names, api_version),
+        out_dir / "package.xml": package_xml(names, api_version, notes_class=notes_class),
         out_dir / "objects" / "Opportunity.object": object_xml(names, won_stages),
         out_dir
         / "customPermissions"
         / f"{BYPASS_PERMISSION}.customPermission": custom_permission_xml(),
-        out_dir / "permissionsets" / f"{PERMISSION_SET}.permissionset": permission_set_xml(names),
+        out_dir / "permissionsets" / f"{PERMISSION_SET}.permissionset": permission_set_xml(
+            names, notes_class=notes_class
+        ),
         out_dir
         / "permissionsets"
         / f"{SALES_PERMISSION_SET}.permissionset": sales_permission_set_xml(names),
-        out_dir / "classes" / f"{NOTES_CLASS}.cls": notes_class_apex(),
-        out_dir / "classes" / f"{NOTES_CLASS}.cls-meta.xml": apex_meta_xml(api_version),
-        out_dir / "classes" / f"{NOTES_TEST_CLASS}.cls": notes_test_apex(),
-        out_dir / "classes" / f"{NOTES_TEST_CLASS}.cls-meta.xml": apex_meta_xml(api_version),
     }
+    if notes_class:
+        files.update(
+            {
+                out_dir / "classes" / f"{NOTES_CLASS}.cls": notes_class_apex(),
+                out_dir / "classes" / f"{NOTES_CLASS}.cls-meta.xml": apex_meta_xml(api_version),
+                out_dir / "classes" / f"{NOTES_TEST_CLASS}.cls": notes_test_apex(),
+                out_dir / "classes" / f"{NOTES_TEST_CLASS}.cls-meta.xml": apex_meta_xml(
+                    api_version
+                ),
+            }
+        )
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

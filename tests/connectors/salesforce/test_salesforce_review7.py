@@ -292,3 +292,48 @@ def test_a_short_summary_field_gets_a_cut_summary_and_the_block_still_lands(
     out = connector.write_back([again])[opp]
     assert out.error is None and "fields" not in out.changes
     assert len(fake.calls) == calls + 1  # the read only
+
+
+def test_an_org_without_enhanced_notes_gets_its_fields_and_rule_deployed(
+    tmp_path, sf_overrides, capsys
+):
+    """An org with enhanced Notes turned off has no ContentNote type (the connector reads such
+    orgs from their classic notes). The package's notes Apex class does not compile there, and
+    one failed component fails the whole deploy: the fields, the validation rule and the
+    permission sets were never installed, and setup could not be completed. Setup now finds
+    the missing type and leaves the class (and its test run) out."""
+    from tests.fakes.salesforce import without_enhanced_notes
+
+    org = FakeSalesforce(
+        roadmap_fields_installed=False, validation_rule_active=False, notes_resource_installed=False
+    )
+    without_enhanced_notes(org)
+    with FakeSalesforceServer(org) as srv:
+        out_dir = tmp_path / "deploy"
+        assert cli.run(_deploy_args(out_dir), settings=_settings(srv, sf_overrides)) == 0
+        out = capsys.readouterr().out
+        assert "no enhanced Notes" in out and "Succeeded" in out
+        assert srv.fake.validation_rule_active and "Roadmap_Block__c" in srv.fake.custom_fields
+        assert "skipped    Apex REST roadmapguard/notes" in out
+    assert not (out_dir / "classes").exists()
+    package = (out_dir / "package.xml").read_text()
+    assert "ApexClass" not in package and "RoadmapGuardNotes" not in package
+    pset = (out_dir / "permissionsets" / "Roadmap_Guard_Integration.permissionset").read_text()
+    assert "classAccesses" not in pset
+
+
+def test_without_notes_class_flag_leaves_the_class_out_without_credentials(tmp_path, capsys):
+    from app.settings import Settings
+
+    ns = argparse.Namespace(
+        out=tmp_path / "pkg",
+        won_stage=["Closed Won"],
+        deploy=False,
+        check_only=False,
+        without_notes_class=True,
+    )
+    assert cli.run(ns, settings=Settings(_env_file=None)) == 0
+    assert not (tmp_path / "pkg" / "classes").exists()
+    # With the class (the default) the package still carries it.
+    build_package(tmp_path / "full", NAMES, ["Closed Won"], "61.0")
+    assert (tmp_path / "full" / "classes" / "RoadmapGuardNotes.cls").exists()

@@ -650,6 +650,8 @@ class FakeSalesforce:
         # whose assigned permission set has View All Records on Opportunity (setup's does).
         self.private_opportunities: set[str] = set()
         self.permission_set_view_all = roadmap_fields_installed
+        # Records an approval process has locked (ENTITY_IS_LOCKED on an update).
+        self.locked_records: set[str] = set()
         # Text field lengths (STRING_TOO_LONG past them); an org may make a field shorter.
         self.text_limits: dict[tuple[str, str], int] = dict(_TEXT_LIMITS)
         # Apex test methods that fail when a deploy runs them: (class, method, message).
@@ -1396,6 +1398,11 @@ class FakeSalesforce:
                 raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
             clean = {k: v for k, v in values.items() if k not in ("attributes", "Id")}
             self._check_fields(sobject, clean, creating=False)
+            if rid in self.locked_records:
+                # An approval process locked it: only admins (and Modify All) may edit it.
+                raise SalesforceApiError(
+                    400, "ENTITY_IS_LOCKED", "the entity is locked for editing"
+                )
             new = {**rec, **clean}
             if sobject == "Opportunity":
                 if "StageName" in clean and self._stage(clean["StageName"]) is None:

@@ -24,6 +24,10 @@ REQUEST_LIMIT_RETRY_SECONDS = 1800.0
 # many long requests in flight at once in the org, which clears as they finish, within seconds.
 CONCURRENT_LIMIT_RETRY_SECONDS = 15.0
 UNAVAILABLE_RETRY_SECONDS = 30.0
+# ENTITY_IS_LOCKED: an approval process locked the opportunity. The lock lasts as long as the
+# approval (hours, days): the write is tried again every half hour, without spending the deal's
+# attempts, and lands once the record is unlocked.
+LOCKED_RETRY_SECONDS = 1800.0
 
 TRANSIENT_CODES = {
     "REQUEST_LIMIT_EXCEEDED",
@@ -121,6 +125,17 @@ def classify(code: str, message: str, *, status: int | None = None) -> Connector
         )
     # a per-record message already reads "CODE: ..." (connector._settle_result): not twice
     detail = message if message.startswith(f"{code}:") else f"{code}: {message}"
+    if code == "ENTITY_IS_LOCKED":
+        # It was a PermanentError: the deal went dead while the approval ran, and the block was
+        # never written after it, so the deal could be won once unlocked.
+        return TransientError(
+            f"Salesforce: {detail} (the opportunity is locked, e.g. by an approval process: "
+            "roadmap-guard writes it once it is unlocked, trying every "
+            f"{int(LOCKED_RETRY_SECONDS // 60)} minutes; to write while it is locked, the "
+            "integration user needs Modify All on Opportunity)",
+            retry_after=LOCKED_RETRY_SECONDS,
+            hold=True,
+        )
     if code in API_ACCESS_FIXES:
         return CredentialsError(
             f"Salesforce refused API access: {detail} ({API_ACCESS_FIXES[code]})"

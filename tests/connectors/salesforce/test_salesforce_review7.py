@@ -337,3 +337,29 @@ def test_without_notes_class_flag_leaves_the_class_out_without_credentials(tmp_p
     # With the class (the default) the package still carries it.
     build_package(tmp_path / "full", NAMES, ["Closed Won"], "61.0")
     assert (tmp_path / "full" / "classes" / "RoadmapGuardNotes.cls").exists()
+
+
+def test_an_opportunity_locked_by_an_approval_is_written_once_unlocked(connector, fake):
+    """An approval process locks the opportunity, and Salesforce refuses roadmap-guard's update
+    with ENTITY_IS_LOCKED. It was a PermanentError: the deal went dead while the approval ran,
+    and after it the block was never written, so the deal could be won. It is now held (no
+    attempt spent) and retried until the record is unlocked; the task, a record of its own,
+    is created meanwhile and not again."""
+    from tests.connectors.salesforce.test_connector import write
+
+    opp = fake.add_opportunity("Discounted deal")
+    fake.locked_records.add(opp)
+    out = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    assert out.error is not None and out.error.hold, out.error
+    assert Outcome.from_exception(out.error).kind == "retry"
+    assert "locked" in str(out.error) and "once it is unlocked" in str(out.error)
+    assert out.error.retry_after >= 1800
+    assert fake.opportunity(opp).get("Roadmap_Block__c") is not True
+    task_id = out.task_id
+    assert task_id  # the task is its own record: created
+    fake.locked_records.clear()  # the approval ends
+    retry = write(opp, connector.read_deals([opp])[opp], task_id=task_id)
+    out = connector.write_back([retry])[opp]
+    assert out.error is None and fake.opportunity(opp)["Roadmap_Block__c"] is True
+    tasks = [t for t in fake.store["Task"].values() if t.get("WhatId") == opp]
+    assert len(tasks) == 1

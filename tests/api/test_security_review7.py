@@ -59,3 +59,29 @@ def test_a_stage_warning_does_not_copy_every_scoped_pipeline(client, api_key, en
     assert len(stage[0]["message"]) < 600, stage[0]["message"]
     assert "p00000" in stage[0]["message"] and "(480 more)" in stage[0]["message"]
     assert "p00499" not in stage[0]["message"]
+
+
+def test_validate_refuses_a_rule_of_millions_of_values_at_once(client, api_key):
+    """A viewer's POST /rules/validate of 4 MB of numbers in scope.pipelines took six minutes
+    and 2.7 GB of memory to answer 336 MB: one error per number. A rule holding more than
+    MAX_RULE_VALUES values is refused with one error, before its values are checked."""
+    from app.rules.schema import MAX_RULE_VALUES
+
+    rule = {**RULE, "scope": {"pipelines": [1] * (MAX_RULE_VALUES + 1)}}
+    r = client.post("/api/v1/rules/validate", json=rule, headers=api_key("viewer"))
+    assert r.status_code == 200, r.text
+    assert r.json()["valid"] is False
+    [error] = r.json()["errors"]
+    assert f"a rule holds at most {MAX_RULE_VALUES:,} values" in error["msg"]
+    # a create says the same, as a 422
+    r = client.post("/api/v1/rules", json={**rule, "id": "too-big"}, headers=api_key("revops"))
+    assert r.status_code == 422, r.text
+    assert "a rule holds at most" in r.text
+    # a rule with a long list within the bound is checked as ever: each mistake named
+    rule = {**RULE, "scope": {"pipelines": [1] * 3 + ["default"] * 5000}}
+    r = client.post("/api/v1/rules/validate", json=rule, headers=api_key("viewer"))
+    assert [e["path"] for e in r.json()["errors"]] == [
+        "scope.pipelines[0]",
+        "scope.pipelines[1]",
+        "scope.pipelines[2]",
+    ]

@@ -36,11 +36,21 @@ RequestDate = Annotated[date, BeforeValidator(not_a_timestamp)]
 
 def web_link(value: str | None) -> str | None:
     """`value` when it is an http(s) URL with a host, else None: a link we show or write into
-    a CRM record must open a page, never run (a "javascript:" URL) or open a local file."""
+    a CRM record must open a page, never run (a "javascript:" URL) or open a local file. Not
+    one with a user part before its host ("https://roadmap.acme.com@evil.example/sso" reads
+    as acme's and opens evil.example), nor one whose host holds a space or a backslash."""
     if not value:
         return None
-    parts = urlsplit(value.strip())
-    return value if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or not host:
+        return None
+    if "@" in parts.netloc or any(c in parts.netloc for c in " \\\t\n"):
+        return None
+    return value
 
 
 def utcnow() -> datetime:

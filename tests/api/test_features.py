@@ -375,6 +375,10 @@ def test_a_delete_refused_by_exactly_fifty_mappings_lists_them_all(client, api_k
         "ftp://files.example.com/sso",
         "roadmap.example.com/sso",
         "https://",
+        # a user part before the host: reads as the roadmap's, opens evil.example
+        "https://roadmap.example.com@evil.example/sso",
+        "https://roadmap.example.com:pw@evil.example/sso",
+        "https://roadmap example.com/sso",
     ],
 )
 def test_a_feature_url_must_be_a_web_link(client, api_key, engine, url):

@@ -650,6 +650,8 @@ class FakeSalesforce:
         # whose assigned permission set has View All Records on Opportunity (setup's does).
         self.private_opportunities: set[str] = set()
         self.permission_set_view_all = roadmap_fields_installed
+        # ... and Modify All Records (edit whatever the sharing, and records an approval locked).
+        self.permission_set_modify_all = roadmap_fields_installed
         # Records an approval process has locked (ENTITY_IS_LOCKED on an update).
         self.locked_records: set[str] = set()
         # Text field lengths (STRING_TOO_LONG past them); an org may make a field shorter.
@@ -1398,10 +1400,28 @@ class FakeSalesforce:
                 raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
             clean = {k: v for k, v in values.items() if k not in ("attributes", "Id")}
             self._check_fields(sobject, clean, creating=False)
-            if rid in self.locked_records:
+            modify_all = (
+                sobject == "Opportunity"
+                and self.permission_set_modify_all
+                and to18(user) in self.permission_set_assignees
+            )
+            if rid in self.locked_records and not modify_all:
                 # An approval process locked it: only admins (and Modify All) may edit it.
                 raise SalesforceApiError(
                     400, "ENTITY_IS_LOCKED", "the entity is locked for editing"
+                )
+            if (
+                sobject == "Opportunity"
+                and rid in self.private_opportunities
+                and rec.get("OwnerId") != to18(user)
+                and not modify_all
+            ):
+                # Edit respects sharing: View All Records reads a private deal, but only its
+                # owner (or Modify All Records) may edit it.
+                raise SalesforceApiError(
+                    400,
+                    "INSUFFICIENT_ACCESS_OR_READONLY",
+                    "insufficient access rights on object id",
                 )
             new = {**rec, **clean}
             if sobject == "Opportunity":
@@ -2056,6 +2076,11 @@ class FakeSalesforce:
                 self.permission_set_view_all = any(
                     op.findtext("m:object", namespaces=mns) == "Opportunity"
                     and op.findtext("m:viewAllRecords", namespaces=mns) == "true"
+                    for op in pset.findall("m:objectPermissions", mns)
+                )
+                self.permission_set_modify_all = any(
+                    op.findtext("m:object", namespaces=mns) == "Opportunity"
+                    and op.findtext("m:modifyAllRecords", namespaces=mns) == "true"
                     for op in pset.findall("m:objectPermissions", mns)
                 )
             classes = {

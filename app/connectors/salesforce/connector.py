@@ -1368,6 +1368,19 @@ class SalesforceConnector:
             if fallback is not False:
                 return fallback if isinstance(fallback, tuple) else None
         error = classify(code, message)
+        if code == "INSUFFICIENT_ACCESS_OR_READONLY" and role == "fields":
+            # Edit respects sharing: in an org whose Opportunity sharing is private, a user
+            # without Modify All Records may read a rep's deal (View All) but not write it, so
+            # the block never lands and the deal can be won. The org's configuration, not the
+            # deal's: held like refused credentials, through once an admin grants the access.
+            error = CredentialsError(
+                f"Salesforce: {message} on opportunity {plan['deal_id']} (the integration user "
+                "may read it but not edit it, e.g. private sharing: assign the permission set "
+                f"{PERMISSION_SET_NAME}, which grants Modify All Records on Opportunity, or share "
+                "every opportunity Read/Write with the integration user; until then the block "
+                "is not written)"
+            )
+            log.error("salesforce: %s", error)
         if code == "FIELD_CUSTOM_VALIDATION_EXCEPTION":
             # Someone's validation rule refused our own write: retrying cannot change that. Our
             # rule (BLOCK_RULE_NAME) fires only on a StageName change, which we never write, so

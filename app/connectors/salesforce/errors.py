@@ -132,7 +132,8 @@ def classify(code: str, message: str, *, status: int | None = None) -> Connector
             f"Salesforce: {detail} (the opportunity is locked, e.g. by an approval process: "
             "roadmap-guard writes it once it is unlocked, trying every "
             f"{int(LOCKED_RETRY_SECONDS // 60)} minutes; to write while it is locked, the "
-            "integration user needs Modify All on Opportunity)",
+            "integration user needs Modify All Records on Opportunity, which the permission set "
+            "Roadmap_Guard_Integration grants: check that it is assigned)",
             retry_after=LOCKED_RETRY_SECONDS,
             hold=True,
         )

@@ -62,15 +62,19 @@ ERROR_MESSAGE = (
     "Check Summary and the roadmap task. Fix the products or notes, or get a product approval; "
     "once Roadmap Block clears (usually within minutes), close it again."
 )
-# (object, create, View All Records) with read and edit: the connector reads and updates every
-# opportunity, whatever the org's sharing (View All: a private deal is not hidden from it).
+# (object, create, Modify All Records) with read and edit: the connector reads and updates every
+# opportunity, whatever the org's sharing. Modify All, not only View All: Edit respects sharing,
+# so with a private Opportunity sharing model View All let it read a rep's deal but Salesforce
+# refused the write of the block (INSUFFICIENT_ACCESS_OR_READONLY) and the deal could be won.
+# Modify All also lets it write an opportunity an approval process has locked. Salesforce makes
+# Modify All require Read, Edit, Delete and View All: the connector never deletes anything.
 # Tasks and events have no object permissions in Salesforce (a permission set's Object Settings
 # do not list them): creating and editing its Tasks takes the Edit Tasks user permission
 # (USER_PERMISSIONS), and reading them follows the opportunity they are related to. An
 # objectPermissions entry for Task made the whole deploy fail. The classic Notes it creates have
 # no object permission of their own either (access follows the parent opportunity); enhanced
 # notes (ContentNote) it only reads.
-OBJECT_PERMISSIONS = (("Opportunity", False, True),)
+OBJECT_PERMISSIONS = (("Opportunity", False, True),)  # (object, create, modify all)
 USER_PERMISSIONS = ("EditTask",)
 # For the reps (and anyone who works opportunities): read-only access to the four fields. Since
 # Metadata API version 31 a deployed custom field is visible to no profile until field-level
@@ -299,14 +303,14 @@ def permission_set_xml(names: FieldNames, *, notes_class: bool = True) -> str:
         f"""
     <objectPermissions>
         <allowCreate>{str(create).lower()}</allowCreate>
-        <allowDelete>false</allowDelete>
+        <allowDelete>{str(modify_all).lower()}</allowDelete>
         <allowEdit>true</allowEdit>
         <allowRead>true</allowRead>
-        <modifyAllRecords>false</modifyAllRecords>
+        <modifyAllRecords>{str(modify_all).lower()}</modifyAllRecords>
         <object>{obj}</object>
-        <viewAllRecords>{str(view_all).lower()}</viewAllRecords>
+        <viewAllRecords>true</viewAllRecords>
     </objectPermissions>"""
-        for obj, create, view_all in OBJECT_PERMISSIONS
+        for obj, create, modify_all in OBJECT_PERMISSIONS
     )
     users = "".join(
         f"""
@@ -331,7 +335,7 @@ def permission_set_xml(names: FieldNames, *, notes_class: bool = True) -> str:
         <enabled>true</enabled>
         <name>{BYPASS_PERMISSION}</name>
     </customPermissions>
-    <description>Assign to the roadmap-guard integration user: read (View All) and edit opportunities and the roadmap fields, create and edit tasks, read note bodies in batches, bypass validation rules that check the bypass permission.</description>{perms}
+    <description>Assign to the roadmap-guard integration user: read and edit every opportunity whatever the sharing (Modify All) and the roadmap fields, create and edit tasks, read note bodies in batches, bypass validation rules that check the bypass permission.</description>{perms}
     <hasActivationRequired>false</hasActivationRequired>
     <label>Roadmap Guard Integration</label>{objects}{users}
 </PermissionSet>

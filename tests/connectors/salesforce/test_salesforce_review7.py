@@ -363,3 +363,58 @@ def test_an_opportunity_locked_by_an_approval_is_written_once_unlocked(connector
     assert out.error is None and fake.opportunity(opp)["Roadmap_Block__c"] is True
     tasks = [t for t in fake.store["Task"].values() if t.get("WhatId") == opp]
     assert len(tasks) == 1
+
+
+def test_a_private_deal_is_written_not_only_read(connector, fake, caplog):
+    """Edit respects sharing. With a private Opportunity sharing model, the permission set's
+    View All Records let the integration user read a rep's deal, but Salesforce refused the
+    update of the roadmap fields (INSUFFICIENT_ACCESS_OR_READONLY): the block never landed, so
+    the deal could be won, and the deal went dead with a bare "insufficient access rights".
+    The permission set now grants Modify All Records; without it the deal is held with the fix
+    named."""
+    from tests.connectors.salesforce.test_connector import write
+
+    opp = fake.add_opportunity("Private deal")
+    fake.private_opportunities.add(opp)
+    fake.assign_permission_set(connector.integration_user_id)
+    fake.permission_set_modify_all = False  # the permission set as it was: View All only
+    with caplog.at_level(logging.ERROR, logger="app.connectors.salesforce.connector"):
+        out = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    assert isinstance(out.error, CredentialsError) and out.error.hold, out.error
+    text = str(out.error)
+    assert "Modify All Records" in text and "Roadmap_Guard_Integration" in text
+    assert fake.opportunity(opp).get("Roadmap_Block__c") is not True
+    assert any("may read it but not edit it" in r.getMessage() for r in caplog.records)
+
+
+def test_the_deployed_permission_set_lets_the_integration_user_write_private_deals(
+    tmp_path, sf_overrides, capsys
+):
+    """Deployed as setup writes it and assigned, the permission set lets roadmap-guard write
+    the block on a rep's private deal, and on one an approval process has locked."""
+    from app.connectors.salesforce import SalesforceConnector
+    from app.sandbox.salesforce import INTEGRATION_USER
+    from tests.connectors.salesforce.test_connector import write
+
+    with FakeSalesforceServer(
+        FakeSalesforce(
+            roadmap_fields_installed=False,
+            validation_rule_active=False,
+            notes_resource_installed=False,
+        )
+    ) as srv:
+        settings = _settings(srv, sf_overrides)
+        assert cli.run(_deploy_args(tmp_path / "deploy"), settings=settings) == 0
+        capsys.readouterr()
+        fake = srv.fake
+        fake.assign_permission_set(INTEGRATION_USER)
+        private = fake.add_opportunity("Private deal")
+        fake.private_opportunities.add(private)
+        locked = fake.add_opportunity("Locked deal")
+        fake.locked_records.add(locked)
+        connector = SalesforceConnector.from_settings(settings)
+        snaps = connector.read_deals([private, locked])
+        outs = connector.write_back([write(private, snaps[private]), write(locked, snaps[locked])])
+        assert outs[private].error is None and outs[locked].error is None
+        assert fake.opportunity(private)["Roadmap_Block__c"] is True
+        assert fake.opportunity(locked)["Roadmap_Block__c"] is True

@@ -44,7 +44,13 @@ The roadmap validation rule is emulated: changing StageName to one of the won st
 deployed formula names (`validation_won_stages`, not any IsWon stage) while Roadmap_Block__c is true is refused with FIELD_CUSTOM_VALIDATION_EXCEPTION. Other org rules
 (`extra_rules`, `add_rule`) may honour $Permission.Roadmap_Guard_Bypass_Validation: it holds for
 a user assigned the permission set (`assign_permission_set`) when the deployed permission set
-grants it.
+grants it. Sharing: a private opportunity (`private_opportunities`) is read only by its owner or
+with the permission set's View All Records, and updated only by its owner or with its Modify All
+Records (else INSUFFICIENT_ACCESS_OR_READONLY); a record an approval process locked
+(`locked_records`) refuses updates with ENTITY_IS_LOCKED but to Modify All. Org rules on Task
+(`add_rule(..., sobject="Task")`) run on task creates and updates. A deploy refuses object
+permissions on Task or Event, and a class using ContentNote where enhanced Notes are off; a
+failing Apex test (`apex_test_failures`) fails it under runTestResult.
 
 Users: the integration user and a rep are seeded; `add_user` adds more, `set_user_active`
 deactivates one (a rep who left). A Task created with an inactive OwnerId, or updated while its

@@ -32,6 +32,7 @@ import structlog
 
 from app.connectors.base import (
     ConnectorError,
+    CredentialsError,
     DealIdPage,
     DealWriteBack,
     PermanentError,
@@ -348,6 +349,13 @@ class HubSpotConnector:
         refreshed = [False]
         facts = self.account.facts()
         self._check_portal(facts)
+        if any(records.get(deal_id) is None for deal_id in ids) and (
+            wrong := self._wrong_portal(facts)
+        ):
+            # Every deal of ours is missing from the token's portal: read as deleted, each
+            # deal the worker read was untracked (gone from every total, its dependencies
+            # dropped) until it changed again. Held instead, as for a refused token.
+            raise CredentialsError(wrong)
         home_currency = self._home_currency(facts)
         zone = facts.time_zone if facts is not None else None
         ui_domain = (facts.ui_domain if facts is not None else None) or DEFAULT_UI_DOMAIN
@@ -1269,16 +1277,24 @@ class HubSpotConnector:
         and the sweep stopped tracking them all, a thousand a run, dropping them from every
         total and their dependencies for good (a deal is tracked again only once it changes).
         Raised instead (the sweep tries again next run)."""
-        facts = self.account.facts()
-        actual = facts.portal_id if facts is not None else None
-        if self.portal_id and actual and str(self.portal_id) != actual:
-            raise PermanentError(
-                f"HUBSPOT_ACCESS_TOKEN reads portal {actual}, not HUBSPOT_PORTAL_ID "
-                f"{self.portal_id}: whether the tracked deals still exist cannot be told with "
-                "it, so none is taken for deleted; set the token (or HUBSPOT_PORTAL_ID) of the "
-                "portal the deals are in"
-            )
+        wrong = self._wrong_portal(self.account.facts())
+        if wrong is not None:
+            raise PermanentError(wrong)
         return self._missing_deals(deal_ids)
+
+    def _wrong_portal(self, facts: AccountFacts | None) -> str | None:
+        """Why a deal missing from HubSpot cannot be taken for deleted: the token reads
+        another portal than HUBSPOT_PORTAL_ID (a sandbox's token, one swapped in from another
+        deployment), where none of our deals is. None when they agree or either is unknown."""
+        actual = facts.portal_id if facts is not None else None
+        if not (self.portal_id and actual) or str(self.portal_id) == actual:
+            return None
+        return (
+            f"HUBSPOT_ACCESS_TOKEN reads portal {actual}, not HUBSPOT_PORTAL_ID "
+            f"{self.portal_id}: whether the deals still exist cannot be told with it, so none "
+            "is taken for deleted; set the token (or HUBSPOT_PORTAL_ID) of the portal the "
+            "deals are in"
+        )
 
     def _missing_deals(self, deal_ids: Sequence[str]) -> set[str]:
         """The deals HubSpot no longer has (deleted or merged away since the read)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlmodel import Session, select
 from structlog.testing import capture_logs
 
@@ -51,3 +53,41 @@ def test_a_token_of_another_portal_does_not_untrack_every_deal(fake, world) -> N
     connector.account = AccountInfo(connector.api)
     state = rec.reconcile(ctx)
     assert state["last_gone"] == 1
+
+
+def test_a_token_of_another_portal_holds_the_deals_the_worker_reads(fake, world) -> None:  # noqa: F811
+    """The worker reading queued deals with a token of another portal found every one missing
+    and untracked it (gone from totals, its dependencies dropped, tracked again only once it
+    changed). The read is refused as a credentials problem instead: the deals are held, and
+    read again once the token is right."""
+    from app.models import DealQueue
+
+    w = world
+    deal = fake.add_deal("Deal A", line_items=[SSO], emit=False)
+    fake.ui_set_stage(deal, "contractsent")
+    deliver(fake, world)
+    drain(world)
+    connector = w["connectors"]["hubspot"]
+    fake.portal_id = str(int(fake.portal_id) + 1)  # the token now reads another portal
+    held = fake.objects["deals"].pop(deal)
+    connector.account = AccountInfo(connector.api)
+    with Session(w["engine"]) as s:
+        from app.jobs.queue import enqueue_deals
+
+        enqueue_deals(s, "hubspot", [deal], reason="webhook")
+        s.commit()
+    assert w["worker"].run_once()  # the worker reads it with the wrong portal's token
+    with Session(w["engine"]) as s:
+        assert s.exec(select(Deal).where(Deal.deal_id == deal)).one().tracked is True
+        row = s.exec(select(DealQueue).where(DealQueue.deal_id == deal)).one()
+        assert row.status == "pending" and "not HUBSPOT_PORTAL_ID" in (row.last_error or "")
+
+    fake.portal_id = str(int(fake.portal_id) - 1)  # the right token again
+    fake.objects["deals"][deal] = held
+    connector.account = AccountInfo(connector.api)
+    with Session(w["engine"]) as s:  # its hold over (CREDENTIALS_RETRY_SECONDS)
+        s.execute(DealQueue.__table__.update().values(due_at=datetime.now(UTC)))
+        s.commit()
+    drain(world)
+    with Session(w["engine"]) as s:
+        assert s.exec(select(DealQueue).where(DealQueue.deal_id == deal)).one().status == "done"

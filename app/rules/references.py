@@ -3148,11 +3148,18 @@ _THEIR_REQUEST = re.compile(
 )
 # The customer's own step with a feature (`_ours`): its date is their plan, no promise of ours.
 _THEIR_OWN_ACTION = re.compile(
-    r"(?<![a-z0-9])(?:they|(?:the )?(?:customer|client|prospect)|their [a-z-]+(?: team)?)"
+    r"(?<![a-z0-9])(?:they|(?:the )?(?:customer|client|prospect)|their [a-z-]+(?: team)?"
+    # "Customer's own team will build SCIM support by Q2", "the client's IT team will ..."
+    r"|(?:the )?(?:customer|client|prospect)['\u2019]s (?:own )?(?:[a-z-]+ )?team)"
     r"(?:['\u2019]ll| will| plan to| are planning to| are going to| intend to| expect to"
     r"| hope to)(?: (?:then|also|likely|probably|first))? (?:enable|roll out|turn on|switch on"
     r"|activate|start using|use|evaluate|deploy|adopt|implement|configure|set up|test|pilot"
     r"|trial|migrate to|integrate|build|develop|create|write|code)(?![a-z0-9])"
+)
+# What they will have done with the feature after "will have": "will have SSO configured".
+_THEIR_SETUP_AFTER = re.compile(
+    r"(?: [a-z0-9-]+){1,4} (?:configured|set up|enabled|deployed|rolled out|turned on"
+    r"|integrated|implemented|installed|tested|piloted)(?![a-z0-9])"
 )
 # Our yes to their request for our word, later in the sentence: "They asked us to commit to
 # SCIM by Q2 and we did", "They want a guarantee on SCIM; we gave it".
@@ -3572,6 +3579,16 @@ def _our_word(
         if own is not None and _OUR_SUBJECT.search(low, own.end(), s) is None:
             # Their own step, with its date: "They will enable SCIM next quarter", "Their IT
             # team will roll out SSO by Q1" (not "They will use SCIM once we ship it by Q1")
+            c.sale = True
+            return False
+        if (
+            low.endswith(" have", s, e)
+            and _THEIR_SUBJECT.search(before) is not None
+            and _OUR_SUBJECT.search(before) is None
+            and _THEIR_SETUP_AFTER.match(low, e, c.end) is not None
+        ):
+            # ... said as what they will have done: "Their admin will have SSO configured by
+            # Q1", "The customer will have SCIM set up by Q2"
             c.sale = True
             return False
     cue = low[s:e]

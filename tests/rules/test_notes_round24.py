@@ -559,3 +559,25 @@ OUR_ROLE_ANSWERS = [
 )
 def test_an_answer_labelled_with_our_role_is_ours(body: str, expected: list) -> None:
     assert needs(body) == expected
+
+
+# Before: each was our promise by the date (false blocks): the customer's own team's work, and
+# what they will have done with the feature.
+THEIR_OWN_WORK = [
+    ("Customer's own team will build SCIM support by Q2.", [("scim", False, None, None)]),
+    (
+        "Customer's own team will build SCIM support on their side by Q2.",
+        [("scim", False, None, None)],
+    ),
+    ("Their admin will have SSO configured by Q1.", [("sso", False, None, None)]),
+    ("The customer will have SCIM set up by Q2.", [("scim", False, None, None)]),
+    # ... ours stay ours
+    ("We will have SCIM configured for them by Q2.", [("scim", True, Q2, None)]),
+    ("They will have SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Told them they will have SCIM enabled by Q2.", [("scim", True, Q2, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), THEIR_OWN_WORK, ids=[c[0] for c in THEIR_OWN_WORK])
+def test_their_own_teams_work_and_setup_are_not_our_promise(body: str, expected: list) -> None:
+    assert needs(body) == expected

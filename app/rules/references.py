@@ -1578,7 +1578,10 @@ _YES = r"(?:yes|yep|yeah|absolutely|definitely|of course|sure(?: thing)?)"
 _ANSWER_HEADS = ("told ", "we told ", "i told ", "we said ", "i said ")
 # ... or our agreement alone (`_AGREED_ANSWER`): "They need SCIM by Q2. We agreed.", "Will SCIM
 # be ready by Q2? We said yes."
-_AGREED_HEADS = ("we ", "i ", "so we ", "so i ", "and we ", "and i ")
+_AGREED_HEADS = (
+    "we ", "i ", "so we ", "so i ", "and we ", "and i ", "we've ", "we\u2019ve ", "i've ",
+    "i\u2019ve ",
+)  # fmt: skip
 # Our side's role labelling a transcript's answer line: "Tom (AE):", "Rep:", "AE -", "Sarah
 # (our SE):", "[00:12:10] Tom (AE):" (a name alone is nobody's side: "Tom: Q2").
 _OUR_ROLE_LABEL_SOURCE = (
@@ -5262,7 +5265,7 @@ def _yes_to(
 # Our agreement, a clause of its own after the customer's dated need: "They need SCIM by Q2,
 # we agreed", "... and we agreed to it", "...; we confirmed", "..., I said no problem".
 _AGREED_ANSWER = re.compile(
-    r"(?:so |and |but )?(?:we|i)(?: (?:have|had|already|both|then))? "
+    r"(?:so |and |but )?(?:we|i)(?:['\u2019]ve)?(?: (?:have|had|already|both|then))? "
     r"(?:agreed(?: to (?:it|that|this|them|the date|the timeline|the deadline))?"
     r"|confirmed(?: (?:it|that|this|the date|the timeline))?|committed(?: to (?:it|that|this))?"
     r"|accepted(?: (?:it|that|this|the date))?"

@@ -581,3 +581,21 @@ THEIR_OWN_WORK = [
 @pytest.mark.parametrize(("body", "expected"), THEIR_OWN_WORK, ids=[c[0] for c in THEIR_OWN_WORK])
 def test_their_own_teams_work_and_setup_are_not_our_promise(body: str, expected: list) -> None:
     assert needs(body) == expected
+
+
+# Before: "We've agreed." after their dated need was no agreement (only "We agreed."): their
+# need stood and the promise went unrecorded (a missed block).
+WE_HAVE_AGREED = [
+    (
+        "Customer requires SCIM at go-live (Feb 1). We've agreed.",
+        [("scim", True, FEB1, FEB1)],
+    ),
+    ("They need SCIM by Q2. I've confirmed.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2, we've agreed.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. We've not agreed.", [("scim", False, None, Q2)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), WE_HAVE_AGREED, ids=[c[0] for c in WE_HAVE_AGREED])
+def test_we_have_agreed_agrees(body: str, expected: list) -> None:
+    assert needs(body) == expected

@@ -418,3 +418,32 @@ def test_the_deployed_permission_set_lets_the_integration_user_write_private_dea
         assert outs[private].error is None and outs[locked].error is None
         assert fake.opportunity(private)["Roadmap_Block__c"] is True
         assert fake.opportunity(locked)["Roadmap_Block__c"] is True
+
+
+def test_a_held_locked_write_posts_its_findings_note_once(connector, fake):
+    """While an approval lock holds the write, each retry carries the verdict's note again; the
+    retry (a write whose start was recorded and not finished) finds the note the first attempt
+    posted and does not post it twice."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from tests.connectors.salesforce.test_connector import write
+
+    opp = fake.add_opportunity("Discounted deal")
+    fake.locked_records.add(opp)
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    first = replace(
+        write(opp, connector.read_deals([opp])[opp], note="Now blocked: SSO"),
+        unconfirmed_since=started,
+    )
+    out = connector.write_back([first])[opp]
+    assert out.error is not None and out.error.hold
+    fake.locked_records.clear()
+    retry = replace(
+        write(opp, connector.read_deals([opp])[opp], note="Now blocked: SSO", task_id=out.task_id),
+        unconfirmed_since=started,
+    )
+    out = connector.write_back([retry])[opp]
+    assert out.error is None and fake.opportunity(opp)["Roadmap_Block__c"] is True
+    notes = [n for n in fake.store["Note"].values() if n.get("ParentId") == opp]
+    assert len([n for n in notes if n["Title"].startswith("[roadmap-guard]")]) == 1

@@ -71,6 +71,7 @@ from app.connectors.base import (
 )
 from app.connectors.salesforce.client import SalesforceApi, subrequest, subresponse_error
 from app.connectors.salesforce.errors import (
+    FIELD_ACCESS_CODES,
     MISSING_CODES,
     UNAVAILABLE_RETRY_SECONDS,
     ApexResourceFailed,
@@ -1368,6 +1369,18 @@ class SalesforceConnector:
             if fallback is not False:
                 return fallback if isinstance(fallback, tuple) else None
         error = classify(code, message)
+        if code in FIELD_ACCESS_CODES and role in ("task_create", "task_update", "followup"):
+            # Field-level security on a Task field (Description, say, hidden by the integration
+            # user's profile): the message said "cannot edit a roadmap field" and sent the admin
+            # to the Opportunity fields, which were written.
+            fields = sorted({f for e in errs for f in (e.get("fields") or [])})
+            error = CredentialsError(
+                f"Salesforce: {message} (the integration user cannot set "
+                f"{', '.join('Task.' + f for f in fields) or 'a Task field'} on the roadmap task "
+                f"of opportunity {plan['deal_id']}: give it read/edit access to that Task field "
+                "(field-level security on its profile or a permission set); the opportunity's "
+                "roadmap fields are a separate write)"
+            )
         if code == "INSUFFICIENT_ACCESS_OR_READONLY" and role == "fields":
             # Edit respects sharing: in an org whose Opportunity sharing is private, a user
             # without Modify All Records may read a rep's deal (View All) but not write it, so

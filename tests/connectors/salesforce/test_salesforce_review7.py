@@ -447,3 +447,20 @@ def test_a_held_locked_write_posts_its_findings_note_once(connector, fake):
     assert out.error is None and fake.opportunity(opp)["Roadmap_Block__c"] is True
     notes = [n for n in fake.store["Note"].values() if n.get("ParentId") == opp]
     assert len([n for n in notes if n["Title"].startswith("[roadmap-guard]")]) == 1
+
+
+def test_a_task_field_the_integration_user_cannot_set_is_named_as_a_task_field(connector, fake):
+    """Field-level security on Task.Description (the integration user's profile hides it)
+    refused the roadmap task with INVALID_FIELD_FOR_INSERT_UPDATE, and the deal's error said
+    "the integration user cannot edit a roadmap field", sending the admin to the opportunity's
+    fields, which had been written. It now names the Task field and says the fields are apart."""
+    from tests.connectors.salesforce.test_connector import write
+
+    opp = fake.add_opportunity("Deal")
+    fake.unwritable_fields = {"Description"}
+    out = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
+    assert isinstance(out.error, CredentialsError) and out.error.hold
+    text = str(out.error)
+    assert "Task.Description" in text and "roadmap task" in text
+    assert "cannot edit a roadmap field" not in text
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is True

@@ -3159,6 +3159,11 @@ _THEIR_OWN_ACTION = re.compile(
     r"|activate|start using|use|evaluate|deploy|adopt|implement|configure|set up|test|pilot"
     r"|trial|migrate to|integrate|build|develop|create|write|code)(?![a-z0-9])"
 )
+# Work done on the customer's side (`_our_word`).
+_THEIR_SIDE = re.compile(
+    r"(?<![a-z0-9])(?:on (?:their|the customer['\u2019]s|the client['\u2019]s) (?:own )?(?:end|side)"
+    r"|in-house|in house)(?![a-z0-9])"
+)
 # What they will have done with the feature after "will have": "will have SSO configured".
 _THEIR_SETUP_AFTER = re.compile(
     r"(?: [a-z0-9-]+){1,4} (?:configured|set up|enabled|deployed|rolled out|turned on"
@@ -3575,6 +3580,15 @@ def _our_word(
             # "Competitor (Okta) promised them SCIM by Q1", "The partner committed to SCIM by
             # Q1", "Okta rep promised them SCIM support by Q1"
             return False
+    if (
+        _THEIR_SIDE.search(low, a, c.end) is not None
+        and _OUR_SUBJECT.search(low, a, s) is None
+        and not low.startswith(_TOLD_CUES, s)
+    ):
+        # done on their side, by them: "SSO rollout planned for Q2 on their end", "They'll
+        # build SCIM support in-house by Q2" (not "We will enable SCIM on their end by Q2")
+        c.sale = True
+        return False
     if not _THEIR_WORDS.isdisjoint(before.split()):
         own = None
         for found in _THEIR_OWN_ACTION.finditer(low, a, e):

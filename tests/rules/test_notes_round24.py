@@ -599,3 +599,21 @@ WE_HAVE_AGREED = [
 @pytest.mark.parametrize(("body", "expected"), WE_HAVE_AGREED, ids=[c[0] for c in WE_HAVE_AGREED])
 def test_we_have_agreed_agrees(body: str, expected: list) -> None:
     assert needs(body) == expected
+
+
+# Before: "SSO rollout ... planned for Q2 on their end" was our (hedged) promise by Q2: work
+# on the customer's side is theirs.
+THEIR_SIDE = [
+    ("SSO rollout to 500 users planned for Q2 on their end.", [("sso", False, None, None)]),
+    ("They will build SCIM in-house by Q2.", [("scim", False, None, None)]),
+    # ... our work, or our word, stays ours
+    ("We will enable SCIM on their end by Q2.", [("scim", True, Q2, None)]),
+    ("We will build the SCIM connector in-house by Q2.", [("scim", True, Q2, None)]),
+    ("Told them SCIM on their side by Q2.", [("scim", True, Q2, None)]),
+    ("The SCIM rollout is scheduled for Q2.", [("scim", True, Q2, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), THEIR_SIDE, ids=[c[0] for c in THEIR_SIDE])
+def test_work_on_their_side_is_theirs(body: str, expected: list) -> None:
+    assert needs(body) == expected

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import structlog
+from pydantic import ValidationError
 from sqlalchemy import BigInteger, Table, Text, cast, func, literal_column, select
 from sqlmodel import Session
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from app.rules.catalog import Catalog
     from app.rules.engine import StoredRule
     from app.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 _lock = threading.Lock()
 _catalogs: dict[str, tuple[tuple, Catalog, str]] = {}
@@ -239,17 +243,29 @@ def load_rules(session: Session) -> list[StoredRule]:
         .where(Rule.enabled == True, Rule.deleted_at.is_(None))  # noqa: E712
         .order_by(Rule.id)
     ).scalars()
-    rules = [
-        StoredRule(
-            id=row.id,
-            version=row.version,
-            enabled=True,
+    rules = []
+    for row in rows:
+        try:
             # Stored rules are read leniently: a rule saved before a check was added
             # still loads (see RuleDefinition._not_blank).
-            definition=RuleDefinition.model_validate(row.definition, context={"stored": True}),
+            definition = RuleDefinition.model_validate(row.definition, context={"stored": True})
+        except ValidationError as exc:
+            # One rule no longer readable (written to the table by hand, or a vocabulary an
+            # upgrade dropped) stopped every evaluation of every deal: each batch failed, and
+            # no deal was checked against the rules still good. Left out, said at error level
+            # once per change of the rules (the list is cached by their fingerprint).
+            first = exc.errors()[0]
+            log.error(
+                "stored rule unreadable, left out of every evaluation: fix or delete it",
+                rule_id=row.id,
+                version=row.version,
+                errors=exc.error_count(),
+                first_error=f"{'.'.join(map(str, first['loc']))}: {first['msg']}",
+            )
+            continue
+        rules.append(
+            StoredRule(id=row.id, version=row.version, enabled=True, definition=definition)
         )
-        for row in rows
-    ]
     with _lock:
         _rules[key] = (fingerprint, rules)
     return list(rules)

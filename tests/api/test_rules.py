@@ -887,3 +887,30 @@ def test_validate_says_what_a_create_of_the_same_body_says(client, api_key, chan
     assert checked.status_code == 200 and checked.json()["valid"] is False, checked.text
     assert checked.json()["errors"] == created.json()["error"]["details"]
     assert "RuleDefinition" not in checked.text and "Condition" not in checked.text
+
+
+def test_a_stored_rule_that_no_longer_validates_is_left_out_not_every_evaluation(
+    client, api_key, engine
+):
+    """A rule written to the table by hand (or in a vocabulary an upgrade dropped) that does
+    not validate even leniently stopped every evaluation: loading the rules raised, so no deal
+    was checked against the rules still good. It is left out and said at error level."""
+    from structlog.testing import capture_logs
+
+    from app.services.catalog import load_rules
+
+    revops = api_key("revops")
+    assert client.post("/api/v1/rules", json=NEVER, headers=revops).status_code == 201
+    with Session(engine) as s:
+        s.add(Rule(id="broken", name="Broken", definition={**NEVER, "severity": "apocalyptic"}))
+        s.commit()
+    with Session(engine) as s, capture_logs() as logs:
+        loaded = [r.id for r in load_rules(s)]
+    assert "never-sold" in loaded and "broken" not in loaded
+    [said] = [e for e in logs if e["event"].startswith("stored rule unreadable")]
+    assert said["rule_id"] == "broken" and said["log_level"] == "error"
+    assert said["first_error"].startswith("severity:")
+    # ... and RevOps can see it and delete it
+    listed = client.get("/api/v1/rules", headers=revops)
+    assert listed.status_code == 200, listed.text
+    assert client.delete("/api/v1/rules/broken", headers=revops).status_code in (200, 204)

@@ -5311,6 +5311,10 @@ _HEDGE_SOURCE = (
     r"|target(?:s|ed|ing)?|pencil(?:l)?ed in|ballpark|rough(?:ly)?|estimated?"
     # "Soft commit on SCIM for Q2", "a soft yes"
     r"|soft (?:commit(?:ment)?|yes|promise|target|date)|informal(?:ly)?"
+    # the roadmap relayed: "Per the roadmap, SCIM ships in Q2", "They saw SCIM on our roadmap
+    # for Q2" (not "on the roadmap for them": a promise)
+    r"|(?:per|according to|based on) (?:the|our) (?:current |public |product |latest )?roadmap"
+    rf"|on (?:the|our) (?:public |product )?roadmap (?:for|in)(?= (?:q[1-4]|h[12]|\d|next|{_MONTH_RE}))"
     # a date given roughly: "around Q2", "approximately end of March", "Q2, give or take"
     rf"|around(?= (?:q[1-4]|h[12]|\d|mid|early|late|end|the end|{_MONTH_RE})(?![a-z]))"
     r"|approx(?:imately|\.)?|circa|give or take|more or less)(?![a-z0-9])"
@@ -5323,7 +5327,8 @@ _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tenta
     probably likely may should could aim aims aimed aiming hope hopes hoped hoping best if
     fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
     estimate estimated try tries tried trying best-effort planned scheduled roadmap soft
-    informal informally around approximately approx approx. circa give more"""
+    informal informally around approximately approx approx. circa give more per according
+    based on"""
 _HEDGE_STARTS = frozenset(
     head + w + tail
     for w in _HEDGE_STARTS_TEXT.split()

@@ -113,7 +113,8 @@ PLAN_RELAYED_HEDGED = [
         [("sso", True, Q3_2027, True), ("scim", True, Q2, False)],
     ),
     ("We have SSO planned for March", [("sso", True, Q1, False)]),
-    ("SCIM planned for Q2 per the roadmap.", [("scim", True, Q2, False)]),
+    # "per the roadmap" relays the roadmap: hedged since round 24
+    ("SCIM planned for Q2 per the roadmap.", [("scim", True, Q2, True)]),
     ("SCIM is scheduled to ship in Q2.", [("scim", True, Q2, False)]),
     ("SSO is not planned for Q3 2027.", [("sso", False, None, False)]),
     ("We will have SSO by Q2 and the demo is scheduled for Monday.", [("sso", True, Q2, False)]),

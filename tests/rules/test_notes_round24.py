@@ -617,3 +617,21 @@ THEIR_SIDE = [
 @pytest.mark.parametrize(("body", "expected"), THEIR_SIDE, ids=[c[0] for c in THEIR_SIDE])
 def test_work_on_their_side_is_theirs(body: str, expected: list) -> None:
     assert needs(body) == expected
+
+
+# Before: the roadmap relayed with "per the roadmap" or seen "on our roadmap for Q2" was a firm
+# promise in the ledger ("SCIM is on the roadmap for Q2" was already hedged).
+ROADMAP_RELAYED = [
+    ("Per the roadmap, SCIM ships in Q2.", [("scim", True, Q2, True)]),
+    ("According to our roadmap SCIM ships in Q2.", [("scim", True, Q2, True)]),
+    ("They saw SCIM on our roadmap for Q2.", [("scim", True, Q2, True)]),
+    # ... not a promise to put it on the roadmap for them, nor a contract
+    ("We put SCIM on the roadmap for them.", [("scim", True, None, False)]),
+    ("Per the MSA, SCIM is included.", [("scim", True, None, False)]),
+    ("We will have SCIM by Q2 based on customer feedback.", [("scim", True, Q2, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), ROADMAP_RELAYED, ids=[c[0] for c in ROADMAP_RELAYED])
+def test_the_roadmap_relayed_hedges(body: str, expected: list) -> None:
+    assert hedged(body) == expected

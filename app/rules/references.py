@@ -644,7 +644,10 @@ def _is_contract_cue(cue: str) -> bool:
 # Where one clause ends and another starts inside a sentence: negation and questions stay local.
 # Every alternative starts with a literal character, so `re` skips letters in a C loop (the
 # equivalent "`,? but |...`" form costs a backtracking attempt at every character).
-_SUBJECT = r"(?=(?:we|i|they|he|she|you)(?:['\u2019 ]))"
+_SUBJECT = (
+    r"(?=(?:we|i|they|he|she|you|(?:the )?(?:customer|client|prospect)(?! (?:success|base)))"
+    r"(?:['\u2019 ]))"
+)
 _CLAUSE = re.compile(
     r";|:|\?[!?\"')\]\u201d\u2019]*(?=\s)|\u2014 ?"
     # ", we promised SCIM": a comma before a new subject starts a clause ("They can't have

@@ -635,3 +635,29 @@ ROADMAP_RELAYED = [
 @pytest.mark.parametrize(("body", "expected"), ROADMAP_RELAYED, ids=[c[0] for c in ROADMAP_RELAYED])
 def test_the_roadmap_relayed_hedges(body: str, expected: list) -> None:
     assert hedged(body) == expected
+
+
+# Before: ", customer ..." began no clause of its own (only ", they ..." did): "customer needs
+# it by March" gave SCIM no date, and "customer asked about SSO" made the promise of SCIM a
+# question (a false clear).
+CUSTOMER_CLAUSES = [
+    ("Discussed SCIM, customer needs it by March.", [("scim", False, None, MARCH)]),
+    ("SCIM came up, the client needs it by Q2.", [("scim", False, None, Q2)]),
+    (
+        "We promised SCIM by Q2, customer asked about SSO.",
+        [("scim", True, Q2, None), ("sso", False, None, None)],
+    ),
+    # ... "customer success" is our team, not their clause
+    (
+        "We will deliver SCIM by Q2, customer success will help with rollout.",
+        [("scim", True, Q2, None)],
+    ),
+    ("We can't promise SCIM by Q2, customer understands.", [("scim", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), CUSTOMER_CLAUSES, ids=[c[0] for c in CUSTOMER_CLAUSES]
+)
+def test_a_comma_before_the_customer_as_subject_starts_a_clause(body: str, expected: list) -> None:
+    assert needs(body) == expected

@@ -647,6 +647,11 @@ CUSTOMER_CLAUSES = [
         "We promised SCIM by Q2, customer asked about SSO.",
         [("scim", True, Q2, None), ("sso", False, None, None)],
     ),
+    (
+        "We will have SSO by Q1, customer wants SCIM too.",
+        [("sso", True, Q1, None), ("scim", False, None, None)],
+    ),
+    ("Offline mode came up, customer doesn't need it.", []),
     # ... "customer success" is our team, not their clause
     (
         "We will deliver SCIM by Q2, customer success will help with rollout.",

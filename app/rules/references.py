@@ -293,6 +293,9 @@ _PROMISE = re.compile(
     rf"|in(?:to)? (?:the )?contract{_NOT_DOC_PROCESS}|contractual(?:ly)?"
     # "Gave them our word on SCIM", "SCIM is locked in for Q2"
     r"|gave (?:them |him |her |the customer |the client )?(?:our|my) word|locked (?:in )?(?:for|by)"
+    # Our forecast with a date (`_DATED_CUES`), hedged (`_HEDGE`): "We expect SCIM in Q2",
+    # "We expect to ship SCIM in Q2"
+    r"|(?:(?<=we )|(?<=i ))expect(?: to (?:have|ship|deliver|release|launch|add|support|build))?"
     # "Handshake agreement on SCIM for Q2", "Shook hands on SCIM by Q2"
     r"|handshake (?:agreement|deal|commitment|promise)|shook hands on"
     # ... with a date in the clause (`_DATED_CUES`): "SCIM in Q2 is locked in", "SCIM for Q2
@@ -2964,7 +2967,7 @@ _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
     "coming", "releas", "launch", "targeted", "track", "pencil", "confirmed", "on the roadmap",
     "on our roadmap", "told", "informed", "let ", "aim", "said", "plan", "targeting", "shooting",
-    "locked in", "done deal", "gave", "shared",
+    "locked in", "done deal", "gave", "shared", "expect",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
 # "on the roadmap for them".
@@ -3050,7 +3053,9 @@ _THEIR_SUBJECT = re.compile(
 _NEEDED_BY_SOURCE = (
     r"(?<![a-z0-9])(?:needs?|needed|requires?|required|requirements?|wants?|wanted|"
     # (not what we told them to expect: "Told them to expect SCIM in Q1", "they can expect")
-    r"(?<!to )(?<!can )(?:expects?|expected|expecting)|expectations?|requests?|requested|requesting|demands?|"
+    # (nor our own forecast: "We expect SCIM in Q2", a hedged promise, `_PROMISE`)
+    r"(?<!to )(?<!can )(?<!we )(?<!i )(?:expects?|expected|expecting)|expectations?|requests?"
+    r"|requested|requesting|demands?|"
     r"demanded|must[- ]haves?|deadline|hoping|hopes?|ideally(?! (?:we|i|sooner|earlier)(?![a-z0-9]))|reqs?|blockers?|wish ?list"
     r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
@@ -4180,6 +4185,15 @@ def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], befo
             k = low.rfind(w, max(c.start, s - 32), s)
             if not any(m.end in (k - 1, k) for m in names):
                 return False
+    if low.startswith("expect", s):
+        # our forecast of the feature itself, named right after ("We expect SCIM in Q2", "We
+        # expect to ship the SCIM connector"), not of the sale ("We expect the contract by Q2",
+        # "We expect them to sign by Q2")
+        k = e + 1
+        if low.startswith("the ", k):
+            k += 4
+        if not any(n.start == k for n in names):
+            return False
     if low.startswith(("gave", "shared"), s) and e - s in (4, 6):
         # the date given: of the feature, not of a sale item ("Gave them the Q2 date for the
         # contract", "Shared the signing date with them")
@@ -5318,6 +5332,8 @@ _HEDGE_SOURCE = (
     # for Q2" (not "on the roadmap for them": a promise)
     r"|(?:per|according to|based on) (?:the|our) (?:current |public |product |latest )?roadmap"
     rf"|on (?:the|our) (?:public |product )?roadmap (?:for|in)(?= (?:q[1-4]|h[12]|\d|next|{_MONTH_RE}))"
+    # our forecast: "We expect SCIM in Q2"
+    r"|(?:(?<=we )|(?<=i ))expect"
     # a date given roughly: "around Q2", "approximately end of March", "Q2, give or take"
     rf"|around(?= (?:q[1-4]|h[12]|\d|mid|early|late|end|the end|{_MONTH_RE})(?![a-z]))"
     r"|approx(?:imately|\.)?|circa|give or take|more or less)(?![a-z0-9])"
@@ -5331,7 +5347,7 @@ _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tenta
     fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
     estimate estimated try tries tried trying best-effort planned scheduled roadmap soft
     informal informally around approximately approx approx. circa give more per according
-    based on"""
+    based on expect"""
 _HEDGE_STARTS = frozenset(
     head + w + tail
     for w in _HEDGE_STARTS_TEXT.split()

@@ -666,3 +666,26 @@ CUSTOMER_CLAUSES = [
 )
 def test_a_comma_before_the_customer_as_subject_starts_a_clause(body: str, expected: list) -> None:
     assert needs(body) == expected
+
+
+# Before: "We expect SCIM in Q2" was read as their need, "We expect to ship SCIM in Q2" as
+# nothing, "We expect to have SCIM by Q2" as a firm promise: our forecast is a hedged promise.
+OUR_FORECAST = [
+    ("We expect SCIM in Q2.", [("scim", True, Q2, True)]),
+    ("We expect to have SCIM by Q2.", [("scim", True, Q2, True)]),
+    ("We expect to ship the SCIM connector in Q2.", [("scim", True, Q2, True)]),
+    ("I expect SCIM by Q2.", [("scim", True, Q2, True)]),
+    # ... theirs, and our forecast of the sale, are not
+    ("We expect the contract by Q2; SCIM discussed.", [("scim", False, None, False)]),
+    ("We expect them to sign by Q2; SCIM is a must.", [("scim", False, None, False)]),
+    ("Told them to expect SCIM in Q1.", [("scim", True, Q1, False)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), OUR_FORECAST, ids=[c[0] for c in OUR_FORECAST])
+def test_our_forecast_is_a_hedged_promise(body: str, expected: list) -> None:
+    assert hedged(body) == expected
+
+
+def test_their_expectation_stays_their_need() -> None:
+    assert needs("They expect SCIM in Q2.") == [("scim", False, None, Q2)]

@@ -3589,7 +3589,13 @@ def _our_word(
             # Q1", "Okta rep promised them SCIM support by Q1"
             return False
     if (
-        _THEIR_SIDE.search(low, a, c.end) is not None
+        (
+            low.find(" their ", a, c.end) >= 0  # "on their end": a find or two before the search
+            or low.find("house", a, c.end) >= 0
+            or low.find("s end", a, c.end) >= 0
+            or low.find("s side", a, c.end) >= 0
+        )
+        and _THEIR_SIDE.search(low, a, c.end) is not None
         and _OUR_SUBJECT.search(low, a, s) is None
         and not low.startswith(_TOLD_CUES, s)
     ):

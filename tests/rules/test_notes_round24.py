@@ -605,6 +605,7 @@ def test_we_have_agreed_agrees(body: str, expected: list) -> None:
 # on the customer's side is theirs.
 THEIR_SIDE = [
     ("SSO rollout to 500 users planned for Q2 on their end.", [("sso", False, None, None)]),
+    ("SSO rollout planned for Q2 on the customer's end.", [("sso", False, None, None)]),
     ("They will build SCIM in-house by Q2.", [("scim", False, None, None)]),
     # ... our work, or our word, stays ours
     ("We will enable SCIM on their end by Q2.", [("scim", True, Q2, None)]),

@@ -166,6 +166,20 @@ class Worker:
         log.info("released batch", count=released, deal_ids=[i.deal_id for i in items])
         return released
 
+    def _extend_leases(self, items: Sequence[QueueItem]) -> None:
+        """Renew the leases of the batch being processed (a failure is logged: the next beat
+        tries again, and a lease that lapses meanwhile is only taken over, never lost)."""
+        try:
+            queue.extend_leases(
+                self.engine,
+                owner=self.owner,
+                items=items,
+                lease_seconds=self.settings.lease_seconds,
+                now=self.clock(),
+            )
+        except Exception:
+            log.exception("lease renewal failed")
+
     def run_once(self) -> int:
         """Claim one batch, process it, record it. Returns how many deals were claimed.
 
@@ -189,16 +203,7 @@ class Worker:
 
         def _renew() -> None:
             while not done.wait(every):
-                try:
-                    queue.extend_leases(
-                        self.engine,
-                        owner=self.owner,
-                        items=items,
-                        lease_seconds=self.settings.lease_seconds,
-                        now=self.clock(),
-                    )
-                except Exception:
-                    log.exception("lease renewal failed")
+                self._extend_leases(items)
 
         renewer = threading.Thread(target=_renew, name="worker-lease", daemon=True)
         renewer.start()
@@ -316,16 +321,7 @@ class Worker:
                         return None
                 if self._stuck_since is None and now >= next_beat:
                     next_beat = now + heartbeat
-                    try:
-                        queue.extend_leases(
-                            self.engine,
-                            owner=self.owner,
-                            items=items,
-                            lease_seconds=self.settings.lease_seconds,
-                            now=self.clock(),
-                        )
-                    except Exception:
-                        log.exception("lease renewal failed")
+                    self._extend_leases(items)
         finally:
             self._timed_out = self._stuck_since is not None
             if self._timed_out and not thread.is_alive():

@@ -47,6 +47,14 @@ APPROVAL_COLUMNS = [
 ]
 
 
+def _with_timezone(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        # a date alone ("2027-06-30") is read as its midnight, with no zone
+        example = value.replace(microsecond=0).isoformat() + "Z"
+        raise ValueError(f"must include a timezone, e.g. {example} (UTC)")
+    return value
+
+
 class ApprovalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -87,11 +95,7 @@ class ApprovalCreate(BaseModel):
     @field_validator("expires_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            # a date alone ("2027-06-30") is read as its midnight, with no zone
-            example = value.replace(microsecond=0).isoformat() + "Z"
-            raise ValueError(f"must include a timezone, e.g. {example} (UTC)")
-        return value
+        return _with_timezone(value)
 
     @field_validator("reason")
     @classmethod
@@ -177,6 +181,30 @@ def create_approval(body: ApprovalCreate, session: SessionDep, principal: Approv
 def revoke_approval(approval_id: RowId, session: SessionDep, principal: ApproverPrincipal):
     row, changed = service.revoke_approval(session, approval_id, actor=principal.actor)
     return {**_row(row, service.utcnow()), "requeued": changed}
+
+
+class ApprovalExtend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_at: SafeDateTime = Field(description="the new expiry, later than the current one")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return _with_timezone(value)
+
+
+@router.post(
+    "/api/v1/approvals/{approval_id}/extend",
+    summary="Extend: a later expiry for an approval still in force",
+    operation_id="extend_approval",
+    response_model=ApprovalPublic,
+)
+def extend_approval(
+    approval_id: RowId, body: ApprovalExtend, session: SessionDep, principal: ApproverPrincipal
+):
+    row = service.extend_approval(session, approval_id, body.expires_at, actor=principal.actor)
+    return _row(row, service.utcnow())
 
 
 @router.get(

@@ -214,6 +214,58 @@ def revoke_approval(
     return row, changed
 
 
+def extend_approval(
+    session: Session,
+    approval_id: int,
+    expires_at: datetime,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> Approval:
+    """A later expiry for an approval still in force: the one way to keep it going, since a
+    second approval of the same finding is a 409 ("revoke it first") and revoking put the
+    block and its task back in the CRM until the new approval landed. Nothing is
+    re-evaluated (it covers what it covered); audited as `approval.extend`."""
+    now = now or utcnow()
+    row = session.get(Approval, approval_id, with_for_update=True)  # one change at a time
+    if row is None:
+        raise NotFound(f"no approval {approval_id}")
+    if row.revoked_at is not None:
+        raise Conflict(f"approval {approval_id} was revoked by {row.revoked_by}: approve again")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Conflict(
+            f"approval {approval_id} expired at {row.expires_at.isoformat()}: its block is "
+            "back; approve again (POST /api/v1/approvals)"
+        )
+    if expires_at <= now:
+        raise InvalidRequest.at(
+            ("expires_at",),
+            f"is in the past ({expires_at.isoformat()}): an approval must expire in the future",
+            input=expires_at.isoformat(),
+        )
+    if row.expires_at is not None and expires_at <= row.expires_at:
+        raise InvalidRequest.at(
+            ("expires_at",),
+            f"is not later than the approval's expiry ({row.expires_at.isoformat()}): an "
+            "extension moves it later (revoke it to end it sooner)",
+            input=expires_at.isoformat(),
+        )
+    before = _audit_view(row)
+    row.expires_at = expires_at
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="approval.extend",
+        entity_type="approval",
+        entity_id=row.id,
+        before=before,
+        after=_audit_view(row),
+    )
+    return row
+
+
 def expire_due(session: Session, since: datetime | None, now: datetime) -> dict[str, list[str]]:
     """Approvals that expired in (since, now]: audit each, restore their open deals' findings.
 

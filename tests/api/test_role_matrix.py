@@ -90,6 +90,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/approvals"): READ,
     ("POST", "/api/v1/approvals"): APPROVE,
     ("POST", "/api/v1/approvals/{approval_id}/revoke"): APPROVE,
+    ("POST", "/api/v1/approvals/{approval_id}/extend"): APPROVE,
     # ledger and reports
     ("GET", "/api/v1/commitments"): READ,
     ("GET", "/api/v1/reports/commitments"): READ,

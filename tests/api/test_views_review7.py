@@ -398,3 +398,51 @@ def test_an_expired_approval_does_not_cover_a_deal_reopened_after_its_win(
 
     with Session(engine) as s:
         assert s.exec(select(Deal)).one().verdict == "blocked"
+
+
+def test_an_approval_in_force_is_extended_without_the_block_coming_back(
+    web, engine, settings, pipeline, crm, api_key
+):
+    """There was no way to keep an approval going: a second one was a 409 ("revoke it
+    first") and revoking put the block and its task back in the CRM until the new approval
+    landed. POST /approvals/{id}/extend moves its expiry later, audited, nothing re-checked."""
+    created = _approve(web, api_key)
+    assert created.status_code == 201
+    approval = created.json()
+    _process(pipeline, "approval")
+    headers = api_key("approver", name="dana")
+    later = (utcnow() + timedelta(days=30)).isoformat()
+
+    r = web.post(f"/api/v1/approvals/{approval['id']}/extend", json={"expires_at": later},
+                 headers=headers)  # fmt: skip
+
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "active" and r.json()["expires_at"] > approval["expires_at"]
+    assert _crm_properties(engine)["block"] is False
+    with Session(engine) as s:
+        [entry] = s.exec(select(AuditLog).where(AuditLog.action == "approval.extend")).all()
+        assert entry.actor == "approver:dana"
+
+        def same(a: str, b: str) -> bool:
+            return a.replace("+00:00", "Z") == b.replace("+00:00", "Z")
+
+        assert same(entry.before["expires_at"], approval["expires_at"])
+        assert same(entry.after["expires_at"], r.json()["expires_at"])
+    # what is refused, and says why
+    sooner = (utcnow() + timedelta(days=1)).isoformat()
+    for body, status, says in (
+        ({"expires_at": sooner}, 422, "is not later than the approval's expiry"),
+        ({"expires_at": (utcnow() - timedelta(days=1)).isoformat()}, 422, "is in the past"),
+        ({"expires_at": "2030-01-01T00:00:00"}, 422, "must include a timezone"),
+        ({"expires_at": later, "reason": "x"}, 422, "reason"),
+    ):
+        r = web.post(f"/api/v1/approvals/{approval['id']}/extend", json=body, headers=headers)
+        assert r.status_code == status and says in r.text, r.text
+    assert web.post("/api/v1/approvals/999/extend", json={"expires_at": later},
+                    headers=headers).status_code == 404  # fmt: skip
+    with Session(engine) as s:
+        s.execute(update(Approval).values(expires_at=utcnow() - timedelta(seconds=1)))
+        s.commit()
+    r = web.post(f"/api/v1/approvals/{approval['id']}/extend", json={"expires_at": later},
+                 headers=headers)  # fmt: skip
+    assert r.status_code == 409 and "approve again" in r.json()["error"]["message"]

@@ -1074,11 +1074,7 @@ class SalesforceConnector:
             body = self._task_fields(item.task, facts, owner)
             if existing is None:
                 if item.task.open:
-                    plan["task_create"] = {
-                        "attributes": {"type": "Task"},
-                        "WhatId": deal_id,
-                        **body,
-                    }
+                    plan["task_create"] = self._new_task(deal_id, body)
             else:
                 diff = {k: v for k, v in body.items() if existing.get(k) != v}
                 plan["task_state"] = existing
@@ -1110,11 +1106,7 @@ class SalesforceConnector:
                 plan["followups_found"][key] = found["Id"]
                 continue
             body = self._task_fields(spec, facts, owner, marker=marker)
-            plan["followup_creates"][key] = {
-                "attributes": {"type": "Task"},
-                "WhatId": deal_id,
-                **body,
-            }
+            plan["followup_creates"][key] = self._new_task(deal_id, body)
         owner_id = (item.task.owner_id if item.task else None) or owner
         tasks_sent = plan["task_create"] or plan["task_update"] or plan["followup_creates"]
         if tasks_sent and self._owner_inactive(owner_id):
@@ -1139,6 +1131,14 @@ class SalesforceConnector:
         if spec.due_at is not None:
             body["ActivityDate"] = spec.due_at.date().isoformat()
         return {k: v for k, v in body.items() if v is not None}
+
+    @staticmethod
+    def _new_task(deal_id: str, body: dict) -> dict:
+        """A task to create: due tomorrow unless its spec says when, as HubSpot's are (with no
+        due date it never showed in a rep's Today or Overdue list, and an org's common
+        "due date required" Task rule refused it). An update keeps the date the task has."""
+        due = body.get("ActivityDate") or (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        return {"attributes": {"type": "Task"}, "WhatId": deal_id, **body, "ActivityDate": due}
 
     def write_back(self, items: Sequence[DealWriteBack]) -> dict[str, WriteOutcome]:
         if not items:
@@ -1355,7 +1355,7 @@ class SalesforceConnector:
             if spec is not None and spec.open:
                 owner = plan["task_state"].get("OwnerId") if plan["task_state"] else None
                 body = self._task_fields(spec, facts, owner)
-                record = {"attributes": {"type": "Task"}, "WhatId": plan["deal_id"], **body}
+                record = self._new_task(plan["deal_id"], body)
                 return ("POST", record, plan, "task_create", None)
             plan["outcome"].task_id = None
             plan["outcome"].task_open = False

@@ -145,17 +145,21 @@ def _task_needs_a_due_date(old: dict, new: dict) -> str | None:
     return None if new.get("ActivityDate") else "Every task needs a due date"
 
 
+def _task_needs_a_type(old: dict, new: dict) -> str | None:
+    return None if new.get("Type") else "Every task needs a type"
+
+
 @pytest.mark.slow
 def test_a_task_rule_refusing_our_task_is_not_reported_as_an_unwritten_block(
     service, fake, engine, caplog
 ):
-    """An org's Activity rule ("every task needs a due date") refused roadmap-guard's task. The
+    """An org's Activity rule ("every task needs a type") refused roadmap-guard's task. The
     deal's error said an Opportunity rule had kept the roadmap fields and the block from being
     written, and sent the admin to the Opportunity rules, while the block was on the record.
     It now names the task, says the fields are not what was refused, and where the bypass
     clause goes."""
     client, worker = service
-    fake.add_rule(_task_needs_a_due_date, sobject="Task")
+    fake.add_rule(_task_needs_a_type, sobject="Task")
     opp = fake.add_opportunity("Pilot", stage="Negotiation/Review", line_items=[SSO, SEATS])
     with caplog.at_level(logging.ERROR, logger="app.connectors.salesforce.connector"):
         notify(client, opp)
@@ -163,7 +167,7 @@ def test_a_task_rule_refusing_our_task_is_not_reported_as_an_unwritten_block(
     assert fake.opportunity(opp)["Roadmap_Block__c"] is True  # the fields did land
     with Session(engine) as s:
         error = s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one().last_error
-    assert "a new roadmap task" in error and "Every task needs a due date" in error
+    assert "a new roadmap task" in error and "Every task needs a type" in error
     assert "the block) were not written" not in error
     assert "separate write" in error
     assert f"NOT($Permission.{BYPASS_PERMISSION}) to that Task (or Activity) validation rule" in (
@@ -464,3 +468,22 @@ def test_a_task_field_the_integration_user_cannot_set_is_named_as_a_task_field(c
     assert "Task.Description" in text and "roadmap task" in text
     assert "cannot edit a roadmap field" not in text
     assert fake.opportunity(opp)["Roadmap_Block__c"] is True
+
+
+@pytest.mark.slow
+def test_our_new_task_is_due_tomorrow_and_passes_a_due_date_rule(service, fake, engine):
+    """Our tasks carried no due date: they never showed in a rep's Today or Overdue list, and
+    an org's common "every task needs a due date" rule refused them (HubSpot's are due the next
+    day). A new task is due tomorrow; an update keeps the date it has."""
+    from datetime import UTC, datetime, timedelta
+
+    client, worker = service
+    fake.add_rule(_task_needs_a_due_date, sobject="Task")
+    opp = fake.add_opportunity("Pilot", stage="Negotiation/Review", line_items=[SSO, SEATS])
+    notify(client, opp)
+    worker.run_until_empty()
+    with Session(engine) as s:
+        row = s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one()
+        assert row.status == "done", row.last_error
+    [task] = fake.tasks_of(opp)
+    assert task["ActivityDate"] == (datetime.now(UTC) + timedelta(days=1)).date().isoformat()

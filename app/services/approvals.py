@@ -99,12 +99,7 @@ def create_approval(
             f"deal '{deal_id}' was deleted (or merged into another deal) in crm '{crm}': "
             "there is nothing left to approve on it"
         )
-    if expires_at <= now:
-        raise InvalidRequest.at(
-            ("expires_at",),
-            f"is in the past ({expires_at.isoformat()}): an approval must expire in the future",
-            input=expires_at.isoformat(),
-        )
+    _must_expire_later(expires_at, now)
     if feature_key is None:
         # An off-roadmap promise names no feature; the grant is scoped by its rule alone (the
         # engine lets a feature-less grant cover every feature-less finding of that rule).
@@ -196,20 +191,7 @@ def revoke_approval(
             f"approval {approval_id} expired at {row.expires_at.isoformat()}: it lifts "
             "nothing any more, and what it overrode while it ran stays on record"
         )
-    before = _audit_view(row)
-    row.revoked_at = now
-    row.revoked_by = actor
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="approval.revoke",
-        entity_type="approval",
-        entity_id=row.id,
-        before=before,
-        after=_audit_view(row),
-    )
+    _audited_change(session, row, actor, "approval.revoke", revoked_at=now, revoked_by=actor)
     changed = reevaluate_and_enqueue(session, row.crm, [row.deal_id])
     return row, changed
 
@@ -237,12 +219,7 @@ def extend_approval(
             f"approval {approval_id} expired at {row.expires_at.isoformat()}: its block is "
             "back; approve again (POST /api/v1/approvals)"
         )
-    if expires_at <= now:
-        raise InvalidRequest.at(
-            ("expires_at",),
-            f"is in the past ({expires_at.isoformat()}): an approval must expire in the future",
-            input=expires_at.isoformat(),
-        )
+    _must_expire_later(expires_at, now)
     if row.expires_at is not None and expires_at <= row.expires_at:
         raise InvalidRequest.at(
             ("expires_at",),
@@ -250,20 +227,37 @@ def extend_approval(
             "extension moves it later (revoke it to end it sooner)",
             input=expires_at.isoformat(),
         )
+    _audited_change(session, row, actor, "approval.extend", expires_at=expires_at)
+    return row
+
+
+def _must_expire_later(expires_at: datetime, now: datetime) -> None:
+    if expires_at <= now:
+        raise InvalidRequest.at(
+            ("expires_at",),
+            f"is in the past ({expires_at.isoformat()}): an approval must expire in the future",
+            input=expires_at.isoformat(),
+        )
+
+
+def _audited_change(
+    session: Session, row: Approval, actor: str, action: str, **values: Any
+) -> None:
+    """Set `values` on the approval and record the change (before and after) in the audit log."""
     before = _audit_view(row)
-    row.expires_at = expires_at
+    for name, value in values.items():
+        setattr(row, name, value)
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="approval.extend",
+        action=action,
         entity_type="approval",
         entity_id=row.id,
         before=before,
         after=_audit_view(row),
     )
-    return row
 
 
 def expire_due(session: Session, since: datetime | None, now: datetime) -> dict[str, list[str]]:

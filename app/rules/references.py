@@ -1410,7 +1410,7 @@ def _dated_next(
     if m is None:
         return None
     b = _sentence_end(text, low, a)
-    if any(a <= start < b and named for (start, _), named in sentences.items()):
+    if _names_a_feature(sentences, a, b):
         return None
     end = b
     while end > m.end() and low[end - 1] in ' .!"\u201d\n':
@@ -1437,6 +1437,12 @@ _IT_NEEDED = re.compile(
 )
 
 
+def _names_a_feature(sentences: dict[tuple[int, int], list[Mention]], a: int, b: int) -> bool:
+    """Whether the sentence low[a:b] (the one after the sentence read) names a feature of
+    its own: then its "it", its yes or its date is not the earlier feature's."""
+    return any(a <= start < b and named for (start, _), named in sentences.items())
+
+
 def _carried_need(
     text: str,
     low: str,
@@ -1459,7 +1465,7 @@ def _carried_need(
     if m is None:
         return None
     b = _sentence_end(text, low, a)
-    if any(a <= start < b and named for (start, _), named in sentences.items()):
+    if _names_a_feature(sentences, a, b):
         return None  # it names a feature of its own
     dates = _promised_dates(low, m.end() - 1, b, when)
     if len(dates) != 1 or dates[0][0] > m.end() + 1:
@@ -1509,7 +1515,7 @@ def _carried_promise(
     if a >= size or low[a] in "<>":
         return None
     b = _sentence_end(text, low, a)
-    if any(a <= start < b and named for (start, _), named in sentences.items()):
+    if _names_a_feature(sentences, a, b):
         return None  # it names a feature of its own
     if unknown and _OBJECT_WORD.search(low, a, b) is not None:
         return None  # it names a thing of its own
@@ -1706,7 +1712,7 @@ def _answered_next(
     end = b
     while end > a and low[end - 1] in '.!"\u201d':
         end -= 1
-    if any(a <= start < b and named for (start, _), named in sentences.items()):
+    if _names_a_feature(sentences, a, b):
         return None  # it names a feature of its own
     if bare:
         yes = _BARE_YES.match(low, y, end)

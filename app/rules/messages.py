@@ -10,6 +10,7 @@ closed won with nothing of ours blocking it) or "lost". Then nothing is asked of
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Literal
 
@@ -63,8 +64,27 @@ def _grouped(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: order[_key(f)])
 
 
+# Never left at the end of a cut text: a word's joiner, or the opening of what was cut.
+_CUT_TRAILING = " \t\n,;:(\"'\u201c\u2018\u200d"
+
+
 def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+    """`text` whole, or cut at a word and ended with "\u2026" in at most `limit` characters.
+    It was cut at the character: a rep read "the responsive\u2026" for "the responsive web
+    app", or half a name, or a letter without its accent."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if not text[limit - 1].isspace():  # inside a word: back to the space before it
+        space = max(cut.rfind(" "), cut.rfind("\n"))
+        if space > 0:
+            cut = cut[:space]
+        else:  # one word longer than the limit: at least not inside a character
+            while cut and (
+                unicodedata.combining(text[len(cut)]) or text[len(cut)] in "\u200d\ufe0f"
+            ):
+                cut = cut[:-1]
+    return cut.rstrip(_CUT_TRAILING) + "\u2026"
 
 
 def needs_action(result: EvaluationResult, closed: Closed = None) -> bool:
@@ -82,6 +102,7 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
     warnings = _unapproved(result, Severity.warning)
     approved = _approved(result)
     parts: list[str] = []
+    fyis: dict[str, str] = {}
     if closed is not None and (blocks or warnings):
         problems = blocks or warnings
         head = (
@@ -122,10 +143,10 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
         infos = {_key(f): f.message for f in _unapproved(result, Severity.info)}
         if infos:
             parts.append(
-                "Roadmap check clear: nothing in this deal blocks it or needs a warning"
-                + counted
-                + (" FYI: " + " ".join(infos.values()) if fyi and closed is None else "")
+                "Roadmap check clear: nothing in this deal blocks it or needs a warning" + counted
             )
+            if fyi and closed is None:
+                fyis = infos
         else:
             parts.append(
                 "Roadmap check clear: nothing in this deal depends on features that are not ready"
@@ -148,7 +169,31 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
             )
             + "."
         )
+    if fyis:
+        return _with_fyis(parts, fyis)
     return _truncate(" ".join(parts), SUMMARY_LIMIT)
+
+
+def _with_fyis(parts: list[str], fyis: dict[str, str]) -> str:
+    """A clear deal's status with as many of its FYIs (by feature) as fit whole, naming the
+    features whose FYI did not: cut at the limit, the third feature's "What you can say
+    instead" stopped mid-sentence, and a clear deal has no task to read the rest in."""
+    head, rest = parts[0], parts[1:]
+    messages = list(fyis.values())
+    names = list(fyis)
+    for shown in range(len(messages), -1, -1):
+        text = head
+        if shown:
+            text += " FYI: " + " ".join(messages[:shown])
+        if shown < len(messages):
+            text += (
+                f" {'More FYI' if shown else 'FYI'} ({', '.join(names[shown:])}): "
+                "see this deal in roadmap-guard."
+            )
+        text = " ".join([text, *rest])
+        if len(text) <= SUMMARY_LIMIT:
+            return text
+    return _truncate(text, SUMMARY_LIMIT)
 
 
 def _finding_lines(f: Finding) -> list[str]:

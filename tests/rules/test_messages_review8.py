@@ -1,0 +1,79 @@
+"""What the rep reads, review 8: texts cut to the CRM's field fit at a word and keep what
+matters (whole FYIs on a clear deal, the state in a task subject)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from app.rules.catalog import Catalog
+from app.rules.engine import StoredRule, evaluate
+from app.rules.messages import SUMMARY_LIMIT, summary_text
+from app.rules.model import EvaluationResult, Feature, Finding, Severity, VerdictStatus
+
+from .conftest import FEATURES, MAPPINGS, TODAY, make_deal
+
+_MORE_COMING = [
+    Feature(
+        key="workflows",
+        name="Workflow builder",
+        availability="coming_soon",
+        target_date=date(2027, 3, 31),
+        confidence=0.8,
+        guidance=(
+            "Say the workflow builder is planned for spring 2027 and offer the Zapier "
+            "integration meanwhile, which covers most of what customers build with it."
+        ),
+    ),
+    Feature(
+        key="mobile",
+        name="Mobile app",
+        availability="coming_soon",
+        target_date=date(2027, 9, 30),
+        confidence=0.5,
+        guidance=(
+            "Say a mobile app is planned for the second half of 2027; the responsive web app "
+            "works on phones today and supports notifications."
+        ),
+    ),
+]
+
+
+def test_a_clear_deals_fyis_are_quoted_whole_and_those_that_do_not_fit_are_named(
+    default_rules: list[StoredRule],
+) -> None:
+    """A clear deal has no task: its summary is where the rep reads what may be said. Three
+    coming-soon features' FYIs were cut at 1,000 characters inside the third one's guidance
+    ("... the responsive…"), and nothing said which feature's advice was missing."""
+    catalog = Catalog(FEATURES + _MORE_COMING, MAPPINGS)
+    deal = make_deal("They asked about SCIM, the workflow builder and the mobile app.")
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    assert result.status == VerdictStatus.clear
+    infos = {f.feature_name: f.message for f in result.findings}
+    assert set(infos) == {"SCIM provisioning", "Workflow builder", "Mobile app"}
+
+    summary = summary_text(result)
+    assert len(summary) <= SUMMARY_LIMIT
+    assert "\u2026" not in summary
+    assert infos["SCIM provisioning"] in summary
+    assert infos["Workflow builder"] in summary
+    assert "responsive" not in summary  # no half of the third FYI
+    assert summary.endswith("More FYI (Mobile app): see this deal in roadmap-guard.")
+
+
+def test_a_cut_summary_ends_at_a_whole_word() -> None:
+    names = [f"Feature {i} with a rather descriptive roadmap name" for i in range(60)]
+    findings = [
+        Finding(
+            rule_id="never-built",
+            severity=Severity.block,
+            message="m",
+            feature_key=f"f{i}",
+            feature_name=name,
+        )
+        for i, name in enumerate(names)
+    ]
+    text = summary_text(EvaluationResult(status=VerdictStatus.blocked, findings=findings))
+    assert len(text) <= SUMMARY_LIMIT and text.endswith("\u2026")
+    words = set(" ".join(names).replace(",", " ").split())
+    last = text[:-1].split()[-1].rstrip(",")
+    assert last in words, last  # "descrip…" read as a word of its own

@@ -19,6 +19,7 @@ from app.rules.model import DealSnapshot, EvaluationResult, Finding, Severity, V
 Closed = Literal["won", "lost"] | None
 
 SUMMARY_LIMIT = 1000
+SUBJECT_LIMIT = 250  # HubSpot's task subject is cut there too
 # A promise is read from the deal's notes as they stand: correcting it with the customer and
 # logging that in a new note left the promising note, and the block, in place.
 HOW_TO_LIFT = (
@@ -212,15 +213,20 @@ def task_text(
     warnings = _unapproved(result, Severity.warning)
     act = needs_action(result, closed)
     if closed is not None and not act and (blocks or warnings):
-        subject = f"Roadmap check: {deal} is closed {closed}, nothing left to do"
+        state = f" is closed {closed}, nothing left to do"
     elif result.status == VerdictStatus.blocked:
-        subject = f"Roadmap check: {deal} is blocked ({_count(blocks, 'problem')} to fix)"
+        state = f" is blocked ({_count(blocks, 'problem')} to fix)"
     elif result.status == VerdictStatus.warning and not act:
-        subject = f"Roadmap check: {deal} is approved, nothing left to do"
+        state = " is approved, nothing left to do"
     elif result.status == VerdictStatus.warning:
-        subject = f"Roadmap check: {deal} has {_count(warnings, 'warning')}"
+        state = f" has {_count(warnings, 'warning')}"
     else:
-        subject = f"Roadmap check: {deal} is clear"
+        state = " is clear"
+    # A long deal name is shortened, not the state: cut at the end, a deal named at length
+    # (HubSpot takes thousands of characters) read "Roadmap check: Acme ... Renewal 2027 - Ph…"
+    # in the rep's task list, never saying it was blocked.
+    head = "Roadmap check: "
+    subject = head + _truncate(deal, max(SUBJECT_LIMIT - len(head) - len(state), 20)) + state
     lines: list[str] = []
     if result.status == VerdictStatus.clear:
         lines.append("All roadmap problems on this deal are resolved. Nothing left to do.")
@@ -247,7 +253,7 @@ def task_text(
     if blocks and closed is None:
         lines.append("")
         lines.append(HOW_TO_LIFT)
-    return _truncate(subject, 250), "\n".join(lines)
+    return _truncate(subject, SUBJECT_LIMIT), "\n".join(lines)
 
 
 def note_text(

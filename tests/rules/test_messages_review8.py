@@ -7,7 +7,7 @@ from datetime import date
 
 from app.rules.catalog import Catalog
 from app.rules.engine import StoredRule, evaluate
-from app.rules.messages import SUMMARY_LIMIT, summary_text
+from app.rules.messages import SUMMARY_LIMIT, summary_text, task_text
 from app.rules.model import EvaluationResult, Feature, Finding, Severity, VerdictStatus
 
 from .conftest import FEATURES, MAPPINGS, TODAY, make_deal
@@ -77,3 +77,20 @@ def test_a_cut_summary_ends_at_a_whole_word() -> None:
     words = set(" ".join(names).replace(",", " ").split())
     last = text[:-1].split()[-1].rstrip(",")
     assert last in words, last  # "descrip…" read as a word of its own
+
+
+def test_a_long_deal_name_is_shortened_in_the_task_subject_not_the_state(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """HubSpot takes deal names of thousands of characters; the subject is cut at 250. Cut at
+    the end, the rep's task list read "Roadmap check: <the name, cut>", never "is blocked"."""
+    name = "Acme Corporation International - " + "Global platform renewal and expansion " * 8
+    deal = make_deal("We promised multi-region failover.", name=name.strip())
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    subject, _body = task_text(result, deal)
+    assert len(subject) <= 250
+    assert subject.startswith("Roadmap check: Acme Corporation International - Global platform")
+    assert subject.endswith("\u2026 is blocked (1 problem to fix)")
+    assert subject.split("\u2026")[0].endswith(
+        ("renewal", "and", "expansion", "Global", "platform")
+    )

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.errors import did_you_mean
@@ -225,35 +225,34 @@ def rule_sets(session: Session, request: SimulateRequest):
 def _stored_snapshots(
     session: Session, include_closed: bool, chunk_size: int
 ) -> tuple[int, Iterator[list[tuple[str, DealSnapshot]]]]:
-    """Count now, then read the deals chunk by chunk, each chunk in its own short read
-    transaction: on SQLite every transaction takes the write lock (BEGIN IMMEDIATE), and a
-    long simulation must not hold it against webhooks and the worker."""
+    """The deals to simulate, chosen once (their row ids, read now), then read chunk by chunk,
+    each chunk in its own short read transaction: on SQLite every transaction takes the write
+    lock (BEGIN IMMEDIATE), and a long simulation must not hold it against webhooks and the
+    worker. The chunks read those deals and no others, each as stored when its chunk is read:
+    re-applying the filter per chunk read a deal stored meanwhile too (the progress went past
+    its total, 4 of 3) and skipped one closed meanwhile (it stopped short, 2 of 3)."""
     # Only deals read at least once: one queued but not yet read (a webhook or backfill in
     # flight) has no snapshot to evaluate, and counted in `total` it left `processed` short of
     # it at the end (the progress read as stuck).
     conditions = [Deal.tracked == True, Deal.snapshot_at.is_not(None)]  # noqa: E712
     if not include_closed:
         conditions.append(Deal.is_closed == False)  # noqa: E712
-    total = session.execute(select(func.count()).select_from(Deal).where(*conditions)).scalar_one()
+    ids = list(session.execute(select(Deal.id).where(*conditions).order_by(Deal.id)).scalars())
     bind = session.get_bind()
 
     def chunks() -> Iterator[list[tuple[str, DealSnapshot]]]:
-        last_id = 0
-        while True:
+        for start in range(0, len(ids), chunk_size):
             with Session(bind) as short:
                 rows = short.execute(
                     select(Deal.id, Deal.snapshot)
-                    .where(*conditions, Deal.id > last_id)
+                    .where(Deal.id.in_(ids[start : start + chunk_size]))
                     .order_by(Deal.id)
-                    .limit(chunk_size)
                 ).all()
                 short.rollback()
-            if not rows:
-                return
-            last_id = rows[-1][0]
+            # A deal row is never deleted and its snapshot never emptied once read.
             yield [(str(r[0]), DealSnapshot.model_validate(r[1])) for r in rows if r[1]]
 
-    return total, chunks()
+    return len(ids), chunks()
 
 
 def _posted(

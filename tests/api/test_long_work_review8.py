@@ -1,0 +1,46 @@
+"""Review round 8 of the long work: rule simulation, what-if, backfill and re-read (progress
+that reaches its total and never passes it, answers equal to the real evaluation path)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from app.models import Deal, utcnow
+from app.services.pipeline import apply_snapshot
+from tests.api.test_simulate import BETA_WARN, _snapshot, seed
+
+
+@pytest.mark.parametrize("meanwhile", ["new deal", "deal closed"])
+def test_simulation_progress_stays_within_its_total_while_deals_arrive_and_close(engine, meanwhile):
+    """A simulation counts its deals, then reads them chunk by chunk. A deal a webhook stored
+    meanwhile (a higher row id) was read too, and one closed meanwhile was skipped: the
+    progress went past its total (4 of 3) or stopped short of it (2 of 3), and `processed`
+    disagreed with `total` in the answer."""
+    from app.services.simulate import SimulateRequest, run_simulation
+
+    seed(engine)  # open: d-offline, d-ai, d-sso (in row id order)
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done != 1:
+            return
+        with Session(engine) as s:  # after the first deal, a webhook is stored
+            if meanwhile == "new deal":
+                deal = Deal(crm="test", deal_id="d-new")
+                apply_snapshot(deal, _snapshot("d-new", "SKU-ai"), utcnow())
+            else:
+                deal = s.exec(select(Deal).where(Deal.deal_id == "d-sso")).one()
+                apply_snapshot(deal, _snapshot("d-sso", "SKU-sso", closed=True), utcnow())
+            s.add(deal)
+            s.commit()
+
+    request = SimulateRequest.model_validate({"rules": [BETA_WARN]})
+    with Session(engine) as s:
+        result = run_simulation(s, request, progress=progress, chunk_size=1)
+        s.rollback()
+    assert all(done <= total for done, total in seen), seen
+    assert seen[-1] == (3, 3), seen
+    assert result.processed == result.total == 3
+    assert sum(result.before.values()) == sum(result.after.values()) == 3

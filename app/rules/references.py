@@ -248,7 +248,9 @@ _PROMISE = re.compile(
     r"(?<![a-z0-9])(?:"
     # Reported: "told them SCIM would be ready by renewal" (`_ours`: only after a word of
     # telling; "SCIM would help them" is no promise).
-    r"would (?:definitely |certainly )?(?:have(?! to)|be (?:ready|available|live|delivered|"
+    # ... also shortened: "Told them we'd have SCIM by Q2"
+    r"(?:would|(?<=['\u2019])d) (?:definitely |certainly )?(?:have(?! to)|be (?:ready|available"
+    r"|live|delivered|"
     r"shipped|done|there|in place|ga|generally available|in (?:the|our) (?:[a-z0-9-]+ )?release)"
     r"|deliver|ship|support|provide|include"
     r"|build|develop|add|enable)"
@@ -348,6 +350,8 @@ _PROMISE = re.compile(
     # "we have SSO planned for March". Last: the usual cues match before these are tried.
     r"|eta|land(?:s|ing)? (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
     r"|coming (?:in|by|on|before)|releas(?:es|ing) (?:in|by|on|before)|targeted (?:for|in)"
+    # "SSO is live; SCIM will follow in Q2", "SCIM to follow in Q2", "SCIM will come in Q2"
+    r"|(?:(?<=will )|(?<=to ))(?:come|follow) (?:in|by|on|before)|(?:comes|follows) (?:in|by|before)"
     # "SCIM launches in Q2" as "SCIM releases in Q2" (not "launch": their launch, a noun)
     r"|launch(?:es|ing) (?:in|by|on|before)"
     r"|(?<=on )track (?:for|to)"
@@ -2973,7 +2977,7 @@ _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
     "coming", "releas", "launch", "targeted", "track", "pencil", "confirmed", "on the roadmap",
     "on our roadmap", "told", "informed", "let ", "aim", "said", "plan", "targeting", "shooting",
-    "locked in", "done deal", "gave", "shared", "expect",
+    "locked in", "done deal", "gave", "shared", "expect", "come", "follow",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
 # "on the roadmap for them".
@@ -3009,6 +3013,8 @@ _SCHEDULE_AFTER = frozenset(
     word + tail for word in _SCHEDULE_WORDS for tail in ("", ".", ",", ";", ":", ")", "!", "?")
 )
 _SALE_TIMES = _SALE_EVENTS | _SCHEDULE_WORDS
+# The words after "decision" that make it no event of the sale (`_ours`).
+_DECISION_NOT_SALE = (["criteria"], ["criterion"], ["maker"], ["makers"], ["criteria:"])
 # Objects of "build", "have", "provide", "committed to" that are part of selling, not product.
 _SALE_OBJECTS_TEXT = """plan plans case cases roi model models workspace workspaces environment
     environments sandbox walkthrough walkthroughs walk-through presentation presentations
@@ -3062,7 +3068,7 @@ _NEEDED_BY_SOURCE = (
     # (nor our own forecast: "We expect SCIM in Q2", a hedged promise, `_PROMISE`)
     r"(?<!to )(?<!can )(?<!we )(?<!i )(?:expects?|expected|expecting)|expectations?|requests?"
     r"|requested|requesting|demands?|"
-    r"demanded|must[- ]haves?|deadline|hoping|hopes?|ideally(?! (?:we|i|sooner|earlier)(?![a-z0-9]))|reqs?|blockers?|wish ?list"
+    r"demanded|must[- ]haves?|deadline|hoping|hopes?|ideally(?! (?:we|i|sooner|earlier)(?![a-z0-9]))|reqs?|blockers?|wish ?list|criteria|criterion"
     r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
     # pressed for by them: "Customer is pushing for SCIM by Q1", "Their CISO insists on SCIM"
@@ -3087,7 +3093,8 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     hopes ideally love req reqs blocker blockers wishlist list push pushes pushed pushing insist
     insists insisted insisting dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
     showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
-    non-negotiables nonnegotiable mandatory no-go critical crucial essential vital"""
+    non-negotiables nonnegotiable mandatory no-go critical crucial essential vital criteria
+    criterion"""
 _NEEDED_WORDS = frozenset(
     head + word + tail
     for word in _NEEDED_WORDS_TEXT.split()
@@ -3767,7 +3774,7 @@ def _our_word(
         ):
             c.sale = True  # "Budget is committed for Q2", "Pricing is guaranteed through Q2"
             return False
-    if head == "wo":  # reported: ours only after our word of telling
+    if head in ("wo", "d "):  # reported: ours only after our word of telling
         told = [m.start() for m in _TOLD.finditer(low, max(a, s - 60), s)]
         if not told:
             return False  # "SCIM would help them", "it would have been easier"
@@ -3818,10 +3825,19 @@ def _our_word(
             return False
         # The sale's own date or schedule, before the cue or just after it ("next month we
         # reconnect"): "plan to sign by Q1", "we'll revisit next quarter".
-        if not _SALE_TIMES.isdisjoint(near) and not all(
-            _in_name(low.rfind(w, a, s), names)
-            or (w == "follow" and near[near.index(w) + 1 : near.index(w) + 2] != ["up"])
-            for w in _SALE_TIMES.intersection(near)
+        if (
+            not _SALE_TIMES.isdisjoint(near)
+            and not all(
+                _in_name(low.rfind(w, a, s), names)
+                or (w == "follow" and near[near.index(w) + 1 : near.index(w) + 2] != ["up"])
+                # "Decision criteria: SCIM by Q2", "The decision maker needs SCIM by Q1": people
+                # and needs, not the sale's date
+                or (
+                    w == "decision"
+                    and near[near.index(w) + 1 : near.index(w) + 2] in _DECISION_NOT_SALE
+                )
+                for w in _SALE_TIMES.intersection(near)
+            )
         ):
             return False  # (not "SCIM will follow by Q3": a follow-up is the sale's)
         if not _SCHEDULE_AFTER.isdisjoint(after):  # rare: then only the next two words count
@@ -3873,7 +3889,7 @@ def _our_word(
         return False  # "their team will build a connector to our API"
     if head not in (
         "wi", "sh", "go", "we", "i", "i'", "i\u2019", "co", "pr", "gu", "as", "bu", "ge", "de", "ad",
-        "wo", "ag", "th", "si", "of",
+        "wo", "d ", "ag", "th", "si", "of",
     ):  # fmt: skip
         return True  # "in the contract", "written into"
     # The object after the verb: up to five words, to a stop word or punctuation.
@@ -4511,8 +4527,10 @@ _HEADING_KINDS = re.compile(
     # their needs: "Customer requirements:", "Needs:", "Must-haves:", "They need:", "What they
     # asked for:"
     rf"|(?P<need>(?:(?:the|{_THEIR}|key|main|core|top|hard|technical|tech|security|business"
-    r"|functional|product|feature|critical|open|must|initial|phase \d|day[- ]one|other)\s+)*"
+    r"|functional|product|feature|critical|open|must|initial|phase \d|day[- ]one|other"
+    r"|decision|success|evaluation|buying|selection|acceptance|purchase|purchasing)\s+)*"
     r"(?:requirements?|reqs?|needs|must[- ]?haves?|asks|wants|blockers?|deal[- ]?breakers?"
+    r"|criteria|criterion"
     r"|show[- ]?stoppers?|deadlines?|requests"
     r"|requested|needed|required|priorities|needs and deadlines)"
     r"|(?:what\s+)?(?:they|the customer|customer|client|the client)\s+(?:also\s+)?(?:need|needs"
@@ -6026,7 +6044,7 @@ _DEADLINE_IS = re.compile(
 _NEED_LABELS_TEXT = """needs need requirements requirement required must-haves must-have asks wants
     deadline deadlines haves reqs req blockers blocker wishlist dealbreaker dealbreakers
     deal-breaker deal-breakers breaker breakers showstopper showstoppers show-stopper
-    show-stoppers non-negotiable non-negotiables must musts needed mandatory"""
+    show-stoppers non-negotiable non-negotiables must musts needed mandatory criteria criterion"""
 _NEED_LABELS = frozenset(_NEED_LABELS_TEXT.split())
 
 

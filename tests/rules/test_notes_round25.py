@@ -1,0 +1,91 @@
+"""Round 25, from realistic sales notes: the customer's decision, success and evaluation
+criteria (their need, as "Requirements:" is); "SCIM will follow in Q2", "will come in Q2";
+"we'd have" as "we would have" after our word of telling. Each table says what was read
+before and why it was wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
+from .test_notes_round7 import Q1, Q2
+from .test_sales_language import CATALOG
+
+
+def readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, needed_by) per reference."""
+    return [
+        (r.feature_key or r.feature_name, r.is_commitment, r.promised_date, r.needed_by)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# Before: "Success criteria: SCIM by Q2" was our promise by Q2 (a false block: the criteria
+# are the customer's), and "Decision criteria: SCIM by Q2" nothing at all ("decision" read as
+# the sale's date). Their criteria are their need, with its date.
+CRITERIA = [
+    ("Decision criteria: SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("Success criteria: SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("Evaluation criteria: SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("Criteria: SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("Buying criteria: SSO, SCIM by Q1", [("sso", False, None, Q1), ("scim", False, None, Q1)]),
+    ("Decision criteria:\n- SCIM by Q2\n- Audit log", [
+        ("scim", False, None, Q2), ("audit", False, None, None)]),
+    ("The decision maker needs SCIM by Q1.", [("scim", False, None, Q1)]),
+    # the sale's decision stays the sale's, and our promise after their criteria ours
+    ("Decision by Q2 on SCIM.", [("scim", False, None, None)]),
+    ("Decision criteria: SCIM, SSO. We will have SCIM by Q2.", [
+        ("scim", True, Q2, None), ("sso", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), CRITERIA, ids=[c[0] for c in CRITERIA])
+def test_the_customers_criteria_are_their_need(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: "SCIM will follow in Q2" and "SCIM will come in Q2" promised nothing, while "SCIM
+# is coming in Q2" and "SCIM lands in Q2" were promises: missed blocks. A follow-up stays the
+# sale's.
+FOLLOWS = [
+    ("SSO is live; SCIM will follow in Q2.", [("sso", False, None, None), ("scim", True, Q2, None)]),
+    ("SCIM to follow in Q2.", [("scim", True, Q2, None)]),
+    ("SCIM will come in Q2.", [("scim", True, Q2, None)]),
+    ("SCIM will follow by Q2.", [("scim", True, Q2, None)]),
+    ("SCIM follows in Q2.", [("scim", True, Q2, None)]),
+    ("We will follow up in Q2 about SCIM.", [("scim", False, None, None)]),
+    ("They will come in Q2 to see SCIM.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), FOLLOWS, ids=[c[0] for c in FOLLOWS])
+def test_a_feature_that_will_follow_by_a_date_is_promised(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: "we'd have" was no reported promise where "we would have" was: "Told them we'd have
+# SCIM" and "They need SCIM by Q2; told them we'd have it" promised nothing (missed blocks).
+# As "would", it is ours only after our word of telling.
+SHORT_WOULD = [
+    ("Told them we'd have SCIM.", [("scim", True, None, None)]),
+    ("Told them we'd have SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Told them we\u2019d have SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("They need SCIM by Q2; told them we'd have it.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. Told them we'd have it.", [("scim", True, Q2, Q2)]),
+    ("cust wants scim by q2, told them we'd have it", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2, said we'd have it.", [("scim", True, Q2, Q2)]),
+    ("Told them SCIM'd be ready by Q2.", [("scim", True, Q2, None)]),
+    # no word of telling, or theirs
+    ("They need SCIM by Q2, we'd have it.", [("scim", False, None, Q2)]),
+    ("They said they'd have SCIM by Q2 from Okta.", [("scim", False, None, None)]),
+    ("I'd have to check on SCIM.", [("scim", False, None, None)]),
+    ("They'd have to build SCIM themselves.", [("scim", False, None, None)]),
+    ("We'd love SCIM.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), SHORT_WOULD, ids=[c[0] for c in SHORT_WOULD])
+def test_we_d_have_is_we_would_have(body: str, expected: list) -> None:
+    assert readings(body) == expected

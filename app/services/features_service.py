@@ -21,6 +21,7 @@ from app.rules.model import Availability, Feature
 from app.services import audit
 from app.services.catalog import feature_from_row
 from app.services.fanout import FanOutResult, fan_out, feature_scope
+from app.services.mappings_service import trim
 from app.services.search import contains_text
 from app.services.search import lower as search_lower
 
@@ -28,9 +29,11 @@ KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
 
 
 def _clean_list(values: list[str]) -> list[str]:
+    """Values without the whitespace and invisible format characters around them (`trim`, as
+    a mapping's): a SKU pasted as "ENT-SSO\u200b" was stored so, and no line item matched it."""
     seen: dict[str, str] = {}
     for value in values:
-        value = value.strip()
+        value = trim(value)
         if value:
             seen.setdefault(value.casefold(), value)
     return list(seen.values())
@@ -66,7 +69,7 @@ class _SentCodes(BaseModel):
         model = handler(data)
         if isinstance(data, dict):
             model._sent_codes = {
-                name: [v.strip().casefold() if isinstance(v, str) else "" for v in data[name]]
+                name: [trim(v).casefold() if isinstance(v, str) else "" for v in data[name]]
                 for name in CODE_FIELDS
                 if isinstance(data.get(name), list)
             }
@@ -143,9 +146,9 @@ class FeatureFields(_SentCodes):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not value.strip():
+        if not trim(value):
             raise ValueError("must not be blank")
-        return value.strip()
+        return trim(value)
 
 
 class FeatureCreate(FeatureFields):
@@ -198,12 +201,10 @@ class FeatureUpdate(_SentCodes):
         # Runs only for fields that were sent: a feature always has a name and availability.
         if value is None:
             raise ValueError("cannot be null")
-        if isinstance(value, str) and not value.strip():
+        if isinstance(value, str) and not trim(value):
             raise ValueError("must not be blank")
         return (
-            value.strip()
-            if isinstance(value, str) and not isinstance(value, Availability)
-            else value
+            trim(value) if isinstance(value, str) and not isinstance(value, Availability) else value
         )
 
 

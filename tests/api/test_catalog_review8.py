@@ -1,0 +1,82 @@
+"""Review 8 of the RevOps catalog: features, product mappings, their bulk import, search."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from app.connectors.testcrm import TestCrmConnector
+from app.jobs.worker import Worker
+from app.models import Deal, Feature
+from app.services.pipeline import DealPipeline
+from app.services.rules_service import install_default_rules
+
+
+@pytest.fixture
+def web(make_app, engine):
+    from fastapi.testclient import TestClient
+
+    with Session(engine) as s:
+        s.add(Feature(key="offline", name="Offline mode", availability="never"))
+        s.add(Feature(key="api", name="Public API", availability="available"))
+        install_default_rules(s)
+        s.commit()
+    with TestClient(make_app(connectors={"test": TestCrmConnector(engine)})) as c:
+        yield c
+
+
+def _deal(line_items: list[dict]) -> dict:
+    return {
+        "name": "Contoso",
+        "amount": "48000",
+        "stage": {"id": "negotiation", "label": "Negotiation", "probability": 0.6},
+        "close_date": (date.today() + timedelta(days=45)).isoformat(),
+        "line_items": line_items,
+    }
+
+
+def _drain(engine, settings) -> None:
+    pipeline = DealPipeline(engine, settings, {"test": TestCrmConnector(engine)})
+    Worker(engine, settings, pipeline).run_until_empty()
+
+
+def _verdicts(engine) -> dict[str, str]:
+    with Session(engine) as s:
+        return {d.deal_id: d.verdict for d in s.exec(select(Deal))}
+
+
+def test_a_feature_sku_pasted_with_an_invisible_character_still_matches_line_items(
+    web, engine, settings, api_key
+):
+    """A SKU or product id copied from a web page or a chat into a feature's own `skus`
+    kept its zero-width space or byte order mark: stored as "ENT-OFF\u200b", no line item
+    ever matched it, and the deal selling the product was clear of a feature never built."""
+    revops = api_key("revops")
+    for deal_id, item in (("D1", {"sku": "ent-off"}), ("D2", {"product_id": "777"})):
+        line = {"id": "l1", "name": "Field pack", **item}
+        r = web.put(f"/api/v1/test-crm/deals/{deal_id}", json=_deal([line]), headers=revops)
+        assert r.status_code == 202, r.text
+    _drain(engine, settings)
+    assert _verdicts(engine) == {"D1": "clear", "D2": "clear"}
+
+    body = {"skus": ["ENT-OFF\u200b"], "product_ids": ["\ufeff777 ", "\u200b"]}
+    r = web.patch("/api/v1/features/offline", json=body, headers=revops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["feature"]["skus"], r.json()["feature"]["product_ids"]) == (
+        ["ENT-OFF"],
+        ["777"],
+    )
+    assert r.json()["deals_reevaluated"] == 2
+    assert _verdicts(engine) == {"D1": "blocked", "D2": "blocked"}
+
+    r = web.post(
+        "/api/v1/features",
+        json={"key": "kiosk", "name": "\u200bKiosk mode\u200b", "skus": ["\u2060KSK-1"]},
+        headers=revops,
+    )
+    assert r.status_code == 201, r.text
+    assert (r.json()["feature"]["name"], r.json()["feature"]["skus"]) == ("Kiosk mode", ["KSK-1"])
+    r = web.post("/api/v1/features", json={"key": "blank", "name": "\u200b \u200b"}, headers=revops)
+    assert r.status_code == 422, r.text

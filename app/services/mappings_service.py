@@ -330,6 +330,8 @@ def import_warnings(session: Session, rows: list[tuple[int, Any]]) -> list[dict[
     for row_no, raw in rows:
         kind = raw.get("match_kind") if isinstance(raw, dict) else None
         value = raw.get("match_value") if isinstance(raw, dict) else None
+        # The kind as the row was read ("SKU", "Product ID"): such a row had no warning.
+        kind = _SEPARATORS.sub("_", trim(kind).casefold()) if isinstance(kind, str) else kind
         if kind not in _OWN_CODES or not isinstance(value, str):
             continue
         if (kind, mapping_match_key(value)) not in claims:

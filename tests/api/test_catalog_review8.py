@@ -80,3 +80,39 @@ def test_a_feature_sku_pasted_with_an_invisible_character_still_matches_line_ite
     assert (r.json()["feature"]["name"], r.json()["feature"]["skus"]) == ("Kiosk mode", ["KSK-1"])
     r = web.post("/api/v1/features", json={"key": "blank", "name": "\u200b \u200b"}, headers=revops)
     assert r.status_code == 422, r.text
+
+
+def test_an_import_row_with_its_kind_spelt_as_a_spreadsheet_would_still_warns_of_an_overlap(
+    client, api_key
+):
+    """A row whose kind was written "SKU" (accepted, as the docs say) was imported without
+    the warning a row written "sku" gets when a feature already claims its SKU: the RevOps
+    person was not told that deals selling it would reference both features."""
+    revops = api_key("revops")
+    for body in (
+        {"key": "copilot", "name": "Copilot", "skus": ["AI-ADDON"], "product_ids": ["P-9"]},
+        {"key": "sso", "name": "Single sign-on"},
+    ):
+        assert client.post("/api/v1/features", json=body, headers=revops).status_code == 201
+    r = client.post(
+        "/api/v1/mappings/import",
+        json=[{"match_kind": " SKU", "match_value": "ai-addon", "feature_keys": ["sso"]}],
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    [warning] = r.json()["warnings"]
+    assert (warning["row"], warning["match_kind"], warning["claimed_by"]) == (
+        1,
+        "sku",
+        ["copilot"],
+    )
+    assert warning["deals_will_reference"] == ["sso", "copilot"]
+
+    csv = b"match_kind,match_value,feature_keys\nName,Copilot,sso\nProduct ID,p-9,sso\n"
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "content-type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    assert [(w["row"], w["match_kind"], w["claimed_by"]) for w in r.json()["warnings"]] == [
+        (3, "product_id", ["copilot"])
+    ]

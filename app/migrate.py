@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -37,11 +38,25 @@ def upgrade_to_head(engine: Engine) -> None:
     the schema at head and do nothing. Without it two processes both see an empty
     `alembic_version` and the second fails on a duplicate CREATE TABLE. On SQLite the
     transaction begins IMMEDIATE (app/db.py): the database's write lock serializes it.
+
+    A database at a revision this code does not know (a newer release migrated it: a rolling
+    upgrade migrates first, and its migrations are additive for one release) is left as it
+    is, with a warning: an old replica restarting meanwhile starts and serves, as /readyz
+    says it may, instead of failing on alembic's "Can't locate revision".
     """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             _lock_migrations(conn)
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is not None and not known_revision(current):
+            log.warning(
+                "the database is at a newer migration than this code: nothing migrated; "
+                "finish rolling out the new release (or downgrade the database with it)",
+                database_revision=current,
+                code_revision=head_revision(),
+            )
+            return
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -55,8 +70,20 @@ def _lock_migrations(conn: Connection) -> None:
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
 
 
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return _scripts().get_current_head()
+
+
+def known_revision(revision: str) -> bool:
+    """Whether this code's migrations include `revision` (a newer release's do not)."""
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def current_revision(engine: Engine) -> str | None:

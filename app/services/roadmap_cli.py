@@ -138,8 +138,12 @@ def _simulate(args: argparse.Namespace) -> int:
         for detail in validation_details(exc.errors(), model=SimulateRequest):
             print(f"{detail['path']}: {detail['msg']}", file=sys.stderr)
         return 2
+    from app.db import read_only
+
     engine = _engine()
-    with Session(engine) as session, tqdm(unit="deal", desc="simulating") as bar:
+    # Read-only, as the API's simulation: on SQLite a plain transaction is a write one (BEGIN
+    # IMMEDIATE), which waited behind another process's long write and held webhooks up.
+    with Session(read_only(engine)) as session, tqdm(unit="deal", desc="simulating") as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total

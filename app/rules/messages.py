@@ -175,12 +175,22 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
     return _truncate(" ".join(parts), SUMMARY_LIMIT)
 
 
+def _sentence(text: str) -> str:
+    """`text` ended as a sentence: a message ending in guidance product wrote without a full
+    stop ("... say instead: Offer the CSV import") ran into the next FYI of the summary
+    ("Offer the CSV import Mobile app is coming soon")."""
+    text = text.rstrip()
+    if text and not text.rstrip("\"')]\u201d\u2019").endswith((".", "!", "?", "\u2026")):
+        return text + "."
+    return text
+
+
 def _with_fyis(parts: list[str], fyis: dict[str, str]) -> str:
     """A clear deal's status with as many of its FYIs (by feature) as fit whole, naming the
     features whose FYI did not: cut at the limit, the third feature's "What you can say
     instead" stopped mid-sentence, and a clear deal has no task to read the rest in."""
     head, rest = parts[0], parts[1:]
-    messages = list(fyis.values())
+    messages = [_sentence(m) for m in fyis.values()]
     names = list(fyis)
     for shown in range(len(messages), -1, -1):
         text = head

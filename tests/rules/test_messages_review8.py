@@ -94,3 +94,32 @@ def test_a_long_deal_name_is_shortened_in_the_task_subject_not_the_state(
     assert subject.split("\u2026")[0].endswith(
         ("renewal", "and", "expansion", "Global", "platform")
     )
+
+
+def test_fyis_whose_guidance_has_no_full_stop_do_not_run_into_each_other(
+    default_rules: list[StoredRule],
+) -> None:
+    """Guidance as product types it in a roadmap tool often has no full stop: the summary read
+    "... What you can say instead: Offer the CSV import Workflow builder is coming soon"."""
+    features = [
+        Feature(
+            key="scim",
+            name="SCIM provisioning",
+            aliases=["SCIM"],
+            availability="coming_soon",
+            target_date=date(2027, 6, 30),
+            guidance="Offer the CSV import",
+        ),
+        Feature(
+            key="workflows",
+            name="Workflow builder",
+            availability="coming_soon",
+            target_date=date(2027, 3, 31),
+            guidance='Say it is "planned for spring"',
+        ),
+    ]
+    deal = make_deal("They asked about SCIM and the workflow builder.")
+    result = evaluate(deal, Catalog(features), default_rules, today=TODAY)
+    summary = summary_text(result)
+    assert "What you can say instead: Offer the CSV import. Workflow builder is coming" in summary
+    assert summary.endswith('What you can say instead: Say it is "planned for spring".')

@@ -242,6 +242,11 @@ _NOT_DOC_PROCESS = (
     r"(?! (?:team|manager|owner|desk|review|reviewer|signer|stage|phase|process|negotiation"
     r"|call|meeting|discussion|talks|redlines?))"
 )
+# A feature not there by its date, as a remedy's condition (`_SLIP_CUE`).
+_NOT_THERE_BY = (
+    r"(?:(?:is|are)(?:n['\u2019]t| not)|not) (?:yet )?(?:live|delivered|available|ready|shipped"
+    r"|in place|ga|generally available) (?:by|before)"
+)
 # "by FY27", "before fiscal 2028", "by fiscal year end", "by 1H27" (the last through "by \d...").
 _FY_CUE = r"(?:fy|fiscal(?: year)?)\s*'?\d+|fy[- ]end|fiscal[- ]year[- ]end"
 _PROMISE = re.compile(
@@ -345,6 +350,9 @@ _PROMISE = re.compile(
     # "They can terminate if SCIM is late" (`_SLIP_CUE`: only with a remedy in the sentence)
     r"|slip(?:s|ped)? (?:past|beyond|after|into)|(?:is|are|gets?) delayed (?:past|beyond|after)"
     r"|(?:is|runs?) late|miss(?:es|ed)? (?:the )?(?:q[1-4]|h[12]|deadline|date|go-?live)"
+    # ... not there by its date: "Termination right if SCIM isn't live by June 30", "Credit
+    # if the audit log is not delivered by March"
+    rf"|{_NOT_THERE_BY}"
     # Promises only with a date in their clause (`_DATED_CUES`): "ETA for SCIM is Jan 2027",
     # "SCIM goes GA in Q1", "SCIM lands in Q1", "SCIM is slated for Q2", "scheduled for Q2",
     # "we have SSO planned for March". Last: the usual cues match before these are tried.
@@ -3449,9 +3457,10 @@ _JOINTS = ",;:-\u2013\u2014"  # what stands between two clauses
 
 # A feature's delay as a contract's condition (`_PROMISE`'s last cues), and the remedies that
 # make it one: the customer is owed something if the date is missed.
-_SLIP_HEADS = ("slip", "is ", "are ", "get", "run", "miss")
+_SLIP_HEADS = ("slip", "is", "are", "get", "run", "miss", "not")
 _SLIP_CUE = re.compile(
     r"slip(?:s|ped)? |(?:is|are|gets?) delayed |(?:is|runs?) late|miss(?:es|ed)? "
+    rf"|{_NOT_THERE_BY}"
 )
 _REMEDY = re.compile(
     r"(?<![a-z0-9])(?:discount(?:s|ed)?|(?:service |sla )?credits?|penalt(?:y|ies)|refund(?:s|ed)?"

@@ -1,9 +1,11 @@
 """Round 25, from realistic sales notes: the customer's decision, success and evaluation
 criteria (their need, as "Requirements:" is); "SCIM will follow in Q2", "will come in Q2";
-"we'd have" as "we would have" after our word of telling. Each table says what was read
-before and why it was wrong."""
+"we'd have" as "we would have" after our word of telling; a remedy agreed if the feature
+is not there by a date. Each table says what was read before and why it was wrong."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 
@@ -12,6 +14,8 @@ from app.rules.references import find_references
 from .conftest import TODAY, make_deal
 from .test_notes_round7 import Q1, Q2
 from .test_sales_language import CATALOG
+
+MARCH = date(2027, 3, 31)
 
 
 def readings(body: str) -> list[tuple]:
@@ -88,4 +92,31 @@ SHORT_WOULD = [
 
 @pytest.mark.parametrize(("body", "expected"), SHORT_WOULD, ids=[c[0] for c in SHORT_WOULD])
 def test_we_d_have_is_we_would_have(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: a remedy agreed for a feature not there by its date ("Termination right if SCIM
+# isn't live by June 30", "Credit if the audit log is not delivered by March") promised
+# nothing, while "... if SCIM misses Q2" did: missed blocks (the date is in the contract).
+# Without an agreed remedy it is no promise ("If SCIM isn't live by June 30 we lose the
+# deal"), and "SCIM isn't live by June 30" alone now says it is not there rather than
+# promising it by then.
+NOT_THERE_BY = [
+    ("Termination right if SCIM isn't live by June 30.", [("scim", True, Q2, None)]),
+    ("Credit if audit log not delivered by March.", [("audit", True, MARCH, None)]),
+    ("Credit if the audit log is not delivered by March.", [("audit", True, MARCH, None)]),
+    ("10% discount if SCIM is not available by Q2.", [("scim", True, Q2, None)]),
+    ("They can terminate if SCIM is not GA by Q2.", [("scim", True, Q2, None)]),
+    ("If SCIM isn't live by June 30 we lose the deal.", [("scim", False, None, None)]),
+    ("No penalty if SCIM is not delivered by Q2.", [("scim", False, None, None)]),
+    ("They want an exit clause if SCIM isn't live by Q2.", [("scim", False, None, None)]),
+    ("SCIM not live in Q1; refund requested for the pilot.", [("scim", False, None, None)]),
+    ("SCIM isn't live by June 30.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), NOT_THERE_BY, ids=[c[0] for c in NOT_THERE_BY])
+def test_a_remedy_if_the_feature_is_not_there_by_a_date_is_a_promise(
+    body: str, expected: list
+) -> None:
     assert readings(body) == expected

@@ -16,7 +16,13 @@ every core (pytest-xdist, `-n auto`) unless the arguments say how (`-n 0`: one p
 `-p no:xdist` likewise).
 """
 
-from __future__ import annotations
+# This file must compile on any Python 3, however old, so that an old python3 reaches the
+# version check in `main` and is refused in one line: Python compiles the whole file before
+# running any of it, and one f-string, `from __future__ import annotations` or `[*a, b]` made
+# RHEL 8's and Ubuntu 18.04's python3 (3.6) stop with a SyntaxError instead. So: no f-strings,
+# no annotations, no unpacking in literals (tests/test_fresh_review8.py holds this; ruff's
+# pyupgrade would turn the .format calls back into f-strings).
+# ruff: noqa: UP032
 
 import hashlib
 import os
@@ -31,12 +37,12 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 MIN_PYTHON = (3, 11)
 
 
-def venv_works() -> bool:
+def venv_works():
     """The venv's python runs, is new enough and has pip (an interrupted `python -m venv`
     leaves no pip; a .venv made by an older python3 would fail every install again)."""
     if not (BIN / "python").exists():
         return False
-    check = f"import sys, pip; sys.exit(sys.version_info[:2] < {tuple(MIN_PYTHON)!r})"
+    check = "import sys, pip; sys.exit(sys.version_info[:2] < {!r})".format(tuple(MIN_PYTHON))
     try:
         done = subprocess.run([str(BIN / "python"), "-c", check], capture_output=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
@@ -44,7 +50,7 @@ def venv_works() -> bool:
     return done.returncode == 0
 
 
-def ensure_venv() -> None:
+def ensure_venv():
     stamp = VENV / ".roadmap-guard-installed"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     works = venv_works()
@@ -53,31 +59,31 @@ def ensure_venv() -> None:
     if not works:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
+    subprocess.run(pip + ["install", "--upgrade", "pip"], check=True)
+    subprocess.run(pip + ["install", "-e", "{}[dev]".format(ROOT)], check=True)
     stamp.write_text(digest)
 
 
-def pytest_args(rest: list[str]) -> list[str]:
+def pytest_args(rest):
     """`rest` with `-n auto` in front (the suite's CPU-bound half finishes in about half the
     time on two cores), unless it already says how many processes, or asks for what runs in
     one (a debugger, xdist switched off)."""
     own = ("-n", "--numprocesses", "--dist", "--pdb", "--trace", "-s")
     if any(a.startswith(own) or a == "no:xdist" for a in rest):
         return rest
-    return ["-n", "auto", *rest]
+    return ["-n", "auto"] + list(rest)
 
 
-def main(argv: list[str]) -> int:
+def main(argv):
     if not argv or argv[0] not in {"serve", "demo", "test", "setup"}:
         print(__doc__)
         return 2
     if tuple(sys.version_info[:2]) < MIN_PYTHON:
         need = "{}.{}".format(*MIN_PYTHON)
         print(
-            f"tasks.py: roadmap-guard needs Python {need} or later, and {sys.executable} is "
-            "{}.{}: run this with a newer one, e.g. `python{} tasks.py {}`".format(
-                *sys.version_info[:2], need, argv[0]
+            "tasks.py: roadmap-guard needs Python {} or later, and {} is {}.{}: run this with "
+            "a newer one, e.g. `python{} tasks.py {}`".format(
+                need, sys.executable, sys.version_info[0], sys.version_info[1], need, argv[0]
             ),
             file=sys.stderr,
         )
@@ -87,7 +93,9 @@ def main(argv: list[str]) -> int:
     except subprocess.CalledProcessError as exc:  # its own output (pip's error) is just above
         command = " ".join(str(part) for part in exc.cmd)
         print(
-            f"tasks.py: setting up {VENV} failed: `{command}` exited with {exc.returncode}",
+            "tasks.py: setting up {} failed: `{}` exited with {}".format(
+                VENV, command, exc.returncode
+            ),
             file=sys.stderr,
         )
         return 1
@@ -96,14 +104,14 @@ def main(argv: list[str]) -> int:
         return 0
     os.chdir(ROOT)
     if command == "test":
-        program, args = BIN / "python", ["-m", "pytest", *pytest_args(rest)]
+        program, args = BIN / "python", ["-m", "pytest"] + pytest_args(rest)
     else:
-        program, args = BIN / "roadmap-guard", [command, *rest]
+        program, args = BIN / "roadmap-guard", [command] + rest
     if os.name == "nt":  # no exec on Windows: a child, waited for
-        return subprocess.call([str(program), *args])
+        return subprocess.call([str(program)] + args)
     # exec: this process becomes the command, so signals reach it directly (subprocess.call
     # would leave `serve` running when tasks.py is terminated).
-    os.execv(str(program), [str(program), *args])
+    os.execv(str(program), [str(program)] + args)
     return 0  # not reached
 
 

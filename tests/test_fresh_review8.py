@@ -1,0 +1,101 @@
+"""A fresh machine following only the docs: what README.md and docs/operations.md tell a new
+engineer to type works as written."""
+
+from __future__ import annotations
+
+import ast
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- tasks.py on an old python3 ---------------------------------------------------------------
+
+
+def _older_pythons() -> list[str]:
+    """Interpreters older than 3.11 on this machine (pyenv's, the distribution's)."""
+    found = [shutil.which(f"python3.{minor}") for minor in range(4, 11)]
+    found += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))
+    older = []
+    for python in dict.fromkeys(p for p in found if p):
+        try:
+            done = subprocess.run(
+                [python, "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            version = tuple(int(part) for part in done.stdout.split())
+        except (OSError, subprocess.SubprocessError, ValueError):
+            continue
+        if done.returncode == 0 and (3, 0) <= version < (3, 11):
+            older.append(python)
+    return older
+
+
+def test_an_old_python3_is_refused_in_one_line_not_a_syntax_error(tmp_path):
+    """README: "A python3 older than 3.11 is refused at once with one line saying so". On RHEL
+    8's and Ubuntu 18.04's python3 (3.6) it was a SyntaxError (tasks.py's
+    `from __future__ import annotations`, its f-strings): Python compiles the whole file before
+    the version check can run."""
+    pythons = _older_pythons()
+    if not pythons:
+        pytest.skip("no python3 older than 3.11 on this machine")
+    shutil.copy(ROOT / "tasks.py", tmp_path / "tasks.py")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    for python in pythons:
+        done = subprocess.run(
+            [python, "tasks.py", "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2, (python, done.stderr)
+        assert done.stderr.startswith("tasks.py: roadmap-guard needs Python 3.11 or later"), (
+            python,
+            done.stderr,
+        )
+        assert done.stderr.count("\n") == 1 and done.stdout == ""
+        assert not (tmp_path / ".venv").exists()
+
+
+def test_tasks_py_uses_no_syntax_an_old_python3_cannot_compile():
+    """The same promise on a machine with no old python to run: none of the syntax that made
+    3.6 (or 3.4, 3.5) fail to compile the file."""
+    tree = ast.parse((ROOT / "tasks.py").read_text())
+    newer = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            newer.append(f"line {node.lineno}: an f-string (3.6)")
+        elif isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            newer += [f"line {node.lineno}: from __future__ import {a.name}" for a in node.names]
+        elif isinstance(node, ast.AnnAssign):
+            newer.append(f"line {node.lineno}: a variable annotation (3.6)")
+        elif isinstance(node, ast.FunctionDef) and (
+            node.returns is not None
+            or any(a.annotation is not None for a in node.args.args + node.args.kwonlyargs)
+        ):
+            newer.append(f"line {node.lineno}: annotations (list[str] needs 3.9)")
+        elif isinstance(node, ast.List | ast.Tuple | ast.Set) and any(
+            isinstance(e, ast.Starred) for e in node.elts
+        ):
+            newer.append(f"line {node.lineno}: unpacking in a literal (3.5)")
+    assert newer == []
+
+
+def test_tasks_py_still_refuses_an_old_python_before_making_anything(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("roadmap_guard_tasks_r8", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    monkeypatch.setattr(tasks, "VENV", tmp_path / ".venv")
+    monkeypatch.setattr(tasks.sys, "version_info", (3, 6, 15, "final", 0))
+    assert tasks.main(["test"]) == 2
+    err = capsys.readouterr().err
+    assert "is 3.6: run this with a newer one, e.g. `python3.11 tasks.py test`" in err
+    assert not (tmp_path / ".venv").exists()
+    assert tasks.pytest_args(["-q"]) == ["-n", "auto", "-q"]

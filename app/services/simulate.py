@@ -64,6 +64,15 @@ class SimulatedSnapshot(DealSnapshot):
             )
         return crm
 
+    @model_validator(mode="after")
+    def _stored_id(self) -> SimulatedSnapshot:
+        """The deal's id as roadmap-guard keeps it: a Salesforce report's 15-character id lost
+        the deal's approvals (kept under the 18-character one) and simulated it as blocked."""
+        from app.connectors.registry import canonical_deal_id
+
+        self.deal_id = canonical_deal_id(self.crm, self.deal_id)
+        return self
+
 
 class SimulateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")

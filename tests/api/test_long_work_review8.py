@@ -44,3 +44,45 @@ def test_simulation_progress_stays_within_its_total_while_deals_arrive_and_close
     assert seen[-1] == (3, 3), seen
     assert result.processed == result.total == 3
     assert sum(result.before.values()) == sum(result.after.values()) == 3
+
+
+def test_a_posted_salesforce_deal_under_its_15_character_id_keeps_its_approvals(
+    client, api_key, engine
+):
+    """Salesforce reports and list views show an opportunity's 15-character id; roadmap-guard
+    keeps the 18-character one (approvals, deals, the queue). A deal posted to the simulation
+    under the 15-character id lost its approvals: approved in the CRM (a warning), it was
+    simulated as blocked, before and after alike. Posted under both ids, it was counted twice."""
+    from app.models import Approval
+
+    seed(engine)  # the never-sold rule, and offline: never built
+    short, full = "006000000000001", "006000000000001AAA"
+    with Session(engine) as s:
+        s.add(
+            Approval(
+                crm="salesforce",
+                deal_id=full,
+                feature_key="offline",
+                rule_id="never-sold",
+                reason="signed off",
+                approver="pat",
+                created_at=utcnow(),
+                covers=[{"rule_id": "never-sold", "feature_key": "offline", "evidence": None}],
+            )
+        )
+        s.commit()
+    deal = {**_snapshot(short, "SKU-offline").model_dump(mode="json"), "crm": "salesforce"}
+    headers = api_key("revops")
+    body = {"rules": [], "only_changed": False, "snapshots": [deal]}
+    r = client.post("/api/v1/rules/simulate", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["before"] == {"clear": 0, "warning": 1, "blocked": 0}
+    assert [d["deal_id"] for d in r.json()["deals"]] == [full]
+
+    body["snapshots"] = [deal, {**deal, "deal_id": full}]
+    r = client.post("/api/v1/rules/simulate", json=body, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["msg"] == (
+        f"snapshots[1] repeats snapshots[0] (crm 'salesforce', deal_id '{full}'): post each "
+        "deal once"
+    )

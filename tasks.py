@@ -32,19 +32,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+WINDOWS = os.name == "nt"
+BIN = VENV / ("Scripts" if WINDOWS else "bin")
 # pyproject.toml's requires-python (tests/test_tasks.py holds them equal).
 MIN_PYTHON = (3, 11)
+
+
+def venv_python():
+    """The venv's interpreter: python.exe on Windows, where `Scripts\\python` never exists (the
+    venv was taken for broken, and made and installed again, at every run)."""
+    return BIN / ("python.exe" if WINDOWS else "python")
 
 
 def venv_works():
     """The venv's python runs, is new enough and has pip (an interrupted `python -m venv`
     leaves no pip; a .venv made by an older python3 would fail every install again)."""
-    if not (BIN / "python").exists():
+    if not venv_python().exists():
         return False
     check = "import sys, pip; sys.exit(sys.version_info[:2] < {!r})".format(tuple(MIN_PYTHON))
     try:
-        done = subprocess.run([str(BIN / "python"), "-c", check], capture_output=True, timeout=120)
+        done = subprocess.run([str(venv_python()), "-c", check], capture_output=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
@@ -58,7 +65,7 @@ def ensure_venv():
         return
     if not works:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    pip = [str(venv_python()), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run(pip + ["install", "--upgrade", "pip"], check=True)
     subprocess.run(pip + ["install", "-e", "{}[dev]".format(ROOT)], check=True)
     stamp.write_text(digest)
@@ -104,10 +111,13 @@ def main(argv):
         return 0
     os.chdir(ROOT)
     if command == "test":
-        program, args = BIN / "python", ["-m", "pytest"] + pytest_args(rest)
+        program, args = venv_python(), ["-m", "pytest"] + pytest_args(rest)
     else:
-        program, args = BIN / "roadmap-guard", [command] + rest
-    if os.name == "nt":  # no exec on Windows: a child, waited for
+        program, args = (
+            BIN / ("roadmap-guard.exe" if WINDOWS else "roadmap-guard"),
+            [command] + rest,
+        )
+    if WINDOWS:  # no exec on Windows: a child, waited for
         return subprocess.call([str(program)] + args)
     # exec: this process becomes the command, so signals reach it directly (subprocess.call
     # would leave `serve` running when tasks.py is terminated).

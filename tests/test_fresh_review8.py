@@ -8,6 +8,7 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,52 @@ def test_tasks_py_still_refuses_an_old_python_before_making_anything(monkeypatch
     assert "is 3.6: run this with a newer one, e.g. `python3.11 tasks.py test`" in err
     assert not (tmp_path / ".venv").exists()
     assert tasks.pytest_args(["-q"]) == ["-n", "auto", "-q"]
+
+
+def _load_tasks(monkeypatch, venv: Path, *, windows: bool):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("roadmap_guard_tasks_r8", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    monkeypatch.setattr(tasks, "VENV", venv)
+    monkeypatch.setattr(tasks, "BIN", venv / ("Scripts" if windows else "bin"))
+    monkeypatch.setattr(tasks, "WINDOWS", windows, raising=False)
+    return tasks
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a shell-script stand-in for the venv's python.exe")
+def test_a_windows_venv_is_found_by_its_python_exe_and_not_made_again(monkeypatch, tmp_path):
+    """On Windows a venv's interpreter is Scripts\\python.exe: tasks.py looked for
+    Scripts\\python, never found it, and so cleared the .venv and installed everything again
+    (pip, the project, its dev extras: minutes, and the network) at every `tasks.py serve`."""
+    import hashlib
+
+    venv = tmp_path / ".venv"
+    tasks = _load_tasks(monkeypatch, venv, windows=True)
+    tasks.BIN.mkdir(parents=True)
+    python = tasks.BIN / "python.exe"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    (venv / ".roadmap-guard-installed").write_text(digest)
+    real_run = subprocess.run
+    calls: list[list[str]] = []
+
+    def run(cmd, *args, **kwargs):
+        if str(cmd[0]) == str(python):
+            return real_run(cmd, *args, **kwargs)  # the real check, in the venv's python.exe
+        calls.append([str(c) for c in cmd])
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(tasks.subprocess, "run", run)
+    tasks.ensure_venv()
+    assert calls == []  # nothing made or installed: the venv works and its stamp is current
+
+    launched = []
+    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd: launched.append(cmd) or 0)
+    monkeypatch.setattr(tasks.os, "chdir", lambda path: None)
+    assert tasks.main(["test", "-q"]) == 0
+    assert launched[-1][:4] == [str(python), "-m", "pytest", "-n"]
+    assert tasks.main(["serve"]) == 0
+    assert launched[-1] == [str(tasks.BIN / "roadmap-guard.exe"), "serve"]

@@ -1,14 +1,14 @@
 """POST /webhooks/hubspot: HubSpot's signed webhook batches, acknowledged only once durable.
 
-Order matters: read at most 1 MB of body (413 past it), verify the signature over the raw body
-(401, nothing stored, if it fails), parse (422 if it is not a JSON array of at most 100
-elements, if it holds NaN/Infinity or nests too deeply; lone surrogates in its text are stored
-as U+FFFD), classify, then `store_delivery` commits the events and queue rows in one
-transaction; only then 200. A malformed element of a signed delivery (not an object, no
-eventId or subscriptionType, mergedObjectIds not a list of integers) is stored for the record,
-queues nothing and is named in the answer: HubSpot retries any 4xx but 400/401/403/404/405
-ten times and then drops the delivery, so refusing it would lose its good events. A database failure is a
-503 with nothing stored, so HubSpot delivers again.
+Order matters: read at most 20 MB of body (`MAX_BODY_BYTES`, 413 past it), verify the
+signature over the raw body (401, nothing stored, if it fails), parse (422 if it is not a JSON
+array of at most 100 elements, if it holds NaN/Infinity or nests too deeply; lone surrogates in
+its text are stored as U+FFFD), classify, then `store_delivery` commits the events and queue
+rows in one transaction; only then 200. A malformed element of a signed delivery (not an
+object, no eventId or subscriptionType, mergedObjectIds not a list of integers) is stored for
+the record, queues nothing and is named in the answer: HubSpot retries any 4xx but
+400/401/403/404/405 ten times and then drops the delivery, so refusing it would lose its good
+events. A database failure is a 503 with nothing stored, so HubSpot delivers again.
 """
 
 from __future__ import annotations
@@ -33,8 +33,12 @@ from app.errors import InvalidRequest, ServiceUnavailable, Unauthorized
 
 log = structlog.get_logger("app.webhooks.hubspot")
 router = APIRouter(tags=["webhooks"])
-# At most 100 events of well under 1 KB each; anything larger is not HubSpot.
-MAX_BODY_BYTES = 1024 * 1024
+# At most 100 events, and an event carries the new value of its property: a note's text
+# (`hs_note_body`, which setup subscribes to) is up to 65,536 characters, 3 bytes each in
+# UTF-8 at worst. 1 MB refused a notes import or a burst of pasted e-mail threads with a 413,
+# which HubSpot retries and then drops, with the deal changes batched beside them. Anything
+# past 100 such events is not HubSpot. `nul.ROUTE_CAPPED` leaves this route its own cap.
+MAX_BODY_BYTES = 20 * 1024 * 1024
 
 
 class HubSpotAck(BaseModel):

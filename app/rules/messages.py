@@ -103,7 +103,7 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
     warnings = _unapproved(result, Severity.warning)
     approved = _approved(result)
     parts: list[str] = []
-    fyis: dict[str, str] = {}
+    fyis: dict[tuple[str, str], str] = {}
     if closed is not None and (blocks or warnings):
         problems = blocks or warnings
         head = (
@@ -141,7 +141,10 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
         # read "nothing in this deal depends on features that are not ready" instead.
         # A closed deal's too: "depends on nothing not ready" was said of a signed deal that
         # sold a coming-soon feature (only its FYI, which a closed deal does not quote).
-        infos = {_key(f): f.message for f in _unapproved(result, Severity.info)}
+        # One per feature and rule (a feature named in three notes is one FYI): by feature
+        # alone, a RevOps info rule's FYI on a coming-soon feature hid the default pack's (or
+        # the other way round), the last found overwriting the first.
+        infos = {(_key(f), f.rule_id): f.message for f in _unapproved(result, Severity.info)}
         if infos:
             parts.append(
                 "Roadmap check clear: nothing in this deal blocks it or needs a warning" + counted
@@ -185,20 +188,20 @@ def _sentence(text: str) -> str:
     return text
 
 
-def _with_fyis(parts: list[str], fyis: dict[str, str]) -> str:
+def _with_fyis(parts: list[str], fyis: dict[tuple[str, str], str]) -> str:
     """A clear deal's status with as many of its FYIs (by feature) as fit whole, naming the
     features whose FYI did not: cut at the limit, the third feature's "What you can say
     instead" stopped mid-sentence, and a clear deal has no task to read the rest in."""
     head, rest = parts[0], parts[1:]
     messages = [_sentence(m) for m in fyis.values()]
-    names = list(fyis)
+    names = [name for name, _rule in fyis]
     for shown in range(len(messages), -1, -1):
         text = head
         if shown:
             text += " FYI: " + " ".join(messages[:shown])
         if shown < len(messages):
             text += (
-                f" {'More FYI' if shown else 'FYI'} ({', '.join(names[shown:])}): "
+                f" {'More FYI' if shown else 'FYI'} ({', '.join(dict.fromkeys(names[shown:]))}): "
                 "see this deal in roadmap-guard."
             )
         text = " ".join([text, *rest])

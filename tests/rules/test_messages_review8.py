@@ -9,6 +9,7 @@ from app.rules.catalog import Catalog
 from app.rules.engine import StoredRule, evaluate
 from app.rules.messages import SUMMARY_LIMIT, summary_text, task_text
 from app.rules.model import EvaluationResult, Feature, Finding, Severity, VerdictStatus
+from app.rules.schema import RuleDefinition
 
 from .conftest import FEATURES, MAPPINGS, TODAY, make_deal
 
@@ -123,3 +124,28 @@ def test_fyis_whose_guidance_has_no_full_stop_do_not_run_into_each_other(
     summary = summary_text(result)
     assert "What you can say instead: Offer the CSV import. Workflow builder is coming" in summary
     assert summary.endswith('What you can say instead: Say it is "planned for spring".')
+
+
+def test_a_revops_fyi_on_a_feature_does_not_hide_the_default_packs(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """The summary kept one FYI per feature: a RevOps info rule about coming-soon features
+    and the default pack's `coming-soon-mentioned` on the same feature showed only one of the
+    two (the later rule's), and the rep never read what may be said."""
+    low_confidence = RuleDefinition.model_validate(
+        {
+            "id": "low-confidence",
+            "name": "Low confidence",
+            "severity": "info",
+            "when": {"field": "feature.confidence", "op": "lt", "value": 0.8},
+            "message": "{feature.name} is only {feature.confidence} likely to ship on time.",
+        }
+    )
+    rules = [*default_rules, StoredRule("low-confidence", 1, True, low_confidence)]
+    deal = make_deal("They asked about SCIM.", "Their CTO asked about SCIM again.")
+    result = evaluate(deal, catalog, rules, today=TODAY)
+    assert result.status == VerdictStatus.clear
+    summary = summary_text(result)
+    assert "SCIM provisioning is only 70% likely to ship on time." in summary
+    assert "Say SCIM is planned for mid-2027; offer the CSV user import today." in summary
+    assert summary.count("SCIM provisioning is coming soon") == 1  # two notes, one FYI

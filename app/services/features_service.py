@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import exists, func, literal, or_
 from sqlmodel import Session, select
 
@@ -21,7 +29,7 @@ from app.rules.model import Availability, Feature
 from app.services import audit
 from app.services.catalog import feature_from_row
 from app.services.fanout import FanOutResult, fan_out, feature_scope
-from app.services.mappings_service import trim
+from app.services.mappings_service import product_id_as_read, trim
 from app.services.search import contains_text
 from app.services.search import lower as search_lower
 
@@ -40,6 +48,14 @@ def _clean_list(values: list[str]) -> list[str]:
 
 
 CODE_FIELDS = {"skus": "sku", "product_ids": "product_id"}  # body field → mapping match_kind
+
+
+def _clean_codes(name: str, values: list[str]) -> list[str]:
+    """`_clean_list`; product ids as a line item carries them (`product_id_as_read`), before
+    repeats are dropped: two 15-character Salesforce ids may differ only in case."""
+    if name == "product_ids":
+        values = [product_id_as_read(trim(v)) for v in values]
+    return _clean_list(values)
 
 
 # What GET /api/v1/features answers of a feature besides what a create or an edit writes: a
@@ -69,7 +85,12 @@ class _SentCodes(BaseModel):
         model = handler(data)
         if isinstance(data, dict):
             model._sent_codes = {
-                name: [trim(v).casefold() if isinstance(v, str) else "" for v in data[name]]
+                name: [
+                    (product_id_as_read(trim(v)) if name == "product_ids" else trim(v)).casefold()
+                    if isinstance(v, str)
+                    else ""
+                    for v in data[name]
+                ]
                 for name in CODE_FIELDS
                 if isinstance(data.get(name), list)
             }
@@ -125,8 +146,8 @@ class FeatureFields(_SentCodes):
 
     @field_validator("aliases", "skus", "product_ids")
     @classmethod
-    def _strip(cls, values: list[str]) -> list[str]:
-        return _clean_list(values)
+    def _strip(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _clean_codes(info.field_name, values)
 
     @field_validator("guidance", "url")
     @classmethod
@@ -177,8 +198,8 @@ class FeatureUpdate(_SentCodes):
 
     @field_validator("aliases", "skus", "product_ids")
     @classmethod
-    def _strip(cls, values: list[str] | None) -> list[str] | None:
-        return None if values is None else _clean_list(values)
+    def _strip(cls, values: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        return None if values is None else _clean_codes(info.field_name, values)
 
     @field_validator("guidance", "url")
     @classmethod

@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal,
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.connectors.salesforce.ids import to18
 from app.db import is_postgres
 from app.errors import (
     Conflict,
@@ -68,6 +69,19 @@ def trim(value: str) -> str:
     ):
         end -= 1
     return value[start:end]
+
+
+# A Salesforce product's id (Product2, key prefix 01t) in its 15-character form: what a report,
+# a list view or a Classic URL shows. A line item carries the 18-character form the API returns.
+_SALESFORCE_PRODUCT_15 = re.compile(r"01t[A-Za-z0-9]{12}")
+
+
+def product_id_as_read(value: str) -> str:
+    """`value`, or the 18-character form of the 15-character Salesforce product id it is: a
+    mapping (or a feature's own product id) for "01t5g000000AbCd", as an exported report has
+    it, matched no line item (they say "01t5g000000AbCdAAE"), and two products whose 15-character
+    ids differ only in case were one product to the case-blind comparison."""
+    return to18(value) if _SALESFORCE_PRODUCT_15.fullmatch(value) else value
 
 
 def _clean_keys(keys: list[str]) -> list[str]:
@@ -127,6 +141,12 @@ class MappingIn(_SentKeys):
     @classmethod
     def _keys(cls, keys: list[str]) -> list[str]:
         return _clean_keys(keys)
+
+    @model_validator(mode="after")
+    def _product_id(self) -> MappingIn:
+        if self.match_kind == "product_id":
+            self.match_value = product_id_as_read(self.match_value)
+        return self
 
 
 class MappingUpdate(_SentKeys):
@@ -334,6 +354,8 @@ def import_warnings(session: Session, rows: list[tuple[int, Any]]) -> list[dict[
         kind = _SEPARATORS.sub("_", trim(kind).casefold()) if isinstance(kind, str) else kind
         if kind not in _OWN_CODES or not isinstance(value, str):
             continue
+        if kind == "product_id":
+            value = product_id_as_read(trim(value))
         if (kind, mapping_match_key(value)) not in claims:
             continue  # only the rows that overlap are read again
         item = MappingIn.model_validate(raw)
@@ -523,7 +545,10 @@ def _same_product(row: ProductMapping, body: MappingUpdate) -> None:
     kind = body.match_kind
     if kind is not None and _SEPARATORS.sub("_", trim(kind).casefold()) != row.match_kind:
         errors.append(("match_kind", body.match_kind, row.match_kind))
-    if body.match_value is not None and mapping_match_key(body.match_value) != row.match_key:
+    value = body.match_value
+    if value is not None and row.match_kind == "product_id":
+        value = product_id_as_read(trim(value))
+    if value is not None and mapping_match_key(value) != row.match_key:
         errors.append(("match_value", body.match_value, row.match_value))
     if errors:
         raise InvalidRequest(

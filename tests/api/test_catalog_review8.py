@@ -116,3 +116,57 @@ def test_an_import_row_with_its_kind_spelt_as_a_spreadsheet_would_still_warns_of
     assert [(w["row"], w["match_kind"], w["claimed_by"]) for w in r.json()["warnings"]] == [
         (3, "product_id", ["copilot"])
     ]
+
+
+def test_a_salesforce_product_id_from_a_report_matches_the_line_items_the_api_reads(
+    web, engine, settings, api_key
+):
+    """Salesforce reports, list views and Classic URLs show a product's 15-character id; the
+    API gives line items the 18-character one. A mapping (or a feature's own product id)
+    written as exported matched no line item, so the deal stayed clear; and two products whose
+    15-character ids differ only in case were refused as one duplicated product."""
+    revops = api_key("revops")
+    lines = {
+        "D1": {"product_id": "01t5g000000AbCdAAK"},  # 01t5g000000AbCd, as the API returns it
+        "D2": {"product_id": "01t5g000000abcdAAA"},  # 01t5g000000abcd: another product
+        "D3": {"product_id": "01t5g000000XyZwAAK"},
+    }
+    for deal_id, item in lines.items():
+        line = {"id": "l1", "name": "Field pack", **item}
+        r = web.put(f"/api/v1/test-crm/deals/{deal_id}", json=_deal([line]), headers=revops)
+        assert r.status_code == 202, r.text
+    _drain(engine, settings)
+    assert set(_verdicts(engine).values()) == {"clear"}
+
+    csv = b"product_id,feature_keys\n01t5g000000AbCd,offline\n01t5g000000abcd,api\n"
+    r = web.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "content-type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["created"], r.json()["deals_reevaluated"]) == (2, 2)
+    assert _verdicts(engine) == {"D1": "blocked", "D2": "clear", "D3": "clear"}
+    listed = web.get("/api/v1/mappings?match_kind=product_id", headers=revops).json()["items"]
+    assert {m["match_value"]: m["feature_keys"] for m in listed} == {
+        "01t5g000000AbCdAAK": ["offline"],
+        "01t5g000000abcdAAA": ["api"],
+    }
+    # read back whole with the value as exported: still that mapping's product
+    mapping = next(m for m in listed if m["feature_keys"] == ["api"])
+    r = web.put(
+        f"/api/v1/mappings/{mapping['id']}",
+        json={**mapping, "match_value": "01t5g000000abcd", "feature_keys": ["offline"]},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    assert _verdicts(engine)["D2"] == "blocked"
+
+    r = web.patch(
+        "/api/v1/features/offline", json={"product_ids": ["01t5g000000XyZw"]}, headers=revops
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["feature"]["product_ids"] == ["01t5g000000XyZwAAK"]
+    assert _verdicts(engine)["D3"] == "blocked"
+    # neither a HubSpot product id nor a SKU is touched
+    body = {"match_kind": "sku", "match_value": "01t5g000000QqQq", "feature_keys": ["api"]}
+    r = web.post("/api/v1/mappings", json=body, headers=revops)
+    assert r.status_code == 201 and r.json()["mapping"]["match_value"] == "01t5g000000QqQq"

@@ -149,3 +149,18 @@ def test_a_revops_fyi_on_a_feature_does_not_hide_the_default_packs(
     assert "SCIM provisioning is only 70% likely to ship on time." in summary
     assert "Say SCIM is planned for mid-2027; offer the CSV user import today." in summary
     assert summary.count("SCIM provisioning is coming soon") == 1  # two notes, one FYI
+
+
+def test_a_name_cut_without_a_space_keeps_each_letter_whole(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """A name of one long word (an id pasted as the deal name) is cut where it must be, but
+    not between a letter and its accent (decomposed, as macOS writes text)."""
+    name = "Acme-ID-" + "Re\u0301sume\u0301-" * 60  # "Résumé-", combining accents, no space
+    deal = make_deal("We promised multi-region failover.", name=name)
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    subject, _body = task_text(result, deal)
+    assert len(subject) <= 250 and subject.endswith("\u2026 is blocked (1 problem to fix)")
+    cut = subject.removeprefix("Roadmap check: ").split("\u2026")[0]
+    assert name.startswith(cut)
+    assert name[len(cut)] != "\u0301"  # the next letter is not its accent, left behind

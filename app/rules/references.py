@@ -358,6 +358,7 @@ _PROMISE = re.compile(
     # "we have SSO planned for March". Last: the usual cues match before these are tried.
     r"|eta|land(?:s|ing)? (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
     r"|coming (?:in|by|on|before)|releas(?:es|ing) (?:in|by|on|before)|targeted (?:for|in)"
+    r"|coming(?= (?:q[1-4]|h[12])(?![a-z0-9]))"  # "Rep said SCIM is coming Q2"
     # "SSO is live; SCIM will follow in Q2", "SCIM to follow in Q2", "SCIM will come in Q2"
     r"|(?:(?<=will )|(?<=to ))(?:come|follow) (?:in|by|on|before)|(?:comes|follows) (?:in|by|before)"
     # "SCIM launches in Q2" as "SCIM releases in Q2" (not "launch": their launch, a noun)
@@ -1607,11 +1608,12 @@ _AGREED_HEADS = (
     "i\u2019ve ",
 )  # fmt: skip
 # Our side's role labelling a transcript's answer line: "Tom (AE):", "Rep:", "AE -", "Sarah
-# (our SE):", "[00:12:10] Tom (AE):" (a name alone is nobody's side: "Tom: Q2").
+# (our SE):", "[00:12:10] Tom (AE):", "Seller:" (a name alone is nobody's side: "Tom: Q2").
 _OUR_ROLE_LABEL_SOURCE = (
     r"(?:\[[0-9:]{4,8}\]\s*)?(?:(?:[a-z][a-z.'-]*(?: [a-z][a-z.'-]*)? )?\((?:our )?(?:ae|se"
     r"|rep|sales|us|account executive|account manager|solutions? engineer|sales engineer|csm"
-    r"|sdr|bdr)\)|(?:our )?(?:rep|ae|se|sales|sales rep|account executive|sales engineer))"
+    r"|sdr|bdr|seller)\)|(?:our |the )?(?:rep|ae|se|sales|sales rep|account executive"
+    r"|sales engineer|seller))"
     r"\s?[:\-\u2013]\s*[\"\u201c]?"
 )
 _OUR_ROLE_LABEL = re.compile(_OUR_ROLE_LABEL_SOURCE)
@@ -5369,7 +5371,7 @@ _HEDGE_SOURCE = (
     r"|soft (?:commit(?:ment)?|yes|promise|target|date)|informal(?:ly)?"
     # the roadmap relayed: "Per the roadmap, SCIM ships in Q2", "They saw SCIM on our roadmap
     # for Q2" (not "on the roadmap for them": a promise)
-    r"|(?:per|according to|based on) (?:the|our) (?:current |public |product |latest )?roadmap"
+    r"|(?:per|according to|based on) (?:the |our )?(?:current |public |product |latest )?roadmap"
     rf"|on (?:the|our) (?:public |product )?roadmap (?:for|in)(?= (?:q[1-4]|h[12]|\d|next|{_MONTH_RE}))"
     # our forecast: "We expect SCIM in Q2"
     r"|(?:(?<=we )|(?<=i ))expect"
@@ -6516,6 +6518,13 @@ _DATE_LEAD = re.compile(
 )
 
 
+# After a bare month name: a milestone it dates ("for their April rollout", "the March
+# renewal"), as a date word before it does.
+_MILESTONE_AFTER = re.compile(
+    r" (?:go[- ]?live|launch|roll-?out|renewal|cut-?over|kick-?off)(?![a-z0-9])"
+)
+
+
 # Before a season or Christmas: what makes it a date ("by summer", "this fall", "next spring",
 # "before Christmas"); not "Summer release" or "the winter team".
 _SEASON_LEAD = re.compile(
@@ -6646,7 +6655,11 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
             day_raw, month_name, year_raw = g("dm_d"), g("dm_m"), g("dm_y")
         at = m.start(kind)
         bare = kind == "md" and not day_raw and not year_raw
-        if bare and not _DATE_LEAD.search(low, max(0, at - 12), at):
+        if (
+            bare
+            and not _DATE_LEAD.search(low, max(0, at - 12), at)
+            and not _MILESTONE_AFTER.match(low, m.end(kind))  # "for their April rollout"
+        ):
             return None  # "we may add it", "promised SCIM to Jan, their IT lead"
         month = _MONTHS[month_name]
         year = _sane_year(_year(year_raw), ref)

@@ -120,3 +120,66 @@ def test_a_remedy_if_the_feature_is_not_there_by_a_date_is_a_promise(
     body: str, expected: list
 ) -> None:
     assert readings(body) == expected
+
+
+def hedged(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, hedged) per reference."""
+    return [
+        (r.feature_key or r.feature_name, r.is_commitment, r.promised_date, r.hedged)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# Before: a transcript's answer labelled "Seller:" (call recorders' word for our side) was
+# nobody's ("Buyer: Will SCIM be ready by Q2? Seller: Yes, it will." promised nothing: a
+# missed block), while "Rep:" and "Tom (AE):" were ours. "Buyer:" stays theirs.
+SELLER = [
+    ("Buyer asked for SCIM. Seller: Q2.", [("scim", True, Q2, None)]),
+    ("Buyer: Will SCIM be ready by Q2? Seller: Yes, it will.", [("scim", True, Q2, None)]),
+    ("Buyer: We need SCIM by Q2.\nSeller: yes, we can.", [("scim", True, Q2, Q2)]),
+    ("Will SCIM be ready by Q2? The seller: yes.", [("scim", True, Q2, None)]),
+    ("They asked when SCIM ships. Seller - Q2.", [("scim", True, Q2, None)]),
+    ("Buyer: Do you have SCIM? Seller: No.", [("scim", False, None, None)]),
+    ("Seller: We need to check SCIM.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), SELLER, ids=[c[0] for c in SELLER])
+def test_the_seller_label_is_our_side(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: "SCIM is coming Q2" (no "in") promised nothing where "coming in Q2" did, and "per
+# roadmap" (no "the") did not hedge as "per the roadmap" does.
+COMING = [
+    ("Gong: rep said SCIM is coming Q2.", [("scim", True, Q2, False)]),
+    ("SCIM coming Q2.", [("scim", True, Q2, False)]),
+    ("SCIM coming in Q2 per roadmap.", [("scim", True, Q2, True)]),
+    ("Per roadmap, SCIM ships in Q2.", [("scim", True, Q2, True)]),
+    ("They are coming Q2 to visit; SCIM demo then.", [("scim", False, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), COMING, ids=[c[0] for c in COMING])
+def test_coming_with_a_quarter_and_per_roadmap(body: str, expected: list) -> None:
+    assert hedged(body) == expected
+
+
+# Before: a bare month naming their milestone ("for their April rollout", "before the March
+# renewal") was no date (a bare month needs a date word before it), so the need had no date
+# and our promise for it none either ("We will have SCIM for their April rollout": a block
+# with no date to check).
+APRIL = date(2027, 4, 30)
+MILESTONE_MONTH = [
+    ("Need SCIM for their April rollout.", [("scim", False, None, APRIL)]),
+    ("SCIM needed for the April rollout.", [("scim", False, None, APRIL)]),
+    ("SCIM required before the March renewal.", [("scim", False, None, MARCH)]),
+    ("We will have SCIM for their April rollout.", [("scim", True, APRIL, None)]),
+    ("We may launch SCIM.", [("scim", False, None, None)]),
+    ("They need SCIM; May launch is theirs.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), MILESTONE_MONTH, ids=[c[0] for c in MILESTONE_MONTH])
+def test_a_month_naming_their_milestone_is_its_date(body: str, expected: list) -> None:
+    assert readings(body) == expected

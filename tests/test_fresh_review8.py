@@ -149,3 +149,92 @@ def test_a_windows_venv_is_found_by_its_python_exe_and_not_made_again(monkeypatc
     assert launched[-1][:4] == [str(python), "-m", "pytest", "-n"]
     assert tasks.main(["serve"]) == 0
     assert launched[-1] == [str(tasks.BIN / "roadmap-guard.exe"), "serve"]
+
+
+# --- docs/operations.md: backups and rotating secrets -----------------------------------------
+
+
+def _operations_section(title: str) -> str:
+    text = (ROOT / "docs" / "operations.md").read_text()
+    assert f"\n### {title}\n" in text, f"docs/operations.md has no section {title!r}"
+    return text.split(f"\n### {title}\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+
+
+def test_the_documented_sqlite_backup_copies_a_database_being_written(tmp_path):
+    """docs/operations.md had no word on backups (nor upgrades, nor rotating secrets). Its
+    SQLite command, run as written from the repository root while the service writes, gives a
+    complete, consistent copy: the commits still only in the -wal file included."""
+    import sqlite3
+    import threading
+
+    from sqlalchemy import text
+
+    from app.db import make_engine
+
+    section = _operations_section("Backups")
+    command = next(line for line in section.splitlines() if line.startswith(".venv/bin/python -c "))
+    (tmp_path / "data").mkdir()
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'roadmap-guard.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)"))
+    committed = []
+    stop = threading.Event()
+
+    def write() -> None:  # the running service: commits, never checkpointed by a close
+        n = 0
+        while not stop.is_set():
+            n += 1
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO t (body) VALUES (:b)"), {"b": "x" * 500})
+            committed.append(n)
+
+    holder = engine.connect()  # an open connection keeps the -wal file in use
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        while len(committed) < 200:
+            stop.wait(0.01)
+        before = len(committed)
+        assert (tmp_path / "data" / "roadmap-guard.db-wal").stat().st_size > 0
+        done = subprocess.run(
+            command.replace(".venv/bin/python", sys.executable, 1),
+            shell=True,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        stop.set()
+        writer.join()
+        holder.close()
+        engine.dispose()
+    assert done.returncode == 0, done.stderr
+    backup = sqlite3.connect(tmp_path / "roadmap-guard-backup.db")
+    try:
+        assert backup.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert backup.execute("SELECT count(*) FROM t").fetchone()[0] >= before
+    finally:
+        backup.close()
+
+
+def test_every_secret_setting_has_its_rotation_written_down():
+    from app.settings import Settings
+
+    section = _operations_section("Rotating secrets and keys")
+    secrets = [
+        name.upper()
+        for name, field in Settings.model_fields.items()
+        if "SecretStr" in str(field.annotation)
+    ]
+    assert secrets
+    missing = [name for name in secrets if f"`{name}`" not in section]
+    assert missing == [], "docs/operations.md, Rotating secrets and keys: " + ", ".join(missing)
+    for step in ("apikey create", "apikey revoke", "ALTER ROLE"):
+        assert step in section
+
+
+def test_the_upgrade_steps_name_the_commands_that_do_them():
+    section = _operations_section("Upgrades")
+    for step in ("python3 tasks.py serve", "roadmap-guard migrate", "/readyz", "setup hubspot"):
+        assert step in section, step

@@ -86,3 +86,53 @@ def test_a_posted_salesforce_deal_under_its_15_character_id_keeps_its_approvals(
         f"snapshots[1] repeats snapshots[0] (crm 'salesforce', deal_id '{full}'): post each "
         "deal once"
     )
+
+
+def test_a_backfill_also_reads_the_deals_open_here_that_the_crm_no_longer_lists(engine, settings):
+    """A deal deleted (or closed) in the CRM while its webhook was lost stayed tracked and open
+    here for good: reconciliation reads deals modified lately, which a deleted one never is,
+    and a backfill queued only what the CRM listed, so engineering's exposure kept counting
+    its pipeline after a full backfill. A finished backfill also queues each deal open here
+    that the CRM did not list: the worker reads it, finds it gone and stops tracking it."""
+    from decimal import Decimal
+
+    from app.connectors.testcrm import TestCrmConnector
+    from app.jobs.types import QueueItem
+    from app.models import AuditLog, DealFeature, DealQueue
+    from app.rules.model import DealSnapshot, LineItem, Stage
+    from app.services.backfill import backfill
+    from app.services.pipeline import DealPipeline
+
+    seed(engine)  # d-offline, d-ai, d-sso open here; d-ai-closed closed
+    crm = TestCrmConnector(engine)
+    for deal_id, sku in (("d-offline", "SKU-offline"), ("d-ai", "SKU-ai")):
+        crm.put_deal(_snapshot(deal_id, sku))
+    # d-sso: deleted in the CRM, its webhook lost. d-untracked: gone and known to be.
+    with Session(engine) as s:
+        gone = Deal(crm="test", deal_id="d-untracked", tracked=False)
+        apply_snapshot(gone, _snapshot("d-untracked", "SKU-ai"), utcnow())
+        gone.tracked = False
+        s.add(gone)
+        s.commit()
+    crm.put_deal(
+        DealSnapshot(
+            crm="test", deal_id="d-new", stage=Stage(id="s"), amount=Decimal(5),
+            line_items=[LineItem(id="li", name="x", sku="SKU-ai")],
+        )
+    )  # fmt: skip
+
+    result = backfill(engine, crm, actor="test", pace=None)
+    assert (result.listed, result.queued) == (3, 3)
+    with Session(engine) as s:
+        queued = sorted(r.deal_id for r in s.exec(select(DealQueue)))
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "queue.backfill")).one()
+    assert queued == ["d-ai", "d-new", "d-offline", "d-sso"]
+    assert entry.after == {"listed": 3, "queued": 3, "pace": None, "unlisted": 1}
+
+    DealPipeline(engine, settings, {"test": crm}).process(
+        [QueueItem(id=1, crm="test", deal_id="d-sso", attempts=1, reason="backfill")]
+    )
+    with Session(engine) as s:
+        deal = s.exec(select(Deal).where(Deal.deal_id == "d-sso")).one()
+        assert deal.tracked is False  # gone: out of exposure
+        assert not s.exec(select(DealFeature).where(DealFeature.deal_id == "d-sso")).all()

@@ -3,13 +3,16 @@ and restarting a running install meets them."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from app.db import make_engine
 from app.migrate import current_revision, upgrade_to_head
+from app.models import utcnow
 
 
 @contextmanager
@@ -46,3 +49,90 @@ def test_an_old_release_starting_on_a_database_a_newer_release_migrated_starts(
         assert current_revision(engine) == "9999_next_release"
         with engine.connect() as conn:  # nothing rebuilt or dropped
             assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 0
+
+
+def test_retention_deleting_every_stored_event_does_not_hand_their_ids_out_again(engine, settings):
+    """SQLite gives a new row the highest id stored plus one. Retention deleted every event
+        once all were old (a quiet week at WEBHOOK_EVENT_RETENTION_DAYS=7, a paused portal), and
+        the next delivery got id 1 again: below the HubSpot line-item resolver's cursor (the last
+        event id it resolved), so the line-item changes delivered after that were never resolved
+        to their deals. webhook_event is AUTOINCREMENT on SQLite now (migration 0025): a new event's
+    id stays above every id handed out before."""
+    from app.jobs.schedules import JobContext
+    from app.models import WebhookEvent, WriteBackLog
+    from app.services import retention
+
+    old = utcnow() - timedelta(days=120)
+    with Session(engine) as s:
+        s.add_all(
+            WebhookEvent(
+                source="hubspot",
+                dedup_key=f"e{i}",
+                crm="hubspot",
+                event_type="line_item.propertyChange",
+                payload={"i": i},
+                received_at=old,
+            )
+            for i in range(5)
+        )
+        s.add_all(WriteBackLog(crm="hubspot", deal_id=f"D{i}", created_at=old) for i in range(3))
+        s.commit()
+        cursor = max(s.exec(select(WebhookEvent.id)))  # the resolver has seen every event
+        last_log = max(s.exec(select(WriteBackLog.id)))
+
+    ctx = JobContext(engine=engine, settings=settings, connectors={}, state={})
+    retention.retention(ctx)
+
+    with Session(engine) as s:
+        assert len(s.exec(select(WebhookEvent.id)).all()) <= 1  # the old ones went
+        fresh = WebhookEvent(source="hubspot", dedup_key="new", crm="hubspot", payload={})
+        log = WriteBackLog(crm="hubspot", deal_id="D9")
+        s.add_all([fresh, log])
+        s.commit()
+        assert fresh.id > cursor  # the resolver's `WebhookEvent.id > cursor` finds it
+        assert log.id > last_log
+
+
+def test_0025_rebuilds_webhook_event_with_autoincrement_keeping_rows(tmp_path):
+    """An install upgraded to 0025 keeps its events (ids, the dedup constraint) and never
+    hands an id out again once every event is deleted; the downgrade keeps the rows too."""
+    from alembic import command
+
+    from app.migrate import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    insert = text(
+        "INSERT INTO webhook_event (source, dedup_key, crm, deal_id, event_type, status, "
+        "payload, received_at) VALUES ('hubspot', :k, 'hubspot', NULL, NULL, 'queued', "
+        "'{\"a\": 1}', '2026-01-01 00:00:00.000000')"
+    )
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0024")
+            conn.execute(insert, [{"k": "a"}, {"k": "b"}, {"k": "c"}])
+        upgrade_to_head(engine)
+        with engine.begin() as conn:
+            sql = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'webhook_event'")
+            ).scalar_one()
+            rows = conn.execute(text("SELECT id, dedup_key FROM webhook_event ORDER BY id")).all()
+            with pytest.raises(Exception, match="UNIQUE"), conn.begin_nested():
+                conn.execute(insert, {"k": "a"})
+            conn.execute(text("DELETE FROM webhook_event"))  # retention took them all
+            conn.execute(insert, {"k": "d"})
+            new_id = conn.execute(
+                text("SELECT id FROM webhook_event WHERE dedup_key = 'd'")
+            ).scalar_one()
+        assert "AUTOINCREMENT" in sql.upper()
+        assert [tuple(r) for r in rows] == [(1, "a"), (2, "b"), (3, "c")]
+        assert new_id == 4
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0024")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT id FROM webhook_event")).scalars().all() == [4]
+        upgrade_to_head(engine)
+    finally:
+        engine.dispose()

@@ -60,7 +60,13 @@ class WebhookEvent(SQLModel, table=True):
     """The durable inbox. One row per delivered event, deduplicated per source."""
 
     __tablename__ = "webhook_event"
-    __table_args__ = (UniqueConstraint("source", "dedup_key", name="uq_webhook_event_source_key"),)
+    # AUTOINCREMENT on SQLite (migration 0025): ids only grow, also after retention deleted
+    # every row (SQLite otherwise starts again at the highest id stored plus one), so the
+    # HubSpot line-item resolver's cursor (`id > cursor`) never skips a new event.
+    __table_args__ = (
+        UniqueConstraint("source", "dedup_key", name="uq_webhook_event_source_key"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     source: str = Field(max_length=32)  # hubspot | salesforce_outbound | salesforce_events | test

@@ -778,7 +778,10 @@ def _deal_amount(snapshot: DealSnapshot) -> str:
         return "no amount"
     amount = _number(snapshot.amount)
     text = f"{amount:,.0f}" if amount is not None else str(snapshot.amount)
-    return f"{text} {snapshot.currency}" if snapshot.currency else text
+    # A HubSpot deal without its own currency code is in the company currency (HubSpot's
+    # default for new deals): "a 125,000 deal" was all a single-currency portal's rep read.
+    currency = snapshot.currency or snapshot.home_currency
+    return f"{text} {currency}" if currency else text
 
 
 def _reference_source(ref: FeatureReference | None) -> str:

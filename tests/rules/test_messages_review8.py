@@ -4,6 +4,7 @@ matters (whole FYIs on a clear deal, the state in a task subject)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from app.rules.catalog import Catalog
 from app.rules.engine import StoredRule, evaluate
@@ -164,3 +165,28 @@ def test_a_name_cut_without_a_space_keeps_each_letter_whole(
     cut = subject.removeprefix("Roadmap check: ").split("\u2026")[0]
     assert name.startswith(cut)
     assert name[len(cut)] != "\u0301"  # the next letter is not its accent, left behind
+
+
+def test_a_deal_without_its_own_currency_shows_its_amount_in_the_company_currency(
+    catalog: Catalog,
+) -> None:
+    """HubSpot leaves `deal_currency_code` empty on a deal in the company currency (every
+    deal of a single-currency portal): "{deal.amount}" read "125,000", no currency."""
+    rule = RuleDefinition.model_validate(
+        {
+            "id": "beta-amount",
+            "name": "Beta on a large deal",
+            "severity": "warning",
+            "when": {"field": "feature.availability", "op": "eq", "value": "beta"},
+            "message": "{feature.name} is in beta and this deal is worth {deal.amount}.",
+        }
+    )
+    deal = make_deal(
+        "We promised the AI assistant.",
+        amount=Decimal("125000"),
+        amount_home=Decimal("125000"),
+        home_currency="USD",
+    )
+    rules = [StoredRule("beta-amount", 1, True, rule)]
+    (finding,) = evaluate(deal, catalog, rules, today=TODAY).findings
+    assert finding.message == "AI Assistant is in beta and this deal is worth 125,000 USD."

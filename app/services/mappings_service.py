@@ -834,11 +834,29 @@ def _csv_header(
     )
 
 
+# A CRM export's column for a kind of value, as the header reads it (`_SEPARATORS`): the name
+# alone made Salesforce's "Product Code" a near miss of product_id, and a file renamed so mapped
+# SKUs as product ids, which no line item matched (the connector reads ProductCode as the SKU).
+_SALESFORCE_SKU = "Salesforce's Product Code is the SKU a line item carries"
+_HUBSPOT = "HubSpot's line item property {} is its {}"
+CRM_KIND_COLUMNS: dict[str, tuple[str, str]] = {
+    "product_code": ("sku", _SALESFORCE_SKU),
+    "productcode": ("sku", _SALESFORCE_SKU),
+    "hs_sku": ("sku", _HUBSPOT.format("hs_sku", "SKU")),
+    "product2id": ("product_id", "Salesforce's Product2Id is a line item's product id"),
+    "hs_product_id": ("product_id", _HUBSPOT.format("hs_product_id", "product id")),
+}
+
+
 def _short_form_meant(header: list[str]) -> str:
     """ "; for the short form, is 'skus' meant to be sku?" when the header has feature_keys,
     no long-form column, and a name close to a kind column (sku, product_id, name)."""
     if "feature_keys" not in header or "match_kind" in header or "match_value" in header:
         return ""
+    for name in header:
+        if name in CRM_KIND_COLUMNS:
+            kind, field = CRM_KIND_COLUMNS[name]
+            return f"; for the short form, is '{name}' meant to be {kind}? ({field})"
     for name in header:
         if name in CSV_COLUMNS:
             continue

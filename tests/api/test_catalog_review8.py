@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from app.connectors.testcrm import TestCrmConnector
 from app.jobs.worker import Worker
-from app.models import Deal, Feature
+from app.models import Deal, Feature, ProductMapping
 from app.services.pipeline import DealPipeline
 from app.services.rules_service import install_default_rules
 
@@ -170,3 +170,35 @@ def test_a_salesforce_product_id_from_a_report_matches_the_line_items_the_api_re
     body = {"match_kind": "sku", "match_value": "01t5g000000QqQq", "feature_keys": ["api"]}
     r = web.post("/api/v1/mappings", json=body, headers=revops)
     assert r.status_code == 201 and r.json()["mapping"]["match_value"] == "01t5g000000QqQq"
+
+
+@pytest.mark.parametrize(
+    ("column", "meant"),
+    [
+        ("Product Code", "sku"),  # a Salesforce report's column: Product2.ProductCode
+        ("PRODUCTCODE", "sku"),  # Data Loader's
+        ("hs_sku", "sku"),
+        ("PRODUCT2ID", "product_id"),
+        ("hs_product_id", "product_id"),
+    ],
+)
+def test_a_crm_exports_column_is_answered_with_the_kind_its_values_are(
+    client, api_key, engine, column, meant
+):
+    """A Salesforce export's "Product Code" column was answered "is 'product_code' meant to be
+    product_id?": a file renamed so mapped the SKUs as product ids, which no line item ever
+    matched (line items carry ProductCode as their SKU)."""
+    revops = api_key("revops")
+    assert (
+        client.post("/api/v1/features", json={"key": "sso", "name": "SSO"}, headers=revops)
+    ).status_code == 201
+    csv = f"{column},Feature keys\nENT-SSO,sso\n".encode()
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "content-type": "text/csv"}
+    )
+    assert r.status_code == 422, r.text
+    name = column.lower().replace(" ", "_")
+    [hint] = [d["message"] for d in r.json()["error"]["details"] if "short form" in d["message"]]
+    assert hint.startswith(f"for the short form, is '{name}' meant to be {meant}? (")
+    with Session(engine) as s:
+        assert s.exec(select(ProductMapping)).all() == []

@@ -69,7 +69,8 @@ def list_audit(
         Query(
             max_length=255,
             description="role:name as recorded (revops:alice), or a name alone (alice, as "
-            "approvals name their approver): that name under any role",
+            "approvals name their approver): that name under any role (a name holding a "
+            "colon, ops:dana, is found as both)",
         ),
     ] = None,
     action: Annotated[
@@ -112,13 +113,13 @@ def list_audit(
         conditions.append(AuditLog.entity_type == entity_type)
     if actor is not None:
         # Entries record "role:name"; a name alone (what approvals and the API keys list
-        # show) answered an empty page, read as "alice changed nothing".
-        if ":" in actor:
-            conditions.append(AuditLog.actor == actor)
-        else:
-            conditions.append(
-                or_(AuditLog.actor == actor, AuditLog.actor.endswith(f":{actor}", autoescape=True))
-            )
+        # show) answered an empty page, read as "alice changed nothing". A name may hold a
+        # colon itself (a key named "ops:dana" acts as "admin:ops:dana"): the value is always
+        # also read as a name, the whole of what follows the recorded role (the part before
+        # the first colon), so "dana" is not "ops:dana" and "ops:dana" finds that key.
+        role = func.substr(AuditLog.actor, 1, func.length(AuditLog.actor) - len(actor) - 1)
+        named = and_(AuditLog.actor.endswith(f":{actor}", autoescape=True), ~role.contains(":"))
+        conditions.append(or_(AuditLog.actor == actor, named))
     if action is not None:
         if action.endswith("."):
             conditions.append(AuditLog.action.startswith(action, autoescape=True))

@@ -1,0 +1,27 @@
+"""Review 8: the audit log as an auditor reads it (who, when, before and after)."""
+
+from __future__ import annotations
+
+
+def test_an_actor_filter_reads_a_name_holding_a_colon_as_that_name(client, api_key):
+    """A key's name may hold a colon: "ops:dana" acting as admin is recorded "admin:ops:dana".
+    `actor=ops:dana` (the name approvals and the key list show) was read as role "ops", name
+    "dana" and answered an empty page ("ops:dana changed nothing"), while `actor=dana` listed
+    ops:dana's changes as dana's. A value is now also read as the whole name after the role."""
+    colon = api_key("revops", name="ops:dana")
+    dana = api_key("revops", name="dana")
+    for headers, key in ((colon, "sso"), (dana, "scim")):
+        r = client.post("/api/v1/features", json={"key": key, "name": key}, headers=headers)
+        assert r.status_code == 201, r.text
+
+    def actors(actor):
+        r = client.get("/api/v1/audit", params={"actor": actor}, headers=dana)
+        assert r.status_code == 200, r.text
+        return [(e["actor"], e["entity_id"]) for e in r.json()["items"]]
+
+    assert actors("ops:dana") == [("revops:ops:dana", "sso")]
+    assert actors("revops:ops:dana") == [("revops:ops:dana", "sso")]
+    assert actors("dana") == [("revops:dana", "scim")]
+    assert actors("revops:dana") == [("revops:dana", "scim")]
+    assert actors("engineering:dana") == []
+    assert actors("ana") == []

@@ -126,7 +126,10 @@ class WhatIfDeal(BaseModel):
     currency: str | None
     before: str
     after: str
-    findings_after: list[Finding] = Field(description="the findings on the changed features, after")
+    findings_after: list[Finding] = Field(
+        description="the findings on the changed features, after, and the deal-level findings "
+        "(no feature_key) the change brings"
+    )
 
 
 class WhatIfResult(BaseModel):
@@ -323,7 +326,9 @@ def run_scenario(
                             currency=amount["currency"],
                             before=was.status.value,
                             after=becomes.status.value,
-                            findings_after=[f for f in becomes.findings if f.feature_key in keys],
+                            findings_after=_findings_on_change(
+                                was.findings, becomes.findings, keys
+                            ),
                         )
                     )
         if progress is not None:
@@ -355,6 +360,16 @@ def run_scenario(
         offset=request.offset,
         items=listed,
     )
+
+
+def _findings_on_change(
+    was: list[Finding], becomes: list[Finding], keys: set[str]
+) -> list[Finding]:
+    """The findings after the change on the changed features, and the deal-level ones (a rule
+    counting the deal's references: no feature) that the change brings or alters. Those on
+    the features alone left a deal listed as newly blocked by a deal-level rule without the
+    finding that blocks it."""
+    return [f for f in becomes if f.feature_key in keys or (f.feature_key is None and f not in was)]
 
 
 class _Figure:

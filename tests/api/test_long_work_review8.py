@@ -136,3 +136,39 @@ def test_a_backfill_also_reads_the_deals_open_here_that_the_crm_no_longer_lists(
         deal = s.exec(select(Deal).where(Deal.deal_id == "d-sso")).one()
         assert deal.tracked is False  # gone: out of exposure
         assert not s.exec(select(DealFeature).where(DealFeature.deal_id == "d-sso")).all()
+
+
+def test_a_what_if_lists_the_deal_level_finding_that_changes_the_verdict(client, api_key, engine):
+    """A deal-level rule (`applies_to: deal`, counting the deal's references) blocks a deal
+    once the feature tried changes: the what-if listed the deal as going from clear to blocked
+    with `findings_after` empty, since only findings on the changed features were shown, and
+    the deal-level one names no feature. The findings the change brings are listed."""
+    from app.models import Rule
+
+    seed(engine)
+    counted = {
+        "id": "never-counted",
+        "name": "Sells what will never be built",
+        "severity": "block",
+        "applies_to": "deal",
+        "when": {
+            "count_references": {
+                "where": {"field": "feature.availability", "op": "eq", "value": "never"},
+                "op": "gte",
+                "value": 1,
+            }
+        },
+        "message": "{deal.name} sells {matched.features}, never to be built.",
+    }
+    with Session(engine) as s:
+        s.get(Rule, "never-sold").enabled = False
+        s.add(Rule(id="never-counted", name=counted["name"], definition=counted))
+        s.commit()
+    r = client.post(
+        "/api/v1/features/ai/what-if", json={"availability": "never"}, headers=api_key("viewer")
+    )
+    assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    assert (item["deal_id"], item["before"], item["after"]) == ("d-ai", "clear", "blocked")
+    assert [f["rule_id"] for f in item["findings_after"]] == ["never-counted"]
+    assert item["findings_after"][0]["message"] == "Deal d-ai sells AI, never to be built."

@@ -88,7 +88,7 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 # MAX_BODY_BYTES, and answer its 413 themselves: HubSpot's deliveries of up to 100 note edits
 # each carrying up to 65,536 characters (`webhooks_hubspot.MAX_BODY_BYTES`, 20 MB). Capped
 # here at 8 MB too, such a delivery was refused, retried by HubSpot and then dropped.
-ROUTE_CAPPED = frozenset({"/webhooks/hubspot"})
+ROUTE_CAPPED = frozenset({"/webhooks/hubspot", "/webhooks/hubspot/"})
 
 
 class RefuseNulMiddleware:

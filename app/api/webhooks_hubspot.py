@@ -149,6 +149,9 @@ def _refused(msg: str, kind: str = "value_error") -> InvalidRequest:
     return InvalidRequest.at(("body",), msg, type=kind)
 
 
+# The target URL as an admin may enter it, with a trailing slash, is served too (hidden from
+# the OpenAPI document): redirected (307, to http:// behind a TLS proxy), every delivery failed.
+@router.post("/webhooks/hubspot/", include_in_schema=False)
 @router.post(
     "/webhooks/hubspot",
     summary="HubSpot webhook deliveries (signature v3; v1/v2 when configured); 200 means stored",

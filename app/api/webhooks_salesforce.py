@@ -100,6 +100,10 @@ _OUTBOUND_FAULTS = {
 }
 
 
+# Each endpoint URL as an admin may enter it, with a trailing slash, is served too (hidden from
+# the OpenAPI document): Salesforce follows no redirect, and the 307 to the URL without the
+# slash failed every Outbound Message (dropped after 24 hours) and every Apex callout.
+@router.post("/webhooks/salesforce/outbound/", include_in_schema=False, response_class=Response)
 @router.post(
     "/webhooks/salesforce/outbound",
     summary="Salesforce Outbound Messages (SOAP); the Ack is sent only after the events are stored",
@@ -152,6 +156,7 @@ class SalesforceEventsAck(BaseModel):
     malformed: list[str] = []
 
 
+@router.post("/webhooks/salesforce/events/", include_in_schema=False)
 @router.post(
     "/webhooks/salesforce/events",
     summary="Signed JSON opportunity events from Flow, Apex or a Platform Event relay",

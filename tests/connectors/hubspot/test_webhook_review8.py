@@ -59,3 +59,19 @@ def test_a_full_batch_of_long_notes_is_stored_not_refused_as_too_large(
     with Session(engine) as s:
         assert len(s.exec(select(WebhookEvent)).all()) == 100
         assert [q.deal_id for q in s.exec(select(DealQueue)).all()] == ["42"]
+
+
+def test_a_target_url_entered_with_a_trailing_slash_is_served_not_redirected(
+    client, fake, engine
+) -> None:
+    """A target URL set in HubSpot as `.../webhooks/hubspot/` got a 307 to the URL without the
+    slash, on http:// (as the service sees itself behind a TLS proxy): a delivery HubSpot
+    counts as failed, nothing stored. It is served, its signature checked over the URL
+    HubSpot called (with the slash)."""
+    url = URL + "/"
+    body, headers = fake.signed_request(url, [_event(fake, eventId=7, objectId=77)])
+    r = client.post(url, content=body, headers=headers, follow_redirects=False)
+    assert r.status_code == 200, (r.status_code, r.headers.get("location"))
+    assert r.json()["queued_deals"] == 1
+    with Session(engine) as s:
+        assert [q.deal_id for q in s.exec(select(DealQueue)).all()] == ["77"]

@@ -1113,6 +1113,21 @@ def _json_kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+# A long numeric code as a spreadsheet saves a cell in the General format, "1.23457E+11" (or
+# "1,23457E+11" where the decimal mark is a comma): its digits are gone, and a mapping of it
+# matched no line item.
+_EXCEL_EXPONENT = re.compile(r"\d+(?:[.,]\d+)?[eE]\+\d+")
+
+
+def _excel_exponent_message(kind: str, value: str) -> str:
+    what = {"sku": "SKU", "product_id": "product id"}[kind]
+    return (
+        f"'{value}' is a number in scientific notation, as a spreadsheet saves a long "
+        f"{what} in a General-format cell: its digits are lost, and no line item would match "
+        "it; format the column as Text, type the ids again (or export them again) and save"
+    )
+
+
 def import_mappings(
     session: Session,
     rows: list[tuple[int, Any]],
@@ -1155,6 +1170,19 @@ def import_mappings(
                 )
             continue
         named.append((row_no, item.sent_positions()))
+        if (
+            isinstance(raw, CsvRow)
+            and item.match_kind in _OWN_CODES
+            and _EXCEL_EXPONENT.fullmatch(item.match_value)
+        ):
+            errors.append(
+                {
+                    "row": row_no,
+                    "path": column_path(raw, "match_value"),
+                    "message": _excel_exponent_message(item.match_kind, item.match_value),
+                }
+            )
+            continue
         key = (item.match_kind, mapping_match_key(item.match_value))
         if key in seen:
             first_row, first_value = seen[key]

@@ -202,3 +202,34 @@ def test_a_crm_exports_column_is_answered_with_the_kind_its_values_are(
     assert hint.startswith(f"for the short form, is '{name}' meant to be {meant}? (")
     with Session(engine) as s:
         assert s.exec(select(ProductMapping)).all() == []
+
+
+def test_a_product_id_excel_saved_in_scientific_notation_is_refused_naming_its_cell(
+    client, api_key, engine
+):
+    """Excel saves a long numeric product id in a General-format column as "1.23457E+11": the
+    import stored that text as the mapping's value, which no line item (product id
+    123456789012) ever matched, and said nothing."""
+    revops = api_key("revops")
+    assert (
+        client.post("/api/v1/features", json={"key": "sso", "name": "SSO"}, headers=revops)
+    ).status_code == 201
+    csv = b"Product ID,Feature keys\r\n1.23457E+11,sso\r\n4521,sso\r\n"
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "content-type": "text/csv"}
+    )
+    assert r.status_code == 422, r.text
+    [error] = r.json()["error"]["details"]
+    assert (error["row"], error["path"]) == (2, "product_id")
+    assert error["message"].startswith("'1.23457E+11' is a number in scientific notation")
+    # a ';'-separated file (a decimal comma); a product's name may be anything
+    long_form = "match_kind;match_value;feature_keys\nSKU;4,5E+12;sso\nname;1E+3 Pack;sso\n"
+    r = client.post(
+        "/api/v1/mappings/import",
+        content=long_form.encode(),
+        headers={**revops, "content-type": "text/csv"},
+    )
+    assert r.status_code == 422, r.text
+    assert [(e["row"], e["path"]) for e in r.json()["error"]["details"]] == [(2, "match_value")]
+    with Session(engine) as s:
+        assert s.exec(select(ProductMapping)).all() == []

@@ -258,6 +258,15 @@ def task_text(
     for f in _grouped(blocks) + _grouped(warnings):
         lines.append("")
         lines.extend(_finding_lines(f))
+    # What may be said of the features that are fine to mention (a coming-soon feature: no
+    # date before its target). A blocked or warned deal's rep reads the task, not the summary:
+    # a deal blocked over one feature never told them what to say of another it mentioned.
+    fyis = {(_key(f), f.message): f for f in _grouped(_unapproved(result, Severity.info))}
+    if act and fyis:
+        lines.append("")
+        lines.append("For your information:")
+        for f in fyis.values():
+            lines.extend(_finding_lines(f))
     if approved := _approved(result):
         lines.append("")
         lines.append("Already approved:")

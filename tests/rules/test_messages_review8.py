@@ -190,3 +190,34 @@ def test_a_deal_without_its_own_currency_shows_its_amount_in_the_company_currenc
     rules = [StoredRule("beta-amount", 1, True, rule)]
     (finding,) = evaluate(deal, catalog, rules, today=TODAY).findings
     assert finding.message == "AI Assistant is in beta and this deal is worth 125,000 USD."
+
+
+def test_the_task_of_a_blocked_deal_says_what_may_be_said_of_a_coming_soon_feature(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """The FYI of a coming-soon feature ("do not promise a date earlier than its target
+    date", the guidance) was in the summary of a clear deal only: blocked over another
+    feature, the deal's summary names the block and the task left the FYI out, so the rep
+    never read what they may say about SCIM."""
+    deal = make_deal(
+        "We promised multi-region failover.",
+        "They asked about SCIM.",
+        "Their CTO asked about SCIM again.",
+    )
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    assert result.status == VerdictStatus.blocked
+    _subject, body = task_text(result, deal)
+    lines = body.split("\n")
+    fyi = lines.index("For your information:")
+    assert lines[fyi - 2].startswith("[BLOCKER] Multi-region failover")
+    assert [line for line in lines if line.startswith("[FYI]")] == [  # once, not per note
+        lines[fyi + 1]
+    ]
+    assert lines[fyi + 1].startswith("[FYI] SCIM provisioning is coming soon")
+    assert lines[fyi + 1].endswith(
+        "Say SCIM is planned for mid-2027; offer the CSV user import today."
+    )
+    assert body.index("For your information:") < body.index("To lift a block")
+    # Nothing left to do: the task is done, and says nothing more.
+    _subject, body = task_text(result, deal, "lost")
+    assert "For your information" not in body

@@ -172,3 +172,53 @@ def test_a_what_if_lists_the_deal_level_finding_that_changes_the_verdict(client,
     assert (item["deal_id"], item["before"], item["after"]) == ("d-ai", "clear", "blocked")
     assert [f["rule_id"] for f in item["findings_after"]] == ["never-counted"]
     assert item["findings_after"][0]["message"] == "Deal d-ai sells AI, never to be built."
+
+
+def test_a_hubspot_backfill_takes_a_deal_deleted_while_its_webhook_was_lost_out_of_exposure(
+    engine, settings
+):
+    """The same through the real HubSpot client against the fake portal: a deal deleted in
+    HubSpot (its deal.deletion event never delivered) is read after the backfill and found
+    gone, instead of staying open here with its pipeline."""
+    from app.connectors.hubspot.client import HubSpotApi
+    from app.connectors.hubspot.connector import HubSpotConnector
+    from app.connectors.hubspot.ratelimit import TokenBucket
+    from app.jobs.types import QueueItem
+    from app.models import DealQueue
+    from app.sandbox.hubspot import FakeHubSpot
+    from app.services.backfill import backfill
+    from app.services.pipeline import DealPipeline
+
+    with FakeHubSpot() as fake:
+        api = HubSpotApi(
+            access_token=fake.access_token,
+            api_base=fake.base_url,
+            timeout=2.0,
+            bucket=TokenBucket(1000),
+        )
+        hubspot = HubSpotConnector(api, portal_id=fake.portal_id, app_id=fake.app_id)
+        kept, deleted = fake.add_deal("Kept", emit=False), fake.add_deal("Deleted", emit=False)
+        pipeline = DealPipeline(engine, settings, {"hubspot": hubspot})
+        pipeline.process(
+            [
+                QueueItem(id=n, crm="hubspot", deal_id=d, attempts=1, reason="webhook")
+                for n, d in enumerate((kept, deleted), start=1)
+            ]
+        )
+        with Session(engine) as s:
+            for row in s.exec(select(DealQueue)):
+                s.delete(row)
+            s.commit()
+        fake.delete_object("deals", deleted)
+        fake.drain_events()  # the deal.deletion event is lost
+
+        result = backfill(engine, hubspot, actor="test", pace=None)
+        assert (result.listed, result.unlisted) == (1, 1)
+        with Session(engine) as s:
+            assert sorted(r.deal_id for r in s.exec(select(DealQueue))) == sorted([kept, deleted])
+        pipeline.process(
+            [QueueItem(id=3, crm="hubspot", deal_id=deleted, attempts=1, reason="backfill")]
+        )
+    with Session(engine) as s:
+        tracked = {d.deal_id: d.tracked for d in s.exec(select(Deal))}
+    assert tracked == {kept: True, deleted: False}

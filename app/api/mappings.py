@@ -162,7 +162,15 @@ async def import_mappings(
         # left for the garbage collector to close.
         async with request.form() as form:
             upload = form.get("file")
-            if upload is None or isinstance(upload, str):
+            if isinstance(upload, str):
+                # curl -F 'file=<mappings.csv' (or a form's text input): the field is there,
+                # as text; "needs a file field named 'file'" sent the user looking for a typo.
+                raise Invalid(
+                    "multipart field 'file' was sent as a text value, not as an uploaded file: "
+                    "attach the file itself (curl: -F 'file=@mappings.csv', with '@'), or send "
+                    "the CSV as the body with Content-Type text/csv; nothing was written"
+                )
+            if upload is None:
                 raise Invalid("multipart import needs a file field named 'file'")
             raw = await upload.read(MAX_IMPORT_BYTES + 1)
             declared = upload.content_type or ""

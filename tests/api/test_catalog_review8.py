@@ -233,3 +233,21 @@ def test_a_product_id_excel_saved_in_scientific_notation_is_refused_naming_its_c
     assert [(e["row"], e["path"]) for e in r.json()["error"]["details"]] == [(2, "match_value")]
     with Session(engine) as s:
         assert s.exec(select(ProductMapping)).all() == []
+
+
+def test_a_multipart_file_field_sent_as_text_is_said_to_be_text(client, api_key):
+    """curl -F 'file=<mappings.csv' sends the file's content as a text field named 'file':
+    the answer said the import "needs a file field named 'file'", which it had."""
+    revops = api_key("revops")
+    r = client.post(
+        "/api/v1/mappings/import",
+        data={"file": "sku,feature_keys\nENT-SSO,sso\n"},
+        files={"note": ("note.txt", b"")},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"]
+    assert message.startswith("multipart field 'file' was sent as a text value, not as an up")
+    assert "-F 'file=@mappings.csv'" in message
+    r = client.post("/api/v1/mappings/import", files={"upload": ("m.csv", b"x")}, headers=revops)
+    assert r.json()["error"]["message"] == "multipart import needs a file field named 'file'"

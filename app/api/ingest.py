@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from fastapi import Request
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import ClientDisconnect
 
 from app import metrics
 from app.errors import DomainError, ErrorResponse
@@ -38,6 +39,14 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class BodyCutShort(DomainError):
+    """The request ended before its body did (a proxy timing out, a sender going away): a
+    refusal like any other, not an unhandled ClientDisconnect (a 500 and a traceback)."""
+
+    status_code = 400
+    code = "body_cut_short"
+
+
 def webhook_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The error answers of a JSON webhook route for the OpenAPI document (`responses=`), each
     with the one error body, as `main.document_errors` declares them for /api/ routes. What a
@@ -46,6 +55,7 @@ def webhook_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _WEBHOOK_ERRORS = {
+    400: "the body was cut short (the connection closed before its end): nothing stored",
     401: "missing, wrong or expired signature (or API key): refused, nothing stored",
     403: "the key's role may not deliver events",
     413: "body larger than the route's limit: refused before it is read in full",
@@ -83,17 +93,26 @@ async def read_body(request: Request, limit: int) -> bytes:
 
     `await request.body()` reads all of it first: a 400 MB chunked POST cost 1.3 GB of memory
     before its signature was even checked. A declared Content-Length over the limit is refused
-    before reading; a chunked body is counted as it arrives."""
+    before reading; a chunked body is counted as it arrives. A request whose connection
+    closes before its body ends is `BodyCutShort` (400, nothing stored): no one receives that
+    answer, the sender sees its connection fail and delivers again; it is for the log and the
+    `rejected` count, where an unhandled ClientDisconnect was a 500 and a traceback."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body larger than {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        of = f" of {declared}" if declared is not None and declared.isdigit() else ""
+        raise BodyCutShort(
+            f"body cut short: the connection closed after {size}{of} bytes; nothing stored"
+        ) from None
     return b"".join(chunks)
 
 

@@ -155,7 +155,7 @@ def _refused(msg: str, kind: str = "value_error") -> InvalidRequest:
 @router.post(
     "/webhooks/hubspot",
     summary="HubSpot webhook deliveries (signature v3; v1/v2 when configured); 200 means stored",
-    responses=webhook_errors(401, 413, 422, 503),
+    responses=webhook_errors(400, 401, 413, 422, 503),
 )
 async def receive_hubspot(request: Request) -> HubSpotAck:
     settings = request.app.state.settings

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from app import metrics
 from app.api.ingest import (
+    BodyCutShort,
     NotStored,
     PayloadTooLarge,
     count_refusal,
@@ -91,7 +92,7 @@ def _fault(message: str, status: int, *, client: bool = True) -> Response:
 
 # The outbound route's faults (Salesforce keeps the message and retries each).
 _OUTBOUND_FAULTS = {
-    400: "not an Outbound Message envelope",
+    400: "not an Outbound Message envelope, or cut short before its end",
     401: "missing or wrong token in the endpoint URL",
     403: "from an organization this service does not serve",
     413: "message larger than 5 MB",
@@ -131,6 +132,8 @@ async def receive_outbound(request: Request, token: str | None = None) -> Respon
         body = await read_body(request, MAX_OUTBOUND_BYTES)
     except PayloadTooLarge as exc:
         return _refused(f"message {exc.message}", 413)
+    except BodyCutShort as exc:
+        return _refused(f"message {exc.message}", 400)
     try:
         message = parse_outbound_message(body)
     except OutboundMessageError as exc:
@@ -160,7 +163,7 @@ class SalesforceEventsAck(BaseModel):
 @router.post(
     "/webhooks/salesforce/events",
     summary="Signed JSON opportunity events from Flow, Apex or a Platform Event relay",
-    responses=webhook_errors(401, 413, 422, 503),
+    responses=webhook_errors(400, 401, 413, 422, 503),
 )
 async def receive_events(request: Request) -> SalesforceEventsAck:
     settings = request.app.state.settings

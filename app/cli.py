@@ -70,9 +70,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"invalid configuration: {name}: cannot resolve {host!r} ({exc.strerror})",
               file=sys.stderr)  # fmt: skip
         return 2
-    from app.settings import embedded_worker_problem
+    from app.settings import embedded_worker_problem, webhook_receiver_problem
 
-    problem = embedded_worker_problem(settings)
+    problem = embedded_worker_problem(settings) or webhook_receiver_problem(settings)
     if problem is not None:
         print(f"invalid configuration: {problem}", file=sys.stderr)
         return 2

@@ -482,6 +482,22 @@ def embedded_worker_problem(settings: Settings) -> str | None:
     return None
 
 
+def webhook_receiver_problem(settings: Settings) -> str | None:
+    """A webhook route configured by halves, in a process about to receive webhooks (`serve`,
+    whatever its WORKER_MODE): SALESFORCE_OUTBOUND_TOKEN without SALESFORCE_ORG_ID answered
+    every Outbound Message with a 503 fault ("not configured"), which Salesforce retries for
+    24 hours and then drops, while nothing at start-up said so. The other commands receive
+    nothing and run."""
+    if settings.salesforce_outbound_token is not None and settings.salesforce_org_id is None:
+        return (
+            "SALESFORCE_OUTBOUND_TOKEN is set but SALESFORCE_ORG_ID is not: every Outbound "
+            "Message would be refused (503 fault), since the organization it comes from cannot "
+            "be checked; set SALESFORCE_ORG_ID to your org's id (Setup, Company Information), "
+            "or unset the token"
+        )
+    return None
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """One line per bad variable, named as the operator sets it. A validator's own message
     without pydantic's "Value error, " before it; a mistake across variables (a model

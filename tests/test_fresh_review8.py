@@ -238,3 +238,45 @@ def test_the_upgrade_steps_name_the_commands_that_do_them():
     section = _operations_section("Upgrades")
     for step in ("python3 tasks.py serve", "roadmap-guard migrate", "/readyz", "setup hubspot"):
         assert step in section, step
+
+
+# --- serve: a Salesforce Outbound Message route configured by halves --------------------------
+
+
+@pytest.mark.parametrize("worker_mode", ["off", "embedded"])
+def test_serve_refuses_an_outbound_token_without_the_org_id_it_checks(
+    worker_mode, monkeypatch, tmp_path, capsys
+):
+    """SALESFORCE_OUTBOUND_TOKEN alone started `serve`, and every Outbound Message then got a
+    503 fault (the route needs SALESFORCE_ORG_ID too), retried by Salesforce for 24 hours and
+    dropped; README's table did not say the two go together."""
+    import uvicorn
+
+    from app.cli import main
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(kwargs))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("WORKER_MODE", worker_mode)
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", "https://acme.my.salesforce.com")
+    monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", "00D!access-token-value")
+    monkeypatch.setenv("SALESFORCE_OUTBOUND_TOKEN", "outbound-s3cret")
+    assert main(["migrate"]) == 0  # the commands that receive nothing run
+    capsys.readouterr()
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "invalid configuration: SALESFORCE_OUTBOUND_TOKEN is set but SALESFORCE_ORG_ID is not"
+    )
+    assert err.count("\n") == 1 and "outbound-s3cret" not in err and served == []
+    monkeypatch.setenv("SALESFORCE_ORG_ID", "00D000000000001")
+    monkeypatch.setenv("INSTALL_DEFAULT_RULES", "false")
+    assert main(["serve"]) == 0
+    assert len(served) == 1
+
+
+def test_the_readme_says_the_outbound_token_needs_the_org_id():
+    readme = (ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `SALESFORCE_ORG_ID` |"))
+    assert "SALESFORCE_OUTBOUND_TOKEN" in row

@@ -7,14 +7,15 @@ reading code itself). A roadmap or mapping change re-evaluates the deals it can 
 would re-read one until its next change in the CRM: a misreading the release fixed (a false
 block, a missed promise) would stay on the deal meanwhile.
 
-The `reread` schedule (one worker, every `INTERVAL_SECONDS`) compares the reading code's digest
-with the one it saw last (its state). When they differ (a new release, or the first run after
-this job was added), it queues every open, tracked deal whose latest evaluation used another
-matcher than the current one, with reason `reread`: the worker re-evaluates each from its
-stored snapshot (no CRM read) and writes back only what changed, as for a rule change. A catalog
-change alone does not trigger it: the fan-out re-reads the deals that change concerns. During a
-rolling upgrade an old and a new worker may each queue the deals once (their digests differ):
-re-reading twice is harmless.
+The `reread` schedule (one worker, every `INTERVAL_SECONDS`) compares the reading code's digest,
+with the fiscal year and time zone notes are read in (`reading_version`), with those it saw last
+(its state). When they differ (a new release, a changed FISCAL_YEAR_START_MONTH or
+BUSINESS_TIMEZONE, or the first run after this job was added), it queues every open, tracked
+deal whose latest evaluation used another matcher than the current one, with reason `reread`:
+the worker re-evaluates each from its stored snapshot (no CRM read) and writes back only what
+changed, as for a rule change. A catalog change alone does not trigger it: the fan-out re-reads
+the deals that change concerns. During a rolling upgrade an old and a new worker may each queue
+the deals once (their digests differ): re-reading twice is harmless.
 
 A rolling upgrade also leaves old workers claiming the queued rows: an old worker re-evaluates
 its deals with the old reading and records nothing new (to it the stored references still
@@ -36,7 +37,8 @@ from app.db import session_scope
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
 from app.models import Deal, DealQueue, Evaluation, utcnow
-from app.services.catalog import load_catalog_and_matcher, reading_version
+from app.services import catalog
+from app.services.catalog import load_catalog_and_matcher
 
 log = structlog.get_logger("app.reread")
 
@@ -48,6 +50,18 @@ _CHUNK = 1000  # SQLite caps bound parameters
 PACE_SECONDS = 2.0
 # Checks for deals still read the old way after the queued ones ran (see the module docstring).
 RECHECKS = 2
+
+
+def reading_version() -> str:
+    """How this process reads notes: the reading code (`catalog.reading_version`) and the
+    settings the notes are read in, FISCAL_YEAR_START_MONTH ("by Q3") and BUSINESS_TIMEZONE
+    (the day a note was written on), which every deal's matcher version holds too. With the
+    code alone, processes restarted with another fiscal year or time zone (an admin fixing
+    the defaults after install) queued nothing, and each deal kept its old reading until it
+    changed in the CRM."""
+    return (
+        f"{catalog.reading_version()}:{catalog.fiscal_year_start()}:{catalog.business_timezone()}"
+    )
 
 
 def stale_open_deals(

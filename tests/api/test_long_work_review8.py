@@ -222,3 +222,31 @@ def test_a_hubspot_backfill_takes_a_deal_deleted_while_its_webhook_was_lost_out_
     with Session(engine) as s:
         tracked = {d.deal_id: d.tracked for d in s.exec(select(Deal))}
     assert tracked == {kept: True, deleted: False}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("_fiscal_year_start", 2), ("_business_timezone", "America/New_York")]
+)
+def test_a_new_fiscal_year_or_time_zone_rereads_the_open_deals(engine, monkeypatch, setting, value):
+    """FISCAL_YEAR_START_MONTH and BUSINESS_TIMEZONE decide how notes are read ("by Q3", "next
+    quarter"), so changing them (an admin fixing the defaults after install) changes every
+    deal's reading. The `reread` job looked only at the reading code: settled after the last
+    release, it queued nothing, and each deal kept its old reading (a promise judged against
+    the wrong quarter, blocked or not) until it happened to change in the CRM. The settings
+    notes are read in count as the reading too."""
+    from app.services import catalog, reread
+    from tests.services.test_reread import _deal
+
+    with Session(engine) as s:
+        _, matcher = catalog.load_catalog_and_matcher(s)
+        for deal_id in ("A", "B"):
+            _deal(s, deal_id, matcher)
+        s.commit()
+        settled = {"reading": reread.reading_version(), "rechecks": 0}
+        assert reread.reread_after_upgrade(s, settled) == (settled, 0)
+
+        monkeypatch.setattr(catalog, setting, value)  # the processes restarted with it
+        state, queued = reread.reread_after_upgrade(s, settled)
+        s.commit()
+        assert queued == 2 and state["reading"] != settled["reading"]
+        assert reread.reread_after_upgrade(s, state) == (state, 0)  # while they wait

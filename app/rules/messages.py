@@ -310,15 +310,20 @@ def note_text(
     if result.references:
         lines.append("")
         lines.append("Features this deal depends on:")
-        seen: set[str] = set()
+        # Each feature once, with every way the deal names it: only the first was said, so
+        # a BLOCKED note listed "- SCIM provisioning (note, asked about)" for a deal blocked
+        # by a later note promising it, or "(line item)" for one also promised in a note.
+        ways: dict[str, dict[str, dict[str, None]]] = {}
         for ref in result.references:
-            name = ref.feature_name
-            if name in seen:
-                continue
-            seen.add(name)
             how = "line item" if ref.source == "line_item" else "note"
-            flag = ", promised" if ref.is_commitment else ", asked about" if ref.is_question else ""
-            lines.append(f"- {name} ({how}{flag})")
+            flag = "promised" if ref.is_commitment else "asked about" if ref.is_question else ""
+            ways.setdefault(ref.feature_name, {}).setdefault(how, {})[flag] = None
+        for name, sources in ways.items():
+            said = "; ".join(
+                ", ".join([how, *(flag for flag in flags if flag)])
+                for how, flags in sources.items()
+            )
+            lines.append(f"- {name} ({said})")
     if _unapproved(result, Severity.block) and closed is None:
         lines.append("")
         lines.append(HOW_TO_LIFT)

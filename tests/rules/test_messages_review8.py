@@ -8,8 +8,15 @@ from decimal import Decimal
 
 from app.rules.catalog import Catalog
 from app.rules.engine import StoredRule, evaluate
-from app.rules.messages import SUMMARY_LIMIT, summary_text, task_text
-from app.rules.model import EvaluationResult, Feature, Finding, Severity, VerdictStatus
+from app.rules.messages import SUMMARY_LIMIT, note_text, summary_text, task_text
+from app.rules.model import (
+    EvaluationResult,
+    Feature,
+    Finding,
+    LineItem,
+    Severity,
+    VerdictStatus,
+)
 from app.rules.schema import RuleDefinition
 
 from .conftest import FEATURES, MAPPINGS, TODAY, make_deal
@@ -221,3 +228,24 @@ def test_the_task_of_a_blocked_deal_says_what_may_be_said_of_a_coming_soon_featu
     # Nothing left to do: the task is done, and says nothing more.
     _subject, body = task_text(result, deal, "lost")
     assert "For your information" not in body
+
+
+def test_the_note_lists_every_way_the_deal_names_a_feature(
+    catalog: Catalog, default_rules: list[StoredRule]
+) -> None:
+    """The note's list kept only the first reference of each feature: a deal blocked by a
+    note promising SCIM was recorded as "- SCIM provisioning (note, asked about)" (an
+    earlier question), and the audit log sold and promised as "(line item)"."""
+    deal = make_deal(
+        "Do you support SCIM?",
+        "We promised SCIM by March 2027.",
+        "We promised them the audit trail by Q1.",
+        line_items=[LineItem(id="l1", name="Compliance Pack")],
+    )
+    result = evaluate(deal, catalog, default_rules, today=TODAY)
+    assert result.status == VerdictStatus.blocked
+    listed = note_text(result, deal).split("Features this deal depends on:\n", 1)[1]
+    assert listed.split("\n")[:2] == [
+        "- Audit log (line item; note, promised)",
+        "- SCIM provisioning (note, asked about, promised)",
+    ]

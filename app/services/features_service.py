@@ -361,16 +361,29 @@ def _json(row: FeatureRow) -> dict:
     return feature_from_row(row).model_dump(mode="json")
 
 
-def _refuse_name_clashes(session: Session, key: str, name: str, aliases: list[str]) -> None:
+def _refuse_name_clashes(
+    session: Session, key: str, name: str, aliases: list[str], *, stored: FeatureRow | None = None
+) -> None:
     """A feature's name must not read as another feature's name or alias, nor its alias as
     another's name: notes are matched by spelling-independent name (`term_key`), so both
     features would be referenced wherever one is written, and the wrong one can block the
     deal. Two features sharing an alias stay allowed on purpose: an ambiguous abbreviation
-    ("SSO" for SAML and OIDC sign-on) is a dependency on both."""
+    ("SSO" for SAML and OIDC sign-on) is a dependency on both.
+
+    An edit of `stored` is judged on what it brings: its name if renamed, the aliases it adds.
+    A clash already stored (a roadmap source's feature named as this one, refreshed in after
+    it) refused every later edit, even one adding an unrelated alias, pointing at the name."""
     mine: dict[str, tuple[str, str]] = {}
     for path, value in [("name", name), *((f"aliases[{i}]", a) for i, a in enumerate(aliases))]:
         mine.setdefault(term_key(value), (path, value))
     mine.pop("", None)
+    if stored is not None:
+        had = {term_key(t) for t in [stored.name, *(stored.aliases or [])]}
+        mine = {
+            term: found
+            for term, found in mine.items()
+            if term not in had or (found[0] == "name" and term != term_key(stored.name))
+        }
     clashes = []
     rows = session.exec(
         select(FeatureRow.key, FeatureRow.name, FeatureRow.aliases).where(FeatureRow.key != key)
@@ -444,7 +457,11 @@ def update_feature(
         changes["availability"] = Availability(changes["availability"]).value
     if "name" in changes or "aliases" in changes:
         _refuse_name_clashes(
-            session, key, changes.get("name", row.name), changes.get("aliases", row.aliases or [])
+            session,
+            key,
+            changes.get("name", row.name),
+            changes.get("aliases", row.aliases or []),
+            stored=row,
         )
     for name, value in changes.items():
         setattr(row, name, value)

@@ -251,3 +251,39 @@ def test_a_multipart_file_field_sent_as_text_is_said_to_be_text(client, api_key)
     assert "-F 'file=@mappings.csv'" in message
     r = client.post("/api/v1/mappings/import", files={"upload": ("m.csv", b"x")}, headers=revops)
     assert r.json()["error"]["message"] == "multipart import needs a file field named 'file'"
+
+
+def test_a_clash_already_stored_does_not_refuse_an_edit_that_adds_none(client, api_key, engine):
+    """A roadmap source's feature refreshed in with the registry feature's own name (a clash
+    the API refuses, a refresh does not) made every later edit of the registry feature a 409
+    pointing at its `name`, even one adding an unrelated alias or changing its date: the
+    feature could not be edited without renaming it."""
+    revops = api_key("revops")
+    body = {"key": "sso", "name": "Single sign-on", "aliases": ["SSO"]}
+    assert client.post("/api/v1/features", json=body, headers=revops).status_code == 201
+    with Session(engine) as s:
+        s.add(Feature(key="JIRA-12", name="Single Sign On", source="jira"))
+        s.add(Feature(key="scim", name="SCIM provisioning", aliases=["user sync"]))
+        s.commit()
+
+    r = client.patch("/api/v1/features/sso", json={"aliases": ["SSO", "SAML"]}, headers=revops)
+    assert r.status_code == 200, r.text
+    whole = {**r.json()["feature"], "availability": "beta"}  # read-modify-write, name included
+    r = client.patch("/api/v1/features/sso", json=whole, headers=revops)
+    assert r.status_code == 200, r.text
+    assert (r.json()["feature"]["availability"], r.json()["feature"]["aliases"]) == (
+        "beta",
+        ["SSO", "SAML"],
+    )
+
+    # what an edit brings is still judged: a new alias, or an alias made the name
+    r = client.patch(
+        "/api/v1/features/sso", json={"aliases": ["SCIM provisioning"]}, headers=revops
+    )
+    assert r.status_code == 409 and r.json()["error"]["details"][0]["path"] == "aliases[0]"
+    r = client.patch(
+        "/api/v1/features/sso", json={"name": "user sync", "aliases": ["user sync"]}, headers=revops
+    )
+    assert r.status_code == 409 and r.json()["error"]["details"][0]["feature"] == "scim"
+    r = client.patch("/api/v1/features/sso", json={"name": "single-sign-on"}, headers=revops)
+    assert r.status_code == 200, r.text

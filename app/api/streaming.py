@@ -37,25 +37,54 @@ def progress_stream(run: Callable[[Progress], BaseModel], *, name: str) -> Strea
     return StreamingResponse(_events(run, name), media_type="application/x-ndjson")
 
 
+class _ReaderGone(Exception):
+    """Raised in the computation's thread at its next progress report once the response's
+    reader has gone (the client disconnected): the computation stops there."""
+
+
 def _events(run: Callable[[Progress], BaseModel], name: str) -> Iterator[str]:
+    """The computation's lines. When the reader goes away (the server closes this generator),
+    the computation stops at its next progress report: it ran to its end, a simulation over
+    every stored deal holding a CPU (and the interpreter, which the webhook acks share) for
+    no one, once per abandoned request; and with 1000 reports unread it blocked for good on
+    the full queue, its thread and database session never freed."""
     events: queue.Queue[dict | None] = queue.Queue(maxsize=1000)
+    gone = threading.Event()
+
+    def put(event: dict | None) -> None:
+        while not gone.is_set():
+            try:
+                events.put(event, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        raise _ReaderGone
+
+    def progress(done: int, total: int) -> None:
+        put({"type": "progress", "processed": done, "total": total})
 
     def work() -> None:
+        last: dict | None = None
         try:
-            result = run(
-                lambda done, total: events.put(
-                    {"type": "progress", "processed": done, "total": total}
-                )
-            )
-            events.put({"type": "result", "result": result.model_dump(mode="json")})
+            result = run(progress)
+            last = {"type": "result", "result": result.model_dump(mode="json")}
+        except _ReaderGone:
+            log.info("streamed computation stopped: its reader went away", stream=name)
+            return
         except DomainError as exc:  # written for the caller
-            events.put({"type": "error", "code": exc.code, "message": exc.message})
+            last = {"type": "error", "code": exc.code, "message": exc.message}
         except Exception:  # reported in the stream: the 200 status is already sent
             log.exception("streamed computation failed", stream=name)
-            events.put({"type": "error", "code": "internal", "message": INTERNAL_ERROR})
-        finally:
-            events.put(None)
+            last = {"type": "error", "code": "internal", "message": INTERNAL_ERROR}
+        try:
+            put(last)
+            put(None)
+        except _ReaderGone:
+            pass
 
     threading.Thread(target=work, name=name, daemon=True).start()
-    while (event := events.get()) is not None:
-        yield json.dumps(event) + "\n"
+    try:
+        while (event := events.get()) is not None:
+            yield json.dumps(event) + "\n"
+    finally:
+        gone.set()

@@ -1,4 +1,5 @@
-"""Webhook bodies cut short on the way in (review 8).
+"""Webhook bodies cut short on the way in, and streamed answers whose reader goes away
+(review 8).
 
 A proxy that times out, or a sender that goes away mid-upload, ends the request before its
 Content-Length was read: the server reports a disconnect. `read_body` let Starlette's
@@ -11,10 +12,13 @@ stored."""
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+import time
 
 import pytest
 from prometheus_client import REGISTRY
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from sqlmodel import Session, select
 
 from app.models import WebhookEvent
@@ -104,3 +108,67 @@ def test_a_body_cut_short_is_refused_as_such_not_a_500(
     assert _rejected(source) - before == 1
     with Session(engine) as s:
         assert s.exec(select(WebhookEvent)).all() == []
+
+
+# --- streamed computations (app/api/streaming.py) whose reader goes away -----------------------
+
+
+class _Answer(BaseModel):
+    done: int
+
+
+def _steps_taken(reports: int, *, read: int, pause: float = 0.002) -> tuple[list[int], int]:
+    """Run a computation of `reports` progress reports behind `_events`, read `read` lines,
+    then close the stream as the server does when its client disconnects. Returns the steps
+    the computation took and how many it had taken when the stream closed."""
+    from app.api.streaming import _events
+
+    steps: list[int] = []
+
+    def run(progress) -> _Answer:
+        for i in range(reports):
+            progress(i, reports)
+            steps.append(i)
+            time.sleep(pause)
+        return _Answer(done=reports)
+
+    lines = _events(run, "review8-stream")
+    for _ in range(read):
+        next(lines)
+    lines.close()  # the client went away
+    at_close = len(steps)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the computation thread should stop within moments
+        if not [t for t in threading.enumerate() if t.name == "review8-stream"]:
+            break
+        time.sleep(0.05)
+    return steps, at_close
+
+
+def test_a_streamed_computation_stops_when_its_reader_goes_away():
+    """A RevOps user who closed the tab of a long simulation left it running to its end."""
+    steps, at_close = _steps_taken(2000, read=2)
+    assert len(steps) < 2000
+    assert len(steps) <= at_close + 300  # stopped at one of its next reports
+    assert not [t for t in threading.enumerate() if t.name == "review8-stream"]
+
+
+def test_a_computation_whose_reports_fill_the_queue_is_not_left_blocked_for_good():
+    """With more than 1000 progress reports unread, the computation blocked for good on the
+    full queue once its reader had gone: a thread (and its database session) never freed."""
+    steps, _ = _steps_taken(3000, read=1, pause=0)
+    assert len(steps) < 3000
+    assert not [t for t in threading.enumerate() if t.name == "review8-stream"]
+
+
+def test_a_streamed_computation_read_to_its_end_still_answers_in_full():
+    from app.api.streaming import _events
+
+    def run(progress) -> _Answer:
+        for i in range(1500):  # more reports than the queue holds
+            progress(i + 1, 1500)
+        return _Answer(done=1500)
+
+    lines = [json.loads(line) for line in _events(run, "review8-full")]
+    assert len(lines) == 1501
+    assert lines[-1] == {"type": "result", "result": {"done": 1500}}

@@ -13,6 +13,8 @@ from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from app.db import read_only
+
 ROOT = Path(__file__).resolve().parent.parent
 log = structlog.get_logger("app.migrate")
 
@@ -87,7 +89,9 @@ def known_revision(revision: str) -> bool:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    # A read: on SQLite it takes no write slot (app/db.py), so /readyz and `migrate` answer
+    # while a long write (a mapping import) holds it, instead of failing with WriteSlotBusy.
+    with read_only(engine).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

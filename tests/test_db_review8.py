@@ -136,3 +136,40 @@ def test_0025_rebuilds_webhook_event_with_autoincrement_keeping_rows(tmp_path):
         upgrade_to_head(engine)
     finally:
         engine.dispose()
+
+
+def test_reading_the_revision_does_not_wait_for_sqlites_write_slot(tmp_path, monkeypatch):
+    """/readyz and `roadmap-guard migrate` read the database's revision. On SQLite that read
+    took the process's one write slot: behind a long write (a large mapping import) it waited
+    up to 30 s and failed with WriteSlotBusy, and /readyz answered 503 "database unreachable",
+    taking the embedded service out of its load balancer. It now reads as a reader (WAL)."""
+    import threading
+    import time
+
+    import app.db
+
+    monkeypatch.setattr(app.db, "WRITE_LOCK_TIMEOUT", 1.0)
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        upgrade_to_head(engine)
+        head = current_revision(engine)
+        held, release = threading.Event(), threading.Event()
+
+        def long_write() -> None:
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                held.set()
+                release.wait(10)
+
+        writer = threading.Thread(target=long_write)
+        writer.start()
+        try:
+            assert held.wait(5)
+            started = time.monotonic()
+            assert current_revision(engine) == head
+            assert time.monotonic() - started < 0.5
+        finally:
+            release.set()
+            writer.join()
+    finally:
+        engine.dispose()

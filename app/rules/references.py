@@ -3770,6 +3770,22 @@ def _our_word(
             c.needed += ((s, c.end, -1, -1),)
             c.sale = True  # (the date is no promise of ours either)
             return False
+    if head in ("co", "gu") and cue.startswith(("commit", "guarant")):
+        # A commitment asked for, as `_THEIR_REQUEST` reads it, with the feature or another
+        # asker in between: "Legal wants a commitment on SCIM", "They want SCIM committed in
+        # the contract", "They want SCIM guaranteed by Q2" (not "We want to commit to SCIM",
+        # nor "They asked, and we committed to SCIM")
+        asked = list(_CONTRACT_ASKED.finditer(low, max(a, s - 60), s))
+        if (
+            asked
+            and _OUR_SUBJECT.search(low, asked[-1].end(), s) is None
+            and _OUR_SUBJECT.search(low, max(a, asked[-1].start() - 12), asked[-1].start()) is None
+        ):
+            if _GRANTED.search(low, e, b) is not None:
+                return True
+            c.needed += ((s, c.end, -1, -1),)
+            c.sale = True
+            return False
     if head == "of" and _THEIR_SUBJECT.search(before) is not None:
         return False  # "They offered to pilot SCIM", "Okta's vendor offered them SCIM"
     if head == "lo" and not _SALE_WORDS.isdisjoint(w.strip(_STRIP) for w in before[-32:].split()):

@@ -183,3 +183,23 @@ MILESTONE_MONTH = [
 @pytest.mark.parametrize(("body", "expected"), MILESTONE_MONTH, ids=[c[0] for c in MILESTONE_MONTH])
 def test_a_month_naming_their_milestone_is_its_date(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a commitment the customer asks for was our commitment ("Legal wants a commitment on
+# SCIM", "They want SCIM committed in the contract": false blocks with no date, a block on a
+# coming-soon feature). An ask of theirs is no promise; ours after it still is.
+ASKED_TO_COMMIT = [
+    ("Legal wants a commitment on SCIM.", [("scim", False, None, None)]),
+    ("They want SCIM committed in the contract.", [("scim", False, None, None)]),
+    ("Paper process: legal wants SCIM commitment in writing.", [("scim", False, None, None)]),
+    ("They want SCIM guaranteed by Q2.", [("scim", False, None, Q2)]),
+    ("Their lawyer asked for a SCIM guarantee.", [("scim", False, None, None)]),
+    ("We want to commit to SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Wanted to confirm: we committed to SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Legal wants SCIM committed by Q2 and we agreed.", [("scim", True, Q2, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), ASKED_TO_COMMIT, ids=[c[0] for c in ASKED_TO_COMMIT])
+def test_a_commitment_they_ask_for_is_not_given(body: str, expected: list) -> None:
+    assert readings(body) == expected

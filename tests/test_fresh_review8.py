@@ -40,6 +40,7 @@ def _older_pythons() -> list[str]:
     return older
 
 
+@pytest.mark.slow
 def test_an_old_python3_is_refused_in_one_line_not_a_syntax_error(tmp_path):
     """README: "A python3 older than 3.11 is refused at once with one line saying so". On RHEL
     8's and Ubuntu 18.04's python3 (3.6) it was a SyntaxError (tasks.py's
@@ -160,6 +161,7 @@ def _operations_section(title: str) -> str:
     return text.split(f"\n### {title}\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
 
 
+@pytest.mark.slow
 def test_the_documented_sqlite_backup_copies_a_database_being_written(tmp_path):
     """docs/operations.md had no word on backups (nor upgrades, nor rotating secrets). Its
     SQLite command, run as written from the repository root while the service writes, gives a

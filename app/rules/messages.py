@@ -69,7 +69,7 @@ def _grouped(findings: list[Finding]) -> list[Finding]:
 _CUT_TRAILING = " \t\n,;:(\"'\u201c\u2018\u200d"
 
 
-def _truncate(text: str, limit: int) -> str:
+def cut_at_word(text: str, limit: int) -> str:
     """`text` whole, or cut at a word and ended with "\u2026" in at most `limit` characters.
     It was cut at the character: a rep read "the responsive\u2026" for "the responsive web
     app", or half a name, or a letter without its accent."""
@@ -175,7 +175,7 @@ def summary_text(result: EvaluationResult, closed: Closed = None, *, fyi: bool =
         )
     if fyis:
         return _with_fyis(parts, fyis)
-    return _truncate(" ".join(parts), SUMMARY_LIMIT)
+    return cut_at_word(" ".join(parts), SUMMARY_LIMIT)
 
 
 def _sentence(text: str) -> str:
@@ -207,7 +207,7 @@ def _with_fyis(parts: list[str], fyis: dict[tuple[str, str], str]) -> str:
         text = " ".join([text, *rest])
         if len(text) <= SUMMARY_LIMIT:
             return text
-    return _truncate(text, SUMMARY_LIMIT)
+    return cut_at_word(text, SUMMARY_LIMIT)
 
 
 def _finding_lines(f: Finding) -> list[str]:
@@ -239,7 +239,7 @@ def task_text(
     # (HubSpot takes thousands of characters) read "Roadmap check: Acme ... Renewal 2027 - Ph…"
     # in the rep's task list, never saying it was blocked.
     head = "Roadmap check: "
-    subject = head + _truncate(deal, max(SUBJECT_LIMIT - len(head) - len(state), 20)) + state
+    subject = head + cut_at_word(deal, max(SUBJECT_LIMIT - len(head) - len(state), 20)) + state
     lines: list[str] = []
     if result.status == VerdictStatus.clear:
         lines.append("All roadmap problems on this deal are resolved. Nothing left to do.")
@@ -275,7 +275,7 @@ def task_text(
     if blocks and closed is None:
         lines.append("")
         lines.append(HOW_TO_LIFT)
-    return _truncate(subject, SUBJECT_LIMIT), "\n".join(lines)
+    return cut_at_word(subject, SUBJECT_LIMIT), "\n".join(lines)
 
 
 def note_text(

@@ -28,6 +28,7 @@ from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
 from app.models import Approval, Commitment, Deal, Feature, utcnow
 from app.rules.engine import AVAILABILITY_WORDS, format_date
+from app.rules.messages import SUBJECT_LIMIT, cut_at_word
 from app.rules.model import (
     Availability,
     DealSnapshot,
@@ -395,7 +396,8 @@ def mark_followups_created(session: Session, crm: str, deal_id: str, keys: Seque
 
 def _task(entry: Commitment) -> TaskSpec:
     promised = format_date(entry.promised_date) or "no date"
-    subject = f"Roadmap promise at risk: {entry.feature_name}"[:255]
+    # cut at a word: HubSpot keeps 250 characters of a subject, Salesforce 255
+    subject = cut_at_word(f"Roadmap promise at risk: {entry.feature_name}", SUBJECT_LIMIT)
     # The reason is a clause ("'AI Copilot' now targets 2027-10-31, after the promised
     # 2027-08-31"): ended with a full stop, or the next sentence ran on from it.
     reason = (entry.flag_reason or "").strip()

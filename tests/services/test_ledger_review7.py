@@ -191,3 +191,14 @@ def test_a_promise_of_a_feature_never_on_the_roadmap_is_not_flagged_as_removed_f
     )
     signed_soon = _entry(availability_at_signing="coming_soon")
     assert ledger.slip_reason(signed_soon, None) == "'SSO' is no longer on the roadmap"
+
+
+def test_a_long_feature_name_is_cut_at_a_word_in_the_task_subject():
+    """The follow-up task's subject was cut at character 255 (and HubSpot cuts again at 250):
+    the owner read half a word ("... single-tenant deploym"). It is cut at a word, marked, and
+    fits both CRMs."""
+    name = "Single-tenant deployment with customer managed keys " * 5  # 260 characters
+    subject = ledger._task(_entry(feature_name=name.strip())).subject
+    assert len(subject) <= 250 and subject.endswith("\u2026")
+    kept = subject[:-1].removeprefix("Roadmap promise at risk: ")
+    assert name.startswith(kept) and name[len(kept)] == " "  # a whole word before the cut

@@ -82,6 +82,7 @@ from app.connectors.salesforce.errors import (
     error_entries,
 )
 from app.connectors.salesforce.ids import to18
+from app.rules.messages import cut_at_word
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
 from app.settings import Settings
 
@@ -1442,7 +1443,7 @@ class SalesforceConnector:
         limit = self.summary_max
         if len(summary) <= limit:
             return summary
-        return summary[: max(limit - 1, 0)].rstrip() + "\u2026" if limit > 0 else ""
+        return cut_at_word(summary, limit) if limit > 0 else ""
 
     def _summary_fallback(
         self, op: tuple[str, dict, dict, str, str | None], errs: list[dict]

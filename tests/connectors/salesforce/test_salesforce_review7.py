@@ -487,3 +487,23 @@ def test_our_new_task_is_due_tomorrow_and_passes_a_due_date_rule(service, fake, 
         assert row.status == "done", row.last_error
     [task] = fake.tasks_of(opp)
     assert task["ActivityDate"] == (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+
+
+def test_a_summary_cut_for_a_short_field_ends_at_a_whole_word(connector, fake):
+    """The summary cut for an org's Text(255) summary field stopped at the 254th character,
+    inside a word ("... SCIM provisi\u2026"); it stops at the word before, as the summary cut
+    for HubSpot does."""
+    from dataclasses import replace
+
+    from tests.connectors.salesforce.test_connector import write
+
+    fake.text_limits[("Opportunity", "Roadmap_Check_Summary__c")] = 255
+    opp = fake.add_opportunity("Deal")
+    long_summary = "Blocked: " + "SCIM provisioning promised, " * 12
+    item = replace(write(opp, connector.read_deals([opp])[opp]), summary=long_summary)
+    out = connector.write_back([item])[opp]
+    assert out.error is None, out.error
+    shown = fake.opportunity(opp)["Roadmap_Check_Summary__c"]
+    assert len(shown) <= 255 and shown.endswith("\u2026")
+    kept = shown[:-1]
+    assert long_summary.startswith(kept) and long_summary[len(kept)] in " ,"

@@ -69,6 +69,12 @@ FALLBACK_GUIDANCE_BY_AVAILABILITY = {
         "Say it is on the roadmap, without a date or a commitment; product will confirm the "
         "timing before they sign."
     ),
+    # (not "you will confirm what is possible": product has decided, and a rep who says so
+    # leaves the customer waiting for a yes that will not come)
+    "never": (
+        "Say it is not planned and will not be built; sell what the product does today, and "
+        "do not promise it or a workaround."
+    ),
 }
 AVAILABILITY_WORDS = {
     "available": "generally available",

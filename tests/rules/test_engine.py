@@ -250,9 +250,10 @@ def test_blank_guidance_gives_the_fallback_not_an_empty_sentence(
     )
     result = evaluate(make_deal("They need offline mode."), catalog, default_rules, today=TODAY)
     [finding] = [f for f in result.findings if f.rule_id == "never-built"]
-    from app.rules.engine import FALLBACK_GUIDANCE
+    from app.rules.engine import FALLBACK_GUIDANCE_BY_AVAILABILITY
 
-    assert finding.message.endswith(f"What you can say instead: {FALLBACK_GUIDANCE.strip()}")
+    fallback = FALLBACK_GUIDANCE_BY_AVAILABILITY["never"]
+    assert finding.message.endswith(f"What you can say instead: {fallback}")
 
 
 @pytest.mark.parametrize(
@@ -261,7 +262,8 @@ def test_blank_guidance_gives_the_fallback_not_an_empty_sentence(
         ("beta", "beta-sold", True, "Sell it as a beta", "Do not promise it"),
         ("coming_soon", "coming-soon-mentioned", False, "Say it is on the roadmap", "Do not"),
         ("uncertain", "uncertain-mentioned", False, "Tell the customer", "Sell it"),
-        ("never", "never-built", False, "Tell the customer", "Sell it"),
+        # (not "you will confirm what is possible": it will not be built)
+        ("never", "never-built", False, "Say it is not planned", "confirm what is possible"),
     ],
 )
 def test_the_fallback_of_what_to_say_fits_the_availability(

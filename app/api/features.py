@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import Field
 
 from app.api.deps import Offset, Page, PageLimit, ReadPrincipal, RevOpsPrincipal, SessionDep
 from app.api.fanout_counts import FanOutCounts, fanout_counts
+from app.errors import ErrorResponse
 from app.rules.model import Availability
 from app.services import features_service as svc
 from app.services import rules_service
@@ -18,6 +19,23 @@ router = APIRouter(prefix="/api/v1/features", tags=["roadmap"])
 
 class FeaturePage(Page[svc.FeaturePublic]):
     pass
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="the ETag a read of the feature answered: the write is a 412 if the feature "
+        "changed since; without it the write goes through whatever changed",
+    ),
+]
+PRECONDITION = {
+    412: {
+        "model": ErrorResponse,
+        "description": "If-Match names another ETag than the feature's: it changed since it was "
+        "read; nothing was written (details: the ETag now)",
+    }
+}
 
 
 class FeatureChange(FanOutCounts):
@@ -54,9 +72,15 @@ def list_features(
     )
 
 
-@router.get("/{key}", summary="One feature", operation_id="get_feature")
-def get_feature(key: str, session: SessionDep, _p: ReadPrincipal) -> svc.FeaturePublic:
-    return svc.to_public(svc.get_row(session, key))
+@router.get(
+    "/{key}", summary="One feature (its ETag, for If-Match on a write)", operation_id="get_feature"
+)
+def get_feature(
+    key: str, session: SessionDep, _p: ReadPrincipal, response: Response
+) -> svc.FeaturePublic:
+    row = svc.get_row(session, key)
+    response.headers["ETag"] = svc.etag(row)
+    return svc.to_public(row)
 
 
 @router.post(
@@ -66,9 +90,10 @@ def get_feature(key: str, session: SessionDep, _p: ReadPrincipal) -> svc.Feature
     operation_id="create_feature",
 )
 def create_feature(
-    body: svc.FeatureCreate, session: SessionDep, principal: RevOpsPrincipal
+    body: svc.FeatureCreate, session: SessionDep, principal: RevOpsPrincipal, response: Response
 ) -> FeatureChange:
     row, fanout = svc.create_feature(session, body, actor=principal.actor)
+    response.headers["ETag"] = svc.etag(row)
     return FeatureChange(
         feature=svc.to_public(row),
         warnings=svc.mapping_overlaps(session, row, body),
@@ -80,11 +105,18 @@ def create_feature(
     "/{key}",
     summary="Edit a registry feature (partial); dependent open deals are re-evaluated",
     operation_id="update_feature",
+    responses=PRECONDITION,
 )
 def update_feature(
-    key: str, body: svc.FeatureUpdate, session: SessionDep, principal: RevOpsPrincipal
+    key: str,
+    body: svc.FeatureUpdate,
+    session: SessionDep,
+    principal: RevOpsPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> FeatureChange:
-    row, fanout = svc.update_feature(session, key, body, actor=principal.actor)
+    row, fanout = svc.update_feature(session, key, body, actor=principal.actor, if_match=if_match)
+    response.headers["ETag"] = svc.etag(row)
     return FeatureChange(
         feature=svc.to_public(row),
         warnings=svc.mapping_overlaps(session, row, body),
@@ -92,8 +124,15 @@ def update_feature(
     )
 
 
-@router.delete("/{key}", summary="Delete a registry feature", operation_id="delete_feature")
-def delete_feature(key: str, session: SessionDep, principal: RevOpsPrincipal) -> FeatureDeleted:
-    fanout = svc.delete_feature(session, key, actor=principal.actor)
+@router.delete(
+    "/{key}",
+    summary="Delete a registry feature",
+    operation_id="delete_feature",
+    responses=PRECONDITION,
+)
+def delete_feature(
+    key: str, session: SessionDep, principal: RevOpsPrincipal, if_match: IfMatch = None
+) -> FeatureDeleted:
+    fanout = svc.delete_feature(session, key, actor=principal.actor, if_match=if_match)
     warnings = rules_service.rules_naming_feature(session, key)
     return FeatureDeleted(key=key, warnings=warnings, **fanout_counts(fanout))

@@ -287,3 +287,53 @@ def test_a_clash_already_stored_does_not_refuse_an_edit_that_adds_none(client, a
     assert r.status_code == 409 and r.json()["error"]["details"][0]["feature"] == "scim"
     r = client.patch("/api/v1/features/sso", json={"name": "single-sign-on"}, headers=revops)
     assert r.status_code == 200, r.text
+
+
+def test_a_feature_edit_with_a_stale_if_match_is_a_412_that_writes_nothing(client, api_key, engine):
+    """Two people adding an alias each (GET, append, PATCH the whole list): the later
+    silently dropped the earlier's alias. If-Match was ignored on features, though rules
+    honour it; a write naming an ETag the feature no longer has is now a 412."""
+    revops = api_key("revops")
+    body = {"key": "sso", "name": "Single sign-on", "aliases": ["SSO"], "confidence": 0.7}
+    r = client.post("/api/v1/features", json=body, headers=revops)
+    assert r.status_code == 201, r.text
+    created = r.headers["ETag"]
+    read = client.get("/api/v1/features/sso", headers=api_key("viewer"))
+    assert read.headers["ETag"] == created
+
+    first = client.patch(
+        "/api/v1/features/sso",
+        json={"aliases": ["SSO", "SAML"]},
+        headers={**revops, "If-Match": created},
+    )
+    assert first.status_code == 200, first.text
+    assert first.headers["ETag"] not in (created, None)
+    assert (
+        client.get("/api/v1/features/sso", headers=revops).headers["ETag"]
+        == (first.headers["ETag"])
+    )
+    second = client.patch(
+        "/api/v1/features/sso",
+        json={"aliases": ["SSO", "OIDC"]},
+        headers={**revops, "If-Match": created},
+    )
+    assert second.status_code == 412, second.text
+    error = second.json()["error"]
+    assert (error["code"], error["details"]["etag"]) == (
+        "precondition_failed",
+        first.headers["ETag"],
+    )
+    r = client.delete("/api/v1/features/sso", headers={**revops, "If-Match": f"W/{created}"})
+    assert r.status_code == 412, r.text
+    assert client.get("/api/v1/features/sso", headers=revops).json()["aliases"] == ["SSO", "SAML"]
+
+    # a list naming the current ETag, or "*", goes through; so does a write without If-Match
+    tags = f'"nope", {first.headers["ETag"]}'
+    r = client.patch(
+        "/api/v1/features/sso", json={"availability": "beta"}, headers={**revops, "If-Match": tags}
+    )
+    assert r.status_code == 200, r.text
+    r = client.patch("/api/v1/features/sso", json={"confidence": 0.8}, headers=revops)
+    assert r.status_code == 200, r.text
+    r = client.delete("/api/v1/features/sso", headers={**revops, "If-Match": "*"})
+    assert r.status_code == 200, r.text

@@ -269,6 +269,10 @@ def run_scenario(
     cleared = _Figure()
     listed: list[WhatIfDeal] = []
     matching = changed = 0
+    if progress is not None:
+        # the total first, as simulation sends it: a client learns the size of the run (and
+        # one with no dependants hears of it) before the first chunk is read
+        progress(0, len(dependants))
     for start in range(0, len(dependants), CHUNK):
         chunk = dependants[start : start + CHUNK]
         by_crm: dict[str, list[str]] = {}

@@ -266,7 +266,7 @@ def test_deals_whose_last_evaluation_predates_their_snapshot_have_their_notes_re
 
 
 def test_a_streamed_what_if_reports_progress_then_the_same_answer(
-    client, api_key, seeded, monkeypatch
+    client, api_key, seeded, monkeypatch, engine
 ):
     import json
 
@@ -280,11 +280,22 @@ def test_a_streamed_what_if_reports_progress_then_the_same_answer(
                     headers=h)  # fmt: skip
     assert r.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in r.text.splitlines()]
+    # the total first (a what-if with no dependants streamed no progress at all), then each
+    # chunk
     assert [(e["processed"], e["total"]) for e in lines if e["type"] == "progress"] == [
+        (0, 3),
         (2, 3),
         (3, 3),
     ]
     assert lines[-1] == {"type": "result", "result": plain}
+    with Session(engine) as s:  # a feature no deal depends on: its total, and the answer
+        s.add(Feature(key="offline", name="Offline mode", availability="coming_soon"))
+        s.commit()
+    r = client.post("/api/v1/features/offline/what-if?stream=true", json={"availability": "never"},
+                    headers=h)  # fmt: skip
+    lines = [json.loads(line) for line in r.text.splitlines()]
+    assert [(e["processed"], e["total"]) for e in lines if e["type"] == "progress"] == [(0, 0)]
+    assert lines[-1]["type"] == "result" and lines[-1]["result"]["deals"] == 0
     r = client.post("/api/v1/features/nope/what-if?stream=true", json={"availability": "never"},
                     headers=h)  # fmt: skip
     assert r.status_code == 404

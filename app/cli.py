@@ -566,7 +566,41 @@ def database_problem(exc: BaseException) -> str | None:
             f"the database is not migrated ({reason}): run `roadmap-guard migrate` "
             "(serve migrates by itself)"
         )
+    schema = ("no such column", "has no column named", "does not exist")  # SQLite, PostgreSQL
+    behind = _migrations_behind() if any(word in reason for word in schema) else None
+    if behind is not None:
+        # An upgraded checkout or image before its `migrate` (a new column: "no such column:
+        # api_key.active_name") read as a database the command could not use, for no reason
+        # the operator could act on.
+        database, head = behind
+        return (
+            f"the database is at migration {database} and this release needs {head} "
+            f"({reason}): run `roadmap-guard migrate` (serve migrates by itself)"
+        )
     return f"cannot use the database at {_database_named()}: {reason}"
+
+
+def _migrations_behind() -> tuple[str, str] | None:
+    """(the database's revision, this code's head) when the configured database is at an
+    older revision this code knows; None otherwise, or when that cannot be read."""
+    try:
+        from app.db import make_engine
+        from app.migrate import current_revision, head_revision, known_revision
+
+        settings = _loaded_settings
+        if settings is None:
+            return None
+        engine = make_engine(settings.database_url)
+        try:
+            current = current_revision(engine)
+        finally:
+            engine.dispose()
+        head = head_revision()
+    except Exception:
+        return None
+    if current is None or head is None or current == head or not known_revision(current):
+        return None
+    return current, head
 
 
 def _database_named() -> str:

@@ -282,3 +282,45 @@ def test_the_readme_says_the_outbound_token_needs_the_org_id():
     readme = (ROOT / "README.md").read_text()
     row = next(line for line in readme.splitlines() if line.startswith("| `SALESFORCE_ORG_ID` |"))
     assert "SALESFORCE_OUTBOUND_TOKEN" in row
+
+
+# --- a command against a database an upgrade has not migrated yet ------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    from tests.conftest import PG_URL, scratch_pg_database
+
+    if not PG_URL:
+        pytest.skip("TEST_POSTGRES_URL is not set")
+    with scratch_pg_database("rg_fresh_r8") as url:
+        yield url
+
+
+def test_a_command_on_a_database_behind_the_release_says_to_migrate(
+    database_url, monkeypatch, tmp_path, capsys
+):
+    """After updating the checkout (or the image), `apikey list` or a `worker` run before
+    `roadmap-guard migrate` stopped with "cannot use the database at ...: no such column:
+    api_key.active_name": nothing said the release's migrations had not run."""
+    from alembic import command
+
+    from app.cli import main
+    from app.migrate import alembic_config, head_revision
+
+    command.upgrade(alembic_config(database_url), "0016")  # before deal_queue.priority (0017)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for args in (["apikey", "list"], ["worker", "--burst"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith(
+            f"error: the database is at migration 0016 and this release needs {head_revision()} ("
+        ), err
+        assert err.endswith("run `roadmap-guard migrate` (serve migrates by itself)")
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
+    assert main(["apikey", "list"]) == 0

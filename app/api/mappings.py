@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 from sqlmodel import Session
@@ -24,6 +24,23 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 class MappingPage(Page[svc.MappingPublic]):
     pass
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="the ETag a read of the mapping answered: the write is a 412 if the mapping "
+        "changed since; without it the write goes through whatever changed",
+    ),
+]
+PRECONDITION = {
+    412: {
+        "model": ErrorResponse,
+        "description": "If-Match names another ETag than the mapping's: it changed since it was "
+        "read; nothing was written (details: the ETag now)",
+    }
+}
 
 
 _OVERLAP = (
@@ -69,17 +86,26 @@ def list_mappings(
     return MappingPage(total=total, limit=limit, offset=offset, items=svc.publics(session, rows))
 
 
-@router.get("/{mapping_id}", summary="One mapping", operation_id="get_mapping")
-def get_mapping(mapping_id: RowId, session: SessionDep, _p: ReadPrincipal) -> svc.MappingPublic:
-    [public] = svc.publics(session, [svc.get_row(session, mapping_id)])
+@router.get(
+    "/{mapping_id}",
+    summary="One mapping (its ETag, for If-Match on a write)",
+    operation_id="get_mapping",
+)
+def get_mapping(
+    mapping_id: RowId, session: SessionDep, _p: ReadPrincipal, response: Response
+) -> svc.MappingPublic:
+    row = svc.get_row(session, mapping_id)
+    response.headers["ETag"] = svc.etag(row)
+    [public] = svc.publics(session, [row])
     return public
 
 
 @router.post("", status_code=201, summary="Add a mapping", operation_id="create_mapping")
 def create_mapping(
-    body: svc.MappingIn, session: SessionDep, principal: RevOpsPrincipal
+    body: svc.MappingIn, session: SessionDep, principal: RevOpsPrincipal, response: Response
 ) -> MappingChange:
     row, fanout = svc.create_mapping(session, body, actor=principal.actor)
+    response.headers["ETag"] = svc.etag(row)
     return MappingChange(
         mapping=svc.to_public(row),
         warnings=svc.overlap_warnings(session, row, path="match_value"),
@@ -88,12 +114,23 @@ def create_mapping(
 
 
 @router.put(
-    "/{mapping_id}", summary="Replace a mapping's feature keys", operation_id="update_mapping"
+    "/{mapping_id}",
+    summary="Replace a mapping's feature keys",
+    operation_id="update_mapping",
+    responses=PRECONDITION,
 )
 def update_mapping(
-    mapping_id: RowId, body: svc.MappingUpdate, session: SessionDep, principal: RevOpsPrincipal
+    mapping_id: RowId,
+    body: svc.MappingUpdate,
+    session: SessionDep,
+    principal: RevOpsPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> MappingChange:
-    row, fanout = svc.update_mapping(session, mapping_id, body, actor=principal.actor)
+    row, fanout = svc.update_mapping(
+        session, mapping_id, body, actor=principal.actor, if_match=if_match
+    )
+    response.headers["ETag"] = svc.etag(row)
     return MappingChange(
         mapping=svc.to_public(row),
         warnings=svc.overlap_warnings(session, row, path="feature_keys"),
@@ -101,11 +138,19 @@ def update_mapping(
     )
 
 
-@router.delete("/{mapping_id}", summary="Remove a mapping", operation_id="delete_mapping")
+@router.delete(
+    "/{mapping_id}",
+    summary="Remove a mapping",
+    operation_id="delete_mapping",
+    responses=PRECONDITION,
+)
 def delete_mapping(
-    mapping_id: RowId, session: SessionDep, principal: RevOpsPrincipal
+    mapping_id: RowId,
+    session: SessionDep,
+    principal: RevOpsPrincipal,
+    if_match: IfMatch = None,
 ) -> MappingDeleted:
-    fanout = svc.delete_mapping(session, mapping_id, actor=principal.actor)
+    fanout = svc.delete_mapping(session, mapping_id, actor=principal.actor, if_match=if_match)
     return MappingDeleted(id=mapping_id, **fanout_counts(fanout))
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -43,6 +45,7 @@ from app.models import ProductMapping, utcnow
 from app.models.core import mapping_match_key
 from app.services import audit
 from app.services.fanout import FanOutResult, fan_out, mapping_scope
+from app.services.rules_service import PreconditionFailed
 from app.services.search import contains_text
 
 MatchKind = Literal["sku", "product_id", "name"]
@@ -459,11 +462,37 @@ def list_mappings(
     return total, list(session.exec(page))
 
 
-def get_row(session: Session, mapping_id: int) -> ProductMapping:
-    row = session.get(ProductMapping, mapping_id)
+def get_row(session: Session, mapping_id: int, *, for_update: bool = False) -> ProductMapping:
+    """The mapping; `for_update` locks its row until the transaction ends (PostgreSQL; SQLite's
+    writers are serialized already), so an If-Match check holds until the write."""
+    row = session.get(ProductMapping, mapping_id, with_for_update=True if for_update else None)
     if row is None:
         raise NotFound(f"mapping {mapping_id} does not exist")
     return row
+
+
+def etag(row: ProductMapping) -> str:
+    """The mapping's entity tag, quoted: a digest of its product and feature keys."""
+    text = json.dumps(_json(row), sort_keys=True, separators=(",", ":"))
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:20] + '"'
+
+
+def check_if_match(row: ProductMapping, if_match: str | None) -> None:
+    """As for features and rules: with If-Match (a mapping's ETag; a list, or `*`), a PUT or
+    DELETE of a mapping that changed since it was read is a 412 and writes nothing. The header
+    was ignored: two people adding a feature each to the keys they had read lost one."""
+    if if_match is None:
+        return
+    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",") if t.strip()}
+    current = etag(row)
+    if "*" in tags or current.strip('"') in tags:
+        return
+    raise PreconditionFailed(
+        f"mapping {row.id} changed since it was read (its ETag is {current}, not the one "
+        f"If-Match names: {if_match}); GET it again, apply the change to that and retry; "
+        "nothing was written",
+        details={"id": row.id, "etag": current, "if_match": if_match},
+    )
 
 
 def _find(session: Session, kind: str, value: str) -> ProductMapping | None:
@@ -515,9 +544,15 @@ def create_mapping(
 
 
 def update_mapping(
-    session: Session, mapping_id: int, body: MappingUpdate, *, actor: str
+    session: Session,
+    mapping_id: int,
+    body: MappingUpdate,
+    *,
+    actor: str,
+    if_match: str | None = None,
 ) -> tuple[ProductMapping, FanOutResult]:
-    row = get_row(session, mapping_id)
+    row = get_row(session, mapping_id, for_update=if_match is not None)
+    check_if_match(row, if_match)
     _same_product(row, body)
     _check_keys(session, body)
     before = _json(row)
@@ -566,8 +601,11 @@ def _same_product(row: ProductMapping, body: MappingUpdate) -> None:
         )
 
 
-def delete_mapping(session: Session, mapping_id: int, *, actor: str) -> FanOutResult:
-    row = get_row(session, mapping_id)
+def delete_mapping(
+    session: Session, mapping_id: int, *, actor: str, if_match: str | None = None
+) -> FanOutResult:
+    row = get_row(session, mapping_id, for_update=if_match is not None)
+    check_if_match(row, if_match)
     before = _json(row)
     session.delete(row)
     session.flush()

@@ -337,3 +337,40 @@ def test_a_feature_edit_with_a_stale_if_match_is_a_412_that_writes_nothing(clien
     assert r.status_code == 200, r.text
     r = client.delete("/api/v1/features/sso", headers={**revops, "If-Match": "*"})
     assert r.status_code == 200, r.text
+
+
+def test_a_mapping_edit_with_a_stale_if_match_is_a_412_that_writes_nothing(client, api_key):
+    """A PUT replaces a mapping's feature keys: two people adding a feature each to the keys
+    they had read lost one, If-Match being ignored. A stale one is now a 412."""
+    revops = api_key("revops")
+    for key in ("sso", "scim", "audit"):
+        body = {"key": key, "name": f"{key} feature"}
+        assert client.post("/api/v1/features", json=body, headers=revops).status_code == 201
+    body = {"match_kind": "sku", "match_value": "ENT-SSO", "feature_keys": ["sso"]}
+    r = client.post("/api/v1/mappings", json=body, headers=revops)
+    assert r.status_code == 201, r.text
+    mapping_id, created = r.json()["mapping"]["id"], r.headers["ETag"]
+    url = f"/api/v1/mappings/{mapping_id}"
+    assert client.get(url, headers=api_key("viewer")).headers["ETag"] == created
+
+    first = client.put(
+        url, json={"feature_keys": ["sso", "scim"]}, headers={**revops, "If-Match": created}
+    )
+    assert first.status_code == 200, first.text
+    assert client.get(url, headers=revops).headers["ETag"] == first.headers["ETag"] != created
+    second = client.put(
+        url, json={"feature_keys": ["sso", "audit"]}, headers={**revops, "If-Match": created}
+    )
+    assert second.status_code == 412, second.text
+    assert second.json()["error"]["details"]["etag"] == first.headers["ETag"]
+    assert client.delete(url, headers={**revops, "If-Match": created}).status_code == 412
+    assert client.get(url, headers=revops).json()["feature_keys"] == ["sso", "scim"]
+
+    r = client.put(
+        url,
+        json={"feature_keys": ["sso", "scim", "audit"]},
+        headers={**revops, "If-Match": first.headers["ETag"]},
+    )
+    assert r.status_code == 200, r.text
+    assert client.put(url, json={"feature_keys": ["audit"]}, headers=revops).status_code == 200
+    assert client.delete(url, headers={**revops, "If-Match": "*"}).status_code == 200

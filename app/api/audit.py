@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, StringConstraints
 from sqlalchemy import and_, func, or_
 from sqlmodel import select
 
@@ -30,6 +30,19 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 AuditPrincipal = Annotated[
     Principal, Depends(require_roles(Role.revops, Role.engineering, Role.approver))
 ]
+
+
+def _blank_is_none(value: object) -> object:
+    """An empty filter (`actor=`, a form's "any") filters nothing, as on the other lists: it
+    answered an empty page ("nobody changed anything"), and `entity_type=` or `since=` a 422."""
+    return None if value == "" else value
+
+
+# Each filter of the log, its empty value read as absent (the lengths sit on the text itself:
+# a Query's max_length would be applied to that None as well).
+Blank = BeforeValidator(_blank_is_none)
+Text255 = Annotated[str, StringConstraints(max_length=255)]
+Text64 = Annotated[str, StringConstraints(max_length=64)]
 
 
 class AuditEntry(BaseModel):
@@ -55,30 +68,33 @@ class AuditPage(Page[AuditEntry]):
 def list_audit(
     session: SessionDep,
     _p: AuditPrincipal,
-    entity_type: Annotated[EntityType | None, Query(description="what changed")] = None,
+    entity_type: Annotated[EntityType | None, Blank, Query(description="what changed")] = None,
     entity_id: Annotated[
-        str | None,
+        Text255 | None,
+        Blank,
         Query(
-            max_length=255,
             description="with entity_type: one entity's history (for a feature, also the "
             "roadmap source refreshes, mapping edits and deletes that changed it)",
         ),
     ] = None,
     actor: Annotated[
-        str | None,
+        Text255 | None,
+        Blank,
         Query(
-            max_length=255,
             description="role:name as recorded (revops:alice), or a name alone (alice, as "
             "approvals name their approver): that name under any role (a name holding a "
             "colon, ops:dana, is found as both)",
         ),
     ] = None,
     action: Annotated[
-        str | None,
-        Query(max_length=64, description="exact (rule.update), or a prefix ending in '.' (rule.)"),
+        Text64 | None,
+        Blank,
+        Query(description="exact (rule.update), or a prefix ending in '.' (rule.)"),
     ] = None,
-    since: Annotated[SafeDateTime | None, Query(description="at or after (ISO 8601)")] = None,
-    until: Annotated[SafeDateTime | None, Query(description="before (ISO 8601)")] = None,
+    since: Annotated[
+        SafeDateTime | None, Blank, Query(description="at or after (ISO 8601)")
+    ] = None,
+    until: Annotated[SafeDateTime | None, Blank, Query(description="before (ISO 8601)")] = None,
     limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> AuditPage:

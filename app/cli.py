@@ -111,7 +111,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     _logging(settings)
     engine = _engine(settings)
-    _check_database(engine)
+    problem = _check_database(engine)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     connectors = build_connectors(settings, engine)
     processor = default_processor(engine, settings, connectors)
     owner = default_owner()
@@ -134,16 +137,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
             metrics_server.server_close()
 
 
-def _check_database(engine) -> None:
+def _check_database(engine) -> str | None:
     """Read the deal queue once: a database that cannot be reached, or is not migrated, stops
     the command here with `main`'s one line (exit 2), as it stops every other command. A
-    worker used to start anyway and log a traceback per poll for as long as it ran."""
+    worker used to start anyway and log a traceback per poll for as long as it ran. Returns
+    what is wrong when the database is behind this release's migrations (None: it may run)."""
     from sqlmodel import select
 
     from app.models import DealQueue
 
     with engine.connect() as conn:
         conn.execute(select(DealQueue.id).limit(1)).all()
+    # A worker of a new release started before its `migrate` ran on the old schema, and every
+    # statement naming a new column failed, deal after deal, until they went dead.
+    behind = _migrations_behind()
+    if behind is not None:
+        database, head = behind
+        return (
+            f"the database is at migration {database} and this release needs {head}: "
+            "run `roadmap-guard migrate` before starting its workers"
+        )
+    return None
 
 
 def _start_worker_metrics(args: argparse.Namespace, settings, worker):

@@ -303,7 +303,7 @@ def database_url(request, tmp_path):
 def test_a_command_on_a_database_behind_the_release_says_to_migrate(
     database_url, monkeypatch, tmp_path, capsys
 ):
-    """After updating the checkout (or the image), `apikey list` or a `worker` run before
+    """After updating the checkout (or the image), `apikey list` or `apikey create` run before
     `roadmap-guard migrate` stopped with "cannot use the database at ...: no such column:
     api_key.active_name": nothing said the release's migrations had not run."""
     from alembic import command
@@ -314,7 +314,7 @@ def test_a_command_on_a_database_behind_the_release_says_to_migrate(
     command.upgrade(alembic_config(database_url), "0016")  # before deal_queue.priority (0017)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", database_url)
-    for args in (["apikey", "list"], ["worker", "--burst"]):
+    for args in (["apikey", "list"], ["apikey", "create", "--role", "admin", "--name", "me"]):
         assert main(args) == 2
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert err.startswith(
@@ -324,3 +324,30 @@ def test_a_command_on_a_database_behind_the_release_says_to_migrate(
     assert main(["migrate"]) == 0
     capsys.readouterr()
     assert main(["apikey", "list"]) == 0
+
+
+def test_a_worker_of_a_new_release_does_not_start_before_its_migrations_ran(
+    database_url, monkeypatch, tmp_path, capsys
+):
+    """A scale-out upgrade: a worker of the new release started before `roadmap-guard migrate`
+    ran, claimed deals and failed each on the old schema (a new column) until they went dead.
+    A worker of the old release on a newer database still runs (a rolling upgrade)."""
+    from alembic import command
+
+    from app.cli import main
+    from app.migrate import _scripts, alembic_config, head_revision
+
+    head = head_revision()
+    previous = _scripts().get_revision(head).down_revision
+    command.upgrade(alembic_config(database_url), previous)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("WORKER_MODE", "off")
+    assert main(["worker", "--burst"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: the database is at migration {previous} and this release needs {head}: "
+        "run `roadmap-guard migrate` before starting its workers"
+    )
+    assert main(["migrate"]) == 0
+    assert main(["worker", "--burst"]) == 0
+    assert "claimed 0 deals" in capsys.readouterr().out

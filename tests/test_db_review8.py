@@ -173,3 +173,41 @@ def test_reading_the_revision_does_not_wait_for_sqlites_write_slot(tmp_path, mon
             writer.join()
     finally:
         engine.dispose()
+
+
+def test_0025_starts_event_ids_past_the_line_item_resolvers_cursor(tmp_path):
+    """An install whose events were all deleted before 0025 already handed out ids below the
+    HubSpot line-item resolver's cursor: after 0025 the next event's id is past that cursor,
+    so the resolver (`id > cursor`) sees the events delivered from then on."""
+    from alembic import command
+
+    from app.migrate import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    insert = text(
+        "INSERT INTO webhook_event (source, dedup_key, crm, status, payload, received_at) "
+        "VALUES ('hubspot', :k, 'hubspot', 'queued', '{}', '2026-12-01 00:00:00.000000')"
+    )
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0024")
+            # ids 1-2 handed out again after retention emptied the table; the resolver is at 40
+            conn.execute(insert, [{"k": "a"}, {"k": "b"}])
+            conn.execute(
+                text(
+                    "INSERT INTO periodic_job (name, interval_seconds, next_run_at, state) "
+                    "VALUES ('hubspot_line_items', 30, '2026-12-01 00:00:00.000000', :s)"
+                ),
+                {"s": '{"after_event_id": 40, "recent": []}'},
+            )
+        upgrade_to_head(engine)
+        with engine.begin() as conn:
+            conn.execute(insert, {"k": "c"})
+            new_id = conn.execute(
+                text("SELECT id FROM webhook_event WHERE dedup_key = 'c'")
+            ).scalar_one()
+        assert new_id == 41
+    finally:
+        engine.dispose()

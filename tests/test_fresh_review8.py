@@ -351,3 +351,12 @@ def test_a_worker_of_a_new_release_does_not_start_before_its_migrations_ran(
     assert main(["migrate"]) == 0
     assert main(["worker", "--burst"]) == 0
     assert "claimed 0 deals" in capsys.readouterr().out
+
+
+def test_the_quick_start_says_how_to_sign_in_to_the_dashboard_on_plain_http():
+    """The quick start sends a new engineer to http://127.0.0.1:8000/dashboard, whose sign-in
+    cookie is Secure by default: Safari drops such a cookie on plain HTTP (even on a loopback
+    address), and the sign-in page came back each time with nothing said."""
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "COOKIE_SECURE=false" in quick_start and "Safari" in quick_start

@@ -359,6 +359,9 @@ _PROMISE = re.compile(
     r"|eta|land(?:s|ing)? (?:in|by|on|before)|slated (?:for|to|in)|go(?:es|ing)? (?:ga|live)"
     r"|coming (?:in|by|on|before)|releas(?:es|ing) (?:in|by|on|before)|targeted (?:for|in)"
     r"|coming(?= (?:q[1-4]|h[12])(?![a-z0-9]))"  # "Rep said SCIM is coming Q2"
+    # "We can deliver SCIM in Q2" (with a date: "we can ship SCIM" alone is no promise)
+    r"|(?:(?<=we )|(?<=i ))can (?:absolutely |definitely |certainly )?(?:deliver|ship|provide"
+    r"|release|launch|build)(?![a-z0-9])"
     # "SSO is live; SCIM will follow in Q2", "SCIM to follow in Q2", "SCIM will come in Q2"
     r"|(?:(?<=will )|(?<=to ))(?:come|follow) (?:in|by|on|before)|(?:comes|follows) (?:in|by|before)"
     # "SCIM launches in Q2" as "SCIM releases in Q2" (not "launch": their launch, a noun)
@@ -541,7 +544,12 @@ _DENIED = re.compile(
     r"|(?:no|zero) (?:promises?|commitments?|guarantees?|agreements?)"
     r"|not (?:a |any )?(?:promise|commitment|guarantee)"
     # "SCIM by Q2 is not confirmed", "... not locked in", "... not a done deal"
-    r"|not (?:yet |officially |really )?(?:confirmed|locked(?: in)?|a done deal|set in stone)"
+    r"|not (?:yet |officially |really )?(?:confirmed|locked(?: in)?|a done deal|set in stone"
+    # ... or judged out of reach: "SCIM by Q2 is not realistic", "... is unrealistic"
+    r"|realistic|feasible|doable|possible|achievable|happening)"
+    r"|(?:is|are)n['\u2019]?t (?:realistic|feasible|doable|possible|achievable|happening)"
+    r"|(?:(?<=is )|(?<=was )|(?<=\u2019s )|(?<='s ))(?:unrealistic|infeasible|impossible"
+    r"|unlikely|a long shot|not going to happen)"
     # "No SCIM commitment", "no firm date commitment", "Pushed back on committing to SCIM",
     # "SCIM by Q1 is non-binding", "SCIM in Q2, directional only"
     r"|no (?:[a-z0-9-]+ ){1,2}(?:promises?|commitments?|guarantees?|agreements?)"
@@ -1600,7 +1608,13 @@ def _carried_promise(
 _YES = r"(?:yes|yep|yeah|absolutely|definitely|of course|sure(?: thing)?)"
 # Our word opening the sentence after their question, and what it gives: a date alone or a
 # yes ("Told them Q2.", "We told them by Q2.", "Told them yes.").
-_ANSWER_HEADS = ("told ", "we told ", "i told ", "we said ", "i said ")
+_ANSWER_HEADS = tuple(
+    f"{who}{verb}{tail}"
+    for who in ("", "we ", "i ")
+    for verb in ("told", "said", "replied", "answered", "responded", "wrote back")
+    for tail in (" ", ":")
+    if who or verb != "said"  # ("said ..." alone is no answer of ours)
+)
 # ... or our agreement alone (`_AGREED_ANSWER`): "They need SCIM by Q2. We agreed.", "Will SCIM
 # be ready by Q2? We said yes."
 _AGREED_HEADS = (
@@ -1620,6 +1634,8 @@ _OUR_ROLE_LABEL = re.compile(_OUR_ROLE_LABEL_SOURCE)
 _TOLD_ANSWER = re.compile(
     rf"(?:{_OUR_ROLE_LABEL_SOURCE}"
     r"|(?:(?:we |i )?told (?:them|him|her|the customer|the client):? |(?:we|i) said:? "
+    # an e-mail's answer: "Replied yes.", "We answered: Q2."
+    r"|(?:(?:we|i) )?(?:replied|answered|responded|wrote back)(?: (?:with|to them|them))?:? "
     # a transcript's answer line: 'Customer: "Do you have SCIM?" Me: "Yes, by Q2."',
     # "Q: When will SCIM ship? A: Q2." (`_ANSWER_LABELS`)
     r"|(?:me|we|us|our answer|our response|a|answer)\s?[:\-\u2013]\s*[\"\u201c]?))"
@@ -2987,7 +3003,7 @@ _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
     "coming", "releas", "launch", "targeted", "track", "pencil", "confirmed", "on the roadmap",
     "on our roadmap", "told", "informed", "let ", "aim", "said", "plan", "targeting", "shooting",
-    "locked in", "done deal", "gave", "shared", "expect", "come", "follow",
+    "locked in", "done deal", "gave", "shared", "expect", "come", "follow", "can ",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
 # "on the roadmap for them".
@@ -3884,6 +3900,16 @@ def _our_word(
             return False
         if dated and cue == "confirmed" and not _confirmed_feature(low, s, e, names):
             return False
+        if (
+            dated
+            and head == "ca"
+            and not low.startswith((" it ", " them ", " that ", " this "), e)
+            and not any(
+                e < n.start <= e + 32 and _OBJECT_LEAD.issuperset(low[e : n.start].split())
+                for n in names
+            )
+        ):
+            return False  # "We can deliver SCIM in Q2", not "We can deliver the proposal in Q2"
         # The customer's own date: "wants SCIM by Q1", "SCIM required by March", "by Q3 they
         # need SCIM". The date the deal needs it by, not one we gave. (The words split
         # already, and the few after the cue, are looked at before any search.)
@@ -5385,6 +5411,8 @@ _HEDGE_SOURCE = (
     r"|target(?:s|ed|ing)?|pencil(?:l)?ed in|ballpark|rough(?:ly)?|estimated?"
     # "Soft commit on SCIM for Q2", "a soft yes"
     r"|soft (?:commit(?:ment)?|yes|promise|target|date)|informal(?:ly)?"
+    # "SCIM by Q2 is a stretch", "a stretch goal"
+    r"|(?<=a )stretch"
     # the roadmap relayed: "Per the roadmap, SCIM ships in Q2", "They saw SCIM on our roadmap
     # for Q2" (not "on the roadmap for them": a promise)
     r"|(?:per|according to|based on) (?:the |our )?(?:current |public |product |latest )?roadmap"
@@ -5404,7 +5432,7 @@ _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tenta
     fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
     estimate estimated try tries tried trying best-effort planned scheduled roadmap soft
     informal informally around approximately approx approx. circa give more per according
-    based on expect"""
+    based on expect stretch"""
 _HEDGE_STARTS = frozenset(
     head + w + tail
     for w in _HEDGE_STARTS_TEXT.split()

@@ -13,6 +13,7 @@ from app.rules.references import find_references
 
 from .conftest import TODAY, make_deal
 from .test_notes_round7 import Q1, Q2
+from .test_notes_round8 import Q3
 from .test_sales_language import CATALOG
 
 MARCH = date(2027, 3, 31)
@@ -202,4 +203,68 @@ ASKED_TO_COMMIT = [
 
 @pytest.mark.parametrize(("body", "expected"), ASKED_TO_COMMIT, ids=[c[0] for c in ASKED_TO_COMMIT])
 def test_a_commitment_they_ask_for_is_not_given(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: a dated promise judged out of reach was a promise ("SCIM by Q2 is not realistic",
+# "... is unrealistic", "... isn't realistic": false blocks), and "a stretch" said it firmly.
+OUT_OF_REACH = [
+    ("SCIM by Q2 is not realistic.", [("scim", False, None, False)]),
+    ("SCIM by Q2 is unrealistic.", [("scim", False, None, False)]),
+    ("SCIM by Q2 isn't realistic.", [("scim", False, None, False)]),
+    ("SCIM by Q2 is unlikely.", [("scim", False, None, False)]),
+    ("SCIM by Q2 is not possible.", [("scim", False, None, False)]),
+    ("SCIM by Q2 is not happening.", [("scim", False, None, False)]),
+    ("SCIM by Q2 is a stretch.", [("scim", True, Q2, True)]),
+    ("SCIM by Q2 is realistic.", [("scim", True, Q2, False)]),
+    ("We will have SCIM by Q2, which is not impossible.", [("scim", True, Q2, False)]),
+    ("Offline mode is off the table.", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), OUT_OF_REACH, ids=[c[0] for c in OUT_OF_REACH])
+def test_a_date_judged_out_of_reach_is_no_promise(body: str, expected: list) -> None:
+    assert hedged(body) == expected
+
+
+# Before: "We can deliver SCIM in Q2" promised nothing ("We can have SCIM by Q2" did, through
+# "by"): a missed block. "can" with a delivery verb is ours with a date in the clause and the
+# feature (or "it") right after the verb; without a date it stays a capability.
+CAN_DELIVER = [
+    ("We can deliver SCIM in Q2.", [("scim", True, Q2, None)]),
+    ("We can ship SCIM in Q2.", [("scim", True, Q2, None)]),
+    ("We can absolutely deliver SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("They asked about SCIM; we can deliver it in Q2.", [("scim", True, Q2, None)]),
+    ("We can deliver SCIM.", [("scim", False, None, None)]),
+    ("We can deliver SCIM, but not by Q1.", [("scim", False, None, None)]),
+    ("We can deliver the proposal in Q2; SCIM discussed.", [("scim", False, None, None)]),
+    ("We can't deliver SCIM in Q2.", [("scim", False, None, None)]),
+    ("They can deliver SCIM in Q2 themselves.", [("scim", False, None, None)]),
+    ("Can we deliver SCIM in Q2?", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), CAN_DELIVER, ids=[c[0] for c in CAN_DELIVER])
+def test_we_can_deliver_with_a_date_is_a_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: an e-mail's answer to their question of our product ("Replied yes.", "Wrote back
+# Q2.", "We answered: Q3.") was nobody's; "Told them yes." was ours. "We said: Q3" (a colon)
+# was missed too.
+REPLIED = [
+    ('Email from Jane (CISO): "Can you confirm SCIM will be live by March?" Replied yes.',
+     [("scim", True, MARCH, None)]),
+    ("Will SCIM be ready by Q2? Replied yes.", [("scim", True, Q2, None)]),
+    ("Will SCIM be ready by Q2? We answered: Q3.", [("scim", True, Q3, None)]),
+    ("Will SCIM be ready by Q2? We said: Q3.", [("scim", True, Q3, None)]),
+    ("When will SCIM ship? Wrote back Q2.", [("scim", True, Q2, None)]),
+    ("They asked if SCIM is ready. Replied no.", [("scim", False, None, None)]),
+    ("Do they need SSO? Replied yes.", [("sso", False, None, None)]),
+    ("Will SCIM be ready by Q2? Replied that we would check.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), REPLIED, ids=[c[0] for c in REPLIED])
+def test_a_reply_answers_their_question(body: str, expected: list) -> None:
     assert readings(body) == expected

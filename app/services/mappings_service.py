@@ -581,10 +581,14 @@ def _same_product(row: ProductMapping, body: MappingUpdate) -> None:
     if kind is not None and _SEPARATORS.sub("_", trim(kind).casefold()) != row.match_kind:
         errors.append(("match_kind", body.match_kind, row.match_kind))
     value = body.match_value
-    if value is not None and row.match_kind == "product_id":
-        value = product_id_as_read(trim(value))
-    if value is not None and mapping_match_key(value) != row.match_key:
-        errors.append(("match_value", body.match_value, row.match_value))
+    if value is not None:
+        # A product id as sent or in the 18-character form (`product_id_as_read`): a mapping
+        # stored with a 15-character Salesforce id before that is read back in that form.
+        forms = {value}
+        if row.match_kind == "product_id":
+            forms.add(product_id_as_read(trim(value)))
+        if row.match_key not in {mapping_match_key(v) for v in forms}:
+            errors.append(("match_value", body.match_value, row.match_value))
     if errors:
         raise InvalidRequest(
             [

@@ -374,3 +374,34 @@ def test_a_mapping_edit_with_a_stale_if_match_is_a_412_that_writes_nothing(clien
     assert r.status_code == 200, r.text
     assert client.put(url, json={"feature_keys": ["audit"]}, headers=revops).status_code == 200
     assert client.delete(url, headers={**revops, "If-Match": "*"}).status_code == 200
+
+
+def test_a_mapping_stored_with_a_15_character_product_id_can_still_be_put_back(
+    client, api_key, engine
+):
+    """A mapping stored before 15-character Salesforce ids were read as 18-character ones is
+    read back with its 15-character value: sent back whole, that value must still name it."""
+    revops = api_key("revops")
+    for key in ("sso", "scim"):
+        body = {"key": key, "name": f"{key} feature"}
+        assert client.post("/api/v1/features", json=body, headers=revops).status_code == 201
+    with Session(engine) as s:
+        row = ProductMapping(match_kind="product_id", match_value="01t5g000000AbCd")
+        row.feature_keys = ["sso"]
+        s.add(row)
+        s.commit()
+        mapping_id = row.id
+    read = client.get(f"/api/v1/mappings/{mapping_id}", headers=revops).json()
+    r = client.put(
+        f"/api/v1/mappings/{mapping_id}",
+        json={**read, "feature_keys": ["sso", "scim"]},
+        headers=revops,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["mapping"]["match_value"] == "01t5g000000AbCd"
+    r = client.put(
+        f"/api/v1/mappings/{mapping_id}",
+        json={**read, "match_value": "01t5g000000AbCe", "feature_keys": ["sso"]},
+        headers=revops,
+    )
+    assert r.status_code == 422, r.text

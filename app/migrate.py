@@ -10,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from app.db import read_only
@@ -52,6 +52,13 @@ def upgrade_to_head(engine: Engine) -> None:
             _lock_migrations(conn)
         current = MigrationContext.configure(conn).get_current_revision()
         if current is not None and not known_revision(current):
+            if not inspect(conn).has_table("deal_queue"):
+                # not a newer roadmap-guard: another application's migrations in this database
+                raise RuntimeError(
+                    f"the database is at migration {current!r}, which is not roadmap-guard's "
+                    "and has none of its tables: DATABASE_URL names another application's "
+                    "database"
+                )
             log.warning(
                 "the database is at a newer migration than this code: nothing migrated; "
                 "finish rolling out the new release (or downgrade the database with it)",

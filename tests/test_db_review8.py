@@ -211,3 +211,18 @@ def test_0025_starts_event_ids_past_the_line_item_resolvers_cursor(tmp_path):
         assert new_id == 41
     finally:
         engine.dispose()
+
+
+def test_another_applications_migrations_are_not_taken_for_a_newer_release(tmp_path):
+    """A revision this code does not know, in a database with none of roadmap-guard's tables,
+    is another application's: start-up stops saying so rather than serving on it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            conn.execute(text("INSERT INTO alembic_version VALUES ('ae1027a6acf')"))
+        with pytest.raises(RuntimeError, match="another application's database"):
+            upgrade_to_head(engine)
+        assert current_revision(engine) == "ae1027a6acf"
+    finally:
+        engine.dispose()

@@ -1099,17 +1099,27 @@ def _csv_cell_message(raw: Any, path: str, err: Any) -> str | None:
 
 
 class KeyHints:
-    """What an unknown feature key may have meant: a feature's key or name in another case
-    ("SSO", "Single sign-on" → 'sso'), or several keys in one cell separated by ','."""
+    """What an unknown feature key may have meant: a feature's key, name or alias in another
+    case ("SSO", "Single sign-on", "SAML" → 'sso'), or several keys in one cell separated by
+    ','. An alias only when one feature has it: two sharing it ("SSO" for SAML and OIDC
+    sign-on) could each be meant."""
 
     def __init__(self, session: Session, missing: Iterable[str]) -> None:
         self.known: dict[str, str] = {}
         if not missing:
             return
         keys: list[str] = []
-        for key, name in session.exec(select(FeatureRow.key, FeatureRow.name)):
+        aliases: dict[str, set[str]] = {}
+        rows = session.exec(select(FeatureRow.key, FeatureRow.name, FeatureRow.aliases))
+        for key, name, named in rows:
             keys.append(key)
             self.known.setdefault(name.strip().casefold(), key)
+            for alias in named or []:
+                if isinstance(alias, str) and alias.strip():
+                    aliases.setdefault(alias.strip().casefold(), set()).add(key)
+        for alias, owners in aliases.items():  # a name wins over another feature's alias
+            if len(owners) == 1:
+                self.known.setdefault(alias, next(iter(owners)))
         for key in keys:  # a key wins over another feature's name spelt the same
             self.known[key.casefold()] = key
 

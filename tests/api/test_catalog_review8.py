@@ -405,3 +405,29 @@ def test_a_mapping_stored_with_a_15_character_product_id_can_still_be_put_back(
         headers=revops,
     )
     assert r.status_code == 422, r.text
+
+
+def test_an_unknown_feature_key_that_is_an_alias_suggests_its_feature(client, api_key):
+    """A mapping import naming a feature by its alias ("SAML", as sales and the roadmap call
+    it) was refused as an unknown key with no hint, though a name or a key in another case
+    gets one; a shared alias ("SSO" of two features) suggests neither."""
+    revops = api_key("revops")
+    for body in (
+        {"key": "saml-sso", "name": "SAML sign-on", "aliases": ["SAML", "SSO"]},
+        {"key": "oidc-sso", "name": "OIDC sign-on", "aliases": ["SSO"]},
+    ):
+        assert client.post("/api/v1/features", json=body, headers=revops).status_code == 201
+    csv = b"sku,feature_keys\nENT-1,SAML\nENT-2,sso\n"
+    r = client.post(
+        "/api/v1/mappings/import", content=csv, headers={**revops, "content-type": "text/csv"}
+    )
+    assert r.status_code == 422, r.text
+    assert [e["message"] for e in r.json()["error"]["details"]] == [
+        "unknown feature key 'SAML'; did you mean 'saml-sso'?",
+        "unknown feature key 'sso'",
+    ]
+    body = {"match_kind": "sku", "match_value": "ENT-1", "feature_keys": ["saml"]}
+    r = client.post("/api/v1/mappings", json=body, headers=revops)
+    assert r.json()["error"]["details"][0]["message"] == (
+        "unknown feature key 'saml'; did you mean 'saml-sso'?"
+    )

@@ -244,6 +244,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "is not a database URL (sqlite:///<file> or postgresql://user@host/db)"
             ) from None
+        if url.host is not None and "@" in url.host:
+            # postgresql://user:p@ss@host/db: the password ends at its first '@', the rest of
+            # it was taken for the host (a name lookup of "ss@host" failed) and printed, after
+            # the "***", in every error naming the database.
+            raise ValueError(
+                "has an '@' in its password (or user name), which must be written %40 "
+                "(postgresql://user:p%40ss@host/db); or leave the password out of the URL and "
+                "set PGPASSWORD"
+            )
         if url.drivername == "sqlite":
             if not url.database or url.database == ":memory:":
                 raise ValueError(

@@ -360,3 +360,35 @@ def test_the_quick_start_says_how_to_sign_in_to_the_dashboard_on_plain_http():
     readme = (ROOT / "README.md").read_text()
     quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     assert "COOKIE_SECURE=false" in quick_start and "Safari" in quick_start
+
+
+# --- DATABASE_URL with an '@' in its password -------------------------------------------------
+
+
+def test_a_database_password_with_an_at_sign_is_refused_without_showing_it(
+    monkeypatch, tmp_path, capsys
+):
+    """`postgresql://roadmap:s3cr@tXYZ@db/roadmap` (a generated password with an '@') was read
+    as password "s3cr" on host "tXYZ@db": every command failed on a name lookup, in a line
+    that printed the rest of the password after the "***"."""
+    from app.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://roadmap:s3cr@tXYZ@127.0.0.1:1/roadmap")
+    with pytest.raises(SystemExit) as stopped:
+        main(["queue"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("invalid configuration: DATABASE_URL: has an '@' in its password")
+    assert "%40" in err and "PGPASSWORD" in err
+    assert "tXYZ" not in err and "s3cr" not in err and err.count("\n") == 1
+    # written as the line says, it is the password it was meant to be
+    from app.settings import Settings
+
+    settings = Settings(
+        _env_file=None, database_url="postgresql://roadmap:s3cr%40tXYZ@127.0.0.1:1/roadmap"
+    )
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    assert (url.password, url.host) == ("s3cr@tXYZ", "127.0.0.1")

@@ -392,3 +392,25 @@ def test_a_database_password_with_an_at_sign_is_refused_without_showing_it(
 
     url = make_url(settings.database_url)
     assert (url.password, url.host) == ("s3cr@tXYZ", "127.0.0.1")
+
+
+# --- the API overview's examples, sent as written ---------------------------------------------
+
+
+def test_the_api_overviews_misspelt_filter_example_is_what_the_api_answers(make_app, api_key):
+    """README showed `unknown query parameter 'avail'; did you mean 'availability'?`, but
+    'avail' is too far from 'availability' for a suggestion: the answer lists the allowed
+    names instead. The example is now a misspelling the API does name."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    found = re.search(r"`(unknown query parameter '(\w+)'; did you mean '(\w+)'\?)`", readme)
+    assert found, "README has no misspelt-filter example"
+    example, misspelt, meant = found.groups()
+    with TestClient(make_app(connectors={})) as web:
+        answer = web.get(f"/api/v1/features?{misspelt}=available", headers=api_key("viewer"))
+    assert answer.status_code == 422
+    assert answer.json()["error"]["message"] == f"query.{misspelt}: {example}"
+    assert meant == "availability"

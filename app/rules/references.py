@@ -558,6 +558,9 @@ _DENIED = re.compile(
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
+    # "Product declined the SCIM Q2 commitment", "rejected the promise"
+    r"|(?:declined|rejected|refused|vetoed|turned down)(?: (?:the|a|an|any|our|their|this"
+    r"|that))?(?: [a-z0-9'\u2019-]+){0,3} (?:commitment|promise|guarantee)s?"
     # a promise taken back since: "... but we walked it back", "We have since retracted it"
     # (done, not to do: "we need to walk that back" still holds it)
     r"|(?:walked|took|pulled|dialed|dialled) (?:it|that|this|them|the (?:promise"
@@ -3241,6 +3244,30 @@ _INTERNAL_ASK = re.compile(
     r"|leadership|management|our cto|the cto|cto|cpo|vp product)(?: team| org)?"
     r" to "
 )
+# An approval of our own still to come, before the promise or after it: "Awaiting approval to
+# commit to SCIM by Q2", "Need approval before promising SCIM", "Pending: product approval for
+# SCIM by Q2 commitment", "SCIM commitment pending product sign-off". The promise is not made
+# yet: no commitment, and its date is the sale's (`_ours`).
+_APPROVAL_WORDS = (
+    "approv",
+    "sign-off",
+    "signoff",
+    "sign off",
+    "go-ahead",
+    "go ahead",
+    "permission",
+)
+_PENDING_APPROVAL = re.compile(
+    r"(?<![a-z0-9])(?:need(?:s|ed)?|pending:?|awaiting|await(?:s|ing)?|waiting (?:on|for)"
+    r"|request(?:s|ed|ing)?|ask(?:s|ed|ing)? for|seek(?:s|ing)?|sought)"
+    r"(?: (?:a|an|the|our|product|exec|executive|deal desk|vp|legal|internal|formal|final"
+    r"|[a-z]+['\u2019]s))* (?:approval|sign[- ]?off|go[- ]?ahead|permission)"
+    r"(?: from (?:[a-z&-]+ ){0,2}[a-z&-]+)?(?: (?:to|for|before|on)(?: [^\s.;:!?]+){0,5})? $"
+)
+_PENDING_AFTER = re.compile(
+    r"s?(?: is| are)?(?: still)? (?:pending|awaiting|waiting (?:on|for)|needs (?:approval"
+    r"|sign-?off))(?![a-z0-9])"
+)
 # After a date: "or they walk", "or no deal", "otherwise they won't sign", "else we lose it".
 _ULTIMATUM_LEADS = frozenset((",", "or", "otherwise", "otherwise,", "else", "or,"))
 _ULTIMATUM = re.compile(
@@ -3753,6 +3780,12 @@ def _our_word(
             return False
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
+    if (
+        any(w in before for w in _APPROVAL_WORDS)
+        and _PENDING_APPROVAL.search(low, max(a, s - 80), s) is not None
+    ) or (head in ("co", "pr", "gu") and _PENDING_AFTER.match(low, e, c.end) is not None):
+        c.sale = True  # "Awaiting approval to commit to SCIM by Q2": not promised yet
+        return False
     # Three rare readings, looked for only when one of their words is among the words before
     # the cue: a set test first, the regex after (`_INTERNAL_ASK_WORDS`, `_THEIR_WORDS`).
     verb = head in _THEIR_VERB_HEADS and cue != "confirmed"  # theirs: `_dated_ours`
@@ -6099,7 +6132,8 @@ _DEADLINE_IS = re.compile(
 _NEED_LABELS_TEXT = """needs need requirements requirement required must-haves must-have asks wants
     deadline deadlines haves reqs req blockers blocker wishlist dealbreaker dealbreakers
     deal-breaker deal-breakers breaker breakers showstopper showstoppers show-stopper
-    show-stoppers non-negotiable non-negotiables must musts needed mandatory criteria criterion"""
+    show-stoppers non-negotiable non-negotiables must musts needed mandatory criteria criterion
+    requests request"""
 _NEED_LABELS = frozenset(_NEED_LABELS_TEXT.split())
 
 

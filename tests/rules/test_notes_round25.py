@@ -268,3 +268,30 @@ REPLIED = [
 @pytest.mark.parametrize(("body", "expected"), REPLIED, ids=[c[0] for c in REPLIED])
 def test_a_reply_answers_their_question(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a promise waiting for our own approval was a promise made ("Awaiting approval to
+# commit to SCIM by Q2", "Need approval before promising SCIM", "SCIM commitment pending
+# product sign-off": false blocks); a commitment declined was a commitment ("Product declined
+# the SCIM Q2 commitment"); "Feature requests: SCIM by Q2" was our promise, not their request.
+NOT_MADE_YET = [
+    ("Awaiting approval to commit to SCIM by Q2.", [("scim", False, None, None)]),
+    ("Requested approval to promise SCIM by Q2.", [("scim", False, None, None)]),
+    ("Need approval before promising SCIM.", [("scim", False, None, None)]),
+    ("We need product sign-off to commit to SCIM by Q2.", [("scim", False, None, None)]),
+    ("Open item - SCIM commitment pending product sign-off.", [("scim", False, None, None)]),
+    ("SCIM commitment is still pending.", [("scim", False, None, None)]),
+    ("Product declined the SCIM Q2 commitment.", [("scim", False, None, None)]),
+    ("They rejected the promise of SCIM by Q2.", [("scim", False, None, None)]),
+    ("Feature requests: SCIM by Q2.", [("scim", False, None, Q2)]),
+    # made: after the approval, or with a condition of the contract's
+    ("Got approval and committed to SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("We committed to SCIM by Q2, pending legal review of the MSA.", [("scim", True, Q2, None)]),
+    ("They need approval from their CFO; we will have SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Declined pricing changes; committed to SCIM by Q2.", [("scim", True, Q2, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), NOT_MADE_YET, ids=[c[0] for c in NOT_MADE_YET])
+def test_a_promise_awaiting_approval_or_declined_is_not_made(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -1622,7 +1622,7 @@ _ANSWER_HEADS = tuple(
 # be ready by Q2? We said yes."
 _AGREED_HEADS = (
     "we ", "i ", "so we ", "so i ", "and we ", "and i ", "we've ", "we\u2019ve ", "i've ",
-    "i\u2019ve ",
+    "i\u2019ve ", "that works", "this works", "no problem", "not a problem", "doable", "can do",
 )  # fmt: skip
 # Our side's role labelling a transcript's answer line: "Tom (AE):", "Rep:", "AE -", "Sarah
 # (our SE):", "[00:12:10] Tom (AE):", "Seller:" (a name alone is nobody's side: "Tom: Q2").
@@ -5412,11 +5412,15 @@ def _yes_to(
 # Our agreement, a clause of its own after the customer's dated need: "They need SCIM by Q2,
 # we agreed", "... and we agreed to it", "...; we confirmed", "..., I said no problem".
 _AGREED_ANSWER = re.compile(
-    r"(?:so |and |but )?(?:we|i)(?:['\u2019]ve)?(?: (?:have|had|already|both|then))? "
+    r"(?:(?:so |and |but )?(?:we|i)(?:['\u2019]ve)?(?: (?:have|had|already|both|then))? "
     r"(?:agreed(?: to (?:it|that|this|them|the date|the timeline|the deadline))?"
     r"|confirmed(?: (?:it|that|this|the date|the timeline))?|committed(?: to (?:it|that|this))?"
     r"|accepted(?: (?:it|that|this|the date))?"
-    rf"|said (?:{_YES}|ok|okay|fine|no problem|that works|that'?s fine|we can))"
+    rf"|said (?:{_YES}|ok|okay|fine|no problem|that works|that'?s fine|we can)"
+    # "We can do that.", "We can make that work."
+    r"|can (?:do|make) (?:that|it|this)(?: work| happen)?)"
+    # our yes with no subject: "That works for us.", "No problem.", "Doable."
+    r"|(?:that|this) works(?: for us)?|no problem|not a problem|doable|can do)"
     r"[\s.!]*"
 )
 

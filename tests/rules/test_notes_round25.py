@@ -295,3 +295,29 @@ NOT_MADE_YET = [
 @pytest.mark.parametrize(("body", "expected"), NOT_MADE_YET, ids=[c[0] for c in NOT_MADE_YET])
 def test_a_promise_awaiting_approval_or_declined_is_not_made(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our yes to their dated need or question with no subject of ours ("No problem.",
+# "That works for us.", "Doable.", "Can do.") or "We can do that." was nobody's ("We agreed."
+# and "I said no problem." were ours): missed blocks.
+AGREED = [
+    ("They need SCIM by Q2. We can do that.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. We can make that work.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. That works for us.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. No problem.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. Not a problem.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. Doable.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2. Can do.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2; that works for us.", [("scim", True, Q2, Q2)]),
+    ("Will SCIM be ready by Q2? No problem.", [("scim", True, Q2, None)]),
+    # no date to agree to, or more than our yes
+    ("They need SCIM. No problem.", [("scim", False, None, None)]),
+    ("They asked about SCIM. No problem.", [("scim", False, None, None)]),
+    ("They need SCIM by Q2. No problem with SSO though.", [
+        ("scim", False, None, Q2), ("sso", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), AGREED, ids=[c[0] for c in AGREED])
+def test_our_yes_with_no_subject_agrees_to_their_date(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -27,6 +27,7 @@ from app.api.deps import (
     SessionDep,
     require_roles,
 )
+from app.db import read_only
 from app.errors import Conflict, NotFound
 from app.jobs import queue
 from app.migrate import current_revision, head_revision
@@ -98,7 +99,9 @@ def healthz(request: Request) -> JSONResponse:
 )
 def readyz(engine: EngineDep) -> JSONResponse:
     try:
-        with engine.connect() as conn:
+        # as a reader: on SQLite a plain connection waited for the one write slot, and behind
+        # a long write (a large import) readiness failed as "database unreachable"
+        with read_only(engine).connect() as conn:
             conn.execute(text("SELECT 1"))
         current = current_revision(engine)
     except Exception as exc:
@@ -132,7 +135,7 @@ def readyz(engine: EngineDep) -> JSONResponse:
 
 def _scrape(engine) -> bytes:
     try:
-        with engine.connect() as conn:
+        with read_only(engine).connect() as conn:  # (as readyz: never behind a long write)
             counts = queue.queue_counts(conn)
     except Exception as exc:  # a database outage must not hide the rest of the metrics
         log.warning("metrics: cannot read queue depth", error=type(exc).__name__)

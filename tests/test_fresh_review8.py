@@ -144,7 +144,7 @@ def test_a_windows_venv_is_found_by_its_python_exe_and_not_made_again(monkeypatc
     assert calls == []  # nothing made or installed: the venv works and its stamp is current
 
     launched = []
-    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd: launched.append(cmd) or 0)
+    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, **kw: launched.append(cmd) or 0)
     monkeypatch.setattr(tasks.os, "chdir", lambda path: None)
     assert tasks.main(["test", "-q"]) == 0
     assert launched[-1][:4] == [str(python), "-m", "pytest", "-n"]
@@ -414,3 +414,61 @@ def test_the_api_overviews_misspelt_filter_example_is_what_the_api_answers(make_
     assert answer.status_code == 422
     assert answer.json()["error"]["message"] == f"query.{misspelt}: {example}"
     assert meant == "availability"
+
+
+# --- tasks.py test: the suite does not run with the shell's settings --------------------------
+
+
+def test_tasks_py_knows_every_setting_the_service_reads():
+    from app.settings import Settings
+
+    tasks = _load_tasks_module()
+    assert set(tasks.setting_names()) == {name.upper() for name in Settings.model_fields}
+
+
+def _load_tasks_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("roadmap_guard_tasks_r8e", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    return tasks
+
+
+@pytest.mark.skipif(os.name == "nt", reason="exec is POSIX")
+def test_the_suite_runs_without_the_settings_exported_in_the_shell(monkeypatch, capsys):
+    """README's scale-out block says `export DATABASE_URL=...`, and direnv exports a `.env`:
+    with the service's settings in the shell, `python3 tasks.py test` failed 19 tests of
+    tests/test_cli.py and tests/test_settings.py alone, and the `serve` those tests start
+    got the real HUBSPOT_ACCESS_TOKEN: its schedules read the portal's deals and wrote back."""
+    tasks = _load_tasks_module()
+    monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
+    monkeypatch.setattr(tasks.os, "chdir", lambda path: None)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-real-token-value")
+    monkeypatch.setenv("hubspot_client_secret", "real-client-secret")  # read case-insensitively
+    monkeypatch.setenv("DATABASE_URL", "postgresql://roadmap@db/roadmap")
+    monkeypatch.setenv("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    monkeypatch.setenv("ROADMAP_SOURCE_JIRA_TOKEN", "kept: a source's, not a setting")
+    started = []
+
+    def execve(program, args, env):
+        started.append((program, args, env))
+
+    def execv(program, args):
+        started.append((program, args, dict(os.environ)))
+
+    monkeypatch.setattr(tasks.os, "execve", execve, raising=False)
+    monkeypatch.setattr(tasks.os, "execv", execv)
+    tasks.main(["test", "-q"])
+    program, args, env = started[-1]
+    assert args[1:4] == ["-m", "pytest", "-n"]
+    for name in ("HUBSPOT_ACCESS_TOKEN", "hubspot_client_secret", "DATABASE_URL"):
+        assert name not in env, name
+    assert env["TEST_POSTGRES_URL"] == "postgresql://postgres@127.0.0.1:5432/test"
+    assert env["PATH"] == os.environ["PATH"] and "ROADMAP_SOURCE_JIRA_TOKEN" in env
+    err = capsys.readouterr().err
+    assert "DATABASE_URL" in err and "HUBSPOT_ACCESS_TOKEN" in err
+    assert "real-token" not in err and "real-client-secret" not in err and "roadmap@db" not in err
+    # serve, demo: the operator's environment is what they run with
+    tasks.main(["serve"])
+    assert started[-1][2]["HUBSPOT_ACCESS_TOKEN"] == "pat-na1-real-token-value"

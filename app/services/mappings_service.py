@@ -890,6 +890,10 @@ CRM_KIND_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
+# A header word naming the kind of value a column holds, in the order they are looked for.
+_KIND_WORDS = (("sku", "sku"), ("code", "sku"), ("name", "name"), ("id", "product_id"))
+
+
 def _short_form_meant(header: list[str]) -> str:
     """ "; for the short form, is 'skus' meant to be sku?" when the header has feature_keys,
     no long-form column, and a name close to a kind column (sku, product_id, name)."""
@@ -899,6 +903,13 @@ def _short_form_meant(header: list[str]) -> str:
         if name in CRM_KIND_COLUMNS:
             kind, field = CRM_KIND_COLUMNS[name]
             return f"; for the short form, is '{name}' meant to be {kind}? ({field})"
+    for name in header:
+        # By its words first: spelling alone made "product_name" and "product_sku" near
+        # misses of product_id.
+        words = set(name.split("_"))
+        kind = next((k for w, k in _KIND_WORDS if w in words), None)
+        if kind is not None and name not in CSV_COLUMNS:
+            return f"; for the short form, is '{name}' meant to be {kind}?"
     for name in header:
         if name in CSV_COLUMNS:
             continue

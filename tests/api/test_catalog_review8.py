@@ -180,6 +180,9 @@ def test_a_salesforce_product_id_from_a_report_matches_the_line_items_the_api_re
         ("hs_sku", "sku"),
         ("PRODUCT2ID", "product_id"),
         ("hs_product_id", "product_id"),
+        ("Product Name", "name"),  # by its words, not a near miss of product_id
+        ("Product SKU", "sku"),
+        ("Record ID", "product_id"),  # a HubSpot products export: hs_product_id's value
     ],
 )
 def test_a_crm_exports_column_is_answered_with_the_kind_its_values_are(
@@ -199,7 +202,7 @@ def test_a_crm_exports_column_is_answered_with_the_kind_its_values_are(
     assert r.status_code == 422, r.text
     name = column.lower().replace(" ", "_")
     [hint] = [d["message"] for d in r.json()["error"]["details"] if "short form" in d["message"]]
-    assert hint.startswith(f"for the short form, is '{name}' meant to be {meant}? (")
+    assert hint.startswith(f"for the short form, is '{name}' meant to be {meant}?")
     with Session(engine) as s:
         assert s.exec(select(ProductMapping)).all() == []
 

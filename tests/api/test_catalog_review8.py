@@ -434,3 +434,47 @@ def test_an_unknown_feature_key_that_is_an_alias_suggests_its_feature(client, ap
     assert r.json()["error"]["details"][0]["message"] == (
         "unknown feature key 'saml'; did you mean 'saml-sso'?"
     )
+
+
+def test_two_edits_at_once_with_the_same_if_match_let_one_through(engine, db_backend):
+    """The If-Match check holds until the write: on PostgreSQL the second edit waits for the
+    first's row lock, then finds the ETag changed (a 412), rather than both passing the check
+    and the later overwriting the earlier (SQLite serializes writers already)."""
+    import threading
+
+    from app.services import features_service as svc
+    from app.services.rules_service import PreconditionFailed
+
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single sign-on", aliases=["SSO"]))
+        s.commit()
+        tag = svc.etag(s.get(Feature, "sso"))
+    if db_backend != "postgresql":
+        pytest.skip("SQLite serializes writers: the second edit starts after the first's commit")
+    first = Session(engine)
+    svc.update_feature(
+        first, "sso", svc.FeatureUpdate(aliases=["SSO", "SAML"]), actor="a", if_match=tag
+    )
+    outcome: list[object] = []
+
+    def second() -> None:
+        with Session(engine) as s:
+            try:
+                svc.update_feature(
+                    s, "sso", svc.FeatureUpdate(aliases=["SSO", "OIDC"]), actor="b", if_match=tag
+                )
+                s.commit()
+                outcome.append("written")
+            except PreconditionFailed as exc:
+                outcome.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(1.0)
+    assert thread.is_alive()  # waiting for the first edit's row lock
+    first.commit()
+    first.close()
+    thread.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], PreconditionFailed)
+    with Session(engine) as s:
+        assert s.get(Feature, "sso").aliases == ["SSO", "SAML"]

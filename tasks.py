@@ -13,7 +13,7 @@ replaces this process (exec), so a signal sent to `tasks.py` (SIGTERM from a sup
 Ctrl-C) reaches `roadmap-guard serve` itself and it shuts down as it should.
 Extra arguments are passed through: `python3 tasks.py test -m "not slow"`. The tests run on
 every core (pytest-xdist, `-n auto`) unless the arguments say how (`-n 0`: one process; `--pdb`,
-`-p no:xdist` likewise).
+`-p no:xdist` likewise), and without the service's settings from this environment.
 """
 
 # This file must compile on any Python 3, however old, so that an old python3 reaches the

@@ -70,17 +70,18 @@ def _events(run: Callable[[Progress], BaseModel], name: str) -> Iterator[str]:
             last = {"type": "result", "result": result.model_dump(mode="json")}
         except _ReaderGone:
             log.info("streamed computation stopped: its reader went away", stream=name)
-            return
         except DomainError as exc:  # written for the caller
             last = {"type": "error", "code": exc.code, "message": exc.message}
         except Exception:  # reported in the stream: the 200 status is already sent
             log.exception("streamed computation failed", stream=name)
             last = {"type": "error", "code": "internal", "message": INTERNAL_ERROR}
-        try:
-            put(last)
-            put(None)
-        except _ReaderGone:
-            pass
+        finally:  # the end of the stream, whatever ended the computation, unless no one reads
+            try:
+                if last is not None:
+                    put(last)
+                put(None)
+            except _ReaderGone:
+                pass
 
     threading.Thread(target=work, name=name, daemon=True).start()
     try:

@@ -172,3 +172,25 @@ def test_a_streamed_computation_read_to_its_end_still_answers_in_full():
     lines = [json.loads(line) for line in _events(run, "review8-full")]
     assert len(lines) == 1501
     assert lines[-1] == {"type": "result", "result": {"done": 1500}}
+
+
+# The computation's thread ends with that exception, as it should: pytest reports it.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_computation_ended_by_a_base_exception_still_ends_its_stream():
+    """Whatever ends the computation, its reader is not left waiting for a line that never
+    comes (the end of the stream was sent from a `finally`, and still is)."""
+    from app.api.streaming import _events
+
+    class Stop(BaseException):  # not an Exception: neither handler takes it
+        pass
+
+    def run(progress) -> _Answer:
+        progress(0, 1)
+        raise Stop
+
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(_events(run, "review8-base")), daemon=True)
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive()
+    assert len(seen) == 1  # the progress line, then the end

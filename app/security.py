@@ -38,6 +38,22 @@ def generate_key() -> tuple[str, str]:
     return key, key[: len(KEY_PREFIX) + 8]
 
 
+# A key's name is stored as the actor "<role>:<name>" in 255-character columns (the audit log,
+# rule versions, approvals), and case-folded in `active_name`: a longer name made every write
+# of its key fail on PostgreSQL. 200 leaves room for the longest role and for folding ("ß" is
+# "ss" folded).
+MAX_KEY_NAME = 200
+
+
+def key_name_problem(name: str) -> str | None:
+    """What is wrong with `name` as an API key's name, or None: 1-200 characters, not blank."""
+    if not name.strip():
+        return "must not be blank"
+    if len(name.strip()) > MAX_KEY_NAME or len(fold_name(name)) > MAX_KEY_NAME:
+        return f"must be at most {MAX_KEY_NAME} characters (it names the key in the audit log)"
+    return None
+
+
 def fold_name(name: str) -> str:
     """A key's name as names are compared: case-insensitively, without surrounding blanks."""
     return name.strip().casefold()

@@ -13,7 +13,14 @@ from sqlmodel import select
 from app.api.deps import AdminPrincipal, Offset, Page, PageLimit, RowId, SessionDep, api_key_cache
 from app.errors import ErrorResponse, NotFound
 from app.models import ApiKey
-from app.security import Role, create_api_key, refuse_duplicate_name, revoke_api_key
+from app.security import (
+    MAX_KEY_NAME,
+    Role,
+    create_api_key,
+    key_name_problem,
+    refuse_duplicate_name,
+    revoke_api_key,
+)
 from app.services import audit
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -22,14 +29,15 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255, json_schema_extra={"pattern": r"\S"})
+    name: str = Field(min_length=1, max_length=MAX_KEY_NAME, json_schema_extra={"pattern": r"\S"})
     role: Role
 
     @field_validator("name")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
+    def _usable(cls, value: str) -> str:
+        problem = key_name_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value.strip()
 
 

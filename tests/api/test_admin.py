@@ -361,3 +361,21 @@ def test_keys_that_already_shared_a_name_keep_working(client, api_key, engine):
         "/api/v1/admin/api-keys", json={"name": "dana", "role": "viewer"}, headers=api_key("admin")
     )
     assert r.status_code == 409
+
+
+@pytest.mark.parametrize("name", ["x" * 201, "\u00df" * 150])  # ß folds to "ss": 300
+def test_a_key_name_too_long_to_name_its_writes_is_refused(client, api_key, name):
+    """A key's name becomes the actor "<role>:<name>" of everything it writes, in 255-character
+    columns: a 250-character name was accepted, and then every write of that key failed on
+    PostgreSQL with a 422 blaming the request body. Names are refused at creation beyond 200
+    characters (case-folded too), with the field named."""
+    admin = api_key("admin", name="root")
+    r = client.post("/api/v1/admin/api-keys", json={"name": name, "role": "revops"}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert [d["path"] for d in r.json()["error"]["details"]] == ["name"]
+    ok = client.post(
+        "/api/v1/admin/api-keys", json={"name": "r" * 200, "role": "engineering"}, headers=admin
+    )
+    assert ok.status_code == 201
+    key = {"Authorization": f"Bearer {ok.json()['key']}"}
+    assert client.get("/api/v1/features", headers=key).status_code == 200

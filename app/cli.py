@@ -91,6 +91,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         listen=f"{host}:{port}",
         public_base_url=settings.public_base_url,
     )
+    if settings.hubspot_client_secret is not None and (
+        "public_base_url" not in settings.model_fields_set
+    ):
+        # HubSpot signs the URL it delivers to; checked against the default, every delivery to
+        # the real address was refused (401) and nothing at start said why.
+        structlog.get_logger("app.serve").warning(
+            "PUBLIC_BASE_URL is not set: HubSpot deliveries are checked against "
+            f"{settings.public_base_url}/webhooks/hubspot, so one sent to any other address "
+            "fails its signature (401); set it to the URL HubSpot calls",
+            public_base_url=settings.public_base_url,
+        )
     tune_garbage_collector(settings.gc_gen0_threshold)
     uvicorn.run(
         app,

@@ -472,3 +472,48 @@ def test_the_suite_runs_without_the_settings_exported_in_the_shell(monkeypatch, 
     # serve, demo: the operator's environment is what they run with
     tasks.main(["serve"])
     assert started[-1][2]["HUBSPOT_ACCESS_TOKEN"] == "pat-na1-real-token-value"
+
+
+# --- serve: HubSpot's secret without the URL HubSpot signs ------------------------------------
+
+
+@pytest.mark.parametrize("public_base_url", [None, "https://rg.example.com"])
+def test_serve_warns_when_hubspot_deliveries_are_checked_against_the_default_url(
+    public_base_url, monkeypatch, tmp_path, capsys
+):
+    """A production `serve` with HUBSPOT_CLIENT_SECRET but PUBLIC_BASE_URL left at its default
+    checked every delivery's v3 signature against http://localhost:8000/webhooks/hubspot and
+    refused it (401), HubSpot retrying for three days; the start-up log said nothing."""
+    import json
+
+    import uvicorn
+
+    from app.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "WORKER_MODE": "off",
+        "LOG_FORMAT": "json",
+        "INSTALL_DEFAULT_RULES": "false",
+        "HUBSPOT_ACCESS_TOKEN": "pat-na1-secret-token",
+        "HUBSPOT_CLIENT_SECRET": "client-secret-value",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    if public_base_url:
+        monkeypatch.setenv("PUBLIC_BASE_URL", public_base_url)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    monkeypatch.setattr("app.main.tune_garbage_collector", lambda threshold: None)
+    assert main(["serve", "--port", "8124"]) == 0
+    err = capsys.readouterr().err
+    warned = [
+        json.loads(x) for x in err.splitlines() if x.startswith("{") and "PUBLIC_BASE_URL" in x
+    ]
+    assert "client-secret-value" not in err
+    if public_base_url:
+        assert warned == []
+    else:
+        [line] = warned
+        assert line["level"] == "warning"
+        assert "http://localhost:8000/webhooks/hubspot" in line["event"]

@@ -517,3 +517,19 @@ def test_serve_warns_when_hubspot_deliveries_are_checked_against_the_default_url
         [line] = warned
         assert line["level"] == "warning"
         assert "http://localhost:8000/webhooks/hubspot" in line["event"]
+
+
+def test_the_error_body_readme_shows_is_what_a_route_answers(make_app, api_key):
+    """README promised `{"error": {"code", "message", "details"}}` on every error; a 404 or
+    a 401 has no `details` key at all, so a client reading `body["error"]["details"]` broke."""
+    from fastapi.testclient import TestClient
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "`details` only where there is more to say" in readme
+    with TestClient(make_app(connectors={})) as web:
+        missing = web.get("/api/v1/no-such-route", headers=api_key("viewer")).json()
+        unauthenticated = web.get("/api/v1/exposure").json()
+        invalid = web.get("/api/v1/deals?limit=0", headers=api_key("viewer")).json()
+    assert set(missing["error"]) == {"code", "message"}
+    assert set(unauthenticated["error"]) == {"code", "message"}
+    assert invalid["error"]["details"][0]["path"] == "query.limit"

@@ -562,7 +562,11 @@ class ApiKey(SQLModel, table=True):
 
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_entity", "entity_type", "entity_id"),
+        # the listing's order and time range (GET /api/v1/audit): migration 0026
+        Index("ix_audit_created", "created_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     actor: str = Field(max_length=255)

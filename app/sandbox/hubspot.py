@@ -3,7 +3,9 @@
 The real hubspot-api-client talks to it over HTTP (set HUBSPOT_API_BASE to `fake.base_url`).
 It serves what the connector uses: CRM v3 object batch read/create/update and search (deals,
 line items, notes, tasks), v4 batch association reads with paging, deal pipelines, property
-groups and properties (409 when they exist), and private-app token info. Ids are strings,
+groups and properties (409 when they exist), the CRM Owners API (`add_owner`; owner 101, the
+default deal owner, is seeded; archived owners answer only with `archived=true`; 403
+MISSING_SCOPES without `crm.objects.owners.read`), and private-app token info. Ids are strings,
 batch answers carry `status`/`results` (207 with `errors` when some ids are missing), error
 bodies carry status/message/correlationId/category.
 
@@ -73,6 +75,7 @@ BODY_LIMIT = 65_536  # hs_note_body / hs_task_body: "limited to 65,536 character
 MAX_HISTORY_BATCH = 50
 ASSOCIATION_PAGE = 500
 SEARCH_MAX_RESULTS = 10_000  # HubSpot search answers no more per query
+OWNERS_PAGE_MAX = 500  # the Owners API v3 answers at most 500 owners a page
 DEFAULT_SCOPES = [
     "crm.objects.deals.read",
     "crm.objects.deals.write",
@@ -144,6 +147,11 @@ class FakeHubSpot:
         # against the Owners API (developer changelog, "Owner IDs and the Engagements API") and
         # answers an invalid one with a property validation error.
         self.archived_owners: set[str] = set()
+        # The portal's owners as the CRM Owners API v3 answers them (`add_owner`): id -> owner
+        # JSON. An owner is archived (a deactivated user) when its `archived` is true or its id
+        # is in `archived_owners`.
+        self.owners: dict[str, dict] = {}
+        self._owner_user_ids = itertools.count(9_586_501)
         self.calls: Counter[str] = Counter()
         self.call_times: deque[float] = deque()
         self.all_call_times: list[float] = []
@@ -163,6 +171,8 @@ class FakeHubSpot:
         self._thread: threading.Thread | None = None
         self.base_url = ""
         self.default_pipeline()
+        # The owner of `add_deal`'s deals unless told otherwise.
+        self.add_owner("Riley", "Chen", "riley.chen@example.com", owner_id="101")
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -492,6 +502,56 @@ class FakeHubSpot:
             )
             self.associate("deals", deal_id, "notes", note, emit=emit)
         return deal_id
+
+    def add_owner(
+        self,
+        first_name: str | None,
+        last_name: str | None,
+        email: str | None,
+        *,
+        owner_id: str | None = None,
+        archived: bool = False,
+        owner_type: str = "PERSON",
+    ) -> str:
+        """An owner (a HubSpot user; `archived`: deactivated), as the Owners API returns it."""
+        with self.lock:
+            oid = owner_id or self.new_id()
+            user_id = next(self._owner_user_ids)
+            now = _iso()
+            self.owners[oid] = {
+                "id": oid,
+                "email": email,
+                "type": owner_type,
+                "firstName": first_name,
+                "lastName": last_name,
+                "userId": user_id,
+                "userIdIncludingInactive": user_id,
+                "createdAt": now,
+                "updatedAt": now,
+                "archived": False,
+                "teams": [],
+            }
+            if archived:
+                self.archive_owner(oid)
+            return oid
+
+    def archive_owner(self, owner_id: str) -> None:
+        """Deactivate the owner's user: HubSpot keeps the owner, archived, its `userId` null
+        (the user id stays in `userIdIncludingInactive`)."""
+        with self.lock:
+            self.archived_owners.add(owner_id)
+            owner = self.owners.get(owner_id)
+            if owner is not None:
+                owner.update(archived=True, userId=None, updatedAt=_iso())
+
+    def rename_owner(self, owner_id: str, first_name: str | None, last_name: str | None) -> None:
+        with self.lock:
+            self.owners[owner_id].update(firstName=first_name, lastName=last_name, updatedAt=_iso())
+
+    def _owner_json(self, owner: dict) -> dict:
+        archived = owner["archived"] or owner["id"] in self.archived_owners
+        extra = {"archived": True, "userId": None} if archived else {}
+        return {**owner, **extra}
 
     def ui_set_stage(self, deal_id: str, stage: str) -> None:
         self.update_object("deals", deal_id, {"dealstage": stage})
@@ -1140,6 +1200,73 @@ class FakeHubSpot:
                 "uiDomain": fake.ui_domain,
                 "dataHostingLocation": "na1",
             }
+
+        # CRM Owners API v3 (scope crm.objects.owners.read). `archived=true` returns only
+        # archived owners (deactivated users), and without it only active ones, for the list
+        # and for a single owner alike ("Whether to return only results that have been
+        # archived", default false). The list pages by `after` (at most 500 a page).
+        def _archived_flag(request: Request) -> bool:
+            return request.query_params.get("archived", "false").lower() == "true"
+
+        @app.get("/crm/v3/owners")
+        @app.get("/crm/v3/owners/")
+        def owners_page(request: Request):
+            if (refused := fake._without_scope("crm.objects.owners.read")) is not None:
+                return refused
+            query = request.query_params
+            try:
+                limit = int(query.get("limit", "100"))
+                start = int(query.get("after", "0"))
+            except ValueError:
+                return fake._error(400, "Invalid paging parameters", "VALIDATION_ERROR")
+            if not 1 <= limit <= OWNERS_PAGE_MAX or start < 0:
+                return fake._error(
+                    400, f"limit must be between 1 and {OWNERS_PAGE_MAX}", "VALIDATION_ERROR"
+                )
+            archived = _archived_flag(request)
+            email = query.get("email")
+            with fake.lock:
+                owners = [
+                    o
+                    for o in map(fake._owner_json, fake.owners.values())
+                    if o["archived"] == archived and (email is None or o["email"] == email)
+                ]
+            owners.sort(key=lambda o: int(o["id"]))
+            page = owners[start : start + limit]
+            body: dict[str, Any] = {"results": page}
+            if start + limit < len(owners):
+                after = str(start + limit)
+                body["paging"] = {
+                    "next": {
+                        "after": after,
+                        "link": f"{fake.base_url}/crm/v3/owners/?limit={limit}&after={after}",
+                    }
+                }
+            return body
+
+        @app.get("/crm/v3/owners/{owner_id}")
+        def owner_by_id(owner_id: str, request: Request):
+            if (refused := fake._without_scope("crm.objects.owners.read")) is not None:
+                return refused
+            if not owner_id.isdigit():
+                return fake._error(
+                    400,
+                    "Invalid input",
+                    "VALIDATION_ERROR",
+                    context={"ownerId": ["Must be a valid ID"]},
+                )
+            by_user = request.query_params.get("idProperty", "id") == "userId"
+            archived = _archived_flag(request)
+            with fake.lock:
+                found = [
+                    o
+                    for o in map(fake._owner_json, fake.owners.values())
+                    if (str(o["userIdIncludingInactive"]) if by_user else o["id"]) == owner_id
+                    and o["archived"] == archived
+                ]
+            if not found:
+                return fake._error(404, f"Owner {owner_id} not found", "OBJECT_NOT_FOUND")
+            return found[0]
 
         @app.post("/oauth/v2/private-apps/get/access-token-info")
         async def token_info(request: Request):

@@ -533,3 +533,12 @@ def test_the_error_body_readme_shows_is_what_a_route_answers(make_app, api_key):
     assert set(missing["error"]) == {"code", "message"}
     assert set(unauthenticated["error"]) == {"code", "message"}
     assert invalid["error"]["details"][0]["path"] == "query.limit"
+
+
+def test_the_operator_api_table_says_healthz_fails_with_a_stuck_embedded_worker():
+    """docs/operations.md's Operator API table called /healthz "the process answers", while
+    with `serve`'s embedded worker it answers 503 once that worker stops (an orchestrator
+    reading the table would not expect the image's HEALTHCHECK to restart the container)."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| `GET /healthz` |"))
+    assert "503" in row and "embedded worker" in row

@@ -35,6 +35,7 @@ def _setup_hubspot(args: argparse.Namespace) -> int:
     from app.connectors.hubspot.client import HubSpotApi
     from app.connectors.hubspot.properties import deal_properties
     from app.connectors.hubspot.setup import (
+        RECOMMENDED_SCOPES,
         REQUIRED_SCOPES,
         currency_check,
         identity_check,
@@ -78,6 +79,11 @@ def _setup_hubspot(args: argparse.Namespace) -> int:
             print(f"  {scope}  ({REQUIRED_SCOPES[scope]})")
     else:
         print("scopes: ok")
+    if report.scopes_checked and report.missing_recommended:
+        print("scopes: recommended, missing (setup still succeeds without them)")
+        for scope in report.missing_recommended:
+            print(f"  {scope}  ({RECOMMENDED_SCOPES[scope]})")
+        print("  add them to the private app (Scopes tab), then run setup again")
     if report.failed:
         print(f"error: {report.failed}", file=sys.stderr)
         print("  add the missing scopes to the private app, then run setup again", file=sys.stderr)

@@ -25,6 +25,14 @@ REQUIRED_SCOPES = {
     "crm.schemas.deals.write": "create the roadmap properties",
     "crm.objects.contacts.write": "create tasks and notes",
 }
+# Scopes the service works without, losing what each names: reported, never a setup failure,
+# so an install made before they were asked for keeps working.
+RECOMMENDED_SCOPES = {
+    "crm.objects.owners.read": (
+        "owner names: without it messages say 'the deal owner' and views, dashboards and "
+        "reports show the owner id instead of the rep's name"
+    ),
+}
 
 WEBHOOK_SUBSCRIPTIONS = [
     "deal.creation",
@@ -63,6 +71,8 @@ class SetupReport:
     created: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
     missing_scopes: list[str] = field(default_factory=list)
+    # RECOMMENDED_SCOPES the token lacks (setup still succeeds).
+    missing_recommended: list[str] = field(default_factory=list)
     scopes_checked: bool = False
     # The portal's company currency as HubSpot says it (None: not readable with this token),
     # to check HUBSPOT_COMPANY_CURRENCY, the label of pipeline totals, against.
@@ -93,6 +103,7 @@ def run_setup(
         report.scopes_checked = True
         granted = set(info["scopes"])
         report.missing_scopes = [s for s in REQUIRED_SCOPES if s not in granted]
+        report.missing_recommended = [s for s in RECOMMENDED_SCOPES if s not in granted]
     if isinstance(info, dict):
         report.token_portal_id = _an_id(info.get("hubId"))
         report.token_app_id = _an_id(info.get("appId"))

@@ -26,7 +26,7 @@ from urllib3.util.retry import Retry
 
 from app.connectors.base import ConnectorError, PermanentError, TransientError
 from app.connectors.hubspot.account import DAILY_RESET_MARGIN_SECONDS, seconds_until_midnight
-from app.connectors.hubspot.errors import PortalPausedError, classify
+from app.connectors.hubspot.errors import PortalPausedError, classify, missing_scope
 from app.connectors.hubspot.ratelimit import TokenBucket, bucket_for, search_bucket_for
 from app.metrics import crm_call
 
@@ -95,17 +95,23 @@ class HubSpotApi:
         *args: Any,
         not_found_ok: bool = False,
         ok_statuses: tuple[int, ...] = (),
+        optional_scope: str | None = None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> T:
         """One API call: budget, timeout, metrics, typed errors. 404 → None if not_found_ok.
 
-        Operations named `*.search` also draw from the per-second search budget."""
+        Operations named `*.search` also draw from the per-second search budget. With
+        `optional_scope` (a call the service can do without, e.g. owner names), a 403 raises
+        MissingScopeError and is counted as an error: a scope the token was never asked to
+        have is not a refusal of our credentials, and must not raise their alarm. `timeout`
+        overrides the client's for this call."""
         searching = operation.endswith(".search")
         if searching:
             self.search_bucket.acquire()
         self.bucket.acquire()
         try:
-            result = fn(*args, _request_timeout=self.timeout, **kwargs)
+            result = fn(*args, _request_timeout=timeout or self.timeout, **kwargs)
         except urllib3.exceptions.HTTPError as exc:
             crm_call(CONNECTOR, operation, "timeout")
             raise TransientError(f"HubSpot {operation}: network error: {exc}") from exc
@@ -125,6 +131,9 @@ class HubSpotApi:
             if (not_found_ok and status == 404) or status in ok_statuses:
                 crm_call(CONNECTOR, operation, "ok")
                 return None  # type: ignore[return-value]
+            if optional_scope is not None and status == 403:
+                crm_call(CONNECTOR, operation, "error")
+                raise missing_scope(exc, operation, optional_scope) from exc
             error, result_label = classify(exc, operation, daily_retry_seconds=self.daily_wait())
             crm_call(CONNECTOR, operation, result_label)
             # A 429, a 423 (locked: 2 s) or a 477 (migrating: Retry-After) pauses every call

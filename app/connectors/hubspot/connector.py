@@ -48,6 +48,7 @@ from app.connectors.hubspot.client import HubSpotApi
 from app.connectors.hubspot.errors import RefusedError, refusal_reason
 from app.connectors.hubspot.events import object_id as hubspot_id
 from app.connectors.hubspot.guard import guard_action
+from app.connectors.hubspot.owners import OwnerNames
 from app.rules.model import DealSnapshot, LineItem, Note, Stage
 
 log = structlog.get_logger(__name__)
@@ -303,6 +304,8 @@ class HubSpotConnector:
         self.guard_mode = guard_mode
         self.guard_property = guard_property
         self.pipelines = PipelineCache(api)
+        # Deal owners' names (CRM Owners API), cached for the process: owners.py.
+        self.owners = OwnerNames(api)
         # Markers of task creates whose response never arrived (timeout): search before
         # creating again. Process-local; see docs/hubspot.md for the crash window.
         self._pending_creates: set[str] = set()
@@ -362,6 +365,11 @@ class HubSpotConnector:
         # The deal links' portal: the token's own (account details), else HUBSPOT_PORTAL_ID.
         # Without the setting (it is optional) every deal had no link to HubSpot at all.
         portal = (facts.portal_id if facts is not None else None) or self.portal_id
+        # The owners' names, last: a lookup that fails (a missing scope, a 429) reads the
+        # deals without them, after every other read of the batch went through.
+        owner_names = self.owners.names(
+            {r["properties"].get(OWNER) for r in records.values() if r is not None}
+        )
         out: dict[str, DealSnapshot | None] = {}
         for deal_id in ids:
             record = records.get(deal_id)
@@ -369,7 +377,15 @@ class HubSpotConnector:
                 None
                 if record is None
                 else self._snapshot(
-                    record, items, notes, refreshed, home_currency, zone, ui_domain, portal
+                    record,
+                    items,
+                    notes,
+                    refreshed,
+                    home_currency,
+                    zone,
+                    ui_domain,
+                    portal,
+                    owner_names,
                 )
             )
         return out
@@ -538,6 +554,7 @@ class HubSpotConnector:
         zone: tzinfo | None = None,
         ui_domain: str = DEFAULT_UI_DOMAIN,
         portal_id: str | None = None,
+        owner_names: dict[str, str | None] | None = None,
     ) -> DealSnapshot:
         props = record["properties"]
         pipeline = props.get("pipeline")
@@ -612,7 +629,10 @@ class HubSpotConnector:
             # `closedate` is a datetime: the day is the one HubSpot shows in the portal's time
             # zone (account details), UTC while that is unknown.
             close_date=_parse_date(props.get("closedate"), zone),
-            owner_id=props.get("hubspot_owner_id") or None,
+            owner_id=props.get(OWNER) or None,
+            # "First Last" (or the e-mail) of the owner (Owners API; None while unreadable):
+            # message templates' {deal.owner_name}, the owner in views and reports
+            owner_name=(owner_names or {}).get(str(props.get(OWNER) or "")),
             created_at=_parse_dt(props.get("createdate")),
             updated_at=_parse_dt(props.get("hs_lastmodifieddate")),
             line_items=line_items,

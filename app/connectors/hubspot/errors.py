@@ -35,6 +35,37 @@ class PortalPausedError(TransientError):
     `retry_after`, as after a 429; a batch is never split on it."""
 
 
+class MissingScopeError(PermanentError):
+    """HubSpot answered 403 to a call of an optional feature (owner names: the Owners API)
+    that the token's scopes do not cover. Not a refusal of our credentials: the deals go on
+    without the feature, and no credentials alarm is raised (`HubSpotApi.call(optional_scope=)`).
+    `scope` is the scope to add (HubSpot's `requiredScopes`, else the one the caller named)."""
+
+    def __init__(self, message: str, *, scope: str, correlation_id: str | None = None) -> None:
+        super().__init__(message, correlation_id=correlation_id)
+        self.scope = scope
+
+
+def missing_scope(exc: BaseException, operation: str, scope: str) -> MissingScopeError:
+    """A 403 on an optional call: the scope HubSpot names (`errors[].context.requiredScopes`
+    of its MISSING_SCOPES body), else `scope`."""
+    body = _body(exc)
+    named = [
+        s
+        for error in body.get("errors") or []
+        if isinstance(error, dict) and isinstance(error.get("context"), dict)
+        for s in error["context"].get("requiredScopes") or []
+        if isinstance(s, str)
+    ]
+    needed = named[0] if named else scope
+    category = body.get("category") or "FORBIDDEN"
+    return MissingScopeError(
+        f"HubSpot {operation}: HTTP 403 {category}: the token lacks the scope {needed}",
+        scope=needed,
+        correlation_id=body.get("correlationId") or _header(exc, "x-hubspot-correlation-id"),
+    )
+
+
 # Seconds to wait on a rolling-limit 429 without Retry-After: the window is ten seconds.
 ROLLING_WAIT = 10.0
 # 423 Locked: HubSpot's locks last 2 seconds; wait at least that (longer if Retry-After says so).

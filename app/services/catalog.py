@@ -15,6 +15,7 @@ import functools
 import hashlib
 import importlib.metadata
 import json
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import BigInteger, Table, Text, cast, func, literal_column, select
 from sqlmodel import Session
 
+from app.connectors.salesforce.ids import to18
 from app.models import Feature as FeatureRow
 from app.models import ProductMapping, Rule
 from app.rules.model import Feature, ProductMappingEntry
@@ -72,6 +74,21 @@ def business_timezone() -> str:
     return _business_timezone
 
 
+# A Salesforce product's id (Product2, key prefix 01t) in its 15-character form: what a report,
+# a list view or a Classic URL shows. A line item carries the 18-character form the API returns.
+_SALESFORCE_PRODUCT_15 = re.compile(r"01t[A-Za-z0-9]{12}")
+
+
+def product_id_as_read(value: str) -> str:
+    """`value`, or the 18-character form of the 15-character Salesforce product id it is: a
+    mapping (or a feature's own product id) for "01t5g000000AbCd", as an exported report has
+    it, matched no line item (they say "01t5g000000AbCdAAE"), and two products whose 15-character
+    ids differ only in case were one product to the case-blind comparison. Applied on write
+    (mappings, features) and when the catalog is built, for ids stored before (or brought by a
+    roadmap source) in the short form."""
+    return to18(value) if _SALESFORCE_PRODUCT_15.fullmatch(value) else value
+
+
 def feature_from_row(row: FeatureRow) -> Feature:
     return Feature(
         key=row.key,
@@ -81,7 +98,7 @@ def feature_from_row(row: FeatureRow) -> Feature:
         target_date=row.target_date,
         confidence=row.confidence,
         skus=list(row.skus or []),
-        product_ids=list(row.product_ids or []),
+        product_ids=[product_id_as_read(p) for p in row.product_ids or []],
         source=row.source,
         source_status=row.source_status,
         url=row.url,
@@ -90,8 +107,11 @@ def feature_from_row(row: FeatureRow) -> Feature:
 
 
 def mapping_from_row(row: ProductMapping) -> ProductMappingEntry:
+    value = (
+        product_id_as_read(row.match_value) if row.match_kind == "product_id" else row.match_value
+    )
     return ProductMappingEntry(
-        match_kind=row.match_kind, match_value=row.match_value, feature_keys=list(row.feature_keys)
+        match_kind=row.match_kind, match_value=value, feature_keys=list(row.feature_keys)
     )
 
 

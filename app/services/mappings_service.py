@@ -29,7 +29,6 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal,
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.connectors.salesforce.ids import to18
 from app.db import is_postgres
 from app.errors import (
     Conflict,
@@ -44,6 +43,7 @@ from app.models import Feature as FeatureRow
 from app.models import ProductMapping, utcnow
 from app.models.core import mapping_match_key
 from app.services import audit
+from app.services.catalog import product_id_as_read
 from app.services.fanout import FanOutResult, fan_out, mapping_scope
 from app.services.rules_service import PreconditionFailed
 from app.services.search import contains_text
@@ -72,19 +72,6 @@ def trim(value: str) -> str:
     ):
         end -= 1
     return value[start:end]
-
-
-# A Salesforce product's id (Product2, key prefix 01t) in its 15-character form: what a report,
-# a list view or a Classic URL shows. A line item carries the 18-character form the API returns.
-_SALESFORCE_PRODUCT_15 = re.compile(r"01t[A-Za-z0-9]{12}")
-
-
-def product_id_as_read(value: str) -> str:
-    """`value`, or the 18-character form of the 15-character Salesforce product id it is: a
-    mapping (or a feature's own product id) for "01t5g000000AbCd", as an exported report has
-    it, matched no line item (they say "01t5g000000AbCdAAE"), and two products whose 15-character
-    ids differ only in case were one product to the case-blind comparison."""
-    return to18(value) if _SALESFORCE_PRODUCT_15.fullmatch(value) else value
 
 
 def _clean_keys(keys: list[str]) -> list[str]:

@@ -478,3 +478,28 @@ def test_two_edits_at_once_with_the_same_if_match_let_one_through(engine, db_bac
     assert len(outcome) == 1 and isinstance(outcome[0], PreconditionFailed)
     with Session(engine) as s:
         assert s.get(Feature, "sso").aliases == ["SSO", "SAML"]
+
+
+def test_product_ids_stored_in_the_15_character_form_match_line_items(engine):
+    """Mappings and features' own product ids are stored in the 18-character form since they
+    are written so; those stored before (and product ids a roadmap source brings) kept the
+    15-character form a Salesforce report shows, and matched no line item (the API gives the
+    18-character id): the deal selling the product stayed clear. The catalog reads them in
+    the 18-character form."""
+    from app.connectors.salesforce.ids import to18
+    from app.rules.model import LineItem
+    from app.services.catalog import load_catalog
+
+    short_mapped, short_own = "01t5g000000AbCd", "01t5g000000XyZw"
+    with Session(engine) as s:
+        s.add(Feature(key="scim", name="SCIM provisioning", availability="coming_soon"))
+        s.add(Feature(key="sso", name="Single Sign-On", availability="available",
+                      product_ids=[short_own]))  # fmt: skip
+        s.add(ProductMapping(match_kind="product_id", match_value=short_mapped,
+                             feature_keys=["scim"]))  # fmt: skip
+        s.commit()
+    with Session(engine) as s:
+        catalog = load_catalog(s)
+    for short, key in ((short_mapped, "scim"), (short_own, "sso")):
+        item = LineItem(id="li", name="A product", product_id=to18(short), quantity=1)
+        assert catalog.features_for_line_item(item)[0] == [key]

@@ -587,9 +587,12 @@ def database_problem(exc: BaseException) -> str | None:
         return None
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
+        # Named: a command run from another folder than serve's opens (and makes) another
+        # SQLite file, ./data/roadmap-guard.db under that folder, and a key made there after
+        # `migrate` never worked against the service.
         return (
             f"the database is not migrated ({reason}): run `roadmap-guard migrate` "
-            "(serve migrates by itself)"
+            f"(serve migrates by itself); this is the database at {_database_named()}"
         )
     schema = ("no such column", "has no column named", "does not exist")  # SQLite, PostgreSQL
     behind = _migrations_behind() if any(word in reason for word in schema) else None
@@ -600,7 +603,8 @@ def database_problem(exc: BaseException) -> str | None:
         database, head = behind
         return (
             f"the database is at migration {database} and this release needs {head} "
-            f"({reason}): run `roadmap-guard migrate` (serve migrates by itself)"
+            f"({reason}): run `roadmap-guard migrate` (serve migrates by itself); this is the "
+            f"database at {_database_named()}"
         )
     return f"cannot use the database at {_database_named()}: {reason}"
 

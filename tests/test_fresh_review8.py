@@ -320,7 +320,7 @@ def test_a_command_on_a_database_behind_the_release_says_to_migrate(
         assert err.startswith(
             f"error: the database is at migration 0016 and this release needs {head_revision()} ("
         ), err
-        assert err.endswith("run `roadmap-guard migrate` (serve migrates by itself)")
+        assert "run `roadmap-guard migrate` (serve migrates by itself); this is the " in err
     assert main(["migrate"]) == 0
     capsys.readouterr()
     assert main(["apikey", "list"]) == 0
@@ -542,3 +542,23 @@ def test_the_operator_api_table_says_healthz_fails_with_a_stuck_embedded_worker(
     text = (ROOT / "docs" / "operations.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `GET /healthz` |"))
     assert "503" in row and "embedded worker" in row
+
+
+def test_a_command_run_from_the_wrong_folder_names_the_database_it_opened(
+    monkeypatch, tmp_path, capsys
+):
+    """`.venv/bin/roadmap-guard apikey create` run from another folder than serve's opened
+    (and made) ./data/roadmap-guard.db there and said only "the database is not migrated":
+    run `migrate` as told, the key went into that new file and the service refused it (401)."""
+    from app.cli import main
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["apikey", "create", "--role", "admin", "--name", "me"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the database is not migrated (no such table: api_key)")
+    assert err.rstrip().endswith(
+        f"this is the database at sqlite:///{elsewhere / 'data' / 'roadmap-guard.db'}"
+    )

@@ -562,3 +562,11 @@ def test_a_command_run_from_the_wrong_folder_names_the_database_it_opened(
     assert err.rstrip().endswith(
         f"this is the database at sqlite:///{elsewhere / 'data' / 'roadmap-guard.db'}"
     )
+
+
+def test_the_quick_start_says_where_to_run_the_cli_from():
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    quick_start = readme.split("## Quick start", 1)[1].split(" ## ", 1)[0]
+    assert "Make yourself an API key (printed once; stored hashed), from the repository root" in (
+        quick_start
+    )

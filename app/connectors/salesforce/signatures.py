@@ -50,6 +50,12 @@ def verify(
             raise ValueError
         ts = int(timestamp)
     except ValueError:
+        digits = timestamp.strip()
+        if digits.isdigit() and len(digits) == 13:  # Apex's getTime(), JavaScript's Date.now()
+            raise SignatureError(
+                f"{TIMESTAMP_HEADER} must be unix seconds; {digits} looks like milliseconds "
+                "(divide by 1000)"
+            ) from None
         raise SignatureError(f"{TIMESTAMP_HEADER} must be unix seconds") from None
     current = time.time() if now is None else now
     if abs(current - ts) > window:

@@ -210,3 +210,14 @@ def test_ids_that_are_not_opportunities_are_stored_but_queue_nothing(events_clie
         rows = {e.dedup_key: (e.status, e.deal_id) for e in s.exec(select(WebhookEvent))}
         assert [q.deal_id for q in s.exec(select(DealQueue))] == ["006000000000003AAA"]
     assert rows["e1"] == ("ignored", None) and rows["e2"] == ("ignored", None)
+
+
+def test_a_timestamp_in_milliseconds_is_named_as_such():
+    """Apex's `Datetime.now().getTime()` and JavaScript's `Date.now()` are milliseconds: a
+    sender that forgot `/ 1000` was told only "must be unix seconds"; the answer says the value
+    looks like milliseconds."""
+    ms = "1700000000000"
+    with pytest.raises(SignatureError, match="looks like milliseconds"):
+        verify("secret", ms, sign("secret", ms, b"{}"), b"{}", now=1700000000)
+    with pytest.raises(SignatureError, match="must be unix seconds$"):
+        verify("secret", "soon", "v1=00", b"{}", now=1700000000)

@@ -1608,7 +1608,7 @@ def _carried_promise(
 
 
 # Our yes in words of any strength: "said yes", "said absolutely", "told them of course".
-_YES = r"(?:yes|yep|yeah|absolutely|definitely|of course|sure(?: thing)?)"
+_YES = r"(?:yes|yep|yeah|absolutely|definitely|of course|sure(?: thing)?|ok|okay)"
 # Our word opening the sentence after their question, and what it gives: a date alone or a
 # yes ("Told them Q2.", "We told them by Q2.", "Told them yes.").
 _ANSWER_HEADS = tuple(
@@ -1627,7 +1627,9 @@ _AGREED_HEADS = (
 # Our side's role labelling a transcript's answer line: "Tom (AE):", "Rep:", "AE -", "Sarah
 # (our SE):", "[00:12:10] Tom (AE):", "Seller:" (a name alone is nobody's side: "Tom: Q2").
 _OUR_ROLE_LABEL_SOURCE = (
-    r"(?:\[[0-9:]{4,8}\]\s*)?(?:(?:[a-z][a-z.'-]*(?: [a-z][a-z.'-]*)? )?\((?:our )?(?:ae|se"
+    r"(?:\[[0-9:]{4,8}\]\s*)?(?:(?:[a-z0-9][a-z0-9.'-]*(?: [a-z0-9][a-z0-9.'-]*)? )?\((?:our "
+    # ... or our company's name before the role: "Speaker 2 (Acme AE):"
+    r"|[a-z0-9][a-z0-9&.'-]* )?(?:ae|se"
     r"|rep|sales|us|account executive|account manager|solutions? engineer|sales engineer|csm"
     r"|sdr|bdr|seller)\)|(?:our |the )?(?:rep|ae|se|sales|sales rep|account executive"
     r"|sales engineer|seller))"
@@ -1648,7 +1650,7 @@ _TOLD_ANSWER = re.compile(
 )
 # A bare yes opening the sentence after their question (`_answered_next`), maybe with "it
 # will" / "we can" and a date: "Yes, it will.", "Yes - by Q2.", "Absolutely, we will."
-_YES_HEADS = ("yes", "yep", "yeah", "absolutely", "definitely", "of course", "sure")
+_YES_HEADS = ("yes", "yep", "yeah", "absolutely", "definitely", "of course", "sure", "ok")
 _BARE_YES = re.compile(
     rf"{_YES}(?![a-z0-9])(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:it will|it is|it['\u2019]ll|we will"
     r"|we['\u2019]ll|we can|we do|we will have it|it will be(?: ready| there| available)?"

@@ -321,3 +321,22 @@ AGREED = [
 @pytest.mark.parametrize(("body", "expected"), AGREED, ids=[c[0] for c in AGREED])
 def test_our_yes_with_no_subject_agrees_to_their_date(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: "OK" was no yes ("Them: need SCIM by Q2 / Us: ok" was nobody's word), and a speaker
+# labelled with our company before the role ("Speaker 2 (Acme AE):") was nobody's side.
+OK_AND_COMPANY_ROLE = [
+    ("Them: need SCIM by Q2\nUs: ok", [("scim", True, Q2, Q2)]),
+    ("Will SCIM be ready by Q2? Told them ok.", [("scim", True, Q2, None)]),
+    ("Speaker 1 (Customer): Do you support SCIM today?\nSpeaker 2 (Acme AE): Yes, by Q2.",
+     [("scim", True, Q2, None)]),
+    # an acknowledgement with more after it is no yes
+    ("Will SCIM be ready by Q2? OK, will check with product.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), OK_AND_COMPANY_ROLE, ids=[c[0] for c in OK_AND_COMPANY_ROLE]
+)
+def test_ok_is_a_yes_and_our_company_labels_our_side(body: str, expected: list) -> None:
+    assert readings(body) == expected

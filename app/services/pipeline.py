@@ -848,11 +848,21 @@ def apply_snapshot(deal: Deal, snapshot: DealSnapshot, now: datetime) -> None:
     deal.amount_home = snapshot.amount_home
     deal.home_currency = snapshot.home_currency
     deal.close_date = snapshot.close_date
+    # A read that could not name the owner (HubSpot's Owners API refused or down, a worker's
+    # name cache still cold) keeps the name stored for the same owner: it wiped it, and the
+    # views and reports showed the owner's id until the next read that could.
+    kept = (
+        deal.owner_name
+        if snapshot.owner_name is None and snapshot.owner_id and deal.owner_id == snapshot.owner_id
+        else None
+    )
     deal.owner_id = snapshot.owner_id
-    deal.owner_name = snapshot.owner_name
+    deal.owner_name = kept or snapshot.owner_name
     deal.account_name = snapshot.account_name
     deal.url = snapshot.url
     deal.snapshot = snapshot.model_dump(mode="json")
+    if kept:
+        deal.snapshot["owner_name"] = kept  # (re-evaluations read the stored snapshot)
     deal.snapshot_at = now
     deal.tracked = True
     deal.updated_at = now

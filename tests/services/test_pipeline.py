@@ -1083,3 +1083,27 @@ def test_a_deal_taken_out_of_won_has_its_promises_withdrawn_until_won_again(pipe
         (entry,) = s.exec(select(Commitment))
         assert entry.withdrawn_at is None
         assert ledger.check_all(s) == {"test": ["D1"]}  # signed again: the slip is followed up
+
+
+def test_a_read_that_cannot_name_the_owner_keeps_the_stored_name(pipeline, crm, engine):
+    """HubSpot names a deal's owner through its Owners API; when that is refused or down (or a
+    fresh worker's name cache is cold) the deal is read with no owner name. That read wiped
+    the stored name, and the views, reports and dependency rows showed the owner's id. The
+    name stored for the same owner is kept; another owner's is not."""
+
+    def owner(deal_id="D1") -> tuple:
+        with Session(engine) as s:
+            deal = s.exec(select(Deal).where(Deal.deal_id == deal_id)).one()
+            dep = s.exec(select(DealFeature).where(DealFeature.deal_id == deal_id)).first()
+            return deal.owner_name, deal.snapshot["owner_name"], dep.owner_name if dep else None
+
+    named = snapshot(line_items=[SSO_LINE]).model_copy(update={"owner_name": "Dana Scully"})
+    crm.put_deal(named)
+    pipeline.process([item(id_=1)])
+    assert owner() == ("Dana Scully", "Dana Scully", "Dana Scully")
+    crm.put_deal(named.model_copy(update={"owner_name": None, "name": "Acme D1 (renewal)"}))
+    pipeline.process([item(id_=2)])
+    assert owner() == ("Dana Scully", "Dana Scully", "Dana Scully")
+    crm.put_deal(named.model_copy(update={"owner_name": None, "owner_id": "owner-2"}))
+    pipeline.process([item(id_=3)])
+    assert owner() == (None, None, None)

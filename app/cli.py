@@ -434,9 +434,15 @@ def _pace(value: str) -> float:
 
 
 def _key_name(value: str) -> str:
-    """As the admin API's ApiKeyCreate takes it: 1-255 characters, not only spaces."""
-    if not value.strip() or len(value) > 255:
-        raise argparse.ArgumentTypeError("a name of 1-255 characters, not blank")
+    """As the admin API's ApiKeyCreate takes it (`key_name_problem`: 1-200 characters, case
+    folded too, not blank). A 250-character name was taken here, and every later write made
+    with the key failed on PostgreSQL: its actor "<role>:<name>" overflowed the audit log's
+    255-character columns."""
+    from app.security import key_name_problem
+
+    problem = key_name_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"the key's name {problem}")
     return value.strip()
 
 

@@ -1,4 +1,4 @@
-"""Review round 8 of the long-work commands: `rules simulate` on the CLI."""
+"""Review round 8 of the command line: `rules simulate`, `apikey`, `backfill`, `migrate`, `serve`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import json
 import sqlite3
 import threading
 
+import pytest
+from sqlmodel import Session, select
+
 from app.cli import main
+from app.db import make_engine
+from app.models import ApiKey
 from app.settings import get_settings
 from tests.api.test_simulate import BETA_WARN, seed
 
@@ -42,3 +47,29 @@ def test_cli_simulate_reads_while_another_process_writes(sqlite_engine, tmp_path
         get_settings.cache_clear()
     assert finished, "the simulation waited for another process's write"
     assert codes == [0]
+
+
+@pytest.fixture
+def db(monkeypatch, tmp_path):
+    """A fresh SQLite database named by DATABASE_URL, migrated by the CLI itself."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["k" * 201, "k" * 250, "ß" * 150])  # ß folds to "ss": 300
+def test_apikey_create_refuses_a_name_the_admin_api_refuses(db, capsys, name):
+    """The CLI took names of up to 255 characters; the admin API 200 (case-folded too). A key
+    named with 250 made every later write of that key fail on PostgreSQL: its actor
+    "<role>:<name>" overflowed the audit log's 255-character columns."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["apikey", "create", "--role", "admin", "--name", name])
+    assert "the key's name must be at most 200 characters" in capsys.readouterr().err
+    with Session(db) as s:
+        assert s.exec(select(ApiKey)).all() == []
+    assert main(["apikey", "create", "--role", "admin", "--name", "k" * 200]) == 0

@@ -406,6 +406,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             if bar.total is None and result.total is not None:
                 bar.total = result.total
             bar.update(len(page.ids))
+            # The CRM's total is its first page's count: deals created meanwhile are listed
+            # too (the bar read 5003/5000), and deals closed meanwhile are not (it stopped
+            # short of its total).
+            if bar.total is not None and bar.total < bar.n:
+                bar.total = bar.n
             queued = result.queued
 
         try:
@@ -419,8 +424,22 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+        except KeyboardInterrupt:
+            # Each page is committed as it is listed: what was queued stays queued.
+            bar.close()
+            print(
+                f"stopped after queueing {queued} deals (interrupted). Run it again to go on: "
+                "deals already queued are not queued twice.",
+                file=sys.stderr,
+            )
+            return 130
+        bar.total = bar.n
+        bar.refresh()
+    # unlisted: deals open here that the CRM's list left out (deleted or closed there while
+    # their webhook was lost), queued to be read too (app/services/backfill.py)
     print(
-        f"queued {result.queued} open {args.crm} deals ({result.listed} listed); "
+        f"queued {result.queued} open {args.crm} deals ({result.listed} listed) and "
+        f"{result.unlisted} open here that {args.crm} did not list (deleted or closed there?); "
         "the worker reads them in its batches: `roadmap-guard queue` shows how many remain"
     )
     return 0

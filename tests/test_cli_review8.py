@@ -73,3 +73,70 @@ def test_apikey_create_refuses_a_name_the_admin_api_refuses(db, capsys, name):
     with Session(db) as s:
         assert s.exec(select(ApiKey)).all() == []
     assert main(["apikey", "create", "--role", "admin", "--name", "k" * 200]) == 0
+
+
+def _list_pages(monkeypatch, pages, then=None):
+    """`backfill test` lists these pages ((ids, total) each), then raises `then` if given."""
+    from app.connectors.base import DealIdPage
+    from app.connectors.testcrm import TestCrmConnector
+
+    def open_deal_ids(self):
+        for ids, total in pages:
+            yield DealIdPage(ids=ids, total=total)
+        if then is not None:
+            raise then
+
+    monkeypatch.setattr(TestCrmConnector, "open_deal_ids", open_deal_ids)
+
+
+def _last_bar(err: str) -> str:
+    return [part for part in err.replace("\n", "\r").split("\r") if part.strip()][-1]
+
+
+def test_backfill_progress_follows_deals_created_or_closed_during_the_run(db, capsys, monkeypatch):
+    """The bar's total is the CRM's count at the first page. HubSpot lists deals created
+    during the run too, and the bar went past its total (5003/5000); deals closed meanwhile
+    are not listed, and it stopped short (4996/5000). The total now rises with the count, and
+    the bar ends at what was listed."""
+    _list_pages(monkeypatch, [(["A1", "A2"], 3), (["A3", "A4"], 3), (["A5"], 3)])
+    capsys.readouterr()
+    assert main(["backfill", "test"]) == 0
+    out, err = capsys.readouterr()
+    assert "queued 5 open test deals (5 listed)" in out
+    assert "4/3" not in err and "5/3" not in err
+    assert "5/5" in _last_bar(err)
+
+    _list_pages(monkeypatch, [(["B1", "B2"], 10), (["B3", "B4"], 10)])
+    assert main(["backfill", "test"]) == 0
+    err = capsys.readouterr().err
+    assert "4/4" in _last_bar(err) and "/10" not in _last_bar(err)
+
+
+def test_backfill_says_how_many_deals_open_here_the_crm_did_not_list(db, capsys, monkeypatch):
+    """The backfill queues the deals open here that the CRM left out (deleted or closed there
+    while their webhook was lost): the summary said nothing of them."""
+    from app.models import Deal
+
+    with Session(db) as s:
+        s.add(Deal(crm="test", deal_id="GONE", name="Gone"))
+        s.commit()
+    _list_pages(monkeypatch, [(["A1"], 1)])
+    capsys.readouterr()
+    assert main(["backfill", "test"]) == 0
+    out = capsys.readouterr().out
+    assert "queued 1 open test deals (1 listed) and 1 open here that test did not list" in out
+
+
+def test_ctrl_c_during_a_backfill_says_what_was_queued_not_a_traceback(db, capsys, monkeypatch):
+    """Ctrl-C printed a traceback; each page is committed as it is listed, so what was queued
+    stays queued, and a second run goes on. Exit 130, as a shell reports an interrupt."""
+    from app.models import DealQueue
+
+    _list_pages(monkeypatch, [(["A1", "A2"], 4)], then=KeyboardInterrupt())
+    capsys.readouterr()
+    assert main(["backfill", "test"]) == 130
+    err = capsys.readouterr().err
+    assert "stopped after queueing 2 deals (interrupted). Run it again to go on" in err
+    assert "Traceback" not in err
+    with Session(db) as s:
+        assert sorted(r.deal_id for r in s.exec(select(DealQueue))) == ["A1", "A2"]

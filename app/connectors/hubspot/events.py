@@ -92,12 +92,14 @@ class Classified:
         self.ignored[reason] = self.ignored.get(reason, 0) + 1
 
 
+# What makes a HubSpot event one event: a redelivery carries the same values. HubSpot documents
+# `eventId` as not guaranteed unique, and an import changes many records at one `occurredAt`:
+# the object's id tells two records' changes apart.
+_DEDUP_FIELDS = ("portalId", "subscriptionId", "eventId", "occurredAt", "objectId")
+
+
 def dedup_key(event: dict) -> str:
-    return storable_key(
-        ":".join(
-            str(event.get(k, "")) for k in ("portalId", "subscriptionId", "eventId", "occurredAt")
-        )
-    )
+    return storable_key(":".join(str(event.get(k, "")) for k in _DEDUP_FIELDS))
 
 
 def storable_key(key: str) -> str:

@@ -149,6 +149,19 @@ def test_same_event_id_in_another_subscription_is_not_a_duplicate(client, fake, 
     assert client.post(URL, content=body, headers=headers).json()["new"] == 2
 
 
+def test_the_same_event_id_for_two_deals_is_two_events(client, fake, engine) -> None:
+    """HubSpot documents `eventId` as not guaranteed unique; an import changes many deals at one
+    `occurredAt`. Two deals' changes with the same subscription, event id and time were one
+    event to the dedup key: the second was answered a duplicate and its deal never queued. The
+    key holds the object's id too (a retry carries the same one, so it is still a duplicate)."""
+    events = [_event(fake, objectId=555), _event(fake, objectId=556)]
+    body, headers = fake.signed_request(URL, events)
+    assert client.post(URL, content=body, headers=headers).json()["new"] == 2
+    assert _queued(engine) == ["555", "556"]
+    body, headers = fake.signed_request(URL, [_event(fake, objectId=556, attemptNumber=2)])
+    assert client.post(URL, content=body, headers=headers).json()["duplicates"] == 1
+
+
 def test_a_change_of_currency_queues_the_deal_and_an_unread_property_does_not(
     client, fake, engine
 ) -> None:

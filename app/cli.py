@@ -221,13 +221,25 @@ def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, 
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from app.migrate import current_revision, head_revision, upgrade_to_head
+    from app.migrate import current_revision, head_revision, known_revision, upgrade_to_head
 
     settings = _settings()
     engine = _engine(settings)
     before, head = current_revision(engine), head_revision()
     if before == head:
         print(f"database at revision {head} (no migration to run)")
+        return 0
+    if before is not None and not known_revision(before):
+        if not _has_our_tables(engine):
+            upgrade_to_head(engine)  # refuses another application's database: main's one line
+        # A rolling upgrade: the new release migrated first, and upgrade_to_head leaves the
+        # database as it is. This said "migrating the database from 0026 to 0025", then "at
+        # revision 0026".
+        print(
+            f"the database is at a newer migration ({before}) than this release ({head}): "
+            "nothing migrated; finish rolling out the new release (or downgrade the database "
+            "with it)"
+        )
         return 0
     print(f"migrating the database from {before or 'no revision (empty)'} to {head}", flush=True)
     # A step can take minutes on a large database: each is said as it begins.
@@ -243,6 +255,17 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
         steps.setLevel(level)
     print(f"database at revision {current_revision(engine)}")
     return 0
+
+
+def _has_our_tables(engine) -> bool:
+    """Whether the database holds roadmap-guard's tables (as app/migrate.py tells a newer
+    release's database from another application's)."""
+    from sqlalchemy import inspect
+
+    from app.db import read_only
+
+    with read_only(engine).connect() as conn:
+        return inspect(conn).has_table("deal_queue")
 
 
 class _MigrationStepPrinter(logging.Handler):

@@ -140,3 +140,28 @@ def test_ctrl_c_during_a_backfill_says_what_was_queued_not_a_traceback(db, capsy
     assert "Traceback" not in err
     with Session(db) as s:
         assert sorted(r.deal_id for r in s.exec(select(DealQueue))) == ["A1", "A2"]
+
+
+def _set_revision(engine, revision: str) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+
+
+def test_migrate_on_a_database_a_newer_release_migrated_says_so_and_does_nothing(db, capsys):
+    """A rolling upgrade migrates first: the previous release's `migrate` then printed
+    "migrating the database from 0099 to 0026", then "database at revision 0099"."""
+    from app.migrate import current_revision, head_revision
+
+    _set_revision(db, "0099")
+    capsys.readouterr()
+    assert main(["migrate"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"the database is at a newer migration (0099) than this release ({head_revision()}): "
+        "nothing migrated; finish rolling out the new release (or downgrade the database with "
+        "it)"
+    ]
+    assert err == ""
+    assert current_revision(db) == "0099"

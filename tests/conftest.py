@@ -9,6 +9,7 @@ the PostgreSQL half is skipped with a reason.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,25 @@ from app.security import Role, create_api_key
 from app.settings import Settings
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL")
+
+
+def _drop_service_settings(environ: dict) -> list[str]:
+    """Remove the service's settings (the fields of `Settings`) from `environ`; their names.
+    `python3 tasks.py test` drops them before pytest starts; a developer running pytest itself
+    with the README's `export DATABASE_URL=...` (or a direnv `.env`, a real
+    HUBSPOT_ACCESS_TOKEN) failed tests that build their own settings, and handed the token to
+    the `serve` subprocesses some tests start, whose schedules read and write the portal."""
+    names = {name.upper() for name in Settings.model_fields}
+    dropped = sorted(key for key in environ if key.upper() in names)
+    for key in dropped:
+        del environ[key]
+    return dropped
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    dropped = _drop_service_settings(os.environ)
+    if dropped and not os.environ.get("PYTEST_XDIST_WORKER"):
+        print(f"tests run without {', '.join(dropped)} from this environment", file=sys.stderr)
 
 
 @pytest.fixture(autouse=True)

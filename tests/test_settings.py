@@ -408,3 +408,20 @@ def test_a_misspelt_variable_is_named_with_the_setting_meant(monkeypatch, tmp_pa
     ) in err
     assert "POSTGRES_PASSWORD" not in err and "ROADMAP_SOURCE_ACME_TOKEN" not in err
     assert "pat-na1-x" not in err  # names only, never a value
+
+
+def test_the_suite_drops_the_services_settings_from_its_environment():
+    """pytest run directly (not through tasks.py) kept an exported DATABASE_URL or a real
+    HUBSPOT_ACCESS_TOKEN: tests building their own settings failed, and `serve` subprocesses
+    started by tests got the token. tests/conftest.py drops them at start-up; TEST_POSTGRES_URL
+    and the rest of the environment stay."""
+    import os
+
+    from tests.conftest import _drop_service_settings
+
+    environ = {"DATABASE_URL": "sqlite:///x.db", "hubspot_access_token": "pat-1",
+               "TEST_POSTGRES_URL": "postgresql://pg/test", "PATH": "/usr/bin"}  # fmt: skip
+    assert _drop_service_settings(environ) == ["DATABASE_URL", "hubspot_access_token"]
+    assert environ == {"TEST_POSTGRES_URL": "postgresql://pg/test", "PATH": "/usr/bin"}
+    names = {name.upper() for name in Settings.model_fields}
+    assert not [key for key in os.environ if key.upper() in names]

@@ -631,6 +631,10 @@ def database_problem(exc: BaseException) -> str | None:
             f"cannot use the database at {_database_named()}: cannot create its folder "
             f"{exc.filename} ({exc.strerror})"
         )
+    if isinstance(exc, RuntimeError) and _raised_in(exc, "app.migrate"):
+        # upgrade_to_head: a revision this code does not know, in a database with none of our
+        # tables (another application's): a traceback said it, forty frames down.
+        return f"{exc} (this is the database at {_database_named()})"
     if not isinstance(exc, OperationalError | ProgrammingError):
         return None
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -655,6 +659,16 @@ def database_problem(exc: BaseException) -> str | None:
             f"database at {_database_named()}"
         )
     return f"cannot use the database at {_database_named()}: {reason}"
+
+
+def _raised_in(exc: BaseException, module: str) -> bool:
+    """Whether `exc` was raised by code of `module` (its traceback's last frame)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_globals.get("__name__") == module
 
 
 def _migrations_behind() -> tuple[str, str] | None:

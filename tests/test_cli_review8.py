@@ -165,3 +165,29 @@ def test_migrate_on_a_database_a_newer_release_migrated_says_so_and_does_nothing
     ]
     assert err == ""
     assert current_revision(db) == "0099"
+
+
+def test_another_applications_database_is_one_line_not_a_traceback(monkeypatch, tmp_path, capsys):
+    """DATABASE_URL naming another application's database (its own alembic revision, none of
+    our tables): `migrate` and `serve` ended in a traceback of app/migrate.py's RuntimeError."""
+    import uvicorn
+
+    path = tmp_path / "other.db"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+    other.execute("INSERT INTO alembic_version VALUES ('abc123def456')")
+    other.commit()
+    other.close()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("WORKER_MODE", "off")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: pytest.fail("served"))
+    for argv in (["migrate"], ["serve"]):
+        assert main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert err == (
+            "error: the database is at migration 'abc123def456', which is not roadmap-guard's "
+            "and has none of its tables: DATABASE_URL names another application's database "
+            f"(this is the database at sqlite:///{path})\n"
+        ), argv
+        assert "migrating the database" not in out

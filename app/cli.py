@@ -344,15 +344,22 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
             print(f"no API key with id {args.id}", file=sys.stderr)
             return 1
         if row.revoked_at is None:
+            # Recorded as the admin API's revoke records it: the key as it was, and as it is.
+            from app.api.admin import ApiKeyPublic
+
+            before = ApiKeyPublic.model_validate(row, from_attributes=True)
             revoke_api_key(row)
             session.add(row)
+            session.flush()
+            after = ApiKeyPublic.model_validate(row, from_attributes=True)
             audit.record(
                 session,
                 actor=_actor(),
                 action="api_key.revoke",
                 entity_type="api_key",
                 entity_id=row.id,
-                after={"name": row.name, "role": row.role, "prefix": row.prefix},
+                before=before.model_dump(mode="json"),
+                after=after.model_dump(mode="json"),
             )
             print(f"revoked API key {args.id}")
         else:

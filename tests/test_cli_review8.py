@@ -191,3 +191,31 @@ def test_another_applications_database_is_one_line_not_a_traceback(monkeypatch, 
             f"(this is the database at sqlite:///{path})\n"
         ), argv
         assert "migrating the database" not in out
+
+
+def test_apikey_revoke_records_the_key_as_it_was_before(db, capsys, monkeypatch):
+    """The audit entry of a CLI revocation had no `before`: which key (name, role, prefix) it
+    had been was only in `after`, unlike the admin API's revoke."""
+    import re
+
+    from app.models import AuditLog
+
+    monkeypatch.setenv("USER", "dana")
+    assert main(["apikey", "create", "--role", "revops", "--name", "ops bot"]) == 0
+    key_id = int(re.search(r"created API key (\d+)", capsys.readouterr().out).group(1))
+    with Session(db) as s:
+        prefix = s.get(ApiKey, key_id).prefix
+    assert main(["apikey", "revoke", str(key_id)]) == 0
+    with Session(db) as s:
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "api_key.revoke")).one()
+    assert entry.actor == "cli:dana"
+    assert entry.before is not None
+    assert (entry.before["name"], entry.before["role"], entry.before["prefix"]) == (
+        "ops bot",
+        "revops",
+        prefix,
+    )
+    assert entry.before["revoked_at"] is None and entry.after["revoked_at"] is not None
+    assert {k: v for k, v in entry.after.items() if k != "revoked_at"} == {
+        k: v for k, v in entry.before.items() if k != "revoked_at"
+    }

@@ -219,3 +219,25 @@ def test_apikey_revoke_records_the_key_as_it_was_before(db, capsys, monkeypatch)
     assert {k: v for k, v in entry.after.items() if k != "revoked_at"} == {
         k: v for k, v in entry.before.items() if k != "revoked_at"
     }
+
+
+def test_roadmap_commands_record_the_os_user_as_every_cli_command_does(db, tmp_path, monkeypatch):
+    """`mappings import` and `roadmap refresh` recorded a bare "cli" as the actor; `apikey`,
+    `replay-dead` and `backfill` record "cli:<OS user>": the audit log could not say who."""
+    from app.models import AuditLog
+    from app.services.features_service import FeatureCreate, create_feature
+
+    with Session(db) as s:
+        create_feature(s, FeatureCreate(key="sso", name="SSO"), actor="test")
+        s.commit()
+    csv_file = tmp_path / "mappings.csv"
+    csv_file.write_text("match_kind,match_value,feature_keys\nsku,ENT-SSO,sso\n")
+    monkeypatch.setenv("USER", "dana")
+    get_settings.cache_clear()  # the roadmap commands read DATABASE_URL through it
+    try:
+        assert main(["mappings", "import", str(csv_file)]) == 0
+    finally:
+        get_settings.cache_clear()
+    with Session(db) as s:
+        actors = {a.actor for a in s.exec(select(AuditLog)) if a.actor != "test"}
+    assert actors == {"cli:dana"}

@@ -16,6 +16,13 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 
+def _actor() -> str:
+    """Who the audit log says did it: the OS user, as every other CLI command records."""
+    from app.cli import _actor as cli_actor
+
+    return cli_actor()
+
+
 def _engine() -> Engine:
     """The settings' database, after reading the settings and configuring logging as the other
     commands do (app/cli.py: `_settings`, `_logging`)."""
@@ -67,10 +74,10 @@ def _refresh(args: argparse.Namespace) -> int:
                 if args.source:
                     at_source(args.source, 0, 1)
                     results = [
-                        refresh_source(engine, args.source, actor="cli", accept_removals=accept)
+                        refresh_source(engine, args.source, actor=_actor(), accept_removals=accept)
                     ]
                 else:
-                    results = refresh_all(engine, actor="cli", progress=at_source)
+                    results = refresh_all(engine, actor=_actor(), progress=at_source)
         except DomainError as exc:
             bar.close()
             print(f"error: {exc.message}", file=sys.stderr)
@@ -199,7 +206,9 @@ def _import_mappings(args: argparse.Namespace) -> int:
             else svc.read_csv(text)
         )
         with session_scope(_engine()) as session:
-            counts, fanout = svc.import_mappings(session, rows, actor="cli", replace=args.replace)
+            counts, fanout = svc.import_mappings(
+                session, rows, actor=_actor(), replace=args.replace
+            )
             warnings += svc.import_warnings(session, rows)
     except json.JSONDecodeError as exc:
         print(f"error: invalid JSON: {exc}", file=sys.stderr)

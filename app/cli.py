@@ -62,7 +62,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _logging(settings)
-    host, port = args.host or settings.host, args.port or settings.port
+    # `--port 0` is a port: any free one (uvicorn's "Uvicorn running on" line names it). It
+    # was read as unset, and the service bound PORT (8000).
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
     try:  # uvicorn's own answer named neither the variable nor the value
         socket.getaddrinfo(host, port)
     except socket.gaierror as exc:
@@ -88,7 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         database=_without_password(settings.database_url, as_written=True),
         worker_mode=settings.worker_mode,
         crms=sorted(app.state.connectors),
-        listen=f"{host}:{port}",
+        listen=f"{host}:{port}" + (" (any free port: named when it is bound)" if port == 0 else ""),
         public_base_url=settings.public_base_url,
     )
     if settings.hubspot_client_secret is not None and (
@@ -514,7 +517,12 @@ def register_core(sub) -> None:
         "serve", help="migrate, then run the API (and the worker, unless WORKER_MODE=off)"
     )
     p.add_argument("--host", default=None, help="default: HOST (127.0.0.1)")
-    p.add_argument("--port", type=_port, default=None, help="default: PORT (8000)")
+    p.add_argument(
+        "--port",
+        type=_port,
+        default=None,
+        help="default: PORT (8000); 0 picks a free port, named in the 'Uvicorn running on' line",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a standalone worker (any number, on PostgreSQL)")

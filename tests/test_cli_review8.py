@@ -241,3 +241,60 @@ def test_roadmap_commands_record_the_os_user_as_every_cli_command_does(db, tmp_p
     with Session(db) as s:
         actors = {a.actor for a in s.exec(select(AuditLog)) if a.actor != "test"}
     assert actors == {"cli:dana"}
+
+
+def test_serve_port_0_asks_for_any_free_port_not_port_8000(db, monkeypatch):
+    """`serve --port 0` was read as no --port: the service bound PORT (8000), silently."""
+    import uvicorn
+
+    seen: dict = {}
+    monkeypatch.setenv("WORKER_MODE", "off")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr("app.main.tune_garbage_collector", lambda threshold: None)
+    assert main(["serve", "--port", "0"]) == 0
+    assert seen["port"] == 0
+    assert main(["serve"]) == 0
+    assert seen["port"] == 8000
+
+
+@pytest.mark.slow
+def test_serve_port_0_names_the_port_it_bound(db, tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    env = {**os.environ, "DATABASE_URL": str(db.url), "WORKER_MODE": "off"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "0"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    bound = None
+    try:
+        deadline = time.monotonic() + 60
+        while bound is None and time.monotonic() < deadline:
+            line = server.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            bound = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line)
+        assert bound, "".join(lines)[-2000:]
+        port = int(bound.group(1))
+        assert port not in (0, 8000)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise

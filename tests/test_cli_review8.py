@@ -298,3 +298,29 @@ def test_serve_port_0_names_the_port_it_bound(db, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             raise
+
+
+def test_demo_says_how_to_make_more_keys_as_the_readme_runs_the_cli(tmp_path, monkeypatch):
+    """The demo's hint printed a bare `roadmap-guard apikey create ...`, not on PATH on a fresh
+    machine: the README's set-up installs into `.venv/`, and runs `.venv/bin/roadmap-guard`."""
+    from pathlib import Path
+
+    from app.sandbox import demo
+
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "roadmap-guard").write_text("#!/bin/sh\n")
+    monkeypatch.setattr(demo.sys, "executable", str(bin_dir / "python"))
+    monkeypatch.chdir(tmp_path)
+    readme = (
+        "DATABASE_URL=sqlite:///data/demo.db .venv/bin/roadmap-guard apikey create "
+        '--role viewer --name "someone"'
+    )
+    assert readme in (Path(__file__).parent.parent / "README.md").read_text()
+    assert demo._more_keys_hint(Path("data/demo.db")) == readme
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # run from another folder: the script's full path
+    assert f" {bin_dir}/roadmap-guard apikey create " in demo._more_keys_hint(Path("demo.db"))
+    (bin_dir / "roadmap-guard").unlink()  # no script beside this Python: run the module
+    assert f" {bin_dir}/python -m app.cli apikey create " in demo._more_keys_hint(Path("d.db"))

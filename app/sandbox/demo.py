@@ -130,6 +130,27 @@ def _admin_key(engine) -> str:
     return key
 
 
+def _more_keys_hint(db: Path) -> str:
+    """How to make another key in the demo's database, as the README runs it. A bare
+    `roadmap-guard` is not on PATH on a fresh machine: the set-up installs into `.venv/`."""
+    return (
+        f'DATABASE_URL=sqlite:///{db} {_cli_command()} apikey create --role viewer --name "someone"'
+    )
+
+
+def _cli_command() -> str:
+    """The `roadmap-guard` script of the Python running this (`.venv/bin/roadmap-guard` from
+    the repository root), relative to the current folder when it is under it; else
+    `<python> -m app.cli`."""
+    script = Path(sys.executable).parent / "roadmap-guard"
+    if not script.is_file():
+        return f"{sys.executable} -m app.cli"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def _readyz(base_url: str) -> str:
     """What the demo service's /readyz answers: `ok` once migrated."""
     import urllib.error
@@ -207,10 +228,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"readyz: {_readyz(settings.public_base_url)}")
     key = _admin_key(engine)
     print(f"admin API key for exploring (shown only this once): {key}")
-    print(
-        f"  more keys: DATABASE_URL=sqlite:///{db} roadmap-guard apikey create "
-        '--role viewer --name "someone"'
-    )
+    print(f"  more keys: {_more_keys_hint(db)}")
 
     deals = json.loads((DATA / "deals.json").read_text(encoding="utf-8"))
     deal_ids = []

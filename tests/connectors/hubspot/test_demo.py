@@ -40,5 +40,10 @@ def test_demo_once_exits_0_and_prints_the_revert(tmp_path) -> None:
     assert len(keys) == 1
     with Session(engine) as s:
         assert authenticate(s, keys[0]).role == "admin"
-    assert "DATABASE_URL=sqlite:///demo.db roadmap-guard apikey create" in result.stdout
+    # the command as this machine runs it (the script's path, not a bare name off PATH)
+    assert re.search(
+        r"DATABASE_URL=sqlite:///demo\.db \S*roadmap-guard(?:\.exe)? apikey create|"
+        r"DATABASE_URL=sqlite:///demo\.db \S+ -m app\.cli apikey create",
+        result.stdout,
+    ), result.stdout
     engine.dispose()

@@ -32,7 +32,7 @@ from app.services import audit
 from app.services.catalog import feature_from_row
 from app.services.fanout import FanOutResult, fan_out, feature_scope
 from app.services.mappings_service import product_id_as_read, trim
-from app.services.rules_service import PreconditionFailed
+from app.services.rules_service import PreconditionFailed, if_match_holds
 from app.services.search import contains_text
 from app.services.search import lower as search_lower
 
@@ -365,11 +365,8 @@ def check_if_match(row: FeatureRow, if_match: str | None) -> None:
     is a 412 naming its ETag now, and writes nothing. The header was ignored: two people
     adding an alias each (the whole list sent back) had the later silently drop the earlier's.
     Without If-Match, as before."""
-    if if_match is None:
-        return
-    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",") if t.strip()}
     current = etag(row)
-    if "*" in tags or current.strip('"') in tags:
+    if if_match_holds(current, if_match):
         return
     raise PreconditionFailed(
         f"feature '{row.key}' changed since it was read (its ETag is {current}, not the one "

@@ -45,7 +45,7 @@ from app.models.core import mapping_match_key
 from app.services import audit
 from app.services.catalog import product_id_as_read
 from app.services.fanout import FanOutResult, fan_out, mapping_scope
-from app.services.rules_service import PreconditionFailed
+from app.services.rules_service import PreconditionFailed, if_match_holds
 from app.services.search import contains_text
 
 MatchKind = Literal["sku", "product_id", "name"]
@@ -468,11 +468,8 @@ def check_if_match(row: ProductMapping, if_match: str | None) -> None:
     """As for features and rules: with If-Match (a mapping's ETag; a list, or `*`), a PUT or
     DELETE of a mapping that changed since it was read is a 412 and writes nothing. The header
     was ignored: two people adding a feature each to the keys they had read lost one."""
-    if if_match is None:
-        return
-    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",") if t.strip()}
     current = etag(row)
-    if "*" in tags or current.strip('"') in tags:
+    if if_match_holds(current, if_match):
         return
     raise PreconditionFailed(
         f"mapping {row.id} changed since it was read (its ETag is {current}, not the one "

@@ -340,17 +340,22 @@ def etag(row: Rule) -> str:
     return f'"{row.version}"'
 
 
+def if_match_holds(current: str, if_match: str | None) -> bool:
+    """Whether a write to an entity whose ETag is `current` may go ahead under If-Match (the
+    ETags a read answered: a list, `*` for any, a weak `W/` tag as its strong one): no header,
+    `*`, or a tag equal to it. One reading for rules, features and mappings."""
+    if if_match is None:
+        return True
+    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",") if t.strip()}
+    return "*" in tags or current.strip('"') in tags
+
+
 def check_if_match(row: Rule, if_match: str | None) -> None:
     """Optimistic concurrency for a script's read-modify-write: with If-Match (the ETag a GET
     answered, `"3"`; a list, or `*` for any), a write to a rule that changed since is a 412
     naming the version stored, and writes nothing. Two scripts editing one rule each wrote a
     version, the later silently undoing the earlier's change. Without If-Match, as before."""
-    if if_match is None:
-        return
-    tags = [t.strip() for t in if_match.split(",") if t.strip()]
-    if "*" in tags:
-        return
-    if str(row.version) in {t.removeprefix("W/").strip('"') for t in tags}:
+    if if_match_holds(etag(row), if_match):
         return
     raise PreconditionFailed(
         f"rule '{row.id}' is at version {row.version}, not the one If-Match names "

@@ -1,8 +1,6 @@
 """Review 8: the database, its migrations and retention, as an operator upgrading, rolling back
 and restarting a running install meets them."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -13,25 +11,7 @@ from sqlmodel import Session, SQLModel, select
 from app.db import make_engine
 from app.migrate import current_revision, upgrade_to_head
 from app.models import utcnow
-
-
-@contextmanager
-def _empty_database(db_backend, request, tmp_path) -> Iterator[Engine]:
-    """An empty database (PostgreSQL: the run's database, its schema emptied and rebuilt after)."""
-    if db_backend == "postgresql":
-        engine = make_engine(request.getfixturevalue("pg_database_url"))
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    else:
-        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    try:
-        yield engine
-    finally:
-        if db_backend == "postgresql":
-            with engine.begin() as conn:
-                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-            SQLModel.metadata.create_all(engine)
-        engine.dispose()
+from tests.test_smoke_schema import _empty_database
 
 
 def test_an_old_release_starting_on_a_database_a_newer_release_migrated_starts(

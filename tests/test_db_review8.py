@@ -123,34 +123,17 @@ def test_reading_the_revision_does_not_wait_for_sqlites_write_slot(tmp_path, mon
     took the process's one write slot: behind a long write (a large mapping import) it waited
     up to 30 s and failed with WriteSlotBusy, and /readyz answered 503 "database unreachable",
     taking the embedded service out of its load balancer. It now reads as a reader (WAL)."""
-    import threading
-    import time
-
     import app.db
+    from tests.api.test_ops_review8 import _long_write
 
+    # (the slot's wait cut to 1 s: waiting for it fails with WriteSlotBusy, not a slow answer)
     monkeypatch.setattr(app.db, "WRITE_LOCK_TIMEOUT", 1.0)
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     try:
         upgrade_to_head(engine)
         head = current_revision(engine)
-        held, release = threading.Event(), threading.Event()
-
-        def long_write() -> None:
-            with engine.begin() as conn:
-                conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
-                held.set()
-                release.wait(10)
-
-        writer = threading.Thread(target=long_write)
-        writer.start()
-        try:
-            assert held.wait(5)
-            started = time.monotonic()
+        with _long_write(engine):
             assert current_revision(engine) == head
-            assert time.monotonic() - started < 0.5
-        finally:
-            release.set()
-            writer.join()
     finally:
         engine.dispose()
 

@@ -36,6 +36,7 @@ class Server(ThreadingHTTPServer):
     drip_headers: bool = False
     budget: float = 4.0
     requests: int = 0
+    dripped: int = 0  # bytes written one at a time (`byte_seconds`): how much a client read
 
     @property
     def url(self) -> str:
@@ -77,6 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self.wfile.write(data[i : i + 1])
             self.wfile.flush()
+            server.dripped += 1
             time.sleep(server.byte_seconds)
 
 

@@ -5452,6 +5452,8 @@ _HEDGE_SOURCE = (
     r"|soft (?:commit(?:ment)?|yes|promise|target|date)|informal(?:ly)?"
     # "SCIM by Q2 is a stretch", "a stretch goal"
     r"|(?<=a )stretch"
+    # our opinion, not our word: "I think SCIM will be ready by Q2", "We believe ..."
+    r"|(?:(?<=i )|(?<=we ))(?:think|believe|guess|reckon)"
     # the roadmap relayed: "Per the roadmap, SCIM ships in Q2", "They saw SCIM on our roadmap
     # for Q2" (not "on the roadmap for them": a promise)
     r"|(?:per|according to|based on) (?:the |our )?(?:current |public |product |latest )?roadmap"
@@ -5471,7 +5473,7 @@ _HEDGE_STARTS_TEXT = """might maybe possibly perhaps hopefully potentially tenta
     fingers subject target targets targeted targeting pencilled penciled ballpark rough roughly
     estimate estimated try tries tried trying best-effort planned scheduled roadmap soft
     informal informally around approximately approx approx. circa give more per according
-    based on expect stretch"""
+    based on expect stretch think believe guess reckon"""
 _HEDGE_STARTS = frozenset(
     head + w + tail
     for w in _HEDGE_STARTS_TEXT.split()

@@ -340,3 +340,22 @@ OK_AND_COMPANY_ROLE = [
 )
 def test_ok_is_a_yes_and_our_company_labels_our_side(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our opinion of the date ("I think SCIM will be ready by Q2", "We believe SCIM ships
+# in Q2") was recorded as a firm promise; it is a hedged one, as "should be ready" is. Theirs
+# stays theirs, and "I think" about something else hedges nothing.
+OPINION = [
+    ("I think SCIM will be ready by Q2.", [("scim", True, Q2, True)]),
+    ("I believe SCIM will be ready by Q2.", [("scim", True, Q2, True)]),
+    ("Told them I think SCIM will be ready by Q2.", [("scim", True, Q2, True)]),
+    ("We believe SCIM ships in Q2.", [("scim", True, Q2, True)]),
+    ("I guess we will have SCIM by Q2.", [("scim", True, Q2, True)]),
+    ("We will have SCIM by Q2, I think they will sign.", [("scim", True, Q2, False)]),
+    ("They think SCIM will be ready by Q2.", [("scim", False, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), OPINION, ids=[c[0] for c in OPINION])
+def test_our_opinion_of_the_date_is_a_hedged_promise(body: str, expected: list) -> None:
+    assert hedged(body) == expected

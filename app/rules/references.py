@@ -380,9 +380,11 @@ _PROMISE = re.compile(
     r"(?:them|him|her|the customer|the client|(?:their|the) [a-z]+)(?![a-z0-9]))"
     # Our word with a date and no verb: "Told them SCIM in Q1", "Let them know SCIM for Q2"
     # (`_told_dated`); our soft commitment: "We're aiming for SCIM in Q1" (hedged)
-    r"|(?:told|informed) (?:them|him|her|the customer|the client|(?:their|the) (?:cto|cio|ciso"
+    r"|(?:told|informed) (?:them|him|her|(?:the )?customer(?! success| support| care)"
+    r"|(?:the )?client|cust"
+    r"|(?:their|the) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team|admin|it lead))"
-    r"|let (?:them|him|her|the customer|the client) know|(?:(?<=we )|(?<=i ))said"
+    r"|let (?:them|him|her|(?:the )?customer|(?:the )?client) know|(?:(?<=we )|(?<=i ))said"
     # ... told in the passive, the customer told (by us): "Customer was told SCIM in Q2" (not
     # "We were told SCIM in Q2": told by someone else, product or a partner)
     r"|(?:(?<=was )|(?<=were )|(?<=been ))(?<!we were )(?<!i was )(?<!we've been )"

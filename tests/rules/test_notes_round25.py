@@ -359,3 +359,21 @@ OPINION = [
 @pytest.mark.parametrize(("body", "expected"), OPINION, ids=[c[0] for c in OPINION])
 def test_our_opinion_of_the_date_is_a_hedged_promise(body: str, expected: list) -> None:
     assert hedged(body) == expected
+
+
+# Before: "Told customer SCIM in Q2" (no article, as notes are written) promised nothing, while
+# "Told the customer SCIM in Q2" did: a missed block. Our own customer success team is not the
+# customer.
+TOLD_CUSTOMER = [
+    ("Told customer SCIM in Q2.", [("scim", True, Q2, None)]),
+    ("Told client SCIM for Q2.", [("scim", True, Q2, None)]),
+    ("Told cust SCIM in Q2.", [("scim", True, Q2, None)]),
+    ("Let customer know SCIM in March.", [("scim", True, MARCH, None)]),
+    ("Told customer success SCIM in Q2.", [("scim", False, None, None)]),
+    ("Told customer about SCIM in Q1.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), TOLD_CUSTOMER, ids=[c[0] for c in TOLD_CUSTOMER])
+def test_told_customer_without_an_article_is_our_word(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -32,9 +32,11 @@ def _drop_service_settings(environ: dict) -> list[str]:
     `python3 tasks.py test` drops them before pytest starts; a developer running pytest itself
     with the README's `export DATABASE_URL=...` (or a direnv `.env`, a real
     HUBSPOT_ACCESS_TOKEN) failed tests that build their own settings, and handed the token to
-    the `serve` subprocesses some tests start, whose schedules read and write the portal."""
-    names = {name.upper() for name in Settings.model_fields}
-    dropped = sorted(key for key in environ if key.upper() in names)
+    the `serve` subprocesses some tests start, whose schedules read and write the portal.
+    The names are tasks.py's (`suite_environment`), so both drop the same ones."""
+    from tasks import suite_environment
+
+    _kept, dropped = suite_environment(environ)
     for key in dropped:
         del environ[key]
     return dropped

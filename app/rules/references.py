@@ -3785,8 +3785,7 @@ def _our_word(
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     if (
-        any(w in before for w in _APPROVAL_WORDS)
-        and _PENDING_APPROVAL.search(low, max(a, s - 80), s) is not None
+        any(w in before for w in _APPROVAL_WORDS) and _PENDING_APPROVAL.search(before) is not None
     ) or (head in ("co", "pr", "gu") and _PENDING_AFTER.match(low, e, c.end) is not None):
         c.sale = True  # "Awaiting approval to commit to SCIM by Q2": not promised yet
         return False

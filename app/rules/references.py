@@ -3047,7 +3047,7 @@ _SCHEDULE_AFTER = frozenset(
 )
 _SALE_TIMES = _SALE_EVENTS | _SCHEDULE_WORDS
 # The words after "decision" that make it no event of the sale (`_ours`).
-_DECISION_NOT_SALE = (["criteria"], ["criterion"], ["maker"], ["makers"], ["criteria:"])
+_DECISION_NOT_SALE = frozenset(("criteria", "criterion", "maker", "makers"))
 # Objects of "build", "have", "provide", "committed to" that are part of selling, not product.
 _SALE_OBJECTS_TEXT = """plan plans case cases roi model models workspace workspaces environment
     environments sandbox walkthrough walkthroughs walk-through presentation presentations
@@ -3913,7 +3913,9 @@ def _our_word(
                 # and needs, not the sale's date
                 or (
                     w == "decision"
-                    and near[near.index(w) + 1 : near.index(w) + 2] in _DECISION_NOT_SALE
+                    and _DECISION_NOT_SALE.intersection(
+                        x.strip(_STRIP) for x in near[near.index(w) + 1 : near.index(w) + 2]
+                    )
                 )
                 for w in _SALE_TIMES.intersection(near)
             )

@@ -1616,7 +1616,17 @@ _YES = r"(?:yes|yep|yeah|absolutely|definitely|of course|sure(?: thing)?|ok|okay
 _ANSWER_HEADS = tuple(
     f"{who}{verb}{tail}"
     for who in ("", "we ", "i ")
-    for verb in ("told", "said", "replied", "answered", "responded", "wrote back")
+    for verb in (
+        "told",
+        "said",
+        "replied",
+        "answered",
+        "responded",
+        "wrote back",
+        "committed to",
+        "promised",
+        "guaranteed",
+    )
     for tail in (" ", ":")
     if who or verb != "said"  # ("said ..." alone is no answer of ours)
 )
@@ -1643,6 +1653,8 @@ _TOLD_ANSWER = re.compile(
     r"|(?:(?:we |i )?told (?:them|him|her|the customer|the client):? |(?:we|i) said:? "
     # an e-mail's answer: "Replied yes.", "We answered: Q2."
     r"|(?:(?:we|i) )?(?:replied|answered|responded|wrote back)(?: (?:with|to them|them))?:? "
+    # a promise of a date alone: "When will SCIM ship? We committed to Q2."
+    r"|(?:(?:we|i) )?(?:committed to|promised(?: them)?|guaranteed(?: them)?):? "
     # a transcript's answer line: 'Customer: "Do you have SCIM?" Me: "Yes, by Q2."',
     # "Q: When will SCIM ship? A: Q2." (`_ANSWER_LABELS`)
     r"|(?:me|we|us|our answer|our response|a|answer)\s?[:\-\u2013]\s*[\"\u201c]?))"
@@ -4151,6 +4163,28 @@ _TOLD_CUES = (
     "told", "informed", "let ", "aim", "said", "plan ", "plans ", "planning ", "targeting",
     "shooting",
 )  # fmt: skip
+# Our word giving their question a date alone, a clause of its own with its subject: "They
+# asked about SCIM; we said Q2", "... and I told them Q2", "...; we committed to Q3" (not
+# "...; we promised a follow-up": more than a date). "said" needs "we" or "I" ("Customer asked
+# for an ETA; said Q2" may be theirs).
+_DATE_GIVEN = re.compile(
+    r"[ \t\n\"'(\u201c\u2018*\u2022-]*(?:(?:so|and|but) )?(?:(?:(?:we|i) )?(?:told (?:them|him|her"
+    r"|the customer|the client)|committed(?: to)?|promised(?: them| the customer| the client)?"
+    r"|guaranteed(?: them)?|confirmed)|(?:we|i) said)(?: that)?:? (?:by |in |for |before )?"
+)
+
+
+def _date_given(low: str, start: int, end: int) -> bool:
+    """Whether the clause low[start:end] is our word with a date alone (`_DATE_GIVEN`)."""
+    m = _DATE_GIVEN.match(low, start, end)
+    if m is None:
+        return False
+    while end > m.end() and low[end - 1] in ' \t\n.!"\u201d':
+        end -= 1
+    d = _date_at(low, m.end(), end)
+    return d is not None and d.end() == end
+
+
 # After "told them": the date denied or doubted ("Told them SCIM won't be in Q1", "Told them
 # SCIM in Q1 is unrealistic").
 _TOLD_NOT = re.compile(
@@ -5275,6 +5309,7 @@ def _sentence_references(
             question = not (
                 _pronoun_promised(low, said, cues)
                 or low.startswith(_TOLD_CUES, said.start + (low[said.start] in _CLAUSE_LEAD))
+                or _date_given(low, said.start, said.end)
             )
         commitment = not question and said is not None and (not c.denied or said.start >= c.end)
         promised = (
@@ -5420,6 +5455,7 @@ _AGREED_ANSWER = re.compile(
     r"(?:(?:so |and |but )?(?:we|i)(?:['\u2019]ve)?(?: (?:have|had|already|both|then))? "
     r"(?:agreed(?: to (?:it|that|this|them|the date|the timeline|the deadline))?"
     r"|confirmed(?: (?:it|that|this|the date|the timeline))?|committed(?: to (?:it|that|this))?"
+    r"|(?:promised|guaranteed)(?: (?:it|that|this|them|the customer|the client))?"
     r"|accepted(?: (?:it|that|this|the date))?"
     rf"|said (?:{_YES}|ok|okay|fine|no problem|that works|that'?s fine|we can)"
     # "We can do that.", "We can make that work."

@@ -1,0 +1,80 @@
+"""Round 26, from realistic sales notes: our answer to their question in the question's own
+sentence ("They asked about SCIM and we said Q2", "...; we committed to Q3"), a promise of a
+date alone after their question ("When will SCIM ship? We committed to Q2."), "We promised."
+after their dated need. Each table says what was read before and why it was wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
+from .test_notes_round7 import Q1, Q2
+from .test_notes_round8 import Q3
+from .test_sales_language import CATALOG
+
+
+def readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, needed_by) per reference."""
+    return [
+        (r.feature_key or r.feature_name, r.is_commitment, r.promised_date, r.needed_by)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# Before: our answer in the question's own sentence was read only without a subject
+# ("Customer asked when SCIM ships, told them Q2"); "..., we said Q2", "... and I told them
+# Q2", "...; we committed to Q3" left the question a question: missed blocks. A clause of
+# our own with a date alone answers it; anything more than a date does not.
+SAME_SENTENCE = [
+    ("Customer asked when SCIM ships, we said Q2.", [("scim", True, Q2, None)]),
+    ("Customer asked when SCIM ships; we said Q2.", [("scim", True, Q2, None)]),
+    ("Customer asked when SCIM ships, we told them Q2.", [("scim", True, Q2, None)]),
+    ("Customer asked when SCIM ships and we told them Q2.", [("scim", True, Q2, None)]),
+    ("Customer asked when SCIM ships and I said Q2.", [("scim", True, Q2, None)]),
+    ("Customer asked when SCIM ships, we committed to Q2.", [("scim", True, Q2, None)]),
+    ("They asked about SCIM and we committed to Q2.", [("scim", True, Q2, None)]),
+    ("They asked about SCIM and we said Q2.", [("scim", True, Q2, None)]),
+    ("They asked about SCIM; we promised Q3.", [("scim", True, Q3, None)]),
+    ("They asked about SCIM; we guaranteed Q3.", [("scim", True, Q3, None)]),
+    # more than a date, or no date, or nobody's word: the question stays a question
+    ("They asked about SCIM; we promised a follow-up.", [("scim", False, None, None)]),
+    ("They asked about SCIM; we promised a follow-up by Friday.", [("scim", False, None, None)]),
+    ("They asked about SCIM and I said we would check.", [("scim", False, None, None)]),
+    ("They asked about SCIM; we said not before Q3.", [("scim", False, None, None)]),
+    ("Customer asked when SCIM ships, said Q2.", [("scim", False, None, None)]),
+    ("Customer asked for an ETA on SCIM; said Q2.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), SAME_SENTENCE, ids=[c[0] for c in SAME_SENTENCE])
+def test_our_date_in_the_questions_own_sentence_answers_it(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: after their question, "We said Q2." and "Told them Q2." answered it, while "We
+# committed to Q2." and "We promised Q2." did not (missed blocks: the stronger word was
+# read as less). After their dated need, "We promised." agreed to nothing, where "We
+# committed." and "We agreed." did.
+PROMISED_ANSWER = [
+    ("When will SCIM ship? We committed to Q2.", [("scim", True, Q2, None)]),
+    ("When will SCIM ship? We promised Q2.", [("scim", True, Q2, None)]),
+    ("When will SCIM ship? Promised them Q2.", [("scim", True, Q2, None)]),
+    ("They asked about SCIM. We committed to Q2.", [("scim", True, Q2, None)]),
+    ("They asked about SCIM. Committed to Q2.", [("scim", True, Q2, None)]),
+    ("They need SCIM by Q2. We committed to Q3.", [("scim", True, Q3, Q2)]),
+    ("They need SCIM by Q2. We promised.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2, we promised it.", [("scim", True, Q2, Q2)]),
+    ("They need SCIM by Q2 and we guaranteed it.", [("scim", True, Q2, Q2)]),
+    ("Will SCIM be ready by Q1? We promised them.", [("scim", True, Q1, None)]),
+    # a promise of something else is no answer
+    ("They asked about SCIM. We promised a demo.", [("scim", False, None, None)]),
+    ("They asked about SCIM. We promised a demo by Q2.", [("scim", False, None, None)]),
+    ("They need SCIM by Q2. We promised them a call.", [("scim", False, None, Q2)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), PROMISED_ANSWER, ids=[c[0] for c in PROMISED_ANSWER])
+def test_a_promise_of_a_date_alone_answers_their_question(body: str, expected: list) -> None:
+    assert readings(body) == expected

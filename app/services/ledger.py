@@ -435,7 +435,8 @@ def _grants_by_id(session: Session, ids: list[int]) -> dict[int, Approval]:
 
 
 def check_all(session: Session) -> dict[str, list[str]]:
-    """Re-check every unflagged entry against the current roadmap; queue flagged deals.
+    """Re-check every unflagged entry against the current roadmap, and every flagged one;
+    queue the deals whose promise broke, or holds again.
 
     The roadmap fan-out only re-evaluates open deals, and ledger deals are won (closed), so this
     sweep is what guarantees a slip reaches the owner whichever way the roadmap changed.
@@ -450,11 +451,51 @@ def check_all(session: Session) -> dict[str, list[str]]:
         .distinct()
     ).scalars()
     by_crm: dict[str, list[str]] = {}
-    for crm, deal_id in on_features_changed(session, list(keys)):
-        by_crm.setdefault(crm, []).append(deal_id)
+    for crm, deal_id in [*on_features_changed(session, list(keys)), *clear_recovered(session)]:
+        if deal_id not in by_crm.setdefault(crm, []):
+            by_crm[crm].append(deal_id)
     for crm, ids in sorted(by_crm.items()):  # the queue's lock order (app/jobs/queue.py)
         enqueue_deals(session, crm, ids, reason="ledger")
     return by_crm
+
+
+def clear_recovered(session: Session) -> list[tuple[str, str]]:
+    """Unflag the flagged entries whose promise holds again (the date pulled back in, the
+    feature back on the roadmap or delivered): the flag was never cleared, so the ledger, its
+    `flagged=true` totals and the dashboard called a promise broken for good, and a task not
+    yet made still went out. A task already made stays in the CRM (`task_requested` stays true:
+    a later slip finds it again rather than making a second). Returns the standing deals to
+    re-queue: a won deal's status said `blocked` while its promise was broken."""
+    entries = (
+        session.execute(
+            select(Commitment).where(
+                Commitment.flagged_at.is_not(None), Commitment.feature_key.is_not(None)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not entries:
+        return []
+    keys = sorted({e.feature_key for e in entries})
+    features = {
+        f.key: f
+        for f in session.execute(select(Feature).where(Feature.key.in_(keys))).scalars().all()
+    }
+    deals: dict[tuple[str, str], None] = {}
+    for entry in entries:
+        if slip_reason(entry, features.get(entry.feature_key)) is not None:
+            continue
+        entry.flagged_at = None
+        entry.flag_reason = None
+        session.add(entry)
+        if entry.withdrawn_at is None:
+            deals[(entry.crm, entry.deal_id)] = None
+    session.flush()
+    if deals:
+        log.info("ledger promises hold again", n=len(deals))
+    gone = deleted_deals(session, deals)
+    return [key for key in deals if key not in gone]
 
 
 @schedule("ledger.check", interval=lambda _s: LEDGER_CHECK_SECONDS)

@@ -294,6 +294,8 @@ _PROMISE = re.compile(
     r"(?:delivering|shipping|adding|building)"
     r"|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
     r"|commit(?:ted|ting|s|ments?)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
+    # what we owe them: "We owe the customer the audit log", "We still owe them SCIM"
+    r"|(?:(?<=we )|(?<=we still ))owe"
     r"|assur(?:e|ed|ing) (?:them|him|her|the customer|the client|(?:the|their) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team))"
     # "in the contract", "SCIM in contract" (not "in contract review", "into contract stage")
@@ -3274,8 +3276,8 @@ _APPROVAL_WORDS = (
     "permission",
 )
 _PENDING_APPROVAL = re.compile(
-    r"(?<![a-z0-9])(?:need(?:s|ed)?|pending:?|awaiting|await(?:s|ing)?|waiting (?:on|for)"
-    r"|request(?:s|ed|ing)?|ask(?:s|ed|ing)? for|seek(?:s|ing)?|sought)"
+    r"(?<![a-z0-9])(?:need(?:s|ed)?|pending|awaiting|await(?:s|ing)?|waiting (?:on|for)"
+    r"|request(?:s|ed|ing)?|ask(?:s|ed|ing)? for|seek(?:s|ing)?|sought):?"
     r"(?: (?:a|an|the|our|product|exec|executive|deal desk|vp|legal|internal|formal|final"
     r"|[a-z]+['\u2019]s))* (?:approval|sign[- ]?off|go[- ]?ahead|permission)"
     r"(?: from (?:[a-z&-]+ ){0,2}[a-z&-]+)?(?: (?:to|for|before|on)(?: [^\s.;:!?]+){0,5})? $"
@@ -3797,8 +3799,21 @@ def _our_word(
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
     if (
-        any(w in before for w in _APPROVAL_WORDS) and _PENDING_APPROVAL.search(before) is not None
-    ) or (head in ("co", "pr", "gu") and _PENDING_AFTER.match(low, e, c.end) is not None):
+        (
+            any(w in before for w in _APPROVAL_WORDS)
+            and (
+                _PENDING_APPROVAL.search(before) is not None
+                # ... or under its label: "Pending: product approval for SCIM by Q2 commitment"
+                # (the colon opened this clause)
+                or (
+                    a > a0
+                    and low[a - 1] == ":"
+                    and _PENDING_APPROVAL.search(low[max(a0, s - 48) : s]) is not None
+                )
+            )
+        )
+        or (head in ("co", "pr", "gu") and _PENDING_AFTER.match(low, e, c.end) is not None)
+    ):
         c.sale = True  # "Awaiting approval to commit to SCIM by Q2": not promised yet
         return False
     # Three rare readings, looked for only when one of their words is among the words before
@@ -3992,7 +4007,7 @@ def _our_word(
         return False  # "their team will build a connector to our API"
     if head not in (
         "wi", "sh", "go", "we", "i", "i'", "i\u2019", "co", "pr", "gu", "as", "bu", "ge", "de", "ad",
-        "wo", "d ", "ag", "th", "si", "of",
+        "wo", "d ", "ag", "th", "si", "of", "ow",
     ):  # fmt: skip
         return True  # "in the contract", "written into"
     # The object after the verb: up to five words, to a stop word or punctuation.

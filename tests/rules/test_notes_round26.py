@@ -78,3 +78,48 @@ PROMISED_ANSWER = [
 @pytest.mark.parametrize(("body", "expected"), PROMISED_ANSWER, ids=[c[0] for c in PROMISED_ANSWER])
 def test_a_promise_of_a_date_alone_answers_their_question(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: "We owe the customer the audit log" and "We owe them SCIM" promised nothing ("owe"
+# was no cue; "We owe them SCIM by Q2" promised only through its date): missed blocks. What
+# we owe them is our word, unless it is a step of the sale ("an answer on SCIM", "an update
+# about SCIM", "the SCIM timeline").
+OWED = [
+    ("We owe them SCIM.", [("scim", True, None, None)]),
+    ("We still owe the customer the audit log.", [("audit", True, None, None)]),
+    ("We owe Acme SCIM.", [("scim", True, None, None)]),
+    ("We owe them SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("We owe them a custom connector.", [("custom connector", True, None, None)]),
+    ("We owe them an answer on SCIM.", [("scim", False, None, None)]),
+    ("We owe the customer an update about SCIM.", [("scim", False, None, None)]),
+    ("We owe them a decision on SCIM by Friday.", [("scim", False, None, None)]),
+    ("We owe them the SCIM timeline.", [("scim", False, None, None)]),
+    ("We owe them SCIM pricing.", [("scim", False, None, None)]),
+    ("We don't owe them SCIM.", [("scim", False, None, None)]),
+    ("They owe us the signed MSA before SCIM work starts.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), OWED, ids=[c[0] for c in OWED])
+def test_what_we_owe_them_is_our_word(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: the pending approval under its label ("Pending: product approval for SCIM by Q2
+# commitment", as the comment on `_APPROVAL_WORDS` already promised) was our promise by Q2 (a
+# false block): the colon opened a clause of its own and the words before the cue were looked
+# for in it alone. "Awaiting:" too. An approval given stays a promise.
+PENDING_LABEL = [
+    ("Pending: product approval for SCIM by Q2 commitment", [("scim", False, None, None)]),
+    ("Pending: approval to commit to SCIM by Q2", [("scim", False, None, None)]),
+    ("Awaiting: product sign-off on SCIM by Q2 commitment", [("scim", False, None, None)]),
+    ("Needs: approval to commit to SCIM by Q2", [("scim", False, None, None)]),
+    ("Approved: SCIM by Q2 commitment", [("scim", True, Q2, None)]),
+    ("Next steps: commit to SCIM by Q2", [("scim", True, Q2, None)]),
+    ("Waiting for: product approval. We committed to SCIM by Q2.", [("scim", True, Q2, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), PENDING_LABEL, ids=[c[0] for c in PENDING_LABEL])
+def test_a_pending_approval_under_its_label_is_no_promise_yet(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -36,7 +36,10 @@ clients, e.g. Airbyte's source-productboard v2 manifest, and read tolerantly):
 - GET /v2/entities/configurations/feature answers {"data": {"fields": {"status": {"values":
   {"data": [{"id", "name"}], "links": {"next"}}}}}}; `values.links.next`, when present, is
   followed like any list. A value's name is read from `name`, or from `fields.name` (how one
-  public client reads List field values items).
+  public client reads List field values items). Productboard's v2 OpenAPI document
+  (ConfigurationFieldValues / FieldInlineValues) nests the inline values one level deeper,
+  `values: {"inline": {"data": [{"id", "name"} | "<name>"]}}`: read too, plain strings
+  included, so the workspace's statuses are offered whichever shape answers.
 - The docs do not show whether links.next repeats `type[]`, so an item whose `type` is
   neither feature nor subfeature is skipped.
 - Entity ids: "Entity IDs in-app" gives one "Copy API ID" per entity, and the migration guide
@@ -285,7 +288,12 @@ class ProductboardSource:
         finally:
             if self._client is None:
                 client.close()
-        names = [_obj(v).get("name") or _obj(_obj(v).get("fields")).get("name") for v in values]
+        names = [
+            v
+            if isinstance(v, str)
+            else _obj(v).get("name") or _obj(_obj(v).get("fields")).get("name")
+            for v in values
+        ]
         return [str(name) for name in names if name]
 
     def _v2_status_values(self, client: httpx.Client) -> list[Any]:
@@ -302,6 +310,9 @@ class ProductboardSource:
         if not isinstance(fields, dict):
             raise SourceError(f"{self.name}: GET {V2_STATUS_CONFIG} has no 'data.fields' object")
         values = _obj(_obj(fields.get("status")).get("values"))
+        if not isinstance(values.get("data"), list) and "inline" in values:
+            # Productboard's v2 OpenAPI (ConfigurationFieldValues): {"inline": {"data": [...]}}
+            values = _obj(values["inline"])
         if not isinstance(values.get("data"), list):
             raise SourceError(
                 f"{self.name}: GET {V2_STATUS_CONFIG} has no 'data.fields.status.values.data' list"

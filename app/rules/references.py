@@ -296,7 +296,7 @@ _PROMISE = re.compile(
     r"|commit(?:ted|ting|s|ments?)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     # what we owe them: "We owe the customer the audit log", "We still owe them SCIM"
     r"|(?:(?<=we )|(?<=we still ))owe"
-    r"|assur(?:e|ed|ing) (?:them|him|her|the customer|the client|(?:the|their) (?:cto|cio|ciso"
+    r"|(?:re)?assur(?:e|ed|ing) (?:them|him|her|the customer|the client|(?:the|their) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team))"
     # "in the contract", "SCIM in contract" (not "in contract review", "into contract stage")
     rf"|in(?:to)? (?:the )?contract{_NOT_DOC_PROCESS}|contractual(?:ly)?"
@@ -3120,6 +3120,9 @@ _NEEDED_BY_SOURCE = (
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
     # pressed for by them: "Customer is pushing for SCIM by Q1", "Their CISO insists on SCIM"
     r"|push(?:es|ed|ing)? (?:hard |us )?for|insist(?:s|ed|ing)? on"
+    # ... or relied on: "They are counting on SCIM for Q2" (not ours: "We're counting on SCIM")
+    r"|(?<!we )(?<!we're )(?<!we\u2019re )(?<!we are )(?<!i'm )(?<!i\u2019m )(?<!i am )"
+    r"(?:count(?:s|ed|ing)?|rel(?:y|ies|ied|ying)) on"
     # "SCIM is a must for them by Q1", "Dealbreaker: no SCIM by Q1", "SCIM by Q1 is
     # non-negotiable" (not "must-have" again, nor "we must")
     r"|(?:(?<=a )|(?<=an absolute )|(?<=absolute )|(?<=hard ))must|must(?=:)"
@@ -3138,7 +3141,7 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     want wants wanted expect expects expected expecting expectation expectations request requests
     requested requesting demand demands demanded must must-have must-haves deadline hoping hope
     hopes ideally love req reqs blocker blockers wishlist list push pushes pushed pushing insist
-    insists insisted insisting dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
+    insists insisted insisting count counts counted counting rely relies relied relying dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
     showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
     non-negotiables nonnegotiable mandatory no-go critical crucial essential vital criteria
     criterion"""

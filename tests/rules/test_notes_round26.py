@@ -123,3 +123,20 @@ PENDING_LABEL = [
 @pytest.mark.parametrize(("body", "expected"), PENDING_LABEL, ids=[c[0] for c in PENDING_LABEL])
 def test_a_pending_approval_under_its_label_is_no_promise_yet(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: "Customer is relying on SCIM in Q2" was a mention with no date of theirs, and
+# "Reassured them SCIM will be ready by Q2" no promise at all ("assured them" was one, "re"
+# before it hid it: a missed block). What they rely on is their need; our reassurance our word.
+RELIED_ON = [
+    ("Customer is relying on SCIM in Q2.", [("scim", False, None, Q2)]),
+    ("They rely on SCIM by Q2 for their rollout.", [("scim", False, None, Q2)]),
+    ("We're counting on SCIM to win this.", [("scim", False, None, None)]),
+    ("Reassured the customer SCIM will be ready by Q2.", [("scim", True, Q2, None)]),
+    ("Reassured them SCIM is coming soon.", [("scim", True, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), RELIED_ON, ids=[c[0] for c in RELIED_ON])
+def test_what_they_rely_on_and_our_reassurance(body: str, expected: list) -> None:
+    assert readings(body) == expected

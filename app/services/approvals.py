@@ -21,7 +21,7 @@ from app.db import session_scope
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
-from app.models import Approval, Deal, DealFeature, Evaluation, utcnow
+from app.models import Approval, Commitment, Deal, DealFeature, Evaluation, utcnow
 from app.rules.model import ApprovalGrant, DealSnapshot, Severity
 from app.services import audit
 from app.services import ledger as _ledger  # noqa: F401  registers the ledger.check schedule
@@ -190,6 +190,28 @@ def revoke_approval(
         raise Conflict(
             f"approval {approval_id} expired at {row.expires_at.isoformat()}: it lifts "
             "nothing any more, and what it overrode while it ran stays on record"
+        )
+    signed = session.execute(
+        select(Commitment.signed_at)
+        .where(
+            Commitment.crm == row.crm,
+            Commitment.deal_id == row.deal_id,
+            Commitment.approval_id == row.id,
+            Commitment.withdrawn_at.is_(None),
+        )
+        .order_by(Commitment.signed_at)
+        .limit(1)
+    ).scalar_one_or_none()
+    if signed is not None:
+        # Revoked behind the signature, the signed deal was re-evaluated without it: `blocked`
+        # in the CRM on business already signed (as its expiry no longer does), while the
+        # ledger still names the approver of the promise and the report stopped counting it.
+        raise Conflict(
+            f"deal '{row.deal_id}' was signed under approval {approval_id} "
+            f"({signed.date().isoformat()}): the ledger records the promise as approved by "
+            f"{row.approver}, and revoking it would not unsign the deal; it can be revoked if "
+            "the deal is reopened",
+            details={"approval_id": row.id, "signed_at": signed.isoformat()},
         )
     _audited_change(session, row, actor, "approval.revoke", revoked_at=now, revoked_by=actor)
     changed = reevaluate_and_enqueue(session, row.crm, [row.deal_id])

@@ -4230,6 +4230,8 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
 
 _CONFIRMED_LINK = frozenset(("", "is", "was", "-", "\u2013", "has been", "now", "is now"))
 _CONFIRMED_DATE_WORDS = frozenset(("for", "by", "in", "before", "on"))
+# The feature's coming, between it and the date: "Confirmed SCIM availability in Q2".
+_CONFIRMED_OF = frozenset(("availability", "ga", "delivery", "release", "launch", "go-live"))
 
 
 def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
@@ -4243,7 +4245,9 @@ def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
             following = low[e : e + 8].split()
             return not following or following[0] in _CONFIRMED_DATE_WORDS
         if e < m.start and not low[e : m.start].strip(" \t") and m.start - e <= 2:
-            after = low[m.end : m.end + 8].split()
+            after = low[m.end : m.end + 24].split()[:2]
+            if after and after[0] in _CONFIRMED_OF:
+                after = after[1:]  # "Confirmed SCIM availability in Q2"
             return bool(after) and after[0].strip(",") in _CONFIRMED_DATE_WORDS
     return False
 

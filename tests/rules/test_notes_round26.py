@@ -140,3 +140,23 @@ RELIED_ON = [
 @pytest.mark.parametrize(("body", "expected"), RELIED_ON, ids=[c[0] for c in RELIED_ON])
 def test_what_they_rely_on_and_our_reassurance(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: "Confirmed SCIM for Q2" was our word with its date, "The AE confirmed SCIM
+# availability in Q2" and "Confirmed SCIM GA for Q2 with the customer" nothing (missed blocks):
+# a word of the feature's coming stood between it and the date. Other words there still
+# confirm something else ("SCIM pricing for Q2").
+CONFIRMED_COMING = [
+    ("The AE confirmed SCIM availability in Q2.", [("scim", True, Q2, None)]),
+    ("Confirmed SCIM GA for Q2 with the customer.", [("scim", True, Q2, None)]),
+    ("Confirmed SCIM for Q2.", [("scim", True, Q2, None)]),
+    ("Confirmed SCIM pricing for Q2.", [("scim", False, None, None)]),
+    ("Confirmed SCIM availability with product.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), CONFIRMED_COMING, ids=[c[0] for c in CONFIRMED_COMING]
+)
+def test_confirmed_availability_with_a_date_is_our_word(body: str, expected: list) -> None:
+    assert readings(body) == expected

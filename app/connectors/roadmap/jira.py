@@ -12,7 +12,10 @@ What Atlassian documents:
   next startAt is this one plus the issues actually returned, until `total` is reached. An
   issue created or deleted between two pages shifts every later startAt (one issue skipped,
   its feature deleted, or one read twice): a `total` that changes between pages, or an issue
-  answered twice (either API), reads the search again once, then fails (`_Shifted`).
+  answered twice (either API), reads the search again once, then fails (`_Shifted`). A page
+  with no issues before `total` is reached (Data Center answers none past its search window,
+  max_result_window, 10,000 by default) fails the refresh: stored, the catalog would lose
+  every issue after it.
 - A search whose URL would be long (a JQL listing many keys, `key in (ROAD-1, ..., ROAD-400)`)
   goes as the POST form of the same search, which takes the same parameters as a JSON body,
   `fields` as a list: Cloud POST /rest/api/3/search/jql {"jql", "fields": [...], "maxResults",
@@ -475,6 +478,19 @@ class JiraSource:
                 # issue would be read twice, or skipped and its feature deleted
                 raise _Shifted(f"page 1 counted {first_total} issues, page {result.pages} {total}")
             yield body
+            if not body["issues"] and start < total:
+                # Data Center answers no issues past its search window (max_result_window,
+                # 10,000 by default: "the API returns an error or empty results", Atlassian's
+                # KB "Handling JQL REST API searching exceeding max_result_window"): stored as
+                # read, every issue past it would be deleted, and the deals counting on them
+                # re-evaluated without them
+                raise SourceError(
+                    f"{self.name}: search page {result.pages} (startAt={start}) answered no "
+                    f"issues, though the search counts {total}: the {total - start} issues "
+                    "after it cannot be read (Jira Data Center answers none past its search "
+                    "window, 10,000 issues by default); narrow the JQL. The last good catalog "
+                    "is kept"
+                )
             start += len(body["issues"])
             if not body["issues"] or start >= total:
                 return

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from app.connectors.roadmap import JiraSource
+from app.connectors.roadmap import JiraSource, SourceError
 
 BASE = "https://acme.atlassian.net"
 SERVER = "https://jira.acme.example"
@@ -88,3 +88,38 @@ def test_a_short_jql_is_still_a_get():
     result = JiraSource("jira", {**CONFIG, "jql": "project = ROAD"}).fetch()
     assert [f.key for f in result.features] == ["ROAD-1"]
     assert search.calls[0].request.url.params["jql"] == "project = ROAD"
+
+
+def _server_page(start: int, total: int, keys: list[str]) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "startAt": start,
+            "maxResults": 2,
+            "total": total,
+            "issues": [_issue(k) for k in keys],
+        },
+    )
+
+
+@respx.mock
+def test_a_data_center_page_with_no_issues_before_the_total_fails_the_refresh():
+    # Past its search window (max_result_window, 10,000 by default) Data Center answers no
+    # issues; read as the end of the search, the catalog lost every issue after it.
+    respx.get(f"{SERVER}/rest/api/2/search").side_effect = [
+        _server_page(0, 4, ["ROAD-1", "ROAD-2"]),
+        _server_page(2, 4, []),
+    ]
+    config = {**CONFIG, "jql": "project = ROAD", "base_url": SERVER, "api": "server"}
+    with pytest.raises(SourceError) as caught:
+        JiraSource("jira-dc", config).fetch()
+    message = str(caught.value)
+    assert "(startAt=2) answered no issues, though the search counts 4" in message
+    assert "last good catalog is kept" in message
+
+
+@respx.mock
+def test_a_data_center_search_with_no_issues_at_all_is_an_empty_read():
+    respx.get(f"{SERVER}/rest/api/2/search").mock(return_value=_server_page(0, 0, []))
+    config = {**CONFIG, "jql": "project = ROAD", "base_url": SERVER, "api": "server"}
+    assert JiraSource("jira-dc", config).fetch().features == []

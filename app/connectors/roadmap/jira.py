@@ -45,8 +45,13 @@ Config: base_url, jql, token_env (env var NAME), api ("cloud", the default, or "
 Server / Data Center), email (optional), target_date_field (default "duedate", e.g.
 "customfield_10015"), aliases_field (optional: labels, a text list, or a list of objects such
 as components, fixVersions or a multi-select / user picker, read by `value`, then `name`, then
-`displayName`; anything else is skipped), page_size (default 100). A target_date_field that
-holds values but yields no date for any issue (fixVersions, a text field) is a refresh error:
+`displayName`; anything else is skipped), page_size (default 100). target_date_field may also
+be a version field: fixVersions (a list of versions) or a version picker custom field, each
+version {"self", "id", "name", "archived", "released", "releaseDate": "YYYY-MM-DD"}; the
+target date is the latest releaseDate of the issue's versions (the feature is whole when its
+last version ships), none when one of them has no release date yet (`_target_date`). A
+target_date_field that holds values but yields no date for any issue (a text field) is a
+refresh error:
 every target date would vanish silently; so is one this Jira does not have (a custom field id
 from another site), checked against GET /rest/api/{3,2}/field when no issue answered it;
 so is an aliases_field it does not have.
@@ -117,6 +122,23 @@ def _closed(status: Any) -> bool:
     category = status.get("statusCategory") if isinstance(status, dict) else None
     key = category.get("key") if isinstance(category, dict) else None
     return not isinstance(key, str) or key.strip().lower() == "done"
+
+
+def _target_date(value: Any) -> date | None:
+    """The target date a field's value gives: a date field's "YYYY-MM-DD" (a date-time field's
+    date part); a version's releaseDate (a version picker); of a list of versions (fixVersions)
+    the latest releaseDate, and none when any of them has none yet (the last version's date is
+    not known). Read as text, a version list gave no date for any issue, which failed every
+    refresh of a source that plans by versions."""
+    if isinstance(value, dict):
+        return _date(value.get("releaseDate"))
+    if isinstance(value, list):
+        versions = [v for v in value if isinstance(v, dict)]
+        if not versions or len(versions) != len(value):
+            return None
+        dates = [_date(v.get("releaseDate")) for v in versions]
+        return None if None in dates else max(d for d in dates if d is not None)
+    return _date(value)
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -281,12 +303,13 @@ class JiraSource:
         if result.features and unanswered:
             self._check_fields(client, headers, unanswered)
         if undated and all(f.target_date is None for f in result.features):
-            # e.g. fixVersions (a list of versions) or a date-time text: every target date
+            # e.g. a text field or a list of labels: every target date
             # would silently vanish, and a promised feature without one blocks the deal
             raise SourceError(
                 f"{self.name}: config.target_date_field {self.date_field!r} gave no date for any "
                 f"issue, though {len(undated)} of them have a value in it (e.g. {undated[0]}); "
-                "it must be a date field (YYYY-MM-DD), such as duedate or a date custom field; "
+                "it must be a date field (YYYY-MM-DD), such as duedate or a date custom field, "
+                "or a version field (fixVersions: the versions' releaseDate); "
                 "the last good catalog is kept"
             )
         return result
@@ -513,7 +536,7 @@ class JiraSource:
             key=str(issue["key"]),
             name=str(fields_value.get("summary") or issue["key"])[:255],
             aliases=_strings(fields_value.get(self.aliases_field)) if self.aliases_field else [],
-            target_date=_date(fields_value.get(self.date_field)),
+            target_date=_target_date(fields_value.get(self.date_field)),
             source=self.name,
             source_status=status_name,
             url=f"{self._site}/browse/{issue['key']}",

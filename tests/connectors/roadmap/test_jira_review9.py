@@ -123,3 +123,45 @@ def test_a_data_center_search_with_no_issues_at_all_is_an_empty_read():
     respx.get(f"{SERVER}/rest/api/2/search").mock(return_value=_server_page(0, 0, []))
     config = {**CONFIG, "jql": "project = ROAD", "base_url": SERVER, "api": "server"}
     assert JiraSource("jira-dc", config).fetch().features == []
+
+
+def _version(name: str, release: str | None) -> dict:
+    # a Version as the search answers it in fixVersions or a version picker field
+    version = {"self": f"{BASE}/rest/api/3/version/1", "id": "1", "name": name}
+    version |= {"archived": False, "released": False}
+    return version | ({"releaseDate": release} if release else {})
+
+
+@respx.mock
+def test_fix_versions_as_the_target_date_field_give_the_latest_release_date():
+    def issue(key: str, versions: list | dict | None) -> dict:
+        fields = {"summary": key, "status": {"name": "In Progress"}, "resolution": None}
+        return {"id": key, "key": key, "fields": fields | {"fixVersions": versions}}
+
+    respx.get(f"{BASE}/rest/api/3/search/jql").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "issues": [
+                    issue("ROAD-1", [_version("2026.2", "2026-06-30")]),
+                    issue(
+                        "ROAD-2",
+                        [_version("2026.2", "2026-06-30"), _version("2026.3", "2026-09-30")],
+                    ),
+                    issue("ROAD-3", [_version("2026.2", "2026-06-30"), _version("Later", None)]),
+                    issue("ROAD-4", []),
+                    issue("ROAD-5", _version("2026.4", "2026-12-15")),  # a version picker
+                ],
+                "isLast": True,
+            },
+        )
+    )
+    config = {**CONFIG, "jql": "project = ROAD", "target_date_field": "fixVersions"}
+    result = JiraSource("jira", config).fetch()
+    assert [(f.key, str(f.target_date)) for f in result.features] == [
+        ("ROAD-1", "2026-06-30"),
+        ("ROAD-2", "2026-09-30"),
+        ("ROAD-3", "None"),  # the last version has no date yet
+        ("ROAD-4", "None"),
+        ("ROAD-5", "2026-12-15"),
+    ]

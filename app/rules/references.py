@@ -1668,9 +1668,10 @@ _TOLD_ANSWER = re.compile(
 # will" / "we can" and a date: "Yes, it will.", "Yes - by Q2.", "Absolutely, we will."
 _YES_HEADS = ("yes", "yep", "yeah", "absolutely", "definitely", "of course", "sure", "ok")
 _BARE_YES = re.compile(
-    rf"{_YES}(?![a-z0-9])(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:it will|it is|it['\u2019]ll|we will"
-    r"|we['\u2019]ll|we can|we do|we will have it|it will be(?: ready| there| available)?"
-    r"|committed|confirmed|guaranteed|promised))?"
+    # (the longer forms first: "it will be ready" is not "it will" and more)
+    rf"{_YES}(?![a-z0-9])(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:it(?: will|['\u2019]ll) be(?: ready"
+    r"| there| available)?|it will|it is|it['\u2019]ll|we will have it|we will|we['\u2019]ll"
+    r"|we can|we do|committed|confirmed|guaranteed|promised))?"
     r"(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:by |in |for |before )?)?"
 )
 # The labels of a transcript's answer line that are ours: "Me:", "We:", "Our answer:". "A:"

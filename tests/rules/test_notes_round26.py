@@ -160,3 +160,23 @@ CONFIRMED_COMING = [
 )
 def test_confirmed_availability_with_a_date_is_our_word(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: "Yes, it will." answered their question, "Yes, it will be." and "Yes it will be
+# ready." did not (missed blocks): the shorter form matched first and the rest was read as
+# more than a yes. A yes of something else ("it will be tight") is still none.
+LONGER_YES = [
+    ("Will SCIM be ready by Q2?\nYes, it will be.", [("scim", True, Q2, None)]),
+    ("Will SCIM be ready by Q2? Yes it will be ready.", [("scim", True, Q2, None)]),
+    ("Will SCIM be ready by Q2? Yes, it will be there.", [("scim", True, Q2, None)]),
+    ("Will SCIM be ready by Q2? Yes, it'll be ready.", [("scim", True, Q2, None)]),
+    ("When will SCIM ship? Yes, it will be by Q3.", [("scim", True, Q3, None)]),
+    ("Will SCIM be ready by Q2? Yes, it will.", [("scim", True, Q2, None)]),
+    ("Will SCIM be ready by Q2? Yes, it will be tight.", [("scim", False, None, None)]),
+    ("Do they need SCIM by Q2? Yes, it will be.", [("scim", False, None, Q2)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), LONGER_YES, ids=[c[0] for c in LONGER_YES])
+def test_a_yes_it_will_be_answers_their_question(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -562,6 +562,8 @@ _DENIED = re.compile(
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
+    # our word denied: "We never said SCIM by Q2", "We didn't tell them SCIM in Q2"
+    r"|(?:never|did(?:n['\u2019]?t| not)) (?:(?:ever|actually|once) )?(?:say|said|tell|told)"
     # "Product declined the SCIM Q2 commitment", "rejected the promise"
     r"|(?:declined|rejected|refused|vetoed|turned down)(?: (?:the|a|an|any|our|their|this"
     r"|that))?(?: [a-z0-9'\u2019-]+){0,3} (?:commitment|promise|guarantee)s?"
@@ -2460,10 +2462,15 @@ def _clauses(
                 c.denied = True
             else:
                 ours = _ours(low, start, m.end(kind), c, False, names, a, b)
-                if (
-                    ours
-                    and (ours is _DATED or low.startswith(_REPORTED_CUES, start))
-                    and _their_report(low, start, c, names, a, b)
+                if ours and _their_report(
+                    low,
+                    start,
+                    c,
+                    names,
+                    a,
+                    b,
+                    # any cue after their hope: "Customer hopes we'll have SCIM by Q2"
+                    wish_only=not (ours is _DATED or low.startswith(_REPORTED_CUES, start)),
                 ):
                     ours = False  # "They told us SCIM releases in Q2": theirs, as a rep's
                 if (
@@ -3328,9 +3335,16 @@ _THIRD_PARTY_HINT = re.compile(
 _THEIR_REPORT = re.compile(
     r"(?<![a-z0-9])(?:(?:they|(?:their|the customer['\u2019]s|the client['\u2019]s) [a-z-]+"
     r"|(?:the )?(?:customer|client|prospect)(?:['\u2019]s [a-z-]+)?)(?:['\u2019]ve)?"
-    r"(?: (?:have|has|had|also|just|then|already|apparently|originally|initially))*"
+    r"(?: (?:have|has|had|also|just|then|already|apparently|originally|initially|is|are|was"
+    r"|were|still))*"
     r" (?:told (?:us|me)|said|says|mentioned|heard|hear|read|think|thinks|thought"
-    r"|believe[sd]?|claim(?:s|ed)?|understand|understands|understood)"
+    r"|believe[sd]?|claim(?:s|ed)?|understand|understands|understood"
+    # their hope or assumption, even of our word: "Customer hopes we'll have SCIM by Q2",
+    # "They assumed SCIM would be ready by Q2" (`wish`: our subject after it is still theirs)
+    r"|(?P<wish>hop(?:e|es|ed|ing)|wish(?:es|ed|ing)?|assum(?:e|es|ed|ing)))"
+    # "Corrected their assumption that SCIM ships in Q2"
+    r"|(?:their|the customer['\u2019]s|the client['\u2019]s) (?P<wish_noun>assumption|impression"
+    r"|understanding|belief|hope|wish)"
     # "According to the customer, SCIM ships in Q2", "Per their CTO, ..."
     r"|(?:according to|per) (?:them|their [a-z-]+|(?:the )?(?:customer|client|prospect)"
     r"(?:['\u2019]s [a-z-]+)?))(?![a-z0-9])"
@@ -4288,7 +4302,15 @@ def _report_word_before(low: str, lo: int, hi: int, s: int) -> bool:
     return low[k:s] in _REPORT_WORDS
 
 
-def _their_report(low: str, s: int, c: _Clause, names: list[Mention], a: int, b: int) -> bool:
+def _their_report(
+    low: str,
+    s: int,
+    c: _Clause,
+    names: list[Mention],
+    a: int,
+    b: int,
+    wish_only: bool = False,
+) -> bool:
     """Whether the promise cue at low[s] in the clause `c` (of a sentence ending at `b`)
     repeats what the customer told us of our roadmap: their word of saying (`_THEIR_REPORT`)
     before a feature named before the cue ("They told us SCIM releases in Q2", "Customer said
@@ -4296,16 +4318,25 @@ def _their_report(low: str, s: int, c: _Clause, names: list[Mention], a: int, b:
     no yes of ours after (`_GRANTED`: "..., and we confirmed it"). Not our word told them
     ("They said the AE told them SCIM lands in Q1": the cue before the feature). The report
     may be the whole clause before the cue's, up to a colon or dash ("They told us: SCIM
-    releases in Q2"; the sentence starts at `a`)."""
+    releases in Q2"; the sentence starts at `a`). Their hope or assumption (`wish`) is theirs
+    even of our word, the feature named before the cue or after it ("Customer hopes we'll
+    have SCIM by Q2"); `wish_only`: only such a hope is looked for."""
     if low.startswith(_TOLD_CUES, s):
         return False
-    ends = (
-        [m.end() for m in _THEIR_REPORT.finditer(low, c.start, s)]
+    found = (
+        list(_THEIR_REPORT.finditer(low, c.start, s))
         if _report_word_before(low, c.start, c.end, s)
         else None
     )
-    if ends:
-        k = ends[-1]  # the last: our word after it is ours
+    wish = False
+    if found:
+        last = found[-1]
+        k = last.end()  # the last: our word after it is ours
+        wish = last.start("wish") >= 0 or last.start("wish_noun") >= 0
+        if wish_only and not wish:
+            return False
+    elif wish_only:
+        return False
     elif c.start > a and low[max(a, c.start - 2) : c.start].rstrip()[-1:] in _REPORT_JOINTS:
         # the report a clause of its own before a colon or dash: "They told us: SCIM
         # releases in Q2", "They said - SCIM ships in Q2"
@@ -4319,8 +4350,9 @@ def _their_report(low: str, s: int, c: _Clause, names: list[Mention], a: int, b:
     else:
         return False
     return (
-        any(k <= m.start < s for m in names)
-        and _OUR_SUBJECT.search(low, k, s) is None
+        # (a hope of our word may name the feature after our cue: "hopes we'll have SCIM")
+        any(k <= m.start < (c.end if wish else s) for m in names)
+        and (wish or _OUR_SUBJECT.search(low, k, s) is None)
         and _GRANTED.search(low, s, b) is None
     )
 

@@ -180,3 +180,48 @@ LONGER_YES = [
 @pytest.mark.parametrize(("body", "expected"), LONGER_YES, ids=[c[0] for c in LONGER_YES])
 def test_a_yes_it_will_be_answers_their_question(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our word denied was still our word: "We never said SCIM by Q2", "We didn't tell
+# them SCIM in Q2", "I never said SCIM would be ready by Q2" were promises by Q2 (false
+# blocks), as "We never promised SCIM by Q2" was not.
+NEVER_SAID = [
+    ("We never said SCIM by Q2.", [("scim", False, None, None)]),
+    ("We never told them SCIM by Q2.", [("scim", False, None, None)]),
+    ("We didn't say SCIM by Q2.", [("scim", False, None, None)]),
+    ("I never said SCIM would be ready by Q2.", [("scim", False, None, None)]),
+    ("We did not tell them SCIM would ship in Q2.", [("scim", False, None, None)]),
+    ("We never said SCIM by Q2, but we did promise SSO by Q3.", [
+        ("scim", False, None, None), ("sso", True, Q3, None)]),
+    ("Never told them SCIM by Q2 - told them Q3.", [("scim", True, Q3, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), NEVER_SAID, ids=[c[0] for c in NEVER_SAID])
+def test_our_word_denied_is_no_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: the customer's hope or assumption of our word was our promise: "Customer hopes
+# we'll have SCIM by Q2", "They are hoping we can commit to SCIM by Q2", "The customer
+# assumes SCIM will ship in Q2", "They assumed SCIM would be ready by Q2; corrected them",
+# "Corrected their assumption that SCIM ships in Q2" (false blocks), as "They think SCIM will
+# be ready by Q2" was not. Our yes after it is still ours.
+THEIR_HOPE = [
+    ("Customer hopes we'll have SCIM by Q2.", [("scim", False, None, None)]),
+    ("They hope we will deliver SCIM in Q2.", [("scim", False, None, None)]),
+    ("They are hoping we can commit to SCIM by Q2.", [("scim", False, None, None)]),
+    ("The customer assumes SCIM will ship in Q2.", [("scim", False, None, None)]),
+    ("They assumed SCIM would be ready by Q2; corrected them.", [("scim", False, None, None)]),
+    ("Corrected their assumption that SCIM ships in Q2.", [("scim", False, None, None)]),
+    ("Customer is hoping SCIM will be ready by Q2.", [("scim", False, None, Q2)]),
+    ("They hope SCIM ships by Q2 and we committed to it.", [("scim", True, Q2, None)]),
+    ("We hope they sign; we will have SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Customer hopes for SCIM by Q2; we will have SSO by Q1.", [
+        ("scim", False, None, Q2), ("sso", True, Q1, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), THEIR_HOPE, ids=[c[0] for c in THEIR_HOPE])
+def test_their_hope_of_our_word_is_theirs(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -3128,6 +3128,8 @@ _NEEDED_BY_SOURCE = (
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
     # pressed for by them: "Customer is pushing for SCIM by Q1", "Their CISO insists on SCIM"
     r"|push(?:es|ed|ing)? (?:hard |us )?for|insist(?:s|ed|ing)? on"
+    # their ask after its date: "Pushed back on the SCIM by Q2 ask"
+    r"|(?<=[0-9] )asks?(?= |[.,;:!?)]|$)"
     # ... or relied on: "They are counting on SCIM for Q2" (not ours: "We're counting on SCIM")
     r"|(?<!we )(?<!we're )(?<!we\u2019re )(?<!we are )(?<!i'm )(?<!i\u2019m )(?<!i am )"
     r"(?:count(?:s|ed|ing)?|rel(?:y|ies|ied|ying)) on"
@@ -3149,7 +3151,7 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     want wants wanted expect expects expected expecting expectation expectations request requests
     requested requesting demand demands demanded must must-have must-haves deadline hoping hope
     hopes ideally love req reqs blocker blockers wishlist list push pushes pushed pushing insist
-    insists insisted insisting count counts counted counting rely relies relied relying dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
+    insists insisted insisting ask asks count counts counted counting rely relies relied relying dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
     showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
     non-negotiables nonnegotiable mandatory no-go critical crucial essential vital criteria
     criterion"""

@@ -225,3 +225,18 @@ THEIR_HOPE = [
 @pytest.mark.parametrize(("body", "expected"), THEIR_HOPE, ids=[c[0] for c in THEIR_HOPE])
 def test_their_hope_of_our_word_is_theirs(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: "the SCIM by Q2 ask" (their ask, named after its date) was our promise by Q2 (a
+# false block): "ask" was no need word. "Their SCIM by Q2 request" already was their need.
+THEIR_ASK = [
+    ("Pushed back on the SCIM by Q2 ask.", [("scim", False, None, Q2)]),
+    ("The SCIM by Q2 ask is tough.", [("scim", False, None, Q2)]),
+    ("Their SCIM by Q2 ask, we committed to it.", [("scim", True, Q2, Q2)]),
+    ("We will have SCIM by Q2, ask them to sign.", [("scim", True, Q2, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), THEIR_ASK, ids=[c[0] for c in THEIR_ASK])
+def test_their_ask_after_its_date_is_their_need(body: str, expected: list) -> None:
+    assert readings(body) == expected

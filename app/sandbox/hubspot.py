@@ -1378,11 +1378,40 @@ class FakeHubSpot:
             if isinstance(value := props.get(name), str) and len(value) > BODY_LIMIT
         ]
 
-    def _unknown_properties(self, otype: str, props: dict) -> list[str]:
+    def _unknown_properties(self, otype: str, props: dict) -> list[dict]:
+        """Our properties the portal does not have (never created, or deleted by an admin), and
+        values of its enumeration properties that are none of their options, in HubSpot's
+        validation result shape: {"isValid": false, "message": "Property \\"x\\" does not
+        exist", "error": "PROPERTY_DOESNT_EXIST", "name": "x"} and {..., "message": "v was not
+        one of the allowed options", "error": "INVALID_OPTION", ...}, JSON inside the message."""
         known = self.properties.get(otype)
         if not known:
             return []
-        return [p for p in props if p.startswith("roadmap_guard") and p not in known]
+        bad = []
+        for name, value in props.items():
+            prop = known.get(name)
+            if prop is None:
+                if not name.startswith("roadmap_guard"):
+                    continue
+                message, error = f'Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST"
+            elif (
+                prop.get("type") == "enumeration"
+                and value not in (None, "")
+                and value not in {o.get("value") for o in prop.get("options") or []}
+            ):
+                message, error = f"{value} was not one of the allowed options", "INVALID_OPTION"
+            else:
+                continue
+            bad.append(
+                {
+                    "isValid": False,
+                    "message": message,
+                    "error": error,
+                    "name": name,
+                    "localizedErrorMessage": message,
+                }
+            )
+        return bad
 
     def _render(
         self, otype: str, obj: dict, props: Iterable[str], with_history: Iterable[str]

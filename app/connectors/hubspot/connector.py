@@ -45,7 +45,7 @@ from app.connectors.base import (
 from app.connectors.hubspot import properties as P
 from app.connectors.hubspot.account import AccountFacts, AccountInfo
 from app.connectors.hubspot.client import HubSpotApi
-from app.connectors.hubspot.errors import RefusedError, refusal_reason
+from app.connectors.hubspot.errors import RefusedError, invalid_properties, refusal_reason
 from app.connectors.hubspot.events import object_id as hubspot_id
 from app.connectors.hubspot.guard import guard_action
 from app.connectors.hubspot.owners import OwnerNames
@@ -1366,13 +1366,40 @@ class HubSpotConnector:
         )
 
     def _update_deals(self, plans: Sequence[dict]) -> set[str]:
-        """Returns the deal ids HubSpot no longer has (deleted since the read)."""
+        """Returns the deal ids HubSpot no longer has (deleted since the read).
+
+        A refusal of one of our own properties (deleted by an admin, never created, or an
+        option of ours taken off it) is the portal's set-up, not the deal: every deal is
+        refused alike, and none gets its status or block until `setup hubspot` puts the
+        property back. It was a refusal of each deal: every deal written went dead (a replay
+        each once fixed) and a deal turned blocked kept its guard property "clear" meanwhile.
+        Held instead (CredentialsError), naming the property and the fix."""
         batch = self.api.api("crm.deals.batch_api")
-        response = self.api.call(
-            "deals.batch_update",
-            batch.update,
-            {"inputs": [{"id": p["deal_id"], "properties": p["props"]} for p in plans]},
-        )
+        try:
+            response = self.api.call(
+                "deals.batch_update",
+                batch.update,
+                {"inputs": [{"id": p["deal_id"], "properties": p["props"]} for p in plans]},
+            )
+        except RefusedError as exc:
+            own = P.own_properties(self.guard_property)
+            refused = {
+                name: error
+                for name, error in invalid_properties(exc).items()
+                if name in own and error in ("PROPERTY_DOESNT_EXIST", "INVALID_OPTION")
+            }
+            if not refused:
+                raise
+            what = ", ".join(
+                f"{name} ({'missing' if error == 'PROPERTY_DOESNT_EXIST' else 'an option missing'})"
+                for name, error in sorted(refused.items())
+            )
+            raise CredentialsError(
+                f"HubSpot refused roadmap-guard's deal properties: {what}: {refusal_reason(exc)}. "
+                "Run `roadmap-guard setup hubspot` to create them and bring their options up "
+                "to date; the deals are held until then",
+                correlation_id=exc.correlation_id,
+            ) from exc
         returned = {str(obj.id) for obj in response.results or []}
         missing = set()
         for p in plans:

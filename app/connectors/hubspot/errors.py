@@ -214,6 +214,25 @@ def refusal_reason(exc: BaseException) -> str:
     return "; ".join(reasons)[:300] or text[at:][:300]
 
 
+def invalid_properties(exc: BaseException) -> dict[str, str]:
+    """The properties a VALIDATION_ERROR refused, by name, with HubSpot's error for each
+    ('PROPERTY_DOESNT_EXIST', 'INVALID_OPTION', ...): the results HubSpot puts inside its
+    message ('Property values were not valid: [{"isValid":false,"error":...,"name":...}]')."""
+    text = Exception.__str__(exc)
+    at = text.find(_NOT_VALID)
+    if at < 0:
+        return {}
+    try:
+        results, _end = json.JSONDecoder().raw_decode(text[at + len(_NOT_VALID) :])
+    except ValueError:
+        return {}
+    return {
+        str(r["name"]): str(r.get("error") or "")
+        for r in (results if isinstance(results, list) else [])
+        if isinstance(r, dict) and r.get("name")
+    }
+
+
 def _is_number(value: str | None) -> bool:
     if value is None:
         return False

@@ -78,8 +78,6 @@ def on_evaluated(
         if was_won:  # taken out of won: what it promised is no longer signed business
             _set_withdrawn(session, deal, utcnow())
         return
-    if not was_won:  # won (again): entries withdrawn when it left won stand once more
-        _set_withdrawn(session, deal, None)
     wanted: dict[str, dict] = {}
     now = utcnow()
     # Read long after its win (first seen already won, its close date past): not checked when
@@ -190,40 +188,58 @@ def on_evaluated(
         }
     if not wanted:
         return
-    existing = set(
-        session.execute(
-            select(Commitment.promise_key).where(
+    existing = {
+        c.promise_key: c
+        for c in session.execute(
+            select(Commitment).where(
                 Commitment.crm == deal.crm,
                 Commitment.deal_id == deal.deal_id,
                 Commitment.promise_key.in_(list(wanted)),
             )
         ).scalars()
-    )
+    }
     signed = now
     if historic:
         signed = datetime.combine(snapshot.close_date, time(12), UTC)
     for key, values in wanted.items():
-        if key in existing:
-            continue
-        session.add(
-            Commitment(
-                crm=deal.crm,
-                deal_id=deal.deal_id,
-                deal_name=(snapshot.name or "")[:512],
-                account_name=snapshot.account_name,
-                owner_id=snapshot.owner_id,
-                pipeline=snapshot.pipeline,
-                close_date=snapshot.close_date,
-                promise_key=key,
-                amount=snapshot.amount,
-                currency=snapshot.currency,
-                amount_home=snapshot.amount_home,
-                home_currency=snapshot.home_currency,
-                signed_at=signed,
-                recorded_at=now,
-                **values,
+        deal_facts = {
+            "deal_name": (snapshot.name or "")[:512],
+            "account_name": snapshot.account_name,
+            "owner_id": snapshot.owner_id,
+            "pipeline": snapshot.pipeline,
+            "close_date": snapshot.close_date,
+            "amount": snapshot.amount,
+            "currency": snapshot.currency,
+            "amount_home": snapshot.amount_home,
+            "home_currency": snapshot.home_currency,
+        }
+        entry = existing.get(key)
+        if entry is None:
+            session.add(
+                Commitment(
+                    crm=deal.crm,
+                    deal_id=deal.deal_id,
+                    promise_key=key,
+                    signed_at=signed,
+                    recorded_at=now,
+                    **deal_facts,
+                    **values,
+                )
             )
-        )
+        elif entry.withdrawn_at is not None and not was_won:
+            # Won again after it left won (reopened, renegotiated): the entry stands again on
+            # the terms of this win. It stood again as first recorded: the ledger named the
+            # first approver and date, and the signed deal, read once the new approval had
+            # expired, went `blocked` (the approval it named covered the old date). A promise
+            # this win does not make is not in `wanted` and stays withdrawn. Signed when it
+            # was first signed (the report's quarter), on the roadmap of then (a feature
+            # dropped since is a slip the sweep follows up); a flag of the old terms that no
+            # longer holds is cleared by the sweep (`clear_recovered`).
+            for name, value in {**deal_facts, **values}.items():
+                if name not in ("availability_at_signing", "target_date_at_signing"):
+                    setattr(entry, name, value)
+            entry.withdrawn_at = None
+            session.add(entry)
     session.flush()
 
 

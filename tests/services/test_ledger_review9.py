@@ -126,3 +126,101 @@ def test_a_slip_put_right_before_its_task_was_made_sends_no_task(session):
     session.commit()
     ledger.check_all(session)
     assert ledger.pending_followups(session, "test", "D1") == {}
+
+
+def test_a_deal_won_again_records_what_it_was_won_on_the_second_time(
+    engine, settings, make_app, api_key
+):
+    """Acme was won on SSO by March 2030, approved by Pat, and on SCIM. Reopened, it was
+    renegotiated: SSO moved to June 2030 (approved by Sam), SCIM dropped. Won again, the old
+    entries simply stood again: the ledger said Pat approved SSO for March and that SCIM was
+    promised (a slip of SCIM sent the owner a "promise at risk" task), and once Sam's approval
+    expired the signed deal went `blocked` in the CRM (Pat's approval, which the ledger named,
+    covers March, not June). Won again, an entry stands again with the terms of the new win;
+    a promise the new win does not make stays withdrawn."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import update
+
+    from app.models import Approval, Deal, utcnow
+    from app.rules.model import Note
+    from app.services.rules_service import install_default_rules
+
+    far = date(2030, 9, 30)
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single Sign-On", aliases=["SSO"],
+                      availability="coming_soon", target_date=far))  # fmt: skip
+        s.add(Feature(key="scim", name="SCIM", aliases=["SCIM"], availability="coming_soon",
+                      target_date=far))  # fmt: skip
+        install_default_rules(s)
+        s.commit()
+    crm = TestCrmConnector(engine)
+    pipeline = DealPipeline(engine, settings, {"test": crm})
+    open_ = Stage(id="nego", label="Negotiation", probability=0.6)
+    n = iter(range(1, 100))
+
+    def put(stage: Stage, *notes: str) -> None:
+        crm.put_deal(
+            DealSnapshot(crm="test", deal_id="D1", name="Acme", stage=stage,
+                         amount=Decimal("9000"), owner_id="owner-1",
+                         close_date=date.today() + timedelta(days=30),
+                         notes=[Note(id=f"n{i}", body=b) for i, b in enumerate(notes)])
+        )  # fmt: skip
+        pipeline.process(
+            [QueueItem(id=next(n), crm="test", deal_id="D1", attempts=1, reason="webhook")]
+        )
+
+    def verdict() -> str:
+        with Session(engine) as s:
+            return s.exec(select(Deal.verdict)).one()
+
+    def entries() -> dict[str, Commitment]:
+        with Session(engine) as s:
+            return {c.promise_key: c for c in s.exec(select(Commitment))}
+
+    first = ("We promised SSO by March 2030.", "SCIM is planned for December 2030.")
+    second = ("We promised SSO by June 2030.",)
+    with TestClient(make_app(connectors={"test": crm})) as web:
+
+        def approve(who: str, promised: str) -> int:
+            r = web.post(
+                "/api/v1/approvals",
+                json={"crm": "test", "deal_id": "D1", "feature_key": "sso",
+                      "promised_date": promised, "reason": "Strategic account",
+                      "expires_at": (utcnow() + timedelta(days=7)).isoformat()},
+                headers=api_key("approver", name=who),
+            )  # fmt: skip
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+
+        put(open_, *first)
+        assert verdict() == "blocked"
+        pat = approve("pat", "2030-03-31")
+        put(WON, *first)
+        signed = entries()
+        assert {k: (c.approver, c.promised_date) for k, c in signed.items()} == {
+            "sso": ("pat", date(2030, 3, 31)),
+            "scim": (None, date(2030, 12, 31)),
+        }
+        put(open_, *second)  # reopened and renegotiated
+        assert verdict() == "blocked"  # Pat approved March, not June
+        assert all(c.withdrawn_at is not None for c in entries().values())
+        sam = approve("sam", "2030-06-30")
+        put(WON, *second)
+
+    again = entries()
+    assert again["scim"].withdrawn_at is not None  # not promised by the new win
+    sso = again["sso"]
+    assert (sso.withdrawn_at, sso.approver, sso.approval_id, sso.promised_date) == (
+        None,
+        "sam",
+        sam,
+        date(2030, 6, 30),
+    )
+    assert sso.evidence == "We promised SSO by June 2030."
+    assert sso.signed_at == signed["sso"].signed_at  # counted where it was first signed
+    assert pat != sam
+    with Session(engine) as s:  # Sam's approval runs out; the rep edits the signed deal
+        s.execute(update(Approval).values(expires_at=utcnow() - timedelta(seconds=1)))
+        s.commit()
+    put(WON, *second, "Kick-off call booked.")
+    assert verdict() != "blocked"

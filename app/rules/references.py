@@ -322,6 +322,10 @@ _PROMISE = re.compile(
     # in SCIM" (given at no charge)
     r"|(?:agree(?:d|s)?|signed up) to (?:deliver|ship|build|provide|include|add|develop"
     r"|support|give|enable)"
+    # ... agreed or aligned on a date (`_AGREED_CUES`: only with a date in its clause): "We
+    # agreed on Q2 for SCIM", "Timeline agreed with customer: SCIM in Q2", "SCIM (agreed: Q2)"
+    r"|agreed(?! to (?:deliver|ship|build|provide|include|add|develop|support|give|enable))"
+    r"|aligned"
     r"|(?:throw(?:s|ing)?|threw|thrown) (?:in|them in)"
     rf"|written into|in (?:the )?{_PARTS_RE}{_NOT_DOC_PROCESS}"
     # What the contract holds: "The MSA includes SCIM", "SCIM is part of the SOW", "Added SCIM
@@ -3729,6 +3733,8 @@ def _our_word(
             return False
     cue = low[s:e]
     head = cue[:2]
+    if cue in _AGREED_CUES and not _agreed_on(low, e, c, names):
+        return False  # "We agreed on pricing for Q2", "Aligned internally: SCIM target Q2"
     if head in ("by", "be") and cue.startswith(("by ", "before ")):
         k = s + cue.index(" ") + 1
         if k < e and low[k].isdigit() and _date_at(low, k, b) is None:
@@ -3910,7 +3916,7 @@ def _our_word(
             return False  # "They said SCIM would be available from their other vendor"
     dated = (
         head in _DATED_HEADS and cue.startswith(_DATED_CUES) and not cue.startswith(_UNDATED_FORMS)
-    )
+    ) or cue in _AGREED_CUES  # ("agreed to deliver" promises without a date)
     if (
         date_cue
         or dated
@@ -4243,6 +4249,34 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
     if next(_DATE.finditer(low, e, c.end), None) is None:
         return False
     return _TOLD_NOT.search(low, e, c.end) is None
+
+
+# "agreed" or "aligned" alone, a promise only of what is named right after it (`_agreed_on`).
+_AGREED_CUES = frozenset(("agreed", "aligned"))
+# What may stand between it and the feature or date agreed on: with whom, a word of timing,
+# "on", "to", a colon ("Timeline agreed with customer: SCIM in Q2", "SCIM (agreed: Q2)").
+_AGREED_LEAD = re.compile(
+    r"(?: (?:timeline|timing|date|dates|eta|target|delivery date))?"
+    r"(?: (?:with|w/) (?:the |their |our )?(?:customer|client|prospect|buyer|them|him|her"
+    r"|cto|cio|ciso|champion|it team|security team|team|[a-z]+['\u2019]s [a-z]+))?"
+    r"(?: (?:on|to|upon|for))?(?: the)?"
+)
+
+
+def _agreed_on(low: str, e: int, c: _Clause, names: list[Mention]) -> bool:
+    """Whether "agreed" or "aligned" ending at low[e] agrees on a feature or a date named right
+    after it, or (nothing more in its clause) labels the clause after it ("We agreed on Q2
+    for SCIM", "Agreed SCIM for Q2 with the customer", "Aligned with their CTO on SCIM
+    delivery in Q2"); not on a sale item or a step of the sale ("We agreed on pricing for
+    Q2", "We agreed to revisit SCIM in Q2") nor our own alignment ("Aligned internally")."""
+    k = _AGREED_LEAD.match(low, e, c.end).end()
+    if not low[k : c.end].strip(' :)"\u201d'):
+        return True  # a label: "Timeline agreed with customer: SCIM in Q2"
+    if low.startswith((" ", ": "), k):
+        k += 1 + (low[k] == ":")
+    if any(n.start == k for n in names):
+        return True
+    return _date_at(low, k, c.end) is not None
 
 
 _CONFIRMED_LINK = frozenset(("", "is", "was", "-", "\u2013", "has been", "now", "is now"))

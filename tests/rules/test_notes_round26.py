@@ -240,3 +240,37 @@ THEIR_ASK = [
 @pytest.mark.parametrize(("body", "expected"), THEIR_ASK, ids=[c[0] for c in THEIR_ASK])
 def test_their_ask_after_its_date_is_their_need(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a date agreed on with the customer was nothing ("We agreed on Q2 for SCIM",
+# "Timeline agreed with customer: SCIM in Q2", "SCIM timing: Q2 (agreed with customer)",
+# "Aligned with their CTO on SCIM delivery in Q2": missed blocks), where "Agreed to deliver
+# SCIM by Q2" was a promise. "agreed" or "aligned" is our word of what is named right after it
+# (or of the clause it labels), not of a sale item, a step of the sale or our own alignment.
+AGREED_ON = [
+    ("Timeline agreed with customer: SCIM in Q2.", [("scim", True, Q2, None)]),
+    ("SCIM timing: Q2 (agreed with customer)", [("scim", True, Q2, None)]),
+    ("SCIM (agreed: Q2)", [("scim", True, Q2, None)]),
+    ("We agreed on Q2 for SCIM.", [("scim", True, Q2, None)]),
+    ("We aligned on Q2 for SCIM.", [("scim", True, Q2, None)]),
+    ("Aligned with their CTO on SCIM delivery in Q2.", [("scim", True, Q2, None)]),
+    ("We agreed to SCIM in Q2.", [("scim", True, Q2, None)]),
+    ("Agreed SCIM for Q2 with the customer.", [("scim", True, Q2, None)]),
+    ("Agreed to deliver SCIM.", [("scim", True, None, None)]),
+    # not a feature's date
+    ("We agreed to revisit SCIM in Q2.", [("scim", False, None, None)]),
+    ("They agreed to sign in Q2; SCIM discussed.", [("scim", False, None, None)]),
+    ("We agreed on pricing for Q2; SCIM discussed.", [("scim", False, None, None)]),
+    ("Agreed next steps: SCIM demo in Q2.", [("scim", False, None, None)]),
+    ("Customer agreed to a Q2 start; SCIM needed.", [("scim", False, None, None)]),
+    ("We agreed to push the SCIM decision to Q2.", [("scim", False, None, None)]),
+    ("Aligned internally: SCIM target Q2.", [("scim", False, None, None)]),
+    ("Not agreed: SCIM in Q2.", [("scim", False, None, None)]),
+    ("We have not agreed on a SCIM date.", [("scim", False, None, None)]),
+    ("Agreed: they need SCIM by Q2.", [("scim", False, None, Q2)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), AGREED_ON, ids=[c[0] for c in AGREED_ON])
+def test_a_date_agreed_on_with_them_is_our_word(body: str, expected: list) -> None:
+    assert readings(body) == expected

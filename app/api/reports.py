@@ -67,6 +67,15 @@ def commitments_report(
         start = this.replace(year=months // 12, month=months % 12 + 1)
     else:
         start = from_
+    if to is None and start > end:
+        # `to` was not given: "is after to 2026-12-07" named a value nobody wrote
+        raise InvalidRequest.at(
+            ("query", "from"),
+            f"from {start.isoformat()} is after today ({end.isoformat()} in "
+            f"{settings.business_timezone}), where the report ends without `to`; give `to` "
+            "for quarters ahead (blocked pipeline by close date)",
+            input=start.isoformat(),
+        )
     _check_range(start, end, ("from", "to"))
     fy_start = fiscal["fiscal_year_start"]
     span = reports.quarter_index(end, fy_start) - reports.quarter_index(start, fy_start) + 1

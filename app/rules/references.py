@@ -696,6 +696,8 @@ _CLAUSE = re.compile(
     rf"| {_SUBJECT}| (?=told (?:them|him|her|the customer|the client) ))"
     # "SCIM by Q1 (told them Q2)": our word in parentheses
     r"| \((?=told (?:them|him|her|the customer|the client) )"
+    # our "not yet" answered, then what will be: "Not yet, it will be ready in Q2"
+    r"|(?:(?<=not yet)|(?<=not today)|(?<=not now)|(?<=not currently)),(?= (?:it|this|that)\W)"
     # " though " as " although ": "We can't deliver SCIM by Q1 though we will have it by Q2";
     # " while ": "We will have SCIM by Q2 while offline mode is not planned"
     rf"|(?: but | however(?=[ ,])| although | though | whereas | while | - | \u2013 | \u2014 ?"
@@ -1308,10 +1310,10 @@ def note_references(
                 carried_end = span[0] + len(dated.evidence)
                 continue
         # Most sentences are followed by no "it", "this" or "that" near the next one's start:
-        # three `in` tests on a slice (a regex or `str.find`s cost more) turn them away before
-        # it is delimited.
+        # four `in` tests on a slice (a regex or `str.find`s cost more) turn them away before
+        # it is delimited ("\nit": "it" opening a line after our "Not yet.", `_NOT_YET`).
         near = low[span[1] : span[1] + _PRONOUN_REACH]
-        if not (" it" in near or " this" in near or " that" in near) and (
+        if not (" it" in near or " this" in near or " that" in near or "\nit" in near) and (
             (near[:1] == " " and near[1:2] > " ")  # a word after one space: in the tests
             or not near.lstrip().startswith(_PRONOUN_FIRST)
         ):
@@ -1509,6 +1511,11 @@ def _carried_need(
     return trusted_model(FeatureReference, _NOTE_FIELDS, values)
 
 
+# A sentence of our "not yet" alone, before the one promising "it" (`_carried_promise`).
+_NOT_YET_HEADS = ("no", "not")
+_NOT_YET = re.compile(r"(?:no|nope|not yet|not today|not now|not currently)[.!]+\s+(?=\S)")
+
+
 def _carried_promise(
     text: str,
     low: str,
@@ -1548,6 +1555,8 @@ def _carried_promise(
         a += 1
     if a >= size or low[a] in "<>":
         return None
+    if low.startswith(_NOT_YET_HEADS, a) and (no := _NOT_YET.match(low, a)) is not None:
+        a = no.end()  # our "not yet" between: "Is SCIM available? Not yet. It ships in Q2."
     b = _sentence_end(text, low, a)
     if _names_a_feature(sentences, a, b):
         return None  # it names a feature of its own

@@ -274,3 +274,25 @@ AGREED_ON = [
 @pytest.mark.parametrize(("body", "expected"), AGREED_ON, ids=[c[0] for c in AGREED_ON])
 def test_a_date_agreed_on_with_them_is_our_word(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our "not yet" and then what will be, after their question, was read as a denial:
+# "Do you support SCIM? Not yet, it will be ready in Q2." and "Is SCIM available? Not yet. It
+# ships in Q2." promised nothing (missed blocks), as "Not yet - it's coming in Q2" and "No,
+# but it will by Q2" did. The comma after "not yet" before "it" opens a clause; a sentence of
+# "not yet" alone between the question and "it" is passed over.
+NOT_YET_THEN = [
+    ("They asked about SCIM.\nNot today, it's coming in Q2.", [("scim", True, Q2, None)]),
+    ("Do you support SCIM? Not yet, it will be ready in Q2.", [("scim", True, Q2, None)]),
+    ("Is SCIM available? Not yet. It ships in Q2.", [("scim", True, Q2, None)]),
+    ("Is SCIM available? No. It ships in Q2.", [("scim", True, Q2, None)]),
+    ("Is SCIM available?\nNot yet.\nIt will be ready in Q2.", [("scim", True, Q2, None)]),
+    ("We can't deliver SCIM by Q1. Not yet. We will have it by Q2.", [("scim", True, Q2, None)]),
+    ("Is SCIM available? No. It is not planned.", [("scim", False, None, None)]),
+    ("SCIM is not supported today, it will never be.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), NOT_YET_THEN, ids=[c[0] for c in NOT_YET_THEN])
+def test_not_yet_then_what_will_be_is_our_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -11,7 +11,7 @@ bodies carry status/message/correlationId/category.
 
 Faults: `inject(kind, count, path=...)` makes the next matching calls answer 429 (with
 `policyName` and the X-HubSpot-RateLimit-* and Retry-After headers), 400, 423 Locked, 477
-Migration in Progress (with Retry-After), 5xx, time out, or apply the change and then lose the
+Migration in Progress (with Retry-After), 5xx (`502_html`: the CDN's HTML page), time out, or apply the change and then lose the
 response. `enforce_rate_limit(n)` answers 429 (TEN_SECONDLY_ROLLING) to
 any call beyond n in a rolling 10 s window, measured with `clock`. `calls` counts calls per endpoint; `max_calls_in_window()` reports the
 busiest 10 s.
@@ -35,7 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 OBJECT_TYPES = {
     "deal": "deals",
@@ -70,6 +70,11 @@ DEFAULT_PROPERTIES = {
     "tasks": ["hs_task_subject", "hs_task_status", "hs_timestamp", "hs_createdate"],
 }
 MAX_BATCH = 100
+# The page a CDN in front of the API answers a bad gateway with (fault "502_html").
+GATEWAY_HTML = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad "
+    "Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n"
+)
 BODY_LIMIT = 65_536  # hs_note_body / hs_task_body: "limited to 65,536 characters"
 # A batch read asking for property history takes at most 50 inputs (HubSpot answers 400).
 MAX_HISTORY_BATCH = 50
@@ -95,7 +100,7 @@ def _iso(ts: float | None = None) -> str:
 
 @dataclass
 class Fault:
-    kind: str  # 429 | daily | 400 | 423 | 477 | 500 | 502 | timeout | lost_response
+    kind: str  # 429 | daily | 400 | 423 | 477 | 500 | 502 | 502_html | timeout | lost_response
     remaining: int
     path: str | None = None  # substring of the request path
     method: str | None = None
@@ -782,6 +787,10 @@ class FakeHubSpot:
                         None,
                         _headers={"Retry-After": str(int(after))} if after is not None else None,
                     )
+                if fault.kind == "502_html":
+                    # HubSpot's CDN (Cloudflare) answers a bad gateway with its own HTML page,
+                    # not HubSpot's JSON error body.
+                    return HTMLResponse(GATEWAY_HTML, status_code=502)
                 if fault.kind.isdigit():
                     return fake._error(
                         int(fault.kind),

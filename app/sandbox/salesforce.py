@@ -72,8 +72,8 @@ as in an org without the feature.
 
 Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED for the 24-hour allowance ("limit":
 "TotalRequests Limit exceeded.") or the concurrency limit ("concurrent_limit": "ConcurrentRequests
-(Concurrent API Requests) Limit exceeded."), 503 SERVER_UNAVAILABLE, 500 UNKNOWN_EXCEPTION, and
-timeouts (the answer is held longer than the client waits); with
+(Concurrent API Requests) Limit exceeded."), 503 SERVER_UNAVAILABLE, 500 UNKNOWN_EXCEPTION, a proxy's
+502 HTML page (`gateway_html`), and timeouts (the answer is held longer than the client waits); with
 `subrequest=True` one Composite subrequest fails that way (matched on its URL, query included)
 while the call itself answers 200. Every HTTP request is counted, every SOQL text logged
 (`queries`).
@@ -593,6 +593,12 @@ _FAULT_ANSWERS: dict[str, tuple[int, list[dict]]] = {
         ],
     ),
 }
+# What a proxy in front of the org answers a bad gateway with (fault "gateway_html"): its own
+# HTML page, not Salesforce's JSON error array.
+GATEWAY_HTML = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad "
+    "Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 # Currencies without minor units (CurrencyType.DecimalPlaces 0), as Salesforce sets them.
 _ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX", "PYG"}
 
@@ -1223,9 +1229,14 @@ class FakeSalesforce:
     ) -> None:
         """Fail the next `times` requests whose path contains `match`; with `subrequest`, the
         next Composite subrequests whose URL (query string included) contains it."""
-        if kind not in ("limit", "concurrent_limit", "unavailable", "error", "timeout") or (
-            subrequest and kind == "timeout"
-        ):
+        if kind not in (
+            "limit",
+            "concurrent_limit",
+            "unavailable",
+            "error",
+            "timeout",
+            "gateway_html",
+        ) or (subrequest and kind in ("timeout", "gateway_html")):
             raise ValueError(kind)
         with self.lock:
             self.faults.append(Fault(kind, times, match, subrequest))
@@ -2213,6 +2224,8 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
             fault = fake._take_fault(path)
             if fault == "timeout":
                 time.sleep(fake.timeout_seconds)
+            elif fault == "gateway_html":
+                return self._send(502, GATEWAY_HTML, "text/html")
             elif fault is not None:
                 return self._send(*_FAULT_ANSWERS[fault])
             if path.startswith("/services/Soap/m/"):

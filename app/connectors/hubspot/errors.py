@@ -13,7 +13,9 @@ hours). Both are transient and pause every call to the portal, as a 429 does.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 from app.connectors.base import (
     MAX_RETRY_AFTER,
@@ -85,8 +87,26 @@ def _body(exc: BaseException) -> dict:
     try:
         data = json.loads(raw) if raw else {}
     except ValueError:
-        return {"message": str(raw)[:300]}
+        return {"message": not_json(str(raw), "HubSpot")}
     return data if isinstance(data, dict) else {}
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def not_json(text: str, crm: str) -> str:
+    """An answer that is not the CRM's JSON, in words for the operator. An HTML page (a 502 or
+    504 from the CDN or gateway in front of the API: "<html><head><title>502 Bad Gateway</title>
+    ...cloudflare...") is named by its title, not quoted: its first 300 characters of markup
+    were the deal's error. Anything else: its first 300 characters, as it came."""
+    if not text.lstrip().startswith("<"):
+        return text[:300]
+    found = _TITLE.search(text)
+    title = " ".join(html.unescape(found.group(1)).split())[:120] if found else ""
+    return (
+        f"{title or 'an HTML page'} (an HTML page, not {crm}'s JSON: a gateway in front of the "
+        "API answered; retried)"
+    )
 
 
 def _header(exc: BaseException, name: str) -> str | None:

@@ -8,6 +8,8 @@ token: the deals are held, not dead) and the deal queue owns retries.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -90,8 +92,22 @@ def error_entries(content: Any) -> list[dict]:
     if isinstance(content, dict):
         content = [content]
     if not isinstance(content, list):
-        return [{"errorCode": "UNKNOWN", "message": str(content)[:500]}]
+        return [{"errorCode": "UNKNOWN", "message": _not_json(str(content))}]
     return [e for e in content if isinstance(e, dict)]
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _not_json(text: str) -> str:
+    """An answer that is not Salesforce's JSON, in words for the operator: an HTML page (a
+    502/503 from a proxy or load balancer in front of the org, a maintenance page) by its
+    title, not its first 500 characters of markup; anything else as it came."""
+    if not text.lstrip().startswith("<"):
+        return text[:500]
+    found = _TITLE.search(text)
+    title = " ".join(html.unescape(found.group(1)).split())[:120] if found else ""
+    return f"{title or 'an HTML page'} (an HTML page, not Salesforce's JSON)"
 
 
 def error_code(entry: dict) -> str:

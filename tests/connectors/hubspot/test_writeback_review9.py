@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.connectors.base import CredentialsError
+from app.connectors.base import CredentialsError, PermanentError, TransientError
 from app.connectors.hubspot.setup import run_setup
 from app.jobs.types import Outcome
 from tests.connectors.hubspot.test_connector import _writeback
@@ -62,3 +62,19 @@ def test_a_refusal_of_another_property_still_fails_only_its_deal(fake, api, conn
     fake.inject("400", 1, path="/deals/batch/update")
     error = connector.write_back([_writeback(snap)])[deal].error
     assert error is not None and not isinstance(error, CredentialsError)
+
+
+def test_a_gateways_html_502_is_retried_with_its_title_not_its_markup(fake, connector) -> None:
+    """HubSpot's CDN answers a bad gateway with an HTML page: the deal's error quoted its first
+    300 characters of markup. It names the page's title, is retried, and goes through after."""
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    fake.inject("502_html", 1, path="/deals/batch/update")
+    out = connector.write_back([_writeback(snap)])[deal]
+    error = out.error
+    assert isinstance(error, TransientError) and not isinstance(error, PermanentError)
+    assert "HTTP 502" in str(error) and "502 Bad Gateway" in str(error)
+    assert "<" not in str(error) and "HTML page" in str(error)
+    again = connector.write_back([_writeback(snap, task_id=out.task_id)])[deal]
+    assert again.error is None and len(fake.tasks_for(deal)) == 1
+    assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "blocked"

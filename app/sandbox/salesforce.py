@@ -73,7 +73,8 @@ as in an org without the feature.
 Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED for the 24-hour allowance ("limit":
 "TotalRequests Limit exceeded.") or the concurrency limit ("concurrent_limit": "ConcurrentRequests
 (Concurrent API Requests) Limit exceeded."), 503 SERVER_UNAVAILABLE, 500 UNKNOWN_EXCEPTION, a proxy's
-502 HTML page (`gateway_html`), and timeouts (the answer is held longer than the client waits); with
+502 HTML page (`gateway_html`), its 504 page after the org ran the request
+(`gateway_timeout`), and timeouts (the answer is held longer than the client waits); with
 `subrequest=True` one Composite subrequest fails that way (matched on its URL, query included)
 while the call itself answers 200. Every HTTP request is counted, every SOQL text logged
 (`queries`).
@@ -598,6 +599,11 @@ _FAULT_ANSWERS: dict[str, tuple[int, list[dict]]] = {
 GATEWAY_HTML = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad "
     "Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+# Its page for an upstream that did not answer in time (fault "gateway_timeout").
+GATEWAY_TIMEOUT_HTML = (
+    "<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n<center><h1>504 "
+    "Gateway Time-out</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
 # Currencies without minor units (CurrencyType.DecimalPlaces 0), as Salesforce sets them.
 _ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX", "PYG"}
@@ -1236,7 +1242,8 @@ class FakeSalesforce:
             "error",
             "timeout",
             "gateway_html",
-        ) or (subrequest and kind in ("timeout", "gateway_html")):
+            "gateway_timeout",
+        ) or (subrequest and kind in ("timeout", "gateway_html", "gateway_timeout")):
             raise ValueError(kind)
         with self.lock:
             self.faults.append(Fault(kind, times, match, subrequest))
@@ -2222,11 +2229,14 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
                 fake.calls.append((self.command, kind))
                 fake.api_used += 1
             fault = fake._take_fault(path)
+            # "gateway_timeout": the org runs the request to the end, and the proxy in front of
+            # it, tired of waiting, answers its own 504 page instead (the write landed unseen).
+            gateway_lost = fault == "gateway_timeout"
             if fault == "timeout":
                 time.sleep(fake.timeout_seconds)
             elif fault == "gateway_html":
                 return self._send(502, GATEWAY_HTML, "text/html")
-            elif fault is not None:
+            elif fault is not None and not gateway_lost:
                 return self._send(*_FAULT_ANSWERS[fault])
             if path.startswith("/services/Soap/m/"):
                 return self._metadata(path, raw)
@@ -2277,6 +2287,8 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
                         400, [{"errorCode": "JSON_PARSER_ERROR", "message": "body is not JSON"}]
                     )
             status, payload = fake.dispatch(self.command, self.path, body, user)
+            if gateway_lost:
+                return self._send(504, GATEWAY_TIMEOUT_HTML, "text/html")
             self._send(status, payload)
 
         def _metadata(self, path: str, raw: bytes) -> None:

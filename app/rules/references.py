@@ -322,6 +322,9 @@ _PROMISE = re.compile(
     # in SCIM" (given at no charge)
     r"|(?:agree(?:d|s)?|signed up) to (?:deliver|ship|build|provide|include|add|develop"
     r"|support|give|enable)"
+    # a contract document's label over what it holds: "Order form: SCIM provisioning (Q2
+    # 2027)" (`_doc_label`: at a line's start, a feature named right after it)
+    r"|(?:order form|sow|msa|contract|statement of work|addendum|amendment)(?=:)"
     # ... agreed or aligned on a date (`_AGREED_CUES`: only with a date in its clause): "We
     # agreed on Q2 for SCIM", "Timeline agreed with customer: SCIM in Q2", "SCIM (agreed: Q2)"
     r"|agreed(?! to (?:deliver|ship|build|provide|include|add|develop|support|give|enable))"
@@ -3823,6 +3826,8 @@ def _our_word(
         # SCIM discussed") promises no feature, and its date is the sale's.
         c.sale = True
         return False
+    if low.startswith(":", e) and cue in _DOC_LABELS:
+        return _doc_label(low, s, e, names)
     if not custom and _is_contract_cue(cue):
         # In the contract: ours, unless the customer asks for it to be ("They want SCIM in
         # the contract"; not "They asked for it, so we added SCIM to the contract").
@@ -4258,6 +4263,37 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
     if next(_DATE.finditer(low, e, c.end), None) is None:
         return False
     return _TOLD_NOT.search(low, e, c.end) is None
+
+
+# A contract document's name as a label (`_doc_label`).
+_DOC_LABELS = frozenset(
+    ("order form", "sow", "msa", "contract", "statement of work", "addendum", "amendment")
+)
+
+
+# What the line after the label says the document does not hold, or not yet: "Order form:
+# SCIM excluded", "Contract: SCIM not included", "MSA: SCIM?", "SOW: SCIM TBD".
+_DOC_LABEL_NOT = re.compile(
+    r"(?<![a-z0-9])(?:not|no|never|excluded|out of scope|removed|dropped|struck|tbd|pending"
+    r"|maybe|optional)(?![a-z0-9])|n['\u2019]t(?![a-z0-9])|\?"
+)
+
+
+def _doc_label(low: str, s: int, e: int, names: list[Mention]) -> bool:
+    """Whether the document's name low[s:e], before its colon, labels what the document holds:
+    at the start of a line (after a list mark) with a feature named right after the colon
+    ("Order form: SCIM provisioning (Q2 2027)", "- SOW: audit log by March"); not the sale's
+    news of the document ("Contract: sent for signature, SCIM discussed") nor a line saying it
+    is not held (`_DOC_LABEL_NOT`)."""
+    if low[low.rfind("\n", 0, s) + 1 : s].strip(" \t*-+#>\u2022"):
+        return False
+    k = e + 1
+    while k < len(low) and low[k] in " \t":
+        k += 1
+    end = low.find("\n", k)
+    return any(n.start == k for n in names) and (
+        _DOC_LABEL_NOT.search(low, k, len(low) if end < 0 else end) is None
+    )
 
 
 # "agreed" or "aligned" alone, a promise only of what is named right after it (`_agreed_on`).

@@ -296,3 +296,27 @@ NOT_YET_THEN = [
 @pytest.mark.parametrize(("body", "expected"), NOT_YET_THEN, ids=[c[0] for c in NOT_YET_THEN])
 def test_not_yet_then_what_will_be_is_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a contract document's label over a feature ("Order form: SCIM provisioning (Q2
+# 2027)", "MSA: SCIM") was nothing, while "In the order form: SCIM (Q2 2027)" was our
+# commitment (missed blocks). At a line's start, with the feature right after the colon and
+# nothing on the line saying it is not held, it lists what the document holds.
+DOC_LABEL = [
+    ("Order form: SCIM provisioning (Q2 2027)", [("scim", True, Q2, None)]),
+    ("MSA: SCIM", [("scim", True, None, None)]),
+    ("Notes:\nOrder form: SCIM (Q2)", [("scim", True, Q2, None)]),
+    ("Order form: SSO, SCIM (Q2)", [("sso", True, Q2, None), ("scim", True, Q2, None)]),
+    ("Contract: sent for signature; SCIM discussed.", [("scim", False, None, None)]),
+    ("Contract: SCIM not included.", [("scim", False, None, None)]),
+    ("Order form: SCIM excluded.", [("scim", False, None, None)]),
+    ("Order form: SCIM?", [("scim", False, None, None)]),
+    ("SOW: SCIM TBD", [("scim", False, None, None)]),
+    ("Contract: they want SCIM in it.", [("scim", False, None, None)]),
+    ("Order form: pending SCIM decision.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), DOC_LABEL, ids=[c[0] for c in DOC_LABEL])
+def test_a_contract_documents_label_lists_what_it_holds(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -192,8 +192,62 @@ class Worker:
             return 0
         with self._renewing(items):
             outcomes = self.process(items)
-        self.record(items, outcomes)
+        self._record_retrying(items, outcomes, threading.Event())
         return len(items)
+
+    def _record_retrying(
+        self,
+        items: Sequence[QueueItem],
+        outcomes: dict[int, Outcome],
+        stop_event: threading.Event,
+    ) -> bool:
+        """Record the batch's outcomes, trying again for up to LEASE_SECONDS when the database
+        fails the write (a connection cut by a failover or `pg_terminate_backend`, SQLite
+        locked by another writer past its busy timeout). Returns whether they were stored.
+
+        Trying again is safe: each row is written only while it is still running under this
+        owner and attempt, so a write that did land, or a row another worker took meanwhile,
+        is `stale`, never written twice. Given up at once, the batch's work was lost: its rows
+        stayed running until their leases expired, were processed again, and a deal on its
+        last attempt went dead as if its worker had crashed, though it was done. After a stop
+        request, only what is left of the grace period is spent on it."""
+        give_up_at = time.monotonic() + self.settings.lease_seconds
+        wait = min(self.settings.worker_poll_seconds, 1.0)
+        failures = 0
+        while True:
+            self.beat()
+            try:
+                self.record(items, outcomes)
+            except Exception as exc:
+                failures += 1
+                now = time.monotonic()
+                if stop_event.is_set():
+                    remaining = getattr(stop_event, "remaining", None)
+                    left = remaining(self.grace_seconds) if remaining else 0.0
+                    give_up_at = min(give_up_at, now + left)
+                if now + wait > give_up_at:
+                    log.exception(
+                        "recording outcomes failed: its deals run again once their leases expire",
+                        deals=len(items),
+                        failures=failures,
+                    )
+                    return False
+                if failures == 1:
+                    log.warning(
+                        "recording outcomes failed; trying again",
+                        deals=len(items),
+                        error=type(exc).__name__,
+                        next_try_in=wait,
+                    )
+                if stop_event.is_set():
+                    time.sleep(wait)
+                else:
+                    stop_event.wait(wait)  # a stop request cuts it short: see above
+                wait = min(wait * 2, 10.0)
+                continue
+            if failures:
+                log.info("recording outcomes recovered", deals=len(items), failures=failures)
+            return True
 
     @contextmanager
     def _renewing(self, items: Sequence[QueueItem]) -> Iterator[None]:
@@ -268,11 +322,7 @@ class Worker:
                 else:
                     self.release(items)
                 return
-            try:
-                self.record(items, outcomes)
-            except Exception:
-                # The leases run out and another attempt follows: nothing is lost.
-                log.exception("recording outcomes failed")
+            self._record_retrying(items, outcomes, stop_event)
 
     def _process_watched(
         self, items: Sequence[QueueItem], stop_event: threading.Event

@@ -31,6 +31,9 @@ log = structlog.get_logger("app.schedules")
 
 # A run longer than this is logged ("schedule still running") once an hour of it past this.
 LONG_RUN_SECONDS = 3600.0
+# A next run more than its interval plus this from now was set by a clock ahead of ours: it is
+# due now (see ScheduleRunner._claim). Hosts' clocks differ by far less under NTP.
+CLOCK_AHEAD_SLACK_SECONDS = 60.0
 
 
 @dataclass
@@ -201,11 +204,31 @@ class ScheduleRunner:
         table = PeriodicJob.__table__
         lease = timedelta(seconds=self.settings.lease_seconds)
         with self.engine.begin() as conn:
+            due = table.c.next_run_at <= now
+            stored = conn.execute(
+                select(table.c.next_run_at, table.c.interval_seconds).where(table.c.name == name)
+            ).first()
+            if stored is not None:
+                next_run_at = as_utc(stored.next_run_at)
+                ahead = next_run_at - now - timedelta(seconds=stored.interval_seconds)
+                if ahead > timedelta(seconds=CLOCK_AHEAD_SLACK_SECONDS):
+                    # Further away than one interval from now: set by a clock that was ahead
+                    # (a VM resumed, NTP stepping a wrong clock back, a host's clock skewed). It
+                    # kept the schedule from running for as long as the clock had been ahead
+                    # (a day's jump: no reconciliation or retention for a day). Due now
+                    # instead, compare-and-set on what was read (one claimant runs it).
+                    log.warning(
+                        "schedule's next run was set by a clock ahead of this one: due now",
+                        schedule=name,
+                        next_run_at=next_run_at.isoformat(),
+                        ahead_seconds=round(ahead.total_seconds()),
+                    )
+                    due = or_(due, table.c.next_run_at == stored.next_run_at)
             row = conn.execute(
                 update(table)
                 .where(
                     table.c.name == name,
-                    table.c.next_run_at <= now,
+                    due,
                     or_(table.c.lease_owner.is_(None), table.c.lease_expires_at < now),
                 )
                 .values(lease_owner=self.owner, lease_expires_at=now + lease, last_started_at=now)

@@ -1650,6 +1650,13 @@ _ANSWER_HEADS = tuple(
     for tail in (" ", ":")
     if who or verb != "said"  # ("said ..." alone is no answer of ours)
 )
+# ... or our aim, a hedged promise: "When do you expect SCIM? We're targeting Q2." (`_AIM`)
+_AIM_HEADS = tuple(
+    f"{who}{verb} "
+    for who in ("", "we're ", "we\u2019re ", "we are ", "i'm ", "i\u2019m ", "i am ")
+    for verb in ("targeting", "aiming for", "shooting for", "planning for")
+)
+_AIM = re.compile(r"(?<![a-z0-9])(?:targeting|aiming for|shooting for|planning for) ")
 # ... or our agreement alone (`_AGREED_ANSWER`): "They need SCIM by Q2. We agreed.", "Will SCIM
 # be ready by Q2? We said yes."
 _AGREED_HEADS = (
@@ -1675,9 +1682,15 @@ _TOLD_ANSWER = re.compile(
     r"|(?:(?:we|i) )?(?:replied|answered|responded|wrote back)(?: (?:with|to them|them))?:? "
     # a promise of a date alone: "When will SCIM ship? We committed to Q2."
     r"|(?:(?:we|i) )?(?:committed to|promised(?: them)?|guaranteed(?: them)?):? "
+    # ... our aim (a hedged promise): "When do you expect SCIM? We're targeting Q2."
+    r"|(?:(?:we|i)['\u2019](?:re|m) |we are |i am )?(?:targeting|aiming for|shooting for"
+    r"|planning for) "
     # a transcript's answer line: 'Customer: "Do you have SCIM?" Me: "Yes, by Q2."',
     # "Q: When will SCIM ship? A: Q2." (`_ANSWER_LABELS`)
     r"|(?:me|we|us|our answer|our response|a|answer)\s?[:\-\u2013]\s*[\"\u201c]?))"
+    # (our aim after a label: "Tom (AE): We're targeting Q2.")
+    r"(?:(?:(?:we|i)['\u2019](?:re|m) |we are |i am )?(?:targeting|aiming for|shooting for"
+    r"|planning for) )?"
     rf"(?:(?P<yes>{_YES})(?:[,;]?\s+(?:[-\u2013]\s+)?(?=[a-z0-9])|(?=[\s.!\"\u201d]*$))"
     r"|(?:no|nope)[,;]?\s+(?:[-\u2013]\s+)?(?:but |only )?(?=[a-z0-9])"
     r")?(?:by |in |for )?"
@@ -1754,7 +1767,10 @@ def _answered_next(
         a += 1
     role = _OUR_ROLE_LABEL.match(low, a)  # "Tom (AE): Yes, it will."
     heads = (
-        role is not None or low.startswith(_ANSWER_HEADS, a) or low.startswith(_ANSWER_LABELS, a)
+        role is not None
+        or low.startswith(_ANSWER_HEADS, a)
+        or low.startswith(_ANSWER_LABELS, a)
+        or low.startswith(_AIM_HEADS, a)
     )
     y = role.end() if role is not None else a  # where a bare yes would start
     # a bare yes, the whole next sentence (after our side's label), to their question of our
@@ -1811,6 +1827,8 @@ def _answered_next(
         promised_date=dates[0][1],
         optional=False,
     )
+    if not bare and _AIM.search(low, a, end) is not None:
+        values["hedged"] = True  # "We're targeting Q2": our aim, not a firm word
     return trusted_model(FeatureReference, _NOTE_FIELDS, values)
 
 

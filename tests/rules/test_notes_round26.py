@@ -320,3 +320,32 @@ DOC_LABEL = [
 @pytest.mark.parametrize(("body", "expected"), DOC_LABEL, ids=[c[0] for c in DOC_LABEL])
 def test_a_contract_documents_label_lists_what_it_holds(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+def hedged(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, hedged) per reference."""
+    return [
+        (r.feature_key or r.feature_name, r.is_commitment, r.promised_date, r.hedged)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# Before: our aim as the answer to their question ("When will SCIM ship? We're targeting
+# Q2.", "Tom (AE): We're targeting Q2.") was nothing (missed blocks), while "We're aiming for
+# SCIM in Q2" (the feature named) was a hedged promise. It is one, hedged.
+AIMED_ANSWER = [
+    ("Jane (Acme CTO): When do you expect SCIM?\nTom (AE): We're targeting Q2.", [
+        ("scim", True, Q2, True)]),
+    ("Customer: When will SCIM ship?\nMe: targeting Q2", [("scim", True, Q2, True)]),
+    ("When will SCIM ship? We're targeting Q2.", [("scim", True, Q2, True)]),
+    ("When will SCIM ship? Targeting Q2.", [("scim", True, Q2, True)]),
+    ("When will SCIM ship? We are aiming for Q2.", [("scim", True, Q2, True)]),
+    ("When will SCIM ship? Told them Q2.", [("scim", True, Q2, False)]),
+    ("When will SCIM ship? We're targeting a Q2 launch of the pilot.", [
+        ("scim", False, None, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), AIMED_ANSWER, ids=[c[0] for c in AIMED_ANSWER])
+def test_our_aim_answers_their_question_hedged(body: str, expected: list) -> None:
+    assert hedged(body) == expected

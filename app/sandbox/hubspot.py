@@ -899,6 +899,11 @@ class FakeHubSpot:
         @app.post("/crm/v3/objects/{object_type}/batch/update")
         async def batch_update(object_type: str, request: Request):
             otype = OBJECT_TYPES.get(object_type)
+            if (
+                otype == "deals"
+                and (refused := fake._without_scope("crm.objects.deals.write")) is not None
+            ):
+                return refused
             body = await request.json()
             inputs = body.get("inputs") or []
             if otype is None or len(inputs) > MAX_BATCH:

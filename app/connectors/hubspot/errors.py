@@ -52,13 +52,7 @@ def missing_scope(exc: BaseException, operation: str, scope: str) -> MissingScop
     """A 403 on an optional call: the scope HubSpot names (`errors[].context.requiredScopes`
     of its MISSING_SCOPES body), else `scope`."""
     body = _body(exc)
-    named = [
-        s
-        for error in body.get("errors") or []
-        if isinstance(error, dict) and isinstance(error.get("context"), dict)
-        for s in error["context"].get("requiredScopes") or []
-        if isinstance(s, str)
-    ]
+    named = _required_scopes(body)
     needed = named[0] if named else scope
     category = body.get("category") or "FORBIDDEN"
     return MissingScopeError(
@@ -66,6 +60,17 @@ def missing_scope(exc: BaseException, operation: str, scope: str) -> MissingScop
         scope=needed,
         correlation_id=body.get("correlationId") or _header(exc, "x-hubspot-correlation-id"),
     )
+
+
+def _required_scopes(body: dict) -> list[str]:
+    """The scopes a MISSING_SCOPES body names (`errors[].context.requiredScopes`)."""
+    return [
+        s
+        for error in body.get("errors") or []
+        if isinstance(error, dict) and isinstance(error.get("context"), dict)
+        for s in error["context"].get("requiredScopes") or []
+        if isinstance(s, str)
+    ]
 
 
 # Seconds to wait on a rolling-limit 429 without Retry-After: the window is ten seconds.
@@ -194,6 +199,14 @@ def classify(
         # HubSpot answers 401 for a bad, expired or revoked token and 403 for a scope the app
         # lacks: the connection, not the deal (deals are held until it is fixed).
         hint = " (check HUBSPOT_ACCESS_TOKEN and its scopes: `roadmap-guard setup hubspot`)"
+        scopes = _required_scopes(body) if status == 403 else []
+        if scopes:
+            # HubSpot's message only says "all required scopes": the body names them.
+            hint = (
+                f" (the token lacks the scope {', '.join(dict.fromkeys(scopes))}: add it to the "
+                "private app (Settings > Integrations > Private Apps > the app > Scopes), then "
+                "check with `roadmap-guard setup hubspot`)"
+            )
         return CredentialsError(text + hint, correlation_id=correlation), "unauthorized"
     if status is not None and 400 <= status < 500:
         return RefusedError(text, correlation_id=correlation), "error"

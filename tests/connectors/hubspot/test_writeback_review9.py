@@ -78,3 +78,19 @@ def test_a_gateways_html_502_is_retried_with_its_title_not_its_markup(fake, conn
     again = connector.write_back([_writeback(snap, task_id=out.task_id)])[deal]
     assert again.error is None and len(fake.tasks_for(deal)) == 1
     assert fake.deal(deal)["properties"]["roadmap_guard_status"] == "blocked"
+
+
+def test_a_missing_write_scope_holds_the_deal_and_names_the_scope(fake, connector) -> None:
+    """HubSpot's 403 MISSING_SCOPES says only 'hasn't been granted all required scopes'; the
+    scope is in errors[].context.requiredScopes. The held deal's error names it."""
+    deal = fake.add_deal("Acme")
+    snap = connector.read_deals([deal])[deal]
+    fake.scopes.remove("crm.objects.deals.write")
+    out = connector.write_back([_writeback(snap)])[deal]
+    assert isinstance(out.error, CredentialsError)
+    assert Outcome.from_exception(out.error).hold
+    assert "lacks the scope crm.objects.deals.write" in str(out.error)
+    assert fake.access_token not in str(out.error)
+    fake.scopes.append("crm.objects.deals.write")
+    again = connector.write_back([_writeback(snap, task_id=out.task_id)])[deal]
+    assert again.error is None and len(fake.tasks_for(deal)) == 1

@@ -226,6 +226,21 @@ def json_too_deep(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+_DIGITS_LIMIT = re.compile(r"Exceeds the limit \((\d+) digits\) for integer string conversion")
+
+
+def too_many_digits(exc: BaseException | None) -> str | None:
+    """What to say of a JSON number Python refused to read for its length (`ValueError:
+    Exceeds the limit (4300 digits) for integer string conversion`), else None: no value the
+    API takes has that many digits, and the parser's own words name an interpreter setting."""
+    if not isinstance(exc, ValueError):
+        return None
+    found = _DIGITS_LIMIT.search(str(exc))
+    if found is None:
+        return None
+    return f"not valid JSON: a number with more than {int(found.group(1)):,} digits"
+
+
 def not_json_body(msg: str) -> dict[str, Any]:
     """The 422 `invalid_request` body for a request body that is not JSON the API can read
     (not UTF-8, nested too deeply): the one mistake at path `body`, with FastAPI's `detail`."""

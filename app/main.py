@@ -29,6 +29,7 @@ from app.errors import (
     integrity_conflict,
     not_json_body,
     summary,
+    too_many_digits,
     unstorable_value,
     validation_details,
 )
@@ -283,8 +284,9 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Routing's own answers (404 for an unknown path, 405 for a wrong method).
-        if exc.status_code == 400 and isinstance(
-            exc.__cause__, UnicodeDecodeError | RecursionError
+        if exc.status_code == 400 and (
+            isinstance(exc.__cause__, UnicodeDecodeError | RecursionError)
+            or too_many_digits(exc.__cause__)
         ):
             # FastAPI's "There was an error parsing the body" (a 400 unlike every other
             # malformed body): JSON that is not UTF-8 text, or nested past what the parser
@@ -293,6 +295,10 @@ def create_app(
             cause = exc.__cause__
             if isinstance(cause, UnicodeDecodeError):
                 msg = f"not valid JSON: not UTF-8 text ({cause.reason} at byte {cause.start})"
+            elif too_many_digits(cause):
+                # Python's int() refuses a literal past 4,300 digits (a ValueError, which
+                # FastAPI answered as a 400 "There was an error parsing the body")
+                msg = too_many_digits(cause)
             else:
                 msg = JSON_TOO_DEEP
             return JSONResponse(not_json_body(msg), status_code=422)

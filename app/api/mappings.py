@@ -14,7 +14,7 @@ from app.api.deps import Offset, Page, ReadPrincipal, RevOpsPrincipal, RowId, Se
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.api.ingest import PayloadTooLarge
 from app.api.nul import workbook_message
-from app.errors import JSON_TOO_DEEP, ErrorResponse, Invalid, json_too_deep
+from app.errors import JSON_TOO_DEEP, ErrorResponse, Invalid, json_too_deep, too_many_digits
 from app.services import mappings_service as svc
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["roadmap"])
@@ -315,6 +315,11 @@ def _import(session: Session, text: str, kind: str, actor: str, replace: bool) -
             raise Invalid(
                 f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
+        except ValueError as exc:  # a number too long for int(): a 500 before
+            said = too_many_digits(exc)
+            if said is None:
+                raise
+            raise Invalid(f"file: {said}; nothing was written") from None
         rows, column_warnings = svc.parse_json(payload), []
     else:
         rows, column_warnings = svc.read_csv(text)

@@ -718,8 +718,9 @@ _NEXT_YEAR = r"\s+(?:of\s+)?(?P<{0}_next>next (?:fiscal )?year)"
 _DATE = _WordStartPattern(
     r"(?<![a-z0-9])(?:"
     # "2027 Q2", "2027-Q2", "2027 H1": the year before the quarter or half (`q_yb`, `h_yb`)
-    r"(?P<q>(?:(?P<q_part>early|mid|late|beginning of|start of|end of)[- ]?)?"
-    r"(?:(?P<q_yb>20\d{2})[ -]?)?"
+    # ... or the fiscal year before it: "FY27 Q1", "FY2027 Q1" (`q_yf`); "EOQ1" (end of Q1)
+    r"(?P<q>(?:(?P<q_part>early|mid|late|beginning of|start of|end of|eo)[- ]?)?"
+    r"(?:(?:fy\s*'?(?P<q_yf>\d{4}|\d{2})|(?P<q_yb>20\d{2}))[ -]?)?"
     rf"q(?P<q_n>[1-4])(?:{_QY.format('q')}|{_NEXT_YEAR.format('q')})?)"
     r"|(?P<h>(?:(?P<h_yb>20\d{2})[ -]?)?"
     rf"h(?P<h_n>[12])(?:{_QY.format('h')}|{_NEXT_YEAR.format('h')})?)"
@@ -731,7 +732,8 @@ _DATE = _WordStartPattern(
     r"|(?P<nq>(?P<nq_n>[1-4])q(?:(?:\s*(?P<nq_cy>cy)|\s*fy)?\s*'?(?P<nq_y>\d{4}|\d{2})"
     rf"|{_NEXT_YEAR.format('nq')}))"
     # "first half of next year", "the second half of 2027", "first half of FY28": a half.
-    r"|(?P<hw>(?P<hw_n>first|second|1st|2nd) half(?:\s+of)?(?:\s+the)?"
+    # ("back half", "front half", "latter half": as finance says it)
+    r"|(?P<hw>(?P<hw_n>first|second|1st|2nd|front|back|latter) half(?:\s+of)?(?:\s+the)?"
     rf"(?:{_NEXT_YEAR.format('hw')}|\s+(?:(?:fy|fiscal(?: year)?)\s*'?)?(?P<hw_y>20\d{{2}})"
     r"|\s+(?:fy|fiscal(?: year)?)\s*'?(?P<hw_ys>\d{2})|\s+(?:fiscal )?year)?)"
     # "early 2027", "mid-2027", "late next year", "end of 2027": calendar months of a year.
@@ -750,7 +752,7 @@ _DATE = _WordStartPattern(
     r"|(?<=\()(?P<now>now|today|immediately|right away|asap"
     r"|(?P<now_start>at signing|at signature|day one|day 1))(?=\))"
     r"|(?:(?<=in )|(?<=by )|(?<=until )|(?<=during )|(?<=before ))(?P<yr>(?P<yr_y>20\d{2}))(?![-/0-9]|\.[0-9])"
-    r"|(?P<eoy>(?:end of (?:the )?year|year[- ]end|eoy)"
+    r"|(?P<eoy>(?:end of (?:the )?year|year[- ]end|eoy|ye)"
     r"(?:\s+(?:of\s+)?(?P<eoy_y>20\d{2})(?![-/0-9]|\.[0-9]))?)"
     r"|(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))"
     # "06/2027", "6/2027", "2027/06", "2027-06": a month of a year (its last day)
@@ -772,7 +774,7 @@ _DATE = _WordStartPattern(
     # "in 6-8 weeks", "within 4 to 6 weeks": the later end (what the customer was told to expect)
     r"|(?P<rel>(?:in|within) (?:the (?:next )?)?(?:\d{1,3}\s*(?:-|\u2013|to)\s*)?"
     r"(?P<rel_n>\d{1,3}|a couple of|a few|a|one|two|three"
-    r"|four|five|six|seven|eight|nine|ten|eleven|twelve) (?P<rel_u>day|week|month)s?"
+    r"|four|five|six|seven|eight|nine|ten|eleven|twelve) (?P<rel_u>day|week|month|wk|mo)s?"
     # "within 90 days of signature": counted from the deal's close date (`_When.close`)
     r"(?P<rel_of> (?:(?:of|after|from|following) |post[- ]?)(?:the |their |our |contract |deal )*"
     r"(?:signature|signing|close|closing|contract|purchase|kick-?off|go-?live|go live"
@@ -6854,12 +6856,14 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
         year, start = _sane_year(_year(raw), ref), fy_start
         if g("hw_next"):
             year = _fiscal_year(ref, start) + 1
-        half = 1 if g("hw_n") in ("first", "1st") else 2
+        half = 1 if g("hw_n") in ("first", "1st", "front") else 2
         return _period_end(year, start, half * 6 - 1, ref)
     if kind in ("q", "h", "nh", "fy", "nq"):
         raw = g(f"{kind}_y")
         if kind in ("q", "h"):
             raw = raw or g(f"{kind}_ya") or g(f"{kind}_yl") or g(f"{kind}_ys") or g(f"{kind}_yb")
+            if kind == "q":
+                raw = raw or g("q_yf")
         year = _sane_year(_year(raw), ref)
         # "CY27", "Q3 CY27": the calendar's year and quarters, whatever the fiscal year.
         start = 1 if g(f"{kind}_cy") else fy_start
@@ -6955,8 +6959,8 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
         unit = g(f"{kind}_u")
         anchored = kind == "after" or g("rel_of")
         start = when.close if anchored and when.close is not None else ref
-        if unit == "month":  # the same day that many months on (the month's last, if shorter)
+        if unit in ("month", "mo"):  # that many months on (the month's last day, if shorter)
             last = _month_end(start.year * 12 + start.month - 1 + amount)
             return last.replace(day=min(start.day, last.day))
-        return start + timedelta(days=amount * (7 if unit == "week" else 1))
+        return start + timedelta(days=amount * (7 if unit in ("week", "wk") else 1))
     return None

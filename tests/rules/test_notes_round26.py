@@ -5,6 +5,8 @@ after their dated need. Each table says what was read before and why it was wron
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from app.rules.references import find_references
@@ -349,3 +351,33 @@ AIMED_ANSWER = [
 @pytest.mark.parametrize(("body", "expected"), AIMED_ANSWER, ids=[c[0] for c in AIMED_ANSWER])
 def test_our_aim_answers_their_question_hedged(body: str, expected: list) -> None:
     assert hedged(body) == expected
+
+
+def promised(body: str) -> date | None:
+    (ref,) = find_references(make_deal(body), CATALOG, today=TODAY)
+    return ref.promised_date
+
+
+# Before: "FY27 Q1" (the fiscal year before the quarter) was read as the whole year, 31
+# December 2027: a Q1 promise looked safe against a Q3 target (a missed block); "YE", "EOQ1",
+# "2 wks", "3 mos", "the back half of 2027" were no dates at all (the promise undated).
+DATE_FORMS = [
+    ("We'll ship SCIM in FY27 Q1.", Q1),
+    ("We'll ship SCIM in FY2027 Q1.", Q1),
+    ("We'll ship SCIM in FY 27 Q2.", Q2),
+    ("We'll ship SCIM in Q1 FY27.", Q1),
+    ("We'll ship SCIM in FY27.", date(2027, 12, 31)),
+    ("We'll ship SCIM by YE.", date(2026, 12, 31)),
+    ("We'll ship SCIM by YE 2027.", date(2027, 12, 31)),
+    ("We'll ship SCIM by EOQ1.", Q1),
+    ("We'll ship SCIM in 2 wks.", date(2026, 12, 9)),
+    ("We'll ship SCIM in 3 mos.", date(2027, 2, 25)),
+    ("We'll ship SCIM in the back half of 2027.", date(2027, 12, 31)),
+    ("We'll ship SCIM in the front half of 2027.", Q2),
+    ("We'll ship SCIM in the latter half of next year.", date(2027, 12, 31)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), DATE_FORMS, ids=[c[0] for c in DATE_FORMS])
+def test_more_date_forms_are_read(body: str, expected: date) -> None:
+    assert promised(body) == expected

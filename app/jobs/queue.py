@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from app import metrics
 from app.connectors.base import MAX_RETRY_AFTER
 from app.connectors.registry import canonical_deal_id
 from app.jobs.types import Outcome, QueueItem
@@ -304,6 +305,7 @@ def claim_batch(
         found: list[tuple[int, datetime, int]] = []
         abandoned: dict[int, list[int]] = {}  # attempts -> ids of expired rows out of attempts
         suspects: list[tuple[int, datetime, int]] = []  # expired again, after an earlier try
+        buried: list[str] = []  # the CRMs of the rows gone dead here, once committed
         for condition in parts:
             expired = condition is parts[-1]
             pick = (
@@ -322,7 +324,7 @@ def claim_batch(
                     if expired and attempts >= 2:
                         suspects.append((priority, due_at, id_))
         for attempts, dead_ids in abandoned.items():
-            _bury_abandoned(conn, dead_ids, attempts=attempts, now=now)
+            buried += _bury_abandoned(conn, dead_ids, attempts=attempts, now=now)
         if suspects:
             # Back from an expired lease again: its worker may have died of this very deal.
             # Alone, a deal that kills its worker takes no batchmate with it to `dead`.
@@ -331,29 +333,34 @@ def claim_batch(
         sweep = sorted(row for row in found if row[0] != 0)
         taken = urgent[: limit - min(len(sweep), int(limit * SWEEP_SHARE))]
         ids = [id_ for _p, _due, id_ in [*taken, *sweep[: limit - len(taken)]]]
-        if not ids:
-            return []
-        rows = conn.execute(
-            update(table)
-            .where(table.c.id.in_(ids), _claimable(now))
-            .values(
-                status="running",
-                lease_owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                started_at=now,
-                attempts=table.c.attempts + 1,
-                rerun=False,
-                updated_at=now,
-            )
-            .returning(
-                table.c.id,
-                table.c.crm,
-                table.c.deal_id,
-                table.c.attempts,
-                table.c.reason,
-                table.c.priority,
-            )
-        ).all()
+        rows = []
+        if ids:
+            rows = conn.execute(
+                update(table)
+                .where(table.c.id.in_(ids), _claimable(now))
+                .values(
+                    status="running",
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    started_at=now,
+                    attempts=table.c.attempts + 1,
+                    rerun=False,
+                    updated_at=now,
+                )
+                .returning(
+                    table.c.id,
+                    table.c.crm,
+                    table.c.deal_id,
+                    table.c.attempts,
+                    table.c.reason,
+                    table.c.priority,
+                )
+            ).all()
+    # Burials are deals that died: counted with the workers' recorded outcomes, as a dead
+    # recorded by a worker is, once the claim that made them is committed (an alert on
+    # outcomes_total{outcome="dead"} missed every deal that kept killing its worker).
+    for crm in buried:
+        metrics.OUTCOMES.labels(crm=crm, outcome="dead").inc()
     items = [
         QueueItem(
             id=r.id,
@@ -369,7 +376,7 @@ def claim_batch(
     return items
 
 
-def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: datetime) -> None:
+def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: datetime) -> list[str]:
     """Expired leases whose rows used every attempt: `dead`, never claimed again by itself.
 
     Only the last attempt is known to have ended without an outcome: the earlier ones may have
@@ -405,6 +412,7 @@ def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: dat
     for row in buried:
         log.error("deal dead: its worker stopped without an outcome", crm=row.crm,
                   deal_id=row.deal_id, attempts=attempts, last_error=row.last_error)  # fmt: skip
+    return [row.crm for row in buried]
 
 
 def _held(item: QueueItem, owner: str):

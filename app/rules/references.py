@@ -441,6 +441,9 @@ _NEG_BEFORE = re.compile(
     r"no (?:need|requirement|interest|plans?|use|real need) (?:for|in|to)"
     r"|not (?:interested in|looking for)|"
     r"(?:dropped|removed|waived) (?:the )?(?:requirement|need|ask) for|instead of|rather than"
+    # left out, or replaced: "Everything except offline mode is committed", "Offered a
+    # single-region SLA in lieu of multi-region"
+    r"|except(?: for)?|excluding|other than|apart from|in lieu of|in place of"
     # a need given up: "They used to need SCIM", "decided against SCIM", "They deprioritized
     # SCIM", "They are not asking for SCIM anymore"
     r"|used to (?:need|require|want|ask for)|decided against|depriori(?:ti[sz]|ti[sz]ed|ti[sz]ing)"

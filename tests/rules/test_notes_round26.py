@@ -381,3 +381,23 @@ DATE_FORMS = [
 @pytest.mark.parametrize(("body", "expected"), DATE_FORMS, ids=[c[0] for c in DATE_FORMS])
 def test_more_date_forms_are_read(body: str, expected: date) -> None:
     assert promised(body) == expected
+
+
+# Before: a feature left out of the promise or replaced ("Everything except offline mode is
+# committed for Q2", "We committed to everything except multi-region", "Offered CSV import
+# in place of SCIM", "... in lieu of multi-region") was the promise of that very feature
+# (false blocks: a never-built feature promised). As after "instead of", it is no dependency.
+LEFT_OUT = [
+    ("Everything except offline mode is committed for Q2.", []),
+    ("We committed to everything except multi-region.", []),
+    ("Offered single-region SLA in lieu of multi-region.", []),
+    ("Offered CSV import in place of SCIM.", []),
+    ("We committed to SCIM by Q2, excluding SSO.", [("scim", True, Q2, None)]),
+    ("Other than SSO, they need SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("We will have SCIM by Q2 except for the audit log.", [("scim", True, Q2, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), LEFT_OUT, ids=[c[0] for c in LEFT_OUT])
+def test_a_feature_left_out_of_the_promise_is_not_promised(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -304,10 +304,17 @@ def create_app(
             return JSONResponse(not_json_body(msg), status_code=422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette's Allow named the methods of the first route on the path alone
+            # (PATCH /api/v1/rules: "Allow: GET", though POST creates a rule there)
+            allowed = allowed_methods(request.app, request.url.path)
+            if allowed:
+                headers = {**(headers or {}), "Allow": ", ".join(allowed)}
         return JSONResponse(
             {"error": {"code": code, "message": message}, "detail": exc.detail},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(Exception)
@@ -334,6 +341,7 @@ def create_app(
     from app.api.nul import RefuseNulMiddleware
     from app.logging import install_middleware
 
+    app.add_middleware(HeadAsGetMiddleware)  # HEAD answers as GET does, without the body
     app.add_middleware(RefuseNulMiddleware)  # one answer to a NUL on every database
     app.add_middleware(SecurityHeadersMiddleware)
     install_middleware(app)  # request ids and access logs (outermost)
@@ -400,3 +408,44 @@ def tune_garbage_collector(gen0_threshold: int) -> None:
     if gen0_threshold:
         _gen0, gen1, gen2 = gc.get_threshold()
         gc.set_threshold(gen0_threshold, gen1, gen2)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of `app` answers on `path` (HEAD with GET: see
+    `HeadAsGetMiddleware`), sorted; [] for a path no route has."""
+    from fastapi.routing import iter_route_contexts
+    from starlette.routing import compile_path
+
+    table = getattr(app.state, "route_methods", None)
+    if table is None:
+        table = []
+        for context in iter_route_contexts(app.routes):
+            methods = getattr(context.original_route, "methods", None)
+            if context.path and methods:
+                table.append((compile_path(context.path)[0], frozenset(methods)))
+        app.state.route_methods = table
+    found = {m for regex, methods in table if regex.match(path) for m in methods}
+    if "GET" in found:
+        found.add("HEAD")
+    return sorted(found)
+
+
+class HeadAsGetMiddleware:
+    """HEAD on any GET route answers what GET would, headers only (RFC 9110 9.3.2): FastAPI's
+    routes take only the methods they declare, so a monitor's `HEAD /healthz` or a client
+    checking a download's size with HEAD got a 405. The route runs as a GET (it only reads)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def _send(message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, _send)

@@ -35,3 +35,37 @@ def test_a_number_too_long_for_python_is_a_422_saying_so_not_a_400_or_500(client
     with Session(engine) as s:
         assert s.exec(select(Rule)).all() == []
         assert s.exec(select(ProductMapping)).all() == []
+
+
+def test_a_wrong_method_is_a_405_whose_allow_names_every_method_of_the_path(client, api_key):
+    """Starlette's Allow named the methods of the first route on the path alone: PATCH
+    /api/v1/rules said 'Allow: GET', though POST creates a rule there."""
+    h = api_key("revops")
+    r = client.patch("/api/v1/rules", json={}, headers=h)
+    assert r.status_code == 405
+    assert r.json()["error"]["code"] == "method_not_allowed"
+    assert r.headers["allow"] == "GET, HEAD, POST"
+    r = client.post("/api/v1/features/sso", json={}, headers=h)
+    assert r.status_code == 405
+    assert r.headers["allow"] == "DELETE, GET, HEAD, PATCH"
+    r = client.delete("/api/v1/mappings", headers=h)
+    assert r.headers["allow"] == "GET, HEAD, POST"
+
+
+def test_head_answers_as_get_without_the_body(client, api_key):
+    """HEAD on a GET route was a 405 (FastAPI's routes take only the methods they declare):
+    a monitor's HEAD /healthz failed, and so did a client checking a list with HEAD."""
+    h = api_key("viewer")
+    r = client.head("/healthz")
+    assert r.status_code == 200
+    assert r.content == b""
+    get = client.get("/api/v1/rules", headers=h)
+    r = client.head("/api/v1/rules", headers=h)
+    assert r.status_code == 200, r.headers
+    assert r.content == b""
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["content-length"] == get.headers["content-length"]
+    # the same checks as GET: a key, and the route's own query parameters
+    assert client.head("/api/v1/rules").status_code == 401
+    assert client.head("/api/v1/rules?limit=0", headers=h).status_code == 422
+    assert client.head("/api/v1/rules/nope", headers=h).status_code == 404

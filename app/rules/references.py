@@ -580,9 +580,15 @@ _DENIED = re.compile(
     # a promise taken back since: "... but we walked it back", "We have since retracted it"
     # (done, not to do: "we need to walk that back" still holds it)
     r"|(?:walked|took|pulled|dialed|dialled) (?:it|that|this|them|the (?:promise"
-    r"|commitment|date)) back|(?:walked|took|pulled) back (?:the|our) (?:promise|commitment|date)"
+    r"|commitment|date)) back|(?:walked|took|pulled) back (?:the|our)(?: [a-z0-9-]+){0,4}"
+    r" (?:promise|commitment|date)"
     r"|(?:we|i) (?:have |had )?(?:since )?(?:retracted|rescinded|withdrew)"
-    r"|(?:retracted|rescinded|withdrew) (?:it|that|this|the (?:promise|commitment|date))"
+    # "Retracted the SCIM by Q1 commitment" (the promise's words between)
+    r"|(?:retracted|rescinded|withdrew) (?:it|that|this|(?:the|our)(?: [a-z0-9-]+){0,4}"
+    r" (?:promise|commitment|date))"
+    # ... or said taken out: "SCIM commitment removed from the order form"
+    r"|(?:promise|commitment|guarantee)s? (?:was |were |has been |have been |is |are |got )?"
+    r"(?:removed|dropped|struck|pulled|withdrawn|retracted|rescinded|walked back|taken out)"
     # Custom work refused: "No custom build of SCIM", "We won't do a custom SCIM build"
     r"|(?:no|zero) custom|(?:(?:can|could|will|would|shall|do|does|did)(?:n['\u2019]?t| not)"
     r"|cannot|won['\u2019]?t|never|refused to|declined to|not) (?:do|doing|offer|offering"

@@ -401,3 +401,23 @@ LEFT_OUT = [
 @pytest.mark.parametrize(("body", "expected"), LEFT_OUT, ids=[c[0] for c in LEFT_OUT])
 def test_a_feature_left_out_of_the_promise_is_not_promised(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a promise taken back with its words between ("Retracted the SCIM by Q1
+# commitment", "We walked back the SCIM Q1 promise; now told them Q2") or said taken out
+# ("SCIM commitment removed from the order form", "The SCIM commitment was withdrawn") stood:
+# false blocks, or the withdrawn date (Q1) kept over the one given since (Q2).
+TAKEN_BACK = [
+    ("Retracted the SCIM by Q1 commitment.", [("scim", False, None, None)]),
+    ("Deal desk: SCIM commitment removed from the order form.", [("scim", False, None, None)]),
+    ("We walked back the SCIM Q1 promise.", [("scim", False, None, None)]),
+    ("We walked back the SCIM Q1 promise; now told them Q2.", [("scim", True, Q2, None)]),
+    ("The SCIM commitment was withdrawn.", [("scim", False, None, None)]),
+    ("We retracted our SCIM promise.", [("scim", False, None, None)]),
+    ("Retracted the pricing commitment; we will have SCIM by Q2.", [("scim", True, Q2, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), TAKEN_BACK, ids=[c[0] for c in TAKEN_BACK])
+def test_a_promise_taken_back_does_not_stand(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -260,6 +260,18 @@ def transaction_collision(exc: BaseException) -> bool:
     return database_collision(exc)
 
 
+# No lease runs further ahead than this (LEASE_SECONDS is at most 3,600; a minute for clocks
+# that differ a little): one that does was written by a clock ahead of ours (a VM resumed with
+# a wrong clock, set right since) and is taken as expired. Its worker, if alive, renews it with
+# its own clock; if it died, its deals waited for as long as that clock had been ahead.
+LEASE_FROM_A_CLOCK_AHEAD = timedelta(seconds=3600 + 60)
+
+
+def lease_lapsed(expires_at, now: datetime):
+    """A lease that has run out, or that a clock ahead of ours wrote (LEASE_FROM_A_CLOCK_AHEAD)."""
+    return or_(expires_at < now, expires_at > now + LEASE_FROM_A_CLOCK_AHEAD)
+
+
 def _claimable_parts(now: datetime) -> tuple:
     """What may be claimed: due pending rows of each priority, and running rows whose lease
     expired. Each pending part fixes `status` and `priority`, so its rows are one range of
@@ -272,7 +284,7 @@ def _claimable_parts(now: datetime) -> tuple:
             and_(table.c.status == "pending", table.c.priority == p, table.c.due_at <= now)
             for p in PRIORITIES
         ),
-        and_(table.c.status == "running", table.c.lease_expires_at < now),
+        and_(table.c.status == "running", lease_lapsed(table.c.lease_expires_at, now)),
     )
 
 
@@ -395,7 +407,7 @@ def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: dat
         .where(
             table.c.id.in_(ids),
             table.c.status == "running",
-            table.c.lease_expires_at < now,
+            lease_lapsed(table.c.lease_expires_at, now),
             table.c.attempts == attempts,
         )
         .values(

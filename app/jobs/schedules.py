@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from app.connectors.base import CrmConnector
+from app.jobs.queue import lease_lapsed
 from app.jobs.streak import FailureStreak
 from app.metrics import SCHEDULE_RUNNING_SECONDS
 from app.models import PeriodicJob, utcnow
@@ -229,7 +230,10 @@ class ScheduleRunner:
                 .where(
                     table.c.name == name,
                     due,
-                    or_(table.c.lease_owner.is_(None), table.c.lease_expires_at < now),
+                    or_(
+                        table.c.lease_owner.is_(None),
+                        lease_lapsed(table.c.lease_expires_at, now),  # a clock ahead's too
+                    ),
                 )
                 .values(lease_owner=self.owner, lease_expires_at=now + lease, last_started_at=now)
                 .returning(table.c.state)

@@ -12,11 +12,13 @@ from sqlalchemy import event
 from sqlmodel import Session, SQLModel, select
 
 from app.db import make_engine
+from app.jobs import queue
 from app.jobs.ingest import InboundEvent, ingest_events
 from app.jobs.types import Outcome, QueueItem
 from app.jobs.worker import Worker
 from app.models import DealQueue
 from app.settings import Settings
+from tests.jobs.conftest import Clock, RecordingProcessor
 
 
 def _settings(engine) -> Settings:
@@ -139,3 +141,21 @@ def test_outcomes_are_recorded_after_the_postgresql_connection_is_terminated(pg_
     ]
     assert sorted(processor.seen) == ["D0", "D1", "D2"]
     assert worker.tally["done"] == 3
+
+
+def test_deals_leased_by_a_worker_whose_clock_was_a_day_ahead_are_taken_when_it_dies(engine):
+    # A worker on a VM resumed with its clock a day ahead claims a batch and is killed. Its
+    # leases ran a day past the other workers' clocks: its deals waited a day.
+    _deliver(engine, 2)
+    ahead, right = Clock(), Clock()
+    ahead.advance(86_400)
+    settings = _settings(engine)
+    assert len(Worker(engine, settings, RecordingProcessor(), owner="ahead", clock=ahead).claim())
+    # killed: no renewal, no outcome
+    survivor = Worker(engine, settings, RecordingProcessor(), owner="right", clock=right)
+    taken = survivor.claim()
+    assert [(i.deal_id, i.attempts) for i in taken] == [("D0", 2), ("D1", 2)]
+    # A live worker's lease, however long LEASE_SECONDS is, is never taken.
+    assert survivor.claim() == []
+    right.advance(settings.lease_seconds - 1)
+    assert queue.claim_batch(engine, owner="x", limit=10, lease_seconds=3600, now=right()) == []

@@ -60,3 +60,24 @@ def test_a_schedule_run_while_the_clock_was_a_day_ahead_runs_again_once_it_is_se
     )  # fmt: skip
     assert other.run_due() == []
     assert calls == ["ran", "ran"]
+
+
+def test_a_schedule_leased_by_a_runner_whose_clock_was_a_day_ahead_is_taken_when_it_dies(engine):
+    calls: list[str] = []
+    ahead, right = Clock(), Clock()
+    ahead.advance(86_400)
+    dying = ScheduleRunner(
+        engine, _settings(engine), {}, owner="ahead", schedules=_counting_registry(calls),
+        clock=ahead,
+    )  # fmt: skip
+    dying._ensure_rows(dying.enabled(), right())
+    assert dying._claim("sweep", ahead()) is not None  # then killed mid-run
+    survivor = ScheduleRunner(
+        engine, _settings(engine), {}, owner="right", schedules=_counting_registry(calls),
+        clock=right,
+    )  # fmt: skip
+    assert survivor.run_due() == ["sweep"]
+    assert calls == ["ran"]
+    with Session(engine) as s:
+        job = s.get(PeriodicJob, "sweep")
+        assert (job.lease_owner, job.last_status) == (None, "ok")

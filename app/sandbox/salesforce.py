@@ -646,6 +646,13 @@ class FakeSalesforce:
             dict(ROADMAP_FIELDS) if roadmap_fields_installed else {}
         )
         self.unwritable_fields: set[str] = set()  # field-level security: not updateable
+        # The active values of restricted picklists among the custom fields (an admin may
+        # deactivate one: a write of it is then INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST).
+        self.picklist_values: dict[str, set[str]] = (
+            {"Roadmap_Check_Status__c": {"clear", "warning", "blocked"}}
+            if roadmap_fields_installed
+            else {}
+        )
         self.validation_rule_active = validation_rule_active
         self.validation_message = DEFAULT_VALIDATION_MESSAGE
         # The won stages the deployed rule names (its ISPICKVALs); set from the seeded won
@@ -1335,6 +1342,19 @@ class FakeSalesforce:
                     400,
                     "INVALID_FIELD_FOR_INSERT_UPDATE",
                     f"Unable to create/update fields: {name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
+                    [name],
+                )
+            allowed_values = self.picklist_values.get(name) if sobject == "Opportunity" else None
+            if (
+                allowed_values is not None
+                and values[name] not in (None, "")
+                and values[name] not in allowed_values
+            ):
+                label = name.removesuffix("__c").replace("_", " ")
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{label}: bad value for restricted picklist field: {values[name]}",
                     [name],
                 )
             limit = self.text_limits.get((sobject, name))
@@ -2044,6 +2064,15 @@ class FakeSalesforce:
                             "LongTextArea": "textarea",
                             "Picklist": "picklist",
                         }.get(ftype or "", "string")
+                        if ftype == "Picklist":
+                            self.picklist_values[fname] = {
+                                v
+                                for v in (
+                                    value.findtext("m:fullName", namespaces=mns)
+                                    for value in fld.iter(f"{{{ns['met']}}}value")
+                                )
+                                if v
+                            }
                 for rule in obj.findall("m:validationRules", mns):
                     components += 1
                     formula = rule.findtext("m:errorConditionFormula", namespaces=mns) or ""

@@ -1382,6 +1382,22 @@ class SalesforceConnector:
                 "(field-level security on its profile or a permission set); the opportunity's "
                 "roadmap fields are a separate write)"
             )
+        picklists = sorted(
+            {f for e in errs for f in (e.get("fields") or [])} & {self.fields.status}
+        )
+        if code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" and role == "fields" and picklists:
+            # An admin deactivated (or removed) a value of our own status picklist: Salesforce
+            # refuses the whole record, so the block was not written either. It was a refusal
+            # of the deal: every deal with that verdict went dead and could be won meanwhile.
+            # The org's configuration: held, through once the value is back.
+            error = CredentialsError(
+                f"Salesforce: {message} on opportunity {plan['deal_id']} (a value of the "
+                f"restricted picklist {', '.join(picklists)} is inactive or gone, so the "
+                "roadmap fields and the block were not written: reactivate it, or run "
+                "`roadmap-guard setup salesforce --deploy`, which restores the values clear, "
+                "warning and blocked)"
+            )
+            log.error("salesforce: %s", error)
         if code == "INSUFFICIENT_ACCESS_OR_READONLY" and role == "fields":
             # Edit respects sharing: in an org whose Opportunity sharing is private, a user
             # without Modify All Records may read a rep's deal (View All) but not write it, so

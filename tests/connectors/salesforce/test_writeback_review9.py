@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.connectors.base import TransientError
+from app.connectors.base import CredentialsError, TransientError
+from app.jobs.types import Outcome
 from tests.connectors.salesforce.test_connector import write
 
 
@@ -35,3 +36,26 @@ def test_a_proxys_504_after_the_org_ran_the_write_never_makes_a_second_task(
     assert retry.error is None
     assert len(fake.tasks_of(opp)) == 1
     assert fake.opportunity(opp)["Roadmap_Block__c"] is True
+
+
+def test_an_inactive_status_picklist_value_holds_the_deal_until_it_is_back(connector, fake) -> None:
+    """An admin deactivated 'blocked' on the restricted picklist Roadmap_Check_Status__c:
+    Salesforce refuses the whole record (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), so the block
+    was not written and the deal went dead (a PermanentError). Held now, naming the field and
+    the fix; written once the value is back, with one task."""
+    opp = fake.add_opportunity("Deal")
+    snap = connector.read_deals([opp])[opp]
+    fake.picklist_values["Roadmap_Check_Status__c"].discard("blocked")
+    out = connector.write_back([write(opp, snap)])[opp]
+    assert isinstance(out.error, CredentialsError), out.error
+    assert Outcome.from_exception(out.error).hold
+    assert "Roadmap_Check_Status__c" in str(out.error) and "setup salesforce" in str(out.error)
+    assert not fake.opportunity(opp).get("Roadmap_Block__c")
+
+    fake.picklist_values["Roadmap_Check_Status__c"].add("blocked")
+    snap = connector.read_deals([opp])[opp]
+    again = connector.write_back([write(opp, snap, task_id=out.task_id)])[opp]
+    assert again.error is None
+    rec = fake.opportunity(opp)
+    assert (rec["Roadmap_Check_Status__c"], rec["Roadmap_Block__c"]) == ("blocked", True)
+    assert len(fake.tasks_of(opp)) == 1

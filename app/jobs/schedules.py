@@ -306,12 +306,33 @@ class ScheduleRunner:
         }
         if state is not None:
             values["state"] = state
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(table)
-                .where(table.c.name == name, table.c.lease_owner == self.owner)
-                .values(**values)
-            )
+        # Tried again for up to LEASE_SECONDS when the database fails the write (a connection
+        # cut, SQLite locked by another writer past its busy timeout), as the worker records
+        # deal outcomes: given up at once, the run's state (a reconciliation's cursor) was lost
+        # and the schedule stayed leased, to run again from the old state once the lease
+        # expired. Safe to repeat: only the lease holder's row is written.
+        give_up_at = time.monotonic() + self.settings.lease_seconds
+        wait = min(self.settings.worker_poll_seconds, 1.0)
+        while True:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        update(table)
+                        .where(table.c.name == name, table.c.lease_owner == self.owner)
+                        .values(**values)
+                    )
+                return
+            except Exception as exc:
+                if time.monotonic() + wait > give_up_at:
+                    raise
+                log.warning(
+                    "storing the schedule's run failed; trying again",
+                    schedule=name,
+                    error=type(exc).__name__,
+                    next_try_in=wait,
+                )
+                time.sleep(wait)
+                wait = min(wait * 2, 10.0)
 
     def release_leases(self) -> list[str]:
         """Give back every schedule lease this runner holds: for a shutdown that cannot wait

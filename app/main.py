@@ -90,6 +90,7 @@ _ERROR_ANSWERS = {
     403: "the key's role may not do this",
     404: "what the path (or the body of a write) names does not exist",
     409: "the change conflicts with the current state (taken id, parallel write): reload, retry",
+    413: "the request body is larger than 8 MB: nothing was read or written",
     422: "the request is invalid: every mistake with its JSON path in error.details",
     503: "the database cannot be reached (error.message: database unavailable), the request "
     "collided with concurrent work (a deadlock, error.details.reason: database_collision), or "
@@ -100,7 +101,7 @@ _ERROR_ANSWERS = {
 def document_errors(router) -> None:
     """Declare in the OpenAPI document the error answers an /api/ route can give, each with the
     one error body (`errors.ErrorResponse`): 401 and 403 where a key is required, 404 where the
-    path or a write's body names something, 409 for writes, 422 everywhere (query parameters
+    path or a write's body names something, 409 and 413 for writes, 422 everywhere (query parameters
     are checked on every route), 503 everywhere (the database unreachable), and `text/csv` beside JSON where `format=csv` is offered.
     Idempotent: routers are module singletons and apps are built more than once (tests)."""
     from fastapi.routing import APIRoute
@@ -124,7 +125,7 @@ def document_errors(router) -> None:
         if "{" in route.path or writes:  # a write may name what it is about in its body
             codes.append(404)
         if writes:
-            codes.append(409)
+            codes += [409, 413]  # any /api/ body past 8 MB (`RefuseNulMiddleware`)
         for code in sorted(codes):
             route.responses.setdefault(
                 code, {"model": ErrorResponse, "description": _ERROR_ANSWERS[code]}

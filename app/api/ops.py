@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import structlog
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import func, text
@@ -69,8 +69,24 @@ def _known_to_code(revision: str) -> bool:
         return False
 
 
+class HealthAnswer(BaseModel):
+    status: Literal["ok", "unhealthy"]
+    worker: dict | None = None  # with `serve`'s embedded worker: what its health check saw
+
+
+class ReadyAnswer(BaseModel):
+    status: Literal["ok", "unavailable"]
+    revision: str | None = None  # the database's migration (when it could be read)
+    reason: str | None = None  # why not ready (with 503)
+    warning: str | None = None  # the database is at a newer migration than this code
+
+
 @router.get(
     "/healthz",
+    responses={
+        200: {"model": HealthAnswer},
+        503: {"model": HealthAnswer, "description": "the embedded worker stopped or hangs"},
+    },
     tags=["ops"],
     summary="Liveness: the process answers, and its embedded worker (serve's default) is alive "
     "(503 'unhealthy' when it stopped, is stuck on a batch or its loop went silent)",
@@ -93,6 +109,13 @@ def healthz(request: Request) -> JSONResponse:
 
 @router.get(
     "/readyz",
+    responses={
+        200: {"model": ReadyAnswer},
+        503: {
+            "model": ReadyAnswer,
+            "description": "the database is unreachable or behind the code's migrations",
+        },
+    },
     tags=["ops"],
     summary="Readiness: database reachable and migrations at head or newer (503 with a reason if "
     "behind; a warning if the database is newer than this code)",
@@ -151,6 +174,7 @@ def _scrape(engine) -> bytes:
 @router.get(
     "/metrics",
     tags=["ops"],
+    response_class=PlainTextResponse,  # Prometheus' text format, not JSON
     summary="Prometheus metrics (unauthenticated: expose only to the scraper's network)",
 )
 async def prometheus_metrics(engine: EngineDep) -> Response:

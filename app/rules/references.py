@@ -1682,7 +1682,8 @@ _OUR_ROLE_LABEL_SOURCE = (
     r"|[a-z0-9][a-z0-9&.'-]* )?(?:ae|se"
     r"|rep|sales|us|account executive|account manager|solutions? engineer|sales engineer|csm"
     r"|sdr|bdr|seller)\)|(?:our |the )?(?:rep|ae|se|sales|sales rep|account executive"
-    r"|sales engineer|seller))"
+    # ... or the role, then the name: "AE (Bob):"
+    r"|sales engineer|seller)(?: \([a-z][a-z .'-]{0,30}\))?)"
     r"\s?[:\-\u2013]\s*[\"\u201c]?"
 )
 _OUR_ROLE_LABEL = re.compile(_OUR_ROLE_LABEL_SOURCE)
@@ -1713,7 +1714,9 @@ _BARE_YES = re.compile(
     # (the longer forms first: "it will be ready" is not "it will" and more)
     rf"{_YES}(?![a-z0-9])(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:it(?: will|['\u2019]ll) be(?: ready"
     r"| there| available)?|it will|it is|it['\u2019]ll|we will have it|we will|we['\u2019]ll"
-    r"|we can|we do|committed|confirmed|guaranteed|promised))?"
+    r"|we can|we do|(?:we )?(?:committed|confirmed|guaranteed|promised)"
+    # "Yes, you'll have it by March."
+    r"|you(?: will|['\u2019]ll) (?:have|get) it))?"
     r"(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:by |in |for |before )?)?"
 )
 # The labels of a transcript's answer line that are ours: "Me:", "We:", "Our answer:". "A:"
@@ -1726,6 +1729,20 @@ _THEIR_NEED_ASKED = re.compile(
     r"(?<![a-z0-9])(?:need|needs|needed|require[sd]?|requirement|must|want|wants|use|using"
     r"|looking for)(?![a-z0-9])"
 )
+
+
+def _after_label(low: str, a: int, end: int) -> int:
+    """Where the words after our label at low[a] ("Tom (AE):", "Me:") start; `a` without one."""
+    role = _OUR_ROLE_LABEL.match(low, a, end)
+    if role is not None:
+        return role.end()
+    if low.startswith(_ANSWER_LABELS, a):
+        k = low.find(":", a, end)
+        k = a + 2 if k < 0 else k + 1  # ("me -": the dash)
+        while k < end and low[k] in ' -\u2013"\u201c':
+            k += 1
+        return k
+    return a
 
 
 def _told_dates(
@@ -1742,11 +1759,19 @@ def _told_dates(
     sentence `span`: a date alone after it ("Told them Q2.", "A: Yes, by Q2."), or, after a
     yes or our agreement, the date they need it by or asked about; None when it is neither."""
     told = _TOLD_ANSWER.match(low, a, end) if heads else None
+    after = a  # where our agreement may start
     if told is not None and told.end() != end:
         d = _date_at(low, told.end(), end)
         if d is None or d.end() != end:
-            told = None  # no date alone after it: maybe our agreement ("I said no problem")
-    if told is None and not _AGREED_ANSWER.fullmatch(low, a, end):
+            # no date alone after it: maybe our agreement ("I said no problem"), also after
+            # our label ("Me: we can do that")
+            after = _after_label(low, a, end)
+            told = None
+    if (
+        told is None
+        and not _AGREED_ANSWER.fullmatch(low, a, end)
+        and (after == a or not _AGREED_ANSWER.fullmatch(low, after, end))
+    ):
         return None
     if told is not None and told.end() != end:
         # a date alone, maybe after a yes or a no ("Told them Q2.", "A: Yes, by Q2.", "Me: No,
@@ -5475,6 +5500,14 @@ def _sentence_references(
                 _pronoun_promised(low, said, cues)
                 or low.startswith(_TOLD_CUES, said.start + (low[said.start] in _CLAUSE_LEAD))
                 or _date_given(low, said.start, said.end)
+                # our agreement to their dated ask: "They asked for SCIM by Q1; we committed"
+                or (
+                    _AGREED_ANSWER.fullmatch(
+                        low, said.start + (low[said.start] in _CLAUSE_LEAD), said.end
+                    )
+                    is not None
+                    and bool(_promised_dates(low, c.start, c.end, when))
+                )
             )
         commitment = not question and said is not None and (not c.denied or said.start >= c.end)
         promised = (
@@ -5602,16 +5635,17 @@ def _yes_to(
     naming no feature (`_YES_ANSWER`), and `c` states a date: the date we said yes to. A
     search for a yes word first."""
     k = clauses[-1]
-    if clauses[-2] is not c or c.denied or _YES_AT.search(low, k.start, k.end) is None:
-        return False
-    if any(k.start <= n.start < k.end for n in names):
+    if clauses[-2] is not c or c.denied or any(k.start <= n.start < k.end for n in names):
         return False
     start = k.start
     while start < k.end and low[start] in _CLAUSE_LEAD:
         start += 1
-    return _YES_ANSWER.fullmatch(low, start, k.end) is not None and bool(
-        _promised_dates(low, c.start, c.end, when)
-    )
+    if (
+        _YES_AT.search(low, k.start, k.end) is None
+        or _YES_ANSWER.fullmatch(low, start, k.end) is None
+    ) and _AGREED_ANSWER.fullmatch(low, start, k.end) is None:
+        return False  # (our agreement too: "They asked for SCIM by Q1; we committed")
+    return bool(_promised_dates(low, c.start, c.end, when))
 
 
 # Our agreement, a clause of its own after the customer's dated need: "They need SCIM by Q2,

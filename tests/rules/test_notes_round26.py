@@ -16,6 +16,8 @@ from .test_notes_round7 import Q1, Q2
 from .test_notes_round8 import Q3
 from .test_sales_language import CATALOG
 
+MARCH = date(2027, 3, 31)
+
 
 def readings(body: str) -> list[tuple]:
     """(feature, is_commitment, promised_date, needed_by) per reference."""
@@ -420,4 +422,34 @@ TAKEN_BACK = [
 
 @pytest.mark.parametrize(("body", "expected"), TAKEN_BACK, ids=[c[0] for c in TAKEN_BACK])
 def test_a_promise_taken_back_does_not_stand(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: our agreement to their dated ask was missed when it came in the ask's own sentence
+# ("They asked for SCIM by Q1; we committed"), after our label ("Prospect: we need audit log
+# by Q1\nMe: we can do that", "Tom (AE): no problem"), with "we" or "you'll have it" after a
+# yes ("Yes, we committed.", "Yes, you'll have it.") or under a role then a name ('AE (Bob):
+# "Yes, ..."'): missed blocks.
+AGREED_ANSWERS = [
+    ("They asked for SCIM by Q1; we committed.", [("scim", True, Q1, None)]),
+    ("They asked for SCIM by Q1, we committed to it.", [("scim", True, Q1, None)]),
+    ("They asked whether SCIM will be ready by Q1, we confirmed.", [("scim", True, Q1, None)]),
+    ("Prospect: we need audit log by Q1\nMe: we can do that", [("audit", True, Q1, Q1)]),
+    ("Customer: we need SCIM by Q2\nTom (AE): no problem", [("scim", True, Q2, Q2)]),
+    ("Customer: we need SCIM by Q2\nMe - doable", [("scim", True, Q2, Q2)]),
+    ("Will SCIM be ready by Q1? Yes, we committed.", [("scim", True, Q1, None)]),
+    ("Will SCIM be ready by Q1? Yes, you'll have it.", [("scim", True, Q1, None)]),
+    ('Customer (Jane): "Will we get the audit log by March?"\nAE (Bob): "Yes, you\'ll have '
+     'it by March."', [("audit", True, MARCH, None)]),
+    ("Will SCIM be ready by Q1?\nAE (Bob): yes", [("scim", True, Q1, None)]),
+    # no agreement: the ask stays theirs
+    ("They asked about SCIM; we committed.", [("scim", False, None, None)]),
+    ("They asked for SCIM by Q1; we committed to a call.", [("scim", False, None, None)]),
+    ("Customer: we need SCIM by Q2\nTom (AE): we'll check", [("scim", False, None, Q2)]),
+    ("Customer: we need SCIM by Q2\nMe: no", [("scim", False, None, Q2)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), AGREED_ANSWERS, ids=[c[0] for c in AGREED_ANSWERS])
+def test_our_agreement_to_their_dated_ask_is_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected

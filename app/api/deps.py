@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
 import structlog
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy.engine import Engine
@@ -60,6 +60,30 @@ RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="the row's id")]
 Offset = Annotated[int, Query(ge=0, le=DB_INT_MAX, description="rows to skip")]
 # The page size of the API's lists (`{total, limit, offset, items}`), default 50.
 PageLimit = Annotated[int, Query(ge=1, le=500, description="rows per page")]
+
+# A 201's headers (RFC 9110 15.3.2): where the created resource is read, and its ETag for an
+# If-Match on the next write. Declared on each create route's 201 (`responses=CREATED`).
+CREATED = {
+    201: {
+        "headers": {
+            "Location": {
+                "description": "the path of what was created (GET it there)",
+                "schema": {"type": "string"},
+            },
+            "ETag": {
+                "description": "its ETag, for If-Match on a later write",
+                "schema": {"type": "string"},
+            },
+        }
+    }
+}
+
+
+def created_at(response: Response, path: str, etag: str) -> None:
+    """Set a 201's Location (`path`, the resource's own /api/ path) and ETag."""
+    response.headers["Location"] = path
+    response.headers["ETag"] = etag
+
 
 ItemT = TypeVar("ItemT")
 

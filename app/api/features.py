@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import Field
 
-from app.api.deps import Offset, Page, PageLimit, ReadPrincipal, RevOpsPrincipal, SessionDep
+from app.api.deps import (
+    CREATED,
+    Offset,
+    Page,
+    PageLimit,
+    ReadPrincipal,
+    RevOpsPrincipal,
+    SessionDep,
+    created_at,
+)
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.errors import ErrorResponse
 from app.rules.model import Availability
@@ -88,12 +98,13 @@ def get_feature(
     status_code=201,
     summary="Create a registry feature (re-evaluates open deals that now match it)",
     operation_id="create_feature",
+    responses=CREATED,
 )
 def create_feature(
     body: svc.FeatureCreate, session: SessionDep, principal: RevOpsPrincipal, response: Response
 ) -> FeatureChange:
     row, fanout = svc.create_feature(session, body, actor=principal.actor)
-    response.headers["ETag"] = svc.etag(row)
+    created_at(response, f"{router.prefix}/{quote(row.key, safe='')}", svc.etag(row))
     return FeatureChange(
         feature=svc.to_public(row),
         warnings=svc.mapping_overlaps(session, row, body),

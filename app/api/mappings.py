@@ -10,7 +10,16 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 from sqlmodel import Session
 
-from app.api.deps import Offset, Page, ReadPrincipal, RevOpsPrincipal, RowId, SessionDep
+from app.api.deps import (
+    CREATED,
+    Offset,
+    Page,
+    ReadPrincipal,
+    RevOpsPrincipal,
+    RowId,
+    SessionDep,
+    created_at,
+)
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.api.ingest import PayloadTooLarge
 from app.api.nul import workbook_message
@@ -100,12 +109,18 @@ def get_mapping(
     return public
 
 
-@router.post("", status_code=201, summary="Add a mapping", operation_id="create_mapping")
+@router.post(
+    "",
+    status_code=201,
+    summary="Add a mapping",
+    operation_id="create_mapping",
+    responses=CREATED,
+)
 def create_mapping(
     body: svc.MappingIn, session: SessionDep, principal: RevOpsPrincipal, response: Response
 ) -> MappingChange:
     row, fanout = svc.create_mapping(session, body, actor=principal.actor)
-    response.headers["ETag"] = svc.etag(row)
+    created_at(response, f"{router.prefix}/{row.id}", svc.etag(row))
     return MappingChange(
         mapping=svc.to_public(row),
         warnings=svc.overlap_warnings(session, row, path="match_value"),

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Header, Query, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.api.deps import (
+    CREATED,
     EngineDep,
     Offset,
     Page,
@@ -18,6 +20,7 @@ from app.api.deps import (
     ReadPrincipal,
     RevOpsPrincipal,
     SessionDep,
+    created_at,
 )
 from app.api.streaming import Progress, progress_stream
 from app.db import read_only
@@ -221,12 +224,18 @@ def simulate(
     return progress_stream(run, name="rules-simulate")  # type: ignore[return-value]
 
 
-@router.post("", status_code=201, summary="Create a rule", operation_id="create_rule")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a rule",
+    operation_id="create_rule",
+    responses=CREATED,
+)
 def create_rule(
     body: RuleDefinition, session: SessionDep, principal: RevOpsPrincipal, response: Response
 ) -> RuleChange:
     row, queued = svc.create_rule(session, body, actor=principal.actor)
-    _tagged(response, row)
+    created_at(response, f"{router.prefix}/{quote(row.id, safe='')}", svc.etag(row))
     return _public(row, queued, session)
 
 

@@ -121,3 +121,44 @@ def test_health_readiness_and_metrics_are_documented_as_they_answer(client):
     metrics = doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert list(metrics) == ["text/plain"]
     assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+
+
+def test_a_201_says_where_the_created_resource_is(client, api_key):
+    """Creating a rule, a feature or a mapping answered 201 without a Location (RFC 9110): a
+    client had to know how to build the new resource's path; the mapping's id was only in
+    the body. Location is its path, declared in the document with the ETag."""
+    h = api_key("revops")
+    created = [
+        client.post(
+            "/api/v1/rules",
+            json={
+                "id": "never-sold",
+                "name": "Never sold",
+                "severity": "block",
+                "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+                "message": "{feature.name} will never be built.",
+            },
+            headers=h,
+        ),
+        client.post("/api/v1/features", json={"key": "sso", "name": "SSO"}, headers=h),
+        client.post(
+            "/api/v1/mappings",
+            json={"match_kind": "sku", "match_value": "SSO-1", "feature_keys": ["sso"]},
+            headers=h,
+        ),
+    ]
+    mapping_id = created[2].json()["mapping"]["id"]
+    assert [r.status_code for r in created] == [201, 201, 201], [r.text for r in created]
+    assert [r.headers.get("location") for r in created] == [
+        "/api/v1/rules/never-sold",
+        "/api/v1/features/sso",
+        f"/api/v1/mappings/{mapping_id}",
+    ]
+    for r in created:
+        read = client.get(r.headers["location"], headers=h)
+        assert read.status_code == 200, read.text
+        assert read.headers["etag"] == r.headers["etag"]
+    doc = client.get("/openapi.json").json()
+    for path in ("/api/v1/rules", "/api/v1/features", "/api/v1/mappings"):
+        headers = doc["paths"][path]["post"]["responses"]["201"]["headers"]
+        assert set(headers) == {"Location", "ETag"}, path

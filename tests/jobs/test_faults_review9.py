@@ -3,9 +3,14 @@ another writer, a PostgreSQL connection terminated)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import psycopg
 from sqlalchemy import event
@@ -159,3 +164,62 @@ def test_deals_leased_by_a_worker_whose_clock_was_a_day_ahead_are_taken_when_it_
     assert survivor.claim() == []
     right.advance(settings.lease_seconds - 1)
     assert queue.claim_batch(engine, owner="x", limit=10, lease_seconds=3600, now=right()) == []
+
+
+def test_a_worker_killed_with_sigkill_inside_a_write_leaves_its_deals_to_the_next_one(
+    engine, tmp_path
+):
+    # The process is killed for real (SIGKILL) while it holds a write transaction: the
+    # database must take writes again (an acknowledged webhook), the half-write is gone, and
+    # once its lease has run out another worker runs the deal, counting the lost attempt.
+    _deliver(engine, 2)
+    url = engine.url.render_as_string(hide_password=False)
+    script = Path(__file__).with_name("_killed_worker_review9.py")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, str(script), url, str(tmp_path)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(600):
+            if (tmp_path / "claimed").exists() or proc.poll() is not None:
+                break
+            threading.Event().wait(0.05)
+        assert (tmp_path / "claimed").exists(), (
+            proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "not claimed"
+        )
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    # A webhook arriving now is stored and queued (the killed writer's lock is gone).
+    ingest_events(engine, [InboundEvent(source="test", dedup_key="late", crm="test", deal_id="D9")])
+    rows = {r.deal_id: r for r in _rows(engine)}
+    assert [(d, r.status, r.lease_owner, r.last_error) for d, r in sorted(rows.items())] == [
+        ("D0", "running", "doomed", None),
+        ("D1", "running", "doomed", None),
+        ("D9", "pending", None, None),
+    ]
+    clock = Clock()
+    survivor = Worker(
+        engine, _settings(engine), RecordingProcessor(), owner="survivor", clock=clock
+    )
+    late = survivor.claim()
+    assert [i.deal_id for i in late] == ["D9"]  # the killed worker's lease still holds
+    survivor.record(late, {i.id: Outcome.done() for i in late})
+    clock.advance(61)
+    taken = survivor.claim()
+    assert [(i.deal_id, i.attempts) for i in taken] == [("D0", 2), ("D1", 2)]
+    survivor.record(taken, {i.id: Outcome.done() for i in taken})
+    assert [(r.deal_id, r.status) for r in _rows(engine)] == [
+        ("D0", "done"),
+        ("D1", "done"),
+        ("D9", "done"),
+    ]

@@ -444,6 +444,8 @@ _NEG_BEFORE = re.compile(
     # left out, or replaced: "Everything except offline mode is committed", "Offered a
     # single-region SLA in lieu of multi-region"
     r"|except(?: for)?|excluding|other than|apart from|in lieu of|in place of"
+    # ... or worked around: "Promised a workaround for offline mode by Q1"
+    r"|workarounds? (?:for|to)"
     # a need given up: "They used to need SCIM", "decided against SCIM", "They deprioritized
     # SCIM", "They are not asking for SCIM anymore"
     r"|used to (?:need|require|want|ask for)|decided against|depriori(?:ti[sz]|ti[sz]ed|ti[sz]ing)"
@@ -567,8 +569,8 @@ _DENIED = re.compile(
     # "No SCIM commitment", "no firm date commitment", "Pushed back on committing to SCIM",
     # "SCIM by Q1 is non-binding", "SCIM in Q2, directional only"
     r"|no (?:[a-z0-9-]+ ){1,2}(?:promises?|commitments?|guarantees?|agreements?)"
-    r"|push(?:ed|es|ing)? back on (?:committing|promising|guaranteeing|(?:a|any|the) "
-    r"(?:commitment|promise|date))|non-?binding|not binding|directional(?:ly)? only"
+    # ... and "Pushed back on SCIM by Q1" (their ask, refused)
+    r"|push(?:ed|es|ing)? back on|non-?binding|not binding|directional(?:ly)? only"
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
@@ -1716,7 +1718,9 @@ _BARE_YES = re.compile(
     r"| there| available)?|it will|it is|it['\u2019]ll|we will have it|we will|we['\u2019]ll"
     r"|we can|we do|(?:we )?(?:committed|confirmed|guaranteed|promised)"
     # "Yes, you'll have it by March."
-    r"|you(?: will|['\u2019]ll) (?:have|get) it))?"
+    r"|you(?: will|['\u2019]ll) (?:have|get) it"
+    # "Absolutely, told them."
+    r"|(?:(?:we|i) )?told (?:them|him|her|the customer|the client)))?"
     r"(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:by |in |for |before )?)?"
 )
 # The labels of a transcript's answer line that are ours: "Me:", "We:", "Our answer:". "A:"
@@ -5656,11 +5660,16 @@ _AGREED_ANSWER = re.compile(
     r"|confirmed(?: (?:it|that|this|the date|the timeline))?|committed(?: to (?:it|that|this))?"
     r"|(?:promised|guaranteed)(?: (?:it|that|this|them|the customer|the client))?"
     r"|accepted(?: (?:it|that|this|the date))?"
-    rf"|said (?:{_YES}|ok|okay|fine|no problem|that works|that'?s fine|we can)"
+    rf"|said (?:{_YES}|ok|okay|fine|no problem|that works|that'?s fine|we can"
+    # "I said it will be."
+    r"|it will(?: be)?(?: ready| there)?|it['\u2019]ll be(?: ready| there)?)"
     # "We can do that.", "We can make that work."
     r"|can (?:do|make) (?:that|it|this)(?: work| happen)?)"
     # our yes with no subject: "That works for us.", "No problem.", "Doable."
-    r"|(?:that|this) works(?: for us)?|no problem|not a problem|doable|can do)"
+    r"|(?:that|this) works(?: for us)?|no problem|not a problem|doable|can do"
+    # ... told them so: "Told them that's fine.", "Told them no problem."
+    r"|told (?:them|him|her|the customer|the client) (?:that(?:['\u2019]s| is) (?:fine|ok|okay)"
+    r"|no problem|it['\u2019]s fine|we can do (?:that|it)))"
     r"[\s.!]*"
 )
 

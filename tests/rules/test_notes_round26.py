@@ -453,3 +453,25 @@ AGREED_ANSWERS = [
 @pytest.mark.parametrize(("body", "expected"), AGREED_ANSWERS, ids=[c[0] for c in AGREED_ANSWERS])
 def test_our_agreement_to_their_dated_ask_is_our_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a workaround promised for a feature was the feature promised, "Pushed back on SCIM
+# by Q1" our promise by Q1 (false blocks); our yes told ("Told them that's fine.",
+# "Absolutely, told them.", "I said it will be.") after their dated need or question was
+# nothing (missed blocks).
+SMALL_WORDS = [
+    ("Promised a workaround for offline mode by Q1.", []),
+    ("Pushed back on SCIM by Q1.", [("scim", False, None, None)]),
+    ("They pushed back on pricing; we will have SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("They need audit log by Q1. Told them that's fine.", [("audit", True, Q1, Q1)]),
+    ("They need SCIM by Q2. Told them no problem.", [("scim", True, Q2, Q2)]),
+    ("They asked if the audit log will be ready by Q1. I said it will be.", [
+        ("audit", True, Q1, None)]),
+    ("Will audit log be ready by Q1? Absolutely, told them.", [("audit", True, Q1, None)]),
+    ("They need SCIM by Q1. Told them that's not possible.", [("scim", False, None, Q1)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), SMALL_WORDS, ids=[c[0] for c in SMALL_WORDS])
+def test_workarounds_pushback_and_our_yes_told(body: str, expected: list) -> None:
+    assert readings(body) == expected

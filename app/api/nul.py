@@ -144,9 +144,36 @@ class RefuseNulMiddleware:
             return
         if _is_json(scope) and (found := non_finite_number(body)) is not None:
             path, token = found
-            await _refuse(send, 422, "invalid", NON_FINITE_MESSAGE.format(path=path, token=token))
+            await _refuse_with(send, 422, _non_finite_body(path, token))
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+
+def _non_finite_body(path: str, token: str) -> dict:
+    """The 422 for a non-finite number at `path`: `invalid_request`, the mistake in `details`
+    with its path as every other mistake in a body is (the message alone named it before)."""
+    message = NON_FINITE_MESSAGE.format(path=path, token=token)
+    detail = {
+        "loc": ["body", *_loc(path)],
+        "path": path,
+        "msg": message.split(": ", 1)[1],
+        "type": "finite_number",
+    }
+    return {
+        "error": {"code": "invalid_request", "message": message, "details": [detail]},
+        "detail": [{k: detail[k] for k in ("loc", "msg", "type")}],
+    }
+
+
+def _loc(path: str) -> list[str | int]:
+    """`json_path` read back: "when.value[2]" -> ["when", "value", 2]; "body" -> []."""
+    if path == "body":
+        return []
+    return [
+        int(index) if index else key
+        for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path)
+        if key or index
+    ]
 
 
 class _TooLarge(HTTPException):

@@ -304,16 +304,28 @@ def test_nan_infinity_and_overflowing_numbers_are_a_422_with_their_path(app, api
             for path in ("/api/v1/rules", "/api/v1/rules/validate"):
                 r = client.post(path, content=(rule % token).encode(), headers=revops)
                 assert r.status_code == 422, (token, path, r.text)
+                said = (
+                    "numbers must be finite (JSON has no NaN or Infinity, "
+                    f"and nothing beyond ±1.8e308); got {shown}; nothing was written"
+                )
                 assert r.json()["error"] == {
-                    "code": "invalid",
-                    "message": "when.value: numbers must be finite (JSON has no NaN or Infinity, "
-                    f"and nothing beyond ±1.8e308); got {shown}; nothing was written",
+                    "code": "invalid_request",
+                    "message": f"when.value: {said}",
+                    "details": [
+                        {
+                            "loc": ["body", "when", "value"],
+                            "path": "when.value",
+                            "msg": said,
+                            "type": "finite_number",
+                        }
+                    ],
                 }
         # Inside a list, and a text value spelling the words is still text.
         body = rule % "[1, 2, NaN]"
         r = client.post("/api/v1/rules/validate", content=body.replace('"gt"', '"in"').encode(),
                         headers=revops)  # fmt: skip
         assert r.status_code == 422 and r.json()["error"]["message"].startswith("when.value[2]: ")
+        assert r.json()["error"]["details"][0]["loc"] == ["body", "when", "value", 2]
         r = client.post(
             "/api/v1/rules",
             json={"name": "NaN Infinity 1e999", "severity": "warning", "applies_to": "deal",

@@ -657,7 +657,9 @@ _TOLD = re.compile(
 # was not added to the order form"). Anchored at the cue.
 _CONTRACT_DENIED = re.compile(
     r"(?:(?<![a-z0-9])(?:not|never|no longer|cannot|isnt|wasnt|arent|werent)|n['\u2019]t"
-    r"|(?<![a-z0-9])(?:refus|declin|unwilling|reluctant)[a-z]*)"
+    r"|(?<![a-z0-9])(?:refus|declin|unwilling|reluctant)[a-z]*"
+    # "Nothing about SCIM in the contract", "No mention of SCIM in the MSA"
+    r"|(?<![a-z0-9])(?:nothing (?:about|on|regarding)|no mention of)(?: [^ ,;:.!?]+){1,4})"
     r"(?: (?:yet|been|be|ever|currently|actually|explicitly|formally|really|going|able|to))*"
     r"(?: (?:put|add|added|include|included|write|written|list|listed|place|placed|allow"
     r"|allowed|accept|accepted|permit|permitted)"
@@ -4505,6 +4507,13 @@ _GIVEN_DATE = re.compile(
 )
 
 
+# Who told the customer, when not us: "... by their partner", "... by the reseller", "... by
+# the Okta rep" (`_THIRD_PARTY`'s people).
+_TOLD_BY_OTHERS = re.compile(
+    r" by (?:the |a |an |their |another )?(?:" + _THIRD_PARTY.pattern + r")"
+)
+
+
 def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], before: str) -> bool:
     """For a cue promising only with a date ("ETA", "goes GA", "lands in", "slated for",
     "scheduled for", "planned for"): not when its subject is theirs ("they go live in Q1",
@@ -4515,6 +4524,8 @@ def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], befo
     on the contract")."""
     theirs = list(_THEIR_SUBJECT.finditer(before))
     if theirs and low.startswith("told", s) and _PASSIVE_TOLD.search(before) is not None:
+        if _TOLD_BY_OTHERS.search(low, e, c.end) is not None:
+            return False  # "Customer was told SCIM in Q1 by their partner": not by us
         theirs = []  # told in the passive: "Customer was told SCIM in Q2" (by us)
     if theirs:
         last = theirs[-1]

@@ -475,3 +475,25 @@ SMALL_WORDS = [
 @pytest.mark.parametrize(("body", "expected"), SMALL_WORDS, ids=[c[0] for c in SMALL_WORDS])
 def test_workarounds_pushback_and_our_yes_told(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: "Nothing about SCIM in the contract" put SCIM in the contract, and "Customer was
+# told SCIM in Q1 by their partner" was our word (false blocks). The first says the contract
+# is silent; the second names who told them, and it was not us.
+NOT_OURS_AFTER_ALL = [
+    ("Nothing about SCIM in the contract.", [("scim", False, None, None)]),
+    ("No mention of SCIM in the MSA.", [("scim", False, None, None)]),
+    ("SCIM in the contract.", [("scim", True, None, None)]),
+    ("Customer was told SCIM in Q1 by partner.", [("scim", False, None, None)]),
+    ("Customer was told SCIM in Q1 by their reseller.", [("scim", False, None, None)]),
+    ("The customer was told SCIM in Q1 by the Okta rep.", [("scim", False, None, None)]),
+    ("Customer was told SCIM in Q1.", [("scim", True, Q1, None)]),
+    ("Customer was told SCIM in Q1 by our SE.", [("scim", True, Q1, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), NOT_OURS_AFTER_ALL, ids=[c[0] for c in NOT_OURS_AFTER_ALL]
+)
+def test_a_silent_contract_and_another_partys_word(body: str, expected: list) -> None:
+    assert readings(body) == expected

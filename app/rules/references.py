@@ -3680,7 +3680,30 @@ def _ours(
     got = _our_word(low, s, e, c, custom, names, a0, b, date_cue)
     if got and _told_to_us(low, s, c.start, b):
         return False
+    if got and not date_cue and _their_line(low, s):
+        return False  # "Customer: we'll have the audit log turned on by Q1": their "we"
     return got
+
+
+# The customer's side labelling a transcript's line: "Customer:", "Them:", "Sarah (customer):",
+# "Jane (Acme CTO):", "[00:12:10] Prospect -" (our side's labels: `_OUR_ROLE_LABEL`).
+_THEIR_LABEL = re.compile(
+    r"[ \t*>\u2022-]*(?:\[[0-9:]{4,8}\]\s*)?(?:(?:the )?(?:customer|client|prospect|buyer|them"
+    r"|they)|[a-z][a-z.'-]*(?: [a-z][a-z.'-]*)? \((?:the )?(?:customer|client|prospect|buyer"
+    r"|(?:[a-z0-9&.'-]+ )?(?:cto|cio|ciso|cfo|ceo|coo|vp(?: [a-z]+){0,2}|it admin|it lead|admin"
+    r"|champion|procurement|legal|security|director(?: [a-z]+){0,2}|head of [a-z]+|architect)))"
+    r"\)?\s?[:\-\u2013]"
+)
+
+
+def _their_line(low: str, s: int) -> bool:
+    """Whether the cue at low[s] is on a line the customer's side speaks (`_THEIR_LABEL`):
+    its "we" and its plans are theirs. One `rfind` and a colon or dash test first."""
+    line = low.rfind("\n", 0, s) + 1
+    head = low[line : min(s, line + 48)]
+    if ":" not in head and "-" not in head and "\u2013" not in head:
+        return False
+    return _THEIR_LABEL.match(low, line, s) is not None
 
 
 def _told_to_us(low: str, s: int, a: int, b: int) -> bool:

@@ -497,3 +497,25 @@ NOT_OURS_AFTER_ALL = [
 )
 def test_a_silent_contract_and_another_partys_word(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: the customer's side of a transcript speaking of their own plans ("Customer: we'll
+# have the audit log turned on by Q1", "Jane (Acme CTO): we will have SCIM rolled out by
+# Q2", "Them: we'll have SSO configured by March") was our promise (false blocks). On a line
+# their label opens, "we" is theirs; our side's lines stay ours.
+THEIR_LINES = [
+    ("Customer: we'll have the audit log turned on by Q1.", [("audit", False, None, None)]),
+    ("Sarah (customer): we'll have the audit log turned on by Q1 on our side.", [
+        ("audit", False, None, None)]),
+    ("Jane (Acme CTO): we will have SCIM rolled out by Q2.", [("scim", False, None, None)]),
+    ("Them: we'll have SSO configured by March.", [("sso", False, None, None)]),
+    ("Tom (Acme AE): we will have SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Customer success: we will have SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Customer asked - we will have SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Customer: will SCIM be ready by Q2?\nMe: yes", [("scim", True, Q2, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), THEIR_LINES, ids=[c[0] for c in THEIR_LINES])
+def test_their_side_of_a_transcript_speaks_of_their_plans(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -91,6 +91,7 @@ _ERROR_ANSWERS = {
     404: "what the path (or the body of a write) names does not exist",
     409: "the change conflicts with the current state (taken id, parallel write): reload, retry",
     413: "the request body is larger than 8 MB: nothing was read or written",
+    415: "the body was not sent as JSON (Content-Type: application/json): nothing was written",
     422: "the request is invalid: every mistake with its JSON path in error.details",
     503: "the database cannot be reached (error.message: database unavailable), the request "
     "collided with concurrent work (a deadlock, error.details.reason: database_collision), or "
@@ -126,6 +127,8 @@ def document_errors(router) -> None:
             codes.append(404)
         if writes:
             codes += [409, 413]  # any /api/ body past 8 MB (`RefuseNulMiddleware`)
+        if route.body_field is not None:
+            codes.append(415)  # a JSON body without a JSON Content-Type (`check_params`)
         for code in sorted(codes):
             route.responses.setdefault(
                 code, {"model": ErrorResponse, "description": _ERROR_ANSWERS[code]}

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import read_only, session_scope
-from app.errors import Forbidden, InvalidRequest, Unauthorized, did_you_mean
+from app.errors import DomainError, Forbidden, InvalidRequest, Unauthorized, did_you_mean
 from app.models.types import RequestDate, not_a_timestamp
 from app.security import TOUCH_INTERVAL, Role, authenticate, hash_key, touch, touch_due
 from app.settings import Settings
@@ -334,13 +334,40 @@ ApproverPrincipal = Annotated[Principal, Depends(require_roles(Role.approver))]
 AdminPrincipal = Annotated[Principal, Depends(require_roles())]
 
 
-def check_params(request: Request) -> None:
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+def _json_media(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+async def check_params(request: Request) -> None:
     """Refuse query parameters an /api/ route does not define, naming them: a misspelt filter
     (`?availabilty=never`) silently answered with everything. Applied to every route (see
-    create_app); paths outside /api/ (webhooks, the dashboard) are left as they are."""
+    create_app); paths outside /api/ (webhooks, the dashboard) are left as they are.
+
+    Also refuses a JSON route's body sent without a JSON Content-Type (415): `curl -d` sends
+    application/x-www-form-urlencoded, and the route read a JSON object as text, answering
+    "body: Input should be a valid dictionary or object", which it was."""
     route = request.scope.get("route")
     if route is None or not request.url.path.startswith("/api/"):
         return
+    body_field = getattr(route, "body_field", None)
+    content_type = request.headers.get("content-type", "")
+    if (
+        body_field is not None
+        and not getattr(route.dependant, "is_body_form", False)  # (no form routes today)
+        and not _json_media(content_type)
+        and await request.body()
+    ):
+        raise UnsupportedMediaType(
+            "the body must be JSON sent with 'Content-Type: application/json' (got "
+            + (f"'{content_type}'" if content_type else "no Content-Type")
+            + "); nothing was written"
+        )
     from fastapi.dependencies.utils import field_annotation_is_sequence
 
     known: set[str] = set()

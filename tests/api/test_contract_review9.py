@@ -162,3 +162,39 @@ def test_a_201_says_where_the_created_resource_is(client, api_key):
     for path in ("/api/v1/rules", "/api/v1/features", "/api/v1/mappings"):
         headers = doc["paths"][path]["post"]["responses"]["201"]["headers"]
         assert set(headers) == {"Location", "ETag"}, path
+
+
+def test_a_json_body_sent_without_a_json_content_type_is_a_415_saying_so(client, api_key, engine):
+    """`curl -d '{...}'` sends application/x-www-form-urlencoded: the route read the JSON
+    object as text and answered 422 'body: Input should be a valid dictionary or object',
+    which it was. It is a 415 naming the Content-Type to send, declared in the document."""
+    import json
+
+    body = json.dumps(
+        {
+            "name": "Never sold",
+            "severity": "block",
+            "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+            "message": "never",
+        }
+    ).encode()
+    h = api_key("revops")
+    for sent in ("application/x-www-form-urlencoded", "text/plain", None):
+        headers = {**h, "Content-Type": sent} if sent else h
+        r = client.post("/api/v1/rules", content=body, headers=headers)
+        assert r.status_code == 415, (sent, r.text)
+        assert r.json()["error"] == {
+            "code": "unsupported_media_type",
+            "message": "the body must be JSON sent with 'Content-Type: application/json' (got "
+            + (f"'{sent}'" if sent else "no Content-Type")
+            + "); nothing was written",
+        }
+    with Session(engine) as s:
+        assert s.exec(select(Rule)).all() == []
+    charset = {**h, "Content-Type": "application/json; charset=utf-8"}
+    assert client.post("/api/v1/rules", content=body, headers=charset).status_code == 201
+    # a write without a body needs no Content-Type
+    assert client.post("/api/v1/rules/never-sold/disable", headers=h).status_code == 200
+    doc = client.get("/openapi.json").json()
+    assert "415" in doc["paths"]["/api/v1/rules"]["post"]["responses"]
+    assert "415" not in doc["paths"]["/api/v1/rules/{rule_id}/disable"]["post"]["responses"]

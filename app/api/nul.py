@@ -142,11 +142,67 @@ class RefuseNulMiddleware:
         if _is_json(scope) and json_too_deep(body):
             await _refuse_with(send, 422, not_json_body(JSON_TOO_DEEP))
             return
+        if _is_json(scope) and (repeated := duplicate_key(body)) is not None:
+            await _refuse_with(send, 422, _duplicate_key_body(repeated))
+            return
         if _is_json(scope) and (found := non_finite_number(body)) is not None:
             path, token = found
             await _refuse_with(send, 422, _non_finite_body(path, token))
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+
+class _Repeated(dict):
+    """An object that named `key` more than once (see `duplicate_key`)."""
+
+    key: str
+
+
+def _pairs(pairs: list[tuple[str, object]]) -> dict:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    repeated = _Repeated(out)
+    repeated.key = next(k for k, _ in pairs if k in seen or seen.add(k))
+    return repeated
+
+
+def duplicate_key(body: bytes) -> tuple[str | int, ...] | None:
+    """Where a JSON body's object names a key twice (its loc, the key last), else None.
+
+    Python's json keeps the last value: `{"severity": "warning", ..., "severity": "block"}`
+    was stored as a blocking rule, the first value dropped without a word. A body that is not
+    JSON is left to the route, which says where it breaks."""
+    if body.count(b'"') < 4:  # two keys at least
+        return None
+    try:
+        doc = json.loads(body, object_pairs_hook=_pairs)
+    except (ValueError, RecursionError):
+        return None
+    stack: list[tuple[tuple[str | int, ...], object]] = [((), doc)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, _Repeated):
+            return (*loc, value.key)
+        if isinstance(value, dict):
+            stack.extend(((*loc, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+def _duplicate_key_body(loc: tuple[str | int, ...]) -> dict:
+    path = json_path(loc)
+    msg = (
+        f"key '{loc[-1]}' given more than once in this object: write it once (the values "
+        "would be read as the last alone); nothing was written"
+    )
+    detail = {"loc": ["body", *loc], "path": path, "msg": msg, "type": "duplicate_key"}
+    return {
+        "error": {"code": "invalid_request", "message": f"{path}: {msg}", "details": [detail]},
+        "detail": [{k: detail[k] for k in ("loc", "msg", "type")}],
+    }
 
 
 def _non_finite_body(path: str, token: str) -> dict:

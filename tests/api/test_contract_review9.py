@@ -198,3 +198,34 @@ def test_a_json_body_sent_without_a_json_content_type_is_a_415_saying_so(client,
     doc = client.get("/openapi.json").json()
     assert "415" in doc["paths"]["/api/v1/rules"]["post"]["responses"]
     assert "415" not in doc["paths"]["/api/v1/rules/{rule_id}/disable"]["post"]["responses"]
+
+
+def test_a_key_given_twice_in_a_json_object_is_refused_with_its_path(client, api_key, engine):
+    """Python's json keeps the last of a repeated key: a rule written with "severity":
+    "warning" and then "severity": "block" was stored blocking closed-won, the first value
+    dropped without a word. Refused with where it was, and nothing written."""
+    body = (
+        b'{"name": "Never sold", "severity": "warning", "message": "never", '
+        b'"when": {"field": "feature.availability", "op": "eq", "value": "never"}, '
+        b'"severity": "block"}'
+    )
+    headers = {**api_key("revops"), "Content-Type": "application/json"}
+    r = client.post("/api/v1/rules", content=body, headers=headers)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert [(d["loc"], d["path"], d["type"]) for d in error["details"]] == [
+        (["body", "severity"], "severity", "duplicate_key")
+    ]
+    assert error["message"].startswith("severity: key 'severity' given more than once")
+    nested = body.replace(b'"op": "eq"', b'"op": "eq", "op": "ne"').replace(
+        b', "severity": "block"', b""
+    )
+    r = client.post("/api/v1/rules", content=nested, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["path"] == "when.op"
+    with Session(engine) as s:
+        assert s.exec(select(Rule)).all() == []
+    # a key repeated in a text value is text
+    same = body.replace(b', "severity": "block"', b', "description": "{\\"name\\": 1}"')
+    assert client.post("/api/v1/rules", content=same, headers=headers).status_code == 201

@@ -574,6 +574,9 @@ _DENIED = re.compile(
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
+    # a promise only weighed: "Thinking about committing SCIM by Q1", "Considering promising"
+    rf"|(?:thinking (?:about|of)|considering|contemplating|debating|weighing|mulling(?: over)?)"
+    rf"(?: whether)?(?: to)? (?:{_PROMISE_VERB}|committing to)"
     # our word denied: "We never said SCIM by Q2", "We didn't tell them SCIM in Q2"
     r"|(?:never|did(?:n['\u2019]?t| not)) (?:(?:ever|actually|once) )?(?:say|said|tell|told)"
     # "Product declined the SCIM Q2 commitment", "rejected the promise"
@@ -4067,6 +4070,7 @@ def _our_word(
                         x.strip(_STRIP) for x in near[near.index(w) + 1 : near.index(w) + 2]
                     )
                 )
+                or _setting(near, w)
                 for w in _SALE_TIMES.intersection(near)
             )
         ):
@@ -4535,6 +4539,23 @@ _GIVEN_DATE = re.compile(
 _TOLD_BY_OTHERS = re.compile(
     r" by (?:the |a |an |their |another )?(?:" + _THIRD_PARTY.pattern + r")"
 )
+
+
+_SETTING_PREPOSITIONS = frozenset(("on", "in", "at", "during", "after", "from"))
+_SETTING_DETERMINERS = frozenset(("the", "our", "last", "this", "that", "today's"))
+
+
+def _setting(near: list[str], w: str) -> bool:
+    """Whether the sale's word `w` in `near` (the words before a cue) is where our word was
+    given, not a date of the sale: "On the call we told them SCIM in Q1", "At the last QBR we
+    said SCIM in Q1" (a preposition and a determiner before it, our subject right after)."""
+    i = near.index(w)
+    return (
+        i >= 2
+        and near[i - 1] in _SETTING_DETERMINERS
+        and (near[i - 2] in _SETTING_PREPOSITIONS or (i >= 3 and near[i - 3] in ("at", "on")))
+        and near[i + 1 : i + 2] in (["we"], ["i"])
+    )
 
 
 def _dated_ours(low: str, s: int, e: int, c: _Clause, names: list[Mention], before: str) -> bool:

@@ -519,3 +519,28 @@ THEIR_LINES = [
 @pytest.mark.parametrize(("body", "expected"), THEIR_LINES, ids=[c[0] for c in THEIR_LINES])
 def test_their_side_of_a_transcript_speaks_of_their_plans(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our word given at a meeting ("On the call we told them SCIM in Q1", "At the last QBR
+# we said SCIM in Q1") was read as the sale's date, no promise (missed blocks); a promise only
+# weighed ("Considering committing to SCIM by Q1", "Debating whether to commit to SCIM by
+# Q2") was made (false blocks).
+SETTING_AND_WEIGHING = [
+    ("On the call we told them SCIM in Q1.", [("scim", True, Q1, None)]),
+    ("In the meeting we said SCIM in Q1.", [("scim", True, Q1, None)]),
+    ("At the last QBR we said SCIM in Q1.", [("scim", True, Q1, None)]),
+    ("We will revisit SCIM in Q1.", [("scim", False, None, None)]),
+    ("On the call next week we will discuss SCIM by Q1.", [("scim", False, None, None)]),
+    ("Considering committing to SCIM by Q1.", [("scim", False, None, None)]),
+    ("We are considering promising SCIM by Q2.", [("scim", False, None, None)]),
+    ("Debating whether to commit to SCIM by Q2.", [("scim", False, None, None)]),
+    ("Thinking about committing SCIM by Q1, need approval.", [("scim", False, None, Q1)]),
+    ("They are considering SCIM; we committed to it by Q2.", [("scim", True, Q2, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), SETTING_AND_WEIGHING, ids=[c[0] for c in SETTING_AND_WEIGHING]
+)
+def test_where_our_word_was_given_and_a_promise_only_weighed(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -8,12 +8,12 @@ must not silently widen an export), and CSV with `?format=csv` or `Accept: text/
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, Field
 
 from app.api.deps import Offset, PageLimit, QueryDate, ReadPrincipal, SessionDep, SettingsDep
 from app.errors import InvalidRequest, NotFound, did_you_mean
@@ -22,6 +22,150 @@ from app.services import queries
 from app.services.queries import DealFilters, PageRequest, PageResult
 
 router = APIRouter(tags=["deals"])
+
+
+# What the lists and the deal page answer, declared for the OpenAPI document (the routes answer
+# JSONResponse or CSV, so these are not applied): it showed `{}` for all three, and a client
+# generated from it had no fields to read. tests/api/test_contract_review9.py holds real
+# answers to them, key for key.
+class DealRow(BaseModel):
+    crm: str
+    deal_id: str
+    name: str | None
+    account_name: str | None
+    pipeline: str | None
+    stage_id: str | None
+    stage_label: str | None
+    probability: float | None
+    amount: float | None
+    currency: str | None
+    amount_home: float | None = Field(description="in the CRM's company currency, if converted")
+    home_currency: str | None
+    close_date: date | None
+    owner_id: str | None
+    owner_name: str | None
+    verdict: str | None
+    is_closed: bool
+    is_won: bool
+    url: str | None = Field(description="the deal in its CRM")
+    evaluation_url: str = Field(description="the deal's page on the dashboard")
+    updated_at: datetime | None
+
+
+class DealTotals(BaseModel):
+    """The deals depending on the feature, all pages, as exposure sums them."""
+
+    deal_count: int
+    amount: float
+    weighted_amount: float
+    currency: str | None
+    mixed_currencies: bool
+
+
+class DealPage(BaseModel):
+    items: list[DealRow]
+    total: int
+    limit: int | None
+    offset: int
+    sort: str
+    totals: DealTotals | None = Field(default=None, description="with `feature` only")
+
+
+class FeatureReferenceRow(BaseModel):
+    source: str
+    source_id: str | None
+    evidence: str
+    is_commitment: bool
+    hedged: bool
+    optional: bool
+    promised_date: date | None
+    needed_by: date | None
+    score: float
+
+
+class FeatureDealRow(DealRow):
+    references: list[FeatureReferenceRow]
+    sources: list[str]
+    evidence: list[str]
+
+
+class FeatureSummary(BaseModel):
+    key: str
+    name: str
+    availability: str
+    target_date: date | None
+
+
+class FeatureDealPage(BaseModel):
+    items: list[FeatureDealRow]
+    total: int
+    limit: int | None
+    offset: int
+    sort: str
+    totals: DealTotals
+    feature: FeatureSummary
+
+
+class DealInFull(DealRow):
+    deleted_in_crm: bool
+
+
+class SnapshotLineItem(BaseModel):
+    id: str | None
+    name: str | None
+    sku: str | None
+    quantity: float | None
+    amount: float | None
+
+
+class DealSnapshotSummary(BaseModel):
+    taken_at: datetime | None
+    line_items: list[SnapshotLineItem]
+    note_count: int
+
+
+class DealReferenceRow(BaseModel):
+    feature_key: str | None
+    feature_name: str
+    source: str
+    source_id: str | None
+    evidence: str
+    is_commitment: bool
+    hedged: bool
+    optional: bool
+    promised_date: date | None
+    needed_by: date | None
+
+
+class EvaluationRow(BaseModel):
+    id: int
+    verdict: str
+    trigger: str
+    rules_version: str | None
+    finding_count: int
+    created_at: datetime
+
+
+class WriteBackRow(BaseModel):
+    id: int
+    evaluation_id: int | None
+    outcome: str
+    changes: Any
+    error: str | None
+    created_at: datetime
+
+
+class DealDetail(BaseModel):
+    deal: DealInFull
+    snapshot: DealSnapshotSummary
+    references: list[DealReferenceRow]
+    findings: list[dict[str, Any]] = Field(description="the latest evaluation's findings")
+    evaluation_id: int | None
+    evaluations: list[EvaluationRow]
+    write_backs: list[WriteBackRow]
+    approvals: list[dict[str, Any]] = Field(description="as GET /api/v1/approvals lists them")
+    commitments: list[dict[str, Any]] = Field(description="as GET /api/v1/commitments lists them")
+
 
 Verdict = Literal["clear", "warning", "blocked"]
 DealState = Literal["open", "closed", "won", "all"]
@@ -94,7 +238,12 @@ _OPTIONAL = (
 )
 
 
-@router.get("/api/v1/deals", summary="Deals, filtered by feature, verdict, owner and stage")
+@router.get(
+    "/api/v1/deals",
+    summary="Deals, filtered by feature, verdict, owner and stage",
+    response_model=None,  # the answer is sent as built; DealPage documents it
+    responses={200: {"model": DealPage}},
+)
 def list_deals(
     request: Request,
     session: SessionDep,
@@ -158,6 +307,8 @@ def list_deals(
 @router.get(
     "/api/v1/features/{key}/deals",
     summary="Open deals that depend on a feature, with the quoted evidence",
+    response_model=None,  # the answer is sent as built; FeatureDealPage documents it
+    responses={200: {"model": FeatureDealPage}},
 )
 def deals_for_feature(
     key: str,
@@ -201,7 +352,12 @@ def deals_for_feature(
     )
 
 
-@router.get("/api/v1/deals/{crm}/{deal_id}", summary="One deal: findings, references, history")
+@router.get(
+    "/api/v1/deals/{crm}/{deal_id}",
+    summary="One deal: findings, references, history",
+    response_model=None,  # the answer is sent as built; DealDetail documents it
+    responses={200: {"model": DealDetail}},
+)
 def get_deal(
     crm: str,
     deal_id: str,

@@ -229,3 +229,61 @@ def test_a_key_given_twice_in_a_json_object_is_refused_with_its_path(client, api
     # a key repeated in a text value is text
     same = body.replace(b', "severity": "block"', b', "description": "{\\"name\\": 1}"')
     assert client.post("/api/v1/rules", content=same, headers=headers).status_code == 201
+
+
+def _same_keys(answer, model) -> None:
+    """`answer` has exactly `model`'s fields, nested models' too (lists: each item)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    assert set(answer) == set(model.model_fields), (model.__name__, sorted(answer))
+    for name, info in model.model_fields.items():
+        kind, value = info.annotation, answer[name]
+        args = [a for a in typing.get_args(kind) if a is not type(None)] or [kind]
+        inner = typing.get_args(args[0])[0] if typing.get_origin(args[0]) is list else args[0]
+        if isinstance(inner, type) and issubclass(inner, BaseModel) and value is not None:
+            for item in value if isinstance(value, list) else [value]:
+                _same_keys(item, inner)
+
+
+def test_the_deal_lists_and_the_deal_page_are_documented_as_they_answer(client, api_key, engine):
+    """/openapi.json showed `{}` for GET /api/v1/deals, /features/{key}/deals and
+    /deals/{crm}/{id}: a generated client had no fields to read. Each is declared, and real
+    answers hold exactly the declared fields, of the declared types."""
+    from pydantic import TypeAdapter
+
+    from app.api.deals import DealDetail, DealPage, FeatureDealPage
+    from tests.dashboard.seed import seed
+
+    with Session(engine) as s:
+        seed(s)
+        s.commit()
+    h = api_key("viewer")
+    doc = client.get("/openapi.json").json()
+    for path, model in (
+        ("/api/v1/deals", DealPage),
+        ("/api/v1/features/{key}/deals", FeatureDealPage),
+        ("/api/v1/deals/{crm}/{deal_id}", DealDetail),
+    ):
+        content = doc["paths"][path]["get"]["responses"]["200"]["content"]
+        assert content["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{model.__name__}"
+        }
+    for url, model in (
+        ("/api/v1/deals?state=all", DealPage),
+        ("/api/v1/deals?feature=sso", DealPage),
+        ("/api/v1/features/sso/deals", FeatureDealPage),
+        ("/api/v1/deals/hubspot/h2", DealDetail),  # evaluations, findings, a write-back
+        ("/api/v1/deals/hubspot/h3", DealDetail),
+    ):
+        r = client.get(url, headers=h)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        TypeAdapter(model).validate_python(body)
+        if model is DealPage and "totals" not in body:
+            body = {**body, "totals": None}
+        _same_keys(body, model)
+        assert body.get("items", [body]), url
+        if url.endswith("/h2"):
+            assert body["evaluations"] and body["write_backs"] and body["findings"]

@@ -1363,7 +1363,10 @@ _DISCLAIMER = (
     r"|not (?:committed|guaranteed|promised)"
     # "We walked it back.", "We have since retracted it."
     r"|(?:we |i )?(?:have |had )?(?:since )?(?:walked|took|pulled) (?:it|that|this) back"
-    r"|(?:we |i )?(?:have |had )?(?:since )?(?:retracted|rescinded|withdrew) (?:it|that|this))"
+    r"|(?:we |i )?(?:have |had )?(?:since )?(?:retracted|rescinded|withdrew) (?:it|that|this)"
+    # their ask for it refused: "Customer's redline: SCIM by Q2 in the MSA. We rejected it."
+    r"|(?:we |i )?(?:rejected|declined|refused|struck|struck out|pushed back on)"
+    r" (?:it|that|this|the (?:redline|change|request|ask)))"
     r"(?: (?:though|yet|at this point|for now|either|since))?\s*(?:[.!)]|\n|$)"
 )  # in `_TAKEN_BACK_NEXT`
 
@@ -1390,7 +1393,8 @@ _IT_NOT_NEEDED = re.compile(
 _TAKEN_BACK_FIRST_TEXT = """but however however, though though, that that's that’s said we i can can't
     can’t cant cannot could couldn't couldn’t won't won’t wont will did didn't didn’t do
     don't don’t does doesn't doesn’t this it it's it’s not no they they're they’re the
-    customer client he she fine ok okay happy good live manage cope nope"""
+    customer client he she fine ok okay happy good live manage cope nope rejected declined
+    refused struck pushed"""
 _TAKEN_BACK_FIRST = frozenset(_TAKEN_BACK_FIRST_TEXT.split())
 # The next sentence, from the end of this one: a disclaimer (`_DISCLAIMER`) or "it" not needed
 # (`unneeded`), and nothing else. One match a sentence for both.

@@ -544,3 +544,20 @@ SETTING_AND_WEIGHING = [
 )
 def test_where_our_word_was_given_and_a_promise_only_weighed(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: the customer's redline refused in the next sentence ("Customer's redline: SCIM by
+# Q2 in the MSA. We rejected it.") stayed our commitment (a false block), where "... We walked
+# it back." was taken back. Our refusal of it, and nothing else, takes it back.
+REDLINE_REFUSED = [
+    ("Customer's redline: SCIM by Q2 in the MSA. We rejected it.", [("scim", False, None, None)]),
+    ("Customer's redline: SCIM by Q2 in the MSA. Rejected the change.", [
+        ("scim", False, None, None)]),
+    ("Customer's redline: SCIM by Q2 in the MSA. We accepted.", [("scim", True, Q2, None)]),
+    ("We promised SCIM by Q2. Rejected the discount though.", [("scim", True, Q2, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), REDLINE_REFUSED, ids=[c[0] for c in REDLINE_REFUSED])
+def test_their_redline_refused_is_taken_back(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -192,6 +192,17 @@ def validate_rule(
         '`{"type":"progress","processed":n,"total":N}` lines, then `{"type":"result",...}`.'
     ),
     operation_id="simulate_rules",
+    responses={
+        200: {
+            "content": {
+                "application/x-ndjson": {
+                    "schema": {"type": "string"},
+                    "description": "with stream=true: one JSON object a line (progress, then "
+                    "result or error)",
+                }
+            }
+        }
+    },
 )
 def simulate(
     body: SimulateRequest,

@@ -287,3 +287,15 @@ def test_the_deal_lists_and_the_deal_page_are_documented_as_they_answer(client, 
         assert body.get("items", [body]), url
         if url.endswith("/h2"):
             assert body["evaluations"] and body["write_backs"] and body["findings"]
+
+
+def test_a_streamed_simulation_is_documented_as_ndjson(client, api_key):
+    """POST /api/v1/rules/simulate?stream=true answers application/x-ndjson, which the
+    document did not list beside the JSON answer: a generated client refused the body."""
+    doc = client.get("/openapi.json").json()
+    content = doc["paths"]["/api/v1/rules/simulate"]["post"]["responses"]["200"]["content"]
+    assert set(content) == {"application/json", "application/x-ndjson"}
+    r = client.post("/api/v1/rules/simulate?stream=true", json={}, headers=api_key("revops"))
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/x-ndjson"
+    assert r.text.splitlines()[-1].startswith('{"type": "result"')

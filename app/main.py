@@ -346,6 +346,7 @@ def create_app(
     from app.logging import install_middleware
 
     app.add_middleware(HeadAsGetMiddleware)  # HEAD answers as GET does, without the body
+    app.add_middleware(ApiTrailingSlashMiddleware)  # /api/v1/rules/ is /api/v1/rules
     app.add_middleware(RefuseNulMiddleware)  # one answer to a NUL on every database
     app.add_middleware(SecurityHeadersMiddleware)
     install_middleware(app)  # request ids and access logs (outermost)
@@ -453,3 +454,26 @@ class HeadAsGetMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, _send)
+
+
+class ApiTrailingSlashMiddleware:
+    """An /api/ path with a trailing slash is answered as the path without it. Starlette
+    answered a 307 to an absolute URL instead, built from the request's own scheme: a script
+    reading JSON got an empty body, and behind a TLS proxy whose X-Forwarded-Proto uvicorn does
+    not trust the redirect said http://, where `curl -L` sent the POST, its body and its API
+    key in the clear."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/api/") and path.endswith("/"):
+            trimmed = path.rstrip("/")
+            raw = scope.get("raw_path")
+            scope = {
+                **scope,
+                "path": trimmed,
+                "raw_path": raw.rstrip(b"/") if raw is not None else None,
+            }
+        await self.app(scope, receive, send)

@@ -299,3 +299,25 @@ def test_a_streamed_simulation_is_documented_as_ndjson(client, api_key):
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/x-ndjson"
     assert r.text.splitlines()[-1].startswith('{"type": "result"')
+
+
+def test_an_api_path_with_a_trailing_slash_is_answered_not_redirected(client, api_key):
+    """GET or POST /api/v1/rules/ was a 307 to an absolute URL built from the request's own
+    scheme: an empty body for a script reading JSON, and behind a TLS proxy uvicorn does not
+    trust, an http:// Location where `curl -L` resent the key in the clear."""
+    h = api_key("revops")
+    r = client.get("/api/v1/rules/", headers=h, follow_redirects=False)
+    assert r.status_code == 200, r.headers
+    assert r.json()["items"] == []
+    rule = {
+        "id": "never-sold",
+        "name": "Never sold",
+        "severity": "block",
+        "when": {"field": "feature.availability", "op": "eq", "value": "never"},
+        "message": "never",
+    }
+    r = client.post("/api/v1/rules/", json=rule, headers=h, follow_redirects=False)
+    assert r.status_code == 201, r.text
+    r = client.get("/api/v1/rules/never-sold/", headers=h, follow_redirects=False)
+    assert r.status_code == 200
+    assert client.get("/api/v1/rules/never-sold/", follow_redirects=False).status_code == 401

@@ -6,9 +6,9 @@ test connector like any other CRM. Only for exploration, demos and end-to-end te
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Path, Request, status
 from pydantic import model_validator
 from sqlmodel import Session, select
 
@@ -20,6 +20,11 @@ from app.models import TestCrmDeal, TestCrmNote, TestCrmTask, utcnow
 from app.rules.model import DealSnapshot, human_deal_shape
 
 router = APIRouter(prefix="/api/v1/test-crm", tags=["test CRM"])
+
+
+# The deal id's column is 64 characters: a longer id was stored on SQLite (and went on to
+# the queue and the worker) and refused on PostgreSQL as a value that "cannot be stored".
+DealId = Annotated[str, Path(min_length=1, max_length=64, description="the deal's id")]
 
 
 def _connector(request: Request) -> TestCrmConnector:
@@ -47,7 +52,7 @@ class TestCrmDealBody(DealSnapshot):
     "/deals/{deal_id}", status_code=status.HTTP_202_ACCEPTED, operation_id="put_test_crm_deal"
 )
 def put_deal(
-    deal_id: str,
+    deal_id: DealId,
     body: TestCrmDealBody,
     request: Request,
     engine: EngineDep,
@@ -87,7 +92,7 @@ def put_deal(
 @router.delete(
     "/deals/{deal_id}", status_code=status.HTTP_202_ACCEPTED, operation_id="delete_test_crm_deal"
 )
-def delete_deal(deal_id: str, request: Request, engine: EngineDep, _: RevOpsPrincipal) -> dict:
+def delete_deal(deal_id: DealId, request: Request, engine: EngineDep, _: RevOpsPrincipal) -> dict:
     """Delete the deal in the test CRM (as a user deleting the record); deleting it again is
     no error. A deal the test CRM never had is a 404, as GET answers: nothing is queued."""
     with Session(engine) as session:
@@ -106,7 +111,7 @@ def delete_deal(deal_id: str, request: Request, engine: EngineDep, _: RevOpsPrin
 
 
 @router.get("/deals/{deal_id}", operation_id="get_test_crm_deal")
-def get_deal(deal_id: str, session: SessionDep, _: ReadPrincipal) -> dict:
+def get_deal(deal_id: DealId, session: SessionDep, _: ReadPrincipal) -> dict:
     """What the test CRM record shows: our properties, tasks and notes."""
     row = session.get(TestCrmDeal, deal_id)
     if row is None:

@@ -321,3 +321,32 @@ def test_an_api_path_with_a_trailing_slash_is_answered_not_redirected(client, ap
     r = client.get("/api/v1/rules/never-sold/", headers=h, follow_redirects=False)
     assert r.status_code == 200
     assert client.get("/api/v1/rules/never-sold/", follow_redirects=False).status_code == 401
+
+
+def test_a_test_crm_deal_id_longer_than_its_column_is_refused_alike_on_every_database(
+    make_app, engine, api_key
+):
+    """PUT /api/v1/test-crm/deals/<65+ characters> was stored on SQLite (and queued for the
+    worker) and a 422 'cannot be stored' on PostgreSQL; it is the same 422 on both, at
+    path.deal_id, declared in the document, and nothing is written."""
+    from fastapi.testclient import TestClient
+
+    from app.connectors.testcrm import TestCrmConnector
+    from app.models import DealQueue, TestCrmDeal
+
+    with TestClient(make_app(connectors={"test": TestCrmConnector(engine)})) as web:
+        r = web.put("/api/v1/test-crm/deals/" + "d" * 65, json={"stage": "x"}, headers=api_key())
+        assert r.status_code == 422, r.text
+        assert [d["path"] for d in r.json()["error"]["details"]] == ["path.deal_id"]
+        assert (
+            web.put(
+                "/api/v1/test-crm/deals/" + "d" * 64, json={"stage": "x"}, headers=api_key()
+            ).status_code
+            == 202
+        )
+        doc = web.get("/openapi.json").json()
+    (param,) = doc["paths"]["/api/v1/test-crm/deals/{deal_id}"]["put"]["parameters"]
+    assert param["schema"]["maxLength"] == 64
+    with Session(engine) as s:
+        assert [d.deal_id for d in s.exec(select(TestCrmDeal))] == ["d" * 64]
+        assert [q.deal_id for q in s.exec(select(DealQueue))] == ["d" * 64]

@@ -317,10 +317,13 @@ def require_roles(*roles: Role):
     """Dependency that admits the given roles; admin is always admitted."""
     allowed = {Role.admin, *roles}
 
-    async def _check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def _check(
+        request: Request, principal: Annotated[Principal, Depends(get_principal)]
+    ) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"role '{principal.role.value}' may not do this; needs one of: {names}")
+        await refuse_non_json_body(request)
         return principal
 
     _check.allowed_roles = frozenset(allowed)  # read by the role-matrix test
@@ -344,30 +347,31 @@ def _json_media(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-async def check_params(request: Request) -> None:
-    """Refuse query parameters an /api/ route does not define, naming them: a misspelt filter
-    (`?availabilty=never`) silently answered with everything. Applied to every route (see
-    create_app); paths outside /api/ (webhooks, the dashboard) are left as they are.
-
-    Also refuses a JSON route's body sent without a JSON Content-Type (415): `curl -d` sends
+async def refuse_non_json_body(request: Request) -> None:
+    """Refuse a JSON route's body sent without a JSON Content-Type (415): `curl -d` sends
     application/x-www-form-urlencoded, and the route read a JSON object as text, answering
-    "body: Input should be a valid dictionary or object", which it was."""
+    "body: Input should be a valid dictionary or object", which it was. Run once the caller
+    is authenticated and authorized (`require_roles`): a 401 or 403 comes first."""
     route = request.scope.get("route")
     if route is None or not request.url.path.startswith("/api/"):
         return
     body_field = getattr(route, "body_field", None)
     content_type = request.headers.get("content-type", "")
-    if (
-        body_field is not None
-        and not getattr(route.dependant, "is_body_form", False)  # (no form routes today)
-        and not _json_media(content_type)
-        and await request.body()
-    ):
+    if body_field is not None and not _json_media(content_type) and await request.body():
         raise UnsupportedMediaType(
             "the body must be JSON sent with 'Content-Type: application/json' (got "
             + (f"'{content_type}'" if content_type else "no Content-Type")
             + "); nothing was written"
         )
+
+
+def check_params(request: Request) -> None:
+    """Refuse query parameters an /api/ route does not define, naming them: a misspelt filter
+    (`?availabilty=never`) silently answered with everything. Applied to every route (see
+    create_app); paths outside /api/ (webhooks, the dashboard) are left as they are."""
+    route = request.scope.get("route")
+    if route is None or not request.url.path.startswith("/api/"):
+        return
     from fastapi.dependencies.utils import field_annotation_is_sequence
 
     known: set[str] = set()

@@ -191,6 +191,11 @@ def test_a_json_body_sent_without_a_json_content_type_is_a_415_saying_so(client,
         }
     with Session(engine) as s:
         assert s.exec(select(Rule)).all() == []
+    # who may not write hears that first, whatever the body
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert client.post("/api/v1/rules", content=body, headers=form).status_code == 401
+    viewer = {**api_key("viewer"), **form}
+    assert client.post("/api/v1/rules", content=body, headers=viewer).status_code == 403
     charset = {**h, "Content-Type": "application/json; charset=utf-8"}
     assert client.post("/api/v1/rules", content=body, headers=charset).status_code == 201
     # a write without a body needs no Content-Type

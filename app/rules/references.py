@@ -574,6 +574,10 @@ _DENIED = re.compile(
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
+    # a short "is not" ending its clause: "SCIM committed Q2, audit log and multi-region are
+    # not", "SCIM by Q2 is committed; audit log by Q1 is not" (`_split_denied_tail`)
+    r"|(?:(?:is|are|was|were) (?:not|no longer)|(?:is|are|was|were)n['\u2019]?t|tbd"
+    r"|to be determined|undecided)(?=[ \t]*(?:[.!;)\n]|$))"
     # a promise only weighed: "Thinking about committing SCIM by Q1", "Considering promising"
     rf"|(?:thinking (?:about|of)|considering|contemplating|debating|weighing|mulling(?: over)?)"
     rf"(?: whether)?(?: to)? (?:{_PROMISE_VERB}|committing to)"
@@ -2284,6 +2288,32 @@ def _split_part(low: str, clauses: list[_Clause], i: int, frm: int, names: list[
         c.end = k
 
 
+_DENIED_TAIL = re.compile(
+    r" (?:(?:is|are|was|were) (?:not|no longer)|(?:is|are|was|were)n['\u2019]?t|tbd"
+    r"|to be determined|undecided)[ \t.!]*$"
+)
+
+
+def _split_denied_tail(low: str, clauses: list[_Clause], names: list[Mention]) -> None:
+    """Cut a clause ending in a short "is not" or "TBD" ("SCIM committed Q2, audit log and
+    multi-region are not", "We promised SSO by Q1, SCIM TBD") at the last comma before the features that "is not" is said of, when a feature
+    is named before that comma too: the part after it is a clause of its own, denied, and the
+    part before keeps its word."""
+    for i, c in enumerate(clauses):
+        tail = _DENIED_TAIL.search(low, c.start, c.end)
+        if tail is None:
+            continue
+        k = low.rfind(", ", c.start, tail.start())
+        if (
+            k > c.start
+            and any(c.start <= n.start < k for n in names)
+            and any(k < n.start < tail.start() for n in names)
+        ):
+            clauses.insert(i + 1, _Clause(k + 2, c.end))
+            c.end = k
+            return
+
+
 def _split_labelled(low: str, clauses: list[_Clause], names: list[Mention]) -> None:
     """After a feature's label and its colon or dash ("SSO: planned for Q3, SCIM by Q2", "SSO -
     planned for Q3, SCIM by Q2"), cut the clause the colon opens at the joint before the next feature named in it, when it names none
@@ -2456,6 +2486,8 @@ def _clauses(
         _split_no_dated(low, clauses, names)
     if len(names) > 1 and low.find(" not ", a, b) >= 0:
         _split_not_dated(low, clauses, names)
+    if len(names) > 1 and low.find(", ", a, b) >= 0:
+        _split_denied_tail(low, clauses, names)
     if len(names) > 1 and len(clauses) > 1:
         _split_labelled(low, clauses, names)
     if len(names) > 1 and low.find("(", a, b) >= 0:

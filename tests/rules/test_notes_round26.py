@@ -561,3 +561,24 @@ REDLINE_REFUSED = [
 @pytest.mark.parametrize(("body", "expected"), REDLINE_REFUSED, ids=[c[0] for c in REDLINE_REFUSED])
 def test_their_redline_refused_is_taken_back(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a short "is not" or "TBD" ending the sentence did not reach back: "SCIM committed
+# Q2, audit log and multi-region are not", "SCIM by Q2 is committed; audit log by Q1 is not",
+# "We promised SSO by Q1, SCIM TBD" promised every feature named (false blocks). The features
+# it is said of are a part of their own, denied; the part before keeps its word.
+DENIED_TAIL = [
+    ("SCIM committed Q2, audit log and multi-region are not.", [
+        ("scim", True, Q2, None), ("audit", False, None, None),
+        ("multi-region", False, None, None)]),
+    ("SCIM by Q2 is committed; audit log by Q1 is not.", [
+        ("scim", True, Q2, None), ("audit", False, None, None)]),
+    ("We will have SCIM by Q2, SSO isn't.", [("scim", True, Q2, None), ("sso", False, None, None)]),
+    ("We promised SSO by Q1, SCIM TBD.", [("sso", True, Q1, None), ("scim", False, None, None)]),
+    ("SCIM by Q2, SSO to be determined.", [("scim", True, Q2, None), ("sso", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), DENIED_TAIL, ids=[c[0] for c in DENIED_TAIL])
+def test_a_short_denial_at_the_end_reaches_its_part(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -1748,6 +1748,10 @@ _THEIR_NEED_ASKED = re.compile(
 )
 
 
+# Our word made firm after the date it gives: "A: Q1, committed.", "Told them Q2, firm."
+_FIRM_AFTER = re.compile(r",?\s*(?:-\s*)?(?:committed|confirmed|firm|guaranteed|promised|locked)")
+
+
 def _after_label(low: str, a: int, end: int) -> int:
     """Where the words after our label at low[a] ("Tom (AE):", "Me:") start; `a` without one."""
     role = _OUR_ROLE_LABEL.match(low, a, end)
@@ -1779,6 +1783,8 @@ def _told_dates(
     after = a  # where our agreement may start
     if told is not None and told.end() != end:
         d = _date_at(low, told.end(), end)
+        if d is not None and d.end() != end and _FIRM_AFTER.fullmatch(low, d.end(), end):
+            end = d.end()  # "A: Q1, committed.", "Told them Q2, firm."
         if d is None or d.end() != end:
             # no date alone after it: maybe our agreement ("I said no problem"), also after
             # our label ("Me: we can do that")

@@ -582,3 +582,19 @@ DENIED_TAIL = [
 @pytest.mark.parametrize(("body", "expected"), DENIED_TAIL, ids=[c[0] for c in DENIED_TAIL])
 def test_a_short_denial_at_the_end_reaches_its_part(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our date answer made firm after it ("Q: Audit log timeline? A: Q1, committed.",
+# "When will SCIM ship? Told them Q2, firm.") was nothing, while "A: Q1." alone was our
+# promise (missed blocks). A hedge after it ("Told them Q2, maybe.") still is no firm word.
+FIRM_AFTER = [
+    ("Q: Audit log timeline? A: Q1, committed.", [("audit", True, Q1, None)]),
+    ("When will SCIM ship? Told them Q2, firm.", [("scim", True, Q2, None)]),
+    ("When will SCIM ship? Told them Q2 - committed.", [("scim", True, Q2, None)]),
+    ("When will SCIM ship? Told them Q2, maybe.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), FIRM_AFTER, ids=[c[0] for c in FIRM_AFTER])
+def test_a_date_answer_made_firm_after_it(body: str, expected: list) -> None:
+    assert readings(body) == expected

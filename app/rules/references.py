@@ -576,8 +576,9 @@ _DENIED = re.compile(
     r"|(?:said|say|says|saying) no to"
     # a short "is not" ending its clause: "SCIM committed Q2, audit log and multi-region are
     # not", "SCIM by Q2 is committed; audit log by Q1 is not" (`_split_denied_tail`)
-    r"|(?:(?:is|are|was|were) (?:not|no longer)|(?:is|are|was|were)n['\u2019]?t|tbd"
-    r"|to be determined|undecided)(?=[ \t]*(?:[.!;)\n]|$))"
+    r"|(?:(?:is|are|was|were) (?:not|no longer)|(?:is|are|was|were)n['\u2019]?t"
+    # (not a list's own mark: "SCIM (Q2), audit log (TBD)")
+    r"|(?<=[a-z0-9] )(?:tbd|to be determined|undecided))(?=[ \t]*(?:[.!;\n]|$))"
     # a promise only weighed: "Thinking about committing SCIM by Q1", "Considering promising"
     rf"|(?:thinking (?:about|of)|considering|contemplating|debating|weighing|mulling(?: over)?)"
     rf"(?: whether)?(?: to)? (?:{_PROMISE_VERB}|committing to)"

@@ -598,3 +598,10 @@ FIRM_AFTER = [
 @pytest.mark.parametrize(("body", "expected"), FIRM_AFTER, ids=[c[0] for c in FIRM_AFTER])
 def test_a_date_answer_made_firm_after_it(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+def test_a_lists_own_tbd_mark_denies_no_other_item() -> None:
+    """ "(TBD)" as one list item's mark is no short denial of the whole list (the other items
+    stay promised with their own dates)."""
+    got = readings("Committed: SSO (now), SCIM (Q2), audit log (TBD).")
+    assert got[:2] == [("sso", True, TODAY, None), ("scim", True, Q2, None)]

@@ -198,10 +198,12 @@ def _duplicate_key_body(loc: tuple[str | int, ...]) -> dict:
         f"key '{loc[-1]}' given more than once in this object: write it once (the values "
         "would be read as the last alone); nothing was written"
     )
-    detail = {"loc": ["body", *loc], "path": path, "msg": msg, "type": "duplicate_key"}
+    # `details` locates it in the body, as every body mistake (["when", "op"]); FastAPI's
+    # `detail` with "body" first, as its own
+    detail = {"loc": list(loc), "path": path, "msg": msg, "type": "duplicate_key"}
     return {
         "error": {"code": "invalid_request", "message": f"{path}: {msg}", "details": [detail]},
-        "detail": [{k: detail[k] for k in ("loc", "msg", "type")}],
+        "detail": [{"loc": ["body", *loc], "msg": msg, "type": "duplicate_key"}],
     }
 
 
@@ -209,15 +211,16 @@ def _non_finite_body(path: str, token: str) -> dict:
     """The 422 for a non-finite number at `path`: `invalid_request`, the mistake in `details`
     with its path as every other mistake in a body is (the message alone named it before)."""
     message = NON_FINITE_MESSAGE.format(path=path, token=token)
+    loc = _loc(path)
     detail = {
-        "loc": ["body", *_loc(path)],
+        "loc": loc or ["body"],  # as every body mistake; FastAPI's `detail`: "body" first
         "path": path,
         "msg": message.split(": ", 1)[1],
         "type": "finite_number",
     }
     return {
         "error": {"code": "invalid_request", "message": message, "details": [detail]},
-        "detail": [{k: detail[k] for k in ("loc", "msg", "type")}],
+        "detail": [{**{k: detail[k] for k in ("msg", "type")}, "loc": ["body", *loc]}],
     }
 
 

@@ -219,9 +219,14 @@ def test_a_key_given_twice_in_a_json_object_is_refused_with_its_path(client, api
     assert r.status_code == 422, r.text
     error = r.json()["error"]
     assert error["code"] == "invalid_request"
+    # located as every body mistake is: details without "body", FastAPI's detail with it
     assert [(d["loc"], d["path"], d["type"]) for d in error["details"]] == [
-        (["body", "severity"], "severity", "duplicate_key")
+        (["severity"], "severity", "duplicate_key")
     ]
+    assert r.json()["detail"][0]["loc"] == ["body", "severity"]
+    shape = client.post("/api/v1/rules", json={"name": 1}, headers=headers).json()
+    assert shape["error"]["details"][0]["loc"] == ["name"]
+    assert shape["detail"][0]["loc"] == ["body", "name"]
     assert error["message"].startswith("severity: key 'severity' given more than once")
     nested = body.replace(b'"op": "eq"', b'"op": "eq", "op": "ne"').replace(
         b', "severity": "block"', b""

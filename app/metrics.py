@@ -28,6 +28,12 @@ EVENTS = Counter(
     ["source", "result"],
 )
 QUEUE_DEPTH = Gauge("roadmap_guard_queue_depth", "Deal queue rows by status", ["status"])
+QUEUE_OLDEST_DUE = Gauge(
+    "roadmap_guard_queue_oldest_due_seconds",
+    "How long the longest-waiting pending deal has been due (0: none due), by priority (0: a "
+    "CRM change or an approval, 1: a sweep): the queue's lag",
+    ["priority"],
+)
 PROCESSING_SECONDS = Histogram(
     "roadmap_guard_processing_seconds",
     "From first enqueue to finished evaluation, per deal; priority 0: a CRM change or an "

@@ -160,13 +160,17 @@ def _scrape(engine) -> bytes:
     try:
         with read_only(engine).connect() as conn:  # (as readyz: never behind a long write)
             counts = queue.queue_counts(conn)
+            lag = queue.oldest_due_seconds(conn)
     except Exception as exc:  # a database outage must not hide the rest of the metrics
         log.warning("metrics: cannot read queue depth", error=type(exc).__name__)
         metrics.QUEUE_DEPTH.clear()
+        metrics.QUEUE_OLDEST_DUE.clear()
         SCRAPE_DATABASE_UP.set(0)
     else:
         for status, n in counts.items():
             metrics.QUEUE_DEPTH.labels(status=status).set(n)
+        for priority, seconds in lag.items():
+            metrics.QUEUE_OLDEST_DUE.labels(priority=str(priority)).set(seconds)
         SCRAPE_DATABASE_UP.set(1)
     return generate_latest(REGISTRY)
 

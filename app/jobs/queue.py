@@ -690,6 +690,30 @@ def queue_counts(session_or_conn: Session | Connection) -> dict[str, int]:
     return counts
 
 
+PRIORITIES = (0, 1)
+
+
+def oldest_due_seconds(
+    session_or_conn: Session | Connection, *, now: datetime | None = None
+) -> dict[int, float]:
+    """Per priority, how long the longest-waiting pending row has been due (0 when none is
+    due): the queue's lag, which depth alone does not show (10,000 rows due a second ago are
+    fine; one row due an hour ago is not). One index seek a priority on ix_deal_queue_claim
+    (status, priority, due_at), never a scan, so a scrape stays cheap under any backlog."""
+    now = now or utcnow()
+    table = DealQueue.__table__
+    ages: dict[int, float] = {}
+    for priority in PRIORITIES:
+        first = session_or_conn.execute(
+            select(table.c.due_at)
+            .where(table.c.status == "pending", table.c.priority == priority)
+            .order_by(table.c.due_at)
+            .limit(1)
+        ).scalar()
+        ages[priority] = max(0.0, (now - first).total_seconds()) if first is not None else 0.0
+    return ages
+
+
 def pending_by_reason(
     session_or_conn: Session | Connection, *, now: datetime | None = None
 ) -> dict[str, dict[str, int]]:

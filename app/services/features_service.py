@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import exists, func, literal, or_
 from sqlmodel import Session, select
 
@@ -189,9 +190,10 @@ class FeatureUpdate(_SentCodes):
         max_length=128,
         description="the feature's key as read back (keys do not change: the URL's, or left out)",
     )
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    # (never null when sent, `_not_null`: the published schema says so, None only as "not sent")
+    name: Annotated[str, Field(min_length=1, max_length=255)] | SkipJsonSchema[None] = None
     aliases: list[Alias] | None = Field(default=None, max_length=100)
-    availability: Availability | None = None
+    availability: Availability | SkipJsonSchema[None] = None
     target_date: RequestDate | None = None
     confidence: float | None = Field(default=None, ge=0, le=1)
     skus: list[str] | None = Field(default=None, max_length=500)

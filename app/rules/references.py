@@ -569,6 +569,9 @@ _DENIED = re.compile(
     # "No SCIM commitment", "no firm date commitment", "Pushed back on committing to SCIM",
     # "SCIM by Q1 is non-binding", "SCIM in Q2, directional only"
     r"|no (?:[a-z0-9-]+ ){1,2}(?:promises?|commitments?|guarantees?|agreements?)"
+    # "SCIM - no commit", "SCIM commitment: none", "SCIM committed: no"
+    r"|no commit(?![a-z0-9])"
+    r"|(?:commitment|committed|promised?)s?\s?[:=-]\s?(?:none|no|n/a|n)(?=[ \t]*(?:[.!;,)\n]|$))"
     # ... and "Pushed back on SCIM by Q1" (their ask, refused)
     r"|push(?:ed|es|ing)? back on|non-?binding|not binding|directional(?:ly)? only"
     r"|(?:only|just|purely) directional"
@@ -579,6 +582,9 @@ _DENIED = re.compile(
     r"|(?:(?:is|are|was|were) (?:not|no longer)|(?:is|are|was|were)n['\u2019]?t"
     # (not a list's own mark: "SCIM (Q2), audit log (TBD)")
     r"|(?<=[a-z0-9] )(?:tbd|to be determined|undecided))(?=[ \t]*(?:[.!;\n]|$))"
+    # ... or still to be made: "Need to promise SCIM by Q1 to win this", "We should commit"
+    rf"|(?:need(?:s|ed)? to|(?:will|might|may) need to|should|ought to|have to)"
+    rf" (?:{_PROMISE_VERB}|commit to)"
     # a promise only weighed: "Thinking about committing SCIM by Q1", "Considering promising"
     rf"|(?:thinking (?:about|of)|considering|contemplating|debating|weighing|mulling(?: over)?)"
     rf"(?: whether)?(?: to)? (?:{_PROMISE_VERB}|committing to)"
@@ -597,8 +603,10 @@ _DENIED = re.compile(
     r"|(?:retracted|rescinded|withdrew) (?:it|that|this|(?:the|our)(?: [a-z0-9-]+){0,4}"
     r" (?:promise|commitment|date))"
     # ... or said taken out: "SCIM commitment removed from the order form"
-    r"|(?:promise|commitment|guarantee)s? (?:was |were |has been |have been |is |are |got )?"
-    r"(?:removed|dropped|struck|pulled|withdrawn|retracted|rescinded|walked back|taken out)"
+    r"|(?:promise|commitment|guarantee)s?(?: (?:for|by|in|from) [a-z0-9/'-]+(?: [a-z0-9/'-]+)?)?"
+    r" (?:was |were |has been |have been |is |are |got )?"
+    r"(?:removed|dropped|struck|pulled|withdrawn|retracted|rescinded|walked back|taken out"
+    r"|rejected|denied|declined|vetoed)"
     # Custom work refused: "No custom build of SCIM", "We won't do a custom SCIM build"
     r"|(?:no|zero) custom|(?:(?:can|could|will|would|shall|do|does|did)(?:n['\u2019]?t| not)"
     r"|cannot|won['\u2019]?t|never|refused to|declined to|not) (?:do|doing|offer|offering"
@@ -2989,6 +2997,9 @@ def _removed_span(low: str, c: _Clause, cue: int) -> tuple[int, int] | None:
     return c.start, verb.start()
 
 
+_OTHER_THAN_IT = re.compile(r"(?<![a-z0-9])(?:other|else|additional|further|more)(?![a-z0-9])")
+
+
 def _disclaim(low: str, clauses: list[_Clause], names: list[Mention], when: _When) -> None:
     """A denial after a promise that names nothing of its own takes the promise back: "We
     will have SCIM by Q3 but can't guarantee it", "SCIM lands in Q3, but we can't promise
@@ -3001,6 +3012,8 @@ def _disclaim(low: str, clauses: list[_Clause], names: list[Mention], when: _Whe
             continue
         if _OBJECT_WORD.search(low, c.start, c.end) or _promised_dates(low, c.start, c.end, when):
             continue
+        if _OTHER_THAN_IT.search(low, c.start, c.end) is not None:
+            continue  # "We promised SCIM by Q1; no other commitments": of the rest, not of it
         for before in clauses[:i]:
             if before.promise:
                 before.promise = False
@@ -3728,6 +3741,13 @@ def _ours(
         return False
     if got and not date_cue and _their_line(low, s):
         return False  # "Customer: we'll have the audit log turned on by Q1": their "we"
+    if (
+        got
+        and low.startswith(("promised", "committed", "guaranteed"), s)
+        and _PASSIVE_TOLD.search(low, max(a0, s - 16), s) is not None
+        and _TOLD_BY_OTHERS.search(low, e, c.end) is not None
+    ):
+        return False  # "SCIM was promised by a competitor for Q1": not by us
     return got
 
 
@@ -4354,7 +4374,8 @@ _TOLD_CUES = (
 # for an ETA; said Q2" may be theirs).
 _DATE_GIVEN = re.compile(
     r"[ \t\n\"'(\u201c\u2018*\u2022-]*(?:(?:so|and|but) )?(?:(?:(?:we|i) )?(?:told (?:them|him|her"
-    r"|the customer|the client)|committed(?: to)?|promised(?: them| the customer| the client)?"
+    r"|the customer|the client)|committed(?: to)?|promised(?: them| him| her| the customer"
+    r"| the client)?"
     r"|guaranteed(?: them)?|confirmed)|(?:we|i) said)(?: that)?:? (?:by |in |for |before )?"
 )
 

@@ -605,3 +605,34 @@ def test_a_lists_own_tbd_mark_denies_no_other_item() -> None:
     stay promised with their own dates)."""
     got = readings("Committed: SSO (now), SCIM (Q2), audit log (TBD).")
     assert got[:2] == [("sso", True, TODAY, None), ("scim", True, Q2, None)]
+
+
+# From the second probe: "no other commitments" after our promise took it back (a missed
+# block); "i promised him Q2" after their question was no answer (missed); a label valued
+# none ("SCIM commitment: none", "SCIM committed: no", "SCIM - no commit"), a commitment
+# rejected or withdrawn with words between ("SCIM commitment for Q2 rejected", "SCIM q1
+# commitment from prev AE withdrawn"), a promise still to be made ("Need to promise SCIM by
+# Q1 to win this", "We should promise SCIM by Q1") and one made by another company ("SCIM
+# was promised by competitor for Q1") were our promise (false blocks).
+SECOND_PROBE = [
+    ("We promised SCIM by Q1; no other commitments.", [("scim", True, Q1, None)]),
+    ("We will have SCIM by Q3 but can't guarantee it.", [("scim", False, None, None)]),
+    ("cust asked for scim, i promised him Q2", [("scim", True, Q2, None)]),
+    ("SCIM commitment: none", [("scim", False, None, None)]),
+    ("SCIM committed: no", [("scim", False, None, None)]),
+    ("SCIM - no commit", [("scim", False, None, None)]),
+    ("SCIM committed: yes (Q2)", [("scim", True, Q2, None)]),
+    ("Deal desk: SCIM commitment for Q2 rejected", [("scim", False, None, None)]),
+    ("SCIM q1 commitment from prev AE withdrawn", [("scim", False, None, None)]),
+    ("Need to promise SCIM by Q1 to win this", [("scim", False, None, None)]),
+    ("We should promise scim by q1", [("scim", False, None, None)]),
+    ("Might need to commit SCIM by Q1 to close.", [("scim", False, None, None)]),
+    ("We need to deliver SCIM by Q1.", [("scim", True, Q1, None)]),
+    ("SCIM was promised by competitor for Q1.", [("scim", False, None, None)]),
+    ("SCIM was promised by our AE for Q1.", [("scim", True, Q1, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), SECOND_PROBE, ids=[c[0] for c in SECOND_PROBE])
+def test_second_probe_readings(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -295,8 +295,8 @@ _PROMISE = re.compile(
     r"|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
     r"|commit(?:ted|ting|s|ments?)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     # what we owe them: "We owe the customer the audit log", "We still owe them SCIM"
-    r"|(?:(?<=we )|(?<=we still ))owe"
-    r"|(?:re)?assur(?:e|ed|ing) (?:them|him|her|the customer|the client|(?:the|their) (?:cto|cio|ciso"
+    r"|owe(?:(?<=we owe)|(?<=we still owe))"
+    r"|(?:reassur|assur)(?:e|ed|ing) (?:them|him|her|the customer|the client|(?:the|their) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team))"
     # "in the contract", "SCIM in contract" (not "in contract review", "into contract stage")
     rf"|in(?:to)? (?:the )?contract{_NOT_DOC_PROCESS}|contractual(?:ly)?"
@@ -443,7 +443,10 @@ _NEG_BEFORE = re.compile(
     r"(?:dropped|removed|waived) (?:the )?(?:requirement|need|ask) for|instead of|rather than"
     # left out, or replaced: "Everything except offline mode is committed", "Offered a
     # single-region SLA in lieu of multi-region"
-    r"|except(?: for)?|excluding|other than|apart from|in lieu of|in place of"
+    # ("except" only after "everything": "Nothing except SCIM was promised" promises SCIM)
+    # (each word first, its look-behind after: only its own word starts try it)
+    r"|except(?:(?<=everything except)|(?<=everything, except)|(?<=anything except)"
+    r"|(?<=all except))(?: for)?|excluding|lieu of(?<=in lieu of)|place of(?<=in place of)"
     # ... or worked around: "Promised a workaround for offline mode by Q1"
     r"|workarounds? (?:for|to)"
     # a need given up: "They used to need SCIM", "decided against SCIM", "They deprioritized
@@ -579,15 +582,14 @@ _DENIED = re.compile(
     r"|(?:said|say|says|saying) no to"
     # a short "is not" ending its clause: "SCIM committed Q2, audit log and multi-region are
     # not", "SCIM by Q2 is committed; audit log by Q1 is not" (`_split_denied_tail`)
-    r"|(?:(?:is|are|was|were) (?:not|no longer)|(?:is|are|was|were)n['\u2019]?t"
+    # (the common verbs behind look-behinds: only the rarer word starts try it, see
+    # _WordStartPattern)
+    r"|(?:not(?:(?<=is not)|(?<=are not)|(?<=was not)|(?<=were not))"
+    r"|no longer(?:(?<=is no longer)|(?<=are no longer)|(?<=was no longer)|(?<=were no longer))"
+    r"|(?:isn|aren|wasn|weren)['\u2019]?t"
     # (not a list's own mark: "SCIM (Q2), audit log (TBD)")
-    r"|(?<=[a-z0-9] )(?:tbd|to be determined|undecided))(?=[ \t]*(?:[.!;\n]|$))"
-    # ... or still to be made: "Need to promise SCIM by Q1 to win this", "We should commit"
-    rf"|(?:need(?:s|ed)? to|(?:will|might|may) need to|should|ought to|have to)"
-    rf" (?:{_PROMISE_VERB}|commit to)"
-    # a promise only weighed: "Thinking about committing SCIM by Q1", "Considering promising"
-    rf"|(?:thinking (?:about|of)|considering|contemplating|debating|weighing|mulling(?: over)?)"
-    rf"(?: whether)?(?: to)? (?:{_PROMISE_VERB}|committing to)"
+    r"|tbd(?<=[a-z0-9] tbd)|undecided(?<=[a-z0-9] undecided)"
+    r"|determined(?<=[a-z0-9] to be determined))(?=[ \t]*(?:[.!;\n]|$))"
     # our word denied: "We never said SCIM by Q2", "We didn't tell them SCIM in Q2"
     r"|(?:never|did(?:n['\u2019]?t| not)) (?:(?:ever|actually|once) )?(?:say|said|tell|told)"
     # "Product declined the SCIM Q2 commitment", "rejected the promise"
@@ -729,7 +731,9 @@ _CLAUSE = re.compile(
     # "SCIM by Q1 (told them Q2)": our word in parentheses
     r"| \((?=told (?:them|him|her|the customer|the client) )"
     # our "not yet" answered, then what will be: "Not yet, it will be ready in Q2"
-    r"|(?:(?<=not yet)|(?<=not today)|(?<=not now)|(?<=not currently)),(?= (?:it|this|that)\W)"
+    # (the comma first, as every alternative starts with a literal: `re` skips other characters)
+    r"|,(?:(?<=not yet,)|(?<=not today,)|(?<=not now,)|(?<=not currently,))"
+    r"(?= (?:it|this|that)\W)"
     # " though " as " although ": "We can't deliver SCIM by Q1 though we will have it by Q2";
     # " while ": "We will have SCIM by Q2 while offline mode is not planned"
     rf"|(?: but | however(?=[ ,])| although | though | whereas | while | - | \u2013 | \u2014 ?"
@@ -2026,6 +2030,12 @@ def _sentence_span(
 # A promise cue ("promised", "committed", "going to ship") right after one of these is taken
 # back: "we haven't promised", "SCIM isn't committed", "wasn't guaranteed", "isn't going to".
 _TAKEN_BACK = ("promis", "commit", "guarant", "going to", "agree")
+# ... or not made yet: still to be made, or only weighed (`_TAKEN_BACK` after these).
+_NOT_MADE_YET = (
+    "need to ", "needs to ", "needed to ", "should ", "ought to ", "have to ", "thinking about ",
+    "thinking of ", "considering ", "contemplating ", "debating ", "whether to ", "weighing ",
+    "mulling ", "mulling over ",
+)  # fmt: skip
 _NEG_TAILS = tuple(
     f"{neg}{adverb}"
     for neg in ("n't ", "n\u2019t ", " havent ", " hasnt ", " hadnt ", " isnt ", " arent ",
@@ -2309,12 +2319,17 @@ _DENIED_TAIL = re.compile(
 )
 
 
+_DENIED_TAIL_ENDS = (" not", " no longer", "n't", "n\u2019t", " tbd", " determined", " undecided")
+
+
 def _split_denied_tail(low: str, clauses: list[_Clause], names: list[Mention]) -> None:
     """Cut a clause ending in a short "is not" or "TBD" ("SCIM committed Q2, audit log and
     multi-region are not", "We promised SSO by Q1, SCIM TBD") at the last comma before the features that "is not" is said of, when a feature
     is named before that comma too: the part after it is a clause of its own, denied, and the
     part before keeps its word."""
     for i, c in enumerate(clauses):
+        if not low[max(c.start, c.end - 24) : c.end].rstrip(" \t.!").endswith(_DENIED_TAIL_ENDS):
+            continue  # (one `endswith` a clause before the search)
         tail = _DENIED_TAIL.search(low, c.start, c.end)
         if tail is None:
             continue
@@ -2537,8 +2552,11 @@ def _clauses(
                 for n in names
             ):
                 continue  # "Offline mode dropped by the customer by Q1": when they gave it up
-            if low.startswith(_TAKEN_BACK, start) and low.endswith(
-                _NEG_TAILS, max(a, start - 16), start
+            if low.startswith(_TAKEN_BACK, start) and (
+                low.endswith(_NEG_TAILS, max(a, start - 16), start)
+                # a promise still to be made, or only weighed: "Need to promise SCIM by Q1 to
+                # win this", "We should commit", "Considering committing to SCIM by Q1"
+                or low.endswith(_NOT_MADE_YET, max(a, start - 24), start)
             ):
                 if not _sale_item_denied(low, start, c.start, a, names):
                     c.denied = True  # "we haven't promised SCIM", "SCIM isn't committed"

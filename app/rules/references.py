@@ -3388,7 +3388,8 @@ _THEIR_OWN_ACTION = re.compile(
     r"(?<![a-z0-9])(?:they|(?:the )?(?:customer|client|prospect)|their [a-z-]+(?: team)?"
     # "Customer's own team will build SCIM support by Q2", "the client's IT team will ..."
     r"|(?:the )?(?:customer|client|prospect)['\u2019]s (?:own )?(?:[a-z-]+ )?team)"
-    r"(?:['\u2019]ll| will| plan to| are planning to| are going to| intend to| expect to"
+    # ("shall": a contract's clause pasted in: "Customer shall configure the audit log by Q1")
+    r"(?:['\u2019]ll| will| shall| plan to| are planning to| are going to| intend to| expect to"
     r"| hope to)(?: (?:then|also|likely|probably|first))? (?:enable|roll out|turn on|switch on"
     r"|activate|start using|use|evaluate|deploy|adopt|implement|configure|set up|test|pilot"
     r"|trial|migrate to|integrate|build|develop|create|write|code)(?![a-z0-9])"
@@ -3872,7 +3873,15 @@ def _our_word(
     if _THIRD_PARTY_HINT.search(before) is not None:
         # the last: our word after it is ours ("With the partner, we committed ...")
         ends = [m.end() for m in _THIRD_PARTY.finditer(before)]
-        if ends and _OUR_SUBJECT.search(before, ends[-1]) is None:
+        if (
+            ends
+            and _OUR_SUBJECT.search(before, ends[-1]) is None
+            # a contract's clause pasted in names us the vendor: "SOW: Vendor shall deliver
+            # SCIM provisioning by March 31, 2027"
+            and not (
+                before.endswith("vendor", 0, ends[-1]) and before.startswith(" shall ", ends[-1])
+            )
+        ):
             # "Competitor (Okta) promised them SCIM by Q1", "The partner committed to SCIM by
             # Q1", "Okta rep promised them SCIM support by Q1"
             return False

@@ -638,3 +638,23 @@ SECOND_PROBE = [
 @pytest.mark.parametrize(("body", "expected"), SECOND_PROBE, ids=[c[0] for c in SECOND_PROBE])
 def test_second_probe_readings(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a contract's clause pasted into a note read backwards: "SOW: Vendor shall deliver SCIM
+# provisioning by March 31, 2027" was another company's word ("vendor" as a third party: a
+# missed block), "Customer shall configure the audit log by Q1" our promise (a false block).
+CONTRACT_CLAUSES = [
+    ("SOW: Vendor shall deliver SCIM provisioning by March 31, 2027.", [("scim", True, Q1, None)]),
+    ("The vendor shall deliver SSO by Q1.", [("sso", True, Q1, None)]),
+    ("SOW: Customer shall enable SCIM provisioning by March 31, 2027.", [
+        ("scim", False, None, None)]),
+    ("Customer shall configure the audit log by Q1.", [("audit", False, None, None)]),
+    ("Their current vendor promised SCIM by Q1.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), CONTRACT_CLAUSES, ids=[c[0] for c in CONTRACT_CLAUSES]
+)
+def test_a_pasted_contract_clause_names_us_the_vendor(body: str, expected: list) -> None:
+    assert readings(body) == expected

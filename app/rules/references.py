@@ -1674,7 +1674,7 @@ _YES = r"(?:yes|yep|yeah|absolutely|definitely|of course|sure(?: thing)?|ok|okay
 # yes ("Told them Q2.", "We told them by Q2.", "Told them yes.").
 _ANSWER_HEADS = tuple(
     f"{who}{verb}{tail}"
-    for who in ("", "we ", "i ")
+    for who in ("", "we ", "i ", "rep ", "the rep ", "our rep ", "ae ", "the ae ", "our ae ")
     for verb in (
         "told",
         "said",
@@ -1720,8 +1720,10 @@ _TOLD_ANSWER = re.compile(
     r"|(?:(?:we |i )?told (?:them|him|her|the customer|the client):? |(?:we|i) said:? "
     # an e-mail's answer: "Replied yes.", "We answered: Q2."
     r"|(?:(?:we|i) )?(?:replied|answered|responded|wrote back)(?: (?:with|to them|them))?:? "
-    # a promise of a date alone: "When will SCIM ship? We committed to Q2."
-    r"|(?:(?:we|i) )?(?:committed to|promised(?: them)?|guaranteed(?: them)?):? "
+    # a promise of a date alone: "When will SCIM ship? We committed to Q2.", "... Rep
+    # committed to Q2 delivery."
+    r"|(?:(?:we|i|(?:the |our )?(?:rep|ae)) )?(?:committed to|promised(?: them)?"
+    r"|guaranteed(?: them)?):? "
     # ... our aim (a hedged promise): "When do you expect SCIM? We're targeting Q2."
     r"|(?:(?:we|i)['\u2019](?:re|m) |we are |i am )?(?:targeting|aiming for|shooting for"
     r"|planning for) "
@@ -1762,7 +1764,10 @@ _THEIR_NEED_ASKED = re.compile(
 
 
 # Our word made firm after the date it gives: "A: Q1, committed.", "Told them Q2, firm."
-_FIRM_AFTER = re.compile(r",?\s*(?:-\s*)?(?:committed|confirmed|firm|guaranteed|promised|locked)")
+_FIRM_AFTER = re.compile(
+    r"(?: (?:delivery|availability|ga|release|launch))?"  # "Rep committed to Q2 delivery."
+    r"(?:,?\s*(?:-\s*)?(?:committed|confirmed|firm|guaranteed|promised|locked))?"
+)
 
 
 def _after_label(low: str, a: int, end: int) -> int:

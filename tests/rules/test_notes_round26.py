@@ -658,3 +658,22 @@ CONTRACT_CLAUSES = [
 )
 def test_a_pasted_contract_clause_names_us_the_vendor(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our side's answer named by its role ("Customer asked about SCIM timeline. Rep
+# committed to Q2 delivery.", "The AE committed to Q2.", "Our rep promised Q2.") was no answer:
+# only "we" and "I" answered (missed blocks). A word of the feature's coming after the date
+# ("Q2 delivery") still leaves the date alone.
+ROLE_ANSWERS = [
+    ("Gong summary: Customer asked about SCIM timeline. Rep committed to Q2 delivery.", [
+        ("scim", True, Q2, None)]),
+    ("Customer asked about SCIM. The AE committed to Q2.", [("scim", True, Q2, None)]),
+    ("When will SCIM ship? Our rep promised Q2.", [("scim", True, Q2, None)]),
+    ("When will SCIM ship? Told them Q2 delivery.", [("scim", True, Q2, None)]),
+    ("They asked about SCIM. Rep committed to a demo.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), ROLE_ANSWERS, ids=[c[0] for c in ROLE_ANSWERS])
+def test_our_side_named_by_its_role_answers(body: str, expected: list) -> None:
+    assert readings(body) == expected

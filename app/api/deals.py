@@ -71,7 +71,10 @@ class DealPage(BaseModel):
     totals: DealTotals | None = Field(default=None, description="with `feature` only")
 
 
-class FeatureReferenceRow(BaseModel):
+class ReferenceEvidence(BaseModel):
+    """What a reference says and where it was read: one shape for a feature's deals and a
+    deal's features."""
+
     source: str
     source_id: str | None
     evidence: str
@@ -80,6 +83,9 @@ class FeatureReferenceRow(BaseModel):
     optional: bool
     promised_date: date | None
     needed_by: date | None
+
+
+class FeatureReferenceRow(ReferenceEvidence):
     score: float
 
 
@@ -124,17 +130,9 @@ class DealSnapshotSummary(BaseModel):
     note_count: int
 
 
-class DealReferenceRow(BaseModel):
+class DealReferenceRow(ReferenceEvidence):
     feature_key: str | None
     feature_name: str
-    source: str
-    source_id: str | None
-    evidence: str
-    is_commitment: bool
-    hedged: bool
-    optional: bool
-    promised_date: date | None
-    needed_by: date | None
 
 
 class EvaluationRow(BaseModel):

@@ -200,7 +200,9 @@ def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, 
     from app.jobs.worker import StopEvent, install_signal_handlers
 
     if args.burst:
-        n = worker.run_until_empty()
+        stop = StopEvent()
+        install_signal_handlers(stop)  # finish the batch in hand, then exit
+        n = worker.run_until_empty(stop_event=stop)
         tally = worker.tally
         # Claimed is not processed: a held deal (refused credentials, a CRM limit) or a
         # retry was claimed and given back.
@@ -208,6 +210,7 @@ def _run_worker(args: argparse.Namespace, engine, settings, connectors, worker, 
             f"claimed {n} deals: done {tally['done'] + tally['rerun']}, "
             f"retrying or held {tally['retry'] + tally['dead_rerun']}, dead {tally['dead']}"
             + (f", lease lost {tally['stale']}" if tally["stale"] else "")
+            + (" (stopped by a signal: the rest stays queued)" if stop.is_set() else "")
         )
         return 0
     stop = StopEvent()

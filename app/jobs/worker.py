@@ -267,11 +267,18 @@ class Worker:
             done.set()
             renewer.join()
 
-    def run_until_empty(self, max_batches: int | None = None) -> int:
+    def run_until_empty(
+        self, max_batches: int | None = None, stop_event: threading.Event | None = None
+    ) -> int:
         """Drain what is due now (CLI `worker --burst`, tests). Returns deals claimed (how
-        they ended: `tally`)."""
+        they ended: `tally`). With `stop_event` (SIGTERM / SIGINT: `install_signal_handlers`),
+        the batch in hand is finished and recorded, and no other is claimed: a burst run by a
+        scheduler that stops it (a Kubernetes CronJob's deadline) died mid-batch, its leases
+        holding those deals from every worker for LEASE_SECONDS."""
         total = batches = 0
         while max_batches is None or batches < max_batches:
+            if stop_event is not None and stop_event.is_set():
+                break
             n = self.run_once()
             if not n:
                 break

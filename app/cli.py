@@ -376,19 +376,41 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
 # --- queue -------------------------------------------------------------------------------------
 
 
+DEAD_SHOWN = 10
+
+
 def cmd_queue(_args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
     from app.jobs.queue import pending_by_reason, queue_counts
+    from app.models import DealQueue
+    from app.rules.messages import cut_at_word
 
     settings = _settings()
+    table = DealQueue.__table__
     with _engine(settings).connect() as conn:
         counts = queue_counts(conn)
         reasons = pending_by_reason(conn)
+        # the dead deals' errors: what an operator must read before `replay-dead` (the ops
+        # API lists them all; the latest here)
+        dead = conn.execute(
+            select(table.c.crm, table.c.deal_id, table.c.attempts, table.c.last_error)
+            .where(table.c.status == "dead")
+            .order_by(table.c.updated_at.desc(), table.c.id.desc())
+            .limit(DEAD_SHOWN)
+        ).all()
     for status, n in counts.items():
         print(f"{status:<8} {n}")
         if status == "pending":
             for reason, c in reasons.items():
                 later = f" ({c['not_due']} not due yet)" if c["not_due"] else ""
                 print(f"  {reason:<12} {c['pending']}{later}")
+        if status == "dead" and dead:
+            for row in dead:
+                error = cut_at_word(row.last_error or "no error recorded", 160)
+                print(f"  {row.crm}/{row.deal_id} ({row.attempts} attempts): {error}")
+            if n > len(dead):
+                print(f"  ... {n - len(dead)} more (GET /api/v1/queue lists them all)")
     return 0
 
 

@@ -65,3 +65,32 @@ def test_the_cli_burst_listens_for_the_signal(monkeypatch, tmp_path, capsys):
     with Session(db) as s:
         assert [r.status for r in s.exec(select(DealQueue))] == ["pending"]
     db.dispose()
+
+
+def test_the_cli_queue_shows_the_dead_deals_errors(monkeypatch, tmp_path, capsys):
+    """`roadmap-guard queue` showed counts only: an operator saw "dead 2" and had to use the
+    API to read why before `replay-dead`."""
+    from app import cli
+    from app.db import make_engine
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli.main(["migrate"]) == 0
+    db = make_engine(url)
+    with Session(db) as s:
+        enqueue_deals(s, "test", [f"D{i}" for i in range(12)])
+        s.flush()
+        for row in s.exec(select(DealQueue).where(DealQueue.deal_id != "D0")):
+            row.status, row.attempts = "dead", 8
+            row.last_error = f"PermanentError: deal {row.deal_id} refused by the CRM"
+            s.add(row)
+        s.commit()
+    db.dispose()
+    capsys.readouterr()
+    assert cli.main(["queue"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    shown = [line for line in lines if "PermanentError" in line]
+    assert len(shown) == cli.DEAD_SHOWN
+    assert all(line.startswith("  test/D") and "(8 attempts)" in line for line in shown)
+    assert "  ... 1 more (GET /api/v1/queue lists them all)" in lines

@@ -608,6 +608,13 @@ def _record(
             }
             if outcome.hold:  # this attempt is given back (see Outcome.hold)
                 values["attempts"] = table.c.attempts - 1
+            if outcome.hold or outcome.retry_after is not None:
+                # Waiting on the remote (a rate limit's Retry-After, refused credentials): as a
+                # sweep's row. They all come due together, older than any new event, and sorted
+                # ahead of it: a Salesforce webhook waited behind 10,000 deals held by a HubSpot
+                # 429 (51 batches, growing with the backlog). A new event for one of them makes
+                # it urgent again (`enqueue_deals` keeps the more urgent priority).
+                values["priority"] = 1
             row = conn.execute(
                 update(table)
                 .where(_held(item, owner))

@@ -1749,6 +1749,8 @@ _BARE_YES = re.compile(
     r"|you(?: will|['\u2019]ll) (?:have|get) it"
     # "Absolutely, told them."
     r"|(?:(?:we|i) )?told (?:them|him|her|the customer|the client)))?"
+    # ... made firm after it: "Yes we can, committed.", "Yes it will, confirmed."
+    r"(?:[,;]?\s*(?:-\s*)?(?:committed|confirmed|promised|guaranteed)(?![a-z0-9]))?"
     r"(?:[,;:!]?\s*(?:[-\u2013]\s*)?(?:by |in |for |before )?)?"
 )
 # The labels of a transcript's answer line that are ours: "Me:", "We:", "Our answer:". "A:"

@@ -677,3 +677,20 @@ ROLE_ANSWERS = [
 @pytest.mark.parametrize(("body", "expected"), ROLE_ANSWERS, ids=[c[0] for c in ROLE_ANSWERS])
 def test_our_side_named_by_its_role_answers(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a yes made firm after it ("Can you commit to SCIM by Q1? Yes we can, committed.",
+# also under a quoted '>' question, "Yes it will, committed.") was more than a yes: nothing
+# (missed blocks), while "Yes, confirmed." was our promise. A condition after it still is none.
+YES_MADE_FIRM = [
+    ("> Can you commit to SCIM by Q1?\nYes we can, committed.", [("scim", True, Q1, None)]),
+    ("Can you commit to SCIM by Q1? Yes we can, committed.", [("scim", True, Q1, None)]),
+    ("Will SCIM be ready by Q1? Yes it will, committed.", [("scim", True, Q1, None)]),
+    ("Will SCIM be ready by Q1? Yes it will, committed for Q2.", [("scim", True, Q2, None)]),
+    ("Will SCIM be ready by Q1? Yes we can, if they sign.", [("scim", False, None, None)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "expected"), YES_MADE_FIRM, ids=[c[0] for c in YES_MADE_FIRM])
+def test_a_yes_made_firm_after_it(body: str, expected: list) -> None:
+    assert readings(body) == expected

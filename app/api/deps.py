@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
 import structlog
-from fastapi import Depends, Path, Query, Request, Response
+from fastapi import Depends, Header, Path, Query, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy.engine import Engine
@@ -20,7 +20,14 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import read_only, session_scope
-from app.errors import DomainError, Forbidden, InvalidRequest, Unauthorized, did_you_mean
+from app.errors import (
+    DomainError,
+    ErrorResponse,
+    Forbidden,
+    InvalidRequest,
+    Unauthorized,
+    did_you_mean,
+)
 from app.models.types import RequestDate, not_a_timestamp
 from app.security import TOUCH_INTERVAL, Role, authenticate, hash_key, touch, touch_due
 from app.settings import Settings
@@ -77,6 +84,29 @@ CREATED = {
         }
     }
 }
+
+
+def if_match_header(entity: str):
+    """The If-Match header of a write to `entity` (a feature, a mapping), as documented."""
+    return Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description=f"the ETag a read of the {entity} answered: the write is a 412 if the "
+            f"{entity} changed since; without it the write goes through whatever changed",
+        ),
+    ]
+
+
+def precondition(entity: str) -> dict:
+    """The 412 a write to `entity` declares, for `if_match_header`."""
+    return {
+        412: {
+            "model": ErrorResponse,
+            "description": f"If-Match names another ETag than the {entity}'s: it changed since "
+            "it was read; nothing was written (details: the ETag now)",
+        }
+    }
 
 
 def created_at(response: Response, path: str, etag: str) -> None:

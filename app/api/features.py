@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from app.api.deps import (
@@ -17,9 +17,10 @@ from app.api.deps import (
     RevOpsPrincipal,
     SessionDep,
     created_at,
+    if_match_header,
+    precondition,
 )
 from app.api.fanout_counts import FanOutCounts, fanout_counts
-from app.errors import ErrorResponse
 from app.rules.model import Availability
 from app.services import features_service as svc
 from app.services import rules_service
@@ -31,21 +32,8 @@ class FeaturePage(Page[svc.FeaturePublic]):
     pass
 
 
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description="the ETag a read of the feature answered: the write is a 412 if the feature "
-        "changed since; without it the write goes through whatever changed",
-    ),
-]
-PRECONDITION = {
-    412: {
-        "model": ErrorResponse,
-        "description": "If-Match names another ETag than the feature's: it changed since it was "
-        "read; nothing was written (details: the ETag now)",
-    }
-}
+IfMatch = if_match_header("feature")
+PRECONDITION = precondition("feature")
 
 
 class FeatureChange(FanOutCounts):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 from sqlmodel import Session
@@ -19,6 +19,8 @@ from app.api.deps import (
     RowId,
     SessionDep,
     created_at,
+    if_match_header,
+    precondition,
 )
 from app.api.fanout_counts import FanOutCounts, fanout_counts
 from app.api.ingest import PayloadTooLarge
@@ -35,21 +37,8 @@ class MappingPage(Page[svc.MappingPublic]):
     pass
 
 
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description="the ETag a read of the mapping answered: the write is a 412 if the mapping "
-        "changed since; without it the write goes through whatever changed",
-    ),
-]
-PRECONDITION = {
-    412: {
-        "model": ErrorResponse,
-        "description": "If-Match names another ETag than the mapping's: it changed since it was "
-        "read; nothing was written (details: the ETag now)",
-    }
-}
+IfMatch = if_match_header("mapping")
+PRECONDITION = precondition("mapping")
 
 
 _OVERLAP = (

@@ -139,6 +139,21 @@ def engine(db_backend: str, request, tmp_path) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def cli_db(monkeypatch, tmp_path) -> Iterator[Engine]:
+    """A fresh SQLite database named by DATABASE_URL, migrated by the CLI itself (the CLI's
+    tests run its commands in a temporary folder against it)."""
+    from app.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def sqlite_engine(tmp_path) -> Iterator[Engine]:
     """For tests whose subject is not the database: SQLite only."""
     eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")

@@ -17,7 +17,6 @@ import pytest
 from sqlmodel import Session, select
 
 from app.cli import main
-from app.db import make_engine
 from app.jobs.ingest import InboundEvent, ingest_events
 from app.jobs.queue import enqueue_deals
 from app.migrate import at_head
@@ -26,15 +25,8 @@ from app.security import authenticate
 
 
 @pytest.fixture
-def db(monkeypatch, tmp_path):
-    """A fresh SQLite database named by DATABASE_URL, migrated by the CLI itself."""
-    monkeypatch.chdir(tmp_path)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    assert main(["migrate"]) == 0
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
+def db(cli_db):
+    return cli_db  # (tests/conftest.py)
 
 
 def test_migrate_brings_the_database_to_head(db, capsys):

@@ -10,7 +10,6 @@ import pytest
 from sqlmodel import Session, select
 
 from app.cli import main
-from app.db import make_engine
 from app.models import ApiKey
 from app.settings import get_settings
 from tests.api.test_simulate import BETA_WARN, seed
@@ -50,15 +49,8 @@ def test_cli_simulate_reads_while_another_process_writes(sqlite_engine, tmp_path
 
 
 @pytest.fixture
-def db(monkeypatch, tmp_path):
-    """A fresh SQLite database named by DATABASE_URL, migrated by the CLI itself."""
-    monkeypatch.chdir(tmp_path)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    assert main(["migrate"]) == 0
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
+def db(cli_db):
+    return cli_db  # (tests/conftest.py)
 
 
 @pytest.mark.parametrize("name", ["k" * 201, "k" * 250, "ß" * 150])  # ß folds to "ss": 300

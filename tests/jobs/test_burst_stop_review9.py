@@ -37,16 +37,11 @@ def test_a_stopped_burst_records_its_batch_and_claims_no_other(engine, worker_se
     ]
 
 
-def test_the_cli_burst_listens_for_the_signal(monkeypatch, tmp_path, capsys):
+def test_the_cli_burst_listens_for_the_signal(cli_db, monkeypatch, capsys):
     from app import cli
-    from app.db import make_engine
     from app.jobs import worker as worker_module
 
-    monkeypatch.chdir(tmp_path)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    assert cli.main(["migrate"]) == 0
-    db = make_engine(url)
+    db = cli_db
 
     installed: list[threading.Event] = []
 
@@ -64,21 +59,14 @@ def test_the_cli_burst_listens_for_the_signal(monkeypatch, tmp_path, capsys):
     assert "claimed 0 deals" in out and "stopped by a signal: the rest stays queued" in out
     with Session(db) as s:
         assert [r.status for r in s.exec(select(DealQueue))] == ["pending"]
-    db.dispose()
 
 
-def test_the_cli_queue_shows_the_dead_deals_errors(monkeypatch, tmp_path, capsys):
+def test_the_cli_queue_shows_the_dead_deals_errors(cli_db, capsys):
     """`roadmap-guard queue` showed counts only: an operator saw "dead 2" and had to use the
     API to read why before `replay-dead`."""
     from app import cli
-    from app.db import make_engine
 
-    monkeypatch.chdir(tmp_path)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    assert cli.main(["migrate"]) == 0
-    db = make_engine(url)
-    with Session(db) as s:
+    with Session(cli_db) as s:
         enqueue_deals(s, "test", [f"D{i}" for i in range(12)])
         s.flush()
         for row in s.exec(select(DealQueue).where(DealQueue.deal_id != "D0")):
@@ -86,7 +74,6 @@ def test_the_cli_queue_shows_the_dead_deals_errors(monkeypatch, tmp_path, capsys
             row.last_error = f"PermanentError: deal {row.deal_id} refused by the CRM"
             s.add(row)
         s.commit()
-    db.dispose()
     capsys.readouterr()
     assert cli.main(["queue"]) == 0
     lines = capsys.readouterr().out.splitlines()

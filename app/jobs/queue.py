@@ -317,7 +317,7 @@ def claim_batch(
         found: list[tuple[int, datetime, int]] = []
         abandoned: dict[int, list[int]] = {}  # attempts -> ids of expired rows out of attempts
         suspects: list[tuple[int, datetime, int]] = []  # expired again, after an earlier try
-        buried: list[str] = []  # the CRMs of the rows gone dead here, once committed
+        buried: list[tuple[str, str]] = []  # (crm, outcome) of the rows buried here
         for condition in parts:
             expired = condition is parts[-1]
             pick = (
@@ -368,11 +368,12 @@ def claim_batch(
                     table.c.priority,
                 )
             ).all()
-    # Burials are deals that died: counted with the workers' recorded outcomes, as a dead
-    # recorded by a worker is, once the claim that made them is committed (an alert on
+    # Burials are deals that died (or died and were wanted again: dead_rerun): counted with
+    # the workers' recorded outcomes, as those a worker records are, once the claim that made
+    # them is committed (an alert on
     # outcomes_total{outcome="dead"} missed every deal that kept killing its worker).
-    for crm in buried:
-        metrics.OUTCOMES.labels(crm=crm, outcome="dead").inc()
+    for crm, outcome in buried:
+        metrics.OUTCOMES.labels(crm=crm, outcome=outcome).inc()
     items = [
         QueueItem(
             id=r.id,
@@ -388,14 +389,23 @@ def claim_batch(
     return items
 
 
-def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: datetime) -> list[str]:
+def _bury_abandoned(
+    conn: Connection, ids: list[int], *, attempts: int, now: datetime
+) -> list[tuple[str, str]]:
     """Expired leases whose rows used every attempt: `dead`, never claimed again by itself.
+    Returns (crm, outcome) per row: "dead", or "dead_rerun" for a row an event reached while
+    it ran (a rep's edit, a roadmap change): that one is pending again, due now, with a fresh
+    attempt budget, as `record_outcomes` does for a dead outcome with a rerun. The edit was
+    dropped before: the deal lay dead, its block never re-checked, until an operator replayed
+    it; an edit arriving a second later (after the burial) revived it.
 
     Only the last attempt is known to have ended without an outcome: the earlier ones may have
     failed and been recorded (a CRM timing out), and what the last of those said is kept after
     this one, else an operator read "stopped ... N times" and went looking for a deal that
     kills its worker."""
     table = DealQueue.__table__
+    rerun = table.c.rerun
+    at_now = literal(now, UTCDateTime())
     error = (
         "the worker processing this deal stopped without recording an outcome (its lease "
         f"expired: killed, out of memory, crashed?) on the last of its {attempts} attempts; "
@@ -411,7 +421,10 @@ def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: dat
             table.c.attempts == attempts,
         )
         .values(
-            status="dead",
+            status=case((rerun, literal("pending")), else_=literal("dead")),
+            due_at=case((rerun, at_now), else_=table.c.due_at),
+            attempts=case((rerun, literal(0)), else_=table.c.attempts),
+            queued_at=case((rerun, at_now), else_=table.c.queued_at),
             lease_owner=None,
             lease_expires_at=None,
             finished_at=now,
@@ -419,12 +432,17 @@ def _bury_abandoned(conn: Connection, ids: list[int], *, attempts: int, now: dat
             last_error=func.substr(literal(error) + before, 1, 4000),  # as record_outcomes
             updated_at=now,
         )
-        .returning(table.c.crm, table.c.deal_id, table.c.last_error)
+        .returning(table.c.crm, table.c.deal_id, table.c.status, table.c.last_error)
     ).all()
     for row in buried:
-        log.error("deal dead: its worker stopped without an outcome", crm=row.crm,
-                  deal_id=row.deal_id, attempts=attempts, last_error=row.last_error)  # fmt: skip
-    return [row.crm for row in buried]
+        if row.status == "dead":
+            log.error("deal dead: its worker stopped without an outcome", crm=row.crm,
+                      deal_id=row.deal_id, attempts=attempts, last_error=row.last_error)  # fmt: skip
+        else:
+            log.warning("deal retried afresh: its worker stopped without an outcome, and an "
+                        "event for it arrived meanwhile", crm=row.crm, deal_id=row.deal_id,
+                        attempts=attempts, last_error=row.last_error)  # fmt: skip
+    return [(row.crm, "dead" if row.status == "dead" else "dead_rerun") for row in buried]
 
 
 def _held(item: QueueItem, owner: str):

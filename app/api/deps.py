@@ -270,6 +270,16 @@ async def get_principal(
     header_key: Annotated[str | None, Depends(_header)],
 ) -> Principal:
     key = _credentials(request, bearer, header_key)
+    principal, last_used_at = await verified_key(request, key)
+    assert principal.key_id is not None
+    record_key_use(request, principal.key_id, last_used_at)
+    request.state.principal = principal
+    return principal
+
+
+async def verified_key(request: Request, key: str | None) -> tuple[Principal, datetime | None]:
+    """The principal of `key` (from `_credentials`) and its stored last use, or Unauthorized
+    saying what is missing or wrong. Checked against `ApiKeyCache` first."""
     if not key:
         if request.cookies.get(COOKIE):
             raise Unauthorized(
@@ -279,16 +289,17 @@ async def get_principal(
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     cache = api_key_cache(request.app)
     key_hash = hash_key(key)
-    engine = request.app.state.engine
     cached = cache.get(key_hash)
     if cached is None:  # the database read off the event loop; a cache hit needs neither
-        cached = await run_in_threadpool(_lookup_key, engine, key)
+        cached = await run_in_threadpool(_lookup_key, request.app.state.engine, key)
         cache.put(key_hash, *cached)
-    principal, last_used_at = cached
-    assert principal.key_id is not None
-    record_key_use(request, principal.key_id, last_used_at)
-    request.state.principal = principal
-    return principal
+    return cached
+
+
+async def request_credentials(request: Request) -> str | None:
+    """The API key a request carries, read as `get_principal` reads it (Bearer, X-API-Key, on
+    a read the dashboard's cookie), from its headers alone: the body is not touched."""
+    return _credentials(request, await _bearer(request), await _header(request))
 
 
 def record_key_use(request: Request, key_id: int, last_used_at: datetime | None) -> None:

@@ -1,0 +1,113 @@
+"""Security review 10 (helper 152): what an unauthenticated caller can make the API do."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from app.api import nul
+
+
+def _asgi_post(app, path: str, body: bytes, headers: list[tuple[bytes, bytes]]):
+    """POST `body` to `app` over raw ASGI; (status, answer, whether the app read the body)."""
+    read = []
+    sent: list[dict] = []
+
+    async def receive():
+        read.append(True)
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"), *headers],
+        "client": ("203.0.113.9", 40000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    answer = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], json.loads(answer), bool(read)
+
+
+# A body that `RefuseNulMiddleware` parses in full (three times) before any route runs: a list
+# of small objects with a repeated key's worth of work in each (8 MB of it held the event loop
+# for seconds). Small here: the test asserts that it is not read at all.
+BODY = b"[" + b",".join([b'{"a":1e100,"b":[1]}'] * 1000) + b"]"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [],
+        [(b"authorization", b"Bearer rg_notakeyatallnotakeyatall")],
+        [(b"x-api-key", b"rg_notakeyatallnotakeyatall")],
+        [(b"authorization", b"Basic dXNlcjpwYXNz")],
+    ],
+    ids=["no key", "wrong bearer", "wrong x-api-key", "not bearer"],
+)
+def test_an_api_write_without_a_valid_key_is_refused_before_its_body_is_read(
+    app, headers, monkeypatch
+):
+    parsed = []
+    for name in ("duplicate_key", "non_finite_number", "json_too_deep"):
+        real = getattr(nul, name)
+        monkeypatch.setattr(
+            nul, name, lambda body, _real=real, _n=name: parsed.append(_n) or _real(body)
+        )
+    status, answer, read = _asgi_post(app, "/api/v1/features", BODY, headers)
+    assert status == 401, answer
+    assert answer["error"]["code"] == "unauthorized"
+    assert read is False, "the body was read before the key was checked"
+    assert parsed == []
+
+
+def test_a_keyless_write_carrying_a_nul_is_a_401_not_a_422(client):
+    r = client.post(
+        "/api/v1/features",
+        content=b'{"key": "x", "name": "a\\u0000b"}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 401, r.text
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert r.json()["error"]["message"].startswith("missing API key")
+
+
+def test_a_valid_key_still_gets_the_body_checks_and_the_route(app, api_key, monkeypatch):
+    parsed = []
+    real = nul.duplicate_key
+    monkeypatch.setattr(nul, "duplicate_key", lambda body: parsed.append(1) or real(body))
+    key = api_key("revops")["Authorization"].encode()
+    status, answer, read = _asgi_post(
+        app, "/api/v1/features", b'{"key": "sso", "name": "SSO", "name": "Single"}',
+        [(b"authorization", key)],
+    )  # fmt: skip
+    assert read and parsed
+    assert status == 422 and answer["error"]["details"][0]["type"] == "duplicate_key"
+    status, answer, _ = _asgi_post(
+        app, "/api/v1/features", b'{"key": "sso", "name": "SSO"}', [(b"authorization", key)]
+    )
+    assert status == 201, answer
+
+
+def test_a_viewer_key_passes_the_key_check_and_gets_the_routes_403(client, api_key):
+    r = client.post("/api/v1/features", json={"key": "sso", "name": "SSO"},
+                    headers=api_key("viewer"))  # fmt: skip
+    assert r.status_code == 403, r.text
+
+
+def test_a_declared_body_over_the_cap_is_still_the_413_without_a_key(client):
+    r = client.post("/api/v1/features", content=b"x" * (nul.MAX_BODY_BYTES + 1))
+    assert r.status_code == 413

@@ -292,7 +292,10 @@ _PROMISE = re.compile(
     r"|(?:(?<=we will be )|(?<=we shall be )|(?<=we'll be )|(?<=we\u2019ll be )"
     r"|(?<=we are going to be )|(?<=we're going to be )|(?<=we\u2019re going to be ))"
     r"(?:delivering|shipping|adding|building)"
-    r"|confirmed (?:with|to) (?:the )?(?:customer|client|them)"
+    r"|confirmed (?:with|to|w/) (?:the )?(?:customer|client|them|cust)"
+    # our telling ending the line, as "promised" would: "SCIM Q2, told them", "SCIM Q2 (told
+    # cust)", "SCIM - Q2 - told cust"
+    r"|told (?:them|cust|the customer|the client|client)(?=[ \t]*(?:[.!;)\n]|$))"
     r"|commit(?:ted|ting|s|ments?)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     # what we owe them: "We owe the customer the audit log", "We still owe them SCIM"
     r"|owe(?:(?<=we owe)|(?<=we still owe))"
@@ -559,7 +562,10 @@ _DENIED = re.compile(
     r"|not to|avoid(?:s|ed|ing)?|stopp?(?:ed|ing)? short of|(?:at no point|in no way"
     r"|under no circumstances) (?:did|do|will|would|have|had|can|could|should) (?:we|i))"
     r"(?: be able to)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
-    rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!)))"
+    rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!))"
+    # the noun: "We can't make a commitment on SCIM yet", "unable to give any commitments"
+    r"|(?:make|give|offer|provide)(?: (?:a|an|any|firm|specific|concrete|formal|hard))*"
+    r" (?:promise|commitment|guarantee)s?)"
     r"|(?:no|zero) (?:promises?|commitments?|guarantees?|agreements?)"
     r"|not (?:a |any )?(?:promise|commitment|guarantee)"
     # "SCIM by Q2 is not confirmed", "... not locked in", "... not a done deal"
@@ -1086,6 +1092,11 @@ _PROMISE_TYPOS = {
     # (spaces before it keep the length)
     "reconfirmed": "  confirmed",
     "re-confirmed": "   confirmed",
+    "prommised": "committed",
+    "pr0mised": "promised",
+    # Shorthand for "before": read as "by" by every pattern; `_When.b4` keeps where, so that
+    # "b4 Q2" is still before Q2 begins (`_promised_dates`).
+    "b4": "by",
 }
 assert all(len(typo) == len(word) for typo, word in _PROMISE_TYPOS.items())
 # As `str.split` leaves them: the deal's word set is looked at first, a set test.
@@ -1098,6 +1109,9 @@ _PROMISE_TYPO_TOKENS = frozenset(
 _PROMISE_TYPO = re.compile(
     r"(?<![a-z0-9])(?:" + "|".join(sorted(_PROMISE_TYPOS, key=len, reverse=True)) + r")(?![a-z0-9])"
 )
+
+
+_B4 = re.compile(r"(?<![A-Za-z0-9])[bB]4(?![A-Za-z0-9])")
 
 
 def _mend_promise_typos(low: str) -> str:
@@ -1222,7 +1236,8 @@ def note_references(
     # The day it was written where the sales team works: at 7 pm on 31 March in Los Angeles,
     # "next quarter" is Q2 (it is 1 April in UTC).
     ref_date = catalog.local_date(note.created_at) if note.created_at is not None else anchor
-    when = _When(ref_date, catalog.fiscal_year_start, close)
+    b4 = frozenset(m.start() for m in _B4.finditer(text)) if "4" in text else frozenset()
+    when = _When(ref_date, catalog.fiscal_year_start, close, b4)
 
     # Group mentions by sentence; only sentences with a hit are ever delimited. A name inside
     # a web or mail address ("https://docs.acme.com/sso-setup", "scim-team@acme.com") is none:
@@ -4441,6 +4456,8 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
     to sign by Q1, SCIM discussed". A clause that is nothing but our word and a date ("SCIM
     by Q1 - told them Q2") dates the feature of the clause before, as a promise of its own."""
     if not any(e < n.start <= e + 20 for n in names):
+        if not low[e : c.end].strip(" \t.!)"):
+            return _terse_dated(low, c.start, s, names)  # "SCIM Q2, told them"
         d = _date_at(low, e + 1, c.end) if low.startswith(" ", e) else None
         return d is not None and not low[d.end() : c.end].strip(" .!)")
     if low.startswith(" about", e) or low.startswith(" of ", e):
@@ -4448,6 +4465,26 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
     if next(_DATE.finditer(low, e, c.end), None) is None:
         return False
     return _TOLD_NOT.search(low, e, c.end) is None
+
+
+# What may stand beside a feature and its date in a terse line (`_terse_dated`).
+_TERSE_WORDS = frozenset(("by", "in", "for", "is", "eta", "target", "date", "ga", "now"))
+
+
+def _terse_dated(low: str, a: int, s: int, names: list[Mention]) -> bool:
+    """Whether low[a:s] is a terse line of a feature and its date alone, our telling after it
+    ending the line ("SCIM Q2, told them", "SCIM Q2 (told cust)", "SCIM: Q2 - told them"): the
+    date we told them. Not their need or any other words ("They need SCIM by Q1, told them":
+    what we told them is not said)."""
+    named = [n for n in names if a <= n.start and n.end <= s]
+    dates = list(_DATE.finditer(low, a, s))
+    if not named or not dates:
+        return False
+    left = list(low[a:s])
+    for k0, k1 in [(n.start, n.end) for n in named] + [(d.start(), d.end()) for d in dates]:
+        left[k0 - a : k1 - a] = " " * (k1 - k0)
+    words = ["".join(ch for ch in w if ch.isalnum()) for w in "".join(left).split()]
+    return all(not w or w in _TERSE_WORDS for w in words)
 
 
 # A contract document's name as a label (`_doc_label`).
@@ -4524,13 +4561,30 @@ def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
     for m in names:
         if m.end <= s and " ".join(low[m.end : s].replace(":", " ").split()) in _CONFIRMED_LINK:
             following = low[e : e + 8].split()
-            return not following or following[0] in _CONFIRMED_DATE_WORDS
+            return (
+                not following
+                or following[0] in _CONFIRMED_DATE_WORDS
+                or _date_right_after(low, e)  # "SCIM confirmed Q2 w/ cust"
+            )
         if e < m.start and not low[e : m.start].strip(" \t") and m.start - e <= 2:
             after = low[m.end : m.end + 24].split()[:2]
+            k = m.end
             if after and after[0] in _CONFIRMED_OF:
                 after = after[1:]  # "Confirmed SCIM availability in Q2"
-            return bool(after) and after[0].strip(",") in _CONFIRMED_DATE_WORDS
+                k = low.find(" ", k + 1)
+            # "Confirmed SCIM Q2 with the customer", terse, as "... for Q2"
+            return bool(after) and (
+                after[0].strip(",") in _CONFIRMED_DATE_WORDS or _date_right_after(low, k)
+            )
     return False
+
+
+def _date_right_after(low: str, k: int) -> bool:
+    """Whether a date starts at the first word after low[k] (spaces between)."""
+    if k < 0:
+        return False
+    n = len(low) - len(low[k:].lstrip(" \t"))
+    return n > k and _date_at(low, n, len(low)) is not None
 
 
 # The words `_their_report` looks for before a cue ("they", "customer", "according", "per"),
@@ -6968,6 +7022,7 @@ class _When(NamedTuple):
     ref: date
     fy_start: int = 1
     close: date | None = None
+    b4: frozenset[int] = frozenset()  # where the note wrote "b4" ("before"), read as "by"
 
 
 def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, date]]:
@@ -6979,8 +7034,42 @@ def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, da
         except (ValueError, OverflowError):
             resolved = None
         if resolved is not None:
-            found.append((m.start(m.lastgroup), resolved))
+            at = m.start(m.lastgroup)
+            months = _period_months(m, low)
+            if months and (
+                _BEFORE_PERIOD.search(low, max(0, at - 24), at) is not None
+                or (at - 3 in when.b4 and low.startswith("by ", at - 3))
+            ):
+                resolved = _month_end(resolved.year * 12 + resolved.month - 1 - months)
+            found.append((at, resolved))
     return found
+
+
+# "before Q2", "prior to March", "b4 H2", "ahead of the start of 2027": before the period
+# begins, so the last day of the one before it. Read as the period's end, a promise made for
+# before Q2 looked a quarter later than it is (on time against a Q2 target) and a need before
+# March a month later. Not "before the end of Q2" (its end) or "before March 15" (a day).
+_BEFORE_PERIOD = re.compile(
+    r"(?<![a-z0-9])(?<!not )(?<!n't )(?<!n\u2019t )(?:before|prior to|b4|ahead of)(?: the)?"
+    r"(?: (?:start|beginning) of)? $"
+)  # (not "not before Q2": Q2 at the earliest)
+
+
+def _period_months(m: re.Match[str], low: str) -> int:
+    """How many months the period `m` names ends after it starts (0: a day, or a part of a
+    period: "end of Q2", "mid-2027", "in 90 days"; or an event in it: "the March renewal")."""
+    kind = m.lastgroup
+    if kind in ("q", "nq"):
+        return 0 if kind == "q" and m.group("q_part") else 3
+    if kind in ("h", "nh", "hw"):
+        return 6
+    if kind in ("fy", "yr"):
+        return 12
+    if kind == "md":
+        return 0 if m.group("md_d") or _MILESTONE_AFTER.match(low, m.end(kind)) else 1
+    if kind == "season":
+        return 0 if m.group("season").startswith(("early", "mid", "late", "end")) else 3
+    return 0
 
 
 def _not_denied(low: str, found: list[tuple[int, date]], a: int) -> list[tuple[int, date]]:
@@ -6999,22 +7088,22 @@ _DENIED_DATE = re.compile(r"(?<![a-z0-9])(?:not|n['\u2019]t) (?:in|by|for|during
 # ("by 3/15"): without one, "promised SCIM to Jan, their IT lead" or "3/4 of the users" are
 # not dates.
 _DATE_LEAD = re.compile(
-    r"(?<![a-z])(?:(?:by|in|of|on|until|till|before|after|early|mid|late|from|through|due|for"
-    r"|since|eta:?|target:?|targets)\s+|(?:early|mid|late)-)$"
+    r"(?<![a-z])(?:(?:by|in|of|on|until|till|before|b4|prior to|ahead of|after|early|mid|late"
+    r"|from|through|due|for|since|eta:?|target:?|targets)\s+|(?:early|mid|late)-)$"
 )
 
 
 # After a bare month name: a milestone it dates ("for their April rollout", "the March
-# renewal"), as a date word before it does.
+# renewal", "SCIM will be in the January release"), as a date word before it does.
 _MILESTONE_AFTER = re.compile(
-    r" (?:go[- ]?live|launch|roll-?out|renewal|cut-?over|kick-?off)(?![a-z0-9])"
+    r" (?:go[- ]?live|launch|roll-?out|renewal|cut-?over|kick-?off|release|sprint)(?![a-z0-9])"
 )
 
 
 # Before a season or Christmas: what makes it a date ("by summer", "this fall", "next spring",
 # "before Christmas"); not "Summer release" or "the winter team".
 _SEASON_LEAD = re.compile(
-    r"(?:^|[^a-z0-9])(?:by|in|this|next|before|until|till|over|during|for|after|early|mid|late"
+    r"(?:^|[^a-z0-9])(?:by|in|this|next|before|b4|until|till|over|during|for|after|early|mid|late"
     r"|end of|by the end of|in the)[- ](?:the )?$"
 )
 # The last month of each season, the northern hemisphere's meteorological seasons.

@@ -37,7 +37,8 @@ WISH_AFTER_THE_DATE = [
     ("Offline mode: nice to have by Q1", [("offline", False, None, Q1, True)]),
     ("Offline mode - nice to have by Q1", [("offline", False, None, Q1, True)]),
     ("Offline mode: optional by Q1", [("offline", False, None, Q1, True)]),
-    ("Offline mode: nice to have before Q1", [("offline", False, None, Q1, True)]),
+    # (before Q1 begins: `test_notes_round27`)
+    ("Offline mode: nice to have before Q1", [("offline", False, None, date(2026, 12, 31), True)]),
     ("Offline mode: would be nice to have by Q1", [("offline", False, None, Q1, True)]),
     (
         "SSO, SCIM: nice to have by Q1",
@@ -163,7 +164,7 @@ LAUNCHES_IN = [
     # the noun, the past, our present tense (as "We ship SCIM in Q2")
     ("SCIM ships in Q2", [("scim", True, Q2, None, False)]),
     ("SCIM releases in Q2", [("scim", True, Q2, None, False)]),
-    ("SCIM launches before Q3", [("scim", True, date(2027, 9, 30), None, False)]),
+    ("SCIM launches before Q3", [("scim", True, date(2027, 6, 30), None, False)]),  # round 27
     ("The customer launches in Q2 and needs SCIM", [("scim", False, None, Q2, False)]),
     ("The customer launches in Q2, SCIM required", [("scim", False, None, Q2, False)]),
     ("Customer launching in Q2; they need SCIM", [("scim", False, None, Q2, False)]),

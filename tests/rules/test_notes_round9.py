@@ -4,6 +4,8 @@ report of our roadmap, the customer's own shipping and a list item's date before
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from .test_notes_round7 import Q1, Q2, readings  # the same reading of each reference
@@ -175,7 +177,11 @@ def test_the_customers_own_shipping_is_not_our_promise(body: str, expected: list
 DATE_THEN_OUR_WORD = [
     ("Requirements:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
     ("Requirements:\n- SCIM by Q1, will ship in Q2", [("scim", True, Q2, Q1, False)]),
-    ("Requirements:\n- SCIM before Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
+    # (before Q1 begins: `test_notes_round27`)
+    (
+        "Requirements:\n- SCIM before Q1, will ship by Q2",
+        [("scim", True, Q2, date(2026, 12, 31), False)],
+    ),
     ("Must-haves:\n- SCIM by Q1, will ship by Q2", [("scim", True, Q2, Q1, False)]),
     ("Requirements:\n- SCIM by Q1, will be ready by Q2", [("scim", True, Q2, Q1, False)]),
     ("Requirements:\n- SCIM by Q1, will have it by Q2", [("scim", True, Q2, Q1, False)]),

@@ -907,7 +907,7 @@ NEEDED_BY = [
     ("They need SCIM by Q3.", [("scim", False, None, Q3)]),
     ("SCIM required by March.", [("scim", False, None, Q1)]),
     ("Customer wants the audit trail by Q1.", [("audit", False, None, Q1)]),
-    ("They require SCIM before FY28.", [("scim", False, None, date(2028, 12, 31))]),
+    ("They require SCIM before FY28.", [("scim", False, None, date(2027, 12, 31))]),  # round 27
     ("They need to have SCIM by next quarter.", [("scim", False, None, Q1)]),
     ("By Q3 they need SCIM.", [("scim", False, None, Q3)]),
     ("By Q3, they need SCIM.", [("scim", False, None, Q3)]),

@@ -1,0 +1,159 @@
+"""Round 27, from two probes of realistic notes (pasted emails, call recorders' summaries,
+terse CRM shorthand, mutual action plans): what the reader got wrong. Each table says what was
+read before and why it was wrong."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.rules.references import find_references
+
+from .conftest import TODAY, make_deal
+from .test_notes_round7 import Q1, Q2
+from .test_sales_language import CATALOG
+
+FEB = date(2027, 2, 28)
+MARCH = date(2027, 3, 31)
+JAN = date(2027, 1, 31)
+EOQ = date(2026, 12, 31)
+
+
+def readings(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, needed_by) per reference."""
+    return [
+        (r.feature_key or r.feature_name, r.is_commitment, r.promised_date, r.needed_by)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+def hedged(body: str) -> list[tuple]:
+    """(feature, is_commitment, promised_date, hedged) per reference."""
+    return [
+        (r.feature_key or r.feature_name, r.is_commitment, r.promised_date, r.hedged)
+        for r in find_references(make_deal(body), CATALOG, today=TODAY)
+    ]
+
+
+# Before: the noun form of a refusal was read as the promise it refuses: "We can't make a
+# commitment on SCIM yet" blocked the deal (false block), as "We cannot commit to SCIM" did not.
+NO_COMMITMENT_MADE = [
+    ("We can't make a commitment on SCIM yet.", [("scim", False, None, None)]),
+    ("We are unable to make any commitment on SCIM.", [("scim", False, None, None)]),
+    ("Can't give any commitments on SCIM dates.", [("scim", False, None, None)]),
+    ("We won't make any promises about SCIM.", [("scim", False, None, None)]),
+    ("We cannot offer a firm commitment on the audit log.", [("audit", False, None, None)]),
+    (
+        "Hi Klaus,\n\nAs discussed, EU data residency is something we're exploring for 2027 but "
+        "we can't make any commitments at this stage.\n\nKind regards,\nSophie",
+        [("residency", False, None, None)],
+    ),
+    # still our word when made
+    ("We made a commitment on SCIM by Q1.", [("scim", True, Q1, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), NO_COMMITMENT_MADE)
+def test_a_commitment_we_cannot_make_is_none(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: "before Q2" was read as "by Q2", its end: a promise made for before Q2 looked a
+# quarter later than it is (on time against SCIM's 30 June target: a missed block), a need
+# before March a month later. "b4" (before) and "prior to" were no date cue at all.
+BEFORE_A_PERIOD = [
+    ("We will have SCIM before Q2", [("scim", True, Q1, None)]),
+    ("promised SCIM prior to Q2", [("scim", True, Q1, None)]),
+    ("promised SCIM before March", [("scim", True, FEB, None)]),
+    ("promised SCIM b4 Q2", [("scim", True, Q1, None)]),
+    ("We committed to SCIM before H2 2027.", [("scim", True, Q2, None)]),
+    ("promised SCIM before 2028", [("scim", True, date(2027, 12, 31), None)]),
+    ("needs SCIM before Q2", [("scim", False, None, Q1)]),
+    ("needs SCIM b4 Q2", [("scim", False, None, Q1)]),
+    ("needs SCIM b4 March", [("scim", False, None, FEB)]),
+    ("cust needs SSO b4 EOQ", [("sso", False, None, EOQ)]),
+    # its end, a day, an event in the month, Q2 at the earliest: as before
+    ("promised SCIM before the end of Q2", [("scim", True, Q2, None)]),
+    ("SCIM required before the March renewal.", [("scim", False, None, MARCH)]),
+    ("We promised SSO not before Q2", [("sso", True, Q2, None)]),
+    ("promised SCIM before March 15", [("scim", True, date(2027, 3, 15), None)]),
+    ("promised SCIM by Q2", [("scim", True, Q2, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), BEFORE_A_PERIOD)
+def test_before_a_period_is_before_it_begins(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: a misspelt promise word other than the known ones was no promise (missed blocks).
+TYPOS = [
+    ("pr0mised audit log EOQ", [("audit", True, EOQ, None)]),
+    ("prommised SCIM Q2", [("scim", True, Q2, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), TYPOS)
+def test_more_misspelt_promise_words(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: "the January release" was no date: a dated promise read as undated, never shown late
+# against the feature's target.
+RELEASE_MONTH = [
+    ("SCIM will be in the January release.", [("scim", True, JAN, None)]),
+    ("SCIM ships in the March release.", [("scim", True, MARCH, None)]),
+    ("We promised SCIM in the Jan release", [("scim", True, JAN, None)]),
+    (
+        "Hi all - following up on the dashboards question: yes, custom dashboards will be "
+        "available to them in the Jan release. I've confirmed this with Rachel in product.",
+        [("dash", True, JAN, None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), RELEASE_MONTH)
+def test_a_months_release_dates_the_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: "SCIM confirmed Q2" (no "for"), "Confirmed SCIM Q2 with customer", "confirmed w/ cust"
+# (terse CRM style) were no promise: missed blocks, as "Confirmed SCIM for Q2" was not.
+CONFIRMED_TERSE = [
+    ("confirmed SCIM Q2 on call today", [("scim", True, Q2, None)]),
+    ("Confirmed SCIM Q2 with customer", [("scim", True, Q2, None)]),
+    ("SCIM Q2 - confirmed w/ cust", [("scim", True, Q2, None)]),
+    ("SCIM confirmed Q2 w/ cust", [("scim", True, Q2, None)]),
+    ("Confirmed SCIM availability Q2", [("scim", True, Q2, None)]),
+    # not a feature's date confirmed
+    ("Confirmed pricing for Q1, SCIM included", [("scim", False, None, None)]),
+    ("We confirmed SCIM shipped in March", [("scim", False, None, None)]),
+    ("Confirmed SSO 3 times with them", [("sso", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CONFIRMED_TERSE)
+def test_a_date_confirmed_tersely_is_our_word(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: a terse line of a feature and its date with our telling after it was no promise
+# ("SCIM ETA Q2 (told cust)" was): missed blocks.
+TOLD_AFTER_TERSE = [
+    ("SCIM Q2, told them", [("scim", True, Q2, None)]),
+    ("SCIM Q2 (told cust)", [("scim", True, Q2, None)]),
+    ("SCIM Q2 (told them)", [("scim", True, Q2, None)]),
+    ("SCIM ETA Q2, told them.", [("scim", True, Q2, None)]),
+    # not a terse date of ours: their need, a question, a denial, nothing dated
+    ("They need SCIM by Q1, told them.", [("scim", False, None, Q1)]),
+    ("Customer asked about SCIM, told them.", [("scim", False, None, None)]),
+    ("SCIM not in Q2, told them", [("scim", False, None, None)]),
+    ("SCIM Q2? told them", [("scim", False, None, None)]),
+    ("Absolutely, told them.", []),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), TOLD_AFTER_TERSE)
+def test_our_telling_after_a_terse_dated_line(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import sys
+from pathlib import Path
 
 CLI_MODULES = [
     "app.services.roadmap_cli",
@@ -86,14 +87,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings=settings, engine=engine)
     import structlog
 
-    structlog.get_logger("app.serve").info(
+    log = structlog.get_logger("app.serve")
+    log.info(
         "serve starting",
         database=_without_password(settings.database_url, as_written=True),
         worker_mode=settings.worker_mode,
         crms=sorted(app.state.connectors),
         listen=f"{host}:{port}" + (" (any free port: named when it is bound)" if port == 0 else ""),
         public_base_url=settings.public_base_url,
+        # where to go next: the OpenAPI UI (a free port is named by uvicorn's line)
+        **({"docs": f"{_local_url(host, port)}/docs"} if port else {}),
     )
+    if not _has_active_api_key(engine):
+        # A fresh install answers every /api request 401 and nothing said how to get in: the
+        # first key is made with the CLI, against this database (README, Quick start).
+        log.info(
+            "no API key in this database yet: make the first one with "
+            f"`{cli_command()} apikey create --role admin --name YOUR-NAME`, run from "
+            f"{Path.cwd()}"
+            + (" with the same DATABASE_URL" if "DATABASE_URL" in os.environ else "")
+            + "; it is printed once: send it as `Authorization: Bearer rg_...`, or sign in to "
+            "/dashboard with it",
+        )
     if settings.hubspot_client_secret is not None and (
         "public_base_url" not in settings.model_fields_set
     ):
@@ -114,6 +129,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
     )
     return 0
+
+
+def _local_url(host: str, port: int) -> str:
+    """The URL a person on this machine opens for a service bound to host:port (a wildcard
+    address is reached on loopback; an IPv6 address in brackets)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _has_active_api_key(engine) -> bool:
+    from sqlmodel import Session, select
+
+    from app.models import ApiKey
+
+    with Session(engine) as session:
+        return (
+            session.exec(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)).first()
+            is not None
+        )
+
+
+def cli_command() -> str:
+    """`roadmap-guard` as the person who started this process types it: the script beside the
+    running Python (`.venv/bin/roadmap-guard` from the repository root, where the set-up
+    installs it: a bare `roadmap-guard` is not on PATH on a fresh machine), relative to the
+    current folder when it is under it; else `<python> -m app.cli`."""
+    script = Path(sys.executable).parent / "roadmap-guard"
+    if not script.is_file():
+        return f"{sys.executable} -m app.cli"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -557,6 +610,7 @@ def register_core(sub) -> None:
         "--grace",
         type=_seconds,
         default=20.0,
+        metavar="SECONDS",
         help="seconds the batch in hand may run after SIGTERM before its leases are released "
         "(default 20)",
     )
@@ -583,17 +637,25 @@ def register_core(sub) -> None:
     keys = p.add_subparsers(dest="apikey_command", required=True)
     c = keys.add_parser("create", help="create a key (printed once)")
     c.add_argument(
-        "--role", required=True, choices=["admin", "revops", "engineering", "viewer", "approver"]
+        "--role",
+        required=True,
+        choices=["admin", "revops", "engineering", "viewer", "approver"],
+        help="admin: everything, API keys included; revops: rules, features, mappings, "
+        "roadmap sources, the queue; engineering, viewer: read; approver: approvals, and read",
     )
     c.add_argument("--name", required=True, type=_key_name, help="who or what uses the key")
     c.set_defaults(func=cmd_apikey_create)
     c = keys.add_parser("list", help="list keys (never the keys themselves)")
     c.set_defaults(func=cmd_apikey_list)
     c = keys.add_parser("revoke", help="revoke a key by id")
-    c.add_argument("id", type=int)
+    c.add_argument("id", type=int, help="the key's id, as `apikey list` shows it")
     c.set_defaults(func=cmd_apikey_revoke)
 
-    p = sub.add_parser("queue", help="deal queue counts by status")
+    p = sub.add_parser(
+        "queue",
+        help="deal queue counts by status, pending deals by reason, and the latest dead deals "
+        "with their error",
+    )
     p.set_defaults(func=cmd_queue)
 
     p = sub.add_parser("replay-dead", help="put every dead deal back in the queue")
@@ -620,9 +682,14 @@ roadmap-guard checks CRM deals against the product roadmap and writes the verdic
 Settings come from the environment or a .env file (README's configuration table); a bad one
 stops any command with one line naming the variable (exit 2)."""
 
+EPILOG = """\
+First steps: `serve` migrates the database and listens (OpenAPI UI at /docs, dashboard at
+/dashboard); then, from the same folder, `apikey create --role admin --name YOUR-NAME` makes
+the first API key (printed once). README.md, Quick start."""
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roadmap-guard", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="roadmap-guard", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True)
     register_core(sub)
     for module in CLI_MODULES:
@@ -764,8 +831,6 @@ def _sqlite_folder(filename: object) -> bool:
         return False
     if url.get_backend_name() != "sqlite" or not url.database:
         return False
-    from pathlib import Path
-
     return Path(filename) in Path(url.database).parents
 
 

@@ -10,11 +10,20 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
-from app.api.deals import CrmFilter, Format, Limit, _check_range, page_request, respond, wants_csv
+from app.api.deals import (
+    CrmFilter,
+    Format,
+    Limit,
+    _check_range,
+    answer_with_filters,
+    page_request,
+    respond,
+    wants_csv,
+)
 from app.api.deps import Offset, QueryDate, ReadPrincipal, SafeDate, SessionDep
 from app.models import Commitment
 from app.services import queries
-from app.services.queries import PageResult, currency_label, money
+from app.services.queries import DealFilters, PageResult, currency_label, money
 from app.services.search import contains_text
 from app.services.search import lower as search_lower
 
@@ -72,6 +81,7 @@ def commitment_conditions(
     crm: str | None = None,
     owner: str | None = None,
     pipeline: str | None = None,
+    pipeline_ids: tuple[tuple[str, str], ...] = (),
     close_from: date | None = None,
     close_to: date | None = None,
     flagged: bool | None = None,
@@ -93,7 +103,11 @@ def commitment_conditions(
         conds.append(Commitment.crm == crm)
     if owner:
         conds.append(queries.commitment_owner(owner))
-    if pipeline:
+    if pipeline_ids:  # a pipeline named as the CRM names it (`queries.check_filter_values`)
+        conds.append(
+            or_(*(and_(Commitment.crm == c, Commitment.pipeline == p) for c, p in pipeline_ids))
+        )
+    elif pipeline:
         conds.append(Commitment.pipeline == pipeline)
     if close_from:
         conds.append(Commitment.close_date >= close_from)
@@ -210,45 +224,54 @@ def list_commitments(
     _check_range(close_from, close_to)
     if feature:
         queries.check_feature_filter(session, feature, ledger=True)
-    conds = commitment_conditions(
-        feature=feature,
-        crm=crm,
-        owner=owner,
-        pipeline=pipeline,
-        close_from=close_from,
-        close_to=close_to,
-        flagged=flagged,
-        hedged=hedged,
-        signed_from=signed_from,
-        signed_to=signed_to,
-        timezone=request.app.state.settings.business_timezone,
-        deal_deleted=deal_deleted,
-        withdrawn=withdrawn,
-    )
-    if q:  # literal text, any case: "100%" is no wildcard (`contains_text`)
-        text = q.lower()
-        dialect = session.get_bind().dialect.name
-        conds.append(
-            or_(
-                contains_text(search_lower(Commitment.deal_name, dialect), text),
-                contains_text(search_lower(Commitment.account_name, dialect), text),
-            )
+
+    def run(filters: DealFilters) -> PageResult:
+        conds = commitment_conditions(
+            feature=feature,
+            crm=filters.crm,
+            owner=filters.owner,
+            pipeline=filters.pipeline,
+            pipeline_ids=filters.pipeline_ids,
+            close_from=close_from,
+            close_to=close_to,
+            flagged=flagged,
+            hedged=hedged,
+            signed_from=signed_from,
+            signed_to=signed_to,
+            timezone=request.app.state.settings.business_timezone,
+            deal_deleted=deal_deleted,
+            withdrawn=withdrawn,
         )
-    total = session.execute(select(func.count()).select_from(Commitment).where(*conds)).scalar_one()
-    stmt = (
-        select(Commitment)
-        .where(*conds)
-        .order_by(*queries.order_by(page.sort, COMMITMENT_SORTS, [Commitment.id]))
-        .offset(page.offset)
-        .limit(page.limit)
-    )
-    items = queries.commitment_rows(session, session.execute(stmt).scalars().all())
-    result = PageResult(
-        items=items,
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-        sort=page.sort,
-        extra={} if csv else {"totals": ledger_totals(session, conds)},
-    )
+        if q:  # literal text, any case: "100%" is no wildcard (`contains_text`)
+            text = q.lower()
+            dialect = session.get_bind().dialect.name
+            conds.append(
+                or_(
+                    contains_text(search_lower(Commitment.deal_name, dialect), text),
+                    contains_text(search_lower(Commitment.account_name, dialect), text),
+                )
+            )
+        total = session.execute(
+            select(func.count()).select_from(Commitment).where(*conds)
+        ).scalar_one()
+        stmt = (
+            select(Commitment)
+            .where(*conds)
+            .order_by(*queries.order_by(page.sort, COMMITMENT_SORTS, [Commitment.id]))
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+        items = queries.commitment_rows(session, session.execute(stmt).scalars().all())
+        return PageResult(
+            items=items,
+            total=total,
+            limit=page.limit,
+            offset=page.offset,
+            sort=page.sort,
+            extra={} if csv else {"totals": ledger_totals(session, conds)},
+        )
+
+    # the owner and pipeline filters as the other lists take them (`answer_with_filters`)
+    filters = DealFilters(crm=crm, owner=owner, pipeline=pipeline)
+    result = answer_with_filters(request, session, filters, run, ledger=True)
     return respond(result, csv=csv, columns=COMMITMENT_COLUMNS, filename="commitments.csv")

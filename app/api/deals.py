@@ -7,13 +7,14 @@ must not silently widen an export), and CSV with `?format=csv` or `Accept: text/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AfterValidator, BaseModel, Field
+from sqlmodel import Session
 
 from app.api.deps import Offset, PageLimit, QueryDate, ReadPrincipal, SessionDep, SettingsDep
 from app.errors import InvalidRequest, NotFound, did_you_mean
@@ -226,6 +227,30 @@ def respond(
     return JSONResponse(body)
 
 
+def answer_with_filters(
+    request: Request,
+    session: Session,
+    filters: DealFilters,
+    run: Callable[[DealFilters], PageResult],
+    *,
+    ledger: bool = False,
+) -> PageResult:
+    """`run(filters)`, the one way every list and total of issue 6 takes the `pipeline`,
+    `owner` and `stage` filters: an empty answer has its filter values checked
+    (`queries.check_filter_values`), so a value that matches nothing is a 422 naming it and the
+    values known, not an empty list read as "no exposure"; a pipeline given by its name in the
+    CRM is answered for the pipeline so named. An answer with rows is returned as it is: its
+    filters matched."""
+    result = run(filters)
+    if result.total or not (filters.pipeline or filters.owner or filters.stage):
+        return result
+    connectors = getattr(request.app.state, "connectors", None) or {}
+    resolved = queries.check_filter_values(
+        session, filters, lambda: queries.crm_pipeline_names(connectors), ledger=ledger
+    )
+    return result if resolved == filters else run(resolved)
+
+
 _PROMISED = (
     "true: deals promised the feature or buying it (a commitment in a note, or a line item); "
     "false: deals that only mention or ask about it"
@@ -298,7 +323,12 @@ def list_deals(
     _check_range(close_from, close_to)
     if feature:
         queries.check_feature_filter(session, feature)
-    result = queries.list_deals(session, filters, page, base_url=settings.public_base_url)
+    result = answer_with_filters(
+        request,
+        session,
+        filters,
+        lambda f: queries.list_deals(session, f, page, base_url=settings.public_base_url),
+    )
     return respond(result, csv=csv, columns=queries.DEAL_COLUMNS, filename="deals.csv")
 
 
@@ -344,7 +374,12 @@ def deals_for_feature(
         promised=promised,
         optional=optional,
     )
-    result = queries.feature_deals(session, key, filters, page, base_url=settings.public_base_url)
+    result = answer_with_filters(
+        request,
+        session,
+        filters,
+        lambda f: queries.feature_deals(session, key, f, page, base_url=settings.public_base_url),
+    )
     return respond(
         result, csv=csv, columns=queries.FEATURE_DEAL_COLUMNS, filename=f"{key}-deals.csv"
     )

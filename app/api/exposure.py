@@ -6,7 +6,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from app.api.deals import CrmFilter, Format, Limit, _check_range, page_request, respond, wants_csv
+from app.api.deals import (
+    CrmFilter,
+    Format,
+    Limit,
+    _check_range,
+    answer_with_filters,
+    page_request,
+    respond,
+    wants_csv,
+)
 from app.api.deps import Offset, QueryDate, ReadPrincipal, SessionDep
 from app.errors import InvalidRequest
 from app.rules.model import Availability
@@ -81,14 +90,19 @@ def get_exposure(
         promised=promised,
         optional=optional,
     )
-    result = queries.exposure(
+    result = answer_with_filters(
+        request,
         session,
         filters,
-        page,
-        availability=[a.value for a in availability or ()],
-        # A CSV holds the rows alone: no split; stages only in the one-row-per-stage form.
-        by_stage=not csv or csv_rows == "stage",
-        split=not csv,
+        lambda f: queries.exposure(
+            session,
+            f,
+            page,
+            availability=[a.value for a in availability or ()],
+            # A CSV holds the rows alone: no split; stages only in the one-row-per-stage form.
+            by_stage=not csv or csv_rows == "stage",
+            split=not csv,
+        ),
     )
     if csv and csv_rows == "stage":
         return respond(

@@ -8,8 +8,11 @@ string can never name an arbitrary column, and a bad key is refused with the all
 from __future__ import annotations
 
 import csv
+import difflib
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -17,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
 
+import structlog
 from sqlalchemy import (
     Float,
     and_,
@@ -52,6 +56,8 @@ from app.models import (
     utcnow,
 )
 from app.rules.model import Availability, FeatureReference
+
+log = structlog.get_logger(__name__)
 
 MAX_PAGE = 500
 CSV_MAX_ROWS = 100_000
@@ -350,6 +356,10 @@ class DealFilters:
     # With `feature`: True, deals that only called it nice to have; False, the others (deals
     # that need it, were promised it or buy it).
     optional: bool | None = None
+    # `pipeline` given by its name in the CRM ("Enterprise" where HubSpot stores "12345678"):
+    # the (crm, pipeline id) pairs so named, set by `check_filter_values`. Matched per CRM: the
+    # name of a HubSpot pipeline does not take in another CRM's pipeline of the same id.
+    pipeline_ids: tuple[tuple[str, str], ...] = ()
 
 
 def _fact_conditions(model: type[Deal] | type[DealFeature], f: DealFilters) -> list[ColumnElement]:
@@ -358,7 +368,11 @@ def _fact_conditions(model: type[Deal] | type[DealFeature], f: DealFilters) -> l
     conds: list[ColumnElement] = []
     if f.crm:
         conds.append(model.crm == f.crm)
-    if f.pipeline:
+    if f.pipeline_ids:
+        conds.append(
+            or_(*(and_(model.crm == crm, model.pipeline == p) for crm, p in f.pipeline_ids))
+        )
+    elif f.pipeline:
         conds.append(model.pipeline == f.pipeline)
     if f.owner:
         conds.append(or_(model.owner_id == f.owner, model.owner_name == f.owner))
@@ -706,6 +720,211 @@ def check_feature_filter(
         f"feature '{key}' is not on the roadmap and {where}{did_you_mean(key, keys)}",
         input=key,
     )
+
+
+# --- filter values that match nothing -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineNames:
+    """What the CRMs call their pipelines: (crm, pipeline id) -> name, and the CRMs whose
+    names could not be read just now (`crm_pipeline_names`)."""
+
+    labels: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    unread: tuple[str, ...] = ()
+
+
+KNOWN_LISTED = 20  # known values a 422 lists, the rest counted
+
+# A CRM's pipeline names, read at most hourly per connector (as its stages are), a failed
+# read retried after ten minutes: connector -> (good until, id -> name, or None: unread).
+PIPELINE_NAMES_SECONDS = 3600.0
+PIPELINE_NAMES_RETRY_SECONDS = 600.0
+_PIPELINE_NAMES: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, str] | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def crm_pipeline_names(
+    connectors: Mapping[str, Any], *, clock: Callable[[], float] = time.monotonic
+) -> PipelineNames:
+    """The pipeline names of the configured CRMs, for a pipeline filter given by name. A
+    connector says them with `pipeline_names()` (id -> name); HubSpot's are read from its
+    pipelines API (the call its stage cache makes, `crm.pipelines.pipelines_api.get_all`),
+    kept an hour. A CRM without pipelines of its own (Salesforce, the test CRM) names none.
+    A read that fails leaves that CRM's names out and says so (`unread`)."""
+    labels: dict[tuple[str, str], str] = {}
+    unread: list[str] = []
+    for crm, connector in sorted(connectors.items()):
+        names = _pipeline_names_of(connector, clock)
+        if names is None:
+            unread.append(crm)
+            continue
+        labels.update(((crm, pid), name) for pid, name in names.items() if pid and name)
+    return PipelineNames(labels, tuple(unread))
+
+
+def _pipeline_names_of(connector: Any, clock: Callable[[], float]) -> dict[str, str] | None:
+    own = getattr(connector, "pipeline_names", None)
+    if callable(own):
+        return dict(own())
+    api = getattr(getattr(connector, "pipelines", None), "api", None)
+    if api is None or not hasattr(api, "call"):
+        return {}
+    now = clock()
+    cached = _PIPELINE_NAMES.get(connector)
+    if cached is not None and now < cached[0]:
+        return cached[1]
+    from app.connectors.base import ConnectorError
+
+    names: dict[str, str] | None
+    try:
+        response = api.call(
+            "pipelines.get_all", api.api("crm.pipelines.pipelines_api").get_all, "deals"
+        )
+        names = {str(p.id): str(p.label) for p in response.results or [] if p.id and p.label}
+        _PIPELINE_NAMES[connector] = (now + PIPELINE_NAMES_SECONDS, names)
+    except ConnectorError as exc:
+        log.warning("pipeline names not read", error=str(exc))
+        names = None
+        _PIPELINE_NAMES[connector] = (now + PIPELINE_NAMES_RETRY_SECONDS, names)
+    return names
+
+
+def check_filter_values(
+    session: Session,
+    filters: DealFilters,
+    pipeline_names: Callable[[], PipelineNames] | None = None,
+    *,
+    ledger: bool = False,
+) -> DealFilters:
+    """The `pipeline`, `owner` and `stage` filters each name something roadmap-guard has seen,
+    or the answer is a 422 naming the value, the one meant and the values known: a typo
+    (`owner=Bob Ray`, `pipeline=Enterprize`) answered an empty list, no exposure and an empty
+    CSV, read as "no pipeline there". Returns `filters`, with `pipeline_ids` set when the
+    pipeline was given by its name in the CRM (HubSpot stores a pipeline's id, "default" or
+    "12345678", where people know it as "Enterprise").
+
+    A value is known when a deal in any state (closed, won, deleted in the CRM: a pipeline
+    whose deals are all closed is a legitimate, empty answer) carries it, in the `crm` filtered
+    on; on the ledger (`ledger`) also when an entry does; a pipeline also when its CRM lists
+    it (a new pipeline with no deal yet). A pipeline value is its id first; only a value that
+    is no pipeline's id is read as a name, in any case, per CRM (`pipeline_names`, asked only
+    then). Index probes and scans stopping at the first match; the lists of known values are
+    read only for the 422. Routes call it when their answer is empty (`answer_with_filters`),
+    so a filter that matches costs nothing."""
+    crm = filters.crm or None
+    errors: list[dict[str, Any]] = []
+
+    def seen(deal_cond: ColumnElement, entry_cond: ColumnElement | None = None) -> bool:
+        conds = [deal_cond, *([Deal.crm == crm] if crm else [])]
+        if session.execute(select(Deal.id).where(*conds).limit(1)).first():
+            return True
+        if not ledger or entry_cond is None:
+            return False
+        conds = [entry_cond, *([Commitment.crm == crm] if crm else [])]
+        return session.execute(select(Commitment.id).where(*conds).limit(1)).first() is not None
+
+    def values(*columns: ColumnElement, entries: ColumnElement | None = None) -> list[str]:
+        """Distinct non-empty values (the first column that has one, per row) of deals, and of
+        ledger entries when `entries` is given."""
+        value = func.coalesce(*columns) if len(columns) > 1 else columns[0]
+        stmt = select(value).where(value.is_not(None), *([Deal.crm == crm] if crm else []))
+        found = set(session.execute(stmt.distinct()).scalars())
+        if ledger and entries is not None:
+            stmt = select(entries).where(
+                entries.is_not(None), *([Commitment.crm == crm] if crm else [])
+            )
+            found |= set(session.execute(stmt.distinct()).scalars())
+        return sorted(v for v in found if v)
+
+    where = f"no {crm + ' ' if crm else ''}deal" + (" or ledger entry" if ledger else "")
+    if filters.pipeline and not seen(
+        Deal.pipeline == filters.pipeline, Commitment.pipeline == filters.pipeline
+    ):
+        given = filters.pipeline
+        names = pipeline_names() if pipeline_names is not None else PipelineNames()
+        labels = {k: v for k, v in names.labels.items() if v and (crm is None or k[0] == crm)}
+        named = tuple(sorted(k for k, v in labels.items() if v.casefold() == given.casefold()))
+        if any(pid == given for _c, pid in labels):
+            pass  # a pipeline of the CRM no deal was read in yet: an empty answer is the answer
+        elif named:
+            filters = replace(filters, pipeline_ids=named)
+        else:
+            ids = values(Deal.pipeline, entries=Commitment.pipeline)
+            name_of = {pid: label for (_c, pid), label in labels.items()}
+            ids = sorted(set(ids) | set(name_of))
+            unread = [c for c in names.unread if crm is None or c == crm]
+            errors.append(
+                _unmatched(
+                    "pipeline",
+                    given,
+                    f"{where} has pipeline '{given}' (a pipeline's id, or its name in the CRM "
+                    "in any case)",
+                    [*ids, *name_of.values()],
+                    [f"{pid} ({name_of[pid]})" if pid in name_of else pid for pid in ids],
+                    (
+                        f"; the pipeline names of {', '.join(unread)} could not be read just "
+                        "now: give the pipeline's id"
+                    )
+                    if unread
+                    else "",
+                )
+            )
+    if filters.owner and not seen(
+        or_(Deal.owner_id == filters.owner, Deal.owner_name == filters.owner),
+        Commitment.owner_id == filters.owner,
+    ):
+        errors.append(
+            _unmatched(
+                "owner",
+                filters.owner,
+                f"{where} has owner '{filters.owner}' (an owner's id or name)",
+                values(Deal.owner_name, Deal.owner_id, entries=Commitment.owner_id),
+            )
+        )
+    if filters.stage and not seen(
+        or_(Deal.stage_id == filters.stage, Deal.stage_label == filters.stage)
+    ):
+        errors.append(
+            _unmatched(
+                "stage",
+                filters.stage,
+                f"{where} is in stage '{filters.stage}' (a stage's id or label)",
+                values(Deal.stage_label, Deal.stage_id),
+            )
+        )
+    if errors:
+        raise InvalidRequest(errors, rendered=True)
+    return filters
+
+
+def _unmatched(
+    name: str,
+    given: str,
+    said: str,
+    choices: Sequence[str],
+    listed: Sequence[str] | None = None,
+    note: str = "",
+) -> dict[str, Any]:
+    """One 422 detail at query.<name>: what matched nothing, the value meant (in any case, or
+    close), and the values known (`listed`, else `choices`; KNOWN_LISTED of them)."""
+    listed = list(choices if listed is None else listed)
+    by_fold = {c.casefold(): c for c in choices}
+    meant = by_fold.get(given.casefold())
+    if meant is None:
+        close = difflib.get_close_matches(given.casefold(), list(by_fold), n=1, cutoff=0.75)
+        meant = by_fold[close[0]] if close else None
+    known = ", ".join(listed[:KNOWN_LISTED]) or "none yet"
+    if len(listed) > KNOWN_LISTED:
+        known += f" (and {len(listed) - KNOWN_LISTED} more)"
+    hint = f"; did you mean '{meant}'?" if meant is not None and meant != given else ""
+    return {
+        "loc": ("query", name),
+        "msg": f"{said}{hint}{note}; known: {known}",
+        "type": "value_error",
+        "input": given,
+    }
 
 
 def feature_deals(

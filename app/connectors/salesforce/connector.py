@@ -58,6 +58,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from app.connectors.base import (
+    CREDENTIALS_RETRY_SECONDS,
     ConnectorError,
     CredentialsError,
     DealIdPage,
@@ -76,6 +77,7 @@ from app.connectors.salesforce.errors import (
     UNAVAILABLE_RETRY_SECONDS,
     ApexResourceFailed,
     ApexResourceUnavailable,
+    OrgRuleRefused,
     RequestTimedOut,
     classify,
     error_code,
@@ -1412,10 +1414,15 @@ class SalesforceConnector:
             )
             log.error("salesforce: %s", error)
         if code == "FIELD_CUSTOM_VALIDATION_EXCEPTION":
-            # Someone's validation rule refused our own write: retrying cannot change that. Our
-            # rule (BLOCK_RULE_NAME) fires only on a StageName change, which we never write, so
-            # the rule is another one of the org's (e.g. "Close Date cannot be in the past", or
-            # an Activity rule such as "a task needs a due date").
+            # Someone's validation rule refused our own write. Our rule (BLOCK_RULE_NAME) fires
+            # only on a StageName change, which we never write, so the rule is another one of
+            # the org's (e.g. "Close Date cannot be in the past", or an Activity rule such as
+            # "a task needs a due date"), or a trigger's addError. It was a PermanentError: the
+            # deal went dead with its block unwritten, the rep could win it, and nothing wrote
+            # the block once the admin added the bypass or the rep fixed the record. Held now
+            # (OrgRuleRefused), for every record of ours: a Task or Note is refused the same
+            # way for every deal until the admin adds the bypass to that rule, and goes
+            # through by itself then, as a Task field hidden by field-level security does.
             rule_messages = "; ".join(
                 str(e.get("message", "")) for e in errs if error_code(e) == code
             )
@@ -1429,6 +1436,8 @@ class SalesforceConnector:
             if role == "fields":
                 consequence = "so the roadmap fields (and the block) were not written"
                 rule_object = "Opportunity"
+                lands = "the block is written"
+                record_fix = ", or the opportunity changed so that the rule passes"
             else:
                 # A Task or Note is a record of its own: the opportunity's fields are not it, and
                 # saying "the block was not written" sent the admin to the wrong rule.
@@ -1438,14 +1447,19 @@ class SalesforceConnector:
                     "not refuse)"
                 )
                 rule_object = "Note" if role == "note" else "Task (or Activity)"
-            error = PermanentError(
+                lands = f"{record} is written"
+                record_fix = ""
+            error = OrgRuleRefused(
                 f"another validation rule refused roadmap-guard's write of {record} on "
                 f"opportunity {plan['deal_id']} (FIELD_CUSTOM_VALIDATION_EXCEPTION, rule "
                 f"message: {rule_messages or message!r}), {consequence}. Fix: assign the "
                 f"permission set {PERMISSION_SET_NAME} (it grants the custom permission "
                 f"{BYPASS_PERMISSION}) to the integration user and add "
                 f"NOT($Permission.{BYPASS_PERMISSION}) to that {rule_object} validation rule's "
-                "formula (see docs/salesforce.md)"
+                "formula (see docs/salesforce.md). Held, not dead: roadmap-guard tries again "
+                f"every {int(CREDENTIALS_RETRY_SECONDS // 60)} minutes and at the next edit of "
+                f"the deal, and {lands} once the rule lets it through (the bypass added"
+                f"{record_fix})"
             )
             log.error("salesforce: %s", error)
         if code in GONE_HINT_CODES:

@@ -16,7 +16,13 @@ from typing import Any
 import requests
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
-from app.connectors.base import ConnectorError, CredentialsError, PermanentError, TransientError
+from app.connectors.base import (
+    CREDENTIALS_RETRY_SECONDS,
+    ConnectorError,
+    CredentialsError,
+    PermanentError,
+    TransientError,
+)
 
 # The org's rolling 24-hour API allowance is spent ("TotalRequests Limit exceeded."): hammering
 # it again soon cannot help.
@@ -77,6 +83,27 @@ class RequestLimitExceeded(TransientError):
 class RequestTimedOut(TransientError):
     """Sent, but no answer within our timeout: Salesforce may still run it to the end (a write
     can land after we gave up; the connector must not repeat its creates blindly)."""
+
+
+class OrgRuleRefused(TransientError):
+    """FIELD_CUSTOM_VALIDATION_EXCEPTION on roadmap-guard's own write: one of the org's
+    validation rules (or a trigger's addError) refused it. Ours never fires on our writes, so
+    the rule is the org's: it lets the write through once an admin adds the bypass clause
+    (the org's set-up, every deal alike) or once the record passes it (a rep fixes an overdue
+    close date). Held like a refused permission: retried every `retry_after` seconds without
+    spending the deal's attempts, and sooner on the rep's next edit of the deal (its event
+    makes the held row urgent). Dead, a deal whose block never landed stayed winnable, and
+    nothing wrote the block once the rule allowed it. Raises no credentials alarm: the
+    connection works."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = CREDENTIALS_RETRY_SECONDS,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, correlation_id=correlation_id, hold=True)
 
 
 class ApexResourceUnavailable(PermanentError):

@@ -9,6 +9,9 @@ MISSING_SCOPES without `crm.objects.owners.read`), and private-app token info. I
 batch answers carry `status`/`results` (207 with `errors` when some ids are missing), error
 bodies carry status/message/correlationId/category.
 
+An admin's property validation rules (`add_property_rule`) refuse the values they do not pass,
+on batch create and update, as HubSpot enforces them on API writes.
+
 Faults: `inject(kind, count, path=...)` makes the next matching calls answer 429 (with
 `policyName` and the X-HubSpot-RateLimit-* and Retry-After headers), 400, 423 Locked, 477
 Migration in Progress (with Retry-After), 5xx (`502_html`: the CDN's HTML page), time out, or apply the change and then lose the
@@ -152,6 +155,9 @@ class FakeHubSpot:
         # against the Owners API (developer changelog, "Owner IDs and the Engagements API") and
         # answers an invalid one with a property validation error.
         self.archived_owners: set[str] = set()
+        # An admin's property validation rules (`add_property_rule`): (object type, property)
+        # -> rule(value) -> (error, message) when the value does not pass, else None.
+        self.property_rules: dict[tuple[str, str], Callable[[Any], tuple[str, str] | None]] = {}
         # The portal's owners as the CRM Owners API v3 answers them (`add_owner`): id -> owner
         # JSON. An owner is archived (a deactivated user) when its `archived` is true or its id
         # is in `archived_owners`.
@@ -540,6 +546,35 @@ class FakeHubSpot:
                 self.archive_owner(oid)
             return oid
 
+    def add_property_rule(
+        self, otype: str, name: str, rule: Callable[[Any], tuple[str, str] | None]
+    ) -> None:
+        """An admin's property validation rule (Settings > Properties > the property > Rules).
+        HubSpot enforces them on API writes since July 24, 2023 (developer changelog, "Property
+        Validations Rules will be enforced for APIs and Integrations"): a value that does not
+        pass is refused with 400 VALIDATION_ERROR, "Property values were not valid: " and the
+        results as JSON, e.g. {"isValid": false, "message": "Enter only letters", "error":
+        "INVALID_ALPHA", "name": "firstname"}. `rule(value)` answers (error, message) for a
+        value it refuses, else None. `remove_property_rule` takes it off."""
+        with self.lock:
+            self.property_rules[(otype, name)] = rule
+
+    def remove_property_rule(self, otype: str, name: str) -> None:
+        with self.lock:
+            self.property_rules.pop((otype, name), None)
+
+    def _rule_failures(self, otype: str, props: dict) -> list[dict]:
+        """The written values the portal's property validation rules refuse, in the changelog's
+        validation result shape (only the properties written are checked, as HubSpot does)."""
+        bad = []
+        for name, value in props.items():
+            rule = self.property_rules.get((otype, name))
+            refused = rule(value) if rule is not None and value not in (None, "") else None
+            if refused is not None:
+                error, message = refused
+                bad.append({"isValid": False, "message": message, "error": error, "name": name})
+        return bad
+
     def archive_owner(self, owner_id: str) -> None:
         """Deactivate the owner's user: HubSpot keeps the owner, archived, its `userId` null
         (the user id stays in `userIdIncludingInactive`)."""
@@ -919,6 +954,7 @@ class FakeHubSpot:
                     bad += fake._invalid_stage(otype, oid, item.get("properties") or {})
                     bad += fake._invalid_owner(otype, item.get("properties") or {})
                     bad += fake._too_long(otype, item.get("properties") or {})
+                    bad += fake._rule_failures(otype, item.get("properties") or {})
                     if bad:
                         # One invalid input fails the whole batch, as HubSpot does.
                         return fake._error(
@@ -951,6 +987,7 @@ class FakeHubSpot:
                     for b in (
                         fake._invalid_owner(otype, item.get("properties") or {})
                         + fake._too_long(otype, item.get("properties") or {})
+                        + fake._rule_failures(otype, item.get("properties") or {})
                     )
                 ]
                 if bad:  # one invalid input fails the whole batch, nothing is created

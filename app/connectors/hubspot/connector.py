@@ -45,7 +45,12 @@ from app.connectors.base import (
 from app.connectors.hubspot import properties as P
 from app.connectors.hubspot.account import AccountFacts, AccountInfo
 from app.connectors.hubspot.client import HubSpotApi
-from app.connectors.hubspot.errors import RefusedError, invalid_properties, refusal_reason
+from app.connectors.hubspot.errors import (
+    PropertyRuleRefused,
+    RefusedError,
+    invalid_properties,
+    refusal_reason,
+)
 from app.connectors.hubspot.events import object_id as hubspot_id
 from app.connectors.hubspot.guard import guard_action
 from app.connectors.hubspot.owners import OwnerNames
@@ -1383,12 +1388,18 @@ class HubSpotConnector:
             )
         except RefusedError as exc:
             own = P.own_properties(self.guard_property)
+            invalid = invalid_properties(exc)
             refused = {
                 name: error
-                for name, error in invalid_properties(exc).items()
+                for name, error in invalid.items()
                 if name in own and error in ("PROPERTY_DOESNT_EXIST", "INVALID_OPTION")
             }
+            ruled = sorted(name for name in invalid if name in own and name not in refused)
+            if not refused and ruled and len(plans) == 1:
+                return self._past_property_rule(batch, plans[0], ruled, exc)
             if not refused:
+                # Not our property (the deal's input), or a rule's refusal in a batch: HubSpot
+                # refuses the whole batch for one input, so it is split down to that deal.
                 raise
             what = ", ".join(
                 f"{name} ({'missing' if error == 'PROPERTY_DOESNT_EXIST' else 'an option missing'})"
@@ -1407,6 +1418,48 @@ class HubSpotConnector:
                 p["props"] = {}
                 missing.add(p["deal_id"])
         return missing
+
+    def _past_property_rule(
+        self, batch: Any, plan: dict, ruled: list[str], exc: RefusedError
+    ) -> set[str]:
+        """An admin's property validation rule on our own `ruled` properties (text or date:
+        HubSpot has no rules on the enumerations that carry the status and the clearance)
+        refused this deal's update. The rest is sent again without them, so the status and
+        the clearance (the block) land now; the deal is held (PropertyRuleRefused) for what
+        the rule refused, written once an admin removes the rule. The checked-at date alone
+        is not sent again: a retry that finds nothing else to write must not move it. Returns
+        the deal id if HubSpot no longer has the deal."""
+        deal_id = plan["deal_id"]
+        rest = {k: v for k, v in plan["props"].items() if k not in ruled}
+        written: list[str] = []
+        if set(rest) - {P.CHECKED_AT}:
+            response = self.api.call(
+                "deals.batch_update",
+                batch.update,
+                {"inputs": [{"id": deal_id, "properties": rest}]},
+            )
+            if deal_id not in {str(obj.id) for obj in response.results or []}:
+                plan["props"] = {}
+                return {deal_id}
+            written = sorted(set(rest) - {P.CHECKED_AT})
+        labels = {d["name"]: d["label"] for d in P.deal_properties(self.guard_property)}
+        where = ", ".join(f"{name} ('{labels.get(name, name)}')" for name in ruled)
+        log.error(
+            "HubSpot: a property validation rule refuses roadmap-guard's value",
+            deal_id=deal_id,
+            properties=ruled,
+            written=written,
+            error=str(exc),
+        )
+        raise PropertyRuleRefused(
+            f"HubSpot refused roadmap-guard's value of its own deal property {where} on deal "
+            f"{deal_id}: {refusal_reason(exc)}. A property validation rule on it refuses what "
+            "roadmap-guard writes: remove the rule (Settings > Properties > the property > "
+            "Rules); roadmap-guard's properties take only its own values. "
+            + (f"The other properties were written ({', '.join(written)}). " if written else "")
+            + "Held, not dead: tried again every 5 minutes, and written once the rule is gone",
+            correlation_id=exc.correlation_id,
+        ) from exc
 
     # --- reconciliation and line-item resolution ----------------------------------------------------
 

@@ -18,6 +18,7 @@ import json
 import re
 
 from app.connectors.base import (
+    CREDENTIALS_RETRY_SECONDS,
     MAX_RETRY_AFTER,
     ConnectorError,
     CredentialsError,
@@ -29,6 +30,25 @@ from app.connectors.base import (
 class RefusedError(PermanentError):
     """HubSpot refused the request's input (a 4xx other than auth, rate limits, 423 and 477).
     In a batch, one bad input refuses all of them: sent alone, the others go through."""
+
+
+class PropertyRuleRefused(TransientError):
+    """An admin's property validation rule on one of roadmap-guard's own deal properties
+    refused the value it writes (HubSpot enforces those rules on API writes: 400
+    VALIDATION_ERROR, "Property values were not valid: [{"isValid":false,"message":"Enter only
+    letters","error":"INVALID_ALPHA","name":...}]"). The portal's set-up, not the deal: held,
+    retried every `retry_after` seconds without spending attempts, through once the rule is
+    removed. It was a refusal of the deal: dead, its status and clearance (the block) never
+    written, and nothing wrote them once the rule was gone."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = CREDENTIALS_RETRY_SECONDS,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, correlation_id=correlation_id, hold=True)
 
 
 class PortalPausedError(TransientError):

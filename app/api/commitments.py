@@ -16,6 +16,7 @@ from app.api.deals import (
     Limit,
     _check_range,
     answer_with_filters,
+    one_snapshot,
     page_request,
     respond,
     wants_csv,
@@ -218,6 +219,7 @@ def list_commitments(
     sort: Annotated[str | None, Query(description=f"one of {sorted(COMMITMENT_SORTS)}")] = None,
     format: Format = None,
 ):
+    one_snapshot(session)
     csv = wants_csv(request, format)
     page = page_request(request, limit, offset, sort, "-signed_at", csv)
     _check_range(signed_from, signed_to, ("signed_from", "signed_to"))

@@ -227,6 +227,17 @@ def respond(
     return JSONResponse(body)
 
 
+def one_snapshot(session: Session) -> None:
+    """Every statement of the request reads the database as it was at the first one. On
+    PostgreSQL (READ COMMITTED) each statement read its own snapshot: a deal committed between a
+    list's count and its page was on the page and not in `total` (or a feature's `totals` and
+    its rows disagreed), so the numbers of one answer did not add up. REPEATABLE READ costs a
+    read-only transaction nothing and can fail none. SQLite's transaction holds one snapshot
+    already. Called before the request's first statement (a later call is ignored)."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def answer_with_filters(
     request: Request,
     session: Session,
@@ -288,6 +299,7 @@ def list_deals(
     sort: Annotated[str | None, Query(description=f"one of {sorted(queries.DEAL_SORTS)}")] = None,
     format: Format = None,
 ):
+    one_snapshot(session)
     csv = wants_csv(request, format)
     page = page_request(request, limit, offset, sort, "-amount", csv)
     filters = DealFilters(
@@ -359,6 +371,7 @@ def deals_for_feature(
     sort: Annotated[str | None, Query(description=f"one of {sorted(queries.DEAL_SORTS)}")] = None,
     format: Format = None,
 ):
+    one_snapshot(session)
     csv = wants_csv(request, format)
     page = page_request(request, limit, offset, sort, "-amount", csv)
     _check_range(close_from, close_to)

@@ -12,6 +12,7 @@ from app.api.deals import (
     Limit,
     _check_range,
     answer_with_filters,
+    one_snapshot,
     page_request,
     respond,
     wants_csv,
@@ -71,6 +72,7 @@ def get_exposure(
         Query(description="CSV: one row per feature (the default) or per stage"),
     ] = None,
 ):
+    one_snapshot(session)
     csv = wants_csv(request, format)
     if csv_rows is not None and not csv:  # asked for rows of a CSV, answered JSON: say so
         raise InvalidRequest.at(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 
-from app.api.deals import CrmFilter, Format, _check_range, respond, wants_csv
+from app.api.deals import CrmFilter, Format, _check_range, one_snapshot, respond, wants_csv
 from app.api.deps import QueryDate, ReadPrincipal, SessionDep
 from app.errors import InvalidRequest
 from app.models.types import utcnow
@@ -44,6 +44,7 @@ def commitments_report(
     top: Annotated[int, Query(ge=1, le=50, description="features per quarter")] = 5,
     format: Format = None,
 ):
+    one_snapshot(session)  # the quarters' sections, read by several statements, agree
     csv = wants_csv(request, format)
     for name, day in (("from", from_), ("to", to)):
         if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:

@@ -742,7 +742,8 @@ _CLAUSE = re.compile(
     r"(?= (?:it|this|that)\W)"
     # " though " as " although ": "We can't deliver SCIM by Q1 though we will have it by Q2";
     # " while ": "We will have SCIM by Q2 while offline mode is not planned"
-    rf"|(?: but | however(?=[ ,])| although | though | whereas | while | - | \u2013 | \u2014 ?"
+    # " | " between a status line's items: "offline mode - no | SCIM - committed Q2"
+    rf"|(?: but | however(?=[ ,])| although | though | whereas | while | - | \| | \u2013 | \u2014 ?"
     rf"| and {_SUBJECT})"
 )
 # The year after a quarter or half: "Q3 2027", "Q3'27", "Q3 FY27", "Q3 CY27" (a calendar
@@ -3054,6 +3055,13 @@ def _disclaim(low: str, clauses: list[_Clause], names: list[Mention], when: _Whe
             continue
         if _OTHER_THAN_IT.search(low, c.start, c.end) is not None:
             continue  # "We promised SCIM by Q1; no other commitments": of the rest, not of it
+        prev = clauses[i - 1]
+        if (
+            not prev.promise
+            and low[prev.end : c.start].strip(" \t") in _LABEL_JOINTS
+            and any(prev.start <= m.start < prev.end for m in names)
+        ):
+            continue  # "SCIM - committed Q2; audit log - not committed": the audit log's value
         for before in clauses[:i]:
             if before.promise:
                 before.promise = False
@@ -3299,6 +3307,11 @@ _NEEDED_BY_SOURCE = (
     r"(?<!to )(?<!can )(?<!we )(?<!i )(?:expects?|expected|expecting)|expectations?|requests?"
     r"|requested|requesting|demands?|"
     r"demanded|must[- ]haves?|deadline|hoping|hopes?|ideally(?! (?:we|i|sooner|earlier)(?![a-z0-9]))|reqs?|blockers?|wish ?list|criteria|criterion"
+    # their wish after the feature and its date: "SCIM by Q2 preferred", "... if possible",
+    # "... would be ideal for them"
+    r"|(?<!we )(?<!i )preferred|pref(?:'d|\u2019d)?|would be ideal"
+    # ... or labelled: "Their ask: SCIM by Q2", "P0: SCIM by Q2" (their top requirement)
+    r"|asks?(?=:)|p[01](?=:)"
     r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
     # pressed for by them: "Customer is pushing for SCIM by Q1", "Their CISO insists on SCIM"
@@ -3326,6 +3339,7 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     want wants wanted expect expects expected expecting expectation expectations request requests
     requested requesting demand demands demanded must must-have must-haves deadline hoping hope
     hopes ideally love req reqs blocker blockers wishlist list push pushes pushed pushing insist
+    preferred pref pref'd pref’d ideal ask: asks: p0: p1:
     insists insisted insisting ask asks count counts counted counting rely relies relied relying dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
     showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
     non-negotiables nonnegotiable mandatory no-go critical crucial essential vital criteria
@@ -3469,7 +3483,13 @@ _PENDING_APPROVAL = re.compile(
     r"|request(?:s|ed|ing)?|ask(?:s|ed|ing)? for|seek(?:s|ing)?|sought):?"
     r"(?: (?:a|an|the|our|product|exec|executive|deal desk|vp|legal|internal|formal|final"
     r"|[a-z]+['\u2019]s))* (?:approval|sign[- ]?off|go[- ]?ahead|permission)"
-    r"(?: from (?:[a-z&-]+ ){0,2}[a-z&-]+)?(?: (?:to|for|before|on)(?: [^\s.;:!?]+){0,5})? $"
+    r"(?: from (?:[a-z&-]+ ){0,2}[a-z&-]+)?(?:(?::| -| \u2013| (?:to|for|before|on))"
+    r"(?: [^\s.;:!?]+){0,5})? $"
+    # a request to approve it: "Deal desk request: approve SCIM commitment by Q2", "Asking
+    # deal desk to approve SCIM Q2 promise", "Approval request: 15% discount + SCIM commitment"
+    r"|(?<![a-z0-9])approve(?: [^\s.;:!?]+){0,5} $"
+    r"|(?<![a-z0-9])(?:approval|sign[- ]?off) (?:req(?:uest)?|needed|pending)s?:?"
+    r"(?: [^\s.;:!?]+){0,6} $"
 )
 _PENDING_AFTER = re.compile(
     r"s?(?: is| are)?(?: still)? (?:pending|awaiting|waiting (?:on|for)|needs (?:approval"
@@ -4036,19 +4056,16 @@ def _our_word(
             return False
         asked = [m.end() for m in _CONTRACT_ASKED.finditer(low, max(a, s - 60), s)]
         return not asked or _OUR_SUBJECT.search(low, asked[-1], s) is not None
+    # ... or under its label: "Pending: product approval for SCIM by Q2 commitment", "Pending
+    # VP approval: SCIM Q2 commit", "Pending approval - SCIM commitment Q2" (the colon or dash
+    # opened this clause)
+    labelled = a > a0 and (low[a - 1] == ":" or low[a - 3 : a] in (" - ", " \u2013 "))
     if (
-        (
-            any(w in before for w in _APPROVAL_WORDS)
-            and (
-                _PENDING_APPROVAL.search(before) is not None
-                # ... or under its label: "Pending: product approval for SCIM by Q2 commitment"
-                # (the colon opened this clause)
-                or (
-                    a > a0
-                    and low[a - 1] == ":"
-                    and _PENDING_APPROVAL.search(low[max(a0, s - 48) : s]) is not None
-                )
-            )
+        (any(w in before for w in _APPROVAL_WORDS) and _PENDING_APPROVAL.search(before) is not None)
+        or (
+            labelled
+            and any(w in low[max(a0, s - 48) : s] for w in _APPROVAL_WORDS)
+            and _PENDING_APPROVAL.search(low[max(a0, s - 48) : s]) is not None
         )
         or (head in ("co", "pr", "gu") and _PENDING_AFTER.match(low, e, c.end) is not None)
     ):
@@ -5510,6 +5527,31 @@ def _label_only(low: str, c: _Clause, m: Mention) -> bool:
     return low[c.start : c.end].strip(_LABEL_PUNCT) == low[m.start : m.end]
 
 
+def _own_value(
+    low: str, clauses: list[_Clause], c: _Clause, orphan: _Clause, names: list[Mention]
+) -> bool:
+    """Whether the clause `c` is a feature's label whose value is a clause of its own after
+    its dash or colon, naming nothing, while the promise clause `orphan` is another label's ("SCIM -
+    committed Q2; audit log - TBD": the audit log's value is "TBD", SCIM's the promise). A
+    promise naming nothing spoke for every feature of the sentence: the audit log was
+    promised for Q2 (a false block)."""
+    # the feature named last before the promise is whose it is ("SCIM: talked to product, they
+    # are shipping in Q2": SCIM's; "offline mode - no | SCIM - committed Q2": SCIM's alone)
+    owner = None
+    for k in clauses:
+        if k.start >= orphan.start:
+            break
+        if any(k.start <= n.start < k.end for n in names):
+            owner = k
+    if owner is None or owner is c:
+        return False
+    i = clauses.index(c)
+    if i + 1 >= len(clauses) or low[c.end : clauses[i + 1].start].strip(" \t") not in _LABEL_JOINTS:
+        return False
+    value = clauses[i + 1]
+    return value is not orphan and not any(value.start <= n.start < value.end for n in names)
+
+
 def _sentence_references(
     text: str,
     low: str,
@@ -5687,6 +5729,8 @@ def _sentence_references(
         # the clause promising it; not a promise inside their question ("Customer asking when
         # SCIM will be ready, told them Q1": the answer after it, when there is one, below)
         said = c if c.promise and not (c.denied or c.question) else orphan
+        if said is orphan and orphan is not None and _own_value(low, clauses, c, orphan, mentions):
+            said = None  # "SCIM - committed Q2; audit log - TBD": the audit log's value is TBD
         if said is None and headed:
             said = headed.get(id(c))  # "What we promised:\n1. SCIM - Q1"
         if question and said is None and c is not last and _yes_to(low, clauses, c, mentions, when):
@@ -6592,6 +6636,7 @@ _DEADLINE_IS = re.compile(
 # A label naming what the customer needs, before a colon: "Needs: SCIM by Q2", "Key
 # requirements: SCIM by Q3". What follows is their need, and its date theirs.
 _NEED_LABELS_TEXT = """needs need requirements requirement required must-haves must-have asks wants
+    ask want expectation expectations pref preference preferences p0 p1
     deadline deadlines haves reqs req blockers blocker wishlist dealbreaker dealbreakers
     deal-breaker deal-breakers breaker breakers showstopper showstoppers show-stopper
     show-stoppers non-negotiable non-negotiables must musts needed mandatory criteria criterion

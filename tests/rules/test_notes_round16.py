@@ -284,7 +284,8 @@ NO_FEATURE_IN_AN_ITEM_OF_PROMISES = [
     ),
     (
         "What we promised:\n- SCIM - Q1; no SSO in Q1, we will have it by Q2",
-        [("scim", True, Q2, None, False), ("sso", True, Q2, None, False)],
+        # (SCIM's own item: its Q1, since round 27; "it" is SSO)
+        [("scim", True, Q1, None, False), ("sso", True, Q2, None, False)],
     ),
     (
         "Requirements:\n- SCIM by Q1; no SSO in Q1",

@@ -157,3 +157,105 @@ TOLD_AFTER_TERSE = [
 @pytest.mark.parametrize(("body", "expected"), TOLD_AFTER_TERSE)
 def test_our_telling_after_a_terse_dated_line(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: the customer's wish or ask logged as "feature by date" was our promise (false blocks),
+# as "SCIM by Q2 ideally" and "req: SCIM by Q2" were not.
+THEIR_WISH = [
+    ("SCIM by Q2 would be ideal for them", [("scim", False, None, Q2)]),
+    ("SCIM by Q2 preferred", [("scim", False, None, Q2)]),
+    ("SCIM by Q2 pref'd, Q3 ok", [("scim", False, None, Q2)]),
+    ("their ask: SCIM by Q2", [("scim", False, None, Q2)]),
+    ("the ask: SCIM by Q2", [("scim", False, None, Q2)]),
+    ("want: SCIM by Q2", [("scim", False, None, Q2)]),
+    ("expectation: SCIM by Q2", [("scim", False, None, Q2)]),
+    (
+        "P0: SCIM by Q2\nP1: audit log\nP2: offline mode",
+        [("scim", False, None, Q2), ("audit", False, None, None), ("offline", False, None, None)],
+    ),
+    # ours stays ours
+    ("We will have SCIM by Q2 if possible", [("scim", True, Q2, None)]),
+    ("Promised SCIM by Q2 as they preferred", [("scim", True, Q2, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), THEIR_WISH)
+def test_their_wish_or_ask_by_a_date_is_theirs(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: on a status line of labelled items, one item's promise spoke for the others ("SCIM -
+# committed Q2; audit log - TBD" promised the audit log for Q2: a false block), or one item's
+# denial took back another's promise ("...; audit log - not committed" erased SCIM's: a
+# missed block). " | " between items did not separate them at all.
+STATUS_ITEMS = [
+    (
+        "SCIM - committed Q2; audit log - TBD",
+        [("scim", True, Q2, None), ("audit", False, None, None)],
+    ),
+    (
+        "SCIM: committed Q2; audit log: TBD",
+        [("scim", True, Q2, None), ("audit", False, None, None)],
+    ),
+    (
+        "SCIM - committed Q2; audit log - not committed",
+        [("scim", True, Q2, None), ("audit", False, None, None)],
+    ),
+    (
+        "SCIM - committed Q2, audit log - not committed",
+        [("scim", True, Q2, None), ("audit", False, None, None)],
+    ),
+    (
+        "Status: SCIM - green (committed Q2); audit log - red (not committed)",
+        [("scim", True, Q2, None), ("audit", False, None, None)],
+    ),
+    (
+        "offline mode - no | SCIM - committed Q2",
+        [("offline", False, None, None), ("scim", True, Q2, None)],
+    ),
+    (
+        "audit log: TBD | SCIM: Q2 committed | offline: no",
+        [("audit", False, None, None), ("scim", True, Q2, None)],
+    ),
+    (
+        "SCIM committed Q2 | audit log under review",
+        [("scim", True, Q2, None), ("audit", False, None, None)],
+    ),
+    # one label for both, a value said after the label's own, a disclaimer: as before
+    ("SCIM and audit log - committed Q2", [("scim", True, Q2, None), ("audit", True, Q2, None)]),
+    ("SCIM: talked to product, they are shipping in Q2", [("scim", True, Q2, None)]),
+    ("We will have SCIM by Q3 - not guaranteed", [("scim", False, None, None)]),
+    (
+        "We will have SCIM by Q3; audit log - no promises",
+        [("scim", True, date(2027, 9, 30), None), ("audit", False, None, None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), STATUS_ITEMS)
+def test_each_labelled_item_has_its_own_value(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: a request for our own approval of the promise was the promise (false blocks), as
+# "Requesting approval to commit SCIM Q2" was not.
+APPROVAL_REQUESTED = [
+    "Deal desk request: approve SCIM commitment by Q2 for Acme (ARR 250k)",
+    "Pending VP approval: SCIM Q2 commit",
+    "Pending approval - SCIM commitment Q2",
+    "Request: approve SCIM Q2 commitment",
+    "Asking deal desk to approve SCIM Q2 promise",
+    "Approval request: 15% discount + SCIM commitment Q2",
+]
+
+
+@pytest.mark.parametrize("body", APPROVAL_REQUESTED)
+def test_a_promise_awaiting_our_approval_is_not_made(body: str) -> None:
+    assert readings(body) == [("scim", False, None, None)]
+
+
+@pytest.mark.parametrize(
+    "body", ["Approved: SCIM Q2 commitment", "VP approved SCIM Q2 commitment, told cust"]
+)
+def test_an_approved_promise_is_still_one(body: str) -> None:
+    assert readings(body) == [("scim", True, Q2, None)]

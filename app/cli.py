@@ -751,7 +751,8 @@ def database_problem(exc: BaseException) -> str | None:
         # `migrate` never worked against the service.
         return (
             f"the database is not migrated ({reason}): run `roadmap-guard migrate` "
-            f"(serve migrates by itself); this is the database at {_database_named()}"
+            f"(serve migrates by itself){_default_database_hint()}; this is the database at "
+            f"{_database_named()}"
         )
     schema = ("no such column", "has no column named", "does not exist")  # SQLite, PostgreSQL
     behind = _migrations_behind() if any(word in reason for word in schema) else None
@@ -766,6 +767,20 @@ def database_problem(exc: BaseException) -> str | None:
             f"database at {_database_named()}"
         )
     return f"cannot use the database at {_database_named()}: {reason}"
+
+
+def _default_database_hint() -> str:
+    """For the default database, which is ./data/roadmap-guard.db under the folder the command
+    runs in: the usual reason it is empty is a command run from another folder than `serve`
+    (whose database it was meant to reach), and `migrate` there made a second, empty one."""
+    settings = _loaded_settings
+    if settings is None or "database_url" in settings.model_fields_set:
+        return ""
+    return (
+        "; without DATABASE_URL a command opens ./data/roadmap-guard.db under the folder it "
+        "runs in: to reach the database of a `serve` started elsewhere, run the command from "
+        "that folder (the repository root for `python3 tasks.py serve`) or set DATABASE_URL"
+    )
 
 
 def _raised_in(exc: BaseException, module: str) -> bool:

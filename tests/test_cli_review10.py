@@ -85,3 +85,20 @@ def test_apikey_help_explains_the_roles_and_the_id(capsys):
     for role in ("admin:", "revops:", "engineering, viewer: read", "approver:"):
         assert role in create
     assert "as `apikey list` shows it" in _help(capsys, "apikey", "revoke")
+
+
+def test_a_command_on_an_empty_default_database_says_to_run_it_from_serves_folder(
+    monkeypatch, tmp_path, capsys
+):
+    """Run from another folder than `serve`, a command opens ./data/roadmap-guard.db under
+    that folder: the error said to run `roadmap-guard migrate`, which there makes a second,
+    empty database, and the key made after it never works against the service."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["queue"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "run the command from that folder" in err and "or set DATABASE_URL" in err
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    assert main(["queue"]) == 2  # a database named on purpose: no word on folders
+    assert "run the command from that folder" not in capsys.readouterr().err

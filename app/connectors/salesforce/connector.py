@@ -95,6 +95,8 @@ OPPORTUNITY_PREFIX = "006"  # key prefix of Opportunity ids (as events.OPPORTUNI
 PERMISSION_SET_NAME = "Roadmap_Guard_Integration"
 
 TASK_MARKER = "[roadmap-guard]"  # subject prefix of our one task per opportunity
+# Opportunities whose last field write this process remembers (see `_fields_written`).
+FIELDS_WRITTEN_KEPT = 10_000
 MARKER_LIKE = "[roadmap-guard%"  # also matches follow-up markers "[roadmap-guard:<key>]"
 NOTE_MARKER = "[roadmap-guard]"  # title prefix of our notes: never read back as deal notes
 # A cut-short write's notes are looked for from when it began, less this: our clock and
@@ -337,6 +339,14 @@ class SalesforceConnector:
         # SALESFORCE_SUMMARY_FIELD set to an org's own Text(255) field, say): later summaries
         # are cut to it before they are compared and sent. Process-local, like the memories above.
         self.summary_max: int = SUMMARY_FIELD_LENGTH
+        # Opportunity id → (when, the roadmap fields as written then), for writes whose outcome
+        # carried an error (a task a rule refused): the pipeline records nothing of such a
+        # write, so a held retry planned from a stored snapshot sent the fields again every
+        # few minutes, moving Roadmap Checked At and LastModifiedDate each time. Used only when
+        # newer than both the snapshot's read and the last recorded write (`_current`).
+        # Process-local and bounded, like the memories above.
+        self._fields_written: OrderedDict[str, tuple[datetime, dict]] = OrderedDict()
+        self._fields_written_lock = threading.Lock()
         self.lost_write_retry_seconds = max(
             2 * settings.salesforce_timeout_seconds, UNAVAILABLE_RETRY_SECONDS
         )
@@ -980,7 +990,9 @@ class SalesforceConnector:
         if snapshot_fields is not None and (
             written_at is None or (read_at and read_at >= written_at)
         ):
-            return dict(snapshot_fields), tasks
+            return self._with_unrecorded_write(
+                item.deal_id, dict(snapshot_fields), read_at, written_at
+            ), tasks
         fields = dict(snapshot_fields or {})
         if "status" in previous:
             summary = previous.get("summary")
@@ -1005,7 +1017,32 @@ class SalesforceConnector:
                 "Id": task_id,
                 "IsClosed": not spec.open,
             }
-        return fields, tasks
+        return self._with_unrecorded_write(item.deal_id, fields, read_at, written_at), tasks
+
+    def _with_unrecorded_write(
+        self,
+        deal_id: str,
+        fields: dict,
+        read_at: datetime | None,
+        written_at: datetime | None,
+    ) -> dict:
+        """`fields`, or the fields this process wrote since both the snapshot's read and the
+        last write the pipeline recorded (a write whose outcome carried an error)."""
+        with self._fields_written_lock:
+            remembered = self._fields_written.get(to18(deal_id))
+        if remembered is None:
+            return fields
+        at, values = remembered
+        if any(t is not None and t >= at for t in (read_at, written_at)):
+            return fields
+        return {**fields, **values}
+
+    def _remember_fields(self, deal_id: str, values: dict) -> None:
+        with self._fields_written_lock:
+            self._fields_written[deal_id] = (datetime.now(UTC), values)
+            self._fields_written.move_to_end(deal_id)
+            while len(self._fields_written) > FIELDS_WRITTEN_KEPT:
+                self._fields_written.popitem(last=False)
 
     def _plan(
         self, item: DealWriteBack, facts: OrgFacts, *, fresh_tasks: list[dict] | None = None
@@ -1822,6 +1859,7 @@ class SalesforceConnector:
         if role == "fields":
             plan["fields_applied"] = True
             outcome.changes["fields"] = dict(plan["field_changes"])
+            self._remember_fields(plan["deal_id"], dict(plan["field_changes"]))
         elif role == "task_update":
             plan["task_state"] = plan["task_wanted"]
             closing = record.get("Status") == self.facts.status_done

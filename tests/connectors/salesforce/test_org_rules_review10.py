@@ -175,3 +175,37 @@ def test_a_task_rule_holds_the_deal_and_keeps_the_block_it_wrote(service, fake, 
     assert task["IsClosed"] is False
     assert fake.opportunity(opp)["Roadmap_Block__c"] is True
     assert _row(engine, opp).status == "done"
+
+
+def test_a_held_retry_from_a_stored_snapshot_leaves_the_written_fields_alone(connector, fake):
+    """A Task rule refuses the task while the fields land: the pipeline records nothing of a
+    write whose outcome carries an error, so a held retry planned from the stored snapshot (a
+    roadmap or approval re-check) sent the fields again every 5 minutes, moving Roadmap Checked
+    At and LastModifiedDate each time; and a verdict turned clear since was compared with that
+    snapshot, read before the block was written, so the block stayed on."""
+    from app.rules.model import VerdictStatus
+
+    opp = fake.add_opportunity("Deal")
+    first = connector.write_back(
+        [write(opp, connector.read_deals([opp])[opp], status=VerdictStatus.clear, task_open=False)]
+    )[opp]
+    assert first.error is None
+    stored = connector.read_deals([opp])[opp]  # the snapshot the pipeline keeps: block off
+    fake.add_rule(_task_needs_a_type, sobject="Task")
+    out = connector.write_back([write(opp, stored)])[opp]
+    assert isinstance(out.error, OrgRuleRefused)
+    rec = fake.opportunity(opp)
+    assert rec["Roadmap_Block__c"] is True
+    modified, checked = rec["LastModifiedDate"], rec["Roadmap_Checked_At__c"]
+
+    again = connector.write_back([write(opp, stored)])[opp]  # a held retry, same snapshot
+    assert isinstance(again.error, OrgRuleRefused)
+    assert "fields" not in again.changes
+    rec = fake.opportunity(opp)
+    assert (rec["LastModifiedDate"], rec["Roadmap_Checked_At__c"]) == (modified, checked)
+
+    cleared = connector.write_back(
+        [write(opp, stored, status=VerdictStatus.clear, task_open=False)]
+    )[opp]
+    assert cleared.error is None
+    assert fake.opportunity(opp)["Roadmap_Block__c"] is False  # the block comes off

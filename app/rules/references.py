@@ -549,12 +549,15 @@ _PROMISE_VERB = r"(?:promis(?:e|ed|es|ing)|commit(?:ted|ting|s)?|guarantee(?:d|s
 # promise.
 _DELIVERY_VERB = (
     r"(?:ship(?:s|ping)?|deliver(?:ing)?|have|build|develop|go (?:ga|live)|throw (?:it |them )?in"
+    # "We can't do SCIM by Q1", "We can't get SCIM to them by Q1"
+    r"|do|get"
     r"|launch|release|be (?:ready|available|live|delivered|shipped|shipping|done|there|in place"
     r"|launched|released|ga|generally available))"
 )
 _DENIED = re.compile(
     r"(?<![a-z0-9])(?:(?:(?P<fut>(?:can|could|will|would|shall)(?:n['\u2019]?t| not)|cannot"
-    r"|can['\u2019]?t|won['\u2019]?t|never|unable to|not (?:in a position|able|going) to"
+    r"|can['\u2019]?t|won['\u2019]?t|never|unable to|unlikely to|not (?:in a position|able|going) to"
+    r"|no way (?:we|i)(?: can| could| will|['\u2019]ll)"
     r"|in no position to)|(?:do|does|did|should)(?:n['\u2019]?t| not)|not|no longer|refused to"
     r"|declined to|unwilling to|reluctant to|without|nobody|not (?:prepared|willing|ready) to"
     # "Careful not to promise SCIM", "We avoided committing to SCIM", "We stopped short of
@@ -567,6 +570,14 @@ _DENIED = re.compile(
     r"|(?:make|give|offer|provide)(?: (?:a|an|any|firm|specific|concrete|formal|hard))*"
     r" (?:promise|commitment|guarantee)s?)"
     r"|(?:no|zero) (?:promises?|commitments?|guarantees?|agreements?)"
+    # "SCIM discussed, nothing committed", "none committed", "Nothing has been committed to
+    # the customer"
+    r"|(?:nothing|none)(?: (?:was|were|has been|have been|is|are|yet))?(?= (?:committed|promised"
+    r"|guaranteed))"
+    # our doubt before it: "Not sure SCIM will be ready by Q1", "I doubt we'll have SCIM by Q1"
+    # (not "Not sure whether SCIM ships by Q1": their question, `_QUESTION`)
+    r"|not (?:sure|confident|certain)(?! (?:whether|if|about))(?: that)?"
+    r"|(?:doubt(?<!no doubt)(?<!a doubt)(?:ful)?|unsure)(?! (?:whether|if|about))(?: that)?"
     r"|not (?:a |any )?(?:promise|commitment|guarantee)"
     # "SCIM by Q2 is not confirmed", "... not locked in", "... not a done deal"
     r"|not (?:yet |officially |really )?(?:confirmed|locked(?: in)?|a done deal|set in stone"
@@ -2487,6 +2498,11 @@ def _inside_promise(cues: list[re.Match[str]]) -> Callable[[int], bool]:
     return inside
 
 
+_OTHER_THAN = re.compile(
+    r"(?<![a-z0-9])(?:other than|except|besides|apart from|aside from)(?![a-z])"
+)
+
+
 def _clauses(
     low: str,
     a: int,
@@ -2554,7 +2570,9 @@ def _clauses(
             i += 1
         c = clauses[i]
         if kind == "denied":
-            if not _sale_item_denied(low, start, c.start, a, names):
+            if not _sale_item_denied(low, start, c.start, a, names) and not (
+                low.startswith(("nothing", "none"), start) and _OTHER_THAN.search(low, a, start)
+            ):  # (not "Other than SCIM, nothing was promised": of the rest)
                 c.denied = True
         elif kind == "custom":
             if _ours(low, start, m.end(kind), c, True, names, a, b):
@@ -3312,6 +3330,10 @@ _NEEDED_BY_SOURCE = (
     r"|(?<!we )(?<!i )preferred|pref(?:'d|\u2019d)?|would be ideal"
     # ... or labelled: "Their ask: SCIM by Q2", "P0: SCIM by Q2" (their top requirement)
     r"|asks?(?=:)|p[01](?=:)"
+    # their threat or condition: "They will churn without SCIM by Q2", "Deal contingent on
+    # SCIM by Q1", "SCIM by Q1 is a condition of signing"
+    r"|(?:churn|walk(?: away)?|leave|cancel)(?= without )|contingent on|conditional on"
+    r"|condition (?:of|for) (?:signing|signature|the deal|closing|close|purchase|renewal)"
     r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
     # pressed for by them: "Customer is pushing for SCIM by Q1", "Their CISO insists on SCIM"
@@ -3339,7 +3361,8 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     want wants wanted expect expects expected expecting expectation expectations request requests
     requested requesting demand demands demanded must must-have must-haves deadline hoping hope
     hopes ideally love req reqs blocker blockers wishlist list push pushes pushed pushing insist
-    preferred pref pref'd pref’d ideal ask: asks: p0: p1:
+    preferred pref pref'd pref’d ideal ask: asks: p0: p1: churn walk leave cancel contingent
+    conditional condition
     insists insisted insisting ask asks count counts counted counting rely relies relied relying dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
     showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
     non-negotiables nonnegotiable mandatory no-go critical crucial essential vital criteria
@@ -3785,6 +3808,10 @@ def _remedy_agreed(low: str, a: int, b: int) -> bool:
     return False
 
 
+# Opening its sentence (`_ours`): "As promised, ...", "As we promised on the call, ..."
+_AS_PROMISED = re.compile(r"[\s>*\u2022-]*as (?:(?:we|i) )?(?:previously |earlier )?$")
+
+
 def _ours(
     low: str,
     s: int,
@@ -3797,6 +3824,10 @@ def _ours(
     date_cue: bool = False,
 ) -> bool | str:
     """`_our_word`, unless the cue repeats someone's word to us (`_told_to_us`)."""
+    if low.startswith("promised", s) and _AS_PROMISED.match(low, a0, s):
+        # "As promised, I've attached the SCIM spec": an email's opener for what it delivers
+        # (a promise cue of its own still counts: "As promised, SCIM will ship in Q1")
+        return False
     got = _our_word(low, s, e, c, custom, names, a0, b, date_cue)
     if got and _told_to_us(low, s, c.start, b):
         return False

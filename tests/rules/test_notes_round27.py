@@ -259,3 +259,66 @@ def test_a_promise_awaiting_our_approval_is_not_made(body: str) -> None:
 )
 def test_an_approved_promise_is_still_one(body: str) -> None:
     assert readings(body) == [("scim", True, Q2, None)]
+
+
+# Before: each of these was our promise (false blocks): a refusal with "do"/"get", our doubt
+# before the promise, "nothing/none committed", an email's "As promised," opener for what it
+# sends.
+NOT_OUR_PROMISE = [
+    "We can't do SCIM by Q1.",
+    "Can't do SCIM by Q1, sorry.",
+    "No way we can do SCIM by Q1.",
+    "We can't get SCIM to them by Q1.",
+    "Not sure SCIM will be ready by Q1.",
+    "I doubt SCIM will be ready by Q1.",
+    "I'm not sure we'll have SCIM by Q1.",
+    "We are unlikely to have SCIM by Q1.",
+    "Hi Dana, I'm not confident SCIM will be ready by Q1.",
+    "SCIM discussed, nothing committed.",
+    "As promised, I've attached the SCIM spec.",
+    "> As promised, here is the SCIM roadmap.",
+    "They will churn without SCIM by Q2.",
+    "They may churn without SCIM by Q2.",
+]
+
+
+@pytest.mark.parametrize("body", NOT_OUR_PROMISE)
+def test_refusals_doubts_and_openers_are_no_promise(body: str) -> None:
+    assert [(key, promised) for key, promised, _d, _n in readings(body)] == [("scim", False)]
+
+
+@pytest.mark.parametrize(
+    "body", ["Nothing has been committed to the customer.", "Nothing committed to Acme yet."]
+)
+def test_nothing_committed_is_no_off_roadmap_promise(body: str) -> None:
+    assert readings(body) == []  # was an unknown "?customer" / "?Acme yet" promise
+
+
+# Before: their condition for the deal was our promise by that date (false blocks).
+CONDITIONS = [
+    ("Deal contingent on SCIM by Q1.", [("scim", False, None, Q1)]),
+    ("The deal is contingent on SCIM by Q1.", [("scim", False, None, Q1)]),
+    ("Deal is conditional on SCIM by Q1.", [("scim", False, None, Q1)]),
+    ("They made SCIM by Q1 a condition of signing.", [("scim", False, None, Q1)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), CONDITIONS)
+def test_their_condition_for_the_deal_is_their_need(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# What stays our promise.
+STILL_OURS = [
+    ("We will do SCIM by Q1.", [("scim", True, Q1, None)]),
+    ("No doubt we will have SCIM by Q1.", [("scim", True, Q1, None)]),
+    ("Not sure about pricing, but we will have SCIM by Q1.", [("scim", True, Q1, None)]),
+    ("As promised, SCIM will ship in Q1.", [("scim", True, Q1, None)]),
+    ("SCIM dropped by Q1 as promised", [("scim", True, Q1, None)]),
+    ("Other than SCIM, nothing was promised.", [("scim", True, None, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), STILL_OURS)
+def test_our_promise_beside_those_words(body: str, expected: list) -> None:
+    assert readings(body) == expected

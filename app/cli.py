@@ -121,14 +121,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
             public_base_url=settings.public_base_url,
         )
     tune_garbage_collector(settings.gc_gen0_threshold)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,  # our handler (app/logging.py) renders uvicorn's records too
-        proxy_headers=True,
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_config=None,  # our handler (app/logging.py) renders uvicorn's records too
+            proxy_headers=True,
+        )
+    except SystemExit as exc:
+        taken = _cannot_listen(host, port) if exc.code not in (0, None) else None
+        if taken is None:
+            raise
+        # A port in use (another serve, the demo) ended in uvicorn's "[Errno 98] error while
+        # attempting to bind" among the JSON lines, exit 3, and nothing said what to do.
+        name = "--port" if args.port is not None else "PORT"
+        print(
+            f"error: cannot listen on {host}:{port} ({taken}): choose another port with "
+            f"{name} (python3 tasks.py serve --port {port + 1 if port < 65535 else 8001}) and "
+            "set PUBLIC_BASE_URL to match",
+            file=sys.stderr,
+        )
+        return 2
     return 0
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why uvicorn could not bind host:port (the port in use, a privileged port), tried the
+    way uvicorn binds (SO_REUSEADDR, so a socket of a stopped `serve` left in TIME_WAIT does
+    not count); None when it can, or for port 0 (any free one)."""
+    if port == 0:
+        return None
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or type(exc).__name__
+    return None
 
 
 def _local_url(host: str, port: int) -> str:

@@ -102,3 +102,25 @@ def test_a_command_on_an_empty_default_database_says_to_run_it_from_serves_folde
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
     assert main(["queue"]) == 2  # a database named on purpose: no word on folders
     assert "run the command from that folder" not in capsys.readouterr().err
+
+
+def test_serve_on_a_port_in_use_says_so_and_how_to_choose_another(monkeypatch, tmp_path, capsys):
+    """README's quick start listens on 8000; with 8000 taken (another serve, the demo) the
+    service ended with uvicorn's "[Errno 98] error while attempting to bind" among its JSON
+    lines, exit 3. It now ends with one line naming the address and the way out, exit 2."""
+    import socket
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    monkeypatch.setenv("WORKER_MODE", "off")
+    monkeypatch.setattr("app.main.tune_garbage_collector", lambda threshold: None)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setenv("PORT", str(port))
+        capsys.readouterr()
+        assert main(["serve"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"error: cannot listen on 127.0.0.1:{port} (")
+    assert f"choose another port with PORT (python3 tasks.py serve --port {port + 1})" in err[-1]

@@ -775,8 +775,6 @@ def _pipeline_names_of(connector: Any, clock: Callable[[], float]) -> dict[str, 
     cached = _PIPELINE_NAMES.get(connector)
     if cached is not None and now < cached[0]:
         return cached[1]
-    from app.connectors.base import ConnectorError
-
     names: dict[str, str] | None
     try:
         response = api.call(
@@ -784,8 +782,8 @@ def _pipeline_names_of(connector: Any, clock: Callable[[], float]) -> dict[str, 
         )
         names = {str(p.id): str(p.label) for p in response.results or [] if p.id and p.label}
         _PIPELINE_NAMES[connector] = (now + PIPELINE_NAMES_SECONDS, names)
-    except ConnectorError as exc:
-        log.warning("pipeline names not read", error=str(exc))
+    except Exception as exc:  # a filter is answered without the names, never a 500
+        log.warning("pipeline names not read", error_type=type(exc).__name__, error=str(exc))
         names = None
         _PIPELINE_NAMES[connector] = (now + PIPELINE_NAMES_RETRY_SECONDS, names)
     return names

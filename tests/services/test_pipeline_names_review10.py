@@ -59,3 +59,25 @@ def test_a_failed_read_names_the_crm_whose_names_are_missing(fake, connector):
     fake.inject("500", count=10, path="/crm/v3/pipelines")
     names = crm_pipeline_names({"hubspot": connector}, clock=Clock())
     assert names == PipelineNames({}, ("hubspot",))
+
+
+class _FailingApi:
+    def api(self, path: str) -> object:
+        return object()
+
+    def call(self, operation: str, fn, *args, **kwargs):
+        raise RuntimeError("unexpected answer")
+
+
+class _Pipelines:
+    api = _FailingApi()
+
+
+class _Connector:
+    pipelines = _Pipelines()
+
+
+def test_an_unexpected_failure_leaves_the_names_out_instead_of_failing_the_request():
+    assert crm_pipeline_names({"hubspot": _Connector()}, clock=Clock()) == PipelineNames(
+        {}, ("hubspot",)
+    )

@@ -477,15 +477,18 @@ def test_another_invalid_field_on_read_stays_a_permanent_error(connector, fake, 
         connector.read_deals([opp])
 
 
-def test_validation_refusing_our_write_is_a_permanent_error_in_the_outcome(connector, fake):
+def test_validation_refusing_our_write_is_a_held_error_in_the_outcome(connector, fake):
+    """Held since review 10 (an org rule is the org's set-up or the record's state, not a
+    refusal for good): see test_org_rules_review10.py."""
+    from app.connectors.salesforce.errors import OrgRuleRefused
+
     fake.extra_rules.append(
         lambda old, new: "No integration edits" if new.get("Roadmap_Block__c") else None
     )
     opp = fake.add_opportunity("Deal")
     out = connector.write_back([write(opp, connector.read_deals([opp])[opp])])[opp]
-    assert isinstance(out.error, PermanentError) and "FIELD_CUSTOM_VALIDATION_EXCEPTION" in str(
-        out.error
-    )
+    assert isinstance(out.error, OrgRuleRefused) and out.error.hold
+    assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in str(out.error)
     assert out.written["fields"]["block"] is None  # nothing claimed that was not written
 
 

@@ -228,7 +228,7 @@ def test_request_limit_and_503_are_retried_and_end_correct(service, fake, engine
         assert s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one().status == "done"
 
 
-def test_validation_refusing_our_own_write_is_recorded_and_dead(service, fake, engine):
+def test_validation_refusing_our_own_write_is_recorded_and_held(service, fake, engine):
     client, worker = service
     fake.extra_rules.append(
         lambda old, new: (
@@ -242,7 +242,9 @@ def test_validation_refusing_our_own_write_is_recorded_and_dead(service, fake, e
     worker.run_until_empty()
     with Session(engine) as s:
         row = s.exec(select(DealQueue).where(DealQueue.deal_id == opp)).one()
-        assert row.status == "dead" and "FIELD_CUSTOM_VALIDATION_EXCEPTION" in row.last_error
+        # held, not dead (retried without spending attempts): see test_org_rules_review10.py
+        assert row.status == "pending" and row.attempts == 0
+        assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in row.last_error
         log = s.exec(select(WriteBackLog).where(WriteBackLog.deal_id == opp)).one()
         assert log.outcome == "error" and "Integrations may not set the summary" in log.error
 

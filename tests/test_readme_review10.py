@@ -312,8 +312,8 @@ def test_the_first_steps_run_as_written_against_serve(tmp_path):
         # curl as written, each answer's status and body kept (a function: it also runs on
         # the right of a pipe, in a subshell)
         shim = (
-            'curl() { n=$(wc -l < "$ANSWERS/codes"); '
-            'command curl -sS -o "$ANSWERS/$n" -w "%{http_code}\\n" "$@" >> "$ANSWERS/codes"; }\n'
+            'curl() { n=$(($(wc -l < "$ANSWERS/codes"))); '
+            'command curl -q --noproxy "*" -sS -o "$ANSWERS/$n" -w "%{http_code}\\n" "$@" >> "$ANSWERS/codes"; }\n'
         )
         (out / "codes").write_text("")
         # The deal is put, then read: "the embedded worker checks it within a second", as a

@@ -433,7 +433,10 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
     with session_scope(_engine(settings)) as session:
         row = session.get(ApiKey, args.id)
         if row is None:
-            print(f"no API key with id {args.id}", file=sys.stderr)
+            print(
+                f"error: no API key with id {args.id} (`apikey list` shows the keys and their ids)",
+                file=sys.stderr,
+            )
             return 1
         if row.revoked_at is None:
             # Recorded as the admin API's revoke records it: the key as it was, and as it is.

@@ -124,3 +124,10 @@ def test_serve_on_a_port_in_use_says_so_and_how_to_choose_another(monkeypatch, t
     err = capsys.readouterr().err.splitlines()
     assert err[-1].startswith(f"error: cannot listen on 127.0.0.1:{port} (")
     assert f"choose another port with PORT (python3 tasks.py serve --port {port + 1})" in err[-1]
+
+
+def test_revoking_an_unknown_key_says_where_the_ids_are(cli_db, capsys):
+    assert main(["apikey", "revoke", "99"]) == 1
+    assert capsys.readouterr().err == (
+        "error: no API key with id 99 (`apikey list` shows the keys and their ids)\n"
+    )

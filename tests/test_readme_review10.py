@@ -60,7 +60,10 @@ def test_the_configuration_tables_defaults_are_the_settings_defaults():
             wrong[name.upper()] = (table.get(name.upper()), _shown(field.default))
     assert wrong == {}, "README's configuration table (documented, actual)"
     assert table["DATABASE_URL"] == "`sqlite:///./data/roadmap-guard.db`"
-    assert Settings().database_url == f"sqlite:///{Path.cwd() / 'data' / 'roadmap-guard.db'}"
+    assert (
+        Settings(_env_file=None).database_url
+        == f"sqlite:///{Path.cwd() / 'data' / 'roadmap-guard.db'}"
+    )
 
 
 # --- routes -------------------------------------------------------------------------------------

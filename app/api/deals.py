@@ -63,6 +63,12 @@ class DealTotals(BaseModel):
     mixed_currencies: bool
 
 
+_NEXT_CURSOR = (
+    "the `cursor` of the next page (null: this is the last): it continues after this page's "
+    "last deal however deals before it changed meanwhile, where an offset can repeat or skip one"
+)
+
+
 class DealPage(BaseModel):
     items: list[DealRow]
     total: int
@@ -70,6 +76,7 @@ class DealPage(BaseModel):
     offset: int
     sort: str
     totals: DealTotals | None = Field(default=None, description="with `feature` only")
+    next_cursor: str | None = Field(description=_NEXT_CURSOR)
 
 
 class ReferenceEvidence(BaseModel):
@@ -111,6 +118,7 @@ class FeatureDealPage(BaseModel):
     sort: str
     totals: DealTotals
     feature: FeatureSummary
+    next_cursor: str | None = Field(description=_NEXT_CURSOR)
 
 
 class DealInFull(DealRow):
@@ -200,11 +208,33 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
 
 
 def page_request(
-    request: Request, limit: int | None, offset: int, sort: str | None, default_sort: str, csv: bool
+    request: Request,
+    limit: int | None,
+    offset: int,
+    sort: str | None,
+    default_sort: str,
+    csv: bool,
+    cursor: str | None = None,
 ) -> PageRequest:
     if limit is None:
         limit = queries.CSV_MAX_ROWS if csv else 50
-    return PageRequest(limit=limit, offset=offset, sort=sort or default_sort)
+    if cursor is not None and offset:
+        raise InvalidRequest.at(
+            ("query", "offset"),
+            "give a cursor or an offset, not both: the cursor says where the page starts",
+            input=offset,
+        )
+    return PageRequest(limit=limit, offset=offset, sort=sort or default_sort, cursor=cursor)
+
+
+# The `cursor` of the deal lists (`queries.keyset`).
+Cursor = Annotated[
+    str | None,
+    Query(
+        description="the `next_cursor` of the page before: the deals after its last one, in "
+        "the same sort (stable while deals change; an offset shifts when one before it closes)",
+    ),
+]
 
 
 def respond(
@@ -297,11 +327,12 @@ def list_deals(
     limit: Limit = None,
     offset: Offset = 0,
     sort: Annotated[str | None, Query(description=f"one of {sorted(queries.DEAL_SORTS)}")] = None,
+    cursor: Cursor = None,
     format: Format = None,
 ):
     one_snapshot(session)
     csv = wants_csv(request, format)
-    page = page_request(request, limit, offset, sort, "-amount", csv)
+    page = page_request(request, limit, offset, sort, "-amount", csv, cursor)
     filters = DealFilters(
         crm=crm,
         pipeline=pipeline,
@@ -369,11 +400,12 @@ def deals_for_feature(
     limit: Limit = None,
     offset: Offset = 0,
     sort: Annotated[str | None, Query(description=f"one of {sorted(queries.DEAL_SORTS)}")] = None,
+    cursor: Cursor = None,
     format: Format = None,
 ):
     one_snapshot(session)
     csv = wants_csv(request, format)
-    page = page_request(request, limit, offset, sort, "-amount", csv)
+    page = page_request(request, limit, offset, sort, "-amount", csv, cursor)
     _check_range(close_from, close_to)
     filters = DealFilters(
         crm=crm,

@@ -7,9 +7,11 @@ string can never name an arbitrary column, and a bad key is refused with the all
 
 from __future__ import annotations
 
+import base64
 import csv
 import difflib
 import io
+import json
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -70,6 +72,8 @@ class PageRequest:
     limit: int | None  # None: everything (CSV exports)
     offset: int = 0
     sort: str = ""
+    # The rows after this one (`next_cursor` of the page before): see `keyset`.
+    cursor: str | None = None
 
 
 @dataclass
@@ -125,9 +129,112 @@ def order_by(sort: str, allowed: dict[str, ColumnElement], tiebreak: Sequence[Co
                 + " (-key for descending)",
                 input=sort,
             )
-        col = allowed[key]
-        clauses.append(col.desc().nulls_last() if desc else col.asc().nulls_last())
-    return [*clauses, *(c.asc() for c in tiebreak)]
+        clauses.append((allowed[key], desc))
+    return [
+        *(col.desc().nulls_last() if desc else col.asc().nulls_last() for col, desc in clauses),
+        *(c.asc() for c in tiebreak),
+    ]
+
+
+def sort_keys(
+    sort: str, allowed: dict[str, ColumnElement], tiebreak: Sequence[ColumnElement]
+) -> list[tuple[ColumnElement, bool]]:
+    """The (column, descending) pairs `order_by` orders by, the tiebreak last (ascending)."""
+    order_by(sort, allowed, tiebreak)  # refuses what it refuses
+    keys = [
+        (allowed[part.lstrip("-+")], part.startswith("-"))
+        for part in (p.strip() for p in sort.split(",") if sort.strip())
+    ]
+    return [*keys, *((c, False) for c in tiebreak)]
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """One page by keyset: `order` (ORDER BY), `after` (the rows after the cursor's row, or
+    None), and the `columns` whose values, read with the page's last row, make the next
+    cursor (`next_cursor`)."""
+
+    order: list[Any]
+    after: ColumnElement[bool] | None
+    columns: list[ColumnElement]
+
+
+def keyset(
+    page: PageRequest, allowed: dict[str, ColumnElement], tiebreak: Sequence[ColumnElement]
+) -> Keyset:
+    """Paging by cursor as well as by offset. An offset counts rows: a deal that closed (or
+    was added, or moved up the sort) between two page requests shifted every later row, and
+    the next page repeated a deal or skipped one. The cursor holds the sort values of the
+    page's last row (and the tiebreak), and the next page is the rows after it in the same
+    order (NULLs last), however the rows before it changed."""
+    keys = sort_keys(page.sort, allowed, tiebreak)
+    after = None
+    if page.cursor is not None:
+        after = _rows_after(keys, _decode_cursor(page.cursor, page.sort, len(keys)))
+    return Keyset(order_by(page.sort, allowed, tiebreak), after, [c for c, _ in keys])
+
+
+def _rows_after(keys: list[tuple[ColumnElement, bool]], values: list[Any]) -> ColumnElement[bool]:
+    """The rows that come after `values` in the order of `keys`, NULLs last in each key."""
+    alternatives = []
+    for i, ((col, desc), value) in enumerate(zip(keys, values, strict=True)):
+        if value is not None:  # after a NULL come only the NULLs: equality, on a later key
+            equal = [
+                c.is_(None) if v is None else c == v
+                for (c, _d), v in zip(keys[:i], values[:i], strict=True)
+            ]
+            alternatives.append(
+                and_(*equal, or_(col < value if desc else col > value, col.is_(None)))
+            )
+    return or_(*alternatives) if alternatives else false()
+
+
+def next_cursor(page: PageRequest, last: Sequence[Any] | None) -> str | None:
+    """The cursor of the page after this one, from the keyset values of its last row (`last`,
+    None when the page held fewer rows than asked for: it is the last)."""
+    if last is None:
+        return None
+    payload = {"s": page.sort, "v": [_cursor_value(v) for v in last]}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    return value  # str, int, float, bool, None
+
+
+def _decode_cursor(cursor: str, sort: str, size: int) -> list[Any]:
+    def refuse(why: str) -> InvalidRequest:
+        return InvalidRequest.at(("query", "cursor"), why, input=cursor)
+
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        values = payload["v"]
+        given_sort = payload["s"]
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError(len(values))
+        decoded = []
+        for v in values:
+            if isinstance(v, dict):
+                [(kind, text)] = v.items()
+                v = {"t": datetime.fromisoformat, "d": date.fromisoformat, "n": Decimal}[kind](text)
+            decoded.append(v)
+    except Exception:
+        raise refuse(
+            "not a cursor of this list: pass the `next_cursor` of the page before as it is"
+        ) from None
+    if given_sort != sort:
+        raise refuse(
+            f"this cursor continues the order '{given_sort}', not '{sort}': keep the sort of "
+            "the first page (or start again without a cursor)"
+        )
+    return decoded
 
 
 _CENT = Decimal("0.01")
@@ -552,20 +659,24 @@ def list_deals(
 ) -> PageResult:
     extra: dict[str, Any] = {}
     if filters.feature:
-        total, deals, extra["totals"] = _dependants(session, filters, page)
+        total, deals, extra["totals"], last = _dependants(session, filters, page)
     else:
         conds = _deal_conditions(filters)
         total = session.execute(select(func.count()).select_from(Deal).where(*conds)).scalar_one()
+        ks = keyset(page, DEAL_SORTS, [Deal.id])
         stmt = (
-            select(Deal)
+            select(Deal, *_labelled(ks.columns))
             .options(*_LISTED)
-            .where(*conds)
-            .order_by(*order_by(page.sort, DEAL_SORTS, [Deal.id]))
+            .where(*conds, *_after(ks))
+            .order_by(*ks.order)
             .offset(page.offset)
         )
         if page.limit is not None:
             stmt = stmt.limit(page.limit)
-        deals = list(session.execute(stmt).scalars())
+        rows = session.execute(stmt).all()
+        deals = [row[0] for row in rows]
+        last = tuple(rows[-1][1:]) if _full(page, rows) else None
+    extra["next_cursor"] = next_cursor(page, last)
     return PageResult(
         items=[deal_row(d, base_url) for d in deals],
         total=total,
@@ -574,6 +685,20 @@ def list_deals(
         sort=page.sort,
         extra=extra,
     )
+
+
+def _full(page: PageRequest, rows: Sequence[Any]) -> bool:
+    """The page holds as many rows as asked for: there may be more after it."""
+    return page.limit is not None and len(rows) == page.limit
+
+
+def _labelled(columns: Sequence[ColumnElement]) -> list[ColumnElement]:
+    """A keyset's columns, selected beside a page's rows under names of their own."""
+    return [c.label(f"keyset_{i}") for i, c in enumerate(columns)]
+
+
+def _after(ks: Keyset) -> list[ColumnElement[bool]]:
+    return [] if ks.after is None else [ks.after]
 
 
 def _dependant_totals(session: Session, source: Any, conds: list) -> tuple[int, dict[str, Any]]:
@@ -594,7 +719,7 @@ def _dependant_totals(session: Session, source: Any, conds: list) -> tuple[int, 
 
 def _dependants(
     session: Session, filters: DealFilters, page: PageRequest
-) -> tuple[int, list, dict[str, Any]]:
+) -> tuple[int, list, dict[str, Any], tuple | None]:
     """One page of the deals depending on `filters.feature`, driven from its primary rows,
     and the totals of all of them (`_dependant_totals`).
 
@@ -614,17 +739,20 @@ def _dependants(
     if copied and _sort_keys(page.sort) <= set(DEPENDANT_SORTS):
         conds = [*rows, *_dependency_conditions(filters)]
         total, totals = _dependant_totals(session, DealFeature, conds)
+        ks = keyset(page, DEPENDANT_SORTS, tiebreak)
         stmt = (
-            select(DealFeature.crm, DealFeature.deal_id)
-            .where(*conds)
-            .order_by(*order_by(page.sort, DEPENDANT_SORTS, tiebreak))
+            select(DealFeature.crm, DealFeature.deal_id, *_labelled(ks.columns))
+            .where(*conds, *_after(ks))
+            .order_by(*ks.order)
             .offset(page.offset)
         )
         if page.limit is not None:
             stmt = stmt.limit(page.limit)
-        keys = [tuple(r) for r in session.execute(stmt)]
+        found = session.execute(stmt).all()
+        keys = [(r[0], r[1]) for r in found]
+        last = tuple(found[-1][2:]) if _full(page, found) else None
         if not keys:
-            return total, [], totals
+            return total, [], totals, last
         by_key: dict[tuple[str, str], Deal] = {}
         for ids_by_crm in _key_batches(keys):
             # One IN list per CRM: SQLite probes uq_deal_crm_deal for these, not row values.
@@ -641,7 +769,7 @@ def _dependants(
                 )
             )
             by_key.update(((d.crm, d.deal_id), d) for d in session.execute(page_deals).scalars())
-        return total, [by_key[k] for k in keys if k in by_key], totals
+        return total, [by_key[k] for k in keys if k in by_key], totals, last
     order_sorts = {**DEAL_SORTS, **DEPENDANT_SORTS} if copied else DEAL_SORTS
     conds = [*rows, *_deal_conditions(replace(filters, feature=None))]
     if filters.state == "open":
@@ -650,17 +778,20 @@ def _dependants(
         Deal.__table__, and_(Deal.crm == DealFeature.crm, Deal.deal_id == DealFeature.deal_id)
     )
     total, totals = _dependant_totals(session, source, conds)
+    ks = keyset(page, order_sorts, tiebreak)
     stmt = (
-        select(Deal)
+        select(Deal, *_labelled(ks.columns))
         .options(*_LISTED)
         .select_from(source)
-        .where(*conds)
-        .order_by(*order_by(page.sort, order_sorts, tiebreak))
+        .where(*conds, *_after(ks))
+        .order_by(*ks.order)
         .offset(page.offset)
     )
     if page.limit is not None:
         stmt = stmt.limit(page.limit)
-    return total, list(session.execute(stmt).scalars()), totals
+    found = session.execute(stmt).all()
+    last = tuple(found[-1][1:]) if _full(page, found) else None
+    return total, [r[0] for r in found], totals, last
 
 
 FEATURE_DEAL_COLUMNS = [*DEAL_COLUMNS, "sources", "evidence"]

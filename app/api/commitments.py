@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.api.deals import (
     CrmFilter,
+    Cursor,
     Format,
     Limit,
     _check_range,
@@ -217,11 +218,12 @@ def list_commitments(
     limit: Limit = None,
     offset: Offset = 0,
     sort: Annotated[str | None, Query(description=f"one of {sorted(COMMITMENT_SORTS)}")] = None,
+    cursor: Cursor = None,
     format: Format = None,
 ):
     one_snapshot(session)
     csv = wants_csv(request, format)
-    page = page_request(request, limit, offset, sort, "-signed_at", csv)
+    page = page_request(request, limit, offset, sort, "-signed_at", csv, cursor)
     _check_range(signed_from, signed_to, ("signed_from", "signed_to"))
     _check_range(close_from, close_to)
     if feature:
@@ -256,21 +258,28 @@ def list_commitments(
         total = session.execute(
             select(func.count()).select_from(Commitment).where(*conds)
         ).scalar_one()
+        # by cursor too: a win signed between two page requests (at the top of the default
+        # -signed_at) shifted every later entry, and the next page repeated one
+        ks = queries.keyset(page, COMMITMENT_SORTS, [Commitment.id])
         stmt = (
-            select(Commitment)
-            .where(*conds)
-            .order_by(*queries.order_by(page.sort, COMMITMENT_SORTS, [Commitment.id]))
+            select(Commitment, *(c.label(f"keyset_{i}") for i, c in enumerate(ks.columns)))
+            .where(*conds, *([] if ks.after is None else [ks.after]))
+            .order_by(*ks.order)
             .offset(page.offset)
             .limit(page.limit)
         )
-        items = queries.commitment_rows(session, session.execute(stmt).scalars().all())
+        rows = session.execute(stmt).all()
+        items = queries.commitment_rows(session, [row[0] for row in rows])
+        full = page.limit is not None and len(rows) == page.limit
+        extra = {} if csv else {"totals": ledger_totals(session, conds)}
+        extra["next_cursor"] = queries.next_cursor(page, tuple(rows[-1][1:]) if full else None)
         return PageResult(
             items=items,
             total=total,
             limit=page.limit,
             offset=page.offset,
             sort=page.sort,
-            extra={} if csv else {"totals": ledger_totals(session, conds)},
+            extra=extra,
         )
 
     # the owner and pipeline filters as the other lists take them (`answer_with_filters`)

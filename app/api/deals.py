@@ -227,12 +227,12 @@ def page_request(
     return PageRequest(limit=limit, offset=offset, sort=sort or default_sort, cursor=cursor)
 
 
-# The `cursor` of the deal lists (`queries.keyset`).
+# The `cursor` of the deal lists and the ledger (`queries.keyset`).
 Cursor = Annotated[
     str | None,
     Query(
-        description="the `next_cursor` of the page before: the deals after its last one, in "
-        "the same sort (stable while deals change; an offset shifts when one before it closes)",
+        description="the `next_cursor` of the page before: the rows after its last one, in "
+        "the same sort (stable while rows change; an offset shifts when one before it goes)",
     ),
 ]
 

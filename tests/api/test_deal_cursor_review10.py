@@ -107,3 +107,48 @@ def test_a_cursor_is_refused_with_an_offset_another_sort_or_when_not_one(client,
         assert r.status_code == 422, r.text
         [detail] = r.json()["error"]["details"]
         assert detail["path"] == path and said in detail["msg"], detail
+
+
+def test_the_ledger_pages_by_cursor_past_a_win_signed_meanwhile(client, api_key, engine):
+    """The ledger lists the latest signatures first: a win recorded between two page
+    requests pushed every entry one down, and the next page by offset repeated one."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import Commitment
+
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def sign(i: int, at: datetime) -> Commitment:
+        return Commitment(crm="test", deal_id=f"w{i}", deal_name=f"Win {i}", feature_key="sso",
+                          promise_key="sso", amount=Decimal(100 + i), signed_at=at)  # fmt: skip
+
+    with Session(engine) as s:
+        s.add_all([sign(i, t0 - timedelta(days=i)) for i in range(6)])
+        s.commit()
+    h = api_key("viewer")
+    first = client.get("/api/v1/commitments?limit=3", headers=h).json()
+    assert [c["deal_id"] for c in first["items"]] == ["w0", "w1", "w2"]
+    with Session(engine) as s:
+        s.add(sign(9, t0 + timedelta(days=1)))  # signed since: first in the ledger
+        s.commit()
+    after = client.get(f"/api/v1/commitments?limit=3&cursor={first['next_cursor']}", headers=h)
+    assert [c["deal_id"] for c in after.json()["items"]] == ["w3", "w4", "w5"]
+    assert after.json()["next_cursor"] is not None  # a full page: there may be more
+    last = client.get(
+        f"/api/v1/commitments?limit=3&cursor={after.json()['next_cursor']}", headers=h
+    ).json()
+    assert (last["items"], last["next_cursor"]) == ([], None)
+    by_offset = client.get("/api/v1/commitments?limit=3&offset=3", headers=h).json()
+    assert [c["deal_id"] for c in by_offset["items"]] == ["w2", "w3", "w4"]  # w2 again
+    # every sort key's values ride in the cursor (dates, amounts, text, NULLs)
+    for sort in ("amount", "-promised_date,deal_name", "flagged_at", "-close_date"):
+        seen, cursor = [], None
+        for _ in range(5):
+            params = {"limit": 2, "sort": sort, **({"cursor": cursor} if cursor else {})}
+            body = client.get("/api/v1/commitments", params=params, headers=h).json()
+            seen += [c["deal_id"] for c in body["items"]]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        whole = client.get("/api/v1/commitments", params={"sort": sort}, headers=h).json()
+        assert seen == [c["deal_id"] for c in whole["items"]], sort

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -111,3 +112,84 @@ def test_a_viewer_key_passes_the_key_check_and_gets_the_routes_403(client, api_k
 def test_a_declared_body_over_the_cap_is_still_the_413_without_a_key(client):
     r = client.post("/api/v1/features", content=b"x" * (nul.MAX_BODY_BYTES + 1))
     assert r.status_code == 413
+
+
+# --- streamed computations (app/api/streaming.py): a bounded number at once -------------------
+
+
+def _seed_feature(engine) -> None:
+    from sqlmodel import Session
+
+    from app.models import Feature
+
+    with Session(engine) as s:
+        s.add(Feature(key="sso", name="Single Sign-On", availability="coming_soon"))
+        s.commit()
+
+
+def test_a_viewer_cannot_start_streamed_computations_without_bound(
+    client, api_key, engine, monkeypatch
+):
+    """Each `?stream=true` computation ran in a thread of its own with a database session, as
+    many as were asked for: any read-only key could start hundreds, until the pool's
+    connections were all taken and every other request answered 503."""
+    import threading
+
+    from app.api import streaming
+    from app.api import what_if as route
+
+    _seed_feature(engine)
+    real = route.what_if
+    running = threading.Semaphore(0)
+    gate = threading.Event()
+
+    def held(*args, **kwargs):
+        running.release()
+        gate.wait(10)  # set once the fifth ask is answered; bounded if it never is
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(route, "what_if", held)
+    viewer = api_key("viewer")
+    url = "/api/v1/features/sso/what-if?stream=true"
+    answers: list[int] = []
+
+    def ask() -> None:
+        answers.append(client.post(url, json={"availability": "never"}, headers=viewer).status_code)
+
+    askers = [threading.Thread(target=ask) for _ in range(streaming.MAX_RUNNING)]
+    try:
+        for t in askers:
+            t.start()
+        for _ in askers:  # every one of them computing
+            assert running.acquire(timeout=20)
+        r = client.post(url, json={"availability": "never"}, headers=viewer)
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "busy"
+        assert r.headers["retry-after"] == "5"
+    finally:
+        gate.set()
+        deadline = time.monotonic() + 30
+        for t in askers:
+            t.join(max(0.0, deadline - time.monotonic()))
+    assert answers == [200] * streaming.MAX_RUNNING
+    # the slots are back once the computations are over
+    r = client.post(url, json={"availability": "never"}, headers=viewer)
+    assert r.status_code == 200 and r.text.splitlines()[-1].startswith('{"type": "result"')
+
+
+def test_a_stream_the_server_never_starts_gives_its_slot_back():
+    import gc
+
+    from pydantic import BaseModel
+
+    from app.api import streaming
+
+    class Done(BaseModel):
+        ok: bool = True
+
+    for _ in range(streaming.MAX_RUNNING + 2):  # never iterated: the client left first
+        response = streaming.progress_stream(lambda progress: Done(), name="review10-unread")
+        del response
+        gc.collect()
+    response = streaming.progress_stream(lambda progress: Done(), name="review10-read")
+    assert response.media_type == "application/x-ndjson"

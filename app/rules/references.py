@@ -267,6 +267,8 @@ _PROMISE = re.compile(
     # "SCIM will be in the Q2 release", "... in our next release"
     r"|supported|launched|released|ga|generally available|in (?:the|our) (?:[a-z0-9-]+ )?release)"
     r"|deliver|ship|support|provide|build|add|develop|get|give"
+    # "SCIM will GA Q2" as "SCIM will go GA in Q2"
+    r"|ga"
     # "SCIM will launch in Q2" as "SCIM will ship in Q2" (`_ours`: said of a feature or by us)
     r"|include|enable|make|launch|release"
     # bending the roadmap for the deal: "We'll prioritize SCIM for them", "fast-track"
@@ -308,11 +310,15 @@ _PROMISE = re.compile(
     # Our forecast with a date (`_DATED_CUES`), hedged (`_HEDGE`): "We expect SCIM in Q2",
     # "We expect to ship SCIM in Q2"
     r"|(?:(?<=we )|(?<=i ))expect(?: to (?:have|ship|deliver|release|launch|add|support|build))?"
+    # our word to them in an e-mail: "You can count on SCIM in Q1", "You can expect SCIM in Q1"
+    r"|(?:count(?<=you can count)|rely(?<=you can rely)) on|expect(?<=you can expect)"
     # "Handshake agreement on SCIM for Q2", "Shook hands on SCIM by Q2"
     r"|handshake (?:agreement|deal|commitment|promise)|shook hands on"
     # ... with a date in the clause (`_DATED_CUES`): "SCIM in Q2 is locked in", "SCIM for Q2
     # is a done deal" (not "Pricing is locked in")
     r"|locked in|done deal"
+    # ... terse: "SCIM Q2 locked", "SCIM date locked: Q2"
+    r"|locked(?=[ \t]*(?:[.!;:)\n]|$))"
     r"|(?:have|has) (?:my|our) word"  # "You have my word on SCIM"
     # "We offered SCIM as part of the bundle", "Offered them SCIM at no cost" (`_ours`: not
     # theirs, not a sale item: "offered a discount")
@@ -397,6 +403,9 @@ _PROMISE = re.compile(
     r"|(?:their|the) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team|admin|it lead))"
     r"|let (?:them|him|her|(?:the )?customer|(?:the )?client) know|(?:(?<=we )|(?<=i ))said"
+    # ... our side by its role: "AE said SCIM Q2", "Our AE said SCIM in Q2", "Rep said ..."
+    r"|said(?:(?<= ae said)|(?<=\nae said)|(?<=^ae said)|(?<= se said)|(?<=\nse said)"
+    r"|(?<=^se said)|(?<= rep said)|(?<=\nrep said)|(?<=^rep said))"
     # ... told in the passive, the customer told (by us): "Customer was told SCIM in Q2" (not
     # "We were told SCIM in Q2": told by someone else, product or a partner)
     r"|(?:(?<=was )|(?<=were )|(?<=been ))(?<!we were )(?<!i was )(?<!we've been )"
@@ -765,7 +774,7 @@ _QY = (
     r"|(?:\s+of)?\s+(?P<{0}_yl>(?:19|20)\d{{2}})(?![0-9])|\s+(?P<{0}_ys>\d{{2}})(?![0-9])(?!\s*[a-z]))"
 )
 # "Q1 next year", "H1 next year", "first half of next fiscal year": the next fiscal year's.
-_NEXT_YEAR = r"\s+(?:of\s+)?(?P<{0}_next>next (?:fiscal )?year)"
+_NEXT_YEAR = r"\s+(?:of\s+)?(?P<{0}_next>next (?:fiscal )?(?:year|yr))"
 _DATE = _WordStartPattern(
     r"(?<![a-z0-9])(?:"
     # "2027 Q2", "2027-Q2", "2027 H1": the year before the quarter or half (`q_yb`, `h_yb`)
@@ -789,21 +798,23 @@ _DATE = _WordStartPattern(
     r"|\s+(?:fy|fiscal(?: year)?)\s*'?(?P<hw_ys>\d{2})|\s+(?:fiscal )?year)?)"
     # "early 2027", "mid-2027", "late next year", "end of 2027": calendar months of a year.
     r"|(?P<yp>(?P<yp_part>early|beginning of|start of|mid|middle of|late|end of)[- ]"
-    r"(?:(?P<yp_y>20\d{2})(?![-/0-9]|\.[0-9])|(?P<yp_next>next year)))"
+    r"(?:(?P<yp_y>20\d{2})(?![-/0-9]|\.[0-9])|(?P<yp_next>next (?:year|yr))))"
     # "FY27", "FY 2027", "fiscal 2027", "CY27" (calendar): a whole fiscal or calendar year.
     r"|(?P<fy>(?:fy|fiscal(?: year)?|(?P<fy_cy>cy|calendar year))\s*'?(?P<fy_y>\d{4}|\d{2}))"
     r"|(?P<eofy>(?:(?:the )?end of (?:the |this )?(?:fiscal year|fy)|eofy|fy[- ]end"
     r"|fiscal[- ]year[- ]end|(?:this|the) fiscal year(?!\s*'?\d)))"
     r"|(?P<nextfy>next (?:fiscal year|fy))"
-    r"|(?P<nextq>next quarter)|(?P<thisq>(?:this|the) quarter|end of (?:the )?quarter|eoq)"
-    r"|(?P<nextm>next month)|(?P<nexty>next year)|(?P<eom>end of (?:the |this )?month|eom)"
+    # ("qtr", "yr": CRM shorthand; "next Q" without its number)
+    r"|(?P<nextq>next (?:quarter|qtr|q(?![0-9a-z])))"
+    r"|(?P<thisq>(?:this|the) (?:quarter|qtr)|end of (?:the |this )?(?:quarter|qtr)|eoq)"
+    r"|(?P<nextm>next month)|(?P<nexty>next (?:year|yr))|(?P<eom>end of (?:the |this )?month|eom)"
     # "SCIM (Q2), SSO (now)": a list's own date for a feature, the day of the note (`ref`;
     # "day one", "at signing": the close date); without it SSO took SCIM's Q2. Only in parentheses: a bare "now" is mostly not a date
     # ("They now need SCIM").
     r"|(?<=\()(?P<now>now|today|immediately|right away|asap"
     r"|(?P<now_start>at signing|at signature|day one|day 1))(?=\))"
     r"|(?:(?<=in )|(?<=by )|(?<=until )|(?<=during )|(?<=before ))(?P<yr>(?P<yr_y>20\d{2}))(?![-/0-9]|\.[0-9])"
-    r"|(?P<eoy>(?:end of (?:the )?year|year[- ]end|eoy|ye)"
+    r"|(?P<eoy>(?:end of (?:the |this )?(?:year|yr)|year[- ]end|eoy|ye)"
     r"(?:\s+(?:of\s+)?(?P<eoy_y>20\d{2})(?![-/0-9]|\.[0-9]))?)"
     r"|(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))"
     # "06/2027", "6/2027", "2027/06", "2027-06": a month of a year (its last day)
@@ -825,7 +836,8 @@ _DATE = _WordStartPattern(
     # "in 6-8 weeks", "within 4 to 6 weeks": the later end (what the customer was told to expect)
     r"|(?P<rel>(?:in|within) (?:the (?:next )?)?(?:\d{1,3}\s*(?:-|\u2013|to)\s*)?"
     r"(?P<rel_n>\d{1,3}|a couple of|a few|a|one|two|three"
-    r"|four|five|six|seven|eight|nine|ten|eleven|twelve) (?P<rel_u>day|week|month|wk|mo)s?"
+    r"|four|five|six|seven|eight|nine|ten|eleven|twelve)(?: |(?<=[0-9]))(?P<rel_u>day|week|month|wk"
+    r"|mo|d)s?"
     # "within 90 days of signature": counted from the deal's close date (`_When.close`)
     r"(?P<rel_of> (?:(?:of|after|from|following) |post[- ]?)(?:the |their |our |contract |deal )*"
     r"(?:signature|signing|close|closing|contract|purchase|kick-?off|go-?live|go live"
@@ -833,9 +845,10 @@ _DATE = _WordStartPattern(
     # "60 days after signature", "two weeks after signing": as "within ..." (an anchor needed:
     # "60 days" alone is a length)
     r"|(?P<after>(?P<after_n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven"
-    r"|twelve) (?P<after_u>day|week|month)s? (?:after|from|following|post[- ]?)"
+    r"|twelve)(?: |(?<=[0-9]))(?P<after_u>day|week|month|wk|mo|d)s? (?:after|from|following"
+    r"|post[- ]?)"
     r" ?(?:the |their |our |contract |deal )*(?:signature|signing|close|closing|contract"
-    r"|purchase))"
+    r"|purchase|kick-?off|go-?live|go live))"
     r")(?![a-z0-9])"
 )
 _NUMBER_WORDS = {
@@ -1248,7 +1261,11 @@ def note_references(
     # The day it was written where the sales team works: at 7 pm on 31 March in Los Angeles,
     # "next quarter" is Q2 (it is 1 April in UTC).
     ref_date = catalog.local_date(note.created_at) if note.created_at is not None else anchor
-    b4 = frozenset(m.start() for m in _B4.finditer(text)) if "4" in text else frozenset()
+    b4 = (
+        frozenset(m.start() for m in _B4.finditer(text))
+        if "b4" in text or "B4" in text
+        else frozenset()
+    )
     when = _When(ref_date, catalog.fiscal_year_start, close, b4)
 
     # Group mentions by sentence; only sentences with a hit are ever delimited. A name inside
@@ -1701,7 +1718,20 @@ _YES = r"(?:yes|yep|yeah|absolutely|definitely|of course|sure(?: thing)?|ok|okay
 # yes ("Told them Q2.", "We told them by Q2.", "Told them yes.").
 _ANSWER_HEADS = tuple(
     f"{who}{verb}{tail}"
-    for who in ("", "we ", "i ", "rep ", "the rep ", "our rep ", "ae ", "the ae ", "our ae ")
+    for who in (
+        "",
+        "we ",
+        "i ",
+        "rep ",
+        "the rep ",
+        "our rep ",
+        "ae ",
+        "the ae ",
+        "our ae ",
+        "se ",
+        "the se ",
+        "our se ",
+    )  # fmt: skip
     for verb in (
         "told",
         "said",
@@ -1715,7 +1745,7 @@ _ANSWER_HEADS = tuple(
     )
     for tail in (" ", ":")
     if who or verb != "said"  # ("said ..." alone is no answer of ours)
-)
+) + ("we're committing to ", "we\u2019re committing to ", "we are committing to ")
 # ... or our aim, a hedged promise: "When do you expect SCIM? We're targeting Q2." (`_AIM`)
 _AIM_HEADS = tuple(
     f"{who}{verb} "
@@ -1744,13 +1774,18 @@ _OUR_ROLE_LABEL_SOURCE = (
 _OUR_ROLE_LABEL = re.compile(_OUR_ROLE_LABEL_SOURCE)
 _TOLD_ANSWER = re.compile(
     rf"(?:{_OUR_ROLE_LABEL_SOURCE}"
-    r"|(?:(?:we |i )?told (?:them|him|her|the customer|the client):? |(?:we|i) said:? "
+    r"|(?:(?:we |i )?told (?:them|him|her|the customer|the client):? "
+    # (our side by its role: "Rep said yes.", "Our SE answered: yes, Q1 at the latest.")
+    r"|(?:we|i|(?:the |our )?(?:rep|ae|se)) said:? "
     # an e-mail's answer: "Replied yes.", "We answered: Q2."
-    r"|(?:(?:we|i) )?(?:replied|answered|responded|wrote back)(?: (?:with|to them|them))?:? "
+    r"|(?:(?:we|i|(?:the |our )?(?:rep|ae|se)) )?(?:replied|answered|responded|wrote back)"
+    r"(?: (?:with|to them|them))?:? "
     # a promise of a date alone: "When will SCIM ship? We committed to Q2.", "... Rep
     # committed to Q2 delivery."
     r"|(?:(?:we|i|(?:the |our )?(?:rep|ae)) )?(?:committed to|promised(?: them)?"
     r"|guaranteed(?: them)?):? "
+    # "When can we expect SCIM? We're committing to end of Q1."
+    r"|(?:we['\u2019]re|we are|i['\u2019]m|i am) committing to "
     # ... our aim (a hedged promise): "When do you expect SCIM? We're targeting Q2."
     r"|(?:(?:we|i)['\u2019](?:re|m) |we are |i am )?(?:targeting|aiming for|shooting for"
     r"|planning for) "
@@ -2498,6 +2533,9 @@ def _inside_promise(cues: list[re.Match[str]]) -> Callable[[int], bool]:
     return inside
 
 
+_TOLD_LABEL = re.compile(
+    r"[\s>*\u2022-]*(?:(?:we|i) )?told (?:them|him|her|the customer|the client|cust)"
+)
 _OTHER_THAN = re.compile(
     r"(?<![a-z0-9])(?:other than|except|besides|apart from|aside from)(?![a-z])"
 )
@@ -2519,6 +2557,8 @@ def _clauses(
         if joint == ":":
             if (
                 _deadline_colon(low, start, m.end(), b)
+                # "Told them: SCIM in Q2": the told cue's own clause
+                or _TOLD_LABEL.fullmatch(low, start, m.start()) is not None
                 or _need_label(low, start, m.start(), names)
                 or _names_needed(low, start, m.start(), m.end(), names)
                 or _names_needed(low, start, m.start(), m.end(), names, _LABEL_WISHED)
@@ -3233,7 +3273,7 @@ _DATED_CUES = (
     "eta", "land", "slated", "goes ", "going ga", "going live", "go ", "scheduled", "planned",
     "coming", "releas", "launch", "targeted", "track", "pencil", "confirmed", "on the roadmap",
     "on our roadmap", "told", "informed", "let ", "aim", "said", "plan", "targeting", "shooting",
-    "locked in", "done deal", "gave", "shared", "expect", "come", "follow", "can ",
+    "locked", "done deal", "gave", "shared", "expect", "come", "follow", "can ",
 )  # fmt: skip
 # Cues that start like a dated one and promise without a date: "confirmed with the customer",
 # "on the roadmap for them".
@@ -3341,7 +3381,7 @@ _NEEDED_BY_SOURCE = (
     # their ask after its date: "Pushed back on the SCIM by Q2 ask"
     r"|(?<=[0-9] )asks?(?= |[.,;:!?)]|$)"
     # ... or relied on: "They are counting on SCIM for Q2" (not ours: "We're counting on SCIM")
-    r"|(?<!we )(?<!we're )(?<!we\u2019re )(?<!we are )(?<!i'm )(?<!i\u2019m )(?<!i am )"
+    r"|(?<!we )(?<!we're )(?<!we\u2019re )(?<!we are )(?<!i'm )(?<!i\u2019m )(?<!i am )(?<!you can )"
     r"(?:count(?:s|ed|ing)?|rel(?:y|ies|ied|ying)) on"
     # "SCIM is a must for them by Q1", "Dealbreaker: no SCIM by Q1", "SCIM by Q1 is
     # non-negotiable" (not "must-have" again, nor "we must")
@@ -5937,7 +5977,8 @@ def _yes_to(
 # Our agreement, a clause of its own after the customer's dated need: "They need SCIM by Q2,
 # we agreed", "... and we agreed to it", "...; we confirmed", "..., I said no problem".
 _AGREED_ANSWER = re.compile(
-    r"(?:(?:so |and |but )?(?:we|i)(?:['\u2019]ve)?(?: (?:have|had|already|both|then))? "
+    r"(?:(?:so |and |but )?(?:we|i|(?:the |our )?(?:rep|ae|se))(?:['\u2019]ve)?"
+    r"(?: (?:have|had|already|both|then))? "
     r"(?:agreed(?: to (?:it|that|this|them|the date|the timeline|the deadline))?"
     r"|confirmed(?: (?:it|that|this|the date|the timeline))?|committed(?: to (?:it|that|this))?"
     r"|(?:promised|guaranteed)(?: (?:it|that|this|them|the customer|the client))?"

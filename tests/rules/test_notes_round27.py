@@ -322,3 +322,66 @@ STILL_OURS = [
 @pytest.mark.parametrize(("body", "expected"), STILL_OURS)
 def test_our_promise_beside_those_words(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+NEXT_YEAR = date(2027, 12, 31)
+
+# Before: CRM shorthand for dates was no date ("yr", "qtr", "next Q", "wks", "90d"): a promise
+# read as undated is never shown late against the feature's target; "H2 next yr" was this
+# year's H2 (a year early: a false block).
+SHORTHAND_DATES = [
+    ("promised SCIM next yr", [("scim", True, NEXT_YEAR, None)]),
+    ("promised SCIM by end of next yr", [("scim", True, NEXT_YEAR, None)]),
+    ("told them SCIM by end of yr", [("scim", True, EOQ, None)]),
+    ("told them SCIM early next yr", [("scim", True, MARCH, None)]),
+    ("promised SCIM in H2 next yr", [("scim", True, NEXT_YEAR, None)]),
+    ("promised SCIM next qtr", [("scim", True, MARCH, None)]),
+    ("promised SCIM by end of qtr", [("scim", True, EOQ, None)]),
+    ("promised SCIM by next Q", [("scim", True, MARCH, None)]),
+    ("told them SCIM this qtr", [("scim", True, EOQ, None)]),
+    ("promised SCIM 6 wks after close", [("scim", True, date(2027, 4, 12), None)]),
+    ("promised SCIM within 90d", [("scim", True, date(2027, 2, 23), None)]),
+    ("promised SCIM 60d after go-live", [("scim", True, date(2027, 4, 30), None)]),
+    ("promised SCIM in 2d", [("scim", True, date(2026, 11, 27), None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), SHORTHAND_DATES)
+def test_date_shorthand(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: our side named by its role ("the AE said yes", "AE said SCIM Q2") answered nothing,
+# as "we said yes" did (missed blocks); "We're committing to end of Q1", "Told them: SCIM in
+# Q2" (a colon), "You can count on SCIM in Q1" (our e-mail), "SCIM Q2 locked", "SCIM will GA
+# Q2" were no promise either.
+OUR_WORD = [
+    ("Customer asked if SCIM will be ready by Q1; the AE said yes.", [("scim", True, Q1, None)]),
+    ("Customer asked if SCIM will be ready by Q1; our AE said yes.", [("scim", True, Q1, None)]),
+    ("Customer asked if SCIM will be ready by Q1. Rep said yes.", [("scim", True, Q1, None)]),
+    ("Will SCIM be ready by Q1? The AE said yes.", [("scim", True, Q1, None)]),
+    ("Will SCIM be ready by Q1? AE replied yes.", [("scim", True, Q1, None)]),
+    ("AE said SCIM Q2", [("scim", True, Q2, None)]),
+    ("Our AE said SCIM in Q2", [("scim", True, Q2, None)]),
+    ("Rep said SCIM Q2", [("scim", True, Q2, None)]),
+    ("When can we expect SCIM? We're committing to end of Q1.", [("scim", True, Q1, None)]),
+    ("Told them: SCIM in Q2", [("scim", True, Q2, None)]),
+    ("You can count on SCIM in Q1.", [("scim", True, Q1, None)]),
+    ("You can expect SCIM in Q1.", [("scim", True, Q1, None)]),
+    ("SCIM Q2 locked", [("scim", True, Q2, None)]),
+    ("SCIM date locked: Q2", [("scim", True, Q2, None)]),
+    ("SCIM will GA Q2", [("scim", True, Q2, None)]),
+    # not ours, or no promise, or a date cue of its own: as before
+    ("We told them: audit log by March", [("audit", True, MARCH, None)]),
+    ("Will SCIM be ready by Q1? The AE said no.", [("scim", False, None, None)]),
+    ("Customer said SCIM in Q2", [("scim", False, None, None)]),
+    ("Told them: no SCIM in Q1", [("scim", False, None, None)]),
+    ("Pricing is locked in for Q2, SCIM discussed", [("scim", False, None, None)]),
+    ("SCIM by Q2 is not locked", [("scim", False, None, None)]),
+    ("They are counting on SCIM by Q2", [("scim", False, None, Q2)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), OUR_WORD)
+def test_more_forms_of_our_word(body: str, expected: list) -> None:
+    assert readings(body) == expected

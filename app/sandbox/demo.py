@@ -132,23 +132,13 @@ def _admin_key(engine) -> str:
 
 def _more_keys_hint(db: Path) -> str:
     """How to make another key in the demo's database, as the README runs it. A bare
-    `roadmap-guard` is not on PATH on a fresh machine: the set-up installs into `.venv/`."""
+    `roadmap-guard` is not on PATH on a fresh machine: the set-up installs into `.venv/`
+    (`app.cli.cli_command` names the script as serve's first-key hint does)."""
+    from app.cli import cli_command
+
     return (
-        f'DATABASE_URL=sqlite:///{db} {_cli_command()} apikey create --role viewer --name "someone"'
+        f'DATABASE_URL=sqlite:///{db} {cli_command()} apikey create --role viewer --name "someone"'
     )
-
-
-def _cli_command() -> str:
-    """The `roadmap-guard` script of the Python running this (`.venv/bin/roadmap-guard` from
-    the repository root), relative to the current folder when it is under it; else
-    `<python> -m app.cli`."""
-    script = Path(sys.executable).parent / "roadmap-guard"
-    if not script.is_file():
-        return f"{sys.executable} -m app.cli"
-    try:
-        return str(script.relative_to(Path.cwd()))
-    except ValueError:
-        return str(script)
 
 
 def _readyz(base_url: str) -> str:

@@ -796,6 +796,11 @@ _DATE = _WordStartPattern(
     r"|(?P<hw>(?P<hw_n>first|second|1st|2nd|front|back|latter) half(?:\s+of)?(?:\s+the)?"
     rf"(?:{_NEXT_YEAR.format('hw')}|\s+(?:(?:fy|fiscal(?: year)?)\s*'?)?(?P<hw_y>20\d{{2}})"
     r"|\s+(?:fy|fiscal(?: year)?)\s*'?(?P<hw_ys>\d{2})|\s+(?:fiscal )?year)?)"
+    # "the first quarter of next year", "the third quarter of 2027", "the second quarter": a
+    # quarter in words (formal e-mails, recorders' summaries); "of next year" was the whole year
+    r"|(?P<qw>(?P<qw_n>first|second|third|fourth|1st|2nd|3rd|4th) (?:quarter|qtr)(?:\s+of)?"
+    rf"(?:\s+the)?(?:{_NEXT_YEAR.format('qw')}|\s+(?:(?:fy|fiscal(?: year)?)\s*'?)?"
+    r"(?P<qw_y>20\d{2})|\s+(?:fiscal )?year)?)"
     # "early 2027", "mid-2027", "late next year", "end of 2027": calendar months of a year.
     r"|(?P<yp>(?P<yp_part>early|beginning of|start of|mid|middle of|late|end of)[- ]"
     r"(?:(?P<yp_y>20\d{2})(?![-/0-9]|\.[0-9])|(?P<yp_next>next (?:year|yr))))"
@@ -1758,6 +1763,8 @@ _AIM = re.compile(r"(?<![a-z0-9])(?:targeting|aiming for|shooting for|planning f
 _AGREED_HEADS = (
     "we ", "i ", "so we ", "so i ", "and we ", "and i ", "we've ", "we\u2019ve ", "i've ",
     "i\u2019ve ", "that works", "this works", "no problem", "not a problem", "doable", "can do",
+    "you'll have", "you\u2019ll have", "you will have", "consider it done", "100", "we're on it",
+    "we\u2019re on it", "understood", "we'll make", "we\u2019ll make", "we will make", "told them",
 )  # fmt: skip
 # Our side's role labelling a transcript's answer line: "Tom (AE):", "Rep:", "AE -", "Sarah
 # (our SE):", "[00:12:10] Tom (AE):", "Seller:" (a name alone is nobody's side: "Tom: Q2").
@@ -3886,8 +3893,13 @@ def _ours(
 # The customer's side labelling a transcript's line: "Customer:", "Them:", "Sarah (customer):",
 # "Jane (Acme CTO):", "[00:12:10] Prospect -" (our side's labels: `_OUR_ROLE_LABEL`).
 _THEIR_LABEL = re.compile(
-    r"[ \t*>\u2022-]*(?:\[[0-9:]{4,8}\]\s*)?(?:(?:the )?(?:customer|client|prospect|buyer|them"
-    r"|they)|[a-z][a-z.'-]*(?: [a-z][a-z.'-]*)? \((?:the )?(?:customer|client|prospect|buyer"
+    r"[ \t*>\u2022-]*(?:\[[0-9:]{4,8}\]\s*)?(?:from )?(?:(?:the )?(?:customer|client|prospect|buyer"
+    # ... their e-mail pasted: "Customer email:", "Customer wrote:", "Email from the customer:"
+    r"|cust)(?:['\u2019]s)?(?: (?:e-?mail|reply|wrote|message|note|quote|said))?|them|they"
+    r"|(?:e-?mail|reply|message) from (?:the )?(?:customer|client|prospect|buyer|cust)"
+    # ... a name and their side: "Raj (cust):", "Speaker 2 (Dana, Acme CTO):"
+    r"|[a-z][a-z.'-]*(?: [a-z0-9][a-z0-9.'-]*)? \((?:[a-z][a-z.'-]*, )?(?:the )?(?:customer|client"
+    r"|prospect|buyer|cust"
     r"|(?:[a-z0-9&.'-]+ )?(?:cto|cio|ciso|cfo|ceo|coo|vp(?: [a-z]+){0,2}|it admin|it lead|admin"
     r"|champion|procurement|legal|security|director(?: [a-z]+){0,2}|head of [a-z]+|architect)))"
     r"\)?\s?[:\-\u2013]"
@@ -5990,6 +6002,11 @@ _AGREED_ANSWER = re.compile(
     r"|can (?:do|make) (?:that|it|this)(?: work| happen)?)"
     # our yes with no subject: "That works for us.", "No problem.", "Doable."
     r"|(?:that|this) works(?: for us)?|no problem|not a problem|doable|can do"
+    # ... a recorder's yes: "You'll have it.", "Consider it done.", "100%.", "Understood,
+    # we'll make that happen.", "We're on it."
+    r"|you(?:['\u2019]ll| will) have it|consider it done|100 ?%|we['\u2019]re on it"
+    r"|(?:understood,? )?(?:we['\u2019]ll|we will) make (?:that|it) happen"
+    r"|told (?:them|him|her) (?:they|he|she)(?:['\u2019]ll| will) have it"
     # ... told them so: "Told them that's fine.", "Told them no problem."
     r"|told (?:them|him|her|the customer|the client) (?:that(?:['\u2019]s| is) (?:fine|ok|okay)"
     r"|no problem|it['\u2019]s fine|we can do (?:that|it)))"
@@ -7176,7 +7193,7 @@ def _period_months(m: re.Match[str], low: str) -> int:
     """How many months the period `m` names ends after it starts (0: a day, or a part of a
     period: "end of Q2", "mid-2027", "in 90 days"; or an event in it: "the March renewal")."""
     kind = m.lastgroup
-    if kind in ("q", "nq"):
+    if kind in ("q", "nq", "qw"):
         return 0 if kind == "q" and m.group("q_part") else 3
     if kind in ("h", "nh", "hw"):
         return 6
@@ -7269,6 +7286,14 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
             year = _fiscal_year(ref, start) + 1
         half = 1 if g("hw_n") in ("first", "1st", "front") else 2
         return _period_end(year, start, half * 6 - 1, ref)
+    if kind == "qw":
+        year, start = _sane_year(_year(g("qw_y")), ref), fy_start
+        if g("qw_next"):
+            year = _fiscal_year(ref, start) + 1
+        quarter = {"first": 1, "second": 2, "third": 3, "fourth": 4}.get(g("qw_n")) or int(
+            g("qw_n")[0]
+        )
+        return _period_end(year, start, quarter * 3 - 1, ref)
     if kind in ("q", "h", "nh", "fy", "nq"):
         raw = g(f"{kind}_y")
         if kind in ("q", "h"):

@@ -385,3 +385,72 @@ OUR_WORD = [
 @pytest.mark.parametrize(("body", "expected"), OUR_WORD)
 def test_more_forms_of_our_word(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a quarter in words was no date, and "of next year" made it the whole year: a Q1
+# promise looked safe against any 2027 target.
+QUARTER_IN_WORDS = [
+    ("We'll deliver SCIM in the first quarter of next year.", [("scim", True, MARCH, None)]),
+    ("We'll deliver SCIM in the second quarter.", [("scim", True, Q2, None)]),
+    ("We'll deliver SCIM in the third quarter of 2027.", [("scim", True, date(2027, 9, 30), None)]),
+    ("We'll deliver SCIM by the end of the first quarter.", [("scim", True, MARCH, None)]),
+    ("We'll deliver SCIM in the 4th quarter", [("scim", True, EOQ, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), QUARTER_IN_WORDS)
+def test_a_quarter_in_words(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: a recorder's yes after their dated need was no answer (missed blocks), as "No
+# problem." and "We can do that." were.
+RECORDER_YES = [
+    "Recorder transcript:\nProspect: we need SCIM by Q2.\nRep: you'll have it.",
+    "Recorder transcript:\nProspect: so we need SCIM by Q2.\nRep: understood, we'll make that happen.",
+    "Recorder transcript:\nProspect: we need SCIM by Q2.\nRep: consider it done.",
+    "Recorder transcript:\nProspect: we need SCIM by Q2.\nRep: 100%.",
+    "They need SCIM by Q2. Told them they'll have it.",
+    "They need SCIM by Q2. You'll have it.",
+]
+
+
+@pytest.mark.parametrize("body", RECORDER_YES)
+def test_a_recorders_yes_to_their_need(body: str) -> None:
+    assert readings(body) == [("scim", True, Q2, Q2)]
+
+
+@pytest.mark.parametrize(
+    "body", ["They need SCIM by Q2. 100 seats.", "They need SCIM by Q2. Told them no."]
+)
+def test_no_yes_is_no_promise(body: str) -> None:
+    assert readings(body) == [("scim", False, None, Q2)]
+
+
+# Before: the customer's side speaking under these labels was read as our "we" (false blocks),
+# as under "Customer:" it was not.
+THEIR_VOICE = [
+    ("Customer email: we will have SCIM enabled for all users by January.", "scim"),
+    ("Raj (cust): we'll have SCIM rolled out by Q1", "scim"),
+    ('From Raj (cust): "We will roll out SCIM across all BUs by Q2"', "scim"),
+    ('Customer wrote: "We promised our auditors an audit trail by April"', "audit"),
+    ("Speaker 2 (Dana, Acme CTO): We will have SCIM rolled out by Q2.", "scim"),
+    ("Email from the customer: we'll have the audit log turned on by Q1", "audit"),
+]
+
+
+@pytest.mark.parametrize(("body", "feature"), THEIR_VOICE)
+def test_their_labelled_line_is_their_we(body: str, feature: str) -> None:
+    assert readings(body) == [(feature, False, None, None)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Tom (AE): we'll have SCIM by Q1",
+        "Speaker 1 (Mark, AE): we'll have SCIM by Q1",
+        "Customer success: we will have SCIM by Q1",  # our CS team
+    ],
+)
+def test_our_labelled_line_is_ours(body: str) -> None:
+    assert readings(body) == [("scim", True, Q1, None)]

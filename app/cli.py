@@ -466,20 +466,34 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
 
 
 DEAD_SHOWN = 10
+HELD_SHOWN = 10
+HELD_API = "GET /api/v1/queue?status=pending&with_error=true"
 
 
 def cmd_queue(_args: argparse.Namespace) -> int:
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from app.jobs.queue import pending_by_reason, queue_counts
-    from app.models import DealQueue
-    from app.rules.messages import cut_at_word
+    from app.models import DealQueue, utcnow
 
     settings = _settings()
     table = DealQueue.__table__
+    # Pending after an error: held by the CRM's refusal (an org's validation rule or inactive
+    # picklist value, a HubSpot property rule, refused credentials, a rate limit: retried every
+    # few minutes without spending attempts, until an admin acts or the limit resets) or backing
+    # off before the next attempt. Their error said nowhere here why they waited.
+    waiting = (table.c.status == "pending") & table.c.last_error.is_not(None)
     with _engine(settings).connect() as conn:
+        now = utcnow()
         counts = queue_counts(conn)
-        reasons = pending_by_reason(conn)
+        reasons = pending_by_reason(conn, now=now)
+        held_count = conn.execute(select(func.count()).where(waiting)).scalar_one()
+        held = conn.execute(
+            select(table.c.crm, table.c.deal_id, table.c.due_at, table.c.last_error)
+            .where(waiting)
+            .order_by(table.c.updated_at.desc(), table.c.id.desc())
+            .limit(HELD_SHOWN)
+        ).all()
         # the dead deals' errors: what an operator must read before `replay-dead` (the ops
         # API lists them all; the latest here)
         dead = conn.execute(
@@ -494,13 +508,52 @@ def cmd_queue(_args: argparse.Namespace) -> int:
             for reason, c in reasons.items():
                 later = f" ({c['not_due']} not due yet)" if c["not_due"] else ""
                 print(f"  {reason:<12} {c['pending']}{later}")
+            if held_count:
+                print(
+                    f"  after an error: {held_count} held while the CRM refuses (an org's "
+                    "validation rule or picklist value, a property rule, credentials, a rate "
+                    "limit: an admin may need to act) or backing off, latest first:"
+                )
+                for row in held:
+                    print(
+                        f"    {row.crm}/{row.deal_id} ({_due(row.due_at, now)}): "
+                        f"{_one_line(row.last_error)}"
+                    )
+                if held_count > len(held):
+                    print(f"    ... {held_count - len(held)} more ({HELD_API} lists them all)")
         if status == "dead" and dead:
             for row in dead:
-                error = cut_at_word(row.last_error or "no error recorded", 160)
-                print(f"  {row.crm}/{row.deal_id} ({row.attempts} attempts): {error}")
+                print(
+                    f"  {row.crm}/{row.deal_id} ({row.attempts} attempts): "
+                    f"{_one_line(row.last_error)}"
+                )
             if n > len(dead):
                 print(f"  ... {n - len(dead)} more (GET /api/v1/queue lists them all)")
     return 0
+
+
+def _one_line(error: str | None) -> str:
+    """A queue row's error as one line of at most 160 characters, cut at a word: a CRM's
+    message may hold line breaks (a validation rule's text, an HTML error page's)."""
+    from app.rules.messages import cut_at_word
+
+    return cut_at_word(" ".join((error or "").split()) or "no error recorded", 160)
+
+
+def _due(due_at, now) -> str:
+    """When a pending row is next tried: "due now", or "next try in 4 min, at 23:31 UTC"."""
+    seconds = (due_at - now).total_seconds()
+    if seconds <= 0:
+        return "due now"
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        wait = f"{int(seconds) or 1} s"
+    elif minutes < 120:
+        wait = f"{minutes} min"
+    else:
+        wait = f"{minutes // 60} h {minutes % 60} min"
+    at = due_at.strftime("%H:%M" if due_at.date() == now.date() else "%Y-%m-%d %H:%M")
+    return f"next try in {wait}, at {at} UTC"
 
 
 def cmd_replay_dead(_args: argparse.Namespace) -> int:

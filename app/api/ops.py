@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
@@ -210,6 +210,7 @@ class QueueRow(BaseModel):
 
 class QueueRows(BaseModel):
     status: str
+    with_error: bool = False
     total: int
     limit: int
     offset: int
@@ -221,6 +222,11 @@ class QueueView(BaseModel):
     # Pending rows per reason (webhook, reconcile, roadmap, backfill, ...), and how many of
     # them are not due yet: how far a backfill or a roadmap fan-out has got.
     pending_by_reason: dict[str, dict[str, int]] = {}
+    # Pending rows with a last_error: held while the CRM refuses (an org's validation rule or
+    # inactive picklist value, a HubSpot property rule, refused credentials, a rate limit;
+    # retried every few minutes without spending attempts) or backing off before the next
+    # attempt. `?status=pending&with_error=true` lists them.
+    pending_with_error: int = 0
     rows: QueueRows
 
 
@@ -236,22 +242,36 @@ def _row(r: DealQueue) -> QueueRow:
 @router.get(
     "/api/v1/queue",
     tags=["ops"],
-    summary="Queue counts by status, and rows of one status (dead by default) with their errors",
+    summary="Queue counts by status, and rows of one status (dead by default) with their errors; "
+    "status=pending&with_error=true: the deals held while the CRM refuses, or backing off",
 )
 def get_queue(
     _principal: QueueReader,
     session: SessionDep,
     status: Literal["pending", "running", "done", "dead"] = "dead",
+    with_error: Annotated[
+        bool,
+        Query(
+            description="only rows with a last_error: with status=pending, the deals held while "
+            "the CRM refuses (an org's rule, credentials, a rate limit) or backing off"
+        ),
+    ] = False,
     limit: PageLimit = 50,
     offset: Offset = 0,
 ) -> QueueView:
     counts = queue.queue_counts(session)
-    total = session.exec(
-        select(func.count()).select_from(DealQueue).where(DealQueue.status == status)
+    where = [DealQueue.status == status]
+    if with_error:
+        where.append(DealQueue.last_error.is_not(None))
+    total = session.exec(select(func.count()).select_from(DealQueue).where(*where)).one()
+    pending_with_error = session.exec(
+        select(func.count())
+        .select_from(DealQueue)
+        .where(DealQueue.status == "pending", DealQueue.last_error.is_not(None))
     ).one()
     rows = session.exec(
         select(DealQueue)
-        .where(DealQueue.status == status)
+        .where(*where)
         .order_by(DealQueue.updated_at.desc(), DealQueue.id.desc())
         .limit(limit)
         .offset(offset)
@@ -259,8 +279,14 @@ def get_queue(
     return QueueView(
         counts=counts,
         pending_by_reason=queue.pending_by_reason(session),
+        pending_with_error=pending_with_error,
         rows=QueueRows(
-            status=status, total=total, limit=limit, offset=offset, items=[_row(r) for r in rows]
+            status=status,
+            with_error=with_error,
+            total=total,
+            limit=limit,
+            offset=offset,
+            items=[_row(r) for r in rows],
         ),
     )
 

@@ -603,6 +603,8 @@ _DENIED = re.compile(
     r"|(?:commitment|committed|promised?)s?\s?[:=-]\s?(?:none|no|n/a|n)(?=[ \t]*(?:[.!;,)\n]|$))"
     # ... and "Pushed back on SCIM by Q1" (their ask, refused)
     r"|push(?:ed|es|ing)? back on|non-?binding|not binding|directional(?:ly)? only"
+    # "Non-commitments: audit log", "Non-committed items: ..."
+    r"|non-?commit(?:ted|ments?)"
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
@@ -2807,6 +2809,18 @@ def _clauses(
                 c.question = True
         if low[a:b].rstrip(_AFTER_QUESTION).endswith("?"):
             clauses[-1].question = True
+        for i in range(1, len(clauses)):
+            # "SCIM by Q2 - possible?", "SCIM by Q2 - can we?": a short question after a dash
+            # asks about the clause before it (was our promise by Q2)
+            k, prev = clauses[i], clauses[i - 1]
+            if (
+                k.question
+                and low[prev.end : k.start].strip(" \t") in _LABEL_JOINTS
+                and len(low[k.start : k.end].split()) <= 4
+                and not any(k.start <= n.start < k.end for n in names)
+                and any(prev.start <= n.start < prev.end for n in names)
+            ):
+                prev.question = True
     if len(clauses) > 1 and low.find("told", a, b) >= 0:
         _told_after_date(low, clauses, cues, names)
     if names and any(c.promise for c in clauses) and _maybe_optional(low, a, b):
@@ -3493,12 +3507,15 @@ _THEIR_REQUEST = re.compile(
 _THEIR_OWN_ACTION = re.compile(
     r"(?<![a-z0-9])(?:they|(?:the )?(?:customer|client|prospect)|their [a-z-]+(?: team)?"
     # "Customer's own team will build SCIM support by Q2", "the client's IT team will ..."
-    r"|(?:the )?(?:customer|client|prospect)['\u2019]s (?:own )?(?:[a-z-]+ )?team)"
+    r"|(?:the )?(?:customer|client|prospect)['\u2019]s (?:own )?(?:[a-z-]+ )?team"
+    # a plan's item: "Customer to enable audit log by Q1", "Cust to configure SSO by EOM"
+    r"|cust)"
     # ("shall": a contract's clause pasted in: "Customer shall configure the audit log by Q1")
     r"(?:['\u2019]ll| will| shall| plan to| are planning to| are going to| intend to| expect to"
-    r"| hope to)(?: (?:then|also|likely|probably|first))? (?:enable|roll out|turn on|switch on"
+    r"| hope to| to)(?: (?:then|also|likely|probably|first))? (?:enable|roll out|turn on|switch on"
     r"|activate|start using|use|evaluate|deploy|adopt|implement|configure|set up|test|pilot"
-    r"|trial|migrate to|integrate|build|develop|create|write|code)(?![a-z0-9])"
+    r"|trial|migrate to|integrate|build|develop|create|write|code|provide|send|share|supply"
+    r"|prepare)(?![a-z0-9])"
 )
 # Work done on the customer's side (`_our_word`).
 _THEIR_SIDE = re.compile(
@@ -3520,7 +3537,7 @@ _GRANTED = re.compile(
 # A word of `_THEIR_PROMISER` and `_THEIR_REQUEST` as `str.split` leaves it (only these can
 # start one).
 _THEIR_WORDS_TEXT = """they they've their customer customer's customer’s client client's
-    client’s prospect prospect's"""
+    client’s prospect prospect's cust"""
 _THEIR_WORDS = frozenset(_THEIR_WORDS_TEXT.split())
 # Our own team asked to commit or deliver ("get product to commit to SCIM", "asked
 # engineering to deliver SCIM by Q2"): before the cue, in its clause. Its team words, as
@@ -5121,10 +5138,10 @@ _HEADING_KINDS = re.compile(
     r"(?:(?P<neg>(?:(?:they|the customer|customer|client|the client)\s+)?"
     r"(?:do(?:es)?n['\u2019]?t|do(?:es)? not|no longer|won['\u2019]?t)\s+(?:need|require|want)"
     r"(?:\s+the following)?"
-    r"|(?:not|no longer)\s+(?:needed|required|wanted|in scope|a (?:requirement|priority|blocker)"
+    r"|(?:not|no longer)\s+(?:needed|required|wanted|in scope|interested|a (?:requirement|priority|blocker)"
     r"|requirements|blockers|needed (?:now|yet|anymore))"
     r"|(?:(?:now|also)\s+)?(?:out[- ]of[- ]scope|descoped|dropped|removed(?: from (?:scope|the deal))?"
-    r"|deprioriti[sz]ed|non[- ]?requirements)|no need)"
+    r"|deprioriti[sz]ed|non[- ]?requirements|excluded|exclusions)|no need|no interest)"
     # their questions: "Open questions:", "Questions from the call:", "They asked:", "Asked:"
     rf"|(?P<question>(?:(?:open|outstanding|remaining|pending|unanswered|follow[- ]?up|other"
     rf"|key|technical|tech|security|product|{_THEIR})\s+)*questions?"
@@ -5657,6 +5674,15 @@ def _sentence_references(
             if not mentions:
                 return []
             break
+    colon = low.find(":", a, min(b, a + 64)) if mentions else -1
+    if colon > 0 and _heading_kind(low, a, colon) == "neg":
+        # "Not needed: offline mode, multi-region", "Out of scope: ...": as the same list
+        # under its own line (`_list_headings`), nothing the deal depends on (up to a ";")
+        end = low.find(";", colon, b)
+        end = b if end < 0 else end
+        mentions = [m for m in mentions if not colon < m.start < end]
+        if not mentions:
+            return []
     cues = list(_CUES.finditer(low, a, b))  # one pass over the sentence for every kind of cue
     if not cues and low.find("?", a, b) < 0:
         # Most sentences: no promise, question or negation, so clauses cannot matter and every

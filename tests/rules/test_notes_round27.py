@@ -454,3 +454,58 @@ def test_their_labelled_line_is_their_we(body: str, feature: str) -> None:
 )
 def test_our_labelled_line_is_ours(body: str) -> None:
     assert readings(body) == [("scim", True, Q1, None)]
+
+
+# Before: "Non-commitments: audit log, offline mode" committed both (offline mode a never
+# feature: a false block); an inline label of things not needed or out of scope made the deal
+# depend on the very features the customer excluded (the same list under its own line did not).
+NOT_COMMITTED_OR_NEEDED = [
+    (
+        "Commitments: SCIM (Q2)\nNon-commitments: audit log, offline mode",
+        [("scim", True, Q2, None), ("audit", False, None, None), ("offline", False, None, None)],
+    ),
+    (
+        "Non-committed items: audit log, offline mode",
+        [("audit", False, None, None), ("offline", False, None, None)],
+    ),
+    ("Not needed: offline mode, multi-region", []),
+    ("Out of scope: offline mode, multi-region", []),
+    ("Excluded: offline mode", []),
+    ("Not interested: AI", []),
+    # a need after the list's end stays
+    ("Not needed: offline mode; they need SCIM by Q2", [("scim", False, None, Q2)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), NOT_COMMITTED_OR_NEEDED)
+def test_labels_of_what_is_not_committed_or_needed(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: the customer's own step in a plan ("Customer to ...", "Cust to ...", "Customer will
+# provide ...") was our promise by its date (false blocks), as "Customer shall configure ..."
+# was not.
+THEIR_STEPS = [
+    ("Customer to enable audit log by Q1", "audit"),
+    ("Cust to configure SSO by EOM", "sso"),
+    ("Customer will provide SCIM test tenant by 1/15", "scim"),
+]
+
+
+@pytest.mark.parametrize(("body", "feature"), THEIR_STEPS)
+def test_the_customers_own_step_is_no_promise(body: str, feature: str) -> None:
+    assert readings(body) == [(feature, False, None, None)]
+
+
+# Before: a short question after a dash was our promise by the date it asks about.
+@pytest.mark.parametrize(
+    "body",
+    ["SCIM by Q2 - possible?", "SCIM by Q2 - can we?", "SCIM by Q2 - can we do it? asking PM"],
+)
+def test_a_short_question_after_a_dash_asks(body: str) -> None:
+    assert readings(body) == [("scim", False, None, None)]
+
+
+def test_our_word_after_a_dash_stays() -> None:
+    assert readings("SCIM by Q2 - committed") == [("scim", True, Q2, None)]
+    assert readings("We will provide SCIM by Q1") == [("scim", True, Q1, None)]

@@ -183,8 +183,17 @@ def list_commitments(
     _principal: ReadPrincipal,
     feature: str | None = None,
     crm: CrmFilter = None,
-    owner: Annotated[str | None, Query(description="deal owner id or name")] = None,
-    pipeline: Annotated[str | None, Query(description="the deal's pipeline when won")] = None,
+    owner: Annotated[
+        str | None,
+        Query(description="deal owner id or name; a value no deal or entry carries is refused"),
+    ] = None,
+    pipeline: Annotated[
+        str | None,
+        Query(
+            description="the deal's pipeline when won: its id, or its name in the CRM (any "
+            "case); a value no deal or entry carries is refused"
+        ),
+    ] = None,
     close_from: Annotated[QueryDate | None, Query(description="deal close date, from")] = None,
     close_to: Annotated[
         QueryDate | None, Query(description="deal close date, to (inclusive)")

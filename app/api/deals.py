@@ -227,6 +227,16 @@ def page_request(
     return PageRequest(limit=limit, offset=offset, sort=sort or default_sort, cursor=cursor)
 
 
+# The filters `answer_with_filters` checks (a value matching nothing is a 422 naming it).
+_UNMATCHED = "; a value no deal carries is refused, naming the values known"
+PipelineFilter = Annotated[
+    str | None,
+    Query(description="the pipeline's id, or its name in the CRM (any case)" + _UNMATCHED),
+]
+OwnerFilter = Annotated[str | None, Query(description="owner id or name" + _UNMATCHED)]
+StageFilter = Annotated[str | None, Query(description="stage id or label" + _UNMATCHED)]
+
+
 # The `cursor` of the deal lists and the ledger (`queries.keyset`).
 Cursor = Annotated[
     str | None,
@@ -317,9 +327,9 @@ def list_deals(
     promised: Annotated[bool | None, Query(description=_PROMISED)] = None,
     optional: Annotated[bool | None, Query(description=_OPTIONAL)] = None,
     verdict: Verdict | None = None,
-    owner: Annotated[str | None, Query(description="owner id or name")] = None,
-    stage: Annotated[str | None, Query(description="stage id or label")] = None,
-    pipeline: str | None = None,
+    owner: OwnerFilter = None,
+    stage: StageFilter = None,
+    pipeline: PipelineFilter = None,
     crm: CrmFilter = None,
     state: DealState = "open",
     close_from: QueryDate | None = None,
@@ -390,9 +400,9 @@ def deals_for_feature(
     promised: Annotated[bool | None, Query(description=_PROMISED)] = None,
     optional: Annotated[bool | None, Query(description=_OPTIONAL)] = None,
     verdict: Verdict | None = None,
-    owner: str | None = None,
-    stage: str | None = None,
-    pipeline: str | None = None,
+    owner: OwnerFilter = None,
+    stage: StageFilter = None,
+    pipeline: PipelineFilter = None,
     crm: CrmFilter = None,
     state: DealState = "open",
     close_from: QueryDate | None = None,

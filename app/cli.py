@@ -742,8 +742,9 @@ def register_core(sub) -> None:
 
     p = sub.add_parser(
         "queue",
-        help="deal queue counts by status, pending deals by reason, and the latest dead deals "
-        "with their error",
+        help="deal queue counts by status, pending deals by reason and those waiting after an "
+        "error (held while the CRM refuses, or backing off), and the latest dead deals with "
+        "their error",
     )
     p.set_defaults(func=cmd_queue)
 

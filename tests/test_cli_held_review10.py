@@ -146,3 +146,65 @@ def test_queue_shows_a_dead_deal_s_error_of_several_lines_on_one(cli_db, capsys)
         "  test/D1 (5 attempts): PermanentError: refused <html> <title>Bad Gateway</title>\n"
         in capsys.readouterr().out
     )
+
+
+def _help(capsys, *argv: str) -> str:
+    import pytest
+
+    from app.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps at the terminal width
+
+
+def test_rules_roadmap_and_mappings_help_say_what_each_command_does(capsys):
+    """`rules --help` said "rules", `roadmap --help` "roadmap sources", and `rules simulate`'s
+    `--show SHOW` "changed deals to list", without its default."""
+    rules = _help(capsys, "rules")
+    assert "the rules that decide each deal's verdict" in rules
+    assert "simulate what draft rules would change" in rules
+    simulate = _help(capsys, "rules", "simulate")
+    assert "writes nothing, calls no CRM" in simulate
+    assert "--show N how many of the deals whose result changes to list" in simulate
+    assert "(default 20; 0: only the counts" in simulate
+    assert "none: the drafts alone (default: current" in simulate
+    roadmap = _help(capsys, "roadmap")
+    assert "the roadmap's sources (Jira, Productboard, an HTTP feed)" in roadmap
+    refresh = _help(capsys, "roadmap", "refresh")
+    assert "every ROADMAP_REFRESH_SECONDS (default 900)" in refresh
+    assert "(exit 1 if one failed: its last good catalog is kept)" in refresh
+    assert "--source NAME only this source (default: every enabled source)" in refresh
+    mappings = _help(capsys, "mappings", "import")
+    assert "match_kind (sku, product_id or name), match_value, feature_keys" in mappings
+    assert "--replace also delete the mappings the file does not name (default: keep them)" in (
+        mappings
+    )
+    assert "held while the CRM refuses" in _help(capsys, "queue")
+
+
+def test_simulate_lists_as_many_changed_deals_as_show_asks(cli_db, tmp_path, capsys):
+    """The request behind `rules simulate` listed its default 100 deals: `--show 150` printed
+    100 of them, and a negative --show cut the list from its end."""
+    import json
+
+    import pytest
+
+    from app.cli import main
+    from tests.api.test_simulate import BETA_WARN, _snapshot, seed
+
+    seed(cli_db)
+    draft = tmp_path / "draft.json"
+    snapshots = [_snapshot(f"x{i}", "SKU-ai").model_dump(mode="json") for i in range(120)]
+    draft.write_text(json.dumps({"rules": [BETA_WARN], "base": "none", "snapshots": snapshots}))
+    capsys.readouterr()
+    assert main(["rules", "simulate", "--file", str(draft), "--show", "150"]) == 0
+    out = capsys.readouterr().out
+    assert "deals: 120, changed verdict: 120" in out
+    assert len([x for x in out.splitlines() if x.startswith("  test/x")]) == 120
+    assert main(["rules", "simulate", "--file", str(draft)]) == 0
+    assert len([x for x in capsys.readouterr().out.splitlines() if "test/x" in x]) == 20
+    with pytest.raises(SystemExit):
+        main(["rules", "simulate", "--file", str(draft), "--show", "-1"])
+    assert "-1 is not a number of deals to list (0-1000)" in capsys.readouterr().err

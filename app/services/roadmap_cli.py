@@ -138,6 +138,8 @@ def _simulate(args: argparse.Namespace) -> int:
         return 2
     if args.base:
         raw["base"] = args.base
+    # The request listed its default 100 deals: `--show 500` printed 100 of them.
+    raw.setdefault("limit", args.show)
     try:
         request = SimulateRequest.model_validate(raw)
     except ValidationError as exc:
@@ -247,44 +249,95 @@ def _import_warning_line(warning: dict) -> str:
     )
 
 
+def _show(value: str) -> int:
+    show = int(value)
+    if not 0 <= show <= 1000:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of deals to list (0-1000)")
+    return show
+
+
 def register(subparsers) -> None:
-    roadmap = subparsers.add_parser("roadmap", help="roadmap sources")
+    roadmap = subparsers.add_parser(
+        "roadmap",
+        help="the roadmap's sources (Jira, Productboard, an HTTP feed): `roadmap refresh` reads "
+        "them now; sources are added and edited through the API",
+    )
     roadmap_sub = roadmap.add_subparsers(dest="roadmap_command", required=True)
-    refresh = roadmap_sub.add_parser("refresh", help="refresh roadmap sources now")
-    refresh.add_argument("--source", help="only this source (default: every enabled source)")
+    refresh = roadmap_sub.add_parser(
+        "refresh",
+        help="read the roadmap sources now, as the worker does every ROADMAP_REFRESH_SECONDS "
+        "(default 900), and re-check the open deals whose features changed; one line per "
+        "source (exit 1 if one failed: its last good catalog is kept)",
+    )
+    refresh.add_argument(
+        "--source", metavar="NAME", help="only this source (default: every enabled source)"
+    )
     refresh.add_argument(
         "--accept-removals",
         action="store_true",
         help="store the fetched catalog even if it removes more features than the source's "
-        "limit (config.max_removed_share), all of them included; audited. Needs --source",
+        "limit (config.max_removed_share, default half), all of them included; audited. Needs "
+        "--source",
     )
     refresh.set_defaults(func=_refresh)
 
-    rules = subparsers.add_parser("rules", help="rules")
+    rules = subparsers.add_parser(
+        "rules",
+        help="the rules that decide each deal's verdict: `rules simulate` tries draft rules "
+        "first; rules are saved through the API",
+    )
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     simulate = rules_sub.add_parser(
-        "simulate", help="run draft rules against the stored deals; writes nothing"
+        "simulate",
+        help="what draft rules would change: every open deal stored here (or the file's "
+        "snapshots) evaluated with the rules in force and with the drafts, the verdict counts "
+        "before and after, and the deals whose result changes; writes nothing, calls no CRM",
     )
     simulate.add_argument(
         "--file",
         required=True,
-        help="JSON: a rule definition, a list of them, or a simulate request",
+        metavar="FILE",
+        help="a JSON file: one rule definition, a list of them, or a simulate request (as "
+        "POST /api/v1/rules/simulate takes it)",
     )
     simulate.add_argument(
         "--base",
         choices=["current", "none"],
-        help="add drafts to the current rules (default) or run them alone",
+        help="current: the drafts replace the rules of the same id and join the rest in force; "
+        "none: the drafts alone (default: current, or the file's base)",
     )
-    simulate.add_argument("--show", type=int, default=20, help="changed deals to list")
+    simulate.add_argument(
+        "--show",
+        type=_show,
+        default=20,
+        metavar="N",
+        help="how many of the deals whose result changes to list, one a line (default 20; 0: "
+        "only the counts; a simulate request's own limit wins)",
+    )
     simulate.set_defaults(func=_simulate)
 
-    mappings = subparsers.add_parser("mappings", help="product → feature mappings")
+    mappings = subparsers.add_parser(
+        "mappings",
+        help="which roadmap features each product a deal sells (by SKU, product id or name) "
+        "needs: `mappings import` loads them from a file",
+    )
     mappings_sub = mappings.add_subparsers(dest="mappings_command", required=True)
     imp = mappings_sub.add_parser(
-        "import", help="import mappings from CSV or JSON (all or nothing)"
+        "import",
+        help="add or update product → feature mappings from a CSV or JSON file, all or nothing, "
+        "and re-check the open deals they touch; audited",
     )
-    imp.add_argument("file", help="CSV (match_kind,match_value,feature_keys) or .json")
-    imp.add_argument("--replace", action="store_true", help="delete mappings absent from the file")
+    imp.add_argument(
+        "file",
+        metavar="FILE",
+        help="CSV with the columns match_kind (sku, product_id or name), match_value, "
+        "feature_keys; or a .json file",
+    )
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="also delete the mappings the file does not name (default: keep them)",
+    )
     imp.add_argument(
         "--encoding",
         choices=("utf-8", "windows-1252"),

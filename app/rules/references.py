@@ -1948,6 +1948,11 @@ def _answered_next(
     end = b
     while end > a and low[end - 1] in '.!"\u201d':
         end -= 1
+    if end > a and (low[end - 1] > "\u2000" or low[end - 1] == ":"):
+        # a chat's emoji or :shortcode: after the answer: "Yes 👍", "Mark: :white_check_mark:"
+        m = _CHAT_MARKS.search(low, a, end)
+        if m is not None:
+            end = m.start()
     if _names_a_feature(sentences, a, b):
         return None  # it names a feature of its own
     if bare:
@@ -2542,6 +2547,10 @@ def _inside_promise(cues: list[re.Match[str]]) -> Callable[[int], bool]:
     return inside
 
 
+# Emoji and :shortcodes: ending a chat's answer (`_answered_next`).
+_CHAT_MARKS = re.compile(
+    r"[\s.!]*(?:(?::[a-z0-9_+-]+:|[\u2600-\u27bf\ufe0f\u200d]|[\U0001f000-\U0001faff])\s*)+$"
+)
 _TOLD_LABEL = re.compile(
     r"[\s>*\u2022-]*(?:(?:we|i) )?told (?:them|him|her|the customer|the client|cust)"
 )
@@ -5160,6 +5169,11 @@ _HEADING_KINDS = re.compile(
     # what we told them: a promise of the items with a date ("What we told them:\n- SCIM in Q1")
     r"|(?P<told>(?:what\s+)?(?:(?:we|i)\s+)?(?:told|assured|informed)\s+(?:them|the customer"
     r"|the client|their [a-z]+)"
+    # ... an AE's handoff to CS: "What they were told:", "Expectations set:", "Expectations we
+    # set with the customer:", "Roadmap items sold:", "Future functionality sold:"
+    r"|what\s+(?:they|the customer|the client)\s+(?:were|was|have been|has been)\s+told"
+    r"|expectations\s+(?:(?:we|i)\s+)?set(?:\s+with\s+(?:them|the customer|the client))?"
+    r"|(?:roadmap|future)\s+(?:items?|features?|functionality)\s+sold"
     # ... the plan agreed with the customer: "Mutual action plan:\n2. SCIM delivered - Q2"
     r"|(?:(?:the|our|agreed)\s+)?(?:(?:mutual|joint)\s+(?:action|close|closing|success"
     r"|execution)|close|closing|success)\s+plan|map)"
@@ -7188,6 +7202,7 @@ class _When(NamedTuple):
 def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, date]]:
     """Every date or quarter stated in low[a:b] with its offset, resolved against `when`."""
     found = []
+    last_end = -1
     for m in _DATE.finditer(low, a, b):
         try:
             resolved = _resolve(m, low, when)
@@ -7201,8 +7216,34 @@ def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, da
                 or (at - 3 in when.b4 and low.startswith("by ", at - 3))
             ):
                 resolved = _month_end(resolved.year * 12 + resolved.month - 1 - months)
-            found.append((at, resolved))
+            end = m.end(m.lastgroup)
+            if found and _range_joint(low, last_end, at, end):
+                # "in Q1 or Q2", "January or February", "Q1, Q2 latest": one date, the
+                # later end (what the customer was told to expect at the latest)
+                found[-1] = (found[-1][0], max(found[-1][1], resolved))
+            else:
+                found.append((at, resolved))
+            last_end = end
     return found
+
+
+# Between the two ends of a range of dates (`_range_joint`).
+_RANGE_JOINT = re.compile(r"\s*(?:or|to|through|thru|-|\u2013)\s*(?:(?:by|in|early|mid|late) )?")
+_LATEST = (" latest", " at the latest", " at the outside", " worst case", " at worst")
+
+
+def _range_joint(low: str, prev_end: int, at: int, end: int) -> bool:
+    """Whether the date at low[at:end] closes a range opened by the date ending at
+    `prev_end`: "Q1 or Q2", "Q1 to Q2", "Q1-Q2", "Q1 or early Q2", "Q1, Q2 latest"."""
+    if at - prev_end > 14 or prev_end < 0:
+        return False
+    if _RANGE_JOINT.fullmatch(low, prev_end, at) is not None:
+        return True
+    return (
+        not low[prev_end:at].strip(" ,")
+        and "," in low[prev_end:at]
+        and low.startswith(_LATEST, end)
+    )
 
 
 # "before Q2", "prior to March", "b4 H2", "ahead of the start of 2027": before the period
@@ -7210,7 +7251,8 @@ def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, da
 # before Q2 looked a quarter later than it is (on time against a Q2 target) and a need before
 # March a month later. Not "before the end of Q2" (its end) or "before March 15" (a day).
 _BEFORE_PERIOD = re.compile(
-    r"(?<![a-z0-9])(?<!not )(?<!n't )(?<!n\u2019t )(?:before|prior to|b4|ahead of)(?: the)?"
+    r"(?<![a-z0-9])(?<!not )(?<!n't )(?<!n\u2019t )(?<!not be )(?<!n't be )(?<!n\u2019t be )"
+    r"(?:before|prior to|b4|ahead of)(?: the)?"
     r"(?: (?:start|beginning) of)? $"
 )  # (not "not before Q2": Q2 at the earliest)
 

@@ -276,7 +276,8 @@ ANSWERED_WITH_IT = [
     # ... a date of its own wins; no date asked, none given
     ("Will SCIM be ready by Q1? We will have it by Q2.", [("scim", True, Q2, None, False)]),
     ("They asked about SCIM. We promised it.", [("scim", True, None, None, False)]),
-    ("Will SCIM be ready by Q1 or Q2? We promised it.", [("scim", True, None, None, False)]),
+    # (a range asked about is its later end since round 27)
+    ("Will SCIM be ready by Q1 or Q2? We promised it.", [("scim", True, Q2, None, False)]),
 ]
 
 

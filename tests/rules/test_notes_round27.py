@@ -509,3 +509,58 @@ def test_a_short_question_after_a_dash_asks(body: str) -> None:
 def test_our_word_after_a_dash_stays() -> None:
     assert readings("SCIM by Q2 - committed") == [("scim", True, Q2, None)]
     assert readings("We will provide SCIM by Q1") == [("scim", True, Q1, None)]
+
+
+# Before: a range took its first end ("in Q1, Q2 latest" was Q1): the customer was told to
+# expect it at the latest by the second, as "in 6-8 weeks" is read.
+RANGES = [
+    ("We'll deliver SCIM in Q1, Q2 latest.", [("scim", True, Q2, None)]),
+    ("We promised SCIM by Q1, Q2 at the latest", [("scim", True, Q2, None)]),
+    ("We'll deliver SCIM in Q1 or early Q2.", [("scim", True, date(2027, 4, 30), None)]),
+    ("We'll deliver SCIM in Q1-Q2.", [("scim", True, Q2, None)]),
+    ("They need SCIM by Q1 or Q2", [("scim", False, None, Q2)]),
+    # two features, each its own date: no range
+    ("We promised SSO by Q1 and SCIM by Q2.", [("sso", True, Q1, None), ("scim", True, Q2, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), RANGES)
+def test_a_range_is_its_later_end(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: handoff headings (AE to CS) were no list of promises (missed blocks), as "What we
+# told them:" was.
+HANDOFF = [
+    (
+        'What they were told:\n- SCIM Q1\n- Audit log "sometime next year"',
+        [("scim", True, MARCH, None), ("audit", True, date(2027, 12, 31), None)],
+    ),
+    (
+        "Expectations set:\n- SCIM in Q1\n- No date on audit log",
+        [("scim", True, MARCH, None), ("audit", False, None, None)],
+    ),
+    ("Roadmap items sold:\n- SCIM (Q1)", [("scim", True, MARCH, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), HANDOFF)
+def test_handoff_headings_list_what_was_told(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: a chat's emoji or :shortcode: after the yes hid it (missed blocks).
+CHAT_YES = [
+    "Will SCIM be ready by Q1? Yes 👍",
+    "Will SCIM be ready by Q1? I said yes 👍",
+    "Slack Connect:\nDana: will SCIM be ready by Q1?\nMark (AE): yes :white_check_mark:",
+]
+
+
+@pytest.mark.parametrize("body", CHAT_YES)
+def test_a_chat_yes_with_its_emoji(body: str) -> None:
+    assert readings(body) == [("scim", True, Q1, None)]
+
+
+def test_a_chat_no_with_its_emoji() -> None:
+    assert readings("Will SCIM be ready by Q1? No 👎") == [("scim", False, None, None)]

@@ -1192,7 +1192,7 @@ NEEDED_BY = [
     ("SCIM by Q2, otherwise they won't sign.", [("scim", False, None, Q2)]),
     ("SCIM by Q2 or no deal.", [("scim", False, None, Q2)]),
     ("We promised SCIM by Q2 or they walk.", [("scim", True, Q2, Q2)]),
-    ("SCIM by Q2 or Q3.", [("scim", True, Q2, None)]),
+    ("SCIM by Q2 or Q3.", [("scim", True, Q3, None)]),  # a range: its later end (round 27)
     ("We promised SCIM by Q2; their deadline is Q3.", [("scim", True, Q2, None)]),
     # a heading over a list sets the reading of its items: the customer's needs ...
     (

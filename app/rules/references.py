@@ -1749,6 +1749,10 @@ _ANSWER_HEADS = tuple(
         "committed to",
         "promised",
         "guaranteed",
+        "agreed to",
+        "agreed on",
+        "settled on",
+        "countered",
     )
     for tail in (" ", ":")
     if who or verb != "said"  # ("said ..." alone is no answer of ours)
@@ -1795,6 +1799,9 @@ _TOLD_ANSWER = re.compile(
     r"|guaranteed(?: them)?):? "
     # "When can we expect SCIM? We're committing to end of Q1."
     r"|(?:we['\u2019]re|we are|i['\u2019]m|i am) committing to "
+    # a negotiated date: "They pushed for SCIM in Q1. We agreed to Q2.", "...; we countered
+    # w/ Q3", "Settled on Q3."
+    r"|(?:(?:we|i) )?(?:agreed (?:to|on)|settled on|countered(?: with| w/)?):? "
     # ... our aim (a hedged promise): "When do you expect SCIM? We're targeting Q2."
     r"|(?:(?:we|i)['\u2019](?:re|m) |we are |i am )?(?:targeting|aiming for|shooting for"
     r"|planning for) "
@@ -2812,6 +2819,8 @@ def _clauses(
                 if low.startswith(":", end) and i + 1 < len(clauses):
                     end = clauses[i + 1].end  # "SCIM ETA: Q1"
                 c.promise = bool(_promised_dates(low, c.start, end, when))
+                if not c.promise and i and _cue_after_terse(low, clauses[i - 1], c, names):
+                    clauses[i - 1].promise = True  # "SCIM Q2 - agreed", "SCIM - Q2 - told cust"
     if low.find("?", a, b) >= 0:  # most sentences have no question mark to look for
         for c in clauses:
             if low[c.start : c.end].rstrip(_AFTER_QUESTION).endswith("?"):
@@ -4551,7 +4560,8 @@ _DATE_GIVEN = re.compile(
     r"[ \t\n\"'(\u201c\u2018*\u2022-]*(?:(?:so|and|but) )?(?:(?:(?:we|i) )?(?:told (?:them|him|her"
     r"|the customer|the client)|committed(?: to)?|promised(?: them| him| her| the customer"
     r"| the client)?"
-    r"|guaranteed(?: them)?|confirmed)|(?:we|i) said)(?: that)?:? (?:by |in |for |before )?"
+    r"|guaranteed(?: them)?|confirmed|agreed (?:to|on)|settled on|countered(?: with| w/)?)"
+    r"|(?:we|i) said)(?: that)?:? (?:by |in |for |before )?"
 )
 
 
@@ -4583,7 +4593,11 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
     by Q1 - told them Q2") dates the feature of the clause before, as a promise of its own."""
     if not any(e < n.start <= e + 20 for n in names):
         if not low[e : c.end].strip(" \t.!)"):
-            return _terse_dated(low, c.start, s, names)  # "SCIM Q2, told them"
+            # "SCIM Q2, told them"; "SCIM Q2 - told cust": the line before the dash
+            start = c.start
+            if low[max(0, start - 3) : start] in (" - ", " \u2013 "):
+                start = low.rfind("\n", 0, s) + 1
+            return _terse_dated(low, start, s, names)
         d = _date_at(low, e + 1, c.end) if low.startswith(" ", e) else None
         return d is not None and not low[d.end() : c.end].strip(" .!)")
     if low.startswith(" about", e) or low.startswith(" of ", e):
@@ -4591,6 +4605,24 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
     if next(_DATE.finditer(low, e, c.end), None) is None:
         return False
     return _TOLD_NOT.search(low, e, c.end) is None
+
+
+def _cue_after_terse(low: str, prev: _Clause, c: _Clause, names: list[Mention]) -> bool:
+    """Whether the dated cue's clause `c`, a few words naming nothing after a dash, follows a
+    terse line of a feature and its date (`_terse_dated`): the date is the one it gives."""
+    if (
+        low[prev.end : c.start].strip(" \t") not in _LABEL_JOINTS
+        or len(low[c.start : c.end].split()) > 3
+        or any(c.start <= n.start < c.end for n in names)
+        or prev.question
+        or prev.denied
+        or prev.needed
+    ):
+        return False
+    start = prev.start
+    while start > 0 and low[start - 1] in " \t-\u2013":
+        start -= 1  # "SCIM - Q2 - told cust": the feature's clause before the date's
+    return _terse_dated(low, low.rfind("\n", 0, start) + 1, prev.end, names)
 
 
 # What may stand beside a feature and its date in a terse line (`_terse_dated`).

@@ -564,3 +564,29 @@ def test_a_chat_yes_with_its_emoji(body: str) -> None:
 
 def test_a_chat_no_with_its_emoji() -> None:
     assert readings("Will SCIM be ready by Q1? No 👎") == [("scim", False, None, None)]
+
+
+Q3 = date(2027, 9, 30)
+
+# Before: a negotiated date after their dated ask was no answer ("We agreed to Q2." after
+# "They pushed hard for SCIM in Q1."), and our word after a dash at the end of a terse line
+# ("SCIM Q2 - agreed", "SCIM - Q2 - told cust") was nothing: missed blocks.
+NEGOTIATED = [
+    ("They pushed hard for SCIM in Q1. We agreed to Q2.", [("scim", True, Q2, Q1)]),
+    ("They need SCIM by Q1. We agreed to Q2.", [("scim", True, Q2, Q1)]),
+    ("They asked for SCIM by Q1. Settled on Q3.", [("scim", True, Q3, None)]),
+    ("They asked for SCIM by Q1; we agreed to Q2", [("scim", True, Q2, None)]),
+    ("SCIM Q2 - agreed", [("scim", True, Q2, None)]),
+    ("SCIM - Q2 - told cust", [("scim", True, Q2, None)]),
+    ("SCIM Q2 - told cust", [("scim", True, Q2, None)]),
+    # their need, a step of the sale, nothing dated: as before
+    ("They need SCIM by Q2 - told cust", [("scim", False, None, Q2)]),
+    ("They need SCIM by Q2. We agreed to revisit in Q3.", [("scim", False, None, Q2)]),
+    ("They asked for SCIM by Q1; we agreed to revisit", [("scim", False, None, None)]),
+    ("Audit log - told cust", [("audit", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), NEGOTIATED)
+def test_a_negotiated_date_and_our_word_after_a_dash(body: str, expected: list) -> None:
+    assert readings(body) == expected

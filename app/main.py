@@ -369,15 +369,17 @@ _BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
 
 class ApiKeyFirstMiddleware:
-    """An /api/ write without a valid API key is a 401 before its body is read.
+    """An /api/ write without a valid API key is a 401 before its body is read, and one whose
+    key's role may not call the route a 403 (as the route's `require_roles` answers).
 
     `RefuseNulMiddleware` reads an /api/ body whole (up to 8 MB) and parses it three times
     over (depth, repeated keys, non-finite numbers) on the event loop, before any route runs.
     Without a key, an 8 MB list of small objects held the loop for seconds (7.5 s measured on
     a loaded 2-core machine): every webhook ack, health check and request of the process
     waited, HubSpot's 5 s acks timed out, and anyone who could reach the port could repeat it.
-    The key is checked here as `deps.get_principal` checks it (the same answer, and the same
-    cache, so the route's own check costs nothing more). A declared body over the cap is left
+    A viewer's key could do the same to any write route. The key is checked here as
+    `deps.get_principal` checks it (the same answer, and the same cache, so the route's own
+    check costs nothing more), and the role as the route declares it. A declared body over the cap is left
     to `RefuseNulMiddleware`'s 413, which reads nothing. A database that cannot be asked is
     left to the route, whose check answers it as every route does (503)."""
 
@@ -395,21 +397,58 @@ class ApiKeyFirstMiddleware:
             return
         from starlette.requests import Request
 
-        from app.api.deps import request_credentials, verified_key
+        from app.api.deps import (
+            record_key_use,
+            refuse_role,
+            request_credentials,
+            verified_key,
+        )
 
         request = Request(scope)
         try:
-            await verified_key(request, await request_credentials(request))
+            principal, last_used = await verified_key(request, await request_credentials(request))
+            allowed = _route_roles(scope["app"], scope["method"], scope["path"].rstrip("/"))
+            if allowed is not None and principal.role not in allowed:
+                # the key was used, as for every request it authenticates (`get_principal`)
+                record_key_use(request, principal.key_id, last_used)
+                refuse_role(principal, allowed)
         except DomainError as exc:
             body = {"error": {"code": exc.code, "message": exc.message}}
-            response = JSONResponse(
-                body, status_code=exc.status_code, headers={"WWW-Authenticate": "Bearer"}
-            )
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+            response = JSONResponse(body, status_code=exc.status_code, headers=headers)
             await response(scope, receive, send)
             return
         except Exception:  # the route's own check answers it (a 503)
             pass
         await self.app(scope, receive, send)
+
+
+def _route_roles(app: FastAPI, method: str, path: str) -> frozenset | None:
+    """The roles the /api/ route answering `method` `path` admits (its `require_roles`), or
+    None when no route does (routing answers) or the route checks none."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+    from starlette.routing import compile_path
+
+    from app.api.deps import allowed_roles
+
+    table = getattr(app.state, "route_roles", None)
+    if table is None:
+        table = []
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if isinstance(route, APIRoute) and (context.path or "").startswith("/api/"):
+                table.append(
+                    (
+                        compile_path(context.path)[0],
+                        frozenset(route.methods),
+                        allowed_roles(route.dependant),
+                    )
+                )
+        app.state.route_roles = table
+    for regex, methods, roles in table:
+        if method in methods and regex.match(path):
+            return roles
+    return None
 
 
 def _declared_over_cap(scope) -> bool:

@@ -354,6 +354,26 @@ def wait_for_touches(timeout: float = 10.0) -> None:
     _touch_pool.submit(lambda: None).result(timeout=timeout)
 
 
+def refuse_role(principal: Principal, allowed: frozenset[Role] | set[Role]) -> None:
+    """Forbidden (403) unless the principal's role is one of `allowed`."""
+    if principal.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise Forbidden(f"role '{principal.role.value}' may not do this; needs one of: {names}")
+
+
+def allowed_roles(dependant) -> frozenset[Role] | None:
+    """The roles the `require_roles` check in a route's dependency tree admits; None if the
+    route has none."""
+    found = getattr(dependant.call, "allowed_roles", None)
+    if found is not None:
+        return found
+    for sub in dependant.dependencies:
+        found = allowed_roles(sub)
+        if found is not None:
+            return found
+    return None
+
+
 def require_roles(*roles: Role):
     """Dependency that admits the given roles; admin is always admitted."""
     allowed = {Role.admin, *roles}
@@ -361,9 +381,7 @@ def require_roles(*roles: Role):
     async def _check(
         request: Request, principal: Annotated[Principal, Depends(get_principal)]
     ) -> Principal:
-        if principal.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise Forbidden(f"role '{principal.role.value}' may not do this; needs one of: {names}")
+        refuse_role(principal, allowed)
         await refuse_non_json_body(request)
         return principal
 

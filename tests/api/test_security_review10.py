@@ -103,10 +103,47 @@ def test_a_valid_key_still_gets_the_body_checks_and_the_route(app, api_key, monk
     assert status == 201, answer
 
 
-def test_a_viewer_key_passes_the_key_check_and_gets_the_routes_403(client, api_key):
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        ("viewer", "/api/v1/features"),
+        ("engineering", "/api/v1/rules/simulate"),
+        ("approver", "/api/v1/mappings/"),  # with the trailing slash the route is served at
+        ("revops", "/api/v1/admin/api-keys"),
+        ("viewer", "/api/v1/approvals"),
+    ],
+)
+def test_a_key_whose_role_may_not_write_there_is_refused_before_the_body_is_read(
+    app, api_key, role, path
+):
+    """Any key's holder (a viewer's) could make the service parse 8 MB bodies on the event
+    loop before the route's own role check refused them."""
+    key = api_key(role)["Authorization"].encode()
+    status, answer, read = _asgi_post(app, path, BODY, [(b"authorization", key)])
+    assert status == 403, answer
+    assert answer["error"]["message"].startswith(f"role '{role}' may not do this")
+    assert read is False
+
+
+def test_a_role_the_route_admits_and_an_unknown_path_still_reach_the_app(app, api_key):
+    viewer = api_key("viewer")["Authorization"].encode()
+    # every role may ask a what-if: it runs (and says the feature is not on the roadmap)
+    status, answer, read = _asgi_post(
+        app, "/api/v1/features/nope/what-if", b'{"availability": "never"}',
+        [(b"authorization", viewer)],
+    )  # fmt: skip
+    assert (status, read) == (404, True), answer
+    status, answer, _ = _asgi_post(
+        app, "/api/v1/no-such-thing", b"{}", [(b"authorization", viewer)]
+    )
+    assert status == 404, answer
+
+
+def test_the_routes_own_refusals_are_unchanged_for_a_json_body(client, api_key):
     r = client.post("/api/v1/features", json={"key": "sso", "name": "SSO"},
                     headers=api_key("viewer"))  # fmt: skip
     assert r.status_code == 403, r.text
+    assert "www-authenticate" not in r.headers
 
 
 def test_a_declared_body_over_the_cap_is_still_the_413_without_a_key(client):

@@ -465,6 +465,12 @@ _NEG_BEFORE = re.compile(
     # SCIM", "They are not asking for SCIM anymore"
     r"|used to (?:need|require|want|ask for)|decided against|depriori(?:ti[sz]|ti[sz]ed|ti[sz]ing)"
     r"|(?:not|no longer|stopped) asking (?:for|about)"
+    # ... refused by them: "They declined SSO", "They opted out of SCIM", "They turned down
+    # the AI Assistant beta", "Zero interest in offline mode", "Nobody asked about SCIM"
+    r"|(?:declined(?<=they declined)|rejected(?<=they rejected)|turned down(?<=they turned down)"
+    r"|passed on(?<=they passed on)|opted out of|zero interest in|nobody asked (?:about|for))"
+    # (what they refused ends the sentence: not "They declined the meeting, SCIM needed")
+    r"(?=(?: [a-z0-9'\u2019-]+){1,5}[ \t]*(?:[.!;\n]|$))"
     # "They dropped the multi-region requirement", "waived their SCIM ask": the need, named
     # within a few words after (not "They dropped the price, SCIM needed")
     r"|(?:dropped|waived|withdrew|withdrawn)(?= (?:the |their )?(?:[a-z0-9-]+ ){1,3}"
@@ -502,6 +508,8 @@ _NEG_AFTER = re.compile(
     r"(?:dropped|waived|withdrawn|removed)"
     # "Offline mode is moot now", "Offline mode: moot"
     r"|moot"
+    # "Dashboards: no interest", "AI: not interested", "AI assistant - no interest"
+    r"|no interest(?! in)|not interested(?! in)"
     # never part of the talk: "Offline mode not discussed", "Offline mode didn't come up",
     # "never came up", "wasn't raised" (group `untalked`; the verb starts the match and the
     # negation is a look-behind, as "have", "were" would start many. Not in a sentence with

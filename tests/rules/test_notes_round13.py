@@ -63,7 +63,8 @@ DENIED_TOLD_ITEMS = [
     ),
     ("SSO (not yet)", [("sso", False, None, None, False)]),
     ("SSO (not needed)", []),
-    ("Offline mode - not interested", [("offline", False, None, None, False)]),
+    # (their lack of interest: no dependency, as "not interested in offline mode", round 27)
+    ("Offline mode - not interested", []),
     ("Offline mode - they don't need it", []),
     ("Offline mode: no need", []),
     ("What we promised:\n- SCIM - Q1", [("scim", True, Q1, None, False)]),

@@ -590,3 +590,27 @@ NEGOTIATED = [
 @pytest.mark.parametrize(("body", "expected"), NEGOTIATED)
 def test_a_negotiated_date_and_our_word_after_a_dash(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: the customer refusing a feature or showing no interest made the deal depend on it
+# (offline mode, a never feature, a false risk), as "not interested in the AI Assistant" did not.
+REFUSED_BY_THEM = [
+    "They declined SSO.",
+    "They opted out of SCIM.",
+    "Zero interest in offline mode.",
+    "They turned down the AI Assistant beta.",
+    "Nobody asked about SCIM.",
+    "They passed on SCIM.",
+    "Dashboards: no interest.",
+    "AI: not interested",
+    "AI assistant - no interest",
+]
+
+
+@pytest.mark.parametrize("body", REFUSED_BY_THEM)
+def test_what_they_refused_is_no_dependency(body: str) -> None:
+    assert readings(body) == []
+
+
+def test_a_refusal_of_something_else_keeps_the_need() -> None:
+    assert readings("They declined the meeting, SCIM needed by Q2") == [("scim", False, None, Q2)]

@@ -267,8 +267,6 @@ _PROMISE = re.compile(
     # "SCIM will be in the Q2 release", "... in our next release"
     r"|supported|launched|released|ga|generally available|in (?:the|our) (?:[a-z0-9-]+ )?release)"
     r"|deliver|ship|support|provide|build|add|develop|get|give"
-    # "SCIM will GA Q2" as "SCIM will go GA in Q2"
-    r"|ga"
     # "SCIM will launch in Q2" as "SCIM will ship in Q2" (`_ours`: said of a feature or by us)
     r"|include|enable|make|launch|release"
     # bending the roadmap for the deal: "We'll prioritize SCIM for them", "fast-track"
@@ -404,8 +402,10 @@ _PROMISE = re.compile(
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team|admin|it lead))"
     r"|let (?:them|him|her|(?:the )?customer|(?:the )?client) know|(?:(?<=we )|(?<=i ))said"
     # ... our side by its role: "AE said SCIM Q2", "Our AE said SCIM in Q2", "Rep said ..."
-    r"|said(?:(?<= ae said)|(?<=\nae said)|(?<=^ae said)|(?<= se said)|(?<=\nse said)"
-    r"|(?<=^se said)|(?<= rep said)|(?<=\nrep said)|(?<=^rep said))"
+    # (not another company's: "The Okta AE said SCIM Q2")
+    r"|said(?:(?<=^ae said)|(?<=\nae said)|(?<= the ae said)|(?<=^the ae said)|(?<=our ae said)"
+    r"|(?<=^se said)|(?<=\nse said)|(?<= the se said)|(?<=^the se said)|(?<=our se said)"
+    r"|(?<=^rep said)|(?<=\nrep said)|(?<= the rep said)|(?<=^the rep said)|(?<=our rep said))"
     # ... told in the passive, the customer told (by us): "Customer was told SCIM in Q2" (not
     # "We were told SCIM in Q2": told by someone else, product or a partner)
     r"|(?:(?<=was )|(?<=were )|(?<=been ))(?<!we were )(?<!i was )(?<!we've been )"
@@ -1757,6 +1757,7 @@ _ANSWER_HEADS = tuple(
         "committed to",
         "promised",
         "guaranteed",
+        "committed",
         "agreed to",
         "agreed on",
         "settled on",
@@ -1777,8 +1778,9 @@ _AIM = re.compile(r"(?<![a-z0-9])(?:targeting|aiming for|shooting for|planning f
 _AGREED_HEADS = (
     "we ", "i ", "so we ", "so i ", "and we ", "and i ", "we've ", "we\u2019ve ", "i've ",
     "i\u2019ve ", "that works", "this works", "no problem", "not a problem", "doable", "can do",
-    "you'll have", "you\u2019ll have", "you will have", "consider it done", "100", "we're on it",
+    "you'll have", "you\u2019ll have", "you will have", "consider it done", "we're on it",
     "we\u2019re on it", "understood", "we'll make", "we\u2019ll make", "we will make", "told them",
+    "committed", "ae ", "the ae ", "our ae ", "rep ", "the rep ", "our rep ",
 )  # fmt: skip
 # Our side's role labelling a transcript's answer line: "Tom (AE):", "Rep:", "AE -", "Sarah
 # (our SE):", "[00:12:10] Tom (AE):", "Seller:" (a name alone is nobody's side: "Tom: Q2").
@@ -1803,7 +1805,7 @@ _TOLD_ANSWER = re.compile(
     r"(?: (?:with|to them|them))?:? "
     # a promise of a date alone: "When will SCIM ship? We committed to Q2.", "... Rep
     # committed to Q2 delivery."
-    r"|(?:(?:we|i|(?:the |our )?(?:rep|ae)) )?(?:committed to|promised(?: them)?"
+    r"|(?:(?:we|i|(?:the |our )?(?:rep|ae)) )?(?:committed(?: to)?|promised(?: them)?"
     r"|guaranteed(?: them)?):? "
     # "When can we expect SCIM? We're committing to end of Q1."
     r"|(?:we['\u2019]re|we are|i['\u2019]m|i am) committing to "
@@ -1815,11 +1817,14 @@ _TOLD_ANSWER = re.compile(
     r"|planning for) "
     # a transcript's answer line: 'Customer: "Do you have SCIM?" Me: "Yes, by Q2."',
     # "Q: When will SCIM ship? A: Q2." (`_ANSWER_LABELS`)
-    r"|(?:me|we|us|our answer|our response|a|answer)\s?[:\-\u2013]\s*[\"\u201c]?))"
+    r"|(?:me|we|us|our answer|our response|our reply|our position|reality|a|answer)\s?[:\-\u2013]"
+    r"\s*[\"\u201c]?))"
     # (our aim after a label: "Tom (AE): We're targeting Q2.")
     r"(?:(?:(?:we|i)['\u2019](?:re|m) |we are |i am )?(?:targeting|aiming for|shooting for"
     r"|planning for) )?"
-    rf"(?:(?P<yes>{_YES})(?:[,;]?\s+(?:[-\u2013]\s+)?(?=[a-z0-9])|(?=[\s.!\"\u201d]*$))"
+    # (our word after a label: "Our answer: committed Q2.", "Answer: yes, committed.")
+    rf"(?:(?P<yes>{_YES}|committed|confirmed|agreed)(?:[,;]?\s+(?:[-\u2013]\s+)?(?=[a-z0-9])"
+    r"|(?=[\s.!\"\u201d]*$))"
     r"|(?:no|nope)[,;]?\s+(?:[-\u2013]\s+)?(?:but |only )?(?=[a-z0-9])"
     r")?(?:by |in |for )?"
 )
@@ -1842,7 +1847,10 @@ _BARE_YES = re.compile(
 # The labels of a transcript's answer line that are ours: "Me:", "We:", "Our answer:". "A:"
 # ("Answer:") is ours only after "Q:" asking about our product, not about their need ("Q: Do
 # you need SSO? A: Yes, by Q2" is discovery: their need, their answer).
-_ANSWER_LABELS = ("me:", "me -", "me \u2013", "we:", "us:", "our answer", "our response")
+_ANSWER_LABELS = (
+    "me:", "me -", "me \u2013", "we:", "us:", "our answer", "our response", "our position",
+    "our reply", "reality:",
+)  # fmt: skip
 _QA_LABELS = ("a:", "a :", "answer:")
 _QA_QUESTION = ("q:", "q :", "question:")
 _THEIR_NEED_ASKED = re.compile(
@@ -1913,6 +1921,13 @@ def _told_dates(
     return None
 
 
+# Our side's bare yes (`_answered_next`): "Rep said yes.", "AE replied yes", "We said yes."
+_SAID_YES_ONLY = re.compile(
+    r"(?:(?:we|i|(?:the |our )?(?:rep|ae|se)) )?(?:said|replied|answered|responded|wrote back)"
+    rf":? {_YES}[\s.!]*(?:$|\n)"
+)
+
+
 def _answered_next(
     text: str,
     low: str,
@@ -1959,6 +1974,13 @@ def _answered_next(
             return None
     if not (heads or bare or low.startswith(_AGREED_HEADS, a)):
         return None
+    if (
+        ref.is_question
+        and not bare
+        and _THEIR_NEED_ASKED.search(low, a1, span[1]) is not None
+        and _SAID_YES_ONLY.match(low, a) is not None
+    ):
+        return None  # a yes to a question of their need: "Do they need SCIM by Q1? AE said yes."
     b = _sentence_end(text, low, a)
     end = b
     while end > a and low[end - 1] in '.!"\u201d':
@@ -2590,8 +2612,12 @@ def _clauses(
         if joint == ":":
             if (
                 _deadline_colon(low, start, m.end(), b)
-                # "Told them: SCIM in Q2": the told cue's own clause
-                or _TOLD_LABEL.fullmatch(low, start, m.start()) is not None
+                # "Told them: SCIM in Q2": the told cue's own clause (a feature right after
+                # the colon; not "Told them: we'll revisit SCIM in Q1")
+                or (
+                    _TOLD_LABEL.fullmatch(low, start, m.start()) is not None
+                    and any(n.start == m.end() + 1 for n in names)
+                )
                 or _need_label(low, start, m.start(), names)
                 or _names_needed(low, start, m.start(), m.end(), names)
                 or _names_needed(low, start, m.start(), m.end(), names, _LABEL_WISHED)
@@ -2644,8 +2670,9 @@ def _clauses(
         c = clauses[i]
         if kind == "denied":
             if not _sale_item_denied(low, start, c.start, a, names) and not (
-                low.startswith(("nothing", "none"), start) and _OTHER_THAN.search(low, a, start)
-            ):  # (not "Other than SCIM, nothing was promised": of the rest)
+                low.startswith(("nothing", "none"), start) and _OTHER_THAN.search(low, a, b)
+            ):  # (not "Other than SCIM, nothing was promised", "Nothing committed except
+                # SCIM Q2": of the rest)
                 c.denied = True
         elif kind == "custom":
             if _ours(low, start, m.end(kind), c, True, names, a, b):
@@ -2844,8 +2871,9 @@ def _clauses(
                 and low[prev.end : k.start].strip(" \t") in _LABEL_JOINTS
                 and len(low[k.start : k.end].split()) <= 4
                 and not any(k.start <= n.start < k.end for n in names)
-                and any(prev.start <= n.start < prev.end for n in names)
-            ):
+                and _terse_dated(low, prev.start, prev.end, names)
+                and not (i > 1 and clauses[i - 2].promise)  # "Promised: SCIM Q2 - ok?"
+            ):  # (not "We committed SCIM by Q2 - realistic?": our word given)
                 prev.question = True
     if len(clauses) > 1 and low.find("told", a, b) >= 0:
         _told_after_date(low, clauses, cues, names)
@@ -3419,7 +3447,7 @@ _NEEDED_BY_SOURCE = (
     r"|asks?(?=:)|p[01](?=:)"
     # their threat or condition: "They will churn without SCIM by Q2", "Deal contingent on
     # SCIM by Q1", "SCIM by Q1 is a condition of signing"
-    r"|(?:churn|walk(?: away)?|leave|cancel)(?= without )|contingent on|conditional on"
+    r"|(?:churn|walk(?: away)?|leave|cancel) without|contingent on|conditional on"
     r"|condition (?:of|for) (?:signing|signature|the deal|closing|close|purchase|renewal)"
     r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
@@ -3601,7 +3629,8 @@ _PENDING_APPROVAL = re.compile(
     # a request to approve it: "Deal desk request: approve SCIM commitment by Q2", "Asking
     # deal desk to approve SCIM Q2 promise", "Approval request: 15% discount + SCIM commitment"
     r"|(?<![a-z0-9])approve(?: [^\s.;:!?]+){0,5} $"
-    r"|(?<![a-z0-9])(?:approval|sign[- ]?off) (?:req(?:uest)?|needed|pending)s?:?"
+    r"|(?<![a-z0-9])(?<!customer )(?<!their )(?<!client )(?<!customer's )"
+    r"(?:approval|sign[- ]?off) (?:req(?:uest)?|needed|pending)s?:?"
     r"(?: [^\s.;:!?]+){0,6} $"
 )
 _PENDING_AFTER = re.compile(
@@ -3902,6 +3931,10 @@ def _remedy_agreed(low: str, a: int, b: int) -> bool:
 _AS_PROMISED = re.compile(r"[\s>*\u2022-]*as (?:(?:we|i) )?(?:previously |earlier )?$")
 
 
+# Before "vendor" as a plan's or contract's subject: nothing, or a label ("SOW: ", "- ").
+_VENDOR_LEAD = re.compile(r"[\s>*\u2022-]*(?:[a-z0-9 ]{1,30}:\s*)?")
+
+
 def _ours(
     low: str,
     s: int,
@@ -3914,6 +3947,10 @@ def _ours(
     date_cue: bool = False,
 ) -> bool | str:
     """`_our_word`, unless the cue repeats someone's word to us (`_told_to_us`)."""
+    if low.startswith("confirmed ", s) and _NEEDED_BY.search(low, e, b) is not None:
+        # what they need, confirmed with them: "Confirmed w/ cust: they need SCIM by Q2",
+        # "Confirmed with the customer: SSO needed day one"
+        return False
     if low.startswith("promised", s) and _AS_PROMISED.match(low, a0, s):
         # "As promised, I've attached the SCIM spec": an email's opener for what it delivers
         # (a promise cue of its own still counts: "As promised, SCIM will ship in Q1")
@@ -3949,6 +3986,9 @@ _THEIR_LABEL = re.compile(
 )
 
 
+_SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d)]*\s")
+
+
 def _their_line(low: str, s: int) -> bool:
     """Whether the cue at low[s] is on a line the customer's side speaks (`_THEIR_LABEL`):
     its "we" and its plans are theirs. One `rfind` and a colon or dash test first."""
@@ -3956,7 +3996,10 @@ def _their_line(low: str, s: int) -> bool:
     head = low[line : min(s, line + 48)]
     if ":" not in head and "-" not in head and "\u2013" not in head:
         return False
-    return _THEIR_LABEL.match(low, line, s) is not None
+    label = _THEIR_LABEL.match(low, line, s)
+    # (up to the end of their first sentence: "Customer email: need SCIM by Q2. Our response -
+    # we will have it." is ours after it)
+    return label is not None and _SENTENCE_BREAK.search(low, label.end(), s) is None
 
 
 def _told_to_us(low: str, s: int, a: int, b: int) -> bool:
@@ -4045,9 +4088,17 @@ def _our_word(
             ends
             and _OUR_SUBJECT.search(before, ends[-1]) is None
             # a contract's clause pasted in names us the vendor: "SOW: Vendor shall deliver
-            # SCIM provisioning by March 31, 2027"
+            # SCIM provisioning by March 31, 2027"; a plan's item: "Vendor to deliver SCIM by Q2"
             and not (
-                before.endswith("vendor", 0, ends[-1]) and before.startswith(" shall ", ends[-1])
+                before.endswith("vendor", 0, ends[-1])
+                and (
+                    before.startswith(" shall ", ends[-1])
+                    # (the line's own subject, not "Their current vendor will ...")
+                    or (
+                        before.startswith((" to ", " will "), ends[-1])
+                        and _VENDOR_LEAD.fullmatch(before, 0, ends[-1] - 6) is not None
+                    )
+                )
             )
         ):
             # "Competitor (Okta) promised them SCIM by Q1", "The partner committed to SCIM by
@@ -4187,11 +4238,15 @@ def _our_word(
     # opened this clause)
     labelled = a > a0 and (low[a - 1] == ":" or low[a - 3 : a] in (" - ", " \u2013 "))
     if (
-        (any(w in before for w in _APPROVAL_WORDS) and _PENDING_APPROVAL.search(before) is not None)
+        (
+            any(w in before for w in _APPROVAL_WORDS)
+            # (searched in `low`, not the slice: its look-behinds see the words before)
+            and _PENDING_APPROVAL.search(low, max(a, s - 48), s) is not None
+        )
         or (
             labelled
             and any(w in low[max(a0, s - 48) : s] for w in _APPROVAL_WORDS)
-            and _PENDING_APPROVAL.search(low[max(a0, s - 48) : s]) is not None
+            and _PENDING_APPROVAL.search(low, max(a0, s - 48), s) is not None
         )
         or (head in ("co", "pr", "gu") and _PENDING_AFTER.match(low, e, c.end) is not None)
     ):
@@ -4587,7 +4642,8 @@ def _date_given(low: str, start: int, end: int) -> bool:
 # After "told them": the date denied or doubted ("Told them SCIM won't be in Q1", "Told them
 # SCIM in Q1 is unrealistic").
 _TOLD_NOT = re.compile(
-    r"(?<![a-z0-9])(?:not|no|never|cannot|unlikely|unrealistic|impossible|doubtful|if|unless)"
+    r"(?<![a-z0-9])(?:not|no|never|cannot|unlikely|unrealistic|impossible|doubtful|if|unless"
+    r"|earliest|no earlier|pending|depends|depending|discussed|come up|comes up|must-have)"
     r"(?![a-z0-9])|n['\u2019]t(?![a-z0-9])"
 )
 
@@ -4724,6 +4780,9 @@ def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
     after it ("Confirmed SCIM for Q2 with the customer"), a date word next. Not what else was
     confirmed ("Confirmed pricing for Q1, SCIM included", "Confirmed that SCIM is not planned
     for Q2") nor a past fact ("We confirmed SCIM shipped in March")."""
+    line = low.rfind("\n", 0, s) + 1
+    if _CONFIRMED_INTERNALLY.search(low, line, s) is not None:
+        return False  # "PM confirmed SCIM Q2", "Internally confirmed SCIM Q2 with PM"
     for m in names:
         if m.end <= s and " ".join(low[m.end : s].replace(":", " ").split()) in _CONFIRMED_LINK:
             following = low[e : e + 8].split()
@@ -4746,11 +4805,26 @@ def _confirmed_feature(low: str, s: int, e: int, names: list[Mention]) -> bool:
 
 
 def _date_right_after(low: str, k: int) -> bool:
-    """Whether a date starts at the first word after low[k] (spaces between)."""
+    """Whether a date starts at the first word after low[k] (spaces between) and nothing
+    follows it but with whom or when it was confirmed ("Confirmed SCIM Q2 with customer", "SCIM
+    confirmed Q2 w/ cust", "... on call today"; not "Confirmed SCIM Q2 is their target", "...
+    timeline w/ PM internally")."""
     if k < 0:
         return False
     n = len(low) - len(low[k:].lstrip(" \t"))
-    return n > k and _date_at(low, n, len(low)) is not None
+    d = _date_at(low, n, len(low)) if n > k else None
+    return d is not None and _CONFIRMED_TAIL.match(low, d.end()) is not None
+
+
+_CONFIRMED_TAIL = re.compile(
+    r"[ \t]*(?:[-,][ \t]*)?(?:(?:with|w/|to) (?:the )?(?:customer|cust|client|them)"
+    r"|on (?:the |a )?call(?: today)?|today)?[ \t]*(?:[.;!\n)]|$)"
+)
+# Our own team confirming it to us, not to the customer: "PM confirmed SCIM Q2", "Internally
+# confirmed SCIM Q2 with PM" (`_confirmed_feature`).
+_CONFIRMED_INTERNALLY = re.compile(
+    r"(?<![a-z0-9])(?:pm|pms|eng|engineering|product|internally|internal|r&d|cto)(?![a-z0-9])"
+)
 
 
 # The words `_their_report` looks for before a cue ("they", "customer", "according", "per"),
@@ -5706,6 +5780,10 @@ def _own_value(
     return value is not orphan and not any(value.start <= n.start < value.end for n in names)
 
 
+_LIST_JOINERS = frozenset(("and", "or", "&", "/", "+", "nor"))
+_LIST_MARK = re.compile(r"[,;|/(.!?\n\u2014]| - ")
+
+
 def _sentence_references(
     text: str,
     low: str,
@@ -5731,10 +5809,27 @@ def _sentence_references(
     colon = low.find(":", a, min(b, a + 64)) if mentions else -1
     if colon > 0 and _heading_kind(low, a, colon) == "neg":
         # "Not needed: offline mode, multi-region", "Out of scope: ...": as the same list
-        # under its own line (`_list_headings`), nothing the deal depends on (up to a ";")
-        end = low.find(";", colon, b)
-        end = b if end < 0 else end
-        mentions = [m for m in mentions if not colon < m.start < end]
+        # under its own line (`_list_headings`), nothing the deal depends on: the names
+        # listed right after the colon, up to anything else ("Out of scope: multi-region, but
+        # we committed SCIM by Q2" keeps SCIM)
+        listed = set()
+        k = colon + 1
+        after = [m for m in mentions if m.start > colon]
+        for i, m in enumerate(after):
+            if m.start < k or not _LIST_JOINERS.issuperset(
+                low[k : m.start].replace(",", " ").split()
+            ):
+                break
+            # ... and nothing of its own after it up to the next name or mark ("Not needed:
+            # offline mode, SCIM needed by Q2": SCIM is not listed)
+            nxt = after[i + 1].start if i + 1 < len(after) else b
+            mark = _LIST_MARK.search(low, m.end, nxt)
+            tail = low[m.end : mark.start() if mark is not None else nxt].split()
+            if not _LIST_JOINERS.issuperset(tail):
+                break
+            listed.add(id(m))
+            k = m.end
+        mentions = [m for m in mentions if id(m) not in listed]
         if not mentions:
             return []
     cues = list(_CUES.finditer(low, a, b))  # one pass over the sentence for every kind of cue
@@ -6080,11 +6175,12 @@ _AGREED_ANSWER = re.compile(
     r"|it will(?: be)?(?: ready| there)?|it['\u2019]ll be(?: ready| there)?)"
     # "We can do that.", "We can make that work."
     r"|can (?:do|make) (?:that|it|this)(?: work| happen)?)"
-    # our yes with no subject: "That works for us.", "No problem.", "Doable."
+    # our yes with no subject: "That works for us.", "No problem.", "Doable.", "Committed."
     r"|(?:that|this) works(?: for us)?|no problem|not a problem|doable|can do"
+    r"|committed(?: to (?:it|that|this))?"
     # ... a recorder's yes: "You'll have it.", "Consider it done.", "100%.", "Understood,
     # we'll make that happen.", "We're on it."
-    r"|you(?:['\u2019]ll| will) have it|consider it done|100 ?%|we['\u2019]re on it"
+    r"|you(?:['\u2019]ll| will) have it|consider it done|we['\u2019]re on it"
     r"|(?:understood,? )?(?:we['\u2019]ll|we will) make (?:that|it) happen"
     r"|told (?:them|him|her) (?:they|he|she)(?:['\u2019]ll| will) have it"
     # ... told them so: "Told them that's fine.", "Told them no problem."
@@ -6825,6 +6921,8 @@ def _need_label(low: str, start: int, colon: int, names: list[Mention]) -> bool:
     words = low[start:colon].split()
     if not words or len(words) > 5 or any(start <= n.start < colon for n in names):
         return False
+    if low[colon + 1 : colon + 8].lstrip().startswith(("we ", "i ", "our ")):
+        return False  # our word under it: "Expectations: we deliver SCIM by Q2"
     if len(words) <= 3 and words[-1] in _NEED_LABELS:
         return True
     m = _DATED_NEED_LABEL.match(low, start, colon)
@@ -7251,11 +7349,19 @@ def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, da
         if resolved is not None:
             at = m.start(m.lastgroup)
             months = _period_months(m, low)
-            if months and (
-                _BEFORE_PERIOD.search(low, max(0, at - 24), at) is not None
-                or (at - 3 in when.b4 and low.startswith("by ", at - 3))
+            if (
+                months
+                and (
+                    _BEFORE_PERIOD.search(low, max(0, at - 24), at) is not None
+                    or (at - 3 in when.b4 and low.startswith("by ", at - 3))
+                )
+                and not low.startswith(_PERIOD_ENDS, m.end(m.lastgroup))
+                and _MILESTONE_AFTER.match(low, m.end(m.lastgroup)) is None
+                and _FLOOR_NEGATION.search(low, max(0, at - 40), at) is None
             ):
                 resolved = _month_end(resolved.year * 12 + resolved.month - 1 - months)
+                if resolved < when.ref:  # "before H2" in H2 2026: H2 2027's
+                    resolved = _month_end(resolved.year * 12 + resolved.month - 1 + 12)
             end = m.end(m.lastgroup)
             if found and _range_joint(low, last_end, at, end):
                 # "in Q1 or Q2", "January or February", "Q1, Q2 latest": one date, the
@@ -7291,10 +7397,20 @@ def _range_joint(low: str, prev_end: int, at: int, end: int) -> bool:
 # before Q2 looked a quarter later than it is (on time against a Q2 target) and a need before
 # March a month later. Not "before the end of Q2" (its end) or "before March 15" (a day).
 _BEFORE_PERIOD = re.compile(
-    r"(?<![a-z0-9])(?<!not )(?<!n't )(?<!n\u2019t )(?<!not be )(?<!n't be )(?<!n\u2019t be )"
+    r"(?<![a-z0-9])(?<!not )(?<!n't )(?<!n\u2019t )(?<!not be )(?<!n't be )(?<!n\u2019t be )(?<!or )"
     r"(?:before|prior to|b4|ahead of)(?: the)?"
     r"(?: (?:start|beginning) of)? $"
 )  # (not "not before Q2": Q2 at the earliest)
+
+
+# After the period: its end, not its start ("before Q1 ends", "before Q2 is over").
+_PERIOD_ENDS = (" ends", " is over", " closes", " is out", " finishes", " wraps")
+# A negation before "before <period>": a floor, not a deadline ("SCIM won't GA before Q3",
+# "Told them not to expect SCIM before Q3"): its date as it is said.
+_FLOOR_NEGATION = re.compile(
+    r"(?<![a-z0-9])(?:not|never|cannot|can['\u2019]?t|won['\u2019]?t|don['\u2019]?t)(?![a-z0-9])"
+    r"[^.;!?\n]*$"
+)
 
 
 def _period_months(m: re.Match[str], low: str) -> int:
@@ -7338,7 +7454,8 @@ _DATE_LEAD = re.compile(
 # After a bare month name: a milestone it dates ("for their April rollout", "the March
 # renewal", "SCIM will be in the January release"), as a date word before it does.
 _MILESTONE_AFTER = re.compile(
-    r" (?:go[- ]?live|launch|roll-?out|renewal|cut-?over|kick-?off|release|sprint)(?![a-z0-9])"
+    r" (?:go[- ]?live|launch|roll-?out|renewal|cut-?over|kick-?off|release|sprint|deadline)"
+    r"(?![a-z0-9])"
 )
 
 

@@ -353,8 +353,8 @@ def test_date_shorthand(body: str, expected: list) -> None:
 
 # Before: our side named by its role ("the AE said yes", "AE said SCIM Q2") answered nothing,
 # as "we said yes" did (missed blocks); "We're committing to end of Q1", "Told them: SCIM in
-# Q2" (a colon), "You can count on SCIM in Q1" (our e-mail), "SCIM Q2 locked", "SCIM will GA
-# Q2" were no promise either.
+# Q2" (a colon), "You can count on SCIM in Q1" (our e-mail), "SCIM Q2 locked" were no promise
+# either.
 OUR_WORD = [
     ("Customer asked if SCIM will be ready by Q1; the AE said yes.", [("scim", True, Q1, None)]),
     ("Customer asked if SCIM will be ready by Q1; our AE said yes.", [("scim", True, Q1, None)]),
@@ -370,7 +370,6 @@ OUR_WORD = [
     ("You can expect SCIM in Q1.", [("scim", True, Q1, None)]),
     ("SCIM Q2 locked", [("scim", True, Q2, None)]),
     ("SCIM date locked: Q2", [("scim", True, Q2, None)]),
-    ("SCIM will GA Q2", [("scim", True, Q2, None)]),
     # not ours, or no promise, or a date cue of its own: as before
     ("We told them: audit log by March", [("audit", True, MARCH, None)]),
     ("Will SCIM be ready by Q1? The AE said no.", [("scim", False, None, None)]),
@@ -409,7 +408,6 @@ RECORDER_YES = [
     "Recorder transcript:\nProspect: we need SCIM by Q2.\nRep: you'll have it.",
     "Recorder transcript:\nProspect: so we need SCIM by Q2.\nRep: understood, we'll make that happen.",
     "Recorder transcript:\nProspect: we need SCIM by Q2.\nRep: consider it done.",
-    "Recorder transcript:\nProspect: we need SCIM by Q2.\nRep: 100%.",
     "They need SCIM by Q2. Told them they'll have it.",
     "They need SCIM by Q2. You'll have it.",
 ]
@@ -614,3 +612,74 @@ def test_what_they_refused_is_no_dependency(body: str) -> None:
 
 def test_a_refusal_of_something_else_keeps_the_need() -> None:
     assert readings("They declined the meeting, SCIM needed by Q2") == [("scim", False, None, Q2)]
+
+
+# A review of this round's changes against the reader before it (helper 156: 1,634 notes run
+# through both): what the first versions of round 27 read wrong that was read right before.
+# Each row was a regression of one of the changes above; each now reads as it should.
+COLLATERAL = [
+    # the inline label of what is not needed reaches only its own list
+    ("Out of scope: offline | In scope: SCIM Q2 (we committed)", [("scim", True, Q2, None)]),
+    ("Out of scope: multi-region, but we committed SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Not needed: offline mode — we committed SCIM by Q2.", [("scim", True, Q2, None)]),
+    ("Not needed: offline mode, SCIM needed by Q2.", [("scim", False, None, Q2)]),
+    ("Not needed: offline mode and multi-region.", []),
+    # an ask label does not make our answer after it theirs
+    ("Ask: SCIM by Q2. We committed Q2.", [("scim", True, Q2, Q2)]),
+    ("Their ask: SCIM by Q2. Our answer: committed Q2.", [("scim", True, Q2, Q2)]),
+    ("P0: SCIM by Q2. Committed.", [("scim", True, Q2, Q2)]),
+    ("Customer ask: SCIM by Q2. AE committed.", [("scim", True, Q2, Q2)]),
+    ("Expectations: we deliver SCIM by Q2.", [("scim", True, Q2, None)]),
+    # a short question after a dash does not take back a promise made in words
+    ("We committed SCIM by Q2 - realistic?", [("scim", True, Q2, None)]),
+    ("SCIM Q2 promised - ok?", [("scim", True, Q2, None)]),
+    ("Promised: SCIM Q2 - possible?", [("scim", True, Q2, None)]),
+    # "nothing committed" keeps what it excepts
+    ("Nothing committed other than SCIM Q2.", [("scim", True, Q2, None)]),
+    ("None committed except SCIM by Q2.", [("scim", True, Q2, None)]),
+    # their threat or condition, then our word
+    ("They will churn without SCIM by Q2. AE committed to Q2.", [("scim", True, Q2, Q2)]),
+    ("Deal contingent on SCIM by Q1. We committed Q1.", [("scim", True, Q1, Q1)]),
+    # the customer's label covers their own sentence only
+    ("Customer email: need SCIM by Q2. Our response - we will have it.", [("scim", True, Q2, Q2)]),
+    ("Raj (cust): sounds good. We committed SCIM by Q2 on the call.", [("scim", True, Q2, None)]),
+    # a plan's vendor is us; the customer's own approval does not hold our promise back
+    ("Vendor to deliver SCIM by Q2; customer to enable by Q3.", [("scim", True, Q2, None)]),
+    ("Their current vendor will deliver SCIM by Q2", [("scim", False, None, None)]),
+    ("Customer approval pending on SOW that includes SCIM by Q2.", [("scim", True, Q2, None)]),
+    # "before" a period's end, "by or before", a deadline in the period, a past half, a floor
+    ("We promised SCIM before Q2 is over.", [("scim", True, Q2, None)]),
+    ("We will have SCIM before March ends.", [("scim", True, MARCH, None)]),
+    ("We promised SCIM by or before Q2.", [("scim", True, Q2, None)]),
+    ("We promised SCIM ahead of the Q2 deadline.", [("scim", True, Q2, None)]),
+    ("We promised SCIM before H2.", [("scim", True, Q2, None)]),  # H2 2027's start
+    ("SCIM won't GA before Q3.", [("scim", True, Q3, None)]),  # as before round 27
+    # "will GA" of someone else is not ours
+    ("Okta said their SCIM connector will GA in Q2.", [("scim", False, None, None)]),
+    ("Their product will GA in Q2; they need SCIM by then.", [("scim", False, None, Q2)]),
+    # another company's role, a yes to their need, a word not yet given
+    ("The Okta AE said SCIM Q2.", [("scim", False, None, None)]),
+    ("Do they need SCIM by Q1? Rep said yes.", [("scim", False, None, Q1)]),
+    ("Do they need SCIM by Q1? We said yes.", [("scim", False, None, Q1)]),
+    ("AE said SCIM Q2, pending PM approval.", [("scim", False, None, None)]),
+    ("The AE said SCIM would be discussed in Q1.", [("scim", False, None, None)]),
+    # "confirmed" of their need, or by our own team
+    ("Confirmed w/ cust: they need SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("Confirmed with the customer: they need SCIM by Q2.", [("scim", False, None, Q2)]),
+    ("Confirmed SCIM Q2 is their target.", [("scim", False, None, None)]),
+    ("PM confirmed SCIM Q2.", [("scim", False, None, None)]),
+    (
+        "Internally confirmed SCIM Q2 with PM; not yet shared with customer.",
+        [("scim", False, None, None)],
+    ),
+    # "Told them:" then something other than the feature's date
+    ("Told them: we'll revisit SCIM in Q1.", [("scim", False, None, None)]),
+    ("Told them: SCIM Q2 at the earliest.", [("scim", False, None, None)]),
+    # the customer's "100%"
+    ("Do they really need SCIM by Q2? 100%.", [("scim", False, None, Q2)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), COLLATERAL)
+def test_what_the_first_round_27_misread(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -399,8 +399,10 @@ class Catalog:
                 by_shape.setdefault((pos, after), []).append(idx)
             self._neighbour_shapes[key] = [(b, a, idxs) for (b, a), idxs in by_shape.items()]
         self._deletes: dict[str, set[str]] = {}
+        self._longest_fuzzy = 0  # the longest name word a typo may stand for
         for word in self._word_index:
             if len(word) >= _MIN_FUZZY_TOKEN and word.isalpha():
+                self._longest_fuzzy = max(self._longest_fuzzy, len(word))
                 for variant in {word, *_deletions(word)}:
                     self._deletes.setdefault(variant, set()).add(word)
         vocabulary = {tok for t in terms for tok in t}
@@ -545,6 +547,11 @@ class Catalog:
         """Name words one edit (two for long words) away from `word`; empty if none."""
         if len(word) < _MIN_FUZZY_TOKEN or not word.isalpha() or word in self._known_base:
             return ()  # too short, or a real word (English or part of a name) spelt right
+        if len(word) > self._longest_fuzzy + 2:
+            # more than two edits from every name word: nothing to correct. Its deletions
+            # cost memory and time with the square of its length (a 64 KB "word" in a note,
+            # pasted base64 or a run of letters, took gigabytes and killed the worker).
+            return ()
         candidates: set[str] = set()
         for variant in {word, *_deletions(word)}:
             candidates |= self._deletes.get(variant, set())

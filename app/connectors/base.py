@@ -226,6 +226,9 @@ class _TextExtractor(HTMLParser):
         self.parts.append(data)
 
 
+_UNCLOSED_LT = re.compile(r"<(?![^<>]*>)")
+
+
 def html_to_text(body: str | None) -> str:
     """A CRM note's HTML (HubSpot note bodies, Salesforce ContentNote content) as the plain
     text notes are read in: block tags end lines, table cells are spaced, character references
@@ -233,9 +236,20 @@ def html_to_text(body: str | None) -> str:
     both CRMs (Salesforce's regex ran table cells together and ate text after a bare '<')."""
     if not body:
         return ""
+    # A "<" that no ">" closes before the next "<" is text: escaped here, in one linear pass,
+    # before the standard parser sees it. Python's HTMLParser is quadratic on unclosed
+    # constructs (CVE-2025-6069: 64 KB of "<a " in a rep's note took 39 s, "<!--" 2 s) and
+    # raises on some ("<![<![": AssertionError, the deal's read failed). A parser error left
+    # anyway reads the body with every tag as text rather than failing the deal.
+    body = _UNCLOSED_LT.sub("&lt;", body)
     parser = _TextExtractor()
-    parser.feed(body)
-    parser.close()
+    try:
+        parser.feed(body)
+        parser.close()
+    except AssertionError:  # _markupbase on a malformed declaration
+        parser = _TextExtractor()
+        parser.feed(body.replace("<", "&lt;"))
+        parser.close()
     # convert_charrefs=True has already turned each reference into its character, once: a second
     # unescape made a note's literal "&lt;SSO&gt;" (stored as "&amp;lt;SSO&amp;gt;") "<SSO>".
     text = "".join(parser.parts).replace("\xa0", " ")

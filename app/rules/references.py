@@ -5781,6 +5781,12 @@ def _own_value(
 
 
 _LIST_JOINERS = frozenset(("and", "or", "&", "/", "+", "nor"))
+# How a heading of things not needed may begin (`_HEADING_KINDS`' group `neg`, a date before
+# it): its first three letters, looked at before the heading's pattern.
+_NEG_HEADING_HEADS_TEXT = """not no out descoped dropped removed deprioritized deprioritised non
+    excluded exclusions now also they the customer client do does won q1 q2 q3 q4 h1 h2 fy fy2
+    fy' 202 eoy"""
+_NEG_HEADING_HEADS = frozenset(w[:3] for w in _NEG_HEADING_HEADS_TEXT.split())
 _LIST_MARK = re.compile(r"[,;|/(.!?\n\u2014]| - ")
 
 
@@ -5807,7 +5813,11 @@ def _sentence_references(
                 return []
             break
     colon = low.find(":", a, min(b, a + 64)) if mentions else -1
-    if colon > 0 and _heading_kind(low, a, colon) == "neg":
+    if (
+        colon > 0
+        and low[a:colon].lstrip(_HEADING_STRIP)[:3].rstrip() in _NEG_HEADING_HEADS
+        and _heading_kind(low, a, colon) == "neg"
+    ):
         # "Not needed: offline mode, multi-region", "Out of scope: ...": as the same list
         # under its own line (`_list_headings`), nothing the deal depends on: the names
         # listed right after the colon, up to anything else ("Out of scope: multi-region, but

@@ -1,6 +1,7 @@
 """POST /webhooks/hubspot: HubSpot's signed webhook batches, acknowledged only once durable.
 
-Order matters: read at most 20 MB of body (`MAX_BODY_BYTES`, 413 past it), verify the
+Order matters: refuse a delivery whose signature headers already fail (401, the body not
+read), read at most 20 MB of body (`MAX_BODY_BYTES`, 413 past it), verify the
 signature over the raw body (401, nothing stored, if it fails), parse (422 if it is not a JSON
 array of at most 100 elements, if it holds NaN/Infinity or nests too deeply; lone surrogates in
 its text are stored as U+FFFD), classify, then `store_delivery` commits the events and queue
@@ -49,6 +50,27 @@ class HubSpotAck(BaseModel):
     ignored: dict[str, int]
     # What was wrong with each malformed event ("event 3: lacks eventId"), stored, not queued.
     malformed: list[str] = []
+
+
+def _signed_headers_first(request: Request, settings) -> None:
+    """401 before the body is read when the signature headers already fail: none, a timestamp
+    missing, malformed or outside the 5-minute window, a version the configuration refuses.
+    Anyone reaching the port could make the service read and hold 20 MB of an unsigned body
+    first. Only "does not match" needs the body (`_verified_events`)."""
+    verdict = verify(
+        headers=request.headers,
+        method=request.method,
+        uri="",
+        body=b"",
+        secrets=[
+            s.get_secret_value()
+            for s in (settings.hubspot_client_secret, settings.hubspot_client_secret_previous)
+            if s is not None
+        ],
+        versions=settings.hubspot_signature_versions.split(","),
+    )
+    if not verdict.ok and "does not match" not in verdict.reason:
+        raise Unauthorized(f"invalid HubSpot signature: {verdict.reason}")
 
 
 def _verified_events(request: Request, settings, body: bytes) -> list[object]:
@@ -164,6 +186,7 @@ async def receive_hubspot(request: Request) -> HubSpotAck:
             "HubSpot webhooks are not configured on this service (HUBSPOT_CLIENT_SECRET)"
         )
     with refusals(SOURCE):
+        _signed_headers_first(request, settings)
         body = await read_body(request, MAX_BODY_BYTES)
         events = _verified_events(request, settings, body)
     classified = classify_events(

@@ -30,10 +30,19 @@ def client(make_app, hubspot_settings):
         yield c
 
 
+def _plausible() -> dict[str, str]:
+    """Signature headers that pass the look before the body is read (the signature itself
+    needs the body)."""
+    return {
+        "X-HubSpot-Signature-v3": "checked-once-the-body-is-read",
+        "X-HubSpot-Request-Timestamp": str(int(time.time() * 1000)),
+    }
+
+
 def test_a_body_over_the_limit_is_refused_before_it_is_read(client, fake, engine) -> None:
     big = b"[" + b" " * (MAX_BODY_BYTES + 1) + b"]"
     # Declared length: refused from the header.
-    r = client.post(URL, content=big, headers={"Content-Type": "application/json"})
+    r = client.post(URL, content=big, headers={"Content-Type": "application/json", **_plausible()})
     assert r.status_code == 413
     assert r.json()["error"] == {
         "code": "payload_too_large",
@@ -45,7 +54,9 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(client, fake, engine
         for _ in range(MAX_BODY_BYTES // 65536 + 2):
             yield b" " * 65536
 
-    r = client.post(URL, content=chunks(), headers={"Content-Type": "application/json"})
+    r = client.post(
+        URL, content=chunks(), headers={"Content-Type": "application/json", **_plausible()}
+    )
     assert r.status_code == 413
     assert _stored(engine) == 0
 
@@ -117,7 +128,8 @@ def test_every_refused_delivery_is_counted_as_rejected(client, fake, engine) -> 
     before = _rejected()
     body, headers = fake.signed_request(URL, [_event(fake)])
     refusals = [
-        (b"[" + b" " * (MAX_BODY_BYTES + 1) + b"]", {}, 413),
+        (b"[" + b" " * (MAX_BODY_BYTES + 1) + b"]", _plausible(), 413),
+        (b"[" + b" " * (MAX_BODY_BYTES + 1) + b"]", {}, 401),  # unsigned: refused unread
         (body, {**headers, "X-HubSpot-Signature-v3": "not-it"}, 401),
         (*_signed_raw(fake, b"not json"), 422),
         (*_signed_raw(fake, b'{"eventId": 1}'), 422),  # an object, not an array
@@ -143,3 +155,30 @@ def test_malformed_events_are_counted_apart(client, fake, engine) -> None:
     assert client.post(URL, content=body, headers=headers).status_code == 200
     assert malformed() - before == 2 and _rejected() == rejected
     assert _stored(engine) == 2
+
+
+def test_an_unsigned_delivery_is_refused_before_its_body_is_read(client, engine) -> None:
+    """No signature, a stale or malformed timestamp: 401 before a byte of the body is read
+    (anyone reaching the port made the service read and hold 20 MB of an unsigned body first).
+    Security review 10 (helper 152)."""
+    read: list[int] = []
+
+    def chunks():
+        for _ in range(4):
+            read.append(1)
+            yield b" " * 65536
+
+    stale = str(int(time.time() * 1000) - 10 * 60 * 1000)
+    for headers in (
+        {},
+        {"X-HubSpot-Signature-v3": "x", "X-HubSpot-Request-Timestamp": stale},
+        {"X-HubSpot-Signature-v3": "x", "X-HubSpot-Request-Timestamp": "soon"},
+    ):
+        read.clear()
+        r = client.post(
+            URL, content=chunks(), headers={"Content-Type": "application/json", **headers}
+        )
+        assert r.status_code == 401, r.text
+        assert "invalid HubSpot signature" in r.json()["error"]["message"]
+        assert len(read) < 4  # the body was not read to its end (4 chunks when it was)
+    assert _stored(engine) == 0

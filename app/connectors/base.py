@@ -61,12 +61,10 @@ class PermanentError(ConnectorError):
 CREDENTIALS_RETRY_SECONDS = 300.0
 
 
-class CredentialsError(TransientError):
-    """The CRM refused our credentials or their scopes (an expired or revoked token, a missing
-    scope, a login refused). Nothing is wrong with the deal and every deal fails the same way
-    until an admin fixes the connection: the deal is held, retried every
-    `CREDENTIALS_RETRY_SECONDS` without spending its attempts, so a token that expired over a
-    weekend sends no deal to dead and needs no replay once fixed."""
+class HeldError(TransientError):
+    """A refusal an admin must fix, not the deal's failure (refused credentials, an org's
+    validation rule, a property rule): the deal is held, retried every
+    `CREDENTIALS_RETRY_SECONDS` without spending its attempts, and goes through once fixed."""
 
     def __init__(
         self,
@@ -76,6 +74,14 @@ class CredentialsError(TransientError):
         correlation_id: str | None = None,
     ) -> None:
         super().__init__(message, retry_after=retry_after, correlation_id=correlation_id, hold=True)
+
+
+class CredentialsError(HeldError):
+    """The CRM refused our credentials or their scopes (an expired or revoked token, a missing
+    scope, a login refused). Nothing is wrong with the deal and every deal fails the same way
+    until an admin fixes the connection: the deal is held, retried every
+    `CREDENTIALS_RETRY_SECONDS` without spending its attempts, so a token that expired over a
+    weekend sends no deal to dead and needs no replay once fixed."""
 
 
 @dataclass

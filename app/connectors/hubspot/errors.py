@@ -18,10 +18,10 @@ import json
 import re
 
 from app.connectors.base import (
-    CREDENTIALS_RETRY_SECONDS,
     MAX_RETRY_AFTER,
     ConnectorError,
     CredentialsError,
+    HeldError,
     PermanentError,
     TransientError,
 )
@@ -32,7 +32,7 @@ class RefusedError(PermanentError):
     In a batch, one bad input refuses all of them: sent alone, the others go through."""
 
 
-class PropertyRuleRefused(TransientError):
+class PropertyRuleRefused(HeldError):
     """An admin's property validation rule on one of roadmap-guard's own deal properties
     refused the value it writes (HubSpot enforces those rules on API writes: 400
     VALIDATION_ERROR, "Property values were not valid: [{"isValid":false,"message":"Enter only
@@ -40,15 +40,6 @@ class PropertyRuleRefused(TransientError):
     retried every `retry_after` seconds without spending attempts, through once the rule is
     removed. It was a refusal of the deal: dead, its status and clearance (the block) never
     written, and nothing wrote them once the rule was gone."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = CREDENTIALS_RETRY_SECONDS,
-        correlation_id: str | None = None,
-    ) -> None:
-        super().__init__(message, retry_after=retry_after, correlation_id=correlation_id, hold=True)
 
 
 class PortalPausedError(TransientError):

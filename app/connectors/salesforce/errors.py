@@ -17,9 +17,9 @@ import requests
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 from app.connectors.base import (
-    CREDENTIALS_RETRY_SECONDS,
     ConnectorError,
     CredentialsError,
+    HeldError,
     PermanentError,
     TransientError,
 )
@@ -85,7 +85,7 @@ class RequestTimedOut(TransientError):
     can land after we gave up; the connector must not repeat its creates blindly)."""
 
 
-class OrgRuleRefused(TransientError):
+class OrgRuleRefused(HeldError):
     """FIELD_CUSTOM_VALIDATION_EXCEPTION on roadmap-guard's own write: one of the org's
     validation rules (or a trigger's addError) refused it. Ours never fires on our writes, so
     the rule is the org's: it lets the write through once an admin adds the bypass clause
@@ -95,15 +95,6 @@ class OrgRuleRefused(TransientError):
     makes the held row urgent). Dead, a deal whose block never landed stayed winnable, and
     nothing wrote the block once the rule allowed it. Raises no credentials alarm: the
     connection works."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = CREDENTIALS_RETRY_SECONDS,
-        correlation_id: str | None = None,
-    ) -> None:
-        super().__init__(message, retry_after=retry_after, correlation_id=correlation_id, hold=True)
 
 
 class ApexResourceUnavailable(PermanentError):

@@ -616,6 +616,9 @@ _DENIED = re.compile(
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
+    # "We declined SCIM by Q1", "I refused SCIM by Q1": our refusal of their ask
+    r"|declined(?<=we declined)|declined(?<=i declined)|refused(?<=we refused)"
+    r"|refused(?<=i refused)"
     # a short "is not" ending its clause: "SCIM committed Q2, audit log and multi-region are
     # not", "SCIM by Q2 is committed; audit log by Q1 is not" (`_split_denied_tail`)
     # (the common verbs behind look-behinds: only the rarer word starts try it, see

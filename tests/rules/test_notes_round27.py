@@ -683,3 +683,16 @@ COLLATERAL = [
 @pytest.mark.parametrize(("body", "expected"), COLLATERAL)
 def test_what_the_first_round_27_misread(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: our refusal of their dated ask was our promise by that date (a false block).
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("We declined SCIM by Q1.", [("scim", False, None, None)]),
+        ("We refused SCIM by Q1.", [("scim", False, None, None)]),
+        ("We declined SCIM by Q1 but committed Q2.", [("scim", True, Q2, None)]),
+    ],
+)
+def test_our_refusal_of_a_date_is_no_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -358,7 +358,7 @@ _PROMISE = re.compile(
     # there (`_our_word`: not "by 10 users", "by 5 percent")
     r"|build (?:it|this|that|them|one|a|an)(?![a-z0-9])|by (?:q[1-4]|h[12]|(?:the )?end of|eo[qmy]|"
     rf"eofy|{_FY_CUE}|next|{_MONTH_RE}|\d[0-9a-z]*|(?:the )?(?:first|second) half"
-    r"|(?:early|mid|late)[- ](?:q[1-4]|20\d\d|next (?:year|quarter)))"
+    r"|(?:early|mid|late)[- ](?:q[1-4]|20\d\d|next (?:year|quarter))|day (?:one|1)(?![0-9]))"
     rf"|before (?:q[1-4]|(?:the )?end of|{_FY_CUE}|{_MONTH_RE}|\d[0-9a-z]*)"
     r"|no later than"
     r"|next (?:quarter|month|release|sprint)|in time for"
@@ -832,6 +832,8 @@ _DATE = _WordStartPattern(
     r"|(?<=\()(?P<now>now|today|immediately|right away|asap"
     r"|(?P<now_start>at signing|at signature|day one|day 1))(?=\))"
     r"|(?:(?<=in )|(?<=by )|(?<=until )|(?<=during )|(?<=before ))(?P<yr>(?P<yr_y>20\d{2}))(?![-/0-9]|\.[0-9])"
+    # "by day one", "needed from day 1": the deal's start, its close date (`_DAY_ONE_LEAD`)
+    r"|(?P<dayone>day (?:one|1)(?![0-9]))"
     r"|(?P<eoy>(?:end of (?:the |this )?(?:year|yr)|year[- ]end|eoy|ye)"
     r"(?:\s+(?:of\s+)?(?P<eoy_y>20\d{2})(?![-/0-9]|\.[0-9]))?)"
     r"|(?P<iso>(?P<iso_y>\d{4})-(?P<iso_m>\d{1,2})-(?P<iso_d>\d{1,2}))"
@@ -7472,6 +7474,10 @@ _MILESTONE_AFTER = re.compile(
 )
 
 
+# Before "day one": what makes it a date ("by day one", "from day 1", "on day one").
+_DAY_ONE_LEAD = re.compile(r"(?<![a-z])(?:by|from|on|for|at) $")
+
+
 # Before a season or Christmas: what makes it a date ("by summer", "this fall", "next spring",
 # "before Christmas"); not "Summer release" or "the winter team".
 _SEASON_LEAD = re.compile(
@@ -7580,6 +7586,9 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
         if not _DATE_LEAD.search(low, max(0, at - 12), at):
             return None
         return date(int(g("dmy_y")), int(g("dmy_m")), int(g("dmy_d")))
+    if kind == "dayone":  # "by day one": only after a date word ("Day one went well" is none)
+        at = m.start(kind)
+        return (when.close or ref) if _DAY_ONE_LEAD.search(low, max(0, at - 6), at) else None
     if kind == "now":  # "day one", "at signing": the deal's start, else the note's day
         return when.close or ref if g("now_start") else ref
     if kind == "yr":

@@ -696,3 +696,24 @@ def test_what_the_first_round_27_misread(body: str, expected: list) -> None:
 )
 def test_our_refusal_of_a_date_is_no_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+CLOSE = date(2027, 3, 1)  # make_deal's close date: the deal's day one
+
+
+# Before: "by day one" was no date: a promise or need for the deal's first day was never
+# checked against the feature's target (SCIM's is after the close date).
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("We promised SCIM by day one", [("scim", True, CLOSE, None)]),
+        ("SCIM by day one", [("scim", True, CLOSE, None)]),
+        ("We will have SCIM on day one", [("scim", True, CLOSE, None)]),
+        ("they need SCIM by day one", [("scim", False, None, CLOSE)]),
+        ("SCIM needed by day 1", [("scim", False, None, CLOSE)]),
+        # not a date: as before
+        ("Day one went well, SCIM discussed", [("scim", False, None, None)]),
+    ],
+)
+def test_day_one_is_the_deals_close_date(body: str, expected: list) -> None:
+    assert readings(body) == expected

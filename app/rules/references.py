@@ -1137,6 +1137,9 @@ _PROMISE_TYPOS = {
     # (spaces before it keep the length)
     "reconfirmed": "  confirmed",
     "re-confirmed": "   confirmed",
+    # ... and promised again: "Recommitted to Q1" as "Committed to Q1" (the later word)
+    "recommitted": "  committed",
+    "re-committed": "   committed",
     "prommised": "committed",
     "pr0mised": "promised",
     # Shorthand for "before": read as "by" by every pattern; `_When.b4` keeps where, so that

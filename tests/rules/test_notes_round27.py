@@ -717,3 +717,16 @@ CLOSE = date(2027, 3, 1)  # make_deal's close date: the deal's day one
 )
 def test_day_one_is_the_deals_close_date(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: "recommitted" (our word given again) was no promise word at all (missed blocks), as
+# "reconfirmed" already was one.
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("We recommitted SCIM to Q3.", [("scim", True, Q3, None)]),
+        ("SCIM recommitted for Q2", [("scim", True, Q2, None)]),
+    ],
+)
+def test_a_promise_given_again(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -7477,6 +7477,10 @@ _MILESTONE_AFTER = re.compile(
 )
 
 
+# After a date opening its line: the dash or colon of a plan's item ("1/15 - SCIM GA").
+_LINE_DATE_AFTER = re.compile(r"[ \t]*(?:[-\u2013\u2014:])[ \t]")
+
+
 # Before "day one": what makes it a date ("by day one", "from day 1", "on day one").
 _DAY_ONE_LEAD = re.compile(r"(?<![a-z])(?:by|from|on|for|at) $")
 
@@ -7612,7 +7616,11 @@ def _resolve(m: re.Match[str], low: str, when: _When) -> date | None:
         year = _sane_year(_year(g("us_y")), ref)
         if g("us_y") is None:
             at = m.start(kind)
-            if not _DATE_LEAD.search(low, max(0, at - 12), at):
+            if not _DATE_LEAD.search(low, max(0, at - 12), at) and not (
+                # a plan's line opening with its date: "MAP:\n1/15 - SCIM GA (committed)"
+                _LINE_DATE_AFTER.match(low, m.end(kind))
+                and not low[low.rfind("\n", 0, at) + 1 : at].strip(" \t-*\u2022>")
+            ):
                 return None  # "3/4 of the users"
         if year is None:
             year = ref.year if date(ref.year, month, day) >= ref else ref.year + 1

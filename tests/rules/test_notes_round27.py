@@ -730,3 +730,24 @@ def test_day_one_is_the_deals_close_date(body: str, expected: list) -> None:
 )
 def test_a_promise_given_again(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a plan's line opening with its month/day ("1/15 - SCIM GA (committed)") had no date:
+# an m/d counted only after a date word ("by 1/15"), so the commitment was never checked
+# against the target.
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("MAP:\n1/15 - SCIM GA (committed)", [("scim", True, date(2027, 1, 15), None)]),
+        ("MAP:\n- 1/15: SCIM GA (committed)", [("scim", True, date(2027, 1, 15), None)]),
+        (
+            "Mutual action plan\n12/10 - Demo SCIM beta\n1/15 - SCIM GA (committed)\n"
+            "2/28 - Contract signed",
+            [("scim", True, date(2027, 1, 15), None)],
+        ),
+        # a fraction is no date: as before
+        ("3/4 - of the users want SCIM", [("scim", False, None, None)]),
+    ],
+)
+def test_a_plans_line_opening_with_its_date(body: str, expected: list) -> None:
+    assert readings(body) == expected

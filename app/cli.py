@@ -473,16 +473,14 @@ HELD_API = "GET /api/v1/queue?status=pending&with_error=true"
 def cmd_queue(_args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from app.jobs.queue import pending_by_reason, queue_counts
+    from app.jobs.queue import pending_after_error, pending_by_reason, queue_counts
     from app.models import DealQueue, utcnow
 
     settings = _settings()
     table = DealQueue.__table__
-    # Pending after an error: held by the CRM's refusal (an org's validation rule or inactive
-    # picklist value, a HubSpot property rule, refused credentials, a rate limit: retried every
-    # few minutes without spending attempts, until an admin acts or the limit resets) or backing
-    # off before the next attempt. Their error said nowhere here why they waited.
-    waiting = (table.c.status == "pending") & table.c.last_error.is_not(None)
+    # Pending after an error (`pending_after_error`): their error said nowhere here why they
+    # waited.
+    waiting = pending_after_error()
     with _engine(settings).connect() as conn:
         now = utcnow()
         counts = queue_counts(conn)

@@ -265,9 +265,7 @@ def get_queue(
         where.append(DealQueue.last_error.is_not(None))
     total = session.exec(select(func.count()).select_from(DealQueue).where(*where)).one()
     pending_with_error = session.exec(
-        select(func.count())
-        .select_from(DealQueue)
-        .where(DealQueue.status == "pending", DealQueue.last_error.is_not(None))
+        select(func.count()).select_from(DealQueue).where(queue.pending_after_error())
     ).one()
     rows = session.exec(
         select(DealQueue)

@@ -705,6 +705,16 @@ def release(
 STATUSES = ("pending", "running", "done", "dead")
 
 
+def pending_after_error():
+    """The rows waiting after an error: held while the CRM refuses (an org's validation rule or
+    inactive picklist value, a HubSpot property rule, refused credentials, a rate limit:
+    retried without spending attempts) or backing off before the next attempt. What
+    `roadmap-guard queue` lists under "after an error" and GET /api/v1/queue counts as
+    `pending_with_error`."""
+    table = DealQueue.__table__
+    return and_(table.c.status == "pending", table.c.last_error.is_not(None))
+
+
 def queue_counts(session_or_conn: Session | Connection) -> dict[str, int]:
     table = DealQueue.__table__
     rows = session_or_conn.execute(

@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.api.deps import allowed_roles
 from app.connectors.testcrm import TestCrmConnector
 from app.main import create_app
 from app.security import Role, create_api_key
@@ -97,18 +98,6 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
 }
 
 
-def _allowed_roles(dependant) -> frozenset[Role] | None:
-    """The `allowed_roles` of the require_roles checker somewhere in the dependency tree."""
-    found = getattr(dependant.call, "allowed_roles", None)
-    if found is not None:
-        return found
-    for sub in dependant.dependencies:
-        found = _allowed_roles(sub)
-        if found is not None:
-            return found
-    return None
-
-
 def _api_routes(app) -> list[tuple[str, str, APIRoute]]:
     """(method, path, route) for every /api route, through included routers too."""
     try:  # FastAPI >= 0.16x keeps included routers lazily; this flattens them
@@ -163,7 +152,7 @@ def test_every_api_route_is_in_the_table_and_declares_exactly_its_roles(matrix_a
 
     wrong = []
     for method, path, route in routes:
-        declared = _allowed_roles(route.dependant)
+        declared = allowed_roles(route.dependant)
         expected = EXPECTED[(method, path)]
         if declared is None:
             wrong.append(

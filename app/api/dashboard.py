@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.api import deps
+from app.api.deals import one_snapshot
 from app.api.deps import Principal, SessionDep, SettingsDep
 from app.connectors.registry import canonical_deal_id
 from app.errors import NotFound
@@ -272,6 +273,10 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Re
     principal = _principal(request)
     if principal is None:
         return _to_signin(request)
+    # Five lists and counts: read from one snapshot, or on PostgreSQL a deal or an entry
+    # committed between two of them was counted in one and missing from another ("1 of 2
+    # entries" over a ledger of one row).
+    one_snapshot(session)
     base = settings.public_base_url
     exposure = queries.exposure(
         session, DealFilters(), PageRequest(limit=CHART_FEATURES, sort="-amount")
@@ -327,6 +332,7 @@ def feature_page(key: str, request: Request, session: SessionDep, settings: Sett
     principal = _principal(request)
     if principal is None:
         return _to_signin(request)
+    one_snapshot(session)  # the totals, the page of deals and their quotes agree
     try:
         deals = queries.feature_deals(
             session,
@@ -370,6 +376,7 @@ def what_if_page(
     principal = _principal(request)
     if principal is None:
         return _to_signin(request)
+    one_snapshot(session)  # the deals before and after, their counts and pipeline agree
     row = session.get(FeatureRow, key)
     if row is None:
         return _page(
@@ -428,6 +435,7 @@ def deal_page(crm: str, deal_id: str, request: Request, session: SessionDep, set
     principal = _principal(request)
     if principal is None:
         return _to_signin(request)
+    one_snapshot(session)  # the deal, its findings, history, approvals and ledger agree
     deal_id = canonical_deal_id(crm, deal_id)
     exists = session.execute(
         select(Deal.id).where(Deal.crm == crm, Deal.deal_id == deal_id)

@@ -295,7 +295,10 @@ _PROMISE = re.compile(
     r"|confirmed (?:with|to|w/) (?:the )?(?:customer|client|them|cust)"
     # our telling ending the line, as "promised" would: "SCIM Q2, told them", "SCIM Q2 (told
     # cust)", "SCIM - Q2 - told cust"
-    r"|told (?:them|cust|the customer|the client|client)(?=[ \t]*(?:[.!;)\n]|$))"
+    r"|told (?:them|em|cust|the customer|the client|client)(?=[ \t]*(?:[.!;)\n]|$))"
+    # ... or the customer told, ending the line: "SCIM was Q1, now Q2 - customer informed"
+    r"|(?:informed|notified)(?=[ \t]*(?:[.!;)\n]|$))(?:(?<=customer informed)|(?<=cust informed)"
+    r"|(?<=client informed)|(?<=customer notified)|(?<=cust notified)|(?<=client notified))"
     r"|commit(?:ted|ting|s|ments?)?|guarantee(?:d|s)?|guaranteeing|promis(?:e|ed|es|ing)"
     # what we owe them: "We owe the customer the audit log", "We still owe them SCIM"
     r"|owe(?:(?<=we owe)|(?<=we still owe))"
@@ -396,7 +399,7 @@ _PROMISE = re.compile(
     r"(?:them|him|her|the customer|the client|(?:their|the) [a-z]+)(?![a-z0-9]))"
     # Our word with a date and no verb: "Told them SCIM in Q1", "Let them know SCIM for Q2"
     # (`_told_dated`); our soft commitment: "We're aiming for SCIM in Q1" (hedged)
-    r"|(?:told|informed) (?:them|him|her|(?:the )?customer(?! success| support| care)"
+    r"|(?:told|informed) (?:them|em|him|her|(?:the )?customer(?! success| support| care)"
     r"|(?:the )?client|cust"
     r"|(?:their|the) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team|admin|it lead))"
@@ -766,7 +769,9 @@ _CLAUSE = re.compile(
     # "plus", "also", "then" ("SCIM promised for Q1, plus they asked about offline mode"), and
     # our word without its subject ("Customer asked when SCIM ships, told them Q1").
     rf"|,(?: but | however| although | whereas | (?:and|so|plus|also|then) {_SUBJECT}"
-    rf"| {_SUBJECT}| (?=told (?:them|him|her|the customer|the client) ))"
+    # (not the told customer ending the line: "SCIM Q2, customer informed", one clause)
+    rf"| (?!(?:the )?(?:customer|client) (?:informed|notified)[ \t.!]*(?:\n|$)){_SUBJECT}"
+    r"| (?=told (?:them|him|her|the customer|the client) ))"
     # "SCIM by Q1 (told them Q2)": our word in parentheses
     r"| \((?=told (?:them|him|her|the customer|the client) )"
     # our "not yet" answered, then what will be: "Not yet, it will be ready in Q2"
@@ -1167,6 +1172,50 @@ def _mend_promise_typos(low: str) -> str:
     return _PROMISE_TYPO.sub(lambda m: _PROMISE_TYPOS[m.group()], low)
 
 
+# Hard-wrapped lines (an e-mail pasted as sent, wrapped at 72 columns): a line break inside a
+# sentence is read as a space, or the date on the next line was lost ("We will deliver SCIM by
+# the end of\nQ1 as agreed": a promise with no date). A break is inside a sentence when the
+# line before it ends with a word that cannot end one ("of", "the", "by", "and"), or is long (a
+# wrapped line, not a terse list's) with no mark at its end and the next line starts in lower
+# case. A quoted reply's lines ("> ") join only at the same depth, their marks read as spaces;
+# a list's next item starts with its mark and is kept apart.
+# (the line break first, the character before it looked behind: `re` finds a literal fast)
+_WRAP_BREAK = re.compile(r"\n(?<=[A-Za-z0-9,]\n)[ \t]*((?:>[ \t]?)*)(?=[A-Za-z0-9])")
+_QUOTE_MARKS = re.compile(r"[ \t]*(?:>[ \t]?)*")
+_WRAP_WORDS_TEXT = """of the a an to by in for and or with before after until till from on at our
+    your their its is are be will we'll we’ll this that as than into within via per"""
+_WRAP_WORDS = frozenset(_WRAP_WORDS_TEXT.split())
+_WRAP_LONG = 50  # a line this long with no mark at its end was wrapped (terse lists are short)
+_WRAP_SHORT = 20  # shorter lines ending in "to"/"and" are labels or fragments, kept
+
+
+def _unwrapped(text: str, low: str) -> str:
+    """`low` with the line breaks inside hard-wrapped sentences as spaces (same length)."""
+    joins = None
+    for m in _WRAP_BREAK.finditer(text):
+        at = m.start()
+        start = text.rfind("\n", 0, at) + 1
+        marks = _QUOTE_MARKS.match(text, start, at).group()
+        if marks.count(">") != m.group(1).count(">"):
+            continue
+        line = text[start + len(marks) : at].rstrip()
+        if len(line) < _WRAP_SHORT or line[0] == "#":
+            continue
+        last = low[at - len(line) : at].rsplit(None, 1)[-1]
+        if last in _WRAP_WORDS or (
+            len(line) >= _WRAP_LONG and text[m.end()].islower() and line[-1] != ","
+        ):
+            if joins is None:
+                joins = []
+            joins.append((at, m.end()))
+    if joins is None:
+        return low
+    chars = list(low)
+    for a, b in joins:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
+
+
 def find_references(
     snapshot: DealSnapshot, catalog: Catalog, *, today: date
 ) -> list[FeatureReference]:
@@ -1205,6 +1254,10 @@ def find_references(
     fallback = _anchor_date(snapshot, today, catalog)
     texts = [_read_part(plain_note_text(note.body), note) for note in snapshot.notes]
     lows = [lower_same_length(text) for text in texts]
+    lows = [
+        _unwrapped(text, low) if "\n" in text else low
+        for text, low in zip(texts, lows, strict=True)
+    ]
     joined = "\n".join(lows)
     words = set(joined.split())
     if not words.isdisjoint(_PROMISE_TYPO_TOKENS):
@@ -1276,6 +1329,8 @@ def note_references(
         return []
     if low is None:
         low = lower_same_length(text)
+        if "\n" in text:
+            low = _unwrapped(text, low)
         if not _PROMISE_TYPO_TOKENS.isdisjoint(low.split()):
             low = _mend_promise_typos(low)
     scan = catalog.scan(text, low=low, typos=typos, spans=spans)
@@ -4066,6 +4121,12 @@ def _our_word(
         and not _told_dated(low, s, e, c, names)
     ):
         return False  # "I told them SCIM is in the contract": that cue's, not this one's
+    if (
+        low.startswith(("informed", "notified"), s)
+        and low.endswith(_TOLD_WHO, c.start, s)
+        and (low.startswith("i", s) or _told_dated(low, s, e, c, names))
+    ):
+        return _DATED  # "SCIM Q2, customer informed" (`_told_dated`: the line before it)
     if low.startswith(_SLIP_HEADS, s) and _SLIP_CUE.match(low, s, e) is not None:
         # A delay with a remedy agreed for it is a contracted date ("20% discount if SCIM
         # slips past Q2", "Termination right if SCIM misses Q2"); without one a risk ("If
@@ -4656,6 +4717,12 @@ _TOLD_NOT = re.compile(
 )
 
 
+_TOLD_WHO = ("customer ", "cust ", "client ")
+
+
+_TOLD_ALONE = frozenset((*_TOLD_WHO, "the customer ", "the client "))
+
+
 def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> bool:
     """Whether our word low[s:e] ("told them", "let them know", "aiming for") gives a feature a
     date: a feature named right after it ("Told them SCIM in Q1", "We're aiming for SCIM in
@@ -4667,8 +4734,10 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
         if not low[e : c.end].strip(" \t.!)"):
             # "SCIM Q2, told them"; "SCIM Q2 - told cust": the line before the dash
             start = c.start
-            if low[max(0, start - 3) : start] in (" - ", " \u2013 "):
-                start = low.rfind("\n", 0, s) + 1
+            if low[max(0, start - 3) : start] in (" - ", " \u2013 ") or low[start:s] in _TOLD_ALONE:
+                # ... "SCIM Q2, customer informed": the clause of the subject before its verb
+                dot = low.rfind(". ", 0, s)
+                start = max(low.rfind("\n", 0, s) + 1, dot + 2 if dot >= 0 else 0)
             return _terse_dated(low, start, s, names)
         d = _date_at(low, e + 1, c.end) if low.startswith(" ", e) else None
         return d is not None and not low[d.end() : c.end].strip(" .!)")
@@ -4698,7 +4767,11 @@ def _cue_after_terse(low: str, prev: _Clause, c: _Clause, names: list[Mention]) 
 
 
 # What may stand beside a feature and its date in a terse line (`_terse_dated`).
-_TERSE_WORDS = frozenset(("by", "in", "for", "is", "eta", "target", "date", "ga", "now"))
+# ... with its re-dating ("SCIM was Q1, now Q2 - customer informed", "SCIM pushed to Q3, told
+# them": the new date told) and the told customer as the subject ("customer informed").
+_TERSE_WORDS_TEXT = """by in for is eta target date ga now was to delayed pushed slipped moved
+    shifted revised updated changed customer cust client"""
+_TERSE_WORDS = frozenset(_TERSE_WORDS_TEXT.split())
 
 
 def _terse_dated(low: str, a: int, s: int, names: list[Mention]) -> bool:
@@ -6610,6 +6683,17 @@ def _promised_in(
             kept = _not_denied(low, found, span[0])  # "We promised SSO, not in Q1"
             denied, found = len(kept) < len(found), kept
         if found:
+            if (
+                span[1] < b
+                and span[0] == c.start
+                and _REDATE_WORD.search(low, found[-1][0], min(b, span[1] + 64)) is not None
+            ):
+                # re-dated in the clause after it: "We promised SCIM for Q1 but it's now Q2"
+                sentence = dates.get((a, b))
+                if sentence is None:
+                    sentence = dates[(a, b)] = _promised_dates(low, a, b, when)
+                redone = dict(sentence)
+                found = [(p, redone.get(p, d)) for p, d in found]
             if len(found) > 1:
                 return _date_for(low, found, span[0], span[1], s, e)
             return found[0][1]
@@ -7385,10 +7469,42 @@ def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, da
                 # "in Q1 or Q2", "January or February", "Q1, Q2 latest": one date, the
                 # later end (what the customer was told to expect at the latest)
                 found[-1] = (found[-1][0], max(found[-1][1], resolved))
+            elif found and _redated(low, last_end, at, end):
+                # "promised Q1, now Q2", "was Q1, pushed to Q2", "Q1 but it's now Q2": the
+                # new date replaces the old (earlier or later), where the old one stood
+                found[-1] = (found[-1][0], resolved)
             else:
                 found.append((at, resolved))
             last_end = end
     return found
+
+
+# Between a date and the one that replaces it (`_redated`): "Q1, now Q2", "Q1 - pushed to Q2",
+# "Q1 but it's now Q2", "Q1; moved to Q2", "Q1, revised to Q2"; and after the new one: "Q1; it's
+# Q2 now".
+_REDATE_JOINT = re.compile(
+    r"[\s,;:)(-]*(?:but |and |which |that )?(?:(?:it(?:'|\u2019)?s |it is |that(?:'|\u2019)?s "
+    r"|is |was |has |have |been |got |gets )*(?:now|(?:since |then |now )?(?:pushed|moved|slipped"
+    r"|shifted|changed|updated|revised|re-?dated|re-?committed|reset|bumped|pulled in)"
+    r"(?: out| back)?(?: to| into)?)(?: (?:it(?:'|\u2019)?s|is|for|to|in|by|until|targeting|targeted"
+    r"(?: for)?|expected(?: in| by)?|planned(?: for)?|looking like|more like))*)[\s,:]*"
+    r"(?:(?:by|in|for|until|till|the|end of|early|mid|late) )*"
+)
+_NOW_AFTER = (" now", ", now")
+_REDATE_WORD = re.compile(
+    r"(?<![a-z0-9])(?:now|pushed|moved|slipped|shifted|changed|updated|revised|re-?dated"
+    r"|re-?committed|reset|bumped|pulled in)(?![a-z0-9])"
+)
+
+
+def _redated(low: str, prev_end: int, at: int, end: int) -> bool:
+    """Whether the date at low[at:end] replaces the one ending at `prev_end`: see
+    `_REDATE_JOINT`."""
+    if prev_end < 0 or at - prev_end > 48:
+        return False
+    if _REDATE_JOINT.fullmatch(low, prev_end, at) is not None:
+        return True
+    return low.startswith(_NOW_AFTER, end) and "now" not in low[prev_end:at]
 
 
 # Between the two ends of a range of dates (`_range_joint`).

@@ -37,6 +37,12 @@ What it serves (paths under /services/data/vXX.X/):
   `notes_resource_forbidden`, 403 FORBIDDEN (no class access); with `notes_resource_error` set
   to a message, 500 APEX_ERROR with it (an uncaught exception in the class). Composite
   subrequests only reach /services/data/..., so it cannot be a subrequest.
+Documented limits it keeps (sources beside the constants): a request whose URI plus headers
+exceed 16,384 bytes is refused in front of the org (414 when the URI alone does, else 431, no
+JSON body), a Composite subrequest's URL is not bound by it; a ContentDocumentLink query (top
+level or semi-join, not a child subquery) must filter on Id, ContentDocumentId or
+LinkedEntityId with = or IN unless `query_all_files`; Note.Title holds 80 characters,
+Task.Subject 255 (STRING_TOO_LONG past them, as for the long text areas).
 Every response carries `Sforce-Limit-Info: api-usage=N/LIMIT`. Errors are arrays of
 {errorCode, message, fields}; per-record collection errors use {statusCode, message, fields}.
 
@@ -351,12 +357,31 @@ def _decoded_url(url: str) -> str:
     return f"{path}?{unquote_plus(parts.query)}" if parts.query else path
 
 
-# Long text areas the connector writes, with their lengths.
+# Text fields the connector writes, with their lengths (Salesforce Field Reference: Note.Title
+# string 80, Note.Body textarea 32000; Task.Subject 255, Task.Description textarea 32000).
 _TEXT_LIMITS = {
+    ("Task", "Subject"): 255,
     ("Task", "Description"): 32000,
+    ("Note", "Title"): 80,
     ("Note", "Body"): 32000,
     ("Opportunity", "Roadmap_Check_Summary__c"): 4000,
 }
+# The REST API's limit on a request's URI plus its headers (knowledge article 000386264,
+# "Maximum number of rows returned by SOQL queries over the REST API": "In each REST call, the
+# maximum length for the combined URI and headers is 16,384 bytes. A request exceeding this
+# limit returns a 431 Request Header Fields Too Large error. If the URI itself exceeds this
+# limit, the request returns a 414 URI Too Long error."). A SOQL text in a Composite
+# subrequest travels in the body and is not bound by it.
+MAX_URI_AND_HEADERS = 16_384
+# ContentDocumentLink, as its object reference says: "In API versions 59.0 and later, turn on
+# the Query All Files permission to query without a filter on id, LinkedEntityId, and
+# documentID fields". The code and message of the refusal are not in that page: these are the
+# ones Salesforce is widely reported to answer (not confirmed from documentation).
+CDL_FILTER_MESSAGE = (
+    "Implementation restriction: ContentDocumentLink requires a filter by a single Id on "
+    "ContentDocumentId or LinkedEntityId using the equals operator or multiple Id's using the "
+    "IN operator."
+)
 
 
 class SalesforceApiError(Exception):
@@ -689,6 +714,9 @@ class FakeSalesforce:
         # Deleted records (sobject -> id -> record, IsDeleted true): only queryAll answers them.
         self.recycle_bin: dict[str, dict[str, dict]] = defaultdict(dict)
         self._include_deleted = False
+        # The integration user's Query All Files permission (API 59.0+): ContentDocumentLink
+        # may then be queried without an Id filter. Off, as for a user without View All Data.
+        self.query_all_files = False
         self.faults: list[Fault] = []
         self.timeout_seconds = 2.0
         self.api_limit = api_limit
@@ -1516,11 +1544,23 @@ class FakeSalesforce:
             return self.dated_rates
         return sobject in _SCHEMA and (self.multi_currency or sobject not in _MULTI_CURRENCY_ONLY)
 
-    def _validate(self, q: _Query) -> None:
+    def _validate(self, q: _Query, *, child: bool = False) -> None:
+        """`child`: a child relationship subquery (its parent rows are its filter)."""
         if not self._has_type(q.sobject):
             raise SalesforceApiError(
                 400, "INVALID_TYPE", f"sObject type '{q.sobject}' is not supported."
             )
+        if (
+            q.sobject == "ContentDocumentLink"
+            and not child
+            and not self.query_all_files
+            and not any(
+                path in ("Id", "ContentDocumentId", "LinkedEntityId")
+                and op in ("=", "IN", "IN_SEMI")
+                for path, op, _value in q.where
+            )
+        ):
+            raise SalesforceApiError(400, "MALFORMED_QUERY", CDL_FILTER_MESSAGE)
         for path in q.fields + [w[0] for w in q.where] + ([q.order_by[0]] if q.order_by else []):
             self._resolve_type(q.sobject, path)
         for _path, op, value in q.where:
@@ -1542,7 +1582,9 @@ class FakeSalesforce:
                 raise SalesforceApiError(
                     400, "MALFORMED_QUERY", "Nesting of semi join sub-selects is not supported"
                 )
-            self._validate(_Query(sub.fields, [], rel[0], sub.where, sub.order_by, sub.limit))
+            self._validate(
+                _Query(sub.fields, [], rel[0], sub.where, sub.order_by, sub.limit), child=True
+            )
 
     def _resolve_type(self, sobject: str, path: str) -> None:
         parts = path.split(".")
@@ -1628,7 +1670,8 @@ class FakeSalesforce:
                         raise SalesforceApiError(
                             400, "INVALID_QUERY_FILTER_OPERATOR", f"invalid ID field: {v}"
                         ) from None
-                return [store[i] for i in ids if i in store]
+                # Each record once, however often the list names it (as SOQL answers).
+                return [store[i] for i in dict.fromkeys(ids) if i in store]
         return list(store.values())
 
     def _select(self, q: _Query) -> list[dict]:
@@ -2252,6 +2295,12 @@ def _handler(fake: FakeSalesforce) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            uri = len(self.path.encode())
+            headers = sum(len(f"{k}: {v}\r\n".encode()) for k, v in self.headers.items())
+            if uri > MAX_URI_AND_HEADERS:  # refused in front of the org: not an API call
+                return self._send(414, None)
+            if uri + headers > MAX_URI_AND_HEADERS:
+                return self._send(431, None)
             path = unquote(urlsplit(self.path).path)
             kind = _kind(self.command, path)
             with fake.lock:

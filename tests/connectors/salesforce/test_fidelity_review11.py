@@ -1,0 +1,122 @@
+"""Fidelity review 11 (helper 162): the fake Salesforce against Salesforce's documented REST API
+behaviour, and what it showed of the connector.
+
+Sources:
+- Knowledge article 000386264 (URI plus headers at most 16,384 bytes: 414 / 431);
+- Object Reference, ContentDocumentLink ("Query All Files permission to query without a filter
+  on id, LinkedEntityId, and documentID fields");
+- Field Reference, Note (Title string 80, Body textarea 32000) and Task (Subject 255).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import quote_plus
+
+import pytest
+from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
+
+from app.connectors.base import PermanentError
+from tests.connectors.salesforce.test_connector import write
+
+MAX_URI_AND_HEADERS = 16_384  # knowledge article 000386264
+
+
+def test_the_fake_refuses_a_uri_longer_than_salesforce_takes(rep, fake):
+    """414 for a URI over 16,384 bytes, before any API call is counted; a SOQL text that long
+    in a Composite subrequest (the article's remedy) is answered, each record once however
+    often `Id IN (...)` names it (the fake answered it 800 times)."""
+    opp = fake.add_opportunity("Long")
+    ids = ", ".join(f"'{opp}'" for _ in range(800))  # ~ 22,000 characters of SOQL
+    soql = f"SELECT Id FROM Opportunity WHERE Id IN ({ids})"
+    used = fake.api_used
+    with pytest.raises(SalesforceGeneralError) as refused:
+        rep.query(soql)
+    assert refused.value.status == 414
+    assert fake.api_used == used
+    answer = rep.restful(
+        "composite",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "compositeRequest": [
+                {
+                    "method": "GET",
+                    "url": "/services/data/v61.0/query?q=" + quote_plus(soql),
+                    "referenceId": "q",
+                }
+            ],
+        },
+    )
+    [sub] = answer["compositeResponse"]
+    assert sub["httpStatusCode"] == 200 and sub["body"]["totalSize"] == 1
+    assert len(soql) > MAX_URI_AND_HEADERS
+
+
+def test_the_connectors_longest_top_level_queries_fit_salesforces_uri_limit(connector, fake):
+    """The queries sent as URLs (not in a Composite body) name up to 200 ids: the
+    opportunities-exist check, the marker-task and cut-short-note look-ups. At the largest
+    batch they fit the 16,384-byte limit the fake now keeps."""
+    ids = [fake.add_opportunity(f"D{i}") for i in range(200)]
+    assert connector._existing_opportunities(ids) == set(ids)
+    assert connector._marker_tasks(ids) == {}
+    assert connector._our_notes_since(dict.fromkeys(ids, datetime.now(UTC))) == {}
+
+
+def test_the_fake_refuses_an_unfiltered_content_document_link_query(rep, fake):
+    """Without Query All Files, ContentDocumentLink is queried by Id, ContentDocumentId or
+    LinkedEntityId; a child subquery (its parent is the filter) and the connector's own
+    queries pass."""
+    opp = fake.add_opportunity("Notes", content_notes=["<p>SSO by Q3</p>"])
+    with pytest.raises(SalesforceMalformedRequest, match="ContentDocumentLink requires a filter"):
+        rep.query("SELECT Id FROM ContentDocumentLink")
+    with pytest.raises(SalesforceMalformedRequest, match="ContentDocumentLink requires a filter"):
+        rep.query(
+            "SELECT Id FROM ContentNote WHERE Id IN "
+            "(SELECT ContentDocumentId FROM ContentDocumentLink WHERE ShareType = 'V')"
+        )
+    assert (
+        rep.query(f"SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '{opp}'")["totalSize"]
+        == 1
+    )
+    parent = rep.query(
+        "SELECT Id, (SELECT ContentDocumentId FROM ContentDocumentLinks) FROM Opportunity "
+        f"WHERE Id = '{opp}'"
+    )
+    assert parent["records"][0]["ContentDocumentLinks"]["totalSize"] == 1
+    fake.query_all_files = True
+    assert rep.query("SELECT Id FROM ContentDocumentLink")["totalSize"] == 1
+
+
+def test_the_fake_keeps_note_title_and_task_subject_lengths(rep, fake):
+    """Note.Title holds 80 characters and Task.Subject 255: longer is STRING_TOO_LONG, as the
+    connector's own notes and tasks (cut to fit) never are."""
+    opp = fake.add_opportunity("Lengths")
+    with pytest.raises(SalesforceMalformedRequest, match="STRING_TOO_LONG"):
+        rep.Note.create({"ParentId": opp, "Title": "x" * 81, "Body": "b"})
+    with pytest.raises(SalesforceMalformedRequest, match="STRING_TOO_LONG"):
+        rep.Task.create({"WhatId": opp, "Subject": "x" * 256})
+    rep.Note.create({"ParentId": opp, "Title": "x" * 80, "Body": "b"})
+    rep.Task.create({"WhatId": opp, "Subject": "x" * 255})
+
+
+def test_the_connectors_long_task_subject_and_note_title_are_cut_to_fit(connector, fake):
+    """A task subject of 300 characters and the findings note land (cut), not refused."""
+    opp = fake.add_opportunity("Long subject")
+    snapshot = connector.read_deals([opp])[opp]
+    item = write(opp, snapshot, note="findings")
+    item.task.subject = "S" * 300
+    outcome = connector.write_back([item])[opp]
+    assert outcome.error is None
+    [task] = fake.tasks_of(opp)
+    assert len(task["Subject"]) == 255
+    [note] = [n for n in fake.store["Note"].values() if n["ParentId"] == opp]
+    assert len(note["Title"]) <= 80
+
+
+def test_an_uri_too_long_answer_is_a_permanent_error_naming_the_status():
+    """What the connector makes of a 414 with no JSON body (were a query ever that long)."""
+    from app.connectors.salesforce.errors import from_exception
+
+    error = from_exception(SalesforceGeneralError("https://x/q", 414, "query", ""))
+    assert isinstance(error, PermanentError)

@@ -1328,7 +1328,7 @@ class SalesforceConnector:
         self,
         plans: list[dict],
         seen: dict[str, tuple[datetime | None, datetime | None]],
-        checked: list[dict] | None,
+        checked: dict | None,
     ) -> None:
         """Mark `reread` the opportunities someone else changed after their snapshot was read.
 
@@ -1341,14 +1341,27 @@ class SalesforceConnector:
         its updates (no call of its own). A change by someone else after the one our read saw
         (both Salesforce's clock) queues a read. A snapshot from before this was recorded has
         no LastModifiedDate: then our read time, less STALE_SNAPSHOT_SKEW for the clocks, and
-        only for a snapshot older than STALE_SNAPSHOT_SECONDS (an extra read is harmless)."""
+        only for a snapshot older than STALE_SNAPSHOT_SECONDS (an extra read is harmless).
+
+        Salesforce may answer a query in batches smaller than 2,000 rows ("the returned batch
+        can include fewer records than the limit ... based on the size and complexity of
+        records queried", REST API Developer Guide, Query resource). Only the first batch came
+        before the writes; a later one would be fetched after them, and whether it shows the
+        records as they were at the query or as our writes left them (last modified by us,
+        the rep's change hidden) is not documented. So an opportunity the first batch did not
+        answer when it was not the last (`done` false) is read again: an extra read, not a
+        missed edit. It was ignored, as if unchanged."""
         if checked is None:
             return
         stale_before = datetime.now(UTC) - timedelta(seconds=STALE_SNAPSHOT_SECONDS)
-        by_id = {to18(r["Id"]): r for r in checked if r.get("Id")}
+        by_id = {to18(r["Id"]): r for r in checked["records"] if r.get("Id")}
         for plan in plans:
+            if plan["deal_id"] not in seen:
+                continue
             rec = by_id.get(plan["deal_id"])
-            if rec is None or plan["deal_id"] not in seen:
+            if rec is None:
+                if not checked["done"]:
+                    plan["outcome"].reread = True  # not answered in the first batch
                 continue
             last_seen, read_at = seen[plan["deal_id"]]
             modified = _parse_dt(rec.get("LastModifiedDate"))
@@ -1766,7 +1779,7 @@ class SalesforceConnector:
 
     def _run_collections(
         self, ops: list[tuple[str, dict, dict, str, str | None]], *, check: str | None = None
-    ) -> tuple[list[dict], list[dict] | None]:
+    ) -> tuple[list[dict], dict | None]:
         """Send the records as sObject Collections subrequests, ≤5 per Composite call.
 
         Salesforce processes a collection's records in chunks of consecutive records of one
@@ -1781,8 +1794,8 @@ class SalesforceConnector:
         After a call fails, the rest are not sent; the results of earlier calls are kept.
 
         `check`, a SOQL query, runs first in the first call (before its writes; one of that
-        call's 5 query-or-collection subrequests); its records are returned beside the results
-        (None if it failed or was not sent)."""
+        call's 5 query-or-collection subrequests); its first batch is returned beside the
+        results, as {"records", "done"} (None if it failed or was not sent)."""
         if not ops:
             return [], None
         groups: list[tuple[str, list[int]]] = []
@@ -1795,7 +1808,7 @@ class SalesforceConnector:
         results: list[dict | None] = [None] * len(ops)
         url = self.api.data_path + "composite/sobjects"
         stopped: ConnectorError | None = None
-        checked: list[dict] | None = None
+        checked: dict | None = None
         calls: list[Sequence[tuple[str, list[int]]]] = []
         if check is not None:
             calls.append(groups[: MAX_QUERIES_PER_COMPOSITE - 1])
@@ -1837,7 +1850,12 @@ class SalesforceConnector:
             if with_check:
                 head, responses = responses[0], responses[1:]
                 if subresponse_error(head) is None and isinstance(head.get("body"), dict):
-                    checked = list(head["body"].get("records") or [])
+                    # Only the first batch: the writes of this call ran after the query, and a
+                    # later batch would be fetched after them (see `_flag_changed_since_read`).
+                    checked = {
+                        "records": list(head["body"].get("records") or []),
+                        "done": bool(head["body"].get("done", True)),
+                    }
             for (_method, idx), response in zip(call_groups, responses, strict=True):
                 error = subresponse_error(response)
                 body = response.get("body")

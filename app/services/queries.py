@@ -13,6 +13,7 @@ import difflib
 import io
 import json
 import time
+import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -257,17 +258,38 @@ def money(value: Any) -> float:
     return float(value.quantize(_FLOAT_NOISE).quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
-# A text cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A text cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets,
+# full-width forms included (spreadsheets in CJK locales read '＝' as '=').
+_FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+# Cells starting with these are made inert whatever follows (OWASP's list), as before.
+_ALWAYS_INERT = frozenset("\t\r")
+_INERT_FIRST = _FORMULA_START | _ALWAYS_INERT
+
+
+def _ignorable(char: str) -> bool:
+    """Whitespace (any, the ideographic space too) and control or format characters (NUL, a
+    zero-width space, a byte-order mark): what a spreadsheet skips or trims before it reads
+    a formula, and what a reader does not see before the '=' when the cell is shown."""
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
 
 
 def _inert(value: Any) -> Any:
     """A text cell that a spreadsheet would run as a formula, prefixed with an apostrophe (the
     OWASP advice for CSV injection): deal names, note quotes and owner names come from the CRM,
     where anyone who edits a deal can write '=HYPERLINK(...)' for the person opening the export.
-    Numbers (negative amounts included) are not text and stay numbers."""
-    if type(value) is str and value.startswith(_FORMULA_START):
+    Also when whitespace or control characters come before the '=' (' =1+1', '\\n@SUM(..)',
+    '\\x00=..'), or the sign is a full-width one ('＝HYPERLINK(...)'): those were written as they
+    came. Numbers (negative amounts included) are not text and stay numbers."""
+    if type(value) is not str or not value:
+        return value
+    first = value[0]
+    if first in _INERT_FIRST:
         return "'" + value
+    if first.isalnum() or not _ignorable(first):  # most cells: their first character alone
+        return value
+    for char in value:
+        if not _ignorable(char):
+            return "'" + value if char in _FORMULA_START else value
     return value
 
 

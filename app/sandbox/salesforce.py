@@ -76,6 +76,10 @@ management: `DatedConversionRate` exists (IsoCode, ConversionRate, StartDate, Ne
 currency's rate periods, the last one open-ended); without it that query answers INVALID_TYPE,
 as in an org without the feature.
 
+Read-only mode (`read_only_mode`, a switch): planned maintenance, where Salesforce answers
+reads and refuses every API write with INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE
+(per record in sObject Collections).
+
 Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED for the 24-hour allowance ("limit":
 "TotalRequests Limit exceeded.") or the concurrency limit ("concurrent_limit": "ConcurrentRequests
 (Concurrent API Requests) Limit exceeded."), 503 SERVER_UNAVAILABLE, 500 UNKNOWN_EXCEPTION, a proxy's
@@ -630,6 +634,15 @@ GATEWAY_TIMEOUT_HTML = (
     "<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n<center><h1>504 "
     "Gateway Time-out</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+# The refusal of a write in read-only mode. The code is in Salesforce's StatusCode list (client
+# libraries map it, e.g. Restforce's ErrorCode::InsertUpdateDeleteNotAllowedDuringMaintenance);
+# the message is the one Apex DML reports ("Updates can't be made during maintenance. Try again
+# when maintenance is complete."). The HTTP status of a refused top-level REST write is not
+# documented: 400 here, and in an sObject Collections request each record fails with it.
+MAINTENANCE_CODE = "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE"
+MAINTENANCE_MESSAGE = (
+    "Updates can't be made during maintenance. Try again when maintenance is complete."
+)
 # Currencies without minor units (CurrencyType.DecimalPlaces 0), as Salesforce sets them.
 _ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX", "PYG"}
 
@@ -717,6 +730,10 @@ class FakeSalesforce:
         # The integration user's Query All Files permission (API 59.0+): ContentDocumentLink
         # may then be queried without an Id filter. Off, as for a user without View All Data.
         self.query_all_files = False
+        # Read-only mode (Salesforce Help, "Read-Only Mode": during site switches, instance
+        # migrations and other planned maintenance "you can't ... Perform API write or edit
+        # actions"): every create and update is refused with MAINTENANCE_CODE; reads answer.
+        self.read_only_mode = False
         self.faults: list[Fault] = []
         self.timeout_seconds = 2.0
         self.api_limit = api_limit
@@ -1435,8 +1452,13 @@ class FakeSalesforce:
                 f"operation performed with inactive user [{owner_id}] as owner of task",
             )
 
+    def _check_writable(self) -> None:
+        if self.read_only_mode:
+            raise SalesforceApiError(400, MAINTENANCE_CODE, MAINTENANCE_MESSAGE)
+
     def create(self, sobject: str, values: dict, user: str) -> str:
         with self.lock:
+            self._check_writable()
             if sobject not in ("Task", "Opportunity", "Note"):
                 raise SalesforceApiError(
                     404, "NOT_FOUND", f"The requested resource does not exist: sobjects/{sobject}"
@@ -1463,6 +1485,7 @@ class FakeSalesforce:
 
     def update(self, sobject: str, record_id: str, values: dict, user: str) -> None:
         with self.lock:
+            self._check_writable()
             try:
                 rid = to18(record_id)
             except ValueError:

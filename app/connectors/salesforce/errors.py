@@ -32,6 +32,15 @@ REQUEST_LIMIT_RETRY_SECONDS = 1800.0
 # many long requests in flight at once in the org, which clears as they finish, within seconds.
 CONCURRENT_LIMIT_RETRY_SECONDS = 15.0
 UNAVAILABLE_RETRY_SECONDS = 30.0
+# INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE: the org is in read-only mode for planned
+# maintenance (Salesforce Help, "Read-Only Mode": site switches, roughly every six months,
+# instance migrations and refreshes; "you can't ... Perform API write or edit actions"; the
+# trust.salesforce.com schedule says when and for how long). Reads still answer. It was a
+# PermanentError: every deal written during the window went dead with its block unwritten,
+# and a rep could win it once the org was writable again. Now held (no attempt spent) and
+# tried again every MAINTENANCE_RETRY_SECONDS until the window ends.
+MAINTENANCE_CODE = "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE"
+MAINTENANCE_RETRY_SECONDS = 300.0
 # ENTITY_IS_LOCKED: an approval process locked the opportunity. The lock lasts as long as the
 # approval (hours, days): the write is tried again every half hour, without spending the deal's
 # attempts, and lands once the record is unlocked.
@@ -159,6 +168,14 @@ def classify(code: str, message: str, *, status: int | None = None) -> Connector
         )
     # a per-record message already reads "CODE: ..." (connector._settle_result): not twice
     detail = message if message.startswith(f"{code}:") else f"{code}: {message}"
+    if code == MAINTENANCE_CODE:
+        return TransientError(
+            f"Salesforce: {detail} (the org is read-only for planned maintenance, see "
+            "trust.salesforce.com: roadmap-guard writes once it is writable again, trying every "
+            f"{int(MAINTENANCE_RETRY_SECONDS // 60)} minutes)",
+            retry_after=MAINTENANCE_RETRY_SECONDS,
+            hold=True,
+        )
     if code == "ENTITY_IS_LOCKED":
         # It was a PermanentError: the deal went dead while the approval ran, and the block was
         # never written after it, so the deal could be won once unlocked.

@@ -579,12 +579,16 @@ _DENIED = re.compile(
     r"|can['\u2019]?t|won['\u2019]?t|never|unable to|unlikely to|not (?:in a position|able|going) to"
     r"|no way (?:we|i)(?: can| could| will|['\u2019]ll)"
     r"|in no position to)|(?:do|does|did|should)(?:n['\u2019]?t| not)|not|no longer|refused to"
-    r"|declined to|unwilling to|reluctant to|without|nobody|not (?:prepared|willing|ready) to"
+    r"|declined to|unwilling to|reluctant to|without|not (?:prepared|willing|ready) to"
+    # "Nobody on our side promised SCIM by Q1", "No one has promised the audit log"
+    r"|(?:nobody|no one|no-one)(?: (?:on|from) our (?:side|end|team))?(?: (?:has|had|have))?"
+    r"(?: ever)?"
     # "Careful not to promise SCIM", "We avoided committing to SCIM", "We stopped short of
     # promising SCIM", "At no point did we commit to SCIM"
     r"|not to|avoid(?:s|ed|ing)?|stopp?(?:ed|ing)? short of|(?:at no point|in no way"
     r"|under no circumstances) (?:did|do|will|would|have|had|can|could|should) (?:we|i))"
-    r"(?: be able to)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
+    # ("We will not be committing to SCIM by Q1")
+    r"(?: be able to| be)?(?: (?:yet|really|actually|explicitly|formally|officially|ever|even|once"
     rf"|any))? (?:{_PROMISE_VERB}|agreed? to|(?(fut){_DELIVERY_VERB}|(?!))"
     # the noun: "We can't make a commitment on SCIM yet", "unable to give any commitments"
     r"|(?:make|give|offer|provide)(?: (?:a|an|any|firm|specific|concrete|formal|hard))*"
@@ -609,6 +613,10 @@ _DENIED = re.compile(
     # "No SCIM commitment", "no firm date commitment", "Pushed back on committing to SCIM",
     # "SCIM by Q1 is non-binding", "SCIM in Q2, directional only"
     r"|no (?:[a-z0-9-]+ ){1,2}(?:promises?|commitments?|guarantees?|agreements?)"
+    # "... but there's no firm date", "SCIM targeted for Q2, no firm date" (not "no date" alone:
+    # "no date slip")
+    r"|no (?:firm|fixed|committed|hard|confirmed|set|official|guaranteed) (?:dates?|eta|timeline)"
+    r"(?![a-z0-9-])"
     # "SCIM - no commit", "SCIM commitment: none", "SCIM committed: no"
     r"|no commit(?![a-z0-9])"
     r"|(?:commitment|committed|promised?)s?\s?[:=-]\s?(?:none|no|n/a|n)(?=[ \t]*(?:[.!;,)\n]|$))"
@@ -1185,6 +1193,7 @@ _QUOTE_MARKS = re.compile(r"[ \t]*(?:>[ \t]?)*")
 _WRAP_WORDS_TEXT = """of the a an to by in for and or with before after until till from on at our
     your their its is are be will we'll we’ll this that as than into within via per"""
 _WRAP_WORDS = frozenset(_WRAP_WORDS_TEXT.split())
+_WRAP_END = (" by end", " the end", " before end", " until end")
 _WRAP_LONG = 50  # a line this long with no mark at its end was wrapped (terse lists are short)
 _WRAP_SHORT = 20  # shorter lines ending in "to"/"and" are labels or fragments, kept
 
@@ -1202,8 +1211,10 @@ def _unwrapped(text: str, low: str) -> str:
         if len(line) < _WRAP_SHORT or line[0] == "#":
             continue
         last = low[at - len(line) : at].rsplit(None, 1)[-1]
-        if last in _WRAP_WORDS or (
-            len(line) >= _WRAP_LONG and text[m.end()].islower() and line[-1] != ","
+        if (
+            last in _WRAP_WORDS
+            or (last == "end" and low.endswith(_WRAP_END, at - 12, at))  # "by end\nof February"
+            or (len(line) >= _WRAP_LONG and text[m.end()].islower() and line[-1] != ",")
         ):
             if joins is None:
                 joins = []
@@ -3514,6 +3525,8 @@ _NEEDED_BY_SOURCE = (
     r"|condition (?:of|for) (?:signing|signature|the deal|closing|close|purchase|renewal)"
     r"|(?:(?<!we )would |(?<!we')(?<!we\u2019)(?<=['\u2019])d )love(?: to have)?"
     r"|(?<!we )(?<!i )must be (?:ready|available|live|delivered|in place|done|shipped)"
+    # what they care about: "They care about SCIM by January", "they only care about SSO"
+    r"|(?<!we )(?<!i )(?:cares?|caring) (?:(?:most|mostly|only|really|a lot) )?about"
     # pressed for by them: "Customer is pushing for SCIM by Q1", "Their CISO insists on SCIM"
     r"|push(?:es|ed|ing)? (?:hard |us )?for|insist(?:s|ed|ing)? on"
     # their ask after its date: "Pushed back on the SCIM by Q2 ask"
@@ -3544,7 +3557,7 @@ _NEEDED_WORDS_TEXT = """need needs needed require requires required requirement 
     insists insisted insisting ask asks count counts counted counting rely relies relied relying dealbreaker dealbreakers deal-breaker deal-breakers breaker breakers
     showstopper showstoppers show-stopper show-stoppers stopper stoppers non-negotiable
     non-negotiables nonnegotiable mandatory no-go critical crucial essential vital criteria
-    criterion"""
+    criterion care cares caring"""
 _NEEDED_WORDS = frozenset(
     head + word + tail
     for word in _NEEDED_WORDS_TEXT.split()
@@ -3935,6 +3948,31 @@ def _their_ship(
     return False
 
 
+# How far back in its clause a need word still governs a date cue, when it is not within the
+# cue's 32 characters: "They need 90 days of audit log history by Q2", "They need the audit log
+# (critical) and SCIM by Q2" (both were our promise by Q2: false blocks).
+_NEED_REACH = 96
+# Between the far need word and the cue: our own subject or word makes the date ours ("They
+# need SCIM and the audit log, which we'll have by Q2").
+_OWN_WORD_BETWEEN = re.compile(
+    r"(?<![a-z0-9])(?:we|i|our|us|promis\w*|commit\w*|guarant\w*|will|shall|told|said)"
+    r"(?![a-z0-9])|['\u2019]ll(?![a-z0-9])"
+)
+
+
+def _far_need(low: str, a: int, s: int, names: list[Mention]) -> bool:
+    """Whether a need word of theirs opens the clause low[a:s] before a date cue at `s`, more
+    than 32 characters back (`_NEED_REACH`), with no word of ours after it."""
+    lo = max(a, s - _NEED_REACH)
+    if _NEEDED_WORDS.isdisjoint(low[lo:s].split()):
+        return False
+    last = None
+    for m in _NEEDED_BY.finditer(low, lo, s):
+        if not _in_name(m.start(), names) and not m.group("to"):
+            last = m
+    return last is not None and _OWN_WORD_BETWEEN.search(low, last.end(), s) is None
+
+
 _STRIP = ".,;:!?()[]\"'\u2018\u2019\u201c\u201d"
 _JOINTS = ",;:-\u2013\u2014"  # what stands between two clauses
 
@@ -4086,6 +4124,16 @@ def _told_to_us(low: str, s: int, a: int, b: int) -> bool:
     )
 
 
+# Their ask for our word, before the cue (`_our_word`).
+_ASSURANCE_ASKED = re.compile(
+    r"(?<![a-z0-9])(?:needs?|needed|wants?|wanted|requires?|required|requests?|requested"
+    r"|requesting|(?:asked|asking|asks|looking|waiting) for|would like|expects?|expecting)"
+    r"(?: (?:a|an|some|written|formal|official|our|your|firm|contractual|legal|explicit))*"
+    r" (?:confirmation|assurances?|commitment|guarantee|proof|sign-?off|letter|statement)"
+    r"(?: (?:from us|in writing))? that "
+)
+
+
 _PRONOUN_OBJECTS = frozenset(("it", "this", "that", "them", "anything", "something", "everything"))
 # The subject of a passive promise word right after it: "budget is committed", "the price
 # was guaranteed" (`_our_word`: a sale item's subject is the sale's).
@@ -4144,6 +4192,11 @@ def _our_word(
             elif _signing_on(low, a0, b, s - len(before) + k):
                 c.needed += ((s, c.end, -1, -1),)  # "They'll sign if SCIM ships in Q2"
             return False
+    if " that " in before and _ASSURANCE_ASKED.search(before) is not None:
+        # their ask for our word: "Procurement needs written confirmation that SCIM will be
+        # available by March", "They want assurance that SCIM ships in Q2": their need
+        c.needed += ((s, c.end, -1, -1),)
+        return False
     if "assuming " in before or "provided " in before or "as long as " in before:
         k = max(before.rfind("assuming "), before.rfind("provided "), before.rfind("as long as "))
         if (k == 0 or not before[k - 1].isalnum()) and "," not in before[k:]:
@@ -4405,6 +4458,9 @@ def _our_word(
             return False
         if c.needed and not date_cue and any(d == s for d, _, _, _ in c.needed):
             return False  # the customer's date already (`_their_ship`: "They need SCIM and ...")
+        if c.needed and any(d < s < end and k < 0 for d, end, k, _ in c.needed):
+            return False  # inside their condition or ask ("... confirmation that SCIM will be
+            # available by March": the date is theirs)
         near = before[-32:].split()
         # The customer's go-live, launch or rollout with a requirement in the sentence: their
         # date ("Their go-live is scheduled for Q2, SCIM required"). Two set looks first.
@@ -4484,9 +4540,14 @@ def _our_word(
         # The customer's own date: "wants SCIM by Q1", "SCIM required by March", "by Q3 they
         # need SCIM". The date the deal needs it by, not one we gave. (The words split
         # already, and the few after the cue, are looked at before any search.)
+        lo = max(a, s - 32)
         if _NEEDED_WORDS.isdisjoint(near) and _NEEDED_WORDS.isdisjoint(after):
-            return _DATED if dated else True
-        m = _NEEDED_BY.search(low, max(a, s - 32), hi)
+            if s - a <= 32 or not _far_need(low, a, s, names):
+                return _DATED if dated else True
+            lo = max(a, s - _NEED_REACH)
+        elif s - a > 32 and _NEEDED_BY.search(low, lo, hi) is None and _far_need(low, a, s, names):
+            lo = max(a, s - _NEED_REACH)  # "They need the audit log (critical) and SCIM by Q2"
+        m = _NEEDED_BY.search(low, lo, hi)
         theirs = False
         while m is not None:
             if (
@@ -6916,6 +6977,16 @@ _DATE_WORDS = frozenset(("in", "by", "before", "until"))
 _LACKING_NEEDS = ("deal", "show", "blocker")  # "SCIM in Q3 is a must-have"
 
 
+# A quantity of the feature after a need word ("needs 12 months of audit trail retention", "90
+# days of audit log history", "a year of retention policy coverage"): read past, as "the".
+_QUANTITY_HEADS = ("a ", "an ", "one ", "two ", "three ", "six ", "twelve ", "several ", "full ")
+_QUANTITY_OF = re.compile(
+    r" (?:\d[\d,.]*\+?|a|an|one|two|three|six|twelve|several|full)[ -](?:full |whole )?"
+    r"(?:days?|weeks?|months?|years?|yrs?|quarters?|hours?|gb|tb|users?|seats?|records?)"
+    r"(?:['\u2019]s?)?(?: worth)? of (?:the |their |our )?"
+)
+
+
 def _tied(low: str, ns: int, ne: int, m: Mention, names: list[Mention]) -> bool:
     """Whether the need word low[ns:ne] is about the mention `m`: what it needs ("they need
     SSO for it", "they need training and SCIM": a list) or what is required ("SCIM
@@ -6929,6 +7000,10 @@ def _tied(low: str, ns: int, ne: int, m: Mention, names: list[Mention]) -> bool:
         lo, hi, after = m.end, ns, False
     else:
         return False
+    if after and (low[lo + 1 : lo + 2].isdigit() or low.startswith(_QUANTITY_HEADS, lo + 1)):
+        q = _QUANTITY_OF.match(low, lo, hi)
+        if q is not None:  # how much of it: "they need 12 months of audit trail retention"
+            lo = q.end()
     if hi - lo > _TIE_REACH:
         return False
     links = _TIE_AFTER if after else _TIE_BEFORE

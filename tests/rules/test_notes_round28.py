@@ -126,3 +126,87 @@ TOLD = [
 @pytest.mark.parametrize(("body", "expected"), TOLD)
 def test_the_told_customer_ending_a_terse_line_is_our_word(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+JAN = date(2027, 1, 31)
+FEB = date(2027, 2, 28)
+
+# Before: a need word more than 32 characters before the date ("They need 90 days of audit log
+# history by Q2", "... the audit log (critical) and SCIM by Q2") left the date ours: their need
+# was read as our promise by Q2 (false blocks). A need word opening the clause governs its date
+# unless our own word stands between; how much of a feature ("12 months of") ties the need to it.
+FAR_NEED = [
+    ("They need 90 days of audit log history by Q2 for SOC 2.", [("audit", False, None, Q2)]),
+    ("Customer needs 12 months of audit trail retention by Q2.", [("audit", False, None, Q2)]),
+    ("Acme requires 1 year of retention policy coverage by Q2.", [("retention", False, None, Q2)]),
+    (
+        "They need the audit log (critical) and SCIM by Q2.",
+        [("audit", False, None, Q2), ("scim", False, None, Q2)],
+    ),
+    (
+        "Their CISO is pushing for the audit log (blocking) and data residency by March.",
+        [("audit", False, None, MARCH), ("residency", False, None, MARCH)],
+    ),
+    (
+        "Requirements: SCIM (P0) and dashboards by Q2.",
+        [("scim", False, None, Q2), ("dash", False, None, Q2)],
+    ),
+    ("They care about SCIM by January.", [("scim", False, None, JAN)]),
+    ("SCIM was not discussed; they only care about SSO by January.", [("sso", False, None, JAN)]),
+    # their ask for our word is their need
+    (
+        "Our procurement team needs written confirmation that SCIM will be available by 31 March "
+        "2027.",
+        [("scim", False, None, MARCH)],
+    ),
+    ("They want assurance that SCIM will be available by March.", [("scim", False, None, MARCH)]),
+    # our word between the need and the date: ours
+    (
+        "They need SCIM and the audit log, which we'll have by Q2.",
+        [("scim", True, Q2, None), ("audit", True, Q2, None)],
+    ),
+    (
+        "They need SCIM for the rollout of their new HR platform and we will deliver it by Q2.",
+        [("scim", True, Q2, None)],
+    ),
+    (
+        "We gave them written confirmation that SCIM will be available by March.",
+        [("scim", True, MARCH, None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), FAR_NEED)
+def test_a_need_opening_the_clause_keeps_its_date_theirs(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: these denials of a promise were read as the promise (false blocks).
+DENIED = [
+    ("We will not be committing to SCIM by Q1.", [("scim", False, None, None)]),
+    ("We will NOT be committing SCIM by Q1 in the order form.", [("scim", False, None, None)]),
+    ("Nobody on our side promised SCIM by Q1.", [("scim", False, None, None)]),
+    ("No one has promised the audit log; it's still uncertain.", [("audit", False, None, None)]),
+    ("We hope to have SCIM by Q2 but there's no firm date.", [("scim", False, None, None)]),
+    ("SCIM targeted for Q2, no firm date.", [("scim", False, None, None)]),
+    # still read: the denial of something else, or of delivery
+    (
+        "We promised SCIM by Q2; the audit log has no firm date.",
+        [("scim", True, Q2, None), ("audit", False, None, None)],
+    ),
+    ("We will not be ready by Q1 with SCIM.", [("scim", False, None, None)]),
+    ("They do not care about SCIM.", []),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), DENIED)
+def test_a_denied_promise_is_none(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+def test_by_end_wrapped_before_its_month_keeps_the_date() -> None:
+    body = (
+        "Dana, as promised on the call, here's where we are: we will have the\naudit log for "
+        "your team by end\nof February."
+    )
+    assert readings(body) == [("audit", True, FEB, None)]

@@ -14,7 +14,8 @@ stored snapshot is evaluated and no CRM read is spent.
 
 What we last wrote is kept on `Deal.written` in canonical keys (status, summary, block,
 evaluation_url, task); when a new evaluation would write the same thing, the connector is not
-called at all. `checked_at` is therefore "when roadmap-guard last changed this record".
+called at all. `checked_at` is therefore "when roadmap-guard last changed this record". A
+write that failed after its task landed records that task alone (`record_write`).
 """
 
 from __future__ import annotations
@@ -607,20 +608,24 @@ def canonical_write(
     evaluation_url: str,
     task: TaskSpec | dict | None,
 ) -> dict:
-    if isinstance(task, TaskSpec):
-        task = {
-            "subject": task.subject,
-            "body": task.body,
-            "open": task.open,
-            "owner_id": task.owner_id,  # the deal changed hands: the open task follows it
-        }
     return {
         "status": status.value,
         "summary": summary,
         "block": block,
         "evaluation_url": evaluation_url,
-        "task": task,
+        "task": canonical_task(task),
     }
+
+
+def canonical_task(task: TaskSpec | dict | None) -> dict | None:
+    if isinstance(task, TaskSpec):
+        return {
+            "subject": task.subject,
+            "body": task.body,
+            "open": task.open,
+            "owner_id": task.owner_id,  # the deal changed hands: the open task follows it
+        }
+    return task
 
 
 def _same_write(desired: dict, written: dict | None) -> bool:
@@ -694,6 +699,17 @@ def record_write(
         values["written_verdict"] = plan.status.value
         values["written_at"] = now
         values["write_started_at"] = None  # finished: the next write need not look for it
+    elif "task" in result.changes and plan.task is not None:
+        # Part of the write landed before the error: the roadmap task as planned (the
+        # connector says so with a "task" change), and it is recorded as such, alone. The next
+        # write compares with it: it rewrote a task already written at every retry (a held
+        # deal's, every 5 minutes: due date moved, the rep's progress reset) and, with its
+        # open state recorded as before, a task reopened by such a write was never completed
+        # once the deal turned clear. Nothing else is taken as written: the status, summary
+        # and block may be what was refused (a retry compares them with the record read
+        # again), and `written_at` keeps naming the last full write (the note's marker,
+        # which finds a note this try posted, is made from it).
+        values["written"] = {**(values["written"] or {}), "task": canonical_task(plan.task)}
     if result.followups_created:
         from app.services import ledger
 

@@ -750,7 +750,9 @@ class HubSpotConnector:
             parts = self._isolated(list(chunk), self._update_tasks, _update_unowned)
             for part, missing in settle(parts, lambda p: p["deal_id"]):
                 for p in part:
-                    if p["task_id"] in missing:
+                    if p["task_id"] not in missing:
+                        p["task_landed"] = True
+                    else:
                         # Deleted in HubSpot. An open task is made again: the rep still has
                         # something to do. One we only came to complete is not: the rep who
                         # deleted it got a new, already completed task on the deal's timeline.
@@ -788,12 +790,15 @@ class HubSpotConnector:
                     self._created(plan, key, recovered[marker])
                     if key is None:  # bring the found task up to date
                         plan["task_changed"] = True
+                        plan["task_landed"] = False  # found, not yet what the plan says
                         try:
                             self._update_tasks(
                                 [{**plan, "task_id": recovered[marker], "task_update": props}]
                             )
                         except ConnectorError as exc:
                             fail([plan["deal_id"]], exc)
+                        else:
+                            plan["task_landed"] = True
                 elif key is not None or not plan["task_adopt_only"]:
                     fresh.append((plan, key, marker, props))
             for chunk in _chunks(fresh, BATCH):
@@ -821,7 +826,11 @@ class HubSpotConnector:
                 posted, notes = {}, []
             notes = [p for p in notes if p["note_marker"] not in posted]
         for chunk in _chunks(notes, BATCH):
-            settle(self._isolated(list(chunk), self._create_notes), lambda p: p["deal_id"])
+            for part, _ in settle(
+                self._isolated(list(chunk), self._create_notes), lambda p: p["deal_id"]
+            ):
+                for p in part:
+                    p["note_landed"] = True
 
         # 4. Deal properties and the stored task id, in one batch update. A deal whose revert,
         #    task or note failed above gets its properties too (its outcome still carries that
@@ -855,13 +864,18 @@ class HubSpotConnector:
             if p["deal_id"] in failed:
                 outcome.error = failed[p["deal_id"]]
                 outcome.written = dict(p["previous"])
-                # A task created before the failure exists in HubSpot: report it, so the retry
-                # updates it instead of creating a second one.
+                # A task created, updated, completed or reopened before the failure is so in
+                # HubSpot: reported as written ("task" in the changes: the pipeline records it
+                # as such), so the retry neither creates a second one nor writes it again. It
+                # was reported as before the try: a held deal's task was rewritten at every
+                # retry (due date moved, the rep's progress reset every 5 minutes), and one
+                # reopened was recorded closed, never completed once the deal turned clear.
+                landed = bool(p.get("task_landed")) and bool(p["task_id"])
                 created = bool(p["task_id"]) and p["task_id"] != p["previous_task_id"]
-                outcome.task_id = p["task_id"] if created else p["previous_task_id"]
+                outcome.task_id = p["task_id"] if created or landed else p["previous_task_id"]
                 outcome.task_open = (
                     p["task_open"]
-                    if created
+                    if created or landed
                     else bool((p["previous"].get("task") or {}).get("open"))
                 )
                 # Followups made before the failure exist too: reported, they are not asked
@@ -871,6 +885,14 @@ class HubSpotConnector:
                 # records them (the retry reads a deal already moved back and would not know).
                 if p["deal_id"] in props_written:
                     outcome.changes = dict(p["props"])
+                elif p.get("props_landed"):  # past a property rule: all but the refused ones
+                    outcome.changes = dict(p["props_landed"])
+                if landed and p["task_changed"]:
+                    outcome.changes["task"] = "open" if p["task_open"] else "completed"
+                if p.get("note_landed"):
+                    outcome.changes["note"] = True
+                if p["followups_created"]:
+                    outcome.changes["followups"] = sorted(p["followups_created"])
                 if p["reverted"]:
                     outcome.reverted_to_stage = p["revert_to"]
                     outcome.changes["dealstage"] = p["revert_to"]
@@ -975,6 +997,7 @@ class HubSpotConnector:
             "task_marker": P.TASK_MARKER.format(deal_id=item.deal_id),
             "task_open": bool(last_task.get("open")),
             "task_changed": False,
+            "task_landed": False,  # this call wrote the roadmap task as planned
             "task_adopt_only": False,  # task_create only completes a task found by marker
             "note": item.note,
             # Stable across retries of this write (nothing newer was recorded in between), so
@@ -1086,6 +1109,7 @@ class HubSpotConnector:
     def _created(self, plan: dict, key: str | None, task_id: str) -> None:
         if key is None:
             plan["task_id"] = task_id
+            plan["task_landed"] = True
         else:
             plan["followups_created"][key] = task_id
 
@@ -1442,6 +1466,7 @@ class HubSpotConnector:
                 plan["props"] = {}
                 return {deal_id}
             written = sorted(set(rest) - {P.CHECKED_AT})
+            plan["props_landed"] = rest  # the write log records what landed
         labels = {d["name"]: d["label"] for d in P.deal_properties(self.guard_property)}
         where = ", ".join(f"{name} ('{labels.get(name, name)}')" for name in ruled)
         log.error(

@@ -555,7 +555,10 @@ class FakeHubSpot:
         pass is refused with 400 VALIDATION_ERROR, "Property values were not valid: " and the
         results as JSON, e.g. {"isValid": false, "message": "Enter only letters", "error":
         "INVALID_ALPHA", "name": "firstname"}. `rule(value)` answers (error, message) for a
-        value it refuses, else None. `remove_property_rule` takes it off."""
+        value it refuses, else None. `remove_property_rule` takes it off. HubSpot lets an
+        admin set rules on custom text, date and number properties and on a few default company,
+        contact, deal and ticket properties only ("Set validation rules for a property"): none
+        of the task or note properties roadmap-guard writes can carry one."""
         with self.lock:
             self.property_rules[(otype, name)] = rule
 

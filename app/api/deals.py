@@ -1,8 +1,9 @@
 """Deals and their feature dependencies: lists for engineering, one deal in full.
 
-Also home of the listing conventions every read route of issue 6 shares: `limit`/`offset`,
-`sort=key,-key` over whitelisted keys, unknown query parameters refused (a typo in a filter
-must not silently widen an export), and CSV with `?format=csv` or `Accept: text/csv`.
+Also home of the listing conventions every read route of issue 6 shares: `limit`/`offset`
+(and `cursor`), `sort=key,-key` over whitelisted keys, unknown query parameters refused (a typo
+in a filter must not silently widen an export), and CSV with `?format=csv` or `Accept:
+text/csv`.
 """
 
 from __future__ import annotations
@@ -237,7 +238,7 @@ OwnerFilter = Annotated[str | None, Query(description="owner id or name" + _UNMA
 StageFilter = Annotated[str | None, Query(description="stage id or label" + _UNMATCHED)]
 
 
-# The `cursor` of the deal lists and the ledger (`queries.keyset`).
+# The `cursor` of the deal lists, the ledger and exposure (`queries.keyset`).
 Cursor = Annotated[
     str | None,
     Query(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from app.api.deals import (
     CrmFilter,
+    Cursor,
     Format,
     Limit,
     OwnerFilter,
@@ -68,6 +69,7 @@ def get_exposure(
     limit: Limit = None,
     offset: Offset = 0,
     sort: Annotated[str | None, Query(description=f"one of {EXPOSURE_SORTS}")] = None,
+    cursor: Cursor = None,
     format: Format = None,
     csv_rows: Annotated[
         Literal["feature", "stage"] | None,
@@ -83,7 +85,7 @@ def get_exposure(
             "each feature's stages in by_stage",
             input=csv_rows,
         )
-    page = page_request(request, limit, offset, sort, "-amount", csv)
+    page = page_request(request, limit, offset, sort, "-amount", csv, cursor)
     _check_range(close_from, close_to)
     filters = DealFilters(
         crm=crm,

@@ -1250,10 +1250,20 @@ def exposure(
         .cte("cells")
         .prefix_with("MATERIALIZED")
     )
+    bind = session.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    amount = func.sum(cells.c.amount)
+    if not postgres:
+        # SQLite sums NUMERIC as a float, which the column's type read back rounded to cents:
+        # a page's last amount in `next_cursor` must be the value its rows compare by, or a
+        # sum such as 0.30000000000000004 compares above its own cursor (0.30): shown again
+        # in an ascending order, the features tied with it skipped in a descending one.
+        # PostgreSQL's sum is an exact numeric.
+        amount = type_coerce(amount, Float())
     per_feature_q = select(
         cells.c.feature_key,
         func.sum(cells.c.n).label("deal_count"),
-        func.sum(cells.c.amount).label("amount"),
+        amount.label("amount"),
         func.sum(cells.c.weighted).label("weighted_amount"),
         func.min(cells.c.low).label("low"),
         func.max(cells.c.high).label("high"),
@@ -1272,7 +1282,10 @@ def exposure(
         "deal_count": per_feature.c.deal_count,
         "feature_key": per_feature.c.feature_key,
     }
-    paged = select(per_feature).order_by(*order_by(page.sort, sorts, [per_feature.c.feature_key]))
+    # by cursor too (`keyset`): a feature gaining or losing pipeline between two page requests
+    # moved every later feature, and the next page by offset repeated one or skipped one
+    ks = keyset(page, sorts, [per_feature.c.feature_key])
+    paged = select(per_feature).where(*_after(ks)).order_by(*ks.order)
     paged = paged.offset(page.offset)
     if page.limit is not None:
         paged = paged.limit(page.limit)
@@ -1307,8 +1320,6 @@ def exposure(
         cells.c.high,
         cells.c.unlabelled,
     ).where(cells.c.feature_key.in_(select(page_cte.c.feature_key)))
-    bind = session.get_bind()
-    postgres = bind.dialect.name == "postgresql"
     # On PostgreSQL a session that only reads (GET requests) has the split computed on a
     # second connection while this one groups the cells: two server processes at once, the
     # request waits for the longer statement instead of both. Each statement reads its own
@@ -1356,7 +1367,8 @@ def exposure(
             features.append(item)
             index[key] = item
     # Python sorts only what SQL already ordered: one page. UNION ALL keeps no order.
-    order = {r[1]: i for i, r in enumerate(_page_order(rows, page))}
+    in_order = _page_order(rows, page)
+    order = {r[1]: i for i, r in enumerate(in_order)}
     features.sort(key=lambda i: order.get(i["feature_key"], 0))
     # One entry per stage: a stage renamed in the CRM gives the deals read since the new label
     # and the others the old one (cells group by both), and the stage was listed twice, its
@@ -1414,16 +1426,20 @@ def exposure(
             ):
                 if name:
                     index[key]["feature_name"] = name
-    if total_features == 0 and page.offset:
+    if total_features == 0 and (page.offset or page.cursor is not None):  # past the last page
         total_features = session.execute(select(func.count()).select_from(per_feature)).scalar_one()
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {
+        "next_cursor": next_cursor(
+            page, _cursor_of(in_order[-1], page) if _full(page, in_order) else None
+        )
+    }
     if split:
         by_availability = (
             split_future.result()
             if split_future is not None
             else _availability_split(session, conds, availability)
         )
-        extra = {"by_availability": by_availability, **exposure_currency(by_availability)}
+        extra.update(by_availability=by_availability, **exposure_currency(by_availability))
     return PageResult(
         items=features,
         total=total_features,
@@ -1514,9 +1530,13 @@ def exposure_currency(split: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"currency": next(iter(codes)) if single else None, "mixed_currencies": mixed}
 
 
+# Where exposure's sort keys are in its feature rows (`kind, key, ..., n, amount, weighted`).
+_EXPOSURE_FIELDS = {"deal_count": 5, "amount": 6, "weighted_amount": 7, "feature_key": 1}
+
+
 def _page_order(rows, page: PageRequest) -> list:
     """Re-apply the requested order to the page's feature rows (already chosen by SQL)."""
-    fields = {"deal_count": 5, "amount": 6, "weighted_amount": 7, "feature_key": 1}
+    fields = _EXPOSURE_FIELDS
     ordered = sorted((r for r in rows if r[0] == "f"), key=lambda r: r[1])
     for part in reversed([p.strip() for p in page.sort.split(",") if p.strip()]):
         col = fields[part.lstrip("-+")]
@@ -1524,6 +1544,13 @@ def _page_order(rows, page: PageRequest) -> list:
         present.sort(key=lambda r, c=col: r[c], reverse=part.startswith("-"))
         ordered = present + [r for r in ordered if r[col] is None]
     return ordered
+
+
+def _cursor_of(row: Sequence[Any], page: PageRequest) -> tuple[Any, ...]:
+    """The keyset values of exposure's feature row `row` (`next_cursor`): its sort keys' values
+    as SQL read them (not rounded to cents), then its key (the tiebreak)."""
+    keys = [p.strip().lstrip("-+") for p in page.sort.split(",") if p.strip()]
+    return (*(row[_EXPOSURE_FIELDS[k]] for k in keys), row[1])
 
 
 def exposure_csv_currency(row: Mapping[str, Any]) -> str | None:

@@ -354,6 +354,16 @@ def _parse_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _fold(path: str, value: Any) -> Any:
+    """A text value as SOQL compares it: "Comparisons on strings are case-sensitive for unique
+    case-sensitive fields. For all other fields, comparisons are case-insensitive" (SOQL and
+    SOSL Reference, Comparison Operators). Ids keep their case (a 15-character id is
+    case-sensitive); the fake has no other case-sensitive field."""
+    if isinstance(value, str) and not path.endswith("Id"):
+        return value.casefold()
+    return value
+
+
 def _decoded_url(url: str) -> str:
     """The URL as the server reads it: path and query string percent-decoded ("+" a space)."""
     parts = urlsplit(url)
@@ -370,6 +380,13 @@ _TEXT_LIMITS = {
     ("Note", "Body"): 32000,
     ("Opportunity", "Roadmap_Check_Summary__c"): 4000,
 }
+# Long text areas (Field Reference: textarea 32000) and base64 fields: not filterable in SOQL.
+_LONG_TEXT = {
+    ("Opportunity", "Description"),
+    ("Task", "Description"),
+    ("Note", "Body"),
+}
+_BASE64_FIELDS = {("ContentNote", "Content")}
 # The REST API's limit on a request's URI plus its headers (knowledge article 000386264,
 # "Maximum number of rows returned by SOQL queries over the REST API": "In each REST call, the
 # maximum length for the combined URI and headers is 16,384 bytes. A request exceeding this
@@ -1586,6 +1603,8 @@ class FakeSalesforce:
             raise SalesforceApiError(400, "MALFORMED_QUERY", CDL_FILTER_MESSAGE)
         for path in q.fields + [w[0] for w in q.where] + ([q.order_by[0]] if q.order_by else []):
             self._resolve_type(q.sobject, path)
+        for path, _op, _value in q.where:
+            self._check_filterable(q.sobject, path)
         for _path, op, value in q.where:
             if op == "IN_SEMI":
                 if len(value.fields) != 1 or value.subqueries:
@@ -1607,6 +1626,23 @@ class FakeSalesforce:
                 )
             self._validate(
                 _Query(sub.fields, [], rel[0], sub.where, sub.order_by, sub.limit), child=True
+            )
+
+    def _check_filterable(self, sobject: str, path: str) -> None:
+        """A WHERE clause names "any field except a long text area field, encrypted data field,
+        or base64-encoded field" (SOQL and SOSL Reference, fieldExpression Syntax). The code and
+        message of the refusal are the fake's best guess (not in that page)."""
+        parts = path.split(".")
+        current = sobject
+        for part in parts[:-1]:
+            current = _SCHEMA[current]["lookups"][part][0]
+        name = parts[-1]
+        long_text = (current, name) in _LONG_TEXT or (
+            current == "Opportunity" and self.custom_fields.get(name) == "textarea"
+        )
+        if long_text or (current, name) in _BASE64_FIELDS:
+            raise SalesforceApiError(
+                400, "INVALID_FIELD", f"field '{name}' can not be filtered in a query call"
             )
 
     def _resolve_type(self, sobject: str, path: str) -> None:
@@ -1652,10 +1688,10 @@ class FakeSalesforce:
                 norm = {
                     to18(v)
                     if isinstance(v, str) and path.endswith("Id") and len(v) in (15, 18)
-                    else v
+                    else _fold(path, v)
                     for v in value
                 }
-                if actual not in norm:
+                if _fold(path, actual) not in norm:
                     return False
                 continue
             if op == "LIKE":
@@ -1667,6 +1703,7 @@ class FakeSalesforce:
                 actual = _parse_dt(actual)
             if isinstance(value, str) and path.endswith("Id") and len(value) in (15, 18):
                 value = to18(value)
+            actual, value = _fold(path, actual), _fold(path, value)
             ok = {
                 "=": lambda a, b: a == b,
                 "!=": lambda a, b: a != b,

@@ -120,3 +120,32 @@ def test_an_uri_too_long_answer_is_a_permanent_error_naming_the_status():
 
     error = from_exception(SalesforceGeneralError("https://x/q", 414, "query", ""))
     assert isinstance(error, PermanentError)
+
+
+def test_the_fake_compares_text_as_soql_does_case_insensitively(rep, fake):
+    """SOQL and SOSL Reference, Comparison Operators: "Comparisons on strings are case-sensitive
+    for unique case-sensitive fields. For all other fields, comparisons are case-insensitive".
+    The fake compared exactly (a query for 'closed won' found nothing)."""
+    opp = fake.add_opportunity("Acme Renewal", stage="Closed Won")
+    assert [
+        r["Id"]
+        for r in rep.query("SELECT Id FROM Opportunity WHERE StageName = 'closed won'")["records"]
+    ] == [opp]
+    assert rep.query("SELECT Id FROM Opportunity WHERE Name IN ('ACME RENEWAL')")["totalSize"] == 1
+    assert rep.query("SELECT Id FROM Opportunity WHERE Name != 'acme renewal'")["totalSize"] == 0
+
+
+def test_the_fake_refuses_a_filter_on_a_long_text_area(rep, fake):
+    """fieldExpression Syntax: the field filtered on "can be any field except a long text area
+    field, encrypted data field, or base64-encoded field". The connector filters on Subject
+    and Title only."""
+    fake.add_opportunity("Filters", notes=["SSO promised"])
+    for soql in (
+        "SELECT Id FROM Note WHERE Body LIKE '%SSO%'",
+        "SELECT Id FROM Task WHERE Description = 'x'",
+        "SELECT Id FROM Opportunity WHERE Roadmap_Check_Summary__c = 'x'",
+        "SELECT Id, (SELECT Id FROM Notes WHERE Body = 'x') FROM Opportunity",
+    ):
+        with pytest.raises(SalesforceMalformedRequest, match="can not be filtered"):
+            rep.query(soql)
+    assert rep.query("SELECT Id FROM Note WHERE Title LIKE 'Meeting%'")["totalSize"] == 1

@@ -42,7 +42,8 @@ exceed 16,384 bytes is refused in front of the org (414 when the URI alone does,
 JSON body), a Composite subrequest's URL is not bound by it; a ContentDocumentLink query (top
 level or semi-join, not a child subquery) must filter on Id, ContentDocumentId or
 LinkedEntityId with = or IN unless `query_all_files`; Note.Title holds 80 characters,
-Task.Subject 255 (STRING_TOO_LONG past them, as for the long text areas).
+Task.Subject 255 (STRING_TOO_LONG past them, as for the long text areas); text compares
+case-insensitively (ids excepted) and a WHERE may not name a long text area or base64 field.
 Every response carries `Sforce-Limit-Info: api-usage=N/LIMIT`. Errors are arrays of
 {errorCode, message, fields}; per-record collection errors use {statusCode, message, fields}.
 

@@ -249,6 +249,14 @@ _NOT_THERE_BY = (
 )
 # "by FY27", "before fiscal 2028", "by fiscal year end", "by 1H27" (the last through "by \d...").
 _FY_CUE = r"(?:fy|fiscal(?: year)?)\s*'?\d+|fy[- ]end|fiscal[- ]year[- ]end"
+# Who "told <name>" is not the customer (`_PROMISE`): us, our own people, or no one named.
+_NOT_TOLD_NAMES = (
+    "(?:us|me|my|our|we|you|your|him|her|them|em|it|this|that|these|those|the|a|an|everyone"
+    "|everybody|nobody|someone|somebody|anyone|internally|product|pm|pms|eng|engineering|dev"
+    "|devs|team|manager|boss|legal|finance|ops|cs|csm|se|ae|sales|marketing|leadership|exec"
+    "|execs|management|support|security|procurement|partner|partners|vendor|cust|customer"
+    "|client|him/her|so|not|no|about|off|on|to|again|otherwise|anybody)"
+)
 _PROMISE = re.compile(
     r"(?<![a-z0-9])(?:"
     # Reported: "told them SCIM would be ready by renewal" (`_ours`: only after a word of
@@ -404,6 +412,12 @@ _PROMISE = re.compile(
     r"|(?:their|the) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team|admin|it lead))"
     r"|let (?:them|him|her|(?:the )?customer|(?:the )?client) know|(?:(?<=we )|(?<=i ))said"
+    # ... to the customer by name: "Told Acme SCIM in Q3", "Told Klaus data residency in Q2",
+    # "We let Acme know SCIM slipped to June" (`_told_dated`: a feature right after, a date
+    # after it; not our own people: "told product", "told the team", nor "told us")
+    rf"|told(?<!was told)(?<!were told)(?<!been told) (?!{_NOT_TOLD_NAMES}(?![a-z0-9]))"
+    r"[a-z][a-z0-9&'\u2019-]*"
+    rf"|let (?!{_NOT_TOLD_NAMES}(?![a-z0-9]))[a-z][a-z0-9&'\u2019-]* know"
     # ... our side by its role: "AE said SCIM Q2", "Our AE said SCIM in Q2", "Rep said ..."
     # (not another company's: "The Okta AE said SCIM Q2")
     r"|said(?:(?<=^ae said)|(?<=\nae said)|(?<= the ae said)|(?<=^the ae said)|(?<=our ae said)"
@@ -1193,6 +1207,7 @@ _QUOTE_MARKS = re.compile(r"[ \t]*(?:>[ \t]?)*")
 _WRAP_WORDS_TEXT = """of the a an to by in for and or with before after until till from on at our
     your their its is are be will we'll we’ll this that as than into within via per"""
 _WRAP_WORDS = frozenset(_WRAP_WORDS_TEXT.split())
+_WRAP_DATE_LEADS = ("by ", "in ", "before ", "until ", "till ")
 _WRAP_END = (" by end", " the end", " before end", " until end")
 _WRAP_LONG = 50  # a line this long with no mark at its end was wrapped (terse lists are short)
 _WRAP_SHORT = 20  # shorter lines ending in "to"/"and" are labels or fragments, kept
@@ -1215,6 +1230,11 @@ def _unwrapped(text: str, low: str) -> str:
             last in _WRAP_WORDS
             or (last == "end" and low.endswith(_WRAP_END, at - 12, at))  # "by end\nof February"
             or (len(line) >= _WRAP_LONG and text[m.end()].islower() and line[-1] != ",")
+            or (
+                low.startswith(_WRAP_DATE_LEADS, m.end())
+                and line[-1] != ","
+                and _wrapped_date(low, m.end())
+            )
         ):
             if joins is None:
                 joins = []
@@ -1225,6 +1245,16 @@ def _unwrapped(text: str, low: str) -> str:
     for a, b in joins:
         chars[a:b] = " " * (b - a)
     return "".join(chars)
+
+
+def _wrapped_date(low: str, k: int) -> bool:
+    """Whether the line at low[k] opens with a date after its lead word ("by Q2 2027", "by the
+    end of Q2", "in March"): the end of a sentence wrapped before its date ("We will deliver SCIM
+    provisioning\nby the end of Q2 2027.")."""
+    k = low.index(" ", k) + 1
+    if low.startswith("the ", k):
+        k += 4
+    return _date_at(low, k, min(len(low), k + 40)) is not None
 
 
 def find_references(
@@ -4773,6 +4803,7 @@ def _date_given(low: str, start: int, end: int) -> bool:
 # SCIM in Q1 is unrealistic").
 _TOLD_NOT = re.compile(
     r"(?<![a-z0-9])(?:not|no|never|cannot|unlikely|unrealistic|impossible|doubtful|if|unless"
+    r"|wont|cant|dont|doesnt|isnt|wouldnt|couldnt"
     r"|earliest|no earlier|pending|depends|depending|discussed|come up|comes up|must-have)"
     r"(?![a-z0-9])|n['\u2019]t(?![a-z0-9])"
 )
@@ -7558,10 +7589,13 @@ def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, da
 # "Q1 but it's now Q2", "Q1; moved to Q2", "Q1, revised to Q2"; and after the new one: "Q1; it's
 # Q2 now".
 _REDATE_JOINT = re.compile(
-    r"[\s,;:)(-]*(?:but |and |which |that )?(?:(?:it(?:'|\u2019)?s |it is |that(?:'|\u2019)?s "
-    r"|is |was |has |have |been |got |gets )*(?:now|(?:since |then |now )?(?:pushed|moved|slipped"
-    r"|shifted|changed|updated|revised|re-?dated|re-?committed|reset|bumped|pulled in)"
-    r"(?: out| back)?(?: to| into)?)(?: (?:it(?:'|\u2019)?s|is|for|to|in|by|until|targeting|targeted"
+    r"[\s,;:)(>\u2192-]*(?:but |and |which |that |so )?"
+    r"(?:(?:it(?:'|\u2019)?s |it is |that(?:'|\u2019)?s |is |was |has |have |been |got |gets "
+    r"|we(?:'|\u2019)ve |we have |we(?:'|\u2019)re |we are |we )*(?:now|(?:since |then |now )?"
+    r"(?:pushed|moved|slipped|shifted|changed|updated|revised|re-?dated|re-?committed|reset"
+    r"|bumped|pulled in)(?: out| back)?(?: it| this| that| the date| the commitment)?"
+    r"(?: out| back| in)?(?: to| into)?)"
+    r"(?: (?:it(?:'|\u2019)?s|is|for|to|in|by|until|targeting|targeted"
     r"(?: for)?|expected(?: in| by)?|planned(?: for)?|looking like|more like))*)[\s,:]*"
     r"(?:(?:by|in|for|until|till|the|end of|early|mid|late) )*"
 )
@@ -7656,7 +7690,9 @@ _DENIED_DATE = re.compile(r"(?<![a-z0-9])(?:not|n['\u2019]t) (?:in|by|for|during
 # not dates.
 _DATE_LEAD = re.compile(
     r"(?<![a-z])(?:(?:by|in|of|on|until|till|before|b4|prior to|ahead of|after|early|mid|late"
-    r"|from|through|due|for|since|eta:?|target:?|targets)\s+|(?:early|mid|late)-)$"
+    r"|from|through|due|for|since|eta:?|target:?|targets"
+    # re-dated to a month: "SCIM slipped to June", "moved to March" (not "promised SCIM to Jan")
+    r"|(?:slipped|slips|pushed|moved|delayed|shifted|bumped|revised) to)\s+|(?:early|mid|late)-)$"
 )
 
 

@@ -210,3 +210,70 @@ def test_by_end_wrapped_before_its_month_keeps_the_date() -> None:
         "your team by end\nof February."
     )
     assert readings(body) == [("audit", True, FEB, None)]
+
+
+JUNE = date(2027, 6, 30)
+
+# Before: a sentence wrapped before its date ("... SCIM provisioning\nby the end of Q2 2027.") was
+# an undated promise, never checked against the target: a line opening with a date after its
+# lead word ends the sentence above it.
+WRAPPED_BEFORE_DATE = [
+    (
+        "Hi Maria,\nWe will deliver SCIM provisioning\nby the end of Q2 2027.\nThanks",
+        [("scim", True, Q2, None)],
+    ),
+    (
+        "Hi Maria, we are on track to deliver SCIM\nby March 31 as committed. Tom",
+        [("scim", True, MARCH, None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), WRAPPED_BEFORE_DATE)
+def test_a_sentence_wrapped_before_its_date_keeps_it(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: our word told to the customer by name ("Told Acme SCIM in Q3", "We let Acme know SCIM
+# slipped to June") was nothing, as "Told them ..." was not; a month after "slipped to" was no
+# date; "wont" (no apostrophe) after "told them" did not deny the date (a false block).
+TOLD_BY_NAME = [
+    ("Told Acme SCIM in Q3.", [("scim", True, Q3, None)]),
+    ("Told Acme SCIM has been pushed to Q3.", [("scim", True, Q3, None)]),
+    ("Told Klaus data residency in Q2.", [("residency", True, Q2, None)]),
+    ("We let Acme know SCIM slipped to June.", [("scim", True, JUNE, None)]),
+    ("Told them SCIM slipped to June.", [("scim", True, JUNE, None)]),
+    ("Told them SCIM wont be in Q1.", [("scim", False, None, None)]),
+    ("Told Acme SCIM wont be in Q1.", [("scim", False, None, None)]),
+    # not the customer told by us
+    ("Product told us SCIM ships in Q2.", [("scim", False, None, None)]),
+    ("Told product SCIM by Q1 is a must.", [("scim", False, None, Q1)]),
+    ("Told Dana about SCIM in Q1.", [("scim", False, None, None)]),
+    ("They told Acme SCIM in Q3.", [("scim", False, None, None)]),
+    (
+        'Customer was told data residency would be "early 2027" by the previous AE.',
+        [("residency", True, Q1, None)],
+    ),
+    ("SCIM moved to June.", [("scim", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), TOLD_BY_NAME)
+def test_our_word_told_to_the_customer_by_name(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: a slip told after the promise kept the old date (checked against a date the customer
+# no longer holds).
+SLIP_CHAINS = [
+    (
+        "SCIM was promised for Q1 but we have since pushed it to Q2 and told the customer.",
+        [("scim", True, Q2, None)],
+    ),
+    ("SCIM: promised Q1 -> slipped to Q2 -> customer informed 11/20.", [("scim", True, Q2, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), SLIP_CHAINS)
+def test_a_slip_chain_has_its_last_date(body: str, expected: list) -> None:
+    assert readings(body) == expected

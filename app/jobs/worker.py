@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -36,6 +36,28 @@ Clock = Callable[[], datetime]
 
 def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+# Leases and due times are written with each worker's clock (and enqueues with the API's). A
+# worker whose clock is behind the others' by more than 2/3 of LEASE_SECONDS has its leases seen
+# as expired between two renewals (every LEASE_SECONDS / 3): another worker takes its deals
+# while it still runs them (its outcomes are then dropped as stale: run twice, never wrong). A
+# clock ahead claims retries early and keeps a dead worker's deals longer (up to an hour, see
+# queue.LEASE_FROM_A_CLOCK_AHEAD). NTP keeps clocks within milliseconds; at start a worker
+# compares its clock with the database server's and warns past this many seconds.
+CLOCK_SKEW_WARNING_SECONDS = 5.0
+
+
+def database_clock(engine: Engine) -> datetime:
+    """The database server's current time, UTC (PostgreSQL's clock_timestamp(); SQLite's is
+    this machine's)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            return conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+        raw = conn.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC)
 
 
 class Worker:
@@ -89,6 +111,29 @@ class Worker:
             "stuck": stuck,
             "seconds_since_last_loop": round(silent, 3),
         }
+
+    def check_clock(self) -> float | None:
+        """How many seconds this worker's clock is ahead of the database server's (negative:
+        behind), logged as a warning past CLOCK_SKEW_WARNING_SECONDS; None if it could not be
+        read (logged, never fatal: the loop then copes with the database as it always does)."""
+        try:
+            before = time.monotonic()
+            server = database_clock(self.engine)
+            ours = self.clock() - timedelta(seconds=(time.monotonic() - before) / 2)
+        except Exception as exc:
+            log.warning("cannot compare this worker's clock with the database's",
+                        error=type(exc).__name__)  # fmt: skip
+            return None
+        skew = (ours - server).total_seconds()
+        if abs(skew) > CLOCK_SKEW_WARNING_SECONDS:
+            log.warning(
+                "this worker's clock differs from the database server's: leases and due times "
+                "are written with it (keep the machines' clocks synchronized: NTP)",
+                skew_seconds=round(skew, 1),
+                lease_seconds=self.settings.lease_seconds,
+                leases_lapse_early=skew < -self.settings.lease_seconds * 2 / 3,
+            )
+        return skew
 
     # --- one step -----------------------------------------------------------------------
 
@@ -292,6 +337,7 @@ class Worker:
         """Loop until `stop_event`; then finish the batch in hand or, after the grace period,
         give its leases back so another worker takes it at once instead of after expiry."""
         log.info("worker started", owner=self.owner)
+        self.check_clock()
         self._stopped = False
         try:
             self._loop(stop_event)

@@ -471,7 +471,7 @@ HELD_API = "GET /api/v1/queue?status=pending&with_error=true"
 
 
 def cmd_queue(_args: argparse.Namespace) -> int:
-    from sqlalchemy import func, select
+    from sqlalchemy import case, func, select
 
     from app.jobs.queue import pending_after_error, pending_by_reason, queue_counts
     from app.models import DealQueue, utcnow
@@ -485,9 +485,20 @@ def cmd_queue(_args: argparse.Namespace) -> int:
         now = utcnow()
         counts = queue_counts(conn)
         reasons = pending_by_reason(conn, now=now)
-        held_count = conn.execute(select(func.count()).where(waiting)).scalar_one()
+        held_count, on_hold = conn.execute(
+            select(
+                func.count(), func.coalesce(func.sum(case((table.c.held, 1), else_=0)), 0)
+            ).where(waiting)
+        ).one()
         held = conn.execute(
-            select(table.c.crm, table.c.deal_id, table.c.due_at, table.c.last_error)
+            select(
+                table.c.crm,
+                table.c.deal_id,
+                table.c.due_at,
+                table.c.last_error,
+                table.c.held,
+                table.c.attempts,
+            )
             .where(waiting)
             .order_by(table.c.updated_at.desc(), table.c.id.desc())
             .limit(HELD_SHOWN)
@@ -507,14 +518,27 @@ def cmd_queue(_args: argparse.Namespace) -> int:
                 later = f" ({c['not_due']} not due yet)" if c["not_due"] else ""
                 print(f"  {reason:<12} {c['pending']}{later}")
             if held_count:
-                print(
-                    f"  after an error: {held_count} held while the CRM refuses (an org's "
-                    "validation rule or picklist value, a property rule, credentials, a rate "
-                    "limit: an admin may need to act) or backing off, latest first:"
-                )
+                why = []
+                if on_hold:
+                    why.append(
+                        f"{on_hold} held while the CRM refuses (an org's validation rule or "
+                        "picklist value, a property rule, credentials, a rate limit: retried "
+                        "without spending attempts; an admin may need to act)"
+                    )
+                if held_count - on_hold:
+                    why.append(
+                        f"{held_count - on_hold} backing off after an error (attempts counting: "
+                        f"dead after {settings.max_attempts})"
+                    )
+                print(f"  after an error: {'; '.join(why)}; latest first:")
                 for row in held:
+                    state = (
+                        "held"
+                        if row.held
+                        else f"backing off, {row.attempts} of {settings.max_attempts} attempts"
+                    )
                     print(
-                        f"    {row.crm}/{row.deal_id} ({_due(row.due_at, now)}): "
+                        f"    {row.crm}/{row.deal_id} ({_due(row.due_at, now)}, {state}): "
                         f"{_one_line(row.last_error)}"
                     )
                 if held_count > len(held):

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import func, text
+from sqlalchemy import case, func, text
 from sqlmodel import Session, select
 
 from app import metrics
@@ -200,7 +200,15 @@ class QueueRow(BaseModel):
     priority: int
     attempts: int
     due_at: datetime
+    # The last attempt's error. For revops and admin as recorded; for the other roles an
+    # unexpected exception's text (SQL, hostnames, addresses) is replaced by "internal error:
+    # ask an operator" (queue.readable_error); a CRM's refusal or limit is shown as it is.
     last_error: str | None
+    # With a last_error on a pending row: held (the CRM refused us: credentials, a rate limit,
+    # the org's set-up; retried without spending attempts, never dead) if true, else backing
+    # off after a transient error (attempts counting towards MAX_ATTEMPTS).
+    held: bool = False
+    # The worker holding it (host:pid:...): revops and admin only, null for the other roles.
     lease_owner: str | None
     lease_expires_at: datetime | None
     queued_at: datetime
@@ -227,6 +235,8 @@ class QueueView(BaseModel):
     # retried every few minutes without spending attempts) or backing off before the next
     # attempt. `?status=pending&with_error=true` lists them.
     pending_with_error: int = 0
+    # Of those, how many are held (the CRM refused us; attempts not spent). The rest back off.
+    pending_held: int = 0
     rows: QueueRows
 
 
@@ -235,18 +245,29 @@ class ReplayResult(BaseModel):
     ids: list[int]
 
 
-def _row(r: DealQueue) -> QueueRow:
-    return QueueRow.model_validate(r, from_attributes=True)
+# Roles that read a queue row whole: every error as stored, its lease owner (the operators, who
+# may retry and replay it). For the other read roles an unexpected exception's text is replaced
+# (queue.readable_error).
+ERROR_DETAIL_ROLES = frozenset({Role.admin, Role.revops})
+
+
+def _row(r: DealQueue, *, detail: bool = True) -> QueueRow:
+    row = QueueRow.model_validate(r, from_attributes=True)
+    if not detail:
+        row.last_error = queue.readable_error(r.last_error)
+        row.lease_owner = None
+    return row
 
 
 @router.get(
     "/api/v1/queue",
     tags=["ops"],
-    summary="Queue counts by status, and rows of one status (dead by default) with their errors; "
+    summary="Queue counts by status, and rows of one status (dead by default) with their errors "
+    "(other roles than revops and admin: an unexpected error's text is withheld); "
     "status=pending&with_error=true: the deals held while the CRM refuses, or backing off",
 )
 def get_queue(
-    _principal: QueueReader,
+    principal: QueueReader,
     session: SessionDep,
     status: Literal["pending", "running", "done", "dead"] = "dead",
     with_error: Annotated[
@@ -264,9 +285,12 @@ def get_queue(
     if with_error:
         where.append(DealQueue.last_error.is_not(None))
     total = session.exec(select(func.count()).select_from(DealQueue).where(*where)).one()
-    pending_with_error = session.exec(
-        select(func.count()).select_from(DealQueue).where(queue.pending_after_error())
+    pending_with_error, pending_held = session.exec(
+        select(func.count(), func.coalesce(func.sum(case((DealQueue.held, 1), else_=0)), 0))
+        .select_from(DealQueue)
+        .where(queue.pending_after_error())
     ).one()
+    detail = principal.role in ERROR_DETAIL_ROLES
     rows = session.exec(
         select(DealQueue)
         .where(*where)
@@ -278,13 +302,14 @@ def get_queue(
         counts=counts,
         pending_by_reason=queue.pending_by_reason(session),
         pending_with_error=pending_with_error,
+        pending_held=pending_held,
         rows=QueueRows(
             status=status,
             with_error=with_error,
             total=total,
             limit=limit,
             offset=offset,
-            items=[_row(r) for r in rows],
+            items=[_row(r, detail=detail) for r in rows],
         ),
     )
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,9 +28,11 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -292,6 +296,59 @@ def _claimable(now: datetime):
     return or_(*_claimable_parts(now))
 
 
+# `status = 'pending'` written out, not bound: the planners use the partial index
+# ix_deal_queue_pending_crm (WHERE status = 'pending') only for a query whose condition says so
+# in its text (SQLite; PostgreSQL's generic plans).
+_PENDING = DealQueue.__table__.c.status == literal_column("'pending'")
+
+
+# The CRMs that have pending rows, in one statement: one index seek each on
+# ix_deal_queue_pending_crm (the next CRM after the last found), never a scan of the backlog (a
+# SELECT DISTINCT read every pending row). Plain SQL: SQLite and PostgreSQL both run it; SQLite
+# is told the index (without statistics its planner took ix_deal_queue_claim, read every pending
+# row and sorted them).
+_PENDING_CRMS_SQL = """
+WITH RECURSIVE crms(crm) AS (
+    SELECT (SELECT crm FROM deal_queue {hint} WHERE status = 'pending' ORDER BY crm LIMIT 1)
+    UNION ALL
+    SELECT (
+        SELECT q.crm FROM deal_queue AS q {hint}
+        WHERE q.status = 'pending' AND q.crm > crms.crm ORDER BY q.crm LIMIT 1
+    )
+    FROM crms WHERE crms.crm IS NOT NULL
+)
+SELECT crm FROM crms WHERE crm IS NOT NULL
+"""
+_PENDING_CRMS = {
+    "sqlite": text(_PENDING_CRMS_SQL.format(hint="INDEXED BY ix_deal_queue_pending_crm")),
+    "postgresql": text(_PENDING_CRMS_SQL.format(hint="")),
+}
+
+
+def _pending_crms(conn: Connection) -> list[str]:
+    return list(conn.execute(_PENDING_CRMS[conn.dialect.name]).scalars())
+
+
+def _pending_due(crm: str, priority: int, now: datetime):
+    """One CRM's due pending rows of one priority: one range of ix_deal_queue_pending_crm."""
+    table = DealQueue.__table__
+    return and_(_PENDING, table.c.crm == crm, table.c.priority == priority, table.c.due_at <= now)
+
+
+def _shared_by_crm(rows: list[tuple[int, datetime, int, str]]) -> list[tuple]:
+    """Rows (priority, due_at, id, crm) of one priority in claim order: each CRM's oldest
+    first, the CRMs taking turns (the 1st of each CRM by due time, then the 2nd of each...).
+    A CRM with fewer due rows leaves its turns to the others, so a claim is shared equally
+    among the CRMs that have due rows and is never smaller for it: 1,000 due HubSpot rows and
+    10 Salesforce rows make a claim of 50 with the 10 Salesforce rows and 40 HubSpot ones."""
+    turns: Counter[str] = Counter()
+    ranked = []
+    for row in sorted(rows, key=lambda r: (r[1], r[2])):
+        ranked.append((turns[row[3]], row))
+        turns[row[3]] += 1
+    return [row for _turn, row in sorted(ranked, key=lambda t: (t[0], t[1][1], t[1][2]))]
+
+
 def claim_batch(
     engine: Engine,
     *,
@@ -302,7 +359,8 @@ def claim_batch(
     max_attempts: int | None = None,
 ) -> list[QueueItem]:
     """Lease up to `limit` due deals to `owner`, priority 0 first (SWEEP_REASONS) but for
-    `SWEEP_SHARE` of the claim, then the oldest `due_at`. Expired leases (a crashed worker)
+    `SWEEP_SHARE` of the claim; within a priority the CRMs with due rows share the claim
+    (`_shared_by_crm`), each CRM's oldest `due_at` first. Expired leases (a crashed worker)
     are due; one whose row already used `max_attempts` goes `dead` instead of being claimed:
     each of its attempts ended with the worker gone and no outcome (a deal whose processing
     kills the worker, OOM or segfault, would otherwise be claimed forever)."""
@@ -310,41 +368,57 @@ def claim_batch(
     table = DealQueue.__table__
     parts = _claimable_parts(now)
     with engine.begin() as conn:
-        # One pick per part of `_claimable_parts`, each read in order from
-        # `ix_deal_queue_claim` (status, priority, due_at, id) and stopped after `limit` rows.
-        # One query with the conditions OR-ed gathered and sorted every due row on each claim
-        # (70 ms per claim with 20,000 deals queued by one roadmap change).
-        found: list[tuple[int, datetime, int]] = []
+        # One pick per CRM with pending rows and per priority, each read in order from
+        # `ix_deal_queue_pending_crm` (crm, priority, due_at, id; pending rows only) and
+        # stopped after `limit` rows, and one for expired leases. One query with the
+        # conditions OR-ed gathered and sorted every due row on each claim (70 ms per claim
+        # with 20,000 deals queued by one roadmap change); one pick per priority across the
+        # CRMs took the oldest first, so 50,000 deals of a HubSpot import (or held by its
+        # rate limit) came before a Salesforce deal queued a minute later (see _shared_by_crm).
+        found: list[tuple[int, datetime, int, str]] = []  # (priority, due_at, id, crm)
         abandoned: dict[int, list[int]] = {}  # attempts -> ids of expired rows out of attempts
-        suspects: list[tuple[int, datetime, int]] = []  # expired again, after an earlier try
+        suspects: list[tuple[int, datetime, int, str]] = []  # expired again, after a try
         buried: list[tuple[str, str]] = []  # (crm, outcome) of the rows buried here
-        for condition in parts:
-            expired = condition is parts[-1]
+        picks = [
+            (False, _pending_due(crm, priority, now))
+            for crm in _pending_crms(conn)
+            for priority in PRIORITIES
+        ]
+        picks.append((True, parts[-1]))
+        for expired, condition in picks:
             pick = (
-                select(table.c.priority, table.c.due_at, table.c.id, table.c.attempts)
+                select(table.c.priority, table.c.due_at, table.c.id, table.c.crm, table.c.attempts)
                 .where(condition)
-                .order_by(table.c.status, table.c.priority, table.c.due_at, table.c.id)
+                .order_by(
+                    *(
+                        (table.c.status, table.c.priority)
+                        if expired
+                        else (table.c.crm, table.c.priority)
+                    ),
+                    table.c.due_at,
+                    table.c.id,
+                )
                 .limit(limit)
             )
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
-            for priority, due_at, id_, attempts in conn.execute(pick):
+            for priority, due_at, id_, crm, attempts in conn.execute(pick):
                 if expired and max_attempts is not None and attempts >= max_attempts:
                     abandoned.setdefault(attempts, []).append(id_)
                 else:
-                    found.append((priority, due_at, id_))
+                    found.append((priority, due_at, id_, crm))
                     if expired and attempts >= 2:
-                        suspects.append((priority, due_at, id_))
+                        suspects.append((priority, due_at, id_, crm))
         for attempts, dead_ids in abandoned.items():
             buried += _bury_abandoned(conn, dead_ids, attempts=attempts, now=now)
         if suspects:
             # Back from an expired lease again: its worker may have died of this very deal.
             # Alone, a deal that kills its worker takes no batchmate with it to `dead`.
             found = [min(suspects)]
-        urgent = sorted(row for row in found if row[0] == 0)
-        sweep = sorted(row for row in found if row[0] != 0)
+        urgent = _shared_by_crm([row for row in found if row[0] == 0])
+        sweep = _shared_by_crm([row for row in found if row[0] != 0])
         taken = urgent[: limit - min(len(sweep), int(limit * SWEEP_SHARE))]
-        ids = [id_ for _p, _due, id_ in [*taken, *sweep[: limit - len(taken)]]]
+        ids = [row[2] for row in [*taken, *sweep[: limit - len(taken)]]]
         rows = []
         if ids:
             rows = conn.execute(
@@ -430,6 +504,7 @@ def _bury_abandoned(
             finished_at=now,
             rerun=False,
             last_error=func.substr(literal(error) + before, 1, 4000),  # as record_outcomes
+            held=False,
             updated_at=now,
         )
         .returning(table.c.crm, table.c.deal_id, table.c.status, table.c.last_error)
@@ -573,6 +648,7 @@ def _record(
                 "attempts": case((rerun, literal(0)), else_=table.c.attempts),
                 "queued_at": case((rerun, literal(now, UTCDateTime())), else_=table.c.queued_at),
                 "last_error": None if kind == "done" else error,
+                "held": False,
             }
             by_id = {item.id: item for item in items}
             for start in range(0, len(items), 500):  # SQLite caps bound parameters
@@ -623,6 +699,9 @@ def _record(
                 "status": "pending",
                 "due_at": now + timedelta(seconds=delay),
                 "last_error": error,
+                # held (attempt given back) or backing off (attempt spent): what the operator
+                # listings tell apart
+                "held": outcome.hold,
             }
             if outcome.hold:  # this attempt is given back (see Outcome.hold)
                 values["attempts"] = table.c.attempts - 1
@@ -766,17 +845,78 @@ def pending_by_reason(
     return {reason: {"pending": n, "not_due": int(w or 0)} for reason, n, w in sorted(rows)}
 
 
+# What a queue row's error says to a role that may not read it whole (GET /api/v1/queue for
+# engineering, viewer, approver). A stored error is the exception's class and its text
+# (Outcome.from_exception: "ClassName: message"). The connectors' errors are written for whoever
+# watches the queue (the CRM's refusal, the org rule to change and how, the rate limit) and are
+# shown as they are; any other exception's text (a database error's SQL, hostnames, addresses;
+# a bug's values) is replaced by INTERNAL_ERROR. A test checks this list against the classes.
+CONNECTOR_ERRORS = frozenset(
+    {
+        "ConnectorError",
+        "TransientError",
+        "PermanentError",
+        "HeldError",
+        "CredentialsError",
+        # app/connectors/hubspot/errors.py
+        "RefusedError",
+        "PropertyRuleRefused",
+        "PortalPausedError",
+        "MissingScopeError",
+        # app/connectors/salesforce/errors.py
+        "RequestLimitExceeded",
+        "RequestTimedOut",
+        "OrgRuleRefused",
+        "ApexResourceUnavailable",
+        "ApexResourceFailed",
+    }
+)
+# Errors the queue, the worker and the pipeline write themselves (no exception's text).
+_OUR_ERRORS = (
+    "no connector is configured for CRM",
+    "processor returned no outcome",
+    "connector returned no outcome",
+)
+_WORKER_STOPPED = "the worker processing this deal stopped"
+_ERROR_BEFORE = "; the error before: "  # _bury_abandoned
+INTERNAL_ERROR = "internal error: ask an operator (revops and admin read the error)"
+_GAVE_UP = re.compile(r" \(gave up after \d+ attempts\)$")  # record_outcomes
+
+
+def readable_error(error: str | None) -> str | None:
+    """`error` (a queue row's last_error) for a role that may not read every error whole: a
+    connector's error or one of our own as it is, any other exception's text replaced by
+    INTERNAL_ERROR (keeping "(gave up after N attempts)")."""
+    if not error:
+        return None
+    if error.startswith(_WORKER_STOPPED):
+        ours, _, before = error.partition(_ERROR_BEFORE)
+        return ours + (_ERROR_BEFORE + readable_error(before) if before else "")
+    if error.startswith(_OUR_ERRORS):
+        return error
+    name = error.split(":", 1)[0] if ":" in error else ""
+    if name in CONNECTOR_ERRORS:
+        return error
+    gave_up = _GAVE_UP.search(error)
+    return INTERNAL_ERROR + (gave_up.group(0) if gave_up else "")
+
+
 RETRYABLE = ("dead", "pending")
 
 
 def _due_now_afresh(now: datetime) -> dict:
     """A row an operator sends again: pending, due now, with a fresh attempt budget, waited
-    for from now (`queued_at`: the processing latency does not count the days it lay dead)."""
+    for from now (`queued_at`: the processing latency does not count the days it lay dead).
+    Its `last_error` is cleared: the operator read it before sending it again (the retry's
+    audit entry keeps it), and a replayed deal kept it until it ran, so `roadmap-guard queue`
+    and `pending_with_error` counted it as failing. A new error is recorded if it fails again."""
     return {
         "status": "pending",
         "due_at": now,
         "queued_at": now,
         "attempts": 0,
+        "last_error": None,
+        "held": False,
         "lease_owner": None,
         "lease_expires_at": None,
         "updated_at": now,

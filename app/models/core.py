@@ -87,6 +87,18 @@ class DealQueue(SQLModel, table=True):
         UniqueConstraint("crm", "deal_id", name="uq_deal_queue_crm_deal"),
         # Claims read due rows in order from it, one priority at a time (queue.claim_batch).
         Index("ix_deal_queue_claim", "status", "priority", "due_at", "id"),
+        # Claims read each CRM's due rows from it, one CRM and priority at a time, so a
+        # flood for one CRM does not starve the other (queue._shared_by_crm). Pending rows
+        # only: the done rows, most of the table, cost it nothing.
+        Index(
+            "ix_deal_queue_pending_crm",
+            "crm",
+            "priority",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
@@ -106,6 +118,10 @@ class DealQueue(SQLModel, table=True):
     # An event arrived while the deal was running: run it again once the current run ends.
     rerun: bool = False
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The last attempt's error was a hold (the CRM refused us: credentials, a rate limit, the
+    # org's set-up): retried without spending an attempt, never dead. False for a retry that
+    # counts its attempts (backing off), and for every other outcome.
+    held: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     queued_at: datetime = _created()  # first enqueue of the current cycle, for latency
     started_at: datetime | None = _ts()
     finished_at: datetime | None = _ts()

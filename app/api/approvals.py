@@ -13,7 +13,17 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
-from app.api.deals import CrmFilter, Format, Limit, _known_crm, page_request, respond, wants_csv
+from app.api.deals import (
+    CrmFilter,
+    Cursor,
+    Format,
+    Limit,
+    _known_crm,
+    one_snapshot,
+    page_request,
+    respond,
+    wants_csv,
+)
 from app.api.deps import ApproverPrincipal, Offset, ReadPrincipal, RowId, SafeDateTime, SessionDep
 from app.models import Approval
 from app.models.types import RequestDate
@@ -30,6 +40,8 @@ APPROVAL_SORTS = {
     "deal_id": Approval.deal_id,
     "feature_key": Approval.feature_key,
 }
+# The filters `service.check_list_filters` checks (a value matching nothing is a 422 naming it).
+_UNMATCHED = ", naming the values known"
 APPROVAL_COLUMNS = [
     "id",
     "crm",
@@ -142,6 +154,11 @@ class ApprovalPage(BaseModel):
     offset: int
     sort: str
     items: list[ApprovalPublic]
+    next_cursor: str | None = Field(
+        description="the `cursor` of the next page (null: this is the last): it continues "
+        "after this page's last approval however approvals before it changed meanwhile, where "
+        "an offset can repeat or skip one"
+    )
 
 
 def _row(row: Approval, now: datetime) -> dict:
@@ -218,17 +235,28 @@ def list_approvals(
     session: SessionDep,
     _principal: ReadPrincipal,
     crm: CrmFilter = None,
-    deal_id: str | None = None,
+    deal_id: Annotated[
+        str | None,
+        Query(description="a deal's id; one no deal or approval carries is refused" + _UNMATCHED),
+    ] = None,
     feature: str | None = None,
-    approver: str | None = None,
+    approver: Annotated[
+        str | None,
+        Query(
+            description="the approving key's name, any case; one no approval or approving key "
+            "carries is refused" + _UNMATCHED
+        ),
+    ] = None,
     status: Literal["active", "expired", "revoked"] | None = None,
     limit: Limit = None,
     offset: Offset = 0,
     sort: Annotated[str | None, Query(description=f"one of {sorted(APPROVAL_SORTS)}")] = None,
+    cursor: Cursor = None,
     format: Format = None,
 ):
+    one_snapshot(session)  # the total and the page agree
     csv = wants_csv(request, format)
-    page = page_request(request, limit, offset, sort, "-created_at", csv)
+    page = page_request(request, limit, offset, sort, "-created_at", csv, cursor)
     if feature:  # a typo is a 422 naming the key meant, not an empty list
         queries.check_feature_filter(session, feature, approvals=True)
     now = service.utcnow()
@@ -242,15 +270,29 @@ def list_approvals(
         now=now,
     )
     total = session.execute(select(func.count()).select_from(Approval).where(*conds)).scalar_one()
+    if not total and ((deal_id or "").strip() or (approver or "").strip()):
+        # an empty answer: a value that matches nothing is a 422 naming it, not "nothing
+        # pending" (a known one, e.g. a deal never needing an approval, is the empty answer)
+        service.check_list_filters(session, crm=crm, deal_id=deal_id, approver=approver)
+    # by cursor too: an approval given between two page requests (at the top of the default
+    # -created_at) pushed every later one down, and the next page by offset repeated one
+    ks = queries.keyset(page, APPROVAL_SORTS, [Approval.id])
     stmt = (
-        select(Approval)
-        .where(*conds)
-        .order_by(*queries.order_by(page.sort, APPROVAL_SORTS, [Approval.id]))
+        select(Approval, *(c.label(f"keyset_{i}") for i, c in enumerate(ks.columns)))
+        .where(*conds, *([] if ks.after is None else [ks.after]))
+        .order_by(*ks.order)
         .offset(page.offset)
         .limit(page.limit)
     )
-    items = [_row(r, now) for r in session.execute(stmt).scalars()]
+    rows = session.execute(stmt).all()
+    items = [_row(row[0], now) for row in rows]
+    full = page.limit is not None and len(rows) == page.limit
     result = PageResult(
-        items=items, total=total, limit=page.limit, offset=page.offset, sort=page.sort
+        items=items,
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        sort=page.sort,
+        extra={"next_cursor": queries.next_cursor(page, tuple(rows[-1][1:]) if full else None)},
     )
     return respond(result, csv=csv, columns=APPROVAL_COLUMNS, filename="approvals.csv")

@@ -238,7 +238,7 @@ OwnerFilter = Annotated[str | None, Query(description="owner id or name" + _UNMA
 StageFilter = Annotated[str | None, Query(description="stage id or label" + _UNMATCHED)]
 
 
-# The `cursor` of the deal lists, the ledger and exposure (`queries.keyset`).
+# The `cursor` of the deal lists, the ledger, exposure and approvals (`queries.keyset`).
 Cursor = Annotated[
     str | None,
     Query(

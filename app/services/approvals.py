@@ -388,6 +388,97 @@ def list_approvals(
     return conds
 
 
+def check_list_filters(
+    session: Session,
+    *,
+    crm: str | None = None,
+    deal_id: str | None = None,
+    approver: str | None = None,
+) -> None:
+    """The `deal_id` and `approver` filters of the approvals list each name something known,
+    or the answer is a 422 naming the value, the one meant and the values known, as the deal
+    lists refuse a pipeline, owner or stage no deal carries (`queries.unmatched_filter`):
+    `approver=Dnaa` or a deal id one digit off answered an empty list, read as "nothing
+    approved, nothing pending". Taken as `list_approvals` takes them (a deal id without
+    surrounding blanks, a Salesforce id in either form; an approver in any case).
+
+    A deal id is known when a deal roadmap-guard has read carries it (in any state, in the
+    `crm` filtered on) or an approval names it: a deal with no approval is an empty answer, as
+    it should be. An approver is known when an approval names them or an API key that may
+    approve (approver or admin, revoked ones too) is so called: a new approver who has
+    approved nothing yet is an empty answer. The 422 lists the deal ids approvals name and the
+    approvers approvals name or active approver keys are called (not admin keys' names, which
+    a viewer has no use for). Index probes; the known values are read only for the 422. The
+    route calls it when its answer is empty, so a filter that matches costs nothing."""
+    from app.models import ApiKey
+    from app.security import Role
+    from app.services import queries
+
+    deal_id = (deal_id or "").strip()
+    approver = (approver or "").strip()
+    in_crm = [Approval.crm == crm] if crm else []
+    errors: list[dict[str, Any]] = []
+    if deal_id:
+        ids = {deal_id, canonical_deal_id(crm or "salesforce", deal_id)}
+        found = (
+            session.execute(
+                select(Deal.id)
+                .where(Deal.deal_id.in_(ids), *([Deal.crm == crm] if crm else []))
+                .limit(1)
+            ).first()
+            or session.execute(
+                select(Approval.id).where(Approval.deal_id.in_(ids), *in_crm).limit(1)
+            ).first()
+        )
+        if not found:
+            known = session.execute(select(Approval.deal_id).where(*in_crm).distinct())
+            errors.append(
+                queries.unmatched_filter(
+                    "deal_id",
+                    deal_id,
+                    f"no {crm + ' ' if crm else ''}deal or approval has deal id '{deal_id}' (known: "
+                    "the deals approvals name)",
+                    sorted(known.scalars()),
+                )
+            )
+    if approver:
+        dialect = session.get_bind().dialect.name
+        folded = approver.lower()
+        may_approve = ApiKey.role.in_([Role.approver.value, Role.admin.value])
+        found = (
+            session.execute(
+                select(Approval.id)
+                .where(search_lower(Approval.approver, dialect) == folded)
+                .limit(1)
+            ).first()
+            or session.execute(
+                select(ApiKey.id)
+                .where(may_approve, search_lower(ApiKey.name, dialect) == folded)
+                .limit(1)
+            ).first()
+        )
+        if not found:
+            names = set(session.execute(select(Approval.approver).distinct()).scalars())
+            names |= set(
+                session.execute(
+                    select(ApiKey.name).where(
+                        ApiKey.role == Role.approver.value, ApiKey.revoked_at.is_(None)
+                    )
+                ).scalars()
+            )
+            errors.append(
+                queries.unmatched_filter(
+                    "approver",
+                    approver,
+                    f"no approval or approving API key has approver '{approver}' (the approving "
+                    "key's name, in any case)",
+                    sorted(n for n in names if n),
+                )
+            )
+    if errors:
+        raise InvalidRequest(errors, rendered=True)
+
+
 # Sorts after every stored approval: a finding one of them covers keeps naming it.
 _PROSPECTIVE_ID = 2**62
 

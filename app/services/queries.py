@@ -1007,7 +1007,7 @@ def check_filter_values(
             ids = sorted(set(ids) | set(name_of))
             unread = [c for c in names.unread if crm is None or c == crm]
             errors.append(
-                _unmatched(
+                unmatched_filter(
                     "pipeline",
                     given,
                     f"{where} has pipeline '{given}' (a pipeline's id, or its name in the CRM "
@@ -1027,7 +1027,7 @@ def check_filter_values(
         Commitment.owner_id == filters.owner,
     ):
         errors.append(
-            _unmatched(
+            unmatched_filter(
                 "owner",
                 filters.owner,
                 f"{where} has owner '{filters.owner}' (an owner's id or name)",
@@ -1038,7 +1038,7 @@ def check_filter_values(
         or_(Deal.stage_id == filters.stage, Deal.stage_label == filters.stage)
     ):
         errors.append(
-            _unmatched(
+            unmatched_filter(
                 "stage",
                 filters.stage,
                 f"{where} is in stage '{filters.stage}' (a stage's id or label)",
@@ -1050,7 +1050,7 @@ def check_filter_values(
     return filters
 
 
-def _unmatched(
+def unmatched_filter(
     name: str,
     given: str,
     said: str,
@@ -1059,7 +1059,9 @@ def _unmatched(
     note: str = "",
 ) -> dict[str, Any]:
     """One 422 detail at query.<name>: what matched nothing, the value meant (in any case, or
-    close), and the values known (`listed`, else `choices`; KNOWN_LISTED of them)."""
+    close), and the values known (`listed`, else `choices`; KNOWN_LISTED of them). The one
+    wording of every filter value refused so (`check_filter_values`, the approvals list's
+    `services.approvals.check_list_filters`)."""
     listed = list(choices if listed is None else listed)
     by_fold = {c.casefold(): c for c in choices}
     meant = by_fold.get(given.casefold())

@@ -81,6 +81,9 @@ Read-only mode (`read_only_mode`, a switch): planned maintenance, where Salesfor
 reads and refuses every API write with INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE
 (per record in sObject Collections).
 
+Per-record refusals on demand (`inject_record_error`): one record of a write fails with the
+given code (UNABLE_TO_LOCK_ROW, say), the others are saved, as sObject Collections report it.
+
 Faults on demand (`inject`): 403 REQUEST_LIMIT_EXCEEDED for the 24-hour allowance ("limit":
 "TotalRequests Limit exceeded.") or the concurrency limit ("concurrent_limit": "ConcurrentRequests
 (Concurrent API Requests) Limit exceeded."), 503 SERVER_UNAVAILABLE, 500 UNKNOWN_EXCEPTION, a proxy's
@@ -753,6 +756,8 @@ class FakeSalesforce:
         # actions"): every create and update is refused with MAINTENANCE_CODE; reads answer.
         self.read_only_mode = False
         self.faults: list[Fault] = []
+        # Per-record refusals on demand (`inject_record_error`): [code, message, match, times].
+        self.record_faults: list[list] = []
         self.timeout_seconds = 2.0
         self.api_limit = api_limit
         self.api_used = 0
@@ -1318,6 +1323,24 @@ class FakeSalesforce:
         with self.lock:
             self.faults.append(Fault(kind, times, match, subrequest))
 
+    def inject_record_error(
+        self, code: str, message: str, *, match: str | None = None, times: int = 1
+    ) -> None:
+        """Refuse the next `times` record writes (a create or update, alone or in an sObject
+        Collections request) whose sObject type or Id contains `match` with this error, as
+        Salesforce refuses one record and saves the others: e.g. UNABLE_TO_LOCK_ROW "unable to
+        obtain exclusive access to this record" (another transaction holds its lock)."""
+        with self.lock:
+            self.record_faults.append([code, message, match, times])
+
+    def _take_record_fault(self, sobject: str, record_id: str | None) -> None:
+        with self.lock:
+            for fault in self.record_faults:
+                code, message, match, left = fault
+                if left > 0 and (match is None or match in sobject or match in (record_id or "")):
+                    fault[3] -= 1
+                    raise SalesforceApiError(400, code, message)
+
     def _take_fault(self, path: str) -> str | None:
         with self.lock:
             for fault in self.faults:
@@ -1477,6 +1500,7 @@ class FakeSalesforce:
     def create(self, sobject: str, values: dict, user: str) -> str:
         with self.lock:
             self._check_writable()
+            self._take_record_fault(sobject, None)
             if sobject not in ("Task", "Opportunity", "Note"):
                 raise SalesforceApiError(
                     404, "NOT_FOUND", f"The requested resource does not exist: sobjects/{sobject}"
@@ -1504,6 +1528,7 @@ class FakeSalesforce:
     def update(self, sobject: str, record_id: str, values: dict, user: str) -> None:
         with self.lock:
             self._check_writable()
+            self._take_record_fault(sobject, record_id)
             try:
                 rid = to18(record_id)
             except ValueError:

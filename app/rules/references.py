@@ -332,7 +332,8 @@ _PROMISE = re.compile(
     # "We offered SCIM as part of the bundle", "Offered them SCIM at no cost" (`_ours`: not
     # theirs, not a sale item: "offered a discount")
     r"|offer(?:ed|ing)"
-    r"|gave (?:them|him|her|the customer|the client) an? (?:verbal|soft|tentative|informal)"
+    rf"|gave (?:them|him|her|the customer|the client|(?!{_NOT_TOLD_NAMES}(?![a-z0-9]))[a-z]"
+    r"[a-z0-9&'\u2019-]*) an? (?:verbal|soft|tentative|informal)"
     r"(?: (?:on|for|yes|commit(?:ment)?|ok|okay|go-ahead))?"
     # "Order form signed with SCIM as a future deliverable"
     r"|as an? (?:future |contractual |committed )?deliverable"
@@ -494,7 +495,10 @@ _NEG_BEFORE = re.compile(
     r"(?:requirements?|needs?|asks?|requests?)(?![a-z0-9]))"
     # "they need SSO, not SCIM", also in parentheses: "SCIM by Q1 (not SSO)"; not ", not
     # needed" (`_NEG_AFTER`: of what came before)
+    # (nor how it was said: "We promised SCIM by Q2, not in the contract", "..., not in writing")
     r"|(?:(?<=, )|(?<=\())not(?! just| only| yet| needed| required| necessary| a requirement"
+    r"| in (?:the |a |any |our |their )?(?:contract|msa|sow|order form|writing|paper)"
+    r"| contractual| written| binding| formal| signed"
     r"| a priority| relevant| in scope| wanted| important| essential| critical| an? (?:blocker|must"
     r"|dealbreaker|deal[- ]breaker|showstopper|hard requirement))(?= )"
     r"|neither"
@@ -641,6 +645,22 @@ _DENIED = re.compile(
     r"|(?:only|just|purely) directional"
     # "We said no to SCIM by Q1"
     r"|(?:said|say|says|saying) no to"
+    # a contract's words refused or struck: "We struck the clause committing SCIM by Q1", "...;
+    # we rejected that line", "They tried to add a clause committing us to SCIM by Q1"
+    r"|(?:struck|stricken|struck out|removed|deleted|redlined|crossed out|rejected|refused"
+    r"|declined|pushed back on|took out)(?: (?:the|that|this|their|a|an|its))?"
+    r"(?: [a-z0-9'\u2019-]+)? (?:clause|line|language|wording|sentence|term|provision)s?"
+    r"(?![a-z0-9])"
+    r"|(?:tried|wanted|asked|attempted|wants|asks|proposed) to (?:add|insert|include|put in)"
+    r"(?: (?:a|an|the|their|some))?(?: [a-z0-9'\u2019-]+)? (?:clause|line|language|wording"
+    r"|sentence|term|provision)s?(?![a-z0-9])"
+    # our own plan, not said to the customer: "AI Assistant GA committed for Q1 (internal)",
+    # "Eng committed to SCIM in the Q2 train (internal planning only)", "SCIM: committed to Q2
+    # internally, do not share externally" (not "confirmed internally, told them Q2": `_PROMISE`)
+    r"|internal(?<=\(internal)(?=[),]| only| planning| use)|internally(?=[ \t]*(?:[.;,)\n]|$))"
+    r"|(?:do not|don't|don\u2019t|dont|never) share (?:this |that |it )?(?:externally"
+    r"|with (?:the )?(?:customers?|clients?|them))"
+    r"|not for (?:the )?(?:customers?|clients?|external)"
     # "We declined SCIM by Q1", "I refused SCIM by Q1": our refusal of their ask
     r"|declined(?<=we declined)|declined(?<=i declined)|refused(?<=we refused)"
     r"|refused(?<=i refused)"
@@ -1205,7 +1225,9 @@ def _mend_promise_typos(low: str) -> str:
 _WRAP_BREAK = re.compile(r"\n(?<=[A-Za-z0-9,]\n)[ \t]*((?:>[ \t]?)*)(?=[A-Za-z0-9])")
 _QUOTE_MARKS = re.compile(r"[ \t]*(?:>[ \t]?)*")
 _WRAP_WORDS_TEXT = """of the a an to by in for and or with before after until till from on at our
-    your their its is are be will we'll we’ll this that as than into within via per"""
+    your their its is are be will we'll we’ll this that as than into within via per
+    committing promising guaranteeing deliver delivering ship shipping provide providing
+    include including"""
 _WRAP_WORDS = frozenset(_WRAP_WORDS_TEXT.split())
 _WRAP_DATE_LEADS = ("by ", "in ", "before ", "until ", "till ")
 _WRAP_END = (" by end", " the end", " before end", " until end")
@@ -2254,6 +2276,8 @@ def _sentence_span(
 # A promise cue ("promised", "committed", "going to ship") right after one of these is taken
 # back: "we haven't promised", "SCIM isn't committed", "wasn't guaranteed", "isn't going to".
 _TAKEN_BACK = ("promis", "commit", "guarant", "going to", "agree")
+# A promise's qualifier that it is outside the contract (`_clauses`): "..., not in the contract"
+_NOT_CONTRACT_ONLY = (", not ", ", but not ", " - not ", " (not ", ", though not ", ", just not ")
 # ... or not made yet: still to be made, or only weighed (`_TAKEN_BACK` after these).
 _NOT_MADE_YET = (
     "need to ", "needs to ", "needed to ", "should ", "ought to ", "have to ", "thinking about ",
@@ -2808,7 +2832,10 @@ def _clauses(
             elif _is_contract_cue(low[start : m.end(kind)]) and (
                 _CONTRACT_DENIED.search(low, max(c.start, start - 48), start) is not None
             ):
-                c.denied = True  # "SCIM is not in the contract", "refused to put it in the MSA"
+                if not (c.promise and low.endswith(_NOT_CONTRACT_ONLY, c.start, start)):
+                    # (not a promise said to be outside the contract: "We promised SCIM by
+                    # Q2, not in the contract" is still our word)
+                    c.denied = True  # "SCIM is not in the contract", "refused to put it in the MSA"
             elif (
                 _is_contract_cue(low[start : m.end(kind)])
                 and _EXCLUDED_AFTER.search(low, m.end(kind), c.end) is not None
@@ -3299,6 +3326,18 @@ def _disclaim(low: str, clauses: list[_Clause], names: list[Mention], when: _Whe
             and any(prev.start <= m.start < prev.end for m in names)
         ):
             continue  # "SCIM - committed Q2; audit log - not committed": the audit log's value
+        named = next(
+            (
+                cl
+                for cl in reversed(clauses[:i])
+                if any(cl.start <= m.start < cl.end for m in names)
+            ),
+            None,
+        )
+        if named is not None and not named.promise:
+            # of the feature named last, not a promise: "Promised SCIM by Q2; the audit log was
+            # discussed but not promised" (took the SCIM promise back too)
+            continue
         for before in clauses[:i]:
             if before.promise:
                 before.promise = False

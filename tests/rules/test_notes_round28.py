@@ -277,3 +277,77 @@ SLIP_CHAINS = [
 @pytest.mark.parametrize(("body", "expected"), SLIP_CHAINS)
 def test_a_slip_chain_has_its_last_date(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a qualifier after a promise took it back ("..., not in the contract": a verbal promise
+# the customer holds; "...; the audit log was discussed but not promised" took the SCIM promise
+# back too), and "Gave Acme a verbal" (the customer by name) was no promise.
+QUALIFIED = [
+    ("We promised SCIM by Q2, not in the contract.", [("scim", True, Q2, None)]),
+    ("SCIM Q2 is a handshake deal with Maria, not in the contract.", [("scim", True, Q2, None)]),
+    ("Gave Acme a verbal on SCIM for Q2, nothing in writing.", [("scim", True, Q2, None)]),
+    (
+        "Promised SCIM by Q2; the audit log was discussed but not promised.",
+        [("scim", True, Q2, None), ("audit", False, None, None)],
+    ),
+    # still denied
+    ("SCIM is not in the contract.", [("scim", False, None, None)]),
+    ("We promised SCIM by Q2 but then took it back.", [("scim", False, None, None)]),
+    (
+        "We will deliver SCIM by Q1, as discussed with Dana, but we cannot promise it.",
+        [("scim", False, None, None)],
+    ),
+    ("Gave product a verbal on SCIM for Q2.", [("scim", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), QUALIFIED)
+def test_a_qualifier_does_not_take_back_the_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected
+
+
+# Before: our own plan marked as not said to the customer, and a contract's clause struck or
+# refused, were our promise (false blocks).
+NOT_TO_THE_CUSTOMER = [
+    (
+        "Roadmap council decision: AI Assistant GA committed for Q1 (internal). Sales may share "
+        "'H1' only.",
+        [("ai", False, None, None)],
+    ),
+    (
+        "Eng committed to SCIM in the Q2 train (internal planning only).",
+        [("scim", False, None, None)],
+    ),
+    ("SCIM committed for Q2 (internal, not for customers).", [("scim", False, None, None)]),
+    (
+        "Slack export from #product-roadmap (internal):\n> SCIM: committed to Q2 internally, do not "
+        "share externally until launch review",
+        [("scim", False, None, None)],
+    ),
+    (
+        "Customer's draft SOW said 'OurCo will deliver SCIM by Q1'; we rejected that line.",
+        [("scim", False, None, None)],
+    ),
+    (
+        "Hello,\nPlease see the redlines attached. We struck the clause committing\nSCIM by Q1 - "
+        "legal won't allow roadmap commitments in the MSA.",
+        [("scim", False, None, None)],
+    ),
+    (
+        "They tried to add a clause committing us to data residency by Q1. We pushed back and "
+        "it's out.",
+        [("residency", False, None, None)],
+    ),
+    # said to them: ours
+    (
+        "We committed internally to ship SCIM by Q2 and told the customer.",
+        [("scim", True, Q2, None)],
+    ),
+    ("Internal note: we promised SCIM by Q1 to Acme.", [("scim", True, Q1, None)]),
+    ("We added a clause committing us to SCIM by Q1.", [("scim", True, Q1, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), NOT_TO_THE_CUSTOMER)
+def test_a_promise_not_made_to_the_customer_is_none(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -901,7 +901,8 @@ _DATE = _WordStartPattern(
     r"|autumn|winter)(?:\s+(?:of\s+)?(?P<season_y>20\d{2}))?)|(?P<xmas>christmas|xmas)"
     # "in 90 days", "within the next 60 days", "in a couple of weeks", "in a few months"
     # "in 6-8 weeks", "within 4 to 6 weeks": the later end (what the customer was told to expect)
-    r"|(?P<rel>(?:in|within) (?:the (?:next )?)?(?:\d{1,3}\s*(?:-|\u2013|to)\s*)?"
+    r"|(?P<rel>(?:in|within) (?:the (?:next )?)?(?:~\s*|about |around |approx\.? |approximately "
+    r"|roughly |some )?(?:\d{1,3}\s*(?:-|\u2013|to)\s*)?"
     r"(?P<rel_n>\d{1,3}|a couple of|a few|a|one|two|three"
     r"|four|five|six|seven|eight|nine|ten|eleven|twelve)(?: |(?<=[0-9]))(?P<rel_u>day|week|month|wk"
     r"|mo|d)s?"
@@ -7656,7 +7657,8 @@ def _redated(low: str, prev_end: int, at: int, end: int) -> bool:
 
 
 # Between the two ends of a range of dates (`_range_joint`).
-_RANGE_JOINT = re.compile(r"\s*(?:or|to|through|thru|-|\u2013)\s*(?:(?:by|in|early|mid|late) )?")
+_RANGE_JOINT = re.compile(r"\s*(?:or|to|through|thru|-|\u2013|/)\s*(?:(?:by|in|early|mid|late) )?")
+_DATE_OPENED = re.compile(r"(?:(?:the )?(?:early|mid|late|end of) )?[a-z0-9' -]{1,16}")
 _LATEST = (" latest", " at the latest", " at the outside", " worst case", " at worst")
 
 
@@ -7667,6 +7669,10 @@ def _range_joint(low: str, prev_end: int, at: int, end: int) -> bool:
         return False
     if _RANGE_JOINT.fullmatch(low, prev_end, at) is not None:
         return True
+    if low.startswith(" and ", prev_end) and at == prev_end + 5:
+        # "between Q1 and Q2" (not "SSO in Q1 and Q2 for the rest")
+        k = low.rfind("between ", max(0, prev_end - 40), prev_end)
+        return k >= 0 and _DATE_OPENED.fullmatch(low, k + 8, prev_end) is not None
     return (
         not low[prev_end:at].strip(" ,")
         and "," in low[prev_end:at]
@@ -7729,7 +7735,7 @@ _DENIED_DATE = re.compile(r"(?<![a-z0-9])(?:not|n['\u2019]t) (?:in|by|for|during
 # not dates.
 _DATE_LEAD = re.compile(
     r"(?<![a-z])(?:(?:by|in|of|on|until|till|before|b4|prior to|ahead of|after|early|mid|late"
-    r"|from|through|due|for|since|eta:?|target:?|targets"
+    r"|from|through|due|for|since|eta:?|target:?|targets|promised|committed|guaranteed"
     # re-dated to a month: "SCIM slipped to June", "moved to March" (not "promised SCIM to Jan")
     r"|(?:slipped|slips|pushed|moved|delayed|shifted|bumped|revised) to)\s+|(?:early|mid|late)-)$"
 )

@@ -351,3 +351,26 @@ NOT_TO_THE_CUSTOMER = [
 @pytest.mark.parametrize(("body", "expected"), NOT_TO_THE_CUSTOMER)
 def test_a_promise_not_made_to_the_customer_is_none(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: these dates were lost (an undated promise, never checked against the target) or read
+# as the earlier end of a range.
+DATES = [
+    ("SCIM ETA: Q1/Q2.", [("scim", True, Q2, None)]),
+    ("Told them SCIM between Q1 and Q2.", [("scim", True, Q2, None)]),
+    ("SCIM ETA shared w/ cust: late Q1 / early Q2.", [("scim", True, date(2027, 4, 30), None)]),
+    ("Promised SCIM in ~6 weeks.", [("scim", True, date(2027, 1, 6), None)]),
+    ("Promised SCIM in about 6 weeks.", [("scim", True, date(2027, 1, 6), None)]),
+    ("[ ] SCIM \u2014 waiting on GA (promised 6/30)", [("scim", True, JUNE, None)]),
+    # two dates for two features stay apart; a share is no date
+    (
+        "We promised SSO in Q1 and SCIM in Q2.",
+        [("sso", True, Q1, None), ("scim", True, Q2, None)],
+    ),
+    ("We committed 3/4 of the budget to SCIM.", [("scim", False, None, None)]),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), DATES)
+def test_approximate_dates_and_ranges(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -21,9 +21,10 @@ from app.db import session_scope
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.jobs.queue import enqueue_deals
 from app.jobs.schedules import JobContext, schedule
-from app.models import Approval, Commitment, Deal, DealFeature, Evaluation, utcnow
+from app.models import ApiKey, Approval, Commitment, Deal, DealFeature, Evaluation, utcnow
 from app.rules.model import ApprovalGrant, DealSnapshot, Severity
-from app.services import audit
+from app.security import Role
+from app.services import audit, queries
 from app.services import ledger as _ledger  # noqa: F401  registers the ledger.check schedule
 from app.services.search import lower as search_lower
 
@@ -410,10 +411,6 @@ def check_list_filters(
     approvers approvals name or active approver keys are called (not admin keys' names, which
     a viewer has no use for). Index probes; the known values are read only for the 422. The
     route calls it when its answer is empty, so a filter that matches costs nothing."""
-    from app.models import ApiKey
-    from app.security import Role
-    from app.services import queries
-
     deal_id = (deal_id or "").strip()
     approver = (approver or "").strip()
     in_crm = [Approval.crm == crm] if crm else []

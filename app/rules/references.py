@@ -4148,6 +4148,11 @@ _THEIR_LABEL = re.compile(
     # ... their e-mail pasted: "Customer email:", "Customer wrote:", "Email from the customer:"
     r"|cust)(?:['\u2019]s)?(?: (?:e-?mail|reply|wrote|message|note|quote|said))?|them|they"
     r"|(?:e-?mail|reply|message) from (?:the )?(?:customer|client|prospect|buyer|cust)"
+    # ... their role's words: "Their CTO wrote:", "Their CISO said:", "Their IT lead:"
+    r"|their (?:[a-z0-9&.'-]+ )?(?:cto|cio|ciso|cfo|ceo|coo|vp(?: [a-z]+){0,2}|it admin|it lead"
+    r"|admin|champion|procurement|legal|security|director(?: [a-z]+){0,2}|head of [a-z]+"
+    r"|architect|it team|security team|team)(?: (?:wrote|said|says|e-?mail(?:ed)?|replied|reply"
+    r"|quote|message))?"
     # ... a name and their side: "Raj (cust):", "Speaker 2 (Dana, Acme CTO):"
     r"|[a-z][a-z.'-]*(?: [a-z0-9][a-z0-9.'-]*)? \((?:[a-z][a-z.'-]*, )?(?:the )?(?:customer|client"
     r"|prospect|buyer|cust"
@@ -4273,22 +4278,25 @@ def _our_word(
             if _signing_on(low, a0, b, s - len(before) + k):
                 c.needed += ((s, c.end, -1, -1),)  # "They'll sign as long as SCIM ships in Q2"
             return False  # a condition too: "Assuming SCIM ships in Q2, they'll roll out"
-    if _THIRD_PARTY_HINT.search(before) is not None:
+    # (the clause's subject may stand further back than the cue's 48 characters: "Okta (their
+    # IdP vendor) committed to ship a SCIM connector for us by Q1")
+    wide = before if s - a <= 48 else low[max(a, s - 120) : s]
+    if _THIRD_PARTY_HINT.search(wide) is not None:
         # the last: our word after it is ours ("With the partner, we committed ...")
-        ends = [m.end() for m in _THIRD_PARTY.finditer(before)]
+        ends = [m.end() for m in _THIRD_PARTY.finditer(wide)]
         if (
             ends
-            and _OUR_SUBJECT.search(before, ends[-1]) is None
+            and _OUR_SUBJECT.search(wide, ends[-1]) is None
             # a contract's clause pasted in names us the vendor: "SOW: Vendor shall deliver
             # SCIM provisioning by March 31, 2027"; a plan's item: "Vendor to deliver SCIM by Q2"
             and not (
-                before.endswith("vendor", 0, ends[-1])
+                wide.endswith("vendor", 0, ends[-1])
                 and (
-                    before.startswith(" shall ", ends[-1])
+                    wide.startswith(" shall ", ends[-1])
                     # (the line's own subject, not "Their current vendor will ...")
                     or (
-                        before.startswith((" to ", " will "), ends[-1])
-                        and _VENDOR_LEAD.fullmatch(before, 0, ends[-1] - 6) is not None
+                        wide.startswith((" to ", " will "), ends[-1])
+                        and _VENDOR_LEAD.fullmatch(wide, 0, ends[-1] - 6) is not None
                     )
                 )
             )

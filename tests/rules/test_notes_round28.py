@@ -374,3 +374,35 @@ DATES = [
 @pytest.mark.parametrize(("body", "expected"), DATES)
 def test_approximate_dates_and_ranges(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: a third party named as the clause's subject more than 48 characters before the date
+# ("Okta (their IdP vendor) committed to ship a SCIM connector for us by Q1"), and the words
+# of the customer's CTO or CISO under their label, were our promise (false blocks).
+OTHERS_WORDS = [
+    (
+        "Okta (their IdP vendor) committed to ship a SCIM connector for us by Q1.",
+        [("scim", False, None, None)],
+    ),
+    (
+        "Partner (Deloitte) will deliver the Salesforce integration config by Feb.",
+        [("sf", False, None, None)],
+    ),
+    (
+        'Their CTO wrote: "We promised our regulators an audit log by Q1, so we need yours by '
+        'then."',
+        [("audit", False, None, None)],
+    ),
+    ("Their CISO said: we will have SSO configured by Q1.", [("sso", False, None, None)]),
+    # ours after them
+    ("With the partner present, we committed to SCIM by Q1.", [("scim", True, Q1, None)]),
+    (
+        "Their CTO: we need SCIM by Q1. We promised it by Q2.",
+        [("scim", True, Q2, Q1)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), OTHERS_WORDS)
+def test_another_companys_word_is_not_ours(body: str, expected: list) -> None:
+    assert readings(body) == expected

@@ -384,6 +384,10 @@ _TEXT_LIMITS = {
     ("Note", "Body"): 32000,
     ("Opportunity", "Roadmap_Check_Summary__c"): 4000,
 }
+# Date and dateTime values written through the REST API ("Valid Date and DateTime Formats").
+_REST_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})")
+_REST_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_FIELDS = {("Task", "ActivityDate"), ("Opportunity", "CloseDate")}
 # Long text areas (Field Reference: textarea 32000) and base64 fields: not filterable in SOQL.
 _LONG_TEXT = {
     ("Opportunity", "Description"),
@@ -420,8 +424,14 @@ class SalesforceApiError(Exception):
 
 # --- SOQL --------------------------------------------------------------------------------
 
+# dateTime literals as SOQL documents them (SOQL and SOSL Reference, "Date Formats and Date
+# Literals"): YYYY-MM-DDThh:mm:ss+hh:mm, YYYY-MM-DDThh:mm:ss-hh:mm or YYYY-MM-DDThh:mm:ssZ; no
+# fraction of a second, the offset with its colon. `baddt`: anything else that starts like one
+# (Salesforce's own rendering "2026-12-08T01:02:03.000+0000" put back in a query), refused.
 _TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<dt>\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2}))"
+    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')"
+    r"|(?P<dt>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})(?![0-9.:+-]))"
+    r"|(?P<baddt>\d{4}-\d{2}-\d{2}T[0-9:.+\-Z]*)"
     r"|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>!=|<=|>=|=|<|>)|(?P<punct>[(),])"
     r"|(?P<ident>[A-Za-z_][A-Za-z0-9_.]*))"
 )
@@ -473,6 +483,12 @@ class _Parser:
                 self.fail(f"unexpected character {text[pos : pos + 10]!r}", pos)
             kind = m.lastgroup or ""
             value, start = m.group(kind), m.start(kind)
+            if kind == "baddt":
+                self.fail(
+                    f"invalid dateTime literal {value!r}: use YYYY-MM-DDThh:mm:ss+hh:mm, "
+                    "-hh:mm or Z",
+                    start,
+                )
             if kind == "ident" and value.upper() in _KEYWORDS:
                 kind, value = "kw", value.upper()
             self.tokens.append((kind, value, start))
@@ -1443,6 +1459,7 @@ class FakeSalesforce:
                     f"{label}: bad value for restricted picklist field: {values[name]}",
                     [name],
                 )
+            self._check_temporal(sobject, name, values)
             limit = self.text_limits.get((sobject, name))
             value = values[name]
             if limit is not None and isinstance(value, str) and len(value) > limit:
@@ -1479,6 +1496,28 @@ class FakeSalesforce:
                     "Related To ID: id value of incorrect type",
                     ["WhatId"],
                 )
+
+    def _check_temporal(self, sobject: str, name: str, values: dict) -> None:
+        """A dateTime or date field's value in a format the REST API takes ("Valid Date and
+        DateTime Formats": yyyy-MM-ddTHH:mm:ss.SSS+/-HH:mm or yyyy-MM-ddTHH:mm:ss.SSSZ, the
+        milliseconds optional; a date yyyy-MM-dd, with no offset), kept as Salesforce then
+        answers it (a dateTime as 2026-12-08T01:02:03.000+0000). The refusal's code is the
+        fake's best guess (the page gives none)."""
+        value = values[name]
+        is_datetime = sobject == "Opportunity" and self.custom_fields.get(name) == "datetime"
+        if value is None or not (is_datetime or (sobject, name) in _DATE_FIELDS):
+            return
+        pattern = _REST_DATETIME if is_datetime else _REST_DATE
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise SalesforceApiError(
+                400,
+                "JSON_PARSER_ERROR",
+                f"Cannot deserialize instance of {'datetime' if is_datetime else 'date'} from "
+                f"VALUE_STRING value {value}",
+                [name],
+            )
+        if is_datetime:
+            values[name] = sf_datetime(_parse_dt(value))
 
     def _check_task_owner(self, owner_id: str | None) -> None:
         """A Task may not be assigned to, nor saved while owned by, an inactive user."""

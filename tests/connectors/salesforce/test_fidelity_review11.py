@@ -149,3 +149,49 @@ def test_the_fake_refuses_a_filter_on_a_long_text_area(rep, fake):
         with pytest.raises(SalesforceMalformedRequest, match="can not be filtered"):
             rep.query(soql)
     assert rep.query("SELECT Id FROM Note WHERE Title LIKE 'Meeting%'")["totalSize"] == 1
+
+
+def test_the_fake_takes_only_the_documented_soql_datetime_literals(rep, fake):
+    """SOQL and SOSL Reference, "Date Formats and Date Literals": YYYY-MM-DDThh:mm:ss+hh:mm,
+    -hh:mm or Z. Salesforce's own rendering of a dateTime (".000+0000") is not one of them;
+    the fake took it, and a value read back and put into a query would have passed here."""
+    opp = fake.add_opportunity("Dates")
+    for literal in (
+        "2020-01-01T00:00:00Z",
+        "2020-01-01T00:00:00+01:00",
+        "2020-01-01T00:00:00-08:00",
+    ):
+        found = rep.query(f"SELECT Id FROM Opportunity WHERE CreatedDate > {literal}")
+        assert [r["Id"] for r in found["records"]] == [opp]
+    for literal in ("2020-01-01T00:00:00.000+0000", "2020-01-01T00:00:00+0000"):
+        with pytest.raises(SalesforceMalformedRequest, match="invalid dateTime literal"):
+            rep.query(f"SELECT Id FROM Opportunity WHERE CreatedDate > {literal}")
+
+
+def test_the_fake_takes_the_documented_rest_date_formats_and_answers_its_own(rep, fake):
+    """REST API Developer Guide, "Valid Date and DateTime Formats": a dateTime is
+    yyyy-MM-ddTHH:mm:ss(.SSS)(Z|+/-HH:mm), a date yyyy-MM-dd; Salesforce answers a dateTime as
+    2026-12-08T01:02:03.000+0000 whatever form it was written in (the fake echoed the text)."""
+    opp = fake.add_opportunity("Formats")
+    rep.Opportunity.update(opp, {"Roadmap_Checked_At__c": "2026-12-08T02:02:03+01:00"})
+    assert fake.opportunity(opp)["Roadmap_Checked_At__c"] == "2026-12-08T01:02:03.000+0000"
+    rep.Opportunity.update(opp, {"Roadmap_Checked_At__c": "2026-12-08T01:02:03.250Z"})
+    assert fake.opportunity(opp)["Roadmap_Checked_At__c"] == "2026-12-08T01:02:03.250+0000"
+    for bad in (
+        {"Roadmap_Checked_At__c": "08/12/2026 01:02"},
+        {"CloseDate": "2026-12-08T00:00:00Z"},
+    ):
+        with pytest.raises(SalesforceMalformedRequest, match="JSON_PARSER_ERROR"):
+            rep.Opportunity.update(opp, bad)
+    with pytest.raises(SalesforceMalformedRequest, match="JSON_PARSER_ERROR"):
+        rep.Task.create({"WhatId": opp, "Subject": "s", "ActivityDate": "2026-12-08+01:00"})
+
+
+def test_the_connectors_checked_at_and_due_dates_are_in_the_documented_formats(connector, fake):
+    opp = fake.add_opportunity("Stamped")
+    snapshot = connector.read_deals([opp])[opp]
+    assert connector.write_back([write(opp, snapshot)])[opp].error is None
+    stamped = fake.opportunity(opp)["Roadmap_Checked_At__c"]
+    assert stamped.endswith(".000+0000")  # taken, and kept as Salesforce answers it
+    [task] = fake.tasks_of(opp)
+    assert len(task["ActivityDate"]) == 10

@@ -635,6 +635,9 @@ _DENIED = re.compile(
     # "no date slip")
     r"|no (?:firm|fixed|committed|hard|confirmed|set|official|guaranteed) (?:dates?|eta|timeline)"
     r"(?![a-z0-9-])"
+    # "Dashboards GA (no date promised)", "no ETA committed"
+    r"|no (?:dates?|eta|timeline|timing)(?: (?:was|has been|is|yet))? (?:promised|committed"
+    r"|guaranteed)"
     # "SCIM - no commit", "SCIM commitment: none", "SCIM committed: no"
     r"|no commit(?![a-z0-9])"
     r"|(?:commitment|committed|promised?)s?\s?[:=-]\s?(?:none|no|n/a|n)(?=[ \t]*(?:[.!;,)\n]|$))"

@@ -406,3 +406,22 @@ OTHERS_WORDS = [
 @pytest.mark.parametrize(("body", "expected"), OTHERS_WORDS)
 def test_another_companys_word_is_not_ours(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: "no date promised" in a feature's brackets was read as a promise, and took the date of
+# the feature before it (false blocks).
+NO_DATE_PROMISED = [
+    ("Dashboards GA (no date promised).", [("dash", False, None, None)]),
+    ("SCIM: no ETA committed.", [("scim", False, None, None)]),
+    (
+        "Handoff to CSM (Priya):\n- What they bought: Platform + SSO-ENT\n- What they're waiting "
+        "on: SCIM (we told them end of Q1) and dashboards GA (no date promised)\n- Exec sponsor: "
+        "CIO",
+        [("sso", False, None, None), ("scim", True, Q1, None), ("dash", False, None, None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), NO_DATE_PROMISED)
+def test_no_date_promised_is_no_promise(body: str, expected: list) -> None:
+    assert readings(body) == expected

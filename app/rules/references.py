@@ -62,6 +62,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
@@ -1283,6 +1284,72 @@ def _wrapped_date(low: str, k: int) -> bool:
     return _date_at(low, k, min(len(low), k + 40)) is not None
 
 
+# An account name's legal form and filler, left out of the name a note uses ("Acme Corp" is
+# "Acme" in the notes).
+_ACCOUNT_FILLER = frozenset(
+    [
+        "inc",
+        "inc.",
+        "corp",
+        "corp.",
+        "corporation",
+        "co",
+        "co.",
+        "company",
+        "llc",
+        "ltd",
+        "ltd.",
+        "limited",
+        "gmbh",
+        "ag",
+        "sa",
+        "s.a.",
+        "plc",
+        "bv",
+        "b.v.",
+        "nv",
+        "oy",
+        "ab",
+        "as",
+        "kg",
+        "pty",
+        "pvt",
+        "group",
+        "holdings",
+        "holding",
+        "the",
+    ]
+)
+# The customer's own steps with a feature (`_THEIR_OWN_ACTION`'s verbs, and "have ... configured").
+_ACCOUNT_STEP_TAIL = (
+    r"(?:['\u2019]s(?: [a-z-]+){0,2})?(?:['\u2019]ll| will| shall| to| plans? to| is going to"
+    r"| are going to| intends? to| expects? to)(?: (?:then|also|likely|probably|first))?"
+    r" (?:enable|roll out|turn on|switch on|activate|start using|use|evaluate|deploy|adopt"
+    r"|implement|configure|set up|test|pilot|trial|migrate to|integrate|build|develop|create"
+    r"|have(?= (?:[a-z0-9-]+ ){1,4}(?:configured|set up|enabled|deployed|rolled out|turned on"
+    r"|integrated|implemented|installed|tested|piloted|documented)(?![a-z0-9])))(?![a-z0-9])"
+)
+
+
+@lru_cache(maxsize=1024)
+def _account_step(account_name: str | None) -> re.Pattern[str] | None:
+    """The customer's own step by their account's name (Salesforce's Account.Name): "Acme will
+    roll out SCIM by March", "Acme's IT will have SCIM configured by Jan 15" are their plans,
+    not our promise (as with "they"). The name as notes write it: without its legal form
+    ("Acme Corp": "acme", "acme corp"); a first word of three letters or fewer alone is not
+    used ("IBM Global" still is, "The Acme Co" is "acme")."""
+    if not account_name:
+        return None
+    words = [w for w in account_name.lower().replace(",", " ").split() if w not in _ACCOUNT_FILLER]
+    if not words:
+        return None
+    forms = {" ".join(words)}
+    if len(words[0]) > 3 or len(words) == 1:
+        forms.add(words[0])
+    names = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{names}){_ACCOUNT_STEP_TAIL}")
+
+
 def find_references(
     snapshot: DealSnapshot, catalog: Catalog, *, today: date
 ) -> list[FeatureReference]:
@@ -1342,6 +1409,7 @@ def find_references(
             typos=typos,
             spans=note_spans,
             close=snapshot.close_date,
+            account=_account_step(snapshot.account_name),
         ):
             keep(ref)
     return [ref for _, ref in sorted(found.values(), key=lambda pair: pair[0])]
@@ -1383,6 +1451,7 @@ def note_references(
     typos: dict[str, tuple[str, ...]] | None = None,
     spans: list[tuple[int, int, int]] | None = None,
     close: date | None = None,
+    account: re.Pattern[str] | None = None,
 ) -> list[FeatureReference]:
     """References in one note, in sentence order (not yet deduplicated). `close` is the deal's
     close date: "within 90 days of signature" counts from it. `text` is the note's
@@ -1411,7 +1480,7 @@ def note_references(
         if "b4" in text or "B4" in text
         else frozenset()
     )
-    when = _When(ref_date, catalog.fiscal_year_start, close, b4)
+    when = _When(ref_date, catalog.fiscal_year_start, close, b4, account)
 
     # Group mentions by sentence; only sentences with a hit are ever delimited. A name inside
     # a web or mail address ("https://docs.acme.com/sso-setup", "scim-team@acme.com") is none:
@@ -6257,6 +6326,15 @@ def _sentence_references(
                 )
             )
         commitment = not question and said is not None and (not c.denied or said.start >= c.end)
+        if (
+            commitment
+            and when.account is not None
+            and (step := when.account.search(low, min(said.start, c.start), max(said.end, c.end)))
+            is not None
+            and step.start() < m.start
+            and _OUR_SUBJECT.search(low, step.end(), max(m.start, step.end())) is None
+        ):
+            commitment = False  # "Maria said Acme will roll out SCIM by March": their step
         promised = (
             _promised_in(
                 low,
@@ -7594,6 +7672,9 @@ class _When(NamedTuple):
     fy_start: int = 1
     close: date | None = None
     b4: frozenset[int] = frozenset()  # where the note wrote "b4" ("before"), read as "by"
+    # the customer's own step by their account's name (`_account_step`): "Acme will roll out
+    # SCIM by March" is theirs, as "They will roll out SCIM by March" is
+    account: re.Pattern[str] | None = None
 
 
 def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, date]]:

@@ -425,3 +425,43 @@ NO_DATE_PROMISED = [
 @pytest.mark.parametrize(("body", "expected"), NO_DATE_PROMISED)
 def test_no_date_promised_is_no_promise(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+def account_readings(body: str, account: str | None = "Acme Corp") -> list[tuple]:
+    """`readings` of a deal whose account (Salesforce's Account.Name) is `account`."""
+    deal = make_deal(body, account_name=account)
+    return [
+        (r.feature_key or r.feature_name, r.is_commitment, r.promised_date, r.needed_by)
+        for r in find_references(deal, CATALOG, today=TODAY)
+    ]
+
+
+# Before: the customer's own step by their account's name ("Acme will roll out SCIM by March")
+# was our promise by March, as "They will roll out SCIM by March" was not (false blocks). The
+# deal's account name, as notes write it ("Acme Corp": "Acme"), is the customer.
+ACCOUNT_STEPS = [
+    ("Maria said Acme will roll out SCIM by March.", [("scim", False, None, None)]),
+    (
+        "Acme's IT will have SCIM configured by Jan 15.",
+        [("it-portal", False, None, None), ("scim", False, None, None)],
+    ),
+    ("Acme will have the audit log process documented by Q2.", [("audit", False, None, None)]),
+    # ours, to Acme
+    ("We will deliver SCIM to Acme by March.", [("scim", True, MARCH, None)]),
+    ("Acme will get SCIM by Q2.", [("scim", True, Q2, None)]),
+    (
+        "Acme will roll out SSO in Q1 and we promised SCIM by Q2.",
+        [("sso", False, None, None), ("scim", True, Q2, None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), ACCOUNT_STEPS)
+def test_the_accounts_own_step_is_theirs(body: str, expected: list) -> None:
+    assert account_readings(body) == expected
+
+
+def test_without_an_account_name_the_step_reads_as_before() -> None:
+    assert account_readings("Acme will roll out SCIM by March.", None) == [
+        ("scim", True, MARCH, None)
+    ]

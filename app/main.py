@@ -337,9 +337,11 @@ def create_app(
         )
 
     from app.api.deps import check_params
+    from app.api.nul import off_loop_bodies
 
     for router in _routers():  # every /api/ route refuses query parameters it does not define
         document_errors(router)
+        off_loop_bodies(router)  # a large JSON body parsed and validated off the event loop
         app.include_router(router, dependencies=[Depends(check_params)])
 
     from app.api.nul import RefuseNulMiddleware

@@ -239,16 +239,11 @@ async def import_mappings(
             f"({MAX_IMPORT_BYTES:,} bytes): split it into several imports (without replace=true, "
             "which would delete what the other parts map)"
         )
-    text = decode_import(raw, declared)
-    if kind == "csv" and text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
-        raise Invalid(
-            "the body looks like JSON, not CSV: send it with Content-Type application/json "
-            "(an uploaded file: name it .json); nothing was written"
-        )
-    # Parsing and the database work run in the thread pool, never on the event loop: blocked
-    # there waiting for SQLite's write slot, this handler stopped every other request from
-    # finishing, including the one holding the slot (found by schemathesis: a 30 s deadlock).
-    return await run_in_threadpool(_import, session, text, kind, principal.actor, replace)
+    # Decoding, parsing and the database work run in the thread pool, never on the event loop:
+    # blocked there waiting for SQLite's write slot, this handler stopped every other request
+    # from finishing, including the one holding the slot (found by schemathesis: a 30 s
+    # deadlock); and decoding 5 MB (twice for a file that is not UTF-8) held every webhook ack.
+    return await run_in_threadpool(_import, session, raw, declared, kind, principal.actor, replace)
 
 
 # The charsets a CSV may declare other than UTF-8: Excel's "CSV (Comma delimited)" on Windows
@@ -308,7 +303,15 @@ def _not_text(raw: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
     )
 
 
-def _import(session: Session, text: str, kind: str, actor: str, replace: bool) -> ImportResult:
+def _import(
+    session: Session, raw: bytes, declared: str, kind: str, actor: str, replace: bool
+) -> ImportResult:
+    text = decode_import(raw, declared)
+    if kind == "csv" and text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
+        raise Invalid(
+            "the body looks like JSON, not CSV: send it with Content-Type application/json "
+            "(an uploaded file: name it .json); nothing was written"
+        )
     if kind == "json":
         # As every JSON body (`RefuseNulMiddleware`): an uploaded file is not checked there.
         if json_too_deep(text):

@@ -28,24 +28,53 @@ here too (`non_finite_number`), for the same reason: nothing JSON cannot carry r
 
 from __future__ import annotations
 
+import email.message
 import json
 import math
 import re
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
+from fastapi import params
+from fastapi.routing import APIRoute, APIRouter
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import JSON_TOO_DEEP, json_path, json_too_deep, not_json_body
+
+if TYPE_CHECKING:
+    from fastapi._compat import ModelField
 
 MESSAGE = (
     "a value in the request cannot be stored: text cannot contain NUL (0x00) characters; "
     "nothing was written"
 )
-# A NUL as raw byte, or as JSON's escape: `\u0000` after an even number of backslashes (an odd
-# number makes the backslash before `u` literal text, as in "C:\\u0000").
-_NUL_IN_BODY = re.compile(rb"\x00|(?<!\\)(?:\\\\)*\\u0000")
 _NUL_IN_URL = re.compile(rb"\x00|%00")
+
+
+def has_nul(body: bytes) -> bool:
+    r"""Whether `body` holds a NUL as a raw byte, or as JSON's escape: `\u0000` after an even
+    number of backslashes (an odd number makes the backslash before `u` literal text, as in
+    "C:\\u0000"). Plain searches, not a pattern: one, with no literal to look for first, took
+    0.3-0.7 s over 8 MB holding the GIL, and a worker thread's regex holds the event loop as
+    surely as the loop running it (security review 11)."""
+    if b"\x00" in body:
+        return True
+    at = body.find(b"\\u0000")
+    while at != -1:
+        start = at
+        while start and body[start - 1] == 0x5C:  # the backslashes before it
+            start -= 1
+        if (at - start) % 2 == 0:
+            return True
+        at = body.find(b"\\u0000", at + 1)
+    return False
+
+
 # A body in UTF-16 (Excel's "Unicode Text", Notepad's "Unicode"): NUL bytes between its ASCII
 # characters, or a UTF-16 byte order mark. Said as such, not as a NUL in a value.
 _UTF16 = re.compile(rb"\xff\xfe|\xfe\xff|(?:[\t\n\r\x20-\x7e]\x00){4}|(?:\x00[\t\n\r\x20-\x7e]){4}")
@@ -81,7 +110,8 @@ NON_FINITE_MESSAGE = (
     "got {token}; nothing was written"
 )
 # What may spell a non-finite number: Python's json reads NaN and Infinity, and a literal past
-# the largest double as inf. Only a body holding one of these is parsed a second time.
+# the largest double as inf. Only a small body holding one of these is parsed a second time (a
+# large one is parsed once for both checks).
 _MAYBE_NON_FINITE = re.compile(rb"NaN|Infinity|[eE][+]?[0-9]{3}")
 _WITH_BODY = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -145,23 +175,166 @@ class RefuseNulMiddleware:
         if refusal is not None:
             await _refuse_with(send, 422, refusal)
             return
-        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+        if len(body) > OFF_LOOP_BYTES and _is_form(scope):
+            # A form is parsed as it is received (Starlette's parsers, on the event loop): in
+            # one message, 5 MB of multipart upload held the loop for its whole parse.
+            replayed = _replay_in_slices(body, receive)
+        else:
+            replayed = _replay([{"type": "http.request", "body": body}], receive)
+        await self.app(scope, replayed, send)
 
 
-# A body larger than this is checked in a worker thread (`RefuseNulMiddleware`).
+# A body larger than this is checked in a worker thread (`RefuseNulMiddleware`), and a route's
+# JSON body parsed and validated in one (`OffLoopBodyRoute`).
 OFF_LOOP_BYTES = 64 * 1024
+
+
+class OffLoopBodyRoute(APIRoute):
+    """A route whose JSON body, when larger than OFF_LOOP_BYTES, is parsed, and validated
+    against the route's body type, in a worker thread before FastAPI's handler runs.
+
+    FastAPI parses a JSON body (`await request.json()`, `json.loads`) and validates it with
+    pydantic on the event loop: an /api/ body of up to 8 MB held the loop for a second or more
+    (10 MB of posted simulate snapshots: 0.2 s to parse, 0.6 s to validate; a flat list of
+    small objects 0.6 s to parse), and every webhook ack and request of the process waited
+    behind it, for any key a route with a body admits (security review 11). The handler is
+    handed what the thread made, so it neither parses nor validates again:
+
+    - the parsed body, as `Request.json()` caches it (`_json`), or the value validated from it
+      when validating that value again gives it back unchanged (a model instance: pydantic does
+      not validate an instance of the model again; `Any`: the value itself);
+    - a body that is not JSON: `Request.json()` raises what `json.loads` raised, and FastAPI
+      answers it as its own parse's error (the same 422 or 400, from the same exception);
+    - a body that parses but fails validation: the parsed body, which FastAPI validates on the
+      loop for its errors, as before (their order with the query's errors is FastAPI's).
+
+    A thread alone does not free the loop: json's C parser holds the GIL for a whole parse, so
+    the body is parsed with `loads_letting_go`. Validation gives the loop turns at the models'
+    Python validators (each posted snapshot has some). Measured with 6-8 MB bodies on a loaded
+    2-core machine, with the body checks' changes: the longest stall of the loop fell from
+    0.37-0.58 s to 0.19-0.33 s; what is left is mostly the body checks' depth scan
+    (`errors.json_too_deep`, patterns, in `RefuseNulMiddleware`'s thread) and garbage
+    collection.
+
+    Small bodies, forms and bodies FastAPI does not read as JSON are left to FastAPI. `create_app`
+    makes every route of its routers one of these (`off_loop_bodies`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        field = self.body_field
+        if field is None or isinstance(field.field_info, params.Form) or self._embed_body_fields:
+            return handler
+
+        async def parsed_off_loop(request: Request) -> Response:
+            await _parse_off_loop(request, field)
+            return await handler(request)
+
+        return parsed_off_loop
+
+
+def off_loop_bodies(router: APIRouter) -> None:
+    """Make each of `router`'s routes an `OffLoopBodyRoute` (idempotent). The routers are
+    module singletons built with FastAPI's APIRoute; the app includes them by reference and
+    builds each route's handler with the route's `get_route_handler` when it includes them."""
+    for route in router.routes:
+        if type(route) is APIRoute:
+            route.__class__ = OffLoopBodyRoute
+
+
+async def _parse_off_loop(request: Request, field: ModelField) -> None:
+    if not _read_as_json(request.headers.get("content-type")):
+        return
+    try:
+        body = await request.body()
+    except Exception:  # FastAPI's own read meets it again and answers it as it does
+        return
+    if len(body) <= OFF_LOOP_BYTES:
+        return
+    value, failure = await anyio.to_thread.run_sync(_parse_and_validate, body, field)
+    if failure is None:
+        request._json = value
+        return
+
+    async def failed() -> Any:
+        raise failure
+
+    request.json = failed  # FastAPI's `await request.json()` raises it
+
+
+def _parse_and_validate(body: bytes, field: ModelField) -> tuple[Any, Exception | None]:
+    """(the value to hand the route, None), or (None, what parsing `body` raised)."""
+    try:
+        doc = loads_letting_go(body)
+    except Exception as exc:
+        return None, exc
+    try:
+        value, errors = field.validate(doc, {}, loc=("body",))
+        if not errors and field.validate(value, {}, loc=("body",))[0] is value:
+            return value, None
+    except Exception:  # raised again where FastAPI validates, and answered as before
+        pass
+    return doc, None
+
+
+def loads_letting_go(body: bytes | str, **hooks: Any) -> Any:
+    """`json.loads(body)`, the value `Request.json()` gives, parsed calling back into Python
+    for each object and number. json's C parser holds the GIL from start to end, and threads
+    take turns only between Python instructions: parsed in a worker thread without these
+    callbacks, 8 MB of small objects still held the event loop for the whole parse (99 ms of
+    115 measured here; 20 ms at most with them, for a parse half again as long). A string or a
+    run of `true`s gives no turn: 8 MB of short strings held it 31 ms."""
+    return json.loads(
+        body, **{"object_hook": _same, "parse_int": _int, "parse_float": _float, **hooks}
+    )
+
+
+def _same(value: dict) -> dict:
+    return value
+
+
+def _int(text: str) -> int:
+    return int(text)
+
+
+def _float(text: str) -> float:
+    return float(text)
+
+
+def _read_as_json(content_type: str | None) -> bool:
+    """Whether FastAPI reads a body of `content_type` as JSON (its test, `get_request_handler`;
+    a body without a Content-Type is read as bytes, its routes being strict)."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 def _body_refusal(body: bytes, is_json: bool) -> dict | None:
     """The 422 answer for a body with a NUL, or JSON nested too deep, with a repeated key or a
     non-finite number; None for a body the routes may read."""
-    if _NUL_IN_BODY.search(body):
+    if has_nul(body):
         said = workbook_message(body) or (UTF16_MESSAGE if _UTF16.search(body) else MESSAGE)
         return {"error": {"code": "invalid", "message": said}}
     if not is_json:
         return None
     if json_too_deep(body):
         return not_json_body(JSON_TOO_DEEP)
+    if len(body) > OFF_LOOP_BYTES:
+        # Parsed once for both checks, with no pattern searched first: over 8 MB a pattern
+        # took 0.1-0.3 s holding the GIL, so holding the event loop from this worker thread.
+        parsed = _parsed(body)
+        if parsed is None:  # not JSON: the route says where it breaks
+            return None
+        doc, repeats, non_finite = parsed
+        if repeats:
+            return _duplicate_key_body(_repeated_at(doc))
+        if non_finite:
+            return _non_finite_body(*_non_finite_at(doc))
+        return None
     if (repeated := duplicate_key(body)) is not None:
         return _duplicate_key_body(repeated)
     if (found := non_finite_number(body)) is not None:
@@ -194,10 +367,42 @@ def duplicate_key(body: bytes) -> tuple[str | int, ...] | None:
     JSON is left to the route, which says where it breaks."""
     if body.count(b'"') < 4:  # two keys at least
         return None
+    parsed = _parsed(body)
+    if parsed is None or not parsed[1]:  # not JSON, or no key repeated: nothing to walk
+        return None
+    return _repeated_at(parsed[0])
+
+
+def _parsed(body: bytes) -> tuple[object, int, int] | None:
+    """`body` parsed (`loads_letting_go`), with how many of its objects repeat a key and how
+    many of its numbers are not finite; None if it is not JSON. Walking 8 MB of small objects
+    for where took 1.4 s: only a body holding one is walked."""
+    repeats = 0
+    non_finite = 0
+
+    def pairs(pairs: list[tuple[str, object]]) -> dict:
+        nonlocal repeats
+        out = _pairs(pairs)
+        repeats += isinstance(out, _Repeated)
+        return out
+
+    def number(text: str) -> float:
+        nonlocal non_finite
+        value = float(text)  # as json reads a number with a fraction or an exponent, NaN...
+        non_finite += not math.isfinite(value)
+        return value
+
     try:
-        doc = json.loads(body, object_pairs_hook=_pairs)
+        doc = loads_letting_go(
+            body, object_pairs_hook=pairs, parse_float=number, parse_constant=number
+        )
     except (ValueError, RecursionError):
         return None
+    return doc, repeats, non_finite
+
+
+def _repeated_at(doc: object) -> tuple[str | int, ...]:
+    """The loc of the first repeated key in `doc` (which `_parsed` counted)."""
     stack: list[tuple[tuple[str | int, ...], object]] = [((), doc)]
     while stack:
         loc, value = stack.pop()
@@ -207,7 +412,7 @@ def duplicate_key(body: bytes) -> tuple[str | int, ...] | None:
             stack.extend(((*loc, k), v) for k, v in reversed(value.items()))
         elif isinstance(value, list):
             stack.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
-    return None
+    raise AssertionError("no repeated key")
 
 
 def _duplicate_key_body(loc: tuple[str | int, ...]) -> dict:
@@ -311,10 +516,14 @@ def non_finite_number(body: bytes) -> tuple[str, str] | None:
     """
     if not _MAYBE_NON_FINITE.search(body):
         return None
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError):
+    parsed = _parsed(body)
+    if parsed is None or not parsed[2]:  # not JSON, or finite ('NaN' in a text): no walk
         return None
+    return _non_finite_at(parsed[0])
+
+
+def _non_finite_at(doc: object) -> tuple[str, str]:
+    """Where the first non-finite number in `doc` (which `_parsed` counted) is, and which."""
     stack: list[tuple[tuple[str | int, ...], object]] = [((), doc)]
     while stack:
         loc, value = stack.pop()
@@ -325,7 +534,7 @@ def non_finite_number(body: bytes) -> tuple[str, str] | None:
             stack.extend(((*loc, k), v) for k, v in reversed(value.items()))
         elif isinstance(value, list):
             stack.extend(((*loc, i), v) for i, v in reversed(list(enumerate(value))))
-    return None
+    raise AssertionError("no non-finite number")
 
 
 def _is_json(scope: Scope) -> bool:
@@ -333,6 +542,16 @@ def _is_json(scope: Scope) -> bool:
         if name == b"content-type":
             media = value.split(b";", 1)[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+_FORMS = frozenset((b"multipart/form-data", b"application/x-www-form-urlencoded"))
+
+
+def _is_form(scope: Scope) -> bool:
+    for name, value in scope.get("headers") or ():
+        if name == b"content-type":
+            return value.split(b";", 1)[0].strip().lower() in _FORMS
     return False
 
 
@@ -352,6 +571,23 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
         if then is not None:
             return await then()  # after the body: a disconnect, as the server reports it
         return {"type": "http.disconnect"}
+
+    return receive
+
+
+def _replay_in_slices(body: bytes, then: Receive) -> Receive:
+    """`body` replayed in messages of OFF_LOOP_BYTES, letting the event loop run other work
+    between two of them, then what `then` receives (as `_replay`)."""
+    starts = iter(range(0, len(body), OFF_LOOP_BYTES))
+
+    async def receive() -> Message:
+        start = next(starts, None)
+        if start is None:
+            return await then()
+        if start:
+            await anyio.lowlevel.checkpoint()
+        end = start + OFF_LOOP_BYTES
+        return {"type": "http.request", "body": body[start:end], "more_body": end < len(body)}
 
     return receive
 

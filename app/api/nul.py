@@ -110,9 +110,10 @@ NON_FINITE_MESSAGE = (
     "got {token}; nothing was written"
 )
 # What may spell a non-finite number: Python's json reads NaN and Infinity, and a literal past
-# the largest double as inf. Only a small body holding one of these is parsed a second time (a
-# large one is parsed once for both checks).
-_MAYBE_NON_FINITE = re.compile(rb"NaN|Infinity|[eE][+]?[0-9]{3}")
+# the largest double as inf: an exponent of three digits, or (with one of two) a run of over 200
+# digits ('1' and 400 zeros '.0' is inf: it passed, the run not looked for). Only a small body
+# holding one of these is parsed a second time (a large one is parsed once for both checks).
+_MAYBE_NON_FINITE = re.compile(rb"NaN|Infinity|[eE][+]?[0-9]{3}|[0-9]{200}")
 _WITH_BODY = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 MAX_BODY_BYTES = 8 * 1024 * 1024
 # Routes outside `/api/` that read their body with a cap of their own larger than

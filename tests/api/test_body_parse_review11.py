@@ -316,6 +316,24 @@ def test_a_nul_is_found_where_the_pattern_found_it() -> None:
     assert checked == sum(6**n for n in range(7))
 
 
+def test_a_literal_past_the_largest_double_is_refused(client, api_key) -> None:
+    """'1' and 400 zeros '.0' is read as inf, with no exponent for the non-finite check to
+    see: it passed to the route. Refused as NaN and Infinity are, small or large."""
+    headers = {**api_key("revops"), **JSON}
+    huge = "1" + "0" * 400 + ".0"
+    small = ('{"key": "sso", "name": "SSO", "confidence": ' + huge + "}").encode()
+    large = small[:-1] + b"," + b" " * (nul.OFF_LOOP_BYTES + 1) + b'"url": null}'
+    for body in (small, large, small.replace(b".0}", b"e-300}")):
+        r = client.post("/api/v1/features", content=body, headers=headers)
+        assert r.status_code == 422, r.text
+        [detail] = r.json()["error"]["details"]
+        if body.endswith(b"e-300}"):  # 1e100: finite, and more than 1 (the route's answer)
+            assert detail["type"] != "finite_number"
+        else:
+            assert (detail["path"], detail["type"]) == ("confidence", "finite_number")
+            assert "got Infinity" in r.json()["error"]["message"]
+
+
 @pytest.mark.parametrize(
     "small, path, kind",
     [

@@ -414,12 +414,6 @@ _PROMISE = re.compile(
     r"|(?:their|the) (?:cto|cio|ciso"
     r"|cfo|ceo|vp|champion|buyer|team|it team|security team|admin|it lead))"
     r"|let (?:them|him|her|(?:the )?customer|(?:the )?client) know|(?:(?<=we )|(?<=i ))said"
-    # ... to the customer by name: "Told Acme SCIM in Q3", "Told Klaus data residency in Q2",
-    # "We let Acme know SCIM slipped to June" (`_told_dated`: a feature right after, a date
-    # after it; not our own people: "told product", "told the team", nor "told us")
-    rf"|told(?<!was told)(?<!were told)(?<!been told) (?!{_NOT_TOLD_NAMES}(?![a-z0-9]))"
-    r"[a-z][a-z0-9&'\u2019-]*"
-    rf"|let (?!{_NOT_TOLD_NAMES}(?![a-z0-9]))[a-z][a-z0-9&'\u2019-]* know"
     # ... our side by its role: "AE said SCIM Q2", "Our AE said SCIM in Q2", "Rep said ..."
     # (not another company's: "The Okta AE said SCIM Q2")
     r"|said(?:(?<=^ae said)|(?<=\nae said)|(?<= the ae said)|(?<=^the ae said)|(?<=our ae said)"
@@ -654,14 +648,17 @@ _DENIED = re.compile(
     r"|(?:struck|stricken|struck out|removed|deleted|redlined|crossed out|rejected|refused"
     r"|declined|pushed back on|took out)(?: (?:the|that|this|their|a|an|its))?"
     r"(?: [a-z0-9'\u2019-]+)? (?:clause|line|language|wording|sentence|term|provision)s?"
-    r"(?![a-z0-9])"
+    # (not one replaced by another date: "... and replaced it with Q3" re-dates it)
+    r"(?![a-z0-9])(?![^.;\n]* replaced (?:it |them |that |this )?with )"
     r"|(?:tried|wanted|asked|attempted|wants|asks|proposed) to (?:add|insert|include|put in)"
     r"(?: (?:a|an|the|their|some))?(?: [a-z0-9'\u2019-]+)? (?:clause|line|language|wording"
     r"|sentence|term|provision)s?(?![a-z0-9])"
     # our own plan, not said to the customer: "AI Assistant GA committed for Q1 (internal)",
     # "Eng committed to SCIM in the Q2 train (internal planning only)", "SCIM: committed to Q2
     # internally, do not share externally" (not "confirmed internally, told them Q2": `_PROMISE`)
-    r"|internal(?<=\(internal)(?=[),]| only| planning| use)|internally(?=[ \t]*(?:[.;,)\n]|$))"
+    # (a tag after the words, not one opening a sentence: "(internal) Dana was promised SCIM")
+    r"|internal(?<=[a-z0-9] \(internal)(?=[),]| only| planning| use)"
+    r"|internally(?=[ \t]*(?:[.;,)\n]|$))"
     r"|(?:do not|don't|don\u2019t|dont|never) share (?:this |that |it )?(?:externally"
     r"|with (?:the )?(?:customers?|clients?|them))"
     r"|not for (?:the )?(?:customers?|clients?|external)"
@@ -1224,11 +1221,11 @@ def _mend_promise_typos(low: str) -> str:
 # the end of\nQ1 as agreed": a promise with no date). A break is inside a sentence when the
 # line before it ends with a word that cannot end one ("of", "the", "by", "and"), or is long (a
 # wrapped line, not a terse list's) with no mark at its end and the next line starts in lower
-# case. A quoted reply's lines ("> ") join only at the same depth, their marks read as spaces;
-# a list's next item starts with its mark and is kept apart.
+# case. Only lines starting with their first word join: a quoted reply's ("> ") or an
+# indented line would leave its marks as spaces inside the sentence ("will be   available"),
+# which no pattern reads; a list's next item starts with its mark and is kept apart.
 # (the line break first, the character before it looked behind: `re` finds a literal fast)
-_WRAP_BREAK = re.compile(r"\n(?<=[A-Za-z0-9,]\n)[ \t]*((?:>[ \t]?)*)(?=[A-Za-z0-9])")
-_QUOTE_MARKS = re.compile(r"[ \t]*(?:>[ \t]?)*")
+_WRAP_BREAK = re.compile(r"\n(?<=[A-Za-z0-9,]\n)(?=[A-Za-z0-9])")
 _WRAP_WORDS_TEXT = """of the a an to by in for and or with before after until till from on at our
     your their its is are be will we'll we’ll this that as than into within via per
     committing promising guaranteeing deliver delivering ship shipping provide providing
@@ -1245,12 +1242,8 @@ def _unwrapped(text: str, low: str) -> str:
     joins = None
     for m in _WRAP_BREAK.finditer(text):
         at = m.start()
-        start = text.rfind("\n", 0, at) + 1
-        marks = _QUOTE_MARKS.match(text, start, at).group()
-        if marks.count(">") != m.group(1).count(">"):
-            continue
-        line = text[start + len(marks) : at].rstrip()
-        if len(line) < _WRAP_SHORT or line[0] == "#":
+        line = text[text.rfind("\n", 0, at) + 1 : at]
+        if len(line) < _WRAP_SHORT or line[0] in "#> \t":
             continue
         last = low[at - len(line) : at].rsplit(None, 1)[-1]
         if (
@@ -1265,12 +1258,12 @@ def _unwrapped(text: str, low: str) -> str:
         ):
             if joins is None:
                 joins = []
-            joins.append((at, m.end()))
+            joins.append(at)
     if joins is None:
         return low
     chars = list(low)
-    for a, b in joins:
-        chars[a:b] = " " * (b - a)
+    for at in joins:
+        chars[at] = " "
     return "".join(chars)
 
 
@@ -3409,7 +3402,9 @@ def _disclaim(low: str, clauses: list[_Clause], names: list[Mention], when: _Whe
         )
         if named is not None and not named.promise:
             # of the feature named last, not a promise: "Promised SCIM by Q2; the audit log was
-            # discussed but not promised" (took the SCIM promise back too)
+            # discussed but not promised" (took the SCIM promise back too); denied, so no
+            # promise naming nothing ("Promised the CSV importer by Q1; ...") speaks for it
+            named.denied = True
             continue
         for before in clauses[:i]:
             if before.promise:
@@ -4923,7 +4918,8 @@ def _date_given(low: str, start: int, end: int) -> bool:
 # SCIM in Q1 is unrealistic").
 _TOLD_NOT = re.compile(
     r"(?<![a-z0-9])(?:not|no|never|cannot|unlikely|unrealistic|impossible|doubtful|if|unless"
-    r"|wont|cant|dont|doesnt|isnt|wouldnt|couldnt"
+    r"|wont|cant|dont|doesnt|isnt|wouldnt|couldnt|exploring|considering|evaluating|beta"
+    r"|early access|looking into"
     r"|earliest|no earlier|pending|depends|depending|discussed|come up|comes up|must-have)"
     r"(?![a-z0-9])|n['\u2019]t(?![a-z0-9])"
 )
@@ -4932,6 +4928,9 @@ _TOLD_NOT = re.compile(
 _TOLD_WHO = ("customer ", "cust ", "client ")
 
 
+_TOLD_DATE_TAILS = frozenset(
+    ("", "to be safe", "to be conservative", "as a buffer", "just in case", "at the latest")
+)
 _TOLD_ALONE = frozenset((*_TOLD_WHO, "the customer ", "the client "))
 
 
@@ -4952,7 +4951,8 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
                 start = max(low.rfind("\n", 0, s) + 1, dot + 2 if dot >= 0 else 0)
             return _terse_dated(low, start, s, names)
         d = _date_at(low, e + 1, c.end) if low.startswith(" ", e) else None
-        return d is not None and not low[d.end() : c.end].strip(" .!)")
+        # (a margin said after it: "we told their CIO end of March to be safe")
+        return d is not None and low[d.end() : c.end].strip(" .!)") in _TOLD_DATE_TAILS
     if low.startswith(" about", e) or low.startswith(" of ", e):
         return False
     if next(_DATE.finditer(low, e, c.end), None) is None:
@@ -7725,15 +7725,26 @@ _REDATE_JOINT = re.compile(
     r"(?:(?:it(?:'|\u2019)?s |it is |that(?:'|\u2019)?s |is |was |has |have |been |got |gets "
     r"|we(?:'|\u2019)ve |we have |we(?:'|\u2019)re |we are |we )*(?:now|(?:since |then |now )?"
     r"(?:pushed|moved|slipped|shifted|changed|updated|revised|re-?dated|re-?committed|reset"
-    r"|bumped|pulled in)(?: out| back)?(?: it| this| that| the date| the commitment)?"
-    r"(?: out| back| in)?(?: to| into)?)"
+    r"|bumped|pulled in|replaced)(?: out| back)?(?: it| this| that| the date| the commitment)?"
+    r"(?: out| back| in)?(?: to| into| with)?)"
     r"(?: (?:it(?:'|\u2019)?s|is|for|to|in|by|until|targeting|targeted"
     r"(?: for)?|expected(?: in| by)?|planned(?: for)?|looking like|more like))*)[\s,:]*"
     r"(?:(?:by|in|for|until|till|the|end of|early|mid|late) )*"
 )
+_ARROW_JOINT = re.compile(r"\s*(?:-+>|\u2192|=>)\s*(?:(?:by|in|end of|the end of) )?")
 _NOW_AFTER = (" now", ", now")
+_REDATE_TAIL = re.compile(
+    r"[;,] (?:but |and )?(?:(?:it(?:'|\u2019)?s |it is |was |has been |since |then |now |we "
+    r"|we(?:'|\u2019)ve |we have )*"
+    r"(?:pushed|moved|slipped|shifted|bumped|revised|re-?dated|pulled in)(?: out| back)?"
+    r"(?: it| this| that)?(?: out| back| in)?(?: to| into)|now)[ ,:]*"
+    r"(?:(?:by|in|for|until|till|the|end of|early|mid|late) )*$"
+)
+# Between two dates: another need or feature list with the later one ("We promised SCIM by Q1;
+# they need the audit log, pushed to Q2" is not SCIM's)
+_NOT_REDATED_SPAN = re.compile(r"[.!?\n]|(?<![a-z0-9])(?:need|needs|they|and the)(?![a-z0-9])")
 _REDATE_WORD = re.compile(
-    r"(?<![a-z0-9])(?:now|pushed|moved|slipped|shifted|changed|updated|revised|re-?dated"
+    r"(?<![a-z0-9])(?:now|pushed|moved|slipped|shifted|changed|updated|revised|re-?dated|replaced"
     r"|re-?committed|reset|bumped|pulled in)(?![a-z0-9])"
 )
 
@@ -7743,9 +7754,16 @@ def _redated(low: str, prev_end: int, at: int, end: int) -> bool:
     `_REDATE_JOINT`."""
     if prev_end < 0 or at - prev_end > 48:
         return False
+    if low.startswith(_NOW_AFTER, end) and "now" not in low[prev_end:at]:
+        return True  # "... Q1; it's Q2 now"
     if _REDATE_JOINT.fullmatch(low, prev_end, at) is not None:
         return True
-    return low.startswith(_NOW_AFTER, end) and "now" not in low[prev_end:at]
+    if _ARROW_JOINT.fullmatch(low, prev_end, at) is not None:
+        return True  # "promised March -> Q3", "3/31 \u2192 6/30"
+    # ... after the feature named in between: "Promised March for SCIM; pushed to Q3"
+    return _REDATE_TAIL.search(low, prev_end, at) is not None and (
+        _NOT_REDATED_SPAN.search(low, prev_end, at) is None
+    )
 
 
 # Between the two ends of a range of dates (`_range_joint`).
@@ -7827,9 +7845,10 @@ _DENIED_DATE = re.compile(r"(?<![a-z0-9])(?:not|n['\u2019]t) (?:in|by|for|during
 # not dates.
 _DATE_LEAD = re.compile(
     r"(?<![a-z])(?:(?:by|in|of|on|until|till|before|b4|prior to|ahead of|after|early|mid|late"
-    r"|from|through|due|for|since|eta:?|target:?|targets|promised|committed|guaranteed"
+    r"|from|through|due|for|since|eta:?|target:?|targets|promised|committed|guaranteed|now"
     # re-dated to a month: "SCIM slipped to June", "moved to March" (not "promised SCIM to Jan")
-    r"|(?:slipped|slips|pushed|moved|delayed|shifted|bumped|revised) to)\s+|(?:early|mid|late)-)$"
+    r"|(?:slipped|slips|pushed|moved|delayed|shifted|bumped|revised) to)\s+|(?:early|mid|late)-"
+    r"|(?:->|\u2192)\s*)$"
 )
 
 

@@ -225,7 +225,31 @@ def page_request(
             "give a cursor or an offset, not both: the cursor says where the page starts",
             input=offset,
         )
-    return PageRequest(limit=limit, offset=offset, sort=sort or default_sort, cursor=cursor)
+    return PageRequest(
+        limit=limit,
+        offset=offset,
+        sort=sort or default_sort,
+        cursor=cursor,
+        listing=request.scope["path"],
+        filters=queries.cursor_filters(_filter_params(request)),
+    )
+
+
+def _filter_params(request: Request) -> list[tuple[str, str]]:
+    """The query parameters of the request for its cursor's filter fingerprint
+    (`queries.cursor_filters`), a filter given with its default value left out: `?state=open`
+    lists what no `state` lists, and a cursor of one is a cursor of the other."""
+    route = request.scope.get("route")
+    defaults = {
+        p.alias: p.field_info.default
+        for p in (route.dependant.query_params if route is not None else ())
+        if isinstance(p.field_info.default, str)
+    }
+    return [
+        (name, value)
+        for name, value in request.query_params.multi_items()
+        if defaults.get(name) != value
+    ]
 
 
 # The filters `answer_with_filters` checks (a value matching nothing is a 422 naming it).
@@ -243,7 +267,8 @@ Cursor = Annotated[
     str | None,
     Query(
         description="the `next_cursor` of the page before: the rows after its last one, in "
-        "the same sort (stable while rows change; an offset shifts when one before it goes)",
+        "the same sort (stable while rows change; an offset shifts when one before it goes). "
+        "Only on the list that gave it, with the same filters and sort (else a 422)",
     ),
 ]
 

@@ -110,9 +110,11 @@ def test_a_task_reopened_by_a_held_write_is_completed_when_the_deal_clears(
 ) -> None:
     pipeline = _world(engine, settings, fake, api, connector)
     deal = fake.add_deal("Acme", line_items=[SSO], emit=False)
-    assert _process(pipeline, deal, 1).kind == "done"  # blocked: task open
+    first = _process(pipeline, deal, 1)
+    assert first.kind == "done", first.error  # blocked: task open
     edit_feature(engine, "sso", availability="available")
-    assert _process(pipeline, deal, 2).kind == "done"  # clear: task completed
+    cleared = _process(pipeline, deal, 2)
+    assert cleared.kind == "done", cleared.error  # clear: task completed
     (task,) = fake.tasks_for(deal)
     assert task["properties"]["hs_task_status"] == "COMPLETED"
 

@@ -2,7 +2,9 @@
 
 The real hubspot-api-client talks to it over HTTP (set HUBSPOT_API_BASE to `fake.base_url`).
 It serves what the connector uses: CRM v3 object batch read/create/update and search (deals,
-line items, notes, tasks), v4 batch association reads with paging, deal pipelines, property
+line items, notes, tasks; companies: `add_company`, read only, 403 MISSING_SCOPES without
+`crm.objects.companies.read`), v4 batch association reads with paging (a deal's primary company,
+`associate(..., primary=True)`, carries type 5 beside the unlabeled 341), deal pipelines, property
 groups and properties (409 when they exist), the CRM Owners API (`add_owner`; owner 101, the
 default deal owner, is seeded; archived owners answer only with `archived=true`; 403
 MISSING_SCOPES without `crm.objects.owners.read`), and private-app token info. Ids are strings,
@@ -53,10 +55,19 @@ OBJECT_TYPES = {
     "task": "tasks",
     "tasks": "tasks",
     "0-27": "tasks",
+    "company": "companies",
+    "companies": "companies",
+    "0-2": "companies",
 }
-SINGULAR = {"deals": "DEAL", "line_items": "LINE_ITEM", "notes": "NOTE", "tasks": "TASK"}
+SINGULAR = {
+    "deals": "DEAL",
+    "line_items": "LINE_ITEM",
+    "notes": "NOTE",
+    "tasks": "TASK",
+    "companies": "COMPANY",
+}
 # Object type ids, as generic ("object.*") webhook events name the object type.
-TYPE_IDS = {"DEAL": "0-3", "LINE_ITEM": "0-8", "NOTE": "0-46", "TASK": "0-27"}
+TYPE_IDS = {"DEAL": "0-3", "LINE_ITEM": "0-8", "NOTE": "0-46", "TASK": "0-27", "COMPANY": "0-2"}
 # HubSpot-defined association type ids (associations v4 docs), both directions.
 ASSOCIATION_TYPE_IDS = {
     ("deals", "line_items"): 19,
@@ -65,12 +76,21 @@ ASSOCIATION_TYPE_IDS = {
     ("notes", "deals"): 214,
     ("deals", "tasks"): 215,
     ("tasks", "deals"): 216,
+    # The unlabeled deal-company association every associated company has ("Deal to company")
+    ("deals", "companies"): 341,
+    ("companies", "deals"): 342,
 }
+# A deal's primary company carries this HubSpot-defined type as well as the unlabeled one
+# ("When a record has a primary association ..., those types will be listed alongside the
+# unlabeled association type"): deal to primary company 5, company to deal (primary) 6.
+PRIMARY_TYPE_IDS = {("deals", "companies"): 5, ("companies", "deals"): 6}
+COMPANIES_SCOPE = "crm.objects.companies.read"
 DEFAULT_PROPERTIES = {
     "deals": ["dealname", "amount", "closedate", "createdate", "dealstage", "pipeline"],
     "line_items": ["name", "price", "quantity", "amount", "createdate"],
     "notes": ["hs_note_body", "hs_timestamp", "hs_createdate"],
     "tasks": ["hs_task_subject", "hs_task_status", "hs_timestamp", "hs_createdate"],
+    "companies": ["name", "domain", "createdate"],
 }
 MAX_BATCH = 100
 # The page a CDN in front of the API answers a bad gateway with (fault "502_html").
@@ -93,6 +113,7 @@ DEFAULT_SCOPES = [
     "crm.objects.owners.read",
     "crm.objects.contacts.read",
     "crm.objects.contacts.write",
+    "crm.objects.companies.read",
 ]
 
 
@@ -148,6 +169,9 @@ class FakeHubSpot:
         self.created_at_clock: dict[tuple[str, str], float] = {}
         self.history: dict[tuple[str, str, str], list[dict]] = {}
         self.assoc: dict[tuple[str, str, str], dict[str, int]] = {}
+        # deal id -> its primary company (`associate(..., primary=True)`); it counts only while
+        # the two are associated.
+        self.primary_company: dict[str, str] = {}
         self.pipelines: list[dict] = []
         self.groups: dict[str, dict[str, dict]] = {}
         self.properties: dict[str, dict[str, dict]] = {}
@@ -377,11 +401,19 @@ class FakeHubSpot:
         *,
         source: tuple[str, str | None] = ("CRM_UI", "userId:1"),
         emit: bool = True,
+        primary: bool = False,
     ) -> None:
+        """`primary`: a deal and a company, the company made the deal's primary one (a deal
+        has at most one: the one before stays associated, unlabeled)."""
         a, b = OBJECT_TYPES[from_type], OBJECT_TYPES[to_type]
         with self.lock:
             self.assoc.setdefault((a, from_id, b), {})[to_id] = ASSOCIATION_TYPE_IDS[(a, b)]
             self.assoc.setdefault((b, to_id, a), {})[from_id] = ASSOCIATION_TYPE_IDS[(b, a)]
+            if primary:
+                if {a, b} != {"deals", "companies"}:
+                    raise ValueError("only a deal's company can be its primary one")
+                deal, company = (from_id, to_id) if a == "deals" else (to_id, from_id)
+                self.primary_company[deal] = company
             if emit and "deals" in (a, b):
                 deal_id, other_type, other = (
                     (from_id, b, to_id) if a == "deals" else (to_id, a, from_id)
@@ -396,6 +428,7 @@ class FakeHubSpot:
                     source,
                     association=(f"DEAL_TO_{SINGULAR[other_type]}", other),
                 )
+                self.events[-1]["isPrimaryAssociation"] = primary
 
     def merge_deals(
         self, primary: str, secondary: str, *, emit: bool = True, new_record: bool = False
@@ -513,6 +546,33 @@ class FakeHubSpot:
             )
             self.associate("deals", deal_id, "notes", note, emit=emit)
         return deal_id
+
+    def add_company(
+        self, name: str | None, *, domain: str | None = None, deals: Iterable[str] = ()
+    ) -> str:
+        """Seed a company (as a user would, in the UI), associated with `deals` (unlabeled)."""
+        props: dict[str, Any] = {"name": name}
+        if domain is not None:
+            props["domain"] = domain
+        company = self.create_object("companies", props, emit=False)
+        for deal in deals:
+            self.associate("deals", deal, "companies", company, emit=False)
+        return company
+
+    def _association_types(self, a: str, fid: str, b: str, tid: str, type_id: int) -> list[dict]:
+        """The v4 `associationTypes` of one association: the unlabeled type, and for a deal's
+        primary company the primary type first (label "Primary"; labels are display text,
+        HubSpot says to rely on `typeId`)."""
+        unlabeled = {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}
+        primary_type = PRIMARY_TYPE_IDS.get((a, b))
+        if primary_type is not None:
+            deal, company = (fid, tid) if a == "deals" else (tid, fid)
+            if self.primary_company.get(deal) == company:
+                return [
+                    {"category": "HUBSPOT_DEFINED", "typeId": primary_type, "label": "Primary"},
+                    unlabeled,
+                ]
+        return [unlabeled]
 
     def add_owner(
         self,
@@ -861,6 +921,9 @@ class FakeHubSpot:
             if otype is None:
                 return fake._error(400, f"Unknown object type {object_type}", "VALIDATION_ERROR")
 
+            if otype == "companies" and (refused := fake._without_scope(COMPANIES_SCOPE)):
+                return refused
+
             def _list(name: str) -> list[str]:
                 return [
                     v for raw in request.query_params.getlist(name) for v in raw.split(",") if v
@@ -910,6 +973,8 @@ class FakeHubSpot:
             inputs = body.get("inputs") or []
             if otype is None:
                 return fake._error(400, f"Unknown object type {object_type}", "VALIDATION_ERROR")
+            if otype == "companies" and (refused := fake._without_scope(COMPANIES_SCOPE)):
+                return refused
             if len(inputs) > MAX_BATCH:
                 return fake._error(
                     400, f"Batch input limit is {MAX_BATCH}, got {len(inputs)}", "VALIDATION_ERROR"
@@ -1103,13 +1168,9 @@ class FakeHubSpot:
                         "to": [
                             {
                                 "toObjectId": int(tid),
-                                "associationTypes": [
-                                    {
-                                        "category": "HUBSPOT_DEFINED",
-                                        "typeId": type_id,
-                                        "label": None,
-                                    }
-                                ],
+                                "associationTypes": fake._association_types(
+                                    a, fid, b, tid, type_id
+                                ),
                             }
                             for tid, type_id in page
                         ],

@@ -5,7 +5,8 @@ history, which HubSpot serves for at most 50 inputs a call), 2 v4 association ba
 1000 deals (line items, notes; plus pages), and ceil(items/100) + ceil(notes/100) batch reads
 pooled across the whole claim. For one or two deals a single GET per deal returns the
 properties, the history and the association ids at once, which is cheaper than three batch
-calls.
+calls. Either way the deals' companies cost one more v4 association read per 1000 deals and,
+when any has a company, ceil(companies/100) batch reads of their names (companies.py).
 
 Writing a claim: a guard revert costs one call per reverted deal (alone, so a refusal fails no
 other deal); then tasks updated in one batch, created in one batch (each already associated with
@@ -45,6 +46,7 @@ from app.connectors.base import (
 from app.connectors.hubspot import properties as P
 from app.connectors.hubspot.account import AccountFacts, AccountInfo
 from app.connectors.hubspot.client import HubSpotApi
+from app.connectors.hubspot.companies import AccountNames
 from app.connectors.hubspot.errors import (
     PropertyRuleRefused,
     RefusedError,
@@ -311,6 +313,8 @@ class HubSpotConnector:
         self.pipelines = PipelineCache(api)
         # Deal owners' names (CRM Owners API), cached for the process: owners.py.
         self.owners = OwnerNames(api)
+        # Each deal's company name (its account name), read with the batch: companies.py.
+        self.accounts = AccountNames(api)
         # Markers of task creates whose response never arrived (timeout): search before
         # creating again. Process-local; see docs/hubspot.md for the crash window.
         self._pending_creates: set[str] = set()
@@ -354,6 +358,8 @@ class HubSpotConnector:
         note_ids = sorted({i for r in records.values() if r for i in r["notes"]})
         items = self._batch_read("line_items", line_item_ids, P.LINE_ITEM_PROPERTIES)
         notes = self._batch_read("notes", note_ids, P.NOTE_PROPERTIES)
+        # The deals' company names: the notes reader tells the customer's own steps by them.
+        account_names = self.accounts.names([d for d in ids if records.get(d) is not None])
         refreshed = [False]
         facts = self.account.facts()
         self._check_portal(facts)
@@ -391,6 +397,7 @@ class HubSpotConnector:
                     ui_domain,
                     portal,
                     owner_names,
+                    account_names,
                 )
             )
         return out
@@ -560,6 +567,7 @@ class HubSpotConnector:
         ui_domain: str = DEFAULT_UI_DOMAIN,
         portal_id: str | None = None,
         owner_names: dict[str, str | None] | None = None,
+        account_names: dict[str, str | None] | None = None,
     ) -> DealSnapshot:
         props = record["properties"]
         pipeline = props.get("pipeline")
@@ -638,6 +646,8 @@ class HubSpotConnector:
             # "First Last" (or the e-mail) of the owner (Owners API; None while unreadable):
             # message templates' {deal.owner_name}, the owner in views and reports
             owner_name=(owner_names or {}).get(str(props.get(OWNER) or "")),
+            # The deal's primary company's name, else its first company's (companies.py)
+            account_name=(account_names or {}).get(deal_id),
             created_at=_parse_dt(props.get("createdate")),
             updated_at=_parse_dt(props.get("hs_lastmodifieddate")),
             line_items=line_items,

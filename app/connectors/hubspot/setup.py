@@ -32,6 +32,11 @@ RECOMMENDED_SCOPES = {
         "owner names: without it messages say 'the deal owner' and views, dashboards and "
         "reports show the owner id instead of the rep's name"
     ),
+    "crm.objects.companies.read": (
+        "account names: without it deals are read without their company's name, so a "
+        "customer's own step named by its company ('Acme will roll out SCIM by March') can "
+        "read as our promise"
+    ),
 }
 
 WEBHOOK_SUBSCRIPTIONS = [

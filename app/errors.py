@@ -193,36 +193,110 @@ JSON_TOO_DEEP = f"not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels"
 # the scan would retry from each later quote: quadratic on '"\\"\\"...').
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
-_INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
+# `json_too_deep` looks at a text this much at a time. re, bytes and str methods hold the GIL
+# from start to end, and a thread gets its turn only between two Python instructions: one
+# pattern over an 8 MB body held the event loop for 0.2-0.6 s from the worker thread checking
+# it (1.3 s for a string of escaped quotes), every webhook ack waiting (security review 11).
+# Over a slice each call took 3 ms at most here (a slice of empty strings; a slice of text
+# is encoded first: up to 4 bytes a character).
+_SLICE = 64 * 1024
+# Appended to a slice with its strings removed, what is left of it says where the slice ended:
+# outside a string, 'a' is left ('"b' opens a string running to the end); inside one, the quote
+# closes it and 'b' is left.
+_ENDS_WHERE = b'a"b'
+_OPENING = frozenset(b"[{")
 
 
 def json_too_deep(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether JSON `text` nests arrays and objects more than `limit` deep (brackets inside
     strings do not count). Text with no more than `limit` opening brackets is not read further,
-    so an ordinary body costs two counts; what is not JSON is left to the parser to report."""
-    if (
-        text.count("[" if isinstance(text, str) else b"[")
-        + text.count("{" if isinstance(text, str) else b"{")
-        <= limit
-    ):
+    so an ordinary body costs two counts; what is not JSON is left to the parser to report.
+
+    Every step looks at one `_SLICE` of the text at most, so that a large body checked in a
+    worker thread lets the event loop run between two steps."""
+    if _opening_brackets(text, limit) <= limit:
         return False
-    raw = text.encode() if isinstance(text, str) else text
-    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    brackets = _brackets_outside_strings(text)
     # Each pass drops the innermost pairs, exactly one level off every nesting: a flat body (a
-    # list of objects) is gone after a few, without the loop below. One scan for both kinds:
-    # dropping `[]` and then `{}` in two scans took two levels off '{[]}' at once, and bodies
-    # alternating objects and arrays passed up to four levels past the limit.
+    # list of objects) is gone after a few, without the count below. Both kinds at once:
+    # dropping `[]` and then `{}` took two levels off '{[]}' at once, and bodies alternating
+    # objects and arrays passed up to four levels past the limit.
     for _ in range(4):
-        brackets = _INNERMOST_PAIR.sub(b"", brackets)
+        brackets = _without_innermost_pairs(brackets)
         limit -= 1
+    return _deeper_than(brackets, limit)
+
+
+def _opening_brackets(text: bytes | str, limit: int) -> int:
+    """How many `[` and `{` `text` holds, counted up to the first slice that takes it past
+    `limit`."""
+    opening = ("[", "{") if isinstance(text, str) else (b"[", b"{")
+    count = 0
+    for start in range(0, len(text), _SLICE):
+        piece = text[start : start + _SLICE]
+        count += piece.count(opening[0]) + piece.count(opening[1])
+        if count > limit:
+            break
+    return count
+
+
+def _brackets_outside_strings(text: bytes | str) -> list[bytes]:
+    """The brackets of `text` outside its strings, in order, in pieces (one a slice): what
+    `_JSON_STRING.sub(b"", text).translate(None, _NOT_BRACKETS)` is, a slice at a time. A slice
+    starting inside a string is looked at after a quote opening it (and a backslash when the
+    previous slice ended on a backslash escaping its first byte)."""
+    pieces = []
+    inside = escaped = False
+    for start in range(0, len(text), _SLICE):
+        piece = text[start : start + _SLICE]
+        chunk = piece.encode() if isinstance(piece, str) else piece
+        if inside:
+            chunk = (b'"\\' if escaped else b'"') + chunk
+        left = _JSON_STRING.sub(b"", chunk + _ENDS_WHERE)
+        inside = left.endswith(b"b")
+        if inside:
+            # the backslashes ending it start after a character or an escape (or the quote):
+            # an odd run escapes the next slice's first byte
+            escaped = (len(chunk) - len(chunk.rstrip(b"\\"))) % 2 == 1
+        pieces.append(left.translate(None, _NOT_BRACKETS))
+    return pieces
+
+
+def _without_innermost_pairs(pieces: list[bytes]) -> list[bytes]:
+    """`pieces` without each `[]` and `{}` they hold once joined, all dropped at once (a pair
+    that dropping another one makes is kept). An opening bracket ending a piece goes with the
+    next one, so that no pair is split between two."""
+    out = []
+    carried = b""
+    for piece in pieces:
+        piece = carried + piece
+        carried = b""
+        if piece and piece[-1] in _OPENING:
+            piece, carried = piece[:-1], piece[-1:]
+        # '[]' and '{}' never overlap; '{[]}' must not become '{}' and go too: '[]' is
+        # replaced by a byte that keeps its neighbours apart, then dropped
+        out.append(piece.replace(b"[]", b"-").replace(b"{}", b"").replace(b"-", b""))
+    out.append(carried)
+    return out
+
+
+def _deeper_than(pieces: list[bytes], limit: int) -> bool:
+    """Whether the brackets in `pieces` (an opening one a level more, a closing one a level
+    less) reach past `limit`. A piece whose every opening bracket could not take the depth past
+    it is counted, not walked."""
     depth = 0
-    for char in brackets:
-        if char in b"[{":
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
+    for piece in pieces:
+        opening = piece.count(b"[") + piece.count(b"{")
+        if depth + opening <= limit:
+            depth += 2 * opening - len(piece)
+            continue
+        for char in piece:
+            if char in _OPENING:
+                depth += 1
+                if depth > limit:
+                    return True
+            else:
+                depth -= 1
     return False
 
 

@@ -82,6 +82,30 @@ UTF16_MESSAGE = (
     "the request body is UTF-16 text (as a spreadsheet's 'Unicode Text' saves it): send it as "
     "UTF-8; nothing was written"
 )
+# Where `_UTF16` is looked for: the first bytes of the body, and of the first parts of a
+# multipart upload (a UTF-16 file shows it from its start: its byte order mark, or its first
+# characters). Searched over a whole body holding a NUL, it took 0.86 s over 8 MB holding the
+# GIL, so the event loop, from the worker thread checking the body (security review 11).
+_UTF16_LOOK = 4096
+_UTF16_PARTS = 16
+
+
+def is_utf16(body: bytes) -> bool:
+    """Whether `body`, or a file uploaded in it, is UTF-16 text (`_UTF16` at the start of the
+    body or of one of its first `_UTF16_PARTS` multipart parts)."""
+    if _UTF16.search(body, 0, _UTF16_LOOK):
+        return True
+    at = body.find(b"\r\n\r\n", 0)  # a part's headers end, its content begins
+    for _ in range(_UTF16_PARTS):
+        if at == -1:
+            return False
+        start = at + 4
+        if _UTF16.search(body, start, start + _UTF16_LOOK):
+            return True
+        at = body.find(b"\r\n\r\n", start)
+    return False
+
+
 # A spreadsheet workbook sent where text was meant: an .xlsx (a ZIP archive, as .ods and .docx
 # are too) or an .xls (an OLE2 compound file). Either holds NUL bytes; said as a workbook.
 _WORKBOOK_SIGNATURES = (
@@ -213,9 +237,11 @@ class OffLoopBodyRoute(APIRoute):
     the body is parsed with `loads_letting_go`. Validation gives the loop turns at the models'
     Python validators (each posted snapshot has some). Measured with 6-8 MB bodies on a loaded
     2-core machine, with the body checks' changes: the longest stall of the loop fell from
-    0.37-0.58 s to 0.19-0.33 s; what is left is mostly the body checks' depth scan
-    (`errors.json_too_deep`, patterns, in `RefuseNulMiddleware`'s thread) and garbage
-    collection.
+    0.37-0.58 s to 0.19-0.33 s. The body checks' depth scan (`errors.json_too_deep`) and
+    UTF-16 search, in `RefuseNulMiddleware`'s thread, then held it for 0.1-0.46 s (each pattern
+    over the whole body); they look at a slice at a time now (6-21 ms, `benchmarks/
+    body_checks.py`). What is left of the whole check (10-90 ms) is garbage collection during
+    the parse, and json's C parser over a long run of strings (a string gives no turn).
 
     Small bodies, forms and bodies FastAPI does not read as JSON are left to FastAPI. `create_app`
     makes every route of its routers one of these (`off_loop_bodies`)."""
@@ -318,7 +344,7 @@ def _body_refusal(body: bytes, is_json: bool) -> dict | None:
     """The 422 answer for a body with a NUL, or JSON nested too deep, with a repeated key or a
     non-finite number; None for a body the routes may read."""
     if has_nul(body):
-        said = workbook_message(body) or (UTF16_MESSAGE if _UTF16.search(body) else MESSAGE)
+        said = workbook_message(body) or (UTF16_MESSAGE if is_utf16(body) else MESSAGE)
         return {"error": {"code": "invalid", "message": said}}
     if not is_json:
         return None

@@ -4,7 +4,9 @@ The real hubspot-api-client talks to it over HTTP (set HUBSPOT_API_BASE to `fake
 It serves what the connector uses: CRM v3 object batch read/create/update and search (deals,
 line items, notes, tasks; companies: `add_company`, read only, 403 MISSING_SCOPES without
 `crm.objects.companies.read`), v4 batch association reads with paging (a deal's primary company,
-`associate(..., primary=True)`, carries type 5 beside the unlabeled 341), deal pipelines, property
+`associate(..., primary=True)`, carries type 5 beside the unlabeled 341; in a deal GET's
+associations it is listed first as `deal_to_company` beside `deal_to_company_unlabeled`, and the
+GET asking for companies without the scope is refused, 403), deal pipelines, property
 groups and properties (409 when they exist), the CRM Owners API (`add_owner`; owner 101, the
 default deal owner, is seeded; archived owners answer only with `archived=true`; 403
 MISSING_SCOPES without `crm.objects.owners.read`), and private-app token info. Ids are strings,
@@ -140,6 +142,8 @@ class FakeHubSpot:
     access_token: str = "pat-sandbox-token"
     scopes: list[str] = field(default_factory=lambda: list(DEFAULT_SCOPES))
     association_page_size: int = ASSOCIATION_PAGE
+    # Associations a v3 object read (GET with `associations=`) lists before it pages.
+    object_read_association_limit: int = 100
     search_max_results: int = SEARCH_MAX_RESULTS
     # What call times are measured with; a test shares a virtual clock with the client's budget.
     clock: Callable[[], float] = time.monotonic
@@ -559,6 +563,20 @@ class FakeHubSpot:
             self.associate("deals", deal, "companies", company, emit=False)
         return company
 
+    def _object_read_associations(self, a: str, fid: str, b: str, linked: list[str]) -> list[dict]:
+        """The `associations` results of a v3 object read (GET with `associations=`): one
+        item per association type, named. A deal's companies are each listed with the type
+        `deal_to_company_unlabeled`, and its primary company first, once more, with the type
+        `deal_to_company` (as HubSpot answers; other links keep `deal_to_line_item` etc.)."""
+        name = f"{SINGULAR[a].lower()}_to_{SINGULAR[b].lower()}"
+        if (a, b) not in PRIMARY_TYPE_IDS:
+            return [{"id": i, "type": name} for i in linked]
+        out = [{"id": i, "type": f"{name}_unlabeled"} for i in linked]
+        primary = self.primary_company.get(fid) if a == "deals" else None
+        if primary in linked:
+            out.insert(0, {"id": primary, "type": name})
+        return out
+
     def _association_types(self, a: str, fid: str, b: str, tid: str, type_id: int) -> list[dict]:
         """The v4 `associationTypes` of one association: the unlabeled type, and for a deal's
         primary company the primary type first (label "Primary"; labels are display text,
@@ -929,6 +947,12 @@ class FakeHubSpot:
                     v for raw in request.query_params.getlist(name) for v in raw.split(",") if v
                 ]
 
+            # HubSpot does not document a read asking for associations to companies without
+            # the companies scope: the strictest reading, the whole read refused.
+            asked = {OBJECT_TYPES.get(t) for t in _list("associations")}
+            if "companies" in asked and (refused := fake._without_scope(COMPANIES_SCOPE)):
+                return refused
+
             with fake.lock:
                 object_id = fake._canonical(otype, object_id)
                 obj = fake.objects[otype].get(object_id)
@@ -951,16 +975,11 @@ class FakeHubSpot:
                     if not linked:
                         continue
                     key = "line items" if ttype == "line_items" else ttype
-                    singular_from = SINGULAR[otype].lower()
-                    singular_to = SINGULAR[ttype].lower()
-                    entry = {
-                        "results": [
-                            {"id": i, "type": f"{singular_from}_to_{singular_to}"}
-                            for i in linked[:100]
-                        ]
-                    }
-                    if len(linked) > 100:
-                        entry["paging"] = {"next": {"after": "100", "link": ""}}
+                    listed = fake._object_read_associations(otype, object_id, ttype, linked)
+                    limit = fake.object_read_association_limit
+                    entry = {"results": listed[:limit]}
+                    if len(listed) > limit:
+                        entry["paging"] = {"next": {"after": str(limit), "link": ""}}
                     associations[key] = entry
                 if associations:
                     out["associations"] = associations

@@ -7,19 +7,29 @@ a deal's customer is its associated company: the PRIMARY one (HubSpot-defined as
 company has), else the associated company with the lowest id (the oldest; the same one on every
 read, whatever order HubSpot lists them in).
 
-A batch of deals costs one v4 batch association read (`POST
+One or two deals are read with one GET each (connector.py), which asks for the deal's
+companies among its associations (`associations=companies`): HubSpot lists each associated
+company with the type `deal_to_company_unlabeled`, and the primary one once more with the type
+`deal_to_company`, so no association call is needed (`from_object_read`; a deal with more
+companies than the GET lists and no primary among them is read as a batch's deal is). A batch
+of deals costs one v4 batch association read (`POST
 /crm/v4/associations/deals/companies/batch/read`, up to 1000 deals a call; a deal's further
-pages only while its primary company has not been seen) and, when any deal has a company, one
-batch read of the companies' `name` (`POST /crm/v3/objects/companies/batch/read`, 100 a call,
-each company once however many deals share it). No company, a company deleted since, or one
-without a name: None (the deal reads as it did before the account name was read at all).
+pages only while its primary company has not been seen). Then the names: cached in the process
+for NAME_TTL_SECONDS per company (a rename shows within the hour; a company deleted since,
+MISSING_TTL_SECONDS), the others read with one batch read of their `name` (`POST
+/crm/v3/objects/companies/batch/read`, 100 a call, each company once however many deals share
+it). No company, a company deleted since, or one without a name: None (the deal reads as it did
+before the account name was read at all).
 
 A 429, 5xx or timeout fails the batch's read like a line-item or note read does (the queue
 retries it): read without its account name, a deal's notes could block it for the customer's
 own plan. A missing scope (403: `crm.objects.companies.read`, a scope installs made before it
 was asked for lack) never fails the read: the deals read with no account name, one warning
 says how to add the scope, and the companies are asked again every MISSING_SCOPE_PAUSE_SECONDS,
-so an added scope is used within minutes.
+so an added scope is used within minutes. The deal GET asking for the companies without the
+scope is refused as a whole (a 403; HubSpot's documentation does not say, so the connector
+assumes the strictest answer): it is read again without them, and the GETs leave the companies
+out during the same pause.
 """
 
 from __future__ import annotations
@@ -47,6 +57,14 @@ BATCH = 100
 # string properties hold far more.
 NAME_MAX = 255
 MISSING_SCOPE_PAUSE_SECONDS = 600.0
+# How long a company's name is used before it is read again; a company not found (deleted).
+NAME_TTL_SECONDS = 3600.0
+MISSING_TTL_SECONDS = 600.0
+# Past this many cached names, the expired ones are dropped when names are stored.
+CACHE_PRUNE_AT = 50_000
+# The v3 object read's association types (`associations=companies` on a deal GET): every
+# associated company is listed with the unlabeled type; the primary one also with this.
+PRIMARY_TYPE_V3 = "deal_to_company"
 
 ADD_SCOPE_HINT = (
     "add the scope to the private app (HubSpot: Settings > Integrations > Private Apps > the "
@@ -64,6 +82,22 @@ def _id_key(value: str) -> tuple[int, str]:
     return (int(value), value) if value.isdigit() else (1 << 63, value)
 
 
+def from_object_read(results: Iterable[Any], more: bool) -> tuple[bool, str | None]:
+    """A deal's company from the associations of its v3 GET (`results`: items with `id` and
+    `type`; `more`: HubSpot has more pages): (decided, company id or None). Not decided when
+    further pages could hold the primary company."""
+    lowest: str | None = None
+    for item in results:
+        company = str(item.id)
+        if getattr(item, "type", None) == PRIMARY_TYPE_V3:
+            return True, company
+        if lowest is None or _id_key(company) < _id_key(lowest):
+            lowest = company
+    if more:
+        return False, None
+    return True, lowest
+
+
 def company_name(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
@@ -73,23 +107,42 @@ def company_name(value: Any) -> str | None:
 class AccountNames:
     """deal id -> the name of its company (see the module doc)."""
 
-    def __init__(self, api: HubSpotApi, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        api: HubSpotApi,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        ttl: float = NAME_TTL_SECONDS,
+    ) -> None:
         self.api = api
         self.clock = clock
+        self.ttl = ttl
         self._paused_until = 0.0
         self._scope_logged = False
         self._lock = threading.Lock()
+        self._cache: dict[str, tuple[str | None, float]] = {}  # id -> (name, fresh until)
 
-    def names(self, deal_ids: Sequence[str]) -> dict[str, str | None]:
+    def readable(self) -> bool:
+        """False while paused after a missing scope: the deal GETs leave the companies out."""
+        return self.clock() >= self._paused_until
+
+    def names(
+        self, deal_ids: Sequence[str], known: dict[str, str | None] | None = None
+    ) -> dict[str, str | None]:
         """The account names of these deals (a deal missing from the answer has none).
-        Raises what the calls raise, except a missing scope (see the module doc)."""
-        if not deal_ids or self.clock() < self._paused_until:
+        `known`: deal id -> its company (None: no company) where the deal's GET decided it;
+        the others' companies are read by association. Raises what the calls raise, except a
+        missing scope (see the module doc)."""
+        if not deal_ids or not self.readable():
             return {}
+        known = known or {}
         try:
-            chosen = self._companies(list(deal_ids))
-            names = self._read_names(sorted(set(chosen.values()), key=_id_key))
+            rest = [d for d in deal_ids if d not in known]
+            chosen = self._companies(rest) if rest else {}
+            chosen.update({d: c for d, c in known.items() if c is not None and d in deal_ids})
+            names = self._names_of(sorted(set(chosen.values()), key=_id_key))
         except MissingScopeError as exc:
-            self._missing(exc)
+            self.missing(exc)
             return {}
         if self._scope_logged:
             self._scope_logged = False
@@ -134,9 +187,23 @@ class AccountNames:
             pending = next_round
         return {deal: primary.get(deal, company) for deal, company in lowest.items()}
 
+    def _names_of(self, company_ids: list[str]) -> dict[str, str | None]:
+        """The companies' names: cached ones while fresh, the others read."""
+        now = self.clock()
+        out: dict[str, str | None] = {}
+        stale: list[str] = []
+        with self._lock:
+            for company in company_ids:
+                entry = self._cache.get(company)
+                if entry is not None and entry[1] > now:
+                    out[company] = entry[0]
+                else:
+                    stale.append(company)
+        if stale:
+            out.update(self._read_names(stale))
+        return out
+
     def _read_names(self, company_ids: list[str]) -> dict[str, str | None]:
-        if not company_ids:
-            return {}
         api = self.api.api("crm.companies.batch_api")
         out: dict[str, str | None] = {}
         for chunk in _chunks(company_ids, BATCH):
@@ -145,12 +212,24 @@ class AccountNames:
                 api.read,
                 {"inputs": [{"id": i} for i in chunk], "properties": ["name"]},
             )
+            found: dict[str, str | None] = {}
             # A company deleted since the association read is missing (207 with errors).
             for obj in response.results or []:
-                out[str(obj.id)] = company_name((obj.properties or {}).get("name"))
+                found[str(obj.id)] = company_name((obj.properties or {}).get("name"))
+            now = self.clock()
+            with self._lock:
+                if len(self._cache) > CACHE_PRUNE_AT:
+                    self._cache = {k: v for k, v in self._cache.items() if v[1] > now}
+                for company in chunk:
+                    if company in found:
+                        self._cache[company] = (found[company], now + self.ttl)
+                    else:
+                        self._cache[company] = (None, now + MISSING_TTL_SECONDS)
+            out.update(found)
         return out
 
-    def _missing(self, exc: MissingScopeError) -> None:
+    def missing(self, exc: MissingScopeError) -> None:
+        """The scope is missing: pause the company reads, and say so once."""
         with self._lock:
             self._paused_until = self.clock() + MISSING_SCOPE_PAUSE_SECONDS
             first = not self._scope_logged

@@ -5,8 +5,9 @@ history, which HubSpot serves for at most 50 inputs a call), 2 v4 association ba
 1000 deals (line items, notes; plus pages), and ceil(items/100) + ceil(notes/100) batch reads
 pooled across the whole claim. For one or two deals a single GET per deal returns the
 properties, the history and the association ids at once, which is cheaper than three batch
-calls. Either way the deals' companies cost one more v4 association read per 1000 deals and,
-when any has a company, ceil(companies/100) batch reads of their names (companies.py).
+calls; it lists the deal's companies too. In a batch the deals' companies cost one more v4
+association read per 1000 deals. Either way, company names not read in the last hour cost
+ceil(companies/100) batch reads (companies.py).
 
 Writing a claim: a guard revert costs one call per reverted deal (alone, so a refusal fails no
 other deal); then tasks updated in one batch, created in one batch (each already associated with
@@ -46,8 +47,9 @@ from app.connectors.base import (
 from app.connectors.hubspot import properties as P
 from app.connectors.hubspot.account import AccountFacts, AccountInfo
 from app.connectors.hubspot.client import HubSpotApi
-from app.connectors.hubspot.companies import AccountNames
+from app.connectors.hubspot.companies import COMPANIES_SCOPE, AccountNames, from_object_read
 from app.connectors.hubspot.errors import (
+    MissingScopeError,
     PropertyRuleRefused,
     RefusedError,
     invalid_properties,
@@ -350,8 +352,10 @@ class HubSpotConnector:
         ids = list(dict.fromkeys(str(d) for d in deal_ids))
         if not ids:
             return {}
+        # deal id -> its company, where the deal's GET listed its companies (companies.py)
+        companies: dict[str, str | None] = {}
         if len(ids) <= SINGLE_READ_MAX:
-            records = self._read_deals_single(ids)
+            records = self._read_deals_single(ids, companies)
         else:
             records = self._read_deals_batch(ids)
         line_item_ids = sorted({i for r in records.values() if r for i in r["line_items"]})
@@ -359,7 +363,9 @@ class HubSpotConnector:
         items = self._batch_read("line_items", line_item_ids, P.LINE_ITEM_PROPERTIES)
         notes = self._batch_read("notes", note_ids, P.NOTE_PROPERTIES)
         # The deals' company names: the notes reader tells the customer's own steps by them.
-        account_names = self.accounts.names([d for d in ids if records.get(d) is not None])
+        account_names = self.accounts.names(
+            [d for d in ids if records.get(d) is not None], companies
+        )
         refreshed = [False]
         facts = self.account.facts()
         self._check_portal(facts)
@@ -437,27 +443,58 @@ class HubSpotConnector:
             )
         return actual
 
-    def _read_deals_single(self, ids: list[str]) -> dict[str, dict | None]:
+    def _get_deal(self, deal_id: str) -> tuple[Any, bool]:
+        """A deal's GET (None: not found), and whether it lists the deal's companies: asked
+        for unless the companies scope is known missing. A 403 to the GET with them (HubSpot
+        does not document what it answers without the scope: assumed refused as a whole) is
+        asked again without them, and pauses the company reads as any missing scope does."""
         basic = self.api.api("crm.deals.basic_api")
-        records: dict[str, dict | None] = {}
-        needs_paging: list[str] = []
-        for deal_id in ids:
-            obj = self.api.call(
+
+        def get(associations: list[str], optional_scope: str | None = None) -> Any:
+            return self.api.call(
                 "deals.get",
                 basic.get_by_id,
                 deal_id,
                 properties=self._deal_properties(),
                 properties_with_history=["dealstage"],
-                associations=["line_items", "notes"],
+                associations=associations,
                 not_found_ok=True,
+                optional_scope=optional_scope,
             )
+
+        if self.accounts.readable():
+            try:
+                return get(["line_items", "notes", "companies"], COMPANIES_SCOPE), True
+            except MissingScopeError as exc:
+                obj = get(["line_items", "notes"])  # another 403 is a refusal of ours
+                self.accounts.missing(exc)
+                return obj, False
+        return get(["line_items", "notes"]), False
+
+    def _read_deals_single(
+        self, ids: list[str], companies: dict[str, str | None]
+    ) -> dict[str, dict | None]:
+        """`companies` gets each deal's company where its GET decided it (companies.py)."""
+        records: dict[str, dict | None] = {}
+        needs_paging: list[str] = []
+        for deal_id in ids:
+            obj, with_companies = self._get_deal(deal_id)
             if obj is None or str(obj.id) != deal_id:
                 # Merged away: HubSpot answers the old id with the deal it was merged into,
                 # which is queued and read under its own id. This one is gone.
                 records[deal_id] = None
                 continue
             record = self._record(obj)
-            for key, assoc in (obj.associations or {}).items():
+            associations = obj.associations or {}
+            if with_companies:
+                listed = associations.get("companies")
+                more = listed is not None and listed.paging is not None and listed.paging.next
+                decided, company = from_object_read(
+                    listed.results or [] if listed is not None else [], bool(more)
+                )
+                if decided:
+                    companies[deal_id] = company
+            for key, assoc in associations.items():
                 target = "line_items" if key.replace(" ", "_") == "line_items" else key
                 if target not in ("line_items", "notes"):
                     continue

@@ -65,7 +65,8 @@ def test_deals_without_a_company_cost_no_company_read(fake, connector) -> None:
     assert fake.calls[ASSOC] == 1 and fake.calls[COMPANIES] == 0
     fake.reset_calls()
     assert connector.read_deals([deals[0]])[deals[0]].account_name is None
-    assert fake.calls[ASSOC] == 1 and fake.calls[COMPANIES] == 0
+    # one deal: its GET lists its companies (none), no association read
+    assert fake.calls[ASSOC] == 0 and fake.calls[COMPANIES] == 0
 
 
 def test_the_primary_company_wins_else_the_first(fake, connector) -> None:
@@ -82,15 +83,17 @@ def test_the_primary_company_wins_else_the_first(fake, connector) -> None:
     fake.associate("deals", other, "companies", reseller)
     assert connector.read_deals([other])[other].account_name == "Reseller GmbH"
 
-    # the primary on a later page of the deal's associations is found
+    # the primary on a later page of the deal's associations is found (a batch: v4 reads)
     fake.association_page_size = 2
     paged = fake.add_deal("Many companies")
     for i in range(4):
         fake.associate("deals", paged, "companies", fake.add_company(f"Partner {i}"))
     fake.associate("deals", paged, "companies", fake.add_company("Umbrella"), primary=True)
     fake.reset_calls()
-    assert connector.read_deals([paged])[paged].account_name == "Umbrella"
-    assert fake.calls[ASSOC] == 3 and fake.calls[COMPANIES] == 1
+    snaps = connector.read_deals([paged, deal, other])
+    assert snaps[paged].account_name == "Umbrella"
+    assert snaps[deal].account_name == "Initech Inc"
+    assert fake.calls[ASSOC] == 3 and fake.calls[COMPANIES] == 1  # Umbrella's name only
 
 
 def test_a_missing_or_nameless_company_gives_no_name(fake, connector) -> None:
@@ -156,12 +159,14 @@ def test_rate_limits_and_errors_fail_the_read_as_a_line_item_read_does(
     acme = fake.add_company("Acme Corp")
     deal = fake.add_deal("Acme")
     fake.associate("deals", deal, "companies", acme, primary=True)
+    # one deal's GET lists its companies: the association read is a batch's (3 deals or more)
+    read = [deal] if path == "/objects/companies" else [deal, *(fake.add_deal("x") for _ in "ab")]
     fake.inject(kind, 1, path=path, retry_after=2)
     with pytest.raises(TransientError) as err:
-        connector.read_deals([deal])
+        connector.read_deals(read)
     if kind == "429":
         assert err.value.retry_after == 2.0
-    assert connector.read_deals([deal])[deal].account_name == "Acme Corp"
+    assert connector.read_deals(read)[deal].account_name == "Acme Corp"
 
 
 def test_setup_recommends_the_companies_scope_without_failing(fake, api) -> None:

@@ -23,6 +23,7 @@ RUNS = {
     "salesforce_calls": ["--deals", "20", "--batch", "10", "--apex", "with"],
     "notes_worst_case": ["--sizes", "1,2", "--limit", "on"],
     "fanout_import": ["--features", "300", "--deals", "20", "--baseline-features", "5"],
+    "body_checks": ["--runs", "1", "--mb", "0.2"],
 }
 
 

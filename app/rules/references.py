@@ -1327,22 +1327,72 @@ _ACCOUNT_STEP_TAIL = (
 
 
 @lru_cache(maxsize=1024)
-def _account_step(account_name: str | None) -> re.Pattern[str] | None:
-    """The customer's own step by their account's name (Salesforce's Account.Name): "Acme will
-    roll out SCIM by March", "Acme's IT will have SCIM configured by Jan 15" are their plans,
-    not our promise (as with "they"). The name as notes write it: without its legal form
-    ("Acme Corp": "acme", "acme corp"); a first word of three letters or fewer alone is not
-    used ("IBM Global" still is, "The Acme Co" is "acme")."""
+def _account_forms(account_name: str | None) -> tuple[str, ...]:
+    """The account's name as notes write it, lower case: without its legal form ("Acme Corp":
+    "acme corp", "acme"); a first word of three letters or fewer alone is not used ("IBM
+    Global" still is, "The Acme Co" is "acme"). Longest first."""
     if not account_name:
-        return None
+        return ()
     words = [w for w in account_name.lower().replace(",", " ").split() if w not in _ACCOUNT_FILLER]
     if not words:
-        return None
+        return ()
     forms = {" ".join(words)}
     if len(words[0]) > 3 or len(words) == 1:
         forms.add(words[0])
-    names = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+@lru_cache(maxsize=1024)
+def _account_step(account_name: str | None) -> re.Pattern[str] | None:
+    """The customer's own step by their account's name (`DealSnapshot.account_name`): "Acme
+    will roll out SCIM by March", "Acme's IT will have SCIM configured by Jan 15" are their
+    plans, not our promise (as with "they")."""
+    forms = _account_forms(account_name)
+    if not forms:
+        return None
+    names = "|".join(re.escape(f) for f in forms)
     return re.compile(rf"(?<![a-z0-9])(?:{names}){_ACCOUNT_STEP_TAIL}")
+
+
+# An e-mail's header pasted into a note: Gmail's "On <date>, <name> <address> wrote:" (its
+# quoted lines follow with "> "), Outlook's "From: <name> <address>" (the message follows).
+_MAIL_HEADER = re.compile(
+    r"(?m)^[ \t>]*(?:(?P<wrote>on [^\n]{0,160}?(?:\n[^\n]{0,80}?)?wrote:)|from:[^\n]{0,200})[ \t]*$"
+)
+
+
+def _their_mail(low: str, account_name: str | None) -> tuple[tuple[int, int], ...]:
+    """The spans of a note that are the customer's own e-mail: the quoted lines under "On ...
+    <name> <address> wrote:", or the message after "From: <name> <address>", when the header
+    names the deal's account (its name, or its address's domain: "maria@acme.com" for "Acme
+    Corp"). Their "we" is theirs there: "> We will launch the portal in March and need the AI
+    Assistant GA by then" was our promise by March. A header naming anyone else (our own reply
+    quoted by them) is not."""
+    forms = _account_forms(account_name)
+    if not forms or ("wrote:" not in low and "from:" not in low):
+        return ()
+    named = re.compile(
+        r"(?<![a-z0-9])(?:" + "|".join(re.escape(f) for f in forms) + r")(?![a-z0-9])"
+    )
+    headers = list(_MAIL_HEADER.finditer(low))
+    spans = []
+    for i, m in enumerate(headers):
+        if named.search(m.group()) is None:
+            continue
+        if m.group("wrote") is not None:
+            end = k = m.end()
+            while k < len(low):
+                nl = low.find("\n", k + 1)
+                line_end = len(low) if nl < 0 else nl
+                line = low[k + 1 : line_end].strip()
+                if line and not line.startswith(">"):
+                    break
+                end = k = line_end
+            spans.append((m.end(), end))
+        else:
+            nxt = headers[i + 1].start() if i + 1 < len(headers) else len(low)
+            spans.append((m.end(), nxt))
+    return tuple(spans)
 
 
 def find_references(
@@ -1404,7 +1454,7 @@ def find_references(
             typos=typos,
             spans=note_spans,
             close=snapshot.close_date,
-            account=_account_step(snapshot.account_name),
+            account=snapshot.account_name,
         ):
             keep(ref)
     return [ref for _, ref in sorted(found.values(), key=lambda pair: pair[0])]
@@ -1446,12 +1496,13 @@ def note_references(
     typos: dict[str, tuple[str, ...]] | None = None,
     spans: list[tuple[int, int, int]] | None = None,
     close: date | None = None,
-    account: re.Pattern[str] | None = None,
+    account: str | None = None,
 ) -> list[FeatureReference]:
     """References in one note, in sentence order (not yet deduplicated). `close` is the deal's
     close date: "within 90 days of signature" counts from it. `text` is the note's
     `plain_note_text` when already made; `low` (`text` lower-cased), `typos` and `spans` share
-    work done for all of a deal's notes (see `Catalog.scan`)."""
+    work done for all of a deal's notes (see `Catalog.scan`). `account` is the deal's account
+    name: the customer's own steps by it and their e-mails pasted in are theirs."""
     if text is None:
         text = _read_part(plain_note_text(note.body), note)
         if text is not note.body:  # `low` and `spans` were made from the body as it was
@@ -1475,7 +1526,14 @@ def note_references(
         if "b4" in text or "B4" in text
         else frozenset()
     )
-    when = _When(ref_date, catalog.fiscal_year_start, close, b4, account)
+    when = _When(
+        ref_date,
+        catalog.fiscal_year_start,
+        close,
+        b4,
+        _account_step(account),
+        _their_mail(low, account),
+    )
 
     # Group mentions by sentence; only sentences with a hit are ever delimited. A name inside
     # a web or mail address ("https://docs.acme.com/sso-setup", "scim-team@acme.com") is none:
@@ -6337,6 +6395,8 @@ def _sentence_references(
             and _OUR_SUBJECT.search(low, step.end(), max(m.start, step.end())) is None
         ):
             commitment = False  # "Maria said Acme will roll out SCIM by March": their step
+        if commitment and when.theirs and any(lo <= a < hi for lo, hi in when.theirs):
+            commitment = False  # in the customer's own e-mail: their "we" (`_their_mail`)
         promised = (
             _promised_in(
                 low,
@@ -7677,6 +7737,8 @@ class _When(NamedTuple):
     # the customer's own step by their account's name (`_account_step`): "Acme will roll out
     # SCIM by March" is theirs, as "They will roll out SCIM by March" is
     account: re.Pattern[str] | None = None
+    # the spans of the note that are the customer's own e-mail (`_their_mail`)
+    theirs: tuple[tuple[int, int], ...] = ()
 
 
 def _promised_dates(low: str, a: int, b: int, when: _When) -> list[tuple[int, date]]:

@@ -516,3 +516,43 @@ REGRESSIONS = [
 @pytest.mark.parametrize(("body", "expected"), REGRESSIONS)
 def test_round_28_regressions(body: str, expected: list) -> None:
     assert readings(body) == expected
+
+
+# Before: the customer's own e-mail pasted into a note ("On ... <maria@acme.com> wrote:" and its
+# quoted lines, or Outlook's "From: ..." and the message after it) was read as ours: their "we
+# will launch in March, so we need it GA by then" was our promise by March (false blocks). A
+# header naming the deal's account (its name, or its address's domain) marks their e-mail.
+THEIR_MAIL = [
+    (
+        "On Tue, Nov 24, 2026 at 8:30 AM Maria Lopez <maria@acme.com> wrote:\n> Hi Tom,\n> We "
+        "will launch the new portal in March and the AI Assistant is\n> part of that launch, so "
+        "we need it GA by then.",
+        [("ai", False, None, None)],
+    ),
+    (
+        "________________________________\nFrom: Klaus Berger <klaus@acme.de>\nSent: 24 November "
+        "2026 09:14\nWe will have moved all EU workloads to data residency-compliant\nhosting by "
+        "Q2 and expect the same from our vendors.",
+        [("residency", False, None, None)],
+    ),
+    # our own e-mail quoted in their reply is still ours; our reply above theirs is ours
+    (
+        "Thanks Maria!\n\nOn Mon, Tom Reed <tom@ourco.com> wrote:\n> We will deliver SCIM by Q1.",
+        [("scim", True, Q1, None)],
+    ),
+    (
+        "Sounds good, we will ship SCIM by Q2.\n\nOn Mon, Maria <maria@acme.com> wrote:\n> We "
+        "need SCIM by Q1.",
+        [("scim", True, Q2, None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), THEIR_MAIL)
+def test_the_customers_own_mail_is_theirs(body: str, expected: list) -> None:
+    assert account_readings(body) == expected
+
+
+def test_without_an_account_name_a_quoted_mail_reads_as_before() -> None:
+    body = "On Mon, Maria <maria@acme.com> wrote:\n> We will deliver SCIM by Q1."
+    assert account_readings(body, None) == [("scim", True, Q1, None)]

@@ -655,6 +655,9 @@ _DENIED = re.compile(
     r"|(?:tried|wanted|asked|attempted|wants|asks|proposed) to (?:add|insert|include|put in)"
     r"(?: (?:a|an|the|their|some))?(?: [a-z0-9'\u2019-]+)? (?:clause|line|language|wording"
     r"|sentence|term|provision)s?(?![a-z0-9])"
+    # someone else's word, said so: "Snowflake told them multi-region is coming in Q1;
+    # unrelated to us", "... (not from us)"
+    r"|unrelated to us|nothing to do with us|not from us|not ours(?![a-z0-9])"
     # our own plan, not said to the customer: "AI Assistant GA committed for Q1 (internal)",
     # "Eng committed to SCIM in the Q2 train (internal planning only)", "SCIM: committed to Q2
     # internally, do not share externally" (not "confirmed internally, told them Q2": `_PROMISE`)

@@ -386,6 +386,16 @@ OTHERS_WORDS = [
         [("audit", False, None, None)],
     ),
     ("Their CISO said: we will have SSO configured by Q1.", [("sso", False, None, None)]),
+    # said to be someone else's
+    (
+        "Snowflake told them multi-region failover is coming in Q1 for their warehouse; "
+        "unrelated to us.",
+        [("multi-region", False, None, None)],
+    ),
+    (
+        "We promised SCIM by Q1; the audit log delay is unrelated to us.",
+        [("scim", True, Q1, None), ("audit", False, None, None)],
+    ),
     # ours after them
     ("With the partner present, we committed to SCIM by Q1.", [("scim", True, Q1, None)]),
     (

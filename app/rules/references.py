@@ -1357,6 +1357,14 @@ def _account_step(account_name: str | None) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![a-z0-9])(?:{names}){_ACCOUNT_STEP_TAIL}")
 
 
+# An internal tag as the sentence after a promise (`_sentence_references`).
+_TAG_HEADS = (". (", ".(", "! (", " (")
+_INTERNAL_TAG = re.compile(
+    r"[.!]? ?\((?:internal|not for (?:the )?customers?|do not share|don['\u2019]t share)"
+    r"[^)\n]{0,40}\)"
+)
+
+
 # An e-mail's header pasted into a note: Gmail's "On <date>, <name> <address> wrote:" (its
 # quoted lines follow with "> "), Outlook's "From: <name> <address>" (the message follows).
 _MAIL_HEADER = re.compile(
@@ -6400,6 +6408,10 @@ def _sentence_references(
             commitment = False  # "Maria said Acme will roll out SCIM by March": their step
         if commitment and when.theirs and any(lo <= a < hi for lo, hi in when.theirs):
             commitment = False  # in the customer's own e-mail: their "we" (`_their_mail`)
+        if commitment and low.startswith(_TAG_HEADS, b) and _INTERNAL_TAG.match(low, b):
+            # tagged after its end: "We'll ship SCIM behind a flag end of Jan. (internal, not for
+            # customers)"
+            commitment = False
         promised = (
             _promised_in(
                 low,

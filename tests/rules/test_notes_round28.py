@@ -330,6 +330,13 @@ NOT_TO_THE_CUSTOMER = [
         "it's out.",
         [("residency", False, None, None)],
     ),
+    # ... the tag after the sentence's end
+    (
+        "#eng-scim thread: Lee: SCIM API done, UI lags. We'll ship SCIM behind a flag end of "
+        "Jan. (internal, not for customers)",
+        [("scim", False, None, None)],
+    ),
+    ("We will ship SCIM by Q2. (see attached deck)", [("scim", True, Q2, None)]),
     # said to them: ours
     (
         "We committed internally to ship SCIM by Q2 and told the customer.",

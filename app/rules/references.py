@@ -657,7 +657,14 @@ _DENIED = re.compile(
     r"|sentence|term|provision)s?(?![a-z0-9])"
     # someone else's word, said so: "Snowflake told them multi-region is coming in Q1;
     # unrelated to us", "... (not from us)"
-    r"|unrelated to us|nothing to do with us|not from us|not ours(?![a-z0-9])"
+    # (alone in its clause: not "the outage was unrelated to us", "nothing to do with us that
+    # their SI is late", said of something else)
+    r"|(?:unrelated to us|nothing to do with us|not from us|not ours)"
+    r"(?:(?<=; unrelated to us)|(?<=, unrelated to us)|(?<=\(unrelated to us)|(?<=- unrelated to us)"
+    r"|(?<=; nothing to do with us)|(?<=, nothing to do with us)|(?<=\(nothing to do with us)"
+    r"|(?<=; not from us)|(?<=, not from us)|(?<=\(not from us)|(?<=- not from us)"
+    r"|(?<=; not ours)|(?<=, not ours)|(?<=\(not ours)|(?<=- not ours))"
+    r"(?=[ \t]*(?:[.);\n]|$))"
     # our own plan, not said to the customer: "AI Assistant GA committed for Q1 (internal)",
     # "Eng committed to SCIM in the Q2 train (internal planning only)", "SCIM: committed to Q2
     # internally, do not share externally" (not "confirmed internally, told them Q2": `_PROMISE`)
@@ -1318,6 +1325,13 @@ _ACCOUNT_FILLER = frozenset(
         "the",
     ]
 )
+_NOT_AFTER_OUR_WORD = "".join(
+    f"(?<!{w} )"
+    for w in (
+        "promised", "promise", "committed", "commit", "to", "for", "with", "told", "tell",
+        "gave", "give", "assured", "guaranteed", "owe", "offered", "at", "by",
+    )
+)  # fmt: skip
 # The customer's own steps with a feature (`_THEIR_OWN_ACTION`'s verbs, and "have ... configured").
 _ACCOUNT_STEP_TAIL = (
     r"(?:['\u2019]s(?: [a-z-]+){0,2})?(?:['\u2019]ll| will| shall| to| plans? to| is going to"
@@ -1354,14 +1368,29 @@ def _account_step(account_name: str | None) -> re.Pattern[str] | None:
     if not forms:
         return None
     names = "|".join(re.escape(f) for f in forms)
-    return re.compile(rf"(?<![a-z0-9])(?:{names}){_ACCOUNT_STEP_TAIL}")
+    # (the subject, not our promise's object: "We promised Acme to build SCIM by Q2",
+    # "Committed to Acme to have SCIM enabled by Q1")
+    return re.compile(rf"(?<![a-z0-9]){_NOT_AFTER_OUR_WORD}(?:{names}){_ACCOUNT_STEP_TAIL}")
+
+
+_DEEPER_QUOTE = re.compile(r">[ \t]*>")
+_OUTLOOK_FIELD = re.compile(r"(?:sent|date|to|cc|bcc|subject|importance):")
+# Their e-mail recording our word: "Per your note, you committed to SCIM by Q2", "You promised
+# us SCIM by Q1" (still ours, in their e-mail: `_their_mail`)
+_YOUR_WORD = re.compile(
+    r"(?<![a-z0-9])(?:(?:you|your (?:team|company|rep|ae|side|email|e-mail|note))"
+    r"(?:['\u2019]ve| have| had| already)? (?:promised|committed|guaranteed|agreed|confirmed"
+    r"|told us|said)|(?:per|as per|as in|according to) your (?:note|e-?mail|message|call|proposal"
+    r"|quote|reply|letter|slides?|deck)|as you (?:said|promised|committed|confirmed|told us))"
+    r"(?![a-z0-9])"
+)
 
 
 # An internal tag as the sentence after a promise (`_sentence_references`).
 _TAG_HEADS = (". (", ".(", "! (", " (")
 _INTERNAL_TAG = re.compile(
     r"[.!]? ?\((?:internal|not for (?:the )?customers?|do not share|don['\u2019]t share)"
-    r"[^)\n]{0,40}\)"
+    r"[^)\n]{0,40}\)[ \t.]*(?:\n|$)"  # (ending its line: else it opens the next sentence)
 )
 
 
@@ -1374,35 +1403,54 @@ _MAIL_HEADER = re.compile(
 
 def _their_mail(low: str, account_name: str | None) -> tuple[tuple[int, int], ...]:
     """The spans of a note that are the customer's own e-mail: the quoted lines under "On ...
-    <name> <address> wrote:", or the message after "From: <name> <address>", when the header
-    names the deal's account (its name, or its address's domain: "maria@acme.com" for "Acme
-    Corp"). Their "we" is theirs there: "> We will launch the portal in March and need the AI
-    Assistant GA by then" was our promise by March. A header naming anyone else (our own reply
-    quoted by them) is not."""
+    <name> <address> wrote:" (those quoted once: "> > " lines are an earlier message, often
+    ours), or Outlook's "From: <name> <address>" header block and the paragraph after it, when
+    the header's address is at the deal's account's domain ("maria@acme.com" for "Acme Corp";
+    not a name elsewhere in the line: "On Monday, ..." for an account "Monday", our own
+    "acme-deal-room@ourco.com"). Their "we" is theirs there: "> We will launch the portal in
+    March and need the AI Assistant GA by then" was our promise by March. An account whose
+    domain is not its name ("Square", squareup.com) is not recognised."""
     forms = _account_forms(account_name)
-    if not forms or ("wrote:" not in low and "from:" not in low):
+    if not forms or "@" not in low or ("wrote:" not in low and "from:" not in low):
         return ()
-    named = re.compile(
-        r"(?<![a-z0-9])(?:" + "|".join(re.escape(f) for f in forms) + r")(?![a-z0-9])"
+    domain = re.compile(
+        r"@(?:[a-z0-9-]+\.)*(?:"
+        + "|".join(re.escape(f.replace(" ", "")) for f in forms)
+        + r")\.[a-z]"
     )
-    headers = list(_MAIL_HEADER.finditer(low))
     spans = []
-    for i, m in enumerate(headers):
-        if named.search(m.group()) is None:
+    for m in _MAIL_HEADER.finditer(low):
+        if domain.search(m.group()) is None:
             continue
+        k = m.end()
         if m.group("wrote") is not None:
-            end = k = m.end()
+            end = k
             while k < len(low):
                 nl = low.find("\n", k + 1)
                 line_end = len(low) if nl < 0 else nl
                 line = low[k + 1 : line_end].strip()
-                if line and not line.startswith(">"):
-                    break
+                if line and (not line.startswith(">") or _DEEPER_QUOTE.match(line)):
+                    break  # their message ends; or an earlier one, quoted in it, begins
                 end = k = line_end
             spans.append((m.end(), end))
-        else:
-            nxt = headers[i + 1].start() if i + 1 < len(headers) else len(low)
-            spans.append((m.end(), nxt))
+            continue
+        # Outlook: its header lines (Sent:, To:, Cc:, Subject:), then their message's first
+        # paragraph, up to a blank line (the rep's own notes may follow it)
+        started = False
+        end = k
+        while k < len(low):
+            nl = low.find("\n", k + 1)
+            line_end = len(low) if nl < 0 else nl
+            line = low[k + 1 : line_end].strip()
+            if not started and (not line or _OUTLOOK_FIELD.match(line)):
+                end = k = line_end
+                continue
+            if not line:
+                break
+            started = True
+            end = k = line_end
+        if started:
+            spans.append((m.end(), end))
     return tuple(spans)
 
 
@@ -6403,10 +6451,15 @@ def _sentence_references(
             and (step := when.account.search(low, min(said.start, c.start), max(said.end, c.end)))
             is not None
             and step.start() < m.start
-            and _OUR_SUBJECT.search(low, step.end(), max(m.start, step.end())) is None
+            and _OWN_WORD_BETWEEN.search(low, step.end(), max(said.end, c.end)) is None
         ):
             commitment = False  # "Maria said Acme will roll out SCIM by March": their step
-        if commitment and when.theirs and any(lo <= a < hi for lo, hi in when.theirs):
+        if (
+            commitment
+            and when.theirs
+            and any(lo <= a < hi for lo, hi in when.theirs)
+            and _YOUR_WORD.search(low, a, b) is None
+        ):
             commitment = False  # in the customer's own e-mail: their "we" (`_their_mail`)
         if commitment and low.startswith(_TAG_HEADS, b) and _INTERNAL_TAG.match(low, b):
             # tagged after its end: "We'll ship SCIM behind a flag end of Jan. (internal, not for

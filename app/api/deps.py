@@ -390,6 +390,10 @@ def require_roles(*roles: Role):
 
 
 READ_ROLES = (Role.revops, Role.engineering, Role.viewer, Role.approver)
+# Roles that read an operational error whole (a queue row's, a roadmap source's): any
+# exception's text as stored. The other read roles see a connector's or our own message as it
+# is, and an unexpected exception's (SQL, hostnames, addresses) replaced.
+ERROR_DETAIL_ROLES = frozenset({Role.admin, Role.revops})
 ReadPrincipal = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 RevOpsPrincipal = Annotated[Principal, Depends(require_roles(Role.revops))]
 ApproverPrincipal = Annotated[Principal, Depends(require_roles(Role.approver))]

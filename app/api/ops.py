@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from app import metrics
 from app.api.deps import (
+    ERROR_DETAIL_ROLES,
     READ_ROLES,
     EngineDep,
     Offset,
@@ -245,10 +246,9 @@ class ReplayResult(BaseModel):
     ids: list[int]
 
 
-# Roles that read a queue row whole: every error as stored, its lease owner (the operators, who
-# may retry and replay it). For the other read roles an unexpected exception's text is replaced
-# (queue.readable_error).
-ERROR_DETAIL_ROLES = frozenset({Role.admin, Role.revops})
+# ERROR_DETAIL_ROLES (deps) read a queue row whole: every error as stored, its lease owner (the
+# operators, who may retry and replay it). For the other read roles an unexpected exception's
+# text is replaced (queue.readable_error).
 
 
 def _row(r: DealQueue, *, detail: bool = True) -> QueueRow:

@@ -10,10 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from app.api.deps import (
+    ERROR_DETAIL_ROLES,
     EngineDep,
     Offset,
     Page,
     PageLimit,
+    Principal,
     ReadPrincipal,
     RevOpsPrincipal,
     SessionDep,
@@ -98,15 +100,28 @@ def list_sources(
     offset: Offset = 0,
 ) -> SourcePage:
     total, rows = svc.list_sources(session, limit=limit, offset=offset)
-    items = [svc.to_public(session, r, stale_after=_stale_after(settings)) for r in rows]
+    items = [
+        _shown(svc.to_public(session, r, stale_after=_stale_after(settings)), _p) for r in rows
+    ]
     return SourcePage(total=total, limit=limit, offset=offset, items=items)
+
+
+def _shown(source: svc.SourcePublic, principal: Principal) -> svc.SourcePublic:
+    """`source` as `principal` may read it: its last error whole for revops and admin, an
+    unexpected exception's text withheld from the other roles (`readable_source_error`)."""
+    if principal.role not in ERROR_DETAIL_ROLES:
+        source.last_error = svc.readable_source_error(source.name, source.last_error)
+    return source
 
 
 @router.get("/{name}", summary="One roadmap source", operation_id="get_source")
 def get_source(
     name: str, session: SessionDep, settings: SettingsDep, _p: ReadPrincipal
 ) -> svc.SourcePublic:
-    return svc.to_public(session, svc.get_source(session, name), stale_after=_stale_after(settings))
+    public = svc.to_public(
+        session, svc.get_source(session, name), stale_after=_stale_after(settings)
+    )
+    return _shown(public, _p)
 
 
 @router.get(

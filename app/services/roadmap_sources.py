@@ -218,6 +218,20 @@ def to_public(session: Session, row: RoadmapSource, *, stale_after: float) -> So
     )
 
 
+# What a refresh's unexpected failure reads as for roles that may not read it whole
+# (`readable_source_error`).
+UNEXPECTED_SOURCE_ERROR = "unexpected error: ask an operator (revops and admin read the error)"
+
+
+def readable_source_error(name: str, error: str | None) -> str | None:
+    """A source's `last_error` for a role that may not read every error whole: a source's own
+    refusal as it is ("productboard: HTTP 401 ..."), an unexpected exception's text (a bug, an
+    unforeseen payload, a database error while storing: SQL, parameters, hostnames) replaced."""
+    if error and ": unexpected " in error:
+        return f"{name}: {UNEXPECTED_SOURCE_ERROR}"
+    return error
+
+
 def _change_counts(entry: AuditLog | None) -> dict[str, Any] | None:
     """The counts of a refresh's audit entry; its per-feature diffs stay in the audit log."""
     if entry is None:

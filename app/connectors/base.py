@@ -130,7 +130,9 @@ class DealWriteBack:
 @dataclass
 class WriteOutcome:
     deal_id: str
-    written: dict = field(default_factory=dict)  # what the CRM holds now (stored as Deal.written)
+    # What the CRM holds now, as the connector saw it (its own shape, for debugging). The pipeline
+    # does not store it: Deal.written is the canonical write it planned (pipeline.record_write).
+    written: dict = field(default_factory=dict)
     task_id: str | None = None
     task_open: bool = False
     changes: dict = field(default_factory=dict)  # what this call changed, for the write log

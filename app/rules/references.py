@@ -3999,6 +3999,22 @@ _THIRD_PARTY_HINT = re.compile(
 )
 
 
+# Vendors a customer's notes name as third parties (identity providers, platforms, systems
+# integrators), as the subject of a word of theirs (`_our_word`).
+_VENDORS = (
+    "okta|microsoft|azure|entra|google|workday|onelogin|ping identity|pingidentity|jumpcloud"
+    "|sailpoint|servicenow|snowflake|databricks|aws|amazon|deloitte|accenture|kpmg|pwc"
+    "|capgemini|atlassian|zendesk"
+)
+_VENDOR_HINT = re.compile(_VENDORS)
+_VENDOR_SUBJECT = re.compile(
+    rf"(?<![a-z0-9])(?:{_VENDORS})(?:['\u2019]s(?: [a-z-]+){{0,2}})?(?: \([^)\n]{{0,40}}\))?"
+    r" (?:(?:also|already|now|just) )?(?:will|['\u2019]ll|shall|is going to|are going to"
+    r"|promised|committed|confirmed|told|said|says|plans? to|is planning to|expects? to"
+    r"|announced|ships|releases|launches)(?![a-z0-9])"
+)
+
+
 # The customer reporting what they heard of our roadmap ("They told us SCIM releases in Q2",
 # "Customer said SCIM ships in Q2", "Their CTO thinks SCIM is slated for Q2"): their word, not
 # ours, as another company's rep's is (`_THIRD_PARTY`). Its subject's words are
@@ -4490,6 +4506,13 @@ def _our_word(
             # "Competitor (Okta) promised them SCIM by Q1", "The partner committed to SCIM by
             # Q1", "Okta rep promised them SCIM support by Q1"
             return False
+    if _VENDOR_HINT.search(wide) is not None:
+        # a well-known vendor as the subject of the word: "Okta will ship SCIM by Q1",
+        # "Microsoft promised them SSO by Q1 via Entra", "Deloitte will have the data residency
+        # assessment done by Q1" (not in a feature's name: "the Okta integration will ship")
+        for v in _VENDOR_SUBJECT.finditer(low, s - len(wide), e):
+            if v.start() < s and not _in_name(v.start(), names):
+                return False
     if (
         (
             low.find(" their ", a, c.end) >= 0  # "on their end": a find or two before the search

@@ -393,6 +393,15 @@ OTHERS_WORDS = [
         [("audit", False, None, None)],
     ),
     ("Their CISO said: we will have SSO configured by Q1.", [("sso", False, None, None)]),
+    # a well-known vendor as the subject
+    ("Okta will ship SCIM by Q1.", [("scim", False, None, None)]),
+    ("Microsoft promised them SSO by Q1 via Entra.", [("sso", False, None, None)]),
+    (
+        "Deloitte will have the data residency assessment done by Q1.",
+        [("residency", False, None, None)],
+    ),
+    ("We integrate with Okta and will ship SCIM by Q1.", [("scim", True, Q1, None)]),
+    ("We will ship SCIM for Okta by Q1.", [("scim", True, Q1, None)]),
     # said to be someone else's
     (
         "Snowflake told them multi-region failover is coming in Q1 for their warehouse; "

@@ -5070,6 +5070,7 @@ _TOLD_NOT = re.compile(
 _TOLD_WHO = ("customer ", "cust ", "client ")
 
 
+_TOLD_DATE_LEADS = ("end of ", "the end of ", "by the end of ", "by end of ", "in the end of ")
 _TOLD_DATE_TAILS = frozenset(
     ("", "to be safe", "to be conservative", "as a buffer", "just in case", "at the latest")
 )
@@ -5092,7 +5093,12 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
                 dot = low.rfind(". ", 0, s)
                 start = max(low.rfind("\n", 0, s) + 1, dot + 2 if dot >= 0 else 0)
             return _terse_dated(low, start, s, names)
-        d = _date_at(low, e + 1, c.end) if low.startswith(" ", e) else None
+        k = e + 1
+        if low.startswith(_TOLD_DATE_LEADS, k):  # "told them end of March", "... by the end of Q2"
+            k = low.index(" ", k) + 1 if low.startswith(("by ", "in "), k) else k
+            if low.startswith(("the end of ", "end of "), k):
+                k += 4 * low.startswith("the ", k) + 7
+        d = _date_at(low, k, c.end) if low.startswith(" ", e) else None
         # (a margin said after it: "we told their CIO end of March to be safe")
         return d is not None and low[d.end() : c.end].strip(" .!)") in _TOLD_DATE_TAILS
     if low.startswith(" about", e) or low.startswith(" of ", e):

@@ -531,6 +531,12 @@ REGRESSIONS = [
     ("Told their CIO we are exploring SCIM for 3/31.", [("scim", False, None, None)]),
     # a margin said after the date told
     ("SCIM by Q1 - told them Q2 to be safe.", [("scim", True, Q2, Q1)]),
+    # ... a month's end told: "told their CIO end of March" (was no date, so no promise)
+    (
+        "Data residency committed for Q3 internally; we told their CIO end of March to be safe.",
+        [("residency", True, MARCH, None)],
+    ),
+    ("SCIM by Q1 - told them by the end of Q2.", [("scim", True, Q2, Q1)]),
     # a quoted, wrapped ask for our confirmation stays no promise
     (
         "> Procurement wants written confirmation that SCIM will be\n> available by Q3.",

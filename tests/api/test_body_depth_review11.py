@@ -21,38 +21,9 @@ from hypothesis import strategies as st
 from app import errors
 from app.api import nul
 
-# The implementation these replace (1021b90), the reference for their answers.
-_OLD_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
-_OLD_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
-_OLD_INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
-
-
-def old_json_too_deep(text: bytes | str, limit: int = errors.MAX_JSON_DEPTH) -> bool:
-    if (
-        text.count("[" if isinstance(text, str) else b"[")
-        + text.count("{" if isinstance(text, str) else b"{")
-        <= limit
-    ):
-        return False
-    raw = text.encode() if isinstance(text, str) else text
-    brackets = _OLD_STRING.sub(b"", raw).translate(None, _OLD_NOT_BRACKETS)
-    for _ in range(4):
-        brackets = _OLD_INNERMOST_PAIR.sub(b"", brackets)
-        limit -= 1
-    depth = 0
-    for char in brackets:
-        if char in b"[{":
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
-
-
-def old_is_utf16(body: bytes) -> bool:
-    return nul._UTF16.search(body) is not None
-
+# The implementation these replace (1021b90), the reference for their answers: the one
+# benchmarks/body_checks.py measures against.
+from benchmarks.body_checks import old_is_utf16, old_json_too_deep
 
 # Pieces of text where the depth scan can go wrong: brackets of both kinds (matched or not),
 # strings, escaped quotes and backslashes, runs of backslashes, text of two bytes a character.

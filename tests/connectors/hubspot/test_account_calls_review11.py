@@ -18,18 +18,8 @@ from app.connectors.hubspot.companies import (
 )
 from app.connectors.hubspot.errors import MissingScopeError
 from app.jobs.queue import enqueue_deals
+from tests.connectors.hubspot.test_account_name_review11 import ASSOC, COMPANIES, Clock
 from tests.connectors.hubspot.test_end_to_end import SSO, deal_row, drain, world  # noqa: F401
-
-ASSOC = "POST /crm/v4/associations/deals/companies/batch/read"
-COMPANIES = "POST /crm/v3/objects/companies/batch/read"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def get(deal: str) -> str:

@@ -1394,6 +1394,16 @@ _INTERNAL_TAG = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)
+def _account_domain(account_name: str | None) -> re.Pattern[str] | None:
+    """An address at the account's domain ("@acme.com", "@eu.acme.de" for "Acme Corp")."""
+    forms = _account_forms(account_name)
+    if not forms:
+        return None
+    names = "|".join(re.escape(f.replace(" ", "")) for f in forms)
+    return re.compile(rf"@(?:[a-z0-9-]+\.)*(?:{names})\.[a-z]")
+
+
 # An e-mail's header pasted into a note: Gmail's "On <date>, <name> <address> wrote:" (its
 # quoted lines follow with "> "), Outlook's "From: <name> <address>" (the message follows).
 _MAIL_HEADER = re.compile(
@@ -1410,14 +1420,11 @@ def _their_mail(low: str, account_name: str | None) -> tuple[tuple[int, int], ..
     "acme-deal-room@ourco.com"). Their "we" is theirs there: "> We will launch the portal in
     March and need the AI Assistant GA by then" was our promise by March. An account whose
     domain is not its name ("Square", squareup.com) is not recognised."""
-    forms = _account_forms(account_name)
-    if not forms or "@" not in low or ("wrote:" not in low and "from:" not in low):
+    if "@" not in low or ("wrote:" not in low and "from:" not in low):
         return ()
-    domain = re.compile(
-        r"@(?:[a-z0-9-]+\.)*(?:"
-        + "|".join(re.escape(f.replace(" ", "")) for f in forms)
-        + r")\.[a-z]"
-    )
+    domain = _account_domain(account_name)
+    if domain is None:
+        return ()
     spans = []
     for m in _MAIL_HEADER.finditer(low):
         if domain.search(m.group()) is None:
@@ -5070,7 +5077,7 @@ _TOLD_NOT = re.compile(
 _TOLD_WHO = ("customer ", "cust ", "client ")
 
 
-_TOLD_DATE_LEADS = ("end of ", "the end of ", "by the end of ", "by end of ", "in the end of ")
+_TOLD_DATE_LEADS = ("by the end of ", "by end of ", "the end of ", "end of ")
 _TOLD_DATE_TAILS = frozenset(
     ("", "to be safe", "to be conservative", "as a buffer", "just in case", "at the latest")
 )
@@ -5094,11 +5101,9 @@ def _told_dated(low: str, s: int, e: int, c: _Clause, names: list[Mention]) -> b
                 start = max(low.rfind("\n", 0, s) + 1, dot + 2 if dot >= 0 else 0)
             return _terse_dated(low, start, s, names)
         k = e + 1
-        if low.startswith(_TOLD_DATE_LEADS, k):  # "told them end of March", "... by the end of Q2"
-            k = low.index(" ", k) + 1 if low.startswith(("by ", "in "), k) else k
-            if low.startswith(("the end of ", "end of "), k):
-                k += 4 * low.startswith("the ", k) + 7
-        d = _date_at(low, k, c.end) if low.startswith(" ", e) else None
+        # "told them end of March", "... by the end of Q2": the month or quarter after it
+        lead = next((w for w in _TOLD_DATE_LEADS if low.startswith(w, k)), "")
+        d = _date_at(low, k + len(lead), c.end) if low.startswith(" ", e) else None
         # (a margin said after it: "we told their CIO end of March to be safe")
         return d is not None and low[d.end() : c.end].strip(" .!)") in _TOLD_DATE_TAILS
     if low.startswith(" about", e) or low.startswith(" of ", e):
